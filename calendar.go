@@ -1,0 +1,249 @@
+package ensemble
+
+import (
+	"fmt"
+	"iter"
+	"time"
+)
+
+// CadenceUnit is the calendar unit a billing cycle steps by.
+type CadenceUnit uint8
+
+const (
+	// CadenceUnspecified is the zero value; a Cadence must name its unit.
+	CadenceUnspecified CadenceUnit = iota
+	// Daily steps by calendar days (a daylight-saving day is one day).
+	Daily
+	// Weekly steps by seven calendar days.
+	Weekly
+	// Monthly steps by calendar months, clamping to the month's last day.
+	Monthly
+	// Quarterly steps by three calendar months.
+	Quarterly
+	// Yearly steps by twelve calendar months (Feb 29 -> Feb 28).
+	Yearly
+)
+
+var cadenceNames = [...]string{
+	CadenceUnspecified: "unspecified", Daily: "daily", Weekly: "weekly",
+	Monthly: "monthly", Quarterly: "quarterly", Yearly: "yearly",
+}
+
+// String returns the unit's lowercase name.
+func (u CadenceUnit) String() string {
+	if int(u) < len(cadenceNames) {
+		return cadenceNames[u]
+	}
+	return "cadence_unit(" + itoa(int64(u)) + ")"
+}
+
+// ParseCadenceUnit reads a unit's name.
+func ParseCadenceUnit(s string) (CadenceUnit, error) {
+	for i, name := range cadenceNames {
+		if name == s && i != 0 {
+			return CadenceUnit(i), nil
+		}
+	}
+	return 0, parseError("cadence unit", s, "want daily, weekly, monthly, quarterly or yearly")
+}
+
+// MarshalText writes the unit's name.
+func (u CadenceUnit) MarshalText() ([]byte, error) {
+	if int(u) >= len(cadenceNames) {
+		return nil, parseError("cadence unit", u.String(), "unknown unit")
+	}
+	return []byte(u.String()), nil
+}
+
+// UnmarshalText reads a unit's name.
+func (u *CadenceUnit) UnmarshalText(b []byte) error {
+	if string(b) == "unspecified" || len(b) == 0 {
+		*u = CadenceUnspecified
+		return nil
+	}
+	v, err := ParseCadenceUnit(string(b))
+	if err != nil {
+		return err
+	}
+	*u = v
+	return nil
+}
+
+// MaxCadenceCount bounds Cadence.Count so that stepping can never overflow.
+const MaxCadenceCount = 1000
+
+// Cadence is a billing cycle: every Count units (Count 0 means 1). Cycles
+// are stepped from an anchor instant in a given time zone; the n-th boundary
+// is computed from the anchor directly, never by repeated stepping, so a
+// cycle anchored on Jan 31 bills on Feb 28 (29 in leap years), Mar 31,
+// Apr 30, ...
+type Cadence struct {
+	Unit  CadenceUnit `json:"unit"`
+	Count int         `json:"count,omitempty"`
+}
+
+// Every returns the cadence of every n units.
+func Every(n int, unit CadenceUnit) Cadence { return Cadence{Unit: unit, Count: n} }
+
+// Validate reports an unspecified or unknown unit, or a count outside
+// [0, MaxCadenceCount].
+func (c Cadence) Validate() error {
+	if c.Unit == CadenceUnspecified || int(c.Unit) >= len(cadenceNames) {
+		return fmt.Errorf("ensemble: cadence: unit %s is not a calendar unit", c.Unit)
+	}
+	if c.Count < 0 || c.Count > MaxCadenceCount {
+		return fmt.Errorf("ensemble: cadence: count %d is outside [1, %d]", c.Count, MaxCadenceCount)
+	}
+	return nil
+}
+
+// String writes "monthly" for one unit and "every 3 months" for more.
+func (c Cadence) String() string {
+	n := max(c.Count, 1)
+	if n == 1 {
+		return c.Unit.String()
+	}
+	var unit string
+	switch c.Unit {
+	case Daily:
+		unit = "days"
+	case Weekly:
+		unit = "weeks"
+	case Monthly:
+		unit = "months"
+	case Quarterly:
+		unit = "quarters"
+	case Yearly:
+		unit = "years"
+	default:
+		unit = c.Unit.String()
+	}
+	return fmt.Sprintf("every %d %s", n, unit)
+}
+
+// step returns the calendar distance of one cycle as (months, days).
+func (c Cadence) step() (months, days int) {
+	n := max(c.Count, 1)
+	switch c.Unit {
+	case Daily:
+		return 0, n
+	case Weekly:
+		return 0, 7 * n
+	case Monthly:
+		return n, 0
+	case Quarterly:
+		return 3 * n, 0
+	case Yearly:
+		return 12 * n, 0
+	}
+	return 0, 0
+}
+
+// Boundary returns the n-th cycle boundary from anchor (n may be negative;
+// Boundary(anchor, 0, loc) is anchor). The anchor's wall-clock time of day
+// in loc (nil means UTC) is kept; month-based cadences clamp the anchor's day
+// to the last day of shorter months. The result is in loc.
+func (c Cadence) Boundary(anchor time.Time, n int, loc *time.Location) (time.Time, error) {
+	if err := c.Validate(); err != nil {
+		return time.Time{}, err
+	}
+	if loc == nil {
+		loc = time.UTC
+	}
+	if n > maxSteps || n < -maxSteps {
+		return time.Time{}, fmt.Errorf("ensemble: cadence %s: boundary %d is out of range", c, n)
+	}
+	return c.boundary(anchor.In(loc), n, loc), nil
+}
+
+// maxSteps bounds how many cycles from the anchor a boundary may lie.
+const maxSteps = 1 << 20
+
+func (c Cadence) boundary(a time.Time, n int, loc *time.Location) time.Time {
+	y, m, d := a.Date()
+	hh, mm, ss := a.Clock()
+	ns := a.Nanosecond()
+	months, days := c.step()
+	if months == 0 {
+		return time.Date(y, m, d+n*days, hh, mm, ss, ns, loc)
+	}
+	target := int(m) + n*months
+	last := time.Date(y, time.Month(target)+1, 0, 0, 0, 0, 0, time.UTC).Day()
+	return time.Date(y, time.Month(target), min(d, last), hh, mm, ss, ns, loc)
+}
+
+// PeriodAt returns the cycle [Boundary(n), Boundary(n+1)) that contains t,
+// and its index n (negative before the anchor).
+func (c Cadence) PeriodAt(anchor, t time.Time, loc *time.Location) (Period, int, error) {
+	if err := c.Validate(); err != nil {
+		return Period{}, 0, err
+	}
+	if loc == nil {
+		loc = time.UTC
+	}
+	a := anchor.In(loc)
+	n := c.estimate(a, t.In(loc))
+	if n > maxSteps || n < -maxSteps {
+		return Period{}, 0, fmt.Errorf("ensemble: cadence %s: %s is more than %d cycles from the anchor", c, t.Format(time.RFC3339), maxSteps)
+	}
+	for c.boundary(a, n, loc).After(t) {
+		n--
+	}
+	for !c.boundary(a, n+1, loc).After(t) {
+		n++
+	}
+	return Period{Start: c.boundary(a, n, loc), End: c.boundary(a, n+1, loc)}, n, nil
+}
+
+// estimate guesses the index of the cycle holding t, within one or two.
+func (c Cadence) estimate(a, t time.Time) int {
+	months, days := c.step()
+	if months == 0 {
+		return int(floorDiv(civilDay(t, time.UTC)-civilDay(a, time.UTC), int64(days)))
+	}
+	ay, am, _ := a.Date()
+	ty, tm, _ := t.Date()
+	return int(floorDiv(int64(ty-ay)*12+int64(tm-am), int64(months)))
+}
+
+func floorDiv(a, b int64) int64 {
+	q := a / b
+	if (a%b != 0) && ((a < 0) != (b < 0)) {
+		q--
+	}
+	return q
+}
+
+// Periods returns an iterator over every cycle that overlaps span, in
+// order and unclipped: the first one contains span.Start. Consecutive periods
+// share their boundary, so none is skipped or repeated. An invalid cadence or
+// a span too far from the anchor is an error.
+func (c Cadence) Periods(anchor time.Time, span Period, loc *time.Location) (iter.Seq[Period], error) {
+	if err := span.Validate(); err != nil {
+		return nil, err
+	}
+	first, n, err := c.PeriodAt(anchor, span.Start, loc)
+	if err != nil {
+		return nil, err
+	}
+	if _, _, err := c.PeriodAt(anchor, span.End, loc); err != nil {
+		return nil, err
+	}
+	if loc == nil {
+		loc = time.UTC
+	}
+	a := anchor.In(loc)
+	return func(yield func(Period) bool) {
+		if span.IsEmpty() {
+			return
+		}
+		p, k := first, n
+		for p.Start.Before(span.End) {
+			if !yield(p) {
+				return
+			}
+			k++
+			p = Period{Start: p.End, End: c.boundary(a, k+1, loc)}
+		}
+	}, nil
+}

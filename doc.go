@@ -1,0 +1,42 @@
+// Package ensemble is the shared vocabulary of Ensemble, a pure Go library
+// for partner-commerce rules: everything between "a partner sold an offer"
+// and "every party was paid the right amount, and finance can prove why".
+//
+// Ensemble is the rules and records layer of an ecosystem orchestrator — a
+// platform that sells bundles made by suppliers through distributors,
+// resellers, marketplaces and referral partners. It keeps no store, opens no
+// connection and reads no clock: hosts pass in what they hold and the instant
+// they act at, and persist what comes back. The same inputs always give the
+// same outputs, so a payout can be recomputed years later and compared.
+//
+// # Data flow
+//
+// A host loads a catalog (package catalog), a partner network (package
+// partner) and rule documents written in CEL (package rules); takes orders
+// through their lifecycle (package order); feeds usage records (package
+// usage); builds invoices for a period (package invoice); settles invoice
+// lines into payout entries along the partner route (package settlement);
+// folds entries into partner statements; and, on a credit note or dispute,
+// settles the credit lines into clawback entries. Imports run one way, in
+// that order, and this root package imports none of them.
+//
+// # This package
+//
+// [Money] is an exact decimal amount in an ISO 4217 [Currency]; [Ratio] is an
+// exact rational share or rate; [Allocate] splits money by weights into
+// minor units that add back to exactly the whole, with a stable,
+// documented remainder rule; [Round] names its [RoundingMode]; [Period] is a
+// half-open interval of time with [Prorate] under an explicit
+// [ProrationBasis]; [Cadence] steps billing cycles from an anchor, clamping
+// month ends. [Ref] is the trace reference every output uses to say where it
+// came from, and [ValidationError] reports every problem in an input at once.
+//
+// Start with Allocate:
+//
+//	total := ensemble.MustMoney("100.00", "EUR")
+//	parts, err := ensemble.Allocate(total, []ensemble.Share{
+//		{Key: "platform", Weight: ensemble.MustRatio("1/3")},
+//		{Key: "reseller", Weight: ensemble.MustRatio("2/3")},
+//	}, ensemble.AllocateOptions{})
+//	// parts: EUR 33.33 and EUR 66.67, summing to exactly EUR 100.00
+package ensemble

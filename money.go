@@ -1,0 +1,373 @@
+package ensemble
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math/big"
+	"strings"
+
+	"github.com/shopspring/decimal"
+)
+
+// MaxAmountDigits bounds how many digits an amount read from text may have,
+// so that hostile input cannot make arithmetic arbitrarily slow.
+const MaxAmountDigits = 40
+
+// Money is an amount of one currency: an exact decimal (never a float) and
+// an ISO 4217 Currency. Money is an immutable value, passed and stored by
+// value and safe for concurrent use, like time.Time.
+//
+// The amount may carry more precision than the currency's minor unit while it
+// is being computed (a unit price of EUR 0.00013 per GB is legal); callers
+// round it to the minor unit at documented points with Round.
+//
+// The zero Money is zero with no currency. It adds to, subtracts from and
+// compares with Money of any currency. Arithmetic across two different
+// currencies returns a *CurrencyMismatchError, never a panic.
+//
+// Compare Money with Equal or Cmp, not ==: EUR 1.0 and EUR 1.00 are equal
+// amounts held in unequal structs.
+type Money struct {
+	amount   decimal.Decimal
+	currency Currency
+}
+
+// NewMoney returns the Money for a decimal amount written as text, such as
+// "12.30" or "-0.00013", in the currency with the given ISO code. The amount
+// is plain decimal notation (no exponent, no thousands separators, at most
+// MaxAmountDigits digits); anything else is a *ParseError.
+func NewMoney(amount, code string) (Money, error) {
+	cur, err := ParseCurrency(code)
+	if err != nil {
+		return Money{}, err
+	}
+	d, err := ParseDecimal(amount)
+	if err != nil {
+		return Money{}, err
+	}
+	return Money{amount: d, currency: cur}, nil
+}
+
+// MustMoney is NewMoney for tests and examples: it panics on bad input.
+func MustMoney(amount, code string) Money {
+	m, err := NewMoney(amount, code)
+	if err != nil {
+		panic(err)
+	}
+	return m
+}
+
+// MoneyFromDecimal returns the Money for amount in currency cur.
+func MoneyFromDecimal(amount decimal.Decimal, cur Currency) Money {
+	return Money{amount: amount, currency: cur}
+}
+
+// MoneyFromMinor returns the Money for a whole number of the currency's minor
+// units: MoneyFromMinor(1230, EUR) is EUR 12.30, MoneyFromMinor(5, JPY) is
+// JPY 5.
+func MoneyFromMinor(units int64, cur Currency) Money {
+	return Money{amount: decimal.New(units, -cur.Digits()), currency: cur}
+}
+
+// ParseMoney reads the text form String writes: an ISO code, one space and
+// a plain decimal amount, such as "EUR 12.30". The empty string and "0" are
+// the zero Money.
+func ParseMoney(s string) (Money, error) {
+	if s == "" || s == "0" {
+		return Money{}, nil
+	}
+	code, amount, ok := strings.Cut(s, " ")
+	if !ok {
+		return Money{}, parseError("money", s, `want "CODE AMOUNT", such as "EUR 12.30"`)
+	}
+	m, err := NewMoney(amount, code)
+	if err != nil {
+		msg := err.Error()
+		var pe *ParseError
+		if errors.As(err, &pe) {
+			msg = pe.Kind + ": " + pe.Msg
+		}
+		return Money{}, parseError("money", s, msg)
+	}
+	return m, nil
+}
+
+// ParseDecimal reads a plain decimal number such as "12.30", "-0.5" or "7":
+// an optional sign, digits, and optionally a point followed by digits. It
+// rejects exponents, spaces, separators and more than MaxAmountDigits digits
+// with a *ParseError, so every amount that enters the library has one
+// spelling.
+func ParseDecimal(s string) (decimal.Decimal, error) {
+	if msg := checkDecimalText(s); msg != "" {
+		return decimal.Decimal{}, parseError("decimal", s, msg)
+	}
+	d, err := decimal.NewFromString(s)
+	if err != nil {
+		return decimal.Decimal{}, parseError("decimal", s, err.Error())
+	}
+	return d, nil
+}
+
+func checkDecimalText(s string) string {
+	if s == "" {
+		return "empty"
+	}
+	i := 0
+	if s[0] == '-' || s[0] == '+' {
+		i++
+	}
+	digits, point := 0, false
+	start := i
+	for ; i < len(s); i++ {
+		switch c := s[i]; {
+		case c >= '0' && c <= '9':
+			digits++
+		case c == '.' && !point && i > start && i+1 < len(s):
+			point = true
+		default:
+			return "want plain decimal notation such as 12.30"
+		}
+	}
+	if digits == 0 {
+		return "no digits"
+	}
+	if digits > MaxAmountDigits {
+		return "more than " + itoa(MaxAmountDigits) + " digits"
+	}
+	return ""
+}
+
+// Amount returns the decimal amount, with whatever precision it carries.
+func (m Money) Amount() decimal.Decimal { return m.amount }
+
+// Currency returns the currency; the zero Currency for the zero Money.
+func (m Money) Currency() Currency { return m.currency }
+
+// IsZero reports whether the amount is zero, whatever the currency.
+func (m Money) IsZero() bool { return m.amount.IsZero() }
+
+// Sign returns -1, 0 or +1 as the amount is negative, zero or positive.
+func (m Money) Sign() int { return m.amount.Sign() }
+
+// IsNegative reports whether the amount is below zero.
+func (m Money) IsNegative() bool { return m.amount.Sign() < 0 }
+
+// IsPositive reports whether the amount is above zero.
+func (m Money) IsPositive() bool { return m.amount.Sign() > 0 }
+
+// common returns the currency of a result combining m and o, or a
+// *CurrencyMismatchError. A zero amount without a currency fits any currency.
+func (m Money) common(o Money, op string) (Currency, error) {
+	switch {
+	case m.currency == o.currency:
+		return m.currency, nil
+	case !m.currency.valid && m.amount.IsZero():
+		return o.currency, nil
+	case !o.currency.valid && o.amount.IsZero():
+		return m.currency, nil
+	}
+	return Currency{}, &CurrencyMismatchError{Op: op, A: m.currency, B: o.currency}
+}
+
+// Add returns m + o, exactly. Different currencies are a
+// *CurrencyMismatchError.
+func (m Money) Add(o Money) (Money, error) {
+	cur, err := m.common(o, "add")
+	if err != nil {
+		return Money{}, err
+	}
+	return Money{amount: m.amount.Add(o.amount), currency: cur}, nil
+}
+
+// Sub returns m - o, exactly. Different currencies are a
+// *CurrencyMismatchError.
+func (m Money) Sub(o Money) (Money, error) {
+	cur, err := m.common(o, "sub")
+	if err != nil {
+		return Money{}, err
+	}
+	return Money{amount: m.amount.Sub(o.amount), currency: cur}, nil
+}
+
+// Neg returns -m.
+func (m Money) Neg() Money { return Money{amount: m.amount.Neg(), currency: m.currency} }
+
+// Abs returns |m|.
+func (m Money) Abs() Money { return Money{amount: m.amount.Abs(), currency: m.currency} }
+
+// Mul returns m × f, exactly: the result carries the digits of both factors
+// (EUR 0.10 × 0.125 is EUR 0.01250). Round it where the amount is booked.
+func (m Money) Mul(f decimal.Decimal) Money {
+	return Money{amount: m.amount.Mul(f), currency: m.currency}
+}
+
+// MulRatio returns m × r rounded to the currency's minor unit in mode:
+// EUR 10.00 × 1/3 is EUR 3.33. For shares that must add back to the whole,
+// use Allocate instead.
+func (m Money) MulRatio(r Ratio, mode RoundingMode) Money {
+	return Money{amount: r.mulDecimal(m.amount, m.currency.Digits(), mode), currency: m.currency}
+}
+
+// Cmp compares m and o: -1 if m < o, 0 if equal, +1 if m > o. Different
+// currencies are a *CurrencyMismatchError.
+func (m Money) Cmp(o Money) (int, error) {
+	if _, err := m.common(o, "cmp"); err != nil {
+		return 0, err
+	}
+	return m.amount.Cmp(o.amount), nil
+}
+
+// Equal reports whether m and o have the same currency and numerically equal
+// amounts (EUR 1.0 equals EUR 1.00). The zero Money equals any zero amount.
+func (m Money) Equal(o Money) bool {
+	if _, err := m.common(o, "equal"); err != nil {
+		return false
+	}
+	return m.amount.Equal(o.amount)
+}
+
+// Round rounds m to its currency's minor unit in mode: EUR 3.685 rounds to
+// EUR 3.69 in RoundHalfAwayFromZero and to EUR 3.68 in RoundHalfEven.
+func (m Money) Round(mode RoundingMode) Money {
+	return m.RoundTo(m.currency.Digits(), mode)
+}
+
+// RoundTo rounds m to scale digits after the point in mode.
+func (m Money) RoundTo(scale int32, mode RoundingMode) Money {
+	return Money{amount: Round(m.amount, scale, mode), currency: m.currency}
+}
+
+// IsRounded reports whether m is a whole number of its currency's minor
+// units.
+func (m Money) IsRounded() bool {
+	_, ok := m.minorUnits()
+	return ok
+}
+
+// MinorUnits returns m as a whole number of minor units (EUR 12.30 is 1230).
+// An amount with finer precision, or one beyond the int64 range, returns an
+// error wrapping ErrNotMinorUnits.
+func (m Money) MinorUnits() (int64, error) {
+	u, ok := m.minorUnits()
+	if !ok || u.big != nil {
+		return 0, fmt.Errorf("%w: %s", ErrNotMinorUnits, m)
+	}
+	return u.small, nil
+}
+
+// units is an amount counted in minor units: small when it fits an int64,
+// big otherwise.
+type units struct {
+	small int64
+	big   *big.Int
+}
+
+// minorUnits expresses m in minor units; ok is false when m has digits
+// below the minor unit.
+func (m Money) minorUnits() (u units, ok bool) {
+	digits := m.currency.Digits()
+	shift := m.amount.Exponent() + digits // exponent of the value counted in minor units
+	if shift <= 0 && -shift <= 18 && m.amount.NumDigits() <= 18 {
+		p := pow10i64[-shift]
+		c := m.amount.CoefficientInt64()
+		if c%p != 0 {
+			return units{}, false
+		}
+		return units{small: c / p}, true
+	}
+	d := m.amount.Shift(digits)
+	if !d.IsInteger() {
+		return units{}, false
+	}
+	b := d.BigInt()
+	if b.IsInt64() {
+		return units{small: b.Int64()}, true
+	}
+	return units{big: b}, true
+}
+
+// String returns the text form "EUR 12.30": the ISO code, a space and the
+// amount with at least the currency's minor digits. The zero Money is "0".
+func (m Money) String() string {
+	if !m.currency.valid {
+		if m.amount.IsZero() {
+			return "0"
+		}
+		return m.amount.String()
+	}
+	return m.currency.Code() + " " + m.AmountString()
+}
+
+// AmountString returns the amount with at least the currency's minor digits
+// and no trailing zeros beyond them: "12.30", "0.00013", "5" for JPY.
+func (m Money) AmountString() string {
+	places := m.currency.Digits()
+	if e := -m.amount.Exponent(); e > places {
+		places = e
+	}
+	s := m.amount.StringFixed(places)
+	if places > m.currency.Digits() && strings.IndexByte(s, '.') >= 0 {
+		min := len(s) - int(places-m.currency.Digits())
+		for len(s) > min && s[len(s)-1] == '0' {
+			s = s[:len(s)-1]
+		}
+		s = strings.TrimSuffix(s, ".")
+	}
+	return s
+}
+
+// MarshalText writes the text form, as String.
+func (m Money) MarshalText() ([]byte, error) { return []byte(m.String()), nil }
+
+// UnmarshalText reads the text form, as ParseMoney.
+func (m *Money) UnmarshalText(b []byte) error {
+	v, err := ParseMoney(string(b))
+	if err != nil {
+		return err
+	}
+	*m = v
+	return nil
+}
+
+type moneyJSON struct {
+	Amount   string   `json:"amount"`
+	Currency Currency `json:"currency"`
+}
+
+// MarshalJSON writes {"amount":"12.30","currency":"EUR"}, the amount as a
+// string so that no JSON reader turns it into a float.
+func (m Money) MarshalJSON() ([]byte, error) {
+	return json.Marshal(moneyJSON{Amount: m.AmountString(), Currency: m.currency})
+}
+
+// UnmarshalJSON reads {"amount":"12.30","currency":"EUR"}. A nonzero amount
+// without a currency is an error.
+func (m *Money) UnmarshalJSON(b []byte) error {
+	var v moneyJSON
+	if err := json.Unmarshal(b, &v); err != nil {
+		return err
+	}
+	d, err := ParseDecimal(v.Amount)
+	if err != nil {
+		return err
+	}
+	if v.Currency.IsZero() && !d.IsZero() {
+		return parseError("money", string(b), "nonzero amount without a currency")
+	}
+	*m = Money{amount: d, currency: v.Currency}
+	return nil
+}
+
+// Sum adds ms. All must share one currency (the zero Money fits any); the
+// sum of nothing is the zero Money.
+func Sum(ms ...Money) (Money, error) {
+	var total Money
+	for _, m := range ms {
+		var err error
+		if total, err = total.Add(m); err != nil {
+			return Money{}, err
+		}
+	}
+	return total, nil
+}

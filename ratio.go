@@ -1,0 +1,259 @@
+package ensemble
+
+import (
+	"encoding/json"
+	"math/big"
+	"strings"
+
+	"github.com/shopspring/decimal"
+)
+
+// Ratio is an exact rational number: a share, a rate or a proration
+// fraction. 1/3 stays 1/3; it is never rounded to 16 digits. Ratio is an
+// immutable value, safe for concurrent use. The zero Ratio is 0.
+//
+// Ratios are read from "1/3", "12.5%", "0.125" or "2"; String writes a
+// terminating ratio as a decimal ("0.125") and any other as "n/d".
+type Ratio struct {
+	r *big.Rat // nil is zero; never mutated once the Ratio is made
+}
+
+var ratioOne = big.NewRat(1, 1)
+
+// NewRatio returns num/den in lowest terms. A zero denominator is a
+// *ParseError.
+func NewRatio(num, den int64) (Ratio, error) {
+	if den == 0 {
+		return Ratio{}, parseError("ratio", itoa(num)+"/0", "zero denominator")
+	}
+	return Ratio{big.NewRat(num, den)}, nil
+}
+
+// RatioFromInt returns the whole number n as a Ratio.
+func RatioFromInt(n int64) Ratio { return Ratio{new(big.Rat).SetInt64(n)} }
+
+// RatioFromDecimal returns d as an exact Ratio.
+func RatioFromDecimal(d decimal.Decimal) Ratio { return Ratio{d.Rat()} }
+
+// RatioFromRat returns a copy of r as a Ratio.
+func RatioFromRat(r *big.Rat) Ratio { return Ratio{new(big.Rat).Set(r)} }
+
+// ParseRatio reads a ratio written as a fraction of integers ("1/3",
+// "-2/7"), a percentage ("12.5%") or a plain decimal ("0.125", "2"). Each
+// number has at most MaxAmountDigits digits. Anything else, and a zero
+// denominator, is a *ParseError.
+func ParseRatio(s string) (Ratio, error) {
+	if n, d, ok := strings.Cut(s, "/"); ok {
+		if checkIntegerText(n) != "" || checkIntegerText(strings.TrimPrefix(d, "+")) != "" || strings.HasPrefix(d, "-") {
+			return Ratio{}, parseError("ratio", s, `want "n/d" with whole numbers and a positive denominator`)
+		}
+		num, _ := new(big.Int).SetString(strings.TrimPrefix(n, "+"), 10)
+		den, _ := new(big.Int).SetString(strings.TrimPrefix(d, "+"), 10)
+		if den.Sign() == 0 {
+			return Ratio{}, parseError("ratio", s, "zero denominator")
+		}
+		return Ratio{new(big.Rat).SetFrac(num, den)}, nil
+	}
+	text, percent := strings.CutSuffix(s, "%")
+	if msg := checkDecimalText(text); msg != "" {
+		return Ratio{}, parseError("ratio", s, msg)
+	}
+	d, err := decimal.NewFromString(text)
+	if err != nil {
+		return Ratio{}, parseError("ratio", s, err.Error())
+	}
+	r := d.Rat()
+	if percent {
+		r.Quo(r, big.NewRat(100, 1))
+	}
+	return Ratio{r}, nil
+}
+
+func checkIntegerText(s string) string {
+	if msg := checkDecimalText(s); msg != "" {
+		return msg
+	}
+	if strings.IndexByte(s, '.') >= 0 {
+		return "want a whole number"
+	}
+	return ""
+}
+
+// MustRatio is ParseRatio for tests, examples and package initialisation:
+// it panics on bad input.
+func MustRatio(s string) Ratio {
+	r, err := ParseRatio(s)
+	if err != nil {
+		panic(err)
+	}
+	return r
+}
+
+func (r Ratio) rat() *big.Rat {
+	if r.r == nil {
+		return new(big.Rat)
+	}
+	return r.r
+}
+
+// Rat returns a copy of the ratio as a *big.Rat.
+func (r Ratio) Rat() *big.Rat { return new(big.Rat).Set(r.rat()) }
+
+// Num returns a copy of the numerator in lowest terms (negative for a
+// negative ratio).
+func (r Ratio) Num() *big.Int { return new(big.Int).Set(r.rat().Num()) }
+
+// Denom returns a copy of the denominator in lowest terms, always positive.
+func (r Ratio) Denom() *big.Int { return new(big.Int).Set(r.rat().Denom()) }
+
+// Sign returns -1, 0 or +1.
+func (r Ratio) Sign() int {
+	if r.r == nil {
+		return 0
+	}
+	return r.r.Sign()
+}
+
+// IsZero reports whether r is 0.
+func (r Ratio) IsZero() bool { return r.Sign() == 0 }
+
+// Cmp compares r and o: -1, 0 or +1.
+func (r Ratio) Cmp(o Ratio) int { return r.rat().Cmp(o.rat()) }
+
+// Equal reports whether r and o are the same number.
+func (r Ratio) Equal(o Ratio) bool { return r.Cmp(o) == 0 }
+
+// Add returns r + o, exactly.
+func (r Ratio) Add(o Ratio) Ratio { return Ratio{new(big.Rat).Add(r.rat(), o.rat())} }
+
+// Sub returns r - o, exactly.
+func (r Ratio) Sub(o Ratio) Ratio { return Ratio{new(big.Rat).Sub(r.rat(), o.rat())} }
+
+// Mul returns r × o, exactly.
+func (r Ratio) Mul(o Ratio) Ratio { return Ratio{new(big.Rat).Mul(r.rat(), o.rat())} }
+
+// Neg returns -r.
+func (r Ratio) Neg() Ratio { return Ratio{new(big.Rat).Neg(r.rat())} }
+
+// Complement returns 1 - r: the remaining share after r.
+func (r Ratio) Complement() Ratio { return Ratio{new(big.Rat).Sub(ratioOne, r.rat())} }
+
+// Decimal returns r rounded to scale digits after the point in mode:
+// MustRatio("1/3").Decimal(4, RoundHalfEven) is 0.3333.
+func (r Ratio) Decimal(scale int32, mode RoundingMode) decimal.Decimal {
+	return roundQuo(r.rat().Num(), r.rat().Denom(), scale, mode)
+}
+
+// mulDecimal returns d × r rounded to scale in mode.
+func (r Ratio) mulDecimal(d decimal.Decimal, scale int32, mode RoundingMode) decimal.Decimal {
+	num := new(big.Int).Mul(d.Coefficient(), r.rat().Num())
+	den := new(big.Int).Set(r.rat().Denom())
+	if e := d.Exponent(); e < 0 {
+		den.Mul(den, pow10Big(int64(-e)))
+	} else if e > 0 {
+		num.Mul(num, pow10Big(int64(e)))
+	}
+	return roundQuo(num, den, scale, mode)
+}
+
+// roundQuo returns num/den (den > 0) rounded to scale digits in mode.
+func roundQuo(num, den *big.Int, scale int32, mode RoundingMode) decimal.Decimal {
+	n := new(big.Int).Set(num)
+	d := new(big.Int).Set(den)
+	if scale >= 0 {
+		n.Mul(n, pow10Big(int64(scale)))
+	} else {
+		d.Mul(d, pow10Big(int64(-scale)))
+	}
+	q, rem := new(big.Int).QuoRem(n, d, new(big.Int))
+	if rem.Sign() != 0 {
+		twice := new(big.Int).Abs(rem)
+		twice.Lsh(twice, 1)
+		if inc := increment(mode, rem.Sign(), twice.Cmp(d), q.Bit(0) == 1); inc != 0 {
+			q.Add(q, big.NewInt(inc))
+		}
+	}
+	return decimal.NewFromBigInt(q, -scale)
+}
+
+func pow10Big(n int64) *big.Int {
+	if n <= 18 {
+		return big.NewInt(pow10i64[n])
+	}
+	return new(big.Int).Exp(big.NewInt(10), big.NewInt(n), nil)
+}
+
+// terminatingDigits reports how many decimal digits r needs when it
+// terminates (its denominator has no prime factors but 2 and 5).
+func (r Ratio) terminatingDigits() (int32, bool) {
+	d := new(big.Int).Set(r.rat().Denom())
+	var twos, fives int32
+	five := big.NewInt(5)
+	m := new(big.Int)
+	for d.Bit(0) == 0 {
+		d.Rsh(d, 1)
+		twos++
+	}
+	for {
+		q, rem := new(big.Int).QuoRem(d, five, m)
+		if rem.Sign() != 0 {
+			break
+		}
+		d = q
+		fives++
+	}
+	if d.Cmp(big.NewInt(1)) != 0 {
+		return 0, false
+	}
+	return max(twos, fives), true
+}
+
+// String writes r as a decimal when it terminates ("0.125", "2", "-0.5") and
+// as "n/d" in lowest terms when it does not ("1/3"). ParseRatio reads it back
+// exactly.
+func (r Ratio) String() string {
+	if digits, ok := r.terminatingDigits(); ok {
+		return r.Decimal(digits, RoundDown).StringFixed(digits)
+	}
+	return r.rat().RatString()
+}
+
+// Percent writes r as a percentage when that terminates ("12.5%") and as
+// "n/d" otherwise.
+func (r Ratio) Percent() string {
+	p := r.Mul(RatioFromInt(100))
+	if digits, ok := p.terminatingDigits(); ok {
+		return p.Decimal(digits, RoundDown).StringFixed(digits) + "%"
+	}
+	return r.rat().RatString()
+}
+
+// MarshalText writes String.
+func (r Ratio) MarshalText() ([]byte, error) { return []byte(r.String()), nil }
+
+// UnmarshalText reads any form ParseRatio accepts.
+func (r *Ratio) UnmarshalText(b []byte) error {
+	v, err := ParseRatio(string(b))
+	if err != nil {
+		return err
+	}
+	*r = v
+	return nil
+}
+
+// MarshalJSON writes the ratio as a JSON string, such as "1/3" or "0.125".
+func (r Ratio) MarshalJSON() ([]byte, error) { return json.Marshal(r.String()) }
+
+// UnmarshalJSON reads a JSON string in any form ParseRatio accepts, or a
+// JSON number, which is read from its text and never through a float.
+func (r *Ratio) UnmarshalJSON(b []byte) error {
+	var s string
+	if len(b) > 0 && b[0] == '"' {
+		if err := json.Unmarshal(b, &s); err != nil {
+			return err
+		}
+	} else {
+		s = string(b)
+	}
+	return r.UnmarshalText([]byte(s))
+}
