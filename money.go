@@ -331,24 +331,35 @@ func (m *Money) UnmarshalText(b []byte) error {
 }
 
 type moneyJSON struct {
-	Amount   string   `json:"amount"`
-	Currency Currency `json:"currency"`
+	Amount   json.RawMessage `json:"amount"`
+	Currency Currency        `json:"currency"`
 }
 
 // MarshalJSON writes {"amount":"12.30","currency":"EUR"}, the amount as a
 // string so that no JSON reader turns it into a float.
 func (m Money) MarshalJSON() ([]byte, error) {
-	return json.Marshal(moneyJSON{Amount: m.AmountString(), Currency: m.currency})
+	amount, err := json.Marshal(m.AmountString())
+	if err != nil {
+		return nil, err
+	}
+	return json.Marshal(moneyJSON{Amount: amount, Currency: m.currency})
 }
 
-// UnmarshalJSON reads {"amount":"12.30","currency":"EUR"}. A nonzero amount
-// without a currency is an error.
+// UnmarshalJSON reads {"amount":"12.30","currency":"EUR"}. The amount may
+// also be a JSON number, which is read from its text, never through a float.
+// A nonzero amount without a currency is an error.
 func (m *Money) UnmarshalJSON(b []byte) error {
 	var v moneyJSON
 	if err := json.Unmarshal(b, &v); err != nil {
 		return err
 	}
-	d, err := ParseDecimal(v.Amount)
+	text := string(v.Amount)
+	if len(text) > 0 && text[0] == '"' {
+		if err := json.Unmarshal(v.Amount, &text); err != nil {
+			return err
+		}
+	}
+	d, err := ParseDecimal(text)
 	if err != nil {
 		return err
 	}
