@@ -22,9 +22,10 @@ const (
 	// within one minor unit of its exact share.
 	LargestRemainder AllocationMethod = iota
 	// FirstInOrder gives leftover units one each to the shares in the order
-	// given, skipping zero weights, for compatibility with ledgers (such as
-	// Formance Numscript) that distribute that way. Every part is still
-	// within one minor unit of its exact share.
+	// given, for compatibility with ledgers (such as Formance Numscript) that
+	// distribute that way. Unlike those ledgers it skips shares whose exact
+	// share is already whole (zero weights among them), so every part is
+	// still strictly within one minor unit of its exact share.
 	FirstInOrder
 )
 
@@ -115,19 +116,14 @@ func Allocate(total Money, shares []Share, opts AllocateOptions) ([]Money, error
 	if !ok {
 		return nil, fmt.Errorf("ensemble: allocate %s: %w", total, ErrNotMinorUnits)
 	}
-	parts := make([]Money, len(shares))
 	cur := total.currency
 	if u.big == nil {
 		var buf [16]int64
-		dst := buf[:0]
-		if len(shares) <= len(buf) {
-			dst = buf[:len(shares)]
-		} else {
-			dst = make([]int64, len(shares))
-		}
+		dst := scratch(buf[:], len(shares))
 		if err := AllocateUnits(dst, u.small, shares, opts); err != nil {
 			return nil, err
 		}
+		parts := make([]Money, len(shares))
 		for i, v := range dst {
 			parts[i] = MoneyFromMinor(v, cur)
 		}
@@ -137,6 +133,7 @@ func Allocate(total Money, shares []Share, opts AllocateOptions) ([]Money, error
 	if err != nil {
 		return nil, err
 	}
+	parts := make([]Money, len(shares))
 	for i, v := range big {
 		parts[i] = MoneyFromDecimal(decimal.NewFromBigInt(v, -cur.Digits()), cur)
 	}
@@ -152,11 +149,7 @@ func AllocateUnits(dst []int64, total int64, shares []Share, opts AllocateOption
 		return fmt.Errorf("ensemble: allocate: %d destinations for %d shares", len(dst), len(shares))
 	}
 	var wbuf [16]uint64
-	weights := wbuf[:0]
-	if len(shares) > len(wbuf) {
-		weights = make([]uint64, 0, len(shares))
-	}
-	weights, sum, err := integerWeights(weights, shares)
+	weights, sum, err := integerWeights(scratch(wbuf[:], len(shares))[:0], shares)
 	if errors.Is(err, errWeightsTooLarge) {
 		parts, err := allocateBig(big.NewInt(total), shares, opts)
 		if err != nil {
@@ -176,12 +169,7 @@ func AllocateUnits(dst []int64, total int64, shares []Share, opts AllocateOption
 		abs = -abs // two's complement: also right for math.MinInt64
 	}
 	var rbuf [16]uint64
-	rems := rbuf[:0]
-	if len(shares) > len(rbuf) {
-		rems = make([]uint64, len(shares))
-	} else {
-		rems = rbuf[:len(shares)]
-	}
+	rems := scratch(rbuf[:], len(shares))
 	var given uint64
 	for i, w := range weights {
 		hi, lo := bits.Mul64(abs, w)
@@ -193,11 +181,7 @@ func AllocateUnits(dst []int64, total int64, shares []Share, opts AllocateOption
 	left := int(abs - given) // fewer than the number of shares
 	if left > 0 {
 		var ibuf [16]int
-		order := ibuf[:0]
-		if len(shares) > len(ibuf) {
-			order = make([]int, 0, len(shares))
-		}
-		order = leftoverOrder(order, shares, opts.Method, func(i int) bool { return weights[i] != 0 },
+		order := leftoverOrder(scratch(ibuf[:], len(shares))[:0], shares, opts.Method, func(i int) bool { return rems[i] != 0 },
 			func(a, b int) int {
 				switch {
 				case rems[a] > rems[b]:
@@ -217,6 +201,15 @@ func AllocateUnits(dst []int64, total int64, shares []Share, opts AllocateOption
 		}
 	}
 	return nil
+}
+
+// scratch returns buf[:n] when it is large enough and a new slice otherwise,
+// so small allocations live on the caller's stack.
+func scratch[T any](buf []T, n int) []T {
+	if n <= len(buf) {
+		return buf[:n]
+	}
+	return make([]T, n)
 }
 
 var errWeightsTooLarge = errors.New("weights exceed int64")
@@ -282,7 +275,8 @@ func gcd(a, b uint64) uint64 {
 }
 
 // leftoverOrder lists the indexes of the shares that may take a leftover
-// unit, best first: by remainder (cmpRem, largest first), then key, then
+// unit (those whose exact share is not whole: there are always more of them
+// than leftover units), best first: by remainder (cmpRem, largest first), then key, then
 // index for LargestRemainder; by index alone for FirstInOrder.
 func leftoverOrder(order []int, shares []Share, method AllocationMethod, eligible func(int) bool, cmpRem func(a, b int) int) []int {
 	for i := range shares {
@@ -356,7 +350,7 @@ func allocateBig(total *big.Int, shares []Share, opts AllocateOptions) ([]*big.I
 	}
 	left := int(new(big.Int).Sub(abs, given).Int64()) // fewer than the number of shares
 	order := leftoverOrder(make([]int, 0, len(shares)), shares, opts.Method,
-		func(i int) bool { return weights[i].Sign() != 0 },
+		func(i int) bool { return rems[i].Sign() != 0 },
 		func(a, b int) int { return -rems[a].Cmp(rems[b]) })
 	for _, i := range order[:left] {
 		parts[i].Add(parts[i], big.NewInt(1))

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"math/big"
 	"strings"
 
@@ -26,10 +27,14 @@ const MaxAmountDigits = 40
 // compares with Money of any currency. Arithmetic across two different
 // currencies returns a *CurrencyMismatchError, never a panic.
 //
+// Amounts whose digits fit in an int64 are held and computed without
+// allocating; larger ones fall back to arbitrary precision transparently.
 // Compare Money with Equal or Cmp, not ==: EUR 1.0 and EUR 1.00 are equal
 // amounts held in unequal structs.
 type Money struct {
-	amount   decimal.Decimal
+	coef     int64    // the amount is coef × 10^exp when big is nil
+	big      *big.Int // the amount is big × 10^exp when set; never mutated
+	exp      int32
 	currency Currency
 }
 
@@ -46,7 +51,7 @@ func NewMoney(amount, code string) (Money, error) {
 	if err != nil {
 		return Money{}, err
 	}
-	return Money{amount: d, currency: cur}, nil
+	return fromDecimal(d, cur), nil
 }
 
 // MustMoney is NewMoney for tests and examples: it panics on bad input.
@@ -60,14 +65,30 @@ func MustMoney(amount, code string) Money {
 
 // MoneyFromDecimal returns the Money for amount in currency cur.
 func MoneyFromDecimal(amount decimal.Decimal, cur Currency) Money {
-	return Money{amount: amount, currency: cur}
+	return fromDecimal(amount, cur)
+}
+
+// fromDecimal holds d in the int64 form when its digits fit.
+func fromDecimal(d decimal.Decimal, cur Currency) Money {
+	if d.NumDigits() <= 18 {
+		return Money{coef: d.CoefficientInt64(), exp: d.Exponent(), currency: cur}
+	}
+	return Money{big: d.Coefficient(), exp: d.Exponent(), currency: cur}
+}
+
+// dec returns the amount as a decimal.
+func (m Money) dec() decimal.Decimal {
+	if m.big != nil {
+		return decimal.NewFromBigInt(m.big, m.exp)
+	}
+	return decimal.New(m.coef, m.exp)
 }
 
 // MoneyFromMinor returns the Money for a whole number of the currency's minor
 // units: MoneyFromMinor(1230, EUR) is EUR 12.30, MoneyFromMinor(5, JPY) is
 // JPY 5.
 func MoneyFromMinor(units int64, cur Currency) Money {
-	return Money{amount: decimal.New(units, -cur.Digits()), currency: cur}
+	return Money{coef: units, exp: -cur.Digits(), currency: cur}
 }
 
 // ParseMoney reads the text form String writes: an ISO code, one space and
@@ -139,22 +160,32 @@ func checkDecimalText(s string) string {
 }
 
 // Amount returns the decimal amount, with whatever precision it carries.
-func (m Money) Amount() decimal.Decimal { return m.amount }
+func (m Money) Amount() decimal.Decimal { return m.dec() }
 
 // Currency returns the currency; the zero Currency for the zero Money.
 func (m Money) Currency() Currency { return m.currency }
 
 // IsZero reports whether the amount is zero, whatever the currency.
-func (m Money) IsZero() bool { return m.amount.IsZero() }
+func (m Money) IsZero() bool { return m.Sign() == 0 }
 
 // Sign returns -1, 0 or +1 as the amount is negative, zero or positive.
-func (m Money) Sign() int { return m.amount.Sign() }
+func (m Money) Sign() int {
+	switch {
+	case m.big != nil:
+		return m.big.Sign()
+	case m.coef < 0:
+		return -1
+	case m.coef > 0:
+		return 1
+	}
+	return 0
+}
 
 // IsNegative reports whether the amount is below zero.
-func (m Money) IsNegative() bool { return m.amount.Sign() < 0 }
+func (m Money) IsNegative() bool { return m.Sign() < 0 }
 
 // IsPositive reports whether the amount is above zero.
-func (m Money) IsPositive() bool { return m.amount.Sign() > 0 }
+func (m Money) IsPositive() bool { return m.Sign() > 0 }
 
 // common returns the currency of a result combining m and o, or a
 // *CurrencyMismatchError. A zero amount without a currency fits any currency.
@@ -162,12 +193,47 @@ func (m Money) common(o Money, op string) (Currency, error) {
 	switch {
 	case m.currency == o.currency:
 		return m.currency, nil
-	case !m.currency.valid && m.amount.IsZero():
+	case !m.currency.valid && m.IsZero():
 		return o.currency, nil
-	case !o.currency.valid && o.amount.IsZero():
+	case !o.currency.valid && o.IsZero():
 		return m.currency, nil
 	}
 	return Currency{}, &CurrencyMismatchError{Op: op, A: m.currency, B: o.currency}
+}
+
+// aligned returns the int64 coefficients of m and o at their common (the
+// smaller) exponent, or ok false when either is big or scaling overflows.
+func aligned(m, o Money) (x, y int64, exp int32, ok bool) {
+	if m.big != nil || o.big != nil {
+		return 0, 0, 0, false
+	}
+	x, y, exp = m.coef, o.coef, m.exp
+	switch {
+	case m.exp > o.exp:
+		x, ok = scaleUp(x, int64(m.exp)-int64(o.exp))
+		exp = o.exp
+	case m.exp < o.exp:
+		y, ok = scaleUp(y, int64(o.exp)-int64(m.exp))
+	default:
+		ok = true
+	}
+	return x, y, exp, ok
+}
+
+// scaleUp returns v × 10^k, or ok false on overflow.
+func scaleUp(v int64, k int64) (int64, bool) {
+	if v == 0 {
+		return 0, true
+	}
+	if k > 18 {
+		return 0, false
+	}
+	p := pow10i64[k]
+	r := v * p
+	if r/p != v {
+		return 0, false
+	}
+	return r, true
 }
 
 // Add returns m + o, exactly. Different currencies are a
@@ -177,7 +243,12 @@ func (m Money) Add(o Money) (Money, error) {
 	if err != nil {
 		return Money{}, err
 	}
-	return Money{amount: m.amount.Add(o.amount), currency: cur}, nil
+	if x, y, exp, ok := aligned(m, o); ok {
+		if s := x + y; (s > x) == (y > 0) {
+			return Money{coef: s, exp: exp, currency: cur}, nil
+		}
+	}
+	return fromDecimal(m.dec().Add(o.dec()), cur), nil
 }
 
 // Sub returns m - o, exactly. Different currencies are a
@@ -187,26 +258,48 @@ func (m Money) Sub(o Money) (Money, error) {
 	if err != nil {
 		return Money{}, err
 	}
-	return Money{amount: m.amount.Sub(o.amount), currency: cur}, nil
+	if x, y, exp, ok := aligned(m, o); ok {
+		if s := x - y; (s < x) == (y > 0) {
+			return Money{coef: s, exp: exp, currency: cur}, nil
+		}
+	}
+	return fromDecimal(m.dec().Sub(o.dec()), cur), nil
 }
 
 // Neg returns -m.
-func (m Money) Neg() Money { return Money{amount: m.amount.Neg(), currency: m.currency} }
+func (m Money) Neg() Money {
+	if m.big == nil && m.coef != math.MinInt64 {
+		return Money{coef: -m.coef, exp: m.exp, currency: m.currency}
+	}
+	return fromDecimal(m.dec().Neg(), m.currency)
+}
 
 // Abs returns |m|.
-func (m Money) Abs() Money { return Money{amount: m.amount.Abs(), currency: m.currency} }
+func (m Money) Abs() Money {
+	if m.Sign() < 0 {
+		return m.Neg()
+	}
+	return m
+}
 
 // Mul returns m × f, exactly: the result carries the digits of both factors
 // (EUR 0.10 × 0.125 is EUR 0.01250). Round it where the amount is booked.
 func (m Money) Mul(f decimal.Decimal) Money {
-	return Money{amount: m.amount.Mul(f), currency: m.currency}
+	if m.big == nil && f.NumDigits() <= 18 {
+		x, y := m.coef, f.CoefficientInt64()
+		exp := int64(m.exp) + int64(f.Exponent())
+		if p := x * y; (x == 0 || (p/x == y && !(x == -1 && y == math.MinInt64))) && exp >= math.MinInt32 && exp <= math.MaxInt32 {
+			return Money{coef: p, exp: int32(exp), currency: m.currency}
+		}
+	}
+	return fromDecimal(m.dec().Mul(f), m.currency)
 }
 
 // MulRatio returns m × r rounded to the currency's minor unit in mode:
 // EUR 10.00 × 1/3 is EUR 3.33. For shares that must add back to the whole,
 // use Allocate instead.
 func (m Money) MulRatio(r Ratio, mode RoundingMode) Money {
-	return Money{amount: r.mulDecimal(m.amount, m.currency.Digits(), mode), currency: m.currency}
+	return fromDecimal(r.mulDecimal(m.dec(), m.currency.Digits(), mode), m.currency)
 }
 
 // Cmp compares m and o: -1 if m < o, 0 if equal, +1 if m > o. Different
@@ -215,7 +308,20 @@ func (m Money) Cmp(o Money) (int, error) {
 	if _, err := m.common(o, "cmp"); err != nil {
 		return 0, err
 	}
-	return m.amount.Cmp(o.amount), nil
+	return m.cmp(o), nil
+}
+
+func (m Money) cmp(o Money) int {
+	if x, y, _, ok := aligned(m, o); ok {
+		switch {
+		case x < y:
+			return -1
+		case x > y:
+			return 1
+		}
+		return 0
+	}
+	return m.dec().Cmp(o.dec())
 }
 
 // Equal reports whether m and o have the same currency and numerically equal
@@ -224,7 +330,7 @@ func (m Money) Equal(o Money) bool {
 	if _, err := m.common(o, "equal"); err != nil {
 		return false
 	}
-	return m.amount.Equal(o.amount)
+	return m.cmp(o) == 0
 }
 
 // Round rounds m to its currency's minor unit in mode: EUR 3.685 rounds to
@@ -233,9 +339,18 @@ func (m Money) Round(mode RoundingMode) Money {
 	return m.RoundTo(m.currency.Digits(), mode)
 }
 
-// RoundTo rounds m to scale digits after the point in mode.
+// RoundTo rounds m to scale digits after the point in mode. An amount that
+// already has scale digits or fewer is returned unchanged.
 func (m Money) RoundTo(scale int32, mode RoundingMode) Money {
-	return Money{amount: Round(m.amount, scale, mode), currency: m.currency}
+	if -m.exp <= scale {
+		return m
+	}
+	if drop := int64(-m.exp) - int64(scale); m.big == nil && drop <= 18 {
+		p := pow10i64[drop]
+		q, r := m.coef/p, m.coef%p
+		return Money{coef: q + roundIncrement(mode, q, r, p), exp: -scale, currency: m.currency}
+	}
+	return fromDecimal(Round(m.dec(), scale, mode), m.currency)
 }
 
 // IsRounded reports whether m is a whole number of its currency's minor
@@ -266,17 +381,22 @@ type units struct {
 // minorUnits expresses m in minor units; ok is false when m has digits
 // below the minor unit.
 func (m Money) minorUnits() (u units, ok bool) {
-	digits := m.currency.Digits()
-	shift := m.amount.Exponent() + digits // exponent of the value counted in minor units
-	if shift <= 0 && -shift <= 18 && m.amount.NumDigits() <= 18 {
-		p := pow10i64[-shift]
-		c := m.amount.CoefficientInt64()
-		if c%p != 0 {
-			return units{}, false
+	shift := int64(m.exp) + int64(m.currency.Digits()) // exponent of the value counted in minor units
+	if m.big == nil {
+		switch {
+		case shift <= 0 && -shift <= 18:
+			p := pow10i64[-shift]
+			if m.coef%p != 0 {
+				return units{}, false
+			}
+			return units{small: m.coef / p}, true
+		case shift > 0:
+			if v, ok := scaleUp(m.coef, shift); ok {
+				return units{small: v}, true
+			}
 		}
-		return units{small: c / p}, true
 	}
-	d := m.amount.Shift(digits)
+	d := m.dec().Shift(m.currency.Digits())
 	if !d.IsInteger() {
 		return units{}, false
 	}
@@ -291,10 +411,10 @@ func (m Money) minorUnits() (u units, ok bool) {
 // amount with at least the currency's minor digits. The zero Money is "0".
 func (m Money) String() string {
 	if !m.currency.valid {
-		if m.amount.IsZero() {
+		if m.IsZero() {
 			return "0"
 		}
-		return m.amount.String()
+		return m.dec().String()
 	}
 	return m.currency.Code() + " " + m.AmountString()
 }
@@ -303,10 +423,10 @@ func (m Money) String() string {
 // and no trailing zeros beyond them: "12.30", "0.00013", "5" for JPY.
 func (m Money) AmountString() string {
 	places := m.currency.Digits()
-	if e := -m.amount.Exponent(); e > places {
+	if e := -m.exp; e > places {
 		places = e
 	}
-	s := m.amount.StringFixed(places)
+	s := m.dec().StringFixed(places)
 	if places > m.currency.Digits() && strings.IndexByte(s, '.') >= 0 {
 		min := len(s) - int(places-m.currency.Digits())
 		for len(s) > min && s[len(s)-1] == '0' {
@@ -366,7 +486,7 @@ func (m *Money) UnmarshalJSON(b []byte) error {
 	if v.Currency.IsZero() && !d.IsZero() {
 		return parseError("money", string(b), "nonzero amount without a currency")
 	}
-	*m = Money{amount: d, currency: v.Currency}
+	*m = fromDecimal(d, v.Currency)
 	return nil
 }
 

@@ -208,11 +208,15 @@ func (r Ratio) terminatingDigits() (int32, bool) {
 	return max(twos, fives), true
 }
 
-// String writes r as a decimal when it terminates ("0.125", "2", "-0.5") and
-// as "n/d" in lowest terms when it does not ("1/3"). ParseRatio reads it back
+// maxRatioDecimals is the most decimal places String writes before it
+// falls back to "n/d".
+const maxRatioDecimals = 18
+
+// String writes r as a decimal when it terminates within 18 places ("0.125",
+// "2", "-0.5") and as "n/d" in lowest terms otherwise ("1/3"). ParseRatio reads it back
 // exactly.
 func (r Ratio) String() string {
-	if digits, ok := r.terminatingDigits(); ok {
+	if digits, ok := r.terminatingDigits(); ok && digits <= maxRatioDecimals {
 		return r.Decimal(digits, RoundDown).StringFixed(digits)
 	}
 	return r.rat().RatString()
@@ -222,7 +226,7 @@ func (r Ratio) String() string {
 // "n/d" otherwise.
 func (r Ratio) Percent() string {
 	p := r.Mul(RatioFromInt(100))
-	if digits, ok := p.terminatingDigits(); ok {
+	if digits, ok := p.terminatingDigits(); ok && digits <= maxRatioDecimals {
 		return p.Decimal(digits, RoundDown).StringFixed(digits) + "%"
 	}
 	return r.rat().RatString()

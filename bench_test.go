@@ -1,0 +1,82 @@
+package ensemble_test
+
+import (
+	"testing"
+	"time"
+
+	"github.com/shopspring/decimal"
+
+	"github.com/ensemble-commerce/ensemble"
+)
+
+var (
+	sinkParts []ensemble.Money
+	sinkMoney ensemble.Money
+	sinkRatio ensemble.Ratio
+	sinkErr   error
+)
+
+func benchShares(n int) []ensemble.Share {
+	weights := []string{"15%", "55%", "30%", "1/3", "1/7", "2/9", "5%", "10%", "12.5%", "0"}
+	out := make([]ensemble.Share, n)
+	for i := range out {
+		out[i] = ensemble.Share{Key: string(rune('a' + i)), Weight: ensemble.MustRatio(weights[i%len(weights)])}
+	}
+	return out
+}
+
+func BenchmarkAllocate(b *testing.B) {
+	total := ensemble.MustMoney("1234.57", "EUR")
+	for _, n := range []int{3, 10} {
+		sh := benchShares(n)
+		b.Run(map[int]string{3: "3-way", 10: "10-way"}[n], func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				sinkParts, sinkErr = ensemble.Allocate(total, sh, ensemble.AllocateOptions{})
+			}
+		})
+	}
+}
+
+func BenchmarkAllocateUnits(b *testing.B) {
+	for _, n := range []int{3, 10} {
+		sh := benchShares(n)
+		dst := make([]int64, n)
+		b.Run(map[int]string{3: "3-way", 10: "10-way"}[n], func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				sinkErr = ensemble.AllocateUnits(dst, 123457, sh, ensemble.AllocateOptions{})
+			}
+		})
+	}
+}
+
+func BenchmarkMoneyAdd(b *testing.B) {
+	x, y := ensemble.MustMoney("1234.57", "EUR"), ensemble.MustMoney("0.43", "EUR")
+	b.ReportAllocs()
+	for b.Loop() {
+		sinkMoney, sinkErr = x.Add(y)
+	}
+}
+
+func BenchmarkMoneyMulRound(b *testing.B) {
+	x := ensemble.MustMoney("1234.57", "EUR")
+	f := decimal.RequireFromString("0.155")
+	b.ReportAllocs()
+	for b.Loop() {
+		sinkMoney = x.Mul(f).Round(ensemble.RoundHalfEven)
+	}
+}
+
+func BenchmarkProrate(b *testing.B) {
+	whole := ensemble.MustPeriod(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC), time.Date(2026, 2, 1, 0, 0, 0, 0, time.UTC))
+	part := ensemble.MustPeriod(time.Date(2026, 1, 15, 12, 0, 0, 0, time.UTC), whole.End)
+	for basis := ensemble.ProrateExactTime; basis <= ensemble.ProrateThirtyDayMonth; basis++ {
+		b.Run(basis.String(), func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				sinkRatio, sinkErr = ensemble.Prorate(part, whole, basis, time.UTC)
+			}
+		})
+	}
+}

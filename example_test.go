@@ -1,0 +1,172 @@
+package ensemble_test
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/shopspring/decimal"
+
+	"github.com/ensemble-commerce/ensemble"
+)
+
+func ExampleAllocate() {
+	total := ensemble.MustMoney("100.00", "EUR")
+	parts, err := ensemble.Allocate(total, []ensemble.Share{
+		{Key: "distributor", Weight: ensemble.MustRatio("1/3")},
+		{Key: "reseller", Weight: ensemble.MustRatio("1/3")},
+		{Key: "platform", Weight: ensemble.MustRatio("1/3")},
+	}, ensemble.AllocateOptions{})
+	if err != nil {
+		panic(err)
+	}
+	// The leftover cent goes to the largest remainder; all three tie, so the
+	// byte-wise smallest key ("distributor") takes it, whatever the order.
+	fmt.Println(parts)
+	// Output: [EUR 33.34 EUR 33.33 EUR 33.33]
+}
+
+func ExampleAllocate_zeroWeight() {
+	// Numscript splits 3 cents 0/50/50 as 1/1/1; a zero weight here always
+	// gets zero.
+	parts, _ := ensemble.Allocate(ensemble.MustMoney("0.03", "USD"), []ensemble.Share{
+		{Key: "referrer", Weight: ensemble.MustRatio("0%")},
+		{Key: "seller", Weight: ensemble.MustRatio("50%")},
+		{Key: "supplier", Weight: ensemble.MustRatio("50%")},
+	}, ensemble.AllocateOptions{})
+	fmt.Println(parts)
+	// Output: [USD 0.00 USD 0.02 USD 0.01]
+}
+
+func ExampleAllocateUnits() {
+	// In minor units, with no allocation at all: a hot-path building block.
+	dst := make([]int64, 2)
+	err := ensemble.AllocateUnits(dst, -1001, []ensemble.Share{
+		{Key: "a", Weight: ensemble.MustRatio("1")},
+		{Key: "b", Weight: ensemble.MustRatio("1")},
+	}, ensemble.AllocateOptions{Method: ensemble.FirstInOrder})
+	fmt.Println(dst, err)
+	// Output: [-501 -500] <nil>
+}
+
+func ExampleMoney_Split() {
+	parts, _ := ensemble.MustMoney("10.00", "EUR").Split(3)
+	fmt.Println(parts)
+	// Output: [EUR 3.34 EUR 3.33 EUR 3.33]
+}
+
+func ExampleNewMoney() {
+	price, err := ensemble.NewMoney("0.00013", "EUR") // per GB: finer than a cent is legal
+	if err != nil {
+		panic(err)
+	}
+	line := price.Mul(decimal.NewFromInt(28_346))
+	fmt.Println(line, "->", line.Round(ensemble.RoundHalfAwayFromZero))
+	// Output: EUR 3.68498 -> EUR 3.68
+}
+
+func ExampleMoney_Add() {
+	a := ensemble.MustMoney("12.30", "EUR")
+	sum, _ := a.Add(ensemble.MustMoney("0.70", "EUR"))
+	fmt.Println(sum)
+	_, err := a.Add(ensemble.MustMoney("1.00", "USD"))
+	fmt.Println(err, errors.Is(err, ensemble.ErrCurrencyMismatch))
+	// Output:
+	// EUR 13.00
+	// ensemble: add: currency mismatch EUR and USD true
+}
+
+func ExampleMoney_Round() {
+	m := ensemble.MustMoney("3.685", "EUR") // 55 × 0.067
+	for _, mode := range []ensemble.RoundingMode{ensemble.RoundHalfAwayFromZero, ensemble.RoundHalfEven, ensemble.RoundDown} {
+		fmt.Println(mode, m.Round(mode))
+	}
+	// Output:
+	// half_away_from_zero EUR 3.69
+	// half_even EUR 3.68
+	// down EUR 3.68
+}
+
+func ExampleMoney_MarshalJSON() {
+	b, _ := json.Marshal(ensemble.MustMoney("12.3", "EUR"))
+	fmt.Println(string(b))
+	var m ensemble.Money
+	_ = json.Unmarshal([]byte(`{"amount":"0.005","currency":"KWD"}`), &m)
+	fmt.Println(m)
+	// Output:
+	// {"amount":"12.30","currency":"EUR"}
+	// KWD 0.005
+}
+
+func ExampleParseRatio() {
+	for _, s := range []string{"1/3", "12.5%", "0.125", "6/4"} {
+		r, _ := ensemble.ParseRatio(s)
+		fmt.Println(s, "=", r)
+	}
+	third := ensemble.MustRatio("1/3")
+	fmt.Println("three thirds:", third.Add(third).Add(third))
+	// Output:
+	// 1/3 = 1/3
+	// 12.5% = 0.125
+	// 0.125 = 0.125
+	// 6/4 = 1.5
+	// three thirds: 1
+}
+
+func ExampleRound() {
+	d := decimal.RequireFromString("-2.5")
+	fmt.Println(ensemble.Round(d, 0, ensemble.RoundHalfAwayFromZero), ensemble.Round(d, 0, ensemble.RoundHalfEven), ensemble.Round(d, 0, ensemble.RoundCeiling))
+	// Output: -3 -2 -2
+}
+
+func ExampleProrate() {
+	month := ensemble.MustPeriod(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC), time.Date(2026, 2, 1, 0, 0, 0, 0, time.UTC))
+	// An upgrade at noon on January 15th: the unused part of the month.
+	rest := ensemble.MustPeriod(time.Date(2026, 1, 15, 12, 0, 0, 0, time.UTC), month.End)
+	for _, basis := range []ensemble.ProrationBasis{ensemble.ProrateExactTime, ensemble.ProrateDaysEndExclusive, ensemble.ProrateDaysEndInclusive, ensemble.ProrateThirtyDayMonth} {
+		f, _ := ensemble.Prorate(rest, month, basis, time.UTC)
+		fmt.Printf("%-18s %-6s credit %s\n", basis, f, ensemble.MustMoney("31.00", "EUR").MulRatio(f, ensemble.RoundHalfAwayFromZero))
+	}
+	// Output:
+	// exact_time         33/62  credit EUR 16.50
+	// days_end_exclusive 17/31  credit EUR 17.00
+	// days_end_inclusive 17/31  credit EUR 17.00
+	// thirty_day_month   31/60  credit EUR 16.02
+}
+
+func ExampleCadence_Periods() {
+	anchor := time.Date(2024, 1, 31, 0, 0, 0, 0, time.UTC)
+	span := ensemble.MustPeriod(anchor, time.Date(2024, 5, 1, 0, 0, 0, 0, time.UTC))
+	periods, _ := ensemble.Every(1, ensemble.Monthly).Periods(anchor, span, time.UTC)
+	for p := range periods {
+		fmt.Println(p.Start.Format("Jan 2"), "->", p.End.Format("Jan 2"))
+	}
+	// Output:
+	// Jan 31 -> Feb 29
+	// Feb 29 -> Mar 31
+	// Mar 31 -> Apr 30
+	// Apr 30 -> May 31
+}
+
+func ExampleProblems() {
+	var p ensemble.Problems
+	p.Addf(ensemble.Path("offers", 3, "charges", 1, "tiers", 2, "up_to"), "must be above %s", "100")
+	p.Addf(ensemble.Path("offers", 4, "currency"), "unknown currency %q", "ZZZ")
+	err := p.Err("catalog")
+	var ve *ensemble.ValidationError
+	if errors.As(err, &ve) {
+		for _, problem := range ve.Problems {
+			fmt.Println(problem)
+		}
+	}
+	// Output:
+	// offers[3].charges[1].tiers[2].up_to: must be above 100
+	// offers[4].currency: unknown currency "ZZZ"
+}
+
+func ExampleYAMLToJSON() {
+	js, err := ensemble.YAMLToJSON([]byte("price: 0.1\ntiers: [10, 20.50]\nname: gold\n"))
+	fmt.Println(string(js), err)
+	// Output: {"price":0.1,"tiers":[10,20.50],"name":"gold"} <nil>
+}
