@@ -1,0 +1,314 @@
+package catalog
+
+import (
+	"bytes"
+	"cmp"
+	"encoding/json"
+	"fmt"
+	"maps"
+	"slices"
+	"time"
+
+	"github.com/ensemble-commerce/ensemble"
+	"github.com/shopspring/decimal"
+)
+
+// Catalog is a validated, compiled set of offer versions. It is immutable
+// and safe for concurrent use: changes (a new version, a retirement) return
+// a new Catalog, so a version an order pinned never changes under it.
+type Catalog struct {
+	offers []*entry             // sorted by offer ID, then version
+	byID   map[OfferID][]*entry // each sorted by version
+	ids    []OfferID            // sorted
+}
+
+// entry is one compiled offer version.
+type entry struct {
+	offer  Offer
+	cur    ensemble.Currency
+	raters map[ChargeID]*Rater
+}
+
+// New validates doc and compiles it: every offer version, charge, price,
+// bundle and add-on is checked, and every problem is reported at once as an
+// *ensemble.ValidationError (subject "catalog") whose problems are
+// *OfferError values with paths such as offers[3].charges[1].price.tiers[2].up_to
+// (indexes into doc as given). On success the Catalog holds a deep copy of
+// doc, so later changes to doc do not reach it.
+func New(doc Document) (*Catalog, error) {
+	if err := validateDocument(&doc); err != nil {
+		return nil, err
+	}
+	c := &Catalog{byID: make(map[OfferID][]*entry)}
+	for i := range doc.Offers {
+		o := cloneOffer(&doc.Offers[i])
+		sortOffer(&o)
+		cur, _ := ensemble.ParseCurrency(o.Currency) // validated
+		o.Currency = cur.Code()
+		e := &entry{offer: o, cur: cur, raters: make(map[ChargeID]*Rater, len(o.Charges))}
+		pin := o.Pin()
+		for _, ch := range o.Charges {
+			e.raters[ch.ID] = compilePrice(ch.Price, cur, pin.PriceRef(ch.ID))
+		}
+		c.offers = append(c.offers, e)
+		c.byID[o.ID] = append(c.byID[o.ID], e)
+	}
+	byPin := func(a, b *entry) int {
+		return cmp.Or(cmp.Compare(a.offer.ID, b.offer.ID), cmp.Compare(a.offer.Version, b.offer.Version))
+	}
+	slices.SortFunc(c.offers, byPin)
+	for _, vs := range c.byID {
+		slices.SortFunc(vs, byPin)
+	}
+	c.ids = slices.Sorted(maps.Keys(c.byID))
+	return c, nil
+}
+
+// sortOffer puts the collections of o in their canonical order: charges by
+// ID, components by offer then supplier, attachable offers by ID.
+func sortOffer(o *Offer) {
+	slices.SortStableFunc(o.Charges, func(a, b Charge) int { return cmp.Compare(a.ID, b.ID) })
+	slices.SortStableFunc(o.Components, func(a, b Component) int {
+		return cmp.Or(cmp.Compare(a.Offer, b.Offer), cmp.Compare(a.Supplier, b.Supplier))
+	})
+	slices.Sort(o.AttachesTo)
+}
+
+// cloneOffer deep-copies o.
+func cloneOffer(o *Offer) Offer {
+	c := *o
+	c.Attributes = maps.Clone(o.Attributes)
+	c.Components = slices.Clone(o.Components)
+	c.AttachesTo = slices.Clone(o.AttachesTo)
+	if o.Charges != nil {
+		c.Charges = make([]Charge, len(o.Charges))
+		for i, ch := range o.Charges {
+			ch.Price = clonePrice(ch.Price)
+			c.Charges[i] = ch
+		}
+	}
+	return c
+}
+
+// Load reads a catalog Document from JSON and validates it with New.
+// Unknown fields, trailing data and documents over
+// ensemble.MaxDocumentBytes are errors; decimals are JSON strings (or
+// numbers, read from their text).
+func Load(data []byte) (*Catalog, error) {
+	if len(data) > ensemble.MaxDocumentBytes {
+		return nil, fmt.Errorf("catalog: document of %d bytes exceeds %d", len(data), ensemble.MaxDocumentBytes)
+	}
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.DisallowUnknownFields()
+	var doc Document
+	if err := dec.Decode(&doc); err != nil {
+		return nil, fmt.Errorf("catalog: decode: %w", err)
+	}
+	if dec.More() {
+		return nil, fmt.Errorf("catalog: decode: trailing data after the document")
+	}
+	return New(doc)
+}
+
+// LoadYAML reads a catalog Document from YAML (converted with
+// ensemble.YAMLToJSON, so numbers keep their exact text) and validates it
+// with New. Field names are the JSON ones.
+func LoadYAML(data []byte) (*Catalog, error) {
+	j, err := ensemble.YAMLToJSON(data)
+	if err != nil {
+		return nil, fmt.Errorf("catalog: %w", err)
+	}
+	return Load(j)
+}
+
+// Document returns a deep copy of the catalog's document: offers sorted by
+// ID then version, each offer's charges by ID, components by offer then
+// supplier, attachable offers by ID. New(c.Document()) rebuilds c.
+func (c *Catalog) Document() Document {
+	doc := Document{Offers: make([]Offer, len(c.offers))}
+	for i, e := range c.offers {
+		doc.Offers[i] = cloneOffer(&e.offer)
+	}
+	return doc
+}
+
+// MarshalJSON writes the catalog's Document.
+func (c *Catalog) MarshalJSON() ([]byte, error) { return json.Marshal(c.Document()) }
+
+// UnmarshalJSON reads a Document as Load does and replaces c with it.
+func (c *Catalog) UnmarshalJSON(b []byte) error {
+	n, err := Load(b)
+	if err != nil {
+		return err
+	}
+	*c = *n
+	return nil
+}
+
+// IDs returns the IDs of every offer, sorted.
+func (c *Catalog) IDs() []OfferID { return slices.Clone(c.ids) }
+
+// Versions returns the pins of every version of offer id, by version.
+func (c *Catalog) Versions(id OfferID) []Pin {
+	vs := c.byID[id]
+	pins := make([]Pin, len(vs))
+	for i, e := range vs {
+		pins[i] = e.offer.Pin()
+	}
+	return pins
+}
+
+// entry finds a pinned version.
+func (c *Catalog) entry(p Pin) (*entry, error) {
+	vs := c.byID[p.Offer]
+	i, ok := slices.BinarySearchFunc(vs, p.Version, func(e *entry, v int) int { return cmp.Compare(e.offer.Version, v) })
+	if !ok {
+		return nil, &LookupError{Offer: p.Offer, Version: p.Version, Err: ErrNotFound}
+	}
+	return vs[i], nil
+}
+
+// Offer returns a deep copy of the pinned offer version, whatever its
+// effective period: an order keeps resolving the version it was quoted on
+// after newer versions appear and after the version is retired. A pin the
+// catalog lacks is a *LookupError wrapping ErrNotFound.
+func (c *Catalog) Offer(p Pin) (Offer, error) {
+	e, err := c.entry(p)
+	if err != nil {
+		return Offer{}, err
+	}
+	return cloneOffer(&e.offer), nil
+}
+
+// OfferAt returns a deep copy of the version of offer id in force at
+// instant at: the one whose [EffectiveFrom, EffectiveUntil) holds it.
+// Versions never overlap, so there is at most one. An unknown id wraps
+// ErrNotFound and an instant no version covers wraps ErrNotInForce, both
+// in a *LookupError.
+func (c *Catalog) OfferAt(id OfferID, at time.Time) (Offer, error) {
+	p, err := c.PinAt(id, at)
+	if err != nil {
+		return Offer{}, err
+	}
+	return c.Offer(p)
+}
+
+// PinAt returns the pin of the version of offer id in force at instant at,
+// with OfferAt's errors. An order stores it to keep its price.
+func (c *Catalog) PinAt(id OfferID, at time.Time) (Pin, error) {
+	vs := c.byID[id]
+	if len(vs) == 0 {
+		return Pin{}, &LookupError{Offer: id, At: at, Err: ErrNotFound}
+	}
+	for _, e := range vs {
+		if e.offer.InForce(at) {
+			return e.offer.Pin(), nil
+		}
+	}
+	return Pin{}, &LookupError{Offer: id, At: at, Err: ErrNotInForce}
+}
+
+// Currency returns the currency of the pinned offer version.
+func (c *Catalog) Currency(p Pin) (ensemble.Currency, error) {
+	e, err := c.entry(p)
+	if err != nil {
+		return ensemble.Currency{}, err
+	}
+	return e.cur, nil
+}
+
+// Rater returns the compiled price of charge ch in the pinned offer
+// version; its Ratings carry the price's Ref. Missing pins and charges are
+// a *LookupError wrapping ErrNotFound.
+func (c *Catalog) Rater(p Pin, ch ChargeID) (*Rater, error) {
+	e, err := c.entry(p)
+	if err != nil {
+		return nil, err
+	}
+	r, ok := e.raters[ch]
+	if !ok {
+		return nil, &LookupError{Offer: p.Offer, Version: p.Version, Charge: ch, Err: ErrNotFound}
+	}
+	return r, nil
+}
+
+// With returns a new catalog holding c's offers and the given ones (new
+// versions, new offers), validated together as New does. c is unchanged.
+func (c *Catalog) With(offers ...Offer) (*Catalog, error) {
+	doc := c.Document()
+	for i := range offers {
+		doc.Offers = append(doc.Offers, cloneOffer(&offers[i]))
+	}
+	return New(doc)
+}
+
+// Retire returns a new catalog in which the pinned version stops being in
+// force at instant at: its EffectiveUntil becomes at, unless it already
+// ends earlier. Offer(p) keeps resolving it, so pinned orders keep their
+// price. A pin the catalog lacks wraps ErrNotFound; an at not after the
+// version's EffectiveFrom is a validation error (ErrPeriod). c is
+// unchanged.
+func (c *Catalog) Retire(p Pin, at time.Time) (*Catalog, error) {
+	if _, err := c.entry(p); err != nil {
+		return nil, err
+	}
+	doc := c.Document()
+	for i := range doc.Offers {
+		o := &doc.Offers[i]
+		if o.Pin() == p && (o.EffectiveUntil.IsZero() || at.Before(o.EffectiveUntil)) {
+			o.EffectiveUntil = at
+		}
+	}
+	return New(doc)
+}
+
+// CheckQuantity reports whether qty is within the pinned offer's minimum
+// and maximum quantity. A quantity outside them is an *OfferError wrapping
+// ErrQuantity; a negative one wraps ErrNegativeQuantity.
+func (c *Catalog) CheckQuantity(p Pin, qty decimal.Decimal) error {
+	e, err := c.entry(p)
+	if err != nil {
+		return err
+	}
+	return e.checkQuantity(qty)
+}
+
+func (e *entry) checkQuantity(qty decimal.Decimal) error {
+	o := &e.offer
+	if qty.Sign() < 0 {
+		return &OfferError{Offer: o.ID, Version: o.Version, Value: qty.String(), Err: ErrNegativeQuantity}
+	}
+	if qty.Cmp(o.MinQuantity) < 0 || (o.MaxQuantity.Sign() > 0 && qty.Cmp(o.MaxQuantity) > 0) {
+		bounds := "[" + o.MinQuantity.String() + ", "
+		if o.MaxQuantity.Sign() > 0 {
+			bounds += o.MaxQuantity.String() + "]"
+		} else {
+			bounds += "∞)"
+		}
+		return &OfferError{Offer: o.ID, Version: o.Version, Value: qty.String() + " not in " + bounds, Err: ErrQuantity}
+	}
+	return nil
+}
+
+// CheckAttach reports whether qty units of the pinned add-on may be
+// attached to the pinned base offer version: the add-on must be an AddOn
+// naming the base offer in AttachesTo, and qty must be within the add-on's
+// minimum and maximum quantity per base. Errors are *OfferError values
+// wrapping ErrNotAttachable or ErrQuantity, or a *LookupError.
+func (c *Catalog) CheckAttach(addOn, base Pin, qty decimal.Decimal) error {
+	a, err := c.entry(addOn)
+	if err != nil {
+		return err
+	}
+	if _, err := c.entry(base); err != nil {
+		return err
+	}
+	o := &a.offer
+	if o.Kind != AddOn {
+		return &OfferError{Offer: o.ID, Version: o.Version, Value: "kind " + o.Kind.String(), Err: ErrNotAttachable}
+	}
+	if _, ok := slices.BinarySearch(o.AttachesTo, base.Offer); !ok {
+		return &OfferError{Offer: o.ID, Version: o.Version, Value: string(base.Offer), Err: ErrNotAttachable}
+	}
+	return a.checkQuantity(qty)
+}

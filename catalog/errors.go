@@ -1,0 +1,147 @@
+package catalog
+
+import (
+	"errors"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Conditions that catalog errors wrap; match them with errors.Is. Validation
+// problems arrive as *OfferError values inside an *ensemble.ValidationError.
+var (
+	// ErrRequired reports a field that must be set and is not.
+	ErrRequired = errors.New("catalog: required")
+	// ErrInvalidID reports an ID holding '/', '@' or white space.
+	ErrInvalidID = errors.New("catalog: invalid id")
+	// ErrDuplicate reports an ID (or offer version) declared twice.
+	ErrDuplicate = errors.New("catalog: duplicate")
+	// ErrUnknownCurrency reports a currency that is not an ISO 4217 code.
+	ErrUnknownCurrency = errors.New("catalog: unknown currency")
+	// ErrNegative reports an amount, quantity or ratio below zero.
+	ErrNegative = errors.New("catalog: negative")
+	// ErrOutOfRange reports a decimal with more than 40 digits or an
+	// exponent beyond ±40, or another value outside its allowed range.
+	ErrOutOfRange = errors.New("catalog: out of range")
+	// ErrTierOrder reports tier bounds that are not strictly increasing.
+	ErrTierOrder = errors.New("catalog: tiers not strictly increasing")
+	// ErrOpenTier reports an open tier (no up_to) that is not the last
+	// one, or a last tier that is not open.
+	ErrOpenTier = errors.New("catalog: only the last tier is open")
+	// ErrPackageSize reports a package price whose size is not above zero.
+	ErrPackageSize = errors.New("catalog: package size must be above zero")
+	// ErrSpendBounds reports a minimum above its maximum (spend, per
+	// transaction or quantity).
+	ErrSpendBounds = errors.New("catalog: minimum above maximum")
+	// ErrNotTerminating reports a rate that has no finite decimal form
+	// (1/3), which a price cannot bill exactly.
+	ErrNotTerminating = errors.New("catalog: rate is not a terminating decimal")
+	// ErrFieldNotAllowed reports a field set where its model or kind does
+	// not use it.
+	ErrFieldNotAllowed = errors.New("catalog: field not allowed here")
+	// ErrOverlap reports two versions of an offer whose effective periods
+	// overlap.
+	ErrOverlap = errors.New("catalog: version periods overlap")
+	// ErrPeriod reports an effective period that ends before it starts.
+	ErrPeriod = errors.New("catalog: effective period ends before it starts")
+	// ErrCycle reports a bundle that contains itself, directly or not.
+	ErrCycle = errors.New("catalog: bundle cycle")
+	// ErrMissingOffer reports a reference to an offer the catalog lacks.
+	ErrMissingOffer = errors.New("catalog: missing offer")
+	// ErrNotAttachable reports an add-on attached to an offer it does not
+	// name, or naming an add-on as its base.
+	ErrNotAttachable = errors.New("catalog: add-on not attachable")
+	// ErrRatioSum reports bundle components whose retail ratios add up to
+	// more than 1.
+	ErrRatioSum = errors.New("catalog: component ratios exceed the retail amount")
+
+	// ErrNotFound reports a lookup of an offer, version or charge the
+	// catalog does not hold.
+	ErrNotFound = errors.New("catalog: not found")
+	// ErrNotInForce reports that no version of an offer is in force at the
+	// instant asked for.
+	ErrNotInForce = errors.New("catalog: no version in force")
+	// ErrNegativeQuantity reports a negative quantity or transaction amount
+	// passed to rating.
+	ErrNegativeQuantity = errors.New("catalog: negative quantity")
+	// ErrQuantity reports a quantity outside an offer's minimum and
+	// maximum.
+	ErrQuantity = errors.New("catalog: quantity outside the offer's bounds")
+	// ErrCurrency reports an amount in a currency other than the offer's.
+	ErrCurrency = errors.New("catalog: currency differs from the offer's")
+)
+
+// OfferError is one problem in an offer: which offer version (and charge,
+// when inside one), the offending value as text, and the condition (such as
+// ErrTierOrder) that errors.Is matches. NewRater reports problems of a
+// price outside any offer with an empty Offer and a zero Version.
+type OfferError struct {
+	Offer   OfferID
+	Version int
+	Charge  ChargeID // empty when the problem is not inside a charge
+	Value   string   // the offending value, cut to 64 bytes; may be empty
+	Err     error
+}
+
+// Error writes `catalog: offer "x"@2 charge "c": <condition>: <value>`.
+func (e *OfferError) Error() string {
+	var b strings.Builder
+	b.WriteString("catalog: ")
+	if e.Offer != "" || e.Version != 0 {
+		b.WriteString("offer ")
+		b.WriteString(strconv.Quote(string(e.Offer)))
+		b.WriteByte('@')
+		b.WriteString(strconv.Itoa(e.Version))
+	} else {
+		b.WriteString("price")
+	}
+	if e.Charge != "" {
+		b.WriteString(" charge ")
+		b.WriteString(strconv.Quote(string(e.Charge)))
+	}
+	b.WriteString(": ")
+	b.WriteString(strings.TrimPrefix(e.Err.Error(), "catalog: "))
+	if e.Value != "" {
+		b.WriteString(": ")
+		b.WriteString(strconv.Quote(cut(e.Value)))
+	}
+	return b.String()
+}
+
+// Unwrap returns the condition.
+func (e *OfferError) Unwrap() error { return e.Err }
+
+// LookupError reports an offer, version or charge the catalog cannot
+// resolve. It wraps ErrNotFound or ErrNotInForce.
+type LookupError struct {
+	Offer   OfferID
+	Version int       // 0 when the lookup was by instant
+	Charge  ChargeID  // empty unless a charge was asked for
+	At      time.Time // zero unless the lookup was by instant
+	Err     error
+}
+
+// Error writes `catalog: offer "x"@2 charge "c": not found`.
+func (e *LookupError) Error() string {
+	var b strings.Builder
+	b.WriteString("catalog: offer ")
+	b.WriteString(strconv.Quote(string(e.Offer)))
+	if e.Version != 0 {
+		b.WriteByte('@')
+		b.WriteString(strconv.Itoa(e.Version))
+	}
+	if !e.At.IsZero() {
+		b.WriteString(" at ")
+		b.WriteString(e.At.UTC().Format(time.RFC3339Nano))
+	}
+	if e.Charge != "" {
+		b.WriteString(" charge ")
+		b.WriteString(strconv.Quote(string(e.Charge)))
+	}
+	b.WriteString(": ")
+	b.WriteString(strings.TrimPrefix(e.Err.Error(), "catalog: "))
+	return b.String()
+}
+
+// Unwrap returns the condition.
+func (e *LookupError) Unwrap() error { return e.Err }

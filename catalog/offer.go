@@ -1,0 +1,232 @@
+package catalog
+
+import (
+	"strconv"
+	"time"
+
+	"github.com/ensemble-commerce/ensemble"
+	"github.com/shopspring/decimal"
+)
+
+// OfferID identifies an offer across its versions. It is compared byte-wise;
+// the empty ID is invalid, as are IDs holding '/', '@' or white space (Refs
+// join IDs with those characters).
+type OfferID string
+
+// ChargeID identifies a charge inside an offer version; the same rules as
+// OfferID apply.
+type ChargeID string
+
+// Pin names one version of an offer. An order line stores the Pin it was
+// quoted on, so that its price never changes: Catalog.Resolve finds a pinned
+// version after newer versions are published and after it is retired.
+type Pin struct {
+	Offer   OfferID `json:"offer"`
+	Version int     `json:"version"`
+}
+
+// String writes the pin as "offer@version".
+func (p Pin) String() string { return string(p.Offer) + "@" + strconv.Itoa(p.Version) }
+
+// The kinds of ensemble.Ref this package hands out for traces. Every Ref
+// carries the offer version as its Version.
+const (
+	// RefOffer points at an offer version: ID is the OfferID.
+	RefOffer ensemble.RefKind = "offer"
+	// RefCharge points at a charge of an offer version: ID is
+	// "offer/charge".
+	RefCharge ensemble.RefKind = "charge"
+	// RefPrice points at the price a charge had in an offer version (the
+	// price a Rating was computed with): ID is "offer/charge".
+	RefPrice ensemble.RefKind = "price"
+	// RefComponent points at a bundle component: ID is
+	// "bundle/component-offer/supplier".
+	RefComponent ensemble.RefKind = "bundle_component"
+)
+
+// Ref returns the trace reference of the pinned offer version.
+func (p Pin) Ref() ensemble.Ref {
+	return ensemble.Ref{Kind: RefOffer, ID: string(p.Offer), Version: strconv.Itoa(p.Version)}
+}
+
+// ChargeRef returns the trace reference of charge c in the pinned offer
+// version.
+func (p Pin) ChargeRef(c ChargeID) ensemble.Ref {
+	return ensemble.Ref{Kind: RefCharge, ID: string(p.Offer) + "/" + string(c), Version: strconv.Itoa(p.Version)}
+}
+
+// PriceRef returns the trace reference of the price of charge c in the
+// pinned offer version.
+func (p Pin) PriceRef(c ChargeID) ensemble.Ref {
+	return ensemble.Ref{Kind: RefPrice, ID: string(p.Offer) + "/" + string(c), Version: strconv.Itoa(p.Version)}
+}
+
+// ComponentRef returns the trace reference of the bundle component that
+// supplier supplies as offer component in the pinned bundle version.
+func (p Pin) ComponentRef(component OfferID, supplier string) ensemble.Ref {
+	return ensemble.Ref{
+		Kind:    RefComponent,
+		ID:      string(p.Offer) + "/" + string(component) + "/" + supplier,
+		Version: strconv.Itoa(p.Version),
+	}
+}
+
+// Document is a whole catalog as it is written, read and stored: every
+// version of every offer. New validates and compiles it into a Catalog;
+// Catalog.Document returns it sorted by offer ID, then version.
+type Document struct {
+	Offers []Offer `json:"offers"`
+}
+
+// Offer is one version of something sold. Versions of one offer share its
+// ID and have effective periods that do not overlap; the version in force at
+// an instant is the one whose [EffectiveFrom, EffectiveUntil) holds it.
+//
+// Amounts inside an offer (prices, fees, spend bounds, wholesale costs) are
+// decimals in the offer's Currency; they may carry more digits than its
+// minor unit (a unit price of 0.00013 per GB is legal).
+type Offer struct {
+	// ID names the offer across its versions.
+	ID OfferID `json:"id"`
+	// Version numbers this version, from 1.
+	Version int `json:"version"`
+	// Name is the human-readable name.
+	Name string `json:"name,omitempty"`
+	// Kind says whether this is a product, a bundle or an add-on.
+	Kind OfferKind `json:"kind"`
+	// Currency is the ISO 4217 code every amount of the offer is in.
+	Currency string `json:"currency"`
+	// EffectiveFrom is the first instant this version can be sold.
+	EffectiveFrom time.Time `json:"effective_from"`
+	// EffectiveUntil ends the effective period (exclusive); zero means open.
+	// Retiring a version sets it; pinned orders still resolve the version.
+	EffectiveUntil time.Time `json:"effective_until,omitzero"`
+	// Category groups offers for reporting and rules, such as "storage".
+	Category string `json:"category,omitempty"`
+	// Attributes are free-form key/value facts that rules may read.
+	Attributes map[string]string `json:"attributes,omitempty"`
+	// MinQuantity is the least quantity an order line may hold (0: none).
+	// For an add-on it is the least quantity per base offer.
+	MinQuantity decimal.Decimal `json:"min_quantity,omitzero"`
+	// MaxQuantity is the greatest quantity an order line may hold (0: no
+	// maximum). For an add-on it is the greatest quantity per base offer.
+	MaxQuantity decimal.Decimal `json:"max_quantity,omitzero"`
+	// Charges are what the offer bills. A bundle may have its own charges;
+	// its components are priced by the bundle, not by their own offers.
+	Charges []Charge `json:"charges,omitempty"`
+	// Components are the parts of a bundle (Kind Bundle only).
+	Components []Component `json:"components,omitempty"`
+	// AttachesTo lists the offers an add-on may be attached to (Kind AddOn
+	// only).
+	AttachesTo []OfferID `json:"attaches_to,omitempty"`
+}
+
+// Pin returns the offer's ID and version.
+func (o *Offer) Pin() Pin { return Pin{Offer: o.ID, Version: o.Version} }
+
+// InForce reports whether at lies in the version's effective period.
+func (o *Offer) InForce(at time.Time) bool {
+	return !at.Before(o.EffectiveFrom) && (o.EffectiveUntil.IsZero() || at.Before(o.EffectiveUntil))
+}
+
+// Charge is one thing an offer bills for: once, every cycle, or per use.
+type Charge struct {
+	// ID names the charge inside its offer.
+	ID ChargeID `json:"id"`
+	// Name is the human-readable name, such as "Storage (GB-month)".
+	Name string `json:"name,omitempty"`
+	// Type says whether the charge is one-time, recurring or usage.
+	Type ChargeType `json:"type"`
+	// Cadence is the billing cycle of a recurring charge, and optionally the
+	// rating period of a usage charge (zero: the invoice's period).
+	Cadence ensemble.Cadence `json:"cadence,omitzero"`
+	// Timing says whether a recurring charge bills in advance or in
+	// arrears. Usage charges bill in arrears.
+	Timing Timing `json:"timing,omitempty"`
+	// Meter names the usage meter (a key of the usage package) that feeds a
+	// usage charge.
+	Meter string `json:"meter,omitempty"`
+	// Price is how the charge turns a quantity into an amount.
+	Price Price `json:"price"`
+}
+
+// Price is a price model with its parameters. Which fields apply depends on
+// Model; validation rejects a field set for a model that does not use it.
+// All amounts are in the offer's currency, per unit of quantity unless said
+// otherwise.
+type Price struct {
+	// Model is the price model.
+	Model Model `json:"model"`
+	// Amount is the flat amount (Flat), the unit amount (PerUnit) or the
+	// amount per package (Package).
+	Amount decimal.Decimal `json:"amount,omitzero"`
+	// Tiers are the tiers of Graduated, Volume and GraduatedPercentage
+	// prices, in increasing order; only the last one is open.
+	Tiers []Tier `json:"tiers,omitempty"`
+	// PackageSize is the number of units in one package (Package; > 0).
+	PackageSize decimal.Decimal `json:"package_size,omitzero"`
+	// PackageRounding says whether a partial package is billed (Package).
+	PackageRounding PackageRounding `json:"package_rounding,omitempty"`
+	// Rate is the share of the transaction amount billed (Percentage), such
+	// as "2.9%". It must be a terminating decimal.
+	Rate ensemble.Ratio `json:"rate,omitzero"`
+	// FixedFee is added to every transaction (Percentage).
+	FixedFee decimal.Decimal `json:"fixed_fee,omitzero"`
+	// TransactionMinimum is the least a transaction is billed (Percentage;
+	// 0: none).
+	TransactionMinimum decimal.Decimal `json:"transaction_minimum,omitzero"`
+	// TransactionMaximum is the most a transaction is billed (Percentage;
+	// 0: no maximum).
+	TransactionMaximum decimal.Decimal `json:"transaction_maximum,omitzero"`
+	// FreeUnits are subtracted from the quantity before it is priced
+	// (PerUnit, Graduated, Volume, Package, GraduatedPercentage), so a
+	// volume price picks its tier from the billable quantity.
+	FreeUnits decimal.Decimal `json:"free_units,omitzero"`
+	// MinimumSpend is the least the charge bills per period (0: none). It
+	// lifts the amount of a final rating, never of an interim one.
+	MinimumSpend decimal.Decimal `json:"minimum_spend,omitzero"`
+	// MaximumSpend is the most the charge bills per period (0: no maximum).
+	MaximumSpend decimal.Decimal `json:"maximum_spend,omitzero"`
+}
+
+// Tier is one tier of a tiered price. A tier covers quantities in
+// (previous UpTo, UpTo]: UpTo is inclusive, and the first tier starts above
+// zero (quantity zero is in the first tier). A nil UpTo makes the tier open;
+// only the last tier is open, and the last tier must be.
+type Tier struct {
+	// UpTo is the inclusive upper bound of the tier; nil for the open tier.
+	UpTo *decimal.Decimal `json:"up_to,omitempty"`
+	// UnitAmount is the amount per unit in the tier (Graduated, Volume).
+	UnitAmount decimal.Decimal `json:"unit_amount,omitzero"`
+	// Rate is the share of the amount in the tier (GraduatedPercentage),
+	// such as "1.5%"; a terminating decimal.
+	Rate ensemble.Ratio `json:"rate,omitzero"`
+	// FlatAmount is billed once when the quantity reaches the tier. The
+	// first tier is reached at quantity zero, so its flat amount is always
+	// billed (as in OpenMeter and Lago).
+	FlatAmount decimal.Decimal `json:"flat_amount,omitzero"`
+}
+
+// Component is one part of a bundle: another offer, supplied by a supplier
+// partner at a wholesale cost, so that the margin of a B2B2X sale is known.
+type Component struct {
+	// Offer is the component offer (a product or bundle of the catalog).
+	Offer OfferID `json:"offer"`
+	// Supplier is the partner ID (package partner) who supplies it.
+	Supplier string `json:"supplier"`
+	// Quantity is how many of the component one bundle unit holds (0
+	// means 1).
+	Quantity decimal.Decimal `json:"quantity,omitzero"`
+	// Cost is what the supplier is owed for it.
+	Cost WholesaleCost `json:"cost"`
+}
+
+// WholesaleCost is what a supplier is owed for a bundle component: a fixed
+// amount per component unit, or a ratio of the bundle line's retail amount.
+// At most one of the two is set; neither means the component costs nothing.
+type WholesaleCost struct {
+	// Fixed is an amount in the bundle's currency per component unit.
+	Fixed decimal.Decimal `json:"fixed,omitzero"`
+	// Ratio is a share of the retail amount, such as "40%" or "1/3".
+	Ratio ensemble.Ratio `json:"ratio,omitzero"`
+}

@@ -1,0 +1,344 @@
+package catalog
+
+import (
+	"fmt"
+
+	"github.com/ensemble-commerce/ensemble"
+	"github.com/shopspring/decimal"
+)
+
+// RateOptions says how a rating is rounded. The zero value rounds the line
+// total once, half away from zero, and applies the minimum spend.
+type RateOptions struct {
+	// Rounding says where amounts are rounded to the currency's minor unit.
+	Rounding RoundingPolicy `json:"rounding"`
+	// Mode is the rounding mode (default half away from zero).
+	Mode ensemble.RoundingMode `json:"mode"`
+	// Interim marks a running total inside a period that is still open
+	// (progressive billing): the minimum spend is not applied yet, because
+	// it is owed for the whole period. The maximum spend still applies.
+	Interim bool `json:"interim,omitempty"`
+}
+
+func (o RateOptions) check() error {
+	if !o.Mode.Valid() || int(o.Rounding) >= len(roundingPolicyNames) {
+		return fmt.Errorf("catalog: rate: unknown rounding mode %s or policy %s", o.Mode, o.Rounding)
+	}
+	return nil
+}
+
+// Line is one line of a rating's breakdown. For tiered models there is one
+// line per tier the quantity reaches (Tier is its index from 0); the other
+// models give a single line with Tier 0, whose Quantity is the billable
+// quantity (the number of packages for Package, the transaction amount for
+// Percentage) and whose UnitAmount is the unit amount (the amount per
+// package; the rate, as an amount per unit of the currency, for the
+// percentage models).
+type Line struct {
+	// Tier is the index of the tier in Price.Tiers (0 for untiered models).
+	Tier int `json:"tier"`
+	// Quantity is the part of the quantity billed in this line.
+	Quantity decimal.Decimal `json:"quantity"`
+	// UnitAmount is the amount per unit of Quantity.
+	UnitAmount ensemble.Money `json:"unit_amount"`
+	// FlatAmount is the flat amount the line adds once.
+	FlatAmount ensemble.Money `json:"flat_amount"`
+	// Subtotal is Quantity × UnitAmount + FlatAmount: exact, or rounded to
+	// the minor unit under RoundPerTier.
+	Subtotal ensemble.Money `json:"subtotal"`
+}
+
+// Rating is a priced quantity: the amount and how it was reached. The sum
+// of the lines' subtotals plus Adjustment is Amount before its final
+// rounding: Amount = round(Σ Subtotal + Adjustment) under RoundPerLine and
+// RoundPerTier, and exactly Σ Subtotal + Adjustment under RoundNone.
+type Rating struct {
+	// Price is the trace reference of the price (empty for a Rater made
+	// with NewRater).
+	Price ensemble.Ref `json:"price,omitzero"`
+	// Quantity is the quantity (or transaction amount) that was rated.
+	Quantity decimal.Decimal `json:"quantity"`
+	// Free is the part of Quantity that the price's free units covered.
+	Free decimal.Decimal `json:"free,omitzero"`
+	// Lines is the breakdown, in tier order.
+	Lines []Line `json:"lines"`
+	// Adjustment is what the minimum or maximum spend (or, for Percentage,
+	// the transaction minimum or maximum) added to (positive) or took from
+	// (negative) the sum of the lines.
+	Adjustment ensemble.Money `json:"adjustment,omitzero"`
+	// Amount is the amount billed, rounded per the options.
+	Amount ensemble.Money `json:"amount"`
+}
+
+// Delta is a progressive or late-usage rating: the amount owed for a
+// cumulative quantity minus the amount of the quantity already billed.
+// Because each side is rounded on its own, the deltas billed for a growing
+// quantity add up to exactly the rating of the final quantity. Volume and
+// package prices are not monotonic, so their delta can be negative (a
+// credit).
+type Delta struct {
+	// Amount is Cumulative.Amount - Billed.Amount.
+	Amount ensemble.Money `json:"amount"`
+	// Cumulative rates the cumulative quantity.
+	Cumulative Rating `json:"cumulative"`
+	// Billed rates the quantity already billed.
+	Billed Rating `json:"billed"`
+}
+
+// Rater is a price compiled for rating: its parameters checked, its tier
+// bounds, tier amounts and cumulative full-tier amounts computed once, and
+// fixed-point copies made for the fast path. A Rater is immutable and safe
+// for concurrent use. Catalog.Rater returns the Rater of a catalog charge;
+// NewRater compiles a price on its own.
+type Rater struct {
+	ref   ensemble.Ref
+	price Price
+	cur   ensemble.Currency
+
+	amount, pkgSize, rate, fee, txMin, txMax, free, minSpend, maxSpend decimal.Decimal
+	amountM, rateM, feeM                                               ensemble.Money
+	tiers                                                              []ctier
+	fast                                                               fastPrice
+}
+
+// ctier is a compiled tier.
+type ctier struct {
+	open         bool
+	lower, upTo  decimal.Decimal // (lower, upTo]; upTo unused when open
+	unit, flat   decimal.Decimal // unit amount or rate; flat amount
+	before       decimal.Decimal // exact amount of every full tier below
+	unitM, flatM ensemble.Money
+}
+
+// NewRater validates p as a price in currency cur and compiles it. Problems
+// are reported all at once as an *ensemble.ValidationError whose paths start
+// at "price" and whose problems are *OfferError values with an empty offer.
+func NewRater(p Price, cur ensemble.Currency) (*Rater, error) {
+	var probs ensemble.Problems
+	rep := reporter{p: &probs}
+	if cur.IsZero() {
+		rep.add("currency", ErrUnknownCurrency, "")
+	}
+	validatePrice(&rep, "price", &p)
+	if err := probs.Err("catalog: price"); err != nil {
+		return nil, err
+	}
+	return compilePrice(p, cur, ensemble.Ref{}), nil
+}
+
+// compilePrice builds the Rater of a validated price.
+func compilePrice(p Price, cur ensemble.Currency, ref ensemble.Ref) *Rater {
+	r := &Rater{ref: ref, price: clonePrice(p), cur: cur}
+	r.amount, r.pkgSize, r.fee = p.Amount, p.PackageSize, p.FixedFee
+	r.txMin, r.txMax, r.free = p.TransactionMinimum, p.TransactionMaximum, p.FreeUnits
+	r.minSpend, r.maxSpend = p.MinimumSpend, p.MaximumSpend
+	r.rate, _ = terminating(p.Rate)
+	r.amountM = ensemble.MoneyFromDecimal(r.amount, cur)
+	r.rateM = ensemble.MoneyFromDecimal(r.rate, cur)
+	r.feeM = ensemble.MoneyFromDecimal(r.fee, cur)
+	if p.Model.tiered() {
+		r.tiers = make([]ctier, len(p.Tiers))
+		lower, before := decimal.Zero, decimal.Zero
+		for i, t := range p.Tiers {
+			ct := ctier{open: t.UpTo == nil, lower: lower, unit: t.UnitAmount, flat: t.FlatAmount, before: before}
+			if p.Model == GraduatedPercentage {
+				ct.unit, _ = terminating(t.Rate)
+			}
+			ct.unitM = ensemble.MoneyFromDecimal(ct.unit, cur)
+			ct.flatM = ensemble.MoneyFromDecimal(ct.flat, cur)
+			if !ct.open {
+				ct.upTo = *t.UpTo
+				before = before.Add(ct.upTo.Sub(lower).Mul(ct.unit)).Add(ct.flat)
+				lower = ct.upTo
+			}
+			r.tiers[i] = ct
+		}
+	}
+	r.fast = compileFast(r)
+	return r
+}
+
+// Price returns a copy of the price the Rater was compiled from.
+func (r *Rater) Price() Price { return clonePrice(r.price) }
+
+// Currency returns the currency the Rater bills in.
+func (r *Rater) Currency() ensemble.Currency { return r.cur }
+
+// Ref returns the trace reference of the price (empty for NewRater).
+func (r *Rater) Ref() ensemble.Ref { return r.ref }
+
+// checkQuantity rejects negative and out-of-range quantities.
+func checkQuantity(q decimal.Decimal) error {
+	if q.Sign() < 0 {
+		return fmt.Errorf("%w: %s", ErrNegativeQuantity, q)
+	}
+	if !decimalInRange(q) {
+		return fmt.Errorf("catalog: quantity: %w: %s", ErrOutOfRange, cut(q.String()))
+	}
+	return nil
+}
+
+// Rate prices quantity q (for the percentage models, a transaction amount
+// in the price's currency) and returns the amount with its breakdown by
+// tier. Amounts keep full precision until the point opts.Rounding names and
+// are then rounded to the currency's minor unit in opts.Mode. Errors: a
+// negative q wraps ErrNegativeQuantity; a q with more than 40 digits or an
+// exponent beyond ±40 wraps ErrOutOfRange; unknown options are an error. A
+// failed call returns the zero Rating.
+func (r *Rater) Rate(q decimal.Decimal, opts RateOptions) (Rating, error) {
+	if err := opts.check(); err != nil {
+		return Rating{}, err
+	}
+	if err := checkQuantity(q); err != nil {
+		return Rating{}, r.wrap(err)
+	}
+	rt := Rating{Price: r.ref, Quantity: q}
+	billable := q
+	if r.free.Sign() > 0 {
+		if q.Cmp(r.free) <= 0 {
+			rt.Free, billable = q, decimal.Zero
+		} else {
+			rt.Free, billable = r.free, q.Sub(r.free)
+		}
+	}
+	money := func(d decimal.Decimal) ensemble.Money { return ensemble.MoneyFromDecimal(d, r.cur) }
+	zero := money(decimal.Zero)
+	switch r.price.Model {
+	case Flat:
+		rt.Lines = []Line{{Quantity: billable, UnitAmount: zero, FlatAmount: r.amountM, Subtotal: r.amountM}}
+	case PerUnit:
+		rt.Lines = []Line{{Quantity: billable, UnitAmount: r.amountM, FlatAmount: zero, Subtotal: money(billable.Mul(r.amount))}}
+	case Package:
+		n, rem := billable.QuoRem(r.pkgSize, 0)
+		if rem.Sign() > 0 && r.price.PackageRounding == RoundUpPackages {
+			n = n.Add(decimal.NewFromInt(1))
+		}
+		rt.Lines = []Line{{Quantity: n, UnitAmount: r.amountM, FlatAmount: zero, Subtotal: money(n.Mul(r.amount))}}
+	case Percentage:
+		rt.Lines = []Line{{Quantity: billable, UnitAmount: r.rateM, FlatAmount: r.feeM, Subtotal: money(billable.Mul(r.rate).Add(r.fee))}}
+	case Volume:
+		k := r.tierOf(billable)
+		t := &r.tiers[k]
+		rt.Lines = []Line{{Tier: k, Quantity: billable, UnitAmount: t.unitM, FlatAmount: t.flatM, Subtotal: money(billable.Mul(t.unit).Add(t.flat))}}
+	case Graduated, GraduatedPercentage:
+		k := r.tierOf(billable)
+		rt.Lines = make([]Line, k+1)
+		for i := 0; i <= k; i++ {
+			t := &r.tiers[i]
+			in := billable
+			if i < k {
+				in = t.upTo
+			}
+			in = in.Sub(t.lower)
+			rt.Lines[i] = Line{Tier: i, Quantity: in, UnitAmount: t.unitM, FlatAmount: t.flatM, Subtotal: money(in.Mul(t.unit).Add(t.flat))}
+		}
+	}
+	sum := decimal.Zero
+	for i := range rt.Lines {
+		if opts.Rounding == RoundPerTier {
+			rt.Lines[i].Subtotal = rt.Lines[i].Subtotal.Round(opts.Mode)
+		}
+		sum = sum.Add(rt.Lines[i].Subtotal.Amount())
+	}
+	total := r.bound(sum, opts)
+	if !total.Equal(sum) {
+		rt.Adjustment = money(total.Sub(sum))
+	}
+	if opts.Rounding != RoundNone {
+		total = ensemble.Round(total, r.cur.Digits(), opts.Mode)
+	}
+	rt.Amount = money(total)
+	return rt, nil
+}
+
+// bound applies the spend (or transaction) minimum and maximum to sum.
+func (r *Rater) bound(sum decimal.Decimal, opts RateOptions) decimal.Decimal {
+	lo, hi := r.minSpend, r.maxSpend
+	if r.price.Model == Percentage {
+		lo, hi = r.txMin, r.txMax
+	} else if opts.Interim {
+		lo = decimal.Zero
+	}
+	if lo.Sign() > 0 && sum.Cmp(lo) < 0 {
+		return lo
+	}
+	if hi.Sign() > 0 && sum.Cmp(hi) > 0 {
+		return hi
+	}
+	return sum
+}
+
+// tierOf returns the index of the tier that quantity q (>= 0) reaches: the
+// first tier whose inclusive bound holds q, or the open last tier.
+func (r *Rater) tierOf(q decimal.Decimal) int {
+	for i := range r.tiers {
+		if r.tiers[i].open || q.Cmp(r.tiers[i].upTo) <= 0 {
+			return i
+		}
+	}
+	return len(r.tiers) - 1 // unreachable for a validated price: the last tier is open
+}
+
+// Amount is Rate without the breakdown: the same amount, computed on a
+// 64-bit fixed-point fast path when every value fits (falling back to exact
+// decimals when one does not, and always under RoundPerTier). It is the
+// call for hot loops; its errors are Rate's.
+func (r *Rater) Amount(q decimal.Decimal, opts RateOptions) (ensemble.Money, error) {
+	if r.fast.ok && opts.Rounding != RoundPerTier && opts.check() == nil {
+		if v, scale, ok := r.fastAmount(q, opts); ok {
+			return ensemble.MoneyFromDecimal(decimal.New(v, -scale), r.cur), nil
+		}
+	}
+	rt, err := r.Rate(q, opts)
+	if err != nil {
+		return ensemble.Money{}, err
+	}
+	return rt.Amount, nil
+}
+
+// RateDelta rates the cumulative quantity and the quantity already billed
+// and returns both with their difference, for progressive billing and late
+// usage (rate(cumulative) - rate(billed), as OpenMeter does). For graduated
+// prices under RoundNone the delta is exactly the price of the units in
+// (billed, cumulative]. Errors are Rate's; billed may exceed cumulative (a
+// correction), which gives a negative delta.
+func (r *Rater) RateDelta(billed, cumulative decimal.Decimal, opts RateOptions) (Delta, error) {
+	c, err := r.Rate(cumulative, opts)
+	if err != nil {
+		return Delta{}, err
+	}
+	b, err := r.Rate(billed, opts)
+	if err != nil {
+		return Delta{}, err
+	}
+	amt, err := c.Amount.Sub(b.Amount)
+	if err != nil { // unreachable: both sides share the Rater's currency
+		return Delta{}, err
+	}
+	return Delta{Amount: amt, Cumulative: c, Billed: b}, nil
+}
+
+// wrap names the price in a rating error.
+func (r *Rater) wrap(err error) error {
+	if r.ref.ID == "" {
+		return err
+	}
+	return fmt.Errorf("catalog: rate %s: %w", r.ref, err)
+}
+
+// clonePrice deep-copies the tiers of p, so a Rater never shares them with
+// its caller.
+func clonePrice(p Price) Price {
+	if p.Tiers != nil {
+		tiers := make([]Tier, len(p.Tiers))
+		for i, t := range p.Tiers {
+			if t.UpTo != nil {
+				u := *t.UpTo
+				t.UpTo = &u
+			}
+			tiers[i] = t
+		}
+		p.Tiers = tiers
+	}
+	return p
+}

@@ -1,0 +1,433 @@
+package catalog
+
+import (
+	"maps"
+	"math/big"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+	"unicode"
+
+	"github.com/ensemble-commerce/ensemble"
+	"github.com/shopspring/decimal"
+)
+
+// maxDecimalDigits and maxDecimalExponent bound every decimal a catalog
+// holds or rating takes, so hostile input cannot make arithmetic slow.
+const (
+	maxDecimalDigits   = 40
+	maxDecimalExponent = 40
+)
+
+// decimalInRange reports whether d has at most 40 digits and an exponent
+// within ±40.
+func decimalInRange(d decimal.Decimal) bool {
+	e := d.Exponent()
+	return e >= -maxDecimalExponent && e <= maxDecimalExponent && d.NumDigits() <= maxDecimalDigits
+}
+
+// terminating returns r as an exact decimal when its denominator has no
+// prime factors but 2 and 5 and it needs at most 40 digits after the point.
+func terminating(r ensemble.Ratio) (decimal.Decimal, bool) {
+	den := r.Denom()
+	two, five := big.NewInt(2), big.NewInt(5)
+	var m, rem big.Int
+	count := func(p *big.Int) int32 {
+		var n int32
+		for den.Cmp(p) >= 0 {
+			m.QuoRem(den, p, &rem)
+			if rem.Sign() != 0 {
+				break
+			}
+			den.Set(&m)
+			n++
+		}
+		return n
+	}
+	scale := max(count(two), count(five))
+	if den.Cmp(big.NewInt(1)) != 0 || scale > maxDecimalDigits || r.Num().BitLen() > 140 {
+		return decimal.Decimal{}, false
+	}
+	return r.Decimal(scale, ensemble.RoundHalfEven), true
+}
+
+// validID reports whether id is non-empty and holds no '/', '@' or white
+// space.
+func validID(id string) bool {
+	return id != "" && !strings.ContainsFunc(id, func(c rune) bool {
+		return c == '/' || c == '@' || unicode.IsSpace(c)
+	})
+}
+
+// reporter records problems of one offer version (and charge).
+type reporter struct {
+	p       *ensemble.Problems
+	offer   OfferID
+	version int
+	charge  ChargeID
+}
+
+func (r *reporter) add(path string, cond error, value string) {
+	r.p.Add(path, &OfferError{Offer: r.offer, Version: r.version, Charge: r.charge, Value: value, Err: cond})
+}
+
+// id checks an ID field.
+func (r *reporter) id(path, id string) {
+	switch {
+	case id == "":
+		r.add(path, ErrRequired, "")
+	case !validID(id):
+		r.add(path, ErrInvalidID, id)
+	}
+}
+
+// amount checks a decimal that must be in range and not negative; it
+// reports whether the value is usable.
+func (r *reporter) amount(path string, d decimal.Decimal) bool {
+	switch {
+	case !decimalInRange(d):
+		r.add(path, ErrOutOfRange, d.String())
+	case d.Sign() < 0:
+		r.add(path, ErrNegative, d.String())
+	default:
+		return true
+	}
+	return false
+}
+
+// notAllowed reports a field set where it does not apply.
+func (r *reporter) notAllowed(path string, set bool, value string) {
+	if set {
+		r.add(path, ErrFieldNotAllowed, value)
+	}
+}
+
+// rate checks a percentage rate: non-negative and terminating.
+func (r *reporter) rate(path string, q ensemble.Ratio) {
+	if q.Sign() < 0 {
+		r.add(path, ErrNegative, q.String())
+	} else if _, ok := terminating(q); !ok {
+		r.add(path, ErrNotTerminating, q.String())
+	}
+}
+
+// bounds checks that lo <= hi when hi is set (non-zero).
+func (r *reporter) bounds(path string, lo, hi decimal.Decimal) {
+	if hi.Sign() > 0 && lo.Cmp(hi) > 0 {
+		r.add(path, ErrSpendBounds, lo.String()+" > "+hi.String())
+	}
+}
+
+// validatePrice checks p, reporting every problem under path.
+func validatePrice(r *reporter, path string, p *Price) {
+	at := func(field string) string { return path + "." + field }
+	m := p.Model
+	switch {
+	case m == ModelUnspecified:
+		r.add(at("model"), ErrRequired, "")
+	case int(m) >= len(modelNames):
+		r.add(at("model"), ErrOutOfRange, m.String())
+	}
+	uses := func(models ...Model) bool { return slices.Contains(models, m) }
+	r.amount(at("amount"), p.Amount)
+	r.notAllowed(at("amount"), !p.Amount.IsZero() && !uses(Flat, PerUnit, Package), p.Amount.String())
+	if r.amount(at("package_size"), p.PackageSize) && m == Package && p.PackageSize.Sign() <= 0 {
+		r.add(at("package_size"), ErrPackageSize, p.PackageSize.String())
+	}
+	r.notAllowed(at("package_size"), !p.PackageSize.IsZero() && m != Package, p.PackageSize.String())
+	if int(p.PackageRounding) >= len(packageRoundingNames) {
+		r.add(at("package_rounding"), ErrOutOfRange, p.PackageRounding.String())
+	}
+	r.notAllowed(at("package_rounding"), p.PackageRounding != RoundUpPackages && m != Package, p.PackageRounding.String())
+
+	r.rate(at("rate"), p.Rate)
+	r.notAllowed(at("rate"), !p.Rate.IsZero() && m != Percentage, p.Rate.String())
+	for _, f := range []struct {
+		name string
+		d    decimal.Decimal
+	}{{"fixed_fee", p.FixedFee}, {"transaction_minimum", p.TransactionMinimum}, {"transaction_maximum", p.TransactionMaximum}} {
+		r.amount(at(f.name), f.d)
+		r.notAllowed(at(f.name), !f.d.IsZero() && m != Percentage, f.d.String())
+	}
+	r.bounds(at("transaction_minimum"), p.TransactionMinimum, p.TransactionMaximum)
+
+	r.amount(at("free_units"), p.FreeUnits)
+	r.notAllowed(at("free_units"), !p.FreeUnits.IsZero() && uses(Flat, Percentage), p.FreeUnits.String())
+	for _, f := range []struct {
+		name string
+		d    decimal.Decimal
+	}{{"minimum_spend", p.MinimumSpend}, {"maximum_spend", p.MaximumSpend}} {
+		r.amount(at(f.name), f.d)
+		r.notAllowed(at(f.name), !f.d.IsZero() && m == Percentage, f.d.String())
+	}
+	r.bounds(at("minimum_spend"), p.MinimumSpend, p.MaximumSpend)
+
+	if !m.tiered() {
+		r.notAllowed(at("tiers"), len(p.Tiers) > 0, strconv.Itoa(len(p.Tiers))+" tiers")
+		return
+	}
+	if len(p.Tiers) == 0 {
+		r.add(at("tiers"), ErrRequired, "")
+		return
+	}
+	prev := decimal.Zero
+	last := len(p.Tiers) - 1
+	for i, t := range p.Tiers {
+		tp := path + ".tiers[" + strconv.Itoa(i) + "]."
+		switch {
+		case t.UpTo == nil && i != last:
+			r.add(tp+"up_to", ErrOpenTier, "tier "+strconv.Itoa(i)+" of "+strconv.Itoa(last+1))
+		case t.UpTo != nil && i == last:
+			r.add(tp+"up_to", ErrOpenTier, t.UpTo.String())
+		case t.UpTo != nil:
+			if r.amount(tp+"up_to", *t.UpTo) {
+				if t.UpTo.Cmp(prev) <= 0 {
+					r.add(tp+"up_to", ErrTierOrder, t.UpTo.String()+" after "+prev.String())
+				}
+				prev = *t.UpTo
+			}
+		}
+		r.amount(tp+"unit_amount", t.UnitAmount)
+		r.amount(tp+"flat_amount", t.FlatAmount)
+		if m == GraduatedPercentage {
+			r.rate(tp+"rate", t.Rate)
+			r.notAllowed(tp+"unit_amount", !t.UnitAmount.IsZero(), t.UnitAmount.String())
+		} else {
+			r.notAllowed(tp+"rate", !t.Rate.IsZero(), t.Rate.String())
+		}
+	}
+}
+
+// validateCharge checks one charge of an offer.
+func validateCharge(r *reporter, path string, c *Charge) {
+	at := func(field string) string { return path + "." + field }
+	r.id(at("id"), string(c.ID))
+	cadenceSet := c.Cadence != (ensemble.Cadence{})
+	checkCadence := func() {
+		if err := c.Cadence.Validate(); err != nil {
+			cond := ErrOutOfRange
+			if c.Cadence.Unit == ensemble.CadenceUnspecified {
+				cond = ErrRequired
+			}
+			r.add(at("cadence"), cond, c.Cadence.String())
+		}
+	}
+	if int(c.Timing) >= len(timingNames) {
+		r.add(at("timing"), ErrOutOfRange, c.Timing.String())
+	}
+	switch c.Type {
+	case ChargeUnspecified:
+		r.add(at("type"), ErrRequired, "")
+	case OneTime:
+		r.notAllowed(at("cadence"), cadenceSet, c.Cadence.String())
+		r.notAllowed(at("timing"), c.Timing != TimingUnspecified, c.Timing.String())
+		r.notAllowed(at("meter"), c.Meter != "", c.Meter)
+	case Recurring:
+		checkCadence()
+		if c.Timing == TimingUnspecified {
+			r.add(at("timing"), ErrRequired, "")
+		}
+		r.notAllowed(at("meter"), c.Meter != "", c.Meter)
+	case Usage:
+		if cadenceSet {
+			checkCadence()
+		}
+		r.notAllowed(at("timing"), c.Timing == InAdvance, c.Timing.String())
+		if c.Meter == "" {
+			r.add(at("meter"), ErrRequired, "")
+		}
+	default:
+		r.add(at("type"), ErrOutOfRange, c.Type.String())
+	}
+	validatePrice(r, at("price"), &c.Price)
+}
+
+// validateDocument checks every offer of doc and the references between
+// them, reporting every problem at once.
+func validateDocument(doc *Document) error {
+	var probs ensemble.Problems
+	ids := make(map[OfferID][]int, len(doc.Offers)) // offer ID -> indexes of its versions
+	for i := range doc.Offers {
+		ids[doc.Offers[i].ID] = append(ids[doc.Offers[i].ID], i)
+	}
+	kindOf := func(id OfferID, k OfferKind) bool {
+		for _, j := range ids[id] {
+			if doc.Offers[j].Kind == k {
+				return true
+			}
+		}
+		return false
+	}
+	for i := range doc.Offers {
+		o := &doc.Offers[i]
+		op := ensemble.Path("offers", i)
+		at := func(field string) string { return op + "." + field }
+		r := reporter{p: &probs, offer: o.ID, version: o.Version}
+		r.id(at("id"), string(o.ID))
+		if o.Version < 1 {
+			r.add(at("version"), ErrOutOfRange, strconv.Itoa(o.Version))
+		}
+		for _, j := range ids[o.ID] {
+			if j < i && doc.Offers[j].Version == o.Version {
+				r.add(at("version"), ErrDuplicate, o.Pin().String())
+				break
+			}
+		}
+		if int(o.Kind) >= len(offerKindNames) {
+			r.add(at("kind"), ErrOutOfRange, o.Kind.String())
+		}
+		if _, err := ensemble.ParseCurrency(o.Currency); err != nil {
+			r.add(at("currency"), ErrUnknownCurrency, o.Currency)
+		}
+		if o.EffectiveFrom.IsZero() {
+			r.add(at("effective_from"), ErrRequired, "")
+		} else if !o.EffectiveUntil.IsZero() && !o.EffectiveUntil.After(o.EffectiveFrom) {
+			r.add(at("effective_until"), ErrPeriod, o.EffectiveUntil.UTC().String())
+		}
+		for _, j := range ids[o.ID] {
+			if j < i && overlaps(&doc.Offers[j], o) {
+				r.add(at("effective_from"), ErrOverlap, "versions "+strconv.Itoa(doc.Offers[j].Version)+" and "+strconv.Itoa(o.Version))
+			}
+		}
+		for _, k := range slices.Sorted(maps.Keys(o.Attributes)) {
+			if k == "" {
+				r.add(at("attributes"), ErrRequired, "empty key")
+			}
+		}
+		r.amount(at("min_quantity"), o.MinQuantity)
+		r.amount(at("max_quantity"), o.MaxQuantity)
+		r.bounds(at("min_quantity"), o.MinQuantity, o.MaxQuantity)
+
+		seen := make(map[ChargeID]bool, len(o.Charges))
+		for j := range o.Charges {
+			c := &o.Charges[j]
+			cp := ensemble.Path("offers", i, "charges", j)
+			cr := r
+			cr.charge = c.ID
+			validateCharge(&cr, cp, c)
+			if seen[c.ID] && c.ID != "" {
+				cr.add(cp+".id", ErrDuplicate, string(c.ID))
+			}
+			seen[c.ID] = true
+		}
+
+		// Bundles.
+		if o.Kind == Bundle && len(o.Components) == 0 {
+			r.add(at("components"), ErrRequired, "")
+		}
+		r.notAllowed(at("components"), o.Kind != Bundle && len(o.Components) > 0, strconv.Itoa(len(o.Components))+" components")
+		ratioSum := ensemble.Ratio{}
+		type pair struct {
+			offer    OfferID
+			supplier string
+		}
+		pairs := make(map[pair]bool, len(o.Components))
+		for j := range o.Components {
+			c := &o.Components[j]
+			cp := ensemble.Path("offers", i, "components", j)
+			r.id(cp+".offer", string(c.Offer))
+			if c.Offer != "" && len(ids[c.Offer]) == 0 {
+				r.add(cp+".offer", ErrMissingOffer, string(c.Offer))
+			} else if kindOf(c.Offer, AddOn) {
+				r.add(cp+".offer", ErrNotAttachable, string(c.Offer))
+			}
+			r.id(cp+".supplier", c.Supplier)
+			if pairs[pair{c.Offer, c.Supplier}] {
+				r.add(cp, ErrDuplicate, string(c.Offer)+" from "+c.Supplier)
+			}
+			pairs[pair{c.Offer, c.Supplier}] = true
+			r.amount(cp+".quantity", c.Quantity)
+			r.amount(cp+".cost.fixed", c.Cost.Fixed)
+			if c.Cost.Ratio.Sign() < 0 {
+				r.add(cp+".cost.ratio", ErrNegative, c.Cost.Ratio.String())
+			} else {
+				ratioSum = ratioSum.Add(c.Cost.Ratio)
+			}
+			if !c.Cost.Fixed.IsZero() && !c.Cost.Ratio.IsZero() {
+				r.add(cp+".cost", ErrFieldNotAllowed, "both fixed and ratio")
+			}
+		}
+		if ratioSum.Cmp(ensemble.RatioFromInt(1)) > 0 {
+			r.add(at("components"), ErrRatioSum, ratioSum.String())
+		}
+
+		// Add-ons.
+		if o.Kind == AddOn && len(o.AttachesTo) == 0 {
+			r.add(at("attaches_to"), ErrRequired, "")
+		}
+		r.notAllowed(at("attaches_to"), o.Kind != AddOn && len(o.AttachesTo) > 0, strconv.Itoa(len(o.AttachesTo))+" offers")
+		targets := make(map[OfferID]bool, len(o.AttachesTo))
+		for j, t := range o.AttachesTo {
+			tp := ensemble.Path("offers", i, "attaches_to", j)
+			r.id(tp, string(t))
+			switch {
+			case t == "":
+			case len(ids[t]) == 0:
+				r.add(tp, ErrMissingOffer, string(t))
+			case kindOf(t, AddOn):
+				r.add(tp, ErrNotAttachable, string(t))
+			case targets[t]:
+				r.add(tp, ErrDuplicate, string(t))
+			}
+			targets[t] = true
+		}
+	}
+	findCycles(doc, ids, &probs)
+	return probs.Err("catalog")
+}
+
+// overlaps reports whether the effective periods of a and b intersect.
+func overlaps(a, b *Offer) bool {
+	if a.EffectiveFrom.IsZero() || b.EffectiveFrom.IsZero() {
+		return false
+	}
+	before := func(x, end time.Time) bool { return end.IsZero() || x.Before(end) }
+	return before(a.EffectiveFrom, b.EffectiveUntil) && before(b.EffectiveFrom, a.EffectiveUntil)
+}
+
+// findCycles reports every bundle that contains itself through its
+// components (over all versions), once per back edge of a depth-first
+// search that visits offers in ID order, so the report is deterministic.
+func findCycles(doc *Document, ids map[OfferID][]int, probs *ensemble.Problems) {
+	const (
+		white = iota
+		grey
+		black
+	)
+	color := make(map[OfferID]int, len(ids))
+	var stack []OfferID
+	var visit func(id OfferID)
+	visit = func(id OfferID) {
+		color[id] = grey
+		stack = append(stack, id)
+		for _, i := range ids[id] {
+			o := &doc.Offers[i]
+			for j, c := range o.Components {
+				switch color[c.Offer] {
+				case white:
+					if len(ids[c.Offer]) > 0 {
+						visit(c.Offer)
+					}
+				case grey:
+					start := slices.Index(stack, c.Offer)
+					path := make([]string, 0, len(stack)-start+1)
+					for _, s := range stack[start:] {
+						path = append(path, string(s))
+					}
+					path = append(path, string(c.Offer))
+					probs.Add(ensemble.Path("offers", i, "components", j, "offer"), &OfferError{
+						Offer: o.ID, Version: o.Version, Value: strings.Join(path, " -> "), Err: ErrCycle,
+					})
+				}
+			}
+		}
+		stack = stack[:len(stack)-1]
+		color[id] = black
+	}
+	for _, id := range slices.Sorted(maps.Keys(ids)) {
+		if color[id] == white {
+			visit(id)
+		}
+	}
+}
