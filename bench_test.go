@@ -75,7 +75,7 @@ func BenchmarkProrate(b *testing.B) {
 		b.Run(basis.String(), func(b *testing.B) {
 			b.ReportAllocs()
 			for b.Loop() {
-				sinkRatio, sinkErr = ensemble.Prorate(part, whole, basis, time.UTC)
+				sinkRatio, sinkErr = ensemble.Prorate(part, whole, ensemble.ProrateOptions{Basis: basis, Location: time.UTC})
 			}
 		})
 	}

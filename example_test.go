@@ -125,7 +125,7 @@ func ExampleProrate() {
 	// An upgrade at noon on January 15th: the unused part of the month.
 	rest := ensemble.MustPeriod(time.Date(2026, 1, 15, 12, 0, 0, 0, time.UTC), month.End)
 	for _, basis := range []ensemble.ProrationBasis{ensemble.ProrateExactTime, ensemble.ProrateDaysEndExclusive, ensemble.ProrateDaysEndInclusive, ensemble.ProrateThirtyDayMonth} {
-		f, _ := ensemble.Prorate(rest, month, basis, time.UTC)
+		f, _ := ensemble.Prorate(rest, month, ensemble.ProrateOptions{Basis: basis, Location: time.UTC})
 		fmt.Printf("%-18s %-6s credit %s\n", basis, f, ensemble.MustMoney("31.00", "EUR").MulRatio(f, ensemble.RoundHalfAwayFromZero))
 	}
 	// Output:

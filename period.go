@@ -102,10 +102,14 @@ const (
 	// so parts split inside a day add up to more than the whole; parts split
 	// at midnight add up exactly.
 	ProrateDaysEndInclusive
-	// ProrateThirtyDayMonth counts every month as 30 days (the 30E/360
-	// convention, with time of day as a fraction of its day): the 31st
-	// counts nothing, February's last day counts through the 30th. A whole
-	// month always measures 30; parts add up to the whole.
+	// ProrateThirtyDayMonth counts every month as 30 days (Zuora's "strict
+	// 30/360", Kill Bill's fixed 30-day month). Months are stepped from the
+	// start of the whole period, clamping month ends as Cadence does; within
+	// a month, days count from that step with time of day as a fraction of
+	// its day, up to 30: a 31st day counts nothing and the last day of a
+	// shorter month (February) counts the days it lacks. A whole month
+	// always measures 30, whatever its anchor, and parts of a whole add up
+	// to it.
 	ProrateThirtyDayMonth
 )
 
@@ -157,7 +161,8 @@ func (b *ProrationBasis) UnmarshalText(t []byte) error {
 
 // Measure returns the length of p under basis: seconds for
 // ProrateExactTime (exact to the nanosecond), days for the other bases. Days
-// are counted in loc (nil means UTC). An empty period measures zero.
+// are counted in loc (nil means UTC). ProrateThirtyDayMonth steps months from
+// p.Start. An empty period measures zero.
 func (p Period) Measure(basis ProrationBasis, loc *time.Location) (Ratio, error) {
 	if err := p.Validate(); err != nil {
 		return Ratio{}, err
@@ -180,37 +185,73 @@ func (p Period) Measure(basis ProrationBasis, loc *time.Location) (Ratio, error)
 		last := p.End.Add(-time.Nanosecond)
 		return RatioFromInt(civilDay(last, loc) - civilDay(p.Start, loc) + 1), nil
 	case ProrateThirtyDayMonth:
-		return Ratio{new(big.Rat).Sub(day360(p.End, loc), day360(p.Start, loc))}, nil
+		return Ratio{elapsed30(p.Start, p.End, loc)}, nil
 	}
 	return Ratio{}, parseError("proration basis", basis.String(), "unknown basis")
 }
 
-// Prorate returns the fraction of whole that part covers under basis,
-// exactly: measure(part ∩ whole) / measure(whole). The part of part outside
-// whole is ignored. Days are counted in loc (nil means UTC). A whole that
-// measures zero wraps ErrEmptyPeriod.
+// ProrateOptions configures Prorate. The zero value measures exact time in
+// UTC.
+type ProrateOptions struct {
+	// Basis says how time is measured.
+	Basis ProrationBasis `json:"basis"`
+	// Location is the time zone days are counted in; nil means UTC.
+	Location *time.Location `json:"-"`
+	// Anchor is the billing anchor whose month steps ProrateThirtyDayMonth
+	// counts from. A cycle anchored on the 31st runs Feb 28 -> Mar 31, which
+	// is one month only when counted from its anchor. The zero Anchor means
+	// whole.Start. Other bases ignore it.
+	Anchor time.Time `json:"anchor,omitzero"`
+}
+
+// Prorate returns the fraction of whole that part covers, exactly:
+// measure(part ∩ whole) / measure(whole) under opts.Basis. The part of part
+// outside whole is ignored. A whole that measures zero wraps ErrEmptyPeriod.
 //
 //	[Jan 1, Jan 11) of [Jan 1, Feb 1) is 10/31 by days, 1/3 by 30-day months.
-func Prorate(part, whole Period, basis ProrationBasis, loc *time.Location) (Ratio, error) {
+func Prorate(part, whole Period, opts ProrateOptions) (Ratio, error) {
 	if err := part.Validate(); err != nil {
 		return Ratio{}, err
 	}
-	w, err := whole.Measure(basis, loc)
+	if err := whole.Validate(); err != nil {
+		return Ratio{}, err
+	}
+	loc := opts.Location
+	if loc == nil {
+		loc = time.UTC
+	}
+	var measure func(Period) (*big.Rat, error)
+	if opts.Basis == ProrateThirtyDayMonth {
+		anchor := opts.Anchor
+		if anchor.IsZero() {
+			anchor = whole.Start
+		}
+		// Both ends on the anchor's own month steps, so parts add up.
+		measure = func(p Period) (*big.Rat, error) {
+			return new(big.Rat).Sub(elapsed30(anchor, p.End, loc), elapsed30(anchor, p.Start, loc)), nil
+		}
+	} else {
+		measure = func(p Period) (*big.Rat, error) {
+			m, err := p.Measure(opts.Basis, loc)
+			return m.rat(), err
+		}
+	}
+	w, err := measure(whole)
 	if err != nil {
 		return Ratio{}, err
 	}
-	if w.IsZero() {
-		return Ratio{}, fmt.Errorf("%w: %s under %s", ErrEmptyPeriod, whole, basis)
+	if w.Sign() == 0 {
+		return Ratio{}, fmt.Errorf("%w: %s under %s", ErrEmptyPeriod, whole, opts.Basis)
 	}
 	in, ok := part.Overlap(whole)
 	if !ok {
 		return Ratio{}, nil
 	}
-	m, err := in.Measure(basis, loc)
+	m, err := measure(in)
 	if err != nil {
 		return Ratio{}, err
 	}
-	return Ratio{new(big.Rat).Quo(m.r, w.r)}, nil
+	return Ratio{m.Quo(m, w)}, nil
 }
 
 // civilDay returns the number of the calendar day t falls on in loc,
@@ -220,19 +261,37 @@ func civilDay(t time.Time, loc *time.Location) int64 {
 	return time.Date(y, m, d, 0, 0, 0, 0, time.UTC).Unix() / 86400
 }
 
-// day360 places t on the 30E/360 line: 360 days a year, 30 a month, the
-// time of day as an exact fraction of its (possibly 23- or 25-hour) day,
-// with everything from the 31st on clamped to the end of the 30th.
-func day360(t time.Time, loc *time.Location) *big.Rat {
+// elapsed30 places t on the 30-day-month line of origin: 30 for each whole
+// month stepped from origin (month ends clamped; negative before origin),
+// plus the days since the last step, with time of day as an exact fraction
+// of its day, up to 30.
+func elapsed30(origin, t time.Time, loc *time.Location) *big.Rat {
+	o := origin.In(loc)
+	monthly := Cadence{Unit: Monthly}
+	lt := t.In(loc)
+	k := monthly.estimate(o, lt)
+	for monthly.boundary(o, k, loc).After(t) {
+		k--
+	}
+	for !monthly.boundary(o, k+1, loc).After(t) {
+		k++
+	}
+	step := monthly.boundary(o, k, loc)
+	days := new(big.Rat).SetInt64(civilDay(lt, loc) - civilDay(step, loc))
+	days.Add(days, dayFraction(lt, loc))
+	days.Sub(days, dayFraction(step, loc))
+	if days.Cmp(big.NewRat(30, 1)) > 0 {
+		days.SetInt64(30)
+	}
+	return days.Add(days, big.NewRat(30*int64(k), 1))
+}
+
+// dayFraction returns how far through its (possibly 23- or 25-hour) local
+// day t is, as an exact fraction.
+func dayFraction(t time.Time, loc *time.Location) *big.Rat {
 	lt := t.In(loc)
 	y, m, d := lt.Date()
 	midnight := time.Date(y, m, d, 0, 0, 0, 0, loc)
 	next := time.Date(y, m, d+1, 0, 0, 0, 0, loc)
-	into := new(big.Rat).SetFrac64(int64(lt.Sub(midnight)), int64(next.Sub(midnight)))
-	inMonth := into.Add(into, big.NewRat(int64(d-1), 1))
-	if inMonth.Cmp(big.NewRat(30, 1)) > 0 {
-		inMonth.SetInt64(30)
-	}
-	base := big.NewRat(int64(y)*360+int64(m-1)*30, 1)
-	return base.Add(base, inMonth)
+	return new(big.Rat).SetFrac64(int64(lt.Sub(midnight)), int64(next.Sub(midnight)))
 }

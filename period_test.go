@@ -49,32 +49,39 @@ func TestProrate(t *testing.T) {
 	feb24 := ensemble.MustPeriod(day(2024, 2, 1), day(2024, 3, 1))
 	midday := time.Date(2026, 1, 15, 12, 0, 0, 0, time.UTC)
 	tests := []struct {
-		name  string
-		part  ensemble.Period
-		whole ensemble.Period
-		want  map[ensemble.ProrationBasis]string
+		name   string
+		part   ensemble.Period
+		whole  ensemble.Period
+		want   map[ensemble.ProrationBasis]string
+		anchor time.Time
 	}{
 		{"first ten days of January", ensemble.MustPeriod(day(2026, 1, 1), day(2026, 1, 11)), jan, map[ensemble.ProrationBasis]string{
-			ensemble.ProrateExactTime: "10/31", ensemble.ProrateDaysEndExclusive: "10/31", ensemble.ProrateDaysEndInclusive: "10/31", ensemble.ProrateThirtyDayMonth: "1/3"}},
+			ensemble.ProrateExactTime: "10/31", ensemble.ProrateDaysEndExclusive: "10/31", ensemble.ProrateDaysEndInclusive: "10/31", ensemble.ProrateThirtyDayMonth: "1/3"}, time.Time{}},
 		{"upgrade at noon on the 15th, before", ensemble.MustPeriod(day(2026, 1, 1), midday), jan, map[ensemble.ProrationBasis]string{
-			ensemble.ProrateExactTime: "29/62", ensemble.ProrateDaysEndExclusive: "14/31", ensemble.ProrateDaysEndInclusive: "15/31", ensemble.ProrateThirtyDayMonth: "29/60"}},
+			ensemble.ProrateExactTime: "29/62", ensemble.ProrateDaysEndExclusive: "14/31", ensemble.ProrateDaysEndInclusive: "15/31", ensemble.ProrateThirtyDayMonth: "29/60"}, time.Time{}},
 		{"upgrade at noon on the 15th, after", ensemble.MustPeriod(midday, day(2026, 2, 1)), jan, map[ensemble.ProrationBasis]string{
-			ensemble.ProrateExactTime: "33/62", ensemble.ProrateDaysEndExclusive: "17/31", ensemble.ProrateDaysEndInclusive: "17/31", ensemble.ProrateThirtyDayMonth: "31/60"}},
+			ensemble.ProrateExactTime: "33/62", ensemble.ProrateDaysEndExclusive: "17/31", ensemble.ProrateDaysEndInclusive: "17/31", ensemble.ProrateThirtyDayMonth: "31/60"}, time.Time{}},
 		{"second half of February", ensemble.MustPeriod(day(2026, 2, 15), day(2026, 3, 1)), feb, map[ensemble.ProrationBasis]string{
-			ensemble.ProrateExactTime: "1/2", ensemble.ProrateDaysEndExclusive: "1/2", ensemble.ProrateDaysEndInclusive: "1/2", ensemble.ProrateThirtyDayMonth: "8/15"}},
+			ensemble.ProrateExactTime: "1/2", ensemble.ProrateDaysEndExclusive: "1/2", ensemble.ProrateDaysEndInclusive: "1/2", ensemble.ProrateThirtyDayMonth: "8/15"}, time.Time{}},
+		{"a cycle anchored on the 31st is a whole month", ensemble.MustPeriod(day(2026, 3, 15), day(2026, 3, 31)), ensemble.MustPeriod(day(2026, 2, 28), day(2026, 3, 31)), map[ensemble.ProrationBasis]string{
+			ensemble.ProrateExactTime: "16/31", ensemble.ProrateDaysEndExclusive: "16/31", ensemble.ProrateDaysEndInclusive: "16/31", ensemble.ProrateThirtyDayMonth: "1/2"}, day(2026, 1, 31)},
+		{"the same cycle counted from its own start is 33 days", ensemble.MustPeriod(day(2026, 3, 15), day(2026, 3, 31)), ensemble.MustPeriod(day(2026, 2, 28), day(2026, 3, 31)), map[ensemble.ProrationBasis]string{
+			ensemble.ProrateThirtyDayMonth: "6/11"}, time.Time{}},
+		{"a quarter is three 30-day months", ensemble.MustPeriod(day(2026, 2, 1), day(2026, 3, 1)), ensemble.MustPeriod(day(2026, 1, 1), day(2026, 4, 1)), map[ensemble.ProrationBasis]string{
+			ensemble.ProrateExactTime: "28/90", ensemble.ProrateDaysEndExclusive: "28/90", ensemble.ProrateDaysEndInclusive: "28/90", ensemble.ProrateThirtyDayMonth: "1/3"}, time.Time{}},
 		{"leap day February", ensemble.MustPeriod(day(2024, 2, 29), day(2024, 3, 1)), feb24, map[ensemble.ProrationBasis]string{
-			ensemble.ProrateExactTime: "1/29", ensemble.ProrateDaysEndExclusive: "1/29", ensemble.ProrateDaysEndInclusive: "1/29", ensemble.ProrateThirtyDayMonth: "1/15"}},
+			ensemble.ProrateExactTime: "1/29", ensemble.ProrateDaysEndExclusive: "1/29", ensemble.ProrateDaysEndInclusive: "1/29", ensemble.ProrateThirtyDayMonth: "1/15"}, time.Time{}},
 		{"the 31st under 30-day months", ensemble.MustPeriod(day(2026, 1, 31), day(2026, 2, 1)), jan, map[ensemble.ProrationBasis]string{
-			ensemble.ProrateExactTime: "1/31", ensemble.ProrateDaysEndExclusive: "1/31", ensemble.ProrateDaysEndInclusive: "1/31", ensemble.ProrateThirtyDayMonth: "0"}},
+			ensemble.ProrateExactTime: "1/31", ensemble.ProrateDaysEndExclusive: "1/31", ensemble.ProrateDaysEndInclusive: "1/31", ensemble.ProrateThirtyDayMonth: "0"}, time.Time{}},
 		{"part outside the whole is clipped", ensemble.MustPeriod(day(2025, 12, 1), day(2026, 1, 2)), jan, map[ensemble.ProrationBasis]string{
-			ensemble.ProrateExactTime: "1/31", ensemble.ProrateDaysEndExclusive: "1/31", ensemble.ProrateDaysEndInclusive: "1/31", ensemble.ProrateThirtyDayMonth: "1/30"}},
+			ensemble.ProrateExactTime: "1/31", ensemble.ProrateDaysEndExclusive: "1/31", ensemble.ProrateDaysEndInclusive: "1/31", ensemble.ProrateThirtyDayMonth: "1/30"}, time.Time{}},
 		{"disjoint", feb, jan, map[ensemble.ProrationBasis]string{
-			ensemble.ProrateExactTime: "0", ensemble.ProrateDaysEndExclusive: "0", ensemble.ProrateDaysEndInclusive: "0", ensemble.ProrateThirtyDayMonth: "0"}},
+			ensemble.ProrateExactTime: "0", ensemble.ProrateDaysEndExclusive: "0", ensemble.ProrateDaysEndInclusive: "0", ensemble.ProrateThirtyDayMonth: "0"}, time.Time{}},
 	}
 	for _, tt := range tests {
 		for basis, want := range tt.want {
 			t.Run(tt.name+"/"+basis.String(), func(t *testing.T) {
-				got, err := ensemble.Prorate(tt.part, tt.whole, basis, nil)
+				got, err := ensemble.Prorate(tt.part, tt.whole, ensemble.ProrateOptions{Basis: basis, Anchor: tt.anchor})
 				require.NoError(t, err)
 				require.True(t, got.Equal(ensemble.MustRatio(want)), "got %s want %s", got, want)
 			})
@@ -91,14 +98,14 @@ func TestProrateDST(t *testing.T) {
 	// day of 31; by exact time it is 23 hours of 743.
 	whole := ensemble.MustPeriod(time.Date(2026, 3, 1, 0, 0, 0, 0, berlin), time.Date(2026, 4, 1, 0, 0, 0, 0, berlin))
 	dstDay := ensemble.MustPeriod(time.Date(2026, 3, 29, 0, 0, 0, 0, berlin), time.Date(2026, 3, 30, 0, 0, 0, 0, berlin))
-	byDays, err := ensemble.Prorate(dstDay, whole, ensemble.ProrateDaysEndExclusive, berlin)
+	byDays, err := ensemble.Prorate(dstDay, whole, ensemble.ProrateOptions{Basis: ensemble.ProrateDaysEndExclusive, Location: berlin})
 	require.NoError(t, err)
 	require.True(t, byDays.Equal(ensemble.MustRatio("1/31")), "got %s", byDays)
-	byTime, err := ensemble.Prorate(dstDay, whole, ensemble.ProrateExactTime, berlin)
+	byTime, err := ensemble.Prorate(dstDay, whole, ensemble.ProrateOptions{Basis: ensemble.ProrateExactTime, Location: berlin})
 	require.NoError(t, err)
 	require.True(t, byTime.Equal(ensemble.MustRatio("23/743")), "got %s", byTime)
 	// In UTC the same instants straddle two dates differently.
-	utcDays, err := ensemble.Prorate(dstDay, whole, ensemble.ProrateDaysEndExclusive, time.UTC)
+	utcDays, err := ensemble.Prorate(dstDay, whole, ensemble.ProrateOptions{Basis: ensemble.ProrateDaysEndExclusive, Location: time.UTC})
 	require.NoError(t, err)
 	require.True(t, utcDays.Equal(ensemble.MustRatio("1/31")), "got %s", utcDays)
 	// Half of the 23-hour day under 30-day months is half a day.
@@ -110,11 +117,11 @@ func TestProrateDST(t *testing.T) {
 
 func TestProrateErrors(t *testing.T) {
 	jan31 := ensemble.MustPeriod(day(2026, 1, 31), day(2026, 2, 1).Add(-time.Hour))
-	_, err := ensemble.Prorate(jan31, jan31, ensemble.ProrateThirtyDayMonth, nil)
-	require.ErrorIs(t, err, ensemble.ErrEmptyPeriod)
-	_, err = ensemble.Prorate(jan31, ensemble.Period{Start: day(2026, 2, 1), End: day(2026, 1, 1)}, ensemble.ProrateExactTime, nil)
+	_, err := ensemble.Prorate(jan31, jan31, ensemble.ProrateOptions{Basis: ensemble.ProrateDaysEndExclusive})
+	require.ErrorIs(t, err, ensemble.ErrEmptyPeriod, "a period within one day counts no days")
+	_, err = ensemble.Prorate(jan31, ensemble.Period{Start: day(2026, 2, 1), End: day(2026, 1, 1)}, ensemble.ProrateOptions{Basis: ensemble.ProrateExactTime})
 	require.ErrorIs(t, err, ensemble.ErrPeriodOrder)
-	_, err = ensemble.Prorate(jan31, jan31, ensemble.ProrationBasis(42), nil)
+	_, err = ensemble.Prorate(jan31, jan31, ensemble.ProrateOptions{Basis: ensemble.ProrationBasis(42)})
 	require.Error(t, err)
 }
 
@@ -138,8 +145,10 @@ func genInstant(t *rapid.T, label string) time.Time {
 	return time.Unix(secs, ns).UTC()
 }
 
-// TestProrationAdditive checks that the measure of [a,b) plus [b,c) is the
-// measure of [a,c) exactly, for every basis that promises it.
+// TestProrationAdditive checks that the fractions of [a,b) and [b,c) within
+// [a,c) add up to exactly one under every basis that promises it, and that
+// the measures themselves add up under the bases that do not depend on the
+// whole (exact time, days end exclusive).
 func TestProrationAdditive(t *testing.T) {
 	zones := []string{"UTC", "Europe/Berlin", "America/New_York", "Australia/Lord_Howe"}
 	rapid.Check(t, func(t *rapid.T) {
@@ -162,7 +171,7 @@ func TestProrationAdditive(t *testing.T) {
 		if err1 != nil || err2 != nil || err3 != nil {
 			t.Fatal(err1, err2, err3)
 		}
-		if !ab.Add(bc).Equal(ac) {
+		if basis != ensemble.ProrateThirtyDayMonth && !ab.Add(bc).Equal(ac) {
 			t.Fatalf("%s: %s + %s != %s", basis, ab, bc, ac)
 		}
 		if ab.Sign() < 0 || bc.Sign() < 0 {
@@ -173,10 +182,13 @@ func TestProrationAdditive(t *testing.T) {
 		if ac.IsZero() {
 			return
 		}
-		f1, _ := ensemble.Prorate(ensemble.MustPeriod(ts[0], ts[1]), whole, basis, loc)
-		f2, _ := ensemble.Prorate(ensemble.MustPeriod(ts[1], ts[2]), whole, basis, loc)
+		f1, _ := ensemble.Prorate(ensemble.MustPeriod(ts[0], ts[1]), whole, ensemble.ProrateOptions{Basis: basis, Location: loc})
+		f2, _ := ensemble.Prorate(ensemble.MustPeriod(ts[1], ts[2]), whole, ensemble.ProrateOptions{Basis: basis, Location: loc})
 		if !f1.Add(f2).Equal(ensemble.MustRatio("1")) {
 			t.Fatalf("%s: fractions %s + %s != 1", basis, f1, f2)
+		}
+		if f1.Sign() < 0 || f2.Sign() < 0 {
+			t.Fatalf("%s: negative fraction %s or %s", basis, f1, f2)
 		}
 	})
 }
@@ -302,6 +314,42 @@ func TestCadenceNeverSkipsOrRepeats(t *testing.T) {
 		}
 		if count == 0 || prev.End.Before(span.End) {
 			t.Fatalf("cycles end at %s before the span's end %s", prev.End, span.End)
+		}
+	})
+}
+
+// TestThirtyDayMonthCycles checks that under ProrateThirtyDayMonth every
+// monthly or quarterly cycle counted from its anchor measures a whole number
+// of 30-day months, and that a cycle split at any instant adds up to one.
+func TestThirtyDayMonthCycles(t *testing.T) {
+	rapid.Check(t, func(t *rapid.T) {
+		anchor := genInstant(t, "anchor")
+		c := ensemble.Every(1, rapid.SampledFrom([]ensemble.CadenceUnit{ensemble.Monthly, ensemble.Quarterly}).Draw(t, "unit"))
+		n := rapid.IntRange(-30, 30).Draw(t, "cycle")
+		start, err := c.Boundary(anchor, n, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		end, _ := c.Boundary(anchor, n+1, nil)
+		cycle := ensemble.MustPeriod(start, end)
+		opts := ensemble.ProrateOptions{Basis: ensemble.ProrateThirtyDayMonth, Anchor: anchor}
+		split := start.Add(time.Duration(rapid.Int64Range(0, int64(cycle.Duration())).Draw(t, "split")))
+		f1, err1 := ensemble.Prorate(ensemble.MustPeriod(start, split), cycle, opts)
+		f2, err2 := ensemble.Prorate(ensemble.MustPeriod(split, end), cycle, opts)
+		if err1 != nil || err2 != nil {
+			t.Fatal(err1, err2)
+		}
+		if !f1.Add(f2).Equal(ensemble.MustRatio("1")) || f1.Sign() < 0 || f2.Sign() < 0 {
+			t.Fatalf("cycle %s split at %s: %s + %s", cycle, split, f1, f2)
+		}
+		// A half-month part is (days into the step)/30 of a monthly cycle:
+		// the first 15 days of a cycle are exactly half of it.
+		if c.Unit == ensemble.Monthly {
+			half := ensemble.MustPeriod(start, start.AddDate(0, 0, 15))
+			f, err := ensemble.Prorate(half, cycle, opts)
+			if err != nil || !f.Equal(ensemble.MustRatio("1/2")) {
+				t.Fatalf("first 15 days of %s: %s (%v)", cycle, f, err)
+			}
 		}
 	})
 }
