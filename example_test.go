@@ -170,3 +170,25 @@ func ExampleYAMLToJSON() {
 	fmt.Println(string(js), err)
 	// Output: {"price":0.1,"tiers":[10,20.50],"name":"gold"} <nil>
 }
+
+// Example is the README's taste: prorate an upgrade, then split the charge.
+func Example() {
+	month := ensemble.MustPeriod(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC), time.Date(2026, 2, 1, 0, 0, 0, 0, time.UTC))
+	rest := ensemble.MustPeriod(time.Date(2026, 1, 15, 12, 0, 0, 0, time.UTC), month.End)
+
+	f, _ := ensemble.Prorate(rest, month, ensemble.ProrateOptions{Basis: ensemble.ProrateDaysEndExclusive})
+	charge := ensemble.MustMoney("99.00", "EUR").MulRatio(f, ensemble.RoundHalfAwayFromZero)
+
+	parts, err := ensemble.Allocate(charge, []ensemble.Share{
+		{Key: "platform", Weight: ensemble.MustRatio("20%")},
+		{Key: "distributor", Weight: ensemble.MustRatio("1/3")},
+		{Key: "reseller", Weight: ensemble.MustRatio("1/3")},
+		{Key: "referrer", Weight: ensemble.MustRatio("0%")},
+		{Key: "supplier", Weight: ensemble.MustRatio("2/15")},
+	}, ensemble.AllocateOptions{})
+	fmt.Println(f, charge)
+	fmt.Println(parts, err)
+	// Output:
+	// 17/31 EUR 54.29
+	// [EUR 10.86 EUR 18.10 EUR 18.09 EUR 0.00 EUR 7.24] <nil>
+}
