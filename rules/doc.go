@@ -1,0 +1,26 @@
+// Package rules is the CEL language of Ensemble's partner-commerce rules:
+// eligibility conditions, shares, amounts and approval policies written by
+// finance and partner operations as data, with exact decimals and money.
+//
+// A consumer package declares the variables its rules read, as its own Go
+// structs, and compiles rule documents once:
+//
+//	env, err := rules.NewEnv(rules.Var[settlement.Line]("line"), rules.Var[partner.Partner]("partner"))
+//	set, err := env.LoadRuleSet(rules.File{Name: "shares.yaml", Data: yamlBytes})
+//	rule, err := set.At("reseller-share", line.Date)
+//	facts := env.NewFacts()
+//	facts.Set("line", &line)
+//	share, err := rule.Share(ctx, facts) // decimal.Decimal, exact
+//
+// Struct fields of type decimal.Decimal and ensemble.Money appear in rules as
+// the decimal and money types (never as doubles), so a rule reads
+// `line.amount > money("100", "EUR")`. The functions rule authors can use are
+// documented on Library. Doubles, double() and dyn() are rejected when a rule
+// is compiled, decimal literals are parsed then (and folded to constants), and
+// every rule is checked for its result type, its static cost against a
+// budget, and its test cases' inputs. Evaluation runs under a runtime cost
+// limit and honours context cancellation.
+//
+// Environments are versioned (Version): each document names the version it was
+// written for, and functions introduced later stay invisible to it.
+package rules

@@ -1,0 +1,469 @@
+package rules
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"slices"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/ensemble-commerce/ensemble"
+)
+
+// Document is a rule as authors write it, in YAML or JSON:
+//
+//	id: reseller-share
+//	version: 2
+//	kind: share
+//	env_version: 1
+//	effective_from: 2026-01-01T00:00:00Z
+//	description: Gold resellers keep 30%, others 25%.
+//	expression: 'partner.tier == "gold" ? percent(30) : percent(25)'
+//	tests:
+//	  - name: gold
+//	    facts: {partner: {tier: gold}}
+//	    want: "0.30"
+//
+// A rule version is in force from EffectiveFrom (inclusive, zero: always)
+// until EffectiveUntil (exclusive, zero: forever). Policy rules may give a
+// reason (a fixed text) or a reason_expression (a CEL string expression)
+// used when they deny.
+type Document struct {
+	ID               string     `json:"id"`
+	Version          int        `json:"version"`
+	Kind             Kind       `json:"kind"`
+	Description      string     `json:"description,omitempty"`
+	EnvVersion       Version    `json:"env_version"`
+	EffectiveFrom    time.Time  `json:"effective_from,omitzero"`
+	EffectiveUntil   time.Time  `json:"effective_until,omitzero"`
+	Expression       string     `json:"expression"`
+	Reason           string     `json:"reason,omitempty"`
+	ReasonExpression string     `json:"reason_expression,omitempty"`
+	Tests            []TestCase `json:"tests,omitempty"`
+
+	// Source names where the document came from (a file name) in error
+	// messages. It is not part of the document's JSON.
+	Source string `json:"-"`
+}
+
+// TestCase is one check of a rule written beside it: input facts (each
+// variable as the JSON its Go type decodes from) and either the expected
+// result (Want: a bool for conditions, a decimal string for shares, a money
+// object for amounts, a bool or {"allowed": ..., "reason": ...} for
+// policies) or a text the evaluation error must contain (WantError).
+type TestCase struct {
+	Name      string                     `json:"name"`
+	Facts     map[string]json.RawMessage `json:"facts,omitempty"`
+	Want      json.RawMessage            `json:"want,omitempty"`
+	WantError string                     `json:"want_error,omitempty"`
+}
+
+func (d Document) clone() Document {
+	c := d
+	c.Tests = make([]TestCase, len(d.Tests))
+	for i, t := range d.Tests {
+		c.Tests[i] = TestCase{Name: t.Name, WantError: t.WantError, Want: slices.Clone(t.Want)}
+		if t.Facts != nil {
+			c.Tests[i].Facts = make(map[string]json.RawMessage, len(t.Facts))
+			for k, v := range t.Facts {
+				c.Tests[i].Facts[k] = slices.Clone(v)
+			}
+		}
+	}
+	if d.Tests == nil {
+		c.Tests = nil
+	}
+	return c
+}
+
+func (d Document) inForce(t time.Time) bool {
+	if !d.EffectiveFrom.IsZero() && t.Before(d.EffectiveFrom) {
+		return false
+	}
+	if !d.EffectiveUntil.IsZero() && !t.Before(d.EffectiveUntil) {
+		return false
+	}
+	return true
+}
+
+// Validate reports every invalid field of the document at once as an
+// *ensemble.ValidationError: a missing id, version, kind, env_version or
+// expression, an unknown env_version, an empty effective span, reason fields
+// on a rule that is not a policy, and test cases without a name, with a
+// duplicate name, or with both or neither of want and want_error. It does
+// not compile the expression.
+func (d Document) Validate() error {
+	var p ensemble.Problems
+	if d.ID == "" {
+		p.Addf("id", "missing")
+	}
+	if d.Version < 1 {
+		p.Addf("version", "must be 1 or more, got %d", d.Version)
+	}
+	if d.Kind == KindUnspecified || d.Kind > Policy {
+		p.Addf("kind", "must be condition, share, amount or policy")
+	}
+	if d.EnvVersion < Version1 || d.EnvVersion > LatestVersion {
+		p.Addf("env_version", "must be 1 to %d, got %d", LatestVersion, d.EnvVersion)
+	}
+	if strings.TrimSpace(d.Expression) == "" {
+		p.Addf("expression", "missing")
+	}
+	if !d.EffectiveFrom.IsZero() && !d.EffectiveUntil.IsZero() && !d.EffectiveUntil.After(d.EffectiveFrom) {
+		p.Addf("effective_until", "must be after effective_from")
+	}
+	if d.Kind != Policy {
+		if d.Reason != "" {
+			p.Addf("reason", "only policy rules have a reason")
+		}
+		if d.ReasonExpression != "" {
+			p.Addf("reason_expression", "only policy rules have a reason_expression")
+		}
+	}
+	names := map[string]bool{}
+	for i, tc := range d.Tests {
+		path := ensemble.Path("tests", i)
+		if tc.Name == "" {
+			p.Addf(path+".name", "missing")
+		} else if names[tc.Name] {
+			p.Addf(path+".name", "duplicate test case %q", tc.Name)
+		}
+		names[tc.Name] = true
+		if (len(tc.Want) == 0) == (tc.WantError == "") {
+			p.Addf(path, "test case %q needs exactly one of want and want_error", tc.Name)
+		}
+	}
+	subject := "rule document"
+	if d.ID != "" {
+		subject = ruleName(d.ID, d.Version)
+	}
+	return p.Err(subject)
+}
+
+// ParseDocuments reads rule documents from YAML or JSON: one document, or a
+// list of documents. Unknown fields are an error, so a misspelt field is not
+// silently ignored. The documents are not validated or compiled; see
+// Env.Compile and Env.NewRuleSet.
+func ParseDocuments(data []byte) ([]Document, error) {
+	js, err := ensemble.YAMLToJSON(data)
+	if err != nil {
+		return nil, err
+	}
+	js = bytes.TrimSpace(js)
+	if len(js) > 0 && js[0] == '[' {
+		var docs []Document
+		if err := strictUnmarshal(js, &docs); err != nil {
+			return nil, err
+		}
+		return docs, nil
+	}
+	var d Document
+	if err := strictUnmarshal(js, &d); err != nil {
+		return nil, err
+	}
+	return []Document{d}, nil
+}
+
+func strictUnmarshal(data []byte, v any) error {
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		return err
+	}
+	if dec.More() {
+		return fmt.Errorf("unexpected data after the document")
+	}
+	return nil
+}
+
+// File is a named rule source: YAML or JSON holding one document or a list.
+type File struct {
+	Name string
+	Data []byte
+}
+
+// RuleSet holds compiled rules by id and version. It is immutable and safe
+// for concurrent use.
+type RuleSet struct {
+	env  *Env
+	byID map[string][]*Rule // versions ascending
+	ids  []string
+}
+
+// LoadRuleSet parses every file and compiles every document in it, and
+// reports every problem at once in a *LoadError (a single problem is
+// returned as itself): unreadable files, invalid documents, compile errors
+// with line, column and snippet, cost over budget, duplicate id and version,
+// malformed test cases. On any error no rule set is returned.
+func (e *Env) LoadRuleSet(files ...File) (*RuleSet, error) {
+	var docs []Document
+	var errs []error
+	for _, f := range files {
+		ds, err := ParseDocuments(f.Data)
+		if err != nil {
+			errs = append(errs, &DocumentError{Source: f.Name, Err: err})
+			continue
+		}
+		for _, d := range ds {
+			d.Source = f.Name
+			docs = append(docs, d)
+		}
+	}
+	s, err := e.NewRuleSet(docs...)
+	if err != nil {
+		var le *LoadError
+		if asLoadError(err, &le) {
+			errs = append(errs, le.Errs...)
+		} else {
+			errs = append(errs, err)
+		}
+	}
+	if len(errs) > 0 {
+		return nil, joinErrors(errs)
+	}
+	return s, nil
+}
+
+func asLoadError(err error, le **LoadError) bool {
+	l, ok := err.(*LoadError)
+	if ok {
+		*le = l
+	}
+	return ok
+}
+
+// NewRuleSet compiles docs into a rule set, reporting every problem at once
+// as LoadRuleSet does.
+func (e *Env) NewRuleSet(docs ...Document) (*RuleSet, error) {
+	s := &RuleSet{env: e, byID: map[string][]*Rule{}}
+	var errs []error
+	type key struct {
+		id string
+		v  int
+	}
+	seen := map[key]string{}
+	for _, d := range docs {
+		if d.ID != "" {
+			k := key{d.ID, d.Version}
+			if src, dup := seen[k]; dup {
+				where := ""
+				if src != "" {
+					where = " (first in " + src + ")"
+				}
+				errs = append(errs, &DocumentError{Source: d.Source, RuleID: d.ID, Version: d.Version, Field: "version",
+					Err: fmt.Errorf("duplicate id and version%s", where)})
+				continue
+			}
+			seen[k] = d.Source
+		}
+		r, err := e.Compile(d)
+		if err != nil {
+			var le *LoadError
+			if asLoadError(err, &le) {
+				errs = append(errs, le.Errs...)
+			} else {
+				errs = append(errs, err)
+			}
+			continue
+		}
+		s.byID[r.ID()] = append(s.byID[r.ID()], r)
+	}
+	if len(errs) > 0 {
+		return nil, joinErrors(errs)
+	}
+	for id, rs := range s.byID {
+		sort.Slice(rs, func(i, j int) bool { return rs[i].Version() < rs[j].Version() })
+		s.ids = append(s.ids, id)
+	}
+	sort.Strings(s.ids)
+	return s, nil
+}
+
+// Rules returns every rule, sorted by id and then version.
+func (s *RuleSet) Rules() []*Rule {
+	var out []*Rule
+	for _, id := range s.ids {
+		out = append(out, s.byID[id]...)
+	}
+	return out
+}
+
+// Rule returns the rule with the given id and version.
+func (s *RuleSet) Rule(id string, version int) (*Rule, bool) {
+	for _, r := range s.byID[id] {
+		if r.Version() == version {
+			return r, true
+		}
+	}
+	return nil, false
+}
+
+// At returns the version of rule id in force at t: among the versions whose
+// effective span contains t, the highest. An unknown id wraps
+// ErrUnknownRule; no version in force wraps ErrNotInForce.
+func (s *RuleSet) At(id string, t time.Time) (*Rule, error) {
+	rs, ok := s.byID[id]
+	if !ok {
+		return nil, fmt.Errorf("%w %q", ErrUnknownRule, id)
+	}
+	for i := len(rs) - 1; i >= 0; i-- {
+		if rs[i].InForce(t) {
+			return rs[i], nil
+		}
+	}
+	return nil, fmt.Errorf("%w: rule %q at %s", ErrNotInForce, id, t.UTC().Format(time.RFC3339))
+}
+
+// RunTests runs the test cases of every rule in the set, in id, version and
+// case order, and returns a *TestError listing every failure with the rule
+// id, version and case name, or nil when all pass. A consumer wires this
+// into one Go test so that rule authors only write YAML.
+func (s *RuleSet) RunTests(ctx context.Context) error {
+	var fails []TestFailure
+	for _, r := range s.Rules() {
+		fails = append(fails, r.RunTests(ctx)...)
+	}
+	if len(fails) > 0 {
+		return &TestError{Failures: fails}
+	}
+	return nil
+}
+
+// RunTests runs the rule's test cases and returns the failures, in case
+// order.
+func (r *Rule) RunTests(ctx context.Context) []TestFailure {
+	var fails []TestFailure
+	for _, tc := range r.doc.Tests {
+		if msg := r.runCase(ctx, tc); msg != "" {
+			fails = append(fails, TestFailure{RuleID: r.doc.ID, Version: r.doc.Version, Case: tc.Name, Message: msg})
+		}
+	}
+	return fails
+}
+
+func (r *Rule) factsOf(tc TestCase) (*Facts, error) {
+	f := r.env.NewFacts()
+	names := make([]string, 0, len(tc.Facts))
+	for n := range tc.Facts {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	for _, n := range names {
+		if err := f.SetJSON(n, tc.Facts[n]); err != nil {
+			return nil, err
+		}
+	}
+	return f, nil
+}
+
+// checkTests verifies, at compile time, that every test case's facts decode
+// into the declared variables and its want fits the rule's kind.
+func (r *Rule) checkTests() error {
+	var errs []error
+	for i, tc := range r.doc.Tests {
+		field := ensemble.Path("tests", i)
+		if _, err := r.factsOf(tc); err != nil {
+			errs = append(errs, &DocumentError{Source: r.doc.Source, RuleID: r.doc.ID, Version: r.doc.Version, Field: field + ".facts", Err: err})
+		}
+		if len(tc.Want) > 0 {
+			if _, err := r.decodeWant(tc.Want); err != nil {
+				errs = append(errs, &DocumentError{Source: r.doc.Source, RuleID: r.doc.ID, Version: r.doc.Version, Field: field + ".want", Err: err})
+			}
+		}
+	}
+	return joinErrors(errs)
+}
+
+func (r *Rule) decodeWant(raw json.RawMessage) (Result, error) {
+	res := Result{Kind: r.doc.Kind}
+	var err error
+	switch r.doc.Kind {
+	case Condition:
+		err = strictUnmarshal(raw, &res.Bool)
+	case Share:
+		var s string
+		if err = strictUnmarshal(raw, &s); err != nil {
+			err = fmt.Errorf("a share's want is a decimal string such as \"0.25\": %w", err)
+			break
+		}
+		res.Decimal, err = ensemble.ParseDecimal(s)
+	case Amount:
+		err = strictUnmarshal(raw, &res.Money)
+	case Policy:
+		if bytes.HasPrefix(bytes.TrimSpace(raw), []byte("{")) {
+			err = strictUnmarshal(raw, &res.Decision)
+		} else {
+			err = strictUnmarshal(raw, &res.Decision.Allowed)
+			if err == nil && !res.Decision.Allowed {
+				res.Decision.Reason = "\x00any"
+			}
+		}
+	}
+	return res, err
+}
+
+func (r *Rule) runCase(ctx context.Context, tc TestCase) string {
+	facts, err := r.factsOf(tc)
+	if err != nil {
+		return err.Error()
+	}
+	got, err := r.Eval(ctx, facts)
+	if tc.WantError != "" {
+		if err == nil {
+			return fmt.Sprintf("got %s, want an error containing %q", describe(got), tc.WantError)
+		}
+		if !strings.Contains(err.Error(), tc.WantError) {
+			return fmt.Sprintf("got error %q, want an error containing %q", err.Error(), tc.WantError)
+		}
+		return ""
+	}
+	if err != nil {
+		return "unexpected error: " + err.Error()
+	}
+	want, err := r.decodeWant(tc.Want)
+	if err != nil {
+		return "bad want: " + err.Error()
+	}
+	if !resultsEqual(got, want) {
+		return fmt.Sprintf("got %s, want %s", describe(got), describe(want))
+	}
+	return ""
+}
+
+func resultsEqual(got, want Result) bool {
+	switch got.Kind {
+	case Condition:
+		return got.Bool == want.Bool
+	case Share:
+		return got.Decimal.Equal(want.Decimal)
+	case Amount:
+		return got.Money.Equal(want.Money)
+	default:
+		if got.Decision.Allowed != want.Decision.Allowed {
+			return false
+		}
+		return want.Decision.Reason == "\x00any" || got.Decision.Reason == want.Decision.Reason
+	}
+}
+
+func describe(r Result) string {
+	switch r.Kind {
+	case Condition:
+		return fmt.Sprint(r.Bool)
+	case Share:
+		return r.Decimal.String()
+	case Amount:
+		return r.Money.String()
+	default:
+		if r.Decision.Allowed {
+			return "allowed"
+		}
+		if r.Decision.Reason == "\x00any" {
+			return "denied"
+		}
+		return fmt.Sprintf("denied (%q)", r.Decision.Reason)
+	}
+}

@@ -1,0 +1,190 @@
+package rules
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+)
+
+// Sentinel conditions, matched with errors.Is through the typed errors that
+// carry them.
+var (
+	// ErrCostLimit is matched by every *CostError: a rule over its static
+	// cost budget or its runtime cost limit.
+	ErrCostLimit = errors.New("rules: cost limit exceeded")
+	// ErrWrongKind reports evaluating a rule as a kind it is not, such as
+	// calling Share on a condition rule.
+	ErrWrongKind = errors.New("rules: wrong rule kind")
+	// ErrNotInForce reports that no version of a rule is in force at the
+	// instant asked for.
+	ErrNotInForce = errors.New("rules: no version in force")
+	// ErrUnknownRule reports a rule id the rule set does not hold.
+	ErrUnknownRule = errors.New("rules: unknown rule")
+)
+
+// ruleName renders `rule "id" v3` for messages.
+func ruleName(id string, version int) string {
+	return fmt.Sprintf("rule %q v%d", id, version)
+}
+
+// Issue is one problem cel-go found in an expression: where it is (line and
+// column from 1, within the expression) and cel's caret snippet.
+type Issue struct {
+	Line    int    `json:"line"`
+	Column  int    `json:"column"`
+	Message string `json:"message"`
+	Snippet string `json:"snippet,omitempty"`
+}
+
+// CompileError reports every problem in one rule's expression: syntax, type
+// errors, undeclared names, forbidden doubles and dyn, bad literals, a result
+// type that does not match the rule's kind.
+type CompileError struct {
+	Source  string // the file or origin the document came from, if known
+	RuleID  string
+	Version int
+	Field   string // "expression" or "reason_expression"
+	Issues  []Issue
+}
+
+func (e *CompileError) Error() string {
+	var b strings.Builder
+	for i, is := range e.Issues {
+		if i > 0 {
+			b.WriteString("\n")
+		}
+		b.WriteString("rules: ")
+		if e.Source != "" {
+			b.WriteString(e.Source + ": ")
+		}
+		fmt.Fprintf(&b, "%s %s %d:%d: %s", ruleName(e.RuleID, e.Version), e.Field, is.Line, is.Column, is.Message)
+		if is.Snippet != "" {
+			b.WriteString("\n" + is.Snippet)
+		}
+	}
+	if len(e.Issues) == 0 {
+		fmt.Fprintf(&b, "rules: %s %s does not compile", ruleName(e.RuleID, e.Version), e.Field)
+	}
+	return b.String()
+}
+
+// CostError reports a rule whose static cost estimate exceeds the budget
+// (Runtime false, found when the rule is compiled) or whose evaluation
+// exceeded the runtime cost limit (Runtime true). It matches ErrCostLimit.
+type CostError struct {
+	RuleID   string
+	Version  int
+	Runtime  bool
+	Estimate uint64 // the static worst case; 0 for a runtime error
+	Limit    uint64
+}
+
+func (e *CostError) Error() string {
+	if e.Runtime {
+		return fmt.Sprintf("rules: %s exceeded the runtime cost limit %d", ruleName(e.RuleID, e.Version), e.Limit)
+	}
+	return fmt.Sprintf("rules: %s has an estimated worst-case cost of %d, over the budget %d", ruleName(e.RuleID, e.Version), e.Estimate, e.Limit)
+}
+
+// Is reports whether target is ErrCostLimit.
+func (e *CostError) Is(target error) bool { return target == ErrCostLimit }
+
+// EvalError reports a failed evaluation: the rule, the position in the
+// expression of the call that failed (0:0 when unknown, as for a
+// cancellation), and the cause, which errors.Is and errors.As reach
+// (ensemble.ErrCurrencyMismatch, ErrDivisionByZero, *RangeError,
+// context.Canceled, ...).
+type EvalError struct {
+	RuleID  string
+	Version int
+	Field   string // "expression" or "reason_expression"
+	Line    int
+	Column  int
+	Err     error
+}
+
+func (e *EvalError) Error() string {
+	return fmt.Sprintf("rules: %s %s %d:%d: %v", ruleName(e.RuleID, e.Version), e.Field, e.Line, e.Column, e.Err)
+}
+
+// Unwrap returns the cause.
+func (e *EvalError) Unwrap() error { return e.Err }
+
+// DocumentError reports a rule document that cannot be read or whose fields
+// are invalid (missing id, unknown kind, bad dates, duplicate id and
+// version, malformed test cases).
+type DocumentError struct {
+	Source  string
+	RuleID  string
+	Version int
+	Field   string
+	Err     error
+}
+
+func (e *DocumentError) Error() string {
+	var b strings.Builder
+	b.WriteString("rules: ")
+	if e.Source != "" {
+		b.WriteString(e.Source + ": ")
+	}
+	if e.RuleID != "" {
+		b.WriteString(ruleName(e.RuleID, e.Version) + ": ")
+	}
+	if e.Field != "" {
+		b.WriteString(e.Field + ": ")
+	}
+	b.WriteString(e.Err.Error())
+	return b.String()
+}
+
+// Unwrap returns the cause.
+func (e *DocumentError) Unwrap() error { return e.Err }
+
+// LoadError gathers every error found while loading rule documents, in the
+// order of the documents. errors.As and errors.Is look into each.
+type LoadError struct {
+	Errs []error
+}
+
+func (e *LoadError) Error() string {
+	parts := make([]string, len(e.Errs))
+	for i, err := range e.Errs {
+		parts[i] = err.Error()
+	}
+	return fmt.Sprintf("rules: %d problems loading rules:\n%s", len(e.Errs), strings.Join(parts, "\n"))
+}
+
+// Unwrap returns every error.
+func (e *LoadError) Unwrap() []error { return e.Errs }
+
+func joinErrors(errs []error) error {
+	if len(errs) == 0 {
+		return nil
+	}
+	if len(errs) == 1 {
+		return errs[0]
+	}
+	return &LoadError{Errs: errs}
+}
+
+// TestFailure is one failed test case of a rule document.
+type TestFailure struct {
+	RuleID  string `json:"rule_id"`
+	Version int    `json:"version"`
+	Case    string `json:"case"`
+	Message string `json:"message"`
+}
+
+// TestError reports every failed test case of a rule set.
+type TestError struct {
+	Failures []TestFailure
+}
+
+func (e *TestError) Error() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "rules: %d test cases failed", len(e.Failures))
+	for _, f := range e.Failures {
+		fmt.Fprintf(&b, "\n%s case %q: %s", ruleName(f.RuleID, f.Version), f.Case, f.Message)
+	}
+	return b.String()
+}

@@ -1,0 +1,329 @@
+package rules
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"cel.dev/cel-go/cel"
+	"cel.dev/cel-go/common"
+	"cel.dev/cel-go/common/ast"
+	"cel.dev/cel-go/common/types"
+	"cel.dev/cel-go/common/types/ref"
+	"cel.dev/cel-go/interpreter"
+	"github.com/shopspring/decimal"
+
+	"github.com/ensemble-commerce/ensemble"
+)
+
+// RefKindRule is the ensemble.RefKind of a reference to a rule version.
+const RefKindRule ensemble.RefKind = "rule"
+
+// Rule is a compiled rule document: type-checked, cost-estimated and planned
+// once, then evaluated many times. A Rule is immutable and safe for
+// concurrent use.
+type Rule struct {
+	doc      Document
+	env      *Env
+	main     program
+	reason   *program // policy rules with a reason_expression
+	estimate uint64   // static worst-case cost of the expression
+	tracked  bool
+}
+
+type program struct {
+	field string
+	ast   *cel.Ast
+	prg   cel.Program
+}
+
+// ID returns the rule's id.
+func (r *Rule) ID() string { return r.doc.ID }
+
+// Version returns the rule document's version.
+func (r *Rule) Version() int { return r.doc.Version }
+
+// Kind returns what the rule computes.
+func (r *Rule) Kind() Kind { return r.doc.Kind }
+
+// EnvVersion returns the language version the rule was written for.
+func (r *Rule) EnvVersion() Version { return r.doc.EnvVersion }
+
+// Ref returns the trace reference to this rule version: kind "rule", the id
+// and the version.
+func (r *Rule) Ref() ensemble.Ref {
+	return ensemble.Ref{Kind: RefKindRule, ID: r.doc.ID, Version: strconv.Itoa(r.doc.Version)}
+}
+
+// Document returns a copy of the document the rule was compiled from.
+func (r *Rule) Document() Document { return r.doc.clone() }
+
+// CostEstimate returns the static worst-case cost of the rule's expression,
+// in the units of CostBudget and CostLimit.
+func (r *Rule) CostEstimate() uint64 { return r.estimate }
+
+// CostTracked reports whether evaluation runs with the runtime cost limit. It
+// is false only for rules without comprehensions in an environment built with
+// TrustBounded(true).
+func (r *Rule) CostTracked() bool { return r.tracked }
+
+// InForce reports whether the rule version is in force at t: t is at or after
+// EffectiveFrom (when set) and before EffectiveUntil (when set).
+func (r *Rule) InForce(t time.Time) bool { return r.doc.inForce(t) }
+
+// Compile checks a rule document and compiles its expression(s) in the
+// environment version the document names. Every problem is reported at
+// once: invalid fields as a *DocumentError holding an
+// *ensemble.ValidationError, expression problems as *CompileError (with
+// line, column and caret snippet), an estimate over the budget as a
+// *CostError; several at once come in a *LoadError.
+func (e *Env) Compile(doc Document) (*Rule, error) {
+	if err := doc.Validate(); err != nil {
+		return nil, &DocumentError{Source: doc.Source, RuleID: doc.ID, Version: doc.Version, Err: err}
+	}
+	ce, err := e.celEnv(doc.EnvVersion)
+	if err != nil {
+		return nil, &DocumentError{Source: doc.Source, RuleID: doc.ID, Version: doc.Version, Field: "env_version", Err: err}
+	}
+	r := &Rule{doc: doc.clone(), env: e}
+	var errs []error
+	main, est, err := e.compileExpr(ce, &r.doc, "expression", doc.Expression, doc.Kind.resultType())
+	if err != nil {
+		errs = append(errs, err)
+	}
+	r.main, r.estimate = main, est
+	if doc.Kind == Policy && doc.ReasonExpression != "" {
+		reason, _, err := e.compileExpr(ce, &r.doc, "reason_expression", doc.ReasonExpression, types.StringType)
+		if err != nil {
+			errs = append(errs, err)
+		}
+		r.reason = &reason
+	}
+	if len(errs) == 0 {
+		r.tracked = !e.cfg.untracked || hasComprehension(main.ast)
+		if err := r.checkTests(); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	if len(errs) > 0 {
+		return nil, joinErrors(errs)
+	}
+	return r, nil
+}
+
+func hasComprehension(a *cel.Ast) bool {
+	root := ast.NavigateAST(a.NativeRep())
+	return len(ast.MatchDescendants(root, func(n ast.NavigableExpr) bool { return n.Kind() == ast.ComprehensionKind })) > 0
+}
+
+func (e *Env) compileExpr(ce *cel.Env, doc *Document, field, expr string, want *types.Type) (program, uint64, error) {
+	p := program{field: field}
+	compileErr := func(issues []Issue) error {
+		return &CompileError{Source: doc.Source, RuleID: doc.ID, Version: doc.Version, Field: field, Issues: issues}
+	}
+	a, iss := ce.Compile(expr)
+	if iss != nil && iss.Err() != nil {
+		src := common.NewTextSource(expr)
+		var issues []Issue
+		for _, ce := range iss.Errors() {
+			issues = append(issues, issueOf(src, ce))
+		}
+		return p, 0, compileErr(issues)
+	}
+	if out := a.OutputType(); !out.IsExactType(want) {
+		src := common.NewTextSource(expr)
+		loc := a.NativeRep().SourceInfo().GetStartLocation(a.NativeRep().Expr().ID())
+		ce := &common.Error{Location: loc, Message: fmt.Sprintf("a %s rule must be of type %s, not %s", doc.Kind, want, out)}
+		if field == "reason_expression" {
+			ce.Message = fmt.Sprintf("reason_expression must be of type string, not %s", out)
+		}
+		return p, 0, compileErr([]Issue{issueOf(src, ce)})
+	}
+	est, err := ce.EstimateCost(a, e.est)
+	if err != nil {
+		return p, 0, compileErr([]Issue{{Line: 1, Column: 1, Message: "cost estimate failed: " + err.Error()}})
+	}
+	if est.Max > e.cfg.costBudget {
+		return p, 0, &CostError{RuleID: doc.ID, Version: doc.Version, Estimate: est.Max, Limit: e.cfg.costBudget}
+	}
+	opts := []cel.ProgramOption{cel.InterruptCheckFrequency(64)}
+	if !e.cfg.untracked || hasComprehension(a) {
+		opts = append(opts, cel.CostTracking(e.est), cel.CostLimit(e.cfg.costLimit))
+	}
+	prg, err := ce.Program(a, opts...)
+	if err != nil {
+		return p, 0, compileErr([]Issue{{Line: 1, Column: 1, Message: err.Error()}})
+	}
+	p.ast, p.prg = a, prg
+	return p, est.Max, nil
+}
+
+func issueOf(src common.Source, ce *common.Error) Issue {
+	is := Issue{Line: ce.Location.Line(), Column: ce.Location.Column() + 1, Message: ce.Message}
+	if is.Line < 1 {
+		is.Line, is.Column = 1, 1
+	}
+	disp := ce.ToDisplayString(src)
+	if i := strings.IndexByte(disp, '\n'); i >= 0 {
+		is.Snippet = disp[i+1:]
+	}
+	return is
+}
+
+// Decision is the outcome of a policy rule: whether it allows, and the
+// reason when it denies.
+type Decision struct {
+	Allowed bool   `json:"allowed"`
+	Reason  string `json:"reason,omitempty"`
+}
+
+// Result is the outcome of any rule, as Eval returns it: Bool for condition
+// rules, Decimal for share rules, Money for amount rules, Decision for policy
+// rules.
+type Result struct {
+	Kind     Kind            `json:"kind"`
+	Bool     bool            `json:"bool,omitempty"`
+	Decimal  decimal.Decimal `json:"decimal,omitzero"`
+	Money    ensemble.Money  `json:"money,omitzero"`
+	Decision Decision        `json:"decision,omitzero"`
+}
+
+// Eval evaluates the rule with facts (nil for none) and returns its result
+// as a Result of the rule's kind. Evaluation stops with a *CostError when it
+// exceeds the cost limit and with an *EvalError wrapping the context's error
+// when ctx is done; other failures are an *EvalError naming the rule and the
+// position of the failing call.
+func (r *Rule) Eval(ctx context.Context, facts *Facts) (Result, error) {
+	switch r.doc.Kind {
+	case Condition:
+		b, err := r.Condition(ctx, facts)
+		return Result{Kind: Condition, Bool: b}, err
+	case Share:
+		d, err := r.Share(ctx, facts)
+		return Result{Kind: Share, Decimal: d}, err
+	case Amount:
+		m, err := r.Amount(ctx, facts)
+		return Result{Kind: Amount, Money: m}, err
+	default:
+		d, err := r.Policy(ctx, facts)
+		return Result{Kind: Policy, Decision: d}, err
+	}
+}
+
+func (r *Rule) wrongKind(want Kind) error {
+	return fmt.Errorf("%w: %s is a %s rule, not a %s rule", ErrWrongKind, ruleName(r.doc.ID, r.doc.Version), r.doc.Kind, want)
+}
+
+// Condition evaluates a condition rule.
+func (r *Rule) Condition(ctx context.Context, facts *Facts) (bool, error) {
+	if r.doc.Kind != Condition {
+		return false, r.wrongKind(Condition)
+	}
+	out, err := r.run(ctx, &r.main, facts)
+	if err != nil {
+		return false, err
+	}
+	return bool(out.(types.Bool)), nil
+}
+
+// Share evaluates a share rule to its decimal ratio, exactly as the
+// expression computed it (round in the expression, or where the share is
+// applied).
+func (r *Rule) Share(ctx context.Context, facts *Facts) (decimal.Decimal, error) {
+	if r.doc.Kind != Share {
+		return decimal.Decimal{}, r.wrongKind(Share)
+	}
+	out, err := r.run(ctx, &r.main, facts)
+	if err != nil {
+		return decimal.Decimal{}, err
+	}
+	return out.(decVal).d, nil
+}
+
+// Amount evaluates an amount rule.
+func (r *Rule) Amount(ctx context.Context, facts *Facts) (ensemble.Money, error) {
+	if r.doc.Kind != Amount {
+		return ensemble.Money{}, r.wrongKind(Amount)
+	}
+	out, err := r.run(ctx, &r.main, facts)
+	if err != nil {
+		return ensemble.Money{}, err
+	}
+	return out.(moneyVal).m, nil
+}
+
+// Policy evaluates a policy rule. When it denies, the reason is the
+// document's reason_expression evaluated with the same facts, else its
+// reason.
+func (r *Rule) Policy(ctx context.Context, facts *Facts) (Decision, error) {
+	if r.doc.Kind != Policy {
+		return Decision{}, r.wrongKind(Policy)
+	}
+	out, err := r.run(ctx, &r.main, facts)
+	if err != nil {
+		return Decision{}, err
+	}
+	if bool(out.(types.Bool)) {
+		return Decision{Allowed: true}, nil
+	}
+	if r.reason == nil {
+		return Decision{Reason: r.doc.Reason}, nil
+	}
+	msg, err := r.run(ctx, r.reason, facts)
+	if err != nil {
+		return Decision{}, err
+	}
+	return Decision{Reason: string(msg.(types.String))}, nil
+}
+
+// run evaluates one program and turns cel-go's errors into ours.
+func (r *Rule) run(ctx context.Context, p *program, facts *Facts) (ref.Val, error) {
+	var in any = interpreter.EmptyActivation()
+	if facts != nil {
+		if facts.env != r.env {
+			return nil, &EvalError{RuleID: r.doc.ID, Version: r.doc.Version, Field: p.field, Err: errors.New("facts belong to another environment")}
+		}
+		in = facts
+	}
+	var out ref.Val
+	var err error
+	if ctx == nil || ctx.Done() == nil {
+		out, _, err = p.prg.Eval(in)
+	} else {
+		if cerr := ctx.Err(); cerr != nil {
+			return nil, &EvalError{RuleID: r.doc.ID, Version: r.doc.Version, Field: p.field, Err: cerr}
+		}
+		out, _, err = p.prg.ContextEval(ctx, in)
+	}
+	if err == nil {
+		return out, nil
+	}
+	var cancelled interpreter.EvalCancelledError
+	if errors.As(err, &cancelled) && cancelled.Cause == interpreter.CostLimitExceeded {
+		return nil, &CostError{RuleID: r.doc.ID, Version: r.doc.Version, Runtime: true, Limit: r.env.cfg.costLimit}
+	}
+	ee := &EvalError{RuleID: r.doc.ID, Version: r.doc.Version, Field: p.field, Err: err}
+	if ctx != nil && ctx.Err() != nil {
+		ee.Err = context.Cause(ctx)
+		if ee.Err == nil {
+			ee.Err = ctx.Err()
+		}
+		return nil, ee
+	}
+	var celErr *types.Err
+	if errors.As(err, &celErr) {
+		if id := celErr.NodeID(); id != 0 {
+			loc := p.ast.NativeRep().SourceInfo().GetStartLocation(id)
+			if loc.Line() > 0 {
+				ee.Line, ee.Column = loc.Line(), loc.Column()+1
+			}
+		}
+		if inner := errors.Unwrap(celErr); inner != nil {
+			ee.Err = inner
+		}
+	}
+	return nil, ee
+}

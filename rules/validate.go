@@ -1,0 +1,126 @@
+package rules
+
+import (
+	"cel.dev/cel-go/cel"
+	"cel.dev/cel-go/common/ast"
+	"cel.dev/cel-go/common/types"
+	"cel.dev/cel-go/interpreter"
+
+	"github.com/ensemble-commerce/ensemble"
+)
+
+// literalValidator rejects doubles and dyn, and checks the literal arguments
+// of dec, percent, money, div and round, at the position of the offending
+// expression.
+type literalValidator struct{}
+
+// Name implements cel.ASTValidator.
+func (literalValidator) Name() string { return "ensemble.rules.literals" }
+
+// Validate implements cel.ASTValidator.
+func (literalValidator) Validate(_ *cel.Env, _ cel.ValidatorConfig, a *ast.AST, iss *cel.Issues) {
+	root := ast.NavigateAST(a)
+	for _, e := range ast.MatchDescendants(root, func(ast.NavigableExpr) bool { return true }) {
+		switch e.Kind() {
+		case ast.LiteralKind:
+			if _, ok := e.AsLiteral().(types.Double); ok {
+				iss.ReportErrorAtID(e.ID(), "double literal %v is not allowed: write dec(\"...\") for an exact decimal", e.AsLiteral())
+			}
+		case ast.CallKind:
+			validateCall(e, iss)
+		}
+	}
+}
+
+func literalString(e ast.Expr) (string, bool) {
+	if e.Kind() != ast.LiteralKind {
+		return "", false
+	}
+	s, ok := e.AsLiteral().(types.String)
+	return string(s), ok
+}
+
+func literalInt(e ast.Expr) (int64, bool) {
+	if e.Kind() != ast.LiteralKind {
+		return 0, false
+	}
+	i, ok := e.AsLiteral().(types.Int)
+	return int64(i), ok
+}
+
+func validateCall(e ast.NavigableExpr, iss *cel.Issues) {
+	call := e.AsCall()
+	args := call.Args()
+	switch call.FunctionName() {
+	case "double":
+		iss.ReportErrorAtID(e.ID(), "double(...) is not allowed: rules compute with exact decimals")
+	case "dyn":
+		iss.ReportErrorAtID(e.ID(), "dyn(...) is not allowed: it would bypass type checking")
+	case "dec", "percent":
+		if len(args) == 1 {
+			if s, ok := literalString(args[0]); ok {
+				if _, err := parseDecimalLiteral(s); err != nil {
+					iss.ReportErrorAtID(args[0].ID(), "invalid decimal literal: %v", err)
+				}
+			}
+		}
+	case "money":
+		if len(args) == 2 {
+			if s, ok := literalString(args[0]); ok {
+				if _, err := parseDecimalLiteral(s); err != nil {
+					iss.ReportErrorAtID(args[0].ID(), "invalid money amount: %v", err)
+				}
+			}
+			if s, ok := literalString(args[1]); ok {
+				if _, err := ensemble.ParseCurrency(s); err != nil {
+					iss.ReportErrorAtID(args[1].ID(), "invalid currency: %v", err)
+				}
+			}
+		}
+	case "div", "round":
+		if !call.IsMemberFunction() {
+			return
+		}
+		scaleAt := 1
+		if call.FunctionName() == "round" {
+			scaleAt = 0
+		}
+		if len(args) > scaleAt {
+			if i, ok := literalInt(args[scaleAt]); ok && (i < 0 || i > MaxScale) {
+				iss.ReportErrorAtID(args[scaleAt].ID(), "scale %d out of range [0, %d]", i, MaxScale)
+			}
+		}
+		if len(args) > scaleAt+1 {
+			if s, ok := literalString(args[scaleAt+1]); ok {
+				if _, err := ensemble.ParseRoundingMode(s); err != nil {
+					iss.ReportErrorAtID(args[scaleAt+1].ID(), "invalid rounding mode %q", s)
+				}
+			}
+		}
+	}
+}
+
+// foldConstants replaces a call to one of the library's pure functions whose
+// arguments are all constants by the constant it evaluates to, so that
+// dec("0.25") is parsed once, when the program is planned, and never again
+// per evaluation. A call that fails is left alone to report its error at
+// evaluation (the validator has already rejected bad literals).
+func foldConstants(i interpreter.Interpretable) (interpreter.Interpretable, error) {
+	call, ok := i.(interpreter.InterpretableCall)
+	if !ok {
+		return i, nil
+	}
+	if _, ours := overloadCosts[call.OverloadID()]; !ours {
+		return i, nil
+	}
+	for _, a := range call.Args() {
+		if _, isConst := a.(interpreter.InterpretableConst); !isConst {
+			return i, nil
+		}
+	}
+	v := call.Eval(interpreter.EmptyActivation())
+	if types.IsError(v) {
+		return i, nil
+	}
+	return interpreter.NewConstValue(call.ID(), v), nil
+}

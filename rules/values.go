@@ -1,0 +1,318 @@
+package rules
+
+import (
+	"fmt"
+	"reflect"
+
+	"cel.dev/cel-go/common/types"
+	"cel.dev/cel-go/common/types/ref"
+	"cel.dev/cel-go/common/types/traits"
+	"github.com/shopspring/decimal"
+
+	"github.com/ensemble-commerce/ensemble"
+)
+
+// Bounds on the decimals a rule can write or compute, so that a hostile rule
+// cannot make arithmetic arbitrarily slow or large.
+const (
+	// MaxScale is the largest number of digits after the point that a
+	// decimal literal may have and that div and round may be asked for.
+	MaxScale = 18
+	// MaxLiteralDigits is the largest number of digits a decimal or money
+	// literal may have (ensemble.MaxAmountDigits).
+	MaxLiteralDigits = ensemble.MaxAmountDigits
+	// MaxResultDigits is the largest number of significant digits an
+	// arithmetic result may have; a larger result is an evaluation error.
+	MaxResultDigits = 80
+	// MaxResultScale is the largest number of digits after the point an
+	// arithmetic result may have; a finer result is an evaluation error.
+	// Round or div the operands to keep products within it.
+	MaxResultScale = 40
+)
+
+// DecimalType is the CEL type of exact decimals, written decimal in rules.
+// Its values are shopspring decimals; they never pass through a binary float.
+var DecimalType = types.NewOpaqueType("decimal").WithTraits(
+	traits.AdderType | traits.SubtractorType | traits.MultiplierType |
+		traits.NegatorType | traits.ComparerType)
+
+// MoneyType is the CEL type of money, written money in rules. Its values are
+// ensemble.Money: an exact amount in an ISO 4217 currency.
+var MoneyType = types.NewOpaqueType("money").WithTraits(
+	traits.AdderType | traits.SubtractorType | traits.MultiplierType |
+		traits.NegatorType | traits.ComparerType)
+
+var (
+	decimalGoType = reflect.TypeFor[decimal.Decimal]()
+	moneyGoType   = reflect.TypeFor[ensemble.Money]()
+)
+
+// decVal is a decimal inside CEL.
+type decVal struct{ d decimal.Decimal }
+
+// moneyVal is an ensemble.Money inside CEL.
+type moneyVal struct{ m ensemble.Money }
+
+func newDec(d decimal.Decimal) ref.Val {
+	if err := checkBounds(d); err != nil {
+		return err
+	}
+	return decVal{d: d}
+}
+
+func newMoney(m ensemble.Money) ref.Val {
+	if err := checkBounds(m.Amount()); err != nil {
+		return err
+	}
+	return moneyVal{m: m}
+}
+
+// checkBounds returns an error value when d is outside the bounds every
+// result must keep, and nil otherwise.
+func checkBounds(d decimal.Decimal) ref.Val {
+	if d.Exponent() < -MaxResultScale {
+		return types.WrapErr(&RangeError{Value: d, Reason: fmt.Sprintf("more than %d digits after the point", MaxResultScale)})
+	}
+	if d.NumDigits() > MaxResultDigits {
+		return types.WrapErr(&RangeError{Value: d, Reason: fmt.Sprintf("more than %d digits", MaxResultDigits)})
+	}
+	return nil
+}
+
+// RangeError reports a decimal result outside the bounds MaxResultDigits and
+// MaxResultScale. It reaches callers inside an *EvalError.
+type RangeError struct {
+	Value  decimal.Decimal
+	Reason string
+}
+
+func (e *RangeError) Error() string {
+	s := e.Value.String()
+	if len(s) > 24 {
+		s = s[:24] + "..."
+	}
+	return "decimal result " + s + " out of range: " + e.Reason
+}
+
+// ConvertToNative implements ref.Val.
+func (v decVal) ConvertToNative(t reflect.Type) (any, error) {
+	switch t {
+	case decimalGoType:
+		return v.d, nil
+	case reflect.PointerTo(decimalGoType):
+		d := v.d
+		return &d, nil
+	case reflect.TypeFor[string]():
+		return v.d.String(), nil
+	}
+	if t.Kind() == reflect.Interface && reflect.TypeFor[decimal.Decimal]().Implements(t) {
+		return v.d, nil
+	}
+	return nil, fmt.Errorf("rules: cannot convert decimal to %v", t)
+}
+
+// ConvertToType implements ref.Val.
+func (v decVal) ConvertToType(t ref.Type) ref.Val {
+	switch t {
+	case DecimalType:
+		return v
+	case types.StringType:
+		return types.String(v.d.String())
+	case types.TypeType:
+		return DecimalType
+	}
+	return types.NewErr("type conversion error from decimal to '%s'", t)
+}
+
+// Equal implements ref.Val: decimals are equal when numerically equal.
+func (v decVal) Equal(o ref.Val) ref.Val {
+	ov, ok := o.(decVal)
+	return types.Bool(ok && v.d.Equal(ov.d))
+}
+
+// Type implements ref.Val.
+func (v decVal) Type() ref.Type { return DecimalType }
+
+// Value implements ref.Val.
+func (v decVal) Value() any { return v.d }
+
+// Add implements traits.Adder.
+func (v decVal) Add(o ref.Val) ref.Val {
+	ov, ok := o.(decVal)
+	if !ok {
+		return types.MaybeNoSuchOverloadErr(o)
+	}
+	return newDec(v.d.Add(ov.d))
+}
+
+// Subtract implements traits.Subtractor.
+func (v decVal) Subtract(o ref.Val) ref.Val {
+	ov, ok := o.(decVal)
+	if !ok {
+		return types.MaybeNoSuchOverloadErr(o)
+	}
+	return newDec(v.d.Sub(ov.d))
+}
+
+// Multiply implements traits.Multiplier: decimal * decimal and
+// decimal * money.
+func (v decVal) Multiply(o ref.Val) ref.Val {
+	switch ov := o.(type) {
+	case decVal:
+		return newDec(v.d.Mul(ov.d))
+	case moneyVal:
+		return newMoney(ov.m.Mul(v.d))
+	}
+	return types.MaybeNoSuchOverloadErr(o)
+}
+
+// Negate implements traits.Negater.
+func (v decVal) Negate() ref.Val { return decVal{d: v.d.Neg()} }
+
+// Compare implements traits.Comparer.
+func (v decVal) Compare(o ref.Val) ref.Val {
+	ov, ok := o.(decVal)
+	if !ok {
+		return types.MaybeNoSuchOverloadErr(o)
+	}
+	return types.Int(v.d.Cmp(ov.d))
+}
+
+// ConvertToNative implements ref.Val.
+func (v moneyVal) ConvertToNative(t reflect.Type) (any, error) {
+	switch t {
+	case moneyGoType:
+		return v.m, nil
+	case reflect.PointerTo(moneyGoType):
+		m := v.m
+		return &m, nil
+	case reflect.TypeFor[string]():
+		return v.m.String(), nil
+	}
+	if t.Kind() == reflect.Interface && moneyGoType.Implements(t) {
+		return v.m, nil
+	}
+	return nil, fmt.Errorf("rules: cannot convert money to %v", t)
+}
+
+// ConvertToType implements ref.Val.
+func (v moneyVal) ConvertToType(t ref.Type) ref.Val {
+	switch t {
+	case MoneyType:
+		return v
+	case types.StringType:
+		return types.String(v.m.String())
+	case types.TypeType:
+		return MoneyType
+	}
+	return types.NewErr("type conversion error from money to '%s'", t)
+}
+
+// Equal implements ref.Val: money is equal when the currencies match and the
+// amounts are numerically equal.
+func (v moneyVal) Equal(o ref.Val) ref.Val {
+	ov, ok := o.(moneyVal)
+	return types.Bool(ok && v.m.Equal(ov.m))
+}
+
+// Type implements ref.Val.
+func (v moneyVal) Type() ref.Type { return MoneyType }
+
+// Value implements ref.Val.
+func (v moneyVal) Value() any { return v.m }
+
+// Add implements traits.Adder; different currencies are an error.
+func (v moneyVal) Add(o ref.Val) ref.Val {
+	ov, ok := o.(moneyVal)
+	if !ok {
+		return types.MaybeNoSuchOverloadErr(o)
+	}
+	s, err := v.m.Add(ov.m)
+	if err != nil {
+		return types.WrapErr(err)
+	}
+	return newMoney(s)
+}
+
+// Subtract implements traits.Subtractor; different currencies are an error.
+func (v moneyVal) Subtract(o ref.Val) ref.Val {
+	ov, ok := o.(moneyVal)
+	if !ok {
+		return types.MaybeNoSuchOverloadErr(o)
+	}
+	s, err := v.m.Sub(ov.m)
+	if err != nil {
+		return types.WrapErr(err)
+	}
+	return newMoney(s)
+}
+
+// Multiply implements traits.Multiplier: money * decimal only.
+func (v moneyVal) Multiply(o ref.Val) ref.Val {
+	ov, ok := o.(decVal)
+	if !ok {
+		return types.MaybeNoSuchOverloadErr(o)
+	}
+	return newMoney(v.m.Mul(ov.d))
+}
+
+// Negate implements traits.Negater.
+func (v moneyVal) Negate() ref.Val { return moneyVal{m: v.m.Neg()} }
+
+// Compare implements traits.Comparer; different currencies are an error.
+func (v moneyVal) Compare(o ref.Val) ref.Val {
+	ov, ok := o.(moneyVal)
+	if !ok {
+		return types.MaybeNoSuchOverloadErr(o)
+	}
+	c, err := v.m.Cmp(ov.m)
+	if err != nil {
+		return types.WrapErr(err)
+	}
+	return types.Int(c)
+}
+
+// divRound returns x / y rounded to scale digits after the point in mode,
+// exactly: the rounding decision compares the exact remainder, never a
+// truncated quotient. y must not be zero.
+func divRound(x, y decimal.Decimal, scale int32, mode ensemble.RoundingMode) decimal.Decimal {
+	q, r := x.QuoRem(y, scale)
+	if r.IsZero() {
+		return q
+	}
+	// x = y*q + r with |r| < |y| * 10^-scale. The dropped fraction of a unit
+	// is r / (y * 10^-scale); compare twice its magnitude with one.
+	unit := decimal.New(1, -scale)
+	twice := r.Abs().Mul(decimal.New(2, 0))
+	half := twice.Cmp(y.Abs().Mul(unit))
+	neg := x.Sign()*y.Sign() < 0
+	odd := q.Shift(scale).BigInt().Bit(0) == 1
+	if !awayFromZero(mode, half, neg, odd) {
+		return q
+	}
+	if neg {
+		return q.Sub(unit)
+	}
+	return q.Add(unit)
+}
+
+// awayFromZero decides whether a value whose dropped part compares half to
+// one half of a unit (-1 below, 0 equal, +1 above) moves away from zero.
+func awayFromZero(mode ensemble.RoundingMode, half int, neg, odd bool) bool {
+	switch mode {
+	case ensemble.RoundHalfEven:
+		return half > 0 || (half == 0 && odd)
+	case ensemble.RoundHalfDown:
+		return half > 0
+	case ensemble.RoundUp:
+		return true
+	case ensemble.RoundDown:
+		return false
+	case ensemble.RoundCeiling:
+		return !neg
+	case ensemble.RoundFloor:
+		return neg
+	default:
+		return half >= 0
+	}
+}
