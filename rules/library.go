@@ -400,7 +400,7 @@ func decFromString(v ref.Val) ref.Val {
 	if err != nil {
 		return types.WrapErr(err)
 	}
-	return decVal{d: d}
+	return mkDec(d)
 }
 
 func decFromInt(v ref.Val) ref.Val {
@@ -408,7 +408,7 @@ func decFromInt(v ref.Val) ref.Val {
 	if !ok {
 		return types.MaybeNoSuchOverloadErr(v)
 	}
-	return decVal{d: decimal.NewFromInt(int64(i))}
+	return mkDec(decimal.NewFromInt(int64(i)))
 }
 
 func percentOf(conv func(ref.Val) ref.Val) func(ref.Val) ref.Val {
@@ -418,7 +418,7 @@ func percentOf(conv func(ref.Val) ref.Val) func(ref.Val) ref.Val {
 		if !ok {
 			return r
 		}
-		return newDec(d.d.Shift(-2))
+		return newDec(d.d().Shift(-2))
 	}
 }
 
@@ -439,7 +439,7 @@ func moneyOf(amount, code ref.Val) ref.Val {
 			return types.WrapErr(err)
 		}
 	case decVal:
-		d = a.d
+		d = a.d()
 	default:
 		return types.MaybeNoSuchOverloadErr(amount)
 	}
@@ -494,25 +494,25 @@ func divFn(vs ...ref.Val) ref.Val {
 		if !ok {
 			return types.MaybeNoSuchOverloadErr(vs[1])
 		}
-		if y.d.IsZero() {
+		if y.d().IsZero() {
 			return types.WrapErr(ErrDivisionByZero)
 		}
-		return newDec(divRound(x.d, y.d, scale, mode))
+		return newDec(divRound(x.d(), y.d(), scale, mode))
 	case moneyVal:
 		switch y := vs[1].(type) {
 		case decVal:
-			if y.d.IsZero() {
+			if y.d().IsZero() {
 				return types.WrapErr(ErrDivisionByZero)
 			}
-			return newMoney(ensemble.MoneyFromDecimal(divRound(x.m.Amount(), y.d, scale, mode), x.m.Currency()))
+			return newMoney(ensemble.MoneyFromDecimal(divRound(x.m().Amount(), y.d(), scale, mode), x.m().Currency()))
 		case moneyVal:
-			if y.m.IsZero() {
+			if y.m().IsZero() {
 				return types.WrapErr(ErrDivisionByZero)
 			}
-			if !x.m.Currency().IsZero() && x.m.Currency() != y.m.Currency() {
-				return types.WrapErr(&ensemble.CurrencyMismatchError{Op: "div", A: x.m.Currency(), B: y.m.Currency()})
+			if !x.m().Currency().IsZero() && x.m().Currency() != y.m().Currency() {
+				return types.WrapErr(&ensemble.CurrencyMismatchError{Op: "div", A: x.m().Currency(), B: y.m().Currency()})
 			}
-			return newDec(divRound(x.m.Amount(), y.m.Amount(), scale, mode))
+			return newDec(divRound(x.m().Amount(), y.m().Amount(), scale, mode))
 		}
 		return types.MaybeNoSuchOverloadErr(vs[1])
 	}
@@ -533,9 +533,9 @@ func roundFn(vs ...ref.Val) ref.Val {
 	}
 	switch x := vs[0].(type) {
 	case decVal:
-		return decVal{d: ensemble.Round(x.d, scale, mode)}
+		return mkDec(ensemble.Round(x.d(), scale, mode))
 	case moneyVal:
-		return moneyVal{m: x.m.RoundTo(scale, mode)}
+		return mkMoney(x.m().RoundTo(scale, mode))
 	}
 	return types.MaybeNoSuchOverloadErr(vs[0])
 }
@@ -543,9 +543,9 @@ func roundFn(vs ...ref.Val) ref.Val {
 func toString(v ref.Val) ref.Val {
 	switch x := v.(type) {
 	case decVal:
-		return types.String(x.d.String())
+		return types.String(x.d().String())
 	case moneyVal:
-		return types.String(x.m.String())
+		return types.String(x.m().String())
 	}
 	return types.MaybeNoSuchOverloadErr(v)
 }
@@ -579,7 +579,7 @@ func amountFn(v ref.Val) ref.Val {
 	if !ok {
 		return types.MaybeNoSuchOverloadErr(v)
 	}
-	return decVal{d: m.m.Amount()}
+	return mkDec(m.m().Amount())
 }
 
 func currencyFn(v ref.Val) ref.Val {
@@ -587,15 +587,15 @@ func currencyFn(v ref.Val) ref.Val {
 	if !ok {
 		return types.MaybeNoSuchOverloadErr(v)
 	}
-	return types.String(m.m.Currency().Code())
+	return types.String(m.m().Currency().Code())
 }
 
 func signFn(v ref.Val) ref.Val {
 	switch x := v.(type) {
 	case decVal:
-		return types.Int(x.d.Sign())
+		return types.Int(x.d().Sign())
 	case moneyVal:
-		return types.Int(x.m.Sign())
+		return types.Int(x.m().Sign())
 	}
 	return types.MaybeNoSuchOverloadErr(v)
 }
@@ -603,9 +603,9 @@ func signFn(v ref.Val) ref.Val {
 func absFn(v ref.Val) ref.Val {
 	switch x := v.(type) {
 	case decVal:
-		return decVal{d: x.d.Abs()}
+		return mkDec(x.d().Abs())
 	case moneyVal:
-		return moneyVal{m: x.m.Abs()}
+		return mkMoney(x.m().Abs())
 	}
 	return types.MaybeNoSuchOverloadErr(v)
 }

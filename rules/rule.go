@@ -240,7 +240,7 @@ func (r *Rule) Share(ctx context.Context, facts *Facts) (decimal.Decimal, error)
 	if err != nil {
 		return decimal.Decimal{}, err
 	}
-	return out.(decVal).d, nil
+	return out.(decVal).d(), nil
 }
 
 // Amount evaluates an amount rule.
@@ -252,7 +252,7 @@ func (r *Rule) Amount(ctx context.Context, facts *Facts) (ensemble.Money, error)
 	if err != nil {
 		return ensemble.Money{}, err
 	}
-	return out.(moneyVal).m, nil
+	return out.(moneyVal).m(), nil
 }
 
 // Policy evaluates a policy rule. When it denies, the reason is the

@@ -7,6 +7,7 @@ import (
 	"sort"
 	"strings"
 	"time"
+	"unsafe"
 
 	"cel.dev/cel-go/common/types"
 	"cel.dev/cel-go/common/types/ref"
@@ -20,6 +21,9 @@ import (
 type goType struct {
 	cel  *types.Type
 	conv func(rv reflect.Value) ref.Val
+	// direct, when not nil, reads a value of the type stored at p without
+	// reflection; struct fields use it for speed.
+	direct func(p unsafe.Pointer) ref.Val
 }
 
 // structType is a Go struct exposed to CEL as an object type.
@@ -87,6 +91,31 @@ func (p *provider) typeOf(t reflect.Type, path string) (*goType, error) {
 	return gt, nil
 }
 
+// safeConv converts rv, turning a panic in the host type's MarshalText (for
+// a value the host never uses, met while precomputing an enum table) into an
+// error value.
+func safeConv(conv func(reflect.Value) ref.Val, rv reflect.Value) (out ref.Val) {
+	defer func() {
+		if r := recover(); r != nil {
+			out = types.NewErr("cannot write %v value %v as text", rv.Type(), rv.Uint())
+		}
+	}()
+	return conv(rv)
+}
+
+// intType exposes a Go integer type as CEL int; read loads the integer at
+// a pointer.
+func intType(t reflect.Type, read func(unsafe.Pointer) int64) *goType {
+	return &goType{cel: types.IntType,
+		conv: func(rv reflect.Value) ref.Val {
+			if rv.CanInt() {
+				return types.Int(rv.Int())
+			}
+			return types.Int(int64(rv.Uint()))
+		},
+		direct: func(p unsafe.Pointer) ref.Val { return types.Int(read(p)) }}
+}
+
 func load[T any](rv reflect.Value) T {
 	if rv.CanAddr() {
 		return *rv.Addr().Interface().(*T)
@@ -97,13 +126,21 @@ func load[T any](rv reflect.Value) T {
 func (p *provider) build(t reflect.Type, path string) (*goType, error) {
 	switch t {
 	case decimalGoType:
-		return &goType{cel: DecimalType, conv: func(rv reflect.Value) ref.Val { return decVal{d: load[decimal.Decimal](rv)} }}, nil
+		return &goType{cel: DecimalType,
+			conv:   func(rv reflect.Value) ref.Val { return mkDec(load[decimal.Decimal](rv)) },
+			direct: func(p unsafe.Pointer) ref.Val { return decVal{p: (*decimal.Decimal)(p)} }}, nil
 	case moneyGoType:
-		return &goType{cel: MoneyType, conv: func(rv reflect.Value) ref.Val { return moneyVal{m: load[ensemble.Money](rv)} }}, nil
+		return &goType{cel: MoneyType,
+			conv:   func(rv reflect.Value) ref.Val { return mkMoney(load[ensemble.Money](rv)) },
+			direct: func(p unsafe.Pointer) ref.Val { return moneyVal{p: (*ensemble.Money)(p)} }}, nil
 	case timeGoType:
-		return &goType{cel: types.TimestampType, conv: func(rv reflect.Value) ref.Val { return types.Timestamp{Time: load[time.Time](rv)} }}, nil
+		return &goType{cel: types.TimestampType,
+			conv:   func(rv reflect.Value) ref.Val { return types.Timestamp{Time: load[time.Time](rv)} },
+			direct: func(p unsafe.Pointer) ref.Val { return types.Timestamp{Time: *(*time.Time)(p)} }}, nil
 	case durationGoType:
-		return &goType{cel: types.DurationType, conv: func(rv reflect.Value) ref.Val { return types.Duration{Duration: time.Duration(rv.Int())} }}, nil
+		return &goType{cel: types.DurationType,
+			conv:   func(rv reflect.Value) ref.Val { return types.Duration{Duration: time.Duration(rv.Int())} },
+			direct: func(p unsafe.Pointer) ref.Val { return types.Duration{Duration: *(*time.Duration)(p)} }}, nil
 	}
 	switch t.Kind() {
 	case reflect.Float32, reflect.Float64:
@@ -122,25 +159,57 @@ func (p *provider) build(t reflect.Type, path string) (*goType, error) {
 		}}, nil
 	}
 	if t.Implements(textMarshalerTyp) && t.Kind() != reflect.String {
-		return &goType{cel: types.StringType, conv: func(rv reflect.Value) ref.Val {
+		gt := &goType{cel: types.StringType, conv: func(rv reflect.Value) ref.Val {
 			b, err := rv.Interface().(encoding.TextMarshaler).MarshalText()
 			if err != nil {
 				return types.WrapErr(err)
 			}
 			return types.String(b)
-		}}, nil
+		}}
+		if t.Kind() == reflect.Uint8 {
+			// Enums: every value's text is computed once, here.
+			var table [256]ref.Val
+			for i := range table {
+				v := reflect.New(t).Elem()
+				v.SetUint(uint64(i))
+				table[i] = safeConv(gt.conv, v)
+			}
+			conv := gt.conv
+			gt.conv = func(rv reflect.Value) ref.Val {
+				if rv.CanAddr() {
+					return table[*(*uint8)(rv.Addr().UnsafePointer())]
+				}
+				return conv(rv)
+			}
+			gt.direct = func(p unsafe.Pointer) ref.Val { return table[*(*uint8)(p)] }
+		}
+		return gt, nil
 	}
 	switch t.Kind() {
 	case reflect.Bool:
-		return &goType{cel: types.BoolType, conv: func(rv reflect.Value) ref.Val { return types.Bool(rv.Bool()) }}, nil
+		return &goType{cel: types.BoolType,
+			conv:   func(rv reflect.Value) ref.Val { return types.Bool(rv.Bool()) },
+			direct: func(p unsafe.Pointer) ref.Val { return types.Bool(*(*bool)(p)) }}, nil
 	case reflect.String:
-		return &goType{cel: types.StringType, conv: func(rv reflect.Value) ref.Val { return types.String(rv.String()) }}, nil
-	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
-		reflect.Uint8, reflect.Uint16, reflect.Uint32:
-		if t.Kind() >= reflect.Uint8 {
-			return &goType{cel: types.IntType, conv: func(rv reflect.Value) ref.Val { return types.Int(int64(rv.Uint())) }}, nil
-		}
-		return &goType{cel: types.IntType, conv: func(rv reflect.Value) ref.Val { return types.Int(rv.Int()) }}, nil
+		return &goType{cel: types.StringType,
+			conv:   func(rv reflect.Value) ref.Val { return types.String(rv.String()) },
+			direct: func(p unsafe.Pointer) ref.Val { return types.String(*(*string)(p)) }}, nil
+	case reflect.Int:
+		return intType(t, func(p unsafe.Pointer) int64 { return int64(*(*int)(p)) }), nil
+	case reflect.Int8:
+		return intType(t, func(p unsafe.Pointer) int64 { return int64(*(*int8)(p)) }), nil
+	case reflect.Int16:
+		return intType(t, func(p unsafe.Pointer) int64 { return int64(*(*int16)(p)) }), nil
+	case reflect.Int32:
+		return intType(t, func(p unsafe.Pointer) int64 { return int64(*(*int32)(p)) }), nil
+	case reflect.Int64:
+		return intType(t, func(p unsafe.Pointer) int64 { return *(*int64)(p) }), nil
+	case reflect.Uint8:
+		return intType(t, func(p unsafe.Pointer) int64 { return int64(*(*uint8)(p)) }), nil
+	case reflect.Uint16:
+		return intType(t, func(p unsafe.Pointer) int64 { return int64(*(*uint16)(p)) }), nil
+	case reflect.Uint32:
+		return intType(t, func(p unsafe.Pointer) int64 { return int64(*(*uint32)(p)) }), nil
 	case reflect.Uint, reflect.Uint64:
 		return &goType{cel: types.UintType, conv: func(rv reflect.Value) ref.Val { return types.Uint(rv.Uint()) }}, nil
 	case reflect.Slice, reflect.Array:
@@ -155,9 +224,9 @@ func (p *provider) build(t reflect.Type, path string) (*goType, error) {
 			return nil, nil
 		}
 		if t == reflect.TypeFor[[]string]() {
-			return &goType{cel: types.NewListType(types.StringType), conv: func(rv reflect.Value) ref.Val {
-				return types.NewStringList(p, load[[]string](rv))
-			}}, nil
+			return &goType{cel: types.NewListType(types.StringType),
+				conv:   func(rv reflect.Value) ref.Val { return types.NewStringList(p, load[[]string](rv)) },
+				direct: func(ptr unsafe.Pointer) ref.Val { return types.NewStringList(p, *(*[]string)(ptr)) }}, nil
 		}
 		return &goType{cel: types.NewListType(elem.cel), conv: func(rv reflect.Value) ref.Val {
 			n := rv.Len()
@@ -182,9 +251,9 @@ func (p *provider) build(t reflect.Type, path string) (*goType, error) {
 			return nil, err
 		}
 		if t == reflect.TypeFor[map[string]string]() {
-			return &goType{cel: types.NewMapType(types.StringType, types.StringType), conv: func(rv reflect.Value) ref.Val {
-				return types.NewStringStringMap(p, load[map[string]string](rv))
-			}}, nil
+			return &goType{cel: types.NewMapType(types.StringType, types.StringType),
+				conv:   func(rv reflect.Value) ref.Val { return types.NewStringStringMap(p, load[map[string]string](rv)) },
+				direct: func(ptr unsafe.Pointer) ref.Val { return types.NewStringStringMap(p, *(*map[string]string)(ptr)) }}, nil
 		}
 		return &goType{cel: types.NewMapType(key.cel, elem.cel), conv: func(rv reflect.Value) ref.Val {
 			m := make(map[ref.Val]ref.Val, rv.Len())
@@ -271,6 +340,12 @@ func (p *provider) registerStruct(t reflect.Type, path string) (*goType, error) 
 			continue
 		}
 		sf := &structField{name: fname, index: f.Index, gt: fgt}
+		ptrType := reflect.PointerTo(t)
+		offset := f.Offset
+		direct := fgt.direct
+		if len(f.Index) != 1 {
+			direct = nil
+		}
 		sf.ft = &types.FieldType{
 			Type: fgt.cel,
 			IsSet: func(obj any) bool {
@@ -278,6 +353,11 @@ func (p *provider) registerStruct(t reflect.Type, path string) (*goType, error) 
 				return ok && !fv.IsZero()
 			},
 			GetFrom: func(obj any) (any, error) {
+				if direct != nil && reflect.TypeOf(obj) == ptrType {
+					if base := reflect.ValueOf(obj).UnsafePointer(); base != nil {
+						return direct(unsafe.Add(base, offset)), nil
+					}
+				}
 				fv, ok := fieldValue(obj, sf.index)
 				if !ok {
 					return fgt.conv(reflect.Zero(f.Type)), nil
@@ -364,9 +444,9 @@ func (p *provider) NativeToValue(v any) ref.Val {
 	case ref.Val:
 		return x
 	case decimal.Decimal:
-		return decVal{d: x}
+		return mkDec(x)
 	case ensemble.Money:
-		return moneyVal{m: x}
+		return mkMoney(x)
 	}
 	if v != nil {
 		if gt, ok := p.byGo[reflect.TypeOf(v)]; ok {

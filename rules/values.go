@@ -47,24 +47,34 @@ var (
 	moneyGoType   = reflect.TypeFor[ensemble.Money]()
 )
 
-// decVal is a decimal inside CEL.
-type decVal struct{ d decimal.Decimal }
+// decVal is a decimal inside CEL. It holds a pointer so that it fits an
+// interface without an allocation: a decimal field of a host struct is read
+// in place, and a computed decimal costs one allocation.
+type decVal struct{ p *decimal.Decimal }
 
-// moneyVal is an ensemble.Money inside CEL.
-type moneyVal struct{ m ensemble.Money }
+// moneyVal is an ensemble.Money inside CEL, held by pointer like decVal.
+type moneyVal struct{ p *ensemble.Money }
+
+func mkDec(d decimal.Decimal) decVal { return decVal{p: &d} }
+
+func mkMoney(m ensemble.Money) moneyVal { return moneyVal{p: &m} }
+
+func (v decVal) d() decimal.Decimal { return *v.p }
+
+func (v moneyVal) m() ensemble.Money { return *v.p }
 
 func newDec(d decimal.Decimal) ref.Val {
 	if err := checkBounds(d); err != nil {
 		return err
 	}
-	return decVal{d: d}
+	return mkDec(d)
 }
 
 func newMoney(m ensemble.Money) ref.Val {
 	if err := checkBounds(m.Amount()); err != nil {
 		return err
 	}
-	return moneyVal{m: m}
+	return mkMoney(m)
 }
 
 // checkBounds returns an error value when d is outside the bounds every
@@ -98,15 +108,15 @@ func (e *RangeError) Error() string {
 func (v decVal) ConvertToNative(t reflect.Type) (any, error) {
 	switch t {
 	case decimalGoType:
-		return v.d, nil
+		return v.d(), nil
 	case reflect.PointerTo(decimalGoType):
-		d := v.d
+		d := v.d()
 		return &d, nil
 	case reflect.TypeFor[string]():
-		return v.d.String(), nil
+		return v.d().String(), nil
 	}
 	if t.Kind() == reflect.Interface && reflect.TypeFor[decimal.Decimal]().Implements(t) {
-		return v.d, nil
+		return v.d(), nil
 	}
 	return nil, fmt.Errorf("rules: cannot convert decimal to %v", t)
 }
@@ -117,7 +127,7 @@ func (v decVal) ConvertToType(t ref.Type) ref.Val {
 	case DecimalType:
 		return v
 	case types.StringType:
-		return types.String(v.d.String())
+		return types.String(v.d().String())
 	case types.TypeType:
 		return DecimalType
 	}
@@ -127,14 +137,14 @@ func (v decVal) ConvertToType(t ref.Type) ref.Val {
 // Equal implements ref.Val: decimals are equal when numerically equal.
 func (v decVal) Equal(o ref.Val) ref.Val {
 	ov, ok := o.(decVal)
-	return types.Bool(ok && v.d.Equal(ov.d))
+	return types.Bool(ok && v.d().Equal(ov.d()))
 }
 
 // Type implements ref.Val.
 func (v decVal) Type() ref.Type { return DecimalType }
 
 // Value implements ref.Val.
-func (v decVal) Value() any { return v.d }
+func (v decVal) Value() any { return v.d() }
 
 // Add implements traits.Adder.
 func (v decVal) Add(o ref.Val) ref.Val {
@@ -142,7 +152,7 @@ func (v decVal) Add(o ref.Val) ref.Val {
 	if !ok {
 		return types.MaybeNoSuchOverloadErr(o)
 	}
-	return newDec(v.d.Add(ov.d))
+	return newDec(v.d().Add(ov.d()))
 }
 
 // Subtract implements traits.Subtractor.
@@ -151,7 +161,7 @@ func (v decVal) Subtract(o ref.Val) ref.Val {
 	if !ok {
 		return types.MaybeNoSuchOverloadErr(o)
 	}
-	return newDec(v.d.Sub(ov.d))
+	return newDec(v.d().Sub(ov.d()))
 }
 
 // Multiply implements traits.Multiplier: decimal * decimal and
@@ -159,15 +169,15 @@ func (v decVal) Subtract(o ref.Val) ref.Val {
 func (v decVal) Multiply(o ref.Val) ref.Val {
 	switch ov := o.(type) {
 	case decVal:
-		return newDec(v.d.Mul(ov.d))
+		return newDec(v.d().Mul(ov.d()))
 	case moneyVal:
-		return newMoney(ov.m.Mul(v.d))
+		return newMoney(ov.m().Mul(v.d()))
 	}
 	return types.MaybeNoSuchOverloadErr(o)
 }
 
 // Negate implements traits.Negater.
-func (v decVal) Negate() ref.Val { return decVal{d: v.d.Neg()} }
+func (v decVal) Negate() ref.Val { return mkDec(v.d().Neg()) }
 
 // Compare implements traits.Comparer.
 func (v decVal) Compare(o ref.Val) ref.Val {
@@ -175,22 +185,22 @@ func (v decVal) Compare(o ref.Val) ref.Val {
 	if !ok {
 		return types.MaybeNoSuchOverloadErr(o)
 	}
-	return types.Int(v.d.Cmp(ov.d))
+	return types.Int(v.d().Cmp(ov.d()))
 }
 
 // ConvertToNative implements ref.Val.
 func (v moneyVal) ConvertToNative(t reflect.Type) (any, error) {
 	switch t {
 	case moneyGoType:
-		return v.m, nil
+		return v.m(), nil
 	case reflect.PointerTo(moneyGoType):
-		m := v.m
+		m := v.m()
 		return &m, nil
 	case reflect.TypeFor[string]():
-		return v.m.String(), nil
+		return v.m().String(), nil
 	}
 	if t.Kind() == reflect.Interface && moneyGoType.Implements(t) {
-		return v.m, nil
+		return v.m(), nil
 	}
 	return nil, fmt.Errorf("rules: cannot convert money to %v", t)
 }
@@ -201,7 +211,7 @@ func (v moneyVal) ConvertToType(t ref.Type) ref.Val {
 	case MoneyType:
 		return v
 	case types.StringType:
-		return types.String(v.m.String())
+		return types.String(v.m().String())
 	case types.TypeType:
 		return MoneyType
 	}
@@ -212,14 +222,14 @@ func (v moneyVal) ConvertToType(t ref.Type) ref.Val {
 // amounts are numerically equal.
 func (v moneyVal) Equal(o ref.Val) ref.Val {
 	ov, ok := o.(moneyVal)
-	return types.Bool(ok && v.m.Equal(ov.m))
+	return types.Bool(ok && v.m().Equal(ov.m()))
 }
 
 // Type implements ref.Val.
 func (v moneyVal) Type() ref.Type { return MoneyType }
 
 // Value implements ref.Val.
-func (v moneyVal) Value() any { return v.m }
+func (v moneyVal) Value() any { return v.m() }
 
 // Add implements traits.Adder; different currencies are an error.
 func (v moneyVal) Add(o ref.Val) ref.Val {
@@ -227,7 +237,7 @@ func (v moneyVal) Add(o ref.Val) ref.Val {
 	if !ok {
 		return types.MaybeNoSuchOverloadErr(o)
 	}
-	s, err := v.m.Add(ov.m)
+	s, err := v.m().Add(ov.m())
 	if err != nil {
 		return types.WrapErr(err)
 	}
@@ -240,7 +250,7 @@ func (v moneyVal) Subtract(o ref.Val) ref.Val {
 	if !ok {
 		return types.MaybeNoSuchOverloadErr(o)
 	}
-	s, err := v.m.Sub(ov.m)
+	s, err := v.m().Sub(ov.m())
 	if err != nil {
 		return types.WrapErr(err)
 	}
@@ -253,11 +263,11 @@ func (v moneyVal) Multiply(o ref.Val) ref.Val {
 	if !ok {
 		return types.MaybeNoSuchOverloadErr(o)
 	}
-	return newMoney(v.m.Mul(ov.d))
+	return newMoney(v.m().Mul(ov.d()))
 }
 
 // Negate implements traits.Negater.
-func (v moneyVal) Negate() ref.Val { return moneyVal{m: v.m.Neg()} }
+func (v moneyVal) Negate() ref.Val { return mkMoney(v.m().Neg()) }
 
 // Compare implements traits.Comparer; different currencies are an error.
 func (v moneyVal) Compare(o ref.Val) ref.Val {
@@ -265,7 +275,7 @@ func (v moneyVal) Compare(o ref.Val) ref.Val {
 	if !ok {
 		return types.MaybeNoSuchOverloadErr(o)
 	}
-	c, err := v.m.Cmp(ov.m)
+	c, err := v.m().Cmp(ov.m())
 	if err != nil {
 		return types.WrapErr(err)
 	}
