@@ -192,3 +192,129 @@ func Example() {
 	// 17/31 EUR 54.29
 	// [EUR 10.86 EUR 18.10 EUR 18.09 EUR 0.00 EUR 7.24] <nil>
 }
+
+func ExampleParseCurrency() {
+	for _, code := range []string{"EUR", "JPY", "KWD", "ZZZ"} {
+		c, err := ensemble.ParseCurrency(code)
+		if err != nil {
+			fmt.Println(err)
+			continue
+		}
+		fmt.Println(c, "minor digits:", c.Digits())
+	}
+	// Output:
+	// EUR minor digits: 2
+	// JPY minor digits: 0
+	// KWD minor digits: 3
+	// ensemble: parse currency "ZZZ": unknown ISO 4217 code
+}
+
+func ExampleMoneyFromMinor() {
+	fmt.Println(ensemble.MoneyFromMinor(1230, ensemble.MustCurrency("EUR")))
+	fmt.Println(ensemble.MoneyFromMinor(1230, ensemble.MustCurrency("JPY")))
+	fmt.Println(ensemble.MoneyFromMinor(1230, ensemble.MustCurrency("KWD")))
+	// Output:
+	// EUR 12.30
+	// JPY 1230
+	// KWD 1.230
+}
+
+func ExampleMoneyFromDecimal() {
+	m := ensemble.MoneyFromDecimal(decimal.RequireFromString("0.125"), ensemble.MustCurrency("USD"))
+	fmt.Println(m, m.IsRounded())
+	// Output: USD 0.125 false
+}
+
+func ExampleParseMoney() {
+	m, err := ensemble.ParseMoney("EUR 12.30")
+	fmt.Println(m, err)
+	_, err = ensemble.ParseMoney("EUR 1e3")
+	fmt.Println(err)
+	// Output:
+	// EUR 12.30 <nil>
+	// ensemble: parse money "EUR 1e3": decimal: want plain decimal notation such as 12.30
+}
+
+func ExampleMoney_Sub() {
+	paid := ensemble.MustMoney("100.00", "EUR")
+	refunded := ensemble.MustMoney("30.55", "EUR")
+	left, _ := paid.Sub(refunded)
+	fmt.Println(left, left.Neg(), left.Neg().Abs())
+	// Output: EUR 69.45 EUR -69.45 EUR 69.45
+}
+
+func ExampleMoney_Mul() {
+	unit := ensemble.MustMoney("0.067", "USD")
+	line := unit.Mul(decimal.NewFromInt(55))
+	fmt.Println(line, "rounded once:", line.Round(ensemble.RoundHalfAwayFromZero))
+	// Output: USD 3.685 rounded once: USD 3.69
+}
+
+func ExampleMoney_Cmp() {
+	a, b := ensemble.MustMoney("1.0", "EUR"), ensemble.MustMoney("1.00", "EUR")
+	c, err := a.Cmp(b)
+	fmt.Println(c, err, a.Equal(b))
+	_, err = a.Cmp(ensemble.MustMoney("1", "USD"))
+	fmt.Println(err)
+	// Output:
+	// 0 <nil> true
+	// ensemble: cmp: currency mismatch EUR and USD
+}
+
+func ExampleMoney_MinorUnits() {
+	u, err := ensemble.MustMoney("12.30", "EUR").MinorUnits()
+	fmt.Println(u, err)
+	_, err = ensemble.MustMoney("12.305", "EUR").MinorUnits()
+	fmt.Println(errors.Is(err, ensemble.ErrNotMinorUnits))
+	// Output:
+	// 1230 <nil>
+	// true
+}
+
+func ExampleMoney_MulRatio() {
+	fmt.Println(ensemble.MustMoney("10.00", "EUR").MulRatio(ensemble.MustRatio("1/3"), ensemble.RoundHalfAwayFromZero))
+	// Output: EUR 3.33
+}
+
+func ExamplePeriod_Overlap() {
+	jan := ensemble.MustPeriod(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC), time.Date(2026, 2, 1, 0, 0, 0, 0, time.UTC))
+	active := ensemble.MustPeriod(time.Date(2026, 1, 20, 0, 0, 0, 0, time.UTC), time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC))
+	in, ok := jan.Overlap(active)
+	fmt.Println(in, ok)
+	fmt.Println(jan.Contains(jan.Start), jan.Contains(jan.End), in.Duration())
+	// Output:
+	// [2026-01-20T00:00:00Z, 2026-02-01T00:00:00Z) true
+	// true false 288h0m0s
+}
+
+func ExampleCadence_Boundary() {
+	anchor := time.Date(2026, 1, 31, 9, 0, 0, 0, time.UTC)
+	for n := range 4 {
+		b, _ := ensemble.Every(1, ensemble.Monthly).Boundary(anchor, n, time.UTC)
+		fmt.Println(b.Format("2006-01-02 15:04"))
+	}
+	// Output:
+	// 2026-01-31 09:00
+	// 2026-02-28 09:00
+	// 2026-03-31 09:00
+	// 2026-04-30 09:00
+}
+
+func ExampleCadence_PeriodAt() {
+	anchor := time.Date(2026, 1, 15, 0, 0, 0, 0, time.UTC)
+	p, n, _ := ensemble.Every(1, ensemble.Quarterly).PeriodAt(anchor, time.Date(2026, 6, 1, 0, 0, 0, 0, time.UTC), time.UTC)
+	fmt.Println(n, p)
+	// Output: 1 [2026-04-15T00:00:00Z, 2026-07-15T00:00:00Z)
+}
+
+func ExamplePeriod_Measure() {
+	feb := ensemble.MustPeriod(time.Date(2026, 2, 1, 0, 0, 0, 0, time.UTC), time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC))
+	for _, basis := range []ensemble.ProrationBasis{ensemble.ProrateExactTime, ensemble.ProrateDaysEndExclusive, ensemble.ProrateThirtyDayMonth} {
+		m, _ := feb.Measure(basis, time.UTC)
+		fmt.Println(basis, m)
+	}
+	// Output:
+	// exact_time 2419200
+	// days_end_exclusive 28
+	// thirty_day_month 30
+}
