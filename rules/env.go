@@ -364,6 +364,10 @@ func (e estimator) EstimateSize(n cost.AstNode) *cost.SizeEstimate {
 	if n.Expr() != nil && n.Expr().Kind() == ast.LiteralKind {
 		return nil
 	}
+	if t := n.Type(); t != nil && (t.IsExactType(DecimalType) || t.IsExactType(MoneyType)) {
+		s := cost.FixedSizeEstimate(1)
+		return &s
+	}
 	switch n.Type().Kind() {
 	case types.ListKind, types.MapKind, types.StringKind, types.BytesKind:
 		if n.ComputedSize() != nil {

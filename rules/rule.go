@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -124,17 +125,28 @@ func (e *Env) compileExpr(ce *cel.Env, doc *Document, field, expr string, want *
 	compileErr := func(issues []Issue) error {
 		return &CompileError{Source: doc.Source, RuleID: doc.ID, Version: doc.Version, Field: field, Issues: issues}
 	}
-	a, iss := ce.Compile(expr)
+	src := common.NewTextSource(expr)
+	parsed, iss := ce.Parse(expr)
 	if iss != nil && iss.Err() != nil {
-		src := common.NewTextSource(expr)
-		var issues []Issue
-		for _, ce := range iss.Errors() {
-			issues = append(issues, issueOf(src, ce))
+		return p, 0, compileErr(issuesOf(src, iss.Errors()))
+	}
+	// Doubles, dyn and bad literals are reported even when the expression
+	// does not type-check, beside the checker's own errors.
+	var early []*common.Error
+	info := parsed.NativeRep().SourceInfo()
+	findProblems(parsed.NativeRep(), func(id int64, format string, args ...any) {
+		early = append(early, &common.Error{Location: info.GetStartLocation(id), Message: fmt.Sprintf(format, args...), ExprID: id})
+	})
+	a, iss := ce.Check(parsed)
+	if iss != nil && iss.Err() != nil || len(early) > 0 {
+		var all []*common.Error
+		all = append(all, early...)
+		if iss != nil {
+			all = append(all, iss.Errors()...)
 		}
-		return p, 0, compileErr(issues)
+		return p, 0, compileErr(issuesOf(src, all))
 	}
 	if out := a.OutputType(); !out.IsExactType(want) {
-		src := common.NewTextSource(expr)
 		loc := a.NativeRep().SourceInfo().GetStartLocation(a.NativeRep().Expr().ID())
 		ce := &common.Error{Location: loc, Message: fmt.Sprintf("a %s rule must be of type %s, not %s", doc.Kind, want, out)}
 		if field == "reason_expression" {
@@ -159,6 +171,29 @@ func (e *Env) compileExpr(ce *cel.Env, doc *Document, field, expr string, want *
 	}
 	p.ast, p.prg = a, prg
 	return p, est.Max, nil
+}
+
+// issuesOf turns cel errors into issues, sorted by position, without
+// duplicates (the AST validator reports again what findProblems found).
+func issuesOf(src common.Source, errs []*common.Error) []Issue {
+	var out []Issue
+	seen := map[Issue]bool{}
+	for _, e := range errs {
+		is := issueOf(src, e)
+		k := Issue{Line: is.Line, Column: is.Column, Message: is.Message}
+		if seen[k] {
+			continue
+		}
+		seen[k] = true
+		out = append(out, is)
+	}
+	sort.SliceStable(out, func(i, j int) bool {
+		if out[i].Line != out[j].Line {
+			return out[i].Line < out[j].Line
+		}
+		return out[i].Column < out[j].Column
+	})
+	return out
 }
 
 func issueOf(src common.Source, ce *common.Error) Issue {

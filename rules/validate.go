@@ -19,18 +19,29 @@ func (literalValidator) Name() string { return "ensemble.rules.literals" }
 
 // Validate implements cel.ASTValidator.
 func (literalValidator) Validate(_ *cel.Env, _ cel.ValidatorConfig, a *ast.AST, iss *cel.Issues) {
+	findProblems(a, iss.ReportErrorAtID)
+}
+
+// reporter records a problem at the expression with the given id.
+type reporter func(id int64, format string, args ...any)
+
+// findProblems reports double literals, double() and dyn() calls and bad
+// literal arguments. It needs no type information, so it also runs on a
+// parsed expression that does not type-check.
+func findProblems(a *ast.AST, report reporter) {
 	root := ast.NavigateAST(a)
 	for _, e := range ast.MatchDescendants(root, func(ast.NavigableExpr) bool { return true }) {
 		switch e.Kind() {
 		case ast.LiteralKind:
 			if _, ok := e.AsLiteral().(types.Double); ok {
-				iss.ReportErrorAtID(e.ID(), "double literal %v is not allowed: write dec(\"...\") for an exact decimal", e.AsLiteral())
+				report(e.ID(), "double literal %v is not allowed: write dec(\"...\") for an exact decimal", e.AsLiteral())
 			}
 		case ast.CallKind:
-			validateCall(e, iss)
+			validateCall(e, report)
 		}
 	}
 }
+
 
 func literalString(e ast.Expr) (string, bool) {
 	if e.Kind() != ast.LiteralKind {
@@ -48,19 +59,19 @@ func literalInt(e ast.Expr) (int64, bool) {
 	return int64(i), ok
 }
 
-func validateCall(e ast.NavigableExpr, iss *cel.Issues) {
+func validateCall(e ast.NavigableExpr, report reporter) {
 	call := e.AsCall()
 	args := call.Args()
 	switch call.FunctionName() {
 	case "double":
-		iss.ReportErrorAtID(e.ID(), "double(...) is not allowed: rules compute with exact decimals")
+		report(e.ID(), "double(...) is not allowed: rules compute with exact decimals")
 	case "dyn":
-		iss.ReportErrorAtID(e.ID(), "dyn(...) is not allowed: it would bypass type checking")
+		report(e.ID(), "dyn(...) is not allowed: it would bypass type checking")
 	case "dec", "percent":
 		if len(args) == 1 {
 			if s, ok := literalString(args[0]); ok {
 				if _, err := parseDecimalLiteral(s); err != nil {
-					iss.ReportErrorAtID(args[0].ID(), "invalid decimal literal: %v", err)
+					report(args[0].ID(), "invalid decimal literal: %v", err)
 				}
 			}
 		}
@@ -68,12 +79,12 @@ func validateCall(e ast.NavigableExpr, iss *cel.Issues) {
 		if len(args) == 2 {
 			if s, ok := literalString(args[0]); ok {
 				if _, err := parseDecimalLiteral(s); err != nil {
-					iss.ReportErrorAtID(args[0].ID(), "invalid money amount: %v", err)
+					report(args[0].ID(), "invalid money amount: %v", err)
 				}
 			}
 			if s, ok := literalString(args[1]); ok {
 				if _, err := ensemble.ParseCurrency(s); err != nil {
-					iss.ReportErrorAtID(args[1].ID(), "invalid currency: %v", err)
+					report(args[1].ID(), "invalid currency: %v", err)
 				}
 			}
 		}
@@ -87,13 +98,13 @@ func validateCall(e ast.NavigableExpr, iss *cel.Issues) {
 		}
 		if len(args) > scaleAt {
 			if i, ok := literalInt(args[scaleAt]); ok && (i < 0 || i > MaxScale) {
-				iss.ReportErrorAtID(args[scaleAt].ID(), "scale %d out of range [0, %d]", i, MaxScale)
+				report(args[scaleAt].ID(), "scale %d out of range [0, %d]", i, MaxScale)
 			}
 		}
 		if len(args) > scaleAt+1 {
 			if s, ok := literalString(args[scaleAt+1]); ok {
 				if _, err := ensemble.ParseRoundingMode(s); err != nil {
-					iss.ReportErrorAtID(args[scaleAt+1].ID(), "invalid rounding mode %q", s)
+					report(args[scaleAt+1].ID(), "invalid rounding mode %q", s)
 				}
 			}
 		}
