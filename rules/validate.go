@@ -42,7 +42,6 @@ func findProblems(a *ast.AST, report reporter) {
 	}
 }
 
-
 func literalString(e ast.Expr) (string, bool) {
 	if e.Kind() != ast.LiteralKind {
 		return "", false
