@@ -179,16 +179,9 @@ func (r *Rater) fastAmount(q decimal.Decimal, opts RateOptions) (v int64, scale 
 			total, ok = total.sum(f.fee)
 		}
 	case Volume, Graduated, GraduatedPercentage:
-		k := len(f.upTo) - 1
-		for i := 0; i < k; i++ {
-			c, ok := x.cmp(f.upTo[i])
-			if !ok {
-				return 0, 0, false
-			}
-			if c <= 0 {
-				k = i
-				break
-			}
+		var k int
+		if k, ok = f.tierOf(x); !ok {
+			return 0, 0, false
 		}
 		in := x
 		if r.price.Model != Volume {
@@ -277,4 +270,139 @@ func roundDown(v, p int64, m ensemble.RoundingMode) int64 {
 		return q
 	}
 	return q + 1 // half away from zero
+}
+
+// decPow10 holds 10^(k-18) for k in [0, 36]: factors that rescale a Money
+// without allocating. It is written once, at package initialisation.
+var decPow10 = func() (t [2*maxFastScale + 1]decimal.Decimal) {
+	for k := range t {
+		t[k] = decimal.New(1, int32(k-maxFastScale))
+	}
+	return t
+}()
+
+// fxMoney returns x as Money in cur without allocating: MoneyFromMinor at
+// the currency's scale, rescaled by an exact power of ten.
+func fxMoney(x fx, cur ensemble.Currency) ensemble.Money {
+	m := ensemble.MoneyFromMinor(x.v, cur)
+	if k := cur.Digits() - x.s; k != 0 && k >= -maxFastScale && k <= maxFastScale {
+		return m.Mul(decPow10[k+maxFastScale])
+	} else if k != 0 {
+		return ensemble.MoneyFromDecimal(decimal.New(x.v, -x.s), cur)
+	}
+	return m
+}
+
+// fastLines computes the breakdown on the fixed-point path: full tiers come
+// precomputed, and only the tier the quantity ends in is computed. It
+// reports false, leaving the caller to take the decimal path, when a value
+// does not fit.
+func (r *Rater) fastLines(rt *Rating, q decimal.Decimal) bool {
+	f := &r.fast
+	x, ok := fxOf(q)
+	if !ok {
+		return false
+	}
+	billDec := q // the billable quantity as a decimal, when it is not x
+	if f.free.v > 0 {
+		c, ok := x.cmp(f.free)
+		if !ok {
+			return false
+		}
+		if c <= 0 {
+			rt.Free, x, billDec = q, fx{}, decimal.Zero
+		} else {
+			s := max(x.s, f.free.s)
+			a, _ := x.at(s)
+			b, _ := f.free.at(s)
+			x = fx{v: a - b, s: s}
+			rt.Free, billDec = r.free, decimal.New(x.v, -x.s)
+		}
+	}
+	one := func(qty decimal.Decimal, unit, flat ensemble.Money, tier int, sub fx, ok bool) bool {
+		if ok {
+			rt.Lines = []Line{{Tier: tier, Quantity: qty, UnitAmount: unit, FlatAmount: flat, Subtotal: fxMoney(sub, r.cur)}}
+		}
+		return ok
+	}
+	switch r.price.Model {
+	case Flat:
+		return one(billDec, r.zeroM, r.amountM, 0, f.amount, true)
+	case PerUnit:
+		sub, ok := x.times(f.amount)
+		return one(billDec, r.amountM, r.zeroM, 0, sub, ok)
+	case Package:
+		s := max(x.s, f.pkg.s)
+		a, ok1 := x.at(s)
+		b, ok2 := f.pkg.at(s)
+		if !ok1 || !ok2 {
+			return false
+		}
+		n := a / b
+		if a%b != 0 && r.price.PackageRounding == RoundUpPackages {
+			n++
+		}
+		sub, ok := fx{v: n}.times(f.amount)
+		return one(decimal.New(n, 0), r.amountM, r.zeroM, 0, sub, ok)
+	case Percentage:
+		sub, ok := x.times(f.rate)
+		if ok {
+			sub, ok = sub.sum(f.fee)
+		}
+		return one(billDec, r.rateM, r.feeM, 0, sub, ok)
+	}
+	k, ok := f.tierOf(x)
+	if !ok {
+		return false
+	}
+	t := &r.tiers[k]
+	if r.price.Model == Volume {
+		sub, ok := x.times(f.unit[k])
+		if ok {
+			sub, ok = sub.sum(f.flat[k])
+		}
+		return one(billDec, t.unitM, t.flatM, k, sub, ok)
+	}
+	in, inDec := x, billDec
+	if k > 0 {
+		lower := f.upTo[k-1]
+		s := max(x.s, lower.s)
+		a, ok1 := x.at(s)
+		b, ok2 := lower.at(s)
+		if !ok1 || !ok2 {
+			return false
+		}
+		in = fx{v: a - b, s: s}
+		inDec = decimal.New(in.v, -in.s)
+	}
+	sub, ok := in.times(f.unit[k])
+	if ok {
+		sub, ok = sub.sum(f.flat[k])
+	}
+	if !ok {
+		return false
+	}
+	rt.Lines = make([]Line, k+1)
+	for i := 0; i < k; i++ {
+		t := &r.tiers[i]
+		rt.Lines[i] = Line{Tier: i, Quantity: t.width, UnitAmount: t.unitM, FlatAmount: t.flatM, Subtotal: t.fullM}
+	}
+	rt.Lines[k] = Line{Tier: k, Quantity: inDec, UnitAmount: t.unitM, FlatAmount: t.flatM, Subtotal: fxMoney(sub, r.cur)}
+	return true
+}
+
+// tierOf returns the index of the tier x reaches, and false when a bound
+// and x have no common scale.
+func (f *fastPrice) tierOf(x fx) (int, bool) {
+	last := len(f.upTo) - 1
+	for i := 0; i < last; i++ {
+		c, ok := x.cmp(f.upTo[i])
+		if !ok {
+			return 0, false
+		}
+		if c <= 0 {
+			return i, true
+		}
+	}
+	return last, true
 }

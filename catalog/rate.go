@@ -2,6 +2,7 @@ package catalog
 
 import (
 	"fmt"
+	"slices"
 
 	"github.com/ensemble-commerce/ensemble"
 	"github.com/shopspring/decimal"
@@ -96,7 +97,7 @@ type Rater struct {
 	cur   ensemble.Currency
 
 	amount, pkgSize, rate, fee, txMin, txMax, free, minSpend, maxSpend decimal.Decimal
-	amountM, rateM, feeM                                               ensemble.Money
+	amountM, rateM, feeM, zeroM, txMinM, txMaxM, minSpendM, maxSpendM  ensemble.Money
 	tiers                                                              []ctier
 	fast                                                               fastPrice
 }
@@ -107,7 +108,9 @@ type ctier struct {
 	lower, upTo  decimal.Decimal // (lower, upTo]; upTo unused when open
 	unit, flat   decimal.Decimal // unit amount or rate; flat amount
 	before       decimal.Decimal // exact amount of every full tier below
+	width        decimal.Decimal // upTo - lower, for closed tiers
 	unitM, flatM ensemble.Money
+	fullM        ensemble.Money // width × unit + flat, for closed tiers
 }
 
 // NewRater validates p as a price in currency cur and compiles it. Problems
@@ -136,6 +139,9 @@ func compilePrice(p Price, cur ensemble.Currency, ref ensemble.Ref) *Rater {
 	r.amountM = ensemble.MoneyFromDecimal(r.amount, cur)
 	r.rateM = ensemble.MoneyFromDecimal(r.rate, cur)
 	r.feeM = ensemble.MoneyFromDecimal(r.fee, cur)
+	r.zeroM = ensemble.MoneyFromMinor(0, cur)
+	r.txMinM, r.txMaxM = ensemble.MoneyFromDecimal(r.txMin, cur), ensemble.MoneyFromDecimal(r.txMax, cur)
+	r.minSpendM, r.maxSpendM = ensemble.MoneyFromDecimal(r.minSpend, cur), ensemble.MoneyFromDecimal(r.maxSpend, cur)
 	if p.Model.tiered() {
 		r.tiers = make([]ctier, len(p.Tiers))
 		lower, before := decimal.Zero, decimal.Zero
@@ -148,7 +154,10 @@ func compilePrice(p Price, cur ensemble.Currency, ref ensemble.Ref) *Rater {
 			ct.flatM = ensemble.MoneyFromDecimal(ct.flat, cur)
 			if !ct.open {
 				ct.upTo = *t.UpTo
-				before = before.Add(ct.upTo.Sub(lower).Mul(ct.unit)).Add(ct.flat)
+				ct.width = ct.upTo.Sub(lower)
+				full := ct.width.Mul(ct.unit).Add(ct.flat)
+				ct.fullM = ensemble.MoneyFromDecimal(full, cur)
+				before = before.Add(full)
 				lower = ct.upTo
 			}
 			r.tiers[i] = ct
@@ -183,8 +192,10 @@ func checkQuantity(q decimal.Decimal) error {
 // tier. Amounts keep full precision until the point opts.Rounding names and
 // are then rounded to the currency's minor unit in opts.Mode. Errors: a
 // negative q wraps ErrNegativeQuantity; a q with more than 40 digits or an
-// exponent beyond ±40 wraps ErrOutOfRange; unknown options are an error. A
-// failed call returns the zero Rating.
+// exponent beyond ±40 wraps ErrOutOfRange, as does a result with an amount
+// of more than ensemble.MaxAmountDigits digits (which could not be read back
+// from JSON); unknown options are an error. A failed call returns the zero
+// Rating.
 func (r *Rater) Rate(q decimal.Decimal, opts RateOptions) (Rating, error) {
 	if err := opts.check(); err != nil {
 		return Rating{}, err
@@ -193,7 +204,37 @@ func (r *Rater) Rate(q decimal.Decimal, opts RateOptions) (Rating, error) {
 		return Rating{}, r.wrap(err)
 	}
 	rt := Rating{Price: r.ref, Quantity: q}
+	if r.fast.ok && r.fastLines(&rt, q) {
+		r.finish(&rt, opts) // every value fits 19 digits
+		return rt, nil
+	}
+	r.slowLines(&rt, q)
+	r.finish(&rt, opts)
+	if !writable(rt.Amount) || !writable(rt.Adjustment) || slices.ContainsFunc(rt.Lines, func(l Line) bool {
+		return !writable(l.Subtotal) || !writable(l.UnitAmount) || !writable(l.FlatAmount)
+	}) {
+		return Rating{}, r.wrap(fmt.Errorf("%w: an amount needs more than %d digits", ErrOutOfRange, ensemble.MaxAmountDigits))
+	}
+	return rt, nil
+}
+
+// writable reports whether m's text has at most ensemble.MaxAmountDigits
+// digits, so that it reads back from JSON.
+func writable(m ensemble.Money) bool {
+	n := 0
+	for _, c := range m.AmountString() {
+		if c >= '0' && c <= '9' {
+			n++
+		}
+	}
+	return n <= ensemble.MaxAmountDigits
+}
+
+// slowLines computes the breakdown with exact decimals. It sets every field
+// fastLines may have touched.
+func (r *Rater) slowLines(rt *Rating, q decimal.Decimal) {
 	billable := q
+	rt.Free = decimal.Decimal{}
 	if r.free.Sign() > 0 {
 		if q.Cmp(r.free) <= 0 {
 			rt.Free, billable = q, decimal.Zero
@@ -202,18 +243,17 @@ func (r *Rater) Rate(q decimal.Decimal, opts RateOptions) (Rating, error) {
 		}
 	}
 	money := func(d decimal.Decimal) ensemble.Money { return ensemble.MoneyFromDecimal(d, r.cur) }
-	zero := money(decimal.Zero)
 	switch r.price.Model {
 	case Flat:
-		rt.Lines = []Line{{Quantity: billable, UnitAmount: zero, FlatAmount: r.amountM, Subtotal: r.amountM}}
+		rt.Lines = []Line{{Quantity: billable, UnitAmount: r.zeroM, FlatAmount: r.amountM, Subtotal: r.amountM}}
 	case PerUnit:
-		rt.Lines = []Line{{Quantity: billable, UnitAmount: r.amountM, FlatAmount: zero, Subtotal: money(billable.Mul(r.amount))}}
+		rt.Lines = []Line{{Quantity: billable, UnitAmount: r.amountM, FlatAmount: r.zeroM, Subtotal: money(billable.Mul(r.amount))}}
 	case Package:
 		n, rem := billable.QuoRem(r.pkgSize, 0)
 		if rem.Sign() > 0 && r.price.PackageRounding == RoundUpPackages {
 			n = n.Add(decimal.NewFromInt(1))
 		}
-		rt.Lines = []Line{{Quantity: n, UnitAmount: r.amountM, FlatAmount: zero, Subtotal: money(n.Mul(r.amount))}}
+		rt.Lines = []Line{{Quantity: n, UnitAmount: r.amountM, FlatAmount: r.zeroM, Subtotal: money(n.Mul(r.amount))}}
 	case Percentage:
 		rt.Lines = []Line{{Quantity: billable, UnitAmount: r.rateM, FlatAmount: r.feeM, Subtotal: money(billable.Mul(r.rate).Add(r.fee))}}
 	case Volume:
@@ -223,49 +263,46 @@ func (r *Rater) Rate(q decimal.Decimal, opts RateOptions) (Rating, error) {
 	case Graduated, GraduatedPercentage:
 		k := r.tierOf(billable)
 		rt.Lines = make([]Line, k+1)
-		for i := 0; i <= k; i++ {
+		for i := 0; i < k; i++ {
 			t := &r.tiers[i]
-			in := billable
-			if i < k {
-				in = t.upTo
-			}
-			in = in.Sub(t.lower)
-			rt.Lines[i] = Line{Tier: i, Quantity: in, UnitAmount: t.unitM, FlatAmount: t.flatM, Subtotal: money(in.Mul(t.unit).Add(t.flat))}
+			rt.Lines[i] = Line{Tier: i, Quantity: t.width, UnitAmount: t.unitM, FlatAmount: t.flatM, Subtotal: t.fullM}
 		}
+		t := &r.tiers[k]
+		in := billable.Sub(t.lower)
+		rt.Lines[k] = Line{Tier: k, Quantity: in, UnitAmount: t.unitM, FlatAmount: t.flatM, Subtotal: money(in.Mul(t.unit).Add(t.flat))}
 	}
-	sum := decimal.Zero
+}
+
+// finish rounds per tier if asked, sums the lines, applies the spend (or
+// transaction) bounds and rounds the total per the options. Money keeps
+// values that fit 64 bits without allocating.
+func (r *Rater) finish(rt *Rating, opts RateOptions) {
+	sum := r.zeroM
 	for i := range rt.Lines {
 		if opts.Rounding == RoundPerTier {
 			rt.Lines[i].Subtotal = rt.Lines[i].Subtotal.Round(opts.Mode)
 		}
-		sum = sum.Add(rt.Lines[i].Subtotal.Amount())
+		sum, _ = sum.Add(rt.Lines[i].Subtotal) // one currency throughout
 	}
-	total := r.bound(sum, opts)
+	lo, hi := r.minSpendM, r.maxSpendM
+	if r.price.Model == Percentage {
+		lo, hi = r.txMinM, r.txMaxM
+	} else if opts.Interim {
+		lo = r.zeroM
+	}
+	total := sum
+	if c, _ := sum.Cmp(lo); lo.IsPositive() && c < 0 {
+		total = lo
+	} else if c, _ := sum.Cmp(hi); hi.IsPositive() && c > 0 {
+		total = hi
+	}
 	if !total.Equal(sum) {
-		rt.Adjustment = money(total.Sub(sum))
+		rt.Adjustment, _ = total.Sub(sum)
 	}
 	if opts.Rounding != RoundNone {
-		total = ensemble.Round(total, r.cur.Digits(), opts.Mode)
+		total = total.Round(opts.Mode)
 	}
-	rt.Amount = money(total)
-	return rt, nil
-}
-
-// bound applies the spend (or transaction) minimum and maximum to sum.
-func (r *Rater) bound(sum decimal.Decimal, opts RateOptions) decimal.Decimal {
-	lo, hi := r.minSpend, r.maxSpend
-	if r.price.Model == Percentage {
-		lo, hi = r.txMin, r.txMax
-	} else if opts.Interim {
-		lo = decimal.Zero
-	}
-	if lo.Sign() > 0 && sum.Cmp(lo) < 0 {
-		return lo
-	}
-	if hi.Sign() > 0 && sum.Cmp(hi) > 0 {
-		return hi
-	}
-	return sum
+	rt.Amount = total
 }
 
 // tierOf returns the index of the tier that quantity q (>= 0) reaches: the
@@ -286,7 +323,7 @@ func (r *Rater) tierOf(q decimal.Decimal) int {
 func (r *Rater) Amount(q decimal.Decimal, opts RateOptions) (ensemble.Money, error) {
 	if r.fast.ok && opts.Rounding != RoundPerTier && opts.check() == nil {
 		if v, scale, ok := r.fastAmount(q, opts); ok {
-			return ensemble.MoneyFromDecimal(decimal.New(v, -scale), r.cur), nil
+			return fxMoney(fx{v: v, s: scale}, r.cur), nil
 		}
 	}
 	rt, err := r.Rate(q, opts)
@@ -302,6 +339,10 @@ func (r *Rater) Amount(q decimal.Decimal, opts RateOptions) (ensemble.Money, err
 // prices under RoundNone the delta is exactly the price of the units in
 // (billed, cumulative]. Errors are Rate's; billed may exceed cumulative (a
 // correction), which gives a negative delta.
+//
+// The first bill of a period is Rate(q), not RateDelta(0, q): a zero
+// quantity has a price too (the first tier's flat amount), which the delta
+// leaves out because it was billed with the quantity already billed.
 func (r *Rater) RateDelta(billed, cumulative decimal.Decimal, opts RateOptions) (Delta, error) {
 	c, err := r.Rate(cumulative, opts)
 	if err != nil {
@@ -314,6 +355,9 @@ func (r *Rater) RateDelta(billed, cumulative decimal.Decimal, opts RateOptions) 
 	amt, err := c.Amount.Sub(b.Amount)
 	if err != nil { // unreachable: both sides share the Rater's currency
 		return Delta{}, err
+	}
+	if !writable(amt) {
+		return Delta{}, r.wrap(fmt.Errorf("%w: the delta needs more than %d digits", ErrOutOfRange, ensemble.MaxAmountDigits))
 	}
 	return Delta{Amount: amt, Cumulative: c, Billed: b}, nil
 }
