@@ -1,0 +1,598 @@
+package usage
+
+import (
+	"hash/maphash"
+	"iter"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/shopspring/decimal"
+)
+
+// Aggregator folds a stream of usage records into one aggregate per order
+// line, meter and billing period, incrementally: Add may be called any
+// number of times, and Report may be called between calls. Feeding records
+// in several batches gives the same Report as feeding them in one, whatever
+// their order.
+//
+// Memory grows with the number of distinct (line, meter, period) keys, the
+// distinct attribute sets and unique values, and the dedup set: for every
+// distinct record id, its bytes plus a fixed 48-byte entry (the record's
+// content in compact form) and 8 to 16 bytes of hash table, whatever the
+// number of duplicates. Records themselves are not retained; only rejected
+// and conflicting records are copied into the report.
+//
+// An Aggregator is not safe for concurrent use. To shard, give each
+// Aggregator a disjoint set of lines (a record id must always reach the
+// same shard for deduplication to see it) and concatenate the reports.
+type Aggregator struct {
+	meters    []Meter
+	meterIdx  map[MeterID]int32
+	lines     []lineState
+	lineIdx   map[LineRef]int32
+	recordIDs bool
+
+	// The dedup set: an open-addressing table (linear probing) of
+	// uint32(hash)<<32 | entry+1, over entries whose ids are stored back
+	// to back in the arena. The low hash bits pick the position and the
+	// whole low half is the tag, so growing needs no rehash.
+	seed   maphash.Seed
+	table  []uint64
+	mask   uint64
+	arena  [][]byte          // chunks of ids, never reallocated
+	chunks [][]entry         // chunks of entryChunk entries, never reallocated
+	n      int32             // entries in use
+	bigs   []decimal.Decimal // quantities whose digits do not fit an int64
+
+	slots   []slot
+	periods []periodInfo
+	sums    []decimal.Decimal // slot values beyond int64
+
+	attrIdx  map[string]int32 // canonical attribute set -> index+1
+	attrSets []string
+	valueIdx map[string]int32 // distinct values of unique attributes
+	values   []string
+	pairs    map[uint64]struct{} // slot<<32 | value: count_unique members
+
+	rejections []Rejection
+	conflicts  []Conflict
+
+	read, duplicates, accepted int64
+	dirty                      int
+
+	keys []string // scratch for canonical attribute sets
+	buf  []byte
+}
+
+// Entry states.
+const (
+	stAccepted uint8 = iota + 1
+	stRejected
+	stConflict
+)
+
+// Entries and ids live in fixed-size chunks, so that growing the dedup set
+// never copies it.
+const (
+	entryShift = 12
+	entryChunk = 1 << entryShift
+	arenaChunk = 64 << 10
+)
+
+// entry is one distinct record id and the content first seen for it.
+type entry struct {
+	off   int64 // id in arena: chunk<<32 | offset
+	qc    int64 // quantity coefficient (when qb == 0)
+	ns    int64 // instant, Unix nanoseconds
+	n     uint32
+	ref   int32 // accepted: slot; rejected: rejection; conflict: conflict
+	attrs int32 // canonical attribute set index+1, 0 for none
+	qe    int32
+	qb    int32 // index+1 into bigs for a quantity beyond int64
+	state uint8
+}
+
+// slot is the running aggregate of one (line, meter, period). It holds no
+// pointer, so the garbage collector need not scan the slots.
+type slot struct {
+	line, meter, period int32
+	best                int32 // entry holding the max or latest value, -1 for none
+	records             int64
+	bestNS              int64
+	uniques             int64
+	vc                  int64 // value coefficient when vb == 0
+	ve                  int32
+	vb                  int32 // index+1 into Aggregator.sums for a value beyond int64
+	digest              Digest
+	dirty               bool
+}
+
+func (a *Aggregator) value(s *slot) num {
+	if s.vb > 0 {
+		return num{big: true, d: a.sums[s.vb-1]}
+	}
+	return num{c: s.vc, e: s.ve}
+}
+
+func (a *Aggregator) setValue(s *slot, n num) {
+	if !n.big {
+		s.vc, s.ve, s.vb = n.c, n.e, 0
+		return
+	}
+	if s.vb == 0 {
+		a.sums = append(a.sums, n.d)
+		s.vb = int32(len(a.sums))
+		return
+	}
+	a.sums[s.vb-1] = n.d
+}
+
+// New compiles cfg into an empty Aggregator. An invalid config is an
+// *ensemble.ValidationError listing every problem (see Config.Validate).
+func New(cfg Config) (*Aggregator, error) {
+	meters, lines, err := cfg.compile()
+	if err != nil {
+		return nil, err
+	}
+	a := &Aggregator{
+		meters:    meters,
+		meterIdx:  make(map[MeterID]int32, len(meters)),
+		lines:     lines,
+		lineIdx:   make(map[LineRef]int32, len(lines)),
+		recordIDs: cfg.RecordIDs,
+		seed:      maphash.MakeSeed(),
+		table:     make([]uint64, 1024),
+		mask:      1023,
+		attrIdx:   map[string]int32{},
+		valueIdx:  map[string]int32{},
+		pairs:     map[uint64]struct{}{},
+	}
+	for i, m := range meters {
+		a.meterIdx[m.ID] = int32(i)
+	}
+	for i, l := range lines {
+		a.lineIdx[l.ref] = int32(i)
+	}
+	return a, nil
+}
+
+// Collect aggregates records under cfg in one call: New, Add, Report.
+func Collect(cfg Config, records iter.Seq[Record]) (*Report, error) {
+	a, err := New(cfg)
+	if err != nil {
+		return nil, err
+	}
+	a.Add(records)
+	return a.Report(), nil
+}
+
+// Add folds every record of the stream into the aggregator. Bad records do
+// not stop it: they are rejected and listed in the Report, and the rest
+// aggregates. Add reads each record once and keeps no reference to it
+// (rejected and conflicting records are copied).
+func (a *Aggregator) Add(records iter.Seq[Record]) {
+	for r := range records {
+		a.AddRecord(r)
+	}
+}
+
+// AddRecord folds one record, as Add.
+func (a *Aggregator) AddRecord(r Record) {
+	a.read++
+	if r.ID == "" {
+		a.rejections = append(a.rejections, Rejection{Record: canonical(r), Reason: ReasonInvalidRecord, Detail: "empty id"})
+		return
+	}
+	id := string(r.ID)
+	h := maphash.String(a.seed, id)
+	pos, ei := a.find(h, id)
+	if ei >= 0 {
+		a.again(ei, &r)
+		return
+	}
+	ei = a.insert(h, pos, id)
+	e := a.entry(ei)
+	f, reason, detail := a.classify(&r)
+	if reason != ReasonUnspecified {
+		e.state, e.ref = stRejected, int32(len(a.rejections))
+		a.rejections = append(a.rejections, Rejection{Record: canonical(r), Reason: reason, Detail: detail})
+		return
+	}
+	e.state, e.ns = stAccepted, f.ns
+	e.attrs = a.internAttrs(r.Attributes)
+	if f.q.big {
+		a.bigs = append(a.bigs, f.q.d)
+		e.qb = int32(len(a.bigs))
+	} else {
+		e.qc, e.qe = f.q.c, f.q.e
+	}
+	l := &a.lines[f.line]
+	p := &l.periods[f.period]
+	si := p.slots[f.meter]
+	if si < 0 {
+		si = int32(len(a.slots))
+		a.slots = append(a.slots, slot{line: f.line, meter: f.meter, period: p.id, best: -1})
+		p.slots[f.meter] = si
+	}
+	e.ref = si
+	a.accepted++
+	vi := int32(-1)
+	if a.meters[f.meter].Aggregation == CountUnique {
+		vi = a.internValue(f.value)
+	}
+	a.addTo(si, ei, f.q, vi)
+}
+
+// find looks id up in the dedup table: the entry index, or -1 and the free
+// table position where it would go.
+func (a *Aggregator) find(h uint64, id string) (uint64, int32) {
+	tag := h & 0xffffffff
+	for i := h & a.mask; ; i = (i + 1) & a.mask {
+		v := a.table[i]
+		if v == 0 {
+			return i, -1
+		}
+		if v>>32 == tag {
+			ei := int32(uint32(v)) - 1
+			if string(a.idOf(ei)) == id {
+				return i, ei
+			}
+		}
+	}
+}
+
+// insert adds a new entry for id at table position pos, growing the table
+// to keep it at most three quarters full.
+func (a *Aggregator) insert(h uint64, pos uint64, id string) int32 {
+	ei := a.n
+	if ei&(entryChunk-1) == 0 {
+		a.chunks = append(a.chunks, make([]entry, entryChunk))
+	}
+	a.n++
+	// An id goes whole into the last arena chunk, or into a new one (of
+	// its own size when it is longer than a chunk).
+	last := len(a.arena) - 1
+	if last < 0 || cap(a.arena[last])-len(a.arena[last]) < len(id) {
+		a.arena = append(a.arena, make([]byte, 0, max(arenaChunk, len(id))))
+		last++
+	}
+	off := int64(last)<<32 | int64(len(a.arena[last]))
+	a.arena[last] = append(a.arena[last], id...)
+	*a.entry(ei) = entry{off: off, n: uint32(len(id))}
+	a.table[pos] = h<<32 | uint64(ei+1)
+	if uint64(a.n)*4 > uint64(len(a.table))*3 {
+		a.grow()
+	}
+	return ei
+}
+
+func (a *Aggregator) entry(ei int32) *entry {
+	return &a.chunks[ei>>entryShift][ei&(entryChunk-1)]
+}
+
+func (a *Aggregator) grow() {
+	table := make([]uint64, 2*len(a.table))
+	mask := uint64(len(table) - 1)
+	for _, v := range a.table {
+		if v == 0 {
+			continue
+		}
+		i := v >> 32 & mask
+		for table[i] != 0 {
+			i = (i + 1) & mask
+		}
+		table[i] = v
+	}
+	a.table, a.mask = table, mask
+}
+
+func (a *Aggregator) idOf(ei int32) []byte {
+	e := a.entry(ei)
+	off := int(uint32(e.off))
+	return a.arena[e.off>>32][off : off+int(e.n)]
+}
+
+func (a *Aggregator) numOf(e *entry) num {
+	if e.qb > 0 {
+		return num{big: true, d: a.bigs[e.qb-1]}
+	}
+	return num{c: e.qc, e: e.qe}
+}
+
+// fields is a record checked and located: line, meter, period indexes,
+// quantity, instant and the unique attribute's value.
+type fields struct {
+	line, meter int32
+	period      int
+	q           num
+	ns          int64
+	value       string
+}
+
+// classify checks r and finds its period, or says why it is rejected.
+func (a *Aggregator) classify(r *Record) (f fields, reason Reason, detail string) {
+	if s := r.At.Unix(); s < minUnixSec || s > maxUnixSec {
+		return f, ReasonInvalidRecord, "instant " + r.At.UTC().Format(time.RFC3339Nano) + " is outside the years 1678-2262"
+	}
+	f.ns = r.At.UnixNano()
+	f.q = numOf(r.Quantity)
+	if !f.q.readable() {
+		return f, ReasonInvalidRecord, "quantity has more than 40 digits"
+	}
+	li, ok := a.lineIdx[r.Line]
+	if !ok {
+		return f, ReasonUnknownLine, "line " + quote(string(r.Line)) + " is not in the config"
+	}
+	mi, ok := a.meterIdx[r.Meter]
+	if !ok {
+		return f, ReasonUnknownMeter, "meter " + quote(string(r.Meter)) + " is not declared"
+	}
+	f.line, f.meter = li, mi
+	m := &a.meters[mi]
+	if !m.AllowNegative && f.q.sign() < 0 {
+		return f, ReasonNegativeQuantity, "meter " + quote(string(m.ID)) + " forbids negative quantity " + r.Quantity.String()
+	}
+	if m.Aggregation == CountUnique {
+		v, ok := r.Attributes[m.UniqueAttribute]
+		if !ok {
+			return f, ReasonMissingAttribute, "meter " + quote(string(m.ID)) + " counts attribute " + quote(m.UniqueAttribute) + ", which the record lacks"
+		}
+		f.value = v
+	}
+	l := &a.lines[li]
+	if !l.activeAt(f.ns) {
+		return f, ReasonOutsideActive, "line " + quote(string(r.Line)) + " was not active at " + r.At.UTC().Format(time.RFC3339Nano)
+	}
+	pi, err := a.periodAt(l, f.ns, r.At)
+	if err != nil {
+		return f, ReasonNoPeriod, "line " + quote(string(r.Line)) + ": " + err.Error()
+	}
+	f.period = pi
+	return f, ReasonUnspecified, ""
+}
+
+// addTo folds accepted entry ei, of quantity q and unique value vi, into
+// slot si.
+func (a *Aggregator) addTo(si, ei int32, q num, vi int32) {
+	s := &a.slots[si]
+	s.records++
+	s.digest = s.digest.addID(a.idOf(ei))
+	switch a.meters[s.meter].Aggregation {
+	case Sum:
+		a.setValue(s, add(a.value(s), q))
+	case Max:
+		if s.best < 0 {
+			a.setValue(s, q)
+			s.best = ei
+		} else if c := cmpNum(q, a.value(s)); c > 0 || c == 0 && a.idAfter(ei, s.best) {
+			a.setValue(s, q)
+			s.best = ei
+		}
+	case Latest:
+		ns := a.entry(ei).ns
+		if s.best < 0 || ns > s.bestNS || ns == s.bestNS && a.idAfter(ei, s.best) {
+			a.setValue(s, q)
+			s.best, s.bestNS = ei, ns
+		}
+	case CountUnique:
+		key := uint64(si)<<32 | uint64(uint32(vi))
+		if _, ok := a.pairs[key]; !ok {
+			a.pairs[key] = struct{}{}
+			s.uniques++
+		}
+	}
+}
+
+// idAfter reports whether entry x's id sorts byte-wise after entry y's.
+func (a *Aggregator) idAfter(x, y int32) bool {
+	return string(a.idOf(x)) > string(a.idOf(y))
+}
+
+// again handles a record whose id was seen before: a duplicate is counted
+// and dropped; different content turns the id into a Conflict.
+func (a *Aggregator) again(ei int32, r *Record) {
+	e := a.entry(ei)
+	switch e.state {
+	case stAccepted:
+		if a.sameAsEntry(e, r) {
+			a.duplicates++
+			return
+		}
+		first := a.recordOf(ei)
+		a.slots[e.ref].markDirty(&a.dirty)
+		a.accepted--
+		e.state, e.ref = stConflict, int32(len(a.conflicts))
+		a.conflicts = append(a.conflicts, Conflict{ID: r.ID, Records: []Record{first, canonical(*r)}})
+	case stRejected:
+		first := a.rejections[e.ref].Record
+		if first.SameContent(*r) {
+			a.duplicates++
+			return
+		}
+		e.state, e.ref = stConflict, int32(len(a.conflicts))
+		a.conflicts = append(a.conflicts, Conflict{ID: r.ID, Records: []Record{first, canonical(*r)}})
+	case stConflict:
+		c := &a.conflicts[e.ref]
+		for _, o := range c.Records {
+			if o.SameContent(*r) {
+				a.duplicates++
+				return
+			}
+		}
+		c.Records = append(c.Records, canonical(*r))
+	}
+	// A new content for the id: report it rejected too if it is bad, so
+	// that the report does not depend on which content came first.
+	if _, reason, detail := a.classify(r); reason != ReasonUnspecified {
+		a.rejections = append(a.rejections, Rejection{Record: canonical(*r), Reason: reason, Detail: detail})
+	}
+}
+
+func (s *slot) markDirty(n *int) {
+	if !s.dirty {
+		s.dirty = true
+		*n++
+	}
+}
+
+// sameAsEntry reports whether r has the content of accepted entry e.
+func (a *Aggregator) sameAsEntry(e *entry, r *Record) bool {
+	s := &a.slots[e.ref]
+	if r.Line != a.lines[s.line].ref || r.Meter != a.meters[s.meter].ID {
+		return false
+	}
+	if sec := r.At.Unix(); sec < minUnixSec || sec > maxUnixSec || r.At.UnixNano() != e.ns {
+		return false
+	}
+	if cmpNum(numOf(r.Quantity), a.numOf(e)) != 0 {
+		return false
+	}
+	if len(r.Attributes) == 0 || e.attrs == 0 {
+		return len(r.Attributes) == 0 && e.attrs == 0
+	}
+	return string(a.canonicalAttrs(r.Attributes)) == a.attrSets[e.attrs-1]
+}
+
+// recordOf rebuilds the canonical record of accepted entry ei.
+func (a *Aggregator) recordOf(ei int32) Record {
+	e := a.entry(ei)
+	s := &a.slots[e.ref]
+	r := Record{
+		ID:       RecordID(a.idOf(ei)),
+		Line:     a.lines[s.line].ref,
+		Meter:    a.meters[s.meter].ID,
+		Quantity: a.numOf(e).decimal(),
+		At:       time.Unix(0, e.ns).UTC(),
+	}
+	if e.attrs > 0 {
+		r.Attributes = decodeAttrs(a.attrSets[e.attrs-1])
+	}
+	return canonical(r)
+}
+
+// canonicalAttrs encodes m with sorted keys, each key and value preceded
+// by its length, into the scratch buffer: equal maps, equal bytes.
+func (a *Aggregator) canonicalAttrs(m map[string]string) []byte {
+	keys := a.keys[:0]
+	for k := range m {
+		keys = append(keys, k)
+	}
+	if len(keys) > 1 {
+		slices.Sort(keys)
+	}
+	b := a.buf[:0]
+	for _, k := range keys {
+		b = appendString(b, k)
+		b = appendString(b, m[k])
+	}
+	clear(keys)
+	a.keys, a.buf = keys[:0], b
+	return b
+}
+
+func appendString(b []byte, s string) []byte {
+	n := uint64(len(s))
+	for n >= 0x80 {
+		b = append(b, byte(n)|0x80)
+		n >>= 7
+	}
+	b = append(b, byte(n))
+	return append(b, s...)
+}
+
+func readString(s string) (string, string, bool) {
+	var n uint64
+	for shift := uint(0); ; shift += 7 {
+		if len(s) == 0 || shift > 63 {
+			return "", "", false
+		}
+		c := s[0]
+		s = s[1:]
+		n |= uint64(c&0x7f) << shift
+		if c < 0x80 {
+			break
+		}
+	}
+	if n > uint64(len(s)) {
+		return "", "", false
+	}
+	return s[:n], s[n:], true
+}
+
+func decodeAttrs(enc string) map[string]string {
+	m := map[string]string{}
+	for len(enc) > 0 {
+		k, rest, ok := readString(enc)
+		if !ok {
+			break
+		}
+		v, rest, ok := readString(rest)
+		if !ok {
+			break
+		}
+		m[k] = v
+		enc = rest
+	}
+	return m
+}
+
+// internAttrs returns the index+1 of m's canonical form, adding it when new.
+func (a *Aggregator) internAttrs(m map[string]string) int32 {
+	if len(m) == 0 {
+		return 0
+	}
+	b := a.canonicalAttrs(m)
+	if i, ok := a.attrIdx[string(b)]; ok {
+		return i
+	}
+	s := string(b)
+	a.attrSets = append(a.attrSets, s)
+	i := int32(len(a.attrSets))
+	a.attrIdx[s] = i
+	return i
+}
+
+func (a *Aggregator) internValue(v string) int32 {
+	if i, ok := a.valueIdx[v]; ok {
+		return i
+	}
+	v = strings.Clone(v)
+	i := int32(len(a.values))
+	a.values = append(a.values, v)
+	a.valueIdx[v] = i
+	return i
+}
+
+// recompute rebuilds the slots that lost a record to a conflict from the
+// dedup set, so that max and latest are exact after a withdrawal.
+func (a *Aggregator) recompute() {
+	if a.dirty == 0 {
+		return
+	}
+	for i := range a.slots {
+		if s := &a.slots[i]; s.dirty {
+			*s = slot{line: s.line, meter: s.meter, period: s.period, best: -1, dirty: true}
+		}
+	}
+	for key := range a.pairs {
+		if a.slots[key>>32].dirty {
+			delete(a.pairs, key)
+		}
+	}
+	for ei := range a.n {
+		e := a.entry(ei)
+		if e.state != stAccepted || !a.slots[e.ref].dirty {
+			continue
+		}
+		vi := int32(-1)
+		if m := &a.meters[a.slots[e.ref].meter]; m.Aggregation == CountUnique && e.attrs > 0 {
+			vi = a.valueIdx[decodeAttrs(a.attrSets[e.attrs-1])[m.UniqueAttribute]]
+		}
+		a.addTo(e.ref, ei, a.numOf(e), vi)
+	}
+	for i := range a.slots {
+		a.slots[i].dirty = false
+	}
+	a.dirty = 0
+}

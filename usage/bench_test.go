@@ -1,0 +1,129 @@
+package usage_test
+
+import (
+	"iter"
+	"runtime"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/ensemble-commerce/ensemble"
+	"github.com/ensemble-commerce/ensemble/usage"
+	"github.com/shopspring/decimal"
+)
+
+// benchStream is the benchmark workload: n records over `lines` order lines
+// and three meters (sum, max and count_unique), one in every 20 a
+// duplicate of a record read earlier.
+type benchStream struct {
+	cfg   usage.Config
+	ids   []string
+	lines []usage.LineRef
+	qty   []decimal.Decimal
+	users []map[string]string
+	n     int
+	base  time.Time
+}
+
+func newBenchStream(n, lines int) *benchStream {
+	base := time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)
+	s := &benchStream{n: n, base: base}
+	s.cfg.Meters = []usage.Meter{
+		{ID: "gpu_hours", Unit: "hour", Aggregation: usage.Sum},
+		{ID: "storage_gb", Unit: "GB", Aggregation: usage.Max},
+		{ID: "active_users", Unit: "user", Aggregation: usage.CountUnique, UniqueAttribute: "user"},
+	}
+	active := []ensemble.Period{ensemble.MustPeriod(base.AddDate(0, -6, 0), base.AddDate(1, 0, 0))}
+	for i := range lines {
+		ref := usage.LineRef("sub-" + strconv.Itoa(100000+i) + "/line-1")
+		s.lines = append(s.lines, ref)
+		s.cfg.Lines = append(s.cfg.Lines, usage.Line{
+			Ref: ref, Active: active, Cadence: ensemble.Every(1, ensemble.Monthly),
+			Anchor: base.AddDate(0, -3, i%28),
+		})
+	}
+	s.ids = make([]string, n)
+	for i := range s.ids {
+		s.ids[i] = "evt-" + strconv.Itoa(10000000+i)
+	}
+	for i := range 64 {
+		s.qty = append(s.qty, decimal.New(int64(i*37+5), -2))
+	}
+	for i := range 500 {
+		s.users = append(s.users, map[string]string{"user": "u-" + strconv.Itoa(i)})
+	}
+	return s
+}
+
+func (s *benchStream) record(i int) usage.Record {
+	r := usage.Record{
+		ID:       usage.RecordID(s.ids[i]),
+		Line:     s.lines[i%len(s.lines)],
+		Quantity: s.qty[i%len(s.qty)],
+		At:       s.base.Add(time.Duration(i) * 2500 * time.Millisecond),
+	}
+	switch (i / len(s.lines)) % 3 {
+	case 0:
+		r.Meter = "gpu_hours"
+	case 1:
+		r.Meter = "storage_gb"
+	default:
+		r.Meter = "active_users"
+		r.Attributes = s.users[(i*7)%len(s.users)]
+	}
+	return r
+}
+
+// all yields n records; every 20th repeats the record read 1000 earlier.
+func (s *benchStream) all() iter.Seq[usage.Record] {
+	return func(yield func(usage.Record) bool) {
+		for i := range s.n {
+			j := i
+			if i%20 == 19 && i >= 1000 {
+				j = i - 1000
+			}
+			if !yield(s.record(j)) {
+				return
+			}
+		}
+	}
+}
+
+// BenchmarkAggregate aggregates 1,000,000 records over 10,000 order lines
+// and 3 meters with deduplication (5% duplicates), and reports throughput
+// and the bytes the aggregator retains per record read.
+func BenchmarkAggregate(b *testing.B) {
+	const n, lines = 1_000_000, 10_000
+	s := newBenchStream(n, lines)
+	b.ReportAllocs()
+	b.ResetTimer()
+	for b.Loop() {
+		rep, err := usage.Collect(s.cfg, s.all())
+		if err != nil {
+			b.Fatal(err)
+		}
+		if rep.Stats.Read != n || rep.Stats.Duplicates == 0 || len(rep.Aggregates) == 0 {
+			b.Fatalf("unexpected stats %+v", rep.Stats)
+		}
+	}
+	b.StopTimer()
+	b.ReportMetric(float64(n)*float64(b.N)/b.Elapsed().Seconds(), "records/s")
+	b.ReportMetric(retainedPerRecord(b, s), "bytes/record")
+}
+
+// retainedPerRecord measures the live heap an Aggregator holds after
+// reading the whole stream, divided by the records read.
+func retainedPerRecord(b *testing.B, s *benchStream) float64 {
+	var before, after runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&before)
+	a, err := usage.New(s.cfg)
+	if err != nil {
+		b.Fatal(err)
+	}
+	a.Add(s.all())
+	runtime.GC()
+	runtime.ReadMemStats(&after)
+	runtime.KeepAlive(a)
+	return float64(after.HeapAlloc-before.HeapAlloc) / float64(s.n)
+}

@@ -1,0 +1,250 @@
+package usage
+
+import (
+	"fmt"
+	"math"
+	"slices"
+	"time"
+
+	"github.com/ensemble-commerce/ensemble"
+)
+
+// Line is what the usage package needs to know about one order line: when
+// it was active and how its billing periods fall. The host builds it from
+// the order record (the order package owns lines; usage only sees their
+// reference).
+type Line struct {
+	// Ref is the order line reference records carry in Record.Line.
+	Ref LineRef `json:"ref"`
+	// Active lists the segments [start, end) during which the line was
+	// active. A record whose instant lies in none of them is rejected with
+	// ErrOutsideActive. Segments may touch or overlap; they are merged. A
+	// line with no segments accepts no record.
+	Active []ensemble.Period `json:"active"`
+	// Cadence, Anchor and TimeZone define the line's billing periods:
+	// the record at instant t belongs to Cadence.PeriodAt(Anchor, t, zone).
+	Cadence ensemble.Cadence `json:"cadence"`
+	Anchor  time.Time        `json:"anchor"`
+	// TimeZone is an IANA zone name such as "Europe/Paris" in which the
+	// billing calendar is stepped; empty means UTC.
+	TimeZone string `json:"time_zone,omitempty"`
+	// ClosedBefore closes this line's billing periods that end at or
+	// before it (already invoiced), in addition to Config.ClosedBefore;
+	// the later of the two applies. Records for closed periods go to
+	// Report.Adjustments. The zero time closes nothing.
+	ClosedBefore time.Time `json:"closed_before,omitzero"`
+}
+
+// Config is the input of an Aggregator: the meters, the lines with their
+// active segments and billing cycles, and which periods are closed.
+type Config struct {
+	Meters []Meter `json:"meters"`
+	Lines  []Line  `json:"lines"`
+	// ClosedBefore closes, for every line, the billing periods that end at
+	// or before it. Records for a closed period are late: they aggregate
+	// into Report.Adjustments instead of Report.Aggregates. The zero time
+	// closes nothing.
+	ClosedBefore time.Time `json:"closed_before,omitzero"`
+	// RecordIDs asks for every aggregate to list its record ids (sorted)
+	// besides their digest. It costs one id per accepted record in the
+	// report.
+	RecordIDs bool `json:"record_ids,omitempty"`
+}
+
+// Validate reports every problem of the config at once in an
+// *ensemble.ValidationError: empty or duplicate meter ids and line
+// references (ErrEmptyID, ErrDuplicateID), an unspecified aggregation or a
+// unique attribute that does not fit it (ErrBadAggregation), an invalid
+// cadence, a zero anchor, an unknown time zone, and invalid segments.
+func (c Config) Validate() error {
+	_, _, err := c.compile()
+	return err
+}
+
+// lineState is a Line compiled for the hot path: instants as int64 Unix
+// nanoseconds, segments merged, and the periods met so far.
+type lineState struct {
+	ref     LineRef
+	active  [][2]int64 // merged, sorted [start, end)
+	cadence ensemble.Cadence
+	anchor  time.Time
+	loc     *time.Location
+	closed  int64 // a period is closed when its end <= closed
+	periods []periodState
+	last    int // index of the period used last, or -1
+}
+
+// periodState is one billing period of one line that holds records.
+type periodState struct {
+	start, end int64
+	id         int32   // index into Aggregator.periods
+	slots      []int32 // aggregate slot per meter index, -1 when none yet
+}
+
+// periodInfo is what a report says about a period.
+type periodInfo struct {
+	period ensemble.Period // in UTC
+	closed bool
+}
+
+const (
+	minUnixSec = math.MinInt64/int64(time.Second) + 1
+	maxUnixSec = math.MaxInt64/int64(time.Second) - 1
+)
+
+// nanos returns t as Unix nanoseconds, saturating outside the int64 range.
+func nanos(t time.Time) int64 {
+	switch s := t.Unix(); {
+	case s < minUnixSec:
+		return math.MinInt64
+	case s > maxUnixSec:
+		return math.MaxInt64
+	}
+	return t.UnixNano()
+}
+
+func (c Config) compile() ([]Meter, []lineState, error) {
+	var p ensemble.Problems
+	meters := slices.Clone(c.Meters)
+	seenM := make(map[MeterID]bool, len(meters))
+	for i, m := range meters {
+		path := ensemble.Path("meters", i)
+		switch {
+		case m.ID == "":
+			p.Add(path+".id", ErrEmptyID)
+		case seenM[m.ID]:
+			p.Add(path+".id", fmt.Errorf("%w: meter %q", ErrDuplicateID, m.ID))
+		}
+		seenM[m.ID] = true
+		switch {
+		case m.Aggregation == AggregationUnspecified || int(m.Aggregation) >= len(aggregationNames):
+			p.Add(path+".aggregation", fmt.Errorf("%w: meter %q: %s", ErrBadAggregation, m.ID, m.Aggregation))
+		case m.Aggregation == CountUnique && m.UniqueAttribute == "":
+			p.Add(path+".unique_attribute", fmt.Errorf("%w: meter %q: count_unique needs a unique attribute", ErrBadAggregation, m.ID))
+		case m.Aggregation != CountUnique && m.UniqueAttribute != "":
+			p.Add(path+".unique_attribute", fmt.Errorf("%w: meter %q: unique attribute %q needs count_unique, not %s", ErrBadAggregation, m.ID, m.UniqueAttribute, m.Aggregation))
+		}
+	}
+	lines := make([]lineState, len(c.Lines))
+	seenL := make(map[LineRef]bool, len(c.Lines))
+	zones := map[string]*time.Location{"": time.UTC, "UTC": time.UTC}
+	closedAll := int64(math.MinInt64)
+	if !c.ClosedBefore.IsZero() {
+		closedAll = nanos(c.ClosedBefore)
+	}
+	for i, l := range c.Lines {
+		path := ensemble.Path("lines", i)
+		switch {
+		case l.Ref == "":
+			p.Add(path+".ref", ErrEmptyID)
+		case seenL[l.Ref]:
+			p.Add(path+".ref", fmt.Errorf("%w: line %q", ErrDuplicateID, l.Ref))
+		}
+		seenL[l.Ref] = true
+		if err := l.Cadence.Validate(); err != nil {
+			p.Add(path+".cadence", fmt.Errorf("line %q: %w", l.Ref, err))
+		}
+		if l.Anchor.IsZero() {
+			p.Add(path+".anchor", fmt.Errorf("usage: line %q: zero anchor", l.Ref))
+		}
+		loc, ok := zones[l.TimeZone]
+		if !ok {
+			var err error
+			if loc, err = time.LoadLocation(l.TimeZone); err != nil {
+				p.Add(path+".time_zone", fmt.Errorf("usage: line %q: time zone %q: %w", l.Ref, l.TimeZone, err))
+				loc = time.UTC
+			}
+			zones[l.TimeZone] = loc
+		}
+		ls := lineState{ref: l.Ref, cadence: l.Cadence, anchor: l.Anchor, loc: loc, closed: closedAll, last: -1}
+		if !l.ClosedBefore.IsZero() {
+			ls.closed = max(ls.closed, nanos(l.ClosedBefore))
+		}
+		for j, seg := range l.Active {
+			if err := seg.Validate(); err != nil {
+				p.Add(ensemble.Path("lines", i, "active", j), fmt.Errorf("line %q: %w", l.Ref, err))
+				continue
+			}
+			if !seg.IsEmpty() {
+				ls.active = append(ls.active, [2]int64{nanos(seg.Start), nanos(seg.End)})
+			}
+		}
+		ls.active = mergeSegments(ls.active)
+		lines[i] = ls
+	}
+	if err := p.Err("usage config"); err != nil {
+		return nil, nil, err
+	}
+	return meters, lines, nil
+}
+
+// mergeSegments sorts segments and merges those that touch or overlap.
+func mergeSegments(s [][2]int64) [][2]int64 {
+	slices.SortFunc(s, func(a, b [2]int64) int {
+		if a[0] != b[0] {
+			if a[0] < b[0] {
+				return -1
+			}
+			return 1
+		}
+		return 0
+	})
+	out := s[:0]
+	for _, seg := range s {
+		if n := len(out); n > 0 && seg[0] <= out[n-1][1] {
+			out[n-1][1] = max(out[n-1][1], seg[1])
+			continue
+		}
+		out = append(out, seg)
+	}
+	return out
+}
+
+// activeAt reports whether ns lies in one of the line's segments.
+func (l *lineState) activeAt(ns int64) bool {
+	s := l.active
+	// Few segments per line: a linear scan beats a binary search.
+	for i := range s {
+		if ns < s[i][0] {
+			return false
+		}
+		if ns < s[i][1] {
+			return true
+		}
+	}
+	return false
+}
+
+// periodAt returns the index in l.periods of the line's billing period
+// holding ns (the instant at), computing and recording it when it is new.
+func (a *Aggregator) periodAt(l *lineState, ns int64, at time.Time) (int, error) {
+	if i := l.last; i >= 0 && ns >= l.periods[i].start && ns < l.periods[i].end {
+		return i, nil
+	}
+	i, found := slices.BinarySearchFunc(l.periods, ns, func(p periodState, ns int64) int {
+		switch {
+		case p.end <= ns:
+			return -1
+		case p.start > ns:
+			return 1
+		}
+		return 0
+	})
+	if found {
+		l.last = i
+		return i, nil
+	}
+	per, _, err := l.cadence.PeriodAt(l.anchor, at, l.loc)
+	if err != nil {
+		return 0, err
+	}
+	per = ensemble.Period{Start: per.Start.UTC(), End: per.End.UTC()}
+	ps := periodState{start: nanos(per.Start), end: nanos(per.End), id: int32(len(a.periods)), slots: make([]int32, len(a.meters))}
+	a.periods = append(a.periods, periodInfo{period: per, closed: ps.end <= l.closed})
+	for k := range ps.slots {
+		ps.slots[k] = -1
+	}
+	l.periods = slices.Insert(l.periods, i, ps)
+	l.last = i
+	return i, nil
+}

@@ -1,0 +1,58 @@
+// Package usage turns a stream of metered usage records into exact
+// aggregates per order line, meter and billing period, for the invoice
+// package to rate.
+//
+// A host declares its meters (sum, max, count, count of unique values of an
+// attribute, latest value) and, for every order line, when it was active and
+// how its billing periods fall (an ensemble.Cadence from an anchor in a time
+// zone). The order package owns lines; usage knows them only by a plain
+// LineRef, so it does not import order. The first call a newcomer needs:
+//
+//	rep, err := usage.Collect(usage.Config{
+//		Meters: []usage.Meter{{ID: "gpu_hours", Unit: "hour", Aggregation: usage.Sum}},
+//		Lines: []usage.Line{{
+//			Ref:     "ord-1/line-1",
+//			Active:  []ensemble.Period{activeSince},
+//			Cadence: ensemble.Every(1, ensemble.Monthly),
+//			Anchor:  anchor,
+//		}},
+//	}, slices.Values(records))
+//	// err is only ever a problem of the Config; bad records are in
+//	// rep.Rejections and rep.Conflicts while the rest aggregates into
+//	// rep.Aggregates (open periods) and rep.Adjustments (closed periods).
+//
+// # Deduplication and conflicts
+//
+// A record's ID is its idempotency key. The same id with the same content
+// (see Record) is a duplicate: dropped and counted. The same id with
+// different content is a Conflict, listed with every content seen; none of
+// them is aggregated, whichever arrived first, so the result never depends
+// on the order of the stream.
+//
+// # Rejections
+//
+// A record for an unknown line or meter, a negative quantity on a meter that
+// forbids it, an instant outside the line's active segments, or a
+// count_unique record without its attribute is rejected: listed in
+// Report.Rejections as a Rejection, a typed error naming the record, and
+// matching ErrUnknownLine, ErrUnknownMeter, ... with errors.Is. The rest of
+// the batch aggregates.
+//
+// # Late records
+//
+// Periods that end at or before Config.ClosedBefore (or Line.ClosedBefore)
+// are closed: they were invoiced already. Records for them aggregate into
+// Report.Adjustments, marked Late, so the next invoice can merge each with
+// what it billed (Aggregate.Merge) and bill rate(cumulative) - billed, with
+// a trace (Aggregate.Ref) to the period and its records.
+//
+// # Determinism and memory
+//
+// The Report is the same, byte for byte once encoded, whatever the order
+// of the records, their batching over several Add calls and their
+// duplicates. Aggregates are exact decimals: quantities whose digits fit an
+// int64 are summed and compared without allocating, larger ones in
+// arbitrary precision. Memory grows with the distinct keys and periods and
+// with the dedup set (one compact entry per distinct record id), not with
+// duplicates.
+package usage

@@ -1,0 +1,170 @@
+package usage
+
+import (
+	"errors"
+	"strconv"
+)
+
+// Errors a rejected record matches with errors.Is, one per Reason.
+var (
+	// ErrInvalidRecord reports a record that cannot be read as usage: an
+	// empty id, an instant outside the years 1678-2262 (the range of
+	// int64 nanoseconds), or a quantity of more than
+	// ensemble.MaxAmountDigits digits.
+	ErrInvalidRecord = errors.New("usage: invalid record")
+	// ErrUnknownLine reports a record for a line the Config does not hold.
+	ErrUnknownLine = errors.New("usage: unknown line")
+	// ErrUnknownMeter reports a record for a meter the Config does not hold.
+	ErrUnknownMeter = errors.New("usage: unknown meter")
+	// ErrNegativeQuantity reports a negative quantity on a meter that does
+	// not allow them.
+	ErrNegativeQuantity = errors.New("usage: negative quantity")
+	// ErrOutsideActive reports a record whose instant lies in none of its
+	// line's active segments.
+	ErrOutsideActive = errors.New("usage: outside active segments")
+	// ErrMissingAttribute reports a record for a CountUnique meter without
+	// the attribute the meter counts.
+	ErrMissingAttribute = errors.New("usage: missing attribute")
+	// ErrNoPeriod reports a record whose instant the line's billing cycle
+	// cannot place in a period (too many cycles from the anchor).
+	ErrNoPeriod = errors.New("usage: no billing period")
+	// ErrConflict is matched by every Conflict: one record id with two or
+	// more different contents.
+	ErrConflict = errors.New("usage: conflicting records")
+)
+
+// Reason says why a record was rejected.
+type Reason uint8
+
+const (
+	// ReasonUnspecified is the zero value; no rejection carries it.
+	ReasonUnspecified Reason = iota
+	// ReasonInvalidRecord matches ErrInvalidRecord.
+	ReasonInvalidRecord
+	// ReasonUnknownLine matches ErrUnknownLine.
+	ReasonUnknownLine
+	// ReasonUnknownMeter matches ErrUnknownMeter.
+	ReasonUnknownMeter
+	// ReasonNegativeQuantity matches ErrNegativeQuantity.
+	ReasonNegativeQuantity
+	// ReasonOutsideActive matches ErrOutsideActive.
+	ReasonOutsideActive
+	// ReasonMissingAttribute matches ErrMissingAttribute.
+	ReasonMissingAttribute
+	// ReasonNoPeriod matches ErrNoPeriod.
+	ReasonNoPeriod
+)
+
+var reasonNames = [...]string{
+	ReasonUnspecified:      "unspecified",
+	ReasonInvalidRecord:    "invalid_record",
+	ReasonUnknownLine:      "unknown_line",
+	ReasonUnknownMeter:     "unknown_meter",
+	ReasonNegativeQuantity: "negative_quantity",
+	ReasonOutsideActive:    "outside_active",
+	ReasonMissingAttribute: "missing_attribute",
+	ReasonNoPeriod:         "no_period",
+}
+
+var reasonErrs = [...]error{
+	ReasonInvalidRecord:    ErrInvalidRecord,
+	ReasonUnknownLine:      ErrUnknownLine,
+	ReasonUnknownMeter:     ErrUnknownMeter,
+	ReasonNegativeQuantity: ErrNegativeQuantity,
+	ReasonOutsideActive:    ErrOutsideActive,
+	ReasonMissingAttribute: ErrMissingAttribute,
+	ReasonNoPeriod:         ErrNoPeriod,
+}
+
+// String returns the reason's lowercase name, such as "unknown_meter".
+func (r Reason) String() string {
+	if int(r) < len(reasonNames) {
+		return reasonNames[r]
+	}
+	return "reason(" + strconv.Itoa(int(r)) + ")"
+}
+
+// Err returns the sentinel error the reason matches, or nil for
+// ReasonUnspecified and unknown values.
+func (r Reason) Err() error {
+	if int(r) < len(reasonErrs) {
+		return reasonErrs[r]
+	}
+	return nil
+}
+
+// MarshalText writes the reason's name; an unknown value is an error.
+func (r Reason) MarshalText() ([]byte, error) {
+	if int(r) >= len(reasonNames) {
+		return nil, &ParseError{Kind: "reason", Input: r.String(), Want: "a declared reason"}
+	}
+	return []byte(reasonNames[r]), nil
+}
+
+// UnmarshalText reads a reason's name; the empty string is
+// ReasonUnspecified.
+func (r *Reason) UnmarshalText(b []byte) error {
+	if len(b) == 0 {
+		*r = ReasonUnspecified
+		return nil
+	}
+	for i, name := range reasonNames {
+		if name == string(b) {
+			*r = Reason(i)
+			return nil
+		}
+	}
+	return &ParseError{Kind: "reason", Input: clip(string(b)), Want: "a reason name such as unknown_meter"}
+}
+
+// Rejection is a record that was not aggregated, and why. It is an error:
+// Error names the record and the offending value, and errors.Is matches the
+// sentinel of its Reason (ErrUnknownMeter, ...). A Report lists every
+// rejected record; the rest of the batch still aggregates.
+type Rejection struct {
+	// Record is the rejected record, in canonical form (instant in UTC,
+	// quantity without trailing zeros).
+	Record Record `json:"record"`
+	// Reason says why.
+	Reason Reason `json:"reason"`
+	// Detail names the offending value, such as `meter "gpu" is not declared`.
+	Detail string `json:"detail"`
+}
+
+// Error reports the record id and the detail, such as
+// `usage: record "r-17": unknown meter: meter "gpu" is not declared`.
+func (r Rejection) Error() string {
+	msg := "usage: record " + strconv.Quote(string(r.Record.ID)) + ": "
+	if e := r.Reason.Err(); e != nil {
+		msg += e.Error()[len("usage: "):]
+	} else {
+		msg += r.Reason.String()
+	}
+	if r.Detail != "" {
+		msg += ": " + r.Detail
+	}
+	return msg
+}
+
+// Unwrap returns the sentinel of the rejection's reason.
+func (r Rejection) Unwrap() error { return r.Reason.Err() }
+
+// Conflict is a record id seen with two or more different contents. None of
+// them is aggregated: the conflict is reported, never silently resolved,
+// whichever copy arrived first. Conflict is an error matching ErrConflict.
+type Conflict struct {
+	// ID is the record id in conflict.
+	ID RecordID `json:"id"`
+	// Records holds each distinct content seen for ID once, in canonical
+	// form, sorted by instant, line, meter, quantity and attributes.
+	Records []Record `json:"records"`
+}
+
+// Error names the record id and how many contents it was seen with.
+func (c Conflict) Error() string {
+	return "usage: record " + strconv.Quote(string(c.ID)) + ": conflicting records: " +
+		strconv.Itoa(len(c.Records)) + " different contents for one id"
+}
+
+// Unwrap returns ErrConflict.
+func (c Conflict) Unwrap() error { return ErrConflict }

@@ -1,0 +1,135 @@
+package usage
+
+import (
+	"errors"
+	"strconv"
+)
+
+// MeterID names a meter, such as "gpu_hours" or "api_calls". An empty
+// MeterID is invalid; ids are compared byte-wise when sorting.
+type MeterID string
+
+// Aggregation says how a meter folds the quantities of the records of one
+// order line and billing period into one value.
+type Aggregation uint8
+
+const (
+	// AggregationUnspecified is the zero value; a Meter must name its
+	// aggregation.
+	AggregationUnspecified Aggregation = iota
+	// Sum adds the quantities exactly.
+	Sum
+	// Max keeps the greatest quantity. Its Aggregate.Source is the record
+	// that holds it; among equal maxima, the byte-wise greatest record id.
+	Max
+	// Count counts the records; their quantities are ignored.
+	Count
+	// CountUnique counts the distinct values of the attribute named by
+	// Meter.UniqueAttribute, exactly (no sketch); quantities are ignored.
+	CountUnique
+	// Latest keeps the quantity of the record with the latest instant;
+	// records with the same instant are ordered by record id, so the
+	// byte-wise greatest id wins.
+	Latest
+)
+
+var aggregationNames = [...]string{
+	AggregationUnspecified: "unspecified",
+	Sum:                    "sum",
+	Max:                    "max",
+	Count:                  "count",
+	CountUnique:            "count_unique",
+	Latest:                 "latest",
+}
+
+// String returns the aggregation's lowercase name, such as "count_unique".
+func (g Aggregation) String() string {
+	if int(g) < len(aggregationNames) {
+		return aggregationNames[g]
+	}
+	return "aggregation(" + strconv.Itoa(int(g)) + ")"
+}
+
+// ParseAggregation reads an aggregation's name as String writes it. The
+// empty string and "unspecified" are AggregationUnspecified.
+func ParseAggregation(s string) (Aggregation, error) {
+	if s == "" {
+		return AggregationUnspecified, nil
+	}
+	for i, name := range aggregationNames {
+		if name == s {
+			return Aggregation(i), nil
+		}
+	}
+	return 0, &ParseError{Kind: "aggregation", Input: clip(s), Want: "sum, max, count, count_unique or latest"}
+}
+
+// MarshalText writes the aggregation's name; an unknown value is an error.
+func (g Aggregation) MarshalText() ([]byte, error) {
+	if int(g) >= len(aggregationNames) {
+		return nil, &ParseError{Kind: "aggregation", Input: g.String(), Want: "a declared aggregation"}
+	}
+	return []byte(aggregationNames[g]), nil
+}
+
+// UnmarshalText reads an aggregation's name, as ParseAggregation.
+func (g *Aggregation) UnmarshalText(b []byte) error {
+	v, err := ParseAggregation(string(b))
+	if err != nil {
+		return err
+	}
+	*g = v
+	return nil
+}
+
+// Meter says what is measured and how records are folded. Meters are
+// declared in a Config and referred to by ID from records.
+type Meter struct {
+	// ID is the meter's unique, non-empty name.
+	ID MeterID `json:"id"`
+	// Unit is what one unit of quantity measures ("GB", "hour", "call").
+	// It is copied onto every Aggregate and otherwise not interpreted.
+	Unit string `json:"unit,omitempty"`
+	// Aggregation is how quantities fold; it must be specified.
+	Aggregation Aggregation `json:"aggregation"`
+	// UniqueAttribute names the record attribute whose distinct values a
+	// CountUnique meter counts. It is required for CountUnique and must be
+	// empty for every other aggregation. A record without the attribute is
+	// rejected with ErrMissingAttribute.
+	UniqueAttribute string `json:"unique_attribute,omitempty"`
+	// AllowNegative lets records carry negative quantities (corrections,
+	// returns). When false, the default, a negative quantity is rejected
+	// with ErrNegativeQuantity.
+	AllowNegative bool `json:"allow_negative,omitempty"`
+}
+
+// Errors about a Config, reported inside an *ensemble.ValidationError at the
+// path of the offending field.
+var (
+	// ErrEmptyID reports an empty meter id or line reference.
+	ErrEmptyID = errors.New("usage: empty id")
+	// ErrDuplicateID reports a meter id or line reference declared twice.
+	ErrDuplicateID = errors.New("usage: duplicate id")
+	// ErrBadAggregation reports an unspecified or unknown aggregation, or a
+	// unique attribute that does not fit the aggregation.
+	ErrBadAggregation = errors.New("usage: bad aggregation")
+)
+
+// ParseError reports text that could not be read as a value of the named
+// kind (aggregation, reason, digest).
+type ParseError struct {
+	Kind  string // what was being parsed, such as "aggregation"
+	Input string // the rejected text, cut to 64 bytes
+	Want  string // what was expected
+}
+
+func (e *ParseError) Error() string {
+	return "usage: parse " + e.Kind + " " + strconv.Quote(e.Input) + ": want " + e.Want
+}
+
+func clip(s string) string {
+	if len(s) > 64 {
+		return s[:64] + "..."
+	}
+	return s
+}

@@ -1,0 +1,345 @@
+package usage
+
+import (
+	"encoding/binary"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"hash/fnv"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/ensemble-commerce/ensemble"
+	"github.com/shopspring/decimal"
+)
+
+// Reference kinds of usage outputs, for ensemble.Ref.
+const (
+	// KindAggregate is the kind of an Aggregate's Ref.
+	KindAggregate ensemble.RefKind = "usage_aggregate"
+	// KindAdjustment is the kind of the Ref of an Aggregate of late
+	// records (one listed in Report.Adjustments).
+	KindAdjustment ensemble.RefKind = "usage_adjustment"
+)
+
+// Report is what an Aggregator made of the records it was given. Every
+// collection is sorted by a stable key, so the same records give the same
+// Report (and the same JSON, byte for byte) whatever their order, their
+// batching and their duplicates.
+type Report struct {
+	// Aggregates holds one aggregate per line, meter and open billing
+	// period that accepted records, sorted by line, meter and period start.
+	Aggregates []Aggregate `json:"aggregates"`
+	// Adjustments holds, in the same order, the aggregates of late records:
+	// records for periods that were closed (Config.ClosedBefore,
+	// Line.ClosedBefore). Each is marked Late and covers only the late
+	// records; the invoice merges it with what it billed (Aggregate.Merge)
+	// and bills rate(cumulative) - billed, tracing to the period.
+	Adjustments []Aggregate `json:"adjustments"`
+	// Rejections lists every rejected record with its reason, sorted by
+	// record id, then reason, then content.
+	Rejections []Rejection `json:"rejections"`
+	// Conflicts lists every record id seen with different contents, sorted
+	// by id. None of a conflicting id's records is aggregated.
+	Conflicts []Conflict `json:"conflicts"`
+	// Stats counts what happened to the records read.
+	Stats Stats `json:"stats"`
+}
+
+// Stats counts records. Read = Accepted + Duplicates + the records of
+// Rejections and Conflicts (a record is counted once even when it is both
+// rejected and in conflict).
+type Stats struct {
+	// Read is how many records were read, duplicates included.
+	Read int64 `json:"read"`
+	// Accepted is how many distinct records were aggregated, late ones
+	// included.
+	Accepted int64 `json:"accepted"`
+	// Duplicates is how many records repeated the id and content of one
+	// already read, and were dropped.
+	Duplicates int64 `json:"duplicates"`
+	// Rejected is len(Rejections).
+	Rejected int64 `json:"rejected"`
+	// Conflicts is len(Conflicts).
+	Conflicts int64 `json:"conflicts"`
+}
+
+// Err returns the rejections and conflicts of the report as one error
+// (errors.Join, which errors.Is and errors.As look into), or nil when every
+// record was aggregated or dropped as a duplicate.
+func (r *Report) Err() error {
+	errs := make([]error, 0, len(r.Rejections)+len(r.Conflicts))
+	for _, x := range r.Rejections {
+		errs = append(errs, x)
+	}
+	for _, c := range r.Conflicts {
+		errs = append(errs, c)
+	}
+	return errors.Join(errs...)
+}
+
+// Aggregate is the folded usage of one order line, meter and billing
+// period: what an invoice line rates, and what it traces to.
+type Aggregate struct {
+	Line        LineRef         `json:"line"`
+	Meter       MeterID         `json:"meter"`
+	Unit        string          `json:"unit,omitempty"`
+	Aggregation Aggregation     `json:"aggregation"`
+	Period      ensemble.Period `json:"period"` // in UTC
+	// Late marks an adjustment: the aggregate of late records alone, for a
+	// period already closed.
+	Late bool `json:"late,omitempty"`
+	// Value is the aggregated quantity, exact: the sum, the max, the
+	// count, the count of unique values or the latest quantity.
+	Value decimal.Decimal `json:"value"`
+	// Records is how many distinct records were folded in.
+	Records int64 `json:"records"`
+	// Digest identifies the set of their record ids, whatever their order
+	// (see Digest).
+	Digest Digest `json:"digest"`
+	// Source is the record holding the value of a Max or Latest aggregate,
+	// and SourceAt its instant (UTC).
+	Source   RecordID  `json:"source,omitempty"`
+	SourceAt time.Time `json:"source_at,omitzero"`
+	// Uniques lists, sorted, the distinct values a CountUnique aggregate
+	// counted, so that merging two aggregates stays exact.
+	Uniques []string `json:"uniques,omitempty"`
+	// RecordIDs lists the record ids, sorted, when Config.RecordIDs asks.
+	RecordIDs []RecordID `json:"record_ids,omitempty"`
+}
+
+// Ref returns the trace reference of the aggregate: kind usage_aggregate
+// (usage_adjustment when Late), id "line|meter|period start in RFC 3339",
+// and the digest of its records as the version, so that an invoice line
+// names exactly which records it billed.
+func (g Aggregate) Ref() ensemble.Ref {
+	kind := KindAggregate
+	if g.Late {
+		kind = KindAdjustment
+	}
+	return ensemble.Ref{
+		Kind:    kind,
+		ID:      string(g.Line) + "|" + string(g.Meter) + "|" + g.Period.Start.UTC().Format(time.RFC3339Nano),
+		Version: g.Digest.String(),
+	}
+}
+
+// ErrMergeMismatch reports a Merge of aggregates of different lines,
+// meters, aggregations or periods.
+var ErrMergeMismatch = errors.New("usage: merge of different aggregates")
+
+// Merge returns the aggregate of the records of g and o together, assuming
+// they hold different records (as an aggregate billed earlier and the
+// adjustment of late records for the same period do): Sum and Count add,
+// Max keeps the greater (the greater source id on a tie), Latest the later
+// (instant, source id), CountUnique the union of the values. Records and
+// digests add; record ids are merged when both list them. The result has
+// g's Late flag. Aggregates of different keys wrap ErrMergeMismatch.
+func (g Aggregate) Merge(o Aggregate) (Aggregate, error) {
+	if g.Line != o.Line || g.Meter != o.Meter || g.Aggregation != o.Aggregation || !g.Period.Equal(o.Period) {
+		return Aggregate{}, fmt.Errorf("%w: %s and %s", ErrMergeMismatch, g.Ref(), o.Ref())
+	}
+	out := g
+	out.Records = g.Records + o.Records
+	out.Digest = g.Digest.Add(o.Digest)
+	switch g.Aggregation {
+	case Sum:
+		out.Value = g.Value.Add(o.Value)
+	case Count:
+		out.Value = g.Value.Add(o.Value)
+	case Max:
+		if c := o.Value.Cmp(g.Value); g.Records == 0 || o.Records > 0 && (c > 0 || c == 0 && o.Source > g.Source) {
+			out.Value, out.Source, out.SourceAt = o.Value, o.Source, o.SourceAt
+		}
+	case Latest:
+		if c := o.SourceAt.Compare(g.SourceAt); g.Records == 0 || o.Records > 0 && (c > 0 || c == 0 && o.Source > g.Source) {
+			out.Value, out.Source, out.SourceAt = o.Value, o.Source, o.SourceAt
+		}
+	case CountUnique:
+		u := append(slices.Clone(g.Uniques), o.Uniques...)
+		slices.Sort(u)
+		out.Uniques = slices.Compact(u)
+		out.Value = decimal.NewFromInt(int64(len(out.Uniques)))
+	}
+	if g.RecordIDs != nil && o.RecordIDs != nil {
+		ids := append(slices.Clone(g.RecordIDs), o.RecordIDs...)
+		slices.Sort(ids)
+		out.RecordIDs = ids
+	} else {
+		out.RecordIDs = nil
+	}
+	return out, nil
+}
+
+// Digest identifies a set of record ids whatever their order: the sum,
+// modulo 2^128, of the 128-bit FNV-1a hash of each id's bytes (read as
+// big-endian integers, as hash/fnv's New128a writes them). The digest of no
+// records is zero, and the digest of a union of disjoint sets is the sum of
+// their digests (Add), so a host can recompute it from the ids it stored,
+// in any language, and compare. It detects a different set of records; it
+// is not a cryptographic commitment. It is written as 32 lowercase hex
+// digits.
+type Digest [16]byte
+
+// DigestOf returns the digest of the given record ids.
+func DigestOf(ids ...RecordID) Digest {
+	var d Digest
+	for _, id := range ids {
+		d = d.addID([]byte(id))
+	}
+	return d
+}
+
+// addID adds the FNV-1a 128 hash of one id.
+func (d Digest) addID(id []byte) Digest {
+	h := fnv.New128a()
+	h.Write(id)
+	var sum Digest
+	h.Sum(sum[:0])
+	return d.Add(sum)
+}
+
+// Add returns d + o modulo 2^128: the digest of the union of two disjoint
+// sets of ids.
+func (d Digest) Add(o Digest) Digest {
+	lo := binary.BigEndian.Uint64(d[8:]) + binary.BigEndian.Uint64(o[8:])
+	carry := uint64(0)
+	if lo < binary.BigEndian.Uint64(o[8:]) {
+		carry = 1
+	}
+	hi := binary.BigEndian.Uint64(d[:8]) + binary.BigEndian.Uint64(o[:8]) + carry
+	var out Digest
+	binary.BigEndian.PutUint64(out[:8], hi)
+	binary.BigEndian.PutUint64(out[8:], lo)
+	return out
+}
+
+// String writes the digest as 32 lowercase hex digits.
+func (d Digest) String() string { return hex.EncodeToString(d[:]) }
+
+// MarshalText writes String.
+func (d Digest) MarshalText() ([]byte, error) { return []byte(d.String()), nil }
+
+// UnmarshalText reads 32 hex digits.
+func (d *Digest) UnmarshalText(b []byte) error {
+	var out Digest
+	if len(b) != 32 {
+		return &ParseError{Kind: "digest", Input: clip(string(b)), Want: "32 hex digits"}
+	}
+	if _, err := hex.Decode(out[:], b); err != nil {
+		return &ParseError{Kind: "digest", Input: clip(string(b)), Want: "32 hex digits"}
+	}
+	*d = out
+	return nil
+}
+
+// Report returns what the aggregator made of the records so far. It may be
+// called again after more records are added; the report shares no memory
+// with the aggregator.
+func (a *Aggregator) Report() *Report {
+	a.recompute()
+	var ids [][]RecordID
+	if a.recordIDs {
+		ids = make([][]RecordID, len(a.slots))
+		for ei := range a.n {
+			if e := a.entry(ei); e.state == stAccepted {
+				ids[e.ref] = append(ids[e.ref], RecordID(a.idOf(ei)))
+			}
+		}
+	}
+	var uniques [][]string
+	if len(a.pairs) > 0 {
+		uniques = make([][]string, len(a.slots))
+		for key := range a.pairs {
+			uniques[key>>32] = append(uniques[key>>32], a.values[uint32(key)])
+		}
+	}
+	order := make([]int32, 0, len(a.slots))
+	open := 0
+	for si := range a.slots {
+		if s := &a.slots[si]; s.records > 0 {
+			order = append(order, int32(si))
+			if !a.periods[s.period].closed {
+				open++
+			}
+		}
+	}
+	slices.SortFunc(order, func(x, y int32) int {
+		sx, sy := &a.slots[x], &a.slots[y]
+		if c := strings.Compare(string(a.lines[sx.line].ref), string(a.lines[sy.line].ref)); c != 0 {
+			return c
+		}
+		if c := strings.Compare(string(a.meters[sx.meter].ID), string(a.meters[sy.meter].ID)); c != 0 {
+			return c
+		}
+		return a.periods[sx.period].period.Start.Compare(a.periods[sy.period].period.Start)
+	})
+	rep := &Report{
+		Aggregates:  make([]Aggregate, 0, open),
+		Adjustments: make([]Aggregate, 0, len(order)-open),
+		Stats: Stats{
+			Read: a.read, Accepted: a.accepted, Duplicates: a.duplicates,
+			Rejected: int64(len(a.rejections)), Conflicts: int64(len(a.conflicts)),
+		},
+	}
+	for _, si := range order {
+		s := &a.slots[si]
+		m := &a.meters[s.meter]
+		g := Aggregate{
+			Line: a.lines[s.line].ref, Meter: m.ID, Unit: m.Unit, Aggregation: m.Aggregation,
+			Period: a.periods[s.period].period, Late: a.periods[s.period].closed, Records: s.records, Digest: s.digest,
+		}
+		switch m.Aggregation {
+		case Sum:
+			g.Value = a.value(s).decimal()
+		case Max, Latest:
+			g.Value = a.value(s).decimal()
+			g.Source = RecordID(a.idOf(s.best))
+			g.SourceAt = time.Unix(0, a.entry(s.best).ns).UTC()
+		case Count:
+			g.Value = decimal.NewFromInt(s.records)
+		case CountUnique:
+			g.Value = decimal.NewFromInt(s.uniques)
+			g.Uniques = uniques[si]
+			slices.Sort(g.Uniques)
+		}
+		if ids != nil {
+			g.RecordIDs = ids[si]
+			slices.Sort(g.RecordIDs)
+		}
+		if g.Late {
+			rep.Adjustments = append(rep.Adjustments, g)
+		} else {
+			rep.Aggregates = append(rep.Aggregates, g)
+		}
+	}
+	rep.Rejections = make([]Rejection, len(a.rejections))
+	for i, x := range a.rejections {
+		x.Record = canonical(x.Record)
+		rep.Rejections[i] = x
+	}
+	slices.SortFunc(rep.Rejections, func(x, y Rejection) int {
+		if c := strings.Compare(string(x.Record.ID), string(y.Record.ID)); c != 0 {
+			return c
+		}
+		if x.Reason != y.Reason {
+			return int(x.Reason) - int(y.Reason)
+		}
+		return compareContent(x.Record, y.Record)
+	})
+	rep.Conflicts = make([]Conflict, len(a.conflicts))
+	for i, c := range a.conflicts {
+		recs := make([]Record, len(c.Records))
+		for j, r := range c.Records {
+			recs[j] = canonical(r)
+		}
+		slices.SortFunc(recs, compareContent)
+		rep.Conflicts[i] = Conflict{ID: c.ID, Records: recs}
+	}
+	slices.SortFunc(rep.Conflicts, func(x, y Conflict) int { return strings.Compare(string(x.ID), string(y.ID)) })
+	return rep
+}
+
+func quote(s string) string { return strconv.Quote(clip(s)) }
