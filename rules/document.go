@@ -145,26 +145,73 @@ func (d Document) Validate() error {
 
 // ParseDocuments reads rule documents from YAML or JSON: one document, or a
 // list of documents. Unknown fields are an error, so a misspelt field is not
-// silently ignored. The documents are not validated or compiled; see
-// Env.Compile and Env.NewRuleSet.
+// silently ignored. Every document that cannot be read is reported, as a
+// *DocumentError naming its index and, when it can be read, its id. The
+// documents are not validated or compiled; see Env.Compile and
+// Env.NewRuleSet.
 func ParseDocuments(data []byte) ([]Document, error) {
-	js, err := ensemble.YAMLToJSON(data)
-	if err != nil {
-		return nil, err
+	docs, errs := parseDocuments("", data)
+	if len(errs) > 0 {
+		return nil, joinErrors(errs)
 	}
-	js = bytes.TrimSpace(js)
-	if len(js) > 0 && js[0] == '[' {
-		var docs []Document
-		if err := strictUnmarshal(js, &docs); err != nil {
-			return nil, err
+	return docs, nil
+}
+
+func parseDocuments(source string, data []byte) ([]Document, []error) {
+	js := bytes.TrimSpace(data)
+	if len(js) == 0 || (js[0] != '{' && js[0] != '[') {
+		var err error
+		js, err = ensemble.YAMLToJSON(data)
+		if err != nil {
+			return nil, []error{&DocumentError{Source: source, Err: err}}
 		}
-		return docs, nil
+		js = bytes.TrimSpace(js)
 	}
+	if len(js) == 0 || js[0] != '[' {
+		d, err := parseDocument(js)
+		if err != nil {
+			return nil, []error{documentError(source, js, err)}
+		}
+		d.Source = source
+		return []Document{d}, nil
+	}
+	var raws []json.RawMessage
+	if err := strictUnmarshal(js, &raws); err != nil {
+		return nil, []error{&DocumentError{Source: source, Err: err}}
+	}
+	var docs []Document
+	var errs []error
+	for i, raw := range raws {
+		d, err := parseDocument(raw)
+		if err != nil {
+			name := fmt.Sprintf("[%d]", i)
+			if source != "" {
+				name = source + name
+			}
+			errs = append(errs, documentError(name, raw, err))
+			continue
+		}
+		d.Source = source
+		docs = append(docs, d)
+	}
+	return docs, errs
+}
+
+func parseDocument(js []byte) (Document, error) {
 	var d Document
-	if err := strictUnmarshal(js, &d); err != nil {
-		return nil, err
+	err := strictUnmarshal(js, &d)
+	return d, err
+}
+
+// documentError names the id and version of a document that failed to
+// decode, when they can be read.
+func documentError(source string, raw []byte, err error) error {
+	var head struct {
+		ID      string `json:"id"`
+		Version int    `json:"version"`
 	}
-	return []Document{d}, nil
+	_ = json.Unmarshal(raw, &head)
+	return &DocumentError{Source: source, RuleID: head.ID, Version: head.Version, Err: err}
 }
 
 func strictUnmarshal(data []byte, v any) error {
@@ -202,15 +249,9 @@ func (e *Env) LoadRuleSet(files ...File) (*RuleSet, error) {
 	var docs []Document
 	var errs []error
 	for _, f := range files {
-		ds, err := ParseDocuments(f.Data)
-		if err != nil {
-			errs = append(errs, &DocumentError{Source: f.Name, Err: err})
-			continue
-		}
-		for _, d := range ds {
-			d.Source = f.Name
-			docs = append(docs, d)
-		}
+		ds, ferrs := parseDocuments(f.Name, f.Data)
+		errs = append(errs, ferrs...)
+		docs = append(docs, ds...)
 	}
 	s, err := e.NewRuleSet(docs...)
 	if err != nil {

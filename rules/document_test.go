@@ -1,0 +1,375 @@
+package rules_test
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/stretchr/testify/require"
+
+	"github.com/ensemble-commerce/ensemble"
+	"github.com/ensemble-commerce/ensemble/rules"
+)
+
+const shareYAML = `
+id: reseller-share
+version: 2
+kind: share
+env_version: 1
+effective_from: 2026-01-01T00:00:00Z
+description: Gold resellers keep 30%, others 25%, plus any uplift.
+expression: |
+  (partner.tier == "gold" ? percent(30) : percent(25))
+    + ("uplift" in partner.attributes ? dec(partner.attributes["uplift"]) : dec("0"))
+tests:
+  - name: gold with uplift
+    facts:
+      partner: {id: p-1, tier: gold, attributes: {uplift: "0.05"}}
+    want: "0.35"
+  - name: silver
+    facts:
+      partner: {id: p-2, tier: silver}
+    want: "0.25"
+  - name: bad uplift
+    facts:
+      partner: {tier: gold, attributes: {uplift: "5%"}}
+    want_error: "plain decimal notation"
+`
+
+const shareV1JSON = `{
+  "id": "reseller-share", "version": 1, "kind": "share", "env_version": 1,
+  "effective_until": "2026-01-01T00:00:00Z",
+  "expression": "percent(20)",
+  "tests": [{"name": "flat", "want": "0.2"}]
+}`
+
+const policyYAML = `
+- id: sell-permission
+  version: 1
+  kind: policy
+  env_version: 1
+  expression: partner.type == "reseller" && line.amount <= money("10000", "EUR")
+  reason_expression: '"partner " + partner.id + " may not sell " + line.offer_id'
+  tests:
+    - name: reseller small order
+      facts:
+        partner: {id: p-1, type: reseller}
+        line: {amount: {amount: "100", currency: EUR}, offer_id: cloud}
+      want: true
+    - name: referrer
+      facts:
+        partner: {id: p-9, type: referrer}
+        line: {amount: {amount: "100", currency: EUR}, offer_id: cloud}
+      want: {allowed: false, reason: "partner p-9 may not sell cloud"}
+- id: big-line
+  version: 1
+  kind: condition
+  env_version: 1
+  expression: line.amount > money("1000", "EUR")
+  tests:
+    - name: small
+      facts: {line: {amount: {amount: "999.99", currency: EUR}}}
+      want: false
+- id: fee
+  version: 1
+  kind: amount
+  env_version: 1
+  expression: (line.amount * percent("2.9") + money("0.30", "EUR")).round(2)
+  tests:
+    - name: hundred
+      facts: {line: {amount: {amount: "100", currency: EUR}}}
+      want: {amount: "3.20", currency: EUR}
+    - name: dollars
+      facts: {line: {amount: {amount: "100", currency: USD}}}
+      want_error: currency mismatch
+- id: static-reason
+  version: 1
+  kind: policy
+  env_version: 1
+  expression: route.depth <= 3
+  reason: route too deep
+  tests:
+    - name: deep
+      facts: {route: {depth: 4}}
+      want: {allowed: false, reason: route too deep}
+`
+
+func loadSample(t *testing.T) *rules.RuleSet {
+	t.Helper()
+	env := mustEnv()
+	set, err := env.LoadRuleSet(
+		rules.File{Name: "share.yaml", Data: []byte(shareYAML)},
+		rules.File{Name: "share-v1.json", Data: []byte(shareV1JSON)},
+		rules.File{Name: "policy.yaml", Data: []byte(policyYAML)},
+	)
+	require.NoError(t, err)
+	return set
+}
+
+func TestRuleSetLoadsAndRunsTests(t *testing.T) {
+	set := loadSample(t)
+	var ids []string
+	for _, r := range set.Rules() {
+		ids = append(ids, r.Ref().String())
+	}
+	require.Equal(t, []string{
+		"rule:big-line@1", "rule:fee@1", "rule:reseller-share@1", "rule:reseller-share@2",
+		"rule:sell-permission@1", "rule:static-reason@1",
+	}, ids)
+	require.NoError(t, set.RunTests(context.Background()))
+}
+
+func TestRuleSetAt(t *testing.T) {
+	set := loadSample(t)
+	cases := []struct {
+		name    string
+		id      string
+		at      time.Time
+		version int
+		err     error
+	}{
+		{"before the switch", "reseller-share", time.Date(2025, 12, 31, 23, 59, 59, 0, time.UTC), 1, nil},
+		{"at the switch", "reseller-share", time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC), 2, nil},
+		{"open ended", "big-line", time.Date(1990, 1, 1, 0, 0, 0, 0, time.UTC), 1, nil},
+		{"unknown id", "nope", time.Now(), 0, rules.ErrUnknownRule},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			r, err := set.At(c.id, c.at)
+			if c.err != nil {
+				require.ErrorIs(t, err, c.err)
+				return
+			}
+			require.NoError(t, err)
+			require.Equal(t, c.version, r.Version())
+		})
+	}
+	env := mustEnv()
+	d := doc(rules.Condition, "true")
+	d.EffectiveFrom = time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	s, err := env.NewRuleSet(d)
+	require.NoError(t, err)
+	_, err = s.At("r", time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC))
+	require.ErrorIs(t, err, rules.ErrNotInForce)
+	r, ok := s.Rule("r", 1)
+	require.True(t, ok)
+	require.Equal(t, "r", r.ID())
+	_, ok = s.Rule("r", 2)
+	require.False(t, ok)
+}
+
+func TestRuleSetReportsEveryError(t *testing.T) {
+	env := mustEnv()
+	bad := `
+- id: a
+  version: 1
+  kind: condition
+  env_version: 1
+  expression: |
+    line.amount > 100.5 &&
+      partner.nope == "x"
+- id: a
+  version: 1
+  kind: condition
+  env_version: 1
+  expression: "true"
+- id: b
+  version: 1
+  kind: share
+  env_version: 1
+  expression: line.amount
+- id: c
+  version: 0
+  kind: rate
+  env_version: 1
+  expression: "true"
+- id: d
+  version: 1
+  kind: condition
+  env_version: 1
+  expression: "true"
+  tests:
+    - name: t
+      facts: {customer: {}}
+      want: "yes"
+`
+	_, err := env.LoadRuleSet(
+		rules.File{Name: "bad.yaml", Data: []byte(bad)},
+		rules.File{Name: "broken.json", Data: []byte(`{"id": "x", "expresion": "true"}`)},
+	)
+	var le *rules.LoadError
+	require.ErrorAs(t, err, &le)
+	msg := err.Error()
+	for _, want := range []string{
+		`bad.yaml: rule "a" v1 expression 1:15: double literal 100.5 is not allowed`,
+		`bad.yaml: rule "a" v1 expression 2:10: undefined field 'nope'`,
+		" |   partner.nope == \"x\"\n | .........^",
+		`bad.yaml: rule "a" v1: version: duplicate id and version (first in bad.yaml)`,
+		`bad.yaml: rule "b" v1 expression 1:5: a share rule must be of type decimal, not money`,
+		`broken.json: rule "x" v0: json: unknown field "expresion"`,
+		`rules: bad.yaml: rule "d" v1: tests[0].facts: rules: no variable "customer" is declared`,
+		`rules: bad.yaml: rule "d" v1: tests[0].want: json: cannot unmarshal string`,
+	} {
+		require.Contains(t, msg, want)
+	}
+	// Rule c cannot be decoded (unknown kind); it is named by index and id.
+	require.Contains(t, msg, `rules: bad.yaml[3]: rule "c" v0: rules: unknown rule kind "rate"`)
+	var ce *rules.CompileError
+	require.ErrorAs(t, err, &ce)
+	require.Equal(t, "bad.yaml", ce.Source)
+}
+
+func TestDocumentValidate(t *testing.T) {
+	d := rules.Document{
+		Kind:           rules.Condition,
+		EffectiveFrom:  time.Date(2026, 2, 1, 0, 0, 0, 0, time.UTC),
+		EffectiveUntil: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC),
+		Reason:         "no",
+		Tests:          []rules.TestCase{{Name: "x"}, {Name: "x", Want: json.RawMessage("true"), WantError: "e"}, {}},
+	}
+	err := d.Validate()
+	var ve *ensemble.ValidationError
+	require.ErrorAs(t, err, &ve)
+	var paths []string
+	for _, p := range ve.Problems {
+		paths = append(paths, p.Path)
+	}
+	require.Equal(t, []string{
+		"id", "version", "env_version", "expression", "effective_until", "reason",
+		"tests[0]", "tests[1].name", "tests[1]", "tests[2].name", "tests[2]",
+	}, paths)
+	env := mustEnv()
+	_, err = env.Compile(d)
+	var de *rules.DocumentError
+	require.ErrorAs(t, err, &de)
+	require.ErrorAs(t, err, &ve)
+}
+
+func TestRunTestsReportsFailures(t *testing.T) {
+	env := mustEnv()
+	set, err := env.LoadRuleSet(rules.File{Name: "f.yaml", Data: []byte(`
+- id: share
+  version: 1
+  kind: share
+  env_version: 1
+  expression: percent(25)
+  tests:
+    - {name: right, want: "0.25"}
+    - {name: wrong, want: "0.3"}
+    - {name: expects error, want_error: boom}
+- id: cond
+  version: 3
+  kind: condition
+  env_version: 1
+  expression: line.amount.div(dec("0"), 2) > money("1", "EUR")
+  tests:
+    - name: wrong error
+      facts: {line: {amount: {amount: "1", currency: EUR}}}
+      want_error: currency
+    - name: unexpected error
+      facts: {line: {amount: {amount: "1", currency: EUR}}}
+      want: true
+- id: pol
+  version: 1
+  kind: policy
+  env_version: 1
+  expression: "false"
+  reason: nope
+  tests:
+    - {name: denied any reason, want: false}
+    - {name: wrong reason, want: {allowed: false, reason: other}}
+    - {name: wrong verdict, want: true}
+`)})
+	require.NoError(t, err)
+	err = set.RunTests(context.Background())
+	var te *rules.TestError
+	require.ErrorAs(t, err, &te)
+	got := te.Failures
+	want := []rules.TestFailure{
+		{RuleID: "cond", Version: 3, Case: "wrong error", Message: `got error "rules: rule \"cond\" v3 expression 1:16: rules: division by zero", want an error containing "currency"`},
+		{RuleID: "cond", Version: 3, Case: "unexpected error", Message: `unexpected error: rules: rule "cond" v3 expression 1:16: rules: division by zero`},
+		{RuleID: "pol", Version: 1, Case: "wrong reason", Message: `got denied ("nope"), want denied ("other")`},
+		{RuleID: "pol", Version: 1, Case: "wrong verdict", Message: `got denied ("nope"), want allowed`},
+		{RuleID: "share", Version: 1, Case: "wrong", Message: `got 0.25, want 0.3`},
+		{RuleID: "share", Version: 1, Case: "expects error", Message: `got 0.25, want an error containing "boom"`},
+	}
+	require.Empty(t, cmp.Diff(want, got))
+	require.Contains(t, err.Error(), `rule "share" v1 case "wrong": got 0.25, want 0.3`)
+}
+
+func TestDocumentJSONRoundTrip(t *testing.T) {
+	docs, err := rules.ParseDocuments([]byte(policyYAML))
+	require.NoError(t, err)
+	require.Len(t, docs, 4)
+	for _, d := range docs {
+		b, err := json.Marshal(d)
+		require.NoError(t, err)
+		back, err := rules.ParseDocuments(b)
+		require.NoError(t, err)
+		require.Len(t, back, 1)
+		require.Empty(t, cmp.Diff(d, back[0]))
+	}
+	// A compiled rule gives back its document.
+	env := mustEnv()
+	r, err := env.Compile(docs[0])
+	require.NoError(t, err)
+	require.Empty(t, cmp.Diff(docs[0], r.Document()))
+}
+
+func TestResultJSONRoundTrip(t *testing.T) {
+	set := loadSample(t)
+	f := sampleFacts(mustEnv())
+	_ = f
+	for _, r := range set.Rules() {
+		env := mustEnv()
+		r2, err := env.Compile(r.Document())
+		require.NoError(t, err)
+		res, err := r2.Eval(context.Background(), sampleFacts(env))
+		require.NoError(t, err)
+		b, err := json.Marshal(res)
+		require.NoError(t, err)
+		var back rules.Result
+		require.NoError(t, json.Unmarshal(b, &back))
+		require.Empty(t, cmp.Diff(res, back), "%s", b)
+	}
+}
+
+func TestParseDocumentsErrors(t *testing.T) {
+	cases := []struct {
+		name string
+		data string
+	}{
+		{"not yaml", "id: [unclosed"},
+		{"unknown field", "id: x\nexpresion: true"},
+		{"trailing data", `{"id": "x"} {"id": "y"}`},
+		{"wrong type", "version: two"},
+		{"float number in YAML", "version: 1.5"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			docs, err := rules.ParseDocuments([]byte(c.data))
+			require.Error(t, err)
+			require.Nil(t, docs)
+		})
+	}
+}
+
+func TestCostBudgetAtLoad(t *testing.T) {
+	env := mustEnv(rules.SizeHint("order.flags", 10_000))
+	_, err := env.Compile(doc(rules.Condition, `order.flags.all(a, order.flags.all(b, a != b))`))
+	var ce *rules.CostError
+	require.ErrorAs(t, err, &ce)
+	require.False(t, ce.Runtime)
+	require.Equal(t, "r", ce.RuleID)
+	require.Greater(t, ce.Estimate, ce.Limit)
+	require.True(t, errors.Is(err, rules.ErrCostLimit))
+	require.Contains(t, err.Error(), `rule "r" v1 has an estimated worst-case cost`)
+
+	small := mustEnv(rules.SizeHint("order.flags", 10))
+	r, err := small.Compile(doc(rules.Condition, `order.flags.all(a, order.flags.all(b, a != b))`))
+	require.NoError(t, err)
+	require.Less(t, r.CostEstimate(), uint64(20_000))
+}
