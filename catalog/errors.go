@@ -81,13 +81,15 @@ type OfferError struct {
 	Charge  ChargeID // empty when the problem is not inside a charge
 	Value   string   // the offending value, cut to 64 bytes; may be empty
 	Err     error
+
+	priceOnly bool // reported by NewRater, outside any offer
 }
 
 // Error writes `catalog: offer "x"@2 charge "c": <condition>: <value>`.
 func (e *OfferError) Error() string {
 	var b strings.Builder
 	b.WriteString("catalog: ")
-	if e.Offer != "" || e.Version != 0 {
+	if !e.priceOnly {
 		b.WriteString("offer ")
 		b.WriteString(strconv.Quote(string(e.Offer)))
 		b.WriteByte('@')

@@ -118,7 +118,7 @@ type ctier struct {
 // at "price" and whose problems are *OfferError values with an empty offer.
 func NewRater(p Price, cur ensemble.Currency) (*Rater, error) {
 	var probs ensemble.Problems
-	rep := reporter{p: &probs}
+	rep := reporter{p: &probs, priceOnly: true}
 	if cur.IsZero() {
 		rep.add("currency", ErrUnknownCurrency, "")
 	}

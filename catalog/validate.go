@@ -62,14 +62,15 @@ func validID(id string) bool {
 
 // reporter records problems of one offer version (and charge).
 type reporter struct {
-	p       *ensemble.Problems
+	p         *ensemble.Problems
+	priceOnly bool
 	offer   OfferID
 	version int
 	charge  ChargeID
 }
 
 func (r *reporter) add(path string, cond error, value string) {
-	r.p.Add(path, &OfferError{Offer: r.offer, Version: r.version, Charge: r.charge, Value: value, Err: cond})
+	r.p.Add(path, &OfferError{Offer: r.offer, Version: r.version, Charge: r.charge, Value: value, Err: cond, priceOnly: r.priceOnly})
 }
 
 // id checks an ID field.
