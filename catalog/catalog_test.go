@@ -310,8 +310,16 @@ func TestEnumsText(t *testing.T) {
 		{"charge type", catalog.OneTime, "one_time", func(b []byte) (textual, error) { var v catalog.ChargeType; err := v.UnmarshalText(b); return v, err }},
 		{"timing", catalog.InArrears, "in_arrears", func(b []byte) (textual, error) { var v catalog.Timing; err := v.UnmarshalText(b); return v, err }},
 		{"model", catalog.GraduatedPercentage, "graduated_percentage", func(b []byte) (textual, error) { var v catalog.Model; err := v.UnmarshalText(b); return v, err }},
-		{"package rounding", catalog.RoundDownPackages, "down", func(b []byte) (textual, error) { var v catalog.PackageRounding; err := v.UnmarshalText(b); return v, err }},
-		{"rounding policy", catalog.RoundPerTier, "per_tier", func(b []byte) (textual, error) { var v catalog.RoundingPolicy; err := v.UnmarshalText(b); return v, err }},
+		{"package rounding", catalog.RoundDownPackages, "down", func(b []byte) (textual, error) {
+			var v catalog.PackageRounding
+			err := v.UnmarshalText(b)
+			return v, err
+		}},
+		{"rounding policy", catalog.RoundPerTier, "per_tier", func(b []byte) (textual, error) {
+			var v catalog.RoundingPolicy
+			err := v.UnmarshalText(b)
+			return v, err
+		}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -64,9 +64,9 @@ func validID(id string) bool {
 type reporter struct {
 	p         *ensemble.Problems
 	priceOnly bool
-	offer   OfferID
-	version int
-	charge  ChargeID
+	offer     OfferID
+	version   int
+	charge    ChargeID
 }
 
 func (r *reporter) add(path string, cond error, value string) {
