@@ -206,7 +206,10 @@ func NewEnv(opts ...Option) (*Env, error) {
 			cel.DefaultUTCTimeZone(true),
 			cel.ParserExpressionSizeLimit(cfg.maxExprSize),
 			cel.ParserRecursionLimit(cfg.maxNesting),
-			cel.ASTValidators(cel.ValidateComprehensionNestingLimit(MaxComprehensionNesting)),
+			cel.ASTValidators(
+				cel.ValidateComprehensionNestingLimit(MaxComprehensionNesting),
+				cel.ValidateHomogeneousAggregateLiterals(),
+			),
 			Library(v),
 		}
 		ce, err := cel.NewEnv(append(base, celVars...)...)

@@ -148,7 +148,7 @@ func (e *Env) compileExpr(ce *cel.Env, doc *Document, field, expr string, want *
 	}
 	if out := a.OutputType(); !out.IsExactType(want) {
 		loc := a.NativeRep().SourceInfo().GetStartLocation(a.NativeRep().Expr().ID())
-		ce := &common.Error{Location: loc, Message: fmt.Sprintf("a %s rule must be of type %s, not %s", doc.Kind, want, out)}
+		ce := &common.Error{Location: loc, Message: fmt.Sprintf("%s %s rule must be of type %s, not %s", article(doc.Kind), doc.Kind, want, out)}
 		if field == "reason_expression" {
 			ce.Message = fmt.Sprintf("reason_expression must be of type string, not %s", out)
 		}
@@ -194,6 +194,13 @@ func issuesOf(src common.Source, errs []*common.Error) []Issue {
 		return out[i].Column < out[j].Column
 	})
 	return out
+}
+
+func article(k Kind) string {
+	if k == Amount {
+		return "an"
+	}
+	return "a"
 }
 
 func issueOf(src common.Source, ce *common.Error) Issue {

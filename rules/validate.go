@@ -38,6 +38,8 @@ func findProblems(a *ast.AST, report reporter) {
 			}
 		case ast.CallKind:
 			validateCall(e, report)
+		case ast.StructKind:
+			report(e.ID(), "building %s values is not allowed: rules read the facts they are given", e.AsStruct().TypeName())
 		}
 	}
 }
