@@ -2,7 +2,6 @@ package usage_test
 
 import (
 	"encoding/json"
-	"testing"
 	"time"
 
 	"github.com/ensemble-commerce/ensemble"
@@ -13,6 +12,14 @@ import (
 
 	_ "time/tzdata" // tests name IANA zones whatever the host has installed
 )
+
+// tb is what the helpers need from *testing.T, *testing.B and *rapid.T.
+type tb interface {
+	Helper()
+	Errorf(format string, args ...any)
+	Fatalf(format string, args ...any)
+	FailNow()
+}
 
 // Meters of the test fixture, one per aggregation.
 var testMeters = []usage.Meter{
@@ -76,7 +83,7 @@ func rec(id, line, meter, qty, at string, attrs ...string) usage.Record {
 	return r
 }
 
-func collect(t testing.TB, cfg usage.Config, records ...usage.Record) *usage.Report {
+func collect(t tb, cfg usage.Config, records ...usage.Record) *usage.Report {
 	t.Helper()
 	a, err := usage.New(cfg)
 	require.NoError(t, err)
@@ -86,7 +93,7 @@ func collect(t testing.TB, cfg usage.Config, records ...usage.Record) *usage.Rep
 	return a.Report()
 }
 
-func mustJSON(t testing.TB, v any) string {
+func mustJSON(t tb, v any) string {
 	t.Helper()
 	b, err := json.Marshal(v)
 	require.NoError(t, err)
@@ -95,7 +102,7 @@ func mustJSON(t testing.TB, v any) string {
 
 // requireSameReport fails with a readable diff unless the reports are equal,
 // and byte-identical once encoded.
-func requireSameReport(t testing.TB, got, want *usage.Report) {
+func requireSameReport(t tb, got, want *usage.Report) {
 	t.Helper()
 	if d := cmp.Diff(want, got); d != "" {
 		t.Fatalf("reports differ (-want +got):\n%s", d)
@@ -105,7 +112,7 @@ func requireSameReport(t testing.TB, got, want *usage.Report) {
 
 // find returns the aggregate for line, meter and period start, from the
 // aggregates and then the adjustments.
-func find(t testing.TB, rep *usage.Report, line, meter, start string) usage.Aggregate {
+func find(t tb, rep *usage.Report, line, meter, start string) usage.Aggregate {
 	t.Helper()
 	for _, list := range [][]usage.Aggregate{rep.Aggregates, rep.Adjustments} {
 		for _, g := range list {

@@ -1,0 +1,109 @@
+package usage_test
+
+import (
+	"errors"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/ensemble-commerce/ensemble"
+	"github.com/ensemble-commerce/ensemble/usage"
+	"github.com/shopspring/decimal"
+)
+
+func ExampleCollect() {
+	jan := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	cfg := usage.Config{
+		Meters: []usage.Meter{
+			{ID: "gpu_hours", Unit: "hour", Aggregation: usage.Sum},
+			{ID: "seats", Unit: "user", Aggregation: usage.CountUnique, UniqueAttribute: "user"},
+		},
+		Lines: []usage.Line{{
+			Ref:     "ord-1/line-1",
+			Active:  []ensemble.Period{ensemble.MustPeriod(jan, jan.AddDate(1, 0, 0))},
+			Cadence: ensemble.Every(1, ensemble.Monthly),
+			Anchor:  jan,
+		}},
+	}
+	at := func(day int) time.Time { return jan.AddDate(0, 0, day) }
+	records := []usage.Record{
+		{ID: "e1", Line: "ord-1/line-1", Meter: "gpu_hours", Quantity: decimal.RequireFromString("1.5"), At: at(3)},
+		{ID: "e2", Line: "ord-1/line-1", Meter: "gpu_hours", Quantity: decimal.RequireFromString("2.25"), At: at(9)},
+		{ID: "e2", Line: "ord-1/line-1", Meter: "gpu_hours", Quantity: decimal.RequireFromString("2.250"), At: at(9)}, // a retry
+		{ID: "e3", Line: "ord-1/line-1", Meter: "gpu_hours", Quantity: decimal.RequireFromString("4"), At: at(40)},
+		{ID: "e4", Line: "ord-1/line-1", Meter: "seats", At: at(5), Attributes: map[string]string{"user": "ann"}},
+		{ID: "e5", Line: "ord-1/line-1", Meter: "seats", At: at(6), Attributes: map[string]string{"user": "ann"}},
+		{ID: "e6", Line: "ord-1/line-1", Meter: "seats", At: at(7), Attributes: map[string]string{"user": "bob"}},
+		{ID: "e7", Line: "ord-1/line-1", Meter: "tpu_hours", Quantity: decimal.NewFromInt(1), At: at(8)},
+	}
+	rep, err := usage.Collect(cfg, slices.Values(records))
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	for _, g := range rep.Aggregates {
+		fmt.Printf("%s %s %s: %s %s from %d records\n", g.Line, g.Meter, g.Period.Start.Format("2006-01-02"), g.Value, g.Unit, g.Records)
+	}
+	for _, r := range rep.Rejections {
+		fmt.Println(r.Error())
+	}
+	fmt.Printf("%+v\n", rep.Stats)
+	// Output:
+	// ord-1/line-1 gpu_hours 2026-01-01: 3.75 hour from 2 records
+	// ord-1/line-1 gpu_hours 2026-02-01: 4 hour from 1 records
+	// ord-1/line-1 seats 2026-01-01: 2 user from 3 records
+	// usage: record "e7": unknown meter: meter "tpu_hours" is not declared
+	// {Read:8 Accepted:6 Duplicates:1 Rejected:1 Conflicts:0}
+}
+
+func ExampleAggregator() {
+	jan := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	a, err := usage.New(usage.Config{
+		Meters: []usage.Meter{{ID: "storage_gb", Unit: "GB", Aggregation: usage.Max}},
+		Lines: []usage.Line{{
+			Ref: "L1", Active: []ensemble.Period{ensemble.MustPeriod(jan, jan.AddDate(1, 0, 0))},
+			Cadence: ensemble.Every(1, ensemble.Monthly), Anchor: jan,
+		}},
+	})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	a.AddRecord(usage.Record{ID: "s1", Line: "L1", Meter: "storage_gb", Quantity: decimal.NewFromInt(40), At: jan.Add(time.Hour)})
+	a.AddRecord(usage.Record{ID: "s2", Line: "L1", Meter: "storage_gb", Quantity: decimal.NewFromInt(55), At: jan.Add(2 * time.Hour)})
+	fmt.Println(a.Report().Aggregates[0].Value)
+	// The same id with another quantity: a conflict, never silently resolved.
+	a.AddRecord(usage.Record{ID: "s2", Line: "L1", Meter: "storage_gb", Quantity: decimal.NewFromInt(56), At: jan.Add(2 * time.Hour)})
+	rep := a.Report()
+	fmt.Println(rep.Aggregates[0].Value, rep.Aggregates[0].Source)
+	fmt.Println(rep.Conflicts[0].Error(), errors.Is(rep.Err(), usage.ErrConflict))
+	// Output:
+	// 55
+	// 40 s1
+	// usage: record "s2": conflicting records: 2 different contents for one id true
+}
+
+func ExampleAggregate_Merge() {
+	jan := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	line := usage.Line{
+		Ref: "L1", Active: []ensemble.Period{ensemble.MustPeriod(jan, jan.AddDate(1, 0, 0))},
+		Cadence: ensemble.Every(1, ensemble.Monthly), Anchor: jan,
+	}
+	meters := []usage.Meter{{ID: "api_calls", Aggregation: usage.Sum}}
+	rec := func(id string, n int64, day int) usage.Record {
+		return usage.Record{ID: usage.RecordID(id), Line: "L1", Meter: "api_calls", Quantity: decimal.NewFromInt(n), At: jan.AddDate(0, 0, day)}
+	}
+	// January was invoiced from these records.
+	billed, _ := usage.Collect(usage.Config{Meters: meters, Lines: []usage.Line{line}},
+		slices.Values([]usage.Record{rec("c1", 900, 3), rec("c2", 300, 20)}))
+	// In February, January is closed; a late January record arrives.
+	late, _ := usage.Collect(usage.Config{Meters: meters, Lines: []usage.Line{line}, ClosedBefore: jan.AddDate(0, 1, 0)},
+		slices.Values([]usage.Record{rec("c3", 250, 30), rec("c4", 10, 33)}))
+	adj := late.Adjustments[0]
+	cum, _ := billed.Aggregates[0].Merge(adj)
+	fmt.Println(adj.Ref().Kind, adj.Ref().ID, adj.Value)
+	fmt.Println("cumulative:", cum.Value, "records:", cum.Records, cum.Digest == usage.DigestOf("c1", "c2", "c3"))
+	// Output:
+	// usage_adjustment L1|api_calls|2026-01-01T00:00:00Z 250
+	// cumulative: 1450 records: 3 true
+}
