@@ -1,0 +1,143 @@
+package catalog_test
+
+import (
+	"encoding/json"
+	"errors"
+	"testing"
+
+	"github.com/ensemble-commerce/ensemble"
+	"github.com/ensemble-commerce/ensemble/catalog"
+	"github.com/shopspring/decimal"
+)
+
+// checkLoaded holds for every catalog a document loads into: it writes back
+// to JSON that loads into the same catalog and the same bytes, and every
+// charge rates without panicking, Amount agreeing with Rate.
+func checkLoaded(t *testing.T, c *catalog.Catalog) {
+	b, err := json.Marshal(c)
+	if err != nil {
+		t.Fatalf("marshal: %v", err)
+	}
+	back, err := catalog.Load(b)
+	if err != nil {
+		t.Fatalf("reload: %v\n%s", err, b)
+	}
+	b2, err := json.Marshal(back)
+	if err != nil {
+		t.Fatalf("marshal again: %v", err)
+	}
+	if string(b) != string(b2) {
+		t.Fatalf("round trip changed the document:\n%s\n%s", b, b2)
+	}
+	for _, id := range c.IDs() {
+		for _, pin := range c.Versions(id) {
+			o, err := c.Offer(pin)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, ch := range o.Charges {
+				r, err := c.Rater(pin, ch.ID)
+				if err != nil {
+					t.Fatal(err)
+				}
+				for _, q := range []decimal.Decimal{decimal.Zero, decimal.New(15, -1), decimal.New(123456789, -2)} {
+					for _, opts := range []catalog.RateOptions{{}, {Rounding: catalog.RoundPerTier}, {Rounding: catalog.RoundNone, Interim: true}} {
+						rt, err := r.Rate(q, opts)
+						if errors.Is(err, catalog.ErrOutOfRange) {
+							continue
+						}
+						if err != nil {
+							t.Fatalf("rate %s at %s: %v", pin, q, err)
+						}
+						a, err := r.Amount(q, opts)
+						if err != nil || !a.Equal(rt.Amount) {
+							t.Fatalf("Amount %s (%v) != Rate %s for %s at %s", a, err, rt.Amount, pin, q)
+						}
+					}
+				}
+			}
+		}
+	}
+}
+
+func FuzzLoad(f *testing.F) {
+	j, err := ensemble.YAMLToJSON([]byte(storeYAML))
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Add(j)
+	f.Add([]byte(`{"offers":[]}`))
+	f.Add([]byte(`{"offers":[{"id":"a","version":1,"currency":"JPY","effective_from":"2026-01-01T00:00:00Z","charges":[{"id":"c","type":"usage","meter":"m","price":{"model":"package","amount":"7","package_size":"2.5","package_rounding":"down"}}]}]}`))
+	f.Add([]byte(`{"offers":[{"id":"b","version":1,"kind":"bundle","currency":"KWD","effective_from":"2026-01-01T00:00:00Z","components":[{"offer":"b","supplier":"s","cost":{"ratio":"1/3"}}]}]}`))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		c, err := catalog.Load(data)
+		if err != nil {
+			if c != nil {
+				t.Fatal("a failed load returned a catalog")
+			}
+			return
+		}
+		checkLoaded(t, c)
+	})
+}
+
+func FuzzLoadYAML(f *testing.F) {
+	f.Add([]byte(storeYAML))
+	f.Add([]byte("offers:\n  - id: a\n    version: 1\n    currency: EUR\n    effective_from: 2026-01-01T00:00:00Z\n    charges:\n      - {id: c, type: one_time, price: {model: percentage, rate: 2.9%, fixed_fee: 0.30}}\n"))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		c, err := catalog.LoadYAML(data)
+		if err != nil {
+			return
+		}
+		checkLoaded(t, c)
+	})
+}
+
+// FuzzRateQuantity rates arbitrary quantities on the fast and exact paths
+// and checks them against each other and, for the graduated price, against
+// the definition.
+func FuzzRateQuantity(f *testing.F) {
+	f.Add(int64(150050), int8(-2), uint8(0))
+	f.Add(int64(1000), int8(0), uint8(1))
+	f.Add(int64(9223372036854775807), int8(-3), uint8(2))
+	f.Add(int64(1), int8(30), uint8(3))
+	prices := []catalog.Price{
+		tiers3(catalog.Graduated),
+		tiers3(catalog.Volume),
+		{Model: catalog.Package, Amount: dec("4.99"), PackageSize: dec("0.3"), FreeUnits: dec("1.5")},
+		{Model: catalog.Percentage, Rate: ensemble.MustRatio("2.95%"), FixedFee: dec("0.3"), TransactionMinimum: dec("0.5"), TransactionMaximum: dec("1000000")},
+	}
+	var raters []*catalog.Rater
+	for _, p := range prices {
+		r, err := catalog.NewRater(p, ensemble.MustCurrency("EUR"))
+		if err != nil {
+			f.Fatal(err)
+		}
+		raters = append(raters, r)
+	}
+	f.Fuzz(func(t *testing.T, coef int64, exp int8, which uint8) {
+		q := decimal.New(coef, int32(exp))
+		r := raters[int(which)%len(raters)]
+		for _, opts := range []catalog.RateOptions{{}, {Rounding: catalog.RoundNone}, {Mode: ensemble.RoundHalfEven}} {
+			rt, err := r.Rate(q, opts)
+			a, aerr := r.Amount(q, opts)
+			if (err == nil) != (aerr == nil) {
+				t.Fatalf("Rate error %v, Amount error %v", err, aerr)
+			}
+			if err != nil {
+				if !errors.Is(err, catalog.ErrNegativeQuantity) && !errors.Is(err, catalog.ErrOutOfRange) {
+					t.Fatalf("unexpected error %v", err)
+				}
+				continue
+			}
+			if !a.Equal(rt.Amount) {
+				t.Fatalf("Amount %s != Rate %s at %s", a, rt.Amount, q)
+			}
+			if which%4 == 0 && opts.Rounding == catalog.RoundNone {
+				if want := oracleGraduated(prices[0].Tiers, q, false); !rt.Amount.Amount().Equal(want) {
+					t.Fatalf("graduated %s at %s, want %s", rt.Amount, q, want)
+				}
+			}
+		}
+	})
+}
