@@ -1,0 +1,202 @@
+package catalog_test
+
+import (
+	"encoding/json"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/ensemble-commerce/ensemble"
+	"github.com/ensemble-commerce/ensemble/catalog"
+	"github.com/shopspring/decimal"
+	"github.com/stretchr/testify/require"
+	"pgregory.net/rapid"
+)
+
+// genPrice draws a valid price of any model.
+func genPrice(t *rapid.T) catalog.Price {
+	small := func(label string) decimal.Decimal {
+		return decimal.New(rapid.Int64Range(0, 100000).Draw(t, label), -rapid.Int32Range(0, 4).Draw(t, label+"_scale"))
+	}
+	var p catalog.Price
+	switch m := catalog.Model(rapid.IntRange(1, 7).Draw(t, "model")); m {
+	case catalog.Flat, catalog.PerUnit:
+		p = catalog.Price{Model: m, Amount: small("amount")}
+	case catalog.Graduated, catalog.Volume:
+		p = catalog.Price{Model: m, Tiers: genTiers(t, false)}
+	case catalog.GraduatedPercentage:
+		p = catalog.Price{Model: m, Tiers: genTiers(t, true)}
+	case catalog.Package:
+		p = catalog.Price{Model: m, Amount: small("amount"), PackageSize: small("size").Add(decimal.New(1, 0)),
+			PackageRounding: catalog.PackageRounding(rapid.IntRange(0, 1).Draw(t, "rounding"))}
+	case catalog.Percentage:
+		p = catalog.Price{Model: m, Rate: ensemble.RatioFromDecimal(decimal.New(rapid.Int64Range(0, 10000).Draw(t, "bp"), -4)),
+			FixedFee: small("fee"), TransactionMinimum: small("txmin")}
+		if rapid.Bool().Draw(t, "has_txmax") {
+			p.TransactionMaximum = p.TransactionMinimum.Add(small("txspan")).Add(decimal.New(1, 0))
+		}
+	}
+	if m := p.Model; m != catalog.Flat && m != catalog.Percentage && rapid.Bool().Draw(t, "has_free") {
+		p.FreeUnits = small("free")
+	}
+	if p.Model != catalog.Percentage && rapid.Bool().Draw(t, "has_spend") {
+		p.MinimumSpend = small("min_spend")
+		if rapid.Bool().Draw(t, "has_max_spend") {
+			p.MaximumSpend = p.MinimumSpend.Add(small("spend_span")).Add(decimal.New(1, 0))
+		}
+	}
+	return p
+}
+
+func genCharge(t *rapid.T, i int) catalog.Charge {
+	c := catalog.Charge{ID: catalog.ChargeID(fmt.Sprintf("c%d", i)), Price: genPrice(t)}
+	switch c.Type = catalog.ChargeType(rapid.IntRange(1, 3).Draw(t, "type")); c.Type {
+	case catalog.Recurring:
+		c.Cadence = ensemble.Every(rapid.IntRange(1, 12).Draw(t, "every"), ensemble.CadenceUnit(rapid.IntRange(1, 5).Draw(t, "unit")))
+		c.Timing = catalog.Timing(rapid.IntRange(1, 2).Draw(t, "timing"))
+	case catalog.Usage:
+		c.Meter = "meter_" + rapid.StringMatching(`[a-z]{1,6}`).Draw(t, "meter")
+		if rapid.Bool().Draw(t, "arrears") {
+			c.Timing = catalog.InArrears
+		}
+	}
+	return c
+}
+
+// genDocument draws a valid catalog: products with consecutive versions, a
+// bundle of some of them and an add-on.
+func genDocument(t *rapid.T) catalog.Document {
+	var doc catalog.Document
+	start := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	cur := rapid.SampledFrom([]string{"EUR", "JPY", "KWD"}).Draw(t, "currency")
+	nProducts := rapid.IntRange(1, 3).Draw(t, "products")
+	for p := range nProducts {
+		versions := rapid.IntRange(1, 3).Draw(t, "versions")
+		from := start
+		for v := 1; v <= versions; v++ {
+			o := catalog.Offer{
+				ID: catalog.OfferID(fmt.Sprintf("p%d", p)), Version: v, Name: rapid.StringMatching(`[\p{L}\p{N} .é€-]{0,12}`).Draw(t, "name"),
+				Currency: cur, EffectiveFrom: from, Category: rapid.StringMatching(`[a-z]{0,8}`).Draw(t, "category"),
+			}
+			if v < versions || rapid.Bool().Draw(t, "closed") {
+				o.EffectiveUntil = from.AddDate(0, 0, rapid.IntRange(1, 400).Draw(t, "days"))
+				from = o.EffectiveUntil
+			}
+			if rapid.Bool().Draw(t, "has_attributes") {
+				o.Attributes = map[string]string{"k" + rapid.StringMatching(`[a-z]{1,4}`).Draw(t, "key"): rapid.StringMatching(`[\p{L}\p{N} .-]{0,12}`).Draw(t, "value")}
+			}
+			if rapid.Bool().Draw(t, "has_quantity_bounds") {
+				o.MinQuantity = decimal.New(rapid.Int64Range(0, 10).Draw(t, "min_qty"), 0)
+				o.MaxQuantity = o.MinQuantity.Add(decimal.New(rapid.Int64Range(1, 100).Draw(t, "qty_span"), 0))
+			}
+			for i := range rapid.IntRange(0, 3).Draw(t, "charges") {
+				o.Charges = append(o.Charges, genCharge(t, i))
+			}
+			doc.Offers = append(doc.Offers, o)
+		}
+	}
+	if rapid.Bool().Draw(t, "has_bundle") {
+		b := catalog.Offer{ID: "bundle", Version: 1, Kind: catalog.Bundle, Currency: cur, EffectiveFrom: start}
+		left := int64(100)
+		for p := range nProducts {
+			comp := catalog.Component{Offer: catalog.OfferID(fmt.Sprintf("p%d", p)), Supplier: fmt.Sprintf("s%d", p)}
+			if rapid.Bool().Draw(t, "fixed") {
+				comp.Cost.Fixed = decimal.New(rapid.Int64Range(0, 10000).Draw(t, "fixed_cost"), -2)
+			} else {
+				pct := rapid.Int64Range(0, left).Draw(t, "percent")
+				left -= pct
+				comp.Cost.Ratio = ensemble.RatioFromDecimal(decimal.New(pct, -2))
+			}
+			b.Components = append(b.Components, comp)
+		}
+		doc.Offers = append(doc.Offers, b)
+	}
+	if rapid.Bool().Draw(t, "has_add_on") {
+		doc.Offers = append(doc.Offers, catalog.Offer{ID: "add-on", Version: 1, Kind: catalog.AddOn, Currency: cur,
+			EffectiveFrom: start, AttachesTo: []catalog.OfferID{"p0"}, MaxQuantity: decimal.New(3, 0)})
+	}
+	// The catalog must not depend on the order offers are given in.
+	perm := rapid.Permutation(doc.Offers).Draw(t, "order")
+	return catalog.Document{Offers: perm}
+}
+
+func TestPropertyCatalogJSON(t *testing.T) {
+	rapid.Check(t, func(t *rapid.T) {
+		doc := genDocument(t)
+		c, err := catalog.New(doc)
+		require.NoError(t, err)
+		b, err := json.Marshal(c)
+		require.NoError(t, err)
+		back, err := catalog.Load(b)
+		require.NoError(t, err)
+		requireEqual(t, back.Document(), c.Document())
+		b2, err := json.Marshal(back)
+		require.NoError(t, err)
+		require.Equal(t, string(b), string(b2), "byte-identical")
+		// JSON is YAML: the YAML loader reads the same catalog.
+		viaYAML, err := catalog.LoadYAML(b)
+		require.NoError(t, err)
+		requireEqual(t, viaYAML.Document(), c.Document())
+		// Order of the input does not matter.
+		reordered, err := catalog.New(catalog.Document{Offers: rapid.Permutation(doc.Offers).Draw(t, "again")})
+		require.NoError(t, err)
+		b3, err := json.Marshal(reordered)
+		require.NoError(t, err)
+		require.Equal(t, string(b), string(b3), "deterministic whatever the input order")
+		// Every charge rates the same after the round trip.
+		q := genDec(t, "q", 100000, 3)
+		for _, id := range c.IDs() {
+			for _, pin := range c.Versions(id) {
+				o, err := c.Offer(pin)
+				require.NoError(t, err)
+				for _, ch := range o.Charges {
+					r1, err := c.Rater(pin, ch.ID)
+					require.NoError(t, err)
+					r2, err := back.Rater(pin, ch.ID)
+					require.NoError(t, err)
+					a1, err := r1.Rate(q, catalog.RateOptions{})
+					noRange(t, err)
+					a2, err := r2.Amount(q, catalog.RateOptions{})
+					noRange(t, err)
+					requireMoney(t, a2, a1.Amount)
+				}
+			}
+		}
+	})
+}
+
+func TestPropertySupplierCosts(t *testing.T) {
+	rapid.Check(t, func(t *rapid.T) {
+		doc := genDocument(t)
+		c, err := catalog.New(doc)
+		require.NoError(t, err)
+		if len(c.Versions("bundle")) == 0 {
+			return
+		}
+		pin := catalog.Pin{Offer: "bundle", Version: 1}
+		cur, err := c.Currency(pin)
+		require.NoError(t, err)
+		retail := ensemble.MoneyFromMinor(rapid.Int64Range(0, 1e12).Draw(t, "retail"), cur)
+		qty := decimal.New(rapid.Int64Range(0, 1000).Draw(t, "qty"), -rapid.Int32Range(0, 2).Draw(t, "qty_scale"))
+		got, err := c.SupplierCosts(pin, retail, qty, catalog.CostOptions{Mode: ensemble.RoundingMode(rapid.IntRange(0, 6).Draw(t, "mode"))})
+		require.NoError(t, err)
+		sum := got.Margin
+		o, err := c.Offer(pin)
+		require.NoError(t, err)
+		for _, sc := range got.Costs {
+			require.True(t, sc.Cost.IsRounded(), "costs are whole minor units")
+			require.False(t, sc.Cost.IsNegative())
+			sum, err = sum.Add(sc.Cost)
+			require.NoError(t, err)
+			for _, comp := range o.Components {
+				if comp.Offer == sc.Offer && comp.Supplier == sc.Supplier && !comp.Cost.Ratio.IsZero() {
+					exact := ensemble.RatioFromDecimal(retail.Amount()).Mul(comp.Cost.Ratio)
+					diff := exact.Sub(ensemble.RatioFromDecimal(sc.Cost.Amount()))
+					unit := ensemble.RatioFromDecimal(decimal.New(1, -cur.Digits()))
+					require.True(t, diff.Cmp(unit) < 0 && diff.Neg().Cmp(unit) < 0, "ratio cost %s within a minor unit of %s", sc.Cost, exact)
+				}
+			}
+		}
+		requireMoney(t, sum, retail, "costs and margin add up to the retail amount")
+	})
+}
