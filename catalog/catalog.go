@@ -34,7 +34,8 @@ type entry struct {
 // *ensemble.ValidationError (subject "catalog") whose problems are
 // *OfferError values with paths such as offers[3].charges[1].price.tiers[2].up_to
 // (indexes into doc as given). On success the Catalog holds a deep copy of
-// doc, so later changes to doc do not reach it.
+// doc, with effective instants in UTC, so later changes to doc do not reach
+// it.
 func New(doc Document) (*Catalog, error) {
 	if err := validateDocument(&doc); err != nil {
 		return nil, err
@@ -43,6 +44,10 @@ func New(doc Document) (*Catalog, error) {
 	for i := range doc.Offers {
 		o := cloneOffer(&doc.Offers[i])
 		sortOffer(&o)
+		o.EffectiveFrom = o.EffectiveFrom.UTC()
+		if !o.EffectiveUntil.IsZero() {
+			o.EffectiveUntil = o.EffectiveUntil.UTC()
+		}
 		cur, _ := ensemble.ParseCurrency(o.Currency) // validated
 		o.Currency = cur.Code()
 		e := &entry{offer: o, cur: cur, raters: make(map[ChargeID]*Rater, len(o.Charges))}
@@ -230,6 +235,23 @@ func (c *Catalog) Rater(p Pin, ch ChargeID) (*Rater, error) {
 		return nil, &LookupError{Offer: p.Offer, Version: p.Version, Charge: ch, Err: ErrNotFound}
 	}
 	return r, nil
+}
+
+// Charge returns a copy of charge ch of the pinned offer version (its type,
+// cadence, timing, meter and price). Missing pins and charges are a
+// *LookupError wrapping ErrNotFound.
+func (c *Catalog) Charge(p Pin, ch ChargeID) (Charge, error) {
+	e, err := c.entry(p)
+	if err != nil {
+		return Charge{}, err
+	}
+	i, ok := slices.BinarySearchFunc(e.offer.Charges, ch, func(x Charge, id ChargeID) int { return cmp.Compare(x.ID, id) })
+	if !ok {
+		return Charge{}, &LookupError{Offer: p.Offer, Version: p.Version, Charge: ch, Err: ErrNotFound}
+	}
+	out := e.offer.Charges[i]
+	out.Price = clonePrice(out.Price)
+	return out, nil
 }
 
 // With returns a new catalog holding c's offers and the given ones (new

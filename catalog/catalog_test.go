@@ -112,6 +112,27 @@ func TestVersions(t *testing.T) {
 	_, err = c.Rater(catalog.Pin{Offer: "storage", Version: 1}, "nope")
 	require.ErrorIs(t, err, catalog.ErrNotFound)
 	require.Contains(t, err.Error(), `charge "nope"`)
+	_, err = c.Charge(catalog.Pin{Offer: "storage", Version: 1}, "nope")
+	require.ErrorIs(t, err, catalog.ErrNotFound)
+	ch, err := c.Charge(catalog.Pin{Offer: "storage", Version: 2}, "gb-month")
+	require.NoError(t, err)
+	require.Equal(t, catalog.Usage, ch.Type)
+	require.Equal(t, "storage_gb", ch.Meter)
+	require.Equal(t, catalog.Volume, ch.Price.Model)
+	ch.Price.Tiers[0].UnitAmount = dec("99")
+	again, err := c.Charge(catalog.Pin{Offer: "storage", Version: 2}, "gb-month")
+	require.NoError(t, err)
+	require.True(t, again.Price.Tiers[0].UnitAmount.Equal(dec("0.09")), "Charge returns a copy")
+
+	// Effective instants are stored in UTC.
+	paris := time.FixedZone("CET", 3600)
+	local, err := catalog.New(catalog.Document{Offers: []catalog.Offer{{ID: "z", Version: 1, Currency: "EUR",
+		EffectiveFrom: time.Date(2026, 1, 1, 1, 0, 0, 0, paris)}}})
+	require.NoError(t, err)
+	o, err := local.Offer(catalog.Pin{Offer: "z", Version: 1})
+	require.NoError(t, err)
+	require.Equal(t, time.UTC, o.EffectiveFrom.Location())
+	require.True(t, o.EffectiveFrom.Equal(day("2026-01-01")))
 }
 
 // TestPinnedVersionSurvives shows that an order's pinned version keeps its
