@@ -54,3 +54,29 @@ func BenchmarkPackage(b *testing.B) {
 	b.Run("amount", func(b *testing.B) { benchRate(b, p, "1234", false) })
 	b.Run("rate", func(b *testing.B) { benchRate(b, p, "1234", true) })
 }
+
+// BenchmarkLookup finds a charge's Rater by pin, as the invoice package
+// does once per line.
+func BenchmarkLookup(b *testing.B) {
+	c := mustStore(b)
+	pin := catalog.Pin{Offer: "storage", Version: 2}
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := c.Rater(pin, "gb-month"); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkSupplierCosts splits a bundle line between two suppliers.
+func BenchmarkSupplierCosts(b *testing.B) {
+	c := mustStore(b)
+	pin := catalog.Pin{Offer: "suite", Version: 1}
+	retail, qty := money("100.00", "EUR"), dec("2")
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := c.SupplierCosts(pin, retail, qty, catalog.CostOptions{}); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

@@ -516,3 +516,79 @@ func TestValidationFields(t *testing.T) {
 	_, err := catalog.NewRater(ok, ensemble.Currency{})
 	require.ErrorIs(t, err, catalog.ErrUnknownCurrency)
 }
+
+func TestSmallTypesJSON(t *testing.T) {
+	tests := []struct {
+		name string
+		in   any
+		out  any
+		text string
+	}{
+		{"pin", catalog.Pin{Offer: "storage", Version: 2}, &catalog.Pin{}, `{"offer":"storage","version":2}`},
+		{"rate options", catalog.RateOptions{Rounding: catalog.RoundPerTier, Mode: ensemble.RoundHalfEven, Interim: true}, &catalog.RateOptions{},
+			`{"rounding":"per_tier","mode":"half_even","interim":true}`},
+		{"default rate options", catalog.RateOptions{}, &catalog.RateOptions{}, `{"rounding":"per_line","mode":"half_away_from_zero"}`},
+		{"cost options", catalog.CostOptions{Mode: ensemble.RoundDown, Method: ensemble.FirstInOrder}, &catalog.CostOptions{}, `{"mode":"down","method":"first_in_order"}`},
+		{"tier", catalog.Tier{UpTo: up("10"), UnitAmount: dec("0.5")}, &catalog.Tier{}, `{"up_to":"10","unit_amount":"0.5"}`},
+		{"percentage price", catalog.Price{Model: catalog.Percentage, Rate: ensemble.MustRatio("2.9%"), FixedFee: dec("0.30")}, &catalog.Price{},
+			`{"model":"percentage","rate":"0.029","fixed_fee":"0.3"}`},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			b, err := json.Marshal(tc.in)
+			require.NoError(t, err)
+			require.JSONEq(t, tc.text, string(b))
+			require.NoError(t, json.Unmarshal(b, tc.out))
+			requireEqual(t, deref(tc.out), tc.in)
+		})
+	}
+}
+
+func deref(p any) any {
+	switch v := p.(type) {
+	case *catalog.Pin:
+		return *v
+	case *catalog.RateOptions:
+		return *v
+	case *catalog.CostOptions:
+		return *v
+	case *catalog.Tier:
+		return *v
+	case *catalog.Price:
+		return *v
+	}
+	panic("unknown type")
+}
+
+// TestConcurrentRating rates one catalog from many goroutines; run with
+// -race, it shows Catalog and Rater are safe for concurrent use.
+func TestConcurrentRating(t *testing.T) {
+	c := mustStore(t)
+	r, err := c.Rater(catalog.Pin{Offer: "storage", Version: 1}, "gb-month")
+	require.NoError(t, err)
+	want, err := r.Rate(dec("1500"), catalog.RateOptions{})
+	require.NoError(t, err)
+	results := make(chan ensemble.Money, 8)
+	for range 8 {
+		go func() {
+			var last ensemble.Money
+			for range 200 {
+				rr, err := c.Rater(catalog.Pin{Offer: "storage", Version: 1}, "gb-month")
+				if err != nil {
+					results <- ensemble.Money{}
+					return
+				}
+				got, err := rr.Rate(dec("1500"), catalog.RateOptions{})
+				if err != nil {
+					results <- ensemble.Money{}
+					return
+				}
+				last = got.Amount
+			}
+			results <- last
+		}()
+	}
+	for range 8 {
+		requireMoney(t, <-results, want.Amount)
+	}
+}
