@@ -383,10 +383,7 @@ func (r *Rater) fastLines(rt *Rating, q decimal.Decimal) bool {
 		return false
 	}
 	rt.Lines = make([]Line, k+1)
-	for i := 0; i < k; i++ {
-		t := &r.tiers[i]
-		rt.Lines[i] = Line{Tier: i, Quantity: t.width, UnitAmount: t.unitM, FlatAmount: t.flatM, Subtotal: t.fullM}
-	}
+	copy(rt.Lines, r.full[:k])
 	rt.Lines[k] = Line{Tier: k, Quantity: inDec, UnitAmount: t.unitM, FlatAmount: t.flatM, Subtotal: fxMoney(sub, r.cur)}
 	return true
 }

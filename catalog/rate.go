@@ -99,6 +99,7 @@ type Rater struct {
 	amount, pkgSize, rate, fee, txMin, txMax, free, minSpend, maxSpend decimal.Decimal
 	amountM, rateM, feeM, zeroM, txMinM, txMaxM, minSpendM, maxSpendM  ensemble.Money
 	tiers                                                              []ctier
+	full                                                               []Line // the breakdown line of each closed tier, billed in full
 	fast                                                               fastPrice
 }
 
@@ -161,6 +162,9 @@ func compilePrice(p Price, cur ensemble.Currency, ref ensemble.Ref) *Rater {
 				lower = ct.upTo
 			}
 			r.tiers[i] = ct
+			if !ct.open {
+				r.full = append(r.full, Line{Tier: i, Quantity: ct.width, UnitAmount: ct.unitM, FlatAmount: ct.flatM, Subtotal: ct.fullM})
+			}
 		}
 	}
 	r.fast = compileFast(r)
@@ -263,10 +267,7 @@ func (r *Rater) slowLines(rt *Rating, q decimal.Decimal) {
 	case Graduated, GraduatedPercentage:
 		k := r.tierOf(billable)
 		rt.Lines = make([]Line, k+1)
-		for i := 0; i < k; i++ {
-			t := &r.tiers[i]
-			rt.Lines[i] = Line{Tier: i, Quantity: t.width, UnitAmount: t.unitM, FlatAmount: t.flatM, Subtotal: t.fullM}
-		}
+		copy(rt.Lines, r.full[:k])
 		t := &r.tiers[k]
 		in := billable.Sub(t.lower)
 		rt.Lines[k] = Line{Tier: k, Quantity: in, UnitAmount: t.unitM, FlatAmount: t.flatM, Subtotal: money(in.Mul(t.unit).Add(t.flat))}
