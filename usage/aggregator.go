@@ -3,7 +3,9 @@ package usage
 import (
 	"hash/maphash"
 	"iter"
+	"math"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -45,7 +47,8 @@ type Aggregator struct {
 	n      int32             // entries in use
 	bigs   []decimal.Decimal // quantities whose digits do not fit an int64
 
-	slots   []slot
+	slots   [][]slot // chunks of slotChunk slots, never reallocated
+	nslots  int32
 	periods []periodInfo
 	sums    []decimal.Decimal // slot values beyond int64
 
@@ -60,36 +63,43 @@ type Aggregator struct {
 
 	read, duplicates, accepted int64
 	dirty                      int
+	touched                    uint64 // sink of the batched table reads
 
 	keys []string // scratch for canonical attribute sets
 	buf  []byte
 }
-
-// Entry states.
-const (
-	stAccepted uint8 = iota + 1
-	stRejected
-	stConflict
-)
 
 // Entries and ids live in fixed-size chunks, so that growing the dedup set
 // never copies it.
 const (
 	entryShift = 12
 	entryChunk = 1 << entryShift
-	arenaChunk = 64 << 10
+	arenaChunk = 1 << 16
+	maxChunks  = 1 << 16 // ids fill at most 4 GiB of arena
 )
 
-// entry is one distinct record id and the content first seen for it.
+// MaxIDBytes bounds the length of a record id. A longer id is rejected
+// with ErrInvalidRecord (without deduplication, as an empty id is).
+const MaxIDBytes = 1024
+
+// Entry states, and a flag for a quantity held in Aggregator.bigs.
+const (
+	stAccepted uint8 = iota + 1
+	stRejected
+	stConflict
+	stBigQty uint8 = 0x80
+)
+
+// entry is one distinct record id and the content first seen for it, in
+// 32 bytes.
 type entry struct {
-	off   int64 // id in arena: chunk<<32 | offset
-	qc    int64 // quantity coefficient (when qb == 0)
+	q     int64 // quantity coefficient, or index into bigs with stBigQty
 	ns    int64 // instant, Unix nanoseconds
-	n     uint32
 	ref   int32 // accepted: slot; rejected: rejection; conflict: conflict
 	attrs int32 // canonical attribute set index+1, 0 for none
-	qe    int32
-	qb    int32 // index+1 into bigs for a quantity beyond int64
+	off   uint32
+	n     uint16
+	qe    int8 // quantity exponent
 	state uint8
 }
 
@@ -106,6 +116,12 @@ type slot struct {
 	vb                  int32 // index+1 into Aggregator.sums for a value beyond int64
 	digest              Digest
 	dirty               bool
+}
+
+const slotChunk = 1 << 10
+
+func (a *Aggregator) slot(si int32) *slot {
+	return &a.slots[si>>10][si&(slotChunk-1)]
 }
 
 func (a *Aggregator) value(s *slot) num {
@@ -172,47 +188,90 @@ func Collect(cfg Config, records iter.Seq[Record]) (*Report, error) {
 // aggregates. Add reads each record once and keeps no reference to it
 // (rejected and conflicting records are copied).
 func (a *Aggregator) Add(records iter.Seq[Record]) {
+	// Records are taken in small batches whose dedup table slots are read
+	// first, so that the cache misses of a batch overlap instead of
+	// queueing one behind the other.
+	var buf [batchSize]Record
+	n := 0
 	for r := range records {
-		a.AddRecord(r)
+		buf[n] = r
+		if n++; n == batchSize {
+			a.addBatch(&buf, n)
+			n = 0
+		}
+	}
+	a.addBatch(&buf, n)
+	clear(buf[:])
+}
+
+const batchSize = 32
+
+func (a *Aggregator) addBatch(buf *[batchSize]Record, n int) {
+	var hs [batchSize]uint64
+	var touched uint64
+	for i := range n {
+		h := maphash.String(a.seed, string(buf[i].ID))
+		hs[i] = h
+		touched += a.table[h&a.mask]
+	}
+	a.touched += touched
+	for i := range n {
+		a.add(&buf[i], hs[i])
 	}
 }
 
 // AddRecord folds one record, as Add.
 func (a *Aggregator) AddRecord(r Record) {
+	a.add(&r, maphash.String(a.seed, string(r.ID)))
+}
+
+// add folds r, whose id hashes to h.
+func (a *Aggregator) add(r *Record, h uint64) {
 	a.read++
-	if r.ID == "" {
-		a.rejections = append(a.rejections, Rejection{Record: canonical(r), Reason: ReasonInvalidRecord, Detail: "empty id"})
+	switch {
+	case r.ID == "":
+		a.reject(r, ReasonInvalidRecord, "empty id")
+		return
+	case len(r.ID) > MaxIDBytes:
+		a.reject(r, ReasonInvalidRecord, "id longer than "+strconv.Itoa(MaxIDBytes)+" bytes")
 		return
 	}
 	id := string(r.ID)
-	h := maphash.String(a.seed, id)
 	pos, ei := a.find(h, id)
 	if ei >= 0 {
-		a.again(ei, &r)
+		a.again(ei, r)
 		return
 	}
-	ei = a.insert(h, pos, id)
+	if ei = a.insert(h, pos, id); ei < 0 {
+		a.reject(r, ReasonInvalidRecord, "the dedup set is full (4 GiB of record ids): shard the records by line")
+		return
+	}
 	e := a.entry(ei)
-	f, reason, detail := a.classify(&r)
+	f, reason, detail := a.classify(r)
 	if reason != ReasonUnspecified {
 		e.state, e.ref = stRejected, int32(len(a.rejections))
-		a.rejections = append(a.rejections, Rejection{Record: canonical(r), Reason: reason, Detail: detail})
+		a.reject(r, reason, detail)
 		return
 	}
 	e.state, e.ns = stAccepted, f.ns
 	e.attrs = a.internAttrs(r.Attributes)
-	if f.q.big {
-		a.bigs = append(a.bigs, f.q.d)
-		e.qb = int32(len(a.bigs))
+	if f.q.big || f.q.e < math.MinInt8 || f.q.e > math.MaxInt8 {
+		e.state |= stBigQty
+		e.q = int64(len(a.bigs))
+		a.bigs = append(a.bigs, f.q.decimal())
 	} else {
-		e.qc, e.qe = f.q.c, f.q.e
+		e.q, e.qe = f.q.c, int8(f.q.e)
 	}
 	l := &a.lines[f.line]
 	p := &l.periods[f.period]
 	si := p.slots[f.meter]
 	if si < 0 {
-		si = int32(len(a.slots))
-		a.slots = append(a.slots, slot{line: f.line, meter: f.meter, period: p.id, best: -1})
+		si = a.nslots
+		if si&(slotChunk-1) == 0 {
+			a.slots = append(a.slots, make([]slot, slotChunk))
+		}
+		a.nslots++
+		*a.slot(si) = slot{line: f.line, meter: f.meter, period: p.id, best: -1}
 		p.slots[f.meter] = si
 	}
 	e.ref = si
@@ -222,6 +281,10 @@ func (a *Aggregator) AddRecord(r Record) {
 		vi = a.internValue(f.value)
 	}
 	a.addTo(si, ei, f.q, vi)
+}
+
+func (a *Aggregator) reject(r *Record, reason Reason, detail string) {
+	a.rejections = append(a.rejections, Rejection{Record: canonical(*r), Reason: reason, Detail: detail})
 }
 
 // find looks id up in the dedup table: the entry index, or -1 and the free
@@ -243,23 +306,26 @@ func (a *Aggregator) find(h uint64, id string) (uint64, int32) {
 }
 
 // insert adds a new entry for id at table position pos, growing the table
-// to keep it at most three quarters full.
+// to keep it at most three quarters full. It returns -1 when the arena is
+// full.
 func (a *Aggregator) insert(h uint64, pos uint64, id string) int32 {
+	// An id goes whole into the last arena chunk, or into a new one.
+	last := len(a.arena) - 1
+	if last < 0 || cap(a.arena[last])-len(a.arena[last]) < len(id) {
+		if last+1 >= maxChunks {
+			return -1
+		}
+		a.arena = append(a.arena, make([]byte, 0, arenaChunk))
+		last++
+	}
+	off := uint32(last)<<16 | uint32(len(a.arena[last]))
+	a.arena[last] = append(a.arena[last], id...)
 	ei := a.n
 	if ei&(entryChunk-1) == 0 {
 		a.chunks = append(a.chunks, make([]entry, entryChunk))
 	}
 	a.n++
-	// An id goes whole into the last arena chunk, or into a new one (of
-	// its own size when it is longer than a chunk).
-	last := len(a.arena) - 1
-	if last < 0 || cap(a.arena[last])-len(a.arena[last]) < len(id) {
-		a.arena = append(a.arena, make([]byte, 0, max(arenaChunk, len(id))))
-		last++
-	}
-	off := int64(last)<<32 | int64(len(a.arena[last]))
-	a.arena[last] = append(a.arena[last], id...)
-	*a.entry(ei) = entry{off: off, n: uint32(len(id))}
+	*a.entry(ei) = entry{off: off, n: uint16(len(id))}
 	a.table[pos] = h<<32 | uint64(ei+1)
 	if uint64(a.n)*4 > uint64(len(a.table))*3 {
 		a.grow()
@@ -289,15 +355,15 @@ func (a *Aggregator) grow() {
 
 func (a *Aggregator) idOf(ei int32) []byte {
 	e := a.entry(ei)
-	off := int(uint32(e.off))
-	return a.arena[e.off>>32][off : off+int(e.n)]
+	off := int(e.off & 0xffff)
+	return a.arena[e.off>>16][off : off+int(e.n)]
 }
 
 func (a *Aggregator) numOf(e *entry) num {
-	if e.qb > 0 {
-		return num{big: true, d: a.bigs[e.qb-1]}
+	if e.state&stBigQty != 0 {
+		return num{big: true, d: a.bigs[e.q]}
 	}
-	return num{c: e.qc, e: e.qe}
+	return num{c: e.q, e: int32(e.qe)}
 }
 
 // fields is a record checked and located: line, meter, period indexes,
@@ -355,7 +421,7 @@ func (a *Aggregator) classify(r *Record) (f fields, reason Reason, detail string
 // addTo folds accepted entry ei, of quantity q and unique value vi, into
 // slot si.
 func (a *Aggregator) addTo(si, ei int32, q num, vi int32) {
-	s := &a.slots[si]
+	s := a.slot(si)
 	s.records++
 	s.digest = s.digest.addID(a.idOf(ei))
 	switch a.meters[s.meter].Aggregation {
@@ -393,14 +459,14 @@ func (a *Aggregator) idAfter(x, y int32) bool {
 // and dropped; different content turns the id into a Conflict.
 func (a *Aggregator) again(ei int32, r *Record) {
 	e := a.entry(ei)
-	switch e.state {
+	switch e.state &^ stBigQty {
 	case stAccepted:
 		if a.sameAsEntry(e, r) {
 			a.duplicates++
 			return
 		}
 		first := a.recordOf(ei)
-		a.slots[e.ref].markDirty(&a.dirty)
+		a.slot(e.ref).markDirty(&a.dirty)
 		a.accepted--
 		e.state, e.ref = stConflict, int32(len(a.conflicts))
 		a.conflicts = append(a.conflicts, Conflict{ID: r.ID, Records: []Record{first, canonical(*r)}})
@@ -425,7 +491,7 @@ func (a *Aggregator) again(ei int32, r *Record) {
 	// A new content for the id: report it rejected too if it is bad, so
 	// that the report does not depend on which content came first.
 	if _, reason, detail := a.classify(r); reason != ReasonUnspecified {
-		a.rejections = append(a.rejections, Rejection{Record: canonical(*r), Reason: reason, Detail: detail})
+		a.reject(r, reason, detail)
 	}
 }
 
@@ -438,7 +504,7 @@ func (s *slot) markDirty(n *int) {
 
 // sameAsEntry reports whether r has the content of accepted entry e.
 func (a *Aggregator) sameAsEntry(e *entry, r *Record) bool {
-	s := &a.slots[e.ref]
+	s := a.slot(e.ref)
 	if r.Line != a.lines[s.line].ref || r.Meter != a.meters[s.meter].ID {
 		return false
 	}
@@ -457,7 +523,7 @@ func (a *Aggregator) sameAsEntry(e *entry, r *Record) bool {
 // recordOf rebuilds the canonical record of accepted entry ei.
 func (a *Aggregator) recordOf(ei int32) Record {
 	e := a.entry(ei)
-	s := &a.slots[e.ref]
+	s := a.slot(e.ref)
 	r := Record{
 		ID:       RecordID(a.idOf(ei)),
 		Line:     a.lines[s.line].ref,
@@ -570,29 +636,29 @@ func (a *Aggregator) recompute() {
 	if a.dirty == 0 {
 		return
 	}
-	for i := range a.slots {
-		if s := &a.slots[i]; s.dirty {
+	for i := range a.nslots {
+		if s := a.slot(i); s.dirty {
 			*s = slot{line: s.line, meter: s.meter, period: s.period, best: -1, dirty: true}
 		}
 	}
 	for key := range a.pairs {
-		if a.slots[key>>32].dirty {
+		if a.slot(int32(key>>32)).dirty {
 			delete(a.pairs, key)
 		}
 	}
 	for ei := range a.n {
 		e := a.entry(ei)
-		if e.state != stAccepted || !a.slots[e.ref].dirty {
+		if e.state&^stBigQty != stAccepted || !a.slot(e.ref).dirty {
 			continue
 		}
 		vi := int32(-1)
-		if m := &a.meters[a.slots[e.ref].meter]; m.Aggregation == CountUnique && e.attrs > 0 {
+		if m := &a.meters[a.slot(e.ref).meter]; m.Aggregation == CountUnique && e.attrs > 0 {
 			vi = a.valueIdx[decodeAttrs(a.attrSets[e.attrs-1])[m.UniqueAttribute]]
 		}
 		a.addTo(e.ref, ei, a.numOf(e), vi)
 	}
-	for i := range a.slots {
-		a.slots[i].dirty = false
+	for i := range a.nslots {
+		a.slot(i).dirty = false
 	}
 	a.dirty = 0
 }

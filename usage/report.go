@@ -242,24 +242,24 @@ func (a *Aggregator) Report() *Report {
 	a.recompute()
 	var ids [][]RecordID
 	if a.recordIDs {
-		ids = make([][]RecordID, len(a.slots))
+		ids = make([][]RecordID, a.nslots)
 		for ei := range a.n {
-			if e := a.entry(ei); e.state == stAccepted {
+			if e := a.entry(ei); e.state&^stBigQty == stAccepted {
 				ids[e.ref] = append(ids[e.ref], RecordID(a.idOf(ei)))
 			}
 		}
 	}
 	var uniques [][]string
 	if len(a.pairs) > 0 {
-		uniques = make([][]string, len(a.slots))
+		uniques = make([][]string, a.nslots)
 		for key := range a.pairs {
 			uniques[key>>32] = append(uniques[key>>32], a.values[uint32(key)])
 		}
 	}
-	order := make([]int32, 0, len(a.slots))
+	order := make([]int32, 0, a.nslots)
 	open := 0
-	for si := range a.slots {
-		if s := &a.slots[si]; s.records > 0 {
+	for si := range a.nslots {
+		if s := a.slot(si); s.records > 0 {
 			order = append(order, int32(si))
 			if !a.periods[s.period].closed {
 				open++
@@ -267,7 +267,7 @@ func (a *Aggregator) Report() *Report {
 		}
 	}
 	slices.SortFunc(order, func(x, y int32) int {
-		sx, sy := &a.slots[x], &a.slots[y]
+		sx, sy := a.slot(x), a.slot(y)
 		if c := strings.Compare(string(a.lines[sx.line].ref), string(a.lines[sy.line].ref)); c != 0 {
 			return c
 		}
@@ -285,7 +285,7 @@ func (a *Aggregator) Report() *Report {
 		},
 	}
 	for _, si := range order {
-		s := &a.slots[si]
+		s := a.slot(si)
 		m := &a.meters[s.meter]
 		g := Aggregate{
 			Line: a.lines[s.line].ref, Meter: m.ID, Unit: m.Unit, Aggregation: m.Aggregation,
