@@ -642,7 +642,7 @@ func (a *Aggregator) recompute() {
 		}
 	}
 	for key := range a.pairs {
-		if a.slot(int32(key>>32)).dirty {
+		if a.slot(int32(key >> 32)).dirty {
 			delete(a.pairs, key)
 		}
 	}
