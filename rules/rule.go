@@ -208,6 +208,9 @@ func issueOf(src common.Source, ce *common.Error) Issue {
 	if is.Line < 1 {
 		is.Line, is.Column = 1, 1
 	}
+	if is.Column < 1 {
+		is.Column = 1
+	}
 	disp := ce.ToDisplayString(src)
 	if i := strings.IndexByte(disp, '\n'); i >= 0 {
 		is.Snippet = disp[i+1:]
