@@ -108,11 +108,12 @@ func ExampleRater_RateDelta() {
 	if err != nil {
 		panic(err)
 	}
-	interim := catalog.RateOptions{Interim: true}
+	interim, final := catalog.RateOptions{Interim: true}, catalog.RateOptions{}
 	first, _ := r.Rate(decimal.RequireFromString("90"), interim)
-	second, _ := r.RateDelta(decimal.RequireFromString("90"), decimal.RequireFromString("1100"), interim)
-	fmt.Println(first.Amount, second.Amount, second.Cumulative.Amount)
-	// Output: EUR 14.00 EUR 88.00 EUR 102.00
+	second, _ := r.RateDelta(decimal.RequireFromString("90"), decimal.RequireFromString("1100"), interim, interim)
+	last, _ := r.RateDelta(decimal.RequireFromString("1100"), decimal.RequireFromString("1200"), interim, final)
+	fmt.Println(first.Amount, second.Amount, last.Amount, last.Cumulative.Amount)
+	// Output: EUR 14.00 EUR 88.00 EUR 5.00 EUR 107.00
 }
 
 // A bundle line's retail amount splits into supplier costs and a margin

@@ -174,32 +174,46 @@ func TestPropertyDelta(t *testing.T) {
 	rapid.Check(t, func(t *rapid.T) {
 		cur := genCurrency(t)
 		tiers := genTiers(t, false)
-		r, err := catalog.NewRater(catalog.Price{Model: catalog.Graduated, Tiers: tiers}, cur)
+		p := catalog.Price{Model: catalog.Graduated, Tiers: tiers}
+		if rapid.Bool().Draw(t, "has_min") {
+			p.MinimumSpend = genDec(t, "min", 100000, 2)
+		}
+		r, err := catalog.NewRater(p, cur)
 		require.NoError(t, err)
-		// A period's usage arrives in steps; each step bills the delta.
+		// A period's usage arrives in steps: the first bill rates the first
+		// quantity, every later one the delta; all but the last are interim.
 		steps := rapid.SliceOfN(rapid.Int64Range(0, 20000), 1, 6).Draw(t, "steps")
 		mode := ensemble.RoundingMode(rapid.IntRange(0, 6).Draw(t, "mode"))
-		// The first bill of the period rates quantity zero (the first
-		// tier's flat amount); every later one bills a delta.
-		first, err := r.Rate(decimal.Zero, catalog.RateOptions{Mode: mode, Interim: true})
+		interim := catalog.RateOptions{Mode: mode, Interim: true}
+		final := catalog.RateOptions{Mode: mode}
+		billed := decimal.New(rapid.Int64Range(0, 20000).Draw(t, "first"), -1)
+		opts := interim
+		if len(steps) == 0 {
+			opts = final
+		}
+		first, err := r.Rate(billed, opts)
 		noRange(t, err)
-		billed, sum := decimal.Zero, first.Amount
-		for _, s := range steps {
+		sum := first.Amount
+		for i, s := range steps {
 			cum := billed.Add(decimal.New(s, -1))
-			exact, err := r.RateDelta(billed, cum, catalog.RateOptions{Rounding: catalog.RoundNone, Interim: true})
+			exact, err := r.RateDelta(billed, cum, catalog.RateOptions{Rounding: catalog.RoundNone, Interim: true}, catalog.RateOptions{Rounding: catalog.RoundNone, Interim: true})
 			noRange(t, err)
 			want := oracleSlice(tiers, billed, cum)
 			require.True(t, exact.Amount.Amount().Equal(want), "delta (%s, %s] = %s, slice price %s", billed, cum, exact.Amount, want)
 
-			d, err := r.RateDelta(billed, cum, catalog.RateOptions{Mode: mode, Interim: true})
+			opts := interim
+			if i == len(steps)-1 {
+				opts = final
+			}
+			d, err := r.RateDelta(billed, cum, interim, opts)
 			noRange(t, err)
 			sum, err = sum.Add(d.Amount)
 			require.NoError(t, err)
 			billed = cum
 		}
-		total, err := r.Rate(billed, catalog.RateOptions{Mode: mode})
+		total, err := r.Rate(billed, final)
 		noRange(t, err)
-		requireMoney(t, sum, total.Amount, "deltas add up to the rating of the final quantity")
+		requireMoney(t, sum, total.Amount, "the bills add up to the rating of the final quantity")
 	})
 }
 
@@ -358,7 +372,7 @@ func TestPropertyRatingJSON(t *testing.T) {
 		cur := genCurrency(t)
 		r, err := catalog.NewRater(catalog.Price{Model: catalog.Graduated, Tiers: genTiers(t, false), MinimumSpend: genDec(t, "min", 1000, 0)}, cur)
 		require.NoError(t, err)
-		got, err := r.RateDelta(genDec(t, "billed", 1000, 2), genDec(t, "cum", 100000, 2), genOptions(t))
+		got, err := r.RateDelta(genDec(t, "billed", 1000, 2), genDec(t, "cum", 100000, 2), genOptions(t), genOptions(t))
 		noRange(t, err)
 		b, err := json.Marshal(got)
 		require.NoError(t, err)

@@ -306,6 +306,16 @@ func (r *Rater) finish(rt *Rating, opts RateOptions) {
 	rt.Amount = total
 }
 
+// RateTransaction rates a transaction amount (the percentage models) as
+// Rate does, after checking that it is in the price's currency: an amount
+// in another currency wraps ErrCurrency.
+func (r *Rater) RateTransaction(amount ensemble.Money, opts RateOptions) (Rating, error) {
+	if amount.Currency() != r.cur && !(amount.IsZero() && amount.Currency().IsZero()) {
+		return Rating{}, r.wrap(fmt.Errorf("%w: %s, want %s", ErrCurrency, amount, r.cur))
+	}
+	return r.Rate(amount.Amount(), opts)
+}
+
 // tierOf returns the index of the tier that quantity q (>= 0) reaches: the
 // first tier whose inclusive bound holds q, or the open last tier.
 func (r *Rater) tierOf(q decimal.Decimal) int {
@@ -336,20 +346,29 @@ func (r *Rater) Amount(q decimal.Decimal, opts RateOptions) (ensemble.Money, err
 
 // RateDelta rates the cumulative quantity and the quantity already billed
 // and returns both with their difference, for progressive billing and late
-// usage (rate(cumulative) - rate(billed), as OpenMeter does). For graduated
-// prices under RoundNone the delta is exactly the price of the units in
-// (billed, cumulative]. Errors are Rate's; billed may exceed cumulative (a
+// usage (rate(cumulative) - rate(billed), as OpenMeter does). billedOpts
+// are the options the billed quantity was rated with, so that its amount is
+// the one that was billed: Interim for a progressive bill inside the
+// period (no minimum spend yet), the final options for late usage after
+// the period's bill. opts rate the cumulative quantity: Interim again for
+// another progressive bill, final for the period's last one, where the
+// minimum spend is owed.
+//
+// For graduated prices under RoundNone the delta is exactly the price of
+// the units in (billed, cumulative]. Because each side is rounded on its
+// own, successive deltas add up to the rating of the final quantity to the
+// minor unit. Errors are Rate's; billed may exceed cumulative (a
 // correction), which gives a negative delta.
 //
-// The first bill of a period is Rate(q), not RateDelta(0, q): a zero
+// The first bill of a period is Rate(q), not RateDelta(0, q, ...): a zero
 // quantity has a price too (the first tier's flat amount), which the delta
-// leaves out because it was billed with the quantity already billed.
-func (r *Rater) RateDelta(billed, cumulative decimal.Decimal, opts RateOptions) (Delta, error) {
+// leaves out because it counts it as billed.
+func (r *Rater) RateDelta(billed, cumulative decimal.Decimal, billedOpts, opts RateOptions) (Delta, error) {
 	c, err := r.Rate(cumulative, opts)
 	if err != nil {
 		return Delta{}, err
 	}
-	b, err := r.Rate(billed, opts)
+	b, err := r.Rate(billed, billedOpts)
 	if err != nil {
 		return Delta{}, err
 	}

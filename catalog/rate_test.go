@@ -159,7 +159,9 @@ func TestRateErrors(t *testing.T) {
 			require.Nil(t, got.Lines, "a failed call returns no partial result")
 			_, err = r.Amount(dec(tc.qty), tc.opts)
 			require.Error(t, err)
-			_, err = r.RateDelta(dec("0"), dec(tc.qty), tc.opts)
+			_, err = r.RateDelta(dec("0"), dec(tc.qty), catalog.RateOptions{}, tc.opts)
+			require.Error(t, err)
+			_, err = r.RateDelta(dec(tc.qty), dec("0"), tc.opts, catalog.RateOptions{})
 			require.Error(t, err)
 		})
 	}
@@ -180,7 +182,7 @@ func TestRateDelta(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			got, err := r.RateDelta(dec(tc.billed), dec(tc.cum), catalog.RateOptions{})
+			got, err := r.RateDelta(dec(tc.billed), dec(tc.cum), catalog.RateOptions{}, catalog.RateOptions{})
 			require.NoError(t, err)
 			requireMoney(t, got.Amount, money(tc.want, "EUR"))
 			diff, err := got.Cumulative.Amount.Sub(got.Billed.Amount)
@@ -188,4 +190,44 @@ func TestRateDelta(t *testing.T) {
 			requireMoney(t, got.Amount, diff)
 		})
 	}
+}
+
+// TestRateDeltaMinimumSpend bills a period progressively: the interim bills
+// leave the minimum spend out, the final one owes it, and late usage after
+// the final bill compares final ratings.
+func TestRateDeltaMinimumSpend(t *testing.T) {
+	r := mustRater(t, catalog.Price{Model: catalog.PerUnit, Amount: dec("1"), MinimumSpend: dec("20")}, "EUR")
+	interim, final := catalog.RateOptions{Interim: true}, catalog.RateOptions{}
+	first, err := r.Rate(dec("5"), interim)
+	require.NoError(t, err)
+	requireMoney(t, first.Amount, money("5", "EUR"))
+	second, err := r.RateDelta(dec("5"), dec("8"), interim, interim)
+	require.NoError(t, err)
+	requireMoney(t, second.Amount, money("3", "EUR"))
+	last, err := r.RateDelta(dec("8"), dec("10"), interim, final)
+	require.NoError(t, err)
+	requireMoney(t, last.Amount, money("12", "EUR"), "the final bill lifts the period to its minimum")
+	late, err := r.RateDelta(dec("10"), dec("25"), final, final)
+	require.NoError(t, err)
+	requireMoney(t, late.Amount, money("5", "EUR"), "late usage bills only what exceeds the minimum")
+	total := first.Amount
+	for _, d := range []catalog.Delta{second, last, late} {
+		total, err = total.Add(d.Amount)
+		require.NoError(t, err)
+	}
+	whole, err := r.Rate(dec("25"), final)
+	require.NoError(t, err)
+	requireMoney(t, total, whole.Amount)
+}
+
+func TestRateTransaction(t *testing.T) {
+	r := mustRater(t, catalog.Price{Model: catalog.Percentage, Rate: ensemble.MustRatio("1.5%"), FixedFee: dec("0.25")}, "EUR")
+	got, err := r.RateTransaction(money("200.00", "EUR"), catalog.RateOptions{})
+	require.NoError(t, err)
+	requireMoney(t, got.Amount, money("3.25", "EUR"))
+	_, err = r.RateTransaction(money("200.00", "USD"), catalog.RateOptions{})
+	require.ErrorIs(t, err, catalog.ErrCurrency)
+	zero, err := r.RateTransaction(ensemble.Money{}, catalog.RateOptions{})
+	require.NoError(t, err)
+	requireMoney(t, zero.Amount, money("0.25", "EUR"), "the zero Money fits any currency")
 }
