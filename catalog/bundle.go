@@ -93,31 +93,18 @@ func (c *Catalog) SupplierCosts(p Pin, retail ensemble.Money, quantity decimal.D
 		return Costs{}, err
 	}
 	retail = ensemble.MoneyFromDecimal(retail.Amount(), e.cur)
+	bc := e.costs
 	out := Costs{Bundle: p, Quantity: quantity, Retail: retail, Costs: make([]SupplierCost, len(o.Components))}
-	var shares []ensemble.Share
-	var at []int
-	rest := ensemble.RatioFromInt(1)
 	for i, comp := range o.Components {
-		sc := SupplierCost{Component: p.ComponentRef(comp.Offer, comp.Supplier), Offer: comp.Offer, Supplier: comp.Supplier}
-		cq := comp.Quantity
-		if cq.IsZero() {
-			cq = decimal.NewFromInt(1)
-		}
-		sc.Cost = ensemble.MoneyFromDecimal(comp.Cost.Fixed.Mul(cq).Mul(quantity), e.cur).Round(opts.Mode)
-		if !comp.Cost.Ratio.IsZero() {
-			shares = append(shares, ensemble.Share{Key: string(comp.Offer) + "/" + comp.Supplier, Weight: comp.Cost.Ratio})
-			at = append(at, i)
-			rest = rest.Sub(comp.Cost.Ratio)
-		}
-		out.Costs[i] = sc
+		out.Costs[i] = SupplierCost{Component: bc.refs[i], Offer: comp.Offer, Supplier: comp.Supplier,
+			Cost: ensemble.MoneyFromDecimal(bc.fixed[i], e.cur).Mul(quantity).Round(opts.Mode)}
 	}
-	if len(shares) > 0 {
-		shares = append(shares, ensemble.Share{Key: "\xff", Weight: rest}) // the margin: sorts after every key
-		parts, err := ensemble.Allocate(retail, shares, ensemble.AllocateOptions{Method: opts.Method})
+	if len(bc.shares) > 0 {
+		parts, err := ensemble.Allocate(retail, bc.shares, ensemble.AllocateOptions{Method: opts.Method})
 		if err != nil {
 			return Costs{}, fmt.Errorf("catalog: offer %q@%d: %w", o.ID, o.Version, err)
 		}
-		for j, i := range at {
+		for j, i := range bc.at {
 			out.Costs[i].Cost = parts[j]
 		}
 	}
@@ -130,4 +117,37 @@ func (c *Catalog) SupplierCosts(p Pin, retail ensemble.Money, quantity decimal.D
 		return cmp.Or(cmp.Compare(a.Supplier, b.Supplier), cmp.Compare(a.Offer, b.Offer))
 	})
 	return out, nil
+}
+
+// bundleCosts is what SupplierCosts needs of a bundle, computed once: each
+// component's trace reference and fixed cost per bundle unit, and the
+// shares (ratio components, then the margin) that split the retail amount.
+type bundleCosts struct {
+	refs   []ensemble.Ref
+	fixed  []decimal.Decimal // fixed × component quantity
+	shares []ensemble.Share
+	at     []int // the component of each ratio share
+}
+
+func compileCosts(o *Offer) *bundleCosts {
+	bc := &bundleCosts{refs: make([]ensemble.Ref, len(o.Components)), fixed: make([]decimal.Decimal, len(o.Components))}
+	rest := ensemble.RatioFromInt(1)
+	pin := o.Pin()
+	for i, comp := range o.Components {
+		bc.refs[i] = pin.ComponentRef(comp.Offer, comp.Supplier)
+		cq := comp.Quantity
+		if cq.IsZero() {
+			cq = decimal.NewFromInt(1)
+		}
+		bc.fixed[i] = comp.Cost.Fixed.Mul(cq)
+		if !comp.Cost.Ratio.IsZero() {
+			bc.shares = append(bc.shares, ensemble.Share{Key: string(comp.Offer) + "/" + comp.Supplier, Weight: comp.Cost.Ratio})
+			bc.at = append(bc.at, i)
+			rest = rest.Sub(comp.Cost.Ratio)
+		}
+	}
+	if len(bc.shares) > 0 {
+		bc.shares = append(bc.shares, ensemble.Share{Key: "\xff", Weight: rest}) // the margin: sorts after every key
+	}
+	return bc
 }

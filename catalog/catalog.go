@@ -27,6 +27,7 @@ type entry struct {
 	offer  Offer
 	cur    ensemble.Currency
 	raters map[ChargeID]*Rater
+	costs  *bundleCosts // bundles only
 }
 
 // New validates doc and compiles it: every offer version, charge, price,
@@ -54,6 +55,9 @@ func New(doc Document) (*Catalog, error) {
 		pin := o.Pin()
 		for _, ch := range o.Charges {
 			e.raters[ch.ID] = compilePrice(ch.Price, cur, pin.PriceRef(ch.ID))
+		}
+		if o.Kind == Bundle {
+			e.costs = compileCosts(&o)
 		}
 		c.offers = append(c.offers, e)
 		c.byID[o.ID] = append(c.byID[o.ID], e)
