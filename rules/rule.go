@@ -142,7 +142,14 @@ func (e *Env) compileExpr(ce *cel.Env, doc *Document, field, expr string, want *
 		var all []*common.Error
 		all = append(all, early...)
 		if iss != nil {
-			all = append(all, iss.Errors()...)
+			for _, ce := range iss.Errors() {
+				// A double literal already reported makes the checker
+				// complain about doubles too; one report is enough.
+				if len(early) > 0 && strings.Contains(ce.Message, "double") {
+					continue
+				}
+				all = append(all, ce)
+			}
 		}
 		return p, 0, compileErr(issuesOf(src, all))
 	}
