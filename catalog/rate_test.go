@@ -34,6 +34,22 @@ func TestRateModels(t *testing.T) {
 		{UnitAmount: dec("0.015")},
 	}}
 	halfEven := catalog.RateOptions{Mode: ensemble.RoundHalfEven}
+	jpyGraduated := catalog.Price{Model: catalog.Graduated, Tiers: []catalog.Tier{
+		{UpTo: up("10"), UnitAmount: dec("100"), FlatAmount: dec("500")},
+		{UnitAmount: dec("80")},
+	}}
+	kwdGraduated := catalog.Price{Model: catalog.Graduated, Tiers: []catalog.Tier{
+		{UpTo: up("1"), UnitAmount: dec("0.1235")},
+		{UnitAmount: dec("0.0995")},
+	}}
+	kwdVolume := catalog.Price{Model: catalog.Volume, Tiers: []catalog.Tier{
+		{UpTo: up("100"), UnitAmount: dec("0.005")},
+		{UnitAmount: dec("0.004"), FlatAmount: dec("0.5")},
+	}}
+	jpyGradPct := catalog.Price{Model: catalog.GraduatedPercentage, Tiers: []catalog.Tier{
+		{UpTo: up("10000"), Rate: ratio("3%")},
+		{Rate: ratio("2.5%"), FlatAmount: dec("100")},
+	}}
 	tests := []struct {
 		name  string
 		price catalog.Price
@@ -46,6 +62,9 @@ func TestRateModels(t *testing.T) {
 	}{
 		{"flat at zero", catalog.Price{Model: catalog.Flat, Amount: dec("9.99")}, "EUR", "0", catalog.RateOptions{}, "9.99", "", []line{{0, "0", "9.99"}}},
 		{"flat ignores quantity", catalog.Price{Model: catalog.Flat, Amount: dec("9.99")}, "EUR", "7.5", catalog.RateOptions{}, "9.99", "", []line{{0, "7.5", "9.99"}}},
+		{"flat KWD half away", catalog.Price{Model: catalog.Flat, Amount: dec("1.2345")}, "KWD", "1", catalog.RateOptions{}, "1.235", "", nil},
+		{"flat KWD half even", catalog.Price{Model: catalog.Flat, Amount: dec("1.2345")}, "KWD", "1", halfEven, "1.234", "", nil},
+		{"flat JPY", catalog.Price{Model: catalog.Flat, Amount: dec("980")}, "JPY", "0.5", catalog.RateOptions{}, "980", "", nil},
 		{"per unit zero", catalog.Price{Model: catalog.PerUnit, Amount: dec("0.00013")}, "EUR", "0", catalog.RateOptions{}, "0", "", []line{{0, "0", "0"}}},
 		{"per unit sub-cent price", catalog.Price{Model: catalog.PerUnit, Amount: dec("0.00013")}, "EUR", "1000000", catalog.RateOptions{}, "130.00", "", []line{{0, "1000000", "130"}}},
 		{"per unit rounds the line once", catalog.Price{Model: catalog.PerUnit, Amount: dec("0.00013")}, "EUR", "12345", catalog.RateOptions{}, "1.60", "", []line{{0, "12345", "1.60485"}}},
@@ -65,6 +84,15 @@ func TestRateModels(t *testing.T) {
 		{"graduated per line rounding", perTier, "EUR", "2", catalog.RateOptions{}, "0.03", "", []line{{0, "1", "0.015"}, {1, "1", "0.015"}}},
 		{"graduated per tier rounding", perTier, "EUR", "2", catalog.RateOptions{Rounding: catalog.RoundPerTier}, "0.04", "", []line{{0, "1", "0.02"}, {1, "1", "0.02"}}},
 
+		{"graduated JPY zero", jpyGraduated, "JPY", "0", catalog.RateOptions{}, "500", "", []line{{0, "0", "500"}}},
+		{"graduated JPY boundary", jpyGraduated, "JPY", "10", catalog.RateOptions{}, "1500", "", []line{{0, "10", "1500"}}},
+		{"graduated JPY fraction in open tier", jpyGraduated, "JPY", "10.5", catalog.RateOptions{}, "1540", "", []line{{0, "10", "1500"}, {1, "0.5", "40"}}},
+		{"graduated JPY rounds the line", jpyGraduated, "JPY", "12.256", catalog.RateOptions{}, "1680", "", []line{{0, "10", "1500"}, {1, "2.256", "180.48"}}},
+		{"graduated KWD first tier", kwdGraduated, "KWD", "1", catalog.RateOptions{}, "0.124", "", nil},
+		{"graduated KWD fraction", kwdGraduated, "KWD", "1.5", catalog.RateOptions{}, "0.173", "", []line{{0, "1", "0.1235"}, {1, "0.5", "0.04975"}}},
+		{"graduated KWD exact", kwdGraduated, "KWD", "2", catalog.RateOptions{}, "0.223", "", nil},
+		{"graduated KWD per tier rounding", kwdGraduated, "KWD", "1.5", catalog.RateOptions{Rounding: catalog.RoundPerTier}, "0.174", "", []line{{0, "1", "0.124"}, {1, "0.5", "0.050"}}},
+
 		{"volume zero bills first flat", tiers3(catalog.Volume), "EUR", "0", catalog.RateOptions{}, "5.00", "", []line{{0, "0", "5"}}},
 		{"volume boundary", tiers3(catalog.Volume), "EUR", "100", catalog.RateOptions{}, "15.00", "", []line{{0, "100", "15"}}},
 		{"volume just past boundary", tiers3(catalog.Volume), "EUR", "101", catalog.RateOptions{}, "8.08", "", []line{{1, "101", "8.08"}}},
@@ -76,6 +104,10 @@ func TestRateModels(t *testing.T) {
 		{"volume JPY fractional", jpyVolume, "JPY", "2.5", catalog.RateOptions{}, "2500", "", nil},
 		{"volume JPY fractional rounding", jpyVolume, "JPY", "10.0005", catalog.RateOptions{}, "8000", "", []line{{1, "10.0005", "8000.4"}}},
 
+		{"volume KWD zero", kwdVolume, "KWD", "0", catalog.RateOptions{}, "0", "", []line{{0, "0", "0"}}},
+		{"volume KWD boundary", kwdVolume, "KWD", "100", catalog.RateOptions{}, "0.500", "", []line{{0, "100", "0.5"}}},
+		{"volume KWD open tier", kwdVolume, "KWD", "100.1", catalog.RateOptions{}, "0.900", "", []line{{1, "100.1", "0.9004"}}},
+
 		{"package zero", pkg("100", catalog.RoundUpPackages), "EUR", "0", catalog.RateOptions{}, "0", "", []line{{0, "0", "0"}}},
 		{"package one unit rounds up", pkg("100", catalog.RoundUpPackages), "EUR", "1", catalog.RateOptions{}, "5.00", "", []line{{0, "1", "5"}}},
 		{"package one unit rounds down", pkg("100", catalog.RoundDownPackages), "EUR", "1", catalog.RateOptions{}, "0", "", []line{{0, "0", "0"}}},
@@ -86,6 +118,10 @@ func TestRateModels(t *testing.T) {
 		{"package fractional size", pkg("2.5", catalog.RoundUpPackages), "EUR", "5.1", catalog.RateOptions{}, "15.00", "", nil},
 		{"package KWD", catalog.Price{Model: catalog.Package, Amount: dec("1.2345"), PackageSize: dec("10")}, "KWD", "15", catalog.RateOptions{}, "2.469", "", nil},
 
+		{"package JPY up", catalog.Price{Model: catalog.Package, Amount: dec("300"), PackageSize: dec("10")}, "JPY", "25", catalog.RateOptions{}, "900", "", []line{{0, "3", "900"}}},
+		{"package JPY down", catalog.Price{Model: catalog.Package, Amount: dec("300"), PackageSize: dec("10"), PackageRounding: catalog.RoundDownPackages}, "JPY", "25", catalog.RateOptions{}, "600", "", []line{{0, "2", "600"}}},
+		{"package fractional quantity below one package", catalog.Price{Model: catalog.Package, Amount: dec("300"), PackageSize: dec("10")}, "JPY", "0.01", catalog.RateOptions{}, "300", "", nil},
+
 		{"percentage plain", pct, "EUR", "100", catalog.RateOptions{}, "3.20", "", []line{{0, "100", "3.2"}}},
 		{"percentage rounds once", pct, "EUR", "10.35", catalog.RateOptions{}, "0.60", "", []line{{0, "10.35", "0.60015"}}},
 		{"percentage minimum", pct, "EUR", "5", catalog.RateOptions{}, "0.50", "0.055", []line{{0, "5", "0.445"}}},
@@ -93,9 +129,17 @@ func TestRateModels(t *testing.T) {
 		{"percentage maximum", pct, "EUR", "1000", catalog.RateOptions{}, "10.00", "-19.30", nil},
 		{"percentage JPY", catalog.Price{Model: catalog.Percentage, Rate: ratio("3.6%")}, "JPY", "1250", catalog.RateOptions{}, "45", "", nil},
 
+		{"percentage KWD", catalog.Price{Model: catalog.Percentage, Rate: ratio("1.25%"), FixedFee: dec("0.1")}, "KWD", "10.5", catalog.RateOptions{}, "0.231", "", []line{{0, "10.5", "0.23125"}}},
+		{"percentage zero amount bills the fee", catalog.Price{Model: catalog.Percentage, Rate: ratio("1.25%"), FixedFee: dec("0.1")}, "KWD", "0", catalog.RateOptions{}, "0.100", "", nil},
+
+		{"graduated percentage zero", gradPct, "EUR", "0", catalog.RateOptions{}, "0", "", []line{{0, "0", "0"}}},
 		{"graduated percentage first tier", gradPct, "EUR", "500", catalog.RateOptions{}, "10.00", "", nil},
 		{"graduated percentage boundary", gradPct, "EUR", "1000", catalog.RateOptions{}, "20.00", "", nil},
 		{"graduated percentage open", gradPct, "EUR", "1500", catalog.RateOptions{}, "30.00", "", []line{{0, "1000", "20"}, {1, "500", "10"}}},
+
+		{"graduated percentage JPY boundary", jpyGradPct, "JPY", "10000", catalog.RateOptions{}, "300", "", nil},
+		{"graduated percentage JPY past boundary", jpyGradPct, "JPY", "10001", catalog.RateOptions{}, "400", "", []line{{0, "10000", "300"}, {1, "1", "100.025"}}},
+		{"graduated percentage JPY fraction", jpyGradPct, "JPY", "12345.5", catalog.RateOptions{}, "459", "", []line{{0, "10000", "300"}, {1, "2345.5", "158.6375"}}},
 
 		{"free units cover all", catalog.Price{Model: catalog.PerUnit, Amount: dec("1"), FreeUnits: dec("10")}, "EUR", "5", catalog.RateOptions{}, "0", "", []line{{0, "0", "0"}}},
 		{"free units then billed", catalog.Price{Model: catalog.PerUnit, Amount: dec("1"), FreeUnits: dec("10")}, "EUR", "15.5", catalog.RateOptions{}, "5.50", "", []line{{0, "5.5", "5.5"}}},
