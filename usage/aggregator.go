@@ -31,8 +31,10 @@ import (
 type Aggregator struct {
 	meters    []Meter
 	meterIdx  map[MeterID]int32
+	meterRank []int32 // meter index -> position in byte-wise id order
 	lines     []lineState
 	lineIdx   map[LineRef]int32
+	lineRank  []int32
 	recordIDs bool
 
 	// The dedup set: an open-addressing table (linear probing) of
@@ -114,7 +116,7 @@ type slot struct {
 	vc                  int64 // value coefficient when vb == 0
 	ve                  int32
 	vb                  int32 // index+1 into Aggregator.sums for a value beyond int64
-	digest              Digest
+	digest              sum128
 	dirty               bool
 }
 
@@ -170,7 +172,23 @@ func New(cfg Config) (*Aggregator, error) {
 	for i, l := range lines {
 		a.lineIdx[l.ref] = int32(i)
 	}
+	a.meterRank = ranks(len(meters), func(i, j int) int { return strings.Compare(string(meters[i].ID), string(meters[j].ID)) })
+	a.lineRank = ranks(len(lines), func(i, j int) int { return strings.Compare(string(lines[i].ref), string(lines[j].ref)) })
 	return a, nil
+}
+
+// ranks returns, for each of n items, its position in the order cmp defines.
+func ranks(n int, cmp func(i, j int) int) []int32 {
+	idx := make([]int, n)
+	for i := range idx {
+		idx[i] = i
+	}
+	slices.SortFunc(idx, cmp)
+	r := make([]int32, n)
+	for pos, i := range idx {
+		r[i] = int32(pos)
+	}
+	return r
 }
 
 // Collect aggregates records under cfg in one call: New, Add, Report.
@@ -208,25 +226,59 @@ const batchSize = 32
 
 func (a *Aggregator) addBatch(buf *[batchSize]Record, n int) {
 	var hs [batchSize]uint64
+	var lis [batchSize]int32
 	var touched uint64
 	for i := range n {
 		h := maphash.String(a.seed, string(buf[i].ID))
 		hs[i] = h
 		touched += a.table[h&a.mask]
 	}
+	for i := range n {
+		li := a.lineOf(buf[i].Line)
+		lis[i] = li
+		if li >= 0 {
+			touched += uint64(a.lines[li].last)
+		}
+	}
 	a.touched += touched
 	for i := range n {
-		a.add(&buf[i], hs[i])
+		a.add(&buf[i], hs[i], lis[i])
 	}
+}
+
+// meterOf returns the index of meter id, or -1. A few meters are scanned;
+// many are looked up.
+func (a *Aggregator) meterOf(id MeterID) int32 {
+	if len(a.meters) <= 8 {
+		for i := range a.meters {
+			if a.meters[i].ID == id {
+				return int32(i)
+			}
+		}
+		return -1
+	}
+	if mi, ok := a.meterIdx[id]; ok {
+		return mi
+	}
+	return -1
+}
+
+// lineOf returns the index of line ref, or -1.
+func (a *Aggregator) lineOf(ref LineRef) int32 {
+	if li, ok := a.lineIdx[ref]; ok {
+		return li
+	}
+	return -1
 }
 
 // AddRecord folds one record, as Add.
 func (a *Aggregator) AddRecord(r Record) {
-	a.add(&r, maphash.String(a.seed, string(r.ID)))
+	a.add(&r, maphash.String(a.seed, string(r.ID)), a.lineOf(r.Line))
 }
 
-// add folds r, whose id hashes to h.
-func (a *Aggregator) add(r *Record, h uint64) {
+// add folds r, whose id hashes to h and whose line has index li (-1 for
+// an unknown line).
+func (a *Aggregator) add(r *Record, h uint64, li int32) {
 	a.read++
 	switch {
 	case r.ID == "":
@@ -247,7 +299,7 @@ func (a *Aggregator) add(r *Record, h uint64) {
 		return
 	}
 	e := a.entry(ei)
-	f, reason, detail := a.classify(r)
+	f, reason, detail := a.classify(r, li)
 	if reason != ReasonUnspecified {
 		e.state, e.ref = stRejected, int32(len(a.rejections))
 		a.reject(r, reason, detail)
@@ -376,8 +428,9 @@ type fields struct {
 	value       string
 }
 
-// classify checks r and finds its period, or says why it is rejected.
-func (a *Aggregator) classify(r *Record) (f fields, reason Reason, detail string) {
+// classify checks r, of line index li, and finds its period, or says why
+// it is rejected.
+func (a *Aggregator) classify(r *Record, li int32) (f fields, reason Reason, detail string) {
 	if s := r.At.Unix(); s < minUnixSec || s > maxUnixSec {
 		return f, ReasonInvalidRecord, "instant " + r.At.UTC().Format(time.RFC3339Nano) + " is outside the years 1678-2262"
 	}
@@ -386,12 +439,11 @@ func (a *Aggregator) classify(r *Record) (f fields, reason Reason, detail string
 	if !f.q.readable() {
 		return f, ReasonInvalidRecord, "quantity has more than 40 digits"
 	}
-	li, ok := a.lineIdx[r.Line]
-	if !ok {
+	if li < 0 {
 		return f, ReasonUnknownLine, "line " + quote(string(r.Line)) + " is not in the config"
 	}
-	mi, ok := a.meterIdx[r.Meter]
-	if !ok {
+	mi := a.meterOf(r.Meter)
+	if mi < 0 {
 		return f, ReasonUnknownMeter, "meter " + quote(string(r.Meter)) + " is not declared"
 	}
 	f.line, f.meter = li, mi
@@ -423,7 +475,7 @@ func (a *Aggregator) classify(r *Record) (f fields, reason Reason, detail string
 func (a *Aggregator) addTo(si, ei int32, q num, vi int32) {
 	s := a.slot(si)
 	s.records++
-	s.digest = s.digest.addID(a.idOf(ei))
+	s.digest.addID(a.idOf(ei))
 	switch a.meters[s.meter].Aggregation {
 	case Sum:
 		a.setValue(s, add(a.value(s), q))
@@ -490,7 +542,7 @@ func (a *Aggregator) again(ei int32, r *Record) {
 	}
 	// A new content for the id: report it rejected too if it is bad, so
 	// that the report does not depend on which content came first.
-	if _, reason, detail := a.classify(r); reason != ReasonUnspecified {
+	if _, reason, detail := a.classify(r, a.lineOf(r.Line)); reason != ReasonUnspecified {
 		a.reject(r, reason, detail)
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"iter"
 	"runtime"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -12,12 +13,14 @@ import (
 	"github.com/shopspring/decimal"
 )
 
+const idLen = 12
+
 // benchStream is the benchmark workload: n records over `lines` order lines
 // and three meters (sum, max and count_unique), one in every 20 a
 // duplicate of a record read earlier.
 type benchStream struct {
 	cfg   usage.Config
-	ids   []string
+	ids   string // every id, idLen bytes each, in one string
 	lines []usage.LineRef
 	qty   []decimal.Decimal
 	users []map[string]string
@@ -42,10 +45,12 @@ func newBenchStream(n, lines int) *benchStream {
 			Anchor: base.AddDate(0, -3, i%28),
 		})
 	}
-	s.ids = make([]string, n)
-	for i := range s.ids {
-		s.ids[i] = "evt-" + strconv.Itoa(10000000+i)
+	var ids strings.Builder
+	ids.Grow(n * idLen)
+	for i := range n {
+		ids.WriteString("evt-" + strconv.Itoa(10000000+i)) // idLen bytes up to 90,000,000 records
 	}
+	s.ids = ids.String()
 	for i := range 64 {
 		s.qty = append(s.qty, decimal.New(int64(i*37+5), -2))
 	}
@@ -57,7 +62,7 @@ func newBenchStream(n, lines int) *benchStream {
 
 func (s *benchStream) record(i int) usage.Record {
 	r := usage.Record{
-		ID:       usage.RecordID(s.ids[i]),
+		ID:       usage.RecordID(s.ids[i*idLen : (i+1)*idLen]),
 		Line:     s.lines[i%len(s.lines)],
 		Quantity: s.qty[i%len(s.qty)],
 		At:       s.base.Add(time.Duration(i) * 2500 * time.Millisecond),

@@ -84,6 +84,7 @@ type periodState struct {
 // periodInfo is what a report says about a period.
 type periodInfo struct {
 	period ensemble.Period // in UTC
+	start  int64           // period.Start in Unix nanoseconds
 	closed bool
 }
 
@@ -240,7 +241,7 @@ func (a *Aggregator) periodAt(l *lineState, ns int64, at time.Time) (int, error)
 	}
 	per = ensemble.Period{Start: per.Start.UTC(), End: per.End.UTC()}
 	ps := periodState{start: nanos(per.Start), end: nanos(per.End), id: int32(len(a.periods)), slots: make([]int32, len(a.meters))}
-	a.periods = append(a.periods, periodInfo{period: per, closed: ps.end <= l.closed})
+	a.periods = append(a.periods, periodInfo{period: per, start: ps.start, closed: ps.end <= l.closed})
 	for k := range ps.slots {
 		ps.slots[k] = -1
 	}

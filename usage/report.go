@@ -1,11 +1,12 @@
 package usage
 
 import (
+	"cmp"
 	"encoding/binary"
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"hash/fnv"
+	"math/bits"
 	"slices"
 	"strconv"
 	"strings"
@@ -194,11 +195,37 @@ func DigestOf(ids ...RecordID) Digest {
 
 // addID adds the FNV-1a 128 hash of one id.
 func (d Digest) addID(id []byte) Digest {
-	h := fnv.New128a()
-	h.Write(id)
-	var sum Digest
-	h.Sum(sum[:0])
-	return d.Add(sum)
+	var s sum128
+	s.addID(id)
+	var h Digest
+	binary.BigEndian.PutUint64(h[:8], s.hi)
+	binary.BigEndian.PutUint64(h[8:], s.lo)
+	return d.Add(h)
+}
+
+// sum128 is a Digest as two integers, for adding without byte shuffling.
+type sum128 struct{ hi, lo uint64 }
+
+// addID adds the FNV-1a 128 hash of id: from the offset basis, for each
+// byte, xor it in and multiply by the FNV prime 2^88 + 0x13b, modulo 2^128.
+func (s *sum128) addID(id []byte) {
+	hi, lo := uint64(0x6c62272e07bb0142), uint64(0x62b821756295c58d)
+	for _, c := range id {
+		lo ^= uint64(c)
+		// (hi·2^64 + lo) × (2^88 + 0x13b) mod 2^128
+		h, l := bits.Mul64(lo, 0x13b)
+		hi, lo = h+hi*0x13b+lo<<24, l
+	}
+	var carry uint64
+	s.lo, carry = bits.Add64(s.lo, lo, 0)
+	s.hi, _ = bits.Add64(s.hi, hi, carry)
+}
+
+func (s sum128) digest() Digest {
+	var d Digest
+	binary.BigEndian.PutUint64(d[:8], s.hi)
+	binary.BigEndian.PutUint64(d[8:], s.lo)
+	return d
 }
 
 // Add returns d + o modulo 2^128: the digest of the union of two disjoint
@@ -266,16 +293,29 @@ func (a *Aggregator) Report() *Report {
 			}
 		}
 	}
-	slices.SortFunc(order, func(x, y int32) int {
-		sx, sy := a.slot(x), a.slot(y)
-		if c := strings.Compare(string(a.lines[sx.line].ref), string(a.lines[sy.line].ref)); c != 0 {
-			return c
+	// Sort by line, meter and period start, through precomputed ranks.
+	type sortKey struct {
+		rank  uint64 // line rank << 32 | meter rank
+		start int64
+		slot  int32
+	}
+	keys := make([]sortKey, len(order))
+	for i, si := range order {
+		s := a.slot(si)
+		keys[i] = sortKey{uint64(a.lineRank[s.line])<<32 | uint64(a.meterRank[s.meter]), a.periods[s.period].start, si}
+	}
+	slices.SortFunc(keys, func(x, y sortKey) int {
+		switch {
+		case x.rank != y.rank:
+			return cmp.Compare(x.rank, y.rank)
+		case x.start != y.start:
+			return cmp.Compare(x.start, y.start)
 		}
-		if c := strings.Compare(string(a.meters[sx.meter].ID), string(a.meters[sy.meter].ID)); c != 0 {
-			return c
-		}
-		return a.periods[sx.period].period.Start.Compare(a.periods[sy.period].period.Start)
+		return 0
 	})
+	for i, k := range keys {
+		order[i] = k.slot
+	}
 	rep := &Report{
 		Aggregates:  make([]Aggregate, 0, open),
 		Adjustments: make([]Aggregate, 0, len(order)-open),
@@ -289,7 +329,7 @@ func (a *Aggregator) Report() *Report {
 		m := &a.meters[s.meter]
 		g := Aggregate{
 			Line: a.lines[s.line].ref, Meter: m.ID, Unit: m.Unit, Aggregation: m.Aggregation,
-			Period: a.periods[s.period].period, Late: a.periods[s.period].closed, Records: s.records, Digest: s.digest,
+			Period: a.periods[s.period].period, Late: a.periods[s.period].closed, Records: s.records, Digest: s.digest.digest(),
 		}
 		switch m.Aggregation {
 		case Sum:
