@@ -19,7 +19,8 @@ import (
 
 // Version is the version of the rule language a rule was written for. Each
 // rule document records it; functions introduced in a later version are not
-// visible to it, and a newer library keeps compiling and running it.
+// visible to it, and a newer library keeps compiling and running it. The zero
+// Version is unspecified and rejected: a document must name its version.
 type Version uint32
 
 const (

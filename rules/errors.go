@@ -47,6 +47,7 @@ type CompileError struct {
 	Issues  []Issue
 }
 
+// Error renders the problem, naming the rule where there is one.
 func (e *CompileError) Error() string {
 	var b strings.Builder
 	for i, is := range e.Issues {
@@ -79,6 +80,7 @@ type CostError struct {
 	Limit    uint64
 }
 
+// Error renders the problem, naming the rule where there is one.
 func (e *CostError) Error() string {
 	if e.Runtime {
 		return fmt.Sprintf("rules: %s exceeded the runtime cost limit %d", ruleName(e.RuleID, e.Version), e.Limit)
@@ -103,6 +105,7 @@ type EvalError struct {
 	Err     error
 }
 
+// Error renders the problem, naming the rule where there is one.
 func (e *EvalError) Error() string {
 	return fmt.Sprintf("rules: %s %s %d:%d: %v", ruleName(e.RuleID, e.Version), e.Field, e.Line, e.Column, e.Err)
 }
@@ -121,6 +124,7 @@ type DocumentError struct {
 	Err     error
 }
 
+// Error renders the problem, naming the rule where there is one.
 func (e *DocumentError) Error() string {
 	var b strings.Builder
 	b.WriteString("rules: ")
@@ -146,6 +150,7 @@ type LoadError struct {
 	Errs []error
 }
 
+// Error renders the problem, naming the rule where there is one.
 func (e *LoadError) Error() string {
 	parts := make([]string, len(e.Errs))
 	for i, err := range e.Errs {
@@ -180,6 +185,7 @@ type TestError struct {
 	Failures []TestFailure
 }
 
+// Error renders the problem, naming the rule where there is one.
 func (e *TestError) Error() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "rules: %d test cases failed", len(e.Failures))

@@ -36,9 +36,10 @@ type Rule struct {
 }
 
 type program struct {
-	field string
-	ast   *cel.Ast
-	prg   cel.Program
+	field   string
+	tracked bool
+	ast     *cel.Ast
+	prg     cel.Program
 }
 
 // ID returns the rule's id.
@@ -104,7 +105,7 @@ func (e *Env) Compile(doc Document) (*Rule, error) {
 		r.reason = &reason
 	}
 	if len(errs) == 0 {
-		r.tracked = !e.cfg.untracked || hasComprehension(main.ast)
+		r.tracked = main.tracked
 		if err := r.checkTests(); err != nil {
 			errs = append(errs, err)
 		}
@@ -116,8 +117,11 @@ func (e *Env) Compile(doc Document) (*Rule, error) {
 }
 
 func hasComprehension(a *cel.Ast) bool {
-	root := ast.NavigateAST(a.NativeRep())
-	return len(ast.MatchDescendants(root, func(n ast.NavigableExpr) bool { return n.Kind() == ast.ComprehensionKind })) > 0
+	found := false
+	ast.PreOrderVisit(a.NativeRep().Expr(), ast.NewExprVisitor(func(e ast.Expr) {
+		found = found || e.Kind() == ast.ComprehensionKind
+	}))
+	return found
 }
 
 func (e *Env) compileExpr(ce *cel.Env, doc *Document, field, expr string, want *types.Type) (program, uint64, error) {
@@ -169,7 +173,8 @@ func (e *Env) compileExpr(ce *cel.Env, doc *Document, field, expr string, want *
 		return p, 0, &CostError{RuleID: doc.ID, Version: doc.Version, Estimate: est.Max, Limit: e.cfg.costBudget}
 	}
 	opts := []cel.ProgramOption{cel.InterruptCheckFrequency(64)}
-	if !e.cfg.untracked || hasComprehension(a) {
+	p.tracked = !e.cfg.untracked || hasComprehension(a)
+	if p.tracked {
 		opts = append(opts, cel.CostTracking(e.est), cel.CostLimit(e.cfg.costLimit))
 	}
 	prg, err := ce.Program(a, opts...)
@@ -249,20 +254,22 @@ type Result struct {
 // when ctx is done; other failures are an *EvalError naming the rule and the
 // position of the failing call.
 func (r *Rule) Eval(ctx context.Context, facts *Facts) (Result, error) {
+	res := Result{Kind: r.doc.Kind}
+	var err error
 	switch r.doc.Kind {
 	case Condition:
-		b, err := r.Condition(ctx, facts)
-		return Result{Kind: Condition, Bool: b}, err
+		res.Bool, err = r.Condition(ctx, facts)
 	case Share:
-		d, err := r.Share(ctx, facts)
-		return Result{Kind: Share, Decimal: d}, err
+		res.Decimal, err = r.Share(ctx, facts)
 	case Amount:
-		m, err := r.Amount(ctx, facts)
-		return Result{Kind: Amount, Money: m}, err
+		res.Money, err = r.Amount(ctx, facts)
 	default:
-		d, err := r.Policy(ctx, facts)
-		return Result{Kind: Policy, Decision: d}, err
+		res.Decision, err = r.Policy(ctx, facts)
 	}
+	if err != nil {
+		return Result{}, err
+	}
+	return res, nil
 }
 
 func (r *Rule) wrongKind(want Kind) error {

@@ -64,6 +64,7 @@ type UnsupportedTypeError struct {
 	Reason string
 }
 
+// Error renders the problem, naming the rule where there is one.
 func (e *UnsupportedTypeError) Error() string {
 	return fmt.Sprintf("rules: %s of Go type %s cannot be used in rules: %s", e.Path, e.Type, e.Reason)
 }

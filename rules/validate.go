@@ -29,8 +29,7 @@ type reporter func(id int64, format string, args ...any)
 // literal arguments. It needs no type information, so it also runs on a
 // parsed expression that does not type-check.
 func findProblems(a *ast.AST, report reporter) {
-	root := ast.NavigateAST(a)
-	for _, e := range ast.MatchDescendants(root, func(ast.NavigableExpr) bool { return true }) {
+	ast.PreOrderVisit(a.Expr(), ast.NewExprVisitor(func(e ast.Expr) {
 		switch e.Kind() {
 		case ast.LiteralKind:
 			if _, ok := e.AsLiteral().(types.Double); ok {
@@ -41,7 +40,7 @@ func findProblems(a *ast.AST, report reporter) {
 		case ast.StructKind:
 			report(e.ID(), "building %s values is not allowed: rules read the facts they are given", e.AsStruct().TypeName())
 		}
-	}
+	}))
 }
 
 func literalString(e ast.Expr) (string, bool) {
@@ -60,7 +59,7 @@ func literalInt(e ast.Expr) (int64, bool) {
 	return int64(i), ok
 }
 
-func validateCall(e ast.NavigableExpr, report reporter) {
+func validateCall(e ast.Expr, report reporter) {
 	call := e.AsCall()
 	args := call.Args()
 	switch call.FunctionName() {

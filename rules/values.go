@@ -96,6 +96,7 @@ type RangeError struct {
 	Reason string
 }
 
+// Error renders the problem, naming the rule where there is one.
 func (e *RangeError) Error() string {
 	s := e.Value.String()
 	if len(s) > 24 {
@@ -286,6 +287,9 @@ func (v moneyVal) Compare(o ref.Val) ref.Val {
 // exactly: the rounding decision compares the exact remainder, never a
 // truncated quotient. y must not be zero.
 func divRound(x, y decimal.Decimal, scale int32, mode ensemble.RoundingMode) decimal.Decimal {
+	if mode == ensemble.RoundHalfAwayFromZero {
+		return x.DivRound(y, scale) // exact, and allocates less
+	}
 	q, r := x.QuoRem(y, scale)
 	if r.IsZero() {
 		return q
@@ -293,10 +297,12 @@ func divRound(x, y decimal.Decimal, scale int32, mode ensemble.RoundingMode) dec
 	// x = y*q + r with |r| < |y| * 10^-scale. The dropped fraction of a unit
 	// is r / (y * 10^-scale); compare twice its magnitude with one.
 	unit := decimal.New(1, -scale)
-	twice := r.Abs().Mul(decimal.New(2, 0))
-	half := twice.Cmp(y.Abs().Mul(unit))
+	half := 0
+	if mode == ensemble.RoundHalfEven || mode == ensemble.RoundHalfDown {
+		half = r.Abs().Mul(decimal.New(2, 0)).Cmp(y.Abs().Mul(unit))
+	}
 	neg := x.Sign()*y.Sign() < 0
-	odd := q.Shift(scale).BigInt().Bit(0) == 1
+	odd := mode == ensemble.RoundHalfEven && half == 0 && q.Shift(scale).BigInt().Bit(0) == 1
 	if !awayFromZero(mode, half, neg, odd) {
 		return q
 	}
