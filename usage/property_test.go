@@ -433,6 +433,27 @@ func checkAgainstModel(t tb, got *usage.Report, want modelReport) {
 	}
 	require.Equal(t, want.conflicts, conflicts)
 	require.Equal(t, want.stats, got.Stats)
+
+	// Every record read is accounted for once: accepted, a duplicate, or
+	// one of the distinct contents rejected or in conflict.
+	type content struct {
+		id  usage.RecordID
+		enc string
+	}
+	bad := map[content]bool{}
+	for i, r := range got.Rejections {
+		key := content{r.Record.ID, mustJSON(t, r.Record)}
+		if r.Record.ID == "" {
+			key.enc += strconv.Itoa(i) // no dedup without an id
+		}
+		bad[key] = true
+	}
+	for _, c := range got.Conflicts {
+		for _, r := range c.Records {
+			bad[content{r.ID, mustJSON(t, r)}] = true
+		}
+	}
+	require.Equal(t, got.Stats.Read, got.Stats.Accepted+got.Stats.Duplicates+int64(len(bad)))
 }
 
 // TestPropertyTies crowds records into one line and period with few

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -184,6 +185,8 @@ func TestRejections(t *testing.T) {
 		{"zero instant", usage.Record{ID: "z", Line: "L1", Meter: "gpu"}, usage.ReasonInvalidRecord, usage.ErrInvalidRecord,
 			"instant 0001-01-01T00:00:00Z is outside the years 1678-2262"},
 		{"too many digits", big, usage.ReasonInvalidRecord, usage.ErrInvalidRecord, "quantity has more than 40 digits"},
+		{"id too long", rec(strings.Repeat("x", usage.MaxIDBytes+1), "L1", "gpu", "1", "2026-01-02T00:00:00Z"), usage.ReasonInvalidRecord, usage.ErrInvalidRecord,
+			"id longer than 1024 bytes"},
 		{"unknown line", rec("u", "L9", "gpu", "1", "2026-01-02T00:00:00Z"), usage.ReasonUnknownLine, usage.ErrUnknownLine,
 			`line "L9" is not in the config`},
 		{"unknown meter", rec("m", "L1", "tpu", "1", "2026-01-02T00:00:00Z"), usage.ReasonUnknownMeter, usage.ErrUnknownMeter,
