@@ -248,10 +248,22 @@ type RuleSet struct {
 func (e *Env) LoadRuleSet(files ...File) (*RuleSet, error) {
 	var docs []Document
 	var errs []error
+	type key struct {
+		source, id string
+		version    int
+	}
+	positions := map[key]docPositions{}
 	for _, f := range files {
 		ds, ferrs := parseDocuments(f.Name, f.Data)
 		errs = append(errs, ferrs...)
 		docs = append(docs, ds...)
+		if len(ferrs) == 0 {
+			if ps := yamlPositions(f.Data); len(ps) == len(ds) {
+				for i, d := range ds {
+					positions[key{f.Name, d.ID, d.Version}] = ps[i]
+				}
+			}
+		}
 	}
 	s, err := e.NewRuleSet(docs...)
 	if err != nil {
@@ -260,6 +272,19 @@ func (e *Env) LoadRuleSet(files ...File) (*RuleSet, error) {
 			errs = append(errs, le.Errs...)
 		} else {
 			errs = append(errs, err)
+		}
+	}
+	for _, err := range errs {
+		ce, ok := err.(*CompileError)
+		if !ok {
+			continue
+		}
+		p, ok := positions[key{ce.Source, ce.RuleID, ce.Version}][ce.Field]
+		if !ok {
+			continue
+		}
+		for i := range ce.Issues {
+			ce.Issues[i].DocLine, ce.Issues[i].DocColumn = p.place(ce.Issues[i].Line, ce.Issues[i].Column)
 		}
 	}
 	if len(errs) > 0 {

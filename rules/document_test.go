@@ -373,3 +373,48 @@ func TestCostBudgetAtLoad(t *testing.T) {
 	require.NoError(t, err)
 	require.Less(t, r.CostEstimate(), uint64(20_000))
 }
+
+func TestCompileErrorsNameYAMLPositions(t *testing.T) {
+	env := mustEnv()
+	src := `# fees
+- id: block
+  version: 1
+  kind: condition
+  env_version: 1
+  expression: |
+    line.amount > money("1", "EUR")
+      && line.nope
+- id: quoted
+  version: 1
+  kind: condition
+  env_version: 1
+  expression: "line.nope"
+- id: policy
+  version: 1
+  kind: policy
+  env_version: 1
+  expression: "true"
+  reason_expression: partner.nope
+`
+	_, err := env.LoadRuleSet(rules.File{Name: "f.yaml", Data: []byte(src)})
+	var le *rules.LoadError
+	require.ErrorAs(t, err, &le)
+	type place struct {
+		id, field                  string
+		line, col, docLine, docCol int
+	}
+	var got []place
+	for _, e := range le.Errs {
+		var ce *rules.CompileError
+		require.ErrorAs(t, e, &ce)
+		for _, is := range ce.Issues {
+			got = append(got, place{ce.RuleID, ce.Field, is.Line, is.Column, is.DocLine, is.DocColumn})
+		}
+	}
+	require.Equal(t, []place{
+		{"block", "expression", 2, 10, 8, 14},
+		{"quoted", "expression", 1, 5, 13, 20},
+		{"policy", "reason_expression", 1, 8, 19, 29},
+	}, got)
+	require.Contains(t, err.Error(), `rules: f.yaml:8:14: rule "block" v1 expression 2:10: undefined field 'nope'`)
+}

@@ -29,11 +29,16 @@ func ruleName(id string, version int) string {
 
 // Issue is one problem cel-go found in an expression: where it is (line and
 // column from 1, within the expression) and cel's caret snippet.
+//
+// When the rule came from a YAML file, DocLine and DocColumn give the same
+// place in the file (0 when it cannot be told, as inside folded scalars).
 type Issue struct {
-	Line    int    `json:"line"`
-	Column  int    `json:"column"`
-	Message string `json:"message"`
-	Snippet string `json:"snippet,omitempty"`
+	Line      int    `json:"line"`
+	Column    int    `json:"column"`
+	Message   string `json:"message"`
+	Snippet   string `json:"snippet,omitempty"`
+	DocLine   int    `json:"doc_line,omitempty"`
+	DocColumn int    `json:"doc_column,omitempty"`
 }
 
 // CompileError reports every problem in one rule's expression: syntax, type
@@ -55,7 +60,10 @@ func (e *CompileError) Error() string {
 			b.WriteString("\n")
 		}
 		b.WriteString("rules: ")
-		if e.Source != "" {
+		switch {
+		case e.Source != "" && is.DocLine > 0:
+			fmt.Fprintf(&b, "%s:%d:%d: ", e.Source, is.DocLine, is.DocColumn)
+		case e.Source != "":
 			b.WriteString(e.Source + ": ")
 		}
 		fmt.Fprintf(&b, "%s %s %d:%d: %s", ruleName(e.RuleID, e.Version), e.Field, is.Line, is.Column, is.Message)
