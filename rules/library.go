@@ -20,9 +20,15 @@ import (
 // installs it; use Library directly only to build a cel.Env of your own (cost
 // estimation and struct types then are yours to configure).
 //
-// Every function below is pure, has a fixed cost (see the cost column of each
-// overload in the source) and returns an evaluation error, never a panic, on
-// bad input. Results are bounded by MaxResultDigits and MaxResultScale.
+// Every function below is pure and returns an evaluation error, never a
+// panic, on bad input. Results are bounded by MaxResultDigits and
+// MaxResultScale. Every overload has a fixed cost, counted by the static
+// estimate and the runtime limit: 1 for +, -, unary -, comparisons, dec(int),
+// percent(int or decimal), min, max, amount, currency, sign and abs; 2 for *,
+// round, string, dec(string), percent(string) and money(decimal, string); 3
+// for money(string, string); 4 for div. A call whose arguments are all
+// constants (dec("0.25"), percent(30), money("100", "EUR")) is computed once
+// when the rule is compiled and costs nothing per evaluation.
 //
 // # Dec
 //
