@@ -545,3 +545,50 @@ func TestRecordJSON(t *testing.T) {
 		})
 	}
 }
+
+func TestDecode(t *testing.T) {
+	one := `{"id":"r1","line":"L1","meter":"gpu","quantity":"1.5","at":"2026-01-02T00:00:00Z"}`
+	two := `{"id":"r2","line":"L1","meter":"gpu","quantity":2,"at":"2026-01-03T00:00:00Z"}`
+	cases := []struct {
+		name  string
+		in    string
+		ids   []usage.RecordID
+		index int // of the DecodeError, -1 for none
+	}{
+		{"empty", "", nil, -1},
+		{"blank", " \n\t", nil, -1},
+		{"array", "[" + one + ",\n" + two + "]\n", []usage.RecordID{"r1", "r2"}, -1},
+		{"empty array", " [ ] ", nil, -1},
+		{"json lines", one + "\n" + two + "\n", []usage.RecordID{"r1", "r2"}, -1},
+		{"bad quantity stops", one + "\n" + `{"id":"r3","quantity":"1e9"}` + "\n" + two, []usage.RecordID{"r1"}, 1},
+		{"truncated array", "[" + one + ",", []usage.RecordID{"r1"}, 1},
+		{"unclosed array", "[" + one, []usage.RecordID{"r1"}, 1},
+		{"garbage after array", "[" + one + "] x", []usage.RecordID{"r1"}, 1},
+		{"not json", "hello", nil, 0},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			var ids []usage.RecordID
+			index := -1
+			for r, err := range usage.Decode(strings.NewReader(tc.in)) {
+				if err != nil {
+					var de *usage.DecodeError
+					require.ErrorAs(t, err, &de)
+					require.Contains(t, err.Error(), "usage: decode record ")
+					index = de.Index
+					continue
+				}
+				ids = append(ids, r.ID)
+			}
+			require.Equal(t, tc.ids, ids)
+			require.Equal(t, tc.index, index)
+		})
+	}
+	// A consumer may stop early.
+	n := 0
+	for range usage.Decode(strings.NewReader(one + two + one)) {
+		n++
+		break
+	}
+	require.Equal(t, 1, n)
+}
