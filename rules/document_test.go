@@ -321,8 +321,6 @@ func TestDocumentJSONRoundTrip(t *testing.T) {
 
 func TestResultJSONRoundTrip(t *testing.T) {
 	set := loadSample(t)
-	f := sampleFacts(mustEnv())
-	_ = f
 	for _, r := range set.Rules() {
 		env := mustEnv()
 		r2, err := env.Compile(r.Document())
@@ -417,4 +415,34 @@ func TestCompileErrorsNameYAMLPositions(t *testing.T) {
 		{"policy", "reason_expression", 1, 8, 19, 29},
 	}, got)
 	require.Contains(t, err.Error(), `rules: f.yaml:8:14: rule "block" v1 expression 2:10: undefined field 'nope'`)
+}
+
+func TestRuleAccessors(t *testing.T) {
+	env := mustEnv()
+	d := doc(rules.Amount, `line.amount * dec("2")`)
+	d.ID, d.Version, d.EnvVersion = "double-it", 7, rules.Version2
+	d.EffectiveFrom = time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	d.EffectiveUntil = time.Date(2027, 1, 1, 0, 0, 0, 0, time.UTC)
+	r, err := env.Compile(d)
+	require.NoError(t, err)
+	require.Equal(t, "double-it", r.ID())
+	require.Equal(t, 7, r.Version())
+	require.Equal(t, rules.Amount, r.Kind())
+	require.Equal(t, rules.Version2, r.EnvVersion())
+	require.Equal(t, ensemble.Ref{Kind: rules.RefKindRule, ID: "double-it", Version: "7"}, r.Ref())
+	require.Positive(t, r.CostEstimate())
+	require.True(t, r.CostTracked())
+	require.False(t, r.InForce(time.Date(2025, 12, 31, 0, 0, 0, 0, time.UTC)))
+	require.True(t, r.InForce(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)))
+	require.False(t, r.InForce(time.Date(2027, 1, 1, 0, 0, 0, 0, time.UTC)))
+
+	// The document a rule returns is a copy: changing it changes nothing.
+	got := r.Document()
+	got.Expression = "changed"
+	require.Equal(t, `line.amount * dec("2")`, r.Document().Expression)
+
+	// A failed evaluation returns no partial result.
+	res, err := r.Eval(context.Background(), env.NewFacts())
+	require.Error(t, err)
+	require.Empty(t, cmp.Diff(rules.Result{}, res))
 }
