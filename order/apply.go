@@ -1,0 +1,315 @@
+package order
+
+import (
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/ensemble-commerce/ensemble/partner"
+)
+
+func partnerID(s string) partner.ID { return partner.ID(s) }
+
+// clone returns a deep copy of o, so that applying events to the copy never
+// reaches o.
+func (o Order) clone() Order {
+	c := o
+	c.Route.Chain = slices.Clone(o.Route.Chain)
+	c.Route.CoSellers = slices.Clone(o.Route.CoSellers)
+	c.Lines = cloneLines(o.Lines)
+	if o.Tasks != nil {
+		c.Tasks = make([]Task, len(o.Tasks))
+		for i, t := range o.Tasks {
+			t.Exceptions = slices.Clone(t.Exceptions)
+			c.Tasks[i] = t
+		}
+	}
+	if o.Segments != nil {
+		c.Segments = make([]Segment, len(o.Segments))
+		for i, s := range o.Segments {
+			s.AddOns = cloneAddOns(s.AddOns)
+			c.Segments[i] = s
+		}
+	}
+	c.Suspensions = slices.Clone(o.Suspensions)
+	if o.Cancellation != nil {
+		cc := *o.Cancellation
+		c.Cancellation = &cc
+	}
+	return c
+}
+
+func cloneLines(ls []Line) []Line {
+	if ls == nil {
+		return nil
+	}
+	c := make([]Line, len(ls))
+	for i, l := range ls {
+		l.AddOns = cloneAddOns(l.AddOns)
+		l.Discount.Approval = cloneApproval(l.Discount.Approval)
+		c[i] = l
+	}
+	return c
+}
+
+func (o *Order) taskIndex(id TaskID) int {
+	i, ok := slices.BinarySearchFunc(o.Tasks, id, func(t Task, id TaskID) int { return strings.Compare(string(t.ID), string(id)) })
+	if !ok {
+		return -1
+	}
+	return i
+}
+
+// pendingTasks counts the tasks not done.
+func (o *Order) pendingTasks() int {
+	n := 0
+	for _, t := range o.Tasks {
+		if t.Status != TaskDone {
+			n++
+		}
+	}
+	return n
+}
+
+// apply changes o by one event. It is the only code that changes an order,
+// shared by Decide and Fold, so replaying the events rebuilds the state
+// exactly. It copies what it takes from the event.
+func (o *Order) apply(ev *Event) {
+	switch ev.Kind {
+	case EventCreated:
+		*o = Order{ID: ev.Order, CreatedAt: ev.At}
+		o.setDraft(ev.Draft)
+	case EventRevised:
+		created := o.CreatedAt
+		id, n := o.ID, o.Events
+		*o = Order{ID: id, CreatedAt: created, Events: n}
+		o.setDraft(ev.Draft)
+	case EventQuoted:
+		o.Lines = cloneLines(ev.Lines)
+		o.Currency = ev.Currency
+		o.Route.Chain = slices.Clone(ev.Chain)
+		o.QuotedAt, o.ExpiresAt = ev.At, ev.ExpiresAt
+	case EventAccepted:
+		o.Route.Chain = slices.Clone(ev.Chain)
+		o.AcceptedAt = ev.At
+	case EventActivationStarted:
+		o.Tasks = make([]Task, len(ev.Tasks))
+		for i, t := range ev.Tasks {
+			t.Exceptions = slices.Clone(t.Exceptions)
+			o.Tasks[i] = t
+		}
+	case EventTaskCompleted, EventTaskFailed, EventTaskRetried:
+		if i := o.taskIndex(ev.Task); i >= 0 {
+			t := &o.Tasks[i]
+			t.UpdatedAt = ev.At
+			switch ev.Kind {
+			case EventTaskCompleted:
+				t.Status = TaskDone
+				for j := range t.Exceptions {
+					if t.Exceptions[j].Open() {
+						t.Exceptions[j].ResolvedAt = ev.At
+					}
+				}
+			case EventTaskFailed:
+				t.Status = TaskFailed
+				t.Exceptions = append(t.Exceptions, Exception{Attempt: t.Attempts, At: ev.At, Reason: ev.Reason, Actor: ev.Actor})
+			case EventTaskRetried:
+				t.Status = TaskPending
+				t.Attempts++
+			}
+		}
+	case EventActivated:
+		o.ActivatedAt = ev.At
+		if o.Billing.Anchor.IsZero() {
+			o.Billing.Anchor = ev.At
+		}
+		o.Segments = make([]Segment, 0, len(o.Lines))
+		for _, l := range o.Lines {
+			o.Segments = append(o.Segments, Segment{ID: segmentID(l.ID, 1), Line: l.ID, Start: ev.At, Cause: EventActivated,
+				Pin: l.Pin, Quantity: l.Quantity, AddOns: cloneAddOns(l.AddOns), Discount: l.Discount.Ratio})
+		}
+	case EventSuspended:
+		o.Suspensions = append(o.Suspensions, Suspension{From: ev.At, Reason: ev.Reason})
+	case EventResumed:
+		o.endSuspension(ev.At)
+	case EventChanged:
+		o.applyChange(ev.Change)
+	case EventCancellationScheduled:
+		c := *ev.Cancellation
+		o.Cancellation = &c
+		o.stopSegments(c.EffectiveAt)
+	case EventCancelled, EventTerminated:
+		c := *ev.Cancellation
+		o.Cancellation = &c
+		o.EndedAt = ev.At
+		if o.ActivatedAt.IsZero() {
+			break
+		}
+		o.stopSegments(c.EffectiveAt)
+		o.endSuspension(c.EffectiveAt)
+	}
+	o.Status = ev.To
+	o.Events++
+	o.UpdatedAt = ev.At
+}
+
+func (o *Order) setDraft(d *Draft) {
+	if d == nil {
+		return
+	}
+	n := normalise(d)
+	o.Customer, o.Route, o.Lines, o.Term, o.Billing = n.Customer, n.Route, n.Lines, n.Term, n.Billing
+}
+
+func (o *Order) endSuspension(at time.Time) {
+	if n := len(o.Suspensions); n > 0 && o.Suspensions[n-1].Until.IsZero() {
+		o.Suspensions[n-1].Until = at
+	}
+}
+
+func segmentID(l LineID, n int) SegmentID { return SegmentID(string(l) + "/" + strconv.Itoa(n)) }
+
+// stopSegments ends every line's last segment at t.
+func (o *Order) stopSegments(t time.Time) {
+	for i := range o.Segments {
+		if i+1 == len(o.Segments) || o.Segments[i+1].Line != o.Segments[i].Line {
+			o.Segments[i].End = t
+		}
+	}
+}
+
+// applyChange changes a line and splits its last segment at the change's
+// instant (replacing it when the segment starts then).
+func (o *Order) applyChange(ch *Change) {
+	li := slices.IndexFunc(o.Lines, func(l Line) bool { return l.ID == ch.Line })
+	if li < 0 {
+		return
+	}
+	l := &o.Lines[li]
+	switch ch.Kind {
+	case ChangeQuantity:
+		l.Quantity = ch.Quantity
+	case ChangeOffer:
+		l.Pin = ch.Pin
+		if ch.Discount != nil {
+			l.Discount = *ch.Discount
+			l.Discount.Approval = cloneApproval(ch.Discount.Approval)
+		}
+	case ChangeAddAddOn:
+		a := AddOn{Pin: ch.Pin, Quantity: ch.Quantity}
+		if j := slices.IndexFunc(l.AddOns, func(x AddOn) bool { return x.Pin.Offer == ch.Pin.Offer }); j >= 0 {
+			l.AddOns[j] = a
+		} else {
+			l.AddOns = append(l.AddOns, a)
+			sortAddOns(l.AddOns)
+		}
+	case ChangeRemoveAddOn:
+		l.AddOns = slices.DeleteFunc(l.AddOns, func(x AddOn) bool { return x.Pin.Offer == ch.AddOn })
+		if len(l.AddOns) == 0 {
+			l.AddOns = nil
+		}
+	}
+	// The line's segments are contiguous in o.Segments; its last one is
+	// the open (or scheduled-to-end) one.
+	last := -1
+	count := 0
+	for i := range o.Segments {
+		if o.Segments[i].Line == ch.Line {
+			last = i
+			count++
+		}
+	}
+	if last < 0 {
+		return
+	}
+	seg := Segment{Line: l.ID, Start: ch.EffectiveAt, End: o.Segments[last].End, Cause: EventChanged, Change: ch.Kind,
+		Pin: l.Pin, Quantity: l.Quantity, AddOns: cloneAddOns(l.AddOns), Discount: l.Discount.Ratio}
+	if o.Segments[last].Start.Equal(ch.EffectiveAt) {
+		seg.ID = o.Segments[last].ID
+		if o.Segments[last].Cause == EventActivated {
+			seg.Cause, seg.Change = EventActivated, ChangeUnspecified
+		}
+		o.Segments[last] = seg
+		return
+	}
+	seg.ID = segmentID(l.ID, count+1)
+	o.Segments[last].End = ch.EffectiveAt
+	o.Segments = slices.Insert(o.Segments, last+1, seg)
+}
+
+// Fold rebuilds an order from its events, oldest first, checking that each
+// one follows from the state before it: the same order, the next sequence
+// number, the status it starts from, a transition the lifecycle allows, and
+// an instant not before its predecessor. An event that does not is an error
+// naming its index. Fold(events) equals the state Decide returned with
+// them.
+func Fold(events []Event) (Order, error) {
+	var o Order
+	for i := range events {
+		if err := o.check(&events[i]); err != nil {
+			return Order{}, fmt.Errorf("order: events[%d]: %w", i, err)
+		}
+		o.apply(&events[i])
+	}
+	return o, nil
+}
+
+// check reports an event that cannot follow o.
+func (o *Order) check(ev *Event) error {
+	switch {
+	case ev.Kind == EventUnspecified || int(ev.Kind) >= len(eventKindNames):
+		return fmt.Errorf("%w: event kind %s", ErrInvalid, ev.Kind)
+	case o.Status != StatusNone && ev.Order != o.ID:
+		return fmt.Errorf("%w: event of order %q in the events of order %q", ErrInvalid, cut(string(ev.Order)), o.ID)
+	case ev.Seq != o.Events+1:
+		return fmt.Errorf("%w: sequence %d, want %d", ErrOutOfOrder, ev.Seq, o.Events+1)
+	case ev.From != o.Status:
+		return fmt.Errorf("%w: %s starts from %s but the order is %s", ErrInvalidTransition, ev.Kind, ev.From, o.Status)
+	case ev.At.IsZero() || ev.At.Before(o.UpdatedAt):
+		return fmt.Errorf("%w: %s at %s, after an event at %s", ErrOutOfOrder, ev.Kind, ev.At.Format(time.RFC3339), o.UpdatedAt.Format(time.RFC3339))
+	}
+	if !eventAllowed(o, ev) {
+		return fmt.Errorf("%w: %s from %s to %s", ErrInvalidTransition, ev.Kind, ev.From, ev.To)
+	}
+	return nil
+}
+
+// eventAllowed is the lifecycle as seen by events: which event may take an
+// order from its status to the event's target, with the payload it needs.
+func eventAllowed(o *Order, ev *Event) bool {
+	s, to := o.Status, ev.To
+	switch ev.Kind {
+	case EventCreated:
+		return s == StatusNone && to == StatusDraft && ev.Draft != nil && checkID("order id", string(ev.Order)) == nil
+	case EventRevised:
+		return allowed(s, CmdRevise) && to == StatusDraft && ev.Draft != nil
+	case EventQuoted:
+		return s == StatusDraft && to == StatusQuoted && len(ev.Lines) == len(o.Lines)
+	case EventQuoteExpired:
+		return s == StatusQuoted && to == StatusExpired
+	case EventAccepted:
+		return s == StatusQuoted && to == StatusAccepted
+	case EventActivationStarted:
+		return s == StatusAccepted && to == StatusActivating && len(ev.Tasks) > 0 &&
+			slices.IsSortedFunc(ev.Tasks, func(a, b Task) int { return strings.Compare(string(a.ID), string(b.ID)) })
+	case EventTaskCompleted, EventTaskFailed, EventTaskRetried:
+		return s == StatusActivating && to == StatusActivating && o.taskIndex(ev.Task) >= 0
+	case EventActivated:
+		return s == StatusActivating && to == StatusActive && o.pendingTasks() == 0
+	case EventSuspended:
+		return s == StatusActive && to == StatusSuspended
+	case EventResumed:
+		return s == StatusSuspended && to == StatusActive
+	case EventChanged:
+		return s == StatusActive && to == StatusActive && ev.Change != nil
+	case EventCancellationScheduled:
+		return (s == StatusActive || s == StatusSuspended) && to == s && ev.Cancellation != nil
+	case EventCancelled:
+		return allowed(s, CmdCancel) && to == StatusCancelled && ev.Cancellation != nil
+	case EventTerminated:
+		return allowed(s, CmdTerminate) && to == StatusTerminated && ev.Cancellation != nil
+	}
+	return false
+}

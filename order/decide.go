@@ -1,0 +1,550 @@
+package order
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/shopspring/decimal"
+
+	"github.com/ensemble-commerce/ensemble"
+	"github.com/ensemble-commerce/ensemble/catalog"
+)
+
+// Decide applies cmd to the order at instant at: it checks the command
+// against the order's status and, where the command needs them, against the
+// catalog and governance in env, and returns the new state and the events
+// that record the transition. Decide is pure: the same order, env, command
+// and instant give the same result, and o itself is never modified.
+//
+// A refused command returns o unchanged, no events, and a *TransitionError
+// that wraps the reason: ErrInvalidTransition for a command the status does
+// not allow, ErrOutOfOrder for an instant before the last event, or an
+// *ensemble.ValidationError listing every problem found (each a
+// *LineError or a condition such as ErrQuantity, ErrCannotSell,
+// ErrDiscountNotApproved, ErrNotInForce, ErrNotAttachable, ErrQuoteExpired).
+//
+// ctx bounds the partner rules the governance evaluates.
+func (o Order) Decide(ctx context.Context, env Context, cmd Command, at time.Time) (Order, []Event, error) {
+	at = at.UTC()
+	fail := func(err error) (Order, []Event, error) {
+		return o, nil, &TransitionError{Order: o.ID, Status: o.Status, Command: cmd.Kind, At: at, Err: err}
+	}
+	if at.IsZero() {
+		return fail(fmt.Errorf("%w: the instant is zero", ErrRequired))
+	}
+	if at.Before(o.UpdatedAt) {
+		return fail(fmt.Errorf("%w: %s is before the last event at %s", ErrOutOfOrder, at.Format(time.RFC3339), o.UpdatedAt.Format(time.RFC3339)))
+	}
+	if err := checkFields(cmd); err != nil {
+		return fail(err)
+	}
+	if !allowed(o.Status, cmd.Kind) {
+		return fail(ErrInvalidTransition)
+	}
+	d := decider{o: &o, env: env, cmd: cmd, at: at, ctx: ctx}
+	if d.ctx == nil {
+		d.ctx = context.Background()
+	}
+	evs, err := d.decide()
+	if err != nil {
+		return fail(err)
+	}
+	next := o.clone()
+	for i := range evs {
+		evs[i].Order = next.ID
+		if evs[i].Kind == EventCreated {
+			evs[i].Order = cmd.Order
+		}
+		evs[i].Seq = next.Events + 1
+		evs[i].At, evs[i].Actor = at, cmd.Actor
+		if evs[i].Reason == "" {
+			evs[i].Reason = cmd.Reason
+		}
+		evs[i].From = next.Status
+		next.apply(&evs[i])
+	}
+	return next, evs, nil
+}
+
+// allowed is the lifecycle's transition table: which commands each status
+// accepts. Commands may still be refused by their checks.
+func allowed(s Status, k CommandKind) bool {
+	switch k {
+	case CmdCreate:
+		return s == StatusNone
+	case CmdRevise:
+		return s == StatusDraft || s == StatusQuoted || s == StatusExpired
+	case CmdQuote:
+		return s == StatusDraft
+	case CmdExpireQuote, CmdAccept:
+		return s == StatusQuoted
+	case CmdBeginActivation:
+		return s == StatusAccepted
+	case CmdCompleteTask, CmdFailTask, CmdRetryTask:
+		return s == StatusActivating
+	case CmdSuspend, CmdChange:
+		return s == StatusActive
+	case CmdResume:
+		return s == StatusSuspended
+	case CmdCancel:
+		return s >= StatusDraft && !s.Final()
+	case CmdCompleteCancellation:
+		return s == StatusActive || s == StatusSuspended
+	case CmdTerminate:
+		return s == StatusActivating || s == StatusActive || s == StatusSuspended
+	}
+	return false
+}
+
+// checkFields rejects fields the command's kind does not use, so that a
+// misdirected field is never silently ignored.
+func checkFields(c Command) error {
+	var p ensemble.Problems
+	if int(c.Kind) >= len(commandKindNames) || c.Kind == CmdUnspecified {
+		p.Add("kind", fmt.Errorf("%w: command kind %s", ErrInvalid, c.Kind))
+		return p.Err("command")
+	}
+	uses := func(ok bool, field string, set bool) {
+		if set && !ok {
+			p.Add(field, fmt.Errorf("%w: %s does not use %s", ErrNotAllowed, c.Kind, field))
+		}
+		if !set && ok && (field == "draft" && (c.Kind == CmdCreate || c.Kind == CmdRevise) ||
+			field == "order" && c.Kind == CmdCreate || field == "expires_at" && c.Kind == CmdQuote ||
+			field == "task" || field == "change") {
+			p.Add(field, fmt.Errorf("%w: %s needs %s", ErrRequired, c.Kind, field))
+		}
+	}
+	k := c.Kind
+	uses(k == CmdCreate, "order", c.Order != "")
+	uses(k == CmdCreate || k == CmdRevise, "draft", c.Draft != nil)
+	uses(k == CmdQuote, "expires_at", !c.ExpiresAt.IsZero())
+	uses(k == CmdCompleteTask || k == CmdFailTask || k == CmdRetryTask, "task", c.Task != "")
+	uses(k == CmdBeginActivation, "max_attempts", c.MaxAttempts != 0)
+	uses(k == CmdChange, "change", c.Change != nil)
+	uses(k == CmdCancel || k == CmdTerminate, "cancel", c.Cancel != nil)
+	if c.MaxAttempts < 0 || c.MaxAttempts > MaxAttemptsLimit {
+		p.Add("max_attempts", fmt.Errorf("%w: max attempts %d outside [0, %d]", ErrInvalid, c.MaxAttempts, MaxAttemptsLimit))
+	}
+	if c.Cancel != nil && int(c.Cancel.Mode) >= len(cancelModeNames) {
+		p.Add("cancel.mode", fmt.Errorf("%w: cancel mode %d", ErrInvalid, c.Cancel.Mode))
+	}
+	if k == CmdFailTask && c.Reason == "" {
+		p.Add("reason", fmt.Errorf("%w: a failed task needs a reason", ErrRequired))
+	}
+	return p.Err("command " + c.Kind.String())
+}
+
+type decider struct {
+	ctx context.Context
+	o   *Order
+	env Context
+	cmd Command
+	at  time.Time
+}
+
+func (d *decider) decide() ([]Event, error) {
+	switch d.cmd.Kind {
+	case CmdCreate:
+		return d.create()
+	case CmdRevise:
+		return d.revise()
+	case CmdQuote:
+		return d.quote()
+	case CmdExpireQuote:
+		if d.at.Before(d.o.ExpiresAt) {
+			return nil, fmt.Errorf("%w: expires at %s", ErrNotExpired, d.o.ExpiresAt.Format(time.RFC3339))
+		}
+		return []Event{{Kind: EventQuoteExpired, To: StatusExpired}}, nil
+	case CmdAccept:
+		return d.accept()
+	case CmdBeginActivation:
+		return d.beginActivation()
+	case CmdCompleteTask, CmdFailTask, CmdRetryTask:
+		return d.task()
+	case CmdSuspend:
+		return []Event{{Kind: EventSuspended, To: StatusSuspended}}, nil
+	case CmdResume:
+		return []Event{{Kind: EventResumed, To: StatusActive}}, nil
+	case CmdChange:
+		return d.change()
+	case CmdCancel:
+		return d.cancel()
+	case CmdCompleteCancellation:
+		c := d.o.Cancellation
+		if c == nil {
+			return nil, fmt.Errorf("%w: no cancellation is scheduled", ErrCancellation)
+		}
+		if d.at.Before(c.EffectiveAt) {
+			return nil, fmt.Errorf("%w: the cancellation takes effect at %s", ErrCancellation, c.EffectiveAt.Format(time.RFC3339))
+		}
+		cc := *c
+		return []Event{{Kind: EventCancelled, To: StatusCancelled, Cancellation: &cc}}, nil
+	case CmdTerminate:
+		return d.terminate()
+	}
+	return nil, ErrInvalidTransition
+}
+
+func (d *decider) create() ([]Event, error) {
+	var p ensemble.Problems
+	if err := checkID("order id", string(d.cmd.Order)); err != nil {
+		p.Add("order", err)
+	}
+	n := checkDraft(&p, d.cmd.Draft)
+	if err := p.Err(fmt.Sprintf("order %q", d.cmd.Order)); err != nil {
+		return nil, err
+	}
+	return []Event{{Kind: EventCreated, To: StatusDraft, Draft: &n}}, nil
+}
+
+func (d *decider) revise() ([]Event, error) {
+	var p ensemble.Problems
+	n := checkDraft(&p, d.cmd.Draft)
+	if err := p.Err(fmt.Sprintf("order %q", d.o.ID)); err != nil {
+		return nil, err
+	}
+	return []Event{{Kind: EventRevised, To: StatusDraft, Draft: &n}}, nil
+}
+
+func (d *decider) quote() ([]Event, error) {
+	c := checker{ctx: d.ctx, env: d.env, order: d.o}
+	if !d.cmd.ExpiresAt.After(d.at) {
+		c.p.Add("expires_at", fmt.Errorf("%w: the quote expires at %s, not after its instant %s", ErrInvalid,
+			d.cmd.ExpiresAt.UTC().Format(time.RFC3339), d.at.Format(time.RFC3339)))
+	}
+	chain := c.checkParties(d.at)
+	if !c.needCatalog() {
+		return nil, c.p.Err(fmt.Sprintf("order %q", d.o.ID))
+	}
+	lines := make([]Line, len(d.o.Lines))
+	var currency string
+	for i, l := range d.o.Lines {
+		path := ensemble.Path("lines", i)
+		pinned, off, ok := c.checkLine(path, l, d.at)
+		lines[i] = pinned
+		if off.ID == "" {
+			continue
+		}
+		if currency == "" {
+			currency = off.Currency
+		} else if off.Currency != currency {
+			c.line(path+".pin", l.ID, off.Currency, fmt.Errorf("%w: %s is in %s, the order in %s", ErrCurrency, off.Pin(), off.Currency, currency))
+		}
+		if ok {
+			c.checkSale(path+".pin", l, &off, d.at)
+		}
+		lines[i].Discount = c.checkDiscount(path+".discount", l, &off, d.at)
+	}
+	if err := c.p.Err(fmt.Sprintf("order %q", d.o.ID)); err != nil {
+		return nil, err
+	}
+	return []Event{{Kind: EventQuoted, To: StatusQuoted, Lines: lines, Currency: currency, Chain: chain, ExpiresAt: d.cmd.ExpiresAt.UTC()}}, nil
+}
+
+func (d *decider) accept() ([]Event, error) {
+	if !d.at.Before(d.o.ExpiresAt) {
+		return nil, fmt.Errorf("%w: quote of order %q expired at %s", ErrQuoteExpired, d.o.ID, d.o.ExpiresAt.Format(time.RFC3339))
+	}
+	c := checker{ctx: d.ctx, env: d.env, order: d.o}
+	chain := c.checkParties(d.at)
+	if d.o.Route.sellingPartner() != "" && c.env.Governance != nil && c.needCatalog() {
+		// The seller must still be allowed to sell at acceptance (it may
+		// have been suspended since the quote); the pinned versions hold.
+		for i, l := range d.o.Lines {
+			off, err := d.env.Catalog.Offer(l.Pin)
+			if err != nil {
+				c.line(ensemble.Path("lines", i, "pin"), l.ID, l.Pin.String(), lookupErr(err, l.Pin))
+				continue
+			}
+			c.checkSale(ensemble.Path("lines", i, "pin"), l, &off, d.at)
+		}
+	}
+	if err := c.p.Err(fmt.Sprintf("order %q", d.o.ID)); err != nil {
+		return nil, err
+	}
+	return []Event{{Kind: EventAccepted, To: StatusAccepted, Chain: chain}}, nil
+}
+
+func (d *decider) beginActivation() ([]Event, error) {
+	c := checker{ctx: d.ctx, env: d.env, order: d.o}
+	if !c.needCatalog() {
+		return nil, c.p.Err(fmt.Sprintf("order %q", d.o.ID))
+	}
+	maxAttempts := d.cmd.MaxAttempts
+	if maxAttempts == 0 {
+		maxAttempts = DefaultMaxAttempts
+	}
+	var tasks []Task
+	for i, l := range d.o.Lines {
+		off, err := d.env.Catalog.Offer(l.Pin)
+		if err != nil {
+			c.line(ensemble.Path("lines", i, "pin"), l.ID, l.Pin.String(), lookupErr(err, l.Pin))
+			continue
+		}
+		base := Task{Line: l.ID, Status: TaskPending, Attempts: 1, MaxAttempts: maxAttempts, UpdatedAt: d.at}
+		if off.Kind != catalog.Bundle || len(off.Components) == 0 {
+			base.ID = TaskID(l.ID)
+			tasks = append(tasks, base)
+			continue
+		}
+		for _, comp := range off.Components {
+			t := base
+			t.ID = TaskID(string(l.ID) + "/" + string(comp.Offer) + "/" + comp.Supplier)
+			t.Component, t.Supplier = comp.Offer, partnerID(comp.Supplier)
+			t.Ref = l.Pin.ComponentRef(comp.Offer, comp.Supplier)
+			tasks = append(tasks, t)
+		}
+	}
+	if err := c.p.Err(fmt.Sprintf("order %q", d.o.ID)); err != nil {
+		return nil, err
+	}
+	slices.SortFunc(tasks, func(a, b Task) int { return strings.Compare(string(a.ID), string(b.ID)) })
+	tasks = slices.CompactFunc(tasks, func(a, b Task) bool { return a.ID == b.ID })
+	return []Event{{Kind: EventActivationStarted, To: StatusActivating, Tasks: tasks}}, nil
+}
+
+func (d *decider) task() ([]Event, error) {
+	i := d.o.taskIndex(d.cmd.Task)
+	if i < 0 {
+		return nil, fmt.Errorf("%w: task %q of order %q", ErrUnknown, cut(string(d.cmd.Task)), d.o.ID)
+	}
+	t := d.o.Tasks[i]
+	switch d.cmd.Kind {
+	case CmdCompleteTask:
+		if t.Status == TaskDone {
+			return nil, fmt.Errorf("%w: task %q is already done", ErrInvalidTransition, t.ID)
+		}
+		evs := []Event{{Kind: EventTaskCompleted, To: StatusActivating, Task: t.ID}}
+		if d.o.pendingTasks() == 1 {
+			evs = append(evs, Event{Kind: EventActivated, To: StatusActive})
+		}
+		return evs, nil
+	case CmdFailTask:
+		if t.Status != TaskPending {
+			return nil, fmt.Errorf("%w: task %q is %s, not pending", ErrInvalidTransition, t.ID, t.Status)
+		}
+		return []Event{{Kind: EventTaskFailed, To: StatusActivating, Task: t.ID}}, nil
+	default: // CmdRetryTask
+		if t.Status != TaskFailed {
+			return nil, fmt.Errorf("%w: task %q is %s, not failed", ErrInvalidTransition, t.ID, t.Status)
+		}
+		if t.Attempts >= t.MaxAttempts {
+			return nil, fmt.Errorf("%w: task %q made %d of %d attempts", ErrRetriesExhausted, t.ID, t.Attempts, t.MaxAttempts)
+		}
+		return []Event{{Kind: EventTaskRetried, To: StatusActivating, Task: t.ID}}, nil
+	}
+}
+
+// lastStart is the latest segment start of any line: nothing may take
+// effect before it.
+func (o *Order) lastStart(line LineID) time.Time {
+	var t time.Time
+	for i := range o.Segments {
+		s := &o.Segments[i]
+		if (line == "" || s.Line == line) && s.Start.After(t) {
+			t = s.Start
+		}
+	}
+	return t
+}
+
+func (d *decider) change() ([]Event, error) {
+	ch := *d.cmd.Change
+	subject := fmt.Sprintf("order %q change", d.o.ID)
+	var p ensemble.Problems
+	if ch.Kind == ChangeUnspecified || int(ch.Kind) >= len(changeKindNames) {
+		p.Add("change.kind", fmt.Errorf("%w: change kind %s", ErrInvalid, ch.Kind))
+		return nil, p.Err(subject)
+	}
+	if ch.EffectiveAt.IsZero() {
+		ch.EffectiveAt = d.at
+	}
+	ch.EffectiveAt = ch.EffectiveAt.UTC()
+	li := slices.IndexFunc(d.o.Lines, func(l Line) bool { return l.ID == ch.Line })
+	if li < 0 {
+		p.Add("change.line", fmt.Errorf("%w: line %q of order %q", ErrUnknown, cut(string(ch.Line)), d.o.ID))
+		return nil, p.Err(subject)
+	}
+	l := d.o.Lines[li]
+	if start := d.o.lastStart(ch.Line); ch.EffectiveAt.Before(start) {
+		p.Add("change.effective_at", fmt.Errorf("%w: line %q changed at %s; a change cannot take effect before, at %s",
+			ErrOutOfOrder, l.ID, start.Format(time.RFC3339), ch.EffectiveAt.Format(time.RFC3339)))
+	}
+	if c := d.o.Cancellation; c != nil && !ch.EffectiveAt.Before(c.EffectiveAt) {
+		p.Add("change.effective_at", fmt.Errorf("%w: the order stops at %s", ErrCancellation, c.EffectiveAt.Format(time.RFC3339)))
+	}
+	forbid := func(field string, set bool) {
+		if set {
+			p.Add("change."+field, fmt.Errorf("%w: a %s change does not use %s", ErrNotAllowed, ch.Kind, field))
+		}
+	}
+	forbid("quantity", (ch.Kind == ChangeOffer || ch.Kind == ChangeRemoveAddOn) && !ch.Quantity.IsZero())
+	forbid("pin", (ch.Kind == ChangeQuantity || ch.Kind == ChangeRemoveAddOn) && ch.Pin != (catalog.Pin{}))
+	forbid("add_on", ch.Kind != ChangeRemoveAddOn && ch.AddOn != "")
+	forbid("discount", ch.Kind != ChangeOffer && ch.Discount != nil)
+	if p.Len() > 0 {
+		return nil, p.Err(subject)
+	}
+	c := checker{ctx: d.ctx, env: d.env, order: d.o}
+	if !c.needCatalog() {
+		return nil, c.p.Err(subject)
+	}
+	switch ch.Kind {
+	case ChangeQuantity:
+		if err := checkQuantity(ch.Quantity, true); err != nil {
+			c.line("change.quantity", l.ID, ch.Quantity.String(), err)
+		} else if err := d.env.Catalog.CheckQuantity(l.Pin, ch.Quantity); err != nil {
+			c.line("change.quantity", l.ID, ch.Quantity.String(), catalogErr(err))
+		}
+	case ChangeOffer:
+		checkPin(&c.p, "change.pin", ch.Pin)
+		if ch.Discount != nil {
+			checkDiscountRatio(&c.p, "change.discount.ratio", l.ID, ch.Discount.Ratio)
+		}
+		if c.p.Len() > 0 {
+			break
+		}
+		next := l
+		next.Pin = ch.Pin
+		if ch.Discount != nil {
+			next.Discount = *ch.Discount
+		}
+		pinned, off, ok := c.checkLine("change", next, ch.EffectiveAt)
+		if off.ID == "" {
+			break
+		}
+		if off.Currency != d.o.Currency {
+			c.line("change.pin", l.ID, off.Currency, fmt.Errorf("%w: %s is in %s, the order in %s", ErrCurrency, off.Pin(), off.Currency, d.o.Currency))
+		}
+		if pinned.Pin == l.Pin {
+			c.line("change.pin", l.ID, l.Pin.String(), fmt.Errorf("%w: the line is already on %s", ErrInvalid, l.Pin))
+		}
+		if ok {
+			c.checkSale("change.pin", next, &off, ch.EffectiveAt)
+		}
+		disc := c.checkDiscount("change.discount", next, &off, ch.EffectiveAt)
+		ch.Pin = pinned.Pin
+		ch.Discount = &disc
+	case ChangeAddAddOn:
+		checkPin(&c.p, "change.pin", ch.Pin)
+		if err := checkQuantity(ch.Quantity, false); err != nil {
+			c.line("change.quantity", l.ID, ch.Quantity.String(), err)
+		}
+		if c.p.Len() > 0 {
+			break
+		}
+		if ch.Quantity.IsZero() {
+			ch.Quantity = decimal.NewFromInt(1)
+		}
+		ao, err := resolvePin(d.env.Catalog, ch.Pin, ch.EffectiveAt)
+		if err != nil {
+			c.line("change.pin", l.ID, ch.Pin.String(), err)
+			break
+		}
+		ch.Pin = ao.Pin()
+		if ao.Currency != d.o.Currency {
+			c.line("change.pin", l.ID, ao.Currency, fmt.Errorf("%w: add-on %s in %s, the order in %s", ErrCurrency, ao.Pin(), ao.Currency, d.o.Currency))
+		}
+		if err := d.env.Catalog.CheckAttach(ch.Pin, l.Pin, ch.Quantity); err != nil {
+			c.line("change.pin", l.ID, ch.Pin.String()+" x "+ch.Quantity.String(), catalogErr(err))
+		}
+	case ChangeRemoveAddOn:
+		if !slices.ContainsFunc(l.AddOns, func(a AddOn) bool { return a.Pin.Offer == ch.AddOn }) {
+			c.line("change.add_on", l.ID, string(ch.AddOn), fmt.Errorf("%w: the line has no add-on %q", ErrUnknown, ch.AddOn))
+		}
+	}
+	if err := c.p.Err(subject); err != nil {
+		return nil, err
+	}
+	return []Event{{Kind: EventChanged, To: StatusActive, Change: &ch}}, nil
+}
+
+// periodEnd returns the end of the billing period holding t.
+func (o *Order) periodEnd(t time.Time) (time.Time, error) {
+	anchor := o.Billing.Anchor
+	if anchor.IsZero() {
+		anchor = o.ActivatedAt
+	}
+	p, _, err := o.Billing.cadence().PeriodAt(anchor, t, o.Billing.Location())
+	if err != nil {
+		return time.Time{}, err
+	}
+	return p.End.UTC(), nil
+}
+
+// stopAt builds the cancellation or termination of a running order.
+func (d *decider) stopAt(mode CancelMode) (*Cancellation, error) {
+	c := &Cancellation{Mode: mode, RequestedAt: d.at, Actor: d.cmd.Actor, Reason: d.cmd.Reason}
+	switch {
+	case mode == AtPeriodEnd:
+		end, err := d.o.periodEnd(d.at)
+		if err != nil {
+			return nil, fmt.Errorf("%w: %w", ErrInvalid, err)
+		}
+		c.EffectiveAt = end
+	case d.cmd.Cancel != nil && !d.cmd.Cancel.EffectiveAt.IsZero():
+		c.EffectiveAt = d.cmd.Cancel.EffectiveAt.UTC()
+	default:
+		c.EffectiveAt = d.at
+	}
+	if start := d.o.lastStart(""); c.EffectiveAt.Before(start) {
+		return nil, fmt.Errorf("%w: a line changed at %s; the order cannot stop before, at %s", ErrOutOfOrder,
+			start.Format(time.RFC3339), c.EffectiveAt.Format(time.RFC3339))
+	}
+	if prev := d.o.Cancellation; prev != nil && c.EffectiveAt.After(prev.EffectiveAt) {
+		return nil, fmt.Errorf("%w: already scheduled for %s, before %s", ErrCancellation,
+			prev.EffectiveAt.Format(time.RFC3339), c.EffectiveAt.Format(time.RFC3339))
+	}
+	if p, ok := d.o.TermAt(c.EffectiveAt); ok && (c.EffectiveAt.After(p.Start) || c.EffectiveAt.Equal(d.o.ActivatedAt)) {
+		c.WithinTerm = true
+	}
+	return c, nil
+}
+
+func (d *decider) cancel() ([]Event, error) {
+	if d.o.Status != StatusActive && d.o.Status != StatusSuspended {
+		// Abandoned before activation: nothing was billed.
+		if d.cmd.Cancel != nil {
+			return nil, fmt.Errorf("%w: an order that is %s is abandoned at once; cancel takes no mode", ErrNotAllowed, d.o.Status)
+		}
+		return []Event{{Kind: EventCancelled, To: StatusCancelled, Cancellation: &Cancellation{
+			Mode: Immediately, RequestedAt: d.at, EffectiveAt: d.at, Actor: d.cmd.Actor, Reason: d.cmd.Reason}}}, nil
+	}
+	mode := AtPeriodEnd
+	if d.cmd.Cancel != nil {
+		mode = d.cmd.Cancel.Mode
+		if mode == AtPeriodEnd && !d.cmd.Cancel.EffectiveAt.IsZero() {
+			return nil, fmt.Errorf("%w: a cancellation at period end takes no effective_at", ErrNotAllowed)
+		}
+	}
+	c, err := d.stopAt(mode)
+	if err != nil {
+		return nil, err
+	}
+	if mode == Immediately || !c.EffectiveAt.After(d.at) {
+		return []Event{{Kind: EventCancelled, To: StatusCancelled, Cancellation: c}}, nil
+	}
+	if d.o.Cancellation != nil {
+		return nil, fmt.Errorf("%w: already scheduled for %s", ErrCancellation, d.o.Cancellation.EffectiveAt.Format(time.RFC3339))
+	}
+	return []Event{{Kind: EventCancellationScheduled, To: d.o.Status, Cancellation: c}}, nil
+}
+
+func (d *decider) terminate() ([]Event, error) {
+	if d.cmd.Cancel != nil && d.cmd.Cancel.Mode != Immediately {
+		return nil, fmt.Errorf("%w: a termination is immediate", ErrNotAllowed)
+	}
+	if d.o.Status == StatusActivating {
+		return []Event{{Kind: EventTerminated, To: StatusTerminated, Cancellation: &Cancellation{
+			Mode: Immediately, RequestedAt: d.at, EffectiveAt: d.at, Actor: d.cmd.Actor, Reason: d.cmd.Reason, ByPlatform: true}}}, nil
+	}
+	c, err := d.stopAt(Immediately)
+	if err != nil {
+		return nil, err
+	}
+	c.ByPlatform = true
+	return []Event{{Kind: EventTerminated, To: StatusTerminated, Cancellation: c}}, nil
+}

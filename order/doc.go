@@ -1,0 +1,62 @@
+// Package order keeps one order record from quote to active and through its
+// changes: who it is for (Customer), how it was sold (Route: direct,
+// marketplace, a partner at the bottom of a chain of any depth, a referral,
+// a co-sale), what it sells (Lines pinning offer versions, with quantities,
+// add-ons and discounts), its contract Term and Billing anchor — and the
+// dated Segments invoicing prorates.
+//
+// An order is a value changed only by Decide, a pure transition function
+// (state, command, instant) -> (new state, events, error). Fold rebuilds the
+// state from the events exactly, without the catalog or the network, so a
+// host stores events and replays them. Nothing here keeps a clock or a store.
+// The first call a newcomer needs:
+//
+//	env := order.Context{Catalog: cat, Governance: gov} // gov may be nil for a direct order
+//	o, events, err := order.Order{}.Decide(ctx, env, order.Command{
+//		Kind:  order.CmdCreate,
+//		Order: "ord-1",
+//		Draft: &order.Draft{
+//			Customer: order.Customer{ID: "acme", Country: "NL", TaxStatus: order.ReverseCharge, TaxID: "NL123B01"},
+//			Route:    order.Route{Seller: "reseller-nl"},
+//			Lines:    []order.Line{{ID: "l1", Pin: catalog.Pin{Offer: "suite"}, Quantity: decimal.NewFromInt(10)}},
+//		},
+//	}, now)
+//	o, more, err := o.Decide(ctx, env, order.Command{Kind: order.CmdQuote, ExpiresAt: now.AddDate(0, 0, 30)}, now)
+//
+// # Lifecycle
+//
+//	draft -> quoted -> accepted -> activating -> active <-> suspended -> cancelled | terminated
+//	           \-> expired -> (revise) draft
+//
+// Quoting checks every line at the quote's instant and pins the offer
+// version in force, whose price then holds: the seller may sell the offer to
+// the customer (partner.Governance.CanSell), the version is in force, the
+// quantity and each add-on's quantity lie within the catalog's bounds, each
+// add-on attaches to its offer, every line is in one currency, and a
+// discount is either within the seller's allowance
+// (partner.Governance.DiscountAllowance) or covered by an approved price
+// exception (partner.Approval). Every problem is reported at once in an
+// *ensemble.ValidationError with paths such as lines[2].quantity. Accepting
+// checks the expiry and that the seller may still sell, and captures the
+// seller's chain (partner.Network.Chain) into the route.
+//
+// Activation opens one Task per bundle component, for its supplier (one per
+// product line, for the platform): pending -> done | failed, retried up to
+// MaxAttempts, each failure an Exception that stays open until the task is
+// done. The last task done activates the order and opens the segments.
+//
+// # Changes and segments
+//
+// While active, a change (quantity, another offer or version, an add-on
+// attached or detached) takes effect at an instant and splits the line's
+// current segment there. A cancellation takes effect at the end of the
+// billing period (scheduled, then completed with CmdCompleteCancellation) or
+// immediately; either ends every line's last segment. Segments are sorted by
+// line ID then start, contiguous per line, never empty, and their IDs
+// ("line/n") never change. SegmentsIn clips them to an invoice period.
+//
+// # Cycle times
+//
+// Order.CycleTimes and Measure (from events alone) give quote to order,
+// order to activation, and activation exceptions opened and still open.
+package order

@@ -1,0 +1,441 @@
+package order
+
+import (
+	"fmt"
+	"strconv"
+)
+
+// enumName returns names[v], or kind(v) for a value outside the table.
+func enumName[T ~uint8](v T, names []string, kind string) string {
+	if int(v) < len(names) {
+		return names[v]
+	}
+	return kind + "(" + strconv.Itoa(int(v)) + ")"
+}
+
+// enumMarshal writes the name of a declared value and rejects any other.
+func enumMarshal[T ~uint8](v T, names []string, kind string) ([]byte, error) {
+	if int(v) >= len(names) {
+		return nil, fmt.Errorf("order: unknown %s %d", kind, v)
+	}
+	return []byte(names[v]), nil
+}
+
+// enumParse reads a name from names; "" reads as the zero value.
+func enumParse[T ~uint8](b []byte, names []string, kind string) (T, error) {
+	if len(b) == 0 {
+		return 0, nil
+	}
+	for i, n := range names {
+		if n == string(b) {
+			return T(i), nil
+		}
+	}
+	return 0, fmt.Errorf("order: unknown %s %q", kind, cut(string(b)))
+}
+
+// cut shortens text quoted in an error message.
+func cut(s string) string {
+	if len(s) > 64 {
+		return s[:64] + "..."
+	}
+	return s
+}
+
+// Status is where an order stands in its lifecycle. The zero value,
+// StatusNone, is the state before the order is created.
+type Status uint8
+
+const (
+	// StatusNone is the zero value: no order yet; only CmdCreate applies.
+	StatusNone Status = iota
+	// StatusDraft: being put together; revisable.
+	StatusDraft
+	// StatusQuoted: priced and checked; the pinned versions hold until the
+	// quote expires.
+	StatusQuoted
+	// StatusExpired: the quote lapsed unaccepted; a revision reopens it as
+	// a draft.
+	StatusExpired
+	// StatusAccepted: the customer accepted the quote; this is the order.
+	StatusAccepted
+	// StatusActivating: suppliers are provisioning, one task per bundle
+	// component (or per product line).
+	StatusActivating
+	// StatusActive: every activation task is done; the lines bill.
+	StatusActive
+	// StatusSuspended: paused by the platform; resumable.
+	StatusSuspended
+	// StatusCancelled: ended by the customer (or abandoned before
+	// activation). Final.
+	StatusCancelled
+	// StatusTerminated: ended by the platform. Final.
+	StatusTerminated
+)
+
+var statusNames = []string{"none", "draft", "quoted", "expired", "accepted", "activating", "active", "suspended", "cancelled", "terminated"}
+
+// String returns the status's lowercase name.
+func (s Status) String() string { return enumName(s, statusNames, "status") }
+
+// MarshalText writes the status's name; an undeclared status is an error.
+func (s Status) MarshalText() ([]byte, error) { return enumMarshal(s, statusNames, "status") }
+
+// UnmarshalText reads a status's name; "" is StatusNone.
+func (s *Status) UnmarshalText(b []byte) (err error) {
+	*s, err = enumParse[Status](b, statusNames, "status")
+	return err
+}
+
+// Final reports whether no command changes an order in this status.
+func (s Status) Final() bool { return s == StatusCancelled || s == StatusTerminated }
+
+// RouteKind says how an order was sold, for settlement and metrics. The
+// zero value, RouteUnspecified, is derived from the route's parties when an
+// order is created (see Route).
+type RouteKind uint8
+
+const (
+	// RouteUnspecified is the zero value: derived from the parties.
+	RouteUnspecified RouteKind = iota
+	// RouteDirect: the platform sold to the customer itself.
+	RouteDirect
+	// RouteMarketplace: sold through a marketplace partner.
+	RouteMarketplace
+	// RoutePartner: sold by a partner, possibly at the bottom of a chain
+	// (distributor -> reseller -> sub-reseller ...).
+	RoutePartner
+	// RouteReferral: the platform sold, a referral partner brought the
+	// customer.
+	RouteReferral
+	// RouteCoSell: a partner sold together with co-sellers.
+	RouteCoSell
+)
+
+var routeKindNames = []string{"unspecified", "direct", "marketplace", "partner", "referral", "co_sell"}
+
+// String returns the kind's lowercase name.
+func (k RouteKind) String() string { return enumName(k, routeKindNames, "route kind") }
+
+// MarshalText writes the kind's name; an undeclared kind is an error.
+func (k RouteKind) MarshalText() ([]byte, error) {
+	return enumMarshal(k, routeKindNames, "route kind")
+}
+
+// UnmarshalText reads a kind's name; "" is RouteUnspecified.
+func (k *RouteKind) UnmarshalText(b []byte) (err error) {
+	*k, err = enumParse[RouteKind](b, routeKindNames, "route kind")
+	return err
+}
+
+// TaxStatus is how the customer is taxed. The zero value is Taxable.
+type TaxStatus uint8
+
+const (
+	// Taxable (the default): tax is charged.
+	Taxable TaxStatus = iota
+	// TaxExempt: the customer is exempt (a certificate, a charity ...).
+	TaxExempt
+	// ReverseCharge: the customer accounts for the tax (EU B2B); a tax id
+	// is required.
+	ReverseCharge
+)
+
+var taxStatusNames = []string{"taxable", "exempt", "reverse_charge"}
+
+// String returns the status's lowercase name.
+func (t TaxStatus) String() string { return enumName(t, taxStatusNames, "tax status") }
+
+// MarshalText writes the status's name; an undeclared status is an error.
+func (t TaxStatus) MarshalText() ([]byte, error) {
+	return enumMarshal(t, taxStatusNames, "tax status")
+}
+
+// UnmarshalText reads a status's name; "" is Taxable.
+func (t *TaxStatus) UnmarshalText(b []byte) (err error) {
+	*t, err = enumParse[TaxStatus](b, taxStatusNames, "tax status")
+	return err
+}
+
+// TaskStatus is where an activation task stands. The zero value is
+// TaskPending.
+type TaskStatus uint8
+
+const (
+	// TaskPending (the default): waiting for the supplier.
+	TaskPending TaskStatus = iota
+	// TaskDone: provisioned.
+	TaskDone
+	// TaskFailed: the last attempt failed; an exception is open until the
+	// task is done.
+	TaskFailed
+)
+
+var taskStatusNames = []string{"pending", "done", "failed"}
+
+// String returns the status's lowercase name.
+func (s TaskStatus) String() string { return enumName(s, taskStatusNames, "task status") }
+
+// MarshalText writes the status's name; an undeclared status is an error.
+func (s TaskStatus) MarshalText() ([]byte, error) {
+	return enumMarshal(s, taskStatusNames, "task status")
+}
+
+// UnmarshalText reads a status's name; "" is TaskPending.
+func (s *TaskStatus) UnmarshalText(b []byte) (err error) {
+	*s, err = enumParse[TaskStatus](b, taskStatusNames, "task status")
+	return err
+}
+
+// DiscountBasis says why a line's discount is allowed. The zero value,
+// BasisNone, is the basis of a line without a discount; the quote sets the
+// others.
+type DiscountBasis uint8
+
+const (
+	// BasisNone: no discount, or not checked yet (a draft).
+	BasisNone DiscountBasis = iota
+	// BasisAllowance: within the seller's allowance
+	// (partner.Governance.DiscountAllowance) at the quote.
+	BasisAllowance
+	// BasisApproval: above the allowance, covered by an approved price
+	// exception (partner.Approval).
+	BasisApproval
+	// BasisPlatform: a discount the platform gives on a route without a
+	// selling partner (direct or referral), which no program governs.
+	BasisPlatform
+)
+
+var discountBasisNames = []string{"none", "allowance", "approval", "platform"}
+
+// String returns the basis's lowercase name.
+func (b DiscountBasis) String() string { return enumName(b, discountBasisNames, "discount basis") }
+
+// MarshalText writes the basis's name; an undeclared basis is an error.
+func (b DiscountBasis) MarshalText() ([]byte, error) {
+	return enumMarshal(b, discountBasisNames, "discount basis")
+}
+
+// UnmarshalText reads a basis's name; "" is BasisNone.
+func (b *DiscountBasis) UnmarshalText(t []byte) (err error) {
+	*b, err = enumParse[DiscountBasis](t, discountBasisNames, "discount basis")
+	return err
+}
+
+// CancelMode says when a cancellation takes effect. The zero value is
+// AtPeriodEnd.
+type CancelMode uint8
+
+const (
+	// AtPeriodEnd (the default): at the end of the billing period (of
+	// Billing.Cadence from the anchor) holding the request's instant.
+	AtPeriodEnd CancelMode = iota
+	// Immediately: at the request's effective instant (its instant unless
+	// given).
+	Immediately
+)
+
+var cancelModeNames = []string{"at_period_end", "immediately"}
+
+// String returns the mode's lowercase name.
+func (m CancelMode) String() string { return enumName(m, cancelModeNames, "cancel mode") }
+
+// MarshalText writes the mode's name; an undeclared mode is an error.
+func (m CancelMode) MarshalText() ([]byte, error) {
+	return enumMarshal(m, cancelModeNames, "cancel mode")
+}
+
+// UnmarshalText reads a mode's name; "" is AtPeriodEnd.
+func (m *CancelMode) UnmarshalText(b []byte) (err error) {
+	*m, err = enumParse[CancelMode](b, cancelModeNames, "cancel mode")
+	return err
+}
+
+// ChangeKind is what a change to an active order does to one line.
+type ChangeKind uint8
+
+const (
+	// ChangeUnspecified is the zero value and is never valid.
+	ChangeUnspecified ChangeKind = iota
+	// ChangeQuantity sets the line's quantity.
+	ChangeQuantity
+	// ChangeOffer moves the line to another offer or version (an upgrade or
+	// a downgrade).
+	ChangeOffer
+	// ChangeAddAddOn attaches an add-on, or sets the quantity of one the
+	// line holds.
+	ChangeAddAddOn
+	// ChangeRemoveAddOn detaches an add-on.
+	ChangeRemoveAddOn
+)
+
+var changeKindNames = []string{"unspecified", "quantity", "offer", "add_add_on", "remove_add_on"}
+
+// String returns the kind's lowercase name.
+func (k ChangeKind) String() string { return enumName(k, changeKindNames, "change kind") }
+
+// MarshalText writes the kind's name; an undeclared kind is an error.
+func (k ChangeKind) MarshalText() ([]byte, error) {
+	return enumMarshal(k, changeKindNames, "change kind")
+}
+
+// UnmarshalText reads a kind's name; "" is ChangeUnspecified.
+func (k *ChangeKind) UnmarshalText(b []byte) (err error) {
+	*k, err = enumParse[ChangeKind](b, changeKindNames, "change kind")
+	return err
+}
+
+// CommandKind is what a Command asks for. The zero value is never valid.
+type CommandKind uint8
+
+const (
+	// CmdUnspecified is the zero value and is never valid.
+	CmdUnspecified CommandKind = iota
+	// CmdCreate: none -> draft, from Command.Draft.
+	CmdCreate
+	// CmdRevise: draft, quoted or expired -> draft, replacing the content
+	// with Command.Draft (a quote is void once revised).
+	CmdRevise
+	// CmdQuote: draft -> quoted until Command.ExpiresAt, after checking
+	// every line against the catalog and the seller's governance and
+	// pinning the versions in force.
+	CmdQuote
+	// CmdExpireQuote: quoted -> expired, at or after the expiry.
+	CmdExpireQuote
+	// CmdAccept: quoted -> accepted, before the expiry; the route's chain
+	// is captured.
+	CmdAccept
+	// CmdBeginActivation: accepted -> activating, opening one task per
+	// bundle component (one per product line).
+	CmdBeginActivation
+	// CmdCompleteTask: a pending or failed task is done; the last one
+	// activates the order (activating -> active).
+	CmdCompleteTask
+	// CmdFailTask: a pending task failed; an exception opens.
+	CmdFailTask
+	// CmdRetryTask: a failed task is pending again, while attempts remain.
+	CmdRetryTask
+	// CmdSuspend: active -> suspended.
+	CmdSuspend
+	// CmdResume: suspended -> active.
+	CmdResume
+	// CmdChange: a change to one line of an active order, effective at an
+	// instant (Command.Change).
+	CmdChange
+	// CmdCancel: before activation, abandons the order (-> cancelled);
+	// once active or suspended, cancels it immediately (-> cancelled) or
+	// schedules the cancellation at the period end (Command.Cancel).
+	CmdCancel
+	// CmdCompleteCancellation: active or suspended with a scheduled
+	// cancellation -> cancelled, at or after its effective instant.
+	CmdCompleteCancellation
+	// CmdTerminate: activating, active or suspended -> terminated by the
+	// platform, effective at once.
+	CmdTerminate
+)
+
+var commandKindNames = []string{"unspecified", "create", "revise", "quote", "expire_quote", "accept", "begin_activation",
+	"complete_task", "fail_task", "retry_task", "suspend", "resume", "change", "cancel", "complete_cancellation", "terminate"}
+
+// String returns the kind's lowercase name.
+func (k CommandKind) String() string { return enumName(k, commandKindNames, "command") }
+
+// MarshalText writes the kind's name; an undeclared kind is an error.
+func (k CommandKind) MarshalText() ([]byte, error) {
+	return enumMarshal(k, commandKindNames, "command")
+}
+
+// UnmarshalText reads a kind's name; "" is CmdUnspecified.
+func (k *CommandKind) UnmarshalText(b []byte) (err error) {
+	*k, err = enumParse[CommandKind](b, commandKindNames, "command")
+	return err
+}
+
+// EventKind is what an Event records. The zero value is never valid.
+type EventKind uint8
+
+const (
+	// EventUnspecified is the zero value and is never valid.
+	EventUnspecified EventKind = iota
+	// EventCreated carries the draft.
+	EventCreated
+	// EventRevised carries the new draft.
+	EventRevised
+	// EventQuoted carries the checked lines, currency, chain and expiry.
+	EventQuoted
+	// EventQuoteExpired: the quote lapsed.
+	EventQuoteExpired
+	// EventAccepted carries the chain captured at acceptance.
+	EventAccepted
+	// EventActivationStarted carries the activation tasks.
+	EventActivationStarted
+	// EventTaskCompleted names the task done.
+	EventTaskCompleted
+	// EventTaskFailed names the task and the reason.
+	EventTaskFailed
+	// EventTaskRetried names the task retried.
+	EventTaskRetried
+	// EventActivated: every task is done; segments open.
+	EventActivated
+	// EventSuspended: the order is paused.
+	EventSuspended
+	// EventResumed: the order runs again.
+	EventResumed
+	// EventChanged carries the change, resolved (pins in force).
+	EventChanged
+	// EventCancellationScheduled carries a cancellation at period end.
+	EventCancellationScheduled
+	// EventCancelled carries the cancellation.
+	EventCancelled
+	// EventTerminated carries the termination.
+	EventTerminated
+)
+
+var eventKindNames = []string{"unspecified", "created", "revised", "quoted", "quote_expired", "accepted", "activation_started",
+	"task_completed", "task_failed", "task_retried", "activated", "suspended", "resumed", "changed",
+	"cancellation_scheduled", "cancelled", "terminated"}
+
+// String returns the kind's lowercase name.
+func (k EventKind) String() string { return enumName(k, eventKindNames, "event") }
+
+// MarshalText writes the kind's name; an undeclared kind is an error.
+func (k EventKind) MarshalText() ([]byte, error) { return enumMarshal(k, eventKindNames, "event") }
+
+// UnmarshalText reads a kind's name; "" is EventUnspecified.
+func (k *EventKind) UnmarshalText(b []byte) (err error) {
+	*k, err = enumParse[EventKind](b, eventKindNames, "event")
+	return err
+}
+
+// Role is the part a partner plays in a route, for settlement plans.
+type Role uint8
+
+const (
+	// RoleUnspecified is the zero value and is never emitted.
+	RoleUnspecified Role = iota
+	// RoleSeller: the partner that sold (the bottom of the chain).
+	RoleSeller
+	// RoleUpline: a partner above the seller in the chain captured at
+	// acceptance (level 1 is the seller's parent, 2 its parent ...).
+	RoleUpline
+	// RoleMarketplace: the marketplace the order was placed on.
+	RoleMarketplace
+	// RoleReferrer: the partner that referred the customer.
+	RoleReferrer
+	// RoleCoSeller: a partner that co-sold with the seller.
+	RoleCoSeller
+)
+
+var roleNames = []string{"unspecified", "seller", "upline", "marketplace", "referrer", "co_seller"}
+
+// String returns the role's lowercase name.
+func (r Role) String() string { return enumName(r, roleNames, "role") }
+
+// MarshalText writes the role's name; an undeclared role is an error.
+func (r Role) MarshalText() ([]byte, error) { return enumMarshal(r, roleNames, "role") }
+
+// UnmarshalText reads a role's name; "" is RoleUnspecified.
+func (r *Role) UnmarshalText(b []byte) (err error) {
+	*r, err = enumParse[Role](b, roleNames, "role")
+	return err
+}

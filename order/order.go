@@ -1,0 +1,392 @@
+package order
+
+import (
+	"time"
+
+	"github.com/shopspring/decimal"
+
+	"github.com/ensemble-commerce/ensemble"
+	"github.com/ensemble-commerce/ensemble/catalog"
+	"github.com/ensemble-commerce/ensemble/partner"
+)
+
+// RefOrderLine is the ensemble.RefKind of a reference to an order line: ID is
+// "order/line" (LineRef), Version the segment sequence when one is meant.
+const RefOrderLine ensemble.RefKind = "order_line"
+
+// ID identifies an order. The empty ID is invalid, as are IDs holding '/',
+// '@' or white space (references join IDs with those characters). IDs are
+// compared byte-wise.
+type ID string
+
+// LineID identifies a line inside an order, with the rules of ID. Line IDs
+// never change: a change to a line keeps its ID and opens a new Segment.
+type LineID string
+
+// CustomerID identifies the customer an order is for, with the rules of ID.
+type CustomerID string
+
+// TaskID identifies an activation task: "line" for a product line,
+// "line/component-offer/supplier" for a bundle component.
+type TaskID string
+
+// SegmentID identifies a segment: "line/n", n counting the line's segments
+// from 1 in time order. It never changes once issued.
+type SegmentID string
+
+// Customer is who an order is for and how they are taxed.
+type Customer struct {
+	// ID identifies the customer.
+	ID CustomerID `json:"id"`
+	// Country is the billing country, an ISO 3166-1 alpha-2 code ("DE").
+	Country string `json:"country"`
+	// Region is the billing region inside the country (a state, province
+	// or ISO 3166-2 subdivision such as "US-CA"); empty when none applies.
+	Region string `json:"region,omitempty"`
+	// Segment is the customer segment partner rules read ("smb").
+	Segment string `json:"segment,omitempty"`
+	// TaxStatus says how the customer is taxed; the zero value is Taxable.
+	TaxStatus TaxStatus `json:"tax_status"`
+	// TaxID is the customer's tax number (VAT id); required under
+	// ReverseCharge.
+	TaxID string `json:"tax_id,omitempty"`
+}
+
+// CoSeller is a partner that co-sold an order, with its agreed split
+// weight. A zero weight means no split was agreed (settlement decides).
+type CoSeller struct {
+	Partner partner.ID     `json:"partner"`
+	Weight  ensemble.Ratio `json:"weight,omitzero"`
+}
+
+// Route is how an order was sold: the partners settlement pays and the
+// kind metrics count.
+//
+// Kind, when unspecified at creation, is derived from the parties:
+// marketplace when Marketplace is set, else co_sell when there are
+// co-sellers, else partner when Seller is set, else referral when Referrer
+// is set, else direct. A kind given explicitly must agree with that.
+//
+// Chain is captured from the partner network (partner.Network.Chain) when
+// the order is quoted and again when it is accepted, so the record is
+// self-contained: the seller first, then its parent, up to the top of its
+// hierarchy. Hosts need not fill it; a chain given in a draft is replaced.
+type Route struct {
+	Kind RouteKind `json:"kind"`
+	// Seller is the transacting partner (a reseller, a sub-reseller, a
+	// distributor selling itself); empty for direct and referral routes.
+	Seller partner.ID `json:"seller,omitempty"`
+	// Chain is the seller's chain at acceptance (at the quote before it).
+	Chain []partner.ID `json:"chain,omitempty"`
+	// Marketplace is the marketplace partner the order was placed on.
+	Marketplace partner.ID `json:"marketplace,omitempty"`
+	// Referrer is the partner that referred the customer, if any.
+	Referrer partner.ID `json:"referrer,omitempty"`
+	// CoSellers co-sold with the seller, sorted by partner.
+	CoSellers []CoSeller `json:"co_sellers,omitempty"`
+}
+
+// Party is one partner of a route in the role it plays.
+type Party struct {
+	Role    Role       `json:"role"`
+	Partner partner.ID `json:"partner"`
+	// Level is the distance above the seller for RoleUpline (1 for the
+	// seller's parent); 0 otherwise.
+	Level int `json:"level,omitempty"`
+	// Weight is a co-seller's agreed weight (zero when none).
+	Weight ensemble.Ratio `json:"weight,omitzero"`
+}
+
+// Parties lists every partner of the route with its role: the seller, each
+// upline level of the captured chain, the marketplace, the referrer and the
+// co-sellers, sorted by role, then level, then partner ID.
+func (r Route) Parties() []Party {
+	var ps []Party
+	if r.Seller != "" {
+		ps = append(ps, Party{Role: RoleSeller, Partner: r.Seller})
+	}
+	for i, id := range r.Chain {
+		if i > 0 {
+			ps = append(ps, Party{Role: RoleUpline, Partner: id, Level: i})
+		}
+	}
+	if r.Marketplace != "" {
+		ps = append(ps, Party{Role: RoleMarketplace, Partner: r.Marketplace})
+	}
+	if r.Referrer != "" {
+		ps = append(ps, Party{Role: RoleReferrer, Partner: r.Referrer})
+	}
+	for _, c := range r.CoSellers {
+		ps = append(ps, Party{Role: RoleCoSeller, Partner: c.Partner, Weight: c.Weight})
+	}
+	return ps
+}
+
+// sellingPartner is the partner whose governance decides the sale: the
+// seller, or the marketplace when there is no seller.
+func (r Route) sellingPartner() partner.ID {
+	if r.Seller != "" {
+		return r.Seller
+	}
+	return r.Marketplace
+}
+
+// derivedKind is the kind the parties imply.
+func (r Route) derivedKind() RouteKind {
+	switch {
+	case r.Marketplace != "":
+		return RouteMarketplace
+	case len(r.CoSellers) > 0:
+		return RouteCoSell
+	case r.Seller != "":
+		return RoutePartner
+	case r.Referrer != "":
+		return RouteReferral
+	}
+	return RouteDirect
+}
+
+// AddOn is an add-on attached to a line, in a quantity per base unit
+// bounded by the add-on offer's minimum and maximum.
+type AddOn struct {
+	// Pin is the add-on offer version; a draft may leave Version 0 for
+	// "the version in force when quoted" (or when the change takes effect).
+	Pin catalog.Pin `json:"pin"`
+	// Quantity is the add-on quantity (0 in a draft means 1).
+	Quantity decimal.Decimal `json:"quantity"`
+}
+
+// Discount is a line's discount off the list price, and why it is allowed.
+type Discount struct {
+	// Ratio is the discount as a share of the list price (0.15 for 15%),
+	// in [0, 1]. Zero means no discount.
+	Ratio ensemble.Ratio `json:"ratio,omitzero"`
+	// Approval is the approved price exception covering a discount above
+	// the seller's allowance, as partner.Governance returned it. The quote
+	// checks that it is approved, for this seller and offer, and for at
+	// least Ratio.
+	Approval *partner.Approval `json:"approval,omitempty"`
+	// Basis is why the discount is allowed; the quote sets it.
+	Basis DiscountBasis `json:"basis,omitempty"`
+	// Allowance is the seller's allowance the quote found (a ratio of the
+	// list price) and AllowanceRule the rule that gave it.
+	Allowance     decimal.Decimal `json:"allowance,omitzero"`
+	AllowanceRule ensemble.Ref    `json:"allowance_rule,omitzero"`
+}
+
+// Line is one thing an order sells: an offer version in a quantity, with
+// its add-ons and discount.
+type Line struct {
+	ID LineID `json:"id"`
+	// Pin is the offer version. A draft may leave Version 0, meaning the
+	// version in force when quoted; the quote pins it, and the pinned
+	// price holds until the quote expires and for the life of the order.
+	Pin catalog.Pin `json:"pin"`
+	// Quantity is the number of units (seats, licences, bundles); it must
+	// lie within the offer's minimum and maximum.
+	Quantity decimal.Decimal `json:"quantity"`
+	// AddOns are sorted by offer ID; one per add-on offer.
+	AddOns []AddOn `json:"add_ons,omitempty"`
+	// Discount is the line's discount; the zero Discount is none.
+	Discount Discount `json:"discount,omitzero"`
+}
+
+// Term is the contract term: how long the customer is committed from
+// activation. The zero Term is no commitment (evergreen, cancellable at any
+// period end).
+type Term struct {
+	// Length is the commitment, such as ensemble.Every(12,
+	// ensemble.Monthly); zero means none.
+	Length ensemble.Cadence `json:"length,omitzero"`
+	// AutoRenew renews the term for another Length at its end.
+	AutoRenew bool `json:"auto_renew,omitempty"`
+}
+
+// Billing is how an order's billing periods fall. The zero value bills
+// monthly from the activation instant in UTC. All lines share it (they are
+// co-terminous, as in a Stripe subscription).
+type Billing struct {
+	// Anchor is the instant billing periods step from; zero means the
+	// activation instant, which activation records here.
+	Anchor time.Time `json:"anchor,omitzero"`
+	// TimeZone is the IANA zone the calendar is read in ("Europe/Berlin");
+	// empty means UTC.
+	TimeZone string `json:"time_zone,omitempty"`
+	// Cadence is the billing period used for cancellations at period end
+	// (charges bill at their own catalog cadence from the same anchor);
+	// zero means monthly.
+	Cadence ensemble.Cadence `json:"cadence,omitzero"`
+}
+
+// Location returns the billing time zone (UTC for an empty or unknown
+// name; creation rejects unknown names).
+func (b Billing) Location() *time.Location {
+	if b.TimeZone == "" {
+		return time.UTC
+	}
+	loc, err := time.LoadLocation(b.TimeZone)
+	if err != nil {
+		return time.UTC
+	}
+	return loc
+}
+
+func (b Billing) cadence() ensemble.Cadence {
+	if b.Cadence.Unit == ensemble.CadenceUnspecified {
+		return ensemble.Every(1, ensemble.Monthly)
+	}
+	return b.Cadence
+}
+
+// Draft is what a host writes to create or revise an order.
+type Draft struct {
+	Customer Customer `json:"customer"`
+	Route    Route    `json:"route"`
+	Lines    []Line   `json:"lines"`
+	Term     Term     `json:"term,omitzero"`
+	Billing  Billing  `json:"billing,omitzero"`
+}
+
+// Exception records one failed attempt of an activation task; it stays open
+// until the task is done.
+type Exception struct {
+	Attempt    int       `json:"attempt"`
+	At         time.Time `json:"at"`
+	Reason     string    `json:"reason,omitempty"`
+	Actor      string    `json:"actor,omitempty"`
+	ResolvedAt time.Time `json:"resolved_at,omitzero"`
+}
+
+// Open reports whether the exception is unresolved.
+func (e Exception) Open() bool { return e.ResolvedAt.IsZero() }
+
+// Task is the activation of one bundle component by its supplier (or of a
+// product line by the platform, with no supplier).
+type Task struct {
+	ID        TaskID          `json:"id"`
+	Line      LineID          `json:"line"`
+	Component catalog.OfferID `json:"component,omitempty"`
+	Supplier  partner.ID      `json:"supplier,omitempty"`
+	// Ref is the catalog reference of the bundle component (empty for a
+	// product line).
+	Ref    ensemble.Ref `json:"ref,omitzero"`
+	Status TaskStatus   `json:"status"`
+	// Attempts counts the attempts made so far (the first is 1).
+	Attempts int `json:"attempts"`
+	// MaxAttempts bounds Attempts; a retry beyond it is refused.
+	MaxAttempts int         `json:"max_attempts"`
+	UpdatedAt   time.Time   `json:"updated_at"`
+	Exceptions  []Exception `json:"exceptions,omitempty"`
+}
+
+// Segment is a stretch [Start, End) during which a line had one offer
+// version, quantity, add-ons and discount: what invoicing prorates. End is
+// zero while the segment is open.
+type Segment struct {
+	ID    SegmentID `json:"id"`
+	Line  LineID    `json:"line"`
+	Start time.Time `json:"start"`
+	End   time.Time `json:"end,omitzero"`
+	// Cause is the event that opened the segment: activated or changed.
+	Cause EventKind `json:"cause"`
+	// Change is the kind of change that opened it (unspecified for
+	// activation).
+	Change   ChangeKind      `json:"change,omitempty"`
+	Pin      catalog.Pin     `json:"pin"`
+	Quantity decimal.Decimal `json:"quantity"`
+	AddOns   []AddOn         `json:"add_ons,omitempty"`
+	Discount ensemble.Ratio  `json:"discount,omitzero"`
+}
+
+// Open reports whether the segment has no end yet.
+func (s Segment) Open() bool { return s.End.IsZero() }
+
+// Period returns [Start, End), with an open end replaced by until.
+func (s Segment) Period(until time.Time) ensemble.Period {
+	end := s.End
+	if end.IsZero() {
+		end = until
+	}
+	return ensemble.Period{Start: s.Start, End: end}
+}
+
+// Suspension is a stretch during which the order was suspended; Until is
+// zero while it lasts.
+type Suspension struct {
+	From   time.Time `json:"from"`
+	Until  time.Time `json:"until,omitzero"`
+	Reason string    `json:"reason,omitempty"`
+}
+
+// Cancellation is how an order ends or is scheduled to end.
+type Cancellation struct {
+	Mode CancelMode `json:"mode"`
+	// RequestedAt is the instant of the command.
+	RequestedAt time.Time `json:"requested_at"`
+	// EffectiveAt is when the lines stop: the period end, or the instant
+	// given (the command's instant by default).
+	EffectiveAt time.Time `json:"effective_at"`
+	// WithinTerm is true when the cancellation takes effect before the end
+	// of the contract term (an early termination invoicing may charge).
+	WithinTerm bool   `json:"within_term,omitempty"`
+	Actor      string `json:"actor,omitempty"`
+	Reason     string `json:"reason,omitempty"`
+	// ByPlatform marks a termination by the platform.
+	ByPlatform bool `json:"by_platform,omitempty"`
+}
+
+// Order is one order record from quote to its end: a value changed only by
+// Decide and rebuilt exactly by Fold. Collections are sorted: lines by ID,
+// add-ons by offer, tasks by ID, segments by line then start.
+type Order struct {
+	ID       ID       `json:"id"`
+	Status   Status   `json:"status"`
+	Customer Customer `json:"customer"`
+	Route    Route    `json:"route"`
+	Lines    []Line   `json:"lines,omitempty"`
+	Term     Term     `json:"term,omitzero"`
+	Billing  Billing  `json:"billing,omitzero"`
+	// Currency is the currency every line's offer is priced in, set by the
+	// quote.
+	Currency string `json:"currency,omitempty"`
+
+	CreatedAt   time.Time `json:"created_at,omitzero"`
+	QuotedAt    time.Time `json:"quoted_at,omitzero"`
+	ExpiresAt   time.Time `json:"expires_at,omitzero"`
+	AcceptedAt  time.Time `json:"accepted_at,omitzero"`
+	ActivatedAt time.Time `json:"activated_at,omitzero"`
+	// EndedAt is when a cancellation or termination took the order to a
+	// final status (the command's instant; see Cancellation.EffectiveAt for
+	// when the lines stop).
+	EndedAt time.Time `json:"ended_at,omitzero"`
+
+	Tasks        []Task        `json:"tasks,omitempty"`
+	Segments     []Segment     `json:"segments,omitempty"`
+	Suspensions  []Suspension  `json:"suspensions,omitempty"`
+	Cancellation *Cancellation `json:"cancellation,omitempty"`
+
+	// Events counts the events that made this state; UpdatedAt is the
+	// instant of the last one. A command dated before it is refused.
+	Events    int       `json:"events"`
+	UpdatedAt time.Time `json:"updated_at,omitzero"`
+}
+
+// Line returns the line with the given ID.
+func (o Order) Line(id LineID) (Line, bool) {
+	for _, l := range o.Lines {
+		if l.ID == id {
+			return l, true
+		}
+	}
+	return Line{}, false
+}
+
+// LineRef returns the plain reference "order/line" the usage package keys
+// records by.
+func (o Order) LineRef(id LineID) string { return string(o.ID) + "/" + string(id) }
+
+// Ref returns the trace reference of a line (ensemble.Ref of kind
+// RefOrderLine).
+func (o Order) Ref(id LineID) ensemble.Ref {
+	return ensemble.Ref{Kind: RefOrderLine, ID: o.LineRef(id)}
+}

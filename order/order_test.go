@@ -1,0 +1,355 @@
+package order_test
+
+import (
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/ensemble-commerce/ensemble"
+	"github.com/ensemble-commerce/ensemble/catalog"
+	"github.com/ensemble-commerce/ensemble/order"
+	"github.com/ensemble-commerce/ensemble/partner"
+)
+
+func TestLifecycleFromDraftToActive(t *testing.T) {
+	o, events := activeOrder(t)
+
+	t.Run("quote pins the versions in force and records the allowance basis", func(t *testing.T) {
+		require.Equal(t, "EUR", o.Currency)
+		require.Equal(t, []order.LineID{"l1", "l2"}, []order.LineID{o.Lines[0].ID, o.Lines[1].ID}, "lines sorted by id")
+		require.Equal(t, catalog.Pin{Offer: "suite", Version: 1}, o.Lines[0].Pin)
+		require.Equal(t, catalog.Pin{Offer: "extra-ip", Version: 1}, o.Lines[0].AddOns[0].Pin)
+		require.Equal(t, catalog.Pin{Offer: "backup", Version: 1}, o.Lines[1].Pin)
+		require.Equal(t, day("2026-03-31"), o.ExpiresAt)
+	})
+	t.Run("the route captures the chain and lists the parties", func(t *testing.T) {
+		require.Equal(t, order.RoutePartner, o.Route.Kind)
+		require.Equal(t, []partner.ID{"reseller-nl", "distri-eu"}, o.Route.Chain)
+		parties := o.Route.Parties()
+		require.Len(t, parties, 2)
+		require.Equal(t, order.Party{Role: order.RoleSeller, Partner: "reseller-nl"}, parties[0])
+		require.Equal(t, order.Party{Role: order.RoleUpline, Partner: "distri-eu", Level: 1}, parties[1])
+	})
+	t.Run("one task per bundle component and one per product line", func(t *testing.T) {
+		var ids []order.TaskID
+		for _, task := range o.Tasks {
+			ids = append(ids, task.ID)
+			require.Equal(t, order.TaskDone, task.Status)
+		}
+		require.Equal(t, []order.TaskID{"l1/backup/supplier-backup", "l1/storage/supplier-secure", "l2"}, ids)
+		require.Equal(t, partner.ID("supplier-backup"), o.Tasks[0].Supplier)
+		require.Equal(t, "bundle_component:suite/backup/supplier-backup@1", o.Tasks[0].Ref.String())
+		require.Empty(t, o.Tasks[2].Supplier)
+	})
+	t.Run("activation opens one segment per line and anchors billing", func(t *testing.T) {
+		require.Equal(t, day("2026-03-05"), o.ActivatedAt)
+		require.Equal(t, day("2026-03-05"), o.Billing.Anchor)
+		require.Len(t, o.Segments, 2)
+		s := o.Segments[0]
+		require.Equal(t, order.SegmentID("l1/1"), s.ID)
+		require.True(t, s.Open())
+		require.Equal(t, order.EventActivated, s.Cause)
+		require.True(t, s.Quantity.Equal(dec("10")))
+		require.Len(t, s.AddOns, 1)
+		end, ok := o.TermEnd()
+		require.True(t, ok)
+		require.Equal(t, day("2027-03-05"), end)
+	})
+	t.Run("events replay to the same order", func(t *testing.T) {
+		folded, err := order.Fold(events)
+		require.NoError(t, err)
+		requireSame(t, folded, o)
+		require.Equal(t, len(events), o.Events)
+		for i, ev := range events {
+			require.Equal(t, i+1, ev.Seq)
+			require.Equal(t, order.ID("ord-1"), ev.Order)
+		}
+	})
+	t.Run("cycle times from state and from events agree", func(t *testing.T) {
+		c := o.CycleTimes()
+		require.Equal(t, 48*time.Hour, c.QuoteToOrder)
+		require.Equal(t, 48*time.Hour, c.OrderToActivation)
+		require.True(t, c.Ordered && c.Activated)
+		require.Equal(t, c, order.Measure(events))
+	})
+}
+
+func TestQuoteValidation(t *testing.T) {
+	e := env(t)
+	at := day("2026-03-01")
+	approved := func(p partner.ID, offer string, discount string) *partner.Approval {
+		return &partner.Approval{Status: partner.ApprovalApproved, DecidedBy: "vp", DecidedAt: at, Request: partner.Request{
+			ID: "r1", Kind: partner.RequestPriceException, Partner: p, Offer: partner.Offer{ID: offer},
+			Discount: dec(discount), RequestedBy: "seller", RequestedAt: at}}
+	}
+	tests := []struct {
+		name   string
+		edit   func(d *order.Draft)
+		env    order.Context
+		at     time.Time
+		want   error
+		path   string
+		basis  order.DiscountBasis // of line l1 when the quote succeeds
+		noWant bool
+	}{
+		{name: "a clean quote", edit: func(d *order.Draft) {}},
+		{name: "bronze sub-reseller to an enterprise customer", want: order.ErrCannotSell, path: "lines[0].pin",
+			edit: func(d *order.Draft) { d.Route.Seller = "sub-utrecht"; d.Customer.Segment = "enterprise" }},
+		{name: "customer outside the seller's territory", want: order.ErrCannotSell, path: "lines[0].pin",
+			edit: func(d *order.Draft) { d.Customer.Country = "AT" }},
+		{name: "security offer without the certification", want: order.ErrCannotSell, path: "lines[1].pin",
+			edit: func(d *order.Draft) { d.Lines[0].Pin = catalog.Pin{Offer: "firewall"} }},
+		{name: "suspended seller", want: order.ErrCannotSell, path: "lines[0].pin", at: day("2026-05-01"),
+			edit: func(d *order.Draft) { d.Route.Seller = "reseller-de"; d.Customer.Country = "DE" }},
+		{name: "quantity above the offer's maximum", want: order.ErrQuantity, path: "lines[1].quantity",
+			edit: func(d *order.Draft) { d.Lines[0].Quantity = dec("501") }},
+		{name: "pinned version not in force", want: order.ErrNotInForce, path: "lines[0].pin", at: day("2026-08-01"),
+			edit: func(d *order.Draft) {
+				d.Lines[1] = order.Line{ID: "l1", Pin: catalog.Pin{Offer: "storage", Version: 1}, Quantity: dec("1")}
+			}},
+		{name: "no version in force yet", want: order.ErrNotInForce, path: "lines[0].pin", at: day("2025-12-01"),
+			edit: func(d *order.Draft) {}},
+		{name: "add-on not attachable to the offer", want: order.ErrNotAttachable, path: "lines[1].add_ons[0].pin",
+			edit: func(d *order.Draft) { d.Lines[0].AddOns = []order.AddOn{{Pin: catalog.Pin{Offer: "extra-ip"}}} }},
+		{name: "add-on quantity above its maximum", want: order.ErrQuantity, path: "lines[0].add_ons[0].quantity",
+			edit: func(d *order.Draft) { d.Lines[1].AddOns[0].Quantity = dec("6") }},
+		{name: "an add-on sold as a line", want: order.ErrNotAttachable, path: "lines[1].pin",
+			edit: func(d *order.Draft) { d.Lines[0].Pin = catalog.Pin{Offer: "extra-ip"} }},
+		{name: "unknown offer", want: order.ErrUnknown, path: "lines[1].pin",
+			edit: func(d *order.Draft) { d.Lines[0].Pin = catalog.Pin{Offer: "ghost"} }},
+		{name: "lines in two currencies", want: order.ErrCurrency, path: "lines[1].pin",
+			edit: func(d *order.Draft) { d.Lines[0].Pin = catalog.Pin{Offer: "dollar"}; d.Lines[0].Quantity = dec("1") }},
+		{name: "discount within the gold allowance", basis: order.BasisAllowance,
+			edit: func(d *order.Draft) { d.Lines[1].Discount.Ratio = ensemble.MustRatio("20%") }},
+		{name: "discount above the allowance without approval", want: order.ErrDiscountNotApproved, path: "lines[0].discount",
+			edit: func(d *order.Draft) { d.Lines[1].Discount.Ratio = ensemble.MustRatio("25%") }},
+		{name: "discount covered by an approval", basis: order.BasisApproval,
+			edit: func(d *order.Draft) {
+				d.Lines[1].Discount = order.Discount{Ratio: ensemble.MustRatio("25%"), Approval: approved("reseller-nl", "suite", "0.30")}
+			}},
+		{name: "approval for another partner", want: order.ErrDiscountNotApproved, path: "lines[0].discount",
+			edit: func(d *order.Draft) {
+				d.Lines[1].Discount = order.Discount{Ratio: ensemble.MustRatio("25%"), Approval: approved("reseller-de", "suite", "0.30")}
+			}},
+		{name: "approval for a smaller discount", want: order.ErrDiscountNotApproved, path: "lines[0].discount",
+			edit: func(d *order.Draft) {
+				d.Lines[1].Discount = order.Discount{Ratio: ensemble.MustRatio("1/3"), Approval: approved("reseller-nl", "suite", "0.30")}
+			}},
+		{name: "a rejected approval", want: order.ErrDiscountNotApproved, path: "lines[0].discount",
+			edit: func(d *order.Draft) {
+				a := approved("reseller-nl", "suite", "0.30")
+				a.Status = partner.ApprovalRejected
+				d.Lines[1].Discount = order.Discount{Ratio: ensemble.MustRatio("25%"), Approval: a}
+			}},
+		{name: "direct discount is the platform's", basis: order.BasisPlatform,
+			edit: func(d *order.Draft) { d.Route = order.Route{}; d.Lines[1].Discount.Ratio = ensemble.MustRatio("50%") }},
+		{name: "partner route without governance", want: order.ErrMissingContext, path: "route",
+			env: order.Context{Catalog: mustCatalog(t)}, edit: func(d *order.Draft) {}},
+		{name: "unknown referrer", want: order.ErrUnknown, path: "route.referrer",
+			edit: func(d *order.Draft) { d.Route.Referrer = "nobody" }},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			d := nlDraft()
+			tt.edit(d)
+			at := tt.at
+			if at.IsZero() {
+				at = day("2026-03-01")
+			}
+			useEnv := e
+			if tt.env.Catalog != nil {
+				useEnv = tt.env
+			}
+			o, _, err := order.Order{}.Decide(ctx, useEnv, order.Command{Kind: order.CmdCreate, Order: "q", Draft: d}, at)
+			require.NoError(t, err)
+			got, evs, err := o.Decide(ctx, useEnv, order.Command{Kind: order.CmdQuote, ExpiresAt: at.AddDate(0, 1, 0)}, at)
+			if tt.want == nil {
+				require.NoError(t, err)
+				require.Equal(t, order.StatusQuoted, got.Status)
+				require.Equal(t, tt.basis, got.Lines[0].Discount.Basis)
+				return
+			}
+			require.ErrorIs(t, err, tt.want)
+			var te *order.TransitionError
+			require.ErrorAs(t, err, &te)
+			require.Equal(t, order.CmdQuote, te.Command)
+			var ve *ensemble.ValidationError
+			require.ErrorAs(t, err, &ve)
+			var paths []string
+			for _, p := range ve.Problems {
+				paths = append(paths, p.Path)
+			}
+			require.Contains(t, paths, tt.path, "%v", err)
+			require.Nil(t, evs, "no events on failure")
+			requireSame(t, got, o, "order unchanged")
+		})
+	}
+}
+
+func TestQuoteReportsEveryProblemAtOnce(t *testing.T) {
+	e := env(t)
+	d := nlDraft()
+	d.Lines[0].Quantity = dec("900")                                                                                    // l2: backup above 500
+	d.Lines[1].AddOns[0].Quantity = dec("7")                                                                            // l1: extra-ip above 5
+	d.Lines[1].Discount.Ratio = ensemble.MustRatio("40%")                                                               // above 20% without approval
+	d.Lines = append(d.Lines, order.Line{ID: "l3", Pin: catalog.Pin{Offer: "storage", Version: 2}, Quantity: dec("1")}) // v2 not in force in March
+	at := day("2026-03-01")
+	o, _, err := order.Order{}.Decide(ctx, e, order.Command{Kind: order.CmdCreate, Order: "q", Draft: d}, at)
+	require.NoError(t, err)
+	_, _, err = o.Decide(ctx, e, order.Command{Kind: order.CmdQuote, ExpiresAt: at}, at)
+	var ve *ensemble.ValidationError
+	require.ErrorAs(t, err, &ve)
+	var paths []string
+	for _, p := range ve.Problems {
+		paths = append(paths, p.Path)
+	}
+	require.ElementsMatch(t, []string{"expires_at", "lines[0].add_ons[0].quantity", "lines[0].discount", "lines[1].quantity", "lines[2].pin"}, paths, "%v", err)
+	var le *order.LineError
+	require.ErrorAs(t, err, &le)
+	require.Equal(t, order.ID("q"), le.Order)
+	require.Contains(t, err.Error(), `line "l2"`)
+	require.Contains(t, err.Error(), "900")
+}
+
+func TestDraftValidation(t *testing.T) {
+	d := &order.Draft{
+		Customer: order.Customer{ID: "", Country: "XX", TaxStatus: order.ReverseCharge},
+		Route:    order.Route{Kind: order.RouteDirect, Referrer: "referral-ams", CoSellers: []order.CoSeller{{Partner: "a", Weight: ensemble.MustRatio("-1")}}},
+		Lines: []order.Line{
+			{ID: "a", Pin: catalog.Pin{Offer: "backup"}, Quantity: dec("-1")},
+			{ID: "a", Pin: catalog.Pin{}, Quantity: dec("1"), Discount: order.Discount{Ratio: ensemble.MustRatio("3/2")}},
+			{ID: "b c", Pin: catalog.Pin{Offer: "suite", Version: -1}, Quantity: dec("1"),
+				AddOns: []order.AddOn{{Pin: catalog.Pin{Offer: "extra-ip"}}, {Pin: catalog.Pin{Offer: "extra-ip"}}}},
+		},
+		Term:    order.Term{Length: ensemble.Cadence{Unit: ensemble.Monthly, Count: -2}},
+		Billing: order.Billing{TimeZone: "Mars/Olympus"},
+	}
+	_, evs, err := order.Order{}.Decide(ctx, order.Context{}, order.Command{Kind: order.CmdCreate, Order: "o/1", Draft: d}, day("2026-03-01"))
+	require.Nil(t, evs)
+	var ve *ensemble.ValidationError
+	require.ErrorAs(t, err, &ve)
+	want := map[string]error{
+		"order":                         order.ErrInvalidID,
+		"customer.id":                   order.ErrInvalidID,
+		"customer.country":              order.ErrInvalid,
+		"customer.tax_id":               order.ErrRequired,
+		"route.kind":                    order.ErrInvalid,
+		"route.seller":                  order.ErrRequired,
+		"route.co_sellers[0].weight":    order.ErrInvalid,
+		"lines[0].quantity":             order.ErrQuantity,
+		"lines[1].id":                   order.ErrDuplicate,
+		"lines[1].pin.offer":            order.ErrRequired,
+		"lines[1].discount.ratio":       order.ErrInvalid,
+		"lines[2].id":                   order.ErrInvalidID,
+		"lines[2].pin.version":          order.ErrInvalid,
+		"lines[2].add_ons[1].pin.offer": order.ErrDuplicate,
+		"term.length":                   order.ErrInvalid,
+		"billing.time_zone":             order.ErrInvalid,
+	}
+	got := map[string]error{}
+	for _, p := range ve.Problems {
+		got[p.Path] = p.Err
+	}
+	require.Len(t, got, len(want), "%v", err)
+	for path, cond := range want {
+		require.Contains(t, got, path, "%v", err)
+		require.ErrorIs(t, got[path], cond, path)
+	}
+}
+
+func TestRouteKinds(t *testing.T) {
+	tests := []struct {
+		name  string
+		route order.Route
+		want  order.RouteKind
+		roles []order.Role
+	}{
+		{"direct", order.Route{}, order.RouteDirect, nil},
+		{"referral", order.Route{Referrer: "referral-ams"}, order.RouteReferral, []order.Role{order.RoleReferrer}},
+		{"partner with referrer", order.Route{Seller: "reseller-nl", Referrer: "referral-ams"}, order.RoutePartner,
+			[]order.Role{order.RoleSeller, order.RoleReferrer}},
+		{"marketplace", order.Route{Marketplace: "distri-eu"}, order.RouteMarketplace, []order.Role{order.RoleMarketplace}},
+		{"co-sell", order.Route{Seller: "reseller-nl", CoSellers: []order.CoSeller{
+			{Partner: "sub-utrecht", Weight: ensemble.MustRatio("1/3")}, {Partner: "distri-eu"}}}, order.RouteCoSell,
+			[]order.Role{order.RoleSeller, order.RoleCoSeller, order.RoleCoSeller}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			d := nlDraft()
+			d.Route = tt.route
+			d.Lines[1].Discount = order.Discount{}
+			o, _, err := order.Order{}.Decide(ctx, env(t), order.Command{Kind: order.CmdCreate, Order: "r", Draft: d}, day("2026-03-01"))
+			require.NoError(t, err)
+			require.Equal(t, tt.want, o.Route.Kind)
+			var roles []order.Role
+			for _, p := range o.Route.Parties() {
+				roles = append(roles, p.Role)
+			}
+			require.Equal(t, tt.roles, roles)
+			if tt.want == order.RouteCoSell {
+				require.Equal(t, partner.ID("distri-eu"), o.Route.CoSellers[0].Partner, "co-sellers sorted")
+			}
+			// The declared kind must agree with the parties.
+			d.Route.Kind = tt.want%5 + 1
+			_, _, err = order.Order{}.Decide(ctx, env(t), order.Command{Kind: order.CmdCreate, Order: "r", Draft: d}, day("2026-03-01"))
+			require.ErrorIs(t, err, order.ErrInvalid)
+		})
+	}
+}
+
+func TestTransitionsRefused(t *testing.T) {
+	e := env(t)
+	active, _ := activeOrder(t)
+	var evs []order.Event
+	draft := step(t, e, order.Order{}, &evs, order.Command{Kind: order.CmdCreate, Order: "d", Draft: nlDraft()}, day("2026-03-01"))
+	quoted := step(t, e, draft, &evs, order.Command{Kind: order.CmdQuote, ExpiresAt: day("2026-03-10")}, day("2026-03-01"))
+	tests := []struct {
+		name string
+		o    order.Order
+		cmd  order.Command
+		at   time.Time
+		want error
+	}{
+		{"accept a draft", draft, order.Command{Kind: order.CmdAccept}, day("2026-03-02"), order.ErrInvalidTransition},
+		{"quote twice", quoted, order.Command{Kind: order.CmdQuote, ExpiresAt: day("2026-04-01")}, day("2026-03-02"), order.ErrInvalidTransition},
+		{"accept an expired quote", quoted, order.Command{Kind: order.CmdAccept}, day("2026-03-10"), order.ErrQuoteExpired},
+		{"expire a quote early", quoted, order.Command{Kind: order.CmdExpireQuote}, day("2026-03-09"), order.ErrNotExpired},
+		{"act in the past", quoted, order.Command{Kind: order.CmdAccept}, day("2026-02-28"), order.ErrOutOfOrder},
+		{"create twice", draft, order.Command{Kind: order.CmdCreate, Order: "d", Draft: nlDraft()}, day("2026-03-02"), order.ErrInvalidTransition},
+		{"resume an active order", active, order.Command{Kind: order.CmdResume}, day("2026-04-01"), order.ErrInvalidTransition},
+		{"change a draft", draft, order.Command{Kind: order.CmdChange, Change: &order.Change{Kind: order.ChangeQuantity, Line: "l1", Quantity: dec("2")}}, day("2026-03-02"), order.ErrInvalidTransition},
+		{"a field the command does not use", active, order.Command{Kind: order.CmdSuspend, Task: "l2"}, day("2026-04-01"), order.ErrNotAllowed},
+		{"a command without its data", active, order.Command{Kind: order.CmdChange}, day("2026-04-01"), order.ErrRequired},
+		{"an unknown command", active, order.Command{Kind: 99}, day("2026-04-01"), order.ErrInvalid},
+		{"a zero instant", active, order.Command{Kind: order.CmdSuspend}, time.Time{}, order.ErrRequired},
+		{"fail a task without a reason", active, order.Command{Kind: order.CmdFailTask, Task: "l2"}, day("2026-04-01"), order.ErrRequired},
+		{"terminate a draft", draft, order.Command{Kind: order.CmdTerminate}, day("2026-03-02"), order.ErrInvalidTransition},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, evs, err := tt.o.Decide(ctx, e, tt.cmd, tt.at)
+			require.ErrorIs(t, err, tt.want)
+			var te *order.TransitionError
+			require.ErrorAs(t, err, &te)
+			require.Equal(t, tt.o.Status, te.Status)
+			require.Nil(t, evs)
+			requireSame(t, got, tt.o)
+		})
+	}
+	t.Run("an expired quote is revised back into a draft", func(t *testing.T) {
+		var evs []order.Event
+		o := step(t, e, quoted, &evs, order.Command{Kind: order.CmdExpireQuote}, day("2026-03-10"))
+		require.Equal(t, order.StatusExpired, o.Status)
+		o = step(t, e, o, &evs, order.Command{Kind: order.CmdRevise, Draft: nlDraft()}, day("2026-03-11"))
+		require.Equal(t, order.StatusDraft, o.Status)
+		require.True(t, o.ExpiresAt.IsZero())
+		require.Equal(t, catalog.Pin{Offer: "suite"}, o.Lines[0].Pin, "the pin is released")
+	})
+	t.Run("errors name the order, status and command", func(t *testing.T) {
+		_, _, err := draft.Decide(ctx, e, order.Command{Kind: order.CmdAccept}, day("2026-03-02"))
+		require.EqualError(t, err, `order "d": cannot accept when draft at 2026-03-02T00:00:00Z: order: invalid transition`)
+		require.True(t, errors.Is(err, order.ErrInvalidTransition))
+	})
+}

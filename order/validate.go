@@ -1,0 +1,501 @@
+package order
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+	"unicode"
+
+	"github.com/shopspring/decimal"
+	"golang.org/x/text/language"
+
+	"github.com/ensemble-commerce/ensemble"
+	"github.com/ensemble-commerce/ensemble/catalog"
+	"github.com/ensemble-commerce/ensemble/partner"
+)
+
+// Context is what an order is checked against: the catalog its lines pin
+// and the governance (with its partner network) of the partners on its
+// route. Pass it explicitly to Decide; commands that need neither (task
+// updates, suspensions) accept the zero Context. Governance may be nil for
+// a direct order.
+type Context struct {
+	Catalog    *catalog.Catalog
+	Governance *partner.Governance
+}
+
+// maxDigits bounds a quantity's digits so hostile input cannot make
+// arithmetic slow.
+const maxDigits = ensemble.MaxAmountDigits
+
+// checkID reports an empty ID or one holding '/', '@' or white space.
+func checkID(kind, s string) error {
+	if s == "" {
+		return fmt.Errorf("%w: %s is empty", ErrInvalidID, kind)
+	}
+	if strings.ContainsAny(s, "/@") || strings.IndexFunc(s, unicode.IsSpace) >= 0 || len(s) > 256 {
+		return fmt.Errorf("%w: %s %q", ErrInvalidID, kind, cut(s))
+	}
+	return nil
+}
+
+// checkQuantity reports a quantity that is negative, too long, or (when
+// positive is set) not above zero.
+func checkQuantity(q decimal.Decimal, positive bool) error {
+	switch {
+	case q.Sign() < 0 || (positive && q.Sign() == 0):
+		return fmt.Errorf("%w: quantity %s must be above zero", ErrQuantity, q)
+	case len(q.Coefficient().String()) > maxDigits || q.Exponent() < -maxDigits || q.Exponent() > maxDigits:
+		return fmt.Errorf("%w: quantity %s has too many digits", ErrInvalid, cut(q.String()))
+	}
+	return nil
+}
+
+func checkCountry(c string) error {
+	if len(c) != 2 || c[0] < 'A' || c[0] > 'Z' || c[1] < 'A' || c[1] > 'Z' {
+		return fmt.Errorf("%w: country %q is not an ISO 3166-1 alpha-2 code", ErrInvalid, cut(c))
+	}
+	r, err := language.ParseRegion(c)
+	if err != nil || r.String() != c || !r.IsCountry() {
+		return fmt.Errorf("%w: country %q is not an ISO 3166-1 alpha-2 code", ErrInvalid, c)
+	}
+	return nil
+}
+
+// checkDraft validates a draft's structure (no catalog needed) and returns
+// it normalised: kind derived, collections sorted, add-on quantities
+// defaulted, instants in UTC, quote-only fields cleared. Paths index the
+// draft as given.
+func checkDraft(p *ensemble.Problems, d *Draft) Draft {
+	c := d.Customer
+	if err := checkID("customer id", string(c.ID)); err != nil {
+		p.Add("customer.id", err)
+	}
+	if err := checkCountry(c.Country); err != nil {
+		p.Add("customer.country", err)
+	}
+	if int(c.TaxStatus) >= len(taxStatusNames) {
+		p.Add("customer.tax_status", fmt.Errorf("%w: tax status %d", ErrInvalid, c.TaxStatus))
+	}
+	if c.TaxStatus == ReverseCharge && c.TaxID == "" {
+		p.Add("customer.tax_id", fmt.Errorf("%w: a reverse-charge customer needs a tax id", ErrRequired))
+	}
+
+	r := d.Route
+	if int(r.Kind) >= len(routeKindNames) {
+		p.Add("route.kind", fmt.Errorf("%w: route kind %d", ErrInvalid, r.Kind))
+	} else if r.Kind != RouteUnspecified && r.Kind != r.derivedKind() {
+		p.Add("route.kind", fmt.Errorf("%w: route kind %s, but its parties make it %s", ErrInvalid, r.Kind, r.derivedKind()))
+	}
+	if len(r.CoSellers) > 0 && r.Seller == "" {
+		p.Add("route.seller", fmt.Errorf("%w: a co-sold route needs a seller", ErrRequired))
+	}
+	parties := map[partner.ID]string{}
+	addParty := func(path string, id partner.ID) {
+		if prev, dup := parties[id]; dup {
+			p.Add(path, fmt.Errorf("%w: partner %q is also %s", ErrDuplicate, id, prev))
+			return
+		}
+		parties[id] = path
+	}
+	for _, f := range []struct {
+		path string
+		id   partner.ID
+	}{{"route.seller", r.Seller}, {"route.marketplace", r.Marketplace}, {"route.referrer", r.Referrer}} {
+		if f.id != "" {
+			addParty(f.path, f.id)
+		}
+	}
+	for i, cs := range r.CoSellers {
+		path := ensemble.Path("route", "co_sellers", i)
+		if cs.Partner == "" {
+			p.Add(path+".partner", fmt.Errorf("%w: co-seller partner", ErrRequired))
+		} else {
+			addParty(path+".partner", cs.Partner)
+		}
+		if cs.Weight.Sign() < 0 {
+			p.Add(path+".weight", fmt.Errorf("%w: co-seller %q weight %s is negative", ErrInvalid, cs.Partner, cs.Weight))
+		}
+	}
+
+	if len(d.Lines) == 0 {
+		p.Add("lines", fmt.Errorf("%w: an order needs at least one line", ErrRequired))
+	}
+	seen := map[LineID]bool{}
+	for i, l := range d.Lines {
+		path := ensemble.Path("lines", i)
+		if err := checkID("line id", string(l.ID)); err != nil {
+			p.Add(path+".id", err)
+		} else if seen[l.ID] {
+			p.Add(path+".id", fmt.Errorf("%w: line %q", ErrDuplicate, l.ID))
+		}
+		seen[l.ID] = true
+		checkPin(p, path+".pin", l.Pin)
+		if err := checkQuantity(l.Quantity, true); err != nil {
+			p.Add(path+".quantity", &LineError{Line: l.ID, Value: l.Quantity.String(), Err: err})
+		}
+		addOns := map[catalog.OfferID]bool{}
+		for j, a := range l.AddOns {
+			ap := ensemble.Path("lines", i, "add_ons", j)
+			checkPin(p, ap+".pin", a.Pin)
+			if addOns[a.Pin.Offer] {
+				p.Add(ap+".pin.offer", fmt.Errorf("%w: add-on %q attached twice", ErrDuplicate, a.Pin.Offer))
+			}
+			addOns[a.Pin.Offer] = true
+			if err := checkQuantity(a.Quantity, false); err != nil {
+				p.Add(ap+".quantity", &LineError{Line: l.ID, Value: a.Quantity.String(), Err: err})
+			}
+		}
+		checkDiscountRatio(p, path+".discount.ratio", l.ID, l.Discount.Ratio)
+	}
+
+	if d.Term.Length.Unit != ensemble.CadenceUnspecified || d.Term.Length.Count != 0 {
+		if err := d.Term.Length.Validate(); err != nil {
+			p.Add("term.length", fmt.Errorf("%w: %w", ErrInvalid, err))
+		}
+	}
+	if d.Billing.TimeZone != "" {
+		if _, err := time.LoadLocation(d.Billing.TimeZone); err != nil || strings.HasPrefix(d.Billing.TimeZone, "/") {
+			p.Add("billing.time_zone", fmt.Errorf("%w: time zone %q", ErrInvalid, cut(d.Billing.TimeZone)))
+		}
+	}
+	if d.Billing.Cadence.Unit != ensemble.CadenceUnspecified || d.Billing.Cadence.Count != 0 {
+		if err := d.Billing.Cadence.Validate(); err != nil {
+			p.Add("billing.cadence", fmt.Errorf("%w: %w", ErrInvalid, err))
+		}
+	}
+	return normalise(d)
+}
+
+func checkPin(p *ensemble.Problems, path string, pin catalog.Pin) {
+	if pin.Offer == "" {
+		p.Add(path+".offer", fmt.Errorf("%w: offer", ErrRequired))
+	}
+	if pin.Version < 0 {
+		p.Add(path+".version", fmt.Errorf("%w: version %d is negative", ErrInvalid, pin.Version))
+	}
+}
+
+func checkDiscountRatio(p *ensemble.Problems, path string, line LineID, r ensemble.Ratio) {
+	if r.Sign() < 0 || r.Cmp(ensemble.RatioFromInt(1)) > 0 {
+		p.Add(path, &LineError{Line: line, Value: r.String(), Err: fmt.Errorf("%w: discount outside [0, 1]", ErrInvalid)})
+	}
+}
+
+// normalise returns a deep copy of d in canonical form.
+func normalise(d *Draft) Draft {
+	n := Draft{Customer: d.Customer, Route: d.Route, Term: d.Term, Billing: d.Billing}
+	if n.Route.Kind == RouteUnspecified {
+		n.Route.Kind = n.Route.derivedKind()
+	}
+	n.Route.Chain = nil
+	n.Route.CoSellers = slices.Clone(d.Route.CoSellers)
+	slices.SortStableFunc(n.Route.CoSellers, func(a, b CoSeller) int { return strings.Compare(string(a.Partner), string(b.Partner)) })
+	if len(n.Route.CoSellers) == 0 {
+		n.Route.CoSellers = nil
+	}
+	if !n.Billing.Anchor.IsZero() {
+		n.Billing.Anchor = n.Billing.Anchor.UTC()
+	}
+	n.Lines = make([]Line, len(d.Lines))
+	for i, l := range d.Lines {
+		l.AddOns = cloneAddOns(l.AddOns)
+		for j := range l.AddOns {
+			if l.AddOns[j].Quantity.IsZero() {
+				l.AddOns[j].Quantity = decimal.NewFromInt(1)
+			}
+		}
+		sortAddOns(l.AddOns)
+		l.Discount = Discount{Ratio: l.Discount.Ratio, Approval: cloneApproval(l.Discount.Approval)}
+		n.Lines[i] = l
+	}
+	slices.SortStableFunc(n.Lines, func(a, b Line) int { return strings.Compare(string(a.ID), string(b.ID)) })
+	return n
+}
+
+func sortAddOns(as []AddOn) {
+	slices.SortStableFunc(as, func(a, b AddOn) int { return strings.Compare(string(a.Pin.Offer), string(b.Pin.Offer)) })
+}
+
+// resolvePin pins the version in force at t when pin.Version is 0, and
+// otherwise checks that the pinned version is in force at t.
+func resolvePin(cat *catalog.Catalog, pin catalog.Pin, t time.Time) (catalog.Offer, error) {
+	if pin.Version == 0 {
+		o, err := cat.OfferAt(pin.Offer, t)
+		return o, lookupErr(err, pin)
+	}
+	o, err := cat.Offer(pin)
+	if err != nil {
+		return catalog.Offer{}, lookupErr(err, pin)
+	}
+	if !o.InForce(t) {
+		return catalog.Offer{}, fmt.Errorf("%w: %s at %s", ErrNotInForce, pin, t.Format(time.RFC3339))
+	}
+	return o, nil
+}
+
+func lookupErr(err error, pin catalog.Pin) error {
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, catalog.ErrNotInForce):
+		return fmt.Errorf("%w: %w", ErrNotInForce, err)
+	case errors.Is(err, catalog.ErrNotFound):
+		return fmt.Errorf("%w: offer %s: %w", ErrUnknown, pin, err)
+	}
+	return err
+}
+
+// catalogErr maps a catalog check error to the order condition it means.
+func catalogErr(err error) error {
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, catalog.ErrNotAttachable):
+		return fmt.Errorf("%w: %w", ErrNotAttachable, err)
+	case errors.Is(err, catalog.ErrQuantity), errors.Is(err, catalog.ErrNegativeQuantity):
+		return fmt.Errorf("%w: %w", ErrQuantity, err)
+	case errors.Is(err, catalog.ErrNotFound):
+		return fmt.Errorf("%w: %w", ErrUnknown, err)
+	}
+	return err
+}
+
+func partnerOffer(o *catalog.Offer) partner.Offer {
+	return partner.Offer{ID: string(o.ID), Version: strconv.Itoa(o.Version), Category: o.Category, Attributes: o.Attributes}
+}
+
+func partnerCustomer(c Customer) partner.Customer {
+	return partner.Customer{ID: string(c.ID), Country: partner.Territory(c.Country), Segment: c.Segment}
+}
+
+// checker runs the catalog and governance checks of one command, gathering
+// every problem.
+type checker struct {
+	ctx   context.Context
+	env   Context
+	order *Order
+	p     ensemble.Problems
+}
+
+func (c *checker) line(path string, id LineID, value string, err error) {
+	if err != nil {
+		c.p.Add(path, &LineError{Order: c.order.ID, Line: id, Value: value, Err: err})
+	}
+}
+
+// needGovernance reports whether the route names partners, which the
+// governance must check.
+func needGovernance(r Route) bool {
+	return r.Seller != "" || r.Marketplace != "" || r.Referrer != "" || len(r.CoSellers) > 0
+}
+
+// checkLine resolves and checks one line at t: the offer version in force,
+// not an add-on, its quantity, its add-ons. It returns the line pinned, the
+// offer and its currency.
+func (c *checker) checkLine(path string, l Line, t time.Time) (Line, catalog.Offer, bool) {
+	ok := true
+	off, err := resolvePin(c.env.Catalog, l.Pin, t)
+	if err != nil {
+		c.line(path+".pin", l.ID, l.Pin.String(), err)
+		return l, off, false
+	}
+	l.Pin = off.Pin()
+	if off.Kind == catalog.AddOn {
+		c.line(path+".pin", l.ID, l.Pin.String(), fmt.Errorf("%w: %s is an add-on, not sold on its own", ErrNotAttachable, l.Pin))
+		ok = false
+	}
+	if err := c.env.Catalog.CheckQuantity(l.Pin, l.Quantity); err != nil {
+		c.line(path+".quantity", l.ID, l.Quantity.String(), catalogErr(err))
+		ok = false
+	}
+	l.AddOns = cloneAddOns(l.AddOns)
+	for j, a := range l.AddOns {
+		ap := path + "." + ensemble.Path("add_ons", j)
+		ao, err := resolvePin(c.env.Catalog, a.Pin, t)
+		if err != nil {
+			c.line(ap+".pin", l.ID, a.Pin.String(), err)
+			ok = false
+			continue
+		}
+		l.AddOns[j].Pin = ao.Pin()
+		if ao.Currency != off.Currency {
+			c.line(ap+".pin", l.ID, ao.Currency, fmt.Errorf("%w: add-on %s in %s, line in %s", ErrCurrency, ao.Pin(), ao.Currency, off.Currency))
+			ok = false
+		}
+		if err := c.env.Catalog.CheckAttach(l.AddOns[j].Pin, l.Pin, a.Quantity); err != nil {
+			sub := ".pin"
+			if errors.Is(err, catalog.ErrQuantity) {
+				sub = ".quantity"
+			}
+			c.line(ap+sub, l.ID, l.AddOns[j].Pin.String()+" x "+a.Quantity.String(), catalogErr(err))
+			ok = false
+		}
+	}
+	return l, off, ok
+}
+
+// checkSale asks the governance whether the route's selling partner may sell
+// off to the customer at t.
+func (c *checker) checkSale(path string, l Line, off *catalog.Offer, t time.Time) {
+	seller := c.order.Route.sellingPartner()
+	if seller == "" || c.env.Governance == nil {
+		return
+	}
+	d, err := c.env.Governance.CanSell(c.ctx, partner.Sale{Partner: seller, Offer: partnerOffer(off), Customer: partnerCustomer(c.order.Customer), At: t})
+	if err != nil {
+		c.line(path, l.ID, string(seller), fmt.Errorf("%w: %w", ErrCannotSell, err))
+		return
+	}
+	if !d.Allowed {
+		msg := d.Reason
+		if d.Rule != (ensemble.Ref{}) {
+			msg += " (" + d.Rule.String() + ")"
+		}
+		c.line(path, l.ID, string(seller), fmt.Errorf("%w: partner %q may not sell %s: %s", ErrCannotSell, seller, off.Pin(), msg))
+	}
+}
+
+// checkDiscount decides the basis of a line's discount at t and returns
+// the discount with it.
+func (c *checker) checkDiscount(path string, l Line, off *catalog.Offer, t time.Time) Discount {
+	d := Discount{Ratio: l.Discount.Ratio, Approval: cloneApproval(l.Discount.Approval)}
+	if d.Ratio.IsZero() {
+		d.Approval = nil
+		return d
+	}
+	seller := c.order.Route.sellingPartner()
+	if seller == "" {
+		d.Basis = BasisPlatform
+		return d
+	}
+	if c.env.Governance == nil {
+		return d // reported once for the route
+	}
+	allow, rule, err := c.env.Governance.DiscountAllowance(c.ctx, seller, partnerOffer(off), partnerCustomer(c.order.Customer), t)
+	if err != nil {
+		c.line(path, l.ID, string(seller), fmt.Errorf("%w: %w", ErrCannotSell, err))
+		return d
+	}
+	d.Allowance, d.AllowanceRule = allow, rule
+	if d.Ratio.Cmp(ensemble.RatioFromDecimal(allow)) <= 0 {
+		d.Basis = BasisAllowance
+		return d
+	}
+	if err := approvalCovers(d.Approval, seller, off.ID, d.Ratio); err != nil {
+		c.line(path, l.ID, d.Ratio.String(), fmt.Errorf("%w: discount %s above the allowance %s of partner %q: %w",
+			ErrDiscountNotApproved, d.Ratio.Percent(), ensemble.RatioFromDecimal(allow).Percent(), seller, err))
+		return d
+	}
+	d.Basis = BasisApproval
+	return d
+}
+
+// approvalCovers reports why a an approval does not cover a discount of r
+// on offer by seller, or nil when it does.
+func approvalCovers(a *partner.Approval, seller partner.ID, offer catalog.OfferID, r ensemble.Ratio) error {
+	switch {
+	case a == nil:
+		return errors.New("no approval given")
+	case a.Status != partner.ApprovalApproved:
+		return fmt.Errorf("approval %q is %s", a.Request.ID, a.Status)
+	case a.Request.Kind != partner.RequestPriceException:
+		return fmt.Errorf("approval %q is a %s, not a price exception", a.Request.ID, a.Request.Kind)
+	case a.Request.Partner != seller:
+		return fmt.Errorf("approval %q is for partner %q", a.Request.ID, a.Request.Partner)
+	case a.Request.Offer.ID != string(offer):
+		return fmt.Errorf("approval %q is for offer %q", a.Request.ID, a.Request.Offer.ID)
+	case ensemble.RatioFromDecimal(a.Request.Discount).Cmp(r) < 0:
+		return fmt.Errorf("approval %q covers %s only", a.Request.ID, ensemble.RatioFromDecimal(a.Request.Discount).Percent())
+	}
+	return nil
+}
+
+// checkParties checks that every partner on the route exists and can trade
+// at t, and returns the seller's chain then.
+func (c *checker) checkParties(t time.Time) []partner.ID {
+	r := c.order.Route
+	if !needGovernance(r) {
+		return nil
+	}
+	if c.env.Governance == nil {
+		c.p.Add("route", fmt.Errorf("%w: route names partners but Context.Governance is nil", ErrMissingContext))
+		return nil
+	}
+	net := c.env.Governance.Network()
+	trade := func(path string, id partner.ID) {
+		snap, err := net.At(id, t)
+		if err != nil {
+			c.p.Add(path, fmt.Errorf("%w: partner %q: %w", ErrUnknown, id, err))
+			return
+		}
+		if !snap.CanTrade() {
+			c.p.Add(path, fmt.Errorf("%w: partner %q is %s", ErrCannotSell, id, snap.Status))
+		}
+	}
+	if r.Marketplace != "" && r.Seller != "" {
+		trade("route.marketplace", r.Marketplace)
+	}
+	if r.Referrer != "" {
+		trade("route.referrer", r.Referrer)
+	}
+	for i, cs := range r.CoSellers {
+		trade(ensemble.Path("route", "co_sellers", i, "partner"), cs.Partner)
+	}
+	seller := r.sellingPartner()
+	if seller == "" {
+		return nil
+	}
+	chain, err := net.Chain(seller, t)
+	if err != nil {
+		path := "route.seller"
+		if r.Seller == "" {
+			path = "route.marketplace"
+		}
+		c.p.Add(path, fmt.Errorf("%w: partner %q: %w", ErrUnknown, seller, err))
+		return nil
+	}
+	return chain
+}
+
+// needCatalog records a problem when the catalog is missing.
+func (c *checker) needCatalog() bool {
+	if c.env.Catalog == nil {
+		c.p.Add("catalog", fmt.Errorf("%w: Context.Catalog is nil", ErrMissingContext))
+		return false
+	}
+	return true
+}
+
+func cloneAddOns(as []AddOn) []AddOn {
+	if len(as) == 0 {
+		return nil
+	}
+	return slices.Clone(as)
+}
+
+func cloneApproval(a *partner.Approval) *partner.Approval {
+	if a == nil {
+		return nil
+	}
+	c := *a
+	if c.Request.Offer.Attributes != nil {
+		c.Request.Offer.Attributes = cloneMap(c.Request.Offer.Attributes)
+	}
+	if c.Request.Customer.Attributes != nil {
+		c.Request.Customer.Attributes = cloneMap(c.Request.Customer.Attributes)
+	}
+	return &c
+}
+
+func cloneMap(m map[string]string) map[string]string {
+	c := make(map[string]string, len(m))
+	for k, v := range m {
+		c[k] = v
+	}
+	return c
+}
