@@ -210,6 +210,9 @@ func NewEnv(opts ...Option) (*Env, error) {
 			cel.ASTValidators(
 				cel.ValidateComprehensionNestingLimit(MaxComprehensionNesting),
 				cel.ValidateHomogeneousAggregateLiterals(),
+				cel.ValidateTimestampLiterals(),
+				cel.ValidateDurationLiterals(),
+				cel.ValidateRegexLiterals(),
 			),
 			Library(v),
 		}

@@ -226,6 +226,9 @@ func TestCompileErrors(t *testing.T) {
 		{"wrong output type", rules.Share, `line.amount`, 1, 5, "a share rule must be of type decimal, not money"},
 		{"condition not bool", rules.Condition, `dec("1")`, 1, 4, "a condition rule must be of type bool, not decimal"},
 		{"syntax error", rules.Condition, `line.amount >`, 1, 14, "Syntax error"},
+		{"bad timestamp literal", rules.Condition, `line.date > timestamp("yesterday")`, 1, 23, "invalid timestamp argument"},
+		{"bad duration literal", rules.Condition, `duration("1 month") > duration("1h")`, 1, 10, "invalid duration argument"},
+		{"bad regex literal", rules.Condition, `order.channel.matches("[")`, 1, 23, "invalid matches argument"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
