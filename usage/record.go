@@ -95,15 +95,50 @@ func (r Record) SameContent(o Record) bool {
 // two equal-content copies arrived first never shows in the output.
 func canonical(r Record) Record {
 	r.At = r.At.UTC()
-	if d, err := ensemble.ParseDecimal(r.Quantity.String()); err == nil {
-		r.Quantity = d
-	}
+	r.Quantity = canonicalDecimal(r.Quantity)
+	return cloneRecord(r)
+}
+
+// cloneRecord returns r with its own copy of the attributes (nil when
+// empty).
+func cloneRecord(r Record) Record {
 	if len(r.Attributes) == 0 {
 		r.Attributes = nil
 	} else {
 		r.Attributes = maps.Clone(r.Attributes)
 	}
 	return r
+}
+
+// canonicalDecimal spells d with no trailing fractional zeros and no
+// positive exponent, as its plain text would be read back.
+func canonicalDecimal(d decimal.Decimal) decimal.Decimal {
+	if n := numOf(d); !n.big {
+		c, e := n.c, n.e
+		if c == 0 {
+			return decimal.Decimal{}
+		}
+		for e < 0 && c%10 == 0 {
+			c /= 10
+			e++
+		}
+		if e > 0 {
+			if sc, ok := scale(c, e); ok {
+				c, e = sc, 0
+			} else {
+				return slowCanonical(d)
+			}
+		}
+		return decimal.New(c, e)
+	}
+	return slowCanonical(d)
+}
+
+func slowCanonical(d decimal.Decimal) decimal.Decimal {
+	if c, err := ensemble.ParseDecimal(d.String()); err == nil {
+		return c
+	}
+	return d
 }
 
 // compareContent orders records by id, then instant, line, meter, quantity

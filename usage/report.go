@@ -357,7 +357,7 @@ func (a *Aggregator) Report() *Report {
 	}
 	rep.Rejections = make([]Rejection, len(a.rejections))
 	for i, x := range a.rejections {
-		x.Record = canonical(x.Record)
+		x.Record = cloneRecord(x.Record) // canonical already
 		rep.Rejections[i] = x
 	}
 	slices.SortFunc(rep.Rejections, func(x, y Rejection) int {
@@ -373,7 +373,7 @@ func (a *Aggregator) Report() *Report {
 	for i, c := range a.conflicts {
 		recs := make([]Record, len(c.Records))
 		for j, r := range c.Records {
-			recs[j] = canonical(r)
+			recs[j] = cloneRecord(r) // canonical already
 		}
 		slices.SortFunc(recs, compareContent)
 		rep.Conflicts[i] = Conflict{ID: c.ID, Records: recs}

@@ -592,3 +592,32 @@ func TestDecode(t *testing.T) {
 	}
 	require.Equal(t, 1, n)
 }
+
+func TestCanonicalRecords(t *testing.T) {
+	paris, err := time.LoadLocation("Europe/Paris")
+	require.NoError(t, err)
+	cases := []struct {
+		name string
+		qty  decimal.Decimal
+		want string // the quantity's JSON
+	}{
+		{"trailing zeros", decimal.New(150, -2), `"1.5"`},
+		{"positive exponent", decimal.New(15, 2), `"1500"`},
+		{"zero with a scale", decimal.New(0, -3), `"0"`},
+		{"beyond int64", dec("123456789012345678901234.5000"), `"123456789012345678901234.5"`},
+		{"huge exponent", decimal.New(1, 30), `"1000000000000000000000000000000"`},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			r := usage.Record{ID: "x", Line: "L9", Meter: "gpu", Quantity: tc.qty, At: utc("2026-01-02T00:00:00Z").In(paris)}
+			rep := collect(t, testConfig(), r)
+			require.Len(t, rep.Rejections, 1)
+			got := rep.Rejections[0].Record
+			require.Equal(t, time.UTC, got.At.Location())
+			require.True(t, got.SameContent(r))
+			b, err := json.Marshal(got.Quantity)
+			require.NoError(t, err)
+			require.Equal(t, tc.want, string(b))
+		})
+	}
+}
