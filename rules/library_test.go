@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	"cel.dev/cel-go/cel"
 	"github.com/stretchr/testify/require"
 
 	"github.com/ensemble-commerce/ensemble"
@@ -297,4 +298,19 @@ func TestConstantCallsAreFoldedAtCompile(t *testing.T) {
 	// Literals are parsed once, at compile time: evaluating the folded rule
 	// allocates less than a rule that must parse its decimals each time.
 	require.Less(t, allocs(folded), allocs(parsed))
+}
+
+func TestLibraryInAPlainCELEnv(t *testing.T) {
+	env, err := cel.NewEnv(rules.Library(rules.Version1))
+	require.NoError(t, err)
+	ast, iss := env.Compile(`(money("10", "EUR") * percent("12.5")).round(2) == money("1.25", "EUR")`)
+	require.NoError(t, iss.Err())
+	prg, err := env.Program(ast)
+	require.NoError(t, err)
+	out, _, err := prg.Eval(cel.NoVars())
+	require.NoError(t, err)
+	require.Equal(t, true, out.Value())
+
+	_, iss = env.Compile(`1.5 > 1.0`)
+	require.ErrorContains(t, iss.Err(), "double literal 1.5 is not allowed")
 }
