@@ -61,11 +61,8 @@ func checkLoaded(t *testing.T, c *catalog.Catalog) {
 }
 
 func FuzzLoad(f *testing.F) {
-	j, err := ensemble.YAMLToJSON([]byte(storeYAML))
-	if err != nil {
-		f.Fatal(err)
-	}
-	f.Add(j)
+	f.Add([]byte(`{"offers":[{"id":"s","version":1,"currency":"EUR","effective_from":"2026-01-01T00:00:00Z","charges":[` +
+		`{"id":"g","type":"usage","meter":"gb","price":{"model":"graduated","minimum_spend":"3","tiers":[{"up_to":"10","unit_amount":"0.1","flat_amount":"1"},{"unit_amount":"0.05"}]}}]}]}`))
 	f.Add([]byte(`{"offers":[]}`))
 	f.Add([]byte(`{"offers":[{"id":"a","version":1,"currency":"JPY","effective_from":"2026-01-01T00:00:00Z","charges":[{"id":"c","type":"usage","meter":"m","price":{"model":"package","amount":"7","package_size":"2.5","package_rounding":"down"}}]}]}`))
 	f.Add([]byte(`{"offers":[{"id":"b","version":1,"kind":"bundle","currency":"KWD","effective_from":"2026-01-01T00:00:00Z","components":[{"offer":"b","supplier":"s","cost":{"ratio":"1/3"}}]}]}`))
@@ -82,7 +79,9 @@ func FuzzLoad(f *testing.F) {
 }
 
 func FuzzLoadYAML(f *testing.F) {
-	f.Add([]byte(storeYAML))
+	f.Add([]byte("offers:\n- {id: s, version: 1, currency: JPY, effective_from: 2026-01-01T00:00:00Z, effective_until: 2027-01-01T00:00:00Z,\n" +
+		"   charges: [{id: v, type: recurring, cadence: {unit: monthly}, timing: in_advance, price: {model: volume, tiers: [{up_to: 5, unit_amount: 100}, {unit_amount: 80}]}}]}\n" +
+		"- {id: b, version: 1, kind: bundle, currency: JPY, effective_from: 2026-01-01T00:00:00Z, components: [{offer: s, supplier: p, cost: {ratio: 40%}}]}\n"))
 	f.Add([]byte("offers:\n  - id: a\n    version: 1\n    currency: EUR\n    effective_from: 2026-01-01T00:00:00Z\n    charges:\n      - {id: c, type: one_time, price: {model: percentage, rate: 2.9%, fixed_fee: 0.30}}\n"))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		c, err := catalog.LoadYAML(data)
