@@ -290,7 +290,8 @@ func (c *Catalog) Retire(p Pin, at time.Time) (*Catalog, error) {
 
 // CheckQuantity reports whether qty is within the pinned offer's minimum
 // and maximum quantity. A quantity outside them is an *OfferError wrapping
-// ErrQuantity; a negative one wraps ErrNegativeQuantity.
+// ErrQuantity; a negative one wraps ErrNegativeQuantity, one with more than
+// 40 digits or an exponent beyond ±40 ErrOutOfRange.
 func (c *Catalog) CheckQuantity(p Pin, qty decimal.Decimal) error {
 	e, err := c.entry(p)
 	if err != nil {
@@ -303,6 +304,9 @@ func (e *entry) checkQuantity(qty decimal.Decimal) error {
 	o := &e.offer
 	if qty.Sign() < 0 {
 		return &OfferError{Offer: o.ID, Version: o.Version, Value: qty.String(), Err: ErrNegativeQuantity}
+	}
+	if !decimalInRange(qty) {
+		return &OfferError{Offer: o.ID, Version: o.Version, Value: qty.String(), Err: ErrOutOfRange}
 	}
 	if qty.Cmp(o.MinQuantity) < 0 || (o.MaxQuantity.Sign() > 0 && qty.Cmp(o.MaxQuantity) > 0) {
 		bounds := "[" + o.MinQuantity.String() + ", "

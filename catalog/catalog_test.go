@@ -221,6 +221,7 @@ func TestCheckQuantityAndAttach(t *testing.T) {
 		{"below minimum", ip, storage, "0", catalog.ErrQuantity},
 		{"above maximum", ip, storage, "5.5", catalog.ErrQuantity},
 		{"negative", ip, storage, "-1", catalog.ErrNegativeQuantity},
+		{"absurd exponent", ip, storage, "1e-2000", catalog.ErrOutOfRange},
 		{"base not listed", ip, catalog.Pin{Offer: "backup", Version: 1}, "1", catalog.ErrNotAttachable},
 		{"not an add-on", catalog.Pin{Offer: "backup", Version: 1}, storage, "1", catalog.ErrNotAttachable},
 		{"missing base", ip, catalog.Pin{Offer: "storage", Version: 7}, "1", catalog.ErrNotFound},

@@ -113,9 +113,11 @@ func (r *reporter) rate(path string, q ensemble.Ratio) {
 	}
 }
 
-// bounds checks that lo <= hi when hi is set (non-zero).
+// bounds checks that lo <= hi when hi is set (non-zero). Values out of
+// range were reported already and are not compared (a comparison across
+// exponents far apart would be slow).
 func (r *reporter) bounds(path string, lo, hi decimal.Decimal) {
-	if hi.Sign() > 0 && lo.Cmp(hi) > 0 {
+	if decimalInRange(lo) && decimalInRange(hi) && hi.Sign() > 0 && lo.Cmp(hi) > 0 {
 		r.add(path, ErrSpendBounds, lo.String()+" > "+hi.String())
 	}
 }
