@@ -1,0 +1,526 @@
+package settlement
+
+import (
+	"fmt"
+	"sort"
+	"strconv"
+	"time"
+
+	"github.com/ensemble-commerce/ensemble"
+	"github.com/ensemble-commerce/ensemble/catalog"
+	"github.com/ensemble-commerce/ensemble/partner"
+	"github.com/ensemble-commerce/ensemble/rules"
+)
+
+// DefaultPlatform is the party id of the platform when Config.Platform is
+// empty.
+const DefaultPlatform partner.ID = "platform"
+
+// Config is what a Settler is built from.
+type Config struct {
+	// Plans are the split plans, validated together.
+	Plans []PlanDocument
+	// Rules holds every rule the plans name, compiled with Env (New
+	// compiles their documents again in its own environment). It may be
+	// nil when no plan names a rule.
+	Rules *rules.RuleSet
+	// Network answers partner types, tiers and status at each line's
+	// date. Without one every partner is taken to trade and type roles
+	// (distributor, ...) resolve to nobody.
+	Network *partner.Network
+	// Platform is the platform's party id (DefaultPlatform when empty).
+	Platform partner.ID
+}
+
+// Settler settles lines through compiled plans. It is immutable and safe
+// for concurrent use; each call keeps its own scratch and memo state.
+type Settler struct {
+	plans    []*cplan
+	byOffer  map[catalog.OfferID][]*cplan
+	anyOffer []*cplan
+	rules    *rules.RuleSet
+	memoOK   map[*rules.Rule]bool
+	net      *partner.Network
+	platform partner.ID
+	env      *rules.Env
+}
+
+type shareKind uint8
+
+const (
+	shareNone shareKind = iota
+	shareRemaining
+	shareRatio
+	shareAmount
+	shareRule
+	shareCumulative
+)
+
+type cplan struct {
+	doc    PlanDocument
+	ref    ensemble.Ref
+	root   *cnode
+	gross  bool
+	method ensemble.AllocationMethod
+	cums   []*cnode // nodes with cumulative shares
+	depth  int
+}
+
+type cnode struct {
+	id, path   string
+	ref        ensemble.Ref
+	leaf       bool
+	role       role
+	kind       shareKind
+	ratio      ensemble.Ratio
+	amount     ensemble.Money
+	shareRule  string
+	cond       string
+	levelRule  string
+	cap, floor ensemble.Money
+	fallback   Fallback
+	reserve    *Reserve
+	cum        *Cumulative
+	cumOf      role
+	children   []*cnode
+	remaining  int // index of the remaining child, -1 for none
+	shareText  string
+}
+
+// New validates and compiles the plans of cfg, reporting every problem at
+// once in an *ensemble.ValidationError with paths such as
+// `plans[0].root.children[2].share`: empty or duplicate ids, bad node ids,
+// unknown roles, leaves without a party, a level whose static ratios exceed
+// 1 (or, without a remaining child, do not make exactly 1), a level whose
+// shares can vary (conditions, rules, fixed amounts, caps, floors, parties
+// that may be unable to trade) without a remaining child, rules that are
+// unknown or of the wrong kind, bad cumulative tiers and reserves.
+func New(cfg Config) (*Settler, error) {
+	s := &Settler{rules: cfg.Rules, net: cfg.Network, platform: cfg.Platform, memoOK: map[*rules.Rule]bool{},
+		byOffer: map[catalog.OfferID][]*cplan{}}
+	if s.platform == "" {
+		s.platform = DefaultPlatform
+	}
+	var p ensemble.Problems
+	seen := map[string]bool{}
+	used := map[string]bool{}
+	for i, doc := range cfg.Plans {
+		path := ensemble.Path("plans", i)
+		key := doc.ID + "@" + strconv.Itoa(doc.Version)
+		if seen[key] {
+			p.Addf(path+".id", "duplicate plan %q version %d", doc.ID, doc.Version)
+		}
+		seen[key] = true
+		cp := s.compilePlan(&p, path, doc, used)
+		if cp != nil {
+			s.plans = append(s.plans, cp)
+		}
+	}
+	if err := p.Err("plans"); err != nil {
+		return nil, err
+	}
+	ctxEnv, err := contextEnv()
+	if err != nil {
+		return nil, err
+	}
+	if s.env, err = Env(); err != nil {
+		return nil, err
+	}
+	if cfg.Rules != nil {
+		// Recompile the documents in this settler's own environment, so
+		// that evaluation facts and programs always belong together.
+		var docs []rules.Document
+		for _, r := range cfg.Rules.Rules() {
+			docs = append(docs, r.Document())
+		}
+		if s.rules, err = s.env.NewRuleSet(docs...); err != nil {
+			return nil, fmt.Errorf("settlement: rules must compile in settlement.Env: %w", err)
+		}
+		for _, r := range s.rules.Rules() {
+			if !used[r.ID()] {
+				continue
+			}
+			_, cerr := ctxEnv.Compile(r.Document())
+			s.memoOK[r] = cerr == nil
+		}
+	}
+	for _, cp := range s.plans {
+		if len(cp.doc.Offers) == 0 {
+			s.anyOffer = append(s.anyOffer, cp)
+			continue
+		}
+		for _, o := range cp.doc.Offers {
+			s.byOffer[o] = append(s.byOffer[o], cp)
+		}
+	}
+	return s, nil
+}
+
+func (s *Settler) compilePlan(p *ensemble.Problems, path string, doc PlanDocument, used map[string]bool) *cplan {
+	n0 := p.Len()
+	if doc.ID == "" {
+		p.Addf(path+".id", "empty id")
+	} else if !validNodeID(doc.ID) {
+		p.Addf(path+".id", "id %q holds '/', ':', '#', '@' or white space", doc.ID)
+	}
+	if doc.Version < 1 {
+		p.Addf(path+".version", "version must be 1 or more")
+	}
+	if !doc.EffectiveUntil.IsZero() && !doc.EffectiveFrom.Before(doc.EffectiveUntil) {
+		p.Addf(path+".effective_until", "empty effective span")
+	}
+	if int(doc.Basis) >= len(basisNames) {
+		p.Addf(path+".basis", "unknown basis")
+	}
+	if doc.Method != ensemble.LargestRemainder && doc.Method != ensemble.FirstInOrder {
+		p.Addf(path+".method", "unknown allocation method")
+	}
+	for i, r := range doc.Routes {
+		if r == RouteUnspecified || int(r) >= len(routeNames) {
+			p.Addf(ensemble.Path(path, "routes", i), "unspecified route kind")
+		}
+	}
+	for i, o := range doc.Offers {
+		if o == "" {
+			p.Addf(ensemble.Path(path, "offers", i), "empty offer id")
+		}
+	}
+	cp := &cplan{doc: doc, ref: doc.Ref(), gross: doc.Basis == BasisGross, method: doc.Method}
+	ids := map[string]bool{}
+	cp.root = s.compileNode(p, path+".root", cp, &doc.Root, "", true, ids, used, 0)
+	if p.Len() > n0 {
+		return nil
+	}
+	return cp
+}
+
+func (s *Settler) compileNode(p *ensemble.Problems, path string, cp *cplan, n *Node, parent string,
+	root bool, ids map[string]bool, used map[string]bool, depth int) *cnode {
+	if depth > partner.MaxDepth {
+		p.Addf(path, "plan nests deeper than %d levels", partner.MaxDepth)
+		return nil
+	}
+	if depth > cp.depth {
+		cp.depth = depth
+	}
+	c := &cnode{id: n.ID, cond: n.Condition, levelRule: n.LevelWeight, cap: n.Cap, floor: n.Floor,
+		fallback: n.Fallback, reserve: n.Reserve, remaining: -1}
+	if !validNodeID(n.ID) {
+		p.Addf(path+".id", "node id %q is empty or holds '/', ':', '#', '@' or white space", n.ID)
+	} else if ids[n.ID] {
+		p.Addf(path+".id", "duplicate node id %q", n.ID)
+	}
+	ids[n.ID] = true
+	c.path = n.ID
+	if parent != "" {
+		c.path = parent + "/" + n.ID
+	}
+	c.ref = ensemble.Ref{Kind: RefPlanNode, ID: cp.doc.ID + "/" + c.path, Version: strconv.Itoa(cp.doc.Version)}
+	c.leaf = len(n.Children) == 0
+	if n.Party != "" {
+		r, err := parseRole(n.Party)
+		if err != nil {
+			p.Add(path+".party", err)
+		}
+		c.role = r
+		if !c.leaf {
+			p.Addf(path+".party", "a node with children pays no party; give the party to a child")
+		}
+	} else if c.leaf {
+		p.Addf(path+".party", "a leaf must name a party")
+	}
+	if !c.leaf && (n.Reserve != nil || n.Fallback != FallbackRemaining || n.LevelWeight != "") {
+		p.Addf(path, "reserve, fallback and level_weight apply to leaves only")
+	}
+	if int(n.Fallback) >= len(fallbackNames) {
+		p.Addf(path+".fallback", "unknown fallback")
+	}
+	if n.LevelWeight != "" {
+		if c.role.kind != roleChainAll {
+			p.Addf(path+".level_weight", "level_weight needs party chain[*]")
+		}
+		s.checkRule(p, path+".level_weight", n.LevelWeight, used, rules.Share)
+	}
+	if n.Condition != "" {
+		s.checkRule(p, path+".condition", n.Condition, used, rules.Condition)
+	}
+	if n.Reserve != nil {
+		if n.Reserve.Ratio.Sign() < 0 || n.Reserve.Ratio.Cmp(ensemble.RatioFromInt(1)) > 0 {
+			p.Addf(path+".reserve.ratio", "reserve ratio must be within [0, 1]")
+		}
+		if n.Reserve.Days < 0 || n.Reserve.Days > 36600 {
+			p.Addf(path+".reserve.days", "reserve days must be within [0, 36600]")
+		}
+	}
+	for _, b := range []struct {
+		name string
+		m    ensemble.Money
+	}{{"cap", n.Cap}, {"floor", n.Floor}} {
+		if b.m.IsNegative() || !b.m.IsRounded() {
+			p.Addf(path+"."+b.name, "%s must be whole, non-negative minor units", b.name)
+		}
+	}
+	if !n.Cap.IsZero() && !n.Floor.IsZero() {
+		if cmp, err := n.Floor.Cmp(n.Cap); err != nil || cmp > 0 {
+			p.Addf(path+".floor", "floor must not exceed cap, in the cap's currency")
+		}
+	}
+	// share
+	sh := n.Share
+	forms := 0
+	if sh.Remaining {
+		forms++
+		c.kind = shareRemaining
+		c.shareText = "remaining"
+	}
+	if sh.HasRatio {
+		forms++
+		c.kind, c.ratio = shareRatio, sh.Ratio
+		c.shareText = sh.Ratio.Percent()
+		if sh.Ratio.Sign() < 0 || sh.Ratio.Cmp(ensemble.RatioFromInt(1)) > 0 {
+			p.Addf(path+".share", "ratio %s is outside [0, 1]", sh.Ratio)
+		}
+	}
+	if !sh.Amount.IsZero() {
+		forms++
+		c.kind, c.amount = shareAmount, sh.Amount
+		c.shareText = sh.Amount.String()
+		if sh.Amount.IsNegative() || !sh.Amount.IsRounded() {
+			p.Addf(path+".share.amount", "fixed amount must be whole, non-negative minor units")
+		}
+	}
+	if sh.Rule != "" {
+		forms++
+		c.kind, c.shareRule = shareRule, sh.Rule
+		c.shareText = "rule " + sh.Rule
+		s.checkRule(p, path+".share.rule", sh.Rule, used, rules.Share, rules.Amount)
+	}
+	if sh.Cumulative != nil {
+		forms++
+		c.kind, c.cum = shareCumulative, sh.Cumulative
+		c.shareText = "cumulative"
+		s.checkCumulative(p, path+".share.cumulative", sh.Cumulative, c)
+		cp.cums = append(cp.cums, c)
+	}
+	switch {
+	case root && forms > 0:
+		p.Addf(path+".share", "the root takes the whole basis; it has no share")
+	case !root && forms == 0:
+		p.Addf(path+".share", "missing share")
+	case forms > 1:
+		p.Addf(path+".share", "a share has exactly one form")
+	}
+	if root && n.Condition != "" {
+		p.Addf(path+".condition", "the root has no condition")
+	}
+	for i := range n.Children {
+		ch := s.compileNode(p, ensemble.Path(path, "children", i), cp, &n.Children[i], c.path, false, ids, used, depth+1)
+		if ch != nil {
+			c.children = append(c.children, ch)
+		}
+	}
+	if len(c.children) == len(n.Children) && len(n.Children) > 0 {
+		checkLevel(p, path, c, s.platform)
+	}
+	return c
+}
+
+// checkLevel rejects a level that could over-allocate or lose money.
+func checkLevel(p *ensemble.Problems, path string, c *cnode, platform partner.ID) {
+	sum := ensemble.Ratio{}
+	varies := false
+	for i, ch := range c.children {
+		switch ch.kind {
+		case shareRemaining:
+			if c.remaining >= 0 {
+				p.Addf(ensemble.Path(path, "children", i, "share"), "a level has at most one remaining child")
+			}
+			c.remaining = i
+			if ch.cond != "" || !ch.cap.IsZero() || !ch.floor.IsZero() {
+				p.Addf(ensemble.Path(path, "children", i), "the remaining child takes no condition, cap or floor")
+			}
+		case shareRatio:
+			sum = sum.Add(ch.ratio)
+		default:
+			varies = true
+		}
+		if ch.cond != "" || !ch.cap.IsZero() || !ch.floor.IsZero() {
+			varies = true
+		}
+		if ch.leaf && ch.fallback == FallbackRemaining && ch.kind != shareRemaining && !alwaysPaid(ch.role, platform) {
+			varies = true
+		}
+	}
+	if sum.Cmp(ensemble.RatioFromInt(1)) > 0 {
+		p.Addf(path+".children", "ratios add up to %s, more than the whole: the level would over-allocate", sum.Percent())
+		return
+	}
+	if c.remaining < 0 {
+		if varies {
+			p.Addf(path+".children", "shares can vary (a condition, rule, fixed amount, cumulative rate, cap, floor or a party that may not be paid) but no child takes the remaining amount")
+		} else if sum.Cmp(ensemble.RatioFromInt(1)) != 0 {
+			p.Addf(path+".children", "ratios add up to %s and no child takes the remaining amount", sum.Percent())
+		}
+	}
+}
+
+func alwaysPaid(r role, platform partner.ID) bool {
+	return r.kind == rolePlatform || (r.kind == rolePartner && r.id == platform)
+}
+
+func (s *Settler) checkRule(p *ensemble.Problems, path, id string, used map[string]bool, kinds ...rules.Kind) {
+	if s.rules == nil {
+		p.Addf(path, "rule %q: no rule set given", id)
+		return
+	}
+	used[id] = true
+	found := false
+	for _, r := range s.rules.Rules() {
+		if r.ID() != id {
+			continue
+		}
+		found = true
+		ok := false
+		for _, k := range kinds {
+			ok = ok || r.Kind() == k
+		}
+		if !ok {
+			p.Add(path, fmt.Errorf("rule %q version %d is a %s rule, want %v: %w", id, r.Version(), r.Kind(), kinds, rules.ErrWrongKind))
+		}
+	}
+	if !found {
+		p.Add(path, fmt.Errorf("rule %q: %w", id, rules.ErrUnknownRule))
+	}
+}
+
+func (s *Settler) checkCumulative(p *ensemble.Problems, path string, cu *Cumulative, c *cnode) {
+	of := cu.Of
+	if of == "" {
+		of = "seller"
+	}
+	r, err := parseRole(of)
+	if err != nil {
+		p.Add(path+".of", err)
+	} else if r.multi() || r.kind == rolePlatform {
+		p.Addf(path+".of", "volume is read for one partner; %q is not one", of)
+	}
+	c.cumOf = r
+	if int(cu.Window) >= len(windowNames) {
+		p.Addf(path+".window", "unknown window")
+	}
+	if int(cu.Mode) >= len(modeNames) {
+		p.Addf(path+".mode", "unknown mode")
+	}
+	if len(cu.Tiers) == 0 {
+		p.Addf(path+".tiers", "no tiers")
+	}
+	var prev ensemble.Money
+	for i, t := range cu.Tiers {
+		tp := ensemble.Path(path, "tiers", i)
+		if t.Rate.Sign() < 0 || t.Rate.Cmp(ensemble.RatioFromInt(1)) > 0 {
+			p.Addf(tp+".rate", "rate %s is outside [0, 1]", t.Rate)
+		}
+		last := i == len(cu.Tiers)-1
+		switch {
+		case last && !t.UpTo.IsZero():
+			p.Addf(tp+".up_to", "the last tier has no up_to")
+		case !last && !t.UpTo.IsPositive():
+			p.Addf(tp+".up_to", "up_to must be positive")
+		case !last && !t.UpTo.IsRounded():
+			p.Add(tp+".up_to", ensemble.ErrNotMinorUnits)
+		case !last && i > 0:
+			if cmp, err := t.UpTo.Cmp(prev); err != nil || cmp <= 0 {
+				p.Addf(tp+".up_to", "up_to must rise, in one currency")
+			}
+		}
+		if !last {
+			prev = t.UpTo
+		}
+	}
+}
+
+// pick returns the plan for a line: among plans in force at the line's
+// date that match its offer and route kind, the highest version of each
+// plan id; an offer-specific plan beats one for any offer, a
+// route-specific plan one for any route. Two equally specific plans are
+// ErrAmbiguousPlan.
+func (s *Settler) pick(l *Line) (*cplan, error) {
+	var buf [8]*cplan
+	cands := buf[:0]
+	add := func(cp *cplan) {
+		if !inForce(cp.doc.EffectiveFrom, cp.doc.EffectiveUntil, l.Date) || !cp.matchesRoute(l.Route.Kind) {
+			return
+		}
+		for i, c := range cands {
+			if c.doc.ID == cp.doc.ID {
+				if cp.doc.Version > c.doc.Version {
+					cands[i] = cp
+				}
+				return
+			}
+		}
+		cands = append(cands, cp)
+	}
+	for _, cp := range s.byOffer[l.Offer.Offer] {
+		add(cp)
+	}
+	for _, cp := range s.anyOffer {
+		add(cp)
+	}
+	var best *cplan
+	bestScore, tie := -1, false
+	for _, cp := range cands {
+		score := 0
+		if len(cp.doc.Offers) > 0 {
+			score += 2
+		}
+		if len(cp.doc.Routes) > 0 {
+			score++
+		}
+		switch {
+		case score > bestScore:
+			best, bestScore, tie = cp, score, false
+		case score == bestScore:
+			tie = true
+		}
+	}
+	if best == nil {
+		return nil, lineErr(l.ID, "", "", "", ErrNoPlan)
+	}
+	if tie {
+		return nil, lineErr(l.ID, best.doc.ID, "", "", ErrAmbiguousPlan)
+	}
+	return best, nil
+}
+
+func (cp *cplan) matchesRoute(k RouteKind) bool {
+	if len(cp.doc.Routes) == 0 {
+		return true
+	}
+	for _, r := range cp.doc.Routes {
+		if r == k {
+			return true
+		}
+	}
+	return false
+}
+
+func inForce(from, until, t time.Time) bool {
+	return (from.IsZero() || !t.Before(from)) && (until.IsZero() || t.Before(until))
+}
+
+// Plans returns the plan documents the settler was built from, sorted by
+// id then version.
+func (s *Settler) Plans() []PlanDocument {
+	out := make([]PlanDocument, len(s.plans))
+	for i, cp := range s.plans {
+		out[i] = cp.doc
+	}
+	sort.Slice(out, func(i, j int) bool {
+		if out[i].ID != out[j].ID {
+			return out[i].ID < out[j].ID
+		}
+		return out[i].Version < out[j].Version
+	})
+	return out
+}

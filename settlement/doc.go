@@ -1,0 +1,34 @@
+// Package settlement turns billed lines into exact payout entries for every
+// party of a deal, reverses them exactly when money comes back, and folds
+// them into partner statements finance can audit.
+//
+// A host describes how a line's money splits as plans — trees of nodes whose
+// parties are roles resolved from the line's route (platform, seller, each
+// level of a reseller chain of any depth, distributor, referrer,
+// marketplace, co-sellers, fixed partners) with ratio, fixed, rule-computed,
+// cumulative-volume or remaining shares — and settles lines through them:
+//
+//	plans, err := settlement.ParsePlans(planYAML)
+//	env, err := settlement.Env()
+//	ruleSet, err := env.LoadRuleSet(rules.File{Name: "shares.yaml", Data: rulesYAML})
+//	s, err := settlement.New(settlement.Config{Plans: plans, Rules: ruleSet, Network: net})
+//	res, err := s.Settle(ctx, settlement.State{}, lines)
+//	// res.Entries: one earning per party, ids "line:node/path"; res.State: the ledger to keep
+//
+// Every level conserves its amount to the minor unit (largest remainder,
+// ties by node id, a zero share gets zero), so every line's entries add up to
+// exactly its basis. A credit line (Line.Credits) reverses the credited
+// line's entries in proportion to what each party still has unreversed, so a
+// full credit nets every party to exactly zero. Disputes hold a line's
+// entries; reserves hold back part of an earning until a release date.
+//
+// Statements fold entries per partner, currency and period, with minimum
+// payouts rolling balances forward and negative balances carrying; Merge adds
+// statements of disjoint shards, so settlement shards across machines.
+// ComputeMetrics, Density and PartnerRetention give ecosystem figures;
+// Explain renders a line's settlement as a tree and ExplainEntry an entry's
+// path back to its line and rules.
+//
+// Settlement keeps no clock, store or global state: cumulative volumes and
+// the clawback ledger live in State, a value the host persists as JSON.
+package settlement

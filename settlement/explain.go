@@ -1,0 +1,165 @@
+package settlement
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/ensemble-commerce/ensemble"
+)
+
+// Explain renders the settlement of one line as a text tree a finance
+// person can read: the line, its plan, then every plan node with its
+// amount, and at each leaf the party, role, share, rules and entry kind;
+// reserves, releases, holds and clawbacks of the line appear under the
+// entry they act on. It follows the entries' references and never
+// re-derives a figure: amounts of inner nodes are the sums of the entries
+// below them. entries may hold other lines' entries; a line without
+// entries is an error.
+func Explain(line LineID, entries []Entry) (string, error) {
+	type tnode struct {
+		name     string
+		total    int64
+		entries  []*Entry
+		children []*tnode
+		kids     map[string]*tnode
+	}
+	root := &tnode{kids: map[string]*tnode{}}
+	var cur ensemble.Currency
+	var total int64
+	var plan ensemble.Ref
+	var trace []ensemble.Ref
+	followers := map[EntryID][]*Entry{}
+	found := false
+	prefix := string(line) + ":"
+	for i := range entries {
+		e := &entries[i]
+		if e.Line != line && !strings.HasPrefix(string(e.Reverses), prefix) {
+			continue
+		}
+		found = true
+		if e.Kind != KindEarning && e.Kind != KindSupplierCost {
+			followers[e.Reverses] = append(followers[e.Reverses], e)
+			continue
+		}
+		u, err := e.Amount.MinorUnits()
+		if err != nil {
+			return "", fmt.Errorf("settlement: explain: entry %q: %w", e.ID, err)
+		}
+		cur, plan, total = e.Amount.Currency(), e.Plan, total+u
+		if trace == nil {
+			trace = e.Trace
+		}
+		n := root
+		n.total += u
+		for _, seg := range strings.Split(e.Node, "/") {
+			c := n.kids[seg]
+			if c == nil {
+				c = &tnode{name: seg, kids: map[string]*tnode{}}
+				n.kids[seg] = c
+				n.children = append(n.children, c)
+			}
+			c.total += u
+			n = c
+		}
+		n.entries = append(n.entries, e)
+	}
+	if !found {
+		return "", fmt.Errorf("settlement: explain: %w: no entries for line %q", ErrUnknownLine, line)
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "line %s  %s", line, ensemble.MoneyFromMinor(total, cur))
+	if plan.ID != "" {
+		fmt.Fprintf(&b, "  plan %s@%s", plan.ID, plan.Version)
+	}
+	b.WriteByte('\n')
+	if len(trace) > 0 {
+		parts := make([]string, 0, len(trace))
+		for _, t := range trace {
+			parts = append(parts, t.String())
+		}
+		fmt.Fprintf(&b, "  trace: %s\n", strings.Join(parts, ", "))
+	}
+	var walk func(n *tnode, indent string)
+	walk = func(n *tnode, indent string) {
+		for i, c := range n.children {
+			last := i == len(n.children)-1
+			branch, next := "├─ ", "│  "
+			if last {
+				branch, next = "└─ ", "   "
+			}
+			fmt.Fprintf(&b, "%s%s%s  %s\n", indent, branch, c.name, ensemble.MoneyFromMinor(c.total, cur))
+			for _, e := range c.entries {
+				fmt.Fprintf(&b, "%s%s  %s %s to %s", indent, next, e.Kind, e.Amount, e.Party)
+				if e.Role != "" && e.Role != string(e.Party) {
+					fmt.Fprintf(&b, " (%s)", e.Role)
+				}
+				if e.Share != "" {
+					fmt.Fprintf(&b, ", share %s", e.Share)
+				}
+				if len(e.Rules) > 0 {
+					rs := make([]string, len(e.Rules))
+					for j, r := range e.Rules {
+						rs[j] = r.ID + "@" + r.Version
+					}
+					fmt.Fprintf(&b, ", rules %s", strings.Join(rs, ", "))
+				}
+				if e.Note != "" {
+					fmt.Fprintf(&b, ", %s", e.Note)
+				}
+				b.WriteByte('\n')
+				for _, f := range followers[e.ID] {
+					fmt.Fprintf(&b, "%s%s    %s %s on %s", indent, next, f.Kind, f.Amount, f.Date.UTC().Format("2006-01-02"))
+					if f.Note != "" {
+						fmt.Fprintf(&b, ", %s", f.Note)
+					}
+					b.WriteByte('\n')
+				}
+			}
+			walk(c, indent+next)
+		}
+	}
+	walk(root, "")
+	return b.String(), nil
+}
+
+// ExplainEntry renders the path back from one entry to where it came
+// from: the entry, the plan node and rules that decided it, the entry it
+// acts on, the line and the line's trace (invoice line, order line, usage
+// aggregate...).
+func ExplainEntry(e Entry) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "entry %s: %s %s to %s\n", e.ID, e.Kind, e.Amount, e.Party)
+	if e.Node != "" {
+		fmt.Fprintf(&b, "  <- node %s of plan %s@%s", e.Node, e.Plan.ID, e.Plan.Version)
+		if e.Role != "" {
+			fmt.Fprintf(&b, " (role %s)", e.Role)
+		}
+		if e.Share != "" {
+			fmt.Fprintf(&b, ", share %s", e.Share)
+		}
+		b.WriteByte('\n')
+	}
+	for _, r := range e.Rules {
+		fmt.Fprintf(&b, "  <- rule %s version %s\n", r.ID, r.Version)
+	}
+	if e.Reverses != "" {
+		fmt.Fprintf(&b, "  <- acts on entry %s\n", e.Reverses)
+	}
+	if e.Note != "" {
+		fmt.Fprintf(&b, "  <- %s", e.Note)
+		if e.Approver != "" {
+			fmt.Fprintf(&b, " (approved by %s)", e.Approver)
+		}
+		b.WriteByte('\n')
+	}
+	if e.Line != "" {
+		fmt.Fprintf(&b, "  <- line %s\n", e.Line)
+	}
+	for _, t := range e.Trace {
+		if t.Kind == RefLine && t.ID == string(e.Line) {
+			continue
+		}
+		fmt.Fprintf(&b, "  <- %s\n", t)
+	}
+	return b.String()
+}

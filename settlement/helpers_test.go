@@ -1,0 +1,126 @@
+package settlement_test
+
+import (
+	"context"
+	"os"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/ensemble-commerce/ensemble"
+	"github.com/ensemble-commerce/ensemble/catalog"
+	"github.com/ensemble-commerce/ensemble/partner"
+	"github.com/ensemble-commerce/ensemble/rules"
+	"github.com/ensemble-commerce/ensemble/settlement"
+)
+
+var ctx = context.Background()
+
+func date(s string) time.Time {
+	t, err := time.Parse(time.DateOnly, s)
+	if err != nil {
+		panic(err)
+	}
+	return t
+}
+
+func eur(s string) ensemble.Money { return ensemble.MustMoney(s, "EUR") }
+
+func loadNetwork(t testing.TB) *partner.Network {
+	t.Helper()
+	data, err := os.ReadFile("testdata/network.yaml")
+	require.NoError(t, err)
+	net, err := partner.LoadNetwork(data)
+	require.NoError(t, err)
+	return net
+}
+
+func loadRules(t testing.TB, extra ...string) *rules.RuleSet {
+	t.Helper()
+	data, err := os.ReadFile("testdata/rules.yaml")
+	require.NoError(t, err)
+	env, err := settlement.Env()
+	require.NoError(t, err)
+	files := []rules.File{{Name: "rules.yaml", Data: data}}
+	for i, x := range extra {
+		files = append(files, rules.File{Name: "extra" + string(rune('a'+i)), Data: []byte(x)})
+	}
+	rs, err := env.LoadRuleSet(files...)
+	require.NoError(t, err)
+	return rs
+}
+
+func loadPlans(t testing.TB) []settlement.PlanDocument {
+	t.Helper()
+	data, err := os.ReadFile("testdata/plans.yaml")
+	require.NoError(t, err)
+	plans, err := settlement.ParsePlans(data)
+	require.NoError(t, err)
+	return plans
+}
+
+func newSettler(t testing.TB) *settlement.Settler {
+	t.Helper()
+	s, err := settlement.New(settlement.Config{Plans: loadPlans(t), Rules: loadRules(t), Network: loadNetwork(t)})
+	require.NoError(t, err)
+	return s
+}
+
+// planSettler builds a settler from one YAML plan document.
+func planSettler(t testing.TB, yaml string, net *partner.Network, extraRules ...string) *settlement.Settler {
+	t.Helper()
+	plans, err := settlement.ParsePlans([]byte(yaml))
+	require.NoError(t, err)
+	s, err := settlement.New(settlement.Config{Plans: plans, Rules: loadRules(t, extraRules...), Network: net})
+	require.NoError(t, err)
+	return s
+}
+
+func chainLine(id string, amount string, day string) settlement.Line {
+	return settlement.Line{
+		ID: settlement.LineID(id), Date: date(day), Amount: eur(amount), Tax: eur("0"),
+		Offer: catalog.Pin{Offer: "cloud-backup", Version: 1}, Charge: "seat",
+		Customer: settlement.Customer{ID: "cust-1", Country: "NL"},
+		Route: settlement.Route{Kind: settlement.RoutePartner, Chain: []partner.ID{"sub-utrecht", "reseller-nl", "distri-eu"},
+			Referrer: "referral-ams"},
+		Trace: []ensemble.Ref{{Kind: "invoice_line", ID: "INV-1/" + id}},
+	}
+}
+
+// byParty sums entries of the given kinds by party.
+func byParty(entries []settlement.Entry, kinds ...settlement.EntryKind) map[partner.ID]ensemble.Money {
+	out := map[partner.ID]ensemble.Money{}
+	for _, e := range entries {
+		ok := len(kinds) == 0
+		for _, k := range kinds {
+			ok = ok || e.Kind == k
+		}
+		if !ok {
+			continue
+		}
+		s, err := out[e.Party].Add(e.Amount)
+		if err != nil {
+			panic(err)
+		}
+		out[e.Party] = s
+	}
+	return out
+}
+
+func sumEntries(entries []settlement.Entry, kinds ...settlement.EntryKind) ensemble.Money {
+	var total ensemble.Money
+	for _, m := range byParty(entries, kinds...) {
+		s, err := total.Add(m)
+		if err != nil {
+			panic(err)
+		}
+		total = s
+	}
+	return total
+}
+
+func requireMoney(t testing.TB, got, want ensemble.Money, msgAndArgs ...any) {
+	t.Helper()
+	require.Truef(t, got.Equal(want), "got %s, want %s %v", got, want, msgAndArgs)
+}

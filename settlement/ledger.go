@@ -1,0 +1,215 @@
+package settlement
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strconv"
+	"time"
+
+	"github.com/ensemble-commerce/ensemble"
+	"github.com/ensemble-commerce/ensemble/partner"
+)
+
+// clawback settles a credit line: it reverses the credited line's
+// earnings and supplier costs in proportion to each part's unreversed
+// amount. Largest remainder over the unreversed amounts never takes more
+// than a part has left (each part is at most ceil(x·u/U) <= u when x <= U)
+// and a full credit takes exactly what is left, so every party nets to
+// zero. A fresh allocation of the credited amount would not: largest
+// remainder is not monotone in the total.
+func (r *run) clawback(l *Line) error {
+	lg := r.st.lines[l.Credits]
+	if lg == nil {
+		return lineErr(l.ID, "", "", "", fmt.Errorf("%w: credits %q", ErrUnknownLine, l.Credits))
+	}
+	if lg.disputed {
+		return lineErr(l.ID, lg.plan.ID, "", "", fmt.Errorf("%w: credits %q", ErrDisputed, l.Credits))
+	}
+	if l.Currency() != lg.cur {
+		return lineErr(l.ID, lg.plan.ID, "", "", fmt.Errorf("%w: credit in %s of a %s line", ErrCurrency, l.Currency(), lg.cur))
+	}
+	gross := false
+	for _, cp := range r.s.plans {
+		if cp.ref == lg.plan {
+			gross = cp.gross
+		}
+	}
+	credit, err := basisUnits(l, gross)
+	if err != nil {
+		return lineErr(l.ID, lg.plan.ID, "", "", err)
+	}
+	credit = -credit
+	r.line = l
+	r.cur = lg.cur
+	trace := append(slices.Clone(l.Trace), l.Ref(), ensemble.Ref{Kind: RefLine, ID: string(lg.line)})
+	nl, err := r.reverse(lg, credit, string(l.ID), l.Date, "credit of "+string(lg.line)+" by "+string(l.ID), trace)
+	if err != nil {
+		return lineErr(l.ID, lg.plan.ID, "", "", err)
+	}
+	r.st.lines[lg.line] = nl
+	return nil
+}
+
+// reverse takes credit (> 0) back from the line's parts in proportion to
+// their unreversed amounts and returns the new ledger. Entries get ids
+// "<by>:<original entry path>#clawback".
+func (r *run) reverse(lg *ledger, credit int64, by string, at time.Time, note string, trace []ensemble.Ref) (*ledger, error) {
+	left := lg.basis - lg.credited
+	if credit > left {
+		return nil, fmt.Errorf("%w: %s credited, %s left unreversed on line %q", ErrOverCredit,
+			ensemble.MoneyFromMinor(credit, lg.cur), ensemble.MoneyFromMinor(left, lg.cur), lg.line)
+	}
+	nl := *lg
+	nl.parts = slices.Clone(lg.parts)
+	nl.credited += credit
+	if credit == 0 {
+		return &nl, nil
+	}
+	shares := make([]ensemble.Share, len(nl.parts))
+	for i, p := range nl.parts {
+		shares[i] = ensemble.Share{Key: string(p.entry), Weight: ensemble.RatioFromInt(p.unreversed)}
+	}
+	parts := make([]int64, len(shares))
+	if err := ensemble.AllocateUnits(parts, credit, shares, ensemble.AllocateOptions{}); err != nil {
+		return nil, err
+	}
+	for i := range nl.parts {
+		p := &nl.parts[i]
+		if parts[i] == 0 {
+			continue
+		}
+		p.unreversed -= parts[i]
+		suffix := string(p.entry)[len(lg.line):] // ":node/path..."
+		r.entries = append(r.entries, Entry{ID: EntryID(by + suffix + "#clawback"), Line: LineID(by), Kind: KindClawback,
+			Party: p.party, Role: p.role, Amount: ensemble.MoneyFromMinor(-parts[i], lg.cur), Date: at, Plan: lg.plan,
+			Node: p.node, Offer: lg.offer, Route: lg.route, Seller: lg.seller, Reverses: p.entry, Note: note, Trace: trace})
+	}
+	return &nl, nil
+}
+
+// Dispute opens a dispute on a settled line at instant at: every part's
+// unreversed amount is held (KindHold entries) until ResolveDispute. A
+// line already disputed, or unknown, is an error; st is left unchanged.
+func (s *Settler) Dispute(st State, line LineID, at time.Time) (Result, error) {
+	lg := st.lines[line]
+	if lg == nil {
+		return Result{}, lineErr(line, "", "", "", ErrUnknownLine)
+	}
+	if lg.disputed {
+		return Result{}, lineErr(line, lg.plan.ID, "", "", ErrDisputed)
+	}
+	r := s.newRun(context.Background(), st)
+	nl := *lg
+	nl.parts = slices.Clone(lg.parts)
+	nl.disputed = true
+	nl.disputes++
+	seq := strconv.Itoa(nl.disputes)
+	for i := range nl.parts {
+		p := &nl.parts[i]
+		p.held = p.unreversed
+		if p.held == 0 {
+			continue
+		}
+		r.entries = append(r.entries, holdEntry(&nl, p, EntryID(string(p.entry)+"#hold."+seq), KindHold, p.held, at, "dispute "+seq+" opened"))
+	}
+	r.st.lines[line] = &nl
+	return Result{Entries: r.entries, State: r.st}, nil
+}
+
+// ResolveDispute closes a line's open dispute at instant at. Won: the
+// holds are released (KindRelease). Lost: the holds are released and
+// every unreversed amount is clawed back (KindClawback), so every party
+// nets to zero on the line, as after a full credit note.
+func (s *Settler) ResolveDispute(st State, line LineID, won bool, at time.Time) (Result, error) {
+	lg := st.lines[line]
+	if lg == nil {
+		return Result{}, lineErr(line, "", "", "", ErrUnknownLine)
+	}
+	if !lg.disputed {
+		return Result{}, lineErr(line, lg.plan.ID, "", "", ErrNotDisputed)
+	}
+	r := s.newRun(context.Background(), st)
+	nl := *lg
+	nl.parts = slices.Clone(lg.parts)
+	nl.disputed = false
+	seq := strconv.Itoa(nl.disputes)
+	outcome := "won"
+	if !won {
+		outcome = "lost"
+	}
+	for i := range nl.parts {
+		p := &nl.parts[i]
+		if p.held != 0 {
+			r.entries = append(r.entries, holdEntry(&nl, p, EntryID(string(p.entry)+"#release."+seq), KindRelease, p.held, at, "dispute "+seq+" "+outcome))
+			p.held = 0
+		}
+	}
+	if !won {
+		r.cur = nl.cur
+		left := nl.basis - nl.credited
+		trace := append(slices.Clone(nl.trace), ensemble.Ref{Kind: RefLine, ID: string(line)})
+		out, err := r.reverse(&nl, left, string(line)+"#dispute."+seq, at, "dispute "+seq+" lost", trace)
+		if err != nil {
+			return Result{}, lineErr(line, nl.plan.ID, "", "", err)
+		}
+		nl = *out
+	}
+	r.st.lines[line] = &nl
+	return Result{Entries: r.entries, State: r.st}, nil
+}
+
+func holdEntry(lg *ledger, p *part, id EntryID, kind EntryKind, units int64, at time.Time, note string) Entry {
+	return Entry{ID: id, Line: lg.line, Kind: kind, Party: p.party, Role: p.role, Amount: ensemble.MoneyFromMinor(units, lg.cur),
+		Date: at, Plan: lg.plan, Node: p.node, Offer: lg.offer, Route: lg.route, Seller: lg.seller, Reverses: p.entry,
+		Note: note, Trace: append(slices.Clone(lg.trace), ensemble.Ref{Kind: RefLine, ID: string(lg.line)})}
+}
+
+// Adjustment is a manual correction of a party's balance, with the reason
+// and the approver finance requires.
+type Adjustment struct {
+	ID       string         `json:"id"`
+	Party    partner.ID     `json:"party"`
+	Amount   ensemble.Money `json:"amount"`
+	Date     time.Time      `json:"date"`
+	Reason   string         `json:"reason"`
+	Approver string         `json:"approver"`
+	// Line is the line the adjustment is about, if any (for traces only:
+	// it does not change what a credit can reverse).
+	Line LineID `json:"line,omitempty"`
+}
+
+// Adjust returns the entry of a manual adjustment: id "adjustment:<id>",
+// kind adjustment, the reason as note and the approver. Every missing
+// field is reported at once (ErrInvalidAdjustment); the amount must be
+// non-zero, whole minor units.
+func Adjust(a Adjustment) (Entry, error) {
+	var p ensemble.Problems
+	if a.ID == "" {
+		p.Addf("id", "empty id")
+	}
+	if a.Party == "" {
+		p.Addf("party", "empty party")
+	}
+	if a.Amount.IsZero() || !a.Amount.IsRounded() {
+		p.Addf("amount", "amount must be non-zero whole minor units")
+	}
+	if a.Date.IsZero() {
+		p.Addf("date", "zero date")
+	}
+	if a.Reason == "" {
+		p.Addf("reason", "an adjustment needs a reason")
+	}
+	if a.Approver == "" {
+		p.Addf("approver", "an adjustment needs an approver")
+	}
+	if err := p.Err(fmt.Sprintf("adjustment %q", a.ID)); err != nil {
+		return Entry{}, fmt.Errorf("%w: %w", ErrInvalidAdjustment, err)
+	}
+	e := Entry{ID: EntryID("adjustment:" + a.ID), Line: a.Line, Kind: KindAdjustment, Party: a.Party, Amount: a.Amount,
+		Date: a.Date, Note: a.Reason, Approver: a.Approver}
+	if a.Line != "" {
+		e.Trace = []ensemble.Ref{{Kind: RefLine, ID: string(a.Line)}}
+	}
+	return e, nil
+}

@@ -1,0 +1,234 @@
+package settlement
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/shopspring/decimal"
+
+	"github.com/ensemble-commerce/ensemble"
+	"github.com/ensemble-commerce/ensemble/catalog"
+	"github.com/ensemble-commerce/ensemble/partner"
+)
+
+// Reference kinds settlement outputs use in their traces.
+const (
+	// RefLine refers to a settled line (Ref.ID is the LineID).
+	RefLine ensemble.RefKind = "settlement_line"
+	// RefPlanNode refers to a plan node: ID "plan/node/path", Version the
+	// plan version.
+	RefPlanNode ensemble.RefKind = "plan_node"
+	// RefEntry refers to a payout entry.
+	RefEntry ensemble.RefKind = "payout_entry"
+)
+
+// LineID identifies a line to settle. The empty ID is invalid. Credit lines
+// have their own ids.
+type LineID string
+
+// RouteKind says how a sale reached its customer.
+type RouteKind uint8
+
+const (
+	// RouteUnspecified is the zero value; a line must name its route kind.
+	RouteUnspecified RouteKind = iota
+	// RouteDirect: the platform sold directly.
+	RouteDirect
+	// RouteMarketplace: sold through a marketplace partner.
+	RouteMarketplace
+	// RoutePartner: sold by a partner, possibly deep in a reseller chain.
+	RoutePartner
+	// RouteReferral: sold by the platform on a partner's referral.
+	RouteReferral
+	// RouteCoSell: sold jointly by several partners with weights.
+	RouteCoSell
+)
+
+var routeNames = []string{"unspecified", "direct", "marketplace", "partner", "referral", "co_sell"}
+
+// String returns the kind's lowercase name.
+func (k RouteKind) String() string { return enumString(routeNames, uint8(k), "route_kind") }
+
+// MarshalText writes the kind's name.
+func (k RouteKind) MarshalText() ([]byte, error) {
+	return enumMarshal(routeNames, uint8(k), "route kind")
+}
+
+// UnmarshalText reads a kind's name; "" is RouteUnspecified.
+func (k *RouteKind) UnmarshalText(b []byte) error {
+	v, err := enumParse(routeNames, string(b), "route kind")
+	*k = RouteKind(v)
+	return err
+}
+
+// CoSeller is one partner of a co-sold deal with its relative weight.
+type CoSeller struct {
+	Partner partner.ID     `json:"partner"`
+	Weight  ensemble.Ratio `json:"weight"`
+}
+
+// Route is who took part in a sale, captured when it was made: later
+// changes to the partner hierarchy never move an old sale's payouts.
+type Route struct {
+	Kind RouteKind `json:"kind"`
+	// Chain is the selling partner first, then its parent, up to the top
+	// of its hierarchy (partner.Network.Chain at the sale's instant).
+	// Empty for a direct sale.
+	Chain []partner.ID `json:"chain,omitempty"`
+	// Referrer is the partner that referred the customer, if any.
+	Referrer partner.ID `json:"referrer,omitempty"`
+	// CoSellers are the partners of a co-sold deal, with weights.
+	CoSellers []CoSeller `json:"co_sellers,omitempty"`
+	// Marketplace is the marketplace partner the sale went through.
+	Marketplace partner.ID `json:"marketplace,omitempty"`
+}
+
+// Seller returns the selling partner, Chain[0], or "" for none.
+func (r Route) Seller() partner.ID {
+	if len(r.Chain) == 0 {
+		return ""
+	}
+	return r.Chain[0]
+}
+
+// Customer is who a line was billed to.
+type Customer struct {
+	ID      string            `json:"id"`
+	Country partner.Territory `json:"country,omitempty"`
+}
+
+// Line is one line to settle: the small, documented type a billing team
+// fills from its own billing system, without the invoice package. Amounts
+// are whole minor units of one currency (Amount's); Tax is in the same
+// currency or zero.
+//
+// A line that credits another (Credits set) is a credit-note line: its
+// Amount (and Tax) are negative, and settling it reverses the credited
+// line's entries in proportion to what each party has left unreversed.
+type Line struct {
+	ID   LineID    `json:"id"`
+	Date time.Time `json:"date"`
+	// Amount is the line's amount net of tax. Plans split it (or, with
+	// basis gross, Amount + Tax).
+	Amount ensemble.Money `json:"amount"`
+	// Tax is the tax billed on the line, in Amount's currency.
+	Tax ensemble.Money `json:"tax,omitzero"`
+	// Offer and Charge name what was sold, as the catalog pins it.
+	Offer  catalog.Pin      `json:"offer"`
+	Charge catalog.ChargeID `json:"charge,omitempty"`
+	// Quantity is how many units the line bills (zero when not relevant).
+	Quantity decimal.Decimal `json:"quantity,omitzero"`
+	Customer Customer        `json:"customer,omitzero"`
+	Route    Route           `json:"route"`
+	// SupplierCosts are the wholesale costs of the bundle's components
+	// (catalog.Catalog.SupplierCosts computes them); they are paid to the
+	// suppliers before the margin is split.
+	SupplierCosts []catalog.SupplierCost `json:"supplier_costs,omitempty"`
+	// Credits is the line a credit-note line credits; empty otherwise.
+	Credits LineID `json:"credits,omitempty"`
+	// Trace says where the line came from: invoice line, order line, usage
+	// aggregate... Every entry of the line carries it.
+	Trace []ensemble.Ref `json:"trace,omitempty"`
+}
+
+// Currency returns the line's currency.
+func (l *Line) Currency() ensemble.Currency { return l.Amount.Currency() }
+
+// Ref returns the trace reference to the line.
+func (l *Line) Ref() ensemble.Ref { return ensemble.Ref{Kind: RefLine, ID: string(l.ID)} }
+
+// validate checks the fields every line needs.
+func (l *Line) validate() error {
+	var p ensemble.Problems
+	if l.ID == "" {
+		p.Addf("id", "empty id")
+	}
+	if l.Date.IsZero() {
+		p.Addf("date", "zero date")
+	}
+	if l.Amount.Currency().IsZero() {
+		p.Addf("amount", "no currency")
+	} else if !l.Amount.IsRounded() {
+		p.Add("amount", ensemble.ErrNotMinorUnits)
+	}
+	if !l.Tax.IsZero() && l.Tax.Currency() != l.Amount.Currency() {
+		p.Addf("tax", "currency %s differs from the amount's %s", l.Tax.Currency(), l.Amount.Currency())
+	} else if !l.Tax.IsRounded() {
+		p.Add("tax", ensemble.ErrNotMinorUnits)
+	}
+	if l.Credits == "" {
+		if l.Amount.IsNegative() {
+			p.Addf("amount", "negative amount on a line that credits nothing")
+		}
+		if l.Route.Kind == RouteUnspecified || int(l.Route.Kind) >= len(routeNames) {
+			p.Addf("route.kind", "unspecified route kind")
+		}
+		if l.Offer.Offer == "" {
+			p.Addf("offer.offer", "empty offer id")
+		}
+	} else {
+		if l.Credits == l.ID {
+			p.Addf("credits", "a line cannot credit itself")
+		}
+		if l.Amount.IsPositive() {
+			p.Addf("amount", "a credit line's amount must be negative")
+		}
+		if l.Tax.IsPositive() {
+			p.Addf("tax", "a credit line's tax must not be positive")
+		}
+	}
+	for i, id := range l.Route.Chain {
+		if id == "" {
+			p.Addf(ensemble.Path("route", "chain", i), "empty partner id")
+		}
+	}
+	for i, c := range l.Route.CoSellers {
+		if c.Partner == "" {
+			p.Addf(ensemble.Path("route", "co_sellers", i, "partner"), "empty partner id")
+		}
+		if c.Weight.Sign() < 0 {
+			p.Add(ensemble.Path("route", "co_sellers", i, "weight"), ensemble.ErrNegativeWeight)
+		}
+	}
+	for i, c := range l.SupplierCosts {
+		if c.Supplier == "" {
+			p.Addf(ensemble.Path("supplier_costs", i, "supplier"), "empty supplier")
+		}
+		if c.Cost.IsNegative() || !c.Cost.IsRounded() {
+			p.Addf(ensemble.Path("supplier_costs", i, "cost"), "cost must be whole, non-negative minor units")
+		} else if !c.Cost.IsZero() && c.Cost.Currency() != l.Amount.Currency() {
+			p.Add(ensemble.Path("supplier_costs", i, "cost"), ErrCurrency)
+		}
+	}
+	if err := p.Err(fmt.Sprintf("line %q", string(l.ID))); err != nil {
+		return fmt.Errorf("%w: %w", ErrInvalidLine, err)
+	}
+	return nil
+}
+
+// enum helpers: names indexed by value; "" parses as the zero value.
+func enumString(names []string, v uint8, kind string) string {
+	if int(v) < len(names) {
+		return names[v]
+	}
+	return fmt.Sprintf("%s(%d)", kind, v)
+}
+
+func enumMarshal(names []string, v uint8, kind string) ([]byte, error) {
+	if int(v) >= len(names) {
+		return nil, fmt.Errorf("settlement: unknown %s %d", kind, v)
+	}
+	return []byte(names[v]), nil
+}
+
+func enumParse(names []string, s, kind string) (uint8, error) {
+	if s == "" {
+		return 0, nil
+	}
+	for i, n := range names {
+		if n == s {
+			return uint8(i), nil
+		}
+	}
+	return 0, fmt.Errorf("settlement: unknown %s %q", kind, s)
+}

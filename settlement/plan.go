@@ -1,0 +1,446 @@
+package settlement
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/ensemble-commerce/ensemble"
+	"github.com/ensemble-commerce/ensemble/catalog"
+	"github.com/ensemble-commerce/ensemble/partner"
+)
+
+// RefPlan is the ensemble.RefKind of a reference to a plan version.
+const RefPlan ensemble.RefKind = "plan"
+
+// Basis says which amount of a line a plan splits.
+type Basis uint8
+
+const (
+	// BasisNet (the default) splits the line's amount net of tax.
+	BasisNet Basis = iota
+	// BasisGross splits the amount plus tax.
+	BasisGross
+)
+
+var basisNames = []string{"net", "gross"}
+
+// String returns the basis's lowercase name.
+func (b Basis) String() string { return enumString(basisNames, uint8(b), "basis") }
+
+// MarshalText writes the basis's name.
+func (b Basis) MarshalText() ([]byte, error) { return enumMarshal(basisNames, uint8(b), "basis") }
+
+// UnmarshalText reads a basis's name; "" is BasisNet.
+func (b *Basis) UnmarshalText(t []byte) error {
+	v, err := enumParse(basisNames, string(t), "basis")
+	*b = Basis(v)
+	return err
+}
+
+// Fallback says where the share of a node goes when its party cannot be
+// paid: the role resolves to nobody (no referrer on this route) or to a
+// partner that cannot trade at the line's date (suspended, offboarded, not
+// yet a partner).
+type Fallback uint8
+
+const (
+	// FallbackRemaining (the default) leaves the share to the level's
+	// remaining sibling; a level holding such a node must have one.
+	FallbackRemaining Fallback = iota
+	// FallbackPlatform pays the share to the platform, with a note.
+	FallbackPlatform
+)
+
+var fallbackNames = []string{"remaining", "platform"}
+
+// String returns the fallback's lowercase name.
+func (f Fallback) String() string { return enumString(fallbackNames, uint8(f), "fallback") }
+
+// MarshalText writes the fallback's name.
+func (f Fallback) MarshalText() ([]byte, error) {
+	return enumMarshal(fallbackNames, uint8(f), "fallback")
+}
+
+// UnmarshalText reads a fallback's name; "" is FallbackRemaining.
+func (f *Fallback) UnmarshalText(b []byte) error {
+	v, err := enumParse(fallbackNames, string(b), "fallback")
+	*f = Fallback(v)
+	return err
+}
+
+// Window is the span of time a cumulative volume adds up over.
+type Window uint8
+
+const (
+	// WindowCalendarYear (the default) adds up each calendar year (UTC)
+	// from January 1.
+	WindowCalendarYear Window = iota
+	// WindowRolling12Months adds up the twelve months before each line.
+	WindowRolling12Months
+)
+
+var windowNames = []string{"calendar_year", "rolling_12_months"}
+
+// String returns the window's lowercase name.
+func (w Window) String() string { return enumString(windowNames, uint8(w), "window") }
+
+// MarshalText writes the window's name.
+func (w Window) MarshalText() ([]byte, error) { return enumMarshal(windowNames, uint8(w), "window") }
+
+// UnmarshalText reads a window's name; "" is WindowCalendarYear.
+func (w *Window) UnmarshalText(b []byte) error {
+	v, err := enumParse(windowNames, string(b), "window")
+	*w = Window(v)
+	return err
+}
+
+// RateMode says how a cumulative rate treats the line that crosses a tier
+// boundary.
+type RateMode uint8
+
+const (
+	// Marginal (the default, Google Play style) splits the crossing line:
+	// the part up to the boundary at the lower tier's rate, the rest at the
+	// next.
+	Marginal RateMode = iota
+	// Cliff (Apple style) applies the rate of the tier the cumulative
+	// volume reaches with the line to the whole line, and to every later
+	// line of the window.
+	Cliff
+)
+
+var modeNames = []string{"marginal", "cliff"}
+
+// String returns the mode's lowercase name.
+func (m RateMode) String() string { return enumString(modeNames, uint8(m), "rate mode") }
+
+// MarshalText writes the mode's name.
+func (m RateMode) MarshalText() ([]byte, error) { return enumMarshal(modeNames, uint8(m), "rate mode") }
+
+// UnmarshalText reads a mode's name; "" is Marginal.
+func (m *RateMode) UnmarshalText(b []byte) error {
+	v, err := enumParse(modeNames, string(b), "rate mode")
+	*m = RateMode(v)
+	return err
+}
+
+// Tier is one band of a cumulative rate: Rate applies to volume above the
+// previous tier's UpTo and up to this UpTo (inclusive). The last tier has
+// no UpTo.
+type Tier struct {
+	UpTo ensemble.Money `json:"up_to,omitzero"`
+	Rate ensemble.Ratio `json:"rate"`
+}
+
+// Cumulative is a share whose rate depends on a partner's cumulative
+// volume (the plans' basis of its lines) in a window.
+type Cumulative struct {
+	// Of is the role whose volume counts (default "seller").
+	Of     string   `json:"of,omitempty"`
+	Window Window   `json:"window"`
+	Mode   RateMode `json:"mode"`
+	Tiers  []Tier   `json:"tiers"`
+}
+
+// Share is how much of its parent's amount a node takes. Exactly one of
+// its forms is set. In YAML a share is written "remaining", a ratio
+// ("30%", "1/3", "0.25"), or an object:
+//
+//	share: {amount: {amount: "5.00", currency: EUR}}   # a fixed amount
+//	share: {rule: reseller-share}                       # a share rule (ratio) or amount rule (fixed)
+//	share: {cumulative: {window: calendar_year, mode: marginal, tiers: [...]}}
+type Share struct {
+	Remaining  bool           `json:"remaining,omitempty"`
+	Ratio      ensemble.Ratio `json:"ratio,omitzero"`
+	HasRatio   bool           `json:"-"`
+	Amount     ensemble.Money `json:"amount,omitzero"`
+	Rule       string         `json:"rule,omitempty"`
+	Cumulative *Cumulative    `json:"cumulative,omitempty"`
+}
+
+// IsZero reports whether no form of share is set.
+func (s Share) IsZero() bool {
+	return !s.Remaining && !s.HasRatio && s.Amount.IsZero() && s.Rule == "" && s.Cumulative == nil
+}
+
+type shareObject struct {
+	Remaining  bool            `json:"remaining,omitempty"`
+	Ratio      *ensemble.Ratio `json:"ratio,omitempty"`
+	Amount     ensemble.Money  `json:"amount,omitzero"`
+	Rule       string          `json:"rule,omitempty"`
+	Cumulative *Cumulative     `json:"cumulative,omitempty"`
+}
+
+// MarshalJSON writes "remaining", a ratio string, or an object.
+func (s Share) MarshalJSON() ([]byte, error) {
+	switch {
+	case s.Remaining && !s.HasRatio && s.Amount.IsZero() && s.Rule == "" && s.Cumulative == nil:
+		return []byte(`"remaining"`), nil
+	case s.HasRatio && !s.Remaining && s.Amount.IsZero() && s.Rule == "" && s.Cumulative == nil:
+		return json.Marshal(s.Ratio.String())
+	}
+	o := shareObject{Remaining: s.Remaining, Amount: s.Amount, Rule: s.Rule, Cumulative: s.Cumulative}
+	if s.HasRatio {
+		r := s.Ratio
+		o.Ratio = &r
+	}
+	return json.Marshal(o)
+}
+
+// UnmarshalJSON reads the forms MarshalJSON writes; a JSON number is a
+// ratio, read from its text.
+func (s *Share) UnmarshalJSON(b []byte) error {
+	b = bytes.TrimSpace(b)
+	if len(b) > 0 && b[0] == '"' {
+		var str string
+		if err := json.Unmarshal(b, &str); err != nil {
+			return err
+		}
+		if str == "remaining" {
+			*s = Share{Remaining: true}
+			return nil
+		}
+		r, err := ensemble.ParseRatio(str)
+		if err != nil {
+			return err
+		}
+		*s = Share{Ratio: r, HasRatio: true}
+		return nil
+	}
+	if len(b) > 0 && (b[0] == '-' || (b[0] >= '0' && b[0] <= '9')) {
+		var r ensemble.Ratio
+		if err := r.UnmarshalJSON(b); err != nil {
+			return err
+		}
+		*s = Share{Ratio: r, HasRatio: true}
+		return nil
+	}
+	var o shareObject
+	d := json.NewDecoder(bytes.NewReader(b))
+	d.DisallowUnknownFields()
+	if err := d.Decode(&o); err != nil {
+		return err
+	}
+	*s = Share{Remaining: o.Remaining, Amount: o.Amount, Rule: o.Rule, Cumulative: o.Cumulative}
+	if o.Ratio != nil {
+		s.Ratio, s.HasRatio = *o.Ratio, true
+	}
+	return nil
+}
+
+// Reserve holds back Ratio of a node's earnings until Days days after the
+// line's date. The reserve and its release are entries of their own.
+type Reserve struct {
+	Ratio ensemble.Ratio `json:"ratio"`
+	Days  int            `json:"days"`
+}
+
+// Node is one node of a plan's tree. A leaf pays its party; an inner node
+// splits its amount among its children: fixed amounts first, then ratios
+// of the node's amount, and the remaining child takes the rest.
+type Node struct {
+	ID string `json:"id"`
+	// Party is the role a leaf pays: platform, seller, top, chain[N] (N
+	// levels above the seller), chain[*] (every level of the chain, by
+	// level_weight), a partner type (distributor, reseller, sub_reseller,
+	// ... or type:<name>: the nearest partner of that type walking up from
+	// the seller), referrer, marketplace, co_sellers (by the route's
+	// weights) or partner:<id>.
+	Party string `json:"party,omitempty"`
+	// Share is what the node takes of its parent; the root has none.
+	Share Share `json:"share,omitzero"`
+	// Condition names a condition rule; when it is false the node takes
+	// nothing and its share goes to the remaining sibling.
+	Condition string `json:"condition,omitempty"`
+	// LevelWeight names a share rule giving each chain level's relative
+	// weight (route.level is the level) for a chain[*] party; equal
+	// weights without one.
+	LevelWeight string `json:"level_weight,omitempty"`
+	// Cap and Floor bound the node's amount; the difference comes from or
+	// goes to the remaining sibling. Zero means none.
+	Cap   ensemble.Money `json:"cap,omitzero"`
+	Floor ensemble.Money `json:"floor,omitzero"`
+	// Fallback says where the share goes when the party cannot be paid.
+	Fallback Fallback `json:"fallback,omitempty"`
+	// Reserve holds back part of a leaf's earnings.
+	Reserve  *Reserve `json:"reserve,omitempty"`
+	Children []Node   `json:"children,omitempty"`
+}
+
+// PlanDocument is a split plan as finance writes it, in YAML or JSON:
+//
+//	id: channel
+//	version: 1
+//	routes: [partner]
+//	root:
+//	  id: root
+//	  children:
+//	    - {id: platform, party: platform, share: "20%", fallback: platform}
+//	    - id: channel
+//	      share: remaining
+//	      children:
+//	        - {id: distributor, party: distributor, share: {rule: distributor-share}}
+//	        - {id: seller, party: seller, share: remaining}
+//
+// A plan applies to lines of the listed offers (any when empty) and route
+// kinds (any when empty) dated in [EffectiveFrom, EffectiveUntil).
+type PlanDocument struct {
+	ID             string                    `json:"id"`
+	Version        int                       `json:"version"`
+	Description    string                    `json:"description,omitempty"`
+	Offers         []catalog.OfferID         `json:"offers,omitempty"`
+	Routes         []RouteKind               `json:"routes,omitempty"`
+	EffectiveFrom  time.Time                 `json:"effective_from,omitzero"`
+	EffectiveUntil time.Time                 `json:"effective_until,omitzero"`
+	Basis          Basis                     `json:"basis,omitempty"`
+	Method         ensemble.AllocationMethod `json:"method,omitempty"`
+	Root           Node                      `json:"root"`
+}
+
+// Ref returns the trace reference to the plan version.
+func (d *PlanDocument) Ref() ensemble.Ref {
+	return ensemble.Ref{Kind: RefPlan, ID: d.ID, Version: strconv.Itoa(d.Version)}
+}
+
+// ParsePlans reads plan documents from YAML or JSON: one document or a
+// list. Unknown fields are errors. The plans are validated when a Settler
+// is built from them (New), where the rules they name are known.
+func ParsePlans(data []byte) ([]PlanDocument, error) {
+	js, err := ensemble.YAMLToJSON(data)
+	if err != nil {
+		return nil, fmt.Errorf("settlement: plans: %w", err)
+	}
+	js = bytes.TrimSpace(js)
+	if len(js) > 0 && js[0] == '[' {
+		var raws []json.RawMessage
+		if err := json.Unmarshal(js, &raws); err != nil {
+			return nil, fmt.Errorf("settlement: plans: %w", err)
+		}
+		var p ensemble.Problems
+		docs := make([]PlanDocument, len(raws))
+		for i, r := range raws {
+			if err := strictDecode(r, &docs[i]); err != nil {
+				p.Add(ensemble.Path("plans", i), err)
+			}
+		}
+		if err := p.Err("plans"); err != nil {
+			return nil, err
+		}
+		return docs, nil
+	}
+	var d PlanDocument
+	if err := strictDecode(js, &d); err != nil {
+		return nil, fmt.Errorf("settlement: plan: %w", err)
+	}
+	return []PlanDocument{d}, nil
+}
+
+func strictDecode(b []byte, v any) error {
+	d := json.NewDecoder(bytes.NewReader(b))
+	d.DisallowUnknownFields()
+	if err := d.Decode(v); err != nil {
+		return err
+	}
+	if d.More() {
+		return fmt.Errorf("trailing data after the document")
+	}
+	return nil
+}
+
+// roleKind is a parsed Node.Party.
+type roleKind uint8
+
+const (
+	roleNone roleKind = iota
+	rolePlatform
+	roleChain // chain[level]; seller is level 0
+	roleTop
+	roleChainAll
+	roleType
+	roleReferrer
+	roleMarketplace
+	roleCoSellers
+	rolePartner
+)
+
+type role struct {
+	kind  roleKind
+	level int
+	typ   partner.Type
+	id    partner.ID
+}
+
+func (r role) multi() bool { return r.kind == roleChainAll || r.kind == roleCoSellers }
+
+var wellKnownTypes = map[string]partner.Type{
+	string(partner.TypeDistributor): partner.TypeDistributor, string(partner.TypeReseller): partner.TypeReseller,
+	string(partner.TypeSubReseller): partner.TypeSubReseller, string(partner.TypeMSP): partner.TypeMSP,
+	string(partner.TypeISV): partner.TypeISV, string(partner.TypeTechnology): partner.TypeTechnology,
+	string(partner.TypeSystemsIntegrator): partner.TypeSystemsIntegrator,
+}
+
+func parseRole(s string) (role, error) {
+	switch s {
+	case "platform":
+		return role{kind: rolePlatform}, nil
+	case "seller":
+		return role{kind: roleChain}, nil
+	case "top":
+		return role{kind: roleTop}, nil
+	case "chain[*]":
+		return role{kind: roleChainAll}, nil
+	case "referrer":
+		return role{kind: roleReferrer}, nil
+	case "marketplace":
+		return role{kind: roleMarketplace}, nil
+	case "co_sellers":
+		return role{kind: roleCoSellers}, nil
+	case "supplier":
+		return role{}, fmt.Errorf("role %q: supplier costs are paid before the plan splits the margin; no node pays them", s)
+	}
+	if t, ok := wellKnownTypes[s]; ok {
+		return role{kind: roleType, typ: t}, nil
+	}
+	if rest, ok := strings.CutPrefix(s, "type:"); ok && validName(rest) {
+		return role{kind: roleType, typ: partner.Type(rest)}, nil
+	}
+	if rest, ok := strings.CutPrefix(s, "partner:"); ok && rest != "" {
+		return role{kind: rolePartner, id: partner.ID(rest)}, nil
+	}
+	if rest, ok := strings.CutPrefix(s, "chain["); ok && strings.HasSuffix(rest, "]") {
+		n, err := strconv.Atoi(strings.TrimSuffix(rest, "]"))
+		if err == nil && n >= 0 && n < partner.MaxDepth {
+			return role{kind: roleChain, level: n}, nil
+		}
+	}
+	return role{}, fmt.Errorf("unknown role %q", s)
+}
+
+func validName(s string) bool {
+	if s == "" {
+		return false
+	}
+	for _, c := range s {
+		if !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '_') {
+			return false
+		}
+	}
+	return true
+}
+
+// validNodeID reports whether id can appear in an entry id's path.
+func validNodeID(id string) bool {
+	if id == "" || len(id) > 128 {
+		return false
+	}
+	for _, c := range id {
+		if c == '/' || c == ':' || c == '#' || c == '@' || c <= ' ' || c == 0x7f {
+			return false
+		}
+	}
+	return true
+}

@@ -1,0 +1,966 @@
+package settlement
+
+import (
+	"cmp"
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"math/big"
+	"slices"
+	"sort"
+	"time"
+
+	"github.com/ensemble-commerce/ensemble"
+	"github.com/ensemble-commerce/ensemble/catalog"
+	"github.com/ensemble-commerce/ensemble/partner"
+	"github.com/ensemble-commerce/ensemble/rules"
+)
+
+// Result is what a settlement call returns: the new entries, in canonical
+// order (line date, line id, then plan order: depth first, children in
+// declaration order), and the new state.
+type Result struct {
+	Entries []Entry `json:"entries"`
+	State   State   `json:"state"`
+}
+
+// Settle settles lines into payout entries and returns them with the new
+// state; st is left unchanged. Lines are applied in canonical order (date,
+// then id): every sale line first, then every credit line, so the result
+// never depends on the order they are given in.
+//
+// A sale line is split by the plan picked for its offer, route kind and
+// date: supplier costs are paid first, then the root's amount is split
+// level by level (fixed amounts, then ratios of the node's amount with
+// ensemble.AllocateUnits by largest remainder keyed by node id, then the
+// remaining child). A credit line (Line.Credits set) reverses the
+// credited line's earnings in proportion to each party's unreversed
+// amount (see Clawback).
+//
+// Errors: an invalid line (ErrInvalidLine), a line id already in st or
+// given twice (ErrAlreadySettled: settling is never silently repeated), no
+// plan (ErrNoPlan), evaluated shares that overflow their level
+// (ErrOverAllocation), a failing rule (ErrRule), an over-credit
+// (ErrOverCredit) — each a *LineError naming the line, plan, node and
+// rule. On error nothing is returned.
+func (s *Settler) Settle(ctx context.Context, st State, lines []Line) (Result, error) {
+	r := s.newRun(ctx, st)
+	order := canonical(lines)
+	seen := make(map[LineID]struct{}, len(lines))
+	for _, i := range order {
+		l := &lines[i]
+		if err := l.validate(); err != nil {
+			return Result{}, lineErr(l.ID, "", "", "", err)
+		}
+		if _, dup := seen[l.ID]; dup || r.st.lines[l.ID] != nil {
+			return Result{}, lineErr(l.ID, "", "", "", ErrAlreadySettled)
+		}
+		seen[l.ID] = struct{}{}
+	}
+	for n, i := range order {
+		if n&1023 == 0 {
+			if err := ctx.Err(); err != nil {
+				return Result{}, err
+			}
+		}
+		l := &lines[i]
+		var err error
+		if l.Credits == "" {
+			err = r.settleLine(l)
+		} else {
+			err = r.clawback(l)
+		}
+		if err != nil {
+			return Result{}, err
+		}
+	}
+	return Result{Entries: r.entries, State: r.st}, nil
+}
+
+// canonical returns the indexes of lines in canonical order: sale lines
+// by (date, id), then credit lines by (date, id).
+func canonical(lines []Line) []int {
+	order := make([]int, len(lines))
+	for i := range order {
+		order[i] = i
+	}
+	less := func(a, b int) int {
+		la, lb := &lines[a], &lines[b]
+		if ca, cb := la.Credits != "", lb.Credits != ""; ca != cb {
+			if ca {
+				return 1
+			}
+			return -1
+		}
+		if c := la.Date.Compare(lb.Date); c != 0 {
+			return c
+		}
+		return cmp.Compare(la.ID, lb.ID)
+	}
+	if !slices.IsSortedFunc(order, less) {
+		slices.SortStableFunc(order, less)
+	}
+	return order
+}
+
+type memoKey struct {
+	rule    *rules.Rule
+	snap    *partner.Snapshot
+	offer   catalog.Pin
+	charge  catalog.ChargeID
+	route   RouteFacts
+	country partner.Territory
+}
+
+// run is the scratch and memo state of one call; it never outlives it.
+type run struct {
+	s       *Settler
+	ctx     context.Context
+	st      State
+	owned   map[volKey]bool
+	entries []Entry
+	facts   *rules.Facts
+	lf      LineFacts
+	of      OfferFacts
+	rf      RouteFacts
+	cf      CustomerFacts
+	vf      VolumeFacts
+	ps      partner.Snapshot
+	snaps   map[partner.ID]*timeline
+	memo    map[memoKey]rules.Result
+	levels  [][]child
+	shares  [][]ensemble.Share
+	ubufs   [][]int64
+	accrued map[volKey]LineID
+	refs    []ensemble.Ref
+	wbuf    []ensemble.Share
+	ubuf    []int64
+	pbuf    []partner.ID
+
+	// per line
+	line   *Line
+	plan   *cplan
+	cur    ensemble.Currency
+	lg     *ledger
+	trace  []ensemble.Ref
+	volume map[*cnode]int64
+}
+
+type child struct {
+	active   bool
+	fixed    int64
+	weight   ensemble.Ratio
+	part     int64
+	id       partner.ID
+	snap     *partner.Snapshot
+	note     string
+	platform bool // paid to the platform as a fallback
+	rule     ensemble.Ref
+	cond     ensemble.Ref
+	text     string
+}
+
+var platformSnap = partner.Snapshot{Type: partner.TypePlatform, Status: partner.StatusActive}
+
+func (s *Settler) newRun(ctx context.Context, st State) *run {
+	r := &run{s: s, ctx: ctx, st: st.clone(), owned: map[volKey]bool{}, snaps: map[partner.ID]*timeline{},
+		memo: map[memoKey]rules.Result{}, volume: map[*cnode]int64{}, accrued: map[volKey]LineID{}}
+	if r.st.lines == nil {
+		r.st.lines = map[LineID]*ledger{}
+	}
+	if r.st.vols == nil {
+		r.st.vols = map[volKey]*volState{}
+	}
+	if s.env != nil {
+		r.facts = s.env.NewFacts()
+		// Set cannot fail: the types are the ones Env declares.
+		_ = r.facts.Set(VarLine, &r.lf)
+		_ = r.facts.Set(VarOffer, &r.of)
+		_ = r.facts.Set(VarRoute, &r.rf)
+		_ = r.facts.Set(VarCustomer, &r.cf)
+		_ = r.facts.Set(VarVolume, &r.vf)
+		_ = r.facts.Set(VarPartner, &r.ps)
+	}
+	return r
+}
+
+// timeline caches a partner's snapshots per interval between the instants
+// its terms, lifecycle or certifications change.
+type timeline struct {
+	bounds []time.Time
+	snaps  []*partner.Snapshot
+	notYet []bool
+}
+
+var errNotTrading = errors.New("not a partner yet")
+
+// snapshot returns what partner id was at t, from the cache when the
+// interval holding t was looked up before.
+func (r *run) snapshot(id partner.ID, t time.Time) (*partner.Snapshot, error) {
+	if id == r.s.platform {
+		sn := platformSnap
+		sn.ID = id
+		return &sn, nil
+	}
+	tl := r.snaps[id]
+	if tl == nil {
+		tl = &timeline{}
+		if r.s.net != nil {
+			p, ok := r.s.net.Partner(id)
+			if !ok {
+				return nil, &partner.PartnerError{ID: id, Err: partner.ErrUnknownPartner}
+			}
+			for _, tm := range p.Terms {
+				tl.bounds = append(tl.bounds, tm.From)
+			}
+			for _, e := range p.Lifecycle {
+				tl.bounds = append(tl.bounds, e.At)
+			}
+			for _, c := range p.Certifications {
+				if !c.Expires.IsZero() {
+					tl.bounds = append(tl.bounds, c.Expires)
+				}
+			}
+			slices.SortFunc(tl.bounds, time.Time.Compare)
+			tl.bounds = slices.CompactFunc(tl.bounds, time.Time.Equal)
+		}
+		tl.snaps = make([]*partner.Snapshot, len(tl.bounds)+1)
+		tl.notYet = make([]bool, len(tl.bounds)+1)
+		r.snaps[id] = tl
+	}
+	i := sort.Search(len(tl.bounds), func(i int) bool { return tl.bounds[i].After(t) })
+	if tl.snaps[i] != nil {
+		return tl.snaps[i], nil
+	}
+	if tl.notYet[i] {
+		return nil, errNotTrading
+	}
+	if r.s.net == nil {
+		tl.snaps[i] = &partner.Snapshot{ID: id, Status: partner.StatusActive}
+		return tl.snaps[i], nil
+	}
+	sn, err := r.s.net.At(id, t)
+	if errors.Is(err, partner.ErrNotYetPartner) {
+		tl.notYet[i] = true
+		return nil, errNotTrading
+	}
+	if err != nil {
+		return nil, err
+	}
+	tl.snaps[i] = &sn
+	return &sn, nil
+}
+
+func (r *run) settleLine(l *Line) error {
+	plan, err := r.s.pick(l)
+	if err != nil {
+		return err
+	}
+	r.line, r.plan, r.cur = l, plan, l.Currency()
+	basis, err := basisUnits(l, plan.gross)
+	if err != nil {
+		return lineErr(l.ID, plan.doc.ID, "", "", err)
+	}
+	r.trace = append(slices.Clone(l.Trace), l.Ref())
+	lg := &ledger{line: l.ID, plan: plan.ref, date: l.Date, cur: r.cur, basis: basis, offer: l.Offer,
+		route: l.Route.Kind, seller: l.Route.Seller(), trace: r.trace}
+	r.lg = lg
+	// Supplier costs first.
+	rest := basis
+	for i := range l.SupplierCosts {
+		c := &l.SupplierCosts[i]
+		u, err := c.Cost.MinorUnits()
+		if err != nil {
+			return lineErr(l.ID, plan.doc.ID, "", "", err)
+		}
+		if u == 0 {
+			continue
+		}
+		rest -= u
+		if rest < 0 {
+			return lineErr(l.ID, plan.doc.ID, "", "", fmt.Errorf("%w: component %s", ErrSupplierCosts, c.Component))
+		}
+		path := "supplier_costs/" + c.Component.ID
+		if c.Component.ID == "" {
+			path = "supplier_costs/" + string(c.Offer) + "/" + c.Supplier
+		}
+		r.emit(EntryID(string(l.ID)+":"+path), KindSupplierCost, partner.ID(c.Supplier), "supplier", path, u,
+			"wholesale cost", nil, "", "")
+	}
+	// Facts of the line.
+	r.lf = LineFacts{ID: string(l.ID), Date: l.Date, Amount: ensemble.MoneyFromMinor(rest, r.cur), Net: l.Amount,
+		Tax: l.Tax, Gross: grossOf(l), Quantity: l.Quantity, Currency: r.cur.Code(), CustomerID: l.Customer.ID}
+	r.of = OfferFacts{ID: string(l.Offer.Offer), Version: l.Offer.Version, Charge: string(l.Charge)}
+	r.rf = RouteFacts{Kind: l.Route.Kind.String(), Seller: string(l.Route.Seller()), Depth: len(l.Route.Chain),
+		Referrer: string(l.Route.Referrer), Marketplace: string(l.Route.Marketplace)}
+	r.cf = CustomerFacts{Country: string(l.Customer.Country)}
+	// Cumulative volumes before the line.
+	clear(r.volume)
+	for _, n := range plan.cums {
+		id, _, why, err := r.resolveOne(n.cumOf)
+		if err != nil {
+			return lineErr(l.ID, plan.doc.ID, n.path, "", err)
+		}
+		if id == "" {
+			return lineErr(l.ID, plan.doc.ID, n.path, "", fmt.Errorf("%w: the cumulative rate reads the volume of %s", ErrInvalidLine, why))
+		}
+		r.volume[n] = r.st.volumeBefore(id, r.cur.Code(), n.cum.Window, l.Date)
+	}
+	r.refs = r.refs[:0]
+	if err := r.walk(plan.root, rest, 0); err != nil {
+		return err
+	}
+	// Accrue volumes once per partner and window.
+	for _, n := range plan.cums {
+		id, _, _, _ := r.resolveOne(n.cumOf)
+		if err := r.accrue(id, n.cum.Window, basis); err != nil {
+			return lineErr(l.ID, plan.doc.ID, n.path, "", err)
+		}
+	}
+	r.st.lines[l.ID] = lg
+	return nil
+}
+
+func grossOf(l *Line) ensemble.Money {
+	g, err := l.Amount.Add(l.Tax)
+	if err != nil {
+		return l.Amount
+	}
+	return g
+}
+
+func basisUnits(l *Line, gross bool) (int64, error) {
+	u, err := l.Amount.MinorUnits()
+	if err != nil {
+		return 0, fmt.Errorf("%w: amount: %w", ErrInvalidLine, err)
+	}
+	if gross && !l.Tax.IsZero() {
+		t, err := l.Tax.MinorUnits()
+		if err != nil {
+			return 0, fmt.Errorf("%w: tax: %w", ErrInvalidLine, err)
+		}
+		if (t > 0 && u > math.MaxInt64-t) || (t < 0 && u < math.MinInt64-t) {
+			return 0, fmt.Errorf("%w: amount plus tax overflows", ErrInvalidLine)
+		}
+		u += t
+	}
+	return u, nil
+}
+
+func (r *run) accrue(id partner.ID, w Window, units int64) error {
+	k := volKey{partner: id, cur: r.cur.Code(), window: w}
+	if w == WindowCalendarYear {
+		k.year = r.line.Date.UTC().Year()
+	}
+	if r.accrued[k] == r.line.ID {
+		return nil // two nodes read one volume: it grows once per line
+	}
+	v := r.st.vols[k]
+	if !r.owned[k] {
+		nv := &volState{}
+		if v != nil {
+			nv.units, nv.points = v.units, slices.Clone(v.points)
+		}
+		v = nv
+		r.st.vols[k] = v
+		r.owned[k] = true
+	}
+	if v.units > math.MaxInt64-units {
+		return fmt.Errorf("%w: cumulative volume overflows", ErrInvalidLine)
+	}
+	v.units += units
+	if w == WindowRolling12Months {
+		v.points = append(v.points, volPoint{date: r.line.Date, units: units})
+	}
+	r.accrued[k] = r.line.ID
+	return nil
+}
+
+// resolveOne resolves a single-party role at the line's date. It returns
+// "" and a reason when the role names nobody or a partner who cannot
+// trade.
+func (r *run) resolveOne(ro role) (partner.ID, *partner.Snapshot, string, error) {
+	l := r.line
+	var id partner.ID
+	switch ro.kind {
+	case rolePlatform:
+		id = r.s.platform
+	case roleChain:
+		if ro.level >= len(l.Route.Chain) {
+			if ro.level == 0 {
+				return "", nil, "the route has no seller", nil
+			}
+			return "", nil, fmt.Sprintf("the route's chain has no level %d", ro.level), nil
+		}
+		id = l.Route.Chain[ro.level]
+	case roleTop:
+		if len(l.Route.Chain) == 0 {
+			return "", nil, "the route has no chain", nil
+		}
+		id = l.Route.Chain[len(l.Route.Chain)-1]
+	case roleType:
+		for _, c := range l.Route.Chain {
+			sn, err := r.snapshot(c, l.Date)
+			if err != nil && !errors.Is(err, errNotTrading) {
+				return "", nil, "", err
+			}
+			if sn != nil && sn.Type == ro.typ {
+				id = c
+				break
+			}
+		}
+		if id == "" {
+			return "", nil, fmt.Sprintf("the route's chain has no %s", ro.typ), nil
+		}
+	case roleReferrer:
+		if l.Route.Referrer == "" {
+			return "", nil, "the route has no referrer", nil
+		}
+		id = l.Route.Referrer
+	case roleMarketplace:
+		if l.Route.Marketplace == "" {
+			return "", nil, "the route has no marketplace", nil
+		}
+		id = l.Route.Marketplace
+	case rolePartner:
+		id = ro.id
+	default:
+		return "", nil, "", fmt.Errorf("role has no single party")
+	}
+	sn, err := r.snapshot(id, l.Date)
+	if errors.Is(err, errNotTrading) {
+		return "", nil, fmt.Sprintf("partner %s is not a partner yet", id), nil
+	}
+	if err != nil {
+		return "", nil, "", err
+	}
+	if !sn.CanTrade() {
+		return "", nil, fmt.Sprintf("partner %s cannot trade (%s)", id, sn.Status), nil
+	}
+	return id, sn, "", nil
+}
+
+// evalRule evaluates rule id in force at the line's date with partner
+// facts sn, reusing the result for rules that read no line facts.
+func (r *run) evalRule(id string, sn *partner.Snapshot) (rules.Result, *rules.Rule, error) {
+	rule, err := r.s.rules.At(id, r.line.Date)
+	if err != nil {
+		return rules.Result{}, nil, err
+	}
+	memo := r.s.memoOK[rule]
+	var key memoKey
+	if memo {
+		key = memoKey{rule: rule, snap: sn, offer: r.line.Offer, charge: r.line.Charge, route: r.rf, country: r.line.Customer.Country}
+		if res, ok := r.memo[key]; ok {
+			return res, rule, nil
+		}
+	}
+	if sn != nil {
+		r.ps = *sn
+	} else {
+		r.ps = partner.Snapshot{}
+	}
+	res, err := rule.Eval(r.ctx, r.facts)
+	if err != nil {
+		return rules.Result{}, rule, err
+	}
+	if memo {
+		r.memo[key] = res
+	}
+	return res, rule, nil
+}
+
+func ruleName(rule *rules.Rule, id string) string {
+	if rule == nil {
+		return id
+	}
+	return fmt.Sprintf("%s@%d", rule.ID(), rule.Version())
+}
+
+// sellerSnap is the partner facts of nodes that pay no single partner.
+func (r *run) sellerSnap() *partner.Snapshot {
+	if s := r.line.Route.Seller(); s != "" {
+		if sn, err := r.snapshot(s, r.line.Date); err == nil {
+			return sn
+		}
+	}
+	return nil
+}
+
+func (r *run) level(depth, n int) ([]child, []ensemble.Share, []int64) {
+	for len(r.levels) <= depth {
+		r.levels = append(r.levels, nil)
+		r.shares = append(r.shares, nil)
+		r.ubufs = append(r.ubufs, nil)
+	}
+	if cap(r.levels[depth]) < n {
+		r.levels[depth] = make([]child, n)
+		r.shares[depth] = make([]ensemble.Share, n)
+		r.ubufs[depth] = make([]int64, n)
+	}
+	return r.levels[depth][:n], r.shares[depth][:0], r.ubufs[depth]
+}
+
+var one = ensemble.RatioFromInt(1)
+
+// walk splits amount (>= 0) at node n.
+func (r *run) walk(n *cnode, amount int64, depth int) error {
+	if n.leaf {
+		return r.pay(n, amount, nil)
+	}
+	l, planID := r.line, r.plan.doc.ID
+	kids, shares, dst := r.level(depth, len(n.children))
+	var wsum ensemble.Ratio
+	var fixed int64
+	for i, c := range n.children {
+		k := &kids[i]
+		*k = child{active: true, text: c.shareText}
+		sn := (*partner.Snapshot)(nil)
+		if c.leaf && !c.role.multi() {
+			id, s, why, err := r.resolveOne(c.role)
+			if err != nil {
+				return lineErr(l.ID, planID, c.path, "", err)
+			}
+			k.id, k.snap = id, s
+			if id == "" {
+				if c.fallback == FallbackPlatform || c.kind == shareRemaining {
+					k.platform, k.note = true, "fallback to platform: "+why
+				} else {
+					k.active, k.note = false, "fallback to remaining: "+why
+				}
+			}
+			sn = s
+		} else if c.leaf {
+			ok, why, err := r.anyParty(c)
+			if err != nil {
+				return lineErr(l.ID, planID, c.path, "", err)
+			}
+			if !ok {
+				if c.fallback == FallbackPlatform || c.kind == shareRemaining {
+					k.platform, k.note = true, "fallback to platform: "+why
+				} else {
+					k.active, k.note = false, "fallback to remaining: "+why
+				}
+			}
+		}
+		if sn == nil {
+			sn = r.sellerSnap()
+		}
+		if c.cond != "" && k.active {
+			res, rule, err := r.evalRule(c.cond, sn)
+			if err != nil {
+				return lineErr(l.ID, planID, c.path, ruleName(rule, c.cond), fmt.Errorf("%w: %w", ErrRule, err))
+			}
+			k.cond = rule.Ref()
+			if !res.Bool {
+				k.active, k.note = false, "condition "+ruleName(rule, c.cond)+" is false"
+			}
+		}
+		if !k.active {
+			continue
+		}
+		switch c.kind {
+		case shareRatio:
+			k.weight = c.ratio
+		case shareAmount:
+			u, err := r.units(c.amount)
+			if err != nil {
+				return lineErr(l.ID, planID, c.path, "", err)
+			}
+			k.fixed = u
+		case shareRule:
+			res, rule, err := r.evalRule(c.shareRule, sn)
+			rn := ruleName(rule, c.shareRule)
+			if err != nil {
+				return lineErr(l.ID, planID, c.path, rn, fmt.Errorf("%w: %w", ErrRule, err))
+			}
+			k.rule = rule.Ref()
+			if res.Kind == rules.Amount {
+				u, err := r.units(res.Money.Round(ensemble.RoundHalfAwayFromZero))
+				if err != nil {
+					return lineErr(l.ID, planID, c.path, rn, err)
+				}
+				if u < 0 {
+					return lineErr(l.ID, planID, c.path, rn, fmt.Errorf("%w: negative amount %s", ErrRule, res.Money))
+				}
+				k.fixed = u
+				k.text = res.Money.Round(ensemble.RoundHalfAwayFromZero).String() + " (rule " + rn + ")"
+			} else {
+				if res.Decimal.Sign() < 0 {
+					return lineErr(l.ID, planID, c.path, rn, fmt.Errorf("%w: negative share %s", ErrRule, res.Decimal))
+				}
+				k.weight = ensemble.RatioFromDecimal(res.Decimal)
+				k.text = k.weight.Percent() + " (rule " + rn + ")"
+			}
+		case shareCumulative:
+			w, text, err := r.cumulative(c)
+			if err != nil {
+				return lineErr(l.ID, planID, c.path, "", err)
+			}
+			k.weight, k.text = w, text
+		}
+		if k.fixed > amount-fixed {
+			return lineErr(l.ID, planID, c.path, refName(k.rule), fmt.Errorf("%w: fixed amounts exceed %s at node %q",
+				ErrOverAllocation, ensemble.MoneyFromMinor(amount, r.cur), n.path))
+		}
+		fixed += k.fixed
+		if c.kind != shareRemaining && c.kind != shareAmount && !(c.kind == shareRule && k.rule.ID != "" && k.weight.IsZero() && k.fixed > 0) {
+			wsum = wsum.Add(k.weight)
+			if wsum.Cmp(one) > 0 {
+				return lineErr(l.ID, planID, c.path, refName(k.rule), fmt.Errorf("%w: ratios at node %q add up to %s",
+					ErrOverAllocation, n.path, wsum.Percent()))
+			}
+		}
+	}
+	// Ratios of the node's amount, by largest remainder keyed by node id.
+	rem := n.remaining
+	for i, c := range n.children {
+		w := kids[i].weight
+		if i == rem {
+			w = one.Sub(wsum)
+		}
+		shares = append(shares, ensemble.Share{Key: c.id, Weight: w})
+	}
+	if amount != 0 && (!wsum.IsZero() || rem >= 0) {
+		if err := ensemble.AllocateUnits(dst[:len(shares)], amount, shares, ensemble.AllocateOptions{Method: r.plan.method}); err != nil {
+			return lineErr(l.ID, planID, n.path, "", err)
+		}
+	} else {
+		clear(dst[:len(shares)])
+	}
+	for i := range n.children {
+		kids[i].part = dst[i] + kids[i].fixed
+	}
+	if rem >= 0 {
+		kids[rem].part -= fixed
+	}
+	// Caps and floors move amounts to and from the remaining child.
+	for i, c := range n.children {
+		k := &kids[i]
+		if !k.active || i == rem {
+			continue
+		}
+		if !c.cap.IsZero() {
+			cu, err := r.units(c.cap)
+			if err != nil {
+				return lineErr(l.ID, planID, c.path, "", err)
+			}
+			if k.part > cu {
+				kids[rem].part += k.part - cu
+				k.part = cu
+				k.text += ", capped at " + c.cap.String()
+			}
+		}
+		if !c.floor.IsZero() {
+			fu, err := r.units(c.floor)
+			if err != nil {
+				return lineErr(l.ID, planID, c.path, "", err)
+			}
+			if k.part < fu {
+				kids[rem].part -= fu - k.part
+				k.part = fu
+				k.text += ", floor " + c.floor.String()
+			}
+		}
+	}
+	if rem >= 0 && kids[rem].part < 0 {
+		return lineErr(l.ID, planID, n.children[rem].path, firstRule(kids), fmt.Errorf("%w: fixed amounts, ratios and floors at node %q exceed %s",
+			ErrOverAllocation, n.path, ensemble.MoneyFromMinor(amount, r.cur)))
+	}
+	// Copy out what the children need: deeper levels reuse nothing of
+	// this level's scratch, but pay may grow r.refs.
+	for i, c := range n.children {
+		k := kids[i]
+		if !k.active || k.part == 0 {
+			continue
+		}
+		mark := len(r.refs)
+		if k.cond.ID != "" {
+			r.refs = append(r.refs, k.cond)
+		}
+		if k.rule.ID != "" {
+			r.refs = append(r.refs, k.rule)
+		}
+		var err error
+		if c.leaf {
+			err = r.pay(c, k.part, &k)
+		} else {
+			err = r.walk(c, k.part, depth+1)
+		}
+		r.refs = r.refs[:mark]
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func refName(r ensemble.Ref) string {
+	if r.ID == "" {
+		return ""
+	}
+	return r.ID + "@" + r.Version
+}
+
+func firstRule(kids []child) string {
+	for _, k := range kids {
+		if k.rule.ID != "" {
+			return refName(k.rule)
+		}
+	}
+	return ""
+}
+
+// units converts a plan amount to minor units of the line's currency.
+func (r *run) units(m ensemble.Money) (int64, error) {
+	if m.IsZero() {
+		return 0, nil
+	}
+	if m.Currency() != r.cur {
+		return 0, fmt.Errorf("%w: %s on a %s line", ErrCurrency, m, r.cur)
+	}
+	return m.MinorUnits()
+}
+
+// anyParty reports whether a multi-party leaf has a party that can be paid.
+func (r *run) anyParty(c *cnode) (bool, string, error) {
+	l := r.line
+	switch c.role.kind {
+	case roleCoSellers:
+		for _, cs := range l.Route.CoSellers {
+			sn, err := r.snapshot(cs.Partner, l.Date)
+			if err != nil && !errors.Is(err, errNotTrading) {
+				return false, "", err
+			}
+			if sn != nil && sn.CanTrade() && !cs.Weight.IsZero() {
+				return true, "", nil
+			}
+		}
+		return false, "no co-seller can be paid", nil
+	default: // chain[*]
+		for _, id := range l.Route.Chain {
+			sn, err := r.snapshot(id, l.Date)
+			if err != nil && !errors.Is(err, errNotTrading) {
+				return false, "", err
+			}
+			if sn != nil && sn.CanTrade() {
+				return true, "", nil
+			}
+		}
+		return false, "no chain level can be paid", nil
+	}
+}
+
+// pay emits the entries of a leaf.
+func (r *run) pay(n *cnode, amount int64, k *child) error {
+	if amount == 0 {
+		return nil
+	}
+	l := r.line
+	if k == nil { // the root is a leaf
+		id, _, why, err := r.resolveOne(n.role)
+		if err != nil {
+			return lineErr(l.ID, r.plan.doc.ID, n.path, "", err)
+		}
+		k = &child{active: true, id: id, text: "100%"}
+		if id == "" {
+			k.platform, k.note = true, "fallback to platform: "+why
+		}
+	}
+	base := string(l.ID) + ":" + n.path
+	if k.platform {
+		r.emit(EntryID(base), KindEarning, r.s.platform, "platform", n.path, amount, k.text, r.refs, k.note, "")
+		return nil
+	}
+	if !n.role.multi() {
+		r.emit(EntryID(base), KindEarning, k.id, roleText(n), n.path, amount, k.text, r.refs, k.note, "")
+		r.reserve(n, EntryID(base), k.id, amount)
+		return nil
+	}
+	// Several parties: split by weights among those who can be paid.
+	ids, weights := r.pbuf[:0], r.wbuf[:0]
+	switch n.role.kind {
+	case roleCoSellers:
+		for _, cs := range l.Route.CoSellers {
+			if sn, err := r.snapshot(cs.Partner, l.Date); err == nil && sn.CanTrade() {
+				ids = append(ids, cs.Partner)
+				weights = append(weights, ensemble.Share{Key: string(cs.Partner), Weight: cs.Weight})
+			}
+		}
+	default:
+		saved := r.rf
+		for lvl, id := range l.Route.Chain {
+			sn, err := r.snapshot(id, l.Date)
+			if err != nil || !sn.CanTrade() {
+				continue
+			}
+			w := one
+			if n.levelRule != "" {
+				r.rf.Level = lvl
+				res, rule, err := r.evalRule(n.levelRule, sn)
+				if err != nil {
+					r.rf = saved
+					return lineErr(l.ID, r.plan.doc.ID, n.path, ruleName(rule, n.levelRule), fmt.Errorf("%w: %w", ErrRule, err))
+				}
+				if res.Decimal.Sign() < 0 {
+					r.rf = saved
+					return lineErr(l.ID, r.plan.doc.ID, n.path, ruleName(rule, n.levelRule), fmt.Errorf("%w: negative level weight", ErrRule))
+				}
+				w = ensemble.RatioFromDecimal(res.Decimal)
+			}
+			ids = append(ids, id)
+			weights = append(weights, ensemble.Share{Key: fmt.Sprintf("%03d", lvl), Weight: w})
+		}
+		r.rf = saved
+	}
+	r.pbuf, r.wbuf = ids, weights
+	if cap(r.ubuf) < len(ids) {
+		r.ubuf = make([]int64, len(ids))
+	}
+	parts := r.ubuf[:len(ids)]
+	err := ensemble.AllocateUnits(parts, amount, weights, ensemble.AllocateOptions{Method: r.plan.method})
+	if errors.Is(err, ensemble.ErrZeroWeights) {
+		r.emit(EntryID(base), KindEarning, r.s.platform, "platform", n.path, amount, k.text, r.refs,
+			"fallback to platform: every weight is zero", "")
+		return nil
+	}
+	if err != nil {
+		return lineErr(l.ID, r.plan.doc.ID, n.path, "", err)
+	}
+	for i, id := range ids {
+		if parts[i] == 0 {
+			continue
+		}
+		eid := EntryID(base + "/" + string(id))
+		text := k.text
+		if n.role.kind == roleChainAll {
+			text = fmt.Sprintf("%s, level %s", k.text, weights[i].Key)
+		}
+		r.emit(eid, KindEarning, id, roleText(n), n.path, parts[i], text, r.refs, k.note, "")
+		r.reserve(n, eid, id, parts[i])
+	}
+	return nil
+}
+
+func roleText(n *cnode) string {
+	switch n.role.kind {
+	case rolePlatform:
+		return "platform"
+	case roleChain:
+		if n.role.level == 0 {
+			return "seller"
+		}
+		return fmt.Sprintf("chain[%d]", n.role.level)
+	case roleTop:
+		return "top"
+	case roleChainAll:
+		return "chain[*]"
+	case roleType:
+		return string(n.role.typ)
+	case roleReferrer:
+		return "referrer"
+	case roleMarketplace:
+		return "marketplace"
+	case roleCoSellers:
+		return "co_sellers"
+	case rolePartner:
+		return "partner:" + string(n.role.id)
+	}
+	return ""
+}
+
+// reserve holds back part of an earning until the release date.
+func (r *run) reserve(n *cnode, of EntryID, id partner.ID, amount int64) {
+	if n.reserve == nil || n.reserve.Ratio.IsZero() {
+		return
+	}
+	num, den := n.reserve.Ratio.Num(), n.reserve.Ratio.Denom()
+	q := new(big.Int).Mul(big.NewInt(amount), num)
+	q.Quo(q, den) // rounded down: never more than was earned
+	u := q.Int64()
+	if u == 0 {
+		return
+	}
+	release := r.line.Date.AddDate(0, 0, n.reserve.Days)
+	note := fmt.Sprintf("reserve %s until %s", n.reserve.Ratio.Percent(), release.UTC().Format(time.DateOnly))
+	r.emitAt(EntryID(string(of)+"#reserve"), KindReserve, id, roleText(n), n.path, u, r.line.Date, "", nil, note, of)
+	r.emitAt(EntryID(string(of)+"#release"), KindRelease, id, roleText(n), n.path, u, release, "", nil, "reserve released", of)
+}
+
+// emit appends an earning-like entry dated at the line and records it in
+// the line's ledger.
+func (r *run) emit(id EntryID, kind EntryKind, party partner.ID, roleName, node string, units int64, share string, refs []ensemble.Ref, note string, rev EntryID) {
+	r.emitAt(id, kind, party, roleName, node, units, r.line.Date, share, refs, note, rev)
+	if kind == KindEarning || kind == KindSupplierCost {
+		r.lg.parts = append(r.lg.parts, part{entry: id, party: party, role: roleName, node: node, kind: kind, units: units, unreversed: units})
+	}
+}
+
+func (r *run) emitAt(id EntryID, kind EntryKind, party partner.ID, roleName, node string, units int64, at time.Time, share string, refs []ensemble.Ref, note string, rev EntryID) {
+	var rs []ensemble.Ref
+	if len(refs) > 0 {
+		rs = slices.Clone(refs)
+	}
+	r.entries = append(r.entries, Entry{ID: id, Line: r.line.ID, Kind: kind, Party: party, Role: roleName,
+		Amount: ensemble.MoneyFromMinor(units, r.cur), Date: at, Plan: r.plan.ref, Node: node, Share: share, Rules: rs,
+		Offer: r.line.Offer, Route: r.line.Route.Kind, Seller: r.line.Route.Seller(), Reverses: rev, Note: note, Trace: r.trace})
+}
+
+// cumulative returns the effective ratio of a cumulative share for the
+// line: marginal splits the line's basis across tiers, cliff applies the
+// tier the volume reaches with the line.
+func (r *run) cumulative(c *cnode) (ensemble.Ratio, string, error) {
+	before := r.volume[c]
+	b, err := basisUnits(r.line, r.plan.gross)
+	if err != nil {
+		return ensemble.Ratio{}, "", err
+	}
+	tiers := c.cum.Tiers
+	bounds := make([]int64, len(tiers))
+	for i, t := range tiers {
+		if i == len(tiers)-1 {
+			bounds[i] = math.MaxInt64
+			continue
+		}
+		u, err := r.units(t.UpTo)
+		if err != nil {
+			return ensemble.Ratio{}, "", err
+		}
+		bounds[i] = u
+	}
+	if before > math.MaxInt64-b {
+		return ensemble.Ratio{}, "", fmt.Errorf("%w: cumulative volume overflows", ErrInvalidLine)
+	}
+	after := before + b
+	vol := ensemble.MoneyFromMinor(before, r.cur).String()
+	if c.cum.Mode == Cliff || b == 0 {
+		at := after
+		if b == 0 {
+			at = before
+		}
+		for i, ub := range bounds {
+			if at <= ub {
+				return tiers[i].Rate, fmt.Sprintf("%s (cliff, tier %d, volume before %s)", tiers[i].Rate.Percent(), i+1, vol), nil
+			}
+		}
+	}
+	num := new(big.Rat)
+	lo := before
+	used := 0
+	for i, ub := range bounds {
+		if lo >= after {
+			break
+		}
+		if lo >= ub {
+			continue
+		}
+		hi := min(after, ub)
+		slice := new(big.Rat).SetInt64(hi - lo)
+		num.Add(num, slice.Mul(slice, tiers[i].Rate.Rat()))
+		lo = hi
+		used++
+	}
+	eff := ensemble.RatioFromRat(num.Quo(num, new(big.Rat).SetInt64(b)))
+	return eff, fmt.Sprintf("%s (marginal over %d tier(s), volume before %s)", eff.Percent(), used, vol), nil
+}

@@ -1,0 +1,64 @@
+package settlement_test
+
+import (
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/ensemble-commerce/ensemble"
+	"github.com/ensemble-commerce/ensemble/catalog"
+	"github.com/ensemble-commerce/ensemble/partner"
+	"github.com/ensemble-commerce/ensemble/settlement"
+)
+
+func TestSettleHandChecked(t *testing.T) {
+	s := newSettler(t)
+	noRef := chainLine("L2", "1000.00", "2026-03-01")
+	noRef.Route.Referrer = ""
+	suspended := chainLine("L3", "100.00", "2026-05-01")
+	suspended.Route.Chain = []partner.ID{"reseller-de", "distri-eu"}
+	suspended.Route.Referrer = ""
+	direct := chainLine("L4", "99.99", "2026-03-01")
+	direct.Route = settlement.Route{Kind: settlement.RouteDirect}
+	bundle := chainLine("L5", "100.00", "2026-03-01")
+	bundle.Offer = catalog.Pin{Offer: "secure-backup", Version: 1}
+	bundle.Route.Referrer = ""
+	bundle.SupplierCosts = []catalog.SupplierCost{
+		{Component: ensemble.Ref{Kind: catalog.RefComponent, ID: "secure-backup/backup/supplier-backup", Version: "1"}, Offer: "backup", Supplier: "supplier-backup", Cost: eur("30.00")},
+		{Component: ensemble.Ref{Kind: catalog.RefComponent, ID: "secure-backup/firewall/supplier-secure", Version: "1"}, Offer: "firewall", Supplier: "supplier-secure", Cost: eur("20.00")},
+	}
+	tests := []struct {
+		name string
+		line settlement.Line
+		want map[partner.ID]string
+	}{
+		{"three-level chain with referral fee", chainLine("L1", "1000.00", "2026-03-01"), map[partner.ID]string{
+			// platform 20% = 200; referral min(5%, 50) = 50; channel 750:
+			// distributor gold 6% = 45, reseller 10% = 75, seller the rest 630.
+			"platform": "200.00", "referral-ams": "50.00", "distri-eu": "45.00", "reseller-nl": "75.00", "sub-utrecht": "630.00"}},
+		{"no referrer: the fee stays in the channel", noRef, map[partner.ID]string{
+			"platform": "200.00", "distri-eu": "48.00", "reseller-nl": "80.00", "sub-utrecht": "672.00"}},
+		{"suspended seller: its share goes to the platform", suspended, map[partner.ID]string{
+			// channel 80: distributor 6% = 4.80; reseller-de suspended gets
+			// nothing (its 10% stays in the level), the seller slot is the
+			// same suspended partner, so the remaining 75.20 goes to the platform.
+			"platform": "95.20", "distri-eu": "4.80"}},
+		{"direct sale", direct, map[partner.ID]string{"platform": "99.99"}},
+		{"bundle pays suppliers first", bundle, map[partner.ID]string{
+			// margin 50: platform 70% = 35, seller 15
+			"supplier-backup": "30.00", "supplier-secure": "20.00", "platform": "35.00", "sub-utrecht": "15.00"}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			res, err := s.Settle(ctx, settlement.State{}, []settlement.Line{tc.line})
+			require.NoError(t, err)
+			got := byParty(res.Entries, settlement.KindEarning, settlement.KindSupplierCost)
+			require.Len(t, got, len(tc.want), "%v", got)
+			for p, w := range tc.want {
+				requireMoney(t, got[p], eur(w), p)
+			}
+			requireMoney(t, sumEntries(res.Entries, settlement.KindEarning, settlement.KindSupplierCost), tc.line.Amount)
+			require.True(t, res.State.Has(tc.line.ID))
+		})
+	}
+}

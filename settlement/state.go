@@ -1,0 +1,288 @@
+package settlement
+
+import (
+	"encoding/json"
+	"fmt"
+	"maps"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/ensemble-commerce/ensemble"
+	"github.com/ensemble-commerce/ensemble/catalog"
+	"github.com/ensemble-commerce/ensemble/partner"
+)
+
+// State is the explicit memory of settlement between calls: for every
+// settled line, what each party earned and still has unreversed (the
+// clawback ledger), whether a dispute holds it; and the cumulative volumes
+// rates read. It is a value: every call takes one and returns a new one,
+// leaving the one given unchanged; the host persists it (it round-trips
+// through JSON). The zero State is empty and ready to use.
+type State struct {
+	lines map[LineID]*ledger
+	vols  map[volKey]*volState
+}
+
+type ledger struct {
+	line     LineID
+	plan     ensemble.Ref
+	date     time.Time
+	cur      ensemble.Currency
+	basis    int64
+	credited int64
+	disputed bool
+	disputes int
+	offer    catalog.Pin
+	route    RouteKind
+	seller   partner.ID
+	trace    []ensemble.Ref
+	parts    []part
+}
+
+type part struct {
+	entry      EntryID
+	party      partner.ID
+	role       string
+	node       string
+	kind       EntryKind
+	units      int64
+	unreversed int64
+	held       int64
+}
+
+type volKey struct {
+	partner partner.ID
+	cur     string
+	window  Window
+	year    int
+}
+
+type volState struct {
+	units  int64
+	points []volPoint
+}
+
+type volPoint struct {
+	date  time.Time
+	units int64
+}
+
+// Len returns the number of settled lines the state holds.
+func (s State) Len() int { return len(s.lines) }
+
+// Has reports whether line id has been settled.
+func (s State) Has(id LineID) bool { _, ok := s.lines[id]; return ok }
+
+func (s State) clone() State {
+	return State{lines: maps.Clone(s.lines), vols: maps.Clone(s.vols)}
+}
+
+// LedgerLine is the JSON form of one settled line in a State.
+type LedgerLine struct {
+	Line     LineID         `json:"line"`
+	Plan     ensemble.Ref   `json:"plan"`
+	Date     time.Time      `json:"date"`
+	Basis    ensemble.Money `json:"basis"`
+	Credited ensemble.Money `json:"credited"`
+	Disputed bool           `json:"disputed,omitempty"`
+	Disputes int            `json:"disputes,omitempty"`
+	Offer    catalog.Pin    `json:"offer"`
+	Route    RouteKind      `json:"route"`
+	Seller   partner.ID     `json:"seller,omitempty"`
+	Trace    []ensemble.Ref `json:"trace,omitempty"`
+	Parts    []LedgerPart   `json:"parts"`
+}
+
+// LedgerPart is what one entry of a line still carries: its amount, what
+// is left unreversed, and what a dispute holds.
+type LedgerPart struct {
+	Entry      EntryID        `json:"entry"`
+	Party      partner.ID     `json:"party"`
+	Role       string         `json:"role,omitempty"`
+	Node       string         `json:"node,omitempty"`
+	Kind       EntryKind      `json:"kind"`
+	Amount     ensemble.Money `json:"amount"`
+	Unreversed ensemble.Money `json:"unreversed"`
+	Held       ensemble.Money `json:"held,omitzero"`
+}
+
+// VolumeState is the JSON form of one cumulative volume: a partner's
+// basis in a currency and window (Year for calendar years; Points, one per
+// line, for rolling windows).
+type VolumeState struct {
+	Partner  partner.ID        `json:"partner"`
+	Currency ensemble.Currency `json:"currency"`
+	Window   Window            `json:"window"`
+	Year     int               `json:"year,omitempty"`
+	Amount   ensemble.Money    `json:"amount"`
+	Points   []VolumePoint     `json:"points,omitempty"`
+}
+
+// VolumePoint is one line's contribution to a rolling volume.
+type VolumePoint struct {
+	Date   time.Time      `json:"date"`
+	Amount ensemble.Money `json:"amount"`
+}
+
+type stateJSON struct {
+	Lines   []LedgerLine  `json:"lines"`
+	Volumes []VolumeState `json:"volumes"`
+}
+
+// Line returns the ledger of a settled line.
+func (s State) Line(id LineID) (LedgerLine, bool) {
+	l, ok := s.lines[id]
+	if !ok {
+		return LedgerLine{}, false
+	}
+	return l.export(), true
+}
+
+func (l *ledger) export() LedgerLine {
+	out := LedgerLine{Line: l.line, Plan: l.plan, Date: l.date, Basis: ensemble.MoneyFromMinor(l.basis, l.cur),
+		Credited: ensemble.MoneyFromMinor(l.credited, l.cur), Disputed: l.disputed, Disputes: l.disputes,
+		Offer: l.offer, Route: l.route, Seller: l.seller, Trace: slices.Clone(l.trace), Parts: make([]LedgerPart, len(l.parts))}
+	for i, p := range l.parts {
+		out.Parts[i] = LedgerPart{Entry: p.entry, Party: p.party, Role: p.role, Node: p.node, Kind: p.kind,
+			Amount: ensemble.MoneyFromMinor(p.units, l.cur), Unreversed: ensemble.MoneyFromMinor(p.unreversed, l.cur)}
+		if p.held != 0 {
+			out.Parts[i].Held = ensemble.MoneyFromMinor(p.held, l.cur)
+		}
+	}
+	return out
+}
+
+// Volume returns a partner's cumulative volume in cur and window as a
+// cumulative rate would read it before a line dated at.
+func (s State) Volume(p partner.ID, cur ensemble.Currency, w Window, at time.Time) ensemble.Money {
+	return ensemble.MoneyFromMinor(s.volumeBefore(p, cur.Code(), w, at), cur)
+}
+
+func (s State) volumeBefore(p partner.ID, cur string, w Window, at time.Time) int64 {
+	k := volKey{partner: p, cur: cur, window: w}
+	if w == WindowCalendarYear {
+		k.year = at.UTC().Year()
+		if v := s.vols[k]; v != nil {
+			return v.units
+		}
+		return 0
+	}
+	v := s.vols[k]
+	if v == nil {
+		return 0
+	}
+	from := at.AddDate(-1, 0, 0)
+	var sum int64
+	for _, pt := range v.points {
+		if pt.date.After(from) && !pt.date.After(at) {
+			sum += pt.units
+		}
+	}
+	return sum
+}
+
+// MarshalJSON writes the state with lines sorted by id and volumes by
+// partner, currency, window and year.
+func (s State) MarshalJSON() ([]byte, error) {
+	out := stateJSON{Lines: make([]LedgerLine, 0, len(s.lines)), Volumes: make([]VolumeState, 0, len(s.vols))}
+	for _, id := range slices.Sorted(maps.Keys(s.lines)) {
+		out.Lines = append(out.Lines, s.lines[id].export())
+	}
+	keys := slices.SortedFunc(maps.Keys(s.vols), func(a, b volKey) int {
+		if c := strings.Compare(string(a.partner), string(b.partner)); c != 0 {
+			return c
+		}
+		if c := strings.Compare(a.cur, b.cur); c != 0 {
+			return c
+		}
+		if a.window != b.window {
+			return int(a.window) - int(b.window)
+		}
+		return a.year - b.year
+	})
+	for _, k := range keys {
+		v := s.vols[k]
+		cur, err := ensemble.ParseCurrency(k.cur)
+		if err != nil {
+			return nil, err
+		}
+		vs := VolumeState{Partner: k.partner, Currency: cur, Window: k.window, Year: k.year,
+			Amount: ensemble.MoneyFromMinor(v.units, cur)}
+		for _, pt := range v.points {
+			vs.Points = append(vs.Points, VolumePoint{Date: pt.date, Amount: ensemble.MoneyFromMinor(pt.units, cur)})
+		}
+		out.Volumes = append(out.Volumes, vs)
+	}
+	return json.Marshal(out)
+}
+
+// UnmarshalJSON reads a state MarshalJSON wrote, checking that every
+// amount is whole minor units of its line's currency and that no part has
+// more unreversed than it earned.
+func (s *State) UnmarshalJSON(b []byte) error {
+	var in stateJSON
+	if err := strictDecode(b, &in); err != nil {
+		return fmt.Errorf("settlement: state: %w", err)
+	}
+	var p ensemble.Problems
+	out := State{lines: map[LineID]*ledger{}, vols: map[volKey]*volState{}}
+	for i, ll := range in.Lines {
+		path := ensemble.Path("lines", i)
+		cur := ll.Basis.Currency()
+		units := func(field string, m ensemble.Money) int64 {
+			if m.IsZero() {
+				return 0
+			}
+			if m.Currency() != cur {
+				p.Add(path+"."+field, ErrCurrency)
+				return 0
+			}
+			u, err := m.MinorUnits()
+			if err != nil {
+				p.Add(path+"."+field, err)
+			}
+			return u
+		}
+		l := &ledger{line: ll.Line, plan: ll.Plan, date: ll.Date, cur: cur, basis: units("basis", ll.Basis),
+			credited: units("credited", ll.Credited), disputed: ll.Disputed, disputes: ll.Disputes, offer: ll.Offer,
+			route: ll.Route, seller: ll.Seller, trace: ll.Trace}
+		if ll.Line == "" {
+			p.Addf(path+".line", "empty id")
+		} else if out.lines[ll.Line] != nil {
+			p.Addf(path+".line", "duplicate line %q", ll.Line)
+		}
+		for j, lp := range ll.Parts {
+			pp := ensemble.Path(path, "parts", j)
+			pt := part{entry: lp.Entry, party: lp.Party, role: lp.Role, node: lp.Node, kind: lp.Kind,
+				units: units(pp[len(path)+1:]+".amount", lp.Amount), unreversed: units(pp[len(path)+1:]+".unreversed", lp.Unreversed),
+				held: units(pp[len(path)+1:]+".held", lp.Held)}
+			if pt.unreversed < 0 || pt.unreversed > pt.units || pt.held < 0 || pt.held > pt.unreversed {
+				p.Addf(pp, "unreversed must be within [0, amount] and held within [0, unreversed]")
+			}
+			l.parts = append(l.parts, pt)
+		}
+		out.lines[ll.Line] = l
+	}
+	for i, v := range in.Volumes {
+		path := ensemble.Path("volumes", i)
+		u, err := v.Amount.MinorUnits()
+		if err != nil {
+			p.Add(path+".amount", err)
+		}
+		vs := &volState{units: u}
+		for j, pt := range v.Points {
+			pu, err := pt.Amount.MinorUnits()
+			if err != nil {
+				p.Add(ensemble.Path(path, "points", j, "amount"), err)
+			}
+			vs.points = append(vs.points, volPoint{date: pt.Date, units: pu})
+		}
+		out.vols[volKey{partner: v.Partner, cur: v.Currency.Code(), window: v.Window, year: v.Year}] = vs
+	}
+	if err := p.Err("state"); err != nil {
+		return err
+	}
+	*s = out
+	return nil
+}

@@ -1,0 +1,246 @@
+package settlement
+
+import (
+	"cmp"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/ensemble-commerce/ensemble"
+	"github.com/ensemble-commerce/ensemble/partner"
+)
+
+// Statement folds one partner's entries in one currency over one period.
+// All amounts are in Currency, from the partner's side:
+//
+//	Closing        = Opening + Earned + Reversed + Adjusted - Reserved + Released - PaidOut
+//	Payable        = Closing when it reaches the currency's minimum payout, else zero
+//	CarriedForward = Closing - Payable (negative balances carry and net later)
+//
+// Opening is the previous statement's Closing (StatementOptions.Previous).
+// Statements merge: the statements of two disjoint sets of entries, merged,
+// equal the statement of their union (see Merge).
+type Statement struct {
+	Party    partner.ID        `json:"party"`
+	Currency ensemble.Currency `json:"currency"`
+	Period   ensemble.Period   `json:"period"`
+	Opening  ensemble.Money    `json:"opening"`
+	// Earned sums earnings and supplier costs.
+	Earned ensemble.Money `json:"earned"`
+	// Reversed sums clawbacks (zero or negative).
+	Reversed ensemble.Money `json:"reversed"`
+	// Adjusted sums manual adjustments.
+	Adjusted ensemble.Money `json:"adjusted"`
+	// Reserved sums reserves and dispute holds withheld.
+	Reserved ensemble.Money `json:"reserved"`
+	// Released sums reserves and holds returned.
+	Released       ensemble.Money `json:"released"`
+	PaidOut        ensemble.Money `json:"paid_out"`
+	Closing        ensemble.Money `json:"closing"`
+	Payable        ensemble.Money `json:"payable"`
+	CarriedForward ensemble.Money `json:"carried_forward"`
+	// Entries counts the entries folded.
+	Entries int `json:"entries"`
+}
+
+// StatementOptions configures Statements.
+type StatementOptions struct {
+	// Period is the half-open span entries are folded over, by Entry.Date.
+	Period ensemble.Period `json:"period"`
+	// Minimums are the minimum payouts per currency (such as USD 10.00):
+	// a closing balance below its currency's minimum is not payable and
+	// rolls forward. Currencies without one pay any positive balance.
+	Minimums []ensemble.Money `json:"minimums,omitempty"`
+	// Previous are the statements of the previous period, whose Closing
+	// opens this one.
+	Previous []Statement `json:"previous,omitempty"`
+}
+
+type stKey struct {
+	party partner.ID
+	cur   ensemble.Currency
+}
+
+type acc struct {
+	opening, earned, reversed, adjusted, reserved, released, paid int64
+	n                                                             int
+}
+
+// Statements folds entries into one statement per party and currency over
+// opts.Period, sorted by party then currency. Parties with a previous
+// statement but no entries get one too, so balances carry. Entries outside
+// the period are ignored. Amounts must be whole minor units.
+func Statements(entries []Entry, opts StatementOptions) ([]Statement, error) {
+	if err := opts.Period.Validate(); err != nil {
+		return nil, fmt.Errorf("settlement: statements: %w", err)
+	}
+	accs := map[stKey]*acc{}
+	get := func(k stKey) *acc {
+		a := accs[k]
+		if a == nil {
+			a = &acc{}
+			accs[k] = a
+		}
+		return a
+	}
+	for i, p := range opts.Previous {
+		u, err := p.Closing.MinorUnits()
+		if err != nil {
+			return nil, fmt.Errorf("settlement: statements: previous[%d].closing: %w", i, err)
+		}
+		get(stKey{p.Party, p.Currency}).opening += u
+	}
+	for i := range entries {
+		e := &entries[i]
+		if !opts.Period.Contains(e.Date) {
+			continue
+		}
+		u, err := e.Amount.MinorUnits()
+		if err != nil {
+			return nil, fmt.Errorf("settlement: statements: entry %q: %w", e.ID, err)
+		}
+		a := get(stKey{e.Party, e.Amount.Currency()})
+		a.n++
+		switch e.Kind {
+		case KindEarning, KindSupplierCost:
+			a.earned += u
+		case KindClawback:
+			a.reversed += u
+		case KindAdjustment:
+			a.adjusted += u
+		case KindReserve, KindHold:
+			a.reserved += u
+		case KindRelease:
+			a.released += u
+		case KindPayout:
+			a.paid += u
+		default:
+			return nil, fmt.Errorf("settlement: statements: entry %q: unknown kind %s", e.ID, e.Kind)
+		}
+	}
+	out := make([]Statement, 0, len(accs))
+	for k, a := range accs {
+		out = append(out, a.statement(k, opts.Period, opts.Minimums))
+	}
+	sortStatements(out)
+	return out, nil
+}
+
+func (a *acc) statement(k stKey, p ensemble.Period, mins []ensemble.Money) Statement {
+	m := func(u int64) ensemble.Money { return ensemble.MoneyFromMinor(u, k.cur) }
+	closing := a.opening + a.earned + a.reversed + a.adjusted - a.reserved + a.released - a.paid
+	payable := int64(0)
+	if closing > 0 {
+		payable = closing
+		for _, min := range mins {
+			if min.Currency() == k.cur {
+				if mu, err := min.MinorUnits(); err == nil && closing < mu {
+					payable = 0
+				}
+			}
+		}
+	}
+	return Statement{Party: k.party, Currency: k.cur, Period: p, Opening: m(a.opening), Earned: m(a.earned),
+		Reversed: m(a.reversed), Adjusted: m(a.adjusted), Reserved: m(a.reserved), Released: m(a.released),
+		PaidOut: m(a.paid), Closing: m(closing), Payable: m(payable), CarriedForward: m(closing - payable), Entries: a.n}
+}
+
+func sortStatements(out []Statement) {
+	slices.SortFunc(out, func(a, b Statement) int {
+		if c := cmp.Compare(a.Party, b.Party); c != 0 {
+			return c
+		}
+		if c := cmp.Compare(a.Currency.Code(), b.Currency.Code()); c != 0 {
+			return c
+		}
+		if c := a.Period.Start.Compare(b.Period.Start); c != 0 {
+			return c
+		}
+		return a.Period.End.Compare(b.Period.End)
+	})
+}
+
+// Merge adds statements of the same party, currency and period computed
+// from disjoint sets of entries (shards) and recomputes Closing, Payable and
+// CarriedForward with minimums; the others pass through. Give a previous
+// statement's balance to one shard only (or to the merged result's next
+// period): openings add up like every other field. The result is sorted
+// by party, currency and period.
+func Merge(minimums []ensemble.Money, parts ...[]Statement) ([]Statement, error) {
+	type key struct {
+		party      partner.ID
+		cur        ensemble.Currency
+		start, end time.Time
+	}
+	accs := map[key]*acc{}
+	periods := map[key]ensemble.Period{}
+	for _, list := range parts {
+		for _, s := range list {
+			k := key{s.Party, s.Currency, s.Period.Start.UTC(), s.Period.End.UTC()}
+			a := accs[k]
+			if a == nil {
+				a = &acc{}
+				accs[k] = a
+				periods[k] = s.Period
+			}
+			for _, f := range []struct {
+				dst *int64
+				m   ensemble.Money
+			}{{&a.opening, s.Opening}, {&a.earned, s.Earned}, {&a.reversed, s.Reversed}, {&a.adjusted, s.Adjusted},
+				{&a.reserved, s.Reserved}, {&a.released, s.Released}, {&a.paid, s.PaidOut}} {
+				if !f.m.IsZero() && f.m.Currency() != s.Currency {
+					return nil, fmt.Errorf("%w: statement of %q holds %s amounts in %s", ErrStatementMismatch, s.Party, f.m.Currency(), s.Currency)
+				}
+				u, err := f.m.MinorUnits()
+				if err != nil {
+					return nil, fmt.Errorf("settlement: merge: statement of %q: %w", s.Party, err)
+				}
+				*f.dst += u
+			}
+			a.n += s.Entries
+		}
+	}
+	out := make([]Statement, 0, len(accs))
+	for k, a := range accs {
+		out = append(out, a.statement(stKey{k.party, k.cur}, periods[k], minimums))
+	}
+	sortStatements(out)
+	return out, nil
+}
+
+// Payout says how a statement's payable balance is paid.
+type Payout struct {
+	// ID names the payout; the entry id is "payout:<id>".
+	ID   string    `json:"id"`
+	Date time.Time `json:"date"`
+	// Currency is the currency paid in; the zero Currency pays in the
+	// statement's currency. Rate (payout units per statement unit) is
+	// required when they differ, and Mode rounds the converted amount once.
+	Currency ensemble.Currency     `json:"currency,omitzero"`
+	Rate     ensemble.Ratio        `json:"rate,omitzero"`
+	Mode     ensemble.RoundingMode `json:"mode,omitempty"`
+}
+
+// PayOut returns the payout entry for a statement's payable balance: kind
+// payout, the amount in the statement's currency (so the next statement's
+// balance nets it), and the conversion when paid in another currency,
+// rounded once. Date it after the statement's period. A statement with
+// nothing payable is an error.
+func PayOut(st Statement, p Payout) (Entry, error) {
+	if p.ID == "" || p.Date.IsZero() {
+		return Entry{}, fmt.Errorf("%w: payout needs an id and a date", ErrInvalidAdjustment)
+	}
+	if !st.Payable.IsPositive() {
+		return Entry{}, fmt.Errorf("settlement: payout %q: nothing payable to %q", p.ID, st.Party)
+	}
+	e := Entry{ID: EntryID("payout:" + p.ID), Kind: KindPayout, Party: st.Party, Amount: st.Payable, Date: p.Date,
+		Note: "payout of statement " + st.Period.String()}
+	if !p.Currency.IsZero() && p.Currency != st.Currency {
+		if p.Rate.Sign() <= 0 {
+			return Entry{}, fmt.Errorf("%w: payout %q in %s needs a positive rate", ErrCurrency, p.ID, p.Currency)
+		}
+		to := ensemble.MoneyFromDecimal(st.Payable.Amount(), p.Currency).MulRatio(p.Rate, p.Mode)
+		e.Conversion = &Conversion{From: st.Payable, Rate: p.Rate, Mode: p.Mode, To: to}
+	}
+	return e, nil
+}
