@@ -1,0 +1,368 @@
+package invoice
+
+import (
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/ensemble-commerce/ensemble"
+	"github.com/ensemble-commerce/ensemble/catalog"
+	"github.com/ensemble-commerce/ensemble/usage"
+)
+
+// Build bills every subscription for one run: every line due in
+// (run.After, run.At] (see Run), one invoice per subscription that has any,
+// sorted by subscription ID; the invoice ID is "<subscription>/<run.At>".
+//
+// Amounts are computed exactly and rounded to the minor unit once per line
+// in the builder's mode: a recurring line covering the fractions [from, to)
+// of its cycle is round(full × to) - round(full × from), so the parts of a
+// cycle add up to exactly the whole; usage lines round the rating once (or per
+// tier, per Options.Rating). Discounts, tax and totals follow (see Line).
+//
+// Changes recorded as segments are prorated: the unused part of what was
+// billed in advance is credited at the amounts it was billed with (so a
+// second change in a cycle credits what the first one charged, not the
+// original price) and the new state is charged from the change.
+//
+// Problems of the inputs are reported all at once in an
+// *ensemble.ValidationError; a failed call returns no invoice.
+func (b *Builder) Build(run Run, subs []Subscription) ([]Invoice, error) {
+	var ps ensemble.Problems
+	refs := b.validate(&ps, run, subs)
+	if err := ps.Err("invoice run"); err != nil {
+		return nil, err
+	}
+	aggs := map[[2]int][]usage.Aggregate{}
+	for _, g := range run.Usage {
+		k := refs[g.Line]
+		aggs[k] = append(aggs[k], g)
+	}
+	lates := map[[2]int][]LateUsage{}
+	for _, l := range run.Late {
+		k := refs[l.Billed.Line]
+		lates[k] = append(lates[k], l)
+	}
+	basis := b.opts.Basis
+	if run.Basis != nil {
+		basis = *run.Basis
+	}
+	order := make([]int, len(subs))
+	for i := range order {
+		order[i] = i
+	}
+	slices.SortFunc(order, func(x, y int) int { return strings.Compare(string(subs[x].ID), string(subs[y].ID)) })
+	zones := map[string]*time.Location{}
+	var out []Invoice
+	for _, i := range order {
+		s := &subs[i]
+		loc, ok := zones[s.TimeZone]
+		if !ok {
+			loc, _ = loadZone(s.TimeZone)
+			zones[s.TimeZone] = loc
+		}
+		g := &gen{b: b, run: &run, s: s, loc: loc, cur: s.Currency, mode: b.opts.Mode, cad: cadenceOf(s),
+			popts: ensemble.ProrateOptions{Basis: basis, Location: loc, Anchor: s.Anchor},
+			limit: run.At.Add(1), ps: &ps, path: ensemble.Path("subscriptions", i)}
+		g.from = run.After
+		if s.Commitment != nil && !run.After.IsZero() {
+			if c, _, err := g.cad.PeriodAt(s.Anchor, run.After, loc); err == nil {
+				g.from = c.Start.UTC()
+			}
+		}
+		for j := range s.Items {
+			k := [2]int{i, j}
+			g.item(j, &s.Items[j], aggs[k], lates[k])
+		}
+		g.commitment()
+		if ps.Len() > 0 {
+			continue
+		}
+		inv, ok := g.invoice()
+		if ok {
+			out = append(out, inv)
+		}
+	}
+	if err := ps.Err("invoice run"); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// due reports whether t lies in (After, At].
+func (g *gen) due(t time.Time) bool {
+	return (g.run.After.IsZero() || t.After(g.run.After)) && !t.After(g.run.At)
+}
+
+// invoice keeps the lines due in the run and totals them.
+func (g *gen) invoice() (Invoice, bool) {
+	lines := g.lines[:0:0]
+	for i := range g.lines {
+		if g.due(g.lines[i].Date) {
+			lines = append(lines, g.lines[i])
+		}
+	}
+	if len(lines) == 0 {
+		return Invoice{}, false
+	}
+	slices.SortFunc(lines, func(a, b Line) int { return strings.Compare(string(a.ID), string(b.ID)) })
+	g.fixedDiscounts(lines)
+	inv := Invoice{
+		ID:           InvoiceID(string(g.s.ID) + "/" + fmtTime(g.run.At)),
+		Subscription: g.s.ID,
+		Customer:     g.s.Customer,
+		Currency:     g.cur,
+		Date:         g.run.At,
+		After:        g.run.After,
+		TaxRounding:  g.b.opts.TaxRounding,
+		Mode:         g.mode,
+		Lines:        lines,
+	}
+	if !g.tax(&inv) {
+		return Invoice{}, false
+	}
+	g.costs(&inv)
+	g.totals(&inv)
+	g.prepaid(&inv)
+	for i := range inv.Lines {
+		l := &inv.Lines[i]
+		for _, d := range l.Discounts {
+			l.Refs = append(l.Refs, ensemble.Ref{Kind: RefDiscount, ID: string(d.ID)})
+		}
+		if l.TaxRule.ID != "" {
+			l.Refs = append(l.Refs, ensemble.Ref{Kind: RefTaxRule, ID: string(l.TaxRule.ID)})
+		}
+		slices.SortFunc(l.Refs, ensemble.Ref.Compare)
+		l.Refs = slices.Compact(l.Refs)
+	}
+	return inv, true
+}
+
+// fixedDiscounts takes each fixed-amount discount off the positive lines
+// it applies to, split in proportion to what is left of them.
+func (g *gen) fixedDiscounts(lines []Line) {
+	apply := func(d *Discount, it *Item) {
+		w, ok := g.windowOf(d)
+		if !ok {
+			return
+		}
+		var idx []int
+		var shares []ensemble.Share
+		pool := ensemble.MoneyFromMinor(0, g.cur)
+		for i := range lines {
+			l := &lines[i]
+			if l.Kind == KindCommitmentTrueUp || l.Kind == KindCreditNote || (it != nil && l.Item != it.ID) ||
+				(d.Offer != "" && l.Pin.Offer != d.Offer) || !w.contains(l.Period.Start) {
+				continue
+			}
+			left := g.sub(l.Amount, l.Discount)
+			if !left.IsPositive() {
+				continue
+			}
+			idx = append(idx, i)
+			shares = append(shares, ensemble.Share{Key: string(l.ID), Weight: ensemble.RatioFromDecimal(left.Amount())})
+			pool = g.add(pool, left)
+		}
+		if len(idx) == 0 {
+			return
+		}
+		take := ensemble.MoneyFromDecimal(d.Amount, g.cur)
+		if c, _ := take.Cmp(pool); c > 0 {
+			take = pool
+		}
+		parts, err := ensemble.Allocate(take, shares, ensemble.AllocateOptions{})
+		if err != nil {
+			g.ps.Add(g.path+".discounts", err)
+			return
+		}
+		for k, i := range idx {
+			l := &lines[i]
+			l.Discounts = append(l.Discounts, AppliedDiscount{ID: d.ID, Amount: parts[k]})
+			l.Discount = g.add(l.Discount, parts[k])
+		}
+	}
+	// Fixed discounts apply item by item, then subscription-wide, each in
+	// ID order, so the input's order never matters.
+	items := make([]*Item, len(g.s.Items))
+	for j := range g.s.Items {
+		items[j] = &g.s.Items[j]
+	}
+	slices.SortFunc(items, func(a, b *Item) int { return strings.Compare(string(a.ID), string(b.ID)) })
+	fixed := func(ds []Discount) []*Discount {
+		var out []*Discount
+		for k := range ds {
+			if !ds[k].Amount.IsZero() {
+				out = append(out, &ds[k])
+			}
+		}
+		slices.SortFunc(out, func(a, b *Discount) int { return strings.Compare(string(a.ID), string(b.ID)) })
+		return out
+	}
+	for _, it := range items {
+		for _, d := range fixed(it.Discounts) {
+			apply(d, it)
+		}
+	}
+	for _, d := range fixed(g.s.Discounts) {
+		apply(d, nil)
+	}
+	for i := range lines {
+		if len(lines[i].Discounts) > 1 {
+			slices.SortFunc(lines[i].Discounts, func(a, b AppliedDiscount) int { return strings.Compare(string(a.ID), string(b.ID)) })
+		}
+	}
+}
+
+// taxKey groups lines for the tax breakdown.
+type taxKey struct {
+	id TaxRuleID
+	tr TaxTreatment
+}
+
+// tax sets every line's tax rule, tax, net and total.
+func (g *gen) tax(inv *Invoice) bool {
+	cust := g.s.Customer
+	perInvoice := g.b.opts.TaxRounding == TaxPerInvoice
+	running := map[taxKey]ensemble.Money{}
+	zero := ensemble.MoneyFromMinor(0, g.cur)
+	for i := range inv.Lines {
+		l := &inv.Lines[i]
+		gross := g.sub(l.Amount, l.Discount)
+		var tr TaxTrace
+		switch {
+		case len(g.b.taxes) == 0:
+			tr = TaxTrace{Treatment: TaxNone}
+		default:
+			code := g.taxCode(l)
+			r, ok := g.b.taxRule(cust.Region, code)
+			if !ok {
+				g.ps.Add(g.path, &LineError{Line: l.ID, Err: ErrNoTaxRule, Value: "region " + quote(cust.Region) + " tax code " + quote(code)})
+				return false
+			}
+			tr = TaxTrace{ID: r.ID, Rate: r.Rate, Inclusive: r.Inclusive}
+			switch {
+			case cust.ReverseCharge:
+				tr.Treatment, tr.Rate = TaxReverseCharge, ratioZero
+				inv.ReverseCharge = true
+			case cust.TaxExempt:
+				tr.Treatment, tr.Rate = TaxExempt, ratioZero
+			}
+		}
+		l.TaxRule = tr
+		k := tr.Rate
+		if tr.Inclusive && !tr.Rate.IsZero() {
+			k = quo(tr.Rate, ratioOne.Add(tr.Rate))
+		}
+		var tax ensemble.Money
+		switch {
+		case k.IsZero():
+			tax = zero
+		case perInvoice:
+			key := taxKey{tr.ID, tr.Treatment}
+			prev := running[key]
+			if prev.Currency().IsZero() {
+				prev = zero
+			}
+			next := g.add(prev, gross)
+			running[key] = next
+			tax = g.sub(next.MulRatio(k, g.mode), prev.MulRatio(k, g.mode))
+		default:
+			tax = gross.MulRatio(k, g.mode)
+		}
+		l.Tax = tax
+		if tr.Inclusive {
+			l.Net = g.sub(gross, tax)
+		} else {
+			l.Net = gross
+		}
+		l.Total = g.add(l.Net, tax)
+	}
+	return true
+}
+
+// taxCode is the item's tax code, or the offer's "tax_code" attribute.
+func (g *gen) taxCode(l *Line) string {
+	for j := range g.s.Items {
+		if g.s.Items[j].ID == l.Item && g.s.Items[j].TaxCode != "" {
+			return g.s.Items[j].TaxCode
+		}
+	}
+	if oi, ok := g.b.offers[l.Pin]; ok {
+		return oi.taxCode
+	}
+	return ""
+}
+
+// costs lists the supplier costs of bundle lines.
+func (g *gen) costs(inv *Invoice) {
+	for i := range inv.Lines {
+		l := &inv.Lines[i]
+		oi, ok := g.b.offers[l.Pin]
+		if !ok || oi.kind != catalog.Bundle || l.Net.IsZero() || l.Quantity.Sign() < 0 {
+			continue
+		}
+		c, err := g.b.cat.SupplierCosts(l.Pin, l.Net.Abs(), l.Quantity, catalog.CostOptions{Mode: g.mode})
+		if err != nil {
+			g.ps.Add(g.path, &LineError{Line: l.ID, Err: err})
+			continue
+		}
+		l.SupplierCosts = c.Costs
+		if l.Net.IsNegative() {
+			for k := range l.SupplierCosts {
+				l.SupplierCosts[k].Cost = l.SupplierCosts[k].Cost.Neg()
+			}
+		}
+		for _, sc := range l.SupplierCosts {
+			l.Refs = append(l.Refs, sc.Component)
+		}
+	}
+}
+
+// totals sums the lines into the invoice's subtotal, tax breakdown and
+// total.
+func (g *gen) totals(inv *Invoice) {
+	inv.Subtotal, inv.Tax, inv.Total, inv.Taxes = sumLines(inv.Lines, g.cur)
+	inv.AmountDue = inv.Total
+}
+
+// prepaid applies the subscription's prepaid credits to a positive total:
+// lower priority first, then earlier expiry (never last), then ID; credits
+// expired at the run's instant are skipped.
+func (g *gen) prepaid(inv *Invoice) {
+	if !inv.AmountDue.IsPositive() || len(g.s.Credits) == 0 {
+		return
+	}
+	cs := slices.Clone(g.s.Credits)
+	slices.SortFunc(cs, func(a, b PrepaidCredit) int {
+		if a.Priority != b.Priority {
+			if a.Priority < b.Priority {
+				return -1
+			}
+			return 1
+		}
+		switch {
+		case a.ExpiresAt.IsZero() && !b.ExpiresAt.IsZero():
+			return 1
+		case !a.ExpiresAt.IsZero() && b.ExpiresAt.IsZero():
+			return -1
+		}
+		if c := a.ExpiresAt.Compare(b.ExpiresAt); c != 0 {
+			return c
+		}
+		return strings.Compare(string(a.ID), string(b.ID))
+	})
+	for _, c := range cs {
+		if !inv.AmountDue.IsPositive() {
+			break
+		}
+		if (!c.ExpiresAt.IsZero() && !c.ExpiresAt.After(g.run.At)) || !c.Balance.IsPositive() {
+			continue
+		}
+		use := ensemble.MoneyFromDecimal(c.Balance, g.cur)
+		if x, _ := use.Cmp(inv.AmountDue); x > 0 {
+			use = inv.AmountDue
+		}
+		inv.Credits = append(inv.Credits, AppliedCredit{Credit: c.ID, Amount: use})
+		inv.AmountDue = g.sub(inv.AmountDue, use)
+	}
+}

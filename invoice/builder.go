@@ -1,0 +1,194 @@
+package invoice
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/ensemble-commerce/ensemble"
+	"github.com/ensemble-commerce/ensemble/catalog"
+)
+
+// Builder builds invoices from subscriptions against one catalog. It
+// compiles every charge of the catalog once; it is immutable and safe for
+// concurrent use.
+type Builder struct {
+	cat    *catalog.Catalog
+	opts   Options
+	offers map[catalog.Pin]*offerInfo
+	taxes  map[string]*TaxRule // region + "\x00" + code
+}
+
+// offerInfo is an offer version compiled for billing.
+type offerInfo struct {
+	pin      catalog.Pin
+	name     string
+	kind     catalog.OfferKind
+	currency ensemble.Currency
+	taxCode  string
+	charges  []*chargeInfo // sorted by ID
+	refs     ensemble.Ref
+}
+
+// chargeInfo is a charge compiled for billing, with its trace references.
+type chargeInfo struct {
+	offer     *offerInfo
+	id        catalog.ChargeID
+	name      string
+	typ       catalog.ChargeType
+	cadence   ensemble.Cadence
+	timing    catalog.Timing
+	meter     string
+	model     catalog.Model
+	rater     *catalog.Rater
+	chargeRef ensemble.Ref
+	priceRef  ensemble.Ref
+}
+
+// NewBuilder compiles the catalog's charges and checks opts: a tax table
+// with empty, duplicate or invalid rules, two rules for the same region and
+// code, a negative rate, or an unknown rounding mode or basis is an
+// *ensemble.ValidationError listing every problem.
+func NewBuilder(cat *catalog.Catalog, opts Options) (*Builder, error) {
+	var ps ensemble.Problems
+	if cat == nil {
+		ps.Add("catalog", ErrRequired)
+		return nil, ps.Err("invoice options")
+	}
+	if !opts.Mode.Valid() {
+		ps.Add("mode", bad(ErrInvalid, "%d", opts.Mode))
+	}
+	if opts.Basis > ensemble.ProrateThirtyDayMonth {
+		ps.Add("basis", bad(ErrInvalid, "%d", opts.Basis))
+	}
+	if opts.Rating > catalog.RoundNone {
+		ps.Add("rating", bad(ErrInvalid, "%d", opts.Rating))
+	}
+	if opts.TaxRounding > TaxPerInvoice {
+		ps.Add("tax_rounding", bad(ErrInvalid, "%d", opts.TaxRounding))
+	}
+	b := &Builder{cat: cat, offers: map[catalog.Pin]*offerInfo{}, taxes: map[string]*TaxRule{}}
+	ids := map[TaxRuleID]bool{}
+	rules := make([]TaxRule, len(opts.Taxes.Rules))
+	copy(rules, opts.Taxes.Rules)
+	for i := range rules {
+		r := &rules[i]
+		at := ensemble.Path("taxes", "rules", i)
+		switch {
+		case r.ID == "":
+			ps.Add(at+".id", ErrRequired)
+		case ids[r.ID]:
+			ps.Add(at+".id", bad(ErrDuplicate, "%q", r.ID))
+		}
+		ids[r.ID] = true
+		if r.Rate.Sign() < 0 {
+			ps.Add(at+".rate", bad(ErrNegative, "%s", r.Rate))
+		}
+		key := r.Region + "\x00" + r.TaxCode
+		if _, dup := b.taxes[key]; dup {
+			ps.Add(at, bad(ErrDuplicate, "region %q tax code %q", r.Region, r.TaxCode))
+		}
+		b.taxes[key] = r
+	}
+	opts.Taxes.Rules = rules
+	b.opts = opts
+	for _, id := range cat.IDs() {
+		for _, pin := range cat.Versions(id) {
+			o, err := cat.Offer(pin)
+			if err != nil {
+				ps.Add(ensemble.Path("catalog", pin.String()), err)
+				continue
+			}
+			cur, _ := ensemble.ParseCurrency(o.Currency)
+			oi := &offerInfo{pin: pin, name: o.Name, kind: o.Kind, currency: cur, taxCode: o.Attributes["tax_code"], refs: pin.Ref()}
+			if oi.name == "" {
+				oi.name = string(o.ID)
+			}
+			for _, c := range o.Charges {
+				r, err := cat.Rater(pin, c.ID)
+				if err != nil {
+					ps.Add(ensemble.Path("catalog", pin.String(), string(c.ID)), err)
+					continue
+				}
+				ci := &chargeInfo{offer: oi, id: c.ID, name: c.Name, typ: c.Type, cadence: c.Cadence, timing: c.Timing,
+					meter: c.Meter, model: c.Price.Model, rater: r, chargeRef: pin.ChargeRef(c.ID), priceRef: pin.PriceRef(c.ID)}
+				if ci.name == "" {
+					ci.name = string(c.ID)
+				}
+				oi.charges = append(oi.charges, ci)
+			}
+			slices.SortFunc(oi.charges, func(a, b *chargeInfo) int { return strings.Compare(string(a.id), string(b.id)) })
+			b.offers[pin] = oi
+		}
+	}
+	if err := ps.Err("invoice options"); err != nil {
+		return nil, err
+	}
+	return b, nil
+}
+
+// Options returns the options the builder was made with.
+func (b *Builder) Options() Options {
+	o := b.opts
+	o.Taxes.Rules = slices.Clone(o.Taxes.Rules)
+	return o
+}
+
+// taxRule finds the most specific rule for region and code.
+func (b *Builder) taxRule(region, code string) (*TaxRule, bool) {
+	for _, k := range [...]string{region + "\x00" + code, region + "\x00", "\x00" + code, "\x00"} {
+		if r, ok := b.taxes[k]; ok {
+			return r, true
+		}
+	}
+	return nil, false
+}
+
+// validID reports whether id is a non-empty ID without '/' or white space.
+func validID(id string) error {
+	if id == "" {
+		return ErrRequired
+	}
+	if strings.ContainsAny(id, "/ \t\r\n") {
+		return bad(ErrInvalidID, "%q", id)
+	}
+	return nil
+}
+
+// loadZone reads an IANA zone name, refusing paths.
+func loadZone(name string) (*time.Location, error) {
+	if name == "" {
+		return time.UTC, nil
+	}
+	if strings.HasPrefix(name, "/") || strings.Contains(name, "..") || name == "Local" {
+		return nil, bad(ErrUnknown, "time zone %q", name)
+	}
+	loc, err := time.LoadLocation(name)
+	if err != nil {
+		return nil, bad(ErrUnknown, "time zone %q", name)
+	}
+	return loc, nil
+}
+
+// cadenceOf returns the subscription's billing cadence (monthly if unset).
+func cadenceOf(s *Subscription) ensemble.Cadence {
+	if s.Cadence == (ensemble.Cadence{}) {
+		return ensemble.Every(1, ensemble.Monthly)
+	}
+	return s.Cadence
+}
+
+// fmtTime writes an instant compactly for IDs, in UTC, to the nanosecond
+// when it has a fraction.
+func fmtTime(t time.Time) string {
+	t = t.UTC()
+	if t.Nanosecond() == 0 {
+		return t.Format("20060102T150405Z")
+	}
+	return t.Format("20060102T150405.000000000Z")
+}
+
+func describe(c *chargeInfo) string {
+	return fmt.Sprintf("%s: %s", c.offer.name, c.name)
+}

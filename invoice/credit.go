@@ -1,0 +1,301 @@
+package invoice
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/ensemble-commerce/ensemble"
+	"github.com/shopspring/decimal"
+)
+
+// CreditRequest asks for a credit note against an issued invoice.
+type CreditRequest struct {
+	// ID is the host's key for the note, unique per invoice; the note's ID
+	// is "<invoice>/cn/<id>". Required; no '/' or white space.
+	ID string `json:"id"`
+	// Reason says why; required.
+	Reason Reason `json:"reason"`
+	// At is the note's date; required.
+	At time.Time `json:"at"`
+	// Full credits everything that remains creditable on every line.
+	Full bool `json:"full,omitempty"`
+	// Lines credit single lines (ignored when Full).
+	Lines []CreditLine `json:"lines,omitempty"`
+	// Memo is free text for the customer.
+	Memo string `json:"memo,omitempty"`
+}
+
+// CreditLine credits one invoice line: by Amount (the total to credit,
+// tax included, in whole minor units), by Quantity (that share of the
+// remaining quantity), or, with neither, all that remains of it.
+type CreditLine struct {
+	Line     LineID          `json:"line"`
+	Amount   decimal.Decimal `json:"amount,omitzero"`
+	Quantity decimal.Decimal `json:"quantity,omitzero"`
+}
+
+// CreditNote reverses part or all of an issued invoice. Its lines are
+// KindCreditNote lines with negative amounts, each naming in Credits the
+// invoice line it reverses; Subtotal, Tax and Total are their (negative)
+// sums.
+type CreditNote struct {
+	ID           CreditNoteID      `json:"id"`
+	Invoice      InvoiceID         `json:"invoice"`
+	Subscription SubscriptionID    `json:"subscription"`
+	Customer     CustomerID        `json:"customer"`
+	Currency     ensemble.Currency `json:"currency"`
+	Reason       Reason            `json:"reason"`
+	Date         time.Time         `json:"date"`
+	Memo         string            `json:"memo,omitempty"`
+	Lines        []Line            `json:"lines"`
+	Subtotal     ensemble.Money    `json:"subtotal"`
+	Taxes        []TaxLine         `json:"taxes"`
+	Tax          ensemble.Money    `json:"tax"`
+	Total        ensemble.Money    `json:"total"`
+}
+
+// Remainder is what remains creditable on one invoice line after the
+// credit notes raised so far (all non-negative).
+type Remainder struct {
+	Line     LineID          `json:"line"`
+	Net      ensemble.Money  `json:"net"`
+	Tax      ensemble.Money  `json:"tax"`
+	Total    ensemble.Money  `json:"total"`
+	Quantity decimal.Decimal `json:"quantity"`
+}
+
+// Remaining returns, for every line of inv with a positive total, what the
+// credit notes in prior leave creditable, sorted by line ID. Prior notes
+// of another invoice, or crediting lines inv lacks, are an error.
+func Remaining(inv Invoice, prior []CreditNote) ([]Remainder, error) {
+	rem, err := remaining(&inv, prior)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]Remainder, 0, len(rem))
+	for i := range inv.Lines {
+		if r, ok := rem[inv.Lines[i].ID]; ok {
+			out = append(out, *r)
+		}
+	}
+	return out, nil
+}
+
+func remaining(inv *Invoice, prior []CreditNote) (map[LineID]*Remainder, error) {
+	rem := map[LineID]*Remainder{}
+	for i := range inv.Lines {
+		l := &inv.Lines[i]
+		if l.Total.IsPositive() {
+			rem[l.ID] = &Remainder{Line: l.ID, Net: l.Net, Tax: l.Tax, Total: l.Total, Quantity: l.Quantity}
+		}
+	}
+	for _, cn := range prior {
+		if cn.Invoice != inv.ID {
+			return nil, bad(ErrInvalid, "credit note %q is against invoice %q, not %q", cn.ID, cn.Invoice, inv.ID)
+		}
+		for _, cl := range cn.Lines {
+			r, ok := rem[cl.Credits]
+			if !ok {
+				return nil, &LineError{Line: cl.Credits, Err: ErrNotCreditable, Value: "credit note " + quote(string(cn.ID))}
+			}
+			var e1, e2, e3 error
+			r.Net, e1 = r.Net.Add(cl.Net)
+			r.Tax, e2 = r.Tax.Add(cl.Tax)
+			r.Total, e3 = r.Total.Add(cl.Total)
+			if e1 != nil || e2 != nil || e3 != nil {
+				return nil, &LineError{Line: cl.Credits, Err: ErrCurrency, Value: cl.Total.String()}
+			}
+			r.Quantity = r.Quantity.Add(cl.Quantity)
+			if r.Total.IsNegative() || r.Net.Sign()*r.Total.Sign() < 0 || r.Quantity.Sign() < 0 {
+				return nil, &LineError{Line: cl.Credits, Err: ErrOverCredit, Value: "credit note " + quote(string(cn.ID))}
+			}
+		}
+	}
+	return rem, nil
+}
+
+// NewCreditNote credits lines of an issued invoice, given the credit notes
+// already raised against it (prior). For each line it credits a total t of
+// the remaining total T (t ≤ T: more is ErrOverCredit), and splits it as
+// net = round(N × t / T) of the remaining net N, tax = t - net. Crediting the
+// whole remainder credits exactly the remaining net and tax, so credit notes
+// that end up crediting every line in full return exactly the invoice's
+// subtotal, tax and total: no rounding drift, however the credits were
+// split. Every problem of the request is reported at once in an
+// *ensemble.ValidationError; a failed call returns the zero CreditNote.
+func NewCreditNote(inv Invoice, prior []CreditNote, req CreditRequest) (CreditNote, error) {
+	var ps ensemble.Problems
+	if inv.Status != Issued {
+		ps.Add("invoice.status", bad(ErrNotIssued, "invoice %q is %s", inv.ID, inv.Status))
+	}
+	if err := validID(req.ID); err != nil {
+		ps.Add("id", err)
+	}
+	id := CreditNoteID(string(inv.ID) + "/cn/" + req.ID)
+	for _, cn := range prior {
+		if cn.ID == id {
+			ps.Add("id", bad(ErrDuplicate, "%q", req.ID))
+		}
+	}
+	if req.Reason == ReasonUnspecified || req.Reason > ReasonCorrection {
+		ps.Add("reason", bad(ErrRequired, "reason %s", req.Reason))
+	}
+	if req.At.IsZero() {
+		ps.Add("at", ErrRequired)
+	}
+	rem, err := remaining(&inv, prior)
+	if err != nil {
+		ps.Add("prior", err)
+	}
+	reqs := req.Lines
+	if req.Full {
+		reqs = nil
+		for i := range inv.Lines {
+			if r, ok := rem[inv.Lines[i].ID]; ok && r.Total.IsPositive() {
+				reqs = append(reqs, CreditLine{Line: inv.Lines[i].ID})
+			}
+		}
+	} else if len(reqs) == 0 {
+		ps.Add("lines", ErrRequired)
+	}
+	cn := CreditNote{ID: id, Invoice: inv.ID, Subscription: inv.Subscription, Customer: inv.Customer.ID,
+		Currency: inv.Currency, Reason: req.Reason, Date: req.At, Memo: req.Memo}
+	seen := map[LineID]bool{}
+	for k, cr := range reqs {
+		at := ensemble.Path("lines", k)
+		if seen[cr.Line] {
+			ps.Add(at+".line", bad(ErrDuplicate, "%q", cr.Line))
+			continue
+		}
+		seen[cr.Line] = true
+		src, ok := inv.Line(cr.Line)
+		if !ok {
+			ps.Add(at+".line", bad(ErrUnknown, "line %q", cr.Line))
+			continue
+		}
+		r := rem[cr.Line]
+		if r == nil || !r.Total.IsPositive() {
+			ps.Add(at+".line", &LineError{Line: cr.Line, Err: ErrNotCreditable, Value: "nothing remains"})
+			continue
+		}
+		l, err := creditLine(&inv, &src, r, cr, id, req.At)
+		if err != nil {
+			ps.Add(at, err)
+			continue
+		}
+		cn.Lines = append(cn.Lines, l)
+	}
+	if err := ps.Err(fmt.Sprintf("credit note %q", id)); err != nil {
+		return CreditNote{}, err
+	}
+	slices.SortFunc(cn.Lines, func(a, b Line) int { return strings.Compare(string(a.ID), string(b.ID)) })
+	cn.Subtotal, cn.Tax, cn.Total, cn.Taxes = sumLines(cn.Lines, inv.Currency)
+	return cn, nil
+}
+
+// creditLine computes one credit-note line.
+func creditLine(inv *Invoice, src *Line, r *Remainder, cr CreditLine, id CreditNoteID, at time.Time) (Line, error) {
+	mode := inv.Mode
+	total, qty := r.Total, r.Quantity
+	all := true
+	switch {
+	case !cr.Amount.IsZero() && !cr.Quantity.IsZero():
+		return Line{}, bad(ErrInvalid, "line %q: amount and quantity both set", cr.Line)
+	case cr.Amount.Sign() < 0:
+		return Line{}, bad(ErrNegative, "amount %s", cr.Amount)
+	case cr.Quantity.Sign() < 0:
+		return Line{}, bad(ErrNegative, "quantity %s", cr.Quantity)
+	case !cr.Amount.IsZero():
+		a := ensemble.MoneyFromDecimal(cr.Amount, inv.Currency)
+		if !a.IsRounded() {
+			return Line{}, bad(ErrInvalid, "amount %s is not whole minor units", cr.Amount)
+		}
+		c, _ := a.Cmp(r.Total)
+		if c > 0 {
+			return Line{}, &LineError{Line: cr.Line, Err: ErrOverCredit, Value: fmt.Sprintf("%s > %s", a, r.Total)}
+		}
+		if c < 0 {
+			total, qty, all = a, decimal.Zero, false
+		}
+	case !cr.Quantity.IsZero():
+		c := cr.Quantity.Cmp(r.Quantity)
+		if c > 0 {
+			return Line{}, &LineError{Line: cr.Line, Err: ErrOverCredit, Value: fmt.Sprintf("quantity %s > %s", cr.Quantity, r.Quantity)}
+		}
+		if c < 0 {
+			f := quo(ensemble.RatioFromDecimal(cr.Quantity), ensemble.RatioFromDecimal(r.Quantity))
+			total, qty, all = r.Total.MulRatio(f, mode), cr.Quantity, false
+		}
+	}
+	net, tax := r.Net, r.Tax
+	if !all {
+		net = r.Net.MulRatio(quo(ensemble.RatioFromDecimal(total.Amount()), ensemble.RatioFromDecimal(r.Total.Amount())), mode)
+		tax, _ = total.Sub(net)
+	}
+	amount := net
+	if src.TaxRule.Inclusive {
+		amount, _ = net.Add(tax)
+	}
+	zero := ensemble.MoneyFromMinor(0, inv.Currency)
+	l := Line{
+		ID:              LineID(string(id) + "/" + string(src.ID)),
+		Kind:            KindCreditNote,
+		Subscription:    src.Subscription,
+		Item:            src.Item,
+		Customer:        src.Customer,
+		Date:            at,
+		Description:     "Credit: " + src.Description,
+		Pin:             src.Pin,
+		Charge:          src.Charge,
+		Model:           src.Model,
+		Cycle:           src.Cycle,
+		Period:          src.Period,
+		Quantity:        qty.Neg(),
+		Full:            src.Full,
+		Currency:        inv.Currency,
+		Amount:          amount.Neg(),
+		Discount:        zero,
+		Net:             net.Neg(),
+		Tax:             tax.Neg(),
+		TaxRule:         src.TaxRule,
+		Total:           total.Neg(),
+		Credits:         src.ID,
+		CreditedInvoice: inv.ID,
+		Refs:            slices.Clone(src.Refs),
+	}
+	l.Refs = append(l.Refs, ensemble.Ref{Kind: RefLine, ID: string(src.ID)}, ensemble.Ref{Kind: RefInvoice, ID: string(inv.ID)})
+	slices.SortFunc(l.Refs, ensemble.Ref.Compare)
+	l.Refs = slices.Compact(l.Refs)
+	return l, nil
+}
+
+// sumLines totals lines and their tax breakdown.
+func sumLines(lines []Line, cur ensemble.Currency) (sub, tax, total ensemble.Money, taxes []TaxLine) {
+	zero := ensemble.MoneyFromMinor(0, cur)
+	sub, tax, total = zero, zero, zero
+	groups := map[taxKey]int{}
+	for i := range lines {
+		l := &lines[i]
+		sub, _ = sub.Add(l.Net)
+		tax, _ = tax.Add(l.Tax)
+		total, _ = total.Add(l.Total)
+		k := taxKey{l.TaxRule.ID, l.TaxRule.Treatment}
+		j, ok := groups[k]
+		if !ok {
+			j = len(taxes)
+			groups[k] = j
+			taxes = append(taxes, TaxLine{Rule: l.TaxRule, Base: zero, Tax: zero})
+		}
+		taxes[j].Base, _ = taxes[j].Base.Add(l.Net)
+		taxes[j].Tax, _ = taxes[j].Tax.Add(l.Tax)
+	}
+	slices.SortFunc(taxes, func(a, b TaxLine) int {
+		if c := strings.Compare(string(a.Rule.ID), string(b.Rule.ID)); c != 0 {
+			return c
+		}
+		return int(a.Rule.Treatment) - int(b.Rule.Treatment)
+	})
+	return sub, tax, total, taxes
+}

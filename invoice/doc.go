@@ -1,0 +1,70 @@
+// Package invoice turns subscriptions and usage into invoices and credit
+// notes whose every line says why it is that amount.
+//
+// The input is the package's own small types, so billing teams can fill
+// them without the order package: a Subscription (customer, currency,
+// billing anchor and time zone) holds Items whose dated Segments record
+// the catalog pin, quantity and add-ons in force; discounts, a minimum
+// commitment and prepaid credits ride along. A Builder compiles a catalog
+// once; Build bills one Run, every line due in (Run.After, Run.At]:
+//
+//	b, err := invoice.NewBuilder(cat, invoice.Options{Basis: ensemble.ProrateDaysEndExclusive, Taxes: table})
+//	invs, err := b.Build(invoice.Run{After: lastRun, At: now, Usage: report.Aggregates}, subs)
+//	inv, err := invoice.Issue(invs[0], now)
+//	fmt.Print(invoice.Explain(inv.Lines[0])) // why is this line this amount
+//	cn, err := invoice.NewCreditNote(inv, nil, invoice.CreditRequest{ID: "1", Reason: invoice.ReasonRefund, At: now, Full: true})
+//
+// # Billing periods
+//
+// Each recurring charge is billed on the cycles of its own cadence stepped
+// from the subscription's anchor in its time zone (ensemble.Cadence, which
+// clamps month ends: an anchor on the 31st bills on Feb 28 or 29). The first
+// cycle is charged from activation and the last one up to the cancellation.
+// In-advance charges fall due at the start of what they pay for, in-arrears
+// and usage charges at its end, one-time fees at activation (the first
+// instant their offer appears on the item).
+//
+// # Rounding
+//
+// Amounts stay exact (decimals and ensemble.Ratio fractions) until each
+// line is rounded once to the minor unit in Options.Mode. A recurring line
+// covering the elapsed fractions [from, to) of its cycle is
+// round(full × to) - round(full × from): cumulative rounding, so the parts of
+// a cycle split at any instants add up to exactly the whole, and a credit of
+// an unused part never exceeds what was billed. Percentage discounts round
+// the same way; tax rounds per line or per invoice (TaxRounding).
+//
+// # Proration
+//
+// Every change between segments (upgrade, downgrade, quantity change,
+// add-on added or removed, pause, cancellation) credits the unused part of the
+// line billed in advance at the amounts it was billed with, and charges the
+// new state from the change. A second change in one cycle therefore credits
+// what the first change charged, never the original price. The basis
+// (ensemble.ProrationBasis) is the builder's, or the run's; the thirty-day
+// basis counts months from the billing anchor. Under days-end-inclusive
+// counting the day holding a change counts in the earlier part, so the parts
+// still add up to the whole.
+//
+// # Usage
+//
+// Usage aggregates (package usage) are rated through the catalog's raters.
+// Late usage for a billed period is billed as rate(cumulative) - rate(billed)
+// (catalog.Rater.RateDelta), tracing to the period and records it corrects;
+// several deltas add up to billing everything at once.
+//
+// # Taxes and credit notes
+//
+// A host-given TaxTable picks a rule per line by customer region and tax
+// code; exempt and reverse-charge customers pay none. The invoice states its
+// subtotal, tax per rule and total, reconciling to the minor unit (Check).
+// Credit notes (NewCreditNote) credit lines in full or in part; each line's
+// credit never exceeds what remains, and its tax is the remaining tax in
+// proportion, the last credit taking exactly the rest, so crediting every
+// line in full returns exactly the invoice's tax.
+//
+// # Settlement
+//
+// Settlement reads each Line's ID, Date, Net, Tax, Currency, Pin, Charge,
+// Quantity, Customer, SupplierCosts, Credits and Refs.
+package invoice

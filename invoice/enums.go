@@ -1,0 +1,257 @@
+package invoice
+
+import (
+	"fmt"
+	"strconv"
+)
+
+// enumName returns names[v], or kind(v) for a value outside the table.
+func enumName[T ~uint8](v T, names []string, kind string) string {
+	if int(v) < len(names) {
+		return names[v]
+	}
+	return kind + "(" + strconv.Itoa(int(v)) + ")"
+}
+
+// enumMarshal writes the name of a declared value and rejects any other.
+func enumMarshal[T ~uint8](v T, names []string, kind string) ([]byte, error) {
+	if int(v) >= len(names) {
+		return nil, fmt.Errorf("invoice: unknown %s %d", kind, v)
+	}
+	return []byte(names[v]), nil
+}
+
+// enumParse reads a name from names; "" reads as the zero value.
+func enumParse[T ~uint8](b []byte, names []string, kind string) (T, error) {
+	if len(b) == 0 {
+		return 0, nil
+	}
+	for i, n := range names {
+		if n == string(b) {
+			return T(i), nil
+		}
+	}
+	s := string(b)
+	if len(s) > 64 {
+		s = s[:64] + "..."
+	}
+	return 0, fmt.Errorf("invoice: unknown %s %q", kind, s)
+}
+
+// LineKind says what produced an invoice or credit-note line. The zero
+// value, KindUnspecified, is never emitted.
+type LineKind uint8
+
+const (
+	// KindUnspecified is the zero value; no line carries it.
+	KindUnspecified LineKind = iota
+	// KindOneTime is a one-time fee, billed once when its offer first
+	// appears on the item (activation, or the change that added it).
+	KindOneTime
+	// KindRecurring is a recurring charge for the part of a billing cycle
+	// it covers: in advance from the cycle start (or from activation or a
+	// change), in arrears for each state the item held during the cycle.
+	KindRecurring
+	// KindProrationCredit credits the unused part of a recurring line billed
+	// in advance, after a change or a cancellation. Its amounts are
+	// negative and Credits names the line it credits.
+	KindProrationCredit
+	// KindUsage rates the usage aggregate of one meter and period.
+	KindUsage
+	// KindUsageAdjustment bills late usage for a period already billed:
+	// rate(cumulative) - rate(billed). It may be negative.
+	KindUsageAdjustment
+	// KindCommitmentTrueUp bills the shortfall of a cycle's net charges
+	// below the subscription's minimum commitment.
+	KindCommitmentTrueUp
+	// KindCreditNote is a credit-note line: the reversal of (part of) an
+	// issued invoice line, named by Credits. Its amounts are negative.
+	KindCreditNote
+)
+
+var lineKindNames = []string{
+	KindUnspecified: "unspecified", KindOneTime: "one_time", KindRecurring: "recurring",
+	KindProrationCredit: "proration_credit", KindUsage: "usage", KindUsageAdjustment: "usage_adjustment",
+	KindCommitmentTrueUp: "commitment_true_up", KindCreditNote: "credit_note",
+}
+
+// String returns the kind's lowercase name, such as "proration_credit".
+func (k LineKind) String() string { return enumName(k, lineKindNames, "line_kind") }
+
+// MarshalText writes the kind's name; an undeclared kind is an error.
+func (k LineKind) MarshalText() ([]byte, error) { return enumMarshal(k, lineKindNames, "line kind") }
+
+// UnmarshalText reads a kind's name; "" is KindUnspecified.
+func (k *LineKind) UnmarshalText(b []byte) error {
+	v, err := enumParse[LineKind](b, lineKindNames, "line kind")
+	if err == nil {
+		*k = v
+	}
+	return err
+}
+
+// DiscountDuration says for how many billing cycles a discount applies.
+// The zero value, Forever, is the default.
+type DiscountDuration uint8
+
+const (
+	// Forever (the default) applies the discount to every cycle from its
+	// start.
+	Forever DiscountDuration = iota
+	// Once applies the discount to the cycle its start falls in.
+	Once
+	// Repeating applies the discount to Discount.Cycles cycles, counted
+	// from the cycle its start falls in.
+	Repeating
+)
+
+var durationNames = []string{Forever: "forever", Once: "once", Repeating: "repeating"}
+
+// String returns the duration's lowercase name.
+func (d DiscountDuration) String() string { return enumName(d, durationNames, "discount_duration") }
+
+// MarshalText writes the duration's name; an undeclared one is an error.
+func (d DiscountDuration) MarshalText() ([]byte, error) {
+	return enumMarshal(d, durationNames, "discount duration")
+}
+
+// UnmarshalText reads a duration's name; "" is Forever.
+func (d *DiscountDuration) UnmarshalText(b []byte) error {
+	v, err := enumParse[DiscountDuration](b, durationNames, "discount duration")
+	if err == nil {
+		*d = v
+	}
+	return err
+}
+
+// TaxTreatment says how tax applied to a line. The zero value,
+// TaxStandard, is the default.
+type TaxTreatment uint8
+
+const (
+	// TaxStandard (the default) charges the rule's rate.
+	TaxStandard TaxTreatment = iota
+	// TaxExempt charges no tax: the customer is exempt.
+	TaxExempt
+	// TaxReverseCharge charges no tax: the customer accounts for it
+	// (EU reverse charge); the invoice says so.
+	TaxReverseCharge
+	// TaxNone charges no tax: the run's tax table is empty.
+	TaxNone
+)
+
+var treatmentNames = []string{TaxStandard: "standard", TaxExempt: "exempt", TaxReverseCharge: "reverse_charge", TaxNone: "none"}
+
+// String returns the treatment's lowercase name.
+func (t TaxTreatment) String() string { return enumName(t, treatmentNames, "tax_treatment") }
+
+// MarshalText writes the treatment's name; an undeclared one is an error.
+func (t TaxTreatment) MarshalText() ([]byte, error) {
+	return enumMarshal(t, treatmentNames, "tax treatment")
+}
+
+// UnmarshalText reads a treatment's name; "" is TaxStandard.
+func (t *TaxTreatment) UnmarshalText(b []byte) error {
+	v, err := enumParse[TaxTreatment](b, treatmentNames, "tax treatment")
+	if err == nil {
+		*t = v
+	}
+	return err
+}
+
+// TaxRounding says where tax is rounded to the minor unit. The zero value,
+// TaxPerLine, is the default.
+type TaxRounding uint8
+
+const (
+	// TaxPerLine (the default) rounds each line's tax on its own; the
+	// invoice's tax is their sum.
+	TaxPerLine TaxRounding = iota
+	// TaxPerInvoice rounds each rate's tax once on the invoice's taxable
+	// base; lines receive it by cumulative rounding in line order
+	// (round(rate × running base) minus the previous running tax), so the
+	// lines' taxes add up to exactly the invoice's.
+	TaxPerInvoice
+)
+
+var taxRoundingNames = []string{TaxPerLine: "per_line", TaxPerInvoice: "per_invoice"}
+
+// String returns "per_line" or "per_invoice".
+func (r TaxRounding) String() string { return enumName(r, taxRoundingNames, "tax_rounding") }
+
+// MarshalText writes the policy's name; an undeclared one is an error.
+func (r TaxRounding) MarshalText() ([]byte, error) {
+	return enumMarshal(r, taxRoundingNames, "tax rounding")
+}
+
+// UnmarshalText reads a policy's name; "" is TaxPerLine.
+func (r *TaxRounding) UnmarshalText(b []byte) error {
+	v, err := enumParse[TaxRounding](b, taxRoundingNames, "tax rounding")
+	if err == nil {
+		*r = v
+	}
+	return err
+}
+
+// Reason says why a credit note was issued. The zero value is
+// ReasonUnspecified, which NewCreditNote rejects.
+type Reason uint8
+
+const (
+	// ReasonUnspecified is the zero value and is invalid.
+	ReasonUnspecified Reason = iota
+	// ReasonDispute credits a disputed charge.
+	ReasonDispute
+	// ReasonRefund credits a refunded charge.
+	ReasonRefund
+	// ReasonGoodwill credits as a gesture of goodwill.
+	ReasonGoodwill
+	// ReasonCorrection credits a billing mistake.
+	ReasonCorrection
+)
+
+var reasonNames = []string{ReasonUnspecified: "unspecified", ReasonDispute: "dispute", ReasonRefund: "refund", ReasonGoodwill: "goodwill", ReasonCorrection: "correction"}
+
+// String returns the reason's lowercase name.
+func (r Reason) String() string { return enumName(r, reasonNames, "reason") }
+
+// MarshalText writes the reason's name; an undeclared one is an error.
+func (r Reason) MarshalText() ([]byte, error) { return enumMarshal(r, reasonNames, "reason") }
+
+// UnmarshalText reads a reason's name; "" is ReasonUnspecified.
+func (r *Reason) UnmarshalText(b []byte) error {
+	v, err := enumParse[Reason](b, reasonNames, "reason")
+	if err == nil {
+		*r = v
+	}
+	return err
+}
+
+// Status says whether an invoice is a draft or issued. The zero value,
+// Draft, is what Build returns.
+type Status uint8
+
+const (
+	// Draft is an invoice as built: it may be rebuilt and is not creditable.
+	Draft Status = iota
+	// Issued is an invoice handed to the customer by Issue; credit notes
+	// may be raised against it.
+	Issued
+)
+
+var statusNames = []string{Draft: "draft", Issued: "issued"}
+
+// String returns "draft" or "issued".
+func (s Status) String() string { return enumName(s, statusNames, "status") }
+
+// MarshalText writes the status's name; an undeclared one is an error.
+func (s Status) MarshalText() ([]byte, error) { return enumMarshal(s, statusNames, "status") }
+
+// UnmarshalText reads a status's name; "" is Draft.
+func (s *Status) UnmarshalText(b []byte) error {
+	v, err := enumParse[Status](b, statusNames, "status")
+	if err == nil {
+		*s = v
+	}
+	return err
+}

@@ -1,0 +1,81 @@
+package invoice
+
+import (
+	"errors"
+	"fmt"
+)
+
+// Conditions that invoice errors wrap; match them with errors.Is. Problems
+// of an input arrive as *ensemble.FieldError values inside one
+// *ensemble.ValidationError, each with the path of the offending field.
+var (
+	// ErrRequired reports a field that must be set and is not.
+	ErrRequired = errors.New("invoice: required")
+	// ErrInvalidID reports an ID holding '/' or white space.
+	ErrInvalidID = errors.New("invoice: invalid id")
+	// ErrDuplicate reports an ID declared twice.
+	ErrDuplicate = errors.New("invoice: duplicate")
+	// ErrNegative reports a quantity, amount or rate below zero.
+	ErrNegative = errors.New("invoice: negative")
+	// ErrOrder reports segments out of time order, overlapping, or ending
+	// before they start, and a run whose At is not after After.
+	ErrOrder = errors.New("invoice: out of order")
+	// ErrCurrency reports an offer or amount in another currency than the
+	// subscription's.
+	ErrCurrency = errors.New("invoice: currency differs from the subscription's")
+	// ErrUnknown reports a pin, charge, time zone, usage line or meter that
+	// cannot be resolved.
+	ErrUnknown = errors.New("invoice: unknown")
+	// ErrInvalid reports a value outside its allowed range or form.
+	ErrInvalid = errors.New("invoice: invalid value")
+	// ErrNoTaxRule reports a line the non-empty tax table has no rule for.
+	ErrNoTaxRule = errors.New("invoice: no tax rule")
+	// ErrNotIssued reports a credit note against a draft invoice.
+	ErrNotIssued = errors.New("invoice: invoice not issued")
+	// ErrOverCredit reports a credit beyond what remains creditable on a
+	// line.
+	ErrOverCredit = errors.New("invoice: credit exceeds what remains creditable")
+	// ErrNotCreditable reports a credit of a line with no positive total.
+	ErrNotCreditable = errors.New("invoice: line not creditable")
+)
+
+// LineError reports a problem with one line while building or crediting.
+type LineError struct {
+	Line  LineID
+	Value string // the offending value, may be empty
+	Err   error
+}
+
+// Error writes `invoice: line "x": <condition>: <value>`.
+func (e *LineError) Error() string {
+	if e.Value == "" {
+		return fmt.Sprintf("invoice: line %q: %v", e.Line, e.Err)
+	}
+	return fmt.Sprintf("invoice: line %q: %v: %s", e.Line, e.Err, e.Value)
+}
+
+// Unwrap returns the condition.
+func (e *LineError) Unwrap() error { return e.Err }
+
+// valueError wraps a condition with the offending value.
+type valueError struct {
+	err   error
+	value string
+}
+
+func (e *valueError) Error() string {
+	if e.value == "" {
+		return e.err.Error()
+	}
+	v := e.value
+	if len(v) > 64 {
+		v = v[:64] + "..."
+	}
+	return e.err.Error() + ": " + v
+}
+
+func (e *valueError) Unwrap() error { return e.err }
+
+func bad(err error, format string, args ...any) error {
+	return &valueError{err: err, value: fmt.Sprintf(format, args...)}
+}

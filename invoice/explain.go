@@ -1,0 +1,109 @@
+package invoice
+
+import (
+	"fmt"
+
+	"github.com/ensemble-commerce/ensemble"
+	"strings"
+	"time"
+)
+
+// Explain answers "why is this line this amount" in readable text, from
+// what the line records (its trace), without re-deriving anything: where it
+// came from (subscription, item, offer version, charge, price model), the
+// quantity and usage aggregate it rated, the full-cycle rating by tier, the
+// proration (basis, fractions and the two rounded cumulative amounts it is
+// the difference of), each discount, the tax rule, and the totals.
+func Explain(l Line) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "%s: %s\n", l.ID, l.Description)
+	fmt.Fprintf(&b, "  %s line of subscription %s", l.Kind, l.Subscription)
+	if l.Item != "" {
+		fmt.Fprintf(&b, ", item %s", l.Item)
+	}
+	fmt.Fprintf(&b, ", customer %s, due %s\n", l.Customer, day(l.Date))
+	if l.Charge != "" {
+		fmt.Fprintf(&b, "  offer %s, charge %s (%s), quantity %s\n", l.Pin, l.Charge, l.Model, l.Quantity)
+	}
+	if u := l.Usage; u != nil {
+		fmt.Fprintf(&b, "  usage: meter %s over %s, %d records, digest %s\n", u.Meter, span(u.Period), u.Records, u.Digest)
+		if u.Late != nil {
+			fmt.Fprintf(&b, "  late usage: %s billed before, %s now (adjustment %s): rate(cumulative) - rate(billed)\n", u.Billed, l.Quantity, u.Late)
+		}
+	}
+	if l.Kind != KindCreditNote && l.Kind != KindCommitmentTrueUp {
+		what := "full cycle " + span(l.Cycle)
+		switch l.Kind {
+		case KindOneTime:
+			what = "one-time"
+		case KindUsage:
+			what = "usage rating"
+		case KindUsageAdjustment:
+			what = "rating delta"
+		}
+		fmt.Fprintf(&b, "  %s: %s\n", what, l.Full)
+		for _, t := range l.Tiers {
+			fmt.Fprintf(&b, "    tier %d: %s × %s + %s = %s\n", t.Tier, t.Quantity, t.UnitAmount.AmountString(), t.FlatAmount.AmountString(), t.Subtotal.AmountString())
+		}
+	}
+	if l.Kind == KindCommitmentTrueUp {
+		fmt.Fprintf(&b, "  minimum commitment %s per cycle %s, net of the cycle's lines fell short\n", l.Full, span(l.Cycle))
+	}
+	if p := l.Proration; p != nil {
+		fmt.Fprintf(&b, "  prorated %s (%s) for %s: round(%s × %s) - round(%s × %s) = %s - %s\n",
+			p.Fraction, p.Basis, span(l.Period), l.Full.AmountString(), p.To, l.Full.AmountString(), p.From,
+			p.AtTo.AmountString(), p.AtFrom.AmountString())
+	}
+	if l.Credits != "" {
+		fmt.Fprintf(&b, "  credits line %s", l.Credits)
+		if l.CreditedInvoice != "" {
+			fmt.Fprintf(&b, " of invoice %s", l.CreditedInvoice)
+		}
+		b.WriteString("\n")
+	}
+	fmt.Fprintf(&b, "  amount %s\n", l.Amount)
+	for _, d := range l.Discounts {
+		if d.Percent.IsZero() {
+			fmt.Fprintf(&b, "  discount %s (fixed, shared over the invoice's lines): -%s\n", d.ID, d.Amount)
+		} else {
+			fmt.Fprintf(&b, "  discount %s %s: -%s\n", d.ID, d.Percent.Percent(), d.Amount)
+		}
+	}
+	t := l.TaxRule
+	switch t.Treatment {
+	case TaxStandard:
+		how := "exclusive"
+		if t.Inclusive {
+			how = "inclusive (included in the amount)"
+		}
+		fmt.Fprintf(&b, "  tax %s %s %s: %s\n", t.ID, t.Rate.Percent(), how, l.Tax)
+	case TaxReverseCharge:
+		fmt.Fprintf(&b, "  tax %s: reverse charge, the customer accounts for it: %s\n", t.ID, l.Tax)
+	case TaxExempt:
+		fmt.Fprintf(&b, "  tax %s: customer exempt: %s\n", t.ID, l.Tax)
+	default:
+		fmt.Fprintf(&b, "  no tax: %s\n", l.Tax)
+	}
+	fmt.Fprintf(&b, "  net %s + tax %s = total %s\n", l.Net, l.Tax, l.Total)
+	if len(l.SupplierCosts) > 0 {
+		for _, c := range l.SupplierCosts {
+			fmt.Fprintf(&b, "  supplier %s (%s): %s\n", c.Supplier, c.Offer, c.Cost)
+		}
+	}
+	return b.String()
+}
+
+func day(t time.Time) string {
+	if t.IsZero() {
+		return "-"
+	}
+	t = t.UTC()
+	if t.Hour() == 0 && t.Minute() == 0 && t.Second() == 0 && t.Nanosecond() == 0 {
+		return t.Format("2006-01-02")
+	}
+	return t.Format(time.RFC3339Nano)
+}
+
+func span(p ensemble.Period) string {
+	return "[" + day(p.Start) + ", " + day(p.End) + ")"
+}

@@ -1,0 +1,688 @@
+package invoice
+
+import (
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/ensemble-commerce/ensemble"
+	"github.com/ensemble-commerce/ensemble/catalog"
+	"github.com/ensemble-commerce/ensemble/usage"
+	"github.com/shopspring/decimal"
+)
+
+// partnerDiscount is the ID of an item's partner discount.
+const partnerDiscount DiscountID = "partner"
+
+var (
+	ratioZero = ensemble.Ratio{}
+	ratioOne  = ensemble.RatioFromInt(1)
+)
+
+// gen builds the lines of one subscription.
+type gen struct {
+	b     *Builder
+	run   *Run
+	s     *Subscription
+	popts ensemble.ProrateOptions
+	loc   *time.Location
+	cur   ensemble.Currency
+	mode  ensemble.RoundingMode
+	cad   ensemble.Cadence
+	from  time.Time // cycles overlapping [from, At] are computed
+	limit time.Time // At + 1ns
+	ps    *ensemble.Problems
+	path  string
+	lines []Line
+	wins  map[*Discount]window
+}
+
+// window is the span of line starts a discount applies to; a zero to is
+// open.
+type window struct{ from, to time.Time }
+
+func (w window) contains(t time.Time) bool {
+	return !t.Before(w.from) && (w.to.IsZero() || t.Before(w.to))
+}
+
+// pct is a percentage discount applied to a line.
+type pct struct {
+	id DiscountID
+	p  ensemble.Ratio
+}
+
+// piece is one state of one charge stream over [start, end) (end zero:
+// open).
+type piece struct {
+	start, end time.Time
+	pin        catalog.Pin
+	qty        decimal.Decimal
+	ch         *chargeInfo
+}
+
+// stream is the history of one charge (offer ID and charge ID) on an item.
+type stream struct {
+	key    string
+	pieces []piece
+}
+
+// billed is a recurring line billed in advance that a later change may
+// credit.
+type billed struct {
+	id    LineID
+	p     piece
+	full  ensemble.Money
+	tiers []catalog.Line
+	pcts  []pct
+	cycle ensemble.Period
+}
+
+func (g *gen) add(a, b ensemble.Money) ensemble.Money {
+	m, _ := a.Add(b)
+	return m
+}
+
+func (g *gen) sub(a, b ensemble.Money) ensemble.Money {
+	m, _ := a.Sub(b)
+	return m
+}
+
+// frac returns the elapsed fraction of cycle c at instant x.
+func (g *gen) frac(c ensemble.Period, x time.Time) (ensemble.Ratio, bool) {
+	if !x.After(c.Start) {
+		return ratioZero, true
+	}
+	if !x.Before(c.End) {
+		return ratioOne, true
+	}
+	r, err := ensemble.Prorate(ensemble.Period{Start: c.Start, End: x}, c, g.popts)
+	if err != nil {
+		g.ps.Add(g.path, err)
+		return ratioZero, false
+	}
+	return r, true
+}
+
+// proration describes the proration of full over [from, to).
+func (g *gen) proration(full ensemble.Money, from, to ensemble.Ratio) *Proration {
+	return &Proration{Basis: g.popts.Basis, From: from, To: to, Fraction: to.Sub(from),
+		AtTo: full.MulRatio(to, g.mode), AtFrom: full.MulRatio(from, g.mode)}
+}
+
+// cum returns round(m × to) - round(m × from).
+func (g *gen) cum(m ensemble.Money, from, to ensemble.Ratio) ensemble.Money {
+	hi := m.Round(g.mode)
+	if !to.Equal(ratioOne) {
+		hi = m.MulRatio(to, g.mode)
+	}
+	if from.IsZero() {
+		return hi
+	}
+	return g.sub(hi, m.MulRatio(from, g.mode))
+}
+
+// streams turns an item's segments, clipped at the cancellation, into
+// charge streams sorted by key; adjacent pieces of one state merge.
+func (g *gen) streams(it *Item) []*stream {
+	byKey := map[string]*stream{}
+	var out []*stream
+	for _, sg := range g.segments(it) {
+		addPin := func(pin catalog.Pin, qty decimal.Decimal) {
+			oi := g.b.offers[pin]
+			for _, ch := range oi.charges {
+				key := string(pin.Offer) + "\x00" + string(ch.id)
+				st := byKey[key]
+				if st == nil {
+					st = &stream{key: key}
+					byKey[key] = st
+					out = append(out, st)
+				}
+				if n := len(st.pieces); n > 0 {
+					last := &st.pieces[n-1]
+					if last.end.Equal(sg.Start) && last.pin == pin && last.qty.Equal(qty) {
+						last.end = sg.End
+						continue
+					}
+				}
+				st.pieces = append(st.pieces, piece{start: sg.Start, end: sg.End, pin: pin, qty: qty, ch: ch})
+			}
+		}
+		addPin(sg.Pin, sg.Quantity)
+		for _, a := range sg.AddOns {
+			addPin(a.Pin, a.Quantity)
+		}
+	}
+	slices.SortFunc(out, func(a, b *stream) int { return strings.Compare(a.key, b.key) })
+	return out
+}
+
+// segments returns the item's segments clipped at the cancellation.
+func (g *gen) segments(it *Item) []Segment {
+	if g.s.CancelAt.IsZero() {
+		return it.Segments
+	}
+	out := make([]Segment, 0, len(it.Segments))
+	for _, sg := range it.Segments {
+		if !sg.Start.Before(g.s.CancelAt) {
+			break
+		}
+		if sg.End.IsZero() || sg.End.After(g.s.CancelAt) {
+			sg.End = g.s.CancelAt
+		}
+		out = append(out, sg)
+	}
+	return out
+}
+
+// windowOf returns the line starts discount d applies to.
+func (g *gen) windowOf(d *Discount) (window, bool) {
+	if w, ok := g.wins[d]; ok {
+		return w, true
+	}
+	start := d.Start
+	if start.IsZero() {
+		start = g.s.Anchor
+	}
+	c, n, err := g.cad.PeriodAt(g.s.Anchor, start, g.loc)
+	if err != nil {
+		g.ps.Add(g.path+".discounts", err)
+		return window{}, false
+	}
+	w := window{from: c.Start}
+	switch d.Duration {
+	case Once:
+		w.to = c.End
+	case Repeating:
+		if w.to, err = g.cad.Boundary(g.s.Anchor, n+d.Cycles, g.loc); err != nil {
+			g.ps.Add(g.path+".discounts", err)
+			return window{}, false
+		}
+	}
+	if g.wins == nil {
+		g.wins = map[*Discount]window{}
+	}
+	g.wins[d] = w
+	return w, true
+}
+
+// pcts returns the percentage discounts that apply to a line of offer o
+// on item it whose service starts at t, sorted by ID.
+func (g *gen) pcts(it *Item, o catalog.OfferID, t time.Time) []pct {
+	var out []pct
+	if !it.PartnerDiscount.IsZero() {
+		out = append(out, pct{id: partnerDiscount, p: it.PartnerDiscount})
+	}
+	scan := func(ds []Discount, offerScoped bool) {
+		for i := range ds {
+			d := &ds[i]
+			if d.Percent.IsZero() || (offerScoped && d.Offer != "" && d.Offer != o) {
+				continue
+			}
+			if w, ok := g.windowOf(d); ok && w.contains(t) {
+				out = append(out, pct{id: d.ID, p: d.Percent})
+			}
+		}
+	}
+	scan(it.Discounts, false)
+	scan(g.s.Discounts, true)
+	if len(out) > 1 {
+		slices.SortFunc(out, func(a, b pct) int { return strings.Compare(string(a.id), string(b.id)) })
+	}
+	return out
+}
+
+// discount sets the line's percentage discounts: each is
+// round(base × p × to) - round(base × p × from), capped in total at the
+// line's amount.
+func (g *gen) discount(l *Line, base ensemble.Money, ps []pct, from, to ensemble.Ratio, neg bool) {
+	total := ensemble.MoneyFromMinor(0, g.cur)
+	for _, p := range ps {
+		amt := g.cum(base, from.Mul(p.p), to.Mul(p.p))
+		if neg {
+			amt = amt.Neg()
+		}
+		l.Discounts = append(l.Discounts, AppliedDiscount{ID: p.id, Percent: p.p, Amount: amt})
+		total = g.add(total, amt)
+	}
+	g.capDiscount(l, total)
+}
+
+// deltaDiscount sets the discounts of a usage adjustment:
+// round(cumulative × p) - round(billed × p).
+func (g *gen) deltaDiscount(l *Line, cumulative, billed ensemble.Money, ps []pct) {
+	total := ensemble.MoneyFromMinor(0, g.cur)
+	for _, p := range ps {
+		amt := g.sub(cumulative.MulRatio(p.p, g.mode), billed.MulRatio(p.p, g.mode))
+		l.Discounts = append(l.Discounts, AppliedDiscount{ID: p.id, Percent: p.p, Amount: amt})
+		total = g.add(total, amt)
+	}
+	g.capDiscount(l, total)
+}
+
+func (g *gen) capDiscount(l *Line, total ensemble.Money) {
+	if c, _ := total.Abs().Cmp(l.Amount.Abs()); c > 0 && total.Sign() == l.Amount.Sign() && len(l.Discounts) > 0 {
+		over := g.sub(total, l.Amount)
+		last := &l.Discounts[len(l.Discounts)-1]
+		last.Amount = g.sub(last.Amount, over)
+		total = l.Amount
+	}
+	l.Discount = total
+}
+
+func (g *gen) lineID(it *Item, cycle time.Time, ch *chargeInfo, kind LineKind, at time.Time) LineID {
+	var sb strings.Builder
+	sb.Grow(96)
+	sb.WriteString(string(g.s.ID))
+	sb.WriteByte('/')
+	sb.WriteString(string(it.ID))
+	sb.WriteByte('/')
+	sb.WriteString(fmtTime(cycle))
+	sb.WriteByte('/')
+	sb.WriteString(string(ch.offer.pin.Offer))
+	sb.WriteByte('/')
+	sb.WriteString(string(ch.id))
+	sb.WriteByte('/')
+	sb.WriteString(kind.String())
+	if !at.IsZero() {
+		sb.WriteByte('/')
+		sb.WriteString(fmtTime(at))
+	}
+	return LineID(sb.String())
+}
+
+// newLine starts a line of charge ch on item it.
+func (g *gen) newLine(it *Item, kind LineKind, ch *chargeInfo, pin catalog.Pin, qty decimal.Decimal) Line {
+	return Line{
+		Kind:         kind,
+		Subscription: g.s.ID,
+		Item:         it.ID,
+		Customer:     g.s.Customer.ID,
+		Pin:          pin,
+		Charge:       ch.id,
+		Model:        ch.model,
+		Quantity:     qty,
+		Currency:     g.cur,
+		Description:  describe(ch),
+		Refs: []ensemble.Ref{
+			{Kind: RefItem, ID: string(g.s.ID) + "/" + string(it.ID)},
+			ch.offer.refs, ch.chargeRef, ch.priceRef,
+		},
+	}
+}
+
+// rate rates q under the options of a whole cycle (exact, unrounded).
+func (g *gen) rate(ch *chargeInfo, q decimal.Decimal, at string) (catalog.Rating, bool) {
+	r, err := ch.rater.Rate(q, catalog.RateOptions{Rounding: catalog.RoundNone, Mode: g.mode})
+	if err != nil {
+		g.ps.Add(at, err)
+		return catalog.Rating{}, false
+	}
+	return r, true
+}
+
+// item generates every line of one item that the run's cycles hold.
+func (g *gen) item(idx int, it *Item, aggs []usage.Aggregate, late []LateUsage) {
+	at := ensemble.Path(g.path, "items", idx)
+	for _, st := range g.streams(it) {
+		first := st.pieces[0]
+		switch first.ch.typ {
+		case catalog.OneTime:
+			g.oneTime(it, first, at)
+		case catalog.Recurring:
+			g.recurring(it, st, at)
+		}
+	}
+	segs := g.segments(it)
+	for k := range aggs {
+		g.usageLine(it, segs, &aggs[k], nil, at)
+	}
+	for k := range late {
+		g.usageLine(it, segs, &late[k].Billed, &late[k].Late, at)
+	}
+}
+
+func (g *gen) oneTime(it *Item, p piece, at string) {
+	r, ok := g.rate(p.ch, p.qty, at)
+	if !ok {
+		return
+	}
+	l := g.newLine(it, KindOneTime, p.ch, p.pin, p.qty)
+	l.ID = g.lineID(it, p.start, p.ch, KindOneTime, time.Time{})
+	l.Date = p.start
+	l.Cycle = ensemble.Period{Start: p.start, End: p.start}
+	l.Period = l.Cycle
+	l.Full = r.Amount
+	l.Tiers = r.Lines
+	l.Amount = r.Amount.Round(g.mode)
+	g.discount(&l, l.Amount, g.pcts(it, p.pin.Offer, p.start), ratioZero, ratioOne, false)
+	g.lines = append(g.lines, l)
+}
+
+// recurring generates the lines of a recurring stream for every cycle
+// overlapping [from, At].
+func (g *gen) recurring(it *Item, st *stream, at string) {
+	first := st.pieces[0]
+	last := st.pieces[len(st.pieces)-1]
+	cad := first.ch.cadence
+	if cad == (ensemble.Cadence{}) {
+		cad = g.cad
+	}
+	start := first.start
+	if g.from.After(start) {
+		start = g.from
+	}
+	end := g.limit
+	if !last.end.IsZero() && last.end.Before(end) {
+		end = last.end
+	}
+	if !start.Before(end) {
+		return
+	}
+	cycles, err := cad.Periods(g.s.Anchor, ensemble.Period{Start: start, End: end}, g.loc)
+	if err != nil {
+		g.ps.Add(at, err)
+		return
+	}
+	advance := first.ch.timing != catalog.InArrears
+	for c := range cycles {
+		c = ensemble.Period{Start: c.Start.UTC(), End: c.End.UTC()}
+		if advance {
+			g.advance(it, st, c, at)
+		} else {
+			g.arrears(it, st, c, at)
+		}
+	}
+}
+
+// clip returns p's overlap with cycle c.
+func clip(p piece, c ensemble.Period) (time.Time, time.Time, bool) {
+	s, e := p.start, p.end
+	if s.Before(c.Start) {
+		s = c.Start
+	}
+	if e.IsZero() || e.After(c.End) {
+		e = c.End
+	}
+	return s, e, s.Before(e)
+}
+
+func (g *gen) advance(it *Item, st *stream, c ensemble.Period, at string) {
+	var ob *billed
+	var prevEnd time.Time
+	for _, p := range st.pieces {
+		s, e, ok := clip(p, c)
+		if !ok {
+			continue
+		}
+		if ob != nil {
+			g.credit(it, ob, prevEnd, at)
+		}
+		ob = g.charge(it, p, c, s, at)
+		prevEnd = e
+	}
+	if ob != nil && prevEnd.Before(c.End) {
+		g.credit(it, ob, prevEnd, at)
+	}
+}
+
+// charge bills piece p in advance for [s, cycle end).
+func (g *gen) charge(it *Item, p piece, c ensemble.Period, s time.Time, at string) *billed {
+	r, ok := g.rate(p.ch, p.qty, at)
+	if !ok {
+		return nil
+	}
+	from, ok := g.frac(c, s)
+	if !ok {
+		return nil
+	}
+	l := g.newLine(it, KindRecurring, p.ch, p.pin, p.qty)
+	l.ID = g.lineID(it, c.Start, p.ch, KindRecurring, s)
+	l.Date = s
+	l.Cycle = c
+	l.Period = ensemble.Period{Start: s, End: c.End}
+	l.Full = r.Amount
+	l.Tiers = r.Lines
+	l.Amount = g.cum(r.Amount, from, ratioOne)
+	if !from.IsZero() {
+		l.Proration = g.proration(r.Amount, from, ratioOne)
+	}
+	ps := g.pcts(it, p.pin.Offer, s)
+	g.discount(&l, r.Amount, ps, from, ratioOne, false)
+	g.lines = append(g.lines, l)
+	return &billed{id: l.ID, p: p, full: r.Amount, tiers: r.Lines, pcts: ps, cycle: c}
+}
+
+// credit credits the unused part [t, cycle end) of a line billed in
+// advance, at the amounts it was billed with.
+func (g *gen) credit(it *Item, ob *billed, t time.Time, at string) {
+	if ob == nil {
+		return
+	}
+	c := ob.cycle
+	from, ok := g.frac(c, t)
+	if !ok {
+		return
+	}
+	l := g.newLine(it, KindProrationCredit, ob.p.ch, ob.p.pin, ob.p.qty)
+	l.ID = g.lineID(it, c.Start, ob.p.ch, KindProrationCredit, t)
+	l.Description = "Unused time on " + l.Description
+	l.Date = t
+	l.Cycle = c
+	l.Period = ensemble.Period{Start: t, End: c.End}
+	l.Full = ob.full
+	l.Tiers = ob.tiers
+	l.Amount = g.cum(ob.full, from, ratioOne).Neg()
+	l.Proration = g.proration(ob.full, from, ratioOne)
+	l.Credits = ob.id
+	l.Refs = append(l.Refs, ensemble.Ref{Kind: RefLine, ID: string(ob.id)})
+	g.discount(&l, ob.full, ob.pcts, from, ratioOne, true)
+	g.lines = append(g.lines, l)
+}
+
+// arrears bills each state a stream held during cycle c at its end (or at
+// the stream's end inside the cycle).
+func (g *gen) arrears(it *Item, st *stream, c ensemble.Period, at string) {
+	var due time.Time
+	for _, p := range st.pieces {
+		if _, e, ok := clip(p, c); ok {
+			due = e
+		}
+	}
+	for _, p := range st.pieces {
+		s, e, ok := clip(p, c)
+		if !ok {
+			continue
+		}
+		r, ok := g.rate(p.ch, p.qty, at)
+		if !ok {
+			return
+		}
+		from, ok1 := g.frac(c, s)
+		to, ok2 := g.frac(c, e)
+		if !ok1 || !ok2 {
+			return
+		}
+		l := g.newLine(it, KindRecurring, p.ch, p.pin, p.qty)
+		l.ID = g.lineID(it, c.Start, p.ch, KindRecurring, s)
+		l.Date = due
+		l.Cycle = c
+		l.Period = ensemble.Period{Start: s, End: e}
+		l.Full = r.Amount
+		l.Tiers = r.Lines
+		l.Amount = g.cum(r.Amount, from, to)
+		if !from.IsZero() || !to.Equal(ratioOne) {
+			l.Proration = g.proration(r.Amount, from, to)
+		}
+		g.discount(&l, r.Amount, g.pcts(it, p.pin.Offer, s), from, to, false)
+		g.lines = append(g.lines, l)
+	}
+}
+
+// usageCharge finds the usage charge that bills meter m in period pd: the
+// one of the latest segment overlapping it. It also returns when the item's
+// service in the period ends.
+func (g *gen) usageCharge(segs []Segment, m usage.MeterID, pd ensemble.Period) (*chargeInfo, time.Time) {
+	for k := len(segs) - 1; k >= 0; k-- {
+		sg := segs[k]
+		if !sg.Start.Before(pd.End) || (!sg.End.IsZero() && !sg.End.After(pd.Start)) {
+			continue
+		}
+		end := pd.End
+		if !sg.End.IsZero() && sg.End.Before(end) {
+			end = sg.End
+		}
+		pins := make([]catalog.Pin, 0, 1+len(sg.AddOns))
+		pins = append(pins, sg.Pin)
+		for _, a := range sg.AddOns {
+			pins = append(pins, a.Pin)
+		}
+		for _, pin := range pins {
+			for _, ch := range g.b.offers[pin].charges {
+				if ch.typ == catalog.Usage && ch.meter == string(m) {
+					return ch, end
+				}
+			}
+		}
+	}
+	return nil, time.Time{}
+}
+
+// usageLine rates an aggregate, or with late set, bills the late delta
+// against billed.
+func (g *gen) usageLine(it *Item, segs []Segment, agg *usage.Aggregate, late *usage.Aggregate, at string) {
+	pd := ensemble.Period{Start: agg.Period.Start.UTC(), End: agg.Period.End.UTC()}
+	ch, end := g.usageCharge(segs, agg.Meter, pd)
+	if ch == nil {
+		g.ps.Add(at, bad(ErrUnknown, "no usage charge for meter %q in %s", agg.Meter, pd))
+		return
+	}
+	ropts := catalog.RateOptions{Rounding: g.b.opts.Rating, Mode: g.mode}
+	tr := &UsageTrace{Meter: agg.Meter, Period: pd, Records: agg.Records, Digest: agg.Digest, Ref: agg.Ref()}
+	var l Line
+	if late == nil {
+		r, err := ch.rater.Rate(agg.Value, ropts)
+		if err != nil {
+			g.ps.Add(at, err)
+			return
+		}
+		l = g.newLine(it, KindUsage, ch, ch.offer.pin, agg.Value)
+		l.ID = g.lineID(it, pd.Start, ch, KindUsage, time.Time{})
+		l.Date = end
+		l.Full = r.Amount
+		l.Tiers = r.Lines
+		l.Amount = r.Amount.Round(g.mode)
+		l.Usage = tr
+		l.Cycle, l.Period = pd, pd
+		l.Refs = append(l.Refs, tr.Ref)
+		g.discount(&l, l.Amount, g.pcts(it, ch.offer.pin.Offer, pd.Start), ratioZero, ratioOne, false)
+	} else {
+		cum, err := agg.Merge(*late)
+		if err != nil {
+			g.ps.Add(at, err)
+			return
+		}
+		d, err := ch.rater.RateDelta(agg.Value, cum.Value, ropts, ropts)
+		if err != nil {
+			g.ps.Add(at, err)
+			return
+		}
+		lr := late.Ref()
+		tr.Records, tr.Digest, tr.Ref = cum.Records, cum.Digest, cum.Ref()
+		tr.Billed = agg.Value
+		tr.Late = &lr
+		l = g.newLine(it, KindUsageAdjustment, ch, ch.offer.pin, cum.Value)
+		l.ID = LineID(string(g.lineID(it, pd.Start, ch, KindUsageAdjustment, time.Time{})) + "/" + late.Digest.String())
+		l.Description = "Late usage: " + l.Description
+		l.Date = g.run.At
+		l.Full = d.Amount
+		l.Tiers = d.Cumulative.Lines
+		cumAmt, billedAmt := d.Cumulative.Amount.Round(g.mode), d.Billed.Amount.Round(g.mode)
+		l.Amount = g.sub(cumAmt, billedAmt)
+		l.Usage = tr
+		l.Cycle, l.Period = pd, pd
+		l.Refs = append(l.Refs, tr.Ref, lr, ensemble.Ref{Kind: RefLine, ID: string(g.lineID(it, pd.Start, ch, KindUsage, time.Time{}))})
+		g.deltaDiscount(&l, cumAmt, billedAmt, g.pcts(it, ch.offer.pin.Offer, pd.Start))
+	}
+	g.lines = append(g.lines, l)
+}
+
+// commitment adds a true-up line for every cycle of the subscription's
+// cadence, in the run's span, whose lines' net falls short of the minimum.
+func (g *gen) commitment() {
+	cm := g.s.Commitment
+	if cm == nil || cm.Minimum.IsZero() {
+		return
+	}
+	var act time.Time
+	for i := range g.s.Items {
+		if segs := g.s.Items[i].Segments; len(segs) > 0 && (act.IsZero() || segs[0].Start.Before(act)) {
+			act = segs[0].Start
+		}
+	}
+	start, end := g.from, g.limit
+	if act.After(start) {
+		start = act
+	}
+	if !g.s.CancelAt.IsZero() && g.s.CancelAt.Before(end) {
+		end = g.s.CancelAt
+	}
+	if !start.Before(end) {
+		return
+	}
+	cycles, err := g.cad.Periods(g.s.Anchor, ensemble.Period{Start: start, End: end}, g.loc)
+	if err != nil {
+		g.ps.Add(g.path+".commitment", err)
+		return
+	}
+	min := ensemble.MoneyFromDecimal(cm.Minimum, g.cur)
+	for c := range cycles {
+		c = ensemble.Period{Start: c.Start.UTC(), End: c.End.UTC()}
+		s, e := c.Start, c.End
+		if act.After(s) {
+			s = act
+		}
+		if !g.s.CancelAt.IsZero() && g.s.CancelAt.Before(e) {
+			e = g.s.CancelAt
+		}
+		if !s.Before(e) {
+			continue
+		}
+		from, ok1 := g.frac(c, s)
+		to, ok2 := g.frac(c, e)
+		if !ok1 || !ok2 {
+			return
+		}
+		owed := g.cum(min, from, to)
+		spent := ensemble.MoneyFromMinor(0, g.cur)
+		for i := range g.lines {
+			l := &g.lines[i]
+			if l.Kind != KindUsageAdjustment && c.Contains(l.Period.Start) {
+				spent = g.add(spent, g.sub(l.Amount, l.Discount))
+			}
+		}
+		short := g.sub(owed, spent)
+		if !short.IsPositive() {
+			continue
+		}
+		l := Line{
+			ID:           LineID(string(g.s.ID) + "//" + fmtTime(c.Start) + "/commitment"),
+			Kind:         KindCommitmentTrueUp,
+			Subscription: g.s.ID,
+			Customer:     g.s.Customer.ID,
+			Date:         e,
+			Description:  "Minimum commitment true-up",
+			Cycle:        c,
+			Period:       ensemble.Period{Start: s, End: e},
+			Quantity:     decimal.NewFromInt(1),
+			Full:         min,
+			Currency:     g.cur,
+			Amount:       short,
+			Discount:     ensemble.MoneyFromMinor(0, g.cur),
+			Refs:         []ensemble.Ref{{Kind: RefCommitment, ID: string(g.s.ID)}},
+		}
+		if !from.IsZero() || !to.Equal(ratioOne) {
+			l.Proration = g.proration(min, from, to)
+		}
+		g.lines = append(g.lines, l)
+	}
+}

@@ -1,0 +1,92 @@
+package invoice
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/ensemble-commerce/ensemble"
+)
+
+// Issue returns inv issued at instant at: its status becomes Issued and
+// credit notes may be raised against it. The invoice is checked first
+// (Check); an invoice already issued, a zero at, or one that does not
+// reconcile is an error and inv is returned unchanged in no form.
+func Issue(inv Invoice, at time.Time) (Invoice, error) {
+	if inv.Status == Issued {
+		return Invoice{}, bad(ErrInvalid, "invoice %q is already issued", inv.ID)
+	}
+	if at.IsZero() {
+		return Invoice{}, fmt.Errorf("invoice %q: issued at: %w", inv.ID, ErrRequired)
+	}
+	if err := inv.Check(); err != nil {
+		return Invoice{}, err
+	}
+	inv.Status = Issued
+	inv.IssuedAt = at
+	return inv, nil
+}
+
+// Check verifies that the invoice reconciles to the minor unit: every
+// amount is whole minor units in the invoice's currency; each line has
+// Net = Amount - Discount (- Tax when inclusive), Discount = Σ Discounts and
+// Total = Net + Tax; Subtotal, Tax and Total are the sums of the lines';
+// the tax breakdown adds up to them; AmountDue = Total - Σ Credits. It
+// reports every discrepancy at once.
+func (inv *Invoice) Check() error {
+	var ps ensemble.Problems
+	cur := inv.Currency
+	ok := func(path string, m ensemble.Money) {
+		if !m.IsZero() && m.Currency() != cur {
+			ps.Add(path, bad(ErrCurrency, "%s", m))
+		} else if !m.IsRounded() {
+			ps.Add(path, bad(ErrInvalid, "%s is not whole minor units", m))
+		}
+	}
+	eq := func(path string, got, want ensemble.Money) {
+		if !got.Equal(want) {
+			ps.Add(path, bad(ErrInvalid, "%s, want %s", got, want))
+		}
+	}
+	zero := ensemble.MoneyFromMinor(0, cur)
+	for i := range inv.Lines {
+		l := &inv.Lines[i]
+		at := ensemble.Path("lines", i)
+		ok(at+".amount", l.Amount)
+		ok(at+".discount", l.Discount)
+		ok(at+".net", l.Net)
+		ok(at+".tax", l.Tax)
+		ok(at+".total", l.Total)
+		d := zero
+		for _, x := range l.Discounts {
+			d, _ = d.Add(x.Amount)
+		}
+		eq(at+".discount", l.Discount, d)
+		net, _ := l.Amount.Sub(l.Discount)
+		if l.TaxRule.Inclusive {
+			net, _ = net.Sub(l.Tax)
+		}
+		eq(at+".net", l.Net, net)
+		tot, _ := l.Net.Add(l.Tax)
+		eq(at+".total", l.Total, tot)
+	}
+	sub, tax, total, taxes := sumLines(inv.Lines, cur)
+	eq("subtotal", inv.Subtotal, sub)
+	eq("tax", inv.Tax, tax)
+	eq("total", inv.Total, total)
+	if len(taxes) != len(inv.Taxes) {
+		ps.Add("taxes", bad(ErrInvalid, "%d rates, want %d", len(inv.Taxes), len(taxes)))
+	} else {
+		for i := range taxes {
+			eq(ensemble.Path("taxes", i, "base"), inv.Taxes[i].Base, taxes[i].Base)
+			eq(ensemble.Path("taxes", i, "tax"), inv.Taxes[i].Tax, taxes[i].Tax)
+		}
+	}
+	st, _ := inv.Subtotal.Add(inv.Tax)
+	eq("total", inv.Total, st)
+	due := inv.Total
+	for _, c := range inv.Credits {
+		due, _ = due.Sub(c.Amount)
+	}
+	eq("amount_due", inv.AmountDue, due)
+	return ps.Err(fmt.Sprintf("invoice %q", inv.ID))
+}

@@ -1,0 +1,273 @@
+package invoice
+
+import (
+	"time"
+
+	"github.com/ensemble-commerce/ensemble"
+	"github.com/ensemble-commerce/ensemble/catalog"
+	"github.com/ensemble-commerce/ensemble/usage"
+	"github.com/shopspring/decimal"
+)
+
+// SubscriptionID identifies a subscription (a contract, or an order once
+// active). It is compared byte-wise; the empty ID is invalid, as are IDs
+// holding '/' or white space (line IDs join IDs with '/').
+type SubscriptionID string
+
+// ItemID identifies a line (item) of a subscription; the rules of
+// SubscriptionID apply.
+type ItemID string
+
+// CustomerID identifies the customer billed. The empty ID is invalid.
+type CustomerID string
+
+// DiscountID identifies a discount; the rules of SubscriptionID apply.
+type DiscountID string
+
+// CreditID identifies a prepaid credit (a wallet grant). The empty ID is
+// invalid.
+type CreditID string
+
+// InvoiceID identifies an invoice: "<subscription>/<run instant>" (see
+// Build), so that building the same run twice gives the same ID.
+type InvoiceID string
+
+// LineID identifies an invoice or credit-note line. Build derives it from
+// the subscription, item, cycle, offer, charge, kind and instant, so the same
+// line has the same ID in every run that computes it and a proration credit
+// can name the line it credits.
+type LineID string
+
+// CreditNoteID identifies a credit note: "<invoice>/cn/<request id>".
+type CreditNoteID string
+
+// TaxRuleID identifies a rule of a TaxTable. The empty ID is invalid.
+type TaxRuleID string
+
+// Reference kinds this package hands out in traces (ensemble.Ref).
+const (
+	// RefSubscription points at a subscription: ID is the SubscriptionID.
+	RefSubscription ensemble.RefKind = "subscription"
+	// RefItem points at a subscription item: ID is "subscription/item".
+	RefItem ensemble.RefKind = "subscription_item"
+	// RefLine points at an invoice line: ID is the LineID.
+	RefLine ensemble.RefKind = "invoice_line"
+	// RefInvoice points at an invoice: ID is the InvoiceID.
+	RefInvoice ensemble.RefKind = "invoice"
+	// RefDiscount points at a discount: ID is the DiscountID ("partner"
+	// for an item's partner discount).
+	RefDiscount ensemble.RefKind = "discount"
+	// RefTaxRule points at a tax rule: ID is the TaxRuleID.
+	RefTaxRule ensemble.RefKind = "tax_rule"
+	// RefCommitment points at a subscription's minimum commitment: ID is
+	// the SubscriptionID.
+	RefCommitment ensemble.RefKind = "commitment"
+)
+
+// Customer is who an invoice bills, with what the tax table needs.
+type Customer struct {
+	// ID names the customer; required.
+	ID CustomerID `json:"id"`
+	// Region is the tax region or country (such as "FR" or "US-CA") the
+	// tax table is looked up with.
+	Region string `json:"region,omitempty"`
+	// TaxExempt charges the customer no tax.
+	TaxExempt bool `json:"tax_exempt,omitempty"`
+	// ReverseCharge charges no tax and marks the invoice as reverse charge
+	// (the customer self-assesses, as EU B2B customers do).
+	ReverseCharge bool `json:"reverse_charge,omitempty"`
+}
+
+// Subscription is what Build bills: a contract between a customer and
+// the seller, in one currency, whose items hold catalog pins over dated
+// segments. Billing teams fill it from their own records; the order package
+// is not needed.
+type Subscription struct {
+	// ID names the subscription; required.
+	ID SubscriptionID `json:"id"`
+	// Customer is who is billed.
+	Customer Customer `json:"customer"`
+	// Currency is the currency of every offer the items pin.
+	Currency ensemble.Currency `json:"currency"`
+	// Anchor is the billing anchor: cycles of every charge are stepped
+	// from it (ensemble.Cadence, clamping month ends). Required.
+	Anchor time.Time `json:"anchor"`
+	// TimeZone is the IANA zone (such as "Europe/Paris") the calendar is
+	// stepped and days are counted in; empty means UTC.
+	TimeZone string `json:"time_zone,omitempty"`
+	// Cadence is the subscription's billing cycle: it periods usage
+	// charges that have no cadence of their own, minimum commitments and
+	// discount durations. The zero Cadence means monthly.
+	Cadence ensemble.Cadence `json:"cadence,omitzero"`
+	// CancelAt ends every item at this instant (zero: not cancelled).
+	// In-advance lines billed beyond it are credited; in-arrears lines bill
+	// the last partial cycle.
+	CancelAt time.Time `json:"cancel_at,omitzero"`
+	// Items are the subscription's lines.
+	Items []Item `json:"items"`
+	// Discounts apply to every line of the subscription, or to the lines of
+	// one offer when Discount.Offer is set (invoice and offer discounts).
+	Discounts []Discount `json:"discounts,omitempty"`
+	// Commitment is a minimum spend per cycle (nil: none).
+	Commitment *Commitment `json:"commitment,omitempty"`
+	// Credits are prepaid credits applied to the invoice total.
+	Credits []PrepaidCredit `json:"credits,omitempty"`
+}
+
+// Item is one line of a subscription: a product (or bundle) whose pin,
+// quantity and add-ons change over time, recorded as dated segments.
+type Item struct {
+	// ID names the item within its subscription; required.
+	ID ItemID `json:"id"`
+	// Segments are the item's states, in time order and not overlapping:
+	// each change (upgrade, downgrade, quantity change, add-on added or
+	// removed) starts a new segment. A gap between segments is a pause.
+	// The first segment's start is the item's activation.
+	Segments []Segment `json:"segments"`
+	// TaxCode is the product tax code the tax table is looked up with;
+	// empty means the offer's "tax_code" attribute, if any.
+	TaxCode string `json:"tax_code,omitempty"`
+	// PartnerDiscount is the discount the selling partner granted on this
+	// line (such as "10%"), applied as a percentage discount for ever.
+	PartnerDiscount ensemble.Ratio `json:"partner_discount,omitzero"`
+	// Discounts apply to this item's lines only.
+	Discounts []Discount `json:"discounts,omitempty"`
+	// UsageLine is the line reference its usage records carry (usage.LineRef);
+	// empty means "subscription/item".
+	UsageLine usage.LineRef `json:"usage_line,omitempty"`
+}
+
+// Segment is one state of an item over [Start, End).
+type Segment struct {
+	// Start is the instant the state begins.
+	Start time.Time `json:"start"`
+	// End is the instant it ends (exclusive); zero means open (until the
+	// subscription's CancelAt, if any). Only the last segment may be open.
+	End time.Time `json:"end,omitzero"`
+	// Pin is the catalog offer version in force.
+	Pin catalog.Pin `json:"pin"`
+	// Quantity is the number of units (seats, licences) recurring and
+	// one-time charges bill; zero or more.
+	Quantity decimal.Decimal `json:"quantity"`
+	// AddOns are the add-ons attached during the segment.
+	AddOns []AddOn `json:"add_ons,omitempty"`
+}
+
+// AddOn is an add-on offer attached to an item, billed like the base offer
+// with its own quantity.
+type AddOn struct {
+	Pin      catalog.Pin     `json:"pin"`
+	Quantity decimal.Decimal `json:"quantity"`
+}
+
+// Discount takes a percentage or a fixed amount off the lines it applies
+// to. Exactly one of Percent and Amount is set.
+type Discount struct {
+	// ID names the discount; required.
+	ID DiscountID `json:"id"`
+	// Percent is the share taken off each line, in (0, 100%].
+	Percent ensemble.Ratio `json:"percent,omitzero"`
+	// Amount is a fixed amount (in the subscription's currency, whole minor
+	// units) taken off each invoice's applicable lines, split over them in
+	// proportion to their amounts and never more than they hold.
+	Amount decimal.Decimal `json:"amount,omitzero"`
+	// Duration says for how many cycles of the subscription's cadence the
+	// discount applies; Cycles is the count for Repeating.
+	Duration DiscountDuration `json:"duration,omitempty"`
+	Cycles   int              `json:"cycles,omitempty"`
+	// Start is when the discount begins (zero: the subscription's anchor).
+	// A line applies when its service period starts in the discount's
+	// cycles.
+	Start time.Time `json:"start,omitzero"`
+	// Offer limits a subscription discount to the lines of one offer.
+	Offer catalog.OfferID `json:"offer,omitempty"`
+}
+
+// Commitment is a minimum spend per cycle of the subscription's cadence.
+// When the net (after discounts, before tax) of a cycle's lines falls
+// short, a true-up line bills the difference at the cycle's end. A cycle the
+// subscription covers only in part owes the prorated minimum.
+type Commitment struct {
+	Minimum decimal.Decimal `json:"minimum"`
+}
+
+// PrepaidCredit is a balance the customer paid for in advance, applied to
+// invoice totals.
+type PrepaidCredit struct {
+	ID CreditID `json:"id"`
+	// Balance is what is left of the credit, in the subscription's
+	// currency (whole minor units).
+	Balance decimal.Decimal `json:"balance"`
+	// ExpiresAt is when the credit lapses (zero: never); a credit expired
+	// at the invoice date is not applied.
+	ExpiresAt time.Time `json:"expires_at,omitzero"`
+	// Priority orders credits: lower first; then earlier expiry (never
+	// last), then ID.
+	Priority int `json:"priority,omitempty"`
+}
+
+// TaxRule is one row of a TaxTable.
+type TaxRule struct {
+	ID TaxRuleID `json:"id"`
+	// Region is the customer region the rule applies to; empty matches any.
+	Region string `json:"region,omitempty"`
+	// TaxCode is the product tax code it applies to; empty matches any.
+	TaxCode string `json:"tax_code,omitempty"`
+	// Rate is the tax rate, such as "20%"; zero or more.
+	Rate ensemble.Ratio `json:"rate"`
+	// Inclusive says catalog prices already include the tax: the tax is
+	// amount × rate / (1 + rate) and the net is the rest.
+	Inclusive bool `json:"inclusive,omitempty"`
+}
+
+// TaxTable is the host's tax table. A line takes the most specific rule:
+// region and code, then region alone, then code alone, then the catch-all.
+// An empty table charges no tax; a non-empty one with no rule for a line is
+// an error (ErrNoTaxRule).
+type TaxTable struct {
+	Rules []TaxRule `json:"rules"`
+}
+
+// LateUsage is late usage for a period already billed: the aggregate that
+// was billed and the adjustment of the late records (usage.Report.Adjustments).
+type LateUsage struct {
+	Billed usage.Aggregate `json:"billed"`
+	Late   usage.Aggregate `json:"late"`
+}
+
+// Run is one billing run: every line due in (After, At] is billed, so
+// consecutive runs bill every line exactly once. Due instants: a cycle's
+// start for in-advance charges, its end (or the cancellation) for in-arrears
+// and usage charges, activation for one-time fees, and the change for
+// proration lines.
+type Run struct {
+	// After is the previous run's instant (exclusive; zero: the beginning).
+	After time.Time `json:"after,omitzero"`
+	// At is the instant of this run and the invoices' date; required.
+	At time.Time `json:"at"`
+	// Basis overrides the builder's proration basis for this run.
+	Basis *ensemble.ProrationBasis `json:"basis,omitempty"`
+	// Usage are the aggregates (usage.Report.Aggregates) of the periods
+	// being billed; an aggregate is billed in the run its period's end (or
+	// the item's end within it) falls in.
+	Usage []usage.Aggregate `json:"usage,omitempty"`
+	// Late is late usage for periods already billed; it is billed in this
+	// run whatever its period.
+	Late []LateUsage `json:"late,omitempty"`
+}
+
+// Options configures a Builder. The zero value prorates by exact time, rates
+// and rounds half away from zero once per line, and rounds tax per line.
+type Options struct {
+	// Basis is the catalog's proration basis (Run.Basis overrides it).
+	Basis ensemble.ProrationBasis `json:"basis"`
+	// Mode rounds amounts, discounts and tax to the minor unit.
+	Mode ensemble.RoundingMode `json:"mode"`
+	// Rating says where usage ratings round (catalog.RoundPerLine or
+	// catalog.RoundPerTier; RoundNone is rounded once at the line).
+	Rating catalog.RoundingPolicy `json:"rating"`
+	// TaxRounding says whether tax rounds per line or per invoice.
+	TaxRounding TaxRounding `json:"tax_rounding"`
+	// Taxes is the tax table.
+	Taxes TaxTable `json:"taxes"`
+}
