@@ -5,6 +5,7 @@ import (
 	"fmt"
 
 	"cel.dev/cel-go/cel"
+	"cel.dev/cel-go/common/decls"
 	"cel.dev/cel-go/common/operators"
 	"cel.dev/cel-go/common/types"
 	"cel.dev/cel-go/common/types/ref"
@@ -241,6 +242,9 @@ func (l library) CompileOptions() []cel.EnvOption {
 			}
 		}
 		if len(fopts) > 0 {
+			// Every binding checks its arguments' types itself, so cel-go's
+			// per-call runtime signature guard would only repeat the work.
+			fopts = append(fopts, decls.DisableTypeGuards(true))
 			opts = append(opts, cel.Function(f.name, fopts...))
 		}
 	}
