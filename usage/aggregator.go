@@ -20,10 +20,12 @@ import (
 //
 // Memory grows with the number of distinct (line, meter, period) keys, the
 // distinct attribute sets and unique values, and the dedup set: for every
-// distinct record id, its bytes plus a fixed 48-byte entry (the record's
-// content in compact form) and 8 to 16 bytes of hash table, whatever the
-// number of duplicates. Records themselves are not retained; only rejected
-// and conflicting records are copied into the report.
+// distinct record id, its bytes plus a fixed 32-byte entry (the record's
+// content in compact form) and 11 to 21 bytes of hash table, whatever the
+// number of duplicates (about 70 bytes per distinct record for 12-byte ids).
+// Records themselves are not retained; only rejected and conflicting
+// records are copied into the report. One Aggregator holds up to 4 GiB of
+// record ids; beyond that, new ids are rejected with ErrInvalidRecord.
 //
 // An Aggregator is not safe for concurrent use. To shard, give each
 // Aggregator a disjoint set of lines (a record id must always reach the
@@ -58,7 +60,7 @@ type Aggregator struct {
 	attrSets []string
 	valueIdx map[string]int32 // distinct values of unique attributes
 	values   []string
-	pairs    map[uint64]struct{} // slot<<32 | value: count_unique members
+	pairs    u64set // slot<<32 | value: count_unique members
 
 	rejections []Rejection
 	conflicts  []Conflict
@@ -120,10 +122,13 @@ type slot struct {
 	dirty               bool
 }
 
-const slotChunk = 1 << 10
+const (
+	slotShift = 10
+	slotChunk = 1 << slotShift
+)
 
 func (a *Aggregator) slot(si int32) *slot {
-	return &a.slots[si>>10][si&(slotChunk-1)]
+	return &a.slots[si>>slotShift][si&(slotChunk-1)]
 }
 
 func (a *Aggregator) value(s *slot) num {
@@ -164,7 +169,6 @@ func New(cfg Config) (*Aggregator, error) {
 		mask:      1023,
 		attrIdx:   map[string]int32{},
 		valueIdx:  map[string]int32{},
-		pairs:     map[uint64]struct{}{},
 	}
 	for i, m := range meters {
 		a.meterIdx[m.ID] = int32(i)
@@ -227,22 +231,32 @@ const batchSize = 32
 func (a *Aggregator) addBatch(buf *[batchSize]Record, n int) {
 	var hs [batchSize]uint64
 	var lis [batchSize]int32
+	var fs [batchSize]sum128
 	var touched uint64
 	for i := range n {
 		h := maphash.String(a.seed, string(buf[i].ID))
 		hs[i] = h
 		touched += a.table[h&a.mask]
+		// The digest hashes of the batch are independent chains of
+		// multiplications, which the processor overlaps in this loop.
+		fs[i] = fnv128(buf[i].ID)
 	}
 	for i := range n {
 		li := a.lineOf(buf[i].Line)
 		lis[i] = li
 		if li >= 0 {
-			touched += uint64(a.lines[li].last)
+			l := &a.lines[li]
+			if l.last >= 0 {
+				touched += uint64(l.periods[l.last].start)
+			}
+			if len(l.active) > 0 {
+				touched += uint64(l.active[0][0])
+			}
 		}
 	}
 	a.touched += touched
 	for i := range n {
-		a.add(&buf[i], hs[i], lis[i])
+		a.add(&buf[i], hs[i], lis[i], fs[i])
 	}
 }
 
@@ -273,12 +287,12 @@ func (a *Aggregator) lineOf(ref LineRef) int32 {
 
 // AddRecord folds one record, as Add.
 func (a *Aggregator) AddRecord(r Record) {
-	a.add(&r, maphash.String(a.seed, string(r.ID)), a.lineOf(r.Line))
+	a.add(&r, maphash.String(a.seed, string(r.ID)), a.lineOf(r.Line), fnv128(r.ID))
 }
 
-// add folds r, whose id hashes to h and whose line has index li (-1 for
-// an unknown line).
-func (a *Aggregator) add(r *Record, h uint64, li int32) {
+// add folds r, whose id hashes to h (maphash) and fh (FNV-1a, for the
+// digest), and whose line has index li (-1 for an unknown line).
+func (a *Aggregator) add(r *Record, h uint64, li int32, fh sum128) {
 	a.read++
 	switch {
 	case r.ID == "":
@@ -306,7 +320,7 @@ func (a *Aggregator) add(r *Record, h uint64, li int32) {
 		return
 	}
 	e.state, e.ns = stAccepted, f.ns
-	e.attrs = a.internAttrs(r.Attributes)
+	e.attrs = a.internAttrs(r.Attributes, a.meters[f.meter].UniqueAttribute)
 	if f.q.big || f.q.e < math.MinInt8 || f.q.e > math.MaxInt8 {
 		e.state |= stBigQty
 		e.q = int64(len(a.bigs))
@@ -332,7 +346,7 @@ func (a *Aggregator) add(r *Record, h uint64, li int32) {
 	if a.meters[f.meter].Aggregation == CountUnique {
 		vi = a.internValue(f.value)
 	}
-	a.addTo(si, ei, f.q, vi)
+	a.addTo(si, ei, f.q, vi, fh)
 }
 
 func (a *Aggregator) reject(r *Record, reason Reason, detail string) {
@@ -361,6 +375,9 @@ func (a *Aggregator) find(h uint64, id string) (uint64, int32) {
 // to keep it at most three quarters full. It returns -1 when the arena is
 // full.
 func (a *Aggregator) insert(h uint64, pos uint64, id string) int32 {
+	if a.n == math.MaxInt32 {
+		return -1
+	}
 	// An id goes whole into the last arena chunk, or into a new one.
 	last := len(a.arena) - 1
 	if last < 0 || cap(a.arena[last])-len(a.arena[last]) < len(id) {
@@ -470,12 +487,12 @@ func (a *Aggregator) classify(r *Record, li int32) (f fields, reason Reason, det
 	return f, ReasonUnspecified, ""
 }
 
-// addTo folds accepted entry ei, of quantity q and unique value vi, into
-// slot si.
-func (a *Aggregator) addTo(si, ei int32, q num, vi int32) {
+// addTo folds accepted entry ei, of quantity q, unique value vi and id
+// hash fh, into slot si.
+func (a *Aggregator) addTo(si, ei int32, q num, vi int32, fh sum128) {
 	s := a.slot(si)
 	s.records++
-	s.digest.addID(a.idOf(ei))
+	s.digest.add(fh)
 	switch a.meters[s.meter].Aggregation {
 	case Sum:
 		a.setValue(s, add(a.value(s), q))
@@ -494,9 +511,7 @@ func (a *Aggregator) addTo(si, ei int32, q num, vi int32) {
 			s.best, s.bestNS = ei, ns
 		}
 	case CountUnique:
-		key := uint64(si)<<32 | uint64(uint32(vi))
-		if _, ok := a.pairs[key]; !ok {
-			a.pairs[key] = struct{}{}
+		if a.pairs.add(uint64(si)<<32 | uint64(uint32(vi))) {
 			s.uniques++
 		}
 	}
@@ -569,7 +584,7 @@ func (a *Aggregator) sameAsEntry(e *entry, r *Record) bool {
 	if len(r.Attributes) == 0 || e.attrs == 0 {
 		return len(r.Attributes) == 0 && e.attrs == 0
 	}
-	return string(a.canonicalAttrs(r.Attributes)) == a.attrSets[e.attrs-1]
+	return string(a.canonicalAttrs(r.Attributes, a.meters[s.meter].UniqueAttribute)) == a.attrSets[e.attrs-1]
 }
 
 // recordOf rebuilds the canonical record of accepted entry ei.
@@ -590,8 +605,15 @@ func (a *Aggregator) recordOf(ei int32) Record {
 }
 
 // canonicalAttrs encodes m with sorted keys, each key and value preceded
-// by its length, into the scratch buffer: equal maps, equal bytes.
-func (a *Aggregator) canonicalAttrs(m map[string]string) []byte {
+// by its length, into the scratch buffer: equal maps, equal bytes. When m
+// holds only the key hint, no iteration is needed.
+func (a *Aggregator) canonicalAttrs(m map[string]string, hint string) []byte {
+	if len(m) == 1 && hint != "" {
+		if v, ok := m[hint]; ok {
+			a.buf = appendString(appendString(a.buf[:0], hint), v)
+			return a.buf
+		}
+	}
 	keys := a.keys[:0]
 	for k := range m {
 		keys = append(keys, k)
@@ -655,12 +677,13 @@ func decodeAttrs(enc string) map[string]string {
 	return m
 }
 
-// internAttrs returns the index+1 of m's canonical form, adding it when new.
-func (a *Aggregator) internAttrs(m map[string]string) int32 {
+// internAttrs returns the index+1 of m's canonical form, adding it when
+// new. hint is a key m likely holds alone.
+func (a *Aggregator) internAttrs(m map[string]string, hint string) int32 {
 	if len(m) == 0 {
 		return 0
 	}
-	b := a.canonicalAttrs(m)
+	b := a.canonicalAttrs(m, hint)
 	if i, ok := a.attrIdx[string(b)]; ok {
 		return i
 	}
@@ -693,11 +716,7 @@ func (a *Aggregator) recompute() {
 			*s = slot{line: s.line, meter: s.meter, period: s.period, best: -1, dirty: true}
 		}
 	}
-	for key := range a.pairs {
-		if a.slot(int32(key >> 32)).dirty {
-			delete(a.pairs, key)
-		}
-	}
+	a.pairs = a.pairs.without(func(key uint64) bool { return a.slot(int32(key >> 32)).dirty })
 	for ei := range a.n {
 		e := a.entry(ei)
 		if e.state&^stBigQty != stAccepted || !a.slot(e.ref).dirty {
@@ -707,7 +726,7 @@ func (a *Aggregator) recompute() {
 		if m := &a.meters[a.slot(e.ref).meter]; m.Aggregation == CountUnique && e.attrs > 0 {
 			vi = a.valueIdx[decodeAttrs(a.attrSets[e.attrs-1])[m.UniqueAttribute]]
 		}
-		a.addTo(e.ref, ei, a.numOf(e), vi)
+		a.addTo(e.ref, ei, a.numOf(e), vi, fnv128(a.idOf(ei)))
 	}
 	for i := range a.nslots {
 		a.slot(i).dirty = false

@@ -188,37 +188,38 @@ type Digest [16]byte
 func DigestOf(ids ...RecordID) Digest {
 	var d Digest
 	for _, id := range ids {
-		d = d.addID([]byte(id))
+		d = d.addID(id)
 	}
 	return d
 }
 
 // addID adds the FNV-1a 128 hash of one id.
-func (d Digest) addID(id []byte) Digest {
-	var s sum128
-	s.addID(id)
-	var h Digest
-	binary.BigEndian.PutUint64(h[:8], s.hi)
-	binary.BigEndian.PutUint64(h[8:], s.lo)
-	return d.Add(h)
+func (d Digest) addID(id RecordID) Digest {
+	return d.Add(fnv128(id).digest())
 }
 
 // sum128 is a Digest as two integers, for adding without byte shuffling.
 type sum128 struct{ hi, lo uint64 }
 
-// addID adds the FNV-1a 128 hash of id: from the offset basis, for each
-// byte, xor it in and multiply by the FNV prime 2^88 + 0x13b, modulo 2^128.
-func (s *sum128) addID(id []byte) {
+// fnv128 returns the FNV-1a 128 hash of id: from the offset basis, for
+// each byte, xor it in and multiply by the FNV prime 2^88 + 0x13b, modulo
+// 2^128.
+func fnv128[T ~string | ~[]byte](id T) sum128 {
 	hi, lo := uint64(0x6c62272e07bb0142), uint64(0x62b821756295c58d)
-	for _, c := range id {
-		lo ^= uint64(c)
+	for i := 0; i < len(id); i++ {
+		lo ^= uint64(id[i])
 		// (hi·2^64 + lo) × (2^88 + 0x13b) mod 2^128
 		h, l := bits.Mul64(lo, 0x13b)
 		hi, lo = h+hi*0x13b+lo<<24, l
 	}
+	return sum128{hi, lo}
+}
+
+// add adds o modulo 2^128.
+func (s *sum128) add(o sum128) {
 	var carry uint64
-	s.lo, carry = bits.Add64(s.lo, lo, 0)
-	s.hi, _ = bits.Add64(s.hi, hi, carry)
+	s.lo, carry = bits.Add64(s.lo, o.lo, 0)
+	s.hi, _ = bits.Add64(s.hi, o.hi, carry)
 }
 
 func (s sum128) digest() Digest {
@@ -277,10 +278,13 @@ func (a *Aggregator) Report() *Report {
 		}
 	}
 	var uniques [][]string
-	if len(a.pairs) > 0 {
+	if a.pairs.n > 0 {
 		uniques = make([][]string, a.nslots)
-		for key := range a.pairs {
-			uniques[key>>32] = append(uniques[key>>32], a.values[uint32(key)])
+		for _, k := range a.pairs.keys {
+			if k != 0 {
+				key := k - 1
+				uniques[key>>32] = append(uniques[key>>32], a.values[uint32(key)])
+			}
 		}
 	}
 	order := make([]int32, 0, a.nslots)
