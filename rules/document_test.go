@@ -446,3 +446,24 @@ func TestRuleAccessors(t *testing.T) {
 	require.Error(t, err)
 	require.Empty(t, cmp.Diff(rules.Result{}, res))
 }
+
+func TestReportTypesJSONRoundTrip(t *testing.T) {
+	env := mustEnv()
+	_, err := env.Compile(doc(rules.Condition, `1.5 > line.nope`))
+	var ce *rules.CompileError
+	require.ErrorAs(t, err, &ce)
+	b, err := json.Marshal(ce.Issues)
+	require.NoError(t, err)
+	var issues []rules.Issue
+	require.NoError(t, json.Unmarshal(b, &issues))
+	require.Empty(t, cmp.Diff(ce.Issues, issues))
+	require.Contains(t, string(b), `"snippet":`)
+
+	fails := []rules.TestFailure{{RuleID: "r", Version: 2, Case: "c", Message: "m"}}
+	b, err = json.Marshal(fails)
+	require.NoError(t, err)
+	require.JSONEq(t, `[{"rule_id":"r","version":2,"case":"c","message":"m"}]`, string(b))
+	var back []rules.TestFailure
+	require.NoError(t, json.Unmarshal(b, &back))
+	require.Empty(t, cmp.Diff(fails, back))
+}
