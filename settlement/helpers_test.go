@@ -44,7 +44,7 @@ func loadRules(t testing.TB, extra ...string) *rules.RuleSet {
 	require.NoError(t, err)
 	files := []rules.File{{Name: "rules.yaml", Data: data}}
 	for i, x := range extra {
-		files = append(files, rules.File{Name: "extra" + string(rune('a'+i)), Data: []byte(x)})
+		files = append(files, rules.File{Name: "extra" + string(rune('a'+i)) + ".yaml", Data: []byte(x)})
 	}
 	rs, err := env.LoadRuleSet(files...)
 	require.NoError(t, err)

@@ -1,0 +1,109 @@
+package settlement_test
+
+import (
+	"encoding/json"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/stretchr/testify/require"
+
+	"github.com/ensemble-commerce/ensemble"
+	"github.com/ensemble-commerce/ensemble/catalog"
+	"github.com/ensemble-commerce/ensemble/partner"
+	"github.com/ensemble-commerce/ensemble/settlement"
+)
+
+const appStorePlan = `
+id: appstore
+version: 1
+routes: [marketplace]
+root:
+  id: root
+  children:
+    - id: commission
+      party: platform
+      fallback: platform
+      share:
+        cumulative:
+          of: seller
+          window: WINDOW
+          mode: MODE
+          tiers:
+            - {up_to: {amount: "1000.00", currency: EUR}, rate: "15%"}
+            - {rate: "30%"}
+    - {id: developer, party: seller, share: remaining}
+`
+
+func appLine(id, amount, day string) settlement.Line {
+	return settlement.Line{ID: settlement.LineID(id), Date: date(day), Amount: eur(amount),
+		Offer: catalog.Pin{Offer: "app", Version: 1}, Route: settlement.Route{Kind: settlement.RouteMarketplace, Chain: []partner.ID{"dev-1"}}}
+}
+
+func TestCumulativeRates(t *testing.T) {
+	lines := []settlement.Line{
+		appLine("L1", "900.00", "2026-01-10"),
+		appLine("L2", "200.00", "2026-02-10"), // crosses EUR 1,000 mid-line
+		appLine("L3", "100.00", "2026-03-10"),
+		appLine("L4", "100.00", "2027-01-05"), // a new calendar year starts over
+	}
+	tests := []struct {
+		mode, window string
+		want         []string // platform per line
+	}{
+		// marginal: L2 = 100 × 15% + 100 × 30% = 45
+		{"marginal", "calendar_year", []string{"135.00", "45.00", "30.00", "15.00"}},
+		// cliff: L2 reaches 1,100, so all of it at 30%
+		{"cliff", "calendar_year", []string{"135.00", "60.00", "30.00", "15.00"}},
+		// rolling 12 months: on 2027-01-05 the 2026 lines still count
+		{"marginal", "rolling_12_months", []string{"135.00", "45.00", "30.00", "30.00"}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.mode+" "+tc.window, func(t *testing.T) {
+			plan := strings.NewReplacer("WINDOW", tc.window, "MODE", tc.mode).Replace(appStorePlan)
+			s := planSettler(t, plan, loadNetwork(t))
+			// Given in reverse: canonical order applies them by date.
+			rev := slices.Clone(lines)
+			slices.Reverse(rev)
+			res, err := s.Settle(ctx, settlement.State{}, rev)
+			require.NoError(t, err)
+			for i, l := range lines {
+				var got ensemble.Money
+				for _, e := range res.Entries {
+					if e.Line == l.ID && e.Party == "platform" {
+						got = e.Amount
+					}
+				}
+				requireMoney(t, got, eur(tc.want[i]), l.ID)
+			}
+			// Split across calls with the state carried: same result.
+			var all []settlement.Entry
+			st := settlement.State{}
+			for _, l := range lines {
+				r, err := s.Settle(ctx, st, []settlement.Line{l})
+				require.NoError(t, err)
+				all = append(all, r.Entries...)
+				// The state is a JSON value.
+				b, err := json.Marshal(r.State)
+				require.NoError(t, err)
+				st = settlement.State{}
+				require.NoError(t, json.Unmarshal(b, &st))
+			}
+			requireEntries(t, all, res.Entries)
+			vol := st.Volume("dev-1", ensemble.MustCurrency("EUR"), settlement.WindowCalendarYear, date("2026-12-31"))
+			if tc.window == "calendar_year" {
+				requireMoney(t, vol, eur("1200.00"))
+			}
+		})
+	}
+}
+
+// requireEntries compares entries with cmp.Diff, which honours the Equal
+// methods of Money, Ratio and time.Time.
+func requireEntries(t *testing.T, got, want []settlement.Entry) {
+	t.Helper()
+	if d := cmp.Diff(want, got); d != "" {
+		t.Fatalf("entries differ (-want +got):\n%s", d)
+	}
+}
