@@ -171,13 +171,24 @@ func (o *Order) endSuspension(at time.Time) {
 
 func segmentID(l LineID, n int) SegmentID { return SegmentID(string(l) + "/" + strconv.Itoa(n)) }
 
-// stopSegments ends every line's last segment at t.
+// stopSegments stops every line at t: segments that start at or after t
+// (future-dated changes that never took effect) are dropped, and the one
+// holding t ends there, so no segment is ever empty.
 func (o *Order) stopSegments(t time.Time) {
-	for i := range o.Segments {
-		if i+1 == len(o.Segments) || o.Segments[i+1].Line != o.Segments[i].Line {
-			o.Segments[i].End = t
+	kept := o.Segments[:0]
+	for _, s := range o.Segments {
+		if !s.Start.Before(t) {
+			continue
 		}
+		if s.End.IsZero() || s.End.After(t) {
+			s.End = t
+		}
+		kept = append(kept, s)
 	}
+	if len(kept) == 0 {
+		kept = nil
+	}
+	o.Segments = kept
 }
 
 // applyChange changes a line and splits its last segment at the change's

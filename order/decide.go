@@ -338,8 +338,8 @@ func (d *decider) task() ([]Event, error) {
 	}
 }
 
-// lastStart is the latest segment start of any line: nothing may take
-// effect before it.
+// lastStart is the latest segment start of a line (of any line for ""):
+// no change may take effect before it.
 func (o *Order) lastStart(line LineID) time.Time {
 	var t time.Time
 	for i := range o.Segments {
@@ -490,13 +490,17 @@ func (d *decider) stopAt(mode CancelMode) (*Cancellation, error) {
 	default:
 		c.EffectiveAt = d.at
 	}
-	if start := d.o.lastStart(""); c.EffectiveAt.Before(start) {
-		return nil, fmt.Errorf("%w: a line changed at %s; the order cannot stop before, at %s", ErrOutOfOrder,
-			start.Format(time.RFC3339), c.EffectiveAt.Format(time.RFC3339))
+	if c.EffectiveAt.Before(d.o.ActivatedAt) {
+		return nil, fmt.Errorf("%w: the order activated at %s; it cannot stop before, at %s", ErrOutOfOrder,
+			d.o.ActivatedAt.Format(time.RFC3339), c.EffectiveAt.Format(time.RFC3339))
 	}
 	if prev := d.o.Cancellation; prev != nil && c.EffectiveAt.After(prev.EffectiveAt) {
-		return nil, fmt.Errorf("%w: already scheduled for %s, before %s", ErrCancellation,
-			prev.EffectiveAt.Format(time.RFC3339), c.EffectiveAt.Format(time.RFC3339))
+		if mode == AtPeriodEnd {
+			return nil, fmt.Errorf("%w: already scheduled for %s", ErrCancellation, prev.EffectiveAt.Format(time.RFC3339))
+		}
+		// The lines already stop at the scheduled instant; an immediate
+		// stop after it cannot extend them.
+		c.EffectiveAt = prev.EffectiveAt
 	}
 	if p, ok := d.o.TermAt(c.EffectiveAt); ok && (c.EffectiveAt.After(p.Start) || c.EffectiveAt.Equal(d.o.ActivatedAt)) {
 		c.WithinTerm = true
