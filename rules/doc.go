@@ -19,7 +19,12 @@
 // is compiled, decimal literals are parsed then (and folded to constants), and
 // every rule is checked for its result type, its static cost against a
 // budget, and its test cases' inputs. Evaluation runs under a runtime cost
-// limit and honours context cancellation.
+// limit and honours context cancellation; an Env built with TrustBounded(true)
+// skips cel-go's cost tracker for rules without comprehensions, whose cost is
+// bounded by their length, which makes them several times faster.
+//
+// A Rule is immutable and safe for concurrent use; a Facts is reused by one
+// goroutine across evaluations.
 //
 // Environments are versioned (Version): each document names the version it was
 // written for, and functions introduced later stay invisible to it.
