@@ -89,6 +89,8 @@ type DecodeError struct {
 	Err   error
 }
 
+// Error reports the record's position and the cause, such as
+// `usage: decode record 3: ...`.
 func (e *DecodeError) Error() string {
 	return fmt.Sprintf("usage: decode record %d: %v", e.Index, e.Err)
 }

@@ -123,6 +123,7 @@ type ParseError struct {
 	Want  string // what was expected
 }
 
+// Error reports the kind, the rejected text and what was expected.
 func (e *ParseError) Error() string {
 	return "usage: parse " + e.Kind + " " + strconv.Quote(e.Input) + ": want " + e.Want
 }

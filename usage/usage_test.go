@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -620,4 +621,39 @@ func TestCanonicalRecords(t *testing.T) {
 			require.Equal(t, tc.want, string(b))
 		})
 	}
+}
+
+// TestHotPathAllocations checks that folding a record allocates nothing on
+// average once the aggregator is warm: neither a duplicate, nor a new
+// record with an int64-sized quantity (the dedup set grows in chunks).
+func TestHotPathAllocations(t *testing.T) {
+	a, err := usage.New(testConfig())
+	require.NoError(t, err)
+	at := utc("2026-01-05T00:00:00Z")
+	users := []map[string]string{{"user": "ann"}, {"user": "bob"}}
+	ids := make([]usage.RecordID, 20000)
+	for i := range ids {
+		ids[i] = usage.RecordID("evt-" + strconv.Itoa(i))
+	}
+	one := decimal.NewFromInt(1)
+	i := 0
+	next := func() usage.Record {
+		r := usage.Record{ID: ids[i%len(ids)], Line: "L1", Meter: "gpu", Quantity: one, At: at.Add(time.Duration(i) * time.Second)}
+		if i%2 == 1 {
+			r.Meter, r.Attributes = "users", users[i%4/2]
+		}
+		i++
+		return r
+	}
+	for range 100 { // warm: the first slots, attribute sets and values
+		a.AddRecord(next())
+	}
+	fresh := testing.AllocsPerRun(5000, func() { a.AddRecord(next()) })
+	require.Zero(t, fresh, "allocations per new record")
+	i = 0
+	dup := testing.AllocsPerRun(5000, func() { a.AddRecord(next()) })
+	require.Zero(t, dup, "allocations per duplicate")
+	rep := a.Report()
+	require.Empty(t, rep.Conflicts)
+	require.Positive(t, rep.Stats.Duplicates)
 }
