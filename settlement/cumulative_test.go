@@ -103,7 +103,7 @@ func TestCumulativeRates(t *testing.T) {
 // methods of Money, Ratio and time.Time.
 func requireEntries(t *testing.T, got, want []settlement.Entry) {
 	t.Helper()
-	if d := cmp.Diff(want, got); d != "" {
+	if d := cmp.Diff(want, got, cmpOpts...); d != "" {
 		t.Fatalf("entries differ (-want +got):\n%s", d)
 	}
 }

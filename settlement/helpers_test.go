@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/go-cmp/cmp"
 	"github.com/stretchr/testify/require"
 
 	"github.com/ensemble-commerce/ensemble"
@@ -120,7 +121,13 @@ func sumEntries(entries []settlement.Entry, kinds ...settlement.EntryKind) ensem
 	return total
 }
 
-func requireMoney(t testing.TB, got, want ensemble.Money, msgAndArgs ...any) {
-	t.Helper()
+func requireMoney(t require.TestingT, got, want ensemble.Money, msgAndArgs ...any) {
+	if h, ok := t.(interface{ Helper() }); ok {
+		h.Helper()
+	}
 	require.Truef(t, got.Equal(want), "got %s, want %s %v", got, want, msgAndArgs)
 }
+
+// cmpOpts lets cmp.Diff compare currencies, which are comparable values
+// with unexported fields.
+var cmpOpts = []cmp.Option{cmp.Comparer(func(a, b ensemble.Currency) bool { return a == b })}
