@@ -1,0 +1,238 @@
+package order_test
+
+import (
+	"encoding/json"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/shopspring/decimal"
+	"pgregory.net/rapid"
+
+	"github.com/ensemble-commerce/ensemble"
+	"github.com/ensemble-commerce/ensemble/catalog"
+	"github.com/ensemble-commerce/ensemble/order"
+)
+
+// randomCommand draws any command with plausible data, valid or not for the
+// order's status.
+func randomCommand(t *rapid.T, clock time.Time) order.Command {
+	kind := order.CommandKind(rapid.IntRange(2, 15).Draw(t, "kind"))
+	hours := func(name string, lo, hi int) time.Time {
+		return clock.Add(time.Duration(rapid.IntRange(lo, hi).Draw(t, name)) * time.Hour)
+	}
+	switch kind {
+	case order.CmdRevise:
+		return order.Command{Kind: kind, Draft: nlDraft()}
+	case order.CmdQuote:
+		return order.Command{Kind: kind, ExpiresAt: hours("expiry", 1, 200)}
+	case order.CmdCompleteTask, order.CmdRetryTask, order.CmdFailTask:
+		c := order.Command{Kind: kind, Task: rapid.SampledFrom([]order.TaskID{"l1/backup/supplier-backup", "l1/storage/supplier-secure", "l2"}).Draw(t, "task")}
+		if kind == order.CmdFailTask {
+			c.Reason = "down"
+		}
+		return c
+	case order.CmdChange:
+		ch := &order.Change{Line: rapid.SampledFrom([]order.LineID{"l1", "l2"}).Draw(t, "line"), EffectiveAt: hours("effective", -48, 240)}
+		switch rapid.IntRange(0, 3).Draw(t, "change") {
+		case 0:
+			ch.Kind, ch.Quantity = order.ChangeQuantity, decimal.NewFromInt(int64(rapid.IntRange(1, 50).Draw(t, "qty")))
+		case 1:
+			ch.Kind, ch.Pin = order.ChangeAddAddOn, catalog.Pin{Offer: "extra-ip"}
+			ch.Quantity = decimal.NewFromInt(int64(rapid.IntRange(1, 5).Draw(t, "ip")))
+		case 2:
+			ch.Kind, ch.AddOn = order.ChangeRemoveAddOn, "extra-ip"
+		default:
+			ch.Kind, ch.Pin = order.ChangeOffer, catalog.Pin{Offer: rapid.SampledFrom([]catalog.OfferID{"storage", "suite", "backup"}).Draw(t, "offer")}
+		}
+		return order.Command{Kind: kind, Change: ch}
+	case order.CmdCancel:
+		if rapid.Bool().Draw(t, "immediately") {
+			return order.Command{Kind: kind, Cancel: &order.CancelRequest{Mode: order.Immediately, EffectiveAt: hours("stop", -24, 24)}}
+		}
+	}
+	return order.Command{Kind: kind}
+}
+
+// TestReplayStateMachine walks orders through random commands and checks,
+// after every step, that folding any prefix of the events rebuilds the state
+// at that point, that events survive JSON, that tampered histories are
+// refused, and that segments cover exactly the time each line was active.
+func TestReplayStateMachine(t *testing.T) {
+	e := env(t)
+	active, activeEvents := activeOrder(t)
+	rapid.Check(t, func(t *rapid.T) {
+		var (
+			o      order.Order
+			events []order.Event
+			states = []order.Order{{}}
+			clock  = day("2026-03-01")
+		)
+		if rapid.Bool().Draw(t, "start active") {
+			o, clock = active, active.ActivatedAt
+			for i := range activeEvents {
+				events = append(events, activeEvents[i])
+				s, err := order.Fold(events)
+				if err != nil {
+					t.Fatal(err)
+				}
+				states = append(states, s)
+			}
+		} else {
+			next, evs, err := o.Decide(ctx, e, order.Command{Kind: order.CmdCreate, Order: "rp", Draft: nlDraft()}, clock)
+			if err != nil {
+				t.Fatal(err)
+			}
+			o, events, states = next, evs, append(states, next)
+		}
+		t.Repeat(map[string]func(*rapid.T){
+			"command": func(t *rapid.T) {
+				clock = clock.Add(time.Duration(rapid.IntRange(0, 96).Draw(t, "hours")) * time.Hour)
+				next, evs, err := o.Decide(ctx, e, randomCommand(t, clock), clock)
+				if err != nil {
+					return
+				}
+				// Intermediate states of multi-event commands are folds too.
+				for i := range evs {
+					events = append(events, evs[i])
+					if i+1 < len(evs) {
+						s, err := order.Fold(events)
+						if err != nil {
+							t.Fatal(err)
+						}
+						states = append(states, s)
+					}
+				}
+				o = next
+				states = append(states, next)
+			},
+			"": func(t *rapid.T) {
+				if len(states) != len(events)+1 {
+					t.Fatalf("%d states for %d events", len(states), len(events))
+				}
+				k := rapid.IntRange(0, len(events)).Draw(t, "prefix")
+				folded, err := order.Fold(events[:k])
+				if err != nil {
+					t.Fatal(err)
+				}
+				if d := diff(folded, states[k]); d != "" {
+					t.Fatalf("fold(events[:%d]) differs:%s", k, d)
+				}
+				b, err := json.Marshal(events)
+				if err != nil {
+					t.Fatal(err)
+				}
+				var back []order.Event
+				if err := json.Unmarshal(b, &back); err != nil {
+					t.Fatal(err)
+				}
+				again, err := order.Fold(back)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if d := diff(again, o); d != "" {
+					t.Fatalf("fold(json(events)) differs:%s", d)
+				}
+				checkTampered(t, events)
+				checkCoverage(t, o, clock)
+			},
+		})
+	})
+}
+
+// checkTampered drops, swaps or rewrites one event and requires Fold to
+// refuse the history.
+func checkTampered(t *rapid.T, events []order.Event) {
+	if len(events) < 2 {
+		return
+	}
+	bad := append([]order.Event(nil), events...)
+	i := rapid.IntRange(0, len(bad)-2).Draw(t, "tamper at")
+	switch how := rapid.IntRange(0, 3).Draw(t, "tamper"); how {
+	case 0:
+		bad = append(bad[:i], bad[i+1:]...)
+	case 1:
+		bad[i], bad[i+1] = bad[i+1], bad[i]
+	case 2:
+		bad[i+1].From = order.Status((int(bad[i+1].From) + 1) % 10)
+	default:
+		bad[i+1].At = bad[i].At.Add(-time.Nanosecond)
+	}
+	if _, err := order.Fold(bad); err == nil {
+		t.Fatalf("a tampered history folded")
+	}
+}
+
+// checkCoverage requires every line's segments, clipped to a span, to add up
+// to exactly the part of the span the order was active in.
+func checkCoverage(t *rapid.T, o order.Order, clock time.Time) {
+	if o.ActivatedAt.IsZero() {
+		if len(o.Segments) != 0 {
+			t.Fatalf("segments before activation")
+		}
+		return
+	}
+	span := ensemble.MustPeriod(o.ActivatedAt.Add(-time.Duration(rapid.IntRange(0, 500).Draw(t, "span before"))*time.Hour),
+		clock.Add(time.Duration(rapid.IntRange(1, 500).Draw(t, "span after"))*time.Hour))
+	end := span.End
+	if stop, ok := o.StopsAt(); ok && stop.Before(end) {
+		end = stop
+	}
+	want := end.Sub(o.ActivatedAt)
+	if want < 0 {
+		want = 0
+	}
+	got := map[order.LineID]time.Duration{}
+	for _, s := range o.SegmentsIn(span) {
+		got[s.Line] += s.End.Sub(s.Start)
+	}
+	for _, l := range o.Lines {
+		if got[l.ID] != want {
+			t.Fatalf("line %s: segments cover %s of %s, want %s", l.ID, got[l.ID], span, want)
+		}
+	}
+	// Splitting the span anywhere splits the coverage exactly.
+	cut := span.Start.Add(time.Duration(rapid.Int64Range(0, int64(span.Duration())).Draw(t, "cut")))
+	var parts time.Duration
+	for _, p := range []ensemble.Period{{Start: span.Start, End: cut}, {Start: cut, End: span.End}} {
+		for _, s := range o.SegmentsIn(p) {
+			parts += s.End.Sub(s.Start)
+		}
+	}
+	var whole time.Duration
+	for _, d := range got {
+		whole += d
+	}
+	if parts != whole {
+		t.Fatalf("split at %s covers %s, whole %s", cut, parts, whole)
+	}
+}
+
+// TestOrderJSONProperty round-trips orders reached by random commands.
+func TestOrderJSONProperty(t *testing.T) {
+	e := env(t)
+	active, _ := activeOrder(t)
+	rapid.Check(t, func(t *rapid.T) {
+		o, clock := active, active.ActivatedAt
+		for range rapid.IntRange(0, 8).Draw(t, "steps") {
+			clock = clock.Add(time.Duration(rapid.IntRange(0, 96).Draw(t, "hours")) * time.Hour)
+			if next, _, err := o.Decide(ctx, e, randomCommand(t, clock), clock); err == nil {
+				o = next
+			}
+		}
+		b, err := json.Marshal(o)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var back order.Order
+		if err := json.Unmarshal(b, &back); err != nil {
+			t.Fatal(err)
+		}
+		if d := cmp.Diff(o, back, cmpOpts...); d != "" {
+			t.Fatalf("round trip differs (-want +got):\n%s", d)
+		}
+		if !back.UpdatedAt.Equal(o.UpdatedAt) || back.Events != o.Events {
+			t.Fatalf("round trip lost the history marks")
+		}
+	})
+}
