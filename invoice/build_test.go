@@ -1,22 +1,449 @@
 package invoice_test
 
 import (
+	"errors"
 	"testing"
 	"time"
 
 	"github.com/ensemble-commerce/ensemble"
 	"github.com/ensemble-commerce/ensemble/invoice"
+	"github.com/ensemble-commerce/ensemble/usage"
 	"github.com/stretchr/testify/require"
 )
 
-func TestSmoke(t *testing.T) {
-	b := builder(t, invoice.Options{})
-	s := sub("s1", date(2026, 3, 1), item("i1", seg(date(2026, 3, 1), time.Time{}, pin("basic", 1), "1")))
-	inv := build1(t, b, invoice.Run{At: date(2026, 4, 1)}, s)
-	for _, l := range inv.Lines {
-		t.Log(invoice.Explain(l))
+// A monthly plan upgraded at noon on March 16 (March has 31 days): the
+// unused half of Basic (EUR 10) is credited and Pro (EUR 30) charged from
+// the change. Each basis measures the elapsed part of the cycle differently:
+// exact time 15.5/31 = 1/2; days end-exclusive 15/31; days end-inclusive
+// 16/31 (the change day counts in the earlier part); thirty-day months
+// 15.5/30. Credit = -(10.00 - round(10 × f)), charge = 30.00 - round(30 × f).
+func TestUpgradeMidMonthEachBasis(t *testing.T) {
+	change := time.Date(2026, 3, 16, 12, 0, 0, 0, time.UTC)
+	s := sub("s1", date(2026, 3, 1), item("i1",
+		seg(date(2026, 3, 1), change, pin("basic", 1), "1"),
+		seg(change, time.Time{}, pin("pro", 1), "1")))
+	cases := []struct {
+		name           string
+		basis          ensemble.ProrationBasis
+		from           string
+		credit, charge string
+	}{
+		{"exact time", ensemble.ProrateExactTime, "0.5", "-5.00", "15.00"},
+		{"days end exclusive", ensemble.ProrateDaysEndExclusive, "15/31", "-5.16", "15.48"},
+		{"days end inclusive", ensemble.ProrateDaysEndInclusive, "16/31", "-4.84", "14.52"},
+		{"thirty-day month", ensemble.ProrateThirtyDayMonth, "31/60", "-4.83", "14.50"},
 	}
-	t.Log(amounts(inv))
-	_ = ensemble.Money{}
-	require.True(t, inv.Total.IsPositive())
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			b := builder(t, invoice.Options{Basis: tc.basis})
+			inv := build1(t, b, invoice.Run{After: date(2026, 3, 1), At: date(2026, 3, 31)}, s)
+			require.Equal(t, []string{"proration_credit seats " + tc.credit, "recurring seats " + tc.charge}, amounts(inv))
+			credit, charge := inv.Lines[0], inv.Lines[1]
+			require.Equal(t, tc.from, credit.Proration.From.String())
+			require.Equal(t, tc.from, charge.Proration.From.String())
+			require.Equal(t, tc.basis, charge.Proration.Basis)
+			require.Equal(t, "s1/i1/20260301T000000Z/basic/seats/recurring/20260301T000000Z", string(credit.Credits))
+			require.True(t, change.Equal(credit.Date))
+			// The run's basis overrides the builder's.
+			other := ensemble.ProrateExactTime
+			if tc.basis == other {
+				other = ensemble.ProrateThirtyDayMonth
+			}
+			b2 := builder(t, invoice.Options{Basis: other})
+			inv2 := build1(t, b2, invoice.Run{After: date(2026, 3, 1), At: date(2026, 3, 31), Basis: &tc.basis}, s)
+			require.Equal(t, amounts(inv), amounts(inv2))
+		})
+	}
+}
+
+// Pro with 2 seats from March 1 (EUR 60 billed in advance), 3 seats from
+// March 11, then a downgrade to Basic (3 seats, EUR 30) on March 21; exact
+// time, 31 days. The second change credits what the first one charged
+// (EUR 90 × 11/31 of the cycle), not the original EUR 60 price.
+func TestQuantityChangeThenDowngrade(t *testing.T) {
+	s := sub("s1", date(2026, 3, 1), item("i1",
+		seg(date(2026, 3, 1), date(2026, 3, 11), pin("pro", 1), "2"),
+		seg(date(2026, 3, 11), date(2026, 3, 21), pin("pro", 1), "3"),
+		seg(date(2026, 3, 21), time.Time{}, pin("basic", 1), "3")))
+	b := builder(t, invoice.Options{})
+	inv := build1(t, b, invoice.Run{At: date(2026, 3, 31)}, s)
+	require.Equal(t, []string{
+		"recurring seats 10.65",         // basic ×3 from Mar 21: 30 - round(30 × 20/31) = 30 - 19.35
+		"proration_credit seats -40.65", // pro ×2 unused from Mar 11: -(60 - round(60 × 10/31)) = -(60 - 19.35)
+		"proration_credit seats -31.94", // pro ×3 unused from Mar 21: -(90 - round(90 × 20/31)) = -(90 - 58.06)
+		"recurring seats 60.00",         // pro ×2 for March
+		"recurring seats 60.97",         // pro ×3 from Mar 11: 90 - round(90 × 10/31) = 90 - 29.03
+	}, amounts(inv))
+	require.Equal(t, inv.Lines[4].ID, inv.Lines[2].Credits, "the second credit credits the line the first change charged")
+	require.Equal(t, inv.Lines[3].ID, inv.Lines[1].Credits)
+	// 19.35 for pro ×2 over 10 days, 29.03 for pro ×3 over 10 days, 10.65
+	// for basic ×3 over 11 days.
+	require.True(t, money("59.03").Equal(inv.Subtotal), inv.Subtotal.String())
+}
+
+// An anchor on January 31 bills on Feb 28, Mar 31 and Apr 30; a
+// cancellation on March 15 credits the unused part of the Feb 28 cycle.
+func TestAnchorOn31stThroughFebruary(t *testing.T) {
+	anchor := date(2026, 1, 31)
+	s := sub("s1", anchor, item("i1", seg(anchor, time.Time{}, pin("basic", 1), "1")))
+	b := builder(t, invoice.Options{})
+	inv := build1(t, b, invoice.Run{At: date(2026, 4, 30)}, s)
+	var starts []string
+	for _, l := range inv.Lines {
+		if l.Kind == invoice.KindRecurring {
+			starts = append(starts, l.Period.Start.Format("01-02")+".."+l.Period.End.Format("01-02")+" "+l.Amount.AmountString())
+		}
+	}
+	require.Equal(t, []string{"01-31..02-28 10.00", "02-28..03-31 10.00", "03-31..04-30 10.00", "04-30..05-31 10.00"}, starts)
+
+	cases := []struct {
+		name   string
+		basis  ensemble.ProrationBasis
+		credit string
+	}{
+		// [Feb 28, Mar 31) has 31 days; 15 of them are used by Mar 15.
+		{"days end exclusive", ensemble.ProrateDaysEndExclusive, "-5.16"},
+		// Counted from the anchor, Feb 28 -> Mar 31 is one 30-day month
+		// and Feb 28 -> Mar 15 is 15 of its days.
+		{"thirty-day month", ensemble.ProrateThirtyDayMonth, "-5.00"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			c := s
+			c.CancelAt = date(2026, 3, 15)
+			b := builder(t, invoice.Options{Basis: tc.basis})
+			inv := build1(t, b, invoice.Run{After: date(2026, 3, 1), At: date(2026, 4, 30)}, c)
+			require.Equal(t, []string{"proration_credit seats " + tc.credit}, amounts(inv))
+		})
+	}
+}
+
+// Activation on February 15 with a monthly cycle anchored on February 1:
+// the first partial cycle is 14/29 used in 2028 (a leap year) and 14/28 in
+// 2026; an anchor on January 31, 2028 bills on February 29.
+func TestLeapYear(t *testing.T) {
+	cases := []struct {
+		name string
+		year int
+		want string
+	}{
+		{"leap year", 2028, "5.17"}, // 10 - round(10 × 14/29) = 10 - 4.83
+		{"common year", 2026, "5.00"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			s := sub("s1", date(tc.year, 2, 1), item("i1", seg(date(tc.year, 2, 15), time.Time{}, pin("basic", 1), "1")))
+			b := builder(t, invoice.Options{Basis: ensemble.ProrateDaysEndExclusive})
+			inv := build1(t, b, invoice.Run{At: date(tc.year, 2, 28)}, s)
+			require.Equal(t, []string{"recurring seats " + tc.want, "one_time setup 50.00"}, amounts(inv))
+		})
+	}
+	s := sub("s1", date(2028, 1, 31), item("i1", seg(date(2028, 1, 31), time.Time{}, pin("basic", 1), "1")))
+	inv := build1(t, builder(t, invoice.Options{}), invoice.Run{After: date(2028, 2, 1), At: date(2028, 3, 1)}, s)
+	require.Len(t, inv.Lines, 1)
+	require.True(t, date(2028, 2, 29).Equal(inv.Lines[0].Period.Start))
+	require.True(t, date(2028, 3, 31).Equal(inv.Lines[0].Period.End))
+}
+
+func marchUsage(line, value string, ids ...usage.RecordID) usage.Aggregate {
+	return usage.Aggregate{Line: usage.LineRef(line), Meter: "api_calls", Aggregation: usage.Sum,
+		Period: ensemble.MustPeriod(date(2026, 3, 1), date(2026, 4, 1)), Value: dec(value),
+		Records: int64(len(ids)), Digest: usage.DigestOf(ids...)}
+}
+
+// Usage in arrears through graduated tiers: 2,500 calls are 100 free,
+// 900 × 0.05 and 1,500 × 0.02 = EUR 75.00. Support (in arrears, 2 × EUR 20)
+// bills the month that ended, or up to a cancellation.
+func TestInArrearsUsageGraduated(t *testing.T) {
+	s := sub("s1", date(2026, 2, 1),
+		item("api", seg(date(2026, 2, 1), time.Time{}, pin("api", 1), "1")),
+		item("help", seg(date(2026, 2, 1), time.Time{}, pin("support", 1), "2")))
+	b := builder(t, invoice.Options{})
+	run := invoice.Run{After: date(2026, 3, 1), At: date(2026, 4, 1), Usage: []usage.Aggregate{marchUsage("s1/api", "2500", "r1", "r2", "r3")}}
+	inv := build1(t, b, run, s)
+	require.Equal(t, []string{"usage calls 75.00", "recurring hours 40.00"}, amounts(inv))
+	u := inv.Lines[0]
+	require.Len(t, u.Tiers, 3)
+	require.True(t, dec("45").Equal(u.Tiers[1].Subtotal.Amount()))
+	require.True(t, dec("30").Equal(u.Tiers[2].Subtotal.Amount()))
+	require.Equal(t, int64(3), u.Usage.Records)
+	require.Equal(t, usage.DigestOf("r3", "r1", "r2"), u.Usage.Digest)
+	require.Contains(t, u.Refs, run.Usage[0].Ref())
+
+	t.Run("cancelled mid-month", func(t *testing.T) {
+		c := s
+		c.CancelAt = date(2026, 3, 16)
+		inv := build1(t, b, invoice.Run{After: date(2026, 3, 1), At: date(2026, 4, 1), Usage: run.Usage}, c)
+		// Support: round(40 × 15/31) = 19.35, due at the cancellation;
+		// usage is due then too.
+		require.Equal(t, []string{"usage calls 75.00", "recurring hours 19.35"}, amounts(inv))
+		for _, l := range inv.Lines {
+			require.True(t, date(2026, 3, 16).Equal(l.Date))
+		}
+	})
+}
+
+// A EUR 100 monthly minimum: March's Basic (EUR 10, billed in advance on
+// March 1) and usage (EUR 75) fall short by EUR 15, billed at the cycle end.
+func TestCommitmentTrueUp(t *testing.T) {
+	s := sub("s1", date(2026, 2, 1),
+		item("plan", seg(date(2026, 2, 1), time.Time{}, pin("basic", 1), "1")),
+		item("api", seg(date(2026, 2, 1), time.Time{}, pin("api", 1), "1")))
+	s.Commitment = &invoice.Commitment{Minimum: dec("100")}
+	b := builder(t, invoice.Options{})
+	inv := build1(t, b, invoice.Run{After: date(2026, 3, 1), At: date(2026, 4, 1), Usage: []usage.Aggregate{marchUsage("s1/api", "2500")}}, s)
+	require.Equal(t, []string{"commitment_true_up  15.00", "usage calls 75.00", "recurring seats 10.00"}, amounts(inv))
+	require.True(t, money("100.00").Equal(inv.Total))
+	// Enough usage meets the commitment: no true-up.
+	inv = build1(t, b, invoice.Run{After: date(2026, 3, 1), At: date(2026, 4, 1), Usage: []usage.Aggregate{marchUsage("s1/api", "9000")}}, s)
+	require.Equal(t, []string{"usage calls 205.00", "recurring seats 10.00"}, amounts(inv))
+}
+
+var taxes = invoice.TaxTable{Rules: []invoice.TaxRule{
+	{ID: "vat-fr", Region: "FR", Rate: ensemble.MustRatio("20%")},
+	{ID: "vat-de", Region: "DE", Rate: ensemble.MustRatio("19%"), Inclusive: true},
+	{ID: "vat-xx", Region: "XX", Rate: ensemble.MustRatio("19%")},
+}}
+
+func TestTaxes(t *testing.T) {
+	pro := func(region string, mod func(*invoice.Customer)) invoice.Subscription {
+		s := sub("s1", date(2026, 3, 1), item("i1", seg(date(2026, 3, 1), time.Time{}, pin("pro", 1), "1")))
+		s.Customer.Region = region
+		if mod != nil {
+			mod(&s.Customer)
+		}
+		return s
+	}
+	cases := []struct {
+		name                  string
+		s                     invoice.Subscription
+		net, tax, total       string
+		treatment             invoice.TaxTreatment
+		rule                  invoice.TaxRuleID
+		reverse, wantIncluded bool
+	}{
+		{"20% exclusive", pro("FR", nil), "30.00", "6.00", "36.00", invoice.TaxStandard, "vat-fr", false, false},
+		// 30.00 × 0.19 / 1.19 = 4.7899 -> 4.79 of the 30.00 is tax.
+		{"19% inclusive", pro("DE", nil), "25.21", "4.79", "30.00", invoice.TaxStandard, "vat-de", false, true},
+		{"reverse charge", pro("FR", func(c *invoice.Customer) { c.ReverseCharge = true }), "30.00", "0.00", "30.00", invoice.TaxReverseCharge, "vat-fr", true, false},
+		{"exempt", pro("FR", func(c *invoice.Customer) { c.TaxExempt = true }), "30.00", "0.00", "30.00", invoice.TaxExempt, "vat-fr", false, false},
+	}
+	b := builder(t, invoice.Options{Taxes: taxes})
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			inv := build1(t, b, invoice.Run{At: date(2026, 3, 1)}, tc.s)
+			require.Len(t, inv.Lines, 1)
+			l := inv.Lines[0]
+			require.Equal(t, tc.net, l.Net.AmountString())
+			require.Equal(t, tc.tax, l.Tax.AmountString())
+			require.Equal(t, tc.total, l.Total.AmountString())
+			require.Equal(t, tc.treatment, l.TaxRule.Treatment)
+			require.Equal(t, tc.rule, l.TaxRule.ID)
+			require.Equal(t, tc.wantIncluded, l.TaxRule.Inclusive)
+			require.Equal(t, tc.reverse, inv.ReverseCharge)
+			require.Len(t, inv.Taxes, 1)
+			require.True(t, inv.Taxes[0].Tax.Equal(inv.Tax))
+			require.True(t, inv.Taxes[0].Base.Equal(inv.Subtotal))
+		})
+	}
+	t.Run("no rule", func(t *testing.T) {
+		_, err := b.Build(invoice.Run{At: date(2026, 3, 1)}, []invoice.Subscription{pro("US", nil)})
+		require.ErrorIs(t, err, invoice.ErrNoTaxRule)
+	})
+}
+
+// Three lines of EUR 0.13 at 19% exclusive: per line each rounds 0.0247 to
+// 0.02 (0.06 in all); per invoice 0.39 × 19% = 0.0741 rounds to 0.07, and
+// the lines take 0.02, 0.03, 0.02 by cumulative rounding.
+func TestTaxRoundingPerLineOrInvoice(t *testing.T) {
+	var items []invoice.Item
+	var aggs []usage.Aggregate
+	for _, id := range []string{"a", "b", "c"} {
+		items = append(items, item(id, seg(date(2026, 2, 1), time.Time{}, pin("api", 1), "1")))
+		aggs = append(aggs, marchUsage("s1/"+id, "102.6"))
+	}
+	s := sub("s1", date(2026, 2, 1), items...)
+	s.Customer.Region = "XX"
+	run := invoice.Run{After: date(2026, 3, 1), At: date(2026, 4, 1), Usage: aggs}
+	cases := []struct {
+		name     string
+		rounding invoice.TaxRounding
+		lines    []string
+		tax      string
+	}{
+		{"per line", invoice.TaxPerLine, []string{"0.02", "0.02", "0.02"}, "0.06"},
+		{"per invoice", invoice.TaxPerInvoice, []string{"0.02", "0.03", "0.02"}, "0.07"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			inv := build1(t, builder(t, invoice.Options{Taxes: taxes, TaxRounding: tc.rounding}), run, s)
+			var got []string
+			for _, l := range inv.Lines {
+				require.Equal(t, "0.13", l.Net.AmountString())
+				got = append(got, l.Tax.AmountString())
+			}
+			require.Equal(t, tc.lines, got)
+			require.Equal(t, tc.tax, inv.Tax.AmountString())
+			require.Equal(t, "0.39", inv.Subtotal.AmountString())
+		})
+	}
+}
+
+// Partner discount (10%), an item discount for one cycle (20%) and a fixed
+// EUR 5 invoice discount.
+func TestDiscounts(t *testing.T) {
+	it := item("i1", seg(date(2026, 3, 1), time.Time{}, pin("pro", 1), "2"))
+	it.PartnerDiscount = ensemble.MustRatio("10%")
+	it.Discounts = []invoice.Discount{{ID: "welcome", Percent: ensemble.MustRatio("20%"), Duration: invoice.Once}}
+	s := sub("s1", date(2026, 3, 1), it)
+	s.Discounts = []invoice.Discount{{ID: "promo", Amount: dec("5"), Duration: invoice.Repeating, Cycles: 2}}
+	b := builder(t, invoice.Options{})
+	cases := []struct {
+		name      string
+		at        time.Time
+		discounts []string
+		net       string
+	}{
+		{"first cycle", date(2026, 3, 1), []string{"partner 6.00", "promo 5.00", "welcome 12.00"}, "37.00"},
+		{"second cycle", date(2026, 4, 1), []string{"partner 6.00", "promo 5.00"}, "49.00"},
+		{"third cycle", date(2026, 5, 1), []string{"partner 6.00"}, "54.00"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			inv := build1(t, b, invoice.Run{After: tc.at.Add(-time.Hour), At: tc.at}, s)
+			require.Len(t, inv.Lines, 1)
+			var got []string
+			for _, d := range inv.Lines[0].Discounts {
+				got = append(got, string(d.ID)+" "+d.Amount.AmountString())
+			}
+			require.Equal(t, tc.discounts, got)
+			require.Equal(t, tc.net, inv.Lines[0].Net.AmountString())
+		})
+	}
+	t.Run("credit carries the billed discounts", func(t *testing.T) {
+		c := s
+		c.CancelAt = time.Date(2026, 3, 16, 12, 0, 0, 0, time.UTC) // half of March, exact time
+		inv := build1(t, b, invoice.Run{After: date(2026, 3, 2), At: date(2026, 4, 1)}, c)
+		require.Len(t, inv.Lines, 1)
+		l := inv.Lines[0]
+		require.Equal(t, "-30.00", l.Amount.AmountString())
+		require.Equal(t, "-9.00", l.Discount.AmountString()) // half of 6.00 + 12.00
+		require.Equal(t, "-21.00", l.Net.AmountString())
+	})
+}
+
+// Prepaid credits apply to the total by priority, then expiry; expired
+// ones are skipped.
+func TestPrepaidCredits(t *testing.T) {
+	s := sub("s1", date(2026, 3, 1), item("i1", seg(date(2026, 3, 1), time.Time{}, pin("pro", 1), "2")))
+	s.Credits = []invoice.PrepaidCredit{
+		{ID: "late", Balance: dec("100"), Priority: 2},
+		{ID: "soon", Balance: dec("25"), Priority: 1, ExpiresAt: date(2026, 6, 1)},
+		{ID: "never", Balance: dec("10"), Priority: 1},
+		{ID: "gone", Balance: dec("500"), ExpiresAt: date(2026, 3, 1)},
+	}
+	inv := build1(t, builder(t, invoice.Options{}), invoice.Run{At: date(2026, 3, 1)}, s)
+	var got []string
+	for _, c := range inv.Credits {
+		got = append(got, string(c.Credit)+" "+c.Amount.AmountString())
+	}
+	require.Equal(t, []string{"soon 25.00", "never 10.00", "late 25.00"}, got)
+	require.True(t, inv.AmountDue.IsZero())
+}
+
+// A bundle line lists what each supplier is owed.
+func TestBundleSupplierCosts(t *testing.T) {
+	s := sub("s1", date(2026, 3, 1), item("i1", seg(date(2026, 3, 1), time.Time{}, pin("suite", 1), "1")))
+	inv := build1(t, builder(t, invoice.Options{}), invoice.Run{At: date(2026, 3, 1)}, s)
+	require.Len(t, inv.Lines, 1)
+	var got []string
+	for _, c := range inv.Lines[0].SupplierCosts {
+		got = append(got, c.Supplier+" "+c.Cost.AmountString())
+	}
+	require.Equal(t, []string{"acme 40.00", "zeta 5.00"}, got)
+}
+
+// Add-ons are billed with their own quantity and prorated when attached.
+func TestAddOnAttachedMidCycle(t *testing.T) {
+	s := sub("s1", date(2026, 4, 1), item("i1",
+		seg(date(2026, 4, 1), date(2026, 4, 16), pin("pro", 1), "1"),
+		invoice.Segment{Start: date(2026, 4, 16), Pin: pin("pro", 1), Quantity: dec("1"),
+			AddOns: []invoice.AddOn{{Pin: pin("storage", 1), Quantity: dec("3")}}}))
+	inv := build1(t, builder(t, invoice.Options{}), invoice.Run{After: date(2026, 4, 1), At: date(2026, 5, 1)}, s)
+	// 3 × 2.00 from April 16 of a 30-day April: 6 - round(6 × 15/30) = 3.00;
+	// Pro is not credited: its state did not change.
+	require.Equal(t, []string{"recurring tb 3.00", "recurring seats 30.00", "recurring tb 6.00"}, amounts(inv))
+}
+
+func TestValidationReportsEveryProblem(t *testing.T) {
+	b := builder(t, invoice.Options{})
+	bad := sub("s1", date(2026, 3, 1), item("i1",
+		seg(date(2026, 3, 1), date(2026, 3, 10), pin("nope", 1), "-1"),
+		seg(date(2026, 3, 5), time.Time{}, pin("yen", 1), "1")))
+	bad.Items = append(bad.Items, item("i1"))
+	bad.TimeZone = "Mars/Olympus"
+	bad.Discounts = []invoice.Discount{{ID: "d", Percent: ensemble.MustRatio("20%"), Amount: dec("1")}}
+	dup := sub("s1", date(2026, 3, 1), item("x/y", seg(date(2026, 3, 1), time.Time{}, pin("basic", 1), "1")))
+	invs, err := b.Build(invoice.Run{}, []invoice.Subscription{bad, dup})
+	require.Nil(t, invs)
+	var ve *ensemble.ValidationError
+	require.ErrorAs(t, err, &ve)
+	var paths []string
+	for _, p := range ve.Problems {
+		paths = append(paths, p.Path)
+	}
+	require.ElementsMatch(t, []string{
+		"run.at",
+		"subscriptions[0].time_zone",
+		"subscriptions[0].discounts[0]",
+		"subscriptions[0].items[0].segments[0].pin",
+		"subscriptions[0].items[0].segments[0].quantity",
+		"subscriptions[0].items[0].segments[1].start",
+		"subscriptions[0].items[0].segments[1].pin",
+		"subscriptions[0].items[1].id",
+		"subscriptions[0].items[1].usage_line",
+		"subscriptions[0].items[1].segments",
+		"subscriptions[1].id",
+		"subscriptions[1].items[0].id",
+	}, paths)
+	require.ErrorIs(t, err, invoice.ErrCurrency)
+	require.ErrorIs(t, err, invoice.ErrNegative)
+	require.ErrorIs(t, err, invoice.ErrUnknown)
+	require.ErrorIs(t, err, invoice.ErrOrder)
+	require.ErrorIs(t, err, invoice.ErrDuplicate)
+	require.ErrorIs(t, err, invoice.ErrInvalidID)
+	require.Contains(t, err.Error(), `"x/y"`)
+	require.Equal(t, err.Error(), b.Validate(invoice.Run{}, []invoice.Subscription{bad, dup}).Error())
+	require.True(t, errors.Is(err, invoice.ErrRequired))
+}
+
+func TestRunsBillEachLineOnce(t *testing.T) {
+	s := sub("s1", date(2026, 1, 15), item("i1",
+		seg(date(2026, 1, 20), date(2026, 3, 3), pin("basic", 1), "2"),
+		seg(date(2026, 3, 3), time.Time{}, pin("pro", 1), "1")),
+		item("h", seg(date(2026, 1, 15), time.Time{}, pin("support", 1), "1")))
+	s.CancelAt = date(2026, 5, 2)
+	b := builder(t, invoice.Options{Basis: ensemble.ProrateDaysEndExclusive})
+	all := build1(t, b, invoice.Run{At: date(2026, 7, 1)}, s)
+	var ids []invoice.LineID
+	total := money("0")
+	for at := date(2026, 1, 1); !at.After(date(2026, 7, 1)); at = at.AddDate(0, 0, 7) {
+		invs, err := b.Build(invoice.Run{After: at, At: at.AddDate(0, 0, 7)}, []invoice.Subscription{s})
+		require.NoError(t, err)
+		for _, inv := range invs {
+			for _, l := range inv.Lines {
+				ids = append(ids, l.ID)
+			}
+			total, _ = total.Add(inv.Total)
+		}
+	}
+	first, err := b.Build(invoice.Run{At: date(2026, 1, 1)}, []invoice.Subscription{s})
+	require.NoError(t, err)
+	require.Empty(t, first)
+	var want []invoice.LineID
+	for _, l := range all.Lines {
+		want = append(want, l.ID)
+	}
+	require.ElementsMatch(t, want, ids)
+	require.True(t, all.Total.Equal(total), "%s != %s", all.Total, total)
 }

@@ -45,8 +45,9 @@ type LineKind uint8
 const (
 	// KindUnspecified is the zero value; no line carries it.
 	KindUnspecified LineKind = iota
-	// KindOneTime is a one-time fee, billed once when its offer first
-	// appears on the item (activation, or the change that added it).
+	// KindOneTime is a one-time fee, billed once at activation: the base
+	// offer's when the item starts, an add-on's when it is first attached
+	// (an upgrade does not bill the new plan's one-time fees).
 	KindOneTime
 	// KindRecurring is a recurring charge for the part of a billing cycle
 	// it covers: in advance from the cycle start (or from activation or a

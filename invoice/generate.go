@@ -58,6 +58,7 @@ type piece struct {
 	pin        catalog.Pin
 	qty        decimal.Decimal
 	ch         *chargeInfo
+	addOn      bool
 }
 
 // stream is the history of one charge (offer ID and charge ID) on an item.
@@ -127,7 +128,7 @@ func (g *gen) streams(it *Item) []*stream {
 	byKey := map[string]*stream{}
 	var out []*stream
 	for _, sg := range g.segments(it) {
-		addPin := func(pin catalog.Pin, qty decimal.Decimal) {
+		addPin := func(pin catalog.Pin, qty decimal.Decimal, addOn bool) {
 			oi := g.b.offers[pin]
 			for _, ch := range oi.charges {
 				key := string(pin.Offer) + "\x00" + string(ch.id)
@@ -144,12 +145,12 @@ func (g *gen) streams(it *Item) []*stream {
 						continue
 					}
 				}
-				st.pieces = append(st.pieces, piece{start: sg.Start, end: sg.End, pin: pin, qty: qty, ch: ch})
+				st.pieces = append(st.pieces, piece{start: sg.Start, end: sg.End, pin: pin, qty: qty, ch: ch, addOn: addOn})
 			}
 		}
-		addPin(sg.Pin, sg.Quantity)
+		addPin(sg.Pin, sg.Quantity, false)
 		for _, a := range sg.AddOns {
-			addPin(a.Pin, a.Quantity)
+			addPin(a.Pin, a.Quantity, true)
 		}
 	}
 	slices.SortFunc(out, func(a, b *stream) int { return strings.Compare(a.key, b.key) })
@@ -323,16 +324,21 @@ func (g *gen) rate(ch *chargeInfo, q decimal.Decimal, at string) (catalog.Rating
 // item generates every line of one item that the run's cycles hold.
 func (g *gen) item(idx int, it *Item, aggs []usage.Aggregate, late []LateUsage) {
 	at := ensemble.Path(g.path, "items", idx)
+	segs := g.segments(it)
 	for _, st := range g.streams(it) {
 		first := st.pieces[0]
 		switch first.ch.typ {
 		case catalog.OneTime:
-			g.oneTime(it, first, at)
+			// Once at activation: the base offer's fees when the item
+			// starts, an add-on's when it is first attached. An upgrade
+			// does not bill the new plan's one-time fees.
+			if first.addOn || first.start.Equal(segs[0].Start) {
+				g.oneTime(it, first, at)
+			}
 		case catalog.Recurring:
 			g.recurring(it, st, at)
 		}
 	}
-	segs := g.segments(it)
 	for k := range aggs {
 		g.usageLine(it, segs, &aggs[k], nil, at)
 	}
