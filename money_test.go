@@ -384,3 +384,36 @@ func TestMoneyMatchesDecimal(t *testing.T) {
 		}
 	})
 }
+
+func TestYAMLToJSON(t *testing.T) {
+	tests := []struct {
+		name, in, want string
+		err            bool
+	}{
+		{"numbers keep their text", "a: 0.10\nb: [1, 2.50]\n", `{"a":0.10,"b":[1,2.50]}`, false},
+		{"block scalar", "e: |\n  x > 1\n", `{"e":"x \u003e 1\n"}`, false},
+		{"aliases expand", "a: &x [1]\nb: *x\n", `{"a":[1],"b":[1]}`, false},
+		{"empty document", "", "null", false},
+		{"json is yaml", `{"id":"x","n":1}`, `{"id":"x","n":1}`, false},
+		{"trailing flow document", `{"id":"x"} {"id":"y"}`, "", true},
+		{"second document", "a: 1\n---\nb: 2\n", "", true},
+		{"underscore number", "a: 1_000", "", true},
+		{"hex", "a: 0x1F", "", true},
+		{"infinity", "a: .inf", "", true},
+		{"duplicate key", "a: 1\na: 2\n", "", true},
+		{"non-string key", "? [1]\n: 2\n", "", true},
+		{"merge key", "a: &x {b: 1}\nc:\n  <<: *x\n", "", true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := ensemble.YAMLToJSON([]byte(tt.in))
+			if tt.err {
+				require.Error(t, err)
+				require.Nil(t, got)
+				return
+			}
+			require.NoError(t, err)
+			require.Equal(t, tt.want, string(got))
+		})
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"io"
 	"strconv"
 
 	"go.yaml.in/yaml/v3"
@@ -21,15 +22,24 @@ const maxYAMLNodes = 1 << 20
 // of the library is decoded by encoding/json alone, with one set of field
 // tags. Numbers keep their exact text (0.1 stays 0.1 and never passes through
 // a float); the YAML number spellings JSON lacks (1_000, 0x1F, .inf, .nan)
-// are rejected, as are mapping keys that are not strings, documents over
-// MaxDocumentBytes and alias bombs. Errors name the YAML line and column.
+// are rejected, as are mapping keys that are not strings, a second document
+// (or anything after the first), documents over MaxDocumentBytes and alias
+// bombs. Errors name the YAML line and column.
 func YAMLToJSON(doc []byte) ([]byte, error) {
 	if len(doc) > MaxDocumentBytes {
 		return nil, fmt.Errorf("ensemble: yaml: document of %d bytes exceeds %d", len(doc), MaxDocumentBytes)
 	}
 	var root yaml.Node
-	if err := yaml.Unmarshal(doc, &root); err != nil {
+	dec := yaml.NewDecoder(bytes.NewReader(doc))
+	if err := dec.Decode(&root); err != nil && err != io.EOF {
 		return nil, fmt.Errorf("ensemble: yaml: %w", err)
+	}
+	var extra yaml.Node
+	if err := dec.Decode(&extra); err != io.EOF {
+		if err != nil {
+			return nil, fmt.Errorf("ensemble: yaml: %w", err)
+		}
+		return nil, yamlErr(&extra, "more than one document")
 	}
 	var buf bytes.Buffer
 	budget := maxYAMLNodes
