@@ -23,11 +23,17 @@ type Line struct {
 	Active []ensemble.Period `json:"active"`
 	// Cadence, Anchor and TimeZone define the line's billing periods:
 	// the record at instant t belongs to Cadence.PeriodAt(Anchor, t, zone).
-	Cadence ensemble.Cadence `json:"cadence"`
-	Anchor  time.Time        `json:"anchor"`
+	// Leave them zero when Periods lists the periods instead.
+	Cadence ensemble.Cadence `json:"cadence,omitzero"`
+	Anchor  time.Time        `json:"anchor,omitzero"`
 	// TimeZone is an IANA zone name such as "Europe/Paris" in which the
 	// billing calendar is stepped; empty means UTC.
 	TimeZone string `json:"time_zone,omitempty"`
+	// Periods lists the line's billing periods explicitly, for lines whose
+	// cycle is not one cadence from one anchor (re-anchored on a plan
+	// change, say). They must not overlap; a record in none of them is
+	// rejected with ErrNoPeriod. Set either Periods or Cadence and Anchor.
+	Periods []ensemble.Period `json:"periods,omitempty"`
 	// ClosedBefore closes this line's billing periods that end at or
 	// before it (already invoiced), in addition to Config.ClosedBefore;
 	// the later of the two applies. Records for closed periods go to
@@ -55,7 +61,8 @@ type Config struct {
 // *ensemble.ValidationError: empty or duplicate meter ids and line
 // references (ErrEmptyID, ErrDuplicateID), an unspecified aggregation or a
 // unique attribute that does not fit it (ErrBadAggregation), an invalid
-// cadence, a zero anchor, an unknown time zone, and invalid segments.
+// cadence, a zero anchor, an unknown time zone, invalid segments, invalid
+// or overlapping periods, and periods given together with a cadence.
 func (c Config) Validate() error {
 	_, _, err := c.compile()
 	return err
@@ -72,6 +79,7 @@ type lineState struct {
 	closed  int64 // a period is closed when its end <= closed
 	periods []periodState
 	last    int // index of the period used last, or -1
+	listed  []ensemble.Period // Line.Periods, sorted, or nil for the cadence
 }
 
 // periodState is one billing period of one line that holds records.
@@ -142,11 +150,20 @@ func (c Config) compile() ([]Meter, []lineState, error) {
 			p.Add(path+".ref", fmt.Errorf("%w: line %q", ErrDuplicateID, l.Ref))
 		}
 		seenL[l.Ref] = true
-		if err := l.Cadence.Validate(); err != nil {
-			p.Add(path+".cadence", fmt.Errorf("line %q: %w", l.Ref, err))
-		}
-		if l.Anchor.IsZero() {
-			p.Add(path+".anchor", fmt.Errorf("usage: line %q: zero anchor", l.Ref))
+		var listed []ensemble.Period
+		switch {
+		case len(l.Periods) > 0:
+			if l.Cadence != (ensemble.Cadence{}) || !l.Anchor.IsZero() {
+				p.Add(path+".periods", fmt.Errorf("usage: line %q: periods and a cadence: set one", l.Ref))
+			}
+			listed = listPeriods(&p, path, l)
+		default:
+			if err := l.Cadence.Validate(); err != nil {
+				p.Add(path+".cadence", fmt.Errorf("line %q: %w", l.Ref, err))
+			}
+			if l.Anchor.IsZero() {
+				p.Add(path+".anchor", fmt.Errorf("usage: line %q: zero anchor", l.Ref))
+			}
 		}
 		loc, ok := zones[l.TimeZone]
 		if !ok {
@@ -157,7 +174,7 @@ func (c Config) compile() ([]Meter, []lineState, error) {
 			}
 			zones[l.TimeZone] = loc
 		}
-		ls := lineState{ref: l.Ref, cadence: l.Cadence, anchor: l.Anchor, loc: loc, closed: closedAll, last: -1}
+		ls := lineState{ref: l.Ref, cadence: l.Cadence, anchor: l.Anchor, loc: loc, closed: closedAll, last: -1, listed: listed}
 		if !l.ClosedBefore.IsZero() {
 			ls.closed = max(ls.closed, nanos(l.ClosedBefore))
 		}
@@ -177,6 +194,29 @@ func (c Config) compile() ([]Meter, []lineState, error) {
 		return nil, nil, err
 	}
 	return meters, lines, nil
+}
+
+// listPeriods validates a line's explicit periods and returns them sorted
+// by start, in UTC.
+func listPeriods(p *ensemble.Problems, path string, l Line) []ensemble.Period {
+	out := make([]ensemble.Period, 0, len(l.Periods))
+	for j, per := range l.Periods {
+		switch err := per.Validate(); {
+		case err != nil:
+			p.Add(ensemble.Path(path, "periods", j), fmt.Errorf("line %q: %w", l.Ref, err))
+		case per.IsEmpty():
+			p.Add(ensemble.Path(path, "periods", j), fmt.Errorf("usage: line %q: empty period %s", l.Ref, per))
+		default:
+			out = append(out, ensemble.Period{Start: per.Start.UTC(), End: per.End.UTC()})
+		}
+	}
+	slices.SortFunc(out, func(a, b ensemble.Period) int { return a.Start.Compare(b.Start) })
+	for j := 1; j < len(out); j++ {
+		if out[j].Start.Before(out[j-1].End) {
+			p.Add(path+".periods", fmt.Errorf("usage: line %q: periods %s and %s overlap", l.Ref, out[j-1], out[j]))
+		}
+	}
+	return out
 }
 
 // mergeSegments sorts segments and merges those that touch or overlap.
@@ -235,11 +275,24 @@ func (a *Aggregator) periodAt(l *lineState, ns int64, at time.Time) (int, error)
 		l.last = i
 		return i, nil
 	}
-	per, _, err := l.cadence.PeriodAt(l.anchor, at, l.loc)
-	if err != nil {
-		return 0, err
+	var per ensemble.Period
+	if l.listed != nil {
+		j, _ := slices.BinarySearchFunc(l.listed, at, func(p ensemble.Period, t time.Time) int { return p.Start.Compare(t) })
+		// listed[j-1] is the last period starting at or before at.
+		if j < len(l.listed) && l.listed[j].Start.Equal(at) {
+			j++
+		}
+		if j == 0 || !l.listed[j-1].Contains(at) {
+			return 0, fmt.Errorf("%s is in none of its listed periods", at.UTC().Format(time.RFC3339Nano))
+		}
+		per = l.listed[j-1]
+	} else {
+		p, _, err := l.cadence.PeriodAt(l.anchor, at, l.loc)
+		if err != nil {
+			return 0, err
+		}
+		per = ensemble.Period{Start: p.Start.UTC(), End: p.End.UTC()}
 	}
-	per = ensemble.Period{Start: per.Start.UTC(), End: per.End.UTC()}
 	ps := periodState{start: nanos(per.Start), end: nanos(per.End), id: int32(len(a.periods)), slots: make([]int32, len(a.meters))}
 	a.periods = append(a.periods, periodInfo{period: per, start: ps.start, closed: ps.end <= l.closed})
 	for k := range ps.slots {

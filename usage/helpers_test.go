@@ -42,7 +42,8 @@ func period(start, end string) ensemble.Period { return ensemble.MustPeriod(utc(
 
 // testLines: L1 bills monthly from Jan 1 (UTC) and is active Jan 1 - Apr 1;
 // L2 bills monthly from Jan 15 midnight in Paris and was suspended
-// Feb 10 - Feb 20.
+// Feb 10 - Feb 20; L4 lists its periods, with a gap Feb 15 - Feb 20 and
+// none after Apr 1.
 func testLines() []usage.Line {
 	return []usage.Line{
 		{
@@ -54,6 +55,15 @@ func testLines() []usage.Line {
 			Active: []ensemble.Period{
 				period("2026-01-14T23:00:00Z", "2026-02-10T00:00:00Z"),
 				period("2026-02-20T00:00:00Z", "2026-06-01T00:00:00Z"),
+			},
+		},
+		{
+			Ref:    "L4",
+			Active: []ensemble.Period{period("2026-01-01T00:00:00Z", "2026-06-01T00:00:00Z")},
+			Periods: []ensemble.Period{
+				period("2026-02-20T00:00:00Z", "2026-04-01T00:00:00Z"),
+				period("2026-01-01T00:00:00Z", "2026-01-20T00:00:00Z"),
+				period("2026-01-20T00:00:00Z", "2026-02-15T00:00:00Z"),
 			},
 		},
 	}

@@ -49,7 +49,7 @@ func genRecord() *rapid.Generator[usage.Record] {
 	return rapid.Custom(func(t *rapid.T) usage.Record {
 		r := usage.Record{
 			ID:       usage.RecordID(rapid.SampledFrom([]string{"r0", "r1", "r2", "r3", "r4", "r5", "r6", "r7", "r8", "r9", "", "r10"}).Draw(t, "id")),
-			Line:     usage.LineRef(rapid.SampledFrom([]string{"L1", "L1", "L2", "L2", "L9"}).Draw(t, "line")),
+			Line:     usage.LineRef(rapid.SampledFrom([]string{"L1", "L1", "L2", "L2", "L4", "L9"}).Draw(t, "line")),
 			Meter:    usage.MeterID(rapid.SampledFrom([]string{"gpu", "peak", "calls", "users", "level", "tpu"}).Draw(t, "meter")),
 			Quantity: genQuantity().Draw(t, "quantity"),
 			At:       genBase.Add(time.Duration(rapid.Int64Range(0, 150*24*60).Draw(t, "minute")) * time.Minute),
@@ -135,6 +135,14 @@ func TestPropertyPeriodsAddUp(t *testing.T) {
 		monthly := testConfig()
 		whole := testConfig()
 		for i := range whole.Lines {
+			if len(whole.Lines[i].Periods) > 0 {
+				// Records outside the listed periods stay rejected.
+				whole.Lines[i].Periods = []ensemble.Period{
+					period("2026-01-01T00:00:00Z", "2026-02-15T00:00:00Z"),
+					period("2026-02-20T00:00:00Z", "2026-04-01T00:00:00Z"),
+				}
+				continue
+			}
 			whole.Lines[i].Cadence = ensemble.Every(ensemble.MaxCadenceCount, ensemble.Yearly)
 			whole.Lines[i].Anchor = utc("2000-01-01T00:00:00Z")
 		}
@@ -323,12 +331,22 @@ func model(t tb, cfg usage.Config, records []usage.Record) modelReport {
 		if !slices.ContainsFunc(l.Active, func(p ensemble.Period) bool { return p.Contains(r.At) }) {
 			return place{}, usage.ReasonOutsideActive
 		}
-		loc := time.UTC
-		if l.TimeZone != "" {
-			loc, _ = time.LoadLocation(l.TimeZone)
+		var p ensemble.Period
+		if len(l.Periods) > 0 {
+			i := slices.IndexFunc(l.Periods, func(p ensemble.Period) bool { return p.Contains(r.At) })
+			if i < 0 {
+				return place{}, usage.ReasonNoPeriod
+			}
+			p = l.Periods[i]
+		} else {
+			loc := time.UTC
+			if l.TimeZone != "" {
+				loc, _ = time.LoadLocation(l.TimeZone)
+			}
+			var err error
+			p, _, err = l.Cadence.PeriodAt(l.Anchor, r.At, loc)
+			require.NoError(t, err)
 		}
-		p, _, err := l.Cadence.PeriodAt(l.Anchor, r.At, loc)
-		require.NoError(t, err)
 		closed := cfg.ClosedBefore
 		if l.ClosedBefore.After(closed) {
 			closed = l.ClosedBefore

@@ -362,6 +362,27 @@ func TestPeriods(t *testing.T) {
 	require.Equal(t, []string{"L2 2026-02-14", "L2 2026-03-14", "L3 2026-01-31", "L3 2026-02-28"}, keys)
 }
 
+func TestListedPeriods(t *testing.T) {
+	rep := collect(t, testConfig(),
+		rec("a", "L4", "gpu", "1", "2026-01-05T00:00:00Z"),
+		rec("b", "L4", "gpu", "2", "2026-01-20T00:00:00Z"),
+		rec("c", "L4", "gpu", "4", "2026-02-14T23:59:59Z"),
+		rec("d", "L4", "gpu", "8", "2026-02-17T00:00:00Z"),
+		rec("e", "L4", "gpu", "16", "2026-02-20T00:00:00Z"),
+		rec("f", "L4", "gpu", "32", "2026-04-01T00:00:00Z"),
+	)
+	require.True(t, find(t, rep, "L4", "gpu", "2026-01-01T00:00:00Z").Value.Equal(dec("1")))
+	require.True(t, find(t, rep, "L4", "gpu", "2026-01-20T00:00:00Z").Value.Equal(dec("6")))
+	g := find(t, rep, "L4", "gpu", "2026-02-20T00:00:00Z")
+	require.True(t, g.Value.Equal(dec("16")))
+	require.True(t, g.Period.End.Equal(utc("2026-04-01T00:00:00Z")))
+	require.Len(t, rep.Rejections, 2)
+	for _, r := range rep.Rejections {
+		require.ErrorIs(t, r, usage.ErrNoPeriod)
+	}
+	require.Equal(t, `line "L4": 2026-02-17T00:00:00Z is in none of its listed periods`, rep.Rejections[0].Detail)
+}
+
 func TestLateRecords(t *testing.T) {
 	cfg := testConfig()
 	cfg.ClosedBefore = utc("2026-02-01T00:00:00Z")          // January closed for every line
@@ -452,6 +473,11 @@ func TestConfigValidation(t *testing.T) {
 			{Ref: "", Cadence: ensemble.Every(1, ensemble.Monthly), Anchor: utc("2026-01-01T00:00:00Z")},
 			{Ref: "x", Anchor: utc("2026-01-01T00:00:00Z"), TimeZone: "Mars/Olympus"},
 			{Ref: "x", Cadence: ensemble.Every(1, ensemble.Daily), Active: []ensemble.Period{{Start: utc("2026-02-01T00:00:00Z"), End: utc("2026-01-01T00:00:00Z")}}},
+			{Ref: "y", Cadence: ensemble.Every(1, ensemble.Daily), Periods: []ensemble.Period{
+				period("2026-01-01T00:00:00Z", "2026-02-01T00:00:00Z"),
+				period("2026-01-15T00:00:00Z", "2026-03-01T00:00:00Z"),
+				period("2026-03-01T00:00:00Z", "2026-03-01T00:00:00Z"),
+			}},
 		},
 	}
 	err := cfg.Validate()
@@ -464,7 +490,9 @@ func TestConfigValidation(t *testing.T) {
 	require.Equal(t, []string{
 		"meters[0].id", "meters[1].aggregation", "meters[2].id", "meters[2].unique_attribute", "meters[3].unique_attribute",
 		"lines[0].ref", "lines[1].cadence", "lines[1].time_zone", "lines[2].ref", "lines[2].anchor", "lines[2].active[0]",
+		"lines[3].periods", "lines[3].periods[2]", "lines[3].periods",
 	}, paths)
+	require.Contains(t, err.Error(), `line "y": periods [2026-01-01T00:00:00Z, 2026-02-01T00:00:00Z) and [2026-01-15T00:00:00Z, 2026-03-01T00:00:00Z) overlap`)
 	require.ErrorIs(t, err, usage.ErrEmptyID)
 	require.ErrorIs(t, err, usage.ErrDuplicateID)
 	require.ErrorIs(t, err, usage.ErrBadAggregation)
