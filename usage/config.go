@@ -78,7 +78,7 @@ type lineState struct {
 	loc     *time.Location
 	closed  int64 // a period is closed when its end <= closed
 	periods []periodState
-	last    int // index of the period used last, or -1
+	last    int               // index of the period used last, or -1
 	listed  []ensemble.Period // Line.Periods, sorted, or nil for the cadence
 }
 
