@@ -12,27 +12,17 @@ import (
 
 func partnerID(s string) partner.ID { return partner.ID(s) }
 
-// clone returns a deep copy of o, so that applying events to the copy never
-// reaches o.
+// clone returns a copy of o whose top-level collections are its own, so
+// that applying events to the copy never reaches o. Nested slices (add-ons,
+// exceptions) are shared until apply replaces them: apply never changes
+// them in place (copy on write).
 func (o Order) clone() Order {
 	c := o
 	c.Route.Chain = slices.Clone(o.Route.Chain)
 	c.Route.CoSellers = slices.Clone(o.Route.CoSellers)
-	c.Lines = cloneLines(o.Lines)
-	if o.Tasks != nil {
-		c.Tasks = make([]Task, len(o.Tasks))
-		for i, t := range o.Tasks {
-			t.Exceptions = slices.Clone(t.Exceptions)
-			c.Tasks[i] = t
-		}
-	}
-	if o.Segments != nil {
-		c.Segments = make([]Segment, len(o.Segments))
-		for i, s := range o.Segments {
-			s.AddOns = cloneAddOns(s.AddOns)
-			c.Segments[i] = s
-		}
-	}
+	c.Lines = slices.Clone(o.Lines)
+	c.Tasks = slices.Clone(o.Tasks)
+	c.Segments = slices.Clone(o.Segments)
 	c.Suspensions = slices.Clone(o.Suspensions)
 	if o.Cancellation != nil {
 		cc := *o.Cancellation
@@ -104,6 +94,7 @@ func (o *Order) apply(ev *Event) {
 		if i := o.taskIndex(ev.Task); i >= 0 {
 			t := &o.Tasks[i]
 			t.UpdatedAt = ev.At
+			t.Exceptions = slices.Clone(t.Exceptions) // copy on write
 			switch ev.Kind {
 			case EventTaskCompleted:
 				t.Status = TaskDone
@@ -199,6 +190,7 @@ func (o *Order) applyChange(ch *Change) {
 		return
 	}
 	l := &o.Lines[li]
+	l.AddOns = cloneAddOns(l.AddOns) // copy on write
 	switch ch.Kind {
 	case ChangeQuantity:
 		l.Quantity = ch.Quantity

@@ -17,7 +17,9 @@ import (
 // against the order's status and, where the command needs them, against the
 // catalog and governance in env, and returns the new state and the events
 // that record the transition. Decide is pure: the same order, env, command
-// and instant give the same result, and o itself is never modified.
+// and instant give the same result, and o itself is never modified (the new
+// order may share unchanged nested slices with o: treat orders as values and
+// change them only through Decide).
 //
 // A refused command returns o unchanged, no events, and a *TransitionError
 // that wraps the reason: ErrInvalidTransition for a command the status does

@@ -42,17 +42,36 @@ func (o Order) StopsAt() (time.Time, bool) {
 // taken to run past span.End. IDs are kept, so a clipped segment still
 // names the segment it is part of. The result is a new slice.
 func (o Order) SegmentsIn(span ensemble.Period) []Segment {
-	var out []Segment
-	for _, s := range o.Segments {
-		p, ok := s.Period(span.End).Overlap(span)
-		if !ok {
+	n := 0
+	for i := range o.Segments {
+		if overlaps(&o.Segments[i], span) {
+			n++
+		}
+	}
+	if n == 0 {
+		return nil
+	}
+	out := make([]Segment, 0, n)
+	for i := range o.Segments {
+		s := &o.Segments[i]
+		if !overlaps(s, span) {
 			continue
 		}
-		s.Start, s.End = p.Start, p.End
-		s.AddOns = cloneAddOns(s.AddOns)
-		out = append(out, s)
+		c := *s
+		if c.Start.Before(span.Start) {
+			c.Start = span.Start
+		}
+		if c.End.IsZero() || c.End.After(span.End) {
+			c.End = span.End
+		}
+		c.AddOns = cloneAddOns(c.AddOns)
+		out = append(out, c)
 	}
 	return out
+}
+
+func overlaps(s *Segment, span ensemble.Period) bool {
+	return s.Start.Before(span.End) && (s.End.IsZero() || s.End.After(span.Start)) && span.Start.Before(span.End)
 }
 
 // LineSegments returns the segments of one line, oldest first.
