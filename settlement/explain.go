@@ -75,7 +75,9 @@ func Explain(line LineID, entries []Entry) (string, error) {
 	if len(trace) > 0 {
 		parts := make([]string, 0, len(trace))
 		for _, t := range trace {
-			parts = append(parts, t.String())
+			if t.Kind != RefLine || t.ID != string(line) {
+				parts = append(parts, t.String())
+			}
 		}
 		fmt.Fprintf(&b, "  trace: %s\n", strings.Join(parts, ", "))
 	}
@@ -87,26 +89,16 @@ func Explain(line LineID, entries []Entry) (string, error) {
 			if last {
 				branch, next = "└─ ", "   "
 			}
-			fmt.Fprintf(&b, "%s%s%s  %s\n", indent, branch, c.name, ensemble.MoneyFromMinor(c.total, cur))
-			for _, e := range c.entries {
-				fmt.Fprintf(&b, "%s%s  %s %s to %s", indent, next, e.Kind, e.Amount, e.Party)
-				if e.Role != "" && e.Role != string(e.Party) {
-					fmt.Fprintf(&b, " (%s)", e.Role)
-				}
-				if e.Share != "" {
-					fmt.Fprintf(&b, ", share %s", e.Share)
-				}
-				if len(e.Rules) > 0 {
-					rs := make([]string, len(e.Rules))
-					for j, r := range e.Rules {
-						rs[j] = r.ID + "@" + r.Version
-					}
-					fmt.Fprintf(&b, ", rules %s", strings.Join(rs, ", "))
-				}
-				if e.Note != "" {
-					fmt.Fprintf(&b, ", %s", e.Note)
-				}
+			fmt.Fprintf(&b, "%s%s%s  %s", indent, branch, c.name, ensemble.MoneyFromMinor(c.total, cur))
+			inline := len(c.entries) == 1 && len(c.children) == 0
+			if !inline {
 				b.WriteByte('\n')
+			}
+			for _, e := range c.entries {
+				if !inline {
+					fmt.Fprintf(&b, "%s%s  %s", indent, next, e.Amount)
+				}
+				writeEntry(&b, e)
 				for _, f := range followers[e.ID] {
 					fmt.Fprintf(&b, "%s%s    %s %s on %s", indent, next, f.Kind, f.Amount, f.Date.UTC().Format("2006-01-02"))
 					if f.Note != "" {
@@ -120,6 +112,36 @@ func Explain(line LineID, entries []Entry) (string, error) {
 	}
 	walk(root, "")
 	return b.String(), nil
+}
+
+// writeEntry writes " -> party (role), kind, share, rules, note" and a
+// newline; the kind only when it is not an earning, rules only when the
+// share text does not already name them.
+func writeEntry(b *strings.Builder, e *Entry) {
+	fmt.Fprintf(b, " -> %s", e.Party)
+	if e.Role != "" && e.Role != string(e.Party) {
+		fmt.Fprintf(b, " (%s)", e.Role)
+	}
+	if e.Kind != KindEarning {
+		fmt.Fprintf(b, ", %s", e.Kind)
+	}
+	if e.Share != "" {
+		fmt.Fprintf(b, ", share %s", e.Share)
+	}
+	var rs []string
+	for _, r := range e.Rules {
+		name := r.ID + "@" + r.Version
+		if !strings.Contains(e.Share, name) {
+			rs = append(rs, name)
+		}
+	}
+	if len(rs) > 0 {
+		fmt.Fprintf(b, ", rules %s", strings.Join(rs, ", "))
+	}
+	if e.Note != "" {
+		fmt.Fprintf(b, ", %s", e.Note)
+	}
+	b.WriteByte('\n')
 }
 
 // ExplainEntry renders the path back from one entry to where it came

@@ -1,0 +1,208 @@
+package settlement_test
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/ensemble-commerce/ensemble"
+	"github.com/ensemble-commerce/ensemble/catalog"
+	"github.com/ensemble-commerce/ensemble/partner"
+	"github.com/ensemble-commerce/ensemble/rules"
+	"github.com/ensemble-commerce/ensemble/settlement"
+)
+
+const exampleNetwork = `
+partners:
+  - {id: distri-eu, name: EuroDistri, type: distributor, terms: [{from: 2025-01-01T00:00:00Z, tier: gold}]}
+  - {id: reseller-nl, name: Lowlands IT, type: reseller, terms: [{from: 2025-01-01T00:00:00Z, tier: silver, parent: distri-eu}]}
+  - {id: sub-utrecht, name: Utrecht Shop, type: sub_reseller, terms: [{from: 2025-01-01T00:00:00Z, parent: reseller-nl}]}
+  - {id: referral-ams, name: Amsterdam Advisors, type: referral, terms: [{from: 2025-01-01T00:00:00Z}]}
+`
+
+const exampleRules = `
+- id: distributor-share
+  version: 1
+  kind: share
+  env_version: 1
+  expression: 'partner.tier == "gold" ? percent(6) : percent(4)'
+- id: referral-fee
+  version: 1
+  kind: amount
+  env_version: 1
+  expression: 'min(line.amount * percent(5), money("50", line.currency)).round(2)'
+`
+
+const examplePlan = `
+id: channel
+version: 1
+routes: [partner]
+root:
+  id: root
+  children:
+    - {id: platform, party: platform, share: "20%", fallback: platform}
+    - {id: referral, party: referrer, share: {rule: referral-fee}}
+    - id: channel
+      share: remaining
+      children:
+        - {id: distributor, party: distributor, share: {rule: distributor-share}}
+        - {id: reseller, party: reseller, share: "10%"}
+        - {id: seller, party: seller, share: remaining}
+`
+
+func exampleSettler() *settlement.Settler {
+	net, err := partner.LoadNetwork([]byte(exampleNetwork))
+	if err != nil {
+		panic(err)
+	}
+	env, err := settlement.Env()
+	if err != nil {
+		panic(err)
+	}
+	rs, err := env.LoadRuleSet(rules.File{Name: "rules.yaml", Data: []byte(exampleRules)})
+	if err != nil {
+		panic(err)
+	}
+	plans, err := settlement.ParsePlans([]byte(examplePlan))
+	if err != nil {
+		panic(err)
+	}
+	s, err := settlement.New(settlement.Config{Plans: plans, Rules: rs, Network: net})
+	if err != nil {
+		panic(err)
+	}
+	return s
+}
+
+func exampleLine(id string, amount string) settlement.Line {
+	return settlement.Line{
+		ID:     settlement.LineID(id),
+		Date:   time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC),
+		Amount: ensemble.MustMoney(amount, "EUR"),
+		Tax:    ensemble.MustMoney("0", "EUR"),
+		Offer:  catalog.Pin{Offer: "cloud-backup", Version: 1},
+		Route: settlement.Route{Kind: settlement.RoutePartner,
+			Chain:    []partner.ID{"sub-utrecht", "reseller-nl", "distri-eu"},
+			Referrer: "referral-ams"},
+		Trace: []ensemble.Ref{{Kind: "invoice_line", ID: "INV-7/" + id}},
+	}
+}
+
+// Settle a partner-sold line through a 3-level chain with a referral fee
+// and render it as a tree.
+func ExampleSettler_Settle() {
+	s := exampleSettler()
+	res, err := s.Settle(context.Background(), settlement.State{}, []settlement.Line{exampleLine("L1", "1000.00")})
+	if err != nil {
+		panic(err)
+	}
+	for _, e := range res.Entries {
+		fmt.Println(e.ID, e.Party, e.Amount)
+	}
+	tree, err := settlement.Explain("L1", res.Entries)
+	if err != nil {
+		panic(err)
+	}
+	fmt.Print(tree)
+	// Output:
+	// L1:root/platform platform EUR 200.00
+	// L1:root/referral referral-ams EUR 50.00
+	// L1:root/channel/distributor distri-eu EUR 45.00
+	// L1:root/channel/reseller reseller-nl EUR 75.00
+	// L1:root/channel/seller sub-utrecht EUR 630.00
+	// line L1  EUR 1000.00  plan channel@1
+	//   trace: invoice_line:INV-7/L1
+	// └─ root  EUR 1000.00
+	//    ├─ platform  EUR 200.00 -> platform, share 20%
+	//    ├─ referral  EUR 50.00 -> referral-ams (referrer), share EUR 50.00 (rule referral-fee@1)
+	//    └─ channel  EUR 750.00
+	//       ├─ distributor  EUR 45.00 -> distri-eu (distributor), share 6% (rule distributor-share@1)
+	//       ├─ reseller  EUR 75.00 -> reseller-nl (reseller), share 10%
+	//       └─ seller  EUR 630.00 -> sub-utrecht (seller), share remaining
+}
+
+// A partial credit note reverses each party's entries in proportion to
+// what it has unreversed.
+func ExampleSettler_Settle_credit() {
+	s := exampleSettler()
+	res, err := s.Settle(context.Background(), settlement.State{}, []settlement.Line{exampleLine("L1", "1000.00")})
+	if err != nil {
+		panic(err)
+	}
+	cn := settlement.Line{ID: "CN1", Date: time.Date(2026, 3, 9, 0, 0, 0, 0, time.UTC),
+		Amount: ensemble.MustMoney("-250.00", "EUR"), Credits: "L1"}
+	back, err := s.Settle(context.Background(), res.State, []settlement.Line{cn})
+	if err != nil {
+		panic(err)
+	}
+	for _, e := range back.Entries {
+		fmt.Println(e.ID, e.Kind, e.Party, e.Amount)
+	}
+	// Output:
+	// CN1:root/platform#clawback clawback platform EUR -50.00
+	// CN1:root/referral#clawback clawback referral-ams EUR -12.50
+	// CN1:root/channel/distributor#clawback clawback distri-eu EUR -11.25
+	// CN1:root/channel/reseller#clawback clawback reseller-nl EUR -18.75
+	// CN1:root/channel/seller#clawback clawback sub-utrecht EUR -157.50
+}
+
+// ExplainEntry walks back from an entry to its node, rules, line and
+// invoice line.
+func ExampleExplainEntry() {
+	s := exampleSettler()
+	res, err := s.Settle(context.Background(), settlement.State{}, []settlement.Line{exampleLine("L1", "1000.00")})
+	if err != nil {
+		panic(err)
+	}
+	fmt.Print(settlement.ExplainEntry(res.Entries[2]))
+	// Output:
+	// entry L1:root/channel/distributor: earning EUR 45.00 to distri-eu
+	//   <- node root/channel/distributor of plan channel@1 (role distributor), share 6% (rule distributor-share@1)
+	//   <- rule distributor-share version 1
+	//   <- line L1
+	//   <- invoice_line:INV-7/L1
+}
+
+// Statements of two shards merge into the statements of the whole.
+func ExampleMerge() {
+	s := exampleSettler()
+	a, _ := s.Settle(context.Background(), settlement.State{}, []settlement.Line{exampleLine("L1", "100.00")})
+	b, _ := s.Settle(context.Background(), settlement.State{}, []settlement.Line{exampleLine("L2", "40.00")})
+	opts := settlement.StatementOptions{
+		Period:   ensemble.MustPeriod(time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC), time.Date(2026, 4, 1, 0, 0, 0, 0, time.UTC)),
+		Minimums: []ensemble.Money{ensemble.MustMoney("10.00", "EUR")},
+	}
+	sa, _ := settlement.Statements(a.Entries, opts)
+	sb, _ := settlement.Statements(b.Entries, opts)
+	merged, err := settlement.Merge(opts.Minimums, sa, sb)
+	if err != nil {
+		panic(err)
+	}
+	for _, st := range merged {
+		fmt.Printf("%-13s earned %-10s payable %-10s carried %s\n", st.Party, st.Earned, st.Payable, st.CarriedForward)
+	}
+	// Output:
+	// distri-eu     earned EUR 6.30   payable EUR 0.00   carried EUR 6.30
+	// platform      earned EUR 28.00  payable EUR 28.00  carried EUR 0.00
+	// referral-ams  earned EUR 7.00   payable EUR 0.00   carried EUR 7.00
+	// reseller-nl   earned EUR 10.50  payable EUR 10.50  carried EUR 0.00
+	// sub-utrecht   earned EUR 88.20  payable EUR 88.20  carried EUR 0.00
+}
+
+// Metrics from entries: gross value, platform revenue and take rate.
+func ExampleComputeMetrics() {
+	s := exampleSettler()
+	res, _ := s.Settle(context.Background(), settlement.State{}, []settlement.Line{exampleLine("L1", "1000.00"), exampleLine("L2", "500.00")})
+	ms, err := settlement.ComputeMetrics(res.Entries, ensemble.MustPeriod(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC), time.Date(2027, 1, 1, 0, 0, 0, 0, time.UTC)), "")
+	if err != nil {
+		panic(err)
+	}
+	m := ms[0]
+	fmt.Println("gross", m.GrossValue, "platform", m.PlatformRevenue, "take rate", m.TakeRate.Percent())
+	for _, r := range m.ByRoute {
+		fmt.Println(r.Key, r.Amount)
+	}
+	// Output:
+	// gross EUR 1500.00 platform EUR 300.00 take rate 20%
+	// partner EUR 1500.00
+}
