@@ -263,6 +263,15 @@ func (d *Digest) UnmarshalText(b []byte) error {
 	return nil
 }
 
+// Stats returns the counts of the records read so far, as Report would,
+// without building a report.
+func (a *Aggregator) Stats() Stats {
+	return Stats{
+		Read: a.read, Accepted: a.accepted, Duplicates: a.duplicates,
+		Rejected: int64(len(a.rejections)), Conflicts: int64(len(a.conflicts)),
+	}
+}
+
 // Report returns what the aggregator made of the records so far. It may be
 // called again after more records are added; the report shares no memory
 // with the aggregator.
@@ -323,10 +332,7 @@ func (a *Aggregator) Report() *Report {
 	rep := &Report{
 		Aggregates:  make([]Aggregate, 0, open),
 		Adjustments: make([]Aggregate, 0, len(order)-open),
-		Stats: Stats{
-			Read: a.read, Accepted: a.accepted, Duplicates: a.duplicates,
-			Rejected: int64(len(a.rejections)), Conflicts: int64(len(a.conflicts)),
-		},
+		Stats:       a.Stats(),
 	}
 	for _, si := range order {
 		s := a.slot(si)
