@@ -112,6 +112,14 @@ func builder(t testing.TB, opts invoice.Options) *invoice.Builder {
 	return b
 }
 
+// tb is what both *testing.T and *rapid.T offer.
+type tb interface {
+	Helper()
+	Errorf(format string, args ...any)
+	Fatalf(format string, args ...any)
+	FailNow()
+}
+
 var eur = ensemble.MustCurrency("EUR")
 
 func date(y int, m time.Month, d int) time.Time { return time.Date(y, m, d, 0, 0, 0, 0, time.UTC) }
@@ -147,7 +155,7 @@ func amounts(inv invoice.Invoice) []string {
 }
 
 // build builds one run and returns the single invoice.
-func build1(t testing.TB, b *invoice.Builder, run invoice.Run, s invoice.Subscription) invoice.Invoice {
+func build1(t tb, b *invoice.Builder, run invoice.Run, s invoice.Subscription) invoice.Invoice {
 	t.Helper()
 	invs, err := b.Build(run, []invoice.Subscription{s})
 	require.NoError(t, err)
@@ -159,7 +167,7 @@ func build1(t testing.TB, b *invoice.Builder, run invoice.Run, s invoice.Subscri
 var cmpOpts = cmp.Options{cmp.Comparer(func(a, b ensemble.Currency) bool { return a == b })}
 
 // roundTrip checks that v survives encoding/json: same value, same bytes.
-func roundTrip[T any](t testing.TB, v T) {
+func roundTrip[T any](t tb, v T) {
 	t.Helper()
 	b1, err := json.Marshal(v)
 	require.NoError(t, err)
