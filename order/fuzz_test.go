@@ -9,7 +9,8 @@ import (
 	"github.com/ensemble-commerce/ensemble/order"
 )
 
-// FuzzDecode decodes commands, orders and event lists from arbitrary JSON.
+// FuzzDecode decodes commands, orders and event lists from arbitrary JSON
+// with DecodeCommand, DecodeOrder and DecodeEvents.
 // Whatever decodes must re-encode to the same value, and must be safe to
 // use: a decoded command is decided against an active order and a draft,
 // a decoded order takes a command, decoded events are folded — none may
@@ -42,8 +43,7 @@ func FuzzDecode(f *testing.F) {
 	f.Add([]byte(`{"kind":"revise","draft":{"customer":{"id":"c","country":"NL"},"lines":[{"id":"x","pin":{"offer":"backup"},"quantity":"-0"}]}}`))
 	at := day("2026-06-01")
 	f.Fuzz(func(t *testing.T, data []byte) {
-		var cmd order.Command
-		if json.Unmarshal(data, &cmd) == nil {
+		if cmd, err := order.DecodeCommand(data); err == nil {
 			roundTripFuzz(t, cmd)
 			for _, o := range []order.Order{active, draft} {
 				next, evs, err := o.Decide(ctx, e, cmd, at)
@@ -66,16 +66,14 @@ func FuzzDecode(f *testing.F) {
 				}
 			}
 		}
-		var o order.Order
-		if json.Unmarshal(data, &o) == nil {
+		if o, err := order.DecodeOrder(data); err == nil {
 			roundTripFuzz(t, o)
 			_, _, _ = o.Decide(ctx, e, order.Command{Kind: order.CmdCancel, Cancel: &order.CancelRequest{Mode: order.Immediately}}, at)
 			_ = o.SegmentsIn(active.Segments[0].Period(at))
 			_ = o.CycleTimes()
 			_, _ = o.TermEnd()
 		}
-		var evs []order.Event
-		if json.Unmarshal(data, &evs) == nil {
+		if evs, err := order.DecodeEvents(data); err == nil {
 			_, _ = order.Fold(evs)
 			_ = order.Measure(evs)
 		}

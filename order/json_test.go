@@ -138,3 +138,44 @@ func TestEnums(t *testing.T) {
 	require.True(t, order.StatusCancelled.Final())
 	require.False(t, order.StatusSuspended.Final())
 }
+
+func TestDecodeStrict(t *testing.T) {
+	o, evs := activeOrder(t)
+	ob, _ := json.Marshal(o)
+	eb, _ := json.Marshal(evs)
+	tests := []struct {
+		name string
+		do   func() error
+		ok   bool
+	}{
+		{"a command", func() error { _, err := order.DecodeCommand([]byte(`{"kind":"suspend","actor":"ops"}`)); return err }, true},
+		{"an order", func() error { _, err := order.DecodeOrder(ob); return err }, true},
+		{"events", func() error { _, err := order.DecodeEvents(eb); return err }, true},
+		{"a misspelt field", func() error {
+			_, err := order.DecodeCommand([]byte(`{"kind":"quote","expires":"2026-01-01T00:00:00Z"}`))
+			return err
+		}, false},
+		{"trailing data", func() error { _, err := order.DecodeCommand([]byte(`{"kind":"suspend"} {}`)); return err }, false},
+		{"a float quantity read from its text", func() error {
+			c, err := order.DecodeCommand([]byte(`{"kind":"change","change":{"kind":"quantity","line":"l2","quantity":0.1}}`))
+			if err == nil && c.Change.Quantity.String() != "0.1" {
+				t.Errorf("quantity %s", c.Change.Quantity)
+			}
+			return err
+		}, true},
+		{"an unknown status", func() error { _, err := order.DecodeOrder([]byte(`{"status":"gone"}`)); return err }, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			err := tt.do()
+			if tt.ok {
+				require.NoError(t, err)
+				return
+			}
+			require.ErrorIs(t, err, order.ErrDecode)
+		})
+	}
+	back, err := order.DecodeOrder(ob)
+	require.NoError(t, err)
+	requireSame(t, back, o)
+}

@@ -311,7 +311,8 @@ func (s Segment) Period(until time.Time) ensemble.Period {
 }
 
 // Suspension is a stretch during which the order was suspended; Until is
-// zero while it lasts.
+// zero while it lasts. Segments run on through a suspension: invoicing
+// decides whether a suspended stretch bills.
 type Suspension struct {
 	From   time.Time `json:"from"`
 	Until  time.Time `json:"until,omitzero"`

@@ -353,3 +353,51 @@ func TestTransitionsRefused(t *testing.T) {
 		require.True(t, errors.Is(err, order.ErrInvalidTransition))
 	})
 }
+
+func TestRoutesAgainstTheNetwork(t *testing.T) {
+	e := env(t)
+	run := func(t *testing.T, d *order.Draft, quoteAt, acceptAt time.Time) (order.Order, error) {
+		t.Helper()
+		var evs []order.Event
+		o := step(t, e, order.Order{}, &evs, order.Command{Kind: order.CmdCreate, Order: "rt", Draft: d}, quoteAt)
+		o = step(t, e, o, &evs, order.Command{Kind: order.CmdQuote, ExpiresAt: quoteAt.AddDate(0, 0, 20)}, quoteAt)
+		next, _, err := o.Decide(ctx, e, order.Command{Kind: order.CmdAccept}, acceptAt)
+		return next, err
+	}
+	t.Run("a sub-reseller's chain of three is captured", func(t *testing.T) {
+		d := nlDraft()
+		d.Route = order.Route{Seller: "sub-utrecht", Referrer: "referral-ams"}
+		d.Lines[1].Discount = order.Discount{}
+		o, err := run(t, d, day("2026-03-01"), day("2026-03-02"))
+		require.NoError(t, err)
+		require.Equal(t, []partner.ID{"sub-utrecht", "reseller-nl", "distri-eu"}, o.Route.Chain)
+		require.Equal(t, day("2026-03-02"), o.AcceptedAt)
+	})
+	t.Run("a seller suspended between quote and acceptance", func(t *testing.T) {
+		d := nlDraft()
+		d.Route = order.Route{Seller: "reseller-de"}
+		d.Customer.Country = "DE"
+		_, err := run(t, d, day("2026-03-25"), day("2026-04-02"))
+		require.ErrorIs(t, err, order.ErrCannotSell)
+		require.ErrorContains(t, err, `partner "reseller-de" is suspended`)
+	})
+	t.Run("a marketplace sale is governed by the marketplace", func(t *testing.T) {
+		d := nlDraft()
+		d.Route = order.Route{Marketplace: "distri-eu"}
+		d.Lines[1].Discount.Ratio = ensemble.MustRatio("10%")
+		o, err := run(t, d, day("2026-03-01"), day("2026-03-02"))
+		require.NoError(t, err)
+		require.Equal(t, order.RouteMarketplace, o.Route.Kind)
+		require.Equal(t, []partner.ID{"distri-eu"}, o.Route.Chain)
+		require.Equal(t, order.BasisAllowance, o.Lines[0].Discount.Basis)
+	})
+	t.Run("a co-seller that cannot trade", func(t *testing.T) {
+		d := nlDraft()
+		d.Route = order.Route{Seller: "reseller-nl", CoSellers: []order.CoSeller{{Partner: "reseller-de", Weight: ensemble.MustRatio("1/4")}}}
+		o, _, err := order.Order{}.Decide(ctx, e, order.Command{Kind: order.CmdCreate, Order: "cs", Draft: d}, day("2026-05-01"))
+		require.NoError(t, err)
+		_, _, err = o.Decide(ctx, e, order.Command{Kind: order.CmdQuote, ExpiresAt: day("2026-06-01")}, day("2026-05-01"))
+		require.ErrorIs(t, err, order.ErrCannotSell)
+		require.ErrorContains(t, err, "route.co_sellers[0].partner")
+	})
+}

@@ -23,9 +23,12 @@ import (
 // route. Pass it explicitly to Decide; commands that need neither (task
 // updates, suspensions) accept the zero Context. Governance may be nil for
 // a direct order.
+//
+// Context is not serialised: hosts persist the catalog and network documents
+// themselves.
 type Context struct {
-	Catalog    *catalog.Catalog
-	Governance *partner.Governance
+	Catalog    *catalog.Catalog    `json:"-"`
+	Governance *partner.Governance `json:"-"`
 }
 
 // maxDigits bounds a quantity's digits so hostile input cannot make
