@@ -5,8 +5,9 @@
 // A host declares its meters (sum, max, count, count of unique values of an
 // attribute, latest value) and, for every order line, when it was active and
 // how its billing periods fall (an ensemble.Cadence from an anchor in a time
-// zone). The order package owns lines; usage knows them only by a plain
-// LineRef, so it does not import order. The first call a newcomer needs:
+// zone, or an explicit list of periods). The order package owns lines; usage
+// knows them only by a plain LineRef, so it does not import order. The first
+// call a newcomer needs:
 //
 //	rep, err := usage.Collect(usage.Config{
 //		Meters: []usage.Meter{{ID: "gpu_hours", Unit: "hour", Aggregation: usage.Sum}},
@@ -32,11 +33,13 @@
 // # Rejections
 //
 // A record for an unknown line or meter, a negative quantity on a meter that
-// forbids it, an instant outside the line's active segments, or a
-// count_unique record without its attribute is rejected: listed in
-// Report.Rejections as a Rejection, a typed error naming the record, and
-// matching ErrUnknownLine, ErrUnknownMeter, ... with errors.Is. The rest of
-// the batch aggregates.
+// forbids it, an instant outside the line's active segments or billing
+// periods, a count_unique record without its attribute, or a record that
+// cannot be read (no id, an instant beyond int64 nanoseconds, more than 40
+// digits) is rejected: listed in Report.Rejections as a Rejection, a typed
+// error naming the record and the offending value, and matching
+// ErrUnknownLine, ErrUnknownMeter, ... with errors.Is. The rest of the batch
+// aggregates. Decode reads records from JSON as a stream.
 //
 // # Late records
 //
