@@ -131,6 +131,16 @@ func (o *Order) apply(ev *Event) {
 		c := *ev.Cancellation
 		o.Cancellation = &c
 		o.stopSegments(c.EffectiveAt)
+	case EventCancellationRevoked:
+		if c := o.Cancellation; c != nil {
+			for i := range o.Segments {
+				last := i+1 == len(o.Segments) || o.Segments[i+1].Line != o.Segments[i].Line
+				if last && o.Segments[i].End.Equal(c.EffectiveAt) {
+					o.Segments[i].End = time.Time{}
+				}
+			}
+		}
+		o.Cancellation = nil
 	case EventCancelled, EventTerminated:
 		c := *ev.Cancellation
 		o.Cancellation = &c
@@ -308,7 +318,9 @@ func eventAllowed(o *Order, ev *Event) bool {
 	case EventChanged:
 		return s == StatusActive && to == StatusActive && ev.Change != nil
 	case EventCancellationScheduled:
-		return (s == StatusActive || s == StatusSuspended) && to == s && ev.Cancellation != nil
+		return (s == StatusActive || s == StatusSuspended) && to == s && ev.Cancellation != nil && o.Cancellation == nil
+	case EventCancellationRevoked:
+		return (s == StatusActive || s == StatusSuspended) && to == s && o.Cancellation != nil
 	case EventCancelled:
 		return allowed(s, CmdCancel) && to == StatusCancelled && ev.Cancellation != nil
 	case EventTerminated:

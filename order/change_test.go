@@ -202,6 +202,23 @@ func TestCancellation(t *testing.T) {
 		require.NoError(t, err)
 		requireSame(t, folded, o)
 	})
+	t.Run("a scheduled cancellation is revoked before it takes effect", func(t *testing.T) {
+		evs := append([]order.Event(nil), baseEvents...)
+		o := step(t, e, base, &evs, order.Command{Kind: order.CmdCancel}, day("2026-04-10"))
+		stop := o.Cancellation.EffectiveAt
+		_, _, err := o.Decide(ctx, e, order.Command{Kind: order.CmdRevokeCancellation}, stop)
+		require.ErrorIs(t, err, order.ErrCancellation, "too late")
+		o = step(t, e, o, &evs, order.Command{Kind: order.CmdRevokeCancellation, Actor: "acme"}, day("2026-04-20"))
+		require.Nil(t, o.Cancellation)
+		for _, s := range o.Segments {
+			require.True(t, s.Open(), s.ID)
+		}
+		_, _, err = o.Decide(ctx, e, order.Command{Kind: order.CmdRevokeCancellation}, day("2026-04-21"))
+		require.ErrorIs(t, err, order.ErrCancellation, "nothing scheduled")
+		folded, err := order.Fold(evs)
+		require.NoError(t, err)
+		requireSame(t, folded, o)
+	})
 	t.Run("immediately, back-dated", func(t *testing.T) {
 		evs := append([]order.Event(nil), baseEvents...)
 		o := step(t, e, base, &evs, order.Command{Kind: order.CmdCancel, Cancel: &order.CancelRequest{Mode: order.Immediately, EffectiveAt: day("2026-03-20")}}, day("2026-03-25"))

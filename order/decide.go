@@ -93,7 +93,7 @@ func allowed(s Status, k CommandKind) bool {
 		return s == StatusSuspended
 	case CmdCancel:
 		return s >= StatusDraft && !s.Final()
-	case CmdCompleteCancellation:
+	case CmdCompleteCancellation, CmdRevokeCancellation:
 		return s == StatusActive || s == StatusSuspended
 	case CmdTerminate:
 		return s == StatusActivating || s == StatusActive || s == StatusSuspended
@@ -186,6 +186,16 @@ func (d *decider) decide() ([]Event, error) {
 		return []Event{{Kind: EventCancelled, To: StatusCancelled, Cancellation: &cc}}, nil
 	case CmdTerminate:
 		return d.terminate()
+	case CmdRevokeCancellation:
+		c := d.o.Cancellation
+		if c == nil {
+			return nil, fmt.Errorf("%w: no cancellation is scheduled", ErrCancellation)
+		}
+		if !d.at.Before(c.EffectiveAt) {
+			return nil, fmt.Errorf("%w: the cancellation took effect at %s", ErrCancellation, c.EffectiveAt.Format(time.RFC3339))
+		}
+		cc := *c
+		return []Event{{Kind: EventCancellationRevoked, To: d.o.Status, Cancellation: &cc}}, nil
 	}
 	return nil, ErrInvalidTransition
 }

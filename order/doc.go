@@ -50,8 +50,10 @@
 // While active, a change (quantity, another offer or version, an add-on
 // attached or detached) takes effect at an instant and splits the line's
 // current segment there. A cancellation takes effect at the end of the
-// billing period (scheduled, then completed with CmdCompleteCancellation) or
-// immediately; either ends every line's last segment. Segments are sorted by
+// billing period (scheduled, then completed with CmdCompleteCancellation,
+// or withdrawn before then with CmdRevokeCancellation) or immediately;
+// either ends every line's last segment, and drops a segment a future-dated
+// change would have opened after the stop. Segments are sorted by
 // line ID then start, contiguous per line, never empty, and their IDs
 // ("line/n") never change. SegmentsIn clips them to an invoice period.
 //

@@ -332,10 +332,16 @@ const (
 	// CmdTerminate: activating, active or suspended -> terminated by the
 	// platform, effective at once.
 	CmdTerminate
+	// CmdRevokeCancellation withdraws a cancellation scheduled at period
+	// end, before it takes effect: the lines' last segments reopen. (A
+	// change dated after the scheduled end was dropped when it was
+	// scheduled and does not come back.)
+	CmdRevokeCancellation
 )
 
 var commandKindNames = []string{"unspecified", "create", "revise", "quote", "expire_quote", "accept", "begin_activation",
-	"complete_task", "fail_task", "retry_task", "suspend", "resume", "change", "cancel", "complete_cancellation", "terminate"}
+	"complete_task", "fail_task", "retry_task", "suspend", "resume", "change", "cancel", "complete_cancellation", "terminate",
+	"revoke_cancellation"}
 
 // String returns the kind's lowercase name.
 func (k CommandKind) String() string { return enumName(k, commandKindNames, "command") }
@@ -389,11 +395,13 @@ const (
 	EventCancelled
 	// EventTerminated carries the termination.
 	EventTerminated
+	// EventCancellationRevoked: a scheduled cancellation was withdrawn.
+	EventCancellationRevoked
 )
 
 var eventKindNames = []string{"unspecified", "created", "revised", "quoted", "quote_expired", "accepted", "activation_started",
 	"task_completed", "task_failed", "task_retried", "activated", "suspended", "resumed", "changed",
-	"cancellation_scheduled", "cancelled", "terminated"}
+	"cancellation_scheduled", "cancelled", "terminated", "cancellation_revoked"}
 
 // String returns the kind's lowercase name.
 func (k EventKind) String() string { return enumName(k, eventKindNames, "event") }

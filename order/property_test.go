@@ -17,7 +17,7 @@ import (
 // randomCommand draws any command with plausible data, valid or not for the
 // order's status.
 func randomCommand(t *rapid.T, clock time.Time) order.Command {
-	kind := order.CommandKind(rapid.IntRange(2, 15).Draw(t, "kind"))
+	kind := order.CommandKind(rapid.IntRange(2, 16).Draw(t, "kind"))
 	hours := func(name string, lo, hi int) time.Time {
 		return clock.Add(time.Duration(rapid.IntRange(lo, hi).Draw(t, name)) * time.Hour)
 	}

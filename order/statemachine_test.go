@@ -23,8 +23,8 @@ var modelAllows = map[order.Status][]order.CommandKind{
 	order.StatusExpired:    {order.CmdRevise, order.CmdCancel},
 	order.StatusAccepted:   {order.CmdBeginActivation, order.CmdCancel},
 	order.StatusActivating: {order.CmdCompleteTask, order.CmdFailTask, order.CmdRetryTask, order.CmdCancel, order.CmdTerminate},
-	order.StatusActive:     {order.CmdSuspend, order.CmdChange, order.CmdCancel, order.CmdCompleteCancellation, order.CmdTerminate},
-	order.StatusSuspended:  {order.CmdResume, order.CmdCancel, order.CmdCompleteCancellation, order.CmdTerminate},
+	order.StatusActive:     {order.CmdSuspend, order.CmdChange, order.CmdCancel, order.CmdCompleteCancellation, order.CmdTerminate, order.CmdRevokeCancellation},
+	order.StatusSuspended:  {order.CmdResume, order.CmdCancel, order.CmdCompleteCancellation, order.CmdTerminate, order.CmdRevokeCancellation},
 }
 
 type modelTask struct {
@@ -312,6 +312,21 @@ func TestLifecycleStateMachine(t *testing.T) {
 				}
 				m.status = order.StatusCancelled
 			},
+			"revoke cancellation": func(t *rapid.T) {
+				m.skipUnless(t, order.StatusActive, order.StatusSuspended)
+				m.tick(t)
+				err := m.do(t, order.Command{Kind: order.CmdRevokeCancellation})
+				if m.stop.IsZero() || !m.clock.Before(m.stop) {
+					if !errors.Is(err, order.ErrCancellation) {
+						t.Fatalf("revoked a cancellation not pending: %v", err)
+					}
+					return
+				}
+				if err != nil {
+					t.Fatal(err)
+				}
+				m.stop = time.Time{}
+			},
 			"terminate": func(t *rapid.T) {
 				m.skipUnless(t, order.StatusActivating, order.StatusActive, order.StatusSuspended)
 				m.tick(t)
@@ -322,7 +337,7 @@ func TestLifecycleStateMachine(t *testing.T) {
 				m.status = order.StatusTerminated
 			},
 			"any command": func(t *rapid.T) {
-				kind := order.CommandKind(rapid.IntRange(1, 15).Draw(t, "kind"))
+				kind := order.CommandKind(rapid.IntRange(1, 16).Draw(t, "kind"))
 				if slices.Contains(modelAllows[m.status], kind) {
 					t.Skip("allowed; covered by the actions above")
 				}
