@@ -496,3 +496,31 @@ func TestPropertyTies(t *testing.T) {
 		checkAgainstModel(t, collect(t, cfg, shuffled...), model(t, cfg, records))
 	})
 }
+
+// TestPropertyShardsMerge routes records to shards by id, aggregates each
+// shard apart and merges the reports: the result is the report of one
+// aggregator over every record.
+func TestPropertyShardsMerge(t *testing.T) {
+	rapid.Check(t, func(t *rapid.T) {
+		cfg := genConfig(t)
+		records := rapid.SliceOfN(genRecord(), 0, 60).Draw(t, "records")
+		shards := rapid.IntRange(1, 4).Draw(t, "shards")
+		route := map[usage.RecordID]int{}
+		parts := make([][]usage.Record, shards)
+		for i, r := range records {
+			k, ok := route[r.ID]
+			if !ok || r.ID == "" {
+				k = rapid.IntRange(0, shards-1).Draw(t, "shard_"+strconv.Itoa(i))
+				route[r.ID] = k
+			}
+			parts[k] = append(parts[k], r)
+		}
+		reps := make([]*usage.Report, shards)
+		for k := range parts {
+			reps[k] = collect(t, cfg, parts[k]...)
+		}
+		merged, err := usage.MergeReports(reps...)
+		require.NoError(t, err)
+		requireSameReport(t, merged, collect(t, cfg, records...))
+	})
+}

@@ -370,15 +370,7 @@ func (a *Aggregator) Report() *Report {
 		x.Record = cloneRecord(x.Record) // canonical already
 		rep.Rejections[i] = x
 	}
-	slices.SortFunc(rep.Rejections, func(x, y Rejection) int {
-		if c := strings.Compare(string(x.Record.ID), string(y.Record.ID)); c != 0 {
-			return c
-		}
-		if x.Reason != y.Reason {
-			return int(x.Reason) - int(y.Reason)
-		}
-		return compareContent(x.Record, y.Record)
-	})
+	slices.SortFunc(rep.Rejections, compareRejections)
 	rep.Conflicts = make([]Conflict, len(a.conflicts))
 	for i, c := range a.conflicts {
 		recs := make([]Record, len(c.Records))

@@ -685,3 +685,17 @@ func TestHotPathAllocations(t *testing.T) {
 	require.Empty(t, rep.Conflicts)
 	require.Positive(t, rep.Stats.Duplicates)
 }
+
+func TestMergeReportsMismatch(t *testing.T) {
+	a := collect(t, testConfig(), rec("a", "L1", "gpu", "1", "2026-01-02T00:00:00Z"))
+	cfg := testConfig()
+	cfg.Meters = slices.Clone(cfg.Meters)
+	cfg.Meters[0].Aggregation = usage.Max
+	b := collect(t, cfg, rec("b", "L1", "gpu", "1", "2026-01-03T00:00:00Z"))
+	rep, err := usage.MergeReports(a, b)
+	require.ErrorIs(t, err, usage.ErrMergeMismatch)
+	require.Nil(t, rep)
+	rep, err = usage.MergeReports()
+	require.NoError(t, err)
+	require.Empty(t, rep.Aggregates)
+}
