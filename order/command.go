@@ -183,6 +183,8 @@ type TransitionError struct {
 	Err     error
 }
 
+// Error writes `order "x": cannot <command> when <status> at <instant>:
+// <reason>`.
 func (e *TransitionError) Error() string {
 	return fmt.Sprintf("order %q: cannot %s when %s at %s: %v", e.Order, e.Command, e.Status, e.At.UTC().Format(time.RFC3339), e.Err)
 }
@@ -200,6 +202,7 @@ type LineError struct {
 	Err   error
 }
 
+// Error writes `order "x" line "l": <condition>: <value>`.
 func (e *LineError) Error() string {
 	s := fmt.Sprintf("order %q line %q: %v", e.Order, e.Line, e.Err)
 	if e.Value != "" {

@@ -102,41 +102,44 @@ func allowed(s Status, k CommandKind) bool {
 }
 
 // checkFields rejects fields the command's kind does not use, so that a
-// misdirected field is never silently ignored.
+// misdirected field is never silently ignored, and reports the fields it
+// needs and lacks.
 func checkFields(c Command) error {
 	var p ensemble.Problems
-	if int(c.Kind) >= len(commandKindNames) || c.Kind == CmdUnspecified {
-		p.Add("kind", fmt.Errorf("%w: command kind %s", ErrInvalid, c.Kind))
+	k := c.Kind
+	if k == CmdUnspecified || int(k) >= len(commandKindNames) {
+		p.Add("kind", fmt.Errorf("%w: command kind %s", ErrInvalid, k))
 		return p.Err("command")
 	}
-	uses := func(ok bool, field string, set bool) {
-		if set && !ok {
-			p.Add(field, fmt.Errorf("%w: %s does not use %s", ErrNotAllowed, c.Kind, field))
-		}
-		if !set && ok && (field == "draft" && (c.Kind == CmdCreate || c.Kind == CmdRevise) ||
-			field == "order" && c.Kind == CmdCreate || field == "expires_at" && c.Kind == CmdQuote ||
-			field == "task" || field == "change") {
-			p.Add(field, fmt.Errorf("%w: %s needs %s", ErrRequired, c.Kind, field))
+	isTask := k == CmdCompleteTask || k == CmdFailTask || k == CmdRetryTask
+	for _, f := range []struct {
+		name         string
+		set          bool
+		used, needed bool
+	}{
+		{"order", c.Order != "", k == CmdCreate, k == CmdCreate},
+		{"draft", c.Draft != nil, k == CmdCreate || k == CmdRevise, k == CmdCreate || k == CmdRevise},
+		{"expires_at", !c.ExpiresAt.IsZero(), k == CmdQuote, k == CmdQuote},
+		{"task", c.Task != "", isTask, isTask},
+		{"max_attempts", c.MaxAttempts != 0, k == CmdBeginActivation, false},
+		{"change", c.Change != nil, k == CmdChange, k == CmdChange},
+		{"cancel", c.Cancel != nil, k == CmdCancel || k == CmdTerminate, false},
+		{"reason", c.Reason != "", true, k == CmdFailTask},
+	} {
+		switch {
+		case f.set && !f.used:
+			p.Add(f.name, fmt.Errorf("%w: %s does not use %s", ErrNotAllowed, k, f.name))
+		case !f.set && f.needed:
+			p.Add(f.name, fmt.Errorf("%w: %s needs %s", ErrRequired, k, f.name))
 		}
 	}
-	k := c.Kind
-	uses(k == CmdCreate, "order", c.Order != "")
-	uses(k == CmdCreate || k == CmdRevise, "draft", c.Draft != nil)
-	uses(k == CmdQuote, "expires_at", !c.ExpiresAt.IsZero())
-	uses(k == CmdCompleteTask || k == CmdFailTask || k == CmdRetryTask, "task", c.Task != "")
-	uses(k == CmdBeginActivation, "max_attempts", c.MaxAttempts != 0)
-	uses(k == CmdChange, "change", c.Change != nil)
-	uses(k == CmdCancel || k == CmdTerminate, "cancel", c.Cancel != nil)
 	if c.MaxAttempts < 0 || c.MaxAttempts > MaxAttemptsLimit {
 		p.Add("max_attempts", fmt.Errorf("%w: max attempts %d outside [0, %d]", ErrInvalid, c.MaxAttempts, MaxAttemptsLimit))
 	}
 	if c.Cancel != nil && int(c.Cancel.Mode) >= len(cancelModeNames) {
 		p.Add("cancel.mode", fmt.Errorf("%w: cancel mode %d", ErrInvalid, c.Cancel.Mode))
 	}
-	if k == CmdFailTask && c.Reason == "" {
-		p.Add("reason", fmt.Errorf("%w: a failed task needs a reason", ErrRequired))
-	}
-	return p.Err("command " + c.Kind.String())
+	return p.Err("command " + k.String())
 }
 
 type decider struct {

@@ -189,3 +189,35 @@ func Measure(events []Event) CycleTimes {
 	}
 	return c
 }
+
+// SegmentAt returns the segment of line id in force at t (Start <= t < End,
+// an open segment holding every t from its start), and false when none is.
+func (o Order) SegmentAt(id LineID, t time.Time) (Segment, bool) {
+	for _, s := range o.Segments {
+		if s.Line == id && !t.Before(s.Start) && (s.End.IsZero() || t.Before(s.End)) {
+			s.AddOns = cloneAddOns(s.AddOns)
+			return s, true
+		}
+	}
+	return Segment{}, false
+}
+
+// LinePeriod returns the period line id was active in: from its first
+// segment's start to its last segment's end, an open end replaced by until
+// (a line's segments are contiguous). It reports false for a line without
+// segments. The usage package takes it as the line's active period.
+func (o Order) LinePeriod(id LineID, until time.Time) (ensemble.Period, bool) {
+	var p ensemble.Period
+	found := false
+	for _, s := range o.Segments {
+		if s.Line != id {
+			continue
+		}
+		if !found {
+			p.Start = s.Start
+			found = true
+		}
+		p.End = s.Period(until).End
+	}
+	return p, found
+}
