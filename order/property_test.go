@@ -2,6 +2,8 @@ package order_test
 
 import (
 	"encoding/json"
+	"errors"
+	"fmt"
 	"testing"
 	"time"
 
@@ -235,4 +237,87 @@ func TestOrderJSONProperty(t *testing.T) {
 			t.Fatalf("round trip lost the history marks")
 		}
 	})
+}
+
+// TestQuoteReportsExactlyTheInjectedProblems injects a random subset of
+// problems into a good draft, in random line order, and requires the quote
+// to report each of them at its path and nothing else.
+func TestQuoteReportsExactlyTheInjectedProblems(t *testing.T) {
+	e := env(t)
+	type problem struct {
+		path   string
+		want   error
+		inject func(d *order.Draft)
+	}
+	// nlDraft sorted: lines[0] is l1 (suite + extra-ip), lines[1] is l2 (backup).
+	problems := []problem{
+		{"lines[1].quantity", order.ErrQuantity, func(d *order.Draft) { line(d, "l2").Quantity = dec("501") }},
+		{"lines[0].add_ons[0].quantity", order.ErrQuantity, func(d *order.Draft) { line(d, "l1").AddOns[0].Quantity = dec("6") }},
+		{"lines[0].discount", order.ErrDiscountNotApproved, func(d *order.Draft) { line(d, "l1").Discount.Ratio = ensemble.MustRatio("21%") }},
+		{"lines[2].pin", order.ErrNotInForce, func(d *order.Draft) {
+			d.Lines = append(d.Lines, order.Line{ID: "l3", Pin: catalog.Pin{Offer: "storage", Version: 2}, Quantity: dec("1")})
+		}},
+		{"lines[3].pin", order.ErrUnknown, func(d *order.Draft) {
+			d.Lines = append(d.Lines, order.Line{ID: "l4", Pin: catalog.Pin{Offer: "nothing"}, Quantity: dec("1")})
+		}},
+		{"route.referrer", order.ErrUnknown, func(d *order.Draft) { d.Route.Referrer = "ghost" }},
+	}
+	rapid.Check(t, func(t *rapid.T) {
+		d := nlDraft()
+		want := map[string]error{}
+		for i, p := range problems {
+			if rapid.Bool().Draw(t, fmt.Sprintf("inject %d", i)) {
+				p.inject(d)
+				want[p.path] = p.want
+			}
+		}
+		// l4 alone shifts to lines[2].
+		if _, l3 := want["lines[2].pin"]; !l3 {
+			if w, ok := want["lines[3].pin"]; ok {
+				delete(want, "lines[3].pin")
+				want["lines[2].pin"] = w
+			}
+		}
+		d.Lines = rapid.Permutation(d.Lines).Draw(t, "line order")
+		at := day("2026-03-01")
+		o, _, err := order.Order{}.Decide(ctx, e, order.Command{Kind: order.CmdCreate, Order: "p", Draft: d}, at)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, _, err = o.Decide(ctx, e, order.Command{Kind: order.CmdQuote, ExpiresAt: at.AddDate(0, 0, 7)}, at)
+		if len(want) == 0 {
+			if err != nil {
+				t.Fatalf("clean draft refused: %v", err)
+			}
+			return
+		}
+		var ve *ensemble.ValidationError
+		if !errors.As(err, &ve) {
+			t.Fatalf("want a validation error, got %v", err)
+		}
+		got := map[string]error{}
+		for _, p := range ve.Problems {
+			if _, dup := got[p.Path]; dup {
+				t.Fatalf("%s reported twice: %v", p.Path, err)
+			}
+			got[p.Path] = p.Err
+		}
+		if len(got) != len(want) {
+			t.Fatalf("got %d problems, want %d: %v", len(got), len(want), err)
+		}
+		for path, cond := range want {
+			if !errors.Is(got[path], cond) {
+				t.Fatalf("%s: got %v, want %v", path, got[path], cond)
+			}
+		}
+	})
+}
+
+func line(d *order.Draft, id order.LineID) *order.Line {
+	for i := range d.Lines {
+		if d.Lines[i].ID == id {
+			return &d.Lines[i]
+		}
+	}
+	panic("no line " + string(id))
 }
