@@ -2,6 +2,7 @@ package order_test
 
 import (
 	"errors"
+	"slices"
 	"testing"
 	"time"
 
@@ -400,4 +401,24 @@ func TestRoutesAgainstTheNetwork(t *testing.T) {
 		require.ErrorIs(t, err, order.ErrCannotSell)
 		require.ErrorContains(t, err, "route.co_sellers[0].partner")
 	})
+}
+
+func TestSummarize(t *testing.T) {
+	h := time.Hour
+	ts := []order.CycleTimes{
+		{QuoteToOrder: 4 * h, Ordered: true, OrderToActivation: 10 * h, Activated: true, Exceptions: 2},
+		{QuoteToOrder: 1 * h, Ordered: true, OrderToActivation: 30 * h, Activated: true, Exceptions: 1, OpenExceptions: 1},
+		{QuoteToOrder: 2 * h, Ordered: true, Exceptions: 3, OpenExceptions: 2},
+		{},
+	}
+	s := order.Summarize(ts)
+	require.Equal(t, 4, s.Orders)
+	require.Equal(t, order.Durations{Count: 3, Total: 7 * h, Mean: 7 * h / 3, P50: 2 * h, P90: 4 * h, Max: 4 * h}, s.QuoteToOrder)
+	require.Equal(t, order.Durations{Count: 2, Total: 40 * h, Mean: 20 * h, P50: 10 * h, P90: 30 * h, Max: 30 * h}, s.OrderToActivation)
+	require.Equal(t, 6, s.Exceptions)
+	require.Equal(t, 3, s.OpenExceptions)
+	require.Equal(t, 2, s.OrdersWithOpenExceptions)
+	slices.Reverse(ts)
+	require.Equal(t, s, order.Summarize(ts), "independent of the input order")
+	require.Equal(t, order.CycleSummary{}, order.Summarize(nil))
 }

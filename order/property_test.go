@@ -321,3 +321,52 @@ func line(d *order.Draft, id order.LineID) *order.Line {
 	}
 	panic("no line " + string(id))
 }
+
+// TestSummarizeProperties: the summary does not depend on the order of its
+// input, its percentiles are ordered and lie among the values, and its
+// counts add up.
+func TestSummarizeProperties(t *testing.T) {
+	rapid.Check(t, func(t *rapid.T) {
+		gen := rapid.Custom(func(t *rapid.T) order.CycleTimes {
+			return order.CycleTimes{
+				QuoteToOrder:      time.Duration(rapid.Int64Range(0, 1e15).Draw(t, "q")),
+				Ordered:           rapid.Bool().Draw(t, "ordered"),
+				OrderToActivation: time.Duration(rapid.Int64Range(0, 1e15).Draw(t, "a")),
+				Activated:         rapid.Bool().Draw(t, "activated"),
+				OpenExceptions:    rapid.IntRange(0, 3).Draw(t, "open"),
+			}
+		})
+		ts := rapid.SliceOf(gen).Draw(t, "times")
+		s := order.Summarize(ts)
+		if again := order.Summarize(rapid.Permutation(ts).Draw(t, "perm")); again != s {
+			t.Fatalf("order dependent: %+v vs %+v", s, again)
+		}
+		ordered := 0
+		var values []time.Duration
+		for _, c := range ts {
+			if c.Ordered {
+				ordered++
+				values = append(values, c.QuoteToOrder)
+			}
+		}
+		d := s.QuoteToOrder
+		if d.Count != ordered || s.Orders != len(ts) {
+			t.Fatalf("counts %d/%d, want %d/%d", d.Count, s.Orders, ordered, len(ts))
+		}
+		if ordered == 0 {
+			return
+		}
+		if !(d.P50 <= d.P90 && d.P90 <= d.Max && d.Mean <= d.Max) {
+			t.Fatalf("unordered figures %+v", d)
+		}
+		for _, p := range []time.Duration{d.P50, d.P90, d.Max} {
+			found := false
+			for _, v := range values {
+				found = found || v == p
+			}
+			if !found {
+				t.Fatalf("%s is not one of the values", p)
+			}
+		}
+	})
+}
