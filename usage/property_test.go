@@ -478,19 +478,25 @@ func checkAgainstModel(t tb, got *usage.Report, want modelReport) {
 	require.Equal(t, got.Stats.Read, got.Stats.Accepted+got.Stats.Duplicates+int64(len(bad)))
 }
 
+// genCrowded draws records of one line and period, for max and latest,
+// with few quantities and instants.
+func genCrowded() *rapid.Generator[usage.Record] {
+	return rapid.Custom(func(t *rapid.T) usage.Record {
+		return rec(
+			"t"+strconv.Itoa(rapid.IntRange(0, 30).Draw(t, "id")), "L1",
+			rapid.SampledFrom([]string{"peak", "level", "users"}).Draw(t, "meter"),
+			rapid.SampledFrom([]string{"1", "1.0", "2", "2.00", "3"}).Draw(t, "quantity"),
+			rapid.SampledFrom([]string{"2026-01-05T00:00:00Z", "2026-01-06T00:00:00Z"}).Draw(t, "at"),
+			"user", rapid.SampledFrom([]string{"ann", "bob", "cy"}).Draw(t, "user"))
+	})
+}
+
 // TestPropertyTies crowds records into one line and period with few
 // quantities and instants, so that max and latest must break ties by
 // record id, and checks the result against the model in every order.
 func TestPropertyTies(t *testing.T) {
 	rapid.Check(t, func(t *rapid.T) {
-		gen := rapid.Custom(func(t *rapid.T) usage.Record {
-			return rec(
-				"t"+strconv.Itoa(rapid.IntRange(0, 30).Draw(t, "id")), "L1",
-				rapid.SampledFrom([]string{"peak", "level"}).Draw(t, "meter"),
-				rapid.SampledFrom([]string{"1", "1.0", "2", "2.00"}).Draw(t, "quantity"),
-				rapid.SampledFrom([]string{"2026-01-05T00:00:00Z", "2026-01-06T00:00:00Z"}).Draw(t, "at"))
-		})
-		records := rapid.SliceOfN(gen, 1, 30).Draw(t, "records")
+		records := rapid.SliceOfN(genCrowded(), 1, 30).Draw(t, "records")
 		shuffled := rapid.Permutation(records).Draw(t, "shuffled")
 		cfg := testConfig()
 		checkAgainstModel(t, collect(t, cfg, shuffled...), model(t, cfg, records))
@@ -503,7 +509,7 @@ func TestPropertyTies(t *testing.T) {
 func TestPropertyShardsMerge(t *testing.T) {
 	rapid.Check(t, func(t *rapid.T) {
 		cfg := genConfig(t)
-		records := rapid.SliceOfN(genRecord(), 0, 60).Draw(t, "records")
+		records := rapid.SliceOfN(rapid.OneOf(genRecord(), genCrowded()), 0, 60).Draw(t, "records")
 		shards := rapid.IntRange(1, 4).Draw(t, "shards")
 		route := map[usage.RecordID]int{}
 		parts := make([][]usage.Record, shards)
