@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/ensemble-commerce/ensemble"
@@ -106,4 +107,48 @@ func ExampleAggregate_Merge() {
 	// Output:
 	// usage_adjustment L1|api_calls|2026-01-01T00:00:00Z 250
 	// cumulative: 1450 records: 3 true
+}
+
+func ExampleDecode() {
+	body := strings.NewReader(`{"id":"e1","line":"L1","meter":"api_calls","quantity":"120","at":"2026-01-03T10:00:00Z"}
+{"id":"e2","line":"L1","meter":"api_calls","quantity":80,"at":"2026-01-04T10:00:00Z"}
+{"id":"e3","line":"L1","meter":"api_calls","quantity":"1e3","at":"2026-01-05T10:00:00Z"}
+`)
+	for r, err := range usage.Decode(body) {
+		if err != nil {
+			fmt.Println(err)
+			break
+		}
+		fmt.Println(r.ID, r.Quantity)
+	}
+	// Output:
+	// e1 120
+	// e2 80
+	// usage: decode record 2: usage: record "e3": quantity: ensemble: parse decimal "1e3": want plain decimal notation such as 12.30
+}
+
+func ExampleMergeReports() {
+	jan := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	cfg := usage.Config{
+		Meters: []usage.Meter{{ID: "storage_gb", Aggregation: usage.Max}},
+		Lines: []usage.Line{{
+			Ref: "L1", Active: []ensemble.Period{ensemble.MustPeriod(jan, jan.AddDate(1, 0, 0))},
+			Cadence: ensemble.Every(1, ensemble.Monthly), Anchor: jan,
+		}},
+	}
+	rec := func(id string, gb int64, day int) usage.Record {
+		return usage.Record{ID: usage.RecordID(id), Line: "L1", Meter: "storage_gb", Quantity: decimal.NewFromInt(gb), At: jan.AddDate(0, 0, day)}
+	}
+	// Two shards, each given the records whose ids it owns.
+	a, _ := usage.Collect(cfg, slices.Values([]usage.Record{rec("s1", 40, 2), rec("s3", 75, 9)}))
+	b, _ := usage.Collect(cfg, slices.Values([]usage.Record{rec("s2", 60, 5)}))
+	rep, err := usage.MergeReports(a, b)
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	g := rep.Aggregates[0]
+	fmt.Println(g.Value, g.Source, g.Records, g.Digest == usage.DigestOf("s1", "s2", "s3"))
+	// Output:
+	// 75 s3 3 true
 }
