@@ -1,6 +1,7 @@
 package order
 
 import (
+	"math"
 	"slices"
 	"time"
 )
@@ -9,7 +10,9 @@ import (
 // nearest-rank percentiles. Integer nanoseconds throughout, so the figures
 // are exact and independent of the input's order.
 type Durations struct {
-	Count int           `json:"count"`
+	Count int `json:"count"`
+	// Total is the sum, saturating at the largest time.Duration (292
+	// years).
 	Total time.Duration `json:"total"`
 	// Mean is Total / Count, truncated toward zero.
 	Mean time.Duration `json:"mean"`
@@ -63,10 +66,21 @@ func summarize(ds []time.Duration) Durations {
 	}
 	slices.Sort(ds)
 	d := Durations{Count: len(ds), Max: ds[len(ds)-1]}
+	// Sum whole seconds and nanoseconds apart so that neither overflows
+	// for any realistic set; the total saturates, the mean stays exact.
+	var secs, nanos int64
 	for _, x := range ds {
-		d.Total += x
+		secs += int64(x / time.Second)
+		nanos += int64(x % time.Second)
 	}
-	d.Mean = d.Total / time.Duration(len(ds))
+	secs, nanos = secs+nanos/1e9, nanos%1e9
+	n := int64(len(ds))
+	if secs > int64(math.MaxInt64/time.Second)-1 {
+		d.Total = math.MaxInt64
+	} else {
+		d.Total = time.Duration(secs)*time.Second + time.Duration(nanos)
+	}
+	d.Mean = time.Duration(secs/n)*time.Second + time.Duration((secs%n*1e9+nanos)/n)
 	rank := func(pct int) time.Duration {
 		// nearest rank: ceil(pct/100 × n), 1-based
 		r := (pct*len(ds) + 99) / 100

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"testing"
 	"time"
 
@@ -329,7 +330,7 @@ func TestSummarizeProperties(t *testing.T) {
 	rapid.Check(t, func(t *rapid.T) {
 		gen := rapid.Custom(func(t *rapid.T) order.CycleTimes {
 			return order.CycleTimes{
-				QuoteToOrder:      time.Duration(rapid.Int64Range(0, 1e15).Draw(t, "q")),
+				QuoteToOrder:      time.Duration(rapid.Int64Range(0, 1e17).Draw(t, "q")),
 				Ordered:           rapid.Bool().Draw(t, "ordered"),
 				OrderToActivation: time.Duration(rapid.Int64Range(0, 1e15).Draw(t, "a")),
 				Activated:         rapid.Bool().Draw(t, "activated"),
@@ -356,7 +357,7 @@ func TestSummarizeProperties(t *testing.T) {
 		if ordered == 0 {
 			return
 		}
-		if !(d.P50 <= d.P90 && d.P90 <= d.Max && d.Mean <= d.Max) {
+		if !(d.P50 <= d.P90 && d.P90 <= d.Max && d.Mean <= d.Max && d.Mean >= slices.Min(values)) {
 			t.Fatalf("unordered figures %+v", d)
 		}
 		for _, p := range []time.Duration{d.P50, d.P90, d.Max} {
