@@ -39,10 +39,11 @@ type Settler struct {
 	byOffer  map[catalog.OfferID][]*cplan
 	anyOffer []*cplan
 	rules    *rules.RuleSet
-	memoOK   map[*rules.Rule]bool
+	memoOK   map[*rules.Rule]memoLevel
 	net      *partner.Network
 	platform partner.ID
 	env      *rules.Env
+	perLine  int // most entries a plan makes per line, for preallocation
 }
 
 type shareKind uint8
@@ -63,6 +64,7 @@ type cplan struct {
 	gross  bool
 	method ensemble.AllocationMethod
 	cums   []*cnode // nodes with cumulative shares
+	leaves int      // entries a line usually makes, for preallocation
 	depth  int
 }
 
@@ -96,7 +98,7 @@ type cnode struct {
 // that may be unable to trade) without a remaining child, rules that are
 // unknown or of the wrong kind, bad cumulative tiers and reserves.
 func New(cfg Config) (*Settler, error) {
-	s := &Settler{rules: cfg.Rules, net: cfg.Network, platform: cfg.Platform, memoOK: map[*rules.Rule]bool{},
+	s := &Settler{rules: cfg.Rules, net: cfg.Network, platform: cfg.Platform, memoOK: map[*rules.Rule]memoLevel{},
 		byOffer: map[catalog.OfferID][]*cplan{}}
 	if s.platform == "" {
 		s.platform = DefaultPlatform
@@ -123,6 +125,10 @@ func New(cfg Config) (*Settler, error) {
 	if err != nil {
 		return nil, err
 	}
+	pEnv, err := partnerEnv()
+	if err != nil {
+		return nil, err
+	}
 	if s.env, err = Env(); err != nil {
 		return nil, err
 	}
@@ -140,11 +146,16 @@ func New(cfg Config) (*Settler, error) {
 			if !used[r.ID()] {
 				continue
 			}
-			_, cerr := ctxEnv.Compile(r.Document())
-			s.memoOK[r] = cerr == nil
+			switch {
+			case compiles(pEnv, r):
+				s.memoOK[r] = memoPartner
+			case compiles(ctxEnv, r):
+				s.memoOK[r] = memoContext
+			}
 		}
 	}
 	for _, cp := range s.plans {
+		s.perLine = max(s.perLine, cp.leaves)
 		if len(cp.doc.Offers) == 0 {
 			s.anyOffer = append(s.anyOffer, cp)
 			continue
@@ -217,6 +228,12 @@ func (s *Settler) compileNode(p *ensemble.Problems, path string, cp *cplan, n *N
 	}
 	c.ref = ensemble.Ref{Kind: RefPlanNode, ID: cp.doc.ID + "/" + c.path, Version: strconv.Itoa(cp.doc.Version)}
 	c.leaf = len(n.Children) == 0
+	if c.leaf {
+		cp.leaves++
+		if n.Reserve != nil {
+			cp.leaves += 2
+		}
+	}
 	if n.Party != "" {
 		r, err := parseRole(n.Party)
 		if err != nil {
@@ -523,4 +540,19 @@ func (s *Settler) Plans() []PlanDocument {
 		return out[i].Version < out[j].Version
 	})
 	return out
+}
+
+// memoLevel says which facts a rule reads, and so what its memoized
+// result is keyed by.
+type memoLevel uint8
+
+const (
+	memoNone    memoLevel = iota // reads line or volume: evaluated per line
+	memoContext                  // reads offer, route, customer, partner
+	memoPartner                  // reads only the node's partner
+)
+
+func compiles(env *rules.Env, r *rules.Rule) bool {
+	_, err := env.Compile(r.Document())
+	return err == nil
 }

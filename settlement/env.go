@@ -103,3 +103,9 @@ func contextEnv() (*rules.Env, error) {
 		rules.Var[partner.Snapshot](VarPartner),
 	)
 }
+
+// partnerEnv declares only the node's partner: a rule that compiles in it
+// is memoized per partner snapshot.
+func partnerEnv() (*rules.Env, error) {
+	return rules.NewEnv(rules.Var[partner.Snapshot](VarPartner))
+}

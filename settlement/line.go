@@ -200,10 +200,10 @@ func (l *Line) validate() error {
 			p.Add(ensemble.Path("supplier_costs", i, "cost"), ErrCurrency)
 		}
 	}
-	if err := p.Err(fmt.Sprintf("line %q", string(l.ID))); err != nil {
-		return fmt.Errorf("%w: %w", ErrInvalidLine, err)
+	if p.Len() == 0 {
+		return nil
 	}
-	return nil
+	return fmt.Errorf("%w: %w", ErrInvalidLine, p.Err(fmt.Sprintf("line %q", string(l.ID))))
 }
 
 // enum helpers: names indexed by value; "" parses as the zero value.

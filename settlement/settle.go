@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"math"
 	"math/big"
 	"slices"
@@ -45,23 +46,41 @@ type Result struct {
 // (ErrOverCredit) — each a *LineError naming the line, plan, node and
 // rule. On error nothing is returned.
 func (s *Settler) Settle(ctx context.Context, st State, lines []Line) (Result, error) {
+	entries, nst, err := s.AppendSettle(ctx, nil, st, lines)
+	if err != nil {
+		return Result{}, err
+	}
+	return Result{Entries: entries, State: nst}, nil
+}
+
+// AppendSettle is Settle appending the new entries to dst, so that a host
+// settling batch after batch (and writing each batch out) reuses one
+// buffer. On error it returns dst unchanged, the zero State and the error.
+func (s *Settler) AppendSettle(ctx context.Context, dst []Entry, st State, lines []Line) ([]Entry, State, error) {
 	r := s.newRun(ctx, st)
+	r.entries = slices.Grow(dst, len(lines)*s.perLine)
+	fail := func(err error) ([]Entry, State, error) { return dst, State{}, err }
+	if len(lines) > 0 {
+		grown := make(map[LineID]*ledger, len(r.st.lines)+len(lines))
+		maps.Copy(grown, r.st.lines)
+		r.st.lines = grown
+	}
 	order := canonical(lines)
 	seen := make(map[LineID]struct{}, len(lines))
 	for _, i := range order {
 		l := &lines[i]
 		if err := l.validate(); err != nil {
-			return Result{}, lineErr(l.ID, "", "", "", err)
+			return fail(lineErr(l.ID, "", "", "", err))
 		}
 		if _, dup := seen[l.ID]; dup || r.st.lines[l.ID] != nil {
-			return Result{}, lineErr(l.ID, "", "", "", ErrAlreadySettled)
+			return fail(lineErr(l.ID, "", "", "", ErrAlreadySettled))
 		}
 		seen[l.ID] = struct{}{}
 	}
 	for n, i := range order {
 		if n&1023 == 0 {
 			if err := ctx.Err(); err != nil {
-				return Result{}, err
+				return fail(err)
 			}
 		}
 		l := &lines[i]
@@ -72,10 +91,10 @@ func (s *Settler) Settle(ctx context.Context, st State, lines []Line) (Result, e
 			err = r.clawback(l)
 		}
 		if err != nil {
-			return Result{}, err
+			return fail(err)
 		}
 	}
-	return Result{Entries: r.entries, State: r.st}, nil
+	return r.entries, r.st, nil
 }
 
 // canonical returns the indexes of lines in canonical order: sale lines
@@ -128,15 +147,17 @@ type run struct {
 	vf      VolumeFacts
 	ps      partner.Snapshot
 	snaps   map[partner.ID]*timeline
-	memo    map[memoKey]rules.Result
+	memo    map[memoKey]*evalResult
+	lcache  map[levelKey]*levelShares
+	platSn  partner.Snapshot
 	levels  [][]child
-	shares  [][]ensemble.Share
 	ubufs   [][]int64
 	accrued map[volKey]LineID
 	refs    []ensemble.Ref
 	wbuf    []ensemble.Share
 	ubuf    []int64
 	pbuf    []partner.ID
+	chainSn []*partner.Snapshot
 
 	// per line
 	line   *Line
@@ -159,13 +180,16 @@ type child struct {
 	rule     ensemble.Ref
 	cond     ensemble.Ref
 	text     string
+	unstable bool // weight computed for this line only
 }
 
 var platformSnap = partner.Snapshot{Type: partner.TypePlatform, Status: partner.StatusActive}
 
 func (s *Settler) newRun(ctx context.Context, st State) *run {
 	r := &run{s: s, ctx: ctx, st: st.clone(), owned: map[volKey]bool{}, snaps: map[partner.ID]*timeline{},
-		memo: map[memoKey]rules.Result{}, volume: map[*cnode]int64{}, accrued: map[volKey]LineID{}}
+		memo: map[memoKey]*evalResult{}, lcache: map[levelKey]*levelShares{}, volume: map[*cnode]int64{}, accrued: map[volKey]LineID{}}
+	r.platSn = platformSnap
+	r.platSn.ID = s.platform
 	if r.st.lines == nil {
 		r.st.lines = map[LineID]*ledger{}
 	}
@@ -199,9 +223,7 @@ var errNotTrading = errors.New("not a partner yet")
 // interval holding t was looked up before.
 func (r *run) snapshot(id partner.ID, t time.Time) (*partner.Snapshot, error) {
 	if id == r.s.platform {
-		sn := platformSnap
-		sn.ID = id
-		return &sn, nil
+		return &r.platSn, nil
 	}
 	tl := r.snaps[id]
 	if tl == nil {
@@ -264,7 +286,7 @@ func (r *run) settleLine(l *Line) error {
 	}
 	r.trace = append(slices.Clone(l.Trace), l.Ref())
 	lg := &ledger{line: l.ID, plan: plan.ref, date: l.Date, cur: r.cur, basis: basis, offer: l.Offer,
-		route: l.Route.Kind, seller: l.Route.Seller(), trace: r.trace}
+		route: l.Route.Kind, seller: l.Route.Seller(), trace: r.trace, parts: make([]part, 0, plan.leaves+len(l.SupplierCosts))}
 	r.lg = lg
 	// Supplier costs first.
 	rest := basis
@@ -287,6 +309,16 @@ func (r *run) settleLine(l *Line) error {
 		}
 		r.emit(EntryID(string(l.ID)+":"+path), KindSupplierCost, partner.ID(c.Supplier), "supplier", path, u,
 			"wholesale cost", nil, "", "")
+	}
+	// What each partner of the chain was at the line's date (nil: not a
+	// partner yet), looked up once per line.
+	r.chainSn = r.chainSn[:0]
+	for _, id := range l.Route.Chain {
+		sn, err := r.snapshot(id, l.Date)
+		if err != nil && !errors.Is(err, errNotTrading) {
+			return lineErr(l.ID, plan.doc.ID, "", "", err)
+		}
+		r.chainSn = append(r.chainSn, sn)
 	}
 	// Facts of the line.
 	r.lf = LineFacts{ID: string(l.ID), Date: l.Date, Amount: ensemble.MoneyFromMinor(rest, r.cur), Net: l.Amount,
@@ -383,9 +415,10 @@ func (r *run) accrue(id partner.ID, w Window, units int64) error {
 func (r *run) resolveOne(ro role) (partner.ID, *partner.Snapshot, string, error) {
 	l := r.line
 	var id partner.ID
+	var sn *partner.Snapshot
 	switch ro.kind {
 	case rolePlatform:
-		id = r.s.platform
+		return r.s.platform, &r.platSn, "", nil
 	case roleChain:
 		if ro.level >= len(l.Route.Chain) {
 			if ro.level == 0 {
@@ -393,25 +426,21 @@ func (r *run) resolveOne(ro role) (partner.ID, *partner.Snapshot, string, error)
 			}
 			return "", nil, fmt.Sprintf("the route's chain has no level %d", ro.level), nil
 		}
-		id = l.Route.Chain[ro.level]
+		id, sn = l.Route.Chain[ro.level], r.chainSn[ro.level]
 	case roleTop:
 		if len(l.Route.Chain) == 0 {
 			return "", nil, "the route has no chain", nil
 		}
-		id = l.Route.Chain[len(l.Route.Chain)-1]
+		id, sn = l.Route.Chain[len(l.Route.Chain)-1], r.chainSn[len(l.Route.Chain)-1]
 	case roleType:
-		for _, c := range l.Route.Chain {
-			sn, err := r.snapshot(c, l.Date)
-			if err != nil && !errors.Is(err, errNotTrading) {
-				return "", nil, "", err
-			}
-			if sn != nil && sn.Type == ro.typ {
-				id = c
+		for i, c := range r.chainSn {
+			if c != nil && c.Type == ro.typ {
+				id, sn = l.Route.Chain[i], c
 				break
 			}
 		}
 		if id == "" {
-			return "", nil, fmt.Sprintf("the route's chain has no %s", ro.typ), nil
+			return "", nil, "the route's chain has no " + string(ro.typ), nil
 		}
 	case roleReferrer:
 		if l.Route.Referrer == "" {
@@ -428,30 +457,46 @@ func (r *run) resolveOne(ro role) (partner.ID, *partner.Snapshot, string, error)
 	default:
 		return "", nil, "", fmt.Errorf("role has no single party")
 	}
-	sn, err := r.snapshot(id, l.Date)
-	if errors.Is(err, errNotTrading) {
-		return "", nil, fmt.Sprintf("partner %s is not a partner yet", id), nil
-	}
-	if err != nil {
-		return "", nil, "", err
+	if sn == nil {
+		var err error
+		sn, err = r.snapshot(id, l.Date)
+		if errors.Is(err, errNotTrading) {
+			return "", nil, "partner " + string(id) + " is not a partner yet", nil
+		}
+		if err != nil {
+			return "", nil, "", err
+		}
 	}
 	if !sn.CanTrade() {
-		return "", nil, fmt.Sprintf("partner %s cannot trade (%s)", id, sn.Status), nil
+		return "", nil, "partner " + string(id) + " cannot trade (" + sn.Status.String() + ")", nil
 	}
 	return id, sn, "", nil
 }
 
+// evalResult is a rule's result with the ratio and text settlement
+// derives from it, computed once per memoized context.
+type evalResult struct {
+	res    rules.Result
+	ratio  ensemble.Ratio
+	text   string
+	stable bool // memoized: the ratio's identity is stable within the call
+}
+
 // evalRule evaluates rule id in force at the line's date with partner
 // facts sn, reusing the result for rules that read no line facts.
-func (r *run) evalRule(id string, sn *partner.Snapshot) (rules.Result, *rules.Rule, error) {
+func (r *run) evalRule(id string, sn *partner.Snapshot) (*evalResult, *rules.Rule, error) {
 	rule, err := r.s.rules.At(id, r.line.Date)
 	if err != nil {
-		return rules.Result{}, nil, err
+		return nil, nil, err
 	}
-	memo := r.s.memoOK[rule]
+	level := r.s.memoOK[rule]
+	memo := level != memoNone
 	var key memoKey
 	if memo {
-		key = memoKey{rule: rule, snap: sn, offer: r.line.Offer, charge: r.line.Charge, route: r.rf, country: r.line.Customer.Country}
+		key = memoKey{rule: rule, snap: sn}
+		if level == memoContext {
+			key.offer, key.charge, key.route, key.country = r.line.Offer, r.line.Charge, r.rf, r.line.Customer.Country
+		}
 		if res, ok := r.memo[key]; ok {
 			return res, rule, nil
 		}
@@ -463,12 +508,17 @@ func (r *run) evalRule(id string, sn *partner.Snapshot) (rules.Result, *rules.Ru
 	}
 	res, err := rule.Eval(r.ctx, r.facts)
 	if err != nil {
-		return rules.Result{}, rule, err
+		return nil, rule, err
+	}
+	out := &evalResult{res: res, stable: memo}
+	if res.Kind == rules.Share && res.Decimal.Sign() >= 0 {
+		out.ratio = ensemble.RatioFromDecimal(res.Decimal)
+		out.text = out.ratio.Percent() + " (rule " + ruleName(rule, id) + ")"
 	}
 	if memo {
-		r.memo[key] = res
+		r.memo[key] = out
 	}
-	return res, rule, nil
+	return out, rule, nil
 }
 
 func ruleName(rule *rules.Rule, id string) string {
@@ -480,26 +530,93 @@ func ruleName(rule *rules.Rule, id string) string {
 
 // sellerSnap is the partner facts of nodes that pay no single partner.
 func (r *run) sellerSnap() *partner.Snapshot {
-	if s := r.line.Route.Seller(); s != "" {
-		if sn, err := r.snapshot(s, r.line.Date); err == nil {
-			return sn
-		}
+	if len(r.chainSn) > 0 {
+		return r.chainSn[0]
 	}
 	return nil
 }
 
-func (r *run) level(depth, n int) ([]child, []ensemble.Share, []int64) {
+func (r *run) level(depth, n int) ([]child, []int64) {
 	for len(r.levels) <= depth {
 		r.levels = append(r.levels, nil)
-		r.shares = append(r.shares, nil)
 		r.ubufs = append(r.ubufs, nil)
 	}
 	if cap(r.levels[depth]) < n {
 		r.levels[depth] = make([]child, n)
-		r.shares[depth] = make([]ensemble.Share, n)
 		r.ubufs[depth] = make([]int64, n)
 	}
-	return r.levels[depth][:n], r.shares[depth][:0], r.ubufs[depth]
+	return r.levels[depth][:n], r.ubufs[depth]
+}
+
+// levelKey identifies a level's weights within one call: Ratio values
+// compare by identity, which is stable for static, memoized and zero
+// weights.
+type levelKey struct {
+	n    *cnode
+	w    [8]ensemble.Ratio
+	mask uint8
+}
+
+type levelShares struct {
+	shares []ensemble.Share
+}
+
+// levelShares returns the allocation weights of a level (the remaining
+// child takes 1 - Σ ratios), checking that the ratios do not exceed the
+// whole; nil when no ratio applies. Weights seen before in the call are
+// reused, so static and memoized levels do no rational arithmetic per
+// line.
+func (r *run) levelShares(n *cnode, kids []child) ([]ensemble.Share, error) {
+	cacheable := len(kids) <= len(levelKey{}.w)
+	var key levelKey
+	if cacheable {
+		key.n = n
+		for i := range kids {
+			if kids[i].unstable {
+				cacheable = false
+				break
+			}
+			key.w[i] = kids[i].weight
+			if kids[i].active {
+				key.mask |= 1 << i
+			}
+		}
+		if cacheable {
+			if v, ok := r.lcache[key]; ok {
+				return v.shares, nil
+			}
+		}
+	}
+	var wsum ensemble.Ratio
+	for i, c := range n.children {
+		k := &kids[i]
+		if !k.active || c.kind == shareRemaining || k.weight.IsZero() {
+			continue
+		}
+		wsum = wsum.Add(k.weight)
+		if wsum.Cmp(one) > 0 {
+			return nil, lineErr(r.line.ID, r.plan.doc.ID, c.path, refName(k.rule), fmt.Errorf("%w: ratios at node %q add up to %s",
+				ErrOverAllocation, n.path, wsum.Percent()))
+		}
+	}
+	var shares []ensemble.Share
+	if !wsum.IsZero() || n.remaining >= 0 {
+		shares = make([]ensemble.Share, len(n.children))
+		for i, c := range n.children {
+			w := kids[i].weight
+			if !kids[i].active {
+				w = ensemble.Ratio{}
+			}
+			if i == n.remaining {
+				w = one.Sub(wsum)
+			}
+			shares[i] = ensemble.Share{Key: c.id, Weight: w}
+		}
+	}
+	if cacheable {
+		r.lcache[key] = &levelShares{shares: shares}
+	}
+	return shares, nil
 }
 
 var one = ensemble.RatioFromInt(1)
@@ -510,8 +627,7 @@ func (r *run) walk(n *cnode, amount int64, depth int) error {
 		return r.pay(n, amount, nil)
 	}
 	l, planID := r.line, r.plan.doc.ID
-	kids, shares, dst := r.level(depth, len(n.children))
-	var wsum ensemble.Ratio
+	kids, dst := r.level(depth, len(n.children))
 	var fixed int64
 	for i, c := range n.children {
 		k := &kids[i]
@@ -553,7 +669,7 @@ func (r *run) walk(n *cnode, amount int64, depth int) error {
 				return lineErr(l.ID, planID, c.path, ruleName(rule, c.cond), fmt.Errorf("%w: %w", ErrRule, err))
 			}
 			k.cond = rule.Ref()
-			if !res.Bool {
+			if !res.res.Bool {
 				k.active, k.note = false, "condition "+ruleName(rule, c.cond)+" is false"
 			}
 		}
@@ -570,28 +686,29 @@ func (r *run) walk(n *cnode, amount int64, depth int) error {
 			}
 			k.fixed = u
 		case shareRule:
-			res, rule, err := r.evalRule(c.shareRule, sn)
+			ev, rule, err := r.evalRule(c.shareRule, sn)
 			rn := ruleName(rule, c.shareRule)
 			if err != nil {
 				return lineErr(l.ID, planID, c.path, rn, fmt.Errorf("%w: %w", ErrRule, err))
 			}
 			k.rule = rule.Ref()
-			if res.Kind == rules.Amount {
-				u, err := r.units(res.Money.Round(ensemble.RoundHalfAwayFromZero))
+			if ev.res.Kind == rules.Amount {
+				m := ev.res.Money.Round(ensemble.RoundHalfAwayFromZero)
+				u, err := r.units(m)
 				if err != nil {
 					return lineErr(l.ID, planID, c.path, rn, err)
 				}
 				if u < 0 {
-					return lineErr(l.ID, planID, c.path, rn, fmt.Errorf("%w: negative amount %s", ErrRule, res.Money))
+					return lineErr(l.ID, planID, c.path, rn, fmt.Errorf("%w: negative amount %s", ErrRule, ev.res.Money))
 				}
 				k.fixed = u
-				k.text = res.Money.Round(ensemble.RoundHalfAwayFromZero).String() + " (rule " + rn + ")"
+				k.text = m.String() + " (rule " + rn + ")"
 			} else {
-				if res.Decimal.Sign() < 0 {
-					return lineErr(l.ID, planID, c.path, rn, fmt.Errorf("%w: negative share %s", ErrRule, res.Decimal))
+				if ev.res.Decimal.Sign() < 0 {
+					return lineErr(l.ID, planID, c.path, rn, fmt.Errorf("%w: negative share %s", ErrRule, ev.res.Decimal))
 				}
-				k.weight = ensemble.RatioFromDecimal(res.Decimal)
-				k.text = k.weight.Percent() + " (rule " + rn + ")"
+				k.weight, k.text = ev.ratio, ev.text
+				k.unstable = !ev.stable
 			}
 		case shareCumulative:
 			w, text, err := r.cumulative(c)
@@ -599,35 +716,26 @@ func (r *run) walk(n *cnode, amount int64, depth int) error {
 				return lineErr(l.ID, planID, c.path, "", err)
 			}
 			k.weight, k.text = w, text
+			k.unstable = true
 		}
 		if k.fixed > amount-fixed {
 			return lineErr(l.ID, planID, c.path, refName(k.rule), fmt.Errorf("%w: fixed amounts exceed %s at node %q",
 				ErrOverAllocation, ensemble.MoneyFromMinor(amount, r.cur), n.path))
 		}
 		fixed += k.fixed
-		if c.kind != shareRemaining && c.kind != shareAmount && !(c.kind == shareRule && k.rule.ID != "" && k.weight.IsZero() && k.fixed > 0) {
-			wsum = wsum.Add(k.weight)
-			if wsum.Cmp(one) > 0 {
-				return lineErr(l.ID, planID, c.path, refName(k.rule), fmt.Errorf("%w: ratios at node %q add up to %s",
-					ErrOverAllocation, n.path, wsum.Percent()))
-			}
-		}
 	}
 	// Ratios of the node's amount, by largest remainder keyed by node id.
 	rem := n.remaining
-	for i, c := range n.children {
-		w := kids[i].weight
-		if i == rem {
-			w = one.Sub(wsum)
-		}
-		shares = append(shares, ensemble.Share{Key: c.id, Weight: w})
+	shares, err := r.levelShares(n, kids)
+	if err != nil {
+		return err
 	}
-	if amount != 0 && (!wsum.IsZero() || rem >= 0) {
+	if amount != 0 && shares != nil {
 		if err := ensemble.AllocateUnits(dst[:len(shares)], amount, shares, ensemble.AllocateOptions{Method: r.plan.method}); err != nil {
 			return lineErr(l.ID, planID, n.path, "", err)
 		}
 	} else {
-		clear(dst[:len(shares)])
+		clear(dst[:len(n.children)])
 	}
 	for i := range n.children {
 		kids[i].part = dst[i] + kids[i].fixed
@@ -739,11 +847,7 @@ func (r *run) anyParty(c *cnode) (bool, string, error) {
 		}
 		return false, "no co-seller can be paid", nil
 	default: // chain[*]
-		for _, id := range l.Route.Chain {
-			sn, err := r.snapshot(id, l.Date)
-			if err != nil && !errors.Is(err, errNotTrading) {
-				return false, "", err
-			}
+		for _, sn := range r.chainSn {
 			if sn != nil && sn.CanTrade() {
 				return true, "", nil
 			}
@@ -791,23 +895,23 @@ func (r *run) pay(n *cnode, amount int64, k *child) error {
 	default:
 		saved := r.rf
 		for lvl, id := range l.Route.Chain {
-			sn, err := r.snapshot(id, l.Date)
-			if err != nil || !sn.CanTrade() {
+			sn := r.chainSn[lvl]
+			if sn == nil || !sn.CanTrade() {
 				continue
 			}
 			w := one
 			if n.levelRule != "" {
 				r.rf.Level = lvl
-				res, rule, err := r.evalRule(n.levelRule, sn)
+				ev, rule, err := r.evalRule(n.levelRule, sn)
 				if err != nil {
 					r.rf = saved
 					return lineErr(l.ID, r.plan.doc.ID, n.path, ruleName(rule, n.levelRule), fmt.Errorf("%w: %w", ErrRule, err))
 				}
-				if res.Decimal.Sign() < 0 {
+				if ev.res.Decimal.Sign() < 0 {
 					r.rf = saved
 					return lineErr(l.ID, r.plan.doc.ID, n.path, ruleName(rule, n.levelRule), fmt.Errorf("%w: negative level weight", ErrRule))
 				}
-				w = ensemble.RatioFromDecimal(res.Decimal)
+				w = ev.ratio
 			}
 			ids = append(ids, id)
 			weights = append(weights, ensemble.Share{Key: fmt.Sprintf("%03d", lvl), Weight: w})

@@ -1,0 +1,167 @@
+package settlement_test
+
+import (
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/ensemble-commerce/ensemble"
+	"github.com/ensemble-commerce/ensemble/catalog"
+	"github.com/ensemble-commerce/ensemble/partner"
+	"github.com/ensemble-commerce/ensemble/settlement"
+)
+
+// benchNetwork builds 1,000 partners: 10 distributors, 90 resellers, 850
+// sub-resellers and 50 referral partners.
+func benchNetwork(b *testing.B) *partner.Network {
+	from := time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)
+	var ps []partner.Partner
+	tiers := []partner.Tier{"gold", "silver", "bronze"}
+	for i := range 10 {
+		ps = append(ps, partner.Partner{ID: partner.ID(fmt.Sprintf("d%03d", i)), Name: "d", Type: partner.TypeDistributor,
+			Terms: []partner.Terms{{From: from, Tier: tiers[i%3]}}})
+	}
+	for i := range 90 {
+		ps = append(ps, partner.Partner{ID: partner.ID(fmt.Sprintf("r%03d", i)), Name: "r", Type: partner.TypeReseller,
+			Terms: []partner.Terms{{From: from, Tier: tiers[i%3], Parent: partner.ID(fmt.Sprintf("d%03d", i%10))}}})
+	}
+	for i := range 850 {
+		ps = append(ps, partner.Partner{ID: partner.ID(fmt.Sprintf("s%03d", i)), Name: "s", Type: partner.TypeSubReseller,
+			Terms: []partner.Terms{{From: from, Tier: tiers[i%3], Parent: partner.ID(fmt.Sprintf("r%03d", i%90))}}})
+	}
+	for i := range 50 {
+		ps = append(ps, partner.Partner{ID: partner.ID(fmt.Sprintf("f%03d", i)), Name: "f", Type: partner.TypeReferral,
+			Terms: []partner.Terms{{From: from}}})
+	}
+	net, err := partner.NewNetwork(partner.NetworkSpec{Partners: ps})
+	require.NoError(b, err)
+	return net
+}
+
+const benchRules = `
+- id: b-referred
+  version: 1
+  kind: condition
+  env_version: 1
+  expression: 'route.referrer != ""'
+- id: b-referral-share
+  version: 1
+  kind: share
+  env_version: 1
+  expression: 'partner.tier == "" ? percent(5) : percent(4)'
+- id: b-distributor-share
+  version: 1
+  kind: share
+  env_version: 1
+  expression: 'partner.tier == "gold" ? percent(6) : partner.tier == "silver" ? percent(5) : percent(4)'
+- id: b-reseller-share
+  version: 1
+  kind: share
+  env_version: 1
+  expression: 'partner.tier == "gold" ? percent(12) : percent(10)'
+- id: b-big
+  version: 1
+  kind: condition
+  env_version: 1
+  expression: 'line.amount >= money("10", line.currency)'
+`
+
+// Three levels (root -> channel -> partners), five parties.
+const benchPlanCEL = `
+id: bench
+version: 1
+root:
+  id: root
+  children:
+    - {id: platform, party: platform, share: "20%", fallback: platform}
+    - {id: referral, party: referrer, condition: COND, share: {rule: b-referral-share}}
+    - id: channel
+      share: remaining
+      children:
+        - {id: distributor, party: distributor, share: {rule: b-distributor-share}}
+        - {id: reseller, party: reseller, share: {rule: b-reseller-share}}
+        - {id: seller, party: seller, share: remaining}
+`
+
+const benchPlanStatic = `
+id: bench
+version: 1
+root:
+  id: root
+  children:
+    - {id: platform, party: platform, share: "20%", fallback: platform}
+    - {id: referral, party: referrer, share: "5%"}
+    - id: channel
+      share: remaining
+      children:
+        - {id: distributor, party: distributor, share: "6%"}
+        - {id: reseller, party: reseller, share: "10%"}
+        - {id: seller, party: seller, share: remaining}
+`
+
+func benchLines(n int) []settlement.Line {
+	lines := make([]settlement.Line, n)
+	start := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	eurCur := ensemble.MustCurrency("EUR")
+	for i := range lines {
+		s := i % 850
+		r := s % 90
+		d := r % 10
+		l := settlement.Line{ID: settlement.LineID(fmt.Sprintf("L%07d", i)), Date: start.Add(time.Duration(i) * time.Minute),
+			Amount: ensemble.MoneyFromMinor(int64(100+i%100_000), eurCur), Offer: catalog.Pin{Offer: "cloud", Version: 1},
+			Route: settlement.Route{Kind: settlement.RoutePartner, Chain: []partner.ID{
+				partner.ID(fmt.Sprintf("s%03d", s)), partner.ID(fmt.Sprintf("r%03d", r)), partner.ID(fmt.Sprintf("d%03d", d))}},
+			Trace: []ensemble.Ref{{Kind: "invoice_line", ID: fmt.Sprintf("INV/%d", i)}}}
+		if i%3 == 0 {
+			l.Route.Referrer = partner.ID(fmt.Sprintf("f%03d", i%50))
+		}
+		lines[i] = l
+	}
+	return lines
+}
+
+// BenchmarkSettle settles 1,000,000 lines per op, in calls of 10,000
+// lines (each with a fresh State, as a host persisting state per batch
+// would, and one entry buffer reused with AppendSettle), through a 3-level
+// plan paying 5 parties over 1,000 partners: static ratios, CEL conditions
+// and shares that read partner and route facts (memoized per call), and a
+// CEL condition that reads the line's amount (evaluated per line).
+func BenchmarkSettle(b *testing.B) {
+	net := benchNetwork(b)
+	const total, batch = 1_000_000, 10_000
+	lines := benchLines(batch)
+	for _, bc := range []struct{ name, plan string }{
+		{"static", benchPlanStatic},
+		{"cel_memoized", replaceCond(benchPlanCEL, "b-referred")},
+		{"cel_per_line", replaceCond(benchPlanCEL, "b-big")},
+	} {
+		b.Run(bc.name, func(b *testing.B) {
+			s := planSettler(b, bc.plan, net, benchRules)
+			var buf []settlement.Entry
+			b.ReportAllocs()
+			for b.Loop() {
+				for range total / batch {
+					var err error
+					if buf, _, err = s.AppendSettle(ctx, buf[:0], settlement.State{}, lines); err != nil {
+						b.Fatal(err)
+					}
+				}
+			}
+			b.ReportMetric(float64(total)*float64(b.N)/b.Elapsed().Seconds(), "lines/s")
+			b.ReportMetric(0, "ns/op")
+			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(total)/float64(b.N), "ns/line")
+		})
+	}
+}
+
+func replaceCond(plan, cond string) string {
+	out := []byte(plan)
+	for i := 0; i+4 <= len(out); i++ {
+		if string(out[i:i+4]) == "COND" {
+			return string(out[:i]) + cond + string(out[i+4:])
+		}
+	}
+	return plan
+}
