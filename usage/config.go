@@ -1,6 +1,7 @@
 package usage
 
 import (
+	"errors"
 	"fmt"
 	"math"
 	"slices"
@@ -27,7 +28,8 @@ type Line struct {
 	Cadence ensemble.Cadence `json:"cadence,omitzero"`
 	Anchor  time.Time        `json:"anchor,omitzero"`
 	// TimeZone is an IANA zone name such as "Europe/Paris" in which the
-	// billing calendar is stepped; empty means UTC.
+	// billing calendar is stepped; empty means UTC. "Local" is rejected:
+	// periods must not depend on the machine that computes them.
 	TimeZone string `json:"time_zone,omitempty"`
 	// Periods lists the line's billing periods explicitly, for lines whose
 	// cycle is not one cadence from one anchor (re-anchored on a plan
@@ -136,11 +138,15 @@ func (c Config) compile() ([]Meter, []lineState, error) {
 	}
 	lines := make([]lineState, len(c.Lines))
 	seenL := make(map[LineRef]bool, len(c.Lines))
-	zones := map[string]*time.Location{"": time.UTC, "UTC": time.UTC}
 	closedAll := int64(math.MinInt64)
 	if !c.ClosedBefore.IsZero() {
 		closedAll = nanos(c.ClosedBefore)
 	}
+	type zone struct {
+		loc *time.Location
+		err error
+	}
+	zones := map[string]zone{"": {loc: time.UTC}, "UTC": {loc: time.UTC}}
 	for i, l := range c.Lines {
 		path := ensemble.Path("lines", i)
 		switch {
@@ -165,14 +171,19 @@ func (c Config) compile() ([]Meter, []lineState, error) {
 				p.Add(path+".anchor", fmt.Errorf("usage: line %q: zero anchor", l.Ref))
 			}
 		}
-		loc, ok := zones[l.TimeZone]
+		z, ok := zones[l.TimeZone]
 		if !ok {
-			var err error
-			if loc, err = time.LoadLocation(l.TimeZone); err != nil {
-				p.Add(path+".time_zone", fmt.Errorf("usage: line %q: time zone %q: %w", l.Ref, l.TimeZone, err))
-				loc = time.UTC
+			if l.TimeZone == "Local" {
+				z.err = errors.New("the host's zone would make billing periods depend on the machine")
+			} else {
+				z.loc, z.err = time.LoadLocation(l.TimeZone)
 			}
-			zones[l.TimeZone] = loc
+			zones[l.TimeZone] = z
+		}
+		loc := z.loc
+		if z.err != nil {
+			p.Add(path+".time_zone", fmt.Errorf("usage: line %q: time zone %q: %w", l.Ref, l.TimeZone, z.err))
+			loc = time.UTC
 		}
 		ls := lineState{ref: l.Ref, cadence: l.Cadence, anchor: l.Anchor, loc: loc, closed: closedAll, last: -1, listed: listed}
 		if !l.ClosedBefore.IsZero() {

@@ -473,6 +473,8 @@ func TestConfigValidation(t *testing.T) {
 			{Ref: "", Cadence: ensemble.Every(1, ensemble.Monthly), Anchor: utc("2026-01-01T00:00:00Z")},
 			{Ref: "x", Anchor: utc("2026-01-01T00:00:00Z"), TimeZone: "Mars/Olympus"},
 			{Ref: "x", Cadence: ensemble.Every(1, ensemble.Daily), Active: []ensemble.Period{{Start: utc("2026-02-01T00:00:00Z"), End: utc("2026-01-01T00:00:00Z")}}},
+			{Ref: "z", Cadence: ensemble.Every(1, ensemble.Daily), Anchor: utc("2026-01-01T00:00:00Z"), TimeZone: "Mars/Olympus"},
+			{Ref: "w", Cadence: ensemble.Every(1, ensemble.Daily), Anchor: utc("2026-01-01T00:00:00Z"), TimeZone: "Local"},
 			{Ref: "y", Cadence: ensemble.Every(1, ensemble.Daily), Periods: []ensemble.Period{
 				period("2026-01-01T00:00:00Z", "2026-02-01T00:00:00Z"),
 				period("2026-01-15T00:00:00Z", "2026-03-01T00:00:00Z"),
@@ -490,7 +492,8 @@ func TestConfigValidation(t *testing.T) {
 	require.Equal(t, []string{
 		"meters[0].id", "meters[1].aggregation", "meters[2].id", "meters[2].unique_attribute", "meters[3].unique_attribute",
 		"lines[0].ref", "lines[1].cadence", "lines[1].time_zone", "lines[2].ref", "lines[2].anchor", "lines[2].active[0]",
-		"lines[3].periods", "lines[3].periods[2]", "lines[3].periods",
+		"lines[3].time_zone", "lines[4].time_zone",
+		"lines[5].periods", "lines[5].periods[2]", "lines[5].periods",
 	}, paths)
 	require.Contains(t, err.Error(), `line "y": periods [2026-01-01T00:00:00Z, 2026-02-01T00:00:00Z) and [2026-01-15T00:00:00Z, 2026-03-01T00:00:00Z) overlap`)
 	require.ErrorIs(t, err, usage.ErrEmptyID)
