@@ -118,7 +118,7 @@ func (o *Order) apply(ev *Event) {
 		}
 		o.Segments = make([]Segment, 0, len(o.Lines))
 		for _, l := range o.Lines {
-			o.Segments = append(o.Segments, Segment{ID: segmentID(l.ID, 1), Line: l.ID, Start: ev.At, Cause: EventActivated,
+			o.Segments = append(o.Segments, Segment{ID: segmentID(l.ID, ev.Seq), Line: l.ID, Start: ev.At, Cause: EventActivated,
 				Pin: l.Pin, Quantity: l.Quantity, AddOns: cloneAddOns(l.AddOns), Discount: l.Discount.Ratio})
 		}
 	case EventSuspended:
@@ -126,7 +126,7 @@ func (o *Order) apply(ev *Event) {
 	case EventResumed:
 		o.endSuspension(ev.At)
 	case EventChanged:
-		o.applyChange(ev.Change)
+		o.applyChange(ev.Change, ev.Seq)
 	case EventCancellationScheduled:
 		c := *ev.Cancellation
 		o.Cancellation = &c
@@ -193,8 +193,9 @@ func (o *Order) stopSegments(t time.Time) {
 }
 
 // applyChange changes a line and splits its last segment at the change's
-// instant (replacing it when the segment starts then).
-func (o *Order) applyChange(ch *Change) {
+// instant (replacing it when the segment starts then). The new segment's ID
+// carries seq, the sequence number of the change's event.
+func (o *Order) applyChange(ch *Change, seq int) {
 	li := slices.IndexFunc(o.Lines, func(l Line) bool { return l.ID == ch.Line })
 	if li < 0 {
 		return
@@ -227,27 +228,23 @@ func (o *Order) applyChange(ch *Change) {
 	// The line's segments are contiguous in o.Segments; its last one is
 	// the open (or scheduled-to-end) one.
 	last := -1
-	count := 0
 	for i := range o.Segments {
 		if o.Segments[i].Line == ch.Line {
 			last = i
-			count++
 		}
 	}
 	if last < 0 {
 		return
 	}
-	seg := Segment{Line: l.ID, Start: ch.EffectiveAt, End: o.Segments[last].End, Cause: EventChanged, Change: ch.Kind,
+	seg := Segment{ID: segmentID(l.ID, seq), Line: l.ID, Start: ch.EffectiveAt, End: o.Segments[last].End, Cause: EventChanged, Change: ch.Kind,
 		Pin: l.Pin, Quantity: l.Quantity, AddOns: cloneAddOns(l.AddOns), Discount: l.Discount.Ratio}
 	if o.Segments[last].Start.Equal(ch.EffectiveAt) {
-		seg.ID = o.Segments[last].ID
 		if o.Segments[last].Cause == EventActivated {
 			seg.Cause, seg.Change = EventActivated, ChangeUnspecified
 		}
 		o.Segments[last] = seg
 		return
 	}
-	seg.ID = segmentID(l.ID, count+1)
 	o.Segments[last].End = ch.EffectiveAt
 	o.Segments = slices.Insert(o.Segments, last+1, seg)
 }

@@ -84,11 +84,11 @@ func TestChangesProduceSegments(t *testing.T) {
 		change     order.ChangeKind
 	}
 	want := []seg{
-		{"l1/1", "2026-03-05", "2026-04-01", "10", 1, order.ChangeUnspecified},
-		{"l1/2", "2026-04-01", "2026-05-01", "10", 1, order.ChangeAddAddOn},
-		{"l1/3", "2026-05-01", "", "12", 0, order.ChangeQuantity},
-		{"l2/1", "2026-03-05", "2026-03-20", "5", 0, order.ChangeUnspecified},
-		{"l2/2", "2026-03-20", "", "8", 0, order.ChangeQuantity},
+		{"l1/8", "2026-03-05", "2026-04-01", "10", 1, order.ChangeUnspecified}, // event 8 activated the order
+		{"l1/10", "2026-04-01", "2026-05-01", "10", 1, order.ChangeAddAddOn},
+		{"l1/12", "2026-05-01", "", "12", 0, order.ChangeQuantity}, // event 12 replaced the segment event 11 opened
+		{"l2/8", "2026-03-05", "2026-03-20", "5", 0, order.ChangeUnspecified},
+		{"l2/9", "2026-03-20", "", "8", 0, order.ChangeQuantity},
 	}
 	require.Len(t, o.Segments, len(want))
 	for i, w := range want {
@@ -153,8 +153,8 @@ func TestChangesProduceSegments(t *testing.T) {
 		april := ensemble.MustPeriod(day("2026-04-01"), day("2026-05-01"))
 		in := o.SegmentsIn(april)
 		require.Len(t, in, 2)
-		require.Equal(t, order.SegmentID("l1/2"), in[0].ID)
-		require.Equal(t, order.SegmentID("l2/2"), in[1].ID)
+		require.Equal(t, order.SegmentID("l1/10"), in[0].ID)
+		require.Equal(t, order.SegmentID("l2/9"), in[1].ID)
 		require.Equal(t, day("2026-05-01"), in[1].End, "the open segment is clipped to the period")
 		march := o.SegmentsIn(ensemble.MustPeriod(day("2026-03-01"), day("2026-04-01")))
 		require.Len(t, march, 3)
@@ -163,10 +163,10 @@ func TestChangesProduceSegments(t *testing.T) {
 	t.Run("the segment in force at an instant and the line's period", func(t *testing.T) {
 		s, ok := o.SegmentAt("l1", day("2026-04-15"))
 		require.True(t, ok)
-		require.Equal(t, order.SegmentID("l1/2"), s.ID)
+		require.Equal(t, order.SegmentID("l1/10"), s.ID)
 		s, ok = o.SegmentAt("l1", day("2026-05-01"))
 		require.True(t, ok)
-		require.Equal(t, order.SegmentID("l1/3"), s.ID, "a boundary belongs to the later segment")
+		require.Equal(t, order.SegmentID("l1/12"), s.ID, "a boundary belongs to the later segment")
 		_, ok = o.SegmentAt("l1", day("2026-03-04"))
 		require.False(t, ok, "before activation")
 		p, ok := o.LinePeriod("l2", day("2026-06-01"))

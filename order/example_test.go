@@ -78,8 +78,8 @@ func ExampleOrder_SegmentsIn() {
 		fmt.Println(s.ID, s.Pin, s.Quantity, s.Start.Format(time.DateOnly), s.End.Format(time.DateOnly), s.Cause, s.Change)
 	}
 	// Output:
-	// seats/1 backup@1 10 2026-04-01 2026-04-16 activated unspecified
-	// seats/2 backup@1 25 2026-04-16 2026-05-01 changed quantity
+	// seats/6 backup@1 10 2026-04-01 2026-04-16 activated unspecified
+	// seats/7 backup@1 25 2026-04-16 2026-05-01 changed quantity
 }
 
 // ExampleOrder_Decide_cancelAtPeriodEnd schedules a cancellation at the end

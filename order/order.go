@@ -30,8 +30,12 @@ type CustomerID string
 // "line/component-offer/supplier" for a bundle component.
 type TaskID string
 
-// SegmentID identifies a segment: "line/n", n counting the line's segments
-// from 1 in time order. It never changes once issued.
+// SegmentID identifies a segment: "line/k", k the sequence number of the
+// event that opened it (activation or a change). An ID never names two
+// contents: a segment's End is the only field that changes after it is
+// opened (a later change or a stop sets it, a revoked cancellation clears
+// it); a change at the very instant a segment starts replaces that segment
+// with a new ID, so invoicing can credit what it billed under the old one.
 type SegmentID string
 
 // Customer is who an order is for and how they are taxed.

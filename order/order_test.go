@@ -49,7 +49,7 @@ func TestLifecycleFromDraftToActive(t *testing.T) {
 		require.Equal(t, day("2026-03-05"), o.Billing.Anchor)
 		require.Len(t, o.Segments, 2)
 		s := o.Segments[0]
-		require.Equal(t, order.SegmentID("l1/1"), s.ID)
+		require.Equal(t, order.SegmentID("l1/8"), s.ID, "opened by event 8")
 		require.True(t, s.Open())
 		require.Equal(t, order.EventActivated, s.Cause)
 		require.True(t, s.Quantity.Equal(dec("10")))

@@ -138,9 +138,29 @@ func TestReplayStateMachine(t *testing.T) {
 				}
 				checkTampered(t, events)
 				checkCoverage(t, o, clock)
+				checkSegmentIDs(t, states)
 			},
 		})
 	})
+}
+
+// checkSegmentIDs requires a segment ID to name one content in every state
+// it appears in: only its End may differ.
+func checkSegmentIDs(t *rapid.T, states []order.Order) {
+	content := map[order.SegmentID]string{}
+	for _, st := range states {
+		for _, sg := range st.Segments {
+			sg.End = time.Time{}
+			b, err := json.Marshal(sg)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if prev, ok := content[sg.ID]; ok && prev != string(b) {
+				t.Fatalf("segment %s changed content:\n%s\n%s", sg.ID, prev, b)
+			}
+			content[sg.ID] = string(b)
+		}
+	}
 }
 
 // checkTampered drops, swaps or rewrites one event and requires Fold to
