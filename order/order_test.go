@@ -422,3 +422,35 @@ func TestSummarize(t *testing.T) {
 	require.Equal(t, s, order.Summarize(ts), "independent of the input order")
 	require.Equal(t, order.CycleSummary{}, order.Summarize(nil))
 }
+
+func TestQuotedPricesHold(t *testing.T) {
+	e := env(t)
+	d := nlDraft()
+	d.Lines = append(d.Lines, order.Line{ID: "l3", Pin: catalog.Pin{Offer: "storage"}, Quantity: dec("1")})
+	var evs []order.Event
+	o := step(t, e, order.Order{}, &evs, order.Command{Kind: order.CmdCreate, Order: "h", Draft: d}, day("2026-06-25"))
+	o = step(t, e, o, &evs, order.Command{Kind: order.CmdQuote, ExpiresAt: day("2026-07-15")}, day("2026-06-25"))
+	l, _ := o.Line("l3")
+	require.Equal(t, catalog.Pin{Offer: "storage", Version: 1}, l.Pin, "the version in force at the quote")
+
+	// v1 stops being sold on July 1 (v2 takes over) and is even retired
+	// early; the quote still holds and activation keeps v1.
+	retired, err := e.Catalog.Retire(catalog.Pin{Offer: "storage", Version: 1}, day("2026-06-28"))
+	require.NoError(t, err)
+	later := order.Context{Catalog: retired, Governance: e.Governance}
+	o = step(t, later, o, &evs, order.Command{Kind: order.CmdAccept}, day("2026-07-02"))
+	o = step(t, later, o, &evs, order.Command{Kind: order.CmdBeginActivation}, day("2026-07-02"))
+	for _, task := range o.Tasks {
+		o = step(t, later, o, &evs, order.Command{Kind: order.CmdCompleteTask, Task: task.ID}, day("2026-07-03"))
+	}
+	s, ok := o.SegmentAt("l3", day("2026-07-03"))
+	require.True(t, ok)
+	require.Equal(t, catalog.Pin{Offer: "storage", Version: 1}, s.Pin)
+
+	// Re-quoting after a revision pins the version in force then.
+	var more []order.Event
+	r := step(t, later, order.Order{}, &more, order.Command{Kind: order.CmdCreate, Order: "h2", Draft: d}, day("2026-07-02"))
+	r = step(t, later, r, &more, order.Command{Kind: order.CmdQuote, ExpiresAt: day("2026-07-15")}, day("2026-07-02"))
+	l, _ = r.Line("l3")
+	require.Equal(t, catalog.Pin{Offer: "storage", Version: 2}, l.Pin)
+}
