@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/ensemble-commerce/ensemble"
 	"github.com/shopspring/decimal"
 )
 
@@ -295,6 +296,14 @@ func (a *Aggregator) AddRecord(r Record) {
 func (a *Aggregator) add(r *Record, h uint64, li int32, fh sum128) {
 	a.read++
 	switch {
+	case !numOf(r.Quantity).readable():
+		// Rejected before deduplication: comparing or printing such a
+		// number could take unbounded time and memory.
+		q := r.Quantity
+		r.Quantity = decimal.Decimal{}
+		a.reject(r, ReasonInvalidRecord, "quantity has more than "+strconv.Itoa(ensemble.MaxAmountDigits)+
+			" digits (coefficient of "+strconv.Itoa(q.NumDigits())+" digits, exponent "+strconv.Itoa(int(q.Exponent()))+"); the record shows it as 0")
+		return
 	case r.ID == "":
 		a.reject(r, ReasonInvalidRecord, "empty id")
 		return
@@ -452,10 +461,7 @@ func (a *Aggregator) classify(r *Record, li int32) (f fields, reason Reason, det
 		return f, ReasonInvalidRecord, "instant " + r.At.UTC().Format(time.RFC3339Nano) + " is outside the years 1678-2262"
 	}
 	f.ns = r.At.UnixNano()
-	f.q = numOf(r.Quantity)
-	if !f.q.readable() {
-		return f, ReasonInvalidRecord, "quantity has more than 40 digits"
-	}
+	f.q = numOf(r.Quantity) // readable: checked before deduplication
 	if li < 0 {
 		return f, ReasonUnknownLine, "line " + quote(string(r.Line)) + " is not in the config"
 	}

@@ -8,10 +8,12 @@ import (
 // Errors a rejected record matches with errors.Is, one per Reason.
 var (
 	// ErrInvalidRecord reports a record that cannot be read as usage: an
-	// empty id or one longer than MaxIDBytes (such records cannot be
-	// deduplicated, so every copy is rejected), an instant outside the
-	// years 1678-2262 (the range of int64 nanoseconds), or a quantity of
-	// more than ensemble.MaxAmountDigits digits.
+	// empty id, one longer than MaxIDBytes, or a quantity whose plain text
+	// has more than ensemble.MaxAmountDigits digits (such records are
+	// rejected before deduplication, every copy of them; the rejection
+	// shows such a quantity as 0 and states its size in Detail), or an
+	// instant outside the years 1678-2262 (the range of int64
+	// nanoseconds).
 	ErrInvalidRecord = errors.New("usage: invalid record")
 	// ErrUnknownLine reports a record for a line the Config does not hold.
 	ErrUnknownLine = errors.New("usage: unknown line")

@@ -3,6 +3,7 @@ package usage
 import (
 	"math"
 	"math/bits"
+	"strconv"
 
 	"github.com/ensemble-commerce/ensemble"
 	"github.com/shopspring/decimal"
@@ -51,18 +52,39 @@ func (n num) sign() int {
 
 // readable reports whether n's plain text has at most
 // ensemble.MaxAmountDigits digits, so that every accepted quantity
-// round-trips through JSON.
+// round-trips through JSON. It never renders a number with an extreme
+// exponent (1e2147483647 would be two billion digits).
 func (n num) readable() bool {
-	if !n.big && n.e >= -22 && n.e <= 22 {
-		return true // at most 18 + 22 digits
+	const maxDigits = ensemble.MaxAmountDigits
+	if !n.big {
+		c, e := n.c, int64(n.e)
+		if c == 0 {
+			return true // "0"
+		}
+		for e < 0 && c%10 == 0 { // the text drops trailing fractional zeros
+			c /= 10
+			e++
+		}
+		nd := int64(len(strconv.FormatUint(uint64(abs64(c)), 10)))
+		if c == math.MinInt64 {
+			nd = 19
+		}
+		if e >= 0 {
+			return nd+e <= maxDigits
+		}
+		return max(nd+e, 1)+(-e) <= maxDigits
+	}
+	nd, e := int64(n.d.NumDigits()), int64(n.d.Exponent())
+	if e > maxDigits || nd+e > maxDigits || -e > nd+maxDigits {
+		return false
 	}
 	digits := 0
-	for _, ch := range n.decimal().String() {
+	for _, ch := range n.d.String() {
 		if ch >= '0' && ch <= '9' {
 			digits++
 		}
 	}
-	return digits <= ensemble.MaxAmountDigits
+	return digits <= maxDigits
 }
 
 // scale returns c × 10^k and whether it fits in an int64 (k >= 0).

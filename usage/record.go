@@ -113,7 +113,11 @@ func cloneRecord(r Record) Record {
 // canonicalDecimal spells d with no trailing fractional zeros and no
 // positive exponent, as its plain text would be read back.
 func canonicalDecimal(d decimal.Decimal) decimal.Decimal {
-	if n := numOf(d); !n.big {
+	n := numOf(d)
+	if !n.readable() {
+		return d // never printed: rejected before it is stored
+	}
+	if !n.big {
 		c, e := n.c, n.e
 		if c == 0 {
 			return decimal.Decimal{}

@@ -3,6 +3,7 @@ package usage_test
 import (
 	"encoding/json"
 	"errors"
+	"math"
 	"slices"
 	"strconv"
 	"strings"
@@ -185,7 +186,13 @@ func TestRejections(t *testing.T) {
 		{"empty id", rec("", "L1", "gpu", "1", "2026-01-02T00:00:00Z"), usage.ReasonInvalidRecord, usage.ErrInvalidRecord, "empty id"},
 		{"zero instant", usage.Record{ID: "z", Line: "L1", Meter: "gpu"}, usage.ReasonInvalidRecord, usage.ErrInvalidRecord,
 			"instant 0001-01-01T00:00:00Z is outside the years 1678-2262"},
-		{"too many digits", big, usage.ReasonInvalidRecord, usage.ErrInvalidRecord, "quantity has more than 40 digits"},
+		{"too many digits", big, usage.ReasonInvalidRecord, usage.ErrInvalidRecord,
+			"quantity has more than 40 digits (coefficient of 1 digits, exponent 45); the record shows it as 0"},
+		{"extreme exponent", usage.Record{ID: "xx", Line: "L1", Meter: "gpu", Quantity: decimal.New(7, math.MinInt32), At: utc("2026-01-02T00:00:00Z")},
+			usage.ReasonInvalidRecord, usage.ErrInvalidRecord,
+			"quantity has more than 40 digits (coefficient of 1 digits, exponent -2147483648); the record shows it as 0"},
+		{"zero with an extreme exponent is zero", usage.Record{ID: "z0", Line: "L1", Meter: "tpu", Quantity: decimal.New(0, math.MaxInt32), At: utc("2026-01-02T00:00:00Z")},
+			usage.ReasonUnknownMeter, usage.ErrUnknownMeter, `meter "tpu" is not declared`},
 		{"id too long", rec(strings.Repeat("x", usage.MaxIDBytes+1), "L1", "gpu", "1", "2026-01-02T00:00:00Z"), usage.ReasonInvalidRecord, usage.ErrInvalidRecord,
 			"id longer than 1024 bytes"},
 		{"unknown line", rec("u", "L9", "gpu", "1", "2026-01-02T00:00:00Z"), usage.ReasonUnknownLine, usage.ErrUnknownLine,
@@ -212,6 +219,8 @@ func TestRejections(t *testing.T) {
 			require.Equal(t, tc.reason, rej.Reason)
 			require.Equal(t, tc.detail, rej.Detail)
 			require.Equal(t, tc.record.ID, rej.Record.ID)
+			_, err := json.Marshal(rep) // bounded whatever the quantity
+			require.NoError(t, err)
 			require.ErrorIs(t, rej, tc.err)
 			require.Contains(t, rej.Error(), `usage: record "`+string(tc.record.ID)+`": `)
 			var asRej usage.Rejection
