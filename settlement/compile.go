@@ -58,14 +58,16 @@ const (
 )
 
 type cplan struct {
-	doc    PlanDocument
-	ref    ensemble.Ref
-	root   *cnode
-	gross  bool
-	method ensemble.AllocationMethod
-	cums   []*cnode // nodes with cumulative shares
-	leaves int      // entries a line usually makes, for preallocation
-	depth  int
+	doc      PlanDocument
+	ref      ensemble.Ref
+	root     *cnode
+	gross    bool
+	method   ensemble.AllocationMethod
+	cums     []*cnode // nodes with cumulative shares
+	leaves   int      // entries a line usually makes, for preallocation
+	paths    []string // leaf paths in tree order; entry ids are built from them
+	pathsLen int
+	depth    int
 }
 
 type cnode struct {
@@ -86,6 +88,7 @@ type cnode struct {
 	cumOf      role
 	children   []*cnode
 	remaining  int // index of the remaining child, -1 for none
+	leafIdx    int // index in cplan.paths of a leaf
 	shareText  string
 }
 
@@ -229,6 +232,9 @@ func (s *Settler) compileNode(p *ensemble.Problems, path string, cp *cplan, n *N
 	c.ref = ensemble.Ref{Kind: RefPlanNode, ID: cp.doc.ID + "/" + c.path, Version: strconv.Itoa(cp.doc.Version)}
 	c.leaf = len(n.Children) == 0
 	if c.leaf {
+		c.leafIdx = len(cp.paths)
+		cp.paths = append(cp.paths, c.path)
+		cp.pathsLen += len(c.path)
 		cp.leaves++
 		if n.Reserve != nil {
 			cp.leaves += 2

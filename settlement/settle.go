@@ -10,6 +10,7 @@ import (
 	"math/big"
 	"slices"
 	"sort"
+	"strings"
 	"time"
 
 	"github.com/ensemble-commerce/ensemble"
@@ -158,6 +159,8 @@ type run struct {
 	ubuf    []int64
 	pbuf    []partner.ID
 	chainSn []*partner.Snapshot
+	ids     string
+	idOff   []int
 
 	// per line
 	line   *Line
@@ -284,10 +287,31 @@ func (r *run) settleLine(l *Line) error {
 	if err != nil {
 		return lineErr(l.ID, plan.doc.ID, "", "", err)
 	}
-	r.trace = append(slices.Clone(l.Trace), l.Ref())
-	lg := &ledger{line: l.ID, plan: plan.ref, date: l.Date, cur: r.cur, basis: basis, offer: l.Offer,
-		route: l.Route.Kind, seller: l.Route.Seller(), trace: r.trace, parts: make([]part, 0, plan.leaves+len(l.SupplierCosts))}
+	r.trace = append(make([]ensemble.Ref, 0, len(l.Trace)+1), l.Trace...)
+	r.trace = append(r.trace, l.Ref())
+	la := &ledgerAlloc{}
+	lg := &la.ledger
+	*lg = ledger{line: l.ID, plan: plan.ref, date: l.Date, cur: r.cur, basis: basis, offer: l.Offer,
+		route: l.Route.Kind, seller: l.Route.Seller(), trace: r.trace}
+	if n := plan.leaves + len(l.SupplierCosts); n <= len(la.buf) {
+		lg.parts = la.buf[:0:n]
+	} else {
+		lg.parts = make([]part, 0, n)
+	}
 	r.lg = lg
+	// Entry ids of the plan's leaves: "line:path" each, built as one
+	// string whose substrings are the ids.
+	var ids strings.Builder
+	ids.Grow(len(plan.paths)*(len(l.ID)+1) + plan.pathsLen)
+	r.idOff = r.idOff[:0]
+	for _, p := range plan.paths {
+		r.idOff = append(r.idOff, ids.Len())
+		ids.WriteString(string(l.ID))
+		ids.WriteByte(':')
+		ids.WriteString(p)
+	}
+	r.idOff = append(r.idOff, ids.Len())
+	r.ids = ids.String()
 	// Supplier costs first.
 	rest := basis
 	for i := range l.SupplierCosts {
@@ -643,7 +667,7 @@ func (r *run) walk(n *cnode, amount int64, depth int) error {
 				if c.fallback == FallbackPlatform || c.kind == shareRemaining {
 					k.platform, k.note = true, "fallback to platform: "+why
 				} else {
-					k.active, k.note = false, "fallback to remaining: "+why
+					k.active = false // no entry: the remaining sibling takes the share
 				}
 			}
 			sn = s
@@ -656,7 +680,7 @@ func (r *run) walk(n *cnode, amount int64, depth int) error {
 				if c.fallback == FallbackPlatform || c.kind == shareRemaining {
 					k.platform, k.note = true, "fallback to platform: "+why
 				} else {
-					k.active, k.note = false, "fallback to remaining: "+why
+					k.active = false
 				}
 			}
 		}
@@ -670,7 +694,7 @@ func (r *run) walk(n *cnode, amount int64, depth int) error {
 			}
 			k.cond = rule.Ref()
 			if !res.res.Bool {
-				k.active, k.note = false, "condition "+ruleName(rule, c.cond)+" is false"
+				k.active = false
 			}
 		}
 		if !k.active {
@@ -872,7 +896,7 @@ func (r *run) pay(n *cnode, amount int64, k *child) error {
 			k.platform, k.note = true, "fallback to platform: "+why
 		}
 	}
-	base := string(l.ID) + ":" + n.path
+	base := r.ids[r.idOff[n.leafIdx]:r.idOff[n.leafIdx+1]]
 	if k.platform {
 		r.emit(EntryID(base), KindEarning, r.s.platform, "platform", n.path, amount, k.text, r.refs, k.note, "")
 		return nil
@@ -1067,4 +1091,10 @@ func (r *run) cumulative(c *cnode) (ensemble.Ratio, string, error) {
 	}
 	eff := ensemble.RatioFromRat(num.Quo(num, new(big.Rat).SetInt64(b)))
 	return eff, fmt.Sprintf("%s (marginal over %d tier(s), volume before %s)", eff.Percent(), used, vol), nil
+}
+
+// ledgerAlloc holds a ledger and room for its parts in one allocation.
+type ledgerAlloc struct {
+	ledger ledger
+	buf    [6]part
 }
