@@ -10,9 +10,14 @@ import (
 	"github.com/ensemble-commerce/ensemble/partner"
 )
 
-// RefOrderLine is the ensemble.RefKind of a reference to an order line: ID is
-// "order/line" (LineRef), Version the segment sequence when one is meant.
-const RefOrderLine ensemble.RefKind = "order_line"
+// The kinds of ensemble.Ref this package hands out for traces.
+const (
+	// RefOrderLine points at an order line: ID is "order/line" (LineRef).
+	RefOrderLine ensemble.RefKind = "order_line"
+	// RefSegment points at one segment of an order line: ID is
+	// "order/line/k" (the order's ID and the SegmentID).
+	RefSegment ensemble.RefKind = "order_segment"
+)
 
 // ID identifies an order. The empty ID is invalid, as are IDs holding '/',
 // '@' or white space (references join IDs with those characters). IDs are
@@ -394,4 +399,10 @@ func (o Order) LineRef(id LineID) string { return string(o.ID) + "/" + string(id
 // RefOrderLine).
 func (o Order) Ref(id LineID) ensemble.Ref {
 	return ensemble.Ref{Kind: RefOrderLine, ID: o.LineRef(id)}
+}
+
+// SegmentRef returns the trace reference of a segment (ensemble.Ref of kind
+// RefSegment), which an invoice line prorated over it carries.
+func (o Order) SegmentRef(id SegmentID) ensemble.Ref {
+	return ensemble.Ref{Kind: RefSegment, ID: string(o.ID) + "/" + string(id)}
 }

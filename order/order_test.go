@@ -57,6 +57,9 @@ func TestLifecycleFromDraftToActive(t *testing.T) {
 		end, ok := o.TermEnd()
 		require.True(t, ok)
 		require.Equal(t, day("2027-03-05"), end)
+		require.Equal(t, "order_line:ord-1/l1", o.Ref("l1").String())
+		require.Equal(t, "ord-1/l1", o.LineRef("l1"))
+		require.Equal(t, "order_segment:ord-1/l1/8", o.SegmentRef(s.ID).String())
 	})
 	t.Run("events replay to the same order", func(t *testing.T) {
 		folded, err := order.Fold(events)

@@ -109,7 +109,8 @@ func (o Order) OpenExceptions() []OpenException {
 }
 
 // CycleTimes are the lifecycle's durations, for operations metrics. A
-// duration whose end has not happened is zero with its flag false.
+// duration whose end has not happened is zero with its flag false. JSON
+// writes durations as integer nanoseconds.
 type CycleTimes struct {
 	// QuoteToOrder runs from the last quote to acceptance.
 	QuoteToOrder time.Duration `json:"quote_to_order"`
