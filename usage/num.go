@@ -3,7 +3,6 @@ package usage
 import (
 	"math"
 	"math/bits"
-	"strconv"
 
 	"github.com/ensemble-commerce/ensemble"
 	"github.com/shopspring/decimal"
@@ -65,10 +64,7 @@ func (n num) readable() bool {
 			c /= 10
 			e++
 		}
-		nd := int64(len(strconv.FormatUint(uint64(abs64(c)), 10)))
-		if c == math.MinInt64 {
-			nd = 19
-		}
+		nd := int64(digits(c))
 		if e >= 0 {
 			return nd+e <= maxDigits
 		}
@@ -104,6 +100,20 @@ func scale(c int64, k int32) (int64, bool) {
 		return -int64(lo), true
 	}
 	return int64(lo), true
+}
+
+// digits returns the number of decimal digits of c (1 for 0).
+func digits(c int64) int {
+	u := uint64(c)
+	if c < 0 {
+		u = -u // also right for math.MinInt64
+	}
+	n := 1
+	for u >= 10 {
+		u /= 10
+		n++
+	}
+	return n
 }
 
 func abs64(c int64) int64 {

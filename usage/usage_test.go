@@ -675,7 +675,7 @@ func TestHotPathAllocations(t *testing.T) {
 	for i := range ids {
 		ids[i] = usage.RecordID("evt-" + strconv.Itoa(i))
 	}
-	one := decimal.NewFromInt(1)
+	one := decimal.New(12345, -2) // beyond strconv's cache of small numbers
 	i := 0
 	next := func() usage.Record {
 		r := usage.Record{ID: ids[i%len(ids)], Line: "L1", Meter: "gpu", Quantity: one, At: at.Add(time.Duration(i) * time.Second)}
