@@ -33,14 +33,26 @@ func (b *Builder) Build(run Run, subs []Subscription) ([]Invoice, error) {
 	if err := ps.Err("invoice run"); err != nil {
 		return nil, err
 	}
-	aggs := map[[2]int][]usage.Aggregate{}
-	for _, g := range run.Usage {
-		k := refs[g.Line]
-		aggs[k] = append(aggs[k], g)
+	// Group the usage by subscription without a map: count, then place.
+	aggAt := make([][2]int, len(run.Usage))
+	aggStart := make([]int32, len(subs)+1)
+	for k, g := range run.Usage {
+		aggAt[k], _ = refs.find(g.Line)
+		aggStart[aggAt[k][0]+1]++
+	}
+	for i := range subs {
+		aggStart[i+1] += aggStart[i]
+	}
+	aggSorted := make([]int32, len(run.Usage))
+	fill := slices.Clone(aggStart[:len(subs)])
+	for k := range run.Usage {
+		i := aggAt[k][0]
+		aggSorted[fill[i]] = int32(k)
+		fill[i]++
 	}
 	lates := map[[2]int][]LateUsage{}
 	for _, l := range run.Late {
-		k := refs[l.Billed.Line]
+		k, _ := refs.find(l.Billed.Line)
 		lates[k] = append(lates[k], l)
 	}
 	basis := b.opts.Basis
@@ -53,7 +65,9 @@ func (b *Builder) Build(run Run, subs []Subscription) ([]Invoice, error) {
 	}
 	slices.SortFunc(order, func(x, y int) int { return strings.Compare(string(subs[x].ID), string(subs[y].ID)) })
 	zones := map[string]*time.Location{}
-	var out []Invoice
+	out := make([]Invoice, 0, len(subs))
+	var scratch []Line
+	var items []usage.Aggregate
 	for _, i := range order {
 		s := &subs[i]
 		loc, ok := zones[s.TimeZone]
@@ -63,16 +77,23 @@ func (b *Builder) Build(run Run, subs []Subscription) ([]Invoice, error) {
 		}
 		g := &gen{b: b, run: &run, s: s, loc: loc, cur: s.Currency, mode: b.opts.Mode, cad: cadenceOf(s),
 			popts: ensemble.ProrateOptions{Basis: basis, Location: loc, Anchor: s.Anchor},
-			limit: run.At.Add(1), ps: &ps, path: ensemble.Path("subscriptions", i)}
+			limit: run.At.Add(1), ps: &ps, idx: i}
 		g.from = run.After
+		g.all = s.Commitment != nil
+		g.lines = scratch[:0]
 		if s.Commitment != nil && !run.After.IsZero() {
 			if c, _, err := g.cad.PeriodAt(s.Anchor, run.After, loc); err == nil {
 				g.from = c.Start.UTC()
 			}
 		}
 		for j := range s.Items {
-			k := [2]int{i, j}
-			g.item(j, &s.Items[j], aggs[k], lates[k])
+			items = items[:0]
+			for _, k := range aggSorted[aggStart[i]:aggStart[i+1]] {
+				if aggAt[k][1] == j {
+					items = append(items, run.Usage[k])
+				}
+			}
+			g.item(j, &s.Items[j], items, lates[[2]int{i, j}])
 		}
 		g.commitment()
 		if ps.Len() > 0 {
@@ -82,6 +103,7 @@ func (b *Builder) Build(run Run, subs []Subscription) ([]Invoice, error) {
 		if ok {
 			out = append(out, inv)
 		}
+		scratch = g.lines[:0]
 	}
 	if err := ps.Err("invoice run"); err != nil {
 		return nil, err
@@ -96,16 +118,22 @@ func (g *gen) due(t time.Time) bool {
 
 // invoice keeps the lines due in the run and totals them.
 func (g *gen) invoice() (Invoice, bool) {
-	lines := g.lines[:0:0]
+	// Sort the due lines' indexes, then copy each line once.
+	var small [16]int
+	idx := small[:0]
 	for i := range g.lines {
 		if g.due(g.lines[i].Date) {
-			lines = append(lines, g.lines[i])
+			idx = append(idx, i)
 		}
 	}
-	if len(lines) == 0 {
+	if len(idx) == 0 {
 		return Invoice{}, false
 	}
-	slices.SortFunc(lines, func(a, b Line) int { return strings.Compare(string(a.ID), string(b.ID)) })
+	slices.SortFunc(idx, func(a, b int) int { return strings.Compare(string(g.lines[a].ID), string(g.lines[b].ID)) })
+	lines := make([]Line, len(idx))
+	for k, i := range idx {
+		lines[k] = g.lines[i]
+	}
 	g.fixedDiscounts(lines)
 	inv := Invoice{
 		ID:           InvoiceID(string(g.s.ID) + "/" + fmtTime(g.run.At)),
@@ -172,7 +200,7 @@ func (g *gen) fixedDiscounts(lines []Line) {
 		}
 		parts, err := ensemble.Allocate(take, shares, ensemble.AllocateOptions{})
 		if err != nil {
-			g.ps.Add(g.path+".discounts", err)
+			g.ps.Add(g.subPath()+".discounts", err)
 			return
 		}
 		for k, i := range idx {
@@ -236,7 +264,7 @@ func (g *gen) tax(inv *Invoice) bool {
 			code := g.taxCode(l)
 			r, ok := g.b.taxRule(cust.Region, code)
 			if !ok {
-				g.ps.Add(g.path, &LineError{Line: l.ID, Err: ErrNoTaxRule, Value: "region " + quote(cust.Region) + " tax code " + quote(code)})
+				g.ps.Add(g.subPath(), &LineError{Line: l.ID, Err: ErrNoTaxRule, Value: "region " + quote(cust.Region) + " tax code " + quote(code)})
 				return false
 			}
 			tr = TaxTrace{ID: r.ID, Rate: r.Rate, Inclusive: r.Inclusive}
@@ -250,8 +278,8 @@ func (g *gen) tax(inv *Invoice) bool {
 		}
 		l.TaxRule = tr
 		k := tr.Rate
-		if tr.Inclusive && !tr.Rate.IsZero() {
-			k = quo(tr.Rate, ratioOne.Add(tr.Rate))
+		if tr.Treatment == TaxStandard && tr.ID != "" {
+			k = g.b.taxK[tr.ID]
 		}
 		var tax ensemble.Money
 		switch {
@@ -266,6 +294,8 @@ func (g *gen) tax(inv *Invoice) bool {
 			next := g.add(prev, gross)
 			running[key] = next
 			tax = g.sub(next.MulRatio(k, g.mode), prev.MulRatio(k, g.mode))
+		case tr.Treatment == TaxStandard && g.b.taxD[tr.ID].ok:
+			tax = gross.Mul(g.b.taxD[tr.ID].d).Round(g.mode)
 		default:
 			tax = gross.MulRatio(k, g.mode)
 		}
@@ -303,7 +333,7 @@ func (g *gen) costs(inv *Invoice) {
 		}
 		c, err := g.b.cat.SupplierCosts(l.Pin, l.Net.Abs(), l.Quantity, catalog.CostOptions{Mode: g.mode})
 		if err != nil {
-			g.ps.Add(g.path, &LineError{Line: l.ID, Err: err})
+			g.ps.Add(g.subPath(), &LineError{Line: l.ID, Err: err})
 			continue
 		}
 		l.SupplierCosts = c.Costs

@@ -380,7 +380,9 @@ func TestValidationReportsEveryProblem(t *testing.T) {
 	bad := sub("s1", date(2026, 3, 1), item("i1",
 		seg(date(2026, 3, 1), date(2026, 3, 10), pin("nope", 1), "-1"),
 		seg(date(2026, 3, 5), time.Time{}, pin("yen", 1), "1")))
-	bad.Items = append(bad.Items, item("i1"))
+	clash := item("i2", seg(date(2026, 3, 1), time.Time{}, pin("basic", 1), "1"))
+	clash.UsageLine = "s1/i1" // the default reference of item i1
+	bad.Items = append(bad.Items, item("i1"), clash)
 	bad.TimeZone = "Mars/Olympus"
 	bad.Discounts = []invoice.Discount{{ID: "d", Percent: ensemble.MustRatio("20%"), Amount: dec("1")}}
 	dup := sub("s1", date(2026, 3, 1), item("x/y", seg(date(2026, 3, 1), time.Time{}, pin("basic", 1), "1")))
@@ -401,8 +403,8 @@ func TestValidationReportsEveryProblem(t *testing.T) {
 		"subscriptions[0].items[0].segments[1].start",
 		"subscriptions[0].items[0].segments[1].pin",
 		"subscriptions[0].items[1].id",
-		"subscriptions[0].items[1].usage_line",
 		"subscriptions[0].items[1].segments",
+		"subscriptions[0].items[2].usage_line",
 		"subscriptions[1].id",
 		"subscriptions[1].items[0].id",
 	}, paths)

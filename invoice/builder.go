@@ -1,13 +1,13 @@
 package invoice
 
 import (
-	"fmt"
 	"slices"
 	"strings"
 	"time"
 
 	"github.com/ensemble-commerce/ensemble"
 	"github.com/ensemble-commerce/ensemble/catalog"
+	"github.com/shopspring/decimal"
 )
 
 // Builder builds invoices from subscriptions against one catalog. It
@@ -18,6 +18,17 @@ type Builder struct {
 	opts   Options
 	offers map[catalog.Pin]*offerInfo
 	taxes  map[string]*TaxRule // region + "\x00" + code
+	// taxK holds each rule's multiplier: its rate, or rate/(1+rate) when
+	// inclusive.
+	taxK map[TaxRuleID]ensemble.Ratio
+	// taxD holds the multiplier as a decimal when it terminates, for the
+	// fixed-point fast path.
+	taxD map[TaxRuleID]taxDec
+}
+
+type taxDec struct {
+	d  decimal.Decimal
+	ok bool
 }
 
 // offerInfo is an offer version compiled for billing.
@@ -44,6 +55,8 @@ type chargeInfo struct {
 	rater     *catalog.Rater
 	chargeRef ensemble.Ref
 	priceRef  ensemble.Ref
+	desc      string
+	key       string // offer ID + "\x00" + charge ID: the stream key
 }
 
 // NewBuilder compiles the catalog's charges and checks opts: a tax table
@@ -93,6 +106,18 @@ func NewBuilder(cat *catalog.Catalog, opts Options) (*Builder, error) {
 	}
 	opts.Taxes.Rules = rules
 	b.opts = opts
+	b.taxK = map[TaxRuleID]ensemble.Ratio{}
+	b.taxD = map[TaxRuleID]taxDec{}
+	for _, r := range rules {
+		k := r.Rate
+		if r.Inclusive && r.Rate.Sign() > 0 {
+			k = quo(r.Rate, ratioOne.Add(r.Rate))
+		}
+		b.taxK[r.ID] = k
+		if d, ok := terminating(k); ok {
+			b.taxD[r.ID] = taxDec{d: d, ok: true}
+		}
+	}
 	for _, id := range cat.IDs() {
 		for _, pin := range cat.Versions(id) {
 			o, err := cat.Offer(pin)
@@ -116,6 +141,8 @@ func NewBuilder(cat *catalog.Catalog, opts Options) (*Builder, error) {
 				if ci.name == "" {
 					ci.name = string(c.ID)
 				}
+				ci.desc = oi.name + ": " + ci.name
+				ci.key = string(pin.Offer) + "\x00" + string(c.ID)
 				oi.charges = append(oi.charges, ci)
 			}
 			slices.SortFunc(oi.charges, func(a, b *chargeInfo) int { return strings.Compare(string(a.id), string(b.id)) })
@@ -181,14 +208,36 @@ func cadenceOf(s *Subscription) ensemble.Cadence {
 
 // fmtTime writes an instant compactly for IDs, in UTC, to the nanosecond
 // when it has a fraction.
-func fmtTime(t time.Time) string {
+func fmtTime(t time.Time) string { return string(appendTime(nil, t)) }
+
+// appendTime appends fmtTime's form of t to buf.
+func appendTime(buf []byte, t time.Time) []byte {
 	t = t.UTC()
-	if t.Nanosecond() == 0 {
-		return t.Format("20060102T150405Z")
+	y, mo, d := t.Date()
+	if y < 0 || y > 9999 {
+		return t.AppendFormat(buf, "20060102T150405.000000000Z")
 	}
-	return t.Format("20060102T150405.000000000Z")
+	h, mi, s := t.Clock()
+	buf = appendDigits(buf, y, 4)
+	buf = appendDigits(buf, int(mo), 2)
+	buf = appendDigits(buf, d, 2)
+	buf = append(buf, 'T')
+	buf = appendDigits(buf, h, 2)
+	buf = appendDigits(buf, mi, 2)
+	buf = appendDigits(buf, s, 2)
+	if ns := t.Nanosecond(); ns != 0 {
+		buf = append(buf, '.')
+		buf = appendDigits(buf, ns, 9)
+	}
+	return append(buf, 'Z')
 }
 
-func describe(c *chargeInfo) string {
-	return fmt.Sprintf("%s: %s", c.offer.name, c.name)
+// appendDigits appends n (0 <= n < 10^width) in exactly width digits.
+func appendDigits(buf []byte, n, width int) []byte {
+	var tmp [9]byte
+	for i := width - 1; i >= 0; i-- {
+		tmp[i] = byte('0' + n%10)
+		n /= 10
+	}
+	return append(buf, tmp[:width]...)
 }

@@ -32,9 +32,13 @@ type gen struct {
 	from  time.Time // cycles overlapping [from, At] are computed
 	limit time.Time // At + 1ns
 	ps    *ensemble.Problems
-	path  string
+	idx   int // the subscription's index, for problem paths
 	lines []Line
 	wins  map[*Discount]window
+	// all keeps lines due outside the run (a commitment needs every line
+	// of its cycles); otherwise they are not computed.
+	all     bool
+	itemRef ensemble.Ref
 }
 
 // window is the span of line starts a discount applies to; a zero to is
@@ -98,7 +102,7 @@ func (g *gen) frac(c ensemble.Period, x time.Time) (ensemble.Ratio, bool) {
 	}
 	r, err := ensemble.Prorate(ensemble.Period{Start: c.Start, End: x}, c, g.popts)
 	if err != nil {
-		g.ps.Add(g.path, err)
+		g.ps.Add(g.subPath(), err)
 		return ratioZero, false
 	}
 	return r, true
@@ -112,8 +116,15 @@ func (g *gen) proration(full ensemble.Money, from, to ensemble.Ratio) *Proration
 
 // cum returns round(m × to) - round(m × from).
 func (g *gen) cum(m ensemble.Money, from, to ensemble.Ratio) ensemble.Money {
-	hi := m.Round(g.mode)
-	if !to.Equal(ratioOne) {
+	return g.cumOne(m, from, to, false)
+}
+
+// cumOne is cum, told whether to is 1 (which spares comparing rationals).
+func (g *gen) cumOne(m ensemble.Money, from, to ensemble.Ratio, toOne bool) ensemble.Money {
+	var hi ensemble.Money
+	if toOne || to.Cmp(ratioOne) == 0 {
+		hi = m.Round(g.mode)
+	} else {
 		hi = m.MulRatio(to, g.mode)
 	}
 	if from.IsZero() {
@@ -124,20 +135,27 @@ func (g *gen) cum(m ensemble.Money, from, to ensemble.Ratio) ensemble.Money {
 
 // streams turns an item's segments, clipped at the cancellation, into
 // charge streams sorted by key; adjacent pieces of one state merge.
-func (g *gen) streams(it *Item) []*stream {
-	byKey := map[string]*stream{}
-	var out []*stream
-	for _, sg := range g.segments(it) {
+func (g *gen) streams(it *Item) []stream {
+	segs := g.segments(it)
+	if len(segs) == 0 {
+		return nil
+	}
+	out := make([]stream, 0, len(g.b.offers[segs[0].Pin].charges)+len(segs[0].AddOns))
+	for _, sg := range segs {
 		addPin := func(pin catalog.Pin, qty decimal.Decimal, addOn bool) {
-			oi := g.b.offers[pin]
-			for _, ch := range oi.charges {
-				key := string(pin.Offer) + "\x00" + string(ch.id)
-				st := byKey[key]
-				if st == nil {
-					st = &stream{key: key}
-					byKey[key] = st
-					out = append(out, st)
+			for _, ch := range g.b.offers[pin].charges {
+				k := -1
+				for i := range out {
+					if out[i].key == ch.key {
+						k = i
+						break
+					}
 				}
+				if k < 0 {
+					k = len(out)
+					out = append(out, stream{key: ch.key, pieces: make([]piece, 0, len(segs))})
+				}
+				st := &out[k]
 				if n := len(st.pieces); n > 0 {
 					last := &st.pieces[n-1]
 					if last.end.Equal(sg.Start) && last.pin == pin && last.qty.Equal(qty) {
@@ -153,7 +171,7 @@ func (g *gen) streams(it *Item) []*stream {
 			addPin(a.Pin, a.Quantity, true)
 		}
 	}
-	slices.SortFunc(out, func(a, b *stream) int { return strings.Compare(a.key, b.key) })
+	slices.SortFunc(out, func(a, b stream) int { return strings.Compare(a.key, b.key) })
 	return out
 }
 
@@ -186,7 +204,7 @@ func (g *gen) windowOf(d *Discount) (window, bool) {
 	}
 	c, n, err := g.cad.PeriodAt(g.s.Anchor, start, g.loc)
 	if err != nil {
-		g.ps.Add(g.path+".discounts", err)
+		g.ps.Add(g.subPath()+".discounts", err)
 		return window{}, false
 	}
 	w := window{from: c.Start}
@@ -195,7 +213,7 @@ func (g *gen) windowOf(d *Discount) (window, bool) {
 		w.to = c.End
 	case Repeating:
 		if w.to, err = g.cad.Boundary(g.s.Anchor, n+d.Cycles, g.loc); err != nil {
-			g.ps.Add(g.path+".discounts", err)
+			g.ps.Add(g.subPath()+".discounts", err)
 			return window{}, false
 		}
 	}
@@ -271,24 +289,23 @@ func (g *gen) capDiscount(l *Line, total ensemble.Money) {
 }
 
 func (g *gen) lineID(it *Item, cycle time.Time, ch *chargeInfo, kind LineKind, at time.Time) LineID {
-	var sb strings.Builder
-	sb.Grow(96)
-	sb.WriteString(string(g.s.ID))
-	sb.WriteByte('/')
-	sb.WriteString(string(it.ID))
-	sb.WriteByte('/')
-	sb.WriteString(fmtTime(cycle))
-	sb.WriteByte('/')
-	sb.WriteString(string(ch.offer.pin.Offer))
-	sb.WriteByte('/')
-	sb.WriteString(string(ch.id))
-	sb.WriteByte('/')
-	sb.WriteString(kind.String())
+	buf := make([]byte, 0, 128)
+	buf = append(buf, g.s.ID...)
+	buf = append(buf, '/')
+	buf = append(buf, it.ID...)
+	buf = append(buf, '/')
+	buf = appendTime(buf, cycle)
+	buf = append(buf, '/')
+	buf = append(buf, ch.offer.pin.Offer...)
+	buf = append(buf, '/')
+	buf = append(buf, ch.id...)
+	buf = append(buf, '/')
+	buf = append(buf, lineKindNames[kind]...)
 	if !at.IsZero() {
-		sb.WriteByte('/')
-		sb.WriteString(fmtTime(at))
+		buf = append(buf, '/')
+		buf = appendTime(buf, at)
 	}
-	return LineID(sb.String())
+	return LineID(buf)
 }
 
 // newLine starts a line of charge ch on item it.
@@ -303,19 +320,16 @@ func (g *gen) newLine(it *Item, kind LineKind, ch *chargeInfo, pin catalog.Pin, 
 		Model:        ch.model,
 		Quantity:     qty,
 		Currency:     g.cur,
-		Description:  describe(ch),
-		Refs: []ensemble.Ref{
-			{Kind: RefItem, ID: string(g.s.ID) + "/" + string(it.ID)},
-			ch.offer.refs, ch.chargeRef, ch.priceRef,
-		},
+		Description:  ch.desc,
+		Refs:         append(make([]ensemble.Ref, 0, 6), g.itemRef, ch.offer.refs, ch.chargeRef, ch.priceRef),
 	}
 }
 
 // rate rates q under the options of a whole cycle (exact, unrounded).
-func (g *gen) rate(ch *chargeInfo, q decimal.Decimal, at string) (catalog.Rating, bool) {
+func (g *gen) rate(ch *chargeInfo, q decimal.Decimal, at int) (catalog.Rating, bool) {
 	r, err := ch.rater.Rate(q, catalog.RateOptions{Rounding: catalog.RoundNone, Mode: g.mode})
 	if err != nil {
-		g.ps.Add(at, err)
+		g.ps.Add(g.itemPath(at), err)
 		return catalog.Rating{}, false
 	}
 	return r, true
@@ -323,9 +337,12 @@ func (g *gen) rate(ch *chargeInfo, q decimal.Decimal, at string) (catalog.Rating
 
 // item generates every line of one item that the run's cycles hold.
 func (g *gen) item(idx int, it *Item, aggs []usage.Aggregate, late []LateUsage) {
-	at := ensemble.Path(g.path, "items", idx)
+	at := idx
+	g.itemRef = ensemble.Ref{Kind: RefItem, ID: string(g.s.ID) + "/" + string(it.ID)}
 	segs := g.segments(it)
-	for _, st := range g.streams(it) {
+	sts := g.streams(it)
+	for k := range sts {
+		st := &sts[k]
 		first := st.pieces[0]
 		switch first.ch.typ {
 		case catalog.OneTime:
@@ -347,7 +364,10 @@ func (g *gen) item(idx int, it *Item, aggs []usage.Aggregate, late []LateUsage) 
 	}
 }
 
-func (g *gen) oneTime(it *Item, p piece, at string) {
+func (g *gen) oneTime(it *Item, p piece, at int) {
+	if !g.all && !g.due(p.start) {
+		return
+	}
 	r, ok := g.rate(p.ch, p.qty, at)
 	if !ok {
 		return
@@ -366,7 +386,7 @@ func (g *gen) oneTime(it *Item, p piece, at string) {
 
 // recurring generates the lines of a recurring stream for every cycle
 // overlapping [from, At].
-func (g *gen) recurring(it *Item, st *stream, at string) {
+func (g *gen) recurring(it *Item, st *stream, at int) {
 	first := st.pieces[0]
 	last := st.pieces[len(st.pieces)-1]
 	cad := first.ch.cadence
@@ -384,19 +404,17 @@ func (g *gen) recurring(it *Item, st *stream, at string) {
 	if !start.Before(end) {
 		return
 	}
-	cycles, err := cad.Periods(g.s.Anchor, ensemble.Period{Start: start, End: end}, g.loc)
-	if err != nil {
-		g.ps.Add(at, err)
-		return
-	}
 	advance := first.ch.timing != catalog.InArrears
-	for c := range cycles {
-		c = ensemble.Period{Start: c.Start.UTC(), End: c.End.UTC()}
+	err := cycles(cad, g.s.Anchor, start, end, g.loc, func(c ensemble.Period) bool {
 		if advance {
 			g.advance(it, st, c, at)
 		} else {
 			g.arrears(it, st, c, at)
 		}
+		return true
+	})
+	if err != nil {
+		g.ps.Add(g.itemPath(at), err)
 	}
 }
 
@@ -412,7 +430,22 @@ func clip(p piece, c ensemble.Period) (time.Time, time.Time, bool) {
 	return s, e, s.Before(e)
 }
 
-func (g *gen) advance(it *Item, st *stream, c ensemble.Period, at string) {
+func (g *gen) advance(it *Item, st *stream, c ensemble.Period, at int) {
+	if !g.all {
+		// Skip a cycle none of whose events (a bill at each piece's start,
+		// a credit at each piece's end inside the cycle) is due.
+		due := false
+		for _, p := range st.pieces {
+			s, e, ok := clip(p, c)
+			if ok && (g.due(s) || (e.Before(c.End) && g.due(e))) {
+				due = true
+				break
+			}
+		}
+		if !due {
+			return
+		}
+	}
 	var ob *billed
 	var prevEnd time.Time
 	for _, p := range st.pieces {
@@ -432,7 +465,7 @@ func (g *gen) advance(it *Item, st *stream, c ensemble.Period, at string) {
 }
 
 // charge bills piece p in advance for [s, cycle end).
-func (g *gen) charge(it *Item, p piece, c ensemble.Period, s time.Time, at string) *billed {
+func (g *gen) charge(it *Item, p piece, c ensemble.Period, s time.Time, at int) *billed {
 	r, ok := g.rate(p.ch, p.qty, at)
 	if !ok {
 		return nil
@@ -448,7 +481,7 @@ func (g *gen) charge(it *Item, p piece, c ensemble.Period, s time.Time, at strin
 	l.Period = ensemble.Period{Start: s, End: c.End}
 	l.Full = r.Amount
 	l.Tiers = r.Lines
-	l.Amount = g.cum(r.Amount, from, ratioOne)
+	l.Amount = g.cumOne(r.Amount, from, ratioOne, true)
 	if !from.IsZero() {
 		l.Proration = g.proration(r.Amount, from, ratioOne)
 	}
@@ -460,7 +493,7 @@ func (g *gen) charge(it *Item, p piece, c ensemble.Period, s time.Time, at strin
 
 // credit credits the unused part [t, cycle end) of a line billed in
 // advance, at the amounts it was billed with.
-func (g *gen) credit(it *Item, ob *billed, t time.Time, at string) {
+func (g *gen) credit(it *Item, ob *billed, t time.Time, at int) {
 	if ob == nil {
 		return
 	}
@@ -477,7 +510,7 @@ func (g *gen) credit(it *Item, ob *billed, t time.Time, at string) {
 	l.Period = ensemble.Period{Start: t, End: c.End}
 	l.Full = ob.full
 	l.Tiers = ob.tiers
-	l.Amount = g.cum(ob.full, from, ratioOne).Neg()
+	l.Amount = g.cumOne(ob.full, from, ratioOne, true).Neg()
 	l.Proration = g.proration(ob.full, from, ratioOne)
 	l.Credits = ob.id
 	l.Refs = append(l.Refs, ensemble.Ref{Kind: RefLine, ID: string(ob.id)})
@@ -487,12 +520,15 @@ func (g *gen) credit(it *Item, ob *billed, t time.Time, at string) {
 
 // arrears bills each state a stream held during cycle c at its end (or at
 // the stream's end inside the cycle).
-func (g *gen) arrears(it *Item, st *stream, c ensemble.Period, at string) {
+func (g *gen) arrears(it *Item, st *stream, c ensemble.Period, at int) {
 	var due time.Time
 	for _, p := range st.pieces {
 		if _, e, ok := clip(p, c); ok {
 			due = e
 		}
+	}
+	if !g.all && !g.due(due) {
+		return
 	}
 	for _, p := range st.pieces {
 		s, e, ok := clip(p, c)
@@ -515,8 +551,9 @@ func (g *gen) arrears(it *Item, st *stream, c ensemble.Period, at string) {
 		l.Period = ensemble.Period{Start: s, End: e}
 		l.Full = r.Amount
 		l.Tiers = r.Lines
-		l.Amount = g.cum(r.Amount, from, to)
-		if !from.IsZero() || !to.Equal(ratioOne) {
+		toOne := !e.Before(c.End)
+		l.Amount = g.cumOne(r.Amount, from, to, toOne)
+		if !from.IsZero() || !toOne {
 			l.Proration = g.proration(r.Amount, from, to)
 		}
 		g.discount(&l, r.Amount, g.pcts(it, p.pin.Offer, s), from, to, false)
@@ -555,11 +592,11 @@ func (g *gen) usageCharge(segs []Segment, m usage.MeterID, pd ensemble.Period) (
 
 // usageLine rates an aggregate, or with late set, bills the late delta
 // against billed.
-func (g *gen) usageLine(it *Item, segs []Segment, agg *usage.Aggregate, late *usage.Aggregate, at string) {
+func (g *gen) usageLine(it *Item, segs []Segment, agg *usage.Aggregate, late *usage.Aggregate, at int) {
 	pd := ensemble.Period{Start: agg.Period.Start.UTC(), End: agg.Period.End.UTC()}
 	ch, end := g.usageCharge(segs, agg.Meter, pd)
 	if ch == nil {
-		g.ps.Add(at, bad(ErrUnknown, "no usage charge for meter %q in %s", agg.Meter, pd))
+		g.ps.Add(g.itemPath(at), bad(ErrUnknown, "no usage charge for meter %q in %s", agg.Meter, pd))
 		return
 	}
 	ropts := catalog.RateOptions{Rounding: g.b.opts.Rating, Mode: g.mode}
@@ -568,7 +605,7 @@ func (g *gen) usageLine(it *Item, segs []Segment, agg *usage.Aggregate, late *us
 	if late == nil {
 		r, err := ch.rater.Rate(agg.Value, ropts)
 		if err != nil {
-			g.ps.Add(at, err)
+			g.ps.Add(g.itemPath(at), err)
 			return
 		}
 		l = g.newLine(it, KindUsage, ch, ch.offer.pin, agg.Value)
@@ -584,12 +621,12 @@ func (g *gen) usageLine(it *Item, segs []Segment, agg *usage.Aggregate, late *us
 	} else {
 		cum, err := agg.Merge(*late)
 		if err != nil {
-			g.ps.Add(at, err)
+			g.ps.Add(g.itemPath(at), err)
 			return
 		}
 		d, err := ch.rater.RateDelta(agg.Value, cum.Value, ropts, ropts)
 		if err != nil {
-			g.ps.Add(at, err)
+			g.ps.Add(g.itemPath(at), err)
 			return
 		}
 		lr := late.Ref()
@@ -635,14 +672,8 @@ func (g *gen) commitment() {
 	if !start.Before(end) {
 		return
 	}
-	cycles, err := g.cad.Periods(g.s.Anchor, ensemble.Period{Start: start, End: end}, g.loc)
-	if err != nil {
-		g.ps.Add(g.path+".commitment", err)
-		return
-	}
 	min := ensemble.MoneyFromDecimal(cm.Minimum, g.cur)
-	for c := range cycles {
-		c = ensemble.Period{Start: c.Start.UTC(), End: c.End.UTC()}
+	err := cycles(g.cad, g.s.Anchor, start, end, g.loc, func(c ensemble.Period) bool {
 		s, e := c.Start, c.End
 		if act.After(s) {
 			s = act
@@ -651,12 +682,12 @@ func (g *gen) commitment() {
 			e = g.s.CancelAt
 		}
 		if !s.Before(e) {
-			continue
+			return true
 		}
 		from, ok1 := g.frac(c, s)
 		to, ok2 := g.frac(c, e)
 		if !ok1 || !ok2 {
-			return
+			return false
 		}
 		owed := g.cum(min, from, to)
 		spent := ensemble.MoneyFromMinor(0, g.cur)
@@ -668,7 +699,7 @@ func (g *gen) commitment() {
 		}
 		short := g.sub(owed, spent)
 		if !short.IsPositive() {
-			continue
+			return true
 		}
 		l := Line{
 			ID:           LineID(string(g.s.ID) + "//" + fmtTime(c.Start) + "/commitment"),
@@ -690,5 +721,15 @@ func (g *gen) commitment() {
 			l.Proration = g.proration(min, from, to)
 		}
 		g.lines = append(g.lines, l)
+		return true
+	})
+	if err != nil {
+		g.ps.Add(g.subPath()+".commitment", err)
 	}
 }
+
+// subPath is the problem path of the subscription.
+func (g *gen) subPath() string { return ensemble.Path("subscriptions", g.idx) }
+
+// itemPath is the problem path of item i.
+func (g *gen) itemPath(i int) string { return ensemble.Path("subscriptions", g.idx, "items", i) }

@@ -3,8 +3,10 @@ package invoice
 import (
 	"math/big"
 	"strconv"
+	"time"
 
 	"github.com/ensemble-commerce/ensemble"
+	"github.com/shopspring/decimal"
 )
 
 // quo returns a / b exactly; b must not be zero.
@@ -13,3 +15,39 @@ func quo(a, b ensemble.Ratio) ensemble.Ratio {
 }
 
 func quote(s string) string { return strconv.Quote(s) }
+
+// cycles calls f for every cycle of cad from anchor that overlaps
+// [start, end), in order, stopping when f returns false. It steps with
+// Boundary from the index PeriodAt finds, as ensemble.Cadence.Periods does,
+// without its iterator's allocations.
+func cycles(cad ensemble.Cadence, anchor, start, end time.Time, loc *time.Location, f func(ensemble.Period) bool) error {
+	p, n, err := cad.PeriodAt(anchor, start, loc)
+	if err != nil {
+		return err
+	}
+	for p.Start.Before(end) {
+		if !f(ensemble.Period{Start: p.Start.UTC(), End: p.End.UTC()}) {
+			return nil
+		}
+		n++
+		next, err := cad.Boundary(anchor, n+1, loc)
+		if err != nil {
+			return err
+		}
+		p = ensemble.Period{Start: p.End, End: next}
+	}
+	return nil
+}
+
+// terminating returns r as an exact decimal when it has a finite decimal
+// form of at most 18 places.
+func terminating(r ensemble.Ratio) (decimal.Decimal, bool) {
+	d := r.Decimal(18, ensemble.RoundDown)
+	if ensemble.RatioFromDecimal(d).Equal(r) {
+		// Drop trailing zeros so the fixed-point fast path applies.
+		if n, err := ensemble.ParseDecimal(d.String()); err == nil {
+			return n, true
+		}
+	}
+	return decimal.Decimal{}, false
+}
