@@ -1,0 +1,274 @@
+package settlement_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"sync"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+	"pgregory.net/rapid"
+
+	"github.com/ensemble-commerce/ensemble"
+	"github.com/ensemble-commerce/ensemble/catalog"
+	"github.com/ensemble-commerce/ensemble/partner"
+	"github.com/ensemble-commerce/ensemble/settlement"
+)
+
+// Rules that read the line are evaluated per line; rules that read only
+// partner and route facts are memoized. Both must give the same entries.
+func TestPropertyMemoizedRulesMatchPerLine(t *testing.T) {
+	memoPlan := `{id: p, version: 1, root: {id: root, children: [
+		{id: platform, party: platform, share: "20%", fallback: platform},
+		{id: ref, party: referrer, condition: has-referrer, share: "5%"},
+		{id: channel, share: remaining, children: [
+			{id: distributor, party: distributor, share: {rule: distributor-share}},
+			{id: reseller, party: reseller, share: {rule: reseller-share}},
+			{id: seller, party: seller, share: remaining}]}]}}`
+	perLine := `
+- id: distributor-share-pl
+  version: 1
+  kind: share
+  env_version: 1
+  expression: 'line.id != "" && partner.tier == "gold" ? percent(6) : percent(4)'
+- id: reseller-share-pl
+  version: 1
+  kind: share
+  env_version: 1
+  expression: 'line.id != "" && partner.tier == "platinum" ? percent(12) : percent(10)'
+- id: has-referrer-pl
+  version: 1
+  kind: condition
+  env_version: 1
+  expression: 'line.id != "" && route.referrer != ""'
+`
+	net := loadNetwork(t)
+	a := planSettler(t, memoPlan, net)
+	plPlan := memoPlan
+	for _, r := range []string{"distributor-share", "reseller-share", "has-referrer"} {
+		plPlan = replaceAll(plPlan, r, r+"-pl")
+	}
+	b := planSettler(t, plPlan, net, perLine)
+	rapid.Check(t, func(t *rapid.T) {
+		lines := genLines(t, rapid.IntRange(1, 20).Draw(t, "n"))
+		ra, err := a.Settle(ctx, settlement.State{}, lines)
+		require.NoError(t, err)
+		rb, err := b.Settle(ctx, settlement.State{}, lines)
+		require.NoError(t, err)
+		require.Equal(t, len(ra.Entries), len(rb.Entries))
+		for i := range ra.Entries {
+			require.Equal(t, ra.Entries[i].ID, rb.Entries[i].ID)
+			requireMoney(t, rb.Entries[i].Amount, ra.Entries[i].Amount, ra.Entries[i].ID)
+		}
+	})
+}
+
+func replaceAll(s, old, new string) string {
+	out := ""
+	for {
+		i := indexOf(s, old)
+		if i < 0 {
+			return out + s
+		}
+		out += s[:i] + new
+		s = s[i+len(old):]
+	}
+}
+
+func indexOf(s, sub string) int {
+	for i := 0; i+len(sub) <= len(s); i++ {
+		if s[i:i+len(sub)] == sub {
+			return i
+		}
+	}
+	return -1
+}
+
+func TestSettleLeavesStateUnchanged(t *testing.T) {
+	s := newSettler(t)
+	res, err := s.Settle(ctx, settlement.State{}, []settlement.Line{chainLine("L1", "100.00", "2026-03-01")})
+	require.NoError(t, err)
+	before, err := json.Marshal(res.State)
+	require.NoError(t, err)
+	// A successful credit and a failing batch leave res.State as it was.
+	_, err = s.Settle(ctx, res.State, []settlement.Line{credit("C1", "L1", "-10.00", "2026-03-02")})
+	require.NoError(t, err)
+	_, err = s.Settle(ctx, res.State, []settlement.Line{chainLine("L2", "5.00", "2026-03-01"), credit("C2", "L1", "-100.01", "2026-03-02")})
+	require.ErrorIs(t, err, settlement.ErrOverCredit)
+	_, err = s.Dispute(res.State, "L1", date("2026-03-03"))
+	require.NoError(t, err)
+	after, err := json.Marshal(res.State)
+	require.NoError(t, err)
+	require.JSONEq(t, string(before), string(after))
+	// A failed call returns nothing.
+	got, err := s.Settle(ctx, res.State, []settlement.Line{chainLine("L1", "5.00", "2026-03-01")})
+	require.Error(t, err)
+	require.Nil(t, got.Entries)
+	require.Zero(t, got.State.Len())
+}
+
+func TestSettleConcurrentAndCancelled(t *testing.T) {
+	s := newSettler(t)
+	var wg sync.WaitGroup
+	results := make([][]settlement.Entry, 4)
+	for i := range results {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			res, err := s.Settle(ctx, settlement.State{}, []settlement.Line{chainLine("L1", "1000.00", "2026-03-01"), chainLine("L2", "3.33", "2026-03-02")})
+			if err == nil {
+				results[i] = res.Entries
+			}
+		}()
+	}
+	wg.Wait()
+	for i := 1; i < len(results); i++ {
+		requireEntries(t, results[i], results[0])
+	}
+	cctx, cancel := context.WithCancel(ctx)
+	cancel()
+	_, err := s.Settle(cctx, settlement.State{}, []settlement.Line{chainLine("L1", "1.00", "2026-03-01")})
+	require.ErrorIs(t, err, context.Canceled)
+}
+
+func TestGrossBasisAndPlanPick(t *testing.T) {
+	plans := `
+- {id: any, version: 1, root: {id: root, party: platform}}
+- {id: any, version: 2, effective_from: 2026-06-01T00:00:00Z, root: {id: root, party: "partner:dev-1"}}
+- id: cloud
+  version: 1
+  offers: [cloud-backup]
+  basis: gross
+  root:
+    id: root
+    children:
+      - {id: platform, party: platform, share: "1/3"}
+      - {id: seller, party: seller, share: remaining, fallback: platform}
+- {id: cloud-a, version: 1, offers: [twin], root: {id: root, party: platform}}
+- {id: cloud-b, version: 1, offers: [twin], root: {id: root, party: platform}}
+`
+	ps, err := settlement.ParsePlans([]byte(plans))
+	require.NoError(t, err)
+	s, err := settlement.New(settlement.Config{Plans: ps, Network: loadNetwork(t)})
+	require.NoError(t, err)
+	l := chainLine("L1", "100.00", "2026-03-01")
+	l.Tax = eur("21.00")
+	res, err := s.Settle(ctx, settlement.State{}, []settlement.Line{l})
+	require.NoError(t, err)
+	got := byParty(res.Entries)
+	requireMoney(t, got["platform"], eur("40.33")) // 121 / 3 = 40.333
+	requireMoney(t, got["sub-utrecht"], eur("80.67"))
+	require.Equal(t, "cloud", res.Entries[0].Plan.ID)
+
+	other := chainLine("L2", "10.00", "2026-03-01")
+	other.Offer = catalog.Pin{Offer: "other", Version: 1}
+	later := chainLine("L3", "10.00", "2026-07-01")
+	later.Offer = other.Offer
+	res, err = s.Settle(ctx, settlement.State{}, []settlement.Line{other, later})
+	require.NoError(t, err)
+	require.Equal(t, "1", res.Entries[0].Plan.Version)
+	require.Equal(t, partner.ID("dev-1"), res.Entries[1].Party, "version 2 is in force from June")
+
+	twin := chainLine("L4", "10.00", "2026-03-01")
+	twin.Offer = catalog.Pin{Offer: "twin", Version: 1}
+	_, err = s.Settle(ctx, settlement.State{}, []settlement.Line{twin})
+	require.ErrorIs(t, err, settlement.ErrAmbiguousPlan)
+}
+
+func TestExplainFollowsEntries(t *testing.T) {
+	s := newSettler(t)
+	l := chainLine("L5", "100.00", "2026-03-01")
+	l.Offer = catalog.Pin{Offer: "secure-backup", Version: 1}
+	l.SupplierCosts = []catalog.SupplierCost{{Component: ensemble.Ref{Kind: catalog.RefComponent, ID: "secure-backup/backup/supplier-backup", Version: "1"},
+		Offer: "backup", Supplier: "supplier-backup", Cost: eur("40.00")}}
+	res, err := s.Settle(ctx, settlement.State{}, []settlement.Line{l})
+	require.NoError(t, err)
+	cr, err := s.Settle(ctx, res.State, []settlement.Line{credit("C1", "L5", "-50.00", "2026-03-05")})
+	require.NoError(t, err)
+	tree, err := settlement.Explain("L5", append(res.Entries, cr.Entries...))
+	require.NoError(t, err)
+	want := `line L5  EUR 100.00  plan bundle@1
+  trace: invoice_line:INV-1/L5
+├─ supplier_costs  EUR 40.00
+│  └─ secure-backup  EUR 40.00
+│     └─ backup  EUR 40.00
+│        └─ supplier-backup  EUR 40.00 -> supplier-backup (supplier), supplier_cost, share wholesale cost
+│               clawback EUR -20.00 on 2026-03-05, credit of L5 by C1
+└─ root  EUR 60.00
+   ├─ platform  EUR 42.00 -> platform, share 70%
+   │      clawback EUR -21.00 on 2026-03-05, credit of L5 by C1
+   └─ seller  EUR 18.00 -> sub-utrecht (seller), share remaining
+          reserve EUR 1.80 on 2026-03-01, reserve 10% until 2026-05-30
+          release EUR 1.80 on 2026-05-30, reserve released
+          clawback EUR -9.00 on 2026-03-05, credit of L5 by C1
+`
+	require.Equal(t, want, tree)
+	_, err = settlement.Explain("nope", res.Entries)
+	require.ErrorIs(t, err, settlement.ErrUnknownLine)
+
+	var seller settlement.Entry
+	for _, e := range res.Entries {
+		if e.Party == "sub-utrecht" && e.Kind == settlement.KindEarning {
+			seller = e
+		}
+	}
+	require.Equal(t, `entry L5:root/seller: earning EUR 18.00 to sub-utrecht
+  <- node root/seller of plan bundle@1 (role seller), share remaining
+  <- line L5
+  <- invoice_line:INV-1/L5
+`, settlement.ExplainEntry(seller))
+}
+
+func TestMetrics(t *testing.T) {
+	s := newSettler(t)
+	direct := chainLine("L4", "50.00", "2026-03-01")
+	direct.Route = settlement.Route{Kind: settlement.RouteDirect}
+	res, err := s.Settle(ctx, settlement.State{}, []settlement.Line{chainLine("L1", "1000.00", "2026-03-01"), direct})
+	require.NoError(t, err)
+	cr, err := s.Settle(ctx, res.State, []settlement.Line{credit("C1", "L4", "-50.00", "2026-03-02")})
+	require.NoError(t, err)
+	year := ensemble.MustPeriod(date("2026-01-01"), date("2027-01-01"))
+	ms, err := settlement.ComputeMetrics(append(res.Entries, cr.Entries...), year, "")
+	require.NoError(t, err)
+	require.Len(t, ms, 1)
+	m := ms[0]
+	requireMoney(t, m.GrossValue, eur("1000.00"))
+	requireMoney(t, m.PlatformRevenue, eur("200.00"))
+	requireMoney(t, m.PartnerEarnings, eur("800.00"))
+	require.True(t, m.TakeRate.Equal(ensemble.MustRatio("1/5")))
+	require.Equal(t, []string{"direct", "partner"}, keys(m.ByRoute))
+	requireMoney(t, m.ByRoute[0].Amount, eur("0"))
+	require.Equal(t, "sub-utrecht", m.BySeller[1].Key)
+	requireMoney(t, m.BySeller[1].Platform, eur("200.00"))
+
+	// Retention: reseller-nl earns in March only.
+	april := chainLine("L9", "10.00", "2026-04-10")
+	april.Route.Chain = []partner.ID{"sub-utrecht"}
+	april.Route.Referrer = ""
+	r2, err := s.Settle(ctx, res.State, []settlement.Line{april})
+	require.NoError(t, err)
+	ret := settlement.PartnerRetention(append(res.Entries, r2.Entries...),
+		ensemble.MustPeriod(date("2026-03-01"), date("2026-04-01")), ensemble.MustPeriod(date("2026-04-01"), date("2026-05-01")), "")
+	require.Equal(t, 4, ret.Before)
+	require.Equal(t, 1, ret.Retained)
+	require.Equal(t, []partner.ID{"distri-eu", "referral-ams", "reseller-nl"}, ret.Lost)
+	require.True(t, ret.Rate.Equal(ensemble.MustRatio("1/4")))
+
+	d := settlement.Density(loadNetwork(t), date("2026-05-01"))
+	got := map[string]int{}
+	for _, row := range d {
+		got[fmt.Sprintf("%s/%s", row.Type, row.Territory)] = row.Count
+	}
+	require.Equal(t, 1, got["reseller/NL"], "%v", got)
+	require.Equal(t, 0, got["reseller/DE"], "reseller-de is suspended in May")
+	require.Equal(t, 1, got["distributor/benelux"])
+}
+
+func keys(as []settlement.Amount) []string {
+	var out []string
+	for _, a := range as {
+		out = append(out, a.Key)
+	}
+	return out
+}
