@@ -132,7 +132,9 @@ func New(cfg Config) (*Settler, error) {
 	if err != nil {
 		return nil, err
 	}
-	if s.env, err = Env(); err != nil {
+	// Rules without comprehensions are bounded by their length: skip the
+	// runtime cost tracker for them (rules with comprehensions keep it).
+	if s.env, err = Env(rules.TrustBounded(true)); err != nil {
 		return nil, err
 	}
 	if cfg.Rules != nil {

@@ -107,3 +107,32 @@ func requireEntries(t *testing.T, got, want []settlement.Entry) {
 		t.Fatalf("entries differ (-want +got):\n%s", d)
 	}
 }
+
+func TestVolumeFactsReachRules(t *testing.T) {
+	plan := `
+id: loyal
+version: 1
+routes: [marketplace]
+root:
+  id: root
+  children:
+    - id: commission
+      party: platform
+      fallback: platform
+      share: {cumulative: {tiers: [{rate: "30%"}]}}
+    - {id: loyalty, party: seller, condition: loyal-seller, share: "5%"}
+    - {id: rest, party: seller, share: remaining}
+`
+	rule := "id: loyal-seller\nversion: 1\nkind: condition\nenv_version: 1\nexpression: 'volume.amount >= money(\"1000\", line.currency)'\n"
+	s := planSettler(t, plan, loadNetwork(t), rule)
+	res, err := s.Settle(ctx, settlement.State{}, []settlement.Line{appLine("L1", "1000.00", "2026-01-10"), appLine("L2", "100.00", "2026-01-11")})
+	require.NoError(t, err)
+	var loyalty []settlement.EntryID
+	for _, e := range res.Entries {
+		if e.Node == "root/loyalty" {
+			loyalty = append(loyalty, e.ID)
+			require.Equal(t, "loyal-seller", e.Rules[0].ID)
+		}
+	}
+	require.Equal(t, []settlement.EntryID{"L2:root/loyalty"}, loyalty, "only after EUR 1,000 of volume")
+}

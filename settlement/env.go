@@ -71,8 +71,10 @@ type CustomerFacts struct {
 	Country string `json:"country"`
 }
 
-// VolumeFacts is the cumulative volume a cumulative rate reads: the
-// partner's basis in the window before this line.
+// VolumeFacts is a cumulative volume rules can read: the seller's
+// basis in the line's currency over the calendar year before this line (as
+// State.Volume reports it). It grows only through plans with cumulative
+// shares; credits do not reduce it.
 type VolumeFacts struct {
 	Partner string         `json:"partner"`
 	Amount  ensemble.Money `json:"amount"`

@@ -159,6 +159,7 @@ type run struct {
 	ubuf    []int64
 	pbuf    []partner.ID
 	chainSn []*partner.Snapshot
+	vfSet   bool
 	ids     string
 	idOff   []int
 
@@ -345,6 +346,7 @@ func (r *run) settleLine(l *Line) error {
 		r.chainSn = append(r.chainSn, sn)
 	}
 	// Facts of the line.
+	r.vfSet = false
 	r.lf = LineFacts{ID: string(l.ID), Date: l.Date, Amount: ensemble.MoneyFromMinor(rest, r.cur), Net: l.Amount,
 		Tax: l.Tax, Gross: grossOf(l), Quantity: l.Quantity, Currency: r.cur.Code(), CustomerID: l.Customer.ID}
 	r.of = OfferFacts{ID: string(l.Offer.Offer), Version: l.Offer.Version, Charge: string(l.Charge)}
@@ -529,6 +531,11 @@ func (r *run) evalRule(id string, sn *partner.Snapshot) (*evalResult, *rules.Rul
 		r.ps = *sn
 	} else {
 		r.ps = partner.Snapshot{}
+	}
+	if !memo && !r.vfSet {
+		r.vfSet = true
+		r.vf = VolumeFacts{Partner: string(r.line.Route.Seller()),
+			Amount: ensemble.MoneyFromMinor(r.st.volumeBefore(r.line.Route.Seller(), r.cur.Code(), WindowCalendarYear, r.line.Date), r.cur)}
 	}
 	res, err := rule.Eval(r.ctx, r.facts)
 	if err != nil {
