@@ -196,8 +196,17 @@ func (o *Order) stopSegments(t time.Time) {
 // instant (replacing it when the segment starts then). The new segment's ID
 // carries seq, the sequence number of the change's event.
 func (o *Order) applyChange(ch *Change, seq int) {
+	if ch.Kind == ChangeAddLine {
+		o.addLine(ch, seq)
+		return
+	}
 	li := slices.IndexFunc(o.Lines, func(l Line) bool { return l.ID == ch.Line })
 	if li < 0 {
+		return
+	}
+	if ch.Kind == ChangeRemoveLine {
+		o.Lines = slices.Delete(o.Lines, li, li+1)
+		o.stopLine(ch.Line, ch.EffectiveAt)
 		return
 	}
 	l := &o.Lines[li]
@@ -239,8 +248,9 @@ func (o *Order) applyChange(ch *Change, seq int) {
 	seg := Segment{ID: segmentID(l.ID, seq), Line: l.ID, Start: ch.EffectiveAt, End: o.Segments[last].End, Cause: EventChanged, Change: ch.Kind,
 		Pin: l.Pin, Quantity: l.Quantity, AddOns: cloneAddOns(l.AddOns), Discount: l.Discount.Ratio}
 	if o.Segments[last].Start.Equal(ch.EffectiveAt) {
-		if o.Segments[last].Cause == EventActivated {
-			seg.Cause, seg.Change = EventActivated, ChangeUnspecified
+		if last == 0 || o.Segments[last-1].Line != ch.Line {
+			// The line's first segment: it keeps what opened the line.
+			seg.Cause, seg.Change = o.Segments[last].Cause, o.Segments[last].Change
 		}
 		o.Segments[last] = seg
 		return
@@ -324,4 +334,40 @@ func eventAllowed(o *Order, ev *Event) bool {
 		return allowed(s, CmdTerminate) && to == StatusTerminated && ev.Cancellation != nil
 	}
 	return false
+}
+
+// addLine adds a line and opens its first segment, keeping lines sorted by
+// ID and segments by line then start.
+func (o *Order) addLine(ch *Change, seq int) {
+	l := Line{ID: ch.Line, Pin: ch.Pin, Quantity: ch.Quantity, AddOns: cloneAddOns(ch.AddOns)}
+	if ch.Discount != nil {
+		l.Discount = *ch.Discount
+		l.Discount.Approval = cloneApproval(ch.Discount.Approval)
+	}
+	i, _ := slices.BinarySearchFunc(o.Lines, l.ID, func(x Line, id LineID) int { return strings.Compare(string(x.ID), string(id)) })
+	o.Lines = slices.Insert(o.Lines, i, l)
+	end := time.Time{}
+	if o.Cancellation != nil {
+		end = o.Cancellation.EffectiveAt
+	}
+	seg := Segment{ID: segmentID(l.ID, seq), Line: l.ID, Start: ch.EffectiveAt, End: end, Cause: EventChanged, Change: ChangeAddLine,
+		Pin: l.Pin, Quantity: l.Quantity, AddOns: cloneAddOns(l.AddOns), Discount: l.Discount.Ratio}
+	j := slices.IndexFunc(o.Segments, func(s Segment) bool { return s.Line > l.ID })
+	if j < 0 {
+		j = len(o.Segments)
+	}
+	o.Segments = slices.Insert(o.Segments, j, seg)
+}
+
+// stopLine ends one line's segments at t, as stopSegments does for all.
+func (o *Order) stopLine(id LineID, t time.Time) {
+	o.Segments = slices.DeleteFunc(o.Segments, func(s Segment) bool { return s.Line == id && !s.Start.Before(t) })
+	for i := range o.Segments {
+		if s := &o.Segments[i]; s.Line == id && (s.End.IsZero() || s.End.After(t)) {
+			s.End = t
+		}
+	}
+	if len(o.Segments) == 0 {
+		o.Segments = nil
+	}
 }

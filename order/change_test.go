@@ -291,3 +291,67 @@ func TestCancellation(t *testing.T) {
 		require.False(t, late.Cancellation.WithinTerm)
 	})
 }
+
+func TestAddAndRemoveLines(t *testing.T) {
+	e := env(t)
+	o, evs := activeOrder(t) // lines l1 (suite), l2 (backup); activated 2026-03-05, 8 events
+	o = step(t, e, o, &evs, order.Command{Kind: order.CmdChange, Change: &order.Change{Kind: order.ChangeAddLine, Line: "l0",
+		Pin: catalog.Pin{Offer: "storage"}, Quantity: dec("3"), AddOns: []order.AddOn{{Pin: catalog.Pin{Offer: "extra-ip"}}},
+		Discount: &order.Discount{Ratio: ensemble.MustRatio("5%")}}}, day("2026-03-10"))
+	l, ok := o.Line("l0")
+	require.True(t, ok)
+	require.Equal(t, catalog.Pin{Offer: "storage", Version: 1}, l.Pin, "pinned when added")
+	require.True(t, l.AddOns[0].Quantity.Equal(dec("1")), "add-on quantity defaults to 1")
+	require.Equal(t, order.BasisAllowance, l.Discount.Basis)
+	require.Equal(t, []order.LineID{"l0", "l1", "l2"}, []order.LineID{o.Lines[0].ID, o.Lines[1].ID, o.Lines[2].ID})
+	require.Equal(t, order.SegmentID("l0/9"), o.Segments[0].ID, "segments stay sorted by line")
+	require.Equal(t, order.ChangeAddLine, o.Segments[0].Change)
+	require.Equal(t, day("2026-03-10"), o.Segments[0].Start)
+
+	o = step(t, e, o, &evs, order.Command{Kind: order.CmdChange, Change: &order.Change{Kind: order.ChangeRemoveLine, Line: "l2",
+		EffectiveAt: day("2026-03-20")}}, day("2026-03-15"))
+	_, ok = o.Line("l2")
+	require.False(t, ok)
+	segs := o.LineSegments("l2")
+	require.Len(t, segs, 1)
+	require.Equal(t, day("2026-03-20"), segs[0].End, "history kept, ended at the removal")
+
+	for name, c := range map[string]struct {
+		ch   order.Change
+		want error
+	}{
+		"a line id in use":                {order.Change{Kind: order.ChangeAddLine, Line: "l1", Pin: catalog.Pin{Offer: "backup"}, Quantity: dec("1")}, order.ErrDuplicate},
+		"a removed line's id":             {order.Change{Kind: order.ChangeAddLine, Line: "l2", Pin: catalog.Pin{Offer: "backup"}, Quantity: dec("1")}, order.ErrDuplicate},
+		"an add-on as a line":             {order.Change{Kind: order.ChangeAddLine, Line: "l5", Pin: catalog.Pin{Offer: "extra-ip"}, Quantity: dec("1")}, order.ErrNotAttachable},
+		"a quantity out of bounds":        {order.Change{Kind: order.ChangeAddLine, Line: "l5", Pin: catalog.Pin{Offer: "backup"}, Quantity: dec("501")}, order.ErrQuantity},
+		"no quantity":                     {order.Change{Kind: order.ChangeAddLine, Line: "l5", Pin: catalog.Pin{Offer: "backup"}}, order.ErrQuantity},
+		"before activation":               {order.Change{Kind: order.ChangeAddLine, Line: "l5", Pin: catalog.Pin{Offer: "backup"}, Quantity: dec("1"), EffectiveAt: day("2026-03-01")}, order.ErrOutOfOrder},
+		"an offer the seller cannot sell": {order.Change{Kind: order.ChangeAddLine, Line: "l5", Pin: catalog.Pin{Offer: "firewall"}, Quantity: dec("1")}, order.ErrCannotSell},
+		"remove a removed line":           {order.Change{Kind: order.ChangeRemoveLine, Line: "l2"}, order.ErrUnknown},
+		"add-ons on another change":       {order.Change{Kind: order.ChangeQuantity, Line: "l1", Quantity: dec("2"), AddOns: []order.AddOn{{Pin: catalog.Pin{Offer: "extra-ip"}}}}, order.ErrNotAllowed},
+	} {
+		t.Run(name, func(t *testing.T) {
+			ch := c.ch
+			got, evs, err := o.Decide(ctx, e, order.Command{Kind: order.CmdChange, Change: &ch}, day("2026-03-25"))
+			require.ErrorIs(t, err, c.want)
+			require.Nil(t, evs)
+			requireSame(t, got, o)
+		})
+	}
+	o = step(t, e, o, &evs, order.Command{Kind: order.CmdChange, Change: &order.Change{Kind: order.ChangeRemoveLine, Line: "l0"}}, day("2026-03-25"))
+	_, _, err := o.Decide(ctx, e, order.Command{Kind: order.CmdChange, Change: &order.Change{Kind: order.ChangeRemoveLine, Line: "l1"}}, day("2026-03-26"))
+	require.ErrorIs(t, err, order.ErrInvalid, "the last line")
+
+	folded, err := order.Fold(evs)
+	require.NoError(t, err)
+	requireSame(t, folded, o)
+	// A cancellation stops only the lines still running.
+	o = step(t, e, o, &evs, order.Command{Kind: order.CmdCancel, Cancel: &order.CancelRequest{Mode: order.Immediately}}, day("2026-04-01"))
+	for _, s := range o.Segments {
+		if s.Line == "l1" {
+			require.Equal(t, day("2026-04-01"), s.End)
+		} else {
+			require.True(t, s.End.Before(day("2026-04-01")), s.ID)
+		}
+	}
+}

@@ -56,17 +56,21 @@ type Change struct {
 	// EffectiveAt is when the change takes effect; zero means the command's
 	// instant.
 	EffectiveAt time.Time `json:"effective_at,omitzero"`
-	// Quantity is the new line quantity (ChangeQuantity) or the add-on's
-	// quantity (ChangeAddAddOn; 0 means 1).
+	// Quantity is the new line quantity (ChangeQuantity), the added line's
+	// quantity (ChangeAddLine) or the add-on's quantity (ChangeAddAddOn; 0
+	// means 1).
 	Quantity decimal.Decimal `json:"quantity,omitzero"`
-	// Pin is the new offer version (ChangeOffer) or the add-on
-	// (ChangeAddAddOn); Version 0 means the version in force at
-	// EffectiveAt.
+	// Pin is the new offer version (ChangeOffer), the added line's offer
+	// (ChangeAddLine) or the add-on (ChangeAddAddOn); Version 0 means the
+	// version in force at EffectiveAt.
 	Pin catalog.Pin `json:"pin,omitzero"`
 	// AddOn names the add-on offer to detach (ChangeRemoveAddOn).
 	AddOn catalog.OfferID `json:"add_on,omitempty"`
+	// AddOns are the added line's add-ons (ChangeAddLine).
+	AddOns []AddOn `json:"add_ons,omitempty"`
 	// Discount, with ChangeOffer, replaces the line's discount (nil keeps
-	// it, which must then be allowed on the new offer).
+	// it, which must then be allowed on the new offer); with ChangeAddLine
+	// it is the added line's discount.
 	Discount *Discount `json:"discount,omitempty"`
 }
 

@@ -2,6 +2,7 @@ package order
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -378,12 +379,18 @@ func (d *decider) change() ([]Event, error) {
 		ch.EffectiveAt = d.at
 	}
 	ch.EffectiveAt = ch.EffectiveAt.UTC()
+	if ch.Kind == ChangeAddLine {
+		return d.addLine(ch, subject)
+	}
 	li := slices.IndexFunc(d.o.Lines, func(l Line) bool { return l.ID == ch.Line })
 	if li < 0 {
 		p.Add("change.line", fmt.Errorf("%w: line %q of order %q", ErrUnknown, cut(string(ch.Line)), d.o.ID))
 		return nil, p.Err(subject)
 	}
 	l := d.o.Lines[li]
+	if ch.Kind == ChangeRemoveLine && len(d.o.Lines) == 1 {
+		p.Add("change.line", fmt.Errorf("%w: line %q is the order's last; cancel the order instead", ErrInvalid, l.ID))
+	}
 	if start := d.o.lastStart(ch.Line); ch.EffectiveAt.Before(start) {
 		p.Add("change.effective_at", fmt.Errorf("%w: line %q changed at %s; a change cannot take effect before, at %s",
 			ErrOutOfOrder, l.ID, start.Format(time.RFC3339), ch.EffectiveAt.Format(time.RFC3339)))
@@ -396,9 +403,10 @@ func (d *decider) change() ([]Event, error) {
 			p.Add("change."+field, fmt.Errorf("%w: a %s change does not use %s", ErrNotAllowed, ch.Kind, field))
 		}
 	}
-	forbid("quantity", (ch.Kind == ChangeOffer || ch.Kind == ChangeRemoveAddOn) && !ch.Quantity.IsZero())
-	forbid("pin", (ch.Kind == ChangeQuantity || ch.Kind == ChangeRemoveAddOn) && ch.Pin != (catalog.Pin{}))
+	forbid("quantity", (ch.Kind == ChangeOffer || ch.Kind == ChangeRemoveAddOn || ch.Kind == ChangeRemoveLine) && !ch.Quantity.IsZero())
+	forbid("pin", (ch.Kind == ChangeQuantity || ch.Kind == ChangeRemoveAddOn || ch.Kind == ChangeRemoveLine) && ch.Pin != (catalog.Pin{}))
 	forbid("add_on", ch.Kind != ChangeRemoveAddOn && ch.AddOn != "")
+	forbid("add_ons", len(ch.AddOns) > 0)
 	forbid("discount", ch.Kind != ChangeOffer && ch.Discount != nil)
 	if p.Len() > 0 {
 		return nil, p.Err(subject)
@@ -475,6 +483,73 @@ func (d *decider) change() ([]Event, error) {
 		return nil, err
 	}
 	return []Event{{Kind: EventChanged, To: StatusActive, Change: &ch}}, nil
+}
+
+// addLine checks a line added while active, as a quote checks one, at the
+// change's instant.
+func (d *decider) addLine(ch Change, subject string) ([]Event, error) {
+	var p ensemble.Problems
+	if err := checkID("line id", string(ch.Line)); err != nil {
+		p.Add("change.line", err)
+	} else if slices.ContainsFunc(d.o.Lines, func(l Line) bool { return l.ID == ch.Line }) ||
+		slices.ContainsFunc(d.o.Segments, func(s Segment) bool { return s.Line == ch.Line }) {
+		p.Add("change.line", fmt.Errorf("%w: line %q is or was on order %q", ErrDuplicate, ch.Line, d.o.ID))
+	}
+	if ch.EffectiveAt.Before(d.o.ActivatedAt) {
+		p.Add("change.effective_at", fmt.Errorf("%w: the order activated at %s; a line cannot start before, at %s",
+			ErrOutOfOrder, d.o.ActivatedAt.Format(time.RFC3339), ch.EffectiveAt.Format(time.RFC3339)))
+	}
+	if c := d.o.Cancellation; c != nil && !ch.EffectiveAt.Before(c.EffectiveAt) {
+		p.Add("change.effective_at", fmt.Errorf("%w: the order stops at %s", ErrCancellation, c.EffectiveAt.Format(time.RFC3339)))
+	}
+	if ch.AddOn != "" {
+		p.Add("change.add_on", fmt.Errorf("%w: a %s change does not use add_on", ErrNotAllowed, ch.Kind))
+	}
+	l := Line{ID: ch.Line, Pin: ch.Pin, Quantity: ch.Quantity, AddOns: ch.AddOns}
+	if ch.Discount != nil {
+		l.Discount = Discount{Ratio: ch.Discount.Ratio, Approval: ch.Discount.Approval}
+	}
+	// The structural checks of a draft line, with paths under "change".
+	var dp ensemble.Problems
+	checked := checkDraft(&dp, &Draft{Customer: d.o.Customer, Route: d.o.Route, Lines: []Line{l}})
+	for _, fe := range problemsOf(dp.Err("")) {
+		if path, ok := strings.CutPrefix(fe.Path, "lines[0]"); ok {
+			p.Add("change"+path, fe.Err)
+		}
+	}
+	if p.Len() > 0 {
+		return nil, p.Err(subject)
+	}
+	l = checked.Lines[0]
+	c := checker{ctx: d.ctx, env: d.env, order: d.o}
+	if !c.needCatalog() {
+		return nil, c.p.Err(subject)
+	}
+	pinned, off, ok := c.checkLine("change", l, ch.EffectiveAt)
+	if off.ID != "" {
+		if off.Currency != d.o.Currency {
+			c.line("change.pin", l.ID, off.Currency, fmt.Errorf("%w: %s is in %s, the order in %s", ErrCurrency, off.Pin(), off.Currency, d.o.Currency))
+		}
+		if ok {
+			c.checkSale("change.pin", l, &off, ch.EffectiveAt)
+		}
+		disc := c.checkDiscount("change.discount", l, &off, ch.EffectiveAt)
+		ch.Pin, ch.AddOns, ch.Quantity = pinned.Pin, pinned.AddOns, pinned.Quantity
+		ch.Discount = &disc
+	}
+	if err := c.p.Err(subject); err != nil {
+		return nil, err
+	}
+	return []Event{{Kind: EventChanged, To: StatusActive, Change: &ch}}, nil
+}
+
+// problemsOf returns the problems of a *ensemble.ValidationError.
+func problemsOf(err error) []*ensemble.FieldError {
+	var ve *ensemble.ValidationError
+	if errors.As(err, &ve) {
+		return ve.Problems
+	}
+	return nil
 }
 
 // periodEnd returns the end of the billing period holding t.

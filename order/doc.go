@@ -48,8 +48,11 @@
 // # Changes and segments
 //
 // While active, a change (quantity, another offer or version, an add-on
-// attached or detached) takes effect at an instant and splits the line's
-// current segment there. A cancellation takes effect at the end of the
+// attached or detached, a line added or removed) takes effect at an instant
+// and splits the line's current segment there (a line added opens its first
+// segment; a line removed leaves Lines and keeps its ended segments). Changes
+// are checked as a quote is, at their effective instant, which may be
+// back-dated to the start of the line's current segment or future-dated. A cancellation takes effect at the end of the
 // billing period (scheduled, then completed with CmdCompleteCancellation,
 // or withdrawn before then with CmdRevokeCancellation) or immediately;
 // either ends every line's last segment, and drops a segment a future-dated
@@ -60,5 +63,23 @@
 // # Cycle times
 //
 // Order.CycleTimes and Measure (from events alone) give quote to order,
-// order to activation, and activation exceptions opened and still open.
+// order to activation, and activation exceptions opened and still open;
+// Summarize folds many orders' into counts, means and percentiles.
+//
+// # JSON
+//
+// Orders, commands and events round-trip through encoding/json with
+// snake_case fields, decimals and ratios as strings and enums as lowercase
+// names; DecodeCommand, DecodeOrder and DecodeEvents read them strictly.
+// Hosts store the events and rebuild with Fold.
+//
+// # What other packages read
+//
+// Invoicing reads, per line, the Segments (or SegmentsIn a period): each
+// with its pin, quantity, add-ons and discount; plus Billing (anchor, time
+// zone), Term (TermAt), ActivatedAt, Cancellation (mode, effective instant,
+// WithinTerm) and Suspensions. Settlement reads the Route: its Kind,
+// Parties (seller, each upline level of the captured Chain, marketplace,
+// referrer, co-sellers with weights) and the Customer. Usage keys records by
+// LineRef and takes LinePeriod as a line's active period.
 package order

@@ -267,9 +267,16 @@ const (
 	ChangeAddAddOn
 	// ChangeRemoveAddOn detaches an add-on.
 	ChangeRemoveAddOn
+	// ChangeAddLine adds a line (Change.Line is its new ID). The line is
+	// checked as a quote checks one; no activation task is opened for it:
+	// the host provisions lines added while active.
+	ChangeAddLine
+	// ChangeRemoveLine removes a line: its last segment ends at the
+	// change's instant. The last line cannot be removed (cancel instead).
+	ChangeRemoveLine
 )
 
-var changeKindNames = []string{"unspecified", "quantity", "offer", "add_add_on", "remove_add_on"}
+var changeKindNames = []string{"unspecified", "quantity", "offer", "add_add_on", "remove_add_on", "add_line", "remove_line"}
 
 // String returns the kind's lowercase name.
 func (k ChangeKind) String() string { return enumName(k, changeKindNames, "change kind") }

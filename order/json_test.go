@@ -131,7 +131,7 @@ func TestEnums(t *testing.T) {
 	t.Run("task status", func(t *testing.T) { checkEnum[order.TaskStatus](t, 3) })
 	t.Run("discount basis", func(t *testing.T) { checkEnum[order.DiscountBasis](t, 4) })
 	t.Run("cancel mode", func(t *testing.T) { checkEnum[order.CancelMode](t, 2) })
-	t.Run("change kind", func(t *testing.T) { checkEnum[order.ChangeKind](t, 5) })
+	t.Run("change kind", func(t *testing.T) { checkEnum[order.ChangeKind](t, 7) })
 	t.Run("command kind", func(t *testing.T) { checkEnum[order.CommandKind](t, 17) })
 	t.Run("event kind", func(t *testing.T) { checkEnum[order.EventKind](t, 18) })
 	t.Run("role", func(t *testing.T) { checkEnum[order.Role](t, 6) })

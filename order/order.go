@@ -353,9 +353,11 @@ type Order struct {
 	Status   Status   `json:"status"`
 	Customer Customer `json:"customer"`
 	Route    Route    `json:"route"`
-	Lines    []Line   `json:"lines,omitempty"`
-	Term     Term     `json:"term,omitzero"`
-	Billing  Billing  `json:"billing,omitzero"`
+	// Lines are the current lines and their latest terms (a line removed
+	// while active leaves them; its segments stay).
+	Lines   []Line  `json:"lines,omitempty"`
+	Term    Term    `json:"term,omitzero"`
+	Billing Billing `json:"billing,omitzero"`
 	// Currency is the currency every line's offer is priced in, set by the
 	// quote.
 	Currency string `json:"currency,omitempty"`

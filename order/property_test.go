@@ -37,7 +37,12 @@ func randomCommand(t *rapid.T, clock time.Time) order.Command {
 		return c
 	case order.CmdChange:
 		ch := &order.Change{Line: rapid.SampledFrom([]order.LineID{"l1", "l2"}).Draw(t, "line"), EffectiveAt: hours("effective", -48, 240)}
-		switch rapid.IntRange(0, 3).Draw(t, "change") {
+		switch rapid.IntRange(0, 5).Draw(t, "change") {
+		case 4:
+			ch.Kind, ch.Line = order.ChangeAddLine, rapid.SampledFrom([]order.LineID{"l3", "l4", "l0"}).Draw(t, "new line")
+			ch.Pin, ch.Quantity = catalog.Pin{Offer: rapid.SampledFrom([]catalog.OfferID{"storage", "backup"}).Draw(t, "new offer")}, dec("2")
+		case 5:
+			ch.Kind = order.ChangeRemoveLine
 		case 0:
 			ch.Kind, ch.Quantity = order.ChangeQuantity, decimal.NewFromInt(int64(rapid.IntRange(1, 50).Draw(t, "qty")))
 		case 1:
@@ -201,15 +206,25 @@ func checkCoverage(t *rapid.T, o order.Order, clock time.Time) {
 	if stop, ok := o.StopsAt(); ok && stop.Before(end) {
 		end = stop
 	}
-	want := end.Sub(o.ActivatedAt)
-	if want < 0 {
-		want = 0
-	}
 	got := map[order.LineID]time.Duration{}
 	for _, s := range o.SegmentsIn(span) {
 		got[s.Line] += s.End.Sub(s.Start)
 	}
 	for _, l := range o.Lines {
+		// A current line runs from its first segment (activation, or when
+		// it was added) until the order stops.
+		first := o.LineSegments(l.ID)
+		if len(first) == 0 {
+			if got[l.ID] != 0 {
+				t.Fatalf("line %s without segments covers %s", l.ID, got[l.ID])
+			}
+			continue
+		}
+		start := first[0].Start
+		if start.Before(span.Start) {
+			start = span.Start
+		}
+		want := max(end.Sub(start), 0)
 		if got[l.ID] != want {
 			t.Fatalf("line %s: segments cover %s of %s, want %s", l.ID, got[l.ID], span, want)
 		}

@@ -423,7 +423,8 @@ func TestLifecycleStateMachine(t *testing.T) {
 
 // checkSegments checks the segment invariants every order keeps: sorted by
 // line then start, IDs unique and prefixed by their line, the first
-// starting at activation, each line's segments contiguous and non-empty.
+// starting at activation (or when the line was added), each line's segments
+// contiguous and non-empty.
 func checkSegments(t *rapid.T, o order.Order) {
 	seen := map[order.SegmentID]bool{}
 	for i, s := range o.Segments {
@@ -438,7 +439,7 @@ func checkSegments(t *rapid.T, o order.Order) {
 			t.Fatalf("segment %s is empty or reversed: [%s, %s)", s.ID, s.Start, s.End)
 		}
 		if i == 0 || o.Segments[i-1].Line != s.Line {
-			if !s.Start.Equal(o.ActivatedAt) {
+			if s.Start.Before(o.ActivatedAt) || (s.Change != order.ChangeAddLine && !s.Start.Equal(o.ActivatedAt)) {
 				t.Fatalf("first segment of %s is %s from %s", s.Line, s.ID, s.Start)
 			}
 			if i > 0 && o.Segments[i-1].Line > s.Line {
@@ -453,8 +454,8 @@ func checkSegments(t *rapid.T, o order.Order) {
 	}
 	if stop, ok := o.StopsAt(); ok {
 		for i, s := range o.Segments {
-			if (i+1 == len(o.Segments) || o.Segments[i+1].Line != s.Line) && !s.End.Equal(stop) {
-				t.Fatalf("last segment %s ends at %s, the order stops at %s", s.ID, s.End, stop)
+			if (i+1 == len(o.Segments) || o.Segments[i+1].Line != s.Line) && (s.End.IsZero() || s.End.After(stop)) {
+				t.Fatalf("last segment %s ends at %s, after the order stops at %s", s.ID, s.End, stop)
 			}
 		}
 	}
