@@ -255,7 +255,16 @@ func mergeSegments(s [][2]int64) [][2]int64 {
 // activeAt reports whether ns lies in one of the line's segments.
 func (l *lineState) activeAt(ns int64) bool {
 	s := l.active
-	// Few segments per line: a linear scan beats a binary search.
+	if len(s) > 8 {
+		// The last segment starting at or before ns is the only candidate.
+		i, _ := slices.BinarySearchFunc(s, ns, func(seg [2]int64, ns int64) int {
+			if seg[0] <= ns {
+				return -1
+			}
+			return 1
+		})
+		return i > 0 && ns < s[i-1][1]
+	}
 	for i := range s {
 		if ns < s[i][0] {
 			return false

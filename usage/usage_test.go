@@ -711,3 +711,27 @@ func TestMergeReportsMismatch(t *testing.T) {
 	require.NoError(t, err)
 	require.Empty(t, rep.Aggregates)
 }
+
+func TestManySegments(t *testing.T) {
+	// Active on the first 12 hours of each of 60 days: binary search.
+	var active []ensemble.Period
+	start := utc("2026-01-01T00:00:00Z")
+	for d := range 60 {
+		day := start.AddDate(0, 0, d)
+		active = append(active, ensemble.MustPeriod(day, day.Add(12*time.Hour)))
+	}
+	slices.Reverse(active) // order does not matter
+	cfg := testConfig()
+	cfg.Lines = []usage.Line{{Ref: "L1", Active: active, Cadence: ensemble.Every(1, ensemble.Monthly), Anchor: start}}
+	var records []usage.Record
+	for h := range 60 * 24 {
+		at := start.Add(time.Duration(h) * time.Hour)
+		records = append(records, rec("h"+strconv.Itoa(h), "L1", "calls", "1", at.Format(time.RFC3339)))
+	}
+	rep := collect(t, cfg, records...)
+	require.Equal(t, int64(60*12), rep.Stats.Accepted)
+	require.Len(t, rep.Rejections, 60*12)
+	for _, r := range rep.Rejections {
+		require.GreaterOrEqual(t, r.Record.At.Hour(), 12)
+	}
+}
