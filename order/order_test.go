@@ -1,6 +1,7 @@
 package order_test
 
 import (
+	"context"
 	"errors"
 	"slices"
 	"testing"
@@ -456,4 +457,17 @@ func TestQuotedPricesHold(t *testing.T) {
 	r = step(t, later, r, &more, order.Command{Kind: order.CmdQuote, ExpiresAt: day("2026-07-15")}, day("2026-07-02"))
 	l, _ = r.Line("l3")
 	require.Equal(t, catalog.Pin{Offer: "storage", Version: 2}, l.Pin)
+}
+
+func TestQuoteHonoursContextCancellation(t *testing.T) {
+	e := env(t)
+	o, _, err := order.Order{}.Decide(ctx, e, order.Command{Kind: order.CmdCreate, Order: "c", Draft: nlDraft()}, day("2026-03-01"))
+	require.NoError(t, err)
+	cancelled, cancel := context.WithCancel(ctx)
+	cancel()
+	got, evs, err := o.Decide(cancelled, e, order.Command{Kind: order.CmdQuote, ExpiresAt: day("2026-04-01")}, day("2026-03-01"))
+	require.ErrorIs(t, err, context.Canceled)
+	require.NotErrorIs(t, err, order.ErrCannotSell, "a cancelled check is not a refusal")
+	require.Nil(t, evs)
+	requireSame(t, got, o)
 }

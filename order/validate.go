@@ -351,7 +351,7 @@ func (c *checker) checkSale(path string, l Line, off *catalog.Offer, t time.Time
 	}
 	d, err := c.env.Governance.CanSell(c.ctx, partner.Sale{Partner: seller, Offer: partnerOffer(off), Customer: partnerCustomer(c.order.Customer), At: t})
 	if err != nil {
-		c.line(path, l.ID, string(seller), fmt.Errorf("%w: %w", ErrCannotSell, err))
+		c.line(path, l.ID, string(seller), governanceErr(err))
 		return
 	}
 	if !d.Allowed {
@@ -381,7 +381,7 @@ func (c *checker) checkDiscount(path string, l Line, off *catalog.Offer, t time.
 	}
 	allow, rule, err := c.env.Governance.DiscountAllowance(c.ctx, seller, partnerOffer(off), partnerCustomer(c.order.Customer), t)
 	if err != nil {
-		c.line(path, l.ID, string(seller), fmt.Errorf("%w: %w", ErrCannotSell, err))
+		c.line(path, l.ID, string(seller), governanceErr(err))
 		return d
 	}
 	d.Allowance, d.AllowanceRule = allow, rule
@@ -398,7 +398,21 @@ func (c *checker) checkDiscount(path string, l Line, off *catalog.Offer, t time.
 	return d
 }
 
-// approvalCovers reports why a an approval does not cover a discount of r
+// governanceErr maps an error of the governance (not a refusal): a
+// cancelled or timed-out context stays what it is, an unknown partner is
+// ErrUnknown, anything else (a rule that failed) is ErrCannotSell, since the
+// sale could not be shown to be allowed.
+func governanceErr(err error) error {
+	switch {
+	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
+		return err
+	case errors.Is(err, partner.ErrUnknownPartner):
+		return fmt.Errorf("%w: %w", ErrUnknown, err)
+	}
+	return fmt.Errorf("%w: %w", ErrCannotSell, err)
+}
+
+// approvalCovers reports why an approval does not cover a discount of r
 // on offer by seller, or nil when it does.
 func approvalCovers(a *partner.Approval, seller partner.ID, offer catalog.OfferID, r ensemble.Ratio) error {
 	switch {
