@@ -67,6 +67,9 @@ func (b *Builder) Build(run Run, subs []Subscription) ([]Invoice, error) {
 	zones := map[string]*time.Location{}
 	out := make([]Invoice, 0, len(subs))
 	var scratch []Line
+	ar := &arena{}
+	cache := map[rateKey]catalog.Rating{}
+	invID := fmtTime(run.At)
 	var items []usage.Aggregate
 	for _, i := range order {
 		s := &subs[i]
@@ -77,7 +80,7 @@ func (b *Builder) Build(run Run, subs []Subscription) ([]Invoice, error) {
 		}
 		g := &gen{b: b, run: &run, s: s, loc: loc, cur: s.Currency, mode: b.opts.Mode, cad: cadenceOf(s),
 			popts: ensemble.ProrateOptions{Basis: basis, Location: loc, Anchor: s.Anchor},
-			limit: run.At.Add(1), ps: &ps, idx: i}
+			limit: run.At.Add(1), ps: &ps, idx: i, arena: ar, cache: cache, invID: invID}
 		g.from = run.After
 		g.all = s.Commitment != nil
 		g.lines = scratch[:0]
@@ -130,13 +133,13 @@ func (g *gen) invoice() (Invoice, bool) {
 		return Invoice{}, false
 	}
 	slices.SortFunc(idx, func(a, b int) int { return strings.Compare(string(g.lines[a].ID), string(g.lines[b].ID)) })
-	lines := make([]Line, len(idx))
+	lines := g.arena.lineSlice(len(idx))
 	for k, i := range idx {
 		lines[k] = g.lines[i]
 	}
 	g.fixedDiscounts(lines)
 	inv := Invoice{
-		ID:           InvoiceID(string(g.s.ID) + "/" + fmtTime(g.run.At)),
+		ID:           InvoiceID(string(g.s.ID) + "/" + g.invID),
 		Subscription: g.s.ID,
 		Customer:     g.s.Customer,
 		Currency:     g.cur,

@@ -39,6 +39,58 @@ type gen struct {
 	// of its cycles); otherwise they are not computed.
 	all     bool
 	itemRef ensemble.Ref
+	arena   *arena
+	cache   map[rateKey]catalog.Rating
+	invID   string // the run instant as it appears in invoice IDs
+}
+
+// arena hands out slices carved from larger blocks, so that a build of many
+// invoices allocates per block rather than per line. Carved slices have
+// their capacity capped, so appending to one never touches its neighbour.
+type arena struct {
+	lines  []Line
+	refs   []ensemble.Ref
+	pieces []piece
+}
+
+// pieceSlice returns an empty slice with room for n pieces. Pieces only
+// live while an item is built; blocks are dropped once carved.
+func (a *arena) pieceSlice(n int) []piece {
+	if a == nil {
+		return make([]piece, 0, n)
+	}
+	if len(a.pieces) < n {
+		a.pieces = make([]piece, max(n, arenaBlock))
+	}
+	out := a.pieces[:0:n]
+	a.pieces = a.pieces[n:]
+	return out
+}
+
+const arenaBlock = 512
+
+func (a *arena) lineSlice(n int) []Line {
+	if a == nil {
+		return make([]Line, n)
+	}
+	if len(a.lines) < n {
+		a.lines = make([]Line, max(n, arenaBlock))
+	}
+	out := a.lines[:n:n]
+	a.lines = a.lines[n:]
+	return out
+}
+
+func (a *arena) refSlice(n int) []ensemble.Ref {
+	if a == nil {
+		return make([]ensemble.Ref, 0, n)
+	}
+	if len(a.refs) < n {
+		a.refs = make([]ensemble.Ref, n*arenaBlock)
+	}
+	out := a.refs[:0:n]
+	a.refs = a.refs[n:]
+	return out
 }
 
 // window is the span of line starts a discount applies to; a zero to is
@@ -153,7 +205,7 @@ func (g *gen) streams(it *Item) []stream {
 				}
 				if k < 0 {
 					k = len(out)
-					out = append(out, stream{key: ch.key, pieces: make([]piece, 0, len(segs))})
+					out = append(out, stream{key: ch.key, pieces: g.arena.pieceSlice(len(segs))})
 				}
 				st := &out[k]
 				if n := len(st.pieces); n > 0 {
@@ -321,19 +373,44 @@ func (g *gen) newLine(it *Item, kind LineKind, ch *chargeInfo, pin catalog.Pin, 
 		Quantity:     qty,
 		Currency:     g.cur,
 		Description:  ch.desc,
-		Refs:         append(make([]ensemble.Ref, 0, 6), g.itemRef, ch.offer.refs, ch.chargeRef, ch.priceRef),
+		Refs:         append(g.arena.refSlice(6), g.itemRef, ch.offer.refs, ch.chargeRef, ch.priceRef),
 	}
 }
 
+// rateKey identifies a whole-cycle rating in the build's cache: a charge
+// and a quantity whose coefficient fits an int64.
+type rateKey struct {
+	ch   *chargeInfo
+	coef int64
+	exp  int32
+}
+
 // rate rates q under the options of a whole cycle (exact, unrounded).
+// Ratings are cached for the build: recurring charges rate the same few
+// quantities again and again. Cached ratings share their tier breakdown,
+// which nothing modifies.
 func (g *gen) rate(ch *chargeInfo, q decimal.Decimal, at int) (catalog.Rating, bool) {
+	var key rateKey
+	cacheable := g.cache != nil && q.NumDigits() <= 18
+	if cacheable {
+		key = rateKey{ch: ch, coef: q.CoefficientInt64(), exp: q.Exponent()}
+		if r, ok := g.cache[key]; ok {
+			return r, true
+		}
+	}
 	r, err := ch.rater.Rate(q, catalog.RateOptions{Rounding: catalog.RoundNone, Mode: g.mode})
 	if err != nil {
 		g.ps.Add(g.itemPath(at), err)
 		return catalog.Rating{}, false
 	}
+	if cacheable && len(g.cache) < maxCached {
+		g.cache[key] = r
+	}
 	return r, true
 }
+
+// maxCached bounds the rating cache of one build.
+const maxCached = 4096
 
 // item generates every line of one item that the run's cycles hold.
 func (g *gen) item(idx int, it *Item, aggs []usage.Aggregate, late []LateUsage) {
@@ -446,33 +523,34 @@ func (g *gen) advance(it *Item, st *stream, c ensemble.Period, at int) {
 			return
 		}
 	}
-	var ob *billed
+	var ob billed
+	has := false
 	var prevEnd time.Time
 	for _, p := range st.pieces {
 		s, e, ok := clip(p, c)
 		if !ok {
 			continue
 		}
-		if ob != nil {
-			g.credit(it, ob, prevEnd, at)
+		if has {
+			g.credit(it, &ob, prevEnd, at)
 		}
-		ob = g.charge(it, p, c, s, at)
+		ob, has = g.charge(it, p, c, s, at)
 		prevEnd = e
 	}
-	if ob != nil && prevEnd.Before(c.End) {
-		g.credit(it, ob, prevEnd, at)
+	if has && prevEnd.Before(c.End) {
+		g.credit(it, &ob, prevEnd, at)
 	}
 }
 
 // charge bills piece p in advance for [s, cycle end).
-func (g *gen) charge(it *Item, p piece, c ensemble.Period, s time.Time, at int) *billed {
+func (g *gen) charge(it *Item, p piece, c ensemble.Period, s time.Time, at int) (billed, bool) {
 	r, ok := g.rate(p.ch, p.qty, at)
 	if !ok {
-		return nil
+		return billed{}, false
 	}
 	from, ok := g.frac(c, s)
 	if !ok {
-		return nil
+		return billed{}, false
 	}
 	l := g.newLine(it, KindRecurring, p.ch, p.pin, p.qty)
 	l.ID = g.lineID(it, c.Start, p.ch, KindRecurring, s)
@@ -488,15 +566,12 @@ func (g *gen) charge(it *Item, p piece, c ensemble.Period, s time.Time, at int) 
 	ps := g.pcts(it, p.pin.Offer, s)
 	g.discount(&l, r.Amount, ps, from, ratioOne, false)
 	g.lines = append(g.lines, l)
-	return &billed{id: l.ID, p: p, full: r.Amount, tiers: r.Lines, pcts: ps, cycle: c}
+	return billed{id: l.ID, p: p, full: r.Amount, tiers: r.Lines, pcts: ps, cycle: c}, true
 }
 
 // credit credits the unused part [t, cycle end) of a line billed in
 // advance, at the amounts it was billed with.
 func (g *gen) credit(it *Item, ob *billed, t time.Time, at int) {
-	if ob == nil {
-		return
-	}
 	c := ob.cycle
 	from, ok := g.frac(c, t)
 	if !ok {
