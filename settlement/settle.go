@@ -159,6 +159,7 @@ type run struct {
 	ubuf    []int64
 	pbuf    []partner.ID
 	chainSn []*partner.Snapshot
+	arena   []ensemble.Ref
 	vfSet   bool
 	ids     string
 	idOff   []int
@@ -288,8 +289,7 @@ func (r *run) settleLine(l *Line) error {
 	if err != nil {
 		return lineErr(l.ID, plan.doc.ID, "", "", err)
 	}
-	r.trace = append(make([]ensemble.Ref, 0, len(l.Trace)+1), l.Trace...)
-	r.trace = append(r.trace, l.Ref())
+	r.trace = r.keepRefs(l.Trace, l.Ref())
 	la := &ledgerAlloc{}
 	lg := &la.ledger
 	*lg = ledger{line: l.ID, plan: plan.ref, date: l.Date, cur: r.cur, basis: basis, offer: l.Offer,
@@ -718,14 +718,14 @@ func (r *run) walk(n *cnode, amount int64, depth int) error {
 			k.fixed = u
 		case shareRule:
 			ev, rule, err := r.evalRule(c.shareRule, sn)
-			rn := ruleName(rule, c.shareRule)
 			if err != nil {
-				return lineErr(l.ID, planID, c.path, rn, fmt.Errorf("%w: %w", ErrRule, err))
+				return lineErr(l.ID, planID, c.path, ruleName(rule, c.shareRule), fmt.Errorf("%w: %w", ErrRule, err))
 			}
 			k.rule = rule.Ref()
 			if ev.res.Kind == rules.Amount {
 				m := ev.res.Money.Round(ensemble.RoundHalfAwayFromZero)
 				u, err := r.units(m)
+				rn := ruleName(rule, c.shareRule)
 				if err != nil {
 					return lineErr(l.ID, planID, c.path, rn, err)
 				}
@@ -736,7 +736,7 @@ func (r *run) walk(n *cnode, amount int64, depth int) error {
 				k.text = m.String() + " (rule " + rn + ")"
 			} else {
 				if ev.res.Decimal.Sign() < 0 {
-					return lineErr(l.ID, planID, c.path, rn, fmt.Errorf("%w: negative share %s", ErrRule, ev.res.Decimal))
+					return lineErr(l.ID, planID, c.path, ruleName(rule, c.shareRule), fmt.Errorf("%w: negative share %s", ErrRule, ev.res.Decimal))
 				}
 				k.weight, k.text = ev.ratio, ev.text
 				k.unstable = !ev.stable
@@ -1035,7 +1035,7 @@ func (r *run) emit(id EntryID, kind EntryKind, party partner.ID, roleName, node 
 func (r *run) emitAt(id EntryID, kind EntryKind, party partner.ID, roleName, node string, units int64, at time.Time, share string, refs []ensemble.Ref, note string, rev EntryID) {
 	var rs []ensemble.Ref
 	if len(refs) > 0 {
-		rs = slices.Clone(refs)
+		rs = r.keepRefs(refs)
 	}
 	r.entries = append(r.entries, Entry{ID: id, Line: r.line.ID, Kind: kind, Party: party, Role: roleName,
 		Amount: ensemble.MoneyFromMinor(units, r.cur), Date: at, Plan: r.plan.ref, Node: node, Share: share, Rules: rs,
@@ -1104,4 +1104,19 @@ func (r *run) cumulative(c *cnode) (ensemble.Ratio, string, error) {
 type ledgerAlloc struct {
 	ledger ledger
 	buf    [6]part
+}
+
+// keepRefs copies refs (and more) into the call's reference arena and
+// returns the copy, capped so that appending to it never reaches another
+// entry's references. Chunks are shared by many entries, so a line's
+// traces and rules cost about no allocation.
+func (r *run) keepRefs(refs []ensemble.Ref, more ...ensemble.Ref) []ensemble.Ref {
+	n := len(refs) + len(more)
+	if cap(r.arena)-len(r.arena) < n {
+		r.arena = make([]ensemble.Ref, 0, max(256, n))
+	}
+	start := len(r.arena)
+	r.arena = append(r.arena, refs...)
+	r.arena = append(r.arena, more...)
+	return r.arena[start:len(r.arena):len(r.arena)]
 }
