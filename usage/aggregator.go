@@ -28,7 +28,8 @@ import (
 // records are copied into the report. One Aggregator holds up to 4 GiB of
 // record ids; beyond that, new ids are rejected with ErrInvalidRecord.
 //
-// An Aggregator is not safe for concurrent use. To shard, give each
+// Make one with New. The zero Aggregator knows no meter and no line: it
+// rejects every record. An Aggregator is not safe for concurrent use. To shard, give each
 // Aggregator a disjoint set of lines (a record id must always reach the
 // same shard for deduplication to see it) and concatenate the reports.
 type Aggregator struct {
@@ -165,12 +166,8 @@ func New(cfg Config) (*Aggregator, error) {
 		lines:     lines,
 		lineIdx:   make(map[LineRef]int32, len(lines)),
 		recordIDs: cfg.RecordIDs,
-		seed:      maphash.MakeSeed(),
-		table:     make([]uint64, 1024),
-		mask:      1023,
-		attrIdx:   map[string]int32{},
-		valueIdx:  map[string]int32{},
 	}
+	a.init()
 	for i, m := range meters {
 		a.meterIdx[m.ID] = int32(i)
 	}
@@ -180,6 +177,15 @@ func New(cfg Config) (*Aggregator, error) {
 	a.meterRank = ranks(len(meters), func(i, j int) int { return strings.Compare(string(meters[i].ID), string(meters[j].ID)) })
 	a.lineRank = ranks(len(lines), func(i, j int) int { return strings.Compare(string(lines[i].ref), string(lines[j].ref)) })
 	return a, nil
+}
+
+// init readies the dedup set and intern tables. The zero Aggregator (one
+// not made by New) is readied on first use: it knows no line, so it rejects
+// every record.
+func (a *Aggregator) init() {
+	a.seed = maphash.MakeSeed()
+	a.table, a.mask = make([]uint64, 1024), 1023
+	a.attrIdx, a.valueIdx = map[string]int32{}, map[string]int32{}
 }
 
 // ranks returns, for each of n items, its position in the order cmp defines.
@@ -214,6 +220,9 @@ func (a *Aggregator) Add(records iter.Seq[Record]) {
 	// Records are taken in small batches whose dedup table slots are read
 	// first, so that the cache misses of a batch overlap instead of
 	// queueing one behind the other.
+	if a.table == nil {
+		a.init()
+	}
 	var buf [batchSize]Record
 	n := 0
 	for r := range records {
@@ -288,6 +297,9 @@ func (a *Aggregator) lineOf(ref LineRef) int32 {
 
 // AddRecord folds one record, as Add.
 func (a *Aggregator) AddRecord(r Record) {
+	if a.table == nil {
+		a.init()
+	}
 	a.add(&r, maphash.String(a.seed, string(r.ID)), a.lineOf(r.Line), fnv128(r.ID))
 }
 

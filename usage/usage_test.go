@@ -735,3 +735,15 @@ func TestManySegments(t *testing.T) {
 		require.GreaterOrEqual(t, r.Record.At.Hour(), 12)
 	}
 }
+
+func TestZeroAggregator(t *testing.T) {
+	var a usage.Aggregator
+	a.AddRecord(rec("a", "L1", "gpu", "1", "2026-01-02T00:00:00Z"))
+	a.Add(slices.Values([]usage.Record{rec("b", "L1", "gpu", "1", "2026-01-02T00:00:00Z")}))
+	rep := a.Report()
+	require.Empty(t, rep.Aggregates)
+	require.Len(t, rep.Rejections, 2)
+	require.ErrorIs(t, rep.Err(), usage.ErrUnknownLine)
+	var b usage.Aggregator
+	require.Equal(t, usage.Stats{}, b.Report().Stats)
+}
