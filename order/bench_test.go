@@ -80,7 +80,7 @@ func BenchmarkQuote(b *testing.B) {
 	}
 }
 
-// BenchmarkFold replays the 106 events of a 20-line order with 5 changes
+// BenchmarkFold replays the 125 events of a 20-line order with 5 changes
 // per line.
 func BenchmarkFold(b *testing.B) {
 	_, evs, _ := bigOrder(b, 20, 5)
