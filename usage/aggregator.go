@@ -29,9 +29,11 @@ import (
 // record ids; beyond that, new ids are rejected with ErrInvalidRecord.
 //
 // Make one with New. The zero Aggregator knows no meter and no line: it
-// rejects every record. An Aggregator is not safe for concurrent use. To shard, give each
-// Aggregator a disjoint set of lines (a record id must always reach the
-// same shard for deduplication to see it) and concatenate the reports.
+// rejects every record. An Aggregator is not safe for concurrent use. To
+// spread a stream over several cores or machines, route each record to a
+// shard by its id (so that every copy of an id meets the same dedup set),
+// give every shard the same Config, and combine their reports with
+// MergeReports.
 type Aggregator struct {
 	meters    []Meter
 	meterIdx  map[MeterID]int32
