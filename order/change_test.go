@@ -242,6 +242,8 @@ func TestCancellation(t *testing.T) {
 		require.Equal(t, day("2026-03-25"), o.Cancellation.RequestedAt)
 		_, _, err := base.Decide(ctx, e, order.Command{Kind: order.CmdCancel, Cancel: &order.CancelRequest{Mode: order.Immediately, EffectiveAt: day("2026-03-01")}}, day("2026-03-25"))
 		require.ErrorIs(t, err, order.ErrOutOfOrder, "before activation")
+		_, _, err = base.Decide(ctx, e, order.Command{Kind: order.CmdCancel, Cancel: &order.CancelRequest{Mode: order.Immediately, EffectiveAt: day("2026-03-26")}}, day("2026-03-25"))
+		require.ErrorIs(t, err, order.ErrInvalid, "an immediate stop is never future-dated")
 	})
 	t.Run("terminated by the platform while suspended", func(t *testing.T) {
 		evs := append([]order.Event(nil), baseEvents...)

@@ -79,7 +79,8 @@ type CancelRequest struct {
 	Mode CancelMode `json:"mode"`
 	// EffectiveAt is the instant the lines stop under Immediately (and for
 	// CmdTerminate); zero means the command's instant. It may be back-dated
-	// to the start of the lines' current segments.
+	// as far as the activation (segments after it are dropped), never
+	// future-dated.
 	EffectiveAt time.Time `json:"effective_at,omitzero"`
 }
 

@@ -577,6 +577,10 @@ func (d *decider) stopAt(mode CancelMode) (*Cancellation, error) {
 		c.EffectiveAt = end
 	case d.cmd.Cancel != nil && !d.cmd.Cancel.EffectiveAt.IsZero():
 		c.EffectiveAt = d.cmd.Cancel.EffectiveAt.UTC()
+		if c.EffectiveAt.After(d.at) {
+			return nil, fmt.Errorf("%w: an immediate stop cannot take effect later, at %s; schedule a cancellation at period end",
+				ErrInvalid, c.EffectiveAt.Format(time.RFC3339))
+		}
 	default:
 		c.EffectiveAt = d.at
 	}
