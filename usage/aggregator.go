@@ -55,10 +55,12 @@ type Aggregator struct {
 	n      int32             // entries in use
 	bigs   []decimal.Decimal // quantities whose digits do not fit an int64
 
-	slots   [][]slot // chunks of slotChunk slots, never reallocated
-	nslots  int32
-	periods []periodInfo
-	sums    []decimal.Decimal // slot values beyond int64
+	slots       [][]slot // chunks of slotChunk slots, never reallocated
+	nslots      int32
+	periods     []periodInfo
+	periodSlots []int32           // slot of period p and meter m at p*len(meters)+m, -1 for none
+	hot         []lineHot         // per line
+	sums        []decimal.Decimal // slot values beyond int64
 
 	attrIdx  map[string]int32 // canonical attribute set -> index+1
 	attrSets []string
@@ -168,6 +170,7 @@ func New(cfg Config) (*Aggregator, error) {
 		lines:     lines,
 		lineIdx:   make(map[LineRef]int32, len(lines)),
 		recordIDs: cfg.RecordIDs,
+		hot:       make([]lineHot, len(lines)),
 	}
 	a.init()
 	for i, m := range meters {
@@ -257,13 +260,7 @@ func (a *Aggregator) addBatch(buf *[batchSize]Record, n int) {
 		li := a.lineOf(buf[i].Line)
 		lis[i] = li
 		if li >= 0 {
-			l := &a.lines[li]
-			if l.last >= 0 {
-				touched += uint64(l.periods[l.last].start)
-			}
-			if len(l.active) > 0 {
-				touched += uint64(l.active[0][0])
-			}
+			touched += uint64(a.hot[li].start)
 		}
 	}
 	a.touched += touched
@@ -351,17 +348,16 @@ func (a *Aggregator) add(r *Record, h uint64, li int32, fh sum128) {
 	} else {
 		e.q, e.qe = f.q.c, int8(f.q.e)
 	}
-	l := &a.lines[f.line]
-	p := &l.periods[f.period]
-	si := p.slots[f.meter]
+	sp := &a.periodSlots[int(f.period)*len(a.meters)+int(f.meter)]
+	si := *sp
 	if si < 0 {
 		si = a.nslots
 		if si&(slotChunk-1) == 0 {
 			a.slots = append(a.slots, make([]slot, slotChunk))
 		}
 		a.nslots++
-		*a.slot(si) = slot{line: f.line, meter: f.meter, period: p.id, best: -1}
-		p.slots[f.meter] = si
+		*a.slot(si) = slot{line: f.line, meter: f.meter, period: f.period, best: -1}
+		*sp = si
 	}
 	e.ref = si
 	a.accepted++
@@ -458,11 +454,11 @@ func (a *Aggregator) numOf(e *entry) num {
 	return num{c: e.q, e: int32(e.qe)}
 }
 
-// fields is a record checked and located: line, meter, period indexes,
-// quantity, instant and the unique attribute's value.
+// fields is a record checked and located: line, meter and period
+// indexes, quantity, instant and the unique attribute's value.
 type fields struct {
 	line, meter int32
-	period      int
+	period      int32 // index into Aggregator.periods
 	q           num
 	ns          int64
 	value       string
@@ -495,15 +491,22 @@ func (a *Aggregator) classify(r *Record, li int32) (f fields, reason Reason, det
 		}
 		f.value = v
 	}
+	if h := &a.hot[li]; f.ns >= h.start && f.ns < h.end {
+		f.period = h.period // active: the period lies inside a segment
+		return f, ReasonUnspecified, ""
+	}
 	l := &a.lines[li]
 	if !l.activeAt(f.ns) {
 		return f, ReasonOutsideActive, "line " + quote(string(r.Line)) + " was not active at " + r.At.UTC().Format(time.RFC3339Nano)
 	}
-	pi, err := a.periodAt(l, f.ns, r.At)
+	pid, err := a.periodAt(l, f.ns, r.At)
 	if err != nil {
 		return f, ReasonNoPeriod, "line " + quote(string(r.Line)) + ": " + err.Error()
 	}
-	f.period = pi
+	f.period = pid
+	if p := &a.periods[pid]; l.covers(p.start, p.end) {
+		a.hot[li] = lineHot{start: p.start, end: p.end, period: pid}
+	}
 	return f, ReasonUnspecified, ""
 }
 

@@ -87,15 +87,21 @@ type lineState struct {
 // periodState is one billing period of one line that holds records.
 type periodState struct {
 	start, end int64
-	id         int32   // index into Aggregator.periods
-	slots      []int32 // aggregate slot per meter index, -1 when none yet
+	id         int32 // index into Aggregator.periods
 }
 
 // periodInfo is what a report says about a period.
 type periodInfo struct {
-	period ensemble.Period // in UTC
-	start  int64           // period.Start in Unix nanoseconds
-	closed bool
+	period     ensemble.Period // in UTC
+	start, end int64           // period in Unix nanoseconds
+	closed     bool
+}
+
+// lineHot caches, per line, the last period met that lies wholly inside
+// an active segment: a record in it needs no other lookup.
+type lineHot struct {
+	start, end int64 // empty until a period is cached
+	period     int32
 }
 
 const (
@@ -276,11 +282,22 @@ func (l *lineState) activeAt(ns int64) bool {
 	return false
 }
 
-// periodAt returns the index in l.periods of the line's billing period
-// holding ns (the instant at), computing and recording it when it is new.
-func (a *Aggregator) periodAt(l *lineState, ns int64, at time.Time) (int, error) {
+// covers reports whether one active segment holds all of [start, end).
+func (l *lineState) covers(start, end int64) bool {
+	for _, seg := range l.active {
+		if seg[0] <= start && end <= seg[1] {
+			return true
+		}
+	}
+	return false
+}
+
+// periodAt returns the id (index into a.periods) of the line's billing
+// period holding ns (the instant at), computing and recording it when it
+// is new.
+func (a *Aggregator) periodAt(l *lineState, ns int64, at time.Time) (int32, error) {
 	if i := l.last; i >= 0 && ns >= l.periods[i].start && ns < l.periods[i].end {
-		return i, nil
+		return l.periods[i].id, nil
 	}
 	i, found := slices.BinarySearchFunc(l.periods, ns, func(p periodState, ns int64) int {
 		switch {
@@ -293,7 +310,7 @@ func (a *Aggregator) periodAt(l *lineState, ns int64, at time.Time) (int, error)
 	})
 	if found {
 		l.last = i
-		return i, nil
+		return l.periods[i].id, nil
 	}
 	var per ensemble.Period
 	if l.listed != nil {
@@ -313,12 +330,12 @@ func (a *Aggregator) periodAt(l *lineState, ns int64, at time.Time) (int, error)
 		}
 		per = ensemble.Period{Start: p.Start.UTC(), End: p.End.UTC()}
 	}
-	ps := periodState{start: nanos(per.Start), end: nanos(per.End), id: int32(len(a.periods)), slots: make([]int32, len(a.meters))}
-	a.periods = append(a.periods, periodInfo{period: per, start: ps.start, closed: ps.end <= l.closed})
-	for k := range ps.slots {
-		ps.slots[k] = -1
+	ps := periodState{start: nanos(per.Start), end: nanos(per.End), id: int32(len(a.periods))}
+	a.periods = append(a.periods, periodInfo{period: per, start: ps.start, end: ps.end, closed: ps.end <= l.closed})
+	for range a.meters {
+		a.periodSlots = append(a.periodSlots, -1)
 	}
 	l.periods = slices.Insert(l.periods, i, ps)
 	l.last = i
-	return i, nil
+	return ps.id, nil
 }
