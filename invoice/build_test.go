@@ -332,6 +332,28 @@ func TestDiscounts(t *testing.T) {
 	})
 }
 
+// A segment's line discount (as an order line carries) changing mid-cycle
+// is prorated like any change: the unused part is credited with the
+// discount it was billed with and the rest charged with the new one.
+func TestSegmentDiscountChange(t *testing.T) {
+	half := time.Date(2026, 3, 16, 12, 0, 0, 0, time.UTC)
+	first := seg(date(2026, 3, 1), half, pin("pro", 1), "2")
+	first.Discount = ensemble.MustRatio("10%")
+	second := seg(half, time.Time{}, pin("pro", 1), "2")
+	second.Discount = ensemble.MustRatio("20%")
+	inv := build1(t, builder(t, invoice.Options{}), invoice.Run{At: date(2026, 3, 31)}, sub("s1", date(2026, 3, 1), item("i1", first, second)))
+	var got []string
+	for _, l := range inv.Lines {
+		got = append(got, l.Kind.String()+" "+l.Amount.AmountString()+" "+l.Discount.AmountString()+" "+l.Net.AmountString())
+	}
+	require.Equal(t, []string{
+		"proration_credit -30.00 -3.00 -27.00",
+		"recurring 60.00 6.00 54.00",
+		"recurring 30.00 6.00 24.00",
+	}, got)
+	require.Equal(t, invoice.DiscountID("line"), inv.Lines[2].Discounts[0].ID)
+}
+
 // Prepaid credits apply to the total by priority, then expiry; expired
 // ones are skipped.
 func TestPrepaidCredits(t *testing.T) {

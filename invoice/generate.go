@@ -11,8 +11,11 @@ import (
 	"github.com/shopspring/decimal"
 )
 
-// partnerDiscount is the ID of an item's partner discount.
-const partnerDiscount DiscountID = "partner"
+// IDs of the discounts an item and its segments carry.
+const (
+	partnerDiscount DiscountID = "partner"
+	lineDiscount    DiscountID = "line"
+)
 
 var (
 	ratioZero = ensemble.Ratio{}
@@ -115,6 +118,7 @@ type piece struct {
 	qty        decimal.Decimal
 	ch         *chargeInfo
 	addOn      bool
+	disc       ensemble.Ratio // the segment's line discount
 }
 
 // stream is the history of one charge (offer ID and charge ID) on an item.
@@ -194,6 +198,7 @@ func (g *gen) streams(it *Item) []stream {
 	}
 	out := make([]stream, 0, len(g.b.offers[segs[0].Pin].charges)+len(segs[0].AddOns))
 	for _, sg := range segs {
+		segDisc := sg.Discount
 		addPin := func(pin catalog.Pin, qty decimal.Decimal, addOn bool) {
 			for _, ch := range g.b.offers[pin].charges {
 				k := -1
@@ -210,12 +215,12 @@ func (g *gen) streams(it *Item) []stream {
 				st := &out[k]
 				if n := len(st.pieces); n > 0 {
 					last := &st.pieces[n-1]
-					if last.end.Equal(sg.Start) && last.pin == pin && last.qty.Equal(qty) {
+					if last.end.Equal(sg.Start) && last.pin == pin && last.qty.Equal(qty) && last.disc.Equal(segDisc) {
 						last.end = sg.End
 						continue
 					}
 				}
-				st.pieces = append(st.pieces, piece{start: sg.Start, end: sg.End, pin: pin, qty: qty, ch: ch, addOn: addOn})
+				st.pieces = append(st.pieces, piece{start: sg.Start, end: sg.End, pin: pin, qty: qty, ch: ch, addOn: addOn, disc: segDisc})
 			}
 		}
 		addPin(sg.Pin, sg.Quantity, false)
@@ -278,8 +283,11 @@ func (g *gen) windowOf(d *Discount) (window, bool) {
 
 // pcts returns the percentage discounts that apply to a line of offer o
 // on item it whose service starts at t, sorted by ID.
-func (g *gen) pcts(it *Item, o catalog.OfferID, t time.Time) []pct {
+func (g *gen) pcts(it *Item, o catalog.OfferID, t time.Time, seg ensemble.Ratio) []pct {
 	var out []pct
+	if !seg.IsZero() {
+		out = append(out, pct{id: lineDiscount, p: seg})
+	}
 	if !it.PartnerDiscount.IsZero() {
 		out = append(out, pct{id: partnerDiscount, p: it.PartnerDiscount})
 	}
@@ -457,7 +465,7 @@ func (g *gen) oneTime(it *Item, p piece, at int) {
 	l.Full = r.Amount
 	l.Tiers = r.Lines
 	l.Amount = r.Amount.Round(g.mode)
-	g.discount(&l, l.Amount, g.pcts(it, p.pin.Offer, p.start), ratioZero, ratioOne, false)
+	g.discount(&l, l.Amount, g.pcts(it, p.pin.Offer, p.start, p.disc), ratioZero, ratioOne, false)
 	g.lines = append(g.lines, l)
 }
 
@@ -563,7 +571,7 @@ func (g *gen) charge(it *Item, p piece, c ensemble.Period, s time.Time, at int) 
 	if !from.IsZero() {
 		l.Proration = g.proration(r.Amount, from, ratioOne)
 	}
-	ps := g.pcts(it, p.pin.Offer, s)
+	ps := g.pcts(it, p.pin.Offer, s, p.disc)
 	g.discount(&l, r.Amount, ps, from, ratioOne, false)
 	g.lines = append(g.lines, l)
 	return billed{id: l.ID, p: p, full: r.Amount, tiers: r.Lines, pcts: ps, cycle: c}, true
@@ -631,7 +639,7 @@ func (g *gen) arrears(it *Item, st *stream, c ensemble.Period, at int) {
 		if !from.IsZero() || !toOne {
 			l.Proration = g.proration(r.Amount, from, to)
 		}
-		g.discount(&l, r.Amount, g.pcts(it, p.pin.Offer, s), from, to, false)
+		g.discount(&l, r.Amount, g.pcts(it, p.pin.Offer, s, p.disc), from, to, false)
 		g.lines = append(g.lines, l)
 	}
 }
@@ -639,7 +647,7 @@ func (g *gen) arrears(it *Item, st *stream, c ensemble.Period, at int) {
 // usageCharge finds the usage charge that bills meter m in period pd: the
 // one of the latest segment overlapping it. It also returns when the item's
 // service in the period ends.
-func (g *gen) usageCharge(segs []Segment, m usage.MeterID, pd ensemble.Period) (*chargeInfo, time.Time) {
+func (g *gen) usageCharge(segs []Segment, m usage.MeterID, pd ensemble.Period) (*chargeInfo, time.Time, ensemble.Ratio) {
 	for k := len(segs) - 1; k >= 0; k-- {
 		sg := segs[k]
 		if !sg.Start.Before(pd.End) || (!sg.End.IsZero() && !sg.End.After(pd.Start)) {
@@ -657,19 +665,19 @@ func (g *gen) usageCharge(segs []Segment, m usage.MeterID, pd ensemble.Period) (
 		for _, pin := range pins {
 			for _, ch := range g.b.offers[pin].charges {
 				if ch.typ == catalog.Usage && ch.meter == string(m) {
-					return ch, end
+					return ch, end, sg.Discount
 				}
 			}
 		}
 	}
-	return nil, time.Time{}
+	return nil, time.Time{}, ratioZero
 }
 
 // usageLine rates an aggregate, or with late set, bills the late delta
 // against billed.
 func (g *gen) usageLine(it *Item, segs []Segment, agg *usage.Aggregate, late *usage.Aggregate, at int) {
 	pd := ensemble.Period{Start: agg.Period.Start.UTC(), End: agg.Period.End.UTC()}
-	ch, end := g.usageCharge(segs, agg.Meter, pd)
+	ch, end, disc := g.usageCharge(segs, agg.Meter, pd)
 	if ch == nil {
 		g.ps.Add(g.itemPath(at), bad(ErrUnknown, "no usage charge for meter %q in %s", agg.Meter, pd))
 		return
@@ -692,7 +700,7 @@ func (g *gen) usageLine(it *Item, segs []Segment, agg *usage.Aggregate, late *us
 		l.Usage = tr
 		l.Cycle, l.Period = pd, pd
 		l.Refs = append(l.Refs, tr.Ref)
-		g.discount(&l, l.Amount, g.pcts(it, ch.offer.pin.Offer, pd.Start), ratioZero, ratioOne, false)
+		g.discount(&l, l.Amount, g.pcts(it, ch.offer.pin.Offer, pd.Start, disc), ratioZero, ratioOne, false)
 	} else {
 		cum, err := agg.Merge(*late)
 		if err != nil {
@@ -719,7 +727,7 @@ func (g *gen) usageLine(it *Item, segs []Segment, agg *usage.Aggregate, late *us
 		l.Usage = tr
 		l.Cycle, l.Period = pd, pd
 		l.Refs = append(l.Refs, tr.Ref, lr, ensemble.Ref{Kind: RefLine, ID: string(g.lineID(it, pd.Start, ch, KindUsage, time.Time{}))})
-		g.deltaDiscount(&l, cumAmt, billedAmt, g.pcts(it, ch.offer.pin.Offer, pd.Start))
+		g.deltaDiscount(&l, cumAmt, billedAmt, g.pcts(it, ch.offer.pin.Offer, pd.Start, disc))
 	}
 	g.lines = append(g.lines, l)
 }
@@ -748,7 +756,26 @@ func (g *gen) commitment() {
 		return
 	}
 	min := ensemble.MoneyFromDecimal(cm.Minimum, g.cur)
+	// Sweep the lines in service-start order alongside the cycles, so the
+	// cost is linear in cycles plus lines.
+	order := make([]int, 0, len(g.lines))
+	for i := range g.lines {
+		if g.lines[i].Kind != KindUsageAdjustment {
+			order = append(order, i)
+		}
+	}
+	slices.SortFunc(order, func(a, b int) int { return g.lines[a].Period.Start.Compare(g.lines[b].Period.Start) })
+	next := 0
 	err := cycles(g.cad, g.s.Anchor, start, end, g.loc, func(c ensemble.Period) bool {
+		spent := ensemble.MoneyFromMinor(0, g.cur)
+		for next < len(order) && g.lines[order[next]].Period.Start.Before(c.Start) {
+			next++
+		}
+		for next < len(order) && c.Contains(g.lines[order[next]].Period.Start) {
+			l := &g.lines[order[next]]
+			spent = g.add(spent, g.sub(l.Amount, l.Discount))
+			next++
+		}
 		s, e := c.Start, c.End
 		if act.After(s) {
 			s = act
@@ -765,13 +792,6 @@ func (g *gen) commitment() {
 			return false
 		}
 		owed := g.cum(min, from, to)
-		spent := ensemble.MoneyFromMinor(0, g.cur)
-		for i := range g.lines {
-			l := &g.lines[i]
-			if l.Kind != KindUsageAdjustment && c.Contains(l.Period.Start) {
-				spent = g.add(spent, g.sub(l.Amount, l.Discount))
-			}
-		}
 		short := g.sub(owed, spent)
 		if !short.IsPositive() {
 			return true

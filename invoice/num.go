@@ -16,6 +16,12 @@ func quo(a, b ensemble.Ratio) ensemble.Ratio {
 
 func quote(s string) string { return strconv.Quote(s) }
 
+// MaxCycles bounds how many cycles of one charge a single Build computes
+// (a run from the beginning of a long, daily subscription), so that hostile
+// input cannot make a build arbitrarily slow. Bill long histories in several
+// runs.
+const MaxCycles = 100000
+
 // cycles calls f for every cycle of cad from anchor that overlaps
 // [start, end), in order, stopping when f returns false. It steps with
 // Boundary from the index PeriodAt finds, as ensemble.Cadence.Periods does,
@@ -25,7 +31,10 @@ func cycles(cad ensemble.Cadence, anchor, start, end time.Time, loc *time.Locati
 	if err != nil {
 		return err
 	}
-	for p.Start.Before(end) {
+	for count := 0; p.Start.Before(end); count++ {
+		if count == MaxCycles {
+			return bad(ErrInvalid, "a run spans more than %d cycles of cadence %s", MaxCycles, cad)
+		}
 		if !f(ensemble.Period{Start: p.Start.UTC(), End: p.End.UTC()}) {
 			return nil
 		}

@@ -71,7 +71,7 @@ func drawSub(t *rapid.T, id string) invoice.Subscription {
 		it := invoice.Item{ID: invoice.ItemID(fmt.Sprintf("i%d", i)), PartnerDiscount: drawRatio(t, id+"_partner")}
 		at := drawInstant(t, anchor.Add(-24*time.Hour), 24*40, id+"_start")
 		for k := range rapid.IntRange(1, 4).Draw(t, id+"_segments") {
-			sg := invoice.Segment{Start: at, Pin: rapid.SampledFrom(bases).Draw(t, id+"_pin"), Quantity: drawQty(t, id+"_qty")}
+			sg := invoice.Segment{Start: at, Pin: rapid.SampledFrom(bases).Draw(t, id+"_pin"), Quantity: drawQty(t, id+"_qty"), Discount: drawRatio(t, id+"_line_discount")}
 			if (sg.Pin.Offer == "basic" || sg.Pin.Offer == "pro") && rapid.Bool().Draw(t, id+"_addon") {
 				sg.AddOns = []invoice.AddOn{{Pin: pin("storage", 1), Quantity: drawQty(t, id+"_addon_qty")}}
 			}

@@ -128,7 +128,8 @@ type Item struct {
 	// empty means the offer's "tax_code" attribute, if any.
 	TaxCode string `json:"tax_code,omitempty"`
 	// PartnerDiscount is the discount the selling partner granted on this
-	// line (such as "10%"), applied as a percentage discount for ever.
+	// line (such as "10%"), applied as a percentage discount with ID
+	// "partner" for ever.
 	PartnerDiscount ensemble.Ratio `json:"partner_discount,omitzero"`
 	// Discounts apply to this item's lines only.
 	Discounts []Discount `json:"discounts,omitempty"`
@@ -151,6 +152,11 @@ type Segment struct {
 	Quantity decimal.Decimal `json:"quantity"`
 	// AddOns are the add-ons attached during the segment.
 	AddOns []AddOn `json:"add_ons,omitempty"`
+	// Discount is the line's discount during the segment (such as "15%",
+	// the discount an order line carries), applied as a percentage
+	// discount with ID "line" to every charge of the segment. A change of
+	// discount is a change like any other: prorated.
+	Discount ensemble.Ratio `json:"discount,omitzero"`
 }
 
 // AddOn is an add-on offer attached to an item, billed like the base offer

@@ -42,6 +42,7 @@ func (b *Builder) validate(ps *ensemble.Problems, run Run, subs []Subscription) 
 		} else {
 			refs.byID[s.ID] = i
 		}
+		checkSubDecimals(ps, at, s)
 		if s.Customer.ID == "" {
 			ps.Add(at()+".customer.id", ErrRequired)
 		}
@@ -110,12 +111,13 @@ func (b *Builder) validate(ps *ensemble.Problems, run Run, subs []Subscription) 
 			credits[c.ID] = true
 			if c.Balance.Sign() < 0 {
 				ps.Add(ca()+".balance", bad(ErrNegative, "%s", c.Balance))
-			} else if !ensemble.MoneyFromDecimal(c.Balance, s.Currency).IsRounded() {
+			} else if inRange(c.Balance) && !ensemble.MoneyFromDecimal(c.Balance, s.Currency).IsRounded() {
 				ps.Add(ca()+".balance", bad(ErrInvalid, "%s is not whole minor units", c.Balance))
 			}
 		}
 	}
 	for k, g := range run.Usage {
+		checkDecimal(ps, func() string { return ensemble.Path("run", "usage", k, "value") }, g.Value)
 		if _, ok := refs.find(g.Line); !ok {
 			ps.Add(ensemble.Path("run", "usage", k, "line"), bad(ErrUnknown, "usage line %q", g.Line))
 		}
@@ -124,6 +126,8 @@ func (b *Builder) validate(ps *ensemble.Problems, run Run, subs []Subscription) 
 		}
 	}
 	for k, l := range run.Late {
+		checkDecimal(ps, func() string { return ensemble.Path("run", "late", k, "billed", "value") }, l.Billed.Value)
+		checkDecimal(ps, func() string { return ensemble.Path("run", "late", k, "late", "value") }, l.Late.Value)
 		if _, ok := refs.find(l.Billed.Line); !ok {
 			ps.Add(ensemble.Path("run", "late", k, "billed", "line"), bad(ErrUnknown, "usage line %q", l.Billed.Line))
 		}
@@ -206,7 +210,13 @@ func (b *Builder) validateSegments(ps *ensemble.Problems, ia func() string, s *S
 			ps.Add(sa()+".end", bad(ErrOrder, "%s is not after the start", sg.End.Format(time.RFC3339Nano)))
 		}
 		prevEnd = sg.End
+		if !sg.Discount.IsZero() && (sg.Discount.Sign() < 0 || sg.Discount.Cmp(ratioOne) > 0) {
+			ps.Add(sa()+".discount", bad(ErrInvalid, "%s", sg.Discount))
+		}
 		checkQty := func(path func() string, q decimal.Decimal) bool {
+			if !inRange(q) {
+				return false // reported by checkSubDecimals
+			}
 			if q.Sign() < 0 {
 				ps.Add(path()+".quantity", bad(ErrNegative, "%s", q))
 				return false
@@ -253,7 +263,7 @@ func (b *Builder) validateDiscounts(ps *ensemble.Problems, at func() string, s *
 		da := func() string { return ensemble.Path(at(), k) }
 		if err := validID(string(d.ID)); err != nil {
 			ps.Add(da()+".id", err)
-		} else if ids[d.ID] || d.ID == partnerDiscount {
+		} else if ids[d.ID] || d.ID == partnerDiscount || d.ID == lineDiscount {
 			ps.Add(da()+".id", bad(ErrDuplicate, "%q", d.ID))
 		}
 		ids[d.ID] = true
@@ -265,7 +275,7 @@ func (b *Builder) validateDiscounts(ps *ensemble.Problems, at func() string, s *
 			ps.Add(da()+".percent", bad(ErrInvalid, "%s is outside (0, 100%%]", d.Percent))
 		case hasA && d.Amount.Sign() < 0:
 			ps.Add(da()+".amount", bad(ErrNegative, "%s", d.Amount))
-		case hasA && !ensemble.MoneyFromDecimal(d.Amount, s.Currency).IsRounded():
+		case hasA && inRange(d.Amount) && !ensemble.MoneyFromDecimal(d.Amount, s.Currency).IsRounded():
 			ps.Add(da()+".amount", bad(ErrInvalid, "%s is not whole minor units", d.Amount))
 		}
 		switch {
