@@ -58,6 +58,7 @@ type LineError struct {
 	Err  error
 }
 
+// Error names the line, plan, node and rule, then the problem.
 func (e *LineError) Error() string {
 	s := fmt.Sprintf("settlement: line %q", string(e.Line))
 	if e.Plan != "" {

@@ -88,7 +88,7 @@ func (r *run) reverse(lg *ledger, credit int64, by string, at time.Time, note st
 	return &nl, nil
 }
 
-// Dispute opens a dispute on a settled line at instant at: every part's
+// Dispute opens a dispute on a settled line at instant at (stored in UTC): every part's
 // unreversed amount is held (KindHold entries) until ResolveDispute. A
 // line already disputed, or unknown, is an error; st is left unchanged.
 func (s *Settler) Dispute(st State, line LineID, at time.Time) (Result, error) {
@@ -99,6 +99,7 @@ func (s *Settler) Dispute(st State, line LineID, at time.Time) (Result, error) {
 	if lg.disputed {
 		return Result{}, lineErr(line, lg.plan.ID, "", "", ErrDisputed)
 	}
+	at = at.UTC()
 	r := s.newRun(context.Background(), st)
 	nl := *lg
 	nl.parts = slices.Clone(lg.parts)
@@ -129,6 +130,7 @@ func (s *Settler) ResolveDispute(st State, line LineID, won bool, at time.Time) 
 	if !lg.disputed {
 		return Result{}, lineErr(line, lg.plan.ID, "", "", ErrNotDisputed)
 	}
+	at = at.UTC()
 	r := s.newRun(context.Background(), st)
 	nl := *lg
 	nl.parts = slices.Clone(lg.parts)

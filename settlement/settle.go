@@ -84,7 +84,9 @@ func (s *Settler) AppendSettle(ctx context.Context, dst []Entry, st State, lines
 				return fail(err)
 			}
 		}
-		l := &lines[i]
+		lc := lines[i]
+		lc.Date = lc.Date.UTC() // stored instants are UTC
+		l := &lc
 		var err error
 		if l.Credits == "" {
 			err = r.settleLine(l)
@@ -124,6 +126,13 @@ func canonical(lines []Line) []int {
 	return order
 }
 
+// partnerKey memoizes a rule that reads only the node's partner.
+type partnerKey struct {
+	rule *rules.Rule
+	snap *partner.Snapshot
+}
+
+// memoKey memoizes a rule that reads offer, route, customer and partner.
 type memoKey struct {
 	rule    *rules.Rule
 	snap    *partner.Snapshot
@@ -149,6 +158,7 @@ type run struct {
 	ps      partner.Snapshot
 	snaps   map[partner.ID]*timeline
 	memo    map[memoKey]*evalResult
+	pmemo   map[partnerKey]*evalResult
 	lcache  map[levelKey]*levelShares
 	platSn  partner.Snapshot
 	levels  [][]child
@@ -192,7 +202,7 @@ var platformSnap = partner.Snapshot{Type: partner.TypePlatform, Status: partner.
 
 func (s *Settler) newRun(ctx context.Context, st State) *run {
 	r := &run{s: s, ctx: ctx, st: st.clone(), owned: map[volKey]bool{}, snaps: map[partner.ID]*timeline{},
-		memo: map[memoKey]*evalResult{}, lcache: map[levelKey]*levelShares{}, volume: map[*cnode]int64{}, accrued: map[volKey]LineID{}}
+		memo: map[memoKey]*evalResult{}, pmemo: map[partnerKey]*evalResult{}, lcache: map[levelKey]*levelShares{}, volume: map[*cnode]int64{}, accrued: map[volKey]LineID{}}
 	r.platSn = platformSnap
 	r.platSn.ID = s.platform
 	if r.st.lines == nil {
@@ -518,11 +528,14 @@ func (r *run) evalRule(id string, sn *partner.Snapshot) (*evalResult, *rules.Rul
 	level := r.s.memoOK[rule]
 	memo := level != memoNone
 	var key memoKey
-	if memo {
-		key = memoKey{rule: rule, snap: sn}
-		if level == memoContext {
-			key.offer, key.charge, key.route, key.country = r.line.Offer, r.line.Charge, r.rf, r.line.Customer.Country
+	pkey := partnerKey{rule: rule, snap: sn}
+	switch level {
+	case memoPartner:
+		if res, ok := r.pmemo[pkey]; ok {
+			return res, rule, nil
 		}
+	case memoContext:
+		key = memoKey{rule: rule, snap: sn, offer: r.line.Offer, charge: r.line.Charge, route: r.rf, country: r.line.Customer.Country}
 		if res, ok := r.memo[key]; ok {
 			return res, rule, nil
 		}
@@ -546,7 +559,10 @@ func (r *run) evalRule(id string, sn *partner.Snapshot) (*evalResult, *rules.Rul
 		out.ratio = ensemble.RatioFromDecimal(res.Decimal)
 		out.text = out.ratio.Percent() + " (rule " + ruleName(rule, id) + ")"
 	}
-	if memo {
+	switch level {
+	case memoPartner:
+		r.pmemo[pkey] = out
+	case memoContext:
 		r.memo[key] = out
 	}
 	return out, rule, nil
