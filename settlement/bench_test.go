@@ -179,3 +179,40 @@ func cpuTime() time.Duration {
 	}
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
+
+// BenchmarkClawback credits 10,000 settled lines in full, in one call.
+func BenchmarkClawback(b *testing.B) {
+	net := benchNetwork(b)
+	s := planSettler(b, benchPlanStatic, net, benchRules)
+	lines := benchLines(10_000)
+	res, err := s.Settle(ctx, settlement.State{}, lines)
+	require.NoError(b, err)
+	credits := make([]settlement.Line, len(lines))
+	for i, l := range lines {
+		credits[i] = settlement.Line{ID: "C" + l.ID, Date: l.Date.Add(time.Hour), Amount: l.Amount.Neg(), Credits: l.ID}
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := s.Settle(ctx, res.State, credits); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(len(credits))*float64(b.N)/b.Elapsed().Seconds(), "lines/s")
+}
+
+// BenchmarkStatements folds the entries of 10,000 lines (about 43,000
+// entries) into statements.
+func BenchmarkStatements(b *testing.B) {
+	net := benchNetwork(b)
+	s := planSettler(b, benchPlanStatic, net, benchRules)
+	res, err := s.Settle(ctx, settlement.State{}, benchLines(10_000))
+	require.NoError(b, err)
+	opts := settlement.StatementOptions{Period: ensemble.MustPeriod(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC), time.Date(2027, 1, 1, 0, 0, 0, 0, time.UTC))}
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := settlement.Statements(res.Entries, opts); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(len(res.Entries))*float64(b.N)/b.Elapsed().Seconds(), "entries/s")
+}

@@ -131,3 +131,5 @@ func requireMoney(t require.TestingT, got, want ensemble.Money, msgAndArgs ...an
 // cmpOpts lets cmp.Diff compare currencies, which are comparable values
 // with unexported fields.
 var cmpOpts = []cmp.Option{cmp.Comparer(func(a, b ensemble.Currency) bool { return a == b })}
+
+func mustUSD(s string) ensemble.Money { return ensemble.MustMoney(s, "USD") }

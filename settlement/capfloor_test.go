@@ -1,0 +1,55 @@
+package settlement_test
+
+import (
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/ensemble-commerce/ensemble/partner"
+	"github.com/ensemble-commerce/ensemble/settlement"
+)
+
+func TestCapsFloorsAndFixedAmounts(t *testing.T) {
+	plan := `{id: p, version: 1, root: {id: root, children: [
+		{id: fee, party: platform, share: {amount: {amount: "1.50", currency: EUR}}, fallback: platform},
+		{id: ref, party: referrer, share: "10%", cap: {amount: "5.00", currency: EUR}},
+		{id: plat, party: platform, share: "10%", floor: {amount: "2.00", currency: EUR}, fallback: platform},
+		{id: seller, party: seller, share: remaining}]}}`
+	s := planSettler(t, plan, loadNetwork(t))
+	tests := []struct {
+		amount string
+		want   map[partner.ID]string
+		err    error
+	}{
+		// 1.50 fixed; ref 10% = 10.00 capped at 5.00; platform 10% = 10.00; seller the rest.
+		{"100.00", map[partner.ID]string{"platform": "11.50", "referral-ams": "5.00", "sub-utrecht": "83.50"}, nil},
+		// ref 10% = 3.00 under the cap; platform 10% = 3.00 above the floor.
+		{"30.00", map[partner.ID]string{"platform": "4.50", "referral-ams": "3.00", "sub-utrecht": "22.50"}, nil},
+		// ref 1.00; platform 10% = 1.00 raised to the 2.00 floor.
+		{"10.00", map[partner.ID]string{"platform": "3.50", "referral-ams": "1.00", "sub-utrecht": "5.50"}, nil},
+		// 1.50 fixed + 2.00 floor exceed 3.00.
+		{"3.00", nil, settlement.ErrOverAllocation},
+		// the fixed amount alone exceeds 1.00.
+		{"1.00", nil, settlement.ErrOverAllocation},
+	}
+	for _, tc := range tests {
+		t.Run(tc.amount, func(t *testing.T) {
+			res, err := s.Settle(ctx, settlement.State{}, []settlement.Line{chainLine("L1", tc.amount, "2026-03-01")})
+			if tc.err != nil {
+				require.ErrorIs(t, err, tc.err)
+				return
+			}
+			require.NoError(t, err)
+			got := byParty(res.Entries)
+			require.Len(t, got, len(tc.want), "%v", got)
+			for p, w := range tc.want {
+				requireMoney(t, got[p], eur(w), p)
+			}
+		})
+	}
+	usd := chainLine("L2", "10.00", "2026-03-01")
+	usd.Amount = mustUSD("10.00")
+	usd.Tax = mustUSD("0")
+	_, err := s.Settle(ctx, settlement.State{}, []settlement.Line{usd})
+	require.ErrorIs(t, err, settlement.ErrCurrency)
+}
