@@ -46,7 +46,9 @@ type Line struct {
 	// Full is the exact, unrounded rating of Quantity for a whole cycle,
 	// before proration (for usage, the rating; for adjustments, the delta).
 	Full ensemble.Money `json:"full"`
-	// Tiers is the rating's breakdown by tier (of the whole cycle).
+	// Tiers is the rating's breakdown by tier (of the whole cycle). Lines of
+	// one Build that rate the same charge and quantity share it: treat it as
+	// read-only.
 	Tiers []catalog.Line `json:"tiers,omitempty"`
 	// Proration says how Amount was prorated (nil: a whole cycle).
 	Proration *Proration `json:"proration,omitempty"`

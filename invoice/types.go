@@ -190,9 +190,11 @@ type Discount struct {
 }
 
 // Commitment is a minimum spend per cycle of the subscription's cadence.
-// When the net (after discounts, before tax) of a cycle's lines falls
-// short, a true-up line bills the difference at the cycle's end. A cycle the
-// subscription covers only in part owes the prorated minimum.
+// When the net (after percentage discounts, before fixed discounts and tax)
+// of the lines whose service starts in a cycle falls short, a true-up line
+// bills the difference at the cycle's end (or the cancellation). Late usage
+// adjustments do not count. A cycle the subscription covers only in part
+// owes the prorated minimum, rounded as recurring lines are.
 type Commitment struct {
 	Minimum decimal.Decimal `json:"minimum"`
 }
