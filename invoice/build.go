@@ -70,6 +70,13 @@ func (b *Builder) Build(run Run, subs []Subscription) ([]Invoice, error) {
 	ar := &arena{}
 	cache := map[rateKey]catalog.Rating{}
 	invID := fmtTime(run.At)
+	var billed map[LineID]*Line
+	if len(run.Billed) > 0 {
+		billed = make(map[LineID]*Line, len(run.Billed))
+		for i := range run.Billed {
+			billed[run.Billed[i].ID] = &run.Billed[i]
+		}
+	}
 	var items []usage.Aggregate
 	for _, i := range order {
 		s := &subs[i]
@@ -80,7 +87,7 @@ func (b *Builder) Build(run Run, subs []Subscription) ([]Invoice, error) {
 		}
 		g := &gen{b: b, run: &run, s: s, loc: loc, cur: s.Currency, mode: b.opts.Mode, cad: cadenceOf(s),
 			popts: ensemble.ProrateOptions{Basis: basis, Location: loc, Anchor: s.Anchor},
-			limit: run.At.Add(1), ps: &ps, idx: i, arena: ar, cache: cache, invID: invID}
+			limit: run.At.Add(1), ps: &ps, idx: i, arena: ar, cache: cache, invID: invID, billed: billed}
 		g.from = run.After
 		g.all = s.Commitment != nil
 		g.lines = scratch[:0]

@@ -471,3 +471,28 @@ func TestRunsBillEachLineOnce(t *testing.T) {
 	require.ElementsMatch(t, want, ids)
 	require.True(t, all.Total.Equal(total), "%s != %s", all.Total, total)
 }
+
+// A proration credit credits what was actually billed: with the lines of
+// earlier runs passed in Run.Billed, a credit uses the billed line's full
+// amount even if the segments were edited after it was billed.
+func TestCreditWhatWasActuallyBilled(t *testing.T) {
+	b := builder(t, invoice.Options{})
+	billedAs := sub("s1", date(2026, 3, 1), item("i1", seg(date(2026, 3, 1), time.Time{}, pin("pro", 1), "2")))
+	first := build1(t, b, invoice.Run{At: date(2026, 3, 1)}, billedAs)
+	require.Equal(t, []string{"recurring seats 60.00"}, amounts(first))
+
+	// The segments now say 3 seats from March 1 (edited after billing),
+	// then Basic from March 21.
+	edited := sub("s1", date(2026, 3, 1), item("i1",
+		seg(date(2026, 3, 1), date(2026, 3, 21), pin("pro", 1), "3"),
+		seg(date(2026, 3, 21), time.Time{}, pin("basic", 1), "3")))
+	run := invoice.Run{After: date(2026, 3, 1), At: date(2026, 3, 31)}
+	recomputed := build1(t, b, run, edited)
+	require.Equal(t, []string{"recurring seats 10.65", "proration_credit seats -31.94"}, amounts(recomputed))
+	run.Billed = first.Lines
+	actual := build1(t, b, run, edited)
+	// -(60 - round(60 × 20/31)) = -(60 - 38.71): never more than was billed.
+	require.Equal(t, []string{"recurring seats 10.65", "proration_credit seats -21.29"}, amounts(actual))
+	require.Equal(t, first.Lines[0].ID, actual.Lines[1].Credits)
+	roundTrip(t, run)
+}

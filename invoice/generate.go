@@ -45,6 +45,7 @@ type gen struct {
 	arena   *arena
 	cache   map[rateKey]catalog.Rating
 	invID   string // the run instant as it appears in invoice IDs
+	billed  map[LineID]*Line
 }
 
 // arena hands out slices carved from larger blocks, so that a build of many
@@ -585,19 +586,29 @@ func (g *gen) credit(it *Item, ob *billed, t time.Time, at int) {
 	if !ok {
 		return
 	}
+	full, pcts := ob.full, ob.pcts
+	if bl, ok := g.billed[ob.id]; ok && bl.Kind == KindRecurring && bl.Full.Currency() == g.cur && inRange(bl.Full.Amount()) {
+		// Credit what was actually billed.
+		full, pcts = bl.Full, nil
+		for _, d := range bl.Discounts {
+			if !d.Percent.IsZero() {
+				pcts = append(pcts, pct{id: d.ID, p: d.Percent})
+			}
+		}
+	}
 	l := g.newLine(it, KindProrationCredit, ob.p.ch, ob.p.pin, ob.p.qty)
 	l.ID = g.lineID(it, c.Start, ob.p.ch, KindProrationCredit, t)
 	l.Description = "Unused time on " + l.Description
 	l.Date = t
 	l.Cycle = c
 	l.Period = ensemble.Period{Start: t, End: c.End}
-	l.Full = ob.full
+	l.Full = full
 	l.Tiers = ob.tiers
-	l.Amount = g.cumOne(ob.full, from, ratioOne, true).Neg()
-	l.Proration = g.proration(ob.full, from, ratioOne)
+	l.Amount = g.cumOne(full, from, ratioOne, true).Neg()
+	l.Proration = g.proration(full, from, ratioOne)
 	l.Credits = ob.id
 	l.Refs = append(l.Refs, ensemble.Ref{Kind: RefLine, ID: string(ob.id)})
-	g.discount(&l, ob.full, ob.pcts, from, ratioOne, true)
+	g.discount(&l, full, pcts, from, ratioOne, true)
 	g.lines = append(g.lines, l)
 }
 

@@ -262,6 +262,12 @@ type Run struct {
 	// Late is late usage for periods already billed; it is billed in this
 	// run whatever its period.
 	Late []LateUsage `json:"late,omitempty"`
+	// Billed are lines earlier runs issued, as the host stored them
+	// (optional). A proration credit of a line found here credits that
+	// line's full amount and percentage discounts — what was actually
+	// billed — even if the subscription's segments were edited since;
+	// without it, what was billed is recomputed from the segments.
+	Billed []Line `json:"billed,omitempty"`
 }
 
 // Options configures a Builder. The zero value prorates by exact time, rates
