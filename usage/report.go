@@ -288,7 +288,15 @@ func (a *Aggregator) Report() *Report {
 	}
 	var uniques [][]string
 	if a.pairs.n > 0 {
+		// One backing array, cut per slot by its count of unique values.
 		uniques = make([][]string, a.nslots)
+		all := make([]string, 0, a.pairs.n)
+		for si := range a.nslots {
+			if n := a.slot(si).uniques; n > 0 && len(all)+int(n) <= cap(all) {
+				uniques[si] = all[len(all) : len(all) : len(all)+int(n)]
+				all = all[:len(all)+int(n)]
+			}
+		}
 		for _, k := range a.pairs.keys {
 			if k != 0 {
 				key := k - 1
