@@ -35,15 +35,16 @@ type Config struct {
 // Settler settles lines through compiled plans. It is immutable and safe
 // for concurrent use; each call keeps its own scratch and memo state.
 type Settler struct {
-	plans    []*cplan
-	byOffer  map[catalog.OfferID][]*cplan
-	anyOffer []*cplan
-	rules    *rules.RuleSet
-	memoOK   map[*rules.Rule]memoLevel
-	net      *partner.Network
-	platform partner.ID
-	env      *rules.Env
-	perLine  int // most entries a plan makes per line, for preallocation
+	plans     []*cplan
+	byOffer   map[catalog.OfferID][]*cplan
+	anyOffer  []*cplan
+	rules     *rules.RuleSet
+	memoOK    map[*rules.Rule]memoLevel
+	net       *partner.Network
+	timelines map[partner.ID]*timeline
+	platform  partner.ID
+	env       *rules.Env
+	perLine   int // most entries a plan makes per line, for preallocation
 }
 
 type shareKind uint8
@@ -123,6 +124,13 @@ func New(cfg Config) (*Settler, error) {
 	}
 	if err := p.Err("plans"); err != nil {
 		return nil, err
+	}
+	if s.net != nil {
+		tl, err := buildTimelines(s.net)
+		if err != nil {
+			return nil, fmt.Errorf("settlement: network: %w", err)
+		}
+		s.timelines = tl
 	}
 	ctxEnv, err := contextEnv()
 	if err != nil {

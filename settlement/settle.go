@@ -84,9 +84,9 @@ func (s *Settler) AppendSettle(ctx context.Context, dst []Entry, st State, lines
 				return fail(err)
 			}
 		}
-		lc := lines[i]
-		lc.Date = lc.Date.UTC() // stored instants are UTC
-		l := &lc
+		r.lc = lines[i]
+		r.lc.Date = r.lc.Date.UTC() // stored instants are UTC
+		l := &r.lc
 		var err error
 		if l.Credits == "" {
 			err = r.settleLine(l)
@@ -156,7 +156,8 @@ type run struct {
 	cf      CustomerFacts
 	vf      VolumeFacts
 	ps      partner.Snapshot
-	snaps   map[partner.ID]*timeline
+	snaps   map[partner.ID]*partner.Snapshot // without a network
+	lc      Line
 	memo    map[memoKey]*evalResult
 	pmemo   map[partnerKey]*evalResult
 	lcache  map[levelKey]*levelShares
@@ -170,6 +171,8 @@ type run struct {
 	pbuf    []partner.ID
 	chainSn []*partner.Snapshot
 	arena   []ensemble.Ref
+	ledgers []ledger
+	parts   []part
 	vfSet   bool
 	ids     string
 	idOff   []int
@@ -201,7 +204,7 @@ type child struct {
 var platformSnap = partner.Snapshot{Type: partner.TypePlatform, Status: partner.StatusActive}
 
 func (s *Settler) newRun(ctx context.Context, st State) *run {
-	r := &run{s: s, ctx: ctx, st: st.clone(), owned: map[volKey]bool{}, snaps: map[partner.ID]*timeline{},
+	r := &run{s: s, ctx: ctx, st: st.clone(), owned: map[volKey]bool{}, snaps: map[partner.ID]*partner.Snapshot{},
 		memo: map[memoKey]*evalResult{}, pmemo: map[partnerKey]*evalResult{}, lcache: map[levelKey]*levelShares{}, volume: map[*cnode]int64{}, accrued: map[volKey]LineID{}}
 	r.platSn = platformSnap
 	r.platSn.ID = s.platform
@@ -228,65 +231,74 @@ func (s *Settler) newRun(ctx context.Context, st State) *run {
 // its terms, lifecycle or certifications change.
 type timeline struct {
 	bounds []time.Time
-	snaps  []*partner.Snapshot
-	notYet []bool
+	snaps  []*partner.Snapshot // nil: not a partner (yet) in that interval
 }
 
 var errNotTrading = errors.New("not a partner yet")
 
-// snapshot returns what partner id was at t, from the cache when the
-// interval holding t was looked up before.
+// snapshot returns what partner id was at t, from the settler's
+// precomputed timelines.
 func (r *run) snapshot(id partner.ID, t time.Time) (*partner.Snapshot, error) {
 	if id == r.s.platform {
 		return &r.platSn, nil
 	}
-	tl := r.snaps[id]
-	if tl == nil {
-		tl = &timeline{}
-		if r.s.net != nil {
-			p, ok := r.s.net.Partner(id)
-			if !ok {
-				return nil, &partner.PartnerError{ID: id, Err: partner.ErrUnknownPartner}
-			}
-			for _, tm := range p.Terms {
-				tl.bounds = append(tl.bounds, tm.From)
-			}
-			for _, e := range p.Lifecycle {
-				tl.bounds = append(tl.bounds, e.At)
-			}
-			for _, c := range p.Certifications {
-				if !c.Expires.IsZero() {
-					tl.bounds = append(tl.bounds, c.Expires)
-				}
-			}
-			slices.SortFunc(tl.bounds, time.Time.Compare)
-			tl.bounds = slices.CompactFunc(tl.bounds, time.Time.Equal)
+	if r.s.net == nil {
+		sn := r.snaps[id]
+		if sn == nil {
+			sn = &partner.Snapshot{ID: id, Status: partner.StatusActive}
+			r.snaps[id] = sn
 		}
-		tl.snaps = make([]*partner.Snapshot, len(tl.bounds)+1)
-		tl.notYet = make([]bool, len(tl.bounds)+1)
-		r.snaps[id] = tl
+		return sn, nil
+	}
+	tl := r.s.timelines[id]
+	if tl == nil {
+		return nil, &partner.PartnerError{ID: id, Err: partner.ErrUnknownPartner}
 	}
 	i := sort.Search(len(tl.bounds), func(i int) bool { return tl.bounds[i].After(t) })
-	if tl.snaps[i] != nil {
-		return tl.snaps[i], nil
-	}
-	if tl.notYet[i] {
+	if tl.snaps[i] == nil {
 		return nil, errNotTrading
 	}
-	if r.s.net == nil {
-		tl.snaps[i] = &partner.Snapshot{ID: id, Status: partner.StatusActive}
-		return tl.snaps[i], nil
+	return tl.snaps[i], nil
+}
+
+// buildTimelines computes every partner's snapshot for each interval
+// between the instants its terms, lifecycle or certifications change, so
+// that settling looks snapshots up without calling the network.
+func buildTimelines(net *partner.Network) (map[partner.ID]*timeline, error) {
+	spec := net.Spec()
+	out := make(map[partner.ID]*timeline, len(spec.Partners))
+	for _, p := range spec.Partners {
+		tl := &timeline{}
+		for _, tm := range p.Terms {
+			tl.bounds = append(tl.bounds, tm.From)
+		}
+		for _, e := range p.Lifecycle {
+			tl.bounds = append(tl.bounds, e.At)
+		}
+		for _, c := range p.Certifications {
+			if !c.Expires.IsZero() {
+				tl.bounds = append(tl.bounds, c.Expires)
+			}
+		}
+		slices.SortFunc(tl.bounds, time.Time.Compare)
+		tl.bounds = slices.CompactFunc(tl.bounds, time.Time.Equal)
+		tl.snaps = make([]*partner.Snapshot, len(tl.bounds)+1)
+		for i := range tl.snaps {
+			if i == 0 {
+				continue // before the first instant anything is known
+			}
+			sn, err := net.At(p.ID, tl.bounds[i-1])
+			if errors.Is(err, partner.ErrNotYetPartner) {
+				continue
+			}
+			if err != nil {
+				return nil, err
+			}
+			tl.snaps[i] = &sn
+		}
+		out[p.ID] = tl
 	}
-	sn, err := r.s.net.At(id, t)
-	if errors.Is(err, partner.ErrNotYetPartner) {
-		tl.notYet[i] = true
-		return nil, errNotTrading
-	}
-	if err != nil {
-		return nil, err
-	}
-	tl.snaps[i] = &sn
-	return &sn, nil
+	return out, nil
 }
 
 func (r *run) settleLine(l *Line) error {
@@ -300,15 +312,10 @@ func (r *run) settleLine(l *Line) error {
 		return lineErr(l.ID, plan.doc.ID, "", "", err)
 	}
 	r.trace = r.keepRefs(l.Trace, l.Ref())
-	la := &ledgerAlloc{}
-	lg := &la.ledger
+	lg := r.newLedger()
 	*lg = ledger{line: l.ID, plan: plan.ref, date: l.Date, cur: r.cur, basis: basis, offer: l.Offer,
 		route: l.Route.Kind, seller: l.Route.Seller(), trace: r.trace}
-	if n := plan.leaves + len(l.SupplierCosts); n <= len(la.buf) {
-		lg.parts = la.buf[:0:n]
-	} else {
-		lg.parts = make([]part, 0, n)
-	}
+	lg.parts = r.newParts(plan.leaves + len(l.SupplierCosts))
 	r.lg = lg
 	// Entry ids of the plan's leaves: "line:path" each, built as one
 	// string whose substrings are the ids.
@@ -1116,10 +1123,26 @@ func (r *run) cumulative(c *cnode) (ensemble.Ratio, string, error) {
 	return eff, fmt.Sprintf("%s (marginal over %d tier(s), volume before %s)", eff.Percent(), used, vol), nil
 }
 
-// ledgerAlloc holds a ledger and room for its parts in one allocation.
-type ledgerAlloc struct {
-	ledger ledger
-	buf    [6]part
+// newLedger returns a ledger from the call's chunk of ledgers: one
+// allocation per 256 lines instead of one per line.
+func (r *run) newLedger() *ledger {
+	if len(r.ledgers) == cap(r.ledgers) {
+		r.ledgers = make([]ledger, 0, 256)
+	}
+	r.ledgers = r.ledgers[:len(r.ledgers)+1]
+	return &r.ledgers[len(r.ledgers)-1]
+}
+
+// newParts returns an empty slice of capacity n from the call's chunk of
+// parts, capped so that appending beyond n copies instead of reaching
+// another ledger's parts.
+func (r *run) newParts(n int) []part {
+	if cap(r.parts)-len(r.parts) < n {
+		r.parts = make([]part, 0, max(1024, n))
+	}
+	start := len(r.parts)
+	r.parts = r.parts[:start+n]
+	return r.parts[start : start : start+n]
 }
 
 // keepRefs copies refs (and more) into the call's reference arena and
