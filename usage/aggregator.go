@@ -64,9 +64,12 @@ type Aggregator struct {
 
 	attrIdx  map[string]int32 // canonical attribute set -> index+1
 	attrSets []string
-	valueIdx map[string]int32 // distinct values of unique attributes
-	values   []string
-	pairs    u64set // slot<<32 | value: count_unique members
+	// attrValue holds, for a set of one attribute, the index of its value
+	// in values (-1 for other sets).
+	attrValue []int32
+	valueIdx  map[string]int32 // distinct values of unique attributes
+	values    []string
+	pairs     u64set // slot<<32 | value: count_unique members
 
 	rejections []Rejection
 	conflicts  []Conflict
@@ -363,7 +366,12 @@ func (a *Aggregator) add(r *Record, h uint64, li int32, fh sum128) {
 	a.accepted++
 	vi := int32(-1)
 	if a.meters[f.meter].Aggregation == CountUnique {
-		vi = a.internValue(f.value)
+		if len(r.Attributes) == 1 {
+			// The one attribute is the counted one: its set knows the value.
+			vi = a.attrValue[e.attrs-1]
+		} else {
+			vi = a.internValue(f.value)
+		}
 	}
 	a.addTo(si, ei, f.q, vi, fh)
 }
@@ -712,6 +720,13 @@ func (a *Aggregator) internAttrs(m map[string]string, hint string) int32 {
 	}
 	s := string(b)
 	a.attrSets = append(a.attrSets, s)
+	vi := int32(-1)
+	if len(m) == 1 {
+		for _, v := range m {
+			vi = a.internValue(v)
+		}
+	}
+	a.attrValue = append(a.attrValue, vi)
 	i := int32(len(a.attrSets))
 	a.attrIdx[s] = i
 	return i
