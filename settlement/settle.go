@@ -126,6 +126,17 @@ func canonical(lines []Line) []int {
 	return order
 }
 
+// maxInterned bounds the distinct share values one call interns.
+const maxInterned = 1 << 16
+
+// internKey identifies a share result of a rule: a decimal whose
+// coefficient fits an int64 (Equal confirms it).
+type internKey struct {
+	rule *rules.Rule
+	coef int64
+	exp  int32
+}
+
 // partnerKey memoizes a rule that reads only the node's partner.
 type partnerKey struct {
 	rule *rules.Rule
@@ -144,38 +155,39 @@ type memoKey struct {
 
 // run is the scratch and memo state of one call; it never outlives it.
 type run struct {
-	s       *Settler
-	ctx     context.Context
-	st      State
-	owned   map[volKey]bool
-	entries []Entry
-	facts   *rules.Facts
-	lf      LineFacts
-	of      OfferFacts
-	rf      RouteFacts
-	cf      CustomerFacts
-	vf      VolumeFacts
-	ps      partner.Snapshot
-	snaps   map[partner.ID]*partner.Snapshot // without a network
-	lc      Line
-	memo    map[memoKey]*evalResult
-	pmemo   map[partnerKey]*evalResult
-	lcache  map[levelKey]*levelShares
-	platSn  partner.Snapshot
-	levels  [][]child
-	ubufs   [][]int64
-	accrued map[volKey]LineID
-	refs    []ensemble.Ref
-	wbuf    []ensemble.Share
-	ubuf    []int64
-	pbuf    []partner.ID
-	chainSn []*partner.Snapshot
-	arena   []ensemble.Ref
-	ledgers []ledger
-	parts   []part
-	vfSet   bool
-	ids     string
-	idOff   []int
+	s        *Settler
+	ctx      context.Context
+	st       State
+	owned    map[volKey]bool
+	entries  []Entry
+	facts    *rules.Facts
+	lf       LineFacts
+	of       OfferFacts
+	rf       RouteFacts
+	cf       CustomerFacts
+	vf       VolumeFacts
+	ps       partner.Snapshot
+	snaps    map[partner.ID]*partner.Snapshot // without a network
+	lc       Line
+	memo     map[memoKey]*evalResult
+	pmemo    map[partnerKey]*evalResult
+	interned map[internKey]*evalResult
+	lcache   map[levelKey]*levelShares
+	platSn   partner.Snapshot
+	levels   [][]child
+	ubufs    [][]int64
+	accrued  map[volKey]LineID
+	refs     []ensemble.Ref
+	wbuf     []ensemble.Share
+	ubuf     []int64
+	pbuf     []partner.ID
+	chainSn  []*partner.Snapshot
+	arena    []ensemble.Ref
+	ledgers  []ledger
+	parts    []part
+	vfSet    bool
+	ids      string
+	idOff    []int
 
 	// per line
 	line   *Line
@@ -205,7 +217,7 @@ var platformSnap = partner.Snapshot{Type: partner.TypePlatform, Status: partner.
 
 func (s *Settler) newRun(ctx context.Context, st State) *run {
 	r := &run{s: s, ctx: ctx, st: st.clone(), owned: map[volKey]bool{}, snaps: map[partner.ID]*partner.Snapshot{},
-		memo: map[memoKey]*evalResult{}, pmemo: map[partnerKey]*evalResult{}, lcache: map[levelKey]*levelShares{}, volume: map[*cnode]int64{}, accrued: map[volKey]LineID{}}
+		memo: map[memoKey]*evalResult{}, pmemo: map[partnerKey]*evalResult{}, interned: map[internKey]*evalResult{}, lcache: map[levelKey]*levelShares{}, volume: map[*cnode]int64{}, accrued: map[volKey]LineID{}}
 	r.platSn = platformSnap
 	r.platSn.ID = s.platform
 	if r.st.lines == nil {
@@ -563,8 +575,20 @@ func (r *run) evalRule(id string, sn *partner.Snapshot) (*evalResult, *rules.Rul
 	}
 	out := &evalResult{res: res, stable: memo}
 	if res.Kind == rules.Share && res.Decimal.Sign() >= 0 {
-		out.ratio = ensemble.RatioFromDecimal(res.Decimal)
-		out.text = out.ratio.Percent() + " (rule " + ruleName(rule, id) + ")"
+		// Equal shares of one rule share one Ratio, so levels that differ
+		// only in which partner decided hit the same level cache entry.
+		ik := internKey{rule: rule, coef: res.Decimal.CoefficientInt64(), exp: res.Decimal.Exponent()}
+		interned, ok := r.interned[ik]
+		if !ok || !res.Decimal.Equal(interned.res.Decimal) {
+			interned = &evalResult{res: res, ratio: ensemble.RatioFromDecimal(res.Decimal)}
+			interned.text = interned.ratio.Percent() + " (rule " + ruleName(rule, id) + ")"
+			if len(r.interned) < maxInterned {
+				r.interned[ik] = interned
+				ok = true
+			}
+		}
+		out.ratio, out.text = interned.ratio, interned.text
+		out.stable = out.stable || ok
 	}
 	switch level {
 	case memoPartner:
