@@ -496,3 +496,21 @@ func TestCreditWhatWasActuallyBilled(t *testing.T) {
 	require.Equal(t, first.Lines[0].ID, actual.Lines[1].Credits)
 	roundTrip(t, run)
 }
+
+// Cycles are stepped in the subscription's time zone: midnight in Paris
+// on the 1st, across the daylight-saving change at the end of March.
+func TestTimeZoneCycles(t *testing.T) {
+	paris, err := time.LoadLocation("Europe/Paris")
+	require.NoError(t, err)
+	anchor := time.Date(2026, 3, 1, 0, 0, 0, 0, paris)
+	s := sub("s1", anchor, item("i1", seg(anchor, time.Time{}, pin("basic", 1), "1")))
+	s.TimeZone = "Europe/Paris"
+	// Cancelled at noon on March 16, Paris time: 15.5 of March's 31 days
+	// by exact time would be skewed by the lost hour; by days it is 15/31.
+	s.CancelAt = time.Date(2026, 3, 16, 12, 0, 0, 0, paris)
+	inv := build1(t, builder(t, invoice.Options{Basis: ensemble.ProrateDaysEndExclusive}), invoice.Run{At: date(2026, 4, 2)}, s)
+	require.Equal(t, []string{"proration_credit seats -5.16", "recurring seats 10.00", "one_time setup 50.00"}, amounts(inv))
+	cycle := inv.Lines[1].Cycle
+	require.True(t, time.Date(2026, 2, 28, 23, 0, 0, 0, time.UTC).Equal(cycle.Start), cycle.String())
+	require.True(t, time.Date(2026, 3, 31, 22, 0, 0, 0, time.UTC).Equal(cycle.End), cycle.String())
+}

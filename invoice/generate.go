@@ -369,21 +369,23 @@ func (g *gen) lineID(it *Item, cycle time.Time, ch *chargeInfo, kind LineKind, a
 	return LineID(buf)
 }
 
-// newLine starts a line of charge ch on item it.
-func (g *gen) newLine(it *Item, kind LineKind, ch *chargeInfo, pin catalog.Pin, qty decimal.Decimal) Line {
-	return Line{
-		Kind:         kind,
-		Subscription: g.s.ID,
-		Item:         it.ID,
-		Customer:     g.s.Customer.ID,
-		Pin:          pin,
-		Charge:       ch.id,
-		Model:        ch.model,
-		Quantity:     qty,
-		Currency:     g.cur,
-		Description:  ch.desc,
-		Refs:         append(g.arena.refSlice(6), g.itemRef, ch.offer.refs, ch.chargeRef, ch.priceRef),
-	}
+// newLine appends a line of charge ch on item it to g.lines and returns
+// it, to be filled in place; the pointer is valid until the next append.
+func (g *gen) newLine(it *Item, kind LineKind, ch *chargeInfo, pin catalog.Pin, qty decimal.Decimal) *Line {
+	g.lines = append(g.lines, Line{})
+	l := &g.lines[len(g.lines)-1]
+	l.Kind = kind
+	l.Subscription = g.s.ID
+	l.Item = it.ID
+	l.Customer = g.s.Customer.ID
+	l.Pin = pin
+	l.Charge = ch.id
+	l.Model = ch.model
+	l.Quantity = qty
+	l.Currency = g.cur
+	l.Description = ch.desc
+	l.Refs = append(g.arena.refSlice(6), g.itemRef, ch.offer.refs, ch.chargeRef, ch.priceRef)
+	return l
 }
 
 // rateKey identifies a whole-cycle rating in the build's cache: a charge
@@ -466,8 +468,7 @@ func (g *gen) oneTime(it *Item, p piece, at int) {
 	l.Full = r.Amount
 	l.Tiers = r.Lines
 	l.Amount = r.Amount.Round(g.mode)
-	g.discount(&l, l.Amount, g.pcts(it, p.pin.Offer, p.start, p.disc), ratioZero, ratioOne, false)
-	g.lines = append(g.lines, l)
+	g.discount(l, l.Amount, g.pcts(it, p.pin.Offer, p.start, p.disc), ratioZero, ratioOne, false)
 }
 
 // recurring generates the lines of a recurring stream for every cycle
@@ -573,8 +574,7 @@ func (g *gen) charge(it *Item, p piece, c ensemble.Period, s time.Time, at int) 
 		l.Proration = g.proration(r.Amount, from, ratioOne)
 	}
 	ps := g.pcts(it, p.pin.Offer, s, p.disc)
-	g.discount(&l, r.Amount, ps, from, ratioOne, false)
-	g.lines = append(g.lines, l)
+	g.discount(l, r.Amount, ps, from, ratioOne, false)
 	return billed{id: l.ID, p: p, full: r.Amount, tiers: r.Lines, pcts: ps, cycle: c}, true
 }
 
@@ -608,8 +608,7 @@ func (g *gen) credit(it *Item, ob *billed, t time.Time, at int) {
 	l.Proration = g.proration(full, from, ratioOne)
 	l.Credits = ob.id
 	l.Refs = append(l.Refs, ensemble.Ref{Kind: RefLine, ID: string(ob.id)})
-	g.discount(&l, full, pcts, from, ratioOne, true)
-	g.lines = append(g.lines, l)
+	g.discount(l, full, pcts, from, ratioOne, true)
 }
 
 // arrears bills each state a stream held during cycle c at its end (or at
@@ -650,8 +649,7 @@ func (g *gen) arrears(it *Item, st *stream, c ensemble.Period, at int) {
 		if !from.IsZero() || !toOne {
 			l.Proration = g.proration(r.Amount, from, to)
 		}
-		g.discount(&l, r.Amount, g.pcts(it, p.pin.Offer, s, p.disc), from, to, false)
-		g.lines = append(g.lines, l)
+		g.discount(l, r.Amount, g.pcts(it, p.pin.Offer, s, p.disc), from, to, false)
 	}
 }
 
@@ -695,7 +693,7 @@ func (g *gen) usageLine(it *Item, segs []Segment, agg *usage.Aggregate, late *us
 	}
 	ropts := catalog.RateOptions{Rounding: g.b.opts.Rating, Mode: g.mode}
 	tr := &UsageTrace{Meter: agg.Meter, Period: pd, Records: agg.Records, Digest: agg.Digest, Ref: agg.Ref()}
-	var l Line
+	var l *Line
 	if late == nil {
 		r, err := ch.rater.Rate(agg.Value, ropts)
 		if err != nil {
@@ -711,7 +709,7 @@ func (g *gen) usageLine(it *Item, segs []Segment, agg *usage.Aggregate, late *us
 		l.Usage = tr
 		l.Cycle, l.Period = pd, pd
 		l.Refs = append(l.Refs, tr.Ref)
-		g.discount(&l, l.Amount, g.pcts(it, ch.offer.pin.Offer, pd.Start, disc), ratioZero, ratioOne, false)
+		g.discount(l, l.Amount, g.pcts(it, ch.offer.pin.Offer, pd.Start, disc), ratioZero, ratioOne, false)
 	} else {
 		cum, err := agg.Merge(*late)
 		if err != nil {
@@ -738,9 +736,8 @@ func (g *gen) usageLine(it *Item, segs []Segment, agg *usage.Aggregate, late *us
 		l.Usage = tr
 		l.Cycle, l.Period = pd, pd
 		l.Refs = append(l.Refs, tr.Ref, lr, ensemble.Ref{Kind: RefLine, ID: string(g.lineID(it, pd.Start, ch, KindUsage, time.Time{}))})
-		g.deltaDiscount(&l, cumAmt, billedAmt, g.pcts(it, ch.offer.pin.Offer, pd.Start, disc))
+		g.deltaDiscount(l, cumAmt, billedAmt, g.pcts(it, ch.offer.pin.Offer, pd.Start, disc))
 	}
-	g.lines = append(g.lines, l)
 }
 
 // commitment adds a true-up line for every cycle of the subscription's
