@@ -59,6 +59,7 @@ const (
 )
 
 type cplan struct {
+	id       string
 	doc      PlanDocument
 	ref      ensemble.Ref
 	root     *cnode
@@ -112,7 +113,7 @@ func New(cfg Config) (*Settler, error) {
 	used := map[string]bool{}
 	for i, doc := range cfg.Plans {
 		path := ensemble.Path("plans", i)
-		key := doc.ID + "@" + strconv.Itoa(doc.Version)
+		key := string(doc.ID) + "@" + strconv.Itoa(doc.Version)
 		if seen[key] {
 			p.Addf(path+".id", "duplicate plan %q version %d", doc.ID, doc.Version)
 		}
@@ -184,7 +185,7 @@ func (s *Settler) compilePlan(p *ensemble.Problems, path string, doc PlanDocumen
 	n0 := p.Len()
 	if doc.ID == "" {
 		p.Addf(path+".id", "empty id")
-	} else if !validNodeID(doc.ID) {
+	} else if !validNodeID(string(doc.ID)) {
 		p.Addf(path+".id", "id %q holds '/', ':', '#', '@' or white space", doc.ID)
 	}
 	if doc.Version < 1 {
@@ -209,7 +210,7 @@ func (s *Settler) compilePlan(p *ensemble.Problems, path string, doc PlanDocumen
 			p.Addf(ensemble.Path(path, "offers", i), "empty offer id")
 		}
 	}
-	cp := &cplan{doc: doc, ref: doc.Ref(), gross: doc.Basis == BasisGross, method: doc.Method}
+	cp := &cplan{id: string(doc.ID), doc: doc, ref: doc.Ref(), gross: doc.Basis == BasisGross, method: doc.Method}
 	ids := map[string]bool{}
 	cp.root = s.compileNode(p, path+".root", cp, &doc.Root, "", true, ids, used, 0)
 	if p.Len() > n0 {
@@ -227,19 +228,19 @@ func (s *Settler) compileNode(p *ensemble.Problems, path string, cp *cplan, n *N
 	if depth > cp.depth {
 		cp.depth = depth
 	}
-	c := &cnode{id: n.ID, cond: n.Condition, levelRule: n.LevelWeight, cap: n.Cap, floor: n.Floor,
+	c := &cnode{id: string(n.ID), cond: n.Condition, levelRule: n.LevelWeight, cap: n.Cap, floor: n.Floor,
 		fallback: n.Fallback, reserve: n.Reserve, remaining: -1}
-	if !validNodeID(n.ID) {
+	if !validNodeID(string(n.ID)) {
 		p.Addf(path+".id", "node id %q is empty or holds '/', ':', '#', '@' or white space", n.ID)
-	} else if ids[n.ID] {
+	} else if ids[string(n.ID)] {
 		p.Addf(path+".id", "duplicate node id %q", n.ID)
 	}
-	ids[n.ID] = true
-	c.path = n.ID
+	ids[string(n.ID)] = true
+	c.path = string(n.ID)
 	if parent != "" {
-		c.path = parent + "/" + n.ID
+		c.path = parent + "/" + string(n.ID)
 	}
-	c.ref = ensemble.Ref{Kind: RefPlanNode, ID: cp.doc.ID + "/" + c.path, Version: strconv.Itoa(cp.doc.Version)}
+	c.ref = ensemble.Ref{Kind: RefPlanNode, ID: string(cp.doc.ID) + "/" + c.path, Version: strconv.Itoa(cp.doc.Version)}
 	c.leaf = len(n.Children) == 0
 	if c.leaf {
 		c.leafIdx = len(cp.paths)
@@ -485,7 +486,7 @@ func (s *Settler) pick(l *Line) (*cplan, error) {
 			return
 		}
 		for i, c := range cands {
-			if c.doc.ID == cp.doc.ID {
+			if c.id == cp.id {
 				if cp.doc.Version > c.doc.Version {
 					cands[i] = cp
 				}
@@ -521,7 +522,7 @@ func (s *Settler) pick(l *Line) (*cplan, error) {
 		return nil, lineErr(l.ID, "", "", "", ErrNoPlan)
 	}
 	if tie {
-		return nil, lineErr(l.ID, best.doc.ID, "", "", ErrAmbiguousPlan)
+		return nil, lineErr(l.ID, best.id, "", "", ErrAmbiguousPlan)
 	}
 	return best, nil
 }

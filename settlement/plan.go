@@ -243,7 +243,7 @@ type Reserve struct {
 // splits its amount among its children: fixed amounts first, then ratios
 // of the node's amount, and the remaining child takes the rest.
 type Node struct {
-	ID string `json:"id"`
+	ID NodeID `json:"id"`
 	// Party is the role a leaf pays: platform, seller, top, chain[N] (N
 	// levels above the seller), chain[*] (every level of the chain, by
 	// level_weight), a partner type (distributor, reseller, sub_reseller,
@@ -270,6 +270,14 @@ type Node struct {
 	Reserve  *Reserve `json:"reserve,omitempty"`
 	Children []Node   `json:"children,omitempty"`
 }
+
+// PlanID identifies a plan across its versions. The empty ID is invalid,
+// as are IDs holding '/', ':', '#', '@' or white space.
+type PlanID string
+
+// NodeID identifies a node within a plan, with the same spelling rules as
+// PlanID; entry ids are built from node ids.
+type NodeID string
 
 // PlanDocument is a split plan as finance writes it, in YAML or JSON:
 //
@@ -303,7 +311,7 @@ type PlanDocument struct {
 
 // Ref returns the trace reference to the plan version.
 func (d *PlanDocument) Ref() ensemble.Ref {
-	return ensemble.Ref{Kind: RefPlan, ID: d.ID, Version: strconv.Itoa(d.Version)}
+	return ensemble.Ref{Kind: RefPlan, ID: string(d.ID), Version: strconv.Itoa(d.Version)}
 }
 
 // ParsePlans reads plan documents from YAML or JSON: one document or a

@@ -24,7 +24,7 @@ var roles = []string{"platform", "seller", "chain[1]", "chain[2]", "top", "refer
 
 // genNode draws a random plan node: a leaf or a level of 1-4 children.
 func genNode(t *rapid.T, id string, depth int, root bool) settlement.Node {
-	n := settlement.Node{ID: id}
+	n := settlement.Node{ID: settlement.NodeID(id)}
 	if !root {
 		if rapid.IntRange(0, 4).Draw(t, id+".remaining") == 0 {
 			n.Share = settlement.Share{Remaining: true}
@@ -130,9 +130,9 @@ func TestPropertyRandomPlans(t *testing.T) {
 // ratio child is within one unit of its exact share (or less when its
 // party could not be paid), a zero ratio child gets zero.
 func checkNode(t *rapid.T, n *settlement.Node, parent string, got map[string]int64) {
-	path := n.ID
+	path := string(n.ID)
 	if parent != "" {
-		path = parent + "/" + n.ID
+		path = parent + "/" + string(n.ID)
 	}
 	if len(n.Children) == 0 {
 		return
@@ -141,7 +141,7 @@ func checkNode(t *rapid.T, n *settlement.Node, parent string, got map[string]int
 	var sum int64
 	for i := range n.Children {
 		c := &n.Children[i]
-		cp := path + "/" + c.ID
+		cp := path + "/" + string(c.ID)
 		sum += got[cp]
 		if c.Share.HasRatio {
 			exact := new(big.Rat).Mul(big.NewRat(amount, 1), c.Share.Ratio.Rat())

@@ -321,7 +321,7 @@ func (r *run) settleLine(l *Line) error {
 	r.line, r.plan, r.cur = l, plan, l.Currency()
 	basis, err := basisUnits(l, plan.gross)
 	if err != nil {
-		return lineErr(l.ID, plan.doc.ID, "", "", err)
+		return lineErr(l.ID, plan.id, "", "", err)
 	}
 	r.trace = r.keepRefs(l.Trace, l.Ref())
 	lg := r.newLedger()
@@ -348,14 +348,14 @@ func (r *run) settleLine(l *Line) error {
 		c := &l.SupplierCosts[i]
 		u, err := c.Cost.MinorUnits()
 		if err != nil {
-			return lineErr(l.ID, plan.doc.ID, "", "", err)
+			return lineErr(l.ID, plan.id, "", "", err)
 		}
 		if u == 0 {
 			continue
 		}
 		rest -= u
 		if rest < 0 {
-			return lineErr(l.ID, plan.doc.ID, "", "", fmt.Errorf("%w: component %s", ErrSupplierCosts, c.Component))
+			return lineErr(l.ID, plan.id, "", "", fmt.Errorf("%w: component %s", ErrSupplierCosts, c.Component))
 		}
 		path := "supplier_costs/" + c.Component.ID
 		if c.Component.ID == "" {
@@ -370,7 +370,7 @@ func (r *run) settleLine(l *Line) error {
 	for _, id := range l.Route.Chain {
 		sn, err := r.snapshot(id, l.Date)
 		if err != nil && !errors.Is(err, errNotTrading) {
-			return lineErr(l.ID, plan.doc.ID, "", "", err)
+			return lineErr(l.ID, plan.id, "", "", err)
 		}
 		r.chainSn = append(r.chainSn, sn)
 	}
@@ -387,10 +387,10 @@ func (r *run) settleLine(l *Line) error {
 	for _, n := range plan.cums {
 		id, _, why, err := r.resolveOne(n.cumOf)
 		if err != nil {
-			return lineErr(l.ID, plan.doc.ID, n.path, "", err)
+			return lineErr(l.ID, plan.id, n.path, "", err)
 		}
 		if id == "" {
-			return lineErr(l.ID, plan.doc.ID, n.path, "", fmt.Errorf("%w: the cumulative rate reads the volume of %s", ErrInvalidLine, why))
+			return lineErr(l.ID, plan.id, n.path, "", fmt.Errorf("%w: the cumulative rate reads the volume of %s", ErrInvalidLine, why))
 		}
 		r.volume[n] = r.st.volumeBefore(id, r.cur.Code(), n.cum.Window, l.Date)
 	}
@@ -402,7 +402,7 @@ func (r *run) settleLine(l *Line) error {
 	for _, n := range plan.cums {
 		id, _, _, _ := r.resolveOne(n.cumOf)
 		if err := r.accrue(id, n.cum.Window, basis); err != nil {
-			return lineErr(l.ID, plan.doc.ID, n.path, "", err)
+			return lineErr(l.ID, plan.id, n.path, "", err)
 		}
 	}
 	r.st.lines[l.ID] = lg
@@ -673,7 +673,7 @@ func (r *run) levelShares(n *cnode, kids []child) ([]ensemble.Share, error) {
 		}
 		wsum = wsum.Add(k.weight)
 		if wsum.Cmp(one) > 0 {
-			return nil, lineErr(r.line.ID, r.plan.doc.ID, c.path, refName(k.rule), fmt.Errorf("%w: ratios at node %q add up to %s",
+			return nil, lineErr(r.line.ID, r.plan.id, c.path, refName(k.rule), fmt.Errorf("%w: ratios at node %q add up to %s",
 				ErrOverAllocation, n.path, wsum.Percent()))
 		}
 	}
@@ -704,7 +704,7 @@ func (r *run) walk(n *cnode, amount int64, depth int) error {
 	if n.leaf {
 		return r.pay(n, amount, nil)
 	}
-	l, planID := r.line, r.plan.doc.ID
+	l, planID := r.line, r.plan.id
 	kids, dst := r.level(depth, len(n.children))
 	var fixed int64
 	for i, c := range n.children {
@@ -943,7 +943,7 @@ func (r *run) pay(n *cnode, amount int64, k *child) error {
 	if k == nil { // the root is a leaf
 		id, _, why, err := r.resolveOne(n.role)
 		if err != nil {
-			return lineErr(l.ID, r.plan.doc.ID, n.path, "", err)
+			return lineErr(l.ID, r.plan.id, n.path, "", err)
 		}
 		k = &child{active: true, id: id, text: "100%"}
 		if id == "" {
@@ -983,11 +983,11 @@ func (r *run) pay(n *cnode, amount int64, k *child) error {
 				ev, rule, err := r.evalRule(n.levelRule, sn)
 				if err != nil {
 					r.rf = saved
-					return lineErr(l.ID, r.plan.doc.ID, n.path, ruleName(rule, n.levelRule), fmt.Errorf("%w: %w", ErrRule, err))
+					return lineErr(l.ID, r.plan.id, n.path, ruleName(rule, n.levelRule), fmt.Errorf("%w: %w", ErrRule, err))
 				}
 				if ev.res.Decimal.Sign() < 0 {
 					r.rf = saved
-					return lineErr(l.ID, r.plan.doc.ID, n.path, ruleName(rule, n.levelRule), fmt.Errorf("%w: negative level weight", ErrRule))
+					return lineErr(l.ID, r.plan.id, n.path, ruleName(rule, n.levelRule), fmt.Errorf("%w: negative level weight", ErrRule))
 				}
 				w = ev.ratio
 			}
@@ -1008,7 +1008,7 @@ func (r *run) pay(n *cnode, amount int64, k *child) error {
 		return nil
 	}
 	if err != nil {
-		return lineErr(l.ID, r.plan.doc.ID, n.path, "", err)
+		return lineErr(l.ID, r.plan.id, n.path, "", err)
 	}
 	for i, id := range ids {
 		if parts[i] == 0 {
