@@ -154,8 +154,10 @@ type Cumulative struct {
 //	share: {rule: reseller-share}                       # a share rule (ratio) or amount rule (fixed)
 //	share: {cumulative: {window: calendar_year, mode: marginal, tiers: [...]}}
 type Share struct {
-	Remaining  bool           `json:"remaining,omitempty"`
-	Ratio      ensemble.Ratio `json:"ratio,omitzero"`
+	Remaining bool           `json:"remaining,omitempty"`
+	Ratio     ensemble.Ratio `json:"ratio,omitzero"`
+	// HasRatio marks Ratio as set (a zero ratio is a valid share: the
+	// node gets nothing). JSON sets it when it reads a ratio.
 	HasRatio   bool           `json:"-"`
 	Amount     ensemble.Money `json:"amount,omitzero"`
 	Rule       string         `json:"rule,omitempty"`
