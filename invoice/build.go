@@ -338,20 +338,15 @@ func (g *gen) costs(inv *Invoice) {
 	for i := range inv.Lines {
 		l := &inv.Lines[i]
 		oi, ok := g.b.offers[l.Pin]
-		if !ok || oi.kind != catalog.Bundle || l.Net.IsZero() || l.Quantity.Sign() < 0 {
+		if !ok || oi.kind != catalog.Bundle || !l.Net.IsPositive() || l.Quantity.Sign() < 0 {
 			continue
 		}
-		c, err := g.b.cat.SupplierCosts(l.Pin, l.Net.Abs(), l.Quantity, catalog.CostOptions{Mode: g.mode})
+		c, err := g.b.cat.SupplierCosts(l.Pin, l.Net, l.Quantity, catalog.CostOptions{Mode: g.mode})
 		if err != nil {
 			g.ps.Add(g.subPath(), &LineError{Line: l.ID, Err: err})
 			continue
 		}
 		l.SupplierCosts = c.Costs
-		if l.Net.IsNegative() {
-			for k := range l.SupplierCosts {
-				l.SupplierCosts[k].Cost = l.SupplierCosts[k].Cost.Neg()
-			}
-		}
 		for _, sc := range l.SupplierCosts {
 			l.Refs = append(l.Refs, sc.Component)
 		}

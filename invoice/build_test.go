@@ -514,3 +514,20 @@ func TestTimeZoneCycles(t *testing.T) {
 	require.True(t, time.Date(2026, 2, 28, 23, 0, 0, 0, time.UTC).Equal(cycle.Start), cycle.String())
 	require.True(t, time.Date(2026, 3, 31, 22, 0, 0, 0, time.UTC).Equal(cycle.End), cycle.String())
 }
+
+// Rounding each part on its own can make a discount a minor unit larger
+// than a tiny prorated amount (round(0.10 × 5%) - round(0.10 × 5% × 722/744)
+// = 0.01 - 0.00 on an amount of 0.10 - 0.10 = 0.00): the discount is capped
+// at the amount, so the net is never negative. Found by a property test.
+func TestDiscountCappedAtAmount(t *testing.T) {
+	start := time.Date(2027, 12, 31, 2, 0, 0, 0, time.UTC)
+	sg := seg(start, time.Time{}, pin("basic", 1), "0.01")
+	sg.Discount = ensemble.MustRatio("5%")
+	s := sub("s", date(2027, 12, 1), item("i", sg))
+	inv := build1(t, builder(t, invoice.Options{}), invoice.Run{At: start}, s)
+	require.Equal(t, []string{"recurring seats 0.00", "one_time setup 50.00"}, amounts(inv))
+	l := inv.Lines[0]
+	require.Equal(t, "361/372", l.Proration.From.String()) // 722 of 744 hours
+	require.True(t, l.Discount.IsZero(), l.Discount.String())
+	require.True(t, l.Net.IsZero(), l.Net.String())
+}

@@ -340,10 +340,19 @@ func (g *gen) deltaDiscount(l *Line, cumulative, billed ensemble.Money, ps []pct
 }
 
 func (g *gen) capDiscount(l *Line, total ensemble.Money) {
-	if c, _ := total.Abs().Cmp(l.Amount.Abs()); c > 0 && total.Sign() == l.Amount.Sign() && len(l.Discounts) > 0 {
+	// Rounding each discount on its own may take a minor unit more than the
+	// line holds: give it back, from the last discount towards the first.
+	if c, _ := total.Abs().Cmp(l.Amount.Abs()); c > 0 {
 		over := g.sub(total, l.Amount)
-		last := &l.Discounts[len(l.Discounts)-1]
-		last.Amount = g.sub(last.Amount, over)
+		for k := len(l.Discounts) - 1; k >= 0 && !over.IsZero(); k-- {
+			d := &l.Discounts[k]
+			take := over
+			if x, _ := over.Abs().Cmp(d.Amount.Abs()); x > 0 || over.Sign() != d.Amount.Sign() {
+				take = d.Amount
+			}
+			d.Amount = g.sub(d.Amount, take)
+			over = g.sub(over, take)
+		}
 		total = l.Amount
 	}
 	l.Discount = total
@@ -733,6 +742,9 @@ func (g *gen) usageLine(it *Item, segs []Segment, agg *usage.Aggregate, late *us
 		l.Tiers = d.Cumulative.Lines
 		cumAmt, billedAmt := d.Cumulative.Amount.Round(g.mode), d.Billed.Amount.Round(g.mode)
 		l.Amount = g.sub(cumAmt, billedAmt)
+		if l.Amount.IsNegative() {
+			l.Credits = g.lineID(it, pd.Start, ch, KindUsage, time.Time{})
+		}
 		l.Usage = tr
 		l.Cycle, l.Period = pd, pd
 		l.Refs = append(l.Refs, tr.Ref, lr, ensemble.Ref{Kind: RefLine, ID: string(g.lineID(it, pd.Start, ch, KindUsage, time.Time{}))})
@@ -747,18 +759,33 @@ func (g *gen) commitment() {
 	if cm == nil || cm.Minimum.IsZero() {
 		return
 	}
-	var act time.Time
+	// The commitment runs from the first activation to the cancellation,
+	// or to the end of the last item when every item has ended.
+	var act, stop time.Time
+	open := false
 	for i := range g.s.Items {
-		if segs := g.s.Items[i].Segments; len(segs) > 0 && (act.IsZero() || segs[0].Start.Before(act)) {
+		segs := g.s.Items[i].Segments
+		if len(segs) == 0 {
+			continue
+		}
+		if act.IsZero() || segs[0].Start.Before(act) {
 			act = segs[0].Start
 		}
+		if last := segs[len(segs)-1].End; last.IsZero() {
+			open = true
+		} else if last.After(stop) {
+			stop = last
+		}
+	}
+	if !g.s.CancelAt.IsZero() && (open || g.s.CancelAt.Before(stop)) {
+		stop, open = g.s.CancelAt, false
 	}
 	start, end := g.from, g.limit
 	if act.After(start) {
 		start = act
 	}
-	if !g.s.CancelAt.IsZero() && g.s.CancelAt.Before(end) {
-		end = g.s.CancelAt
+	if !open && stop.Before(end) {
+		end = stop
 	}
 	if !start.Before(end) {
 		return
@@ -788,8 +815,8 @@ func (g *gen) commitment() {
 		if act.After(s) {
 			s = act
 		}
-		if !g.s.CancelAt.IsZero() && g.s.CancelAt.Before(e) {
-			e = g.s.CancelAt
+		if !open && stop.Before(e) {
+			e = stop
 		}
 		if !s.Before(e) {
 			return true
@@ -820,6 +847,17 @@ func (g *gen) commitment() {
 			Discount:     ensemble.MoneyFromMinor(0, g.cur),
 			Refs:         []ensemble.Ref{{Kind: RefCommitment, ID: string(g.s.ID)}},
 		}
+		if p, ok := g.firstPin(s, e); ok {
+			l.Pin = p
+			l.Refs = append(l.Refs, p.Ref())
+		} else if p, ok := g.firstPin(act, stop.Add(1)); ok || open {
+			// Every item paused through the cycle: the first item's offer.
+			if !ok {
+				p, _ = g.firstPin(act, g.limit)
+			}
+			l.Pin = p
+			l.Refs = append(l.Refs, p.Ref())
+		}
 		if !from.IsZero() || !to.Equal(ratioOne) {
 			l.Proration = g.proration(min, from, to)
 		}
@@ -829,6 +867,26 @@ func (g *gen) commitment() {
 	if err != nil {
 		g.ps.Add(g.subPath()+".commitment", err)
 	}
+}
+
+// firstPin returns the pin of the subscription's first item (by ID) in
+// service during [s, e).
+func (g *gen) firstPin(s, e time.Time) (catalog.Pin, bool) {
+	var best *Item
+	var pin catalog.Pin
+	for j := range g.s.Items {
+		it := &g.s.Items[j]
+		if best != nil && it.ID >= best.ID {
+			continue
+		}
+		for _, sg := range g.segments(it) {
+			if sg.Start.Before(e) && (sg.End.IsZero() || sg.End.After(s)) {
+				best, pin = it, sg.Pin
+				break
+			}
+		}
+	}
+	return pin, best != nil
 }
 
 // subPath is the problem path of the subscription.

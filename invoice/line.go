@@ -31,8 +31,9 @@ type Line struct {
 	Date time.Time `json:"date"`
 	// Description is a short human-readable label.
 	Description string `json:"description"`
-	// Pin and Charge name the catalog offer version and charge billed
-	// (empty for a commitment true-up).
+	// Pin and Charge name the catalog offer version and charge billed. A
+	// commitment true-up has no charge; its Pin is the offer of the
+	// subscription's first item (by ID) in service in the cycle.
 	Pin    catalog.Pin      `json:"pin,omitzero"`
 	Charge catalog.ChargeID `json:"charge,omitempty"`
 	// Model is the charge's price model.
@@ -69,12 +70,17 @@ type Line struct {
 	// Total is Net + Tax.
 	Total ensemble.Money `json:"total"`
 	// Credits is, for a proration credit, the line whose unused part it
-	// credits and, for a credit-note line, the invoice line it reverses.
+	// credits; for a credit-note line, the invoice line it reverses; for a
+	// usage adjustment that lowers the amount (a volume price), the usage
+	// line it corrects. Every line with a negative net names one, and a line
+	// that names one never has a positive net or tax, as package settlement
+	// expects.
 	Credits LineID `json:"credits,omitempty"`
 	// CreditedInvoice is, for a credit-note line, the invoice of Credits.
 	CreditedInvoice InvoiceID `json:"credited_invoice,omitempty"`
-	// SupplierCosts is what each supplier of a bundle is owed for the line
-	// (from catalog.Catalog.SupplierCosts on Net; negative on credits).
+	// SupplierCosts is what each supplier of a bundle is owed for a line
+	// with a positive Net (catalog.Catalog.SupplierCosts on Net). Credits
+	// carry none: settlement reverses the credited line's entries instead.
 	SupplierCosts []catalog.SupplierCost `json:"supplier_costs,omitempty"`
 	// Refs are the trace references of the line, sorted: subscription item,
 	// offer, charge, price, usage aggregate, credited line, discounts, tax

@@ -157,6 +157,21 @@ func TestPropertyInvoicesReconcile(t *testing.T) {
 				if l.Kind != invoice.KindProrationCredit && l.Kind != invoice.KindUsageAdjustment {
 					require.GreaterOrEqual(t, l.Amount.Sign(), 0, l.ID)
 				}
+				// What package settlement accepts: a negative net names the
+				// line it credits, a credit is never positive, and supplier
+				// costs are never negative.
+				if l.Net.IsNegative() {
+					require.NotEmpty(t, l.Credits, l.ID)
+				}
+				if l.Credits != "" {
+					require.False(t, l.Net.IsPositive() || l.Tax.IsPositive(), l.ID)
+				}
+				for _, c := range l.SupplierCosts {
+					require.False(t, c.Cost.IsNegative(), l.ID)
+				}
+				if l.Kind == invoice.KindCommitmentTrueUp {
+					require.NotEmpty(t, l.Pin.Offer, l.ID)
+				}
 			}
 			roundTrip(t, inv)
 		}
