@@ -40,6 +40,7 @@ type Settler struct {
 	anyOffer  []*cplan
 	rules     *rules.RuleSet
 	memoOK    map[*rules.Rule]memoLevel
+	reads     map[*rules.Rule]readMask
 	net       *partner.Network
 	timelines map[partner.ID]*timeline
 	platform  partner.ID
@@ -103,7 +104,7 @@ type cnode struct {
 // that may be unable to trade) without a remaining child, rules that are
 // unknown or of the wrong kind, bad cumulative tiers and reserves.
 func New(cfg Config) (*Settler, error) {
-	s := &Settler{rules: cfg.Rules, net: cfg.Network, platform: cfg.Platform, memoOK: map[*rules.Rule]memoLevel{},
+	s := &Settler{rules: cfg.Rules, net: cfg.Network, platform: cfg.Platform, memoOK: map[*rules.Rule]memoLevel{}, reads: map[*rules.Rule]readMask{},
 		byOffer: map[catalog.OfferID][]*cplan{}}
 	if s.platform == "" {
 		s.platform = DefaultPlatform
@@ -165,6 +166,7 @@ func New(cfg Config) (*Settler, error) {
 				s.memoOK[r] = memoPartner
 			case compiles(ctxEnv, r):
 				s.memoOK[r] = memoContext
+				s.reads[r] = reads(r.Document().Expression)
 			}
 		}
 	}

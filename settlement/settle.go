@@ -554,7 +554,7 @@ func (r *run) evalRule(id string, sn *partner.Snapshot) (*evalResult, *rules.Rul
 			return res, rule, nil
 		}
 	case memoContext:
-		key = memoKey{rule: rule, snap: sn, offer: r.line.Offer, charge: r.line.Charge, route: r.rf, country: r.line.Customer.Country}
+		key = r.contextKey(rule, sn)
 		if res, ok := r.memo[key]; ok {
 			return res, rule, nil
 		}
@@ -1182,4 +1182,42 @@ func (r *run) keepRefs(refs []ensemble.Ref, more ...ensemble.Ref) []ensemble.Ref
 	r.arena = append(r.arena, refs...)
 	r.arena = append(r.arena, more...)
 	return r.arena[start:len(r.arena):len(r.arena)]
+}
+
+// contextKey keys a context rule's result by the facts it reads.
+func (r *run) contextKey(rule *rules.Rule, sn *partner.Snapshot) memoKey {
+	m := r.s.reads[rule]
+	k := memoKey{rule: rule, snap: sn}
+	l := r.line
+	if m&readOfferID != 0 {
+		k.offer.Offer = l.Offer.Offer
+	}
+	if m&readOfferVersion != 0 {
+		k.offer.Version = l.Offer.Version
+	}
+	if m&readOfferCharge != 0 {
+		k.charge = l.Charge
+	}
+	if m&readCustomerCountry != 0 {
+		k.country = l.Customer.Country
+	}
+	if m&readRouteKind != 0 {
+		k.route.Kind = r.rf.Kind
+	}
+	if m&readRouteSeller != 0 {
+		k.route.Seller = r.rf.Seller
+	}
+	if m&readRouteDepth != 0 {
+		k.route.Depth = r.rf.Depth
+	}
+	if m&readRouteLevel != 0 {
+		k.route.Level = r.rf.Level
+	}
+	if m&readRouteReferrer != 0 {
+		k.route.Referrer = r.rf.Referrer
+	}
+	if m&readRouteMarketplace != 0 {
+		k.route.Marketplace = r.rf.Marketplace
+	}
+	return k
 }
