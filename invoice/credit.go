@@ -31,8 +31,11 @@ type CreditRequest struct {
 // tax included, in whole minor units), by Quantity (that share of the
 // remaining quantity), or, with neither, all that remains of it.
 type CreditLine struct {
-	Line     LineID          `json:"line"`
-	Amount   decimal.Decimal `json:"amount,omitzero"`
+	// Line is the invoice line to credit.
+	Line LineID `json:"line"`
+	// Amount is the total to credit, tax included (zero: see Quantity).
+	Amount decimal.Decimal `json:"amount,omitzero"`
+	// Quantity is the quantity to credit, out of what remains uncredited.
 	Quantity decimal.Decimal `json:"quantity,omitzero"`
 }
 
@@ -41,28 +44,46 @@ type CreditLine struct {
 // invoice line it reverses; Subtotal, Tax and Total are their (negative)
 // sums.
 type CreditNote struct {
-	ID           CreditNoteID      `json:"id"`
-	Invoice      InvoiceID         `json:"invoice"`
-	Subscription SubscriptionID    `json:"subscription"`
-	Customer     CustomerID        `json:"customer"`
-	Currency     ensemble.Currency `json:"currency"`
-	Reason       Reason            `json:"reason"`
-	Date         time.Time         `json:"date"`
-	Memo         string            `json:"memo,omitempty"`
-	Lines        []Line            `json:"lines"`
-	Subtotal     ensemble.Money    `json:"subtotal"`
-	Taxes        []TaxLine         `json:"taxes"`
-	Tax          ensemble.Money    `json:"tax"`
-	Total        ensemble.Money    `json:"total"`
+	// ID is "<invoice>/cn/<request id>".
+	ID CreditNoteID `json:"id"`
+	// Invoice is the invoice credited.
+	Invoice InvoiceID `json:"invoice"`
+	// Subscription is the invoice's subscription.
+	Subscription SubscriptionID `json:"subscription"`
+	// Customer is the invoice's customer.
+	Customer CustomerID `json:"customer"`
+	// Currency is the invoice's currency.
+	Currency ensemble.Currency `json:"currency"`
+	// Reason is the request's reason.
+	Reason Reason `json:"reason"`
+	// Date is the request's instant.
+	Date time.Time `json:"date"`
+	// Memo is the request's memo.
+	Memo string `json:"memo,omitempty"`
+	// Lines are the credit lines, sorted by ID.
+	Lines []Line `json:"lines"`
+	// Subtotal is the sum of the lines' Net (negative).
+	Subtotal ensemble.Money `json:"subtotal"`
+	// Taxes is the tax credited per rule.
+	Taxes []TaxLine `json:"taxes"`
+	// Tax is the sum of the lines' Tax (negative).
+	Tax ensemble.Money `json:"tax"`
+	// Total is Subtotal + Tax.
+	Total ensemble.Money `json:"total"`
 }
 
 // Remainder is what remains creditable on one invoice line after the
 // credit notes raised so far (all non-negative).
 type Remainder struct {
-	Line     LineID          `json:"line"`
-	Net      ensemble.Money  `json:"net"`
-	Tax      ensemble.Money  `json:"tax"`
-	Total    ensemble.Money  `json:"total"`
+	// Line is the invoice line.
+	Line LineID `json:"line"`
+	// Net is the net still creditable.
+	Net ensemble.Money `json:"net"`
+	// Tax is the tax still creditable.
+	Tax ensemble.Money `json:"tax"`
+	// Total is Net + Tax.
+	Total ensemble.Money `json:"total"`
+	// Quantity is the quantity not yet credited by quantity.
 	Quantity decimal.Decimal `json:"quantity"`
 }
 

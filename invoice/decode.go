@@ -14,7 +14,9 @@ import (
 // Input is one billing run with its subscriptions, as a host stores or
 // sends it: what Builder.Build takes.
 type Input struct {
-	Run           Run            `json:"run"`
+	// Run is the billing run.
+	Run Run `json:"run"`
+	// Subscriptions are the subscriptions it bills.
 	Subscriptions []Subscription `json:"subscriptions"`
 }
 

@@ -41,9 +41,12 @@ var (
 
 // LineError reports a problem with one line while building or crediting.
 type LineError struct {
-	Line  LineID
-	Value string // the offending value, may be empty
-	Err   error
+	// Line is the line concerned.
+	Line LineID
+	// Value is the offending value; it may be empty.
+	Value string
+	// Err is the condition, such as ErrOverCredit.
+	Err error
 }
 
 // Error writes `invoice: line "x": <condition>: <value>`.

@@ -10,7 +10,7 @@ import (
 // Issue returns inv issued at instant at: its status becomes Issued and
 // credit notes may be raised against it. The invoice is checked first
 // (Check); an invoice already issued, a zero at, or one that does not
-// reconcile is an error and inv is returned unchanged in no form.
+// reconcile is an error, with the zero Invoice.
 func Issue(inv Invoice, at time.Time) (Invoice, error) {
 	if inv.Status == Issued {
 		return Invoice{}, bad(ErrInvalid, "invoice %q is already issued", inv.ID)

@@ -22,11 +22,16 @@ import (
 // Pin, Charge, Quantity, Customer, SupplierCosts (per bundle component),
 // Credits (the line a credit reverses) and Refs.
 type Line struct {
-	ID           LineID         `json:"id"`
-	Kind         LineKind       `json:"kind"`
+	// ID identifies the line (see LineID).
+	ID LineID `json:"id"`
+	// Kind says what produced it.
+	Kind LineKind `json:"kind"`
+	// Subscription says whose line it is.
 	Subscription SubscriptionID `json:"subscription"`
-	Item         ItemID         `json:"item,omitempty"`
-	Customer     CustomerID     `json:"customer"`
+	// Item is the subscription item (empty for a commitment true-up).
+	Item ItemID `json:"item,omitempty"`
+	// Customer is the customer billed.
+	Customer CustomerID `json:"customer"`
 	// Date is the instant the line fell due.
 	Date time.Time `json:"date"`
 	// Description is a short human-readable label.
@@ -34,13 +39,15 @@ type Line struct {
 	// Pin and Charge name the catalog offer version and charge billed. A
 	// commitment true-up has no charge; its Pin is the offer of the
 	// subscription's first item (by ID) in service in the cycle.
-	Pin    catalog.Pin      `json:"pin,omitzero"`
+	Pin catalog.Pin `json:"pin,omitzero"`
+	// Charge is the charge of Pin's offer the line bills.
 	Charge catalog.ChargeID `json:"charge,omitempty"`
 	// Model is the charge's price model.
 	Model catalog.Model `json:"model,omitempty"`
 	// Cycle is the billing cycle the line belongs to; Period the part of it
 	// the line covers (equal to Cycle unless prorated).
-	Cycle  ensemble.Period `json:"cycle"`
+	Cycle ensemble.Period `json:"cycle"`
+	// Period is the part of Cycle the line covers.
 	Period ensemble.Period `json:"period"`
 	// Quantity is the quantity rated (units, or the usage value).
 	Quantity decimal.Decimal `json:"quantity"`
@@ -61,12 +68,14 @@ type Line struct {
 	Amount ensemble.Money `json:"amount"`
 	// Discounts lists each discount taken off; Discount is their sum.
 	Discounts []AppliedDiscount `json:"discounts,omitempty"`
-	Discount  ensemble.Money    `json:"discount"`
+	// Discount is the sum of Discounts, in whole minor units.
+	Discount ensemble.Money `json:"discount"`
 	// Net is the amount net of discounts and tax.
 	Net ensemble.Money `json:"net"`
 	// Tax is the line's tax and TaxRule the rule that set it.
-	Tax     ensemble.Money `json:"tax"`
-	TaxRule TaxTrace       `json:"tax_rule"`
+	Tax ensemble.Money `json:"tax"`
+	// TaxRule is the rule (and treatment) the tax was computed under.
+	TaxRule TaxTrace `json:"tax_rule"`
 	// Total is Net + Tax.
 	Total ensemble.Money `json:"total"`
 	// Credits is, for a proration credit, the line whose unused part it
@@ -94,25 +103,35 @@ type Line struct {
 // Line.Period. Rounding the cumulative amounts (rather than each part) makes
 // the parts of a cycle split at any instants add up to exactly round(Full).
 type Proration struct {
+	// Basis is how the cycle was measured.
 	Basis ensemble.ProrationBasis `json:"basis"`
-	// From and To are the elapsed fractions of the cycle, exact.
+	// From is the elapsed fraction of the cycle at the start of the line's
+	// Period, exact.
 	From ensemble.Ratio `json:"from"`
-	To   ensemble.Ratio `json:"to"`
+	// To is the elapsed fraction at its end, exact.
+	To ensemble.Ratio `json:"to"`
 	// Fraction is To - From: the share of the cycle the line covers.
 	Fraction ensemble.Ratio `json:"fraction"`
-	// AtTo and AtFrom are round(Full × To) and round(Full × From); the
-	// line's Amount is their difference (negated for a credit).
-	AtTo   ensemble.Money `json:"at_to"`
+	// AtTo is round(Full × To); the line's Amount is AtTo - AtFrom
+	// (negated for a credit).
+	AtTo ensemble.Money `json:"at_to"`
+	// AtFrom is round(Full × From).
 	AtFrom ensemble.Money `json:"at_from"`
 }
 
 // UsageTrace is the usage aggregate a usage line rated.
 type UsageTrace struct {
-	Meter   usage.MeterID   `json:"meter"`
-	Period  ensemble.Period `json:"period"`
-	Records int64           `json:"records"`
-	Digest  usage.Digest    `json:"digest"`
-	Ref     ensemble.Ref    `json:"ref"`
+	// Meter is the meter the aggregate folded.
+	Meter usage.MeterID `json:"meter"`
+	// Period is the usage period (the charge's cycle).
+	Period ensemble.Period `json:"period"`
+	// Records counts the records rated (for an adjustment, all of the
+	// period's, late ones included).
+	Records int64 `json:"records"`
+	// Digest identifies those records (usage.Digest).
+	Digest usage.Digest `json:"digest"`
+	// Ref is the aggregate's trace reference (usage.Aggregate.Ref).
+	Ref ensemble.Ref `json:"ref"`
 	// Billed is, for an adjustment, the quantity billed before; Quantity
 	// on the line is then the cumulative quantity.
 	Billed decimal.Decimal `json:"billed,omitzero"`
@@ -122,6 +141,8 @@ type UsageTrace struct {
 
 // AppliedDiscount is one discount taken off a line.
 type AppliedDiscount struct {
+	// ID names the discount ("partner" and "line" for an item's partner
+	// discount and a segment's discount).
 	ID DiscountID `json:"id"`
 	// Percent is the discount's rate, or zero for a fixed discount.
 	Percent ensemble.Ratio `json:"percent,omitzero"`
@@ -131,23 +152,34 @@ type AppliedDiscount struct {
 
 // TaxTrace is the tax rule a line was taxed under.
 type TaxTrace struct {
-	ID        TaxRuleID      `json:"id,omitempty"`
-	Rate      ensemble.Ratio `json:"rate"`
-	Inclusive bool           `json:"inclusive,omitempty"`
-	Treatment TaxTreatment   `json:"treatment"`
+	// ID is the rule (empty when the table is empty).
+	ID TaxRuleID `json:"id,omitempty"`
+	// Rate is the rate charged: the rule's, or 0 for exempt and reverse
+	// charge customers.
+	Rate ensemble.Ratio `json:"rate"`
+	// Inclusive says the line's Amount included the tax.
+	Inclusive bool `json:"inclusive,omitempty"`
+	// Treatment says whether tax was charged and why not.
+	Treatment TaxTreatment `json:"treatment"`
 }
 
 // TaxLine is the invoice's tax for one rule (and treatment): the taxable
 // base (Σ Net) and the tax (Σ Tax) of its lines.
 type TaxLine struct {
-	Rule TaxTrace       `json:"rule"`
+	// Rule is the rule and treatment.
+	Rule TaxTrace `json:"rule"`
+	// Base is the taxable base: the sum of the lines' Net.
 	Base ensemble.Money `json:"base"`
-	Tax  ensemble.Money `json:"tax"`
+	// Tax is the sum of the lines' Tax.
+	Tax ensemble.Money `json:"tax"`
 }
 
 // AppliedCredit is the part of a prepaid credit an invoice consumed.
 type AppliedCredit struct {
-	Credit CreditID       `json:"credit"`
+	// Credit is the prepaid credit drawn on.
+	Credit CreditID `json:"credit"`
+	// Amount is what the invoice took from it; the host lowers the
+	// credit's balance by it.
 	Amount ensemble.Money `json:"amount"`
 }
 
@@ -155,28 +187,44 @@ type AppliedCredit struct {
 // ID. Subtotal = Σ Net, Tax = Σ Tax = Σ Taxes[i].Tax, Total = Subtotal + Tax
 // = Σ Total, AmountDue = Total - Σ Credits, all exact in minor units.
 type Invoice struct {
-	ID           InvoiceID         `json:"id"`
-	Status       Status            `json:"status"`
-	Subscription SubscriptionID    `json:"subscription"`
-	Customer     Customer          `json:"customer"`
-	Currency     ensemble.Currency `json:"currency"`
-	// Date is the run's instant; Window the due instants it bills (After, At].
-	Date  time.Time `json:"date"`
+	// ID is "<subscription>/<run instant>".
+	ID InvoiceID `json:"id"`
+	// Status is Draft as built, Issued after Issue.
+	Status Status `json:"status"`
+	// Subscription says whose invoice it is.
+	Subscription SubscriptionID `json:"subscription"`
+	// Customer is whom it bills.
+	Customer Customer `json:"customer"`
+	// Currency is the subscription's currency, of every amount.
+	Currency ensemble.Currency `json:"currency"`
+	// Date is the run's instant (Run.At): the invoice bills the lines due
+	// in (After, Date].
+	Date time.Time `json:"date"`
+	// After is the previous run's instant (Run.After).
 	After time.Time `json:"after,omitzero"`
 	// IssuedAt is set by Issue.
 	IssuedAt time.Time `json:"issued_at,omitzero"`
-	// TaxRounding is the policy the invoice's tax was rounded with; Mode
-	// its rounding mode (credit notes use them too).
-	TaxRounding   TaxRounding           `json:"tax_rounding"`
-	Mode          ensemble.RoundingMode `json:"mode"`
-	Lines         []Line                `json:"lines"`
-	Subtotal      ensemble.Money        `json:"subtotal"`
-	Taxes         []TaxLine             `json:"taxes"`
-	Tax           ensemble.Money        `json:"tax"`
-	Total         ensemble.Money        `json:"total"`
-	Credits       []AppliedCredit       `json:"credits,omitempty"`
-	AmountDue     ensemble.Money        `json:"amount_due"`
-	ReverseCharge bool                  `json:"reverse_charge,omitempty"`
+	// TaxRounding is the policy the invoice's tax was rounded with.
+	TaxRounding TaxRounding `json:"tax_rounding"`
+	// Mode is the rounding mode of its amounts; credit notes use it too.
+	Mode ensemble.RoundingMode `json:"mode"`
+	// Lines are the invoice's lines, sorted by ID.
+	Lines []Line `json:"lines"`
+	// Subtotal is the sum of the lines' Net.
+	Subtotal ensemble.Money `json:"subtotal"`
+	// Taxes is the tax per rule and treatment, sorted by rule ID.
+	Taxes []TaxLine `json:"taxes"`
+	// Tax is the sum of the lines' Tax.
+	Tax ensemble.Money `json:"tax"`
+	// Total is Subtotal + Tax.
+	Total ensemble.Money `json:"total"`
+	// Credits are the prepaid credits applied, in the order they were.
+	Credits []AppliedCredit `json:"credits,omitempty"`
+	// AmountDue is Total less the credits applied.
+	AmountDue ensemble.Money `json:"amount_due"`
+	// ReverseCharge says the customer accounts for the tax (the invoice
+	// must say so).
+	ReverseCharge bool `json:"reverse_charge,omitempty"`
 }
 
 // Line returns the line with the given ID and whether there is one.

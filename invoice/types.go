@@ -162,7 +162,9 @@ type Segment struct {
 // AddOn is an add-on offer attached to an item, billed like the base offer
 // with its own quantity.
 type AddOn struct {
-	Pin      catalog.Pin     `json:"pin"`
+	// Pin is the add-on offer version.
+	Pin catalog.Pin `json:"pin"`
+	// Quantity is its number of units (not per base unit); zero or more.
 	Quantity decimal.Decimal `json:"quantity"`
 }
 
@@ -176,11 +178,12 @@ type Discount struct {
 	// Amount is a fixed amount (in the subscription's currency, whole minor
 	// units) taken off each invoice's applicable lines, split over them in
 	// proportion to their amounts and never more than they hold.
-	Amount decimal.Decimal `json:"amount,omitzero"`
-	// Duration says for how many cycles of the subscription's cadence the
-	// discount applies; Cycles is the count for Repeating.
+	Amount decimal.Decimal `json:"amount,omitzero"` // Duration says for how many cycles of the subscription's cadence the
+	// discount applies.
 	Duration DiscountDuration `json:"duration,omitempty"`
-	Cycles   int              `json:"cycles,omitempty"`
+	// Cycles is the number of cycles of a Repeating discount (1 to
+	// ensemble.MaxCadenceCount); zero otherwise.
+	Cycles int `json:"cycles,omitempty"`
 	// Start is when the discount begins (zero: the subscription's anchor).
 	// A line applies when its service period starts in the discount's
 	// cycles.
@@ -196,12 +199,15 @@ type Discount struct {
 // adjustments do not count. A cycle the subscription covers only in part
 // owes the prorated minimum, rounded as recurring lines are.
 type Commitment struct {
+	// Minimum is the least net a cycle bills, in the subscription's
+	// currency.
 	Minimum decimal.Decimal `json:"minimum"`
 }
 
 // PrepaidCredit is a balance the customer paid for in advance, applied to
 // invoice totals.
 type PrepaidCredit struct {
+	// ID names the credit; required.
 	ID CreditID `json:"id"`
 	// Balance is what is left of the credit, in the subscription's
 	// currency (whole minor units).
@@ -216,6 +222,7 @@ type PrepaidCredit struct {
 
 // TaxRule is one row of a TaxTable.
 type TaxRule struct {
+	// ID names the rule; required and unique.
 	ID TaxRuleID `json:"id"`
 	// Region is the customer region the rule applies to; empty matches any.
 	Region string `json:"region,omitempty"`
@@ -233,14 +240,18 @@ type TaxRule struct {
 // An empty table charges no tax; a non-empty one with no rule for a line is
 // an error (ErrNoTaxRule).
 type TaxTable struct {
+	// Rules are the table's rows; at most one per region and tax code.
 	Rules []TaxRule `json:"rules"`
 }
 
 // LateUsage is late usage for a period already billed: the aggregate that
 // was billed and the adjustment of the late records (usage.Report.Adjustments).
 type LateUsage struct {
+	// Billed is the aggregate the period was billed with.
 	Billed usage.Aggregate `json:"billed"`
-	Late   usage.Aggregate `json:"late"`
+	// Late is the aggregate of the records that arrived since (marked
+	// Late), for the same line, meter and period.
+	Late usage.Aggregate `json:"late"`
 }
 
 // Run is one billing run: every line due in (After, At] is billed, so
