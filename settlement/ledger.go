@@ -48,6 +48,7 @@ func (r *run) clawback(l *Line) error {
 		return lineErr(l.ID, lg.plan.ID, "", "", err)
 	}
 	r.st.lines[lg.line] = nl
+	r.st.credits[l.ID] = lg.line
 	return nil
 }
 

@@ -1,6 +1,7 @@
 package settlement_test
 
 import (
+	"encoding/json"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -34,6 +35,20 @@ func TestClawbackPartialThenFull(t *testing.T) {
 		require.NotEmpty(t, e.Reverses)
 		require.Equal(t, settlement.LineID("C1"), e.Line)
 	}
+
+	// The same credit note line is never settled twice, in one call or
+	// across calls (the state remembers it, through JSON too).
+	_, err = s.Settle(ctx, r1.State, []settlement.Line{credit("C1", "L1", "-300.00", "2026-03-10")})
+	require.ErrorIs(t, err, settlement.ErrAlreadySettled)
+	_, err = s.Settle(ctx, res.State, []settlement.Line{credit("C7", "L1", "-1.00", "2026-03-10"), credit("C7", "L1", "-2.00", "2026-03-11")})
+	require.ErrorIs(t, err, settlement.ErrAlreadySettled)
+	b, err := json.Marshal(r1.State)
+	require.NoError(t, err)
+	var restored settlement.State
+	require.NoError(t, json.Unmarshal(b, &restored))
+	require.True(t, restored.Has("C1"))
+	_, err = s.Settle(ctx, restored, []settlement.Line{credit("C1", "L1", "-300.00", "2026-03-10")})
+	require.ErrorIs(t, err, settlement.ErrAlreadySettled)
 
 	// Crediting more than is left is an error naming the line.
 	_, err = s.Settle(ctx, r1.State, []settlement.Line{credit("C2", "L1", "-700.01", "2026-03-11")})

@@ -67,17 +67,15 @@ func (s *Settler) AppendSettle(ctx context.Context, dst []Entry, st State, lines
 		r.st.lines = grown
 	}
 	order := canonical(lines)
-	seen := make(map[LineID]struct{}, len(lines))
 	for _, i := range order {
 		l := &lines[i]
 		if err := l.validate(); err != nil {
 			return fail(lineErr(l.ID, "", "", "", err))
 		}
-		if _, dup := seen[l.ID]; dup || r.st.lines[l.ID] != nil {
-			return fail(lineErr(l.ID, "", "", "", ErrAlreadySettled))
-		}
-		seen[l.ID] = struct{}{}
 	}
+	// Every settled line and credit is recorded in the state as it is
+	// settled, so an id already in the state or earlier in the batch is
+	// caught when its turn comes.
 	for n, i := range order {
 		if n&1023 == 0 {
 			if err := ctx.Err(); err != nil {
@@ -87,6 +85,9 @@ func (s *Settler) AppendSettle(ctx context.Context, dst []Entry, st State, lines
 		r.lc = lines[i]
 		r.lc.Date = r.lc.Date.UTC() // stored instants are UTC
 		l := &r.lc
+		if r.st.lines[l.ID] != nil || r.st.credits[l.ID] != "" {
+			return fail(lineErr(l.ID, "", "", "", ErrAlreadySettled))
+		}
 		var err error
 		if l.Credits == "" {
 			err = r.settleLine(l)
@@ -185,7 +186,9 @@ type run struct {
 	arena    []ensemble.Ref
 	ledgers  []ledger
 	parts    []part
-	vfSet    bool
+	vfSet    bool // line and volume facts are filled for this line
+	rest     int64
+	seller   partner.ID
 	ids      string
 	idOff    []int
 
@@ -225,6 +228,9 @@ func (s *Settler) newRun(ctx context.Context, st State) *run {
 	}
 	if r.st.vols == nil {
 		r.st.vols = map[volKey]*volState{}
+	}
+	if r.st.credits == nil {
+		r.st.credits = map[LineID]LineID{}
 	}
 	if s.env != nil {
 		r.facts = s.env.NewFacts()
@@ -318,7 +324,7 @@ func (r *run) settleLine(l *Line) error {
 	if err != nil {
 		return err
 	}
-	r.line, r.plan, r.cur = l, plan, l.Currency()
+	r.line, r.plan, r.cur, r.seller = l, plan, l.Currency(), l.Route.Seller()
 	basis, err := basisUnits(l, plan.gross)
 	if err != nil {
 		return lineErr(l.ID, plan.id, "", "", err)
@@ -376,8 +382,7 @@ func (r *run) settleLine(l *Line) error {
 	}
 	// Facts of the line.
 	r.vfSet = false
-	r.lf = LineFacts{ID: string(l.ID), Date: l.Date, Amount: ensemble.MoneyFromMinor(rest, r.cur), Net: l.Amount,
-		Tax: l.Tax, Gross: grossOf(l), Quantity: l.Quantity, Currency: r.cur.Code(), CustomerID: l.Customer.ID}
+	r.rest = rest // line facts are filled when a rule first needs them
 	r.of = OfferFacts{ID: string(l.Offer.Offer), Version: l.Offer.Version, Charge: string(l.Charge)}
 	r.rf = RouteFacts{Kind: l.Route.Kind.String(), Seller: string(l.Route.Seller()), Depth: len(l.Route.Chain),
 		Referrer: string(l.Route.Referrer), Marketplace: string(l.Route.Marketplace)}
@@ -564,8 +569,11 @@ func (r *run) evalRule(id string, sn *partner.Snapshot) (*evalResult, *rules.Rul
 	} else {
 		r.ps = partner.Snapshot{}
 	}
-	if !memo && !r.vfSet {
+	if !r.vfSet {
 		r.vfSet = true
+		l := r.line
+		r.lf = LineFacts{ID: string(l.ID), Date: l.Date, Amount: ensemble.MoneyFromMinor(r.rest, r.cur), Net: l.Amount,
+			Tax: l.Tax, Gross: grossOf(l), Quantity: l.Quantity, Currency: r.cur.Code(), CustomerID: l.Customer.ID}
 		r.vf = VolumeFacts{Partner: string(r.line.Route.Seller()),
 			Amount: ensemble.MoneyFromMinor(r.st.volumeBefore(r.line.Route.Seller(), r.cur.Code(), WindowCalendarYear, r.line.Date), r.cur)}
 	}
@@ -1086,7 +1094,7 @@ func (r *run) emitAt(id EntryID, kind EntryKind, party partner.ID, roleName, nod
 	}
 	r.entries = append(r.entries, Entry{ID: id, Line: r.line.ID, Kind: kind, Party: party, Role: roleName,
 		Amount: ensemble.MoneyFromMinor(units, r.cur), Date: at, Plan: r.plan.ref, Node: node, Share: share, Rules: rs,
-		Offer: r.line.Offer, Route: r.line.Route.Kind, Seller: r.line.Route.Seller(), Reverses: rev, Note: note, Trace: r.trace})
+		Offer: r.line.Offer, Route: r.line.Route.Kind, Seller: r.seller, Reverses: rev, Note: note, Trace: r.trace})
 }
 
 // cumulative returns the effective ratio of a cumulative share for the

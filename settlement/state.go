@@ -20,8 +20,9 @@ import (
 // leaving the one given unchanged; the host persists it (it round-trips
 // through JSON). The zero State is empty and ready to use.
 type State struct {
-	lines map[LineID]*ledger
-	vols  map[volKey]*volState
+	lines   map[LineID]*ledger
+	vols    map[volKey]*volState
+	credits map[LineID]LineID // credit line -> the line it credited
 }
 
 type ledger struct {
@@ -71,11 +72,15 @@ type volPoint struct {
 // Len returns the number of settled lines the state holds.
 func (s State) Len() int { return len(s.lines) }
 
-// Has reports whether line id has been settled.
-func (s State) Has(id LineID) bool { _, ok := s.lines[id]; return ok }
+// Has reports whether line id has been settled, as a sale or a credit.
+func (s State) Has(id LineID) bool {
+	_, ok := s.lines[id]
+	_, credit := s.credits[id]
+	return ok || credit
+}
 
 func (s State) clone() State {
-	return State{lines: maps.Clone(s.lines), vols: maps.Clone(s.vols)}
+	return State{lines: maps.Clone(s.lines), vols: maps.Clone(s.vols), credits: maps.Clone(s.credits)}
 }
 
 // LedgerLine is the JSON form of one settled line in a State.
@@ -128,6 +133,14 @@ type VolumePoint struct {
 type stateJSON struct {
 	Lines   []LedgerLine  `json:"lines"`
 	Volumes []VolumeState `json:"volumes"`
+	Credits []CreditState `json:"credits,omitempty"`
+}
+
+// CreditState is the JSON form of a settled credit line: its id and the
+// line it credited, kept so that a credit is never settled twice.
+type CreditState struct {
+	Line    LineID `json:"line"`
+	Credits LineID `json:"credits"`
 }
 
 // Line returns the ledger of a settled line.
@@ -214,6 +227,9 @@ func (s State) MarshalJSON() ([]byte, error) {
 		}
 		out.Volumes = append(out.Volumes, vs)
 	}
+	for _, id := range slices.Sorted(maps.Keys(s.credits)) {
+		out.Credits = append(out.Credits, CreditState{Line: id, Credits: s.credits[id]})
+	}
 	return json.Marshal(out)
 }
 
@@ -226,7 +242,13 @@ func (s *State) UnmarshalJSON(b []byte) error {
 		return fmt.Errorf("settlement: state: %w", err)
 	}
 	var p ensemble.Problems
-	out := State{lines: map[LineID]*ledger{}, vols: map[volKey]*volState{}}
+	out := State{lines: map[LineID]*ledger{}, vols: map[volKey]*volState{}, credits: map[LineID]LineID{}}
+	for i, c := range in.Credits {
+		if c.Line == "" || c.Credits == "" {
+			p.Addf(ensemble.Path("credits", i), "empty line id")
+		}
+		out.credits[c.Line] = c.Credits
+	}
 	for i, ll := range in.Lines {
 		path := ensemble.Path("lines", i)
 		cur := ll.Basis.Currency()
