@@ -131,11 +131,13 @@ func TestReserveReleased(t *testing.T) {
 	requireMoney(t, seller.Earned, eur("30.00"))
 	requireMoney(t, seller.Reserved, eur("3.00"))
 	requireMoney(t, seller.Payable, eur("27.00"))
+	requireMoney(t, seller.Withheld, eur("3.00"))
 	st2, err := settlement.Statements(res.Entries, settlement.StatementOptions{Period: june, Previous: st})
 	require.NoError(t, err)
 	seller = find(t, st2, "sub-utrecht")
 	requireMoney(t, seller.Released, eur("3.00"))
 	requireMoney(t, seller.Closing, eur("30.00"), "nothing was paid out in between")
+	requireMoney(t, seller.Withheld, eur("0"))
 	for _, e := range res.Entries {
 		if e.Kind == settlement.KindRelease {
 			require.Equal(t, date("2026-05-30"), e.Date)

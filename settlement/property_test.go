@@ -66,6 +66,9 @@ func genLine(t *rapid.T, id string) settlement.Line {
 	if rapid.Bool().Draw(t, id+".referred") {
 		l.Route.Referrer = "referral-ams"
 	}
+	if rapid.IntRange(0, 3).Draw(t, id+".bundle") == 0 {
+		l.Offer = catalog.Pin{Offer: "secure-backup", Version: 1} // the bundle plan holds reserves back
+	}
 	return l
 }
 

@@ -39,6 +39,9 @@ type Statement struct {
 	Closing        ensemble.Money `json:"closing"`
 	Payable        ensemble.Money `json:"payable"`
 	CarriedForward ensemble.Money `json:"carried_forward"`
+	// Withheld is what reserves and dispute holds keep back at the end of
+	// the period: the previous statement's Withheld + Reserved - Released.
+	Withheld ensemble.Money `json:"withheld"`
 	// Entries counts the entries folded.
 	Entries int `json:"entries"`
 }
@@ -62,8 +65,8 @@ type stKey struct {
 }
 
 type acc struct {
-	opening, earned, reversed, adjusted, reserved, released, paid int64
-	n                                                             int
+	opening, earned, reversed, adjusted, reserved, released, paid, withheld int64
+	n                                                                       int
 }
 
 // Statements folds entries into one statement per party and currency over
@@ -88,7 +91,13 @@ func Statements(entries []Entry, opts StatementOptions) ([]Statement, error) {
 		if err != nil {
 			return nil, fmt.Errorf("settlement: statements: previous[%d].closing: %w", i, err)
 		}
-		get(stKey{p.Party, p.Currency}).opening += u
+		w, err := p.Withheld.MinorUnits()
+		if err != nil {
+			return nil, fmt.Errorf("settlement: statements: previous[%d].withheld: %w", i, err)
+		}
+		a := get(stKey{p.Party, p.Currency})
+		a.opening += u
+		a.withheld += w
 	}
 	for i := range entries {
 		e := &entries[i]
@@ -142,7 +151,8 @@ func (a *acc) statement(k stKey, p ensemble.Period, mins []ensemble.Money) State
 	}
 	return Statement{Party: k.party, Currency: k.cur, Period: p, Opening: m(a.opening), Earned: m(a.earned),
 		Reversed: m(a.reversed), Adjusted: m(a.adjusted), Reserved: m(a.reserved), Released: m(a.released),
-		PaidOut: m(a.paid), Closing: m(closing), Payable: m(payable), CarriedForward: m(closing - payable), Entries: a.n}
+		PaidOut: m(a.paid), Closing: m(closing), Payable: m(payable), CarriedForward: m(closing - payable),
+		Withheld: m(a.withheld + a.reserved - a.released), Entries: a.n}
 }
 
 func sortStatements(out []Statement) {
@@ -187,7 +197,7 @@ func Merge(minimums []ensemble.Money, parts ...[]Statement) ([]Statement, error)
 				dst *int64
 				m   ensemble.Money
 			}{{&a.opening, s.Opening}, {&a.earned, s.Earned}, {&a.reversed, s.Reversed}, {&a.adjusted, s.Adjusted},
-				{&a.reserved, s.Reserved}, {&a.released, s.Released}, {&a.paid, s.PaidOut}} {
+				{&a.reserved, s.Reserved}, {&a.released, s.Released}, {&a.paid, s.PaidOut}, {&a.withheld, s.Withheld}} {
 				if !f.m.IsZero() && f.m.Currency() != s.Currency {
 					return nil, fmt.Errorf("%w: statement of %q holds %s amounts in %s", ErrStatementMismatch, s.Party, f.m.Currency(), s.Currency)
 				}
@@ -197,6 +207,11 @@ func Merge(minimums []ensemble.Money, parts ...[]Statement) ([]Statement, error)
 				}
 				*f.dst += u
 			}
+			// Withheld already holds this statement's reserves and
+			// releases; keep only what it opened with.
+			r, _ := s.Reserved.MinorUnits()
+			rl, _ := s.Released.MinorUnits()
+			a.withheld += rl - r
 			a.n += s.Entries
 		}
 	}
