@@ -274,6 +274,13 @@ func TestPropertyJSONRoundTrips(t *testing.T) {
 		st, err := settlement.Statements(res.Entries, settlement.StatementOptions{Period: ensemble.MustPeriod(date("2026-01-01"), date("2027-01-01"))})
 		require.NoError(t, err)
 		roundTrip(t, st)
+		ms, err := settlement.ComputeMetrics(res.Entries, ensemble.MustPeriod(date("2026-01-01"), date("2027-01-01")), "")
+		require.NoError(t, err)
+		roundTrip(t, ms)
+		adj, err := settlement.Adjust(settlement.Adjustment{ID: "A", Party: "dev-1", Amount: eur("-1.25"), Date: lines[0].Date, Reason: "goodwill", Approver: "cfo", Line: lines[0].ID})
+		require.NoError(t, err)
+		roundTrip(t, adj)
+		roundTrip(t, settlement.Payout{ID: "P", Date: lines[0].Date, Currency: ensemble.MustCurrency("USD"), Rate: ensemble.MustRatio("1.1"), Mode: ensemble.RoundHalfEven})
 		b, err := json.Marshal(res.State)
 		require.NoError(t, err)
 		var back settlement.State
