@@ -66,7 +66,6 @@ func (b *Builder) Build(run Run, subs []Subscription) ([]Invoice, error) {
 	slices.SortFunc(order, func(x, y int) int { return strings.Compare(string(subs[x].ID), string(subs[y].ID)) })
 	zones := map[string]*time.Location{}
 	out := make([]Invoice, 0, len(subs))
-	var scratch []Line
 	ar := &arena{}
 	cache := map[rateKey]catalog.Rating{}
 	invID := fmtTime(run.At)
@@ -90,13 +89,20 @@ func (b *Builder) Build(run Run, subs []Subscription) ([]Invoice, error) {
 			limit: run.At.Add(1), ps: &ps, idx: i, arena: ar, cache: cache, invID: invID, billed: billed}
 		g.from = run.After
 		g.all = s.Commitment != nil
-		g.lines = scratch[:0]
+		g.lines = ar.open()
 		if s.Commitment != nil && !run.After.IsZero() {
 			if c, _, err := g.cad.PeriodAt(s.Anchor, run.After, loc); err == nil {
 				g.from = c.Start.UTC()
 			}
 		}
+		// Items in ID order, so that lines usually come out sorted.
+		var small [16]int
+		byID := small[:0]
 		for j := range s.Items {
+			byID = append(byID, j)
+		}
+		slices.SortFunc(byID, func(a, b int) int { return strings.Compare(string(s.Items[a].ID), string(s.Items[b].ID)) })
+		for _, j := range byID {
 			items = items[:0]
 			for _, k := range aggSorted[aggStart[i]:aggStart[i+1]] {
 				if aggAt[k][1] == j {
@@ -113,7 +119,6 @@ func (b *Builder) Build(run Run, subs []Subscription) ([]Invoice, error) {
 		if ok {
 			out = append(out, inv)
 		}
-		scratch = g.lines[:0]
 	}
 	if err := ps.Err("invoice run"); err != nil {
 		return nil, err
@@ -128,21 +133,33 @@ func (g *gen) due(t time.Time) bool {
 
 // invoice keeps the lines due in the run and totals them.
 func (g *gen) invoice() (Invoice, bool) {
-	// Sort the due lines' indexes, then copy each line once.
+	// Lines were generated into the arena's open block. When every one is
+	// due and they came out sorted (the usual case), they are the
+	// invoice's lines as they stand; otherwise the due ones are copied out
+	// in order and the block is reused.
 	var small [16]int
 	idx := small[:0]
+	sorted := true
 	for i := range g.lines {
 		if g.due(g.lines[i].Date) {
+			if n := len(idx); n > 0 && g.lines[idx[n-1]].ID >= g.lines[i].ID {
+				sorted = false
+			}
 			idx = append(idx, i)
 		}
 	}
 	if len(idx) == 0 {
 		return Invoice{}, false
 	}
-	slices.SortFunc(idx, func(a, b int) int { return strings.Compare(string(g.lines[a].ID), string(g.lines[b].ID)) })
-	lines := g.arena.lineSlice(len(idx))
-	for k, i := range idx {
-		lines[k] = g.lines[i]
+	var lines []Line
+	if sorted && len(idx) == len(g.lines) {
+		lines = g.arena.keep(g.lines)
+	} else {
+		slices.SortFunc(idx, func(a, b int) int { return strings.Compare(string(g.lines[a].ID), string(g.lines[b].ID)) })
+		lines = make([]Line, len(idx))
+		for k, i := range idx {
+			lines[k] = g.lines[i]
+		}
 	}
 	g.fixedDiscounts(lines)
 	inv := Invoice{

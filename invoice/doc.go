@@ -18,7 +18,9 @@
 //
 // Each recurring charge is billed on the cycles of its own cadence stepped
 // from the subscription's anchor in its time zone (ensemble.Cadence, which
-// clamps month ends: an anchor on the 31st bills on Feb 28 or 29). The first
+// clamps month ends: an anchor on the 31st bills on Feb 28 or 29). An anchor
+// at activation bills on anniversaries; an anchor on the 1st bills calendar
+// months, the first one partial. The first
 // cycle is charged from activation and the last one up to the cancellation.
 // In-advance charges fall due at the start of what they pay for, in-arrears
 // and usage charges at its end, one-time fees at activation (the first

@@ -73,16 +73,23 @@ func (a *arena) pieceSlice(n int) []piece {
 
 const arenaBlock = 512
 
-func (a *arena) lineSlice(n int) []Line {
-	if a == nil {
-		return make([]Line, n)
+// open returns an empty slice over the rest of the current block of
+// lines, for a subscription's lines to be generated into.
+func (a *arena) open() []Line {
+	if len(a.lines) < 16 {
+		a.lines = make([]Line, arenaBlock)
 	}
-	if len(a.lines) < n {
-		a.lines = make([]Line, max(n, arenaBlock))
+	return a.lines[:0:len(a.lines)]
+}
+
+// keep hands out lines generated into the open block (or, if they
+// outgrew it, into their own array) and moves the block past them.
+func (a *arena) keep(lines []Line) []Line {
+	n := len(lines)
+	if n > 0 && len(a.lines) >= n && &a.lines[0] == &lines[0] {
+		a.lines = a.lines[n:]
 	}
-	out := a.lines[:n:n]
-	a.lines = a.lines[n:]
-	return out
+	return lines[:n:n]
 }
 
 func (a *arena) refSlice(n int) []ensemble.Ref {
