@@ -101,7 +101,7 @@ func (s *Settler) Dispute(st State, line LineID, at time.Time) (Result, error) {
 		return Result{}, lineErr(line, lg.plan.ID, "", "", ErrDisputed)
 	}
 	at = at.UTC()
-	r := s.newRun(context.Background(), st)
+	r := s.newRun(context.Background(), st, 0)
 	nl := *lg
 	nl.parts = slices.Clone(lg.parts)
 	nl.disputed = true
@@ -132,7 +132,7 @@ func (s *Settler) ResolveDispute(st State, line LineID, won bool, at time.Time) 
 		return Result{}, lineErr(line, lg.plan.ID, "", "", ErrNotDisputed)
 	}
 	at = at.UTC()
-	r := s.newRun(context.Background(), st)
+	r := s.newRun(context.Background(), st, 0)
 	nl := *lg
 	nl.parts = slices.Clone(lg.parts)
 	nl.disputed = false

@@ -5,7 +5,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"maps"
 	"math"
 	"math/big"
 	"slices"
@@ -58,14 +57,9 @@ func (s *Settler) Settle(ctx context.Context, st State, lines []Line) (Result, e
 // settling batch after batch (and writing each batch out) reuses one
 // buffer. On error it returns dst unchanged, the zero State and the error.
 func (s *Settler) AppendSettle(ctx context.Context, dst []Entry, st State, lines []Line) ([]Entry, State, error) {
-	r := s.newRun(ctx, st)
+	r := s.newRun(ctx, st, len(lines))
 	r.entries = slices.Grow(dst, len(lines)*s.perLine)
 	fail := func(err error) ([]Entry, State, error) { return dst, State{}, err }
-	if len(lines) > 0 {
-		grown := make(map[LineID]*ledger, len(r.st.lines)+len(lines))
-		maps.Copy(grown, r.st.lines)
-		r.st.lines = grown
-	}
 	order := canonical(lines)
 	for _, i := range order {
 		l := &lines[i]
@@ -218,8 +212,8 @@ type child struct {
 
 var platformSnap = partner.Snapshot{Type: partner.TypePlatform, Status: partner.StatusActive}
 
-func (s *Settler) newRun(ctx context.Context, st State) *run {
-	r := &run{s: s, ctx: ctx, st: st.clone(), owned: map[volKey]bool{}, snaps: map[partner.ID]*partner.Snapshot{},
+func (s *Settler) newRun(ctx context.Context, st State, lines int) *run {
+	r := &run{s: s, ctx: ctx, st: st.clone(lines), owned: map[volKey]bool{}, snaps: map[partner.ID]*partner.Snapshot{},
 		memo: map[memoKey]*evalResult{}, pmemo: map[partnerKey]*evalResult{}, interned: map[internKey]*evalResult{}, lcache: map[levelKey]*levelShares{}, volume: map[*cnode]int64{}, accrued: map[volKey]LineID{}}
 	r.platSn = platformSnap
 	r.platSn.ID = s.platform

@@ -19,6 +19,10 @@ import (
 // rates read. It is a value: every call takes one and returns a new one,
 // leaving the one given unchanged; the host persists it (it round-trips
 // through JSON). The zero State is empty and ready to use.
+//
+// Each call copies the state's maps (not their contents), which costs time
+// in proportion to the lines held: settle in batches, and shard large
+// ledgers (per seller, say) rather than growing one state forever.
 type State struct {
 	lines   map[LineID]*ledger
 	vols    map[volKey]*volState
@@ -79,8 +83,14 @@ func (s State) Has(id LineID) bool {
 	return ok || credit
 }
 
-func (s State) clone() State {
-	return State{lines: maps.Clone(s.lines), vols: maps.Clone(s.vols), credits: maps.Clone(s.credits)}
+// clone copies the state's maps (not the ledgers, which are never
+// changed in place), with room for extra more lines. Every call pays this
+// copy, O(lines held): hosts with very large states settle in large
+// batches or keep one state per shard.
+func (s State) clone(extra int) State {
+	lines := make(map[LineID]*ledger, len(s.lines)+extra)
+	maps.Copy(lines, s.lines)
+	return State{lines: lines, vols: maps.Clone(s.vols), credits: maps.Clone(s.credits)}
 }
 
 // LedgerLine is the JSON form of one settled line in a State.
