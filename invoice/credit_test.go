@@ -10,8 +10,8 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-// issuedInvoice bills Pro ×3 (90.00), storage ×7 (14.00) and 102.6 API
-// calls (0.13) at 19% exclusive tax.
+// issuedInvoice bills Pro ×3 (90.00), storage ×7 per seat (21 × 2.00 =
+// 42.00) and 102.6 API calls (0.13) at 19% exclusive tax.
 func issuedInvoice(t testing.TB, rounding invoice.TaxRounding) invoice.Invoice {
 	s := sub("s1", date(2026, 2, 1),
 		invoice.Item{ID: "plan", Segments: []invoice.Segment{{Start: date(2026, 2, 1), Pin: pin("pro", 1), Quantity: dec("3"),
@@ -29,7 +29,7 @@ func issuedInvoice(t testing.TB, rounding invoice.TaxRounding) invoice.Invoice {
 // rest, add up to exactly the invoice: subtotal, tax and total.
 func TestCreditNotesLineByLine(t *testing.T) {
 	inv := issuedInvoice(t, invoice.TaxPerLine)
-	require.Equal(t, []string{"usage calls 0.13", "recurring seats 90.00", "recurring tb 14.00"}, amounts(inv))
+	require.Equal(t, []string{"usage calls 0.13", "recurring seats 90.00", "recurring tb 42.00"}, amounts(inv))
 	pro := inv.Lines[1].ID
 	at := date(2026, 4, 10)
 	steps := []struct {
@@ -41,8 +41,8 @@ func TestCreditNotesLineByLine(t *testing.T) {
 		{"one seat", invoice.CreditRequest{ID: "1", Reason: invoice.ReasonRefund, At: at, Lines: []invoice.CreditLine{{Line: pro, Quantity: dec("1")}}}, "-30.00", "-5.70"},
 		// 33.33 of the remaining 71.40: net round(60 × 33.33/71.40) = 28.01.
 		{"an amount", invoice.CreditRequest{ID: "2", Reason: invoice.ReasonGoodwill, At: at, Lines: []invoice.CreditLine{{Line: pro, Amount: dec("33.33")}}}, "-28.01", "-5.32"},
-		// The rest of every line: 31.99 + 6.08 of Pro, all of the others (14.00 + 2.66, 0.13 + 0.02).
-		{"the rest", invoice.CreditRequest{ID: "3", Reason: invoice.ReasonCorrection, At: at, Full: true}, "-46.12", "-8.76"},
+		// The rest of every line: 31.99 + 6.08 of Pro, all of the others (42.00 + 7.98, 0.13 + 0.02).
+		{"the rest", invoice.CreditRequest{ID: "3", Reason: invoice.ReasonCorrection, At: at, Full: true}, "-74.12", "-14.08"},
 	}
 	var notes []invoice.CreditNote
 	for _, st := range steps {

@@ -233,7 +233,7 @@ func (g *gen) streams(it *Item) []stream {
 		}
 		addPin(sg.Pin, sg.Quantity, false)
 		for _, a := range sg.AddOns {
-			addPin(a.Pin, a.Quantity, true)
+			addPin(a.Pin, a.Quantity.Mul(sg.Quantity), true)
 		}
 	}
 	slices.SortFunc(out, func(a, b stream) int { return strings.Compare(a.key, b.key) })

@@ -160,11 +160,12 @@ type Segment struct {
 }
 
 // AddOn is an add-on offer attached to an item, billed like the base offer
-// with its own quantity.
+// for Quantity × the segment's quantity units (as the catalog and the order
+// package count add-ons: per base unit).
 type AddOn struct {
 	// Pin is the add-on offer version.
 	Pin catalog.Pin `json:"pin"`
-	// Quantity is its number of units (not per base unit); zero or more.
+	// Quantity is its number of units per base unit; zero or more.
 	Quantity decimal.Decimal `json:"quantity"`
 }
 
