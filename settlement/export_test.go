@@ -7,6 +7,6 @@ func Reads(expr string) uint16 { return uint16(reads(expr)) }
 // ReadBits names the bits Reads sets.
 var ReadBits = map[string]uint16{
 	"route.kind": uint16(readRouteKind), "route.seller": uint16(readRouteSeller), "route.referrer": uint16(readRouteReferrer),
-	"route": uint16(wholeBits[VarRoute]), "offer.id": uint16(readOfferID), "offer.version": uint16(readOfferVersion),
+	"route": uint16(wholeBits(VarRoute)), "offer.id": uint16(readOfferID), "offer.version": uint16(readOfferVersion),
 	"customer.country": uint16(readCustomerCountry), "all": uint16(readAll),
 }

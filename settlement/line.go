@@ -44,19 +44,19 @@ const (
 	RouteCoSell
 )
 
-var routeNames = []string{"unspecified", "direct", "marketplace", "partner", "referral", "co_sell"}
+var routeNames = [...]string{"unspecified", "direct", "marketplace", "partner", "referral", "co_sell"}
 
 // String returns the kind's lowercase name.
-func (k RouteKind) String() string { return enumString(routeNames, uint8(k), "route_kind") }
+func (k RouteKind) String() string { return enumString(routeNames[:], uint8(k), "route_kind") }
 
 // MarshalText writes the kind's name.
 func (k RouteKind) MarshalText() ([]byte, error) {
-	return enumMarshal(routeNames, uint8(k), "route kind")
+	return enumMarshal(routeNames[:], uint8(k), "route kind")
 }
 
 // UnmarshalText reads a kind's name; "" is RouteUnspecified.
 func (k *RouteKind) UnmarshalText(b []byte) error {
-	v, err := enumParse(routeNames, string(b), "route kind")
+	v, err := enumParse(routeNames[:], string(b), "route kind")
 	*k = RouteKind(v)
 	return err
 }

@@ -26,17 +26,17 @@ const (
 	BasisGross
 )
 
-var basisNames = []string{"net", "gross"}
+var basisNames = [...]string{"net", "gross"}
 
 // String returns the basis's lowercase name.
-func (b Basis) String() string { return enumString(basisNames, uint8(b), "basis") }
+func (b Basis) String() string { return enumString(basisNames[:], uint8(b), "basis") }
 
 // MarshalText writes the basis's name.
-func (b Basis) MarshalText() ([]byte, error) { return enumMarshal(basisNames, uint8(b), "basis") }
+func (b Basis) MarshalText() ([]byte, error) { return enumMarshal(basisNames[:], uint8(b), "basis") }
 
 // UnmarshalText reads a basis's name; "" is BasisNet.
 func (b *Basis) UnmarshalText(t []byte) error {
-	v, err := enumParse(basisNames, string(t), "basis")
+	v, err := enumParse(basisNames[:], string(t), "basis")
 	*b = Basis(v)
 	return err
 }
@@ -55,19 +55,19 @@ const (
 	FallbackPlatform
 )
 
-var fallbackNames = []string{"remaining", "platform"}
+var fallbackNames = [...]string{"remaining", "platform"}
 
 // String returns the fallback's lowercase name.
-func (f Fallback) String() string { return enumString(fallbackNames, uint8(f), "fallback") }
+func (f Fallback) String() string { return enumString(fallbackNames[:], uint8(f), "fallback") }
 
 // MarshalText writes the fallback's name.
 func (f Fallback) MarshalText() ([]byte, error) {
-	return enumMarshal(fallbackNames, uint8(f), "fallback")
+	return enumMarshal(fallbackNames[:], uint8(f), "fallback")
 }
 
 // UnmarshalText reads a fallback's name; "" is FallbackRemaining.
 func (f *Fallback) UnmarshalText(b []byte) error {
-	v, err := enumParse(fallbackNames, string(b), "fallback")
+	v, err := enumParse(fallbackNames[:], string(b), "fallback")
 	*f = Fallback(v)
 	return err
 }
@@ -83,17 +83,17 @@ const (
 	WindowRolling12Months
 )
 
-var windowNames = []string{"calendar_year", "rolling_12_months"}
+var windowNames = [...]string{"calendar_year", "rolling_12_months"}
 
 // String returns the window's lowercase name.
-func (w Window) String() string { return enumString(windowNames, uint8(w), "window") }
+func (w Window) String() string { return enumString(windowNames[:], uint8(w), "window") }
 
 // MarshalText writes the window's name.
-func (w Window) MarshalText() ([]byte, error) { return enumMarshal(windowNames, uint8(w), "window") }
+func (w Window) MarshalText() ([]byte, error) { return enumMarshal(windowNames[:], uint8(w), "window") }
 
 // UnmarshalText reads a window's name; "" is WindowCalendarYear.
 func (w *Window) UnmarshalText(b []byte) error {
-	v, err := enumParse(windowNames, string(b), "window")
+	v, err := enumParse(windowNames[:], string(b), "window")
 	*w = Window(v)
 	return err
 }
@@ -113,17 +113,17 @@ const (
 	Cliff
 )
 
-var modeNames = []string{"marginal", "cliff"}
+var modeNames = [...]string{"marginal", "cliff"}
 
 // String returns the mode's lowercase name.
-func (m RateMode) String() string { return enumString(modeNames, uint8(m), "rate mode") }
+func (m RateMode) String() string { return enumString(modeNames[:], uint8(m), "rate mode") }
 
 // MarshalText writes the mode's name.
-func (m RateMode) MarshalText() ([]byte, error) { return enumMarshal(modeNames, uint8(m), "rate mode") }
+func (m RateMode) MarshalText() ([]byte, error) { return enumMarshal(modeNames[:], uint8(m), "rate mode") }
 
 // UnmarshalText reads a mode's name; "" is Marginal.
 func (m *RateMode) UnmarshalText(b []byte) error {
-	v, err := enumParse(modeNames, string(b), "rate mode")
+	v, err := enumParse(modeNames[:], string(b), "rate mode")
 	*m = RateMode(v)
 	return err
 }
@@ -386,11 +386,14 @@ type role struct {
 
 func (r role) multi() bool { return r.kind == roleChainAll || r.kind == roleCoSellers }
 
-var wellKnownTypes = map[string]partner.Type{
-	string(partner.TypeDistributor): partner.TypeDistributor, string(partner.TypeReseller): partner.TypeReseller,
-	string(partner.TypeSubReseller): partner.TypeSubReseller, string(partner.TypeMSP): partner.TypeMSP,
-	string(partner.TypeISV): partner.TypeISV, string(partner.TypeTechnology): partner.TypeTechnology,
-	string(partner.TypeSystemsIntegrator): partner.TypeSystemsIntegrator,
+// wellKnownType returns the partner type a bare role names.
+func wellKnownType(s string) (partner.Type, bool) {
+	switch t := partner.Type(s); t {
+	case partner.TypeDistributor, partner.TypeReseller, partner.TypeSubReseller, partner.TypeMSP,
+		partner.TypeISV, partner.TypeTechnology, partner.TypeSystemsIntegrator:
+		return t, true
+	}
+	return "", false
 }
 
 func parseRole(s string) (role, error) {
@@ -412,7 +415,7 @@ func parseRole(s string) (role, error) {
 	case "supplier":
 		return role{}, fmt.Errorf("role %q: supplier costs are paid before the plan splits the margin; no node pays them", s)
 	}
-	if t, ok := wellKnownTypes[s]; ok {
+	if t, ok := wellKnownType(s); ok {
 		return role{kind: roleType, typ: t}, nil
 	}
 	if rest, ok := strings.CutPrefix(s, "type:"); ok && validName(rest) {

@@ -25,17 +25,56 @@ const (
 	readAll readMask = 1<<iota - 1
 )
 
-var fieldBits = map[string]map[string]readMask{
-	VarRoute: {"kind": readRouteKind, "seller": readRouteSeller, "depth": readRouteDepth, "level": readRouteLevel,
-		"referrer": readRouteReferrer, "marketplace": readRouteMarketplace},
-	VarOffer:    {"id": readOfferID, "version": readOfferVersion, "charge": readOfferCharge},
-	VarCustomer: {"country": readCustomerCountry},
+// fieldBit returns the bit of variable v's field f, whether v is a
+// context variable, and whether f is one of its known fields.
+func fieldBit(v, f string) (readMask, bool, bool) {
+	switch v {
+	case VarRoute:
+		switch f {
+		case "kind":
+			return readRouteKind, true, true
+		case "seller":
+			return readRouteSeller, true, true
+		case "depth":
+			return readRouteDepth, true, true
+		case "level":
+			return readRouteLevel, true, true
+		case "referrer":
+			return readRouteReferrer, true, true
+		case "marketplace":
+			return readRouteMarketplace, true, true
+		}
+		return 0, true, false
+	case VarOffer:
+		switch f {
+		case "id":
+			return readOfferID, true, true
+		case "version":
+			return readOfferVersion, true, true
+		case "charge":
+			return readOfferCharge, true, true
+		}
+		return 0, true, false
+	case VarCustomer:
+		if f == "country" {
+			return readCustomerCountry, true, true
+		}
+		return 0, true, false
+	}
+	return 0, false, false
 }
 
-var wholeBits = map[string]readMask{
-	VarRoute:    readRouteKind | readRouteSeller | readRouteDepth | readRouteLevel | readRouteReferrer | readRouteMarketplace,
-	VarOffer:    readOfferID | readOfferVersion | readOfferCharge,
-	VarCustomer: readCustomerCountry,
+// wholeBits returns every bit of a context variable.
+func wholeBits(v string) readMask {
+	switch v {
+	case VarRoute:
+		return readRouteKind | readRouteSeller | readRouteDepth | readRouteLevel | readRouteReferrer | readRouteMarketplace
+	case VarOffer:
+		return readOfferID | readOfferVersion | readOfferCharge
+	case VarCustomer:
+		return readCustomerCountry
+	}
+	return 0
 }
 
 // reads parses expr and returns the context fields it selects. A variable
@@ -60,17 +99,17 @@ func reads(expr string) readMask {
 			if op.Kind() != ast.IdentKind {
 				return
 			}
-			if bits, ok := fieldBits[op.AsIdent()]; ok {
+			if b, isVar, known := fieldBit(op.AsIdent(), sel.FieldName()); isVar {
 				selected[op.ID()] = true
-				if b, ok := bits[sel.FieldName()]; ok {
+				if known {
 					mask |= b
 				} else {
-					mask |= wholeBits[op.AsIdent()]
+					mask |= wholeBits(op.AsIdent())
 				}
 			}
 		case ast.IdentKind:
-			if _, ok := fieldBits[e.AsIdent()]; ok && !selected[e.ID()] {
-				mask |= wholeBits[e.AsIdent()]
+			if w := wholeBits(e.AsIdent()); w != 0 && !selected[e.ID()] {
+				mask |= w
 			}
 		}
 	}))

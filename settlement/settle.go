@@ -210,13 +210,10 @@ type child struct {
 	unstable bool // weight computed for this line only
 }
 
-var platformSnap = partner.Snapshot{Type: partner.TypePlatform, Status: partner.StatusActive}
-
 func (s *Settler) newRun(ctx context.Context, st State, lines int) *run {
 	r := &run{s: s, ctx: ctx, st: st.clone(lines), owned: map[volKey]bool{}, snaps: map[partner.ID]*partner.Snapshot{},
 		memo: map[memoKey]*evalResult{}, pmemo: map[partnerKey]*evalResult{}, interned: map[internKey]*evalResult{}, lcache: map[levelKey]*levelShares{}, volume: map[*cnode]int64{}, accrued: map[volKey]LineID{}}
-	r.platSn = platformSnap
-	r.platSn.ID = s.platform
+	r.platSn = partner.Snapshot{ID: s.platform, Type: partner.TypePlatform, Status: partner.StatusActive}
 	if r.st.lines == nil {
 		r.st.lines = map[LineID]*ledger{}
 	}
