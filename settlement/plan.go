@@ -119,7 +119,9 @@ var modeNames = [...]string{"marginal", "cliff"}
 func (m RateMode) String() string { return enumString(modeNames[:], uint8(m), "rate mode") }
 
 // MarshalText writes the mode's name.
-func (m RateMode) MarshalText() ([]byte, error) { return enumMarshal(modeNames[:], uint8(m), "rate mode") }
+func (m RateMode) MarshalText() ([]byte, error) {
+	return enumMarshal(modeNames[:], uint8(m), "rate mode")
+}
 
 // UnmarshalText reads a mode's name; "" is Marginal.
 func (m *RateMode) UnmarshalText(b []byte) error {
