@@ -53,3 +53,25 @@ func TestCapsFloorsAndFixedAmounts(t *testing.T) {
 	_, err := s.Settle(ctx, settlement.State{}, []settlement.Line{usd})
 	require.ErrorIs(t, err, settlement.ErrCurrency)
 }
+
+func TestNotYetPartnerFallsBack(t *testing.T) {
+	s := newSettler(t)
+	// 2025-04-01: sub-utrecht joins in June, reseller-nl (silver) in March.
+	l := chainLine("L1", "100.00", "2025-04-01")
+	l.Route.Referrer = ""
+	res, err := s.Settle(ctx, settlement.State{}, []settlement.Line{l})
+	require.NoError(t, err)
+	got := byParty(res.Entries)
+	// platform 20 + the seller's remaining 67.20 (not a partner yet);
+	// channel 80: distributor gold 6% = 4.80, reseller silver 10% = 8.00.
+	for p, w := range map[partner.ID]string{"platform": "87.20", "distri-eu": "4.80", "reseller-nl": "8.00"} {
+		requireMoney(t, got[p], eur(w), p)
+	}
+	var note string
+	for _, e := range res.Entries {
+		if e.Node == "root/channel/seller" {
+			note = e.Note
+		}
+	}
+	require.Equal(t, "fallback to platform: partner sub-utrecht is not a partner yet", note)
+}
