@@ -408,7 +408,8 @@ func TestValidationReportsEveryProblem(t *testing.T) {
 	bad.TimeZone = "Mars/Olympus"
 	bad.Discounts = []invoice.Discount{{ID: "d", Percent: ensemble.MustRatio("20%"), Amount: dec("1")}}
 	dup := sub("s1", date(2026, 3, 1), item("x/y", seg(date(2026, 3, 1), time.Time{}, pin("basic", 1), "1")))
-	invs, err := b.Build(invoice.Run{}, []invoice.Subscription{bad, dup})
+	twice := marchUsage("s1/i1", "1")
+	invs, err := b.Build(invoice.Run{Usage: []usage.Aggregate{twice, twice}}, []invoice.Subscription{bad, dup})
 	require.Nil(t, invs)
 	var ve *ensemble.ValidationError
 	require.ErrorAs(t, err, &ve)
@@ -429,6 +430,7 @@ func TestValidationReportsEveryProblem(t *testing.T) {
 		"subscriptions[0].items[2].usage_line",
 		"subscriptions[1].id",
 		"subscriptions[1].items[0].id",
+		"run.usage[1]",
 	}, paths)
 	require.ErrorIs(t, err, invoice.ErrCurrency)
 	require.ErrorIs(t, err, invoice.ErrNegative)
@@ -437,7 +439,7 @@ func TestValidationReportsEveryProblem(t *testing.T) {
 	require.ErrorIs(t, err, invoice.ErrDuplicate)
 	require.ErrorIs(t, err, invoice.ErrInvalidID)
 	require.Contains(t, err.Error(), `"x/y"`)
-	require.Equal(t, err.Error(), b.Validate(invoice.Run{}, []invoice.Subscription{bad, dup}).Error())
+	require.Equal(t, err.Error(), b.Validate(invoice.Run{Usage: []usage.Aggregate{twice, twice}}, []invoice.Subscription{bad, dup}).Error())
 	require.True(t, errors.Is(err, invoice.ErrRequired))
 }
 

@@ -116,7 +116,18 @@ func (b *Builder) validate(ps *ensemble.Problems, run Run, subs []Subscription) 
 			}
 		}
 	}
+	type aggKey struct {
+		line  usage.LineRef
+		meter usage.MeterID
+		start int64
+	}
+	seenAgg := make(map[aggKey]bool, len(run.Usage))
 	for k, g := range run.Usage {
+		key := aggKey{g.Line, g.Meter, g.Period.Start.UnixNano()}
+		if seenAgg[key] {
+			ps.Add(ensemble.Path("run", "usage", k), bad(ErrDuplicate, "usage of line %q meter %q for %s given twice", g.Line, g.Meter, g.Period))
+		}
+		seenAgg[key] = true
 		checkDecimal(ps, func() string { return ensemble.Path("run", "usage", k, "value") }, g.Value)
 		if _, ok := refs.find(g.Line); !ok {
 			ps.Add(ensemble.Path("run", "usage", k, "line"), bad(ErrUnknown, "usage line %q", g.Line))
@@ -125,7 +136,15 @@ func (b *Builder) validate(ps *ensemble.Problems, run Run, subs []Subscription) 
 			ps.Add(ensemble.Path("run", "usage", k, "late"), bad(ErrInvalid, "late aggregate belongs in run.late"))
 		}
 	}
+	seenLate := map[aggKey]map[usage.Digest]bool{}
 	for k, l := range run.Late {
+		key := aggKey{l.Billed.Line, l.Billed.Meter, l.Billed.Period.Start.UnixNano()}
+		if seenLate[key][l.Late.Digest] {
+			ps.Add(ensemble.Path("run", "late", k), bad(ErrDuplicate, "late usage of line %q meter %q for %s given twice", l.Billed.Line, l.Billed.Meter, l.Billed.Period))
+		} else if seenLate[key] == nil {
+			seenLate[key] = map[usage.Digest]bool{}
+		}
+		seenLate[key][l.Late.Digest] = true
 		checkDecimal(ps, func() string { return ensemble.Path("run", "late", k, "billed", "value") }, l.Billed.Value)
 		checkDecimal(ps, func() string { return ensemble.Path("run", "late", k, "late", "value") }, l.Late.Value)
 		if _, ok := refs.find(l.Billed.Line); !ok {
