@@ -36,8 +36,12 @@ type Result struct {
 // level by level (fixed amounts, then ratios of the node's amount with
 // ensemble.AllocateUnits by largest remainder keyed by node id, then the
 // remaining child). A credit line (Line.Credits set) reverses the
-// credited line's earnings in proportion to each party's unreversed
-// amount (see Clawback).
+// credited line's earnings and supplier costs in proportion to each
+// part's unreversed amount (largest remainder over what is unreversed,
+// never a fresh split of the credited amount), as clawback entries with
+// ids "credit:node/path#clawback"; a full credit nets every party to zero.
+// Credits do not reduce cumulative volumes; reserves already scheduled
+// are released as planned and statements net the difference.
 //
 // Errors: an invalid line (ErrInvalidLine), a line id already in st or
 // given twice (ErrAlreadySettled: settling is never silently repeated), no
