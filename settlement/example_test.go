@@ -206,3 +206,30 @@ func ExampleComputeMetrics() {
 	// gross EUR 1500.00 platform EUR 300.00 take rate 20%
 	// partner EUR 1500.00
 }
+
+// A balance under the minimum payout rolls forward until it is reached.
+func ExampleStatements() {
+	day := func(m, d int) time.Time { return time.Date(2026, time.Month(m), d, 0, 0, 0, 0, time.UTC) }
+	earn := func(id string, amount string, at time.Time) settlement.Entry {
+		return settlement.Entry{ID: settlement.EntryID(id), Kind: settlement.KindEarning, Party: "dev-1",
+			Amount: ensemble.MustMoney(amount, "USD"), Date: at}
+	}
+	entries := []settlement.Entry{earn("a", "4.00", day(1, 10)), earn("b", "3.00", day(2, 10)), earn("c", "5.00", day(3, 10))}
+	var prev []settlement.Statement
+	for m := 1; m <= 3; m++ {
+		st, err := settlement.Statements(entries, settlement.StatementOptions{
+			Period:   ensemble.MustPeriod(day(m, 1), day(m+1, 1)),
+			Minimums: []ensemble.Money{ensemble.MustMoney("10.00", "USD")},
+			Previous: prev,
+		})
+		if err != nil {
+			panic(err)
+		}
+		fmt.Printf("month %d: opening %s earned %s payable %s carried %s\n", m, st[0].Opening, st[0].Earned, st[0].Payable, st[0].CarriedForward)
+		prev = st
+	}
+	// Output:
+	// month 1: opening USD 0.00 earned USD 4.00 payable USD 0.00 carried USD 4.00
+	// month 2: opening USD 4.00 earned USD 3.00 payable USD 0.00 carried USD 7.00
+	// month 3: opening USD 7.00 earned USD 5.00 payable USD 12.00 carried USD 0.00
+}
