@@ -52,6 +52,7 @@ func TestCreditNotesLineByLine(t *testing.T) {
 			require.Equal(t, st.net, cn.Subtotal.AmountString())
 			require.Equal(t, st.tax, cn.Tax.AmountString())
 			for _, l := range cn.Lines {
+				require.Contains(t, invoice.Explain(l), "credits line "+string(l.Credits)+" of invoice "+string(inv.ID))
 				require.Equal(t, invoice.KindCreditNote, l.Kind)
 				require.Equal(t, inv.ID, l.CreditedInvoice)
 				require.True(t, at.Equal(l.Date))

@@ -21,7 +21,11 @@ func Explain(l Line) string {
 	if l.Item != "" {
 		fmt.Fprintf(&b, ", item %s", l.Item)
 	}
-	fmt.Fprintf(&b, ", customer %s, due %s\n", l.Customer, day(l.Date))
+	when := "due"
+	if l.Kind == KindCreditNote {
+		when = "dated"
+	}
+	fmt.Fprintf(&b, ", customer %s, %s %s\n", l.Customer, when, day(l.Date))
 	if l.Charge != "" {
 		fmt.Fprintf(&b, "  offer %s, charge %s (%s), quantity %s\n", l.Pin, l.Charge, l.Model, l.Quantity)
 	}
@@ -47,7 +51,16 @@ func Explain(l Line) string {
 		}
 	}
 	if l.Kind == KindCommitmentTrueUp {
-		fmt.Fprintf(&b, "  minimum commitment %s per cycle %s, net of the cycle's lines fell short\n", l.Full, span(l.Cycle))
+		owed := l.Full
+		if p := l.Proration; p != nil {
+			owed, _ = p.AtTo.Sub(p.AtFrom)
+		}
+		spent, _ := owed.Sub(l.Amount)
+		fmt.Fprintf(&b, "  minimum commitment %s per cycle %s: %s owed for %s, the lines starting in it net %s\n",
+			l.Full, span(l.Cycle), owed, span(l.Period), spent)
+		if l.Pin.Offer != "" {
+			fmt.Fprintf(&b, "  attributed to offer %s\n", l.Pin)
+		}
 	}
 	if p := l.Proration; p != nil {
 		fmt.Fprintf(&b, "  prorated %s (%s) for %s: round(%s × %s) - round(%s × %s) = %s - %s\n",
