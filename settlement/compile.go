@@ -90,8 +90,10 @@ type cnode struct {
 	cum        *Cumulative
 	cumOf      role
 	children   []*cnode
-	remaining  int // index of the remaining child, -1 for none
-	leafIdx    int // index in cplan.paths of a leaf
+	remaining  int       // index of the remaining child, -1 for none
+	leafIdx    int       // index in cplan.paths of a leaf
+	meta       *partMeta // ledger metadata of the leaf's parts
+	platMeta   *partMeta // the same for parts paid to the platform as a fallback
 	shareText  string
 }
 
@@ -357,6 +359,10 @@ func (s *Settler) compileNode(p *ensemble.Problems, path string, cp *cplan, n *N
 	}
 	if len(c.children) == len(n.Children) && len(n.Children) > 0 {
 		checkLevel(p, path, c, s.platform)
+	}
+	if c.leaf {
+		c.meta = &partMeta{role: roleText(c), node: c.path, kind: KindEarning}
+		c.platMeta = &partMeta{role: "platform", node: c.path, kind: KindEarning}
 	}
 	return c
 }

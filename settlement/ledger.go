@@ -83,8 +83,8 @@ func (r *run) reverse(lg *ledger, credit int64, by string, at time.Time, note st
 		p.unreversed -= parts[i]
 		suffix := string(p.entry)[len(lg.line):] // ":node/path..."
 		r.entries = append(r.entries, Entry{ID: EntryID(by + suffix + "#clawback"), Line: LineID(by), Kind: KindClawback,
-			Party: p.party, Role: p.role, Amount: ensemble.MoneyFromMinor(-parts[i], lg.cur), Date: at, Plan: lg.plan,
-			Node: p.node, Offer: lg.offer, Route: lg.route, Seller: lg.seller, Reverses: p.entry, Note: note, Trace: trace})
+			Party: p.party, Role: p.meta.role, Amount: ensemble.MoneyFromMinor(-parts[i], lg.cur), Date: at, Plan: lg.plan,
+			Node: p.meta.node, Offer: lg.offer, Route: lg.route, Seller: lg.seller, Reverses: p.entry, Note: note, Trace: trace})
 	}
 	return &nl, nil
 }
@@ -163,8 +163,8 @@ func (s *Settler) ResolveDispute(st State, line LineID, won bool, at time.Time) 
 }
 
 func holdEntry(lg *ledger, p *part, id EntryID, kind EntryKind, units int64, at time.Time, note string) Entry {
-	return Entry{ID: id, Line: lg.line, Kind: kind, Party: p.party, Role: p.role, Amount: ensemble.MoneyFromMinor(units, lg.cur),
-		Date: at, Plan: lg.plan, Node: p.node, Offer: lg.offer, Route: lg.route, Seller: lg.seller, Reverses: p.entry,
+	return Entry{ID: id, Line: lg.line, Kind: kind, Party: p.party, Role: p.meta.role, Amount: ensemble.MoneyFromMinor(units, lg.cur),
+		Date: at, Plan: lg.plan, Node: p.meta.node, Offer: lg.offer, Route: lg.route, Seller: lg.seller, Reverses: p.entry,
 		Note: note, Trace: append(slices.Clone(lg.trace), ensemble.Ref{Kind: RefLine, ID: string(lg.line)})}
 }
 

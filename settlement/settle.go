@@ -362,8 +362,8 @@ func (r *run) settleLine(l *Line) error {
 		if c.Component.ID == "" {
 			path = "supplier_costs/" + string(c.Offer) + "/" + c.Supplier
 		}
-		r.emit(EntryID(string(l.ID)+":"+path), KindSupplierCost, partner.ID(c.Supplier), "supplier", path, u,
-			"wholesale cost", nil, "", "")
+		r.emit(EntryID(string(l.ID)+":"+path), &partMeta{role: "supplier", node: path, kind: KindSupplierCost}, partner.ID(c.Supplier), u,
+			"wholesale cost", nil, "")
 	}
 	// What each partner of the chain was at the line's date (nil: not a
 	// partner yet), looked up once per line.
@@ -955,11 +955,11 @@ func (r *run) pay(n *cnode, amount int64, k *child) error {
 	}
 	base := r.ids[r.idOff[n.leafIdx]:r.idOff[n.leafIdx+1]]
 	if k.platform {
-		r.emit(EntryID(base), KindEarning, r.s.platform, "platform", n.path, amount, k.text, r.refs, k.note, "")
+		r.emit(EntryID(base), n.platMeta, r.s.platform, amount, k.text, r.refs, k.note)
 		return nil
 	}
 	if !n.role.multi() {
-		r.emit(EntryID(base), KindEarning, k.id, roleText(n), n.path, amount, k.text, r.refs, k.note, "")
+		r.emit(EntryID(base), n.meta, k.id, amount, k.text, r.refs, k.note)
 		r.reserve(n, EntryID(base), k.id, amount)
 		return nil
 	}
@@ -1006,8 +1006,8 @@ func (r *run) pay(n *cnode, amount int64, k *child) error {
 	parts := r.ubuf[:len(ids)]
 	err := ensemble.AllocateUnits(parts, amount, weights, ensemble.AllocateOptions{Method: r.plan.method})
 	if errors.Is(err, ensemble.ErrZeroWeights) {
-		r.emit(EntryID(base), KindEarning, r.s.platform, "platform", n.path, amount, k.text, r.refs,
-			"fallback to platform: every weight is zero", "")
+		r.emit(EntryID(base), n.platMeta, r.s.platform, amount, k.text, r.refs,
+			"fallback to platform: every weight is zero")
 		return nil
 	}
 	if err != nil {
@@ -1022,7 +1022,7 @@ func (r *run) pay(n *cnode, amount int64, k *child) error {
 		if n.role.kind == roleChainAll {
 			text = fmt.Sprintf("%s, level %s", k.text, weights[i].Key)
 		}
-		r.emit(eid, KindEarning, id, roleText(n), n.path, parts[i], text, r.refs, k.note, "")
+		r.emit(eid, n.meta, id, parts[i], text, r.refs, k.note)
 		r.reserve(n, eid, id, parts[i])
 	}
 	return nil
@@ -1073,13 +1073,11 @@ func (r *run) reserve(n *cnode, of EntryID, id partner.ID, amount int64) {
 	r.emitAt(EntryID(string(of)+"#release"), KindRelease, id, roleText(n), n.path, u, release, "", nil, "reserve released", of)
 }
 
-// emit appends an earning-like entry dated at the line and records it in
-// the line's ledger.
-func (r *run) emit(id EntryID, kind EntryKind, party partner.ID, roleName, node string, units int64, share string, refs []ensemble.Ref, note string, rev EntryID) {
-	r.emitAt(id, kind, party, roleName, node, units, r.line.Date, share, refs, note, rev)
-	if kind == KindEarning || kind == KindSupplierCost {
-		r.lg.parts = append(r.lg.parts, part{entry: id, party: party, role: roleName, node: node, kind: kind, units: units, unreversed: units})
-	}
+// emit appends an earning or supplier cost entry dated at the line and
+// records it in the line's ledger; meta says its kind, role and node.
+func (r *run) emit(id EntryID, meta *partMeta, party partner.ID, units int64, share string, refs []ensemble.Ref, note string) {
+	r.emitAt(id, meta.kind, party, meta.role, meta.node, units, r.line.Date, share, refs, note, "")
+	r.lg.parts = append(r.lg.parts, part{entry: id, party: party, meta: meta, units: units, unreversed: units})
 }
 
 func (r *run) emitAt(id EntryID, kind EntryKind, party partner.ID, roleName, node string, units int64, at time.Time, share string, refs []ensemble.Ref, note string, rev EntryID) {

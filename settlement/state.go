@@ -48,12 +48,18 @@ type ledger struct {
 type part struct {
 	entry      EntryID
 	party      partner.ID
-	role       string
-	node       string
-	kind       EntryKind
+	meta       *partMeta // shared by every part a plan leaf makes
 	units      int64
 	unreversed int64
 	held       int64
+}
+
+// partMeta is what a ledger part shares with the other parts of its plan
+// node: the entry kind, the role and the node path.
+type partMeta struct {
+	role string
+	node string
+	kind EntryKind
 }
 
 type volKey struct {
@@ -167,7 +173,7 @@ func (l *ledger) export() LedgerLine {
 		Credited: ensemble.MoneyFromMinor(l.credited, l.cur), Disputed: l.disputed, Disputes: l.disputes,
 		Offer: l.offer, Route: l.route, Seller: l.seller, Trace: slices.Clone(l.trace), Parts: make([]LedgerPart, len(l.parts))}
 	for i, p := range l.parts {
-		out.Parts[i] = LedgerPart{Entry: p.entry, Party: p.party, Role: p.role, Node: p.node, Kind: p.kind,
+		out.Parts[i] = LedgerPart{Entry: p.entry, Party: p.party, Role: p.meta.role, Node: p.meta.node, Kind: p.meta.kind,
 			Amount: ensemble.MoneyFromMinor(p.units, l.cur), Unreversed: ensemble.MoneyFromMinor(p.unreversed, l.cur)}
 		if p.held != 0 {
 			out.Parts[i].Held = ensemble.MoneyFromMinor(p.held, l.cur)
@@ -286,7 +292,7 @@ func (s *State) UnmarshalJSON(b []byte) error {
 		}
 		for j, lp := range ll.Parts {
 			pp := ensemble.Path(path, "parts", j)
-			pt := part{entry: lp.Entry, party: lp.Party, role: lp.Role, node: lp.Node, kind: lp.Kind,
+			pt := part{entry: lp.Entry, party: lp.Party, meta: &partMeta{role: lp.Role, node: lp.Node, kind: lp.Kind},
 				units: units(pp[len(path)+1:]+".amount", lp.Amount), unreversed: units(pp[len(path)+1:]+".unreversed", lp.Unreversed),
 				held: units(pp[len(path)+1:]+".held", lp.Held)}
 			if pt.unreversed < 0 || pt.unreversed > pt.units || pt.held < 0 || pt.held > pt.unreversed {
