@@ -536,3 +536,13 @@ func TestDiscountCappedAtAmount(t *testing.T) {
 	require.True(t, l.Discount.IsZero(), l.Discount.String())
 	require.True(t, l.Net.IsZero(), l.Net.String())
 }
+
+// A currency without minor units rounds to whole yen.
+func TestZeroDecimalCurrency(t *testing.T) {
+	s := sub("s1", date(2026, 3, 1), item("i1", seg(date(2026, 3, 1), time.Time{}, pin("yen", 1), "1")))
+	s.Currency = ensemble.MustCurrency("JPY")
+	s.CancelAt = date(2026, 3, 11) // 10 of 31 days: 1000 - round(1000 × 10/31) = 1000 - 323
+	inv := build1(t, builder(t, invoice.Options{}), invoice.Run{At: date(2026, 4, 1)}, s)
+	require.Equal(t, []string{"proration_credit plan -677", "recurring plan 1000"}, amounts(inv))
+	require.Equal(t, "JPY 323", inv.Total.String())
+}
