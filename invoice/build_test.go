@@ -546,3 +546,19 @@ func TestZeroDecimalCurrency(t *testing.T) {
 	require.Equal(t, []string{"proration_credit plan -677", "recurring plan 1000"}, amounts(inv))
 	require.Equal(t, "JPY 323", inv.Total.String())
 }
+
+// A pause (a gap between segments) credits the unused part at the pause
+// and charges again from the resumption; the one-time fee is not billed
+// again.
+func TestPauseAndResume(t *testing.T) {
+	s := sub("s1", date(2026, 3, 1), item("i1",
+		seg(date(2026, 3, 1), date(2026, 3, 11), pin("basic", 1), "1"),
+		seg(date(2026, 3, 21), time.Time{}, pin("basic", 1), "1")))
+	inv := build1(t, builder(t, invoice.Options{}), invoice.Run{At: date(2026, 3, 31)}, s)
+	require.Equal(t, []string{
+		"proration_credit seats -6.77", // -(10 - round(10 × 10/31)) = -(10 - 3.23)
+		"recurring seats 10.00",
+		"recurring seats 3.55", // 10 - round(10 × 20/31) = 10 - 6.45
+		"one_time setup 50.00",
+	}, amounts(inv))
+}
