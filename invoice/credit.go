@@ -144,12 +144,21 @@ func remaining(inv *Invoice, prior []CreditNote) (map[LineID]*Remainder, error) 
 // whole remainder credits exactly the remaining net and tax, so credit notes
 // that end up crediting every line in full return exactly the invoice's
 // subtotal, tax and total: no rounding drift, however the credits were
-// split. Every problem of the request is reported at once in an
+// split. The invoice must be issued and reconcile (Invoice.Check). Every
+// problem of the request is reported at once in an
 // *ensemble.ValidationError; a failed call returns the zero CreditNote.
 func NewCreditNote(inv Invoice, prior []CreditNote, req CreditRequest) (CreditNote, error) {
 	var ps ensemble.Problems
 	if inv.Status != Issued {
 		ps.Add("invoice.status", bad(ErrNotIssued, "invoice %q is %s", inv.ID, inv.Status))
+	}
+	if !inv.Mode.Valid() {
+		ps.Add("invoice.mode", bad(ErrInvalid, "%d", inv.Mode))
+	}
+	if inv.Currency.IsZero() {
+		ps.Add("invoice.currency", ErrRequired)
+	} else if err := inv.Check(); err != nil {
+		ps.Add("invoice", err)
 	}
 	if err := validID(req.ID); err != nil {
 		ps.Add("id", err)

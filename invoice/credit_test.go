@@ -89,6 +89,8 @@ func TestCreditNoteErrors(t *testing.T) {
 	at := date(2026, 4, 10)
 	draft := inv
 	draft.Status = invoice.Draft
+	tampered := inv
+	tampered.Total = money("1.00")
 	first, err := invoice.NewCreditNote(inv, nil, invoice.CreditRequest{ID: "1", Reason: invoice.ReasonDispute, At: at, Lines: []invoice.CreditLine{{Line: pro, Amount: dec("100")}}})
 	require.NoError(t, err)
 	cases := []struct {
@@ -99,6 +101,7 @@ func TestCreditNoteErrors(t *testing.T) {
 		want  error
 	}{
 		{"draft", draft, nil, invoice.CreditRequest{ID: "x", Reason: invoice.ReasonRefund, At: at, Full: true}, invoice.ErrNotIssued},
+		{"does not reconcile", tampered, nil, invoice.CreditRequest{ID: "x", Reason: invoice.ReasonRefund, At: at, Full: true}, invoice.ErrInvalid},
 		{"no reason", inv, nil, invoice.CreditRequest{ID: "x", At: at, Full: true}, invoice.ErrRequired},
 		{"over amount", inv, nil, invoice.CreditRequest{ID: "x", Reason: invoice.ReasonRefund, At: at, Lines: []invoice.CreditLine{{Line: pro, Amount: dec("107.11")}}}, invoice.ErrOverCredit},
 		{"over amount after a prior note", inv, []invoice.CreditNote{first}, invoice.CreditRequest{ID: "x", Reason: invoice.ReasonRefund, At: at, Lines: []invoice.CreditLine{{Line: pro, Amount: dec("7.11")}}}, invoice.ErrOverCredit},
