@@ -113,6 +113,7 @@ func (b *Builder) Build(run Run, subs []Subscription) ([]Invoice, error) {
 		}
 		g.commitment()
 		if ps.Len() > 0 {
+			ar.release(g.lines)
 			continue
 		}
 		inv, ok := g.invoice()
@@ -149,6 +150,7 @@ func (g *gen) invoice() (Invoice, bool) {
 		}
 	}
 	if len(idx) == 0 {
+		g.arena.release(g.lines)
 		return Invoice{}, false
 	}
 	var lines []Line
@@ -160,6 +162,7 @@ func (g *gen) invoice() (Invoice, bool) {
 		for k, i := range idx {
 			lines[k] = g.lines[i]
 		}
+		g.arena.release(g.lines)
 	}
 	g.fixedDiscounts(lines)
 	inv := Invoice{

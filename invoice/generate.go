@@ -82,6 +82,12 @@ func (a *arena) open() []Line {
 	return a.lines[:0:len(a.lines)]
 }
 
+// release zeroes lines generated into the open block that are not kept,
+// so that the room past the kept lines is always zero.
+func (a *arena) release(lines []Line) {
+	clear(lines)
+}
+
 // keep hands out lines generated into the open block (or, if they
 // outgrew it, into their own array) and moves the block past them.
 func (a *arena) keep(lines []Line) []Line {
@@ -385,11 +391,25 @@ func (g *gen) lineID(it *Item, cycle time.Time, ch *chargeInfo, kind LineKind, a
 	return LineID(buf)
 }
 
+// next returns a zero line appended to g.lines. The arena keeps the room
+// past its lines zeroed, so a line is taken by reslicing rather than by
+// appending (and so zeroing) a new one; when the room runs out, the lines
+// move to a larger array and the room they leave is zeroed.
+func (g *gen) next() *Line {
+	if n := len(g.lines); n < cap(g.lines) {
+		g.lines = g.lines[:n+1]
+	} else {
+		old := g.lines
+		g.lines = append(g.lines, Line{})
+		g.arena.release(old)
+	}
+	return &g.lines[len(g.lines)-1]
+}
+
 // newLine appends a line of charge ch on item it to g.lines and returns
 // it, to be filled in place; the pointer is valid until the next append.
 func (g *gen) newLine(it *Item, kind LineKind, ch *chargeInfo, pin catalog.Pin, qty decimal.Decimal) *Line {
-	g.lines = append(g.lines, Line{})
-	l := &g.lines[len(g.lines)-1]
+	l := g.next()
 	l.Kind = kind
 	l.Subscription = g.s.ID
 	l.Item = it.ID
@@ -868,7 +888,7 @@ func (g *gen) commitment() {
 		if !from.IsZero() || !to.Equal(ratioOne) {
 			l.Proration = g.proration(min, from, to)
 		}
-		g.lines = append(g.lines, l)
+		*g.next() = l
 		return true
 	})
 	if err != nil {
