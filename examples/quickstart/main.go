@@ -1,24 +1,44 @@
-// Command quickstart runs a small partner ecosystem through Ensemble and
-// prints what each party earns, and why.
+// Command quickstart runs a small partner ecosystem through Ensemble, from
+// catalog to partner statements, and prints who earned what, and why.
 //
 //	go run ./examples/quickstart
 //
-// Today it shows the foundation every package stands on: exact money, a
-// billing cycle anchored on the 31st, a mid-month upgrade prorated under each
-// basis billing teams ask for, and a revenue split that conserves every cent.
-// It grows with each package into the full flow from catalog to partner
-// statements.
+// The platform sells a B2B2X bundle (Secure Office: a supplier's cloud backup
+// and another's managed firewall) with a usage-priced storage add-on through a
+// sub-reseller, whose chain runs up through a reseller to a distributor; a
+// referral partner brought the customer. Over two months the customer
+// upgrades mid-month, uploads more data than planned, has usage arrive late,
+// gets an invoice every month and a goodwill credit; every party is paid
+// through a CEL-ruled split plan, and the credit claws back exactly.
+//
+// Every document a real host would keep — catalog, partner network, rules,
+// split plans, usage records — is a file under data/, embedded at build time.
 package main
 
 import (
+	"context"
+	"embed"
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"strings"
 	"time"
 
+	"github.com/shopspring/decimal"
+
 	"github.com/ensemble-commerce/ensemble"
+	"github.com/ensemble-commerce/ensemble/catalog"
+	"github.com/ensemble-commerce/ensemble/invoice"
+	"github.com/ensemble-commerce/ensemble/order"
+	"github.com/ensemble-commerce/ensemble/partner"
+	"github.com/ensemble-commerce/ensemble/rules"
+	"github.com/ensemble-commerce/ensemble/settlement"
+	"github.com/ensemble-commerce/ensemble/usage"
 )
+
+//go:embed data
+var data embed.FS
 
 func main() {
 	if err := run(os.Stdout); err != nil {
@@ -27,82 +47,407 @@ func main() {
 	}
 }
 
+func day(m time.Month, d, h int) time.Time { return time.Date(2026, m, d, h, 0, 0, 0, time.UTC) }
+
+// ecosystem is what a host loads once: the documents under data/.
+type ecosystem struct {
+	catalog  *catalog.Catalog
+	network  *partner.Network
+	gov      *partner.Governance
+	settler  *settlement.Settler
+	meters   []usage.Meter
+	taxes    invoice.TaxTable
+	platform partner.ID
+}
+
+func load() (*ecosystem, error) {
+	read := func(name string) []byte {
+		b, err := data.ReadFile("data/" + name)
+		if err != nil {
+			panic(err) // the files are embedded: a missing one is a build mistake
+		}
+		return b
+	}
+	cat, err := catalog.LoadYAML(read("catalog.yaml"))
+	if err != nil {
+		return nil, err
+	}
+	net, err := partner.LoadNetwork(read("network.yaml"))
+	if err != nil {
+		return nil, err
+	}
+	penv, err := partner.Env()
+	if err != nil {
+		return nil, err
+	}
+	prules, err := penv.LoadRuleSet(rules.File{Name: "partner-rules.yaml", Data: read("partner-rules.yaml")})
+	if err != nil {
+		return nil, err
+	}
+	gov, err := partner.NewGovernance(net, []partner.Program{{
+		ID: "channel", Name: "Channel program", SellPolicy: "channel-sell", DiscountAllowance: "channel-discount",
+	}}, penv, prules)
+	if err != nil {
+		return nil, err
+	}
+	senv, err := settlement.Env()
+	if err != nil {
+		return nil, err
+	}
+	srules, err := senv.LoadRuleSet(rules.File{Name: "settlement-rules.yaml", Data: read("settlement-rules.yaml")})
+	if err != nil {
+		return nil, err
+	}
+	plans, err := settlement.ParsePlans(read("plans.yaml"))
+	if err != nil {
+		return nil, err
+	}
+	settler, err := settlement.New(settlement.Config{Plans: plans, Rules: srules, Network: net, Platform: "platform"})
+	if err != nil {
+		return nil, err
+	}
+	return &ecosystem{
+		catalog: cat, network: net, gov: gov, settler: settler, platform: "platform",
+		meters: []usage.Meter{{ID: "storage_gb", Unit: "GB", Aggregation: usage.Max}},
+		taxes:  invoice.TaxTable{Rules: []invoice.TaxRule{{ID: "nl-vat", Region: "NL", Rate: ensemble.MustRatio("21%")}}},
+	}, nil
+}
+
 func run(w io.Writer) error {
+	ctx := context.Background()
 	p := &printer{w: w}
-	anchor := time.Date(2026, 1, 31, 0, 0, 0, 0, time.UTC)
-	monthly := ensemble.Every(1, ensemble.Monthly)
-
-	p.title("Billing cycle: a subscription anchored on January 31st")
-	span := ensemble.MustPeriod(anchor, time.Date(2026, 6, 1, 0, 0, 0, 0, time.UTC))
-	periods, err := monthly.Periods(anchor, span, time.UTC)
+	eco, err := load()
 	if err != nil {
 		return err
 	}
-	for period := range periods {
-		p.line("  %s -> %s", period.Start.Format("Mon Jan 02"), period.End.Format("Mon Jan 02"))
-	}
 
-	p.title("Upgrade from Standard (EUR 49.00/month) to Pro (EUR 99.00/month) on March 15th at 12:00")
-	cycle, _, err := monthly.PeriodAt(anchor, time.Date(2026, 3, 15, 12, 0, 0, 0, time.UTC), time.UTC)
+	// 1. The order: quoted by the sub-reseller, accepted, activated by both
+	// suppliers, then upgraded mid-month.
+	o, err := takeOrder(ctx, eco)
 	if err != nil {
 		return err
 	}
-	rest := ensemble.MustPeriod(time.Date(2026, 3, 15, 12, 0, 0, 0, time.UTC), cycle.End)
-	standard, pro := ensemble.MustMoney("49.00", "EUR"), ensemble.MustMoney("99.00", "EUR")
-	p.line("  cycle %s, unused part %s", cycle, rest)
-	p.line("  %-20s %-8s %12s %12s %12s", "basis", "fraction", "credit", "charge", "net")
-	var net ensemble.Money
-	for _, basis := range []ensemble.ProrationBasis{ensemble.ProrateExactTime, ensemble.ProrateDaysEndExclusive, ensemble.ProrateDaysEndInclusive, ensemble.ProrateThirtyDayMonth} {
-		f, err := ensemble.Prorate(rest, cycle, ensemble.ProrateOptions{Basis: basis, Location: time.UTC, Anchor: anchor})
+	p.title("Order " + string(o.ID))
+	p.line("  customer %s (%s, %s), sold by %s via %s, referred by %s", o.Customer.ID, o.Customer.Country, o.Customer.Segment,
+		o.Route.Seller, joinIDs(o.Route.Chain[1:]), o.Route.Referrer)
+	for _, t := range o.Tasks {
+		p.line("  activation task %-28s supplier %-16s %s after %d attempt(s)", t.ID, t.Supplier, t.Status, t.Attempts)
+	}
+	for _, s := range o.Segments {
+		end := "open"
+		if !s.End.IsZero() {
+			end = s.End.Format("Jan 02 15:04")
+		}
+		p.line("  segment %-10s %s -> %-12s %s × %s", s.ID, s.Start.Format("Jan 02 15:04"), end, s.Pin, s.Quantity)
+	}
+	ct := o.CycleTimes()
+	p.line("  cycle times: quote to order %s, order to activation %s", ct.QuoteToOrder, ct.OrderToActivation)
+
+	// 2. Usage: records arrive, one twice; one for February arrives after
+	// February was invoiced.
+	sub := subscription(o)
+	onTime, late, err := meter(eco, o)
+	if err != nil {
+		return err
+	}
+
+	// 3. Invoices on the 1st of February, March and April.
+	b, err := invoice.NewBuilder(eco.catalog, invoice.Options{Basis: ensemble.ProrateDaysEndExclusive, Taxes: eco.taxes})
+	if err != nil {
+		return err
+	}
+	runs := []invoice.Run{
+		{At: day(2, 1, 0)},
+		{After: day(2, 1, 0), At: day(3, 1, 0), Usage: onTime.Aggregates},
+		{After: day(3, 1, 0), At: day(4, 1, 0), Usage: onTime.Aggregates, Late: late},
+	}
+	var invoices []invoice.Invoice
+	names := map[invoice.LineID]string{} // short line numbers for printing and settling
+	var lines []settlement.Line
+	for _, r := range runs {
+		invs, err := b.Build(r, []invoice.Subscription{sub})
 		if err != nil {
 			return err
 		}
-		credit := standard.MulRatio(f, ensemble.RoundHalfAwayFromZero).Neg()
-		charge := pro.MulRatio(f, ensemble.RoundHalfAwayFromZero)
-		n, err := charge.Add(credit)
-		if err != nil {
-			return err
+		for _, inv := range invs {
+			issued, err := invoice.Issue(inv, r.At)
+			if err != nil {
+				return err
+			}
+			invoices = append(invoices, issued)
+			number := "INV-" + issued.Date.Format("2006-01")
+			for i, l := range issued.Lines {
+				names[l.ID] = fmt.Sprintf("%s/%d", number, i+1)
+				lines = append(lines, settlementLine(l, names, o))
+			}
+			printInvoice(p, number, issued, names)
 		}
-		if basis == ensemble.ProrateDaysEndExclusive {
-			net = n
-		}
-		p.line("  %-20s %-8s %12s %12s %12s", basis, f, credit, charge, n)
 	}
 
-	p.title("Revenue split of the upgrade charge (days, end exclusive: " + net.String() + ")")
-	shares := []ensemble.Share{
-		{Key: "platform", Weight: ensemble.MustRatio("20%")},
-		{Key: "distributor", Weight: ensemble.MustRatio("1/3")},
-		{Key: "reseller", Weight: ensemble.MustRatio("1/3")},
-		{Key: "referrer", Weight: ensemble.MustRatio("0%")},
-		{Key: "supplier", Weight: ensemble.MustRatio("2/15")},
-	}
-	parts, err := ensemble.Allocate(net, shares, ensemble.AllocateOptions{})
-	if err != nil {
-		return err
-	}
-	for i, s := range shares {
-		p.line("  %-12s %-6s %12s", s.Key, s.Weight, parts[i])
-	}
-	total, err := ensemble.Sum(parts...)
-	if err != nil {
-		return err
-	}
-	p.line("  %-12s %-6s %12s  (exactly the charge: largest remainder, ties by party id)", "total", "", total)
+	// Why is the upgrade credit what it is? The invoice answers from the
+	// line's own trace.
+	upgrade := findLine(invoices[1], func(l invoice.Line) bool { return l.Kind == invoice.KindProrationCredit })
+	p.title("Why " + names[upgrade.ID] + " is " + upgrade.Net.String())
+	p.block(invoice.Explain(upgrade))
 
-	p.title("The same split when the customer gets the charge back")
-	refund, err := ensemble.Allocate(net.Neg(), shares, ensemble.AllocateOptions{})
+	// 4. Settle every invoice line through the split plans.
+	res, err := eco.settler.Settle(ctx, settlement.State{}, lines)
 	if err != nil {
 		return err
 	}
-	for i, s := range shares {
-		back, err := parts[i].Add(refund[i])
-		if err != nil {
-			return err
+	entries, state := res.Entries, res.State
+
+	// 5. A goodwill credit of EUR 60.50 on March's seats, and its clawback.
+	march := invoices[1]
+	seats := findLine(march, func(l invoice.Line) bool { return l.Charge == "seats" && l.Period.Start.Equal(day(3, 1, 0)) })
+	cn, err := invoice.NewCreditNote(march, nil, invoice.CreditRequest{ID: "goodwill-1", Reason: invoice.ReasonGoodwill,
+		At: day(4, 10, 0), Lines: []invoice.CreditLine{{Line: seats.ID, Amount: decimal.RequireFromString("60.50")}},
+		Memo: "storage migration took a day longer than promised"})
+	if err != nil {
+		return err
+	}
+	p.title(fmt.Sprintf("Credit note CN-1 (%s) on %s: %s", cn.Reason, names[seats.ID], cn.Memo))
+	var credits []settlement.Line
+	for i, l := range cn.Lines {
+		names[l.ID] = fmt.Sprintf("CN-1/%d", i+1)
+		p.line("  %-8s %-48s net %9s  tax %7s  total %s", names[l.ID], l.Description, l.Net.AmountString(), l.Tax.AmountString(), l.Total)
+		credits = append(credits, settlementLine(l, names, o))
+	}
+	res, err = eco.settler.Settle(ctx, state, credits)
+	if err != nil {
+		return err
+	}
+	entries = append(entries, res.Entries...)
+
+	// 6. Explain one line's split, then the clawback.
+	p.title("Who earned what on " + names[seats.ID] + " (" + seats.Description + "), and why")
+	tree, err := settlement.Explain(settlement.LineID(names[seats.ID]), entries)
+	if err != nil {
+		return err
+	}
+	p.block(tree)
+
+	// 7. Statements for February to April, with a EUR 25 minimum payout.
+	period := ensemble.MustPeriod(day(2, 1, 0), day(5, 1, 0))
+	stmts, err := settlement.Statements(entries, settlement.StatementOptions{Period: period,
+		Minimums: []ensemble.Money{ensemble.MustMoney("25.00", "EUR")}})
+	if err != nil {
+		return err
+	}
+	p.title("Partner statements, " + period.Start.Format("Jan 2") + " to " + period.End.AddDate(0, 0, -1).Format("Jan 2"))
+	p.line("  %-16s %11s %11s %11s %11s %11s %11s", "party", "earned", "reversed", "reserved", "closing", "payable", "carried")
+	for _, s := range stmts {
+		p.line("  %-16s %11s %11s %11s %11s %11s %11s", s.Party, s.Earned.AmountString(), s.Reversed.AmountString(),
+			s.Reserved.AmountString(), s.Closing.AmountString(), s.Payable.AmountString(), s.CarriedForward.AmountString())
+	}
+
+	// 8. Ecosystem metrics from the same entries.
+	metrics, err := settlement.ComputeMetrics(entries, period, eco.platform)
+	if err != nil {
+		return err
+	}
+	for _, m := range metrics {
+		p.title("Ecosystem metrics (" + m.Currency.Code() + ")")
+		p.line("  %-32s %10s", "gross ecosystem value", m.GrossValue.AmountString())
+		p.line("  %-32s %10s", "paid to suppliers", m.SupplierCosts.AmountString())
+		p.line("  %-32s %10s", "earned by partners", m.PartnerEarnings.AmountString())
+		p.line("  %-32s %10s   take rate %s%%", "kept by the platform", m.PlatformRevenue.AmountString(),
+			m.TakeRate.Decimal(4, ensemble.RoundHalfAwayFromZero).Shift(2).StringFixed(2))
+		for _, a := range m.ByParty {
+			p.line("  %-32s %10s", "net earnings of "+a.Key, a.Amount.AmountString())
 		}
-		p.line("  %-12s %12s  nets to %s", s.Key, refund[i], back)
+		for _, mg := range m.ByOffer {
+			p.line("  %-32s %10s   platform margin %s", "gross of offer "+mg.Key, mg.Gross.AmountString(), mg.Platform.AmountString())
+		}
+		for _, mg := range m.BySeller {
+			p.line("  %-32s %10s   platform margin %s", "gross sold by "+mg.Key, mg.Gross.AmountString(), mg.Platform.AmountString())
+		}
 	}
 	return p.err
+}
+
+// takeOrder runs the order from draft to active and through the upgrade.
+func takeOrder(ctx context.Context, eco *ecosystem) (order.Order, error) {
+	env := order.Context{Catalog: eco.catalog, Governance: eco.gov}
+	steps := []struct {
+		at  time.Time
+		cmd order.Command
+	}{
+		{day(1, 20, 9), order.Command{Kind: order.CmdCreate, Order: "ord-1001", Actor: "sub-utrecht", Draft: &order.Draft{
+			Customer: order.Customer{ID: "acme-bv", Country: "NL", Segment: "smb"},
+			Route:    order.Route{Seller: "sub-utrecht", Referrer: "referral-ams"},
+			Lines: []order.Line{{ID: "office", Pin: catalog.Pin{Offer: "office-standard"}, Quantity: decimal.NewFromInt(10),
+				AddOns: []order.AddOn{{Pin: catalog.Pin{Offer: "extra-storage"}}}}},
+			Billing: order.Billing{Anchor: day(2, 1, 0)},
+		}}},
+		{day(1, 20, 10), order.Command{Kind: order.CmdQuote, ExpiresAt: day(2, 3, 0)}},
+		{day(1, 22, 14), order.Command{Kind: order.CmdAccept, Actor: "cfo@acme"}},
+		{day(1, 26, 9), order.Command{Kind: order.CmdBeginActivation}},
+		{day(1, 28, 9), order.Command{Kind: order.CmdFailTask, Task: "office/managed-firewall/supplier-secure", Actor: "securenet", Reason: "customer site unreachable"}},
+		{day(1, 29, 9), order.Command{Kind: order.CmdRetryTask, Task: "office/managed-firewall/supplier-secure", Actor: "securenet"}},
+		{day(1, 30, 9), order.Command{Kind: order.CmdCompleteTask, Task: "office/cloud-backup/supplier-backup", Actor: "backupco"}},
+		{day(2, 1, 0), order.Command{Kind: order.CmdCompleteTask, Task: "office/managed-firewall/supplier-secure", Actor: "securenet"}},
+		{day(2, 15, 12), order.Command{Kind: order.CmdChange, Actor: "sub-utrecht", Change: &order.Change{
+			Kind: order.ChangeOffer, Line: "office", Pin: catalog.Pin{Offer: "office-pro"}}}},
+	}
+	var o order.Order
+	for _, s := range steps {
+		next, _, err := o.Decide(ctx, env, s.cmd, s.at)
+		if err != nil {
+			return order.Order{}, fmt.Errorf("%s at %s: %w", s.cmd.Kind, s.at.Format(time.RFC3339), err)
+		}
+		o = next
+	}
+	return o, nil
+}
+
+// subscription is the invoice package's view of the order.
+func subscription(o order.Order) invoice.Subscription {
+	sub := invoice.Subscription{
+		ID:       invoice.SubscriptionID(o.ID),
+		Customer: invoice.Customer{ID: invoice.CustomerID(o.Customer.ID), Region: o.Customer.Country},
+		Currency: ensemble.MustCurrency(o.Currency),
+		Anchor:   o.Billing.Anchor,
+		TimeZone: o.Billing.TimeZone,
+	}
+	for _, l := range o.Lines {
+		item := invoice.Item{ID: invoice.ItemID(l.ID), UsageLine: usage.LineRef(o.LineRef(l.ID))}
+		for _, s := range o.LineSegments(l.ID) {
+			seg := invoice.Segment{Start: s.Start, End: s.End, Pin: s.Pin, Quantity: s.Quantity, Discount: s.Discount}
+			for _, a := range s.AddOns {
+				seg.AddOns = append(seg.AddOns, invoice.AddOn{Pin: a.Pin, Quantity: a.Quantity})
+			}
+			item.Segments = append(item.Segments, seg)
+		}
+		sub.Items = append(sub.Items, item)
+	}
+	return sub
+}
+
+// meter aggregates the usage records: those that arrived in time, and the
+// late one, which arrives after February was invoiced and adjusts it.
+func meter(eco *ecosystem, o order.Order) (usage.Report, []invoice.LateUsage, error) {
+	var lines []usage.Line
+	for _, l := range o.Lines {
+		active, _ := o.LinePeriod(l.ID, day(12, 31, 0))
+		lines = append(lines, usage.Line{Ref: usage.LineRef(o.LineRef(l.ID)), Active: []ensemble.Period{active},
+			Cadence: ensemble.Every(1, ensemble.Monthly), Anchor: o.Billing.Anchor})
+	}
+	records := func(name string) ([]usage.Record, error) {
+		f, err := data.Open("data/" + name)
+		if err != nil {
+			return nil, err
+		}
+		defer f.Close()
+		var out []usage.Record
+		for r, err := range usage.Decode(f) {
+			if err != nil {
+				return nil, err
+			}
+			out = append(out, r)
+		}
+		return out, nil
+	}
+	onTime, err := records("usage.json")
+	if err != nil {
+		return usage.Report{}, nil, err
+	}
+	rep, err := usage.Collect(usage.Config{Meters: eco.meters, Lines: lines}, slices.Values(onTime))
+	if err != nil {
+		return usage.Report{}, nil, err
+	}
+	lateRecs, err := records("usage-late.json")
+	if err != nil {
+		return usage.Report{}, nil, err
+	}
+	lateRep, err := usage.Collect(usage.Config{Meters: eco.meters, Lines: lines, ClosedBefore: day(3, 1, 0)}, slices.Values(lateRecs))
+	if err != nil {
+		return usage.Report{}, nil, err
+	}
+	var late []invoice.LateUsage
+	for _, adj := range lateRep.Adjustments {
+		for _, billed := range rep.Aggregates {
+			if billed.Line == adj.Line && billed.Meter == adj.Meter && billed.Period.Equal(adj.Period) {
+				late = append(late, invoice.LateUsage{Billed: billed, Late: adj})
+			}
+		}
+	}
+	return *rep, late, nil
+}
+
+// settlementLine is settlement's view of an invoice or credit-note line,
+// with the route the order captured.
+func settlementLine(l invoice.Line, names map[invoice.LineID]string, o order.Order) settlement.Line {
+	var kind settlement.RouteKind
+	if text, err := o.Route.Kind.MarshalText(); err == nil {
+		_ = kind.UnmarshalText(text)
+	}
+	sl := settlement.Line{
+		ID: settlement.LineID(names[l.ID]), Date: l.Date, Amount: l.Net, Tax: l.Tax, Offer: l.Pin, Charge: l.Charge,
+		Quantity: l.Quantity, SupplierCosts: l.SupplierCosts, Credits: settlement.LineID(names[l.Credits]),
+		Trace: append([]ensemble.Ref{{Kind: invoice.RefLine, ID: string(l.ID)}}, l.Refs...),
+		Customer: settlement.Customer{ID: string(o.Customer.ID), Country: partner.Territory(o.Customer.Country)},
+		Route:    settlement.Route{Kind: kind, Chain: o.Route.Chain, Referrer: o.Route.Referrer, Marketplace: o.Route.Marketplace},
+	}
+	for _, c := range o.Route.CoSellers {
+		sl.Route.CoSellers = append(sl.Route.CoSellers, settlement.CoSeller{Partner: c.Partner, Weight: c.Weight})
+	}
+	return sl
+}
+
+func printInvoice(p *printer, number string, inv invoice.Invoice, names map[invoice.LineID]string) {
+	p.title(fmt.Sprintf("Invoice %s of %s (%s)", number, inv.Date.Format("Jan 2 2006"), inv.ID))
+	for _, l := range inv.Lines {
+		p.line("  %-14s %-50s %9s  VAT %7s", names[l.ID], l.Description, l.Net.AmountString(), l.Tax.AmountString())
+		p.line("  %-14s %s", "", trace(l, names))
+	}
+	p.line("  %-65s %9s  VAT %7s  total %s", "", inv.Subtotal.AmountString(), inv.Tax.AmountString(), inv.Total)
+}
+
+// trace says in one line where an invoice line came from.
+func trace(l invoice.Line, names map[invoice.LineID]string) string {
+	parts := []string{fmt.Sprintf("%s %s × %s", l.Pin, l.Charge, l.Quantity), periodText(l.Period)}
+	if l.Proration != nil {
+		parts = append(parts, fmt.Sprintf("%s of the cycle (%s)", l.Proration.Fraction, l.Proration.Basis))
+	}
+	if u := l.Usage; u != nil {
+		parts = append(parts, fmt.Sprintf("meter %s, %d records", u.Meter, u.Records))
+		if u.Late != nil {
+			parts = append(parts, fmt.Sprintf("billed %s before", u.Billed))
+		}
+	}
+	if l.Credits != "" {
+		parts = append(parts, "credits "+names[l.Credits])
+	}
+	for _, c := range l.SupplierCosts {
+		parts = append(parts, fmt.Sprintf("%s owed %s", c.Supplier, c.Cost.AmountString()))
+	}
+	return strings.Join(parts, "; ")
+}
+
+func periodText(per ensemble.Period) string {
+	from := per.Start.Format("Jan 2")
+	if per.Start.Hour() != 0 {
+		from = per.Start.Format("Jan 2 15:04")
+	}
+	return from + " to " + per.End.Format("Jan 2")
+}
+
+func findLine(inv invoice.Invoice, match func(invoice.Line) bool) invoice.Line {
+	for _, l := range inv.Lines {
+		if match(l) {
+			return l
+		}
+	}
+	return inv.Lines[0]
+}
+
+func joinIDs(ids []partner.ID) string {
+	s := make([]string, len(ids))
+	for i, id := range ids {
+		s[i] = string(id)
+	}
+	return strings.Join(s, " -> ")
 }
 
 // printer writes lines and remembers the first write error.
@@ -114,6 +459,12 @@ type printer struct {
 func (p *printer) line(format string, args ...any) {
 	if p.err == nil {
 		_, p.err = fmt.Fprintf(p.w, format+"\n", args...)
+	}
+}
+
+func (p *printer) block(text string) {
+	for _, l := range strings.Split(strings.TrimRight(text, "\n"), "\n") {
+		p.line("  %s", l)
 	}
 }
 
