@@ -4,6 +4,7 @@
 // and runs the test cases written beside the rules, one pass/fail line each.
 //
 //	go run ./examples/rulecheck -env partner partner/testdata/rules.yaml
+//	go run ./examples/rulecheck -env settlement -plans plans.yaml settlement-rules.yaml
 //
 // It exits 1 when any rule fails to compile or any test case fails, so it
 // can gate a pull request that changes rules.
@@ -16,24 +17,29 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"slices"
 	"sort"
 	"strings"
 
+	"github.com/ensemble-commerce/ensemble"
 	"github.com/ensemble-commerce/ensemble/partner"
 	"github.com/ensemble-commerce/ensemble/rules"
+	"github.com/ensemble-commerce/ensemble/settlement"
 )
 
 // environments maps the -env flag to the consumer whose variables the rules
 // read. Each consumer package declares its own.
 var environments = map[string]func() (*rules.Env, error){
-	"partner": func() (*rules.Env, error) { return partner.Env() },
+	"partner":    func() (*rules.Env, error) { return partner.Env() },
+	"settlement": func() (*rules.Env, error) { return settlement.Env() },
 }
 
 func main() {
 	envName := flag.String("env", "partner", "the environment the rules are written for: "+strings.Join(envNames(), ", "))
+	plansFile := flag.String("plans", "", "a settlement plan document to validate against the rules (with -env settlement)")
 	flag.Usage = func() {
-		fmt.Fprintf(flag.CommandLine.Output(), "usage: rulecheck [-env name] file.yaml ...\n")
+		fmt.Fprintf(flag.CommandLine.Output(), "usage: rulecheck [-env name] [-plans plans.yaml] rules.yaml ...\n")
 		flag.PrintDefaults()
 	}
 	flag.Parse()
@@ -50,7 +56,18 @@ func main() {
 		}
 		files = append(files, rules.File{Name: name, Data: data})
 	}
+	var plans []byte
+	if *plansFile != "" {
+		var err error
+		if plans, err = os.ReadFile(*plansFile); err != nil {
+			fmt.Fprintln(os.Stderr, "rulecheck:", err)
+			os.Exit(2)
+		}
+	}
 	ok, err := check(os.Stdout, *envName, files)
+	if err == nil && ok && plans != nil {
+		ok, err = checkPlans(os.Stdout, filepath.Base(*plansFile), plans, files)
+	}
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "rulecheck:", err)
 		os.Exit(2)
@@ -144,11 +161,48 @@ func checkRule(w io.Writer, env *rules.Env, doc rules.Document) bool {
 	return pass
 }
 
-// flatten lists the errors a *rules.LoadError gathers, or err itself.
+// checkPlans validates settlement plans against the rule files: every node's
+// role, share and rule kind, and that no level can over-allocate.
+func checkPlans(w io.Writer, name string, doc []byte, files []rules.File) (bool, error) {
+	env, err := settlement.Env()
+	if err != nil {
+		return false, err
+	}
+	set, err := env.LoadRuleSet(files...)
+	if err != nil {
+		return false, err
+	}
+	plans, err := settlement.ParsePlans(doc)
+	if err == nil {
+		_, err = settlement.New(settlement.Config{Plans: plans, Rules: set})
+	}
+	if err != nil {
+		fmt.Fprintf(w, "\n%s: FAIL\n", name)
+		for _, e := range flatten(err) {
+			fmt.Fprintf(w, "%v\n", e)
+		}
+		return false, nil
+	}
+	for _, p := range plans {
+		fmt.Fprintf(w, "\nplan %s@%d  ok\n", p.ID, p.Version)
+	}
+	return true, nil
+}
+
+// flatten lists the errors a *rules.LoadError or an
+// *ensemble.ValidationError gathers, or err itself.
 func flatten(err error) []error {
 	var le *rules.LoadError
 	if errors.As(err, &le) {
 		return le.Errs
+	}
+	var ve *ensemble.ValidationError
+	if errors.As(err, &ve) {
+		out := make([]error, len(ve.Problems))
+		for i, p := range ve.Problems {
+			out[i] = p
+		}
+		return out
 	}
 	return []error{err}
 }

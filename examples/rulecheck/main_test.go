@@ -57,6 +57,50 @@ func TestRulecheck(t *testing.T) {
 			}
 		})
 	}
+	for _, tt := range []struct {
+		name, plans, golden string
+		pass                bool
+	}{
+		{"quickstart plans", "../quickstart/data/plans.yaml", "testdata/plans.golden", true},
+		{"over-allocating plan", "testdata/bad-plans.yaml", "testdata/bad-plans.golden", false},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			rulesDoc, err := os.ReadFile("../quickstart/data/settlement-rules.yaml")
+			if err != nil {
+				t.Fatal(err)
+			}
+			plans, err := os.ReadFile(tt.plans)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var out bytes.Buffer
+			files := []rules.File{{Name: "settlement-rules.yaml", Data: rulesDoc}}
+			pass, err := check(&out, "settlement", files)
+			if err != nil || !pass {
+				t.Fatalf("rules: pass %v, err %v\n%s", pass, err, out.String())
+			}
+			out.Reset()
+			pass, err = checkPlans(&out, filepath.Base(tt.plans), plans, files)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if pass != tt.pass {
+				t.Errorf("pass = %v, want %v", pass, tt.pass)
+			}
+			if *update {
+				if err := os.WriteFile(tt.golden, out.Bytes(), 0o644); err != nil {
+					t.Fatal(err)
+				}
+			}
+			want, err := os.ReadFile(tt.golden)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !bytes.Equal(out.Bytes(), want) {
+				t.Errorf("report differs from %s:\n%s", tt.golden, out.String())
+			}
+		})
+	}
 	if _, err := check(&bytes.Buffer{}, "nope", nil); err == nil {
 		t.Error("an unknown environment must be an error")
 	}
