@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -408,5 +409,49 @@ func TestPropertyLateUsageDeltas(t *testing.T) {
 		inv := build1(t, b, invoice.Run{After: date(2026, 4, 1), At: date(2026, 4, 2), Late: []invoice.LateUsage{{Billed: billed, Late: all}}}, s)
 		require.True(t, amount.Equal(inv.Lines[0].Amount), "%s vs %s", amount, inv.Lines[0].Amount)
 		require.True(t, discount.Equal(inv.Lines[0].Discount), "%s vs %s", discount, inv.Lines[0].Discount)
+	})
+}
+
+// Building subscriptions together gives each the invoice it gets when built
+// alone: nothing leaks from one subscription's lines to the next.
+func TestPropertyTogetherEqualsApart(t *testing.T) {
+	rapid.Check(t, func(t *rapid.T) {
+		b := propBuilder(t)
+		var subs []invoice.Subscription
+		var aggs []usage.Aggregate
+		at := time.Date(2028, 3, 1, 0, 0, 0, 0, time.UTC).Add(time.Duration(rapid.IntRange(0, 24*60).Draw(t, "at_hours")) * time.Hour)
+		for i := range rapid.IntRange(1, 6).Draw(t, "subs") {
+			s := drawSub(t, fmt.Sprintf("s%d", i))
+			subs = append(subs, s)
+			aggs = append(aggs, drawUsage(t, s, at)...)
+		}
+		run := invoice.Run{After: at.AddDate(0, -1, 0), At: at, Usage: aggs}
+		together, err := b.Build(run, subs)
+		if err != nil {
+			return
+		}
+		var apart []invoice.Invoice
+		for _, s := range subs {
+			var mine []usage.Aggregate
+			for _, g := range aggs {
+				if strings.HasPrefix(string(g.Line), string(s.ID)+"/") {
+					mine = append(mine, g)
+				}
+			}
+			r := run
+			r.Usage = mine
+			invs, err := b.Build(r, []invoice.Subscription{s})
+			require.NoError(t, err)
+			apart = append(apart, invs...)
+		}
+		require.Len(t, together, len(apart))
+		if len(apart) == 0 {
+			return
+		}
+		w, err := json.Marshal(apart)
+		require.NoError(t, err)
+		g, err := json.Marshal(together)
+		require.NoError(t, err)
+		require.Equal(t, string(w), string(g))
 	})
 }
