@@ -305,17 +305,21 @@ func creditLine(inv *Invoice, src *Line, r *Remainder, cr CreditLine, id CreditN
 func sumLines(lines []Line, cur ensemble.Currency) (sub, tax, total ensemble.Money, taxes []TaxLine) {
 	zero := ensemble.MoneyFromMinor(0, cur)
 	sub, tax, total = zero, zero, zero
-	groups := map[taxKey]int{}
 	for i := range lines {
 		l := &lines[i]
 		sub, _ = sub.Add(l.Net)
 		tax, _ = tax.Add(l.Tax)
 		total, _ = total.Add(l.Total)
-		k := taxKey{l.TaxRule.ID, l.TaxRule.Treatment}
-		j, ok := groups[k]
-		if !ok {
+		// An invoice has few rules: a linear search beats a map.
+		j := -1
+		for k := range taxes {
+			if taxes[k].Rule.ID == l.TaxRule.ID && taxes[k].Rule.Treatment == l.TaxRule.Treatment {
+				j = k
+				break
+			}
+		}
+		if j < 0 {
 			j = len(taxes)
-			groups[k] = j
 			taxes = append(taxes, TaxLine{Rule: l.TaxRule, Base: zero, Tax: zero})
 		}
 		taxes[j].Base, _ = taxes[j].Base.Add(l.Net)
