@@ -145,7 +145,10 @@ func run(w io.Writer) error {
 
 	// 2. Usage: records arrive, one twice; one for February arrives after
 	// February was invoiced.
-	sub := subscription(o)
+	sub, err := invoice.FromOrder(o)
+	if err != nil {
+		return err
+	}
 	onTime, late, err := meter(eco, o)
 	if err != nil {
 		return err
@@ -178,8 +181,12 @@ func run(w io.Writer) error {
 			number := "INV-" + issued.Date.Format("2006-01")
 			for i, l := range issued.Lines {
 				names[l.ID] = fmt.Sprintf("%s/%d", number, i+1)
-				lines = append(lines, settlementLine(l, names, o))
 			}
+			sl, err := settlementLines(issued.Lines, names, o)
+			if err != nil {
+				return err
+			}
+			lines = append(lines, sl...)
 			printInvoice(p, number, issued, names)
 		}
 	}
@@ -207,11 +214,13 @@ func run(w io.Writer) error {
 		return err
 	}
 	p.title(fmt.Sprintf("Credit note CN-1 (%s) on %s: %s", cn.Reason, names[seats.ID], cn.Memo))
-	var credits []settlement.Line
 	for i, l := range cn.Lines {
 		names[l.ID] = fmt.Sprintf("CN-1/%d", i+1)
 		p.line("  %-8s %-48s net %9s  tax %7s  total %s", names[l.ID], l.Description, l.Net.AmountString(), l.Tax.AmountString(), l.Total)
-		credits = append(credits, settlementLine(l, names, o))
+	}
+	credits, err := settlementLines(cn.Lines, names, o)
+	if err != nil {
+		return err
 	}
 	res, err = eco.settler.Settle(ctx, state, credits)
 	if err != nil {
@@ -301,29 +310,6 @@ func takeOrder(ctx context.Context, eco *ecosystem) (order.Order, error) {
 	return o, nil
 }
 
-// subscription is the invoice package's view of the order.
-func subscription(o order.Order) invoice.Subscription {
-	sub := invoice.Subscription{
-		ID:       invoice.SubscriptionID(o.ID),
-		Customer: invoice.Customer{ID: invoice.CustomerID(o.Customer.ID), Region: o.Customer.Country},
-		Currency: ensemble.MustCurrency(o.Currency),
-		Anchor:   o.Billing.Anchor,
-		TimeZone: o.Billing.TimeZone,
-	}
-	for _, l := range o.Lines {
-		item := invoice.Item{ID: invoice.ItemID(l.ID), UsageLine: usage.LineRef(o.LineRef(l.ID))}
-		for _, s := range o.LineSegments(l.ID) {
-			seg := invoice.Segment{Start: s.Start, End: s.End, Pin: s.Pin, Quantity: s.Quantity, Discount: s.Discount}
-			for _, a := range s.AddOns {
-				seg.AddOns = append(seg.AddOns, invoice.AddOn{Pin: a.Pin, Quantity: a.Quantity})
-			}
-			item.Segments = append(item.Segments, seg)
-		}
-		sub.Items = append(sub.Items, item)
-	}
-	return sub
-}
-
 // meter aggregates the usage records: those that arrived in time, and the
 // late one, which arrives after February was invoiced and adjusts it.
 func meter(eco *ecosystem, o order.Order) (usage.Report, []invoice.LateUsage, error) {
@@ -375,24 +361,20 @@ func meter(eco *ecosystem, o order.Order) (usage.Report, []invoice.LateUsage, er
 	return *rep, late, nil
 }
 
-// settlementLine is settlement's view of an invoice or credit-note line,
-// with the route the order captured.
-func settlementLine(l invoice.Line, names map[invoice.LineID]string, o order.Order) settlement.Line {
-	var kind settlement.RouteKind
-	if text, err := o.Route.Kind.MarshalText(); err == nil {
-		_ = kind.UnmarshalText(text)
+// settlementLines converts invoice or credit-note lines of the order with
+// settlement.FromInvoice, then renames them to their short numbers.
+func settlementLines(ls []invoice.Line, names map[invoice.LineID]string, o order.Order) ([]settlement.Line, error) {
+	out, err := settlement.FromInvoice(ls, o)
+	if err != nil {
+		return nil, err
 	}
-	sl := settlement.Line{
-		ID: settlement.LineID(names[l.ID]), Date: l.Date, Amount: l.Net, Tax: l.Tax, Offer: l.Pin, Charge: l.Charge,
-		Quantity: l.Quantity, SupplierCosts: l.SupplierCosts, Credits: settlement.LineID(names[l.Credits]),
-		Trace: append([]ensemble.Ref{{Kind: invoice.RefLine, ID: string(l.ID)}}, l.Refs...),
-		Customer: settlement.Customer{ID: string(o.Customer.ID), Country: partner.Territory(o.Customer.Country)},
-		Route:    settlement.Route{Kind: kind, Chain: o.Route.Chain, Referrer: o.Route.Referrer, Marketplace: o.Route.Marketplace},
+	for i := range out {
+		out[i].ID = settlement.LineID(names[ls[i].ID])
+		if out[i].Credits != "" {
+			out[i].Credits = settlement.LineID(names[invoice.LineID(out[i].Credits)])
+		}
 	}
-	for _, c := range o.Route.CoSellers {
-		sl.Route.CoSellers = append(sl.Route.CoSellers, settlement.CoSeller{Partner: c.Partner, Weight: c.Weight})
-	}
-	return sl
+	return out, nil
 }
 
 func printInvoice(p *printer, number string, inv invoice.Invoice, names map[invoice.LineID]string) {

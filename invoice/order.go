@@ -1,0 +1,62 @@
+package invoice
+
+import (
+	"fmt"
+
+	"github.com/ensemble-commerce/ensemble"
+	"github.com/ensemble-commerce/ensemble/order"
+	"github.com/ensemble-commerce/ensemble/usage"
+)
+
+// FromOrder is the invoice's view of an order: a Subscription whose items are
+// the order's lines, whose segments are the order's segments (pin, quantity,
+// add-ons and discount over [start, end)), with the order's billing anchor and
+// time zone and its customer's tax treatment. Each item's usage line is
+// order.Order.LineRef, the reference usage records carry. A cancellation ends
+// the subscription where the order says its lines stop.
+//
+// An order that was never activated (no segments) or has no currency yet is
+// an error: there is nothing to bill.
+func FromOrder(o order.Order) (Subscription, error) {
+	if len(o.Segments) == 0 {
+		return Subscription{}, fmt.Errorf("invoice: order %q has no segments: it was never activated", o.ID)
+	}
+	cur, err := ensemble.ParseCurrency(o.Currency)
+	if err != nil {
+		return Subscription{}, fmt.Errorf("invoice: order %q: %w", o.ID, err)
+	}
+	region := o.Customer.Country
+	if o.Customer.Region != "" {
+		region = o.Customer.Region
+	}
+	sub := Subscription{
+		ID: SubscriptionID(o.ID),
+		Customer: Customer{
+			ID:            CustomerID(o.Customer.ID),
+			Region:        region,
+			TaxExempt:     o.Customer.TaxStatus == order.TaxExempt,
+			ReverseCharge: o.Customer.TaxStatus == order.ReverseCharge,
+		},
+		Currency: cur,
+		Anchor:   o.Billing.Anchor,
+		TimeZone: o.Billing.TimeZone,
+		Cadence:  o.Billing.Cadence,
+	}
+	if stop, ok := o.StopsAt(); ok {
+		sub.CancelAt = stop
+	}
+	seen := map[order.LineID]bool{}
+	for _, s := range o.Segments { // sorted by line, then start
+		if !seen[s.Line] {
+			seen[s.Line] = true
+			sub.Items = append(sub.Items, Item{ID: ItemID(s.Line), UsageLine: usage.LineRef(o.LineRef(s.Line))})
+		}
+		item := &sub.Items[len(sub.Items)-1]
+		seg := Segment{Start: s.Start, End: s.End, Pin: s.Pin, Quantity: s.Quantity, Discount: s.Discount}
+		for _, a := range s.AddOns {
+			seg.AddOns = append(seg.AddOns, AddOn{Pin: a.Pin, Quantity: a.Quantity})
+		}
+		item.Segments = append(item.Segments, seg)
+	}
+	return sub, nil
+}

@@ -1,0 +1,91 @@
+package invoice_test
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/ensemble-commerce/ensemble"
+	"github.com/ensemble-commerce/ensemble/catalog"
+	"github.com/ensemble-commerce/ensemble/invoice"
+	"github.com/ensemble-commerce/ensemble/order"
+)
+
+// activeOrder takes a direct order for 10 Basic seats to active on March 1
+// 2026, upgrades it to Pro on March 16 and schedules a cancellation.
+func activeOrder(t *testing.T, status order.TaxStatus) order.Order {
+	t.Helper()
+	env := order.Context{Catalog: testCatalog(t)}
+	at := date(2026, 2, 20)
+	var o order.Order
+	for _, step := range []struct {
+		at  time.Time
+		cmd order.Command
+	}{
+		{at, order.Command{Kind: order.CmdCreate, Order: "ord-9", Draft: &order.Draft{
+			Customer: order.Customer{ID: "acme", Country: "FR", TaxStatus: status, TaxID: "FR123"},
+			Lines:    []order.Line{{ID: "l1", Pin: catalog.Pin{Offer: "basic"}, Quantity: dec("10")}},
+			Billing:  order.Billing{Anchor: date(2026, 3, 1), TimeZone: "Europe/Paris"},
+		}}},
+		{at, order.Command{Kind: order.CmdQuote, ExpiresAt: at.AddDate(0, 0, 7)}},
+		{at, order.Command{Kind: order.CmdAccept}},
+		{at, order.Command{Kind: order.CmdBeginActivation}},
+		{date(2026, 3, 1), order.Command{Kind: order.CmdCompleteTask, Task: "l1"}},
+		{date(2026, 3, 16), order.Command{Kind: order.CmdChange, Change: &order.Change{Kind: order.ChangeOffer, Line: "l1", Pin: catalog.Pin{Offer: "pro"}}}},
+	} {
+		next, _, err := o.Decide(context.Background(), env, step.cmd, step.at)
+		require.NoError(t, err, "%s", step.cmd.Kind)
+		o = next
+	}
+	return o
+}
+
+func TestFromOrder(t *testing.T) {
+	o := activeOrder(t, order.ReverseCharge)
+	sub, err := invoice.FromOrder(o)
+	require.NoError(t, err)
+	require.Equal(t, invoice.SubscriptionID("ord-9"), sub.ID)
+	require.Equal(t, invoice.Customer{ID: "acme", Region: "FR", ReverseCharge: true}, sub.Customer)
+	require.Equal(t, "EUR", sub.Currency.Code())
+	require.True(t, sub.Anchor.Equal(date(2026, 3, 1)))
+	require.Equal(t, "Europe/Paris", sub.TimeZone)
+	require.True(t, sub.CancelAt.IsZero())
+	require.Len(t, sub.Items, 1)
+	item := sub.Items[0]
+	require.Equal(t, invoice.ItemID("l1"), item.ID)
+	require.Equal(t, o.LineRef("l1"), string(item.UsageLine))
+	require.Len(t, item.Segments, 2)
+	require.Equal(t, catalog.Pin{Offer: "basic", Version: 1}, item.Segments[0].Pin)
+	require.True(t, item.Segments[0].End.Equal(date(2026, 3, 16)))
+	require.Equal(t, catalog.Pin{Offer: "pro", Version: 1}, item.Segments[1].Pin)
+	require.True(t, item.Segments[1].End.IsZero(), "the current segment is open")
+
+	// The subscription bills: March in advance for Basic, then the upgrade.
+	b := builder(t, invoice.Options{Basis: ensemble.ProrateDaysEndExclusive,
+		Taxes: invoice.TaxTable{Rules: []invoice.TaxRule{{ID: "fr-vat", Region: "FR", Rate: ensemble.MustRatio("20%")}}}})
+	invs, err := b.Build(invoice.Run{At: date(2026, 3, 20)}, []invoice.Subscription{sub})
+	require.NoError(t, err)
+	require.Len(t, invs, 1)
+	require.True(t, invs[0].ReverseCharge)
+	require.True(t, invs[0].Tax.IsZero())
+
+	// A cancellation at period end stops the subscription there.
+	o2, _, err := o.Decide(context.Background(), order.Context{Catalog: testCatalog(t)}, order.Command{Kind: order.CmdCancel}, date(2026, 3, 20))
+	require.NoError(t, err)
+	sub2, err := invoice.FromOrder(o2)
+	require.NoError(t, err)
+	stop, ok := o2.StopsAt()
+	require.True(t, ok)
+	require.True(t, sub2.CancelAt.Equal(stop))
+}
+
+func TestFromOrderRejectsOrdersWithNothingToBill(t *testing.T) {
+	_, err := invoice.FromOrder(order.Order{ID: "draft-only", Currency: "EUR"})
+	require.ErrorContains(t, err, "never activated")
+	o := activeOrder(t, order.Taxable)
+	o.Currency = "ZZZ"
+	_, err = invoice.FromOrder(o)
+	require.Error(t, err)
+}
