@@ -29,6 +29,7 @@ import (
 
 	"github.com/ensemble-commerce/ensemble"
 	"github.com/ensemble-commerce/ensemble/catalog"
+	"github.com/ensemble-commerce/ensemble/examples/internal/report"
 	"github.com/ensemble-commerce/ensemble/invoice"
 	"github.com/ensemble-commerce/ensemble/order"
 	"github.com/ensemble-commerce/ensemble/partner"
@@ -115,7 +116,7 @@ func load() (*ecosystem, error) {
 
 func run(w io.Writer) error {
 	ctx := context.Background()
-	p := &printer{w: w}
+	p := &report.Printer{W: w}
 	eco, err := load()
 	if err != nil {
 		return err
@@ -127,21 +128,21 @@ func run(w io.Writer) error {
 	if err != nil {
 		return err
 	}
-	p.title("Order " + string(o.ID))
-	p.line("  customer %s (%s, %s), sold by %s via %s, referred by %s", o.Customer.ID, o.Customer.Country, o.Customer.Segment,
+	p.Title("Order " + string(o.ID))
+	p.Line("  customer %s (%s, %s), sold by %s via %s, referred by %s", o.Customer.ID, o.Customer.Country, o.Customer.Segment,
 		o.Route.Seller, joinIDs(o.Route.Chain[1:]), o.Route.Referrer)
 	for _, t := range o.Tasks {
-		p.line("  activation task %-28s supplier %-16s %s after %d attempt(s)", t.ID, t.Supplier, t.Status, t.Attempts)
+		p.Line("  activation task %-28s supplier %-16s %s after %d attempt(s)", t.ID, t.Supplier, t.Status, t.Attempts)
 	}
 	for _, s := range o.Segments {
 		end := "open"
 		if !s.End.IsZero() {
 			end = s.End.Format("Jan 02 15:04")
 		}
-		p.line("  segment %-10s %s -> %-12s %s × %s", s.ID, s.Start.Format("Jan 02 15:04"), end, s.Pin, s.Quantity)
+		p.Line("  segment %-10s %s -> %-12s %s × %s", s.ID, s.Start.Format("Jan 02 15:04"), end, s.Pin, s.Quantity)
 	}
 	ct := o.CycleTimes()
-	p.line("  cycle times: quote to order %s, order to activation %s", ct.QuoteToOrder, ct.OrderToActivation)
+	p.Line("  cycle times: quote to order %s, order to activation %s", ct.QuoteToOrder, ct.OrderToActivation)
 
 	// 2. Usage: records arrive, one twice; one for February arrives after
 	// February was invoiced.
@@ -194,8 +195,8 @@ func run(w io.Writer) error {
 	// Why is the upgrade credit what it is? The invoice answers from the
 	// line's own trace.
 	upgrade := findLine(invoices[1], func(l invoice.Line) bool { return l.Kind == invoice.KindProrationCredit })
-	p.title("Why " + names[upgrade.ID] + " is " + upgrade.Net.String())
-	p.block(invoice.Explain(upgrade))
+	p.Title("Why " + names[upgrade.ID] + " is " + upgrade.Net.String())
+	p.Block(invoice.Explain(upgrade))
 
 	// 4. Settle every invoice line through the split plans.
 	res, err := eco.settler.Settle(ctx, settlement.State{}, lines)
@@ -213,10 +214,10 @@ func run(w io.Writer) error {
 	if err != nil {
 		return err
 	}
-	p.title(fmt.Sprintf("Credit note CN-1 (%s) on %s: %s", cn.Reason, names[seats.ID], cn.Memo))
+	p.Title(fmt.Sprintf("Credit note CN-1 (%s) on %s: %s", cn.Reason, names[seats.ID], cn.Memo))
 	for i, l := range cn.Lines {
 		names[l.ID] = fmt.Sprintf("CN-1/%d", i+1)
-		p.line("  %-8s %-48s net %9s  tax %7s  total %s", names[l.ID], l.Description, l.Net.AmountString(), l.Tax.AmountString(), l.Total)
+		p.Line("  %-8s %-48s net %9s  tax %7s  total %s", names[l.ID], l.Description, l.Net.AmountString(), l.Tax.AmountString(), l.Total)
 	}
 	credits, err := settlementLines(cn.Lines, names, o)
 	if err != nil {
@@ -229,12 +230,12 @@ func run(w io.Writer) error {
 	entries = append(entries, res.Entries...)
 
 	// 6. Explain one line's split, then the clawback.
-	p.title("Who earned what on " + names[seats.ID] + " (" + seats.Description + "), and why")
+	p.Title("Who earned what on " + names[seats.ID] + " (" + seats.Description + "), and why")
 	tree, err := settlement.Explain(settlement.LineID(names[seats.ID]), entries)
 	if err != nil {
 		return err
 	}
-	p.block(tree)
+	p.Block(tree)
 
 	// 7. Statements for February to April, with a EUR 25 minimum payout.
 	period := ensemble.MustPeriod(day(2, 1, 0), day(5, 1, 0))
@@ -243,10 +244,10 @@ func run(w io.Writer) error {
 	if err != nil {
 		return err
 	}
-	p.title("Partner statements, " + period.Start.Format("Jan 2") + " to " + period.End.AddDate(0, 0, -1).Format("Jan 2"))
-	p.line("  %-16s %11s %11s %11s %11s %11s %11s", "party", "earned", "reversed", "reserved", "closing", "payable", "carried")
+	p.Title("Partner statements, " + period.Start.Format("Jan 2") + " to " + period.End.AddDate(0, 0, -1).Format("Jan 2"))
+	p.Line("  %-16s %11s %11s %11s %11s %11s %11s", "party", "earned", "reversed", "reserved", "closing", "payable", "carried")
 	for _, s := range stmts {
-		p.line("  %-16s %11s %11s %11s %11s %11s %11s", s.Party, s.Earned.AmountString(), s.Reversed.AmountString(),
+		p.Line("  %-16s %11s %11s %11s %11s %11s %11s", s.Party, s.Earned.AmountString(), s.Reversed.AmountString(),
 			s.Reserved.AmountString(), s.Closing.AmountString(), s.Payable.AmountString(), s.CarriedForward.AmountString())
 	}
 
@@ -256,23 +257,23 @@ func run(w io.Writer) error {
 		return err
 	}
 	for _, m := range metrics {
-		p.title("Ecosystem metrics (" + m.Currency.Code() + ")")
-		p.line("  %-32s %10s", "gross ecosystem value", m.GrossValue.AmountString())
-		p.line("  %-32s %10s", "paid to suppliers", m.SupplierCosts.AmountString())
-		p.line("  %-32s %10s", "earned by partners", m.PartnerEarnings.AmountString())
-		p.line("  %-32s %10s   take rate %s%%", "kept by the platform", m.PlatformRevenue.AmountString(),
+		p.Title("Ecosystem metrics (" + m.Currency.Code() + ")")
+		p.Line("  %-32s %10s", "gross ecosystem value", m.GrossValue.AmountString())
+		p.Line("  %-32s %10s", "paid to suppliers", m.SupplierCosts.AmountString())
+		p.Line("  %-32s %10s", "earned by partners", m.PartnerEarnings.AmountString())
+		p.Line("  %-32s %10s   take rate %s%%", "kept by the platform", m.PlatformRevenue.AmountString(),
 			m.TakeRate.Decimal(4, ensemble.RoundHalfAwayFromZero).Shift(2).StringFixed(2))
 		for _, a := range m.ByParty {
-			p.line("  %-32s %10s", "net earnings of "+a.Key, a.Amount.AmountString())
+			p.Line("  %-32s %10s", "net earnings of "+a.Key, a.Amount.AmountString())
 		}
 		for _, mg := range m.ByOffer {
-			p.line("  %-32s %10s   platform margin %s", "gross of offer "+mg.Key, mg.Gross.AmountString(), mg.Platform.AmountString())
+			p.Line("  %-32s %10s   platform margin %s", "gross of offer "+mg.Key, mg.Gross.AmountString(), mg.Platform.AmountString())
 		}
 		for _, mg := range m.BySeller {
-			p.line("  %-32s %10s   platform margin %s", "gross sold by "+mg.Key, mg.Gross.AmountString(), mg.Platform.AmountString())
+			p.Line("  %-32s %10s   platform margin %s", "gross sold by "+mg.Key, mg.Gross.AmountString(), mg.Platform.AmountString())
 		}
 	}
-	return p.err
+	return p.Err
 }
 
 // takeOrder runs the order from draft to active and through the upgrade.
@@ -377,13 +378,13 @@ func settlementLines(ls []invoice.Line, names map[invoice.LineID]string, o order
 	return out, nil
 }
 
-func printInvoice(p *printer, number string, inv invoice.Invoice, names map[invoice.LineID]string) {
-	p.title(fmt.Sprintf("Invoice %s of %s (%s)", number, inv.Date.Format("Jan 2 2006"), inv.ID))
+func printInvoice(p *report.Printer, number string, inv invoice.Invoice, names map[invoice.LineID]string) {
+	p.Title(fmt.Sprintf("Invoice %s of %s (%s)", number, inv.Date.Format("Jan 2 2006"), inv.ID))
 	for _, l := range inv.Lines {
-		p.line("  %-14s %-50s %9s  VAT %7s", names[l.ID], l.Description, l.Net.AmountString(), l.Tax.AmountString())
-		p.line("  %-14s %s", "", trace(l, names))
+		p.Line("  %-14s %-50s %9s  VAT %7s", names[l.ID], l.Description, l.Net.AmountString(), l.Tax.AmountString())
+		p.Line("  %-14s %s", "", trace(l, names))
 	}
-	p.line("  %-65s %9s  VAT %7s  total %s", "", inv.Subtotal.AmountString(), inv.Tax.AmountString(), inv.Total)
+	p.Line("  %-65s %9s  VAT %7s  total %s", "", inv.Subtotal.AmountString(), inv.Tax.AmountString(), inv.Total)
 }
 
 // trace says in one line where an invoice line came from.
@@ -430,26 +431,4 @@ func joinIDs(ids []partner.ID) string {
 		s[i] = string(id)
 	}
 	return strings.Join(s, " -> ")
-}
-
-// printer writes lines and remembers the first write error.
-type printer struct {
-	w   io.Writer
-	err error
-}
-
-func (p *printer) line(format string, args ...any) {
-	if p.err == nil {
-		_, p.err = fmt.Fprintf(p.w, format+"\n", args...)
-	}
-}
-
-func (p *printer) block(text string) {
-	for _, l := range strings.Split(strings.TrimRight(text, "\n"), "\n") {
-		p.line("  %s", l)
-	}
-}
-
-func (p *printer) title(s string) {
-	p.line("\n%s\n%s", s, strings.Repeat("-", len(s)))
 }
