@@ -562,3 +562,27 @@ func TestPauseAndResume(t *testing.T) {
 		"one_time setup 50.00",
 	}, amounts(inv))
 }
+
+// A usage charge with a minimum spend bills it for a period without any
+// usage, and the minimum lifts a small usage; a price with nothing owed at
+// zero bills no line.
+func TestIdleUsage(t *testing.T) {
+	s := sub("s1", date(2026, 2, 1),
+		item("ev", seg(date(2026, 2, 1), time.Time{}, pin("events", 1), "1")),
+		item("api", seg(date(2026, 2, 1), time.Time{}, pin("api", 1), "1")))
+	b := builder(t, invoice.Options{})
+	run := invoice.Run{After: date(2026, 3, 1), At: date(2026, 4, 1)}
+	inv := build1(t, b, run, s)
+	require.Equal(t, []string{"usage events 20.00"}, amounts(inv))
+	l := inv.Lines[0]
+	require.Equal(t, int64(0), l.Usage.Records)
+	require.True(t, date(2026, 3, 1).Equal(l.Period.Start))
+	require.True(t, dec("0").Equal(l.Quantity))
+
+	used := marchUsage("s1/ev", "500", "e1")
+	used.Meter = "events"
+	run.Usage = []usage.Aggregate{used}
+	inv = build1(t, b, run, s)
+	require.Equal(t, []string{"usage events 20.00"}, amounts(inv))
+	require.Equal(t, int64(1), inv.Lines[0].Usage.Records)
+}

@@ -478,6 +478,8 @@ func (g *gen) item(idx int, it *Item, aggs []usage.Aggregate, late []LateUsage) 
 			}
 		case catalog.Recurring:
 			g.recurring(it, st, at)
+		case catalog.Usage:
+			g.idleUsage(it, st, segs, aggs, at)
 		}
 	}
 	for k := range aggs {
@@ -686,6 +688,51 @@ func (g *gen) arrears(it *Item, st *stream, c ensemble.Period, at int) {
 			l.Proration = g.proration(r.Amount, from, to)
 		}
 		g.discount(l, r.Amount, g.pcts(it, p.pin.Offer, s, p.disc), from, to, false)
+	}
+}
+
+// idleUsage bills, for every cycle of a usage charge whose usage the run
+// was not given, the rating of zero usage when it is not zero: the first
+// tier's flat amount or the minimum spend is owed even when nothing was
+// used. (Periods with usage are billed from their aggregates.)
+func (g *gen) idleUsage(it *Item, st *stream, segs []Segment, aggs []usage.Aggregate, at int) {
+	first, last := st.pieces[0], st.pieces[len(st.pieces)-1]
+	cad := first.ch.cadence
+	if cad == (ensemble.Cadence{}) {
+		cad = g.cad
+	}
+	start, end := first.start, g.limit
+	if g.from.After(start) {
+		start = g.from
+	}
+	if !last.end.IsZero() && last.end.Before(end) {
+		end = last.end
+	}
+	if !start.Before(end) {
+		return
+	}
+	meter := usage.MeterID(first.ch.meter)
+	err := cycles(cad, g.s.Anchor, start, end, g.loc, func(c ensemble.Period) bool {
+		for k := range aggs {
+			if aggs[k].Meter == meter && aggs[k].Period.Start.Equal(c.Start) {
+				return true
+			}
+		}
+		ch, due, _ := g.usageCharge(segs, meter, c)
+		if ch == nil || ch.key != st.key || (!g.all && !g.due(due)) {
+			return true
+		}
+		idle := usage.Aggregate{Line: usageRef(g.s, it), Meter: meter, Period: c}
+		n := len(g.lines)
+		g.usageLine(it, segs, &idle, nil, at)
+		if len(g.lines) > n && g.lines[n].Amount.IsZero() {
+			clear(g.lines[n:])
+			g.lines = g.lines[:n]
+		}
+		return true
+	})
+	if err != nil {
+		g.ps.Add(g.itemPath(at), err)
 	}
 }
 

@@ -90,6 +90,13 @@ offers:
       - {offer: api, supplier: zeta, cost: {fixed: "5.00"}}
     charges:
       - {id: plan, name: Suite plan, type: recurring, cadence: {unit: monthly}, timing: in_advance, price: {model: flat, amount: "100.00"}}
+  - id: events
+    version: 1
+    name: Events
+    currency: EUR
+    effective_from: 2020-01-01T00:00:00Z
+    charges:
+      - {id: events, name: Events, type: usage, meter: events, price: {model: per_unit, amount: "0.01", minimum_spend: "20"}}
   - id: yen
     version: 1
     currency: JPY
