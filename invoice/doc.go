@@ -65,6 +65,12 @@
 // proportion, the last credit taking exactly the rest, so crediting every
 // line in full returns exactly the invoice's tax.
 //
+// # Orders
+//
+// FromOrder converts an order (package order) into a Subscription: its
+// lines become items, its segments theirs. FromOrderWith can leave the
+// stretches an order was suspended out.
+//
 // # Settlement
 //
 // Settlement reads each Line's ID, Date, Net, Tax, Currency, Pin, Charge,
