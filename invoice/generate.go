@@ -58,17 +58,25 @@ type arena struct {
 }
 
 // pieceSlice returns an empty slice with room for n pieces. Pieces only
-// live while an item is built; blocks are dropped once carved.
+// live while an item is built: resetPieces makes their room reusable for
+// the next item.
 func (a *arena) pieceSlice(n int) []piece {
 	if a == nil {
 		return make([]piece, 0, n)
 	}
-	if len(a.pieces) < n {
-		a.pieces = make([]piece, max(n, arenaBlock))
+	if cap(a.pieces)-len(a.pieces) < n {
+		a.pieces = make([]piece, 0, max(n, arenaBlock))
 	}
-	out := a.pieces[:0:n]
-	a.pieces = a.pieces[n:]
-	return out
+	k := len(a.pieces)
+	a.pieces = a.pieces[:k+n]
+	return a.pieces[k : k : k+n]
+}
+
+// resetPieces makes the pieces handed out so far reusable.
+func (a *arena) resetPieces() {
+	if a != nil {
+		a.pieces = a.pieces[:0]
+	}
 }
 
 const arenaBlock = 512
@@ -76,7 +84,7 @@ const arenaBlock = 512
 // open returns an empty slice over the rest of the current block of
 // lines, for a subscription's lines to be generated into.
 func (a *arena) open() []Line {
-	if len(a.lines) < 16 {
+	if len(a.lines) < 8 {
 		a.lines = make([]Line, arenaBlock)
 	}
 	return a.lines[:0:len(a.lines)]
@@ -464,6 +472,7 @@ func (g *gen) item(idx int, it *Item, aggs []usage.Aggregate, late []LateUsage) 
 	at := idx
 	g.itemRef = ensemble.Ref{Kind: RefItem, ID: string(g.s.ID) + "/" + string(it.ID)}
 	segs := g.segments(it)
+	g.arena.resetPieces()
 	sts := g.streams(it)
 	for k := range sts {
 		st := &sts[k]
