@@ -170,6 +170,13 @@ func TestInArrearsUsageGraduated(t *testing.T) {
 	require.Equal(t, usage.DigestOf("r3", "r1", "r2"), u.Usage.Digest)
 	require.Contains(t, u.Refs, run.Usage[0].Ref())
 
+	t.Run("usage for a period that is not a cycle", func(t *testing.T) {
+		off := run.Usage[0]
+		off.Period = ensemble.MustPeriod(date(2026, 3, 2), date(2026, 4, 2))
+		_, err := b.Build(invoice.Run{After: date(2026, 3, 1), At: date(2026, 4, 5), Usage: []usage.Aggregate{off}}, []invoice.Subscription{s})
+		require.ErrorIs(t, err, invoice.ErrInvalid)
+		require.ErrorContains(t, err, "not a monthly cycle")
+	})
 	t.Run("cancelled mid-month", func(t *testing.T) {
 		c := s
 		c.CancelAt = date(2026, 3, 16)

@@ -783,6 +783,14 @@ func (g *gen) usageLine(it *Item, segs []Segment, agg *usage.Aggregate, late *us
 		g.ps.Add(g.itemPath(at), bad(ErrUnknown, "no usage charge for meter %q in %s", agg.Meter, pd))
 		return
 	}
+	cad := ch.cadence
+	if cad == (ensemble.Cadence{}) {
+		cad = g.cad
+	}
+	if c, _, err := cad.PeriodAt(g.s.Anchor, pd.Start, g.loc); err != nil || !c.Equal(pd) {
+		g.ps.Add(g.itemPath(at), bad(ErrInvalid, "usage of meter %q for %s is not a %s cycle from the anchor", agg.Meter, pd, cad))
+		return
+	}
 	ropts := catalog.RateOptions{Rounding: g.b.opts.Rating, Mode: g.mode}
 	tr := &UsageTrace{Meter: agg.Meter, Period: pd, Records: agg.Records, Digest: agg.Digest, Ref: agg.Ref()}
 	var l *Line
