@@ -1,6 +1,7 @@
 package invoice
 
 import (
+	"fmt"
 	"slices"
 	"strings"
 	"time"
@@ -788,7 +789,7 @@ func (g *gen) usageLine(it *Item, segs []Segment, agg *usage.Aggregate, late *us
 		cad = g.cad
 	}
 	if c, _, err := cad.PeriodAt(g.s.Anchor, pd.Start, g.loc); err != nil || !c.Equal(pd) {
-		g.ps.Add(g.itemPath(at), bad(ErrInvalid, "usage of meter %q for %s is not a %s cycle from the anchor", agg.Meter, pd, cad))
+		g.ps.Add(g.itemPath(at), fmt.Errorf("%w: usage of meter %q: %s is not a %s cycle from the anchor", ErrInvalid, agg.Meter, pd, cad))
 		return
 	}
 	ropts := catalog.RateOptions{Rounding: g.b.opts.Rating, Mode: g.mode}
