@@ -145,3 +145,22 @@ func TestLateUsage(t *testing.T) {
 	require.True(t, date(2026, 3, 1).Equal(l.Period.Start))
 	require.Contains(t, invoice.Explain(l), "rate(cumulative) - rate(billed)")
 }
+
+// A volume price is not monotonic: late usage that crosses into a cheaper
+// tier lowers the period's amount. The adjustment is negative and names
+// the usage line it corrects, as package settlement expects of a credit.
+func TestLateUsageNegativeDelta(t *testing.T) {
+	s := sub("s1", date(2026, 2, 1), item("api", seg(date(2026, 2, 1), time.Time{}, pin("bulk", 1), "1")))
+	b := builder(t, invoice.Options{Taxes: taxes})
+	billed := marchUsage("s1/api", "900", "r1")
+	first := build1(t, b, invoice.Run{After: date(2026, 3, 1), At: date(2026, 4, 1), Usage: []usage.Aggregate{billed}}, s)
+	require.Equal(t, []string{"usage calls 45.00"}, amounts(first)) // 900 × 0.05
+	late := marchUsage("s1/api", "200", "r2")
+	late.Late = true
+	inv := build1(t, b, invoice.Run{After: date(2026, 4, 20), At: date(2026, 5, 1), Late: []invoice.LateUsage{{Billed: billed, Late: late}}}, s)
+	// 1,100 calls all at 0.02 = 22.00: 23.00 less than was billed.
+	require.Equal(t, []string{"usage_adjustment calls -23.00"}, amounts(inv))
+	l := inv.Lines[0]
+	require.Equal(t, first.Lines[0].ID, l.Credits)
+	require.Equal(t, "-4.60", l.Tax.AmountString())
+}

@@ -97,6 +97,21 @@ offers:
     effective_from: 2020-01-01T00:00:00Z
     charges:
       - {id: events, name: Events, type: usage, meter: events, price: {model: per_unit, amount: "0.01", minimum_spend: "20"}}
+  - id: bulk
+    version: 1
+    name: Bulk API
+    currency: EUR
+    effective_from: 2020-01-01T00:00:00Z
+    charges:
+      - id: calls
+        name: API calls
+        type: usage
+        meter: api_calls
+        price:
+          model: volume
+          tiers:
+            - {up_to: 1000, unit_amount: "0.05"}
+            - {unit_amount: "0.02"}
   - id: yen
     version: 1
     currency: JPY
