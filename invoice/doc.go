@@ -42,7 +42,9 @@
 // add-on added or removed, pause, cancellation) credits the unused part of the
 // line billed in advance at the amounts it was billed with, and charges the
 // new state from the change. A second change in one cycle therefore credits
-// what the first change charged, never the original price. The basis
+// what the first change charged, never the original price. What earlier
+// runs billed is recomputed from the segments, or read from the lines the
+// host stored (Run.Billed). The basis
 // (ensemble.ProrationBasis) is the builder's, or the run's; the thirty-day
 // basis counts months from the billing anchor. Under days-end-inclusive
 // counting the day holding a change counts in the earlier part, so the parts
@@ -50,7 +52,9 @@
 //
 // # Usage
 //
-// Usage aggregates (package usage) are rated through the catalog's raters.
+// Usage aggregates (package usage) are rated through the catalog's raters;
+// a period without usage still bills what zero usage costs (a first tier's
+// flat amount, a minimum spend).
 // Late usage for a billed period is billed as rate(cumulative) - rate(billed)
 // (catalog.Rater.RateDelta), tracing to the period and records it corrects;
 // several deltas add up to billing everything at once.
