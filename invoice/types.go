@@ -177,8 +177,10 @@ type Discount struct {
 	// Percent is the share taken off each line, in (0, 100%].
 	Percent ensemble.Ratio `json:"percent,omitzero"`
 	// Amount is a fixed amount (in the subscription's currency, whole minor
-	// units) taken off each invoice's applicable lines, split over them in
-	// proportion to their amounts and never more than they hold.
+	// units) taken off each invoice's applicable lines (those with a positive
+	// amount whose service starts in the discount's cycles), split over them
+	// in proportion to their amounts and never more than they hold. It is
+	// taken once per invoice; proration credits do not give it back.
 	Amount decimal.Decimal `json:"amount,omitzero"` // Duration says for how many cycles of the subscription's cadence the
 	// discount applies.
 	Duration DiscountDuration `json:"duration,omitempty"`
