@@ -5,6 +5,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/shopspring/decimal"
+
 	"github.com/ensemble-commerce/ensemble"
 	"github.com/ensemble-commerce/ensemble/catalog"
 	"github.com/ensemble-commerce/ensemble/usage"
@@ -353,7 +355,12 @@ func (g *gen) taxCode(l *Line) string {
 	return ""
 }
 
-// costs lists the supplier costs of bundle lines.
+// costs lists the supplier costs of bundle lines. A component's ratio cost
+// is a share of the line's net, whatever the line. A fixed cost is owed per
+// bundle unit per cycle, so only recurring lines carry it, prorated with the
+// line (fixed × quantity × the fraction of the cycle the line covers, rounded
+// once); usage and one-time lines of a bundle carry ratio costs only, and a
+// fixed cost is never multiplied by a usage quantity.
 func (g *gen) costs(inv *Invoice) {
 	for i := range inv.Lines {
 		l := &inv.Lines[i]
@@ -361,16 +368,44 @@ func (g *gen) costs(inv *Invoice) {
 		if !ok || oi.kind != catalog.Bundle || !l.Net.IsPositive() || l.Quantity.Sign() < 0 {
 			continue
 		}
-		c, err := g.b.cat.SupplierCosts(l.Pin, l.Net, l.Quantity, catalog.CostOptions{Mode: g.mode})
+		qty := l.Quantity
+		if l.Kind != KindRecurring {
+			qty = decimal.Zero // fixed costs are per cycle: recurring lines carry them
+		}
+		c, err := g.b.cat.SupplierCosts(l.Pin, l.Net, qty, catalog.CostOptions{Mode: g.mode})
 		if err != nil {
 			g.ps.Add(g.subPath(), &LineError{Line: l.ID, Err: err})
 			continue
 		}
-		l.SupplierCosts = c.Costs
-		for _, sc := range l.SupplierCosts {
+		fixed := g.fixedComponents(l.Pin)
+		l.SupplierCosts = l.SupplierCosts[:0]
+		for _, sc := range c.Costs {
+			if fixed[sc.Offer+"/"+catalog.OfferID(sc.Supplier)] && l.Proration != nil {
+				sc.Cost = sc.Cost.MulRatio(l.Proration.Fraction, g.mode)
+			}
+			if sc.Cost.IsZero() {
+				continue
+			}
+			l.SupplierCosts = append(l.SupplierCosts, sc)
 			l.Refs = append(l.Refs, sc.Component)
 		}
 	}
+}
+
+// fixedComponents names the components of a bundle ("offer/supplier") whose
+// wholesale cost is a fixed amount.
+func (g *gen) fixedComponents(pin catalog.Pin) map[catalog.OfferID]bool {
+	o, err := g.b.cat.Offer(pin)
+	if err != nil {
+		return nil
+	}
+	out := make(map[catalog.OfferID]bool, len(o.Components))
+	for _, c := range o.Components {
+		if !c.Cost.Fixed.IsZero() {
+			out[c.Offer+"/"+catalog.OfferID(c.Supplier)] = true
+		}
+	}
+	return out
 }
 
 // totals sums the lines into the invoice's subtotal, tax breakdown and
