@@ -256,6 +256,22 @@ func TestTaxes(t *testing.T) {
 			require.True(t, inv.Taxes[0].Base.Equal(inv.Subtotal))
 		})
 	}
+	t.Run("region falls back to its country", func(t *testing.T) {
+		table := invoice.TaxTable{Rules: []invoice.TaxRule{
+			{ID: "us", Region: "US", Rate: ensemble.MustRatio("5%")},
+			{ID: "us-ca", Region: "US-CA", TaxCode: "saas", Rate: ensemble.MustRatio("7.25%")},
+		}}
+		bb := builder(t, invoice.Options{Taxes: table})
+		for region, want := range map[string]invoice.TaxRuleID{"US-NY": "us", "US": "us", "US-CA": "us"} {
+			inv := build1(t, bb, invoice.Run{At: date(2026, 3, 1)}, pro(region, nil))
+			require.Equal(t, want, inv.Lines[0].TaxRule.ID, region)
+		}
+		s := pro("US-CA", nil)
+		s.Items[0].TaxCode = "saas"
+		inv := build1(t, bb, invoice.Run{At: date(2026, 3, 1)}, s)
+		require.Equal(t, invoice.TaxRuleID("us-ca"), inv.Lines[0].TaxRule.ID)
+		require.Equal(t, "2.18", inv.Tax.AmountString()) // 30.00 × 7.25% = 2.175
+	})
 	t.Run("no rule", func(t *testing.T) {
 		_, err := b.Build(invoice.Run{At: date(2026, 3, 1)}, []invoice.Subscription{pro("US", nil)})
 		require.ErrorIs(t, err, invoice.ErrNoTaxRule)

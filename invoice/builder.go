@@ -162,11 +162,20 @@ func (b *Builder) Options() Options {
 	return o
 }
 
-// taxRule finds the most specific rule for region and code.
+// taxRule finds the most specific rule for region and code: the region,
+// then its country (the part of an ISO 3166-2 region such as "US-CA" before
+// the dash), then any region; within each, the code before any code.
 func (b *Builder) taxRule(region, code string) (*TaxRule, bool) {
-	for _, k := range [...]string{region + "\x00" + code, region + "\x00", "\x00" + code, "\x00"} {
-		if r, ok := b.taxes[k]; ok {
-			return r, true
+	country, _, sub := strings.Cut(region, "-")
+	for i, reg := range [...]string{region, country, ""} {
+		if i == 1 && (!sub || reg == "") {
+			continue // the region is a country: tried already
+		}
+		if rule, ok := b.taxes[reg+"\x00"+code]; ok {
+			return rule, true
+		}
+		if rule, ok := b.taxes[reg+"\x00"]; ok {
+			return rule, true
 		}
 	}
 	return nil, false

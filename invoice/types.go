@@ -239,7 +239,10 @@ type TaxRule struct {
 }
 
 // TaxTable is the host's tax table. A line takes the most specific rule:
-// region and code, then region alone, then code alone, then the catch-all.
+// the customer's region and the line's tax code, then the region for any
+// code; then the same for the region's country (the part of an ISO 3166-2
+// region such as "US-CA" before the dash); then any region with the code,
+// then the catch-all.
 // An empty table charges no tax; a non-empty one with no rule for a line is
 // an error (ErrNoTaxRule).
 type TaxTable struct {
