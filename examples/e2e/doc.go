@@ -1,0 +1,30 @@
+// Package e2e holds the end-to-end property test of Ensemble: it has no
+// code of its own, only e2e_test.go.
+//
+// For a random small ecosystem drawn with pgregory.net/rapid — a partner
+// network whose reseller chain has a random depth, a catalog with two
+// bundles (a recurring per-seat charge, supplier components at a ratio and a
+// fixed wholesale cost) and a usage-priced add-on, a few orders taken to
+// active with random quantities and random mid-period changes, random usage
+// records, and a split plan with a platform take, a referral fee, shares for
+// every level of the chain and a remaining seller share — it bills three
+// monthly runs (invoice.FromOrder, Builder.Build, Issue), settles every line
+// (settlement.FromInvoice, Settler.Settle) and checks, across the packages,
+// that:
+//
+//   - every sale line's payout entries add up to exactly its settlement
+//     basis (the line's net), and every proration credit's clawbacks to
+//     exactly its net: invoicing and settlement conserve money;
+//   - every entry traces to an invoice line (its Trace holds an
+//     invoice.RefLine reference naming a real line);
+//   - the entries of all lines add up to the invoices' subtotals;
+//   - crediting everything that remains on every invoice
+//     (invoice.NewCreditNote), settled, nets every party to exactly zero.
+//
+// Run it with
+//
+//	go test ./examples/e2e
+//
+// Each check draws a small ecosystem, so the default 100 checks take a few
+// seconds; -rapid.checks raises the count and -rapid.seed replays a failure.
+package e2e
