@@ -233,3 +233,31 @@ func ExampleStatements() {
 	// month 2: opening USD 4.00 earned USD 3.00 payable USD 0.00 carried USD 7.00
 	// month 3: opening USD 7.00 earned USD 5.00 payable USD 12.00 carried USD 0.00
 }
+
+// Explaining a credit line shows what it clawed back from each party of the
+// line it credits.
+func ExampleExplain_creditLine() {
+	s := exampleSettler()
+	res, err := s.Settle(context.Background(), settlement.State{}, []settlement.Line{exampleLine("L1", "1000.00")})
+	if err != nil {
+		panic(err)
+	}
+	credit := exampleLine("CN1", "-100.00")
+	credit.Credits = "L1"
+	back, err := s.Settle(context.Background(), res.State, []settlement.Line{credit})
+	if err != nil {
+		panic(err)
+	}
+	text, err := settlement.Explain("CN1", append(res.Entries, back.Entries...))
+	if err != nil {
+		panic(err)
+	}
+	fmt.Print(text)
+	// Output:
+	// line CN1  EUR -100.00  credits line L1
+	// ├─ root/platform  clawback EUR -20.00 -> platform (of entry L1:root/platform)
+	// ├─ root/referral  clawback EUR -5.00 -> referral-ams (of entry L1:root/referral)
+	// ├─ root/channel/distributor  clawback EUR -4.50 -> distri-eu (of entry L1:root/channel/distributor)
+	// ├─ root/channel/reseller  clawback EUR -7.50 -> reseller-nl (of entry L1:root/channel/reseller)
+	// └─ root/channel/seller  clawback EUR -63.00 -> sub-utrecht (of entry L1:root/channel/seller)
+}

@@ -66,6 +66,9 @@ func Explain(line LineID, entries []Entry) (string, error) {
 	if !found {
 		return "", fmt.Errorf("settlement: explain: %w: no entries for line %q", ErrUnknownLine, line)
 	}
+	if len(root.children) == 0 {
+		return explainCredit(line, entries)
+	}
 	var b strings.Builder
 	fmt.Fprintf(&b, "line %s  %s", line, ensemble.MoneyFromMinor(total, cur))
 	if plan.ID != "" {
@@ -111,6 +114,48 @@ func Explain(line LineID, entries []Entry) (string, error) {
 		}
 	}
 	walk(root, "")
+	return b.String(), nil
+}
+
+// explainCredit renders a line that earned nothing itself — a credit-note
+// or proration-credit line — as what it did: the entries of the credited
+// line it clawed back (or held, or released), one per party, in entry order.
+func explainCredit(line LineID, entries []Entry) (string, error) {
+	var b strings.Builder
+	var total ensemble.Money
+	var lines []string
+	var credited string
+	for i := range entries {
+		e := &entries[i]
+		if e.Line != line {
+			continue
+		}
+		sum, err := total.Add(e.Amount)
+		if err != nil {
+			return "", fmt.Errorf("settlement: explain: entry %q: %w", e.ID, err)
+		}
+		total = sum
+		if c, _, ok := strings.Cut(string(e.Reverses), ":"); ok && credited == "" {
+			credited = c
+		}
+		node := e.Node
+		if node == "" {
+			node = string(e.Reverses)
+		}
+		lines = append(lines, fmt.Sprintf("%s  %s %s -> %s (of entry %s)", node, e.Kind, e.Amount, e.Party, e.Reverses))
+	}
+	fmt.Fprintf(&b, "line %s  %s", line, total)
+	if credited != "" {
+		fmt.Fprintf(&b, "  credits line %s", credited)
+	}
+	b.WriteByte('\n')
+	for i, l := range lines {
+		branch := "├─ "
+		if i == len(lines)-1 {
+			branch = "└─ "
+		}
+		b.WriteString(branch + l + "\n")
+	}
 	return b.String(), nil
 }
 
