@@ -4,22 +4,27 @@
 // For a random small ecosystem drawn with pgregory.net/rapid — a partner
 // network whose reseller chain has a random depth, a catalog with two
 // bundles (a recurring per-seat charge, supplier components at a ratio and a
-// fixed wholesale cost) and a usage-priced add-on, a few orders taken to
-// active with random quantities and random mid-period changes, random usage
-// records, and a split plan with a platform take, a referral fee, shares for
-// every level of the chain and a remaining seller share — it bills three
-// monthly runs (invoice.FromOrder, Builder.Build, Issue), settles every line
+// fixed wholesale cost) and a usage-priced add-on (graduated or volume), a
+// few orders taken to active with random quantities and random mid-period
+// changes, random usage records (some of February's arriving late), and a
+// split plan with a platform take, a referral fee, shares for every level of
+// the chain and a remaining seller share — it bills three monthly runs
+// (invoice.FromOrder, Builder.Build, Issue), settles every line
 // (settlement.FromInvoice, Settler.Settle) and checks, across the packages,
 // that:
 //
 //   - every sale line's payout entries add up to exactly its settlement
-//     basis (the line's net), and every proration credit's clawbacks to
-//     exactly its net: invoicing and settlement conserve money;
+//     basis (the line's net), and every credit's clawbacks to exactly its
+//     net: invoicing and settlement conserve money;
 //   - every entry traces to an invoice line (its Trace holds an
 //     invoice.RefLine reference naming a real line);
 //   - the entries of all lines add up to the invoices' subtotals;
+//   - disputes on random lines hold every party's payout and release it all
+//     when resolved; a lost dispute nets every party to zero on its line;
 //   - crediting everything that remains on every invoice
 //     (invoice.NewCreditNote), settled, nets every party to exactly zero.
+//
+// bugs_test.go keeps the smallest cases the property found as plain tests.
 //
 // Run it with
 //

@@ -37,6 +37,7 @@ type ecosystem struct {
 	settler  *settlement.Settler
 	orders   []order.Order
 	records  []usage.Record
+	late     []usage.Record // February records that arrive after February was invoiced
 	platform partner.ID
 }
 
@@ -131,12 +132,12 @@ func drawEcosystem(t *rapid.T) *ecosystem {
         type: usage
         meter: calls
         price:
-          model: graduated
+          model: %s
           tiers:
             - {up_to: %d, unit_amount: "0"}
             - {up_to: 10000, unit_amount: "%s"}
             - {unit_amount: "0.0013"}
-`, rapid.IntRange(1, 1000).Draw(t, "free_calls"), decimal.New(rapid.Int64Range(1, 999).Draw(t, "tier_unit_tenth_cents"), -4))
+`, rapid.SampledFrom([]string{"graduated", "volume"}).Draw(t, "usage_model"), rapid.IntRange(1, 1000).Draw(t, "free_calls"), decimal.New(rapid.Int64Range(1, 999).Draw(t, "tier_unit_tenth_cents"), -4))
 	catalogue, err := catalog.LoadYAML([]byte(cat.String()))
 	if err != nil {
 		t.Fatalf("catalog: %v\n%s", err, cat.String())
@@ -259,15 +260,21 @@ func drawOrder(t *rapid.T, eco *ecosystem, n int, seller, referrer partner.ID) o
 		decide(order.Command{Kind: order.CmdChange, Change: ch}, at)
 	}
 
-	// Usage records for the add-on between Feb 1 and Apr 1.
+	// Usage records for the add-on between Feb 1 and Apr 1; some of
+	// February's arrive late, after the Mar 1 run billed February.
 	for i := range rapid.IntRange(0, 6).Draw(t, fmt.Sprintf("%s_records", id)) {
-		eco.records = append(eco.records, usage.Record{
+		r := usage.Record{
 			ID:       usage.RecordID(fmt.Sprintf("%s-r%d", id, i)),
 			Line:     usage.LineRef(o.LineRef("l1")),
 			Meter:    "calls",
 			Quantity: decimal.NewFromInt(rapid.Int64Range(0, 20000).Draw(t, fmt.Sprintf("%s_record_%d_calls", id, i))),
 			At:       day(2, 1, 0).Add(time.Duration(rapid.IntRange(0, 59*24-1).Draw(t, fmt.Sprintf("%s_record_%d_hour", id, i))) * time.Hour),
-		})
+		}
+		if r.At.Before(day(3, 1, 0)) && rapid.Bool().Draw(t, fmt.Sprintf("%s_record_%d_late", id, i)) {
+			eco.late = append(eco.late, r)
+		} else {
+			eco.records = append(eco.records, r)
+		}
 	}
 	return o
 }
@@ -280,6 +287,7 @@ type books struct {
 	settled  []settlement.Line
 	entries  []settlement.Entry
 	state    settlement.State
+	lost     map[settlement.LineID]bool // lines whose dispute was lost
 }
 
 // bill runs three monthly billing runs over every order and settles every
@@ -287,7 +295,8 @@ type books struct {
 func bill(t *rapid.T, eco *ecosystem) *books {
 	var usageLines []usage.Line
 	var subs []invoice.Subscription
-	bk := &books{orders: map[invoice.SubscriptionID]order.Order{}, lines: map[invoice.LineID]invoice.Line{}}
+	bk := &books{orders: map[invoice.SubscriptionID]order.Order{}, lines: map[invoice.LineID]invoice.Line{},
+		lost: map[settlement.LineID]bool{}}
 	for _, o := range eco.orders {
 		active, _ := o.LinePeriod("l1", day(12, 31, 0))
 		usageLines = append(usageLines, usage.Line{Ref: usage.LineRef(o.LineRef("l1")), Active: []ensemble.Period{active},
@@ -299,12 +308,32 @@ func bill(t *rapid.T, eco *ecosystem) *books {
 		subs = append(subs, sub)
 		bk.orders[sub.ID] = o
 	}
-	rep, err := usage.Collect(usage.Config{Meters: []usage.Meter{{ID: "calls", Aggregation: usage.Sum}}, Lines: usageLines}, slices.Values(eco.records))
+	meters := []usage.Meter{{ID: "calls", Aggregation: usage.Sum}}
+	rep, err := usage.Collect(usage.Config{Meters: meters, Lines: usageLines}, slices.Values(eco.records))
 	if err != nil {
 		t.Fatal(err)
 	}
 	if err := rep.Err(); err != nil {
 		t.Fatalf("usage records rejected: %v", err)
+	}
+	lateRep, err := usage.Collect(usage.Config{Meters: meters, Lines: usageLines, ClosedBefore: day(3, 1, 0)}, slices.Values(eco.late))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := lateRep.Err(); err != nil {
+		t.Fatalf("late usage records rejected: %v", err)
+	}
+	// Pair each late aggregate with the one February was billed with; a
+	// period billed without records was billed with an empty aggregate.
+	var late []invoice.LateUsage
+	for _, adj := range lateRep.Adjustments {
+		billed := usage.Aggregate{Line: adj.Line, Meter: adj.Meter, Unit: adj.Unit, Aggregation: adj.Aggregation, Period: adj.Period}
+		for _, g := range rep.Aggregates {
+			if g.Line == adj.Line && g.Meter == adj.Meter && g.Period.Equal(adj.Period) {
+				billed = g
+			}
+		}
+		late = append(late, invoice.LateUsage{Billed: billed, Late: adj})
 	}
 	taxes := invoice.TaxTable{Rules: []invoice.TaxRule{{ID: "nl-vat", Region: "NL", Rate: ensemble.MustRatio("21%")}}}
 	b, err := invoice.NewBuilder(eco.catalog, invoice.Options{Basis: ensemble.ProrateDaysEndExclusive, Taxes: taxes})
@@ -313,7 +342,11 @@ func bill(t *rapid.T, eco *ecosystem) *books {
 	}
 	var after time.Time
 	for _, at := range []time.Time{day(2, 1, 0), day(3, 1, 0), day(4, 1, 0)} {
-		invs, err := b.Build(invoice.Run{After: after, At: at, Usage: rep.Aggregates}, subs)
+		run := invoice.Run{After: after, At: at, Usage: rep.Aggregates}
+		if at.Equal(day(4, 1, 0)) {
+			run.Late = late
+		}
+		invs, err := b.Build(run, subs)
 		if err != nil {
 			t.Fatalf("build %s: %v", at.Format("Jan 2"), err)
 		}
@@ -418,8 +451,83 @@ func checkTotals(t *rapid.T, bk *books) {
 	}
 }
 
+// dispute opens a dispute on some sale lines on Apr 10 and resolves each,
+// won or lost, on Apr 12, then checks that every hold was released, that a
+// lost line nets every party to exactly zero, and that a won line leaves
+// every party what it had.
+func dispute(t *rapid.T, eco *ecosystem, bk *books) {
+	line := map[settlement.EntryID]settlement.LineID{} // the line each earning belongs to
+	for _, e := range bk.entries {
+		line[e.ID] = e.Line
+	}
+	outcomes := []string{"none", "won", "lost"}
+	var disputed []settlement.Entry
+	for _, l := range bk.settled {
+		if l.Credits != "" || !l.Amount.IsPositive() {
+			continue
+		}
+		outcome := rapid.SampledFrom(outcomes).Draw(t, "dispute_"+string(l.ID))
+		if outcome == "none" {
+			continue
+		}
+		res, err := eco.settler.Dispute(bk.state, l.ID, day(4, 10, 0))
+		if err != nil {
+			t.Fatalf("dispute %s: %v", l.ID, err)
+		}
+		disputed = append(disputed, res.Entries...)
+		res2, err := eco.settler.ResolveDispute(res.State, l.ID, outcome == "won", day(4, 12, 0))
+		if err != nil {
+			t.Fatalf("resolve dispute %s (%s): %v", l.ID, outcome, err)
+		}
+		disputed = append(disputed, res2.Entries...)
+		bk.state = res2.State
+		bk.lost[l.ID] = outcome == "lost"
+	}
+	held := map[partner.ID][]ensemble.Money{}
+	for _, e := range disputed {
+		switch e.Kind {
+		case settlement.KindHold:
+			held[e.Party] = append(held[e.Party], e.Amount)
+		case settlement.KindRelease:
+			held[e.Party] = append(held[e.Party], e.Amount.Neg())
+		case settlement.KindClawback:
+			if !bk.lost[line[e.Reverses]] {
+				t.Fatalf("clawback %s of a line whose dispute was not lost (reverses %s)", e.ID, e.Reverses)
+			}
+		default:
+			t.Fatalf("a dispute made entry %s of kind %s", e.ID, e.Kind)
+		}
+	}
+	for party, ms := range held {
+		if got := sum(t, ms...); !got.IsZero() {
+			t.Fatalf("after resolving every dispute, %s still has %s held", party, got)
+		}
+	}
+	bk.entries = append(bk.entries, disputed...)
+	net := map[settlement.LineID]map[partner.ID][]ensemble.Money{}
+	for _, e := range bk.entries {
+		l := e.Line
+		if e.Kind == settlement.KindClawback {
+			l = line[e.Reverses]
+		}
+		if moves(e) && bk.lost[l] {
+			if net[l] == nil {
+				net[l] = map[partner.ID][]ensemble.Money{}
+			}
+			net[l][e.Party] = append(net[l][e.Party], e.Amount)
+		}
+	}
+	for l, parties := range net {
+		for party, ms := range parties {
+			if got := sum(t, ms...); !got.IsZero() {
+				t.Fatalf("line %s lost its dispute, yet %s nets %s on it", l, party, got)
+			}
+		}
+	}
+}
+
 // creditEverything raises a credit note on every invoice for everything
-// that remains of its lines, settles the notes' lines, and checks that every
+// that remains of its lines (but those a lost dispute reversed), settles the notes' lines, and checks that every
 // party nets to exactly zero.
 //
 // What remains of a line is its total less the proration credits of later
@@ -447,6 +555,11 @@ func creditEverything(t *rapid.T, eco *ecosystem, bk *books) {
 		}
 		var req []invoice.CreditLine
 		for _, r := range rem {
+			if bk.lost[settlement.LineID(r.Line)] {
+				// A lost dispute has reversed the line already: a
+				// credit note settled on top would reverse it twice.
+				continue
+			}
 			net := r.Net
 			for _, c := range prorated[r.Line] {
 				net = sum(t, net, c.Net)
@@ -526,6 +639,8 @@ func TestInvoicingAndSettlementConserveMoney(t *testing.T) {
 		checkLinesConserve(t, bk)
 		checkTraces(t, bk)
 		checkTotals(t, bk)
+		dispute(t, eco, bk)
+		checkTraces(t, bk)
 		creditEverything(t, eco, bk)
 		checkLinesConserve(t, bk)
 		checkTraces(t, bk)
