@@ -270,10 +270,10 @@ func run(w io.Writer) error {
 		}
 	}
 	p.Title("Mar 10: every party's payouts on both lines are held")
-	p.Line("  %-16s %14s %14s", "party", "held on "+string(storageID[len(storageID)-2:]), "held on "+string(seatsID[len(seatsID)-2:]))
+	p.Line("  %-16s %16s %16s", "party", "held on storage", "held on seats")
 	slices.Sort(parties)
 	for _, party := range parties {
-		p.Line("  %-16s %14s %14s", party, held[party][0], held[party][1])
+		p.Line("  %-16s %16s %16s", party, held[party][0], held[party][1])
 	}
 
 	// 4. The storage dispute is lost: the customer gets a credit note and
@@ -317,8 +317,8 @@ func run(w io.Writer) error {
 	// 5. The seats dispute is won: the holds are released.
 	p.Title("Mar 24: seats dispute won: Acme ordered and accepted 10 seats")
 	for _, sg := range o.Segments {
-		p.Line("  order %s, quote accepted %s; segment %s: %s × %s seats from %s", o.ID, o.AcceptedAt.Format("Jan 2 15:04"),
-			sg.ID, sg.Pin, sg.Quantity, sg.Start.Format("Jan 2"))
+		p.Line("  order %s, quote accepted %s: %s × %s seats from %s", o.ID, o.AcceptedAt.Format("Jan 2 15:04"),
+			sg.Pin, sg.Quantity, sg.Start.Format("Jan 2"))
 	}
 	res, err = eco.settler.ResolveDispute(state, seatsID, true, day(3, 24, 0))
 	if err != nil {
