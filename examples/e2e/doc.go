@@ -19,6 +19,9 @@
 //   - every entry traces to an invoice line (its Trace holds an
 //     invoice.RefLine reference naming a real line);
 //   - the entries of all lines add up to the invoices' subtotals;
+//   - settling each order's lines on its own gives the same entries as
+//     settling them together, and the orders' statements, merged, are the
+//     statements of all entries (settlement shards across machines);
 //   - disputes on random lines hold every party's payout and release it all
 //     when resolved; a lost dispute nets every party to zero on its line;
 //   - crediting everything that remains on every invoice

@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
 	"github.com/shopspring/decimal"
 	"pgregory.net/rapid"
 
@@ -451,6 +453,60 @@ func checkTotals(t *rapid.T, bk *books) {
 	}
 }
 
+// checkShards settles each order's lines on its own and checks that the
+// shards' entries are the entries of settling everything together, and that
+// their statements, merged (settlement.Merge), are the statements of all
+// entries: settlement shards across machines.
+func checkShards(t *rapid.T, eco *ecosystem, bk *books) {
+	shards := map[settlement.LineID]int{}
+	var perOrder [][]settlement.Line
+	index := map[invoice.SubscriptionID]int{}
+	for _, l := range bk.settled {
+		sub := bk.lines[invoice.LineID(l.ID)].Subscription
+		i, ok := index[sub]
+		if !ok {
+			i = len(perOrder)
+			index[sub] = i
+			perOrder = append(perOrder, nil)
+		}
+		perOrder[i] = append(perOrder[i], l)
+		shards[l.ID] = i
+	}
+	period := ensemble.MustPeriod(day(1, 1, 0), day(7, 1, 0))
+	minimums := []ensemble.Money{ensemble.MustMoney("10.00", "EUR")}
+	var parts [][]settlement.Statement
+	var union []settlement.Entry
+	for _, lines := range perOrder {
+		res, err := eco.settler.Settle(context.Background(), settlement.State{}, lines)
+		if err != nil {
+			t.Fatalf("settling one order's lines: %v", err)
+		}
+		union = append(union, res.Entries...)
+		st, err := settlement.Statements(res.Entries, settlement.StatementOptions{Period: period, Minimums: minimums})
+		if err != nil {
+			t.Fatal(err)
+		}
+		parts = append(parts, st)
+	}
+	byID := func(a, b settlement.Entry) int { return strings.Compare(string(a.ID), string(b.ID)) }
+	all := slices.SortedFunc(slices.Values(bk.entries), byID)
+	slices.SortFunc(union, byID)
+	if diff := cmp.Diff(all, union); diff != "" {
+		t.Fatalf("settling order by order differs from settling together (-together +by order):\n%s", diff)
+	}
+	merged, err := settlement.Merge(minimums, parts...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	whole, err := settlement.Statements(bk.entries, settlement.StatementOptions{Period: period, Minimums: minimums})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(whole, merged, cmpopts.EquateComparable(ensemble.Currency{})); diff != "" {
+		t.Fatalf("merged statements differ from the statements of all entries (-all +merged):\n%s", diff)
+	}
+}
+
 // dispute opens a dispute on some sale lines on Apr 10 and resolves each,
 // won or lost, on Apr 12, then checks that every hold was released, that a
 // lost line nets every party to exactly zero, and that a won line leaves
@@ -639,6 +695,7 @@ func TestInvoicingAndSettlementConserveMoney(t *testing.T) {
 		checkLinesConserve(t, bk)
 		checkTraces(t, bk)
 		checkTotals(t, bk)
+		checkShards(t, eco, bk)
 		dispute(t, eco, bk)
 		checkTraces(t, bk)
 		creditEverything(t, eco, bk)
