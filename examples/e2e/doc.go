@@ -8,7 +8,7 @@
 // few orders taken to active with random quantities and random mid-period
 // changes, random usage records (some of February's arriving late), and a
 // split plan with a platform take, a referral fee, shares for every level of
-// the chain and a remaining seller share — it bills three monthly runs
+// the chain and a remaining seller share (perhaps with a reserve) — it bills three monthly runs
 // (invoice.FromOrder, Builder.Build, Issue), settles every line
 // (settlement.FromInvoice, Settler.Settle) and checks, across the packages,
 // that:
@@ -25,7 +25,9 @@
 //   - disputes on random lines hold every party's payout and release it all
 //     when resolved; a lost dispute nets every party to zero on its line;
 //   - crediting everything that remains on every invoice
-//     (invoice.NewCreditNote), settled, nets every party to exactly zero.
+//     (invoice.NewCreditNote), settled, nets every party to exactly zero,
+//     and every party's statement for the year closes at zero with nothing
+//     withheld.
 //
 // bugs_test.go keeps the smallest cases the property found as plain tests.
 //

@@ -151,6 +151,12 @@ func drawEcosystem(t *rapid.T) *ecosystem {
 	take := rapid.IntRange(0, 50).Draw(t, "platform_take_percent")
 	referralFee := rapid.IntRange(0, 20).Draw(t, "referral_fee_percent")
 	uplines := rapid.IntRange(0, 60).Draw(t, "chain_share_percent")
+	// The seller may have part of its earnings held back for a while.
+	reserve := ""
+	if rapid.Bool().Draw(t, "seller_reserve") {
+		reserve = fmt.Sprintf(`, reserve: {ratio: "%d%%", days: %d}`,
+			rapid.IntRange(1, 20).Draw(t, "reserve_percent"), rapid.IntRange(1, 90).Draw(t, "reserve_days"))
+	}
 	senv, err := settlement.Env()
 	if err != nil {
 		t.Fatal(err)
@@ -184,8 +190,8 @@ func drawEcosystem(t *rapid.T) *ecosystem {
         share: remaining
         children:
           - {id: chain, party: "chain[*]", level_weight: level-weight, share: "%d%%"}
-          - {id: seller, party: seller, share: remaining}
-`, take, referralFee, uplines))
+          - {id: seller, party: seller, share: remaining%s}
+`, take, referralFee, uplines, reserve))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -686,6 +692,22 @@ func creditFor(t *rapid.T, inv invoice.Invoice, r invoice.Remainder, net ensembl
 	return invoice.CreditLine{}
 }
 
+// checkStatementsClose: once everything is credited, every reserve and hold
+// released, each party's statement for the year closes at zero with nothing
+// withheld.
+func checkStatementsClose(t *rapid.T, bk *books) {
+	stmts, err := settlement.Statements(bk.entries, settlement.StatementOptions{Period: ensemble.MustPeriod(day(1, 1, 0), day(12, 31, 0))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range stmts {
+		if !s.Closing.IsZero() || !s.Withheld.IsZero() || !s.Payable.IsZero() {
+			t.Fatalf("after crediting everything, %s's statement closes at %s with %s withheld and %s payable (earned %s, reversed %s, reserved %s, released %s)",
+				s.Party, s.Closing, s.Withheld, s.Payable, s.Earned, s.Reversed, s.Reserved, s.Released)
+		}
+	}
+}
+
 // TestInvoicingAndSettlementConserveMoney is the end-to-end property: see
 // the package documentation.
 func TestInvoicingAndSettlementConserveMoney(t *testing.T) {
@@ -701,5 +723,6 @@ func TestInvoicingAndSettlementConserveMoney(t *testing.T) {
 		creditEverything(t, eco, bk)
 		checkLinesConserve(t, bk)
 		checkTraces(t, bk)
+		checkStatementsClose(t, bk)
 	})
 }
