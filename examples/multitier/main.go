@@ -37,6 +37,7 @@ import (
 
 	"github.com/ensemble-commerce/ensemble"
 	"github.com/ensemble-commerce/ensemble/catalog"
+	"github.com/ensemble-commerce/ensemble/examples/internal/host"
 	"github.com/ensemble-commerce/ensemble/examples/internal/report"
 	"github.com/ensemble-commerce/ensemble/invoice"
 	"github.com/ensemble-commerce/ensemble/order"
@@ -72,57 +73,12 @@ type ecosystem struct {
 	taxes   invoice.TaxTable
 }
 
-func read(name string) []byte {
-	b, err := data.ReadFile("data/" + name)
-	if err != nil {
-		panic(err) // the files are embedded: a missing one is a build mistake
-	}
-	return b
-}
-
 func load() (*ecosystem, error) {
-	cat, err := catalog.LoadYAML(read("catalog.yaml"))
+	eco, err := host.Load(data, "data", host.Options{Programs: []partner.Program{{ID: "channel", Name: "Channel program"}}})
 	if err != nil {
 		return nil, err
 	}
-	net, err := partner.LoadNetwork(read("network.yaml"))
-	if err != nil {
-		return nil, err
-	}
-	// The channel program has no sell policy: members sell into their
-	// territories.
-	penv, err := partner.Env()
-	if err != nil {
-		return nil, err
-	}
-	prules, err := penv.NewRuleSet()
-	if err != nil {
-		return nil, err
-	}
-	gov, err := partner.NewGovernance(net, []partner.Program{{ID: "channel", Name: "Channel program"}}, penv, prules)
-	if err != nil {
-		return nil, err
-	}
-	senv, err := settlement.Env()
-	if err != nil {
-		return nil, err
-	}
-	srules, err := senv.LoadRuleSet(rules.File{Name: "settlement-rules.yaml", Data: read("settlement-rules.yaml")})
-	if err != nil {
-		return nil, err
-	}
-	if err := srules.RunTests(context.Background()); err != nil {
-		return nil, err
-	}
-	plans, err := settlement.ParsePlans(read("plans.yaml"))
-	if err != nil {
-		return nil, err
-	}
-	settler, err := settlement.New(settlement.Config{Plans: plans, Rules: srules, Network: net, Platform: "platform"})
-	if err != nil {
-		return nil, err
-	}
-	return &ecosystem{catalog: cat, network: net, gov: gov, settler: settler, rules: srules,
+	return &ecosystem{catalog: eco.Catalog, network: eco.Network, gov: eco.Governance, settler: eco.Settler, rules: eco.SettlementRules,
 		taxes: invoice.TaxTable{Rules: []invoice.TaxRule{{ID: "nl-vat", Region: "NL", Rate: ensemble.MustRatio("21%")}}}}, nil
 }
 

@@ -36,6 +36,7 @@ import (
 
 	"github.com/ensemble-commerce/ensemble"
 	"github.com/ensemble-commerce/ensemble/catalog"
+	"github.com/ensemble-commerce/ensemble/examples/internal/host"
 	"github.com/ensemble-commerce/ensemble/examples/internal/report"
 	"github.com/ensemble-commerce/ensemble/invoice"
 	"github.com/ensemble-commerce/ensemble/order"
@@ -76,57 +77,12 @@ type ecosystem struct {
 	taxes   invoice.TaxTable
 }
 
-func read(name string) []byte {
-	b, err := data.ReadFile("data/" + name)
-	if err != nil {
-		panic(err) // the files are embedded: a missing one is a build mistake
-	}
-	return b
-}
-
 func load() (*ecosystem, error) {
-	cat, err := catalog.LoadYAML(read("catalog.yaml"))
+	eco, err := host.Load(data, "data", host.Options{Programs: []partner.Program{{ID: "workforce", Name: "Workforce program"}}})
 	if err != nil {
 		return nil, err
 	}
-	net, err := partner.LoadNetwork(read("network.yaml"))
-	if err != nil {
-		return nil, err
-	}
-	// The workforce program has no sell policy: contractors take
-	// assignments in their territories.
-	penv, err := partner.Env()
-	if err != nil {
-		return nil, err
-	}
-	prules, err := penv.NewRuleSet()
-	if err != nil {
-		return nil, err
-	}
-	gov, err := partner.NewGovernance(net, []partner.Program{{ID: "workforce", Name: "Workforce program"}}, penv, prules)
-	if err != nil {
-		return nil, err
-	}
-	senv, err := settlement.Env()
-	if err != nil {
-		return nil, err
-	}
-	srules, err := senv.LoadRuleSet(rules.File{Name: "settlement-rules.yaml", Data: read("settlement-rules.yaml")})
-	if err != nil {
-		return nil, err
-	}
-	if err := srules.RunTests(context.Background()); err != nil {
-		return nil, err
-	}
-	plans, err := settlement.ParsePlans(read("plans.yaml"))
-	if err != nil {
-		return nil, err
-	}
-	settler, err := settlement.New(settlement.Config{Plans: plans, Rules: srules, Network: net, Platform: "platform"})
-	if err != nil {
-		return nil, err
-	}
-	return &ecosystem{catalog: cat, network: net, gov: gov, settler: settler, rules: srules,
+	return &ecosystem{catalog: eco.Catalog, network: eco.Network, gov: eco.Governance, settler: eco.Settler, rules: eco.SettlementRules,
 		meters: []usage.Meter{
 			{ID: "hours", Unit: "hour", Aggregation: usage.Sum},
 			{ID: "milestones", Unit: "milestone", Aggregation: usage.Count},

@@ -5,6 +5,7 @@
 package host
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -46,7 +47,8 @@ type Options struct {
 }
 
 // Load reads the documents from dir in fsys and builds everything from
-// them; the first problem found is returned, naming the file.
+// them, running the test cases the rule authors wrote beside their rules;
+// the first problem found is returned, naming the file.
 func Load(fsys fs.FS, dir string, opts Options) (*Ecosystem, error) {
 	read := func(name string) ([]byte, error) {
 		b, err := fs.ReadFile(fsys, dir+"/"+name)
@@ -85,6 +87,9 @@ func Load(fsys fs.FS, dir string, opts Options) (*Ecosystem, error) {
 	if err != nil {
 		return nil, wrap(PartnerRulesFile, err)
 	}
+	if err = eco.PartnerRules.RunTests(context.Background()); err != nil {
+		return nil, wrap(PartnerRulesFile, err)
+	}
 	if eco.Governance, err = partner.NewGovernance(eco.Network, opts.Programs, penv, eco.PartnerRules); err != nil {
 		return nil, wrap(PartnerRulesFile, err)
 	}
@@ -95,6 +100,9 @@ func Load(fsys fs.FS, dir string, opts Options) (*Ecosystem, error) {
 	}
 	if doc, err = read(SettlementRulesFile); err == nil {
 		eco.SettlementRules, err = senv.LoadRuleSet(rules.File{Name: SettlementRulesFile, Data: doc})
+	}
+	if err == nil {
+		err = eco.SettlementRules.RunTests(context.Background())
 	}
 	if err != nil {
 		return nil, wrap(SettlementRulesFile, err)
