@@ -1,15 +1,16 @@
 // Package e2e holds the end-to-end property test of Ensemble: it has no
-// code of its own, only e2e_test.go.
+// code of its own, only tests (e2e_test.go, bugs_test.go).
 //
 // For a random small ecosystem drawn with pgregory.net/rapid — a partner
-// network whose reseller chain has a random depth, a catalog with two
-// bundles (a recurring per-seat charge, supplier components at a ratio and a
-// fixed wholesale cost) and a usage-priced add-on (graduated or volume), a
-// few orders taken to active with random quantities and random mid-period
-// changes, random usage records (some of February's arriving late), and a
-// split plan with a platform take, a referral fee, shares for every level of
-// the chain and a remaining seller share (perhaps with a reserve) — it bills three monthly runs
-// (invoice.FromOrder, Builder.Build, Issue), settles every line
+// network whose reseller chain has a random depth; a catalog with two
+// bundles (a recurring per-seat charge, supplier components at a ratio and
+// at a fixed wholesale cost) and a usage-priced add-on (graduated or
+// volume); a few orders, for customers taxed, exempt or reverse-charged,
+// taken to active with random quantities and random mid-period changes;
+// random usage records, some of February's arriving late; and a split plan
+// with a platform take, a referral fee, shares for every level of the chain
+// and a remaining seller share, perhaps with a reserve — it bills three
+// monthly runs (invoice.FromOrder, Builder.Build, Issue), settles every line
 // (settlement.FromInvoice, Settler.Settle) and checks, across the packages,
 // that:
 //

@@ -220,12 +220,17 @@ func drawOrder(t *rapid.T, eco *ecosystem, n int, seller, referrer partner.ID) o
 	id := order.ID(fmt.Sprintf("ord-%d", n))
 	edition := rapid.SampledFrom([]catalog.OfferID{"suite", "suite-plus"}).Draw(t, fmt.Sprintf("%s_edition", id))
 	qty := rapid.IntRange(1, 20).Draw(t, fmt.Sprintf("%s_quantity", id))
+	customer := order.Customer{ID: order.CustomerID(fmt.Sprintf("customer-%d", n)), Country: "NL",
+		TaxStatus: rapid.SampledFrom([]order.TaxStatus{order.Taxable, order.TaxExempt, order.ReverseCharge}).Draw(t, fmt.Sprintf("%s_tax_status", id))}
+	if customer.TaxStatus == order.ReverseCharge {
+		customer.TaxID = "NL000099998B57"
+	}
 	cmds := []struct {
 		at  time.Time
 		cmd order.Command
 	}{
 		{day(1, 10, 9), order.Command{Kind: order.CmdCreate, Order: id, Draft: &order.Draft{
-			Customer: order.Customer{ID: order.CustomerID(fmt.Sprintf("customer-%d", n)), Country: "NL"},
+			Customer: customer,
 			Route:    order.Route{Seller: seller, Referrer: referrer},
 			Lines: []order.Line{{ID: "l1", Pin: catalog.Pin{Offer: edition}, Quantity: decimal.NewFromInt(int64(qty)),
 				AddOns: []order.AddOn{{Pin: catalog.Pin{Offer: "metered"}}}}},
