@@ -20,8 +20,8 @@
 //   - every entry traces to an invoice line (its Trace holds an
 //     invoice.RefLine reference naming a real line);
 //   - the entries of all lines add up to the invoices' subtotals;
-//   - settling each order's lines on its own gives the same entries as
-//     settling them together, and the orders' statements, merged, are the
+//   - settling the lines in any order, or each order's lines on its own,
+//     gives the same entries as settling them together, and the orders' statements, merged, are the
 //     statements of all entries (settlement shards across machines);
 //   - disputes on random lines hold every party's payout and release it all
 //     when resolved; a lost dispute nets every party to zero on its line;

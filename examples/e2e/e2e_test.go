@@ -464,8 +464,9 @@ func checkTotals(t *rapid.T, bk *books) {
 	}
 }
 
-// checkShards settles each order's lines on its own and checks that the
-// shards' entries are the entries of settling everything together, and that
+// checkShards settles the lines shuffled, and each order's lines on its
+// own, and checks that both give the entries of settling everything
+// together, and that
 // their statements, merged (settlement.Merge), are the statements of all
 // entries: settlement shards across machines.
 func checkShards(t *rapid.T, eco *ecosystem, bk *books) {
@@ -498,6 +499,16 @@ func checkShards(t *rapid.T, eco *ecosystem, bk *books) {
 			t.Fatal(err)
 		}
 		parts = append(parts, st)
+	}
+	// The order lines are given in does not matter: entries come out in
+	// canonical order.
+	shuffled := rapid.Permutation(bk.settled).Draw(t, "settle_order")
+	res, err := eco.settler.Settle(context.Background(), settlement.State{}, shuffled)
+	if err != nil {
+		t.Fatalf("settling the lines shuffled: %v", err)
+	}
+	if diff := cmp.Diff(bk.entries, res.Entries); diff != "" {
+		t.Fatalf("settling the lines in another order gives other entries (-given order +shuffled):\n%s", diff)
 	}
 	byID := func(a, b settlement.Entry) int { return strings.Compare(string(a.ID), string(b.ID)) }
 	all := slices.SortedFunc(slices.Values(bk.entries), byID)
