@@ -34,13 +34,12 @@ func cents(t *rapid.T, lo, hi int64, label string) string {
 
 // ecosystem is one drawn world: its documents loaded, its orders active.
 type ecosystem struct {
-	catalog  *catalog.Catalog
-	gov      *partner.Governance
-	settler  *settlement.Settler
-	orders   []order.Order
-	records  []usage.Record
-	late     []usage.Record // February records that arrive after February was invoiced
-	platform partner.ID
+	catalog *catalog.Catalog
+	gov     *partner.Governance
+	settler *settlement.Settler
+	orders  []order.Order
+	records []usage.Record
+	late    []usage.Record // February records that arrive after February was invoiced
 }
 
 // drawEcosystem draws the network, catalog, rules and plan, and loads them
@@ -102,7 +101,7 @@ func drawEcosystem(t *rapid.T) *ecosystem {
 	for _, id := range []string{"comp-a", "comp-b"} {
 		fmt.Fprintf(&cat, "  - {id: %s, version: 1, name: %s, kind: product, currency: EUR, effective_from: 2026-01-01T00:00:00Z}\n", id, id)
 	}
-	eco := &ecosystem{platform: "platform"}
+	eco := &ecosystem{}
 	for _, id := range []string{"suite", "suite-plus"} {
 		price := cents(t, 100, 9999, id+"_seat_price")
 		ratio := rapid.IntRange(0, 40).Draw(t, id+"_cost_ratio_percent")
