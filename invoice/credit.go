@@ -25,6 +25,13 @@ type CreditRequest struct {
 	Lines []CreditLine `json:"lines,omitempty"`
 	// Memo is free text for the customer.
 	Memo string `json:"memo,omitempty"`
+	// Prorated are lines of later invoices that may hold proration credits
+	// of this invoice's lines (an immediate cancellation or a downgrade
+	// credits the unused part of what was billed in advance). What they
+	// credited is no longer creditable, so a Full note after them credits
+	// only the rest. Lines that are not proration credits of this invoice
+	// are skipped, so a host may pass every later line of the subscription.
+	Prorated []Line `json:"prorated,omitempty"`
 }
 
 // CreditLine credits one invoice line: by Amount (the total to credit,
@@ -88,10 +95,12 @@ type Remainder struct {
 }
 
 // Remaining returns, for every line of inv with a positive total, what the
-// credit notes in prior leave creditable, sorted by line ID. Prior notes
-// of another invoice, or crediting lines inv lacks, are an error.
-func Remaining(inv Invoice, prior []CreditNote) ([]Remainder, error) {
-	rem, err := remaining(&inv, prior)
+// credit notes in prior and the proration credits among prorated (lines of
+// later invoices; see CreditRequest.Prorated) leave creditable, sorted by
+// line ID. Prior notes of another invoice, or crediting lines inv lacks, are
+// an error.
+func Remaining(inv Invoice, prior []CreditNote, prorated ...Line) ([]Remainder, error) {
+	rem, err := remaining(&inv, prior, prorated)
 	if err != nil {
 		return nil, err
 	}
@@ -104,12 +113,31 @@ func Remaining(inv Invoice, prior []CreditNote) ([]Remainder, error) {
 	return out, nil
 }
 
-func remaining(inv *Invoice, prior []CreditNote) (map[LineID]*Remainder, error) {
+func remaining(inv *Invoice, prior []CreditNote, prorated []Line) (map[LineID]*Remainder, error) {
 	rem := map[LineID]*Remainder{}
 	for i := range inv.Lines {
 		l := &inv.Lines[i]
 		if l.Total.IsPositive() {
 			rem[l.ID] = &Remainder{Line: l.ID, Net: l.Net, Tax: l.Tax, Total: l.Total, Quantity: l.Quantity}
+		}
+	}
+	// Proration credits of later invoices already gave back part of a line:
+	// what they credited is no longer creditable. Lines that credit another
+	// invoice's lines are not this invoice's concern and are skipped.
+	for _, pl := range prorated {
+		r, ok := rem[pl.Credits]
+		if !ok || pl.Kind != KindProrationCredit {
+			continue
+		}
+		var e1, e2, e3 error
+		r.Net, e1 = r.Net.Add(pl.Net)
+		r.Tax, e2 = r.Tax.Add(pl.Tax)
+		r.Total, e3 = r.Total.Add(pl.Total)
+		if e1 != nil || e2 != nil || e3 != nil {
+			return nil, &LineError{Line: pl.Credits, Err: ErrCurrency, Value: pl.Total.String()}
+		}
+		if r.Total.IsNegative() || r.Net.Sign()*r.Total.Sign() < 0 {
+			return nil, &LineError{Line: pl.Credits, Err: ErrOverCredit, Value: "proration credit " + quote(string(pl.ID))}
 		}
 	}
 	for _, cn := range prior {
@@ -175,7 +203,7 @@ func NewCreditNote(inv Invoice, prior []CreditNote, req CreditRequest) (CreditNo
 	if req.At.IsZero() {
 		ps.Add("at", ErrRequired)
 	}
-	rem, err := remaining(&inv, prior)
+	rem, err := remaining(&inv, prior, req.Prorated)
 	if err != nil {
 		ps.Add("prior", err)
 	}
