@@ -37,11 +37,11 @@ import (
 
 	"github.com/ensemble-commerce/ensemble"
 	"github.com/ensemble-commerce/ensemble/catalog"
+	"github.com/ensemble-commerce/ensemble/examples/internal/host"
 	"github.com/ensemble-commerce/ensemble/examples/internal/report"
 	"github.com/ensemble-commerce/ensemble/invoice"
 	"github.com/ensemble-commerce/ensemble/order"
 	"github.com/ensemble-commerce/ensemble/partner"
-	"github.com/ensemble-commerce/ensemble/rules"
 	"github.com/ensemble-commerce/ensemble/settlement"
 	"github.com/ensemble-commerce/ensemble/usage"
 )
@@ -68,53 +68,14 @@ type ecosystem struct {
 }
 
 func load() (*ecosystem, error) {
-	read := func(name string) []byte {
-		b, err := data.ReadFile("data/" + name)
-		if err != nil {
-			panic(err) // the files are embedded: a missing one is a build mistake
-		}
-		return b
-	}
-	cat, err := catalog.LoadYAML(read("catalog.yaml"))
-	if err != nil {
-		return nil, err
-	}
-	net, err := partner.LoadNetwork(read("network.yaml"))
-	if err != nil {
-		return nil, err
-	}
-	penv, err := partner.Env()
-	if err != nil {
-		return nil, err
-	}
-	prules, err := penv.LoadRuleSet(rules.File{Name: "partner-rules.yaml", Data: read("partner-rules.yaml")})
-	if err != nil {
-		return nil, err
-	}
-	gov, err := partner.NewGovernance(net, []partner.Program{{
+	eco, err := host.Load(data, "data", host.Options{Programs: []partner.Program{{
 		ID: "channel", Name: "Channel program", SellPolicy: "channel-sell", DiscountAllowance: "channel-discount",
-	}}, penv, prules)
-	if err != nil {
-		return nil, err
-	}
-	senv, err := settlement.Env()
-	if err != nil {
-		return nil, err
-	}
-	srules, err := senv.LoadRuleSet(rules.File{Name: "settlement-rules.yaml", Data: read("settlement-rules.yaml")})
-	if err != nil {
-		return nil, err
-	}
-	plans, err := settlement.ParsePlans(read("plans.yaml"))
-	if err != nil {
-		return nil, err
-	}
-	settler, err := settlement.New(settlement.Config{Plans: plans, Rules: srules, Network: net, Platform: "platform"})
+	}}})
 	if err != nil {
 		return nil, err
 	}
 	return &ecosystem{
-		catalog: cat, gov: gov, settler: settler,
+		catalog: eco.Catalog, gov: eco.Governance, settler: eco.Settler,
 		meters: []usage.Meter{{ID: "storage_gb", Unit: "GB", Aggregation: usage.Max}},
 		taxes:  invoice.TaxTable{Rules: []invoice.TaxRule{{ID: "nl-vat", Region: "NL", Rate: ensemble.MustRatio("21%")}}},
 	}, nil
