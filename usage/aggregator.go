@@ -176,6 +176,13 @@ func New(cfg Config) (*Aggregator, error) {
 		hot:       make([]lineHot, len(lines)),
 	}
 	a.init()
+	if n := min(max(cfg.ExpectedRecords, 0), MaxExpectedRecords); n > len(a.table)*3/4 {
+		size := len(a.table)
+		for size*3/4 < n {
+			size *= 2
+		}
+		a.table, a.mask = make([]uint64, size), uint64(size-1)
+	}
 	for i, m := range meters {
 		a.meterIdx[m.ID] = int32(i)
 	}

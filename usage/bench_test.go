@@ -31,6 +31,7 @@ type benchStream struct {
 func newBenchStream(n, lines int) *benchStream {
 	base := time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)
 	s := &benchStream{n: n, base: base}
+	s.cfg.ExpectedRecords = 1_000_000
 	s.cfg.Meters = []usage.Meter{
 		{ID: "gpu_hours", Unit: "hour", Aggregation: usage.Sum},
 		{ID: "storage_gb", Unit: "GB", Aggregation: usage.Max},

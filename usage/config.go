@@ -57,7 +57,16 @@ type Config struct {
 	// besides their digest. It costs one id per accepted record in the
 	// report.
 	RecordIDs bool `json:"record_ids,omitempty"`
+	// ExpectedRecords is how many distinct record ids the host expects,
+	// a capacity hint: the dedup set is sized for it up front instead of
+	// growing (and rehashing) as records arrive. Zero means no hint; it is
+	// capped at MaxExpectedRecords. Results never depend on it.
+	ExpectedRecords int `json:"expected_records,omitempty"`
 }
+
+// MaxExpectedRecords caps Config.ExpectedRecords, so a hint cannot reserve
+// unbounded memory.
+const MaxExpectedRecords = 1 << 26
 
 // Validate reports every problem of the config at once in an
 // *ensemble.ValidationError: empty or duplicate meter ids and line
