@@ -6,6 +6,7 @@ import (
 	"math"
 	"math/big"
 	"math/bits"
+	"slices"
 	"strings"
 
 	"github.com/shopspring/decimal"
@@ -163,22 +164,9 @@ func AllocateUnits(dst []int64, total int64, shares []Share, opts AllocateOption
 	if err != nil {
 		return err
 	}
-	neg := total < 0
-	abs := uint64(total)
-	if neg {
-		abs = -abs // two's complement: also right for math.MinInt64
-	}
 	var rbuf [16]uint64
 	rems := scratch(rbuf[:], len(shares))
-	var given uint64
-	for i, w := range weights {
-		hi, lo := bits.Mul64(abs, w)
-		q, r := bits.Div64(hi, lo, sum) // hi < sum because w <= sum
-		dst[i] = int64(q)
-		rems[i] = r
-		given += q
-	}
-	left := int(abs - given) // fewer than the number of shares
+	left, neg := divide(dst, rems, total, weights, sum)
 	if left > 0 {
 		var ibuf [16]int
 		order := leftoverOrder(scratch(ibuf[:], len(shares))[:0], shares, opts.Method, func(i int) bool { return rems[i] != 0 },
@@ -195,11 +183,123 @@ func AllocateUnits(dst []int64, total int64, shares []Share, opts AllocateOption
 			dst[i]++
 		}
 	}
+	applySign(dst, neg)
+	return nil
+}
+
+// divide writes ⌊|total| × w_i / sum⌋ into dst and the remainders into
+// rems, and returns how many units are left over (fewer than the shares
+// with a remainder) and whether total is negative.
+func divide(dst []int64, rems []uint64, total int64, weights []uint64, sum uint64) (left int, neg bool) {
+	neg = total < 0
+	abs := uint64(total)
+	if neg {
+		abs = -abs // two's complement: also right for math.MinInt64
+	}
+	var given uint64
+	for i, w := range weights {
+		hi, lo := bits.Mul64(abs, w)
+		q, r := bits.Div64(hi, lo, sum) // hi < sum because w <= sum
+		dst[i] = int64(q)
+		rems[i] = r
+		given += q
+	}
+	return int(abs - given), neg
+}
+
+// applySign negates the parts of a negative total.
+func applySign(dst []int64, neg bool) {
 	if neg {
 		for i := range dst {
 			dst[i] = int64(-uint64(dst[i]))
 		}
 	}
+}
+
+// Allocator is an allocation compiled once for many amounts: the weights
+// scaled to integers and the tie-break order of the keys are worked out when
+// it is made, so each Units call is integer arithmetic alone — what a split
+// plan applied to millions of lines wants. Its results are exactly those of
+// AllocateUnits with the same shares and options. An Allocator is immutable
+// and safe for concurrent use.
+type Allocator struct {
+	shares  []Share
+	weights []uint64
+	sum     uint64
+	rank    []int32 // rank[i] is share i's place in (key, index) order
+	method  AllocationMethod
+	big     bool // weights beyond int64: every call takes the math/big path
+}
+
+// NewAllocator compiles shares. It reports the errors Allocate would: no
+// shares or all weights zero (ErrZeroWeights), a negative weight
+// (*WeightError).
+func NewAllocator(shares []Share, opts AllocateOptions) (*Allocator, error) {
+	a := &Allocator{shares: slices.Clone(shares), method: opts.Method}
+	w, sum, err := integerWeights(make([]uint64, 0, len(shares)), shares)
+	switch {
+	case errors.Is(err, errWeightsTooLarge):
+		if _, err := allocateBig(new(big.Int), shares, opts); err != nil {
+			return nil, err
+		}
+		a.big = true
+	case err != nil:
+		return nil, err
+	}
+	a.weights, a.sum = w, sum
+	order := make([]int, len(shares))
+	for i := range order {
+		order[i] = i
+	}
+	slices.SortStableFunc(order, func(x, y int) int { return strings.Compare(shares[x].Key, shares[y].Key) })
+	a.rank = make([]int32, len(shares))
+	for k, i := range order {
+		a.rank[i] = int32(k)
+	}
+	return a, nil
+}
+
+// Len returns the number of shares.
+func (a *Allocator) Len() int { return len(a.shares) }
+
+// Units writes the parts of total (in minor units) into dst, which must have
+// one element per share, exactly as AllocateUnits would. It allocates nothing
+// for up to 16 shares.
+func (a *Allocator) Units(dst []int64, total int64) error {
+	if len(dst) != len(a.shares) {
+		return fmt.Errorf("ensemble: allocate: %d destinations for %d shares", len(dst), len(a.shares))
+	}
+	if a.big {
+		return AllocateUnits(dst, total, a.shares, AllocateOptions{Method: a.method})
+	}
+	var rbuf [16]uint64
+	rems := scratch(rbuf[:], len(a.shares))
+	left, neg := divide(dst, rems, total, a.weights, a.sum)
+	if left > 0 {
+		var ibuf [16]int
+		order := scratch(ibuf[:], len(a.shares))[:0]
+		for i, r := range rems {
+			if r != 0 {
+				order = append(order, i)
+			}
+		}
+		if a.method != FirstInOrder {
+			// Largest remainder first, ties to the smaller key rank.
+			for i := 1; i < len(order); i++ {
+				for j := i; j > 0; j-- {
+					x, y := order[j], order[j-1]
+					if rems[x] < rems[y] || (rems[x] == rems[y] && a.rank[x] > a.rank[y]) {
+						break
+					}
+					order[j], order[j-1] = y, x
+				}
+			}
+		}
+		for _, i := range order[:left] {
+			dst[i]++
+		}
+	}
+	applySign(dst, neg)
 	return nil
 }
 

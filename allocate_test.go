@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"math/big"
+	"slices"
 	"strconv"
 	"testing"
 
@@ -274,4 +275,54 @@ func TestAllocateUnitsMatchesAllocate(t *testing.T) {
 			}
 		}
 	})
+}
+
+// TestAllocatorMatchesAllocateUnits checks that a compiled Allocator gives
+// exactly AllocateUnits' parts, for every method, including keys that tie
+// and weights beyond int64.
+func TestAllocatorMatchesAllocateUnits(t *testing.T) {
+	rapid.Check(t, func(t *rapid.T) {
+		sh := genShares().Draw(t, "shares")
+		if rapid.Bool().Draw(t, "tiedKeys") {
+			for i := range sh {
+				sh[i].Key = rapid.SampledFrom([]string{"a", "b"}).Draw(t, "key")
+			}
+		}
+		method := ensemble.AllocationMethod(rapid.IntRange(0, 1).Draw(t, "method"))
+		a, err := ensemble.NewAllocator(sh, ensemble.AllocateOptions{Method: method})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if a.Len() != len(sh) {
+			t.Fatalf("Len %d for %d shares", a.Len(), len(sh))
+		}
+		for range 5 {
+			total := rapid.Int64().Draw(t, "total")
+			want := make([]int64, len(sh))
+			got := make([]int64, len(sh))
+			if err := ensemble.AllocateUnits(want, total, sh, ensemble.AllocateOptions{Method: method}); err != nil {
+				t.Fatal(err)
+			}
+			if err := a.Units(got, total); err != nil {
+				t.Fatal(err)
+			}
+			if !slices.Equal(got, want) {
+				t.Fatalf("total %d: Allocator %v, AllocateUnits %v", total, got, want)
+			}
+		}
+	})
+}
+
+func TestNewAllocatorErrors(t *testing.T) {
+	_, err := ensemble.NewAllocator(nil, ensemble.AllocateOptions{})
+	require.ErrorIs(t, err, ensemble.ErrZeroWeights)
+	_, err = ensemble.NewAllocator(shares("0", "0"), ensemble.AllocateOptions{})
+	require.ErrorIs(t, err, ensemble.ErrZeroWeights)
+	_, err = ensemble.NewAllocator(shares("1", "-1/2"), ensemble.AllocateOptions{})
+	require.ErrorIs(t, err, ensemble.ErrNegativeWeight)
+	_, err = ensemble.NewAllocator(shares("1/99999999999999999989", "-1"), ensemble.AllocateOptions{})
+	require.ErrorIs(t, err, ensemble.ErrNegativeWeight, "checked on the math/big path too")
+	a, err := ensemble.NewAllocator(shares("1", "1"), ensemble.AllocateOptions{})
+	require.NoError(t, err)
+	require.Error(t, a.Units(make([]int64, 3), 10))
 }

@@ -51,6 +51,22 @@ func BenchmarkAllocateUnits(b *testing.B) {
 	}
 }
 
+func BenchmarkAllocator(b *testing.B) {
+	for _, n := range []int{3, 10} {
+		a, err := ensemble.NewAllocator(benchShares(n), ensemble.AllocateOptions{})
+		if err != nil {
+			b.Fatal(err)
+		}
+		dst := make([]int64, n)
+		b.Run(map[int]string{3: "3-way", 10: "10-way"}[n], func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				sinkErr = a.Units(dst, 123457)
+			}
+		})
+	}
+}
+
 func BenchmarkMoneyAdd(b *testing.B) {
 	x, y := ensemble.MustMoney("1234.57", "EUR"), ensemble.MustMoney("0.43", "EUR")
 	b.ReportAllocs()
