@@ -640,6 +640,7 @@ type levelKey struct {
 
 type levelShares struct {
 	shares []ensemble.Share
+	alloc  *ensemble.Allocator // compiled once for the call; nil for no ratio
 }
 
 // levelShares returns the allocation weights of a level (the remaining
@@ -647,7 +648,7 @@ type levelShares struct {
 // whole; nil when no ratio applies. Weights seen before in the call are
 // reused, so static and memoized levels do no rational arithmetic per
 // line.
-func (r *run) levelShares(n *cnode, kids []child) ([]ensemble.Share, error) {
+func (r *run) levelShares(n *cnode, kids []child) ([]ensemble.Share, *ensemble.Allocator, error) {
 	cacheable := len(kids) <= len(levelKey{}.w)
 	var key levelKey
 	if cacheable {
@@ -664,7 +665,7 @@ func (r *run) levelShares(n *cnode, kids []child) ([]ensemble.Share, error) {
 		}
 		if cacheable {
 			if v, ok := r.lcache[key]; ok {
-				return v.shares, nil
+				return v.shares, v.alloc, nil
 			}
 		}
 	}
@@ -676,7 +677,7 @@ func (r *run) levelShares(n *cnode, kids []child) ([]ensemble.Share, error) {
 		}
 		wsum = wsum.Add(k.weight)
 		if wsum.Cmp(one) > 0 {
-			return nil, lineErr(r.line.ID, r.plan.id, c.path, refName(k.rule), fmt.Errorf("%w: ratios at node %q add up to %s",
+			return nil, nil, lineErr(r.line.ID, r.plan.id, c.path, refName(k.rule), fmt.Errorf("%w: ratios at node %q add up to %s",
 				ErrOverAllocation, n.path, wsum.Percent()))
 		}
 	}
@@ -695,9 +696,16 @@ func (r *run) levelShares(n *cnode, kids []child) ([]ensemble.Share, error) {
 		}
 	}
 	if cacheable {
-		r.lcache[key] = &levelShares{shares: shares}
+		ls := &levelShares{shares: shares}
+		if shares != nil {
+			// A level seen again in the call splits with a compiled
+			// allocator; one that fails to compile is left to AllocateUnits,
+			// which reports the same error with the line.
+			ls.alloc, _ = ensemble.NewAllocator(shares, ensemble.AllocateOptions{Method: r.plan.method})
+		}
+		r.lcache[key] = ls
 	}
-	return shares, nil
+	return shares, nil, nil
 }
 
 var one = ensemble.RatioFromInt(1)
@@ -807,12 +815,17 @@ func (r *run) walk(n *cnode, amount int64, depth int) error {
 	}
 	// Ratios of the node's amount, by largest remainder keyed by node id.
 	rem := n.remaining
-	shares, err := r.levelShares(n, kids)
+	shares, alloc, err := r.levelShares(n, kids)
 	if err != nil {
 		return err
 	}
 	if amount != 0 && shares != nil {
-		if err := ensemble.AllocateUnits(dst[:len(shares)], amount, shares, ensemble.AllocateOptions{Method: r.plan.method}); err != nil {
+		if alloc != nil {
+			err = alloc.Units(dst[:len(shares)], amount)
+		} else {
+			err = ensemble.AllocateUnits(dst[:len(shares)], amount, shares, ensemble.AllocateOptions{Method: r.plan.method})
+		}
+		if err != nil {
 			return lineErr(l.ID, planID, n.path, "", err)
 		}
 	} else {
