@@ -417,3 +417,22 @@ func TestYAMLToJSON(t *testing.T) {
 		})
 	}
 }
+
+func TestEnumHelpers(t *testing.T) {
+	names := []string{"unspecified", "one_time", "recurring"}
+	require.Equal(t, "recurring", ensemble.EnumName(uint8(2), names, "charge_type"))
+	require.Equal(t, "charge_type(7)", ensemble.EnumName(uint8(7), names, "charge_type"))
+	b, err := ensemble.EnumText(uint8(1), names, "catalog", "charge type")
+	require.NoError(t, err)
+	require.Equal(t, "one_time", string(b))
+	_, err = ensemble.EnumText(uint8(9), names, "catalog", "charge type")
+	require.EqualError(t, err, "catalog: unknown charge type 9")
+	v, err := ensemble.ParseEnum[uint8]([]byte("recurring"), names, "catalog", "charge type")
+	require.NoError(t, err)
+	require.Equal(t, uint8(2), v)
+	v, err = ensemble.ParseEnum[uint8](nil, names, "catalog", "charge type")
+	require.NoError(t, err)
+	require.Equal(t, uint8(0), v, "empty text is the zero value")
+	_, err = ensemble.ParseEnum[uint8]([]byte("monthly"), names, "catalog", "charge type")
+	require.EqualError(t, err, `catalog: unknown charge type "monthly"`)
+}

@@ -1,38 +1,8 @@
 package catalog
 
 import (
-	"fmt"
-	"strconv"
+	"github.com/ensemble-commerce/ensemble"
 )
-
-// enumName returns names[v], or kind(v) for a value outside the table.
-func enumName[T ~uint8](v T, names []string, kind string) string {
-	if int(v) < len(names) {
-		return names[v]
-	}
-	return kind + "(" + strconv.Itoa(int(v)) + ")"
-}
-
-// enumMarshal writes the name of a declared value and rejects any other.
-func enumMarshal[T ~uint8](v T, names []string, kind string) ([]byte, error) {
-	if int(v) >= len(names) {
-		return nil, fmt.Errorf("catalog: unknown %s %d", kind, v)
-	}
-	return []byte(names[v]), nil
-}
-
-// enumParse reads a name from names; "" reads as the zero value.
-func enumParse[T ~uint8](b []byte, names []string, kind string) (T, error) {
-	if len(b) == 0 {
-		return 0, nil
-	}
-	for i, n := range names {
-		if n == string(b) {
-			return T(i), nil
-		}
-	}
-	return 0, fmt.Errorf("catalog: unknown %s %q", kind, cut(string(b)))
-}
 
 // cut shortens text quoted in an error message.
 func cut(s string) string {
@@ -59,14 +29,16 @@ const (
 var offerKindNames = []string{Product: "product", Bundle: "bundle", AddOn: "add_on"}
 
 // String returns the kind's lowercase name: "product", "bundle" or "add_on".
-func (k OfferKind) String() string { return enumName(k, offerKindNames, "offer_kind") }
+func (k OfferKind) String() string { return ensemble.EnumName(k, offerKindNames, "offer_kind") }
 
 // MarshalText writes the kind's name; an undeclared kind is an error.
-func (k OfferKind) MarshalText() ([]byte, error) { return enumMarshal(k, offerKindNames, "offer kind") }
+func (k OfferKind) MarshalText() ([]byte, error) {
+	return ensemble.EnumText(k, offerKindNames, "catalog", "offer kind")
+}
 
 // UnmarshalText reads a kind's name; "" is Product.
 func (k *OfferKind) UnmarshalText(b []byte) error {
-	v, err := enumParse[OfferKind](b, offerKindNames, "offer kind")
+	v, err := ensemble.ParseEnum[OfferKind](b, offerKindNames, "catalog", "offer kind")
 	if err == nil {
 		*k = v
 	}
@@ -93,16 +65,16 @@ const (
 var chargeTypeNames = []string{ChargeUnspecified: "unspecified", OneTime: "one_time", Recurring: "recurring", Usage: "usage"}
 
 // String returns the type's lowercase name, such as "one_time".
-func (t ChargeType) String() string { return enumName(t, chargeTypeNames, "charge_type") }
+func (t ChargeType) String() string { return ensemble.EnumName(t, chargeTypeNames, "charge_type") }
 
 // MarshalText writes the type's name; an undeclared type is an error.
 func (t ChargeType) MarshalText() ([]byte, error) {
-	return enumMarshal(t, chargeTypeNames, "charge type")
+	return ensemble.EnumText(t, chargeTypeNames, "catalog", "charge type")
 }
 
 // UnmarshalText reads a type's name; "" is ChargeUnspecified.
 func (t *ChargeType) UnmarshalText(b []byte) error {
-	v, err := enumParse[ChargeType](b, chargeTypeNames, "charge type")
+	v, err := ensemble.ParseEnum[ChargeType](b, chargeTypeNames, "catalog", "charge type")
 	if err == nil {
 		*t = v
 	}
@@ -127,14 +99,16 @@ const (
 var timingNames = []string{TimingUnspecified: "unspecified", InAdvance: "in_advance", InArrears: "in_arrears"}
 
 // String returns the timing's lowercase name, such as "in_advance".
-func (t Timing) String() string { return enumName(t, timingNames, "timing") }
+func (t Timing) String() string { return ensemble.EnumName(t, timingNames, "timing") }
 
 // MarshalText writes the timing's name; an undeclared timing is an error.
-func (t Timing) MarshalText() ([]byte, error) { return enumMarshal(t, timingNames, "timing") }
+func (t Timing) MarshalText() ([]byte, error) {
+	return ensemble.EnumText(t, timingNames, "catalog", "timing")
+}
 
 // UnmarshalText reads a timing's name; "" is TimingUnspecified.
 func (t *Timing) UnmarshalText(b []byte) error {
-	v, err := enumParse[Timing](b, timingNames, "timing")
+	v, err := ensemble.ParseEnum[Timing](b, timingNames, "catalog", "timing")
 	if err == nil {
 		*t = v
 	}
@@ -177,14 +151,16 @@ var modelNames = []string{
 }
 
 // String returns the model's lowercase name, such as "graduated".
-func (m Model) String() string { return enumName(m, modelNames, "model") }
+func (m Model) String() string { return ensemble.EnumName(m, modelNames, "model") }
 
 // MarshalText writes the model's name; an undeclared model is an error.
-func (m Model) MarshalText() ([]byte, error) { return enumMarshal(m, modelNames, "price model") }
+func (m Model) MarshalText() ([]byte, error) {
+	return ensemble.EnumText(m, modelNames, "catalog", "price model")
+}
 
 // UnmarshalText reads a model's name; "" is ModelUnspecified.
 func (m *Model) UnmarshalText(b []byte) error {
-	v, err := enumParse[Model](b, modelNames, "price model")
+	v, err := ensemble.ParseEnum[Model](b, modelNames, "catalog", "price model")
 	if err == nil {
 		*m = v
 	}
@@ -210,17 +186,17 @@ var packageRoundingNames = []string{RoundUpPackages: "up", RoundDownPackages: "d
 
 // String returns "up" or "down".
 func (r PackageRounding) String() string {
-	return enumName(r, packageRoundingNames, "package_rounding")
+	return ensemble.EnumName(r, packageRoundingNames, "package_rounding")
 }
 
 // MarshalText writes "up" or "down"; an undeclared value is an error.
 func (r PackageRounding) MarshalText() ([]byte, error) {
-	return enumMarshal(r, packageRoundingNames, "package rounding")
+	return ensemble.EnumText(r, packageRoundingNames, "catalog", "package rounding")
 }
 
 // UnmarshalText reads "up" or "down"; "" is RoundUpPackages.
 func (r *PackageRounding) UnmarshalText(b []byte) error {
-	v, err := enumParse[PackageRounding](b, packageRoundingNames, "package rounding")
+	v, err := ensemble.ParseEnum[PackageRounding](b, packageRoundingNames, "catalog", "package rounding")
 	if err == nil {
 		*r = v
 	}
@@ -248,16 +224,18 @@ const (
 var roundingPolicyNames = []string{RoundPerLine: "per_line", RoundPerTier: "per_tier", RoundNone: "none"}
 
 // String returns "per_line", "per_tier" or "none".
-func (p RoundingPolicy) String() string { return enumName(p, roundingPolicyNames, "rounding_policy") }
+func (p RoundingPolicy) String() string {
+	return ensemble.EnumName(p, roundingPolicyNames, "rounding_policy")
+}
 
 // MarshalText writes the policy's name; an undeclared policy is an error.
 func (p RoundingPolicy) MarshalText() ([]byte, error) {
-	return enumMarshal(p, roundingPolicyNames, "rounding policy")
+	return ensemble.EnumText(p, roundingPolicyNames, "catalog", "rounding policy")
 }
 
 // UnmarshalText reads a policy's name; "" is RoundPerLine.
 func (p *RoundingPolicy) UnmarshalText(b []byte) error {
-	v, err := enumParse[RoundingPolicy](b, roundingPolicyNames, "rounding policy")
+	v, err := ensemble.ParseEnum[RoundingPolicy](b, roundingPolicyNames, "catalog", "rounding policy")
 	if err == nil {
 		*p = v
 	}

@@ -1,42 +1,8 @@
 package invoice
 
 import (
-	"fmt"
-	"strconv"
+	"github.com/ensemble-commerce/ensemble"
 )
-
-// enumName returns names[v], or kind(v) for a value outside the table.
-func enumName[T ~uint8](v T, names []string, kind string) string {
-	if int(v) < len(names) {
-		return names[v]
-	}
-	return kind + "(" + strconv.Itoa(int(v)) + ")"
-}
-
-// enumMarshal writes the name of a declared value and rejects any other.
-func enumMarshal[T ~uint8](v T, names []string, kind string) ([]byte, error) {
-	if int(v) >= len(names) {
-		return nil, fmt.Errorf("invoice: unknown %s %d", kind, v)
-	}
-	return []byte(names[v]), nil
-}
-
-// enumParse reads a name from names; "" reads as the zero value.
-func enumParse[T ~uint8](b []byte, names []string, kind string) (T, error) {
-	if len(b) == 0 {
-		return 0, nil
-	}
-	for i, n := range names {
-		if n == string(b) {
-			return T(i), nil
-		}
-	}
-	s := string(b)
-	if len(s) > 64 {
-		s = s[:64] + "..."
-	}
-	return 0, fmt.Errorf("invoice: unknown %s %q", kind, s)
-}
 
 // LineKind says what produced an invoice or credit-note line. The zero
 // value, KindUnspecified, is never emitted.
@@ -77,14 +43,16 @@ var lineKindNames = []string{
 }
 
 // String returns the kind's lowercase name, such as "proration_credit".
-func (k LineKind) String() string { return enumName(k, lineKindNames, "line_kind") }
+func (k LineKind) String() string { return ensemble.EnumName(k, lineKindNames, "line_kind") }
 
 // MarshalText writes the kind's name; an undeclared kind is an error.
-func (k LineKind) MarshalText() ([]byte, error) { return enumMarshal(k, lineKindNames, "line kind") }
+func (k LineKind) MarshalText() ([]byte, error) {
+	return ensemble.EnumText(k, lineKindNames, "invoice", "line kind")
+}
 
 // UnmarshalText reads a kind's name; "" is KindUnspecified.
 func (k *LineKind) UnmarshalText(b []byte) error {
-	v, err := enumParse[LineKind](b, lineKindNames, "line kind")
+	v, err := ensemble.ParseEnum[LineKind](b, lineKindNames, "invoice", "line kind")
 	if err == nil {
 		*k = v
 	}
@@ -109,16 +77,18 @@ const (
 var durationNames = []string{Forever: "forever", Once: "once", Repeating: "repeating"}
 
 // String returns the duration's lowercase name.
-func (d DiscountDuration) String() string { return enumName(d, durationNames, "discount_duration") }
+func (d DiscountDuration) String() string {
+	return ensemble.EnumName(d, durationNames, "discount_duration")
+}
 
 // MarshalText writes the duration's name; an undeclared one is an error.
 func (d DiscountDuration) MarshalText() ([]byte, error) {
-	return enumMarshal(d, durationNames, "discount duration")
+	return ensemble.EnumText(d, durationNames, "invoice", "discount duration")
 }
 
 // UnmarshalText reads a duration's name; "" is Forever.
 func (d *DiscountDuration) UnmarshalText(b []byte) error {
-	v, err := enumParse[DiscountDuration](b, durationNames, "discount duration")
+	v, err := ensemble.ParseEnum[DiscountDuration](b, durationNames, "invoice", "discount duration")
 	if err == nil {
 		*d = v
 	}
@@ -144,16 +114,16 @@ const (
 var treatmentNames = []string{TaxStandard: "standard", TaxExempt: "exempt", TaxReverseCharge: "reverse_charge", TaxNone: "none"}
 
 // String returns the treatment's lowercase name.
-func (t TaxTreatment) String() string { return enumName(t, treatmentNames, "tax_treatment") }
+func (t TaxTreatment) String() string { return ensemble.EnumName(t, treatmentNames, "tax_treatment") }
 
 // MarshalText writes the treatment's name; an undeclared one is an error.
 func (t TaxTreatment) MarshalText() ([]byte, error) {
-	return enumMarshal(t, treatmentNames, "tax treatment")
+	return ensemble.EnumText(t, treatmentNames, "invoice", "tax treatment")
 }
 
 // UnmarshalText reads a treatment's name; "" is TaxStandard.
 func (t *TaxTreatment) UnmarshalText(b []byte) error {
-	v, err := enumParse[TaxTreatment](b, treatmentNames, "tax treatment")
+	v, err := ensemble.ParseEnum[TaxTreatment](b, treatmentNames, "invoice", "tax treatment")
 	if err == nil {
 		*t = v
 	}
@@ -178,16 +148,16 @@ const (
 var taxRoundingNames = []string{TaxPerLine: "per_line", TaxPerInvoice: "per_invoice"}
 
 // String returns "per_line" or "per_invoice".
-func (r TaxRounding) String() string { return enumName(r, taxRoundingNames, "tax_rounding") }
+func (r TaxRounding) String() string { return ensemble.EnumName(r, taxRoundingNames, "tax_rounding") }
 
 // MarshalText writes the policy's name; an undeclared one is an error.
 func (r TaxRounding) MarshalText() ([]byte, error) {
-	return enumMarshal(r, taxRoundingNames, "tax rounding")
+	return ensemble.EnumText(r, taxRoundingNames, "invoice", "tax rounding")
 }
 
 // UnmarshalText reads a policy's name; "" is TaxPerLine.
 func (r *TaxRounding) UnmarshalText(b []byte) error {
-	v, err := enumParse[TaxRounding](b, taxRoundingNames, "tax rounding")
+	v, err := ensemble.ParseEnum[TaxRounding](b, taxRoundingNames, "invoice", "tax rounding")
 	if err == nil {
 		*r = v
 	}
@@ -214,14 +184,16 @@ const (
 var reasonNames = []string{ReasonUnspecified: "unspecified", ReasonDispute: "dispute", ReasonRefund: "refund", ReasonGoodwill: "goodwill", ReasonCorrection: "correction"}
 
 // String returns the reason's lowercase name.
-func (r Reason) String() string { return enumName(r, reasonNames, "reason") }
+func (r Reason) String() string { return ensemble.EnumName(r, reasonNames, "reason") }
 
 // MarshalText writes the reason's name; an undeclared one is an error.
-func (r Reason) MarshalText() ([]byte, error) { return enumMarshal(r, reasonNames, "reason") }
+func (r Reason) MarshalText() ([]byte, error) {
+	return ensemble.EnumText(r, reasonNames, "invoice", "reason")
+}
 
 // UnmarshalText reads a reason's name; "" is ReasonUnspecified.
 func (r *Reason) UnmarshalText(b []byte) error {
-	v, err := enumParse[Reason](b, reasonNames, "reason")
+	v, err := ensemble.ParseEnum[Reason](b, reasonNames, "invoice", "reason")
 	if err == nil {
 		*r = v
 	}
@@ -243,14 +215,16 @@ const (
 var statusNames = []string{Draft: "draft", Issued: "issued"}
 
 // String returns "draft" or "issued".
-func (s Status) String() string { return enumName(s, statusNames, "status") }
+func (s Status) String() string { return ensemble.EnumName(s, statusNames, "status") }
 
 // MarshalText writes the status's name; an undeclared one is an error.
-func (s Status) MarshalText() ([]byte, error) { return enumMarshal(s, statusNames, "status") }
+func (s Status) MarshalText() ([]byte, error) {
+	return ensemble.EnumText(s, statusNames, "invoice", "status")
+}
 
 // UnmarshalText reads a status's name; "" is Draft.
 func (s *Status) UnmarshalText(b []byte) error {
-	v, err := enumParse[Status](b, statusNames, "status")
+	v, err := ensemble.ParseEnum[Status](b, statusNames, "invoice", "status")
 	if err == nil {
 		*s = v
 	}

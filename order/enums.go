@@ -1,38 +1,8 @@
 package order
 
 import (
-	"fmt"
-	"strconv"
+	"github.com/ensemble-commerce/ensemble"
 )
-
-// enumName returns names[v], or kind(v) for a value outside the table.
-func enumName[T ~uint8](v T, names []string, kind string) string {
-	if int(v) < len(names) {
-		return names[v]
-	}
-	return kind + "(" + strconv.Itoa(int(v)) + ")"
-}
-
-// enumMarshal writes the name of a declared value and rejects any other.
-func enumMarshal[T ~uint8](v T, names []string, kind string) ([]byte, error) {
-	if int(v) >= len(names) {
-		return nil, fmt.Errorf("order: unknown %s %d", kind, v)
-	}
-	return []byte(names[v]), nil
-}
-
-// enumParse reads a name from names; "" reads as the zero value.
-func enumParse[T ~uint8](b []byte, names []string, kind string) (T, error) {
-	if len(b) == 0 {
-		return 0, nil
-	}
-	for i, n := range names {
-		if n == string(b) {
-			return T(i), nil
-		}
-	}
-	return 0, fmt.Errorf("order: unknown %s %q", kind, cut(string(b)))
-}
 
 // cut shortens text quoted in an error message.
 func cut(s string) string {
@@ -76,14 +46,16 @@ const (
 var statusNames = []string{"none", "draft", "quoted", "expired", "accepted", "activating", "active", "suspended", "cancelled", "terminated"}
 
 // String returns the status's lowercase name.
-func (s Status) String() string { return enumName(s, statusNames, "status") }
+func (s Status) String() string { return ensemble.EnumName(s, statusNames, "status") }
 
 // MarshalText writes the status's name; an undeclared status is an error.
-func (s Status) MarshalText() ([]byte, error) { return enumMarshal(s, statusNames, "status") }
+func (s Status) MarshalText() ([]byte, error) {
+	return ensemble.EnumText(s, statusNames, "order", "status")
+}
 
 // UnmarshalText reads a status's name; "" is StatusNone.
 func (s *Status) UnmarshalText(b []byte) (err error) {
-	*s, err = enumParse[Status](b, statusNames, "status")
+	*s, err = ensemble.ParseEnum[Status](b, statusNames, "order", "status")
 	return err
 }
 
@@ -115,16 +87,16 @@ const (
 var routeKindNames = []string{"unspecified", "direct", "marketplace", "partner", "referral", "co_sell"}
 
 // String returns the kind's lowercase name.
-func (k RouteKind) String() string { return enumName(k, routeKindNames, "route kind") }
+func (k RouteKind) String() string { return ensemble.EnumName(k, routeKindNames, "route kind") }
 
 // MarshalText writes the kind's name; an undeclared kind is an error.
 func (k RouteKind) MarshalText() ([]byte, error) {
-	return enumMarshal(k, routeKindNames, "route kind")
+	return ensemble.EnumText(k, routeKindNames, "order", "route kind")
 }
 
 // UnmarshalText reads a kind's name; "" is RouteUnspecified.
 func (k *RouteKind) UnmarshalText(b []byte) (err error) {
-	*k, err = enumParse[RouteKind](b, routeKindNames, "route kind")
+	*k, err = ensemble.ParseEnum[RouteKind](b, routeKindNames, "order", "route kind")
 	return err
 }
 
@@ -144,16 +116,16 @@ const (
 var taxStatusNames = []string{"taxable", "exempt", "reverse_charge"}
 
 // String returns the status's lowercase name.
-func (t TaxStatus) String() string { return enumName(t, taxStatusNames, "tax status") }
+func (t TaxStatus) String() string { return ensemble.EnumName(t, taxStatusNames, "tax status") }
 
 // MarshalText writes the status's name; an undeclared status is an error.
 func (t TaxStatus) MarshalText() ([]byte, error) {
-	return enumMarshal(t, taxStatusNames, "tax status")
+	return ensemble.EnumText(t, taxStatusNames, "order", "tax status")
 }
 
 // UnmarshalText reads a status's name; "" is Taxable.
 func (t *TaxStatus) UnmarshalText(b []byte) (err error) {
-	*t, err = enumParse[TaxStatus](b, taxStatusNames, "tax status")
+	*t, err = ensemble.ParseEnum[TaxStatus](b, taxStatusNames, "order", "tax status")
 	return err
 }
 
@@ -174,16 +146,16 @@ const (
 var taskStatusNames = []string{"pending", "done", "failed"}
 
 // String returns the status's lowercase name.
-func (s TaskStatus) String() string { return enumName(s, taskStatusNames, "task status") }
+func (s TaskStatus) String() string { return ensemble.EnumName(s, taskStatusNames, "task status") }
 
 // MarshalText writes the status's name; an undeclared status is an error.
 func (s TaskStatus) MarshalText() ([]byte, error) {
-	return enumMarshal(s, taskStatusNames, "task status")
+	return ensemble.EnumText(s, taskStatusNames, "order", "task status")
 }
 
 // UnmarshalText reads a status's name; "" is TaskPending.
 func (s *TaskStatus) UnmarshalText(b []byte) (err error) {
-	*s, err = enumParse[TaskStatus](b, taskStatusNames, "task status")
+	*s, err = ensemble.ParseEnum[TaskStatus](b, taskStatusNames, "order", "task status")
 	return err
 }
 
@@ -209,16 +181,18 @@ const (
 var discountBasisNames = []string{"none", "allowance", "approval", "platform"}
 
 // String returns the basis's lowercase name.
-func (b DiscountBasis) String() string { return enumName(b, discountBasisNames, "discount basis") }
+func (b DiscountBasis) String() string {
+	return ensemble.EnumName(b, discountBasisNames, "discount basis")
+}
 
 // MarshalText writes the basis's name; an undeclared basis is an error.
 func (b DiscountBasis) MarshalText() ([]byte, error) {
-	return enumMarshal(b, discountBasisNames, "discount basis")
+	return ensemble.EnumText(b, discountBasisNames, "order", "discount basis")
 }
 
 // UnmarshalText reads a basis's name; "" is BasisNone.
 func (b *DiscountBasis) UnmarshalText(t []byte) (err error) {
-	*b, err = enumParse[DiscountBasis](t, discountBasisNames, "discount basis")
+	*b, err = ensemble.ParseEnum[DiscountBasis](t, discountBasisNames, "order", "discount basis")
 	return err
 }
 
@@ -238,16 +212,16 @@ const (
 var cancelModeNames = []string{"at_period_end", "immediately"}
 
 // String returns the mode's lowercase name.
-func (m CancelMode) String() string { return enumName(m, cancelModeNames, "cancel mode") }
+func (m CancelMode) String() string { return ensemble.EnumName(m, cancelModeNames, "cancel mode") }
 
 // MarshalText writes the mode's name; an undeclared mode is an error.
 func (m CancelMode) MarshalText() ([]byte, error) {
-	return enumMarshal(m, cancelModeNames, "cancel mode")
+	return ensemble.EnumText(m, cancelModeNames, "order", "cancel mode")
 }
 
 // UnmarshalText reads a mode's name; "" is AtPeriodEnd.
 func (m *CancelMode) UnmarshalText(b []byte) (err error) {
-	*m, err = enumParse[CancelMode](b, cancelModeNames, "cancel mode")
+	*m, err = ensemble.ParseEnum[CancelMode](b, cancelModeNames, "order", "cancel mode")
 	return err
 }
 
@@ -279,16 +253,16 @@ const (
 var changeKindNames = []string{"unspecified", "quantity", "offer", "add_add_on", "remove_add_on", "add_line", "remove_line"}
 
 // String returns the kind's lowercase name.
-func (k ChangeKind) String() string { return enumName(k, changeKindNames, "change kind") }
+func (k ChangeKind) String() string { return ensemble.EnumName(k, changeKindNames, "change kind") }
 
 // MarshalText writes the kind's name; an undeclared kind is an error.
 func (k ChangeKind) MarshalText() ([]byte, error) {
-	return enumMarshal(k, changeKindNames, "change kind")
+	return ensemble.EnumText(k, changeKindNames, "order", "change kind")
 }
 
 // UnmarshalText reads a kind's name; "" is ChangeUnspecified.
 func (k *ChangeKind) UnmarshalText(b []byte) (err error) {
-	*k, err = enumParse[ChangeKind](b, changeKindNames, "change kind")
+	*k, err = ensemble.ParseEnum[ChangeKind](b, changeKindNames, "order", "change kind")
 	return err
 }
 
@@ -351,16 +325,16 @@ var commandKindNames = []string{"unspecified", "create", "revise", "quote", "exp
 	"revoke_cancellation"}
 
 // String returns the kind's lowercase name.
-func (k CommandKind) String() string { return enumName(k, commandKindNames, "command") }
+func (k CommandKind) String() string { return ensemble.EnumName(k, commandKindNames, "command") }
 
 // MarshalText writes the kind's name; an undeclared kind is an error.
 func (k CommandKind) MarshalText() ([]byte, error) {
-	return enumMarshal(k, commandKindNames, "command")
+	return ensemble.EnumText(k, commandKindNames, "order", "command")
 }
 
 // UnmarshalText reads a kind's name; "" is CmdUnspecified.
 func (k *CommandKind) UnmarshalText(b []byte) (err error) {
-	*k, err = enumParse[CommandKind](b, commandKindNames, "command")
+	*k, err = ensemble.ParseEnum[CommandKind](b, commandKindNames, "order", "command")
 	return err
 }
 
@@ -411,14 +385,16 @@ var eventKindNames = []string{"unspecified", "created", "revised", "quoted", "qu
 	"cancellation_scheduled", "cancelled", "terminated", "cancellation_revoked"}
 
 // String returns the kind's lowercase name.
-func (k EventKind) String() string { return enumName(k, eventKindNames, "event") }
+func (k EventKind) String() string { return ensemble.EnumName(k, eventKindNames, "event") }
 
 // MarshalText writes the kind's name; an undeclared kind is an error.
-func (k EventKind) MarshalText() ([]byte, error) { return enumMarshal(k, eventKindNames, "event") }
+func (k EventKind) MarshalText() ([]byte, error) {
+	return ensemble.EnumText(k, eventKindNames, "order", "event")
+}
 
 // UnmarshalText reads a kind's name; "" is EventUnspecified.
 func (k *EventKind) UnmarshalText(b []byte) (err error) {
-	*k, err = enumParse[EventKind](b, eventKindNames, "event")
+	*k, err = ensemble.ParseEnum[EventKind](b, eventKindNames, "order", "event")
 	return err
 }
 
@@ -444,13 +420,13 @@ const (
 var roleNames = []string{"unspecified", "seller", "upline", "marketplace", "referrer", "co_seller"}
 
 // String returns the role's lowercase name.
-func (r Role) String() string { return enumName(r, roleNames, "role") }
+func (r Role) String() string { return ensemble.EnumName(r, roleNames, "role") }
 
 // MarshalText writes the role's name; an undeclared role is an error.
-func (r Role) MarshalText() ([]byte, error) { return enumMarshal(r, roleNames, "role") }
+func (r Role) MarshalText() ([]byte, error) { return ensemble.EnumText(r, roleNames, "order", "role") }
 
 // UnmarshalText reads a role's name; "" is RoleUnspecified.
 func (r *Role) UnmarshalText(b []byte) (err error) {
-	*r, err = enumParse[Role](b, roleNames, "role")
+	*r, err = ensemble.ParseEnum[Role](b, roleNames, "order", "role")
 	return err
 }

@@ -49,16 +49,16 @@ const (
 var kindNames = [...]string{"unspecified", "earning", "supplier_cost", "clawback", "reserve", "release", "hold", "adjustment", "payout"}
 
 // String returns the kind's lowercase name.
-func (k EntryKind) String() string { return enumString(kindNames[:], uint8(k), "entry_kind") }
+func (k EntryKind) String() string { return ensemble.EnumName(uint8(k), kindNames[:], "entry_kind") }
 
 // MarshalText writes the kind's name.
 func (k EntryKind) MarshalText() ([]byte, error) {
-	return enumMarshal(kindNames[:], uint8(k), "entry kind")
+	return ensemble.EnumText(uint8(k), kindNames[:], "settlement", "entry kind")
 }
 
 // UnmarshalText reads a kind's name; "" is KindUnspecified.
 func (k *EntryKind) UnmarshalText(b []byte) error {
-	v, err := enumParse(kindNames[:], string(b), "entry kind")
+	v, err := ensemble.ParseEnum[uint8](b, kindNames[:], "settlement", "entry kind")
 	*k = EntryKind(v)
 	return err
 }

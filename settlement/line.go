@@ -47,16 +47,16 @@ const (
 var routeNames = [...]string{"unspecified", "direct", "marketplace", "partner", "referral", "co_sell"}
 
 // String returns the kind's lowercase name.
-func (k RouteKind) String() string { return enumString(routeNames[:], uint8(k), "route_kind") }
+func (k RouteKind) String() string { return ensemble.EnumName(uint8(k), routeNames[:], "route_kind") }
 
 // MarshalText writes the kind's name.
 func (k RouteKind) MarshalText() ([]byte, error) {
-	return enumMarshal(routeNames[:], uint8(k), "route kind")
+	return ensemble.EnumText(uint8(k), routeNames[:], "settlement", "route kind")
 }
 
 // UnmarshalText reads a kind's name; "" is RouteUnspecified.
 func (k *RouteKind) UnmarshalText(b []byte) error {
-	v, err := enumParse(routeNames[:], string(b), "route kind")
+	v, err := ensemble.ParseEnum[uint8](b, routeNames[:], "settlement", "route kind")
 	*k = RouteKind(v)
 	return err
 }
@@ -204,31 +204,4 @@ func (l *Line) validate() error {
 		return nil
 	}
 	return fmt.Errorf("%w: %w", ErrInvalidLine, p.Err(fmt.Sprintf("line %q", string(l.ID))))
-}
-
-// enum helpers: names indexed by value; "" parses as the zero value.
-func enumString(names []string, v uint8, kind string) string {
-	if int(v) < len(names) {
-		return names[v]
-	}
-	return fmt.Sprintf("%s(%d)", kind, v)
-}
-
-func enumMarshal(names []string, v uint8, kind string) ([]byte, error) {
-	if int(v) >= len(names) {
-		return nil, fmt.Errorf("settlement: unknown %s %d", kind, v)
-	}
-	return []byte(names[v]), nil
-}
-
-func enumParse(names []string, s, kind string) (uint8, error) {
-	if s == "" {
-		return 0, nil
-	}
-	for i, n := range names {
-		if n == s {
-			return uint8(i), nil
-		}
-	}
-	return 0, fmt.Errorf("settlement: unknown %s %q", kind, s)
 }

@@ -29,14 +29,16 @@ const (
 var basisNames = [...]string{"net", "gross"}
 
 // String returns the basis's lowercase name.
-func (b Basis) String() string { return enumString(basisNames[:], uint8(b), "basis") }
+func (b Basis) String() string { return ensemble.EnumName(uint8(b), basisNames[:], "basis") }
 
 // MarshalText writes the basis's name.
-func (b Basis) MarshalText() ([]byte, error) { return enumMarshal(basisNames[:], uint8(b), "basis") }
+func (b Basis) MarshalText() ([]byte, error) {
+	return ensemble.EnumText(uint8(b), basisNames[:], "settlement", "basis")
+}
 
 // UnmarshalText reads a basis's name; "" is BasisNet.
 func (b *Basis) UnmarshalText(t []byte) error {
-	v, err := enumParse(basisNames[:], string(t), "basis")
+	v, err := ensemble.ParseEnum[uint8](t, basisNames[:], "settlement", "basis")
 	*b = Basis(v)
 	return err
 }
@@ -58,16 +60,16 @@ const (
 var fallbackNames = [...]string{"remaining", "platform"}
 
 // String returns the fallback's lowercase name.
-func (f Fallback) String() string { return enumString(fallbackNames[:], uint8(f), "fallback") }
+func (f Fallback) String() string { return ensemble.EnumName(uint8(f), fallbackNames[:], "fallback") }
 
 // MarshalText writes the fallback's name.
 func (f Fallback) MarshalText() ([]byte, error) {
-	return enumMarshal(fallbackNames[:], uint8(f), "fallback")
+	return ensemble.EnumText(uint8(f), fallbackNames[:], "settlement", "fallback")
 }
 
 // UnmarshalText reads a fallback's name; "" is FallbackRemaining.
 func (f *Fallback) UnmarshalText(b []byte) error {
-	v, err := enumParse(fallbackNames[:], string(b), "fallback")
+	v, err := ensemble.ParseEnum[uint8](b, fallbackNames[:], "settlement", "fallback")
 	*f = Fallback(v)
 	return err
 }
@@ -86,14 +88,16 @@ const (
 var windowNames = [...]string{"calendar_year", "rolling_12_months"}
 
 // String returns the window's lowercase name.
-func (w Window) String() string { return enumString(windowNames[:], uint8(w), "window") }
+func (w Window) String() string { return ensemble.EnumName(uint8(w), windowNames[:], "window") }
 
 // MarshalText writes the window's name.
-func (w Window) MarshalText() ([]byte, error) { return enumMarshal(windowNames[:], uint8(w), "window") }
+func (w Window) MarshalText() ([]byte, error) {
+	return ensemble.EnumText(uint8(w), windowNames[:], "settlement", "window")
+}
 
 // UnmarshalText reads a window's name; "" is WindowCalendarYear.
 func (w *Window) UnmarshalText(b []byte) error {
-	v, err := enumParse(windowNames[:], string(b), "window")
+	v, err := ensemble.ParseEnum[uint8](b, windowNames[:], "settlement", "window")
 	*w = Window(v)
 	return err
 }
@@ -116,16 +120,16 @@ const (
 var modeNames = [...]string{"marginal", "cliff"}
 
 // String returns the mode's lowercase name.
-func (m RateMode) String() string { return enumString(modeNames[:], uint8(m), "rate mode") }
+func (m RateMode) String() string { return ensemble.EnumName(uint8(m), modeNames[:], "rate mode") }
 
 // MarshalText writes the mode's name.
 func (m RateMode) MarshalText() ([]byte, error) {
-	return enumMarshal(modeNames[:], uint8(m), "rate mode")
+	return ensemble.EnumText(uint8(m), modeNames[:], "settlement", "rate mode")
 }
 
 // UnmarshalText reads a mode's name; "" is Marginal.
 func (m *RateMode) UnmarshalText(b []byte) error {
-	v, err := enumParse(modeNames[:], string(b), "rate mode")
+	v, err := ensemble.ParseEnum[uint8](b, modeNames[:], "settlement", "rate mode")
 	*m = RateMode(v)
 	return err
 }
