@@ -39,8 +39,6 @@ type Settler struct {
 	byOffer   map[catalog.OfferID][]*cplan
 	anyOffer  []*cplan
 	rules     *rules.RuleSet
-	memoOK    map[*rules.Rule]memoLevel
-	reads     map[*rules.Rule]readMask
 	net       *partner.Network
 	timelines map[partner.ID]*timeline
 	platform  partner.ID
@@ -84,6 +82,9 @@ type cnode struct {
 	shareRule  string
 	cond       string
 	levelRule  string
+	// The same rules resolved to their versions when the settler is
+	// built, so settling a line never looks a rule up by id.
+	shareR, condR, levelR *crule
 	cap, floor ensemble.Money
 	fallback   Fallback
 	reserve    *Reserve
@@ -106,8 +107,7 @@ type cnode struct {
 // that may be unable to trade) without a remaining child, rules that are
 // unknown or of the wrong kind, bad cumulative tiers and reserves.
 func New(cfg Config) (*Settler, error) {
-	s := &Settler{rules: cfg.Rules, net: cfg.Network, platform: cfg.Platform, memoOK: map[*rules.Rule]memoLevel{}, reads: map[*rules.Rule]readMask{},
-		byOffer: map[catalog.OfferID][]*cplan{}}
+	s := &Settler{rules: cfg.Rules, net: cfg.Network, platform: cfg.Platform, byOffer: map[catalog.OfferID][]*cplan{}}
 	if s.platform == "" {
 		s.platform = DefaultPlatform
 	}
@@ -159,17 +159,29 @@ func New(cfg Config) (*Settler, error) {
 		if s.rules, err = s.env.NewRuleSet(docs...); err != nil {
 			return nil, fmt.Errorf("settlement: rules must compile in settlement.Env: %w", err)
 		}
-		for _, r := range s.rules.Rules() {
+		byID := map[string]*crule{}
+		for _, r := range s.rules.Rules() { // by id, then version
 			if !used[r.ID()] {
 				continue
 			}
+			cr := byID[r.ID()]
+			if cr == nil {
+				cr = &crule{id: r.ID()}
+				byID[r.ID()] = cr
+			}
+			level, mask := memoNone, readMask(0)
 			switch {
 			case compiles(pEnv, r):
-				s.memoOK[r] = memoPartner
+				level = memoPartner
 			case compiles(ctxEnv, r):
-				s.memoOK[r] = memoContext
-				s.reads[r] = reads(r.Document().Expression)
+				level, mask = memoContext, reads(r.Document().Expression)
 			}
+			cr.versions = append(cr.versions, r)
+			cr.memo = append(cr.memo, level)
+			cr.reads = append(cr.reads, mask)
+		}
+		for _, cp := range s.plans {
+			cp.root.resolveRules(byID)
 		}
 	}
 	for _, cp := range s.plans {
@@ -576,6 +588,34 @@ const (
 	memoContext                  // reads offer, route, customer, partner
 	memoPartner                  // reads only the node's partner
 )
+
+// crule is one rule id's versions, ascending, with what settling needs of
+// each: how its results are memoized and which facts key them.
+type crule struct {
+	id       string
+	versions []*rules.Rule
+	memo     []memoLevel
+	reads    []readMask
+}
+
+// at returns the index of the version in force at t: among the versions
+// whose effective span contains t, the highest (as rules.RuleSet.At).
+func (c *crule) at(t time.Time) (int, error) {
+	for i := len(c.versions) - 1; i >= 0; i-- {
+		if c.versions[i].InForce(t) {
+			return i, nil
+		}
+	}
+	return 0, fmt.Errorf("%w: rule %q at %s", rules.ErrNotInForce, c.id, t.UTC().Format(time.RFC3339))
+}
+
+// resolveRules points the node and its descendants at their rules.
+func (c *cnode) resolveRules(byID map[string]*crule) {
+	c.shareR, c.condR, c.levelR = byID[c.shareRule], byID[c.cond], byID[c.levelRule]
+	for _, ch := range c.children {
+		ch.resolveRules(byID)
+	}
+}
 
 func compiles(env *rules.Env, r *rules.Rule) bool {
 	_, err := env.Compile(r.Document())

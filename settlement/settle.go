@@ -539,12 +539,15 @@ type evalResult struct {
 
 // evalRule evaluates rule id in force at the line's date with partner
 // facts sn, reusing the result for rules that read no line facts.
-func (r *run) evalRule(id string, sn *partner.Snapshot) (*evalResult, *rules.Rule, error) {
-	rule, err := r.s.rules.At(id, r.line.Date)
+func (r *run) evalRule(id string, cr *crule, sn *partner.Snapshot) (*evalResult, *rules.Rule, error) {
+	if cr == nil {
+		return nil, nil, fmt.Errorf("%w %q", rules.ErrUnknownRule, id)
+	}
+	vi, err := cr.at(r.line.Date)
 	if err != nil {
 		return nil, nil, err
 	}
-	level := r.s.memoOK[rule]
+	rule, level := cr.versions[vi], cr.memo[vi]
 	memo := level != memoNone
 	var key memoKey
 	pkey := partnerKey{rule: rule, snap: sn}
@@ -554,7 +557,7 @@ func (r *run) evalRule(id string, sn *partner.Snapshot) (*evalResult, *rules.Rul
 			return res, rule, nil
 		}
 	case memoContext:
-		key = r.contextKey(rule, sn)
+		key = r.contextKey(rule, cr.reads[vi], sn)
 		if res, ok := r.memo[key]; ok {
 			return res, rule, nil
 		}
@@ -753,7 +756,7 @@ func (r *run) walk(n *cnode, amount int64, depth int) error {
 			sn = r.sellerSnap()
 		}
 		if c.cond != "" && k.active {
-			res, rule, err := r.evalRule(c.cond, sn)
+			res, rule, err := r.evalRule(c.cond, c.condR, sn)
 			if err != nil {
 				return lineErr(l.ID, planID, c.path, ruleName(rule, c.cond), fmt.Errorf("%w: %w", ErrRule, err))
 			}
@@ -775,7 +778,7 @@ func (r *run) walk(n *cnode, amount int64, depth int) error {
 			}
 			k.fixed = u
 		case shareRule:
-			ev, rule, err := r.evalRule(c.shareRule, sn)
+			ev, rule, err := r.evalRule(c.shareRule, c.shareR, sn)
 			if err != nil {
 				return lineErr(l.ID, planID, c.path, ruleName(rule, c.shareRule), fmt.Errorf("%w: %w", ErrRule, err))
 			}
@@ -996,7 +999,7 @@ func (r *run) pay(n *cnode, amount int64, k *child) error {
 			w := one
 			if n.levelRule != "" {
 				r.rf.Level = lvl
-				ev, rule, err := r.evalRule(n.levelRule, sn)
+				ev, rule, err := r.evalRule(n.levelRule, n.levelR, sn)
 				if err != nil {
 					r.rf = saved
 					return lineErr(l.ID, r.plan.id, n.path, ruleName(rule, n.levelRule), fmt.Errorf("%w: %w", ErrRule, err))
@@ -1199,8 +1202,7 @@ func (r *run) keepRefs(refs []ensemble.Ref, more ...ensemble.Ref) []ensemble.Ref
 }
 
 // contextKey keys a context rule's result by the facts it reads.
-func (r *run) contextKey(rule *rules.Rule, sn *partner.Snapshot) memoKey {
-	m := r.s.reads[rule]
+func (r *run) contextKey(rule *rules.Rule, m readMask, sn *partner.Snapshot) memoKey {
 	k := memoKey{rule: rule, snap: sn}
 	l := r.line
 	if m&readOfferID != 0 {
