@@ -44,6 +44,7 @@ type Settler struct {
 	platform  partner.ID
 	env       *rules.Env
 	perLine   int // most entries a plan makes per line, for preallocation
+	nodes     int // nodes of every plan
 }
 
 type shareKind uint8
@@ -93,6 +94,7 @@ type cnode struct {
 	children   []*cnode
 	remaining  int       // index of the remaining child, -1 for none
 	leafIdx    int       // index in cplan.paths of a leaf
+	idx        int       // index among all the settler's nodes, for per-call caches
 	meta       *partMeta // ledger metadata of the leaf's parts
 	platMeta   *partMeta // the same for parts paid to the platform as a fallback
 	shareText  string
@@ -245,7 +247,8 @@ func (s *Settler) compileNode(p *ensemble.Problems, path string, cp *cplan, n *N
 		cp.depth = depth
 	}
 	c := &cnode{id: string(n.ID), cond: n.Condition, levelRule: n.LevelWeight, cap: n.Cap, floor: n.Floor,
-		fallback: n.Fallback, reserve: n.Reserve, remaining: -1}
+		fallback: n.Fallback, reserve: n.Reserve, remaining: -1, idx: s.nodes}
+	s.nodes++
 	if !validNodeID(string(n.ID)) {
 		p.Addf(path+".id", "node id %q is empty or holds '/', ':', '#', '@' or white space", n.ID)
 	} else if ids[string(n.ID)] {

@@ -75,7 +75,8 @@ type Conversion struct {
 }
 
 // Entry is one append-only payout entry: who is owed what, of which kind,
-// decided by which plan node and rules, for which line.
+// decided by which plan node and rules, for which line. Entries of one
+// call share their Rules and Trace slices: treat them as read-only.
 type Entry struct {
 	ID     EntryID        `json:"id"`
 	Line   LineID         `json:"line,omitempty"`

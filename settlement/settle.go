@@ -8,7 +8,6 @@ import (
 	"math"
 	"math/big"
 	"slices"
-	"sort"
 	"strings"
 	"time"
 
@@ -83,13 +82,21 @@ func (s *Settler) AppendSettle(ctx context.Context, dst []Entry, st State, lines
 		r.lc = lines[i]
 		r.lc.Date = r.lc.Date.UTC() // stored instants are UTC
 		l := &r.lc
-		if r.st.lines[l.ID] != nil || r.st.credits[l.ID] != "" {
-			return fail(lineErr(l.ID, "", "", "", ErrAlreadySettled))
-		}
 		var err error
 		if l.Credits == "" {
-			err = r.settleLine(l)
+			// Insert first and compare lengths: one map operation instead
+			// of a lookup and an insert. The maps are the call's own, and
+			// dropped on error.
+			lg, held := r.newLedger(), len(r.st.lines)
+			r.st.lines[l.ID] = lg
+			if len(r.st.lines) == held || r.st.credits[l.ID] != "" {
+				return fail(lineErr(l.ID, "", "", "", ErrAlreadySettled))
+			}
+			err = r.settleLine(l, lg)
 		} else {
+			if r.st.lines[l.ID] != nil || r.st.credits[l.ID] != "" {
+				return fail(lineErr(l.ID, "", "", "", ErrAlreadySettled))
+			}
 			err = r.clawback(l)
 		}
 		if err != nil {
@@ -183,6 +190,7 @@ type run struct {
 	chainSn  []*partner.Snapshot
 	arena    []ensemble.Ref
 	ledgers  []ledger
+	ruleRefs [][]ensemble.Ref // by node index: the rule refs its last entry carried
 	parts    []part
 	vfSet    bool // line and volume facts are filled for this line
 	rest     int64
@@ -267,7 +275,16 @@ func (r *run) snapshot(id partner.ID, t time.Time) (*partner.Snapshot, error) {
 	if tl == nil {
 		return nil, &partner.PartnerError{ID: id, Err: partner.ErrUnknownPartner}
 	}
-	i := sort.Search(len(tl.bounds), func(i int) bool { return tl.bounds[i].After(t) })
+	// The first bound after t, by binary search.
+	i, j := 0, len(tl.bounds)
+	for i < j {
+		h := int(uint(i+j) >> 1)
+		if tl.bounds[h].After(t) {
+			j = h
+		} else {
+			i = h + 1
+		}
+	}
 	if tl.snaps[i] == nil {
 		return nil, errNotTrading
 	}
@@ -314,7 +331,9 @@ func buildTimelines(net *partner.Network) (map[partner.ID]*timeline, error) {
 	return out, nil
 }
 
-func (r *run) settleLine(l *Line) error {
+// settleLine splits sale line l into entries and records them in lg, the
+// line's ledger (already in the state).
+func (r *run) settleLine(l *Line, lg *ledger) error {
 	plan, err := r.s.pick(l)
 	if err != nil {
 		return err
@@ -325,7 +344,6 @@ func (r *run) settleLine(l *Line) error {
 		return lineErr(l.ID, plan.id, "", "", err)
 	}
 	r.trace = r.keepRefs(l.Trace, l.Ref())
-	lg := r.newLedger()
 	*lg = ledger{line: l.ID, plan: plan.ref, date: l.Date, cur: r.cur, basis: basis, offer: l.Offer,
 		route: l.Route.Kind, seller: l.Route.Seller(), trace: r.trace}
 	lg.parts = r.newParts(plan.leaves + len(l.SupplierCosts))
@@ -405,7 +423,6 @@ func (r *run) settleLine(l *Line) error {
 			return lineErr(l.ID, plan.id, n.path, "", err)
 		}
 	}
-	r.st.lines[l.ID] = lg
 	return nil
 }
 
@@ -970,12 +987,13 @@ func (r *run) pay(n *cnode, amount int64, k *child) error {
 		}
 	}
 	base := r.ids[r.idOff[n.leafIdx]:r.idOff[n.leafIdx+1]]
+	refs := r.keptRuleRefs(n)
 	if k.platform {
-		r.emit(EntryID(base), n.platMeta, r.s.platform, amount, k.text, r.refs, k.note)
+		r.emit(EntryID(base), n.platMeta, r.s.platform, amount, k.text, refs, k.note)
 		return nil
 	}
 	if !n.role.multi() {
-		r.emit(EntryID(base), n.meta, k.id, amount, k.text, r.refs, k.note)
+		r.emit(EntryID(base), n.meta, k.id, amount, k.text, refs, k.note)
 		r.reserve(n, EntryID(base), k.id, amount)
 		return nil
 	}
@@ -1022,7 +1040,7 @@ func (r *run) pay(n *cnode, amount int64, k *child) error {
 	parts := r.ubuf[:len(ids)]
 	err := ensemble.AllocateUnits(parts, amount, weights, ensemble.AllocateOptions{Method: r.plan.method})
 	if errors.Is(err, ensemble.ErrZeroWeights) {
-		r.emit(EntryID(base), n.platMeta, r.s.platform, amount, k.text, r.refs,
+		r.emit(EntryID(base), n.platMeta, r.s.platform, amount, k.text, refs,
 			"fallback to platform: every weight is zero")
 		return nil
 	}
@@ -1038,7 +1056,7 @@ func (r *run) pay(n *cnode, amount int64, k *child) error {
 		if n.role.kind == roleChainAll {
 			text = fmt.Sprintf("%s, level %s", k.text, weights[i].Key)
 		}
-		r.emit(eid, n.meta, id, parts[i], text, r.refs, k.note)
+		r.emit(eid, n.meta, id, parts[i], text, refs, k.note)
 		r.reserve(n, eid, id, parts[i])
 	}
 	return nil
@@ -1096,13 +1114,10 @@ func (r *run) emit(id EntryID, meta *partMeta, party partner.ID, units int64, sh
 	r.lg.parts = append(r.lg.parts, part{entry: id, party: party, meta: meta, units: units, unreversed: units})
 }
 
+// refs must be kept (see keptRuleRefs): entries share them.
 func (r *run) emitAt(id EntryID, kind EntryKind, party partner.ID, roleName, node string, units int64, at time.Time, share string, refs []ensemble.Ref, note string, rev EntryID) {
-	var rs []ensemble.Ref
-	if len(refs) > 0 {
-		rs = r.keepRefs(refs)
-	}
 	r.entries = append(r.entries, Entry{ID: id, Line: r.line.ID, Kind: kind, Party: party, Role: roleName,
-		Amount: ensemble.MoneyFromMinor(units, r.cur), Date: at, Plan: r.plan.ref, Node: node, Share: share, Rules: rs,
+		Amount: ensemble.MoneyFromMinor(units, r.cur), Date: at, Plan: r.plan.ref, Node: node, Share: share, Rules: refs,
 		Offer: r.line.Offer, Route: r.line.Route.Kind, Seller: r.seller, Reverses: rev, Note: note, Trace: r.trace})
 }
 
@@ -1184,6 +1199,25 @@ func (r *run) newParts(n int) []part {
 	start := len(r.parts)
 	r.parts = r.parts[:start+n]
 	return r.parts[start : start : start+n]
+}
+
+// keptRuleRefs returns the rule refs of leaf n's entries (r.refs, the
+// conditions and rules of the leaf and its ancestors) as a kept slice,
+// reusing the one its previous entry in the call carried when they are
+// equal, as they are for every line where the same rule versions decide.
+func (r *run) keptRuleRefs(n *cnode) []ensemble.Ref {
+	if len(r.refs) == 0 {
+		return nil
+	}
+	if r.ruleRefs == nil {
+		r.ruleRefs = make([][]ensemble.Ref, r.s.nodes)
+	}
+	if last := r.ruleRefs[n.idx]; slices.Equal(last, r.refs) {
+		return last
+	}
+	kept := r.keepRefs(r.refs)
+	r.ruleRefs[n.idx] = kept
+	return kept
 }
 
 // keepRefs copies refs (and more) into the call's reference arena and
