@@ -45,6 +45,9 @@ type Settler struct {
 	env       *rules.Env
 	perLine   int // most entries a plan makes per line, for preallocation
 	nodes     int // nodes of every plan
+	// ruleVersions counts the versions of the rules plans name; each
+	// crule's versions are numbered from its index.
+	ruleVersions int
 }
 
 type shareKind uint8
@@ -73,31 +76,31 @@ type cplan struct {
 }
 
 type cnode struct {
-	id, path   string
-	ref        ensemble.Ref
-	leaf       bool
-	role       role
-	kind       shareKind
-	ratio      ensemble.Ratio
-	amount     ensemble.Money
-	shareRule  string
-	cond       string
-	levelRule  string
+	id, path  string
+	ref       ensemble.Ref
+	leaf      bool
+	role      role
+	kind      shareKind
+	ratio     ensemble.Ratio
+	amount    ensemble.Money
+	shareRule string
+	cond      string
+	levelRule string
 	// The same rules resolved to their versions when the settler is
 	// built, so settling a line never looks a rule up by id.
 	shareR, condR, levelR *crule
-	cap, floor ensemble.Money
-	fallback   Fallback
-	reserve    *Reserve
-	cum        *Cumulative
-	cumOf      role
-	children   []*cnode
-	remaining  int       // index of the remaining child, -1 for none
-	leafIdx    int       // index in cplan.paths of a leaf
-	idx        int       // index among all the settler's nodes, for per-call caches
-	meta       *partMeta // ledger metadata of the leaf's parts
-	platMeta   *partMeta // the same for parts paid to the platform as a fallback
-	shareText  string
+	cap, floor            ensemble.Money
+	fallback              Fallback
+	reserve               *Reserve
+	cum                   *Cumulative
+	cumOf                 role
+	children              []*cnode
+	remaining             int       // index of the remaining child, -1 for none
+	leafIdx               int       // index in cplan.paths of a leaf
+	idx                   int       // index among all the settler's nodes, for per-call caches
+	meta                  *partMeta // ledger metadata of the leaf's parts
+	platMeta              *partMeta // the same for parts paid to the platform as a fallback
+	shareText             string
 }
 
 // New validates and compiles the plans of cfg, reporting every problem at
@@ -168,7 +171,7 @@ func New(cfg Config) (*Settler, error) {
 			}
 			cr := byID[r.ID()]
 			if cr == nil {
-				cr = &crule{id: r.ID()}
+				cr = &crule{id: r.ID(), index: s.ruleVersions}
 				byID[r.ID()] = cr
 			}
 			level, mask := memoNone, readMask(0)
@@ -178,6 +181,7 @@ func New(cfg Config) (*Settler, error) {
 			case compiles(ctxEnv, r):
 				level, mask = memoContext, reads(r.Document().Expression)
 			}
+			s.ruleVersions++
 			cr.versions = append(cr.versions, r)
 			cr.memo = append(cr.memo, level)
 			cr.reads = append(cr.reads, mask)
@@ -596,6 +600,7 @@ const (
 // each: how its results are memoized and which facts key them.
 type crule struct {
 	id       string
+	index    int // of the first version among the settler's rule versions
 	versions []*rules.Rule
 	memo     []memoLevel
 	reads    []readMask

@@ -143,12 +143,6 @@ type internKey struct {
 	exp  int32
 }
 
-// partnerKey memoizes a rule that reads only the node's partner.
-type partnerKey struct {
-	rule *rules.Rule
-	snap *partner.Snapshot
-}
-
 // memoKey memoizes a rule that reads offer, route, customer and partner.
 type memoKey struct {
 	rule    *rules.Rule
@@ -176,7 +170,7 @@ type run struct {
 	snaps    map[partner.ID]*partner.Snapshot // without a network
 	lc       Line
 	memo     map[memoKey]*evalResult
-	pmemo    map[partnerKey]*evalResult
+	pmemo    []map[*partner.Snapshot]*evalResult // by rule version index (crule.index)
 	interned map[internKey]*evalResult
 	lcache   map[levelKey]*levelShares
 	platSn   partner.Snapshot
@@ -224,7 +218,7 @@ type child struct {
 
 func (s *Settler) newRun(ctx context.Context, st State, lines int) *run {
 	r := &run{s: s, ctx: ctx, st: st.clone(lines), owned: map[volKey]bool{}, snaps: map[partner.ID]*partner.Snapshot{},
-		memo: map[memoKey]*evalResult{}, pmemo: map[partnerKey]*evalResult{}, interned: map[internKey]*evalResult{}, lcache: map[levelKey]*levelShares{}, volume: map[*cnode]int64{}, accrued: map[volKey]LineID{}}
+		memo: map[memoKey]*evalResult{}, interned: map[internKey]*evalResult{}, lcache: map[levelKey]*levelShares{}, volume: map[*cnode]int64{}, accrued: map[volKey]LineID{}}
 	r.platSn = partner.Snapshot{ID: s.platform, Type: partner.TypePlatform, Status: partner.StatusActive}
 	if r.st.lines == nil {
 		r.st.lines = map[LineID]*ledger{}
@@ -567,10 +561,17 @@ func (r *run) evalRule(id string, cr *crule, sn *partner.Snapshot) (*evalResult,
 	rule, level := cr.versions[vi], cr.memo[vi]
 	memo := level != memoNone
 	var key memoKey
-	pkey := partnerKey{rule: rule, snap: sn}
+	var pmemo map[*partner.Snapshot]*evalResult
 	switch level {
 	case memoPartner:
-		if res, ok := r.pmemo[pkey]; ok {
+		if r.pmemo == nil {
+			r.pmemo = make([]map[*partner.Snapshot]*evalResult, r.s.ruleVersions)
+		}
+		if pmemo = r.pmemo[cr.index+vi]; pmemo == nil {
+			pmemo = map[*partner.Snapshot]*evalResult{}
+			r.pmemo[cr.index+vi] = pmemo
+		}
+		if res, ok := pmemo[sn]; ok {
 			return res, rule, nil
 		}
 	case memoContext:
@@ -615,7 +616,7 @@ func (r *run) evalRule(id string, cr *crule, sn *partner.Snapshot) (*evalResult,
 	}
 	switch level {
 	case memoPartner:
-		r.pmemo[pkey] = out
+		pmemo[sn] = out
 	case memoContext:
 		r.memo[key] = out
 	}
