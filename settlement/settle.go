@@ -132,6 +132,9 @@ func canonical(lines []Line) []int {
 	return order
 }
 
+// idChunkSize is the size of the chunks entry ids are written into.
+const idChunkSize = 16 << 10
+
 // maxInterned bounds the distinct share values one call interns.
 const maxInterned = 1 << 16
 
@@ -189,7 +192,8 @@ type run struct {
 	vfSet    bool // line and volume facts are filled for this line
 	rest     int64
 	seller   partner.ID
-	ids      string
+	ids      string          // the current line's entry ids, back to back
+	idChunk  strings.Builder // backs ids: one allocation per idChunkSize bytes
 	idOff    []int
 
 	// per line
@@ -342,19 +346,25 @@ func (r *run) settleLine(l *Line, lg *ledger) error {
 		route: l.Route.Kind, seller: l.Route.Seller(), trace: r.trace}
 	lg.parts = r.newParts(plan.leaves + len(l.SupplierCosts))
 	r.lg = lg
-	// Entry ids of the plan's leaves: "line:path" each, built as one
-	// string whose substrings are the ids.
-	var ids strings.Builder
-	ids.Grow(len(plan.paths)*(len(l.ID)+1) + plan.pathsLen)
+	// Entry ids of the plan's leaves: "line:path" each, written one after
+	// the other into the call's id chunk; the ids are substrings of it.
+	need := len(plan.paths)*(len(l.ID)+1) + plan.pathsLen
+	if r.idChunk.Cap()-r.idChunk.Len() < need {
+		// A fresh chunk: strings taken from the old one stay valid, since
+		// a Builder never rewrites what it holds.
+		r.idChunk = strings.Builder{}
+		r.idChunk.Grow(max(idChunkSize, need))
+	}
+	start := r.idChunk.Len()
 	r.idOff = r.idOff[:0]
 	for _, p := range plan.paths {
-		r.idOff = append(r.idOff, ids.Len())
-		ids.WriteString(string(l.ID))
-		ids.WriteByte(':')
-		ids.WriteString(p)
+		r.idOff = append(r.idOff, r.idChunk.Len()-start)
+		r.idChunk.WriteString(string(l.ID))
+		r.idChunk.WriteByte(':')
+		r.idChunk.WriteString(p)
 	}
-	r.idOff = append(r.idOff, ids.Len())
-	r.ids = ids.String()
+	r.idOff = append(r.idOff, r.idChunk.Len()-start)
+	r.ids = r.idChunk.String()[start:]
 	// Supplier costs first.
 	rest := basis
 	for i := range l.SupplierCosts {
