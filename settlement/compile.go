@@ -380,7 +380,7 @@ func (s *Settler) compileNode(p *ensemble.Problems, path string, cp *cplan, n *N
 		checkLevel(p, path, c, s.platform)
 	}
 	if c.leaf {
-		c.meta = &partMeta{role: roleText(c), node: c.path, kind: KindEarning}
+		c.meta = &partMeta{role: roleText(c), node: c.path, kind: KindEarning, multi: c.role.multi()}
 		c.platMeta = &partMeta{role: "platform", node: c.path, kind: KindEarning}
 	}
 	return c

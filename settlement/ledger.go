@@ -3,6 +3,7 @@ package settlement
 import (
 	"context"
 	"fmt"
+	"math"
 	"slices"
 	"strconv"
 	"time"
@@ -23,7 +24,7 @@ func (r *run) clawback(l *Line) error {
 	if lg == nil {
 		return lineErr(l.ID, "", "", "", fmt.Errorf("%w: credits %q", ErrUnknownLine, l.Credits))
 	}
-	if lg.disputed {
+	if lg.disputed() {
 		return lineErr(l.ID, lg.plan.ID, "", "", fmt.Errorf("%w: credits %q", ErrDisputed, l.Credits))
 	}
 	if l.Currency() != lg.cur {
@@ -31,7 +32,7 @@ func (r *run) clawback(l *Line) error {
 	}
 	gross := false
 	for _, cp := range r.s.plans {
-		if cp.ref == lg.plan {
+		if cp.ref == *lg.plan {
 			gross = cp.gross
 		}
 	}
@@ -68,8 +69,8 @@ func (r *run) reverse(lg *ledger, credit int64, by string, at time.Time, note st
 		return &nl, nil
 	}
 	shares := make([]ensemble.Share, len(nl.parts))
-	for i, p := range nl.parts {
-		shares[i] = ensemble.Share{Key: string(p.entry), Weight: ensemble.RatioFromInt(p.unreversed)}
+	for i := range nl.parts {
+		shares[i] = ensemble.Share{Key: string(lg.entryID(&nl.parts[i])), Weight: ensemble.RatioFromInt(nl.parts[i].unreversed)}
 	}
 	parts := make([]int64, len(shares))
 	if err := ensemble.AllocateUnits(parts, credit, shares, ensemble.AllocateOptions{}); err != nil {
@@ -81,10 +82,9 @@ func (r *run) reverse(lg *ledger, credit int64, by string, at time.Time, note st
 			continue
 		}
 		p.unreversed -= parts[i]
-		suffix := string(p.entry)[len(lg.line):] // ":node/path..."
-		r.entries = append(r.entries, Entry{ID: EntryID(by + suffix + "#clawback"), Line: LineID(by), Kind: KindClawback,
-			Party: p.party, Role: p.meta.role, Amount: ensemble.MoneyFromMinor(-parts[i], lg.cur), Date: at, Plan: lg.plan,
-			Node: p.meta.node, Offer: lg.offer, Route: lg.route, Seller: lg.seller, Reverses: p.entry, Note: note, Trace: trace})
+		r.entries = append(r.entries, Entry{ID: EntryID(partID(by, p) + "#clawback"), Line: LineID(by), Kind: KindClawback,
+			Party: p.party, Role: p.meta.role, Amount: ensemble.MoneyFromMinor(-parts[i], lg.cur), Date: at, Plan: *lg.plan,
+			Node: p.meta.node, Offer: lg.offer, Route: lg.route, Seller: lg.seller, Reverses: EntryID(shares[i].Key), Note: note, Trace: trace})
 	}
 	return &nl, nil
 }
@@ -97,23 +97,25 @@ func (s *Settler) Dispute(st State, line LineID, at time.Time) (Result, error) {
 	if lg == nil {
 		return Result{}, lineErr(line, "", "", "", ErrUnknownLine)
 	}
-	if lg.disputed {
+	if lg.disputed() {
 		return Result{}, lineErr(line, lg.plan.ID, "", "", ErrDisputed)
+	}
+	if lg.disputes == math.MaxInt32 {
+		return Result{}, lineErr(line, lg.plan.ID, "", "", fmt.Errorf("%w: too many disputes", ErrDisputed))
 	}
 	at = at.UTC()
 	r := s.newRun(context.Background(), st, 0)
 	nl := *lg
-	nl.parts = slices.Clone(lg.parts)
-	nl.disputed = true
+	nl.held = make([]int64, len(lg.parts))
 	nl.disputes++
-	seq := strconv.Itoa(nl.disputes)
+	seq := strconv.Itoa(int(nl.disputes))
 	for i := range nl.parts {
 		p := &nl.parts[i]
-		p.held = p.unreversed
-		if p.held == 0 {
+		nl.held[i] = p.unreversed
+		if p.unreversed == 0 {
 			continue
 		}
-		r.entries = append(r.entries, holdEntry(&nl, p, EntryID(string(p.entry)+"#hold."+seq), KindHold, p.held, at, "dispute "+seq+" opened"))
+		r.entries = append(r.entries, holdEntry(&nl, p, "#hold."+seq, KindHold, p.unreversed, at, "dispute "+seq+" opened"))
 	}
 	r.st.lines[line] = &nl
 	return Result{Entries: r.entries, State: r.st}, nil
@@ -128,24 +130,21 @@ func (s *Settler) ResolveDispute(st State, line LineID, won bool, at time.Time) 
 	if lg == nil {
 		return Result{}, lineErr(line, "", "", "", ErrUnknownLine)
 	}
-	if !lg.disputed {
+	if !lg.disputed() {
 		return Result{}, lineErr(line, lg.plan.ID, "", "", ErrNotDisputed)
 	}
 	at = at.UTC()
 	r := s.newRun(context.Background(), st, 0)
 	nl := *lg
-	nl.parts = slices.Clone(lg.parts)
-	nl.disputed = false
-	seq := strconv.Itoa(nl.disputes)
+	nl.held = nil
+	seq := strconv.Itoa(int(nl.disputes))
 	outcome := "won"
 	if !won {
 		outcome = "lost"
 	}
 	for i := range nl.parts {
-		p := &nl.parts[i]
-		if p.held != 0 {
-			r.entries = append(r.entries, holdEntry(&nl, p, EntryID(string(p.entry)+"#release."+seq), KindRelease, p.held, at, "dispute "+seq+" "+outcome))
-			p.held = 0
+		if h := lg.held[i]; h != 0 {
+			r.entries = append(r.entries, holdEntry(&nl, &nl.parts[i], "#release."+seq, KindRelease, h, at, "dispute "+seq+" "+outcome))
 		}
 	}
 	if !won {
@@ -162,9 +161,12 @@ func (s *Settler) ResolveDispute(st State, line LineID, won bool, at time.Time) 
 	return Result{Entries: r.entries, State: r.st}, nil
 }
 
-func holdEntry(lg *ledger, p *part, id EntryID, kind EntryKind, units int64, at time.Time, note string) Entry {
-	return Entry{ID: id, Line: lg.line, Kind: kind, Party: p.party, Role: p.meta.role, Amount: ensemble.MoneyFromMinor(units, lg.cur),
-		Date: at, Plan: lg.plan, Node: p.meta.node, Offer: lg.offer, Route: lg.route, Seller: lg.seller, Reverses: p.entry,
+// holdEntry returns the hold or release (kind) of units of part p, with
+// id "<p's entry id><suffix>".
+func holdEntry(lg *ledger, p *part, suffix string, kind EntryKind, units int64, at time.Time, note string) Entry {
+	id := lg.entryID(p)
+	return Entry{ID: id + EntryID(suffix), Line: lg.line, Kind: kind, Party: p.party, Role: p.meta.role, Amount: ensemble.MoneyFromMinor(units, lg.cur),
+		Date: at, Plan: *lg.plan, Node: p.meta.node, Offer: lg.offer, Route: lg.route, Seller: lg.seller, Reverses: id,
 		Note: note, Trace: append(slices.Clone(lg.trace), ensemble.Ref{Kind: RefLine, ID: string(lg.line)})}
 }
 

@@ -207,3 +207,46 @@ func TestAdjust(t *testing.T) {
 	require.ErrorAs(t, err, &ve)
 	require.Len(t, ve.Problems, 2, "reason and approver are both reported")
 }
+
+// A state's entry ids are derived from line, node and party, so a decoded
+// state whose ids say otherwise is refused, as is an amount held on a line
+// no dispute holds; a disputed line round-trips with its holds.
+func TestStateJSONChecksEntryIDsAndHolds(t *testing.T) {
+	s := newSettler(t)
+	res, err := s.Settle(ctx, settlement.State{}, []settlement.Line{chainLine("L1", "1000.00", "2026-03-01")})
+	require.NoError(t, err)
+	held, err := s.Dispute(res.State, "L1", date("2026-03-05"))
+	require.NoError(t, err)
+	b, err := json.Marshal(held.State)
+	require.NoError(t, err)
+	var back settlement.State
+	require.NoError(t, json.Unmarshal(b, &back))
+	ll, ok := back.Line("L1")
+	require.True(t, ok)
+	require.True(t, ll.Disputed)
+	for _, p := range ll.Parts {
+		requireMoney(t, p.Held, p.Unreversed, string(p.Entry))
+	}
+	won, err := s.ResolveDispute(back, "L1", true, date("2026-03-09"))
+	require.NoError(t, err)
+	for _, e := range won.Entries {
+		require.Equal(t, settlement.KindRelease, e.Kind)
+		require.Equal(t, e.Reverses+"#release.1", e.ID)
+	}
+
+	var doc map[string]any
+	require.NoError(t, json.Unmarshal(b, &doc))
+	part := doc["lines"].([]any)[0].(map[string]any)["parts"].([]any)[0].(map[string]any)
+	part["entry"] = "L1:somewhere/else"
+	bad, err := json.Marshal(doc)
+	require.NoError(t, err)
+	err = json.Unmarshal(bad, &back)
+	require.ErrorContains(t, err, "lines[0].parts[0].entry")
+
+	part["entry"] = "L1:" + part["node"].(string)
+	doc["lines"].([]any)[0].(map[string]any)["disputed"] = false
+	bad, err = json.Marshal(doc)
+	require.NoError(t, err)
+	err = json.Unmarshal(bad, &back)
+	require.ErrorContains(t, err, "lines[0].parts[0].held")
+}

@@ -342,7 +342,7 @@ func (r *run) settleLine(l *Line, lg *ledger) error {
 		return lineErr(l.ID, plan.id, "", "", err)
 	}
 	r.trace = r.keepRefs(l.Trace, l.Ref())
-	*lg = ledger{line: l.ID, plan: plan.ref, date: l.Date, cur: r.cur, basis: basis, offer: l.Offer,
+	*lg = ledger{line: l.ID, plan: &plan.ref, date: l.Date, cur: r.cur, basis: basis, offer: l.Offer,
 		route: l.Route.Kind, seller: l.Route.Seller(), trace: r.trace}
 	lg.parts = r.newParts(plan.leaves + len(l.SupplierCosts))
 	r.lg = lg
@@ -1122,7 +1122,7 @@ func (r *run) reserve(n *cnode, of EntryID, id partner.ID, amount int64) {
 // records it in the line's ledger; meta says its kind, role and node.
 func (r *run) emit(id EntryID, meta *partMeta, party partner.ID, units int64, share string, refs []ensemble.Ref, note string) {
 	r.emitAt(id, meta.kind, party, meta.role, meta.node, units, r.line.Date, share, refs, note, "")
-	r.lg.parts = append(r.lg.parts, part{entry: id, party: party, meta: meta, units: units, unreversed: units})
+	r.lg.parts = append(r.lg.parts, part{party: party, meta: meta, units: units, unreversed: units})
 }
 
 // refs must be kept (see keptRuleRefs): entries share them.

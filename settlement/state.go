@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"maps"
+	"math"
 	"slices"
 	"strings"
 	"time"
@@ -31,35 +32,55 @@ type State struct {
 
 type ledger struct {
 	line     LineID
-	plan     ensemble.Ref
+	plan     *ensemble.Ref // the plan version's, shared by its lines
 	date     time.Time
-	cur      ensemble.Currency
 	basis    int64
 	credited int64
-	disputed bool
-	disputes int
 	offer    catalog.Pin
-	route    RouteKind
 	seller   partner.ID
 	trace    []ensemble.Ref
 	parts    []part
+	held     []int64 // per part while a dispute is open; nil otherwise
+	disputes int32
+	cur      ensemble.Currency
+	route    RouteKind
 }
 
+// disputed reports whether a dispute holds the line.
+func (l *ledger) disputed() bool { return l.held != nil }
+
+// part is one earning or supplier cost of a line. Its entry id is derived
+// (entryID), not stored: the ledger is most of a state's memory.
 type part struct {
-	entry      EntryID
 	party      partner.ID
 	meta       *partMeta // shared by every part a plan leaf makes
 	units      int64
 	unreversed int64
-	held       int64
 }
 
 // partMeta is what a ledger part shares with the other parts of its plan
-// node: the entry kind, the role and the node path.
+// node: the entry kind, the role and the node path, and whether entry ids
+// name the party (leaves that pay several parties).
 type partMeta struct {
-	role string
-	node string
-	kind EntryKind
+	role  string
+	node  string
+	kind  EntryKind
+	multi bool
+}
+
+// entryID returns the id of the entry part p of the line recorded:
+// "line:node/path", with "/party" for leaves that pay several parties.
+func (l *ledger) entryID(p *part) EntryID {
+	return EntryID(partID(string(l.line), p))
+}
+
+// partID is "<prefix>:node/path[/party]", the id of p's entry when prefix
+// is its line and of the entries acting on it otherwise.
+func partID(prefix string, p *part) string {
+	if p.meta.multi {
+		return prefix + ":" + p.meta.node + "/" + string(p.party)
+	}
+	return prefix + ":" + p.meta.node
 }
 
 type volKey struct {
@@ -169,14 +190,15 @@ func (s State) Line(id LineID) (LedgerLine, bool) {
 }
 
 func (l *ledger) export() LedgerLine {
-	out := LedgerLine{Line: l.line, Plan: l.plan, Date: l.date, Basis: ensemble.MoneyFromMinor(l.basis, l.cur),
-		Credited: ensemble.MoneyFromMinor(l.credited, l.cur), Disputed: l.disputed, Disputes: l.disputes,
+	out := LedgerLine{Line: l.line, Plan: *l.plan, Date: l.date, Basis: ensemble.MoneyFromMinor(l.basis, l.cur),
+		Credited: ensemble.MoneyFromMinor(l.credited, l.cur), Disputed: l.disputed(), Disputes: int(l.disputes),
 		Offer: l.offer, Route: l.route, Seller: l.seller, Trace: slices.Clone(l.trace), Parts: make([]LedgerPart, len(l.parts))}
-	for i, p := range l.parts {
-		out.Parts[i] = LedgerPart{Entry: p.entry, Party: p.party, Role: p.meta.role, Node: p.meta.node, Kind: p.meta.kind,
+	for i := range l.parts {
+		p := &l.parts[i]
+		out.Parts[i] = LedgerPart{Entry: l.entryID(p), Party: p.party, Role: p.meta.role, Node: p.meta.node, Kind: p.meta.kind,
 			Amount: ensemble.MoneyFromMinor(p.units, l.cur), Unreversed: ensemble.MoneyFromMinor(p.unreversed, l.cur)}
-		if p.held != 0 {
-			out.Parts[i].Held = ensemble.MoneyFromMinor(p.held, l.cur)
+		if l.held != nil && l.held[i] != 0 {
+			out.Parts[i].Held = ensemble.MoneyFromMinor(l.held[i], l.cur)
 		}
 	}
 	return out
@@ -282,21 +304,40 @@ func (s *State) UnmarshalJSON(b []byte) error {
 			}
 			return u
 		}
-		l := &ledger{line: ll.Line, plan: ll.Plan, date: ll.Date, cur: cur, basis: units("basis", ll.Basis),
-			credited: units("credited", ll.Credited), disputed: ll.Disputed, disputes: ll.Disputes, offer: ll.Offer,
+		plan := ll.Plan
+		l := &ledger{line: ll.Line, plan: &plan, date: ll.Date, cur: cur, basis: units("basis", ll.Basis),
+			credited: units("credited", ll.Credited), disputes: int32(min(max(ll.Disputes, 0), math.MaxInt32)), offer: ll.Offer,
 			route: ll.Route, seller: ll.Seller, trace: ll.Trace}
+		if ll.Disputes < 0 || ll.Disputes > math.MaxInt32 {
+			p.Addf(path+".disputes", "disputes must be within [0, %d]", math.MaxInt32)
+		}
 		if ll.Line == "" {
 			p.Addf(path+".line", "empty id")
 		} else if out.lines[ll.Line] != nil {
 			p.Addf(path+".line", "duplicate line %q", ll.Line)
 		}
+		if ll.Disputed {
+			l.held = make([]int64, len(ll.Parts))
+		}
 		for j, lp := range ll.Parts {
 			pp := ensemble.Path(path, "parts", j)
-			pt := part{entry: lp.Entry, party: lp.Party, meta: &partMeta{role: lp.Role, node: lp.Node, kind: lp.Kind},
-				units: units(pp[len(path)+1:]+".amount", lp.Amount), unreversed: units(pp[len(path)+1:]+".unreversed", lp.Unreversed),
-				held: units(pp[len(path)+1:]+".held", lp.Held)}
-			if pt.unreversed < 0 || pt.unreversed > pt.units || pt.held < 0 || pt.held > pt.unreversed {
+			pt := part{party: lp.Party, meta: &partMeta{role: lp.Role, node: lp.Node, kind: lp.Kind},
+				units: units(pp[len(path)+1:]+".amount", lp.Amount), unreversed: units(pp[len(path)+1:]+".unreversed", lp.Unreversed)}
+			held := units(pp[len(path)+1:]+".held", lp.Held)
+			if pt.unreversed < 0 || pt.unreversed > pt.units || held < 0 || held > pt.unreversed {
 				p.Addf(pp, "unreversed must be within [0, amount] and held within [0, unreversed]")
+			}
+			if held != 0 && !ll.Disputed {
+				p.Addf(pp+".held", "held on a line no dispute holds")
+			}
+			if l.held != nil {
+				l.held[j] = held
+			}
+			// The entry id is derived from the line, node and party.
+			if base := string(ll.Line) + ":" + lp.Node; string(lp.Entry) == base+"/"+string(lp.Party) {
+				pt.meta.multi = true
+			} else if string(lp.Entry) != base {
+				p.Addf(pp+".entry", "entry %q is neither %q nor %q", lp.Entry, base, base+"/"+string(lp.Party))
 			}
 			l.parts = append(l.parts, pt)
 		}
