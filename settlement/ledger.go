@@ -124,7 +124,9 @@ func (s *Settler) Dispute(st State, line LineID, at time.Time) (Result, error) {
 // ResolveDispute closes a line's open dispute at instant at. Won: the
 // holds are released (KindRelease). Lost: the holds are released and
 // every unreversed amount is clawed back (KindClawback), so every party
-// nets to zero on the line, as after a full credit note.
+// nets to zero on the line, as after a full credit note. Those clawbacks
+// are keyed by the dispute: Line "<line>#dispute.<n>" and ids
+// "<line>#dispute.<n>:node/path#clawback", n counting the line's disputes.
 func (s *Settler) ResolveDispute(st State, line LineID, won bool, at time.Time) (Result, error) {
 	lg := st.lines[line]
 	if lg == nil {
