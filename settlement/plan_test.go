@@ -154,6 +154,17 @@ func TestRolesAndFallbacks(t *testing.T) {
 				return l
 			},
 			map[partner.ID]string{"platform": "40.00", "reseller-nl": "20.00", "distri-eu": "40.00"}},
+		{"a root leaf paying co-sellers", `{id: p, version: 1, root: {id: co, party: co_sellers}}`,
+			func() settlement.Line {
+				l := chainLine("L1", "100.00", "2026-05-01")
+				l.Route = settlement.Route{Kind: settlement.RouteCoSell, CoSellers: []settlement.CoSeller{
+					{Partner: "reseller-nl", Weight: ensemble.MustRatio("1")}, {Partner: "distri-eu", Weight: ensemble.MustRatio("3")}}}
+				return l
+			},
+			map[partner.ID]string{"reseller-nl": "25.00", "distri-eu": "75.00"}},
+		{"a root leaf paying the chain, all levels alike", `{id: p, version: 1, root: {id: all, party: "chain[*]"}}`,
+			func() settlement.Line { return chainLine("L1", "90.00", "2026-03-01") },
+			map[partner.ID]string{"sub-utrecht": "30.00", "reseller-nl": "30.00", "distri-eu": "30.00"}},
 		{"fallback to platform", `{id: p, version: 1, root: {id: root, children: [
 			{id: ref, party: referrer, share: "10%", fallback: platform},
 			{id: seller, party: seller, share: "90%", fallback: platform}]}}`,

@@ -59,6 +59,9 @@ func (s *Settler) Settle(ctx context.Context, st State, lines []Line) (Result, e
 // AppendSettle is Settle appending the new entries to dst, so that a host
 // settling batch after batch (and writing each batch out) reuses one
 // buffer. On error it returns dst unchanged, the zero State and the error.
+// The entry ids of a call share memory in chunks of 16 KiB: a host that
+// keeps a few ids long after dropping the entries copies them
+// (strings.Clone) so the chunks can be freed.
 func (s *Settler) AppendSettle(ctx context.Context, dst []Entry, st State, lines []Line) ([]Entry, State, error) {
 	r := s.newRun(ctx, st, len(lines))
 	r.entries = slices.Grow(dst, len(lines)*s.perLine)
@@ -987,6 +990,9 @@ func (r *run) pay(n *cnode, amount int64, k *child) error {
 		return nil
 	}
 	l := r.line
+	if k == nil && n.role.multi() { // the root is a leaf paying several parties
+		k = &child{active: true, text: "100%"}
+	}
 	if k == nil { // the root is a leaf
 		id, _, why, err := r.resolveOne(n.role)
 		if err != nil {
