@@ -48,6 +48,10 @@ type Settler struct {
 	// ruleVersions counts the versions of the rules plans name; each
 	// crule's versions are numbered from its index.
 	ruleVersions int
+	// epochBounds are the instants rule versions or partners named by id
+	// change at; levels' decisions are shared only within a span.
+	epochBounds []time.Time
+	fresh       bool // decide every level per line (tests compare)
 }
 
 type shareKind uint8
@@ -101,6 +105,8 @@ type cnode struct {
 	meta                  *partMeta // ledger metadata of the leaf's parts
 	platMeta              *partMeta // the same for parts paid to the platform as a fallback
 	shareText             string
+	shared                bool    // the level's decision is shared by lines with equal facts
+	deps                  depMask // the facts of a line its decision depends on
 }
 
 // New validates and compiles the plans of cfg, reporting every problem at
@@ -154,6 +160,7 @@ func New(cfg Config) (*Settler, error) {
 	if s.env, err = Env(rules.TrustBounded(true)); err != nil {
 		return nil, err
 	}
+	byID := map[string]*crule{}
 	if cfg.Rules != nil {
 		// Recompile the documents in this settler's own environment, so
 		// that evaluation facts and programs always belong together.
@@ -164,7 +171,6 @@ func New(cfg Config) (*Settler, error) {
 		if s.rules, err = s.env.NewRuleSet(docs...); err != nil {
 			return nil, fmt.Errorf("settlement: rules must compile in settlement.Env: %w", err)
 		}
-		byID := map[string]*crule{}
 		for _, r := range s.rules.Rules() { // by id, then version
 			if !used[r.ID()] {
 				continue
@@ -183,6 +189,7 @@ func New(cfg Config) (*Settler, error) {
 			}
 			s.ruleVersions++
 			cr.versions = append(cr.versions, r)
+			cr.refs = append(cr.refs, r.Ref())
 			cr.memo = append(cr.memo, level)
 			cr.reads = append(cr.reads, mask)
 		}
@@ -190,7 +197,9 @@ func New(cfg Config) (*Settler, error) {
 			cp.root.resolveRules(byID)
 		}
 	}
+	s.epochBounds = s.epochs(byID)
 	for _, cp := range s.plans {
+		setDecisionDeps(cp.root)
 		s.perLine = max(s.perLine, cp.leaves)
 		if len(cp.doc.Offers) == 0 {
 			s.anyOffer = append(s.anyOffer, cp)
@@ -602,6 +611,7 @@ type crule struct {
 	id       string
 	index    int // of the first version among the settler's rule versions
 	versions []*rules.Rule
+	refs     []ensemble.Ref // each version's, shared by the entries it decides
 	memo     []memoLevel
 	reads    []readMask
 }

@@ -8,5 +8,14 @@ func Reads(expr string) uint16 { return uint16(reads(expr)) }
 var ReadBits = map[string]uint16{
 	"route.kind": uint16(readRouteKind), "route.seller": uint16(readRouteSeller), "route.referrer": uint16(readRouteReferrer),
 	"route": uint16(wholeBits(VarRoute)), "offer.id": uint16(readOfferID), "offer.version": uint16(readOfferVersion),
-	"customer.country": uint16(readCustomerCountry), "all": uint16(readAll),
+	"customer.country": uint16(readCustomerCountry), "route.depth": uint16(readRouteDepth), "partner": uint16(readPartner),
+	"all": uint16(readAll),
+}
+
+// Fresh returns a copy of s that decides every level per line, sharing
+// nothing between lines: tests compare it with s.
+func Fresh(s *Settler) *Settler {
+	c := *s
+	c.fresh = true
+	return &c
 }

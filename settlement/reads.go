@@ -1,6 +1,8 @@
 package settlement
 
 import (
+	"strings"
+
 	"cel.dev/cel-go/common"
 	"cel.dev/cel-go/common/ast"
 	"cel.dev/cel-go/parser"
@@ -22,7 +24,8 @@ const (
 	readOfferVersion
 	readOfferCharge
 	readCustomerCountry
-	readAll readMask = 1<<iota - 1
+	readPartner          // the node's partner facts (a context rule keys by them anyway)
+	readAll     readMask = 1<<iota - 1
 )
 
 // fieldBit returns the bit of variable v's field f, whether v is a
@@ -77,9 +80,11 @@ func wholeBits(v string) readMask {
 	return 0
 }
 
-// reads parses expr and returns the context fields it selects. A variable
-// used other than as var.field counts as read whole; anything that cannot
-// be parsed reads everything, so the mask never under-states what is read.
+// reads parses expr and returns the context fields it selects, and
+// whether it reads the partner at all. A variable used other than as
+// var.field counts as read whole; a root-scoped name (".route") counts as
+// the variable; anything that cannot be parsed reads everything, so the
+// mask never under-states what is read.
 func reads(expr string) readMask {
 	p, err := parser.NewParser(parser.Macros(parser.AllMacros...))
 	if err != nil {
@@ -99,16 +104,21 @@ func reads(expr string) readMask {
 			if op.Kind() != ast.IdentKind {
 				return
 			}
-			if b, isVar, known := fieldBit(op.AsIdent(), sel.FieldName()); isVar {
+			name := strings.TrimPrefix(op.AsIdent(), ".")
+			if b, isVar, known := fieldBit(name, sel.FieldName()); isVar {
 				selected[op.ID()] = true
 				if known {
 					mask |= b
 				} else {
-					mask |= wholeBits(op.AsIdent())
+					mask |= wholeBits(name)
 				}
 			}
 		case ast.IdentKind:
-			if w := wholeBits(e.AsIdent()); w != 0 && !selected[e.ID()] {
+			name := strings.TrimPrefix(e.AsIdent(), ".")
+			if name == VarPartner {
+				mask |= readPartner
+			}
+			if w := wholeBits(name); w != 0 && !selected[e.ID()] {
 				mask |= w
 			}
 		}

@@ -161,43 +161,48 @@ type memoKey struct {
 
 // run is the scratch and memo state of one call; it never outlives it.
 type run struct {
-	s        *Settler
-	ctx      context.Context
-	st       State
-	owned    map[volKey]bool
-	entries  []Entry
-	facts    *rules.Facts
-	lf       LineFacts
-	of       OfferFacts
-	rf       RouteFacts
-	cf       CustomerFacts
-	vf       VolumeFacts
-	ps       partner.Snapshot
-	snaps    map[partner.ID]*partner.Snapshot // without a network
-	lc       Line
-	memo     map[memoKey]*evalResult
-	pmemo    []map[*partner.Snapshot]*evalResult // by rule version index (crule.index)
-	interned map[internKey]*evalResult
-	lcache   map[levelKey]*levelShares
-	platSn   partner.Snapshot
-	levels   [][]child
-	ubufs    [][]int64
-	accrued  map[volKey]LineID
-	refs     []ensemble.Ref
-	wbuf     []ensemble.Share
-	ubuf     []int64
-	pbuf     []partner.ID
-	chainSn  []*partner.Snapshot
-	arena    []ensemble.Ref
-	ledgers  []ledger
-	ruleRefs [][]ensemble.Ref // by node index: the rule refs its last entry carried
-	parts    []part
-	vfSet    bool // line and volume facts are filled for this line
-	rest     int64
-	seller   partner.ID
-	ids      string          // the current line's entry ids, back to back
-	idChunk  strings.Builder // backs ids: one allocation per idChunkSize bytes
-	idOff    []int
+	s         *Settler
+	ctx       context.Context
+	st        State
+	owned     map[volKey]bool
+	entries   []Entry
+	facts     *rules.Facts
+	lf        LineFacts
+	of        OfferFacts
+	rf        RouteFacts
+	cf        CustomerFacts
+	vf        VolumeFacts
+	ps        partner.Snapshot
+	snaps     map[partner.ID]*partner.Snapshot // without a network
+	lc        Line
+	memo      map[memoKey]*evalResult
+	pmemo     []map[*partner.Snapshot]*evalResult // by rule version index (crule.index)
+	interned  map[internKey]*evalResult
+	lcache    map[levelKey]*levelShares
+	platSn    partner.Snapshot
+	levels    []*decision // per depth: the decision of levels decided per line
+	decisions map[dkey]*decision
+	ctxFacts  map[ctxFacts]*ctxFacts
+	chains    map[partner.ID]*chainTimelines // by seller
+	epoch     int32
+	parts2    [][]int64 // per depth: the children's amounts
+	marks     [][]uint8 // per depth: capped or floored children
+	accrued   map[volKey]LineID
+	refs      []ensemble.Ref
+	wbuf      []ensemble.Share
+	ubuf      []int64
+	pbuf      []partner.ID
+	chainSn   []*partner.Snapshot
+	arena     []ensemble.Ref
+	ledgers   []ledger
+	ruleRefs  [][]ensemble.Ref // by node index: the rule refs its last entry carried
+	parts     []part
+	vfSet     bool // line and volume facts are filled for this line
+	rest      int64
+	seller    partner.ID
+	ids       string          // the current line's entry ids, back to back
+	idChunk   strings.Builder // backs ids: one allocation per idChunkSize bytes
+	idOff     []int
 
 	// per line
 	line   *Line
@@ -209,17 +214,15 @@ type run struct {
 }
 
 type child struct {
-	active   bool
 	fixed    int64
 	weight   ensemble.Ratio
-	part     int64
 	id       partner.ID
-	snap     *partner.Snapshot
 	note     string
-	platform bool // paid to the platform as a fallback
-	rule     ensemble.Ref
-	cond     ensemble.Ref
 	text     string
+	rule     *ensemble.Ref // the share rule version that decided, if any
+	cond     *ensemble.Ref // the condition's version, if any
+	active   bool
+	platform bool // paid to the platform as a fallback
 	unstable bool // weight computed for this line only
 }
 
@@ -276,6 +279,14 @@ func (r *run) snapshot(id partner.ID, t time.Time) (*partner.Snapshot, error) {
 	if tl == nil {
 		return nil, &partner.PartnerError{ID: id, Err: partner.ErrUnknownPartner}
 	}
+	if sn := tl.at(t); sn != nil {
+		return sn, nil
+	}
+	return nil, errNotTrading
+}
+
+// at returns the snapshot in force at t, nil when not a partner (yet).
+func (tl *timeline) at(t time.Time) *partner.Snapshot {
 	// The first bound after t, by binary search.
 	i, j := 0, len(tl.bounds)
 	for i < j {
@@ -286,10 +297,65 @@ func (r *run) snapshot(id partner.ID, t time.Time) (*partner.Snapshot, error) {
 			i = h + 1
 		}
 	}
-	if tl.snaps[i] == nil {
-		return nil, errNotTrading
+	return tl.snaps[i]
+}
+
+// chainTimelines is a route chain seen in the call, with its partners'
+// timelines: lines of one seller mostly share their chain, so one map
+// lookup by seller finds every level's timeline.
+type chainTimelines struct {
+	ids []partner.ID
+	tls []*timeline
+}
+
+// chainSnapshots fills r.chainSn with what each partner of the line's
+// chain was at its date (nil: not a partner yet).
+func (r *run) chainSnapshots(l *Line) error {
+	r.chainSn = r.chainSn[:0]
+	ch := l.Route.Chain
+	if len(ch) == 0 {
+		return nil
 	}
-	return tl.snaps[i], nil
+	c := r.chains[ch[0]]
+	if c == nil || !slices.Equal(c.ids, ch) {
+		c = r.chainTimelines(ch)
+	}
+	if c == nil { // without a network, or naming the platform or an unknown partner
+		for _, id := range ch {
+			sn, err := r.snapshot(id, l.Date)
+			if err != nil && !errors.Is(err, errNotTrading) {
+				return err
+			}
+			r.chainSn = append(r.chainSn, sn)
+		}
+		return nil
+	}
+	for _, tl := range c.tls {
+		r.chainSn = append(r.chainSn, tl.at(l.Date))
+	}
+	return nil
+}
+
+// chainTimelines looks the timelines of chain ch up and keeps them for the
+// chain's seller; nil when a level has none.
+func (r *run) chainTimelines(ch []partner.ID) *chainTimelines {
+	if r.s.net == nil {
+		return nil
+	}
+	c := &chainTimelines{ids: slices.Clone(ch), tls: make([]*timeline, len(ch))}
+	for i, id := range ch {
+		if id == r.s.platform {
+			return nil
+		}
+		if c.tls[i] = r.s.timelines[id]; c.tls[i] == nil {
+			return nil
+		}
+	}
+	if r.chains == nil {
+		r.chains = map[partner.ID]*chainTimelines{}
+	}
+	r.chains[ch[0]] = c
+	return c
 }
 
 // buildTimelines computes every partner's snapshot for each interval
@@ -340,6 +406,7 @@ func (r *run) settleLine(l *Line, lg *ledger) error {
 		return err
 	}
 	r.line, r.plan, r.cur, r.seller = l, plan, l.Currency(), l.Route.Seller()
+	r.epoch = r.s.epochAt(l.Date)
 	basis, err := basisUnits(l, plan.gross)
 	if err != nil {
 		return lineErr(l.ID, plan.id, "", "", err)
@@ -392,13 +459,8 @@ func (r *run) settleLine(l *Line, lg *ledger) error {
 	}
 	// What each partner of the chain was at the line's date (nil: not a
 	// partner yet), looked up once per line.
-	r.chainSn = r.chainSn[:0]
-	for _, id := range l.Route.Chain {
-		sn, err := r.snapshot(id, l.Date)
-		if err != nil && !errors.Is(err, errNotTrading) {
-			return lineErr(l.ID, plan.id, "", "", err)
-		}
-		r.chainSn = append(r.chainSn, sn)
+	if err := r.chainSnapshots(l); err != nil {
+		return lineErr(l.ID, plan.id, "", "", err)
 	}
 	// Facts of the line.
 	r.vfSet = false
@@ -563,15 +625,15 @@ type evalResult struct {
 
 // evalRule evaluates rule id in force at the line's date with partner
 // facts sn, reusing the result for rules that read no line facts.
-func (r *run) evalRule(id string, cr *crule, sn *partner.Snapshot) (*evalResult, *rules.Rule, error) {
+func (r *run) evalRule(id string, cr *crule, sn *partner.Snapshot) (*evalResult, *rules.Rule, *ensemble.Ref, error) {
 	if cr == nil {
-		return nil, nil, fmt.Errorf("%w %q", rules.ErrUnknownRule, id)
+		return nil, nil, nil, fmt.Errorf("%w %q", rules.ErrUnknownRule, id)
 	}
 	vi, err := cr.at(r.line.Date)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
-	rule, level := cr.versions[vi], cr.memo[vi]
+	rule, level, ref := cr.versions[vi], cr.memo[vi], &cr.refs[vi]
 	memo := level != memoNone
 	var key memoKey
 	var pmemo map[*partner.Snapshot]*evalResult
@@ -585,12 +647,12 @@ func (r *run) evalRule(id string, cr *crule, sn *partner.Snapshot) (*evalResult,
 			r.pmemo[cr.index+vi] = pmemo
 		}
 		if res, ok := pmemo[sn]; ok {
-			return res, rule, nil
+			return res, rule, ref, nil
 		}
 	case memoContext:
 		key = r.contextKey(rule, cr.reads[vi], sn)
 		if res, ok := r.memo[key]; ok {
-			return res, rule, nil
+			return res, rule, ref, nil
 		}
 	}
 	if sn != nil {
@@ -608,7 +670,7 @@ func (r *run) evalRule(id string, cr *crule, sn *partner.Snapshot) (*evalResult,
 	}
 	res, err := rule.Eval(r.ctx, r.facts)
 	if err != nil {
-		return nil, rule, err
+		return nil, rule, ref, err
 	}
 	out := &evalResult{res: res, stable: memo}
 	if res.Kind == rules.Share && res.Decimal.Sign() >= 0 {
@@ -633,7 +695,7 @@ func (r *run) evalRule(id string, cr *crule, sn *partner.Snapshot) (*evalResult,
 	case memoContext:
 		r.memo[key] = out
 	}
-	return out, rule, nil
+	return out, rule, ref, nil
 }
 
 func ruleName(rule *rules.Rule, id string) string {
@@ -649,18 +711,6 @@ func (r *run) sellerSnap() *partner.Snapshot {
 		return r.chainSn[0]
 	}
 	return nil
-}
-
-func (r *run) level(depth, n int) ([]child, []int64) {
-	for len(r.levels) <= depth {
-		r.levels = append(r.levels, nil)
-		r.ubufs = append(r.ubufs, nil)
-	}
-	if cap(r.levels[depth]) < n {
-		r.levels[depth] = make([]child, n)
-		r.ubufs[depth] = make([]int64, n)
-	}
-	return r.levels[depth][:n], r.ubufs[depth]
 }
 
 // levelKey identifies a level's weights within one call: Ratio values
@@ -711,7 +761,7 @@ func (r *run) levelShares(n *cnode, kids []child) ([]ensemble.Share, *ensemble.A
 		}
 		wsum = wsum.Add(k.weight)
 		if wsum.Cmp(one) > 0 {
-			return nil, nil, lineErr(r.line.ID, r.plan.id, c.path, refName(k.rule), fmt.Errorf("%w: ratios at node %q add up to %s",
+			return nil, nil, lineErr(r.line.ID, r.plan.id, c.path, ruleText(k.rule), fmt.Errorf("%w: ratios at node %q add up to %s",
 				ErrOverAllocation, n.path, wsum.Percent()))
 		}
 	}
@@ -749,8 +799,133 @@ func (r *run) walk(n *cnode, amount int64, depth int) error {
 	if n.leaf {
 		return r.pay(n, amount, nil)
 	}
+	d, err := r.decide(n, amount, depth)
+	if err != nil {
+		return err
+	}
+	l, planID, kids := r.line, r.plan.id, d.kids
+	parts, marks := r.splitScratch(depth, len(kids))
+	// Ratios of the node's amount, by largest remainder keyed by node id.
+	if amount != 0 && d.shares != nil {
+		if d.alloc != nil {
+			err = d.alloc.Units(parts, amount)
+		} else {
+			err = ensemble.AllocateUnits(parts, amount, d.shares, ensemble.AllocateOptions{Method: r.plan.method})
+		}
+		if err != nil {
+			return lineErr(l.ID, planID, n.path, "", err)
+		}
+	} else {
+		clear(parts)
+	}
+	for i := range kids {
+		parts[i] += kids[i].fixed
+	}
+	rem := n.remaining
+	if rem >= 0 {
+		parts[rem] -= d.fixed
+	}
+	// Caps and floors move amounts to and from the remaining child.
+	for i, c := range n.children {
+		if !kids[i].active || i == rem {
+			continue
+		}
+		if !c.cap.IsZero() {
+			cu, err := r.units(c.cap)
+			if err != nil {
+				return lineErr(l.ID, planID, c.path, "", err)
+			}
+			if parts[i] > cu {
+				parts[rem] += parts[i] - cu
+				parts[i] = cu
+				marks[i] |= markCapped
+			}
+		}
+		if !c.floor.IsZero() {
+			fu, err := r.units(c.floor)
+			if err != nil {
+				return lineErr(l.ID, planID, c.path, "", err)
+			}
+			if parts[i] < fu {
+				parts[rem] -= fu - parts[i]
+				parts[i] = fu
+				marks[i] |= markFloored
+			}
+		}
+	}
+	if rem >= 0 && parts[rem] < 0 {
+		return lineErr(l.ID, planID, n.children[rem].path, firstRule(kids), fmt.Errorf("%w: fixed amounts, ratios and floors at node %q exceed %s",
+			ErrOverAllocation, n.path, ensemble.MoneyFromMinor(amount, r.cur)))
+	}
+	// Pay or descend. Deeper levels use their own scratch, but pay may
+	// grow r.refs.
+	for i, c := range n.children {
+		if !kids[i].active || parts[i] == 0 {
+			continue
+		}
+		mark := len(r.refs)
+		if ref := kids[i].cond; ref != nil {
+			r.refs = append(r.refs, *ref)
+		}
+		if ref := kids[i].rule; ref != nil {
+			r.refs = append(r.refs, *ref)
+		}
+		var err error
+		if c.leaf {
+			k := &kids[i]
+			if marks[i] != 0 {
+				kc := *k
+				if marks[i]&markCapped != 0 {
+					kc.text += ", capped at " + c.cap.String()
+				}
+				if marks[i]&markFloored != 0 {
+					kc.text += ", floor " + c.floor.String()
+				}
+				k = &kc
+			}
+			err = r.pay(c, parts[i], k)
+		} else {
+			err = r.walk(c, parts[i], depth+1)
+		}
+		r.refs = r.refs[:mark]
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+const (
+	markCapped uint8 = 1 << iota
+	markFloored
+)
+
+// splitScratch returns the per-depth amounts and cap/floor marks of a
+// level's children, zeroed marks.
+func (r *run) splitScratch(depth, n int) ([]int64, []uint8) {
+	for len(r.parts2) <= depth {
+		r.parts2 = append(r.parts2, nil)
+		r.marks = append(r.marks, nil)
+	}
+	if cap(r.parts2[depth]) < n {
+		r.parts2[depth] = make([]int64, n)
+		r.marks[depth] = make([]uint8, n)
+	}
+	marks := r.marks[depth][:n]
+	clear(marks)
+	return r.parts2[depth][:n], marks
+}
+
+// decideInto makes level n's decision for the current line into d: who
+// each child pays, its condition, weight or fixed amount, and the level's
+// allocation weights.
+func (r *run) decideInto(d *decision, n *cnode, amount int64) (*decision, error) {
 	l, planID := r.line, r.plan.id
-	kids, dst := r.level(depth, len(n.children))
+	if cap(d.kids) < len(n.children) {
+		d.kids = make([]child, len(n.children))
+	}
+	kids := d.kids[:len(n.children)]
+	d.kids, d.fixed, d.shares, d.alloc = kids, 0, nil, nil
 	var fixed int64
 	for i, c := range n.children {
 		k := &kids[i]
@@ -759,9 +934,9 @@ func (r *run) walk(n *cnode, amount int64, depth int) error {
 		if c.leaf && !c.role.multi() {
 			id, s, why, err := r.resolveOne(c.role)
 			if err != nil {
-				return lineErr(l.ID, planID, c.path, "", err)
+				return nil, lineErr(l.ID, planID, c.path, "", err)
 			}
-			k.id, k.snap = id, s
+			k.id = id
 			if id == "" {
 				if c.fallback == FallbackPlatform || c.kind == shareRemaining {
 					k.platform, k.note = true, "fallback to platform: "+why
@@ -773,7 +948,7 @@ func (r *run) walk(n *cnode, amount int64, depth int) error {
 		} else if c.leaf {
 			ok, why, err := r.anyParty(c)
 			if err != nil {
-				return lineErr(l.ID, planID, c.path, "", err)
+				return nil, lineErr(l.ID, planID, c.path, "", err)
 			}
 			if !ok {
 				if c.fallback == FallbackPlatform || c.kind == shareRemaining {
@@ -787,11 +962,11 @@ func (r *run) walk(n *cnode, amount int64, depth int) error {
 			sn = r.sellerSnap()
 		}
 		if c.cond != "" && k.active {
-			res, rule, err := r.evalRule(c.cond, c.condR, sn)
+			res, rule, ref, err := r.evalRule(c.cond, c.condR, sn)
 			if err != nil {
-				return lineErr(l.ID, planID, c.path, ruleName(rule, c.cond), fmt.Errorf("%w: %w", ErrRule, err))
+				return nil, lineErr(l.ID, planID, c.path, ruleName(rule, c.cond), fmt.Errorf("%w: %w", ErrRule, err))
 			}
-			k.cond = rule.Ref()
+			k.cond = ref
 			if !res.res.Bool {
 				k.active = false
 			}
@@ -805,30 +980,30 @@ func (r *run) walk(n *cnode, amount int64, depth int) error {
 		case shareAmount:
 			u, err := r.units(c.amount)
 			if err != nil {
-				return lineErr(l.ID, planID, c.path, "", err)
+				return nil, lineErr(l.ID, planID, c.path, "", err)
 			}
 			k.fixed = u
 		case shareRule:
-			ev, rule, err := r.evalRule(c.shareRule, c.shareR, sn)
+			ev, rule, ref, err := r.evalRule(c.shareRule, c.shareR, sn)
 			if err != nil {
-				return lineErr(l.ID, planID, c.path, ruleName(rule, c.shareRule), fmt.Errorf("%w: %w", ErrRule, err))
+				return nil, lineErr(l.ID, planID, c.path, ruleName(rule, c.shareRule), fmt.Errorf("%w: %w", ErrRule, err))
 			}
-			k.rule = rule.Ref()
+			k.rule = ref
 			if ev.res.Kind == rules.Amount {
 				m := ev.res.Money.Round(ensemble.RoundHalfAwayFromZero)
 				u, err := r.units(m)
 				rn := ruleName(rule, c.shareRule)
 				if err != nil {
-					return lineErr(l.ID, planID, c.path, rn, err)
+					return nil, lineErr(l.ID, planID, c.path, rn, err)
 				}
 				if u < 0 {
-					return lineErr(l.ID, planID, c.path, rn, fmt.Errorf("%w: negative amount %s", ErrRule, ev.res.Money))
+					return nil, lineErr(l.ID, planID, c.path, rn, fmt.Errorf("%w: negative amount %s", ErrRule, ev.res.Money))
 				}
 				k.fixed = u
 				k.text = m.String() + " (rule " + rn + ")"
 			} else {
 				if ev.res.Decimal.Sign() < 0 {
-					return lineErr(l.ID, planID, c.path, ruleName(rule, c.shareRule), fmt.Errorf("%w: negative share %s", ErrRule, ev.res.Decimal))
+					return nil, lineErr(l.ID, planID, c.path, ruleName(rule, c.shareRule), fmt.Errorf("%w: negative share %s", ErrRule, ev.res.Decimal))
 				}
 				k.weight, k.text = ev.ratio, ev.text
 				k.unstable = !ev.stable
@@ -836,113 +1011,29 @@ func (r *run) walk(n *cnode, amount int64, depth int) error {
 		case shareCumulative:
 			w, text, err := r.cumulative(c)
 			if err != nil {
-				return lineErr(l.ID, planID, c.path, "", err)
+				return nil, lineErr(l.ID, planID, c.path, "", err)
 			}
 			k.weight, k.text = w, text
 			k.unstable = true
 		}
 		if k.fixed > amount-fixed {
-			return lineErr(l.ID, planID, c.path, refName(k.rule), fmt.Errorf("%w: fixed amounts exceed %s at node %q",
+			return nil, lineErr(l.ID, planID, c.path, ruleText(k.rule), fmt.Errorf("%w: fixed amounts exceed %s at node %q",
 				ErrOverAllocation, ensemble.MoneyFromMinor(amount, r.cur), n.path))
 		}
 		fixed += k.fixed
 	}
-	// Ratios of the node's amount, by largest remainder keyed by node id.
-	rem := n.remaining
 	shares, alloc, err := r.levelShares(n, kids)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	if amount != 0 && shares != nil {
-		if alloc != nil {
-			err = alloc.Units(dst[:len(shares)], amount)
-		} else {
-			err = ensemble.AllocateUnits(dst[:len(shares)], amount, shares, ensemble.AllocateOptions{Method: r.plan.method})
-		}
-		if err != nil {
-			return lineErr(l.ID, planID, n.path, "", err)
-		}
-	} else {
-		clear(dst[:len(n.children)])
-	}
-	for i := range n.children {
-		kids[i].part = dst[i] + kids[i].fixed
-	}
-	if rem >= 0 {
-		kids[rem].part -= fixed
-	}
-	// Caps and floors move amounts to and from the remaining child.
-	for i, c := range n.children {
-		k := &kids[i]
-		if !k.active || i == rem {
-			continue
-		}
-		if !c.cap.IsZero() {
-			cu, err := r.units(c.cap)
-			if err != nil {
-				return lineErr(l.ID, planID, c.path, "", err)
-			}
-			if k.part > cu {
-				kids[rem].part += k.part - cu
-				k.part = cu
-				k.text += ", capped at " + c.cap.String()
-			}
-		}
-		if !c.floor.IsZero() {
-			fu, err := r.units(c.floor)
-			if err != nil {
-				return lineErr(l.ID, planID, c.path, "", err)
-			}
-			if k.part < fu {
-				kids[rem].part -= fu - k.part
-				k.part = fu
-				k.text += ", floor " + c.floor.String()
-			}
-		}
-	}
-	if rem >= 0 && kids[rem].part < 0 {
-		return lineErr(l.ID, planID, n.children[rem].path, firstRule(kids), fmt.Errorf("%w: fixed amounts, ratios and floors at node %q exceed %s",
-			ErrOverAllocation, n.path, ensemble.MoneyFromMinor(amount, r.cur)))
-	}
-	// Copy out what the children need: deeper levels reuse nothing of
-	// this level's scratch, but pay may grow r.refs.
-	for i, c := range n.children {
-		k := kids[i]
-		if !k.active || k.part == 0 {
-			continue
-		}
-		mark := len(r.refs)
-		if k.cond.ID != "" {
-			r.refs = append(r.refs, k.cond)
-		}
-		if k.rule.ID != "" {
-			r.refs = append(r.refs, k.rule)
-		}
-		var err error
-		if c.leaf {
-			err = r.pay(c, k.part, &k)
-		} else {
-			err = r.walk(c, k.part, depth+1)
-		}
-		r.refs = r.refs[:mark]
-		if err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-func refName(r ensemble.Ref) string {
-	if r.ID == "" {
-		return ""
-	}
-	return r.ID + "@" + r.Version
+	d.fixed, d.shares, d.alloc = fixed, shares, alloc
+	return d, nil
 }
 
 func firstRule(kids []child) string {
 	for _, k := range kids {
-		if k.rule.ID != "" {
-			return refName(k.rule)
+		if k.rule != nil {
+			return ruleText(k.rule)
 		}
 	}
 	return ""
@@ -1034,7 +1125,7 @@ func (r *run) pay(n *cnode, amount int64, k *child) error {
 			w := one
 			if n.levelRule != "" {
 				r.rf.Level = lvl
-				ev, rule, err := r.evalRule(n.levelRule, n.levelR, sn)
+				ev, rule, _, err := r.evalRule(n.levelRule, n.levelR, sn)
 				if err != nil {
 					r.rf = saved
 					return lineErr(l.ID, r.plan.id, n.path, ruleName(rule, n.levelRule), fmt.Errorf("%w: %w", ErrRule, err))

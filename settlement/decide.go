@@ -1,0 +1,307 @@
+package settlement
+
+import (
+	"slices"
+	"sort"
+	"time"
+
+	"github.com/ensemble-commerce/ensemble"
+	"github.com/ensemble-commerce/ensemble/catalog"
+	"github.com/ensemble-commerce/ensemble/partner"
+)
+
+// A level's decision is what its children come to before any amount is
+// split: who each child pays (or that it falls back to the platform, or
+// is skipped), which conditions and rules decided, the weights and fixed
+// amounts, and the compiled allocation of the weights. It is a pure
+// function of a few facts of the line: the partners the route resolves to
+// (snapshots, which also fix the partners' terms at the date), the rule
+// versions in force, the route kind, the currency and the context facts
+// the level's rules read. Lines that agree on those facts share one
+// decision, so a call evaluates a level once per distinct route instead
+// of once per line; amounts are split per line from the decision.
+
+// decision is a level's choices for a line, read-only once made.
+type decision struct {
+	kids   []child
+	fixed  int64 // sum of the children's fixed amounts
+	shares []ensemble.Share
+	alloc  *ensemble.Allocator // nil: allocate with AllocateUnits
+}
+
+// depMask says which facts of a line a level's decision depends on,
+// beyond its node, the rule versions in force, the route kind and the
+// currency, which every decision key holds.
+type depMask uint8
+
+const (
+	depChain depMask = 1 << iota // the route's chain (snapshots)
+	depReferrer
+	depMarketplace
+	depOffer
+	depCharge
+	depCountry
+)
+
+// maxKeyChain is the longest chain a decision key holds; lines with
+// longer chains decide their levels afresh.
+const maxKeyChain = 6
+
+// dkey identifies a level's decision within a call. It holds no strings
+// and no padding, so maps hash it as plain memory.
+type dkey struct {
+	n     *cnode
+	chain [maxKeyChain]*partner.Snapshot
+	ref   *partner.Snapshot
+	mkt   *partner.Snapshot
+	ctx   *ctxFacts // the context facts the level reads; nil for none
+	epoch int64
+	cur   ensemble.Currency
+	kind  RouteKind
+	zero  uint8 // fills the key out to 8 bytes
+	depth int16
+}
+
+// ctxFacts are the offer, charge and customer facts a level reads,
+// interned per call so that decision keys compare them by address.
+type ctxFacts struct {
+	offer   catalog.Pin
+	charge  catalog.ChargeID
+	country partner.Territory
+}
+
+// roleDeps returns what resolving role ro reads of the line.
+func roleDeps(ro role) depMask {
+	switch ro.kind {
+	case roleChain, roleTop, roleType, roleChainAll:
+		return depChain
+	case roleReferrer:
+		return depReferrer
+	case roleMarketplace:
+		return depMarketplace
+	}
+	return 0 // platform, partner:<id> (fixed by the epoch)
+}
+
+// maskDeps returns what a context rule reading m depends on.
+func maskDeps(m readMask) depMask {
+	var d depMask
+	if m&(readRouteSeller|readRouteDepth|readRouteLevel) != 0 {
+		d |= depChain
+	}
+	if m&readRouteReferrer != 0 {
+		d |= depReferrer
+	}
+	if m&readRouteMarketplace != 0 {
+		d |= depMarketplace
+	}
+	if m&(readOfferID|readOfferVersion) != 0 {
+		d |= depOffer
+	}
+	if m&readOfferCharge != 0 {
+		d |= depCharge
+	}
+	if m&readCustomerCountry != 0 {
+		d |= depCountry
+	}
+	return d
+}
+
+// setDecisionDeps works out, for n and every level below it, whether its
+// decision can be shared between lines and what it depends on. A level
+// with a rule that reads the line or volume, a cumulative share or
+// co-sellers (whose weights ride on the line) decides per line.
+func setDecisionDeps(n *cnode) {
+	if n.leaf {
+		return
+	}
+	n.shared = true
+	for _, c := range n.children {
+		setDecisionDeps(c)
+		if c.kind == shareCumulative || c.role.kind == roleCoSellers {
+			n.shared = false
+		}
+		// The partner facts a child's rules see: its party's, or the
+		// seller's when it pays no single party or its party is absent and
+		// it stays active (fallback to the platform, or remaining).
+		sn := depChain
+		if c.leaf {
+			n.deps |= roleDeps(c.role)
+			if !c.role.multi() {
+				sn = roleDeps(c.role)
+				if c.role.kind != rolePlatform && (c.fallback == FallbackPlatform || c.kind == shareRemaining) {
+					sn |= depChain
+				}
+			}
+		}
+		for _, cr := range []*crule{c.condR, c.shareR} {
+			if cr == nil {
+				continue // an unknown rule fails the line: nothing is shared
+			}
+			for vi := range cr.versions {
+				switch cr.memo[vi] {
+				case memoNone:
+					n.shared = false
+				case memoPartner:
+					n.deps |= sn
+				case memoContext:
+					n.deps |= maskDeps(cr.reads[vi])
+					if cr.reads[vi]&readPartner != 0 {
+						n.deps |= sn
+					}
+				}
+			}
+		}
+	}
+}
+
+// epochs returns the instants at which any rule version the plans use
+// comes into or goes out of force, or a partner a plan names by id
+// changes: between two of them every such fact is constant.
+func (s *Settler) epochs(byID map[string]*crule) []time.Time {
+	var out []time.Time
+	for _, cr := range byID {
+		for _, r := range cr.versions {
+			d := r.Document()
+			for _, t := range []time.Time{d.EffectiveFrom, d.EffectiveUntil} {
+				if !t.IsZero() {
+					out = append(out, t)
+				}
+			}
+		}
+	}
+	for _, cp := range s.plans {
+		cp.root.visit(func(c *cnode) {
+			if c.role.kind != rolePartner {
+				return
+			}
+			if tl := s.timelines[c.role.id]; tl != nil {
+				out = append(out, tl.bounds...)
+			}
+		})
+	}
+	slices.SortFunc(out, time.Time.Compare)
+	return slices.CompactFunc(out, time.Time.Equal)
+}
+
+// visit calls f for n and every node below it.
+func (c *cnode) visit(f func(*cnode)) {
+	f(c)
+	for _, ch := range c.children {
+		ch.visit(f)
+	}
+}
+
+// epochAt returns the index of the span between epoch instants holding t.
+func (s *Settler) epochAt(t time.Time) int32 {
+	if len(s.epochBounds) == 0 {
+		return 0
+	}
+	return int32(sort.Search(len(s.epochBounds), func(i int) bool { return s.epochBounds[i].After(t) }))
+}
+
+// decisionKey returns the key of level n's decision for the current line,
+// or false when the line must decide it afresh (a partner that is not a
+// partner yet is named in notes by id; chains longer than a key holds).
+func (r *run) decisionKey(n *cnode) (dkey, bool) {
+	l := r.line
+	k := dkey{n: n, epoch: int64(r.epoch), kind: l.Route.Kind, cur: r.cur}
+	if n.deps&depChain != 0 {
+		if len(r.chainSn) > maxKeyChain {
+			return k, false
+		}
+		for i, sn := range r.chainSn {
+			if sn == nil {
+				return k, false
+			}
+			k.chain[i] = sn
+		}
+		k.depth = int16(len(r.chainSn))
+	}
+	if n.deps&depReferrer != 0 && l.Route.Referrer != "" {
+		sn, err := r.snapshot(l.Route.Referrer, l.Date)
+		if err != nil {
+			return k, false
+		}
+		k.ref = sn
+	}
+	if n.deps&depMarketplace != 0 && l.Route.Marketplace != "" {
+		sn, err := r.snapshot(l.Route.Marketplace, l.Date)
+		if err != nil {
+			return k, false
+		}
+		k.mkt = sn
+	}
+	if n.deps&(depOffer|depCharge|depCountry) != 0 {
+		var c ctxFacts
+		if n.deps&depOffer != 0 {
+			c.offer = l.Offer
+		}
+		if n.deps&depCharge != 0 {
+			c.charge = l.Charge
+		}
+		if n.deps&depCountry != 0 {
+			c.country = l.Customer.Country
+		}
+		k.ctx = r.ctxFacts[c]
+		if k.ctx == nil {
+			if r.ctxFacts == nil {
+				r.ctxFacts = map[ctxFacts]*ctxFacts{}
+			}
+			k.ctx = &c
+			r.ctxFacts[c] = k.ctx
+		}
+	}
+	return k, true
+}
+
+// decide returns level n's decision for the current line: shared with
+// earlier lines of the call where the level allows it, or made afresh.
+func (r *run) decide(n *cnode, amount int64, depth int) (*decision, error) {
+	if !n.shared || r.s.fresh {
+		return r.decideInto(r.scratch(depth), n, amount)
+	}
+	key, ok := r.decisionKey(n)
+	if !ok {
+		return r.decideInto(r.scratch(depth), n, amount)
+	}
+	if d := r.decisions[key]; d != nil {
+		if d.fixed <= amount {
+			return d, nil
+		}
+		// Fixed amounts exceed this line's amount: decide afresh, which
+		// reports the child that overflows.
+		return r.decideInto(r.scratch(depth), n, amount)
+	}
+	d := &decision{kids: make([]child, len(n.children))}
+	if _, err := r.decideInto(d, n, amount); err != nil {
+		return nil, err
+	}
+	if d.alloc == nil && d.shares != nil {
+		// Compiled once for every line sharing the decision; one that
+		// fails to compile is left to AllocateUnits, which reports it.
+		d.alloc, _ = ensemble.NewAllocator(d.shares, ensemble.AllocateOptions{Method: r.plan.method})
+	}
+	if r.decisions == nil {
+		r.decisions = map[dkey]*decision{}
+	}
+	r.decisions[key] = d
+	return d, nil
+}
+
+// scratch returns the per-depth decision that levels deciding per line
+// fill.
+func (r *run) scratch(depth int) *decision {
+	for len(r.levels) <= depth {
+		r.levels = append(r.levels, &decision{})
+	}
+	return r.levels[depth]
+}
+
+// ruleText names a rule version for errors ("id@version"), "" for none.
+func ruleText(ref *ensemble.Ref) string {
+	if ref == nil {
+		return ""
+	}
+	return ref.ID + "@" + ref.Version
+}

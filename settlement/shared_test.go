@@ -1,0 +1,147 @@
+package settlement_test
+
+import (
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/stretchr/testify/require"
+	"pgregory.net/rapid"
+
+	"github.com/ensemble-commerce/ensemble"
+	"github.com/ensemble-commerce/ensemble/catalog"
+	"github.com/ensemble-commerce/ensemble/partner"
+	"github.com/ensemble-commerce/ensemble/settlement"
+)
+
+// Rules of every memo level: per partner, per context (route, offer,
+// customer, partner) and per line, and one with two versions in force in
+// turn.
+const sharedRules = `
+- id: gold-first
+  version: 1
+  kind: condition
+  env_version: 1
+  expression: 'partner.tier != "bronze"'
+- id: dutch
+  version: 1
+  kind: condition
+  env_version: 1
+  expression: 'customer.country == "NL"'
+- id: backup-offer
+  version: 1
+  kind: share
+  env_version: 1
+  expression: 'offer.id == "cloud-backup" ? percent(15) : percent(5)'
+- id: deep-route
+  version: 1
+  kind: share
+  env_version: 1
+  expression: 'route.depth > 1 && partner.tier == "gold" ? percent(20) : percent(8)'
+- id: seasonal
+  version: 1
+  kind: share
+  env_version: 1
+  effective_until: 2026-06-01T00:00:00Z
+  expression: 'percent(7)'
+- id: seasonal
+  version: 2
+  kind: share
+  env_version: 1
+  effective_from: 2026-06-01T00:00:00Z
+  expression: 'percent(11)'
+`
+
+var sharedConds = []string{"", "", "has-referrer", "big-line", "gold-first", "dutch"}
+var sharedShareRules = []string{"distributor-share", "reseller-share", "backup-offer", "deep-route", "seasonal", "referral-fee"}
+
+// genRuleNode draws a plan node whose shares and conditions may be rules
+// of any memo level, fixed amounts, caps and floors.
+func genRuleNode(t *rapid.T, id string, depth int, root bool) settlement.Node {
+	n := settlement.Node{ID: settlement.NodeID(id)}
+	if !root {
+		switch rapid.IntRange(0, 5).Draw(t, id+".share") {
+		case 0:
+			n.Share = settlement.Share{Remaining: true}
+		case 1, 2:
+			n.Share = settlement.Share{Rule: rapid.SampledFrom(sharedShareRules).Draw(t, id+".rule")}
+		case 3:
+			n.Share = settlement.Share{Amount: eur(rapid.SampledFrom([]string{"0.50", "2", "40"}).Draw(t, id+".amount"))}
+		default:
+			n.Share = settlement.Share{Ratio: ensemble.MustRatio(rapid.SampledFrom(ratios).Draw(t, id+".ratio")), HasRatio: true}
+		}
+		n.Condition = rapid.SampledFrom(sharedConds).Draw(t, id+".cond")
+		if rapid.IntRange(0, 5).Draw(t, id+".capped") == 0 {
+			n.Cap = eur("3")
+		}
+		if rapid.IntRange(0, 7).Draw(t, id+".floored") == 0 {
+			n.Floor = eur("0.25")
+		}
+	}
+	if depth >= 3 || (!root && rapid.Bool().Draw(t, id+".leaf")) {
+		n.Party = rapid.SampledFrom(roles).Draw(t, id+".party")
+		if rapid.Bool().Draw(t, id+".fallback") {
+			n.Fallback = settlement.FallbackPlatform
+		}
+		return n
+	}
+	k := rapid.IntRange(1, 4).Draw(t, id+".children")
+	for i := range k {
+		n.Children = append(n.Children, genRuleNode(t, fmt.Sprintf("%s%d", id, i), depth+1, false))
+	}
+	// Levels whose shares vary need a remaining child: make the first
+	// one remaining when none is.
+	has := false
+	for _, c := range n.Children {
+		has = has || c.Share.Remaining
+	}
+	if !has {
+		n.Children[0].Share = settlement.Share{Remaining: true}
+		n.Children[0].Cap, n.Children[0].Floor = ensemble.Money{}, ensemble.Money{}
+	}
+	return n
+}
+
+// TestPropertySharedDecisions: lines that share a level's decision settle
+// exactly as when every line decides every level afresh, whatever the
+// plan's rules read, including when a call fails.
+func TestPropertySharedDecisions(t *testing.T) {
+	net := loadNetwork(t)
+	rs := loadRules(t, sharedRules)
+	rapid.Check(t, func(t *rapid.T) {
+		var s *settlement.Settler
+		for s == nil {
+			doc := settlement.PlanDocument{ID: "rand", Version: 1, Root: genRuleNode(t, "n", 0, true)}
+			s, _ = settlement.New(settlement.Config{Plans: []settlement.PlanDocument{doc}, Rules: rs, Network: net})
+		}
+		fresh := settlement.Fresh(s)
+		// Few distinct routes, so that many lines share decisions.
+		n := rapid.IntRange(1, 30).Draw(t, "lines")
+		lines := make([]settlement.Line, n)
+		for i := range lines {
+			id := fmt.Sprintf("L%03d", i)
+			l := genLine(t, id)
+			l.Amount = ensemble.MoneyFromMinor(rapid.Int64Range(0, 300_000).Draw(t, id+".cents"), ensemble.MustCurrency("EUR"))
+			l.Customer.Country = partner.Territory(rapid.SampledFrom([]string{"NL", "DE"}).Draw(t, id+".country"))
+			if rapid.IntRange(0, 5).Draw(t, id+".direct") == 0 {
+				l.Route = settlement.Route{Kind: settlement.RouteDirect}
+			}
+			if rapid.IntRange(0, 9).Draw(t, id+".late") == 0 {
+				l.Offer = catalog.Pin{Offer: "cloud-backup", Version: 1}
+				l.Date = time.Date(2026, 6, 1, 0, 0, 0, 0, time.UTC) // the seasonal rule's second version starts
+			}
+			lines[i] = l
+		}
+		got, gotErr := s.Settle(ctx, settlement.State{}, lines)
+		want, wantErr := fresh.Settle(ctx, settlement.State{}, lines)
+		if wantErr != nil {
+			require.EqualError(t, gotErr, wantErr.Error())
+			return
+		}
+		require.NoError(t, gotErr)
+		if d := cmp.Diff(want.Entries, got.Entries, cmpOpts...); d != "" {
+			t.Fatalf("shared decisions differ from fresh ones:\n%s", d)
+		}
+	})
+}
