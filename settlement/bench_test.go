@@ -17,7 +17,7 @@ import (
 
 // benchNetwork builds 1,000 partners: 10 distributors, 90 resellers, 850
 // sub-resellers and 50 referral partners.
-func benchNetwork(b *testing.B) *partner.Network {
+func benchNetwork(b testing.TB) *partner.Network {
 	from := time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)
 	var ps []partner.Partner
 	tiers := []partner.Tier{"gold", "silver", "bronze"}

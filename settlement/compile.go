@@ -51,7 +51,9 @@ type Settler struct {
 	// epochBounds are the instants rule versions or partners named by id
 	// change at; levels' decisions are shared only within a span.
 	epochBounds []time.Time
-	fresh       bool // decide every level per line (tests compare)
+	fresh       bool           // decide every level per line (tests compare)
+	decisions   *decisionCache // level decisions shared between calls
+	platSn      partner.Snapshot
 }
 
 type shareKind uint8
@@ -118,10 +120,12 @@ type cnode struct {
 // that may be unable to trade) without a remaining child, rules that are
 // unknown or of the wrong kind, bad cumulative tiers and reserves.
 func New(cfg Config) (*Settler, error) {
-	s := &Settler{rules: cfg.Rules, net: cfg.Network, platform: cfg.Platform, byOffer: map[catalog.OfferID][]*cplan{}}
+	s := &Settler{rules: cfg.Rules, net: cfg.Network, platform: cfg.Platform, byOffer: map[catalog.OfferID][]*cplan{},
+		decisions: &decisionCache{}}
 	if s.platform == "" {
 		s.platform = DefaultPlatform
 	}
+	s.platSn = partner.Snapshot{ID: s.platform, Type: partner.TypePlatform, Status: partner.StatusActive}
 	var p ensemble.Problems
 	seen := map[string]bool{}
 	used := map[string]bool{}

@@ -1,8 +1,11 @@
 package settlement
 
 import (
+	"maps"
 	"slices"
 	"sort"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/ensemble-commerce/ensemble"
@@ -256,7 +259,8 @@ func (r *run) decisionKey(n *cnode) (dkey, bool) {
 }
 
 // decide returns level n's decision for the current line: shared with
-// earlier lines of the call where the level allows it, or made afresh.
+// earlier lines (of this call, or of earlier calls through the settler's
+// cache) where the level allows it, or made afresh.
 func (r *run) decide(n *cnode, amount int64, depth int) (*decision, error) {
 	if !n.shared || r.s.fresh {
 		return r.decideInto(r.scratch(depth), n, amount)
@@ -265,7 +269,11 @@ func (r *run) decide(n *cnode, amount int64, depth int) (*decision, error) {
 	if !ok {
 		return r.decideInto(r.scratch(depth), n, amount)
 	}
-	if d := r.decisions[key]; d != nil {
+	d := r.shared[key]
+	if d == nil {
+		d = r.decisions[key]
+	}
+	if d != nil {
 		if d.fixed <= amount {
 			return d, nil
 		}
@@ -273,7 +281,7 @@ func (r *run) decide(n *cnode, amount int64, depth int) (*decision, error) {
 		// reports the child that overflows.
 		return r.decideInto(r.scratch(depth), n, amount)
 	}
-	d := &decision{kids: make([]child, len(n.children))}
+	d = &decision{kids: make([]child, len(n.children))}
 	if _, err := r.decideInto(d, n, amount); err != nil {
 		return nil, err
 	}
@@ -286,7 +294,62 @@ func (r *run) decide(n *cnode, amount int64, depth int) (*decision, error) {
 		r.decisions = map[dkey]*decision{}
 	}
 	r.decisions[key] = d
+	// Keys naming the network's snapshots and no per-call facts mean the
+	// same in every call.
+	if key.ctx == nil && r.s.net != nil {
+		r.offers = append(r.offers, key)
+	}
 	return d, nil
+}
+
+// maxSharedDecisions bounds the decisions a settler keeps between calls
+// (a few hundred bytes each); routes beyond it are decided per call.
+const maxSharedDecisions = 1 << 14
+
+// decisionCache keeps level decisions between calls. Readers take the
+// published table without locking; calls offer what they decided, and
+// offers are published in batches, so the table is copied rarely.
+type decisionCache struct {
+	tab     atomic.Pointer[map[dkey]*decision] // read-only once published
+	mu      sync.Mutex
+	pending map[dkey]*decision // offered, not yet published
+}
+
+// table returns the published decisions (nil before any).
+func (c *decisionCache) table() map[dkey]*decision {
+	if t := c.tab.Load(); t != nil {
+		return *t
+	}
+	return nil
+}
+
+// offer adds the decisions of keys (from a call that succeeded) to the
+// cache, publishing a new table once enough are pending.
+func (c *decisionCache) offer(keys []dkey, decided map[dkey]*decision) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	tab := c.table()
+	for _, k := range keys {
+		if len(tab)+len(c.pending) >= maxSharedDecisions {
+			break
+		}
+		if _, ok := tab[k]; !ok {
+			if c.pending == nil {
+				c.pending = map[dkey]*decision{}
+			}
+			c.pending[k] = decided[k]
+		}
+	}
+	// Publishing copies the table: wait for an eighth of it (at most
+	// 1,024) to be pending, unless the table is full.
+	if len(c.pending) == 0 || len(c.pending) < min(len(tab)/8+1, 1024) && len(tab)+len(c.pending) < maxSharedDecisions {
+		return
+	}
+	next := make(map[dkey]*decision, len(tab)+len(c.pending))
+	maps.Copy(next, tab)
+	maps.Copy(next, c.pending)
+	c.tab.Store(&next)
+	c.pending = nil
 }
 
 // scratch returns the per-depth decision that levels deciding per line

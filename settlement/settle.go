@@ -106,6 +106,9 @@ func (s *Settler) AppendSettle(ctx context.Context, dst []Entry, st State, lines
 			return fail(err)
 		}
 	}
+	if len(r.offers) > 0 {
+		s.decisions.offer(r.offers, r.decisions)
+	}
 	return r.entries, r.st, nil
 }
 
@@ -179,9 +182,10 @@ type run struct {
 	pmemo     []map[*partner.Snapshot]*evalResult // by rule version index (crule.index)
 	interned  map[internKey]*evalResult
 	lcache    map[levelKey]*levelShares
-	platSn    partner.Snapshot
-	levels    []*decision // per depth: the decision of levels decided per line
-	decisions map[dkey]*decision
+	levels    []*decision        // per depth: the decision of levels decided per line
+	decisions map[dkey]*decision // decided in this call
+	shared    map[dkey]*decision // decided in earlier calls (read-only)
+	offers    []dkey             // this call's decisions that later calls may share
 	ctxFacts  map[ctxFacts]*ctxFacts
 	chains    map[partner.ID]*chainTimelines // by seller
 	epoch     int32
@@ -229,7 +233,9 @@ type child struct {
 func (s *Settler) newRun(ctx context.Context, st State, lines int) *run {
 	r := &run{s: s, ctx: ctx, st: st.clone(lines), owned: map[volKey]bool{}, snaps: map[partner.ID]*partner.Snapshot{},
 		memo: map[memoKey]*evalResult{}, interned: map[internKey]*evalResult{}, lcache: map[levelKey]*levelShares{}, volume: map[*cnode]int64{}, accrued: map[volKey]LineID{}}
-	r.platSn = partner.Snapshot{ID: s.platform, Type: partner.TypePlatform, Status: partner.StatusActive}
+	if !s.fresh {
+		r.shared = s.decisions.table()
+	}
 	if r.st.lines == nil {
 		r.st.lines = map[LineID]*ledger{}
 	}
@@ -265,7 +271,7 @@ var errNotTrading = errors.New("not a partner yet")
 // precomputed timelines.
 func (r *run) snapshot(id partner.ID, t time.Time) (*partner.Snapshot, error) {
 	if id == r.s.platform {
-		return &r.platSn, nil
+		return &r.s.platSn, nil
 	}
 	if r.s.net == nil {
 		sn := r.snaps[id]
@@ -559,7 +565,7 @@ func (r *run) resolveOne(ro role) (partner.ID, *partner.Snapshot, string, error)
 	var sn *partner.Snapshot
 	switch ro.kind {
 	case rolePlatform:
-		return r.s.platform, &r.platSn, "", nil
+		return r.s.platform, &r.s.platSn, "", nil
 	case roleChain:
 		if ro.level >= len(l.Route.Chain) {
 			if ro.level == 0 {

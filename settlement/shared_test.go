@@ -103,9 +103,10 @@ func genRuleNode(t *rapid.T, id string, depth int, root bool) settlement.Node {
 	return n
 }
 
-// TestPropertySharedDecisions: lines that share a level's decision settle
-// exactly as when every line decides every level afresh, whatever the
-// plan's rules read, including when a call fails.
+// TestPropertySharedDecisions: lines that share a level's decision (within
+// a call, or with an earlier call) settle exactly as when every line
+// decides every level afresh, whatever the plan's rules read, including
+// when a call fails.
 func TestPropertySharedDecisions(t *testing.T) {
 	net := loadNetwork(t)
 	rs := loadRules(t, sharedRules)
@@ -133,6 +134,10 @@ func TestPropertySharedDecisions(t *testing.T) {
 			}
 			lines[i] = l
 		}
+		// A first call leaves its decisions to the settler's cache, which
+		// the second call reads.
+		k := rapid.IntRange(0, n).Draw(t, "first")
+		_, _ = s.Settle(ctx, settlement.State{}, lines[:k])
 		got, gotErr := s.Settle(ctx, settlement.State{}, lines)
 		want, wantErr := fresh.Settle(ctx, settlement.State{}, lines)
 		if wantErr != nil {
@@ -144,4 +149,41 @@ func TestPropertySharedDecisions(t *testing.T) {
 			t.Fatalf("shared decisions differ from fresh ones:\n%s", d)
 		}
 	})
+}
+
+// TestSettleConcurrentCalls settles from many goroutines on one settler,
+// whose decision cache they all read and fill (run with -race), and checks
+// each result against a settler that shares nothing.
+func TestSettleConcurrentCalls(t *testing.T) {
+	net := benchNetwork(t)
+	s := planSettler(t, replaceCond(benchPlanCEL, "b-referred"), net, benchRules)
+	lines := benchLines(2_000)
+	want, err := settlement.Fresh(s).Settle(ctx, settlement.State{}, lines)
+	require.NoError(t, err)
+	const workers = 6
+	errs := make(chan error, workers)
+	for w := range workers {
+		go func() {
+			// Each worker settles the lines in its own batches: other
+			// workers' decisions are published while it runs.
+			size := 300 + 200*w
+			var got []settlement.Entry
+			for i := 0; i < len(lines); i += size {
+				res, err := s.Settle(ctx, settlement.State{}, lines[i:min(i+size, len(lines))])
+				if err != nil {
+					errs <- err
+					return
+				}
+				got = append(got, res.Entries...)
+			}
+			if d := cmp.Diff(want.Entries, got, cmpOpts...); d != "" {
+				errs <- fmt.Errorf("worker %d differs:\n%s", w, d)
+				return
+			}
+			errs <- nil
+		}()
+	}
+	for range workers {
+		require.NoError(t, <-errs)
+	}
 }
