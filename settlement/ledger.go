@@ -25,28 +25,28 @@ func (r *run) clawback(l *Line) error {
 		return lineErr(l.ID, "", "", "", fmt.Errorf("%w: credits %q", ErrUnknownLine, l.Credits))
 	}
 	if lg.disputed() {
-		return lineErr(l.ID, lg.plan.ID, "", "", fmt.Errorf("%w: credits %q", ErrDisputed, l.Credits))
+		return lineErr(l.ID, lg.ctx.plan.ID, "", "", fmt.Errorf("%w: credits %q", ErrDisputed, l.Credits))
 	}
-	if l.Currency() != lg.cur {
-		return lineErr(l.ID, lg.plan.ID, "", "", fmt.Errorf("%w: credit in %s of a %s line", ErrCurrency, l.Currency(), lg.cur))
+	if l.Currency() != lg.ctx.cur {
+		return lineErr(l.ID, lg.ctx.plan.ID, "", "", fmt.Errorf("%w: credit in %s of a %s line", ErrCurrency, l.Currency(), lg.ctx.cur))
 	}
 	gross := false
 	for _, cp := range r.s.plans {
-		if cp.ref == *lg.plan {
+		if cp.ref == *lg.ctx.plan {
 			gross = cp.gross
 		}
 	}
 	credit, err := basisUnits(l, gross)
 	if err != nil {
-		return lineErr(l.ID, lg.plan.ID, "", "", err)
+		return lineErr(l.ID, lg.ctx.plan.ID, "", "", err)
 	}
 	credit = -credit
 	r.line = l
-	r.cur = lg.cur
+	r.cur = lg.ctx.cur
 	trace := append(slices.Clone(l.Trace), l.Ref(), ensemble.Ref{Kind: RefLine, ID: string(lg.line)})
 	nl, err := r.reverse(lg, credit, string(l.ID), l.Date, "credit of "+string(lg.line)+" by "+string(l.ID), trace)
 	if err != nil {
-		return lineErr(l.ID, lg.plan.ID, "", "", err)
+		return lineErr(l.ID, lg.ctx.plan.ID, "", "", err)
 	}
 	r.st.lines[lg.line] = nl
 	r.st.credits[l.ID] = lg.line
@@ -60,7 +60,7 @@ func (r *run) reverse(lg *ledger, credit int64, by string, at time.Time, note st
 	left := lg.basis - lg.credited
 	if credit > left {
 		return nil, fmt.Errorf("%w: %s credited, %s left unreversed on line %q", ErrOverCredit,
-			ensemble.MoneyFromMinor(credit, lg.cur), ensemble.MoneyFromMinor(left, lg.cur), lg.line)
+			ensemble.MoneyFromMinor(credit, lg.ctx.cur), ensemble.MoneyFromMinor(left, lg.ctx.cur), lg.line)
 	}
 	nl := *lg
 	nl.parts = slices.Clone(lg.parts)
@@ -83,8 +83,8 @@ func (r *run) reverse(lg *ledger, credit int64, by string, at time.Time, note st
 		}
 		p.unreversed -= parts[i]
 		r.entries = append(r.entries, Entry{ID: EntryID(partID(by, p) + "#clawback"), Line: LineID(by), Kind: KindClawback,
-			Party: p.party, Role: p.meta.role, Amount: ensemble.MoneyFromMinor(-parts[i], lg.cur), Date: at, Plan: *lg.plan,
-			Node: p.meta.node, Offer: lg.offer, Route: lg.route, Seller: lg.seller, Reverses: EntryID(shares[i].Key), Note: note, Trace: trace})
+			Party: p.party, Role: p.meta.role, Amount: ensemble.MoneyFromMinor(-parts[i], lg.ctx.cur), Date: at, Plan: *lg.ctx.plan,
+			Node: p.meta.node, Offer: lg.ctx.offer, Route: lg.ctx.route, Seller: lg.ctx.seller, Reverses: EntryID(shares[i].Key), Note: note, Trace: trace})
 	}
 	return &nl, nil
 }
@@ -98,20 +98,20 @@ func (s *Settler) Dispute(st State, line LineID, at time.Time) (Result, error) {
 		return Result{}, lineErr(line, "", "", "", ErrUnknownLine)
 	}
 	if lg.disputed() {
-		return Result{}, lineErr(line, lg.plan.ID, "", "", ErrDisputed)
+		return Result{}, lineErr(line, lg.ctx.plan.ID, "", "", ErrDisputed)
 	}
 	if lg.disputes == math.MaxInt32 {
-		return Result{}, lineErr(line, lg.plan.ID, "", "", fmt.Errorf("%w: too many disputes", ErrDisputed))
+		return Result{}, lineErr(line, lg.ctx.plan.ID, "", "", fmt.Errorf("%w: too many disputes", ErrDisputed))
 	}
 	at = at.UTC()
 	r := s.newRun(context.Background(), st, 0)
 	nl := *lg
-	nl.held = make([]int64, len(lg.parts))
+	nl.hold = &hold{parts: make([]int64, len(lg.parts))}
 	nl.disputes++
 	seq := strconv.Itoa(int(nl.disputes))
 	for i := range nl.parts {
 		p := &nl.parts[i]
-		nl.held[i] = p.unreversed
+		nl.hold.parts[i] = p.unreversed
 		if p.unreversed == 0 {
 			continue
 		}
@@ -133,29 +133,29 @@ func (s *Settler) ResolveDispute(st State, line LineID, won bool, at time.Time) 
 		return Result{}, lineErr(line, "", "", "", ErrUnknownLine)
 	}
 	if !lg.disputed() {
-		return Result{}, lineErr(line, lg.plan.ID, "", "", ErrNotDisputed)
+		return Result{}, lineErr(line, lg.ctx.plan.ID, "", "", ErrNotDisputed)
 	}
 	at = at.UTC()
 	r := s.newRun(context.Background(), st, 0)
 	nl := *lg
-	nl.held = nil
+	nl.hold = nil
 	seq := strconv.Itoa(int(nl.disputes))
 	outcome := "won"
 	if !won {
 		outcome = "lost"
 	}
 	for i := range nl.parts {
-		if h := lg.held[i]; h != 0 {
+		if h := lg.hold.parts[i]; h != 0 {
 			r.entries = append(r.entries, holdEntry(&nl, &nl.parts[i], "#release."+seq, KindRelease, h, at, "dispute "+seq+" "+outcome))
 		}
 	}
 	if !won {
-		r.cur = nl.cur
+		r.cur = nl.ctx.cur
 		left := nl.basis - nl.credited
 		trace := append(slices.Clone(nl.trace), ensemble.Ref{Kind: RefLine, ID: string(line)})
 		out, err := r.reverse(&nl, left, string(line)+"#dispute."+seq, at, "dispute "+seq+" lost", trace)
 		if err != nil {
-			return Result{}, lineErr(line, nl.plan.ID, "", "", err)
+			return Result{}, lineErr(line, nl.ctx.plan.ID, "", "", err)
 		}
 		nl = *out
 	}
@@ -167,8 +167,8 @@ func (s *Settler) ResolveDispute(st State, line LineID, won bool, at time.Time) 
 // id "<p's entry id><suffix>".
 func holdEntry(lg *ledger, p *part, suffix string, kind EntryKind, units int64, at time.Time, note string) Entry {
 	id := lg.entryID(p)
-	return Entry{ID: id + EntryID(suffix), Line: lg.line, Kind: kind, Party: p.party, Role: p.meta.role, Amount: ensemble.MoneyFromMinor(units, lg.cur),
-		Date: at, Plan: *lg.plan, Node: p.meta.node, Offer: lg.offer, Route: lg.route, Seller: lg.seller, Reverses: id,
+	return Entry{ID: id + EntryID(suffix), Line: lg.line, Kind: kind, Party: p.party, Role: p.meta.role, Amount: ensemble.MoneyFromMinor(units, lg.ctx.cur),
+		Date: at, Plan: *lg.ctx.plan, Node: p.meta.node, Offer: lg.ctx.offer, Route: lg.ctx.route, Seller: lg.ctx.seller, Reverses: id,
 		Note: note, Trace: append(slices.Clone(lg.trace), ensemble.Ref{Kind: RefLine, ID: string(lg.line)})}
 }
 

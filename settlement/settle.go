@@ -188,6 +188,8 @@ type run struct {
 	offers    []dkey             // this call's decisions that later calls may share
 	ctxFacts  map[ctxFacts]*ctxFacts
 	chains    map[partner.ID]*chainTimelines // by seller
+	chainTL   *chainTimelines                // the current line's, if cached
+	ctxs      map[lineCtx]*lineCtx
 	epoch     int32
 	parts2    [][]int64 // per depth: the children's amounts
 	marks     [][]uint8 // per depth: capped or floored children
@@ -200,8 +202,9 @@ type run struct {
 	arena     []ensemble.Ref
 	ledgers   []ledger
 	ruleRefs  [][]ensemble.Ref // by node index: the rule refs its last entry carried
-	parts     []part
-	vfSet     bool // line and volume facts are filled for this line
+	parts     []part           // the chunk ledgers keep their parts in
+	lparts    []part           // the current line's parts
+	vfSet     bool             // line and volume facts are filled for this line
 	rest      int64
 	seller    partner.ID
 	ids       string          // the current line's entry ids, back to back
@@ -312,12 +315,13 @@ func (tl *timeline) at(t time.Time) *partner.Snapshot {
 type chainTimelines struct {
 	ids []partner.ID
 	tls []*timeline
+	ctx *lineCtx // the ledger context of the seller's last line
 }
 
 // chainSnapshots fills r.chainSn with what each partner of the line's
 // chain was at its date (nil: not a partner yet).
 func (r *run) chainSnapshots(l *Line) error {
-	r.chainSn = r.chainSn[:0]
+	r.chainSn, r.chainTL = r.chainSn[:0], nil
 	ch := l.Route.Chain
 	if len(ch) == 0 {
 		return nil
@@ -339,7 +343,31 @@ func (r *run) chainSnapshots(l *Line) error {
 	for _, tl := range c.tls {
 		r.chainSn = append(r.chainSn, tl.at(l.Date))
 	}
+	r.chainTL = c
 	return nil
+}
+
+// lineCtx returns the shared context of the current line's ledger: the
+// one its seller's last line used when equal, else the call's.
+func (r *run) lineCtx(plan *cplan, l *Line) *lineCtx {
+	want := lineCtx{plan: &plan.ref, offer: l.Offer, seller: l.Route.Seller(), cur: r.cur, route: l.Route.Kind}
+	ch := r.chainTL
+	if ch != nil && ch.ctx != nil && *ch.ctx == want {
+		return ch.ctx
+	}
+	c := r.ctxs[want]
+	if c == nil {
+		if r.ctxs == nil {
+			r.ctxs = map[lineCtx]*lineCtx{}
+		}
+		c = new(lineCtx) // only here: &want would move want to the heap
+		*c = want
+		r.ctxs[want] = c
+	}
+	if ch != nil {
+		ch.ctx = c
+	}
+	return c
 }
 
 // chainTimelines looks the timelines of chain ch up and keeps them for the
@@ -418,9 +446,8 @@ func (r *run) settleLine(l *Line, lg *ledger) error {
 		return lineErr(l.ID, plan.id, "", "", err)
 	}
 	r.trace = r.keepRefs(l.Trace, l.Ref())
-	*lg = ledger{line: l.ID, plan: &plan.ref, date: l.Date, cur: r.cur, basis: basis, offer: l.Offer,
-		route: l.Route.Kind, seller: l.Route.Seller(), trace: r.trace}
-	lg.parts = r.newParts(plan.leaves + len(l.SupplierCosts))
+	*lg = ledger{line: l.ID, date: l.Date, basis: basis, trace: r.trace}
+	r.lparts = r.lparts[:0]
 	r.lg = lg
 	// Entry ids of the plan's leaves: "line:path" each, written one after
 	// the other into the call's id chunk; the ids are substrings of it.
@@ -468,6 +495,7 @@ func (r *run) settleLine(l *Line, lg *ledger) error {
 	if err := r.chainSnapshots(l); err != nil {
 		return lineErr(l.ID, plan.id, "", "", err)
 	}
+	lg.ctx = r.lineCtx(plan, l)
 	// Facts of the line.
 	r.vfSet = false
 	r.rest = rest // line facts are filled when a rule first needs them
@@ -491,6 +519,7 @@ func (r *run) settleLine(l *Line, lg *ledger) error {
 	if err := r.walk(plan.root, rest, 0); err != nil {
 		return err
 	}
+	lg.parts = r.keepParts(r.lparts)
 	// Accrue volumes once per partner and window.
 	for _, n := range plan.cums {
 		id, _, _, _ := r.resolveOne(n.cumOf)
@@ -1225,7 +1254,7 @@ func (r *run) reserve(n *cnode, of EntryID, id partner.ID, amount int64) {
 // records it in the line's ledger; meta says its kind, role and node.
 func (r *run) emit(id EntryID, meta *partMeta, party partner.ID, units int64, share string, refs []ensemble.Ref, note string) {
 	r.emitAt(id, meta.kind, party, meta.role, meta.node, units, r.line.Date, share, refs, note, "")
-	r.lg.parts = append(r.lg.parts, part{party: party, meta: meta, units: units, unreversed: units})
+	r.lparts = append(r.lparts, part{party: party, meta: meta, units: units, unreversed: units})
 }
 
 // refs must be kept (see keptRuleRefs): entries share them.
@@ -1303,16 +1332,17 @@ func (r *run) newLedger() *ledger {
 	return &r.ledgers[len(r.ledgers)-1]
 }
 
-// newParts returns an empty slice of capacity n from the call's chunk of
-// parts, capped so that appending beyond n copies instead of reaching
+// keepParts copies the line's parts into the call's chunk of parts, at
+// their exact length, capped so that appending copies instead of reaching
 // another ledger's parts.
-func (r *run) newParts(n int) []part {
+func (r *run) keepParts(ps []part) []part {
+	n := len(ps)
 	if cap(r.parts)-len(r.parts) < n {
 		r.parts = make([]part, 0, max(1024, n))
 	}
 	start := len(r.parts)
-	r.parts = r.parts[:start+n]
-	return r.parts[start : start : start+n]
+	r.parts = append(r.parts, ps...)
+	return r.parts[start : start+n : start+n]
 }
 
 // keptRuleRefs returns the rule refs of leaf n's entries (r.refs, the

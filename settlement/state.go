@@ -32,22 +32,32 @@ type State struct {
 
 type ledger struct {
 	line     LineID
-	plan     *ensemble.Ref // the plan version's, shared by its lines
+	ctx      *lineCtx // shared with the lines of the same plan, offer, route and currency
 	date     time.Time
 	basis    int64
 	credited int64
-	offer    catalog.Pin
-	seller   partner.ID
 	trace    []ensemble.Ref
 	parts    []part
-	held     []int64 // per part while a dispute is open; nil otherwise
+	hold     *hold // what the open dispute holds; nil when none is open
 	disputes int32
-	cur      ensemble.Currency
-	route    RouteKind
 }
 
+// lineCtx is what a ledger line shares with every line of the same plan
+// version, offer, route kind, seller and currency: one pointer per line
+// instead of a copy.
+type lineCtx struct {
+	plan   *ensemble.Ref // the plan version's
+	offer  catalog.Pin
+	seller partner.ID
+	cur    ensemble.Currency
+	route  RouteKind
+}
+
+// hold is what a line's open dispute holds, per part.
+type hold struct{ parts []int64 }
+
 // disputed reports whether a dispute holds the line.
-func (l *ledger) disputed() bool { return l.held != nil }
+func (l *ledger) disputed() bool { return l.hold != nil }
 
 // part is one earning or supplier cost of a line. Its entry id is derived
 // (entryID), not stored: the ledger is most of a state's memory.
@@ -190,15 +200,16 @@ func (s State) Line(id LineID) (LedgerLine, bool) {
 }
 
 func (l *ledger) export() LedgerLine {
-	out := LedgerLine{Line: l.line, Plan: *l.plan, Date: l.date, Basis: ensemble.MoneyFromMinor(l.basis, l.cur),
-		Credited: ensemble.MoneyFromMinor(l.credited, l.cur), Disputed: l.disputed(), Disputes: int(l.disputes),
-		Offer: l.offer, Route: l.route, Seller: l.seller, Trace: slices.Clone(l.trace), Parts: make([]LedgerPart, len(l.parts))}
+	c := l.ctx
+	out := LedgerLine{Line: l.line, Plan: *c.plan, Date: l.date, Basis: ensemble.MoneyFromMinor(l.basis, c.cur),
+		Credited: ensemble.MoneyFromMinor(l.credited, c.cur), Disputed: l.disputed(), Disputes: int(l.disputes),
+		Offer: c.offer, Route: c.route, Seller: c.seller, Trace: slices.Clone(l.trace), Parts: make([]LedgerPart, len(l.parts))}
 	for i := range l.parts {
 		p := &l.parts[i]
 		out.Parts[i] = LedgerPart{Entry: l.entryID(p), Party: p.party, Role: p.meta.role, Node: p.meta.node, Kind: p.meta.kind,
-			Amount: ensemble.MoneyFromMinor(p.units, l.cur), Unreversed: ensemble.MoneyFromMinor(p.unreversed, l.cur)}
-		if l.held != nil && l.held[i] != 0 {
-			out.Parts[i].Held = ensemble.MoneyFromMinor(l.held[i], l.cur)
+			Amount: ensemble.MoneyFromMinor(p.units, c.cur), Unreversed: ensemble.MoneyFromMinor(p.unreversed, c.cur)}
+		if l.hold != nil && l.hold.parts[i] != 0 {
+			out.Parts[i].Held = ensemble.MoneyFromMinor(l.hold.parts[i], c.cur)
 		}
 	}
 	return out
@@ -287,6 +298,7 @@ func (s *State) UnmarshalJSON(b []byte) error {
 		}
 		out.credits[c.Line] = c.Credits
 	}
+	plans, ctxs := map[ensemble.Ref]*ensemble.Ref{}, map[lineCtx]*lineCtx{}
 	for i, ll := range in.Lines {
 		path := ensemble.Path("lines", i)
 		cur := ll.Basis.Currency()
@@ -304,10 +316,19 @@ func (s *State) UnmarshalJSON(b []byte) error {
 			}
 			return u
 		}
-		plan := ll.Plan
-		l := &ledger{line: ll.Line, plan: &plan, date: ll.Date, cur: cur, basis: units("basis", ll.Basis),
-			credited: units("credited", ll.Credited), disputes: int32(min(max(ll.Disputes, 0), math.MaxInt32)), offer: ll.Offer,
-			route: ll.Route, seller: ll.Seller, trace: ll.Trace}
+		plan := plans[ll.Plan]
+		if plan == nil {
+			plan = &ll.Plan
+			plans[ll.Plan] = plan
+		}
+		c := lineCtx{plan: plan, offer: ll.Offer, seller: ll.Seller, cur: cur, route: ll.Route}
+		lc := ctxs[c]
+		if lc == nil {
+			lc = &c
+			ctxs[c] = lc
+		}
+		l := &ledger{line: ll.Line, ctx: lc, date: ll.Date, basis: units("basis", ll.Basis),
+			credited: units("credited", ll.Credited), disputes: int32(min(max(ll.Disputes, 0), math.MaxInt32)), trace: ll.Trace}
 		if ll.Disputes < 0 || ll.Disputes > math.MaxInt32 {
 			p.Addf(path+".disputes", "disputes must be within [0, %d]", math.MaxInt32)
 		}
@@ -317,7 +338,7 @@ func (s *State) UnmarshalJSON(b []byte) error {
 			p.Addf(path+".line", "duplicate line %q", ll.Line)
 		}
 		if ll.Disputed {
-			l.held = make([]int64, len(ll.Parts))
+			l.hold = &hold{parts: make([]int64, len(ll.Parts))}
 		}
 		for j, lp := range ll.Parts {
 			pp := ensemble.Path(path, "parts", j)
@@ -330,8 +351,8 @@ func (s *State) UnmarshalJSON(b []byte) error {
 			if held != 0 && !ll.Disputed {
 				p.Addf(pp+".held", "held on a line no dispute holds")
 			}
-			if l.held != nil {
-				l.held[j] = held
+			if l.hold != nil {
+				l.hold.parts[j] = held
 			}
 			// The entry id is derived from the line, node and party.
 			if base := string(ll.Line) + ":" + lp.Node; string(lp.Entry) == base+"/"+string(lp.Party) {
