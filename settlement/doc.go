@@ -31,11 +31,18 @@
 //
 // Settlement keeps no clock, store or global state: cumulative volumes and
 // the clawback ledger live in State, a value the host persists as JSON.
+// (A Settler caches plan levels' decisions between calls; they depend only
+// on its own plans, rules and network, so results never depend on it.)
 //
 // Speed: a Settler compiles each plan once and precomputes every partner's
-// snapshots; each call splits in int64 minor units with
-// ensemble.AllocateUnits, evaluates a rule that reads only partner, offer,
-// route and customer facts once per distinct context (memo state local to
-// the call) and reuses level weights it has seen. AppendSettle lets a host
+// snapshots. A level's decision (which party each child pays, conditions,
+// weights, fixed amounts, the compiled allocation) is a pure function of
+// the route's partners as of the line's date, the rule versions in force,
+// the route kind, the currency and the context facts its rules read, so
+// lines that agree on those share it, within a call and across calls; only
+// the amounts are split per line, in int64 minor units. Levels whose rules
+// read the line itself (its amount, the cumulative volume) decide per line,
+// with rules reading only partner, offer, route and customer facts still
+// evaluated once per distinct context in the call. AppendSettle lets a host
 // settling batch after batch reuse one entry buffer.
 package settlement
