@@ -51,7 +51,8 @@ const (
 const maxKeyChain = 6
 
 // dkey identifies a level's decision within a call. It holds no strings
-// and no padding, so maps hash it as plain memory.
+// and no padding, so maps hash it as plain memory. The chain's length is
+// the number of snapshots set: a key never holds a nil level.
 type dkey struct {
 	n     *cnode
 	chain [maxKeyChain]*partner.Snapshot
@@ -60,9 +61,7 @@ type dkey struct {
 	ctx   *ctxFacts // the context facts the level reads; nil for none
 	epoch int64
 	cur   ensemble.Currency
-	kind  RouteKind
-	zero  uint8 // fills the key out to 8 bytes
-	depth int16
+	kind  uint32 // RouteKind, widened to fill the key
 }
 
 // ctxFacts are the offer, charge and customer facts a level reads,
@@ -208,7 +207,7 @@ func (s *Settler) epochAt(t time.Time) int32 {
 // partner yet is named in notes by id; chains longer than a key holds).
 func (r *run) decisionKey(n *cnode) (dkey, bool) {
 	l := r.line
-	k := dkey{n: n, epoch: int64(r.epoch), kind: l.Route.Kind, cur: r.cur}
+	k := dkey{n: n, epoch: int64(r.epoch), kind: uint32(l.Route.Kind), cur: r.cur}
 	if n.deps&depChain != 0 {
 		if len(r.chainSn) > maxKeyChain {
 			return k, false
@@ -219,7 +218,6 @@ func (r *run) decisionKey(n *cnode) (dkey, bool) {
 			}
 			k.chain[i] = sn
 		}
-		k.depth = int16(len(r.chainSn))
 	}
 	if n.deps&depReferrer != 0 && l.Route.Referrer != "" {
 		sn, err := r.snapshot(l.Route.Referrer, l.Date)
