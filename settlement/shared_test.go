@@ -187,3 +187,188 @@ func TestSettleConcurrentCalls(t *testing.T) {
 		require.NoError(t, <-errs)
 	}
 }
+
+// wideRules add rules reading every context fact, a rule whose versions
+// are memoized differently, and an amount rule.
+const wideRules = sharedRules + `
+- id: mkt-rule
+  version: 1
+  kind: share
+  env_version: 1
+  expression: 'route.marketplace == "distri-eu" ? percent(9) : percent(3)'
+- id: seller-rule
+  version: 1
+  kind: share
+  env_version: 1
+  expression: 'route.seller == "reseller-nl" ? percent(9) : percent(3)'
+- id: kind-rule
+  version: 1
+  kind: condition
+  env_version: 1
+  expression: 'route.kind == "partner"'
+- id: charge-rule
+  version: 1
+  kind: share
+  env_version: 1
+  expression: 'offer.charge == "seat" ? percent(9) : percent(2)'
+- id: ver-rule
+  version: 1
+  kind: share
+  env_version: 1
+  expression: 'offer.version == 2 ? percent(9) : percent(2)'
+- id: status-rule
+  version: 1
+  kind: condition
+  env_version: 1
+  expression: 'partner.tier == "gold" || partner.tier == "silver"'
+- id: mixed
+  version: 1
+  kind: share
+  env_version: 1
+  effective_until: 2026-03-01T00:00:00Z
+  expression: 'partner.tier == "gold" ? percent(9) : percent(2)'
+- id: mixed
+  version: 2
+  kind: share
+  env_version: 1
+  effective_from: 2026-03-01T00:00:00Z
+  expression: 'customer.country == "NL" ? percent(13) : percent(1)'
+- id: ctxpartner
+  version: 1
+  kind: share
+  env_version: 1
+  expression: 'route.kind == "partner" && partner.tier == "gold" ? percent(9) : percent(2)'
+- id: amt-rule
+  version: 1
+  kind: amount
+  env_version: 1
+  expression: 'partner.tier == "gold" ? money("3", "EUR") : money("1", "EUR")'
+`
+
+var wideConds = []string{"", "", "has-referrer", "gold-first", "dutch", "kind-rule", "status-rule"}
+var wideShareRules = []string{"distributor-share", "backup-offer", "deep-route", "seasonal", "mkt-rule", "seller-rule", "charge-rule", "ver-rule", "mixed", "ctxpartner", "amt-rule"}
+var wideRoles = []string{"platform", "seller", "chain[1]", "chain[2]", "top", "referrer", "marketplace", "chain[*]", "reseller", "distributor", "sub_reseller", "partner:reseller-de", "partner:sub-utrecht", "partner:reseller-nl"}
+
+// genWideNode draws plan nodes over every role, including fixed partners
+// and the marketplace.
+func genWideNode(t *rapid.T, id string, depth int, root bool) settlement.Node {
+	n := settlement.Node{ID: settlement.NodeID(id)}
+	if !root {
+		switch rapid.IntRange(0, 5).Draw(t, id+".share") {
+		case 0:
+			n.Share = settlement.Share{Remaining: true}
+		case 1, 2:
+			n.Share = settlement.Share{Rule: rapid.SampledFrom(wideShareRules).Draw(t, id+".rule")}
+		case 3:
+			n.Share = settlement.Share{Amount: eur(rapid.SampledFrom([]string{"0.50", "2", "40"}).Draw(t, id+".amount"))}
+		default:
+			n.Share = settlement.Share{Ratio: ensemble.MustRatio(rapid.SampledFrom(ratios).Draw(t, id+".ratio")), HasRatio: true}
+		}
+		n.Condition = rapid.SampledFrom(wideConds).Draw(t, id+".cond")
+	}
+	if depth >= 3 || (!root && rapid.Bool().Draw(t, id+".leaf")) {
+		n.Party = rapid.SampledFrom(wideRoles).Draw(t, id+".party")
+		if rapid.Bool().Draw(t, id+".fallback") {
+			n.Fallback = settlement.FallbackPlatform
+		}
+		return n
+	}
+	k := rapid.IntRange(1, 4).Draw(t, id+".children")
+	for i := range k {
+		n.Children = append(n.Children, genWideNode(t, fmt.Sprintf("%s%d", id, i), depth+1, false))
+	}
+	has := false
+	for _, c := range n.Children {
+		has = has || c.Share.Remaining
+	}
+	if !has {
+		n.Children[0].Share = settlement.Share{Remaining: true}
+	}
+	return n
+}
+
+var wideChains = [][]partner.ID{
+	{"sub-utrecht", "reseller-nl", "distri-eu"},
+	{"reseller-nl", "distri-eu"},
+	{"reseller-de", "distri-eu"},
+	{"distri-eu"},
+	{"dev-1"},
+	{},
+	{"platform"},
+}
+
+// genWideLine draws lines of every route kind, chains that are empty, name
+// the platform or a partner not yet trading, two currencies and dates over
+// two years.
+func genWideLine(t *rapid.T, id string) settlement.Line {
+	day := rapid.IntRange(0, 700).Draw(t, id+".day")
+	cur := rapid.SampledFrom([]string{"EUR", "EUR", "USD"}).Draw(t, id+".cur")
+	l := settlement.Line{
+		ID:     settlement.LineID(id),
+		Date:   time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC).AddDate(0, 0, day),
+		Amount: ensemble.MoneyFromMinor(rapid.Int64Range(0, 300_000).Draw(t, id+".amount"), ensemble.MustCurrency(cur)),
+		Offer:  catalog.Pin{Offer: "cloud-backup", Version: rapid.IntRange(1, 2).Draw(t, id+".ov")},
+		Charge: catalog.ChargeID(rapid.SampledFrom([]string{"seat", "usage"}).Draw(t, id+".charge")),
+		Route: settlement.Route{Kind: rapid.SampledFrom([]settlement.RouteKind{settlement.RoutePartner, settlement.RouteDirect, settlement.RouteMarketplace, settlement.RouteReferral}).Draw(t, id+".kind"),
+			Chain: rapid.SampledFrom(wideChains).Draw(t, id+".chain")},
+	}
+	l.Route.Referrer = partner.ID(rapid.SampledFrom([]string{"", "referral-ams", "sub-utrecht", "reseller-de"}).Draw(t, id+".ref"))
+	l.Route.Marketplace = partner.ID(rapid.SampledFrom([]string{"", "distri-eu", "reseller-nl", "sub-utrecht"}).Draw(t, id+".mkt"))
+	l.Customer.Country = partner.Territory(rapid.SampledFrom([]string{"NL", "DE"}).Draw(t, id+".country"))
+	return l
+}
+
+// TestPropertySharedDecisionsWide widens TestPropertySharedDecisions: every
+// role, context rules on every fact, settlers with and without a network,
+// two currencies, lines settled alone (warming the settler's cache in any
+// order) and together, each compared with deciding afresh, errors included.
+func TestPropertySharedDecisionsWide(t *testing.T) {
+	net := loadNetwork(t)
+	rs := loadRules(t, wideRules)
+	rapid.Check(t, func(t *rapid.T) {
+		var s *settlement.Settler
+		withNet := rapid.IntRange(0, 3).Draw(t, "network") != 0
+		for s == nil {
+			doc := settlement.PlanDocument{ID: "rand", Version: 1, Root: genWideNode(t, "n", 0, true)}
+			cfg := settlement.Config{Plans: []settlement.PlanDocument{doc}, Rules: rs}
+			if withNet {
+				cfg.Network = net
+			}
+			s, _ = settlement.New(cfg)
+		}
+		fresh := settlement.Fresh(s)
+		n := rapid.IntRange(1, 30).Draw(t, "lines")
+		lines := make([]settlement.Line, n)
+		for i := range lines {
+			lines[i] = genWideLine(t, fmt.Sprintf("L%03d", i))
+		}
+		k := rapid.IntRange(0, n).Draw(t, "first")
+		_, _ = s.Settle(ctx, settlement.State{}, lines[:k])
+		for i := range lines {
+			if rapid.Bool().Draw(t, fmt.Sprintf("warm%d", i)) {
+				_, _ = s.Settle(ctx, settlement.State{}, lines[i:i+1])
+			}
+		}
+		for i := range lines {
+			got, gotErr := s.Settle(ctx, settlement.State{}, lines[i:i+1])
+			want, wantErr := fresh.Settle(ctx, settlement.State{}, lines[i:i+1])
+			if wantErr != nil || gotErr != nil {
+				require.Equal(t, fmt.Sprint(wantErr), fmt.Sprint(gotErr), "line %d", i)
+				continue
+			}
+			if d := cmp.Diff(want.Entries, got.Entries, cmpOpts...); d != "" {
+				t.Fatalf("line %d differs:\n%s", i, d)
+			}
+		}
+		got, gotErr := s.Settle(ctx, settlement.State{}, lines)
+		want, wantErr := fresh.Settle(ctx, settlement.State{}, lines)
+		if wantErr != nil {
+			require.EqualError(t, gotErr, wantErr.Error())
+			return
+		}
+		require.NoError(t, gotErr)
+		if d := cmp.Diff(want.Entries, got.Entries, cmpOpts...); d != "" {
+			t.Fatalf("shared decisions differ from fresh ones:\n%s", d)
+		}
+	})
+}
