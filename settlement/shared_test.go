@@ -53,34 +53,44 @@ const sharedRules = `
   expression: 'percent(11)'
 `
 
-var sharedConds = []string{"", "", "has-referrer", "big-line", "gold-first", "dutch"}
-var sharedShareRules = []string{"distributor-share", "reseller-share", "backup-offer", "deep-route", "seasonal", "referral-fee"}
+// nodePool is what genRuleNode draws conditions, share rules and parties
+// from, and whether it draws caps and floors.
+type nodePool struct {
+	conds, shareRules, roles []string
+	capsFloors               bool
+}
+
+var sharedPool = nodePool{
+	conds:      []string{"", "", "has-referrer", "big-line", "gold-first", "dutch"},
+	shareRules: []string{"distributor-share", "reseller-share", "backup-offer", "deep-route", "seasonal", "referral-fee"},
+	roles:      roles, capsFloors: true,
+}
 
 // genRuleNode draws a plan node whose shares and conditions may be rules
 // of any memo level, fixed amounts, caps and floors.
-func genRuleNode(t *rapid.T, id string, depth int, root bool) settlement.Node {
+func genRuleNode(t *rapid.T, pool nodePool, id string, depth int, root bool) settlement.Node {
 	n := settlement.Node{ID: settlement.NodeID(id)}
 	if !root {
 		switch rapid.IntRange(0, 5).Draw(t, id+".share") {
 		case 0:
 			n.Share = settlement.Share{Remaining: true}
 		case 1, 2:
-			n.Share = settlement.Share{Rule: rapid.SampledFrom(sharedShareRules).Draw(t, id+".rule")}
+			n.Share = settlement.Share{Rule: rapid.SampledFrom(pool.shareRules).Draw(t, id+".rule")}
 		case 3:
 			n.Share = settlement.Share{Amount: eur(rapid.SampledFrom([]string{"0.50", "2", "40"}).Draw(t, id+".amount"))}
 		default:
 			n.Share = settlement.Share{Ratio: ensemble.MustRatio(rapid.SampledFrom(ratios).Draw(t, id+".ratio")), HasRatio: true}
 		}
-		n.Condition = rapid.SampledFrom(sharedConds).Draw(t, id+".cond")
-		if rapid.IntRange(0, 5).Draw(t, id+".capped") == 0 {
+		n.Condition = rapid.SampledFrom(pool.conds).Draw(t, id+".cond")
+		if pool.capsFloors && rapid.IntRange(0, 5).Draw(t, id+".capped") == 0 {
 			n.Cap = eur("3")
 		}
-		if rapid.IntRange(0, 7).Draw(t, id+".floored") == 0 {
+		if pool.capsFloors && rapid.IntRange(0, 7).Draw(t, id+".floored") == 0 {
 			n.Floor = eur("0.25")
 		}
 	}
 	if depth >= 3 || (!root && rapid.Bool().Draw(t, id+".leaf")) {
-		n.Party = rapid.SampledFrom(roles).Draw(t, id+".party")
+		n.Party = rapid.SampledFrom(pool.roles).Draw(t, id+".party")
 		if rapid.Bool().Draw(t, id+".fallback") {
 			n.Fallback = settlement.FallbackPlatform
 		}
@@ -88,7 +98,7 @@ func genRuleNode(t *rapid.T, id string, depth int, root bool) settlement.Node {
 	}
 	k := rapid.IntRange(1, 4).Draw(t, id+".children")
 	for i := range k {
-		n.Children = append(n.Children, genRuleNode(t, fmt.Sprintf("%s%d", id, i), depth+1, false))
+		n.Children = append(n.Children, genRuleNode(t, pool, fmt.Sprintf("%s%d", id, i), depth+1, false))
 	}
 	// Levels whose shares vary need a remaining child: make the first
 	// one remaining when none is.
@@ -113,7 +123,7 @@ func TestPropertySharedDecisions(t *testing.T) {
 	rapid.Check(t, func(t *rapid.T) {
 		var s *settlement.Settler
 		for s == nil {
-			doc := settlement.PlanDocument{ID: "rand", Version: 1, Root: genRuleNode(t, "n", 0, true)}
+			doc := settlement.PlanDocument{ID: "rand", Version: 1, Root: genRuleNode(t, sharedPool, "n", 0, true)}
 			s, _ = settlement.New(settlement.Config{Plans: []settlement.PlanDocument{doc}, Rules: rs, Network: net})
 		}
 		fresh := settlement.Fresh(s)
@@ -245,47 +255,16 @@ const wideRules = sharedRules + `
   expression: 'partner.tier == "gold" ? money("3", "EUR") : money("1", "EUR")'
 `
 
-var wideConds = []string{"", "", "has-referrer", "gold-first", "dutch", "kind-rule", "status-rule"}
-var wideShareRules = []string{"distributor-share", "backup-offer", "deep-route", "seasonal", "mkt-rule", "seller-rule", "charge-rule", "ver-rule", "mixed", "ctxpartner", "amt-rule"}
-var wideRoles = []string{"platform", "seller", "chain[1]", "chain[2]", "top", "referrer", "marketplace", "chain[*]", "reseller", "distributor", "sub_reseller", "partner:reseller-de", "partner:sub-utrecht", "partner:reseller-nl"}
-
-// genWideNode draws plan nodes over every role, including fixed partners
-// and the marketplace.
-func genWideNode(t *rapid.T, id string, depth int, root bool) settlement.Node {
-	n := settlement.Node{ID: settlement.NodeID(id)}
-	if !root {
-		switch rapid.IntRange(0, 5).Draw(t, id+".share") {
-		case 0:
-			n.Share = settlement.Share{Remaining: true}
-		case 1, 2:
-			n.Share = settlement.Share{Rule: rapid.SampledFrom(wideShareRules).Draw(t, id+".rule")}
-		case 3:
-			n.Share = settlement.Share{Amount: eur(rapid.SampledFrom([]string{"0.50", "2", "40"}).Draw(t, id+".amount"))}
-		default:
-			n.Share = settlement.Share{Ratio: ensemble.MustRatio(rapid.SampledFrom(ratios).Draw(t, id+".ratio")), HasRatio: true}
-		}
-		n.Condition = rapid.SampledFrom(wideConds).Draw(t, id+".cond")
-	}
-	if depth >= 3 || (!root && rapid.Bool().Draw(t, id+".leaf")) {
-		n.Party = rapid.SampledFrom(wideRoles).Draw(t, id+".party")
-		if rapid.Bool().Draw(t, id+".fallback") {
-			n.Fallback = settlement.FallbackPlatform
-		}
-		return n
-	}
-	k := rapid.IntRange(1, 4).Draw(t, id+".children")
-	for i := range k {
-		n.Children = append(n.Children, genWideNode(t, fmt.Sprintf("%s%d", id, i), depth+1, false))
-	}
-	has := false
-	for _, c := range n.Children {
-		has = has || c.Share.Remaining
-	}
-	if !has {
-		n.Children[0].Share = settlement.Share{Remaining: true}
-	}
-	return n
+// widePool draws over every role, including fixed partners and the
+// marketplace, and rules reading every context fact.
+var widePool = nodePool{
+	conds: []string{"", "", "has-referrer", "gold-first", "dutch", "kind-rule", "status-rule"},
+	shareRules: []string{"distributor-share", "backup-offer", "deep-route", "seasonal", "mkt-rule", "seller-rule", "charge-rule", "ver-rule",
+		"mixed", "ctxpartner", "amt-rule"},
+	roles: wideRoles,
 }
+
+var wideRoles = []string{"platform", "seller", "chain[1]", "chain[2]", "top", "referrer", "marketplace", "chain[*]", "reseller", "distributor", "sub_reseller", "partner:reseller-de", "partner:sub-utrecht", "partner:reseller-nl"}
 
 var wideChains = [][]partner.ID{
 	{"sub-utrecht", "reseller-nl", "distri-eu"},
@@ -329,7 +308,7 @@ func TestPropertySharedDecisionsWide(t *testing.T) {
 		var s *settlement.Settler
 		withNet := rapid.IntRange(0, 3).Draw(t, "network") != 0
 		for s == nil {
-			doc := settlement.PlanDocument{ID: "rand", Version: 1, Root: genWideNode(t, "n", 0, true)}
+			doc := settlement.PlanDocument{ID: "rand", Version: 1, Root: genRuleNode(t, widePool, "n", 0, true)}
 			cfg := settlement.Config{Plans: []settlement.PlanDocument{doc}, Rules: rs}
 			if withNet {
 				cfg.Network = net
