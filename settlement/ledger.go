@@ -63,28 +63,30 @@ func (r *run) reverse(lg *ledger, credit int64, by string, at time.Time, note st
 			ensemble.MoneyFromMinor(credit, lg.ctx.cur), ensemble.MoneyFromMinor(left, lg.ctx.cur), lg.line)
 	}
 	nl := *lg
-	nl.parts = slices.Clone(lg.parts)
 	nl.credited += credit
 	if credit == 0 {
 		return &nl, nil
 	}
-	shares := make([]ensemble.Share, len(nl.parts))
-	for i := range nl.parts {
-		shares[i] = ensemble.Share{Key: string(lg.entryID(&nl.parts[i])), Weight: ensemble.RatioFromInt(nl.parts[i].unreversed)}
+	n := lg.parts()
+	nl.amounts = lg.withUnreversed()
+	unreversed := nl.amounts[n:]
+	shares := make([]ensemble.Share, n)
+	for i := range n {
+		shares[i] = ensemble.Share{Key: string(lg.entryID(i)), Weight: ensemble.RatioFromInt(unreversed[i])}
 	}
-	parts := make([]int64, len(shares))
+	parts := make([]int64, n)
 	if err := ensemble.AllocateUnits(parts, credit, shares, ensemble.AllocateOptions{}); err != nil {
 		return nil, err
 	}
-	for i := range nl.parts {
-		p := &nl.parts[i]
+	for i := range n {
 		if parts[i] == 0 {
 			continue
 		}
-		p.unreversed -= parts[i]
-		r.entries = append(r.entries, Entry{ID: EntryID(partID(by, p) + "#clawback"), Line: LineID(by), Kind: KindClawback,
-			Party: p.party, Role: p.meta.role, Amount: ensemble.MoneyFromMinor(-parts[i], lg.ctx.cur), Date: at, Plan: *lg.ctx.plan,
-			Node: p.meta.node, Offer: lg.ctx.offer, Route: lg.ctx.route, Seller: lg.ctx.seller, Reverses: EntryID(shares[i].Key), Note: note, Trace: trace})
+		pe := lg.payee(i)
+		unreversed[i] -= parts[i]
+		r.entries = append(r.entries, Entry{ID: EntryID(partID(by, pe) + "#clawback"), Line: LineID(by), Kind: KindClawback,
+			Party: pe.party, Role: pe.meta.role, Amount: ensemble.MoneyFromMinor(-parts[i], lg.ctx.cur), Date: at, Plan: *lg.ctx.plan,
+			Node: pe.meta.node, Offer: lg.ctx.offer, Route: lg.ctx.route, Seller: lg.ctx.seller, Reverses: EntryID(shares[i].Key), Note: note, Trace: trace})
 	}
 	return &nl, nil
 }
@@ -106,16 +108,16 @@ func (s *Settler) Dispute(st State, line LineID, at time.Time) (Result, error) {
 	at = at.UTC()
 	r := s.newRun(context.Background(), st, 0)
 	nl := *lg
-	nl.hold = &hold{parts: make([]int64, len(lg.parts))}
+	nl.hold = &hold{parts: make([]int64, lg.parts())}
 	nl.disputes++
 	seq := strconv.Itoa(int(nl.disputes))
-	for i := range nl.parts {
-		p := &nl.parts[i]
-		nl.hold.parts[i] = p.unreversed
-		if p.unreversed == 0 {
+	for i := range nl.hold.parts {
+		u := lg.unreversed(i)
+		nl.hold.parts[i] = u
+		if u == 0 {
 			continue
 		}
-		r.entries = append(r.entries, holdEntry(&nl, p, "#hold."+seq, KindHold, p.unreversed, at, "dispute "+seq+" opened"))
+		r.entries = append(r.entries, holdEntry(&nl, i, "#hold."+seq, KindHold, u, at, "dispute "+seq+" opened"))
 	}
 	r.st.lines[line] = &nl
 	return Result{Entries: r.entries, State: r.st}, nil
@@ -144,9 +146,9 @@ func (s *Settler) ResolveDispute(st State, line LineID, won bool, at time.Time) 
 	if !won {
 		outcome = "lost"
 	}
-	for i := range nl.parts {
-		if h := lg.hold.parts[i]; h != 0 {
-			r.entries = append(r.entries, holdEntry(&nl, &nl.parts[i], "#release."+seq, KindRelease, h, at, "dispute "+seq+" "+outcome))
+	for i, h := range lg.hold.parts {
+		if h != 0 {
+			r.entries = append(r.entries, holdEntry(&nl, i, "#release."+seq, KindRelease, h, at, "dispute "+seq+" "+outcome))
 		}
 	}
 	if !won {
@@ -163,12 +165,12 @@ func (s *Settler) ResolveDispute(st State, line LineID, won bool, at time.Time) 
 	return Result{Entries: r.entries, State: r.st}, nil
 }
 
-// holdEntry returns the hold or release (kind) of units of part p, with
-// id "<p's entry id><suffix>".
-func holdEntry(lg *ledger, p *part, suffix string, kind EntryKind, units int64, at time.Time, note string) Entry {
-	id := lg.entryID(p)
-	return Entry{ID: id + EntryID(suffix), Line: lg.line, Kind: kind, Party: p.party, Role: p.meta.role, Amount: ensemble.MoneyFromMinor(units, lg.ctx.cur),
-		Date: at, Plan: *lg.ctx.plan, Node: p.meta.node, Offer: lg.ctx.offer, Route: lg.ctx.route, Seller: lg.ctx.seller, Reverses: id,
+// holdEntry returns the hold or release (kind) of units of part i, with
+// id "<the part's entry id><suffix>".
+func holdEntry(lg *ledger, i int, suffix string, kind EntryKind, units int64, at time.Time, note string) Entry {
+	id, pe := lg.entryID(i), lg.payee(i)
+	return Entry{ID: id + EntryID(suffix), Line: lg.line, Kind: kind, Party: pe.party, Role: pe.meta.role, Amount: ensemble.MoneyFromMinor(units, lg.ctx.cur),
+		Date: at, Plan: *lg.ctx.plan, Node: pe.meta.node, Offer: lg.ctx.offer, Route: lg.ctx.route, Seller: lg.ctx.seller, Reverses: id,
 		Note: note, Trace: append(slices.Clone(lg.trace), ensemble.Ref{Kind: RefLine, ID: string(lg.line)})}
 }
 

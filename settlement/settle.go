@@ -82,9 +82,14 @@ func (s *Settler) AppendSettle(ctx context.Context, dst []Entry, st State, lines
 				return fail(err)
 			}
 		}
-		r.lc = lines[i]
-		r.lc.Date = r.lc.Date.UTC() // stored instants are UTC
-		l := &r.lc
+		// Stored instants are UTC: a line dated in another zone is read
+		// through a copy, never changed in the caller's slice.
+		l := &lines[i]
+		if l.Date.Location() != time.UTC {
+			r.lc = *l
+			r.lc.Date = r.lc.Date.UTC()
+			l = &r.lc
+		}
 		var err error
 		if l.Credits == "" {
 			// Insert first and compare lengths: one map operation instead
@@ -202,8 +207,11 @@ type run struct {
 	arena     []ensemble.Ref
 	ledgers   []ledger
 	ruleRefs  [][]ensemble.Ref // by node index: the rule refs its last entry carried
-	parts     []part           // the chunk ledgers keep their parts in
+	amounts   []int64          // the chunk ledgers keep their parts' amounts in
 	lparts    []part           // the current line's parts
+	payees    [8]*[]payee      // recent payee lists of lines without chain timelines
+	nextPayee int
+	costMeta  map[string]*partMeta // supplier cost nodes, by path
 	vfSet     bool             // line and volume facts are filled for this line
 	rest      int64
 	seller    partner.ID
@@ -313,9 +321,11 @@ func (tl *timeline) at(t time.Time) *partner.Snapshot {
 // timelines: lines of one seller mostly share their chain, so one map
 // lookup by seller finds every level's timeline.
 type chainTimelines struct {
-	ids []partner.ID
-	tls []*timeline
-	ctx *lineCtx // the ledger context of the seller's last line
+	ids       []partner.ID
+	tls       []*timeline
+	ctx       *lineCtx    // the ledger context of the seller's last line
+	payees    [4]*[]payee // the payee lists of the seller's recent lines
+	nextPayee int
 }
 
 // chainSnapshots fills r.chainSn with what each partner of the line's
@@ -487,8 +497,7 @@ func (r *run) settleLine(l *Line, lg *ledger) error {
 		if c.Component.ID == "" {
 			path = "supplier_costs/" + string(c.Offer) + "/" + c.Supplier
 		}
-		r.emit(EntryID(string(l.ID)+":"+path), &partMeta{role: "supplier", node: path, kind: KindSupplierCost}, partner.ID(c.Supplier), u,
-			"wholesale cost", nil, "")
+		r.emit(EntryID(string(l.ID)+":"+path), r.supplierMeta(path), partner.ID(c.Supplier), u, "wholesale cost", nil, "")
 	}
 	// What each partner of the chain was at the line's date (nil: not a
 	// partner yet), looked up once per line.
@@ -519,7 +528,7 @@ func (r *run) settleLine(l *Line, lg *ledger) error {
 	if err := r.walk(plan.root, rest, 0); err != nil {
 		return err
 	}
-	lg.parts = r.keepParts(r.lparts)
+	lg.payees, lg.amounts = r.internPayees(), r.keepAmounts()
 	// Accrue volumes once per partner and window.
 	for _, n := range plan.cums {
 		id, _, _, _ := r.resolveOne(n.cumOf)
@@ -1254,7 +1263,7 @@ func (r *run) reserve(n *cnode, of EntryID, id partner.ID, amount int64) {
 // records it in the line's ledger; meta says its kind, role and node.
 func (r *run) emit(id EntryID, meta *partMeta, party partner.ID, units int64, share string, refs []ensemble.Ref, note string) {
 	r.emitAt(id, meta.kind, party, meta.role, meta.node, units, r.line.Date, share, refs, note, "")
-	r.lparts = append(r.lparts, part{party: party, meta: meta, units: units, unreversed: units})
+	r.lparts = append(r.lparts, part{payee: payee{party: party, meta: meta}, units: units})
 }
 
 // refs must be kept (see keptRuleRefs): entries share them.
@@ -1332,17 +1341,77 @@ func (r *run) newLedger() *ledger {
 	return &r.ledgers[len(r.ledgers)-1]
 }
 
-// keepParts copies the line's parts into the call's chunk of parts, at
-// their exact length, capped so that appending copies instead of reaching
-// another ledger's parts.
-func (r *run) keepParts(ps []part) []part {
-	n := len(ps)
-	if cap(r.parts)-len(r.parts) < n {
-		r.parts = make([]part, 0, max(1024, n))
+// part is one payment the current line's walk made.
+type part struct {
+	payee
+	units int64
+}
+
+// keepAmounts copies the amounts of the line's parts into the call's
+// chunk of amounts, at their exact length, capped so that appending
+// copies instead of reaching another ledger's amounts.
+func (r *run) keepAmounts() []int64 {
+	n := len(r.lparts)
+	if cap(r.amounts)-len(r.amounts) < n {
+		r.amounts = make([]int64, 0, max(4096, n))
 	}
-	start := len(r.parts)
-	r.parts = append(r.parts, ps...)
-	return r.parts[start : start+n : start+n]
+	start := len(r.amounts)
+	for i := range r.lparts {
+		r.amounts = append(r.amounts, r.lparts[i].units)
+	}
+	return r.amounts[start : start+n : start+n]
+}
+
+// internPayees returns the payees of the line's parts: a list a recent
+// line of the same seller (or, without chain timelines, of the call)
+// paid, when equal, else a new one. Lines of one route pay alike, so
+// most ledgers share their payees.
+func (r *run) internPayees() *[]payee {
+	if len(r.lparts) == 0 {
+		return nil
+	}
+	recent, next := r.payees[:], &r.nextPayee
+	if ch := r.chainTL; ch != nil {
+		recent, next = ch.payees[:], &ch.nextPayee
+	}
+	for _, ps := range recent {
+		if ps != nil && r.paysAlike(*ps) {
+			return ps
+		}
+	}
+	ps := make([]payee, len(r.lparts))
+	for i := range r.lparts {
+		ps[i] = r.lparts[i].payee
+	}
+	recent[*next] = &ps
+	*next = (*next + 1) % len(recent)
+	return &ps
+}
+
+// paysAlike reports whether the line's parts pay ps, in order.
+func (r *run) paysAlike(ps []payee) bool {
+	if len(ps) != len(r.lparts) {
+		return false
+	}
+	for i := range ps {
+		if ps[i] != r.lparts[i].payee {
+			return false
+		}
+	}
+	return true
+}
+
+// supplierMeta returns the call's node of the supplier costs at path.
+func (r *run) supplierMeta(path string) *partMeta {
+	m := r.costMeta[path]
+	if m == nil {
+		if r.costMeta == nil {
+			r.costMeta = map[string]*partMeta{}
+		}
+		m = &partMeta{role: "supplier", node: path, kind: KindSupplierCost}
+		r.costMeta[path] = m
+	}
+	return m
 }
 
 // keptRuleRefs returns the rule refs of leaf n's entries (r.refs, the

@@ -37,8 +37,9 @@ type ledger struct {
 	basis    int64
 	credited int64
 	trace    []ensemble.Ref
-	parts    []part
-	hold     *hold // what the open dispute holds; nil when none is open
+	payees   *[]payee // who each part pays; shared with lines that paid alike, read-only
+	amounts  []int64  // each part's amount; then, once a part is reversed, each part's unreversed amount
+	hold     *hold    // what the open dispute holds; nil when none is open
 	disputes int32
 }
 
@@ -59,13 +60,51 @@ type hold struct{ parts []int64 }
 // disputed reports whether a dispute holds the line.
 func (l *ledger) disputed() bool { return l.hold != nil }
 
-// part is one earning or supplier cost of a line. Its entry id is derived
-// (entryID), not stored: the ledger is most of a state's memory.
-type part struct {
-	party      partner.ID
-	meta       *partMeta // shared by every part a plan leaf makes
-	units      int64
-	unreversed int64
+// A line's parts are its earnings and supplier costs. What a part pays
+// (party and plan node) is kept apart from its amounts: the payees are
+// shared by every line whose walk paid the same parties through the same
+// nodes, and the amounts are plain integers, so a ledger line holds few
+// pointers (the ledger is most of a state's memory). Entry ids are derived
+// (entryID), not stored.
+
+// payee is whom one part of a line pays, and through which plan node.
+type payee struct {
+	party partner.ID
+	meta  *partMeta // shared by every part a plan leaf makes
+}
+
+// parts returns the number of the line's parts.
+func (l *ledger) parts() int {
+	if l.payees == nil {
+		return 0
+	}
+	return len(*l.payees)
+}
+
+// payee returns whom part i pays.
+func (l *ledger) payee(i int) *payee { return &(*l.payees)[i] }
+
+// units returns part i's amount.
+func (l *ledger) units(i int) int64 { return l.amounts[i] }
+
+// unreversed returns what part i still carries: its amount until a
+// reversal gives the parts their own unreversed amounts.
+func (l *ledger) unreversed(i int) int64 {
+	if n := l.parts(); len(l.amounts) > n {
+		return l.amounts[n+i]
+	}
+	return l.amounts[i]
+}
+
+// withUnreversed returns a copy of the line's amounts that holds each
+// part's unreversed amount apart, for a reversal to change.
+func (l *ledger) withUnreversed() []int64 {
+	n := l.parts()
+	out := make([]int64, 2*n)
+	for i := range n {
+		out[i], out[n+i] = l.units(i), l.unreversed(i)
+	}
+	return out
 }
 
 // partMeta is what a ledger part shares with the other parts of its plan
@@ -78,19 +117,19 @@ type partMeta struct {
 	multi bool
 }
 
-// entryID returns the id of the entry part p of the line recorded:
+// entryID returns the id of the entry part i of the line recorded:
 // "line:node/path", with "/party" for leaves that pay several parties.
-func (l *ledger) entryID(p *part) EntryID {
-	return EntryID(partID(string(l.line), p))
+func (l *ledger) entryID(i int) EntryID {
+	return EntryID(partID(string(l.line), l.payee(i)))
 }
 
-// partID is "<prefix>:node/path[/party]", the id of p's entry when prefix
-// is its line and of the entries acting on it otherwise.
-func partID(prefix string, p *part) string {
-	if p.meta.multi {
-		return prefix + ":" + p.meta.node + "/" + string(p.party)
+// partID returns the id of the entry for pe of the line (or credit)
+// prefix.
+func partID(prefix string, pe *payee) string {
+	if pe.meta.multi {
+		return prefix + ":" + pe.meta.node + "/" + string(pe.party)
 	}
-	return prefix + ":" + p.meta.node
+	return prefix + ":" + pe.meta.node
 }
 
 type volKey struct {
@@ -203,11 +242,11 @@ func (l *ledger) export() LedgerLine {
 	c := l.ctx
 	out := LedgerLine{Line: l.line, Plan: *c.plan, Date: l.date, Basis: ensemble.MoneyFromMinor(l.basis, c.cur),
 		Credited: ensemble.MoneyFromMinor(l.credited, c.cur), Disputed: l.disputed(), Disputes: int(l.disputes),
-		Offer: c.offer, Route: c.route, Seller: c.seller, Trace: slices.Clone(l.trace), Parts: make([]LedgerPart, len(l.parts))}
-	for i := range l.parts {
-		p := &l.parts[i]
-		out.Parts[i] = LedgerPart{Entry: l.entryID(p), Party: p.party, Role: p.meta.role, Node: p.meta.node, Kind: p.meta.kind,
-			Amount: ensemble.MoneyFromMinor(p.units, c.cur), Unreversed: ensemble.MoneyFromMinor(p.unreversed, c.cur)}
+		Offer: c.offer, Route: c.route, Seller: c.seller, Trace: slices.Clone(l.trace), Parts: make([]LedgerPart, l.parts())}
+	for i := range out.Parts {
+		pe := l.payee(i)
+		out.Parts[i] = LedgerPart{Entry: l.entryID(i), Party: pe.party, Role: pe.meta.role, Node: pe.meta.node, Kind: pe.meta.kind,
+			Amount: ensemble.MoneyFromMinor(l.units(i), c.cur), Unreversed: ensemble.MoneyFromMinor(l.unreversed(i), c.cur)}
 		if l.hold != nil && l.hold.parts[i] != 0 {
 			out.Parts[i].Held = ensemble.MoneyFromMinor(l.hold.parts[i], c.cur)
 		}
@@ -340,12 +379,17 @@ func (s *State) UnmarshalJSON(b []byte) error {
 		if ll.Disputed {
 			l.hold = &hold{parts: make([]int64, len(ll.Parts))}
 		}
+		n := len(ll.Parts)
+		pays := make([]payee, n)
+		l.payees, l.amounts = &pays, make([]int64, 2*n)
 		for j, lp := range ll.Parts {
 			pp := ensemble.Path(path, "parts", j)
-			pt := part{party: lp.Party, meta: &partMeta{role: lp.Role, node: lp.Node, kind: lp.Kind},
-				units: units(pp[len(path)+1:]+".amount", lp.Amount), unreversed: units(pp[len(path)+1:]+".unreversed", lp.Unreversed)}
+			pe := &pays[j]
+			*pe = payee{party: lp.Party, meta: &partMeta{role: lp.Role, node: lp.Node, kind: lp.Kind}}
+			amount, unreversed := units(pp[len(path)+1:]+".amount", lp.Amount), units(pp[len(path)+1:]+".unreversed", lp.Unreversed)
+			l.amounts[j], l.amounts[n+j] = amount, unreversed
 			held := units(pp[len(path)+1:]+".held", lp.Held)
-			if pt.unreversed < 0 || pt.unreversed > pt.units || held < 0 || held > pt.unreversed {
+			if unreversed < 0 || unreversed > amount || held < 0 || held > unreversed {
 				p.Addf(pp, "unreversed must be within [0, amount] and held within [0, unreversed]")
 			}
 			if held != 0 && !ll.Disputed {
@@ -356,11 +400,10 @@ func (s *State) UnmarshalJSON(b []byte) error {
 			}
 			// The entry id is derived from the line, node and party.
 			if base := string(ll.Line) + ":" + lp.Node; string(lp.Entry) == base+"/"+string(lp.Party) {
-				pt.meta.multi = true
+				pe.meta.multi = true
 			} else if string(lp.Entry) != base {
 				p.Addf(pp+".entry", "entry %q is neither %q nor %q", lp.Entry, base, base+"/"+string(lp.Party))
 			}
-			l.parts = append(l.parts, pt)
 		}
 		out.lines[ll.Line] = l
 	}
