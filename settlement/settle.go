@@ -212,7 +212,7 @@ type run struct {
 	payees    [8]*[]payee      // recent payee lists of lines without chain timelines
 	nextPayee int
 	costMeta  map[string]*partMeta // supplier cost nodes, by path
-	vfSet     bool             // line and volume facts are filled for this line
+	vfSet     bool                 // line and volume facts are filled for this line
 	rest      int64
 	seller    partner.ID
 	ids       string          // the current line's entry ids, back to back
