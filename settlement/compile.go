@@ -56,8 +56,9 @@ type Settler struct {
 	// epochBounds are the instants rule versions or partners named by id
 	// change at; levels' decisions are shared only within a span.
 	epochBounds []time.Time
-	fresh       bool           // decide every level per line (tests compare)
-	decisions   *decisionCache // level decisions shared between calls
+	fresh       bool                                      // decide every level per line (tests compare)
+	decisions   *sharedCache[dkey, *decision]             // level decisions shared between calls
+	routes      *sharedCache[partner.ID, *chainTimelines] // chains shared between calls, by seller
 	platSn      partner.Snapshot
 }
 
@@ -126,7 +127,7 @@ type cnode struct {
 // unknown or of the wrong kind, bad cumulative tiers and reserves.
 func New(cfg Config) (*Settler, error) {
 	s := &Settler{rules: cfg.Rules, net: cfg.Network, platform: cfg.Platform, byOffer: map[catalog.OfferID][]*cplan{},
-		decisions: &decisionCache{}}
+		decisions: &sharedCache[dkey, *decision]{}, routes: &sharedCache[partner.ID, *chainTimelines]{}}
 	if s.platform == "" {
 		s.platform = DefaultPlatform
 	}

@@ -300,50 +300,53 @@ func (r *run) decide(n *cnode, amount int64, depth int) (*decision, error) {
 	return d, nil
 }
 
-// maxSharedDecisions bounds the decisions a settler keeps between calls
-// (a few hundred bytes each); routes beyond it are decided per call.
-const maxSharedDecisions = 1 << 14
+// maxShared bounds what a settler keeps between calls in each of its
+// caches (level decisions of a few hundred bytes each, routes of about as
+// much); what exceeds it is worked out per call.
+const maxShared = 1 << 14
 
-// decisionCache keeps level decisions between calls. Readers take the
-// published table without locking; calls offer what they decided, and
-// offers are published in batches, so the table is copied rarely.
-type decisionCache struct {
-	tab     atomic.Pointer[map[dkey]*decision] // read-only once published
+// sharedCache keeps what calls worked out, for later calls to reuse: level
+// decisions and routes, which are pure functions of their keys and never
+// change once offered. Readers take the published table without locking;
+// calls offer what they made when they succeed, and offers are published
+// in batches, so the table is copied rarely.
+type sharedCache[K comparable, V any] struct {
+	tab     atomic.Pointer[map[K]V] // read-only once published
 	mu      sync.Mutex
-	pending map[dkey]*decision // offered, not yet published
+	pending map[K]V // offered, not yet published
 }
 
-// table returns the published decisions (nil before any).
-func (c *decisionCache) table() map[dkey]*decision {
+// table returns the published values (nil before any).
+func (c *sharedCache[K, V]) table() map[K]V {
 	if t := c.tab.Load(); t != nil {
 		return *t
 	}
 	return nil
 }
 
-// offer adds the decisions of keys (from a call that succeeded) to the
-// cache, publishing a new table once enough are pending.
-func (c *decisionCache) offer(keys []dkey, decided map[dkey]*decision) {
+// offer adds the values of keys (from a call that succeeded) to the cache,
+// publishing a new table once enough are pending.
+func (c *sharedCache[K, V]) offer(keys []K, made map[K]V) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	tab := c.table()
 	for _, k := range keys {
-		if len(tab)+len(c.pending) >= maxSharedDecisions {
+		if len(tab)+len(c.pending) >= maxShared {
 			break
 		}
 		if _, ok := tab[k]; !ok {
 			if c.pending == nil {
-				c.pending = map[dkey]*decision{}
+				c.pending = map[K]V{}
 			}
-			c.pending[k] = decided[k]
+			c.pending[k] = made[k]
 		}
 	}
 	// Publishing copies the table: wait for an eighth of it (at most
 	// 1,024) to be pending, unless the table is full.
-	if len(c.pending) == 0 || len(c.pending) < min(len(tab)/8+1, 1024) && len(tab)+len(c.pending) < maxSharedDecisions {
+	if len(c.pending) == 0 || len(c.pending) < min(len(tab)/8+1, 1024) && len(tab)+len(c.pending) < maxShared {
 		return
 	}
-	next := make(map[dkey]*decision, len(tab)+len(c.pending))
+	next := make(map[K]V, len(tab)+len(c.pending))
 	maps.Copy(next, tab)
 	maps.Copy(next, c.pending)
 	c.tab.Store(&next)

@@ -114,6 +114,12 @@ func (s *Settler) AppendSettle(ctx context.Context, dst []Entry, st State, lines
 	if len(r.offers) > 0 {
 		s.decisions.offer(r.offers, r.decisions)
 	}
+	if len(r.newRoutes) > 0 && !s.fresh {
+		for _, id := range r.newRoutes {
+			r.chains[id].frozen = true
+		}
+		s.routes.offer(r.newRoutes, r.chains)
+	}
 	return r.entries, r.st, nil
 }
 
@@ -192,7 +198,9 @@ type run struct {
 	shared    map[dkey]*decision // decided in earlier calls (read-only)
 	offers    []dkey             // this call's decisions that later calls may share
 	ctxFacts  map[ctxFacts]*ctxFacts
-	chains    map[partner.ID]*chainTimelines // by seller
+	chains    map[partner.ID]*chainTimelines // by seller: made in this call
+	routes    map[partner.ID]*chainTimelines // by seller: made in earlier calls (read-only)
+	newRoutes []partner.ID                   // sellers whose chains this call made
 	chainTL   *chainTimelines                // the current line's, if cached
 	ctxs      map[lineCtx]*lineCtx
 	epoch     int32
@@ -245,7 +253,7 @@ func (s *Settler) newRun(ctx context.Context, st State, lines int) *run {
 	r := &run{s: s, ctx: ctx, st: st.clone(lines), owned: map[volKey]bool{}, snaps: map[partner.ID]*partner.Snapshot{},
 		memo: map[memoKey]*evalResult{}, interned: map[internKey]*evalResult{}, lcache: map[levelKey]*levelShares{}, volume: map[*cnode]int64{}, accrued: map[volKey]LineID{}}
 	if !s.fresh {
-		r.shared = s.decisions.table()
+		r.shared, r.routes = s.decisions.table(), s.routes.table()
 	}
 	if r.st.lines == nil {
 		r.st.lines = map[LineID]*ledger{}
@@ -326,6 +334,10 @@ type chainTimelines struct {
 	ctx       *lineCtx    // the ledger context of the seller's last line
 	payees    [4]*[]payee // the payee lists of the seller's recent lines
 	nextPayee int
+	// frozen: kept by the settler for later calls, which read it and
+	// never change it (ctx and payees stay as the call that made it left
+	// them).
+	frozen bool
 }
 
 // chainSnapshots fills r.chainSn with what each partner of the line's
@@ -337,6 +349,9 @@ func (r *run) chainSnapshots(l *Line) error {
 		return nil
 	}
 	c := r.chains[ch[0]]
+	if c == nil {
+		c = r.routes[ch[0]]
+	}
 	if c == nil || !slices.Equal(c.ids, ch) {
 		c = r.chainTimelines(ch)
 	}
@@ -374,7 +389,7 @@ func (r *run) lineCtx(plan *cplan, l *Line) *lineCtx {
 		*c = want
 		r.ctxs[want] = c
 	}
-	if ch != nil {
+	if ch != nil && !ch.frozen {
 		ch.ctx = c
 	}
 	return c
@@ -397,6 +412,9 @@ func (r *run) chainTimelines(ch []partner.ID) *chainTimelines {
 	}
 	if r.chains == nil {
 		r.chains = map[partner.ID]*chainTimelines{}
+	}
+	if r.chains[ch[0]] == nil {
+		r.newRoutes = append(r.newRoutes, ch[0])
 	}
 	r.chains[ch[0]] = c
 	return c
@@ -1372,12 +1390,15 @@ func (r *run) internPayees() *[]payee {
 	}
 	recent, next := r.payees[:], &r.nextPayee
 	if ch := r.chainTL; ch != nil {
-		recent, next = ch.payees[:], &ch.nextPayee
-	}
-	for _, ps := range recent {
-		if ps != nil && r.paysAlike(*ps) {
+		if ps := r.recentPayees(ch.payees[:]); ps != nil {
 			return ps
 		}
+		if !ch.frozen {
+			recent, next = ch.payees[:], &ch.nextPayee
+		}
+	}
+	if ps := r.recentPayees(recent); ps != nil {
+		return ps
 	}
 	ps := make([]payee, len(r.lparts))
 	for i := range r.lparts {
@@ -1386,6 +1407,17 @@ func (r *run) internPayees() *[]payee {
 	recent[*next] = &ps
 	*next = (*next + 1) % len(recent)
 	return &ps
+}
+
+// recentPayees returns the list of recent that the line's parts pay, or
+// nil.
+func (r *run) recentPayees(recent []*[]payee) *[]payee {
+	for _, ps := range recent {
+		if ps != nil && r.paysAlike(*ps) {
+			return ps
+		}
+	}
+	return nil
 }
 
 // paysAlike reports whether the line's parts pay ps, in order.
