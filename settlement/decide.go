@@ -267,9 +267,14 @@ func (r *run) decide(n *cnode, amount int64, depth int) (*decision, error) {
 	if !ok {
 		return r.decideInto(r.scratch(depth), n, amount)
 	}
-	d := r.shared[key]
+	d := r.routeDecision(&key)
 	if d == nil {
-		d = r.decisions[key]
+		if d = r.shared[key]; d == nil {
+			d = r.decisions[key]
+		}
+		if d != nil {
+			r.keepRouteDecision(&key, d)
+		}
 	}
 	if d != nil {
 		if d.fixed <= amount {
@@ -292,12 +297,47 @@ func (r *run) decide(n *cnode, amount int64, depth int) (*decision, error) {
 		r.decisions = map[dkey]*decision{}
 	}
 	r.decisions[key] = d
+	r.keepRouteDecision(&key, d)
 	// Keys naming the network's snapshots and no per-call facts mean the
 	// same in every call.
 	if key.ctx == nil && r.s.net != nil {
 		r.offers = append(r.offers, key)
 	}
 	return d, nil
+}
+
+// routeDecision is a level decision a route keeps at hand: the lines of
+// one seller mostly decide their levels alike, and comparing a few keys
+// costs less than looking one up in a large table.
+type routeDecision struct {
+	key dkey
+	d   *decision
+}
+
+// routeDecision returns the decision of key the current line's route keeps,
+// or nil.
+func (r *run) routeDecision(key *dkey) *decision {
+	ch := r.chainTL
+	if ch == nil {
+		return nil
+	}
+	for i := range ch.decisions {
+		if rd := &ch.decisions[i]; rd.d != nil && rd.key == *key {
+			return rd.d
+		}
+	}
+	return nil
+}
+
+// keepRouteDecision keeps d at hand in the current line's route, unless the
+// route is frozen (shared with other calls, which read it).
+func (r *run) keepRouteDecision(key *dkey, d *decision) {
+	ch := r.chainTL
+	if ch == nil || ch.frozen {
+		return
+	}
+	ch.decisions[ch.nextDec] = routeDecision{key: *key, d: d}
+	ch.nextDec = (ch.nextDec + 1) % len(ch.decisions)
 }
 
 // maxShared bounds what a settler keeps between calls in each of its

@@ -334,6 +334,8 @@ type chainTimelines struct {
 	ctx       *lineCtx    // the ledger context of the seller's last line
 	payees    [4]*[]payee // the payee lists of the seller's recent lines
 	nextPayee int
+	decisions [4]routeDecision // the level decisions of the seller's recent lines
+	nextDec   int
 	// frozen: kept by the settler for later calls, which read it and
 	// never change it (ctx and payees stay as the call that made it left
 	// them).
