@@ -211,7 +211,8 @@ type run struct {
 	wbuf      []ensemble.Share
 	ubuf      []int64
 	pbuf      []partner.ID
-	chainSn   []*partner.Snapshot
+	chainSn   []*partner.Snapshot // the current line's chain (read-only)
+	chainBuf  []*partner.Snapshot // backs chainSn for chains without timelines
 	arena     []ensemble.Ref
 	ledgers   []ledger
 	ruleRefs  [][]ensemble.Ref // by node index: the rule refs its last entry carried
@@ -221,6 +222,7 @@ type run struct {
 	nextPayee int
 	costMeta  map[string]*partMeta // supplier cost nodes, by path
 	vfSet     bool                 // line and volume facts are filled for this line
+	ctxSet    bool                 // offer, route and customer facts are filled for this line
 	rest      int64
 	seller    partner.ID
 	ids       string          // the current line's entry ids, back to back
@@ -312,27 +314,36 @@ func (r *run) snapshot(id partner.ID, t time.Time) (*partner.Snapshot, error) {
 
 // at returns the snapshot in force at t, nil when not a partner (yet).
 func (tl *timeline) at(t time.Time) *partner.Snapshot {
+	return tl.snaps[spanAt(tl.bounds, t)]
+}
+
+// spanAt returns the index of the span of ascending bounds that holds t:
+// the number of bounds at or before t.
+func spanAt(bounds []time.Time, t time.Time) int {
 	// The first bound after t, by binary search.
-	i, j := 0, len(tl.bounds)
+	i, j := 0, len(bounds)
 	for i < j {
 		h := int(uint(i+j) >> 1)
-		if tl.bounds[h].After(t) {
+		if bounds[h].After(t) {
 			j = h
 		} else {
 			i = h + 1
 		}
 	}
-	return tl.snaps[i]
+	return i
 }
 
-// chainTimelines is a route chain seen in the call, with its partners'
-// timelines: lines of one seller mostly share their chain, so one map
-// lookup by seller finds every level's timeline.
+// chainTimelines is a route chain seen in a call, with what its partners
+// were over time: lines of one seller mostly share their chain, so one map
+// lookup by seller finds every level's snapshot. Between two of bounds no
+// partner of the chain changes, so each such span has one list of
+// snapshots, which lines read without copying.
 type chainTimelines struct {
 	ids       []partner.ID
-	tls       []*timeline
-	ctx       *lineCtx    // the ledger context of the seller's last line
-	payees    [4]*[]payee // the payee lists of the seller's recent lines
+	bounds    []time.Time           // the instants any partner of the chain changes at, ascending
+	spans     [][]*partner.Snapshot // per span before, between and after bounds: the chain's snapshots (read-only)
+	ctx       *lineCtx              // the ledger context of the seller's last line
+	payees    [4]*[]payee           // the payee lists of the seller's recent lines
 	nextPayee int
 	decisions [4]routeDecision // the level decisions of the seller's recent lines
 	nextDec   int
@@ -342,10 +353,10 @@ type chainTimelines struct {
 	frozen bool
 }
 
-// chainSnapshots fills r.chainSn with what each partner of the line's
-// chain was at its date (nil: not a partner yet).
+// chainSnapshots sets r.chainSn to what each partner of the line's chain
+// was at its date (nil: not a partner yet). It is read-only.
 func (r *run) chainSnapshots(l *Line) error {
-	r.chainSn, r.chainTL = r.chainSn[:0], nil
+	r.chainSn, r.chainTL = nil, nil
 	ch := l.Route.Chain
 	if len(ch) == 0 {
 		return nil
@@ -358,19 +369,18 @@ func (r *run) chainSnapshots(l *Line) error {
 		c = r.chainTimelines(ch)
 	}
 	if c == nil { // without a network, or naming the platform or an unknown partner
+		r.chainBuf = r.chainBuf[:0]
 		for _, id := range ch {
 			sn, err := r.snapshot(id, l.Date)
 			if err != nil && !errors.Is(err, errNotTrading) {
 				return err
 			}
-			r.chainSn = append(r.chainSn, sn)
+			r.chainBuf = append(r.chainBuf, sn)
 		}
+		r.chainSn = r.chainBuf
 		return nil
 	}
-	for _, tl := range c.tls {
-		r.chainSn = append(r.chainSn, tl.at(l.Date))
-	}
-	r.chainTL = c
+	r.chainSn, r.chainTL = c.spans[spanAt(c.bounds, l.Date)], c
 	return nil
 }
 
@@ -403,14 +413,30 @@ func (r *run) chainTimelines(ch []partner.ID) *chainTimelines {
 	if r.s.net == nil {
 		return nil
 	}
-	c := &chainTimelines{ids: slices.Clone(ch), tls: make([]*timeline, len(ch))}
+	tls := make([]*timeline, len(ch))
+	var bounds []time.Time
 	for i, id := range ch {
 		if id == r.s.platform {
 			return nil
 		}
-		if c.tls[i] = r.s.timelines[id]; c.tls[i] == nil {
+		if tls[i] = r.s.timelines[id]; tls[i] == nil {
 			return nil
 		}
+		bounds = append(bounds, tls[i].bounds...)
+	}
+	slices.SortFunc(bounds, time.Time.Compare)
+	bounds = slices.CompactFunc(bounds, time.Time.Equal)
+	c := &chainTimelines{ids: slices.Clone(ch), bounds: bounds, spans: make([][]*partner.Snapshot, len(bounds)+1)}
+	for i := range c.spans {
+		sns := make([]*partner.Snapshot, len(ch))
+		for j, tl := range tls {
+			if i == 0 {
+				sns[j] = tl.snaps[0] // before every bound
+			} else {
+				sns[j] = tl.at(bounds[i-1])
+			}
+		}
+		c.spans[i] = sns
 	}
 	if r.chains == nil {
 		r.chains = map[partner.ID]*chainTimelines{}
@@ -525,13 +551,10 @@ func (r *run) settleLine(l *Line, lg *ledger) error {
 		return lineErr(l.ID, plan.id, "", "", err)
 	}
 	lg.ctx = r.lineCtx(plan, l)
-	// Facts of the line.
-	r.vfSet = false
-	r.rest = rest // line facts are filled when a rule first needs them
-	r.of = OfferFacts{ID: string(l.Offer.Offer), Version: l.Offer.Version, Charge: string(l.Charge)}
-	r.rf = RouteFacts{Kind: l.Route.Kind.String(), Seller: string(l.Route.Seller()), Depth: len(l.Route.Chain),
-		Referrer: string(l.Route.Referrer), Marketplace: string(l.Route.Marketplace)}
-	r.cf = CustomerFacts{Country: string(l.Customer.Country)}
+	// Facts of the line: filled when a rule first needs them, which lines
+	// whose levels are all shared never do.
+	r.vfSet, r.ctxSet = false, false
+	r.rest = rest
 	// Cumulative volumes before the line.
 	clear(r.volume)
 	for _, n := range plan.cums {
@@ -699,6 +722,7 @@ func (r *run) evalRule(id string, cr *crule, sn *partner.Snapshot) (*evalResult,
 	}
 	rule, level, ref := cr.versions[vi], cr.memo[vi], &cr.refs[vi]
 	memo := level != memoNone
+	r.contextFacts()
 	var key memoKey
 	var pmemo map[*partner.Snapshot]*evalResult
 	switch level {
@@ -1180,6 +1204,7 @@ func (r *run) pay(n *cnode, amount int64, k *child) error {
 			}
 		}
 	default:
+		r.contextFacts()
 		saved := r.rf
 		for lvl, id := range l.Route.Chain {
 			sn := r.chainSn[lvl]
@@ -1480,6 +1505,19 @@ func (r *run) keepRefs(refs []ensemble.Ref, more ...ensemble.Ref) []ensemble.Ref
 	r.arena = append(r.arena, refs...)
 	r.arena = append(r.arena, more...)
 	return r.arena[start:len(r.arena):len(r.arena)]
+}
+
+// contextFacts fills the offer, route and customer facts of the line, once.
+func (r *run) contextFacts() {
+	if r.ctxSet {
+		return
+	}
+	r.ctxSet = true
+	l := r.line
+	r.of = OfferFacts{ID: string(l.Offer.Offer), Version: l.Offer.Version, Charge: string(l.Charge)}
+	r.rf = RouteFacts{Kind: l.Route.Kind.String(), Seller: string(l.Route.Seller()), Depth: len(l.Route.Chain),
+		Referrer: string(l.Route.Referrer), Marketplace: string(l.Route.Marketplace)}
+	r.cf = CustomerFacts{Country: string(l.Customer.Country)}
 }
 
 // contextKey keys a context rule's result by the facts it reads.
