@@ -102,18 +102,17 @@ func (s *Settler) Dispute(st State, line LineID, at time.Time) (Result, error) {
 	if lg.disputed() {
 		return Result{}, lineErr(line, lg.ctx.plan.ID, "", "", ErrDisputed)
 	}
-	if lg.disputes == math.MaxInt32 {
+	if lg.disputeCount() == math.MaxInt32 {
 		return Result{}, lineErr(line, lg.ctx.plan.ID, "", "", fmt.Errorf("%w: too many disputes", ErrDisputed))
 	}
 	at = at.UTC()
 	r := s.newRun(context.Background(), st, 0)
 	nl := *lg
-	nl.hold = &hold{parts: make([]int64, lg.parts())}
-	nl.disputes++
-	seq := strconv.Itoa(int(nl.disputes))
-	for i := range nl.hold.parts {
+	nl.disputes = &disputes{count: lg.disputeCount() + 1, open: true, held: make([]int64, lg.parts())}
+	seq := strconv.Itoa(int(nl.disputes.count))
+	for i := range nl.disputes.held {
 		u := lg.unreversed(i)
-		nl.hold.parts[i] = u
+		nl.disputes.held[i] = u
 		if u == 0 {
 			continue
 		}
@@ -140,13 +139,13 @@ func (s *Settler) ResolveDispute(st State, line LineID, won bool, at time.Time) 
 	at = at.UTC()
 	r := s.newRun(context.Background(), st, 0)
 	nl := *lg
-	nl.hold = nil
-	seq := strconv.Itoa(int(nl.disputes))
+	nl.disputes = &disputes{count: lg.disputeCount()}
+	seq := strconv.Itoa(int(nl.disputes.count))
 	outcome := "won"
 	if !won {
 		outcome = "lost"
 	}
-	for i, h := range lg.hold.parts {
+	for i, h := range lg.disputes.held {
 		if h != 0 {
 			r.entries = append(r.entries, holdEntry(&nl, i, "#release."+seq, KindRelease, h, at, "dispute "+seq+" "+outcome))
 		}

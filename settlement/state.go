@@ -39,8 +39,7 @@ type ledger struct {
 	trace    []ensemble.Ref
 	payees   *[]payee // who each part pays; shared with lines that paid alike, read-only
 	amounts  []int64  // each part's amount; then, once a part is reversed, each part's unreversed amount
-	hold     *hold    // what the open dispute holds; nil when none is open
-	disputes int32
+	disputes *disputes // nil: never disputed
 }
 
 // lineCtx is what a ledger line shares with every line of the same plan
@@ -54,11 +53,24 @@ type lineCtx struct {
 	route  RouteKind
 }
 
-// hold is what a line's open dispute holds, per part.
-type hold struct{ parts []int64 }
+// disputes is a disputed line's record: how many disputes were opened on
+// it, and what the open one holds.
+type disputes struct {
+	count int32
+	open  bool
+	held  []int64 // per part, while a dispute is open
+}
 
 // disputed reports whether a dispute holds the line.
-func (l *ledger) disputed() bool { return l.hold != nil }
+func (l *ledger) disputed() bool { return l.disputes != nil && l.disputes.open }
+
+// disputeCount returns how many disputes were opened on the line.
+func (l *ledger) disputeCount() int32 {
+	if l.disputes == nil {
+		return 0
+	}
+	return l.disputes.count
+}
 
 // A line's parts are its earnings and supplier costs. What a part pays
 // (party and plan node) is kept apart from its amounts: the payees are
@@ -241,14 +253,14 @@ func (s State) Line(id LineID) (LedgerLine, bool) {
 func (l *ledger) export() LedgerLine {
 	c := l.ctx
 	out := LedgerLine{Line: l.line, Plan: *c.plan, Date: l.date, Basis: ensemble.MoneyFromMinor(l.basis, c.cur),
-		Credited: ensemble.MoneyFromMinor(l.credited, c.cur), Disputed: l.disputed(), Disputes: int(l.disputes),
+		Credited: ensemble.MoneyFromMinor(l.credited, c.cur), Disputed: l.disputed(), Disputes: int(l.disputeCount()),
 		Offer: c.offer, Route: c.route, Seller: c.seller, Trace: slices.Clone(l.trace), Parts: make([]LedgerPart, l.parts())}
 	for i := range out.Parts {
 		pe := l.payee(i)
 		out.Parts[i] = LedgerPart{Entry: l.entryID(i), Party: pe.party, Role: pe.meta.role, Node: pe.meta.node, Kind: pe.meta.kind,
 			Amount: ensemble.MoneyFromMinor(l.units(i), c.cur), Unreversed: ensemble.MoneyFromMinor(l.unreversed(i), c.cur)}
-		if l.hold != nil && l.hold.parts[i] != 0 {
-			out.Parts[i].Held = ensemble.MoneyFromMinor(l.hold.parts[i], c.cur)
+		if l.disputed() && l.disputes.held[i] != 0 {
+			out.Parts[i].Held = ensemble.MoneyFromMinor(l.disputes.held[i], c.cur)
 		}
 	}
 	return out
@@ -367,7 +379,10 @@ func (s *State) UnmarshalJSON(b []byte) error {
 			ctxs[c] = lc
 		}
 		l := &ledger{line: ll.Line, ctx: lc, date: ll.Date, basis: units("basis", ll.Basis),
-			credited: units("credited", ll.Credited), disputes: int32(min(max(ll.Disputes, 0), math.MaxInt32)), trace: ll.Trace}
+			credited: units("credited", ll.Credited), trace: ll.Trace}
+		if ll.Disputes != 0 || ll.Disputed {
+			l.disputes = &disputes{count: int32(min(max(ll.Disputes, 0), math.MaxInt32))}
+		}
 		if ll.Disputes < 0 || ll.Disputes > math.MaxInt32 {
 			p.Addf(path+".disputes", "disputes must be within [0, %d]", math.MaxInt32)
 		}
@@ -377,7 +392,7 @@ func (s *State) UnmarshalJSON(b []byte) error {
 			p.Addf(path+".line", "duplicate line %q", ll.Line)
 		}
 		if ll.Disputed {
-			l.hold = &hold{parts: make([]int64, len(ll.Parts))}
+			l.disputes.open, l.disputes.held = true, make([]int64, len(ll.Parts))
 		}
 		n := len(ll.Parts)
 		pays := make([]payee, n)
@@ -395,8 +410,8 @@ func (s *State) UnmarshalJSON(b []byte) error {
 			if held != 0 && !ll.Disputed {
 				p.Addf(pp+".held", "held on a line no dispute holds")
 			}
-			if l.hold != nil {
-				l.hold.parts[j] = held
+			if l.disputed() {
+				l.disputes.held[j] = held
 			}
 			// The entry id is derived from the line, node and party.
 			if base := string(ll.Line) + ":" + lp.Node; string(lp.Entry) == base+"/"+string(lp.Party) {
