@@ -351,3 +351,58 @@ func TestPropertySharedDecisionsWide(t *testing.T) {
 		}
 	})
 }
+
+// TestRoutesAcrossCalls settles one seller's lines in several calls while
+// its reseller changes tier and its chain changes: the routes a call keeps
+// for later calls must give each line the partners as of its own date and
+// chain. Every call is checked against a settler that shares nothing, and
+// the reseller's entries against hand-worked amounts: of EUR 100.00, 20%
+// to the platform leaves 80.00, of which a gold reseller earns 12%
+// (9.60) and a silver or bronze one 10% (8.00).
+func TestRoutesAcrossCalls(t *testing.T) {
+	from, turn := time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC), time.Date(2026, 7, 1, 0, 0, 0, 0, time.UTC)
+	net, err := partner.NewNetwork(partner.NetworkSpec{Partners: []partner.Partner{
+		{ID: "d1", Name: "d1", Type: partner.TypeDistributor, Terms: []partner.Terms{{From: from, Tier: "gold"}}},
+		{ID: "r1", Name: "r1", Type: partner.TypeReseller, Terms: []partner.Terms{
+			{From: from, Tier: "gold", Parent: "d1"}, {From: turn, Tier: "silver", Parent: "d1"}}},
+		{ID: "r2", Name: "r2", Type: partner.TypeReseller, Terms: []partner.Terms{{From: from, Tier: "bronze", Parent: "d1"}}},
+		{ID: "s1", Name: "s1", Type: partner.TypeSubReseller, Terms: []partner.Terms{{From: from, Tier: "gold", Parent: "r1"}}},
+	}})
+	require.NoError(t, err)
+	s := planSettler(t, replaceCond(benchPlanCEL, "b-referred"), net, benchRules)
+	eurCur := ensemble.MustCurrency("EUR")
+	batch := func(name string, day time.Time, chain ...partner.ID) []settlement.Line {
+		var out []settlement.Line
+		for i := range 3 {
+			out = append(out, settlement.Line{ID: settlement.LineID(fmt.Sprintf("%s-%d", name, i)), Date: day.Add(time.Duration(i) * time.Hour),
+				Amount: ensemble.MoneyFromMinor(10_000, eurCur), Offer: catalog.Pin{Offer: "cloud", Version: 1},
+				Route: settlement.Route{Kind: settlement.RoutePartner, Chain: chain}})
+		}
+		return out
+	}
+	for _, c := range []struct {
+		lines    []settlement.Line
+		reseller partner.ID
+		cents    int64
+	}{
+		{batch("gold", time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC), "s1", "r1", "d1"), "r1", 960},
+		{batch("silver", time.Date(2026, 8, 1, 0, 0, 0, 0, time.UTC), "s1", "r1", "d1"), "r1", 800},
+		{batch("other", time.Date(2026, 8, 2, 0, 0, 0, 0, time.UTC), "s1", "r2", "d1"), "r2", 800},
+		{batch("before", time.Date(2026, 6, 30, 0, 0, 0, 0, time.UTC), "s1", "r1", "d1"), "r1", 960},
+	} {
+		got, err := s.Settle(ctx, settlement.State{}, c.lines)
+		require.NoError(t, err)
+		want, err := settlement.Fresh(s).Settle(ctx, settlement.State{}, c.lines)
+		require.NoError(t, err)
+		require.Empty(t, cmp.Diff(want.Entries, got.Entries, cmpOpts...), c.lines[0].ID)
+		paid := 0
+		for _, e := range got.Entries {
+			if e.Role == "reseller" {
+				paid++
+				require.Equal(t, c.reseller, e.Party, e.ID)
+				require.True(t, e.Amount.Equal(ensemble.MoneyFromMinor(c.cents, eurCur)), "%s: %s", e.ID, e.Amount)
+			}
+		}
+		require.Equal(t, len(c.lines), paid, c.lines[0].ID)
+	}
+}
