@@ -37,8 +37,8 @@ type ledger struct {
 	basis    int64
 	credited int64
 	trace    []ensemble.Ref
-	payees   *[]payee // who each part pays; shared with lines that paid alike, read-only
-	amounts  []int64  // each part's amount; then, once a part is reversed, each part's unreversed amount
+	payees   *[]payee  // who each part pays; shared with lines that paid alike, read-only
+	amounts  []int64   // each part's amount; then, once a part is reversed, each part's unreversed amount
 	disputes *disputes // nil: never disputed
 }
 
