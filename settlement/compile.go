@@ -34,11 +34,12 @@ type Config struct {
 
 // Settler settles lines through compiled plans. It is safe for concurrent
 // use and behaves as an immutable value: each call keeps its own scratch
-// and memo state, and the one thing calls share is a cache of plan levels'
-// decisions (who each child pays, with which weights, given the route's
-// partners and the rule versions in force), which depend only on the
-// settler's own plans, rules and network. The cache holds at most 16,384
-// decisions (a few MB); settling is exact with or without it.
+// and memo state, and what calls share is two caches that depend only on
+// the settler's own plans, rules and network: plan levels' decisions (who
+// each child pays, with which weights, given the route's partners and the
+// rule versions in force) and routes (a seller's chain with its partners'
+// snapshots over time). Each holds at most 16,384 values (a few MB);
+// settling is exact with or without them.
 type Settler struct {
 	plans     []*cplan
 	byOffer   map[catalog.OfferID][]*cplan

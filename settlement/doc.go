@@ -31,11 +31,13 @@
 //
 // Settlement keeps no clock, store or global state: cumulative volumes and
 // the clawback ledger live in State, a value the host persists as JSON.
-// (A Settler caches plan levels' decisions between calls; they depend only
-// on its own plans, rules and network, so results never depend on it.)
+// (A Settler caches plan levels' decisions and routes between calls; they
+// depend only on its own plans, rules and network, so results never depend
+// on them.)
 //
 // Speed: a Settler compiles each plan once and precomputes every partner's
-// snapshots. A level's decision (which party each child pays, conditions,
+// snapshots, and keeps each seller's route (its chain's snapshots, span by
+// span between the instants any of them changes). A level's decision (which party each child pays, conditions,
 // weights, fixed amounts, the compiled allocation) is a pure function of
 // the route's partners as of the line's date, the rule versions in force,
 // the route kind, the currency and the context facts its rules read, so
