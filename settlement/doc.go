@@ -37,14 +37,15 @@
 //
 // Speed: a Settler compiles each plan once and precomputes every partner's
 // snapshots, and keeps each seller's route (its chain's snapshots, span by
-// span between the instants any of them changes). A level's decision (which party each child pays, conditions,
-// weights, fixed amounts, the compiled allocation) is a pure function of
-// the route's partners as of the line's date, the rule versions in force,
-// the route kind, the currency and the context facts its rules read, so
-// lines that agree on those share it, within a call and across calls; only
-// the amounts are split per line, in int64 minor units. Levels whose rules
-// read the line itself (its amount, the cumulative volume) decide per line,
-// with rules reading only partner, offer, route and customer facts still
-// evaluated once per distinct context in the call. AppendSettle lets a host
-// settling batch after batch reuse one entry buffer.
+// span between the instants any of them changes). A level's decision
+// (which party each child pays, conditions, weights, fixed amounts, the
+// compiled allocation) is a pure function of the route's partners as of
+// the line's date, the rule versions in force, the route kind, the
+// currency and the context facts its rules read, so lines that agree on
+// those share it, within a call and across calls; only the amounts are
+// split per line, in int64 minor units. Levels whose rules read the line
+// itself (its amount, the cumulative volume) decide per line, with rules
+// reading only partner, offer, route and customer facts still evaluated
+// once per distinct context in the call. AppendSettle lets a host settling
+// batch after batch reuse one entry buffer.
 package settlement

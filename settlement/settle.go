@@ -1415,16 +1415,18 @@ func (r *run) internPayees() *[]payee {
 	if len(r.lparts) == 0 {
 		return nil
 	}
-	recent, next := r.payees[:], &r.nextPayee
-	if ch := r.chainTL; ch != nil {
+	// The route's own lists first; a frozen route's are read-only, so the
+	// call keeps what they miss.
+	ch := r.chainTL
+	if ch != nil {
 		if ps := r.recentPayees(ch.payees[:]); ps != nil {
 			return ps
 		}
-		if !ch.frozen {
-			recent, next = ch.payees[:], &ch.nextPayee
-		}
 	}
-	if ps := r.recentPayees(recent); ps != nil {
+	recent, next := r.payees[:], &r.nextPayee
+	if ch != nil && !ch.frozen {
+		recent, next = ch.payees[:], &ch.nextPayee
+	} else if ps := r.recentPayees(recent); ps != nil {
 		return ps
 	}
 	ps := make([]payee, len(r.lparts))

@@ -38,7 +38,7 @@ type ledger struct {
 	credited int64
 	trace    []ensemble.Ref
 	payees   *[]payee  // who each part pays; shared with lines that paid alike, read-only
-	amounts  []int64   // each part's amount; then, once a part is reversed, each part's unreversed amount
+	amounts  []int64   // each part's amount; then (2n long) each part's unreversed amount, once reversed or read from JSON
 	disputes *disputes // nil: never disputed
 }
 
