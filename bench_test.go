@@ -1,6 +1,7 @@
 package ensemble_test
 
 import (
+	"fmt"
 	"testing"
 	"time"
 
@@ -94,5 +95,28 @@ func BenchmarkProrate(b *testing.B) {
 				sinkRatio, sinkErr = ensemble.Prorate(part, whole, ensemble.ProrateOptions{Basis: basis, Location: time.UTC})
 			}
 		})
+	}
+}
+
+// BenchmarkAllocateWide measures the cost's growth in the number of shares
+// (co-sellers, wide plan levels, credits of lines with many parts): the
+// leftover units are ordered by a sort, so 100× the shares cost about 100×
+// to 150× the time, never the square.
+func BenchmarkAllocateWide(b *testing.B) {
+	for _, n := range []int{10, 1000, 100_000} {
+		sh := make([]ensemble.Share, n)
+		for i := range sh {
+			sh[i] = ensemble.Share{Key: fmt.Sprintf("p%06d", (i*7919)%n), Weight: ensemble.RatioFromInt(int64(i%97 + 1))}
+		}
+		dst := make([]int64, n)
+		for _, method := range []ensemble.AllocationMethod{ensemble.LargestRemainder, ensemble.NumscriptOrder} {
+			b.Run(fmt.Sprintf("%s/%d", method, n), func(b *testing.B) {
+				b.ReportAllocs()
+				for b.Loop() {
+					sinkErr = ensemble.AllocateUnits(dst, 1_000_000_000_007, sh, ensemble.AllocateOptions{Method: method})
+				}
+				b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/float64(n), "ns/share")
+			})
+		}
 	}
 }

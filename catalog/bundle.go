@@ -86,7 +86,7 @@ func (c *Catalog) SupplierCosts(p Pin, retail ensemble.Money, quantity decimal.D
 		return fail(ErrNegative, retail.String())
 	case !retail.IsRounded():
 		return Costs{}, fmt.Errorf("catalog: offer %q@%d: retail %s: %w", o.ID, o.Version, retail, ensemble.ErrNotMinorUnits)
-	case !opts.Mode.Valid() || opts.Method > ensemble.FirstInOrder:
+	case !opts.Mode.Valid() || !opts.Method.Valid():
 		return Costs{}, fmt.Errorf("catalog: supplier costs: unknown rounding mode %s or method %s", opts.Mode, opts.Method)
 	}
 	if err := checkQuantity(quantity); err != nil {

@@ -239,7 +239,7 @@ func (s *Settler) compilePlan(p *ensemble.Problems, path string, doc PlanDocumen
 	if int(doc.Basis) >= len(basisNames) {
 		p.Addf(path+".basis", "unknown basis")
 	}
-	if doc.Method != ensemble.LargestRemainder && doc.Method != ensemble.FirstInOrder {
+	if !doc.Method.Valid() {
 		p.Addf(path+".method", "unknown allocation method")
 	}
 	for i, r := range doc.Routes {

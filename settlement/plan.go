@@ -305,16 +305,20 @@ type NodeID string
 // A plan applies to lines of the listed offers (any when empty) and route
 // kinds (any when empty) dated in [EffectiveFrom, EffectiveUntil).
 type PlanDocument struct {
-	ID             string                    `json:"id"`
-	Version        int                       `json:"version"`
-	Description    string                    `json:"description,omitempty"`
-	Offers         []catalog.OfferID         `json:"offers,omitempty"`
-	Routes         []RouteKind               `json:"routes,omitempty"`
-	EffectiveFrom  time.Time                 `json:"effective_from,omitzero"`
-	EffectiveUntil time.Time                 `json:"effective_until,omitzero"`
-	Basis          Basis                     `json:"basis,omitempty"`
-	Method         ensemble.AllocationMethod `json:"method,omitempty"`
-	Root           Node                      `json:"root"`
+	ID             string            `json:"id"`
+	Version        int               `json:"version"`
+	Description    string            `json:"description,omitempty"`
+	Offers         []catalog.OfferID `json:"offers,omitempty"`
+	Routes         []RouteKind       `json:"routes,omitempty"`
+	EffectiveFrom  time.Time         `json:"effective_from,omitzero"`
+	EffectiveUntil time.Time         `json:"effective_until,omitzero"`
+	Basis          Basis             `json:"basis,omitempty"`
+	// Method picks who gets the minor units left over at every level of
+	// the tree: largest_remainder (the default), first_in_order, or
+	// numscript_order to reproduce Formance Numscript's and the Formance
+	// ledger's nested splits (see ensemble.AllocationMethod).
+	Method ensemble.AllocationMethod `json:"method,omitempty"`
+	Root   Node                      `json:"root"`
 }
 
 // Ref returns the trace reference to the plan version.
