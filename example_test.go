@@ -318,3 +318,38 @@ func ExamplePeriod_Measure() {
 	// days_end_exclusive 28
 	// thirty_day_month 30
 }
+
+// Reproduce a Numscript split: leftover units go in declaration order, even
+// to a share that was already whole.
+func ExampleAllocate_numscriptOrder() {
+	shares := []ensemble.Share{
+		{Key: "platform", Weight: ensemble.MustRatio("50%")},
+		{Key: "reseller", Weight: ensemble.MustRatio("25%")},
+		{Key: "referrer", Weight: ensemble.MustRatio("25%")},
+	}
+	for _, method := range []ensemble.AllocationMethod{ensemble.LargestRemainder, ensemble.NumscriptOrder} {
+		parts, err := ensemble.Allocate(ensemble.MustMoney("0.10", "EUR"), shares, ensemble.AllocateOptions{Method: method})
+		if err != nil {
+			panic(err)
+		}
+		fmt.Println(method, parts)
+	}
+	// Output:
+	// largest_remainder [EUR 0.05 EUR 0.02 EUR 0.03]
+	// numscript_order [EUR 0.06 EUR 0.02 EUR 0.02]
+}
+
+// Keep the units that do not divide evenly and book them yourself.
+func ExampleAllocateWithRemainder() {
+	shares := []ensemble.Share{{Key: "a", Weight: ensemble.MustRatio("2")}, {Key: "b", Weight: ensemble.MustRatio("3")}}
+	for _, mode := range []ensemble.RemainderMode{ensemble.FloorParts, ensemble.WholeBlocks} {
+		parts, rest, err := ensemble.AllocateWithRemainder(ensemble.MustMoney("0.07", "EUR"), shares, ensemble.RemainderOptions{Mode: mode})
+		if err != nil {
+			panic(err)
+		}
+		fmt.Println(mode, parts, "remainder", rest)
+	}
+	// Output:
+	// floor_parts [EUR 0.02 EUR 0.04] remainder EUR 0.01
+	// whole_blocks [EUR 0.02 EUR 0.03] remainder EUR 0.02
+}
