@@ -10,6 +10,25 @@ import (
 // ErrPeriodOrder reports a period whose end is before its start.
 var ErrPeriodOrder = errors.New("ensemble: period ends before it starts")
 
+// ErrAmbiguousEnd reports a period that ProrateDaysEndInclusive cannot count
+// without guessing what its end means: an empty one, which is what a
+// one-day range becomes when its last date is passed as its own midnight.
+var ErrAmbiguousEnd = errors.New("ensemble: ambiguous inclusive end")
+
+// DayError reports an instant passed where a calendar day was expected
+// (PeriodThrough) that is not the start of its day in the time zone: with a
+// time of day it is unclear whether the day or the instant is meant.
+type DayError struct {
+	Field string    // which day: "first" or "last"
+	At    time.Time // the instant passed
+	Zone  string    // the time zone's name
+}
+
+func (e *DayError) Error() string {
+	return fmt.Sprintf("ensemble: %s day %s is not the start of a day in %s: pass the day's midnight",
+		e.Field, e.At.Format(time.RFC3339Nano), e.Zone)
+}
+
 // Period is the half-open interval of time [Start, End): it contains Start
 // and not End, so consecutive periods share a boundary without overlapping.
 // Period is a value; compare with Equal. A period whose End equals its Start
@@ -27,6 +46,59 @@ func NewPeriod(start, end time.Time) (Period, error) {
 		return Period{}, err
 	}
 	return p, nil
+}
+
+// PeriodThrough returns the period of the calendar days first through last,
+// both included, in loc (nil means UTC): [first, the midnight after last).
+// It is how a host holding inclusive dates (Lago's, Flexprice's "January 1
+// to January 31") passes them: PeriodThrough(jan1, jan31, loc) is
+// [Jan 1, Feb 1), 31 days under ProrateDaysEndInclusive and
+// ProrateDaysEndExclusive alike. first and last are days, each given as the
+// instant its day starts in loc (time.Date(y, m, d, 0, 0, 0, 0, loc)); any
+// other instant is a *DayError, a last day before the first wraps
+// ErrPeriodOrder, and a zero instant is an error.
+func PeriodThrough(first, last time.Time, loc *time.Location) (Period, error) {
+	if loc == nil {
+		loc = time.UTC
+	}
+	if first.IsZero() || last.IsZero() {
+		return Period{}, fmt.Errorf("ensemble: days %s through %s: zero instant", first.Format(time.RFC3339), last.Format(time.RFC3339))
+	}
+	start, ok := dayStart(first, loc)
+	if !ok {
+		return Period{}, &DayError{Field: "first", At: first, Zone: loc.String()}
+	}
+	lastStart, ok := dayStart(last, loc)
+	if !ok {
+		return Period{}, &DayError{Field: "last", At: last, Zone: loc.String()}
+	}
+	if lastStart.Before(start) {
+		return Period{}, fmt.Errorf("%w: days %s through %s", ErrPeriodOrder, start.Format(time.DateOnly), lastStart.Format(time.DateOnly))
+	}
+	y, m, d := lastStart.In(loc).Date()
+	return Period{Start: start, End: startOfDay(y, m, d+1, loc)}, nil
+}
+
+// dayStart returns the instant t's day starts in loc, and whether t is it.
+func dayStart(t time.Time, loc *time.Location) (time.Time, bool) {
+	y, m, d := t.In(loc).Date()
+	s := startOfDay(y, m, d, loc)
+	return s, s.Equal(t)
+}
+
+// startOfDay returns the first instant of the day y-m-d (normalized as
+// time.Date does) in loc. Where a clock change skips midnight, time.Date may
+// answer with an instant of the day before (23:00 in America/Santiago on
+// 2022-09-11); the day then starts at the clock change.
+func startOfDay(y int, m time.Month, d int, loc *time.Location) time.Time {
+	y, m, d = time.Date(y, m, d, 12, 0, 0, 0, time.UTC).Date()
+	t := time.Date(y, m, d, 0, 0, 0, 0, loc)
+	if ty, tm, td := t.Date(); ty != y || tm != m || td != d {
+		if _, end := t.ZoneBounds(); !end.IsZero() {
+			return end.In(loc)
+		}
+	}
+	return t
 }
 
 // MustPeriod is NewPeriod for tests and examples: it panics on bad input.
@@ -84,6 +156,10 @@ func (p Period) String() string {
 // ProrationBasis says how the length of a part of a period is measured when
 // a charge is prorated. The billing engines users come from each use one of
 // these; the zero value is ProrateExactTime.
+//
+// Periods are half-open under every basis: a host that means "January 1
+// through January 31" passes [Jan 1 00:00, Feb 1 00:00), or builds it with
+// PeriodThrough from the two dates.
 type ProrationBasis uint8
 
 const (
@@ -93,24 +169,66 @@ const (
 	ProrateExactTime ProrationBasis = iota
 	// ProrateDaysEndExclusive counts calendar days in the given time zone,
 	// from the start's date up to but not including the end's date (Kill
-	// Bill). A daylight-saving day counts as one day. Parts split at any
-	// instant add up to the whole.
+	// Bill's default). A daylight-saving day counts as one day. Parts split
+	// at any instant add up to the whole.
 	ProrateDaysEndExclusive
 	// ProrateDaysEndInclusive counts calendar days counting both ends: the
 	// start's date through the date of the last instant in the period
-	// (Lago, Flexprice). A day that holds a split is counted in both parts,
-	// so parts split inside a day add up to more than the whole; parts split
-	// at midnight add up exactly.
+	// (Lago, Flexprice). A day is counted when the period holds any instant
+	// of it, so a day that holds a split is counted in both parts, and parts
+	// split inside a day add up to more than the whole; parts split at
+	// midnight add up exactly.
+	//
+	// An End at midnight holds nothing of its own day: [Jan 1, Feb 1) is
+	// January 1 through January 31, 31 days, the same count as
+	// ProrateDaysEndExclusive; the two bases differ only where an end falls
+	// inside a day. A host holding an inclusive last date passes the
+	// midnight after it, or calls PeriodThrough; passing the last date's
+	// own midnight counts one day short. The one form of that mistake a
+	// period shows, an empty period ("January 15 through January 15" as
+	// [Jan 15, Jan 15)), is rejected under this basis with ErrAmbiguousEnd:
+	// an inclusive range always holds its first day.
 	ProrateDaysEndInclusive
-	// ProrateThirtyDayMonth counts every month as 30 days (Zuora's "strict
-	// 30/360", Kill Bill's fixed 30-day month). Months are stepped from the
-	// start of the whole period, clamping month ends as Cadence does; within
-	// a month, days count from that step with time of day as a fraction of
-	// its day, up to 30: a 31st day counts nothing and the last day of a
-	// shorter month (February) counts the days it lacks. A whole month
-	// always measures 30, whatever its anchor, and parts of a whole add up
-	// to it.
+	// ProrateThirtyDayMonth counts every month as 30 days, the months
+	// stepped from the billing anchor (ProrateOptions.Anchor; Measure steps
+	// from the period's start), clamping month ends as Cadence does. Within
+	// a month step, days count from that step with time of day as a
+	// fraction of its day, up to 30: a 31st day of a step counts nothing
+	// and the last day of a shorter step (into February) counts the days it
+	// lacks. A whole monthly cycle measures exactly 30 whatever its anchor,
+	// the 29th to 31st included, and parts of a whole add up to it. This is
+	// Ensemble's own count, not a reproduction of a billing engine: Kill
+	// Bill's 30-day month is ProrateThirtyDayCalendarMonth.
+	//
+	// The two differ when a step runs across a calendar month that is not
+	// 30 days long: in a cycle anchored on the 23rd, the stub from
+	// February 15 to the February 23 bill date measures 7 days here (30
+	// less the 23 from January 23) and 8 under the calendar count.
 	ProrateThirtyDayMonth
+	// ProrateThirtyDayCalendarMonth counts calendar dates in the given time
+	// zone, end excluded, as if every calendar month had 30 days: a span
+	// within one calendar month counts its actual days, and a span that
+	// leaves a month counts that month as 30 days long, so the 31st counts
+	// nothing and the last day of February counts 3 days (2 in a leap
+	// year). Time of day is ignored, as Kill Bill ignores it (it prorates
+	// local dates). This reproduces Kill Bill with
+	// org.killbill.invoice.proration.fixed.days=30: its
+	// InvoiceDateUtils.daysBetweenWithFixedDaysInMonth and the figures its
+	// tests publish (February 15 to 23 is 8 days, February 23 to March 15
+	// is 22 in 2023 and 2024, May 23 to June 15 is 22). Zuora documents
+	// its "Strict 30/360" option by the same two rules, though no Zuora
+	// figures were checked. The months are calendar months, so
+	// ProrateOptions.Anchor plays no part.
+	//
+	// The whole is measured the same way, so every monthly cycle anchored
+	// on the 1st to the 28th measures 30 (as Kill Bill divides by) and
+	// parts split at any instant add up to the whole. Kill Bill differs in
+	// two places Ensemble does not follow, because there its parts do not
+	// add up: it divides by 30 whatever the cycle (a cycle anchored on the
+	// 31st, [Jan 31, Feb 28), measures 27 here), and in a span that leaves
+	// more than one month it counts only the first month as 30 days (here
+	// every month left counts 30, so a quarter measures 90).
+	ProrateThirtyDayCalendarMonth
 )
 
 var basisNames = [...]string{
@@ -118,7 +236,12 @@ var basisNames = [...]string{
 	ProrateDaysEndExclusive: "days_end_exclusive",
 	ProrateDaysEndInclusive: "days_end_inclusive",
 	ProrateThirtyDayMonth:   "thirty_day_month",
+
+	ProrateThirtyDayCalendarMonth: "thirty_day_calendar_month",
 }
+
+// Valid reports whether b is one of the declared bases.
+func (b ProrationBasis) Valid() bool { return int(b) < len(basisNames) }
 
 // String returns the basis's lowercase name.
 func (b ProrationBasis) String() string {
@@ -162,15 +285,23 @@ func (b *ProrationBasis) UnmarshalText(t []byte) error {
 // Measure returns the length of p under basis: seconds for
 // ProrateExactTime (exact to the nanosecond), days for the other bases. Days
 // are counted in loc (nil means UTC). ProrateThirtyDayMonth steps months from
-// p.Start. An empty period measures zero.
+// p.Start. An empty period measures zero, except under
+// ProrateDaysEndInclusive, where it wraps ErrAmbiguousEnd (see that basis).
+// An unknown basis is a *ParseError.
 func (p Period) Measure(basis ProrationBasis, loc *time.Location) (Ratio, error) {
 	if err := p.Validate(); err != nil {
 		return Ratio{}, err
+	}
+	if !basis.Valid() {
+		return Ratio{}, parseError("proration basis", basis.String(), "unknown basis")
 	}
 	if loc == nil {
 		loc = time.UTC
 	}
 	if p.IsEmpty() {
+		if basis == ProrateDaysEndInclusive {
+			return Ratio{}, ambiguousEnd(p)
+		}
 		return Ratio{}, nil
 	}
 	switch basis {
@@ -186,8 +317,14 @@ func (p Period) Measure(basis ProrationBasis, loc *time.Location) (Ratio, error)
 		return RatioFromInt(civilDay(last, loc) - civilDay(p.Start, loc) + 1), nil
 	case ProrateThirtyDayMonth:
 		return Ratio{elapsed30(p.Start, p.End, loc)}, nil
+	default: // ProrateThirtyDayCalendarMonth
+		return RatioFromInt(calendar30(p.End, loc) - calendar30(p.Start, loc)), nil
 	}
-	return Ratio{}, parseError("proration basis", basis.String(), "unknown basis")
+}
+
+func ambiguousEnd(p Period) error {
+	return fmt.Errorf("%w: %s under %s holds no day: an inclusive range holds at least its first day; pass the midnight after the last day, or use PeriodThrough",
+		ErrAmbiguousEnd, p, ProrateDaysEndInclusive)
 }
 
 // ProrateOptions configures Prorate. The zero value measures exact time in
@@ -207,6 +344,8 @@ type ProrateOptions struct {
 // Prorate returns the fraction of whole that part covers, exactly:
 // measure(part ∩ whole) / measure(whole) under opts.Basis. The part of part
 // outside whole is ignored. A whole that measures zero wraps ErrEmptyPeriod.
+// Under ProrateDaysEndInclusive an empty part or whole wraps
+// ErrAmbiguousEnd (an empty whole wraps ErrEmptyPeriod too).
 //
 //	[Jan 1, Jan 11) of [Jan 1, Feb 1) is 10/31 by days, 1/3 by 30-day months.
 func Prorate(part, whole Period, opts ProrateOptions) (Ratio, error) {
@@ -215,6 +354,17 @@ func Prorate(part, whole Period, opts ProrateOptions) (Ratio, error) {
 	}
 	if err := whole.Validate(); err != nil {
 		return Ratio{}, err
+	}
+	if !opts.Basis.Valid() {
+		return Ratio{}, parseError("proration basis", opts.Basis.String(), "unknown basis")
+	}
+	if opts.Basis == ProrateDaysEndInclusive {
+		if whole.IsEmpty() {
+			return Ratio{}, fmt.Errorf("%w: %w", ErrEmptyPeriod, ambiguousEnd(whole))
+		}
+		if part.IsEmpty() {
+			return Ratio{}, ambiguousEnd(part)
+		}
 	}
 	loc := opts.Location
 	if loc == nil {
@@ -261,6 +411,17 @@ func civilDay(t time.Time, loc *time.Location) int64 {
 	return time.Date(y, m, d, 0, 0, 0, 0, time.UTC).Unix() / 86400
 }
 
+// calendar30 places the date of t in loc on a line where every calendar
+// month is 30 days long: 30 per month since year 0, plus the day of the
+// month less one. The 31st therefore sits where the next month's 1st does
+// (it counts nothing), and the last day of February is 3 days long (2 in a
+// leap year). The count between two dates is the difference of their
+// places, so counts add up.
+func calendar30(t time.Time, loc *time.Location) int64 {
+	y, m, d := t.In(loc).Date()
+	return 30*(12*int64(y)+int64(m)-1) + int64(d) - 1
+}
+
 // elapsed30 places t on the 30-day-month line of origin: 30 for each whole
 // month stepped from origin (month ends clamped; negative before origin),
 // plus the days since the last step, with time of day as an exact fraction
@@ -291,7 +452,7 @@ func elapsed30(origin, t time.Time, loc *time.Location) *big.Rat {
 func dayFraction(t time.Time, loc *time.Location) *big.Rat {
 	lt := t.In(loc)
 	y, m, d := lt.Date()
-	midnight := time.Date(y, m, d, 0, 0, 0, 0, loc)
-	next := time.Date(y, m, d+1, 0, 0, 0, 0, loc)
+	midnight := startOfDay(y, m, d, loc)
+	next := startOfDay(y, m, d+1, loc)
 	return new(big.Rat).SetFrac64(int64(lt.Sub(midnight)), int64(next.Sub(midnight)))
 }
