@@ -165,11 +165,32 @@ func (c Cadence) boundary(a time.Time, n int, loc *time.Location) time.Time {
 	ns := a.Nanosecond()
 	months, days := c.step()
 	if months == 0 {
-		return time.Date(y, m, d+n*days, hh, mm, ss, ns, loc)
+		return onDate(y, m, d+n*days, hh, mm, ss, ns, loc)
 	}
 	target := int(m) + n*months
 	last := time.Date(y, time.Month(target)+1, 0, 0, 0, 0, 0, time.UTC).Day()
-	return time.Date(y, time.Month(target), min(d, last), hh, mm, ss, ns, loc)
+	return onDate(y, time.Month(target), min(d, last), hh, mm, ss, ns, loc)
+}
+
+// onDate is time.Date kept on its date: where a clock change skips the wall
+// time and time.Date answers with an instant of the day before (midnight in
+// America/Santiago on 2025-09-07 becomes 23:00 on the 6th), it returns the
+// clock change, the first instant of the date.
+func onDate(y int, m time.Month, d, hh, mm, ss, ns int, loc *time.Location) time.Time {
+	t := time.Date(y, m, d, hh, mm, ss, ns, loc)
+	if dayBefore(t, y, m, d) {
+		if _, end := t.ZoneBounds(); !end.IsZero() {
+			return end.In(loc)
+		}
+	}
+	return t
+}
+
+// dayBefore reports whether t's wall date falls before the date y-m-d
+// (normalized as time.Date does).
+func dayBefore(t time.Time, y int, m time.Month, d int) bool {
+	ty, tm, td := t.Date()
+	return time.Date(ty, tm, td, 0, 0, 0, 0, time.UTC).Before(time.Date(y, m, d, 0, 0, 0, 0, time.UTC))
 }
 
 // PeriodAt returns the cycle [Boundary(n), Boundary(n+1)) that contains t,

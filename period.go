@@ -53,9 +53,10 @@ func NewPeriod(start, end time.Time) (Period, error) {
 // It is how a host holding inclusive dates (Lago's, Flexprice's "January 1
 // to January 31") passes them: PeriodThrough(jan1, jan31, loc) is
 // [Jan 1, Feb 1), 31 days under ProrateDaysEndInclusive and
-// ProrateDaysEndExclusive alike. first and last are days, each given as the
-// instant its day starts in loc (time.Date(y, m, d, 0, 0, 0, 0, loc)); any
-// other instant is a *DayError, a last day before the first wraps
+// ProrateDaysEndExclusive alike. first and last are days, each given as
+// time.Date(y, m, d, 0, 0, 0, 0, loc) or the instant its day starts in loc
+// (they differ only where a clock change skips midnight); any other
+// instant is a *DayError, a last day before the first wraps
 // ErrPeriodOrder, and a zero instant is an error.
 func PeriodThrough(first, last time.Time, loc *time.Location) (Period, error) {
 	if loc == nil {
@@ -79,11 +80,18 @@ func PeriodThrough(first, last time.Time, loc *time.Location) (Period, error) {
 	return Period{Start: start, End: startOfDay(y, m, d+1, loc)}, nil
 }
 
-// dayStart returns the instant t's day starts in loc, and whether t is it.
+// dayStart reads t as a day in loc: the day t starts, or the day whose
+// skipped midnight time.Date answered with t (an instant late in the day
+// before). It returns that day's first instant and whether t names a day.
 func dayStart(t time.Time, loc *time.Location) (time.Time, bool) {
 	y, m, d := t.In(loc).Date()
-	s := startOfDay(y, m, d, loc)
-	return s, s.Equal(t)
+	if s := startOfDay(y, m, d, loc); s.Equal(t) {
+		return s, true
+	}
+	if time.Date(y, m, d+1, 0, 0, 0, 0, loc).Equal(t) {
+		return startOfDay(y, m, d+1, loc), true
+	}
+	return time.Time{}, false
 }
 
 // startOfDay returns the first instant of the day y-m-d (normalized as
@@ -91,14 +99,7 @@ func dayStart(t time.Time, loc *time.Location) (time.Time, bool) {
 // answer with an instant of the day before (23:00 in America/Santiago on
 // 2022-09-11); the day then starts at the clock change.
 func startOfDay(y int, m time.Month, d int, loc *time.Location) time.Time {
-	y, m, d = time.Date(y, m, d, 12, 0, 0, 0, time.UTC).Date()
-	t := time.Date(y, m, d, 0, 0, 0, 0, loc)
-	if ty, tm, td := t.Date(); ty != y || tm != m || td != d {
-		if _, end := t.ZoneBounds(); !end.IsZero() {
-			return end.In(loc)
-		}
-	}
-	return t
+	return onDate(y, m, d, 0, 0, 0, 0, loc)
 }
 
 // MustPeriod is NewPeriod for tests and examples: it panics on bad input.
