@@ -732,3 +732,44 @@ func TestCadenceSkippedMidnight(t *testing.T) {
 	require.NoError(t, err)
 	require.True(t, m.Equal(ensemble.RatioFromInt(90)), "got %s", m)
 }
+
+// TestProrateNeverPanics feeds Prorate, Measure and PeriodThrough any
+// instants (far apart, reversed, zero, in any zone), any basis byte and any
+// anchor: each returns a value or an error, a fraction it returns lies in
+// [0, 1], and an unknown basis is a *ParseError.
+func TestProrateNeverPanics(t *testing.T) {
+	zones := []string{"UTC", "Europe/Berlin", "America/Santiago", "Asia/Kathmandu", "Pacific/Apia"}
+	instant := func(t *rapid.T, label string) time.Time {
+		return rapid.OneOf(
+			rapid.Just(time.Time{}),
+			rapid.Custom(func(t *rapid.T) time.Time { return genInstant(t, label) }),
+			rapid.Custom(func(t *rapid.T) time.Time {
+				return time.Unix(rapid.Int64Range(-1<<40, 1<<40).Draw(t, label+"_far"), 0)
+			}),
+		).Draw(t, label)
+	}
+	rapid.Check(t, func(t *rapid.T) {
+		loc, err := time.LoadLocation(rapid.SampledFrom(zones).Draw(t, "zone"))
+		if err != nil {
+			t.Skip(err)
+		}
+		basis := ensemble.ProrationBasis(rapid.Uint8().Draw(t, "basis"))
+		part := ensemble.Period{Start: instant(t, "ps"), End: instant(t, "pe")}
+		whole := ensemble.Period{Start: instant(t, "ws"), End: instant(t, "we")}
+		opts := ensemble.ProrateOptions{Basis: basis, Location: loc, Anchor: instant(t, "anchor")}
+		f, err := ensemble.Prorate(part, whole, opts)
+		if err == nil {
+			if f.Sign() < 0 || f.Cmp(ensemble.MustRatio("1")) > 0 {
+				t.Fatalf("%s: fraction %s outside [0, 1]", basis, f)
+			}
+		}
+		if err != nil && !basis.Valid() {
+			var pe *ensemble.ParseError
+			if !errors.As(err, &pe) && part.Validate() == nil && whole.Validate() == nil {
+				t.Fatalf("unknown basis %d: %v is not a *ParseError", basis, err)
+			}
+		}
+		_, _ = whole.Measure(basis, loc)
+		_, _ = ensemble.PeriodThrough(part.Start, part.End, loc)
+	})
+}

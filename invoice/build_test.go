@@ -1,7 +1,9 @@
 package invoice_test
 
 import (
+	"encoding/json"
 	"errors"
+	"strings"
 	"testing"
 	"time"
 
@@ -608,4 +610,71 @@ func TestIdleUsage(t *testing.T) {
 	inv = build1(t, b, run, s)
 	require.Equal(t, []string{"usage events 20.00"}, amounts(inv))
 	require.Equal(t, int64(1), inv.Lines[0].Usage.Records)
+}
+
+// Kill Bill's fixed 30-day proration (org.killbill.invoice.proration.fixed.days=30)
+// through the builder: a monthly price of EUR 19.95 (1.995 seats at 10.00).
+// Kill Bill's TestInvoiceFixedProration bills a cancellation on May 15 of
+// the cycle [Apr 23, May 23) as -5.32 and one on June 15 of [May 23, Jun 23)
+// as -5.32 again (8 of 30 days unused); a stub from February 15 to the
+// February 23 bill date is 8 days by its day count (5.32). Amounts are
+// round(19.95) - round(19.95 × elapsed fraction):
+//
+//	cycle from          change   calendar 30        anchor 30          days end-exclusive
+//	2023-04-23 cancel   May 15   22/30 -> -5.32     22/30 -> -5.32     22/30 -> -5.32
+//	2023-05-23 cancel   Jun 15   22/30 -> -5.32     23/30 -> -4.65     23/31 -> -5.15
+//	2023-01-23 start    Feb 15   22/30 ->  5.32     23/30 ->  4.65     23/31 ->  5.15
+func TestKillBillFixedThirtyDays(t *testing.T) {
+	type want struct{ calendar, anchor, exclusive string }
+	cases := []struct {
+		name   string
+		anchor time.Time
+		start  time.Time
+		cancel time.Time
+		run    invoice.Run
+		line   string // the line's kind and charge
+		want   want
+	}{
+		{"cancelled on May 15, cycle from April 23", date(2023, 4, 23), date(2023, 4, 23), date(2023, 5, 15),
+			invoice.Run{After: date(2023, 5, 1), At: date(2023, 5, 31)}, "proration_credit seats", want{"-5.32", "-5.32", "-5.32"}},
+		{"cancelled on June 15, cycle from May 23", date(2023, 5, 23), date(2023, 5, 23), date(2023, 6, 15),
+			invoice.Run{After: date(2023, 6, 1), At: date(2023, 6, 30)}, "proration_credit seats", want{"-5.32", "-4.65", "-5.15"}},
+		{"started February 15, billed on the 23rd", date(2023, 1, 23), date(2023, 2, 15), time.Time{},
+			invoice.Run{At: date(2023, 2, 20)}, "recurring seats", want{"5.32", "4.65", "5.15"}},
+	}
+	for _, tc := range cases {
+		for basis, amount := range map[ensemble.ProrationBasis]string{
+			ensemble.ProrateThirtyDayCalendarMonth: tc.want.calendar,
+			ensemble.ProrateThirtyDayMonth:         tc.want.anchor,
+			ensemble.ProrateDaysEndExclusive:       tc.want.exclusive,
+		} {
+			t.Run(tc.name+"/"+basis.String(), func(t *testing.T) {
+				s := sub("s1", tc.anchor, item("i1", seg(tc.start, time.Time{}, pin("basic", 1), "1.995")))
+				s.CancelAt = tc.cancel
+				b := builder(t, invoice.Options{Basis: basis})
+				inv := build1(t, b, tc.run, s)
+				var got []string
+				for _, a := range amounts(inv) {
+					if strings.HasPrefix(a, tc.line+" ") {
+						got = append(got, strings.TrimPrefix(a, tc.line+" "))
+					}
+				}
+				require.Equal(t, []string{amount}, got, "lines %v", amounts(inv))
+				// The same basis chosen per run, by name, as a host's JSON says it.
+				var runBasis ensemble.ProrationBasis
+				require.NoError(t, runBasis.UnmarshalText([]byte(basis.String())))
+				run := tc.run
+				run.Basis = &runBasis
+				inv2 := build1(t, builder(t, invoice.Options{}), run, s)
+				require.Equal(t, amounts(inv), amounts(inv2))
+			})
+		}
+	}
+	t.Run("options name the basis", func(t *testing.T) {
+		var opts invoice.Options
+		require.NoError(t, json.Unmarshal([]byte(`{"basis":"thirty_day_calendar_month"}`), &opts))
+		require.Equal(t, ensemble.ProrateThirtyDayCalendarMonth, opts.Basis)
+		_, err := invoice.NewBuilder(testCatalog(t), opts)
+		require.NoError(t, err)
+	})
 }

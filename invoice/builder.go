@@ -72,7 +72,7 @@ func NewBuilder(cat *catalog.Catalog, opts Options) (*Builder, error) {
 	if !opts.Mode.Valid() {
 		ps.Add("mode", bad(ErrInvalid, "%d", opts.Mode))
 	}
-	if opts.Basis > ensemble.ProrateThirtyDayMonth {
+	if !opts.Basis.Valid() {
 		ps.Add("basis", bad(ErrInvalid, "%d", opts.Basis))
 	}
 	if opts.Rating > catalog.RoundNone {

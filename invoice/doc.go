@@ -45,8 +45,10 @@
 // what the first change charged, never the original price. What earlier
 // runs billed is recomputed from the segments, or read from the lines the
 // host stored (Run.Billed). The basis
-// (ensemble.ProrationBasis) is the builder's, or the run's; the thirty-day
-// basis counts months from the billing anchor. Under days-end-inclusive
+// (ensemble.ProrationBasis) is the builder's, or the run's;
+// ProrateThirtyDayMonth counts 30-day months from the billing anchor and
+// ProrateThirtyDayCalendarMonth counts calendar months as 30 days, as Kill
+// Bill's fixed 30-day proration does. Under days-end-inclusive
 // counting the day holding a change counts in the earlier part, so the parts
 // still add up to the whole.
 //

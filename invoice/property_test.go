@@ -26,7 +26,7 @@ var (
 		return c
 	}()
 	zones = []string{"", "Europe/Paris", "America/New_York"}
-	bases = []ensemble.ProrationBasis{ensemble.ProrateExactTime, ensemble.ProrateDaysEndExclusive, ensemble.ProrateDaysEndInclusive, ensemble.ProrateThirtyDayMonth}
+	bases = []ensemble.ProrationBasis{ensemble.ProrateExactTime, ensemble.ProrateDaysEndExclusive, ensemble.ProrateDaysEndInclusive, ensemble.ProrateThirtyDayMonth, ensemble.ProrateThirtyDayCalendarMonth}
 )
 
 func propBuilder(t *rapid.T) *invoice.Builder {

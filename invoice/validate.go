@@ -28,7 +28,7 @@ func (b *Builder) validate(ps *ensemble.Problems, run Run, subs []Subscription) 
 	} else if !run.After.IsZero() && !run.After.Before(run.At) {
 		ps.Add("run.after", bad(ErrOrder, "%s is not before %s", run.After.Format(time.RFC3339Nano), run.At.Format(time.RFC3339Nano)))
 	}
-	if run.Basis != nil && *run.Basis > ensemble.ProrateThirtyDayMonth {
+	if run.Basis != nil && !run.Basis.Valid() {
 		ps.Add("run.basis", bad(ErrInvalid, "%d", *run.Basis))
 	}
 	refs := lineRefs{subs: subs, byID: make(map[SubscriptionID]int, len(subs))}
