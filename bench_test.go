@@ -88,7 +88,7 @@ func BenchmarkMoneyMulRound(b *testing.B) {
 func BenchmarkProrate(b *testing.B) {
 	whole := ensemble.MustPeriod(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC), time.Date(2026, 2, 1, 0, 0, 0, 0, time.UTC))
 	part := ensemble.MustPeriod(time.Date(2026, 1, 15, 12, 0, 0, 0, time.UTC), whole.End)
-	for basis := ensemble.ProrateExactTime; basis <= ensemble.ProrateThirtyDayMonth; basis++ {
+	for basis := ensemble.ProrateExactTime; basis.Valid(); basis++ {
 		b.Run(basis.String(), func(b *testing.B) {
 			b.ReportAllocs()
 			for b.Loop() {

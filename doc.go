@@ -26,8 +26,8 @@
 // exact rational share or rate; [Allocate] splits money by weights into
 // minor units that add back to exactly the whole, with a stable,
 // documented remainder rule; [Round] names its [RoundingMode]; [Period] is a
-// half-open interval of time with [Prorate] under an explicit
-// [ProrationBasis]; [Cadence] steps billing cycles from an anchor, clamping
+// half-open interval of time ([PeriodThrough] builds one from inclusive
+// dates) with [Prorate] under an explicit [ProrationBasis]; [Cadence] steps billing cycles from an anchor, clamping
 // month ends. [Ref] is the trace reference every output uses to say where it
 // came from, and [ValidationError] reports every problem in an input at once.
 //

@@ -124,15 +124,44 @@ func ExampleProrate() {
 	month := ensemble.MustPeriod(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC), time.Date(2026, 2, 1, 0, 0, 0, 0, time.UTC))
 	// An upgrade at noon on January 15th: the unused part of the month.
 	rest := ensemble.MustPeriod(time.Date(2026, 1, 15, 12, 0, 0, 0, time.UTC), month.End)
-	for _, basis := range []ensemble.ProrationBasis{ensemble.ProrateExactTime, ensemble.ProrateDaysEndExclusive, ensemble.ProrateDaysEndInclusive, ensemble.ProrateThirtyDayMonth} {
+	for _, basis := range []ensemble.ProrationBasis{ensemble.ProrateExactTime, ensemble.ProrateDaysEndExclusive, ensemble.ProrateDaysEndInclusive, ensemble.ProrateThirtyDayMonth, ensemble.ProrateThirtyDayCalendarMonth} {
 		f, _ := ensemble.Prorate(rest, month, ensemble.ProrateOptions{Basis: basis, Location: time.UTC})
-		fmt.Printf("%-18s %-6s credit %s\n", basis, f, ensemble.MustMoney("31.00", "EUR").MulRatio(f, ensemble.RoundHalfAwayFromZero))
+		fmt.Printf("%-25s %-6s credit %s\n", basis, f, ensemble.MustMoney("31.00", "EUR").MulRatio(f, ensemble.RoundHalfAwayFromZero))
 	}
 	// Output:
-	// exact_time         33/62  credit EUR 16.50
-	// days_end_exclusive 17/31  credit EUR 17.00
-	// days_end_inclusive 17/31  credit EUR 17.00
-	// thirty_day_month   31/60  credit EUR 16.02
+	// exact_time                33/62  credit EUR 16.50
+	// days_end_exclusive        17/31  credit EUR 17.00
+	// days_end_inclusive        17/31  credit EUR 17.00
+	// thirty_day_month          31/60  credit EUR 16.02
+	// thirty_day_calendar_month 8/15   credit EUR 16.53
+}
+
+func ExampleProrate_killBillStub() {
+	// A monthly plan billed on the 23rd, started on February 15: the stub
+	// up to the February 23 bill date, in its cycle [Jan 23, Feb 23).
+	cycle := ensemble.MustPeriod(time.Date(2023, 1, 23, 0, 0, 0, 0, time.UTC), time.Date(2023, 2, 23, 0, 0, 0, 0, time.UTC))
+	stub := ensemble.MustPeriod(time.Date(2023, 2, 15, 0, 0, 0, 0, time.UTC), cycle.End)
+	for _, basis := range []ensemble.ProrationBasis{ensemble.ProrateThirtyDayCalendarMonth, ensemble.ProrateThirtyDayMonth} {
+		f, _ := ensemble.Prorate(stub, cycle, ensemble.ProrateOptions{Basis: basis})
+		fmt.Printf("%-25s %-5s %s\n", basis, f, ensemble.MustMoney("19.95", "USD").MulRatio(f, ensemble.RoundHalfAwayFromZero))
+	}
+	// Output:
+	// thirty_day_calendar_month 4/15  USD 5.32
+	// thirty_day_month          7/30  USD 4.66
+}
+
+func ExamplePeriodThrough() {
+	// Lago's "January 1 to January 31", both days included.
+	jan, _ := ensemble.PeriodThrough(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC), time.Date(2026, 1, 31, 0, 0, 0, 0, time.UTC), time.UTC)
+	days, _ := jan.Measure(ensemble.ProrateDaysEndInclusive, time.UTC)
+	fmt.Println(jan, days)
+	// The last day's own midnight ends the period a day early.
+	short := ensemble.MustPeriod(jan.Start, time.Date(2026, 1, 31, 0, 0, 0, 0, time.UTC))
+	days, _ = short.Measure(ensemble.ProrateDaysEndInclusive, time.UTC)
+	fmt.Println(short, days)
+	// Output:
+	// [2026-01-01T00:00:00Z, 2026-02-01T00:00:00Z) 31
+	// [2026-01-01T00:00:00Z, 2026-01-31T00:00:00Z) 30
 }
 
 func ExampleCadence_Periods() {
@@ -309,7 +338,7 @@ func ExampleCadence_PeriodAt() {
 
 func ExamplePeriod_Measure() {
 	feb := ensemble.MustPeriod(time.Date(2026, 2, 1, 0, 0, 0, 0, time.UTC), time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC))
-	for _, basis := range []ensemble.ProrationBasis{ensemble.ProrateExactTime, ensemble.ProrateDaysEndExclusive, ensemble.ProrateThirtyDayMonth} {
+	for _, basis := range []ensemble.ProrationBasis{ensemble.ProrateExactTime, ensemble.ProrateDaysEndExclusive, ensemble.ProrateThirtyDayMonth, ensemble.ProrateThirtyDayCalendarMonth} {
 		m, _ := feb.Measure(basis, time.UTC)
 		fmt.Println(basis, m)
 	}
@@ -317,6 +346,7 @@ func ExamplePeriod_Measure() {
 	// exact_time 2419200
 	// days_end_exclusive 28
 	// thirty_day_month 30
+	// thirty_day_calendar_month 30
 }
 
 // Reproduce a Numscript split: leftover units go in declaration order, even
