@@ -24,6 +24,7 @@ type DayError struct {
 	Zone  string    // the time zone's name
 }
 
+// Error names the day, the instant passed and the time zone.
 func (e *DayError) Error() string {
 	return fmt.Sprintf("ensemble: %s day %s is not the start of a day in %s: pass the day's midnight",
 		e.Field, e.At.Format(time.RFC3339Nano), e.Zone)
@@ -225,10 +226,12 @@ const (
 	// on the 1st to the 28th measures 30 (as Kill Bill divides by) and
 	// parts split at any instant add up to the whole. Kill Bill differs in
 	// two places Ensemble does not follow, because there its parts do not
-	// add up: it divides by 30 whatever the cycle (a cycle anchored on the
-	// 31st, [Jan 31, Feb 28), measures 27 here), and in a span that leaves
-	// more than one month it counts only the first month as 30 days (here
-	// every month left counts 30, so a quarter measures 90).
+	// add up: it divides by 30 whatever the cycle, quarterly and yearly
+	// ones included (a cycle anchored on the 31st, [Jan 31, Feb 28),
+	// measures 27 here), and in a span that leaves more than one month it
+	// counts only the first month as 30 days, or none when the span starts
+	// and ends in the same month of different years (here every month
+	// left counts 30, so a quarter measures 90).
 	ProrateThirtyDayCalendarMonth
 )
 
