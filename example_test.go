@@ -235,7 +235,7 @@ func ExampleParseCurrency() {
 	// EUR minor digits: 2
 	// JPY minor digits: 0
 	// KWD minor digits: 3
-	// ensemble: parse currency "ZZZ": unknown ISO 4217 code
+	// ensemble: parse currency "ZZZ": not an ISO 4217 currency that is legal tender today; declare it as a unit
 }
 
 func ExampleMoneyFromMinor() {
@@ -382,4 +382,33 @@ func ExampleAllocateWithRemainder() {
 	// Output:
 	// floor_parts [EUR 0.02 EUR 0.04] remainder EUR 0.01
 	// whole_blocks [EUR 0.02 EUR 0.03] remainder EUR 0.02
+}
+
+// Declare the units a marketplace settles in beyond ISO currencies, and use
+// them wherever Money goes.
+func ExampleUnits() {
+	units, err := ensemble.NewUnits(ensemble.Unit{Code: "GEMS", Digits: 0}, ensemble.Unit{Code: "CREDITS", Digits: 4})
+	if err != nil {
+		panic(err)
+	}
+	pack, err := units.NewMoney("100", "GEMS")
+	if err != nil {
+		panic(err)
+	}
+	parts, err := ensemble.Allocate(pack, []ensemble.Share{
+		{Key: "creator", Weight: ensemble.MustRatio("70%")},
+		{Key: "platform", Weight: ensemble.MustRatio("30%")},
+	}, ensemble.AllocateOptions{})
+	if err != nil {
+		panic(err)
+	}
+	fmt.Println(parts)
+	js, _ := json.Marshal(parts[0])
+	fmt.Println(string(js)) // the digits travel with the code
+	_, err = units.Currency("TOKENS")
+	fmt.Println(err)
+	// Output:
+	// [GEMS 70 GEMS 30]
+	// {"amount":"70","currency":"GEMS:0"}
+	// ensemble: unit "TOKENS": not declared and not ISO 4217 legal tender
 }

@@ -193,9 +193,9 @@ func (m Money) common(o Money, op string) (Currency, error) {
 	switch {
 	case m.currency == o.currency:
 		return m.currency, nil
-	case !m.currency.valid && m.IsZero():
+	case m.currency.IsZero() && m.IsZero():
 		return o.currency, nil
-	case !o.currency.valid && o.IsZero():
+	case o.currency.IsZero() && o.IsZero():
 		return m.currency, nil
 	}
 	return Currency{}, &CurrencyMismatchError{Op: op, A: m.currency, B: o.currency}
@@ -410,7 +410,7 @@ func (m Money) minorUnits() (u units, ok bool) {
 // String returns the text form "EUR 12.30": the ISO code, a space and the
 // amount with at least the currency's minor digits. The zero Money is "0".
 func (m Money) String() string {
-	if !m.currency.valid {
+	if m.currency.IsZero() {
 		if m.IsZero() {
 			return "0"
 		}
@@ -437,8 +437,16 @@ func (m Money) AmountString() string {
 	return s
 }
 
-// MarshalText writes the text form, as String.
-func (m Money) MarshalText() ([]byte, error) { return []byte(m.String()), nil }
+// MarshalText writes the text form ParseMoney reads: String's, except that
+// a declared unit is written with its digits ("GEMS:0 12"), so that the
+// amount reads back the same without the registry that declared it.
+func (m Money) MarshalText() ([]byte, error) {
+	if !m.currency.IsDeclared() {
+		return []byte(m.String()), nil
+	}
+	b := m.currency.appendText(nil)
+	return append(append(b, ' '), m.AmountString()...), nil
+}
 
 // UnmarshalText reads the text form, as ParseMoney.
 func (m *Money) UnmarshalText(b []byte) error {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"math"
 	"math/big"
+	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -20,7 +21,20 @@ var (
 	jpy = ensemble.MustCurrency("JPY")
 	kwd = ensemble.MustCurrency("KWD")
 	usd = ensemble.MustCurrency("USD")
+
+	units   = ensemble.MustUnits(ensemble.Unit{Code: "GEMS", Digits: 0}, ensemble.Unit{Code: "credits", Digits: 4}, ensemble.Unit{Code: "WEI", Digits: 18})
+	gems    = mustUnit("GEMS")
+	credits = mustUnit("CREDITS")
+	wei     = mustUnit("wei")
 )
+
+func mustUnit(code string) ensemble.Currency {
+	c, err := units.Currency(code)
+	if err != nil {
+		panic(err)
+	}
+	return c
+}
 
 func TestParseCurrency(t *testing.T) {
 	tests := []struct {
@@ -32,8 +46,30 @@ func TestParseCurrency(t *testing.T) {
 		{"eur", 2, false},
 		{"JPY", 0, false},
 		{"KWD", 3, false},
-		{"CLF", 4, false},
+		{"gems:0", 0, false},
+		{"CREDITS:4", 4, false},
+		{"WEI_X:18", 18, false},
+		{"XAU:3", 3, false},
+		// Not legal tender, no minor unit, or withdrawn: refused unless declared.
+		{"CLF", 0, true},
+		{"XAU", 0, true},
+		{"XTS", 0, true},
+		{"XDR", 0, true},
+		{"XUA", 0, true},
+		{"DEM", 0, true},
+		{"FRF", 0, true},
 		{"XXX", 0, true},
+		{"GEMS", 0, true},
+		{"EUR:2", 0, true},
+		{"GEMS:19", 0, true},
+		{"GEMS:-1", 0, true},
+		{"GEMS:04", 0, true},
+		{"GEMS:", 0, true},
+		{"G:2", 0, true},
+		{"ABCDEFGHIJK:2", 0, true},
+		{"1GEMS:2", 0, true},
+		{"GE MS:2", 0, true},
+		{"GEMS:2:2", 0, true},
 		{"ABC", 0, true},
 		{"EURO", 0, true},
 		{"", 0, true},
@@ -49,7 +85,7 @@ func TestParseCurrency(t *testing.T) {
 			}
 			require.NoError(t, err)
 			require.Equal(t, tt.digits, c.Digits())
-			require.Len(t, c.Code(), 3)
+			require.Equal(t, strings.ToUpper(strings.Split(tt.code, ":")[0]), c.Code())
 		})
 	}
 }
@@ -251,9 +287,10 @@ func TestRoundingModeText(t *testing.T) {
 	require.Error(t, err)
 }
 
-// genCurrency draws currencies with 0, 2 and 3 minor digits.
+// genCurrency draws ISO currencies with 0, 2 and 3 minor digits and
+// declared units with 0, 4 and 18.
 func genCurrency() *rapid.Generator[ensemble.Currency] {
-	return rapid.SampledFrom([]ensemble.Currency{eur, usd, jpy, kwd})
+	return rapid.SampledFrom([]ensemble.Currency{eur, usd, jpy, kwd, gems, credits, wei})
 }
 
 // genMoney draws an amount of the currency with up to extra digits of
@@ -295,9 +332,18 @@ func TestMoneyProperties(t *testing.T) {
 		var fromJSON ensemble.Money
 		require.NoError(t, json.Unmarshal(js, &fromJSON))
 		require.Empty(t, cmp.Diff(a, fromJSON), "json %s", js)
-		fromText, err := ensemble.ParseMoney(a.String())
+		text, err := a.MarshalText()
 		require.NoError(t, err)
-		require.True(t, fromText.Equal(a), "text %s", a)
+		fromText, err := ensemble.ParseMoney(string(text))
+		require.NoError(t, err)
+		require.True(t, fromText.Equal(a), "text %s", text)
+		var unmarshalled ensemble.Money
+		require.NoError(t, unmarshalled.UnmarshalText(text))
+		require.True(t, unmarshalled.Equal(a), "text %s", text)
+		// What String shows a person reads back through the registry.
+		shown, err := units.ParseMoney(a.String())
+		require.NoError(t, err)
+		require.True(t, shown.Equal(a), "shown %s", a)
 
 		// Rounding lands on the minor unit, within one unit, and is idempotent.
 		mode := ensemble.RoundingMode(rapid.IntRange(0, 6).Draw(t, "mode"))

@@ -50,7 +50,7 @@ func New(doc Document) (*Catalog, error) {
 			o.EffectiveUntil = o.EffectiveUntil.UTC()
 		}
 		cur, _ := ensemble.ParseCurrency(o.Currency) // validated
-		o.Currency = cur.Code()
+		o.Currency = cur.Key()
 		e := &entry{offer: o, cur: cur, raters: make(map[ChargeID]*Rater, len(o.Charges))}
 		pin := o.Pin()
 		for _, ch := range o.Charges {

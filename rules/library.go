@@ -69,7 +69,9 @@ import (
 // Introduced at version: 1
 //
 // Returns money from an amount (a decimal string or a decimal) and an ISO 4217
-// currency code. Literal arguments are checked when the rule is compiled.
+// currency code, or a declared unit written with its digits ("GEMS:0", as
+// line.currency and <money>.currency() give it). Literal arguments are
+// checked when the rule is compiled.
 //
 //	money(<string>, <string>) -> <money>
 //	money(<decimal>, <string>) -> <money>
@@ -182,8 +184,9 @@ import (
 //
 // Introduced at version: 1
 //
-// Returns the decimal amount or the ISO code of money, and the sign (-1, 0 or
-// 1) of a decimal or money.
+// Returns the decimal amount or the currency key of money (the ISO code, or
+// a declared unit's "CODE:DIGITS", which money() reads back), and the sign
+// (-1, 0 or 1) of a decimal or money.
 //
 //	<money>.amount() -> <decimal>
 //	<money>.currency() -> <string>
@@ -597,7 +600,7 @@ func currencyFn(v ref.Val) ref.Val {
 	if !ok {
 		return types.MaybeNoSuchOverloadErr(v)
 	}
-	return types.String(m.m().Currency().Code())
+	return types.String(m.m().Currency().Key())
 }
 
 func signFn(v ref.Val) ref.Val {

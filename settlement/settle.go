@@ -565,7 +565,7 @@ func (r *run) settleLine(l *Line, lg *ledger) error {
 		if id == "" {
 			return lineErr(l.ID, plan.id, n.path, "", fmt.Errorf("%w: the cumulative rate reads the volume of %s", ErrInvalidLine, why))
 		}
-		r.volume[n] = r.st.volumeBefore(id, r.cur.Code(), n.cum.Window, l.Date)
+		r.volume[n] = r.st.volumeBefore(id, r.cur.Key(), n.cum.Window, l.Date)
 	}
 	r.refs = r.refs[:0]
 	if err := r.walk(plan.root, rest, 0); err != nil {
@@ -609,7 +609,7 @@ func basisUnits(l *Line, gross bool) (int64, error) {
 }
 
 func (r *run) accrue(id partner.ID, w Window, units int64) error {
-	k := volKey{partner: id, cur: r.cur.Code(), window: w}
+	k := volKey{partner: id, cur: r.cur.Key(), window: w}
 	if w == WindowCalendarYear {
 		k.year = r.line.Date.UTC().Year()
 	}
@@ -752,9 +752,9 @@ func (r *run) evalRule(id string, cr *crule, sn *partner.Snapshot) (*evalResult,
 		r.vfSet = true
 		l := r.line
 		r.lf = LineFacts{ID: string(l.ID), Date: l.Date, Amount: ensemble.MoneyFromMinor(r.rest, r.cur), Net: l.Amount,
-			Tax: l.Tax, Gross: grossOf(l), Quantity: l.Quantity, Currency: r.cur.Code(), CustomerID: l.Customer.ID}
+			Tax: l.Tax, Gross: grossOf(l), Quantity: l.Quantity, Currency: r.cur.Key(), CustomerID: l.Customer.ID}
 		r.vf = VolumeFacts{Partner: string(r.line.Route.Seller()),
-			Amount: ensemble.MoneyFromMinor(r.st.volumeBefore(r.line.Route.Seller(), r.cur.Code(), WindowCalendarYear, r.line.Date), r.cur)}
+			Amount: ensemble.MoneyFromMinor(r.st.volumeBefore(r.line.Route.Seller(), r.cur.Key(), WindowCalendarYear, r.line.Date), r.cur)}
 	}
 	res, err := rule.Eval(r.ctx, r.facts)
 	if err != nil {

@@ -269,7 +269,7 @@ func (l *ledger) export() LedgerLine {
 // Volume returns a partner's cumulative volume in cur and window as a
 // cumulative rate would read it before a line dated at.
 func (s State) Volume(p partner.ID, cur ensemble.Currency, w Window, at time.Time) ensemble.Money {
-	return ensemble.MoneyFromMinor(s.volumeBefore(p, cur.Code(), w, at), cur)
+	return ensemble.MoneyFromMinor(s.volumeBefore(p, cur.Key(), w, at), cur)
 }
 
 func (s State) volumeBefore(p partner.ID, cur string, w Window, at time.Time) int64 {
@@ -436,7 +436,7 @@ func (s *State) UnmarshalJSON(b []byte) error {
 			}
 			vs.points = append(vs.points, volPoint{date: pt.Date, units: pu})
 		}
-		out.vols[volKey{partner: v.Partner, cur: v.Currency.Code(), window: v.Window, year: v.Year}] = vs
+		out.vols[volKey{partner: v.Partner, cur: v.Currency.Key(), window: v.Window, year: v.Year}] = vs
 	}
 	if err := p.Err("state"); err != nil {
 		return err
