@@ -2,6 +2,7 @@ package settlement_test
 
 import (
 	"context"
+	"encoding/json"
 	"strings"
 	"testing"
 
@@ -76,4 +77,75 @@ root:
 	_, err = settlement.ParsePlans([]byte(strings.Replace(plan, "METHOD", "numscript", 1)))
 	var pe *ensemble.ParseError
 	require.ErrorAs(t, err, &pe, "an unknown method is refused by name")
+}
+
+// TestDeclaredUnitSettles settles a line in a unit the host declared (gems,
+// no minor digits) through a nested plan, folds the entries into
+// statements, and carries the state through JSON: declared units go
+// wherever Money goes.
+func TestDeclaredUnitSettles(t *testing.T) {
+	const plan = `
+id: gems
+version: 1
+routes: [partner]
+root:
+  id: root
+  children:
+    - {id: platform, party: platform, share: "30%"}
+    - id: channel
+      share: remaining
+      children:
+        - {id: distributor, party: distributor, share: "1/3"}
+        - {id: seller, party: seller, share: remaining}
+`
+	units := ensemble.MustUnits(ensemble.Unit{Code: "GEMS", Digits: 0})
+	net, err := partner.LoadNetwork([]byte(exampleNetwork))
+	require.NoError(t, err)
+	env, err := settlement.Env()
+	require.NoError(t, err)
+	rs, err := env.LoadRuleSet(rules.File{Name: "rules.yaml", Data: []byte(exampleRules)})
+	require.NoError(t, err)
+	plans, err := settlement.ParsePlans([]byte(plan))
+	require.NoError(t, err)
+	s, err := settlement.New(settlement.Config{Plans: plans, Rules: rs, Network: net})
+	require.NoError(t, err)
+
+	line := exampleLine("G1", "0")
+	line.Amount, err = units.NewMoney("1001", "GEMS")
+	require.NoError(t, err)
+	line.Tax, err = units.NewMoney("0", "GEMS")
+	require.NoError(t, err)
+	res, err := s.Settle(context.Background(), settlement.State{}, []settlement.Line{line})
+	require.NoError(t, err)
+	got := map[string]string{}
+	for _, e := range res.Entries {
+		got[e.Node[strings.LastIndexByte(e.Node, '/')+1:]] = e.Amount.String()
+	}
+	// 1001 × 30% = 300.3 -> 300; channel 701 by 1/3 and 2/3 = 233.67 and 467.33 -> 234 and 467.
+	require.Equal(t, map[string]string{"platform": "GEMS 300", "distributor": "GEMS 234", "seller": "GEMS 467"}, got)
+
+	sts, err := settlement.Statements(res.Entries, settlement.StatementOptions{Period: ensemble.MustPeriod(line.Date, line.Date.AddDate(0, 1, 0))})
+	require.NoError(t, err)
+	require.NotEmpty(t, sts)
+	for _, st := range sts {
+		require.Equal(t, "GEMS:0", st.Currency.Key())
+	}
+
+	// The state reads back from JSON and a full credit then nets to zero.
+	js, err := json.Marshal(res.State)
+	require.NoError(t, err)
+	var back settlement.State
+	require.NoError(t, json.Unmarshal(js, &back))
+	credit := line
+	credit.ID = "G1-credit"
+	credit.Credits = "G1"
+	credit.Amount, credit.Tax = line.Amount.Neg(), line.Tax
+	res2, err := s.Settle(context.Background(), back, []settlement.Line{credit})
+	require.NoError(t, err)
+	total := ensemble.Money{}
+	for _, e := range append(res.Entries, res2.Entries...) {
+		total, err = total.Add(e.Amount)
+		require.NoError(t, err)
+	}
+	require.True(t, total.IsZero(), "a full credit nets to zero, got %s", total)
 }
