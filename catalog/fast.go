@@ -373,7 +373,7 @@ func (r *Rater) fastLines(rt *Rating, q decimal.Decimal) bool {
 		}
 		return one(qty, t.unitM, t.flatM, k, sub, ok)
 	}
-	in, inDec := x, billDec
+	in, inDec, fresh := x, billDec, false
 	if k > 0 {
 		lower := f.upTo[k-1]
 		s := max(x.s, lower.s)
@@ -382,14 +382,16 @@ func (r *Rater) fastLines(rt *Rating, q decimal.Decimal) bool {
 		if !ok1 || !ok2 {
 			return false
 		}
-		in = fx{v: a - b, s: s}
-		inDec = decimal.New(in.v, -in.s)
+		in, fresh = fx{v: a - b, s: s}, true
 	}
 	if f.block[k].v > 0 {
 		if in, ok = f.billed(k, in); !ok {
 			return false
 		}
-		inDec = decimal.New(in.v, 0)
+		fresh = true
+	}
+	if fresh {
+		inDec = decimal.New(in.v, -in.s)
 	}
 	sub, ok := in.times(f.unit[k])
 	if ok {

@@ -493,9 +493,10 @@ type Proration struct {
 // tier; p.Units, the prorated units, are billed at that tier's unit amount
 // (in started blocks for a block tier); and the tier's flat amount is
 // billed whole (FlatWhole, Lago's rule) or times p.Fraction (FlatProrated,
-// the default), rounded to the currency's minor unit in opts.Mode, as the
-// invoice package rounds a proration (under RoundNone too: a share such
-// as 15/31 has no exact decimal form). Free units are taken from Full
+// the default), rounded in opts.Mode to the currency's minor unit, or to
+// the flat amount's own digits when it has more, so that it never exceeds
+// the flat amount (under RoundNone too: a share such as 15/31 has no exact
+// decimal form). Free units are taken from Full
 // before it picks the tier and from Units before they are billed. The
 // minimum and maximum spend then apply to the prorated amount as Rate
 // applies them. RateProrated({q, q, 1}) has the amount and lines of
@@ -526,7 +527,10 @@ func (r *Rater) RateProrated(p Proration, opts RateOptions) (Rating, error) {
 	n := t.billed(units) // ...the prorated units are billed at it
 	flat := t.flatM
 	if r.price.FlatProration == FlatProrated && p.Fraction.Cmp(ensemble.RatioFromInt(1)) != 0 {
-		flat = t.flatM.MulRatio(p.Fraction, opts.Mode)
+		// Rounded at the flat amount's own digits (the minor unit at
+		// least), so that the prorated flat never exceeds the flat.
+		scale := max(r.cur.Digits(), -t.flat.Exponent())
+		flat = ensemble.MoneyFromDecimal(p.Fraction.Mul(ensemble.RatioFromDecimal(t.flat)).Decimal(scale, opts.Mode), r.cur)
 	}
 	sub, _ := ensemble.MoneyFromDecimal(n.Mul(t.unit), r.cur).Add(flat)
 	rt := Rating{Price: r.ref, Quantity: p.Units, Full: p.Full,
