@@ -1,6 +1,7 @@
 package catalog_test
 
 import (
+	"github.com/ensemble-commerce/ensemble"
 	"testing"
 
 	"github.com/ensemble-commerce/ensemble/catalog"
@@ -78,5 +79,57 @@ func BenchmarkSupplierCosts(b *testing.B) {
 		if _, err := c.SupplierCosts(pin, retail, qty, catalog.CostOptions{}); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+// blockTiers is fourTiers billed in blocks (Kill Bill's tiered blocks):
+// blocks of 100 units, then of 1000, then of 10000, the open tier of 7.
+func blockTiers(model catalog.Model) catalog.Price {
+	p := fourTiers(model)
+	for i, size := range []string{"100", "1000", "10000", "7"} {
+		p.Tiers[i].BlockSize = dec(size)
+	}
+	return p
+}
+
+// BenchmarkBlocks rates 4-tier block prices: graduated for a quantity in
+// the open tier (every tier in blocks), volume for one in the third tier.
+func BenchmarkBlocks(b *testing.B) {
+	b.Run("graduated/amount", func(b *testing.B) { benchRate(b, blockTiers(catalog.Graduated), "123456.5", false) })
+	b.Run("graduated/rate", func(b *testing.B) { benchRate(b, blockTiers(catalog.Graduated), "123456.5", true) })
+	b.Run("volume/amount", func(b *testing.B) { benchRate(b, blockTiers(catalog.Volume), "54321", false) })
+	b.Run("volume/rate", func(b *testing.B) { benchRate(b, blockTiers(catalog.Volume), "54321", true) })
+	// A quantity of 20 digits leaves the fixed-point path.
+	b.Run("graduated/exact", func(b *testing.B) { benchRate(b, blockTiers(catalog.Graduated), "12345678901234567890.5", true) })
+}
+
+// BenchmarkSpendPerTier rates the 4-tier graduated price with a maximum
+// spend that cuts two tier lines, spread over them and as one adjustment.
+func BenchmarkSpendPerTier(b *testing.B) {
+	capped := func(s catalog.SpendAdjustment) catalog.Price {
+		p := fourTiers(catalog.Graduated)
+		p.MaximumSpend, p.SpendAdjustment = dec("800"), s
+		return p
+	}
+	b.Run("total", func(b *testing.B) { benchRate(b, capped(catalog.SpendTotal), "123456.5", true) })
+	b.Run("per_tier", func(b *testing.B) { benchRate(b, capped(catalog.SpendPerTier), "123456.5", true) })
+}
+
+// BenchmarkRateProrated rates a prorated volume quantity (Lago's rule,
+// the flat whole) and one with the flat prorated by 15/31.
+func BenchmarkRateProrated(b *testing.B) {
+	for _, flat := range []catalog.FlatProration{catalog.FlatWhole, catalog.FlatProrated} {
+		b.Run(flat.String(), func(b *testing.B) {
+			p := fourTiers(catalog.Volume)
+			p.FlatProration = flat
+			r := mustRater(b, p, "EUR")
+			pr := catalog.Proration{Full: dec("54321"), Units: dec("26284.35"), Fraction: ensemble.MustRatio("15/31")}
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, err := r.RateProrated(pr, catalog.RateOptions{}); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
 	}
 }

@@ -23,6 +23,23 @@
 // reaches the tier, so the first tier's flat amount is billed even at
 // quantity zero.
 //
+// Three modes come from other billing systems; each is off by default:
+//
+//   - Tiered blocks (Kill Bill): a tier with a Tier.BlockSize bills started
+//     blocks of that many units at UnitAmount per block, a started block
+//     billed whole; graduated prices block each tier's slice (Kill Bill's
+//     ALL_TIERS), volume prices the whole quantity at the tier reached
+//     (TOP_TIER).
+//   - Spend spread over the tier lines (OpenMeter): with
+//     Price.SpendAdjustment SpendPerTier, a maximum spend is cut from the
+//     breakdown's lines highest tier first (Line.Adjustment), and a minimum
+//     uplift is put on the last line; the lines' adjustments add up to
+//     Rating.Adjustment.
+//   - Prorated volume prices (Lago): Rater.RateProrated picks the tier from
+//     the full period's quantity and bills the prorated units, the flat
+//     amount prorated (FlatProrated, the default) or whole (FlatWhole, as
+//     Lago does); the invoice package prorates recurring lines the same way.
+//
 // # Rounding
 //
 // Rating keeps full precision and rounds the line total once to the

@@ -24,6 +24,12 @@ func genPrice(t *rapid.T) catalog.Price {
 		p = catalog.Price{Model: m, Amount: small("amount")}
 	case catalog.Graduated, catalog.Volume:
 		p = catalog.Price{Model: m, Tiers: genTiers(t, false)}
+		if rapid.Bool().Draw(t, "has_blocks") {
+			p.Tiers = genBlocks(t, p.Tiers)
+		}
+		if m == catalog.Volume && rapid.Bool().Draw(t, "flat_whole") {
+			p.FlatProration = catalog.FlatWhole
+		}
 	case catalog.GraduatedPercentage:
 		p = catalog.Price{Model: m, Tiers: genTiers(t, true)}
 	case catalog.Package:
@@ -43,6 +49,9 @@ func genPrice(t *rapid.T) catalog.Price {
 		p.MinimumSpend = small("min_spend")
 		if rapid.Bool().Draw(t, "has_max_spend") {
 			p.MaximumSpend = p.MinimumSpend.Add(small("spend_span")).Add(decimal.New(1, 0))
+		}
+		if rapid.Bool().Draw(t, "spend_per_tier") {
+			p.SpendAdjustment = catalog.SpendPerTier
 		}
 	}
 	return p

@@ -127,10 +127,12 @@ const (
 	// PerUnit bills Price.Amount for every unit: quantity × amount.
 	PerUnit
 	// Graduated bills each tier's slice of the quantity at that tier's unit
-	// amount, plus the flat amount of every tier the quantity reaches.
+	// amount, plus the flat amount of every tier the quantity reaches. A
+	// tier with a Tier.BlockSize bills its slice in started blocks.
 	Graduated
 	// Volume bills the whole quantity at the unit amount of the tier the
-	// quantity reaches, plus that tier's flat amount.
+	// quantity reaches, plus that tier's flat amount. A tier with a
+	// Tier.BlockSize bills the quantity in started blocks.
 	Volume
 	// Package bills Price.Amount for every started (or, rounding down,
 	// every complete) package of Price.PackageSize units.
@@ -238,6 +240,82 @@ func (p *RoundingPolicy) UnmarshalText(b []byte) error {
 	v, err := ensemble.ParseEnum[RoundingPolicy](b, roundingPolicyNames, "catalog", "rounding policy")
 	if err == nil {
 		*p = v
+	}
+	return err
+}
+
+// SpendAdjustment says where a rating's Line breakdown shows what the
+// minimum or maximum spend changed. The zero value is SpendTotal.
+type SpendAdjustment uint8
+
+const (
+	// SpendTotal (the default) reports the change as one amount,
+	// Rating.Adjustment; every Line.Adjustment is zero.
+	SpendTotal SpendAdjustment = iota
+	// SpendPerTier also spreads the change over the breakdown, as
+	// OpenMeter does with a maximum spend: the discount is cut from the
+	// lines highest tier first, each line losing at most its subtotal, so
+	// the lines below the cap keep their full amount. A minimum-spend
+	// uplift is carried by the last line (the highest tier reached), which
+	// OpenMeter bills as a line of its own. The Line.Adjustment values add
+	// up to exactly Rating.Adjustment.
+	SpendPerTier
+)
+
+var spendAdjustmentNames = []string{SpendTotal: "total", SpendPerTier: "per_tier"}
+
+// String returns "total" or "per_tier".
+func (s SpendAdjustment) String() string {
+	return ensemble.EnumName(s, spendAdjustmentNames, "spend_adjustment")
+}
+
+// MarshalText writes "total" or "per_tier"; an undeclared value is an error.
+func (s SpendAdjustment) MarshalText() ([]byte, error) {
+	return ensemble.EnumText(s, spendAdjustmentNames, "catalog", "spend adjustment")
+}
+
+// UnmarshalText reads "total" or "per_tier"; "" is SpendTotal.
+func (s *SpendAdjustment) UnmarshalText(b []byte) error {
+	v, err := ensemble.ParseEnum[SpendAdjustment](b, spendAdjustmentNames, "catalog", "spend adjustment")
+	if err == nil {
+		*s = v
+	}
+	return err
+}
+
+// FlatProration says whether a prorated volume price prorates its tier's
+// flat amount along with its units (Rater.RateProrated, and recurring lines
+// of the invoice package that cover part of a cycle). The zero value is
+// FlatProrated.
+type FlatProration uint8
+
+const (
+	// FlatProrated (the default) prorates the flat amount with the units:
+	// a line covering a third of a cycle bills a third of both.
+	FlatProrated FlatProration = iota
+	// FlatWhole bills the tier's flat amount whole however little of the
+	// period is billed, as Lago bills a prorated volume charge: only the
+	// units are prorated.
+	FlatWhole
+)
+
+var flatProrationNames = []string{FlatProrated: "prorated", FlatWhole: "whole"}
+
+// String returns "prorated" or "whole".
+func (f FlatProration) String() string {
+	return ensemble.EnumName(f, flatProrationNames, "flat_proration")
+}
+
+// MarshalText writes "prorated" or "whole"; an undeclared value is an error.
+func (f FlatProration) MarshalText() ([]byte, error) {
+	return ensemble.EnumText(f, flatProrationNames, "catalog", "flat proration")
+}
+
+// UnmarshalText reads "prorated" or "whole"; "" is FlatProrated.
+func (f *FlatProration) UnmarshalText(b []byte) error {
+	v, err := ensemble.ParseEnum[FlatProration](b, flatProrationNames, "catalog", "flat proration")
+	if err == nil {
+		*f = v
 	}
 	return err
 }

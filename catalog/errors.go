@@ -69,6 +69,9 @@ var (
 	ErrQuantity = errors.New("catalog: quantity outside the offer's bounds")
 	// ErrCurrency reports an amount in a currency other than the offer's.
 	ErrCurrency = errors.New("catalog: currency differs from the offer's")
+	// ErrModel reports a rating the price's model does not offer, such as
+	// RateProrated on a price that is not Volume.
+	ErrModel = errors.New("catalog: not offered by the price model")
 )
 
 // OfferError is one problem in an offer: which offer version (and charge,

@@ -106,7 +106,7 @@ func (x fx) cmp(y fx) (int, bool) {
 type fastPrice struct {
 	ok                                                 bool
 	amount, pkg, rate, fee, txMin, txMax, free, lo, hi fx
-	upTo, unit, flat, before                           []fx // per tier; upTo of the open tier is unused
+	upTo, unit, flat, before, block                    []fx // per tier; upTo of the open tier is unused; block zero bills units
 }
 
 // compileFast converts r's parameters; ok is false if any does not fit.
@@ -121,13 +121,13 @@ func compileFast(r *Rater) fastPrice {
 	f.txMin, f.txMax, f.free = conv(r.txMin), conv(r.txMax), conv(r.free)
 	f.lo, f.hi = conv(r.minSpend), conv(r.maxSpend)
 	if n := len(r.tiers); n > 0 {
-		buf := make([]fx, 4*n)
-		f.upTo, f.unit, f.flat, f.before = buf[:n], buf[n:2*n], buf[2*n:3*n], buf[3*n:]
+		buf := make([]fx, 5*n)
+		f.upTo, f.unit, f.flat, f.before, f.block = buf[:n], buf[n:2*n], buf[2*n:3*n], buf[3*n:4*n], buf[4*n:]
 		for i, t := range r.tiers {
 			if !t.open {
 				f.upTo[i] = conv(t.upTo)
 			}
-			f.unit[i], f.flat[i], f.before[i] = conv(t.unit), conv(t.flat), conv(t.before)
+			f.unit[i], f.flat[i], f.before[i], f.block[i] = conv(t.unit), conv(t.flat), conv(t.before), conv(t.block)
 		}
 	}
 	return f
@@ -196,6 +196,9 @@ func (r *Rater) fastAmount(q decimal.Decimal, opts RateOptions) (v int64, scale 
 				}
 				in = fx{v: a - b, s: s}
 			}
+		}
+		if in, ok = f.billed(k, in); !ok {
+			return 0, 0, false
 		}
 		part, ok1 := in.times(f.unit[k])
 		if !ok1 {
@@ -357,13 +360,20 @@ func (r *Rater) fastLines(rt *Rating, q decimal.Decimal) bool {
 	}
 	t := &r.tiers[k]
 	if r.price.Model == Volume {
+		qty := billDec
+		if f.block[k].v > 0 {
+			if x, ok = f.billed(k, x); !ok {
+				return false
+			}
+			qty = decimal.New(x.v, 0)
+		}
 		sub, ok := x.times(f.unit[k])
 		if ok {
 			sub, ok = sub.sum(f.flat[k])
 		}
-		return one(billDec, t.unitM, t.flatM, k, sub, ok)
+		return one(qty, t.unitM, t.flatM, k, sub, ok)
 	}
-	in, inDec := x, billDec
+	in, inDec, fresh := x, billDec, false
 	if k > 0 {
 		lower := f.upTo[k-1]
 		s := max(x.s, lower.s)
@@ -372,7 +382,15 @@ func (r *Rater) fastLines(rt *Rating, q decimal.Decimal) bool {
 		if !ok1 || !ok2 {
 			return false
 		}
-		in = fx{v: a - b, s: s}
+		in, fresh = fx{v: a - b, s: s}, true
+	}
+	if f.block[k].v > 0 {
+		if in, ok = f.billed(k, in); !ok {
+			return false
+		}
+		fresh = true
+	}
+	if fresh {
 		inDec = decimal.New(in.v, -in.s)
 	}
 	sub, ok := in.times(f.unit[k])
@@ -386,6 +404,27 @@ func (r *Rater) fastLines(rt *Rating, q decimal.Decimal) bool {
 	copy(rt.Lines, r.full[:k])
 	rt.Lines[k] = Line{Tier: k, Quantity: inDec, UnitAmount: t.unitM, FlatAmount: t.flatM, Subtotal: fxMoney(sub, r.cur)}
 	return true
+}
+
+// billed returns what tier k bills for x of its units: x, or for a block
+// tier the number of started blocks, ceil(x / block), as a whole number. It
+// reports false when x and the block size have no common scale.
+func (f *fastPrice) billed(k int, x fx) (fx, bool) {
+	size := f.block[k]
+	if size.v == 0 {
+		return x, true
+	}
+	s := max(x.s, size.s)
+	a, ok1 := x.at(s)
+	b, ok2 := size.at(s)
+	if !ok1 || !ok2 {
+		return fx{}, false
+	}
+	n := a / b
+	if a%b != 0 {
+		n++
+	}
+	return fx{v: n}, true
 }
 
 // tierOf returns the index of the tier x reaches, and false when a bound

@@ -64,6 +64,11 @@ func FuzzLoad(f *testing.F) {
 	f.Add([]byte(`{"offers":[{"id":"s","version":1,"currency":"EUR","effective_from":"2026-01-01T00:00:00Z","charges":[` +
 		`{"id":"g","type":"usage","meter":"gb","price":{"model":"graduated","minimum_spend":"3","tiers":[{"up_to":"10","unit_amount":"0.1","flat_amount":"1"},{"unit_amount":"0.05"}]}}]}]}`))
 	f.Add([]byte(`{"offers":[]}`))
+	f.Add([]byte(`{"offers":[{"id":"kb","version":1,"currency":"USD","effective_from":"2026-01-01T00:00:00Z","charges":[` +
+		`{"id":"b","type":"usage","meter":"calls","price":{"model":"volume","flat_proration":"whole","spend_adjustment":"per_tier","maximum_spend":"150",` +
+		`"tiers":[{"up_to":"1000","unit_amount":"1","block_size":"100"},{"unit_amount":"0.5","flat_amount":"2","block_size":"1000"}]}},` +
+		`{"id":"g","type":"usage","meter":"gb","price":{"model":"graduated","spend_adjustment":"per_tier","maximum_spend":"170",` +
+		`"tiers":[{"up_to":"5","flat_amount":"100"},{"up_to":"10","flat_amount":"50"},{"up_to":"15","unit_amount":"5"},{"unit_amount":"1","block_size":"0.25"}]}}]}]}`))
 	f.Add([]byte(`{"offers":[{"id":"a","version":1,"currency":"JPY","effective_from":"2026-01-01T00:00:00Z","charges":[{"id":"c","type":"usage","meter":"m","price":{"model":"package","amount":"7","package_size":"2.5","package_rounding":"down"}}]}]}`))
 	f.Add([]byte(`{"offers":[{"id":"b","version":1,"kind":"bundle","currency":"KWD","effective_from":"2026-01-01T00:00:00Z","components":[{"offer":"b","supplier":"s","cost":{"ratio":"1/3"}}]}]}`))
 	f.Fuzz(func(t *testing.T, data []byte) {
@@ -93,8 +98,9 @@ func FuzzLoadYAML(f *testing.F) {
 }
 
 // FuzzRateQuantity rates arbitrary quantities on the fast and exact paths
-// and checks them against each other and, for the graduated price, against
-// the definition.
+// (block tiers and a spend spread over the tier lines included) and checks
+// them against each other and, for the plain graduated price, against the
+// definition.
 func FuzzRateQuantity(f *testing.F) {
 	f.Add(int64(150050), int8(-2), uint8(0))
 	f.Add(int64(1000), int8(0), uint8(1))
@@ -105,6 +111,11 @@ func FuzzRateQuantity(f *testing.F) {
 		tiers3(catalog.Volume),
 		{Model: catalog.Package, Amount: dec("4.99"), PackageSize: dec("0.3"), FreeUnits: dec("1.5")},
 		{Model: catalog.Percentage, Rate: ensemble.MustRatio("2.95%"), FixedFee: dec("0.3"), TransactionMinimum: dec("0.5"), TransactionMaximum: dec("1000000")},
+		{Model: catalog.Graduated, MaximumSpend: dec("170"), SpendAdjustment: catalog.SpendPerTier, Tiers: []catalog.Tier{
+			{UpTo: up("5"), FlatAmount: dec("100")}, {UpTo: up("10"), FlatAmount: dec("50"), BlockSize: dec("2")},
+			{UpTo: up("15"), UnitAmount: dec("5"), BlockSize: dec("0.3")}, {UnitAmount: dec("1"), BlockSize: dec("7")}}},
+		{Model: catalog.Volume, MinimumSpend: dec("3"), SpendAdjustment: catalog.SpendPerTier, FreeUnits: dec("0.5"), Tiers: []catalog.Tier{
+			{UpTo: up("1000"), UnitAmount: dec("1"), BlockSize: dec("100")}, {UnitAmount: dec("0.5"), BlockSize: dec("1000")}}},
 	}
 	var raters []*catalog.Rater
 	for _, p := range prices {
@@ -132,7 +143,10 @@ func FuzzRateQuantity(f *testing.F) {
 			if !a.Equal(rt.Amount) {
 				t.Fatalf("Amount %s != Rate %s at %s", a, rt.Amount, q)
 			}
-			if which%4 == 0 && opts.Rounding == catalog.RoundNone {
+			if slow, err := catalog.RateExact(r, q, opts); err != nil || !slow.Amount.Equal(rt.Amount) || len(slow.Lines) != len(rt.Lines) {
+				t.Fatalf("exact path %s (%v) != Rate %s at %s", slow.Amount, err, rt.Amount, q)
+			}
+			if int(which)%len(raters) == 0 && opts.Rounding == catalog.RoundNone {
 				if want := oracleGraduated(prices[0].Tiers, q, false); !rt.Amount.Amount().Equal(want) {
 					t.Fatalf("graduated %s at %s, want %s", rt.Amount, q, want)
 				}

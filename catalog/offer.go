@@ -187,6 +187,17 @@ type Price struct {
 	MinimumSpend decimal.Decimal `json:"minimum_spend,omitzero"`
 	// MaximumSpend is the most the charge bills per period (0: no maximum).
 	MaximumSpend decimal.Decimal `json:"maximum_spend,omitzero"`
+	// SpendAdjustment says whether the minimum or maximum spend is also
+	// spread over the breakdown's lines (SpendPerTier, as OpenMeter cuts a
+	// maximum spend from the tier lines, highest tier first) or only
+	// reported as Rating.Adjustment (SpendTotal, the default). Not
+	// Percentage.
+	SpendAdjustment SpendAdjustment `json:"spend_adjustment,omitempty"`
+	// FlatProration says whether a prorated rating of a Volume price
+	// prorates the tier's flat amount with its units (FlatProrated, the
+	// default) or bills it whole (FlatWhole, as Lago does). See
+	// Rater.RateProrated. Volume only.
+	FlatProration FlatProration `json:"flat_proration,omitempty"`
 }
 
 // Tier is one tier of a tiered price. A tier covers quantities in
@@ -205,6 +216,14 @@ type Tier struct {
 	// first tier is reached at quantity zero, so its flat amount is always
 	// billed (as in OpenMeter and Lago).
 	FlatAmount decimal.Decimal `json:"flat_amount,omitzero"`
+	// BlockSize, when above zero, bills the tier in blocks of BlockSize
+	// units, a started block billed whole, and UnitAmount is then the
+	// amount per block (Kill Bill's tiered blocks). A graduated price bills
+	// ceil(slice / BlockSize) blocks of each tier's slice (Kill Bill's
+	// ALL_TIERS), a volume price ceil(quantity / BlockSize) blocks of the
+	// tier the quantity reaches (TOP_TIER). Zero (the default) bills units.
+	// Graduated and Volume only.
+	BlockSize decimal.Decimal `json:"block_size,omitzero"`
 }
 
 // Component is one part of a bundle: another offer, supplied by a supplier

@@ -34,7 +34,9 @@ func (o RateOptions) check() error {
 // quantity (the number of packages for Package, the transaction amount for
 // Percentage) and whose UnitAmount is the unit amount (the amount per
 // package; the rate, as an amount per unit of the currency, for the
-// percentage models).
+// percentage models). The line of a tier with a Tier.BlockSize counts
+// blocks: Quantity is the number of blocks billed and UnitAmount the amount
+// per block.
 type Line struct {
 	// Tier is the index of the tier in Price.Tiers (0 for untiered models).
 	Tier int `json:"tier"`
@@ -47,6 +49,11 @@ type Line struct {
 	// Subtotal is Quantity × UnitAmount + FlatAmount: exact, or rounded to
 	// the minor unit under RoundPerTier.
 	Subtotal ensemble.Money `json:"subtotal"`
+	// Adjustment is the line's share of Rating.Adjustment under
+	// SpendPerTier (zero under SpendTotal): negative where the maximum spend
+	// cut the line, positive on the last line for a minimum-spend uplift.
+	// The line nets Subtotal + Adjustment, which is never below zero.
+	Adjustment ensemble.Money `json:"adjustment,omitzero"`
 }
 
 // Rating is a priced quantity: the amount and how it was reached. The sum
@@ -57,8 +64,12 @@ type Rating struct {
 	// Price is the trace reference of the price (empty for a Rater made
 	// with NewRater).
 	Price ensemble.Ref `json:"price,omitzero"`
-	// Quantity is the quantity (or transaction amount) that was rated.
+	// Quantity is the quantity (or transaction amount) that was rated: for
+	// RateProrated, the prorated units.
 	Quantity decimal.Decimal `json:"quantity"`
+	// Full is, for RateProrated, the full period's quantity that picked the
+	// tier; zero for the other ratings.
+	Full decimal.Decimal `json:"full,omitzero"`
 	// Free is the part of Quantity that the price's free units covered.
 	Free decimal.Decimal `json:"free,omitzero"`
 	// Lines is the breakdown, in tier order.
@@ -107,7 +118,8 @@ type Rater struct {
 type ctier struct {
 	open         bool
 	lower, upTo  decimal.Decimal // (lower, upTo]; upTo unused when open
-	unit, flat   decimal.Decimal // unit amount or rate; flat amount
+	unit, flat   decimal.Decimal // unit amount or rate (per block when block > 0); flat amount
+	block        decimal.Decimal // block size; zero bills units
 	before       decimal.Decimal // exact amount of every full tier below
 	width        decimal.Decimal // upTo - lower, for closed tiers
 	unitM, flatM ensemble.Money
@@ -147,7 +159,7 @@ func compilePrice(p Price, cur ensemble.Currency, ref ensemble.Ref) *Rater {
 		r.tiers = make([]ctier, len(p.Tiers))
 		lower, before := decimal.Zero, decimal.Zero
 		for i, t := range p.Tiers {
-			ct := ctier{open: t.UpTo == nil, lower: lower, unit: t.UnitAmount, flat: t.FlatAmount, before: before}
+			ct := ctier{open: t.UpTo == nil, lower: lower, unit: t.UnitAmount, flat: t.FlatAmount, block: t.BlockSize, before: before}
 			if p.Model == GraduatedPercentage {
 				ct.unit, _ = terminating(t.Rate)
 			}
@@ -156,19 +168,33 @@ func compilePrice(p Price, cur ensemble.Currency, ref ensemble.Ref) *Rater {
 			if !ct.open {
 				ct.upTo = *t.UpTo
 				ct.width = ct.upTo.Sub(lower)
-				full := ct.width.Mul(ct.unit).Add(ct.flat)
+				full := ct.billed(ct.width).Mul(ct.unit).Add(ct.flat)
 				ct.fullM = ensemble.MoneyFromDecimal(full, cur)
 				before = before.Add(full)
 				lower = ct.upTo
 			}
 			r.tiers[i] = ct
 			if !ct.open {
-				r.full = append(r.full, Line{Tier: i, Quantity: ct.width, UnitAmount: ct.unitM, FlatAmount: ct.flatM, Subtotal: ct.fullM})
+				r.full = append(r.full, Line{Tier: i, Quantity: ct.billed(ct.width), UnitAmount: ct.unitM, FlatAmount: ct.flatM, Subtotal: ct.fullM})
 			}
 		}
 	}
 	r.fast = compileFast(r)
 	return r
+}
+
+// billed returns what tier t bills for q (>= 0) of its units: q itself, or
+// for a block tier the number of blocks that hold q, a started block
+// counted whole (Kill Bill's tiered blocks): ceil(q / block).
+func (t *ctier) billed(q decimal.Decimal) decimal.Decimal {
+	if t.block.Sign() == 0 {
+		return q
+	}
+	n, rem := q.QuoRem(t.block, 0)
+	if rem.Sign() > 0 {
+		n = n.Add(decimal.NewFromInt(1))
+	}
+	return n
 }
 
 // Price returns a copy of the price the Rater was compiled from.
@@ -214,8 +240,14 @@ func (r *Rater) Rate(q decimal.Decimal, opts RateOptions) (Rating, error) {
 	}
 	r.slowLines(&rt, q)
 	r.finish(&rt, opts)
+	return r.checked(rt)
+}
+
+// checked returns rt, or an error wrapping ErrOutOfRange when one of its
+// amounts could not be read back from JSON.
+func (r *Rater) checked(rt Rating) (Rating, error) {
 	if !writable(rt.Amount) || !writable(rt.Adjustment) || slices.ContainsFunc(rt.Lines, func(l Line) bool {
-		return !writable(l.Subtotal) || !writable(l.UnitAmount) || !writable(l.FlatAmount)
+		return !writable(l.Subtotal) || !writable(l.UnitAmount) || !writable(l.FlatAmount) || !writable(l.Adjustment)
 	}) {
 		return Rating{}, r.wrap(fmt.Errorf("%w: an amount needs more than %d digits", ErrOutOfRange, ensemble.MaxAmountDigits))
 	}
@@ -263,14 +295,15 @@ func (r *Rater) slowLines(rt *Rating, q decimal.Decimal) {
 	case Volume:
 		k := r.tierOf(billable)
 		t := &r.tiers[k]
-		rt.Lines = []Line{{Tier: k, Quantity: billable, UnitAmount: t.unitM, FlatAmount: t.flatM, Subtotal: money(billable.Mul(t.unit).Add(t.flat))}}
+		n := t.billed(billable) // every unit, or every started block, at the tier reached
+		rt.Lines = []Line{{Tier: k, Quantity: n, UnitAmount: t.unitM, FlatAmount: t.flatM, Subtotal: money(n.Mul(t.unit).Add(t.flat))}}
 	case Graduated, GraduatedPercentage:
 		k := r.tierOf(billable)
 		rt.Lines = make([]Line, k+1)
-		copy(rt.Lines, r.full[:k])
+		copy(rt.Lines, r.full[:k]) // the tiers below, billed in full
 		t := &r.tiers[k]
-		in := billable.Sub(t.lower)
-		rt.Lines[k] = Line{Tier: k, Quantity: in, UnitAmount: t.unitM, FlatAmount: t.flatM, Subtotal: money(in.Mul(t.unit).Add(t.flat))}
+		n := t.billed(billable.Sub(t.lower)) // the slice in the last tier reached
+		rt.Lines[k] = Line{Tier: k, Quantity: n, UnitAmount: t.unitM, FlatAmount: t.flatM, Subtotal: money(n.Mul(t.unit).Add(t.flat))}
 	}
 }
 
@@ -299,11 +332,42 @@ func (r *Rater) finish(rt *Rating, opts RateOptions) {
 	}
 	if !total.Equal(sum) {
 		rt.Adjustment, _ = total.Sub(sum)
+		if r.price.SpendAdjustment == SpendPerTier {
+			spread(rt.Lines, rt.Adjustment)
+		}
 	}
 	if opts.Rounding != RoundNone {
 		total = total.Round(opts.Mode)
 	}
 	rt.Amount = total
+}
+
+// spread shares adj, a spend adjustment, between the lines (SpendPerTier).
+// A cut (the maximum spend) is taken from the lines highest tier first, as
+// OpenMeter discounts the tier lines past the cap: each line loses at most
+// its subtotal, so the lines below the cap keep their amount and no line
+// nets below zero. An uplift (the minimum spend) goes to the last line.
+// The shares add up to exactly adj: the cut never exceeds the sum of the
+// subtotals, because the capped total is above zero.
+func spread(lines []Line, adj ensemble.Money) {
+	if len(lines) == 0 {
+		return
+	}
+	if adj.IsPositive() {
+		lines[len(lines)-1].Adjustment = adj
+		return
+	}
+	left := adj.Neg()
+	for i := len(lines) - 1; i >= 0 && left.IsPositive(); i-- {
+		cut := lines[i].Subtotal
+		if c, _ := cut.Cmp(left); c > 0 {
+			cut = left
+		}
+		if cut.IsPositive() {
+			lines[i].Adjustment = cut.Neg()
+			left, _ = left.Sub(cut)
+		}
+	}
 }
 
 // RateTransaction rates a transaction amount (the percentage models) as
@@ -405,4 +469,75 @@ func clonePrice(p Price) Price {
 		p.Tiers = tiers
 	}
 	return p
+}
+
+// Proration is a quantity billed for part of a period, which
+// Rater.RateProrated rates as Lago rates a prorated volume charge: one
+// quantity picks the tier, another is billed.
+type Proration struct {
+	// Full is the quantity over the whole period (Lago's full units
+	// number): it picks the tier.
+	Full decimal.Decimal `json:"full"`
+	// Units is the prorated quantity billed at the tier's unit amount:
+	// Full × the share of the period in service, or the sum of each unit's
+	// share (Lago's prorated aggregation). It may exceed Full when units
+	// were removed before the period ended.
+	Units decimal.Decimal `json:"units"`
+	// Fraction is the share of the period in service, from 0 to 1. Under
+	// FlatProrated it prorates the tier's flat amount; FlatWhole ignores it.
+	Fraction ensemble.Ratio `json:"fraction"`
+}
+
+// RateProrated rates a Volume price for part of a period, as Lago rates a
+// prorated volume charge: p.Full, the full period's quantity, picks the
+// tier; p.Units, the prorated units, are billed at that tier's unit amount
+// (in started blocks for a block tier); and the tier's flat amount is
+// billed whole (FlatWhole, Lago's rule) or times p.Fraction (FlatProrated,
+// the default), rounded in opts.Mode to the currency's minor unit, or to
+// the flat amount's own digits when it has more, so that it never exceeds
+// the flat amount (under RoundNone too: a share such as 15/31 has no exact
+// decimal form). Free units are taken from Full
+// before it picks the tier and from Units before they are billed. The
+// minimum and maximum spend then apply to the prorated amount as Rate
+// applies them. RateProrated({q, q, 1}) has the amount and lines of
+// Rate(q).
+//
+// Errors are Rate's, for either quantity; a Fraction outside [0, 1] wraps
+// ErrOutOfRange; a price that is not Volume wraps ErrModel. A failed call
+// returns the zero Rating.
+func (r *Rater) RateProrated(p Proration, opts RateOptions) (Rating, error) {
+	if err := opts.check(); err != nil {
+		return Rating{}, err
+	}
+	if r.price.Model != Volume {
+		return Rating{}, r.wrap(fmt.Errorf("%w: prorated rating of a %s price", ErrModel, r.price.Model))
+	}
+	for _, q := range []decimal.Decimal{p.Full, p.Units} {
+		if err := checkQuantity(q); err != nil {
+			return Rating{}, r.wrap(err)
+		}
+	}
+	if p.Fraction.Sign() < 0 || p.Fraction.Cmp(ensemble.RatioFromInt(1)) > 0 {
+		return Rating{}, r.wrap(fmt.Errorf("catalog: proration fraction: %w: %s", ErrOutOfRange, cut(p.Fraction.String())))
+	}
+	afterFree := func(q decimal.Decimal) decimal.Decimal { return decimal.Max(decimal.Zero, q.Sub(r.free)) }
+	full, units := afterFree(p.Full), afterFree(p.Units)
+	k := r.tierOf(full) // the full quantity picks the tier...
+	t := &r.tiers[k]
+	n := t.billed(units) // ...the prorated units are billed at it
+	flat := t.flatM
+	if r.price.FlatProration == FlatProrated && p.Fraction.Cmp(ensemble.RatioFromInt(1)) != 0 {
+		// Rounded at the flat amount's own digits (the minor unit at
+		// least), so that the prorated flat never exceeds the flat.
+		scale := max(r.cur.Digits(), -t.flat.Exponent())
+		flat = ensemble.MoneyFromDecimal(p.Fraction.Mul(ensemble.RatioFromDecimal(t.flat)).Decimal(scale, opts.Mode), r.cur)
+	}
+	sub, _ := ensemble.MoneyFromDecimal(n.Mul(t.unit), r.cur).Add(flat)
+	rt := Rating{Price: r.ref, Quantity: p.Units, Full: p.Full,
+		Lines: []Line{{Tier: k, Quantity: n, UnitAmount: t.unitM, FlatAmount: flat, Subtotal: sub}}}
+	if r.free.Sign() > 0 {
+		rt.Free = decimal.Min(p.Units, r.free)
+	}
+	r.finish(&rt, opts)
+	return r.checked(rt)
 }

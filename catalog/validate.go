@@ -165,6 +165,14 @@ func validatePrice(r *reporter, path string, p *Price) {
 		r.notAllowed(at(f.name), !f.d.IsZero() && m == Percentage, f.d.String())
 	}
 	r.bounds(at("minimum_spend"), p.MinimumSpend, p.MaximumSpend)
+	if int(p.SpendAdjustment) >= len(spendAdjustmentNames) {
+		r.add(at("spend_adjustment"), ErrOutOfRange, p.SpendAdjustment.String())
+	}
+	r.notAllowed(at("spend_adjustment"), p.SpendAdjustment != SpendTotal && m == Percentage, p.SpendAdjustment.String())
+	if int(p.FlatProration) >= len(flatProrationNames) {
+		r.add(at("flat_proration"), ErrOutOfRange, p.FlatProration.String())
+	}
+	r.notAllowed(at("flat_proration"), p.FlatProration != FlatProrated && m != Volume, p.FlatProration.String())
 
 	if !m.tiered() {
 		r.notAllowed(at("tiers"), len(p.Tiers) > 0, strconv.Itoa(len(p.Tiers))+" tiers")
@@ -193,6 +201,8 @@ func validatePrice(r *reporter, path string, p *Price) {
 		}
 		r.amount(tp+"unit_amount", t.UnitAmount)
 		r.amount(tp+"flat_amount", t.FlatAmount)
+		r.amount(tp+"block_size", t.BlockSize)
+		r.notAllowed(tp+"block_size", !t.BlockSize.IsZero() && m == GraduatedPercentage, t.BlockSize.String())
 		if m == GraduatedPercentage {
 			r.rate(tp+"rate", t.Rate)
 			r.notAllowed(tp+"unit_amount", !t.UnitAmount.IsZero(), t.UnitAmount.String())

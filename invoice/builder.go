@@ -57,6 +57,7 @@ type chargeInfo struct {
 	priceRef  ensemble.Ref
 	desc      string
 	key       string // offer ID + "\x00" + charge ID: the stream key
+	flatWhole bool   // a volume price whose tier flat amount is never prorated (catalog.FlatWhole)
 }
 
 // NewBuilder compiles the catalog's charges and checks opts: a tax table
@@ -137,7 +138,8 @@ func NewBuilder(cat *catalog.Catalog, opts Options) (*Builder, error) {
 					continue
 				}
 				ci := &chargeInfo{offer: oi, id: c.ID, name: c.Name, typ: c.Type, cadence: c.Cadence, timing: c.Timing,
-					meter: c.Meter, model: c.Price.Model, rater: r, chargeRef: pin.ChargeRef(c.ID), priceRef: pin.PriceRef(c.ID)}
+					meter: c.Meter, model: c.Price.Model, rater: r, chargeRef: pin.ChargeRef(c.ID), priceRef: pin.PriceRef(c.ID),
+					flatWhole: c.Price.Model == catalog.Volume && c.Price.FlatProration == catalog.FlatWhole}
 				if ci.name == "" {
 					ci.name = string(c.ID)
 				}

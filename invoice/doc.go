@@ -52,6 +52,12 @@
 // counting the day holding a change counts in the earlier part, so the parts
 // still add up to the whole.
 //
+// A volume price whose catalog.Price.FlatProration is catalog.FlatWhole
+// prorates as Lago prorates a volume charge: the seat count picks the tier,
+// the units are prorated, and the tier's flat amount is billed whole on
+// every piece of a cycle and never credited (Proration.Whole). The default
+// prorates the flat amount with the units.
+//
 // # Usage
 //
 // Usage aggregates (package usage) are rated through the catalog's raters;

@@ -63,9 +63,20 @@ func Explain(l Line) string {
 		}
 	}
 	if p := l.Proration; p != nil {
+		prorated := l.Full
+		if !p.Whole.IsZero() {
+			prorated, _ = l.Full.Sub(p.Whole)
+		}
 		fmt.Fprintf(&b, "  prorated %s (%s) for %s: round(%s × %s) - round(%s × %s) = %s - %s\n",
-			p.Fraction, p.Basis, span(l.Period), l.Full.AmountString(), p.To, l.Full.AmountString(), p.From,
+			p.Fraction, p.Basis, span(l.Period), prorated.AmountString(), p.To, prorated.AmountString(), p.From,
 			p.AtTo.AmountString(), p.AtFrom.AmountString())
+		if !p.Whole.IsZero() {
+			what := "billed whole"
+			if l.Kind == KindProrationCredit {
+				what = "not credited"
+			}
+			fmt.Fprintf(&b, "  flat amount %s %s (never prorated)\n", p.Whole.AmountString(), what)
+		}
 	}
 	if l.Credits != "" {
 		fmt.Fprintf(&b, "  credits line %s", l.Credits)

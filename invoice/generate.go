@@ -193,6 +193,35 @@ func (g *gen) proration(full ensemble.Money, from, to ensemble.Ratio) *Proration
 		AtTo: full.MulRatio(to, g.mode), AtFrom: full.MulRatio(from, g.mode)}
 }
 
+// whole splits a recurring rating into the part that is prorated and the
+// part billed whole: for a catalog.FlatWhole volume price (Lago's prorated
+// volume charge), the tier's flat amount is billed whole and only the rest
+// (the units, and any spend adjustment) is prorated; for every other price
+// all of full is prorated and whole is zero.
+func (g *gen) whole(ch *chargeInfo, full ensemble.Money, tiers []catalog.Line) (part, whole ensemble.Money) {
+	if !ch.flatWhole || len(tiers) != 1 || tiers[0].FlatAmount.IsZero() {
+		return full, ensemble.Money{}
+	}
+	return g.sub(full, tiers[0].FlatAmount), tiers[0].FlatAmount
+}
+
+// prorate returns round(part × to) - round(part × from) + round(whole).
+func (g *gen) prorate(part, whole ensemble.Money, from, to ensemble.Ratio, toOne bool) ensemble.Money {
+	amt := g.cumOne(part, from, to, toOne)
+	if !whole.IsZero() {
+		amt = g.add(amt, whole.Round(g.mode))
+	}
+	return amt
+}
+
+// prorationWhole is proration of the prorated part, recording the part
+// billed whole.
+func (g *gen) prorationWhole(part, whole ensemble.Money, from, to ensemble.Ratio) *Proration {
+	p := g.proration(part, from, to)
+	p.Whole = whole
+	return p
+}
+
 // cum returns round(m × to) - round(m × from).
 func (g *gen) cum(m ensemble.Money, from, to ensemble.Ratio) ensemble.Money {
 	return g.cumOne(m, from, to, false)
@@ -334,12 +363,16 @@ func (g *gen) pcts(it *Item, o catalog.OfferID, t time.Time, seg ensemble.Ratio)
 }
 
 // discount sets the line's percentage discounts: each is
-// round(base × p × to) - round(base × p × from), capped in total at the
-// line's amount.
-func (g *gen) discount(l *Line, base ensemble.Money, ps []pct, from, to ensemble.Ratio, neg bool) {
+// round(base × p × to) - round(base × p × from) + round(whole × p),
+// capped in total at the line's amount (whole is the part of a line billed
+// whole rather than prorated; usually zero).
+func (g *gen) discount(l *Line, base, whole ensemble.Money, ps []pct, from, to ensemble.Ratio, neg bool) {
 	total := ensemble.MoneyFromMinor(0, g.cur)
 	for _, p := range ps {
 		amt := g.cum(base, from.Mul(p.p), to.Mul(p.p))
+		if !whole.IsZero() {
+			amt = g.add(amt, whole.MulRatio(p.p, g.mode))
+		}
 		if neg {
 			amt = amt.Neg()
 		}
@@ -516,7 +549,7 @@ func (g *gen) oneTime(it *Item, p piece, at int) {
 	l.Full = r.Amount
 	l.Tiers = r.Lines
 	l.Amount = r.Amount.Round(g.mode)
-	g.discount(l, l.Amount, g.pcts(it, p.pin.Offer, p.start, p.disc), ratioZero, ratioOne, false)
+	g.discount(l, l.Amount, ensemble.Money{}, g.pcts(it, p.pin.Offer, p.start, p.disc), ratioZero, ratioOne, false)
 }
 
 // recurring generates the lines of a recurring stream for every cycle
@@ -617,12 +650,13 @@ func (g *gen) charge(it *Item, p piece, c ensemble.Period, s time.Time, at int) 
 	l.Period = ensemble.Period{Start: s, End: c.End}
 	l.Full = r.Amount
 	l.Tiers = r.Lines
-	l.Amount = g.cumOne(r.Amount, from, ratioOne, true)
+	part, whole := g.whole(p.ch, r.Amount, r.Lines)
+	l.Amount = g.prorate(part, whole, from, ratioOne, true)
 	if !from.IsZero() {
-		l.Proration = g.proration(r.Amount, from, ratioOne)
+		l.Proration = g.prorationWhole(part, whole, from, ratioOne)
 	}
 	ps := g.pcts(it, p.pin.Offer, s, p.disc)
-	g.discount(l, r.Amount, ps, from, ratioOne, false)
+	g.discount(l, part, whole, ps, from, ratioOne, false)
 	return billed{id: l.ID, p: p, full: r.Amount, tiers: r.Lines, pcts: ps, cycle: c}, true
 }
 
@@ -634,10 +668,10 @@ func (g *gen) credit(it *Item, ob *billed, t time.Time, at int) {
 	if !ok {
 		return
 	}
-	full, pcts := ob.full, ob.pcts
+	full, pcts, tiers := ob.full, ob.pcts, ob.tiers
 	if bl, ok := g.billed[ob.id]; ok && bl.Kind == KindRecurring && bl.Full.Currency() == g.cur && inRange(bl.Full.Amount()) {
 		// Credit what was actually billed.
-		full, pcts = bl.Full, nil
+		full, pcts, tiers = bl.Full, nil, bl.Tiers
 		for _, d := range bl.Discounts {
 			if !d.Percent.IsZero() {
 				pcts = append(pcts, pct{id: d.ID, p: d.Percent})
@@ -652,11 +686,14 @@ func (g *gen) credit(it *Item, ob *billed, t time.Time, at int) {
 	l.Period = ensemble.Period{Start: t, End: c.End}
 	l.Full = full
 	l.Tiers = ob.tiers
-	l.Amount = g.cumOne(full, from, ratioOne, true).Neg()
-	l.Proration = g.proration(full, from, ratioOne)
+	// The unused part of what was prorated; a flat amount billed whole is
+	// not given back.
+	part, whole := g.whole(ob.p.ch, full, tiers)
+	l.Amount = g.cumOne(part, from, ratioOne, true).Neg()
+	l.Proration = g.prorationWhole(part, whole, from, ratioOne)
 	l.Credits = ob.id
 	l.Refs = append(l.Refs, ensemble.Ref{Kind: RefLine, ID: string(ob.id)})
-	g.discount(l, full, pcts, from, ratioOne, true)
+	g.discount(l, part, ensemble.Money{}, pcts, from, ratioOne, true)
 }
 
 // arrears bills each state a stream held during cycle c at its end (or at
@@ -693,11 +730,12 @@ func (g *gen) arrears(it *Item, st *stream, c ensemble.Period, at int) {
 		l.Full = r.Amount
 		l.Tiers = r.Lines
 		toOne := !e.Before(c.End)
-		l.Amount = g.cumOne(r.Amount, from, to, toOne)
+		part, whole := g.whole(p.ch, r.Amount, r.Lines)
+		l.Amount = g.prorate(part, whole, from, to, toOne)
 		if !from.IsZero() || !toOne {
-			l.Proration = g.proration(r.Amount, from, to)
+			l.Proration = g.prorationWhole(part, whole, from, to)
 		}
-		g.discount(l, r.Amount, g.pcts(it, p.pin.Offer, s, p.disc), from, to, false)
+		g.discount(l, part, whole, g.pcts(it, p.pin.Offer, s, p.disc), from, to, false)
 	}
 }
 
@@ -810,7 +848,7 @@ func (g *gen) usageLine(it *Item, segs []Segment, agg *usage.Aggregate, late *us
 		l.Usage = tr
 		l.Cycle, l.Period = pd, pd
 		l.Refs = append(l.Refs, tr.Ref)
-		g.discount(l, l.Amount, g.pcts(it, ch.offer.pin.Offer, pd.Start, disc), ratioZero, ratioOne, false)
+		g.discount(l, l.Amount, ensemble.Money{}, g.pcts(it, ch.offer.pin.Offer, pd.Start, disc), ratioZero, ratioOne, false)
 	} else {
 		cum, err := agg.Merge(*late)
 		if err != nil {

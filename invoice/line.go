@@ -102,6 +102,13 @@ type Line struct {
 // and To are the fractions of the cycle elapsed at the start and end of
 // Line.Period. Rounding the cumulative amounts (rather than each part) makes
 // the parts of a cycle split at any instants add up to exactly round(Full).
+//
+// A volume price whose catalog.Price.FlatProration is catalog.FlatWhole
+// (Lago's prorated volume charge) prorates only its units: the tier's flat
+// amount is Whole, AtTo and AtFrom prorate Full - Whole, and the line bills
+// AtTo - AtFrom + round(Whole). A proration credit gives back only the
+// prorated part: the flat amount billed whole is never credited, and every
+// piece of a cycle (before and after a change) bills its own.
 type Proration struct {
 	// Basis is how the cycle was measured.
 	Basis ensemble.ProrationBasis `json:"basis"`
@@ -117,6 +124,9 @@ type Proration struct {
 	AtTo ensemble.Money `json:"at_to"`
 	// AtFrom is round(Full × From).
 	AtFrom ensemble.Money `json:"at_from"`
+	// Whole is the part of Full billed whole rather than prorated (a
+	// catalog.FlatWhole volume tier's flat amount); zero otherwise.
+	Whole ensemble.Money `json:"whole,omitzero"`
 }
 
 // UsageTrace is the usage aggregate a usage line rated.
