@@ -47,6 +47,11 @@ func NewMoney(amount, code string) (Money, error) {
 	if err != nil {
 		return Money{}, err
 	}
+	return amountIn(amount, cur)
+}
+
+// amountIn reads amount as plain decimal text in cur.
+func amountIn(amount string, cur Currency) (Money, error) {
 	d, err := ParseDecimal(amount)
 	if err != nil {
 		return Money{}, err

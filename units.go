@@ -131,11 +131,7 @@ func (r *Units) NewMoney(amount, code string) (Money, error) {
 	if err != nil {
 		return Money{}, err
 	}
-	d, err := ParseDecimal(amount)
-	if err != nil {
-		return Money{}, err
-	}
-	return fromDecimal(d, cur), nil
+	return amountIn(amount, cur)
 }
 
 // ParseMoney reads "CODE AMOUNT" with the code resolved by r.Currency:

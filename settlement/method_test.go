@@ -9,8 +9,6 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/ensemble-commerce/ensemble"
-	"github.com/ensemble-commerce/ensemble/partner"
-	"github.com/ensemble-commerce/ensemble/rules"
 	"github.com/ensemble-commerce/ensemble/settlement"
 )
 
@@ -53,18 +51,9 @@ root:
 		{"numscript_order", map[string]string{"platform": "0.07", "seller": "0.04", "distributor": "0.01", "reseller": "0.01"}},
 		{"first_in_order", map[string]string{"platform": "0.07", "seller": "0.03", "distributor": "0.02", "reseller": "0.01"}},
 	}
-	net, err := partner.LoadNetwork([]byte(exampleNetwork))
-	require.NoError(t, err)
-	env, err := settlement.Env()
-	require.NoError(t, err)
-	rs, err := env.LoadRuleSet(rules.File{Name: "rules.yaml", Data: []byte(exampleRules)})
-	require.NoError(t, err)
 	for _, tt := range tests {
 		t.Run(tt.method, func(t *testing.T) {
-			plans, err := settlement.ParsePlans([]byte(strings.Replace(plan, "METHOD", tt.method, 1)))
-			require.NoError(t, err)
-			s, err := settlement.New(settlement.Config{Plans: plans, Rules: rs, Network: net})
-			require.NoError(t, err)
+			s := planSettler(t, strings.Replace(plan, "METHOD", tt.method, 1), loadNetwork(t))
 			res, err := s.Settle(context.Background(), settlement.State{}, []settlement.Line{exampleLine("L1", "0.13")})
 			require.NoError(t, err)
 			got := map[string]string{}
@@ -74,7 +63,7 @@ root:
 			require.Equal(t, tt.want, got)
 		})
 	}
-	_, err = settlement.ParsePlans([]byte(strings.Replace(plan, "METHOD", "numscript", 1)))
+	_, err := settlement.ParsePlans([]byte(strings.Replace(plan, "METHOD", "numscript", 1)))
 	var pe *ensemble.ParseError
 	require.ErrorAs(t, err, &pe, "an unknown method is refused by name")
 }
@@ -99,18 +88,10 @@ root:
         - {id: seller, party: seller, share: remaining}
 `
 	units := ensemble.MustUnits(ensemble.Unit{Code: "GEMS", Digits: 0})
-	net, err := partner.LoadNetwork([]byte(exampleNetwork))
-	require.NoError(t, err)
-	env, err := settlement.Env()
-	require.NoError(t, err)
-	rs, err := env.LoadRuleSet(rules.File{Name: "rules.yaml", Data: []byte(exampleRules)})
-	require.NoError(t, err)
-	plans, err := settlement.ParsePlans([]byte(plan))
-	require.NoError(t, err)
-	s, err := settlement.New(settlement.Config{Plans: plans, Rules: rs, Network: net})
-	require.NoError(t, err)
+	s := planSettler(t, plan, loadNetwork(t))
 
 	line := exampleLine("G1", "0")
+	var err error
 	line.Amount, err = units.NewMoney("1001", "GEMS")
 	require.NoError(t, err)
 	line.Tax, err = units.NewMoney("0", "GEMS")
@@ -149,3 +130,4 @@ root:
 	}
 	require.True(t, total.IsZero(), "a full credit nets to zero, got %s", total)
 }
+
