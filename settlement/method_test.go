@@ -130,4 +130,3 @@ root:
 	}
 	require.True(t, total.IsZero(), "a full credit nets to zero, got %s", total)
 }
-
