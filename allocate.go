@@ -112,7 +112,7 @@ type AllocateOptions struct {
 // check reports a method outside the declared ones.
 func (o AllocateOptions) check() error {
 	if !o.Method.Valid() {
-		return parseError("allocation method", o.Method.String(), "unknown method")
+		return parseError("allocation method", itoa(int64(o.Method)), "unknown method")
 	}
 	return nil
 }

@@ -76,9 +76,10 @@ var isoTable = sync.OnceValues(func() ([]isoUnit, map[string]int) {
 //     amounts read back the same without the registry that declared them.
 //
 // Codes that are not legal tender or have no minor unit (XAU, XDR, XTS,
-// XUA, the fund codes), withdrawn currencies (DEM, FRF), XXX and anything
-// else are a *ParseError: declare such a unit in a Units registry and resolve
-// its bare code with Units.Currency.
+// XUA, the fund codes), withdrawn currencies (DEM, FRF), XXX and other
+// three-letter codes are a *ParseError matching ErrUndeclaredUnit: declare
+// such a unit in a Units registry and resolve its bare code with
+// Units.Currency. Malformed text is a *ParseError.
 func ParseCurrency(code string) (Currency, error) {
 	if name, digits, ok := strings.Cut(code, ":"); ok {
 		return parseDeclared(code, name, digits)
@@ -88,7 +89,9 @@ func ParseCurrency(code string) (Currency, error) {
 	}
 	i, ok := isoIndex(strings.ToUpper(code))
 	if !ok {
-		return Currency{}, parseError("currency", code, "not an ISO 4217 currency that is legal tender today; declare it as a unit")
+		pe := parseError("currency", code, "not an ISO 4217 currency that is legal tender today; declare it as a unit")
+		pe.Err = ErrUndeclaredUnit
+		return Currency{}, pe
 	}
 	units, _ := isoTable()
 	return makeCurrency(kindISO, units[i-1].digits, uint64(i)), nil
@@ -220,11 +223,13 @@ func (c Currency) IsZero() bool { return c.kind() == kindNone }
 // ISO 4217 currency.
 func (c Currency) IsDeclared() bool { return c.kind() == kindDeclared }
 
-func (c Currency) orNone() string {
+// keyOrNone names c in messages by its key, so that GEMS:0 and GEMS:2
+// read apart.
+func (c Currency) keyOrNone() string {
 	if c.IsZero() {
 		return "(none)"
 	}
-	return c.Code()
+	return c.Key()
 }
 
 // MarshalText writes the ISO code ("EUR"), a declared unit's code with its

@@ -33,7 +33,7 @@ type CurrencyMismatchError struct {
 }
 
 func (e *CurrencyMismatchError) Error() string {
-	return fmt.Sprintf("ensemble: %s: currency mismatch %s and %s", e.Op, e.A.orNone(), e.B.orNone())
+	return fmt.Sprintf("ensemble: %s: currency mismatch %s and %s", e.Op, e.A.keyOrNone(), e.B.keyOrNone())
 }
 
 // Is reports whether target is ErrCurrencyMismatch.
@@ -45,7 +45,11 @@ type ParseError struct {
 	Kind  string // what was being parsed, such as "money" or "ratio"
 	Input string // the rejected text, cut to 64 bytes
 	Msg   string // why it was rejected
+	Err   error  // the condition, where one applies (ErrUndeclaredUnit)
 }
+
+// Unwrap returns the condition, or nil.
+func (e *ParseError) Unwrap() error { return e.Err }
 
 func (e *ParseError) Error() string {
 	return fmt.Sprintf("ensemble: parse %s %s: %s", e.Kind, strconv.Quote(e.Input), e.Msg)

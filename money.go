@@ -16,8 +16,9 @@ import (
 const MaxAmountDigits = 40
 
 // Money is an amount of one currency: an exact decimal (never a float) and
-// an ISO 4217 Currency. Money is an immutable value, passed and stored by
-// value and safe for concurrent use, like time.Time.
+// a Currency (ISO 4217, or a unit the host declared). Money is an
+// immutable value, passed and stored by value and safe for concurrent use,
+// like time.Time.
 //
 // The amount may carry more precision than the currency's minor unit while it
 // is being computed (a unit price of EUR 0.00013 per GB is legal); callers
@@ -39,7 +40,8 @@ type Money struct {
 }
 
 // NewMoney returns the Money for a decimal amount written as text, such as
-// "12.30" or "-0.00013", in the currency with the given ISO code. The amount
+// "12.30" or "-0.00013", in the currency code names as ParseCurrency reads
+// it ("EUR", or a declared unit with its digits, "GEMS:0"). The amount
 // is plain decimal notation (no exponent, no thousands separators, at most
 // MaxAmountDigits digits); anything else is a *ParseError.
 func NewMoney(amount, code string) (Money, error) {
@@ -96,9 +98,11 @@ func MoneyFromMinor(units int64, cur Currency) Money {
 	return Money{coef: units, exp: -cur.Digits(), currency: cur}
 }
 
-// ParseMoney reads the text form String writes: an ISO code, one space and
-// a plain decimal amount, such as "EUR 12.30". The empty string and "0" are
-// the zero Money.
+// ParseMoney reads the text form MarshalText writes: a currency as
+// ParseCurrency reads it, one space and a plain decimal amount, such as
+// "EUR 12.30" or "GEMS:0 70" (Units.ParseMoney also reads a declared unit's
+// bare code, as String shows it). The empty string and "0" are the zero
+// Money.
 func ParseMoney(s string) (Money, error) {
 	if s == "" || s == "0" {
 		return Money{}, nil
@@ -412,8 +416,9 @@ func (m Money) minorUnits() (u units, ok bool) {
 	return units{big: b}, true
 }
 
-// String returns the text form "EUR 12.30": the ISO code, a space and the
-// amount with at least the currency's minor digits. The zero Money is "0".
+// String returns the text form "EUR 12.30": the currency's code, a space
+// and the amount with at least the currency's minor digits ("GEMS 70" for a
+// declared unit). The zero Money is "0".
 func (m Money) String() string {
 	if m.currency.IsZero() {
 		if m.IsZero() {

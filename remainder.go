@@ -81,7 +81,7 @@ type RemainderOptions struct {
 // returned.
 func AllocateWithRemainder(total Money, shares []Share, opts RemainderOptions) (parts []Money, remainder Money, err error) {
 	if int(opts.Mode) >= len(remainderNames) {
-		return nil, Money{}, parseError("remainder mode", opts.Mode.String(), "unknown mode")
+		return nil, Money{}, parseError("remainder mode", itoa(int64(opts.Mode)), "unknown mode")
 	}
 	if err := checkKeys(shares); err != nil {
 		return nil, Money{}, err

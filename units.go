@@ -37,6 +37,9 @@ type Units struct {
 // differ from its declaration.
 var ErrUndeclaredUnit = errors.New("ensemble: undeclared unit")
 
+// ErrDuplicateUnit reports a unit declared twice in one registry.
+var ErrDuplicateUnit = errors.New("ensemble: unit declared twice")
+
 // NewUnits declares units. Every malformed code, digit count out of range,
 // code of a legal-tender ISO currency and code declared twice is reported at
 // once in a *ValidationError, each at its path (units[2].code).
@@ -55,7 +58,7 @@ func NewUnits(units ...Unit) (*Units, error) {
 		}
 		code := c.Code()
 		if _, dup := r.byCode[code]; dup {
-			ps.Addf(Path("units", i, "code"), "unit %q declared twice", code)
+			ps.Add(Path("units", i, "code"), &UnitError{Code: u.Code, Err: ErrDuplicateUnit})
 			continue
 		}
 		r.byCode[code] = c
@@ -116,13 +119,15 @@ func (r *Units) Check(c Currency) error {
 	if !c.IsDeclared() {
 		return nil
 	}
+	var declared Currency
 	if r != nil {
-		if d, ok := r.byCode[c.Code()]; ok && d == c {
+		d, ok := r.byCode[c.Code()]
+		if ok && d == c {
 			return nil
 		}
+		declared = d
 	}
-	text, _ := c.MarshalText()
-	return &UnitError{Code: string(text), Err: ErrUndeclaredUnit}
+	return &UnitError{Code: c.Key(), Declared: declared, Err: ErrUndeclaredUnit}
 }
 
 // NewMoney is ensemble.NewMoney with the code resolved by r.Currency.
@@ -161,8 +166,8 @@ func (r *Units) Declared() []Unit {
 	return out
 }
 
-// UnitError reports a code a Units registry cannot resolve. It matches
-// ErrUndeclaredUnit with errors.Is.
+// UnitError reports a code a Units registry cannot resolve (matching
+// ErrUndeclaredUnit with errors.Is) or declares twice (ErrDuplicateUnit).
 type UnitError struct {
 	Code     string   // the code as written
 	Declared Currency // the registry's declaration, when the digits differ
@@ -170,6 +175,9 @@ type UnitError struct {
 }
 
 func (e *UnitError) Error() string {
+	if errors.Is(e.Err, ErrDuplicateUnit) {
+		return "ensemble: unit " + strconv.Quote(e.Code) + ": declared twice"
+	}
 	if !e.Declared.IsZero() {
 		text, _ := e.Declared.MarshalText()
 		return "ensemble: unit " + strconv.Quote(e.Code) + ": declared as " + string(text)

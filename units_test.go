@@ -116,3 +116,22 @@ func TestDeclaredUnitMoney(t *testing.T) {
 	_, err = units.NewMoney("0.0000000000000000001", "WEI")
 	require.NoError(t, err, "sub-minor precision is legal while computing")
 }
+
+func TestUnitErrorsName(t *testing.T) {
+	_, err := ensemble.ParseCurrency("XAU")
+	require.ErrorIs(t, err, ensemble.ErrUndeclaredUnit, "a non-tender ISO code is an undeclared unit")
+	var pe *ensemble.ParseError
+	require.ErrorAs(t, err, &pe)
+
+	a, b := ensemble.MustMoney("1", "GEMS:0"), ensemble.MustMoney("1", "GEMS:2")
+	_, err = a.Add(b)
+	require.EqualError(t, err, "ensemble: add: currency mismatch GEMS:0 and GEMS:2")
+
+	r := ensemble.MustUnits(ensemble.Unit{Code: "GEMS", Digits: 0})
+	require.EqualError(t, r.Check(b.Currency()), `ensemble: unit "GEMS:2": declared as GEMS:0`)
+
+	_, err = ensemble.NewUnits(ensemble.Unit{Code: "GEMS"}, ensemble.Unit{Code: "gems"})
+	require.ErrorIs(t, err, ensemble.ErrDuplicateUnit)
+	_, err = ensemble.Allocate(a, shares("1"), ensemble.AllocateOptions{Method: 9})
+	require.ErrorContains(t, err, `allocation method "9"`)
+}

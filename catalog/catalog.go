@@ -20,6 +20,7 @@ type Catalog struct {
 	offers []*entry             // sorted by offer ID, then version
 	byID   map[OfferID][]*entry // each sorted by version
 	ids    []OfferID            // sorted
+	units  []ensemble.Unit      // as declared
 }
 
 // entry is one compiled offer version.
@@ -38,10 +39,11 @@ type entry struct {
 // doc, with effective instants in UTC, so later changes to doc do not reach
 // it.
 func New(doc Document) (*Catalog, error) {
-	if err := validateDocument(&doc); err != nil {
+	units, err := validateDocument(&doc)
+	if err != nil {
 		return nil, err
 	}
-	c := &Catalog{byID: make(map[OfferID][]*entry)}
+	c := &Catalog{byID: make(map[OfferID][]*entry), units: slices.Clone(doc.Units)}
 	for i := range doc.Offers {
 		o := cloneOffer(&doc.Offers[i])
 		sortOffer(&o)
@@ -49,7 +51,7 @@ func New(doc Document) (*Catalog, error) {
 		if !o.EffectiveUntil.IsZero() {
 			o.EffectiveUntil = o.EffectiveUntil.UTC()
 		}
-		cur, _ := ensemble.ParseCurrency(o.Currency) // validated
+		cur, _ := units.Currency(o.Currency) // validated
 		o.Currency = cur.Key()
 		e := &entry{offer: o, cur: cur, raters: make(map[ChargeID]*Rater, len(o.Charges))}
 		pin := o.Pin()
@@ -134,7 +136,7 @@ func LoadYAML(data []byte) (*Catalog, error) {
 // ID then version, each offer's charges by ID, components by offer then
 // supplier, attachable offers by ID. New(c.Document()) rebuilds c.
 func (c *Catalog) Document() Document {
-	doc := Document{Offers: make([]Offer, len(c.offers))}
+	doc := Document{Units: slices.Clone(c.units), Offers: make([]Offer, len(c.offers))}
 	for i, e := range c.offers {
 		doc.Offers[i] = cloneOffer(&e.offer)
 	}

@@ -16,7 +16,8 @@ var (
 	ErrInvalidID = errors.New("catalog: invalid id")
 	// ErrDuplicate reports an ID (or offer version) declared twice.
 	ErrDuplicate = errors.New("catalog: duplicate")
-	// ErrUnknownCurrency reports a currency that is not an ISO 4217 code.
+	// ErrUnknownCurrency reports a currency that is neither an ISO 4217
+	// legal-tender code nor a unit the document declares in Units.
 	ErrUnknownCurrency = errors.New("catalog: unknown currency")
 	// ErrNegative reports an amount, quantity or ratio below zero.
 	ErrNegative = errors.New("catalog: negative")

@@ -18,7 +18,7 @@ type OfferID string
 type ChargeID string
 
 // Pin names one version of an offer. An order line stores the Pin it was
-// quoted on, so that its price never changes: Catalog.Resolve finds a pinned
+// quoted on, so that its price never changes: Catalog.Offer finds a pinned
 // version after newer versions are published and after it is retired.
 type Pin struct {
 	Offer   OfferID `json:"offer"`
@@ -75,7 +75,14 @@ func (p Pin) ComponentRef(component OfferID, supplier string) ensemble.Ref {
 // version of every offer. New validates and compiles it into a Catalog;
 // Catalog.Document returns it sorted by offer ID, then version.
 type Document struct {
-	Offers []Offer `json:"offers"`
+	// Units declares the units beyond ISO 4217 (credits, tokens, gems) that
+	// offers are priced in. An offer names one by its bare code ("GEMS") or
+	// with its digits ("GEMS:0"), which must match the declaration; a unit
+	// not declared here is refused, so a mistyped code never loads. A host
+	// with its own ensemble.Units registry checks a catalog's currencies
+	// against it with Units.Check.
+	Units  []ensemble.Unit `json:"units,omitempty"`
+	Offers []Offer         `json:"offers"`
 }
 
 // Offer is one version of something sold. Versions of one offer share its
@@ -94,7 +101,9 @@ type Offer struct {
 	Name string `json:"name,omitempty"`
 	// Kind says whether this is a product, a bundle or an add-on.
 	Kind OfferKind `json:"kind"`
-	// Currency is the ISO 4217 code every amount of the offer is in.
+	// Currency is the currency every amount of the offer is in: an ISO 4217
+	// code of a legal-tender currency, or a unit the document declares in
+	// Units. New stores its key ("EUR", "GEMS:0").
 	Currency string `json:"currency"`
 	// EffectiveFrom is the first instant this version can be sold.
 	EffectiveFrom time.Time `json:"effective_from"`

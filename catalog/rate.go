@@ -52,7 +52,9 @@ type Line struct {
 	// Adjustment is the line's share of Rating.Adjustment under
 	// SpendPerTier (zero under SpendTotal): negative where the maximum spend
 	// cut the line, positive on the last line for a minimum-spend uplift.
-	// The line nets Subtotal + Adjustment, which is never below zero.
+	// The line nets Subtotal + Adjustment, which is never below zero. A
+	// line the adjustment leaves alone holds the zero Money (no currency,
+	// omitted from JSON), which adds to any amount.
 	Adjustment ensemble.Money `json:"adjustment,omitzero"`
 }
 

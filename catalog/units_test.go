@@ -17,7 +17,7 @@ import (
 // a bare code the document does not declare, or a non-tender ISO code, is
 // refused by name.
 func TestDeclaredUnitPrices(t *testing.T) {
-	doc := strings.Replace(exampleYAML, "currency: EUR", "currency: gems:0", 1)
+	doc := "units: [{code: GEMS, digits: 0}]\n" + strings.Replace(exampleYAML, "currency: EUR", "currency: gems", 1)
 	doc = strings.NewReplacer(`"0.10"`, `"2"`, `"0.08"`, `"1"`, `"0.05"`, `"0.5"`, `flat_amount: "5"`, `flat_amount: "50"`).Replace(doc)
 	cat, err := catalog.LoadYAML([]byte(doc))
 	require.NoError(t, err)
@@ -35,9 +35,24 @@ func TestDeclaredUnitPrices(t *testing.T) {
 	units := ensemble.MustUnits(ensemble.Unit{Code: "GEMS", Digits: 0})
 	require.NoError(t, units.Check(rating.Amount.Currency()), "the host's registry recognises the catalog's unit")
 
-	for _, code := range []string{"GEMS", "XAU", "DEM"} {
-		_, err := catalog.LoadYAML([]byte(strings.Replace(exampleYAML, "currency: EUR", "currency: "+code, 1)))
-		require.ErrorIs(t, err, catalog.ErrUnknownCurrency, code)
-		require.ErrorContains(t, err, "offers[0].currency", code)
+	// The catalog's document keeps its declaration, and reloads the same.
+	again, err := catalog.New(cat.Document())
+	require.NoError(t, err)
+	require.Equal(t, cat.Document().Units, again.Document().Units)
+
+	for _, tt := range []struct{ units, code string }{
+		{"", "GEMS"},   // not declared
+		{"", "GEMS:0"}, // written with digits, still not declared
+		{"units: [{code: GEMS, digits: 0}]\n", "GEM"},    // a typo
+		{"units: [{code: GEMS, digits: 0}]\n", "GEMS:2"}, // digits differ from the declaration
+		{"", "XAU"}, // not legal tender
+		{"", "DEM"}, // withdrawn
+	} {
+		_, err := catalog.LoadYAML([]byte(tt.units + strings.Replace(exampleYAML, "currency: EUR", "currency: "+tt.code, 1)))
+		require.ErrorIs(t, err, catalog.ErrUnknownCurrency, tt.code)
+		require.ErrorContains(t, err, "offers[0].currency", tt.code)
 	}
+	_, err = catalog.LoadYAML([]byte("units: [{code: EUR, digits: 3}, {code: GEMS, digits: 19}]\n" + exampleYAML))
+	require.ErrorContains(t, err, "units[0].code")
+	require.ErrorContains(t, err, "units[1].digits")
 }

@@ -1,6 +1,7 @@
 package catalog
 
 import (
+	"errors"
 	"maps"
 	"math/big"
 	"slices"
@@ -258,8 +259,14 @@ func validateCharge(r *reporter, path string, c *Charge) {
 
 // validateDocument checks every offer of doc and the references between
 // them, reporting every problem at once.
-func validateDocument(doc *Document) error {
+func validateDocument(doc *Document) (*ensemble.Units, error) {
 	var probs ensemble.Problems
+	units, err := ensemble.NewUnits(doc.Units...)
+	if ve := (*ensemble.ValidationError)(nil); errors.As(err, &ve) {
+		for _, p := range ve.Problems {
+			probs.Add(p.Path, p.Err) // already units[i].code or .digits
+		}
+	}
 	ids := make(map[OfferID][]int, len(doc.Offers)) // offer ID -> indexes of its versions
 	for i := range doc.Offers {
 		ids[doc.Offers[i].ID] = append(ids[doc.Offers[i].ID], i)
@@ -290,7 +297,7 @@ func validateDocument(doc *Document) error {
 		if int(o.Kind) >= len(offerKindNames) {
 			r.add(at("kind"), ErrOutOfRange, o.Kind.String())
 		}
-		if _, err := ensemble.ParseCurrency(o.Currency); err != nil {
+		if _, err := units.Currency(o.Currency); err != nil {
 			r.add(at("currency"), ErrUnknownCurrency, o.Currency)
 		}
 		if o.EffectiveFrom.IsZero() {
@@ -387,7 +394,7 @@ func validateDocument(doc *Document) error {
 		}
 	}
 	findCycles(doc, ids, &probs)
-	return probs.Err("catalog")
+	return units, probs.Err("catalog")
 }
 
 // overlaps reports whether the effective periods of a and b intersect.
