@@ -485,8 +485,12 @@ func (m Money) MarshalJSON() ([]byte, error) {
 
 // UnmarshalJSON reads {"amount":"12.30","currency":"EUR"}. The amount may
 // also be a JSON number, which is read from its text, never through a float.
-// A nonzero amount without a currency is an error.
+// A nonzero amount without a currency is an error, and so is a key given
+// twice or in two cases ("amount" beside "Amount"), a *DecodeError.
 func (m *Money) UnmarshalJSON(b []byte) error {
+	if err := CheckJSON("money", b); err != nil {
+		return err
+	}
 	var v moneyJSON
 	if err := json.Unmarshal(b, &v); err != nil {
 		return err

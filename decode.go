@@ -1,0 +1,271 @@
+package ensemble
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"strconv"
+	"strings"
+	"unicode/utf8"
+)
+
+// ErrDecode is matched by every *DecodeError: a document that is not
+// strictly one well-formed JSON value of the expected shape.
+var ErrDecode = errors.New("ensemble: cannot decode")
+
+// DecodeError reports where and why a document could not be decoded
+// strictly. It matches ErrDecode with errors.Is, and Err (a sentinel of the
+// calling package, a *ParseError of a value, or encoding/json's own error)
+// with errors.Is and errors.As.
+type DecodeError struct {
+	Subject string // what was decoded: "catalog", "plans", "state"
+	Line    int    // 1-based line of the offending byte; 0 when unknown
+	Column  int    // 1-based column (in bytes) on that line
+	Offset  int64  // byte offset from the start of the document
+	Path    string // the offending key or value, such as offers[3].charges[1].id; "" at the top
+	Msg     string // what is wrong
+	Err     error  // the underlying error, if any
+}
+
+func (e *DecodeError) Error() string {
+	var b strings.Builder
+	b.WriteString(e.Subject)
+	if e.Subject == "" {
+		b.WriteString("ensemble")
+	}
+	b.WriteString(": decode")
+	if e.Line > 0 {
+		fmt.Fprintf(&b, " %d:%d", e.Line, e.Column)
+	}
+	if e.Path != "" {
+		b.WriteString(" at ")
+		b.WriteString(e.Path)
+	}
+	b.WriteString(": ")
+	b.WriteString(e.Msg)
+	return b.String()
+}
+
+// Is reports whether target is ErrDecode.
+func (e *DecodeError) Is(target error) bool { return target == ErrDecode }
+
+// Unwrap returns the underlying error.
+func (e *DecodeError) Unwrap() error { return e.Err }
+
+// decodeError builds a *DecodeError at offset in data, with its line and
+// column.
+func decodeError(subject string, data []byte, offset int64, path, msg string, err error) *DecodeError {
+	e := &DecodeError{Subject: subject, Offset: offset, Path: path, Msg: msg, Err: err}
+	if offset >= 0 && offset <= int64(len(data)) {
+		before := data[:offset]
+		e.Line = bytes.Count(before, []byte{'\n'}) + 1
+		e.Column = int(offset) - (bytes.LastIndexByte(before, '\n') + 1) + 1
+	}
+	return e
+}
+
+// CheckJSON reports, as a *DecodeError, anything that makes data other than
+// exactly one well-formed JSON value whose meaning cannot be smuggled:
+//   - empty input, a byte-order mark (UTF-8, UTF-16 or UTF-32), invalid UTF-8;
+//   - a syntax error, trailing data or a second top-level value;
+//   - an object with a key twice, or two keys that differ only in case
+//     ("amount" beside "Amount"): encoding/json would let the later one win,
+//     matching struct fields case-insensitively, so a reviewed value could be
+//     replaced by a smuggled one.
+//
+// It reads the document once, in time linear in its size. DecodeJSON runs it
+// before decoding; types whose UnmarshalJSON reads an object run it on their
+// own bytes.
+func CheckJSON(subject string, data []byte) error {
+	if msg := checkEncoding(data); msg != "" {
+		return decodeError(subject, data, 0, "", msg, nil)
+	}
+	if i := invalidUTF8(data); i >= 0 {
+		return decodeError(subject, data, int64(i), "", "invalid UTF-8", nil)
+	}
+	return scanKeys(subject, data)
+}
+
+// checkEncoding refuses empty input and byte-order marks.
+func checkEncoding(data []byte) string {
+	switch {
+	case len(bytes.TrimSpace(data)) == 0:
+		return "empty document"
+	case bytes.HasPrefix(data, []byte{0xEF, 0xBB, 0xBF}):
+		return "a UTF-8 byte-order mark: JSON text starts with its value"
+	case bytes.HasPrefix(data, []byte{0x00, 0x00, 0xFE, 0xFF}), bytes.HasPrefix(data, []byte{0xFF, 0xFE, 0x00, 0x00}):
+		return "a UTF-32 byte-order mark: documents are UTF-8"
+	case bytes.HasPrefix(data, []byte{0xFE, 0xFF}), bytes.HasPrefix(data, []byte{0xFF, 0xFE}):
+		return "a UTF-16 byte-order mark: documents are UTF-8"
+	}
+	return ""
+}
+
+// invalidUTF8 returns the offset of the first byte that is not valid UTF-8,
+// or -1.
+func invalidUTF8(data []byte) int {
+	if utf8.Valid(data) {
+		return -1
+	}
+	for i := 0; i < len(data); {
+		r, n := utf8.DecodeRune(data[i:])
+		if r == utf8.RuneError && n <= 1 {
+			return i
+		}
+		i += n
+	}
+	return -1
+}
+
+// frame is one open object or array while scanning.
+type frame struct {
+	object bool
+	index  int                 // next element of an array
+	key    string              // current key of an object
+	keys   map[string]struct{} // the object's keys, case-folded
+}
+
+// scanKeys walks the token stream once, refusing repeated and case-variant
+// keys, syntax errors and anything after the first value.
+func scanKeys(subject string, data []byte) error {
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.UseNumber()
+	var stack []frame
+	expectKey := false
+	for {
+		start := tokenStart(data, dec.InputOffset())
+		tok, err := dec.Token()
+		if err == io.EOF {
+			return decodeError(subject, data, int64(len(data)), "", "unexpected end of the document", nil)
+		}
+		if err != nil {
+			return syntaxError(subject, data, start, err)
+		}
+		switch {
+		case expectKey && tok != json.Delim('}'):
+			key := tok.(string) // Token returns only strings where keys go
+			top := &stack[len(stack)-1]
+			top.key = key
+			folded := strings.ToLower(key)
+			if _, dup := top.keys[folded]; dup {
+				return decodeError(subject, data, start, pathOf(stack), "key "+strconv.Quote(key)+" appears twice in one object (keys are matched case-insensitively)", nil)
+			}
+			top.keys[folded] = struct{}{}
+			expectKey = false
+			continue
+		case tok == json.Delim('{'):
+			stack = append(stack, frame{object: true, keys: map[string]struct{}{}})
+			expectKey = true
+			continue
+		case tok == json.Delim('['):
+			stack = append(stack, frame{})
+			continue
+		case tok == json.Delim('}'), tok == json.Delim(']'):
+			stack = stack[:len(stack)-1]
+			expectKey = false
+		}
+		// A value ended.
+		if len(stack) == 0 {
+			end := dec.InputOffset()
+			if rest := bytes.TrimLeft(data[end:], " \t\r\n"); len(rest) > 0 {
+				return decodeError(subject, data, int64(len(data)-len(rest)), "", "data after the document (a second value or trailing garbage)", nil)
+			}
+			return nil
+		}
+		top := &stack[len(stack)-1]
+		expectKey = top.object
+		if !top.object {
+			top.index++
+		}
+	}
+}
+
+// tokenStart skips the white space and separators after offset, where the
+// next token starts.
+func tokenStart(data []byte, offset int64) int64 {
+	for offset < int64(len(data)) {
+		switch data[offset] {
+		case ' ', '\t', '\r', '\n', ',', ':':
+			offset++
+			continue
+		}
+		break
+	}
+	return offset
+}
+
+// pathOf renders the scanner's position: offers[3].charges[1].id.
+func pathOf(stack []frame) string {
+	parts := make([]any, 0, len(stack))
+	for _, f := range stack {
+		if f.object {
+			if f.key != "" {
+				parts = append(parts, f.key)
+			}
+		} else {
+			parts = append(parts, f.index)
+		}
+	}
+	return Path(parts...)
+}
+
+// syntaxError turns encoding/json's error into a *DecodeError at its
+// offset.
+func syntaxError(subject string, data []byte, at int64, err error) *DecodeError {
+	var se *json.SyntaxError
+	if errors.As(err, &se) {
+		at = se.Offset
+	}
+	return decodeError(subject, data, at, "", strings.TrimPrefix(err.Error(), "json: "), err)
+}
+
+// DecodeJSON decodes a document into v strictly: at most MaxDocumentBytes,
+// CheckJSON's checks, then encoding/json with unknown fields refused. Every
+// failure is a
+// *DecodeError naming subject, the line and column, and the path where it
+// is known; a value's own error (a *ParseError of an amount, say) is its Err.
+func DecodeJSON(subject string, data []byte, v any) error {
+	if len(data) > MaxDocumentBytes {
+		return decodeError(subject, data, -1, "", fmt.Sprintf("document of %d bytes exceeds %d", len(data), MaxDocumentBytes), nil)
+	}
+	if err := CheckJSON(subject, data); err != nil {
+		return err
+	}
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		var te *json.UnmarshalTypeError
+		var se *json.SyntaxError
+		switch {
+		case errors.As(err, &te):
+			return decodeError(subject, data, te.Offset, te.Field, fmt.Sprintf("%s where %s belongs", te.Value, te.Type), err)
+		case errors.As(err, &se):
+			return syntaxError(subject, data, se.Offset, err)
+		case strings.HasPrefix(err.Error(), "json: unknown field "):
+			name, _ := strconv.Unquote(strings.TrimPrefix(err.Error(), "json: unknown field "))
+			return decodeError(subject, data, keyOffset(data, name), "", "unknown field "+strconv.Quote(name), err)
+		}
+		// A value's own UnmarshalJSON or UnmarshalText refused it; encoding/json
+		// does not say where.
+		return &DecodeError{Subject: subject, Offset: -1, Msg: err.Error(), Err: err}
+	}
+	return nil
+}
+
+// keyOffset returns the offset of the first object key spelled name, or -1.
+func keyOffset(data []byte, name string) int64 {
+	quoted, _ := json.Marshal(name)
+	for from := 0; ; {
+		i := bytes.Index(data[from:], quoted)
+		if i < 0 {
+			return -1
+		}
+		at := from + i
+		if rest := bytes.TrimLeft(data[at+len(quoted):], " \t\r\n"); len(rest) > 0 && rest[0] == ':' {
+			return int64(at)
+		}
+		from = at + 1
+	}
+}
