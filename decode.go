@@ -221,15 +221,25 @@ func syntaxError(subject string, data []byte, at int64, err error) *DecodeError 
 	return decodeError(subject, data, at, "", strings.TrimPrefix(err.Error(), "json: "), err)
 }
 
-// DecodeJSON decodes a document into v strictly: at most MaxDocumentBytes,
-// CheckJSON's checks, then encoding/json with unknown fields refused. Every
-// failure is a
-// *DecodeError naming subject, the line and column, and the path where it
-// is known; a value's own error (a *ParseError of an amount, say) is its Err.
-func DecodeJSON(subject string, data []byte, v any) error {
+// DecodeDocument is DecodeJSON for a document a host or partner wrote (a
+// catalog, a network, plans, an order command): one over MaxDocumentBytes is
+// refused before it is read.
+func DecodeDocument(subject string, data []byte, v any) error {
 	if len(data) > MaxDocumentBytes {
 		return decodeError(subject, data, -1, "", fmt.Sprintf("document of %d bytes exceeds %d", len(data), MaxDocumentBytes), nil)
 	}
+	return DecodeJSON(subject, data, v)
+}
+
+// DecodeJSON decodes data into v strictly: CheckJSON's checks, then
+// encoding/json with unknown fields refused. It has no size bound, for values
+// the library wrote (a settlement State of millions of lines); documents go
+// through DecodeDocument. Hosts that read JSON with json.Unmarshal get
+// encoding/json's own *json.SyntaxError for malformed text before any of the
+// library's values sees it; DecodeJSON types that too. Every failure is a
+// *DecodeError naming subject, the line and column, and the path where it
+// is known; a value's own error (a *ParseError of an amount, say) is its Err.
+func DecodeJSON(subject string, data []byte, v any) error {
 	if err := CheckJSON(subject, data); err != nil {
 		return err
 	}

@@ -72,7 +72,7 @@ func TestStrictJSONValueErrors(t *testing.T) {
 	require.ErrorIs(t, err, ensemble.ErrUndeclaredUnit, "the value's own error is kept")
 
 	big := make([]byte, ensemble.MaxDocumentBytes+1)
-	err = ensemble.DecodeJSON("doc", big, &v)
+	err = ensemble.DecodeDocument("doc", big, &v)
 	require.ErrorContains(t, err, "exceeds")
 }
 

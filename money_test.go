@@ -439,7 +439,11 @@ func TestYAMLToJSON(t *testing.T) {
 		{"numbers keep their text", "a: 0.10\nb: [1, 2.50]\n", `{"a":0.10,"b":[1,2.50]}`, false},
 		{"block scalar", "e: |\n  x > 1\n", `{"e":"x \u003e 1\n"}`, false},
 		{"aliases expand", "a: &x [1]\nb: *x\n", `{"a":[1],"b":[1]}`, false},
-		{"empty document", "", "null", false},
+		{"empty document", "", "", true},
+		{"comments only", "# nothing\n", "", true},
+		{"utf16 bom", "\xFF\xFEa\x00:\x00 \x001\x00", "", true},
+		{"utf8 bom", "\xEF\xBB\xBFa: 1", "", true},
+		{"invalid utf8", "a: \xE9", "", true},
 		{"json is yaml", `{"id":"x","n":1}`, `{"id":"x","n":1}`, false},
 		{"trailing flow document", `{"id":"x"} {"id":"y"}`, "", true},
 		{"second document", "a: 1\n---\nb: 2\n", "", true},
@@ -454,7 +458,7 @@ func TestYAMLToJSON(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			got, err := ensemble.YAMLToJSON([]byte(tt.in))
 			if tt.err {
-				require.Error(t, err)
+				require.ErrorIs(t, err, ensemble.ErrDecode)
 				require.Nil(t, got)
 				return
 			}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"strconv"
+	"strings"
 
 	"go.yaml.in/yaml/v3"
 )
@@ -27,24 +28,30 @@ const maxYAMLNodes = 1 << 20
 // bombs. Errors name the YAML line and column.
 func YAMLToJSON(doc []byte) ([]byte, error) {
 	if len(doc) > MaxDocumentBytes {
-		return nil, fmt.Errorf("ensemble: yaml: document of %d bytes exceeds %d", len(doc), MaxDocumentBytes)
+		return nil, decodeError("yaml", doc, -1, "", fmt.Sprintf("document of %d bytes exceeds %d", len(doc), MaxDocumentBytes), nil)
+	}
+	if msg := checkEncoding(doc); msg != "" {
+		return nil, decodeError("yaml", doc, 0, "", msg, nil)
+	}
+	if i := invalidUTF8(doc); i >= 0 {
+		return nil, decodeError("yaml", doc, int64(i), "", "invalid UTF-8", nil)
 	}
 	var root yaml.Node
 	dec := yaml.NewDecoder(bytes.NewReader(doc))
 	if err := dec.Decode(&root); err != nil && err != io.EOF {
-		return nil, fmt.Errorf("ensemble: yaml: %w", err)
+		return nil, yamlParseErr(err)
 	}
 	var extra yaml.Node
 	if err := dec.Decode(&extra); err != io.EOF {
 		if err != nil {
-			return nil, fmt.Errorf("ensemble: yaml: %w", err)
+			return nil, yamlParseErr(err)
 		}
 		return nil, yamlErr(&extra, "more than one document")
 	}
 	var buf bytes.Buffer
 	budget := maxYAMLNodes
-	if root.Kind == 0 { // empty document
-		return []byte("null"), nil
+	if root.Kind == 0 {
+		return nil, &DecodeError{Subject: "yaml", Msg: "empty document (comments only)"}
 	}
 	if err := writeYAMLNode(&buf, &root, &budget, 0); err != nil {
 		return nil, err
@@ -53,7 +60,22 @@ func YAMLToJSON(doc []byte) ([]byte, error) {
 }
 
 func yamlErr(n *yaml.Node, format string, args ...any) error {
-	return fmt.Errorf("ensemble: yaml: line %d column %d: %s", n.Line, n.Column, fmt.Sprintf(format, args...))
+	return &DecodeError{Subject: "yaml", Line: n.Line, Column: n.Column, Offset: -1, Msg: fmt.Sprintf(format, args...)}
+}
+
+// yamlParseErr types the YAML parser's error, keeping the line it names
+// ("yaml: line 3: mapping values are not allowed in this context").
+func yamlParseErr(err error) error {
+	msg := strings.TrimPrefix(err.Error(), "yaml: ")
+	e := &DecodeError{Subject: "yaml", Offset: -1, Msg: msg, Err: err}
+	if rest, ok := strings.CutPrefix(msg, "line "); ok {
+		if n, after, ok := strings.Cut(rest, ":"); ok {
+			if line, err := strconv.Atoi(n); err == nil {
+				e.Line, e.Column, e.Msg = line, 1, strings.TrimSpace(after)
+			}
+		}
+	}
+	return e
 }
 
 func writeYAMLNode(buf *bytes.Buffer, n *yaml.Node, budget *int, depth int) error {

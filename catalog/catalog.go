@@ -1,7 +1,6 @@
 package catalog
 
 import (
-	"bytes"
 	"cmp"
 	"encoding/json"
 	"fmt"
@@ -101,22 +100,16 @@ func cloneOffer(o *Offer) Offer {
 	return c
 }
 
-// Load reads a catalog Document from JSON and validates it with New.
-// Unknown fields, trailing data and documents over
-// ensemble.MaxDocumentBytes are errors; decimals are JSON strings (or
+// Load reads a catalog Document from JSON strictly (ensemble.DecodeJSON:
+// empty input, byte-order marks, invalid UTF-8, unknown fields, repeated or
+// case-variant keys, trailing data and documents over
+// ensemble.MaxDocumentBytes are *ensemble.DecodeError naming the line,
+// column and path) and validates it with New. Decimals are JSON strings (or
 // numbers, read from their text).
 func Load(data []byte) (*Catalog, error) {
-	if len(data) > ensemble.MaxDocumentBytes {
-		return nil, fmt.Errorf("catalog: document of %d bytes exceeds %d", len(data), ensemble.MaxDocumentBytes)
-	}
-	dec := json.NewDecoder(bytes.NewReader(data))
-	dec.DisallowUnknownFields()
 	var doc Document
-	if err := dec.Decode(&doc); err != nil {
-		return nil, fmt.Errorf("catalog: decode: %w", err)
-	}
-	if dec.More() {
-		return nil, fmt.Errorf("catalog: decode: trailing data after the document")
+	if err := ensemble.DecodeDocument("catalog", data, &doc); err != nil {
+		return nil, err
 	}
 	return New(doc)
 }

@@ -1,11 +1,8 @@
 package invoice
 
 import (
-	"bytes"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 
 	"github.com/ensemble-commerce/ensemble"
 	"github.com/shopspring/decimal"
@@ -28,17 +25,9 @@ var ErrDecode = errors.New("invoice: cannot decode")
 // ErrDecode, as are decimals with more than ensemble.MaxAmountDigits digits
 // or an exponent beyond ±40. Decoding does not validate; Build does.
 func DecodeInput(data []byte) (Input, error) {
-	if len(data) > ensemble.MaxDocumentBytes {
-		return Input{}, fmt.Errorf("%w: document of %d bytes exceeds %d", ErrDecode, len(data), ensemble.MaxDocumentBytes)
-	}
-	dec := json.NewDecoder(bytes.NewReader(data))
-	dec.DisallowUnknownFields()
 	var in Input
-	if err := dec.Decode(&in); err != nil {
-		return Input{}, fmt.Errorf("%w: %v", ErrDecode, err)
-	}
-	if _, err := dec.Token(); err != io.EOF {
-		return Input{}, fmt.Errorf("%w: trailing data after the document", ErrDecode)
+	if err := ensemble.DecodeDocument("invoice input", data, &in); err != nil {
+		return Input{}, fmt.Errorf("%w: %w", ErrDecode, err)
 	}
 	var ps ensemble.Problems
 	checkInputDecimals(&ps, &in)

@@ -1,11 +1,8 @@
 package order
 
 import (
-	"bytes"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 
 	"github.com/ensemble-commerce/ensemble"
 )
@@ -46,16 +43,8 @@ func DecodeEvents(data []byte) ([]Event, error) {
 var ErrDecode = errors.New("order: cannot decode")
 
 func decodeStrict(data []byte, what string, v any) error {
-	if len(data) > ensemble.MaxDocumentBytes {
-		return fmt.Errorf("%w %s: %d bytes exceed %d", ErrDecode, what, len(data), ensemble.MaxDocumentBytes)
-	}
-	dec := json.NewDecoder(bytes.NewReader(data))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(v); err != nil {
-		return fmt.Errorf("%w %s: %w", ErrDecode, what, err)
-	}
-	if _, err := dec.Token(); err != io.EOF {
-		return fmt.Errorf("%w %s: trailing data after the document", ErrDecode, what)
+	if err := ensemble.DecodeDocument("order "+what, data, v); err != nil {
+		return fmt.Errorf("%w: %w", ErrDecode, err)
 	}
 	return nil
 }

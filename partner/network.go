@@ -1,7 +1,6 @@
 package partner
 
 import (
-	"bytes"
 	"encoding/json"
 	"fmt"
 	"slices"
@@ -98,18 +97,18 @@ func NewNetwork(spec NetworkSpec) (*Network, error) {
 }
 
 // LoadNetwork reads a NetworkSpec from a JSON or YAML document and builds
-// the network. Unknown fields are errors, so a misspelt field is not
-// silently ignored.
+// the network. Decoding is strict (ensemble.YAMLToJSON, then
+// ensemble.DecodeJSON): unknown fields, repeated or case-variant keys, empty
+// input and byte-order marks are *ensemble.DecodeError, so a misspelt or
+// smuggled field is never silently ignored.
 func LoadNetwork(doc []byte) (*Network, error) {
 	js, err := ensemble.YAMLToJSON(doc)
 	if err != nil {
 		return nil, err
 	}
 	var spec NetworkSpec
-	dec := json.NewDecoder(bytes.NewReader(js))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&spec); err != nil {
-		return nil, fmt.Errorf("partner network: %w", err)
+	if err := ensemble.DecodeDocument("partner network", js, &spec); err != nil {
+		return nil, err
 	}
 	return NewNetwork(spec)
 }
@@ -123,7 +122,7 @@ func (n *Network) MarshalJSON() ([]byte, error) { return json.Marshal(n.spec) }
 // UnmarshalJSON reads a spec and validates it as NewNetwork does.
 func (n *Network) UnmarshalJSON(b []byte) error {
 	var spec NetworkSpec
-	if err := json.Unmarshal(b, &spec); err != nil {
+	if err := ensemble.DecodeDocument("partner network", b, &spec); err != nil {
 		return err
 	}
 	built, err := NewNetwork(spec)

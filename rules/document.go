@@ -167,7 +167,10 @@ func parseDocuments(source string, data []byte) ([]Document, []error) {
 		}
 		js = bytes.TrimSpace(js)
 	}
-	if len(js) == 0 || js[0] != '[' {
+	if err := ensemble.CheckJSON("rules", js); err != nil {
+		return nil, []error{&DocumentError{Source: source, Err: err}}
+	}
+	if js[0] != '[' {
 		d, err := parseDocument(js)
 		if err != nil {
 			return nil, []error{documentError(source, js, err)}

@@ -334,6 +334,9 @@ func ParsePlans(data []byte) ([]PlanDocument, error) {
 	if err != nil {
 		return nil, fmt.Errorf("settlement: plans: %w", err)
 	}
+	if err := ensemble.CheckJSON("plans", js); err != nil {
+		return nil, fmt.Errorf("settlement: %w", err)
+	}
 	js = bytes.TrimSpace(js)
 	if len(js) > 0 && js[0] == '[' {
 		var raws []json.RawMessage

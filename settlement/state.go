@@ -337,6 +337,9 @@ func (s State) MarshalJSON() ([]byte, error) {
 // amount is whole minor units of its line's currency and that no part has
 // more unreversed than it earned.
 func (s *State) UnmarshalJSON(b []byte) error {
+	if err := ensemble.CheckJSON("state", b); err != nil {
+		return fmt.Errorf("settlement: %w", err)
+	}
 	var in stateJSON
 	if err := strictDecode(b, &in); err != nil {
 		return fmt.Errorf("settlement: state: %w", err)
