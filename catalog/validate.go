@@ -8,7 +8,6 @@ import (
 	"strconv"
 	"strings"
 	"time"
-	"unicode"
 
 	"github.com/ensemble-commerce/ensemble"
 	"github.com/shopspring/decimal"
@@ -53,13 +52,9 @@ func terminating(r ensemble.Ratio) (decimal.Decimal, bool) {
 	return r.Decimal(scale, ensemble.RoundHalfEven), true
 }
 
-// validID reports whether id is non-empty and holds no '/', '@' or white
-// space.
-func validID(id string) bool {
-	return id != "" && !strings.ContainsFunc(id, func(c rune) bool {
-		return c == '/' || c == '@' || unicode.IsSpace(c)
-	})
-}
+// validID reports whether id passes ensemble.CheckID, the validation every
+// id type of the library shares.
+func validID(id string) bool { return ensemble.CheckID(id, "/@") == nil }
 
 // reporter records problems of one offer version (and charge).
 type reporter struct {

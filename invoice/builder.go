@@ -1,6 +1,7 @@
 package invoice
 
 import (
+	"fmt"
 	"slices"
 	"strings"
 	"time"
@@ -183,13 +184,14 @@ func (b *Builder) taxRule(region, code string) (*TaxRule, bool) {
 	return nil, false
 }
 
-// validID reports whether id is a non-empty ID without '/' or white space.
+// validID checks id with ensemble.CheckID, the validation every id type of
+// the library shares.
 func validID(id string) error {
 	if id == "" {
 		return ErrRequired
 	}
-	if strings.ContainsAny(id, "/ \t\r\n") {
-		return bad(ErrInvalidID, "%q", id)
+	if err := ensemble.CheckID(id, "/"); err != nil {
+		return fmt.Errorf("%w: %w", ErrInvalidID, err)
 	}
 	return nil
 }

@@ -8,7 +8,6 @@ import (
 	"strconv"
 	"strings"
 	"time"
-	"unicode"
 
 	"github.com/shopspring/decimal"
 	"golang.org/x/text/language"
@@ -35,13 +34,14 @@ type Context struct {
 // arithmetic slow.
 const maxDigits = ensemble.MaxAmountDigits
 
-// checkID reports an empty ID or one holding '/', '@' or white space.
+// checkID reports an id ensemble.CheckID refuses (empty, too long, white
+// space, control characters, invalid UTF-8, a separator).
 func checkID(kind, s string) error {
 	if s == "" {
 		return fmt.Errorf("%w: %s is empty", ErrInvalidID, kind)
 	}
-	if strings.ContainsAny(s, "/@") || strings.IndexFunc(s, unicode.IsSpace) >= 0 || len(s) > 256 {
-		return fmt.Errorf("%w: %s %q", ErrInvalidID, kind, cut(s))
+	if err := ensemble.CheckID(s, "/@"); err != nil {
+		return fmt.Errorf("%w: %s: %w", ErrInvalidID, kind, err)
 	}
 	return nil
 }

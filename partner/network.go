@@ -324,8 +324,8 @@ func (n *Network) buildIndex(p *ensemble.Problems, original []Partner) {
 	// Report duplicates at their position in the caller's document.
 	first := make(map[ID]int, len(original))
 	for i, pt := range original {
-		if pt.ID == "" {
-			p.Addf(ensemble.Path("partners", i, "id"), "empty id")
+		if err := ensemble.CheckID(string(pt.ID), ":"); err != nil {
+			p.Add(ensemble.Path("partners", i, "id"), err)
 			continue
 		}
 		if j, dup := first[pt.ID]; dup {

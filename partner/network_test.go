@@ -143,7 +143,7 @@ func TestNetworkValidation(t *testing.T) {
 		mutate func(*partner.NetworkSpec)
 		want   []string // path: message fragments, one per problem
 	}{
-		{"empty id", func(s *partner.NetworkSpec) { s.Partners[1].ID = "" }, []string{"partners[1].id: empty id"}},
+		{"empty id", func(s *partner.NetworkSpec) { s.Partners[1].ID = "" }, []string{`partners[1].id: ensemble: id "": empty`}},
 		{"duplicate id", func(s *partner.NetworkSpec) { s.Partners[1].ID = "d"; s.Partners[1].Terms[0].Parent = "" }, []string{`partners[1].id: duplicate id "d" (also partners[0])`}},
 		{"empty name", func(s *partner.NetworkSpec) { s.Partners[0].Name = " " }, []string{"partners[0].name: empty name"}},
 		{"bad type", func(s *partner.NetworkSpec) { s.Partners[0].Type = "Big Distributor" }, []string{`partners[0].type: type "Big Distributor"`, `partners[1].terms[0].parent: a reseller's parent must be one of [distributor]`}},

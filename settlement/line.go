@@ -140,8 +140,8 @@ func (l *Line) Ref() ensemble.Ref { return ensemble.Ref{Kind: RefLine, ID: strin
 // validate checks the fields every line needs.
 func (l *Line) validate() error {
 	var p ensemble.Problems
-	if l.ID == "" {
-		p.Addf("id", "empty id")
+	if err := ensemble.CheckID(string(l.ID), ":#"); err != nil {
+		p.Add("id", err)
 	}
 	if l.Date.IsZero() {
 		p.Addf("date", "zero date")
@@ -178,8 +178,8 @@ func (l *Line) validate() error {
 		}
 	}
 	for i, id := range l.Route.Chain {
-		if id == "" {
-			p.Addf(ensemble.Path("route", "chain", i), "empty partner id")
+		if err := ensemble.CheckID(string(id), ":"); err != nil {
+			p.Add(ensemble.Path("route", "chain", i), err)
 		}
 	}
 	for i, c := range l.Route.CoSellers {

@@ -1,0 +1,67 @@
+package ensemble
+
+import (
+	"errors"
+	"strconv"
+	"strings"
+	"unicode"
+	"unicode/utf8"
+)
+
+// MaxIDBytes bounds the length of an id.
+const MaxIDBytes = 256
+
+// RefSeparators are all the characters the library joins ids on: pins
+// ("offer@3"), price and plan paths ("offer/charge", "root/channel"), entry
+// ids ("line:root/seller#clawback"), rule parties ("partner:acme"). An id
+// that held the separator its refs are joined on could be read back as
+// another id, so each id type refuses its own (a subset of these).
+const RefSeparators = "/@:#"
+
+// ErrInvalidID is matched by every *IDError.
+var ErrInvalidID = errors.New("ensemble: invalid id")
+
+// IDError reports an id that cannot name anything: empty, too long, not
+// valid UTF-8, or holding white space, a control character (NUL among them)
+// or a separator its refs are joined on.
+type IDError struct {
+	ID     string // the id, cut to 64 bytes
+	Reason string
+}
+
+func (e *IDError) Error() string {
+	return "ensemble: id " + strconv.Quote(e.ID) + ": " + e.Reason
+}
+
+// Is reports whether target is ErrInvalidID.
+func (e *IDError) Is(target error) bool { return target == ErrInvalidID }
+
+// CheckID is the one validation every id type of the library uses (offer,
+// charge, partner, order, line, rule, meter, record ids): nil for a usable
+// id, an *IDError otherwise. separators are the characters the id type's
+// refs join on (catalog ids "/@", settlement line ids ":#"; see
+// RefSeparators).
+func CheckID(id, separators string) error {
+	reason := ""
+	switch {
+	case id == "":
+		reason = "empty"
+	case len(id) > MaxIDBytes:
+		reason = "longer than " + strconv.Itoa(MaxIDBytes) + " bytes"
+	case !utf8.ValidString(id):
+		reason = "not valid UTF-8"
+	default:
+		if i := strings.IndexFunc(id, func(r rune) bool { return unicode.IsSpace(r) || unicode.IsControl(r) }); i >= 0 {
+			reason = "white space or a control character at byte " + strconv.Itoa(i)
+		} else if i := strings.IndexAny(id, separators); i >= 0 {
+			reason = strconv.Quote(id[i:i+1]) + " is a separator this id's refs are joined on"
+		}
+	}
+	if reason == "" {
+		return nil
+	}
+	if len(id) > 64 {
+		id = id[:64] + "..."
+	}
+	return &IDError{ID: id, Reason: reason}
+}
