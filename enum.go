@@ -1,7 +1,7 @@
 package ensemble
 
 import (
-	"fmt"
+	"errors"
 	"strconv"
 )
 
@@ -18,18 +18,48 @@ func EnumName[T ~uint8](v T, names []string, kind string) string {
 	return kind + "(" + strconv.Itoa(int(v)) + ")"
 }
 
+// ErrUnknownEnum is matched by every *EnumError.
+var ErrUnknownEnum = errors.New("ensemble: unknown enum value")
+
+// EnumError reports an enum value or name outside its table, naming the
+// package and the kind: `order: unknown route kind "diect"`. It matches
+// ErrUnknownEnum with errors.Is.
+type EnumError struct {
+	Package string // "order"
+	Kind    string // "route kind"
+	Text    string // the name read, cut to 64 bytes, quoted in the message; or the number written
+	Number  bool   // Text is an undeclared value being written, not a name read
+	Hint    string // what is accepted, when the package says: "want condition, share, amount or policy"
+}
+
+func (e *EnumError) Error() string {
+	msg := e.Package + ": unknown " + e.Kind + " "
+	if e.Number {
+		msg += e.Text
+	} else {
+		msg += strconv.Quote(e.Text)
+	}
+	if e.Hint != "" {
+		msg += " (" + e.Hint + ")"
+	}
+	return msg
+}
+
+// Is reports whether target is ErrUnknownEnum.
+func (e *EnumError) Is(target error) bool { return target == ErrUnknownEnum }
+
 // EnumText returns the name of a declared value; any other value is an
-// error naming the package and the kind: "catalog: unknown charge type 9".
+// *EnumError naming the package and the kind: "catalog: unknown charge type 9".
 func EnumText[T ~uint8](v T, names []string, pkg, kind string) ([]byte, error) {
 	if int(v) >= len(names) {
-		return nil, fmt.Errorf("%s: unknown %s %d", pkg, kind, v)
+		return nil, &EnumError{Package: pkg, Kind: kind, Text: strconv.Itoa(int(v)), Number: true}
 	}
 	return []byte(names[v]), nil
 }
 
 // ParseEnum returns the value b names; the empty text is the zero value.
-// Unknown text is an error naming the package, the kind and the text (cut
-// to 64 bytes): `order: unknown route kind "diect"`.
+// Unknown text is an *EnumError naming the package, the kind and the text
+// (cut to 64 bytes): `order: unknown route kind "diect"`.
 func ParseEnum[T ~uint8](b []byte, names []string, pkg, kind string) (T, error) {
 	if len(b) == 0 {
 		return 0, nil
@@ -43,5 +73,5 @@ func ParseEnum[T ~uint8](b []byte, names []string, pkg, kind string) (T, error) 
 	if len(s) > 64 {
 		s = s[:64] + "..."
 	}
-	return 0, fmt.Errorf("%s: unknown %s %q", pkg, kind, s)
+	return 0, &EnumError{Package: pkg, Kind: kind, Text: s}
 }

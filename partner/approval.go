@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strconv"
 	"time"
 
 	"github.com/shopspring/decimal"
@@ -37,7 +38,7 @@ func (k RequestKind) String() string {
 // MarshalText writes the kind's name.
 func (k RequestKind) MarshalText() ([]byte, error) {
 	if int(k) >= len(requestKindNames) {
-		return nil, fmt.Errorf("partner: unknown request kind %d", uint8(k))
+		return nil, &ensemble.EnumError{Package: "partner", Kind: "request kind", Text: strconv.Itoa(int(k)), Number: true}
 	}
 	return []byte(k.String()), nil
 }
@@ -50,7 +51,7 @@ func (k *RequestKind) UnmarshalText(b []byte) error {
 			return nil
 		}
 	}
-	return fmt.Errorf("partner: unknown request kind %q", b)
+	return &ensemble.EnumError{Package: "partner", Kind: "request kind", Text: string(b)}
 }
 
 // ApprovalStatus is where an approval request stands.
@@ -83,7 +84,7 @@ func (s ApprovalStatus) String() string {
 // MarshalText writes the status's name.
 func (s ApprovalStatus) MarshalText() ([]byte, error) {
 	if int(s) >= len(approvalNames) {
-		return nil, fmt.Errorf("partner: unknown approval status %d", uint8(s))
+		return nil, &ensemble.EnumError{Package: "partner", Kind: "approval status", Text: strconv.Itoa(int(s)), Number: true}
 	}
 	return []byte(s.String()), nil
 }
@@ -96,7 +97,7 @@ func (s *ApprovalStatus) UnmarshalText(b []byte) error {
 			return nil
 		}
 	}
-	return fmt.Errorf("partner: unknown approval status %q", b)
+	return &ensemble.EnumError{Package: "partner", Kind: "approval status", Text: string(b)}
 }
 
 // Request asks for a price exception or an offer publication. Rules read it

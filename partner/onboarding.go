@@ -3,7 +3,10 @@ package partner
 import (
 	"errors"
 	"fmt"
+	"strconv"
 	"time"
+
+	"github.com/ensemble-commerce/ensemble"
 )
 
 // Status is where a partner stands in onboarding.
@@ -38,7 +41,7 @@ func (s Status) String() string {
 // MarshalText writes the status's name.
 func (s Status) MarshalText() ([]byte, error) {
 	if int(s) >= len(statusNames) {
-		return nil, fmt.Errorf("partner: unknown status %d", uint8(s))
+		return nil, &ensemble.EnumError{Package: "partner", Kind: "status", Text: strconv.Itoa(int(s)), Number: true}
 	}
 	return []byte(s.String()), nil
 }
@@ -51,7 +54,7 @@ func (s *Status) UnmarshalText(b []byte) error {
 			return nil
 		}
 	}
-	return fmt.Errorf("partner: unknown status %q", b)
+	return &ensemble.EnumError{Package: "partner", Kind: "status", Text: string(b)}
 }
 
 // CanTrade reports whether a partner in this status may sell and earn new
@@ -91,7 +94,7 @@ func (a Action) String() string {
 // MarshalText writes the action's name.
 func (a Action) MarshalText() ([]byte, error) {
 	if int(a) >= len(actionNames) {
-		return nil, fmt.Errorf("partner: unknown action %d", uint8(a))
+		return nil, &ensemble.EnumError{Package: "partner", Kind: "action", Text: strconv.Itoa(int(a)), Number: true}
 	}
 	return []byte(a.String()), nil
 }
@@ -104,7 +107,7 @@ func (a *Action) UnmarshalText(b []byte) error {
 			return nil
 		}
 	}
-	return fmt.Errorf("partner: unknown action %q", b)
+	return &ensemble.EnumError{Package: "partner", Kind: "action", Text: string(b)}
 }
 
 // transition returns the status an action leads to from s.

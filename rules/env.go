@@ -15,6 +15,8 @@ import (
 	"cel.dev/cel-go/common/types"
 	"cel.dev/cel-go/common/types/ref"
 	"cel.dev/cel-go/interpreter"
+
+	"github.com/ensemble-commerce/ensemble"
 )
 
 // Version is the version of the rule language a rule was written for. Each
@@ -435,13 +437,13 @@ func ParseKind(s string) (Kind, error) {
 			return Kind(i), nil
 		}
 	}
-	return KindUnspecified, fmt.Errorf("rules: unknown rule kind %q (want condition, share, amount or policy)", s)
+	return KindUnspecified, &ensemble.EnumError{Package: "rules", Kind: "rule kind", Text: s, Hint: "want condition, share, amount or policy"}
 }
 
 // MarshalText writes the kind's name.
 func (k Kind) MarshalText() ([]byte, error) {
 	if int(k) >= len(kindNames) {
-		return nil, fmt.Errorf("rules: unknown rule kind %d", int(k))
+		return nil, &ensemble.EnumError{Package: "rules", Kind: "rule kind", Text: strconv.Itoa(int(k)), Number: true}
 	}
 	return []byte(k.String()), nil
 }
