@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"sort"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/ensemble-commerce/ensemble"
@@ -409,12 +410,14 @@ func (s *Settler) compileNode(p *ensemble.Problems, path string, cp *cplan, n *N
 // checkLevel rejects a level that could over-allocate or lose money.
 func checkLevel(p *ensemble.Problems, path string, c *cnode, platform partner.ID) {
 	sum := ensemble.Ratio{}
+	var parts []string // "reseller 60%", for a sum that over-allocates
 	varies := false
 	for i, ch := range c.children {
 		switch ch.kind {
 		case shareRemaining:
 			if c.remaining >= 0 {
-				p.Addf(ensemble.Path(path, "children", i, "share"), "a level has at most one remaining child")
+				p.Addf(ensemble.Path(path, "children", i, "share"), "children %q and %q both take the remaining amount; a level has at most one",
+					c.children[c.remaining].id, ch.id)
 			}
 			c.remaining = i
 			if ch.cond != "" || !ch.cap.IsZero() || !ch.floor.IsZero() {
@@ -422,6 +425,7 @@ func checkLevel(p *ensemble.Problems, path string, c *cnode, platform partner.ID
 			}
 		case shareRatio:
 			sum = sum.Add(ch.ratio)
+			parts = append(parts, fmt.Sprintf("%s %s", ch.id, ch.ratio.Percent()))
 		default:
 			varies = true
 		}
@@ -433,7 +437,7 @@ func checkLevel(p *ensemble.Problems, path string, c *cnode, platform partner.ID
 		}
 	}
 	if sum.Cmp(ensemble.RatioFromInt(1)) > 0 {
-		p.Addf(path+".children", "ratios add up to %s, more than the whole: the level would over-allocate", sum.Percent())
+		p.Addf(path+".children", "ratios add up to %s (%s), more than the whole: the level would over-allocate", sum.Percent(), strings.Join(parts, " + "))
 		return
 	}
 	if c.remaining < 0 {

@@ -321,6 +321,23 @@ type PlanDocument struct {
 	Root   Node                      `json:"root"`
 }
 
+// UnmarshalJSON reads a node strictly (unknown fields are errors) and names
+// the node in any error its fields or children give, so a share that does
+// not parse says where it is: node "root": node "platform": share: ...
+func (n *Node) UnmarshalJSON(b []byte) error {
+	type plain Node // the same fields, without this method
+	var v plain
+	if err := strictDecode(b, &v); err != nil {
+		var head struct {
+			ID NodeID `json:"id"`
+		}
+		_ = json.Unmarshal(b, &head) // the id, when it can be read
+		return fmt.Errorf("node %q: %w", head.ID, err)
+	}
+	*n = Node(v)
+	return nil
+}
+
 // Ref returns the trace reference to the plan version.
 func (d *PlanDocument) Ref() ensemble.Ref {
 	return ensemble.Ref{Kind: RefPlan, ID: string(d.ID), Version: strconv.Itoa(d.Version)}

@@ -1,0 +1,41 @@
+package settlement_test
+
+import (
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/ensemble-commerce/ensemble/settlement"
+)
+
+// TestPlanErrorsNameTheNodes: a plan refused at load names every node the
+// problem involves, not just the level.
+func TestPlanErrorsNameTheNodes(t *testing.T) {
+	tests := []struct {
+		name, children, want string
+	}{
+		{"siblings over the whole", `
+        - {id: platform, party: platform, share: "60%"}
+        - {id: reseller, party: reseller, share: "50%"}
+        - {id: seller, party: seller, share: remaining}`,
+			"ratios add up to 110% (platform 60% + reseller 50%)"},
+		{"two remaining children", `
+        - {id: platform, party: platform, share: remaining}
+        - {id: seller, party: seller, share: remaining}`,
+			`children "platform" and "seller" both take the remaining amount`},
+		{"ratio dividing by zero", `
+        - {id: platform, party: platform, share: "1/0"}
+        - {id: seller, party: seller, share: remaining}`,
+			`node "root": node "platform": ensemble: parse ratio "1/0": zero denominator`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			doc := "id: p\nversion: 1\nroot:\n  id: root\n  children:" + tt.children + "\n"
+			plans, err := settlement.ParsePlans([]byte(doc))
+			if err == nil {
+				_, err = settlement.New(settlement.Config{Plans: plans, Rules: loadRules(t), Network: loadNetwork(t)})
+			}
+			require.ErrorContains(t, err, tt.want)
+		})
+	}
+}
