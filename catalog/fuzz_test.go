@@ -74,6 +74,11 @@ func FuzzLoad(f *testing.F) {
 	f.Fuzz(func(t *testing.T, data []byte) {
 		c, err := catalog.Load(data)
 		if err != nil {
+			var de *ensemble.DecodeError
+			var ve *ensemble.ValidationError
+			if !errors.As(err, &de) && !errors.As(err, &ve) {
+				t.Fatalf("untyped error %T: %v", err, err)
+			}
 			if c != nil {
 				t.Fatal("a failed load returned a catalog")
 			}
@@ -91,6 +96,11 @@ func FuzzLoadYAML(f *testing.F) {
 	f.Fuzz(func(t *testing.T, data []byte) {
 		c, err := catalog.LoadYAML(data)
 		if err != nil {
+			var de *ensemble.DecodeError
+			var ve *ensemble.ValidationError
+			if !errors.As(err, &de) && !errors.As(err, &ve) {
+				t.Fatalf("untyped error %T: %v", err, err)
+			}
 			return
 		}
 		checkLoaded(t, c)

@@ -2,6 +2,8 @@ package invoice_test
 
 import (
 	"encoding/json"
+	"errors"
+	"github.com/ensemble-commerce/ensemble"
 	"testing"
 
 	"github.com/ensemble-commerce/ensemble/invoice"
@@ -27,6 +29,11 @@ func FuzzDecodeAndBuild(f *testing.F) {
 		in, err := invoice.DecodeInput(data)
 		if err != nil {
 			require.ErrorIs(t, err, invoice.ErrDecode)
+			var de *ensemble.DecodeError
+			var ve *ensemble.ValidationError
+			if !errors.As(err, &de) && !errors.As(err, &ve) {
+				t.Fatalf("untyped error %T: %v", err, err)
+			}
 			return
 		}
 		again, err := json.Marshal(in)

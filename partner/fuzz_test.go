@@ -2,6 +2,8 @@ package partner_test
 
 import (
 	"encoding/json"
+	"errors"
+	"github.com/ensemble-commerce/ensemble"
 	"os"
 	"testing"
 
@@ -21,6 +23,11 @@ func FuzzLoadNetwork(f *testing.F) {
 	f.Fuzz(func(t *testing.T, doc []byte) {
 		net, err := partner.LoadNetwork(doc)
 		if err != nil {
+			var de *ensemble.DecodeError
+			var ve *ensemble.ValidationError
+			if !errors.As(err, &de) && !errors.As(err, &ve) {
+				t.Fatalf("untyped error %T: %v", err, err)
+			}
 			return
 		}
 		js, err := json.Marshal(net)

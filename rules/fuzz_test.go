@@ -2,6 +2,7 @@ package rules_test
 
 import (
 	"context"
+	"errors"
 	"testing"
 
 	"github.com/ensemble-commerce/ensemble/rules"
@@ -35,6 +36,10 @@ func FuzzLoadDocuments(f *testing.F) {
 		docs, err := rules.ParseDocuments(data)
 		if err != nil && docs != nil {
 			t.Fatal("documents came back with an error")
+		}
+		var de *rules.DocumentError
+		if err != nil && !errors.As(err, &de) {
+			t.Fatalf("untyped error %T: %v", err, err)
 		}
 		set, err := env.LoadRuleSet(rules.File{Name: "fuzz", Data: data})
 		if err != nil {

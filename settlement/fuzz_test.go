@@ -2,11 +2,13 @@ package settlement_test
 
 import (
 	"encoding/json"
+	"errors"
 	"os"
 	"testing"
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/ensemble-commerce/ensemble"
 	"github.com/ensemble-commerce/ensemble/settlement"
 )
 
@@ -27,6 +29,11 @@ func FuzzPlans(f *testing.F) {
 	f.Fuzz(func(t *testing.T, doc []byte) {
 		plans, err := settlement.ParsePlans(doc)
 		if err != nil {
+			var de *ensemble.DecodeError
+			var ve *ensemble.ValidationError
+			if !errors.As(err, &de) && !errors.As(err, &ve) {
+				t.Fatalf("untyped error %T: %v", err, err)
+			}
 			return
 		}
 		s, err := settlement.New(settlement.Config{Plans: plans, Rules: rs, Network: net})

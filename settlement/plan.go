@@ -374,7 +374,7 @@ func ParsePlans(data []byte) ([]PlanDocument, error) {
 	}
 	var d PlanDocument
 	if err := strictDecode(js, &d); err != nil {
-		return nil, fmt.Errorf("settlement: plan: %w", err)
+		return nil, &ensemble.DecodeError{Subject: "settlement: plan", Offset: -1, Msg: err.Error(), Err: err}
 	}
 	return []PlanDocument{d}, nil
 }
