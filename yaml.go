@@ -3,6 +3,7 @@ package ensemble
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"strconv"
@@ -16,8 +17,21 @@ import (
 const MaxDocumentBytes = 16 << 20
 
 // maxYAMLNodes bounds the node count of a YAML document (alias expansion
-// included), defusing "billion laughs" documents.
+// included).
 const maxYAMLNodes = 1 << 20
+
+// MaxYAMLAliasBytes bounds what aliases may add to a YAML document: the JSON
+// that YAMLToJSON writes for the expansion of aliases (*name) is at most
+// the document's own size plus MaxYAMLAliasBytes. A "billion laughs"
+// document, whose aliases nest to expand exponentially, is refused with
+// ErrYAMLAliasExpansion once that many bytes are written, so the work
+// spent on any document is linear in its size plus this bound.
+const MaxYAMLAliasBytes = 1 << 20
+
+// ErrYAMLAliasExpansion is matched (with errors.Is, beside ErrDecode) by the
+// *DecodeError of a YAML document whose aliases expand beyond
+// MaxYAMLAliasBytes plus the document's size.
+var ErrYAMLAliasExpansion = errors.New("ensemble: yaml: aliases expand too far")
 
 // YAMLToJSON converts one YAML document to JSON so that every document type
 // of the library is decoded by encoding/json alone, with one set of field
@@ -25,7 +39,9 @@ const maxYAMLNodes = 1 << 20
 // a float); the YAML number spellings JSON lacks (1_000, 0x1F, .inf, .nan)
 // are rejected, as are mapping keys that are not strings, a second document
 // (or anything after the first), documents over MaxDocumentBytes and alias
-// bombs. Errors name the YAML line and column.
+// bombs (ErrYAMLAliasExpansion, see MaxYAMLAliasBytes). Errors are
+// *DecodeError values naming the YAML line and column. The time and memory
+// spent are linear in the document's size, whatever its aliases.
 func YAMLToJSON(doc []byte) ([]byte, error) {
 	if len(doc) > MaxDocumentBytes {
 		return nil, decodeError("yaml", doc, -1, "", fmt.Sprintf("document of %d bytes exceeds %d", len(doc), MaxDocumentBytes), nil)
@@ -48,15 +64,36 @@ func YAMLToJSON(doc []byte) ([]byte, error) {
 		}
 		return nil, yamlErr(&extra, "more than one document")
 	}
-	var buf bytes.Buffer
-	budget := maxYAMLNodes
 	if root.Kind == 0 {
 		return nil, &DecodeError{Subject: "yaml", Msg: "empty document (comments only)"}
 	}
-	if err := writeYAMLNode(&buf, &root, &budget, 0); err != nil {
+	w := yamlWriter{nodes: maxYAMLNodes, aliasLimit: len(doc) + MaxYAMLAliasBytes}
+	if err := w.node(&root, 0); err != nil {
 		return nil, err
 	}
-	return buf.Bytes(), nil
+	return w.buf.Bytes(), nil
+}
+
+// yamlWriter writes a YAML node tree as JSON, counting nodes and the bytes
+// written for alias expansions as it goes, so that a document is refused
+// after work bounded by its limits rather than after expanding in full.
+type yamlWriter struct {
+	buf   bytes.Buffer
+	nodes int // nodes left in the budget
+	// alias is the outermost alias being expanded (nil outside one), and
+	// aliasStart the length of buf when its expansion began.
+	alias      *yaml.Node
+	aliasStart int
+	aliasBytes int // bytes written by finished outermost expansions
+	aliasLimit int
+}
+
+// aliasErr reports the outermost alias whose expansion crossed the limit.
+func (w *yamlWriter) aliasErr() error {
+	a := w.alias
+	return &DecodeError{Subject: "yaml", Line: a.Line, Column: a.Column, Offset: -1, Err: ErrYAMLAliasExpansion,
+		Msg: fmt.Sprintf("aliases expand to more than %d bytes of JSON (the document's %d plus %d)",
+			w.aliasLimit, w.aliasLimit-MaxYAMLAliasBytes, MaxYAMLAliasBytes)}
 }
 
 func yamlErr(n *yaml.Node, format string, args ...any) error {
@@ -78,23 +115,42 @@ func yamlParseErr(err error) error {
 	return e
 }
 
-func writeYAMLNode(buf *bytes.Buffer, n *yaml.Node, budget *int, depth int) error {
-	*budget--
-	if *budget < 0 {
+// node writes n as JSON. Every node written inside an alias's expansion
+// first checks the expansion's byte budget; a node writes at least one
+// byte, so the checks bound nodes and bytes alike.
+func (w *yamlWriter) node(n *yaml.Node, depth int) error {
+	w.nodes--
+	if w.nodes < 0 {
 		return yamlErr(n, "document has more than %d nodes", maxYAMLNodes)
 	}
 	if depth > 200 {
 		return yamlErr(n, "nesting deeper than 200")
 	}
+	if w.alias != nil && w.aliasBytes+w.buf.Len()-w.aliasStart > w.aliasLimit {
+		return w.aliasErr()
+	}
+	buf := &w.buf
 	switch n.Kind {
 	case yaml.DocumentNode:
 		if len(n.Content) == 0 {
 			buf.WriteString("null")
 			return nil
 		}
-		return writeYAMLNode(buf, n.Content[0], budget, depth+1)
+		return w.node(n.Content[0], depth+1)
 	case yaml.AliasNode:
-		return writeYAMLNode(buf, n.Alias, budget, depth+1)
+		if w.alias != nil {
+			return w.node(n.Alias, depth+1)
+		}
+		w.alias, w.aliasStart = n, buf.Len()
+		if err := w.node(n.Alias, depth+1); err != nil {
+			return err
+		}
+		// Checked again once written, so that the bound is exact.
+		if w.aliasBytes += buf.Len() - w.aliasStart; w.aliasBytes > w.aliasLimit {
+			return w.aliasErr()
+		}
+		w.alias = nil
+		return nil
 	case yaml.MappingNode:
 		buf.WriteByte('{')
 		seen := make(map[string]bool, len(n.Content)/2)
@@ -115,7 +171,7 @@ func writeYAMLNode(buf *bytes.Buffer, n *yaml.Node, budget *int, depth int) erro
 			}
 			writeJSONString(buf, k.Value)
 			buf.WriteByte(':')
-			if err := writeYAMLNode(buf, v, budget, depth+1); err != nil {
+			if err := w.node(v, depth+1); err != nil {
 				return err
 			}
 		}
@@ -127,7 +183,7 @@ func writeYAMLNode(buf *bytes.Buffer, n *yaml.Node, budget *int, depth int) erro
 			if i > 0 {
 				buf.WriteByte(',')
 			}
-			if err := writeYAMLNode(buf, c, budget, depth+1); err != nil {
+			if err := w.node(c, depth+1); err != nil {
 				return err
 			}
 		}
