@@ -1,6 +1,7 @@
 package usage
 
 import (
+	"encoding/binary"
 	"hash/maphash"
 	"iter"
 	"math"
@@ -25,7 +26,10 @@ import (
 // content in compact form) and 11 to 21 bytes of hash table, whatever the
 // number of duplicates (about 70 bytes per distinct record for 12-byte ids).
 // Records themselves are not retained; only rejected and conflicting
-// records are copied into the report. One Aggregator holds up to 4 GiB of
+// records are copied into the report (with, for each content of a
+// conflicting id, a key that matches a later copy of it in constant time).
+// Each record costs amortized constant time, whatever the number of
+// contents or duplicates of its id. One Aggregator holds up to 4 GiB of
 // record ids; beyond that, new ids are rejected with ErrInvalidRecord.
 //
 // Make one with New. The zero Aggregator knows no meter and no line: it
@@ -73,6 +77,10 @@ type Aggregator struct {
 
 	rejections []Rejection
 	conflicts  []Conflict
+	// contents holds the content key (contentKey) of every content of
+	// every conflicting id, so that a record of such an id is matched in
+	// constant time, not against each content seen before.
+	contents map[string]struct{}
 
 	read, duplicates, accepted int64
 	dirty                      int
@@ -80,6 +88,7 @@ type Aggregator struct {
 
 	keys []string // scratch for canonical attribute sets
 	buf  []byte
+	ckey []byte // scratch for content keys
 }
 
 // Entries and ids live in fixed-size chunks, so that growing the dedup set
@@ -573,24 +582,22 @@ func (a *Aggregator) again(ei int32, r *Record) {
 		first := a.recordOf(ei)
 		a.slot(e.ref).markDirty(&a.dirty)
 		a.accepted--
-		e.state, e.ref = stConflict, int32(len(a.conflicts))
-		a.conflicts = append(a.conflicts, Conflict{ID: r.ID, Records: []Record{first, canonical(*r)}})
+		a.conflict(e, first, r)
 	case stRejected:
 		first := a.rejections[e.ref].Record
 		if first.SameContent(*r) {
 			a.duplicates++
 			return
 		}
-		e.state, e.ref = stConflict, int32(len(a.conflicts))
-		a.conflicts = append(a.conflicts, Conflict{ID: r.ID, Records: []Record{first, canonical(*r)}})
+		a.conflict(e, first, r)
 	case stConflict:
-		c := &a.conflicts[e.ref]
-		for _, o := range c.Records {
-			if o.SameContent(*r) {
-				a.duplicates++
-				return
-			}
+		key := a.contentKey(r)
+		if _, ok := a.contents[string(key)]; ok {
+			a.duplicates++
+			return
 		}
+		a.contents[string(key)] = struct{}{}
+		c := &a.conflicts[e.ref]
 		c.Records = append(c.Records, canonical(*r))
 	}
 	// A new content for the id: report it rejected too if it is bad, so
@@ -598,6 +605,38 @@ func (a *Aggregator) again(ei int32, r *Record) {
 	if _, reason, detail := a.classify(r, a.lineOf(r.Line)); reason != ReasonUnspecified {
 		a.reject(r, reason, detail)
 	}
+}
+
+// conflict turns entry e, first seen with content first, into a Conflict
+// with r's different content.
+func (a *Aggregator) conflict(e *entry, first Record, r *Record) {
+	e.state, e.ref = stConflict, int32(len(a.conflicts))
+	a.conflicts = append(a.conflicts, Conflict{ID: r.ID, Records: []Record{first, canonical(*r)}})
+	if a.contents == nil {
+		a.contents = map[string]struct{}{}
+	}
+	a.contents[string(a.contentKey(&first))] = struct{}{}
+	a.contents[string(a.contentKey(r))] = struct{}{}
+}
+
+// contentKey encodes r's id and content in the scratch buffer so that two
+// records have equal keys exactly when they have the same id and
+// Record.SameContent holds: the instant as Unix seconds and nanoseconds
+// (any zone), the quantity as its shortest text (1.5 for 1.50), the
+// attributes sorted, nil and empty alike. Every field but the last is
+// length-prefixed. r's quantity is readable (checked before
+// deduplication), so its text is short.
+func (a *Aggregator) contentKey(r *Record) []byte {
+	attrs := a.canonicalAttrs(r.Attributes, "")
+	b := appendString(a.ckey[:0], string(r.ID))
+	b = appendString(b, string(r.Line))
+	b = appendString(b, string(r.Meter))
+	b = appendString(b, r.Quantity.String())
+	b = binary.AppendVarint(b, r.At.Unix())
+	b = binary.AppendUvarint(b, uint64(r.At.Nanosecond()))
+	b = append(b, attrs...)
+	a.ckey = b
+	return b
 }
 
 func (s *slot) markDirty(n *int) {

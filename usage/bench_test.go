@@ -3,6 +3,7 @@ package usage_test
 import (
 	"iter"
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -146,4 +147,87 @@ func retainedPerRecord(b *testing.B, s *benchStream) float64 {
 	runtime.ReadMemStats(&after)
 	runtime.KeepAlive(a)
 	return float64(after.HeapAlloc-before.HeapAlloc) / float64(s.n)
+}
+
+// growthSizes are the input sizes of the growth benchmarks: the time per
+// item should stay flat across them.
+var growthSizes = []int{10_000, 100_000, 1_000_000}
+
+// conflictStream yields n records of one id, each with its own quantity
+// (n contents in conflict), then each again respelled (n duplicates).
+func conflictStream(n int) iter.Seq[usage.Record] {
+	at := time.Date(2026, 1, 5, 0, 0, 0, 0, time.UTC)
+	return func(yield func(usage.Record) bool) {
+		for pass := range 2 {
+			for i := range n {
+				r := usage.Record{ID: "same-id", Line: "L1", Meter: "gpu", Quantity: decimal.New(int64(i), 0), At: at}
+				if pass == 1 {
+					r.Quantity, r.At = decimal.New(int64(i)*100, -2), at.In(time.FixedZone("x", 3600))
+				}
+				if !yield(r) {
+					return
+				}
+			}
+		}
+	}
+}
+
+// BenchmarkConflictContents feeds one record id with n different contents,
+// then every content again: each record is matched against the id's
+// contents in constant time, so the time per record stays flat.
+func BenchmarkConflictContents(b *testing.B) {
+	cfg := usage.Config{
+		Meters: []usage.Meter{{ID: "gpu", Unit: "hour", Aggregation: usage.Sum}},
+		Lines: []usage.Line{{Ref: "L1", Cadence: ensemble.Every(1, ensemble.Monthly), Anchor: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC),
+			Active: []ensemble.Period{ensemble.MustPeriod(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC), time.Date(2027, 1, 1, 0, 0, 0, 0, time.UTC))}}},
+	}
+	for _, n := range growthSizes {
+		b.Run("contents="+strconv.Itoa(n), func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				a, err := usage.New(cfg)
+				if err != nil {
+					b.Fatal(err)
+				}
+				a.Add(conflictStream(n))
+				if st := a.Stats(); st.Conflicts != 1 || st.Duplicates != int64(n) {
+					b.Fatalf("unexpected stats %+v", st)
+				}
+			}
+			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/float64(2*n), "ns/record")
+		})
+	}
+}
+
+// BenchmarkCountUnique aggregates n records of one count_unique meter, line
+// and period, each with its own user (n unique values), and reports them.
+func BenchmarkCountUnique(b *testing.B) {
+	base := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	cfg := usage.Config{
+		Meters: []usage.Meter{{ID: "users", Unit: "user", Aggregation: usage.CountUnique, UniqueAttribute: "user"}},
+		Lines: []usage.Line{{Ref: "L1", Cadence: ensemble.Every(1, ensemble.Monthly), Anchor: base,
+			Active: []ensemble.Period{ensemble.MustPeriod(base, base.AddDate(1, 0, 0))}}},
+	}
+	for _, n := range growthSizes {
+		recs := make([]usage.Record, n)
+		for i := range recs {
+			recs[i] = usage.Record{
+				ID: usage.RecordID("e-" + strconv.Itoa(i)), Line: "L1", Meter: "users", Quantity: decimal.New(1, 0),
+				At: base.Add(time.Duration(i) * time.Millisecond), Attributes: map[string]string{"user": "u-" + strconv.Itoa(i*7919%n)},
+			}
+		}
+		b.Run("uniques="+strconv.Itoa(n), func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				rep, err := usage.Collect(cfg, slices.Values(recs))
+				if err != nil {
+					b.Fatal(err)
+				}
+				if len(rep.Aggregates) != 1 || len(rep.Aggregates[0].Uniques) != n {
+					b.Fatalf("unexpected report %+v", rep.Stats)
+				}
+			}
+			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/float64(n), "ns/record")
+		})
+	}
 }
