@@ -9,8 +9,9 @@ import (
 // with errors.Is and read the details with errors.As.
 var (
 	// ErrInvalidLine reports a line that cannot be settled as given: an
-	// empty id, a zero date, a negative amount on a line that credits
-	// nothing, an amount that is not a whole number of minor units, ...
+	// empty id, a zero date, a negative amount or a negative tax on a line
+	// that credits nothing, an amount that is not a whole number of minor
+	// units, ...
 	ErrInvalidLine = errors.New("settlement: invalid line")
 	// ErrAlreadySettled reports a line id the state already holds, or a
 	// line id given twice in one call. Settling is not silently repeated.

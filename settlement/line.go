@@ -104,14 +104,19 @@ type Customer struct {
 //
 // A line that credits another (Credits set) is a credit-note line: its
 // Amount (and Tax) are negative, and settling it reverses the credited
-// line's entries in proportion to what each party has left unreversed.
+// line's entries in proportion to what each party has left unreversed. A
+// sale line (one that credits nothing) has neither a negative Amount nor a
+// negative Tax: Settle refuses such a line with a *LineError naming it and
+// wrapping ErrInvalidLine and an *ensemble.ValidationError whose problem
+// names the field ("amount", "tax").
 type Line struct {
 	ID   LineID    `json:"id"`
 	Date time.Time `json:"date"`
 	// Amount is the line's amount net of tax. Plans split it (or, with
 	// basis gross, Amount + Tax).
 	Amount ensemble.Money `json:"amount"`
-	// Tax is the tax billed on the line, in Amount's currency.
+	// Tax is the tax billed on the line, in Amount's currency: zero or
+	// positive on a sale, zero or negative on a credit.
 	Tax ensemble.Money `json:"tax,omitzero"`
 	// Offer and Charge name what was sold, as the catalog pins it.
 	Offer  catalog.Pin      `json:"offer"`
@@ -159,6 +164,9 @@ func (l *Line) validate() error {
 	if l.Credits == "" {
 		if l.Amount.IsNegative() {
 			p.Addf("amount", "negative amount on a line that credits nothing")
+		}
+		if l.Tax.IsNegative() {
+			p.Addf("tax", "negative tax %s on a line that credits nothing", l.Tax)
 		}
 		if l.Route.Kind == RouteUnspecified || int(l.Route.Kind) >= len(routeNames) {
 			p.Addf("route.kind", "unspecified route kind")
