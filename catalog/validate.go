@@ -1,6 +1,7 @@
 package catalog
 
 import (
+	"cmp"
 	"errors"
 	"maps"
 	"math/big"
@@ -262,18 +263,20 @@ func validateDocument(doc *Document) (*ensemble.Units, error) {
 			probs.Add(p.Path, p.Err) // already units[i].code or .digits
 		}
 	}
-	ids := make(map[OfferID][]int, len(doc.Offers)) // offer ID -> indexes of its versions
+	ids := make(map[OfferID][]int, len(doc.Offers))    // offer ID -> indexes of its versions
+	kinds := make(map[OfferID]uint64, len(doc.Offers)) // offer ID -> bit k set when a version has kind k
 	for i := range doc.Offers {
-		ids[doc.Offers[i].ID] = append(ids[doc.Offers[i].ID], i)
-	}
-	kindOf := func(id OfferID, k OfferKind) bool {
-		for _, j := range ids[id] {
-			if doc.Offers[j].Kind == k {
-				return true
-			}
+		o := &doc.Offers[i]
+		ids[o.ID] = append(ids[o.ID], i)
+		if o.Kind < 64 {
+			kinds[o.ID] |= 1 << o.Kind
 		}
-		return false
 	}
+	kindOf := func(id OfferID, k OfferKind) bool { return kinds[id]&(1<<k) != 0 }
+	// Each check below looks a version up in constant time, so that a
+	// catalog of many versions of one offer validates in O(n log n).
+	firstPin := make(map[Pin]int, len(doc.Offers)) // pin -> index of its first version
+	overlapsWith := overlapping(doc, ids)
 	for i := range doc.Offers {
 		o := &doc.Offers[i]
 		op := ensemble.Path("offers", i)
@@ -283,11 +286,10 @@ func validateDocument(doc *Document) (*ensemble.Units, error) {
 		if o.Version < 1 {
 			r.add(at("version"), ErrOutOfRange, strconv.Itoa(o.Version))
 		}
-		for _, j := range ids[o.ID] {
-			if j < i && doc.Offers[j].Version == o.Version {
-				r.add(at("version"), ErrDuplicate, o.Pin().String())
-				break
-			}
+		if j, ok := firstPin[o.Pin()]; ok && j < i {
+			r.add(at("version"), ErrDuplicate, o.Pin().String())
+		} else if !ok {
+			firstPin[o.Pin()] = i
 		}
 		if int(o.Kind) >= len(offerKindNames) {
 			r.add(at("kind"), ErrOutOfRange, o.Kind.String())
@@ -300,10 +302,8 @@ func validateDocument(doc *Document) (*ensemble.Units, error) {
 		} else if !o.EffectiveUntil.IsZero() && !o.EffectiveUntil.After(o.EffectiveFrom) {
 			r.add(at("effective_until"), ErrPeriod, o.EffectiveUntil.UTC().String())
 		}
-		for _, j := range ids[o.ID] {
-			if j < i && overlaps(&doc.Offers[j], o) {
-				r.add(at("effective_from"), ErrOverlap, "versions "+strconv.Itoa(doc.Offers[j].Version)+" and "+strconv.Itoa(o.Version))
-			}
+		for _, j := range overlapsWith[i] {
+			r.add(at("effective_from"), ErrOverlap, "versions "+strconv.Itoa(doc.Offers[j].Version)+" and "+strconv.Itoa(o.Version))
 		}
 		for _, k := range slices.Sorted(maps.Keys(o.Attributes)) {
 			if k == "" {
@@ -401,6 +401,88 @@ func overlaps(a, b *Offer) bool {
 	return before(a.EffectiveFrom, b.EffectiveUntil) && before(b.EffectiveFrom, a.EffectiveUntil)
 }
 
+// endsAfter reports whether a's effective period ends after b's (a zero
+// end is open, after every instant).
+func endsAfter(a, b *Offer) bool {
+	switch {
+	case b.EffectiveUntil.IsZero():
+		return false
+	case a.EffectiveUntil.IsZero():
+		return true
+	}
+	return a.EffectiveUntil.After(b.EffectiveUntil)
+}
+
+// overlapping finds versions of one offer whose effective periods overlap,
+// in O(n log n): it returns, for an offer index i, the indexes j < i of the
+// versions it is reported to overlap, sorted. The versions of each offer are
+// swept in order of start; a version that overlaps any version starting
+// before it overlaps the one of them that ends last, and is paired with
+// that one alone (reported at the later of the two indexes). So every
+// version that overlaps another is named in at least one reported pair,
+// every reported pair overlaps, and there are fewer pairs than versions:
+// the report stays linear in the catalog even when every version overlaps
+// every other. Versions without a start, or whose period ends before it
+// starts (reported as ErrRequired or ErrPeriod), are left out.
+func overlapping(doc *Document, ids map[OfferID][]int) map[int][]int {
+	out := map[int][]int{}
+	var order []int
+	for _, vs := range ids {
+		if len(vs) < 2 {
+			continue
+		}
+		order = order[:0]
+		for _, i := range vs {
+			o := &doc.Offers[i]
+			if !o.EffectiveFrom.IsZero() && (o.EffectiveUntil.IsZero() || o.EffectiveUntil.After(o.EffectiveFrom)) {
+				order = append(order, i)
+			}
+		}
+		slices.SortFunc(order, func(a, b int) int {
+			return cmp.Or(doc.Offers[a].EffectiveFrom.Compare(doc.Offers[b].EffectiveFrom), cmp.Compare(a, b))
+		})
+		last := -1 // among the versions swept, the one that ends last
+		for _, i := range order {
+			if last >= 0 && overlaps(&doc.Offers[last], &doc.Offers[i]) {
+				lo, hi := min(last, i), max(last, i)
+				out[hi] = append(out[hi], lo)
+			}
+			if last < 0 || endsAfter(&doc.Offers[i], &doc.Offers[last]) {
+				last = i
+			}
+		}
+	}
+	for _, js := range out {
+		slices.Sort(js)
+	}
+	return out
+}
+
+// maxCycleShown bounds the offers a cycle's message names, so that the
+// report of a catalog stays linear in its size however long its cycles.
+const maxCycleShown = 16
+
+// cyclePath renders a cycle, the offers of cycle then back to back:
+// "a -> b -> a". A cycle of more than maxCycleShown offers shows the first
+// and last half of them around "... (n more)".
+func cyclePath(cycle []OfferID, back OfferID) string {
+	var b strings.Builder
+	write := func(ids []OfferID) {
+		for _, id := range ids {
+			b.WriteString(string(id))
+			b.WriteString(" -> ")
+		}
+	}
+	if n := len(cycle) - maxCycleShown; n > 0 {
+		write(cycle[:maxCycleShown/2])
+		b.WriteString("... (" + strconv.Itoa(n) + " more) -> ")
+		cycle = cycle[len(cycle)-maxCycleShown/2:]
+	}
+	write(cycle)
+	b.WriteString(string(back))
+	return b.String()
+}
+
 // findCycles reports every bundle that contains itself through its
 // components (over all versions), once per back edge of a depth-first
 // search that visits offers in ID order, so the report is deterministic.
@@ -412,9 +494,11 @@ func findCycles(doc *Document, ids map[OfferID][]int, probs *ensemble.Problems) 
 	)
 	color := make(map[OfferID]int, len(ids))
 	var stack []OfferID
+	at := make(map[OfferID]int, len(ids)) // position in stack of a grey offer
 	var visit func(id OfferID)
 	visit = func(id OfferID) {
 		color[id] = grey
+		at[id] = len(stack)
 		stack = append(stack, id)
 		for _, i := range ids[id] {
 			o := &doc.Offers[i]
@@ -425,14 +509,8 @@ func findCycles(doc *Document, ids map[OfferID][]int, probs *ensemble.Problems) 
 						visit(c.Offer)
 					}
 				case grey:
-					start := slices.Index(stack, c.Offer)
-					path := make([]string, 0, len(stack)-start+1)
-					for _, s := range stack[start:] {
-						path = append(path, string(s))
-					}
-					path = append(path, string(c.Offer))
 					probs.Add(ensemble.Path("offers", i, "components", j, "offer"), &OfferError{
-						Offer: o.ID, Version: o.Version, Value: strings.Join(path, " -> "), Err: ErrCycle,
+						Offer: o.ID, Version: o.Version, Value: cyclePath(stack[at[c.Offer]:], c.Offer), Err: ErrCycle,
 					})
 				}
 			}
