@@ -73,3 +73,20 @@ func BenchmarkCanSell(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkNewNetworkGrowth validates networks of 10^4, 10^5 and 10^6
+// partners (bigSpec): the time per partner stays near flat.
+func BenchmarkNewNetworkGrowth(b *testing.B) {
+	for _, n := range []int{10_000, 100_000, 1_000_000} {
+		spec := bigSpec(n)
+		b.Run(fmt.Sprintf("partners=%d", n), func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, err := partner.NewNetwork(spec); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/float64(n), "ns/partner")
+		})
+	}
+}
