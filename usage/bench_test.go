@@ -231,3 +231,40 @@ func BenchmarkCountUnique(b *testing.B) {
 		})
 	}
 }
+
+// segmentedConfig returns one line of n one-hour active segments four
+// hours apart, billed quarterly (no period lies inside one segment), and one record
+// in each segment.
+func segmentedConfig(n int) (usage.Config, []usage.Record) {
+	base := time.Date(1700, 1, 1, 0, 0, 0, 0, time.UTC)
+	l := usage.Line{Ref: "L1", Cadence: ensemble.Every(1, ensemble.Quarterly), Anchor: base, Active: make([]ensemble.Period, n)}
+	recs := make([]usage.Record, n)
+	for i := range n {
+		at := time.Unix(base.Unix()+int64(i)*4*3600, 0).UTC() // beyond the 292 years of a Duration
+		l.Active[i] = ensemble.MustPeriod(at, at.Add(time.Hour))
+		recs[i] = usage.Record{ID: usage.RecordID("e-" + strconv.Itoa(i)), Line: "L1", Meter: "gpu", Quantity: decimal.New(1, 0), At: at.Add(time.Minute)}
+	}
+	return usage.Config{Meters: []usage.Meter{{ID: "gpu", Unit: "hour", Aggregation: usage.Sum}}, Lines: []usage.Line{l}}, recs
+}
+
+// BenchmarkSegmentedLine aggregates one record in each of n active
+// segments of one line: each record is placed by binary searches over the
+// segments and periods, so the time per record stays near flat.
+func BenchmarkSegmentedLine(b *testing.B) {
+	for _, n := range growthSizes {
+		cfg, recs := segmentedConfig(n)
+		b.Run("segments="+strconv.Itoa(n), func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				rep, err := usage.Collect(cfg, slices.Values(recs))
+				if err != nil {
+					b.Fatal(err)
+				}
+				if rep.Stats.Accepted != int64(n) {
+					b.Fatalf("unexpected stats %+v", rep.Stats)
+				}
+			}
+			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/float64(n), "ns/record")
+		})
+	}
+}

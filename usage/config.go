@@ -292,13 +292,17 @@ func (l *lineState) activeAt(ns int64) bool {
 }
 
 // covers reports whether one active segment holds all of [start, end).
+// The segments are merged and sorted, so only the last one starting at or
+// before start can: it is found by binary search, so that a line of many
+// segments costs O(log n) per record that misses the hot period.
 func (l *lineState) covers(start, end int64) bool {
-	for _, seg := range l.active {
-		if seg[0] <= start && end <= seg[1] {
-			return true
+	i, _ := slices.BinarySearchFunc(l.active, start, func(seg [2]int64, ns int64) int {
+		if seg[0] <= ns {
+			return -1
 		}
-	}
-	return false
+		return 1
+	})
+	return i > 0 && end <= l.active[i-1][1]
 }
 
 // periodAt returns the id (index into a.periods) of the line's billing

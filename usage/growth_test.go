@@ -4,6 +4,7 @@ import (
 	"slices"
 	"strconv"
 	"testing"
+	"time"
 
 	"github.com/shopspring/decimal"
 	"github.com/stretchr/testify/require"
@@ -72,5 +73,23 @@ func TestPropertyConflictContentsMatchModel(t *testing.T) {
 		}
 		stream = rapid.Permutation(stream).Draw(t, "stream")
 		checkAgainstModel(t, collect(t, cfg, stream...), model(t, cfg, stream))
+	})
+}
+
+// TestPropertySegmentedLineMatchesModel draws a line of many short active
+// segments, which no billing period lies inside (so every record takes the
+// path that searches the segments), and checks the report against the
+// model, which scans every segment.
+func TestPropertySegmentedLineMatchesModel(t *testing.T) {
+	rapid.Check(t, func(t *rapid.T) {
+		cfg := testConfig()
+		l := &cfg.Lines[0]
+		l.Active = nil
+		for d := range rapid.IntRange(1, 80).Draw(t, "segments") {
+			start := genBase.AddDate(0, 0, 7+d)
+			l.Active = append(l.Active, period(start.Format(time.RFC3339), start.Add(time.Duration(rapid.IntRange(1, 30).Draw(t, "hours"))*time.Hour).Format(time.RFC3339)))
+		}
+		records := rapid.SliceOfN(genRecord(), 0, 60).Draw(t, "records")
+		checkAgainstModel(t, collect(t, cfg, records...), model(t, cfg, records))
 	})
 }
