@@ -48,8 +48,14 @@ type Record struct {
 // UnmarshalJSON reads a record. The quantity is a JSON string or number in
 // plain decimal notation, read from its text (never through a float) with
 // ensemble.ParseDecimal: exponents and more than ensemble.MaxAmountDigits
-// digits are rejected. A missing or null quantity is zero.
+// digits are rejected. A missing or null quantity is zero. Decoding is
+// strict: unknown fields, and a key given twice or in two cases (attribute
+// keys included), are errors, so a re-sent record cannot smuggle a second
+// quantity past the one reviewed.
 func (r *Record) UnmarshalJSON(b []byte) error {
+	if err := ensemble.CheckJSON("usage record", b); err != nil {
+		return err
+	}
 	var w struct {
 		ID         RecordID          `json:"id"`
 		Line       LineRef           `json:"line"`
@@ -58,7 +64,9 @@ func (r *Record) UnmarshalJSON(b []byte) error {
 		At         time.Time         `json:"at"`
 		Attributes map[string]string `json:"attributes"`
 	}
-	if err := json.Unmarshal(b, &w); err != nil {
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&w); err != nil {
 		return fmt.Errorf("usage: record: %w", err)
 	}
 	var q decimal.Decimal
