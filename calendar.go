@@ -172,25 +172,45 @@ func (c Cadence) boundary(a time.Time, n int, loc *time.Location) time.Time {
 	return onDate(y, time.Month(target), min(d, last), hh, mm, ss, ns, loc)
 }
 
-// onDate is time.Date kept on its date: where a clock change skips the wall
-// time and time.Date answers with an instant of the day before (midnight in
-// America/Santiago on 2025-09-07 becomes 23:00 on the 6th), it returns the
-// clock change, the first instant of the date.
+// onDate is time.Date with one rule for the wall times a clock change makes
+// ambiguous, where time.Date leaves the choice open (New York and London
+// resolve them in opposite directions):
+//   - a wall time the clock skips (a spring-forward gap, or a whole date a
+//     zone skipped, as Samoa did on 2011-12-30) is the first instant after the
+//     gap, the clock change itself: 02:30 on a New York spring-forward day is
+//     03:00 EDT;
+//   - a wall time the clock repeats (a fall-back overlap) is its first
+//     occurrence: 01:30 on a New York fall-back day is 01:30 EDT.
+//
+// Either way a boundary never moves to another date before it, and cycles
+// keep their order.
 func onDate(y int, m time.Month, d, hh, mm, ss, ns int, loc *time.Location) time.Time {
+	want := time.Date(y, m, d, hh, mm, ss, ns, time.UTC) // the wall time, normalized
 	t := time.Date(y, m, d, hh, mm, ss, ns, loc)
-	if dayBefore(t, y, m, d) {
-		if _, end := t.ZoneBounds(); !end.IsZero() {
-			return end.In(loc)
+	_, offBefore := want.Add(-36 * time.Hour).In(loc).Zone() // the offset in force a day and a half earlier
+	if sameWall(t, want) {
+		// An overlap has an earlier instant with the same wall time, under
+		// the offset in force before it.
+		if c := want.Add(-time.Duration(offBefore) * time.Second); c.Before(t) && sameWall(c.In(loc), want) {
+			return c.In(loc)
 		}
+		return t
+	}
+	// A gap: under the offset before it, the wall time lands past the clock
+	// change, in the zone period that the change starts.
+	c := want.Add(-time.Duration(offBefore) * time.Second).In(loc)
+	if start, _ := c.ZoneBounds(); !start.IsZero() && !start.After(c) {
+		return start.In(loc)
 	}
 	return t
 }
 
-// dayBefore reports whether t's wall date falls before the date y-m-d
-// (normalized as time.Date does).
-func dayBefore(t time.Time, y int, m time.Month, d int) bool {
-	ty, tm, td := t.Date()
-	return time.Date(ty, tm, td, 0, 0, 0, 0, time.UTC).Before(time.Date(y, m, d, 0, 0, 0, 0, time.UTC))
+// sameWall reports whether t, read in its own location, shows the wall time
+// want holds as UTC.
+func sameWall(t, want time.Time) bool {
+	y, m, d := t.Date()
+	hh, mm, ss := t.Clock()
+	return time.Date(y, m, d, hh, mm, ss, t.Nanosecond(), time.UTC).Equal(want)
 }
 
 // PeriodAt returns the cycle [Boundary(n), Boundary(n+1)) that contains t,
@@ -260,7 +280,10 @@ func (c Cadence) Periods(anchor time.Time, span Period, loc *time.Location) (ite
 		}
 		p, k := first, n
 		for p.Start.Before(span.End) {
-			if !yield(p) {
+			// A cycle whose date a zone skipped (Samoa, 2011-12-30) starts
+			// and ends at the same clock change: it holds no time, and is
+			// not yielded.
+			if !p.IsEmpty() && !yield(p) {
 				return
 			}
 			k++

@@ -315,10 +315,10 @@ func (p Period) Measure(basis ProrationBasis, loc *time.Location) (Ratio, error)
 		secs.Add(secs, big.NewInt(int64(p.End.Nanosecond()-p.Start.Nanosecond())))
 		return Ratio{new(big.Rat).SetFrac(secs, big.NewInt(1e9))}, nil
 	case ProrateDaysEndExclusive:
-		return RatioFromInt(civilDay(p.End, loc) - civilDay(p.Start, loc)), nil
+		return RatioFromInt(civilDay(p.End, loc) - civilDay(p.Start, loc) - skippedDates(p.Start, p.End, loc)), nil
 	case ProrateDaysEndInclusive:
 		last := p.End.Add(-time.Nanosecond)
-		return RatioFromInt(civilDay(last, loc) - civilDay(p.Start, loc) + 1), nil
+		return RatioFromInt(civilDay(last, loc) - civilDay(p.Start, loc) + 1 - skippedDates(p.Start, last, loc)), nil
 	case ProrateThirtyDayMonth:
 		return Ratio{elapsed30(p.Start, p.End, loc)}, nil
 	default: // ProrateThirtyDayCalendarMonth
@@ -347,7 +347,10 @@ type ProrateOptions struct {
 
 // Prorate returns the fraction of whole that part covers, exactly:
 // measure(part ∩ whole) / measure(whole) under opts.Basis. The part of part
-// outside whole is ignored. A whole that measures zero wraps ErrEmptyPeriod.
+// outside whole is ignored. A whole that holds time but measures zero under
+// a 30-day basis (a daily cycle on the 31st) is measured in exact time
+// instead; an empty whole wraps ErrEmptyPeriod. Calendar days a zone
+// skipped (Samoa's 2011-12-30) are not counted by any day basis.
 // Under ProrateDaysEndInclusive an empty part or whole wraps
 // ErrAmbiguousEnd (an empty whole wraps ErrEmptyPeriod too).
 //
@@ -394,6 +397,18 @@ func Prorate(part, whole Period, opts ProrateOptions) (Ratio, error) {
 	if err != nil {
 		return Ratio{}, err
 	}
+	if w.Sign() == 0 && !whole.IsEmpty() && (opts.Basis == ProrateThirtyDayMonth || opts.Basis == ProrateThirtyDayCalendarMonth) {
+		// A whole that holds time but no 30-day-month day (a daily cycle on
+		// the 31st) is measured in exact time: its parts are still fractions
+		// of it, and a billing run never fails on it.
+		measure = func(p Period) (*big.Rat, error) {
+			m, err := p.Measure(ProrateExactTime, loc)
+			return m.rat(), err
+		}
+		if w, err = measure(whole); err != nil {
+			return Ratio{}, err
+		}
+	}
 	if w.Sign() == 0 {
 		return Ratio{}, fmt.Errorf("%w: %s under %s", ErrEmptyPeriod, whole, opts.Basis)
 	}
@@ -406,6 +421,25 @@ func Prorate(part, whole Period, opts ProrateOptions) (Ratio, error) {
 		return Ratio{}, err
 	}
 	return Ratio{m.Quo(m, w)}, nil
+}
+
+// skippedDates counts the calendar dates in loc that no instant of
+// [from, to] falls on although dates before and after them do: the dates a
+// zone skipped by moving its clock a day or more forward (Samoa skipped
+// 2011-12-30, Kiritimati 1994-12-31). It walks the clock changes between
+// the two instants, a few a year.
+func skippedDates(from, to time.Time, loc *time.Location) int64 {
+	var n int64
+	for t := from.In(loc); ; {
+		_, end := t.ZoneBounds()
+		if end.IsZero() || end.After(to) || !end.After(t) {
+			return n
+		}
+		if gap := civilDay(end, loc) - civilDay(end.Add(-time.Nanosecond), loc) - 1; gap > 0 {
+			n += gap
+		}
+		t = end.In(loc)
+	}
 }
 
 // civilDay returns the number of the calendar day t falls on in loc,

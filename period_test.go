@@ -456,10 +456,12 @@ func TestThirtyDayCalendarMonthMeasure(t *testing.T) {
 			require.True(t, got.Equal(ensemble.RatioFromInt(tt.want)), "got %s want %d", got, tt.want)
 		})
 	}
-	// A whole that counts no day cannot be prorated.
-	_, err := ensemble.Prorate(ensemble.MustPeriod(day(2026, 1, 31), day(2026, 2, 1)), ensemble.MustPeriod(day(2026, 1, 31), day(2026, 2, 1)),
+	// A whole that counts no day (the 31st) is measured in exact time rather
+	// than failing: all of it is all of it.
+	f, err := ensemble.Prorate(ensemble.MustPeriod(day(2026, 1, 31), day(2026, 2, 1)), ensemble.MustPeriod(day(2026, 1, 31), day(2026, 2, 1)),
 		ensemble.ProrateOptions{Basis: ensemble.ProrateThirtyDayCalendarMonth})
-	require.ErrorIs(t, err, ensemble.ErrEmptyPeriod)
+	require.NoError(t, err)
+	require.True(t, f.Equal(ensemble.RatioFromInt(1)))
 }
 
 // TestThirtyDayCalendarMonthZone checks that dates are read in the zone
