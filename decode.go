@@ -8,6 +8,7 @@ import (
 	"io"
 	"strconv"
 	"strings"
+	"unicode"
 	"unicode/utf8"
 )
 
@@ -119,6 +120,25 @@ func invalidUTF8(data []byte) int {
 	return -1
 }
 
+// foldKey maps every spelling encoding/json matches to one struct field to
+// one key: each rune becomes the smallest rune of its Unicode case-folding
+// orbit, so "Amount", "AMOUNT" and "amount" fold alike, and so do the
+// long s "ſ" and "s", the Kelvin sign and "k" (encoding/json folds those
+// too).
+func foldKey(key string) string {
+	return strings.Map(func(r rune) rune {
+		least := r
+		for f := unicode.SimpleFold(r); f != r; f = unicode.SimpleFold(f) {
+			least = min(least, f)
+		}
+		return least
+	}, key)
+}
+
+// maxDepth bounds how deeply a document may nest, as encoding/json does, so
+// a document of open brackets is refused before it costs memory.
+const maxDepth = 10000
+
 // frame is one open object or array while scanning.
 type frame struct {
 	object bool
@@ -148,19 +168,22 @@ func scanKeys(subject string, data []byte) error {
 			key := tok.(string) // Token returns only strings where keys go
 			top := &stack[len(stack)-1]
 			top.key = key
-			folded := strings.ToLower(key)
+			folded := foldKey(key)
 			if _, dup := top.keys[folded]; dup {
 				return decodeError(subject, data, start, pathOf(stack), "key "+strconv.Quote(key)+" appears twice in one object (keys are matched case-insensitively)", nil)
+			}
+			if top.keys == nil {
+				top.keys = map[string]struct{}{}
 			}
 			top.keys[folded] = struct{}{}
 			expectKey = false
 			continue
-		case tok == json.Delim('{'):
-			stack = append(stack, frame{object: true, keys: map[string]struct{}{}})
-			expectKey = true
-			continue
-		case tok == json.Delim('['):
-			stack = append(stack, frame{})
+		case tok == json.Delim('{'), tok == json.Delim('['):
+			if len(stack) == maxDepth {
+				return decodeError(subject, data, start, pathOf(stack), "nested more than "+strconv.Itoa(maxDepth)+" deep", nil)
+			}
+			stack = append(stack, frame{object: tok == json.Delim('{')})
+			expectKey = tok == json.Delim('{')
 			continue
 		case tok == json.Delim('}'), tok == json.Delim(']'):
 			stack = stack[:len(stack)-1]
@@ -221,12 +244,24 @@ func syntaxError(subject string, data []byte, at int64, err error) *DecodeError 
 	return decodeError(subject, data, at, "", strings.TrimPrefix(err.Error(), "json: "), err)
 }
 
-// DecodeDocument is DecodeJSON for a document a host or partner wrote (a
-// catalog, a network, plans, an order command): one over MaxDocumentBytes is
-// refused before it is read.
-func DecodeDocument(subject string, data []byte, v any) error {
+// CheckDocument is CheckJSON for a document a host or partner wrote (a
+// catalog, a network, rules, plans, an order command): one over
+// MaxDocumentBytes is refused before it is read, and one that is only null
+// is refused as empty.
+func CheckDocument(subject string, data []byte) error {
 	if len(data) > MaxDocumentBytes {
 		return decodeError(subject, data, -1, "", fmt.Sprintf("document of %d bytes exceeds %d", len(data), MaxDocumentBytes), nil)
+	}
+	if t := bytes.TrimSpace(data); string(t) == "null" {
+		return decodeError(subject, data, int64(len(data)-len(bytes.TrimLeft(data, " \t\r\n"))), "", "a null document holds nothing", nil)
+	}
+	return CheckJSON(subject, data)
+}
+
+// DecodeDocument is DecodeJSON after CheckDocument's checks.
+func DecodeDocument(subject string, data []byte, v any) error {
+	if err := CheckDocument(subject, data); err != nil {
+		return err
 	}
 	return DecodeJSON(subject, data, v)
 }

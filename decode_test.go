@@ -44,6 +44,7 @@ func TestStrictJSON(t *testing.T) {
 		{"second value", "{\"name\":\"a\"}\n{\"name\":\"b\"}", 2, 1, "", "data after the document"},
 		{"duplicate key", `{"name":"a","name":"b"}`, 1, 13, "name", `key "name" appears twice`},
 		{"case-variant key", "{\n  \"price\": {\"amount\": \"1.00\", \"currency\": \"EUR\"},\n  \"Price\": {\"amount\": \"900.00\", \"currency\": \"EUR\"}\n}", 3, 3, "Price", `key "Price" appears twice`},
+		{"long s folds to s", `{"tags":[],"tagſ":[]}`, 1, 12, "tagſ", `appears twice`},
 		{"nested duplicate", `{"tags":[{"id":"a"},{"id":"b","ID":"c"}]}`, 1, 31, "tags[1].ID", `key "ID" appears twice`},
 		{"syntax error", "{\n\"name\": \"a\",,\n}", 2, 13, "", "invalid character"},
 		{"unterminated", `{"name":"a"`, 1, 12, "", "unexpected end"},
@@ -128,9 +129,29 @@ func TestMoneyJSONRefusesSmuggledKeys(t *testing.T) {
 		`{"amount":"1.00","currency":"EUR","amount":"900.00"}`,
 		`{"amount":"1.00","Amount":"900.00","currency":"EUR"}`,
 		`{"amount":"1.00","currency":"EUR","CURRENCY":"USD"}`,
+		`{"amount":"1.00","currency":"EUR","bogus":"x"}`,
 	} {
 		var m ensemble.Money
 		err := json.Unmarshal([]byte(doc), &m)
 		require.ErrorIs(t, err, ensemble.ErrDecode, doc)
 	}
+}
+
+func TestStrictJSONUnicodeFolding(t *testing.T) {
+	// encoding/json matches "\u212aind" (Kelvin sign) and "kind" to one
+	// field, and "expreſſion" (long s) and "expression".
+	for _, doc := range []string{"{\"kind\":1,\"\u212aind\":2}", `{"expression":"a","expreſſion":"b"}`} {
+		require.ErrorIs(t, ensemble.CheckJSON("doc", []byte(doc)), ensemble.ErrDecode, doc)
+	}
+}
+
+func TestStrictJSONBounds(t *testing.T) {
+	deep := strings.Repeat("[", 10001)
+	err := ensemble.CheckJSON("doc", []byte(deep))
+	require.ErrorContains(t, err, "nested more than 10000 deep")
+	require.NoError(t, ensemble.CheckJSON("doc", []byte(strings.Repeat("[", 100)+strings.Repeat("]", 100))))
+
+	var v decodeDoc
+	require.ErrorContains(t, ensemble.DecodeDocument("doc", []byte(" null "), &v), "null document")
+	require.ErrorIs(t, ensemble.CheckDocument("doc", []byte("null")), ensemble.ErrDecode)
 }

@@ -1,6 +1,7 @@
 package ensemble
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -492,8 +493,10 @@ func (m *Money) UnmarshalJSON(b []byte) error {
 		return err
 	}
 	var v moneyJSON
-	if err := json.Unmarshal(b, &v); err != nil {
-		return err
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&v); err != nil {
+		return &DecodeError{Subject: "money", Offset: -1, Msg: err.Error(), Err: err}
 	}
 	text := string(v.Amount)
 	if len(text) > 0 && text[0] == '"' {

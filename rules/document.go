@@ -99,6 +99,8 @@ func (d Document) Validate() error {
 	var p ensemble.Problems
 	if d.ID == "" {
 		p.Addf("id", "missing")
+	} else if err := ensemble.CheckID(d.ID, "@:/#"); err != nil {
+		p.Add("id", err)
 	}
 	if d.Version < 1 {
 		p.Addf("version", "must be 1 or more, got %d", d.Version)
@@ -158,6 +160,9 @@ func ParseDocuments(data []byte) ([]Document, error) {
 }
 
 func parseDocuments(source string, data []byte) ([]Document, []error) {
+	if len(data) > ensemble.MaxDocumentBytes {
+		return nil, []error{&DocumentError{Source: source, Err: ensemble.CheckDocument("rules", data)}}
+	}
 	js := bytes.TrimSpace(data)
 	if len(js) == 0 || (js[0] != '{' && js[0] != '[') {
 		var err error
@@ -167,7 +172,7 @@ func parseDocuments(source string, data []byte) ([]Document, []error) {
 		}
 		js = bytes.TrimSpace(js)
 	}
-	if err := ensemble.CheckJSON("rules", js); err != nil {
+	if err := ensemble.CheckDocument("rules", js); err != nil {
 		return nil, []error{&DocumentError{Source: source, Err: err}}
 	}
 	if js[0] != '[' {

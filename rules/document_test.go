@@ -467,3 +467,13 @@ func TestReportTypesJSONRoundTrip(t *testing.T) {
 	require.NoError(t, json.Unmarshal(b, &back))
 	require.Empty(t, cmp.Diff(fails, back))
 }
+
+// TestRuleIDsAreChecked: a rule id that could be read back as another ref
+// (a@b, a:b), or holds white space or a control character, is refused.
+func TestRuleIDsAreChecked(t *testing.T) {
+	for _, id := range []string{"a@b", "a:b", "a/b", "a#b", "a b", "a\x00b"} {
+		d := rules.Document{ID: id, Version: 1, Kind: rules.Condition, EnvVersion: rules.Version1, Expression: "true"}
+		err := d.Validate()
+		require.ErrorIs(t, err, ensemble.ErrInvalidID, "%q", id)
+	}
+}

@@ -351,7 +351,7 @@ func ParsePlans(data []byte) ([]PlanDocument, error) {
 	if err != nil {
 		return nil, fmt.Errorf("settlement: plans: %w", err)
 	}
-	if err := ensemble.CheckJSON("plans", js); err != nil {
+	if err := ensemble.CheckDocument("plans", js); err != nil {
 		return nil, fmt.Errorf("settlement: %w", err)
 	}
 	js = bytes.TrimSpace(js)

@@ -100,9 +100,11 @@ const (
 	maxChunks  = 1 << 16 // ids fill at most 4 GiB of arena
 )
 
-// MaxIDBytes bounds the length of a record id. A longer id is rejected
-// with ErrInvalidRecord (without deduplication, as an empty id is).
-const MaxIDBytes = 1024
+// MaxIDBytes bounds the length of a record id, as ensemble.CheckID bounds
+// every id. A longer id is rejected with ErrInvalidRecord (without
+// deduplication, as an empty id is), and so is one ensemble.CheckID refuses
+// for white space, control characters or invalid UTF-8.
+const MaxIDBytes = ensemble.MaxIDBytes
 
 // Entry states, and a flag for a quantity held in Aggregator.bigs.
 const (
@@ -339,6 +341,9 @@ func (a *Aggregator) add(r *Record, h uint64, li int32, fh sum128) {
 		return
 	case len(r.ID) > MaxIDBytes:
 		a.reject(r, ReasonInvalidRecord, "id longer than "+strconv.Itoa(MaxIDBytes)+" bytes")
+		return
+	case ensemble.CheckID(string(r.ID), "") != nil:
+		a.reject(r, ReasonInvalidRecord, ensemble.CheckID(string(r.ID), "").Error())
 		return
 	}
 	id := string(r.ID)

@@ -138,6 +138,8 @@ func (c Config) compile() ([]Meter, []lineState, error) {
 		switch {
 		case m.ID == "":
 			p.Add(path+".id", ErrEmptyID)
+		case ensemble.CheckID(string(m.ID), "") != nil:
+			p.Add(path+".id", ensemble.CheckID(string(m.ID), ""))
 		case seenM[m.ID]:
 			p.Add(path+".id", fmt.Errorf("%w: meter %q", ErrDuplicateID, m.ID))
 		}

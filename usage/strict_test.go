@@ -3,6 +3,7 @@ package usage_test
 import (
 	"encoding/json"
 	"errors"
+	"slices"
 	"strings"
 	"testing"
 
@@ -42,5 +43,16 @@ func TestRecordJSONIsStrict(t *testing.T) {
 			}
 			require.Equal(t, 1, n, "the valid record before it is read")
 		})
+	}
+}
+
+// TestRecordIDsAreChecked: a record whose id ensemble.CheckID refuses is
+// rejected, never aggregated.
+func TestRecordIDsAreChecked(t *testing.T) {
+	for _, id := range []string{"a\x00b", "u 1", "caf\xe9", strings.Repeat("x", 300)} {
+		rep, err := usage.Collect(testConfig(), slices.Values([]usage.Record{rec(id, "L1", "gpu", "2", "2026-01-05T00:00:00Z")}))
+		require.NoError(t, err)
+		require.Empty(t, rep.Aggregates, "%q aggregated", id)
+		require.Len(t, rep.Rejections, 1, "%q", id)
 	}
 }

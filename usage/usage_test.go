@@ -194,7 +194,7 @@ func TestRejections(t *testing.T) {
 		{"zero with an extreme exponent is zero", usage.Record{ID: "z0", Line: "L1", Meter: "tpu", Quantity: decimal.New(0, math.MaxInt32), At: utc("2026-01-02T00:00:00Z")},
 			usage.ReasonUnknownMeter, usage.ErrUnknownMeter, `meter "tpu" is not declared`},
 		{"id too long", rec(strings.Repeat("x", usage.MaxIDBytes+1), "L1", "gpu", "1", "2026-01-02T00:00:00Z"), usage.ReasonInvalidRecord, usage.ErrInvalidRecord,
-			"id longer than 1024 bytes"},
+			"id longer than 256 bytes"},
 		{"unknown line", rec("u", "L9", "gpu", "1", "2026-01-02T00:00:00Z"), usage.ReasonUnknownLine, usage.ErrUnknownLine,
 			`line "L9" is not in the config`},
 		{"unknown meter", rec("m", "L1", "tpu", "1", "2026-01-02T00:00:00Z"), usage.ReasonUnknownMeter, usage.ErrUnknownMeter,
