@@ -8,6 +8,7 @@ import (
 	"io"
 	"strconv"
 	"strings"
+	"time"
 	"unicode"
 	"unicode/utf8"
 )
@@ -292,11 +293,85 @@ func DecodeJSON(subject string, data []byte, v any) error {
 			name, _ := strconv.Unquote(strings.TrimPrefix(err.Error(), "json: unknown field "))
 			return decodeError(subject, data, keyOffset(data, name), "", "unknown field "+strconv.Quote(name), err)
 		}
-		// A value's own UnmarshalJSON or UnmarshalText refused it; encoding/json
-		// does not say where.
-		return &DecodeError{Subject: subject, Offset: -1, Msg: err.Error(), Err: err}
+		// A value's own UnmarshalJSON or UnmarshalText refused it;
+		// encoding/json does not say where. The first string in the
+		// document spelled as the value the error quotes is taken as the
+		// place.
+		at := valueOffset(data, err)
+		return decodeError(subject, data, at, pathAt(data, at), err.Error(), err)
 	}
 	return nil
+}
+
+// valueOffset returns the offset of the first JSON string whose text is the
+// value err quotes (a *ParseError's input, an *EnumError's name, a time's
+// text), or -1.
+func valueOffset(data []byte, err error) int64 {
+	var text string
+	var pe *ParseError
+	var ee *EnumError
+	var te *time.ParseError
+	var ue *UnitError
+	switch {
+	case errors.As(err, &pe):
+		text = pe.Input
+	case errors.As(err, &ee) && !ee.Number:
+		text = ee.Text
+	case errors.As(err, &te):
+		text = te.Value
+	case errors.As(err, &ue):
+		text = ue.Code
+	}
+	if text == "" || strings.HasSuffix(text, "...") {
+		return -1
+	}
+	quoted, _ := json.Marshal(text)
+	quoted = bytes.ReplaceAll(quoted, []byte(`\u003c`), []byte("<")) // json.Marshal escapes HTML
+	if i := bytes.Index(data, quoted); i >= 0 {
+		return int64(i)
+	}
+	return -1
+}
+
+// pathAt returns the path of the value that starts at offset, or "".
+func pathAt(data []byte, offset int64) string {
+	if offset < 0 {
+		return ""
+	}
+	dec := json.NewDecoder(bytes.NewReader(data))
+	var stack []frame
+	expectKey := false
+	for {
+		start := tokenStart(data, dec.InputOffset())
+		tok, err := dec.Token()
+		if err != nil {
+			return ""
+		}
+		if start >= offset && !expectKey {
+			return pathOf(stack)
+		}
+		switch {
+		case expectKey && tok != json.Delim('}'):
+			stack[len(stack)-1].key, _ = tok.(string)
+			expectKey = false
+			continue
+		case tok == json.Delim('{'), tok == json.Delim('['):
+			stack = append(stack, frame{object: tok == json.Delim('{')})
+			expectKey = tok == json.Delim('{')
+			continue
+		case tok == json.Delim('}'), tok == json.Delim(']'):
+			stack = stack[:len(stack)-1]
+			expectKey = false
+		}
+		if len(stack) == 0 {
+			return ""
+		}
+		top := &stack[len(stack)-1]
+		expectKey = top.object
+		if !top.object {
+			top.index++
+		}
+	}
 }
 
 // keyOffset returns the offset of the first object key spelled name, or -1.

@@ -155,3 +155,16 @@ func TestStrictJSONBounds(t *testing.T) {
 	require.ErrorContains(t, ensemble.DecodeDocument("doc", []byte(" null "), &v), "null document")
 	require.ErrorIs(t, ensemble.CheckDocument("doc", []byte("null")), ensemble.ErrDecode)
 }
+
+// TestStrictJSONValueErrorsArePlaced: a value that refuses its own text is
+// reported at its line, column and path.
+func TestStrictJSONValueErrorsArePlaced(t *testing.T) {
+	var v decodeDoc
+	doc := "{\n  \"tags\": [{\"id\": \"a\"}],\n  \"price\": {\"amount\": \"1.00\", \"currency\": \"EURO\"}\n}"
+	err := ensemble.DecodeJSON("doc", []byte(doc), &v)
+	var de *ensemble.DecodeError
+	require.ErrorAs(t, err, &de)
+	require.Equal(t, 3, de.Line)
+	require.Equal(t, 43, de.Column)
+	require.Equal(t, "price.currency", de.Path)
+}
