@@ -15,6 +15,9 @@ var (
 	sinkMoney ensemble.Money
 	sinkRatio ensemble.Ratio
 	sinkErr   error
+
+	sinkDecimal decimal.Decimal
+	sinkBytes   []byte
 )
 
 func benchShares(n int) []ensemble.Share {
@@ -118,5 +121,57 @@ func BenchmarkAllocateWide(b *testing.B) {
 				b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/float64(n), "ns/share")
 			})
 		}
+	}
+}
+
+func BenchmarkRound(b *testing.B) {
+	d := decimal.RequireFromString("1234.56789")
+	big := decimal.RequireFromString("123456789012345678901234567890.123456789")
+	for _, c := range []struct {
+		name  string
+		d     decimal.Decimal
+		scale int32
+	}{{"small", d, 2}, {"big", big, 2}, {"unchanged", d, 6}} {
+		b.Run(c.name, func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				sinkDecimal = ensemble.Round(c.d, c.scale, ensemble.RoundHalfEven)
+			}
+		})
+	}
+}
+
+func BenchmarkParseRatio(b *testing.B) {
+	for _, s := range []string{"1/3", "12.5%", "0.125", "-2/7"} {
+		b.Run(s, func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				sinkRatio, sinkErr = ensemble.ParseRatio(s)
+			}
+		})
+	}
+}
+
+func BenchmarkMoneyText(b *testing.B) {
+	m := ensemble.MustMoney("1234.57", "EUR")
+	b.Run("marshal", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			sinkBytes, sinkErr = m.MarshalText()
+		}
+	})
+	b.Run("parse", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			sinkMoney, sinkErr = ensemble.ParseMoney("EUR 1234.57")
+		}
+	})
+}
+
+func BenchmarkRatioText(b *testing.B) {
+	r := ensemble.MustRatio("1/3")
+	b.ReportAllocs()
+	for b.Loop() {
+		sinkBytes, sinkErr = r.MarshalText()
 	}
 }
