@@ -12,9 +12,40 @@ import (
 	"github.com/shopspring/decimal"
 )
 
-// MaxAmountDigits bounds how many digits an amount read from text may have,
-// so that hostile input cannot make arithmetic arbitrarily slow.
+// MaxAmountDigits is the one bound on the size of a number that crosses
+// the library boundary as text: at most this many digits as written,
+// leading and padding zeros included. An amount is counted as MarshalText,
+// MarshalJSON and String write it, with at least its currency's minor
+// digits ("EUR 12.30" has 4); a Ratio is counted per number, the numerator
+// and the denominator of "n/d" each, or the decimal it writes.
+//
+// Reading and writing agree on it. Readers (ParseDecimal, NewMoney,
+// ParseMoney, ParseRatio, and the UnmarshalText and UnmarshalJSON methods)
+// refuse text with more digits, and text whose value would be written with
+// more (a 40-digit whole amount of euros is written with 42); writers
+// (MarshalText, MarshalJSON) refuse to write a value beyond the bound. Both
+// errors match ErrTooManyDigits. So whatever is written reads back as an
+// equal value, and whatever is read writes back.
+//
+// Arithmetic is exact and not bounded: Money.Mul carries the digits of both
+// factors, so a product can exceed the bound while it is being computed.
+// Round it to the minor unit, as every documented rounding point does,
+// before it is written. A billing library should never write what it cannot
+// read back (the failure would surface years later, when a stored invoice is
+// reloaded), and no booked amount needs 40 digits; refusing at the write
+// names the value where it arises. The bound also keeps hostile input from
+// making arithmetic arbitrarily slow.
 const MaxAmountDigits = 40
+
+// ErrTooManyDigits reports a number beyond MaxAmountDigits: text with more
+// digits, or a value that would be written with more. Readers return it in
+// a *ParseError; writers wrap it with the currency and the digit count.
+var ErrTooManyDigits = errors.New("ensemble: more digits than MaxAmountDigits")
+
+// ErrNoCurrency reports a nonzero amount without a currency where one is
+// required: such an amount cannot be written as money text or JSON that
+// reads back.
+var ErrNoCurrency = errors.New("ensemble: nonzero amount without a currency")
 
 // Money is an amount of one currency: an exact decimal (never a float) and
 // a Currency (ISO 4217, or a unit the host declared). Money is an
@@ -59,7 +90,70 @@ func amountIn(amount string, cur Currency) (Money, error) {
 	if err != nil {
 		return Money{}, err
 	}
-	return fromDecimal(d, cur), nil
+	m := fromDecimal(d, cur)
+	if !m.writable() {
+		pe := parseError("decimal", amount, "more than "+itoa(MaxAmountDigits)+" digits as written in "+cur.keyOrNone()+
+			" ("+itoa(int64(cur.Digits()))+" minor digits)")
+		pe.Err = ErrTooManyDigits
+		return Money{}, pe
+	}
+	return m, nil
+}
+
+// writable reports whether the text AmountString writes for m has at most
+// MaxAmountDigits digits. It counts them without writing them, so that an
+// amount with an extreme exponent (1e2147483647) costs no more than any
+// other.
+func (m Money) writable() bool {
+	minPlaces := int64(m.currency.Digits())
+	if m.Sign() == 0 {
+		return 1+minPlaces <= MaxAmountDigits // "0" or "0.00"
+	}
+	var c *big.Int
+	var nd int64
+	if m.big == nil {
+		nd = int64(decimal.New(m.coef, 0).NumDigits())
+	} else {
+		c = new(big.Int).Abs(m.big)
+		nd = int64(len(c.Text(10)))
+	}
+	exp := int64(m.exp)
+	// The text has max(nd+exp, 1) digits before the point and
+	// max(minPlaces, -exp less the trailing zeros it drops) after it.
+	intDigits := max(nd+exp, 1)
+	room := MaxAmountDigits - intDigits // digits left for the fraction
+	if room < minPlaces {
+		return false
+	}
+	frac := max(-exp, 0)
+	if frac <= room {
+		return true
+	}
+	// The fraction fits only if the text drops at least frac-room
+	// trailing zeros of the coefficient (it drops none within minPlaces).
+	need := frac - room
+	if need >= nd {
+		return false // a nonzero coefficient has fewer trailing zeros
+	}
+	if c == nil {
+		return m.coef%pow10i64[need] == 0 // need < nd <= 19
+	}
+	_, r := new(big.Int).QuoRem(c, pow10Big(need), new(big.Int))
+	return r.Sign() == 0
+}
+
+// checkWritable returns an error wrapping ErrTooManyDigits when m is beyond
+// MaxAmountDigits, and one wrapping ErrNoCurrency for a nonzero amount
+// without a currency.
+func (m Money) checkWritable() error {
+	if m.currency.IsZero() && !m.IsZero() {
+		return fmt.Errorf("ensemble: write money: %w", ErrNoCurrency)
+	}
+	if !m.writable() {
+		return fmt.Errorf("ensemble: write money %s: %w: a %d-digit coefficient at exponent %d; round it first",
+			m.currency.keyOrNone(), ErrTooManyDigits, m.Amount().NumDigits(), m.exp)
+	}
+	return nil
 }
 
 // MustMoney is NewMoney for tests and examples: it panics on bad input.
@@ -119,7 +213,11 @@ func ParseMoney(s string) (Money, error) {
 		if errors.As(err, &pe) {
 			msg = pe.Kind + ": " + pe.Msg
 		}
-		return Money{}, parseError("money", s, msg)
+		out := parseError("money", s, msg)
+		if pe != nil {
+			out.Err = pe.Err
+		}
+		return Money{}, out
 	}
 	return m, nil
 }
@@ -131,7 +229,7 @@ func ParseMoney(s string) (Money, error) {
 // spelling.
 func ParseDecimal(s string) (decimal.Decimal, error) {
 	if msg := checkDecimalText(s); msg != "" {
-		return decimal.Decimal{}, parseError("decimal", s, msg)
+		return decimal.Decimal{}, textError("decimal", s, "", msg)
 	}
 	d, err := decimal.NewFromString(s)
 	if err != nil {
@@ -164,9 +262,22 @@ func checkDecimalText(s string) string {
 		return "no digits"
 	}
 	if digits > MaxAmountDigits {
-		return "more than " + itoa(MaxAmountDigits) + " digits"
+		return tooManyDigits
 	}
 	return ""
+}
+
+var tooManyDigits = "more than " + itoa(MaxAmountDigits) + " digits"
+
+// textError returns the *ParseError for text that checkDecimalText
+// refused with msg (after what, such as "denominator: "): one that matches
+// ErrTooManyDigits when that was why.
+func textError(kind, input, what, msg string) *ParseError {
+	pe := parseError(kind, input, what+msg)
+	if msg == tooManyDigits {
+		pe.Err = ErrTooManyDigits
+	}
+	return pe
 }
 
 // Amount returns the decimal amount, with whatever precision it carries.
@@ -350,12 +461,13 @@ func (m Money) Round(mode RoundingMode) Money {
 }
 
 // RoundTo rounds m to scale digits after the point in mode. An amount that
-// already has scale digits or fewer is returned unchanged.
+// already has scale digits or fewer is returned unchanged. Any scale is
+// accepted, as Round accepts it.
 func (m Money) RoundTo(scale int32, mode RoundingMode) Money {
-	if -m.exp <= scale {
+	if -int64(m.exp) <= int64(scale) {
 		return m
 	}
-	if drop := int64(-m.exp) - int64(scale); m.big == nil && drop <= 18 {
+	if drop := -int64(m.exp) - int64(scale); m.big == nil && drop <= 18 && scale != math.MinInt32 {
 		p := pow10i64[drop]
 		q, r := m.coef/p, m.coef%p
 		return Money{coef: q + roundIncrement(mode, q, r, p), exp: -scale, currency: m.currency}
@@ -433,6 +545,9 @@ func (m Money) String() string {
 // AmountString returns the amount with at least the currency's minor digits
 // and no trailing zeros beyond them: "12.30", "0.00013", "5" for JPY.
 func (m Money) AmountString() string {
+	if m.Sign() == 0 { // whatever its exponent (0 × 10^2147483647)
+		return decimal.Zero.StringFixed(m.currency.Digits())
+	}
 	places := m.currency.Digits()
 	if e := -m.exp; e > places {
 		places = e
@@ -451,7 +566,14 @@ func (m Money) AmountString() string {
 // MarshalText writes the text form ParseMoney reads: String's, except that
 // a declared unit is written with its digits ("GEMS:0 12"), so that the
 // amount reads back the same without the registry that declared it.
+//
+// An amount beyond MaxAmountDigits is an error wrapping ErrTooManyDigits,
+// and a nonzero amount without a currency one wrapping ErrNoCurrency:
+// neither would read back.
 func (m Money) MarshalText() ([]byte, error) {
+	if err := m.checkWritable(); err != nil {
+		return nil, err
+	}
 	if !m.currency.IsDeclared() {
 		return []byte(m.String()), nil
 	}
@@ -475,8 +597,12 @@ type moneyJSON struct {
 }
 
 // MarshalJSON writes {"amount":"12.30","currency":"EUR"}, the amount as a
-// string so that no JSON reader turns it into a float.
+// string so that no JSON reader turns it into a float. It refuses what
+// MarshalText refuses, with the same errors.
 func (m Money) MarshalJSON() ([]byte, error) {
+	if err := m.checkWritable(); err != nil {
+		return nil, err
+	}
 	amount, err := json.Marshal(m.AmountString())
 	if err != nil {
 		return nil, err
@@ -509,9 +635,17 @@ func (m *Money) UnmarshalJSON(b []byte) error {
 		return err
 	}
 	if v.Currency.IsZero() && !d.IsZero() {
-		return parseError("money", string(b), "nonzero amount without a currency")
+		pe := parseError("money", string(b), "nonzero amount without a currency")
+		pe.Err = ErrNoCurrency
+		return pe
 	}
-	*m = fromDecimal(d, v.Currency)
+	got := fromDecimal(d, v.Currency)
+	if !got.writable() {
+		pe := parseError("money", string(b), "more than "+itoa(MaxAmountDigits)+" digits as written in "+v.Currency.keyOrNone())
+		pe.Err = ErrTooManyDigits
+		return pe
+	}
+	*m = got
 	return nil
 }
 

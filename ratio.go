@@ -2,6 +2,7 @@ package ensemble
 
 import (
 	"encoding/json"
+	"fmt"
 	"math/big"
 	"strings"
 
@@ -39,44 +40,108 @@ func RatioFromDecimal(d decimal.Decimal) Ratio { return Ratio{d.Rat()} }
 func RatioFromRat(r *big.Rat) Ratio { return Ratio{new(big.Rat).Set(r)} }
 
 // ParseRatio reads a ratio written as a fraction of integers ("1/3",
-// "-2/7"), a percentage ("12.5%") or a plain decimal ("0.125", "2"). Each
-// number has at most MaxAmountDigits digits. Anything else, and a zero
-// denominator, is a *ParseError.
+// "-2/7"), a percentage ("12.5%") or a plain decimal ("0.125", "2"). One
+// optional sign leads the whole text; a doubled sign ("--1/2") or one
+// anywhere else ("1/-2", "1/+-2", "+-0.5") is refused, so every ratio has one
+// spelling of its sign. Each number has at most MaxAmountDigits digits, and
+// so has every number of the text String writes back (a percentage with 40
+// digits could need 42 as a fraction); beyond that the error matches
+// ErrTooManyDigits. Anything else, and a zero denominator, is a *ParseError
+// that says what was wrong.
 func ParseRatio(s string) (Ratio, error) {
-	if n, d, ok := strings.Cut(s, "/"); ok {
-		if checkIntegerText(n) != "" || checkIntegerText(strings.TrimPrefix(d, "+")) != "" || strings.HasPrefix(d, "-") {
-			return Ratio{}, parseError("ratio", s, `want "n/d" with whole numbers and a positive denominator`)
+	body, neg := s, false
+	if body != "" && (body[0] == '+' || body[0] == '-') {
+		neg, body = body[0] == '-', body[1:]
+	}
+	var r *big.Rat
+	if n, d, ok := strings.Cut(body, "/"); ok {
+		if msg := unsignedText(n, true); msg != "" {
+			return Ratio{}, textError("ratio", s, "numerator: ", msg)
 		}
-		num, _ := new(big.Int).SetString(strings.TrimPrefix(n, "+"), 10)
-		den, _ := new(big.Int).SetString(strings.TrimPrefix(d, "+"), 10)
+		if msg := unsignedText(d, true); msg != "" {
+			if d != "" && (d[0] == '+' || d[0] == '-') {
+				msg = "sign in the denominator: one sign may lead the ratio, as in -1/2"
+			}
+			return Ratio{}, textError("ratio", s, "denominator: ", msg)
+		}
+		num, _ := new(big.Int).SetString(n, 10)
+		den, _ := new(big.Int).SetString(d, 10)
 		if den.Sign() == 0 {
 			return Ratio{}, parseError("ratio", s, "zero denominator")
 		}
-		return Ratio{new(big.Rat).SetFrac(num, den)}, nil
+		if neg {
+			num.Neg(num)
+		}
+		r = new(big.Rat).SetFrac(num, den)
+	} else {
+		text, percent := strings.CutSuffix(body, "%")
+		if msg := unsignedText(text, false); msg != "" {
+			return Ratio{}, textError("ratio", s, "", msg)
+		}
+		d, err := decimal.NewFromString(text)
+		if err != nil {
+			return Ratio{}, parseError("ratio", s, err.Error())
+		}
+		r = d.Rat()
+		if percent {
+			r.Quo(r, big.NewRat(100, 1))
+		}
+		if neg {
+			r.Neg(r)
+		}
 	}
-	text, percent := strings.CutSuffix(s, "%")
-	if msg := checkDecimalText(text); msg != "" {
-		return Ratio{}, parseError("ratio", s, msg)
-	}
-	d, err := decimal.NewFromString(text)
-	if err != nil {
-		return Ratio{}, parseError("ratio", s, err.Error())
-	}
-	r := d.Rat()
-	if percent {
-		r.Quo(r, big.NewRat(100, 1))
+	if !(Ratio{r}).writable() {
+		pe := parseError("ratio", s, "its value is written with more than "+itoa(MaxAmountDigits)+" digits in a number")
+		pe.Err = ErrTooManyDigits
+		return Ratio{}, pe
 	}
 	return Ratio{r}, nil
 }
 
-func checkIntegerText(s string) string {
+// unsignedText checks one number of a ratio, whose sign (if any) was taken
+// off the front of the whole text: digits, and a point unless whole.
+func unsignedText(s string, whole bool) string {
+	if s != "" && (s[0] == '+' || s[0] == '-') {
+		return "doubled or misplaced sign: one sign may lead the ratio"
+	}
 	if msg := checkDecimalText(s); msg != "" {
 		return msg
 	}
-	if strings.IndexByte(s, '.') >= 0 {
+	if whole && strings.IndexByte(s, '.') >= 0 {
 		return "want a whole number"
 	}
 	return ""
+}
+
+// writable reports whether every number of the text String writes for r
+// has at most MaxAmountDigits digits, without writing it.
+func (r Ratio) writable() bool {
+	num, den := r.rat().Num(), r.rat().Denom()
+	if num.BitLen() <= 66 && den.BitLen() <= 132 {
+		// num < 2^66 has at most 20 digits: as a decimal of at most 18
+		// places at most 38, and as n/d both numbers fit.
+		return true
+	}
+	if digits, ok := r.terminatingDigits(); ok && digits <= maxRatioDecimals {
+		c := new(big.Int).Abs(num)
+		c.Mul(c, pow10Big(int64(digits)))
+		c.Quo(c, den)
+		return fitsDigits(c) && digits+1 <= MaxAmountDigits
+	}
+	return fitsDigits(num) && fitsDigits(den)
+}
+
+var maxWritable = pow10Big(MaxAmountDigits) // the first number with one digit too many
+
+// fitsDigits reports whether |x| has at most MaxAmountDigits digits.
+func fitsDigits(x *big.Int) bool {
+	switch bl := x.BitLen(); {
+	case bl <= 132: // 2^132 < 10^40
+		return true
+	case bl > 133: // 2^133 > 10^40
+		return false
+	}
+	return new(big.Int).Abs(x).Cmp(maxWritable) < 0
 }
 
 // MustRatio is ParseRatio for tests, examples and package initialisation:
@@ -139,8 +204,17 @@ func (r Ratio) Neg() Ratio { return Ratio{new(big.Rat).Neg(r.rat())} }
 func (r Ratio) Complement() Ratio { return Ratio{new(big.Rat).Sub(ratioOne, r.rat())} }
 
 // Decimal returns r rounded to scale digits after the point in mode:
-// MustRatio("1/3").Decimal(4, RoundHalfEven) is 0.3333.
+// MustRatio("1/3").Decimal(4, RoundHalfEven) is 0.3333. Any scale is
+// accepted, as Round accepts it: a negative one far beyond r's digits gives
+// zero or one unit at once, and a ratio that terminates is never written
+// with more places than it needs. A ratio that does not terminate (1/3) has
+// scale digits after the point, so its cost grows with scale.
 func (r Ratio) Decimal(scale int32, mode RoundingMode) decimal.Decimal {
+	if scale > 2*MaxAmountDigits {
+		if digits, ok := r.terminatingDigits(); ok && digits < scale {
+			scale = digits
+		}
+	}
 	return roundQuo(r.rat().Num(), r.rat().Denom(), scale, mode)
 }
 
@@ -158,6 +232,11 @@ func (r Ratio) mulDecimal(d decimal.Decimal, scale int32, mode RoundingMode) dec
 
 // roundQuo returns num/den (den > 0) rounded to scale digits in mode.
 func roundQuo(num, den *big.Int, scale int32, mode RoundingMode) decimal.Decimal {
+	if scale < 0 && -3*int64(scale) >= int64(num.BitLen())-int64(den.BitLen())+2 {
+		// |num/den| < 2^(bits-bits+1), so twice it is below
+		// 8^-scale <= 10^-scale: less than half a unit, nothing kept.
+		return atScale(big.NewInt(increment(mode, num.Sign(), -1, false)), scale)
+	}
 	n := new(big.Int).Set(num)
 	d := new(big.Int).Set(den)
 	if scale >= 0 {
@@ -173,7 +252,7 @@ func roundQuo(num, den *big.Int, scale int32, mode RoundingMode) decimal.Decimal
 			q.Add(q, big.NewInt(inc))
 		}
 	}
-	return decimal.NewFromBigInt(q, -scale)
+	return atScale(q, scale)
 }
 
 func pow10Big(n int64) *big.Int {
@@ -232,8 +311,23 @@ func (r Ratio) Percent() string {
 	return r.rat().RatString()
 }
 
-// MarshalText writes String.
-func (r Ratio) MarshalText() ([]byte, error) { return []byte(r.String()), nil }
+// MarshalText writes String. A ratio with a number beyond MaxAmountDigits
+// (the product of many ratios can grow so) is an error wrapping
+// ErrTooManyDigits: it would not read back.
+func (r Ratio) MarshalText() ([]byte, error) {
+	if err := r.checkWritable(); err != nil {
+		return nil, err
+	}
+	return []byte(r.String()), nil
+}
+
+func (r Ratio) checkWritable() error {
+	if !r.writable() {
+		return fmt.Errorf("ensemble: write ratio: %w: a numerator of %d bits over a denominator of %d bits",
+			ErrTooManyDigits, r.rat().Num().BitLen(), r.rat().Denom().BitLen())
+	}
+	return nil
+}
 
 // UnmarshalText reads any form ParseRatio accepts.
 func (r *Ratio) UnmarshalText(b []byte) error {
@@ -246,7 +340,13 @@ func (r *Ratio) UnmarshalText(b []byte) error {
 }
 
 // MarshalJSON writes the ratio as a JSON string, such as "1/3" or "0.125".
-func (r Ratio) MarshalJSON() ([]byte, error) { return json.Marshal(r.String()) }
+// It refuses what MarshalText refuses.
+func (r Ratio) MarshalJSON() ([]byte, error) {
+	if err := r.checkWritable(); err != nil {
+		return nil, err
+	}
+	return json.Marshal(r.String())
+}
 
 // UnmarshalJSON reads a JSON string in any form ParseRatio accepts, or a
 // JSON number, which is read from its text and never through a float.

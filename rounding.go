@@ -1,6 +1,7 @@
 package ensemble
 
 import (
+	"math"
 	"math/big"
 	"strconv"
 
@@ -89,25 +90,35 @@ func (m *RoundingMode) UnmarshalText(b []byte) error {
 // rounds to tens, hundreds, ...) in mode m. A value that already has scale
 // digits or fewer is returned unchanged. Round is exact: it works on the
 // decimal's integer coefficient, never through binary floating point.
+//
+// Every scale is accepted, math.MinInt32 and math.MaxInt32 included, and
+// none is slow: a value smaller than half the unit of scale rounds to zero
+// or to one unit (as the mode says) without computing that unit's digits.
+// The result's exponent is -scale, except that scale math.MinInt32, whose
+// negation is no int32, gives ten units at exponent math.MaxInt32, and that
+// a zero found that way is the plain 0.
 func Round(d decimal.Decimal, scale int32, m RoundingMode) decimal.Decimal {
-	exp := d.Exponent()
-	if -exp <= scale {
+	exp := int64(d.Exponent())
+	if -exp <= int64(scale) {
 		return d
 	}
-	drop := int64(-exp - scale) // digits to drop, > 0
-	if drop <= 18 && d.NumDigits() <= 18 {
-		{
-			p := pow10i64[drop]
-			v := d.CoefficientInt64()
-			q, r := v/p, v%p
-			return decimal.New(q+roundIncrement(m, q, r, p), -scale)
-		}
+	drop := -exp - int64(scale) // digits to drop, > 0
+	if drop <= 18 && d.NumDigits() <= 18 && scale != math.MinInt32 {
+		p := pow10i64[drop]
+		v := d.CoefficientInt64()
+		q, r := v/p, v%p
+		return decimal.New(q+roundIncrement(m, q, r, p), -scale)
 	}
 	c := d.Coefficient()
-	p := new(big.Int).Exp(big.NewInt(10), big.NewInt(drop), nil)
+	if drop > int64(d.NumDigits()) {
+		// |c| < 10^digits <= 10^(drop-1): the dropped part is below half
+		// a unit and nothing is kept.
+		return atScale(big.NewInt(increment(m, c.Sign(), -1, false)), scale)
+	}
+	p := pow10Big(drop) // drop <= the coefficient's digits: bounded by the input
 	q, r := new(big.Int).QuoRem(c, p, new(big.Int))
 	if r.Sign() == 0 {
-		return decimal.NewFromBigInt(q, -scale)
+		return atScale(q, scale)
 	}
 	// Compare 2|r| with p to find which side of the half the dropped part lies.
 	twice := new(big.Int).Abs(r)
@@ -115,6 +126,20 @@ func Round(d decimal.Decimal, scale int32, m RoundingMode) decimal.Decimal {
 	half := twice.Cmp(p) // -1 below half, 0 exactly half, +1 above
 	if inc := increment(m, r.Sign(), half, q.Bit(0) == 1); inc != 0 {
 		q.Add(q, big.NewInt(inc))
+	}
+	return atScale(q, scale)
+}
+
+// atScale returns q units of 10^-scale. The one scale whose negation is no
+// int32, math.MinInt32, is written as 10q at exponent math.MaxInt32. Zero
+// is the plain 0, so that no extreme exponent reaches later arithmetic
+// (shopspring aligns exponents by multiplying out the difference).
+func atScale(q *big.Int, scale int32) decimal.Decimal {
+	if q.Sign() == 0 {
+		return decimal.Zero
+	}
+	if scale == math.MinInt32 {
+		return decimal.NewFromBigInt(q.Mul(q, big.NewInt(10)), math.MaxInt32)
 	}
 	return decimal.NewFromBigInt(q, -scale)
 }
