@@ -12,7 +12,8 @@ type CadenceUnit uint8
 const (
 	// CadenceUnspecified is the zero value; a Cadence must name its unit.
 	CadenceUnspecified CadenceUnit = iota
-	// Daily steps by calendar days (a daylight-saving day is one day).
+	// Daily steps by calendar days (a daylight-saving day is one day; a
+	// date the zone skipped has no cycle).
 	Daily
 	// Weekly steps by seven calendar days.
 	Weekly
@@ -143,6 +144,20 @@ func (c Cadence) step() (months, days int) {
 // Boundary(anchor, 0, loc) is anchor). The anchor's wall-clock time of day
 // in loc (nil means UTC) is kept; month-based cadences clamp the anchor's day
 // to the last day of shorter months. The result is in loc.
+//
+// Where a clock change breaks that wall time, one rule applies in every
+// zone: a boundary in a gap (the clock jumps over it) is the first instant
+// after the gap, the clock change itself (02:30 on a New York
+// spring-forward day bills at 03:00 EDT; a boundary on a date the zone
+// skipped, at the start of the next date); a boundary in an overlap (the
+// clock shows it twice) is its first occurrence (01:30 EDT on a New York
+// fall-back day, 01:30 BST in London). Moving forward keeps a boundary on or
+// after the time it names, never inside the cycle before it, and the first
+// occurrence is when the wall clock first reads that time; together they
+// make boundaries never decrease, so cycles never overlap. Two consecutive
+// boundaries are equal only where the zone skipped a whole cycle (a daily
+// cycle on a skipped date); Periods and PeriodAt never return such an empty
+// cycle.
 func (c Cadence) Boundary(anchor time.Time, n int, loc *time.Location) (time.Time, error) {
 	if err := c.Validate(); err != nil {
 		return time.Time{}, err
@@ -160,6 +175,9 @@ func (c Cadence) Boundary(anchor time.Time, n int, loc *time.Location) (time.Tim
 const maxSteps = 1 << 20
 
 func (c Cadence) boundary(a time.Time, n int, loc *time.Location) time.Time {
+	if n == 0 {
+		return a // the anchor itself, even as the second reading of an overlap
+	}
 	y, m, d := a.Date()
 	hh, mm, ss := a.Clock()
 	ns := a.Nanosecond()
@@ -211,6 +229,26 @@ func sameWall(t, want time.Time) bool {
 	y, m, d := t.Date()
 	hh, mm, ss := t.Clock()
 	return time.Date(y, m, d, hh, mm, ss, t.Nanosecond(), time.UTC).Equal(want)
+}
+
+// localDate returns the calendar date t falls on in loc: the day d whose
+// first instant is at or before t and the next day's first instant after it.
+// It is t's wall date except where the clock goes back across midnight
+// (America/Goose_Bay, 1987-2010: 00:01 back to 23:01): the instants
+// repeated from the day before belong to the day already begun, so dates
+// never go backwards as time goes forward and no day count is negative.
+func localDate(t time.Time, loc *time.Location) (int, time.Month, int) {
+	lt := t.In(loc)
+	y, m, d := lt.Date()
+	start, _ := lt.ZoneBounds()
+	if start.IsZero() || lt.Sub(start) > 48*time.Hour {
+		return y, m, d // no clock change in the last two days
+	}
+	py, pm, pd := start.Add(-1).In(loc).Date()
+	if py > y || py == y && (pm > m || pm == m && pd > d) {
+		return py, pm, pd
+	}
+	return y, m, d
 }
 
 // PeriodAt returns the cycle [Boundary(n), Boundary(n+1)) that contains t,

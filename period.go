@@ -77,7 +77,7 @@ func PeriodThrough(first, last time.Time, loc *time.Location) (Period, error) {
 	if lastStart.Before(start) {
 		return Period{}, fmt.Errorf("%w: days %s through %s", ErrPeriodOrder, start.Format(time.DateOnly), lastStart.Format(time.DateOnly))
 	}
-	y, m, d := lastStart.In(loc).Date()
+	y, m, d := localDate(lastStart, loc)
 	return Period{Start: start, End: startOfDay(y, m, d+1, loc)}, nil
 }
 
@@ -85,7 +85,7 @@ func PeriodThrough(first, last time.Time, loc *time.Location) (Period, error) {
 // skipped midnight time.Date answered with t (an instant late in the day
 // before). It returns that day's first instant and whether t names a day.
 func dayStart(t time.Time, loc *time.Location) (time.Time, bool) {
-	y, m, d := t.In(loc).Date()
+	y, m, d := localDate(t, loc)
 	if s := startOfDay(y, m, d, loc); s.Equal(t) {
 		return s, true
 	}
@@ -348,8 +348,9 @@ type ProrateOptions struct {
 // Prorate returns the fraction of whole that part covers, exactly:
 // measure(part ∩ whole) / measure(whole) under opts.Basis. The part of part
 // outside whole is ignored. A whole that holds time but measures zero under
-// a 30-day basis (a daily cycle on the 31st) is measured in exact time
-// instead; an empty whole wraps ErrEmptyPeriod. Calendar days a zone
+// its basis (a daily cycle on the 31st under a 30-day basis; the few hours a
+// skipped date leaves of a daily cycle, under a day basis) is measured in
+// exact time instead; an empty whole wraps ErrEmptyPeriod. Calendar days a zone
 // skipped (Samoa's 2011-12-30) are not counted by any day basis.
 // Under ProrateDaysEndInclusive an empty part or whole wraps
 // ErrAmbiguousEnd (an empty whole wraps ErrEmptyPeriod too).
@@ -397,10 +398,13 @@ func Prorate(part, whole Period, opts ProrateOptions) (Ratio, error) {
 	if err != nil {
 		return Ratio{}, err
 	}
-	if w.Sign() == 0 && !whole.IsEmpty() && (opts.Basis == ProrateThirtyDayMonth || opts.Basis == ProrateThirtyDayCalendarMonth) {
-		// A whole that holds time but no 30-day-month day (a daily cycle on
-		// the 31st) is measured in exact time: its parts are still fractions
-		// of it, and a billing run never fails on it.
+	if w.Sign() == 0 && !whole.IsEmpty() {
+		// A whole that holds time but no day of its basis (a daily cycle on
+		// the 31st under a 30-day basis; the hours a skipped date leaves of
+		// a daily cycle, [00:00, 12:00) of Samoa's 2011-12-31 for a cycle
+		// at noon, under any day basis) is measured in exact time: its
+		// parts are still fractions of it, and a billing run never fails
+		// on it.
 		measure = func(p Period) (*big.Rat, error) {
 			m, err := p.Measure(ProrateExactTime, loc)
 			return m.rat(), err
@@ -445,7 +449,7 @@ func skippedDates(from, to time.Time, loc *time.Location) int64 {
 // civilDay returns the number of the calendar day t falls on in loc,
 // counted from 1970-01-01.
 func civilDay(t time.Time, loc *time.Location) int64 {
-	y, m, d := t.In(loc).Date()
+	y, m, d := localDate(t, loc)
 	return time.Date(y, m, d, 0, 0, 0, 0, time.UTC).Unix() / 86400
 }
 
@@ -456,7 +460,7 @@ func civilDay(t time.Time, loc *time.Location) int64 {
 // leap year). The count between two dates is the difference of their
 // places, so counts add up.
 func calendar30(t time.Time, loc *time.Location) int64 {
-	y, m, d := t.In(loc).Date()
+	y, m, d := localDate(t, loc)
 	return 30*(12*int64(y)+int64(m)-1) + int64(d) - 1
 }
 
@@ -488,9 +492,11 @@ func elapsed30(origin, t time.Time, loc *time.Location) *big.Rat {
 // dayFraction returns how far through its (possibly 23- or 25-hour) local
 // day t is, as an exact fraction.
 func dayFraction(t time.Time, loc *time.Location) *big.Rat {
-	lt := t.In(loc)
-	y, m, d := lt.Date()
+	y, m, d := localDate(t, loc)
 	midnight := startOfDay(y, m, d, loc)
 	next := startOfDay(y, m, d+1, loc)
-	return new(big.Rat).SetFrac64(int64(lt.Sub(midnight)), int64(next.Sub(midnight)))
+	if !next.After(midnight) || t.Before(midnight) {
+		return new(big.Rat) // never: t's day holds t
+	}
+	return new(big.Rat).SetFrac64(int64(t.Sub(midnight)), int64(next.Sub(midnight)))
 }

@@ -118,8 +118,14 @@ func TestProrateDST(t *testing.T) {
 
 func TestProrateErrors(t *testing.T) {
 	jan31 := ensemble.MustPeriod(day(2026, 1, 31), day(2026, 2, 1).Add(-time.Hour))
-	_, err := ensemble.Prorate(jan31, jan31, ensemble.ProrateOptions{Basis: ensemble.ProrateDaysEndExclusive})
-	require.ErrorIs(t, err, ensemble.ErrEmptyPeriod, "a period within one day counts no days")
+	empty := ensemble.MustPeriod(day(2026, 1, 31), day(2026, 1, 31))
+	_, err := ensemble.Prorate(empty, empty, ensemble.ProrateOptions{Basis: ensemble.ProrateDaysEndExclusive})
+	require.ErrorIs(t, err, ensemble.ErrEmptyPeriod, "an empty whole")
+	// A whole within one day counts no days, and is prorated by its time.
+	half := ensemble.MustPeriod(day(2026, 1, 31), day(2026, 1, 31).Add(23*time.Hour/2))
+	f, err := ensemble.Prorate(half, jan31, ensemble.ProrateOptions{Basis: ensemble.ProrateDaysEndExclusive})
+	require.NoError(t, err)
+	require.True(t, f.Equal(ensemble.MustRatio("1/2")), "got %s", f)
 	_, err = ensemble.Prorate(jan31, ensemble.Period{Start: day(2026, 2, 1), End: day(2026, 1, 1)}, ensemble.ProrateOptions{Basis: ensemble.ProrateExactTime})
 	require.ErrorIs(t, err, ensemble.ErrPeriodOrder)
 	_, err = ensemble.Prorate(jan31, jan31, ensemble.ProrateOptions{Basis: ensemble.ProrationBasis(42)})

@@ -23,7 +23,9 @@ func quote(s string) string { return strconv.Quote(s) }
 const MaxCycles = 100000
 
 // cycles calls f for every cycle of cad from anchor that overlaps
-// [start, end), in order, stopping when f returns false. It steps with
+// [start, end), in order, stopping when f returns false; a cycle all of
+// whose time the zone skipped (a daily one on Pacific/Apia's 2011-12-30)
+// is left out, as ensemble.Cadence.Periods leaves it. It steps with
 // Boundary from the index PeriodAt finds, as ensemble.Cadence.Periods does,
 // without its iterator's allocations.
 func cycles(cad ensemble.Cadence, anchor, start, end time.Time, loc *time.Location, f func(ensemble.Period) bool) error {
@@ -38,12 +40,17 @@ func cycles(cad ensemble.Cadence, anchor, start, end time.Time, loc *time.Locati
 		if !f(ensemble.Period{Start: p.Start.UTC(), End: p.End.UTC()}) {
 			return nil
 		}
-		n++
-		next, err := cad.Boundary(anchor, n+1, loc)
-		if err != nil {
-			return err
+		p.Start = p.End
+		for { // the next cycle that holds time: a zone can skip a daily one
+			n++
+			next, err := cad.Boundary(anchor, n+1, loc)
+			if err != nil {
+				return err
+			}
+			if p.End = next; next.After(p.Start) {
+				break
+			}
 		}
-		p = ensemble.Period{Start: p.End, End: next}
 	}
 	return nil
 }
