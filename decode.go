@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"reflect"
 	"strconv"
 	"strings"
 	"time"
@@ -267,8 +268,9 @@ func DecodeDocument(subject string, data []byte, v any) error {
 	return DecodeJSON(subject, data, v)
 }
 
-// DecodeJSON decodes data into v strictly: CheckJSON's checks, then
-// encoding/json with unknown fields refused. It has no size bound, for values
+// DecodeJSON decodes data into v strictly: CheckJSON's checks, every
+// decimal.Decimal of v written as ParseDecimal reads it (never null, an
+// exponent or a bare point, which shopspring/decimal would read silently), then encoding/json with unknown fields refused. It has no size bound, for values
 // the library wrote (a settlement State of millions of lines); documents go
 // through DecodeDocument. Hosts that read JSON with json.Unmarshal get
 // encoding/json's own *json.SyntaxError for malformed text before any of the
@@ -277,6 +279,9 @@ func DecodeDocument(subject string, data []byte, v any) error {
 // is known; a value's own error (a *ParseError of an amount, say) is its Err.
 func DecodeJSON(subject string, data []byte, v any) error {
 	if err := CheckJSON(subject, data); err != nil {
+		return err
+	}
+	if err := checkDecimals(subject, data, reflect.TypeOf(v)); err != nil {
 		return err
 	}
 	dec := json.NewDecoder(bytes.NewReader(data))

@@ -20,10 +20,12 @@ type Input struct {
 // ErrDecode reports input that cannot be read as JSON of the expected shape.
 var ErrDecode = errors.New("invoice: cannot decode")
 
-// DecodeInput reads an Input from JSON strictly: unknown fields, trailing
-// data and documents over ensemble.MaxDocumentBytes are errors wrapping
-// ErrDecode, as are decimals with more than ensemble.MaxAmountDigits digits
-// or an exponent beyond ±40. Decoding does not validate; Build does.
+// DecodeInput reads an Input from JSON strictly (ensemble.DecodeDocument):
+// unknown fields, repeated or case-variant keys, trailing data, documents
+// over ensemble.MaxDocumentBytes and decimals not in plain decimal notation
+// (null, exponents) or with more than ensemble.MaxAmountDigits digits are
+// errors wrapping ErrDecode and an *ensemble.DecodeError. Decoding does not
+// validate; Build does.
 func DecodeInput(data []byte) (Input, error) {
 	var in Input
 	if err := ensemble.DecodeDocument("invoice input", data, &in); err != nil {
