@@ -2,9 +2,9 @@ package ensemble_test
 
 import (
 	"archive/zip"
+	"go/build"
 	"math/big"
 	"path/filepath"
-	"runtime"
 	"sort"
 	"strings"
 	"sync"
@@ -19,7 +19,7 @@ import (
 
 // allZones lists every zone of the Go tz database.
 var allZones = sync.OnceValue(func() []string {
-	r, err := zip.OpenReader(filepath.Join(runtime.GOROOT(), "lib", "time", "zoneinfo.zip"))
+	r, err := zip.OpenReader(filepath.Join(build.Default.GOROOT, "lib", "time", "zoneinfo.zip"))
 	if err != nil {
 		return []string{"UTC", "Pacific/Apia", "Pacific/Kiritimati", "America/New_York", "Europe/London", "America/Santiago"}
 	}
