@@ -452,6 +452,9 @@ func parseRole(s string) (role, error) {
 		return role{kind: roleType, typ: partner.Type(rest)}, nil
 	}
 	if rest, ok := strings.CutPrefix(s, "partner:"); ok && rest != "" {
+		if err := ensemble.CheckID(rest, ":"); err != nil {
+			return role{}, fmt.Errorf("party %q: %w", s, err)
+		}
 		return role{kind: rolePartner, id: partner.ID(rest)}, nil
 	}
 	if rest, ok := strings.CutPrefix(s, "chain["); ok && strings.HasSuffix(rest, "]") {

@@ -5,6 +5,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/ensemble-commerce/ensemble"
 	"github.com/ensemble-commerce/ensemble/settlement"
 )
 
@@ -38,4 +39,13 @@ func TestPlanErrorsNameTheNodes(t *testing.T) {
 			require.ErrorContains(t, err, tt.want)
 		})
 	}
+}
+
+// TestPlanPartyIDsAreChecked: a fixed partner party passes the id check.
+func TestPlanPartyIDsAreChecked(t *testing.T) {
+	doc := "id: p\nversion: 1\nroot:\n  id: root\n  children:\n    - {id: a, party: \"partner:a\\0\", share: \"10%\"}\n    - {id: s, party: seller, share: remaining}\n"
+	plans, err := settlement.ParsePlans([]byte(doc))
+	require.NoError(t, err)
+	_, err = settlement.New(settlement.Config{Plans: plans, Rules: loadRules(t), Network: loadNetwork(t)})
+	require.ErrorIs(t, err, ensemble.ErrInvalidID)
 }
