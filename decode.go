@@ -150,15 +150,12 @@ type frame struct {
 }
 
 // scanKeys walks the token stream once, refusing repeated and case-variant
-// keys, syntax errors and anything after the first value.
+// keys, nesting deeper than maxDepth, syntax errors and anything after the
+// first value.
 func scanKeys(subject string, data []byte) error {
-	dec := json.NewDecoder(bytes.NewReader(data))
-	dec.UseNumber()
-	var stack []frame
-	expectKey := false
+	w := newWalker(data)
 	for {
-		start := tokenStart(data, dec.InputOffset())
-		tok, err := dec.Token()
+		start, tok, key, err := w.next()
 		if err == io.EOF {
 			return decodeError(subject, data, int64(len(data)), "", "unexpected end of the document", nil)
 		}
@@ -166,45 +163,78 @@ func scanKeys(subject string, data []byte) error {
 			return syntaxError(subject, data, start, err)
 		}
 		switch {
-		case expectKey && tok != json.Delim('}'):
-			key := tok.(string) // Token returns only strings where keys go
-			top := &stack[len(stack)-1]
-			top.key = key
-			folded := foldKey(key)
+		case key:
+			top := &w.stack[len(w.stack)-1]
+			folded := foldKey(top.key)
 			if _, dup := top.keys[folded]; dup {
-				return decodeError(subject, data, start, pathOf(stack), "key "+strconv.Quote(key)+" appears twice in one object (keys are matched case-insensitively)", nil)
+				return decodeError(subject, data, start, pathOf(w.stack), "key "+strconv.Quote(top.key)+" appears twice in one object (keys are matched case-insensitively)", nil)
 			}
 			if top.keys == nil {
 				top.keys = map[string]struct{}{}
 			}
 			top.keys[folded] = struct{}{}
-			expectKey = false
-			continue
 		case tok == json.Delim('{'), tok == json.Delim('['):
-			if len(stack) == maxDepth {
-				return decodeError(subject, data, start, pathOf(stack), "nested more than "+strconv.Itoa(maxDepth)+" deep", nil)
+			if len(w.stack) > maxDepth {
+				return decodeError(subject, data, start, pathOf(w.stack[:maxDepth]), "nested more than "+strconv.Itoa(maxDepth)+" deep", nil)
 			}
-			stack = append(stack, frame{object: tok == json.Delim('{')})
-			expectKey = tok == json.Delim('{')
-			continue
-		case tok == json.Delim('}'), tok == json.Delim(']'):
-			stack = stack[:len(stack)-1]
-			expectKey = false
-		}
-		// A value ended.
-		if len(stack) == 0 {
-			end := dec.InputOffset()
+		case len(w.stack) == 0: // the document's one value ended
+			end := w.dec.InputOffset()
 			if rest := bytes.TrimLeft(data[end:], " \t\r\n"); len(rest) > 0 {
 				return decodeError(subject, data, int64(len(data)-len(rest)), "", "data after the document (a second value or trailing garbage)", nil)
 			}
 			return nil
 		}
-		top := &stack[len(stack)-1]
-		expectKey = top.object
+	}
+}
+
+// walker reads a document token by token and keeps the path to the token
+// it last read.
+type walker struct {
+	data      []byte
+	dec       *json.Decoder
+	stack     []frame
+	expectKey bool
+	ended     bool // the last token ended a value: move past it before the next
+}
+
+func newWalker(data []byte) *walker {
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.UseNumber()
+	return &walker{data: data, dec: dec}
+}
+
+// next reads a token and returns where it starts, whether it is an object's
+// key (then the top frame's key is set), and io.EOF at the end. After a
+// scalar or a closing bracket, the stack still points at the value it
+// ended; after an opening bracket, the new object or list is on the stack.
+func (w *walker) next() (start int64, tok json.Token, key bool, err error) {
+	if w.ended && len(w.stack) > 0 {
+		top := &w.stack[len(w.stack)-1]
+		w.expectKey = top.object
 		if !top.object {
 			top.index++
 		}
 	}
+	w.ended = false
+	start = tokenStart(w.data, w.dec.InputOffset())
+	if tok, err = w.dec.Token(); err != nil {
+		return start, nil, false, err
+	}
+	switch {
+	case w.expectKey && tok != json.Delim('}'):
+		w.stack[len(w.stack)-1].key, _ = tok.(string) // Token gives only strings where keys go
+		w.expectKey = false
+		return start, tok, true, nil
+	case tok == json.Delim('{'), tok == json.Delim('['):
+		w.stack = append(w.stack, frame{object: tok == json.Delim('{')})
+		w.expectKey = tok == json.Delim('{')
+		return start, tok, false, nil
+	case tok == json.Delim('}'), tok == json.Delim(']'):
+		w.stack = w.stack[:len(w.stack)-1]
+		w.expectKey = false
+	}
+	w.ended = true
+	return start, tok, false, nil
 }
 
 // tokenStart skips the white space and separators after offset, where the
@@ -343,39 +373,19 @@ func pathAt(data []byte, offset int64) string {
 	if offset < 0 {
 		return ""
 	}
-	dec := json.NewDecoder(bytes.NewReader(data))
-	var stack []frame
-	expectKey := false
+	w := newWalker(data)
 	for {
-		start := tokenStart(data, dec.InputOffset())
-		tok, err := dec.Token()
+		start, tok, key, err := w.next()
 		if err != nil {
 			return ""
 		}
-		if start >= offset && !expectKey {
-			return pathOf(stack)
-		}
-		switch {
-		case expectKey && tok != json.Delim('}'):
-			stack[len(stack)-1].key, _ = tok.(string)
-			expectKey = false
+		if key || start < offset {
 			continue
-		case tok == json.Delim('{'), tok == json.Delim('['):
-			stack = append(stack, frame{object: tok == json.Delim('{')})
-			expectKey = tok == json.Delim('{')
-			continue
-		case tok == json.Delim('}'), tok == json.Delim(']'):
-			stack = stack[:len(stack)-1]
-			expectKey = false
 		}
-		if len(stack) == 0 {
-			return ""
+		if tok == json.Delim('{') || tok == json.Delim('[') {
+			return pathOf(w.stack[:len(w.stack)-1])
 		}
-		top := &stack[len(stack)-1]
-		expectKey = top.object
-		if !top.object {
-			top.index++
-		}
+		return pathOf(w.stack)
 	}
 }
 
