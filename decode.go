@@ -73,10 +73,11 @@ func decodeError(subject string, data []byte, offset int64, path, msg string, er
 // exactly one well-formed JSON value whose meaning cannot be smuggled:
 //   - empty input, a byte-order mark (UTF-8, UTF-16 or UTF-32), invalid UTF-8;
 //   - a syntax error, trailing data or a second top-level value;
-//   - an object with a key twice, or two keys that differ only in case
-//     ("amount" beside "Amount"): encoding/json would let the later one win,
-//     matching struct fields case-insensitively, so a reviewed value could be
-//     replaced by a smuggled one.
+//   - an object with a key twice, or two keys encoding/json would match to
+//     one struct field ("amount" beside "Amount", or "expreſſion" with a long
+//     s): encoding/json would let the later one win, so a reviewed value
+//     could be replaced by a smuggled one;
+//   - nesting deeper than 10,000 objects and lists.
 //
 // It reads the document once, in time linear in its size. DecodeJSON runs it
 // before decoding; types whose UnmarshalJSON reads an object run it on their
