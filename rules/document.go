@@ -4,9 +4,11 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
@@ -152,57 +154,72 @@ func (d Document) Validate() error {
 // documents are not validated or compiled; see Env.Compile and
 // Env.NewRuleSet.
 func ParseDocuments(data []byte) ([]Document, error) {
-	docs, errs := parseDocuments("", data)
+	docs, _, errs := parseFile(File{Data: data})
 	if len(errs) > 0 {
 		return nil, joinErrors(errs)
 	}
 	return docs, nil
 }
 
-func parseDocuments(source string, data []byte) ([]Document, []error) {
+// parseFile reads the documents of one file and places their fields in it.
+// The maps are in step with the documents (nil entries when the text cannot
+// be placed).
+func parseFile(f File) ([]Document, []*sourceMap, []error) {
+	source, data := f.Name, f.Data
 	if len(data) > ensemble.MaxDocumentBytes {
-		return nil, []error{&DocumentError{Source: source, Err: ensemble.CheckDocument("rules", data)}}
+		return nil, nil, []error{&DocumentError{Source: source, Err: ensemble.CheckDocument("rules", data)}}
 	}
 	js := bytes.TrimSpace(data)
 	if len(js) == 0 || (js[0] != '{' && js[0] != '[') {
 		var err error
 		js, err = ensemble.YAMLToJSON(data)
 		if err != nil {
-			return nil, []error{&DocumentError{Source: source, Err: err}}
+			return nil, nil, []error{fileError(source, err)}
 		}
 		js = bytes.TrimSpace(js)
 	}
 	if err := ensemble.CheckDocument("rules", js); err != nil {
-		return nil, []error{&DocumentError{Source: source, Err: err}}
+		return nil, nil, []error{fileError(source, err)}
 	}
-	if js[0] != '[' {
-		d, err := parseDocument(js)
-		if err != nil {
-			return nil, []error{documentError(source, js, err)}
+	raws := []json.RawMessage{js}
+	if js[0] == '[' {
+		if err := strictUnmarshal(js, &raws); err != nil {
+			return nil, nil, []error{&DocumentError{Source: source, Err: err}}
 		}
-		d.Source = source
-		return []Document{d}, nil
 	}
-	var raws []json.RawMessage
-	if err := strictUnmarshal(js, &raws); err != nil {
-		return nil, []error{&DocumentError{Source: source, Err: err}}
+	maps := sourceMaps(source, data)
+	if len(maps) != len(raws) {
+		maps = make([]*sourceMap, len(raws))
 	}
 	var docs []Document
+	var placed []*sourceMap
 	var errs []error
 	for i, raw := range raws {
 		d, err := parseDocument(raw)
 		if err != nil {
-			name := fmt.Sprintf("[%d]", i)
-			if source != "" {
-				name = source + name
+			name := source
+			if js[0] == '[' && maps[i] == nil {
+				name = fmt.Sprintf("%s[%d]", source, i)
 			}
-			errs = append(errs, documentError(name, raw, err))
+			errs = append(errs, documentError(name, raw, maps[i], err))
 			continue
 		}
 		d.Source = source
 		docs = append(docs, d)
+		placed = append(placed, maps[i])
 	}
-	return docs, errs
+	return docs, placed, errs
+}
+
+// fileError wraps an error reading a whole file, keeping the line and
+// column a *ensemble.DecodeError gives.
+func fileError(source string, err error) error {
+	de := &DocumentError{Source: source, Err: err}
+	var dec *ensemble.DecodeError
+	if errors.As(err, &dec) {
+		de.Line, de.Column = dec.Line, dec.Column
+	}
+	return de
 }
 
 func parseDocument(js []byte) (Document, error) {
@@ -212,14 +229,71 @@ func parseDocument(js []byte) (Document, error) {
 }
 
 // documentError names the id and version of a document that failed to
-// decode, when they can be read.
-func documentError(source string, raw []byte, err error) error {
+// decode, when they can be read, and places the offending field in the
+// file.
+func documentError(source string, raw []byte, m *sourceMap, err error) error {
 	var head struct {
 		ID      string `json:"id"`
 		Version int    `json:"version"`
 	}
 	_ = json.Unmarshal(raw, &head)
-	return &DocumentError{Source: source, RuleID: head.ID, Version: head.Version, Err: err}
+	de := &DocumentError{Source: source, RuleID: head.ID, Version: head.Version, Err: err}
+	var te *json.UnmarshalTypeError
+	at := m.at("")
+	switch {
+	case errors.As(err, &te):
+		de.Field = te.Field
+		at = m.at(te.Field)
+	case strings.HasPrefix(err.Error(), "json: unknown field "):
+		name, _ := strconv.Unquote(strings.TrimPrefix(err.Error(), "json: unknown field "))
+		de.Field = name
+		if m != nil {
+			at = m.key(unknownKeyPath(m, name))
+		}
+	default:
+		// A value's own decoder refused it (a kind, a date) without saying
+		// where: the field is the one that fails alone.
+		if f := failingField(raw); f != "" {
+			de.Field = f
+			at = m.at(f)
+		}
+	}
+	de.Line, de.Column = at.line, at.column
+	return de
+}
+
+// failingField returns the top-level field of a document that fails to
+// decode on its own, or "".
+func failingField(raw []byte) string {
+	var fields map[string]json.RawMessage
+	if json.Unmarshal(raw, &fields) != nil {
+		return ""
+	}
+	names := make([]string, 0, len(fields))
+	for k := range fields {
+		names = append(names, k)
+	}
+	sort.Strings(names)
+	for _, k := range names {
+		one, _ := json.Marshal(map[string]json.RawMessage{k: fields[k]})
+		var d Document
+		if json.Unmarshal(one, &d) != nil {
+			return k
+		}
+	}
+	return ""
+}
+
+// unknownKeyPath finds the path of a key encoding/json refused by name
+// only: the shallowest field of that name in the document.
+func unknownKeyPath(m *sourceMap, name string) string {
+	best := ""
+	for p := range m.keys {
+		if (p == name || strings.HasSuffix(p, "."+name)) && (best == "" || len(p) < len(best) || len(p) == len(best) && p < best) {
+			best = p
+		}
+	}
+	return best
 }
 
 func strictUnmarshal(data []byte, v any) error {
@@ -255,63 +329,41 @@ type RuleSet struct {
 // malformed test cases. On any error no rule set is returned.
 func (e *Env) LoadRuleSet(files ...File) (*RuleSet, error) {
 	var docs []Document
+	var maps []*sourceMap
 	var errs []error
-	type key struct {
-		source, id string
-		version    int
-	}
-	positions := map[key]docPositions{}
 	for _, f := range files {
-		ds, ferrs := parseDocuments(f.Name, f.Data)
+		ds, ms, ferrs := parseFile(f)
 		errs = append(errs, ferrs...)
 		docs = append(docs, ds...)
-		if len(ferrs) == 0 {
-			if ps := yamlPositions(f.Data); len(ps) == len(ds) {
-				for i, d := range ds {
-					positions[key{f.Name, d.ID, d.Version}] = ps[i]
-				}
-			}
-		}
+		maps = append(maps, ms...)
 	}
-	s, err := e.NewRuleSet(docs...)
-	if err != nil {
-		var le *LoadError
-		if asLoadError(err, &le) {
-			errs = append(errs, le.Errs...)
-		} else {
-			errs = append(errs, err)
-		}
-	}
-	for _, err := range errs {
-		ce, ok := err.(*CompileError)
-		if !ok {
-			continue
-		}
-		p, ok := positions[key{ce.Source, ce.RuleID, ce.Version}][ce.Field]
-		if !ok {
-			continue
-		}
-		for i := range ce.Issues {
-			ce.Issues[i].DocLine, ce.Issues[i].DocColumn = p.place(ce.Issues[i].Line, ce.Issues[i].Column)
-		}
-	}
+	s, err := e.newRuleSet(docs, maps)
+	errs = append(errs, flattenLoad(err)...)
 	if len(errs) > 0 {
 		return nil, joinErrors(errs)
 	}
 	return s, nil
 }
 
-func asLoadError(err error, le **LoadError) bool {
-	l, ok := err.(*LoadError)
-	if ok {
-		*le = l
+// flattenLoad lists the errors a *LoadError gathers, or err itself.
+func flattenLoad(err error) []error {
+	if err == nil {
+		return nil
 	}
-	return ok
+	if le, ok := err.(*LoadError); ok {
+		return le.Errs
+	}
+	return []error{err}
 }
 
 // NewRuleSet compiles docs into a rule set, reporting every problem at once
-// as LoadRuleSet does.
+// as LoadRuleSet does. Documents built in Go have no file, so their errors
+// give places within the expression only.
 func (e *Env) NewRuleSet(docs ...Document) (*RuleSet, error) {
+	return e.newRuleSet(docs, nil)
+}
+
+func (e *Env) newRuleSet(docs []Document, maps []*sourceMap) (*RuleSet, error) {
 	s := &RuleSet{env: e, byID: map[string][]*Rule{}}
 	var errs []error
 	type key struct {
@@ -319,7 +371,11 @@ func (e *Env) NewRuleSet(docs ...Document) (*RuleSet, error) {
 		v  int
 	}
 	seen := map[key]string{}
-	for _, d := range docs {
+	for i, d := range docs {
+		var m *sourceMap
+		if i < len(maps) {
+			m = maps[i]
+		}
 		if d.ID != "" {
 			k := key{d.ID, d.Version}
 			if src, dup := seen[k]; dup {
@@ -327,20 +383,16 @@ func (e *Env) NewRuleSet(docs ...Document) (*RuleSet, error) {
 				if src != "" {
 					where = " (first in " + src + ")"
 				}
+				at := m.at("version")
 				errs = append(errs, &DocumentError{Source: d.Source, RuleID: d.ID, Version: d.Version, Field: "version",
-					Err: fmt.Errorf("duplicate id and version%s", where)})
+					Line: at.line, Column: at.column, Err: fmt.Errorf("duplicate id and version%s", where)})
 				continue
 			}
 			seen[k] = d.Source
 		}
-		r, err := e.Compile(d)
+		r, err := e.compile(d, m)
 		if err != nil {
-			var le *LoadError
-			if asLoadError(err, &le) {
-				errs = append(errs, le.Errs...)
-			} else {
-				errs = append(errs, err)
-			}
+			errs = append(errs, flattenLoad(err)...)
 			continue
 		}
 		s.byID[r.ID()] = append(s.byID[r.ID()], r)
@@ -410,9 +462,11 @@ func (s *RuleSet) RunTests(ctx context.Context) error {
 // order.
 func (r *Rule) RunTests(ctx context.Context) []TestFailure {
 	var fails []TestFailure
-	for _, tc := range r.doc.Tests {
+	for i, tc := range r.doc.Tests {
 		if msg := r.runCase(ctx, tc); msg != "" {
-			fails = append(fails, TestFailure{RuleID: r.doc.ID, Version: r.doc.Version, Case: tc.Name, Message: msg})
+			at := r.src.at(ensemble.Path("tests", i))
+			fails = append(fails, TestFailure{Source: r.doc.Source, Line: at.line, Column: at.column,
+				RuleID: r.doc.ID, Version: r.doc.Version, Case: tc.Name, Message: msg})
 		}
 	}
 	return fails
@@ -440,11 +494,11 @@ func (r *Rule) checkTests() error {
 	for i, tc := range r.doc.Tests {
 		field := ensemble.Path("tests", i)
 		if _, err := r.factsOf(tc); err != nil {
-			errs = append(errs, &DocumentError{Source: r.doc.Source, RuleID: r.doc.ID, Version: r.doc.Version, Field: field + ".facts", Err: err})
+			errs = append(errs, r.fieldError(field+".facts", err))
 		}
 		if len(tc.Want) > 0 {
 			if _, err := r.decodeWant(tc.Want); err != nil {
-				errs = append(errs, &DocumentError{Source: r.doc.Source, RuleID: r.doc.ID, Version: r.doc.Version, Field: field + ".want", Err: err})
+				errs = append(errs, r.fieldError(field+".want", err))
 			}
 		}
 	}

@@ -204,19 +204,20 @@ func TestRuleSetReportsEveryError(t *testing.T) {
 	require.ErrorAs(t, err, &le)
 	msg := err.Error()
 	for _, want := range []string{
-		`bad.yaml: rule "a" v1 expression 1:15: double literal 100.5 is not allowed`,
-		`bad.yaml: rule "a" v1 expression 2:10: undefined field 'nope'`,
-		" |   partner.nope == \"x\"\n | .........^",
-		`bad.yaml: rule "a" v1: version: duplicate id and version (first in bad.yaml)`,
-		`bad.yaml: rule "b" v1 expression 1:5: a share rule must be of type decimal, not money`,
-		`broken.json: rule "x" v0: json: unknown field "expresion"`,
-		`rules: bad.yaml: rule "d" v1: tests[0].facts: rules: no variable "customer" is declared`,
-		`rules: bad.yaml: rule "d" v1: tests[0].want: json: cannot unmarshal string`,
+		`bad.yaml:7:19: rule "a" v1 expression 1:15: double literal 100.5 is not allowed`,
+		`hint: write dec("100.5")`,
+		`bad.yaml:8:14: rule "a" v1 expression 2:10: undefined field 'nope'`,
+		" |       partner.nope == \"x\"\n | .............^",
+		`bad.yaml:10:12: rule "a" v1: version: duplicate id and version (first in bad.yaml)`,
+		`bad.yaml:18:15: rule "b" v1 expression 1:1: a share rule must be of type decimal, not money`,
+		`broken.json:1:13: rule "x" v0: expresion: json: unknown field "expresion"`,
+		`rules: bad.yaml:31:14: rule "d" v1: tests[0].facts: rules: no variable "customer" is declared`,
+		`rules: bad.yaml:32:13: rule "d" v1: tests[0].want: json: cannot unmarshal string`,
+		// Rule c cannot be decoded (unknown kind): its kind is placed.
+		`rules: bad.yaml:21:9: rule "c" v0: kind: rules: unknown rule kind "rate"`,
 	} {
 		require.Contains(t, msg, want)
 	}
-	// Rule c cannot be decoded (unknown kind); it is named by index and id.
-	require.Contains(t, msg, `rules: bad.yaml[3]: rule "c" v0: rules: unknown rule kind "rate"`)
 	var ce *rules.CompileError
 	require.ErrorAs(t, err, &ce)
 	require.Equal(t, "bad.yaml", ce.Source)
@@ -289,15 +290,15 @@ func TestRunTestsReportsFailures(t *testing.T) {
 	require.ErrorAs(t, err, &te)
 	got := te.Failures
 	want := []rules.TestFailure{
-		{RuleID: "cond", Version: 3, Case: "wrong error", Message: `got error "rules: rule \"cond\" v3 expression 1:16: rules: division by zero", want an error containing "currency"`},
-		{RuleID: "cond", Version: 3, Case: "unexpected error", Message: `unexpected error: rules: rule "cond" v3 expression 1:16: rules: division by zero`},
-		{RuleID: "pol", Version: 1, Case: "wrong reason", Message: `got denied ("nope"), want denied ("other")`},
-		{RuleID: "pol", Version: 1, Case: "wrong verdict", Message: `got denied ("nope"), want allowed`},
-		{RuleID: "share", Version: 1, Case: "wrong", Message: `got 0.25, want 0.3`},
-		{RuleID: "share", Version: 1, Case: "expects error", Message: `got 0.25, want an error containing "boom"`},
+		{Source: "f.yaml", Line: 17, Column: 7, RuleID: "cond", Version: 3, Case: "wrong error", Message: `got error "rules: rule \"cond\" v3 expression 1:16: rules: division by zero", want an error containing "currency"`},
+		{Source: "f.yaml", Line: 20, Column: 7, RuleID: "cond", Version: 3, Case: "unexpected error", Message: `unexpected error: rules: rule "cond" v3 expression 1:16: rules: division by zero`},
+		{Source: "f.yaml", Line: 31, Column: 7, RuleID: "pol", Version: 1, Case: "wrong reason", Message: `got denied ("nope"), want denied ("other")`},
+		{Source: "f.yaml", Line: 32, Column: 7, RuleID: "pol", Version: 1, Case: "wrong verdict", Message: `got denied ("nope"), want allowed`},
+		{Source: "f.yaml", Line: 9, Column: 7, RuleID: "share", Version: 1, Case: "wrong", Message: `got 0.25, want 0.3`},
+		{Source: "f.yaml", Line: 10, Column: 7, RuleID: "share", Version: 1, Case: "expects error", Message: `got 0.25, want an error containing "boom"`},
 	}
 	require.Empty(t, cmp.Diff(want, got))
-	require.Contains(t, err.Error(), `rule "share" v1 case "wrong": got 0.25, want 0.3`)
+	require.Contains(t, err.Error(), `f.yaml:9:7: rule "share" v1 case "wrong": got 0.25, want 0.3`)
 }
 
 func TestDocumentJSONRoundTrip(t *testing.T) {
@@ -364,7 +365,10 @@ func TestCostBudgetAtLoad(t *testing.T) {
 	require.Equal(t, "r", ce.RuleID)
 	require.Greater(t, ce.Estimate, ce.Limit)
 	require.True(t, errors.Is(err, rules.ErrCostLimit))
-	require.Contains(t, err.Error(), `rule "r" v1 has an estimated worst-case cost`)
+	// It points at the outer comprehension, where the cost multiplies.
+	require.Contains(t, err.Error(), `rule "r" v1 expression 1:16: estimated worst-case cost`)
+	require.Equal(t, [2]int{1, 16}, [2]int{ce.Line, ce.Column})
+	require.Contains(t, ce.Snippet, "^")
 
 	small := mustEnv(rules.SizeHint("order.flags", 10))
 	r, err := small.Compile(doc(rules.Condition, `order.flags.all(a, order.flags.all(b, a != b))`))

@@ -27,18 +27,36 @@ func ruleName(id string, version int) string {
 	return fmt.Sprintf("rule %q v%d", id, version)
 }
 
-// Issue is one problem cel-go found in an expression: where it is (line and
-// column from 1, within the expression) and cel's caret snippet.
+// Issue is one problem found in an expression: where it is (line and
+// column from 1, within the expression), what is wrong, a caret snippet, and
+// for the mistakes rule authors often make, a Hint that says the fix (with
+// the right value: a double 0.15 is dec("0.15"), never percent(dec("0.15"))).
 //
-// When the rule came from a YAML file, DocLine and DocColumn give the same
-// place in the file (0 when it cannot be told, as inside folded scalars).
+// When the rule was read from a file (LoadRuleSet, Check), DocLine and
+// DocColumn give the same place in the file and the snippet shows the file's
+// line; they are 0 when it cannot be told, as inside folded scalars.
 type Issue struct {
 	Line      int    `json:"line"`
 	Column    int    `json:"column"`
 	Message   string `json:"message"`
+	Hint      string `json:"hint,omitempty"`
 	Snippet   string `json:"snippet,omitempty"`
 	DocLine   int    `json:"doc_line,omitempty"`
 	DocColumn int    `json:"doc_column,omitempty"`
+}
+
+// where renders "file:line:col: " (or as much of it as is known) for a
+// message.
+func where(source string, line, column int) string {
+	switch {
+	case source != "" && line > 0:
+		return fmt.Sprintf("%s:%d:%d: ", source, line, column)
+	case source != "":
+		return source + ": "
+	case line > 0:
+		return fmt.Sprintf("%d:%d: ", line, column)
+	}
+	return ""
 }
 
 // CompileError reports every problem in one rule's expression: syntax, type
@@ -59,16 +77,13 @@ func (e *CompileError) Error() string {
 		if i > 0 {
 			b.WriteString("\n")
 		}
-		b.WriteString("rules: ")
-		switch {
-		case e.Source != "" && is.DocLine > 0:
-			fmt.Fprintf(&b, "%s:%d:%d: ", e.Source, is.DocLine, is.DocColumn)
-		case e.Source != "":
-			b.WriteString(e.Source + ": ")
-		}
+		b.WriteString("rules: " + where(e.Source, is.DocLine, is.DocColumn))
 		fmt.Fprintf(&b, "%s %s %d:%d: %s", ruleName(e.RuleID, e.Version), e.Field, is.Line, is.Column, is.Message)
 		if is.Snippet != "" {
 			b.WriteString("\n" + is.Snippet)
+		}
+		if is.Hint != "" {
+			b.WriteString("\n hint: " + is.Hint)
 		}
 	}
 	if len(e.Issues) == 0 {
@@ -80,12 +95,25 @@ func (e *CompileError) Error() string {
 // CostError reports a rule whose static cost estimate exceeds the budget
 // (Runtime false, found when the rule is compiled) or whose evaluation
 // exceeded the runtime cost limit (Runtime true). It matches ErrCostLimit.
+//
+// A budget error found when compiling points at the costliest part of the
+// expression (the outermost comprehension, else the expression's start):
+// Line and Column within the expression, DocLine and DocColumn in the file
+// when the rule was read from one, with a caret snippet.
 type CostError struct {
-	RuleID   string
-	Version  int
-	Runtime  bool
-	Estimate uint64 // the static worst case; 0 for a runtime error
-	Limit    uint64
+	Source    string
+	RuleID    string
+	Version   int
+	Field     string // "expression" or "reason_expression"
+	Runtime   bool
+	Estimate  uint64 // the static worst case; 0 for a runtime error
+	Limit     uint64
+	Line      int
+	Column    int
+	DocLine   int
+	DocColumn int
+	Snippet   string
+	Hint      string
 }
 
 // Error renders the problem, naming the rule where there is one.
@@ -93,7 +121,19 @@ func (e *CostError) Error() string {
 	if e.Runtime {
 		return fmt.Sprintf("rules: %s exceeded the runtime cost limit %d", ruleName(e.RuleID, e.Version), e.Limit)
 	}
-	return fmt.Sprintf("rules: %s has an estimated worst-case cost of %d, over the budget %d", ruleName(e.RuleID, e.Version), e.Estimate, e.Limit)
+	var b strings.Builder
+	b.WriteString("rules: " + where(e.Source, e.DocLine, e.DocColumn) + ruleName(e.RuleID, e.Version))
+	if e.Field != "" {
+		fmt.Fprintf(&b, " %s %d:%d", e.Field, e.Line, e.Column)
+	}
+	fmt.Fprintf(&b, ": estimated worst-case cost %d, over the budget %d", e.Estimate, e.Limit)
+	if e.Snippet != "" {
+		b.WriteString("\n" + e.Snippet)
+	}
+	if e.Hint != "" {
+		b.WriteString("\n hint: " + e.Hint)
+	}
+	return b.String()
 }
 
 // Is reports whether target is ErrCostLimit.
@@ -123,22 +163,22 @@ func (e *EvalError) Unwrap() error { return e.Err }
 
 // DocumentError reports a rule document that cannot be read or whose fields
 // are invalid (missing id, unknown kind, bad dates, duplicate id and
-// version, malformed test cases).
+// version, malformed test cases). Line and Column place the field (or the
+// document) in its file when it was read from one.
 type DocumentError struct {
 	Source  string
 	RuleID  string
 	Version int
 	Field   string
+	Line    int
+	Column  int
 	Err     error
 }
 
 // Error renders the problem, naming the rule where there is one.
 func (e *DocumentError) Error() string {
 	var b strings.Builder
-	b.WriteString("rules: ")
-	if e.Source != "" {
-		b.WriteString(e.Source + ": ")
-	}
+	b.WriteString("rules: " + where(e.Source, e.Line, e.Column))
 	if e.RuleID != "" {
 		b.WriteString(ruleName(e.RuleID, e.Version) + ": ")
 	}
@@ -180,8 +220,12 @@ func joinErrors(errs []error) error {
 	return &LoadError{Errs: errs}
 }
 
-// TestFailure is one failed test case of a rule document.
+// TestFailure is one failed test case of a rule document. Source, Line and
+// Column place the case in its file when the rule was read from one.
 type TestFailure struct {
+	Source  string `json:"source,omitempty"`
+	Line    int    `json:"line,omitempty"`
+	Column  int    `json:"column,omitempty"`
 	RuleID  string `json:"rule_id"`
 	Version int    `json:"version"`
 	Case    string `json:"case"`
@@ -198,7 +242,7 @@ func (e *TestError) Error() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "rules: %d test cases failed", len(e.Failures))
 	for _, f := range e.Failures {
-		fmt.Fprintf(&b, "\n%s case %q: %s", ruleName(f.RuleID, f.Version), f.Case, f.Message)
+		fmt.Fprintf(&b, "\n%s%s case %q: %s", where(f.Source, f.Line, f.Column), ruleName(f.RuleID, f.Version), f.Case, f.Message)
 	}
 	return b.String()
 }

@@ -139,11 +139,12 @@ func ExampleEnv_LoadRuleSet_errors() {
 	fmt.Println(errors.As(err, &ce), ce.RuleID)
 	// Output:
 	// rules: 2 problems loading rules:
-	// rules: fees.yaml:6:29: rule "fee" v1 expression 1:15: double literal 0.029 is not allowed: write dec("...") for an exact decimal
-	//  | line.amount * 0.029
-	//  | ..............^
+	// rules: fees.yaml:6:29: rule "fee" v1 expression 1:15: double literal 0.029 is not allowed: rules compute with exact decimals
+	//  |   expression: line.amount * 0.029
+	//  | ............................^
+	//  hint: write dec("0.029")
 	// rules: fees.yaml:11:44: rule "cap" v1 expression 1:30: invalid currency: ensemble: parse currency "EURO": want a three-letter ISO 4217 code, or a declared unit as "CODE:DIGITS"
-	//  | min(line.amount, money("10", "EURO"))
-	//  | .............................^
+	//  |   expression: min(line.amount, money("10", "EURO"))
+	//  | ...........................................^
 	// true fee
 }

@@ -137,12 +137,30 @@ func TestPropertyDivAndRoundAreExact(t *testing.T) {
 	})
 }
 
+// TestPropertyCurrencyMismatchAlwaysErrors: money of two currencies never
+// meets. When the expression fixes both currencies, the rule is refused when
+// checked, at the operator; when a fact gives one (here mode), every
+// evaluation with another currency fails with ErrCurrencyMismatch at the
+// operator.
 func TestPropertyCurrencyMismatchAlwaysErrors(t *testing.T) {
 	p := newPairEnv(t)
-	exprs := []string{
+	fixed := []string{
 		`money(a, "EUR") + money(b, "USD")`,
 		`money(a, "EUR") - money(b, "JPY")`,
 		`min(money(a, "EUR"), money(b, "GBP"))`,
+		`-money(a, "EUR") * b + money(b, "USD").round(2)`,
+		`b > a ? money(a, "EUR") : money(a, "EUR") + money(b, "CHF")`,
+	}
+	for _, e := range fixed {
+		_, err := p.env.Compile(doc(rules.Amount, e))
+		var ce *rules.CompileError
+		require.ErrorAs(t, err, &ce, e)
+		require.Contains(t, ce.Issues[0].Message, "currency mismatch", e)
+	}
+	exprs := []string{
+		`money(a, "EUR") + money(b, mode)`,
+		`money(a, mode) - money(b, "JPY")`,
+		`min(money(a, "EUR"), money(b, mode))`,
 	}
 	compiled := make([]*rules.Rule, len(exprs))
 	for i, e := range exprs {
@@ -152,7 +170,8 @@ func TestPropertyCurrencyMismatchAlwaysErrors(t *testing.T) {
 		a := decimalGen().Draw(t, "a")
 		b := decimalGen().Draw(t, "b")
 		i := rapid.IntRange(0, len(exprs)-1).Draw(t, "expr")
-		_, err := compiled[i].Amount(p.ctx, p.facts(a, b, 0, ""))
+		mode := rapid.SampledFrom([]string{"USD", "GBP", "CHF"}).Draw(t, "currency")
+		_, err := compiled[i].Amount(p.ctx, p.facts(a, b, 0, mode))
 		require.True(t, errors.Is(err, ensemble.ErrCurrencyMismatch), "%v", err)
 		var ee *rules.EvalError
 		require.ErrorAs(t, err, &ee)

@@ -33,6 +33,7 @@ type Rule struct {
 	reason   *program // policy rules with a reason_expression
 	estimate uint64   // static worst-case cost of the expression
 	tracked  bool
+	src      *sourceMap // where the document's fields are in its file; nil when built in Go
 }
 
 type program struct {
@@ -83,22 +84,35 @@ func (r *Rule) InForce(t time.Time) bool { return r.doc.inForce(t) }
 // line, column and caret snippet), an estimate over the budget as a
 // *CostError; several at once come in a *LoadError.
 func (e *Env) Compile(doc Document) (*Rule, error) {
+	return e.compile(doc, nil)
+}
+
+// compile is Compile for a document read from a file, whose errors m places
+// in it.
+func (e *Env) compile(doc Document, m *sourceMap) (*Rule, error) {
+	r := &Rule{doc: doc.clone(), env: e, src: m}
 	if err := doc.Validate(); err != nil {
-		return nil, &DocumentError{Source: doc.Source, RuleID: doc.ID, Version: doc.Version, Err: err}
+		field := ""
+		var ve *ensemble.ValidationError
+		if errors.As(err, &ve) && len(ve.Problems) > 0 {
+			field = ve.Problems[0].Path
+		}
+		de := r.fieldError(field, err)
+		de.Field = ""
+		return nil, de
 	}
 	ce, err := e.celEnv(doc.EnvVersion)
 	if err != nil {
-		return nil, &DocumentError{Source: doc.Source, RuleID: doc.ID, Version: doc.Version, Field: "env_version", Err: err}
+		return nil, r.fieldError("env_version", err)
 	}
-	r := &Rule{doc: doc.clone(), env: e}
 	var errs []error
-	main, est, err := e.compileExpr(ce, &r.doc, "expression", doc.Expression, doc.Kind.resultType())
+	main, est, err := e.compileExpr(ce, r, "expression", doc.Expression, doc.Kind.resultType())
 	if err != nil {
 		errs = append(errs, err)
 	}
 	r.main, r.estimate = main, est
 	if doc.Kind == Policy && doc.ReasonExpression != "" {
-		reason, _, err := e.compileExpr(ce, &r.doc, "reason_expression", doc.ReasonExpression, types.StringType)
+		reason, _, err := e.compileExpr(ce, r, "reason_expression", doc.ReasonExpression, types.StringType)
 		if err != nil {
 			errs = append(errs, err)
 		}
@@ -116,6 +130,13 @@ func (e *Env) Compile(doc Document) (*Rule, error) {
 	return r, nil
 }
 
+// fieldError is a *DocumentError about the field at path, placed in the
+// rule's file when it was read from one.
+func (r *Rule) fieldError(path string, err error) *DocumentError {
+	at := r.src.at(path)
+	return &DocumentError{Source: r.doc.Source, RuleID: r.doc.ID, Version: r.doc.Version, Field: path, Line: at.line, Column: at.column, Err: err}
+}
+
 func hasComprehension(a *cel.Ast) bool {
 	found := false
 	ast.PreOrderVisit(a.NativeRep().Expr(), ast.NewExprVisitor(func(e ast.Expr) {
@@ -124,16 +145,21 @@ func hasComprehension(a *cel.Ast) bool {
 	return found
 }
 
-func (e *Env) compileExpr(ce *cel.Env, doc *Document, field, expr string, want *types.Type) (program, uint64, error) {
+func (e *Env) compileExpr(ce *cel.Env, r *Rule, field, expr string, want *types.Type) (program, uint64, error) {
+	doc := &r.doc
 	p := program{field: field}
-	compileErr := func(issues []Issue) error {
+	src := common.NewTextSource(expr)
+	h := hinter{env: e, version: doc.EnvVersion, kind: doc.Kind, field: field, text: expr}
+	compileErr := func(errs []*common.Error) error {
+		issues := issuesOf(src, errs, h)
+		r.placeIssues(field, expr, issues)
 		return &CompileError{Source: doc.Source, RuleID: doc.ID, Version: doc.Version, Field: field, Issues: issues}
 	}
-	src := common.NewTextSource(expr)
 	parsed, iss := ce.Parse(expr)
 	if iss != nil && iss.Err() != nil {
-		return p, 0, compileErr(issuesOf(src, iss.Errors()))
+		return p, 0, compileErr(iss.Errors())
 	}
+	h.parsed = parsed.NativeRep()
 	// Doubles, dyn and bad literals are reported even when the expression
 	// does not type-check, beside the checker's own errors.
 	var early []*common.Error
@@ -155,22 +181,26 @@ func (e *Env) compileExpr(ce *cel.Env, doc *Document, field, expr string, want *
 				all = append(all, ce)
 			}
 		}
-		return p, 0, compileErr(issuesOf(src, all))
+		return p, 0, compileErr(all)
 	}
+	h.checked = a.NativeRep()
 	if out := a.OutputType(); !out.IsExactType(want) {
-		loc := a.NativeRep().SourceInfo().GetStartLocation(a.NativeRep().Expr().ID())
-		ce := &common.Error{Location: loc, Message: fmt.Sprintf("%s %s rule must be of type %s, not %s", article(doc.Kind), doc.Kind, want, out)}
+		// The whole expression is of the wrong type: point at its start.
+		ce := &common.Error{Location: common.NewLocation(1, 0), Message: fmt.Sprintf("%s %s rule must be of type %s, not %s", article(doc.Kind), doc.Kind, want, out), ExprID: a.NativeRep().Expr().ID()}
 		if field == "reason_expression" {
 			ce.Message = fmt.Sprintf("reason_expression must be of type string, not %s", out)
 		}
-		return p, 0, compileErr([]Issue{issueOf(src, ce)})
+		return p, 0, compileErr([]*common.Error{ce})
+	}
+	if errs := currencyMismatches(a.NativeRep()); len(errs) > 0 {
+		return p, 0, compileErr(errs)
 	}
 	est, err := ce.EstimateCost(a, e.est)
 	if err != nil {
-		return p, 0, compileErr([]Issue{{Line: 1, Column: 1, Message: "cost estimate failed: " + err.Error()}})
+		return p, 0, compileErr([]*common.Error{{Location: common.NewLocation(1, 0), Message: "cost estimate failed: " + err.Error()}})
 	}
 	if est.Max > e.cfg.costBudget {
-		return p, 0, &CostError{RuleID: doc.ID, Version: doc.Version, Estimate: est.Max, Limit: e.cfg.costBudget}
+		return p, 0, r.costError(field, expr, a.NativeRep(), est.Max, e.cfg.costBudget)
 	}
 	opts := []cel.ProgramOption{cel.InterruptCheckFrequency(64)}
 	p.tracked = !e.cfg.untracked || hasComprehension(a)
@@ -179,15 +209,53 @@ func (e *Env) compileExpr(ce *cel.Env, doc *Document, field, expr string, want *
 	}
 	prg, err := ce.Program(a, opts...)
 	if err != nil {
-		return p, 0, compileErr([]Issue{{Line: 1, Column: 1, Message: err.Error()}})
+		return p, 0, compileErr([]*common.Error{{Location: common.NewLocation(1, 0), Message: err.Error()}})
 	}
 	p.ast, p.prg = a, prg
 	return p, est.Max, nil
 }
 
-// issuesOf turns cel errors into issues, sorted by position, without
-// duplicates (the AST validator reports again what findProblems found).
-func issuesOf(src common.Source, errs []*common.Error) []Issue {
+// placeIssues gives each issue its place in the rule's file, with the
+// file's line as the snippet, when the rule was read from one.
+func (r *Rule) placeIssues(field, expr string, issues []Issue) {
+	ep, ok := r.src.expr(field, expr)
+	if !ok {
+		return
+	}
+	for i := range issues {
+		at := ep.place(issues[i].Line, issues[i].Column)
+		if at.line == 0 {
+			continue
+		}
+		issues[i].DocLine, issues[i].DocColumn = at.line, at.column
+		issues[i].Snippet = r.src.snippet(at)
+	}
+}
+
+// costError reports an estimate over the budget at the outermost
+// comprehension (where the cost multiplies), or at the expression's start.
+func (r *Rule) costError(field, expr string, a *ast.AST, estimate, budget uint64) *CostError {
+	at := a.Expr()
+	ast.PreOrderVisit(a.Expr(), ast.NewExprVisitor(func(e ast.Expr) {
+		if e.Kind() == ast.ComprehensionKind && at.Kind() != ast.ComprehensionKind {
+			at = e
+		}
+	}))
+	src := common.NewTextSource(expr)
+	loc := a.SourceInfo().GetStartLocation(at.ID())
+	is := issueOf(src, &common.Error{Location: loc, ExprID: at.ID()})
+	is.Hint = "the estimate assumes every list, map and string is as large as its size hint; a consumer bounds them with rules.SizeHint, an author with smaller loops"
+	issues := []Issue{is}
+	r.placeIssues(field, expr, issues)
+	is = issues[0]
+	return &CostError{Source: r.doc.Source, RuleID: r.doc.ID, Version: r.doc.Version, Field: field, Estimate: estimate, Limit: budget,
+		Line: is.Line, Column: is.Column, DocLine: is.DocLine, DocColumn: is.DocColumn, Snippet: is.Snippet, Hint: is.Hint}
+}
+
+// issuesOf turns cel errors into issues with their hints, sorted by
+// position, without duplicates (the AST validator reports again what
+// findProblems found).
+func issuesOf(src common.Source, errs []*common.Error, h hinter) []Issue {
 	var out []Issue
 	seen := map[Issue]bool{}
 	for _, e := range errs {
@@ -197,6 +265,7 @@ func issuesOf(src common.Source, errs []*common.Error) []Issue {
 			continue
 		}
 		seen[k] = true
+		is.Hint = h.hint(e)
 		out = append(out, is)
 	}
 	sort.SliceStable(out, func(i, j int) bool {

@@ -33,7 +33,7 @@ func findProblems(a *ast.AST, report reporter) {
 		switch e.Kind() {
 		case ast.LiteralKind:
 			if _, ok := e.AsLiteral().(types.Double); ok {
-				report(e.ID(), "double literal %v is not allowed: write dec(\"...\") for an exact decimal", e.AsLiteral())
+				report(e.ID(), "double literal %v is not allowed: rules compute with exact decimals", e.AsLiteral())
 			}
 		case ast.CallKind:
 			validateCall(e, report)
