@@ -30,7 +30,11 @@ import (
 //	    want: "0.30"
 //
 // A rule version is in force from EffectiveFrom (inclusive, zero: always)
-// until EffectiveUntil (exclusive, zero: forever). Policy rules may give a
+// until EffectiveUntil (exclusive, zero: forever); where versions overlap,
+// the highest is in force. A version that higher versions hide entirely is
+// refused when the set is loaded (ErrShadowedVersion); Continuous, on any
+// version of a rule, also refuses a stretch of time between its first and
+// last version where none is in force (ErrVersionGap). Policy rules may give a
 // reason (a fixed text) or a reason_expression (a CEL string expression)
 // used when they deny.
 type Document struct {
@@ -41,6 +45,7 @@ type Document struct {
 	EnvVersion       Version    `json:"env_version"`
 	EffectiveFrom    time.Time  `json:"effective_from,omitzero"`
 	EffectiveUntil   time.Time  `json:"effective_until,omitzero"`
+	Continuous       bool       `json:"continuous,omitempty"`
 	Expression       string     `json:"expression"`
 	Reason           string     `json:"reason,omitempty"`
 	ReasonExpression string     `json:"reason_expression,omitempty"`
@@ -397,6 +402,7 @@ func (e *Env) newRuleSet(docs []Document, maps []*sourceMap) (*RuleSet, error) {
 		}
 		s.byID[r.ID()] = append(s.byID[r.ID()], r)
 	}
+	errs = append(errs, versionProblems(docs, maps)...)
 	if len(errs) > 0 {
 		return nil, joinErrors(errs)
 	}
