@@ -274,10 +274,12 @@ type versionHeap struct {
 	idx   []int
 }
 
-func (h *versionHeap) Len() int           { return len(h.idx) }
-func (h *versionHeap) Less(i, j int) bool { return h.spans[h.idx[i]].version > h.spans[h.idx[j]].version }
-func (h *versionHeap) Swap(i, j int)      { h.idx[i], h.idx[j] = h.idx[j], h.idx[i] }
-func (h *versionHeap) Push(x any)         { h.idx = append(h.idx, x.(int)) }
+func (h *versionHeap) Len() int { return len(h.idx) }
+func (h *versionHeap) Less(i, j int) bool {
+	return h.spans[h.idx[i]].version > h.spans[h.idx[j]].version
+}
+func (h *versionHeap) Swap(i, j int) { h.idx[i], h.idx[j] = h.idx[j], h.idx[i] }
+func (h *versionHeap) Push(x any)    { h.idx = append(h.idx, x.(int)) }
 func (h *versionHeap) Pop() any {
 	x := h.idx[len(h.idx)-1]
 	h.idx = h.idx[:len(h.idx)-1]
