@@ -112,8 +112,16 @@ func (d Document) Validate() error {
 	if d.Version < 1 {
 		p.Addf("version", "must be 1 or more, got %d", d.Version)
 	}
-	if d.Kind == KindUnspecified || d.Kind > Policy {
-		p.Addf("kind", "must be condition, share, amount or policy")
+	if d.Kind == KindUnspecified || d.Kind > Table {
+		p.Addf("kind", "must be condition, share, amount, policy or table")
+	}
+	if d.Kind == Table {
+		if d.ID != "" && !validIdent(d.ID) {
+			p.Addf("id", "a table's id is the name rules read it by: letters, digits and _, not starting with a digit")
+		}
+		if len(d.Tests) > 0 {
+			p.Addf("tests", "a table has no test cases: test the rules that read it")
+		}
 	}
 	if d.EnvVersion < Version1 || d.EnvVersion > LatestVersion {
 		p.Addf("env_version", "must be 1 to %d, got %d", LatestVersion, d.EnvVersion)
@@ -322,9 +330,10 @@ type File struct {
 // RuleSet holds compiled rules by id and version. It is immutable and safe
 // for concurrent use.
 type RuleSet struct {
-	env  *Env
-	byID map[string][]*Rule // versions ascending
-	ids  []string
+	env   *Env
+	byID  map[string][]*Rule // versions ascending
+	ids   []string
+	bound map[*Rule][]binding // rules that read tables: bound per stretch of time
 }
 
 // LoadRuleSet parses every file and compiles every document in it, and
@@ -369,18 +378,15 @@ func (e *Env) NewRuleSet(docs ...Document) (*RuleSet, error) {
 }
 
 func (e *Env) newRuleSet(docs []Document, maps []*sourceMap) (*RuleSet, error) {
-	s := &RuleSet{env: e, byID: map[string][]*Rule{}}
-	var errs []error
+	s := &RuleSet{env: e, byID: map[string][]*Rule{}, bound: map[*Rule][]binding{}}
+	ts, errs := e.compileTables(docs, maps)
 	type key struct {
 		id string
 		v  int
 	}
 	seen := map[key]string{}
 	for i, d := range docs {
-		var m *sourceMap
-		if i < len(maps) {
-			m = maps[i]
-		}
+		m := mapOf(maps, i)
 		if d.ID != "" {
 			k := key{d.ID, d.Version}
 			if src, dup := seen[k]; dup {
@@ -395,12 +401,30 @@ func (e *Env) newRuleSet(docs []Document, maps []*sourceMap) (*RuleSet, error) {
 			}
 			seen[k] = d.Source
 		}
-		r, err := e.compile(d, m)
+		if d.Kind == Table {
+			continue // compiled above
+		}
+		r, err := e.compile(d, m, ts)
 		if err != nil {
 			errs = append(errs, flattenLoad(err)...)
 			continue
 		}
+		if ts != nil {
+			bs, err := ts.bind(r)
+			if err != nil {
+				errs = append(errs, err)
+				continue
+			}
+			if len(bs) > 0 {
+				s.bound[r] = bs
+			}
+		}
 		s.byID[r.ID()] = append(s.byID[r.ID()], r)
+	}
+	if ts != nil {
+		for name, rs := range ts.byName {
+			s.byID[name] = append(s.byID[name], rs...)
+		}
 	}
 	errs = append(errs, versionProblems(docs, maps)...)
 	if len(errs) > 0 {
@@ -414,27 +438,54 @@ func (e *Env) newRuleSet(docs []Document, maps []*sourceMap) (*RuleSet, error) {
 	return s, nil
 }
 
-// Rules returns every rule, sorted by id and then version.
+// boundAt returns r bound to the tables in force at t, or r itself when it
+// reads none.
+func (s *RuleSet) boundAt(r *Rule, t time.Time) *Rule {
+	bs := s.bound[r]
+	if len(bs) == 0 {
+		return r
+	}
+	i := sort.Search(len(bs), func(i int) bool { return bs[i].from.After(t) })
+	if i == 0 {
+		return bs[0].rule
+	}
+	return bs[i-1].rule
+}
+
+// first returns r bound to the tables in force when it takes effect.
+func (s *RuleSet) first(r *Rule) *Rule {
+	if bs := s.bound[r]; len(bs) > 0 {
+		return bs[0].rule
+	}
+	return r
+}
+
+// Rules returns every rule, sorted by id and then version; a rule that
+// reads tables is bound to the versions in force when it takes effect.
 func (s *RuleSet) Rules() []*Rule {
 	var out []*Rule
 	for _, id := range s.ids {
-		out = append(out, s.byID[id]...)
+		for _, r := range s.byID[id] {
+			out = append(out, s.first(r))
+		}
 	}
 	return out
 }
 
-// Rule returns the rule with the given id and version.
+// Rule returns the rule with the given id and version, bound to the table
+// versions in force when it takes effect.
 func (s *RuleSet) Rule(id string, version int) (*Rule, bool) {
 	for _, r := range s.byID[id] {
 		if r.Version() == version {
-			return r, true
+			return s.first(r), true
 		}
 	}
 	return nil, false
 }
 
 // At returns the version of rule id in force at t: among the versions whose
-// effective span contains t, the highest. An unknown id wraps
+// effective span contains t, the highest, bound to the versions of the
+// tables it reads in force at t. An unknown id wraps
 // ErrUnknownRule; no version in force wraps ErrNotInForce.
 func (s *RuleSet) At(id string, t time.Time) (*Rule, error) {
 	rs, ok := s.byID[id]
@@ -443,7 +494,7 @@ func (s *RuleSet) At(id string, t time.Time) (*Rule, error) {
 	}
 	for i := len(rs) - 1; i >= 0; i-- {
 		if rs[i].InForce(t) {
-			return rs[i], nil
+			return s.boundAt(rs[i], t), nil
 		}
 	}
 	return nil, fmt.Errorf("%w: rule %q at %s", ErrNotInForce, id, t.UTC().Format(time.RFC3339))

@@ -279,8 +279,9 @@ func (e *Env) varIndex(name string) int {
 // Facts is not safe for concurrent use; give each goroutine its own. It
 // implements cel-go's interpreter.Activation.
 type Facts struct {
-	env  *Env
-	vals []ref.Val
+	env    *Env
+	vals   []ref.Val
+	tables *tableValues // the tables bound to the rule being evaluated
 }
 
 // NewFacts returns an empty Facts for e's variables.
@@ -349,7 +350,7 @@ func (f *Facts) ResolveName(name string) (any, bool) {
 			return val, val != nil
 		}
 	}
-	return nil, false
+	return f.tables.ResolveName(name)
 }
 
 // Parent implements interpreter.Activation.
@@ -418,9 +419,12 @@ const (
 	// when they deny: the document's reason, or its reason_expression (a
 	// string expression evaluated on denial).
 	Policy
+	// Table documents hold a named constant (a rate card, a tier table)
+	// that the other rules of the set read by the table's id; see RuleSet.
+	Table
 )
 
-var kindNames = [...]string{"unspecified", "condition", "share", "amount", "policy"}
+var kindNames = [...]string{"unspecified", "condition", "share", "amount", "policy", "table"}
 
 // String returns the kind's lowercase name.
 func (k Kind) String() string {
@@ -437,7 +441,7 @@ func ParseKind(s string) (Kind, error) {
 			return Kind(i), nil
 		}
 	}
-	return KindUnspecified, &ensemble.EnumError{Package: "rules", Kind: "rule kind", Text: s, Hint: "want condition, share, amount or policy"}
+	return KindUnspecified, &ensemble.EnumError{Package: "rules", Kind: "rule kind", Text: s, Hint: "want condition, share, amount, policy or table"}
 }
 
 // MarshalText writes the kind's name.
@@ -462,9 +466,12 @@ func (k *Kind) UnmarshalText(b []byte) error {
 	return nil
 }
 
-// resultType is the CEL type a rule of kind k must produce.
+// resultType is the CEL type a rule of kind k must produce (nil: a table,
+// any type).
 func (k Kind) resultType() *types.Type {
 	switch k {
+	case Table:
+		return nil
 	case Share:
 		return DecimalType
 	case Amount:

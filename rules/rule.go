@@ -34,6 +34,8 @@ type Rule struct {
 	estimate uint64   // static worst-case cost of the expression
 	tracked  bool
 	src      *sourceMap // where the document's fields are in its file; nil when built in Go
+	tables   *tableValues // the table versions bound to this rule, in a rule set
+	value    ref.Val      // a table's value, computed when it is compiled
 }
 
 type program struct {
@@ -83,13 +85,16 @@ func (r *Rule) InForce(t time.Time) bool { return r.doc.inForce(t) }
 // *ensemble.ValidationError, expression problems as *CompileError (with
 // line, column and caret snippet), an estimate over the budget as a
 // *CostError; several at once come in a *LoadError.
+//
+// A rule that reads a table compiles only in a rule set holding the table
+// (LoadRuleSet, NewRuleSet).
 func (e *Env) Compile(doc Document) (*Rule, error) {
-	return e.compile(doc, nil)
+	return e.compile(doc, nil, nil)
 }
 
 // compile is Compile for a document read from a file, whose errors m places
-// in it.
-func (e *Env) compile(doc Document, m *sourceMap) (*Rule, error) {
+// in it, in a set whose tables ts declares (nil: none).
+func (e *Env) compile(doc Document, m *sourceMap, ts *tableSet) (*Rule, error) {
 	r := &Rule{doc: doc.clone(), env: e, src: m}
 	if err := doc.Validate(); err != nil {
 		field := ""
@@ -105,14 +110,17 @@ func (e *Env) compile(doc Document, m *sourceMap) (*Rule, error) {
 	if err != nil {
 		return nil, r.fieldError("env_version", err)
 	}
+	if ts != nil && doc.Kind != Table {
+		ce = ts.envs[doc.EnvVersion-1]
+	}
 	var errs []error
-	main, est, err := e.compileExpr(ce, r, "expression", doc.Expression, doc.Kind.resultType())
+	main, est, err := e.compileExpr(ce, ts.estimator(e), r, "expression", doc.Expression, doc.Kind.resultType())
 	if err != nil {
 		errs = append(errs, err)
 	}
 	r.main, r.estimate = main, est
 	if doc.Kind == Policy && doc.ReasonExpression != "" {
-		reason, _, err := e.compileExpr(ce, r, "reason_expression", doc.ReasonExpression, types.StringType)
+		reason, _, err := e.compileExpr(ce, ts.estimator(e), r, "reason_expression", doc.ReasonExpression, types.StringType)
 		if err != nil {
 			errs = append(errs, err)
 		}
@@ -122,6 +130,11 @@ func (e *Env) compile(doc Document, m *sourceMap) (*Rule, error) {
 		r.tracked = main.tracked
 		if err := r.checkTests(); err != nil {
 			errs = append(errs, err)
+		}
+		if doc.Kind == Table {
+			if err := r.tableValue(); err != nil {
+				errs = append(errs, err)
+			}
 		}
 	}
 	if len(errs) > 0 {
@@ -145,7 +158,7 @@ func hasComprehension(a *cel.Ast) bool {
 	return found
 }
 
-func (e *Env) compileExpr(ce *cel.Env, r *Rule, field, expr string, want *types.Type) (program, uint64, error) {
+func (e *Env) compileExpr(ce *cel.Env, sizes estimator, r *Rule, field, expr string, want *types.Type) (program, uint64, error) {
 	doc := &r.doc
 	p := program{field: field}
 	src := common.NewTextSource(expr)
@@ -184,7 +197,7 @@ func (e *Env) compileExpr(ce *cel.Env, r *Rule, field, expr string, want *types.
 		return p, 0, compileErr(all)
 	}
 	h.checked = a.NativeRep()
-	if out := a.OutputType(); !out.IsExactType(want) {
+	if out := a.OutputType(); want != nil && !out.IsExactType(want) {
 		// The whole expression is of the wrong type: point at its start.
 		ce := &common.Error{Location: common.NewLocation(1, 0), Message: fmt.Sprintf("%s %s rule must be of type %s, not %s", article(doc.Kind), doc.Kind, want, out), ExprID: a.NativeRep().Expr().ID()}
 		if field == "reason_expression" {
@@ -195,7 +208,7 @@ func (e *Env) compileExpr(ce *cel.Env, r *Rule, field, expr string, want *types.
 	if errs := currencyMismatches(a.NativeRep()); len(errs) > 0 {
 		return p, 0, compileErr(errs)
 	}
-	est, err := ce.EstimateCost(a, e.est)
+	est, err := ce.EstimateCost(a, sizes)
 	if err != nil {
 		return p, 0, compileErr([]*common.Error{{Location: common.NewLocation(1, 0), Message: "cost estimate failed: " + err.Error()}})
 	}
@@ -205,7 +218,7 @@ func (e *Env) compileExpr(ce *cel.Env, r *Rule, field, expr string, want *types.
 	opts := []cel.ProgramOption{cel.InterruptCheckFrequency(64)}
 	p.tracked = !e.cfg.untracked || hasComprehension(a)
 	if p.tracked {
-		opts = append(opts, cel.CostTracking(e.est), cel.CostLimit(e.cfg.costLimit))
+		opts = append(opts, cel.CostTracking(sizes), cel.CostLimit(e.cfg.costLimit))
 	}
 	prg, err := ce.Program(a, opts...)
 	if err != nil {
@@ -332,6 +345,8 @@ func (r *Rule) Eval(ctx context.Context, facts *Facts) (Result, error) {
 		res.Decimal, err = r.Share(ctx, facts)
 	case Amount:
 		res.Money, err = r.Amount(ctx, facts)
+	case Table:
+		return Result{}, fmt.Errorf("%w: %s is a table, read by other rules, not evaluated", ErrWrongKind, ruleName(r.doc.ID, r.doc.Version))
 	default:
 		res.Decision, err = r.Policy(ctx, facts)
 	}
@@ -410,10 +425,15 @@ func (r *Rule) Policy(ctx context.Context, facts *Facts) (Decision, error) {
 // run evaluates one program and turns cel-go's errors into ours.
 func (r *Rule) run(ctx context.Context, p *program, facts *Facts) (ref.Val, error) {
 	var in any = interpreter.EmptyActivation()
+	if r.tables != nil {
+		in = r.tables
+	}
 	if facts != nil {
 		if facts.env != r.env {
 			return nil, &EvalError{RuleID: r.doc.ID, Version: r.doc.Version, Field: p.field, Err: errors.New("facts belong to another environment")}
 		}
+		facts.tables = r.tables
+		defer func() { facts.tables = nil }()
 		in = facts
 	}
 	var out ref.Val
