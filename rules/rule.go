@@ -33,7 +33,7 @@ type Rule struct {
 	reason   *program // policy rules with a reason_expression
 	estimate uint64   // static worst-case cost of the expression
 	tracked  bool
-	src      *sourceMap // where the document's fields are in its file; nil when built in Go
+	src      *sourceMap   // where the document's fields are in its file; nil when built in Go
 	tables   *tableValues // the table versions bound to this rule, in a rule set
 	value    ref.Val      // a table's value, computed when it is compiled
 }
