@@ -127,7 +127,25 @@ type cnode struct {
 // shares can vary (conditions, rules, fixed amounts, caps, floors, parties
 // that may be unable to trade) without a remaining child, rules that are
 // unknown or of the wrong kind, bad cumulative tiers and reserves.
-func New(cfg Config) (*Settler, error) {
+//
+// New also checks the plans' versions together, as ParsePlans does for
+// one document, so plans built in code or read from several documents are
+// checked too. Two plans that would tie for some line (equally specific,
+// a common offer or both for any offer, a common route kind or both for
+// any route, each its plan's highest version in force at common dates)
+// are a *PlanConflictError matching ErrAmbiguousPlan, at plans[i] of the
+// later one, naming both versions and the offers, route kinds and dates of
+// the tie. A version that higher versions of its plan hide from every line
+// it matches is a *PlanConflictError matching ErrShadowedPlan, naming
+// every version that takes its place. A newer version taking over from
+// its effective_from, and a plan listing offers or routes beating one for
+// any, are not conflicts. A Settler New returns never fails a line with
+// ErrAmbiguousPlan.
+func New(cfg Config) (*Settler, error) { return build(cfg, true) }
+
+// build is New; checkVersions false skips the check of the plans'
+// versions together, so tests can compare it with pick.
+func build(cfg Config, checkVersions bool) (*Settler, error) {
 	s := &Settler{rules: cfg.Rules, net: cfg.Network, platform: cfg.Platform, byOffer: map[catalog.OfferID][]*cplan{},
 		decisions: &sharedCache[dkey, *decision]{}, routes: &sharedCache[partner.ID, *chainTimelines]{}}
 	if s.platform == "" {
@@ -148,6 +166,9 @@ func New(cfg Config) (*Settler, error) {
 		if cp != nil {
 			s.plans = append(s.plans, cp)
 		}
+	}
+	if checkVersions {
+		checkPlanVersions(&p, cfg.Plans)
 	}
 	if err := p.Err("plans"); err != nil {
 		return nil, err

@@ -89,3 +89,8 @@ func trimPrefix(s string) string {
 	}
 	return s
 }
+
+// ErrShadowedPlan reports a plan version no line can ever be settled with:
+// wherever it applies, higher versions of the same plan apply too (a
+// mistyped effective_from, say). A *PlanConflictError wraps it.
+var ErrShadowedPlan = errors.New("settlement: plan version hidden by higher versions")

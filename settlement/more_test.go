@@ -145,8 +145,6 @@ func TestGrossBasisAndPlanPick(t *testing.T) {
     children:
       - {id: platform, party: platform, share: "1/3"}
       - {id: seller, party: seller, share: remaining, fallback: platform}
-- {id: cloud-a, version: 1, offers: [twin], root: {id: root, party: platform}}
-- {id: cloud-b, version: 1, offers: [twin], root: {id: root, party: platform}}
 `
 	ps, err := settlement.ParsePlans([]byte(plans))
 	require.NoError(t, err)
@@ -169,11 +167,7 @@ func TestGrossBasisAndPlanPick(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, "1", res.Entries[0].Plan.Version)
 	require.Equal(t, partner.ID("dev-1"), res.Entries[1].Party, "version 2 is in force from June")
-
-	twin := chainLine("L4", "10.00", "2026-03-01")
-	twin.Offer = catalog.Pin{Offer: "twin", Version: 1}
-	_, err = s.Settle(ctx, settlement.State{}, []settlement.Line{twin})
-	require.ErrorIs(t, err, settlement.ErrAmbiguousPlan)
+	// Two equally specific plans are refused when loaded (overlap_test.go).
 }
 
 func TestExplainFollowsEntries(t *testing.T) {

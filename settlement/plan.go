@@ -303,7 +303,13 @@ type NodeID string
 //	        - {id: seller, party: seller, share: remaining}
 //
 // A plan applies to lines of the listed offers (any when empty) and route
-// kinds (any when empty) dated in [EffectiveFrom, EffectiveUntil).
+// kinds (any when empty) dated in [EffectiveFrom, EffectiveUntil). A line
+// is settled by one plan: of the plans that apply to it, the highest
+// version of each id, and of those the most specific (listing offers
+// beats any offer, then listing routes beats any route). ParsePlans and
+// New refuse plans that could be equally specific for a line
+// (ErrAmbiguousPlan) and versions that higher versions hide entirely
+// (ErrShadowedPlan).
 type PlanDocument struct {
 	ID             string            `json:"id"`
 	Version        int               `json:"version"`
@@ -344,8 +350,16 @@ func (d *PlanDocument) Ref() ensemble.Ref {
 }
 
 // ParsePlans reads plan documents from YAML or JSON: one document or a
-// list. Unknown fields are errors. The plans are validated when a Settler
-// is built from them (New), where the rules they name are known.
+// list. Unknown fields are errors. The list's versions are checked
+// together as New checks them: plans that would be equally specific for
+// some line (ErrAmbiguousPlan) and versions hidden by higher versions of
+// their plan (ErrShadowedPlan) are each a *PlanConflictError in the
+// *ensemble.ValidationError returned, at the path plans[i]. Everything
+// else is validated when a Settler is built from the plans (New), where
+// the rules they name are known; New checks the versions again, of every
+// plan it is given, so plans split across documents are checked together.
+// A document is checked on its own, so a tie that only a more specific
+// plan of another document settles is refused: keep such plans together.
 func ParsePlans(data []byte) ([]PlanDocument, error) {
 	js, err := ensemble.YAMLToJSON(data)
 	if err != nil {
@@ -366,6 +380,9 @@ func ParsePlans(data []byte) ([]PlanDocument, error) {
 			if err := strictDecode(r, &docs[i]); err != nil {
 				p.Add(ensemble.Path("plans", i), err)
 			}
+		}
+		if p.Len() == 0 {
+			checkPlanVersions(&p, docs)
 		}
 		if err := p.Err("plans"); err != nil {
 			return nil, err
