@@ -378,6 +378,16 @@ func (e *Env) NewRuleSet(docs ...Document) (*RuleSet, error) {
 }
 
 func (e *Env) newRuleSet(docs []Document, maps []*sourceMap) (*RuleSet, error) {
+	s, errs := e.buildSet(docs, maps)
+	if len(errs) > 0 {
+		return nil, joinErrors(errs)
+	}
+	return s, nil
+}
+
+// buildSet compiles docs into a rule set holding every rule that compiles,
+// and returns every problem found, so that Check can report each rule.
+func (e *Env) buildSet(docs []Document, maps []*sourceMap) (*RuleSet, []error) {
 	s := &RuleSet{env: e, byID: map[string][]*Rule{}, bound: map[*Rule][]binding{}}
 	ts, errs := e.compileTables(docs, maps)
 	type key struct {
@@ -427,15 +437,12 @@ func (e *Env) newRuleSet(docs []Document, maps []*sourceMap) (*RuleSet, error) {
 		}
 	}
 	errs = append(errs, versionProblems(docs, maps)...)
-	if len(errs) > 0 {
-		return nil, joinErrors(errs)
-	}
 	for id, rs := range s.byID {
 		sort.Slice(rs, func(i, j int) bool { return rs[i].Version() < rs[j].Version() })
 		s.ids = append(s.ids, id)
 	}
 	sort.Strings(s.ids)
-	return s, nil
+	return s, errs
 }
 
 // boundAt returns r bound to the tables in force at t, or r itself when it
