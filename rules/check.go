@@ -103,15 +103,7 @@ func (d Diagnostic) String() string {
 // a warning. ctx bounds the test cases.
 func (e *Env) Check(ctx context.Context, files ...File) *Report {
 	rep := &Report{Rules: []RuleReport{}}
-	var docs []Document
-	var maps []*sourceMap
-	var errs []error
-	for _, f := range files {
-		ds, ms, ferrs := parseFile(f)
-		errs = append(errs, ferrs...)
-		docs = append(docs, ds...)
-		maps = append(maps, ms...)
-	}
+	docs, maps, errs := parseFiles(files)
 	set, serrs := e.buildSet(docs, maps)
 	errs = append(errs, serrs...)
 	failed := map[[2]any]bool{}

@@ -224,6 +224,20 @@ func parseFile(f File) ([]Document, []*sourceMap, []error) {
 	return docs, placed, errs
 }
 
+// parseFiles reads the documents of every file, with their places.
+func parseFiles(files []File) ([]Document, []*sourceMap, []error) {
+	var docs []Document
+	var maps []*sourceMap
+	var errs []error
+	for _, f := range files {
+		ds, ms, ferrs := parseFile(f)
+		errs = append(errs, ferrs...)
+		docs = append(docs, ds...)
+		maps = append(maps, ms...)
+	}
+	return docs, maps, errs
+}
+
 // fileError wraps an error reading a whole file, keeping the line and
 // column a *ensemble.DecodeError gives.
 func fileError(source string, err error) error {
@@ -342,15 +356,7 @@ type RuleSet struct {
 // with line, column and snippet, cost over budget, duplicate id and version,
 // malformed test cases. On any error no rule set is returned.
 func (e *Env) LoadRuleSet(files ...File) (*RuleSet, error) {
-	var docs []Document
-	var maps []*sourceMap
-	var errs []error
-	for _, f := range files {
-		ds, ms, ferrs := parseFile(f)
-		errs = append(errs, ferrs...)
-		docs = append(docs, ds...)
-		maps = append(maps, ms...)
-	}
+	docs, maps, errs := parseFiles(files)
 	s, err := e.newRuleSet(docs, maps)
 	errs = append(errs, flattenLoad(err)...)
 	if len(errs) > 0 {

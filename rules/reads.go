@@ -28,8 +28,7 @@ func (r *Rule) Reads() []string {
 // readsOf lists the variable paths an expression reads.
 func readsOf(a *ast.AST, env *Env) []string {
 	var out []string
-	var visit func(e ast.Expr, local map[string]bool)
-	visit = func(e ast.Expr, local map[string]bool) {
+	walkFree(a.Expr(), nil, func(e ast.Expr, local map[string]bool) bool {
 		switch e.Kind() {
 		case ast.IdentKind:
 			if name := e.AsIdent(); !local[name] && env.varIndex(name) >= 0 {
@@ -38,49 +37,62 @@ func readsOf(a *ast.AST, env *Env) []string {
 		case ast.SelectKind:
 			if p, ok := selectPath(e, local, env); ok {
 				out = append(out, p)
-				return
+				return false
 			}
-			visit(e.AsSelect().Operand(), local)
-		case ast.CallKind:
-			c := e.AsCall()
-			if c.IsMemberFunction() {
-				visit(c.Target(), local)
-			}
-			for _, x := range c.Args() {
-				visit(x, local)
-			}
-		case ast.ListKind:
-			for _, x := range e.AsList().Elements() {
-				visit(x, local)
-			}
-		case ast.MapKind:
-			for _, en := range e.AsMap().Entries() {
-				visit(en.AsMapEntry().Key(), local)
-				visit(en.AsMapEntry().Value(), local)
-			}
-		case ast.StructKind:
-			for _, f := range e.AsStruct().Fields() {
-				visit(f.AsStructField().Value(), local)
-			}
-		case ast.ComprehensionKind:
-			c := e.AsComprehension()
-			visit(c.IterRange(), local)
-			visit(c.AccuInit(), local)
-			inner := make(map[string]bool, len(local)+3)
-			for k := range local {
-				inner[k] = true
-			}
-			inner[c.IterVar()], inner[c.AccuVar()] = true, true
-			if c.HasIterVar2() {
-				inner[c.IterVar2()] = true
-			}
-			visit(c.LoopCondition(), inner)
-			visit(c.LoopStep(), inner)
-			visit(c.Result(), inner)
 		}
-	}
-	visit(a.Expr(), map[string]bool{})
+		return true
+	})
 	return out
+}
+
+// walkFree calls f on e and, while f returns true, on its children, with
+// the names comprehensions bind at each place (their iteration and
+// accumulator variables), so f can tell a fact or table from a local of the
+// same name.
+func walkFree(e ast.Expr, local map[string]bool, f func(e ast.Expr, local map[string]bool) bool) {
+	if !f(e, local) {
+		return
+	}
+	switch e.Kind() {
+	case ast.SelectKind:
+		walkFree(e.AsSelect().Operand(), local, f)
+	case ast.CallKind:
+		c := e.AsCall()
+		if c.IsMemberFunction() {
+			walkFree(c.Target(), local, f)
+		}
+		for _, x := range c.Args() {
+			walkFree(x, local, f)
+		}
+	case ast.ListKind:
+		for _, x := range e.AsList().Elements() {
+			walkFree(x, local, f)
+		}
+	case ast.MapKind:
+		for _, en := range e.AsMap().Entries() {
+			walkFree(en.AsMapEntry().Key(), local, f)
+			walkFree(en.AsMapEntry().Value(), local, f)
+		}
+	case ast.StructKind:
+		for _, fl := range e.AsStruct().Fields() {
+			walkFree(fl.AsStructField().Value(), local, f)
+		}
+	case ast.ComprehensionKind:
+		c := e.AsComprehension()
+		walkFree(c.IterRange(), local, f)
+		walkFree(c.AccuInit(), local, f)
+		inner := make(map[string]bool, len(local)+3)
+		for k := range local {
+			inner[k] = true
+		}
+		inner[c.IterVar()], inner[c.AccuVar()] = true, true
+		if c.HasIterVar2() {
+			inner[c.IterVar2()] = true
+		}
+		walkFree(c.LoopCondition(), inner, f)
+		walkFree(c.LoopStep(), inner, f)
+		walkFree(c.Result(), inner, f)
+	}
 }
 
 // selectPath returns "var.field.field" for a chain of field selections on

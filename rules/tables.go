@@ -181,48 +181,14 @@ func mapOf(maps []*sourceMap, i int) *sourceMap {
 // tablesRead lists the tables an expression reads, sorted.
 func (ts *tableSet) tablesRead(a *ast.AST) []string {
 	var out []string
-	var visit func(e ast.Expr, local map[string]bool)
-	visit = func(e ast.Expr, local map[string]bool) {
-		switch e.Kind() {
-		case ast.IdentKind:
+	walkFree(a.Expr(), nil, func(e ast.Expr, local map[string]bool) bool {
+		if e.Kind() == ast.IdentKind {
 			if n := e.AsIdent(); !local[n] && ts.byName[n] != nil {
 				out = append(out, n)
 			}
-		case ast.SelectKind:
-			visit(e.AsSelect().Operand(), local)
-		case ast.CallKind:
-			if e.AsCall().IsMemberFunction() {
-				visit(e.AsCall().Target(), local)
-			}
-			for _, x := range e.AsCall().Args() {
-				visit(x, local)
-			}
-		case ast.ListKind:
-			for _, x := range e.AsList().Elements() {
-				visit(x, local)
-			}
-		case ast.MapKind:
-			for _, en := range e.AsMap().Entries() {
-				visit(en.AsMapEntry().Key(), local)
-				visit(en.AsMapEntry().Value(), local)
-			}
-		case ast.ComprehensionKind:
-			c := e.AsComprehension()
-			visit(c.IterRange(), local)
-			visit(c.AccuInit(), local)
-			inner := map[string]bool{c.IterVar(): true, c.AccuVar(): true}
-			if c.HasIterVar2() {
-				inner[c.IterVar2()] = true
-			}
-			for k := range local {
-				inner[k] = true
-			}
-			visit(c.LoopCondition(), inner)
-			visit(c.LoopStep(), inner)
-			visit(c.Result(), inner)
 		}
-	}
-	visit(a.Expr(), map[string]bool{})
+		return true
+	})
 	slices.Sort(out)
 	return slices.Compact(out)
 }
