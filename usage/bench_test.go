@@ -268,3 +268,71 @@ func BenchmarkSegmentedLine(b *testing.B) {
 		})
 	}
 }
+
+// shardRecords returns n records of one count_unique meter, line and
+// period, cut into n/100 shards of 100 records, and a config that lists
+// record ids: n unique values in all, each held by two shards. It is what
+// MergeReports folds when a host spreads one busy meter over many
+// machines.
+func shardRecords(n int) (usage.Config, [][]usage.Record) {
+	const perShard = 100
+	base := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	cfg := usage.Config{
+		Meters: []usage.Meter{{ID: "users", Unit: "user", Aggregation: usage.CountUnique, UniqueAttribute: "user"}},
+		Lines: []usage.Line{{Ref: "L1", Cadence: ensemble.Every(1, ensemble.Monthly), Anchor: base,
+			Active: []ensemble.Period{ensemble.MustPeriod(base, base.AddDate(1, 0, 0))}}},
+		RecordIDs: true,
+	}
+	shards := make([][]usage.Record, n/perShard)
+	for k := range shards {
+		shards[k] = make([]usage.Record, perShard)
+		for j := range shards[k] {
+			i := k*perShard + j
+			shards[k][j] = usage.Record{
+				ID: usage.RecordID("e-" + strconv.Itoa(i)), Line: "L1", Meter: "users", Quantity: decimal.New(1, 0),
+				At: base.Add(time.Duration(i) * time.Millisecond), Attributes: map[string]string{"user": "u-" + strconv.Itoa(i*7919%(n/2))},
+			}
+		}
+	}
+	return cfg, shards
+}
+
+// shardReports aggregates each shard of shardRecords(n) apart.
+func shardReports(tb testing.TB, n int) []*usage.Report {
+	cfg, shards := shardRecords(n)
+	reps := make([]*usage.Report, len(shards))
+	for k, recs := range shards {
+		rep, err := usage.Collect(cfg, slices.Values(recs))
+		if err != nil {
+			tb.Fatal(err)
+		}
+		reps[k] = rep
+	}
+	return reps
+}
+
+// BenchmarkMergeCountUnique merges the reports of n/100 shards holding
+// one count_unique aggregate each (100 values and 100 record ids per
+// shard, n in all, n/2 distinct): the values and ids of one key are gathered and sorted
+// once, so the time per value stays near flat however many shards there
+// are.
+func BenchmarkMergeCountUnique(b *testing.B) {
+	for _, n := range growthSizes {
+		reps := shardReports(b, n)
+		b.Run("n="+strconv.Itoa(n), func(b *testing.B) {
+			b.ReportAllocs()
+			cpu0 := cpuTime()
+			for b.Loop() {
+				rep, err := usage.MergeReports(reps...)
+				if err != nil {
+					b.Fatal(err)
+				}
+				if len(rep.Aggregates) != 1 || len(rep.Aggregates[0].Uniques) != n/2 || len(rep.Aggregates[0].RecordIDs) != n {
+					b.Fatalf("unexpected report %+v", rep.Stats)
+				}
+			}
+			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/float64(n), "ns/value")
+			b.ReportMetric(float64((cpuTime()-cpu0).Nanoseconds())/float64(b.N)/float64(n), "cpu-ns/value")
+		})
+	}
+}

@@ -1,15 +1,20 @@
 package usage_test
 
 import (
+	"errors"
+	"fmt"
 	"slices"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
+	"github.com/google/go-cmp/cmp"
 	"github.com/shopspring/decimal"
 	"github.com/stretchr/testify/require"
 	"pgregory.net/rapid"
 
+	"github.com/ensemble-commerce/ensemble"
 	"github.com/ensemble-commerce/ensemble/usage"
 )
 
@@ -91,5 +96,153 @@ func TestPropertySegmentedLineMatchesModel(t *testing.T) {
 		}
 		records := rapid.SliceOfN(genRecord(), 0, 60).Draw(t, "records")
 		checkAgainstModel(t, collect(t, cfg, records...), model(t, cfg, records))
+	})
+}
+
+// TestMergeManyShards merges the reports of 500 shards that each counted
+// 100 of one meter's unique values (and listed 100 record ids): the merge
+// equals the report of one aggregator over every record. The values and
+// ids of one key are gathered and sorted once, so the merge takes
+// milliseconds (about two seconds when each shard's aggregate was merged
+// into a list grown by every shard before it).
+func TestMergeManyShards(t *testing.T) {
+	cfg, shards := shardRecords(50_000)
+	reps := make([]*usage.Report, len(shards))
+	for k, recs := range shards {
+		reps[k] = collect(t, cfg, recs...)
+	}
+	got, err := usage.MergeReports(reps...)
+	require.NoError(t, err)
+	require.Len(t, got.Aggregates, 1)
+	require.Len(t, got.Aggregates[0].Uniques, 25_000)
+	requireSameReport(t, got, collect(t, cfg, slices.Concat(shards...)...))
+}
+
+// mergePairwise is the plain reference of how MergeReports folds
+// aggregates: sorted stably by line, meter and period start, those of one
+// key merged one after the other with Aggregate.Merge.
+func mergePairwise(gs []usage.Aggregate) ([]usage.Aggregate, error) {
+	key := func(x, y usage.Aggregate) int {
+		if c := strings.Compare(string(x.Line), string(y.Line)); c != 0 {
+			return c
+		}
+		if c := strings.Compare(string(x.Meter), string(y.Meter)); c != 0 {
+			return c
+		}
+		return x.Period.Start.Compare(y.Period.Start)
+	}
+	gs = slices.Clone(gs)
+	slices.SortStableFunc(gs, key)
+	out := []usage.Aggregate{}
+	for _, g := range gs {
+		g.Uniques, g.RecordIDs = slices.Clone(g.Uniques), slices.Clone(g.RecordIDs)
+		if n := len(out); n > 0 && key(out[n-1], g) == 0 {
+			m, err := out[n-1].Merge(g)
+			if err != nil {
+				return nil, fmt.Errorf("usage: merge reports: %w", err)
+			}
+			out[n-1] = m
+			continue
+		}
+		out = append(out, g)
+	}
+	return out, nil
+}
+
+// genAggregate draws aggregates over two lines, two meters and two
+// periods, most of one aggregation per meter but some of another (which
+// Merge refuses), some with another end, with nil, empty, unsorted and
+// repeating lists of unique values and record ids.
+func genAggregate() *rapid.Generator[usage.Aggregate] {
+	jan, feb := utc("2026-01-01T00:00:00Z"), utc("2026-02-01T00:00:00Z")
+	list := func(t *rapid.T, name string) []string {
+		switch rapid.IntRange(0, 3).Draw(t, name+"_kind") {
+		case 0:
+			return nil
+		case 1:
+			return []string{}
+		}
+		return rapid.SliceOfN(rapid.SampledFrom([]string{"a", "b", "c", "d", "e"}), 1, 6).Draw(t, name)
+	}
+	return rapid.Custom(func(t *rapid.T) usage.Aggregate {
+		g := usage.Aggregate{
+			Line:  usage.LineRef(rapid.SampledFrom([]string{"L1", "L2"}).Draw(t, "line")),
+			Meter: usage.MeterID(rapid.SampledFrom([]string{"m1", "m2"}).Draw(t, "meter")),
+			Unit:  rapid.SampledFrom([]string{"", "u"}).Draw(t, "unit"),
+			Late:  rapid.Bool().Draw(t, "late"),
+			Value: genQuantity().Draw(t, "value"),
+		}
+		g.Aggregation = usage.CountUnique
+		if g.Meter == "m2" {
+			g.Aggregation = rapid.SampledFrom([]usage.Aggregation{usage.Sum, usage.Max, usage.Latest, usage.Count}).Draw(t, "aggregation")
+		}
+		if rapid.IntRange(0, 19).Draw(t, "odd_aggregation") == 0 {
+			g.Aggregation = usage.Sum
+		}
+		start := rapid.SampledFrom([]time.Time{jan, feb}).Draw(t, "start")
+		end := start.AddDate(0, 1, 0)
+		if rapid.IntRange(0, 19).Draw(t, "odd_end") == 0 {
+			end = end.Add(time.Hour)
+		}
+		g.Period = ensemble.MustPeriod(start, end)
+		g.Records = rapid.Int64Range(0, 5).Draw(t, "records")
+		ids := list(t, "record_ids")
+		for _, id := range ids {
+			g.Digest = g.Digest.Add(usage.DigestOf(usage.RecordID(id)))
+		}
+		if ids != nil {
+			g.RecordIDs = make([]usage.RecordID, len(ids))
+			for i, id := range ids {
+				g.RecordIDs[i] = usage.RecordID(id)
+			}
+		}
+		g.Source = usage.RecordID(rapid.SampledFrom([]string{"", "a", "b", "c"}).Draw(t, "source"))
+		g.SourceAt = jan.Add(time.Duration(rapid.IntRange(0, 3).Draw(t, "source_at")) * time.Hour)
+		g.Uniques = list(t, "uniques")
+		return g
+	})
+}
+
+// TestPropertyMergeReportsMatchesPairwise checks the one-pass fold of
+// MergeReports against the plain reference that merges the aggregates of
+// a key one after the other: the same aggregates (nil and empty lists
+// apart, values spelled alike), or the same error, and inputs unchanged.
+func TestPropertyMergeReportsMatchesPairwise(t *testing.T) {
+	rapid.Check(t, func(t *rapid.T) {
+		reps := make([]*usage.Report, rapid.IntRange(0, 6).Draw(t, "reports"))
+		var aggs, adjs []usage.Aggregate
+		for k := range reps {
+			reps[k] = &usage.Report{
+				Aggregates:  rapid.SliceOfN(genAggregate(), 0, 5).Draw(t, "aggregates"),
+				Adjustments: rapid.SliceOfN(genAggregate(), 0, 3).Draw(t, "adjustments"),
+			}
+			aggs, adjs = append(aggs, reps[k].Aggregates...), append(adjs, reps[k].Adjustments...)
+		}
+		before := mustJSON(t, reps)
+		got, err := usage.MergeReports(reps...)
+		require.Equal(t, before, mustJSON(t, reps), "inputs changed")
+		wantAggs, errAggs := mergePairwise(aggs)
+		wantAdjs, errAdjs := mergePairwise(adjs)
+		if wantErr := errors.Join(errAggs, errAdjs); wantErr != nil {
+			require.Error(t, err)
+			require.Nil(t, got)
+			first := errAggs
+			if first == nil {
+				first = errAdjs
+			}
+			require.Equal(t, first.Error(), err.Error())
+			return
+		}
+		require.NoError(t, err)
+		for _, pair := range [][2][]usage.Aggregate{{wantAggs, got.Aggregates}, {wantAdjs, got.Adjustments}} {
+			want, got := pair[0], pair[1]
+			if d := cmp.Diff(want, got); d != "" {
+				t.Fatalf("merged aggregates differ from the pairwise merge (-want +got):\n%s", d)
+			}
+			for i := range want {
+				require.Equal(t, want[i].Value.Exponent(), got[i].Value.Exponent(), "value %s", got[i].Value)
+			}
+			require.Equal(t, mustJSON(t, want), mustJSON(t, got))
+		}
 	})
 }

@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+
+	"github.com/shopspring/decimal"
 )
 
 // MergeReports combines the reports of aggregators that each read a
@@ -11,9 +13,12 @@ import (
 // made of the whole stream. Route records to shards by record id (a hash of
 // the id, say), so that every copy of an id reaches the same shard and
 // deduplication and conflicts stay exact; aggregates of the same line, meter
-// and period from several shards are folded with Aggregate.Merge, and
-// rejections, conflicts and stats are concatenated, added and sorted as
-// Report does. The shards must share one Config.
+// and period from several shards are folded as Aggregate.Merge would fold
+// them one after the other, and rejections, conflicts and stats are
+// concatenated, added and sorted as Report does. The shards must share one
+// Config. The unique values and record ids of one key are gathered and
+// sorted once, so merging costs O(n log n) in what the reports hold,
+// however many shards share a key.
 //
 // A Merge error (aggregates of one key but different aggregations, when
 // shards ran different configs) is returned with no report.
@@ -54,24 +59,75 @@ func MergeReports(reports ...*Report) (*Report, error) {
 	return out, nil
 }
 
-// foldAggregates sorts aggregates by line, meter and period start and
-// merges those of the same key.
+// foldAggregates sorts aggregates by line, meter and period start
+// (stably, so that those of one key stay in report order) and folds those
+// of the same key into one, as Aggregate.Merge would one after the other.
 func foldAggregates(gs []Aggregate) ([]Aggregate, error) {
 	slices.SortStableFunc(gs, compareAggregates)
-	out := gs[:0]
-	for _, g := range gs {
-		g.Uniques, g.RecordIDs = slices.Clone(g.Uniques), slices.Clone(g.RecordIDs)
-		if n := len(out); n > 0 && compareAggregates(out[n-1], g) == 0 {
-			m, err := out[n-1].Merge(g)
-			if err != nil {
-				return nil, fmt.Errorf("usage: merge reports: %w", err)
-			}
-			out[n-1] = m
-			continue
+	out := gs[:0] // each key's fold is written at or before its first aggregate
+	for i := 0; i < len(gs); {
+		j := i + 1
+		for j < len(gs) && compareAggregates(gs[i], gs[j]) == 0 {
+			j++
+		}
+		g, err := foldKey(gs[i:j])
+		if err != nil {
+			return nil, fmt.Errorf("usage: merge reports: %w", err)
 		}
 		out = append(out, g)
+		i = j
 	}
 	return out, nil
+}
+
+// foldKey folds aggregates of one key in one pass, with the result (and
+// the error) of merging them one after the other with Aggregate.Merge:
+// counts, digests and values fold in order, while the unique values and
+// record ids of every aggregate are gathered and sorted once. Merging them
+// pairwise would sort a list that grows with every shard: k shards of n
+// values each cost O(k² n).
+func foldKey(group []Aggregate) (Aggregate, error) {
+	first := group[0]
+	g := first
+	nu, nids, ids := len(first.Uniques), len(first.RecordIDs), first.RecordIDs != nil
+	for _, o := range group[1:] {
+		var err error
+		if g, err = g.mergeCounts(o); err != nil {
+			return Aggregate{}, err
+		}
+		nu += len(o.Uniques)
+		nids += len(o.RecordIDs)
+		ids = ids && o.RecordIDs != nil
+	}
+	if len(group) == 1 {
+		g.Uniques, g.RecordIDs = slices.Clone(first.Uniques), slices.Clone(first.RecordIDs)
+		return g, nil
+	}
+	// Merge keeps the first aggregate's values for other aggregations, and
+	// leaves them nil only when the first has nil and none adds any.
+	g.Uniques = slices.Clone(first.Uniques)
+	if g.Aggregation == CountUnique && nu > 0 {
+		u := make([]string, 0, nu)
+		for _, o := range group {
+			u = append(u, o.Uniques...)
+		}
+		slices.Sort(u)
+		g.Uniques = slices.Compact(u)
+	}
+	if g.Aggregation == CountUnique {
+		g.Value = decimal.NewFromInt(int64(len(g.Uniques)))
+	}
+	// Merge lists record ids only when both sides do, and never dedups
+	// them.
+	g.RecordIDs = nil
+	if ids {
+		g.RecordIDs = make([]RecordID, 0, nids)
+		for _, o := range group {
+			g.RecordIDs = append(g.RecordIDs, o.RecordIDs...)
+		}
+		slices.Sort(g.RecordIDs)
+	}
+	return g, nil
 }
 
 func compareAggregates(x, y Aggregate) int {

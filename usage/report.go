@@ -139,6 +139,30 @@ var ErrMergeMismatch = errors.New("usage: merge of different aggregates")
 // digests add; record ids are merged when both list them. The result has
 // g's Late flag. Aggregates of different keys wrap ErrMergeMismatch.
 func (g Aggregate) Merge(o Aggregate) (Aggregate, error) {
+	out, err := g.mergeCounts(o)
+	if err != nil {
+		return Aggregate{}, err
+	}
+	if g.Aggregation == CountUnique {
+		u := append(slices.Clone(g.Uniques), o.Uniques...)
+		slices.Sort(u)
+		out.Uniques = slices.Compact(u)
+		out.Value = decimal.NewFromInt(int64(len(out.Uniques)))
+	}
+	if g.RecordIDs != nil && o.RecordIDs != nil {
+		ids := append(slices.Clone(g.RecordIDs), o.RecordIDs...)
+		slices.Sort(ids)
+		out.RecordIDs = ids
+	} else {
+		out.RecordIDs = nil
+	}
+	return out, nil
+}
+
+// mergeCounts is Merge but for the lists: it checks the keys and merges
+// records, digests and the values of Sum, Count, Max and Latest, and
+// leaves g's Uniques, RecordIDs and CountUnique value as they are.
+func (g Aggregate) mergeCounts(o Aggregate) (Aggregate, error) {
 	if g.Line != o.Line || g.Meter != o.Meter || g.Aggregation != o.Aggregation || !g.Period.Equal(o.Period) {
 		return Aggregate{}, fmt.Errorf("%w: %s and %s", ErrMergeMismatch, g.Ref(), o.Ref())
 	}
@@ -158,18 +182,6 @@ func (g Aggregate) Merge(o Aggregate) (Aggregate, error) {
 		if c := o.SourceAt.Compare(g.SourceAt); g.Records == 0 || o.Records > 0 && (c > 0 || c == 0 && o.Source > g.Source) {
 			out.Value, out.Source, out.SourceAt = o.Value, o.Source, o.SourceAt
 		}
-	case CountUnique:
-		u := append(slices.Clone(g.Uniques), o.Uniques...)
-		slices.Sort(u)
-		out.Uniques = slices.Compact(u)
-		out.Value = decimal.NewFromInt(int64(len(out.Uniques)))
-	}
-	if g.RecordIDs != nil && o.RecordIDs != nil {
-		ids := append(slices.Clone(g.RecordIDs), o.RecordIDs...)
-		slices.Sort(ids)
-		out.RecordIDs = ids
-	} else {
-		out.RecordIDs = nil
 	}
 	return out, nil
 }
