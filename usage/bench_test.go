@@ -336,3 +336,43 @@ func BenchmarkMergeCountUnique(b *testing.B) {
 		})
 	}
 }
+
+// listedPeriods returns one line that lists n one-hour billing periods,
+// and one record in each, newest first.
+func listedPeriods(n int) (usage.Config, []usage.Record) {
+	base := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	l := usage.Line{Ref: "L1", Periods: make([]ensemble.Period, n),
+		Active: []ensemble.Period{ensemble.MustPeriod(base, base.Add(time.Duration(n)*time.Hour))}}
+	recs := make([]usage.Record, n)
+	for i := range n {
+		start := base.Add(time.Duration(i) * time.Hour)
+		l.Periods[i] = ensemble.MustPeriod(start, start.Add(time.Hour))
+		recs[n-1-i] = usage.Record{ID: usage.RecordID("e-" + strconv.Itoa(i)), Line: "L1", Meter: "gpu", Quantity: decimal.New(1, 0), At: start.Add(time.Minute)}
+	}
+	return usage.Config{Meters: []usage.Meter{{ID: "gpu", Unit: "hour", Aggregation: usage.Sum}}, Lines: []usage.Line{l}}, recs
+}
+
+// BenchmarkPeriodsNewestFirst aggregates one record in each of n billing
+// periods of one line, newest first (config compiled and report built
+// included): each new period is placed without moving the periods met
+// before it, so the time per record stays near flat.
+func BenchmarkPeriodsNewestFirst(b *testing.B) {
+	for _, n := range growthSizes {
+		cfg, recs := listedPeriods(n)
+		b.Run("n="+strconv.Itoa(n), func(b *testing.B) {
+			b.ReportAllocs()
+			cpu0 := cpuTime()
+			for b.Loop() {
+				rep, err := usage.Collect(cfg, slices.Values(recs))
+				if err != nil {
+					b.Fatal(err)
+				}
+				if len(rep.Aggregates) != n {
+					b.Fatalf("unexpected stats %+v", rep.Stats)
+				}
+			}
+			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/float64(n), "ns/record")
+			b.ReportMetric(float64((cpuTime()-cpu0).Nanoseconds())/float64(b.N)/float64(n), "cpu-ns/record")
+		})
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"math/bits"
 	"slices"
 	"time"
 
@@ -88,8 +89,8 @@ type lineState struct {
 	anchor  time.Time
 	loc     *time.Location
 	closed  int64 // a period is closed when its end <= closed
-	periods []periodState
-	last    int               // index of the period used last, or -1
+	periods periodRuns
+	last    periodState       // the period used last (none at first: start == end)
 	listed  []ensemble.Period // Line.Periods, sorted, or nil for the cadence
 }
 
@@ -97,6 +98,83 @@ type lineState struct {
 type periodState struct {
 	start, end int64
 	id         int32 // index into Aggregator.periods
+}
+
+// periodRuns holds the periods of one line met so far, to find the one
+// holding an instant. They are kept in sorted runs whose lengths are
+// distinct powers of two (the logarithmic method): a new period merges the
+// runs shorter than the first free length into that one. In whatever order
+// n periods arrive, adding them costs O(n log n) in all and a look-up
+// O(log² n); one sorted slice cost O(n) for each period met before those
+// already held (a stream read newest first), O(n²) in all.
+type periodRuns struct {
+	// all holds run k, of 2^k periods sorted by start, at
+	// all[2^k-1 : 2^(k+1)-1] when bit k of n is set: one slice, so that a
+	// line of a few periods costs what a sorted slice of them did.
+	all []periodState
+	n   int // periods held
+}
+
+func (r *periodRuns) run(k int) []periodState { return r.all[1<<k-1 : 1<<(k+1)-1] }
+
+// find returns the period holding ns. A run that ends before ns or
+// starts after it is passed over without a search, so that periods met in
+// time order, or in falling time order, are looked up in O(log n).
+func (r *periodRuns) find(ns int64) (periodState, bool) {
+	for k := 0; r.n>>k != 0; k++ {
+		if r.n>>k&1 == 0 {
+			continue
+		}
+		run := r.run(k)
+		if ns < run[0].start || ns >= run[len(run)-1].end {
+			continue
+		}
+		i, found := slices.BinarySearchFunc(run, ns, func(p periodState, ns int64) int {
+			switch {
+			case p.end <= ns:
+				return -1
+			case p.start > ns:
+				return 1
+			}
+			return 0
+		})
+		if found {
+			return run[i], true
+		}
+	}
+	return periodState{}, false
+}
+
+// add adds p, which overlaps no period held.
+func (r *periodRuns) add(p periodState) {
+	k := bits.TrailingZeros(^uint(r.n)) // the first free run
+	lo, hi := 1<<k-1, 1<<(k+1)-1
+	if len(r.all) < hi {
+		r.all = slices.Grow(r.all, hi-len(r.all))[:hi]
+	}
+	// p and the runs below k hold 1 + 1 + 2 + ... + 2^(k-1) = 2^k periods.
+	dst := append(r.all[lo:lo:hi], p)
+	for i := range k {
+		dst = mergeRun(dst, r.run(i))
+	}
+	r.n++
+}
+
+// mergeRun merges the sorted src into the sorted dst, in place from the
+// end of dst's capacity, which must hold both.
+func mergeRun(dst, src []periodState) []periodState {
+	i, j := len(dst)-1, len(src)-1
+	dst = dst[:len(dst)+len(src)]
+	for k := len(dst) - 1; j >= 0; k-- {
+		if i >= 0 && dst[i].start > src[j].start {
+			dst[k] = dst[i]
+			i--
+		} else {
+			dst[k] = src[j]
+			j--
+		}
+	}
+	return dst
 }
 
 // periodInfo is what a report says about a period.
@@ -202,7 +280,7 @@ func (c Config) compile() ([]Meter, []lineState, error) {
 			p.Add(path+".time_zone", fmt.Errorf("usage: line %q: time zone %q: %w", l.Ref, l.TimeZone, z.err))
 			loc = time.UTC
 		}
-		ls := lineState{ref: l.Ref, cadence: l.Cadence, anchor: l.Anchor, loc: loc, closed: closedAll, last: -1, listed: listed}
+		ls := lineState{ref: l.Ref, cadence: l.Cadence, anchor: l.Anchor, loc: loc, closed: closedAll, listed: listed}
 		if !l.ClosedBefore.IsZero() {
 			ls.closed = max(ls.closed, nanos(l.ClosedBefore))
 		}
@@ -311,21 +389,12 @@ func (l *lineState) covers(start, end int64) bool {
 // period holding ns (the instant at), computing and recording it when it
 // is new.
 func (a *Aggregator) periodAt(l *lineState, ns int64, at time.Time) (int32, error) {
-	if i := l.last; i >= 0 && ns >= l.periods[i].start && ns < l.periods[i].end {
-		return l.periods[i].id, nil
+	if p := l.last; ns >= p.start && ns < p.end {
+		return p.id, nil
 	}
-	i, found := slices.BinarySearchFunc(l.periods, ns, func(p periodState, ns int64) int {
-		switch {
-		case p.end <= ns:
-			return -1
-		case p.start > ns:
-			return 1
-		}
-		return 0
-	})
-	if found {
-		l.last = i
-		return l.periods[i].id, nil
+	if p, found := l.periods.find(ns); found {
+		l.last = p
+		return p.id, nil
 	}
 	var per ensemble.Period
 	if l.listed != nil {
@@ -350,7 +419,7 @@ func (a *Aggregator) periodAt(l *lineState, ns int64, at time.Time) (int32, erro
 	for range a.meters {
 		a.periodSlots = append(a.periodSlots, -1)
 	}
-	l.periods = slices.Insert(l.periods, i, ps)
-	l.last = i
+	l.periods.add(ps)
+	l.last = ps
 	return ps.id, nil
 }
