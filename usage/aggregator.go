@@ -29,7 +29,16 @@ import (
 // records are copied into the report (with, for each content of a
 // conflicting id, a key that matches a later copy of it in constant time).
 // Each record costs amortized constant time, whatever the number of
-// contents or duplicates of its id. One Aggregator holds up to 4 GiB of
+// contents or duplicates of its id, and a line's billing periods are found
+// in logarithmic time whatever the order they are met in.
+//
+// When a conflict withdraws a record already aggregated, a count, a sum or
+// a digest gives it back in constant time. Only when the record held its
+// aggregate's max or latest value, the last quantity of its sum's
+// exponent, or when the aggregate counts unique values, is the aggregate
+// rebuilt from its own records, once at the next Report however many it
+// lost; the first such rebuild indexes the accepted records by aggregate
+// (4 bytes each), so that no Report reads every record again. One Aggregator holds up to 4 GiB of
 // record ids; beyond that, new ids are rejected with ErrInvalidRecord.
 //
 // Make one with New. The zero Aggregator knows no meter and no line: it
@@ -83,8 +92,19 @@ type Aggregator struct {
 	contents map[string]struct{}
 
 	read, duplicates, accepted int64
-	dirty                      int
 	touched                    uint64 // sink of the batched table reads
+
+	// Slots that lost a record to a conflict in a way only their own
+	// records can repair, rebuilt by the next Report (recompute), and the
+	// count_unique pairs (slot<<32 | value) of the records they lost.
+	dirty  []int32
+	unpair []uint64
+	// members lists, per slot, its accepted entries in increasing order,
+	// for the entries below indexed. It is built when a slot is first
+	// rebuilt, and extended by later rebuilds, so that a rebuild reads the
+	// slot's own records, not every record read.
+	members [][]int32
+	indexed int32
 
 	keys []string // scratch for canonical attribute sets
 	buf  []byte
@@ -138,8 +158,13 @@ type slot struct {
 	vc                  int64 // value coefficient when vb == 0
 	ve                  int32
 	vb                  int32 // index+1 into Aggregator.sums for a value beyond int64
-	digest              sum128
-	dirty               bool
+	// A sum's exponent is the least of its quantities' exponents and 0:
+	// minE is that, and minN how many records have a quantity of exponent
+	// minE, so that withdrawing one shows whether the exponent would rise.
+	minE   int32
+	dirty  bool
+	digest sum128
+	minN   int64
 }
 
 const (
@@ -548,6 +573,11 @@ func (a *Aggregator) addTo(si, ei int32, q num, vi int32, fh sum128) {
 	switch a.meters[s.meter].Aggregation {
 	case Sum:
 		a.setValue(s, add(a.value(s), q))
+		if e := q.exp(); e < s.minE {
+			s.minE, s.minN = e, 1
+		} else if e == s.minE {
+			s.minN++
+		}
 	case Max:
 		if s.best < 0 {
 			a.setValue(s, q)
@@ -585,7 +615,7 @@ func (a *Aggregator) again(ei int32, r *Record) {
 			return
 		}
 		first := a.recordOf(ei)
-		a.slot(e.ref).markDirty(&a.dirty)
+		a.withdraw(ei)
 		a.accepted--
 		a.conflict(e, first, r)
 	case stRejected:
@@ -644,11 +674,62 @@ func (a *Aggregator) contentKey(r *Record) []byte {
 	return b
 }
 
-func (s *slot) markDirty(n *int) {
-	if !s.dirty {
-		s.dirty = true
-		*n++
+// withdraw takes accepted entry ei, whose id has just turned into a
+// conflict, out of its slot, in constant time where the slot's value does
+// not depend on the record: a count, a sum whose exponent stays (another
+// record has a quantity of the least exponent), a max or latest value
+// another record holds. Otherwise (the record held the max or latest
+// value, or the last quantity of the sum's exponent, or the slot counts
+// unique values) the slot is marked for recompute to rebuild from its own
+// records.
+func (a *Aggregator) withdraw(ei int32) {
+	e := a.entry(ei)
+	si := e.ref
+	s := a.slot(si)
+	m := &a.meters[s.meter]
+	if m.Aggregation == CountUnique {
+		a.unpair = append(a.unpair, uint64(si)<<32|uint64(uint32(a.uniqueValue(e, m))))
+		a.markDirty(si)
+		return
 	}
+	if s.dirty {
+		return // rebuilt from its accepted records anyway
+	}
+	switch m.Aggregation {
+	case Sum:
+		q := a.numOf(e)
+		if x := q.exp(); x == s.minE {
+			if s.minN == 1 && x < 0 {
+				a.markDirty(si)
+				return
+			}
+			s.minN--
+		}
+		a.setValue(s, add(a.value(s), q.neg()))
+	case Max, Latest:
+		if s.best == ei {
+			a.markDirty(si)
+			return
+		}
+	}
+	s.records--
+	s.digest.sub(fnv128(a.idOf(ei)))
+}
+
+func (a *Aggregator) markDirty(si int32) {
+	if s := a.slot(si); !s.dirty {
+		s.dirty = true
+		a.dirty = append(a.dirty, si)
+	}
+}
+
+// uniqueValue returns the index in values of the unique attribute's value
+// of accepted count_unique entry e.
+func (a *Aggregator) uniqueValue(e *entry, m *Meter) int32 {
+	if vi := a.attrValue[e.attrs-1]; vi >= 0 {
+		return vi // the set's one attribute is the counted one
+	}
+	return a.valueIdx[decodeAttrs(a.attrSets[e.attrs-1])[m.UniqueAttribute]]
 }
 
 // sameAsEntry reports whether r has the content of accepted entry e.
@@ -794,31 +875,62 @@ func (a *Aggregator) internValue(v string) int32 {
 	return i
 }
 
-// recompute rebuilds the slots that lost a record to a conflict from the
-// dedup set, so that max and latest are exact after a withdrawal.
+// recompute rebuilds the slots withdraw marked from their own accepted
+// records, so that a max, a latest value, a sum's exponent and a count of
+// unique values are exact after a withdrawal. It costs the records of
+// those slots, plus indexing by slot the records read since it last ran:
+// not a pass over every record read.
 func (a *Aggregator) recompute() {
-	if a.dirty == 0 {
+	if len(a.dirty) == 0 {
 		return
 	}
-	for i := range a.nslots {
-		if s := a.slot(i); s.dirty {
-			*s = slot{line: s.line, meter: s.meter, period: s.period, best: -1, dirty: true}
+	a.indexMembers()
+	// Every unique value a rebuilt slot counts is held by one of its
+	// accepted records or by a record it lost since the last rebuild: take
+	// them all out, and count those of the accepted records again.
+	for _, key := range a.unpair {
+		a.pairs.remove(key)
+	}
+	a.unpair = a.unpair[:0]
+	for _, si := range a.dirty {
+		s := a.slot(si)
+		m := &a.meters[s.meter]
+		*s = slot{line: s.line, meter: s.meter, period: s.period, best: -1}
+		kept := a.members[si][:0]
+		for _, ei := range a.members[si] {
+			e := a.entry(ei)
+			if e.state&^stBigQty != stAccepted {
+				continue // withdrawn after it was indexed
+			}
+			kept = append(kept, ei)
+			vi := int32(-1)
+			if m.Aggregation == CountUnique {
+				vi = a.uniqueValue(e, m)
+				a.pairs.remove(uint64(si)<<32 | uint64(uint32(vi)))
+			}
+		}
+		a.members[si] = kept
+		for _, ei := range kept {
+			e := a.entry(ei)
+			vi := int32(-1)
+			if m.Aggregation == CountUnique {
+				vi = a.uniqueValue(e, m)
+			}
+			a.addTo(si, ei, a.numOf(e), vi, fnv128(a.idOf(ei)))
 		}
 	}
-	a.pairs = a.pairs.without(func(key uint64) bool { return a.slot(int32(key >> 32)).dirty })
-	for ei := range a.n {
-		e := a.entry(ei)
-		if e.state&^stBigQty != stAccepted || !a.slot(e.ref).dirty {
-			continue
-		}
-		vi := int32(-1)
-		if m := &a.meters[a.slot(e.ref).meter]; m.Aggregation == CountUnique && e.attrs > 0 {
-			vi = a.valueIdx[decodeAttrs(a.attrSets[e.attrs-1])[m.UniqueAttribute]]
-		}
-		a.addTo(e.ref, ei, a.numOf(e), vi, fnv128(a.idOf(ei)))
+	a.dirty = a.dirty[:0]
+}
+
+// indexMembers adds the entries read since it last ran to members.
+func (a *Aggregator) indexMembers() {
+	for int32(len(a.members)) < a.nslots {
+		a.members = append(a.members, nil)
 	}
-	for i := range a.nslots {
-		a.slot(i).dirty = false
+	for ei := a.indexed; ei < a.n; ei++ {
+		if e := a.entry(ei); e.state&^stBigQty == stAccepted {
+			a.members[e.ref] = append(a.members[e.ref], ei)
+		}
 	}
-	a.dirty = 0
+	a.indexed = a.n
 }

@@ -376,3 +376,74 @@ func BenchmarkPeriodsNewestFirst(b *testing.B) {
 		})
 	}
 }
+
+// conflictBatches returns n records over 16 lines and a sum and a max
+// meter in one period, cut in batches of batch records; each batch after
+// the first ends with a new content for an id of the batch before it. The
+// config sizes the dedup set for n records up front.
+func conflictBatches(n, batch int) (usage.Config, [][]usage.Record) {
+	base := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	cfg := usage.Config{ExpectedRecords: n, Meters: []usage.Meter{
+		{ID: "gpu", Unit: "hour", Aggregation: usage.Sum},
+		{ID: "peak", Unit: "GB", Aggregation: usage.Max},
+	}}
+	for l := range 16 {
+		cfg.Lines = append(cfg.Lines, usage.Line{Ref: usage.LineRef("L" + strconv.Itoa(l)), Cadence: ensemble.Every(1, ensemble.Monthly), Anchor: base,
+			Active: []ensemble.Period{ensemble.MustPeriod(base, base.AddDate(1, 0, 0))}})
+	}
+	record := func(i int) usage.Record {
+		meter := usage.MeterID("gpu")
+		if i/16%2 == 1 {
+			meter = "peak"
+		}
+		return usage.Record{
+			ID: usage.RecordID("e-" + strconv.Itoa(i)), Line: cfg.Lines[i%16].Ref, Meter: meter,
+			Quantity: decimal.New(int64(100+i%1000), -2), At: base.Add(time.Duration(i) * time.Millisecond),
+		}
+	}
+	var batches [][]usage.Record
+	for start := 0; start < n; start += batch {
+		b := make([]usage.Record, 0, batch+1)
+		for i := start; i < min(start+batch, n); i++ {
+			b = append(b, record(i))
+		}
+		if start > 0 {
+			r := record(start - batch/2)
+			r.Quantity = r.Quantity.Sub(decimal.New(1, -2))
+			b = append(b, r)
+		}
+		batches = append(batches, b)
+	}
+	return cfg, batches
+}
+
+// BenchmarkReportsBetweenConflicts feeds n records in batches of 5,000,
+// each with a record that turns an earlier id into a conflict, and asks
+// for a report after every batch, as a host that reports while it reads
+// does: a withdrawn record costs the slot it left, not a pass over every
+// record read, so the time per record stays near flat.
+func BenchmarkReportsBetweenConflicts(b *testing.B) {
+	for _, n := range growthSizes {
+		cfg, batches := conflictBatches(n, 5_000)
+		b.Run("n="+strconv.Itoa(n), func(b *testing.B) {
+			b.ReportAllocs()
+			cpu0 := cpuTime()
+			for b.Loop() {
+				a, err := usage.New(cfg)
+				if err != nil {
+					b.Fatal(err)
+				}
+				var rep *usage.Report
+				for _, batch := range batches {
+					a.Add(slices.Values(batch))
+					rep = a.Report()
+				}
+				if rep.Stats.Conflicts != int64(len(batches)-1) {
+					b.Fatalf("unexpected stats %+v", rep.Stats)
+				}
+			}
+			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/float64(n), "ns/record")
+			b.ReportMetric(float64((cpuTime()-cpu0).Nanoseconds())/float64(b.N)/float64(n), "cpu-ns/record")
+		})
+	}
+}

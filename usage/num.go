@@ -138,6 +138,22 @@ func align(a, b num) (ac, bc int64, e int32, ok bool) {
 	}
 }
 
+// exp returns n's exponent.
+func (n num) exp() int32 {
+	if n.big {
+		return n.d.Exponent()
+	}
+	return n.e
+}
+
+// neg returns -n, with n's exponent.
+func (n num) neg() num {
+	if n.big || n.c == math.MinInt64 {
+		return num{big: true, d: n.decimal().Neg()}
+	}
+	return num{c: -n.c, e: n.e}
+}
+
 // add returns a + b, exactly.
 func add(a, b num) num {
 	if !a.big && !b.big {

@@ -449,6 +449,13 @@ func checkAgainstModel(t tb, got *usage.Report, want modelReport) {
 	if d := cmp.Diff(want.aggregates, gotAggs); d != "" {
 		t.Fatalf("aggregates differ from the model (-want +got):\n%s", d)
 	}
+	// Equal values, and spelled alike: a sum has the least exponent of its
+	// quantities (and 0), a max or latest value its record's.
+	for k, w := range want.aggregates {
+		if g := gotAggs[k]; g.Value.Exponent() != w.Value.Exponent() {
+			t.Fatalf("%s: value %s has exponent %d, the model's %s has %d", k, g.Value, g.Value.Exponent(), w.Value, w.Value.Exponent())
+		}
+	}
 	var rejections []string
 	for _, r := range got.Rejections {
 		rejections = append(rejections, string(r.Record.ID)+" "+r.Reason.String())

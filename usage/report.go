@@ -234,6 +234,13 @@ func (s *sum128) add(o sum128) {
 	s.hi, _ = bits.Add64(s.hi, o.hi, carry)
 }
 
+// sub subtracts o modulo 2^128.
+func (s *sum128) sub(o sum128) {
+	var borrow uint64
+	s.lo, borrow = bits.Sub64(s.lo, o.lo, 0)
+	s.hi, _ = bits.Sub64(s.hi, o.hi, borrow)
+}
+
 func (s sum128) digest() Digest {
 	var d Digest
 	binary.BigEndian.PutUint64(d[:8], s.hi)

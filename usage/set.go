@@ -43,15 +43,31 @@ func (s *u64set) grow() {
 	}
 }
 
-// without returns a copy of s holding the keys drop rejects.
-func (s *u64set) without(drop func(uint64) bool) u64set {
-	var out u64set
-	for _, k := range s.keys {
-		if k != 0 && !drop(k-1) {
-			out.add(k - 1)
+// remove deletes key and reports whether it was there. The keys after it
+// in its probe sequence move back into the hole (backward-shift deletion),
+// so that no tombstone is left and every other key stays findable.
+func (s *u64set) remove(key uint64) bool {
+	if s.n == 0 {
+		return false
+	}
+	mask := uint64(len(s.keys) - 1)
+	i := s.pos(key)
+	for ; s.keys[i] != key+1; i = (i + 1) & mask {
+		if s.keys[i] == 0 {
+			return false
 		}
 	}
-	return out
+	for j := (i + 1) & mask; s.keys[j] != 0; j = (j + 1) & mask {
+		// The key at j may fill the hole at i unless its home lies
+		// cyclically in (i, j]: probing from there never passes i.
+		if home := s.pos(s.keys[j] - 1); (j-home)&mask >= (j-i)&mask {
+			s.keys[i] = s.keys[j]
+			i = j
+		}
+	}
+	s.keys[i] = 0
+	s.n--
+	return true
 }
 
 func log2(n int) int {
