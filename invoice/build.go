@@ -114,6 +114,7 @@ func (b *Builder) Build(run Run, subs []Subscription) ([]Invoice, error) {
 			g.item(j, &s.Items[j], items, lates[[2]int{i, j}])
 		}
 		g.commitment()
+		g.prepaidLines()
 		if ps.Len() > 0 {
 			ar.release(g.lines)
 			continue
@@ -178,6 +179,7 @@ func (g *gen) invoice() (Invoice, bool) {
 		Mode:         g.mode,
 		Lines:        lines,
 	}
+	g.drawPrepaid(&inv)
 	if !g.tax(&inv) {
 		return Invoice{}, false
 	}
@@ -211,7 +213,7 @@ func (g *gen) fixedDiscounts(lines []Line) {
 		pool := ensemble.MoneyFromMinor(0, g.cur)
 		for i := range lines {
 			l := &lines[i]
-			if l.Kind == KindCommitmentTrueUp || l.Kind == KindCreditNote || (it != nil && l.Item != it.ID) ||
+			if l.Kind == KindCommitmentTrueUp || l.Kind == KindCreditNote || l.Kind == KindPrepayment || l.Kind == KindPrepaidBreakage || (it != nil && l.Item != it.ID) ||
 				(d.Offer != "" && l.Pin.Offer != d.Offer) || !w.contains(l.Period.Start) {
 				continue
 			}
@@ -288,6 +290,9 @@ func (g *gen) tax(inv *Invoice) bool {
 	for i := range inv.Lines {
 		l := &inv.Lines[i]
 		gross := g.sub(l.Amount, l.Discount)
+		if l.Prepaid != nil {
+			gross = g.sub(gross, l.Prepaid.Covered)
+		}
 		var tr TaxTrace
 		switch {
 		case len(g.b.taxes) == 0:
@@ -342,8 +347,12 @@ func (g *gen) tax(inv *Invoice) bool {
 	return true
 }
 
-// taxCode is the item's tax code, or the offer's "tax_code" attribute.
+// taxCode is the item's tax code, or the offer's "tax_code" attribute; a
+// prepaid commitment's purchase has its own.
 func (g *gen) taxCode(l *Line) string {
+	if l.Kind == KindPrepayment || l.Kind == KindPrepaidBreakage {
+		return g.prepaidTaxCode(l)
+	}
 	for j := range g.s.Items {
 		if g.s.Items[j].ID == l.Item && g.s.Items[j].TaxCode != "" {
 			return g.s.Items[j].TaxCode
@@ -365,14 +374,20 @@ func (g *gen) costs(inv *Invoice) {
 	for i := range inv.Lines {
 		l := &inv.Lines[i]
 		oi, ok := g.b.offers[l.Pin]
-		if !ok || oi.kind != catalog.Bundle || !l.Net.IsPositive() || l.Quantity.Sign() < 0 {
+		// A part a prepaid commitment covered was consumed all the same:
+		// suppliers are owed on it.
+		net := l.Net
+		if l.Prepaid != nil {
+			net = g.add(net, l.Prepaid.CoveredNet)
+		}
+		if !ok || oi.kind != catalog.Bundle || !net.IsPositive() || l.Quantity.Sign() < 0 || l.Kind == KindPrepayment || l.Kind == KindPrepaidBreakage {
 			continue
 		}
 		qty := l.Quantity
 		if l.Kind != KindRecurring {
 			qty = decimal.Zero // fixed costs are per cycle: recurring lines carry them
 		}
-		c, err := g.b.cat.SupplierCosts(l.Pin, l.Net, qty, catalog.CostOptions{Mode: g.mode})
+		c, err := g.b.cat.SupplierCosts(l.Pin, net, qty, catalog.CostOptions{Mode: g.mode})
 		if err != nil {
 			g.ps.Add(g.subPath(), &LineError{Line: l.ID, Err: err})
 			continue

@@ -34,12 +34,20 @@ const (
 	// KindCreditNote is a credit-note line: the reversal of (part of) an
 	// issued invoice line, named by Credits. Its amounts are negative.
 	KindCreditNote
+	// KindPrepayment bills the purchase of a prepaid commitment, in full,
+	// when its term starts.
+	KindPrepayment
+	// KindPrepaidBreakage records what was left of a prepaid commitment
+	// when it expired: covered in full by the commitment, so it bills
+	// nothing, but settlement can recognise it (see PrepaidCommitment).
+	KindPrepaidBreakage
 )
 
 var lineKindNames = []string{
 	KindUnspecified: "unspecified", KindOneTime: "one_time", KindRecurring: "recurring",
 	KindProrationCredit: "proration_credit", KindUsage: "usage", KindUsageAdjustment: "usage_adjustment",
 	KindCommitmentTrueUp: "commitment_true_up", KindCreditNote: "credit_note",
+	KindPrepayment: "prepayment", KindPrepaidBreakage: "prepaid_breakage",
 }
 
 // String returns the kind's lowercase name, such as "proration_credit".

@@ -62,6 +62,10 @@ func (inv *Invoice) Check() error {
 		}
 		eq(at+".discount", l.Discount, d)
 		net, _ := l.Amount.Sub(l.Discount)
+		if l.Prepaid != nil {
+			ok(at+".prepaid.covered", l.Prepaid.Covered)
+			net, _ = net.Sub(l.Prepaid.Covered)
+		}
 		if l.TaxRule.Inclusive {
 			net, _ = net.Sub(l.Tax)
 		}

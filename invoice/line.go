@@ -70,7 +70,11 @@ type Line struct {
 	Discounts []AppliedDiscount `json:"discounts,omitempty"`
 	// Discount is the sum of Discounts, in whole minor units.
 	Discount ensemble.Money `json:"discount"`
-	// Net is the amount net of discounts and tax.
+	// Prepaid says how much of the line a prepaid commitment covered (nil:
+	// none). The covered part is not billed again: Net and Tax are of
+	// Amount - Discount - Prepaid.Covered.
+	Prepaid *PrepaidDraw `json:"prepaid,omitempty"`
+	// Net is the amount net of discounts, prepaid cover and tax.
 	Net ensemble.Money `json:"net"`
 	// Tax is the line's tax and TaxRule the rule that set it.
 	Tax ensemble.Money `json:"tax"`
@@ -232,6 +236,10 @@ type Invoice struct {
 	Credits []AppliedCredit `json:"credits,omitempty"`
 	// AmountDue is Total less the credits applied.
 	AmountDue ensemble.Money `json:"amount_due"`
+	// Prepaid says, for each prepaid commitment the invoice touched, what
+	// it drew and what is left: the host adds Drawn and Expired to the
+	// commitment's Drawn before the next run.
+	Prepaid []PrepaidUse `json:"prepaid,omitempty"`
 	// ReverseCharge says the customer accounts for the tax (the invoice
 	// must say so).
 	ReverseCharge bool `json:"reverse_charge,omitempty"`

@@ -28,6 +28,10 @@ type DiscountID string
 // invalid.
 type CreditID string
 
+// PrepaidID identifies a prepaid commitment of a subscription; the rules
+// of SubscriptionID apply.
+type PrepaidID string
+
 // InvoiceID identifies an invoice: "<subscription>/<run instant>" (see
 // Build), so that building the same run twice gives the same ID.
 type InvoiceID string
@@ -62,6 +66,9 @@ const (
 	// RefCommitment points at a subscription's minimum commitment: ID is
 	// the SubscriptionID.
 	RefCommitment ensemble.RefKind = "commitment"
+	// RefPrepaid points at a prepaid commitment: ID is
+	// "subscription/prepaid id".
+	RefPrepaid ensemble.RefKind = "prepaid_commitment"
 )
 
 // Customer is who an invoice bills, with what the tax table needs.
@@ -112,6 +119,9 @@ type Subscription struct {
 	Commitment *Commitment `json:"commitment,omitempty"`
 	// Credits are prepaid credits applied to the invoice total.
 	Credits []PrepaidCredit `json:"credits,omitempty"`
+	// Prepaid are prepaid commitments: sums bought up front for a term and
+	// drawn down by the charges they name (see PrepaidCommitment).
+	Prepaid []PrepaidCommitment `json:"prepaid,omitempty"`
 }
 
 // Item is one line of a subscription: a product (or bundle) whose pin,

@@ -1,0 +1,435 @@
+package invoice
+
+import (
+	"math/big"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/shopspring/decimal"
+
+	"github.com/ensemble-commerce/ensemble"
+	"github.com/ensemble-commerce/ensemble/catalog"
+	"github.com/ensemble-commerce/ensemble/usage"
+)
+
+// PrepaidCommitment is a sum the customer buys up front for a term
+// (Metronome's prepaid commit, Orb's prepaid commitment), drawn down by the
+// charges it names:
+//
+//   - The purchase is billed once, in full and taxed, when the term starts:
+//     a KindPrepayment line of Amount.
+//   - Every later line of a charge it names whose service starts in the
+//     term draws on it, in service-start then ID order, across invoices:
+//     Line.Prepaid.Covered is taken from the commitment and not billed
+//     again (Net and Tax are of the rest), until the commitment is spent;
+//     what a line bills beyond it is overage, billed as usual. A line draws
+//     from one commitment: the first with a balance, by earlier End, then
+//     ID. A negative line of a charge it names (a usage adjustment that
+//     lowers a covered period) gives back to the commitment what was drawn
+//     before it gives back cash.
+//   - What is left when the term ends expires (Breakage, the default): a
+//     KindPrepaidBreakage line records it, covered in full, billing
+//     nothing. With Rollover it stays drawable until RolloverEnd, then
+//     expires.
+//
+// Build is stateless: Drawn is what earlier runs drew and let expire, and
+// each invoice's Prepaid lists what it drew and expired, for the host to
+// add to Drawn before the next run (as PrepaidCredit.Balance is kept).
+//
+// Settlement sees the cash truthfully: package settlement's FromInvoice
+// makes the host choose whether partners earn on the prepayment when it is
+// invoiced or on consumption as it is drawn (covered parts and breakage),
+// never both; Line.Prepaid.CoveredTax carries the purchase's tax to the
+// parts drawn, so a gross basis sees it too.
+type PrepaidCommitment struct {
+	// ID names the commitment within the subscription; required.
+	ID PrepaidID `json:"id"`
+	// Amount is the sum bought, in the subscription's currency (whole minor
+	// units, positive).
+	Amount decimal.Decimal `json:"amount"`
+	// Start and End are the term, [Start, End); both required.
+	Start time.Time `json:"start"`
+	End   time.Time `json:"end"`
+	// Meters limits the lines that draw to the usage of these meters;
+	// Charges to the lines of these charges (any kind). Both empty: every
+	// usage line draws.
+	Meters  []usage.MeterID    `json:"meters,omitempty"`
+	Charges []catalog.ChargeID `json:"charges,omitempty"`
+	// Expiry says what happens to what is left at End.
+	Expiry PrepaidExpiry `json:"expiry,omitempty"`
+	// RolloverEnd is, with Rollover, when what is left finally expires;
+	// after End. Required with Rollover, refused without.
+	RolloverEnd time.Time `json:"rollover_end,omitzero"`
+	// Drawn is what runs before this one drew and let expire (the sum of
+	// their PrepaidUse.Drawn and Expired); zero at first.
+	Drawn decimal.Decimal `json:"drawn,omitzero"`
+	// TaxCode is the tax code the purchase is taxed with.
+	TaxCode string `json:"tax_code,omitempty"`
+}
+
+// drawEnd is when draws stop and what is left expires.
+func (c *PrepaidCommitment) drawEnd() time.Time {
+	if c.Expiry == Rollover {
+		return c.RolloverEnd
+	}
+	return c.End
+}
+
+// draws reports whether line l draws on the commitment.
+func (c *PrepaidCommitment) draws(l *Line) bool {
+	switch l.Kind {
+	case KindPrepayment, KindPrepaidBreakage, KindCommitmentTrueUp, KindCreditNote:
+		return false
+	}
+	if s := l.Period.Start; s.Before(c.Start) || !s.Before(c.drawEnd()) {
+		return false
+	}
+	usageLine := (l.Kind == KindUsage || l.Kind == KindUsageAdjustment) && l.Usage != nil
+	switch {
+	case len(c.Meters) == 0 && len(c.Charges) == 0:
+		return usageLine
+	case usageLine && slices.Contains(c.Meters, l.Usage.Meter):
+		return true
+	}
+	return slices.Contains(c.Charges, l.Charge)
+}
+
+// PrepaidExpiry says what happens to what is left of a prepaid commitment
+// when its term ends.
+type PrepaidExpiry uint8
+
+const (
+	// Breakage (the default) lets what is left expire at End.
+	Breakage PrepaidExpiry = iota
+	// Rollover keeps what is left drawable until RolloverEnd.
+	Rollover
+)
+
+var expiryNames = []string{Breakage: "breakage", Rollover: "rollover"}
+
+// String returns the expiry's lowercase name.
+func (e PrepaidExpiry) String() string { return ensemble.EnumName(e, expiryNames, "prepaid_expiry") }
+
+// MarshalText writes the expiry's name; an undeclared value is an error.
+func (e PrepaidExpiry) MarshalText() ([]byte, error) {
+	return ensemble.EnumText(e, expiryNames, "invoice", "prepaid expiry")
+}
+
+// UnmarshalText reads an expiry's name; "" is Breakage.
+func (e *PrepaidExpiry) UnmarshalText(b []byte) error {
+	v, err := ensemble.ParseEnum[PrepaidExpiry](b, expiryNames, "invoice", "prepaid expiry")
+	if err == nil {
+		*e = v
+	}
+	return err
+}
+
+// PrepaidDraw is what a prepaid commitment covered of one line.
+type PrepaidDraw struct {
+	// Commitment is the commitment drawn.
+	Commitment PrepaidID `json:"commitment"`
+	// Covered is the part of Amount - Discount the commitment paid:
+	// negative when the line gives back to it.
+	Covered ensemble.Money `json:"covered"`
+	// CoveredNet is Covered net of tax: Covered, unless the purchase's tax
+	// was included in its price (then Covered - CoveredTax).
+	CoveredNet ensemble.Money `json:"covered_net"`
+	// CoveredTax is the part of the purchase's tax that Covered carries:
+	// the purchase tax is spread over the draws in proportion, rounded
+	// cumulatively, so the draws and the breakage of a commitment carry
+	// exactly its tax.
+	CoveredTax ensemble.Money `json:"covered_tax"`
+	// Remaining is what is left of the commitment after the line.
+	Remaining ensemble.Money `json:"remaining"`
+}
+
+// PrepaidUse is what one invoice did to a prepaid commitment.
+type PrepaidUse struct {
+	Commitment PrepaidID `json:"commitment"`
+	// Before is what was left before the invoice.
+	Before ensemble.Money `json:"before"`
+	// Drawn is what its lines drew, net of what they gave back.
+	Drawn ensemble.Money `json:"drawn"`
+	// Expired is what expired at the end of the term (breakage).
+	Expired ensemble.Money `json:"expired"`
+	// Remaining is what is left after it.
+	Remaining ensemble.Money `json:"remaining"`
+}
+
+// prepaidLines adds, for each prepaid commitment, the purchase line at its
+// start and the breakage line at the end of its draws (filled in when the
+// invoice draws, see drawPrepaid); Build keeps those due in the run.
+func (g *gen) prepaidLines() {
+	for k := range g.s.Prepaid {
+		c := &g.s.Prepaid[k]
+		ref := ensemble.Ref{Kind: RefPrepaid, ID: string(g.s.ID) + "/" + string(c.ID)}
+		amount := ensemble.MoneyFromDecimal(c.Amount, g.cur)
+		zero := ensemble.MoneyFromMinor(0, g.cur)
+		pin, _ := g.firstPin(c.Start, c.drawEnd())
+		base := Line{
+			Subscription: g.s.ID, Customer: g.s.Customer.ID, Pin: pin, Currency: g.cur,
+			Cycle: ensemble.Period{Start: c.Start, End: c.End}, Period: ensemble.Period{Start: c.Start, End: c.End},
+			Quantity: decimal.NewFromInt(1), Full: amount, Discount: zero,
+		}
+		if g.due(c.Start) {
+			l := base
+			l.ID = LineID(string(g.s.ID) + "//prepaid/" + string(c.ID) + "/" + lineKindNames[KindPrepayment])
+			l.Kind, l.Date, l.Description, l.Amount = KindPrepayment, c.Start, "Prepaid commitment "+string(c.ID), amount
+			l.Refs = []ensemble.Ref{ref}
+			*g.next() = l
+		}
+		if end := c.drawEnd(); g.due(end) {
+			l := base
+			l.ID = LineID(string(g.s.ID) + "//prepaid/" + string(c.ID) + "/" + lineKindNames[KindPrepaidBreakage])
+			l.Kind, l.Date, l.Description, l.Amount = KindPrepaidBreakage, end, "Prepaid commitment "+string(c.ID)+" expired unused", zero
+			l.Period = ensemble.Period{Start: c.Start, End: end}
+			l.Refs = []ensemble.Ref{ref}
+			*g.next() = l
+		}
+	}
+}
+
+// prepaidState is a commitment while an invoice draws on it.
+type prepaidState struct {
+	c         *PrepaidCommitment
+	amount    ensemble.Money
+	drawn     ensemble.Money // before and during this invoice, expiry included
+	purchTax  ensemble.Money // the tax of the purchase, spread over the draws
+	inclusive bool // the purchase's tax is included in its amount
+	use       PrepaidUse
+	touched   bool
+}
+
+// drawPrepaid lets the invoice's lines draw on the subscription's prepaid
+// commitments (see PrepaidCommitment) and fills in the breakage lines. It
+// runs after discounts and before tax.
+func (g *gen) drawPrepaid(inv *Invoice) {
+	if len(g.s.Prepaid) == 0 {
+		return
+	}
+	states := make([]*prepaidState, len(g.s.Prepaid))
+	for k := range g.s.Prepaid {
+		c := &g.s.Prepaid[k]
+		zero := ensemble.MoneyFromMinor(0, g.cur)
+		st := &prepaidState{c: c, amount: ensemble.MoneyFromDecimal(c.Amount, g.cur)}
+		st.drawn = ensemble.MoneyFromDecimal(c.Drawn, g.cur)
+		st.purchTax, st.inclusive = g.purchaseTax(c, st.amount)
+		st.use = PrepaidUse{Commitment: c.ID, Before: g.sub(st.amount, st.drawn), Drawn: zero, Expired: zero}
+		states[k] = st
+	}
+	slices.SortFunc(states, func(a, b *prepaidState) int {
+		if c := a.c.drawEnd().Compare(b.c.drawEnd()); c != 0 {
+			return c
+		}
+		return strings.Compare(string(a.c.ID), string(b.c.ID))
+	})
+	// Lines draw in service-start order; a breakage line comes when its
+	// draws end, after every line that starts before.
+	at := func(i int) time.Time {
+		if inv.Lines[i].Kind == KindPrepaidBreakage {
+			return inv.Lines[i].Period.End
+		}
+		return inv.Lines[i].Period.Start
+	}
+	order := make([]int, 0, len(inv.Lines))
+	for i := range inv.Lines {
+		order = append(order, i)
+	}
+	slices.SortStableFunc(order, func(a, b int) int {
+		if c := at(a).Compare(at(b)); c != 0 {
+			return c
+		}
+		return strings.Compare(string(inv.Lines[a].ID), string(inv.Lines[b].ID))
+	})
+	for _, i := range order {
+		l := &inv.Lines[i]
+		if l.Kind == KindPrepaidBreakage {
+			for _, st := range states {
+				if l.ID == LineID(string(g.s.ID)+"//prepaid/"+string(st.c.ID)+"/"+lineKindNames[KindPrepaidBreakage]) {
+					left := g.sub(st.amount, st.drawn)
+					l.Amount, l.Full = left, left
+					st.use.Expired = left
+					g.cover(l, st, left)
+				}
+			}
+			continue
+		}
+		gross := g.sub(l.Amount, l.Discount)
+		for _, st := range states {
+			if !st.c.draws(l) {
+				continue
+			}
+			left := g.sub(st.amount, st.drawn)
+			var take ensemble.Money
+			switch gross.Sign() {
+			case 1:
+				if !left.IsPositive() {
+					continue
+				}
+				take = gross
+				if x, _ := take.Cmp(left); x > 0 {
+					take = left
+				}
+			case -1:
+				if !st.drawn.IsPositive() {
+					continue
+				}
+				take = gross
+				if x, _ := take.Neg().Cmp(st.drawn); x > 0 {
+					take = st.drawn.Neg()
+				}
+			default:
+				continue
+			}
+			st.use.Drawn = g.add(st.use.Drawn, take)
+			g.cover(l, st, take)
+			break
+		}
+	}
+	for _, st := range states {
+		if st.touched {
+			st.use.Remaining = g.sub(st.amount, st.drawn)
+			inv.Prepaid = append(inv.Prepaid, st.use)
+		}
+	}
+	// A commitment spent before it expired leaves nothing to record.
+	inv.Lines = slices.DeleteFunc(inv.Lines, func(l Line) bool { return l.Kind == KindPrepaidBreakage && l.Amount.IsZero() })
+	slices.SortFunc(inv.Prepaid, func(a, b PrepaidUse) int { return strings.Compare(string(a.Commitment), string(b.Commitment)) })
+}
+
+// cover records that st covers take of line l: the part of the purchase's
+// tax it carries is round(T × drawn after / A) - round(T × drawn before /
+// A), so the parts add up to exactly T.
+func (g *gen) cover(l *Line, st *prepaidState, take ensemble.Money) {
+	before := st.drawn
+	st.drawn = g.add(st.drawn, take)
+	tax := ensemble.MoneyFromMinor(0, g.cur)
+	if st.amount.IsPositive() && !st.purchTax.IsZero() {
+		share := func(d ensemble.Money) ensemble.Money {
+			r := new(big.Rat).Quo(d.Amount().Rat(), st.amount.Amount().Rat())
+			return st.purchTax.MulRatio(ensemble.RatioFromRat(r), g.mode)
+		}
+		tax = g.sub(share(st.drawn), share(before))
+	}
+	net := take
+	if st.inclusive {
+		net = g.sub(take, tax)
+	}
+	l.Prepaid = &PrepaidDraw{Commitment: st.c.ID, Covered: take, CoveredNet: net, CoveredTax: tax, Remaining: g.sub(st.amount, st.drawn)}
+	l.Refs = append(l.Refs, ensemble.Ref{Kind: RefPrepaid, ID: string(g.s.ID) + "/" + string(st.c.ID)})
+	st.touched = true
+}
+
+// purchaseTax is the tax of buying the commitment as a line taxed alone,
+// and whether it is included in the amount; zero when the builder has no
+// tax table, the customer pays none, or no rule applies (Build reports that
+// on the purchase line).
+func (g *gen) purchaseTax(c *PrepaidCommitment, amount ensemble.Money) (ensemble.Money, bool) {
+	zero := ensemble.MoneyFromMinor(0, g.cur)
+	cust := g.s.Customer
+	if len(g.b.taxes) == 0 || cust.ReverseCharge || cust.TaxExempt {
+		return zero, false
+	}
+	r, ok := g.b.taxRule(cust.Region, c.TaxCode)
+	if !ok {
+		return zero, false
+	}
+	if d := g.b.taxD[r.ID]; d.ok {
+		return amount.Mul(d.d).Round(g.mode), r.Inclusive
+	}
+	return amount.MulRatio(g.b.taxK[r.ID], g.mode), r.Inclusive
+}
+
+// prepaidTaxCode is the tax code of a prepaid commitment's purchase line.
+func (g *gen) prepaidTaxCode(l *Line) string {
+	for k := range g.s.Prepaid {
+		c := &g.s.Prepaid[k]
+		if strings.HasPrefix(string(l.ID), string(g.s.ID)+"//prepaid/"+string(c.ID)+"/") {
+			return c.TaxCode
+		}
+	}
+	return ""
+}
+
+// validatePrepaid checks a subscription's prepaid commitments: ids, a
+// positive amount in whole minor units, a term, the rollover end, what was
+// drawn (never more than the amount), known meters and charges.
+func (b *Builder) validatePrepaid(ps *ensemble.Problems, at func() string, s *Subscription) {
+	seen := map[PrepaidID]bool{}
+	for k := range s.Prepaid {
+		c := &s.Prepaid[k]
+		pa := func() string { return ensemble.Path(at(), "prepaid", k) }
+		switch {
+		case c.ID == "":
+			ps.Add(pa()+".id", ErrRequired)
+		case validID(string(c.ID)) != nil:
+			ps.Add(pa()+".id", validID(string(c.ID)))
+		case seen[c.ID]:
+			ps.Add(pa()+".id", bad(ErrDuplicate, "%q", c.ID))
+		}
+		seen[c.ID] = true
+		switch {
+		case !c.Amount.IsPositive():
+			ps.Add(pa()+".amount", bad(ErrInvalid, "%s: a prepaid commitment buys a positive sum", c.Amount))
+		case inRange(c.Amount) && !ensemble.MoneyFromDecimal(c.Amount, s.Currency).IsRounded():
+			ps.Add(pa()+".amount", bad(ErrInvalid, "%s is not whole minor units", c.Amount))
+		}
+		if c.Start.IsZero() {
+			ps.Add(pa()+".start", ErrRequired)
+		}
+		if c.End.IsZero() {
+			ps.Add(pa()+".end", ErrRequired)
+		} else if !c.End.After(c.Start) {
+			ps.Add(pa()+".end", bad(ErrOrder, "%s is not after start %s", fmtTime(c.End), fmtTime(c.Start)))
+		}
+		switch {
+		case c.Expiry == Rollover && !c.RolloverEnd.After(c.End):
+			ps.Add(pa()+".rollover_end", bad(ErrInvalid, "a rollover needs a rollover_end after end"))
+		case c.Expiry != Rollover && !c.RolloverEnd.IsZero():
+			ps.Add(pa()+".rollover_end", bad(ErrInvalid, "only a rollover has a rollover_end"))
+		case c.Expiry > Rollover:
+			ps.Add(pa()+".expiry", bad(ErrInvalid, "%d", c.Expiry))
+		}
+		switch {
+		case c.Drawn.Sign() < 0:
+			ps.Add(pa()+".drawn", bad(ErrNegative, "%s", c.Drawn))
+		case c.Drawn.GreaterThan(c.Amount):
+			ps.Add(pa()+".drawn", bad(ErrInvalid, "%s drawn of a commitment of %s", c.Drawn, c.Amount))
+		}
+		for j, ch := range c.Charges {
+			if !b.knownCharge(ch) {
+				ps.Add(ensemble.Path(pa(), "charges", j), bad(ErrUnknown, "charge %q is in no offer of the catalog", ch))
+			}
+		}
+		for j, m := range c.Meters {
+			if !b.knownMeter(m) {
+				ps.Add(ensemble.Path(pa(), "meters", j), bad(ErrUnknown, "meter %q is billed by no charge of the catalog", m))
+			}
+		}
+	}
+}
+
+// knownCharge reports whether some offer of the catalog has charge id.
+func (b *Builder) knownCharge(id catalog.ChargeID) bool {
+	for _, oi := range b.offers {
+		for _, ch := range oi.charges {
+			if ch.id == id {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// knownMeter reports whether some usage charge of the catalog bills meter.
+func (b *Builder) knownMeter(m usage.MeterID) bool {
+	for _, oi := range b.offers {
+		for _, ch := range oi.charges {
+			if ch.meter == string(m) {
+				return true
+			}
+		}
+	}
+	return false
+}

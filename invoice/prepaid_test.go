@@ -1,0 +1,203 @@
+package invoice_test
+
+import (
+	"slices"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/shopspring/decimal"
+	"github.com/stretchr/testify/require"
+	"pgregory.net/rapid"
+
+	"github.com/ensemble-commerce/ensemble"
+	"github.com/ensemble-commerce/ensemble/invoice"
+	"github.com/ensemble-commerce/ensemble/usage"
+)
+
+func monthUsage(line string, month time.Month, value string) usage.Aggregate {
+	return usage.Aggregate{Line: usage.LineRef(line), Meter: "api_calls", Aggregation: usage.Sum,
+		Period: ensemble.MustPeriod(date(2026, month, 1), date(2026, month+1, 1)), Value: dec(value),
+		Records: 1, Digest: usage.DigestOf(usage.RecordID(line + month.String()))}
+}
+
+// TestPrepaidCommitmentDrawnOverThreeInvoices: EUR 1,200 bought for 2026,
+// drawn by API usage (graduated: 100 free, 900 × 0.05, then 0.02). January
+// and February use 25,000 calls each (45 + 24,000 × 0.02 = EUR 525.00 each),
+// March 20,000 (45 + 19,000 × 0.02 = EUR 425.00): the commitment covers
+// January and February in full and EUR 150.00 of March; EUR 275.00 is
+// overage, billed with 20% VAT (55.00). The purchase (EUR 1,200 + 240 VAT)
+// is billed on 1 January; its VAT is spread over the draws: 105.00, 105.00
+// and 30.00.
+func TestPrepaidCommitmentDrawnOverThreeInvoices(t *testing.T) {
+	b := builder(t, invoice.Options{Taxes: taxes})
+	s := sub("s1", date(2026, 1, 1), item("api", seg(date(2026, 1, 1), time.Time{}, pin("api", 1), "1")))
+	s.Prepaid = []invoice.PrepaidCommitment{{ID: "2026", Amount: dec("1200"), Start: date(2026, 1, 1), End: date(2027, 1, 1), Meters: []usage.MeterID{"api_calls"}}}
+
+	type want struct {
+		lines                 []string // kind charge amount covered net tax
+		drawn, remaining, due string
+	}
+	line := func(l invoice.Line) string {
+		cov := "-"
+		if l.Prepaid != nil {
+			cov = l.Prepaid.Covered.AmountString() + "/" + l.Prepaid.CoveredTax.AmountString()
+		}
+		return l.Kind.String() + " " + l.Amount.AmountString() + " covered " + cov + " net " + l.Net.AmountString() + " tax " + l.Tax.AmountString()
+	}
+	steps := []struct {
+		after, at time.Time
+		usage     []usage.Aggregate
+		want      want
+	}{
+		{date(2025, 12, 31), date(2026, 1, 1), nil, want{
+			lines: []string{"prepayment 1200.00 covered - net 1200.00 tax 240.00"}, due: "1440.00"}},
+		{date(2026, 1, 1), date(2026, 2, 1), []usage.Aggregate{monthUsage("s1/api", time.January, "25000")}, want{
+			lines: []string{"usage 525.00 covered 525.00/105.00 net 0.00 tax 0.00"}, drawn: "525.00", remaining: "675.00", due: "0.00"}},
+		{date(2026, 2, 1), date(2026, 3, 1), []usage.Aggregate{monthUsage("s1/api", time.February, "25000")}, want{
+			lines: []string{"usage 525.00 covered 525.00/105.00 net 0.00 tax 0.00"}, drawn: "525.00", remaining: "150.00", due: "0.00"}},
+		{date(2026, 3, 1), date(2026, 4, 1), []usage.Aggregate{monthUsage("s1/api", time.March, "20000")}, want{
+			lines: []string{"usage 425.00 covered 150.00/30.00 net 275.00 tax 55.00"}, drawn: "150.00", remaining: "0.00", due: "330.00"}},
+	}
+	for _, st := range steps {
+		inv := build1(t, b, invoice.Run{After: st.after, At: st.at, Usage: st.usage}, s)
+		var got []string
+		for _, l := range inv.Lines {
+			got = append(got, line(l))
+		}
+		require.Equal(t, st.want.lines, got, "run at %s", st.at)
+		require.Equal(t, st.want.due, inv.AmountDue.AmountString())
+		if st.want.drawn == "" {
+			require.Empty(t, inv.Prepaid)
+			continue
+		}
+		require.Len(t, inv.Prepaid, 1)
+		use := inv.Prepaid[0]
+		require.Equal(t, st.want.drawn, use.Drawn.AmountString())
+		require.Equal(t, st.want.remaining, use.Remaining.AmountString())
+		// The host carries what was drawn into the next run.
+		s.Prepaid[0].Drawn = s.Prepaid[0].Drawn.Add(use.Drawn.Amount()).Add(use.Expired.Amount())
+	}
+}
+
+// TestPrepaidBreakageAndRollover: EUR 300 bought for the first quarter,
+// EUR 100 drawn; the EUR 200 left expires on 1 April as breakage (covered,
+// billing nothing), or with a rollover stays drawable until 1 July.
+func TestPrepaidBreakageAndRollover(t *testing.T) {
+	b := builder(t, invoice.Options{})
+	base := sub("s1", date(2026, 1, 1), item("api", seg(date(2026, 1, 1), time.Time{}, pin("api", 1), "1")))
+	c := invoice.PrepaidCommitment{ID: "q1", Amount: dec("300"), Start: date(2026, 1, 1), End: date(2026, 4, 1), Drawn: dec("100")}
+
+	s := base
+	s.Prepaid = []invoice.PrepaidCommitment{c}
+	inv := build1(t, b, invoice.Run{After: date(2026, 3, 1), At: date(2026, 4, 1), Usage: []usage.Aggregate{monthUsage("s1/api", time.March, "100")}}, s)
+	var kinds []string
+	for _, l := range inv.Lines {
+		kinds = append(kinds, l.Kind.String()+" "+l.Amount.AmountString()+" net "+l.Net.AmountString())
+	}
+	// 100 calls are in the free tier: the usage line is zero and draws
+	// nothing; breakage records the EUR 200 left.
+	require.Equal(t, []string{"prepaid_breakage 200.00 net 0.00", "usage 0.00 net 0.00"}, kinds) // lines sort by id
+	require.Equal(t, "200.00", inv.Prepaid[0].Expired.AmountString())
+	require.Equal(t, "0.00", inv.Prepaid[0].Remaining.AmountString())
+
+	c.Expiry, c.RolloverEnd = invoice.Rollover, date(2026, 7, 1)
+	s.Prepaid = []invoice.PrepaidCommitment{c}
+	inv = build1(t, b, invoice.Run{After: date(2026, 4, 1), At: date(2026, 5, 1), Usage: []usage.Aggregate{monthUsage("s1/api", time.April, "2000")}}, s)
+	require.Len(t, inv.Lines, 1)
+	// April: 45 + 1,000 × 0.02 = EUR 65.00, covered by what rolled over.
+	require.Equal(t, "65.00", inv.Lines[0].Prepaid.Covered.AmountString())
+	require.Equal(t, "135.00", inv.Prepaid[0].Remaining.AmountString())
+}
+
+func TestPrepaidValidation(t *testing.T) {
+	b := builder(t, invoice.Options{})
+	s := sub("s1", date(2026, 1, 1), item("api", seg(date(2026, 1, 1), time.Time{}, pin("api", 1), "1")))
+	s.Prepaid = []invoice.PrepaidCommitment{
+		{ID: "a", Amount: dec("0"), Start: date(2026, 1, 1), End: date(2026, 1, 1)},
+		{ID: "a", Amount: dec("10.001"), Start: date(2026, 1, 1), End: date(2027, 1, 1), Expiry: invoice.Rollover, Drawn: dec("11"),
+			Meters: []usage.MeterID{"nope"}},
+	}
+	_, err := b.Build(invoice.Run{At: date(2026, 2, 1)}, []invoice.Subscription{s})
+	var ve *ensemble.ValidationError
+	require.ErrorAs(t, err, &ve)
+	var paths []string
+	for _, p := range ve.Problems {
+		paths = append(paths, p.Path)
+	}
+	require.Equal(t, []string{
+		"subscriptions[0].prepaid[0].amount", "subscriptions[0].prepaid[0].end",
+		"subscriptions[0].prepaid[1].id", "subscriptions[0].prepaid[1].amount", "subscriptions[0].prepaid[1].rollover_end",
+		"subscriptions[0].prepaid[1].drawn", "subscriptions[0].prepaid[1].meters[0]",
+	}, paths)
+}
+
+// TestPropertyPrepaidConserves: whatever the usage and however the months
+// are split into runs, every line's covered part plus what it bills is its
+// amount, the commitment never covers more than was bought, what is drawn
+// plus what expires is exactly the commitment once its term is over, the
+// covered VAT adds up to the purchase's, and each line is covered the same
+// whether billed month by month or in one run.
+func TestPropertyPrepaidConserves(t *testing.T) {
+	b := builder(t, invoice.Options{Taxes: taxes})
+	rapid.Check(t, func(t *rapid.T) {
+		amount := rapid.IntRange(1, 2000).Draw(t, "amount")
+		months := rapid.IntRange(1, 6).Draw(t, "months")
+		s := sub("s1", date(2026, 1, 1), item("api", seg(date(2026, 1, 1), time.Time{}, pin("api", 1), "1")))
+		s.Prepaid = []invoice.PrepaidCommitment{{ID: "c", Amount: decimal.NewFromInt(int64(amount)), Start: date(2026, 1, 1), End: date(2026, time.Month(months)+1, 1)}}
+		var aggs []usage.Aggregate
+		for m := 1; m <= months; m++ {
+			aggs = append(aggs, monthUsage("s1/api", time.Month(m), strconv.Itoa(rapid.IntRange(0, 40000).Draw(t, "calls"))))
+		}
+		// Runs cut at random month boundaries, the host carrying Drawn.
+		cuts := []int{0}
+		for m := 1; m < months; m++ {
+			if rapid.Bool().Draw(t, "cut") {
+				cuts = append(cuts, m)
+			}
+		}
+		cuts = append(cuts, months)
+		covered := map[invoice.LineID]string{}
+		drawn, expired, coveredTax := money("0"), money("0"), money("0")
+		var purchaseTax ensemble.Money
+		split := s
+		split.Prepaid = slices.Clone(s.Prepaid)
+		for k := 1; k < len(cuts); k++ {
+			run := invoice.Run{After: date(2026, time.Month(cuts[k-1])+1, 1).Add(-time.Hour), At: date(2026, time.Month(cuts[k])+1, 1), Usage: aggs[cuts[k-1]:cuts[k]]}
+			if k == 1 {
+				run.After = date(2025, 12, 31)
+			}
+			inv := build1(t, b, run, split)
+			for _, l := range inv.Lines {
+				if l.Kind == invoice.KindPrepayment {
+					purchaseTax = l.Tax
+					continue
+				}
+				gross, _ := l.Amount.Sub(l.Discount)
+				billed := l.Net
+				if l.Prepaid != nil {
+					billed, _ = billed.Add(l.Prepaid.Covered)
+					covered[l.ID] = l.Prepaid.Covered.AmountString()
+					coveredTax, _ = coveredTax.Add(l.Prepaid.CoveredTax)
+				}
+				require.True(t, billed.Equal(gross), "line %s: covered + net %s != %s", l.ID, billed, gross)
+			}
+			for _, u := range inv.Prepaid {
+				drawn, _ = drawn.Add(u.Drawn)
+				expired, _ = expired.Add(u.Expired)
+				split.Prepaid[0].Drawn = split.Prepaid[0].Drawn.Add(u.Drawn.Amount()).Add(u.Expired.Amount())
+			}
+		}
+		total, _ := drawn.Add(expired)
+		require.True(t, total.Equal(money(strconv.Itoa(amount))), "drawn %s + expired %s != %d", drawn, expired, amount)
+		require.True(t, coveredTax.Equal(purchaseTax), "covered tax %s != purchase tax %s", coveredTax, purchaseTax)
+
+		// One run over the whole term covers each line the same.
+		one := build1(t, b, invoice.Run{After: date(2025, 12, 31), At: date(2026, time.Month(months)+1, 1), Usage: aggs}, s)
+		for _, l := range one.Lines {
+			if l.Prepaid != nil && l.Kind != invoice.KindPrepaidBreakage {
+				require.Equal(t, covered[l.ID], l.Prepaid.Covered.AmountString(), "line %s", l.ID)
+			}
+		}
+	})
+}
