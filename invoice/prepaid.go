@@ -196,7 +196,7 @@ type prepaidState struct {
 	amount    ensemble.Money
 	drawn     ensemble.Money // before and during this invoice, expiry included
 	purchTax  ensemble.Money // the tax of the purchase, spread over the draws
-	inclusive bool // the purchase's tax is included in its amount
+	inclusive bool           // the purchase's tax is included in its amount
 	use       PrepaidUse
 	touched   bool
 }
