@@ -67,6 +67,17 @@
 // (catalog.Rater.RateDelta), tracing to the period and records it corrects;
 // several deltas add up to billing everything at once.
 //
+// # Prepaid commitments
+//
+// A PrepaidCommitment is a sum bought up front for a term: its purchase is
+// billed in full when the term starts; the lines of the charges it names
+// (usage of given meters, say) draw it down across invoices, each saying
+// what it covered (Line.Prepaid) and billing only the rest; what is left at
+// the end expires as breakage or rolls over. Each invoice reports what it
+// drew (Invoice.Prepaid) for the host to carry into the next run. Package
+// settlement makes the host choose whether partners earn on the purchase or
+// on consumption (settlement.PrepaidEarning), never both.
+//
 // # Taxes and credit notes
 //
 // A host-given TaxTable picks a rule per line by customer region and tax

@@ -1,6 +1,7 @@
 package settlement
 
 import (
+	"errors"
 	"fmt"
 
 	"github.com/ensemble-commerce/ensemble"
@@ -35,8 +36,14 @@ func RouteFromOrder(r order.Route) (Route, error) {
 // invoice line), the order's customer and route, and a trace that starts with
 // the invoice line itself (invoice.RefLine) followed by the line's own
 // references. Invoice line ids are unique across invoices and credit notes,
-// so they serve as settlement line ids.
+// so they serve as settlement line ids. Lines of prepaid commitments need
+// FromInvoiceWith, which says when partners earn on them.
 func FromInvoice(lines []invoice.Line, o order.Order) ([]Line, error) {
+	return FromInvoiceWith(lines, o, InvoiceOptions{})
+}
+
+// fromInvoice converts the lines without the choices of InvoiceOptions.
+func fromInvoice(lines []invoice.Line, o order.Order) ([]Line, error) {
 	route, err := RouteFromOrder(o.Route)
 	if err != nil {
 		return nil, err
@@ -53,4 +60,113 @@ func FromInvoice(lines []invoice.Line, o order.Order) ([]Line, error) {
 		}
 	}
 	return out, nil
+}
+
+// PrepaidEarning says when partners earn on a prepaid commitment
+// (invoice.PrepaidCommitment): on the purchase when it is invoiced, or on
+// consumption as it is drawn. The two never both pay: over a commitment's
+// term each settles the same cash (the purchase, or the covered parts plus
+// the breakage), at different times. A bundle's supplier costs are owed on
+// consumption, so a covered bundle line needs EarnOnConsumption.
+type PrepaidEarning uint8
+
+const (
+	// PrepaidUnspecified is the zero value: FromInvoice refuses any line
+	// that buys, draws on or lets expire a prepaid commitment, since
+	// guessing would change who is paid when.
+	PrepaidUnspecified PrepaidEarning = iota
+	// EarnOnPrepayment settles the purchase line when it is invoiced; the
+	// covered parts of later lines and the breakage settle nothing (their
+	// settlement lines carry only what the lines bill beyond the
+	// commitment).
+	EarnOnPrepayment
+	// EarnOnConsumption settles nothing on the purchase; each line
+	// settles what it bills plus what the commitment covered of it (net,
+	// with the share of the purchase's tax it carries), and the breakage
+	// settles when it expires.
+	EarnOnConsumption
+)
+
+var prepaidEarningNames = []string{PrepaidUnspecified: "", EarnOnPrepayment: "on_prepayment", EarnOnConsumption: "on_consumption"}
+
+// String returns the mode's name: "on_prepayment", "on_consumption", or
+// "" when unspecified.
+func (p PrepaidEarning) String() string {
+	return ensemble.EnumName(p, prepaidEarningNames, "prepaid_earning")
+}
+
+// MarshalText writes the mode's name; an undeclared mode is an error.
+func (p PrepaidEarning) MarshalText() ([]byte, error) {
+	return ensemble.EnumText(p, prepaidEarningNames, "settlement", "prepaid earning")
+}
+
+// UnmarshalText reads a mode's name; "" is PrepaidUnspecified.
+func (p *PrepaidEarning) UnmarshalText(b []byte) error {
+	v, err := ensemble.ParseEnum[PrepaidEarning](b, prepaidEarningNames, "settlement", "prepaid earning")
+	if err == nil {
+		*p = v
+	}
+	return err
+}
+
+// ErrPrepaidEarning reports an invoice line touching a prepaid commitment
+// converted without a PrepaidEarning, or a covered bundle line (whose
+// suppliers are owed on consumption) under EarnOnPrepayment.
+var ErrPrepaidEarning = errors.New("settlement: prepaid commitment needs an earning mode")
+
+// InvoiceOptions are the choices FromInvoiceWith makes that the invoice
+// lines alone cannot.
+type InvoiceOptions struct {
+	// Prepaid says when partners earn on prepaid commitments.
+	Prepaid PrepaidEarning
+}
+
+// FromInvoiceWith is FromInvoice with options: see PrepaidEarning for the
+// lines of prepaid commitments. A line that settles nothing under the
+// chosen mode (a purchase on consumption, a breakage on prepayment) keeps
+// its place with a zero amount, so the lines stay in step with the
+// invoice's.
+func FromInvoiceWith(lines []invoice.Line, o order.Order, opts InvoiceOptions) ([]Line, error) {
+	out, err := fromInvoice(lines, o)
+	if err != nil {
+		return nil, err
+	}
+	for i := range lines {
+		if err := earnPrepaid(&out[i], &lines[i], opts.Prepaid); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}
+
+// earnPrepaid sets the amount and tax a prepaid line settles under mode p.
+func earnPrepaid(sl *Line, l *invoice.Line, p PrepaidEarning) error {
+	touches := l.Kind == invoice.KindPrepayment || l.Kind == invoice.KindPrepaidBreakage || l.Prepaid != nil
+	if !touches {
+		return nil
+	}
+	fail := func(why string) error {
+		return lineErr(sl.ID, "", "", "", fmt.Errorf("%w: %s", ErrPrepaidEarning, why))
+	}
+	zero := ensemble.MoneyFromMinor(0, l.Currency)
+	switch {
+	case p == PrepaidUnspecified:
+		return fail("choose settlement.EarnOnPrepayment or EarnOnConsumption in InvoiceOptions")
+	case p > EarnOnConsumption:
+		return fail(fmt.Sprintf("unknown mode %d", p))
+	case l.Kind == invoice.KindPrepayment && p == EarnOnConsumption,
+		l.Kind == invoice.KindPrepaidBreakage && p == EarnOnPrepayment:
+		sl.Amount, sl.Tax = zero, zero
+	case p == EarnOnConsumption:
+		var err error
+		if sl.Amount, err = l.Net.Add(l.Prepaid.CoveredNet); err == nil {
+			sl.Tax, err = l.Tax.Add(l.Prepaid.CoveredTax)
+		}
+		if err != nil {
+			return lineErr(sl.ID, "", "", "", err)
+		}
+	case len(l.SupplierCosts) > 0 && l.Prepaid != nil && !l.Prepaid.Covered.IsZero():
+		return fail("a bundle's suppliers are owed on consumption: settle commitments that cover bundles with EarnOnConsumption")
+	}
+	return nil
 }
