@@ -93,6 +93,17 @@ func Explain(l Line) string {
 			fmt.Fprintf(&b, "  discount %s %s: -%s\n", d.ID, d.Percent.Percent(), d.Amount)
 		}
 	}
+	switch pd := l.Prepaid; {
+	case l.Kind == KindPrepayment:
+		fmt.Fprintf(&b, "  buys prepaid commitment %s for %s\n", strings.TrimSuffix(strings.TrimPrefix(string(l.ID), string(l.Subscription)+"//prepaid/"), "/prepayment"), span(l.Period))
+	case pd != nil && l.Kind == KindPrepaidBreakage:
+		fmt.Fprintf(&b, "  prepaid commitment %s expired with %s unused (covered, billed nothing)\n", pd.Commitment, pd.Covered)
+	case pd != nil && pd.Covered.IsNegative():
+		fmt.Fprintf(&b, "  gives back %s to prepaid commitment %s (%s left)\n", pd.Covered.Neg(), pd.Commitment, pd.Remaining)
+	case pd != nil:
+		fmt.Fprintf(&b, "  prepaid commitment %s covers %s, with %s of its purchase tax (%s left); the rest is billed\n",
+			pd.Commitment, pd.Covered, pd.CoveredTax, pd.Remaining)
+	}
 	t := l.TaxRule
 	switch t.Treatment {
 	case TaxStandard:

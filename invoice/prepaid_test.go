@@ -201,3 +201,13 @@ func TestPropertyPrepaidConserves(t *testing.T) {
 		}
 	})
 }
+
+func TestPrepaidExplained(t *testing.T) {
+	b := builder(t, invoice.Options{Taxes: taxes})
+	s := sub("s1", date(2026, 1, 1), item("api", seg(date(2026, 1, 1), time.Time{}, pin("api", 1), "1")))
+	s.Prepaid = []invoice.PrepaidCommitment{{ID: "2026", Amount: dec("1200"), Start: date(2026, 1, 1), End: date(2027, 1, 1), Drawn: dec("1050")}}
+	inv := build1(t, b, invoice.Run{After: date(2026, 3, 1), At: date(2026, 4, 1), Usage: []usage.Aggregate{monthUsage("s1/api", time.March, "20000")}}, s)
+	require.Contains(t, invoice.Explain(inv.Lines[0]), "  prepaid commitment 2026 covers EUR 150.00, with EUR 30.00 of its purchase tax (EUR 0.00 left); the rest is billed\n")
+	require.Contains(t, invoice.Explain(inv.Lines[0]), "net EUR 275.00 + tax EUR 55.00 = total EUR 330.00")
+	roundTrip(t, inv)
+}
