@@ -96,6 +96,10 @@ type Entry struct {
 	// Rules are the rule versions that decided the amount: the node's and
 	// its ancestors' conditions and shares.
 	Rules []ensemble.Ref `json:"rules,omitempty"`
+	// Service is the line's service period (Line.Service): for a clawback,
+	// the credit line's, which is the credited period. Holds and releases
+	// of a dispute, and adjustments, have none.
+	Service ensemble.Period `json:"service,omitzero"`
 	// Offer, Route and Seller copy the line's, for metrics.
 	Offer  catalog.Pin `json:"offer,omitzero"`
 	Route  RouteKind   `json:"route,omitempty"`

@@ -56,7 +56,7 @@ func fromInvoice(lines []invoice.Line, o order.Order) ([]Line, error) {
 		out[i] = Line{
 			ID: LineID(l.ID), Date: l.Date, Amount: l.Net, Tax: l.Tax, Offer: l.Pin, Charge: l.Charge,
 			Quantity: l.Quantity, Customer: customer, Route: route, SupplierCosts: l.SupplierCosts,
-			Credits: LineID(l.Credits), Trace: append(trace, l.Refs...),
+			Credits: LineID(l.Credits), Service: l.Period, Trace: append(trace, l.Refs...),
 		}
 	}
 	return out, nil

@@ -57,6 +57,10 @@ func (r *run) clawback(l *Line) error {
 // their unreversed amounts and returns the new ledger. Entries get ids
 // "<by>:<original entry path>#clawback".
 func (r *run) reverse(lg *ledger, credit int64, by string, at time.Time, note string, trace []ensemble.Ref) (*ledger, error) {
+	var service ensemble.Period // a credit line's; a lost dispute has none
+	if r.line != nil && LineID(by) == r.line.ID {
+		service = r.line.Service
+	}
 	left := lg.basis - lg.credited
 	if credit > left {
 		return nil, fmt.Errorf("%w: %s credited, %s left unreversed on line %q", ErrOverCredit,
@@ -86,7 +90,7 @@ func (r *run) reverse(lg *ledger, credit int64, by string, at time.Time, note st
 		unreversed[i] -= parts[i]
 		r.entries = append(r.entries, Entry{ID: EntryID(partID(by, pe) + "#clawback"), Line: LineID(by), Kind: KindClawback,
 			Party: pe.party, Role: pe.meta.role, Amount: ensemble.MoneyFromMinor(-parts[i], lg.ctx.cur), Date: at, Plan: *lg.ctx.plan,
-			Node: pe.meta.node, Offer: lg.ctx.offer, Route: lg.ctx.route, Seller: lg.ctx.seller, Reverses: EntryID(shares[i].Key), Note: note, Trace: trace})
+			Node: pe.meta.node, Service: service, Offer: lg.ctx.offer, Route: lg.ctx.route, Seller: lg.ctx.seller, Reverses: EntryID(shares[i].Key), Note: note, Trace: trace})
 	}
 	return &nl, nil
 }

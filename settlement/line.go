@@ -131,6 +131,11 @@ type Line struct {
 	SupplierCosts []catalog.SupplierCost `json:"supplier_costs,omitempty"`
 	// Credits is the line a credit-note line credits; empty otherwise.
 	Credits LineID `json:"credits,omitempty"`
+	// Service is the period the line bills the service of (the invoice
+	// line's Period), zero when not known. Every entry of the line keeps
+	// it, so revenue and payouts can be reported by the month the service
+	// was delivered, not the invoice date.
+	Service ensemble.Period `json:"service,omitzero"`
 	// Trace says where the line came from: invoice line, order line, usage
 	// aggregate... Every entry of the line carries it.
 	Trace []ensemble.Ref `json:"trace,omitempty"`
@@ -150,6 +155,9 @@ func (l *Line) validate() error {
 	}
 	if l.Date.IsZero() {
 		p.Addf("date", "zero date")
+	}
+	if sv := l.Service; (!sv.Start.IsZero() || !sv.End.IsZero()) && !sv.End.After(sv.Start) {
+		p.Addf("service", "end %s is not after start %s", sv.End.UTC().Format(time.RFC3339), sv.Start.UTC().Format(time.RFC3339))
 	}
 	if l.Amount.Currency().IsZero() {
 		p.Addf("amount", "no currency")

@@ -1315,7 +1315,7 @@ func (r *run) emit(id EntryID, meta *partMeta, party partner.ID, units int64, sh
 func (r *run) emitAt(id EntryID, kind EntryKind, party partner.ID, roleName, node string, units int64, at time.Time, share string, refs []ensemble.Ref, note string, rev EntryID) {
 	r.entries = append(r.entries, Entry{ID: id, Line: r.line.ID, Kind: kind, Party: party, Role: roleName,
 		Amount: ensemble.MoneyFromMinor(units, r.cur), Date: at, Plan: r.plan.ref, Node: node, Share: share, Rules: refs,
-		Offer: r.line.Offer, Route: r.line.Route.Kind, Seller: r.seller, Reverses: rev, Note: note, Trace: r.trace})
+		Service: r.line.Service, Offer: r.line.Offer, Route: r.line.Route.Kind, Seller: r.seller, Reverses: rev, Note: note, Trace: r.trace})
 }
 
 // cumulative returns the effective ratio of a cumulative share for the
