@@ -1,13 +1,21 @@
-// Command rulecheck is what rule authors run on their rule documents: it
-// compiles every rule in the environment its consumer declares, reports
-// positioned errors with a caret snippet, prints each rule's estimated cost,
-// and runs the test cases written beside the rules, one pass/fail line each.
+// Command rulecheck is the gate rule authors and CI run on rule and plan
+// documents. It compiles every rule in the environment its consumer
+// declares, prints each rule's cost, what it reads and the tables it uses,
+// runs the test cases written beside the rules (one PASS or FAIL line
+// each), and reports every problem in the file's own coordinates
+// (file:line:col, the line with a caret, and a hint when there is a known
+// fix). With -plans it validates settlement plans against the rules, all
+// plan files together; with -network it checks that every partner:<id> a
+// plan pays is in the partner network.
 //
 //	go run ./examples/rulecheck -env partner partner/testdata/rules.yaml
-//	go run ./examples/rulecheck -env settlement -plans plans.yaml settlement-rules.yaml
+//	go run ./examples/rulecheck -plans plans.yaml,promo-plans.yaml -network network.yaml settlement-rules.yaml
+//	go run ./examples/rulecheck -json -strict -plans plans.yaml settlement-rules.yaml > report.json
 //
-// It exits 1 when any rule fails to compile or any test case fails, so it
-// can gate a pull request that changes rules.
+// It exits 0 when everything passes, 1 when any rule or plan has a
+// problem or any test case fails (with -strict, also on any warning), and
+// 2 when the command line is wrong or a file cannot be read. See README.md
+// beside this file for what each line of the report means.
 package main
 
 import (
@@ -17,15 +25,25 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
-	"slices"
 	"sort"
 	"strings"
 
-	"github.com/ensemble-commerce/ensemble"
 	"github.com/ensemble-commerce/ensemble/partner"
 	"github.com/ensemble-commerce/ensemble/rules"
 	"github.com/ensemble-commerce/ensemble/settlement"
+)
+
+// Exit statuses.
+const (
+	exitOK    = 0
+	exitFail  = 1 // a problem, a failing test case, or (-strict) a warning
+	exitUsage = 2 // a wrong command line or an unreadable file
+)
+
+const (
+	envDefault = "partner"    // without -plans
+	envSettle  = "settlement" // what plans' rules are written for
+	usageLine  = "usage: rulecheck [-env name] [-plans plans.yaml[,more.yaml]] [-network network.yaml] [-strict] [-json] rules.yaml ..."
 )
 
 // environments maps the -env flag to the consumer whose variables the rules
@@ -36,45 +54,136 @@ var environments = map[string]func() (*rules.Env, error){
 }
 
 func main() {
-	envName := flag.String("env", "partner", "the environment the rules are written for: "+strings.Join(envNames(), ", "))
-	plansFile := flag.String("plans", "", "a settlement plan document to validate against the rules (with -env settlement)")
-	flag.Usage = func() {
-		fmt.Fprintf(flag.CommandLine.Output(), "usage: rulecheck [-env name] [-plans plans.yaml] rules.yaml ...\n")
-		flag.PrintDefaults()
-	}
-	flag.Parse()
-	if flag.NArg() == 0 {
-		flag.Usage()
-		os.Exit(2)
-	}
-	var files []rules.File
-	for _, name := range flag.Args() {
-		data, err := os.ReadFile(name)
-		if err != nil {
-			fmt.Fprintln(os.Stderr, "rulecheck:", err)
-			os.Exit(2)
-		}
-		files = append(files, rules.File{Name: name, Data: data})
-	}
-	var plans []byte
-	if *plansFile != "" {
-		var err error
-		if plans, err = os.ReadFile(*plansFile); err != nil {
-			fmt.Fprintln(os.Stderr, "rulecheck:", err)
-			os.Exit(2)
-		}
-	}
-	ok, err := check(os.Stdout, *envName, files)
-	if err == nil && ok && plans != nil {
-		ok, err = checkPlans(os.Stdout, filepath.Base(*plansFile), plans, files)
+	os.Exit(run(context.Background(), os.Args[1:], os.Stdout, os.Stderr))
+}
+
+// file is one input document: its name as given and its bytes.
+type file struct {
+	name string
+	data []byte
+}
+
+// options is what a command line asks for.
+type options struct {
+	env     string
+	rules   []file
+	plans   []file
+	network *file // nil without -network
+	strict  bool  // warnings fail too
+	json    bool  // one JSON object on stdout instead of the text report
+}
+
+// run is the whole command: it parses args, reads the files, checks them
+// and writes the report to stdout (usage errors to stderr), returning the
+// exit status.
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	o, err := parseArgs(args, stderr)
+	if errors.Is(err, flag.ErrHelp) {
+		return exitOK
 	}
 	if err != nil {
-		fmt.Fprintln(os.Stderr, "rulecheck:", err)
-		os.Exit(2)
+		fmt.Fprintln(stderr, "rulecheck:", err)
+		return exitUsage
 	}
-	if !ok {
-		os.Exit(1)
+	res, err := check(ctx, o)
+	if err != nil {
+		fmt.Fprintln(stderr, "rulecheck:", err)
+		return exitUsage
 	}
+	if o.json {
+		err = writeJSON(stdout, res)
+	} else {
+		err = writeText(stdout, res)
+	}
+	if err != nil {
+		fmt.Fprintln(stderr, "rulecheck:", err)
+		return exitUsage
+	}
+	if !res.OK {
+		return exitFail
+	}
+	return exitOK
+}
+
+// listFlag is a flag that may be repeated and whose values may each hold
+// several comma-separated items.
+type listFlag []string
+
+func (l *listFlag) String() string { return strings.Join(*l, ",") }
+
+func (l *listFlag) Set(s string) error {
+	for _, item := range strings.Split(s, ",") {
+		if item = strings.TrimSpace(item); item != "" {
+			*l = append(*l, item)
+		}
+	}
+	return nil
+}
+
+// parseArgs reads the command line and the files it names. Flag errors
+// are already written to stderr with the usage; other errors are returned.
+func parseArgs(args []string, stderr io.Writer) (options, error) {
+	fs := flag.NewFlagSet("rulecheck", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	envName := fs.String("env", "", "the environment the rules are written for: "+strings.Join(envNames(), ", ")+
+		" (default "+envDefault+", or "+envSettle+" with -plans)")
+	var plans listFlag
+	fs.Var(&plans, "plans", "settlement plan files to validate against the rules, all together (repeat the flag or separate with commas)")
+	network := fs.String("network", "", "a partner network file: every partner:<id> a plan pays must be in it (with -plans)")
+	strict := fs.Bool("strict", false, "fail on warnings too (rules without test cases, plans with currency-bound tiers)")
+	asJSON := fs.Bool("json", false, "write one JSON object to stdout, for CI annotations")
+	fs.Usage = func() {
+		fmt.Fprintln(fs.Output(), usageLine)
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		return options{}, err
+	}
+	o := options{env: *envName, strict: *strict, json: *asJSON}
+	if o.env == "" {
+		o.env = envDefault
+		if len(plans) > 0 {
+			o.env = envSettle
+		}
+	}
+	switch {
+	case environments[o.env] == nil:
+		return o, fmt.Errorf("unknown environment %q (want one of %s)", o.env, strings.Join(envNames(), ", "))
+	case fs.NArg() == 0 && len(plans) == 0:
+		fs.Usage()
+		return o, errors.New("no rule files given")
+	case len(plans) > 0 && o.env != envSettle:
+		return o, fmt.Errorf("-plans checks settlement plans: their rules are written for -env %s, not %s", envSettle, o.env)
+	case *network != "" && len(plans) == 0:
+		return o, errors.New("-network checks the partners plans pay: give the plans with -plans")
+	}
+	var err error
+	if o.rules, err = readFiles(fs.Args()); err != nil {
+		return o, err
+	}
+	if o.plans, err = readFiles(plans); err != nil {
+		return o, err
+	}
+	if *network != "" {
+		fs, err := readFiles([]string{*network})
+		if err != nil {
+			return o, err
+		}
+		o.network = &fs[0]
+	}
+	return o, nil
+}
+
+func readFiles(names []string) ([]file, error) {
+	out := make([]file, 0, len(names))
+	for _, name := range names {
+		data, err := os.ReadFile(name)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, file{name: name, data: data})
+	}
+	return out, nil
 }
 
 func envNames() []string {
@@ -84,125 +193,4 @@ func envNames() []string {
 	}
 	sort.Strings(names)
 	return names
-}
-
-// check loads files in the named environment and writes its report to w. It
-// returns false when any rule fails to compile or any test case fails.
-func check(w io.Writer, envName string, files []rules.File) (bool, error) {
-	newEnv, known := environments[envName]
-	if !known {
-		return false, fmt.Errorf("unknown environment %q (want one of %s)", envName, strings.Join(envNames(), ", "))
-	}
-	env, err := newEnv()
-	if err != nil {
-		return false, err
-	}
-	fmt.Fprintf(w, "environment %s: variables %s\n", envName, strings.Join(env.Variables(), ", "))
-	pass := true
-	for _, f := range files {
-		docs, err := rules.ParseDocuments(f.Data)
-		if err != nil {
-			pass = false
-			fmt.Fprintf(w, "\n%s: FAIL: %v\n", f.Name, err)
-			continue
-		}
-		for _, doc := range docs {
-			doc.Source = f.Name
-			pass = checkRule(w, env, doc) && pass
-		}
-	}
-	if pass {
-		// Problems only a whole set shows, such as a duplicate id and version.
-		if _, err := env.LoadRuleSet(files...); err != nil {
-			pass = false
-			for _, e := range flatten(err) {
-				fmt.Fprintf(w, "\nFAIL: %v\n", e)
-			}
-		}
-	}
-	if pass {
-		fmt.Fprintln(w, "\nok")
-	} else {
-		fmt.Fprintln(w, "\nFAIL")
-	}
-	return pass, nil
-}
-
-// checkRule compiles one document, prints its cost, and runs its test cases.
-func checkRule(w io.Writer, env *rules.Env, doc rules.Document) bool {
-	fmt.Fprintf(w, "\n%s@%d  %s", doc.ID, doc.Version, doc.Kind)
-	r, err := env.Compile(doc)
-	if err != nil {
-		fmt.Fprintln(w, "  FAIL: does not compile")
-		for _, e := range flatten(err) {
-			fmt.Fprintf(w, "%v\n", e)
-		}
-		return false
-	}
-	fmt.Fprintf(w, "  env v%d  estimated cost %d\n", r.EnvVersion(), r.CostEstimate())
-	if doc.Description != "" {
-		fmt.Fprintf(w, "  %s\n", doc.Description)
-	}
-	if len(doc.Tests) == 0 {
-		fmt.Fprintln(w, "  (no test cases)")
-		return true
-	}
-	failures := r.RunTests(context.Background())
-	pass := true
-	for _, tc := range doc.Tests {
-		i := slices.IndexFunc(failures, func(f rules.TestFailure) bool { return f.Case == tc.Name })
-		if i < 0 {
-			fmt.Fprintf(w, "  PASS %s\n", tc.Name)
-			continue
-		}
-		pass = false
-		fmt.Fprintf(w, "  FAIL %s: %s\n", tc.Name, failures[i].Message)
-	}
-	return pass
-}
-
-// checkPlans validates settlement plans against the rule files: every node's
-// role, share and rule kind, and that no level can over-allocate.
-func checkPlans(w io.Writer, name string, doc []byte, files []rules.File) (bool, error) {
-	env, err := settlement.Env()
-	if err != nil {
-		return false, err
-	}
-	set, err := env.LoadRuleSet(files...)
-	if err != nil {
-		return false, err
-	}
-	plans, err := settlement.ParsePlans(doc)
-	if err == nil {
-		_, err = settlement.New(settlement.Config{Plans: plans, Rules: set})
-	}
-	if err != nil {
-		fmt.Fprintf(w, "\n%s: FAIL\n", name)
-		for _, e := range flatten(err) {
-			fmt.Fprintf(w, "%v\n", e)
-		}
-		return false, nil
-	}
-	for _, p := range plans {
-		fmt.Fprintf(w, "\nplan %s@%d  ok\n", p.ID, p.Version)
-	}
-	return true, nil
-}
-
-// flatten lists the errors a *rules.LoadError or an
-// *ensemble.ValidationError gathers, or err itself.
-func flatten(err error) []error {
-	var le *rules.LoadError
-	if errors.As(err, &le) {
-		return le.Errs
-	}
-	var ve *ensemble.ValidationError
-	if errors.As(err, &ve) {
-		out := make([]error, len(ve.Problems))
-		for i, p := range ve.Problems {
-			out[i] = p
-		}
-		return out
-	}
-	return []error{err}
 }

@@ -1,0 +1,362 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/ensemble-commerce/ensemble"
+	"github.com/ensemble-commerce/ensemble/partner"
+	"github.com/ensemble-commerce/ensemble/rules"
+	"github.com/ensemble-commerce/ensemble/settlement"
+)
+
+// planFile is one -plans file as the report shows it.
+type planFile struct {
+	name  string
+	src   yamlDoc
+	diags []rules.Diagnostic // problems of the file as a whole, such as YAML that does not parse
+	plans []int              // its plans, as indices into result.Plans
+}
+
+// planAt says where the i-th plan given to settlement.New came from.
+type planAt struct {
+	file   int // index into result.planFiles
+	index  int // index of the plan in its file
+	result int // index into result.Plans
+}
+
+// checkPlans parses each plan file on its own (ParsePlans), then checks
+// every plan of every file together against the rule set (settlement.New,
+// so that two files' plans that tie for a line are seen), checks the
+// partners they pay against the network, and warns about cumulative tiers
+// bound to one currency. set is nil when the rules do not load: the plans
+// are then parsed and checked against the network, but not validated.
+func checkPlans(res *result, files []file, netFile *file, set *rules.RuleSet) {
+	net := checkNetwork(res, netFile)
+	var all []settlement.PlanDocument
+	var from []planAt
+	for fi, f := range files {
+		res.planFiles = append(res.planFiles, planFile{name: f.name, src: parseYAML(f.data)})
+		pf := &res.planFiles[fi]
+		docs, err := settlement.ParsePlans(f.data)
+		if err != nil {
+			for _, p := range problemsOf(err) {
+				i, rest := planPath(p.path)
+				d := pf.src.diagnostic("error", f.name, p, i, rest)
+				if i >= 0 {
+					d.Field = joinField(planName(pf.src, i), d.Field)
+				}
+				res.Problems = append(res.Problems, d)
+				pf.diags = append(pf.diags, d)
+			}
+			continue
+		}
+		for i, doc := range docs {
+			pf.plans = append(pf.plans, len(res.Plans))
+			from = append(from, planAt{file: fi, index: i, result: len(res.Plans)})
+			res.Plans = append(res.Plans, planResult{File: f.name, ID: doc.ID, Version: doc.Version, OK: true})
+			all = append(all, doc)
+		}
+	}
+	for k, doc := range all {
+		if net != nil {
+			for _, p := range unknownPartners(doc, net, res.network) {
+				res.add(from[k], "error", p)
+			}
+		}
+		for _, p := range currencyBoundTiers(doc) {
+			res.add(from[k], "warning", p)
+		}
+	}
+	if len(all) == 0 {
+		return
+	}
+	if set == nil {
+		for k := range all {
+			res.add(from[k], "error", problem{msg: "not validated: the rules it may name do not load (see the problems above)"})
+		}
+		return
+	}
+	_, err := settlement.New(settlement.Config{Plans: all, Rules: set, Network: net})
+	for _, p := range problemsOf(err) {
+		k, rest := planPath(p.path)
+		if k < 0 || k >= len(all) {
+			d := rules.Diagnostic{Severity: "error", Message: p.msg}
+			res.Problems = append(res.Problems, d)
+			res.loose = append(res.loose, d)
+			continue
+		}
+		p.path = rest
+		var ce *settlement.PlanConflictError
+		if errors.As(p.err, &ce) {
+			p.hint = res.whereAre(ce.Plans, all, from)
+		}
+		res.add(from[k], "error", p)
+	}
+}
+
+// add reports p about the plan at: placed in its file, on the plan's
+// result (an error makes it not ok) and in the run's problems or warnings.
+func (r *result) add(at planAt, severity string, p problem) {
+	pf := &r.planFiles[at.file]
+	pr := &r.Plans[at.result]
+	d := pf.src.diagnostic(severity, pf.name, p, at.index, p.path)
+	d.Field = joinField(fmt.Sprintf("plan %s@%d", pr.ID, pr.Version), d.Field)
+	pr.diags = append(pr.diags, d)
+	if severity == "error" {
+		pr.OK = false
+		r.Problems = append(r.Problems, d)
+	} else {
+		r.Warnings = append(r.Warnings, d)
+	}
+}
+
+// whereAre says in which file, line and column each plan version is, for
+// a conflict between versions that may be in different files.
+func (r *result) whereAre(versions []settlement.PlanVersion, all []settlement.PlanDocument, from []planAt) string {
+	var out []string
+	for _, v := range versions {
+		for k, doc := range all {
+			if doc.ID != v.ID || doc.Version != v.Version {
+				continue
+			}
+			pf := r.planFiles[from[k].file]
+			line, col := pf.src.place(from[k].index, "")
+			out = append(out, fmt.Sprintf("%s@%d is at %s:%d:%d", v.ID, v.Version, pf.name, line, col))
+			break
+		}
+	}
+	return strings.Join(out, ", ")
+}
+
+// checkNetwork loads the -network file; its problems are the run's, placed
+// in it. It returns nil without one or when it does not load.
+func checkNetwork(res *result, f *file) *partner.Network {
+	if f == nil {
+		return nil
+	}
+	res.network = f.name
+	net, err := partner.LoadNetwork(f.data)
+	if err == nil {
+		return net
+	}
+	src := parseYAML(f.data)
+	for _, p := range problemsOf(err) {
+		d := src.diagnostic("error", f.name, p, -1, p.path)
+		res.Problems = append(res.Problems, d)
+		res.networkDiags = append(res.networkDiags, d)
+	}
+	return nil
+}
+
+// unknownPartners reports every party (and cumulative volume) of the form
+// partner:<id> whose id is not a partner of the network, with the nearest
+// ids as a suggestion. A settler pays such a node's share to its fallback
+// without an error, so a typo here silently moves money; a cumulative rate
+// reading such a partner's volume fails every line.
+func unknownPartners(doc settlement.PlanDocument, net *partner.Network, netName string) []problem {
+	var ids []string
+	for _, p := range net.Spec().Partners {
+		ids = append(ids, string(p.ID))
+	}
+	var out []problem
+	check := func(role, path, what string) {
+		id, ok := strings.CutPrefix(role, "partner:")
+		if !ok || id == string(settlement.DefaultPlatform) {
+			return
+		}
+		if _, known := net.Partner(partner.ID(id)); known {
+			return
+		}
+		p := problem{path: path, msg: fmt.Sprintf(what, id, netName)}
+		if near := nearest(id, ids); len(near) > 0 {
+			p.hint = "did you mean " + orList(near, "partner:") + "?"
+		} else {
+			p.hint = "partner:<id> names a partner by its id in " + netName
+		}
+		out = append(out, p)
+	}
+	walkNodes(&doc.Root, "root", string(doc.Root.ID), func(n *settlement.Node, path, nodePath string) {
+		if n.Party != "" {
+			check(n.Party, path+".party", "node "+nodePath+` pays partner %q, which is not in the network %s: settling would give its share to the node's fallback, without an error`)
+		}
+		if c := n.Share.Cumulative; c != nil && c.Of != "" {
+			check(c.Of, path+".share.cumulative.of", "node "+nodePath+` reads the volume of partner %q, which is not in the network %s: every line this plan settles would fail`)
+		}
+	})
+	return out
+}
+
+// currencyBoundTiers warns about cumulative shares whose tiers have money
+// thresholds: the thresholds are in one currency, a plan cannot yet be
+// limited to one currency, and a line in another currency fails when it
+// is settled.
+func currencyBoundTiers(doc settlement.PlanDocument) []problem {
+	var out []problem
+	walkNodes(&doc.Root, "root", string(doc.Root.ID), func(n *settlement.Node, path, nodePath string) {
+		c := n.Share.Cumulative
+		if c == nil {
+			return
+		}
+		for i, t := range c.Tiers {
+			if t.UpTo.Currency().IsZero() {
+				continue
+			}
+			cur := t.UpTo.Currency().Code()
+			out = append(out, problem{
+				path: ensemble.Path(path+".share.cumulative.tiers", i) + ".up_to",
+				msg:  fmt.Sprintf("node %s: the cumulative tiers are in %s: a line in any other currency fails when it is settled", nodePath, cur),
+				hint: fmt.Sprintf("settle only %s lines through this plan (a plan cannot yet be limited to one currency)", cur),
+			})
+			return
+		}
+	})
+	return out
+}
+
+// walkNodes calls visit for n and every node under it, depth first, with
+// its path in the plan document ("root.children[1]") and its path of node
+// ids as entries name it ("margin/channel").
+func walkNodes(n *settlement.Node, path, nodePath string, visit func(n *settlement.Node, path, nodePath string)) {
+	visit(n, path, nodePath)
+	for i := range n.Children {
+		c := &n.Children[i]
+		walkNodes(c, ensemble.Path(path+".children", i), nodePath+"/"+string(c.ID), visit)
+	}
+}
+
+// problem is one thing wrong with a document, at a path inside it.
+type problem struct {
+	path      string // "plans[0].root.children[2].party"; "" for the whole document
+	line, col int    // when the error itself says where (a YAML syntax error)
+	msg, hint string
+	err       error // the error it came from, if any
+}
+
+// problemsOf lists the problems an error of package ensemble, settlement
+// or partner gathers: each field of an *ensemble.ValidationError, or one.
+func problemsOf(err error) []problem {
+	if err == nil {
+		return nil
+	}
+	var ve *ensemble.ValidationError
+	if errors.As(err, &ve) {
+		out := make([]problem, len(ve.Problems))
+		for i, fe := range ve.Problems {
+			out[i] = problem{path: fe.Path, msg: trimPackage(fe.Err.Error()), err: fe.Err}
+		}
+		return out
+	}
+	var de *ensemble.DecodeError
+	if errors.As(err, &de) {
+		p := problem{path: de.Path, msg: de.Msg, err: err}
+		if de.Subject == "yaml" {
+			// Only YAML's own errors are placed in the file: the others
+			// are placed in the JSON the YAML was converted to.
+			p.line, p.col = de.Line, de.Column
+		}
+		return []problem{p}
+	}
+	return []problem{{msg: trimPackage(err.Error()), err: err}}
+}
+
+// planPath splits "plans[3].root.share" into 3 and "root.share"; a path
+// that does not start with a plan index gives -1.
+func planPath(path string) (int, string) {
+	rest, ok := strings.CutPrefix(path, "plans[")
+	if !ok {
+		return -1, path
+	}
+	end := strings.IndexByte(rest, ']')
+	if end < 0 {
+		return -1, path
+	}
+	i, err := strconv.Atoi(rest[:end])
+	if err != nil {
+		return -1, path
+	}
+	return i, strings.TrimPrefix(rest[end+1:], ".")
+}
+
+// planName names the i-th plan of a file that did not parse, from its
+// YAML: "plan channel@1", or "plans[i]" when it cannot be told.
+func planName(src yamlDoc, i int) string {
+	id, version := src.scalar(i, "id"), src.scalar(i, "version")
+	if id == "" {
+		return ensemble.Path("plans", i)
+	}
+	return "plan " + id + "@" + version
+}
+
+func joinField(a, b string) string {
+	if b == "" {
+		return a
+	}
+	return a + ": " + b
+}
+
+func trimPackage(msg string) string {
+	for _, p := range []string{"settlement: ", "partner: "} {
+		msg = strings.TrimPrefix(msg, p)
+	}
+	return msg
+}
+
+// nearest returns the names closest to name within a few edits (a
+// transposition counts one), as "did you mean" suggestions; none when no
+// name is close.
+func nearest(name string, names []string) []string {
+	limit := min(2, max(1, len(name)/3))
+	best := limit + 1
+	var out []string
+	for _, n := range names {
+		d := editDistance(strings.ToLower(name), strings.ToLower(n))
+		switch {
+		case d > limit || d > best:
+		case d < best:
+			best, out = d, []string{n}
+		default:
+			out = append(out, n)
+		}
+	}
+	slices.Sort(out)
+	return out
+}
+
+func orList(names []string, prefix string) string {
+	quoted := make([]string, len(names))
+	for i, n := range names {
+		quoted[i] = prefix + n
+	}
+	return strings.Join(quoted, " or ")
+}
+
+// editDistance is the optimal string alignment distance between a and b,
+// in bytes: insertions, deletions, substitutions and swaps of two adjacent
+// bytes each count one.
+func editDistance(a, b string) int {
+	d := make([][]int, len(a)+1)
+	for i := range d {
+		d[i] = make([]int, len(b)+1)
+		d[i][0] = i
+	}
+	for j := range d[0] {
+		d[0][j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			d[i][j] = min(d[i-1][j]+1, d[i][j-1]+1, d[i-1][j-1]+cost)
+			if i > 1 && j > 1 && a[i-1] == b[j-2] && a[i-2] == b[j-1] {
+				d[i][j] = min(d[i][j], d[i-2][j-2]+1)
+			}
+		}
+	}
+	return d[len(a)][len(b)]
+}
