@@ -41,6 +41,7 @@ func TestRulecheck(t *testing.T) {
 		{"partner typos in plans", []string{"-plans", "testdata/partner-plans.yaml", "-network", "testdata/network.yaml"}, exitFail, "network"},
 		{"two plan files that tie", []string{"-plans", "testdata/plans-a.yaml", "-plans", "testdata/plans-b.yaml"}, exitFail, "tie"},
 		{"each of them alone", []string{"-plans", "testdata/plans-b.yaml"}, exitOK, "tie-alone"},
+		{"a plan version hidden from another file", []string{"-plans", "testdata/plans-a.yaml,testdata/plans-v2.yaml"}, exitFail, "hidden-plan"},
 		{"warnings pass", []string{"-plans", "../multitier/data/plans.yaml", "../multitier/data/settlement-rules.yaml", quickstartRules}, exitOK, "warnings"},
 		{"warnings fail with -strict", []string{"-strict", "-env", "partner", "../../partner/testdata/rules.yaml"}, exitFail, "strict"},
 	}
@@ -285,5 +286,32 @@ func TestNearest(t *testing.T) {
 		{"globex", nil},
 	} {
 		require.Equal(t, tt.want, nearest(tt.name, ids), tt.name)
+	}
+}
+
+// TestReadmeQuotesRealOutput: every report the README quotes (its ```text
+// blocks) is still, line for line, part of what rulecheck prints for one
+// of the golden cases above.
+func TestReadmeQuotesRealOutput(t *testing.T) {
+	readme, err := os.ReadFile("README.md")
+	require.NoError(t, err)
+	goldens, err := filepath.Glob("testdata/*.golden")
+	require.NoError(t, err)
+	var outputs []string
+	for _, g := range goldens {
+		b, err := os.ReadFile(g)
+		require.NoError(t, err)
+		outputs = append(outputs, string(b))
+	}
+	blocks := strings.Split(string(readme), "```text\n")[1:]
+	require.NotEmpty(t, blocks)
+	for _, b := range blocks {
+		quote, _, ok := strings.Cut(b, "```")
+		require.True(t, ok, "unclosed block")
+		found := false
+		for _, o := range outputs {
+			found = found || strings.Contains(o, quote)
+		}
+		require.True(t, found, "the README quotes output that no golden file holds:\n%s", quote)
 	}
 }

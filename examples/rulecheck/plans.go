@@ -45,9 +45,18 @@ func checkPlans(res *result, files []file, netFile *file, set *rules.RuleSet) {
 		if err != nil {
 			for _, p := range problemsOf(err) {
 				i, rest := planPath(p.path)
-				d := pf.src.diagnostic("error", f.name, p, i, rest)
+				at, path := i, rest
+				var ce *settlement.PlanConflictError
+				if errors.As(p.err, &ce) {
+					p.hint = whereInFile(pf, ce.Plans)
+					if h := pf.index(ce.Plans[len(ce.Plans)-1]); errors.Is(ce, settlement.ErrShadowedPlan) && len(ce.Plans) == 2 && h >= 0 {
+						at, path = h, "effective_from"
+					}
+				}
+				d := pf.src.diagnostic("error", f.name, p, at, path)
+				d.Field = rest
 				if i >= 0 {
-					d.Field = joinField(planName(pf.src, i), d.Field)
+					d.Field = joinField(planName(pf.src, i), rest)
 				}
 				res.Problems = append(res.Problems, d)
 				pf.diags = append(pf.diags, d)
@@ -91,20 +100,45 @@ func checkPlans(res *result, files []file, netFile *file, set *rules.RuleSet) {
 		}
 		p.path = rest
 		var ce *settlement.PlanConflictError
-		if errors.As(p.err, &ce) {
-			p.hint = res.whereAre(ce.Plans, all, from)
+		if !errors.As(p.err, &ce) {
+			res.add(from[k], "error", p)
+			continue
+		}
+		p.hint = res.whereAre(ce.Plans, all, from)
+		if h := hider(ce, all); h >= 0 {
+			// As for rules: at the effective_from of the one version
+			// that hides it, where the typo usually is.
+			res.addPlaced(from[k], from[h], "effective_from", "error", p)
+			continue
 		}
 		res.add(from[k], "error", p)
 	}
 }
 
+// hider returns the index in all of the one version that hides another
+// entirely, or -1 when ce is not that.
+func hider(ce *settlement.PlanConflictError, all []settlement.PlanDocument) int {
+	if !errors.Is(ce, settlement.ErrShadowedPlan) || len(ce.Plans) != 2 {
+		return -1
+	}
+	return slices.IndexFunc(all, func(d settlement.PlanDocument) bool {
+		return d.ID == ce.Plans[1].ID && d.Version == ce.Plans[1].Version
+	})
+}
+
 // add reports p about the plan at: placed in its file, on the plan's
 // result (an error makes it not ok) and in the run's problems or warnings.
 func (r *result) add(at planAt, severity string, p problem) {
-	pf := &r.planFiles[at.file]
+	r.addPlaced(at, at, p.path, severity, p)
+}
+
+// addPlaced is add with the problem placed at path under the plan place,
+// which may be another plan than the one it is about.
+func (r *result) addPlaced(at, place planAt, path, severity string, p problem) {
+	pf := &r.planFiles[place.file]
 	pr := &r.Plans[at.result]
-	d := pf.src.diagnostic(severity, pf.name, p, at.index, p.path)
-	d.Field = joinField(fmt.Sprintf("plan %s@%d", pr.ID, pr.Version), d.Field)
+	d := pf.src.diagnostic(severity, pf.name, p, place.index, path)
+	d.Field = joinField(fmt.Sprintf("plan %s@%d", pr.ID, pr.Version), p.path)
 	pr.diags = append(pr.diags, d)
 	if severity == "error" {
 		pr.OK = false
@@ -130,6 +164,30 @@ func (r *result) whereAre(versions []settlement.PlanVersion, all []settlement.Pl
 		}
 	}
 	return strings.Join(out, ", ")
+}
+
+// whereInFile says where each plan version is in a file that did not
+// parse, from its YAML.
+func whereInFile(pf *planFile, versions []settlement.PlanVersion) string {
+	var out []string
+	for _, v := range versions {
+		if i := pf.index(v); i >= 0 {
+			line, col := pf.src.place(i, "")
+			out = append(out, fmt.Sprintf("%s@%d is at %s:%d:%d", v.ID, v.Version, pf.name, line, col))
+		}
+	}
+	return strings.Join(out, ", ")
+}
+
+// index returns the index in the file of the plan version v, read from
+// its YAML, or -1.
+func (pf *planFile) index(v settlement.PlanVersion) int {
+	for i := range pf.src.items {
+		if pf.src.scalar(i, "id") == v.ID && pf.src.scalar(i, "version") == strconv.Itoa(v.Version) {
+			return i
+		}
+	}
+	return -1
 }
 
 // checkNetwork loads the -network file; its problems are the run's, placed
@@ -163,7 +221,7 @@ func unknownPartners(doc settlement.PlanDocument, net *partner.Network, netName 
 		ids = append(ids, string(p.ID))
 	}
 	var out []problem
-	check := func(role, path, what string) {
+	check := func(role, path, nodePath, reads, consequence string) {
 		id, ok := strings.CutPrefix(role, "partner:")
 		if !ok || id == string(settlement.DefaultPlatform) {
 			return
@@ -171,7 +229,7 @@ func unknownPartners(doc settlement.PlanDocument, net *partner.Network, netName 
 		if _, known := net.Partner(partner.ID(id)); known {
 			return
 		}
-		p := problem{path: path, msg: fmt.Sprintf(what, id, netName)}
+		p := problem{path: path, msg: fmt.Sprintf("node %s %s partner %q, which is not in the network %s: %s", nodePath, reads, id, netName, consequence)}
 		if near := nearest(id, ids); len(near) > 0 {
 			p.hint = "did you mean " + orList(near, "partner:") + "?"
 		} else {
@@ -181,10 +239,10 @@ func unknownPartners(doc settlement.PlanDocument, net *partner.Network, netName 
 	}
 	walkNodes(&doc.Root, "root", string(doc.Root.ID), func(n *settlement.Node, path, nodePath string) {
 		if n.Party != "" {
-			check(n.Party, path+".party", "node "+nodePath+` pays partner %q, which is not in the network %s: settling would give its share to the node's fallback, without an error`)
+			check(n.Party, path+".party", nodePath, "pays", "settling would give its share to the node's fallback, without an error")
 		}
 		if c := n.Share.Cumulative; c != nil && c.Of != "" {
-			check(c.Of, path+".share.cumulative.of", "node "+nodePath+` reads the volume of partner %q, which is not in the network %s: every line this plan settles would fail`)
+			check(c.Of, path+".share.cumulative.of", nodePath, "reads the volume of", "every line this plan settles would fail")
 		}
 	})
 	return out
