@@ -78,10 +78,13 @@ type options struct {
 // exit status.
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	o, err := parseArgs(args, stderr)
-	if errors.Is(err, flag.ErrHelp) {
+	var shown flagError
+	switch {
+	case errors.Is(err, flag.ErrHelp):
 		return exitOK
-	}
-	if err != nil {
+	case errors.As(err, &shown):
+		return exitUsage // the flag package has said why, with the usage
+	case err != nil:
 		fmt.Fprintln(stderr, "rulecheck:", err)
 		return exitUsage
 	}
@@ -120,8 +123,15 @@ func (l *listFlag) Set(s string) error {
 	return nil
 }
 
-// parseArgs reads the command line and the files it names. Flag errors
-// are already written to stderr with the usage; other errors are returned.
+// flagError is an error of the flag package, which has already written it
+// to stderr with the usage.
+type flagError struct{ err error }
+
+func (e flagError) Error() string { return e.err.Error() }
+func (e flagError) Unwrap() error { return e.err }
+
+// parseArgs reads the command line and the files it names. A flag error
+// is a flagError, already written to stderr with the usage.
 func parseArgs(args []string, stderr io.Writer) (options, error) {
 	fs := flag.NewFlagSet("rulecheck", flag.ContinueOnError)
 	fs.SetOutput(stderr)
@@ -137,7 +147,7 @@ func parseArgs(args []string, stderr io.Writer) (options, error) {
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
-		return options{}, err
+		return options{}, flagError{err}
 	}
 	o := options{env: *envName, strict: *strict, json: *asJSON}
 	if o.env == "" {
@@ -165,11 +175,11 @@ func parseArgs(args []string, stderr io.Writer) (options, error) {
 		return o, err
 	}
 	if *network != "" {
-		fs, err := readFiles([]string{*network})
+		nf, err := readFiles([]string{*network})
 		if err != nil {
 			return o, err
 		}
-		o.network = &fs[0]
+		o.network = &nf[0]
 	}
 	return o, nil
 }

@@ -315,3 +315,28 @@ func TestReadmeQuotesRealOutput(t *testing.T) {
 		require.True(t, found, "the README quotes output that no golden file holds:\n%s", quote)
 	}
 }
+
+// FuzzPlace: placing a path in any document never panics, and a place it
+// gives is inside the document.
+func FuzzPlace(f *testing.F) {
+	plans, err := os.ReadFile("testdata/partner-plans.yaml")
+	require.NoError(f, err)
+	f.Add(plans, 1, "root.children[0].share.cumulative.tiers[0].up_to", "of")
+	f.Add(plans, 0, "root.children[9].party", "party")
+	f.Add([]byte("a: &x {b: [1, *x]}\n"), -1, "a.b[1].b[0]", "b")
+	f.Add([]byte(`"": {"": 1}`), -1, "..[0]", "")
+	f.Fuzz(func(t *testing.T, data []byte, i int, path, key string) {
+		d := parseYAML(data)
+		lines := len(d.lines)
+		for _, at := range [][2]int{
+			func() [2]int { l, c := d.place(i, path); return [2]int{l, c} }(),
+			func() [2]int { l, c := d.findKey(i, key); return [2]int{l, c} }(),
+		} {
+			if at[0] < 0 || at[0] > lines || (at[0] > 0 && at[1] < 1) {
+				t.Fatalf("place %v outside a document of %d lines", at, lines)
+			}
+			_ = d.snippet(at[0], at[1])
+		}
+		_ = d.scalar(i, key)
+	})
+}
