@@ -115,7 +115,7 @@ func summary(res *result) string {
 	count(res.failingCases(), "failing test case")
 	count(res.warnings(), "warning")
 	s := "FAIL: " + strings.Join(counts, ", ")
-	if problems == 0 && res.failingCases() == 0 {
+	if res.strict && problems == 0 && res.failingCases() == 0 {
 		s += " (-strict)"
 	}
 	return s
