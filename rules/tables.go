@@ -269,3 +269,59 @@ func (r *Rule) tableValue() error {
 	r.value = v
 	return nil
 }
+
+// RuleSpan is a stretch of time over which RuleSet.At returns one *Rule: a
+// version of a rule, bound to the versions of the tables it reads in force
+// over the whole stretch. From is zero for the beginning of time, Until for
+// the end.
+type RuleSpan struct {
+	From, Until time.Time
+	Rule        *Rule
+}
+
+// Timeline returns, in time order, the stretches over which At(id, t)
+// returns one *Rule and no other, leaving out those where no version is in
+// force: what a consumer that resolves rules by date itself (settlement)
+// reads instead of the versions, so that a table's new version is seen
+// from its date.
+func (s *RuleSet) Timeline(id string) []RuleSpan {
+	rs := s.byID[id]
+	var bounds []time.Time
+	for _, r := range rs {
+		bounds = append(bounds, r.doc.EffectiveFrom, r.doc.EffectiveUntil)
+		for _, b := range s.bound[r] {
+			bounds = append(bounds, b.from)
+		}
+	}
+	bounds = slices.DeleteFunc(bounds, time.Time.IsZero)
+	slices.SortFunc(bounds, time.Time.Compare)
+	bounds = slices.CompactFunc(bounds, time.Time.Equal)
+	// Stretch k runs from starts[k] (zero: the beginning of time) to the
+	// next start (zero: the end of time).
+	starts := append([]time.Time{{}}, bounds...)
+	var out []RuleSpan
+	for k, from := range starts {
+		var until time.Time
+		if k+1 < len(starts) {
+			until = starts[k+1]
+		}
+		at := from
+		if at.IsZero() {
+			if until.IsZero() {
+				at = time.Unix(0, 0).UTC()
+			} else {
+				at = until.Add(-1) // the instant before the first bound
+			}
+		}
+		r, err := s.At(id, at)
+		if err != nil {
+			continue
+		}
+		if n := len(out); n > 0 && out[n-1].Rule == r && out[n-1].Until.Equal(from) {
+			out[n-1].Until = until
+			continue
+		}
+		out = append(out, RuleSpan{From: from, Until: until, Rule: r})
+	}
+	return out
+}

@@ -131,3 +131,22 @@ func TestTableShadowedByComprehensionVariable(t *testing.T) {
 	require.NoError(t, err)
 	require.True(t, ok)
 }
+
+// TestTimeline: a rule's timeline splits where the table it reads changes
+// version, and each stretch's rule is what At returns in it.
+func TestTimeline(t *testing.T) {
+	env := mustEnv()
+	set, err := env.LoadRuleSet(rules.File{Name: "rates.yaml", Data: []byte(rateCard)})
+	require.NoError(t, err)
+	july := time.Date(2026, 7, 1, 0, 0, 0, 0, time.UTC)
+	spans := set.Timeline("reseller-share")
+	require.Len(t, spans, 2)
+	require.True(t, spans[0].From.IsZero() && spans[0].Until.Equal(july))
+	require.True(t, spans[1].From.Equal(july) && spans[1].Until.IsZero())
+	require.Equal(t, "1", spans[0].Rule.Tables()[0].Version)
+	require.Equal(t, "2", spans[1].Rule.Tables()[0].Version)
+	at, err := set.At("reseller-share", july.AddDate(0, 1, 0))
+	require.NoError(t, err)
+	require.Same(t, spans[1].Rule, at)
+	require.Empty(t, set.Timeline("nope"))
+}

@@ -204,27 +204,33 @@ func build(cfg Config, checkVersions bool) (*Settler, error) {
 		if s.rules, err = s.env.NewRuleSet(docs...); err != nil {
 			return nil, fmt.Errorf("settlement: rules must compile in settlement.Env: %w", err)
 		}
+		// A rule's timeline, not its versions: a version that reads a
+		// table is bound anew from each date the table changes.
+		var ids []string
 		for _, r := range s.rules.Rules() { // by id, then version
-			if !used[r.ID()] {
-				continue
+			if used[r.ID()] && (len(ids) == 0 || ids[len(ids)-1] != r.ID()) {
+				ids = append(ids, r.ID())
 			}
-			cr := byID[r.ID()]
-			if cr == nil {
-				cr = &crule{id: r.ID(), index: s.ruleVersions}
-				byID[r.ID()] = cr
+		}
+		for _, id := range ids {
+			cr := &crule{id: id, index: s.ruleVersions}
+			byID[id] = cr
+			for _, sp := range s.rules.Timeline(id) {
+				r := sp.Rule
+				level, mask := memoNone, readMask(0)
+				switch {
+				case compiles(pEnv, r):
+					level = memoPartner
+				case compiles(ctxEnv, r):
+					level, mask = memoContext, reads(r.Document().Expression)
+				}
+				s.ruleVersions++
+				cr.versions = append(cr.versions, r)
+				cr.spans = append(cr.spans, [2]time.Time{sp.From, sp.Until})
+				cr.refs = append(cr.refs, r.Ref())
+				cr.memo = append(cr.memo, level)
+				cr.reads = append(cr.reads, mask)
 			}
-			level, mask := memoNone, readMask(0)
-			switch {
-			case compiles(pEnv, r):
-				level = memoPartner
-			case compiles(ctxEnv, r):
-				level, mask = memoContext, reads(r.Document().Expression)
-			}
-			s.ruleVersions++
-			cr.versions = append(cr.versions, r)
-			cr.refs = append(cr.refs, r.Ref())
-			cr.memo = append(cr.memo, level)
-			cr.reads = append(cr.reads, mask)
 		}
 		for _, cp := range s.plans {
 			cp.root.resolveRules(byID)
@@ -641,22 +647,24 @@ const (
 	memoPartner                  // reads only the node's partner
 )
 
-// crule is one rule id's versions, ascending, with what settling needs of
-// each: how its results are memoized and which facts key them.
+// crule is one rule id's timeline (rules.RuleSet.Timeline): the rule in
+// force over each stretch of time, in time order, with what settling needs
+// of each: how its results are memoized and which facts key them.
 type crule struct {
 	id       string
-	index    int // of the first version among the settler's rule versions
+	index    int // of the first stretch among the settler's rule versions
 	versions []*rules.Rule
+	spans    [][2]time.Time // each stretch's [from, until); zero: unbounded
 	refs     []ensemble.Ref // each version's, shared by the entries it decides
 	memo     []memoLevel
 	reads    []readMask
 }
 
-// at returns the index of the version in force at t: among the versions
-// whose effective span contains t, the highest (as rules.RuleSet.At).
+// at returns the index of the stretch holding t, whose rule is the one
+// rules.RuleSet.At returns at t.
 func (c *crule) at(t time.Time) (int, error) {
-	for i := len(c.versions) - 1; i >= 0; i-- {
-		if c.versions[i].InForce(t) {
+	for i, sp := range c.spans {
+		if (sp[0].IsZero() || !t.Before(sp[0])) && (sp[1].IsZero() || t.Before(sp[1])) {
 			return i, nil
 		}
 	}

@@ -163,9 +163,8 @@ func setDecisionDeps(n *cnode) {
 func (s *Settler) epochs(byID map[string]*crule) []time.Time {
 	var out []time.Time
 	for _, cr := range byID {
-		for _, r := range cr.versions {
-			d := r.Document()
-			for _, t := range []time.Time{d.EffectiveFrom, d.EffectiveUntil} {
+		for _, sp := range cr.spans {
+			for _, t := range sp {
 				if !t.IsZero() {
 					out = append(out, t)
 				}
