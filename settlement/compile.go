@@ -170,6 +170,11 @@ func build(cfg Config, checkVersions bool) (*Settler, error) {
 	if checkVersions {
 		checkPlanVersions(&p, cfg.Plans)
 	}
+	if cfg.Network != nil {
+		for i := range cfg.Plans {
+			checkParties(&p, ensemble.Path("plans", i, "root"), &cfg.Plans[i].Root, cfg.Network, s.platform)
+		}
+	}
 	if err := p.Err("plans"); err != nil {
 		return nil, err
 	}
@@ -287,6 +292,30 @@ func (s *Settler) compilePlan(p *ensemble.Problems, path string, doc PlanDocumen
 		return nil
 	}
 	return cp
+}
+
+// checkParties refuses a partner:<id> party or cumulative.of
+// that names no partner of the network: a typo would otherwise pay the
+// share to the fallback, or fail every line, without a word at load.
+func checkParties(p *ensemble.Problems, path string, n *Node, net *partner.Network, platform partner.ID) {
+	check := func(field, text string) {
+		r, err := parseRole(text)
+		if err != nil || r.kind != rolePartner || r.id == platform {
+			return
+		}
+		if _, ok := net.Partner(r.id); !ok {
+			p.Add(path+"."+field, fmt.Errorf("%w: party %q names no partner of the network", ErrUnknownParty, text))
+		}
+	}
+	if n.Party != "" {
+		check("party", n.Party)
+	}
+	if c := n.Share.Cumulative; c != nil && c.Of != "" {
+		check("share.cumulative.of", c.Of)
+	}
+	for k := range n.Children {
+		checkParties(p, ensemble.Path(path, "children", k), &n.Children[k], net, platform)
+	}
 }
 
 func (s *Settler) compileNode(p *ensemble.Problems, path string, cp *cplan, n *Node, parent string,

@@ -94,3 +94,7 @@ func trimPrefix(s string) string {
 // wherever it applies, higher versions of the same plan apply too (a
 // mistyped effective_from, say). A *PlanConflictError wraps it.
 var ErrShadowedPlan = errors.New("settlement: plan version hidden by higher versions")
+
+// ErrUnknownParty reports a plan naming partner:<id> for a partner the
+// network does not have.
+var ErrUnknownParty = errors.New("settlement: unknown party")

@@ -99,6 +99,9 @@ func checkPlans(res *result, files []file, netFile *file, set *rules.RuleSet) {
 			continue
 		}
 		p.path = rest
+		if errors.Is(p.err, settlement.ErrUnknownParty) {
+			continue // reported above, with the nearest partners
+		}
 		var ce *settlement.PlanConflictError
 		if !errors.As(p.err, &ce) {
 			res.add(from[k], "error", p)
