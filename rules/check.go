@@ -188,7 +188,10 @@ func diagnosticsOf(err error) []Diagnostic {
 		d.Message = de.Err.Error()
 	case errors.As(err, &ve):
 		d.Source, d.Line, d.Column, d.RuleID, d.Version = ve.Source, ve.Line, ve.Column, ve.RuleID, ve.Version.Version
-		d.Message = strings.TrimPrefix(strings.TrimPrefix(err.Error(), "rules: "), where(ve.Source, ve.Line, ve.Column))
+		d.Message = strings.TrimPrefix(ve.detail(), ": ")
+		if !errors.Is(ve.Err, ErrVersionGap) {
+			d.Message = fmt.Sprintf("this version (%s)%s", spanText(ve.Version.From, ve.Version.Until), ve.detail())
+		}
 	case errors.As(err, &te):
 		out := make([]Diagnostic, 0, len(te.Failures))
 		for _, f := range te.Failures {

@@ -54,20 +54,29 @@ func (s VersionSpan) String() string {
 
 // Error renders the problem, naming the rule and every version involved.
 func (e *VersionError) Error() string {
+	name := fmt.Sprintf("rule %q", e.RuleID)
+	if !errors.Is(e.Err, ErrVersionGap) {
+		name += " " + e.Version.String()
+	}
+	return "rules: " + where(e.Source, e.Line, e.Column) + name + e.detail()
+}
+
+// detail is the message after the rule's name: what Diagnostic shows
+// beside the rule it names.
+func (e *VersionError) detail() string {
 	by := make([]string, len(e.By))
 	for i, v := range e.By {
 		by[i] = v.String()
 	}
 	if errors.Is(e.Err, ErrVersionGap) {
-		return fmt.Sprintf("rules: %srule %q: no version in force %s, between %s and %s (its versions ask for continuity)",
-			where(e.Source, e.Line, e.Column), e.RuleID, spanText(e.Gap.From, e.Gap.Until), e.Version, strings.Join(by, ", "))
+		return fmt.Sprintf(": no version in force %s, between %s and %s (its versions ask for continuity)",
+			spanText(e.Gap.From, e.Gap.Until), e.Version, strings.Join(by, ", "))
 	}
 	verb := "hides"
 	if len(by) > 1 {
 		verb = "hide"
 	}
-	return fmt.Sprintf("rules: %srule %q %s is never in force: %s %s it entirely (check effective_from and effective_until)",
-		where(e.Source, e.Line, e.Column), e.RuleID, e.Version, strings.Join(by, " and "), verb)
+	return fmt.Sprintf(" is never in force: %s %s it entirely (check effective_from and effective_until)", strings.Join(by, " and "), verb)
 }
 
 // Unwrap returns ErrShadowedVersion or ErrVersionGap.
