@@ -25,8 +25,8 @@ var ErrDecode = errors.New("ensemble: cannot decode")
 type DecodeError struct {
 	Subject string // what was decoded: "catalog", "plans", "state"
 	Line    int    // 1-based line of the offending byte; 0 when unknown
-	Column  int    // 1-based column (in bytes) on that line
-	Offset  int64  // byte offset from the start of the document
+	Column  int    // 1-based column (in bytes) on that line; 0 when only the line is known
+	Offset  int64  // byte offset from the start of the document; -1 when unknown
 	Path    string // the offending key or value, such as offers[3].charges[1].id; "" at the top
 	Msg     string // what is wrong
 	Err     error  // the underlying error, if any
@@ -39,8 +39,11 @@ func (e *DecodeError) Error() string {
 		b.WriteString("ensemble")
 	}
 	b.WriteString(": decode")
-	if e.Line > 0 {
+	switch {
+	case e.Line > 0 && e.Column > 0:
 		fmt.Fprintf(&b, " %d:%d", e.Line, e.Column)
+	case e.Line > 0:
+		fmt.Fprintf(&b, " line %d", e.Line)
 	}
 	if e.Path != "" {
 		b.WriteString(" at ")

@@ -2,6 +2,7 @@ package ensemble_test
 
 import (
 	"encoding/json"
+	"errors"
 	"testing"
 
 	"github.com/ensemble-commerce/ensemble"
@@ -58,15 +59,25 @@ func FuzzParseRatio(f *testing.F) {
 	})
 }
 
-// FuzzYAMLToJSON checks that converting any YAML never panics and always
-// yields valid JSON when it succeeds.
+// FuzzYAMLToJSON checks that converting any YAML never panics, always
+// yields valid JSON when it succeeds, and otherwise fails with a
+// *DecodeError that names a line (and a column within the document, where
+// it names one).
 func FuzzYAMLToJSON(f *testing.F) {
-	for _, s := range []string{"a: 1\nb: [x, 2.5]\n", "a: &x [1]\nb: *x\n", "- {a: null}\n", "a: 0x1F", "", "a: |\n  text\n", "? [1]\n: 2"} {
+	for _, s := range []string{"a: 1\nb: [x, 2.5]\n", "a: &x [1]\nb: *x\n", "- {a: null}\n", "a: 0x1F", "", "a: |\n  text\n", "? [1]\n: 2",
+		"a: 1\n1: x\n", "a: *nope\n", "a: 1\n- b\n", "a: b: c", "x: \x01", "{a: 1} {b: 2}", "a: 1\r? 1\r: 2"} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, s string) {
 		js, err := ensemble.YAMLToJSON([]byte(s))
 		if err != nil {
+			var de *ensemble.DecodeError
+			if !errors.As(err, &de) || !errors.Is(err, ensemble.ErrDecode) {
+				t.Fatalf("%q: untyped error %T: %v", s, err, err)
+			}
+			if de.Line < 1 || de.Column < 0 || (de.Column > 0 && (de.Offset < int64(de.Column-1) || de.Offset > int64(len(s)))) {
+				t.Fatalf("%q: misplaced error %+v", s, de)
+			}
 			return
 		}
 		if !json.Valid(js) {
