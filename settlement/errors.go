@@ -47,7 +47,47 @@ var (
 	// ErrStatementMismatch reports merging statements of different
 	// partners, currencies or periods.
 	ErrStatementMismatch = errors.New("settlement: statements do not match")
+	// ErrCorruptState is matched by every error State.UnmarshalJSON
+	// returns: a persisted state that does not decode strictly, or whose
+	// ledger breaks an invariant settling keeps (each a *StateError).
+	ErrCorruptState = errors.New("settlement: corrupt state")
 )
+
+// StateError reports one invariant a persisted State breaks, naming the
+// ledger line and part it is about. It matches ErrCorruptState with
+// errors.Is, and Err (such as ErrCurrency, ensemble.ErrNotMinorUnits or an
+// *ensemble.IDError) where one applies.
+type StateError struct {
+	// Line is the settled line, or the credit line of a problem with
+	// Credits; empty for a cumulative volume.
+	Line LineID
+	// Part is the entry id of the part at fault, as the state spells it;
+	// empty when the problem is the line's own.
+	Part EntryID
+	Msg  string // what is wrong, with the values at fault
+	Err  error  // the condition, if any
+}
+
+// Error names the line and part, then the problem.
+func (e *StateError) Error() string {
+	s := "settlement: corrupt state: "
+	if e.Line != "" {
+		s += fmt.Sprintf("line %q ", string(e.Line))
+	}
+	if e.Part != "" {
+		s += fmt.Sprintf("part %q ", string(e.Part))
+	}
+	if e.Line != "" || e.Part != "" {
+		s = s[:len(s)-1] + ": "
+	}
+	return s + e.Msg
+}
+
+// Is reports whether target is ErrCorruptState.
+func (e *StateError) Is(target error) bool { return target == ErrCorruptState }
+
+// Unwrap returns the condition, or nil.
+func (e *StateError) Unwrap() error { return e.Err }
 
 // LineError names the line, plan node and rule a settlement error is
 // about. Node and Rule are empty when the error is not about one.

@@ -55,8 +55,12 @@ func FuzzPlans(f *testing.F) {
 	})
 }
 
-// FuzzState reads arbitrary state JSON: it never panics, and a state that
-// reads writes back to JSON that reads again.
+// FuzzState reads arbitrary state JSON: it never panics; what it refuses
+// is refused with an error matching ErrCorruptState that is a
+// *ensemble.DecodeError or holds only *StateError problems; a state that
+// reads writes back to JSON that reads again; and settling on it (a credit,
+// a dispute and its resolution) either fails or leaves a state that reads
+// back too, so every invariant decoding checks is one settling keeps.
 func FuzzState(f *testing.F) {
 	s := newSettler(f)
 	res, err := s.Settle(ctx, settlement.State{}, []settlement.Line{chainLine("L1", "10.00", "2026-03-01")})
@@ -65,15 +69,72 @@ func FuzzState(f *testing.F) {
 	require.NoError(f, err)
 	f.Add(b)
 	f.Add([]byte(`{"lines":[],"volumes":[]}`))
+	credited, err := s.Settle(ctx, res.State, []settlement.Line{credit("C1", "L1", "-3.33", "2026-03-02")})
+	require.NoError(f, err)
+	held, err := s.Dispute(credited.State, "L1", date("2026-03-03"))
+	require.NoError(f, err)
+	for _, st := range []settlement.State{credited.State, held.State} {
+		b, err := json.Marshal(st)
+		require.NoError(f, err)
+		f.Add(b)
+	}
+	f.Add(ledgerState(f))
 	f.Fuzz(func(t *testing.T, doc []byte) {
 		var st settlement.State
-		if json.Unmarshal(doc, &st) != nil {
+		if err := st.UnmarshalJSON(doc); err != nil {
+			requireStateError(t, err)
+			err2 := json.Unmarshal(doc, &st)
+			var se *json.SyntaxError
+			if !errors.As(err2, &se) {
+				requireStateError(t, err2)
+			}
 			return
 		}
 		out, err := json.Marshal(st)
 		require.NoError(t, err)
 		var back settlement.State
 		require.NoError(t, json.Unmarshal(out, &back))
-		_, _ = s.Settle(ctx, st, []settlement.Line{credit("C1", "L1", "-1.00", "2026-03-02")})
+		for _, step := range []func(settlement.State) (settlement.Result, error){
+			func(st settlement.State) (settlement.Result, error) {
+				return s.Settle(ctx, st, []settlement.Line{credit("C9", "L1", "-1.00", "2026-03-02")})
+			},
+			func(st settlement.State) (settlement.Result, error) { return s.Dispute(st, "L1", date("2026-03-04")) },
+			func(st settlement.State) (settlement.Result, error) {
+				return s.ResolveDispute(st, "L1", false, date("2026-03-05"))
+			},
+		} {
+			res, err := step(back)
+			if err != nil {
+				continue
+			}
+			out, err := json.Marshal(res.State)
+			require.NoError(t, err)
+			var next settlement.State
+			require.NoError(t, json.Unmarshal(out, &next), "a state settling leaves reads back: %s", out)
+			back = next
+		}
 	})
+}
+
+// requireStateError checks that err is what State.UnmarshalJSON promises:
+// it matches ErrCorruptState, and is a *ensemble.DecodeError or a
+// *ensemble.ValidationError whose every problem is a *StateError.
+func requireStateError(t *testing.T, err error) {
+	t.Helper()
+	require.ErrorIs(t, err, settlement.ErrCorruptState)
+	var de *ensemble.DecodeError
+	if errors.As(err, &de) {
+		return
+	}
+	var ve *ensemble.ValidationError
+	if !errors.As(err, &ve) {
+		t.Fatalf("untyped error %T: %v", err, err)
+	}
+	require.NotEmpty(t, ve.Problems)
+	for _, p := range ve.Problems {
+		var se *settlement.StateError
+		if !errors.As(p, &se) {
+			t.Fatalf("problem %q is not a *StateError: %T", p.Path, p.Err)
+		}
+	}
 }

@@ -2,10 +2,12 @@ package settlement
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"maps"
 	"math"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -333,117 +335,423 @@ func (s State) MarshalJSON() ([]byte, error) {
 	return json.Marshal(out)
 }
 
-// UnmarshalJSON reads a state MarshalJSON wrote, checking that every
-// amount is whole minor units of its line's currency and that no part has
-// more unreversed than it earned.
+// UnmarshalJSON reads a state MarshalJSON wrote. Every error matches
+// ErrCorruptState. Text that does not decode strictly (ensemble.CheckJSON,
+// then unknown fields and values that do not read) is an
+// *ensemble.DecodeError. A state that decodes
+// but breaks an invariant of the ledger is refused with an
+// *ensemble.ValidationError listing every broken invariant, each a
+// *StateError naming the line and part (with the field's path, such as
+// lines[3].parts[1].unreversed):
+//
+//   - a line has a valid id (ensemble.CheckID, without ':' or '#'), held
+//     once, a date, a plan version, an offer and a route kind; its seller,
+//     if any, is a valid partner id;
+//   - every amount of a line is in its basis's currency (a zero without
+//     currency fits) and whole minor units of it; the basis is not
+//     negative and credited is within [0, basis];
+//   - a part is an earning or a supplier cost, with a party, a node and a
+//     role the settler writes (supplier costs: "supplier", under node
+//     supplier_costs/; earnings: platform, seller, top, chain[N],
+//     chain[*], a partner type, referrer, marketplace, co_sellers or
+//     partner:ID, which pays ID); roles that read the route's chain are
+//     only on lines with a seller;
+//   - a part's entry id is "line:node", with "/party" for chain[*] (and
+//     for co_sellers, which may also name a partner type), and no two
+//     parts of a line share one;
+//   - a part's amount is not negative and its unreversed amount is within
+//     [0, amount]; the amounts add up to the basis, and the unreversed
+//     amounts to the basis less what was credited (what credits and lost
+//     disputes took back);
+//   - an open dispute is counted (disputes >= 1, at most math.MaxInt32) and
+//     holds exactly each part's unreversed amount; a line no dispute holds
+//     holds nothing;
+//   - a credit has valid ids, is held once, is not a settled line's id
+//     and credits a line other than itself and other than a credit;
+//   - a volume has a partner and a currency its amounts are in, whole
+//     minor units and not negative, is held once, and for rolling windows
+//     adds up its dated points (calendar years have none).
+//
+// A host that calls json.Unmarshal gets encoding/json's *json.SyntaxError
+// for text that is not JSON at all, before this method sees it.
 func (s *State) UnmarshalJSON(b []byte) error {
 	if err := ensemble.CheckJSON("state", b); err != nil {
-		return fmt.Errorf("settlement: %w", err)
+		return fmt.Errorf("%w: %w", ErrCorruptState, err)
 	}
+	// Not ensemble.DecodeJSON: its walk for decimal spellings (a state
+	// holds none) would add two thirds to the allocations of a read.
 	var in stateJSON
 	if err := strictDecode(b, &in); err != nil {
-		return fmt.Errorf("settlement: state: %w", err)
+		de := &ensemble.DecodeError{Subject: "state", Offset: -1, Msg: strings.TrimPrefix(err.Error(), "json: "), Err: err}
+		var te *json.UnmarshalTypeError
+		if errors.As(err, &te) {
+			de.Path = te.Field
+		}
+		return fmt.Errorf("%w: %w", ErrCorruptState, de)
 	}
-	var p ensemble.Problems
-	out := State{lines: map[LineID]*ledger{}, vols: map[volKey]*volState{}, credits: map[LineID]LineID{}}
+	r := stateReader{
+		out:   State{lines: make(map[LineID]*ledger, len(in.Lines)), vols: make(map[volKey]*volState, len(in.Volumes)), credits: make(map[LineID]LineID, len(in.Credits))},
+		plans: map[ensemble.Ref]*ensemble.Ref{},
+		ctxs:  map[lineCtx]*lineCtx{},
+	}
+	for i := range in.Lines {
+		r.line(ensemble.Path("lines", i), &in.Lines[i])
+	}
 	for i, c := range in.Credits {
-		if c.Line == "" || c.Credits == "" {
-			p.Addf(ensemble.Path("credits", i), "empty line id")
-		}
-		out.credits[c.Line] = c.Credits
+		r.credit(ensemble.Path("credits", i), c)
 	}
-	plans, ctxs := map[ensemble.Ref]*ensemble.Ref{}, map[lineCtx]*lineCtx{}
-	for i, ll := range in.Lines {
-		path := ensemble.Path("lines", i)
-		cur := ll.Basis.Currency()
-		units := func(field string, m ensemble.Money) int64 {
-			if m.IsZero() {
-				return 0
-			}
-			if m.Currency() != cur {
-				p.Add(path+"."+field, ErrCurrency)
-				return 0
-			}
-			u, err := m.MinorUnits()
-			if err != nil {
-				p.Add(path+"."+field, err)
-			}
-			return u
+	for i, c := range in.Credits {
+		if _, credit := r.out.credits[c.Credits]; credit && c.Credits != c.Line {
+			r.fail(ensemble.Path("credits", i, "credits"), c.Line, "", nil, "credits %q, which is itself a credit", c.Credits)
 		}
-		plan := plans[ll.Plan]
-		if plan == nil {
-			plan = &ll.Plan
-			plans[ll.Plan] = plan
-		}
-		c := lineCtx{plan: plan, offer: ll.Offer, seller: ll.Seller, cur: cur, route: ll.Route}
-		lc := ctxs[c]
-		if lc == nil {
-			lc = &c
-			ctxs[c] = lc
-		}
-		l := &ledger{line: ll.Line, ctx: lc, date: ll.Date, basis: units("basis", ll.Basis),
-			credited: units("credited", ll.Credited), trace: ll.Trace}
-		if ll.Disputes != 0 || ll.Disputed {
-			l.disputes = &disputes{count: int32(min(max(ll.Disputes, 0), math.MaxInt32))}
-		}
-		if ll.Disputes < 0 || ll.Disputes > math.MaxInt32 {
-			p.Addf(path+".disputes", "disputes must be within [0, %d]", math.MaxInt32)
-		}
-		if ll.Line == "" {
-			p.Addf(path+".line", "empty id")
-		} else if out.lines[ll.Line] != nil {
-			p.Addf(path+".line", "duplicate line %q", ll.Line)
-		}
-		if ll.Disputed {
-			l.disputes.open, l.disputes.held = true, make([]int64, len(ll.Parts))
-		}
-		n := len(ll.Parts)
-		pays := make([]payee, n)
-		l.payees, l.amounts = &pays, make([]int64, 2*n)
-		for j, lp := range ll.Parts {
-			pp := ensemble.Path(path, "parts", j)
-			pe := &pays[j]
-			*pe = payee{party: lp.Party, meta: &partMeta{role: lp.Role, node: lp.Node, kind: lp.Kind}}
-			amount, unreversed := units(pp[len(path)+1:]+".amount", lp.Amount), units(pp[len(path)+1:]+".unreversed", lp.Unreversed)
-			l.amounts[j], l.amounts[n+j] = amount, unreversed
-			held := units(pp[len(path)+1:]+".held", lp.Held)
-			if unreversed < 0 || unreversed > amount || held < 0 || held > unreversed {
-				p.Addf(pp, "unreversed must be within [0, amount] and held within [0, unreversed]")
-			}
-			if held != 0 && !ll.Disputed {
-				p.Addf(pp+".held", "held on a line no dispute holds")
-			}
-			if l.disputed() {
-				l.disputes.held[j] = held
-			}
-			// The entry id is derived from the line, node and party.
-			if base := string(ll.Line) + ":" + lp.Node; string(lp.Entry) == base+"/"+string(lp.Party) {
-				pe.meta.multi = true
-			} else if string(lp.Entry) != base {
-				p.Addf(pp+".entry", "entry %q is neither %q nor %q", lp.Entry, base, base+"/"+string(lp.Party))
-			}
-		}
-		out.lines[ll.Line] = l
 	}
-	for i, v := range in.Volumes {
-		path := ensemble.Path("volumes", i)
-		u, err := v.Amount.MinorUnits()
-		if err != nil {
-			p.Add(path+".amount", err)
-		}
-		vs := &volState{units: u}
-		for j, pt := range v.Points {
-			pu, err := pt.Amount.MinorUnits()
-			if err != nil {
-				p.Add(ensemble.Path(path, "points", j, "amount"), err)
-			}
-			vs.points = append(vs.points, volPoint{date: pt.Date, units: pu})
-		}
-		out.vols[volKey{partner: v.Partner, cur: v.Currency.Key(), window: v.Window, year: v.Year}] = vs
+	for i := range in.Volumes {
+		r.volume(ensemble.Path("volumes", i), &in.Volumes[i])
 	}
-	if err := p.Err("state"); err != nil {
+	if err := r.p.Err("state"); err != nil {
 		return err
 	}
-	*s = out
+	*s = r.out
 	return nil
+}
+
+// stateReader builds a State from its JSON form, recording every broken
+// invariant.
+type stateReader struct {
+	out     State
+	p       ensemble.Problems
+	plans   map[ensemble.Ref]*ensemble.Ref
+	ctxs    map[lineCtx]*lineCtx
+	entries map[EntryID]int // the entry ids of the current line's parts, for long lines
+}
+
+// fail records a *StateError about line and part at path.
+func (r *stateReader) fail(path string, line LineID, part EntryID, err error, format string, args ...any) {
+	r.p.Add(path, &StateError{Line: line, Part: part, Msg: fmt.Sprintf(format, args...), Err: err})
+}
+
+// units returns m in minor units of cur, recording a problem (and ok
+// false) when m is in another currency or not whole minor units. A zero
+// without currency fits any line.
+func (r *stateReader) units(path string, line LineID, part EntryID, field string, m ensemble.Money, cur ensemble.Currency) (int64, bool) {
+	if c := m.Currency(); !c.IsZero() && !cur.IsZero() && c != cur {
+		r.fail(path, line, part, ErrCurrency, "%s %s is not in the line's currency %s", field, m, cur)
+		return 0, false
+	}
+	u, err := m.MinorUnits()
+	if err != nil {
+		r.fail(path, line, part, err, "%s %s is not a whole number of minor units", field, m)
+		return 0, false
+	}
+	return u, true
+}
+
+// line reads one settled line.
+func (r *stateReader) line(path string, ll *LedgerLine) {
+	id := ll.Line
+	fail := func(field string, err error, format string, args ...any) {
+		r.fail(path+"."+field, id, "", err, format, args...)
+	}
+	if err := ensemble.CheckID(string(id), ":#"); err != nil {
+		fail("line", err, "invalid line id")
+	} else if r.out.lines[id] != nil {
+		fail("line", ErrAlreadySettled, "the line is held twice")
+	}
+	if ll.Date.IsZero() {
+		fail("date", nil, "zero date")
+	}
+	if ll.Plan.Kind != RefPlan || ll.Plan.ID == "" {
+		fail("plan", nil, "plan %s is not a plan version", ll.Plan)
+	}
+	if ll.Offer.Offer == "" {
+		fail("offer.offer", nil, "empty offer id")
+	}
+	if ll.Route == RouteUnspecified || int(ll.Route) >= len(routeNames) {
+		fail("route", nil, "route kind %s: a settled line names how it was sold", ll.Route)
+	}
+	if ll.Seller != "" {
+		if err := ensemble.CheckID(string(ll.Seller), ":"); err != nil {
+			fail("seller", err, "invalid seller id")
+		}
+	}
+	cur := ll.Basis.Currency()
+	if cur.IsZero() {
+		fail("basis", nil, "basis %s has no currency", ll.Basis)
+	}
+	basis, basisOK := r.units(path+".basis", id, "", "basis", ll.Basis, cur)
+	credited, creditedOK := r.units(path+".credited", id, "", "credited", ll.Credited, cur)
+	if basisOK && basis < 0 {
+		fail("basis", nil, "negative basis %s: a sale's basis is zero or more", ll.Basis)
+	}
+	switch {
+	case !basisOK || !creditedOK:
+	case credited < 0:
+		fail("credited", nil, "negative credited %s", ll.Credited)
+	case credited > basis:
+		fail("credited", ErrOverCredit, "credited %s exceeds the basis %s", ll.Credited, ll.Basis)
+	}
+	if ll.Disputes < 0 || ll.Disputes > math.MaxInt32 {
+		fail("disputes", nil, "%d disputes: want [0, %d]", ll.Disputes, math.MaxInt32)
+	} else if ll.Disputed && ll.Disputes == 0 {
+		fail("disputes", nil, "disputed, but no dispute was ever opened")
+	}
+
+	plan := r.plans[ll.Plan]
+	if plan == nil {
+		plan = &ll.Plan
+		r.plans[ll.Plan] = plan
+	}
+	c := lineCtx{plan: plan, offer: ll.Offer, seller: ll.Seller, cur: cur, route: ll.Route}
+	lc := r.ctxs[c]
+	if lc == nil {
+		lc = &c
+		r.ctxs[c] = lc
+	}
+	l := &ledger{line: id, ctx: lc, date: ll.Date, basis: basis, credited: credited, trace: ll.Trace}
+	if ll.Disputes != 0 || ll.Disputed {
+		l.disputes = &disputes{count: int32(min(max(ll.Disputes, 0), math.MaxInt32))}
+	}
+	if ll.Disputed {
+		l.disputes.open, l.disputes.held = true, make([]int64, len(ll.Parts))
+	}
+	n := len(ll.Parts)
+	pays := make([]payee, n)
+	l.payees, l.amounts = &pays, make([]int64, 2*n)
+	var sum, left int64 // of the amounts and the unreversed amounts
+	sumsOK := basisOK && creditedOK
+	for j := range ll.Parts {
+		lp := &ll.Parts[j]
+		pp := ensemble.Path(path, "parts", j)
+		multi := r.part(pp, ll, lp, ll.Parts[:j])
+		pays[j] = payee{party: lp.Party, meta: &partMeta{role: lp.Role, node: lp.Node, kind: lp.Kind, multi: multi}}
+		amount, aOK := r.units(pp+".amount", id, lp.Entry, "amount", lp.Amount, cur)
+		unreversed, uOK := r.units(pp+".unreversed", id, lp.Entry, "unreversed", lp.Unreversed, cur)
+		held, hOK := r.units(pp+".held", id, lp.Entry, "held", lp.Held, cur)
+		l.amounts[j], l.amounts[n+j] = amount, unreversed
+		if aOK && amount < 0 {
+			r.fail(pp+".amount", id, lp.Entry, nil, "negative amount %s: a sale's parts are zero or more", lp.Amount)
+			aOK = false
+		}
+		if aOK && uOK && (unreversed < 0 || unreversed > amount) {
+			r.fail(pp+".unreversed", id, lp.Entry, nil, "unreversed %s is outside [0, amount %s]", lp.Unreversed, lp.Amount)
+		}
+		switch {
+		case !hOK || !uOK:
+		case ll.Disputed && held != unreversed:
+			r.fail(pp+".held", id, lp.Entry, nil, "an open dispute holds %s, not the unreversed %s", lp.Held, lp.Unreversed)
+		case !ll.Disputed && held != 0:
+			r.fail(pp+".held", id, lp.Entry, nil, "%s held on a line no dispute holds", lp.Held)
+		}
+		if l.disputed() {
+			l.disputes.held[j] = held
+		}
+		sumsOK = sumsOK && aOK && uOK && unreversed >= 0
+		if sumsOK && (sum > math.MaxInt64-amount || left > math.MaxInt64-unreversed) {
+			fail("parts", nil, "the parts add up beyond the int64 range of minor units")
+			sumsOK = false
+		}
+		sum, left = sum+amount, left+unreversed
+	}
+	if sumsOK && sum != basis {
+		fail("parts", nil, "the parts add up to %s, not the basis %s", ensemble.MoneyFromMinor(sum, cur), ll.Basis)
+	}
+	if sumsOK && credited >= 0 && credited <= basis && left != basis-credited {
+		fail("parts", nil, "the parts leave %s unreversed, not the basis %s less the credited %s", ensemble.MoneyFromMinor(left, cur), ll.Basis, ll.Credited)
+	}
+	if r.out.lines[id] == nil {
+		r.out.lines[id] = l
+	}
+}
+
+// part checks what one part says of whom it pays, given the parts before
+// it, and reports whether its entry id names its party.
+func (r *stateReader) part(path string, ll *LedgerLine, lp *LedgerPart, before []LedgerPart) (multi bool) {
+	fail := func(field string, err error, format string, args ...any) {
+		r.fail(path+field, ll.Line, lp.Entry, err, format, args...)
+	}
+	if lp.Kind != KindEarning && lp.Kind != KindSupplierCost {
+		fail(".kind", nil, "a ledger part is an earning or a supplier cost, not %s", lp.Kind)
+	}
+	if lp.Party == "" {
+		fail(".party", nil, "empty party")
+	}
+	if lp.Node == "" {
+		fail(".node", nil, "empty node")
+	}
+	form, chain, known := partRole(lp.Role, lp.Kind)
+	switch {
+	case !known:
+		fail(".role", nil, "unknown role %q for a part of kind %s", lp.Role, lp.Kind)
+	case chain && ll.Seller == "":
+		fail(".role", nil, "role %q reads the route's chain, but the line has no seller", lp.Role)
+	}
+	if id, isPartner := strings.CutPrefix(lp.Role, "partner:"); isPartner && known && lp.Party != partner.ID(id) {
+		fail(".party", nil, "role %q pays %q", lp.Role, lp.Party)
+	}
+	if lp.Kind == KindSupplierCost && !strings.HasPrefix(lp.Node, "supplier_costs/") {
+		fail(".node", nil, "supplier cost node %q is not under supplier_costs/", lp.Node)
+	}
+	// The entry id is derived from the line, node and party.
+	base := string(ll.Line) + ":" + lp.Node
+	named := base + "/" + string(lp.Party)
+	switch {
+	case string(lp.Entry) == named && form != entryBase:
+		multi = true
+	case string(lp.Entry) == base && form != entryNamed:
+	case form == entryNamed:
+		fail(".entry", nil, "entry %q: want %q (line, node and party)", lp.Entry, named)
+	case form == entryBase:
+		fail(".entry", nil, "entry %q: want %q (line and node)", lp.Entry, base)
+	default:
+		fail(".entry", nil, "entry %q is neither %q nor %q", lp.Entry, base, named)
+	}
+	if k := r.seenEntry(before, lp.Entry); k >= 0 {
+		fail(".entry", nil, "entry %q is also part %d of the line", lp.Entry, k)
+	}
+	return multi
+}
+
+// seenEntry returns the index of the part of before with entry id e, or
+// -1. The first 16 parts of a line are searched; from the 17th on, a map
+// of the line's entry ids is kept (e is added as part len(before)), so a
+// line of many parts costs linear time.
+func (r *stateReader) seenEntry(before []LedgerPart, e EntryID) int {
+	j := len(before)
+	if j < 16 {
+		for k := range before {
+			if before[k].Entry == e {
+				return k
+			}
+		}
+		return -1
+	}
+	if j == 16 {
+		r.entries = make(map[EntryID]int, 2*j)
+		for k := range before {
+			if _, dup := r.entries[before[k].Entry]; !dup {
+				r.entries[before[k].Entry] = k
+			}
+		}
+	}
+	if k, dup := r.entries[e]; dup {
+		return k
+	}
+	r.entries[e] = j
+	return -1
+}
+
+// entryForm says how a role's entry ids are spelt.
+type entryForm uint8
+
+const (
+	entryBase  entryForm = iota // "line:node"
+	entryNamed                  // "line:node/party"
+	entryEither
+)
+
+// partRole reports whether role is one the settler writes for a part of
+// kind (roleText's for earnings, "supplier" for supplier costs), how its
+// entry ids are spelt, and whether it reads the route's chain (so that its
+// line has a seller). A role names a partner type too (type:platform pays
+// the chain's first partner of type platform, and is written "platform"),
+// so a role that may be a type requires nothing a type would not.
+func partRole(role string, kind EntryKind) (form entryForm, chain, known bool) {
+	if kind == KindSupplierCost {
+		return entryBase, false, role == "supplier"
+	}
+	switch role {
+	case "platform", "referrer", "marketplace", "supplier":
+		return entryBase, false, true
+	case "co_sellers":
+		return entryEither, false, true
+	case "chain[*]":
+		return entryNamed, true, true
+	}
+	if id, ok := strings.CutPrefix(role, "partner:"); ok {
+		return entryBase, false, ensemble.CheckID(id, ":") == nil
+	}
+	if level, ok := strings.CutPrefix(role, "chain["); ok {
+		level, ok = strings.CutSuffix(level, "]")
+		n, err := strconv.Atoi(level)
+		return entryBase, true, ok && err == nil && n >= 1 && n < partner.MaxDepth && strconv.Itoa(n) == level
+	}
+	return entryBase, true, validName(role) // seller, top or a partner type
+}
+
+// credit reads one settled credit line.
+func (r *stateReader) credit(path string, c CreditState) {
+	if err := ensemble.CheckID(string(c.Line), ":#"); err != nil {
+		r.fail(path+".line", c.Line, "", err, "invalid credit line id")
+	} else if _, dup := r.out.credits[c.Line]; dup {
+		r.fail(path+".line", c.Line, "", ErrAlreadySettled, "the credit is held twice")
+	} else if r.out.lines[c.Line] != nil {
+		r.fail(path+".line", c.Line, "", ErrAlreadySettled, "a credit has the id of a settled line")
+	}
+	switch err := ensemble.CheckID(string(c.Credits), ":#"); {
+	case err != nil:
+		r.fail(path+".credits", c.Line, "", err, "invalid credited line id")
+	case c.Credits == c.Line:
+		r.fail(path+".credits", c.Line, "", nil, "a line cannot credit itself")
+	}
+	r.out.credits[c.Line] = c.Credits
+}
+
+// volume reads one cumulative volume.
+func (r *stateReader) volume(path string, v *VolumeState) {
+	fail := func(field string, err error, format string, args ...any) {
+		r.fail(path+field, "", "", err, "volume of %q in %s (%s %d): "+format, append([]any{v.Partner, v.Currency.Key(), v.Window, v.Year}, args...)...)
+	}
+	if v.Partner == "" {
+		fail(".partner", nil, "empty partner")
+	}
+	if v.Currency.IsZero() {
+		fail(".currency", nil, "no currency")
+	}
+	if int(v.Window) >= len(windowNames) {
+		fail(".window", nil, "unknown window")
+	}
+	amount := func(field string, m ensemble.Money) (int64, bool) {
+		if c := m.Currency(); !c.IsZero() && c != v.Currency {
+			fail(field, ErrCurrency, "%s is not in %s", m, v.Currency.Key())
+			return 0, false
+		}
+		u, err := m.MinorUnits()
+		if err != nil {
+			fail(field, err, "%s is not a whole number of minor units", m)
+			return 0, false
+		}
+		if u < 0 {
+			fail(field, nil, "negative volume %s", m)
+			return 0, false
+		}
+		return u, true
+	}
+	u, ok := amount(".amount", v.Amount)
+	vs := &volState{units: u}
+	var sum int64
+	for j, pt := range v.Points {
+		pp := ensemble.Path("", "points", j)
+		pu, pOK := amount("."+pp+".amount", pt.Amount)
+		if pt.Date.IsZero() {
+			fail("."+pp+".date", nil, "zero date")
+		}
+		if ok = ok && pOK && sum <= math.MaxInt64-pu; ok {
+			sum += pu
+		}
+		vs.points = append(vs.points, volPoint{date: pt.Date, units: pu})
+	}
+	switch {
+	case v.Window == WindowCalendarYear && len(v.Points) > 0:
+		fail(".points", nil, "a calendar year keeps no points")
+	case v.Window == WindowRolling12Months && v.Year != 0:
+		fail(".year", nil, "a rolling window has no year")
+	case v.Window == WindowRolling12Months && ok && sum != u:
+		fail(".amount", nil, "%s is not the sum of its points, %s", v.Amount, ensemble.MoneyFromMinor(sum, v.Currency))
+	}
+	k := volKey{partner: v.Partner, cur: v.Currency.Key(), window: v.Window, year: v.Year}
+	if r.out.vols[k] != nil {
+		fail("", nil, "the volume is held twice")
+		return
+	}
+	r.out.vols[k] = vs
 }
