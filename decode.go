@@ -325,7 +325,13 @@ func DecodeJSON(subject string, data []byte, v any) error {
 		var se *json.SyntaxError
 		switch {
 		case errors.As(err, &te):
-			return decodeError(subject, data, te.Offset, te.Field, fmt.Sprintf("%s where %s belongs", te.Value, te.Type), err)
+			// encoding/json's Field drops list indexes and its Offset is
+			// past the value: find the value that ends there.
+			at, path := valueBefore(data, te.Offset)
+			if path == "" {
+				path = te.Field
+			}
+			return decodeError(subject, data, at, path, fmt.Sprintf("%s where %s belongs", te.Value, te.Type), err)
 		case errors.As(err, &se):
 			return syntaxError(subject, data, se.Offset, err)
 		case strings.HasPrefix(err.Error(), "json: unknown field "):
@@ -390,6 +396,30 @@ func pathAt(data []byte, offset int64) string {
 			return pathOf(w.stack[:len(w.stack)-1])
 		}
 		return pathOf(w.stack)
+	}
+}
+
+// valueBefore returns where the last value starting before offset starts,
+// and its path (with list indexes), or offset and "".
+func valueBefore(data []byte, offset int64) (int64, string) {
+	at, path := offset, ""
+	w := newWalker(data)
+	for {
+		start, tok, key, err := w.next()
+		if err != nil || start >= offset {
+			return at, path
+		}
+		if key {
+			continue
+		}
+		switch tok {
+		case json.Delim('}'), json.Delim(']'):
+			continue
+		case json.Delim('{'), json.Delim('['):
+			at, path = start, pathOf(w.stack[:len(w.stack)-1])
+		default:
+			at, path = start, pathOf(w.stack)
+		}
 	}
 }
 

@@ -49,7 +49,7 @@ func TestStrictJSON(t *testing.T) {
 		{"syntax error", "{\n\"name\": \"a\",,\n}", 2, 13, "", "invalid character"},
 		{"unterminated", `{"name":"a"`, 1, 12, "", "unexpected end"},
 		{"unknown field", "{\n  \"nmae\": \"a\"\n}", 2, 3, "", `unknown field "nmae"`},
-		{"wrong type", `{"tags":[{"id":"a","count":"3"}]}`, 1, 31, "tags.count", "string where int belongs"},
+		{"wrong type", `{"tags":[{"id":"a","count":"3"}]}`, 1, 28, "tags[0].count", "string where int belongs"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -122,7 +122,8 @@ func LoadYAML(data []byte) (*Catalog, error) {
 	if err != nil {
 		return nil, fmt.Errorf("catalog: %w", err)
 	}
-	return Load(j)
+	c, err := Load(j)
+	return c, ensemble.PlaceYAML(data, j, "", err)
 }
 
 // Document returns a deep copy of the catalog's document: offers sorted by

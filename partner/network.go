@@ -102,12 +102,8 @@ func NewNetwork(spec NetworkSpec) (*Network, error) {
 // input and byte-order marks are *ensemble.DecodeError, so a misspelt or
 // smuggled field is never silently ignored.
 func LoadNetwork(doc []byte) (*Network, error) {
-	js, err := ensemble.YAMLToJSON(doc)
-	if err != nil {
-		return nil, err
-	}
 	var spec NetworkSpec
-	if err := ensemble.DecodeDocument("partner network", js, &spec); err != nil {
+	if err := ensemble.DecodeYAML("partner network", doc, &spec); err != nil {
 		return nil, err
 	}
 	return NewNetwork(spec)

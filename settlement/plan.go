@@ -377,8 +377,8 @@ func ParsePlans(data []byte) ([]PlanDocument, error) {
 		var p ensemble.Problems
 		docs := make([]PlanDocument, len(raws))
 		for i, r := range raws {
-			if err := strictDecode(r, &docs[i]); err != nil {
-				p.Add(ensemble.Path("plans", i), err)
+			if err := ensemble.DecodeJSON("plan", r, &docs[i]); err != nil {
+				p.Add(ensemble.Path("plans", i), ensemble.PlaceYAML(data, r, ensemble.Path(i), err))
 			}
 		}
 		if p.Len() == 0 {
@@ -390,8 +390,8 @@ func ParsePlans(data []byte) ([]PlanDocument, error) {
 		return docs, nil
 	}
 	var d PlanDocument
-	if err := strictDecode(js, &d); err != nil {
-		return nil, &ensemble.DecodeError{Subject: "settlement: plan", Offset: -1, Msg: err.Error(), Err: err}
+	if err := ensemble.DecodeJSON("settlement: plan", js, &d); err != nil {
+		return nil, ensemble.PlaceYAML(data, js, "", err)
 	}
 	return []PlanDocument{d}, nil
 }

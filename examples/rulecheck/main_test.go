@@ -261,7 +261,7 @@ func TestBrokenInputsArePlaced(t *testing.T) {
 		want string
 	}{
 		{"unknown plan field", []string{"-plans", plans}, plans + `:3:34: error: plan a@1: node "r": json: unknown field "extra"`},
-		{"unknown network field", []string{"-plans", "testdata/plans-a.yaml", "-network", network}, network + `:3:5: error: unknown field "nmae"`},
+		{"unknown network field", []string{"-plans", "testdata/plans-a.yaml", "-network", network}, network + `:3:5: error: partners[0].nmae: unknown field "nmae"`},
 		{"network problem at a path", []string{"-plans", "testdata/plans-a.yaml", "-network", badParent}, badParent + `:6:46: error: partners[0].terms[0].parent: unknown parent "y"`},
 		{"YAML syntax", []string{"-plans", syntax}, syntax + ":"},
 	}

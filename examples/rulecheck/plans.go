@@ -308,18 +308,17 @@ func problemsOf(err error) []problem {
 		out := make([]problem, len(ve.Problems))
 		for i, fe := range ve.Problems {
 			out[i] = problem{path: fe.Path, msg: trimPackage(fe.Err.Error()), err: fe.Err}
+			var de *ensemble.DecodeError
+			if errors.As(fe.Err, &de) {
+				// The library places decode errors in the YAML file itself.
+				out[i].msg, out[i].line, out[i].col = de.Msg, de.Line, de.Column
+			}
 		}
 		return out
 	}
 	var de *ensemble.DecodeError
 	if errors.As(err, &de) {
-		p := problem{path: de.Path, msg: de.Msg, err: err}
-		if de.Subject == "yaml" {
-			// Only YAML's own errors are placed in the file: the others
-			// are placed in the JSON the YAML was converted to.
-			p.line, p.col = de.Line, de.Column
-		}
-		return []problem{p}
+		return []problem{{path: de.Path, msg: de.Msg, err: err, line: de.Line, col: de.Column}}
 	}
 	return []problem{{msg: trimPackage(err.Error()), err: err}}
 }
