@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"sort"
 	"strconv"
@@ -563,8 +564,11 @@ func (r *Rule) checkTests() error {
 	var errs []error
 	for i, tc := range r.doc.Tests {
 		field := ensemble.Path("tests", i)
-		if _, err := r.factsOf(tc); err != nil {
-			errs = append(errs, r.fieldError(field+".facts", err))
+		f := r.env.NewFacts()
+		for _, n := range slices.Sorted(maps.Keys(tc.Facts)) {
+			if err := f.SetJSON(n, tc.Facts[n]); err != nil {
+				errs = append(errs, r.fieldError(field+".facts."+n, r.env.factHint(n, err)))
+			}
 		}
 		if len(tc.Want) > 0 {
 			if _, err := r.decodeWant(tc.Want); err != nil {

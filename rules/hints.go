@@ -337,3 +337,23 @@ func editDistance(a, b string) int {
 	}
 	return d[len(a)][len(b)]
 }
+
+// factHint adds "did you mean" to an error decoding a test case's fact
+// whose field is misspelt, suggesting among the fields of the variable's
+// types.
+func (e *Env) factHint(name string, err error) error {
+	_, rest, ok := strings.Cut(err.Error(), `unknown field "`)
+	if !ok {
+		return err
+	}
+	field, _, _ := strings.Cut(rest, `"`)
+	var names []string
+	for _, st := range e.prov.structs {
+		names = append(names, st.names...)
+	}
+	slices.Sort(names)
+	if s := suggest(field, slices.Compact(names)); s != "" {
+		return fmt.Errorf("%w (did you mean %s?)", err, s)
+	}
+	return err
+}
