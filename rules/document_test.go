@@ -211,7 +211,7 @@ func TestRuleSetReportsEveryError(t *testing.T) {
 		`bad.yaml:10:12: rule "a" v1: version: duplicate id and version (first in bad.yaml)`,
 		`bad.yaml:18:15: rule "b" v1 expression 1:1: a share rule must be of type decimal, not money`,
 		`broken.json:1:13: rule "x" v0: expresion: json: unknown field "expresion"`,
-		`rules: bad.yaml:31:14: rule "d" v1: tests[0].facts: rules: no variable "customer" is declared`,
+		`rules: bad.yaml:31:25: rule "d" v1: tests[0].facts.customer: rules: no variable "customer" is declared`,
 		`rules: bad.yaml:32:13: rule "d" v1: tests[0].want: json: cannot unmarshal string`,
 		// Rule c cannot be decoded (unknown kind): its kind is placed.
 		`rules: bad.yaml:21:9: rule "c" v0: kind: rules: unknown rule kind "rate"`,
