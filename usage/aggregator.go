@@ -612,6 +612,7 @@ func (a *Aggregator) again(ei int32, r *Record) {
 	case stAccepted:
 		if a.sameAsEntry(e, r) {
 			a.duplicates++
+			a.respell(ei, r)
 			return
 		}
 		first := a.recordOf(ei)
@@ -640,6 +641,33 @@ func (a *Aggregator) again(ei int32, r *Record) {
 	if _, reason, detail := a.classify(r, a.lineOf(r.Line)); reason != ReasonUnspecified {
 		a.reject(r, reason, detail)
 	}
+}
+
+// respell keeps, of two spellings of one quantity (1 and 1.0) that the
+// copies of a record carry, the one with more digits after the point,
+// whichever came first, so that a max, latest or sum spells its value the
+// same whatever the order of the input. The entry's slot is rebuilt at the
+// next Report.
+func (a *Aggregator) respell(ei int32, r *Record) {
+	e := a.entry(ei)
+	cur := a.numOf(e)
+	curExp := cur.e
+	if cur.big {
+		curExp = cur.d.Exponent()
+	}
+	if r.Quantity.Exponent() >= curExp {
+		return
+	}
+	q := numOf(r.Quantity)
+	if q.big || q.e < math.MinInt8 || q.e > math.MaxInt8 {
+		e.state |= stBigQty
+		e.q = int64(len(a.bigs))
+		a.bigs = append(a.bigs, q.decimal())
+	} else {
+		e.state &^= stBigQty
+		e.q, e.qe = q.c, int8(q.e)
+	}
+	a.markDirty(e.ref)
 }
 
 // conflict turns entry e, first seen with content first, into a Conflict

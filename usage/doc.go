@@ -25,7 +25,9 @@
 // # Deduplication and conflicts
 //
 // A record's ID is its idempotency key. The same id with the same content
-// (see Record) is a duplicate: dropped and counted. The same id with
+// (see Record) is a duplicate: dropped and counted; when the copies spell
+// the quantity differently (1 and 1.0), the one with more digits after the
+// point is kept, whichever came first. The same id with
 // different content is a Conflict, listed with every content seen; none of
 // them is aggregated, whichever arrived first, so the result never depends
 // on the order of the stream.

@@ -373,8 +373,13 @@ func model(t tb, cfg usage.Config, records []usage.Record) modelReport {
 			continue
 		}
 		seen := byID[r.ID]
-		if slices.ContainsFunc(seen, r.SameContent) {
+		if i := slices.IndexFunc(seen, r.SameContent); i >= 0 {
 			out.stats.Duplicates++
+			// Of two spellings of one quantity, the one with more
+			// digits after the point is kept, whatever the order.
+			if r.Quantity.Exponent() < seen[i].Quantity.Exponent() {
+				seen[i].Quantity = r.Quantity
+			}
 			continue
 		}
 		if seen == nil {
