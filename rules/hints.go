@@ -39,6 +39,8 @@ func (h hinter) hint(e *common.Error) string {
 	switch {
 	case strings.HasPrefix(msg, "double literal"):
 		return h.doubleHint(e.ExprID)
+	case strings.HasPrefix(msg, "there is no / in rules"):
+		return h.divisionHint(e.ExprID)
 	case noOverload.MatchString(msg):
 		m := noOverload.FindStringSubmatch(msg)
 		return h.overloadHint(e.ExprID, m[1], strings.Split(m[2], ", "))
@@ -100,6 +102,17 @@ func (h hinter) doubleHint(id int64) string {
 	return fmt.Sprintf(`write dec("%s")`, plain)
 }
 
+// divisionHint writes a / b as a div, ints written as decimals.
+func (h hinter) divisionHint(id int64) string {
+	call := h.find(id)
+	if call == nil || call.Kind() != ast.CallKind || len(call.AsCall().Args()) != 2 {
+		return ""
+	}
+	args := call.AsCall().Args()
+	a, b := decimalForm(h.operand(args[0])), decimalForm(h.operand(args[1]))
+	return fmt.Sprintf("write %s.div(%s, 4): 4 digits after the point (for money, 2: its minor unit); a rounding mode may follow, such as \"half_even\"", a, b)
+}
+
 // overloadHint explains an operator or function applied to the wrong
 // types: / between decimals, money compared with a number, an int beside
 // a decimal.
@@ -117,8 +130,6 @@ func (h hinter) overloadHint(id int64, fn string, args []string) string {
 	}
 	has := func(t string) bool { return slices.Contains(args, t) }
 	switch {
-	case fn == "_/_" && (has("decimal") || has("money")):
-		return fmt.Sprintf("there is no / on decimals and money: write %s.div(%s, 4) (4 digits after the point; add a rounding mode as a third argument, such as \"half_even\")", text(0), text(1))
 	case isComparison(fn) && has("money") && (has("int") || has("decimal") || has("uint")):
 		m, other := 0, 1
 		if args[0] != "money" {

@@ -220,7 +220,7 @@ func TestCompileErrors(t *testing.T) {
 		{"money times money", rules.Amount, `line.amount * line.amount`, 1, 13, "no matching overload"},
 		{"decimal plus int", rules.Share, `dec("1") + 1`, 1, 10, "no matching overload"},
 		{"money plus decimal", rules.Amount, `line.amount + dec("1")`, 1, 13, "no matching overload"},
-		{"divide operator", rules.Share, `dec("1") / dec("2")`, 1, 10, "no matching overload"},
+		{"divide operator", rules.Share, `dec("1") / dec("2")`, 1, 10, "there is no / in rules"},
 		{"unknown variable", rules.Condition, `customer.vip`, 1, 1, "undeclared reference to 'customer'"},
 		{"unknown field", rules.Condition, `line.colour == "red"`, 1, 5, "undefined field 'colour'"},
 		{"hidden field", rules.Condition, `line.Internal == ""`, 1, 5, "undefined field 'Internal'"},

@@ -188,7 +188,7 @@ func (e *Env) compileExpr(ce *cel.Env, sizes estimator, r *Rule, field, expr str
 			for _, ce := range iss.Errors() {
 				// A double literal already reported makes the checker
 				// complain about doubles too; one report is enough.
-				if len(early) > 0 && strings.Contains(ce.Message, "double") {
+				if len(early) > 0 && (strings.Contains(ce.Message, "double") || strings.Contains(ce.Message, "'_/_'")) {
 					continue
 				}
 				all = append(all, ce)

@@ -67,6 +67,11 @@ func validateCall(e ast.Expr, report reporter) {
 		report(e.ID(), "double(...) is not allowed: rules compute with exact decimals")
 	case "dyn":
 		report(e.ID(), "dyn(...) is not allowed: it would bypass type checking")
+	case "_/_":
+		// Between ints CEL's / truncates (25 / 2 is 12), which would pay
+		// a share silently wrong; between decimals and money there is
+		// none. Division is div, with its scale and rounding.
+		report(e.ID(), "there is no / in rules: divide with div, which says its scale and rounding (between ints / would truncate: 25 / 2 is 12)")
 	case "dec", "percent":
 		if len(args) == 1 {
 			if s, ok := literalString(args[0]); ok {

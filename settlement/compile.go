@@ -232,7 +232,7 @@ func build(cfg Config, checkVersions bool) (*Settler, error) {
 				s.ruleVersions++
 				cr.versions = append(cr.versions, r)
 				cr.spans = append(cr.spans, [2]time.Time{sp.From, sp.Until})
-				cr.refs = append(cr.refs, r.Ref())
+				cr.refs = append(cr.refs, ruleRef{Ref: r.Ref(), tables: r.Tables()})
 				cr.memo = append(cr.memo, level)
 				cr.reads = append(cr.reads, mask)
 			}
@@ -684,9 +684,16 @@ type crule struct {
 	index    int // of the first stretch among the settler's rule versions
 	versions []*rules.Rule
 	spans    [][2]time.Time // each stretch's [from, until); zero: unbounded
-	refs     []ensemble.Ref // each version's, shared by the entries it decides
+	refs     []ruleRef // each stretch's rule and tables, shared by the entries it decides
 	memo     []memoLevel
 	reads    []readMask
+}
+
+// ruleRef is the trace of a rule that decided: its version, and the
+// versions of the tables it read.
+type ruleRef struct {
+	ensemble.Ref
+	tables []ensemble.Ref
 }
 
 // at returns the index of the stretch holding t, whose rule is the one

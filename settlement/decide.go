@@ -402,6 +402,14 @@ func (r *run) scratch(depth int) *decision {
 }
 
 // ruleText names a rule version for errors ("id@version"), "" for none.
+// ref returns the rule's own reference, or nil.
+func (r *ruleRef) ref() *ensemble.Ref {
+	if r == nil {
+		return nil
+	}
+	return &r.Ref
+}
+
 func ruleText(ref *ensemble.Ref) string {
 	if ref == nil {
 		return ""

@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	"github.com/ensemble-commerce/ensemble"
+	"github.com/ensemble-commerce/ensemble/rules"
 )
 
 // Explain renders the settlement of one line as a text tree a finance
@@ -176,7 +177,10 @@ func writeEntry(b *strings.Builder, e *Entry) {
 	var rs []string
 	for _, r := range e.Rules {
 		name := r.ID + "@" + r.Version
-		if !strings.Contains(e.Share, name) {
+		if r.Kind == rules.RefKindTable {
+			name = "table " + name
+		}
+		if !strings.Contains(e.Share, r.ID+"@"+r.Version) {
 			rs = append(rs, name)
 		}
 	}
@@ -207,7 +211,7 @@ func ExplainEntry(e Entry) string {
 		b.WriteByte('\n')
 	}
 	for _, r := range e.Rules {
-		fmt.Fprintf(&b, "  <- rule %s version %s\n", r.ID, r.Version)
+		fmt.Fprintf(&b, "  <- %s %s version %s\n", r.Kind, r.ID, r.Version)
 	}
 	if e.Reverses != "" {
 		fmt.Fprintf(&b, "  <- acts on entry %s\n", e.Reverses)

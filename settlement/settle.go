@@ -244,8 +244,8 @@ type child struct {
 	id       partner.ID
 	note     string
 	text     string
-	rule     *ensemble.Ref // the share rule version that decided, if any
-	cond     *ensemble.Ref // the condition's version, if any
+	rule     *ruleRef // the share rule version that decided, if any
+	cond     *ruleRef // the condition's version, if any
 	active   bool
 	platform bool // paid to the platform as a fallback
 	unstable bool // weight computed for this line only
@@ -712,7 +712,7 @@ type evalResult struct {
 
 // evalRule evaluates rule id in force at the line's date with partner
 // facts sn, reusing the result for rules that read no line facts.
-func (r *run) evalRule(id string, cr *crule, sn *partner.Snapshot) (*evalResult, *rules.Rule, *ensemble.Ref, error) {
+func (r *run) evalRule(id string, cr *crule, sn *partner.Snapshot) (*evalResult, *rules.Rule, *ruleRef, error) {
 	if cr == nil {
 		return nil, nil, nil, fmt.Errorf("%w %q", rules.ErrUnknownRule, id)
 	}
@@ -849,7 +849,7 @@ func (r *run) levelShares(n *cnode, kids []child) ([]ensemble.Share, *ensemble.A
 		}
 		wsum = wsum.Add(k.weight)
 		if wsum.Cmp(one) > 0 {
-			return nil, nil, lineErr(r.line.ID, r.plan.id, c.path, ruleText(k.rule), fmt.Errorf("%w: ratios at node %q add up to %s",
+			return nil, nil, lineErr(r.line.ID, r.plan.id, c.path, ruleText(k.rule.ref()), fmt.Errorf("%w: ratios at node %q add up to %s",
 				ErrOverAllocation, n.path, wsum.Percent()))
 		}
 	}
@@ -953,10 +953,10 @@ func (r *run) walk(n *cnode, amount int64, depth int) error {
 		}
 		mark := len(r.refs)
 		if ref := kids[i].cond; ref != nil {
-			r.refs = append(r.refs, *ref)
+			r.refs = append(append(r.refs, ref.Ref), ref.tables...)
 		}
 		if ref := kids[i].rule; ref != nil {
-			r.refs = append(r.refs, *ref)
+			r.refs = append(append(r.refs, ref.Ref), ref.tables...)
 		}
 		var err error
 		if c.leaf {
@@ -1105,7 +1105,7 @@ func (r *run) decideInto(d *decision, n *cnode, amount int64) (*decision, error)
 			k.unstable = true
 		}
 		if k.fixed > amount-fixed {
-			return nil, lineErr(l.ID, planID, c.path, ruleText(k.rule), fmt.Errorf("%w: fixed amounts exceed %s at node %q",
+			return nil, lineErr(l.ID, planID, c.path, ruleText(k.rule.ref()), fmt.Errorf("%w: fixed amounts exceed %s at node %q",
 				ErrOverAllocation, ensemble.MoneyFromMinor(amount, r.cur), n.path))
 		}
 		fixed += k.fixed
@@ -1121,7 +1121,7 @@ func (r *run) decideInto(d *decision, n *cnode, amount int64) (*decision, error)
 func firstRule(kids []child) string {
 	for _, k := range kids {
 		if k.rule != nil {
-			return ruleText(k.rule)
+			return ruleText(k.rule.ref())
 		}
 	}
 	return ""

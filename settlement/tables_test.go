@@ -6,7 +6,9 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/ensemble-commerce/ensemble"
 	"github.com/ensemble-commerce/ensemble/partner"
+	"github.com/ensemble-commerce/ensemble/rules"
 	"github.com/ensemble-commerce/ensemble/settlement"
 )
 
@@ -34,5 +36,15 @@ root:
 		require.NoError(t, err)
 		got := byParty(res.Entries)[partner.ID("referral-ams")]
 		require.Equal(t, want, got.AmountString(), day)
+		// The entry names the table version that decided, beside the rule.
+		for _, e := range res.Entries {
+			if e.Party == "referral-ams" {
+				table := "1"
+				if day > "2026-07" {
+					table = "2"
+				}
+				require.Contains(t, e.Rules, ensemble.Ref{Kind: rules.RefKindTable, ID: "referral_rates", Version: table}, day)
+			}
+		}
 	}
 }
