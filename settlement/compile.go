@@ -684,7 +684,7 @@ type crule struct {
 	index    int // of the first stretch among the settler's rule versions
 	versions []*rules.Rule
 	spans    [][2]time.Time // each stretch's [from, until); zero: unbounded
-	refs     []ruleRef // each stretch's rule and tables, shared by the entries it decides
+	refs     []ruleRef      // each stretch's rule and tables, shared by the entries it decides
 	memo     []memoLevel
 	reads    []readMask
 }
