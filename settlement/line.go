@@ -132,7 +132,8 @@ type Line struct {
 	// Credits is the line a credit-note line credits; empty otherwise.
 	Credits LineID `json:"credits,omitempty"`
 	// Service is the period the line bills the service of (the invoice
-	// line's Period), zero when not known. Every entry of the line keeps
+	// line's Period; empty, [t, t), for a one-time fee delivered at an
+	// instant), zero when not known. Every entry of the line keeps
 	// it, so revenue and payouts can be reported by the month the service
 	// was delivered, not the invoice date.
 	Service ensemble.Period `json:"service,omitzero"`
@@ -156,8 +157,12 @@ func (l *Line) validate() error {
 	if l.Date.IsZero() {
 		p.Addf("date", "zero date")
 	}
-	if sv := l.Service; (!sv.Start.IsZero() || !sv.End.IsZero()) && !sv.End.After(sv.Start) {
-		p.Addf("service", "end %s is not after start %s", sv.End.UTC().Format(time.RFC3339), sv.Start.UTC().Format(time.RFC3339))
+	if sv := l.Service; !sv.Start.IsZero() || !sv.End.IsZero() {
+		// An empty period [t, t) is a service delivered at an instant: an
+		// invoice's one-time line (an onboarding fee) has one.
+		if err := sv.Validate(); err != nil {
+			p.Add("service", err)
+		}
 	}
 	if l.Amount.Currency().IsZero() {
 		p.Addf("amount", "no currency")
