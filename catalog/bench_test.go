@@ -76,7 +76,7 @@ func BenchmarkSupplierCosts(b *testing.B) {
 	retail, qty := money("100.00", "EUR"), dec("2")
 	b.ReportAllocs()
 	for b.Loop() {
-		if _, err := c.SupplierCosts(pin, retail, qty, catalog.CostOptions{}); err != nil {
+		if _, err := c.SupplierCosts(pin, "licence", retail, qty, catalog.CostOptions{}); err != nil {
 			b.Fatal(err)
 		}
 	}

@@ -2,6 +2,7 @@ package catalog
 
 import (
 	"cmp"
+	"errors"
 	"fmt"
 	"slices"
 
@@ -10,18 +11,85 @@ import (
 )
 
 // CostOptions configures SupplierCosts. The zero value rounds fixed costs
-// half away from zero and splits ratio costs by largest remainder.
+// and conversions half away from zero, splits ratio costs by largest
+// remainder, bills a whole cycle and has no exchange rates.
 type CostOptions struct {
 	// Mode rounds each fixed cost (fixed × component quantity × line
-	// quantity) to the minor unit.
+	// quantity × Fraction) to the minor unit of its currency, and each
+	// conversion to the bundle's currency.
 	Mode ensemble.RoundingMode `json:"mode"`
 	// Method picks which ratio costs receive the minor units left over when
 	// the retail amount is split by the components' ratios.
 	Method ensemble.AllocationMethod `json:"method"`
+	// Fraction is the share of its billing cycle a prorated recurring line
+	// covers (invoice.Proration.Fraction), from 0 to 1; nil is a whole
+	// cycle. A fixed cost, owed per bundle unit per cycle, is multiplied by
+	// it before its one rounding; ratio costs follow retail, which is
+	// prorated already.
+	Fraction *ensemble.Ratio `json:"fraction,omitempty"`
+	// Rates are the exchange rates a fixed cost in another currency than
+	// the bundle's is converted at. A cost that applies and has no rate
+	// for its pair is a *RateError wrapping ErrNoRate: never a default.
+	Rates Rates `json:"rates,omitempty"`
+}
+
+// Rate is an exchange rate the host gives: one unit of From is worth Rate
+// units of To, exactly (a decimal such as "0.9234" or a fraction, never a
+// float).
+type Rate struct {
+	// From is the currency converted from (a supplier cost's).
+	From ensemble.Currency `json:"from"`
+	// To is the currency converted to (the bundle's).
+	To ensemble.Currency `json:"to"`
+	// Rate is how many units of To one unit of From is worth; above zero.
+	Rate ensemble.Ratio `json:"rate"`
+}
+
+// Check reports whether r can convert: both currencies set and different,
+// and a rate above zero. A problem is a *RateError wrapping ErrRate.
+func (r Rate) Check() error {
+	bad := func(why string) error { return &RateError{From: r.From, To: r.To, Value: why, Err: ErrRate} }
+	switch {
+	case r.From.IsZero() || r.To.IsZero():
+		return bad("a currency is missing")
+	case r.From == r.To:
+		return bad("a currency converts to itself at 1")
+	case r.Rate.Sign() <= 0:
+		return bad(r.Rate.String() + " is not above zero")
+	}
+	return nil
+}
+
+// Rates are the exchange rates a host gives for one computation (an invoice
+// run, say), at most one per ordered pair. A pair is used as given: the rate
+// from USD to EUR is never derived from a rate from EUR to USD.
+type Rates []Rate
+
+// Find returns the rate from → to. No rate for the pair is a *RateError
+// wrapping ErrNoRate; the pair given twice, or a rate Check refuses, a
+// *RateError wrapping ErrRate.
+func (rs Rates) Find(from, to ensemble.Currency) (ensemble.Ratio, error) {
+	found := -1
+	for i := range rs {
+		if rs[i].From != from || rs[i].To != to {
+			continue
+		}
+		if found >= 0 {
+			return ensemble.Ratio{}, &RateError{From: from, To: to, Value: "given twice", Err: ErrRate}
+		}
+		found = i
+	}
+	if found < 0 {
+		return ensemble.Ratio{}, &RateError{From: from, To: to, Err: ErrNoRate}
+	}
+	if err := rs[found].Check(); err != nil {
+		return ensemble.Ratio{}, err
+	}
+	return rs[found].Rate, nil
 }
 
 // SupplierCost is what one supplier is owed for one component of a bundle
-// line.
+// line, with what it was computed from, so that finance can redo the cent.
 type SupplierCost struct {
 	// Component is the trace reference of the bundle component.
 	Component ensemble.Ref `json:"component"`
@@ -30,8 +98,26 @@ type SupplierCost struct {
 	// Supplier is the supplier's partner ID.
 	Supplier string `json:"supplier"`
 	// Cost is the wholesale cost, in whole minor units of the bundle's
-	// currency.
+	// currency; zero for a cost that does not apply (Costs.NotApplied).
 	Cost ensemble.Money `json:"cost"`
+	// Ratio is the component's ratio of the retail amount; zero for a
+	// fixed cost.
+	Ratio ensemble.Ratio `json:"ratio,omitzero"`
+	// Fixed is the component's fixed cost per bundle unit (its fixed
+	// amount × component quantity), in the cost's own currency; zero for a
+	// ratio cost.
+	Fixed ensemble.Money `json:"fixed,omitzero"`
+	// AppliesTo is the component's scope: why the cost applies to the
+	// line's charge, or why not.
+	AppliesTo AppliesTo `json:"applies_to,omitzero"`
+	// Source is, for a fixed cost in another currency than the bundle's,
+	// the cost in that currency: Fixed × quantity × fraction, rounded once
+	// to that currency's minor unit. Zero otherwise.
+	Source ensemble.Money `json:"source,omitzero"`
+	// Rate is the host's exchange rate Source was converted at (one unit of
+	// Source's currency in the bundle's currency): Cost = round(Source ×
+	// Rate), rounded once. Zero when there was no conversion.
+	Rate ensemble.Ratio `json:"rate,omitzero"`
 }
 
 // Costs splits one bundle line's retail amount into what each supplier is
@@ -39,47 +125,66 @@ type SupplierCost struct {
 type Costs struct {
 	// Bundle is the bundle version the line sold.
 	Bundle Pin `json:"bundle"`
+	// Charge is the bundle's charge the line bills.
+	Charge ChargeID `json:"charge"`
 	// Quantity is the line's quantity of bundles.
 	Quantity decimal.Decimal `json:"quantity"`
 	// Retail is the line's retail amount.
 	Retail ensemble.Money `json:"retail"`
-	// Costs holds one entry per component, sorted by supplier, then offer.
+	// Costs holds one entry per component whose cost applies to Charge,
+	// sorted by supplier, then offer.
 	Costs []SupplierCost `json:"costs"`
+	// NotApplied holds the components whose cost does not apply to Charge
+	// (their AppliesTo says why), with a zero Cost, in the same order.
+	NotApplied []SupplierCost `json:"not_applied,omitempty"`
 	// Margin is Retail minus every cost; negative when fixed costs exceed
 	// the retail amount.
 	Margin ensemble.Money `json:"margin"`
 }
 
 // SupplierCosts computes the wholesale cost of every component of the
-// pinned bundle for a line selling quantity bundles for retail (net of
-// tax, in whole minor units of the bundle's currency):
+// pinned bundle whose cost applies to charge (WholesaleCost.AppliesTo), for
+// a line billing quantity bundles of that charge for retail (net of tax, in
+// whole minor units of the bundle's currency):
 //
-//   - a fixed cost is fixed × component quantity × quantity, rounded to the
-//     minor unit in opts.Mode;
+//   - a fixed cost is fixed × component quantity × quantity × opts.Fraction,
+//     rounded once to the minor unit of its currency in opts.Mode; in
+//     another currency than the bundle's, that amount (Source) is converted
+//     at opts.Rates and rounded once more, to the bundle's minor unit:
+//     Cost = round(Source × Rate);
 //   - ratio costs come from one ensemble.Allocate of retail over the
-//     components' ratios and the rest (1 − Σ ratios), so each is within one
-//     minor unit of retail × ratio and, with the rest, they add up to retail
-//     exactly; leftover units go by opts.Method, ties to the smaller
-//     "offer/supplier" key;
+//     ratios of the components that apply and the rest (1 − Σ those
+//     ratios), so each is within one minor unit of retail × ratio and, with
+//     the rest, they add up to retail exactly; leftover units go by
+//     opts.Method, ties to the smaller "offer/supplier" key;
+//   - a component whose cost does not apply is listed in NotApplied and
+//     costs nothing;
 //   - Margin is retail minus every cost.
 //
 // Errors: a pin that is not a bundle (*OfferError wrapping
-// ErrFieldNotAllowed) or is missing (*LookupError); retail in another
-// currency (ErrCurrency), negative (ErrNegative) or with digits below the
-// minor unit (ensemble.ErrNotMinorUnits); a negative or out-of-range
-// quantity. A failed call returns the zero Costs.
-func (c *Catalog) SupplierCosts(p Pin, retail ensemble.Money, quantity decimal.Decimal, opts CostOptions) (Costs, error) {
+// ErrFieldNotAllowed), is missing or lacks charge (*LookupError); retail in
+// another currency (ErrCurrency), negative (ErrNegative) or with digits
+// below the minor unit (ensemble.ErrNotMinorUnits); a negative or
+// out-of-range quantity; a Fraction outside [0, 1] (ErrOutOfRange); a
+// fixed cost in another currency whose rate is missing or unusable
+// (*RateError). A failed call returns the zero Costs.
+func (c *Catalog) SupplierCosts(p Pin, charge ChargeID, retail ensemble.Money, quantity decimal.Decimal, opts CostOptions) (Costs, error) {
 	e, err := c.entry(p)
 	if err != nil {
 		return Costs{}, err
 	}
 	o := &e.offer
 	fail := func(cond error, value string) (Costs, error) {
-		return Costs{}, &OfferError{Offer: o.ID, Version: o.Version, Value: value, Err: cond}
+		return Costs{}, &OfferError{Offer: o.ID, Version: o.Version, Charge: charge, Value: value, Err: cond}
 	}
-	switch {
-	case o.Kind != Bundle:
+	if o.Kind != Bundle {
 		return fail(ErrFieldNotAllowed, "supplier costs of a "+o.Kind.String())
+	}
+	bc := e.costs
+	cc, ok := bc.charges[charge]
+	switch {
+	case !ok:
+		return Costs{}, &LookupError{Offer: o.ID, Version: o.Version, Charge: charge, Err: ErrNotFound}
 	case retail.Currency() != e.cur && !(retail.IsZero() && retail.Currency().IsZero()):
 		return fail(ErrCurrency, retail.String())
 	case retail.IsNegative():
@@ -88,24 +193,57 @@ func (c *Catalog) SupplierCosts(p Pin, retail ensemble.Money, quantity decimal.D
 		return Costs{}, fmt.Errorf("catalog: offer %q@%d: retail %s: %w", o.ID, o.Version, retail, ensemble.ErrNotMinorUnits)
 	case !opts.Mode.Valid() || !opts.Method.Valid():
 		return Costs{}, fmt.Errorf("catalog: supplier costs: unknown rounding mode %s or method %s", opts.Mode, opts.Method)
+	case opts.Fraction != nil && (opts.Fraction.Sign() < 0 || opts.Fraction.Cmp(ensemble.RatioFromInt(1)) > 0):
+		return fail(ErrOutOfRange, "fraction "+opts.Fraction.String())
 	}
 	if err := checkQuantity(quantity); err != nil {
 		return Costs{}, err
 	}
 	retail = ensemble.MoneyFromDecimal(retail.Amount(), e.cur)
-	bc := e.costs
-	out := Costs{Bundle: p, Quantity: quantity, Retail: retail, Costs: make([]SupplierCost, len(o.Components))}
+	zero := ensemble.MoneyFromMinor(0, e.cur)
+	out := Costs{Bundle: p, Charge: charge, Quantity: quantity, Retail: retail, Costs: make([]SupplierCost, 0, len(o.Components))}
+	pos := make([]int, len(o.Components)) // each applying component's index in out.Costs
 	for i, comp := range o.Components {
-		out.Costs[i] = SupplierCost{Component: bc.refs[i], Offer: comp.Offer, Supplier: comp.Supplier,
-			Cost: ensemble.MoneyFromDecimal(bc.fixed[i], e.cur).Mul(quantity).Round(opts.Mode)}
+		sc := SupplierCost{Component: bc.refs[i], Offer: comp.Offer, Supplier: comp.Supplier, Cost: zero,
+			Ratio: comp.Cost.Ratio, AppliesTo: comp.Cost.AppliesTo}
+		if !comp.Cost.Fixed.IsZero() {
+			sc.Fixed = ensemble.MoneyFromDecimal(bc.fixed[i], bc.cur[i])
+		}
+		if !cc.applies[i] {
+			out.NotApplied = append(out.NotApplied, sc)
+			continue
+		}
+		if !comp.Cost.Fixed.IsZero() {
+			owed := sc.Fixed.Mul(quantity)
+			if opts.Fraction != nil {
+				owed = owed.MulRatio(*opts.Fraction, opts.Mode)
+			} else {
+				owed = owed.Round(opts.Mode)
+			}
+			if bc.cur[i] == e.cur {
+				sc.Cost = owed
+			} else {
+				rate, err := opts.Rates.Find(bc.cur[i], e.cur)
+				if err != nil {
+					if re := (*RateError)(nil); errors.As(err, &re) {
+						re.Offer, re.Version, re.Component = o.ID, o.Version, string(comp.Offer)+"/"+comp.Supplier
+					}
+					return Costs{}, err
+				}
+				sc.Source, sc.Rate = owed, rate
+				sc.Cost = ensemble.MoneyFromDecimal(owed.Amount(), e.cur).MulRatio(rate, opts.Mode)
+			}
+		}
+		pos[i] = len(out.Costs)
+		out.Costs = append(out.Costs, sc)
 	}
-	if len(bc.shares) > 0 {
-		parts, err := ensemble.Allocate(retail, bc.shares, ensemble.AllocateOptions{Method: opts.Method})
+	if len(cc.shares) > 0 {
+		parts, err := ensemble.Allocate(retail, cc.shares, ensemble.AllocateOptions{Method: opts.Method})
 		if err != nil {
 			return Costs{}, fmt.Errorf("catalog: offer %q@%d: %w", o.ID, o.Version, err)
 		}
-		for j, i := range bc.at {
-			out.Costs[i].Cost = parts[j]
+		for j, i := range cc.at {
+			out.Costs[pos[i]].Cost = parts[j]
 		}
 	}
 	margin := retail
@@ -113,25 +251,38 @@ func (c *Catalog) SupplierCosts(p Pin, retail ensemble.Money, quantity decimal.D
 		margin, _ = margin.Sub(sc.Cost) // one currency throughout
 	}
 	out.Margin = margin
-	slices.SortStableFunc(out.Costs, func(a, b SupplierCost) int {
+	bySupplier := func(a, b SupplierCost) int {
 		return cmp.Or(cmp.Compare(a.Supplier, b.Supplier), cmp.Compare(a.Offer, b.Offer))
-	})
+	}
+	slices.SortStableFunc(out.Costs, bySupplier)
+	slices.SortStableFunc(out.NotApplied, bySupplier)
 	return out, nil
 }
 
 // bundleCosts is what SupplierCosts needs of a bundle, computed once: each
-// component's trace reference and fixed cost per bundle unit, and the
-// shares (ratio components, then the margin) that split the retail amount.
+// component's trace reference and fixed cost per bundle unit with its
+// currency, and, per charge of the bundle, which components apply and the
+// shares (their ratios, then the margin) that split the retail amount.
 type bundleCosts struct {
-	refs   []ensemble.Ref
-	fixed  []decimal.Decimal // fixed × component quantity
-	shares []ensemble.Share
-	at     []int // the component of each ratio share
+	refs    []ensemble.Ref
+	fixed   []decimal.Decimal   // fixed × component quantity
+	cur     []ensemble.Currency // the currency of each fixed cost
+	charges map[ChargeID]*chargeCosts
 }
 
-func compileCosts(o *Offer) *bundleCosts {
-	bc := &bundleCosts{refs: make([]ensemble.Ref, len(o.Components)), fixed: make([]decimal.Decimal, len(o.Components))}
-	rest := ensemble.RatioFromInt(1)
+// chargeCosts is what applies to one charge of a bundle.
+type chargeCosts struct {
+	applies []bool // by component
+	shares  []ensemble.Share
+	at      []int // the component of each ratio share
+}
+
+// compileCosts compiles the costs of bundle o, whose currency is cur and
+// whose components' cost currencies units resolves (validated).
+func compileCosts(o *Offer, cur ensemble.Currency, units *ensemble.Units) *bundleCosts {
+	n := len(o.Components)
+	bc := &bundleCosts{refs: make([]ensemble.Ref, n), fixed: make([]decimal.Decimal, n), cur: make([]ensemble.Currency, n),
+		charges: make(map[ChargeID]*chargeCosts, len(o.Charges))}
 	pin := o.Pin()
 	for i, comp := range o.Components {
 		bc.refs[i] = pin.ComponentRef(comp.Offer, comp.Supplier)
@@ -140,14 +291,26 @@ func compileCosts(o *Offer) *bundleCosts {
 			cq = decimal.NewFromInt(1)
 		}
 		bc.fixed[i] = comp.Cost.Fixed.Mul(cq)
-		if !comp.Cost.Ratio.IsZero() {
-			bc.shares = append(bc.shares, ensemble.Share{Key: string(comp.Offer) + "/" + comp.Supplier, Weight: comp.Cost.Ratio})
-			bc.at = append(bc.at, i)
-			rest = rest.Sub(comp.Cost.Ratio)
+		bc.cur[i] = cur
+		if comp.Cost.Currency != "" {
+			bc.cur[i], _ = units.Currency(comp.Cost.Currency) // validated
 		}
 	}
-	if len(bc.shares) > 0 {
-		bc.shares = append(bc.shares, ensemble.Share{Key: "\xff", Weight: rest}) // the margin: sorts after every key
+	for _, ch := range o.Charges {
+		cc := &chargeCosts{applies: make([]bool, n)}
+		rest := ensemble.RatioFromInt(1)
+		for i, comp := range o.Components {
+			cc.applies[i] = comp.Cost.AppliesTo.Includes(ch.ID, ch.Type, !comp.Cost.Fixed.IsZero())
+			if cc.applies[i] && !comp.Cost.Ratio.IsZero() {
+				cc.shares = append(cc.shares, ensemble.Share{Key: string(comp.Offer) + "/" + comp.Supplier, Weight: comp.Cost.Ratio})
+				cc.at = append(cc.at, i)
+				rest = rest.Sub(comp.Cost.Ratio)
+			}
+		}
+		if len(cc.shares) > 0 {
+			cc.shares = append(cc.shares, ensemble.Share{Key: "\xff", Weight: rest}) // the margin: sorts after every key
+		}
+		bc.charges[ch.ID] = cc
 	}
 	return bc
 }

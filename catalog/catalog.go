@@ -52,13 +52,19 @@ func New(doc Document) (*Catalog, error) {
 		}
 		cur, _ := units.Currency(o.Currency) // validated
 		o.Currency = cur.Key()
+		for j := range o.Components {
+			if code := o.Components[j].Cost.Currency; code != "" {
+				cc, _ := units.Currency(code) // validated
+				o.Components[j].Cost.Currency = cc.Key()
+			}
+		}
 		e := &entry{offer: o, cur: cur, raters: make(map[ChargeID]*Rater, len(o.Charges))}
 		pin := o.Pin()
 		for _, ch := range o.Charges {
 			e.raters[ch.ID] = compilePrice(ch.Price, cur, pin.PriceRef(ch.ID))
 		}
 		if o.Kind == Bundle {
-			e.costs = compileCosts(&o)
+			e.costs = compileCosts(&o, cur, units)
 		}
 		c.offers = append(c.offers, e)
 		c.byID[o.ID] = append(c.byID[o.ID], e)
@@ -75,12 +81,16 @@ func New(doc Document) (*Catalog, error) {
 }
 
 // sortOffer puts the collections of o in their canonical order: charges by
-// ID, components by offer then supplier, attachable offers by ID.
+// ID, components by offer then supplier (the charges each cost applies to
+// by ID), attachable offers by ID.
 func sortOffer(o *Offer) {
 	slices.SortStableFunc(o.Charges, func(a, b Charge) int { return cmp.Compare(a.ID, b.ID) })
 	slices.SortStableFunc(o.Components, func(a, b Component) int {
 		return cmp.Or(cmp.Compare(a.Offer, b.Offer), cmp.Compare(a.Supplier, b.Supplier))
 	})
+	for j := range o.Components {
+		slices.Sort(o.Components[j].Cost.AppliesTo.Charges)
+	}
 	slices.Sort(o.AttachesTo)
 }
 
@@ -89,6 +99,9 @@ func cloneOffer(o *Offer) Offer {
 	c := *o
 	c.Attributes = maps.Clone(o.Attributes)
 	c.Components = slices.Clone(o.Components)
+	for j := range c.Components {
+		c.Components[j].Cost.AppliesTo.Charges = slices.Clone(c.Components[j].Cost.AppliesTo.Charges)
+	}
 	c.AttachesTo = slices.Clone(o.AttachesTo)
 	if o.Charges != nil {
 		c.Charges = make([]Charge, len(o.Charges))

@@ -249,7 +249,7 @@ func TestCheckQuantityAndAttach(t *testing.T) {
 func TestSupplierCosts(t *testing.T) {
 	c := mustStore(t)
 	suite := catalog.Pin{Offer: "suite", Version: 1}
-	got, err := c.SupplierCosts(suite, money("100.00", "EUR"), dec("2"), catalog.CostOptions{})
+	got, err := c.SupplierCosts(suite, "licence", money("100.00", "EUR"), dec("2"), catalog.CostOptions{})
 	require.NoError(t, err)
 	require.Len(t, got.Costs, 2)
 	require.Equal(t, "cloudco", got.Costs[0].Supplier, "sorted by supplier")
@@ -267,20 +267,24 @@ func TestSupplierCosts(t *testing.T) {
 	errs := []struct {
 		name   string
 		pin    catalog.Pin
+		charge catalog.ChargeID
 		retail ensemble.Money
 		qty    string
+		opts   catalog.CostOptions
 		want   error
 	}{
-		{"not a bundle", catalog.Pin{Offer: "backup", Version: 1}, money("1", "EUR"), "1", catalog.ErrFieldNotAllowed},
-		{"other currency", suite, money("1", "USD"), "1", catalog.ErrCurrency},
-		{"negative retail", suite, money("-1", "EUR"), "1", catalog.ErrNegative},
-		{"sub-cent retail", suite, money("1.005", "EUR"), "1", ensemble.ErrNotMinorUnits},
-		{"negative quantity", suite, money("1", "EUR"), "-1", catalog.ErrNegativeQuantity},
-		{"missing bundle", catalog.Pin{Offer: "suite", Version: 5}, money("1", "EUR"), "1", catalog.ErrNotFound},
+		{"not a bundle", catalog.Pin{Offer: "backup", Version: 1}, "licence", money("1", "EUR"), "1", catalog.CostOptions{}, catalog.ErrFieldNotAllowed},
+		{"other currency", suite, "licence", money("1", "USD"), "1", catalog.CostOptions{}, catalog.ErrCurrency},
+		{"negative retail", suite, "licence", money("-1", "EUR"), "1", catalog.CostOptions{}, catalog.ErrNegative},
+		{"sub-cent retail", suite, "licence", money("1.005", "EUR"), "1", catalog.CostOptions{}, ensemble.ErrNotMinorUnits},
+		{"negative quantity", suite, "licence", money("1", "EUR"), "-1", catalog.CostOptions{}, catalog.ErrNegativeQuantity},
+		{"missing bundle", catalog.Pin{Offer: "suite", Version: 5}, "licence", money("1", "EUR"), "1", catalog.CostOptions{}, catalog.ErrNotFound},
+		{"charge the bundle lacks", suite, "setup", money("1", "EUR"), "1", catalog.CostOptions{}, catalog.ErrNotFound},
+		{"fraction above one", suite, "licence", money("1", "EUR"), "1", catalog.CostOptions{Fraction: ptr(ensemble.MustRatio("32/31"))}, catalog.ErrOutOfRange},
 	}
 	for _, tc := range errs {
 		t.Run(tc.name, func(t *testing.T) {
-			got, err := c.SupplierCosts(tc.pin, tc.retail, dec(tc.qty), catalog.CostOptions{})
+			got, err := c.SupplierCosts(tc.pin, tc.charge, tc.retail, dec(tc.qty), tc.opts)
 			require.ErrorIs(t, err, tc.want)
 			require.Nil(t, got.Costs)
 		})
@@ -290,6 +294,8 @@ func TestSupplierCosts(t *testing.T) {
 func TestSupplierCostsThirds(t *testing.T) {
 	base := catalog.Offer{ID: "p", Version: 1, Currency: "EUR", EffectiveFrom: day("2026-01-01")}
 	bundle := catalog.Offer{ID: "b", Version: 1, Kind: catalog.Bundle, Currency: "EUR", EffectiveFrom: day("2026-01-01"),
+		Charges: []catalog.Charge{{ID: "plan", Type: catalog.Recurring, Cadence: ensemble.Every(1, ensemble.Monthly), Timing: catalog.InAdvance,
+			Price: catalog.Price{Model: catalog.Flat, Amount: dec("10")}}},
 		Components: []catalog.Component{
 			{Offer: "p", Supplier: "zeta", Cost: catalog.WholesaleCost{Ratio: ensemble.MustRatio("1/3")}},
 			{Offer: "p", Supplier: "alpha", Cost: catalog.WholesaleCost{Ratio: ensemble.MustRatio("1/3")}},
@@ -308,7 +314,7 @@ func TestSupplierCostsThirds(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			got, err := c.SupplierCosts(catalog.Pin{Offer: "b", Version: 1}, money(tc.retail, "EUR"), dec("1"), tc.opts)
+			got, err := c.SupplierCosts(catalog.Pin{Offer: "b", Version: 1}, "plan", money(tc.retail, "EUR"), dec("1"), tc.opts)
 			require.NoError(t, err)
 			requireMoney(t, got.Costs[0].Cost, money(tc.alpha, "EUR"), "alpha")
 			requireMoney(t, got.Costs[1].Cost, money(tc.zeta, "EUR"), "zeta")

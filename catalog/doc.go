@@ -47,6 +47,48 @@
 // default). RoundPerTier rounds each tier's subtotal first; RoundNone
 // returns the exact amount for callers that prorate before rounding.
 //
+// # Bundle costs
+//
+// A bundle's components are supplied by partners at a wholesale cost
+// (WholesaleCost): a ratio of the bundle line's retail amount (net of tax),
+// or a fixed amount per component unit. Catalog.SupplierCosts computes, for
+// one line of one of the bundle's charges, what each supplier is owed; the
+// invoice package records it on the line and settlement pays it before the
+// margin is split.
+//
+// Which of the bundle's charges a cost applies to is written on the cost
+// (applies_to: "recurring", "all", or a list of charge ids). The default,
+// decided for what a finance team expects, is "recurring":
+//
+//   - a ratio cost is a share of the bundle's recurring and usage lines, the
+//     service the supplier delivers. A one-time fee (onboarding, setup)
+//     carries no supplier cost unless the bundle says so, with "all" or by
+//     naming the fee: a 55% compute cost on a bundle with a EUR 500
+//     onboarding fee and a monthly charge pays 55% of each month, and none
+//     of the fee;
+//   - a fixed cost is owed per bundle unit per cycle, so it applies to the
+//     recurring lines (prorated with them, then rounded once). With "all"
+//     or by name it also applies to one-time lines, once per unit. It never
+//     applies to a usage line, which bills no bundle units: "all" leaves
+//     usage charges out, and naming one is a validation error.
+//
+// A charge named in applies_to that the bundle lacks is a validation error
+// (ErrUnknownCharge) naming the bundle, the component and the charge. The
+// ratios of the components that apply to any one charge add up to at most 1.
+// Each SupplierCost records the ratio or fixed amount and the scope it was
+// computed with, and Costs.NotApplied lists the components that did not
+// apply, so an invoice line can say which costs applied and why.
+//
+// A fixed cost may be owed in another currency than the bundle's
+// (WholesaleCost.Currency). It is converted at the exchange rate the host
+// gives for the pair (CostOptions.Rates, exact: a decimal or a fraction,
+// never a float); a missing rate is a *RateError naming the pair, never a
+// default, and a rate is never inverted. Rounding: the fixed cost is
+// computed in its own currency and rounded once to that currency's minor
+// unit (Source), then converted and rounded once to the bundle's
+// (Cost = round(Source × Rate)), both in CostOptions.Mode; Source, Rate and
+// Cost are kept, so finance can redo the cent with one multiplication.
+//
 // # Versions
 //
 // An offer has versions with non-overlapping effective periods. PinAt finds

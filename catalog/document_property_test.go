@@ -106,15 +106,36 @@ func genDocument(t *rapid.T) catalog.Document {
 	}
 	if rapid.Bool().Draw(t, "has_bundle") {
 		b := catalog.Offer{ID: "bundle", Version: 1, Kind: catalog.Bundle, Currency: cur, EffectiveFrom: start}
+		for i := range rapid.IntRange(1, 3).Draw(t, "bundle_charges") {
+			b.Charges = append(b.Charges, genCharge(t, i))
+		}
 		left := int64(100)
 		for p := range nProducts {
 			comp := catalog.Component{Offer: catalog.OfferID(fmt.Sprintf("p%d", p)), Supplier: fmt.Sprintf("s%d", p)}
-			if rapid.Bool().Draw(t, "fixed") {
+			fixed := rapid.Bool().Draw(t, "fixed")
+			if fixed {
 				comp.Cost.Fixed = decimal.New(rapid.Int64Range(0, 10000).Draw(t, "fixed_cost"), -2)
+				if rapid.Bool().Draw(t, "fixed_in_other_currency") {
+					comp.Cost.Currency = rapid.SampledFrom([]string{"EUR", "JPY", "KWD", "USD"}).Draw(t, "cost_currency")
+				}
 			} else {
 				pct := rapid.Int64Range(0, left).Draw(t, "percent")
 				left -= pct
 				comp.Cost.Ratio = ensemble.RatioFromDecimal(decimal.New(pct, -2))
+			}
+			switch rapid.SampledFrom([]catalog.CostScope{catalog.CostRecurring, catalog.CostAll, catalog.CostCharges}).Draw(t, "scope") {
+			case catalog.CostAll:
+				comp.Cost.AppliesTo = catalog.AppliesTo{Scope: catalog.CostAll}
+			case catalog.CostCharges:
+				var named []catalog.ChargeID
+				for _, ch := range b.Charges {
+					if !(fixed && ch.Type == catalog.Usage) && rapid.Bool().Draw(t, "named") {
+						named = append(named, ch.ID)
+					}
+				}
+				if len(named) > 0 {
+					comp.Cost.AppliesTo = catalog.AppliesTo{Scope: catalog.CostCharges, Charges: named}
+				}
 			}
 			b.Components = append(b.Components, comp)
 		}
@@ -174,6 +195,12 @@ func TestPropertyCatalogJSON(t *testing.T) {
 	})
 }
 
+// TestPropertySupplierCosts: on any charge of a bundle, the costs that
+// apply are those the components' scopes take in, the others cost nothing,
+// ratio costs are each within a minor unit of retail × ratio, a converted
+// fixed cost is round(Source × Rate), and costs and margin add up to the
+// retail amount exactly; without a needed rate the call fails naming the
+// pair.
 func TestPropertySupplierCosts(t *testing.T) {
 	rapid.Check(t, func(t *rapid.T) {
 		doc := genDocument(t)
@@ -185,25 +212,74 @@ func TestPropertySupplierCosts(t *testing.T) {
 		pin := catalog.Pin{Offer: "bundle", Version: 1}
 		cur, err := c.Currency(pin)
 		require.NoError(t, err)
-		retail := ensemble.MoneyFromMinor(rapid.Int64Range(0, 1e12).Draw(t, "retail"), cur)
-		qty := decimal.New(rapid.Int64Range(0, 1000).Draw(t, "qty"), -rapid.Int32Range(0, 2).Draw(t, "qty_scale"))
-		got, err := c.SupplierCosts(pin, retail, qty, catalog.CostOptions{Mode: ensemble.RoundingMode(rapid.IntRange(0, 6).Draw(t, "mode"))})
-		require.NoError(t, err)
-		sum := got.Margin
 		o, err := c.Offer(pin)
 		require.NoError(t, err)
+		ch := rapid.SampledFrom(o.Charges).Draw(t, "charge")
+		retail := ensemble.MoneyFromMinor(rapid.Int64Range(0, 1e12).Draw(t, "retail"), cur)
+		qty := decimal.New(rapid.Int64Range(0, 1000).Draw(t, "qty"), -rapid.Int32Range(0, 2).Draw(t, "qty_scale"))
+		opts := catalog.CostOptions{Mode: ensemble.RoundingMode(rapid.IntRange(0, 6).Draw(t, "mode"))}
+		if rapid.Bool().Draw(t, "prorated") {
+			f := ensemble.MustRatio(fmt.Sprintf("%d/31", rapid.IntRange(0, 31).Draw(t, "days")))
+			opts.Fraction = &f
+		}
+		needRate := map[string]bool{}
+		for _, comp := range o.Components {
+			if comp.Cost.Currency != "" && comp.Cost.Currency != cur.Code() && !comp.Cost.Fixed.IsZero() &&
+				comp.Cost.AppliesTo.Includes(ch.ID, ch.Type, true) {
+				needRate[comp.Cost.Currency] = true
+			}
+		}
+		for _, code := range []string{"EUR", "JPY", "KWD", "USD"} {
+			if code != cur.Code() && rapid.Bool().Draw(t, "rate_"+code) {
+				rate := ensemble.RatioFromDecimal(decimal.New(rapid.Int64Range(1, 2_000_000).Draw(t, "rate_"+code+"_micros"), -6))
+				opts.Rates = append(opts.Rates, catalog.Rate{From: ensemble.MustCurrency(code), To: cur, Rate: rate})
+				delete(needRate, code)
+			}
+		}
+		got, err := c.SupplierCosts(pin, ch.ID, retail, qty, opts)
+		if len(needRate) > 0 {
+			var re *catalog.RateError
+			require.ErrorAs(t, err, &re)
+			require.ErrorIs(t, err, catalog.ErrNoRate)
+			require.True(t, needRate[re.From.Code()], "the missing pair %s", re.From)
+			require.Equal(t, cur, re.To)
+			require.Nil(t, got.Costs)
+			return
+		}
+		require.NoError(t, err)
+		require.Len(t, append(got.Costs, got.NotApplied...), len(o.Components), "every component is listed once")
+		sum := got.Margin
+		unit := ensemble.RatioFromDecimal(decimal.New(1, -cur.Digits()))
+		component := func(sc catalog.SupplierCost) catalog.Component {
+			for _, comp := range o.Components {
+				if comp.Offer == sc.Offer && comp.Supplier == sc.Supplier {
+					return comp
+				}
+			}
+			t.Fatalf("no component %s/%s", sc.Offer, sc.Supplier)
+			return catalog.Component{}
+		}
+		for _, sc := range got.NotApplied {
+			comp := component(sc)
+			require.False(t, comp.Cost.AppliesTo.Includes(ch.ID, ch.Type, !comp.Cost.Fixed.IsZero()), "%s/%s listed as not applied", sc.Offer, sc.Supplier)
+			require.True(t, sc.Cost.IsZero())
+		}
 		for _, sc := range got.Costs {
+			comp := component(sc)
+			require.True(t, comp.Cost.AppliesTo.Includes(ch.ID, ch.Type, !comp.Cost.Fixed.IsZero()), "%s/%s listed as applied", sc.Offer, sc.Supplier)
 			require.True(t, sc.Cost.IsRounded(), "costs are whole minor units")
+			require.Equal(t, cur, sc.Cost.Currency(), "costs are in the bundle's currency")
 			require.False(t, sc.Cost.IsNegative())
 			sum, err = sum.Add(sc.Cost)
 			require.NoError(t, err)
-			for _, comp := range o.Components {
-				if comp.Offer == sc.Offer && comp.Supplier == sc.Supplier && !comp.Cost.Ratio.IsZero() {
-					exact := ensemble.RatioFromDecimal(retail.Amount()).Mul(comp.Cost.Ratio)
-					diff := exact.Sub(ensemble.RatioFromDecimal(sc.Cost.Amount()))
-					unit := ensemble.RatioFromDecimal(decimal.New(1, -cur.Digits()))
-					require.True(t, diff.Cmp(unit) < 0 && diff.Neg().Cmp(unit) < 0, "ratio cost %s within a minor unit of %s", sc.Cost, exact)
-				}
+			if !comp.Cost.Ratio.IsZero() {
+				exact := ensemble.RatioFromDecimal(retail.Amount()).Mul(comp.Cost.Ratio)
+				diff := exact.Sub(ensemble.RatioFromDecimal(sc.Cost.Amount()))
+				require.True(t, diff.Cmp(unit) < 0 && diff.Neg().Cmp(unit) < 0, "ratio cost %s within a minor unit of %s", sc.Cost, exact)
+			}
+			if !sc.Rate.IsZero() {
+				requireMoney(t, sc.Cost, ensemble.MoneyFromDecimal(sc.Source.Amount(), cur).MulRatio(sc.Rate, opts.Mode), "Cost = round(Source × Rate)")
+				require.True(t, sc.Source.IsRounded(), "the source amount is whole minor units of its currency")
 			}
 		}
 		requireMoney(t, sum, retail, "costs and margin add up to the retail amount")

@@ -319,3 +319,43 @@ func (f *FlatProration) UnmarshalText(b []byte) error {
 	}
 	return err
 }
+
+// CostScope says which of a bundle's charges a component's wholesale cost
+// applies to (see AppliesTo). The zero value is CostRecurring, the default a
+// finance team expects: a one-time fee (onboarding, setup) carries no
+// supplier cost unless the bundle says so.
+type CostScope uint8
+
+const (
+	// CostRecurring (the default) applies the cost to the bundle's
+	// recurring and usage charges, never to a one-time charge. A fixed
+	// cost, owed per bundle unit, applies to the recurring charges only.
+	CostRecurring CostScope = iota
+	// CostAll applies the cost to every charge of the bundle, one-time
+	// fees included. A fixed cost applies to the recurring and one-time
+	// charges: a usage line bills no bundle units.
+	CostAll
+	// CostCharges applies the cost to the charges AppliesTo.Charges names,
+	// and to no other.
+	CostCharges
+)
+
+var costScopeNames = []string{CostRecurring: "recurring", CostAll: "all", CostCharges: "charges"}
+
+// String returns the scope's lowercase name: "recurring", "all" or
+// "charges".
+func (s CostScope) String() string { return ensemble.EnumName(s, costScopeNames, "cost_scope") }
+
+// MarshalText writes the scope's name; an undeclared scope is an error.
+func (s CostScope) MarshalText() ([]byte, error) {
+	return ensemble.EnumText(s, costScopeNames, "catalog", "cost scope")
+}
+
+// UnmarshalText reads a scope's name; "" is CostRecurring.
+func (s *CostScope) UnmarshalText(b []byte) error {
+	v, err := ensemble.ParseEnum[CostScope](b, costScopeNames, "catalog", "cost scope")
+	if err == nil {
+		*s = v
+	}
+	return err
+}

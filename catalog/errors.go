@@ -5,6 +5,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/ensemble-commerce/ensemble"
 )
 
 // Conditions that catalog errors wrap; match them with errors.Is. Validation
@@ -52,9 +54,12 @@ var (
 	// ErrNotAttachable reports an add-on attached to an offer it does not
 	// name, or naming an add-on as its base.
 	ErrNotAttachable = errors.New("catalog: add-on not attachable")
-	// ErrRatioSum reports bundle components whose retail ratios add up to
-	// more than 1.
+	// ErrRatioSum reports bundle components whose retail ratios, on one
+	// of the bundle's charges, add up to more than 1.
 	ErrRatioSum = errors.New("catalog: component ratios exceed the retail amount")
+	// ErrUnknownCharge reports a component cost whose applies_to names a
+	// charge the bundle does not have.
+	ErrUnknownCharge = errors.New("catalog: applies_to names a charge the bundle lacks")
 
 	// ErrNotFound reports a lookup of an offer, version or charge the
 	// catalog does not hold.
@@ -73,23 +78,74 @@ var (
 	// ErrModel reports a rating the price's model does not offer, such as
 	// RateProrated on a price that is not Volume.
 	ErrModel = errors.New("catalog: not offered by the price model")
+	// ErrNoRate reports a supplier cost in another currency than the
+	// bundle's with no exchange rate given for the pair (a *RateError names
+	// it).
+	ErrNoRate = errors.New("catalog: no exchange rate")
+	// ErrRate reports an exchange rate that cannot be used: not above zero,
+	// between a currency and itself, or given twice for one pair.
+	ErrRate = errors.New("catalog: invalid exchange rate")
 )
+
+// RateError reports an exchange rate that is missing (ErrNoRate) or unusable
+// (ErrRate), naming the currency pair (one unit of From is worth the rate in
+// To) and, from SupplierCosts, the bundle component whose cost needed it.
+type RateError struct {
+	Offer     OfferID // the bundle; empty outside SupplierCosts
+	Version   int
+	Component string // "offer/supplier" of the component; empty outside SupplierCosts
+	From      ensemble.Currency
+	To        ensemble.Currency
+	Value     string // what is wrong with the rate given; empty for ErrNoRate
+	Err       error
+}
+
+// Error writes `catalog: offer "x"@1 component "gpu/gpuco": no exchange rate
+// from USD to EUR` or `catalog: invalid exchange rate from USD to EUR:
+// <value>`.
+func (e *RateError) Error() string {
+	var b strings.Builder
+	b.WriteString("catalog: ")
+	if e.Offer != "" {
+		b.WriteString("offer ")
+		b.WriteString(strconv.Quote(string(e.Offer)))
+		b.WriteByte('@')
+		b.WriteString(strconv.Itoa(e.Version))
+		if e.Component != "" {
+			b.WriteString(" component ")
+			b.WriteString(strconv.Quote(e.Component))
+		}
+		b.WriteString(": ")
+	}
+	b.WriteString(strings.TrimPrefix(e.Err.Error(), "catalog: "))
+	b.WriteString(" from " + e.From.Code() + " to " + e.To.Code())
+	if e.Value != "" {
+		b.WriteString(": " + cut(e.Value))
+	}
+	return b.String()
+}
+
+// Unwrap returns the condition.
+func (e *RateError) Unwrap() error { return e.Err }
 
 // OfferError is one problem in an offer: which offer version (and charge,
 // when inside one), the offending value as text, and the condition (such as
 // ErrTierOrder) that errors.Is matches. NewRater reports problems of a
 // price outside any offer with an empty Offer and a zero Version.
 type OfferError struct {
-	Offer   OfferID
-	Version int
-	Charge  ChargeID // empty when the problem is not inside a charge
-	Value   string   // the offending value, cut to 64 bytes; may be empty
-	Err     error
+	Offer     OfferID
+	Version   int
+	Component string   // "offer/supplier" of the bundle component concerned; empty when none
+	Charge    ChargeID // the charge the problem is inside, or that a component names; empty when none
+	Value     string   // the offending value, cut to 64 bytes; may be empty
+	Err       error
 
 	priceOnly bool // reported by NewRater, outside any offer
 }
 
-// Error writes `catalog: offer "x"@2 charge "c": <condition>: <value>`.
+// Error writes `catalog: offer "x"@2 charge "c": <condition>: <value>`, with
+// ` component "offer/supplier"` before the charge when the problem is a
+// bundle component's.
 func (e *OfferError) Error() string {
 	var b strings.Builder
 	b.WriteString("catalog: ")
@@ -100,6 +156,10 @@ func (e *OfferError) Error() string {
 		b.WriteString(strconv.Itoa(e.Version))
 	} else {
 		b.WriteString("price")
+	}
+	if e.Component != "" {
+		b.WriteString(" component ")
+		b.WriteString(strconv.Quote(e.Component))
 	}
 	if e.Charge != "" {
 		b.WriteString(" charge ")

@@ -117,32 +117,94 @@ func ExampleRater_RateDelta() {
 }
 
 // A bundle line's retail amount splits into supplier costs and a margin
-// that add back to it exactly.
+// that add back to it exactly. The compute supplier's 55% applies to the
+// bundle's recurring and usage charges, the default: the EUR 500 onboarding
+// fee pays it nothing unless the bundle says applies_to: all, or names the
+// fee.
 func ExampleCatalog_SupplierCosts() {
-	cat, err := catalog.New(catalog.Document{Offers: []catalog.Offer{
-		{ID: "backup", Version: 1, Currency: "EUR", EffectiveFrom: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)},
-		{ID: "storage", Version: 1, Currency: "EUR", EffectiveFrom: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)},
-		{ID: "suite", Version: 1, Kind: catalog.Bundle, Currency: "EUR", EffectiveFrom: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC),
-			Components: []catalog.Component{
-				{Offer: "storage", Supplier: "cloudco", Cost: catalog.WholesaleCost{Ratio: ensemble.MustRatio("1/3")}},
-				{Offer: "backup", Supplier: "vaultco", Cost: catalog.WholesaleCost{Fixed: decimal.RequireFromString("2.50")}},
-			}},
-	}})
+	cat, err := catalog.LoadYAML([]byte(`
+offers:
+  - {id: compute, version: 1, currency: EUR, effective_from: 2026-01-01T00:00:00Z}
+  - id: cloud-suite
+    version: 1
+    kind: bundle
+    currency: EUR
+    effective_from: 2026-01-01T00:00:00Z
+    charges:
+      - {id: onboarding, type: one_time, price: {model: flat, amount: "500.00"}}
+      - {id: monthly, type: recurring, cadence: {unit: monthly}, timing: in_advance, price: {model: flat, amount: "200.00"}}
+    components:
+      - {offer: compute, supplier: computeco, cost: {ratio: "55%"}}
+`))
 	if err != nil {
 		panic(err)
 	}
-	costs, err := cat.SupplierCosts(catalog.Pin{Offer: "suite", Version: 1}, ensemble.MustMoney("20.00", "EUR"), decimal.RequireFromString("1"), catalog.CostOptions{})
-	if err != nil {
-		panic(err)
+	pin := catalog.Pin{Offer: "cloud-suite", Version: 1}
+	one := decimal.RequireFromString("1")
+	for _, line := range []struct {
+		charge catalog.ChargeID
+		retail string
+	}{{"onboarding", "500.00"}, {"monthly", "200.00"}} {
+		costs, err := cat.SupplierCosts(pin, line.charge, ensemble.MustMoney(line.retail, "EUR"), one, catalog.CostOptions{})
+		if err != nil {
+			panic(err)
+		}
+		for _, c := range costs.Costs {
+			fmt.Println(line.charge, c.Supplier, c.Ratio.Percent(), c.Cost)
+		}
+		for _, c := range costs.NotApplied {
+			fmt.Println(line.charge, c.Supplier, "not applied: applies to", c.AppliesTo)
+		}
+		fmt.Println(line.charge, "margin", costs.Margin)
 	}
-	for _, c := range costs.Costs {
-		fmt.Println(c.Supplier, c.Cost)
-	}
-	fmt.Println("margin", costs.Margin)
 	// Output:
-	// cloudco EUR 6.67
-	// vaultco EUR 2.50
-	// margin EUR 10.83
+	// onboarding computeco not applied: applies to recurring
+	// onboarding margin EUR 500.00
+	// monthly computeco 55% EUR 110.00
+	// monthly margin EUR 90.00
+}
+
+// A fixed cost in another currency than the bundle's is converted at the
+// rate the host gives, rounded once, with the rate and both amounts kept:
+// USD 12.35 × 2 units = USD 24.70; × 0.9234 = 22.807980, EUR 22.81. With no
+// rate for the pair, the call fails naming it.
+func ExampleCatalog_SupplierCosts_currency() {
+	cat, err := catalog.LoadYAML([]byte(`
+offers:
+  - {id: gpu, version: 1, currency: EUR, effective_from: 2026-01-01T00:00:00Z}
+  - id: ai-suite
+    version: 1
+    kind: bundle
+    currency: EUR
+    effective_from: 2026-01-01T00:00:00Z
+    charges:
+      - {id: seats, type: recurring, cadence: {unit: monthly}, timing: in_advance, price: {model: per_unit, amount: "40.00"}}
+    components:
+      - {offer: gpu, supplier: gpuco, cost: {fixed: "12.35", currency: USD}}
+`))
+	if err != nil {
+		panic(err)
+	}
+	pin := catalog.Pin{Offer: "ai-suite", Version: 1}
+	retail, seats := ensemble.MustMoney("80.00", "EUR"), decimal.RequireFromString("2")
+	rates := catalog.Rates{{From: ensemble.MustCurrency("USD"), To: ensemble.MustCurrency("EUR"), Rate: ensemble.MustRatio("0.9234")}}
+	costs, err := cat.SupplierCosts(pin, "seats", retail, seats, catalog.CostOptions{Rates: rates})
+	if err != nil {
+		panic(err)
+	}
+	c := costs.Costs[0]
+	fmt.Println(c.Supplier, c.Fixed, "a seat:", c.Source, "at", c.Rate, "=", c.Cost)
+	fmt.Println("margin", costs.Margin)
+
+	_, err = cat.SupplierCosts(pin, "seats", retail, seats, catalog.CostOptions{})
+	var re *catalog.RateError
+	fmt.Println(errors.As(err, &re), re.From, re.To)
+	fmt.Println(err)
+	// Output:
+	// gpuco USD 12.35 a seat: USD 24.70 at 0.9234 = EUR 22.81
+	// margin EUR 57.19
+	// true USD EUR
+	// catalog: offer "ai-suite"@1 component "gpu/gpuco": no exchange rate from USD to EUR
 }
 
 // Retiring a version stops new sales at an instant; an order that pinned it

@@ -1,7 +1,11 @@
 package catalog
 
 import (
+	"bytes"
+	"encoding/json"
+	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/ensemble-commerce/ensemble"
@@ -250,11 +254,129 @@ type Component struct {
 }
 
 // WholesaleCost is what a supplier is owed for a bundle component: a fixed
-// amount per component unit, or a ratio of the bundle line's retail amount.
-// At most one of the two is set; neither means the component costs nothing.
+// amount per component unit, or a ratio of the bundle line's retail amount,
+// on the bundle's charges AppliesTo names. At most one of Fixed and Ratio is
+// set; neither means the component costs nothing.
+//
+// By default (AppliesTo zero, CostRecurring) a ratio cost is a share of the
+// bundle's recurring and usage lines and a fixed cost is owed on its
+// recurring lines; a one-time fee carries no supplier cost unless AppliesTo
+// says so (CostAll, or the fee's charge named). See the package
+// documentation, "Bundle costs".
 type WholesaleCost struct {
-	// Fixed is an amount in the bundle's currency per component unit.
+	// Fixed is an amount per component unit, in Currency (the bundle's
+	// currency when Currency is empty).
 	Fixed decimal.Decimal `json:"fixed,omitzero"`
 	// Ratio is a share of the retail amount, such as "40%" or "1/3".
 	Ratio ensemble.Ratio `json:"ratio,omitzero"`
+	// Currency is the currency of Fixed when the supplier is owed it in
+	// another currency than the bundle's (an ISO 4217 code or a unit the
+	// document declares); empty means the bundle's. Such a cost is
+	// converted at the exchange rate the host gives (CostOptions.Rates),
+	// never at a default. Not allowed on a ratio cost.
+	Currency string `json:"currency,omitempty"`
+	// AppliesTo says which of the bundle's charges the cost applies to:
+	// "recurring" (the default), "all", or a list of charge ids.
+	AppliesTo AppliesTo `json:"applies_to,omitzero"`
+}
+
+// AppliesTo says which of a bundle's charges a component's wholesale cost
+// applies to. The zero value is CostRecurring. In a document it is written
+// as a scope name or as a list of the bundle's charge ids:
+//
+//	cost: {ratio: "55%"}                            # recurring and usage charges (the default)
+//	cost: {ratio: "55%", applies_to: recurring}     # the same, said explicitly
+//	cost: {ratio: "55%", applies_to: all}           # every charge, one-time fees too
+//	cost: {ratio: "55%", applies_to: [compute, onboarding]}
+//
+// A charge id the bundle lacks is a validation error naming the bundle, the
+// component and the charge (ErrUnknownCharge).
+type AppliesTo struct {
+	// Scope is CostRecurring, CostAll or CostCharges.
+	Scope CostScope
+	// Charges are the charges a CostCharges scope names; empty otherwise.
+	Charges []ChargeID
+}
+
+// IsZero reports whether a is the default scope, CostRecurring.
+func (a AppliesTo) IsZero() bool { return a.Scope == CostRecurring && len(a.Charges) == 0 }
+
+// String returns "recurring", "all", or the charges named between
+// brackets: "[compute onboarding]".
+func (a AppliesTo) String() string {
+	if a.Scope != CostCharges {
+		return a.Scope.String()
+	}
+	ids := make([]string, len(a.Charges))
+	for i, id := range a.Charges {
+		ids[i] = string(id)
+	}
+	return "[" + strings.Join(ids, " ") + "]"
+}
+
+// Includes reports whether the scope takes in a charge of type typ with id
+// id, for a cost that is fixed (owed per bundle unit) or a ratio. A fixed
+// cost never applies to a usage charge: a usage line bills no bundle units.
+func (a AppliesTo) Includes(id ChargeID, typ ChargeType, fixed bool) bool {
+	if fixed && typ == Usage {
+		return false
+	}
+	switch a.Scope {
+	case CostRecurring:
+		return typ == Recurring || typ == Usage
+	case CostAll:
+		return true
+	case CostCharges:
+		return slices.Contains(a.Charges, id)
+	}
+	return false
+}
+
+// MarshalJSON writes the scope's name, or the list of charges a
+// CostCharges scope names. An undeclared scope is an error.
+func (a AppliesTo) MarshalJSON() ([]byte, error) {
+	if a.Scope == CostCharges {
+		ids := a.Charges
+		if ids == nil {
+			ids = []ChargeID{}
+		}
+		return json.Marshal(ids)
+	}
+	name, err := a.Scope.MarshalText()
+	if err != nil {
+		return nil, err
+	}
+	return json.Marshal(string(name))
+}
+
+// UnmarshalJSON reads a scope's name ("recurring", "all") or a list of
+// charge ids (CostCharges). Anything else, null included, is an
+// *ensemble.EnumError.
+func (a *AppliesTo) UnmarshalJSON(b []byte) error {
+	b = bytes.TrimSpace(b)
+	switch {
+	case len(b) > 0 && b[0] == '"':
+		var name string
+		if err := json.Unmarshal(b, &name); err != nil {
+			return err
+		}
+		var s CostScope
+		if err := s.UnmarshalText([]byte(name)); err != nil {
+			return err
+		}
+		*a = AppliesTo{Scope: s}
+		return nil
+	case len(b) > 0 && b[0] == '[':
+		var ids []ChargeID
+		if err := json.Unmarshal(b, &ids); err != nil {
+			return err
+		}
+		if ids == nil {
+			ids = []ChargeID{}
+		}
+		*a = AppliesTo{Scope: CostCharges, Charges: ids}
+		return nil
+	}
+	return &ensemble.EnumError{Package: "catalog", Kind: "applies_to", Text: cut(string(b)),
+		Hint: "want recurring, all or a list of the bundle's charge ids"}
 }

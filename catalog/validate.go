@@ -63,11 +63,12 @@ type reporter struct {
 	priceOnly bool
 	offer     OfferID
 	version   int
+	component string
 	charge    ChargeID
 }
 
 func (r *reporter) add(path string, cond error, value string) {
-	r.p.Add(path, &OfferError{Offer: r.offer, Version: r.version, Charge: r.charge, Value: value, Err: cond, priceOnly: r.priceOnly})
+	r.p.Add(path, &OfferError{Offer: r.offer, Version: r.version, Component: r.component, Charge: r.charge, Value: value, Err: cond, priceOnly: r.priceOnly})
 }
 
 // id checks an ID field.
@@ -332,7 +333,12 @@ func validateDocument(doc *Document) (*ensemble.Units, error) {
 			r.add(at("components"), ErrRequired, "")
 		}
 		r.notAllowed(at("components"), o.Kind != Bundle && len(o.Components) > 0, strconv.Itoa(len(o.Components))+" components")
-		ratioSum := ensemble.Ratio{}
+		chargeType := make(map[ChargeID]ChargeType, len(o.Charges))
+		for _, c := range o.Charges {
+			if _, dup := chargeType[c.ID]; !dup {
+				chargeType[c.ID] = c.Type
+			}
+		}
 		type pair struct {
 			offer    OfferID
 			supplier string
@@ -356,16 +362,13 @@ func validateDocument(doc *Document) (*ensemble.Units, error) {
 			r.amount(cp+".cost.fixed", c.Cost.Fixed)
 			if c.Cost.Ratio.Sign() < 0 {
 				r.add(cp+".cost.ratio", ErrNegative, c.Cost.Ratio.String())
-			} else {
-				ratioSum = ratioSum.Add(c.Cost.Ratio)
 			}
 			if !c.Cost.Fixed.IsZero() && !c.Cost.Ratio.IsZero() {
 				r.add(cp+".cost", ErrFieldNotAllowed, "both fixed and ratio")
 			}
+			validateCostScope(r, cp+".cost", c, chargeType, units)
 		}
-		if ratioSum.Cmp(ensemble.RatioFromInt(1)) > 0 {
-			r.add(at("components"), ErrRatioSum, ratioSum.String())
-		}
+		validateRatioSums(r, at("components"), o)
 
 		// Add-ons.
 		if o.Kind == AddOn && len(o.AttachesTo) == 0 {
@@ -390,6 +393,79 @@ func validateDocument(doc *Document) (*ensemble.Units, error) {
 	}
 	findCycles(doc, ids, &probs)
 	return units, probs.Err("catalog")
+}
+
+// validateCostScope checks the currency of component c's cost and the
+// charges it applies to (at path, the component's cost): a currency only on
+// a fixed cost, and one units knows; a known scope; a list of charges only
+// with CostCharges, never empty, each a charge of the bundle (chargeType)
+// named once, and no usage charge for a fixed cost. Problems name the
+// bundle, the component and the charge.
+func validateCostScope(r reporter, path string, c *Component, chargeType map[ChargeID]ChargeType, units *ensemble.Units) {
+	r.component = string(c.Offer) + "/" + c.Supplier
+	a := c.Cost.AppliesTo
+	fixed := !c.Cost.Fixed.IsZero()
+	if code := c.Cost.Currency; code != "" {
+		if _, err := units.Currency(code); err != nil {
+			r.add(path+".currency", ErrUnknownCurrency, code)
+		}
+		r.notAllowed(path+".currency", !c.Cost.Ratio.IsZero(), "a ratio cost has no currency: "+code)
+	}
+	switch {
+	case int(a.Scope) >= len(costScopeNames):
+		r.add(path+".applies_to", ErrOutOfRange, a.Scope.String())
+	case a.Scope == CostCharges && len(a.Charges) == 0:
+		r.add(path+".applies_to", ErrRequired, "no charge named")
+	case a.Scope != CostCharges && len(a.Charges) > 0:
+		r.add(path+".applies_to", ErrFieldNotAllowed, "charges named with scope "+a.Scope.String())
+	}
+	seen := make(map[ChargeID]bool, len(a.Charges))
+	for k, id := range a.Charges {
+		kp := ensemble.Path(path+".applies_to", k)
+		cr := r
+		cr.charge = id
+		typ, ok := chargeType[id]
+		switch {
+		case !ok:
+			cr.add(kp, ErrUnknownCharge, string(id))
+		case seen[id]:
+			cr.add(kp, ErrDuplicate, string(id))
+		case fixed && typ == Usage:
+			cr.add(kp, ErrFieldNotAllowed, "a fixed cost is owed per bundle unit; a usage charge bills none")
+		}
+		seen[id] = true
+	}
+}
+
+// validateRatioSums checks, for each charge of bundle o, that the ratios of
+// the components whose cost applies to it add up to at most 1 (for a
+// bundle without charges, the ratios of all its components).
+func validateRatioSums(r reporter, path string, o *Offer) {
+	one := ensemble.RatioFromInt(1)
+	sum := func(include func(*Component) bool) ensemble.Ratio {
+		total := ensemble.Ratio{}
+		for j := range o.Components {
+			c := &o.Components[j]
+			if c.Cost.Ratio.Sign() > 0 && include(c) {
+				total = total.Add(c.Cost.Ratio)
+			}
+		}
+		return total
+	}
+	if len(o.Charges) == 0 {
+		if total := sum(func(*Component) bool { return true }); total.Cmp(one) > 0 {
+			r.add(path, ErrRatioSum, total.String())
+		}
+		return
+	}
+	for _, ch := range o.Charges {
+		total := sum(func(c *Component) bool { return c.Cost.AppliesTo.Includes(ch.ID, ch.Type, false) })
+		if total.Cmp(one) > 0 {
+			cr := r
+			cr.charge = ch.ID
+			cr.add(path, ErrRatioSum, total.String())
+		}
+	}
 }
 
 // overlaps reports whether the effective periods of a and b intersect.

@@ -5,8 +5,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/shopspring/decimal"
-
 	"github.com/ensemble-commerce/ensemble"
 	"github.com/ensemble-commerce/ensemble/catalog"
 	"github.com/ensemble-commerce/ensemble/usage"
@@ -364,12 +362,16 @@ func (g *gen) taxCode(l *Line) string {
 	return ""
 }
 
-// costs lists the supplier costs of bundle lines. A component's ratio cost
-// is a share of the line's net, whatever the line. A fixed cost is owed per
-// bundle unit per cycle, so only recurring lines carry it, prorated with the
-// line (fixed × quantity × the fraction of the cycle the line covers, rounded
-// once); usage and one-time lines of a bundle carry ratio costs only, and a
-// fixed cost is never multiplied by a usage quantity.
+// costs lists the supplier costs of bundle lines with a positive net
+// (catalog.Catalog.SupplierCosts): each component's cost applies to the
+// charges its AppliesTo names, by default the recurring and usage charges
+// (a one-time fee carries none). A ratio cost is a share of the line's net
+// and of what a prepaid commitment covered of it; a fixed cost is owed per bundle unit (per cycle on a recurring line,
+// prorated with it by Proration.Fraction and rounded once; once per unit on
+// a one-time line it applies to), never on a usage line. A fixed cost in
+// another currency is converted at Run.Rates. The components that do not
+// apply are kept on the line (CostsNotApplied) for its explanation. A line
+// that bills no charge of the bundle (a commitment true-up) carries none.
 func (g *gen) costs(inv *Invoice) {
 	for i := range inv.Lines {
 		l := &inv.Lines[i]
@@ -380,47 +382,28 @@ func (g *gen) costs(inv *Invoice) {
 		if l.Prepaid != nil {
 			net = g.add(net, l.Prepaid.CoveredNet)
 		}
-		if !ok || oi.kind != catalog.Bundle || !net.IsPositive() || l.Quantity.Sign() < 0 || l.Kind == KindPrepayment || l.Kind == KindPrepaidBreakage {
+		if !ok || oi.kind != catalog.Bundle || l.Charge == "" || !net.IsPositive() || l.Quantity.Sign() < 0 || l.Kind == KindPrepayment || l.Kind == KindPrepaidBreakage {
 			continue
 		}
-		qty := l.Quantity
-		if l.Kind != KindRecurring {
-			qty = decimal.Zero // fixed costs are per cycle: recurring lines carry them
+		opts := catalog.CostOptions{Mode: g.mode, Rates: g.run.Rates}
+		if l.Proration != nil && l.Kind == KindRecurring {
+			opts.Fraction = &l.Proration.Fraction
 		}
-		c, err := g.b.cat.SupplierCosts(l.Pin, net, qty, catalog.CostOptions{Mode: g.mode})
+		c, err := g.b.cat.SupplierCosts(l.Pin, l.Charge, net, l.Quantity, opts)
 		if err != nil {
 			g.ps.Add(g.subPath(), &LineError{Line: l.ID, Err: err})
 			continue
 		}
-		fixed := g.fixedComponents(l.Pin)
 		l.SupplierCosts = l.SupplierCosts[:0]
 		for _, sc := range c.Costs {
-			if fixed[sc.Offer+"/"+catalog.OfferID(sc.Supplier)] && l.Proration != nil {
-				sc.Cost = sc.Cost.MulRatio(l.Proration.Fraction, g.mode)
-			}
 			if sc.Cost.IsZero() {
 				continue
 			}
 			l.SupplierCosts = append(l.SupplierCosts, sc)
 			l.Refs = append(l.Refs, sc.Component)
 		}
+		l.CostsNotApplied = c.NotApplied
 	}
-}
-
-// fixedComponents names the components of a bundle ("offer/supplier") whose
-// wholesale cost is a fixed amount.
-func (g *gen) fixedComponents(pin catalog.Pin) map[catalog.OfferID]bool {
-	o, err := g.b.cat.Offer(pin)
-	if err != nil {
-		return nil
-	}
-	out := make(map[catalog.OfferID]bool, len(o.Components))
-	for _, c := range o.Components {
-		if !c.Cost.Fixed.IsZero() {
-			out[c.Offer+"/"+catalog.OfferID(c.Supplier)] = true
-		}
-	}
-	return out
 }
 
 // totals sums the lines into the invoice's subtotal, tax breakdown and

@@ -1,12 +1,21 @@
 package invoice_test
 
 import (
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
 	"testing"
 	"time"
 
+	"github.com/shopspring/decimal"
 	"github.com/stretchr/testify/require"
+	"pgregory.net/rapid"
 
+	"github.com/ensemble-commerce/ensemble"
+	"github.com/ensemble-commerce/ensemble/catalog"
 	"github.com/ensemble-commerce/ensemble/invoice"
+	"github.com/ensemble-commerce/ensemble/usage"
 )
 
 // A fixed wholesale cost is owed per bundle unit per cycle: a line covering
@@ -25,4 +34,283 @@ func TestBundleSupplierCostsProrated(t *testing.T) {
 	}
 	// acme: 40% of 51.61; zeta: 5.00 × 2 units × 16/31.
 	require.Equal(t, []string{"acme 20.64", "zeta 5.16"}, got)
+}
+
+// cloudYAML is the issue's bundle: a EUR 500.00 one-time onboarding fee and
+// a EUR 249.99 monthly charge, the compute supplier owed 55% (SCOPE: the
+// cost's applies_to, if any), and an AI bundle whose GPU supplier is owed a
+// fixed USD 12.35 a seat.
+const cloudYAML = `
+offers:
+  - {id: compute, version: 1, currency: EUR, effective_from: 2020-01-01T00:00:00Z}
+  - {id: gpu, version: 1, currency: EUR, effective_from: 2020-01-01T00:00:00Z}
+  - id: cloud
+    version: 1
+    name: Cloud suite
+    kind: bundle
+    currency: EUR
+    effective_from: 2020-01-01T00:00:00Z
+    charges:
+      - {id: onboarding, name: Onboarding, type: one_time, price: {model: flat, amount: "500.00"}}
+      - {id: monthly, name: Compute, type: recurring, cadence: {unit: monthly}, timing: in_advance, price: {model: flat, amount: "249.99"}}
+    components:
+      - {offer: compute, supplier: computeco, cost: {ratio: "55%"SCOPE}}
+  - id: ai
+    version: 1
+    name: AI suite
+    kind: bundle
+    currency: EUR
+    effective_from: 2020-01-01T00:00:00Z
+    charges:
+      - {id: seats, name: Seats, type: recurring, cadence: {unit: monthly}, timing: in_advance, price: {model: per_unit, amount: "40.00"}}
+    components:
+      - {offer: gpu, supplier: gpuco, cost: {fixed: "12.35", currency: USD}}
+`
+
+func cloudBuilder(t *testing.T, appliesTo string) *invoice.Builder {
+	t.Helper()
+	if appliesTo != "" {
+		appliesTo = ", applies_to: " + appliesTo
+	}
+	cat, err := catalog.LoadYAML([]byte(strings.Replace(cloudYAML, "SCOPE", appliesTo, 1)))
+	require.NoError(t, err)
+	b, err := invoice.NewBuilder(cat, invoice.Options{Basis: ensemble.ProrateDaysEndExclusive})
+	require.NoError(t, err)
+	return b
+}
+
+// costLines lists a line's supplier costs ("supplier cost") and the
+// components that did not apply ("supplier -").
+func costLines(l invoice.Line) []string {
+	var out []string
+	for _, c := range l.SupplierCosts {
+		out = append(out, c.Supplier+" "+c.Cost.AmountString())
+	}
+	for _, c := range l.CostsNotApplied {
+		out = append(out, c.Supplier+" -")
+	}
+	return out
+}
+
+// TestSupplierCostsPerCharge: the issue's case on an invoice. The bundle is
+// activated on March 1 and billed that day: the onboarding fee (EUR 500.00)
+// and March's compute (EUR 249.99). By default the supplier's 55% applies to
+// the recurring charge only: 55% of 249.99 = 137.4945, the margin's 45% =
+// 112.4955; floors 137.49 + 112.49 leave a cent, which goes to the larger
+// remainder (the margin's), so the supplier gets 137.49 and nothing of the
+// fee (before the fix: 275.00 of it). With applies_to: all it gets 275.00
+// of the fee too; with [onboarding] only the fee's.
+func TestSupplierCostsPerCharge(t *testing.T) {
+	tests := []struct {
+		name, appliesTo           string
+		onboarding, monthly       []string
+		onboardingWhy, monthlyWhy string
+	}{
+		{"default", "", []string{"computeco -"}, []string{"computeco 137.49"},
+			"  supplier computeco (compute), 55%: not applied to charge onboarding (one-time): applies to recurring and usage charges, the default\n",
+			"  supplier computeco (compute): 55% of the net = EUR 137.49 (applies to recurring and usage charges, the default)\n"},
+		{"all", "all", []string{"computeco 275.00"}, []string{"computeco 137.49"},
+			"  supplier computeco (compute): 55% of the net = EUR 275.00 (applies to all charges)\n",
+			"  supplier computeco (compute): 55% of the net = EUR 137.49 (applies to all charges)\n"},
+		{"named", "[onboarding]", []string{"computeco 275.00"}, []string{"computeco -"},
+			"  supplier computeco (compute): 55% of the net = EUR 275.00 (applies to charges onboarding)\n",
+			"  supplier computeco (compute), 55%: not applied to charge monthly (recurring): applies to charges onboarding\n"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			s := sub("s1", date(2026, 3, 1), item("i1", seg(date(2026, 3, 1), time.Time{}, pin("cloud", 1), "1")))
+			inv := build1(t, cloudBuilder(t, tc.appliesTo), invoice.Run{At: date(2026, 3, 1)}, s)
+			byCharge := map[catalog.ChargeID]invoice.Line{}
+			for _, l := range inv.Lines {
+				byCharge[l.Charge] = l
+			}
+			fee, month := byCharge["onboarding"], byCharge["monthly"]
+			require.Equal(t, "500.00", fee.Net.AmountString())
+			require.Equal(t, "249.99", month.Net.AmountString())
+			require.Equal(t, tc.onboarding, costLines(fee))
+			require.Equal(t, tc.monthly, costLines(month))
+			require.Contains(t, invoice.Explain(fee), tc.onboardingWhy)
+			require.Contains(t, invoice.Explain(month), tc.monthlyWhy)
+			// The component is in a line's trace only when its cost applied.
+			component := pin("cloud", 1).ComponentRef("compute", "computeco")
+			require.Equal(t, len(fee.SupplierCosts) > 0, slices.Contains(fee.Refs, component))
+			require.Equal(t, len(month.SupplierCosts) > 0, slices.Contains(month.Refs, component))
+			roundTrip(t, inv)
+		})
+	}
+}
+
+// TestSupplierCostsOtherCurrency: the GPU supplier is owed USD 12.35 a seat
+// a month. Two seats from March 16, anchor March 1: the line bills 16/31 of
+// EUR 80.00 = 80.00 - round(80.00 × 15/31) = 80.00 - 38.71 = EUR 41.29, and
+// the cost is USD 24.70 × 16/31 = 12.748... → USD 12.75, converted at the
+// run's 0.9234 EUR per USD: 11.773350 → EUR 11.77, rounded once. The line
+// keeps the rate and both amounts; without the rate the build fails naming
+// the pair.
+func TestSupplierCostsOtherCurrency(t *testing.T) {
+	b := cloudBuilder(t, "")
+	s := sub("s1", date(2026, 3, 1), item("i1", seg(date(2026, 3, 16), time.Time{}, pin("ai", 1), "2")))
+	usd := ensemble.MustCurrency("USD")
+	rates := catalog.Rates{{From: usd, To: eur, Rate: ensemble.MustRatio("0.9234")}}
+	inv := build1(t, b, invoice.Run{At: date(2026, 3, 16), Rates: rates}, s)
+	require.Len(t, inv.Lines, 1)
+	l := inv.Lines[0]
+	require.Equal(t, "41.29", l.Net.AmountString())
+	require.Len(t, l.SupplierCosts, 1)
+	c := l.SupplierCosts[0]
+	require.Equal(t, "USD 12.35", c.Fixed.String())
+	require.Equal(t, "USD 12.75", c.Source.String())
+	require.True(t, c.Rate.Equal(ensemble.MustRatio("0.9234")))
+	require.Equal(t, "EUR 11.77", c.Cost.String())
+	require.Contains(t, invoice.Explain(l),
+		"  supplier gpuco (gpu): fixed USD 12.35 a unit × 2 × 16/31 = USD 12.75, at 0.9234 EUR per USD (rounded once) = EUR 11.77 (applies to recurring charges, the default)\n")
+	roundTrip(t, inv)
+
+	invs, err := b.Build(invoice.Run{At: date(2026, 3, 16)}, []invoice.Subscription{s})
+	require.Nil(t, invs)
+	var re *catalog.RateError
+	require.ErrorAs(t, err, &re)
+	require.ErrorIs(t, err, catalog.ErrNoRate)
+	require.Equal(t, usd, re.From)
+	require.Equal(t, eur, re.To)
+	require.Contains(t, err.Error(), `no exchange rate from USD to EUR`)
+
+	// Unusable rates are refused before anything is built, at their path.
+	bad := catalog.Rates{rates[0], {From: usd, To: eur, Rate: ensemble.MustRatio("0.92")}, {From: eur, To: usd}}
+	_, err = b.Build(invoice.Run{At: date(2026, 3, 16), Rates: bad}, []invoice.Subscription{s})
+	var ve *ensemble.ValidationError
+	require.ErrorAs(t, err, &ve)
+	var paths []string
+	for _, p := range ve.Problems {
+		paths = append(paths, p.Path+": "+p.Err.Error())
+	}
+	require.Equal(t, []string{
+		"run.rates[1]: catalog: invalid exchange rate from USD to EUR: given twice",
+		"run.rates[2]: catalog: invalid exchange rate from EUR to USD: 0 is not above zero",
+	}, paths)
+}
+
+// TestPropertySupplierCostsPerLine: whatever the bundle's scopes, ratios,
+// quantities, activation date and discounts, on every line of every
+// invoice: each component is listed once, as applied or not, as its scope
+// says for the line's charge; ratio costs are each within a cent of
+// net × ratio and together never exceed the net (a cost that comes to zero
+// is dropped); a fixed cost is round(fixed × quantity × fraction).
+func TestPropertySupplierCostsPerLine(t *testing.T) {
+	rapid.Check(t, func(t *rapid.T) {
+		var doc strings.Builder
+		doc.WriteString(`offers:
+  - {id: part, version: 1, currency: EUR, effective_from: 2020-01-01T00:00:00Z}
+  - id: b
+    version: 1
+    kind: bundle
+    currency: EUR
+    effective_from: 2020-01-01T00:00:00Z
+    charges:
+      - {id: fee, type: one_time, price: {model: per_unit, amount: "` + cents(t, "fee") + `"}}
+      - {id: plan, type: recurring, cadence: {unit: monthly}, timing: in_advance, price: {model: per_unit, amount: "` + cents(t, "plan") + `"}}
+      - {id: calls, type: usage, meter: calls, price: {model: per_unit, amount: "0.013"}}
+    components:
+`)
+		left := 100
+		for i := range rapid.IntRange(1, 4).Draw(t, "components") {
+			scope := rapid.SampledFrom([]string{"", ", applies_to: all", ", applies_to: recurring", ", applies_to: [fee]", ", applies_to: [plan, fee]", ", applies_to: [calls]"}).Draw(t, "scope")
+			if rapid.Bool().Draw(t, "fixed") {
+				if scope == ", applies_to: [calls]" {
+					scope = ""
+				}
+				fmt.Fprintf(&doc, "      - {offer: part, supplier: s%d, cost: {fixed: \"%s\"%s}}\n", i, decimal.New(int64(rapid.IntRange(0, 300).Draw(t, "fixed_cents")), -2), scope)
+			} else {
+				pct := rapid.IntRange(0, left).Draw(t, "percent")
+				left -= pct
+				fmt.Fprintf(&doc, "      - {offer: part, supplier: s%d, cost: {ratio: \"%d%%\"%s}}\n", i, pct, scope)
+			}
+		}
+		cat, err := catalog.LoadYAML([]byte(doc.String()))
+		require.NoError(t, err, doc.String())
+		o, err := cat.Offer(pin("b", 1))
+		require.NoError(t, err)
+		b, err := invoice.NewBuilder(cat, invoice.Options{Basis: ensemble.ProrateDaysEndExclusive})
+		require.NoError(t, err)
+		start := date(2026, 3, rapid.IntRange(1, 28).Draw(t, "start_day"))
+		it := item("i1", seg(start, time.Time{}, pin("b", 1), strconv.Itoa(rapid.IntRange(1, 50).Draw(t, "quantity"))))
+		if rapid.Bool().Draw(t, "discount") {
+			it.Discounts = []invoice.Discount{{ID: "d", Percent: ensemble.RatioFromDecimal(decimal.New(int64(rapid.IntRange(1, 100).Draw(t, "discount_percent")), -2)), Duration: invoice.Forever}}
+		}
+		s := sub("s1", date(2026, 3, 1), it)
+		calls := usage.Aggregate{Line: "s1/i1", Meter: "calls", Aggregation: usage.Sum,
+			Period: ensemble.MustPeriod(date(2026, 3, 1), date(2026, 4, 1)), Value: decimal.NewFromInt(int64(rapid.IntRange(0, 100000).Draw(t, "calls"))),
+			Records: 1, Digest: usage.DigestOf("r1")}
+		invs, err := b.Build(invoice.Run{At: date(2026, 4, 1), Usage: []usage.Aggregate{calls}}, []invoice.Subscription{s})
+		require.NoError(t, err)
+		kinds := map[invoice.LineKind]bool{}
+		for _, inv := range invs {
+			for _, l := range inv.Lines {
+				checkLineCosts(t, o, l)
+				kinds[l.Kind] = true
+			}
+		}
+		require.True(t, kinds[invoice.KindOneTime] && kinds[invoice.KindRecurring] && kinds[invoice.KindUsage], "every kind of line is drawn: %v", kinds)
+	})
+}
+
+func cents(t *rapid.T, label string) string {
+	return decimal.New(int64(rapid.IntRange(0, 100000).Draw(t, label+"_cents")), -2).StringFixed(2)
+}
+
+func checkLineCosts(t *rapid.T, o catalog.Offer, l invoice.Line) {
+	var typ catalog.ChargeType
+	for _, ch := range o.Charges {
+		if ch.ID == l.Charge {
+			typ = ch.Type
+		}
+	}
+	if !l.Net.IsPositive() {
+		require.Empty(t, l.SupplierCosts, "line %s", l.ID)
+		return
+	}
+	listed := map[string]int{}
+	var ratios ensemble.Money
+	for _, c := range l.SupplierCosts {
+		listed[c.Supplier]++
+		require.True(t, c.Cost.IsPositive() && c.Cost.IsRounded(), "cost %s", c.Cost)
+		if !c.Ratio.IsZero() {
+			exact := ensemble.RatioFromDecimal(l.Net.Amount()).Mul(c.Ratio)
+			diff := exact.Sub(ensemble.RatioFromDecimal(c.Cost.Amount()))
+			cent := ensemble.MustRatio("0.01")
+			require.True(t, diff.Cmp(cent) < 0 && diff.Neg().Cmp(cent) < 0, "%s: ratio cost %s within a cent of %s", l.ID, c.Cost, exact)
+			var err error
+			ratios, err = ratios.Add(c.Cost)
+			require.NoError(t, err)
+		} else {
+			want := c.Fixed.Mul(l.Quantity)
+			if l.Proration != nil {
+				want = want.MulRatio(l.Proration.Fraction, ensemble.RoundHalfAwayFromZero)
+			}
+			require.True(t, c.Cost.Equal(want.Round(ensemble.RoundHalfAwayFromZero)), "%s: fixed cost %s, want %s", l.ID, c.Cost, want)
+		}
+	}
+	c, err := ratios.Cmp(l.Net)
+	require.NoError(t, err)
+	require.LessOrEqual(t, c, 0, "%s: ratio costs %s above the net %s", l.ID, ratios, l.Net)
+	for _, c := range l.CostsNotApplied {
+		listed[c.Supplier]++
+		require.True(t, c.Cost.IsZero())
+	}
+	for _, comp := range o.Components {
+		applies := comp.Cost.AppliesTo.Includes(l.Charge, typ, !comp.Cost.Fixed.IsZero())
+		inNot := slices.ContainsFunc(l.CostsNotApplied, func(c catalog.SupplierCost) bool { return c.Supplier == comp.Supplier })
+		require.Equal(t, !applies, inNot, "%s: component %s applies %v", l.ID, comp.Supplier, applies)
+		require.LessOrEqual(t, listed[comp.Supplier], 1, "%s: %s listed twice", l.ID, comp.Supplier)
+		if !applies {
+			require.Equal(t, 1, listed[comp.Supplier])
+		}
+	}
+	// An independent model of the default: a one-time fee carries no cost
+	// unless the scope is all or names it.
+	if typ == catalog.OneTime {
+		for _, sc := range l.SupplierCosts {
+			require.True(t, sc.AppliesTo.Scope == catalog.CostAll || slices.Contains(sc.AppliesTo.Charges, l.Charge), "%s: %s on a one-time fee with scope %s", l.ID, sc.Supplier, sc.AppliesTo)
+		}
+	}
 }

@@ -2,10 +2,11 @@ package invoice
 
 import (
 	"fmt"
-
-	"github.com/ensemble-commerce/ensemble"
 	"strings"
 	"time"
+
+	"github.com/ensemble-commerce/ensemble"
+	"github.com/ensemble-commerce/ensemble/catalog"
 )
 
 // Explain answers "why is this line this amount" in readable text, from
@@ -13,7 +14,10 @@ import (
 // came from (subscription, item, offer version, charge, price model), the
 // quantity and usage aggregate it rated, the full-cycle rating by tier, the
 // proration (basis, fractions and the two rounded cumulative amounts it is
-// the difference of), each discount, the tax rule, and the totals.
+// the difference of), each discount, the tax rule, and the totals; for a
+// bundle line, each supplier cost that applied (its ratio, or its fixed
+// amount, quantity, proration and any conversion, and the scope that made
+// it apply) and each that did not, with the scope that left it out.
 func Explain(l Line) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "%s: %s\n", l.ID, l.Description)
@@ -120,12 +124,66 @@ func Explain(l Line) string {
 		fmt.Fprintf(&b, "  no tax: %s\n", l.Tax)
 	}
 	fmt.Fprintf(&b, "  net %s + tax %s = total %s\n", l.Net, l.Tax, l.Total)
-	if len(l.SupplierCosts) > 0 {
-		for _, c := range l.SupplierCosts {
-			fmt.Fprintf(&b, "  supplier %s (%s): %s\n", c.Supplier, c.Offer, c.Cost)
+	for _, c := range l.SupplierCosts {
+		fmt.Fprintf(&b, "  supplier %s (%s): %s (applies to %s)\n", c.Supplier, c.Offer, costFormula(l, c), scopeText(c))
+	}
+	for _, c := range l.CostsNotApplied {
+		what := c.Ratio.Percent()
+		if c.Ratio.IsZero() {
+			what = "fixed " + c.Fixed.String() + " a unit"
 		}
+		fmt.Fprintf(&b, "  supplier %s (%s), %s: not applied to charge %s (%s): applies to %s\n",
+			c.Supplier, c.Offer, what, l.Charge, chargeKind(l.Kind), scopeText(c))
 	}
 	return b.String()
+}
+
+// costFormula writes how a supplier cost on l was computed, from what the
+// line records: "55% of the net = EUR 137.49", "fixed EUR 5.00 a unit × 2 ×
+// 16/31 = EUR 5.16", or, converted, "fixed USD 12.35 a unit × 2 = USD 24.70,
+// at 0.9234 EUR per USD (rounded once) = EUR 22.81".
+func costFormula(l Line, c catalog.SupplierCost) string {
+	if !c.Ratio.IsZero() {
+		return fmt.Sprintf("%s of the net = %s", c.Ratio.Percent(), c.Cost)
+	}
+	f := fmt.Sprintf("fixed %s a unit × %s", c.Fixed, l.Quantity)
+	if p := l.Proration; p != nil && l.Kind == KindRecurring {
+		f += " × " + p.Fraction.String()
+	}
+	if !c.Rate.IsZero() {
+		return fmt.Sprintf("%s = %s, at %s %s per %s (rounded once) = %s", f, c.Source, c.Rate, c.Cost.Currency(), c.Source.Currency(), c.Cost)
+	}
+	return f + " = " + c.Cost.String()
+}
+
+// scopeText says which charges a component's cost applies to.
+func scopeText(c catalog.SupplierCost) string {
+	fixed := c.Ratio.IsZero()
+	switch a := c.AppliesTo; a.Scope {
+	case catalog.CostRecurring:
+		if fixed {
+			return "recurring charges, the default"
+		}
+		return "recurring and usage charges, the default"
+	case catalog.CostAll:
+		if fixed {
+			return "all charges: recurring and one-time (a fixed cost is per unit, never on usage)"
+		}
+		return "all charges"
+	default:
+		return "charges " + strings.Trim(a.String(), "[]")
+	}
+}
+
+// chargeKind names the type of charge a line of kind k bills.
+func chargeKind(k LineKind) string {
+	switch k {
+	case KindOneTime:
+		return "one-time"
+	case KindUsage, KindUsageAdjustment:
+		return "usage"
+	}
+	return "recurring"
 }
 
 func day(t time.Time) string {

@@ -92,9 +92,19 @@ type Line struct {
 	// CreditedInvoice is, for a credit-note line, the invoice of Credits.
 	CreditedInvoice InvoiceID `json:"credited_invoice,omitempty"`
 	// SupplierCosts is what each supplier of a bundle is owed for a line
-	// with a positive Net (catalog.Catalog.SupplierCosts on Net). Credits
-	// carry none: settlement reverses the credited line's entries instead.
+	// with a positive Net (catalog.Catalog.SupplierCosts on Net), for the
+	// components whose cost applies to the line's Charge and comes to more
+	// than zero; each records its ratio or fixed amount, its scope
+	// (AppliesTo) and, for a cost in another currency, the amount in that
+	// currency and the rate it was converted at. Credits carry none:
+	// settlement reverses the credited line's entries instead.
 	SupplierCosts []catalog.SupplierCost `json:"supplier_costs,omitempty"`
+	// CostsNotApplied lists the bundle's components whose cost does not
+	// apply to the line's Charge (a ratio cost on a one-time fee, by
+	// default), with a zero Cost and the scope that left them out, so that
+	// Explain says which costs applied and which did not. Settlement
+	// ignores it.
+	CostsNotApplied []catalog.SupplierCost `json:"costs_not_applied,omitempty"`
 	// Refs are the trace references of the line, sorted: subscription item,
 	// offer, charge, price, usage aggregate, credited line, discounts, tax
 	// rule.

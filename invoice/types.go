@@ -295,6 +295,12 @@ type Run struct {
 	// billed — even if the subscription's segments were edited since;
 	// without it, what was billed is recomputed from the segments.
 	Billed []Line `json:"billed,omitempty"`
+	// Rates are the exchange rates of the run: a bundle component's fixed
+	// cost in another currency than the bundle's is converted at the rate
+	// for its pair, exactly and rounded once (catalog.Catalog.SupplierCosts);
+	// a line needing a rate the run lacks fails the build with a
+	// *catalog.RateError naming the pair. At most one rate per pair.
+	Rates catalog.Rates `json:"rates,omitempty"`
 }
 
 // Options configures a Builder. The zero value prorates by exact time, rates

@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/ensemble-commerce/ensemble"
+	"github.com/ensemble-commerce/ensemble/catalog"
 	"github.com/ensemble-commerce/ensemble/usage"
 	"github.com/shopspring/decimal"
 )
@@ -30,6 +31,15 @@ func (b *Builder) validate(ps *ensemble.Problems, run Run, subs []Subscription) 
 	}
 	if run.Basis != nil && !run.Basis.Valid() {
 		ps.Add("run.basis", bad(ErrInvalid, "%d", *run.Basis))
+	}
+	pairs := make(map[[2]ensemble.Currency]bool, len(run.Rates))
+	for k, r := range run.Rates {
+		if err := r.Check(); err != nil {
+			ps.Add(ensemble.Path("run", "rates", k), err)
+		} else if pairs[[2]ensemble.Currency{r.From, r.To}] {
+			ps.Add(ensemble.Path("run", "rates", k), &catalog.RateError{From: r.From, To: r.To, Value: "given twice", Err: catalog.ErrRate})
+		}
+		pairs[[2]ensemble.Currency{r.From, r.To}] = true
 	}
 	refs := lineRefs{subs: subs, byID: make(map[SubscriptionID]int, len(subs))}
 	for i := range subs {

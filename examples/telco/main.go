@@ -298,17 +298,15 @@ func rateCard(p *report.Printer, cat *catalog.Catalog) error {
 		if err != nil {
 			return err
 		}
-		costs, err := cat.SupplierCosts(off.Pin(), price, one, catalog.CostOptions{})
+		costs, err := cat.SupplierCosts(off.Pin(), "sites", price, one, catalog.CostOptions{})
 		if err != nil {
 			return err
 		}
 		p.Line("  %-40s %8s", off.Name+" ("+string(off.ID)+")", price.AmountString())
 		for _, c := range costs.Costs {
 			basis := "fixed per site"
-			for _, comp := range off.Components {
-				if comp.Offer == c.Offer && !comp.Cost.Ratio.IsZero() {
-					basis = comp.Cost.Ratio.Percent() + " of the line"
-				}
+			if !c.Ratio.IsZero() {
+				basis = c.Ratio.Percent() + " of the line"
 			}
 			p.Line("    %-38s %8s   %s", "- "+string(c.Offer)+" to "+c.Supplier, c.Cost.Neg().AmountString(), basis)
 		}
