@@ -88,6 +88,20 @@
 // proportion, the last credit taking exactly the rest, so crediting every
 // line in full returns exactly the invoice's tax.
 //
+// # Bundle supplier costs
+//
+// A bundle line with a positive net records what each supplier is owed
+// (Line.SupplierCosts, from catalog.Catalog.SupplierCosts) for the
+// components whose cost applies to the line's charge: by default a ratio
+// cost applies to recurring and usage lines and a fixed cost to recurring
+// lines, so a one-time fee carries no supplier cost unless the bundle's
+// applies_to says so (see package catalog, "Bundle costs"). The components
+// left out are kept in Line.CostsNotApplied, and Explain says for each
+// component whether it applied, how much and why. A fixed cost on a
+// prorated recurring line is prorated with it and rounded once; a fixed
+// cost in another currency is converted at the run's Run.Rates, and a
+// missing rate fails the build with a *catalog.RateError naming the pair.
+//
 // # Orders
 //
 // FromOrder converts an order (package order) into a Subscription: its
@@ -97,5 +111,5 @@
 // # Settlement
 //
 // Settlement reads each Line's ID, Date, Net, Tax, Currency, Pin, Charge,
-// Quantity, Customer, SupplierCosts, Credits and Refs.
+// Quantity, Customer, SupplierCosts, Credits and Refs (not CostsNotApplied).
 package invoice
