@@ -3,8 +3,10 @@
 //
 // For a random small ecosystem drawn with pgregory.net/rapid — a partner
 // network whose reseller chain has a random depth; a catalog with two
-// bundles (a recurring per-seat charge, supplier components at a ratio and
-// at a fixed wholesale cost) and a usage-priced add-on (graduated or
+// bundles (a recurring per-seat charge and a one-time setup fee, supplier
+// components at a ratio and at a fixed wholesale cost, perhaps in USD at a
+// drawn exchange rate, each applying to the charges a drawn applies_to
+// names) and a usage-priced add-on (graduated or
 // volume); a few orders, for customers taxed, exempt or reverse-charged,
 // taken to active with random quantities and random mid-period changes;
 // random usage records, some of February's arriving late; and a split plan
@@ -14,6 +16,10 @@
 // (settlement.FromInvoice, Settler.Settle) and checks, across the packages,
 // that:
 //
+//   - every bundle line lists each component once, as applied or not as
+//     its applies_to says for the line's charge (a one-time fee pays a
+//     supplier only when the scope is all or names it), its supplier costs
+//     never exceed its net, and a converted cost is round(source × rate);
 //   - every sale line's payout entries add up to exactly its settlement
 //     basis (the line's net), and every credit's clawbacks to exactly its
 //     net: invoicing and settlement conserve money;

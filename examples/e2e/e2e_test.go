@@ -38,6 +38,7 @@ type ecosystem struct {
 	gov     *partner.Governance
 	settler *settlement.Settler
 	orders  []order.Order
+	rates   catalog.Rates // the runs' exchange rates
 	records []usage.Record
 	late    []usage.Record // February records that arrive after February was invoiced
 }
@@ -94,18 +95,30 @@ func drawEcosystem(t *rapid.T) *ecosystem {
 	}
 
 	// Catalog: two editions of a bundle, each with a per-seat recurring
-	// charge and two supplier components (a ratio and a fixed cost per
-	// seat), and a usage-priced add-on with graduated tiers.
+	// charge, a per-seat one-time setup fee and two supplier components (a
+	// ratio and a fixed cost per seat, perhaps in USD), each applying to
+	// the charges a drawn applies_to names (the default leaves the setup
+	// fee out), and a usage-priced add-on with graduated tiers.
 	var cat strings.Builder
 	cat.WriteString("offers:\n")
 	for _, id := range []string{"comp-a", "comp-b"} {
 		fmt.Fprintf(&cat, "  - {id: %s, version: 1, name: %s, kind: product, currency: EUR, effective_from: 2026-01-01T00:00:00Z}\n", id, id)
 	}
 	eco := &ecosystem{}
+	// The run's USD → EUR rate, for fixed costs owed in USD.
+	eco.rates = catalog.Rates{{From: ensemble.MustCurrency("USD"), To: ensemble.MustCurrency("EUR"),
+		Rate: ensemble.RatioFromDecimal(decimal.New(rapid.Int64Range(5000, 11000).Draw(t, "usd_eur_rate_bp"), -4))}}
 	for _, id := range []string{"suite", "suite-plus"} {
 		price := cents(t, 100, 9999, id+"_seat_price")
+		setup := cents(t, 100, 9999, id+"_setup_price")
 		ratio := rapid.IntRange(0, 40).Draw(t, id+"_cost_ratio_percent")
+		ratioScope := rapid.SampledFrom([]string{"", ", applies_to: all", ", applies_to: [setup]", ", applies_to: [seats]"}).Draw(t, id+"_cost_ratio_applies_to")
 		fixed := cents(t, 0, 50, id+"_cost_fixed")
+		fixedScope := rapid.SampledFrom([]string{"", ", applies_to: all", ", applies_to: [setup]"}).Draw(t, id+"_cost_fixed_applies_to")
+		if rapid.Bool().Draw(t, id+"_cost_fixed_in_usd") {
+			fixedScope += ", currency: USD"
+			fixed = cents(t, 0, 30, id+"_cost_fixed_usd")
+		}
 		fmt.Fprintf(&cat, `  - id: %s
     version: 1
     name: %s
@@ -115,10 +128,11 @@ func drawEcosystem(t *rapid.T) *ecosystem {
     attributes: {tax_code: saas}
     charges:
       - {id: seats, name: Seats, type: recurring, cadence: {unit: monthly}, timing: in_advance, price: {model: per_unit, amount: "%s"}}
+      - {id: setup, name: Setup, type: one_time, price: {model: per_unit, amount: "%s"}}
     components:
-      - {offer: comp-a, supplier: supplier-a, cost: {ratio: "%d%%"}}
-      - {offer: comp-b, supplier: supplier-b, cost: {fixed: "%s"}}
-`, id, id, price, ratio, fixed)
+      - {offer: comp-a, supplier: supplier-a, cost: {ratio: "%d%%"%s}}
+      - {offer: comp-b, supplier: supplier-b, cost: {fixed: "%s"%s}}
+`, id, id, price, setup, ratio, ratioScope, fixed, fixedScope)
 	}
 	fmt.Fprintf(&cat, `  - id: metered
     version: 1
@@ -354,7 +368,7 @@ func bill(t *rapid.T, eco *ecosystem) *books {
 	}
 	var after time.Time
 	for _, at := range []time.Time{day(2, 1, 0), day(3, 1, 0), day(4, 1, 0)} {
-		run := invoice.Run{After: after, At: at, Usage: rep.Aggregates}
+		run := invoice.Run{After: after, At: at, Usage: rep.Aggregates, Rates: eco.rates}
 		if at.Equal(day(4, 1, 0)) {
 			run.Late = late
 		}
@@ -426,6 +440,53 @@ func checkLinesConserve(t *rapid.T, bk *books) {
 		got := sum(t, byLine[l.ID]...)
 		if !same(t, got, l.Amount) {
 			t.Fatalf("line %s (credits %q): entries add up to %s, want its net %s", l.ID, l.Credits, got, l.Amount)
+		}
+	}
+}
+
+// checkSupplierCosts: on every invoice line of a bundle, each component is
+// listed once, as applied or not as its applies_to says for the line's
+// charge (a one-time fee carries a cost only when the scope is all or names
+// it), the costs applied never exceed the line's net, and a cost converted
+// from USD is round(Source × the run's rate).
+func checkSupplierCosts(t *rapid.T, eco *ecosystem, bk *books) {
+	for _, inv := range bk.invoices {
+		for _, l := range inv.Lines {
+			if len(l.SupplierCosts) == 0 && len(l.CostsNotApplied) == 0 {
+				continue
+			}
+			o, err := eco.catalog.Offer(l.Pin)
+			if err != nil {
+				t.Fatal(err)
+			}
+			ch, err := eco.catalog.Charge(l.Pin, l.Charge)
+			if err != nil {
+				t.Fatal(err)
+			}
+			applied := map[string]bool{}
+			var costs []ensemble.Money
+			for _, c := range l.SupplierCosts {
+				applied[c.Supplier] = true
+				costs = append(costs, c.Cost)
+				if !c.Rate.IsZero() {
+					if !c.Rate.Equal(eco.rates[0].Rate) || !same(t, c.Cost, ensemble.MoneyFromDecimal(c.Source.Amount(), c.Cost.Currency()).MulRatio(c.Rate, inv.Mode)) {
+						t.Fatalf("line %s: %s converted at %s to %s", l.ID, c.Source, c.Rate, c.Cost)
+					}
+				}
+			}
+			for _, comp := range o.Components {
+				applies := comp.Cost.AppliesTo.Includes(ch.ID, ch.Type, !comp.Cost.Fixed.IsZero())
+				notApplied := slices.ContainsFunc(l.CostsNotApplied, func(c catalog.SupplierCost) bool { return c.Supplier == comp.Supplier })
+				if applies == notApplied || (!applies && applied[comp.Supplier]) {
+					t.Fatalf("line %s (%s): component %s applies %v, listed as applied %v / not applied %v", l.ID, ch.Type, comp.Supplier, applies, applied[comp.Supplier], notApplied)
+				}
+				if ch.Type == catalog.OneTime && applied[comp.Supplier] && comp.Cost.AppliesTo.Scope == catalog.CostRecurring {
+					t.Fatalf("line %s: the one-time fee pays %s under the default scope", l.ID, comp.Supplier)
+				}
+			}
+			if c, err := sum(t, costs...).Cmp(l.Net); err != nil || c > 0 {
+				t.Fatalf("line %s: supplier costs %s above the net %s (%v)", l.ID, sum(t, costs...), l.Net, err)
+			}
 		}
 	}
 }
@@ -729,6 +790,7 @@ func TestInvoicingAndSettlementConserveMoney(t *testing.T) {
 	rapid.Check(t, func(t *rapid.T) {
 		eco := drawEcosystem(t)
 		bk := bill(t, eco)
+		checkSupplierCosts(t, eco, bk)
 		checkLinesConserve(t, bk)
 		checkTraces(t, bk)
 		checkTotals(t, bk)
