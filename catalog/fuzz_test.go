@@ -35,6 +35,9 @@ func checkLoaded(t *testing.T, c *catalog.Catalog) {
 			if err != nil {
 				t.Fatal(err)
 			}
+			if o.Kind == catalog.Bundle {
+				checkBundleCosts(t, c, o)
+			}
 			for _, ch := range o.Charges {
 				r, err := c.Rater(pin, ch.ID)
 				if err != nil {
@@ -60,6 +63,40 @@ func checkLoaded(t *testing.T, c *catalog.Catalog) {
 	}
 }
 
+// checkBundleCosts: on every charge of bundle o, SupplierCosts either fails
+// with a typed error (a missing rate, a quantity out of range) or splits the
+// retail amount into costs and a margin that add back to it, listing every
+// component once.
+func checkBundleCosts(t *testing.T, c *catalog.Catalog, o catalog.Offer) {
+	cur, err := c.Currency(o.Pin())
+	if err != nil {
+		t.Fatal(err)
+	}
+	retail := ensemble.MoneyFromMinor(12345, cur)
+	for _, ch := range o.Charges {
+		costs, err := c.SupplierCosts(o.Pin(), ch.ID, retail, decimal.New(3, 0), catalog.CostOptions{})
+		var re *catalog.RateError
+		if errors.As(err, &re) || errors.Is(err, catalog.ErrOutOfRange) {
+			continue
+		}
+		if err != nil {
+			t.Fatalf("supplier costs of %s charge %s: %v", o.Pin(), ch.ID, err)
+		}
+		if len(costs.Costs)+len(costs.NotApplied) != len(o.Components) {
+			t.Fatalf("%s charge %s: %d costs and %d not applied for %d components", o.Pin(), ch.ID, len(costs.Costs), len(costs.NotApplied), len(o.Components))
+		}
+		total := costs.Margin
+		for _, sc := range costs.Costs {
+			if total, err = total.Add(sc.Cost); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if !total.Equal(retail) {
+			t.Fatalf("%s charge %s: costs and margin add up to %s, not %s", o.Pin(), ch.ID, total, retail)
+		}
+	}
+}
+
 func FuzzLoad(f *testing.F) {
 	f.Add([]byte(`{"offers":[{"id":"s","version":1,"currency":"EUR","effective_from":"2026-01-01T00:00:00Z","charges":[` +
 		`{"id":"g","type":"usage","meter":"gb","price":{"model":"graduated","minimum_spend":"3","tiers":[{"up_to":"10","unit_amount":"0.1","flat_amount":"1"},{"unit_amount":"0.05"}]}}]}]}`))
@@ -71,6 +108,11 @@ func FuzzLoad(f *testing.F) {
 		`"tiers":[{"up_to":"5","flat_amount":"100"},{"up_to":"10","flat_amount":"50"},{"up_to":"15","unit_amount":"5"},{"unit_amount":"1","block_size":"0.25"}]}}]}]}`))
 	f.Add([]byte(`{"offers":[{"id":"a","version":1,"currency":"JPY","effective_from":"2026-01-01T00:00:00Z","charges":[{"id":"c","type":"usage","meter":"m","price":{"model":"package","amount":"7","package_size":"2.5","package_rounding":"down"}}]}]}`))
 	f.Add([]byte(`{"offers":[{"id":"b","version":1,"kind":"bundle","currency":"KWD","effective_from":"2026-01-01T00:00:00Z","components":[{"offer":"b","supplier":"s","cost":{"ratio":"1/3"}}]}]}`))
+	f.Add([]byte(`{"offers":[{"id":"p","version":1,"currency":"EUR","effective_from":"2026-01-01T00:00:00Z"},` +
+		`{"id":"b","version":1,"kind":"bundle","currency":"EUR","effective_from":"2026-01-01T00:00:00Z","charges":[` +
+		`{"id":"fee","type":"one_time","price":{"model":"flat","amount":"500"}},{"id":"m","type":"recurring","cadence":{"unit":"monthly"},"timing":"in_advance","price":{"model":"flat","amount":"9.99"}}],` +
+		`"components":[{"offer":"p","supplier":"s","cost":{"ratio":"55%","applies_to":"all"}},{"offer":"p","supplier":"t","cost":{"fixed":"1.5","currency":"USD","applies_to":["fee"]}},` +
+		`{"offer":"p","supplier":"u","cost":{"ratio":"1/3"}}]}]}`))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		c, err := catalog.Load(data)
 		if err != nil {
