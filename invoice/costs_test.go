@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/go-cmp/cmp"
 	"github.com/shopspring/decimal"
 	"github.com/stretchr/testify/require"
 	"pgregory.net/rapid"
@@ -152,7 +153,14 @@ func TestSupplierCostsOtherCurrency(t *testing.T) {
 	s := sub("s1", date(2026, 3, 1), item("i1", seg(date(2026, 3, 16), time.Time{}, pin("ai", 1), "2")))
 	usd := ensemble.MustCurrency("USD")
 	rates := catalog.Rates{{From: usd, To: eur, Rate: ensemble.MustRatio("0.9234")}}
-	inv := build1(t, b, invoice.Run{At: date(2026, 3, 16), Rates: rates}, s)
+	run := invoice.Run{At: date(2026, 3, 16), Rates: rates}
+	roundTrip(t, run)
+	in, err := invoice.DecodeInput([]byte(`{"run":{"at":"2026-03-16T00:00:00Z","rates":[{"from":"USD","to":"EUR","rate":"0.9234"}]},"subscriptions":[]}`))
+	require.NoError(t, err)
+	if d := cmp.Diff(run, in.Run, cmpOpts); d != "" {
+		t.Fatalf("a host's run with rates decodes (-want +got):\n%s", d)
+	}
+	inv := build1(t, b, run, s)
 	require.Len(t, inv.Lines, 1)
 	l := inv.Lines[0]
 	require.Equal(t, "41.29", l.Net.AmountString())
