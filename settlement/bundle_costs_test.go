@@ -86,6 +86,13 @@ offers:
 					requireMoney(t, got[p], eur(w), "%s: %s", l.Charge, p)
 				}
 				requireMoney(t, sumEntries(mine, settlement.KindEarning, settlement.KindSupplierCost), l.Amount, "%s: the entries add up to the net", l.Charge)
+				if l.Charge == "onboarding" {
+					// A one-time fee is delivered at an instant: its
+					// service period is empty, [Mar 1, Mar 1), and valid.
+					for _, e := range mine {
+						require.True(t, e.Service.Start.Equal(at) && e.Service.End.Equal(at), "entry %s: %v", e.ID, e.Service)
+					}
+				}
 			}
 		})
 	}
