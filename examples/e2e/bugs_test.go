@@ -216,3 +216,70 @@ func TestFullCreditNoteAfterProrationCredit(t *testing.T) {
 		}
 	}
 }
+
+// TestOneTimeFeeSettles: a bundle's one-time setup fee of EUR 5.00 with a
+// 40% supplier cost. The fee's invoice line covers an instant, Period
+// [Feb 1, Feb 1), and settlement refused that empty service period with
+// ErrInvalidLine, so no one-time fee could be settled (found when the
+// property began drawing setup fees; fixed in settlement: a service period
+// may be empty). By default the fee pays the supplier nothing: the platform
+// gets 30% of 5.00 = 1.50 and the seller 3.50.
+func TestOneTimeFeeSettles(t *testing.T) {
+	net, err := partner.LoadNetwork([]byte(smallNetwork))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cat, err := catalog.LoadYAML([]byte(`
+offers:
+  - {id: comp-b, version: 1, name: comp-b, kind: product, currency: EUR, effective_from: 2026-01-01T00:00:00Z}
+  - id: suite
+    version: 1
+    kind: bundle
+    currency: EUR
+    effective_from: 2026-01-01T00:00:00Z
+    charges:
+      - {id: setup, type: one_time, price: {model: flat, amount: "5.00"}}
+    components:
+      - {offer: comp-b, supplier: supplier-b, cost: {ratio: "40%"}}
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	plans, err := settlement.ParsePlans([]byte(smallPlan))
+	if err != nil {
+		t.Fatal(err)
+	}
+	settler, err := settlement.New(settlement.Config{Plans: plans, Network: net})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := invoice.NewBuilder(cat, invoice.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sub := invoice.Subscription{ID: "ord-1", Customer: invoice.Customer{ID: "c1", Region: "NL"}, Currency: ensemble.MustCurrency("EUR"), Anchor: day(2, 1, 0),
+		Items: []invoice.Item{{ID: "l1", Segments: []invoice.Segment{{Start: day(2, 1, 0), Pin: catalog.Pin{Offer: "suite", Version: 1}, Quantity: decimal.NewFromInt(1)}}}}}
+	invs, err := b.Build(invoice.Run{At: day(2, 1, 0)}, []invoice.Subscription{sub})
+	if err != nil {
+		t.Fatal(err)
+	}
+	o := order.Order{ID: "ord-1", Customer: order.Customer{ID: "c1", Country: "NL"}, Route: order.Route{Kind: order.RoutePartner, Seller: "seller", Chain: []partner.ID{"seller"}}}
+	lines, err := settlement.FromInvoice(invs[0].Lines, o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := settler.Settle(context.Background(), settlement.State{}, lines)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[partner.ID]string{}
+	for _, e := range res.Entries {
+		if _, twice := got[e.Party]; twice {
+			t.Fatalf("%s paid twice: %v", e.Party, res.Entries)
+		}
+		got[e.Party] = e.Amount.AmountString()
+	}
+	if len(got) != 2 || got["platform"] != "1.50" || got["seller"] != "3.50" {
+		t.Fatalf("the fee settles as %v, want platform 1.50 and seller 3.50 (nothing to supplier-b)", got)
+	}
+}
