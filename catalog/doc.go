@@ -70,7 +70,9 @@
 //     recurring lines (prorated with them, then rounded once). With "all"
 //     or by name it also applies to one-time lines, once per unit. It never
 //     applies to a usage line, which bills no bundle units: "all" leaves
-//     usage charges out, and naming one is a validation error.
+//     usage charges out, and naming one is a validation error. A bundle
+//     with several recurring charges owes a default fixed cost on each of
+//     them: name the charge that counts the bundle units.
 //
 // A charge named in applies_to that the bundle lacks is a validation error
 // (ErrUnknownCharge) naming the bundle, the component and the charge. The
