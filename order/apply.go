@@ -117,9 +117,11 @@ func (o *Order) apply(ev *Event) {
 			o.Billing.Anchor = ev.At
 		}
 		o.Segments = make([]Segment, 0, len(o.Lines))
-		for _, l := range o.Lines {
+		for i := range o.Lines {
+			l := &o.Lines[i]
+			l.Terms = l.Terms.activated(ev.At)
 			o.Segments = append(o.Segments, Segment{ID: segmentID(l.ID, ev.Seq), Line: l.ID, Start: ev.At, Cause: EventActivated,
-				Pin: l.Pin, Quantity: l.Quantity, AddOns: cloneAddOns(l.AddOns), Discount: l.Discount.Ratio})
+				Pin: l.Pin, Quantity: l.Quantity, AddOns: cloneAddOns(l.AddOns), Discount: l.Discount.Ratio, Terms: l.Terms})
 		}
 	case EventSuspended:
 		o.Suspensions = append(o.Suspensions, Suspension{From: ev.At, Reason: ev.Reason})
@@ -246,7 +248,7 @@ func (o *Order) applyChange(ch *Change, seq int) {
 		return
 	}
 	seg := Segment{ID: segmentID(l.ID, seq), Line: l.ID, Start: ch.EffectiveAt, End: o.Segments[last].End, Cause: EventChanged, Change: ch.Kind,
-		Pin: l.Pin, Quantity: l.Quantity, AddOns: cloneAddOns(l.AddOns), Discount: l.Discount.Ratio}
+		Pin: l.Pin, Quantity: l.Quantity, AddOns: cloneAddOns(l.AddOns), Discount: l.Discount.Ratio, Terms: l.Terms}
 	if o.Segments[last].Start.Equal(ch.EffectiveAt) {
 		if last == 0 || o.Segments[last-1].Line != ch.Line {
 			// The line's first segment: it keeps what opened the line.
@@ -339,7 +341,7 @@ func eventAllowed(o *Order, ev *Event) bool {
 // addLine adds a line and opens its first segment, keeping lines sorted by
 // ID and segments by line then start.
 func (o *Order) addLine(ch *Change, seq int) {
-	l := Line{ID: ch.Line, Pin: ch.Pin, Quantity: ch.Quantity, AddOns: cloneAddOns(ch.AddOns)}
+	l := Line{ID: ch.Line, Pin: ch.Pin, Quantity: ch.Quantity, AddOns: cloneAddOns(ch.AddOns), Terms: ch.Terms.activated(ch.EffectiveAt)}
 	if ch.Discount != nil {
 		l.Discount = *ch.Discount
 		l.Discount.Approval = cloneApproval(ch.Discount.Approval)
@@ -351,12 +353,21 @@ func (o *Order) addLine(ch *Change, seq int) {
 		end = o.Cancellation.EffectiveAt
 	}
 	seg := Segment{ID: segmentID(l.ID, seq), Line: l.ID, Start: ch.EffectiveAt, End: end, Cause: EventChanged, Change: ChangeAddLine,
-		Pin: l.Pin, Quantity: l.Quantity, AddOns: cloneAddOns(l.AddOns), Discount: l.Discount.Ratio}
+		Pin: l.Pin, Quantity: l.Quantity, AddOns: cloneAddOns(l.AddOns), Discount: l.Discount.Ratio, Terms: l.Terms}
 	j := slices.IndexFunc(o.Segments, func(s Segment) bool { return s.Line > l.ID })
 	if j < 0 {
 		j = len(o.Segments)
 	}
 	o.Segments = slices.Insert(o.Segments, j, seg)
+}
+
+// activated records the line's activation at as its own anchor, when it
+// has one and left it zero.
+func (t LineTerms) activated(at time.Time) LineTerms {
+	if t.OwnAnchor && t.Anchor.IsZero() {
+		t.Anchor = at
+	}
+	return t
 }
 
 // stopLine ends one line's segments at t, as stopSegments does for all.

@@ -72,6 +72,9 @@ type Change struct {
 	// it, which must then be allowed on the new offer); with ChangeAddLine
 	// it is the added line's discount.
 	Discount *Discount `json:"discount,omitempty"`
+	// Terms are the added line's own anchor and term (ChangeAddLine only);
+	// an own anchor left zero is the change's EffectiveAt.
+	Terms LineTerms `json:"terms,omitzero"`
 }
 
 // CancelRequest says when a cancellation takes effect.

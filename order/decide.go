@@ -408,6 +408,7 @@ func (d *decider) change() ([]Event, error) {
 	forbid("add_on", ch.Kind != ChangeRemoveAddOn && ch.AddOn != "")
 	forbid("add_ons", len(ch.AddOns) > 0)
 	forbid("discount", ch.Kind != ChangeOffer && ch.Discount != nil)
+	forbid("terms", !ch.Terms.IsZero())
 	if p.Len() > 0 {
 		return nil, p.Err(subject)
 	}
@@ -505,7 +506,7 @@ func (d *decider) addLine(ch Change, subject string) ([]Event, error) {
 	if ch.AddOn != "" {
 		p.Add("change.add_on", fmt.Errorf("%w: a %s change does not use add_on", ErrNotAllowed, ch.Kind))
 	}
-	l := Line{ID: ch.Line, Pin: ch.Pin, Quantity: ch.Quantity, AddOns: ch.AddOns}
+	l := Line{ID: ch.Line, Pin: ch.Pin, Quantity: ch.Quantity, AddOns: ch.AddOns, Terms: ch.Terms}
 	if ch.Discount != nil {
 		l.Discount = Discount{Ratio: ch.Discount.Ratio, Approval: ch.Discount.Approval}
 	}
@@ -521,6 +522,7 @@ func (d *decider) addLine(ch Change, subject string) ([]Event, error) {
 		return nil, p.Err(subject)
 	}
 	l = checked.Lines[0]
+	ch.Terms = l.Terms
 	c := checker{ctx: d.ctx, env: d.env, order: d.o}
 	if !c.needCatalog() {
 		return nil, c.p.Err(subject)

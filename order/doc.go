@@ -76,7 +76,9 @@
 // # What other packages read
 //
 // Invoicing reads, per line, the Segments (or SegmentsIn a period): each
-// with its pin, quantity, add-ons and discount; plus Billing (anchor, time
+// with its pin, quantity, add-ons, discount and the line's own anchor and
+// term (LineTerms: a line can be billed on its own anniversaries, its anchor
+// recorded at its activation); plus Billing (anchor, time
 // zone), Term (TermAt), ActivatedAt, Cancellation (mode, effective instant,
 // WithinTerm) and Suspensions. Settlement reads the Route: its Kind,
 // Parties (seller, each upline level of the captured Chain, marketplace,

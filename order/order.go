@@ -198,6 +198,35 @@ type Line struct {
 	AddOns []AddOn `json:"add_ons,omitempty"`
 	// Discount is the line's discount; the zero Discount is none.
 	Discount Discount `json:"discount,omitzero"`
+	// Terms gives the line its own billing anchor and contract term; the
+	// zero LineTerms follows the order's Billing and Term.
+	Terms LineTerms `json:"terms,omitzero"`
+}
+
+// LineTerms gives one line its own billing anchor and contract term, apart
+// from the order's: a yearly commitment activated inside a monthly order,
+// billed on its own anniversaries and committed for its own year. The zero
+// value follows the order's Billing.Anchor and has no term of its own.
+// Every segment of the line carries its LineTerms (they never change after
+// the line starts), so invoicing reads them even after the line is removed.
+type LineTerms struct {
+	// OwnAnchor bills the line on cycles stepped from Anchor rather than
+	// from the order's Billing.Anchor (in the order's time zone).
+	OwnAnchor bool `json:"own_anchor,omitempty"`
+	// Anchor is the line's own anchor under OwnAnchor; zero means the
+	// line's activation (the order's activation, or the instant a line
+	// added while active takes effect), which activation records here. An
+	// Anchor without OwnAnchor is invalid.
+	Anchor time.Time `json:"anchor,omitzero"`
+	// Term is the line's own contract term from its activation, such as
+	// one year; the zero Term is none (the order's Term still binds the
+	// order). A term that renews needs a Length.
+	Term Term `json:"term,omitzero"`
+}
+
+// IsZero reports whether t follows the order's anchor and has no term.
+func (t LineTerms) IsZero() bool {
+	return !t.OwnAnchor && t.Anchor.IsZero() && t.Term == (Term{})
 }
 
 // Term is the contract term: how long the customer is committed from
@@ -305,6 +334,10 @@ type Segment struct {
 	Quantity decimal.Decimal `json:"quantity"`
 	AddOns   []AddOn         `json:"add_ons,omitempty"`
 	Discount ensemble.Ratio  `json:"discount,omitzero"`
+	// Terms are the line's own anchor and term (Line.Terms, with the
+	// anchor recorded at the line's activation); zero for a line that
+	// follows the order's.
+	Terms LineTerms `json:"terms,omitzero"`
 }
 
 // Open reports whether the segment has no end yet.

@@ -154,6 +154,7 @@ func checkDraft(p *ensemble.Problems, d *Draft) Draft {
 			}
 		}
 		checkDiscountRatio(p, path+".discount.ratio", l.ID, l.Discount.Ratio)
+		checkLineTerms(p, path+".terms", l.ID, l.Terms)
 	}
 
 	if d.Term.Length.Unit != ensemble.CadenceUnspecified || d.Term.Length.Count != 0 {
@@ -172,6 +173,23 @@ func checkDraft(p *ensemble.Problems, d *Draft) Draft {
 		}
 	}
 	return normalise(d)
+}
+
+// checkLineTerms checks a line's own anchor and term: an anchor needs
+// OwnAnchor, a term a valid length (a renewal alone is no term).
+func checkLineTerms(p *ensemble.Problems, path string, line LineID, t LineTerms) {
+	if !t.Anchor.IsZero() && !t.OwnAnchor {
+		p.Add(path+".anchor", &LineError{Line: line, Value: t.Anchor.UTC().Format(time.RFC3339),
+			Err: fmt.Errorf("%w: an anchor without own_anchor", ErrInvalid)})
+	}
+	if t.Term == (Term{}) {
+		return
+	}
+	if t.Term.Length == (ensemble.Cadence{}) {
+		p.Add(path+".term.length", &LineError{Line: line, Err: fmt.Errorf("%w: a term that renews needs a length", ErrRequired)})
+	} else if err := t.Term.Length.Validate(); err != nil {
+		p.Add(path+".term.length", &LineError{Line: line, Value: t.Term.Length.String(), Err: fmt.Errorf("%w: %w", ErrInvalid, err)})
+	}
 }
 
 func checkPin(p *ensemble.Problems, path string, pin catalog.Pin) {
@@ -214,6 +232,9 @@ func normalise(d *Draft) Draft {
 		}
 		sortAddOns(l.AddOns)
 		l.Discount = Discount{Ratio: l.Discount.Ratio, Approval: cloneApproval(l.Discount.Approval)}
+		if !l.Terms.Anchor.IsZero() {
+			l.Terms.Anchor = l.Terms.Anchor.UTC()
+		}
 		n.Lines[i] = l
 	}
 	slices.SortStableFunc(n.Lines, func(a, b Line) int { return strings.Compare(string(a.ID), string(b.ID)) })
