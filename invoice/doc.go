@@ -26,6 +26,16 @@
 // and usage charges at its end, one-time fees at activation (the first
 // instant their offer appears on the item).
 //
+// An item can have its own anchor (Item.Anchor) and contract term
+// (Item.Term): its charges are then billed on cycles stepped from its own
+// anchor, in the subscription's time zone, and prorated only by its own
+// changes. A yearly commitment activated on March 17 inside a monthly
+// subscription anchored on the 1st, anchored at its activation, bills a
+// whole year from March 17 and renews on March 17; its upgrades are
+// prorated on that year and its end credits that year's unused part. The
+// subscription's cycles still govern its other items, discount durations and
+// the minimum commitment. Items follow the subscription's anchor by default.
+//
 // # Rounding
 //
 // Amounts stay exact (decimals and ensemble.Ratio fractions) until each
@@ -105,8 +115,9 @@
 // # Orders
 //
 // FromOrder converts an order (package order) into a Subscription: its
-// lines become items, its segments theirs. FromOrderWith can leave the
-// stretches an order was suspended out.
+// lines become items, its segments theirs, a line's own anchor and term
+// (order.LineTerms) the item's. FromOrderWith can leave the stretches an
+// order was suspended out.
 //
 // # Settlement
 //

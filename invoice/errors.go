@@ -60,6 +60,39 @@ func (e *LineError) Error() string {
 // Unwrap returns the condition.
 func (e *LineError) Unwrap() error { return e.Err }
 
+// TermError reports an item's own billing anchor or contract term that
+// cannot be billed, naming the subscription, the item and the field. It
+// arrives inside the *ensemble.ValidationError of Build and Validate, at the
+// item's path, and wraps its condition (ErrInvalid).
+type TermError struct {
+	// Subscription and Item name the item.
+	Subscription SubscriptionID
+	Item         ItemID
+	// Field is the offending field: "anchor", "term.length" or
+	// "term.auto_renew".
+	Field string
+	// Value is the offending value, cut to 64 bytes; it may be empty.
+	Value string
+	// Err is the condition.
+	Err error
+}
+
+// Error writes `invoice: subscription "s" item "i": <field>: <condition>: <value>`.
+func (e *TermError) Error() string {
+	v := e.Value
+	if len(v) > 64 {
+		v = v[:64] + "..."
+	}
+	msg := fmt.Sprintf("invoice: subscription %q item %q: %s: %v", e.Subscription, e.Item, e.Field, e.Err)
+	if v != "" {
+		msg += ": " + v
+	}
+	return msg
+}
+
+// Unwrap returns the condition.
+func (e *TermError) Unwrap() error { return e.Err }
+
 // valueError wraps a condition with the offending value.
 type valueError struct {
 	err   error

@@ -33,12 +33,15 @@ type gen struct {
 	cur   ensemble.Currency
 	mode  ensemble.RoundingMode
 	cad   ensemble.Cadence
-	from  time.Time // cycles overlapping [from, At] are computed
-	limit time.Time // At + 1ns
-	ps    *ensemble.Problems
-	idx   int // the subscription's index, for problem paths
-	lines []Line
-	wins  map[*Discount]window
+	// anchor is the anchor of the item being built: its own (Item.Anchor)
+	// or the subscription's.
+	anchor time.Time
+	from   time.Time // cycles overlapping [from, At] are computed
+	limit  time.Time // At + 1ns
+	ps     *ensemble.Problems
+	idx    int // the subscription's index, for problem paths
+	lines  []Line
+	wins   map[*Discount]window
 	// all keeps lines due outside the run (a commitment needs every line
 	// of its cycles); otherwise they are not computed.
 	all     bool
@@ -505,6 +508,13 @@ const maxCached = 4096
 func (g *gen) item(idx int, it *Item, aggs []usage.Aggregate, late []LateUsage) {
 	at := idx
 	g.itemRef = ensemble.Ref{Kind: RefItem, ID: string(g.s.ID) + "/" + string(it.ID)}
+	// The item's cycles step from its own anchor, if it has one; so does a
+	// thirty-day basis.
+	g.anchor = g.s.Anchor
+	if !it.Anchor.IsZero() {
+		g.anchor = it.Anchor
+	}
+	g.popts.Anchor = g.anchor
 	segs := g.segments(it)
 	g.arena.resetPieces()
 	sts := g.streams(it)
@@ -573,7 +583,7 @@ func (g *gen) recurring(it *Item, st *stream, at int) {
 		return
 	}
 	advance := first.ch.timing != catalog.InArrears
-	err := cycles(cad, g.s.Anchor, start, end, g.loc, func(c ensemble.Period) bool {
+	err := cycles(cad, g.anchor, start, end, g.loc, func(c ensemble.Period) bool {
 		if advance {
 			g.advance(it, st, c, at)
 		} else {
@@ -760,7 +770,7 @@ func (g *gen) idleUsage(it *Item, st *stream, segs []Segment, aggs []usage.Aggre
 		return
 	}
 	meter := usage.MeterID(first.ch.meter)
-	err := cycles(cad, g.s.Anchor, start, end, g.loc, func(c ensemble.Period) bool {
+	err := cycles(cad, g.anchor, start, end, g.loc, func(c ensemble.Period) bool {
 		for k := range aggs {
 			if aggs[k].Meter == meter && aggs[k].Period.Start.Equal(c.Start) {
 				return true
@@ -826,8 +836,8 @@ func (g *gen) usageLine(it *Item, segs []Segment, agg *usage.Aggregate, late *us
 	if cad == (ensemble.Cadence{}) {
 		cad = g.cad
 	}
-	if c, _, err := cad.PeriodAt(g.s.Anchor, pd.Start, g.loc); err != nil || !c.Equal(pd) {
-		g.ps.Add(g.itemPath(at), fmt.Errorf("%w: usage of meter %q: %s is not a %s cycle from the anchor", ErrInvalid, agg.Meter, pd, cad))
+	if c, _, err := cad.PeriodAt(g.anchor, pd.Start, g.loc); err != nil || !c.Equal(pd) {
+		g.ps.Add(g.itemPath(at), fmt.Errorf("%w: usage of meter %q: %s is not a %s cycle from the item's anchor %s", ErrInvalid, agg.Meter, pd, cad, fmtTime(g.anchor)))
 		return
 	}
 	ropts := catalog.RateOptions{Rounding: g.b.opts.Rating, Mode: g.mode}
@@ -889,6 +899,8 @@ func (g *gen) commitment() {
 	if cm == nil || cm.Minimum.IsZero() {
 		return
 	}
+	// The commitment's cycles are the subscription's, whatever the items'.
+	g.popts.Anchor = g.s.Anchor
 	// The commitment runs from the first activation to the cancellation,
 	// or to the end of the last item when every item has ended.
 	var act, stop time.Time

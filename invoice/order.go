@@ -11,7 +11,10 @@ import (
 // FromOrder is the invoice's view of an order: a Subscription whose items are
 // the order's lines, whose segments are the order's segments (pin, quantity,
 // add-ons and discount over [start, end)), with the order's billing anchor and
-// time zone and its customer's tax treatment. Each item's usage line is
+// time zone and its customer's tax treatment. A line with terms of its own
+// (order.LineTerms, read from its segments) becomes an item with its own
+// Anchor (under OwnAnchor; the line's activation when none was recorded)
+// and Term. Each item's usage line is
 // order.Order.LineRef, the reference usage records carry. A cancellation ends
 // the subscription where the order says its lines stop.
 //
@@ -49,7 +52,15 @@ func FromOrder(o order.Order) (Subscription, error) {
 	for _, s := range o.Segments { // sorted by line, then start
 		if !seen[s.Line] {
 			seen[s.Line] = true
-			sub.Items = append(sub.Items, Item{ID: ItemID(s.Line), UsageLine: usage.LineRef(o.LineRef(s.Line))})
+			it := Item{ID: ItemID(s.Line), UsageLine: usage.LineRef(o.LineRef(s.Line)),
+				Term: Term{Length: s.Terms.Term.Length, AutoRenew: s.Terms.Term.AutoRenew}}
+			if s.Terms.OwnAnchor {
+				it.Anchor = s.Terms.Anchor
+				if it.Anchor.IsZero() {
+					it.Anchor = s.Start // the line's activation
+				}
+			}
+			sub.Items = append(sub.Items, it)
 		}
 		item := &sub.Items[len(sub.Items)-1]
 		seg := Segment{Start: s.Start, End: s.End, Pin: s.Pin, Quantity: s.Quantity, Discount: s.Discount}

@@ -146,6 +146,59 @@ type Item struct {
 	// UsageLine is the line reference its usage records carry (usage.LineRef);
 	// empty means "subscription/item".
 	UsageLine usage.LineRef `json:"usage_line,omitempty"`
+	// Anchor gives the item its own billing anchor; zero means the
+	// subscription's Anchor. The item's recurring and usage charges are then
+	// billed on cycles of their cadence stepped from this instant, read in
+	// the subscription's TimeZone (clamping month ends, as
+	// Subscription.Anchor is), and prorated only by the item's own changes:
+	// its segments and its end. Set it to the first segment's start to bill
+	// the item on the anniversaries of its activation (Kill Bill's
+	// subscription billing alignment): a yearly charge activated on March
+	// 17 inside a subscription anchored on the 1st bills one whole year from
+	// March 17, not the 349/365 of a year up to the next anchor. The item's
+	// usage aggregates have its own cycles as periods (give usage.Line the
+	// same anchor). Discount durations, the minimum commitment and the
+	// run's commitment cycles keep the subscription's cycles; a thirty-day
+	// basis (ensemble.ProrateThirtyDayMonth) counts months from the item's
+	// anchor. An anchor so far from the item's segments that its cycles
+	// cannot be stepped is a *TermError.
+	Anchor time.Time `json:"anchor,omitzero"`
+	// Term is the item's own contract term, from its activation (the first
+	// segment's start); the zero Term is none. It does not change how the
+	// item is billed: cycles come from the charges' cadences and Anchor.
+	Term Term `json:"term,omitzero"`
+}
+
+// Term is a contract term: how long the customer committed to an item,
+// from its activation (the start of its first segment), stepped in the
+// subscription's time zone like billing cycles (ensemble.Cadence, clamping
+// month ends). The zero Term is no commitment. A term that does not renew
+// leaves the item running uncommitted after its end. A Term with a
+// renewal but no Length, or an invalid Length, is a *TermError.
+type Term struct {
+	// Length is the term, such as ensemble.Every(1, ensemble.Yearly) or
+	// ensemble.Every(24, ensemble.Monthly); zero means no term.
+	Length ensemble.Cadence `json:"length,omitzero"`
+	// AutoRenew renews the term for another Length at each end.
+	AutoRenew bool `json:"auto_renew,omitempty"`
+}
+
+// IsZero reports whether t is no term.
+func (t Term) IsZero() bool { return t == Term{} }
+
+// At returns the term holding instant x of an item activated at start, in
+// loc (nil: UTC): [start + n·Length, start + (n+1)·Length). It reports false
+// when there is no term, x is before start, or x lies after a term that does
+// not renew.
+func (t Term) At(start, x time.Time, loc *time.Location) (ensemble.Period, bool) {
+	if t.Length == (ensemble.Cadence{}) || x.Before(start) {
+		return ensemble.Period{}, false
+	}
+	p, n, err := t.Length.PeriodAt(start, x, loc)
+	if err != nil || (n > 0 && !t.AutoRenew) {
+		return ensemble.Period{}, false
+	}
+	return ensemble.Period{Start: p.Start.UTC(), End: p.End.UTC()}, true
 }
 
 // Segment is one state of an item over [Start, End).

@@ -1,6 +1,8 @@
 package invoice
 
 import (
+	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -103,6 +105,7 @@ func (b *Builder) validate(ps *ensemble.Problems, run Run, subs []Subscription) 
 			}
 			b.validateDiscounts(ps, func() string { return ia() + ".discounts" }, s, it.Discounts, itemIDs)
 			b.validateSegments(ps, ia, s, it)
+			b.validateTerms(ps, ia, s, it)
 		}
 		if s.Commitment != nil && s.Commitment.Minimum.Sign() < 0 {
 			ps.Add(at()+".commitment.minimum", bad(ErrNegative, "%s", s.Commitment.Minimum))
@@ -317,4 +320,71 @@ func (b *Builder) validateDiscounts(ps *ensemble.Problems, at func() string, s *
 			ps.Add(da()+".cycles", bad(ErrInvalid, "cycles %d without a repeating duration", d.Cycles))
 		}
 	}
+}
+
+// validateTerms checks an item's own anchor and term: a term needs a valid
+// length (a renewal alone is no term), and the cycles of every cadence the
+// item bills on must be reachable from its anchor.
+func (b *Builder) validateTerms(ps *ensemble.Problems, ia func() string, s *Subscription, it *Item) {
+	termErr := func(field string, err error, format string, args ...any) {
+		ps.Add(ia()+"."+field, &TermError{Subscription: s.ID, Item: it.ID, Field: field, Value: fmt.Sprintf(format, args...), Err: err})
+	}
+	if t := it.Term; !t.IsZero() {
+		if t.Length == (ensemble.Cadence{}) {
+			termErr("term.length", ErrRequired, "a term that renews needs a length")
+		} else if err := t.Length.Validate(); err != nil {
+			termErr("term.length", ErrInvalid, "%v", err)
+		}
+	}
+	if it.Anchor.IsZero() || len(it.Segments) == 0 || it.Segments[0].Start.IsZero() {
+		return
+	}
+	loc, err := loadZone(s.TimeZone)
+	if err != nil {
+		return // reported with the subscription
+	}
+	// Every cadence the item's recurring and usage charges bill on.
+	var seen [8]ensemble.Cadence
+	cads := seen[:0]
+	for _, sg := range it.Segments {
+		pins := append([]catalog.Pin{sg.Pin}, addOnPins(sg.AddOns)...)
+		for _, pin := range pins {
+			oi, ok := b.offers[pin]
+			if !ok {
+				continue // reported with the segment
+			}
+			for _, ch := range oi.charges {
+				if ch.typ == catalog.OneTime {
+					continue
+				}
+				cad := ch.cadence
+				if cad == (ensemble.Cadence{}) {
+					cad = cadenceOf(s)
+				}
+				if !slices.Contains(cads, cad) {
+					cads = append(cads, cad)
+				}
+			}
+		}
+	}
+	first, last := it.Segments[0].Start, it.Segments[len(it.Segments)-1].End
+	if last.IsZero() {
+		last = it.Segments[len(it.Segments)-1].Start
+	}
+	for _, cad := range cads {
+		for _, x := range [...]time.Time{first, last} {
+			if _, _, err := cad.PeriodAt(it.Anchor, x, loc); err != nil {
+				termErr("anchor", ErrInvalid, "%s: %v", it.Anchor.Format(time.RFC3339), err)
+				return
+			}
+		}
+	}
+}
+
+func addOnPins(as []AddOn) []catalog.Pin {
+	out := make([]catalog.Pin, len(as))
+	for i, a := range as {
+		out[i] = a.Pin
+	}
+	return out
 }

@@ -1,0 +1,250 @@
+package invoice_test
+
+import (
+	"fmt"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+	"pgregory.net/rapid"
+
+	"github.com/ensemble-commerce/ensemble"
+	"github.com/ensemble-commerce/ensemble/catalog"
+	"github.com/ensemble-commerce/ensemble/invoice"
+	"github.com/ensemble-commerce/ensemble/usage"
+)
+
+var termsPropCatalog = func() *catalog.Catalog {
+	c, err := catalog.LoadYAML([]byte(catalogYAML + termOffers))
+	if err != nil {
+		panic(err)
+	}
+	return c
+}()
+
+// termsPropBuilder draws a builder that taxes per line: per-invoice tax
+// rounding depends, by design, on which lines share an invoice.
+func termsPropBuilder(t *rapid.T) *invoice.Builder {
+	opts := invoice.Options{
+		Basis: rapid.SampledFrom(bases).Draw(t, "basis"),
+		Mode:  rapid.SampledFrom([]ensemble.RoundingMode{ensemble.RoundHalfAwayFromZero, ensemble.RoundHalfEven, ensemble.RoundDown}).Draw(t, "mode"),
+	}
+	if rapid.Bool().Draw(t, "taxed") {
+		opts.Taxes = invoice.TaxTable{Rules: []invoice.TaxRule{{ID: "vat", Rate: ensemble.MustRatio("20%")}}}
+	}
+	b, err := invoice.NewBuilder(termsPropCatalog, opts)
+	require.NoError(t, err)
+	return b
+}
+
+// drawTermsSub draws a subscription of a monthly item on the subscription's
+// anchor and a yearly item and a metered item, each maybe on its own anchor
+// (its activation, or any instant within a year of it), with upgrades and
+// downgrades, line discounts, maybe an item's end, a cancellation and a
+// minimum commitment. It returns the usage of every item's own cycle that
+// ends by until.
+func drawTermsSub(t *rapid.T, until time.Time) (invoice.Subscription, []usage.Aggregate) {
+	zone := rapid.SampledFrom(zones).Draw(t, "zone")
+	loc, err := time.LoadLocation(zone)
+	require.NoError(t, err)
+	anchor := time.Date(2028, 1, rapid.IntRange(1, 31).Draw(t, "anchor_day"), rapid.IntRange(0, 23).Draw(t, "anchor_hour"), 0, 0, 0, loc)
+	s := invoice.Subscription{ID: "s", Customer: invoice.Customer{ID: "c"}, Currency: eur, Anchor: anchor, TimeZone: zone}
+	var aggs []usage.Aggregate
+	for _, kind := range []struct {
+		id   invoice.ItemID
+		pins []catalog.Pin
+	}{
+		{"m", []catalog.Pin{pin("basic", 1), pin("pro", 1), pin("support", 1)}},
+		{"y", []catalog.Pin{pin("commit", 1), pin("commit-plus", 1)}},
+		{"u", []catalog.Pin{pin("metered", 1)}},
+	} {
+		if kind.id != "m" && !rapid.Bool().Draw(t, string(kind.id)+"_present") {
+			continue
+		}
+		it := invoice.Item{ID: kind.id}
+		at := drawInstant(t, anchor.Add(-24*time.Hour), 24*60, "start")
+		if kind.id != "m" && rapid.Bool().Draw(t, "own_anchor") {
+			it.Anchor = at
+			if rapid.Bool().Draw(t, "anchor_elsewhere") {
+				it.Anchor = at.Add(time.Duration(rapid.IntRange(-24*365, 24*365).Draw(t, "anchor_shift")) * time.Hour)
+			}
+			it.Term = invoice.Term{Length: ensemble.Every(1, ensemble.Yearly), AutoRenew: rapid.Bool().Draw(t, "renew")}
+		}
+		n := rapid.IntRange(1, 4).Draw(t, "segments")
+		for k := range n {
+			sg := invoice.Segment{Start: at, Pin: rapid.SampledFrom(kind.pins).Draw(t, "pin"), Quantity: drawQty(t, "qty"), Discount: drawRatio(t, "line_discount")}
+			at = drawInstant(t, at, 24*200, "end")
+			if k+1 < n || rapid.Bool().Draw(t, "ends") {
+				sg.End = at
+			}
+			it.Segments = append(it.Segments, sg)
+		}
+		s.Items = append(s.Items, it)
+	}
+	if rapid.Bool().Draw(t, "commit") {
+		s.Commitment = &invoice.Commitment{Minimum: dec(fmt.Sprint(rapid.IntRange(0, 300).Draw(t, "minimum")))}
+	}
+	if rapid.Bool().Draw(t, "cancel") {
+		s.CancelAt = drawInstant(t, anchor, 24*700, "cancel_at")
+	}
+	// Usage of the metered item, for each of its own months that ends by
+	// until while it is in service.
+	for _, it := range s.Items {
+		if it.ID != "u" {
+			continue
+		}
+		a := it.Anchor
+		if a.IsZero() {
+			a = s.Anchor
+		}
+		start, end := it.Segments[0].Start, it.Segments[len(it.Segments)-1].End
+		if !s.CancelAt.IsZero() && (end.IsZero() || s.CancelAt.Before(end)) {
+			end = s.CancelAt
+		}
+		if !start.Before(until) || (!end.IsZero() && !start.Before(end)) {
+			continue // never in service before until
+		}
+		seq, err := ensemble.Every(1, ensemble.Monthly).Periods(a, ensemble.Period{Start: start, End: until}, loc)
+		require.NoError(t, err)
+		for p := range seq {
+			if p.End.After(until) || (!end.IsZero() && !p.Start.Before(end)) {
+				break
+			}
+			aggs = append(aggs, usage.Aggregate{Line: "s/u", Meter: "gb", Aggregation: usage.Sum,
+				Period: ensemble.Period{Start: p.Start.UTC(), End: p.End.UTC()}, Value: drawQty(t, "gb"), Records: 1,
+				Digest: usage.DigestOf(usage.RecordID(p.Start.String()))})
+		}
+	}
+	return s, aggs
+}
+
+// lineKey is what a line bills, to compare lines across runs.
+func lineKey(l invoice.Line) string {
+	return fmt.Sprintf("%s %s amount=%s discount=%s net=%s tax=%s", l.Date.UTC().Format(time.RFC3339), l.Kind, l.Amount, l.Discount, l.Net, l.Tax)
+}
+
+// Per-item terms split and rejoined: billing a subscription whose items
+// have their own anchors in any split of runs gives exactly the lines (IDs,
+// dates, amounts, discounts, tax) and the totals of billing it in one run,
+// and an item with its own anchor bills only on its own cycles.
+func TestPropertyItemTermsRunsSplitAndRejoined(t *testing.T) {
+	rapid.Check(t, func(t *rapid.T) {
+		b := termsPropBuilder(t)
+		until := time.Date(2028, 1, 1, 0, 0, 0, 0, time.UTC).Add(time.Duration(rapid.IntRange(24*30, 24*800).Draw(t, "until_hours")) * time.Hour)
+		s, aggs := drawTermsSub(t, until)
+		subs := []invoice.Subscription{s}
+		whole, err := b.Build(invoice.Run{At: until, Usage: aggs}, subs)
+		require.NoError(t, err)
+		want := map[invoice.LineID]string{}
+		wantTotal := money("0")
+		for _, inv := range whole {
+			for _, l := range inv.Lines {
+				want[l.ID] = lineKey(l)
+			}
+			wantTotal, _ = wantTotal.Add(inv.Total)
+		}
+		var cuts []time.Time
+		for range rapid.IntRange(1, 8).Draw(t, "runs") {
+			cuts = append(cuts, drawInstant(t, time.Date(2027, 12, 1, 0, 0, 0, 0, time.UTC), int(until.Sub(time.Date(2027, 12, 1, 0, 0, 0, 0, time.UTC))/time.Hour)-1, "cut"))
+		}
+		slices.SortFunc(cuts, time.Time.Compare)
+		cuts = slices.CompactFunc(cuts, time.Time.Equal)
+		got := map[invoice.LineID]string{}
+		gotTotal := money("0")
+		var after time.Time
+		for _, at := range append(cuts, until) {
+			if !at.After(after) {
+				continue
+			}
+			invs, err := b.Build(invoice.Run{After: after, At: at, Usage: aggs}, subs)
+			require.NoError(t, err)
+			for _, inv := range invs {
+				for _, l := range inv.Lines {
+					_, dup := got[l.ID]
+					require.False(t, dup, "line %s billed twice", l.ID)
+					got[l.ID] = lineKey(l)
+				}
+				gotTotal, _ = gotTotal.Add(inv.Total)
+			}
+			after = at
+		}
+		require.Equal(t, want, got)
+		require.True(t, wantTotal.Equal(gotTotal), "%s != %s", gotTotal, wantTotal)
+
+		// Lines of an item on its own anchor lie on its own cycles.
+		loc, _ := time.LoadLocation(s.TimeZone)
+		for _, inv := range whole {
+			for _, l := range inv.Lines {
+				for _, it := range s.Items {
+					if it.ID != l.Item || it.Anchor.IsZero() || l.Kind == invoice.KindOneTime {
+						continue
+					}
+					cad := ensemble.Every(1, ensemble.Monthly)
+					if it.ID == "y" {
+						cad = ensemble.Every(1, ensemble.Yearly)
+					}
+					c, _, err := cad.PeriodAt(it.Anchor, l.Cycle.Start, loc)
+					require.NoError(t, err)
+					require.True(t, c.Start.Equal(l.Cycle.Start) && c.End.Equal(l.Cycle.End), "%s: cycle %s is not one of the item's own", l.ID, l.Cycle)
+				}
+			}
+		}
+	})
+}
+
+// The parts of an item's own cycle add to the whole: a yearly item on its
+// own anchor, split at any instants inside one of its years into states of
+// the same price, bills in all exactly round(1,200.00) for that year (its
+// charges and credits), and the fractions of the parts add up to 1, under
+// every basis, in every zone, whatever the subscription's anchor.
+func TestPropertyItemCyclePartsAddToWhole(t *testing.T) {
+	rapid.Check(t, func(t *rapid.T) {
+		b := termsPropBuilder(t)
+		zone := rapid.SampledFrom(zones).Draw(t, "zone")
+		loc, err := time.LoadLocation(zone)
+		require.NoError(t, err)
+		own := time.Date(2027, time.Month(rapid.IntRange(1, 12).Draw(t, "month")), rapid.IntRange(1, 31).Draw(t, "day"), rapid.IntRange(0, 23).Draw(t, "hour"), 0, 0, 0, loc)
+		cycle, _, err := ensemble.Every(1, ensemble.Yearly).PeriodAt(own, own.AddDate(rapid.IntRange(0, 1).Draw(t, "years"), 0, 1), loc)
+		require.NoError(t, err)
+		cuts := []time.Time{cycle.Start}
+		for range rapid.IntRange(1, 6).Draw(t, "splits") {
+			cuts = append(cuts, cycle.Start.Add(time.Duration(rapid.Int64Range(1, int64(cycle.Duration()/time.Minute)-1).Draw(t, "cut"))*time.Minute))
+		}
+		slices.SortFunc(cuts, time.Time.Compare)
+		cuts = slices.CompactFunc(cuts, time.Time.Equal)
+		it := invoice.Item{ID: "y", Anchor: own}
+		for k, c := range cuts {
+			// Alternating line discounts keep the states apart; the price
+			// stays EUR 1,200 a year.
+			sg := invoice.Segment{Start: c, Pin: pin("commit", 1), Quantity: dec("1"), Discount: []ensemble.Ratio{{}, ensemble.MustRatio("5%")}[k%2]}
+			if k+1 < len(cuts) {
+				sg.End = cuts[k+1]
+			}
+			it.Segments = append(it.Segments, sg)
+		}
+		s := invoice.Subscription{ID: "s", Customer: invoice.Customer{ID: "c"}, Currency: eur, TimeZone: zone,
+			Anchor: time.Date(2027, 1, rapid.IntRange(1, 31).Draw(t, "sub_day"), 0, 0, 0, 0, loc), Items: []invoice.Item{it}}
+		invs, err := b.Build(invoice.Run{At: cycle.End}, []invoice.Subscription{s})
+		require.NoError(t, err)
+		sum, frac := money("0"), ensemble.Ratio{}
+		for _, l := range invs[0].Lines {
+			if !l.Cycle.Equal(ensemble.Period{Start: cycle.Start.UTC(), End: cycle.End.UTC()}) {
+				require.True(t, l.Cycle.Start.After(cycle.Start), "%s: only the item's own cycles", l.ID)
+				continue
+			}
+			sum, err = sum.Add(l.Amount)
+			require.NoError(t, err)
+			f := ensemble.MustRatio("1")
+			if l.Proration != nil {
+				f = l.Proration.Fraction
+			}
+			if l.Kind == invoice.KindProrationCredit {
+				f = f.Neg()
+			}
+			frac = frac.Add(f)
+		}
+		require.True(t, sum.Equal(money("1200.00")), "%s", sum)
+		require.True(t, frac.Equal(ensemble.MustRatio("1")), frac.String())
+	})
+}
