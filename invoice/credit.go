@@ -25,6 +25,11 @@ type CreditRequest struct {
 	Lines []CreditLine `json:"lines,omitempty"`
 	// Memo is free text for the customer.
 	Memo string `json:"memo,omitempty"`
+	// Incident is the host's ID of the incident or claim the note
+	// compensates (an outage, an SLA claim); required with ReasonSLA,
+	// optional otherwise. Every line of the note carries it as a reference
+	// of kind RefIncident, so a payout reversal traces to it.
+	Incident string `json:"incident,omitempty"`
 	// Prorated are lines of later invoices that may hold proration credits
 	// of this invoice's lines (an immediate cancellation or a downgrade
 	// credits the unused part of what was billed in advance). What they
@@ -36,7 +41,8 @@ type CreditRequest struct {
 
 // CreditLine credits one invoice line: by Amount (the total to credit,
 // tax included, in whole minor units), by Quantity (that share of the
-// remaining quantity), or, with neither, all that remains of it.
+// remaining quantity), by Percent (that share of what the line billed), or,
+// with none of them, all that remains of it. At most one is set.
 type CreditLine struct {
 	// Line is the invoice line to credit.
 	Line LineID `json:"line"`
@@ -44,6 +50,25 @@ type CreditLine struct {
 	Amount decimal.Decimal `json:"amount,omitzero"`
 	// Quantity is the quantity to credit, out of what remains uncredited.
 	Quantity decimal.Decimal `json:"quantity,omitzero"`
+	// Percent credits that share of the line's invoiced Total, tax
+	// included: the service-credit percentage an SLA grants for a breach
+	// (10% of the affected service's monthly fee). It is a share of what the
+	// line billed, not of what remains, so two 10% credits credit 20% of the
+	// line. Percent credits of a line round cumulatively, as proration does:
+	// with P the percents credited by earlier notes (CreditNote.Percents),
+	// the credit is round(Total × (P + p)) - round(Total × P) in the
+	// invoice's mode, so percents adding up to 100% credit exactly the
+	// line's total. P + p above 100%, or a credit beyond what remains (after
+	// credits of other kinds), is ErrOverCredit. In (0, 100%].
+	Percent ensemble.Ratio `json:"percent,omitzero"`
+}
+
+// CreditPercent records a credit of a share of one line (CreditLine.Percent).
+type CreditPercent struct {
+	// Line is the invoice line credited.
+	Line LineID `json:"line"`
+	// Percent is the share of its invoiced total credited.
+	Percent ensemble.Ratio `json:"percent"`
 }
 
 // CreditNote reverses part or all of an issued invoice. Its lines are
@@ -67,8 +92,13 @@ type CreditNote struct {
 	Date time.Time `json:"date"`
 	// Memo is the request's memo.
 	Memo string `json:"memo,omitempty"`
+	// Incident is the request's incident or claim (with ReasonSLA).
+	Incident string `json:"incident,omitempty"`
 	// Lines are the credit lines, sorted by ID.
 	Lines []Line `json:"lines"`
+	// Percents are the shares credited by percent (CreditLine.Percent),
+	// sorted by line: later notes round their percent credits from them.
+	Percents []CreditPercent `json:"percents,omitempty"`
 	// Subtotal is the sum of the lines' Net (negative).
 	Subtotal ensemble.Money `json:"subtotal"`
 	// Taxes is the tax credited per rule.
@@ -197,8 +227,15 @@ func NewCreditNote(inv Invoice, prior []CreditNote, req CreditRequest) (CreditNo
 			ps.Add("id", bad(ErrDuplicate, "%q", req.ID))
 		}
 	}
-	if req.Reason == ReasonUnspecified || req.Reason > ReasonCorrection {
+	if req.Reason == ReasonUnspecified || req.Reason > ReasonSLA {
 		ps.Add("reason", bad(ErrRequired, "reason %s", req.Reason))
+	}
+	if req.Reason == ReasonSLA && req.Incident == "" {
+		ps.Add("incident", bad(ErrRequired, "an SLA credit names the incident or claim it compensates"))
+	} else if req.Incident != "" {
+		if err := ensemble.CheckID(req.Incident, ""); err != nil {
+			ps.Add("incident", fmt.Errorf("%w: %w", ErrInvalidID, err))
+		}
 	}
 	if req.At.IsZero() {
 		ps.Add("at", ErrRequired)
@@ -219,7 +256,7 @@ func NewCreditNote(inv Invoice, prior []CreditNote, req CreditRequest) (CreditNo
 		ps.Add("lines", ErrRequired)
 	}
 	cn := CreditNote{ID: id, Invoice: inv.ID, Subscription: inv.Subscription, Customer: inv.Customer.ID,
-		Currency: inv.Currency, Reason: req.Reason, Date: req.At, Memo: req.Memo}
+		Currency: inv.Currency, Reason: req.Reason, Date: req.At, Memo: req.Memo, Incident: req.Incident}
 	seen := map[LineID]bool{}
 	for k, cr := range reqs {
 		at := ensemble.Path("lines", k)
@@ -238,10 +275,25 @@ func NewCreditNote(inv Invoice, prior []CreditNote, req CreditRequest) (CreditNo
 			ps.Add(at+".line", &LineError{Line: cr.Line, Err: ErrNotCreditable, Value: "nothing remains"})
 			continue
 		}
-		l, err := creditLine(&inv, &src, r, cr, id, req.At)
+		var before ensemble.Ratio // the percents of this line credited so far
+		for _, cn := range prior {
+			for _, p := range cn.Percents {
+				if p.Line == cr.Line {
+					before = before.Add(p.Percent)
+				}
+			}
+		}
+		l, err := creditLine(&inv, &src, r, cr, before, id, req.At)
 		if err != nil {
 			ps.Add(at, err)
 			continue
+		}
+		if req.Incident != "" {
+			l.Refs = append(l.Refs, ensemble.Ref{Kind: RefIncident, ID: req.Incident})
+			slices.SortFunc(l.Refs, ensemble.Ref.Compare)
+		}
+		if !cr.Percent.IsZero() {
+			cn.Percents = append(cn.Percents, CreditPercent{Line: cr.Line, Percent: cr.Percent})
 		}
 		cn.Lines = append(cn.Lines, l)
 	}
@@ -249,18 +301,44 @@ func NewCreditNote(inv Invoice, prior []CreditNote, req CreditRequest) (CreditNo
 		return CreditNote{}, err
 	}
 	slices.SortFunc(cn.Lines, func(a, b Line) int { return strings.Compare(string(a.ID), string(b.ID)) })
+	slices.SortFunc(cn.Percents, func(a, b CreditPercent) int { return strings.Compare(string(a.Line), string(b.Line)) })
 	cn.Subtotal, cn.Tax, cn.Total, cn.Taxes = sumLines(cn.Lines, inv.Currency)
 	return cn, nil
 }
 
-// creditLine computes one credit-note line.
-func creditLine(inv *Invoice, src *Line, r *Remainder, cr CreditLine, id CreditNoteID, at time.Time) (Line, error) {
+// creditLine computes one credit-note line; before is the share of src
+// credited by percent so far.
+func creditLine(inv *Invoice, src *Line, r *Remainder, cr CreditLine, before ensemble.Ratio, id CreditNoteID, at time.Time) (Line, error) {
 	mode := inv.Mode
 	total, qty := r.Total, r.Quantity
 	all := true
+	set := 0
+	for _, ok := range [...]bool{!cr.Amount.IsZero(), !cr.Quantity.IsZero(), !cr.Percent.IsZero()} {
+		if ok {
+			set++
+		}
+	}
 	switch {
-	case !cr.Amount.IsZero() && !cr.Quantity.IsZero():
-		return Line{}, bad(ErrInvalid, "line %q: amount and quantity both set", cr.Line)
+	case set > 1:
+		return Line{}, bad(ErrInvalid, "line %q: more than one of amount, quantity and percent set", cr.Line)
+	case !cr.Percent.IsZero() && (cr.Percent.Sign() < 0 || cr.Percent.Cmp(ratioOne) > 0):
+		return Line{}, bad(ErrInvalid, "percent %s is outside (0, 100%%]", cr.Percent)
+	case !cr.Percent.IsZero():
+		upTo := before.Add(cr.Percent)
+		if upTo.Cmp(ratioOne) > 0 {
+			return Line{}, &LineError{Line: cr.Line, Err: ErrOverCredit, Value: fmt.Sprintf("%s after %s credited by percent is over 100%%", cr.Percent.Percent(), before.Percent())}
+		}
+		a, _ := src.Total.MulRatio(upTo, mode).Sub(src.Total.MulRatio(before, mode))
+		if !a.IsPositive() {
+			return Line{}, &LineError{Line: cr.Line, Err: ErrNotCreditable, Value: fmt.Sprintf("%s of %s rounds to %s", cr.Percent.Percent(), src.Total, a)}
+		}
+		c, _ := a.Cmp(r.Total)
+		if c > 0 {
+			return Line{}, &LineError{Line: cr.Line, Err: ErrOverCredit, Value: fmt.Sprintf("%s of %s is %s > %s", cr.Percent.Percent(), src.Total, a, r.Total)}
+		}
+		if c < 0 {
+			total, qty, all = a, decimal.Zero, false
+		}
 	case cr.Amount.Sign() < 0:
 		return Line{}, bad(ErrNegative, "amount %s", cr.Amount)
 	case cr.Quantity.Sign() < 0:

@@ -187,9 +187,15 @@ const (
 	ReasonGoodwill
 	// ReasonCorrection credits a billing mistake.
 	ReasonCorrection
+	// ReasonSLA is a service credit owed under a service-level agreement
+	// for a breach (an outage, a missed response time): the note names the
+	// incident or claim it compensates (CreditRequest.Incident), and its
+	// lines usually credit a share of what the affected lines billed
+	// (CreditLine.Percent).
+	ReasonSLA
 )
 
-var reasonNames = []string{ReasonUnspecified: "unspecified", ReasonDispute: "dispute", ReasonRefund: "refund", ReasonGoodwill: "goodwill", ReasonCorrection: "correction"}
+var reasonNames = []string{ReasonUnspecified: "unspecified", ReasonDispute: "dispute", ReasonRefund: "refund", ReasonGoodwill: "goodwill", ReasonCorrection: "correction", ReasonSLA: "sla"}
 
 // String returns the reason's lowercase name.
 func (r Reason) String() string { return ensemble.EnumName(r, reasonNames, "reason") }

@@ -69,6 +69,9 @@ const (
 	// RefPrepaid points at a prepaid commitment: ID is
 	// "subscription/prepaid id".
 	RefPrepaid ensemble.RefKind = "prepaid_commitment"
+	// RefIncident points at the incident or claim a credit note
+	// compensates (CreditRequest.Incident): ID is the host's incident ID.
+	RefIncident ensemble.RefKind = "incident"
 )
 
 // Customer is who an invoice bills, with what the tax table needs.
