@@ -211,7 +211,7 @@ func (g *gen) fixedDiscounts(lines []Line) {
 		pool := ensemble.MoneyFromMinor(0, g.cur)
 		for i := range lines {
 			l := &lines[i]
-			if l.Kind == KindCommitmentTrueUp || l.Kind == KindCreditNote || l.Kind == KindPrepayment || l.Kind == KindPrepaidBreakage || (it != nil && l.Item != it.ID) ||
+			if l.Kind == KindCommitmentTrueUp || l.Kind == KindCreditNote || l.Kind == KindPrepayment || l.Kind == KindPrepaidBreakage || l.Kind == KindEarlyTermination || (it != nil && l.Item != it.ID) ||
 				(d.Offer != "" && l.Pin.Offer != d.Offer) || !w.contains(l.Period.Start) {
 				continue
 			}

@@ -83,6 +83,9 @@ func checkSubDecimals(ps *ensemble.Problems, at func() string, s *Subscription) 
 		for k := range it.Discounts {
 			checkDecimal(ps, func() string { return ensemble.Path(at(), "items", j, "discounts", k, "amount") }, it.Discounts[k].Amount)
 		}
+		if et := it.Term.EarlyTermination; et != nil {
+			checkDecimal(ps, func() string { return ensemble.Path(at(), "items", j) + ".term.early_termination.amount" }, et.Amount)
+		}
 		for k := range it.Segments {
 			sg := &it.Segments[k]
 			checkDecimal(ps, func() string { return ensemble.Path(at(), "items", j, "segments", k, "quantity") }, sg.Quantity)

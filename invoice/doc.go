@@ -35,6 +35,10 @@
 // prorated on that year and its end credits that year's unused part. The
 // subscription's cycles still govern its other items, discount durations and
 // the minimum commitment. Items follow the subscription's anchor by default.
+// An item that ends inside its term owes the term's early-termination fee
+// (Term.EarlyTermination: a fixed amount, an amount declining over the
+// term, or a share of the remaining contract value), one
+// KindEarlyTermination line at its end.
 //
 // # Rounding
 //

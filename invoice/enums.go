@@ -41,6 +41,9 @@ const (
 	// when it expired: covered in full by the commitment, so it bills
 	// nothing, but settlement can recognise it (see PrepaidCommitment).
 	KindPrepaidBreakage
+	// KindEarlyTermination is the fee an item owes when it ends inside its
+	// contract term (Term.EarlyTermination), due when it ends.
+	KindEarlyTermination
 )
 
 var lineKindNames = []string{
@@ -48,6 +51,49 @@ var lineKindNames = []string{
 	KindProrationCredit: "proration_credit", KindUsage: "usage", KindUsageAdjustment: "usage_adjustment",
 	KindCommitmentTrueUp: "commitment_true_up", KindCreditNote: "credit_note",
 	KindPrepayment: "prepayment", KindPrepaidBreakage: "prepaid_breakage",
+	KindEarlyTermination: "early_termination",
+}
+
+// TerminationRule says how an early-termination fee is computed. The zero
+// value, TerminationFixed, bills a fixed amount.
+type TerminationRule uint8
+
+const (
+	// TerminationFixed bills EarlyTermination.Amount, whenever in the term
+	// the item ends.
+	TerminationFixed TerminationRule = iota
+	// TerminationDeclining bills EarlyTermination.Amount in proportion to
+	// the part of the term left when the item ends (a "reducing" fee):
+	// round(Amount × (1 - elapsed)), the elapsed fraction measured under
+	// the run's proration basis.
+	TerminationDeclining
+	// TerminationRemaining bills EarlyTermination.Percent (zero: 100%) of
+	// what the item's recurring charges would still have billed, after
+	// their percentage discounts, in the state the item ended in, from its
+	// end to the end of the term (the remaining contract value; usage is
+	// not counted).
+	TerminationRemaining
+)
+
+var terminationRuleNames = []string{TerminationFixed: "fixed", TerminationDeclining: "declining", TerminationRemaining: "remaining"}
+
+// String returns the rule's lowercase name.
+func (r TerminationRule) String() string {
+	return ensemble.EnumName(r, terminationRuleNames, "termination_rule")
+}
+
+// MarshalText writes the rule's name; an undeclared rule is an error.
+func (r TerminationRule) MarshalText() ([]byte, error) {
+	return ensemble.EnumText(r, terminationRuleNames, "invoice", "termination rule")
+}
+
+// UnmarshalText reads a rule's name; "" is TerminationFixed.
+func (r *TerminationRule) UnmarshalText(b []byte) error {
+	v, err := ensemble.ParseEnum[TerminationRule](b, terminationRuleNames, "invoice", "termination rule")
+	if err == nil {
+		*r = v
+	}
+	return err
 }
 
 // String returns the kind's lowercase name, such as "proration_credit".

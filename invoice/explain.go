@@ -48,6 +48,8 @@ func Explain(l Line) string {
 			what = "usage rating"
 		case KindUsageAdjustment:
 			what = "rating delta"
+		case KindEarlyTermination:
+			what = "early termination inside the term " + span(l.Cycle) + ", fee base"
 		}
 		fmt.Fprintf(&b, "  %s: %s\n", what, l.Full)
 		for _, t := range l.Tiers {

@@ -535,6 +535,7 @@ func (g *gen) item(idx int, it *Item, aggs []usage.Aggregate, late []LateUsage) 
 			g.idleUsage(it, st, segs, aggs, at)
 		}
 	}
+	g.earlyTermination(it, segs, at)
 	for k := range aggs {
 		g.usageLine(it, segs, &aggs[k], nil, at)
 	}
@@ -892,6 +893,145 @@ func (g *gen) usageLine(it *Item, segs []Segment, agg *usage.Aggregate, late *us
 	}
 }
 
+// earlyTermination bills the item's early-termination fee when it ends
+// (its last segment, clipped at the cancellation, ends) strictly inside a
+// term: after the term, or the renewed term, began and before it ends.
+func (g *gen) earlyTermination(it *Item, segs []Segment, at int) {
+	et := it.Term.EarlyTermination
+	if et == nil || len(segs) == 0 {
+		return
+	}
+	last := segs[len(segs)-1]
+	end := last.End
+	if end.IsZero() || (!g.all && !g.due(end)) {
+		return
+	}
+	act := it.Segments[0].Start
+	term, ok := it.Term.At(act, end, g.loc)
+	if !ok || !end.After(term.Start) {
+		return
+	}
+	var full, amount ensemble.Money
+	var pr *Proration
+	desc := "Early termination fee"
+	switch et.Rule {
+	case TerminationFixed:
+		full = ensemble.MoneyFromDecimal(et.Amount, g.cur)
+		amount = full.Round(g.mode)
+	case TerminationDeclining:
+		// The part of the term left, measured from the term's own start.
+		opts := g.popts
+		opts.Anchor = term.Start
+		gone, err := ensemble.Prorate(ensemble.Period{Start: term.Start, End: end}, term, opts)
+		if err != nil {
+			g.ps.Add(g.itemPath(at), err)
+			return
+		}
+		full = ensemble.MoneyFromDecimal(et.Amount, g.cur)
+		amount = g.cum(full, gone, ratioOne)
+		pr = g.proration(full, gone, ratioOne)
+		desc += ", declining over the term"
+	case TerminationRemaining:
+		var ok bool
+		if full, ok = g.remainingValue(it, last, end, term.End, at); !ok {
+			return
+		}
+		p := et.Percent
+		if p.IsZero() {
+			p = ratioOne
+		}
+		amount = full.MulRatio(p, g.mode)
+		desc += ": " + p.Percent() + " of the remaining value"
+	}
+	if !amount.IsPositive() {
+		return
+	}
+	l := g.next()
+	*l = Line{
+		ID:           LineID(string(g.s.ID) + "/" + string(it.ID) + "/" + fmtTime(term.Start) + "/early_termination/" + fmtTime(end)),
+		Kind:         KindEarlyTermination,
+		Subscription: g.s.ID,
+		Item:         it.ID,
+		Customer:     g.s.Customer.ID,
+		Date:         end,
+		Description:  desc,
+		Pin:          last.Pin,
+		Cycle:        term,
+		Period:       ensemble.Period{Start: end, End: term.End},
+		Quantity:     decimal.NewFromInt(1),
+		Full:         full,
+		Proration:    pr,
+		Currency:     g.cur,
+		Amount:       amount,
+		Discount:     ensemble.MoneyFromMinor(0, g.cur),
+		Refs: append(g.arena.refSlice(3), g.itemRef, last.Pin.Ref(),
+			ensemble.Ref{Kind: RefTerm, ID: string(g.s.ID) + "/" + string(it.ID)}),
+	}
+}
+
+// remainingValue is what the recurring charges of the item's last state
+// would have billed over [end, termEnd), after their percentage discounts:
+// for each of their cycles in that span, the line amount less its
+// discounts, rounded as those lines would have been.
+func (g *gen) remainingValue(it *Item, last Segment, end, termEnd time.Time, at int) (ensemble.Money, bool) {
+	total := ensemble.MoneyFromMinor(0, g.cur)
+	state := func(pin catalog.Pin, qty decimal.Decimal) bool {
+		for _, ch := range g.b.offers[pin].charges {
+			if ch.typ != catalog.Recurring {
+				continue
+			}
+			r, ok := g.rate(ch, qty, at)
+			if !ok {
+				return false
+			}
+			cad := ch.cadence
+			if cad == (ensemble.Cadence{}) {
+				cad = g.cad
+			}
+			ok = true
+			err := cycles(cad, g.anchor, end, termEnd, g.loc, func(c ensemble.Period) bool {
+				s, e := c.Start, c.End
+				if end.After(s) {
+					s = end
+				}
+				if termEnd.Before(e) {
+					e = termEnd
+				}
+				from, ok1 := g.frac(c, s)
+				to, ok2 := g.frac(c, e)
+				if !ok1 || !ok2 {
+					ok = false
+					return false
+				}
+				part, whole := g.whole(ch, r.Amount, r.Lines)
+				amt := g.prorate(part, whole, from, to, !e.Before(c.End))
+				var l Line // the line the charge would have billed, for its discounts
+				l.Amount = amt
+				g.discount(&l, part, whole, g.pcts(it, pin.Offer, s, last.Discount), from, to, false)
+				total = g.add(total, g.sub(amt, l.Discount))
+				return true
+			})
+			if err != nil {
+				g.ps.Add(g.itemPath(at), err)
+				return false
+			}
+			if !ok {
+				return false
+			}
+		}
+		return true
+	}
+	if !state(last.Pin, last.Quantity) {
+		return ensemble.Money{}, false
+	}
+	for _, a := range last.AddOns {
+		if !state(a.Pin, a.Quantity.Mul(last.Quantity)) {
+			return ensemble.Money{}, false
+		}
+	}
+	return total, true
+}
+
 // commitment adds a true-up line for every cycle of the subscription's
 // cadence, in the run's span, whose lines' net falls short of the minimum.
 func (g *gen) commitment() {
@@ -937,7 +1077,7 @@ func (g *gen) commitment() {
 	// cost is linear in cycles plus lines.
 	order := make([]int, 0, len(g.lines))
 	for i := range g.lines {
-		if g.lines[i].Kind != KindUsageAdjustment {
+		if k := g.lines[i].Kind; k != KindUsageAdjustment && k != KindEarlyTermination {
 			order = append(order, i)
 		}
 	}

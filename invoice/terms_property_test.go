@@ -70,6 +70,14 @@ func drawTermsSub(t *rapid.T, until time.Time) (invoice.Subscription, []usage.Ag
 				it.Anchor = at.Add(time.Duration(rapid.IntRange(-24*365, 24*365).Draw(t, "anchor_shift")) * time.Hour)
 			}
 			it.Term = invoice.Term{Length: ensemble.Every(1, ensemble.Yearly), AutoRenew: rapid.Bool().Draw(t, "renew")}
+			switch rapid.IntRange(0, 3).Draw(t, "early_termination") {
+			case 1:
+				it.Term.EarlyTermination = &invoice.EarlyTermination{Amount: dec("300")}
+			case 2:
+				it.Term.EarlyTermination = &invoice.EarlyTermination{Rule: invoice.TerminationDeclining, Amount: dec("500")}
+			case 3:
+				it.Term.EarlyTermination = &invoice.EarlyTermination{Rule: invoice.TerminationRemaining, Percent: drawRatio(t, "etf_percent")}
+			}
 		}
 		n := rapid.IntRange(1, 4).Draw(t, "segments")
 		for k := range n {
@@ -125,9 +133,10 @@ func lineKey(l invoice.Line) string {
 }
 
 // Per-item terms split and rejoined: billing a subscription whose items
-// have their own anchors in any split of runs gives exactly the lines (IDs,
-// dates, amounts, discounts, tax) and the totals of billing it in one run,
-// and an item with its own anchor bills only on its own cycles.
+// have their own anchors and terms (early-termination fees included) in any
+// split of runs gives exactly the lines (IDs, dates, amounts, discounts,
+// tax) and the totals of billing it in one run, and an item with its own
+// anchor bills only on its own cycles.
 func TestPropertyItemTermsRunsSplitAndRejoined(t *testing.T) {
 	rapid.Check(t, func(t *rapid.T) {
 		b := termsPropBuilder(t)
@@ -177,7 +186,7 @@ func TestPropertyItemTermsRunsSplitAndRejoined(t *testing.T) {
 		for _, inv := range whole {
 			for _, l := range inv.Lines {
 				for _, it := range s.Items {
-					if it.ID != l.Item || it.Anchor.IsZero() || l.Kind == invoice.KindOneTime {
+					if it.ID != l.Item || it.Anchor.IsZero() || l.Kind == invoice.KindOneTime || l.Kind == invoice.KindEarlyTermination {
 						continue
 					}
 					cad := ensemble.Every(1, ensemble.Monthly)

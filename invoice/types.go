@@ -69,6 +69,9 @@ const (
 	// RefPrepaid points at a prepaid commitment: ID is
 	// "subscription/prepaid id".
 	RefPrepaid ensemble.RefKind = "prepaid_commitment"
+	// RefTerm points at an item's contract term (an early-termination
+	// fee): ID is "subscription/item".
+	RefTerm ensemble.RefKind = "term"
 	// RefIncident points at the incident or claim a credit note
 	// compensates (CreditRequest.Incident): ID is the host's incident ID.
 	RefIncident ensemble.RefKind = "incident"
@@ -168,7 +171,8 @@ type Item struct {
 	Anchor time.Time `json:"anchor,omitzero"`
 	// Term is the item's own contract term, from its activation (the first
 	// segment's start); the zero Term is none. It does not change how the
-	// item is billed: cycles come from the charges' cadences and Anchor.
+	// item's charges are billed (cycles come from their cadences and
+	// Anchor); an item that ends inside it owes Term.EarlyTermination.
 	Term Term `json:"term,omitzero"`
 }
 
@@ -177,17 +181,45 @@ type Item struct {
 // subscription's time zone like billing cycles (ensemble.Cadence, clamping
 // month ends). The zero Term is no commitment. A term that does not renew
 // leaves the item running uncommitted after its end. A Term with a
-// renewal but no Length, or an invalid Length, is a *TermError.
+// renewal or a fee but no Length, or an invalid Length or fee, is a
+// *TermError.
 type Term struct {
 	// Length is the term, such as ensemble.Every(1, ensemble.Yearly) or
 	// ensemble.Every(24, ensemble.Monthly); zero means no term.
 	Length ensemble.Cadence `json:"length,omitzero"`
 	// AutoRenew renews the term for another Length at each end.
 	AutoRenew bool `json:"auto_renew,omitempty"`
+	// EarlyTermination is the fee owed when the item ends inside a term
+	// (nil: none).
+	EarlyTermination *EarlyTermination `json:"early_termination,omitempty"`
 }
 
 // IsZero reports whether t is no term.
 func (t Term) IsZero() bool { return t == Term{} }
+
+// EarlyTermination is the fee an item with a term owes when it ends inside
+// the term: its last segment ends, or the subscription's CancelAt cuts it,
+// strictly after the term (or the renewed term) began and before it ends.
+// Ending on the term's end, after a term that does not renew, or a pause
+// (a gap between segments) owes nothing. The fee is one
+// KindEarlyTermination line due at the end instant, for the rest of the
+// term, on top of the proration credit of what was billed in advance; it
+// takes no discount, counts toward no minimum commitment, and is taxed
+// with the item's tax code. Contracts state the fee three ways (Rule):
+// a fixed amount, an amount that declines over the term, or a share of
+// the remaining contract value.
+type EarlyTermination struct {
+	// Rule says how the fee is computed.
+	Rule TerminationRule `json:"rule"`
+	// Amount is the fee (TerminationFixed) or the fee at the term's start
+	// (TerminationDeclining), in the subscription's currency, whole minor
+	// units and positive; zero under TerminationRemaining.
+	Amount decimal.Decimal `json:"amount,omitzero"`
+	// Percent is the share of the remaining value owed under
+	// TerminationRemaining, in (0, 100%]; zero means 100%. Zero under the
+	// other rules.
+	Percent ensemble.Ratio `json:"percent,omitzero"`
+}
 
 // At returns the term holding instant x of an item activated at start, in
 // loc (nil: UTC): [start + n·Length, start + (n+1)·Length). It reports false

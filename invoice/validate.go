@@ -331,9 +331,33 @@ func (b *Builder) validateTerms(ps *ensemble.Problems, ia func() string, s *Subs
 	}
 	if t := it.Term; !t.IsZero() {
 		if t.Length == (ensemble.Cadence{}) {
-			termErr("term.length", ErrRequired, "a term that renews needs a length")
+			termErr("term.length", ErrRequired, "a term that renews or has a fee needs a length")
 		} else if err := t.Length.Validate(); err != nil {
 			termErr("term.length", ErrInvalid, "%v", err)
+		}
+	}
+	if et := it.Term.EarlyTermination; et != nil {
+		const f = "term.early_termination"
+		switch et.Rule {
+		case TerminationFixed, TerminationDeclining:
+			switch {
+			case !et.Amount.IsPositive():
+				termErr(f+".amount", ErrInvalid, "a %s fee needs a positive amount, not %s", et.Rule, et.Amount)
+			case inRange(et.Amount) && !ensemble.MoneyFromDecimal(et.Amount, s.Currency).IsRounded():
+				termErr(f+".amount", ErrInvalid, "%s is not whole minor units", et.Amount)
+			}
+			if !et.Percent.IsZero() {
+				termErr(f+".percent", ErrInvalid, "a %s fee takes no percent", et.Rule)
+			}
+		case TerminationRemaining:
+			if !et.Amount.IsZero() {
+				termErr(f+".amount", ErrInvalid, "a remaining-value fee takes no amount")
+			}
+			if et.Percent.Sign() < 0 || et.Percent.Cmp(ratioOne) > 0 {
+				termErr(f+".percent", ErrInvalid, "%s is outside (0, 100%%]", et.Percent)
+			}
+		default:
+			termErr(f+".rule", ErrInvalid, "%s", et.Rule)
 		}
 	}
 	if it.Anchor.IsZero() || len(it.Segments) == 0 || it.Segments[0].Start.IsZero() {
