@@ -55,6 +55,11 @@ func (b *Builder) Build(run Run, subs []Subscription) ([]Invoice, error) {
 		k, _ := refs.find(l.Billed.Line)
 		lates[k] = append(lates[k], l)
 	}
+	progs := map[[2]int][]ProgressiveUsage{}
+	for _, p := range run.Progressive {
+		k, _ := refs.find(p.Usage.Line)
+		progs[k] = append(progs[k], p)
+	}
 	basis := b.opts.Basis
 	if run.Basis != nil {
 		basis = *run.Basis
@@ -109,7 +114,7 @@ func (b *Builder) Build(run Run, subs []Subscription) ([]Invoice, error) {
 					items = append(items, run.Usage[k])
 				}
 			}
-			g.item(j, &s.Items[j], items, lates[[2]int{i, j}])
+			g.item(j, &s.Items[j], items, lates[[2]int{i, j}], progs[[2]int{i, j}])
 		}
 		g.commitment()
 		g.prepaidLines()

@@ -62,6 +62,10 @@ func checkInputDecimals(ps *ensemble.Problems, in *Input) {
 	for k := range in.Run.Usage {
 		checkDecimal(ps, func() string { return ensemble.Path("run", "usage", k, "value") }, in.Run.Usage[k].Value)
 	}
+	for k := range in.Run.Progressive {
+		checkDecimal(ps, func() string { return ensemble.Path("run", "progressive", k, "billed", "value") }, in.Run.Progressive[k].Billed.Value)
+		checkDecimal(ps, func() string { return ensemble.Path("run", "progressive", k, "usage", "value") }, in.Run.Progressive[k].Usage.Value)
+	}
 	for k := range in.Run.Late {
 		checkDecimal(ps, func() string { return ensemble.Path("run", "late", k, "billed", "value") }, in.Run.Late[k].Billed.Value)
 		checkDecimal(ps, func() string { return ensemble.Path("run", "late", k, "late", "value") }, in.Run.Late[k].Late.Value)
@@ -82,6 +86,9 @@ func checkSubDecimals(ps *ensemble.Problems, at func() string, s *Subscription) 
 		it := &s.Items[j]
 		for k := range it.Discounts {
 			checkDecimal(ps, func() string { return ensemble.Path(at(), "items", j, "discounts", k, "amount") }, it.Discounts[k].Amount)
+		}
+		for k := range it.Thresholds {
+			checkDecimal(ps, func() string { return ensemble.Path(at(), "items", j, "thresholds", k, "amount") }, it.Thresholds[k].Amount)
 		}
 		if et := it.Term.EarlyTermination; et != nil {
 			checkDecimal(ps, func() string { return ensemble.Path(at(), "items", j) + ".term.early_termination.amount" }, et.Amount)

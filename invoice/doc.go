@@ -77,6 +77,11 @@
 // Usage aggregates (package usage) are rated through the catalog's raters;
 // a period without usage still bills what zero usage costs (a first tier's
 // flat amount, a minimum spend).
+// Usage can be billed progressively (Item.Thresholds, Run.Progressive):
+// while a period is open, its usage so far is billed ahead once it exceeds
+// what was billed by the threshold, without the minimum spend; the
+// period's final usage line bills the rest and owes the minimum spend once,
+// so the bills add up to one bill at the period's end.
 // Late usage for a billed period is billed as rate(cumulative) - rate(billed)
 // (catalog.Rater.RateDelta), tracing to the period and records it corrects;
 // several deltas add up to billing everything at once.

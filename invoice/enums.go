@@ -44,6 +44,11 @@ const (
 	// KindEarlyTermination is the fee an item owes when it ends inside its
 	// contract term (Term.EarlyTermination), due when it ends.
 	KindEarlyTermination
+	// KindProgressiveUsage bills usage of a period still open, ahead of its
+	// end, once it crosses the item's threshold (Item.Thresholds):
+	// rate(usage so far) - rate(billed so far), without the minimum spend,
+	// which the period's final usage line owes.
+	KindProgressiveUsage
 )
 
 var lineKindNames = []string{
@@ -52,6 +57,7 @@ var lineKindNames = []string{
 	KindCommitmentTrueUp: "commitment_true_up", KindCreditNote: "credit_note",
 	KindPrepayment: "prepayment", KindPrepaidBreakage: "prepaid_breakage",
 	KindEarlyTermination: "early_termination",
+	KindProgressiveUsage: "progressive_usage",
 }
 
 // TerminationRule says how an early-termination fee is computed. The zero

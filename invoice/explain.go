@@ -48,6 +48,8 @@ func Explain(l Line) string {
 			what = "usage rating"
 		case KindUsageAdjustment:
 			what = "rating delta"
+		case KindProgressiveUsage:
+			what = "rating delta of the usage so far (period still open, no minimum spend yet)"
 		case KindEarlyTermination:
 			what = "early termination inside the term " + span(l.Cycle) + ", fee base"
 		}

@@ -505,7 +505,7 @@ func (g *gen) rate(ch *chargeInfo, q decimal.Decimal, at int) (catalog.Rating, b
 const maxCached = 4096
 
 // item generates every line of one item that the run's cycles hold.
-func (g *gen) item(idx int, it *Item, aggs []usage.Aggregate, late []LateUsage) {
+func (g *gen) item(idx int, it *Item, aggs []usage.Aggregate, late []LateUsage, progs []ProgressiveUsage) {
 	at := idx
 	g.itemRef = ensemble.Ref{Kind: RefItem, ID: string(g.s.ID) + "/" + string(it.ID)}
 	// The item's cycles step from its own anchor, if it has one; so does a
@@ -532,7 +532,7 @@ func (g *gen) item(idx int, it *Item, aggs []usage.Aggregate, late []LateUsage) 
 		case catalog.Recurring:
 			g.recurring(it, st, at)
 		case catalog.Usage:
-			g.idleUsage(it, st, segs, aggs, at)
+			g.idleUsage(it, st, segs, aggs, progs, at)
 		}
 	}
 	g.earlyTermination(it, segs, at)
@@ -541,6 +541,9 @@ func (g *gen) item(idx int, it *Item, aggs []usage.Aggregate, late []LateUsage) 
 	}
 	for k := range late {
 		g.usageLine(it, segs, &late[k].Billed, &late[k].Late, at)
+	}
+	for k := range progs {
+		g.progressive(it, segs, &progs[k], at)
 	}
 }
 
@@ -754,7 +757,7 @@ func (g *gen) arrears(it *Item, st *stream, c ensemble.Period, at int) {
 // was not given, the rating of zero usage when it is not zero: the first
 // tier's flat amount or the minimum spend is owed even when nothing was
 // used. (Periods with usage are billed from their aggregates.)
-func (g *gen) idleUsage(it *Item, st *stream, segs []Segment, aggs []usage.Aggregate, at int) {
+func (g *gen) idleUsage(it *Item, st *stream, segs []Segment, aggs []usage.Aggregate, progs []ProgressiveUsage, at int) {
 	first, last := st.pieces[0], st.pieces[len(st.pieces)-1]
 	cad := first.ch.cadence
 	if cad == (ensemble.Cadence{}) {
@@ -774,6 +777,11 @@ func (g *gen) idleUsage(it *Item, st *stream, segs []Segment, aggs []usage.Aggre
 	err := cycles(cad, g.anchor, start, end, g.loc, func(c ensemble.Period) bool {
 		for k := range aggs {
 			if aggs[k].Meter == meter && aggs[k].Period.Start.Equal(c.Start) {
+				return true
+			}
+		}
+		for k := range progs {
+			if progs[k].Usage.Meter == meter && progs[k].Usage.Period.Start.Equal(c.Start) {
 				return true
 			}
 		}
@@ -1032,6 +1040,97 @@ func (g *gen) remainingValue(it *Item, last Segment, end, termEnd time.Time, at 
 	return total, true
 }
 
+// progressive bills usage given in Run.Progressive: while the item's
+// service in the period goes on past the run, the usage so far when it
+// crosses the threshold; once it has ended, the period's usage line, less
+// what was billed progressively.
+func (g *gen) progressive(it *Item, segs []Segment, p *ProgressiveUsage, at int) {
+	agg := &p.Usage
+	billedAny := p.Billed.Records != 0 || !p.Billed.Value.IsZero()
+	pd := ensemble.Period{Start: agg.Period.Start.UTC(), End: agg.Period.End.UTC()}
+	ch, end, disc := g.usageCharge(segs, agg.Meter, pd)
+	if ch == nil {
+		g.ps.Add(g.itemPath(at), bad(ErrUnknown, "no usage charge for meter %q in %s", agg.Meter, pd))
+		return
+	}
+	open := end.After(g.run.At)
+	if !open && !billedAny {
+		g.usageLine(it, segs, agg, nil, at) // nothing billed ahead: the period's plain usage line
+		return
+	}
+	cad := ch.cadence
+	if cad == (ensemble.Cadence{}) {
+		cad = g.cad
+	}
+	if c, _, err := cad.PeriodAt(g.anchor, pd.Start, g.loc); err != nil || !c.Equal(pd) {
+		g.ps.Add(g.itemPath(at), fmt.Errorf("%w: usage of meter %q: %s is not a %s cycle from the item's anchor %s", ErrInvalid, agg.Meter, pd, cad, fmtTime(g.anchor)))
+		return
+	}
+	// What was billed ahead is an interim rating (no minimum spend); so is
+	// the usage so far, while the period is open; the final rating owes
+	// the minimum spend.
+	interim := catalog.RateOptions{Rounding: g.b.opts.Rating, Mode: g.mode, Interim: true}
+	opts := interim
+	opts.Interim = open
+	var cum, bil catalog.Rating
+	if billedAny {
+		d, err := ch.rater.RateDelta(p.Billed.Value, agg.Value, interim, opts)
+		if err != nil {
+			g.ps.Add(g.itemPath(at), err)
+			return
+		}
+		cum, bil = d.Cumulative, d.Billed
+	} else {
+		r, err := ch.rater.Rate(agg.Value, opts)
+		if err != nil {
+			g.ps.Add(g.itemPath(at), err)
+			return
+		}
+		cum, bil = r, catalog.Rating{Amount: ensemble.MoneyFromMinor(0, g.cur)}
+	}
+	cumAmt, bilAmt := cum.Amount.Round(g.mode), bil.Amount.Round(g.mode)
+	amt := g.sub(cumAmt, bilAmt)
+	usageID := g.lineID(it, pd.Start, ch, KindUsage, time.Time{})
+	if open {
+		var th decimal.Decimal
+		for _, t := range it.Thresholds {
+			if t.Meter == agg.Meter {
+				th = t.Amount
+			}
+		}
+		if amt.Amount().LessThan(th) {
+			return // not yet: the host keeps what was billed
+		}
+	}
+	tr := &UsageTrace{Meter: agg.Meter, Period: pd, Records: agg.Records, Digest: agg.Digest, Ref: agg.Ref(), Billed: p.Billed.Value}
+	ps := g.pcts(it, ch.offer.pin.Offer, pd.Start, disc)
+	kind, id, date, period := KindUsage, usageID, end, pd
+	if open {
+		kind, date, period = KindProgressiveUsage, g.run.At, ensemble.Period{Start: pd.Start, End: g.run.At}
+		id = LineID(string(g.lineID(it, pd.Start, ch, KindProgressiveUsage, time.Time{})) + "/" + agg.Digest.String())
+	} else {
+		// What the progressive lines billed, net of their discounts.
+		net := bilAmt
+		for _, x := range ps {
+			net = g.sub(net, bilAmt.MulRatio(x.p, g.mode))
+		}
+		tr.BilledNet = net
+	}
+	l := g.newLine(it, kind, ch, ch.offer.pin, agg.Value)
+	l.ID = id
+	if open {
+		l.Description = "Usage so far: " + l.Description
+	}
+	l.Date = date
+	l.Cycle, l.Period = pd, period
+	l.Full = g.sub(cum.Amount, bil.Amount)
+	l.Tiers = cum.Lines
+	l.Amount = amt
+	l.Usage = tr
+	l.Refs = append(l.Refs, tr.Ref)
+	g.deltaDiscount(l, cumAmt, bilAmt, ps)
+}
+
 // commitment adds a true-up line for every cycle of the subscription's
 // cadence, in the run's span, whose lines' net falls short of the minimum.
 func (g *gen) commitment() {
@@ -1077,7 +1176,7 @@ func (g *gen) commitment() {
 	// cost is linear in cycles plus lines.
 	order := make([]int, 0, len(g.lines))
 	for i := range g.lines {
-		if k := g.lines[i].Kind; k != KindUsageAdjustment && k != KindEarlyTermination {
+		if k := g.lines[i].Kind; k != KindUsageAdjustment && k != KindEarlyTermination && k != KindProgressiveUsage {
 			order = append(order, i)
 		}
 	}
@@ -1091,6 +1190,9 @@ func (g *gen) commitment() {
 		for next < len(order) && c.Contains(g.lines[order[next]].Period.Start) {
 			l := &g.lines[order[next]]
 			spent = g.add(spent, g.sub(l.Amount, l.Discount))
+			if l.Usage != nil && !l.Usage.BilledNet.IsZero() {
+				spent = g.add(spent, l.Usage.BilledNet) // billed progressively before
+			}
 			next++
 		}
 		s, e := c.Start, c.End

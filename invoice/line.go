@@ -156,9 +156,15 @@ type UsageTrace struct {
 	Digest usage.Digest `json:"digest"`
 	// Ref is the aggregate's trace reference (usage.Aggregate.Ref).
 	Ref ensemble.Ref `json:"ref"`
-	// Billed is, for an adjustment, the quantity billed before; Quantity
+	// Billed is, for an adjustment, a progressive bill or the final bill of
+	// a period billed progressively, the quantity billed before; Quantity
 	// on the line is then the cumulative quantity.
 	Billed decimal.Decimal `json:"billed,omitzero"`
+	// BilledNet is, for the final bill of a period billed progressively,
+	// the net the progressive lines billed before it (round(rate(Billed))
+	// less its percentage discounts, each rounded once): with the line's
+	// own net, the whole period's usage, which a minimum commitment counts.
+	BilledNet ensemble.Money `json:"billed_net,omitzero"`
 	// Late is, for an adjustment, the late aggregate's reference.
 	Late *ensemble.Ref `json:"late,omitempty"`
 }

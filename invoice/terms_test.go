@@ -41,6 +41,28 @@ const termOffers = `
     effective_from: 2020-01-01T00:00:00Z
     charges:
       - {id: gb, name: Transfer, type: usage, meter: gb, cadence: {unit: monthly}, price: {model: per_unit, amount: "0.10", minimum_spend: "5"}}
+  - id: metered-min
+    version: 1
+    name: Metered with a minimum
+    currency: EUR
+    effective_from: 2020-01-01T00:00:00Z
+    charges:
+      - {id: gb, name: Transfer, type: usage, meter: gb, cadence: {unit: monthly}, price: {model: per_unit, amount: "0.10", minimum_spend: "50"}}
+  - id: metered-volume
+    version: 1
+    name: Metered by volume
+    currency: EUR
+    effective_from: 2020-01-01T00:00:00Z
+    charges:
+      - id: gb
+        name: Transfer
+        type: usage
+        meter: gb
+        price:
+          model: volume
+          tiers:
+            - {up_to: 1000, unit_amount: "0.10"}
+            - {unit_amount: "0.05"}
 `
 
 func termsCatalog(t testing.TB) *catalog.Catalog {

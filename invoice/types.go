@@ -169,11 +169,50 @@ type Item struct {
 	// anchor. An anchor so far from the item's segments that its cycles
 	// cannot be stepped is a *TermError.
 	Anchor time.Time `json:"anchor,omitzero"`
+	// Thresholds bill the item's usage progressively, per meter: see
+	// UsageThreshold and Run.Progressive.
+	Thresholds []UsageThreshold `json:"thresholds,omitempty"`
 	// Term is the item's own contract term, from its activation (the first
 	// segment's start); the zero Term is none. It does not change how the
 	// item's charges are billed (cycles come from their cadences and
 	// Anchor); an item that ends inside it owes Term.EarlyTermination.
 	Term Term `json:"term,omitzero"`
+}
+
+// UsageThreshold bills one meter of an item progressively (threshold
+// billing): when the usage of a period still open, rated so far without
+// the minimum spend, exceeds what was billed progressively for the period
+// by Amount or more, the run bills the difference ahead of the period's end
+// (a KindProgressiveUsage line), so a customer cannot run up usage far
+// beyond what was invoiced. The period's final usage line bills the rest
+// and owes the minimum spend, once: rate(final) - rate(billed so far). The
+// progressive lines and the final one add up to billing the period at its
+// end, amounts and percentage discounts alike. A volume price cannot be
+// billed progressively (crossing a tier reprices every unit, so a later
+// bill could be a credit); a threshold on one is an error.
+type UsageThreshold struct {
+	// Meter is the meter billed progressively; one of the item's usage
+	// charges bills it.
+	Meter usage.MeterID `json:"meter"`
+	// Amount is the least a progressive bill bills, in the subscription's
+	// currency, whole minor units and positive.
+	Amount decimal.Decimal `json:"amount"`
+}
+
+// ProgressiveUsage is the usage of one item, meter and period billed
+// progressively (Item.Thresholds): what was billed so far and what is used
+// now. The host keeps Billed: after a run bills a KindProgressiveUsage line
+// it is that line's aggregate (Usage); when no line was billed it stays as
+// it was.
+type ProgressiveUsage struct {
+	// Billed is the aggregate billed progressively so far for the period;
+	// the zero Aggregate (no records, zero value) when nothing was.
+	Billed usage.Aggregate `json:"billed,omitzero"`
+	// Usage is the period's aggregate so far while the period is open at
+	// the run's instant (billed if it crosses the threshold), or its final
+	// aggregate once the item's service in the period has ended (billed as
+	// the period's usage line, less what was billed progressively).
+	Usage usage.Aggregate `json:"usage"`
 }
 
 // Term is a contract term: how long the customer committed to an item,
@@ -377,6 +416,12 @@ type Run struct {
 	// Late is late usage for periods already billed; it is billed in this
 	// run whatever its period.
 	Late []LateUsage `json:"late,omitempty"`
+	// Progressive is the usage of periods billed progressively (see
+	// UsageThreshold): an open period's usage so far is billed in this run
+	// when it crosses its threshold; a period that has ended is billed as
+	// its aggregate in Usage would be, less what was billed progressively.
+	// A period is given in Usage or here, not both.
+	Progressive []ProgressiveUsage `json:"progressive,omitempty"`
 	// Billed are lines earlier runs issued, as the host stored them
 	// (optional). A proration credit of a line found here credits that
 	// line's full amount and percentage discounts — what was actually

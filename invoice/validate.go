@@ -106,6 +106,7 @@ func (b *Builder) validate(ps *ensemble.Problems, run Run, subs []Subscription) 
 			b.validateDiscounts(ps, func() string { return ia() + ".discounts" }, s, it.Discounts, itemIDs)
 			b.validateSegments(ps, ia, s, it)
 			b.validateTerms(ps, ia, s, it)
+			b.validateThresholds(ps, ia, s, it)
 		}
 		if s.Commitment != nil && s.Commitment.Minimum.Sign() < 0 {
 			ps.Add(at()+".commitment.minimum", bad(ErrNegative, "%s", s.Commitment.Minimum))
@@ -148,6 +149,34 @@ func (b *Builder) validate(ps *ensemble.Problems, run Run, subs []Subscription) 
 		}
 		if g.Late {
 			ps.Add(ensemble.Path("run", "usage", k, "late"), bad(ErrInvalid, "late aggregate belongs in run.late"))
+		}
+	}
+	for k, p := range run.Progressive {
+		pa := func(f ...any) string { return ensemble.Path(append([]any{"run", "progressive", k}, f...)...) }
+		u, bl := p.Usage, p.Billed
+		key := aggKey{u.Line, u.Meter, u.Period.Start.UnixNano()}
+		if seenAgg[key] {
+			ps.Add(pa(), bad(ErrDuplicate, "usage of line %q meter %q for %s given twice", u.Line, u.Meter, u.Period))
+		}
+		seenAgg[key] = true
+		checkDecimal(ps, func() string { return pa("usage", "value") }, u.Value)
+		checkDecimal(ps, func() string { return pa("billed", "value") }, bl.Value)
+		if u.Late || bl.Late {
+			ps.Add(pa(), bad(ErrInvalid, "late aggregate belongs in run.late"))
+		}
+		at, ok := refs.find(u.Line)
+		if !ok {
+			ps.Add(pa("usage", "line"), bad(ErrUnknown, "usage line %q", u.Line))
+		} else if it := &subs[at[0]].Items[at[1]]; !slices.ContainsFunc(it.Thresholds, func(th UsageThreshold) bool { return th.Meter == u.Meter }) {
+			ps.Add(pa("usage", "meter"), bad(ErrInvalid, "item %q bills meter %q with no threshold", it.ID, u.Meter))
+		}
+		if bl.Records != 0 || !bl.Value.IsZero() {
+			switch {
+			case bl.Line != u.Line || bl.Meter != u.Meter || !bl.Period.Equal(u.Period):
+				ps.Add(pa("billed"), bad(ErrInvalid, "billed usage of line %q meter %q for %s, not the usage's", bl.Line, bl.Meter, bl.Period))
+			case inRange(bl.Value) && inRange(u.Value) && bl.Value.GreaterThan(u.Value):
+				ps.Add(pa("billed", "value"), bad(ErrOrder, "billed %s is more than the usage %s", bl.Value, u.Value))
+			}
 		}
 	}
 	seenLate := map[aggKey]map[usage.Digest]bool{}
@@ -411,4 +440,48 @@ func addOnPins(as []AddOn) []catalog.Pin {
 		out[i] = a.Pin
 	}
 	return out
+}
+
+// validateThresholds checks an item's usage thresholds: one per meter, a
+// positive amount in whole minor units, and a meter one of the item's usage
+// charges bills at a price that can be billed progressively (not volume).
+func (b *Builder) validateThresholds(ps *ensemble.Problems, ia func() string, s *Subscription, it *Item) {
+	seen := map[usage.MeterID]bool{}
+	for k, th := range it.Thresholds {
+		ta := func() string { return ensemble.Path(ia(), "thresholds", k) }
+		if th.Meter == "" {
+			ps.Add(ta()+".meter", ErrRequired)
+		} else if seen[th.Meter] {
+			ps.Add(ta()+".meter", bad(ErrDuplicate, "item %q meter %q", it.ID, th.Meter))
+		}
+		seen[th.Meter] = true
+		switch {
+		case !th.Amount.IsPositive():
+			ps.Add(ta()+".amount", bad(ErrInvalid, "item %q meter %q: threshold %s is not positive", it.ID, th.Meter, th.Amount))
+		case inRange(th.Amount) && !ensemble.MoneyFromDecimal(th.Amount, s.Currency).IsRounded():
+			ps.Add(ta()+".amount", bad(ErrInvalid, "item %q meter %q: threshold %s is not whole minor units", it.ID, th.Meter, th.Amount))
+		}
+		billed := false
+		for _, sg := range it.Segments {
+			for _, pin := range append([]catalog.Pin{sg.Pin}, addOnPins(sg.AddOns)...) {
+				oi, ok := b.offers[pin]
+				if !ok {
+					continue
+				}
+				for _, ch := range oi.charges {
+					if ch.typ != catalog.Usage || ch.meter != string(th.Meter) {
+						continue
+					}
+					billed = true
+					if ch.model == catalog.Volume {
+						ps.Add(ta()+".meter", bad(ErrInvalid, "item %q meter %q: %s prices it by volume, which cannot be billed progressively", it.ID, th.Meter, pin))
+						return
+					}
+				}
+			}
+		}
+		if !billed && th.Meter != "" {
+			ps.Add(ta()+".meter", bad(ErrUnknown, "item %q has no usage charge for meter %q", it.ID, th.Meter))
+		}
+	}
 }
