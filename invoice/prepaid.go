@@ -79,13 +79,13 @@ func (c *PrepaidCommitment) drawEnd() time.Time {
 // draws reports whether line l draws on the commitment.
 func (c *PrepaidCommitment) draws(l *Line) bool {
 	switch l.Kind {
-	case KindPrepayment, KindPrepaidBreakage, KindCommitmentTrueUp, KindCreditNote:
+	case KindPrepayment, KindPrepaidBreakage, KindCommitmentTrueUp, KindCreditNote, KindEarlyTermination:
 		return false
 	}
 	if s := l.Period.Start; s.Before(c.Start) || !s.Before(c.drawEnd()) {
 		return false
 	}
-	usageLine := (l.Kind == KindUsage || l.Kind == KindUsageAdjustment) && l.Usage != nil
+	usageLine := (l.Kind == KindUsage || l.Kind == KindUsageAdjustment || l.Kind == KindProgressiveUsage) && l.Usage != nil
 	switch {
 	case len(c.Meters) == 0 && len(c.Charges) == 0:
 		return usageLine

@@ -190,3 +190,50 @@ func TestPropertyProgressiveAddsUpToOneBill(t *testing.T) {
 		require.Equal(t, once.Lines[0].ID, inv.Lines[0].ID)
 	})
 }
+
+// A prepaid commitment on the meter draws on progressive bills as it would
+// on one bill at the period's end: EUR 40 bought for March covers the 25.00
+// billed on the 12th and 15.00 of the 21.00 billed on the 25th (6.00
+// overage); the final 4.00 is overage: 40.00 covered and 10.00 billed, as
+// one bill of 50.00 would be. An early-termination fee never draws.
+func TestProgressiveBillingDrawsPrepaid(t *testing.T) {
+	b := termsBuilder(t, invoice.Options{})
+	s := progressiveSub("metered-min")
+	s.Items[0].PartnerDiscount = ensemble.Ratio{}
+	s.Prepaid = []invoice.PrepaidCommitment{{ID: "march", Amount: dec("40"), Start: date(2026, 3, 1), End: date(2026, 4, 1), Meters: []usage.MeterID{"gb"}}}
+	var billed usage.Aggregate
+	var got []string
+	for _, st := range []struct {
+		after, at time.Time
+		usage     usage.Aggregate
+	}{
+		{date(2026, 2, 28), date(2026, 3, 1), gbUsage("0", 0)},
+		{date(2026, 3, 1), date(2026, 3, 12), gbUsage("250", 2)},
+		{date(2026, 3, 12), date(2026, 3, 25), gbUsage("460", 4)},
+		{date(2026, 3, 25), date(2026, 4, 1), gbUsage("470", 5)},
+	} {
+		invs, err := b.Build(invoice.Run{After: st.after, At: st.at, Progressive: []invoice.ProgressiveUsage{{Billed: billed, Usage: st.usage}}}, []invoice.Subscription{s})
+		require.NoError(t, err)
+		for _, inv := range invs {
+			for _, l := range inv.Lines {
+				cov := "-"
+				if l.Prepaid != nil {
+					cov = l.Prepaid.Covered.AmountString()
+				}
+				got = append(got, l.Kind.String()+" "+l.Amount.AmountString()+" covered "+cov+" net "+l.Net.AmountString())
+				if l.Kind == invoice.KindProgressiveUsage {
+					billed = st.usage
+				}
+			}
+			for _, u := range inv.Prepaid {
+				s.Prepaid[0].Drawn = s.Prepaid[0].Drawn.Add(u.Drawn.Amount()).Add(u.Expired.Amount())
+			}
+		}
+	}
+	require.Equal(t, []string{
+		"prepayment 40.00 covered - net 40.00",
+		"progressive_usage 25.00 covered 25.00 net 0.00",
+		"progressive_usage 21.00 covered 15.00 net 6.00",
+		"usage 4.00 covered - net 4.00",
+	}, got)
+}
