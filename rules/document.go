@@ -62,8 +62,14 @@ type Document struct {
 // result (Want: a bool for conditions, a decimal string for shares, a money
 // object for amounts, a bool or {"allowed": ..., "reason": ...} for
 // policies) or a text the evaluation error must contain (WantError).
+//
+// At is the instant the case is evaluated at, within the rule's effective
+// span: in a rule set it picks the versions of the tables the rule reads
+// (as RuleSet.At does), so a new rate card can be tested from its date.
+// Zero: when the rule takes effect.
 type TestCase struct {
 	Name      string                     `json:"name"`
+	At        time.Time                  `json:"at,omitzero"`
 	Facts     map[string]json.RawMessage `json:"facts,omitempty"`
 	Want      json.RawMessage            `json:"want,omitempty"`
 	WantError string                     `json:"want_error,omitempty"`
@@ -73,7 +79,7 @@ func (d Document) clone() Document {
 	c := d
 	c.Tests = make([]TestCase, len(d.Tests))
 	for i, t := range d.Tests {
-		c.Tests[i] = TestCase{Name: t.Name, WantError: t.WantError, Want: slices.Clone(t.Want)}
+		c.Tests[i] = TestCase{Name: t.Name, At: t.At, WantError: t.WantError, Want: slices.Clone(t.Want)}
 		if t.Facts != nil {
 			c.Tests[i].Facts = make(map[string]json.RawMessage, len(t.Facts))
 			for k, v := range t.Facts {
@@ -426,6 +432,7 @@ func (e *Env) buildSet(docs []Document, maps []*sourceMap) (*RuleSet, []error) {
 			errs = append(errs, flattenLoad(err)...)
 			continue
 		}
+		r.set, r.base = s, r
 		if ts != nil {
 			bs, err := ts.bind(r)
 			if err != nil {
@@ -564,6 +571,9 @@ func (r *Rule) checkTests() error {
 	var errs []error
 	for i, tc := range r.doc.Tests {
 		field := ensemble.Path("tests", i)
+		if !tc.At.IsZero() && !r.doc.inForce(tc.At) {
+			errs = append(errs, r.fieldError(field+".at", fmt.Errorf("%s is outside the rule's effective span", tc.At.UTC().Format(time.RFC3339))))
+		}
 		f := r.env.NewFacts()
 		for _, n := range slices.Sorted(maps.Keys(tc.Facts)) {
 			if err := f.SetJSON(n, tc.Facts[n]); err != nil {
@@ -608,6 +618,10 @@ func (r *Rule) decodeWant(raw json.RawMessage) (Result, error) {
 }
 
 func (r *Rule) runCase(ctx context.Context, tc TestCase) string {
+	if !tc.At.IsZero() && r.set != nil {
+		// The tables the rule reads, as they are at the case's instant.
+		r = r.set.boundAt(r.base, tc.At)
+	}
 	facts, err := r.factsOf(tc)
 	if err != nil {
 		return err.Error()

@@ -36,6 +36,8 @@ type Rule struct {
 	src      *sourceMap   // where the document's fields are in its file; nil when built in Go
 	tables   *tableValues // the table versions bound to this rule, in a rule set
 	value    ref.Val      // a table's value, computed when it is compiled
+	set      *RuleSet     // the set it belongs to, if any
+	base     *Rule        // in a set, the rule before any table is bound
 }
 
 type program struct {

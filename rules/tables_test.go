@@ -31,6 +31,7 @@ const rateCard = `
   expression: reseller_rates[string(partner.tier)]
   tests:
     - {name: gold, facts: {partner: {tier: gold}}, want: "0.30"}
+    - {name: gold from July, at: 2026-07-01T00:00:00Z, facts: {partner: {tier: gold}}, want: "0.32"}
 - id: reseller-fee
   version: 1
   kind: amount
@@ -100,6 +101,9 @@ func TestTableErrors(t *testing.T) {
 - {id: rates, version: 1, kind: table, env_version: 1, effective_until: 2026-07-01T00:00:00Z, expression: 'percent(3)'}
 - {id: share, version: 1, kind: share, env_version: 1, expression: 'rates'}`,
 			`rules: t.yaml:3:68: rule "share" v1: expression: reads table "rates", which has no version in force from 2026-07-01T00:00:00Z until forever`},
+		{"a test case outside its rule's span", `
+- {id: r, version: 1, kind: condition, env_version: 1, effective_from: 2026-01-01T00:00:00Z, expression: 'true', tests: [{name: x, at: 2025-01-01T00:00:00Z, want: true}]}`,
+			`tests[0].at: 2025-01-01T00:00:00Z is outside the rule's effective span`},
 		{"a table with test cases", `
 - {id: rates, version: 1, kind: table, env_version: 1, expression: '1', tests: [{name: x, want: 1}]}`,
 			`tests: a table has no test cases: test the rules that read it`},
