@@ -106,9 +106,16 @@ func (e *Env) Check(ctx context.Context, files ...File) *Report {
 	docs, maps, errs := parseFiles(files)
 	set, serrs := e.buildSet(docs, maps)
 	errs = append(errs, serrs...)
+	lines := map[string][]string{}
+	for _, f := range files {
+		lines[f.Name] = strings.Split(string(f.Data), "\n")
+	}
 	failed := map[[2]any]bool{}
 	for _, err := range errs {
 		for _, d := range Diagnostics(err) {
+			if d.Snippet == "" && d.Line > 0 {
+				d.Snippet = (&sourceMap{lines: lines[d.Source]}).snippet(pos{d.Line, d.Column})
+			}
 			rep.Problems = append(rep.Problems, d)
 			failed[[2]any{d.RuleID, d.Version}] = true
 		}
@@ -188,6 +195,7 @@ func diagnosticsOf(err error) []Diagnostic {
 		d.Message = de.Err.Error()
 	case errors.As(err, &ve):
 		d.Source, d.Line, d.Column, d.RuleID, d.Version = ve.Source, ve.Line, ve.Column, ve.RuleID, ve.Version.Version
+		d.Field = "effective_from"
 		d.Message = strings.TrimPrefix(ve.detail(), ": ")
 		if !errors.Is(ve.Err, ErrVersionGap) {
 			d.Message = fmt.Sprintf("this version (%s)%s", spanText(ve.Version.From, ve.Version.Until), ve.detail())

@@ -284,6 +284,13 @@ func documentError(source string, raw []byte, m *sourceMap, err error) error {
 		if m != nil {
 			at = m.key(unknownKeyPath(m, name))
 		}
+		fields := documentFields
+		if m != nil && strings.Contains(unknownKeyPath(m, name), "tests[") {
+			fields = []string{"name", "at", "facts", "want", "want_error"}
+		}
+		if s := suggest(name, fields); s != "" {
+			de.Err = fmt.Errorf("%w (did you mean %s?)", err, s)
+		}
 	default:
 		// A value's own decoder refused it (a kind, a date) without saying
 		// where: the field is the one that fails alone.
@@ -291,10 +298,18 @@ func documentError(source string, raw []byte, m *sourceMap, err error) error {
 			de.Field = f
 			at = m.at(f)
 		}
+		var pe *time.ParseError
+		if errors.As(err, &pe) {
+			de.Err = fmt.Errorf("%q is not an instant: write it with its time and zone, such as %sT00:00:00Z (a date alone does not say in which zone the day starts)", pe.Value, strings.Trim(pe.Value, `"`))
+		}
 	}
 	de.Line, de.Column = at.line, at.column
 	return de
 }
+
+// documentFields are the fields of a rule document, for "did you mean".
+var documentFields = []string{"id", "version", "kind", "description", "env_version", "effective_from", "effective_until",
+	"continuous", "expression", "reason", "reason_expression", "tests"}
 
 // failingField returns the top-level field of a document that fails to
 // decode on its own, or "".
@@ -407,22 +422,29 @@ func (e *Env) buildSet(docs []Document, maps []*sourceMap) (*RuleSet, []error) {
 		id string
 		v  int
 	}
-	seen := map[key]string{}
+	type first struct {
+		source string
+		at     pos
+	}
+	seen := map[key]first{}
 	for i, d := range docs {
 		m := mapOf(maps, i)
 		if d.ID != "" {
 			k := key{d.ID, d.Version}
-			if src, dup := seen[k]; dup {
+			if f, dup := seen[k]; dup {
 				where := ""
-				if src != "" {
-					where = " (first in " + src + ")"
+				switch {
+				case f.source != "" && f.at.line > 0:
+					where = fmt.Sprintf(" (first at %s:%d:%d)", f.source, f.at.line, f.at.column)
+				case f.source != "":
+					where = " (first in " + f.source + ")"
 				}
 				at := m.at("version")
 				errs = append(errs, &DocumentError{Source: d.Source, RuleID: d.ID, Version: d.Version, Field: "version",
 					Line: at.line, Column: at.column, Err: fmt.Errorf("duplicate id and version%s", where)})
 				continue
 			}
-			seen[k] = d.Source
+			seen[k] = first{d.Source, m.at("")}
 		}
 		if d.Kind == Table {
 			continue // compiled above
@@ -603,7 +625,9 @@ func (r *Rule) decodeWant(raw json.RawMessage) (Result, error) {
 		}
 		res.Decimal, err = ensemble.ParseDecimal(s)
 	case Amount:
-		err = strictUnmarshal(raw, &res.Money)
+		if err = strictUnmarshal(raw, &res.Money); err != nil {
+			err = fmt.Errorf(`an amount's want is money, such as {amount: "50.00", currency: EUR}: %w`, err)
+		}
 	case Policy:
 		if bytes.HasPrefix(bytes.TrimSpace(raw), []byte("{")) {
 			err = strictUnmarshal(raw, &res.Decision)

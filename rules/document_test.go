@@ -208,9 +208,9 @@ func TestRuleSetReportsEveryError(t *testing.T) {
 		`hint: write dec("100.5")`,
 		`bad.yaml:8:14: rule "a" v1 expression 2:10: undefined field 'nope'`,
 		" |       partner.nope == \"x\"\n | .............^",
-		`bad.yaml:10:12: rule "a" v1: version: duplicate id and version (first in bad.yaml)`,
+		`bad.yaml:10:12: rule "a" v1: version: duplicate id and version (first at bad.yaml:2:3)`,
 		`bad.yaml:18:15: rule "b" v1 expression 1:1: a share rule must be of type decimal, not money`,
-		`broken.json:1:13: rule "x" v0: expresion: json: unknown field "expresion"`,
+		`broken.json:1:13: rule "x" v0: expresion: json: unknown field "expresion" (did you mean 'expression'?)`,
 		`rules: bad.yaml:31:25: rule "d" v1: tests[0].facts.customer: rules: no variable "customer" is declared`,
 		`rules: bad.yaml:32:13: rule "d" v1: tests[0].want: json: cannot unmarshal string`,
 		// Rule c cannot be decoded (unknown kind): its kind is placed.

@@ -4,6 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+
+	"github.com/ensemble-commerce/ensemble"
 )
 
 // Sentinel conditions, matched with errors.Is through the typed errors that
@@ -184,6 +186,17 @@ func (e *DocumentError) Error() string {
 	}
 	if e.Field != "" {
 		b.WriteString(e.Field + ": ")
+	}
+	// A document's own validation names the rule too: say it once.
+	var ve *ensemble.ValidationError
+	if errors.As(e.Err, &ve) && e.RuleID != "" && ve.Subject == ruleName(e.RuleID, e.Version) {
+		for i, p := range ve.Problems {
+			if i > 0 {
+				b.WriteString("; ")
+			}
+			b.WriteString(p.Error())
+		}
+		return b.String()
 	}
 	b.WriteString(e.Err.Error())
 	return b.String()

@@ -91,9 +91,13 @@ func (h hinter) doubleHint(id int64) string {
 	plain := d.String()
 	parent, arg := h.parentCall(id)
 	switch {
-	case parent != nil && parent.AsCall().FunctionName() == "percent":
+	case parent != nil && parent.AsCall().FunctionName() == "percent" && d.Abs().LessThan(decimal.NewFromInt(1)):
+		// Below 1, the author most likely wrote the ratio itself.
 		return fmt.Sprintf(`percent takes a number of percent: if you meant %s%%, write percent("%s") or dec("%s"); if you meant %s%%, write percent("%s")`,
 			d.Shift(2).String(), d.Shift(2).String(), plain, plain, plain)
+	case parent != nil && parent.AsCall().FunctionName() == "percent":
+		return fmt.Sprintf(`write percent("%s") for %s%% (percent takes a number of percent; dec("%s") would be %s%%)`,
+			plain, plain, plain, d.Shift(2).String())
 	case parent != nil && parent.AsCall().FunctionName() == "dec":
 		return fmt.Sprintf(`write dec("%s"): a decimal literal is a string`, plain)
 	case parent != nil && parent.AsCall().FunctionName() == "money" && arg == 0:

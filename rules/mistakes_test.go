@@ -91,3 +91,29 @@ func TestAuthorMistakes(t *testing.T) {
 		})
 	}
 }
+
+// TestDocumentMistakes: mistakes in a document's fields, placed and
+// explained.
+func TestDocumentMistakes(t *testing.T) {
+	env := mustEnv()
+	tests := []struct{ name, src, want string }{
+		{"a date without its time", "id: r\nversion: 1\nkind: condition\nenv_version: 1\neffective_from: 2026-07-01\nexpression: 'true'\n",
+			`rules: f.yaml:5:17: rule "r" v1: effective_from: "2026-07-01" is not an instant: write it with its time and zone, such as 2026-07-01T00:00:00Z (a date alone does not say in which zone the day starts)`},
+		{"a misspelt field", "id: r\nversion: 1\nkind: condition\nenv_version: 1\neffectve_from: 2026-07-01T00:00:00Z\nexpression: 'true'\n",
+			`rules: f.yaml:5:1: rule "r" v1: effectve_from: json: unknown field "effectve_from" (did you mean 'effective_from'?)`},
+		{"a misspelt test field", "id: r\nversion: 1\nkind: condition\nenv_version: 1\nexpression: 'true'\ntests: [{name: a, wnat: true}]\n",
+			`(did you mean 'want'?)`},
+		{"a money want written as text", "id: r\nversion: 1\nkind: amount\nenv_version: 1\nexpression: 'line.amount'\ntests: [{name: a, want: EUR 50.00}]\n",
+			`an amount's want is money, such as {amount: "50.00", currency: EUR}`},
+		{"validation names the rule once", "id: r\nversion: 1\nkind: condition\nenv_version: 9\nexpression: 'true'\n",
+			`rules: f.yaml:4:14: rule "r" v1: env_version: must be 1 to 2, got 9`},
+		{"a folded expression is placed at its start", "id: r\nversion: 1\nkind: condition\nenv_version: 1\nexpression: >\n  line.nope\n  == 1\n",
+			`rules: f.yaml:6:3: rule "r" v1 expression 1:5: undefined field 'nope'`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := env.LoadRuleSet(rules.File{Name: "f.yaml", Data: []byte(tt.src)})
+			require.ErrorContains(t, err, tt.want)
+		})
+	}
+}

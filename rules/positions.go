@@ -22,6 +22,7 @@ type exprPos struct {
 	text   string // the expression as read, to tell a stale map from a good one
 	block  bool   // a literal block scalar: expression line n is file line line+n-1
 	indent int    // the block's indentation (column of its first character)
+	whole  bool   // a folded or multi-line quoted scalar: only its start is placed
 }
 
 // sourceMap places one document's fields in the file it was read from. It
@@ -91,9 +92,12 @@ func (m *sourceMap) snippet(p pos) string {
 }
 
 // place returns the file line and column of an expression's line and
-// column (both from 1), or the zero pos when it cannot be told (inside a
-// folded or multi-line quoted scalar).
+// column (both from 1); inside a folded or multi-line quoted scalar, where
+// lines were joined, the start of the text.
 func (p exprPos) place(line, column int) pos {
+	if p.whole {
+		return p.pos
+	}
 	if p.block {
 		return pos{p.line + line - 1, p.indent + column - 1}
 	}
@@ -194,16 +198,19 @@ func scalarPos(n *yaml.Node, lines []string) (exprPos, bool) {
 			return exprPos{pos: pos{n.Line + 1, 1}, text: n.Value, block: true, indent: indent + 1}, true
 		}
 		return exprPos{}, false
+	case yaml.FoldedStyle:
+		// Folding joins lines: errors are placed at the text's start.
+		for l := n.Line; l < len(lines); l++ {
+			text := strings.TrimRight(lines[l], "\r")
+			if strings.TrimSpace(text) != "" {
+				return exprPos{pos: pos{l + 1, len(text) - len(strings.TrimLeft(text, " ")) + 1}, text: n.Value, whole: true}, true
+			}
+		}
+		return exprPos{}, false
 	case yaml.DoubleQuotedStyle, yaml.SingleQuotedStyle:
-		if strings.Contains(n.Value, "\n") {
-			return exprPos{}, false
-		}
-		return exprPos{pos: pos{n.Line, n.Column + 1}, text: n.Value}, true
+		return exprPos{pos: pos{n.Line, n.Column + 1}, text: n.Value, whole: strings.Contains(n.Value, "\n")}, true
 	case 0: // plain
-		if strings.Contains(n.Value, "\n") {
-			return exprPos{}, false
-		}
-		return exprPos{pos: pos{n.Line, n.Column}, text: n.Value}, true
+		return exprPos{pos: pos{n.Line, n.Column}, text: n.Value, whole: strings.Contains(n.Value, "\n")}, true
 	}
 	return exprPos{}, false
 }
