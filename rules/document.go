@@ -203,6 +203,9 @@ func parseFile(f File) ([]Document, []*sourceMap, []error) {
 	}
 	raws := []json.RawMessage{js}
 	if js[0] == '[' {
+		// Decode into a new slice: encoding/json would copy the first item
+		// into the RawMessage already there, which is the caller's bytes.
+		raws = nil
 		if err := strictUnmarshal(js, &raws); err != nil {
 			return nil, nil, []error{&DocumentError{Source: source, Err: err}}
 		}

@@ -83,3 +83,15 @@ func TestPropertyEveryErrorIsPlaced(t *testing.T) {
 	// The generator makes broken files most of the time.
 	require.Positive(t, placedErrors)
 }
+
+// TestLoadLeavesTheFileAlone: loading a JSON list of rules neither changes
+// the caller's bytes nor misplaces errors (encoding/json once wrote the
+// first item over the file).
+func TestLoadLeavesTheFileAlone(t *testing.T) {
+	src := "[\n {\"id\": \"r\", \"version\": 1, \"kind\": \"condition\", \"env_version\": 1,\n  \"expression\": \"line.nope\"}\n]"
+	data := []byte(src)
+	_, err := mustEnv().LoadRuleSet(rules.File{Name: "f.json", Data: data})
+	require.Equal(t, src, string(data))
+	require.ErrorContains(t, err, `rules: f.json:3:22: rule "r" v1 expression 1:5: undefined field 'nope'`)
+	require.ErrorContains(t, err, "\n |   \"expression\": \"line.nope\"}\n")
+}
