@@ -11,6 +11,8 @@ import (
 	"cel.dev/cel-go/common/types"
 	"cel.dev/cel-go/parser"
 	"github.com/shopspring/decimal"
+
+	"github.com/ensemble-commerce/ensemble"
 )
 
 // hinter explains the mistakes rule authors often make in one expression:
@@ -313,44 +315,14 @@ func (h hinter) operand(e ast.Expr) string {
 	return s
 }
 
-// suggest returns the names within edit distance 2 of name (a third of its
-// length for short names), quoted and joined with "or", or "".
+// suggest returns the names nearest name (ensemble.Nearest), quoted and
+// joined with "or", or "".
 func suggest(name string, names []string) string {
-	limit := min(2, max(1, len(name)/3))
-	var near []string
-	for _, n := range names {
-		if n != name && editDistance(strings.ToLower(name), strings.ToLower(n)) <= limit {
-			near = append(near, "'"+n+"'")
-		}
+	near := ensemble.Nearest(name, names)
+	for i, n := range near {
+		near[i] = "'" + n + "'"
 	}
 	return strings.Join(near, " or ")
-}
-
-// editDistance is the optimal string alignment distance between a and b,
-// in bytes: insertions, deletions, substitutions and swaps of two adjacent
-// letters (teir for tier) each count one.
-func editDistance(a, b string) int {
-	d := make([][]int, len(a)+1)
-	for i := range d {
-		d[i] = make([]int, len(b)+1)
-		d[i][0] = i
-	}
-	for j := range d[0] {
-		d[0][j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		for j := 1; j <= len(b); j++ {
-			cost := 1
-			if a[i-1] == b[j-1] {
-				cost = 0
-			}
-			d[i][j] = min(d[i-1][j]+1, d[i][j-1]+1, d[i-1][j-1]+cost)
-			if i > 1 && j > 1 && a[i-1] == b[j-2] && a[i-2] == b[j-1] {
-				d[i][j] = min(d[i][j], d[i-2][j-2]+1)
-			}
-		}
-	}
-	return d[len(a)][len(b)]
 }
 
 // factHint adds "did you mean" to an error decoding a test case's fact

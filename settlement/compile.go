@@ -516,22 +516,51 @@ func (s *Settler) checkRule(p *ensemble.Problems, path, id string, used map[stri
 	}
 	used[id] = true
 	found := false
+	var wrong []string
+	var ids []string
 	for _, r := range s.rules.Rules() {
+		if len(ids) == 0 || ids[len(ids)-1] != r.ID() {
+			ids = append(ids, r.ID())
+		}
 		if r.ID() != id {
 			continue
 		}
 		found = true
-		ok := false
-		for _, k := range kinds {
-			ok = ok || r.Kind() == k
-		}
-		if !ok {
-			p.Add(path, fmt.Errorf("rule %q version %d is a %s rule, want %v: %w", id, r.Version(), r.Kind(), kinds, rules.ErrWrongKind))
+		if !containsKind(kinds, r.Kind()) {
+			wrong = append(wrong, fmt.Sprintf("v%d is %s", r.Version(), kindText(r.Kind())))
 		}
 	}
-	if !found {
-		p.Add(path, fmt.Errorf("rule %q: %w", id, rules.ErrUnknownRule))
+	want := make([]string, len(kinds))
+	for i, k := range kinds {
+		want[i] = kindText(k)
 	}
+	switch {
+	case !found:
+		hint := ""
+		if near := ensemble.Nearest(id, ids); len(near) > 0 {
+			hint = fmt.Sprintf(" (did you mean %q?)", near[0])
+		}
+		p.Add(path, fmt.Errorf("rule %q%s: %w", id, hint, rules.ErrUnknownRule))
+	case len(wrong) > 0:
+		p.Add(path, fmt.Errorf("rule %q must be %s, but %s: %w", id, strings.Join(want, " or "), strings.Join(wrong, ", "), rules.ErrWrongKind))
+	}
+}
+
+func containsKind(kinds []rules.Kind, k rules.Kind) bool {
+	for _, x := range kinds {
+		if x == k {
+			return true
+		}
+	}
+	return false
+}
+
+// kindText is "a share rule", "an amount rule".
+func kindText(k rules.Kind) string {
+	if k == rules.Amount {
+		return "an amount rule"
+	}
+	return "a " + k.String() + " rule"
 }
 
 func (s *Settler) checkCumulative(p *ensemble.Problems, path string, cu *Cumulative, c *cnode) {

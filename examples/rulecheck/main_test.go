@@ -11,6 +11,8 @@ import (
 	"testing"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/ensemble-commerce/ensemble"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files")
@@ -285,7 +287,7 @@ func TestNearest(t *testing.T) {
 		{"Acme-Tech", []string{"acme-tech"}},
 		{"globex", nil},
 	} {
-		require.Equal(t, tt.want, nearest(tt.name, ids), tt.name)
+		require.Equal(t, tt.want, ensemble.Nearest(tt.name, ids), tt.name)
 	}
 }
 

@@ -233,7 +233,7 @@ func unknownPartners(doc settlement.PlanDocument, net *partner.Network, netName 
 			return
 		}
 		p := problem{path: path, msg: fmt.Sprintf("node %s %s partner %q, which is not in the network %s: %s", nodePath, reads, id, netName, consequence)}
-		if near := nearest(id, ids); len(near) > 0 {
+		if near := ensemble.Nearest(id, ids); len(near) > 0 {
 			p.hint = "did you mean " + orList(near, "partner:") + "?"
 		} else {
 			p.hint = "partner:<id> names a partner by its id in " + netName
@@ -365,58 +365,10 @@ func trimPackage(msg string) string {
 	return msg
 }
 
-// nearest returns the names closest to name within a few edits (a
-// transposition counts one), as "did you mean" suggestions; none when no
-// name is close.
-func nearest(name string, names []string) []string {
-	limit := min(2, max(1, len(name)/3))
-	best := limit + 1
-	var out []string
-	for _, n := range names {
-		d := editDistance(strings.ToLower(name), strings.ToLower(n))
-		switch {
-		case d > limit || d > best:
-		case d < best:
-			best, out = d, []string{n}
-		default:
-			out = append(out, n)
-		}
-	}
-	slices.Sort(out)
-	return out
-}
-
 func orList(names []string, prefix string) string {
 	quoted := make([]string, len(names))
 	for i, n := range names {
 		quoted[i] = prefix + n
 	}
 	return strings.Join(quoted, " or ")
-}
-
-// editDistance is the optimal string alignment distance between a and b,
-// in bytes: insertions, deletions, substitutions and swaps of two adjacent
-// bytes each count one.
-func editDistance(a, b string) int {
-	d := make([][]int, len(a)+1)
-	for i := range d {
-		d[i] = make([]int, len(b)+1)
-		d[i][0] = i
-	}
-	for j := range d[0] {
-		d[0][j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		for j := 1; j <= len(b); j++ {
-			cost := 1
-			if a[i-1] == b[j-1] {
-				cost = 0
-			}
-			d[i][j] = min(d[i-1][j]+1, d[i][j-1]+1, d[i-1][j-1]+cost)
-			if i > 1 && j > 1 && a[i-1] == b[j-2] && a[i-2] == b[j-1] {
-				d[i][j] = min(d[i][j], d[i-2][j-2]+1)
-			}
-		}
-	}
-	return d[len(a)][len(b)]
 }
