@@ -171,6 +171,7 @@ func (g *gen) invoice() (Invoice, bool) {
 		g.arena.release(g.lines)
 	}
 	g.fixedDiscounts(lines)
+	g.itemRefs(lines)
 	inv := Invoice{
 		ID:           InvoiceID(string(g.s.ID) + "/" + g.invID),
 		Subscription: g.s.ID,
@@ -201,6 +202,44 @@ func (g *gen) invoice() (Invoice, bool) {
 		l.Refs = slices.Compact(l.Refs)
 	}
 	return inv, true
+}
+
+// itemRefs gives each line of an item the item's references and those of
+// the segment in force when the line's service starts (its order line and
+// segment, from FromOrder).
+func (g *gen) itemRefs(lines []Line) {
+	for i := range lines {
+		l := &lines[i]
+		if l.Item == "" {
+			continue
+		}
+		for j := range g.s.Items {
+			it := &g.s.Items[j]
+			if it.ID != l.Item {
+				continue
+			}
+			if len(it.Refs) > 0 || hasSegmentRefs(it) {
+				l.Refs = append(slices.Clip(l.Refs), it.Refs...)
+				for k := range it.Segments {
+					sg := &it.Segments[k]
+					if !l.Period.Start.Before(sg.Start) && (sg.End.IsZero() || l.Period.Start.Before(sg.End)) {
+						l.Refs = append(l.Refs, sg.Refs...)
+						break
+					}
+				}
+			}
+			break
+		}
+	}
+}
+
+func hasSegmentRefs(it *Item) bool {
+	for k := range it.Segments {
+		if len(it.Segments[k].Refs) > 0 {
+			return true
+		}
+	}
+	return false
 }
 
 // fixedDiscounts takes each fixed-amount discount off the positive lines

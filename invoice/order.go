@@ -10,7 +10,9 @@ import (
 
 // FromOrder is the invoice's view of an order: a Subscription whose items are
 // the order's lines, whose segments are the order's segments (pin, quantity,
-// add-ons and discount over [start, end)), with the order's billing anchor and
+// add-ons and discount over [start, end)); every invoice line traces to its
+// order line and to the segment in force when its service starts
+// (order.RefOrderLine, order.RefSegment), with the order's billing anchor and
 // time zone and its customer's tax treatment. A line with terms of its own
 // (order.LineTerms, read from its segments) becomes an item with its own
 // Anchor (under OwnAnchor; the line's activation when none was recorded)
@@ -52,7 +54,7 @@ func FromOrder(o order.Order) (Subscription, error) {
 	for _, s := range o.Segments { // sorted by line, then start
 		if !seen[s.Line] {
 			seen[s.Line] = true
-			it := Item{ID: ItemID(s.Line), UsageLine: usage.LineRef(o.LineRef(s.Line)),
+			it := Item{ID: ItemID(s.Line), UsageLine: usage.LineRef(o.LineRef(s.Line)), Refs: []ensemble.Ref{o.Ref(s.Line)},
 				Term: Term{Length: s.Terms.Term.Length, AutoRenew: s.Terms.Term.AutoRenew}}
 			if s.Terms.OwnAnchor {
 				it.Anchor = s.Terms.Anchor
@@ -63,7 +65,7 @@ func FromOrder(o order.Order) (Subscription, error) {
 			sub.Items = append(sub.Items, it)
 		}
 		item := &sub.Items[len(sub.Items)-1]
-		seg := Segment{Start: s.Start, End: s.End, Pin: s.Pin, Quantity: s.Quantity, Discount: s.Discount}
+		seg := Segment{Start: s.Start, End: s.End, Pin: s.Pin, Quantity: s.Quantity, Discount: s.Discount, Refs: []ensemble.Ref{o.SegmentRef(s.ID)}}
 		for _, a := range s.AddOns {
 			seg.AddOns = append(seg.AddOns, AddOn{Pin: a.Pin, Quantity: a.Quantity})
 		}

@@ -70,6 +70,17 @@ func TestFromOrder(t *testing.T) {
 	require.Len(t, invs, 1)
 	require.True(t, invs[0].ReverseCharge)
 	require.True(t, invs[0].Tax.IsZero())
+	// Every line traces to its order line, and to the segment in force when
+	// its service starts: Basic's March line to the first, the upgrade's
+	// charge and Basic's credit (from March 16) to the second.
+	for _, l := range invs[0].Lines {
+		require.Contains(t, l.Refs, o.Ref("l1"), l.ID)
+		seg := o.Segments[0]
+		if !l.Period.Start.Before(o.Segments[1].Start) {
+			seg = o.Segments[1]
+		}
+		require.Contains(t, l.Refs, o.SegmentRef(seg.ID), l.ID)
+	}
 
 	// A cancellation at period end stops the subscription there.
 	o2, _, err := o.Decide(context.Background(), order.Context{Catalog: testCatalog(t)}, order.Command{Kind: order.CmdCancel}, date(2026, 3, 20))

@@ -152,6 +152,9 @@ type Item struct {
 	// UsageLine is the line reference its usage records carry (usage.LineRef);
 	// empty means "subscription/item".
 	UsageLine usage.LineRef `json:"usage_line,omitempty"`
+	// Refs are trace references every line of the item carries, such as
+	// the order line it bills (FromOrder sets it).
+	Refs []ensemble.Ref `json:"refs,omitempty"`
 	// Anchor gives the item its own billing anchor; zero means the
 	// subscription's Anchor. The item's recurring and usage charges are then
 	// billed on cycles of their cadence stepped from this instant, read in
@@ -289,6 +292,10 @@ type Segment struct {
 	Quantity decimal.Decimal `json:"quantity"`
 	// AddOns are the add-ons attached during the segment.
 	AddOns []AddOn `json:"add_ons,omitempty"`
+	// Refs are trace references every line billing the segment carries
+	// (the segment in force when the line's service starts), such as the
+	// order segment (FromOrder sets it).
+	Refs []ensemble.Ref `json:"refs,omitempty"`
 	// Discount is the line's discount during the segment (such as "15%",
 	// the discount an order line carries), applied as a percentage
 	// discount with ID "line" to every charge of the segment. A change of
