@@ -84,6 +84,24 @@ type Aggregator struct {
 	values    []string
 	pairs     u64set // slot<<32 | value: count_unique members
 
+	// The ledger of earlier runs (Config.Ledger), nil for none: a record
+	// it holds is a duplicate or a conflict. horizon is its cutoff (periods
+	// ending at or before it are refused), and ledgerBytes what the ledger
+	// after this run will hold, to refuse records beyond its capacity.
+	prev        *ledgerData
+	horizon     int64
+	ledgerBytes int64
+	// Digest words of lines, meters and attribute sets, interned with
+	// them (FNV-1a 64 of their bytes).
+	lineHash, meterHash, attrHash []uint64
+	// What a report's ledger is built from (see snapshot), all append-only:
+	// per entry, its slot+1 once accepted (accBig marks a quantity in
+	// bigs), in chunks beside the entries; per slot, its bucket; and the
+	// entries a conflict withdrew after they were accepted.
+	acc         [][]uint32
+	slotBuckets []bucket
+	withdrawn   []int32
+
 	rejections []Rejection
 	conflicts  []Conflict
 	// contents holds the content key (contentKey) of every content of
@@ -91,8 +109,8 @@ type Aggregator struct {
 	// constant time, not against each content seen before.
 	contents map[string]struct{}
 
-	read, duplicates, accepted int64
-	touched                    uint64 // sink of the batched table reads
+	read, duplicates, accepted, resent int64
+	touched                            uint64 // sink of the batched table reads
 
 	// Slots that lost a record to a conflict in a way only their own
 	// records can repair, rebuilt by the next Report (recompute), and the
@@ -126,11 +144,14 @@ const (
 // for white space, control characters or invalid UTF-8.
 const MaxIDBytes = ensemble.MaxIDBytes
 
-// Entry states, and a flag for a quantity held in Aggregator.bigs.
+// Entry states, and a flag for a quantity held in Aggregator.bigs. An
+// entry in state stBilled is an id the ledger of earlier runs holds, met
+// again with its billed content so far; q holds its ledger offset.
 const (
 	stAccepted uint8 = iota + 1
 	stRejected
 	stConflict
+	stBilled
 	stBigQty uint8 = 0x80
 )
 
@@ -212,6 +233,20 @@ func New(cfg Config) (*Aggregator, error) {
 		hot:       make([]lineHot, len(lines)),
 	}
 	a.init()
+	a.horizon = cfg.Ledger.horizon()
+	if d := cfg.Ledger.d; d != nil && d.n > 0 {
+		// One hash of each id finds it in both tables.
+		d.index()
+		a.prev, a.seed = d, d.seed
+		a.ledgerBytes = int64(len(d.arena))
+	}
+	a.lineHash, a.meterHash = make([]uint64, len(lines)), make([]uint64, len(meters))
+	for i := range lines {
+		a.lineHash[i] = fnv64(lines[i].ref)
+	}
+	for i := range meters {
+		a.meterHash[i] = fnv64(meters[i].ID)
+	}
 	if n := min(max(cfg.ExpectedRecords, 0), MaxExpectedRecords); n > len(a.table)*3/4 {
 		size := len(a.table)
 		for size*3/4 < n {
@@ -235,6 +270,7 @@ func New(cfg Config) (*Aggregator, error) {
 // every record.
 func (a *Aggregator) init() {
 	a.seed = maphash.MakeSeed()
+	a.horizon = noHorizon
 	a.table, a.mask = make([]uint64, 1024), 1023
 	a.attrIdx, a.valueIdx = map[string]int32{}, map[string]int32{}
 }
@@ -298,6 +334,9 @@ func (a *Aggregator) addBatch(buf *[batchSize]Record, n int) {
 		h := maphash.String(a.seed, string(buf[i].ID))
 		hs[i] = h
 		touched += a.table[h&a.mask]
+		if a.prev != nil {
+			touched += a.prev.slotOf(h)
+		}
 		// The digest hashes of the batch are independent chains of
 		// multiplications, which the processor overlaps in this loop.
 		fs[i] = fnv128(buf[i].ID)
@@ -377,17 +416,31 @@ func (a *Aggregator) add(r *Record, h uint64, li int32, fh sum128) {
 		a.again(ei, r)
 		return
 	}
+	var off uint32
+	billed := false
+	if a.prev != nil {
+		off, billed = a.prev.lookup(id, h)
+	}
 	if ei = a.insert(h, pos, id); ei < 0 {
 		a.reject(r, ReasonInvalidRecord, "the dedup set is full (4 GiB of record ids): shard the records by line")
 		return
 	}
 	e := a.entry(ei)
+	if billed {
+		e.state, e.q = stBilled, int64(off)
+		a.billedAgain(ei, r)
+		return
+	}
 	f, reason, detail := a.classify(r, li)
+	if reason == ReasonUnspecified && a.ledgerBytes+int64(1+len(id)+8) > maxArena {
+		reason, detail = ReasonInvalidRecord, "the ledger is full (4 GiB of record ids): shard the records and the ledger by record id"
+	}
 	if reason != ReasonUnspecified {
 		e.state, e.ref = stRejected, int32(len(a.rejections))
 		a.reject(r, reason, detail)
 		return
 	}
+	a.ledgerBytes += int64(1 + len(id) + 8)
 	e.state, e.ns = stAccepted, f.ns
 	e.attrs = a.internAttrs(r.Attributes, a.meters[f.meter].UniqueAttribute)
 	if f.q.big || f.q.e < math.MinInt8 || f.q.e > math.MaxInt8 {
@@ -407,8 +460,15 @@ func (a *Aggregator) add(r *Record, h uint64, li int32, fh sum128) {
 		a.nslots++
 		*a.slot(si) = slot{line: f.line, meter: f.meter, period: f.period, best: -1}
 		*sp = si
+		p := &a.periods[f.period]
+		a.slotBuckets = append(a.slotBuckets, bucket{line: a.lines[f.line].ref, meter: a.meters[f.meter].ID, start: p.start, end: p.end})
 	}
 	e.ref = si
+	acc := uint32(si) + 1
+	if e.state&stBigQty != 0 {
+		acc |= accBig
+	}
+	a.acc[ei>>entryShift][ei&(entryChunk-1)] = acc
 	a.accepted++
 	vi := int32(-1)
 	if a.meters[f.meter].Aggregation == CountUnique {
@@ -465,6 +525,7 @@ func (a *Aggregator) insert(h uint64, pos uint64, id string) int32 {
 	ei := a.n
 	if ei&(entryChunk-1) == 0 {
 		a.chunks = append(a.chunks, make([]entry, entryChunk))
+		a.acc = append(a.acc, make([]uint32, entryChunk))
 	}
 	a.n++
 	*a.entry(ei) = entry{off: off, n: uint16(len(id))}
@@ -558,7 +619,13 @@ func (a *Aggregator) classify(r *Record, li int32) (f fields, reason Reason, det
 		return f, ReasonNoPeriod, "line " + quote(string(r.Line)) + ": " + err.Error()
 	}
 	f.period = pid
-	if p := &a.periods[pid]; l.covers(p.start, p.end) {
+	p := &a.periods[pid]
+	if p.pruned {
+		return f, ReasonPrunedPeriod, "line " + quote(string(r.Line)) + ": billing period " + p.period.String() +
+			" ended at or before the ledger's cutoff " + time.Unix(0, a.horizon).UTC().Format(time.RFC3339Nano) +
+			" (Ledger.PrunedBefore): whether the record was billed is no longer known"
+	}
+	if l.covers(p.start, p.end) {
 		a.hot[li] = lineHot{start: p.start, end: p.end, period: pid}
 	}
 	return f, ReasonUnspecified, ""
@@ -617,6 +684,7 @@ func (a *Aggregator) again(ei int32, r *Record) {
 		}
 		first := a.recordOf(ei)
 		a.withdraw(ei)
+		a.withdrawn = append(a.withdrawn, ei)
 		a.accepted--
 		a.conflict(e, first, r)
 	case stRejected:
@@ -626,14 +694,23 @@ func (a *Aggregator) again(ei int32, r *Record) {
 			return
 		}
 		a.conflict(e, first, r)
+	case stBilled:
+		a.billedAgain(ei, r)
+		return
 	case stConflict:
 		key := a.contentKey(r)
 		if _, ok := a.contents[string(key)]; ok {
 			a.duplicates++
 			return
 		}
-		a.contents[string(key)] = struct{}{}
 		c := &a.conflicts[e.ref]
+		if c.Billed != nil && a.recordDigest(r) == c.Billed.Digest {
+			// The content billed in an earlier run, re-sent.
+			a.duplicates++
+			a.resent++
+			return
+		}
+		a.contents[string(key)] = struct{}{}
 		c.Records = append(c.Records, canonical(*r))
 	}
 	// A new content for the id: report it rejected too if it is bad, so
@@ -668,6 +745,48 @@ func (a *Aggregator) respell(ei int32, r *Record) {
 		e.q, e.qe = q.c, int8(q.e)
 	}
 	a.markDirty(e.ref)
+}
+
+// billedAgain handles a record whose id the ledger of earlier runs holds
+// (entry ei, in state stBilled): the content billed is a duplicate, billed
+// zero more; another content turns the id into a Conflict naming the
+// entry billed, and none of this run's contents is aggregated.
+func (a *Aggregator) billedAgain(ei int32, r *Record) {
+	e := a.entry(ei)
+	off := uint32(e.q)
+	if _, digest, _ := a.prev.recAt(off); ContentDigest(digest) == a.recordDigest(r) {
+		a.duplicates++
+		a.resent++
+		return
+	}
+	billed := a.prev.entryAt(off)
+	e.state, e.q, e.ref = stConflict, 0, int32(len(a.conflicts))
+	a.conflicts = append(a.conflicts, Conflict{ID: r.ID, Records: []Record{canonical(*r)}, Billed: &billed})
+	if a.contents == nil {
+		a.contents = map[string]struct{}{}
+	}
+	a.contents[string(a.contentKey(r))] = struct{}{}
+	if _, reason, detail := a.classify(r, a.lineOf(r.Line)); reason != ReasonUnspecified {
+		a.reject(r, reason, detail)
+	}
+}
+
+// recordDigest returns r.ContentDigest(), from the digest words of its
+// line, meter and attributes interned where they are known.
+func (a *Aggregator) recordDigest(r *Record) ContentDigest {
+	var lh, mh uint64
+	if li := a.lineOf(r.Line); li >= 0 {
+		lh = a.lineHash[li]
+	} else {
+		lh = fnv64(r.Line)
+	}
+	if mi := a.meterOf(r.Meter); mi >= 0 {
+		mh = a.meterHash[mi]
+	} else {
+		mh = fnv64(r.Meter)
+	}
+	q1, q2 := quantityWords(numOf(r.Quantity))
+	return contentDigest(lh, mh, q1, q2, r.At.Unix(), r.At.Nanosecond(), fnv64(a.canonicalAttrs(r.Attributes, "")))
 }
 
 // conflict turns entry e, first seen with content first, into a Conflict
@@ -887,6 +1006,7 @@ func (a *Aggregator) internAttrs(m map[string]string, hint string) int32 {
 		}
 	}
 	a.attrValue = append(a.attrValue, vi)
+	a.attrHash = append(a.attrHash, fnv64(s))
 	i := int32(len(a.attrSets))
 	a.attrIdx[s] = i
 	return i

@@ -58,6 +58,15 @@ type Config struct {
 	// besides their digest. It costs one id per accepted record in the
 	// report.
 	RecordIDs bool `json:"record_ids,omitempty"`
+	// Ledger is what earlier runs billed: the Report.Ledger of the
+	// previous run, as the host persisted it. A record it holds is billed
+	// zero more: a duplicate when re-sent with the same content, a
+	// Conflict when re-sent with another; a record of a period it was
+	// pruned of is rejected with ErrPrunedPeriod. The zero Ledger is a
+	// host's first run. It is left out of the config's JSON (persist it on
+	// its own with its MarshalBinary or MarshalJSON): a config read back
+	// from JSON has the zero Ledger.
+	Ledger Ledger `json:"-"`
 	// ExpectedRecords is how many distinct record ids the host expects,
 	// a capacity hint: the dedup set is sized for it up front instead of
 	// growing (and rehashing) as records arrive. Zero means no hint; it is
@@ -182,6 +191,7 @@ type periodInfo struct {
 	period     ensemble.Period // in UTC
 	start, end int64           // period in Unix nanoseconds
 	closed     bool
+	pruned     bool // ended at or before the ledger's cutoff: its records are refused
 }
 
 // lineHot caches, per line, the last period met that lies wholly inside
@@ -415,7 +425,7 @@ func (a *Aggregator) periodAt(l *lineState, ns int64, at time.Time) (int32, erro
 		per = ensemble.Period{Start: p.Start.UTC(), End: p.End.UTC()}
 	}
 	ps := periodState{start: nanos(per.Start), end: nanos(per.End), id: int32(len(a.periods))}
-	a.periods = append(a.periods, periodInfo{period: per, start: ps.start, end: ps.end, closed: ps.end <= l.closed})
+	a.periods = append(a.periods, periodInfo{period: per, start: ps.start, end: ps.end, closed: ps.end <= l.closed, pruned: ps.end <= a.horizon})
 	for range a.meters {
 		a.periodSlots = append(a.periodSlots, -1)
 	}

@@ -32,8 +32,14 @@ var (
 	// cannot place in a period (too many cycles from the anchor).
 	ErrNoPeriod = errors.New("usage: no billing period")
 	// ErrConflict is matched by every Conflict: one record id with two or
-	// more different contents.
+	// more different contents, in one run or across runs (a record re-sent
+	// with another content than the one Config.Ledger says was billed);
+	// and by a *LedgerConflictError.
 	ErrConflict = errors.New("usage: conflicting records")
+	// ErrPrunedPeriod reports a record of a billing period that ended at
+	// or before the cutoff Config.Ledger was pruned at (see Ledger.Prune):
+	// the ledger no longer knows whether it was billed, so it is refused.
+	ErrPrunedPeriod = errors.New("usage: period pruned from the ledger")
 )
 
 // Reason says why a record was rejected.
@@ -56,6 +62,8 @@ const (
 	ReasonMissingAttribute
 	// ReasonNoPeriod matches ErrNoPeriod.
 	ReasonNoPeriod
+	// ReasonPrunedPeriod matches ErrPrunedPeriod.
+	ReasonPrunedPeriod
 )
 
 var reasonNames = [...]string{
@@ -67,6 +75,7 @@ var reasonNames = [...]string{
 	ReasonOutsideActive:    "outside_active",
 	ReasonMissingAttribute: "missing_attribute",
 	ReasonNoPeriod:         "no_period",
+	ReasonPrunedPeriod:     "pruned_period",
 }
 
 var reasonErrs = [...]error{
@@ -77,6 +86,7 @@ var reasonErrs = [...]error{
 	ReasonOutsideActive:    ErrOutsideActive,
 	ReasonMissingAttribute: ErrMissingAttribute,
 	ReasonNoPeriod:         ErrNoPeriod,
+	ReasonPrunedPeriod:     ErrPrunedPeriod,
 }
 
 // String returns the reason's lowercase name, such as "unknown_meter".
@@ -155,18 +165,34 @@ func (r Rejection) Unwrap() error { return r.Reason.Err() }
 // Conflict is a record id seen with two or more different contents. None of
 // them is aggregated: the conflict is reported, never silently resolved,
 // whichever copy arrived first. Conflict is an error matching ErrConflict.
+//
+// Across runs, a record re-sent with another content than the one an
+// earlier run billed (Config.Ledger) is a conflict too: Billed is the
+// ledger's entry, which stays billed, and Records lists the other contents
+// of this run; the billed content re-sent is a duplicate.
 type Conflict struct {
 	// ID is the record id in conflict.
 	ID RecordID `json:"id"`
 	// Records holds each distinct content seen for ID once, in canonical
 	// form, sorted by instant, line, meter, quantity and attributes.
 	Records []Record `json:"records"`
+	// Billed is the entry of Config.Ledger for ID, when an earlier run
+	// billed it; nil for a conflict within this run's records.
+	Billed *LedgerEntry `json:"billed,omitempty"`
 }
 
 // Error names the record id and how many contents it was seen with.
 func (c Conflict) Error() string {
-	return "usage: record " + strconv.Quote(string(c.ID)) + ": conflicting records: " +
-		strconv.Itoa(len(c.Records)) + " different contents for one id"
+	msg := "usage: record " + strconv.Quote(string(c.ID)) + ": conflicting records: "
+	if c.Billed != nil {
+		msg += "billed in an earlier run with content digest " + c.Billed.Digest.String() + ", re-sent with " +
+			strconv.Itoa(len(c.Records)) + " other content"
+		if len(c.Records) != 1 {
+			msg += "s"
+		}
+		return msg
+	}
+	return msg + strconv.Itoa(len(c.Records)) + " different contents for one id"
 }
 
 // Unwrap returns ErrConflict.

@@ -54,7 +54,7 @@ func ExampleCollect() {
 	// ord-1/line-1 gpu_hours 2026-02-01: 4 hour from 1 records
 	// ord-1/line-1 seats 2026-01-01: 2 user from 3 records
 	// usage: record "e7": unknown meter: meter "tpu_hours" is not declared
-	// {Read:8 Accepted:6 Duplicates:1 Rejected:1 Conflicts:0}
+	// {Read:8 Accepted:6 Duplicates:1 Resent:0 Rejected:1 Conflicts:0}
 }
 
 func ExampleAggregator() {

@@ -20,11 +20,23 @@ import (
 // sorted once, so merging costs O(n log n) in what the reports hold,
 // however many shards share a key.
 //
+// The reports' ledgers are merged with MergeLedgers: shards given the same
+// Config.Ledger hold it alike, and what each billed is added.
+//
+// Reports of successive runs that carried the ledger from one to the next
+// merge as well: their records are disjoint, since no run aggregates a
+// record an earlier one did, so merging them gives the aggregates one run
+// over all their records would have made (a period's aggregate, billed
+// and late, adds up across runs).
+//
 // A Merge error (aggregates of one key but different aggregations, when
-// shards ran different configs) is returned with no report.
+// shards ran different configs), or a *LedgerConflictError (ledgers that
+// billed one id as different records, when records were not routed by id),
+// is returned with no report.
 func MergeReports(reports ...*Report) (*Report, error) {
 	out := &Report{Aggregates: []Aggregate{}, Adjustments: []Aggregate{}, Rejections: []Rejection{}, Conflicts: []Conflict{}}
 	var err error
+	ledgers := make([]Ledger, 0, len(reports))
 	for _, r := range reports {
 		if r == nil {
 			continue
@@ -40,11 +52,13 @@ func MergeReports(reports ...*Report) (*Report, error) {
 			for i, x := range c.Records {
 				recs[i] = cloneRecord(x)
 			}
-			out.Conflicts = append(out.Conflicts, Conflict{ID: c.ID, Records: recs})
+			out.Conflicts = append(out.Conflicts, Conflict{ID: c.ID, Records: recs, Billed: cloneEntry(c.Billed)})
 		}
+		ledgers = append(ledgers, r.Ledger)
 		out.Stats.Read += r.Stats.Read
 		out.Stats.Accepted += r.Stats.Accepted
 		out.Stats.Duplicates += r.Stats.Duplicates
+		out.Stats.Resent += r.Stats.Resent
 		out.Stats.Rejected += r.Stats.Rejected
 		out.Stats.Conflicts += r.Stats.Conflicts
 	}
@@ -56,6 +70,9 @@ func MergeReports(reports ...*Report) (*Report, error) {
 	}
 	slices.SortFunc(out.Rejections, compareRejections)
 	slices.SortFunc(out.Conflicts, func(x, y Conflict) int { return strings.Compare(string(x.ID), string(y.ID)) })
+	if out.Ledger, err = MergeLedgers(ledgers...); err != nil {
+		return nil, fmt.Errorf("usage: merge reports: %w", err)
+	}
 	return out, nil
 }
 

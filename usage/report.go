@@ -47,6 +47,13 @@ type Report struct {
 	Conflicts []Conflict `json:"conflicts"`
 	// Stats counts what happened to the records read.
 	Stats Stats `json:"stats"`
+	// Ledger is Config.Ledger plus every record this report aggregated
+	// (Aggregates and Adjustments): what to pass as Config.Ledger to the
+	// next run, so that no record is billed twice. It holds every id ever
+	// billed (until pruned), not this run's alone, so it is left out of the
+	// report's JSON: persist it on its own (Ledger.MarshalBinary). A report
+	// read back from JSON has the zero Ledger.
+	Ledger Ledger `json:"-"`
 }
 
 // Stats counts records. Read = Accepted + Duplicates + the records of
@@ -59,8 +66,11 @@ type Stats struct {
 	// included.
 	Accepted int64 `json:"accepted"`
 	// Duplicates is how many records repeated the id and content of one
-	// already read, and were dropped.
+	// already read, in this run or an earlier one, and were dropped.
 	Duplicates int64 `json:"duplicates"`
+	// Resent is how many of the Duplicates repeat a record an earlier run
+	// billed (held in Config.Ledger): billed zero more.
+	Resent int64 `json:"resent,omitempty"`
 	// Rejected is len(Rejections).
 	Rejected int64 `json:"rejected"`
 	// Conflicts is len(Conflicts).
@@ -286,7 +296,7 @@ func (d *Digest) UnmarshalText(b []byte) error {
 // without building a report.
 func (a *Aggregator) Stats() Stats {
 	return Stats{
-		Read: a.read, Accepted: a.accepted, Duplicates: a.duplicates,
+		Read: a.read, Accepted: a.accepted, Duplicates: a.duplicates, Resent: a.resent,
 		Rejected: int64(len(a.rejections)), Conflicts: int64(len(a.conflicts)),
 	}
 }
@@ -405,10 +415,136 @@ func (a *Aggregator) Report() *Report {
 			recs[j] = cloneRecord(r) // canonical already
 		}
 		slices.SortFunc(recs, compareContent)
-		rep.Conflicts[i] = Conflict{ID: c.ID, Records: recs}
+		rep.Conflicts[i] = Conflict{ID: c.ID, Records: recs, Billed: cloneEntry(c.Billed)}
 	}
 	slices.SortFunc(rep.Conflicts, func(x, y Conflict) int { return strings.Compare(string(x.ID), string(y.ID)) })
+	rep.Ledger = a.snapshot()
 	return rep
+}
+
+func cloneEntry(e *LedgerEntry) *LedgerEntry {
+	if e == nil {
+		return nil
+	}
+	c := *e
+	return &c
+}
+
+// snapshot returns Config.Ledger plus every record accepted so far, to be
+// built on first use (ledgerData.materialize): a report the host never
+// takes the ledger of costs nothing more, and one that reports after every
+// batch does not copy the ledger each time. The snapshot holds copies of
+// the headers of the aggregator's append-only storage, never written below
+// the lengths it copies, and reads only what an entry never changes once
+// accepted, so the aggregator may read on while another goroutine builds it.
+func (a *Aggregator) snapshot() Ledger {
+	if a.accepted == 0 {
+		if a.prev == nil && a.horizon != noHorizon {
+			return Ledger{newLedgerData(a.horizon)}
+		}
+		return Ledger{a.prev}
+	}
+	d := newLedgerData(a.horizon)
+	d.n = int(a.accepted)
+	if a.prev != nil {
+		d.n += a.prev.n
+	}
+	d.pend = &pending{
+		prev:      a.prev,
+		n:         a.n,
+		chunks:    slices.Clone(a.chunks),
+		acc:       slices.Clone(a.acc),
+		arena:     slices.Clone(a.arena),
+		bigs:      a.bigs[:len(a.bigs):len(a.bigs)],
+		attrHash:  a.attrHash[:len(a.attrHash):len(a.attrHash)],
+		buckets:   a.slotBuckets[:len(a.slotBuckets):len(a.slotBuckets)],
+		withdrawn: a.withdrawn[:len(a.withdrawn):len(a.withdrawn)],
+	}
+	return Ledger{d}
+}
+
+// pending is what a report's ledger is built from: the ledger of earlier
+// runs and the aggregator's accepted entries as they were at the report.
+type pending struct {
+	prev      *ledgerData
+	n         int32      // entries read
+	chunks    [][]entry  // entry chunk headers
+	acc       [][]uint32 // per entry: slot+1 when accepted (0 otherwise), bit 31 a big quantity
+	arena     [][]byte   // id chunk headers
+	bigs      []decimal.Decimal
+	attrHash  []uint64
+	buckets   []bucket // per slot
+	withdrawn []int32  // entries accepted, then withdrawn by a conflict
+}
+
+const accBig = 1 << 31
+
+// build writes into d the earlier ledger's entries and then the accepted
+// entries, grouped by slot (a counting sort, no comparison), each with its
+// content digest.
+func (p *pending) build(d *ledgerData) {
+	want := d.n
+	if p.prev != nil {
+		prev := p.prev.clone()
+		d.arena, d.n, d.spans, d.buckets = prev.arena, prev.n, prev.spans, prev.buckets
+	} else {
+		d.n = 0
+	}
+	out := make(map[int32]bool, len(p.withdrawn))
+	for _, ei := range p.withdrawn {
+		out[ei] = true
+	}
+	acc := func(ei int32) uint32 { return p.acc[ei>>entryShift][ei&(entryChunk-1)] }
+	ent := func(ei int32) *entry { return &p.chunks[ei>>entryShift][ei&(entryChunk-1)] }
+	first := make([]int32, len(p.buckets)+1) // slot s's entries go at first[s]...
+	extra := 0
+	for ei := range p.n {
+		if v := acc(ei); v&^accBig != 0 && !out[ei] {
+			first[v&^accBig]++
+			extra += 1 + int(ent(ei).n) + 8
+		}
+	}
+	for si := range p.buckets {
+		first[si+1] += first[si]
+	}
+	order := make([]int32, first[len(p.buckets)])
+	for ei := range p.n {
+		if v := acc(ei); v&^accBig != 0 && !out[ei] {
+			si := v&^accBig - 1
+			order[first[si]] = ei
+			first[si]++
+		}
+	}
+	d.arena = slices.Grow(d.arena, extra)
+	var bld ledgerBuilder
+	bld.init(d)
+	var hashes [][2]uint64 // per slot: line and meter digest words
+	for _, b := range p.buckets {
+		hashes = append(hashes, [2]uint64{fnv64(b.line), fnv64(b.meter)})
+	}
+	for _, ei := range order {
+		e, v := ent(ei), acc(ei)
+		si := v&^accBig - 1
+		q := num{c: e.q, e: int32(e.qe)}
+		if v&accBig != 0 {
+			q = num{big: true, d: p.bigs[e.q]}
+		}
+		attrs := fnv64("")
+		if e.attrs > 0 {
+			attrs = p.attrHash[e.attrs-1]
+		}
+		q1, q2 := quantityWords(q)
+		sec, nsec := e.ns/1e9, e.ns%1e9
+		if nsec < 0 {
+			sec, nsec = sec-1, nsec+1e9
+		}
+		digest := contentDigest(hashes[si][0], hashes[si][1], q1, q2, sec, int(nsec), attrs)
+		off := int(e.off & 0xffff)
+		bld.add(p.buckets[si], p.arena[e.off>>16][off:off+int(e.n)], uint64(digest))
+	}
+	if d.n != want || bld.full {
+		panic("usage: ledger snapshot miscounted") // unreachable: add refuses records beyond the ledger's capacity
+	}
 }
 
 func quote(s string) string { return strconv.Quote(clip(s)) }
