@@ -3,7 +3,11 @@ package usage_test
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
+	"slices"
 	"testing"
+
+	"github.com/ensemble-commerce/ensemble"
 
 	"github.com/ensemble-commerce/ensemble/usage"
 	"github.com/stretchr/testify/require"
@@ -71,5 +75,65 @@ func FuzzRecordJSON(f *testing.F) {
 			require.Equal(t, int64(1), rep.Stats.Duplicates)
 			require.Empty(t, rep.Conflicts)
 		}
+	})
+}
+
+// FuzzLedgerDecode reads arbitrary bytes as a ledger's binary form and as
+// its JSON. Decoding never panics; every error is typed and matches
+// ErrInvalidLedger; a ledger accepted from its binary form writes back the
+// very same bytes (the form is canonical), and one accepted from JSON
+// writes JSON that reads back into an equal ledger and writes the same
+// bytes again, and round-trips through the binary form too.
+func FuzzLedgerDecode(f *testing.F) {
+	cfg := testConfig()
+	first := collect(f, cfg,
+		rec("e1", "L1", "gpu", "1.5", "2026-01-02T00:00:00Z"),
+		rec("e10", "L1", "gpu", "2", "2026-01-03T00:00:00Z"),
+		rec("e2", "L1", "peak", "7", "2026-02-03T00:00:00Z"),
+		rec("x", "L2", "calls", "1", "2026-02-03T00:00:00Z"),
+	)
+	for _, l := range []usage.Ledger{{}, first.Ledger, first.Ledger.Prune(utc("2026-02-01T00:00:00Z")), first.Ledger.Prune(utc("2027-01-01T00:00:00Z"))} {
+		b, err := l.MarshalBinary()
+		require.NoError(f, err)
+		f.Add(b)
+		j, err := json.Marshal(l)
+		require.NoError(f, err)
+		f.Add(j)
+	}
+	f.Add([]byte(`{"version":1,"lines":[{"line":"L1","meter":"gpu","periods":[{"start":"2026-01-01T00:00:00Z","end":"2026-02-01T00:00:00Z","records":[{"id":"a","digest":"0000000000000001"},{"id":"a","digest":"0000000000000002"}]}]}]}`))
+	f.Add([]byte("ENSL\x01\x00\x01\x02L1\x03gpu\x01\x00\x01\x01\x00\x01a\x00\x00\x00\x00\x00\x00\x00\x01"))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		var l usage.Ledger
+		if err := l.UnmarshalBinary(data); err != nil {
+			var fe *usage.LedgerFormatError
+			require.ErrorAs(t, err, &fe)
+			require.ErrorIs(t, err, usage.ErrInvalidLedger)
+		} else {
+			b, err := l.MarshalBinary()
+			require.NoError(t, err)
+			require.Equal(t, data, b)
+			require.Equal(t, l.Len(), len(slices.Collect(l.All())))
+		}
+		var lj usage.Ledger
+		if err := lj.UnmarshalJSON(data); err != nil {
+			require.ErrorIs(t, err, usage.ErrInvalidLedger)
+			var de *ensemble.DecodeError
+			var ve *ensemble.ValidationError
+			require.True(t, errors.As(err, &de) || errors.As(err, &ve), "%T: %v", err, err)
+			return
+		}
+		j, err := json.Marshal(lj)
+		require.NoError(t, err)
+		var back usage.Ledger
+		require.NoError(t, json.Unmarshal(j, &back), "%s", j)
+		require.True(t, back.Equal(lj))
+		j2, err := json.Marshal(back)
+		require.NoError(t, err)
+		require.Equal(t, string(j), string(j2))
+		b, err := lj.MarshalBinary()
+		require.NoError(t, err)
+		var fromBin usage.Ledger
+		require.NoError(t, fromBin.UnmarshalBinary(b))
+		require.True(t, fromBin.Equal(lj))
 	})
 }

@@ -90,9 +90,10 @@ type ledgerData struct {
 	spans   []span // sorted by offset
 	buckets []bucket
 
-	seed  maphash.Seed
-	once  sync.Once
-	table []uint64 // hash>>32 << 32 | offset+1; 0 is empty
+	seed    maphash.Seed
+	once    sync.Once
+	table   []uint64 // hash>>32 << 32 | offset+1; 0 is empty
+	touched uint64   // sink of the table reads fill makes ahead
 
 	// A report's ledger is built from pend on first use; until then only
 	// n, horizon and seed are set.
@@ -309,7 +310,8 @@ func (l Ledger) Equal(o Ledger) bool {
 		b := d.buckets[s.bucket]
 		for off, end := s.off, d.spanEnd(si); off < end; {
 			id, digest, next := d.recAt(off)
-			oo, ok := od.lookup(string(id), maphash.Bytes(od.seed, id))
+			od.index()
+			oo, ok := probe(od, id, maphash.Bytes(od.seed, id))
 			if !ok {
 				return false
 			}
@@ -393,10 +395,17 @@ func MergeLedgers(ls ...Ledger) (Ledger, error) {
 	if bd.horizon != horizon {
 		bd = ls[base].rebuild(horizon, nil)
 	}
-	out := bd.clone()
+	extra, extraBytes := 0, 0
+	for i, l := range ls {
+		if i != base && l.Len() > 0 {
+			extra += l.Len()
+			extraBytes += len(l.d.arena)
+		}
+	}
+	out := bd.appendable(extra, extraBytes)
 	var bld ledgerBuilder
 	bld.init(out)
-	added := map[string]uint32{} // id -> offset in out.arena
+	bld.index = true
 	conflicts := map[RecordID][]LedgerEntry{}
 	note := func(id []byte, a, b LedgerEntry) {
 		list := conflicts[RecordID(id)]
@@ -422,15 +431,8 @@ func MergeLedgers(ls ...Ledger) (Ledger, error) {
 				for off := s[0]; off < s[1]; {
 					id, digest, next := d.recAt(off)
 					off = next
-					found, ok := uint32(0), false
-					if bd.n > 0 {
-						found, ok = bd.lookup(string(id), maphash.Bytes(bd.seed, id))
-					}
+					found, ok := probe(out, id, maphash.Bytes(out.seed, id))
 					if !ok {
-						found, ok = added[string(id)]
-					}
-					if !ok {
-						added[string(id)] = uint32(len(out.arena))
 						bld.add(b, id, digest)
 						continue
 					}
@@ -474,11 +476,12 @@ func newLedgerData(horizon int64) *ledgerData {
 }
 
 // clone returns a copy of d's entries with no look-up table yet, with room
-// for more.
-func (d *ledgerData) clone() *ledgerData {
+// for extra more bytes of entries.
+func (d *ledgerData) clone(extra int) *ledgerData {
 	d.materialize()
 	out := newLedgerData(d.horizon)
-	out.arena = slices.Clone(d.arena)
+	out.arena = make([]byte, len(d.arena), len(d.arena)+extra)
+	copy(out.arena, d.arena)
 	out.n = d.n
 	out.spans = slices.Clone(d.spans)
 	out.buckets = slices.Clone(d.buckets)
@@ -571,14 +574,65 @@ func (d *ledgerData) index() {
 	d.materialize()
 	d.once.Do(func() {
 		d.table = make([]uint64, tableSize(d.n))
-		for si := range d.spans {
-			for off, end := d.spans[si].off, d.spanEnd(si); off < end; {
-				id, _, next := d.recAt(off)
-				d.place(maphash.Bytes(d.seed, id), off)
-				off = next
+		d.fill(false)
+	})
+}
+
+// fill places every entry of the arena in the table, 64 at a time: the
+// home slots of a batch are read first, so that their cache misses
+// overlap instead of queueing. With unique, it reports the first id held
+// twice instead of placing it.
+func (d *ledgerData) fill(unique bool) (dup []byte) {
+	var offs [64]uint32
+	var hs [64]uint64
+	n := 0
+	size := uint64(len(d.table))
+	flush := func() []byte {
+		var touched uint64
+		for i := range n {
+			touched += d.table[(hs[i]&0xffffffff)*size>>32]
+		}
+		d.touched += touched
+		for i := range n {
+			if unique {
+				if _, found := probe(d, d.idAt(offs[i]), hs[i]); found {
+					return d.idAt(offs[i])
+				}
+			}
+			d.place(hs[i], offs[i])
+		}
+		n = 0
+		return nil
+	}
+	for off := uint32(0); off < uint32(len(d.arena)); {
+		id, _, next := d.recAt(off)
+		offs[n], hs[n] = off, maphash.Bytes(d.seed, id)
+		if n++; n == len(offs) {
+			if dup := flush(); dup != nil {
+				return dup
 			}
 		}
-	})
+		off = next
+	}
+	return flush()
+}
+
+// appendable returns a copy of d to append extra entries of extraBytes to, with
+// a look-up table the builder keeps current: d's, copied, when it stays at
+// most 80% full, or a new one 60% full otherwise, so that a ledger that
+// grows run after run copies its table instead of re-hashing every id.
+func (d *ledgerData) appendable(extra, extraBytes int) *ledgerData {
+	d.index()
+	out := d.clone(extraBytes)
+	out.seed = d.seed
+	if total := d.n + extra; uint64(total)*5 <= uint64(len(d.table))*4 {
+		out.table = slices.Clone(d.table)
+	} else {
+		out.table = make([]uint64, max(8, total*5/3+1))
+		out.fill(false)
+	}
+	out.once.Do(func() {})
+	return out
 }
 
 // place puts the entry at off, of hash h, in the first free slot of its
@@ -597,7 +651,28 @@ func (d *ledgerData) place(h uint64, off uint32) {
 // lookup returns the offset of id, of hash h (maphash with d.seed).
 func (d *ledgerData) lookup(id string, h uint64) (uint32, bool) {
 	d.index()
-	return d.lookupBuilding(id, h)
+	return probe(d, id, h)
+}
+
+// probe looks id, of hash h, up in d's table as it is (built or being
+// filled).
+func probe[T ~string | ~[]byte](d *ledgerData, id T, h uint64) (uint32, bool) {
+	size := uint64(len(d.table))
+	tag := h &^ 0xffffffff
+	for i := (h & 0xffffffff) * size >> 32; ; {
+		v := d.table[i]
+		if v == 0 {
+			return 0, false
+		}
+		if v&^0xffffffff == tag {
+			if off := uint32(v) - 1; string(d.idAt(off)) == string(id) {
+				return off, true
+			}
+		}
+		if i++; i == size {
+			i = 0
+		}
+	}
 }
 
 // slotOf returns the table slot a lookup of hash h reads first, for
@@ -609,10 +684,11 @@ func (d *ledgerData) slotOf(h uint64) uint64 {
 // ledgerBuilder appends entries to a ledgerData, starting a span whenever
 // the bucket changes and interning buckets.
 type ledgerBuilder struct {
-	d    *ledgerData
-	idx  map[bucket]int32
-	last int32 // bucket of the last span, -1 for none
-	full bool  // the arena outgrew maxArena: the data is unusable
+	d     *ledgerData
+	idx   map[bucket]int32
+	last  int32 // bucket of the last span, -1 for none
+	full  bool  // the arena outgrew maxArena: the data is unusable
+	index bool  // place each entry added in d's table
 }
 
 func (b *ledgerBuilder) init(d *ledgerData) {
@@ -625,11 +701,14 @@ func (b *ledgerBuilder) init(d *ledgerData) {
 
 func (b *ledgerBuilder) add(k bucket, id []byte, digest uint64) {
 	d := b.d
-	bi, ok := b.idx[k]
-	if !ok {
-		bi = int32(len(d.buckets))
-		d.buckets = append(d.buckets, k)
-		b.idx[k] = bi
+	bi := b.last
+	if bi < 0 || d.buckets[bi] != k {
+		var ok bool
+		if bi, ok = b.idx[k]; !ok {
+			bi = int32(len(d.buckets))
+			d.buckets = append(d.buckets, k)
+			b.idx[k] = bi
+		}
 	}
 	if len(d.arena)+1+len(id)+8 > maxArena {
 		b.full = true
@@ -639,10 +718,19 @@ func (b *ledgerBuilder) add(k bucket, id []byte, digest uint64) {
 		d.spans = append(d.spans, span{off: uint32(len(d.arena)), bucket: bi})
 		b.last = bi
 	}
+	off := uint32(len(d.arena))
+	if need := 1 + len(id) + 8; cap(d.arena)-len(d.arena) < need {
+		// Double: append's growth of large slices (a quarter) would copy
+		// a ledger being decoded four times over.
+		d.arena = slices.Grow(d.arena, max(need, min(len(d.arena), maxArena-len(d.arena))))
+	}
 	d.arena = append(d.arena, byte(len(id)-1))
 	d.arena = append(d.arena, id...)
 	d.arena = binary.BigEndian.AppendUint64(d.arena, digest)
 	d.n++
+	if b.index {
+		d.place(maphash.Bytes(d.seed, id), off)
+	}
 }
 
 // ContentDigest is a 64-bit digest of a record's content (its line, meter,

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"hash/maphash"
+	"math/bits"
 	"strconv"
 	"time"
 	"unicode/utf8"
@@ -189,8 +190,8 @@ func (l *Ledger) UnmarshalJSON(b []byte) error {
 				if r > 0 && rec.ID <= per.Records[r-1].ID {
 					p.Addf(rp+".id", "usage: id %q is not after %q", rec.ID, per.Records[r-1].ID)
 				}
-				h := d.hash([]byte(rec.ID))
-				if _, dup := d.lookupBuilding(string(rec.ID), h); dup {
+				h := maphash.String(d.seed, string(rec.ID))
+				if _, dup := probe(d, rec.ID, h); dup {
 					p.Addf(rp+".id", "usage: id %q is held twice", rec.ID)
 					continue
 				}
@@ -214,28 +215,6 @@ func (l *Ledger) UnmarshalJSON(b []byte) error {
 func toNanos(t time.Time) (int64, bool) {
 	ns := t.UnixNano()
 	return ns, time.Unix(0, ns).Equal(t)
-}
-
-func (d *ledgerData) hash(id []byte) uint64 { return maphash.Bytes(d.seed, id) }
-
-// lookupBuilding looks id up in a table being filled (or built).
-func (d *ledgerData) lookupBuilding(id string, h uint64) (uint32, bool) {
-	size := uint64(len(d.table))
-	tag := h &^ 0xffffffff
-	for i := (h & 0xffffffff) * size >> 32; ; {
-		v := d.table[i]
-		if v == 0 {
-			return 0, false
-		}
-		if v&^0xffffffff == tag {
-			if off := uint32(v) - 1; string(d.idAt(off)) == id {
-				return off, true
-			}
-		}
-		if i++; i == size {
-			i = 0
-		}
-	}
 }
 
 // finish marks d's table, filled while decoding, as built, and returns
@@ -362,6 +341,9 @@ func (l *Ledger) UnmarshalBinary(data []byte) error {
 		horizon = h
 	}
 	d := newLedgerData(horizon)
+	// Ids share their prefixes in the binary form; in memory each is
+	// whole, with its length byte: about twice as many bytes.
+	d.arena = make([]byte, 0, min(2*len(data), maxArena))
 	var bld ledgerBuilder
 	bld.init(d)
 	groups, ok := r.uvarint()
@@ -414,7 +396,7 @@ func (l *Ledger) UnmarshalBinary(data []byte) error {
 			}
 			prevStart, prevEnd = start, end
 			k := bucket{line: last.line, meter: last.meter, start: start, end: end}
-			var prev []byte
+			var prev, cur []byte
 			for ri := uint64(0); ri < count; ri++ {
 				at := r.pos
 				shared, ok1 := r.uvarint()
@@ -428,12 +410,12 @@ func (l *Ledger) UnmarshalBinary(data []byte) error {
 				if rest > uint64(len(r.data)-r.pos) {
 					return r.fail(len(r.data), "unexpected end of data")
 				}
-				id := make([]byte, 0, shared+rest)
-				id = append(id, prev[:shared]...)
-				id = append(id, r.data[r.pos:r.pos+int(rest)]...)
+				cur = append(cur[:0], prev[:shared]...)
+				cur = append(cur, r.data[r.pos:r.pos+int(rest)]...)
+				id := cur
 				r.pos += int(rest)
 				switch {
-				case ensemble.CheckID(string(id), "") != nil:
+				case !validID(id):
 					return r.fail(at, ensemble.CheckID(string(id), "").Error())
 				case prev != nil && bytes.Compare(id, prev) <= 0:
 					return r.fail(at, "ids out of order")
@@ -449,7 +431,7 @@ func (l *Ledger) UnmarshalBinary(data []byte) error {
 				if bld.full {
 					return r.fail(at, ErrLedgerFull.Error())
 				}
-				prev = id
+				prev, cur = cur, prev
 			}
 		}
 	}
@@ -459,19 +441,26 @@ func (l *Ledger) UnmarshalBinary(data []byte) error {
 	// Ids are sorted within a period; one id in two periods is found
 	// while indexing.
 	d.table = make([]uint64, tableSize(d.n))
-	for si := range d.spans {
-		for off, end := d.spans[si].off, d.spanEnd(si); off < end; {
-			id, _, next := d.recAt(off)
-			h := d.hash(id)
-			if _, dup := d.lookupBuilding(string(id), h); dup {
-				return &LedgerFormatError{Offset: -1, Msg: "id " + strconv.Quote(string(id)) + " is held twice"}
-			}
-			d.place(h, off)
-			off = next
-		}
+	if dup := d.fill(true); dup != nil {
+		return &LedgerFormatError{Offset: -1, Msg: "id " + strconv.Quote(string(dup)) + " is held twice"}
 	}
 	l.d = d.finish()
 	return nil
+}
+
+// validID reports whether ensemble.CheckID accepts id (with no
+// separators), without converting it to a string when it is printable
+// ASCII, as ids nearly always are.
+func validID(id []byte) bool {
+	if len(id) == 0 || len(id) > MaxIDBytes {
+		return false
+	}
+	for _, c := range id {
+		if c <= ' ' || c >= 0x7f {
+			return ensemble.CheckID(string(id), "") == nil
+		}
+	}
+	return true
 }
 
 // binReader reads the binary form, remembering the first error.
@@ -503,7 +492,7 @@ func (r *binReader) uvarint() (uint64, bool) {
 	case n == 0:
 		r.fail(r.pos, "unexpected end of data")
 		return 0, false
-	case n < 0 || n != len(binary.AppendUvarint(nil, v)):
+	case n < 0 || n != uvarintLen(v):
 		r.fail(r.pos, "malformed varint")
 		return 0, false
 	}
@@ -517,13 +506,17 @@ func (r *binReader) varint() (int64, bool) {
 	case n == 0:
 		r.fail(r.pos, "unexpected end of data")
 		return 0, false
-	case n < 0 || n != len(binary.AppendVarint(nil, v)):
+	case n < 0 || n != uvarintLen(uint64(v)<<1^uint64(v>>63)):
 		r.fail(r.pos, "malformed varint")
 		return 0, false
 	}
 	r.pos += n
 	return v, true
 }
+
+// uvarintLen returns the length of v's minimal uvarint encoding (varints
+// are written zigzag-encoded).
+func uvarintLen(v uint64) int { return max(1, (bits.Len64(v)+6)/7) }
 
 func (r *binReader) str() (string, bool) {
 	at := r.pos

@@ -448,6 +448,7 @@ func (a *Aggregator) snapshot() Ledger {
 	d.n = int(a.accepted)
 	if a.prev != nil {
 		d.n += a.prev.n
+		d.seed = a.prev.seed // the table copied from it is placed by this seed
 	}
 	d.pend = &pending{
 		prev:      a.prev,
@@ -484,12 +485,6 @@ const accBig = 1 << 31
 // content digest.
 func (p *pending) build(d *ledgerData) {
 	want := d.n
-	if p.prev != nil {
-		prev := p.prev.clone()
-		d.arena, d.n, d.spans, d.buckets = prev.arena, prev.n, prev.spans, prev.buckets
-	} else {
-		d.n = 0
-	}
 	out := make(map[int32]bool, len(p.withdrawn))
 	for _, ei := range p.withdrawn {
 		out[ei] = true
@@ -504,6 +499,14 @@ func (p *pending) build(d *ledgerData) {
 			extra += 1 + int(ent(ei).n) + 8
 		}
 	}
+	if p.prev != nil {
+		prev := p.prev.appendable(want-p.prev.n, extra)
+		d.arena, d.n, d.spans, d.buckets, d.table = prev.arena, prev.n, prev.spans, prev.buckets, prev.table
+		d.once.Do(func() {}) // the builder keeps the copied table current
+	} else {
+		d.n = 0
+		d.arena = make([]byte, 0, extra)
+	}
 	for si := range p.buckets {
 		first[si+1] += first[si]
 	}
@@ -515,9 +518,9 @@ func (p *pending) build(d *ledgerData) {
 			first[si]++
 		}
 	}
-	d.arena = slices.Grow(d.arena, extra)
 	var bld ledgerBuilder
 	bld.init(d)
+	bld.index = p.prev != nil
 	var hashes [][2]uint64 // per slot: line and meter digest words
 	for _, b := range p.buckets {
 		hashes = append(hashes, [2]uint64{fnv64(b.line), fnv64(b.meter)})

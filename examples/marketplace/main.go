@@ -112,11 +112,11 @@ func run(w io.Writer) error {
 	}
 
 	// 3. Usage and invoices on the 1st of February, March and April.
+	// Before each run that bills usage, the records the marketplace
+	// delivered since the last one are collected with the ledger of what
+	// earlier runs billed: its April export repeats a February call record
+	// that March billed, and it is billed zero more.
 	sub, err := invoice.FromOrder(o)
-	if err != nil {
-		return err
-	}
-	metered, err := meter(eco, o)
 	if err != nil {
 		return err
 	}
@@ -127,11 +127,26 @@ func run(w io.Writer) error {
 	names := map[invoice.LineID]string{}
 	var invoices []invoice.Invoice
 	var lines []settlement.Line
-	for _, r := range []invoice.Run{
-		{At: day(2, 1, 0)},
-		{After: day(2, 1, 0), At: day(3, 1, 0), Usage: metered.Aggregates},
-		{After: day(3, 1, 0), At: day(4, 1, 0), Usage: metered.Aggregates},
+	var billed usage.Ledger // what earlier runs billed; a host persists it between runs
+	for _, step := range []struct {
+		run   invoice.Run
+		usage string // the records delivered for the run
+	}{
+		{run: invoice.Run{At: day(2, 1, 0)}},
+		{run: invoice.Run{After: day(2, 1, 0), At: day(3, 1, 0)}, usage: "usage-2026-03-01.json"},
+		{run: invoice.Run{After: day(3, 1, 0), At: day(4, 1, 0)}, usage: "usage-2026-04-01.json"},
 	} {
+		r := step.run
+		if step.usage != "" {
+			metered, err := meter(eco, o, step.usage, r.After, billed)
+			if err != nil {
+				return err
+			}
+			p.Title(fmt.Sprintf("Usage for the run of %s (data/%s)", r.At.Format("Jan 2"), step.usage))
+			p.Line("  %d records read, %d billed, %d duplicate(s) dropped, %d of them billed by an earlier run",
+				metered.Stats.Read, metered.Stats.Accepted, metered.Stats.Duplicates, metered.Stats.Resent)
+			r.Usage, billed = metered.Aggregates, metered.Ledger
+		}
 		invs, err := b.Build(r, []invoice.Subscription{sub})
 		if err != nil {
 			return err
@@ -307,16 +322,18 @@ func takeOrder(ctx context.Context, eco *ecosystem) (order.Order, error) {
 	return o, nil
 }
 
-// meter aggregates the API-call records per monthly period; one record
-// arrives twice and is counted once.
-func meter(eco *ecosystem, o order.Order) (*usage.Report, error) {
+// meter aggregates the API-call records of one delivery per monthly
+// period, against the ledger of what earlier runs billed: a record
+// delivered twice, in one delivery or in two, is billed once. Periods that
+// ended by closed were invoiced already.
+func meter(eco *ecosystem, o order.Order, file string, closed time.Time, billed usage.Ledger) (*usage.Report, error) {
 	var lines []usage.Line
 	for _, l := range o.Lines {
 		active, _ := o.LinePeriod(l.ID, day(12, 31, 0))
 		lines = append(lines, usage.Line{Ref: usage.LineRef(o.LineRef(l.ID)), Active: []ensemble.Period{active},
 			Cadence: ensemble.Every(1, ensemble.Monthly), Anchor: o.Billing.Anchor})
 	}
-	f, err := data.Open("data/usage.json")
+	f, err := data.Open("data/" + file)
 	if err != nil {
 		return nil, err
 	}
@@ -328,7 +345,11 @@ func meter(eco *ecosystem, o order.Order) (*usage.Report, error) {
 		}
 		records = append(records, r)
 	}
-	return usage.Collect(usage.Config{Meters: eco.meters, Lines: lines}, slices.Values(records))
+	rep, err := usage.Collect(usage.Config{Meters: eco.meters, Lines: lines, ClosedBefore: closed, Ledger: billed}, slices.Values(records))
+	if err != nil {
+		return nil, err
+	}
+	return rep, rep.Err()
 }
 
 // settlementLines converts invoice or credit-note lines with

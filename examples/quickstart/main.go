@@ -105,13 +105,16 @@ func run(w io.Writer) error {
 	ct := o.CycleTimes()
 	p.Line("  cycle times: quote to order %s, order to activation %s", ct.QuoteToOrder, ct.OrderToActivation)
 
-	// 2. Usage: records arrive, one twice; one for February arrives after
-	// February was invoiced.
+	// 2. Usage, collected before each usage-billing run from the records
+	// delivered since the last one: one arrives twice; in April one for
+	// February arrives after February was invoiced, and one already billed
+	// is re-sent. The ledger of what was billed, carried from run to run,
+	// bills it zero more.
 	sub, err := invoice.FromOrder(o)
 	if err != nil {
 		return err
 	}
-	onTime, late, err := meter(eco, o)
+	usageMar, usageApr, late, err := meter(p, eco, o)
 	if err != nil {
 		return err
 	}
@@ -123,8 +126,8 @@ func run(w io.Writer) error {
 	}
 	runs := []invoice.Run{
 		{At: day(2, 1, 0)},
-		{After: day(2, 1, 0), At: day(3, 1, 0), Usage: onTime.Aggregates},
-		{After: day(3, 1, 0), At: day(4, 1, 0), Usage: onTime.Aggregates, Late: late},
+		{After: day(2, 1, 0), At: day(3, 1, 0), Usage: usageMar.Aggregates},
+		{After: day(3, 1, 0), At: day(4, 1, 0), Usage: usageApr.Aggregates, Late: late},
 	}
 	var invoices []invoice.Invoice
 	names := map[invoice.LineID]string{} // short line numbers for printing and settling
@@ -272,9 +275,13 @@ func takeOrder(ctx context.Context, eco *ecosystem) (order.Order, error) {
 	return o, nil
 }
 
-// meter aggregates the usage records: those that arrived in time, and the
-// late one, which arrives after February was invoiced and adjusts it.
-func meter(eco *ecosystem, o order.Order) (usage.Report, []invoice.LateUsage, error) {
+// meter collects the usage records delivered for the runs of March 1 and
+// April 1, carrying the ledger of what was billed from the first run to the
+// second through its binary form, as a host persists it. April's late
+// February record adjusts February; the record re-sent in April is billed
+// zero more. After April the ledger is pruned of the periods that ended a
+// month or more before, the window late usage is accepted in.
+func meter(p *report.Printer, eco *ecosystem, o order.Order) (march, april *usage.Report, late []invoice.LateUsage, err error) {
 	var lines []usage.Line
 	for _, l := range o.Lines {
 		active, _ := o.LinePeriod(l.ID, day(12, 31, 0))
@@ -296,31 +303,68 @@ func meter(eco *ecosystem, o order.Order) (usage.Report, []invoice.LateUsage, er
 		}
 		return out, nil
 	}
-	onTime, err := records("usage.json")
-	if err != nil {
-		return usage.Report{}, nil, err
+	p.Title("Usage runs (the ledger of records billed carried from one to the next)")
+	var stored []byte // the ledger, as the host stores it between runs
+	for i, batch := range []struct {
+		at     time.Time
+		file   string
+		closed time.Time // periods invoiced already
+	}{
+		{day(3, 1, 0), "usage-2026-03-01.json", time.Time{}},
+		{day(4, 1, 0), "usage-2026-04-01.json", day(3, 1, 0)},
+	} {
+		recs, err := records(batch.file)
+		if err != nil {
+			return nil, nil, nil, err
+		}
+		var ledger usage.Ledger
+		if stored != nil {
+			if err := ledger.UnmarshalBinary(stored); err != nil {
+				return nil, nil, nil, err
+			}
+		}
+		rep, err := usage.Collect(usage.Config{Meters: eco.meters, Lines: lines, ClosedBefore: batch.closed, Ledger: ledger}, slices.Values(recs))
+		if err != nil {
+			return nil, nil, nil, err
+		}
+		if err := rep.Err(); err != nil {
+			return nil, nil, nil, err
+		}
+		next := rep.Ledger
+		if i == 1 {
+			next = next.Prune(batch.at.AddDate(0, -1, 0))
+		}
+		if stored, err = next.MarshalBinary(); err != nil {
+			return nil, nil, nil, err
+		}
+		st := rep.Stats
+		p.Line("  %s: %d records read: %d billed (%d late), %d duplicate(s) dropped, %d of them re-sent after an earlier run billed them",
+			batch.at.Format("Jan 2"), st.Read, st.Accepted, lateRecords(rep), st.Duplicates, st.Resent)
+		if i == 1 {
+			p.Line("         ledger of %d ids, pruned of the periods ended by %s (usage is accepted a month late): %d ids kept, stored in %d bytes",
+				rep.Ledger.Len(), next.PrunedBefore().Format("Jan 2"), next.Len(), len(stored))
+			april = rep
+		} else {
+			p.Line("         ledger of %d ids, stored in %d bytes", next.Len(), len(stored))
+			march = rep
+		}
 	}
-	rep, err := usage.Collect(usage.Config{Meters: eco.meters, Lines: lines}, slices.Values(onTime))
-	if err != nil {
-		return usage.Report{}, nil, err
-	}
-	lateRecs, err := records("usage-late.json")
-	if err != nil {
-		return usage.Report{}, nil, err
-	}
-	lateRep, err := usage.Collect(usage.Config{Meters: eco.meters, Lines: lines, ClosedBefore: day(3, 1, 0)}, slices.Values(lateRecs))
-	if err != nil {
-		return usage.Report{}, nil, err
-	}
-	var late []invoice.LateUsage
-	for _, adj := range lateRep.Adjustments {
-		for _, billed := range rep.Aggregates {
+	for _, adj := range april.Adjustments {
+		for _, billed := range march.Aggregates {
 			if billed.Line == adj.Line && billed.Meter == adj.Meter && billed.Period.Equal(adj.Period) {
 				late = append(late, invoice.LateUsage{Billed: billed, Late: adj})
 			}
 		}
 	}
-	return *rep, late, nil
+	return march, april, late, nil
+}
+
+func lateRecords(rep *usage.Report) int64 {
+	var n int64
+	for _, g := range rep.Adjustments {
+		n += g.Records
+	}
+	return n
 }
 
 // settlementLines converts invoice or credit-note lines of the order with

@@ -121,25 +121,13 @@ func run(w io.Writer) error {
 			l.Pin, hours.Price.Amount.StringFixed(2), ms.Price.Amount.StringFixed(2), o.ActivatedAt.Format("Jan 2"))
 	}
 
-	// 2. Timesheets and milestone acceptances, metered per assignment and
-	// month.
-	records, err := timesheets()
-	if err != nil {
-		return err
-	}
-	rep, err := meter(eco, orders, records)
-	if err != nil {
-		return err
-	}
-	p.Title("Usage (data/timesheets.json)")
-	p.Line("  %d records read, %d accepted, %d duplicate dropped (a timesheet submitted twice)",
-		rep.Stats.Read, rep.Stats.Accepted, rep.Stats.Duplicates)
-	for _, a := range rep.Aggregates {
-		p.Line("  %-15s %-4s %-10s %6s  from %d record(s)", a.Line, a.Period.Start.Format("Jan"), a.Meter, a.Value, a.Records)
-	}
-
-	// 3. Invoices on the 1st of April, May and June, each billing the
-	// previous month in arrears.
+	// 2-3. Invoices on the 1st of April, May and June, each billing the
+	// previous month in arrears. Before each, the timesheets and milestone
+	// acceptances submitted since the last run are metered per assignment
+	// and month, with the ledger of what earlier runs billed: a timesheet
+	// submitted twice is billed once, in one delivery or in two.
+	var records []usage.Record // every record delivered, for the SLA terms
+	var billed usage.Ledger    // what earlier runs billed; a host persists it between runs
 	b, err := invoice.NewBuilder(eco.catalog, invoice.Options{Taxes: eco.taxes})
 	if err != nil {
 		return err
@@ -160,6 +148,23 @@ func run(w io.Writer) error {
 	prev := day(3, 1)
 	for m := time.April; m <= time.June; m++ {
 		at := day(m, 1)
+		file := "timesheets-" + at.Format(time.DateOnly) + ".json"
+		batch, err := timesheets(file)
+		if err != nil {
+			return err
+		}
+		records = append(records, batch...)
+		rep, err := meter(eco, orders, batch, prev, billed)
+		if err != nil {
+			return err
+		}
+		billed = rep.Ledger
+		p.Title("Usage for the run of " + at.Format("January 2") + " (data/" + file + ")")
+		p.Line("  %d records read, %d billed, %d duplicate(s) dropped (%d submitted again after an earlier run billed it)",
+			rep.Stats.Read, rep.Stats.Accepted, rep.Stats.Duplicates, rep.Stats.Resent)
+		for _, a := range rep.Aggregates {
+			p.Line("  %-15s %-4s %-10s %6s  from %d record(s)", a.Line, a.Period.Start.Format("Jan"), a.Meter, a.Value, a.Records)
+		}
 		invs, err := b.Build(invoice.Run{After: prev, At: at, Usage: rep.Aggregates}, subs)
 		if err != nil {
 			return err
@@ -289,8 +294,8 @@ func assign(ctx context.Context, eco *ecosystem, id order.ID, contractor partner
 	return o, nil
 }
 
-func timesheets() ([]usage.Record, error) {
-	f, err := data.Open("data/timesheets.json")
+func timesheets(file string) ([]usage.Record, error) {
+	f, err := data.Open("data/" + file)
 	if err != nil {
 		return nil, err
 	}
@@ -305,8 +310,10 @@ func timesheets() ([]usage.Record, error) {
 	return out, nil
 }
 
-// meter aggregates the records per assignment line, meter and month.
-func meter(eco *ecosystem, orders []order.Order, records []usage.Record) (*usage.Report, error) {
+// meter aggregates one delivery of records per assignment line, meter and
+// month, against the ledger of what earlier runs billed; periods that
+// ended by closed were invoiced already.
+func meter(eco *ecosystem, orders []order.Order, records []usage.Record, closed time.Time, billed usage.Ledger) (*usage.Report, error) {
 	var lines []usage.Line
 	for _, o := range orders {
 		for _, l := range o.Lines {
@@ -315,7 +322,7 @@ func meter(eco *ecosystem, orders []order.Order, records []usage.Record) (*usage
 				Cadence: ensemble.Every(1, ensemble.Monthly), Anchor: o.Billing.Anchor})
 		}
 	}
-	rep, err := usage.Collect(usage.Config{Meters: eco.meters, Lines: lines}, slices.Values(records))
+	rep, err := usage.Collect(usage.Config{Meters: eco.meters, Lines: lines, ClosedBefore: closed, Ledger: billed}, slices.Values(records))
 	if err != nil {
 		return nil, err
 	}
