@@ -94,11 +94,12 @@ type Aggregator struct {
 	// Digest words of lines, meters and attribute sets, interned with
 	// them (FNV-1a 64 of their bytes).
 	lineHash, meterHash, attrHash []uint64
-	// What a report's ledger is built from (see snapshot), all append-only:
-	// per entry, its slot+1 once accepted (accBig marks a quantity in
-	// bigs), in chunks beside the entries; per slot, its bucket; and the
-	// entries a conflict withdrew after they were accepted.
+	// What a report's ledger is built from (see snapshot), each written
+	// once: per entry, in chunks beside the entries, its slot+1 and its
+	// content digest once accepted (0 otherwise); per slot, its bucket; and
+	// the entries a conflict withdrew after they were accepted.
 	acc         [][]uint32
+	digests     [][]uint64
 	slotBuckets []bucket
 	withdrawn   []int32
 
@@ -464,11 +465,13 @@ func (a *Aggregator) add(r *Record, h uint64, li int32, fh sum128) {
 		a.slotBuckets = append(a.slotBuckets, bucket{line: a.lines[f.line].ref, meter: a.meters[f.meter].ID, start: p.start, end: p.end})
 	}
 	e.ref = si
-	acc := uint32(si) + 1
-	if e.state&stBigQty != 0 {
-		acc |= accBig
+	a.acc[ei>>entryShift][ei&(entryChunk-1)] = uint32(si) + 1
+	attrs := fnv64("")
+	if e.attrs > 0 {
+		attrs = a.attrHash[e.attrs-1]
 	}
-	a.acc[ei>>entryShift][ei&(entryChunk-1)] = acc
+	q1, q2 := quantityWords(f.q)
+	a.digests[ei>>entryShift][ei&(entryChunk-1)] = uint64(contentDigest(a.lineHash[f.line], a.meterHash[f.meter], q1, q2, r.At.Unix(), r.At.Nanosecond(), attrs))
 	a.accepted++
 	vi := int32(-1)
 	if a.meters[f.meter].Aggregation == CountUnique {
@@ -526,6 +529,7 @@ func (a *Aggregator) insert(h uint64, pos uint64, id string) int32 {
 	if ei&(entryChunk-1) == 0 {
 		a.chunks = append(a.chunks, make([]entry, entryChunk))
 		a.acc = append(a.acc, make([]uint32, entryChunk))
+		a.digests = append(a.digests, make([]uint64, entryChunk))
 	}
 	a.n++
 	*a.entry(ei) = entry{off: off, n: uint16(len(id))}

@@ -51,6 +51,25 @@
 // what it billed (Aggregate.Merge) and bill rate(cumulative) - billed, with
 // a trace (Aggregate.Ref) to the period and its records.
 //
+// # Across runs: billed once, ever
+//
+// A host collects each run's records (those delivered since the last run)
+// with Config.Ledger, the Report.Ledger of the run before: the record ids
+// billed so far, each with its content digest (Record.ContentDigest), line,
+// meter and billing period. A record the ledger holds is billed zero more:
+// re-sent with the same content it is a duplicate (Stats.Resent), with
+// another content a Conflict naming what was billed (Conflict.Billed).
+// Feeding the same records to any number of runs, each given the ledger of
+// the one before, with any duplicates in any run, bills what one run over
+// the distinct records bills. The ledger is persisted between runs
+// (Ledger.MarshalBinary), pruned of periods past the late-usage window
+// (Ledger.Prune: their records are then refused with ErrPrunedPeriod), and
+// merged across shards (MergeLedgers).
+//
+//	rep, err := usage.Collect(usage.Config{Meters: meters, Lines: lines,
+//		ClosedBefore: lastInvoiced, Ledger: billed}, records)
+//	stored, err := rep.Ledger.Prune(runAt.AddDate(0, -2, 0)).MarshalBinary()
+//
 // # Determinism and memory
 //
 // The Report is the same, byte for byte once encoded, whatever the order

@@ -1,6 +1,7 @@
 package usage_test
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
@@ -151,4 +152,133 @@ func ExampleMergeReports() {
 	fmt.Println(g.Value, g.Source, g.Records, g.Digest == usage.DigestOf("s1", "s2", "s3"))
 	// Output:
 	// 75 s3 3 true
+}
+
+// A record billed in January, delivered again a month later, is billed zero
+// more; the same id with another quantity is a conflict, never aggregated.
+func ExampleLedger() {
+	jan := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	cfg := usage.Config{
+		Meters: []usage.Meter{{ID: "gpu_hours", Unit: "hour", Aggregation: usage.Sum}},
+		Lines: []usage.Line{{
+			Ref: "L1", Active: []ensemble.Period{ensemble.MustPeriod(jan, jan.AddDate(1, 0, 0))},
+			Cadence: ensemble.Every(1, ensemble.Monthly), Anchor: jan,
+		}},
+	}
+	rec := func(id, qty string, day int) usage.Record {
+		return usage.Record{ID: usage.RecordID(id), Line: "L1", Meter: "gpu_hours", Quantity: decimal.RequireFromString(qty), At: jan.AddDate(0, 0, day)}
+	}
+	// The run of February 1 bills January.
+	feb, _ := usage.Collect(cfg, slices.Values([]usage.Record{rec("g1", "2.5", 4), rec("g2", "4", 19)}))
+	fmt.Println("February:", feb.Aggregates[0].Value, "hours, ledger of", feb.Ledger.Len(), "ids")
+
+	// The run of March 1, given February's ledger, receives g2 again, g1
+	// changed, and a record of February.
+	cfg.ClosedBefore, cfg.Ledger = jan.AddDate(0, 1, 0), feb.Ledger
+	mar, _ := usage.Collect(cfg, slices.Values([]usage.Record{rec("g2", "4.00", 19), rec("g1", "3", 4), rec("g3", "1", 40)}))
+	fmt.Printf("March: %d aggregate(s), %d adjustment(s), %+v\n", len(mar.Aggregates), len(mar.Adjustments), mar.Stats)
+	c := mar.Conflicts[0]
+	fmt.Println(c.Error())
+	fmt.Println("billed as", c.Billed.Digest == rec("g1", "2.5", 4).ContentDigest(), "in", c.Billed.Period)
+	fmt.Println("ledger of", mar.Ledger.Len(), "ids")
+	// Output:
+	// February: 6.5 hours, ledger of 2 ids
+	// March: 1 aggregate(s), 0 adjustment(s), {Read:3 Accepted:1 Duplicates:1 Resent:1 Rejected:0 Conflicts:1}
+	// usage: record "g1": conflicting records: billed in an earlier run with content digest ead11ee81fba1220, re-sent with 1 other content
+	// billed as true in [2026-01-01T00:00:00Z, 2026-02-01T00:00:00Z)
+	// ledger of 3 ids
+}
+
+// Pruning drops the ids of periods that ended by the cutoff and remembers
+// it: a record of such a period is refused, never billed as new.
+func ExampleLedger_Prune() {
+	jan := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	cfg := usage.Config{
+		Meters: []usage.Meter{{ID: "calls", Aggregation: usage.Count}},
+		Lines: []usage.Line{{
+			Ref: "L1", Active: []ensemble.Period{ensemble.MustPeriod(jan, jan.AddDate(1, 0, 0))},
+			Cadence: ensemble.Every(1, ensemble.Monthly), Anchor: jan,
+		}},
+	}
+	janRec := usage.Record{ID: "c1", Line: "L1", Meter: "calls", At: jan.AddDate(0, 0, 9)}
+	febRec := usage.Record{ID: "c2", Line: "L1", Meter: "calls", At: jan.AddDate(0, 1, 9)}
+	first, _ := usage.Collect(cfg, slices.Values([]usage.Record{janRec, febRec}))
+
+	// Usage may arrive up to a month late: on April 1, prune what ended by
+	// March 1.
+	cfg.Ledger = first.Ledger.Prune(time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC))
+	fmt.Println(cfg.Ledger.Len(), "ids kept, pruned before", cfg.Ledger.PrunedBefore().Format(time.DateOnly))
+	cfg.Ledger = first.Ledger.Prune(jan.AddDate(0, 1, 0))
+	rep, _ := usage.Collect(cfg, slices.Values([]usage.Record{janRec, febRec}))
+	fmt.Println(rep.Rejections[0].Reason, errors.Is(rep.Err(), usage.ErrPrunedPeriod), "resent:", rep.Stats.Resent)
+	// Output:
+	// 0 ids kept, pruned before 2026-03-01
+	// pruned_period true resent: 1
+}
+
+// Shards, each given the records whose ids it owns and its share of the
+// ledger, merge their ledgers; an id billed as two different records
+// cannot merge.
+func ExampleMergeLedgers() {
+	jan := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	cfg := usage.Config{
+		Meters: []usage.Meter{{ID: "calls", Aggregation: usage.Sum}},
+		Lines: []usage.Line{{
+			Ref: "L1", Active: []ensemble.Period{ensemble.MustPeriod(jan, jan.AddDate(1, 0, 0))},
+			Cadence: ensemble.Every(1, ensemble.Monthly), Anchor: jan,
+		}},
+	}
+	rec := func(id string, n int64) usage.Record {
+		return usage.Record{ID: usage.RecordID(id), Line: "L1", Meter: "calls", Quantity: decimal.NewFromInt(n), At: jan.AddDate(0, 0, 3)}
+	}
+	billed, _ := usage.Collect(cfg, slices.Values([]usage.Record{rec("a1", 5), rec("b1", 7)}))
+	owns := func(shard byte) func(e usage.LedgerEntry) bool {
+		return func(e usage.LedgerEntry) bool { return e.ID[0] == shard }
+	}
+	cfg.Ledger = billed.Ledger.Filter(owns('a'))
+	a, _ := usage.Collect(cfg, slices.Values([]usage.Record{rec("a1", 5), rec("a2", 1)}))
+	cfg.Ledger = billed.Ledger.Filter(owns('b'))
+	b, _ := usage.Collect(cfg, slices.Values([]usage.Record{rec("b2", 2)}))
+	merged, err := usage.MergeLedgers(a.Ledger, b.Ledger)
+	fmt.Println(merged.Len(), err)
+
+	wrong, _ := usage.Collect(usage.Config{Meters: cfg.Meters, Lines: cfg.Lines}, slices.Values([]usage.Record{rec("a2", 9)}))
+	_, err = usage.MergeLedgers(merged, wrong.Ledger)
+	var ce *usage.LedgerConflictError
+	fmt.Println(errors.As(err, &ce), ce.Conflicts[0].ID, errors.Is(err, usage.ErrConflict))
+	// Output:
+	// 4 <nil>
+	// true a2 true
+}
+
+// The ledger is persisted between runs in its binary form (or as JSON).
+func ExampleLedger_MarshalBinary() {
+	jan := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	rep, _ := usage.Collect(usage.Config{
+		Meters: []usage.Meter{{ID: "calls", Aggregation: usage.Count}},
+		Lines: []usage.Line{{
+			Ref: "L1", Active: []ensemble.Period{ensemble.MustPeriod(jan, jan.AddDate(1, 0, 0))},
+			Cadence: ensemble.Every(1, ensemble.Monthly), Anchor: jan,
+		}},
+	}, slices.Values([]usage.Record{{ID: "evt-1", Line: "L1", Meter: "calls", At: jan.AddDate(0, 0, 2)}}))
+	stored, _ := rep.Ledger.MarshalBinary()
+	var back usage.Ledger
+	fmt.Println(back.UnmarshalBinary(stored), back.Equal(rep.Ledger))
+	js, _ := json.Marshal(back)
+	fmt.Println(string(js))
+	// Output:
+	// <nil> true
+	// {"version":1,"lines":[{"line":"L1","meter":"calls","periods":[{"start":"2026-01-01T00:00:00Z","end":"2026-02-01T00:00:00Z","records":[{"id":"evt-1","digest":"0c34c92bcc5ed050"}]}]}]}
+}
+
+// Records of the same content have the same digest, however they spell it.
+func ExampleRecord_ContentDigest() {
+	at := time.Date(2026, 1, 5, 10, 0, 0, 0, time.UTC)
+	a := usage.Record{ID: "r1", Line: "L1", Meter: "gpu_hours", Quantity: decimal.RequireFromString("1.5"), At: at}
+	b := usage.Record{ID: "r1", Line: "L1", Meter: "gpu_hours", Quantity: decimal.RequireFromString("1.50"), At: at.In(time.FixedZone("CET", 3600))}
+	c := a
+	c.Quantity = decimal.RequireFromString("1.6")
+	fmt.Println(a.ContentDigest() == b.ContentDigest(), a.ContentDigest() == c.ContentDigest())
+	// Output:
+	// true false
 }

@@ -329,8 +329,8 @@ func TestLedgerDigestPinned(t *testing.T) {
 
 // TestLedgerSnapshotWhileAdding builds a report's ledger in another
 // goroutine while the aggregator reads on, turning ids of the report into
-// conflicts (run it with -race): the ledger holds what the report
-// aggregated, not what came after.
+// conflicts and respelling the quantities of others (run it with -race):
+// the ledger holds what the report aggregated, not what came after.
 func TestLedgerSnapshotWhileAdding(t *testing.T) {
 	cfg := testConfig()
 	a, err := usage.New(cfg)
@@ -348,12 +348,19 @@ func TestLedgerSnapshotWhileAdding(t *testing.T) {
 		defer wg.Done()
 		bin, err = rep.Ledger.MarshalBinary()
 	}()
-	for i := range 5000 {
-		r := rec("e"+strconv.Itoa(i), "L1", "gpu", "99", "2026-01-05T00:00:00Z") // withdraws e<i>
-		if i%2 == 0 {
+	all := slices.Clone(first)
+	for i := range 6000 {
+		var r usage.Record
+		switch i % 3 {
+		case 0:
+			r = rec("e"+strconv.Itoa(i), "L1", "gpu", "99", "2026-01-05T00:00:00Z") // withdraws e<i>
+		case 1:
+			r = rec("e"+strconv.Itoa(i), "L1", "gpu", strconv.Itoa(i%17)+".000", "2026-01-05T00:00:00Z") // respells e<i>
+		default:
 			r = rec("n"+strconv.Itoa(i), "L1", "calls", "1", "2026-02-05T00:00:00Z", "user", strconv.Itoa(i))
 		}
 		a.AddRecord(r)
+		all = append(all, r)
 	}
 	later := a.Report()
 	wg.Wait()
@@ -361,6 +368,7 @@ func TestLedgerSnapshotWhileAdding(t *testing.T) {
 	var got usage.Ledger
 	require.NoError(t, got.UnmarshalBinary(bin))
 	require.True(t, got.Equal(collect(t, cfg, first...).Ledger))
-	require.Equal(t, 2500+2500, later.Ledger.Len())
+	require.True(t, later.Ledger.Equal(collect(t, cfg, all...).Ledger))
+	require.Equal(t, int64(1667), later.Stats.Conflicts)
 	require.False(t, errors.Is(later.Err(), usage.ErrPrunedPeriod))
 }

@@ -455,9 +455,8 @@ func (a *Aggregator) snapshot() Ledger {
 		n:         a.n,
 		chunks:    slices.Clone(a.chunks),
 		acc:       slices.Clone(a.acc),
+		digests:   slices.Clone(a.digests),
 		arena:     slices.Clone(a.arena),
-		bigs:      a.bigs[:len(a.bigs):len(a.bigs)],
-		attrHash:  a.attrHash[:len(a.attrHash):len(a.attrHash)],
 		buckets:   a.slotBuckets[:len(a.slotBuckets):len(a.slotBuckets)],
 		withdrawn: a.withdrawn[:len(a.withdrawn):len(a.withdrawn)],
 	}
@@ -466,23 +465,22 @@ func (a *Aggregator) snapshot() Ledger {
 
 // pending is what a report's ledger is built from: the ledger of earlier
 // runs and the aggregator's accepted entries as they were at the report.
+// Of an entry it reads only what is written once: where its id lies (off
+// and n), its slot and its digest; a duplicate may respell an entry's
+// quantity later (the digest does not change with the spelling).
 type pending struct {
 	prev      *ledgerData
 	n         int32      // entries read
 	chunks    [][]entry  // entry chunk headers
-	acc       [][]uint32 // per entry: slot+1 when accepted (0 otherwise), bit 31 a big quantity
+	acc       [][]uint32 // per entry: slot+1 when accepted, 0 otherwise
+	digests   [][]uint64 // per accepted entry: its content digest
 	arena     [][]byte   // id chunk headers
-	bigs      []decimal.Decimal
-	attrHash  []uint64
-	buckets   []bucket // per slot
-	withdrawn []int32  // entries accepted, then withdrawn by a conflict
+	buckets   []bucket   // per slot
+	withdrawn []int32    // entries accepted, then withdrawn by a conflict
 }
 
-const accBig = 1 << 31
-
 // build writes into d the earlier ledger's entries and then the accepted
-// entries, grouped by slot (a counting sort, no comparison), each with its
-// content digest.
+// entries, grouped by slot (a counting sort, no comparison).
 func (p *pending) build(d *ledgerData) {
 	want := d.n
 	out := make(map[int32]bool, len(p.withdrawn))
@@ -494,8 +492,8 @@ func (p *pending) build(d *ledgerData) {
 	first := make([]int32, len(p.buckets)+1) // slot s's entries go at first[s]...
 	extra := 0
 	for ei := range p.n {
-		if v := acc(ei); v&^accBig != 0 && !out[ei] {
-			first[v&^accBig]++
+		if v := acc(ei); v != 0 && !out[ei] {
+			first[v]++
 			extra += 1 + int(ent(ei).n) + 8
 		}
 	}
@@ -512,38 +510,18 @@ func (p *pending) build(d *ledgerData) {
 	}
 	order := make([]int32, first[len(p.buckets)])
 	for ei := range p.n {
-		if v := acc(ei); v&^accBig != 0 && !out[ei] {
-			si := v&^accBig - 1
-			order[first[si]] = ei
-			first[si]++
+		if v := acc(ei); v != 0 && !out[ei] {
+			order[first[v-1]] = ei
+			first[v-1]++
 		}
 	}
 	var bld ledgerBuilder
 	bld.init(d)
 	bld.index = p.prev != nil
-	var hashes [][2]uint64 // per slot: line and meter digest words
-	for _, b := range p.buckets {
-		hashes = append(hashes, [2]uint64{fnv64(b.line), fnv64(b.meter)})
-	}
 	for _, ei := range order {
-		e, v := ent(ei), acc(ei)
-		si := v&^accBig - 1
-		q := num{c: e.q, e: int32(e.qe)}
-		if v&accBig != 0 {
-			q = num{big: true, d: p.bigs[e.q]}
-		}
-		attrs := fnv64("")
-		if e.attrs > 0 {
-			attrs = p.attrHash[e.attrs-1]
-		}
-		q1, q2 := quantityWords(q)
-		sec, nsec := e.ns/1e9, e.ns%1e9
-		if nsec < 0 {
-			sec, nsec = sec-1, nsec+1e9
-		}
-		digest := contentDigest(hashes[si][0], hashes[si][1], q1, q2, sec, int(nsec), attrs)
+		e := ent(ei)
 		off := int(e.off & 0xffff)
-		bld.add(p.buckets[si], p.arena[e.off>>16][off:off+int(e.n)], uint64(digest))
+		bld.add(p.buckets[acc(ei)-1], p.arena[e.off>>16][off:off+int(e.n)], p.digests[ei>>entryShift][ei&(entryChunk-1)])
 	}
 	if d.n != want || bld.full {
 		panic("usage: ledger snapshot miscounted") // unreachable: add refuses records beyond the ledger's capacity

@@ -9,7 +9,9 @@
 // names) and a usage-priced add-on (graduated or
 // volume); a few orders, for customers taxed, exempt or reverse-charged,
 // taken to active with random quantities and random mid-period changes;
-// random usage records, some of February's arriving late; and a split plan
+// random usage records, some of February's arriving late and some billed in
+// March delivered again with them (collected with the ledger March's run
+// returned, so they are billed zero more); and a split plan
 // with a platform take, a referral fee, shares for every level of the chain
 // and a remaining seller share, perhaps with a reserve — it bills three
 // monthly runs (invoice.FromOrder, Builder.Build, Issue), settles every line

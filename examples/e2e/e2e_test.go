@@ -41,6 +41,7 @@ type ecosystem struct {
 	rates   catalog.Rates // the runs' exchange rates
 	records []usage.Record
 	late    []usage.Record // February records that arrive after February was invoiced
+	resent  []usage.Record // records billed on Mar 1, delivered again with the late ones
 }
 
 // drawEcosystem draws the network, catalog, rules and plan, and loads them
@@ -300,6 +301,10 @@ func drawOrder(t *rapid.T, eco *ecosystem, n int, seller, referrer partner.ID) o
 			eco.late = append(eco.late, r)
 		} else {
 			eco.records = append(eco.records, r)
+			if rapid.IntRange(0, 3).Draw(t, fmt.Sprintf("%s_record_%d_resent", id, i)) == 0 {
+				r.Quantity = r.Quantity.Add(decimal.New(0, -2)) // spelled 12.00 instead of 12: the same record
+				eco.resent = append(eco.resent, r)
+			}
 		}
 	}
 	return o
@@ -342,12 +347,19 @@ func bill(t *rapid.T, eco *ecosystem) *books {
 	if err := rep.Err(); err != nil {
 		t.Fatalf("usage records rejected: %v", err)
 	}
-	lateRep, err := usage.Collect(usage.Config{Meters: meters, Lines: usageLines, ClosedBefore: day(3, 1, 0)}, slices.Values(eco.late))
+	// The April delivery, collected with the ledger of what March billed:
+	// the records delivered again are billed zero more.
+	lateRep, err := usage.Collect(usage.Config{Meters: meters, Lines: usageLines, ClosedBefore: day(3, 1, 0), Ledger: rep.Ledger},
+		slices.Values(append(slices.Clone(eco.resent), eco.late...)))
 	if err != nil {
 		t.Fatal(err)
 	}
 	if err := lateRep.Err(); err != nil {
 		t.Fatalf("late usage records rejected: %v", err)
+	}
+	if lateRep.Stats.Resent != int64(len(eco.resent)) || lateRep.Stats.Accepted != int64(len(eco.late)) {
+		t.Fatalf("the April delivery billed %d records and dropped %d as billed before, want %d and %d",
+			lateRep.Stats.Accepted, lateRep.Stats.Resent, len(eco.late), len(eco.resent))
 	}
 	// Pair each late aggregate with the one February was billed with; a
 	// period billed without records was billed with an empty aggregate.
