@@ -399,7 +399,7 @@ func MergeLedgers(ls ...Ledger) (Ledger, error) {
 	for i, l := range ls {
 		if i != base && l.Len() > 0 {
 			extra += l.Len()
-			extraBytes += len(l.d.arena)
+			extraBytes += len(l.data().arena)
 		}
 	}
 	out := bd.appendable(extra, extraBytes)

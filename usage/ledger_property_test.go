@@ -343,10 +343,31 @@ func TestLedgerSnapshotWhileAdding(t *testing.T) {
 	rep := a.Report()
 	var wg sync.WaitGroup
 	var bin []byte
-	wg.Add(1)
+	wg.Add(4)
 	go func() {
 		defer wg.Done()
 		bin, err = rep.Ledger.MarshalBinary()
+	}()
+	// Other readers of the same ledger meanwhile: one of them builds it.
+	go func() {
+		defer wg.Done()
+		for range 100 {
+			if rep.Ledger.Len() != 5000 {
+				panic("ledger size changed")
+			}
+		}
+	}()
+	go func() {
+		defer wg.Done()
+		if _, ok := rep.Ledger.Lookup("e4999"); !ok {
+			panic("e4999 lost")
+		}
+	}()
+	go func() {
+		defer wg.Done()
+		if _, err := usage.MergeLedgers(usage.Ledger{}, rep.Ledger); err != nil {
+			panic(err)
+		}
 	}()
 	all := slices.Clone(first)
 	for i := range 6000 {

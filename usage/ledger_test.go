@@ -73,6 +73,12 @@ func TestLedgerAcrossRuns(t *testing.T) {
 	require.Equal(t, period("2026-01-01T00:00:00Z", "2026-02-01T00:00:00Z"), c.Billed.Period)
 	require.ErrorIs(t, c, usage.ErrConflict)
 	require.Contains(t, c.Error(), "billed in an earlier run")
+	// The report, Conflict.Billed included, round-trips through JSON (its
+	// ledger is persisted on its own).
+	var back usage.Report
+	require.NoError(t, json.Unmarshal([]byte(mustJSON(t, feb)), &back))
+	require.Equal(t, mustJSON(t, feb), mustJSON(t, &back))
+	require.True(t, back.Conflicts[0].Billed.Equal(*c.Billed))
 
 	// The ledger after the run: a1 still as billed, a2, c1 and b1.
 	require.Equal(t, 4, feb.Ledger.Len())

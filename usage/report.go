@@ -480,9 +480,11 @@ type pending struct {
 }
 
 // build writes into d the earlier ledger's entries and then the accepted
-// entries, grouped by slot (a counting sort, no comparison).
+// entries, grouped by slot (a counting sort, no comparison). It writes only
+// the fields materialize guards (arena, spans, buckets, the table): n,
+// horizon and seed were set when the snapshot was taken, and may be read
+// meanwhile.
 func (p *pending) build(d *ledgerData) {
-	want := d.n
 	out := make(map[int32]bool, len(p.withdrawn))
 	for _, ei := range p.withdrawn {
 		out[ei] = true
@@ -497,13 +499,12 @@ func (p *pending) build(d *ledgerData) {
 			extra += 1 + int(ent(ei).n) + 8
 		}
 	}
+	var tmp *ledgerData
 	if p.prev != nil {
-		prev := p.prev.appendable(want-p.prev.n, extra)
-		d.arena, d.n, d.spans, d.buckets, d.table = prev.arena, prev.n, prev.spans, prev.buckets, prev.table
-		d.once.Do(func() {}) // the builder keeps the copied table current
+		tmp = p.prev.appendable(d.n-p.prev.n, extra)
 	} else {
-		d.n = 0
-		d.arena = make([]byte, 0, extra)
+		tmp = newLedgerData(d.horizon)
+		tmp.arena = make([]byte, 0, extra)
 	}
 	for si := range p.buckets {
 		first[si+1] += first[si]
@@ -516,15 +517,20 @@ func (p *pending) build(d *ledgerData) {
 		}
 	}
 	var bld ledgerBuilder
-	bld.init(d)
-	bld.index = p.prev != nil
+	bld.init(tmp)
+	bld.index = p.prev != nil // appendable's table, copied, is kept current
 	for _, ei := range order {
 		e := ent(ei)
 		off := int(e.off & 0xffff)
 		bld.add(p.buckets[acc(ei)-1], p.arena[e.off>>16][off:off+int(e.n)], p.digests[ei>>entryShift][ei&(entryChunk-1)])
 	}
-	if d.n != want || bld.full {
+	if tmp.n != d.n || bld.full {
 		panic("usage: ledger snapshot miscounted") // unreachable: add refuses records beyond the ledger's capacity
+	}
+	d.arena, d.spans, d.buckets = tmp.arena, tmp.spans, tmp.buckets
+	if p.prev != nil {
+		d.table = tmp.table // placed by the same seed, the earlier ledger's
+		d.once.Do(func() {})
 	}
 }
 
