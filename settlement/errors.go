@@ -3,6 +3,8 @@ package settlement
 import (
 	"errors"
 	"fmt"
+
+	"github.com/ensemble-commerce/ensemble"
 )
 
 // Dataless conditions. The typed errors below wrap them, so callers match
@@ -138,3 +140,74 @@ var ErrShadowedPlan = errors.New("settlement: plan version hidden by higher vers
 // ErrUnknownParty reports a plan naming partner:<id> for a partner the
 // network does not have.
 var ErrUnknownParty = errors.New("settlement: unknown party")
+
+// ErrUnknownPlanVersion reports a credit of a line settled under a plan
+// version the Settler does not hold (a Settler built from newer plans
+// only, say). The state records the line's basis kind, but a Settler that
+// cannot confirm it against the version refuses rather than guess. A
+// *PlanVersionError wraps it.
+var ErrUnknownPlanVersion = errors.New("settlement: plan version not held by the settler")
+
+// ErrBasisMismatch reports a credit of a line whose state records another
+// basis kind (net or gross) than the Settler's plan version of the same id
+// and version splits: the plan was changed without a new version, or the
+// state was edited. A *PlanVersionError wraps it.
+var ErrBasisMismatch = errors.New("settlement: basis kind differs from the plan version's")
+
+// ErrNoBasisKind is the condition of the *StateError for a persisted line
+// without a basis kind (a state written before lines recorded one):
+// crediting it would have to guess net or gross, so it is refused. Add
+// "basis_kind" ("net" or "gross", the basis of the line's plan version,
+// which the line names) to each line to read such a state.
+var ErrNoBasisKind = errors.New("settlement: line without basis kind")
+
+// ErrDuplicateEntry reports an entry id given twice (to Statements or
+// ComputeMetrics), or one the settler would emit twice. A
+// *DuplicateEntryError matches it.
+var ErrDuplicateEntry = errors.New("settlement: duplicate entry id")
+
+// PlanVersionError reports a credit the Settler cannot settle exactly
+// with the plan versions it holds. A *LineError naming the credit line
+// wraps it.
+type PlanVersionError struct {
+	// Line is the credited line, Plan the plan version it was settled
+	// under and Basis the basis kind the state records for it.
+	Line  LineID
+	Plan  ensemble.Ref
+	Basis Basis
+	Err   error // ErrUnknownPlanVersion or ErrBasisMismatch
+}
+
+// Error names the credited line, its plan version and basis kind.
+func (e *PlanVersionError) Error() string {
+	v := e.Plan.ID + "@" + e.Plan.Version
+	if errors.Is(e.Err, ErrBasisMismatch) {
+		return fmt.Sprintf("settlement: line %q was settled on the %s basis under plan %s, whose version the settler holds splits the other basis",
+			string(e.Line), e.Basis, v)
+	}
+	return fmt.Sprintf("settlement: line %q was settled under plan %s (%s basis), a version the settler does not hold", string(e.Line), v, e.Basis)
+}
+
+// Unwrap returns the condition.
+func (e *PlanVersionError) Unwrap() error { return e.Err }
+
+// DuplicateEntryError reports an entry id that appears twice. It matches
+// ErrDuplicateEntry with errors.Is.
+type DuplicateEntryError struct {
+	ID EntryID
+	// First and Second index the two entries in the slice given
+	// (Statements, ComputeMetrics); both are -1 when the settler refuses
+	// an id it would emit twice.
+	First, Second int
+}
+
+// Error names the id and, when given, where it appears.
+func (e *DuplicateEntryError) Error() string {
+	if e.First < 0 {
+		return fmt.Sprintf("settlement: entry id %q would be emitted twice", string(e.ID))
+	}
+	return fmt.Sprintf("settlement: entry id %q given twice (entries[%d] and entries[%d])", string(e.ID), e.First, e.Second)
+}
+
+// Is reports whether target is ErrDuplicateEntry.
+func (e *DuplicateEntryError) Is(target error) bool { return target == ErrDuplicateEntry }

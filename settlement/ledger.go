@@ -30,13 +30,10 @@ func (r *run) clawback(l *Line) error {
 	if l.Currency() != lg.ctx.cur {
 		return lineErr(l.ID, lg.ctx.plan.ID, "", "", fmt.Errorf("%w: credit in %s of a %s line", ErrCurrency, l.Currency(), lg.ctx.cur))
 	}
-	gross := false
-	for _, cp := range r.s.plans {
-		if cp.ref == *lg.ctx.plan {
-			gross = cp.gross
-		}
+	if err := r.s.checkBasis(lg); err != nil {
+		return lineErr(l.ID, lg.ctx.plan.ID, "", "", err)
 	}
-	credit, err := basisUnits(l, gross)
+	credit, err := basisUnits(l, lg.ctx.basis == BasisGross)
 	if err != nil {
 		return lineErr(l.ID, lg.ctx.plan.ID, "", "", err)
 	}
@@ -51,6 +48,23 @@ func (r *run) clawback(l *Line) error {
 	r.st.lines[lg.line] = nl
 	r.st.credits[l.ID] = lg.line
 	return nil
+}
+
+// checkBasis confirms the basis kind the state records for lg against the
+// settler's plan version: a version it does not hold, or one splitting the
+// other basis, is a *PlanVersionError, never a guess.
+func (s *Settler) checkBasis(lg *ledger) error {
+	c := lg.ctx
+	for _, cp := range s.plans {
+		if cp.ref != *c.plan {
+			continue
+		}
+		if cp.doc.Basis != c.basis {
+			return &PlanVersionError{Line: lg.line, Plan: *c.plan, Basis: c.basis, Err: ErrBasisMismatch}
+		}
+		return nil
+	}
+	return &PlanVersionError{Line: lg.line, Plan: *c.plan, Basis: c.basis, Err: ErrUnknownPlanVersion}
 }
 
 // reverse takes credit (> 0) back from the line's parts in proportion to

@@ -47,7 +47,11 @@ type Result struct {
 // plan (ErrNoPlan), evaluated shares that overflow their level
 // (ErrOverAllocation), a failing rule (ErrRule), an over-credit
 // (ErrOverCredit) — each a *LineError naming the line, plan, node and
-// rule. On error nothing is returned.
+// rule. A credit reverses the basis kind (net or gross) the state records
+// for the credited line, and only with the line's plan version at hand: a
+// version the settler does not hold (ErrUnknownPlanVersion), or one that
+// splits the other basis (ErrBasisMismatch), is a *PlanVersionError
+// naming the credited line and version. On error nothing is returned.
 func (s *Settler) Settle(ctx context.Context, st State, lines []Line) (Result, error) {
 	entries, nst, err := s.AppendSettle(ctx, nil, st, lines)
 	if err != nil {
@@ -387,7 +391,7 @@ func (r *run) chainSnapshots(l *Line) error {
 // lineCtx returns the shared context of the current line's ledger: the
 // one its seller's last line used when equal, else the call's.
 func (r *run) lineCtx(plan *cplan, l *Line) *lineCtx {
-	want := lineCtx{plan: &plan.ref, offer: l.Offer, seller: l.Route.Seller(), cur: r.cur, route: l.Route.Kind}
+	want := lineCtx{plan: &plan.ref, offer: l.Offer, seller: l.Route.Seller(), cur: r.cur, route: l.Route.Kind, basis: plan.doc.Basis}
 	ch := r.chainTL
 	if ch != nil && ch.ctx != nil && *ch.ctx == want {
 		return ch.ctx

@@ -53,6 +53,7 @@ type lineCtx struct {
 	seller partner.ID
 	cur    ensemble.Currency
 	route  RouteKind
+	basis  Basis // the plan version's: what a credit of the line reverses
 }
 
 // disputes is a disputed line's record: how many disputes were opened on
@@ -185,18 +186,22 @@ func (s State) clone(extra int) State {
 
 // LedgerLine is the JSON form of one settled line in a State.
 type LedgerLine struct {
-	Line     LineID         `json:"line"`
-	Plan     ensemble.Ref   `json:"plan"`
-	Date     time.Time      `json:"date"`
-	Basis    ensemble.Money `json:"basis"`
-	Credited ensemble.Money `json:"credited"`
-	Disputed bool           `json:"disputed,omitempty"`
-	Disputes int            `json:"disputes,omitempty"`
-	Offer    catalog.Pin    `json:"offer"`
-	Route    RouteKind      `json:"route"`
-	Seller   partner.ID     `json:"seller,omitempty"`
-	Trace    []ensemble.Ref `json:"trace,omitempty"`
-	Parts    []LedgerPart   `json:"parts"`
+	Line LineID       `json:"line"`
+	Plan ensemble.Ref `json:"plan"`
+	// BasisKind is the amount of the line the plan version split (net or
+	// gross of tax): a credit of the line reverses the same amount of the
+	// credit line. Always written; a state without it is refused.
+	BasisKind Basis          `json:"basis_kind"`
+	Date      time.Time      `json:"date"`
+	Basis     ensemble.Money `json:"basis"`
+	Credited  ensemble.Money `json:"credited"`
+	Disputed  bool           `json:"disputed,omitempty"`
+	Disputes  int            `json:"disputes,omitempty"`
+	Offer     catalog.Pin    `json:"offer"`
+	Route     RouteKind      `json:"route"`
+	Seller    partner.ID     `json:"seller,omitempty"`
+	Trace     []ensemble.Ref `json:"trace,omitempty"`
+	Parts     []LedgerPart   `json:"parts"`
 }
 
 // LedgerPart is what one entry of a line still carries: its amount, what
@@ -236,6 +241,19 @@ type stateJSON struct {
 	Credits []CreditState `json:"credits,omitempty"`
 }
 
+// stateIn is what UnmarshalJSON reads: stateJSON, telling a line without
+// a basis kind from one on the net basis.
+type stateIn struct {
+	Lines   []ledgerLineIn `json:"lines"`
+	Volumes []VolumeState  `json:"volumes"`
+	Credits []CreditState  `json:"credits,omitempty"`
+}
+
+type ledgerLineIn struct {
+	LedgerLine
+	BasisKind *Basis `json:"basis_kind"` // shadows LedgerLine's
+}
+
 // CreditState is the JSON form of a settled credit line: its id and the
 // line it credited, kept so that a credit is never settled twice.
 type CreditState struct {
@@ -254,7 +272,7 @@ func (s State) Line(id LineID) (LedgerLine, bool) {
 
 func (l *ledger) export() LedgerLine {
 	c := l.ctx
-	out := LedgerLine{Line: l.line, Plan: *c.plan, Date: l.date, Basis: ensemble.MoneyFromMinor(l.basis, c.cur),
+	out := LedgerLine{Line: l.line, Plan: *c.plan, BasisKind: c.basis, Date: l.date, Basis: ensemble.MoneyFromMinor(l.basis, c.cur),
 		Credited: ensemble.MoneyFromMinor(l.credited, c.cur), Disputed: l.disputed(), Disputes: int(l.disputeCount()),
 		Offer: c.offer, Route: c.route, Seller: c.seller, Trace: slices.Clone(l.trace), Parts: make([]LedgerPart, l.parts())}
 	for i := range out.Parts {
@@ -347,6 +365,12 @@ func (s State) MarshalJSON() ([]byte, error) {
 //   - a line has a valid id (ensemble.CheckID, without ':' or '#'), held
 //     once, a date, a plan version, an offer and a route kind; its seller,
 //     if any, is a valid partner id;
+//   - a line has a basis kind (basis_kind, "net" or "gross": what a credit
+//     of it reverses). A state written before lines recorded one is
+//     refused (ErrNoBasisKind) rather than read as net: a credit of a
+//     gross line would then reverse the net alone and leave the tax's
+//     share with the parties. Add each line's basis kind, the basis of
+//     the plan version the line names, to read it;
 //   - every amount of a line is in its basis's currency (a zero without
 //     currency fits) and whole minor units of it; the basis is not
 //     negative and credited is within [0, basis];
@@ -380,7 +404,7 @@ func (s *State) UnmarshalJSON(b []byte) error {
 	}
 	// Not ensemble.DecodeJSON: its walk for decimal spellings (a state
 	// holds none) would add two thirds to the allocations of a read.
-	var in stateJSON
+	var in stateIn
 	if err := strictDecode(b, &in); err != nil {
 		de := &ensemble.DecodeError{Subject: "state", Offset: -1, Msg: strings.TrimPrefix(err.Error(), "json: "), Err: err}
 		var te *json.UnmarshalTypeError
@@ -395,7 +419,15 @@ func (s *State) UnmarshalJSON(b []byte) error {
 		ctxs:  map[lineCtx]*lineCtx{},
 	}
 	for i := range in.Lines {
-		r.line(ensemble.Path("lines", i), &in.Lines[i])
+		ll := &in.Lines[i].LedgerLine
+		path := ensemble.Path("lines", i)
+		if k := in.Lines[i].BasisKind; k == nil {
+			r.fail(path+".basis_kind", ll.Line, "", ErrNoBasisKind, "no basis kind: a credit would have to guess net or gross; "+
+				"add the basis of plan %s@%s", ll.Plan.ID, ll.Plan.Version)
+		} else {
+			ll.BasisKind = *k
+		}
+		r.line(path, ll)
 	}
 	for i, c := range in.Credits {
 		r.credit(ensemble.Path("credits", i), c)
@@ -501,7 +533,7 @@ func (r *stateReader) line(path string, ll *LedgerLine) {
 		plan = &ll.Plan
 		r.plans[ll.Plan] = plan
 	}
-	c := lineCtx{plan: plan, offer: ll.Offer, seller: ll.Seller, cur: cur, route: ll.Route}
+	c := lineCtx{plan: plan, offer: ll.Offer, seller: ll.Seller, cur: cur, route: ll.Route, basis: ll.BasisKind}
 	lc := r.ctxs[c]
 	if lc == nil {
 		lc = &c
