@@ -332,6 +332,8 @@ func (s *Settler) compileNode(p *ensemble.Problems, path string, cp *cplan, n *N
 	s.nodes++
 	if !validNodeID(string(n.ID)) {
 		p.Addf(path+".id", "node id %q is empty or holds '/', ':', '#', '@' or white space", n.ID)
+	} else if root && n.ID == supplierCosts {
+		p.Addf(path+".id", "root id %q is reserved: supplier costs' entries are under it; rename the root", n.ID)
 	} else if ids[string(n.ID)] {
 		p.Addf(path+".id", "duplicate node id %q", n.ID)
 	}

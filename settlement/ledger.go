@@ -136,6 +136,9 @@ func (s *Settler) Dispute(st State, line LineID, at time.Time) (Result, error) {
 		}
 		r.entries = append(r.entries, holdEntry(&nl, i, "#hold."+seq, KindHold, u, at, "dispute "+seq+" opened"))
 	}
+	if err := duplicateEntry(r.entries); err != nil {
+		return Result{}, lineErr(line, lg.ctx.plan.ID, "", "", err)
+	}
 	r.st.lines[line] = &nl
 	return Result{Entries: r.entries, State: r.st}, nil
 }
@@ -177,6 +180,9 @@ func (s *Settler) ResolveDispute(st State, line LineID, won bool, at time.Time) 
 			return Result{}, lineErr(line, nl.ctx.plan.ID, "", "", err)
 		}
 		nl = *out
+	}
+	if err := duplicateEntry(r.entries); err != nil {
+		return Result{}, lineErr(line, nl.ctx.plan.ID, "", "", err)
 	}
 	r.st.lines[line] = &nl
 	return Result{Entries: r.entries, State: r.st}, nil

@@ -2,6 +2,7 @@ package settlement
 
 import (
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/shopspring/decimal"
@@ -148,11 +149,38 @@ func (l *Line) Currency() ensemble.Currency { return l.Amount.Currency() }
 // Ref returns the trace reference to the line.
 func (l *Line) Ref() ensemble.Ref { return ensemble.Ref{Kind: RefLine, ID: string(l.ID)} }
 
+// eachRepeat calls f(i, j) for each of the n keys that repeats an earlier
+// one, j the first. A few keys are compared pairwise; more are looked up
+// in a map, so that validating a line stays linear in its size.
+func eachRepeat[K comparable](n int, key func(int) K, f func(i, j int)) {
+	if n <= 16 {
+		for i := 1; i < n; i++ {
+			for j := range i {
+				if key(i) == key(j) {
+					f(i, j)
+					break
+				}
+			}
+		}
+		return
+	}
+	first := make(map[K]int, n)
+	for i := range n {
+		if j, dup := first[key(i)]; dup {
+			f(i, j)
+		} else {
+			first[key(i)] = i
+		}
+	}
+}
+
 // validate checks the fields every line needs.
 func (l *Line) validate() error {
 	var p ensemble.Problems
 	if err := ensemble.CheckID(string(l.ID), ":#"); err != nil {
 		p.Add("id", err)
+	} else if reservedLine(l.ID) {
+		p.Addf("id", "line id %q is reserved: entry ids %q:<id> are Adjust's and PayOut's", l.ID, l.ID)
 	}
 	if l.Date.IsZero() {
 		p.Addf("date", "zero date")
@@ -198,14 +226,25 @@ func (l *Line) validate() error {
 			p.Addf("tax", "a credit line's tax must not be positive")
 		}
 	}
-	for i, id := range l.Route.Chain {
-		if err := ensemble.CheckID(string(id), ":"); err != nil {
+	// Route partners name entries (chain[*] and co_sellers pay
+	// "<line>:<node>/<partner>"), so they hold no '#', which starts an
+	// entry id's suffix, and each appears once in its list: a party
+	// appears once on a route.
+	chain, cos := l.Route.Chain, l.Route.CoSellers
+	for i, id := range chain {
+		if err := ensemble.CheckID(string(id), ":#"); err != nil {
 			p.Add(ensemble.Path("route", "chain", i), err)
 		}
 	}
-	for i, c := range l.Route.CoSellers {
-		if c.Partner == "" {
-			p.Addf(ensemble.Path("route", "co_sellers", i, "partner"), "empty partner id")
+	eachRepeat(len(chain), func(i int) partner.ID { return chain[i] }, func(i, j int) {
+		p.Addf(ensemble.Path("route", "chain", i), "partner %q is also chain[%d]: a party appears once on a route", chain[i], j)
+	})
+	eachRepeat(len(cos), func(i int) partner.ID { return cos[i].Partner }, func(i, j int) {
+		p.Addf(ensemble.Path("route", "co_sellers", i, "partner"), "partner %q is also co_sellers[%d]: a party appears once on a route", cos[i].Partner, j)
+	})
+	for i, c := range cos {
+		if err := ensemble.CheckID(string(c.Partner), ":#"); err != nil {
+			p.Add(ensemble.Path("route", "co_sellers", i, "partner"), err)
 		}
 		if c.Weight.Sign() < 0 {
 			p.Add(ensemble.Path("route", "co_sellers", i, "weight"), ensemble.ErrNegativeWeight)
@@ -214,6 +253,20 @@ func (l *Line) validate() error {
 	for i, c := range l.SupplierCosts {
 		if c.Supplier == "" {
 			p.Addf(ensemble.Path("supplier_costs", i, "supplier"), "empty supplier")
+		}
+		// A supplier cost's entry id is "<line>:supplier_costs/<component
+		// id>" (without one, "/<offer>/<supplier>"): no '#' in it.
+		if c.Component.ID != "" {
+			if strings.Contains(c.Component.ID, "#") {
+				p.Addf(ensemble.Path("supplier_costs", i, "component", "id"), "component %q holds '#', which starts an entry id's suffix", c.Component.ID)
+			}
+		} else {
+			if strings.Contains(string(c.Offer), "#") {
+				p.Addf(ensemble.Path("supplier_costs", i, "offer"), "offer %q holds '#', which starts an entry id's suffix", c.Offer)
+			}
+			if strings.Contains(c.Supplier, "#") {
+				p.Addf(ensemble.Path("supplier_costs", i, "supplier"), "supplier %q holds '#', which starts an entry id's suffix", c.Supplier)
+			}
 		}
 		if c.Cost.IsNegative() || !c.Cost.IsRounded() {
 			p.Addf(ensemble.Path("supplier_costs", i, "cost"), "cost must be whole, non-negative minor units")

@@ -95,6 +95,7 @@ func (s *Settler) AppendSettle(ctx context.Context, dst []Entry, st State, lines
 			l = &r.lc
 		}
 		var err error
+		mark := len(r.entries)
 		if l.Credits == "" {
 			// Insert first and compare lengths: one map operation instead
 			// of a lookup and an insert. The maps are the call's own, and
@@ -113,6 +114,11 @@ func (s *Settler) AppendSettle(ctx context.Context, dst []Entry, st State, lines
 		}
 		if err != nil {
 			return fail(err)
+		}
+		// Ids are unique by construction (see EntryID); a line that
+		// would still repeat one is refused, never emitted.
+		if err := duplicateEntry(r.entries[mark:]); err != nil {
+			return fail(lineErr(l.ID, "", "", "", err))
 		}
 	}
 	if len(r.offers) > 0 {
@@ -543,9 +549,9 @@ func (r *run) settleLine(l *Line, lg *ledger) error {
 		if rest < 0 {
 			return lineErr(l.ID, plan.id, "", "", fmt.Errorf("%w: component %s", ErrSupplierCosts, c.Component))
 		}
-		path := "supplier_costs/" + c.Component.ID
+		path := string(supplierCosts) + "/" + c.Component.ID
 		if c.Component.ID == "" {
-			path = "supplier_costs/" + string(c.Offer) + "/" + c.Supplier
+			path = string(supplierCosts) + "/" + string(c.Offer) + "/" + c.Supplier
 		}
 		r.emit(EntryID(string(l.ID)+":"+path), r.supplierMeta(path), partner.ID(c.Supplier), u, "wholesale cost", nil, "")
 	}

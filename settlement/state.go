@@ -381,8 +381,11 @@ func (s State) MarshalJSON() ([]byte, error) {
 //     partner:ID, which pays ID); roles that read the route's chain are
 //     only on lines with a seller;
 //   - a part's entry id is "line:node", with "/party" for chain[*] (and
-//     for co_sellers, which may also name a partner type), and no two
-//     parts of a line share one;
+//     for co_sellers, which may also name a partner type), holds no '#'
+//     (the suffix of the ids of its holds, releases and reserves), and no
+//     two parts of a line share one; an earning's node is not under
+//     supplier_costs, the root of supplier costs' nodes, and no line or
+//     credit is named "adjustment" or "payout" (see EntryID);
 //   - a part's amount is not negative and its unreversed amount is within
 //     [0, amount]; the amounts add up to the basis, and the unreversed
 //     amounts to the basis less what was credited (what credits and lost
@@ -486,6 +489,8 @@ func (r *stateReader) line(path string, ll *LedgerLine) {
 	}
 	if err := ensemble.CheckID(string(id), ":#"); err != nil {
 		fail("line", err, "invalid line id")
+	} else if reservedLine(id) {
+		fail("line", nil, "line id %q is reserved for Adjust's and PayOut's entry ids", id)
 	} else if r.out.lines[id] != nil {
 		fail("line", ErrAlreadySettled, "the line is held twice")
 	}
@@ -620,8 +625,12 @@ func (r *stateReader) part(path string, ll *LedgerLine, lp *LedgerPart, before [
 	if id, isPartner := strings.CutPrefix(lp.Role, "partner:"); isPartner && known && lp.Party != partner.ID(id) {
 		fail(".party", nil, "role %q pays %q", lp.Role, lp.Party)
 	}
-	if lp.Kind == KindSupplierCost && !strings.HasPrefix(lp.Node, "supplier_costs/") {
+	underCosts := lp.Node == string(supplierCosts) || strings.HasPrefix(lp.Node, string(supplierCosts)+"/")
+	switch {
+	case lp.Kind == KindSupplierCost && !strings.HasPrefix(lp.Node, string(supplierCosts)+"/"):
 		fail(".node", nil, "supplier cost node %q is not under supplier_costs/", lp.Node)
+	case lp.Kind == KindEarning && underCosts:
+		fail(".node", nil, "earning node %q is under supplier_costs, a root no plan has", lp.Node)
 	}
 	// The entry id is derived from the line, node and party.
 	base := string(ll.Line) + ":" + lp.Node
@@ -636,6 +645,9 @@ func (r *stateReader) part(path string, ll *LedgerLine, lp *LedgerPart, before [
 		fail(".entry", nil, "entry %q: want %q (line and node)", lp.Entry, base)
 	default:
 		fail(".entry", nil, "entry %q is neither %q nor %q", lp.Entry, base, named)
+	}
+	if strings.Contains(string(lp.Entry), "#") {
+		fail(".entry", nil, "entry %q holds '#', which starts the suffix of a hold's, release's or reserve's id", lp.Entry)
 	}
 	if k := r.seenEntry(before, lp.Entry); k >= 0 {
 		fail(".entry", nil, "entry %q is also part %d of the line", lp.Entry, k)
@@ -714,6 +726,8 @@ func partRole(role string, kind EntryKind) (form entryForm, chain, known bool) {
 func (r *stateReader) credit(path string, c CreditState) {
 	if err := ensemble.CheckID(string(c.Line), ":#"); err != nil {
 		r.fail(path+".line", c.Line, "", err, "invalid credit line id")
+	} else if reservedLine(c.Line) {
+		r.fail(path+".line", c.Line, "", nil, "line id %q is reserved for Adjust's and PayOut's entry ids", c.Line)
 	} else if _, dup := r.out.credits[c.Line]; dup {
 		r.fail(path+".line", c.Line, "", ErrAlreadySettled, "the credit is held twice")
 	} else if r.out.lines[c.Line] != nil {
