@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"fmt"
 	"maps"
+	"math/big"
 	"slices"
 	"time"
 
@@ -50,18 +51,25 @@ type Metrics struct {
 
 // ComputeMetrics computes the metrics of entries dated in period, one per
 // currency, sorted by currency code. platform is the platform's party id
-// (DefaultPlatform when empty).
+// (DefaultPlatform when empty). Sums beyond the int64 range of minor units
+// are exact (math/big). Errors: an entry id given twice
+// (*DuplicateEntryError, ErrDuplicateEntry), an amount that is not whole
+// minor units (ensemble.ErrNotMinorUnits, naming the entry).
 func ComputeMetrics(entries []Entry, period ensemble.Period, platform partner.ID) ([]Metrics, error) {
 	if platform == "" {
 		platform = DefaultPlatform
 	}
+	if err := duplicateEntryAt(entries); err != nil {
+		return nil, fmt.Errorf("settlement: metrics: %w", err)
+	}
 	type cur struct {
-		gross, plat, supp, partners int64
-		party                       map[string]int64
-		seller, offer               map[string][2]int64
-		route                       map[string]int64
+		gross, plat, supp, partners sum
+		party                       map[string]*sum
+		seller, offer               map[string]*[2]sum
+		route                       map[string]*sum
 	}
 	byCur := map[ensemble.Currency]*cur{}
+	var t tally
 	for i := range entries {
 		e := &entries[i]
 		if !period.Contains(e.Date) {
@@ -70,56 +78,48 @@ func ComputeMetrics(entries []Entry, period ensemble.Period, platform partner.ID
 		if e.Kind != KindEarning && e.Kind != KindSupplierCost && e.Kind != KindClawback {
 			continue
 		}
-		u, err := e.Amount.MinorUnits()
-		if err != nil {
-			return nil, fmt.Errorf("settlement: metrics: entry %q: %w", e.ID, err)
+		u := t.units(e.Amount, func() string { return fmt.Sprintf("entry %q", e.ID) })
+		if t.err != nil {
+			return nil, fmt.Errorf("settlement: metrics: %w", t.err)
 		}
 		c := byCur[e.Amount.Currency()]
 		if c == nil {
-			c = &cur{party: map[string]int64{}, seller: map[string][2]int64{}, offer: map[string][2]int64{}, route: map[string]int64{}}
+			c = &cur{party: map[string]*sum{}, seller: map[string]*[2]sum{}, offer: map[string]*[2]sum{}, route: map[string]*sum{}}
 			byCur[e.Amount.Currency()] = c
 		}
 		isPlat := e.Party == platform
-		c.gross += u
+		c.gross.plus(u)
 		switch {
 		case isPlat:
-			c.plat += u
+			c.plat.plus(u)
 		case e.Kind == KindSupplierCost || (e.Kind == KindClawback && e.Role == "supplier"):
-			c.supp += u
+			c.supp.plus(u)
 		default:
-			c.partners += u
+			c.partners.plus(u)
 		}
-		c.party[string(e.Party)] += u
+		at(c.party, string(e.Party)).plus(u)
 		seller := string(e.Seller)
 		if seller == "" {
 			seller = "direct"
 		}
-		add := func(m map[string][2]int64, k string) {
-			v := m[k]
-			v[0] += u
+		for _, v := range []*[2]sum{at(c.seller, seller), at(c.offer, string(e.Offer.Offer))} {
+			v[0].plus(u)
 			if isPlat {
-				v[1] += u
+				v[1].plus(u)
 			}
-			m[k] = v
 		}
-		add(c.seller, seller)
-		add(c.offer, string(e.Offer.Offer))
-		c.route[e.Route.String()] += u
+		at(c.route, e.Route.String()).plus(u)
 	}
 	var out []Metrics
 	for _, k := range slices.SortedFunc(maps.Keys(byCur), func(a, b ensemble.Currency) int { return cmp.Compare(a.Code(), b.Code()) }) {
 		c := byCur[k]
-		m := func(u int64) ensemble.Money { return ensemble.MoneyFromMinor(u, k) }
+		m := func(u sum) ensemble.Money { return u.money(k) }
 		mt := Metrics{Currency: k, GrossValue: m(c.gross), PlatformRevenue: m(c.plat), SupplierCosts: m(c.supp), PartnerEarnings: m(c.partners)}
-		if c.gross != 0 {
-			r, err := ensemble.NewRatio(c.plat, c.gross)
-			if err != nil {
-				return nil, err
-			}
-			mt.TakeRate = r
+		if c.gross.sign() != 0 {
+			mt.TakeRate = ratio(c.plat, c.gross)
 		}
 		for _, p := range slices.Sorted(maps.Keys(c.party)) {
-			mt.ByParty = append(mt.ByParty, Amount{Key: p, Amount: m(c.party[p])})
+			mt.ByParty = append(mt.ByParty, Amount{Key: p, Amount: m(*c.party[p])})
 		}
 		for _, s := range slices.Sorted(maps.Keys(c.seller)) {
 			mt.BySeller = append(mt.BySeller, Margin{Key: s, Gross: m(c.seller[s][0]), Platform: m(c.seller[s][1])})
@@ -128,11 +128,21 @@ func ComputeMetrics(entries []Entry, period ensemble.Period, platform partner.ID
 			mt.ByOffer = append(mt.ByOffer, Margin{Key: o, Gross: m(c.offer[o][0]), Platform: m(c.offer[o][1])})
 		}
 		for _, r := range slices.Sorted(maps.Keys(c.route)) {
-			mt.ByRoute = append(mt.ByRoute, Amount{Key: r, Amount: m(c.route[r])})
+			mt.ByRoute = append(mt.ByRoute, Amount{Key: r, Amount: m(*c.route[r])})
 		}
 		out = append(out, mt)
 	}
 	return out, nil
+}
+
+// at returns the value of m at k, adding a zero one.
+func at[V any](m map[string]*V, k string) *V {
+	v := m[k]
+	if v == nil {
+		v = new(V)
+		m[k] = v
+	}
+	return v
 }
 
 // DensityRow counts the partners of one type covering one territory.
@@ -181,31 +191,37 @@ type Retention struct {
 }
 
 // PartnerRetention compares the parties (other than the platform) with a
-// positive net of earnings and clawbacks in before and in after.
-func PartnerRetention(entries []Entry, before, after ensemble.Period, platform partner.ID) Retention {
+// positive net of earnings and clawbacks in before and in after. Sums
+// beyond the int64 range of minor units are exact. An amount that is not
+// whole minor units is an error (ensemble.ErrNotMinorUnits, naming the
+// entry), never skipped.
+func PartnerRetention(entries []Entry, before, after ensemble.Period, platform partner.ID) (Retention, error) {
 	if platform == "" {
 		platform = DefaultPlatform
 	}
+	var t tally
 	earners := func(p ensemble.Period) map[partner.ID]bool {
-		net := map[partner.ID]map[ensemble.Currency]int64{}
+		net := map[partner.ID]map[ensemble.Currency]*sum{}
 		for i := range entries {
 			e := &entries[i]
 			if e.Party == platform || !p.Contains(e.Date) || (e.Kind != KindEarning && e.Kind != KindClawback && e.Kind != KindSupplierCost) {
 				continue
 			}
-			u, err := e.Amount.MinorUnits()
-			if err != nil {
-				continue
-			}
+			u := t.units(e.Amount, func() string { return fmt.Sprintf("entry %q", e.ID) })
 			if net[e.Party] == nil {
-				net[e.Party] = map[ensemble.Currency]int64{}
+				net[e.Party] = map[ensemble.Currency]*sum{}
 			}
-			net[e.Party][e.Amount.Currency()] += u
+			s := net[e.Party][e.Amount.Currency()]
+			if s == nil {
+				s = &sum{}
+				net[e.Party][e.Amount.Currency()] = s
+			}
+			s.plus(u)
 		}
 		out := map[partner.ID]bool{}
 		for id, m := range net {
 			for _, u := range m {
-				if u > 0 {
+				if u.sign() > 0 {
 					out[id] = true
 				}
 			}
@@ -213,6 +229,9 @@ func PartnerRetention(entries []Entry, before, after ensemble.Period, platform p
 		return out
 	}
 	a, b := earners(before), earners(after)
+	if t.err != nil {
+		return Retention{}, fmt.Errorf("settlement: retention: %w", t.err)
+	}
 	r := Retention{Before: len(a)}
 	for _, id := range slices.Sorted(maps.Keys(a)) {
 		if b[id] {
@@ -222,7 +241,7 @@ func PartnerRetention(entries []Entry, before, after ensemble.Period, platform p
 		}
 	}
 	if r.Before > 0 {
-		r.Rate, _ = ensemble.NewRatio(int64(r.Retained), int64(r.Before))
+		r.Rate = ensemble.RatioFromRat(big.NewRat(int64(r.Retained), int64(r.Before)))
 	}
-	return r
+	return r, nil
 }

@@ -242,8 +242,9 @@ func TestMetrics(t *testing.T) {
 	april.Route.Referrer = ""
 	r2, err := s.Settle(ctx, res.State, []settlement.Line{april})
 	require.NoError(t, err)
-	ret := settlement.PartnerRetention(append(res.Entries, r2.Entries...),
+	ret, err := settlement.PartnerRetention(append(res.Entries, r2.Entries...),
 		ensemble.MustPeriod(date("2026-03-01"), date("2026-04-01")), ensemble.MustPeriod(date("2026-04-01"), date("2026-05-01")), "")
+	require.NoError(t, err)
 	require.Equal(t, 4, ret.Before)
 	require.Equal(t, 1, ret.Retained)
 	require.Equal(t, []partner.ID{"distri-eu", "referral-ams", "reseller-nl"}, ret.Lost)

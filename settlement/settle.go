@@ -592,14 +592,6 @@ func (r *run) settleLine(l *Line, lg *ledger) error {
 	return nil
 }
 
-func grossOf(l *Line) ensemble.Money {
-	g, err := l.Amount.Add(l.Tax)
-	if err != nil {
-		return l.Amount
-	}
-	return g
-}
-
 func basisUnits(l *Line, gross bool) (int64, error) {
 	u, err := l.Amount.MinorUnits()
 	if err != nil {
@@ -759,10 +751,14 @@ func (r *run) evalRule(id string, cr *crule, sn *partner.Snapshot) (*evalResult,
 		r.ps = partner.Snapshot{}
 	}
 	if !r.vfSet {
-		r.vfSet = true
 		l := r.line
+		gross, err := l.Amount.Add(l.Tax) // one currency: validate checked it
+		if err != nil {
+			return nil, rule, ref, err
+		}
+		r.vfSet = true
 		r.lf = LineFacts{ID: string(l.ID), Date: l.Date, Amount: ensemble.MoneyFromMinor(r.rest, r.cur), Net: l.Amount,
-			Tax: l.Tax, Gross: grossOf(l), Quantity: l.Quantity, Currency: r.cur.Key(), CustomerID: l.Customer.ID}
+			Tax: l.Tax, Gross: gross, Quantity: l.Quantity, Currency: r.cur.Key(), CustomerID: l.Customer.ID}
 		r.vf = VolumeFacts{Partner: string(r.line.Route.Seller()),
 			Amount: ensemble.MoneyFromMinor(r.st.volumeBefore(r.line.Route.Seller(), r.cur.Key(), WindowCalendarYear, r.line.Date), r.cur)}
 	}

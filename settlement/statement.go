@@ -65,17 +65,34 @@ type stKey struct {
 }
 
 type acc struct {
-	opening, earned, reversed, adjusted, reserved, released, paid, withheld int64
+	opening, earned, reversed, adjusted, reserved, released, paid, withheld sum
 	n                                                                       int
 }
 
 // Statements folds entries into one statement per party and currency over
 // opts.Period, sorted by party then currency. Parties with a previous
 // statement but no entries get one too, so balances carry. Entries outside
-// the period are ignored. Amounts must be whole minor units.
+// the period are ignored.
+//
+// Amounts must be whole minor units, of any size: sums beyond the int64
+// range of minor units are exact (math/big), never wrapped. Every entry id
+// must be unique, inside the period or not: an entry given twice is a
+// *DuplicateEntryError (ErrDuplicateEntry) naming both positions, never
+// counted twice. Errors: an invalid period, a minimum or an amount that is
+// not whole minor units (ensemble.ErrNotMinorUnits, naming the entry or
+// field), a previous statement whose balance is in another currency than
+// its own (ErrStatementMismatch), an unknown entry kind.
 func Statements(entries []Entry, opts StatementOptions) ([]Statement, error) {
 	if err := opts.Period.Validate(); err != nil {
 		return nil, fmt.Errorf("settlement: statements: %w", err)
+	}
+	if err := duplicateEntryAt(entries); err != nil {
+		return nil, fmt.Errorf("settlement: statements: %w", err)
+	}
+	var t tally
+	mins := readMinimums(&t, opts.Minimums)
+	if t.err != nil {
+		return nil, fmt.Errorf("settlement: statements: %w", t.err)
 	}
 	accs := map[stKey]*acc{}
 	get := func(k stKey) *acc {
@@ -87,72 +104,103 @@ func Statements(entries []Entry, opts StatementOptions) ([]Statement, error) {
 		return a
 	}
 	for i, p := range opts.Previous {
-		u, err := p.Closing.MinorUnits()
-		if err != nil {
-			return nil, fmt.Errorf("settlement: statements: previous[%d].closing: %w", i, err)
-		}
-		w, err := p.Withheld.MinorUnits()
-		if err != nil {
-			return nil, fmt.Errorf("settlement: statements: previous[%d].withheld: %w", i, err)
+		for _, m := range []ensemble.Money{p.Closing, p.Withheld} {
+			if !m.IsZero() && m.Currency() != p.Currency {
+				return nil, fmt.Errorf("%w: previous[%d] of %q holds %s amounts in %s", ErrStatementMismatch, i, p.Party, m.Currency(), p.Currency)
+			}
 		}
 		a := get(stKey{p.Party, p.Currency})
-		a.opening += u
-		a.withheld += w
+		a.opening.plus(t.units(p.Closing, func() string { return fmt.Sprintf("previous[%d].closing", i) }))
+		a.withheld.plus(t.units(p.Withheld, func() string { return fmt.Sprintf("previous[%d].withheld", i) }))
+	}
+	if t.err != nil {
+		return nil, fmt.Errorf("settlement: statements: %w", t.err)
 	}
 	for i := range entries {
 		e := &entries[i]
 		if !opts.Period.Contains(e.Date) {
 			continue
 		}
-		u, err := e.Amount.MinorUnits()
-		if err != nil {
-			return nil, fmt.Errorf("settlement: statements: entry %q: %w", e.ID, err)
+		u := t.units(e.Amount, func() string { return fmt.Sprintf("entry %q", e.ID) })
+		if t.err != nil {
+			return nil, fmt.Errorf("settlement: statements: %w", t.err)
 		}
 		a := get(stKey{e.Party, e.Amount.Currency()})
 		a.n++
 		switch e.Kind {
 		case KindEarning, KindSupplierCost:
-			a.earned += u
+			a.earned.plus(u)
 		case KindClawback:
-			a.reversed += u
+			a.reversed.plus(u)
 		case KindAdjustment:
-			a.adjusted += u
+			a.adjusted.plus(u)
 		case KindReserve, KindHold:
-			a.reserved += u
+			a.reserved.plus(u)
 		case KindRelease:
-			a.released += u
+			a.released.plus(u)
 		case KindPayout:
-			a.paid += u
+			a.paid.plus(u)
 		default:
 			return nil, fmt.Errorf("settlement: statements: entry %q: unknown kind %s", e.ID, e.Kind)
 		}
 	}
 	out := make([]Statement, 0, len(accs))
 	for k, a := range accs {
-		out = append(out, a.statement(k, opts.Period, opts.Minimums))
+		out = append(out, a.statement(k, opts.Period, mins))
 	}
 	sortStatements(out)
 	return out, nil
 }
 
-func (a *acc) statement(k stKey, p ensemble.Period, mins []ensemble.Money) Statement {
-	m := func(u int64) ensemble.Money { return ensemble.MoneyFromMinor(u, k.cur) }
-	closing := a.opening + a.earned + a.reversed + a.adjusted - a.reserved + a.released - a.paid
-	payable := int64(0)
-	if closing > 0 {
-		payable = closing
-		for _, min := range mins {
-			if min.Currency() == k.cur {
-				if mu, err := min.MinorUnits(); err == nil && closing < mu {
-					payable = 0
-				}
-			}
+// duplicateEntryAt returns a *DuplicateEntryError naming the first entry
+// whose id an earlier one has, and where both are, or nil.
+func duplicateEntryAt(entries []Entry) error {
+	seen := make(map[EntryID]int, len(entries))
+	for i := range entries {
+		if j, dup := seen[entries[i].ID]; dup {
+			return &DuplicateEntryError{ID: entries[i].ID, First: j, Second: i}
+		}
+		seen[entries[i].ID] = i
+	}
+	return nil
+}
+
+// readMinimums reads the minimum payouts, the largest per currency, through t.
+func readMinimums(t *tally, ms []ensemble.Money) map[ensemble.Currency]sum {
+	out := map[ensemble.Currency]sum{}
+	for i, m := range ms {
+		u := t.units(m, func() string { return fmt.Sprintf("minimums[%d]", i) })
+		if old, ok := out[m.Currency()]; !ok || u.cmp(old) > 0 {
+			out[m.Currency()] = u
 		}
 	}
+	return out
+}
+
+func (a *acc) statement(k stKey, p ensemble.Period, mins map[ensemble.Currency]sum) Statement {
+	m := func(u sum) ensemble.Money { return u.money(k.cur) }
+	closing := a.opening
+	for _, in := range []sum{a.earned, a.reversed, a.adjusted, a.released} {
+		closing.plus(in)
+	}
+	closing.minus(a.reserved)
+	closing.minus(a.paid)
+	var payable sum
+	if closing.sign() > 0 {
+		payable = closing
+		if min, ok := mins[k.cur]; ok && closing.cmp(min) < 0 {
+			payable = sum{}
+		}
+	}
+	carried := closing
+	carried.minus(payable)
+	withheld := a.withheld
+	withheld.plus(a.reserved)
+	withheld.minus(a.released)
 	return Statement{Party: k.party, Currency: k.cur, Period: p, Opening: m(a.opening), Earned: m(a.earned),
 		Reversed: m(a.reversed), Adjusted: m(a.adjusted), Reserved: m(a.reserved), Released: m(a.released),
-		PaidOut: m(a.paid), Closing: m(closing), Payable: m(payable), CarriedForward: m(closing - payable),
-		Withheld: m(a.withheld + a.reserved - a.released), Entries: a.n}
+		PaidOut: m(a.paid), Closing: m(closing), Payable: m(payable), CarriedForward: m(carried),
+		Withheld: m(withheld), Entries: a.n}
 }
 
 func sortStatements(out []Statement) {
@@ -175,12 +223,22 @@ func sortStatements(out []Statement) {
 // CarriedForward with minimums; the others pass through. Give a previous
 // statement's balance to one shard only (or to the merged result's next
 // period): openings add up like every other field. The result is sorted
-// by party, currency and period.
+// by party, currency and period. Sums beyond the int64 range of minor
+// units are exact (math/big). Merge cannot see entries, so shards that
+// share an entry count it twice: keep shards disjoint (Statements refuses
+// an id given twice within one shard). Errors: an amount in another
+// currency than its statement's (ErrStatementMismatch), an amount or a
+// minimum that is not whole minor units (ensemble.ErrNotMinorUnits).
 func Merge(minimums []ensemble.Money, parts ...[]Statement) ([]Statement, error) {
 	type key struct {
 		party      partner.ID
 		cur        ensemble.Currency
 		start, end time.Time
+	}
+	var t tally
+	mins := readMinimums(&t, minimums)
+	if t.err != nil {
+		return nil, fmt.Errorf("settlement: merge: %w", t.err)
 	}
 	accs := map[key]*acc{}
 	periods := map[key]ensemble.Period{}
@@ -193,31 +251,34 @@ func Merge(minimums []ensemble.Money, parts ...[]Statement) ([]Statement, error)
 				accs[k] = a
 				periods[k] = s.Period
 			}
+			var reserved, released sum
 			for _, f := range []struct {
-				dst *int64
-				m   ensemble.Money
-			}{{&a.opening, s.Opening}, {&a.earned, s.Earned}, {&a.reversed, s.Reversed}, {&a.adjusted, s.Adjusted},
-				{&a.reserved, s.Reserved}, {&a.released, s.Released}, {&a.paid, s.PaidOut}, {&a.withheld, s.Withheld}} {
+				dst  *sum
+				m    ensemble.Money
+				name string
+			}{{&a.opening, s.Opening, "opening"}, {&a.earned, s.Earned, "earned"}, {&a.reversed, s.Reversed, "reversed"},
+				{&a.adjusted, s.Adjusted, "adjusted"}, {&reserved, s.Reserved, "reserved"}, {&released, s.Released, "released"},
+				{&a.paid, s.PaidOut, "paid_out"}, {&a.withheld, s.Withheld, "withheld"}} {
 				if !f.m.IsZero() && f.m.Currency() != s.Currency {
 					return nil, fmt.Errorf("%w: statement of %q holds %s amounts in %s", ErrStatementMismatch, s.Party, f.m.Currency(), s.Currency)
 				}
-				u, err := f.m.MinorUnits()
-				if err != nil {
-					return nil, fmt.Errorf("settlement: merge: statement of %q: %w", s.Party, err)
-				}
-				*f.dst += u
+				f.dst.plus(t.units(f.m, func() string { return fmt.Sprintf("statement of %q: %s", s.Party, f.name) }))
 			}
+			if t.err != nil {
+				return nil, fmt.Errorf("settlement: merge: %w", t.err)
+			}
+			a.reserved.plus(reserved)
+			a.released.plus(released)
 			// Withheld already holds this statement's reserves and
 			// releases; keep only what it opened with.
-			r, _ := s.Reserved.MinorUnits()
-			rl, _ := s.Released.MinorUnits()
-			a.withheld += rl - r
+			a.withheld.plus(released)
+			a.withheld.minus(reserved)
 			a.n += s.Entries
 		}
 	}
 	out := make([]Statement, 0, len(accs))
 	for k, a := range accs {
-		out = append(out, a.statement(stKey{k.party, k.cur}, periods[k], minimums))
+		out = append(out, a.statement(stKey{k.party, k.cur}, periods[k], mins))
 	}
 	sortStatements(out)
 	return out, nil
