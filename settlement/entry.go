@@ -181,6 +181,10 @@ type Entry struct {
 	// Conversion is set on payouts made in another currency.
 	Conversion *Conversion `json:"conversion,omitempty"`
 	// Trace is the line's trace (invoice line, order line, usage...) and
-	// the line itself.
+	// the line itself. Its last RefLine reference is always the settled
+	// line the entry belongs to or acts on: the line itself for an
+	// earning, supplier cost, reserve, hold or release; the credited line
+	// for a clawback (after the credit line's own reference). Readers
+	// such as Explain follow it, and Reverses, never the spelling of ids.
 	Trace []ensemble.Ref `json:"trace,omitempty"`
 }

@@ -14,44 +14,55 @@ import (
 // reserves, releases, holds and clawbacks of the line appear under the
 // entry they act on. It follows the entries' references and never
 // re-derives a figure: amounts of inner nodes are the sums of the entries
-// below them. entries may hold other lines' entries; a line without
-// entries is an error.
+// below them (exact beyond the int64 range of minor units). entries may
+// hold other lines' entries; a line without entries is an error, and so is
+// an amount that is not whole minor units.
+//
+// Entry ids are opaque to it: an entry belongs to the line its typed
+// references name (Entry.Trace's last RefLine reference: the line itself
+// for an earning, supplier cost, reserve, hold or release, the credited
+// line for a clawback; Entry.Line for an entry without one), and a
+// reserve, hold, release or clawback is shown under the entry its
+// Reverses names. A host that stores entries under keys of its own, and
+// rewrites Reverses to match, gets the same tree.
 func Explain(line LineID, entries []Entry) (string, error) {
 	type tnode struct {
 		name     string
-		total    int64
+		total    sum
 		entries  []*Entry
 		children []*tnode
 		kids     map[string]*tnode
 	}
 	root := &tnode{kids: map[string]*tnode{}}
 	var cur ensemble.Currency
-	var total int64
+	var total sum
 	var plan ensemble.Ref
 	var trace []ensemble.Ref
 	followers := map[EntryID][]*Entry{}
 	found := false
-	prefix := string(line) + ":"
+	var t tally
 	for i := range entries {
 		e := &entries[i]
-		if e.Line != line && !strings.HasPrefix(string(e.Reverses), prefix) {
+		about := actsOn(e)
+		if e.Line != line && about != line {
 			continue
 		}
 		found = true
-		if e.Kind != KindEarning && e.Kind != KindSupplierCost {
+		if e.Kind != KindEarning && e.Kind != KindSupplierCost || about != line {
 			followers[e.Reverses] = append(followers[e.Reverses], e)
 			continue
 		}
-		u, err := e.Amount.MinorUnits()
-		if err != nil {
-			return "", fmt.Errorf("settlement: explain: entry %q: %w", e.ID, err)
+		u := t.units(e.Amount, func() string { return fmt.Sprintf("entry %q", e.ID) })
+		if t.err != nil {
+			return "", fmt.Errorf("settlement: explain: %w", t.err)
 		}
-		cur, plan, total = e.Amount.Currency(), e.Plan, total+u
+		cur, plan = e.Amount.Currency(), e.Plan
+		total.plus(u)
 		if trace == nil {
 			trace = e.Trace
 		}
 		n := root
-		n.total += u
+		n.total.plus(u)
 		for _, seg := range strings.Split(e.Node, "/") {
 			c := n.kids[seg]
 			if c == nil {
@@ -59,7 +70,7 @@ func Explain(line LineID, entries []Entry) (string, error) {
 				n.kids[seg] = c
 				n.children = append(n.children, c)
 			}
-			c.total += u
+			c.total.plus(u)
 			n = c
 		}
 		n.entries = append(n.entries, e)
@@ -71,7 +82,7 @@ func Explain(line LineID, entries []Entry) (string, error) {
 		return explainCredit(line, entries)
 	}
 	var b strings.Builder
-	fmt.Fprintf(&b, "line %s  %s", line, ensemble.MoneyFromMinor(total, cur))
+	fmt.Fprintf(&b, "line %s  %s", line, total.money(cur))
 	if plan.ID != "" {
 		fmt.Fprintf(&b, "  plan %s@%s", plan.ID, plan.Version)
 	}
@@ -93,7 +104,7 @@ func Explain(line LineID, entries []Entry) (string, error) {
 			if last {
 				branch, next = "└─ ", "   "
 			}
-			fmt.Fprintf(&b, "%s%s%s  %s", indent, branch, c.name, ensemble.MoneyFromMinor(c.total, cur))
+			fmt.Fprintf(&b, "%s%s%s  %s", indent, branch, c.name, c.total.money(cur))
 			inline := len(c.entries) == 1 && len(c.children) == 0
 			if !inline {
 				b.WriteByte('\n')
@@ -136,8 +147,8 @@ func explainCredit(line LineID, entries []Entry) (string, error) {
 			return "", fmt.Errorf("settlement: explain: entry %q: %w", e.ID, err)
 		}
 		total = sum
-		if c, _, ok := strings.Cut(string(e.Reverses), ":"); ok && credited == "" {
-			credited = c
+		if c := actsOn(e); c != line && credited == "" {
+			credited = string(c)
 		}
 		node := e.Node
 		if node == "" {
@@ -158,6 +169,18 @@ func explainCredit(line LineID, entries []Entry) (string, error) {
 		b.WriteString(branch + l + "\n")
 	}
 	return b.String(), nil
+}
+
+// actsOn returns the settled line e belongs to or acts on: the last
+// RefLine reference of its trace (the settler ends every entry's trace
+// with it), or Line for an entry whose trace has none.
+func actsOn(e *Entry) LineID {
+	for i := len(e.Trace) - 1; i >= 0; i-- {
+		if e.Trace[i].Kind == RefLine {
+			return LineID(e.Trace[i].ID)
+		}
+	}
+	return e.Line
 }
 
 // writeEntry writes " -> party (role), kind, share, rules, note" and a
