@@ -29,6 +29,18 @@
 // Explain renders a line's settlement as a tree and ExplainEntry an entry's
 // path back to its line and rules.
 //
+// Integrity holds by construction. Entry ids are unique across calls (see
+// EntryID for their grammar and what keeps it: reserved separators and
+// names, a partner once per route), and the settler refuses an id it would
+// emit twice. Statements, Merge, ComputeMetrics, PartnerRetention and
+// Explain add minor units exactly, in math/big past the int64 range, and
+// return every Money error; Statements and ComputeMetrics refuse an entry
+// id given twice. Readers follow typed references (Entry.Reverses
+// and the RefLine reference that ends Entry.Trace), never the spelling of
+// an id. A State records everything a later credit needs (each line's plan
+// version and basis kind) and decodes only when every ledger invariant
+// holds.
+//
 // Settlement keeps no clock, store or global state: cumulative volumes and
 // the clawback ledger live in State, a value the host persists as JSON.
 // (A Settler caches plan levels' decisions and routes between calls; they
