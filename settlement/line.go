@@ -23,8 +23,11 @@ const (
 	RefEntry ensemble.RefKind = "payout_entry"
 )
 
-// LineID identifies a line to settle. The empty ID is invalid. Credit lines
-// have their own ids.
+// LineID identifies a line to settle. The empty ID is invalid, as is one
+// ensemble.CheckID refuses with the separators ':' and '#' (entry ids are
+// built from it, see EntryID) and the ids "adjustment" and "payout", which
+// Adjust's and PayOut's entry ids begin with. Credit lines have their own
+// ids.
 type LineID string
 
 // RouteKind says how a sale reached its customer.
@@ -70,6 +73,12 @@ type CoSeller struct {
 
 // Route is who took part in a sale, captured when it was made: later
 // changes to the partner hierarchy never move an old sale's payouts.
+//
+// A party appears once on a route: Settle refuses a line whose chain, or
+// whose co-sellers, name a partner twice (ErrInvalidLine, at
+// route.chain[i] or route.co_sellers[i].partner), since chain[*] and
+// co_sellers entries are named by their partner. For the same reason
+// chain and co-seller ids hold neither ':' nor '#'.
 type Route struct {
 	Kind RouteKind `json:"kind"`
 	// Chain is the selling partner first, then its parent, up to the top
