@@ -34,10 +34,10 @@
 // names, a partner once per route), and the settler refuses an id it would
 // emit twice. Statements, Merge, ComputeMetrics, PartnerRetention and
 // Explain add minor units exactly, in math/big past the int64 range, and
-// return every Money error; Statements and ComputeMetrics refuse an entry
-// id given twice. Readers follow typed references (Entry.Reverses
-// and the RefLine reference that ends Entry.Trace), never the spelling of
-// an id. A State records everything a later credit needs (each line's plan
+// return every Money error; those that read entries refuse an entry id
+// given twice rather than count it twice. Readers follow typed references
+// (Entry.Reverses and the RefLine reference that ends Entry.Trace), never
+// the spelling of an id. A State records everything a later credit needs (each line's plan
 // version and basis kind) and decodes only when every ledger invariant
 // holds.
 //

@@ -15,8 +15,9 @@ import (
 // entry they act on. It follows the entries' references and never
 // re-derives a figure: amounts of inner nodes are the sums of the entries
 // below them (exact beyond the int64 range of minor units). entries may
-// hold other lines' entries; a line without entries is an error, and so is
-// an amount that is not whole minor units.
+// hold other lines' entries; a line without entries is an error, and so
+// are an amount that is not whole minor units and an id two of the line's
+// entries share (*DuplicateEntryError).
 //
 // Entry ids are opaque to it: an entry belongs to the line its typed
 // references name (Entry.Trace's last RefLine reference: the line itself
@@ -41,12 +42,17 @@ func Explain(line LineID, entries []Entry) (string, error) {
 	followers := map[EntryID][]*Entry{}
 	found := false
 	var t tally
+	seen := map[EntryID]int{}
 	for i := range entries {
 		e := &entries[i]
 		about := actsOn(e)
 		if e.Line != line && about != line {
 			continue
 		}
+		if j, dup := seen[e.ID]; dup {
+			return "", fmt.Errorf("settlement: explain: %w", &DuplicateEntryError{ID: e.ID, First: j, Second: i})
+		}
+		seen[e.ID] = i
 		found = true
 		if e.Kind != KindEarning && e.Kind != KindSupplierCost || about != line {
 			followers[e.Reverses] = append(followers[e.Reverses], e)

@@ -194,10 +194,14 @@ type Retention struct {
 // positive net of earnings and clawbacks in before and in after. Sums
 // beyond the int64 range of minor units are exact. An amount that is not
 // whole minor units is an error (ensemble.ErrNotMinorUnits, naming the
-// entry), never skipped.
+// entry), never skipped, and so is an entry id given twice
+// (*DuplicateEntryError), never counted twice.
 func PartnerRetention(entries []Entry, before, after ensemble.Period, platform partner.ID) (Retention, error) {
 	if platform == "" {
 		platform = DefaultPlatform
+	}
+	if err := duplicateEntryAt(entries); err != nil {
+		return Retention{}, fmt.Errorf("settlement: retention: %w", err)
 	}
 	var t tally
 	earners := func(p ensemble.Period) map[partner.ID]bool {

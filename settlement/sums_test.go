@@ -95,8 +95,8 @@ func TestStatementsMergeAndMetricsDoNotOverflow(t *testing.T) {
 	require.Equal(t, 1, ret.Before, "p earned beyond int64, q lost beyond it")
 }
 
-// Hole: Statements counted an entry given twice twice. It, and
-// ComputeMetrics, refuse a duplicate entry id.
+// Hole: Statements counted an entry given twice twice. It, ComputeMetrics,
+// PartnerRetention and Explain refuse a duplicate entry id.
 func TestStatementsRefuseDuplicateEntryIDs(t *testing.T) {
 	s := newSettler(t)
 	res, err := s.Settle(ctx, settlement.State{}, []settlement.Line{chainLine("L1", "100.00", "2026-03-01")})
@@ -113,6 +113,12 @@ func TestStatementsRefuseDuplicateEntryIDs(t *testing.T) {
 	require.Contains(t, err.Error(), fmt.Sprintf("entries[1] and entries[%d]", len(res.Entries)))
 
 	_, err = settlement.ComputeMetrics(twice, year, "")
+	require.ErrorIs(t, err, settlement.ErrDuplicateEntry)
+	// An earning counted twice could outweigh a clawback and make a lost
+	// partner look retained; a tree would show it twice.
+	_, err = settlement.PartnerRetention(twice, year, year, "")
+	require.ErrorIs(t, err, settlement.ErrDuplicateEntry)
+	_, err = settlement.Explain("L1", twice)
 	require.ErrorIs(t, err, settlement.ErrDuplicateEntry)
 }
 
