@@ -22,9 +22,10 @@ import (
 //	clawback                <credit line>:<part path>#clawback, or <line>#dispute.<n>:<part path>#clawback
 //	adjustment, payout      adjustment:<id>, payout:<id>
 //
-// The first ':' ends the line part and '#' starts the suffix: line ids hold
-// neither (ensemble.CheckID), and "adjustment" and "payout" are not line
-// ids; node ids hold neither, and no root is named supplier_costs; route
+// The first ':' ends the line part (a line id, or <line>#dispute.<n>,
+// which no line id spells), and after it '#' starts the suffix: line ids
+// hold neither (ensemble.CheckID), and "adjustment" and "payout" are not
+// line ids; node ids hold neither, and no root is named supplier_costs; route
 // partners and supplier-cost components hold no '#', and a route names a
 // partner once in its chain and once among its co-sellers. The settler
 // also refuses any id it would emit twice in a call (a host-built line
