@@ -115,3 +115,9 @@ func (e *valueError) Unwrap() error { return e.err }
 func bad(err error, format string, args ...any) error {
 	return &valueError{err: err, value: fmt.Sprintf(format, args...)}
 }
+
+// because wraps err with an explanation, never shortened (bad shortens the
+// value it quotes).
+func because(err error, format string, args ...any) error {
+	return fmt.Errorf("%w: "+format, append([]any{err}, args...)...)
+}

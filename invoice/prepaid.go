@@ -61,9 +61,20 @@ type PrepaidCommitment struct {
 	// RolloverEnd is, with Rollover, when what is left finally expires;
 	// after End. Required with Rollover, refused without.
 	RolloverEnd time.Time `json:"rollover_end,omitzero"`
-	// Drawn is what runs before this one drew and let expire (the sum of
-	// their PrepaidUse.Drawn and Expired); zero at first.
-	Drawn decimal.Decimal `json:"drawn,omitzero"`
+	// Drawn is what runs before this one drew and let expire, and
+	// DrawnThrough the At of the last of them: the Total and Through of
+	// the PrepaidUse the last invoice reported. Zero at first. Once a run
+	// starts after Start, Build refuses a commitment whose DrawnThrough is
+	// not the run's After: a Drawn not carried forward would cover the same
+	// sum twice. (A run that bills the subscription nothing leaves it
+	// unchanged: carry DrawnThrough to that run's At yourself.)
+	Drawn        decimal.Decimal `json:"drawn,omitzero"`
+	DrawnThrough time.Time       `json:"drawn_through,omitzero"`
+	// Offer is the offer version the purchase and the breakage are
+	// attributed to: settlement picks their plan and reports them by it.
+	// Zero: the offer of the first item (by ID) with a charge that draws
+	// on the commitment during its term.
+	Offer catalog.Pin `json:"offer,omitzero"`
 	// TaxCode is the tax code the purchase is taxed with.
 	TaxCode string `json:"tax_code,omitempty"`
 }
@@ -144,9 +155,14 @@ type PrepaidDraw struct {
 	Remaining ensemble.Money `json:"remaining"`
 }
 
-// PrepaidUse is what one invoice did to a prepaid commitment.
+// PrepaidUse is what one invoice did to a prepaid commitment in force
+// during its run (drawn or not).
 type PrepaidUse struct {
 	Commitment PrepaidID `json:"commitment"`
+	// Total is what has been drawn and let expire so far, and Through the
+	// run's At: the commitment's Drawn and DrawnThrough for the next run.
+	Total   decimal.Decimal `json:"total"`
+	Through time.Time       `json:"through"`
 	// Before is what was left before the invoice.
 	Before ensemble.Money `json:"before"`
 	// Drawn is what its lines drew, net of what they gave back.
@@ -166,7 +182,7 @@ func (g *gen) prepaidLines() {
 		ref := ensemble.Ref{Kind: RefPrepaid, ID: string(g.s.ID) + "/" + string(c.ID)}
 		amount := ensemble.MoneyFromDecimal(c.Amount, g.cur)
 		zero := ensemble.MoneyFromMinor(0, g.cur)
-		pin, _ := g.firstPin(c.Start, c.drawEnd())
+		pin := g.prepaidPin(c)
 		base := Line{
 			Subscription: g.s.ID, Customer: g.s.Customer.ID, Pin: pin, Currency: g.cur,
 			Cycle: ensemble.Period{Start: c.Start, End: c.End}, Period: ensemble.Period{Start: c.Start, End: c.End},
@@ -188,6 +204,44 @@ func (g *gen) prepaidLines() {
 			*g.next() = l
 		}
 	}
+}
+
+// inForce reports whether the commitment is bought, drawn or expires in
+// the run: its [Start, drawEnd] meets (After, At].
+func (g *gen) inForce(c *PrepaidCommitment) bool {
+	return !c.Start.After(g.run.At) && (g.run.After.IsZero() || c.drawEnd().After(g.run.After))
+}
+
+// prepaidPin is the offer a commitment's purchase and breakage are
+// attributed to: its own, or that of the first item (by ID) whose offer has
+// a charge that draws on it during the term, or the first item's.
+func (g *gen) prepaidPin(c *PrepaidCommitment) catalog.Pin {
+	if c.Offer.Offer != "" {
+		return c.Offer
+	}
+	items := make([]*Item, len(g.s.Items))
+	for j := range g.s.Items {
+		items[j] = &g.s.Items[j]
+	}
+	slices.SortFunc(items, func(a, b *Item) int { return strings.Compare(string(a.ID), string(b.ID)) })
+	for _, it := range items {
+		for _, sg := range g.segments(it) {
+			if !sg.Start.Before(c.drawEnd()) || (!sg.End.IsZero() && !sg.End.After(c.Start)) {
+				continue
+			}
+			if oi := g.b.offers[sg.Pin]; oi != nil {
+				for _, ch := range oi.charges {
+					usageCharge := ch.meter != ""
+					if (len(c.Meters) == 0 && len(c.Charges) == 0 && usageCharge) ||
+						slices.Contains(c.Meters, usage.MeterID(ch.meter)) || slices.Contains(c.Charges, ch.id) {
+						return sg.Pin
+					}
+				}
+			}
+		}
+	}
+	pin, _ := g.firstPin(c.Start, c.drawEnd())
+	return pin
 }
 
 // prepaidState is a commitment while an invoice draws on it.
@@ -288,8 +342,9 @@ func (g *gen) drawPrepaid(inv *Invoice) {
 		}
 	}
 	for _, st := range states {
-		if st.touched {
+		if st.touched || g.inForce(st.c) {
 			st.use.Remaining = g.sub(st.amount, st.drawn)
+			st.use.Total, st.use.Through = st.drawn.Amount(), g.run.At
 			inv.Prepaid = append(inv.Prepaid, st.use)
 		}
 	}
@@ -355,7 +410,7 @@ func (g *gen) prepaidTaxCode(l *Line) string {
 // validatePrepaid checks a subscription's prepaid commitments: ids, a
 // positive amount in whole minor units, a term, the rollover end, what was
 // drawn (never more than the amount), known meters and charges.
-func (b *Builder) validatePrepaid(ps *ensemble.Problems, at func() string, s *Subscription) {
+func (b *Builder) validatePrepaid(ps *ensemble.Problems, at func() string, s *Subscription, run Run) {
 	seen := map[PrepaidID]bool{}
 	for k := range s.Prepaid {
 		c := &s.Prepaid[k]
@@ -371,7 +426,7 @@ func (b *Builder) validatePrepaid(ps *ensemble.Problems, at func() string, s *Su
 		seen[c.ID] = true
 		switch {
 		case !c.Amount.IsPositive():
-			ps.Add(pa()+".amount", bad(ErrInvalid, "%s: a prepaid commitment buys a positive sum", c.Amount))
+			ps.Add(pa()+".amount", because(ErrInvalid, "%s: a prepaid commitment buys a positive sum", c.Amount))
 		case inRange(c.Amount) && !ensemble.MoneyFromDecimal(c.Amount, s.Currency).IsRounded():
 			ps.Add(pa()+".amount", bad(ErrInvalid, "%s is not whole minor units", c.Amount))
 		}
@@ -385,11 +440,21 @@ func (b *Builder) validatePrepaid(ps *ensemble.Problems, at func() string, s *Su
 		}
 		switch {
 		case c.Expiry == Rollover && !c.RolloverEnd.After(c.End):
-			ps.Add(pa()+".rollover_end", bad(ErrInvalid, "a rollover needs a rollover_end after end"))
+			ps.Add(pa()+".rollover_end", because(ErrInvalid, "a rollover needs a rollover_end after end"))
 		case c.Expiry != Rollover && !c.RolloverEnd.IsZero():
-			ps.Add(pa()+".rollover_end", bad(ErrInvalid, "only a rollover has a rollover_end"))
+			ps.Add(pa()+".rollover_end", because(ErrInvalid, "only a rollover has a rollover_end"))
 		case c.Expiry > Rollover:
 			ps.Add(pa()+".expiry", bad(ErrInvalid, "%d", c.Expiry))
+		}
+		if c.Offer.Offer != "" {
+			if _, ok := b.offers[c.Offer]; !ok {
+				ps.Add(pa()+".offer", bad(ErrUnknown, "offer %s is not in the catalog", c.Offer))
+			}
+		}
+		if run.After.After(c.Start) && !c.DrawnThrough.Equal(run.After) {
+			ps.Add(pa()+".drawn_through", because(ErrInvalid,
+				"the run starts at %s but the commitment's draws were carried to %s: set drawn and drawn_through from the last invoice's prepaid total and through",
+				fmtTime(run.After), throughText(c.DrawnThrough)))
 		}
 		switch {
 		case c.Drawn.Sign() < 0:
@@ -399,15 +464,22 @@ func (b *Builder) validatePrepaid(ps *ensemble.Problems, at func() string, s *Su
 		}
 		for j, ch := range c.Charges {
 			if !b.knownCharge(ch) {
-				ps.Add(ensemble.Path(pa(), "charges", j), bad(ErrUnknown, "charge %q is in no offer of the catalog", ch))
+				ps.Add(ensemble.Path(pa(), "charges", j), because(ErrUnknown, "charge %q is in no offer of the catalog", ch))
 			}
 		}
 		for j, m := range c.Meters {
 			if !b.knownMeter(m) {
-				ps.Add(ensemble.Path(pa(), "meters", j), bad(ErrUnknown, "meter %q is billed by no charge of the catalog", m))
+				ps.Add(ensemble.Path(pa(), "meters", j), because(ErrUnknown, "meter %q is billed by no charge of the catalog", m))
 			}
 		}
 	}
+}
+
+func throughText(t time.Time) string {
+	if t.IsZero() {
+		return "nowhere (never carried)"
+	}
+	return fmtTime(t)
 }
 
 // knownCharge reports whether some offer of the catalog has charge id.

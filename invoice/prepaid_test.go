@@ -51,7 +51,7 @@ func TestPrepaidCommitmentDrawnOverThreeInvoices(t *testing.T) {
 		want      want
 	}{
 		{date(2025, 12, 31), date(2026, 1, 1), nil, want{
-			lines: []string{"prepayment 1200.00 covered - net 1200.00 tax 240.00"}, due: "1440.00"}},
+			lines: []string{"prepayment 1200.00 covered - net 1200.00 tax 240.00"}, drawn: "0.00", remaining: "1200.00", due: "1440.00"}},
 		{date(2026, 1, 1), date(2026, 2, 1), []usage.Aggregate{monthUsage("s1/api", time.January, "25000")}, want{
 			lines: []string{"usage 525.00 covered 525.00/105.00 net 0.00 tax 0.00"}, drawn: "525.00", remaining: "675.00", due: "0.00"}},
 		{date(2026, 2, 1), date(2026, 3, 1), []usage.Aggregate{monthUsage("s1/api", time.February, "25000")}, want{
@@ -67,16 +67,12 @@ func TestPrepaidCommitmentDrawnOverThreeInvoices(t *testing.T) {
 		}
 		require.Equal(t, st.want.lines, got, "run at %s", st.at)
 		require.Equal(t, st.want.due, inv.AmountDue.AmountString())
-		if st.want.drawn == "" {
-			require.Empty(t, inv.Prepaid)
-			continue
-		}
 		require.Len(t, inv.Prepaid, 1)
 		use := inv.Prepaid[0]
 		require.Equal(t, st.want.drawn, use.Drawn.AmountString())
 		require.Equal(t, st.want.remaining, use.Remaining.AmountString())
 		// The host carries what was drawn into the next run.
-		s.Prepaid[0].Drawn = s.Prepaid[0].Drawn.Add(use.Drawn.Amount()).Add(use.Expired.Amount())
+		s.Prepaid[0].Drawn, s.Prepaid[0].DrawnThrough = use.Total, use.Through
 	}
 }
 
@@ -86,7 +82,7 @@ func TestPrepaidCommitmentDrawnOverThreeInvoices(t *testing.T) {
 func TestPrepaidBreakageAndRollover(t *testing.T) {
 	b := builder(t, invoice.Options{})
 	base := sub("s1", date(2026, 1, 1), item("api", seg(date(2026, 1, 1), time.Time{}, pin("api", 1), "1")))
-	c := invoice.PrepaidCommitment{ID: "q1", Amount: dec("300"), Start: date(2026, 1, 1), End: date(2026, 4, 1), Drawn: dec("100")}
+	c := invoice.PrepaidCommitment{ID: "q1", Amount: dec("300"), Start: date(2026, 1, 1), End: date(2026, 4, 1), Drawn: dec("100"), DrawnThrough: date(2026, 3, 1)}
 
 	s := base
 	s.Prepaid = []invoice.PrepaidCommitment{c}
@@ -101,7 +97,7 @@ func TestPrepaidBreakageAndRollover(t *testing.T) {
 	require.Equal(t, "200.00", inv.Prepaid[0].Expired.AmountString())
 	require.Equal(t, "0.00", inv.Prepaid[0].Remaining.AmountString())
 
-	c.Expiry, c.RolloverEnd = invoice.Rollover, date(2026, 7, 1)
+	c.Expiry, c.RolloverEnd, c.DrawnThrough = invoice.Rollover, date(2026, 7, 1), date(2026, 4, 1)
 	s.Prepaid = []invoice.PrepaidCommitment{c}
 	inv = build1(t, b, invoice.Run{After: date(2026, 4, 1), At: date(2026, 5, 1), Usage: []usage.Aggregate{monthUsage("s1/api", time.April, "2000")}}, s)
 	require.Len(t, inv.Lines, 1)
@@ -163,7 +159,7 @@ func TestPropertyPrepaidConserves(t *testing.T) {
 		split := s
 		split.Prepaid = slices.Clone(s.Prepaid)
 		for k := 1; k < len(cuts); k++ {
-			run := invoice.Run{After: date(2026, time.Month(cuts[k-1])+1, 1).Add(-time.Hour), At: date(2026, time.Month(cuts[k])+1, 1), Usage: aggs[cuts[k-1]:cuts[k]]}
+			run := invoice.Run{After: date(2026, time.Month(cuts[k-1])+1, 1), At: date(2026, time.Month(cuts[k])+1, 1), Usage: aggs[cuts[k-1]:cuts[k]]}
 			if k == 1 {
 				run.After = date(2025, 12, 31)
 			}
@@ -185,7 +181,7 @@ func TestPropertyPrepaidConserves(t *testing.T) {
 			for _, u := range inv.Prepaid {
 				drawn, _ = drawn.Add(u.Drawn)
 				expired, _ = expired.Add(u.Expired)
-				split.Prepaid[0].Drawn = split.Prepaid[0].Drawn.Add(u.Drawn.Amount()).Add(u.Expired.Amount())
+				split.Prepaid[0].Drawn, split.Prepaid[0].DrawnThrough = u.Total, u.Through
 			}
 		}
 		total, _ := drawn.Add(expired)
@@ -205,9 +201,54 @@ func TestPropertyPrepaidConserves(t *testing.T) {
 func TestPrepaidExplained(t *testing.T) {
 	b := builder(t, invoice.Options{Taxes: taxes})
 	s := sub("s1", date(2026, 1, 1), item("api", seg(date(2026, 1, 1), time.Time{}, pin("api", 1), "1")))
-	s.Prepaid = []invoice.PrepaidCommitment{{ID: "2026", Amount: dec("1200"), Start: date(2026, 1, 1), End: date(2027, 1, 1), Drawn: dec("1050")}}
+	s.Prepaid = []invoice.PrepaidCommitment{{ID: "2026", Amount: dec("1200"), Start: date(2026, 1, 1), End: date(2027, 1, 1), Drawn: dec("1050"), DrawnThrough: date(2026, 3, 1)}}
 	inv := build1(t, b, invoice.Run{After: date(2026, 3, 1), At: date(2026, 4, 1), Usage: []usage.Aggregate{monthUsage("s1/api", time.March, "20000")}}, s)
 	require.Contains(t, invoice.Explain(inv.Lines[0]), "  prepaid commitment 2026 covers EUR 150.00, with EUR 30.00 of its purchase tax (EUR 0.00 left); the rest is billed\n")
 	require.Contains(t, invoice.Explain(inv.Lines[0]), "net EUR 275.00 + tax EUR 55.00 = total EUR 330.00")
 	roundTrip(t, inv)
+}
+
+// TestPrepaidPurchaseAttributedToTheOfferThatDraws: the purchase takes the
+// offer whose charges draw on the commitment (so settlement picks that
+// offer's plan), not the subscription's first item; Offer overrides.
+func TestPrepaidPurchaseAttributedToTheOfferThatDraws(t *testing.T) {
+	b := builder(t, invoice.Options{})
+	s := sub("s1", date(2026, 1, 1),
+		item("a-seats", seg(date(2026, 1, 1), time.Time{}, pin("basic", 1), "1")),
+		item("b-api", seg(date(2026, 1, 1), time.Time{}, pin("api", 1), "1")))
+	s.Prepaid = []invoice.PrepaidCommitment{{ID: "c", Amount: dec("100"), Start: date(2026, 1, 1), End: date(2027, 1, 1), Meters: []usage.MeterID{"api_calls"}}}
+	inv := build1(t, b, invoice.Run{After: date(2025, 12, 31), At: date(2026, 1, 1)}, s)
+	var purchase invoice.Line
+	for _, l := range inv.Lines {
+		if l.Kind == invoice.KindPrepayment {
+			purchase = l
+		}
+	}
+	require.Equal(t, pin("api", 1), purchase.Pin)
+
+	s.Prepaid[0].Offer = pin("pro", 1)
+	inv = build1(t, b, invoice.Run{After: date(2025, 12, 31), At: date(2026, 1, 1)}, s)
+	require.Contains(t, amounts(inv), "prepayment  100.00")
+	for _, l := range inv.Lines {
+		if l.Kind == invoice.KindPrepayment {
+			require.Equal(t, pin("pro", 1), l.Pin)
+		}
+	}
+}
+
+// TestPrepaidDrawnMustBeCarried: a run after the commitment's start whose
+// Drawn was not carried from the last invoice is refused, rather than
+// covering the same sum twice.
+func TestPrepaidDrawnMustBeCarried(t *testing.T) {
+	b := builder(t, invoice.Options{})
+	s := sub("s1", date(2026, 1, 1), item("api", seg(date(2026, 1, 1), time.Time{}, pin("api", 1), "1")))
+	s.Prepaid = []invoice.PrepaidCommitment{{ID: "c", Amount: dec("100"), Start: date(2026, 1, 1), End: date(2027, 1, 1)}}
+	_, err := b.Build(invoice.Run{After: date(2026, 2, 1), At: date(2026, 3, 1)}, []invoice.Subscription{s})
+	var ve *ensemble.ValidationError
+	require.ErrorAs(t, err, &ve)
+	require.Equal(t, "subscriptions[0].prepaid[0].drawn_through", ve.Problems[0].Path)
+	require.ErrorContains(t, err, "the commitment's draws were carried to nowhere (never carried)")
+	s.Prepaid[0].DrawnThrough = date(2026, 2, 1)
+	_, err = b.Build(invoice.Run{After: date(2026, 2, 1), At: date(2026, 3, 1)}, []invoice.Subscription{s})
+	require.NoError(t, err)
 }

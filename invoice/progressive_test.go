@@ -226,7 +226,7 @@ func TestProgressiveBillingDrawsPrepaid(t *testing.T) {
 				}
 			}
 			for _, u := range inv.Prepaid {
-				s.Prepaid[0].Drawn = s.Prepaid[0].Drawn.Add(u.Drawn.Amount()).Add(u.Expired.Amount())
+				s.Prepaid[0].Drawn, s.Prepaid[0].DrawnThrough = u.Total, u.Through
 			}
 		}
 	}

@@ -139,11 +139,27 @@ func FromInvoiceWith(lines []invoice.Line, o order.Order, opts InvoiceOptions) (
 	return out, nil
 }
 
+// PrepaidTerms names a prepaid commitment ("subscription/commitment", as
+// invoice.RefPrepaid) and the mode its partners earn by.
+type PrepaidTerms struct {
+	Commitment string         `json:"commitment"`
+	Earning    PrepaidEarning `json:"earning"`
+}
+
+// IsZero reports whether the line touches no prepaid commitment.
+func (p PrepaidTerms) IsZero() bool { return p.Commitment == "" && p.Earning == PrepaidUnspecified }
+
 // earnPrepaid sets the amount and tax a prepaid line settles under mode p.
 func earnPrepaid(sl *Line, l *invoice.Line, p PrepaidEarning) error {
 	touches := l.Kind == invoice.KindPrepayment || l.Kind == invoice.KindPrepaidBreakage || l.Prepaid != nil
 	if !touches {
 		return nil
+	}
+	sl.Prepaid = PrepaidTerms{Earning: p}
+	for _, r := range l.Refs {
+		if r.Kind == invoice.RefPrepaid {
+			sl.Prepaid.Commitment = r.ID
+		}
 	}
 	fail := func(why string) error {
 		return lineErr(sl.ID, "", "", "", fmt.Errorf("%w: %s", ErrPrepaidEarning, why))
@@ -168,5 +184,23 @@ func earnPrepaid(sl *Line, l *invoice.Line, p PrepaidEarning) error {
 	case len(l.SupplierCosts) > 0 && l.Prepaid != nil && !l.Prepaid.Covered.IsZero():
 		return fail("a bundle's suppliers are owed on consumption: settle commitments that cover bundles with EarnOnConsumption")
 	}
+	return nil
+}
+
+// prepaidEarning checks that a line of a prepaid commitment is settled the
+// way the commitment's first line was, and records that way.
+func (r *run) prepaidEarning(l *Line) error {
+	p := l.Prepaid
+	if p.IsZero() {
+		return nil
+	}
+	if p.Commitment == "" || (p.Earning != EarnOnPrepayment && p.Earning != EarnOnConsumption) {
+		return lineErr(l.ID, "", "", "", fmt.Errorf("%w: prepaid terms need a commitment and an earning mode", ErrPrepaidEarning))
+	}
+	if was, ok := r.st.prepaid[p.Commitment]; ok && was != p.Earning {
+		return lineErr(l.ID, "", "", "", fmt.Errorf("%w: commitment %q was settled %s, this line asks %s: partners would earn twice",
+			ErrPrepaidEarning, p.Commitment, was, p.Earning))
+	}
+	r.st.prepaid[p.Commitment] = p.Earning
 	return nil
 }

@@ -141,6 +141,11 @@ type Line struct {
 	SupplierCosts []catalog.SupplierCost `json:"supplier_costs,omitempty"`
 	// Credits is the line a credit-note line credits; empty otherwise.
 	Credits LineID `json:"credits,omitempty"`
+	// Prepaid names the prepaid commitment the line buys, draws on or lets
+	// expire, and how its partners earn on it (FromInvoiceWith sets it):
+	// the State keeps the first line's mode and refuses a later line of
+	// the same commitment settled the other way, which would pay twice.
+	Prepaid PrepaidTerms `json:"prepaid,omitzero"`
 	// Service is the period the line bills the service of (the invoice
 	// line's Period; empty, [t, t), for a one-time fee delivered at an
 	// instant), zero when not known. Every entry of the line keeps

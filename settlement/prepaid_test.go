@@ -2,6 +2,7 @@ package settlement_test
 
 import (
 	"context"
+	"encoding/json"
 	"testing"
 	"time"
 
@@ -19,16 +20,17 @@ import (
 // VAT: the purchase, January and February covered in full, March covered
 // EUR 150.00 with EUR 275.00 overage (the invoice package's own example).
 func prepaidLines() []invoice.Line {
+	ref := []ensemble.Ref{{Kind: invoice.RefPrepaid, ID: "s1/2026"}}
 	at := func(m time.Month) time.Time { return time.Date(2026, m, 1, 0, 0, 0, 0, time.UTC) }
 	pin := catalog.Pin{Offer: "cloud-backup", Version: 1}
 	draw := func(covered, tax string) *invoice.PrepaidDraw {
 		return &invoice.PrepaidDraw{Commitment: "2026", Covered: eur(covered), CoveredNet: eur(covered), CoveredTax: eur(tax), Remaining: eur("0")}
 	}
 	return []invoice.Line{
-		{ID: "s1//prepaid/2026/prepayment", Kind: invoice.KindPrepayment, Date: at(1), Pin: pin, Currency: eur("0").Currency(), Net: eur("1200.00"), Tax: eur("240.00")},
-		{ID: "s1/api/jan", Kind: invoice.KindUsage, Date: at(2), Pin: pin, Charge: "seat", Currency: eur("0").Currency(), Net: eur("0.00"), Tax: eur("0.00"), Prepaid: draw("525.00", "105.00")},
-		{ID: "s1/api/feb", Kind: invoice.KindUsage, Date: at(3), Pin: pin, Charge: "seat", Currency: eur("0").Currency(), Net: eur("0.00"), Tax: eur("0.00"), Prepaid: draw("525.00", "105.00")},
-		{ID: "s1/api/mar", Kind: invoice.KindUsage, Date: at(4), Pin: pin, Charge: "seat", Currency: eur("0").Currency(), Net: eur("275.00"), Tax: eur("55.00"), Prepaid: draw("150.00", "30.00")},
+		{ID: "s1//prepaid/2026/prepayment", Kind: invoice.KindPrepayment, Date: at(1), Pin: pin, Currency: eur("0").Currency(), Net: eur("1200.00"), Tax: eur("240.00"), Refs: ref},
+		{ID: "s1/api/jan", Kind: invoice.KindUsage, Date: at(2), Pin: pin, Charge: "seat", Currency: eur("0").Currency(), Net: eur("0.00"), Tax: eur("0.00"), Prepaid: draw("525.00", "105.00"), Refs: ref},
+		{ID: "s1/api/feb", Kind: invoice.KindUsage, Date: at(3), Pin: pin, Charge: "seat", Currency: eur("0").Currency(), Net: eur("0.00"), Tax: eur("0.00"), Prepaid: draw("525.00", "105.00"), Refs: ref},
+		{ID: "s1/api/mar", Kind: invoice.KindUsage, Date: at(4), Pin: pin, Charge: "seat", Currency: eur("0").Currency(), Net: eur("275.00"), Tax: eur("55.00"), Prepaid: draw("150.00", "30.00"), Refs: ref},
 	}
 }
 
@@ -68,9 +70,26 @@ func TestPrepaidEarning(t *testing.T) {
 		requireMoney(t, cons[p], m, "party %s", p)
 	}
 
+	// Switching modes between calls would pay twice: the State keeps the
+	// commitment's mode and refuses a line settled the other way.
+	first, err := settlement.FromInvoiceWith(lines[:1], prepaidOrder, settlement.InvoiceOptions{Prepaid: settlement.EarnOnPrepayment})
+	require.NoError(t, err)
+	res, err := s.Settle(context.Background(), settlement.State{}, first)
+	require.NoError(t, err)
+	var back settlement.State
+	b, err := json.Marshal(res.State)
+	require.NoError(t, err)
+	require.NoError(t, json.Unmarshal(b, &back))
+	require.Contains(t, string(b), `"prepaid":[{"commitment":"s1/2026","earning":"on_prepayment"}]`)
+	later, err := settlement.FromInvoiceWith(lines[1:], prepaidOrder, settlement.InvoiceOptions{Prepaid: settlement.EarnOnConsumption})
+	require.NoError(t, err)
+	_, err = s.Settle(context.Background(), back, later)
+	require.ErrorIs(t, err, settlement.ErrPrepaidEarning)
+	require.ErrorContains(t, err, `commitment "s1/2026" was settled on_prepayment, this line asks on_consumption`)
+
 	// Breakage: EUR 200 left at the end settles on consumption only.
 	breakage := invoice.Line{ID: "s1//prepaid/2026/prepaid_breakage", Kind: invoice.KindPrepaidBreakage, Date: time.Date(2027, 1, 1, 0, 0, 0, 0, time.UTC),
-		Pin: catalog.Pin{Offer: "cloud-backup", Version: 1}, Currency: eur("0").Currency(), Net: eur("0.00"), Tax: eur("0.00"),
+		Pin: catalog.Pin{Offer: "cloud-backup", Version: 1}, Currency: eur("0").Currency(), Net: eur("0.00"), Tax: eur("0.00"), Refs: []ensemble.Ref{{Kind: invoice.RefPrepaid, ID: "s1/2026"}},
 		Prepaid: &invoice.PrepaidDraw{Commitment: "2026", Covered: eur("200.00"), CoveredNet: eur("200.00"), CoveredTax: eur("40.00"), Remaining: eur("0.00")}}
 	for mode, want := range map[settlement.PrepaidEarning]string{settlement.EarnOnPrepayment: "0.00", settlement.EarnOnConsumption: "200.00"} {
 		sl, err := settlement.FromInvoiceWith([]invoice.Line{breakage}, prepaidOrder, settlement.InvoiceOptions{Prepaid: mode})

@@ -96,6 +96,9 @@ func (s *Settler) AppendSettle(ctx context.Context, dst []Entry, st State, lines
 		}
 		var err error
 		mark := len(r.entries)
+		if err := r.prepaidEarning(l); err != nil {
+			return fail(err)
+		}
 		if l.Credits == "" {
 			// Insert first and compare lengths: one map operation instead
 			// of a lookup and an insert. The maps are the call's own, and
@@ -275,6 +278,9 @@ func (s *Settler) newRun(ctx context.Context, st State, lines int) *run {
 	}
 	if r.st.credits == nil {
 		r.st.credits = map[LineID]LineID{}
+	}
+	if r.st.prepaid == nil {
+		r.st.prepaid = map[string]PrepaidEarning{}
 	}
 	if s.env != nil {
 		r.facts = s.env.NewFacts()

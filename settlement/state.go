@@ -30,6 +30,7 @@ type State struct {
 	lines   map[LineID]*ledger
 	vols    map[volKey]*volState
 	credits map[LineID]LineID // credit line -> the line it credited
+	prepaid map[string]PrepaidEarning // prepaid commitment -> how its lines were settled
 }
 
 type ledger struct {
@@ -181,7 +182,7 @@ func (s State) Has(id LineID) bool {
 func (s State) clone(extra int) State {
 	lines := make(map[LineID]*ledger, len(s.lines)+extra)
 	maps.Copy(lines, s.lines)
-	return State{lines: lines, vols: maps.Clone(s.vols), credits: maps.Clone(s.credits)}
+	return State{lines: lines, vols: maps.Clone(s.vols), credits: maps.Clone(s.credits), prepaid: maps.Clone(s.prepaid)}
 }
 
 // LedgerLine is the JSON form of one settled line in a State.
@@ -236,9 +237,18 @@ type VolumePoint struct {
 }
 
 type stateJSON struct {
-	Lines   []LedgerLine  `json:"lines"`
-	Volumes []VolumeState `json:"volumes"`
-	Credits []CreditState `json:"credits,omitempty"`
+	Lines   []LedgerLine   `json:"lines"`
+	Volumes []VolumeState  `json:"volumes"`
+	Credits []CreditState  `json:"credits,omitempty"`
+	Prepaid []PrepaidState `json:"prepaid,omitempty"`
+}
+
+// PrepaidState is the JSON form of how the lines of a prepaid commitment
+// were settled, kept so that a later line never settles it the other way
+// (see PrepaidEarning).
+type PrepaidState struct {
+	Commitment string         `json:"commitment"`
+	Earning    PrepaidEarning `json:"earning"`
 }
 
 // stateIn is what UnmarshalJSON reads: stateJSON, telling a line without
@@ -247,6 +257,7 @@ type stateIn struct {
 	Lines   []ledgerLineIn `json:"lines"`
 	Volumes []VolumeState  `json:"volumes"`
 	Credits []CreditState  `json:"credits,omitempty"`
+	Prepaid []PrepaidState `json:"prepaid,omitempty"`
 }
 
 type ledgerLineIn struct {
@@ -347,6 +358,9 @@ func (s State) MarshalJSON() ([]byte, error) {
 		}
 		out.Volumes = append(out.Volumes, vs)
 	}
+	for _, c := range slices.Sorted(maps.Keys(s.prepaid)) {
+		out.Prepaid = append(out.Prepaid, PrepaidState{Commitment: c, Earning: s.prepaid[c]})
+	}
 	for _, id := range slices.Sorted(maps.Keys(s.credits)) {
 		out.Credits = append(out.Credits, CreditState{Line: id, Credits: s.credits[id]})
 	}
@@ -434,6 +448,22 @@ func (s *State) UnmarshalJSON(b []byte) error {
 	}
 	for i, c := range in.Credits {
 		r.credit(ensemble.Path("credits", i), c)
+	}
+	for i, p := range in.Prepaid {
+		path := ensemble.Path("prepaid", i)
+		switch _, dup := r.out.prepaid[p.Commitment]; {
+		case p.Commitment == "":
+			r.fail(path+".commitment", "", "", nil, "no commitment")
+		case p.Earning != EarnOnPrepayment && p.Earning != EarnOnConsumption:
+			r.fail(path+".earning", "", "", nil, "commitment %q has no earning mode", p.Commitment)
+		case dup:
+			r.fail(path+".commitment", "", "", nil, "commitment %q given twice", p.Commitment)
+		default:
+			if r.out.prepaid == nil {
+				r.out.prepaid = map[string]PrepaidEarning{}
+			}
+			r.out.prepaid[p.Commitment] = p.Earning
+		}
 	}
 	for i, c := range in.Credits {
 		if _, credit := r.out.credits[c.Credits]; credit && c.Credits != c.Line {
