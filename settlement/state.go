@@ -29,7 +29,7 @@ import (
 type State struct {
 	lines   map[LineID]*ledger
 	vols    map[volKey]*volState
-	credits map[LineID]LineID // credit line -> the line it credited
+	credits map[LineID]LineID         // credit line -> the line it credited
 	prepaid map[string]PrepaidEarning // prepaid commitment -> how its lines were settled
 }
 
