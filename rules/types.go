@@ -3,6 +3,7 @@ package rules
 import (
 	"encoding"
 	"fmt"
+	"math"
 	"reflect"
 	"sort"
 	"strings"
@@ -230,12 +231,7 @@ func (p *provider) build(t reflect.Type, path string) (*goType, error) {
 				direct: func(ptr unsafe.Pointer) ref.Val { return types.NewStringList(p, *(*[]string)(ptr)) }}, nil
 		}
 		return &goType{cel: types.NewListType(elem.cel), conv: func(rv reflect.Value) ref.Val {
-			n := rv.Len()
-			vals := make([]ref.Val, n)
-			for i := 0; i < n; i++ {
-				vals[i] = elem.conv(rv.Index(i))
-			}
-			return types.NewRefValList(p, vals)
+			return &sliceList{rv: rv, elem: elem, p: p}
 		}}, nil
 	case reflect.Map:
 		key, err := p.typeOf(t.Key(), path+"{}")
@@ -255,6 +251,11 @@ func (p *provider) build(t reflect.Type, path string) (*goType, error) {
 			return &goType{cel: types.NewMapType(types.StringType, types.StringType),
 				conv:   func(rv reflect.Value) ref.Val { return types.NewStringStringMap(p, load[map[string]string](rv)) },
 				direct: func(ptr unsafe.Pointer) ref.Val { return types.NewStringStringMap(p, *(*map[string]string)(ptr)) }}, nil
+		}
+		if toKey := mapKey(t.Key(), key); toKey != nil {
+			return &goType{cel: types.NewMapType(key.cel, elem.cel), conv: func(rv reflect.Value) ref.Val {
+				return &goMap{rv: rv, key: key, elem: elem, toKey: toKey}
+			}}, nil
 		}
 		return &goType{cel: types.NewMapType(key.cel, elem.cel), conv: func(rv reflect.Value) ref.Val {
 			m := make(map[ref.Val]ref.Val, rv.Len())
@@ -539,7 +540,344 @@ func (o *objVal) IsSet(field ref.Val) ref.Val {
 	return types.Bool(f.ft.IsSet(o.raw))
 }
 
+// sliceList is a Go slice or array inside CEL. It reads the host's slice
+// in place and converts an element only when a rule reads it, so that
+// selecting a list field, its size or one element costs the same whatever
+// the list's length (the cost model charges them one unit each).
+type sliceList struct {
+	rv   reflect.Value
+	elem *goType
+	p    *provider
+}
+
+// Get implements traits.Indexer.
+func (l *sliceList) Get(index ref.Val) ref.Val {
+	i, err := types.GetOrError(index)
+	if err != nil {
+		return types.ValOrErr(index, "%v", err)
+	}
+	if i < 0 || i >= l.rv.Len() {
+		return types.NewErr("index '%d' out of range in list size '%d'", i, l.rv.Len())
+	}
+	return l.at(i)
+}
+
+// at converts element i, read in place when its type allows.
+func (l *sliceList) at(i int) ref.Val {
+	v := l.rv.Index(i)
+	if l.elem.direct != nil && v.CanAddr() {
+		return l.elem.direct(v.Addr().UnsafePointer())
+	}
+	return l.elem.conv(v)
+}
+
+// Size implements traits.Sizer.
+func (l *sliceList) Size() ref.Val { return types.Int(l.rv.Len()) }
+
+// Contains implements traits.Container.
+func (l *sliceList) Contains(v ref.Val) ref.Val {
+	for i := range l.rv.Len() {
+		if types.Equal(v, l.at(i)) == types.True {
+			return types.True
+		}
+	}
+	return types.False
+}
+
+// Iterator implements traits.Iterable.
+func (l *sliceList) Iterator() traits.Iterator { return &sliceIterator{l: l} }
+
+// Add implements traits.Adder: the concatenation reads both lists in place.
+func (l *sliceList) Add(other ref.Val) ref.Val {
+	return types.NewDynamicList(l.p, l.rv.Interface()).Add(other)
+}
+
+// Equal implements ref.Val: lists are equal when their elements are, in
+// order.
+func (l *sliceList) Equal(other ref.Val) ref.Val {
+	o, ok := other.(traits.Lister)
+	if !ok || o.Size() != l.Size() {
+		return types.False
+	}
+	for i := range l.rv.Len() {
+		if types.Equal(l.at(i), o.Get(types.Int(i))) == types.False {
+			return types.False
+		}
+	}
+	return types.True
+}
+
+// ConvertToNative implements ref.Val.
+func (l *sliceList) ConvertToNative(t reflect.Type) (any, error) {
+	return types.NewDynamicList(l.p, l.rv.Interface()).ConvertToNative(t)
+}
+
+// ConvertToType implements ref.Val.
+func (l *sliceList) ConvertToType(t ref.Type) ref.Val {
+	switch t {
+	case types.ListType:
+		return l
+	case types.TypeType:
+		return types.ListType
+	}
+	return types.NewErr("type conversion error from '%s' to '%s'", types.ListType, t)
+}
+
+// Type implements ref.Val.
+func (l *sliceList) Type() ref.Type { return types.ListType }
+
+// Value implements ref.Val.
+func (l *sliceList) Value() any { return l.rv.Interface() }
+
+type sliceIterator struct {
+	l *sliceList
+	i int
+}
+
+// HasNext implements traits.Iterator.
+func (it *sliceIterator) HasNext() ref.Val { return types.Bool(it.i < it.l.rv.Len()) }
+
+// Next implements traits.Iterator.
+func (it *sliceIterator) Next() ref.Val {
+	if it.i >= it.l.rv.Len() {
+		return nil
+	}
+	it.i++
+	return it.l.at(it.i - 1)
+}
+
+// ConvertToNative implements ref.Val.
+func (it *sliceIterator) ConvertToNative(reflect.Type) (any, error) {
+	return nil, fmt.Errorf("rules: cannot convert an iterator")
+}
+
+// ConvertToType implements ref.Val.
+func (it *sliceIterator) ConvertToType(ref.Type) ref.Val {
+	return types.NewErr("type conversion error from iterator")
+}
+
+// Equal implements ref.Val.
+func (it *sliceIterator) Equal(ref.Val) ref.Val { return types.False }
+
+// Type implements ref.Val.
+func (it *sliceIterator) Type() ref.Type { return types.IteratorType }
+
+// Value implements ref.Val.
+func (it *sliceIterator) Value() any { return nil }
+
+// mapKey returns the function that turns a CEL key into a key of Go type
+// t (shown in CEL as key shows it), or nil when there is none: keys of a
+// TextMarshaler type other than a uint8 enum.
+func mapKey(t reflect.Type, key *goType) func(ref.Val) (reflect.Value, bool) {
+	if t.Implements(textMarshalerTyp) {
+		if t.Kind() != reflect.Uint8 {
+			return nil
+		}
+		byText := map[types.String]uint64{}
+		for i := 255; i >= 0; i-- {
+			v := reflect.New(t).Elem()
+			v.SetUint(uint64(i))
+			if s, ok := key.conv(v).(types.String); ok {
+				byText[s] = uint64(i) // the smallest value writing s wins
+			}
+		}
+		return func(k ref.Val) (reflect.Value, bool) {
+			s, ok := k.(types.String)
+			i, found := byText[s]
+			if !ok || !found {
+				return reflect.Value{}, false
+			}
+			v := reflect.New(t).Elem()
+			v.SetUint(i)
+			return v, true
+		}
+	}
+	switch t.Kind() {
+	case reflect.String:
+		return func(k ref.Val) (reflect.Value, bool) {
+			s, ok := k.(types.String)
+			return reflect.ValueOf(string(s)).Convert(t), ok
+		}
+	case reflect.Bool:
+		return func(k ref.Val) (reflect.Value, bool) {
+			b, ok := k.(types.Bool)
+			return reflect.ValueOf(bool(b)).Convert(t), ok
+		}
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
+		return func(k ref.Val) (reflect.Value, bool) {
+			var i int64
+			switch x := k.(type) {
+			case types.Int:
+				i = int64(x)
+			case types.Uint:
+				if uint64(x) > math.MaxInt64 {
+					return reflect.Value{}, false
+				}
+				i = int64(x)
+			default:
+				return reflect.Value{}, false
+			}
+			v := reflect.New(t).Elem()
+			if v.OverflowInt(i) {
+				return reflect.Value{}, false
+			}
+			v.SetInt(i)
+			return v, true
+		}
+	case reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
+		return func(k ref.Val) (reflect.Value, bool) {
+			var u uint64
+			switch x := k.(type) {
+			case types.Uint:
+				u = uint64(x)
+			case types.Int:
+				if x < 0 {
+					return reflect.Value{}, false
+				}
+				u = uint64(x)
+			default:
+				return reflect.Value{}, false
+			}
+			v := reflect.New(t).Elem()
+			if v.OverflowUint(u) {
+				return reflect.Value{}, false
+			}
+			v.SetUint(u)
+			return v, true
+		}
+	}
+	return nil
+}
+
+// goMap is a Go map inside CEL. Like sliceList it reads the host's map in
+// place, converting an entry only when a rule reads it.
+type goMap struct {
+	rv        reflect.Value
+	key, elem *goType
+	toKey     func(ref.Val) (reflect.Value, bool)
+}
+
+// Find implements traits.Mapper.
+func (m *goMap) Find(k ref.Val) (ref.Val, bool) {
+	gk, ok := m.toKey(k)
+	if !ok {
+		return nil, false
+	}
+	v := m.rv.MapIndex(gk)
+	if !v.IsValid() {
+		return nil, false
+	}
+	return m.elem.conv(v), true
+}
+
+// Get implements traits.Indexer.
+func (m *goMap) Get(k ref.Val) ref.Val {
+	v, found := m.Find(k)
+	if !found {
+		return types.ValOrErr(v, "no such key: %v", k)
+	}
+	return v
+}
+
+// Contains implements traits.Container.
+func (m *goMap) Contains(k ref.Val) ref.Val {
+	_, found := m.Find(k)
+	return types.Bool(found)
+}
+
+// Size implements traits.Sizer.
+func (m *goMap) Size() ref.Val { return types.Int(m.rv.Len()) }
+
+// Iterator implements traits.Iterable: the keys, in Go's map order.
+func (m *goMap) Iterator() traits.Iterator { return &mapIterator{m: m, it: m.rv.MapRange()} }
+
+// Equal implements ref.Val: maps are equal when they have the same keys
+// with equal values.
+func (m *goMap) Equal(other ref.Val) ref.Val {
+	o, ok := other.(traits.Mapper)
+	if !ok || o.Size() != m.Size() {
+		return types.False
+	}
+	for it := m.rv.MapRange(); it.Next(); {
+		ov, found := o.Find(m.key.conv(it.Key()))
+		if !found || types.Equal(m.elem.conv(it.Value()), ov) == types.False {
+			return types.False
+		}
+	}
+	return types.True
+}
+
+// ConvertToNative implements ref.Val.
+func (m *goMap) ConvertToNative(t reflect.Type) (any, error) {
+	if m.rv.Type().AssignableTo(t) {
+		return m.rv.Interface(), nil
+	}
+	return nil, fmt.Errorf("rules: cannot convert map to %v", t)
+}
+
+// ConvertToType implements ref.Val.
+func (m *goMap) ConvertToType(t ref.Type) ref.Val {
+	switch t {
+	case types.MapType:
+		return m
+	case types.TypeType:
+		return types.MapType
+	}
+	return types.NewErr("type conversion error from '%s' to '%s'", types.MapType, t)
+}
+
+// Type implements ref.Val.
+func (m *goMap) Type() ref.Type { return types.MapType }
+
+// Value implements ref.Val.
+func (m *goMap) Value() any { return m.rv.Interface() }
+
+type mapIterator struct {
+	m    *goMap
+	it   *reflect.MapIter
+	next ref.Val
+}
+
+// HasNext implements traits.Iterator.
+func (it *mapIterator) HasNext() ref.Val {
+	if it.next == nil && it.it.Next() {
+		it.next = it.m.key.conv(it.it.Key())
+	}
+	return types.Bool(it.next != nil)
+}
+
+// Next implements traits.Iterator.
+func (it *mapIterator) Next() ref.Val {
+	if it.HasNext() != types.True {
+		return nil
+	}
+	k := it.next
+	it.next = nil
+	return k
+}
+
+// ConvertToNative implements ref.Val.
+func (it *mapIterator) ConvertToNative(reflect.Type) (any, error) {
+	return nil, fmt.Errorf("rules: cannot convert an iterator")
+}
+
+// ConvertToType implements ref.Val.
+func (it *mapIterator) ConvertToType(ref.Type) ref.Val {
+	return types.NewErr("type conversion error from iterator")
+}
+
+// Equal implements ref.Val.
+func (it *mapIterator) Equal(ref.Val) ref.Val { return types.False }
+
+// Type implements ref.Val.
+func (it *mapIterator) Type() ref.Type { return types.IteratorType }
+
+// Value implements ref.Val.
+func (it *mapIterator) Value() any { return nil }
+
 var (
+	_ traits.Mapper      = (*goMap)(nil)
+	_ traits.Lister      = (*sliceList)(nil)
 	_ traits.Indexer     = (*objVal)(nil)
 	_ traits.FieldTester = (*objVal)(nil)
 	_ types.Provider     = (*provider)(nil)
