@@ -7,11 +7,8 @@ import (
 	"reflect"
 	"sort"
 	"strconv"
-	"strings"
 
 	"cel.dev/cel-go/cel"
-	"cel.dev/cel-go/common/ast"
-	"cel.dev/cel-go/common/cost"
 	"cel.dev/cel-go/common/types"
 	"cel.dev/cel-go/common/types/ref"
 	"cel.dev/cel-go/interpreter"
@@ -104,7 +101,12 @@ func CostLimit(n uint64) Option { return func(c *config) { c.costLimit = n } }
 
 // SizeHint tells the cost estimate the largest size of the list, map or
 // string at path, a variable and its fields joined by dots ("order.lines",
-// "partner.tags"). Without a hint, DefaultSizeHint is assumed.
+// "partner.tags", "order.lines.@items.tags" for the tags of each line), or
+// the most digits of the decimal or money at path. Without a hint,
+// DefaultSizeHint is assumed for lists, maps and strings, and
+// MaxResultDigits for decimals and money. A value larger than its hint is
+// charged its actual size when a rule runs, so the runtime limit stops a
+// rule that reads too large an input.
 func SizeHint(path string, n uint64) Option {
 	return func(c *config) {
 		if c.sizeHints == nil {
@@ -120,8 +122,10 @@ func DefaultSize(n uint64) Option { return func(c *config) { c.defaultSize = n }
 
 // TrustBounded makes rules without comprehensions evaluate without the
 // runtime cost tracker when on is true. Such a rule's cost is bounded by its
-// length, so the limit cannot be reached; skipping the tracker saves time
-// and allocations per evaluation. Rules with comprehensions keep the limit.
+// estimate when its inputs are within the sizes the estimate assumed (see
+// SizeHint), so the limit cannot be reached; skipping the tracker saves time
+// and allocations per evaluation. Nothing stops such a rule fed a larger
+// string or decimal than assumed. Rules with comprehensions keep the limit.
 func TrustBounded(on bool) Option { return func(c *config) { c.untracked = on } }
 
 // MaxExpressionSize bounds an expression's length in code points (default
@@ -291,8 +295,11 @@ func (e *Env) NewFacts() *Facts {
 
 // Set gives variable name the value v, which must be of the Go type the
 // variable was declared with (or a pointer to it; a pointer to a struct is
-// read in place, without a copy). An unknown name or a wrong type is an
-// error and leaves the facts unchanged.
+// read in place, without a copy). Slices and maps are read in place too,
+// an element when a rule reads it, so that reading one element of a long
+// list costs what reading it from a short one does: do not change them
+// while a rule evaluates. An unknown name or a wrong type is an error and
+// leaves the facts unchanged.
 func (f *Facts) Set(name string, v any) error {
 	i := f.env.varIndex(name)
 	if i < 0 {
@@ -355,52 +362,6 @@ func (f *Facts) ResolveName(name string) (any, bool) {
 
 // Parent implements interpreter.Activation.
 func (f *Facts) Parent() interpreter.Activation { return nil }
-
-// estimator sizes variables and prices the library's functions for the
-// static cost estimate and the runtime tracker.
-type estimator struct {
-	hints map[string]uint64
-	def   uint64
-}
-
-// EstimateSize implements cost.Estimator.
-func (e estimator) EstimateSize(n cost.AstNode) *cost.SizeEstimate {
-	if p := n.Path(); len(p) > 0 {
-		if h, ok := e.hints[strings.Join(p, ".")]; ok {
-			s := cost.RangedSizeEstimate(0, h)
-			return &s
-		}
-	}
-	if n.Expr() != nil && n.Expr().Kind() == ast.LiteralKind {
-		return nil
-	}
-	if t := n.Type(); t != nil && (t.IsExactType(DecimalType) || t.IsExactType(MoneyType)) {
-		s := cost.FixedSizeEstimate(1)
-		return &s
-	}
-	switch n.Type().Kind() {
-	case types.ListKind, types.MapKind, types.StringKind, types.BytesKind:
-		if n.ComputedSize() != nil {
-			return nil
-		}
-		s := cost.RangedSizeEstimate(0, e.def)
-		return &s
-	}
-	return nil
-}
-
-// EstimateCallCost implements cost.Estimator.
-func (e estimator) EstimateCallCost(_, overloadID string, _ *cost.AstNode, _ []cost.AstNode) *cost.CallEstimate {
-	if c, ok := overloadCosts[overloadID]; ok {
-		return cost.NewCallEstimate(cost.FixedCostEstimate(*c), nil)
-	}
-	return nil
-}
-
-// CallCost implements cost.ActualCostEstimator.
-func (e estimator) CallCost(_, overloadID string, _ []ref.Val, _ ref.Val) *uint64 {
-	return overloadCosts[overloadID]
-}
 
 // Kind says what a rule computes and so which type its expression must have.
 type Kind uint8

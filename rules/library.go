@@ -267,8 +267,9 @@ type overload struct {
 	member   bool
 	args     []*types.Type
 	result   *types.Type
-	cost     uint64
-	bind     cel.OverloadOpt // nil for operators, which dispatch through traits
+	price    price
+	size     func(sizes) uint64 // the largest size of a decimal, money or string result
+	bind     cel.OverloadOpt    // nil for operators, which dispatch through traits
 	examples []string
 }
 
@@ -292,100 +293,109 @@ func args(ts ...*types.Type) []*types.Type { return ts }
 // only.
 var functionTable = []function{
 	{name: "dec", overloads: []overload{
-		{id: "dec_string", since: 1, args: args(tStr), result: tDec, cost: 2, bind: cel.UnaryBinding(decFromString)},
-		{id: "dec_int", since: 1, args: args(tInt), result: tDec, cost: 1, bind: cel.UnaryBinding(decFromInt)},
+		{id: "dec_string", since: 1, args: args(tStr), result: tDec, price: pDecText, size: resultFixed(MaxLiteralDigits), bind: cel.UnaryBinding(decFromString)},
+		{id: "dec_int", since: 1, args: args(tInt), result: tDec, price: pDecInt, size: resultFixed(maxIntDigits), bind: cel.UnaryBinding(decFromInt)},
 	}},
 	{name: "percent", overloads: []overload{
-		{id: "percent_string", since: 1, args: args(tStr), result: tDec, cost: 2, bind: cel.UnaryBinding(percentOf(decFromString))},
-		{id: "percent_int", since: 1, args: args(tInt), result: tDec, cost: 1, bind: cel.UnaryBinding(percentOf(decFromInt))},
-		{id: "percent_decimal", since: 1, args: args(tDec), result: tDec, cost: 1, bind: cel.UnaryBinding(percentOf(func(v ref.Val) ref.Val { return v }))},
+		{id: "percent_string", since: 1, args: args(tStr), result: tDec, price: pPercentText, size: resultFixed(MaxLiteralDigits), bind: cel.UnaryBinding(percentOf(decFromString))},
+		{id: "percent_int", since: 1, args: args(tInt), result: tDec, price: pPercentInt, size: resultFixed(maxIntDigits), bind: cel.UnaryBinding(percentOf(decFromInt))},
+		{id: "percent_decimal", since: 1, args: args(tDec), result: tDec, price: pPercent, size: resultPercent, bind: cel.UnaryBinding(percentOf(func(v ref.Val) ref.Val { return v }))},
 	}},
 	{name: "money", overloads: []overload{
-		{id: "money_string_string", since: 1, args: args(tStr, tStr), result: tMoney, cost: 3, bind: cel.BinaryBinding(moneyOf)},
-		{id: "money_decimal_string", since: 1, args: args(tDec, tStr), result: tMoney, cost: 2, bind: cel.BinaryBinding(moneyOf)},
+		{id: "money_string_string", since: 1, args: args(tStr, tStr), result: tMoney, price: pMoneyText, size: resultFixed(MaxLiteralDigits), bind: cel.BinaryBinding(moneyOf)},
+		{id: "money_decimal_string", since: 1, args: args(tDec, tStr), result: tMoney, price: pMoneyOf, size: resultA, bind: cel.BinaryBinding(moneyOf)},
 	}},
 	{name: operators.Add, overloads: []overload{
-		{id: "add_decimal_decimal", since: 1, args: args(tDec, tDec), result: tDec, cost: 1},
-		{id: "add_money_money", since: 1, args: args(tMoney, tMoney), result: tMoney, cost: 1},
+		{id: "add_decimal_decimal", since: 1, args: args(tDec, tDec), result: tDec, price: pAdd, size: resultSum},
+		{id: "add_money_money", since: 1, args: args(tMoney, tMoney), result: tMoney, price: pAddMoney, size: resultSum},
 	}},
 	{name: operators.Subtract, overloads: []overload{
-		{id: "subtract_decimal_decimal", since: 1, args: args(tDec, tDec), result: tDec, cost: 1},
-		{id: "subtract_money_money", since: 1, args: args(tMoney, tMoney), result: tMoney, cost: 1},
+		{id: "subtract_decimal_decimal", since: 1, args: args(tDec, tDec), result: tDec, price: pAdd, size: resultSum},
+		{id: "subtract_money_money", since: 1, args: args(tMoney, tMoney), result: tMoney, price: pAddMoney, size: resultSum},
 	}},
 	{name: operators.Multiply, overloads: []overload{
-		{id: "multiply_decimal_decimal", since: 1, args: args(tDec, tDec), result: tDec, cost: 2},
-		{id: "multiply_money_decimal", since: 1, args: args(tMoney, tDec), result: tMoney, cost: 2},
-		{id: "multiply_decimal_money", since: 1, args: args(tDec, tMoney), result: tMoney, cost: 2},
+		{id: "multiply_decimal_decimal", since: 1, args: args(tDec, tDec), result: tDec, price: pMul, size: resultSum},
+		{id: "multiply_money_decimal", since: 1, args: args(tMoney, tDec), result: tMoney, price: pMulMoney, size: resultSum},
+		{id: "multiply_decimal_money", since: 1, args: args(tDec, tMoney), result: tMoney, price: pMulMoney, size: resultSum},
 	}},
 	{name: operators.Negate, overloads: []overload{
-		{id: "negate_decimal", since: 1, args: args(tDec), result: tDec, cost: 1},
-		{id: "negate_money", since: 1, args: args(tMoney), result: tMoney, cost: 1},
+		{id: "negate_decimal", since: 1, args: args(tDec), result: tDec, price: pNeg, size: resultA},
+		{id: "negate_money", since: 1, args: args(tMoney), result: tMoney, price: pNegMoney, size: resultA},
 	}},
 	{name: operators.Less, overloads: []overload{
-		{id: "less_decimal_decimal", since: 1, args: args(tDec, tDec), result: tBool, cost: 1},
-		{id: "less_money_money", since: 1, args: args(tMoney, tMoney), result: tBool, cost: 1},
+		{id: "less_decimal_decimal", since: 1, args: args(tDec, tDec), result: tBool, price: pCmp},
+		{id: "less_money_money", since: 1, args: args(tMoney, tMoney), result: tBool, price: pCmpMoney},
 	}},
 	{name: operators.LessEquals, overloads: []overload{
-		{id: "less_equals_decimal_decimal", since: 1, args: args(tDec, tDec), result: tBool, cost: 1},
-		{id: "less_equals_money_money", since: 1, args: args(tMoney, tMoney), result: tBool, cost: 1},
+		{id: "less_equals_decimal_decimal", since: 1, args: args(tDec, tDec), result: tBool, price: pCmp},
+		{id: "less_equals_money_money", since: 1, args: args(tMoney, tMoney), result: tBool, price: pCmpMoney},
 	}},
 	{name: operators.Greater, overloads: []overload{
-		{id: "greater_decimal_decimal", since: 1, args: args(tDec, tDec), result: tBool, cost: 1},
-		{id: "greater_money_money", since: 1, args: args(tMoney, tMoney), result: tBool, cost: 1},
+		{id: "greater_decimal_decimal", since: 1, args: args(tDec, tDec), result: tBool, price: pCmp},
+		{id: "greater_money_money", since: 1, args: args(tMoney, tMoney), result: tBool, price: pCmpMoney},
 	}},
 	{name: operators.GreaterEquals, overloads: []overload{
-		{id: "greater_equals_decimal_decimal", since: 1, args: args(tDec, tDec), result: tBool, cost: 1},
-		{id: "greater_equals_money_money", since: 1, args: args(tMoney, tMoney), result: tBool, cost: 1},
+		{id: "greater_equals_decimal_decimal", since: 1, args: args(tDec, tDec), result: tBool, price: pCmp},
+		{id: "greater_equals_money_money", since: 1, args: args(tMoney, tMoney), result: tBool, price: pCmpMoney},
 	}},
 	{name: "div", overloads: []overload{
-		{id: "decimal_div_decimal_int", since: 1, member: true, args: args(tDec, tDec, tInt), result: tDec, cost: 4, bind: cel.FunctionBinding(divFn)},
-		{id: "decimal_div_decimal_int_string", since: 1, member: true, args: args(tDec, tDec, tInt, tStr), result: tDec, cost: 4, bind: cel.FunctionBinding(divFn)},
-		{id: "money_div_decimal_int", since: 1, member: true, args: args(tMoney, tDec, tInt), result: tMoney, cost: 4, bind: cel.FunctionBinding(divFn)},
-		{id: "money_div_decimal_int_string", since: 1, member: true, args: args(tMoney, tDec, tInt, tStr), result: tMoney, cost: 4, bind: cel.FunctionBinding(divFn)},
-		{id: "money_div_money_int", since: 1, member: true, args: args(tMoney, tMoney, tInt), result: tDec, cost: 4, bind: cel.FunctionBinding(divFn)},
-		{id: "money_div_money_int_string", since: 1, member: true, args: args(tMoney, tMoney, tInt, tStr), result: tDec, cost: 4, bind: cel.FunctionBinding(divFn)},
+		{id: "decimal_div_decimal_int", since: 1, member: true, args: args(tDec, tDec, tInt), result: tDec, price: pDiv, size: resultQuotient, bind: cel.FunctionBinding(divFn)},
+		{id: "decimal_div_decimal_int_string", since: 1, member: true, args: args(tDec, tDec, tInt, tStr), result: tDec, price: pDiv, size: resultQuotient, bind: cel.FunctionBinding(divFn)},
+		{id: "money_div_decimal_int", since: 1, member: true, args: args(tMoney, tDec, tInt), result: tMoney, price: pDivMoney, size: resultQuotient, bind: cel.FunctionBinding(divFn)},
+		{id: "money_div_decimal_int_string", since: 1, member: true, args: args(tMoney, tDec, tInt, tStr), result: tMoney, price: pDivMoney, size: resultQuotient, bind: cel.FunctionBinding(divFn)},
+		{id: "money_div_money_int", since: 1, member: true, args: args(tMoney, tMoney, tInt), result: tDec, price: pDivMoney, size: resultQuotient, bind: cel.FunctionBinding(divFn)},
+		{id: "money_div_money_int_string", since: 1, member: true, args: args(tMoney, tMoney, tInt, tStr), result: tDec, price: pDivMoney, size: resultQuotient, bind: cel.FunctionBinding(divFn)},
 	}},
 	{name: "round", overloads: []overload{
-		{id: "decimal_round_int", since: 1, member: true, args: args(tDec, tInt), result: tDec, cost: 2, bind: cel.FunctionBinding(roundFn)},
-		{id: "decimal_round_int_string", since: 1, member: true, args: args(tDec, tInt, tStr), result: tDec, cost: 2, bind: cel.FunctionBinding(roundFn)},
-		{id: "money_round_int", since: 1, member: true, args: args(tMoney, tInt), result: tMoney, cost: 2, bind: cel.FunctionBinding(roundFn)},
-		{id: "money_round_int_string", since: 1, member: true, args: args(tMoney, tInt, tStr), result: tMoney, cost: 2, bind: cel.FunctionBinding(roundFn)},
+		{id: "decimal_round_int", since: 1, member: true, args: args(tDec, tInt), result: tDec, price: pRound, size: resultA, bind: cel.FunctionBinding(roundFn)},
+		{id: "decimal_round_int_string", since: 1, member: true, args: args(tDec, tInt, tStr), result: tDec, price: pRound, size: resultA, bind: cel.FunctionBinding(roundFn)},
+		{id: "money_round_int", since: 1, member: true, args: args(tMoney, tInt), result: tMoney, price: pRoundMoney, size: resultA, bind: cel.FunctionBinding(roundFn)},
+		{id: "money_round_int_string", since: 1, member: true, args: args(tMoney, tInt, tStr), result: tMoney, price: pRoundMoney, size: resultA, bind: cel.FunctionBinding(roundFn)},
 	}},
 	{name: "string", overloads: []overload{
-		{id: "string_decimal", since: 1, args: args(tDec), result: tStr, cost: 2, bind: cel.UnaryBinding(toString)},
-		{id: "string_money", since: 1, args: args(tMoney), result: tStr, cost: 2, bind: cel.UnaryBinding(toString)},
+		{id: "string_decimal", since: 1, args: args(tDec), result: tStr, price: pString, size: resultDecimalText, bind: cel.UnaryBinding(toString)},
+		{id: "string_money", since: 1, args: args(tMoney), result: tStr, price: pStringMoney, size: resultMoneyText, bind: cel.UnaryBinding(toString)},
 	}},
 	{name: "min", overloads: []overload{
-		{id: "min_decimal_decimal", since: 1, args: args(tDec, tDec), result: tDec, cost: 1, bind: cel.BinaryBinding(pick(-1))},
-		{id: "min_money_money", since: 1, args: args(tMoney, tMoney), result: tMoney, cost: 1, bind: cel.BinaryBinding(pick(-1))},
+		{id: "min_decimal_decimal", since: 1, args: args(tDec, tDec), result: tDec, price: pCmp, size: resultMax, bind: cel.BinaryBinding(pick(-1))},
+		{id: "min_money_money", since: 1, args: args(tMoney, tMoney), result: tMoney, price: pCmpMoney, size: resultMax, bind: cel.BinaryBinding(pick(-1))},
 	}},
 	{name: "max", overloads: []overload{
-		{id: "max_decimal_decimal", since: 1, args: args(tDec, tDec), result: tDec, cost: 1, bind: cel.BinaryBinding(pick(1))},
-		{id: "max_money_money", since: 1, args: args(tMoney, tMoney), result: tMoney, cost: 1, bind: cel.BinaryBinding(pick(1))},
+		{id: "max_decimal_decimal", since: 1, args: args(tDec, tDec), result: tDec, price: pCmp, size: resultMax, bind: cel.BinaryBinding(pick(1))},
+		{id: "max_money_money", since: 1, args: args(tMoney, tMoney), result: tMoney, price: pCmpMoney, size: resultMax, bind: cel.BinaryBinding(pick(1))},
 	}},
 	{name: "amount", overloads: []overload{
-		{id: "money_amount", since: 1, member: true, args: args(tMoney), result: tDec, cost: 1, bind: cel.UnaryBinding(amountFn)},
+		{id: "money_amount", since: 1, member: true, args: args(tMoney), result: tDec, price: pAmount, size: resultA, bind: cel.UnaryBinding(amountFn)},
 	}},
 	{name: "currency", overloads: []overload{
-		{id: "money_currency", since: 1, member: true, args: args(tMoney), result: tStr, cost: 1, bind: cel.UnaryBinding(currencyFn)},
+		{id: "money_currency", since: 1, member: true, args: args(tMoney), result: tStr, price: pConst1, size: resultFixed(maxCurrencyKey), bind: cel.UnaryBinding(currencyFn)},
 	}},
 	{name: "sign", overloads: []overload{
-		{id: "decimal_sign", since: 1, member: true, args: args(tDec), result: tInt, cost: 1, bind: cel.UnaryBinding(signFn)},
-		{id: "money_sign", since: 1, member: true, args: args(tMoney), result: tInt, cost: 1, bind: cel.UnaryBinding(signFn)},
+		{id: "decimal_sign", since: 1, member: true, args: args(tDec), result: tInt, price: pConst1, bind: cel.UnaryBinding(signFn)},
+		{id: "money_sign", since: 1, member: true, args: args(tMoney), result: tInt, price: pConst1, bind: cel.UnaryBinding(signFn)},
 	}},
 	{name: "abs", overloads: []overload{
-		{id: "decimal_abs", since: 2, member: true, args: args(tDec), result: tDec, cost: 1, bind: cel.UnaryBinding(absFn)},
-		{id: "money_abs", since: 2, member: true, args: args(tMoney), result: tMoney, cost: 1, bind: cel.UnaryBinding(absFn)},
+		{id: "decimal_abs", since: 2, member: true, args: args(tDec), result: tDec, price: pNeg, size: resultA, bind: cel.UnaryBinding(absFn)},
+		{id: "money_abs", since: 2, member: true, args: args(tMoney), result: tMoney, price: pNegMoney, size: resultA, bind: cel.UnaryBinding(absFn)},
 	}},
 }
 
-// overloadCosts maps each overload id of the library to its cost. It is
-// built once from functionTable and only read afterwards.
-var overloadCosts = func() map[string]*uint64 {
-	m := make(map[string]*uint64)
+// libraryOverload is an overload as the cost model sees it.
+type libraryOverload struct {
+	ops    []operand
+	price  price
+	result func(sizes) uint64
+}
+
+// overloadCosts maps each overload id of the library to its price (the
+// constant folder also reads it to tell the library's calls). It is built
+// once from functionTable and only read afterwards.
+var overloadCosts = func() map[string]*libraryOverload {
+	m := make(map[string]*libraryOverload)
 	for _, f := range functionTable {
 		for i := range f.overloads {
-			m[f.overloads[i].id] = &f.overloads[i].cost
+			o := &f.overloads[i]
+			m[o.id] = &libraryOverload{ops: o.operands(f.name), price: o.price, result: o.size}
 		}
 	}
 	return m

@@ -78,15 +78,44 @@ func newMoney(m ensemble.Money) ref.Val {
 }
 
 // checkBounds returns an error value when d is outside the bounds every
-// result must keep, and nil otherwise.
+// result must keep, and nil otherwise. A result's digits are counted as
+// digits counts them, so that no result spans more than MaxResultDigits
+// digits (the static cost estimate relies on it).
 func checkBounds(d decimal.Decimal) ref.Val {
 	if d.Exponent() < -MaxResultScale {
 		return types.WrapErr(&RangeError{Value: d, Reason: fmt.Sprintf("more than %d digits after the point", MaxResultScale)})
 	}
-	if d.NumDigits() > MaxResultDigits {
+	if digits(d) > MaxResultDigits {
 		return types.WrapErr(&RangeError{Value: d, Reason: fmt.Sprintf("more than %d digits", MaxResultDigits)})
 	}
 	return nil
+}
+
+// digits returns how many decimal digits d spans, the size the cost of
+// every decimal and money operation is charged by: its integer digits,
+// counting the zeros a positive exponent stands for (1e3 spans 4), or its
+// digits after the point when there are more of those (0.001 spans 3,
+// 12.5 spans 3). It is at least 1. Adding or comparing two decimals aligns
+// them at the smaller exponent, so the work grows with this count, not
+// with the digits of the coefficient alone.
+func digits(d decimal.Decimal) uint64 {
+	n, e := int64(d.NumDigits()), int64(d.Exponent())
+	if e >= 0 {
+		return uint64(n + e)
+	}
+	return uint64(max(n, -e))
+}
+
+// valueDigits returns the digits of a decimal or money value, and false for
+// any other value.
+func valueDigits(v ref.Val) (uint64, bool) {
+	switch x := v.(type) {
+	case decVal:
+		return digits(x.d()), true
+	case moneyVal:
+		return digits(x.m().Amount()), true
+	}
+	return 0, false
 }
 
 // RangeError reports a decimal result outside the bounds MaxResultDigits and
