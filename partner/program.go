@@ -82,16 +82,48 @@ const (
 )
 
 // Env returns the rules environment partner programs' rules are written
-// against, declaring the variables above. Options such as cost limits are
-// passed through.
+// against, declaring the variables above with the size hints of their lists
+// and maps (see SizeHints; actor.roles at most MaxListHint). Options such as
+// cost limits are passed through; a SizeHint given here overrides ours.
 func Env(opts ...rules.Option) (*rules.Env, error) {
-	return rules.NewEnv(append([]rules.Option{
+	base := []rules.Option{
 		rules.Var[Snapshot](VarPartner),
 		rules.Var[Offer](VarOffer),
 		rules.Var[Customer](VarCustomer),
 		rules.Var[Request](VarRequest),
 		rules.Var[Actor](VarActor),
-	}, opts...)...)
+		rules.SizeHint(VarActor+".roles", MaxListHint),
+	}
+	base = append(base, SizeHints(VarPartner)...)
+	for _, attrs := range []string{VarOffer, VarCustomer, VarRequest + ".offer", VarRequest + ".customer"} {
+		base = append(base, rules.SizeHint(attrs+".attributes", MaxListHint))
+	}
+	return rules.NewEnv(append(base, opts...)...)
+}
+
+// Size hints: the largest lists and maps the cost estimate of a rule
+// assumes for partner facts. Without them, rules assume 1,000 entries, and
+// a membership test such as "gold" in partner.certifications would cost
+// a rule its whole default budget. A longer list stops a rule that reads it
+// with a *rules.CostError when it runs.
+const (
+	// MaxListHint bounds a partner's certifications, attributes, an actor's
+	// roles and an offer's or a customer's attributes.
+	MaxListHint = 100
+	// MaxTerritoriesHint bounds a partner's territories: every country.
+	MaxTerritoriesHint = 300
+)
+
+// SizeHints returns the size hints of a Snapshot declared as the variable
+// name: territories at most MaxTerritoriesHint, certifications and
+// attributes at most MaxListHint. Env and settlement's environment use
+// them.
+func SizeHints(name string) []rules.Option {
+	return []rules.Option{
+		rules.SizeHint(name+".territories", MaxTerritoriesHint),
+		rules.SizeHint(name+".certifications", MaxListHint),
+		rules.SizeHint(name+".attributes", MaxListHint),
+	}
 }
 
 // Governance answers who may sell what where, what discount a partner may

@@ -81,8 +81,9 @@ type VolumeFacts struct {
 }
 
 // Env returns the rules environment settlement rules are compiled in
-// (declaring the variables above). Load the rule documents a plan names
-// with it; options such as cost limits pass through.
+// (declaring the variables above, with partner.SizeHints for the partner's
+// lists). Load the rule documents a plan names with it; options such as
+// cost limits pass through, and a SizeHint given here overrides ours.
 func Env(opts ...rules.Option) (*rules.Env, error) {
 	o := []rules.Option{
 		rules.Var[LineFacts](VarLine),
@@ -92,22 +93,23 @@ func Env(opts ...rules.Option) (*rules.Env, error) {
 		rules.Var[partner.Snapshot](VarPartner),
 		rules.Var[VolumeFacts](VarVolume),
 	}
+	o = append(o, partner.SizeHints(VarPartner)...)
 	return rules.NewEnv(append(o, opts...)...)
 }
 
 // contextEnv declares only the variables that do not change from line to
 // line; a rule that compiles in it can be memoized per context.
 func contextEnv() (*rules.Env, error) {
-	return rules.NewEnv(
+	return rules.NewEnv(append([]rules.Option{
 		rules.Var[OfferFacts](VarOffer),
 		rules.Var[RouteFacts](VarRoute),
 		rules.Var[CustomerFacts](VarCustomer),
 		rules.Var[partner.Snapshot](VarPartner),
-	)
+	}, partner.SizeHints(VarPartner)...)...)
 }
 
 // partnerEnv declares only the node's partner: a rule that compiles in it
 // is memoized per partner snapshot.
 func partnerEnv() (*rules.Env, error) {
-	return rules.NewEnv(rules.Var[partner.Snapshot](VarPartner))
+	return rules.NewEnv(append([]rules.Option{rules.Var[partner.Snapshot](VarPartner)}, partner.SizeHints(VarPartner)...)...)
 }
