@@ -307,6 +307,11 @@ func (e estimator) estimateLibraryCall(o *pricedCall, nodes []cost.AstNode) *cos
 		return max(e.size(n).Max, 1)
 	})
 	c := cost.RangedCostEstimate(o.price.base, o.price.of(x))
+	if allLiterals(nodes) {
+		// Computed when the rule is compiled (see foldConstants): free
+		// at every evaluation.
+		c = cost.FixedCostEstimate(0)
+	}
 	if o.result == nil {
 		return cost.NewCallEstimate(c, nil)
 	}
@@ -316,6 +321,16 @@ func (e estimator) estimateLibraryCall(o *pricedCall, nodes []cost.AstNode) *cos
 	}
 	rs := cost.RangedSizeEstimate(1, hi)
 	return cost.NewCallEstimate(c, &rs)
+}
+
+// allLiterals reports whether every operand of a call is a literal.
+func allLiterals(nodes []cost.AstNode) bool {
+	for _, n := range nodes {
+		if n.Expr() == nil || n.Expr().Kind() != ast.LiteralKind {
+			return false
+		}
+	}
+	return true
 }
 
 // literalResult returns the exact digits of a constructor's result whose
