@@ -243,3 +243,22 @@ func TestPropertyRuntimeCostWithinEstimate(t *testing.T) {
 		require.LessOrEqual(t, charged, r.CostEstimate(), expr)
 	})
 }
+
+// The prices the Library godoc quotes.
+func TestPricesQuotedInTheLibraryDoc(t *testing.T) {
+	cases := []struct {
+		id          string
+		a, b, scale uint64
+		want        uint64
+	}{
+		{"add_decimal_decimal", 80, 80, 0, 13},
+		{"decimal_div_decimal_int", 80, 80, 18, 41},
+		{"less_decimal_decimal", 80, 80, 0, 8},
+		{"add_decimal_decimal", 1, 1, 0, 5},
+		{"decimal_div_decimal_int_string", 1, 1, 18, 21},
+		{"greater_equals_decimal_decimal", 1, 1, 0, 4},
+	}
+	for _, c := range cases {
+		require.Equal(t, c.want, rules.Price(c.id, c.a, c.b, c.scale), "%s(%d, %d, scale %d)", c.id, c.a, c.b, c.scale)
+	}
+}

@@ -370,7 +370,7 @@ func TestCostBudgetAtLoad(t *testing.T) {
 	require.Equal(t, [2]int{1, 16}, [2]int{ce.Line, ce.Column})
 	require.Contains(t, ce.Snippet, "^")
 
-	small := mustEnv(rules.SizeHint("order.flags", 10))
+	small := mustEnv(rules.SizeHint("order.flags", 10), rules.SizeHint("order.flags.@items", 4))
 	r, err := small.Compile(doc(rules.Condition, `order.flags.all(a, order.flags.all(b, a != b))`))
 	require.NoError(t, err)
 	require.Less(t, r.CostEstimate(), uint64(20_000))

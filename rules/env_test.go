@@ -59,7 +59,7 @@ type everythingEmbedded struct {
 }
 
 func TestStructFieldTypes(t *testing.T) {
-	env, err := rules.NewEnv(rules.Var[everything]("x"))
+	env, err := rules.NewEnv(rules.Var[everything]("x"), rules.SizeHint("x.tags", 10), rules.SizeHint("x.children", 10))
 	require.NoError(t, err)
 	v := everything{
 		S: "s", B: true, I: -1, I8: -8, I32: 32, I64: 64, U8: 8, U16: 16, U64: 1 << 63,

@@ -18,3 +18,10 @@ func RuntimeCost(r *Rule, facts *Facts) (uint64, error) {
 	}
 	return *det.ActualCost(), err
 }
+
+// Price returns what the cost model charges a call of the library's
+// overload id whose operands have a and b digits (or code points) and whose
+// scale is scale.
+func Price(id string, a, b, scale uint64) uint64 {
+	return overloadCosts[id].price.of(sizes{a: a, b: b, scale: scale})
+}

@@ -71,15 +71,24 @@ type Route struct {
 	Seller string `json:"seller"`
 }
 
+// newEnv declares the fixtures' variables, with the sizes of their lists as
+// a consumer declares them (a test's own SizeHint overrides these).
 func newEnv(opts ...rules.Option) (*rules.Env, error) {
 	base := []rules.Option{
 		rules.Var[Line]("line"),
 		rules.Var[Partner]("partner"),
 		rules.Var[Order]("order"),
 		rules.Var[Route]("route"),
+		rules.SizeHint("order.lines", fixtureListHint),
+		rules.SizeHint("order.flags", fixtureListHint),
+		rules.SizeHint("line.tags", fixtureListHint),
+		rules.SizeHint("order.lines.@items.tags", fixtureListHint),
 	}
 	return rules.NewEnv(append(base, opts...)...)
 }
+
+// fixtureListHint is the largest list of the fixtures.
+const fixtureListHint = 20
 
 func mustEnv(opts ...rules.Option) *rules.Env {
 	env, err := newEnv(opts...)

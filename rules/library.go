@@ -23,13 +23,52 @@ import (
 //
 // Every function below is pure and returns an evaluation error, never a
 // panic, on bad input. Results are bounded by MaxResultDigits and
-// MaxResultScale. Every overload has a fixed cost, counted by the static
-// estimate and the runtime limit: 1 for +, -, unary -, comparisons, dec(int),
-// percent(int or decimal), min, max, amount, currency, sign and abs; 2 for *,
-// round, string, dec(string), percent(string) and money(decimal, string); 3
-// for money(string, string); 4 for div. A call whose arguments are all
-// constants (dec("0.25"), percent(30), money("100", "EUR")) is computed once
-// when the rule is compiled and costs nothing per evaluation.
+// MaxResultScale.
+//
+// # Cost
+//
+// Every call is priced by the sizes of its operands, in cost units of about
+// 50 ns of evaluation (see DefaultCostBudget): the static estimate prices it
+// with the largest sizes its operands can have, the runtime limit with
+// their actual sizes, so that the estimate bounds what any evaluation with
+// inputs within those sizes is charged. A decimal or money operand counts
+// the digits it spans, integer digits and digits after the point (12.5 and
+// 0.001 span 3): for the estimate a literal's own, else MaxResultDigits (or
+// the field's SizeHint), and a result at most the sum of its operands'. Text
+// counts its code points; s is the scale asked of div (MaxScale unless a
+// literal). A price is the base below, plus the units given per digit of the
+// operands a and b, plus w when an operand has more than 18 digits (its
+// coefficient no longer fits an int64 and each step allocates):
+//
+//	call                       decimal                      money
+//	+ -                        4 + 0.05(a+b), w 1           10 + 0.15(a+b), w 8
+//	*                          4 + 0.05(a+b) + 0.003ab, w 1 8 + 0.15(a+b) + 0.005ab, w 6
+//	div                        18 + 0.125(a+b+s)            20 + 0.15(a+b+s)
+//	round                      14 + 0.125a, w 5             20 + 0.25a, w 5
+//	< <= > >= == != min max    3 + 0.025(a+b), w 1          8 + 0.1(a+b), w 2
+//	unary -, abs               5 + 0.04a, w 1               6 + 0.06a, w 2
+//	string                     6 + 0.25a, w 1               14 + 0.35a, w 4
+//	amount                                                  6 + 0.1a, w 3
+//	money(decimal, code)                                    10 + 0.1a + 0.02 per code point, w 4
+//	dec(string)                20 + 0.03 per code point
+//	percent(string)            22 + 0.03 per code point
+//	money(string, code)                                     25 + 0.03 per code point of both
+//	dec(int), percent(int)     2, 3
+//	percent(decimal)           4 + 0.04a
+//	currency, sign             1                            1
+//
+// Fractions of a unit round up: two 80-digit decimals cost 13 units to add,
+// 41 to divide at scale 18 and 8 to compare; 1-digit ones 5, 21 and 4. A call whose arguments are all literals
+// (dec("0.25"), percent(30), money("100", "EUR")) is computed once when the
+// rule is compiled and costs nothing. cel-go charges 1 unit for reading a
+// variable or a field and for most of its functions; the library prices
+// those whose time grows with their operands in the same units: comparing
+// strings (0.1 per code point of the shorter), lists and maps (element by
+// element), membership in a list of decimals or money, looking a long string
+// up in a map, size() of a string, matches (its pattern compiled) and
+// contains, parsing timestamps, durations and numbers, and the fields of a
+// timestamp in a time zone (a zone by name is loaded from the system's
+// database at every call: 600 units; an offset such as "+01:00": 10).
 //
 // # Dec
 //
