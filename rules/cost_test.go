@@ -262,3 +262,24 @@ func TestPricesQuotedInTheLibraryDoc(t *testing.T) {
 		require.Equal(t, c.want, rules.Price(c.id, c.a, c.b, c.scale), "%s(%d, %d, scale %d)", c.id, c.a, c.b, c.scale)
 	}
 }
+
+// A comprehension's body is charged once per element its size hint allows,
+// and a nested one once per pair.
+func TestComprehensionCostGrowsWithTheSizeHint(t *testing.T) {
+	estimate := func(hint uint64, expr string) uint64 {
+		env := costEnv(rules.CostBudget(1<<40), rules.SizeHint("c.xs", hint))
+		r, err := env.Compile(doc(rules.Condition, expr))
+		require.NoError(t, err)
+		return r.CostEstimate()
+	}
+	body := rules.Price("multiply_decimal_decimal", rules.MaxResultDigits, rules.MaxResultDigits, 0)
+	loop := `c.xs.map(x, x * c.b).size() > 0`
+	step := estimate(8, loop) - estimate(4, loop)
+	require.Equal(t, step, estimate(12, loop)-estimate(8, loop), "linear in the hint")
+	require.Greater(t, step, 4*body, "every element pays the body")
+
+	nested := `c.xs.exists(x, c.xs.exists(y, x * y > c.b))`
+	e4, e8, e16 := estimate(4, nested), estimate(8, nested), estimate(16, nested)
+	require.Greater(t, e16-e8, 3*(e8-e4), "quadratic in the hint")
+	require.Greater(t, e16, 16*16*body)
+}
