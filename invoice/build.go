@@ -28,6 +28,12 @@ import (
 // Problems of the inputs are reported all at once in an
 // *ensemble.ValidationError; a failed call returns no invoice.
 func (b *Builder) Build(run Run, subs []Subscription) ([]Invoice, error) {
+	return b.build(run, subs, nil)
+}
+
+// build is Build; with billed set, it also appends the usage the run bills
+// (see BilledUsage), with idle periods as aggregates of no records.
+func (b *Builder) build(run Run, subs []Subscription, billed *[]usage.Aggregate) ([]Invoice, error) {
 	var ps ensemble.Problems
 	refs := b.validate(&ps, run, subs)
 	if err := ps.Err("invoice run"); err != nil {
@@ -74,11 +80,11 @@ func (b *Builder) Build(run Run, subs []Subscription) ([]Invoice, error) {
 	ar := &arena{}
 	cache := map[rateKey]catalog.Rating{}
 	invID := fmtTime(run.At)
-	var billed map[LineID]*Line
+	var billedLines map[LineID]*Line
 	if len(run.Billed) > 0 {
-		billed = make(map[LineID]*Line, len(run.Billed))
+		billedLines = make(map[LineID]*Line, len(run.Billed))
 		for i := range run.Billed {
-			billed[run.Billed[i].ID] = &run.Billed[i]
+			billedLines[run.Billed[i].ID] = &run.Billed[i]
 		}
 	}
 	var items []usage.Aggregate
@@ -91,7 +97,7 @@ func (b *Builder) Build(run Run, subs []Subscription) ([]Invoice, error) {
 		}
 		g := &gen{b: b, run: &run, s: s, loc: loc, cur: s.Currency, mode: b.opts.Mode, cad: cadenceOf(s),
 			popts: ensemble.ProrateOptions{Basis: basis, Location: loc, Anchor: s.Anchor},
-			limit: run.At.Add(1), ps: &ps, idx: i, arena: ar, cache: cache, invID: invID, billed: billed}
+			limit: run.At.Add(1), ps: &ps, idx: i, arena: ar, cache: cache, invID: invID, billed: billedLines, billedUsage: billed}
 		g.from = run.After
 		g.all = s.Commitment != nil
 		g.lines = ar.open()

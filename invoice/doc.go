@@ -86,6 +86,14 @@
 // (catalog.Rater.RateDelta), tracing to the period and records it corrects;
 // several deltas add up to billing everything at once.
 //
+// A run's usage comes from the host's usage report in three calls:
+// Builder.UsageLines gives usage.Config the subscriptions' lines (their
+// references, active segments and the periods Build bills); the report's
+// Aggregates go in Run.Usage; LateUsageFrom pairs its Adjustments with
+// what earlier runs billed, for Run.Late. Nothing given is dropped: an
+// aggregate the run does not bill, or late usage with nothing billed to
+// pair with, is a *UsageError naming its line, meter and period.
+//
 // # Prepaid commitments
 //
 // A PrepaidCommitment is a sum bought up front for a term: its purchase is

@@ -3,6 +3,10 @@ package invoice
 import (
 	"errors"
 	"fmt"
+	"time"
+
+	"github.com/ensemble-commerce/ensemble"
+	"github.com/ensemble-commerce/ensemble/usage"
 )
 
 // Conditions that invoice errors wrap; match them with errors.Is. Problems
@@ -121,3 +125,46 @@ func bad(err error, format string, args ...any) error {
 func because(err error, format string, args ...any) error {
 	return fmt.Errorf("%w: "+format, append([]any{err}, args...)...)
 }
+
+// Conditions of usage that cannot be billed as given; a *UsageError names
+// its line, meter and period.
+var (
+	// ErrUsageNotDue reports an aggregate in Run.Usage (or an ended
+	// period in Run.Progressive) that the run does not bill: its due
+	// instant (the end of its period, or of the item's service in it) is
+	// not in (Run.After, Run.At].
+	ErrUsageNotDue = errors.New("invoice: usage not due in the run")
+	// ErrNothingBilled reports a late usage adjustment with no billed
+	// aggregate of its line, meter and period to pair with.
+	ErrNothingBilled = errors.New("invoice: late usage with nothing billed to pair with")
+)
+
+// UsageError reports the usage of one line, meter and period that cannot
+// be billed as given. It wraps its condition (ErrUsageNotDue,
+// ErrNothingBilled, ErrDuplicate, ErrInvalid); Build reports it inside its
+// *ensemble.ValidationError at the item's path, LateUsageFrom on its own.
+type UsageError struct {
+	// Line, Meter and Period name the aggregate (the period in UTC).
+	Line   usage.LineRef
+	Meter  usage.MeterID
+	Period ensemble.Period
+	// Due is, for ErrUsageNotDue, the instant the usage is billed at: the
+	// end of its period, or of the item's service in it.
+	Due time.Time
+	// Detail says what happened and what to do; it may be empty.
+	Detail string
+	// Err is the condition.
+	Err error
+}
+
+// Error writes `invoice: usage of line "l" meter "m" for [start, end): <condition>: <detail>`.
+func (e *UsageError) Error() string {
+	msg := fmt.Sprintf("invoice: usage of line %q meter %q for %s: %v", e.Line, e.Meter, e.Period, e.Err)
+	if e.Detail != "" {
+		msg += ": " + e.Detail
+	}
+	return msg
+}
+
+// Unwrap returns the condition.
+func (e *UsageError) Unwrap() error { return e.Err }

@@ -50,6 +50,9 @@ type gen struct {
 	cache   map[rateKey]catalog.Rating
 	invID   string // the run instant as it appears in invoice IDs
 	billed  map[LineID]*Line
+	// billedUsage, when set, collects the usage the run bills: each
+	// usage period due in it, as given or idle (BilledUsage).
+	billedUsage *[]usage.Aggregate
 }
 
 // arena hands out slices carved from larger blocks, so that a build of many
@@ -537,10 +540,10 @@ func (g *gen) item(idx int, it *Item, aggs []usage.Aggregate, late []LateUsage, 
 	}
 	g.earlyTermination(it, segs, at)
 	for k := range aggs {
-		g.usageLine(it, segs, &aggs[k], nil, at)
+		g.usageLine(it, segs, &aggs[k], nil, true, at)
 	}
 	for k := range late {
-		g.usageLine(it, segs, &late[k].Billed, &late[k].Late, at)
+		g.usageLine(it, segs, &late[k].Billed, &late[k].Late, false, at)
 	}
 	for k := range progs {
 		g.progressive(it, segs, &progs[k], at)
@@ -791,7 +794,7 @@ func (g *gen) idleUsage(it *Item, st *stream, segs []Segment, aggs []usage.Aggre
 		}
 		idle := usage.Aggregate{Line: usageRef(g.s, it), Meter: meter, Period: c}
 		n := len(g.lines)
-		g.usageLine(it, segs, &idle, nil, at)
+		g.usageLine(it, segs, &idle, nil, false, at)
 		if len(g.lines) > n && g.lines[n].Amount.IsZero() {
 			clear(g.lines[n:])
 			g.lines = g.lines[:n]
@@ -833,8 +836,10 @@ func (g *gen) usageCharge(segs []Segment, m usage.MeterID, pd ensemble.Period) (
 }
 
 // usageLine rates an aggregate, or with late set, bills the late delta
-// against billed.
-func (g *gen) usageLine(it *Item, segs []Segment, agg *usage.Aggregate, late *usage.Aggregate, at int) {
+// against billed. given marks an aggregate the host passed to be billed
+// (not an idle period's): one the run does not bill is an error, never
+// dropped.
+func (g *gen) usageLine(it *Item, segs []Segment, agg *usage.Aggregate, late *usage.Aggregate, given bool, at int) {
 	pd := ensemble.Period{Start: agg.Period.Start.UTC(), End: agg.Period.End.UTC()}
 	ch, end, disc := g.usageCharge(segs, agg.Meter, pd)
 	if ch == nil {
@@ -847,6 +852,10 @@ func (g *gen) usageLine(it *Item, segs []Segment, agg *usage.Aggregate, late *us
 	}
 	if c, _, err := cad.PeriodAt(g.anchor, pd.Start, g.loc); err != nil || !c.Equal(pd) {
 		g.ps.Add(g.itemPath(at), fmt.Errorf("%w: usage of meter %q: %s is not a %s cycle from the item's anchor %s", ErrInvalid, agg.Meter, pd, cad, fmtTime(g.anchor)))
+		return
+	}
+	if given && !g.due(end) && !g.context(pd) {
+		g.ps.Add(g.itemPath(at), g.notDue(agg, end))
 		return
 	}
 	ropts := catalog.RateOptions{Rounding: g.b.opts.Rating, Mode: g.mode}
@@ -868,6 +877,9 @@ func (g *gen) usageLine(it *Item, segs []Segment, agg *usage.Aggregate, late *us
 		l.Cycle, l.Period = pd, pd
 		l.Refs = append(l.Refs, tr.Ref)
 		g.discount(l, l.Amount, ensemble.Money{}, g.pcts(it, ch.offer.pin.Offer, pd.Start, disc), ratioZero, ratioOne, false)
+		if g.billedUsage != nil && g.due(end) {
+			*g.billedUsage = append(*g.billedUsage, *agg)
+		}
 	} else {
 		cum, err := agg.Merge(*late)
 		if err != nil {
@@ -1055,7 +1067,7 @@ func (g *gen) progressive(it *Item, segs []Segment, p *ProgressiveUsage, at int)
 	}
 	open := end.After(g.run.At)
 	if !open && !billedAny {
-		g.usageLine(it, segs, agg, nil, at) // nothing billed ahead: the period's plain usage line
+		g.usageLine(it, segs, agg, nil, true, at) // nothing billed ahead: the period's plain usage line
 		return
 	}
 	cad := ch.cadence
@@ -1129,6 +1141,9 @@ func (g *gen) progressive(it *Item, segs []Segment, p *ProgressiveUsage, at int)
 	l.Usage = tr
 	l.Refs = append(l.Refs, tr.Ref)
 	g.deltaDiscount(l, cumAmt, bilAmt, ps)
+	if g.billedUsage != nil && !open && g.due(end) {
+		*g.billedUsage = append(*g.billedUsage, *agg)
+	}
 }
 
 // commitment adds a true-up line for every cycle of the subscription's
@@ -1278,3 +1293,24 @@ func (g *gen) subPath() string { return ensemble.Path("subscriptions", g.idx) }
 
 // itemPath is the problem path of item i.
 func (g *gen) itemPath(i int) string { return ensemble.Path("subscriptions", g.idx, "items", i) }
+
+// context reports whether usage due outside the run is given to count
+// toward a minimum commitment: with one, the lines of the commitment's
+// cycles from g.from on are computed for their true-ups, so aggregates of
+// periods starting there may be given to every run of the cycle (as
+// earlier runs billed them, or as later ones will). Only the run they are
+// due in bills them.
+func (g *gen) context(pd ensemble.Period) bool {
+	return g.all && !pd.Start.Before(g.from)
+}
+
+// notDue is the error of usage given in a run that does not bill it.
+func (g *gen) notDue(agg *usage.Aggregate, due time.Time) error {
+	detail := fmt.Sprintf("due %s, after the run at %s: pass it to the run its due instant falls in", fmtRFC(due), fmtRFC(g.run.At))
+	if !due.After(g.run.At) {
+		detail = fmt.Sprintf("due %s, billed by the run that ended then (this run bills usage due after %s): records that arrive for a billed period are late usage, collected with usage.Config.ClosedBefore and billed through Run.Late (LateUsageFrom)", fmtRFC(due), fmtRFC(g.run.After))
+	}
+	return &UsageError{Line: agg.Line, Meter: agg.Meter, Period: agg.Period, Due: due, Detail: detail, Err: ErrUsageNotDue}
+}
+
+func fmtRFC(t time.Time) string { return t.UTC().Format(time.RFC3339Nano) }

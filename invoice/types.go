@@ -165,8 +165,8 @@ type Item struct {
 	// subscription billing alignment): a yearly charge activated on March
 	// 17 inside a subscription anchored on the 1st bills one whole year from
 	// March 17, not the 349/365 of a year up to the next anchor. The item's
-	// usage aggregates have its own cycles as periods (give usage.Line the
-	// same anchor). Discount durations, the minimum commitment and the
+	// usage aggregates have its own cycles as periods (Builder.UsageLines
+	// gives usage.Line the same anchor). Discount durations, the minimum commitment and the
 	// run's commitment cycles keep the subscription's cycles; a thirty-day
 	// basis (ensemble.ProrateThirtyDayMonth) counts months from the item's
 	// anchor. An anchor so far from the item's segments that its cycles
@@ -396,6 +396,7 @@ type TaxTable struct {
 
 // LateUsage is late usage for a period already billed: the aggregate that
 // was billed and the adjustment of the late records (usage.Report.Adjustments).
+// LateUsageFrom pairs a report's adjustments with what earlier runs billed.
 type LateUsage struct {
 	// Billed is the aggregate the period was billed with.
 	Billed usage.Aggregate `json:"billed"`
@@ -417,11 +418,19 @@ type Run struct {
 	// Basis overrides the builder's proration basis for this run.
 	Basis *ensemble.ProrationBasis `json:"basis,omitempty"`
 	// Usage are the aggregates (usage.Report.Aggregates) of the periods
-	// being billed; an aggregate is billed in the run its period's end (or
-	// the item's end within it) falls in.
+	// being billed; an aggregate is billed in the run its due instant, its
+	// period's end (or the item's end within it), falls in. An aggregate
+	// due outside the run is an error (a *UsageError wrapping
+	// ErrUsageNotDue), never dropped: one due earlier holds records of a
+	// period an earlier run billed, which go in Late; one due later is
+	// given to the run it is due in. Only with a minimum commitment may
+	// the aggregates of periods starting in the commitment's cycle that
+	// holds After be given to every run of the cycle, for its true-up;
+	// the run they are due in bills them.
 	Usage []usage.Aggregate `json:"usage,omitempty"`
-	// Late is late usage for periods already billed; it is billed in this
-	// run whatever its period.
+	// Late is late usage for periods already billed (LateUsageFrom pairs
+	// a usage report's adjustments with what was billed); it is billed in
+	// this run whatever its period.
 	Late []LateUsage `json:"late,omitempty"`
 	// Progressive is the usage of periods billed progressively (see
 	// UsageThreshold): an open period's usage so far is billed in this run

@@ -99,15 +99,15 @@ func run(w io.Writer) error {
 	if err != nil {
 		return err
 	}
-	rep, err := meter(eco, o, records)
-	if err != nil {
-		return err
-	}
 	sub, err := invoice.FromOrder(o)
 	if err != nil {
 		return err
 	}
 	b, err := invoice.NewBuilder(eco.catalog, invoice.Options{Basis: ensemble.ProrateDaysEndExclusive, Taxes: eco.taxes})
+	if err != nil {
+		return err
+	}
+	rep, err := meter(eco, b, sub, records)
 	if err != nil {
 		return err
 	}
@@ -375,15 +375,22 @@ func readRecords(name string) ([]usage.Record, error) {
 	return out, nil
 }
 
-// meter aggregates the usage records per order line and billing month.
-func meter(eco *ecosystem, o order.Order, records []usage.Record) (usage.Report, error) {
-	var lines []usage.Line
-	for _, l := range o.Lines {
-		active, _ := o.LinePeriod(l.ID, day(12, 31, 0))
-		lines = append(lines, usage.Line{Ref: usage.LineRef(o.LineRef(l.ID)), Active: []ensemble.Period{active},
-			Cadence: ensemble.Every(1, ensemble.Monthly), Anchor: o.Billing.Anchor})
+// meter aggregates the usage records delivered by the run of March 1 (the
+// host stored a March one too, which a later run bills) per order line and
+// billing month, on the order's usage lines (invoice.Builder.UsageLines).
+func meter(eco *ecosystem, b *invoice.Builder, sub invoice.Subscription, records []usage.Record) (usage.Report, error) {
+	at := day(3, 1, 0)
+	lines, err := b.UsageLines(at, sub)
+	if err != nil {
+		return usage.Report{}, err
 	}
-	rep, err := usage.Collect(usage.Config{Meters: eco.meters, Lines: lines}, slices.Values(records))
+	var delivered []usage.Record
+	for _, r := range records {
+		if r.At.Before(at) {
+			delivered = append(delivered, r)
+		}
+	}
+	rep, err := usage.Collect(usage.Config{Meters: eco.meters, Lines: lines}, slices.Values(delivered))
 	if err != nil {
 		return usage.Report{}, err
 	}

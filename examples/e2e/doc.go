@@ -9,9 +9,12 @@
 // names) and a usage-priced add-on (graduated or
 // volume); a few orders, for customers taxed, exempt or reverse-charged,
 // taken to active with random quantities and random mid-period changes;
-// random usage records, some of February's arriving late and some billed in
-// March delivered again with them (collected with the ledger March's run
-// returned, so they are billed zero more); and a split plan
+// random usage records delivered for the run after their month, some of
+// February's arriving a month late and some billed on March 1 delivered
+// again with them (each delivery collected on the lines of
+// invoice.Builder.UsageLines with the ledger the run before returned, so
+// they are billed zero more, and the late ones paired with what was billed
+// by invoice.LateUsageFrom and Builder.BilledUsage); and a split plan
 // with a platform take, a referral fee, shares for every level of the chain
 // and a remaining seller share, perhaps with a reserve — it bills three
 // monthly runs (invoice.FromOrder, Builder.Build, Issue), settles every line

@@ -301,7 +301,7 @@ func drawOrder(t *rapid.T, eco *ecosystem, n int, seller, referrer partner.ID) o
 			eco.late = append(eco.late, r)
 		} else {
 			eco.records = append(eco.records, r)
-			if rapid.IntRange(0, 3).Draw(t, fmt.Sprintf("%s_record_%d_resent", id, i)) == 0 {
+			if r.At.Before(day(3, 1, 0)) && rapid.IntRange(0, 3).Draw(t, fmt.Sprintf("%s_record_%d_resent", id, i)) == 0 {
 				r.Quantity = r.Quantity.Add(decimal.New(0, -2)) // spelled 12.00 instead of 12: the same record
 				eco.resent = append(eco.resent, r)
 			}
@@ -324,14 +324,10 @@ type books struct {
 // bill runs three monthly billing runs over every order and settles every
 // line.
 func bill(t *rapid.T, eco *ecosystem) *books {
-	var usageLines []usage.Line
 	var subs []invoice.Subscription
 	bk := &books{orders: map[invoice.SubscriptionID]order.Order{}, lines: map[invoice.LineID]invoice.Line{},
 		lost: map[settlement.LineID]bool{}}
 	for _, o := range eco.orders {
-		active, _ := o.LinePeriod("l1", day(12, 31, 0))
-		usageLines = append(usageLines, usage.Line{Ref: usage.LineRef(o.LineRef("l1")), Active: []ensemble.Period{active},
-			Cadence: ensemble.Every(1, ensemble.Monthly), Anchor: o.Billing.Anchor})
 		sub, err := invoice.FromOrder(o)
 		if err != nil {
 			t.Fatalf("invoice.FromOrder(%s): %v", o.ID, err)
@@ -339,55 +335,59 @@ func bill(t *rapid.T, eco *ecosystem) *books {
 		subs = append(subs, sub)
 		bk.orders[sub.ID] = o
 	}
-	meters := []usage.Meter{{ID: "calls", Aggregation: usage.Sum}}
-	rep, err := usage.Collect(usage.Config{Meters: meters, Lines: usageLines}, slices.Values(eco.records))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := rep.Err(); err != nil {
-		t.Fatalf("usage records rejected: %v", err)
-	}
-	// The April delivery, collected with the ledger of what March billed:
-	// the records delivered again are billed zero more.
-	lateRep, err := usage.Collect(usage.Config{Meters: meters, Lines: usageLines, ClosedBefore: day(3, 1, 0), Ledger: rep.Ledger},
-		slices.Values(append(slices.Clone(eco.resent), eco.late...)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := lateRep.Err(); err != nil {
-		t.Fatalf("late usage records rejected: %v", err)
-	}
-	if lateRep.Stats.Resent != int64(len(eco.resent)) || lateRep.Stats.Accepted != int64(len(eco.late)) {
-		t.Fatalf("the April delivery billed %d records and dropped %d as billed before, want %d and %d",
-			lateRep.Stats.Accepted, lateRep.Stats.Resent, len(eco.late), len(eco.resent))
-	}
-	// Pair each late aggregate with the one February was billed with; a
-	// period billed without records was billed with an empty aggregate.
-	var late []invoice.LateUsage
-	for _, adj := range lateRep.Adjustments {
-		billed := usage.Aggregate{Line: adj.Line, Meter: adj.Meter, Unit: adj.Unit, Aggregation: adj.Aggregation, Period: adj.Period}
-		for _, g := range rep.Aggregates {
-			if g.Line == adj.Line && g.Meter == adj.Meter && g.Period.Equal(adj.Period) {
-				billed = g
-			}
-		}
-		late = append(late, invoice.LateUsage{Billed: billed, Late: adj})
-	}
 	taxes := invoice.TaxTable{Rules: []invoice.TaxRule{{ID: "nl-vat", Region: "NL", Rate: ensemble.MustRatio("21%")}}}
 	b, err := invoice.NewBuilder(eco.catalog, invoice.Options{Basis: ensemble.ProrateDaysEndExclusive, Taxes: taxes})
 	if err != nil {
 		t.Fatal(err)
 	}
-	var after time.Time
-	for _, at := range []time.Time{day(2, 1, 0), day(3, 1, 0), day(4, 1, 0)} {
-		run := invoice.Run{After: after, At: at, Usage: rep.Aggregates, Rates: eco.rates}
-		if at.Equal(day(4, 1, 0)) {
-			run.Late = late
+	meters := []usage.Meter{{ID: "calls", Aggregation: usage.Sum}}
+	// The deliveries: February's records for the run of Mar 1; March's
+	// for Apr 1, with February's late ones and February's records
+	// delivered again.
+	deliveries := map[time.Time][]usage.Record{}
+	for _, r := range eco.records {
+		at := day(3, 1, 0)
+		if !r.At.Before(at) {
+			at = day(4, 1, 0)
 		}
+		deliveries[at] = append(deliveries[at], r)
+	}
+	deliveries[day(4, 1, 0)] = append(deliveries[day(4, 1, 0)], append(slices.Clone(eco.resent), eco.late...)...)
+	var after time.Time
+	var ledger usage.Ledger      // the records billed, carried from run to run
+	var billed []usage.Aggregate // the usage billed, carried from run to run
+	for _, at := range []time.Time{day(2, 1, 0), day(3, 1, 0), day(4, 1, 0)} {
+		lines, err := b.UsageLines(at, subs...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		rep, err := usage.Collect(usage.Config{Meters: meters, Lines: lines, ClosedBefore: after, Ledger: ledger}, slices.Values(deliveries[at]))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := rep.Err(); err != nil {
+			t.Fatalf("usage records of %s rejected: %v", at.Format("Jan 2"), err)
+		}
+		if at.Equal(day(4, 1, 0)) && (rep.Stats.Resent != int64(len(eco.resent)) || rep.Stats.Accepted != int64(len(deliveries[at])-len(eco.resent))) {
+			t.Fatalf("the April delivery billed %d records and dropped %d as billed before, want %d and %d",
+				rep.Stats.Accepted, rep.Stats.Resent, len(deliveries[at])-len(eco.resent), len(eco.resent))
+		}
+		// February's late records adjust what Mar 1 billed of February (a
+		// period billed without records was billed as no usage).
+		late, err := invoice.LateUsageFrom(rep.Adjustments, billed)
+		if err != nil {
+			t.Fatalf("late usage of %s: %v", at.Format("Jan 2"), err)
+		}
+		run := invoice.Run{After: after, At: at, Usage: rep.Aggregates, Late: late, Rates: eco.rates}
 		invs, err := b.Build(run, subs)
 		if err != nil {
 			t.Fatalf("build %s: %v", at.Format("Jan 2"), err)
 		}
+		done, err := b.BilledUsage(run, subs, meters)
+		if err != nil {
+			t.Fatal(err)
+		}
+		billed, ledger = append(billed, done...), rep.Ledger
 		for _, inv := range invs {
 			issued, err := invoice.Issue(inv, at)
 			if err != nil {
