@@ -127,7 +127,9 @@ func run(w io.Writer) error {
 	names := map[invoice.LineID]string{}
 	var invoices []invoice.Invoice
 	var lines []settlement.Line
-	var billed usage.Ledger // what earlier runs billed; a host persists it between runs
+	var ledger usage.Ledger      // the records earlier runs billed; a host persists it between runs
+	var billed []usage.Aggregate // the usage earlier runs billed, for late usage; persisted too
+	subs := []invoice.Subscription{sub}
 	for _, step := range []struct {
 		run   invoice.Run
 		usage string // the records delivered for the run
@@ -138,19 +140,29 @@ func run(w io.Writer) error {
 	} {
 		r := step.run
 		if step.usage != "" {
-			metered, err := meter(eco, o, step.usage, r.After, billed)
+			metered, err := meter(eco, b, subs, step.usage, r, ledger)
 			if err != nil {
 				return err
 			}
 			p.Title(fmt.Sprintf("Usage for the run of %s (data/%s)", r.At.Format("Jan 2"), step.usage))
 			p.Line("  %d records read, %d billed, %d duplicate(s) dropped, %d of them billed by an earlier run",
 				metered.Stats.Read, metered.Stats.Accepted, metered.Stats.Duplicates, metered.Stats.Resent)
-			r.Usage, billed = metered.Aggregates, metered.Ledger
+			// Calls of a month already invoiced that arrive late are billed
+			// against what that month was billed.
+			if r.Late, err = invoice.LateUsageFrom(metered.Adjustments, billed); err != nil {
+				return err
+			}
+			r.Usage, ledger = metered.Aggregates, metered.Ledger
 		}
-		invs, err := b.Build(r, []invoice.Subscription{sub})
+		invs, err := b.Build(r, subs)
 		if err != nil {
 			return err
 		}
+		done, err := b.BilledUsage(r, subs, eco.meters)
+		if err != nil {
+			return err
+		}
+		billed = append(billed, done...)
 		for _, inv := range invs {
 			issued, err := invoice.Issue(inv, r.At)
 			if err != nil {
@@ -323,15 +335,14 @@ func takeOrder(ctx context.Context, eco *ecosystem) (order.Order, error) {
 }
 
 // meter aggregates the API-call records of one delivery per monthly
-// period, against the ledger of what earlier runs billed: a record
-// delivered twice, in one delivery or in two, is billed once. Periods that
-// ended by closed were invoiced already.
-func meter(eco *ecosystem, o order.Order, file string, closed time.Time, billed usage.Ledger) (*usage.Report, error) {
-	var lines []usage.Line
-	for _, l := range o.Lines {
-		active, _ := o.LinePeriod(l.ID, day(12, 31, 0))
-		lines = append(lines, usage.Line{Ref: usage.LineRef(o.LineRef(l.ID)), Active: []ensemble.Period{active},
-			Cadence: ensemble.Every(1, ensemble.Monthly), Anchor: o.Billing.Anchor})
+// period, on the order's usage lines (invoice.Builder.UsageLines), against
+// the ledger of what earlier runs billed: a record delivered twice, in one
+// delivery or in two, is billed once. Periods that ended by the previous
+// run were invoiced already: their records are late adjustments.
+func meter(eco *ecosystem, b *invoice.Builder, subs []invoice.Subscription, file string, run invoice.Run, billed usage.Ledger) (*usage.Report, error) {
+	lines, err := b.UsageLines(run.At, subs...)
+	if err != nil {
+		return nil, err
 	}
 	f, err := data.Open("data/" + file)
 	if err != nil {
@@ -345,7 +356,7 @@ func meter(eco *ecosystem, o order.Order, file string, closed time.Time, billed 
 		}
 		records = append(records, r)
 	}
-	rep, err := usage.Collect(usage.Config{Meters: eco.meters, Lines: lines, ClosedBefore: closed, Ledger: billed}, slices.Values(records))
+	rep, err := usage.Collect(usage.Config{Meters: eco.meters, Lines: lines, ClosedBefore: run.After, Ledger: billed}, slices.Values(records))
 	if err != nil {
 		return nil, err
 	}

@@ -114,21 +114,17 @@ func run(w io.Writer) error {
 	if err != nil {
 		return err
 	}
-	usageMar, usageApr, late, err := meter(p, eco, o)
+	b, err := invoice.NewBuilder(eco.catalog, invoice.Options{Basis: ensemble.ProrateDaysEndExclusive, Taxes: eco.taxes})
+	if err != nil {
+		return err
+	}
+	usageRuns, err := meter(p, eco, b, sub)
 	if err != nil {
 		return err
 	}
 
 	// 3. Invoices on the 1st of February, March and April.
-	b, err := invoice.NewBuilder(eco.catalog, invoice.Options{Basis: ensemble.ProrateDaysEndExclusive, Taxes: eco.taxes})
-	if err != nil {
-		return err
-	}
-	runs := []invoice.Run{
-		{At: day(2, 1, 0)},
-		{After: day(2, 1, 0), At: day(3, 1, 0), Usage: usageMar.Aggregates},
-		{After: day(3, 1, 0), At: day(4, 1, 0), Usage: usageApr.Aggregates, Late: late},
-	}
+	runs := append([]invoice.Run{{At: day(2, 1, 0)}}, usageRuns...)
 	var invoices []invoice.Invoice
 	names := map[invoice.LineID]string{} // short line numbers for printing and settling
 	var lines []settlement.Line
@@ -276,18 +272,16 @@ func takeOrder(ctx context.Context, eco *ecosystem) (order.Order, error) {
 }
 
 // meter collects the usage records delivered for the runs of March 1 and
-// April 1, carrying the ledger of what was billed from the first run to the
-// second through its binary form, as a host persists it. April's late
-// February record adjusts February; the record re-sent in April is billed
-// zero more. After April the ledger is pruned of the periods that ended a
-// month or more before, the window late usage is accepted in.
-func meter(p *report.Printer, eco *ecosystem, o order.Order) (march, april *usage.Report, late []invoice.LateUsage, err error) {
-	var lines []usage.Line
-	for _, l := range o.Lines {
-		active, _ := o.LinePeriod(l.ID, day(12, 31, 0))
-		lines = append(lines, usage.Line{Ref: usage.LineRef(o.LineRef(l.ID)), Active: []ensemble.Period{active},
-			Cadence: ensemble.Every(1, ensemble.Monthly), Anchor: o.Billing.Anchor})
-	}
+// April 1 and returns those runs, carrying from the first run to the
+// second the ledger of records billed (through its binary form, as a host
+// persists it) and the usage billed. The usage lines are the order's
+// (invoice.Builder.UsageLines). April's late February record adjusts
+// February, paired with what March 1 billed (invoice.LateUsageFrom); the
+// record re-sent in April is billed zero more. After April the ledger is
+// pruned of the periods that ended a month or more before, the window late
+// usage is accepted in.
+func meter(p *report.Printer, eco *ecosystem, b *invoice.Builder, sub invoice.Subscription) ([]invoice.Run, error) {
+	subs := []invoice.Subscription{sub}
 	records := func(name string) ([]usage.Record, error) {
 		f, err := data.Open("data/" + name)
 		if err != nil {
@@ -304,38 +298,53 @@ func meter(p *report.Printer, eco *ecosystem, o order.Order) (march, april *usag
 		return out, nil
 	}
 	p.Title("Usage runs (the ledger of records billed carried from one to the next)")
-	var stored []byte // the ledger, as the host stores it between runs
+	var runs []invoice.Run
+	var stored []byte            // the ledger, as the host stores it between runs
+	var billed []usage.Aggregate // the usage billed, which the host keeps too
 	for i, batch := range []struct {
-		at     time.Time
-		file   string
-		closed time.Time // periods invoiced already
+		after, at time.Time // the run bills (after, at]; periods ended by after were invoiced
+		file      string
 	}{
-		{day(3, 1, 0), "usage-2026-03-01.json", time.Time{}},
-		{day(4, 1, 0), "usage-2026-04-01.json", day(3, 1, 0)},
+		{day(2, 1, 0), day(3, 1, 0), "usage-2026-03-01.json"},
+		{day(3, 1, 0), day(4, 1, 0), "usage-2026-04-01.json"},
 	} {
 		recs, err := records(batch.file)
 		if err != nil {
-			return nil, nil, nil, err
+			return nil, err
 		}
 		var ledger usage.Ledger
 		if stored != nil {
 			if err := ledger.UnmarshalBinary(stored); err != nil {
-				return nil, nil, nil, err
+				return nil, err
 			}
 		}
-		rep, err := usage.Collect(usage.Config{Meters: eco.meters, Lines: lines, ClosedBefore: batch.closed, Ledger: ledger}, slices.Values(recs))
+		lines, err := b.UsageLines(batch.at, subs...)
 		if err != nil {
-			return nil, nil, nil, err
+			return nil, err
+		}
+		rep, err := usage.Collect(usage.Config{Meters: eco.meters, Lines: lines, ClosedBefore: batch.after, Ledger: ledger}, slices.Values(recs))
+		if err != nil {
+			return nil, err
 		}
 		if err := rep.Err(); err != nil {
-			return nil, nil, nil, err
+			return nil, err
 		}
+		late, err := invoice.LateUsageFrom(rep.Adjustments, billed)
+		if err != nil {
+			return nil, err
+		}
+		run := invoice.Run{After: batch.after, At: batch.at, Usage: rep.Aggregates, Late: late}
+		done, err := b.BilledUsage(run, subs, eco.meters)
+		if err != nil {
+			return nil, err
+		}
+		runs, billed = append(runs, run), append(billed, done...)
 		next := rep.Ledger
 		if i == 1 {
 			next = next.Prune(batch.at.AddDate(0, -1, 0))
 		}
 		if stored, err = next.MarshalBinary(); err != nil {
-			return nil, nil, nil, err
+			return nil, err
 		}
 		st := rep.Stats
 		p.Line("  %s: %d records read: %d billed (%d late), %d duplicate(s) dropped, %d of them re-sent after an earlier run billed them",
@@ -343,20 +352,11 @@ func meter(p *report.Printer, eco *ecosystem, o order.Order) (march, april *usag
 		if i == 1 {
 			p.Line("         ledger of %d ids, pruned of the periods ended by %s (usage is accepted a month late): %d ids kept, stored in %d bytes",
 				rep.Ledger.Len(), next.PrunedBefore().Format("Jan 2"), next.Len(), len(stored))
-			april = rep
 		} else {
 			p.Line("         ledger of %d ids, stored in %d bytes", next.Len(), len(stored))
-			march = rep
 		}
 	}
-	for _, adj := range april.Adjustments {
-		for _, billed := range march.Aggregates {
-			if billed.Line == adj.Line && billed.Meter == adj.Meter && billed.Period.Equal(adj.Period) {
-				late = append(late, invoice.LateUsage{Billed: billed, Late: adj})
-			}
-		}
-	}
-	return march, april, late, nil
+	return runs, nil
 }
 
 func lateRecords(rep *usage.Report) int64 {

@@ -126,8 +126,9 @@ func run(w io.Writer) error {
 	// acceptances submitted since the last run are metered per assignment
 	// and month, with the ledger of what earlier runs billed: a timesheet
 	// submitted twice is billed once, in one delivery or in two.
-	var records []usage.Record // every record delivered, for the SLA terms
-	var billed usage.Ledger    // what earlier runs billed; a host persists it between runs
+	var records []usage.Record   // every record delivered, for the SLA terms
+	var ledger usage.Ledger      // the records earlier runs billed; a host persists it between runs
+	var billed []usage.Aggregate // the usage earlier runs billed, for late timesheets; persisted too
 	b, err := invoice.NewBuilder(eco.catalog, invoice.Options{Taxes: eco.taxes})
 	if err != nil {
 		return err
@@ -154,22 +155,33 @@ func run(w io.Writer) error {
 			return err
 		}
 		records = append(records, batch...)
-		rep, err := meter(eco, orders, batch, prev, billed)
+		rep, err := meter(eco, b, subs, batch, prev, at, ledger)
 		if err != nil {
 			return err
 		}
-		billed = rep.Ledger
+		ledger = rep.Ledger
 		p.Title("Usage for the run of " + at.Format("January 2") + " (data/" + file + ")")
 		p.Line("  %d records read, %d billed, %d duplicate(s) dropped (%d submitted again after an earlier run billed it)",
 			rep.Stats.Read, rep.Stats.Accepted, rep.Stats.Duplicates, rep.Stats.Resent)
 		for _, a := range rep.Aggregates {
 			p.Line("  %-15s %-4s %-10s %6s  from %d record(s)", a.Line, a.Period.Start.Format("Jan"), a.Meter, a.Value, a.Records)
 		}
-		invs, err := b.Build(invoice.Run{After: prev, At: at, Usage: rep.Aggregates}, subs)
+		// A timesheet of a month already invoiced is billed against what
+		// that month was billed.
+		late, err := invoice.LateUsageFrom(rep.Adjustments, billed)
 		if err != nil {
 			return err
 		}
-		prev = at
+		run := invoice.Run{After: prev, At: at, Usage: rep.Aggregates, Late: late}
+		invs, err := b.Build(run, subs)
+		if err != nil {
+			return err
+		}
+		done, err := b.BilledUsage(run, subs, eco.meters)
+		if err != nil {
+			return err
+		}
+		billed, prev = append(billed, done...), at
 		p.Title("Invoices of " + at.Format("January 2"))
 		for _, inv := range invs {
 			issued, err := invoice.Issue(inv, at)
@@ -311,16 +323,13 @@ func timesheets(file string) ([]usage.Record, error) {
 }
 
 // meter aggregates one delivery of records per assignment line, meter and
-// month, against the ledger of what earlier runs billed; periods that
-// ended by closed were invoiced already.
-func meter(eco *ecosystem, orders []order.Order, records []usage.Record, closed time.Time, billed usage.Ledger) (*usage.Report, error) {
-	var lines []usage.Line
-	for _, o := range orders {
-		for _, l := range o.Lines {
-			active, _ := o.LinePeriod(l.ID, day(12, 31))
-			lines = append(lines, usage.Line{Ref: usage.LineRef(o.LineRef(l.ID)), Active: []ensemble.Period{active},
-				Cadence: ensemble.Every(1, ensemble.Monthly), Anchor: o.Billing.Anchor})
-		}
+// month, on the assignments' usage lines (invoice.Builder.UsageLines),
+// against the ledger of what earlier runs billed; periods that ended by
+// closed were invoiced already.
+func meter(eco *ecosystem, b *invoice.Builder, subs []invoice.Subscription, records []usage.Record, closed, at time.Time, billed usage.Ledger) (*usage.Report, error) {
+	lines, err := b.UsageLines(at, subs...)
+	if err != nil {
+		return nil, err
 	}
 	rep, err := usage.Collect(usage.Config{Meters: eco.meters, Lines: lines, ClosedBefore: closed, Ledger: billed}, slices.Values(records))
 	if err != nil {
