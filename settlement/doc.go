@@ -15,6 +15,10 @@
 //	res, err := s.Settle(ctx, settlement.State{}, lines)
 //	// res.Entries: one earning per party, ids "line:node/path"; res.State: the ledger to keep
 //
+// The example Example_wiring wires a whole host from its documents (catalog,
+// network, rules, plans) and bills and settles a month through the public
+// API: order, usage, invoice and settlement.
+//
 // Every level conserves its amount to the minor unit (largest remainder,
 // ties by node id, a zero share gets zero), so every line's entries add up to
 // exactly its basis. A credit line (Line.Credits) reverses the credited

@@ -1,7 +1,14 @@
 // Package host loads the documents every example keeps under data/, the
 // way a host application would at start-up: the catalog, the partner
 // network, the partner programs' rules, the settlement rules and the split
-// plans. It is shared by the example programs and is not part of the library.
+// plans. It is shared by the example programs and is not part of the
+// library: a host cannot import it, and needs no such package. The same
+// wiring through the public API alone, from documents in strings to a month
+// billed and settled, is the example Example_wiring of package settlement
+// (go doc -all github.com/ensemble-commerce/ensemble/settlement, or
+// settlement/example_wiring_test.go); Load adds only reading the files from
+// an fs.FS, naming the file in an error, and running the test cases the
+// rule authors wrote beside their rules (rules.RuleSet.RunTests).
 package host
 
 import (
