@@ -340,7 +340,7 @@ func (a *Aggregator) addBatch(buf *[batchSize]Record, n int) {
 		}
 		// The digest hashes of the batch are independent chains of
 		// multiplications, which the processor overlaps in this loop.
-		fs[i] = fnv128(buf[i].ID)
+		fs[i] = idHash(buf[i].ID)
 	}
 	for i := range n {
 		li := a.lineOf(buf[i].Line)
@@ -385,7 +385,7 @@ func (a *Aggregator) AddRecord(r Record) {
 	if a.table == nil {
 		a.init()
 	}
-	a.add(&r, maphash.String(a.seed, string(r.ID)), a.lineOf(r.Line), fnv128(r.ID))
+	a.add(&r, maphash.String(a.seed, string(r.ID)), a.lineOf(r.Line), idHash(r.ID))
 }
 
 // add folds r, whose id hashes to h (maphash) and fh (FNV-1a, for the
@@ -864,7 +864,7 @@ func (a *Aggregator) withdraw(ei int32) {
 		}
 	}
 	s.records--
-	s.digest.sub(fnv128(a.idOf(ei)))
+	s.digest.sub(idHash(a.idOf(ei)))
 }
 
 func (a *Aggregator) markDirty(si int32) {
@@ -1068,7 +1068,7 @@ func (a *Aggregator) recompute() {
 			if m.Aggregation == CountUnique {
 				vi = a.uniqueValue(e, m)
 			}
-			a.addTo(si, ei, a.numOf(e), vi, fnv128(a.idOf(ei)))
+			a.addTo(si, ei, a.numOf(e), vi, idHash(a.idOf(ei)))
 		}
 	}
 	a.dirty = a.dirty[:0]

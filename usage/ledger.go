@@ -827,6 +827,7 @@ func contentDigest(line, meter, q1, q2 uint64, sec int64, nsec int, attrs uint64
 	return ContentDigest(h)
 }
 
+// fmix64 is MurmurHash3's 64-bit finalizer.
 func fmix64(k uint64) uint64 {
 	k ^= k >> 33
 	k *= 0xff51afd7ed558ccd

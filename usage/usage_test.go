@@ -1,8 +1,11 @@
 package usage_test
 
 import (
+	"encoding/binary"
 	"encoding/json"
 	"errors"
+	"fmt"
+	"hash/fnv"
 	"math"
 	"slices"
 	"strconv"
@@ -15,6 +18,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"github.com/shopspring/decimal"
 	"github.com/stretchr/testify/require"
+	"pgregory.net/rapid"
 )
 
 func TestAggregations(t *testing.T) {
@@ -151,10 +155,35 @@ func TestAggregateTrace(t *testing.T) {
 	require.Equal(t, usage.DigestOf("r3").String(), ref.Version)
 }
 
+// digestModel recomputes a one-id digest from Digest's definition with
+// hash/fnv: FNV-1a 128, then three fmix64 rounds across the halves.
+func digestModel(id string) string {
+	h := fnv.New128a()
+	h.Write([]byte(id))
+	b := h.Sum(nil)
+	hi, lo := binary.BigEndian.Uint64(b[:8]), binary.BigEndian.Uint64(b[8:])
+	fmix := func(k uint64) uint64 {
+		k ^= k >> 33
+		k *= 0xff51afd7ed558ccd
+		k ^= k >> 33
+		k *= 0xc4ceb9fe1a85ec53
+		k ^= k >> 33
+		return k
+	}
+	lo = fmix(lo ^ hi)
+	hi = fmix(hi ^ lo)
+	lo = fmix(lo ^ hi)
+	return fmt.Sprintf("%016x%016x", hi, lo)
+}
+
 func TestDigest(t *testing.T) {
-	// FNV-1a 128 of "" is the offset basis; of "a", the published vector.
-	require.Equal(t, "6c62272e07bb014262b821756295c58d", usage.DigestOf("").String())
-	require.Equal(t, "d228cb696f1a8caf78912b704e4a8964", usage.DigestOf("a").String())
+	// Recomputed from the definition with the standard library's FNV.
+	for _, id := range []string{"", "a", "r12", "ord-1001/office|calls|x"} {
+		require.Equal(t, digestModel(id), usage.DigestOf(usage.RecordID(id)).String(), id)
+	}
+	// Sums of plain FNV hashes collided on short sequential ids; mixed,
+	// they do not.
+	require.NotEqual(t, usage.DigestOf("r12", "r26"), usage.DigestOf("r17", "r23"))
 	require.Equal(t, usage.Digest{}, usage.DigestOf())
 	// Order-independent, additive, with a carry across the halves.
 	require.Equal(t, usage.DigestOf("a", "b", "c"), usage.DigestOf("c", "a").Add(usage.DigestOf("b")))
@@ -746,4 +775,30 @@ func TestZeroAggregator(t *testing.T) {
 	require.ErrorIs(t, rep.Err(), usage.ErrUnknownLine)
 	var b usage.Aggregator
 	require.Equal(t, usage.Stats{}, b.Report().Stats)
+}
+
+// TestPropertyDigestsOfShortIDsDiffer: two different sets of short
+// sequential ids (what hosts often send) never share a digest; the plain
+// FNV sum collided within a few hundred draws.
+func TestPropertyDigestsOfShortIDsDiffer(t *testing.T) {
+	rapid.Check(t, func(t *rapid.T) {
+		draw := func(label string) []usage.RecordID {
+			n := rapid.IntRange(1, 4).Draw(t, label+" n")
+			seen := map[usage.RecordID]bool{}
+			var ids []usage.RecordID
+			for range n {
+				id := usage.RecordID(fmt.Sprintf("r%d", rapid.IntRange(0, 99).Draw(t, label)))
+				if !seen[id] {
+					seen[id] = true
+					ids = append(ids, id)
+				}
+			}
+			slices.Sort(ids)
+			return ids
+		}
+		a, b := draw("a"), draw("b")
+		if !slices.Equal(a, b) && usage.DigestOf(a...) == usage.DigestOf(b...) {
+			t.Fatalf("%v and %v share a digest", a, b)
+		}
+	})
 }
