@@ -401,6 +401,16 @@ func creditLine(inv *Invoice, src *Line, r *Remainder, cr CreditLine, before ens
 		CreditedInvoice: inv.ID,
 		Refs:            slices.Clone(src.Refs),
 	}
+	if src.Kind == KindPrepayment {
+		// A refund of a prepaid commitment's purchase: settlement needs to
+		// know it (see settlement.PrepaidEarning); nothing is covered.
+		for _, r := range src.Refs {
+			if r.Kind == RefPrepaid {
+				_, id, _ := strings.Cut(r.ID, "/")
+				l.Prepaid = &PrepaidDraw{Commitment: PrepaidID(id), Covered: zero, CoveredNet: zero, CoveredTax: zero, Remaining: zero}
+			}
+		}
+	}
 	l.Refs = append(l.Refs, ensemble.Ref{Kind: RefLine, ID: string(src.ID)}, ensemble.Ref{Kind: RefInvoice, ID: string(inv.ID)})
 	slices.SortFunc(l.Refs, ensemble.Ref.Compare)
 	l.Refs = slices.Compact(l.Refs)

@@ -37,6 +37,10 @@ import (
 // each invoice's Prepaid lists what it drew and expired, for the host to
 // add to Drawn before the next run (as PrepaidCredit.Balance is kept).
 //
+// A credit note of the purchase (a refund) is marked with a Prepaid of
+// nothing covered, so settlement can tell it; lower the commitment's Amount
+// by what was refunded, so nothing more is drawn on it.
+//
 // Settlement sees the cash truthfully: package settlement's FromInvoice
 // makes the host choose whether partners earn on the prepayment when it is
 // invoiced or on consumption as it is drawn (covered parts and breakage),

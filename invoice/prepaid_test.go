@@ -252,3 +252,20 @@ func TestPrepaidDrawnMustBeCarried(t *testing.T) {
 	_, err = b.Build(invoice.Run{After: date(2026, 2, 1), At: date(2026, 3, 1)}, []invoice.Subscription{s})
 	require.NoError(t, err)
 }
+
+// TestPrepaidRefundIsMarked: a credit note of the purchase says which
+// commitment it refunds, so settlement can tell it from other credits.
+func TestPrepaidRefundIsMarked(t *testing.T) {
+	b := builder(t, invoice.Options{Taxes: taxes})
+	s := sub("s1", date(2026, 1, 1), item("api", seg(date(2026, 1, 1), time.Time{}, pin("api", 1), "1")))
+	s.Prepaid = []invoice.PrepaidCommitment{{ID: "2026", Amount: dec("1200"), Start: date(2026, 1, 1), End: date(2027, 1, 1)}}
+	inv := build1(t, b, invoice.Run{After: date(2025, 12, 31), At: date(2026, 1, 1)}, s)
+	issued, err := invoice.Issue(inv, date(2026, 1, 1))
+	require.NoError(t, err)
+	cn, err := invoice.NewCreditNote(issued, nil, invoice.CreditRequest{ID: "1", Reason: invoice.ReasonRefund, At: date(2026, 1, 5), Full: true})
+	require.NoError(t, err)
+	require.Len(t, cn.Lines, 1)
+	require.NotNil(t, cn.Lines[0].Prepaid)
+	require.Equal(t, invoice.PrepaidID("2026"), cn.Lines[0].Prepaid.Commitment)
+	require.Equal(t, "-1440.00", cn.Lines[0].Total.AmountString())
+}

@@ -80,7 +80,8 @@ const (
 	// settlement lines carry only what the lines bill beyond the
 	// commitment).
 	EarnOnPrepayment
-	// EarnOnConsumption settles nothing on the purchase; each line
+	// EarnOnConsumption settles nothing on the purchase (nor on a refund
+	// of it); each line
 	// settles what it bills plus what the commitment covered of it (net,
 	// with the share of the purchase's tax it carries), and the breakage
 	// settles when it expires.
@@ -173,6 +174,12 @@ func earnPrepaid(sl *Line, l *invoice.Line, p PrepaidEarning) error {
 	case l.Kind == invoice.KindPrepayment && p == EarnOnConsumption,
 		l.Kind == invoice.KindPrepaidBreakage && p == EarnOnPrepayment:
 		sl.Amount, sl.Tax = zero, zero
+	case l.Kind == invoice.KindCreditNote && p == EarnOnConsumption:
+		// A refund of the purchase: partners earned only on what was
+		// drawn, so it settles nothing (the purchase settled nothing).
+		sl.Amount, sl.Tax = zero, zero
+	case l.Kind == invoice.KindCreditNote:
+		// On prepayment, the refund reverses the purchase's earnings.
 	case p == EarnOnConsumption:
 		var err error
 		if sl.Amount, err = l.Net.Add(l.Prepaid.CoveredNet); err == nil {

@@ -105,3 +105,24 @@ func TestPrepaidEarning(t *testing.T) {
 	_, err = settlement.FromInvoiceWith([]invoice.Line{bundle}, prepaidOrder, settlement.InvoiceOptions{Prepaid: settlement.EarnOnConsumption})
 	require.NoError(t, err)
 }
+
+// TestPrepaidRefund: refunding the purchase reverses the partners'
+// earnings on it when they earned on the prepayment, and settles nothing
+// when they earn on consumption (the purchase settled nothing).
+func TestPrepaidRefund(t *testing.T) {
+	s := newSettler(t)
+	lines := prepaidLines()
+	zero := eur("0.00")
+	refund := invoice.Line{ID: "s1/cn/1/prepayment", Kind: invoice.KindCreditNote, Date: lines[0].Date.AddDate(0, 0, 10), Pin: lines[0].Pin,
+		Currency: zero.Currency(), Net: eur("-1200.00"), Tax: eur("-240.00"), Credits: lines[0].ID, Refs: lines[0].Refs,
+		Prepaid: &invoice.PrepaidDraw{Commitment: "2026", Covered: zero, CoveredNet: zero, CoveredTax: zero, Remaining: zero}}
+	for mode, want := range map[settlement.PrepaidEarning]string{settlement.EarnOnPrepayment: "0.00", settlement.EarnOnConsumption: "0.00"} {
+		sl, err := settlement.FromInvoiceWith([]invoice.Line{lines[0], refund}, prepaidOrder, settlement.InvoiceOptions{Prepaid: mode})
+		require.NoError(t, err)
+		res, err := s.Settle(context.Background(), settlement.State{}, sl)
+		require.NoError(t, err, mode.String())
+		for p, m := range byParty(res.Entries) {
+			require.Equal(t, want, m.AmountString(), "%s: %s keeps %s", mode, p, m)
+		}
+	}
+}
