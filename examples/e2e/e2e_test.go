@@ -42,6 +42,11 @@ type ecosystem struct {
 	records []usage.Record
 	late    []usage.Record // February records that arrive after February was invoiced
 	resent  []usage.Record // records billed on Mar 1, delivered again with the late ones
+	// prepaid is, per order, the EUR amount of a prepaid commitment its
+	// calls draw on (0: none), ending at prepaidEnd; partners earn on the
+	// prepayment.
+	prepaid    map[order.ID]int64
+	prepaidEnd time.Time
 }
 
 // drawEcosystem draws the network, catalog, rules and plan, and loads them
@@ -220,8 +225,16 @@ func drawEcosystem(t *rapid.T) *ecosystem {
 	if referral {
 		referrer = "referrer"
 	}
+	// Some orders buy a prepaid commitment their calls draw on; it ends
+	// within the runs (its breakage is billed) or after them.
+	eco.prepaid = map[order.ID]int64{}
+	eco.prepaidEnd = rapid.SampledFrom([]time.Time{day(3, 15, 0), day(6, 1, 0)}).Draw(t, "prepaid_end")
 	for i := range rapid.IntRange(1, 3).Draw(t, "orders") {
-		eco.orders = append(eco.orders, drawOrder(t, eco, i, seller, referrer))
+		o := drawOrder(t, eco, i, seller, referrer)
+		eco.orders = append(eco.orders, o)
+		if rapid.IntRange(0, 2).Draw(t, fmt.Sprintf("order_%d_prepaid", i)) == 0 {
+			eco.prepaid[o.ID] = rapid.Int64Range(1, 400).Draw(t, fmt.Sprintf("order_%d_prepaid_eur", i))
+		}
 	}
 	return eco
 }
@@ -332,6 +345,11 @@ func bill(t *rapid.T, eco *ecosystem) *books {
 		if err != nil {
 			t.Fatalf("invoice.FromOrder(%s): %v", o.ID, err)
 		}
+		if amt := eco.prepaid[o.ID]; amt > 0 {
+			start := sub.Items[0].Segments[0].Start
+			sub.Prepaid = []invoice.PrepaidCommitment{{ID: "calls", Amount: decimal.NewFromInt(amt), Start: start,
+				End: eco.prepaidEnd, Meters: []usage.MeterID{"calls"}}}
+		}
 		subs = append(subs, sub)
 		bk.orders[sub.ID] = o
 	}
@@ -387,6 +405,21 @@ func bill(t *rapid.T, eco *ecosystem) *books {
 		if err != nil {
 			t.Fatal(err)
 		}
+		// The host carries each commitment's draws into the next run.
+		for i := range subs {
+			for k := range subs[i].Prepaid {
+				subs[i].Prepaid[k].DrawnThrough = at
+			}
+		}
+		for _, inv := range invs {
+			for _, u := range inv.Prepaid {
+				for i := range subs {
+					if subs[i].ID == inv.Subscription {
+						subs[i].Prepaid[0].Drawn = u.Total
+					}
+				}
+			}
+		}
 		billed, ledger = append(billed, done...), rep.Ledger
 		for _, inv := range invs {
 			issued, err := invoice.Issue(inv, at)
@@ -394,7 +427,7 @@ func bill(t *rapid.T, eco *ecosystem) *books {
 				t.Fatal(err)
 			}
 			bk.invoices = append(bk.invoices, issued)
-			sl, err := settlement.FromInvoice(issued.Lines, bk.orders[issued.Subscription])
+			sl, err := settlement.FromInvoiceWith(issued.Lines, bk.orders[issued.Subscription], settlement.InvoiceOptions{Prepaid: settlement.EarnOnPrepayment})
 			if err != nil {
 				t.Fatalf("settlement.FromInvoice(%s): %v", issued.ID, err)
 			}
@@ -731,7 +764,7 @@ func creditEverything(t *rapid.T, eco *ecosystem, bk *books) {
 		for _, l := range cn.Lines {
 			bk.lines[l.ID] = l
 		}
-		sl, err := settlement.FromInvoice(cn.Lines, bk.orders[inv.Subscription])
+		sl, err := settlement.FromInvoiceWith(cn.Lines, bk.orders[inv.Subscription], settlement.InvoiceOptions{Prepaid: settlement.EarnOnPrepayment})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -799,9 +832,19 @@ func checkStatementsClose(t *rapid.T, bk *books) {
 // TestInvoicingAndSettlementConserveMoney is the end-to-end property: see
 // the package documentation.
 func TestInvoicingAndSettlementConserveMoney(t *testing.T) {
+	covered, purchased := 0, 0
 	rapid.Check(t, func(t *rapid.T) {
 		eco := drawEcosystem(t)
 		bk := bill(t, eco)
+		for _, inv := range bk.invoices {
+			for _, l := range inv.Lines {
+				if l.Kind == invoice.KindPrepayment {
+					purchased++
+				} else if l.Prepaid != nil && l.Prepaid.Covered.IsPositive() {
+					covered++
+				}
+			}
+		}
 		checkSupplierCosts(t, eco, bk)
 		checkLinesConserve(t, bk)
 		checkTraces(t, bk)
@@ -814,4 +857,8 @@ func TestInvoicingAndSettlementConserveMoney(t *testing.T) {
 		checkTraces(t, bk)
 		checkStatementsClose(t, bk)
 	})
+	// The draws exercise prepaid commitments: bought, and drawn by calls.
+	if covered == 0 || purchased == 0 {
+		t.Fatalf("no prepaid commitment was exercised (%d purchases, %d covered lines)", purchased, covered)
+	}
 }
