@@ -14,11 +14,14 @@
 // again with them (each delivery collected on the lines of
 // invoice.Builder.UsageLines with the ledger the run before returned, so
 // they are billed zero more, and the late ones paired with what was billed
-// by invoice.LateUsageFrom and Builder.BilledUsage); and a split plan
+// by invoice.LateUsageFrom and Builder.BilledUsage); for some orders a
+// prepaid commitment the calls draw on across the runs, ending within them
+// (its breakage billed) or after, the host carrying its Drawn and
+// DrawnThrough, partners earning on the prepayment; and a split plan
 // with a platform take, a referral fee, shares for every level of the chain
 // and a remaining seller share, perhaps with a reserve — it bills three
 // monthly runs (invoice.FromOrder, Builder.Build, Issue), settles every line
-// (settlement.FromInvoice, Settler.Settle) and checks, across the packages,
+// (settlement.FromInvoiceWith, Settler.Settle) and checks, across the packages,
 // that:
 //
 //   - every bundle line lists each component once, as applied or not as
