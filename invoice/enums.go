@@ -77,7 +77,9 @@ const (
 	// what the item's recurring charges would still have billed, after
 	// their percentage discounts, in the state the item ended in, from its
 	// end to the end of the term (the remaining contract value; usage is
-	// not counted).
+	// not counted). That value is taken as those lines would bill it, each
+	// rounded to the minor unit, and the percentage of it is rounded once:
+	// 50% of a remaining 585.21 is 292.61 (Explain shows the base).
 	TerminationRemaining
 )
 
