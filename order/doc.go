@@ -12,11 +12,6 @@
 // The first call a newcomer needs:
 //
 //	env := order.Context{Catalog: cat, Governance: gov} // gov may be nil for a direct order
-//
-// A route naming partners (a seller, a marketplace, a referrer) needs a
-// Governance to check them, even when no partner program has rules: build
-// one with an empty rule set, partner.NewGovernance(net, nil, env, set)
-// where set, _ := env.NewRuleSet() and env, _ := partner.Env().
 //	o, events, err := order.Order{}.Decide(ctx, env, order.Command{
 //		Kind:  order.CmdCreate,
 //		Order: "ord-1",
@@ -27,6 +22,11 @@
 //		},
 //	}, now)
 //	o, more, err := o.Decide(ctx, env, order.Command{Kind: order.CmdQuote, ExpiresAt: now.AddDate(0, 0, 30)}, now)
+//
+// A route naming partners (a seller, a marketplace, a referrer) needs a
+// Governance to check them, even when no partner program has rules: build
+// one with an empty rule set, partner.NewGovernance(net, nil, env, set)
+// where set, _ := env.NewRuleSet() and env, _ := partner.Env().
 //
 // # Lifecycle
 //
