@@ -174,3 +174,21 @@ func splitPath(path string) []string {
 	}
 	return out
 }
+
+// YAMLLines splits a document into its lines as YAML counts them (a line
+// ends at \n, \r\n, \r, U+0085, U+2028 or U+2029), without the breaks: line
+// n of a *DecodeError (or of go.yaml.in/yaml/v3's nodes) is YAMLLines(doc)[n-1].
+func YAMLLines(doc []byte) []string {
+	var out []string
+	start := 0
+	for i := 0; i < len(doc); {
+		if n := yamlBreak(doc, i); n > 0 {
+			out = append(out, string(doc[start:i]))
+			i += n
+			start = i
+			continue
+		}
+		i++
+	}
+	return append(out, string(doc[start:]))
+}

@@ -57,3 +57,9 @@ func TestPlaceYAMLWithAPrefix(t *testing.T) {
 	require.Equal(t, [2]int{3, 6}, [2]int{de.Line, de.Column})
 	require.NoError(t, ensemble.PlaceYAML(src, raw, "", nil))
 }
+
+func TestYAMLLines(t *testing.T) {
+	require.Equal(t, []string{"a", "b", "c", "d", ""}, ensemble.YAMLLines([]byte("a\nb\r\nc\rd\n")))
+	require.Equal(t, []string{"x\u2028"[:1], "y"}, ensemble.YAMLLines([]byte("x\u2028y")))
+	require.Equal(t, []string{""}, ensemble.YAMLLines(nil))
+}

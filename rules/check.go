@@ -108,7 +108,7 @@ func (e *Env) Check(ctx context.Context, files ...File) *Report {
 	errs = append(errs, serrs...)
 	lines := map[string][]string{}
 	for _, f := range files {
-		lines[f.Name] = strings.Split(string(f.Data), "\n")
+		lines[f.Name] = ensemble.YAMLLines(f.Data)
 	}
 	failed := map[[2]any]bool{}
 	for _, err := range errs {

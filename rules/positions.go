@@ -115,7 +115,7 @@ const depthMapped = 4
 // order ParseDocuments returns them. It returns nil when the text cannot be
 // read; places are a help, never a requirement.
 func sourceMaps(source string, data []byte) []*sourceMap {
-	lines := strings.Split(string(data), "\n")
+	lines := ensemble.YAMLLines(data)
 	trimmed := bytes.TrimSpace(data)
 	if len(trimmed) == 0 {
 		return nil

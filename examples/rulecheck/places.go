@@ -7,6 +7,7 @@ import (
 
 	"go.yaml.in/yaml/v3"
 
+	"github.com/ensemble-commerce/ensemble"
 	"github.com/ensemble-commerce/ensemble/rules"
 )
 
@@ -21,7 +22,7 @@ type yamlDoc struct {
 }
 
 func parseYAML(data []byte) yamlDoc {
-	d := yamlDoc{lines: strings.Split(string(data), "\n")}
+	d := yamlDoc{lines: ensemble.YAMLLines(data)}
 	var doc yaml.Node
 	if yaml.Unmarshal(data, &doc) != nil || doc.Kind != yaml.DocumentNode || len(doc.Content) == 0 {
 		return d
