@@ -506,6 +506,13 @@ func (s *RuleSet) first(r *Rule) *Rule {
 	return r
 }
 
+// Env returns the environment the set's rules were compiled in, with the
+// options it was built with (cost limits, TrustBounded): evaluating them
+// needs Facts from its NewFacts, since facts of another environment are an
+// error. A consumer that declares its own variables checks it to use the
+// set as compiled instead of compiling the documents again.
+func (s *RuleSet) Env() *Env { return s.env }
+
 // Rules returns every rule, sorted by id and then version; a rule that
 // reads tables is bound to the versions in force when it takes effect.
 func (s *RuleSet) Rules() []*Rule {
