@@ -2,6 +2,7 @@ package settlement
 
 import (
 	"fmt"
+	"hash/maphash"
 	"sort"
 	"strconv"
 	"strings"
@@ -21,13 +22,16 @@ const DefaultPlatform partner.ID = "platform"
 type Config struct {
 	// Plans are the split plans, validated together.
 	Plans []PlanDocument
-	// Rules holds every rule the plans name, compiled with Env (New
-	// compiles their documents again in its own environment). It may be
-	// nil when no plan names a rule.
+	// Rules holds every rule the plans name, compiled with Env: New uses
+	// the set as compiled, with the options its environment was built with
+	// (cost limits, TrustBounded), and compiles nothing again. A set
+	// compiled in another environment is an *EnvError. It may be nil when
+	// no plan names a rule.
 	Rules *rules.RuleSet
 	// Network answers partner types, tiers and status at each line's
 	// date. Without one every partner is taken to trade and type roles
-	// (distributor, ...) resolve to nobody.
+	// (distributor, ...) resolve to nobody. New copies what it needs of
+	// the network: a Settler never sees later changes to it (see New).
 	Network *partner.Network
 	// Platform is the platform's party id (DefaultPlatform when empty).
 	Platform partner.ID
@@ -35,12 +39,13 @@ type Config struct {
 
 // Settler settles lines through compiled plans. It is safe for concurrent
 // use and behaves as an immutable value: each call keeps its own scratch
-// and memo state, and what calls share is two caches that depend only on
+// and memo state, and what calls share is three caches that depend only on
 // the settler's own plans, rules and network: plan levels' decisions (who
-// each child pays, with which weights, given the route's partners and the
-// rule versions in force) and routes (a seller's chain with its partners'
-// snapshots over time). Each holds at most 16,384 values (a few MB);
-// settling is exact with or without them.
+// each child pays, with which weights, given the route's partners, the
+// rule versions in force and the facts the level's rules read), routes (a
+// seller's chain with its partners' snapshots over time) and the context
+// facts decisions are keyed by. Each holds at most 16,384 values (a few
+// MB); settling is exact with or without them.
 type Settler struct {
 	plans     []*cplan
 	byOffer   map[catalog.OfferID][]*cplan
@@ -59,8 +64,11 @@ type Settler struct {
 	// change at; levels' decisions are shared only within a span.
 	epochBounds []time.Time
 	fresh       bool                                      // decide every level per line (tests compare)
+	reference   bool                                      // fresh, no memo, partners read with Network.At (see build)
 	decisions   *sharedCache[dkey, *decision]             // level decisions shared between calls
 	routes      *sharedCache[partner.ID, *chainTimelines] // chains shared between calls, by seller
+	ctxKeys     *sharedCache[uint64, *ctxKey]             // context facts decision keys name, by hash, shared between calls
+	seed        maphash.Seed                              // hashes context facts (ctxMask.key)
 	platSn      partner.Snapshot
 }
 
@@ -116,7 +124,8 @@ type cnode struct {
 	platMeta              *partMeta // the same for parts paid to the platform as a fallback
 	shareText             string
 	shared                bool    // the level's decision is shared by lines with equal facts
-	deps                  depMask // the facts of a line its decision depends on
+	deps                  depMask // the partners of a line its decision depends on
+	ctxReads              ctxMask // the context facts its children's rules read
 }
 
 // New validates and compiles the plans of cfg, reporting every problem at
@@ -141,13 +150,41 @@ type cnode struct {
 // its effective_from, and a plan listing offers or routes beating one for
 // any, are not conflicts. A Settler New returns never fails a line with
 // ErrAmbiguousPlan.
-func New(cfg Config) (*Settler, error) { return build(cfg, true) }
+//
+// Rules: New uses cfg.Rules as compiled, compiling nothing again, so the
+// options of its environment (cost limits, TrustBounded) hold for every
+// evaluation; a set compiled in an environment settlement.Env did not build
+// is an *EnvError matching ErrForeignEnv, returned before the plans are
+// checked. What each rule version reads (rules.Rule.Reads) decides how its
+// results are reused (see Env).
+//
+// Partner terms: New copies what it needs of cfg.Network when it is built
+// (every partner's snapshots over time: terms, status, certifications), and
+// the settler's caches hold decisions made from them, so a Settler keeps
+// the terms it was built with. When partner terms change, the host builds a
+// new Network (a Network is immutable; decoding into the one the settler
+// was given does not reach the copy) and a new Settler from it with New,
+// and settles from then on with the new Settler; the old one goes on paying
+// by the old terms, and entries already made are not revisited. Building a
+// settler takes well under a millisecond for the examples' plans (README,
+// Performance), so rebuild it when terms change, not per call.
+func New(cfg Config) (*Settler, error) { return build(cfg, true, false) }
 
 // build is New; checkVersions false skips the check of the plans'
-// versions together, so tests can compare it with pick.
-func build(cfg Config, checkVersions bool) (*Settler, error) {
+// versions together, so tests can compare it with pick. reference builds
+// the settler tests compare with, which shares nothing with the real one:
+// it decides every level and evaluates every rule afresh (no memo, no
+// interned shares, no shared caches) and reads partners from the network
+// with Network.At at every use, never from precomputed snapshots.
+func build(cfg Config, checkVersions, reference bool) (*Settler, error) {
+	if cfg.Rules != nil {
+		if err := checkEnv(cfg.Rules.Env()); err != nil {
+			return nil, err
+		}
+	}
 	s := &Settler{rules: cfg.Rules, net: cfg.Network, platform: cfg.Platform, byOffer: map[catalog.OfferID][]*cplan{},
-		decisions: &sharedCache[dkey, *decision]{}, routes: &sharedCache[partner.ID, *chainTimelines]{}}
+		decisions: &sharedCache[dkey, *decision]{}, routes: &sharedCache[partner.ID, *chainTimelines]{},
+		ctxKeys: &sharedCache[uint64, *ctxKey]{}, seed: maphash.MakeSeed(), fresh: reference, reference: reference}
 	if s.platform == "" {
 		s.platform = DefaultPlatform
 	}
@@ -178,37 +215,17 @@ func build(cfg Config, checkVersions bool) (*Settler, error) {
 	if err := p.Err("plans"); err != nil {
 		return nil, err
 	}
-	if s.net != nil {
+	if s.net != nil && !reference {
 		tl, err := buildTimelines(s.net)
 		if err != nil {
 			return nil, fmt.Errorf("settlement: network: %w", err)
 		}
 		s.timelines = tl
 	}
-	ctxEnv, err := contextEnv()
-	if err != nil {
-		return nil, err
-	}
-	pEnv, err := partnerEnv()
-	if err != nil {
-		return nil, err
-	}
-	// Rules without comprehensions are bounded by their length: skip the
-	// runtime cost tracker for them (rules with comprehensions keep it).
-	if s.env, err = Env(rules.TrustBounded(true)); err != nil {
-		return nil, err
-	}
 	byID := map[string]*crule{}
 	if cfg.Rules != nil {
-		// Recompile the documents in this settler's own environment, so
-		// that evaluation facts and programs always belong together.
-		var docs []rules.Document
-		for _, r := range cfg.Rules.Rules() {
-			docs = append(docs, r.Document())
-		}
-		if s.rules, err = s.env.NewRuleSet(docs...); err != nil {
-			return nil, fmt.Errorf("settlement: rules must compile in settlement.Env: %w", err)
-		}
+		// The host's rules as compiled; facts come from their environment.
+		s.env = cfg.Rules.Env()
 		// A rule's timeline, not its versions: a version that reads a
 		// table is bound anew from each date the table changes.
 		var ids []string
@@ -222,19 +239,11 @@ func build(cfg Config, checkVersions bool) (*Settler, error) {
 			byID[id] = cr
 			for _, sp := range s.rules.Timeline(id) {
 				r := sp.Rule
-				level, mask := memoNone, readMask(0)
-				switch {
-				case compiles(pEnv, r):
-					level = memoPartner
-				case compiles(ctxEnv, r):
-					level, mask = memoContext, reads(r.Document().Expression)
-				}
 				s.ruleVersions++
 				cr.versions = append(cr.versions, r)
 				cr.spans = append(cr.spans, [2]time.Time{sp.From, sp.Until})
 				cr.refs = append(cr.refs, ruleRef{Ref: r.Ref(), tables: r.Tables()})
-				cr.memo = append(cr.memo, level)
-				cr.reads = append(cr.reads, mask)
+				cr.reads = append(cr.reads, readsOf(r.Reads()))
 			}
 		}
 		for _, cp := range s.plans {
@@ -697,27 +706,17 @@ func (s *Settler) Plans() []PlanDocument {
 	return out
 }
 
-// memoLevel says which facts a rule reads, and so what its memoized
-// result is keyed by.
-type memoLevel uint8
-
-const (
-	memoNone    memoLevel = iota // reads line or volume: evaluated per line
-	memoContext                  // reads offer, route, customer, partner
-	memoPartner                  // reads only the node's partner
-)
-
 // crule is one rule id's timeline (rules.RuleSet.Timeline): the rule in
 // force over each stretch of time, in time order, with what settling needs
-// of each: how its results are memoized and which facts key them.
+// of each: what it reads, which decides how its results are memoized and
+// which facts key them (reads.go).
 type crule struct {
 	id       string
 	index    int // of the first stretch among the settler's rule versions
 	versions []*rules.Rule
 	spans    [][2]time.Time // each stretch's [from, until); zero: unbounded
 	refs     []ruleRef      // each stretch's rule and tables, shared by the entries it decides
-	memo     []memoLevel
-	reads    []readMask
+	reads    []ruleReads
 }
 
 // ruleRef is the trace of a rule that decided: its version, and the
@@ -744,9 +743,4 @@ func (c *cnode) resolveRules(byID map[string]*crule) {
 	for _, ch := range c.children {
 		ch.resolveRules(byID)
 	}
-}
-
-func compiles(env *rules.Env, r *rules.Rule) bool {
-	_, err := env.Compile(r.Document())
-	return err == nil
 }

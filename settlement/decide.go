@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/ensemble-commerce/ensemble"
-	"github.com/ensemble-commerce/ensemble/catalog"
 	"github.com/ensemble-commerce/ensemble/partner"
 )
 
@@ -19,10 +18,11 @@ import (
 // amounts, and the compiled allocation of the weights. It is a pure
 // function of a few facts of the line: the partners the route resolves to
 // (snapshots, which also fix the partners' terms at the date), the rule
-// versions in force, the route kind, the currency and the context facts
-// the level's rules read. Lines that agree on those facts share one
-// decision, so a call evaluates a level once per distinct route instead
-// of once per line; amounts are split per line from the decision.
+// versions in force, the route kind, the currency and exactly the offer,
+// route and customer fields the level's rules read (rules.Rule.Reads, see
+// reads.go). Lines that agree on those facts share one decision, so a call
+// evaluates a level once per distinct route instead of once per line;
+// amounts are split per line from the decision.
 
 // decision is a level's choices for a line, read-only once made.
 type decision struct {
@@ -32,18 +32,17 @@ type decision struct {
 	alloc  *ensemble.Allocator // nil: allocate with AllocateUnits
 }
 
-// depMask says which facts of a line a level's decision depends on,
-// beyond its node, the rule versions in force, the route kind and the
-// currency, which every decision key holds.
+// depMask says which partners of a line's route a level's decision
+// depends on (the parties its children pay, the partners its rules read),
+// beyond its node, the rule versions in force, the route kind, the
+// currency and the context facts its rules read, which every decision key
+// holds.
 type depMask uint8
 
 const (
 	depChain depMask = 1 << iota // the route's chain (snapshots)
 	depReferrer
 	depMarketplace
-	depOffer
-	depCharge
-	depCountry
 )
 
 // maxKeyChain is the longest chain a decision key holds; lines with
@@ -58,18 +57,10 @@ type dkey struct {
 	chain [maxKeyChain]*partner.Snapshot
 	ref   *partner.Snapshot
 	mkt   *partner.Snapshot
-	ctx   *ctxFacts // the context facts the level reads; nil for none
+	ctx   *ctxKey // the context facts the level's rules read, interned; nil for none
 	epoch int64
 	cur   ensemble.Currency
 	kind  uint32 // RouteKind, widened to fill the key
-}
-
-// ctxFacts are the offer, charge and customer facts a level reads,
-// interned per call so that decision keys compare them by address.
-type ctxFacts struct {
-	offer   catalog.Pin
-	charge  catalog.ChargeID
-	country partner.Territory
 }
 
 // roleDeps returns what resolving role ro reads of the line.
@@ -85,34 +76,11 @@ func roleDeps(ro role) depMask {
 	return 0 // platform, partner:<id> (fixed by the epoch)
 }
 
-// maskDeps returns what a context rule reading m depends on.
-func maskDeps(m readMask) depMask {
-	var d depMask
-	if m&(readRouteSeller|readRouteDepth|readRouteLevel) != 0 {
-		d |= depChain
-	}
-	if m&readRouteReferrer != 0 {
-		d |= depReferrer
-	}
-	if m&readRouteMarketplace != 0 {
-		d |= depMarketplace
-	}
-	if m&(readOfferID|readOfferVersion) != 0 {
-		d |= depOffer
-	}
-	if m&readOfferCharge != 0 {
-		d |= depCharge
-	}
-	if m&readCustomerCountry != 0 {
-		d |= depCountry
-	}
-	return d
-}
-
 // setDecisionDeps works out, for n and every level below it, whether its
-// decision can be shared between lines and what it depends on. A level
-// with a rule that reads the line or volume, a cumulative share or
-// co-sellers (whose weights ride on the line) decides per line.
+// decision can be shared between lines and what it depends on, from what
+// its children pay and what their rules read. A level with a rule that
+// reads the line or volume, a cumulative share or co-sellers (whose weights
+// ride on the line) decides per line.
 func setDecisionDeps(n *cnode) {
 	if n.leaf {
 		return
@@ -140,18 +108,14 @@ func setDecisionDeps(n *cnode) {
 			if cr == nil {
 				continue // an unknown rule fails the line: nothing is shared
 			}
-			for vi := range cr.versions {
-				switch cr.memo[vi] {
-				case memoNone:
+			for _, rd := range cr.reads {
+				if rd.perLine {
 					n.shared = false
-				case memoPartner:
-					n.deps |= sn
-				case memoContext:
-					n.deps |= maskDeps(cr.reads[vi])
-					if cr.reads[vi]&readPartner != 0 {
-						n.deps |= sn
-					}
 				}
+				if rd.partner {
+					n.deps |= sn
+				}
+				n.ctxReads |= rd.ctx
 			}
 		}
 	}
@@ -232,27 +196,44 @@ func (r *run) decisionKey(n *cnode) (dkey, bool) {
 		}
 		k.mkt = sn
 	}
-	if n.deps&(depOffer|depCharge|depCountry) != 0 {
-		var c ctxFacts
-		if n.deps&depOffer != 0 {
-			c.offer = l.Offer
-		}
-		if n.deps&depCharge != 0 {
-			c.charge = l.Charge
-		}
-		if n.deps&depCountry != 0 {
-			c.country = l.Customer.Country
-		}
-		k.ctx = r.ctxFacts[c]
-		if k.ctx == nil {
-			if r.ctxFacts == nil {
-				r.ctxFacts = map[ctxFacts]*ctxFacts{}
-			}
-			k.ctx = &c
-			r.ctxFacts[c] = k.ctx
-		}
+	if n.ctxReads != 0 {
+		r.contextFacts()
+		c, h := n.ctxReads.key(r.s.seed, &r.of, &r.rf, &r.cf)
+		k.ctx = r.internCtx(&c, h)
 	}
 	return k, true
+}
+
+// internCtx returns the one pointer to context facts c (of hash h) that
+// decision keys name, shared with earlier calls where one of them made it:
+// keys compare it by address, and decisions keyed by it are shared across
+// calls. Contexts are looked up by hash and confirmed equal; one whose hash
+// another context took first is kept by value, in this call only.
+func (r *run) internCtx(c *ctxKey, h uint64) *ctxKey {
+	if p := r.ctxKeys[h]; p != nil && *p == *c {
+		return p
+	}
+	if p := r.sharedCtx[h]; p != nil && *p == *c {
+		return p
+	}
+	if p := r.ctxClash[*c]; p != nil {
+		return p
+	}
+	p := new(ctxKey)
+	*p = *c
+	if r.ctxKeys[h] == nil && r.sharedCtx[h] == nil {
+		if r.ctxKeys == nil {
+			r.ctxKeys = map[uint64]*ctxKey{}
+		}
+		r.ctxKeys[h] = p
+		r.newCtx = append(r.newCtx, h)
+		return p
+	}
+	if r.ctxClash == nil {
+		r.ctxClash = map[ctxKey]*ctxKey{}
+	}
+	r.ctxClash[*c] = p
+	return p
 }
 
 // decide returns level n's decision for the current line: shared with
@@ -297,9 +278,9 @@ func (r *run) decide(n *cnode, amount int64, depth int) (*decision, error) {
 	}
 	r.decisions[key] = d
 	r.keepRouteDecision(&key, d)
-	// Keys naming the network's snapshots and no per-call facts mean the
-	// same in every call.
-	if key.ctx == nil && r.s.net != nil {
+	// Keys naming the network's snapshots and context facts interned for
+	// every call mean the same in every call.
+	if r.s.net != nil {
 		r.offers = append(r.offers, key)
 	}
 	return d, nil

@@ -9,9 +9,9 @@
 // cumulative-volume or remaining shares — and settles lines through them:
 //
 //	plans, err := settlement.ParsePlans(planYAML)
-//	env, err := settlement.Env()
+//	env, err := settlement.Env() // options such as rules.TrustBounded(true) hold for the settler
 //	ruleSet, err := env.LoadRuleSet(rules.File{Name: "shares.yaml", Data: rulesYAML})
-//	s, err := settlement.New(settlement.Config{Plans: plans, Rules: ruleSet, Network: net})
+//	s, err := settlement.New(settlement.Config{Plans: plans, Rules: ruleSet, Network: net}) // rules used as compiled
 //	res, err := s.Settle(ctx, settlement.State{}, lines)
 //	// res.Entries: one earning per party, ids "line:node/path"; res.State: the ledger to keep
 //
@@ -49,19 +49,22 @@
 // the clawback ledger live in State, a value the host persists as JSON.
 // (A Settler caches plan levels' decisions and routes between calls; they
 // depend only on its own plans, rules and network, so results never depend
-// on them.)
+// on them. It copies the network's terms when built: when partner terms
+// change, build a new Settler, as New says.)
 //
-// Speed: a Settler compiles each plan once and precomputes every partner's
-// snapshots, and keeps each seller's route (its chain's snapshots, span by
-// span between the instants any of them changes). A level's decision
-// (which party each child pays, conditions, weights, fixed amounts, the
-// compiled allocation) is a pure function of the route's partners as of
-// the line's date, the rule versions in force, the route kind, the
-// currency and the context facts its rules read, so lines that agree on
-// those share it, within a call and across calls; only the amounts are
-// split per line, in int64 minor units. Levels whose rules read the line
-// itself (its amount, the cumulative volume) decide per line, with rules
-// reading only partner, offer, route and customer facts still evaluated
-// once per distinct context in the call. AppendSettle lets a host settling
-// batch after batch reuse one entry buffer.
+// Speed: a Settler compiles each plan once, uses the host's rules as
+// compiled, precomputes every partner's snapshots, and keeps each seller's
+// route (its chain's snapshots, span by span between the instants any of
+// them changes). A level's decision (which party each child pays,
+// conditions, weights, fixed amounts, the compiled allocation) is a pure
+// function of the route's partners as of the line's date, the rule
+// versions in force, the route kind, the currency and exactly the offer,
+// route and customer fields its rules read (rules.Rule.Reads), so lines
+// that agree on those share it, within a call and across calls; only the
+// amounts are split per line, in int64 minor units. Levels whose rules
+// read the line itself (its amount, the cumulative volume) decide per
+// line, with rules reading only partner, offer, route and customer facts
+// still evaluated once per distinct value of the fields they read in the
+// call. AppendSettle lets a host settling batch after batch reuse one
+// entry buffer.
 package settlement

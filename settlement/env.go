@@ -1,6 +1,9 @@
 package settlement
 
 import (
+	"errors"
+	"sort"
+	"strings"
 	"time"
 
 	"github.com/shopspring/decimal"
@@ -19,9 +22,12 @@ import (
 //	partner   partner.Snapshot of the node's party at the line's date (tier, type, attributes, status, ...)
 //	volume    VolumeFacts    (the cumulative volume of the partner a cumulative rate reads, before the line)
 //
-// A rule that reads only offer, route, customer and partner is evaluated
-// once per distinct combination of those facts within one Settle call and
-// its result reused; rules that read line or volume run for every line.
+// What each rule reads (rules.Rule.Reads) decides how often it runs: a rule
+// that reads no line or volume fact is evaluated once per distinct value of
+// exactly the offer, route and customer fields and the partner it reads,
+// within one Settle call, and its result reused (a level's decision is
+// shared alike, within and across calls); rules that read line or volume
+// run for every line.
 const (
 	VarLine     = "line"
 	VarOffer    = "offer"
@@ -82,8 +88,17 @@ type VolumeFacts struct {
 
 // Env returns the rules environment settlement rules are compiled in
 // (declaring the variables above, with partner.SizeHints for the partner's
-// lists). Load the rule documents a plan names with it; options such as
-// cost limits pass through, and a SizeHint given here overrides ours.
+// lists). Load the rule documents a plan names with it: New uses the rule
+// set as compiled, with these options, and refuses one compiled in another
+// environment (*EnvError).
+//
+// Options pass through, and a SizeHint given here overrides ours: cost
+// limits and budgets (rules.CostLimit, rules.CostBudget, size hints) bound
+// every evaluation a Settler makes. rules.TrustBounded(true) is the host's
+// choice: rules without comprehensions, whose cost their length bounds,
+// then run without cel-go's runtime cost tracker, several times faster
+// (settlers forced it on every rule set before they used the host's as
+// compiled); rules with comprehensions keep the limit either way.
 func Env(opts ...rules.Option) (*rules.Env, error) {
 	o := []rules.Option{
 		rules.Var[LineFacts](VarLine),
@@ -97,19 +112,76 @@ func Env(opts ...rules.Option) (*rules.Env, error) {
 	return rules.NewEnv(append(o, opts...)...)
 }
 
-// contextEnv declares only the variables that do not change from line to
-// line; a rule that compiles in it can be memoized per context.
-func contextEnv() (*rules.Env, error) {
-	return rules.NewEnv(append([]rules.Option{
-		rules.Var[OfferFacts](VarOffer),
-		rules.Var[RouteFacts](VarRoute),
-		rules.Var[CustomerFacts](VarCustomer),
-		rules.Var[partner.Snapshot](VarPartner),
-	}, partner.SizeHints(VarPartner)...)...)
+// ErrForeignEnv reports a rule set compiled in an environment settlement.Env
+// did not build. An *EnvError matches it.
+var ErrForeignEnv = errors.New("settlement: rules not compiled with settlement.Env")
+
+// EnvError reports Config.Rules compiled in an environment other than one
+// settlement.Env built: New uses a rule set as compiled (never compiling it
+// again, so the host's options hold), and a settler sets exactly
+// settlement's variables, of settlement's types. Compile the rules with
+// settlement.Env, passing it any options. It matches ErrForeignEnv.
+type EnvError struct {
+	// Missing are settlement's variables the environment does not
+	// declare, Extra the variables it declares that a settler never sets,
+	// Mismatched those it declares with another Go type; each sorted.
+	Missing, Extra, Mismatched []string
 }
 
-// partnerEnv declares only the node's partner: a rule that compiles in it
-// is memoized per partner snapshot.
-func partnerEnv() (*rules.Env, error) {
-	return rules.NewEnv(append([]rules.Option{rules.Var[partner.Snapshot](VarPartner)}, partner.SizeHints(VarPartner)...)...)
+// Error names what differs from settlement.Env.
+func (e *EnvError) Error() string {
+	var why []string
+	if len(e.Missing) > 0 {
+		why = append(why, "no variable "+strings.Join(e.Missing, ", "))
+	}
+	if len(e.Extra) > 0 {
+		why = append(why, "extra variable "+strings.Join(e.Extra, ", "))
+	}
+	if len(e.Mismatched) > 0 {
+		why = append(why, "another type for "+strings.Join(e.Mismatched, ", "))
+	}
+	if len(why) == 0 {
+		why = append(why, "no environment")
+	}
+	return "settlement: rules were compiled in an environment settlement.Env did not build (" + strings.Join(why, "; ") +
+		"): compile them with settlement.Env"
+}
+
+// Is reports whether target is ErrForeignEnv.
+func (e *EnvError) Is(target error) bool { return target == ErrForeignEnv }
+
+// checkEnv returns an *EnvError unless env declares exactly settlement's
+// variables, each of the Go type Env declares it with (which Facts.Set
+// checks).
+func checkEnv(env *rules.Env) error {
+	if env == nil {
+		return &EnvError{}
+	}
+	e := &EnvError{}
+	declared := map[string]bool{}
+	for _, v := range env.Variables() {
+		declared[v] = true
+	}
+	f := env.NewFacts()
+	for _, fv := range []struct {
+		name string
+		v    any
+	}{{VarCustomer, &CustomerFacts{}}, {VarLine, &LineFacts{}}, {VarOffer, &OfferFacts{}}, {VarPartner, &partner.Snapshot{}},
+		{VarRoute, &RouteFacts{}}, {VarVolume, &VolumeFacts{}}} {
+		switch {
+		case !declared[fv.name]:
+			e.Missing = append(e.Missing, fv.name)
+		case f.Set(fv.name, fv.v) != nil:
+			e.Mismatched = append(e.Mismatched, fv.name)
+		}
+		delete(declared, fv.name)
+	}
+	for v := range declared {
+		e.Extra = append(e.Extra, v)
+	}
+	sort.Strings(e.Extra)
+	if len(e.Missing)+len(e.Extra)+len(e.Mismatched) > 0 {
+		return e
+	}
+	return nil
 }

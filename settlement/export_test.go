@@ -1,16 +1,13 @@
 package settlement
 
-// Reads exposes reads to the external tests: it decides what a memoized
-// rule's result is keyed by, so it must never under-state what is read.
-func Reads(expr string) uint16 { return uint16(reads(expr)) }
+import (
+	"context"
+	"errors"
+	"hash/maphash"
+	"time"
 
-// ReadBits names the bits Reads sets.
-var ReadBits = map[string]uint16{
-	"route.kind": uint16(readRouteKind), "route.seller": uint16(readRouteSeller), "route.referrer": uint16(readRouteReferrer),
-	"route": uint16(wholeBits(VarRoute)), "offer.id": uint16(readOfferID), "offer.version": uint16(readOfferVersion),
-	"customer.country": uint16(readCustomerCountry), "route.depth": uint16(readRouteDepth), "partner": uint16(readPartner),
-	"all": uint16(readAll),
-}
+	"github.com/ensemble-commerce/ensemble/partner"
+)
 
 // Fresh returns a copy of s that decides every level per line, sharing
 // nothing between lines: tests compare it with s.
@@ -18,4 +15,54 @@ func Fresh(s *Settler) *Settler {
 	c := *s
 	c.fresh = true
 	return &c
+}
+
+// NewReference builds a settler that shares no cache, memo or
+// precomputed snapshot with any other, nor between the rules and levels of
+// one call: every level is decided and every rule evaluated afresh, and
+// partners are read from cfg.Network with Network.At at every use. Tests
+// settle each line with a new one and compare with the real settler.
+func NewReference(cfg Config) (*Settler, error) { return build(cfg, true, true) }
+
+// MemoLevelOf says how a rule version reading paths (as rules.Rule.Reads
+// reports them) is reused: "line" (evaluated per line), "partner" (per
+// partner snapshot, or once when it reads no partner) or "context" (by the
+// context facts it reads), and whether the partner's snapshot keys it.
+func MemoLevelOf(paths []string) (string, bool) {
+	rd := readsOf(paths)
+	return [...]string{memoNone: "line", memoContext: "context", memoPartner: "partner"}[rd.level()], rd.partner
+}
+
+// ContextKeyOf returns the key the results of a rule reading paths are
+// memoized by, and a level whose rules read paths is decided by, for the
+// given context facts: a comparable value.
+func ContextKeyOf(paths []string, of OfferFacts, rf RouteFacts, cf CustomerFacts) any {
+	k, _ := readsOf(paths).ctx.key(maphash.MakeSeed(), &of, &rf, &cf)
+	return k
+}
+
+// SnapshotAt returns the settler's snapshot of partner id at t, from its
+// precomputed timelines, and notYet when id is no partner yet at t.
+func SnapshotAt(s *Settler, id partner.ID, t time.Time) (sn *partner.Snapshot, notYet bool, err error) {
+	r := s.newRun(context.Background(), State{}, 0)
+	sn, err = r.snapshot(id, t)
+	if errors.Is(err, errNotTrading) {
+		return nil, true, nil
+	}
+	return sn, false, err
+}
+
+// ChainsAt returns the settler's snapshots of a route's chain at each of
+// dates (nil for a partner not yet), from the route one call keeps for the
+// chain's seller, span by span.
+func ChainsAt(s *Settler, chain []partner.ID, dates []time.Time) ([][]*partner.Snapshot, error) {
+	r := s.newRun(context.Background(), State{}, 0)
+	out := make([][]*partner.Snapshot, len(dates))
+	for i, t := range dates {
+		if err := r.chainSnapshots(&Line{Date: t, Route: Route{Kind: RoutePartner, Chain: chain}}); err != nil {
+			return nil, err
+		}
+		out[i] = r.chainSn
+	}
+	return out, nil
 }

@@ -1,127 +1,191 @@
 package settlement
 
 import (
+	"hash/maphash"
 	"strings"
-
-	"cel.dev/cel-go/common"
-	"cel.dev/cel-go/common/ast"
-	"cel.dev/cel-go/parser"
 )
 
-// readMask says which line-context facts a memoizable rule reads, so that
-// its memo key holds only those: a rule reading route.referrer is reused
-// across sellers.
-type readMask uint16
+// What a rule reads, as rules.Rule.Reads reports it from the rule's checked
+// expression ("route.seller", "partner.tier", "line.amount"), decides how
+// settling reuses its results and the level decisions it takes part in:
+//
+//   - a rule reading any line or volume fact (or a variable settlement
+//     does not set) is evaluated for every line;
+//   - a rule reading only the node's partner, or nothing, is memoized per
+//     rule version and partner snapshot within a call (nil when it reads no
+//     partner fact);
+//   - a rule reading offer, route or customer facts is memoized by exactly
+//     the fields it reads (a ctxKey), and the partner's snapshot when it
+//     reads the partner too.
+//
+// A whole variable read ("route", as in `[route][0].seller`) keys on every
+// field of it, and a path below a field ("partner.attributes.x") on the
+// field. The partner is keyed by its snapshot, which stands for every field
+// of it: snapshots are immutable, one per partner and stretch of time in
+// which its terms, status and certifications hold (buildTimelines), and
+// hashing a pointer costs less than hashing a partner's fields.
+
+// memoLevel says how a rule version's results are reused.
+type memoLevel uint8
 
 const (
-	readRouteKind readMask = 1 << iota
+	memoNone    memoLevel = iota // reads line or volume: evaluated per line
+	memoContext                  // reads offer, route or customer fields (and maybe the partner)
+	memoPartner                  // reads only the node's partner, or nothing
+)
+
+// ruleReads is what one rule version reads, as settling keys it.
+type ruleReads struct {
+	perLine bool    // reads line or volume facts: evaluated for every line
+	partner bool    // reads the node's partner: keyed by its snapshot
+	ctx     ctxMask // the offer, route and customer fields it reads
+}
+
+// level returns how the rule's results are reused.
+func (rd ruleReads) level() memoLevel {
+	switch {
+	case rd.perLine:
+		return memoNone
+	case rd.ctx != 0:
+		return memoContext
+	}
+	return memoPartner
+}
+
+// ctxMask says which offer, route and customer fields a rule (or all the
+// rules of a level) read. Each variable has a bit of its own, set when any
+// of its fields is read: the key then starts from the whole variable and
+// clears only the fields known here and not read, so a field ctxFields does
+// not name is always part of the key (a key never under-states what is
+// read; TestKeysCoverEveryFactField keeps it exact).
+type ctxMask uint32
+
+const (
+	readOffer ctxMask = 1 << iota
+	readOfferID
+	readOfferVersion
+	readOfferCharge
+	readRoute
+	readRouteKind
 	readRouteSeller
 	readRouteDepth
 	readRouteLevel
 	readRouteReferrer
 	readRouteMarketplace
-	readOfferID
-	readOfferVersion
-	readOfferCharge
+	readCustomer
 	readCustomerCountry
-	readPartner          // the node's partner facts (a context rule keys by them anyway)
-	readAll     readMask = 1<<iota - 1
 )
 
-// fieldBit returns the bit of variable v's field f, whether v is a
-// context variable, and whether f is one of its known fields.
-func fieldBit(v, f string) (readMask, bool, bool) {
-	switch v {
-	case VarRoute:
-		switch f {
-		case "kind":
-			return readRouteKind, true, true
-		case "seller":
-			return readRouteSeller, true, true
-		case "depth":
-			return readRouteDepth, true, true
-		case "level":
-			return readRouteLevel, true, true
-		case "referrer":
-			return readRouteReferrer, true, true
-		case "marketplace":
-			return readRouteMarketplace, true, true
-		}
-		return 0, true, false
-	case VarOffer:
-		switch f {
-		case "id":
-			return readOfferID, true, true
-		case "version":
-			return readOfferVersion, true, true
-		case "charge":
-			return readOfferCharge, true, true
-		}
-		return 0, true, false
-	case VarCustomer:
-		if f == "country" {
-			return readCustomerCountry, true, true
-		}
-		return 0, true, false
-	}
-	return 0, false, false
+// ctxVars are the context variables, by their own bit.
+var ctxVars = map[string]ctxMask{VarOffer: readOffer, VarRoute: readRoute, VarCustomer: readCustomer}
+
+// ctxFields are the fields of the context facts by the paths rules read
+// them at (their json names): the fields ctxMask.key clears when unread.
+var ctxFields = map[string]ctxMask{
+	"offer.id":          readOfferID,
+	"offer.version":     readOfferVersion,
+	"offer.charge":      readOfferCharge,
+	"route.kind":        readRouteKind,
+	"route.seller":      readRouteSeller,
+	"route.depth":       readRouteDepth,
+	"route.level":       readRouteLevel,
+	"route.referrer":    readRouteReferrer,
+	"route.marketplace": readRouteMarketplace,
+	"customer.country":  readCustomerCountry,
 }
 
-// wholeBits returns every bit of a context variable.
-func wholeBits(v string) readMask {
-	switch v {
-	case VarRoute:
-		return readRouteKind | readRouteSeller | readRouteDepth | readRouteLevel | readRouteReferrer | readRouteMarketplace
-	case VarOffer:
-		return readOfferID | readOfferVersion | readOfferCharge
-	case VarCustomer:
-		return readCustomerCountry
+// readsOf classifies the paths a rule version reads (rules.Rule.Reads).
+func readsOf(paths []string) ruleReads {
+	var rd ruleReads
+	for _, p := range paths {
+		v, f, _ := strings.Cut(p, ".")
+		f, _, _ = strings.Cut(f, ".") // a path below a field reads the field
+		switch v {
+		case VarPartner:
+			rd.partner = true
+		case VarOffer, VarRoute, VarCustomer:
+			if b, ok := ctxFields[v+"."+f]; ok {
+				rd.ctx |= ctxVars[v] | b
+			} else {
+				rd.ctx |= wholeVar(v)
+			}
+		default: // line, volume, or a variable settlement does not set
+			rd.perLine = true
+		}
 	}
-	return 0
+	return rd
 }
 
-// reads parses expr and returns the context fields it selects, and
-// whether it reads the partner at all. A variable used other than as
-// var.field counts as read whole; a root-scoped name (".route") counts as
-// the variable; anything that cannot be parsed reads everything, so the
-// mask never under-states what is read.
-func reads(expr string) readMask {
-	p, err := parser.NewParser(parser.Macros(parser.AllMacros...))
-	if err != nil {
-		return readAll
-	}
-	tree, errs := p.Parse(common.NewTextSource(expr))
-	if errs != nil && len(errs.GetErrors()) > 0 {
-		return readAll
-	}
-	var mask readMask
-	selected := map[int64]bool{}
-	ast.PreOrderVisit(tree.Expr(), ast.NewExprVisitor(func(e ast.Expr) {
-		switch e.Kind() {
-		case ast.SelectKind:
-			sel := e.AsSelect()
-			op := sel.Operand()
-			if op.Kind() != ast.IdentKind {
-				return
-			}
-			name := strings.TrimPrefix(op.AsIdent(), ".")
-			if b, isVar, known := fieldBit(name, sel.FieldName()); isVar {
-				selected[op.ID()] = true
-				if known {
-					mask |= b
-				} else {
-					mask |= wholeBits(name)
-				}
-			}
-		case ast.IdentKind:
-			name := strings.TrimPrefix(e.AsIdent(), ".")
-			if name == VarPartner {
-				mask |= readPartner
-			}
-			if w := wholeBits(name); w != 0 && !selected[e.ID()] {
-				mask |= w
-			}
+// wholeVar returns the bits of every field of context variable v.
+func wholeVar(v string) ctxMask {
+	m := ctxVars[v]
+	for p, b := range ctxFields {
+		if strings.HasPrefix(p, v+".") {
+			m |= b
 		}
-	}))
-	return mask
+	}
+	return m
+}
+
+// ctxKey is the offer, route and customer facts a rule or a level reads,
+// the fields it does not read left zero: two lines whose keys are equal
+// give the rule the same result.
+type ctxKey struct {
+	offer    OfferFacts
+	route    RouteFacts
+	customer CustomerFacts
+}
+
+// key returns the facts of, rf and cf as m reads them, with a hash of the
+// fields it names under seed (equal keys hash alike: a field m does not
+// name is compared, never hashed), which decision keys look contexts up by.
+func (m ctxMask) key(seed maphash.Seed, of *OfferFacts, rf *RouteFacts, cf *CustomerFacts) (ctxKey, uint64) {
+	var k ctxKey
+	h := keyHasher{m: m, seed: seed, h: uint64(m)}
+	if m&readOffer != 0 {
+		k.offer = *of
+		h.str(readOfferID, &k.offer.ID)
+		h.int(readOfferVersion, &k.offer.Version)
+		h.str(readOfferCharge, &k.offer.Charge)
+	}
+	if m&readRoute != 0 {
+		k.route = *rf
+		h.str(readRouteKind, &k.route.Kind)
+		h.str(readRouteSeller, &k.route.Seller)
+		h.int(readRouteDepth, &k.route.Depth)
+		h.int(readRouteLevel, &k.route.Level)
+		h.str(readRouteReferrer, &k.route.Referrer)
+		h.str(readRouteMarketplace, &k.route.Marketplace)
+	}
+	if m&readCustomer != 0 {
+		k.customer = *cf
+		h.str(readCustomerCountry, &k.customer.Country)
+	}
+	return k, h.h
+}
+
+// keyHasher clears the fields of a key its mask does not read and hashes
+// those it does.
+type keyHasher struct {
+	m    ctxMask
+	seed maphash.Seed
+	h    uint64
+}
+
+const keyPrime = 0x9e3779b97f4a7c15
+
+func (kh *keyHasher) str(read ctxMask, s *string) {
+	if kh.m&read == 0 {
+		*s = ""
+		return
+	}
+	kh.h = (kh.h ^ maphash.String(kh.seed, *s)) * keyPrime
+}
+
+func (kh *keyHasher) int(read ctxMask, n *int) {
+	if kh.m&read == 0 {
+		*n = 0
+		return
+	}
+	kh.h = (kh.h ^ uint64(*n)) * keyPrime
 }

@@ -12,7 +12,6 @@ import (
 	"time"
 
 	"github.com/ensemble-commerce/ensemble"
-	"github.com/ensemble-commerce/ensemble/catalog"
 	"github.com/ensemble-commerce/ensemble/partner"
 	"github.com/ensemble-commerce/ensemble/rules"
 )
@@ -124,6 +123,9 @@ func (s *Settler) AppendSettle(ctx context.Context, dst []Entry, st State, lines
 			return fail(lineErr(l.ID, "", "", "", err))
 		}
 	}
+	if len(r.newCtx) > 0 && !s.fresh {
+		s.ctxKeys.offer(r.newCtx, r.ctxKeys)
+	}
 	if len(r.offers) > 0 {
 		s.decisions.offer(r.offers, r.decisions)
 	}
@@ -176,14 +178,13 @@ type internKey struct {
 	exp  int32
 }
 
-// memoKey memoizes a rule that reads offer, route, customer and partner.
+// memoKey memoizes a rule version that reads offer, route or customer
+// facts: by the fields it reads, and the partner's snapshot when it reads
+// the partner (nil when not).
 type memoKey struct {
-	rule    *rules.Rule
-	snap    *partner.Snapshot
-	offer   catalog.Pin
-	charge  catalog.ChargeID
-	route   RouteFacts
-	country partner.Territory
+	rule *rules.Rule
+	snap *partner.Snapshot
+	ctx  ctxKey
 }
 
 // run is the scratch and memo state of one call; it never outlives it.
@@ -203,14 +204,20 @@ type run struct {
 	snaps     map[partner.ID]*partner.Snapshot // without a network
 	lc        Line
 	memo      map[memoKey]*evalResult
-	pmemo     []map[*partner.Snapshot]*evalResult // by rule version index (crule.index)
+	pmemo     []map[*partner.Snapshot]*evalResult // by rule version index (crule.index); key nil for rules reading no partner
 	interned  map[internKey]*evalResult
 	lcache    map[levelKey]*levelShares
 	levels    []*decision        // per depth: the decision of levels decided per line
 	decisions map[dkey]*decision // decided in this call
 	shared    map[dkey]*decision // decided in earlier calls (read-only)
 	offers    []dkey             // this call's decisions that later calls may share
-	ctxFacts  map[ctxFacts]*ctxFacts
+	// The context facts decision keys name, interned by hash: in this
+	// call, in earlier calls (read-only), those this call made (for later
+	// calls), and by value those whose hash another took.
+	ctxKeys   map[uint64]*ctxKey
+	sharedCtx map[uint64]*ctxKey
+	newCtx    []uint64
+	ctxClash  map[ctxKey]*ctxKey
 	chains    map[partner.ID]*chainTimelines // by seller: made in this call
 	routes    map[partner.ID]*chainTimelines // by seller: made in earlier calls (read-only)
 	newRoutes []partner.ID                   // sellers whose chains this call made
@@ -268,7 +275,7 @@ func (s *Settler) newRun(ctx context.Context, st State, lines int) *run {
 	r := &run{s: s, ctx: ctx, st: st.clone(lines), owned: map[volKey]bool{}, snaps: map[partner.ID]*partner.Snapshot{},
 		memo: map[memoKey]*evalResult{}, interned: map[internKey]*evalResult{}, lcache: map[levelKey]*levelShares{}, volume: map[*cnode]int64{}, accrued: map[volKey]LineID{}}
 	if !s.fresh {
-		r.shared, r.routes = s.decisions.table(), s.routes.table()
+		r.shared, r.routes, r.sharedCtx = s.decisions.table(), s.routes.table(), s.ctxKeys.table()
 	}
 	if r.st.lines == nil {
 		r.st.lines = map[LineID]*ledger{}
@@ -284,7 +291,8 @@ func (s *Settler) newRun(ctx context.Context, st State, lines int) *run {
 	}
 	if s.env != nil {
 		r.facts = s.env.NewFacts()
-		// Set cannot fail: the types are the ones Env declares.
+		// Set cannot fail: New checked the environment declares these
+		// variables with these types (checkEnv).
 		_ = r.facts.Set(VarLine, &r.lf)
 		_ = r.facts.Set(VarOffer, &r.of)
 		_ = r.facts.Set(VarRoute, &r.rf)
@@ -312,11 +320,22 @@ func (r *run) snapshot(id partner.ID, t time.Time) (*partner.Snapshot, error) {
 	}
 	if r.s.net == nil {
 		sn := r.snaps[id]
-		if sn == nil {
+		if sn == nil || r.s.reference {
 			sn = &partner.Snapshot{ID: id, Status: partner.StatusActive}
 			r.snaps[id] = sn
 		}
 		return sn, nil
+	}
+	if r.s.reference {
+		// What the network says, read afresh at every use.
+		sn, err := r.s.net.At(id, t)
+		if errors.Is(err, partner.ErrNotYetPartner) {
+			return nil, errNotTrading
+		}
+		if err != nil {
+			return nil, err
+		}
+		return &sn, nil
 	}
 	tl := r.s.timelines[id]
 	if tl == nil {
@@ -426,7 +445,7 @@ func (r *run) lineCtx(plan *cplan, l *Line) *lineCtx {
 // chainTimelines looks the timelines of chain ch up and keeps them for the
 // chain's seller; nil when a level has none.
 func (r *run) chainTimelines(ch []partner.ID) *chainTimelines {
-	if r.s.net == nil {
+	if r.s.net == nil || r.s.reference {
 		return nil
 	}
 	tls := make([]*timeline, len(ch))
@@ -719,7 +738,8 @@ type evalResult struct {
 }
 
 // evalRule evaluates rule id in force at the line's date with partner
-// facts sn, reusing the result for rules that read no line facts.
+// facts sn, reusing the result within the call for rule versions that read
+// no line or volume fact, keyed by exactly what they read (reads.go).
 func (r *run) evalRule(id string, cr *crule, sn *partner.Snapshot) (*evalResult, *rules.Rule, *ruleRef, error) {
 	if cr == nil {
 		return nil, nil, nil, fmt.Errorf("%w %q", rules.ErrUnknownRule, id)
@@ -728,9 +748,18 @@ func (r *run) evalRule(id string, cr *crule, sn *partner.Snapshot) (*evalResult,
 	if err != nil {
 		return nil, nil, nil, err
 	}
-	rule, level, ref := cr.versions[vi], cr.memo[vi], &cr.refs[vi]
+	rule, rd, ref := cr.versions[vi], cr.reads[vi], &cr.refs[vi]
+	level := rd.level()
+	if r.s.reference {
+		level = memoNone
+	}
 	memo := level != memoNone
 	r.contextFacts()
+	// The partner keys a result only when the rule reads it.
+	ksn := sn
+	if !rd.partner {
+		ksn = nil
+	}
 	var key memoKey
 	var pmemo map[*partner.Snapshot]*evalResult
 	switch level {
@@ -742,11 +771,12 @@ func (r *run) evalRule(id string, cr *crule, sn *partner.Snapshot) (*evalResult,
 			pmemo = map[*partner.Snapshot]*evalResult{}
 			r.pmemo[cr.index+vi] = pmemo
 		}
-		if res, ok := pmemo[sn]; ok {
+		if res, ok := pmemo[ksn]; ok {
 			return res, rule, ref, nil
 		}
 	case memoContext:
-		key = r.contextKey(rule, cr.reads[vi], sn)
+		key = memoKey{rule: rule, snap: ksn}
+		key.ctx, _ = rd.ctx.key(r.s.seed, &r.of, &r.rf, &r.cf)
 		if res, ok := r.memo[key]; ok {
 			return res, rule, ref, nil
 		}
@@ -773,7 +803,12 @@ func (r *run) evalRule(id string, cr *crule, sn *partner.Snapshot) (*evalResult,
 		return nil, rule, ref, err
 	}
 	out := &evalResult{res: res, stable: memo}
-	if res.Kind == rules.Share && res.Decimal.Sign() >= 0 {
+	switch {
+	case res.Kind != rules.Share || res.Decimal.Sign() < 0:
+	case r.s.reference: // nothing interned
+		out.ratio = ensemble.RatioFromDecimal(res.Decimal)
+		out.text = out.ratio.Percent() + " (rule " + ruleName(rule, id) + ")"
+	default:
 		// Equal shares of one rule share one Ratio, so levels that differ
 		// only in which partner decided hit the same level cache entry.
 		ik := internKey{rule: rule, coef: res.Decimal.CoefficientInt64(), exp: res.Decimal.Exponent()}
@@ -791,7 +826,7 @@ func (r *run) evalRule(id string, cr *crule, sn *partner.Snapshot) (*evalResult,
 	}
 	switch level {
 	case memoPartner:
-		pmemo[sn] = out
+		pmemo[ksn] = out
 	case memoContext:
 		r.memo[key] = out
 	}
@@ -1532,41 +1567,4 @@ func (r *run) contextFacts() {
 	r.rf = RouteFacts{Kind: l.Route.Kind.String(), Seller: string(l.Route.Seller()), Depth: len(l.Route.Chain),
 		Referrer: string(l.Route.Referrer), Marketplace: string(l.Route.Marketplace)}
 	r.cf = CustomerFacts{Country: string(l.Customer.Country)}
-}
-
-// contextKey keys a context rule's result by the facts it reads.
-func (r *run) contextKey(rule *rules.Rule, m readMask, sn *partner.Snapshot) memoKey {
-	k := memoKey{rule: rule, snap: sn}
-	l := r.line
-	if m&readOfferID != 0 {
-		k.offer.Offer = l.Offer.Offer
-	}
-	if m&readOfferVersion != 0 {
-		k.offer.Version = l.Offer.Version
-	}
-	if m&readOfferCharge != 0 {
-		k.charge = l.Charge
-	}
-	if m&readCustomerCountry != 0 {
-		k.country = l.Customer.Country
-	}
-	if m&readRouteKind != 0 {
-		k.route.Kind = r.rf.Kind
-	}
-	if m&readRouteSeller != 0 {
-		k.route.Seller = r.rf.Seller
-	}
-	if m&readRouteDepth != 0 {
-		k.route.Depth = r.rf.Depth
-	}
-	if m&readRouteLevel != 0 {
-		k.route.Level = r.rf.Level
-	}
-	if m&readRouteReferrer != 0 {
-		k.route.Referrer = r.rf.Referrer
-	}
-	if m&readRouteMarketplace != 0 {
-		k.route.Marketplace = r.rf.Marketplace
-	}
-	return k
 }
