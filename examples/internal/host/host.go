@@ -101,7 +101,10 @@ func Load(fsys fs.FS, dir string, opts Options) (*Ecosystem, error) {
 		return nil, wrap(PartnerRulesFile, err)
 	}
 
-	senv, err := settlement.Env()
+	// The settler uses the rules as compiled here: rules without
+	// comprehensions run without the runtime cost tracker (their length
+	// bounds their cost), the others under the default limit.
+	senv, err := settlement.Env(rules.TrustBounded(true))
 	if err != nil {
 		return nil, err
 	}
