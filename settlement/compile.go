@@ -68,7 +68,7 @@ type Settler struct {
 	decisions   *sharedCache[dkey, *decision]             // level decisions shared between calls
 	routes      *sharedCache[partner.ID, *chainTimelines] // chains shared between calls, by seller
 	ctxKeys     *sharedCache[uint64, *ctxKey]             // context facts decision keys name, by hash, shared between calls
-	seed        maphash.Seed                              // hashes context facts (ctxMask.key)
+	seed        maphash.Seed                              // hashes context facts (ctxMask.keyInto)
 	platSn      partner.Snapshot
 }
 

@@ -198,8 +198,8 @@ func (r *run) decisionKey(n *cnode) (dkey, bool) {
 	}
 	if n.ctxReads != 0 {
 		r.contextFacts()
-		c, h := n.ctxReads.key(r.s.seed, &r.of, &r.rf, &r.cf)
-		k.ctx = r.internCtx(&c, h)
+		h := n.ctxReads.keyInto(&r.ctxBuf, r.s.seed, &r.of, &r.rf, &r.cf)
+		k.ctx = r.internCtx(&r.ctxBuf, h)
 	}
 	return k, true
 }

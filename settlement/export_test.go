@@ -37,7 +37,8 @@ func MemoLevelOf(paths []string) (string, bool) {
 // memoized by, and a level whose rules read paths is decided by, for the
 // given context facts: a comparable value.
 func ContextKeyOf(paths []string, of OfferFacts, rf RouteFacts, cf CustomerFacts) any {
-	k, _ := readsOf(paths).ctx.key(maphash.MakeSeed(), &of, &rf, &cf)
+	var k ctxKey
+	readsOf(paths).ctx.keyInto(&k, maphash.MakeSeed(), &of, &rf, &cf)
 	return k
 }
 

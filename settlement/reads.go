@@ -80,7 +80,7 @@ const (
 var ctxVars = map[string]ctxMask{VarOffer: readOffer, VarRoute: readRoute, VarCustomer: readCustomer}
 
 // ctxFields are the fields of the context facts by the paths rules read
-// them at (their json names): the fields ctxMask.key clears when unread.
+// them at (their json names): the fields keyHasher.fill clears when unread.
 var ctxFields = map[string]ctxMask{
 	"offer.id":          readOfferID,
 	"offer.version":     readOfferVersion,
@@ -136,39 +136,56 @@ type ctxKey struct {
 	customer CustomerFacts
 }
 
-// key returns the facts of, rf and cf as m reads them, with a hash of the
-// fields it names under seed (equal keys hash alike: a field m does not
-// name is compared, never hashed), which decision keys look contexts up by.
-func (m ctxMask) key(seed maphash.Seed, of *OfferFacts, rf *RouteFacts, cf *CustomerFacts) (ctxKey, uint64) {
+// key returns the facts of, rf and cf as m reads them.
+func (m ctxMask) key(of *OfferFacts, rf *RouteFacts, cf *CustomerFacts) ctxKey {
 	var k ctxKey
-	h := keyHasher{m: m, seed: seed, h: uint64(m)}
+	kh := keyHasher{m: m}
+	kh.fill(&k, of, rf, cf)
+	return k
+}
+
+// keyInto sets *dst to the facts of, rf and cf as m reads them and returns
+// a hash of the fields it names under seed (equal keys hash alike: a field
+// m does not name is compared, never hashed), which decision keys look
+// contexts up by.
+func (m ctxMask) keyInto(dst *ctxKey, seed maphash.Seed, of *OfferFacts, rf *RouteFacts, cf *CustomerFacts) uint64 {
+	*dst = ctxKey{}
+	kh := keyHasher{m: m, seed: seed, hash: true, h: uint64(m)}
+	kh.fill(dst, of, rf, cf)
+	return kh.h
+}
+
+// fill sets k to the facts of, rf and cf as the hasher's mask reads them:
+// the one place that names each field of the context facts.
+func (kh *keyHasher) fill(k *ctxKey, of *OfferFacts, rf *RouteFacts, cf *CustomerFacts) {
+	m := kh.m
 	if m&readOffer != 0 {
 		k.offer = *of
-		h.str(readOfferID, &k.offer.ID)
-		h.int(readOfferVersion, &k.offer.Version)
-		h.str(readOfferCharge, &k.offer.Charge)
+		kh.str(readOfferID, &k.offer.ID)
+		kh.int(readOfferVersion, &k.offer.Version)
+		kh.str(readOfferCharge, &k.offer.Charge)
 	}
 	if m&readRoute != 0 {
 		k.route = *rf
-		h.str(readRouteKind, &k.route.Kind)
-		h.str(readRouteSeller, &k.route.Seller)
-		h.int(readRouteDepth, &k.route.Depth)
-		h.int(readRouteLevel, &k.route.Level)
-		h.str(readRouteReferrer, &k.route.Referrer)
-		h.str(readRouteMarketplace, &k.route.Marketplace)
+		kh.str(readRouteKind, &k.route.Kind)
+		kh.str(readRouteSeller, &k.route.Seller)
+		kh.int(readRouteDepth, &k.route.Depth)
+		kh.int(readRouteLevel, &k.route.Level)
+		kh.str(readRouteReferrer, &k.route.Referrer)
+		kh.str(readRouteMarketplace, &k.route.Marketplace)
 	}
 	if m&readCustomer != 0 {
 		k.customer = *cf
-		h.str(readCustomerCountry, &k.customer.Country)
+		kh.str(readCustomerCountry, &k.customer.Country)
 	}
-	return k, h.h
 }
 
-// keyHasher clears the fields of a key its mask does not read and hashes
-// those it does.
+// keyHasher clears the fields of a key its mask does not read and, when
+// hash is set, hashes those it does.
 type keyHasher struct {
 	m    ctxMask
 	seed maphash.Seed
+	hash bool
 	h    uint64
 }
 
@@ -177,15 +194,15 @@ const keyPrime = 0x9e3779b97f4a7c15
 func (kh *keyHasher) str(read ctxMask, s *string) {
 	if kh.m&read == 0 {
 		*s = ""
-		return
+	} else if kh.hash {
+		kh.h = (kh.h ^ maphash.String(kh.seed, *s)) * keyPrime
 	}
-	kh.h = (kh.h ^ maphash.String(kh.seed, *s)) * keyPrime
 }
 
 func (kh *keyHasher) int(read ctxMask, n *int) {
 	if kh.m&read == 0 {
 		*n = 0
-		return
+	} else if kh.hash {
+		kh.h = (kh.h ^ uint64(*n)) * keyPrime
 	}
-	kh.h = (kh.h ^ uint64(*n)) * keyPrime
 }

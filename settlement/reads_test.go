@@ -141,7 +141,7 @@ func setSome(t *testing.T, v reflect.Value, i int) {
 // field is in its key (lines differing in it do not share the result), in
 // the key of a rule reading the whole variable, and in no key of a rule
 // that does not read it. A field added to a fact struct that the key
-// builder (ctxMask.key) does not clear when unread, or that reads nothing
+// builder (keyHasher.fill) does not clear when unread, or that reads nothing
 // a key names, fails here.
 func TestKeysCoverEveryFactField(t *testing.T) {
 	env, err := settlement.Env()
@@ -201,7 +201,7 @@ func TestKeysCoverEveryFactField(t *testing.T) {
 						others = append(others, p)
 					}
 				}
-				require.Equal(t, key(others, a), key(others, b), "a rule not reading %s is keyed by it: ctxMask.key must clear it", path)
+				require.Equal(t, key(others, a), key(others, b), "a rule not reading %s is keyed by it: keyHasher.fill must clear it", path)
 			})
 		}
 	}

@@ -213,11 +213,13 @@ type run struct {
 	offers    []dkey             // this call's decisions that later calls may share
 	// The context facts decision keys name, interned by hash: in this
 	// call, in earlier calls (read-only), those this call made (for later
-	// calls), and by value those whose hash another took.
+	// calls), by value those whose hash another took; and the current
+	// level's, being looked up.
 	ctxKeys   map[uint64]*ctxKey
 	sharedCtx map[uint64]*ctxKey
 	newCtx    []uint64
 	ctxClash  map[ctxKey]*ctxKey
+	ctxBuf    ctxKey
 	chains    map[partner.ID]*chainTimelines // by seller: made in this call
 	routes    map[partner.ID]*chainTimelines // by seller: made in earlier calls (read-only)
 	newRoutes []partner.ID                   // sellers whose chains this call made
@@ -775,8 +777,7 @@ func (r *run) evalRule(id string, cr *crule, sn *partner.Snapshot) (*evalResult,
 			return res, rule, ref, nil
 		}
 	case memoContext:
-		key = memoKey{rule: rule, snap: ksn}
-		key.ctx, _ = rd.ctx.key(r.s.seed, &r.of, &r.rf, &r.cf)
+		key = memoKey{rule: rule, snap: ksn, ctx: rd.ctx.key(&r.of, &r.rf, &r.cf)}
 		if res, ok := r.memo[key]; ok {
 			return res, rule, ref, nil
 		}
