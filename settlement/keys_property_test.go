@@ -415,7 +415,9 @@ func TestPropertyKeysFromReads(t *testing.T) {
 	fields := allFactFields(t)
 	rapid.Check(t, func(t *rapid.T) {
 		docs, conds, shares, amounts := drawRules(t, fields)
-		env, err := settlement.Env(rules.TrustBounded(rapid.Bool().Draw(t, "trusted")))
+		// Budgets wide enough for any drawn rule: the property is about
+		// keys, not costs.
+		env, err := settlement.Env(rules.TrustBounded(rapid.Bool().Draw(t, "trusted")), rules.CostBudget(1_000_000), rules.CostLimit(1_000_000))
 		require.NoError(t, err)
 		rs, err := env.NewRuleSet(docs...)
 		require.NoError(t, err)
