@@ -3,6 +3,7 @@ package settlement
 import (
 	"fmt"
 	"hash/maphash"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -537,7 +538,7 @@ func (s *Settler) checkRule(p *ensemble.Problems, path, id string, used map[stri
 			continue
 		}
 		found = true
-		if !containsKind(kinds, r.Kind()) {
+		if !slices.Contains(kinds, r.Kind()) {
 			wrong = append(wrong, fmt.Sprintf("v%d is %s", r.Version(), kindText(r.Kind())))
 		}
 	}
@@ -555,15 +556,6 @@ func (s *Settler) checkRule(p *ensemble.Problems, path, id string, used map[stri
 	case len(wrong) > 0:
 		p.Add(path, fmt.Errorf("rule %q must be %s, but %s: %w", id, strings.Join(want, " or "), strings.Join(wrong, ", "), rules.ErrWrongKind))
 	}
-}
-
-func containsKind(kinds []rules.Kind, k rules.Kind) bool {
-	for _, x := range kinds {
-		if x == k {
-			return true
-		}
-	}
-	return false
 }
 
 // kindText is "a share rule", "an amount rule".
