@@ -28,7 +28,8 @@
 // documented remainder rule; [Round] names its [RoundingMode]; [Period] is a
 // half-open interval of time ([PeriodThrough] builds one from inclusive
 // dates) with [Prorate] under an explicit [ProrationBasis]; [Cadence] steps billing cycles from an anchor, clamping
-// month ends. [Ref] is the trace reference every output uses to say where it
+// month ends. [ExchangeRates] is a host's table of exchange rates by date, each
+// conversion recording the one rate it used. [Ref] is the trace reference every output uses to say where it
 // came from, and [ValidationError] reports every problem in an input at once.
 //
 // Start with Allocate:

@@ -33,60 +33,17 @@ type CostOptions struct {
 	Rates Rates `json:"rates,omitempty"`
 }
 
-// Rate is an exchange rate the host gives: one unit of From is worth Rate
-// units of To, exactly (a decimal such as "0.9234" or a fraction, never a
-// float).
-type Rate struct {
-	// From is the currency converted from (a supplier cost's).
-	From ensemble.Currency `json:"from"`
-	// To is the currency converted to (the bundle's).
-	To ensemble.Currency `json:"to"`
-	// Rate is how many units of To one unit of From is worth; above zero.
-	Rate ensemble.Ratio `json:"rate"`
-}
-
-// Check reports whether r can convert: both currencies set and different,
-// and a rate above zero. A problem is a *RateError wrapping ErrRate.
-func (r Rate) Check() error {
-	bad := func(why string) error { return &RateError{From: r.From, To: r.To, Value: why, Err: ErrRate} }
-	switch {
-	case r.From.IsZero() || r.To.IsZero():
-		return bad("a currency is missing")
-	case r.From == r.To:
-		return bad("a currency converts to itself at 1")
-	case r.Rate.Sign() <= 0:
-		return bad(r.Rate.String() + " is not above zero")
-	}
-	return nil
-}
+// Rate is an exchange rate the host gives (the root package's, see
+// ensemble.ExchangeRate): one unit of From (a supplier cost's currency) is
+// worth Rate units of To (the bundle's), exactly.
+type Rate = ensemble.ExchangeRate
 
 // Rates are the exchange rates a host gives for one computation (an invoice
-// run, say), at most one per ordered pair. A pair is used as given: the rate
-// from USD to EUR is never derived from a rate from EUR to USD.
-type Rates []Rate
-
-// Find returns the rate from → to. No rate for the pair is a *RateError
-// wrapping ErrNoRate; the pair given twice, or a rate Check refuses, a
-// *RateError wrapping ErrRate.
-func (rs Rates) Find(from, to ensemble.Currency) (ensemble.Ratio, error) {
-	found := -1
-	for i := range rs {
-		if rs[i].From != from || rs[i].To != to {
-			continue
-		}
-		if found >= 0 {
-			return ensemble.Ratio{}, &RateError{From: from, To: to, Value: "given twice", Err: ErrRate}
-		}
-		found = i
-	}
-	if found < 0 {
-		return ensemble.Ratio{}, &RateError{From: from, To: to, Err: ErrNoRate}
-	}
-	if err := rs[found].Check(); err != nil {
-		return ensemble.Ratio{}, err
-	}
-	return rs[found].Rate, nil
-}
+// run, say), at most one per ordered pair: SupplierCosts uses
+// ensemble.ExchangeRates.Find, whatever a rate's Since. A pair is used as
+// given: the rate from USD to EUR is never derived from a rate from EUR to
+// USD.
+type Rates = ensemble.ExchangeRates
 
 // SupplierCost is what one supplier is owed for one component of a bundle
 // line, with what it was computed from, so that finance can redo the cent.
@@ -225,8 +182,9 @@ func (c *Catalog) SupplierCosts(p Pin, charge ChargeID, retail ensemble.Money, q
 			} else {
 				rate, err := opts.Rates.Find(bc.cur[i], e.cur)
 				if err != nil {
-					if re := (*RateError)(nil); errors.As(err, &re) {
-						re.Offer, re.Version, re.Component = o.ID, o.Version, string(comp.Offer)+"/"+comp.Supplier
+					if re := (*ensemble.RateError)(nil); errors.As(err, &re) {
+						err = &RateError{Offer: o.ID, Version: o.Version, Component: string(comp.Offer) + "/" + comp.Supplier,
+							From: re.From, To: re.To, Value: re.Value, Err: re.Err}
 					}
 					return Costs{}, err
 				}

@@ -80,11 +80,12 @@ var (
 	ErrModel = errors.New("catalog: not offered by the price model")
 	// ErrNoRate reports a supplier cost in another currency than the
 	// bundle's with no exchange rate given for the pair (a *RateError names
-	// it).
-	ErrNoRate = errors.New("catalog: no exchange rate")
+	// it); it is ensemble.ErrNoRate.
+	ErrNoRate = ensemble.ErrNoRate
 	// ErrRate reports an exchange rate that cannot be used: not above zero,
-	// between a currency and itself, or given twice for one pair.
-	ErrRate = errors.New("catalog: invalid exchange rate")
+	// between a currency and itself, or given twice for one pair; it is
+	// ensemble.ErrRate.
+	ErrRate = ensemble.ErrRate
 )
 
 // RateError reports an exchange rate that is missing (ErrNoRate) or unusable
@@ -117,7 +118,7 @@ func (e *RateError) Error() string {
 		}
 		b.WriteString(": ")
 	}
-	b.WriteString(strings.TrimPrefix(e.Err.Error(), "catalog: "))
+	b.WriteString(strings.TrimPrefix(e.Err.Error(), "ensemble: "))
 	b.WriteString(" from " + e.From.Code() + " to " + e.To.Code())
 	if e.Value != "" {
 		b.WriteString(": " + cut(e.Value))

@@ -193,8 +193,8 @@ func TestSupplierCostsOtherCurrency(t *testing.T) {
 		paths = append(paths, p.Path+": "+p.Err.Error())
 	}
 	require.Equal(t, []string{
-		"run.rates[1]: catalog: invalid exchange rate from USD to EUR: given twice",
-		"run.rates[2]: catalog: invalid exchange rate from EUR to USD: 0 is not above zero",
+		"run.rates[1]: ensemble: invalid exchange rate from USD to EUR: given twice",
+		"run.rates[2]: ensemble: invalid exchange rate from EUR to USD: 0 is not above zero",
 	}, paths)
 }
 

@@ -39,7 +39,7 @@ func (b *Builder) validate(ps *ensemble.Problems, run Run, subs []Subscription) 
 		if err := r.Check(); err != nil {
 			ps.Add(ensemble.Path("run", "rates", k), err)
 		} else if pairs[[2]ensemble.Currency{r.From, r.To}] {
-			ps.Add(ensemble.Path("run", "rates", k), &catalog.RateError{From: r.From, To: r.To, Value: "given twice", Err: catalog.ErrRate})
+			ps.Add(ensemble.Path("run", "rates", k), &ensemble.RateError{From: r.From, To: r.To, Value: "given twice", Err: ensemble.ErrRate})
 		}
 		pairs[[2]ensemble.Currency{r.From, r.To}] = true
 	}

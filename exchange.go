@@ -1,0 +1,166 @@
+package ensemble
+
+import (
+	"errors"
+	"strings"
+	"time"
+)
+
+// Exchange-rate conditions, matched with errors.Is through a *RateError.
+var (
+	// ErrNoRate reports a conversion with no rate for its currency pair in
+	// force at the instant asked (a *RateError names the pair and instant).
+	ErrNoRate = errors.New("ensemble: no exchange rate")
+	// ErrRate reports an exchange rate that cannot be used: not above zero,
+	// between a currency and itself, a currency missing, or given twice for
+	// one pair and instant.
+	ErrRate = errors.New("ensemble: invalid exchange rate")
+)
+
+// ExchangeRate is a rate the host gives: one unit of From is worth Rate
+// units of To, exactly (a decimal such as "0.9234" or a fraction, never a
+// float), from the instant Since on, until the pair's next rate. A zero
+// Since is in force from the beginning of time.
+type ExchangeRate struct {
+	From  Currency  `json:"from"`
+	To    Currency  `json:"to"`
+	Since time.Time `json:"since,omitzero"`
+	Rate  Ratio     `json:"rate"`
+}
+
+// Check reports whether r can convert: both currencies set and different,
+// and a rate above zero. A problem is a *RateError wrapping ErrRate.
+func (r ExchangeRate) Check() error {
+	bad := func(why string) error { return &RateError{From: r.From, To: r.To, At: r.Since, Value: why, Err: ErrRate} }
+	switch {
+	case r.From.IsZero() || r.To.IsZero():
+		return bad("a currency is missing")
+	case r.From == r.To:
+		return bad("a currency converts to itself at 1")
+	case r.Rate.Sign() <= 0:
+		return bad(r.Rate.String() + " is not above zero")
+	}
+	return nil
+}
+
+// Convert returns m in To: m × Rate, rounded once to To's minor unit in
+// mode. m must be in From (a *CurrencyMismatchError otherwise).
+func (r ExchangeRate) Convert(m Money, mode RoundingMode) (Money, error) {
+	if m.Currency() != r.From {
+		return Money{}, &CurrencyMismatchError{Op: "convert", A: m.Currency(), B: r.From}
+	}
+	return MoneyFromDecimal(m.Amount(), r.To).MulRatio(r.Rate, mode), nil
+}
+
+// ExchangeRates is a host's table of exchange rates: for each ordered
+// currency pair, the rates in force from their Since instants on. A pair is
+// used as given: the rate from USD to EUR is never derived from a rate from
+// EUR to USD, nor through a third currency, so every conversion can be
+// redone from the one rate it records.
+type ExchangeRates []ExchangeRate
+
+// At returns the rate from → to in force at t: of the pair's rates, the one
+// with the latest Since not after t. No such rate is a *RateError wrapping
+// ErrNoRate; the pair given twice with one Since, or a rate Check refuses, a
+// *RateError wrapping ErrRate.
+func (rs ExchangeRates) At(from, to Currency, t time.Time) (ExchangeRate, error) {
+	found := -1
+	for i := range rs {
+		r := &rs[i]
+		if r.From != from || r.To != to || r.Since.After(t) {
+			continue
+		}
+		switch {
+		case found < 0 || r.Since.After(rs[found].Since):
+			found = i
+		case r.Since.Equal(rs[found].Since):
+			return ExchangeRate{}, &RateError{From: from, To: to, At: r.Since, Value: "given twice", Err: ErrRate}
+		}
+	}
+	if found < 0 {
+		return ExchangeRate{}, &RateError{From: from, To: to, At: t, Err: ErrNoRate}
+	}
+	if err := rs[found].Check(); err != nil {
+		return ExchangeRate{}, err
+	}
+	return rs[found], nil
+}
+
+// Find returns the rate from → to of a table that holds one rate per pair
+// (the rates of one computation, such as an invoice run), whatever its
+// Since. No rate for the pair is a *RateError wrapping ErrNoRate; the pair
+// given twice, or a rate Check refuses, a *RateError wrapping ErrRate.
+func (rs ExchangeRates) Find(from, to Currency) (Ratio, error) {
+	found := -1
+	for i := range rs {
+		if rs[i].From != from || rs[i].To != to {
+			continue
+		}
+		if found >= 0 {
+			return Ratio{}, &RateError{From: from, To: to, Value: "given twice", Err: ErrRate}
+		}
+		found = i
+	}
+	if found < 0 {
+		return Ratio{}, &RateError{From: from, To: to, Err: ErrNoRate}
+	}
+	if err := rs[found].Check(); err != nil {
+		return Ratio{}, err
+	}
+	return rs[found].Rate, nil
+}
+
+// Check reports every rate Check refuses and every pair given twice with
+// one Since, as one *ValidationError whose problems name rates[i] and wrap
+// *RateError; nil when every rate can be used.
+func (rs ExchangeRates) Check() error {
+	type key struct {
+		from, to Currency
+		since    time.Time
+	}
+	seen := make(map[key]int, len(rs))
+	var p Problems
+	for i, r := range rs {
+		path := Path("rates", i)
+		if err := r.Check(); err != nil {
+			p.Add(path, err)
+			continue
+		}
+		k := key{r.From, r.To, r.Since.UTC()}
+		if j, dup := seen[k]; dup {
+			p.Add(path, &RateError{From: r.From, To: r.To, At: r.Since, Value: "given twice (rates[" + itoa(int64(j)) + "])", Err: ErrRate})
+			continue
+		}
+		seen[k] = i
+	}
+	return p.Err("exchange rates")
+}
+
+// RateError reports an exchange rate that is missing (ErrNoRate) or unusable
+// (ErrRate), naming the currency pair (one unit of From is worth the rate in
+// To) and the instant asked for, or the rate's Since.
+type RateError struct {
+	From, To Currency
+	At       time.Time // zero when no instant applies
+	Value    string    // what is wrong with the rate given; empty for ErrNoRate
+	Err      error
+}
+
+// Error writes `ensemble: no exchange rate from USD to EUR at
+// 2026-03-01T00:00:00Z` or `ensemble: invalid exchange rate from USD to
+// EUR: <value>`.
+func (e *RateError) Error() string {
+	var b strings.Builder
+	b.WriteString(e.Err.Error())
+	b.WriteString(" from " + e.From.keyOrNone() + " to " + e.To.keyOrNone())
+	if !e.At.IsZero() {
+		b.WriteString(" at " + e.At.UTC().Format(time.RFC3339))
+	}
+	if e.Value != "" {
+		b.WriteString(": " + e.Value)
+	}
+	return b.String()
+}
+
+// Unwrap returns the condition.
+func (e *RateError) Unwrap() error { return e.Err }
