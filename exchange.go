@@ -31,7 +31,9 @@ type ExchangeRate struct {
 // Check reports whether r can convert: both currencies set and different,
 // and a rate above zero. A problem is a *RateError wrapping ErrRate.
 func (r ExchangeRate) Check() error {
-	bad := func(why string) error { return &RateError{From: r.From, To: r.To, At: r.Since, Value: why, Err: ErrRate} }
+	bad := func(why string) error {
+		return &RateError{From: r.From, To: r.To, At: r.Since, Value: why, Err: ErrRate}
+	}
 	switch {
 	case r.From.IsZero() || r.To.IsZero():
 		return bad("a currency is missing")
