@@ -29,6 +29,9 @@
 // Statements fold entries per partner, currency and period, with minimum
 // payouts rolling balances forward and negative balances carrying; Merge adds
 // statements of disjoint shards, so settlement shards across machines.
+// Consolidate reports a partner's statements of several currencies in one,
+// through the host's dated exchange rates, netting its balances across
+// currencies when asked, and PayOutConsolidated pays the result.
 // ComputeMetrics, Density and PartnerRetention give ecosystem figures;
 // Explain renders a line's settlement as a tree and ExplainEntry an entry's
 // path back to its line and rules.
