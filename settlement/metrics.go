@@ -6,6 +6,7 @@ import (
 	"maps"
 	"math/big"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/ensemble-commerce/ensemble"
@@ -25,15 +26,27 @@ type Margin struct {
 	Platform ensemble.Money `json:"platform"`
 }
 
-// Metrics are the ecosystem figures of one currency, computed from the
-// entries of lines (earnings, supplier costs and clawbacks; reserves,
-// holds, releases, adjustments and payouts move no value between parties
-// and are left out).
+// Metrics are the ecosystem figures of one currency, computed from
+// entries: earnings, supplier costs and clawbacks, which split what lines
+// were worth, and adjustments, which the platform pays or takes back.
+// Reserves, holds, releases and payouts move no value between parties and
+// are left out.
+//
+// Each entry counts in one bucket, and a clawback in the bucket of what it
+// reverses: supplier costs and their clawbacks (nodes under
+// supplier_costs) in SupplierCosts; the platform's entries in
+// PlatformRevenue; everything else, whatever the party's partner type, in
+// PartnerEarnings. So GrossValue = PlatformRevenue + SupplierCosts +
+// PartnerEarnings, and ByParty holds each party's net as its statements
+// fold it (Earned + Reversed + Adjusted).
 type Metrics struct {
 	Currency ensemble.Currency `json:"currency"`
 	// GrossValue is the value of every line settled, net of credits.
 	GrossValue ensemble.Money `json:"gross_value"`
-	// PlatformRevenue is what the platform kept.
+	// PlatformRevenue is what the platform kept: its earnings and
+	// clawbacks, less the adjustments it paid other parties (plus those
+	// it took back). An adjustment to the platform itself moves nothing
+	// between parties and is only in ByParty.
 	PlatformRevenue ensemble.Money `json:"platform_revenue"`
 	SupplierCosts   ensemble.Money `json:"supplier_costs"`
 	PartnerEarnings ensemble.Money `json:"partner_earnings"`
@@ -43,6 +56,7 @@ type Metrics struct {
 	ByParty []Amount `json:"by_party"`
 	// BySeller and ByOffer are the platform's margin on the lines each
 	// seller sold ("direct" for none) and on each offer, sorted by key.
+	// Adjustments belong to no sale and are not in them.
 	BySeller []Margin `json:"by_seller"`
 	ByOffer  []Margin `json:"by_offer"`
 	// ByRoute is the gross value by route kind, sorted by kind name.
@@ -75,7 +89,7 @@ func ComputeMetrics(entries []Entry, period ensemble.Period, platform partner.ID
 		if !period.Contains(e.Date) {
 			continue
 		}
-		if e.Kind != KindEarning && e.Kind != KindSupplierCost && e.Kind != KindClawback {
+		if !valueMoving(e.Kind) {
 			continue
 		}
 		u := t.units(e.Amount, func() string { return fmt.Sprintf("entry %q", e.ID) })
@@ -88,16 +102,25 @@ func ComputeMetrics(entries []Entry, period ensemble.Period, platform partner.ID
 			byCur[e.Amount.Currency()] = c
 		}
 		isPlat := e.Party == platform
+		at(c.party, string(e.Party)).plus(u)
+		if e.Kind == KindAdjustment {
+			// The platform pays a party's adjustment: value moves from
+			// the platform to the party, and no sale is worth more.
+			if !isPlat {
+				c.partners.plus(u)
+				c.plat.minus(u)
+			}
+			continue
+		}
 		c.gross.plus(u)
 		switch {
 		case isPlat:
 			c.plat.plus(u)
-		case e.Kind == KindSupplierCost || (e.Kind == KindClawback && e.Role == "supplier"):
+		case e.Kind == KindSupplierCost || reversesSupplierCost(e):
 			c.supp.plus(u)
 		default:
 			c.partners.plus(u)
 		}
-		at(c.party, string(e.Party)).plus(u)
 		seller := string(e.Seller)
 		if seller == "" {
 			seller = "direct"
@@ -133,6 +156,19 @@ func ComputeMetrics(entries []Entry, period ensemble.Period, platform partner.ID
 		out = append(out, mt)
 	}
 	return out, nil
+}
+
+// valueMoving reports whether entries of kind k move value between
+// parties (so metrics count them): earnings, supplier costs, clawbacks and
+// adjustments.
+func valueMoving(k EntryKind) bool {
+	return k == KindEarning || k == KindSupplierCost || k == KindClawback || k == KindAdjustment
+}
+
+// reversesSupplierCost reports whether e is a clawback of a supplier cost,
+// whose node (the part's, which a clawback keeps) is under supplier_costs.
+func reversesSupplierCost(e *Entry) bool {
+	return e.Kind == KindClawback && strings.HasPrefix(e.Node, string(supplierCosts)+"/")
 }
 
 // at returns the value of m at k, adding a zero one.
@@ -191,7 +227,8 @@ type Retention struct {
 }
 
 // PartnerRetention compares the parties (other than the platform) with a
-// positive net of earnings and clawbacks in before and in after. Sums
+// positive net in before and in after: earnings, supplier costs, clawbacks
+// and adjustments, as their statements fold them. Sums
 // beyond the int64 range of minor units are exact. An amount that is not
 // whole minor units is an error (ensemble.ErrNotMinorUnits, naming the
 // entry), never skipped, and so is an entry id given twice
@@ -208,7 +245,7 @@ func PartnerRetention(entries []Entry, before, after ensemble.Period, platform p
 		net := map[partner.ID]map[ensemble.Currency]*sum{}
 		for i := range entries {
 			e := &entries[i]
-			if e.Party == platform || !p.Contains(e.Date) || (e.Kind != KindEarning && e.Kind != KindClawback && e.Kind != KindSupplierCost) {
+			if e.Party == platform || !p.Contains(e.Date) || !valueMoving(e.Kind) {
 				continue
 			}
 			u := t.units(e.Amount, func() string { return fmt.Sprintf("entry %q", e.ID) })

@@ -86,13 +86,15 @@ func TestStatementsMergeAndMetricsDoNotOverflow(t *testing.T) {
 	require.Len(t, ms, 1)
 	gross := new(big.Int).Add(maxUnits(3), minBelow)
 	requireMoney(t, ms[0].GrossValue, minor(gross))
-	requireMoney(t, ms[0].PlatformRevenue, top)
-	requireMoney(t, ms[0].PartnerEarnings, minor(new(big.Int).Add(maxUnits(2), minBelow)))
-	require.Truef(t, ms[0].TakeRate.Equal(ensemble.RatioFromRat(new(big.Rat).SetFrac(big.NewInt(math.MaxInt64), gross))), "take rate %s", ms[0].TakeRate)
+	// The adjustment to r moves 3 × MaxInt64 units from the platform to r.
+	plat := new(big.Int).Sub(big.NewInt(math.MaxInt64), maxUnits(3))
+	requireMoney(t, ms[0].PlatformRevenue, minor(plat))
+	requireMoney(t, ms[0].PartnerEarnings, minor(new(big.Int).Add(new(big.Int).Add(maxUnits(2), minBelow), maxUnits(3))))
+	require.Truef(t, ms[0].TakeRate.Equal(ensemble.RatioFromRat(new(big.Rat).SetFrac(plat, gross))), "take rate %s", ms[0].TakeRate)
 
 	ret, err := settlement.PartnerRetention(entries, march, april, "")
 	require.NoError(t, err)
-	require.Equal(t, 1, ret.Before, "p earned beyond int64, q lost beyond it")
+	require.Equal(t, 2, ret.Before, "p earned and r was adjusted beyond int64, q lost beyond it")
 }
 
 // Hole: Statements counted an entry given twice twice. It, ComputeMetrics,

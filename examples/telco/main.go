@@ -266,7 +266,7 @@ func run(w io.Writer) error {
 		p.Line("  %-32s %9s", "gross value (net of credits)", m.GrossValue.AmountString())
 		p.Line("  %-32s %9s", "paid to suppliers", m.SupplierCosts.AmountString())
 		p.Line("  %-32s %9s", "earned by resellers", m.PartnerEarnings.AmountString())
-		p.Line("  %-32s %9s   take rate %s (adjustments not counted)", "kept by the operator", m.PlatformRevenue.AmountString(), pct(m.PlatformRevenue, m.GrossValue))
+		p.Line("  %-32s %9s   take rate %s", "kept by the operator", m.PlatformRevenue.AmountString(), pct(m.PlatformRevenue, m.GrossValue))
 		for _, mg := range m.ByOffer {
 			p.Line("  %-32s %9s   operator margin %7s = %s", "gross of offer "+mg.Key, mg.Gross.AmountString(), mg.Platform.AmountString(), pct(mg.Platform, mg.Gross))
 		}
