@@ -33,8 +33,9 @@
 // through the host's dated exchange rates, netting its balances across
 // currencies when asked, and PayOutConsolidated pays the result.
 // ComputeMetrics, Density and PartnerRetention give ecosystem figures;
-// Explain renders a line's settlement as a tree and ExplainEntry an entry's
-// path back to its line and rules.
+// Explain renders a line's settlement as a tree, ExplainEntry an entry's
+// path back to its line and rules, and ExplainStatement a statement as the
+// entries behind each of its figures.
 //
 // Integrity holds by construction. Entry ids are unique across calls (see
 // EntryID for their grammar and what keeps it: reserved separators and

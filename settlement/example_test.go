@@ -261,3 +261,54 @@ func ExampleExplain_creditLine() {
 	// ├─ root/channel/reseller  clawback EUR -7.50 -> reseller-nl (of entry L1:root/channel/reseller)
 	// └─ root/channel/seller  clawback EUR -63.00 -> sub-utrecht (of entry L1:root/channel/seller)
 }
+
+// A statement explains itself: every figure lists the entries behind it.
+func ExampleExplainStatement() {
+	s := exampleSettler()
+	res, err := s.Settle(context.Background(), settlement.State{}, []settlement.Line{exampleLine("L1", "1000.00"), exampleLine("L2", "400.00")})
+	if err != nil {
+		panic(err)
+	}
+	cn := settlement.Line{ID: "CN1", Date: time.Date(2026, 3, 9, 0, 0, 0, 0, time.UTC),
+		Amount: ensemble.MustMoney("-250.00", "EUR"), Credits: "L1", Trace: []ensemble.Ref{{Kind: "credit_note_line", ID: "CN-1/1"}}}
+	back, err := s.Settle(context.Background(), res.State, []settlement.Line{cn})
+	if err != nil {
+		panic(err)
+	}
+	bonus, err := settlement.Adjust(settlement.Adjustment{ID: "q1-bonus", Party: "reseller-nl", Amount: ensemble.MustMoney("25.00", "EUR"),
+		Date: time.Date(2026, 3, 31, 0, 0, 0, 0, time.UTC), Reason: "Q1 launch bonus", Approver: "finance@platform"})
+	if err != nil {
+		panic(err)
+	}
+	entries := append(append(res.Entries, back.Entries...), bonus)
+	march := ensemble.MustPeriod(time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC), time.Date(2026, 4, 1, 0, 0, 0, 0, time.UTC))
+	sts, err := settlement.Statements(entries, settlement.StatementOptions{Period: march})
+	if err != nil {
+		panic(err)
+	}
+	for _, st := range sts {
+		if st.Party != "reseller-nl" {
+			continue
+		}
+		text, err := settlement.ExplainStatement(st, entries)
+		if err != nil {
+			panic(err)
+		}
+		fmt.Print(text)
+	}
+	// Output:
+	// statement of reseller-nl in EUR, 2026-03-01 to 2026-03-31
+	//   opening            0.00
+	//   earned           105.00  (2 entries)
+	//     2026-03-01         75.00  line L1, node root/channel/reseller of plan channel@1, share 10%
+	//     2026-03-01         30.00  line L2, node root/channel/reseller of plan channel@1, share 10%
+	//   reversed         -18.75  (1 entry)
+	//     2026-03-09        -18.75  line CN1 (credits line L1), clawback, node root/channel/reseller of plan channel@1, on entry L1:root/channel/reseller, credit of L1 by CN1
+	//   adjusted          25.00  (1 entry)
+	//     2026-03-31         25.00  adjustment: Q1 launch bonus (approved by finance@platform)
+	//   reserved           0.00
+	//   released           0.00
+	//   paid out           0.00
+	//   closing          111.25
+	//   payable          111.25
+}

@@ -1,8 +1,11 @@
 package settlement
 
 import (
+	"cmp"
 	"fmt"
+	"slices"
 	"strings"
+	"time"
 
 	"github.com/ensemble-commerce/ensemble"
 	"github.com/ensemble-commerce/ensemble/rules"
@@ -262,4 +265,155 @@ func ExplainEntry(e Entry) string {
 		fmt.Fprintf(&b, "  <- %s\n", t)
 	}
 	return b.String()
+}
+
+// ExplainStatement renders a statement as the entries behind each of its
+// figures, in text a partner's finance person can read: for earned,
+// reversed, adjusted, reserved, released and paid out, every entry of the
+// statement's party, currency and period, in date then id order, with the
+// line it belongs to, the plan node, share and rules that decided it, the
+// entry a clawback, reserve, hold or release acts on, and an adjustment's
+// reason and approver; then the opening, closing, payable, carried and
+// withheld balances.
+//
+// It re-adds the entries, exactly, and refuses a statement they do not add
+// up to (ErrStatementMismatch naming the figure), so what it prints is the
+// proof of the statement, not a second opinion. entries may hold other
+// parties', currencies' and periods' entries; an id given twice is a
+// *DuplicateEntryError, as in Statements.
+func ExplainStatement(st Statement, entries []Entry) (string, error) {
+	fail := func(err error) (string, error) { return "", fmt.Errorf("settlement: explain statement: %w", err) }
+	if err := duplicateEntryAt(entries); err != nil {
+		return fail(err)
+	}
+	figures := []struct {
+		name  string
+		kinds []EntryKind
+		want  ensemble.Money
+	}{
+		{"earned", []EntryKind{KindEarning, KindSupplierCost}, st.Earned},
+		{"reversed", []EntryKind{KindClawback}, st.Reversed},
+		{"adjusted", []EntryKind{KindAdjustment}, st.Adjusted},
+		{"reserved", []EntryKind{KindReserve, KindHold}, st.Reserved},
+		{"released", []EntryKind{KindRelease}, st.Released},
+		{"paid out", []EntryKind{KindPayout}, st.PaidOut},
+	}
+	var mine []*Entry
+	for i := range entries {
+		e := &entries[i]
+		if e.Party == st.Party && e.Amount.Currency() == st.Currency && st.Period.Contains(e.Date) {
+			mine = append(mine, e)
+		}
+	}
+	slices.SortStableFunc(mine, func(a, b *Entry) int { return cmp.Or(a.Date.Compare(b.Date), cmp.Compare(a.ID, b.ID)) })
+	var b strings.Builder
+	fmt.Fprintf(&b, "statement of %s in %s, %s\n", st.Party, st.Currency.Code(), periodText(st.Period))
+	fmt.Fprintf(&b, "  %-10s %12s\n", "opening", st.Opening.AmountString())
+	var t tally
+	for _, f := range figures {
+		var total sum
+		var lines []string
+		for _, e := range mine {
+			if !slices.Contains(f.kinds, e.Kind) {
+				continue
+			}
+			total.plus(t.units(e.Amount, func() string { return fmt.Sprintf("entry %q", e.ID) }))
+			lines = append(lines, statementEntry(e))
+		}
+		if t.err != nil {
+			return fail(t.err)
+		}
+		if got := total.money(st.Currency); !got.Equal(f.want) && !(got.IsZero() && f.want.IsZero()) {
+			return fail(fmt.Errorf("%w: %s of %q is %s, but its entries add up to %s", ErrStatementMismatch, f.name, st.Party, f.want, got))
+		}
+		fmt.Fprintf(&b, "  %-10s %12s", f.name, f.want.AmountString())
+		if len(lines) > 0 {
+			fmt.Fprintf(&b, "  (%d %s)", len(lines), plural(len(lines), "entry", "entries"))
+		}
+		b.WriteByte('\n')
+		for _, l := range lines {
+			b.WriteString("    " + l + "\n")
+		}
+	}
+	fmt.Fprintf(&b, "  %-10s %12s\n", "closing", st.Closing.AmountString())
+	fmt.Fprintf(&b, "  %-10s %12s\n", "payable", st.Payable.AmountString())
+	if !st.CarriedForward.IsZero() {
+		fmt.Fprintf(&b, "  %-10s %12s\n", "carried", st.CarriedForward.AmountString())
+	}
+	if !st.Withheld.IsZero() {
+		fmt.Fprintf(&b, "  %-10s %12s\n", "withheld", st.Withheld.AmountString())
+	}
+	return b.String(), nil
+}
+
+// statementEntry writes one entry of a statement: date, amount, line and
+// what decided it.
+func statementEntry(e *Entry) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "%s  %12s  ", e.Date.UTC().Format("2006-01-02"), e.Amount.AmountString())
+	switch {
+	case e.Kind == KindPayout:
+		b.WriteString("payout " + string(e.ID))
+		if c := e.Conversion; c != nil {
+			fmt.Fprintf(&b, ", paid as %s at %s", c.To, c.Rate)
+		}
+	case e.Kind == KindAdjustment:
+		fmt.Fprintf(&b, "adjustment: %s", e.Note)
+		if e.Approver != "" {
+			fmt.Fprintf(&b, " (approved by %s)", e.Approver)
+		}
+		if e.Line != "" {
+			fmt.Fprintf(&b, ", line %s", e.Line)
+		}
+	default:
+		fmt.Fprintf(&b, "line %s", e.Line)
+		if about := actsOn(e); about != e.Line {
+			fmt.Fprintf(&b, " (credits line %s)", about)
+		}
+		if e.Kind != KindEarning {
+			fmt.Fprintf(&b, ", %s", strings.ReplaceAll(e.Kind.String(), "_", " "))
+		}
+		if e.Node != "" {
+			fmt.Fprintf(&b, ", node %s", e.Node)
+			if e.Plan.ID != "" {
+				fmt.Fprintf(&b, " of plan %s@%s", e.Plan.ID, e.Plan.Version)
+			}
+		}
+		if e.Share != "" {
+			fmt.Fprintf(&b, ", share %s", e.Share)
+		}
+		var rs []string
+		for _, r := range e.Rules {
+			if !strings.Contains(e.Share, r.ID+"@"+r.Version) {
+				rs = append(rs, r.ID+"@"+r.Version)
+			}
+		}
+		if len(rs) > 0 {
+			fmt.Fprintf(&b, ", rules %s", strings.Join(rs, ", "))
+		}
+		if e.Reverses != "" {
+			fmt.Fprintf(&b, ", on entry %s", e.Reverses)
+		}
+		if e.Note != "" {
+			fmt.Fprintf(&b, ", %s", e.Note)
+		}
+	}
+	return b.String()
+}
+
+// periodText writes a period of whole days as its first and last day
+// ("2026-03-01 to 2026-03-31"), any other as its half-open interval.
+func periodText(p ensemble.Period) string {
+	start, end := p.Start.UTC(), p.End.UTC()
+	if start.Truncate(24*time.Hour).Equal(start) && end.Truncate(24*time.Hour).Equal(end) {
+		return start.Format("2006-01-02") + " to " + end.AddDate(0, 0, -1).Format("2006-01-02")
+	}
+	return p.String()
+}
+
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return one
+	}
+	return many
 }
