@@ -77,6 +77,21 @@ func ExampleMoney_Add() {
 	// ensemble: add: currency mismatch EUR and USD true
 }
 
+func ExampleArith() {
+	lines := []ensemble.Money{ensemble.MustMoney("12.30", "EUR"), ensemble.MustMoney("0.70", "EUR"), ensemble.MustMoney("5.00", "USD")}
+	var x ensemble.Arith
+	total := ensemble.MustMoney("0", "EUR")
+	for _, l := range lines {
+		total = x.Add(total, l)
+	}
+	if err := x.Err(); err != nil {
+		fmt.Println(err)
+		return
+	}
+	fmt.Println(total)
+	// Output: ensemble: add: currency mismatch EUR and USD
+}
+
 func ExampleMoney_Round() {
 	m := ensemble.MustMoney("3.685", "EUR") // 55 × 0.067
 	for _, mode := range []ensemble.RoundingMode{ensemble.RoundHalfAwayFromZero, ensemble.RoundHalfEven, ensemble.RoundDown} {

@@ -204,9 +204,13 @@ func (c *Catalog) SupplierCosts(p Pin, charge ChargeID, retail ensemble.Money, q
 			out.Costs[pos[i]].Cost = parts[j]
 		}
 	}
+	var x ensemble.Arith
 	margin := retail
 	for _, sc := range out.Costs {
-		margin, _ = margin.Sub(sc.Cost) // one currency throughout
+		margin = x.Sub(margin, sc.Cost) // one currency throughout: converted above
+	}
+	if err := x.Err(); err != nil {
+		return fail(fmt.Errorf("%w: %w", ErrCurrency, err), retail.String())
 	}
 	out.Margin = margin
 	bySupplier := func(a, b SupplierCost) int {
@@ -236,8 +240,9 @@ type chargeCosts struct {
 }
 
 // compileCosts compiles the costs of bundle o, whose currency is cur and
-// whose components' cost currencies units resolves (validated).
-func compileCosts(o *Offer, cur ensemble.Currency, units *ensemble.Units) *bundleCosts {
+// whose components' cost currencies units resolves (validated: an error is
+// a bug in validation, returned rather than dropped).
+func compileCosts(o *Offer, cur ensemble.Currency, units *ensemble.Units) (*bundleCosts, error) {
 	n := len(o.Components)
 	bc := &bundleCosts{refs: make([]ensemble.Ref, n), fixed: make([]decimal.Decimal, n), cur: make([]ensemble.Currency, n),
 		charges: make(map[ChargeID]*chargeCosts, len(o.Charges))}
@@ -251,7 +256,11 @@ func compileCosts(o *Offer, cur ensemble.Currency, units *ensemble.Units) *bundl
 		bc.fixed[i] = comp.Cost.Fixed.Mul(cq)
 		bc.cur[i] = cur
 		if comp.Cost.Currency != "" {
-			bc.cur[i], _ = units.Currency(comp.Cost.Currency) // validated
+			c, err := units.Currency(comp.Cost.Currency)
+			if err != nil {
+				return nil, fmt.Errorf("catalog: offer %q@%d: %w", o.ID, o.Version, err)
+			}
+			bc.cur[i] = c
 		}
 	}
 	for _, ch := range o.Charges {
@@ -270,5 +279,5 @@ func compileCosts(o *Offer, cur ensemble.Currency, units *ensemble.Units) *bundl
 		}
 		bc.charges[ch.ID] = cc
 	}
-	return bc
+	return bc, nil
 }

@@ -50,11 +50,19 @@ func New(doc Document) (*Catalog, error) {
 		if !o.EffectiveUntil.IsZero() {
 			o.EffectiveUntil = o.EffectiveUntil.UTC()
 		}
-		cur, _ := units.Currency(o.Currency) // validated
+		// validateDocument resolved every code below: an error here is a
+		// bug in it, returned rather than dropped.
+		cur, err := units.Currency(o.Currency)
+		if err != nil {
+			return nil, fmt.Errorf("catalog: offer %q@%d: %w", o.ID, o.Version, err)
+		}
 		o.Currency = cur.Key()
 		for j := range o.Components {
 			if code := o.Components[j].Cost.Currency; code != "" {
-				cc, _ := units.Currency(code) // validated
+				cc, err := units.Currency(code)
+				if err != nil {
+					return nil, fmt.Errorf("catalog: offer %q@%d: %w", o.ID, o.Version, err)
+				}
 				o.Components[j].Cost.Currency = cc.Key()
 			}
 		}
@@ -64,7 +72,9 @@ func New(doc Document) (*Catalog, error) {
 			e.raters[ch.ID] = compilePrice(ch.Price, cur, pin.PriceRef(ch.ID))
 		}
 		if o.Kind == Bundle {
-			e.costs = compileCosts(&o, cur, units)
+			if e.costs, err = compileCosts(&o, cur, units); err != nil {
+				return nil, err
+			}
 		}
 		c.offers = append(c.offers, e)
 		c.byID[o.ID] = append(c.byID[o.ID], e)

@@ -237,11 +237,15 @@ func (r *Rater) Rate(q decimal.Decimal, opts RateOptions) (Rating, error) {
 	}
 	rt := Rating{Price: r.ref, Quantity: q}
 	if r.fast.ok && r.fastLines(&rt, q) {
-		r.finish(&rt, opts) // every value fits 19 digits
-		return rt, nil
+		if err := r.finish(&rt, opts); err != nil {
+			return Rating{}, r.wrap(err)
+		}
+		return rt, nil // every value fits 19 digits
 	}
 	r.slowLines(&rt, q)
-	r.finish(&rt, opts)
+	if err := r.finish(&rt, opts); err != nil {
+		return Rating{}, r.wrap(err)
+	}
 	return r.checked(rt)
 }
 
@@ -311,14 +315,17 @@ func (r *Rater) slowLines(rt *Rating, q decimal.Decimal) {
 
 // finish rounds per tier if asked, sums the lines, applies the spend (or
 // transaction) bounds and rounds the total per the options. Money keeps
-// values that fit 64 bits without allocating.
-func (r *Rater) finish(rt *Rating, opts RateOptions) {
+// values that fit 64 bits without allocating. Every amount is in the
+// price's currency, so the error (a currency mismatch, wrapping
+// ErrCurrency) reports a bug in the Rater, never bad input.
+func (r *Rater) finish(rt *Rating, opts RateOptions) error {
+	var x ensemble.Arith
 	sum := r.zeroM
 	for i := range rt.Lines {
 		if opts.Rounding == RoundPerTier {
 			rt.Lines[i].Subtotal = rt.Lines[i].Subtotal.Round(opts.Mode)
 		}
-		sum, _ = sum.Add(rt.Lines[i].Subtotal) // one currency throughout
+		sum = x.Add(sum, rt.Lines[i].Subtotal)
 	}
 	lo, hi := r.minSpendM, r.maxSpendM
 	if r.price.Model == Percentage {
@@ -327,21 +334,25 @@ func (r *Rater) finish(rt *Rating, opts RateOptions) {
 		lo = r.zeroM
 	}
 	total := sum
-	if c, _ := sum.Cmp(lo); lo.IsPositive() && c < 0 {
+	if lo.IsPositive() && x.Cmp(sum, lo) < 0 {
 		total = lo
-	} else if c, _ := sum.Cmp(hi); hi.IsPositive() && c > 0 {
+	} else if hi.IsPositive() && x.Cmp(sum, hi) > 0 {
 		total = hi
 	}
 	if !total.Equal(sum) {
-		rt.Adjustment, _ = total.Sub(sum)
+		rt.Adjustment = x.Sub(total, sum)
 		if r.price.SpendAdjustment == SpendPerTier {
-			spread(rt.Lines, rt.Adjustment)
+			spread(&x, rt.Lines, rt.Adjustment)
 		}
+	}
+	if err := x.Err(); err != nil {
+		return fmt.Errorf("%w: %w", ErrCurrency, err)
 	}
 	if opts.Rounding != RoundNone {
 		total = total.Round(opts.Mode)
 	}
 	rt.Amount = total
+	return nil
 }
 
 // spread shares adj, a spend adjustment, between the lines (SpendPerTier).
@@ -350,8 +361,9 @@ func (r *Rater) finish(rt *Rating, opts RateOptions) {
 // its subtotal, so the lines below the cap keep their amount and no line
 // nets below zero. An uplift (the minimum spend) goes to the last line.
 // The shares add up to exactly adj: the cut never exceeds the sum of the
-// subtotals, because the capped total is above zero.
-func spread(lines []Line, adj ensemble.Money) {
+// subtotals, because the capped total is above zero. x keeps a currency
+// mismatch.
+func spread(x *ensemble.Arith, lines []Line, adj ensemble.Money) {
 	if len(lines) == 0 {
 		return
 	}
@@ -362,12 +374,12 @@ func spread(lines []Line, adj ensemble.Money) {
 	left := adj.Neg()
 	for i := len(lines) - 1; i >= 0 && left.IsPositive(); i-- {
 		cut := lines[i].Subtotal
-		if c, _ := cut.Cmp(left); c > 0 {
+		if x.Cmp(cut, left) > 0 {
 			cut = left
 		}
 		if cut.IsPositive() {
 			lines[i].Adjustment = cut.Neg()
-			left, _ = left.Sub(cut)
+			left = x.Sub(left, cut)
 		}
 	}
 }
@@ -534,12 +546,18 @@ func (r *Rater) RateProrated(p Proration, opts RateOptions) (Rating, error) {
 		scale := max(r.cur.Digits(), -t.flat.Exponent())
 		flat = ensemble.MoneyFromDecimal(p.Fraction.Mul(ensemble.RatioFromDecimal(t.flat)).Decimal(scale, opts.Mode), r.cur)
 	}
-	sub, _ := ensemble.MoneyFromDecimal(n.Mul(t.unit), r.cur).Add(flat)
+	var x ensemble.Arith
+	sub := x.Add(ensemble.MoneyFromDecimal(n.Mul(t.unit), r.cur), flat)
 	rt := Rating{Price: r.ref, Quantity: p.Units, Full: p.Full,
 		Lines: []Line{{Tier: k, Quantity: n, UnitAmount: t.unitM, FlatAmount: flat, Subtotal: sub}}}
 	if r.free.Sign() > 0 {
 		rt.Free = decimal.Min(p.Units, r.free)
 	}
-	r.finish(&rt, opts)
+	if err := x.Err(); err != nil {
+		return Rating{}, r.wrap(fmt.Errorf("%w: %w", ErrCurrency, err))
+	}
+	if err := r.finish(&rt, opts); err != nil {
+		return Rating{}, r.wrap(err)
+	}
 	return r.checked(rt)
 }

@@ -125,11 +125,14 @@ func (b *Builder) build(run Run, subs []Subscription, billed *[]usage.Aggregate)
 		g.commitment()
 		g.prepaidLines()
 		if ps.Len() > 0 {
+			ps.Add(g.subPath(), g.mismatch())
 			ar.release(g.lines)
 			continue
 		}
 		inv, ok := g.invoice()
-		if ok {
+		if err := g.mismatch(); err != nil {
+			ps.Add(g.subPath(), err)
+		} else if ok {
 			out = append(out, inv)
 		}
 	}
@@ -277,7 +280,7 @@ func (g *gen) fixedDiscounts(lines []Line) {
 			return
 		}
 		take := ensemble.MoneyFromDecimal(d.Amount, g.cur)
-		if c, _ := take.Cmp(pool); c > 0 {
+		if g.cmp(take, pool) > 0 {
 			take = pool
 		}
 		parts, err := ensemble.Allocate(take, shares, ensemble.AllocateOptions{})
@@ -459,7 +462,7 @@ func (g *gen) costs(inv *Invoice) {
 // totals sums the lines into the invoice's subtotal, tax breakdown and
 // total.
 func (g *gen) totals(inv *Invoice) {
-	inv.Subtotal, inv.Tax, inv.Total, inv.Taxes = sumLines(inv.Lines, g.cur)
+	inv.Subtotal, inv.Tax, inv.Total, inv.Taxes = sumLines(&g.arith, inv.Lines, g.cur)
 	inv.AmountDue = inv.Total
 }
 
@@ -497,7 +500,7 @@ func (g *gen) prepaid(inv *Invoice) {
 			continue
 		}
 		use := ensemble.MoneyFromDecimal(c.Balance, g.cur)
-		if x, _ := use.Cmp(inv.AmountDue); x > 0 {
+		if g.cmp(use, inv.AmountDue) > 0 {
 			use = inv.AmountDue
 		}
 		inv.Credits = append(inv.Credits, AppliedCredit{Credit: c.ID, Amount: use})

@@ -127,7 +127,11 @@ func NewBuilder(cat *catalog.Catalog, opts Options) (*Builder, error) {
 				ps.Add(ensemble.Path("catalog", pin.String()), err)
 				continue
 			}
-			cur, _ := ensemble.ParseCurrency(o.Currency)
+			cur, err := cat.Currency(pin)
+			if err != nil {
+				ps.Add(ensemble.Path("catalog", pin.String()), err)
+				continue
+			}
 			oi := &offerInfo{pin: pin, name: o.Name, kind: o.Kind, currency: cur, taxCode: o.Attributes["tax_code"], refs: pin.Ref()}
 			if oi.name == "" {
 				oi.name = string(o.ID)

@@ -302,7 +302,11 @@ func NewCreditNote(inv Invoice, prior []CreditNote, req CreditRequest) (CreditNo
 	}
 	slices.SortFunc(cn.Lines, func(a, b Line) int { return strings.Compare(string(a.ID), string(b.ID)) })
 	slices.SortFunc(cn.Percents, func(a, b CreditPercent) int { return strings.Compare(string(a.Line), string(b.Line)) })
-	cn.Subtotal, cn.Tax, cn.Total, cn.Taxes = sumLines(cn.Lines, inv.Currency)
+	var x ensemble.Arith
+	cn.Subtotal, cn.Tax, cn.Total, cn.Taxes = sumLines(&x, cn.Lines, inv.Currency)
+	if err := x.Err(); err != nil {
+		return CreditNote{}, fmt.Errorf("credit note %q: %w: %w", id, ErrCurrency, err)
+	}
 	return cn, nil
 }
 
@@ -310,6 +314,10 @@ func NewCreditNote(inv Invoice, prior []CreditNote, req CreditRequest) (CreditNo
 // credited by percent so far.
 func creditLine(inv *Invoice, src *Line, r *Remainder, cr CreditLine, before ensemble.Ratio, id CreditNoteID, at time.Time) (Line, error) {
 	mode := inv.Mode
+	var x ensemble.Arith
+	mismatch := func() (Line, error) {
+		return Line{}, &LineError{Line: cr.Line, Err: fmt.Errorf("%w: %w", ErrCurrency, x.Err())}
+	}
 	total, qty := r.Total, r.Quantity
 	all := true
 	set := 0
@@ -328,11 +336,14 @@ func creditLine(inv *Invoice, src *Line, r *Remainder, cr CreditLine, before ens
 		if upTo.Cmp(ratioOne) > 0 {
 			return Line{}, &LineError{Line: cr.Line, Err: ErrOverCredit, Value: fmt.Sprintf("%s after %s credited by percent is over 100%%", cr.Percent.Percent(), before.Percent())}
 		}
-		a, _ := src.Total.MulRatio(upTo, mode).Sub(src.Total.MulRatio(before, mode))
+		a := x.Sub(src.Total.MulRatio(upTo, mode), src.Total.MulRatio(before, mode))
+		if x.Err() != nil {
+			return mismatch()
+		}
 		if !a.IsPositive() {
 			return Line{}, &LineError{Line: cr.Line, Err: ErrNotCreditable, Value: fmt.Sprintf("%s of %s rounds to %s", cr.Percent.Percent(), src.Total, a)}
 		}
-		c, _ := a.Cmp(r.Total)
+		c := x.Cmp(a, r.Total)
 		if c > 0 {
 			return Line{}, &LineError{Line: cr.Line, Err: ErrOverCredit, Value: fmt.Sprintf("%s of %s is %s > %s", cr.Percent.Percent(), src.Total, a, r.Total)}
 		}
@@ -348,7 +359,7 @@ func creditLine(inv *Invoice, src *Line, r *Remainder, cr CreditLine, before ens
 		if !a.IsRounded() {
 			return Line{}, bad(ErrInvalid, "amount %s is not whole minor units", cr.Amount)
 		}
-		c, _ := a.Cmp(r.Total)
+		c := x.Cmp(a, r.Total)
 		if c > 0 {
 			return Line{}, &LineError{Line: cr.Line, Err: ErrOverCredit, Value: fmt.Sprintf("%s > %s", a, r.Total)}
 		}
@@ -368,11 +379,14 @@ func creditLine(inv *Invoice, src *Line, r *Remainder, cr CreditLine, before ens
 	net, tax := r.Net, r.Tax
 	if !all {
 		net = r.Net.MulRatio(quo(ensemble.RatioFromDecimal(total.Amount()), ensemble.RatioFromDecimal(r.Total.Amount())), mode)
-		tax, _ = total.Sub(net)
+		tax = x.Sub(total, net)
 	}
 	amount := net
 	if src.TaxRule.Inclusive {
-		amount, _ = net.Add(tax)
+		amount = x.Add(net, tax)
+	}
+	if x.Err() != nil {
+		return mismatch()
 	}
 	zero := ensemble.MoneyFromMinor(0, inv.Currency)
 	l := Line{
@@ -417,15 +431,16 @@ func creditLine(inv *Invoice, src *Line, r *Remainder, cr CreditLine, before ens
 	return l, nil
 }
 
-// sumLines totals lines and their tax breakdown.
-func sumLines(lines []Line, cur ensemble.Currency) (sub, tax, total ensemble.Money, taxes []TaxLine) {
+// sumLines totals lines and their tax breakdown; x keeps a currency
+// mismatch.
+func sumLines(x *ensemble.Arith, lines []Line, cur ensemble.Currency) (sub, tax, total ensemble.Money, taxes []TaxLine) {
 	zero := ensemble.MoneyFromMinor(0, cur)
 	sub, tax, total = zero, zero, zero
 	for i := range lines {
 		l := &lines[i]
-		sub, _ = sub.Add(l.Net)
-		tax, _ = tax.Add(l.Tax)
-		total, _ = total.Add(l.Total)
+		sub = x.Add(sub, l.Net)
+		tax = x.Add(tax, l.Tax)
+		total = x.Add(total, l.Total)
 		// An invoice has few rules: a linear search beats a map.
 		j := -1
 		for k := range taxes {
@@ -438,8 +453,8 @@ func sumLines(lines []Line, cur ensemble.Currency) (sub, tax, total ensemble.Mon
 			j = len(taxes)
 			taxes = append(taxes, TaxLine{Rule: l.TaxRule, Base: zero, Tax: zero})
 		}
-		taxes[j].Base, _ = taxes[j].Base.Add(l.Net)
-		taxes[j].Tax, _ = taxes[j].Tax.Add(l.Tax)
+		taxes[j].Base = x.Add(taxes[j].Base, l.Net)
+		taxes[j].Tax = x.Add(taxes[j].Tax, l.Tax)
 	}
 	slices.SortFunc(taxes, func(a, b TaxLine) int {
 		if c := strings.Compare(string(a.Rule.ID), string(b.Rule.ID)); c != 0 {

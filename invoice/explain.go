@@ -17,7 +17,9 @@ import (
 // the difference of), each discount, the tax rule, and the totals; for a
 // bundle line, each supplier cost that applied (its ratio, or its fixed
 // amount, quantity, proration and any conversion, and the scope that made
-// it apply) and each that did not, with the scope that left it out.
+// it apply) and each that did not, with the scope that left it out. A
+// difference it cannot take (a line holding amounts of two currencies, which
+// Invoice.Check refuses) is written as the error, never as a zero.
 func Explain(l Line) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "%s: %s\n", l.ID, l.Description)
@@ -59,25 +61,35 @@ func Explain(l Line) string {
 		}
 	}
 	if l.Kind == KindCommitmentTrueUp {
+		var x ensemble.Arith
 		owed := l.Full
 		if p := l.Proration; p != nil {
-			owed, _ = p.AtTo.Sub(p.AtFrom)
+			owed = x.Sub(p.AtTo, p.AtFrom)
 		}
-		spent, _ := owed.Sub(l.Amount)
-		fmt.Fprintf(&b, "  minimum commitment %s per cycle %s: %s owed for %s, the lines starting in it net %s\n",
-			l.Full, span(l.Cycle), owed, span(l.Period), spent)
+		spent := x.Sub(owed, l.Amount)
+		if err := x.Err(); err != nil {
+			fmt.Fprintf(&b, "  minimum commitment %s per cycle %s: %v\n", l.Full, span(l.Cycle), err)
+		} else {
+			fmt.Fprintf(&b, "  minimum commitment %s per cycle %s: %s owed for %s, the lines starting in it net %s\n",
+				l.Full, span(l.Cycle), owed, span(l.Period), spent)
+		}
 		if l.Pin.Offer != "" {
 			fmt.Fprintf(&b, "  attributed to offer %s\n", l.Pin)
 		}
 	}
 	if p := l.Proration; p != nil {
+		var x ensemble.Arith
 		prorated := l.Full
 		if !p.Whole.IsZero() {
-			prorated, _ = l.Full.Sub(p.Whole)
+			prorated = x.Sub(l.Full, p.Whole)
 		}
-		fmt.Fprintf(&b, "  prorated %s (%s) for %s: round(%s × %s) - round(%s × %s) = %s - %s\n",
-			p.Fraction, p.Basis, span(l.Period), prorated.AmountString(), p.To, prorated.AmountString(), p.From,
-			p.AtTo.AmountString(), p.AtFrom.AmountString())
+		if err := x.Err(); err != nil {
+			fmt.Fprintf(&b, "  prorated %s (%s) for %s: %v\n", p.Fraction, p.Basis, span(l.Period), err)
+		} else {
+			fmt.Fprintf(&b, "  prorated %s (%s) for %s: round(%s × %s) - round(%s × %s) = %s - %s\n",
+				p.Fraction, p.Basis, span(l.Period), prorated.AmountString(), p.To, prorated.AmountString(), p.From,
+				p.AtTo.AmountString(), p.AtFrom.AmountString())
+		}
 		if !p.Whole.IsZero() {
 			what := "billed whole"
 			if l.Kind == KindProrationCredit {

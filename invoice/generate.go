@@ -53,6 +53,9 @@ type gen struct {
 	// billedUsage, when set, collects the usage the run bills: each
 	// usage period due in it, as given or idle (BilledUsage).
 	billedUsage *[]usage.Aggregate
+	// arith keeps the first currency mismatch of add, sub and cmp; Build
+	// reports it for the subscription.
+	arith ensemble.Arith
 }
 
 // arena hands out slices carved from larger blocks, so that a build of many
@@ -167,14 +170,19 @@ type billed struct {
 	cycle ensemble.Period
 }
 
-func (g *gen) add(a, b ensemble.Money) ensemble.Money {
-	m, _ := a.Add(b)
-	return m
-}
+func (g *gen) add(a, b ensemble.Money) ensemble.Money { return g.arith.Add(a, b) }
 
-func (g *gen) sub(a, b ensemble.Money) ensemble.Money {
-	m, _ := a.Sub(b)
-	return m
+func (g *gen) sub(a, b ensemble.Money) ensemble.Money { return g.arith.Sub(a, b) }
+
+func (g *gen) cmp(a, b ensemble.Money) int { return g.arith.Cmp(a, b) }
+
+// mismatch returns the currency mismatch arith kept, wrapping ErrCurrency,
+// or nil.
+func (g *gen) mismatch() error {
+	if err := g.arith.Err(); err != nil {
+		return fmt.Errorf("%w: %w", ErrCurrency, err)
+	}
+	return nil
 }
 
 // frac returns the elapsed fraction of cycle c at instant x.
@@ -403,12 +411,12 @@ func (g *gen) deltaDiscount(l *Line, cumulative, billed ensemble.Money, ps []pct
 func (g *gen) capDiscount(l *Line, total ensemble.Money) {
 	// Rounding each discount on its own may take a minor unit more than the
 	// line holds: give it back, from the last discount towards the first.
-	if c, _ := total.Abs().Cmp(l.Amount.Abs()); c > 0 {
+	if g.cmp(total.Abs(), l.Amount.Abs()) > 0 {
 		over := g.sub(total, l.Amount)
 		for k := len(l.Discounts) - 1; k >= 0 && !over.IsZero(); k-- {
 			d := &l.Discounts[k]
 			take := over
-			if x, _ := over.Abs().Cmp(d.Amount.Abs()); x > 0 || over.Sign() != d.Amount.Sign() {
+			if g.cmp(over.Abs(), d.Amount.Abs()) > 0 || over.Sign() != d.Amount.Sign() {
 				take = d.Amount
 			}
 			d.Amount = g.sub(d.Amount, take)

@@ -326,7 +326,7 @@ func (g *gen) drawPrepaid(inv *Invoice) {
 					continue
 				}
 				take = gross
-				if x, _ := take.Cmp(left); x > 0 {
+				if g.cmp(take, left) > 0 {
 					take = left
 				}
 			case -1:
@@ -334,7 +334,7 @@ func (g *gen) drawPrepaid(inv *Invoice) {
 					continue
 				}
 				take = gross
-				if x, _ := take.Neg().Cmp(st.drawn); x > 0 {
+				if g.cmp(take.Neg(), st.drawn) > 0 {
 					take = st.drawn.Neg()
 				}
 			default:

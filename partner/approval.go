@@ -157,13 +157,13 @@ func (r Request) Validate() error {
 // zero to 6 places: the discount a price exception asks for. A zero or
 // negative list price, or another currency, is an error.
 func PriceDiscount(list, price ensemble.Money) (decimal.Decimal, error) {
-	if _, err := list.Cmp(price); err != nil {
+	off, err := list.Sub(price)
+	if err != nil {
 		return decimal.Decimal{}, err
 	}
 	if !list.IsPositive() {
 		return decimal.Decimal{}, fmt.Errorf("partner: list price %s is not positive", list)
 	}
-	off, _ := list.Sub(price)
 	return ensemble.RatioFromDecimal(off.Amount()).Mul(ratioInverse(list.Amount())).Decimal(6, ensemble.RoundHalfAwayFromZero), nil
 }
 
