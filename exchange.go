@@ -66,7 +66,7 @@ type ExchangeRates []ExchangeRate
 // ErrNoRate; the pair given twice with one Since, or a rate Check refuses, a
 // *RateError wrapping ErrRate.
 func (rs ExchangeRates) At(from, to Currency, t time.Time) (ExchangeRate, error) {
-	found := -1
+	found, twice := -1, false
 	for i := range rs {
 		r := &rs[i]
 		if r.From != from || r.To != to || r.Since.After(t) {
@@ -74,13 +74,16 @@ func (rs ExchangeRates) At(from, to Currency, t time.Time) (ExchangeRate, error)
 		}
 		switch {
 		case found < 0 || r.Since.After(rs[found].Since):
-			found = i
+			found, twice = i, false
 		case r.Since.Equal(rs[found].Since):
-			return ExchangeRate{}, &RateError{From: from, To: to, At: r.Since, Value: "given twice", Err: ErrRate}
+			twice = true
 		}
 	}
 	if found < 0 {
 		return ExchangeRate{}, &RateError{From: from, To: to, At: t, Err: ErrNoRate}
+	}
+	if twice {
+		return ExchangeRate{}, &RateError{From: from, To: to, At: rs[found].Since, Value: "given twice", Err: ErrRate}
 	}
 	if err := rs[found].Check(); err != nil {
 		return ExchangeRate{}, err
