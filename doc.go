@@ -32,6 +32,23 @@
 // conversion recording the one rate it used. [Ref] is the trace reference every output uses to say where it
 // came from, and [ValidationError] reports every problem in an input at once.
 //
+// # Ids
+//
+// Every id of the library follows one grammar, checked by [CheckID]: 1 to
+// [MaxIDBytes] bytes of valid UTF-8 without white space or control
+// characters, and without the separators the library joins ids on
+// ([RefSeparators]: '@' pins a version, '/' joins a path, ':' and '#' join a
+// payout entry id) where the id could be read back as another. Each id
+// refuses the separators its own refs are joined on, and every id a payout
+// entry id is built from refuses [EntrySeparators] (':' and '#') where it is
+// written: catalog offer, charge, component and supplier ids and partner
+// ids when they load; order, order line and customer ids when an order is
+// drafted; invoice subscription, item, discount, prepaid commitment and
+// credit note ids when invoices are built or credited; settlement line,
+// plan and node ids. An id that loads in one package is so never refused by
+// settlement later. A refused id is an [*IDError] naming the separator,
+// inside a [*FieldError] naming the field.
+//
 // Start with Allocate:
 //
 //	total := ensemble.MustMoney("100.00", "EUR")

@@ -15,18 +15,32 @@ const MaxIDBytes = 256
 // ("offer@3"), price and plan paths ("offer/charge", "root/channel"), entry
 // ids ("line:root/seller#clawback"), rule parties ("partner:acme"). An id
 // that held the separator its refs are joined on could be read back as
-// another id, so each id type refuses its own (a subset of these).
+// another id, so each id type refuses its own (a subset of these), and
+// every id a payout entry id is built from refuses EntrySeparators (see the
+// package doc's Ids section).
 const RefSeparators = "/@:#"
+
+// EntrySeparators are the separators of settlement's payout entry ids
+// ("L1:root/seller#reserve": ':' ends the line part, '#' starts a suffix).
+// Every id an entry id is built from refuses them where it is written, as
+// the package doc's Ids section lists, so that an id that loads in one
+// package is never refused by settlement later.
+const EntrySeparators = ":#"
 
 // ErrInvalidID is matched by every *IDError.
 var ErrInvalidID = errors.New("ensemble: invalid id")
 
 // IDError reports an id that cannot name anything: empty, too long, not
 // valid UTF-8, or holding white space, a control character (NUL among them)
-// or a separator its refs are joined on.
+// or a separator its refs are joined on. Validation wraps it in a
+// *FieldError whose Path names the field that holds the id.
 type IDError struct {
 	ID     string // the id, cut to 64 bytes
 	Reason string
+	// Separator is the separator the id holds when that is why it is
+	// refused (its first, as written; one of RefSeparators), and empty
+	// otherwise.
+	Separator string
 }
 
 func (e *IDError) Error() string {
@@ -38,11 +52,13 @@ func (e *IDError) Is(target error) bool { return target == ErrInvalidID }
 
 // CheckID is the one validation every id type of the library uses (offer,
 // charge, partner, order, line, rule, meter, record ids): nil for a usable
-// id, an *IDError otherwise. separators are the characters the id type's
-// refs join on (catalog ids "/@", settlement line ids ":#"; see
-// RefSeparators).
+// id, an *IDError otherwise. separators are the characters the id type may
+// not hold: those its refs join on, and EntrySeparators for an id a payout
+// entry id is built from (catalog ids RefSeparators, partner ids
+// EntrySeparators, usage record ids none; see the package doc's Ids
+// section).
 func CheckID(id, separators string) error {
-	reason := ""
+	reason, sep := "", ""
 	switch {
 	case id == "":
 		reason = "empty"
@@ -54,7 +70,8 @@ func CheckID(id, separators string) error {
 		if i := strings.IndexFunc(id, func(r rune) bool { return unicode.IsSpace(r) || unicode.IsControl(r) }); i >= 0 {
 			reason = "white space or a control character at byte " + strconv.Itoa(i)
 		} else if i := strings.IndexAny(id, separators); i >= 0 {
-			reason = strconv.Quote(id[i:i+1]) + " is a separator this id's refs are joined on"
+			sep = id[i : i+1]
+			reason = strconv.Quote(sep) + " at byte " + strconv.Itoa(i) + " is a separator ids are joined on (ensemble.RefSeparators)"
 		}
 	}
 	if reason == "" {
@@ -63,5 +80,5 @@ func CheckID(id, separators string) error {
 	if len(id) > 64 {
 		id = id[:64] + "..."
 	}
-	return &IDError{ID: id, Reason: reason}
+	return &IDError{ID: id, Reason: reason, Separator: sep}
 }

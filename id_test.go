@@ -1,6 +1,7 @@
 package ensemble_test
 
 import (
+	"strconv"
 	"strings"
 	"testing"
 
@@ -57,4 +58,27 @@ func TestCheckIDJoinsSplitBack(t *testing.T) {
 			require.Equal(t, []string{a, b}, parts)
 		}
 	})
+}
+
+// A refused separator is named in the *IDError, by itself and in the
+// message, with its position.
+func TestCheckIDNamesTheSeparator(t *testing.T) {
+	for _, tt := range []struct{ id, seps, sep string }{
+		{"acme#eu", ensemble.EntrySeparators, "#"},
+		{"o:1#2", ensemble.EntrySeparators, ":"},
+		{"offer/charge", ensemble.RefSeparators, "/"},
+		{"a b", ensemble.RefSeparators, ""},
+	} {
+		err := ensemble.CheckID(tt.id, tt.seps)
+		var ie *ensemble.IDError
+		require.ErrorAs(t, err, &ie, tt.id)
+		require.Equal(t, tt.sep, ie.Separator, tt.id)
+		if tt.sep != "" {
+			require.Contains(t, err.Error(), `"`+tt.sep+`" at byte `+strconv.Itoa(strings.Index(tt.id, tt.sep)), tt.id)
+		}
+	}
+	require.NoError(t, ensemble.CheckID("acme#eu", "/@"), "separators are the caller's")
+	for _, sep := range ensemble.EntrySeparators {
+		require.Contains(t, ensemble.RefSeparators, string(sep))
+	}
 }

@@ -14,7 +14,9 @@ import (
 var (
 	// ErrRequired reports a field that must be set and is not.
 	ErrRequired = errors.New("catalog: required")
-	// ErrInvalidID reports an ID holding '/', '@' or white space.
+	// ErrInvalidID reports an ID the library's id grammar refuses (see
+	// ensemble.CheckID): empty, white space, or a separator of
+	// ensemble.RefSeparators. It wraps the *ensemble.IDError.
 	ErrInvalidID = errors.New("catalog: invalid id")
 	// ErrDuplicate reports an ID (or offer version) declared twice.
 	ErrDuplicate = errors.New("catalog: duplicate")

@@ -3,6 +3,7 @@ package catalog
 import (
 	"cmp"
 	"errors"
+	"fmt"
 	"maps"
 	"math/big"
 	"slices"
@@ -53,10 +54,6 @@ func terminating(r ensemble.Ratio) (decimal.Decimal, bool) {
 	return r.Decimal(scale, ensemble.RoundHalfEven), true
 }
 
-// validID reports whether id passes ensemble.CheckID, the validation every
-// id type of the library shares.
-func validID(id string) bool { return ensemble.CheckID(id, "/@") == nil }
-
 // reporter records problems of one offer version (and charge).
 type reporter struct {
 	p         *ensemble.Problems
@@ -71,13 +68,14 @@ func (r *reporter) add(path string, cond error, value string) {
 	r.p.Add(path, &OfferError{Offer: r.offer, Version: r.version, Component: r.component, Charge: r.charge, Value: value, Err: cond, priceOnly: r.priceOnly})
 }
 
-// id checks an ID field.
+// id checks an ID field against the library's id grammar (the root
+// package doc's Ids section): catalog ids hold no separator at all, as
+// pins, paths and payout entry ids are joined on them.
 func (r *reporter) id(path, id string) {
-	switch {
-	case id == "":
+	if id == "" {
 		r.add(path, ErrRequired, "")
-	case !validID(id):
-		r.add(path, ErrInvalidID, id)
+	} else if err := ensemble.CheckID(id, ensemble.RefSeparators); err != nil {
+		r.add(path, fmt.Errorf("%w: %w", ErrInvalidID, err), "")
 	}
 }
 

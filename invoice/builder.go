@@ -189,12 +189,13 @@ func (b *Builder) taxRule(region, code string) (*TaxRule, bool) {
 }
 
 // validID checks id with ensemble.CheckID, the validation every id type of
-// the library shares.
+// the library shares: invoice ids hold no '/', which joins line ids, nor
+// ensemble.EntrySeparators, as line ids become part of payout entry ids.
 func validID(id string) error {
 	if id == "" {
 		return ErrRequired
 	}
-	if err := ensemble.CheckID(id, "/"); err != nil {
+	if err := ensemble.CheckID(id, "/"+ensemble.EntrySeparators); err != nil {
 		return fmt.Errorf("%w: %w", ErrInvalidID, err)
 	}
 	return nil

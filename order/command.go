@@ -127,8 +127,9 @@ type Event struct {
 var (
 	// ErrRequired reports a field that must be set and is not.
 	ErrRequired = errors.New("order: required")
-	// ErrInvalidID reports an ID that is empty or holds '/', '@' or white
-	// space.
+	// ErrInvalidID reports an ID that is empty or that ensemble.CheckID
+	// refuses: white space, or one of ensemble.RefSeparators ('/', '@', ':'
+	// or '#'). It wraps the *ensemble.IDError.
 	ErrInvalidID = errors.New("order: invalid id")
 	// ErrDuplicate reports an ID given twice.
 	ErrDuplicate = errors.New("order: duplicate")

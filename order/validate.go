@@ -35,12 +35,15 @@ type Context struct {
 const maxDigits = ensemble.MaxAmountDigits
 
 // checkID reports an id ensemble.CheckID refuses (empty, too long, white
-// space, control characters, invalid UTF-8, a separator).
+// space, control characters, invalid UTF-8, a separator): order ids hold
+// none of ensemble.RefSeparators, as an order's refs join on '/' and '@'
+// and its ids become part of invoice line and payout entry ids (the root
+// package doc's Ids section).
 func checkID(kind, s string) error {
 	if s == "" {
 		return fmt.Errorf("%w: %s is empty", ErrInvalidID, kind)
 	}
-	if err := ensemble.CheckID(s, "/@"); err != nil {
+	if err := ensemble.CheckID(s, ensemble.RefSeparators); err != nil {
 		return fmt.Errorf("%w: %s: %w", ErrInvalidID, kind, err)
 	}
 	return nil

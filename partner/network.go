@@ -320,7 +320,10 @@ func (n *Network) buildIndex(p *ensemble.Problems, original []Partner) {
 	// Report duplicates at their position in the caller's document.
 	first := make(map[ID]int, len(original))
 	for i, pt := range original {
-		if err := ensemble.CheckID(string(pt.ID), ":"); err != nil {
+		// ':' joins rule parties ("partner:acme") and, with '#', payout
+		// entry ids ("line:root/channel/acme#reserve"): the root package
+		// doc's Ids section.
+		if err := ensemble.CheckID(string(pt.ID), ensemble.EntrySeparators); err != nil {
 			p.Add(ensemble.Path("partners", i, "id"), err)
 			continue
 		}

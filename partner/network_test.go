@@ -216,3 +216,23 @@ func TestLoadNetworkRejects(t *testing.T) {
 		})
 	}
 }
+
+// Partner ids follow the library's one id grammar: ':' and '#', which
+// settlement joins payout entry ids on, are refused when the network is
+// built, naming the field and the character, not when a line routed through
+// the partner is settled.
+func TestPartnerIDsRefuseEntrySeparators(t *testing.T) {
+	for _, id := range []partner.ID{"r#1", "r:1"} {
+		spec := base()
+		spec.Partners[1].ID = id
+		net, err := partner.NewNetwork(spec)
+		require.Nil(t, net)
+		var ve *ensemble.ValidationError
+		require.ErrorAs(t, err, &ve)
+		require.Len(t, ve.Problems, 1, "%v", err)
+		require.Equal(t, "partners[1].id", ve.Problems[0].Path)
+		var ie *ensemble.IDError
+		require.ErrorAs(t, ve.Problems[0], &ie)
+		require.Equal(t, string(id[1]), ie.Separator)
+	}
+}

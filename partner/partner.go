@@ -11,7 +11,8 @@ import (
 )
 
 // ID identifies a partner. IDs are compared byte-wise when sorted; the empty
-// ID is invalid.
+// ID is invalid. An ID follows the library's id grammar (the root package
+// doc's Ids section): no white space, ':' or '#', which NewNetwork refuses.
 type ID string
 
 // Type is the kind of business a partner is. The well-known types are

@@ -270,8 +270,8 @@ func (s *Settler) compilePlan(p *ensemble.Problems, path string, doc PlanDocumen
 	n0 := p.Len()
 	if doc.ID == "" {
 		p.Addf(path+".id", "empty id")
-	} else if !validNodeID(string(doc.ID)) {
-		p.Addf(path+".id", "id %q holds '/', ':', '#', '@' or white space", doc.ID)
+	} else if err := checkNodeID(string(doc.ID)); err != nil {
+		p.Add(path+".id", err)
 	}
 	if doc.Version < 1 {
 		p.Addf(path+".version", "version must be 1 or more")
@@ -340,8 +340,8 @@ func (s *Settler) compileNode(p *ensemble.Problems, path string, cp *cplan, n *N
 	c := &cnode{id: string(n.ID), cond: n.Condition, levelRule: n.LevelWeight, cap: n.Cap, floor: n.Floor,
 		fallback: n.Fallback, reserve: n.Reserve, remaining: -1, idx: s.nodes}
 	s.nodes++
-	if !validNodeID(string(n.ID)) {
-		p.Addf(path+".id", "node id %q is empty or holds '/', ':', '#', '@' or white space", n.ID)
+	if err := checkNodeID(string(n.ID)); err != nil {
+		p.Add(path+".id", err)
 	} else if root && n.ID == supplierCosts {
 		p.Addf(path+".id", "root id %q is reserved: supplier costs' entries are under it; rename the root", n.ID)
 	} else if ids[string(n.ID)] {

@@ -24,7 +24,7 @@ const (
 )
 
 // LineID identifies a line to settle. The empty ID is invalid, as is one
-// ensemble.CheckID refuses with the separators ':' and '#' (entry ids are
+// ensemble.CheckID refuses with ensemble.EntrySeparators (entry ids are
 // built from it, see EntryID) and the ids "adjustment" and "payout", which
 // Adjust's and PayOut's entry ids begin with. Credit lines have their own
 // ids.
@@ -191,7 +191,7 @@ func eachRepeat[K comparable](n int, key func(int) K, f func(i, j int)) {
 // validate checks the fields every line needs.
 func (l *Line) validate() error {
 	var p ensemble.Problems
-	if err := ensemble.CheckID(string(l.ID), ":#"); err != nil {
+	if err := ensemble.CheckID(string(l.ID), ensemble.EntrySeparators); err != nil {
 		p.Add("id", err)
 	} else if reservedLine(l.ID) {
 		p.Addf("id", "line id %q is reserved: entry ids %q:<id> are Adjust's and PayOut's", l.ID, l.ID)
@@ -246,7 +246,7 @@ func (l *Line) validate() error {
 	// appears once on a route.
 	chain, cos := l.Route.Chain, l.Route.CoSellers
 	for i, id := range chain {
-		if err := ensemble.CheckID(string(id), ":#"); err != nil {
+		if err := ensemble.CheckID(string(id), ensemble.EntrySeparators); err != nil {
 			p.Add(ensemble.Path("route", "chain", i), err)
 		}
 	}
@@ -257,7 +257,7 @@ func (l *Line) validate() error {
 		p.Addf(ensemble.Path("route", "co_sellers", i, "partner"), "partner %q is also co_sellers[%d]: a party appears once on a route", cos[i].Partner, j)
 	})
 	for i, c := range cos {
-		if err := ensemble.CheckID(string(c.Partner), ":#"); err != nil {
+		if err := ensemble.CheckID(string(c.Partner), ensemble.EntrySeparators); err != nil {
 			p.Add(ensemble.Path("route", "co_sellers", i, "partner"), err)
 		}
 		if c.Weight.Sign() < 0 {

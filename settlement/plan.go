@@ -469,7 +469,7 @@ func parseRole(s string) (role, error) {
 		return role{kind: roleType, typ: partner.Type(rest)}, nil
 	}
 	if rest, ok := strings.CutPrefix(s, "partner:"); ok && rest != "" {
-		if err := ensemble.CheckID(rest, ":"); err != nil {
+		if err := ensemble.CheckID(rest, ensemble.EntrySeparators); err != nil {
 			return role{}, fmt.Errorf("party %q: %w", s, err)
 		}
 		return role{kind: rolePartner, id: partner.ID(rest)}, nil
@@ -495,15 +495,8 @@ func validName(s string) bool {
 	return true
 }
 
-// validNodeID reports whether id can appear in an entry id's path.
-func validNodeID(id string) bool {
-	if id == "" || len(id) > 128 {
-		return false
-	}
-	for _, c := range id {
-		if c == '/' || c == ':' || c == '#' || c == '@' || c <= ' ' || c == 0x7f {
-			return false
-		}
-	}
-	return true
-}
+// checkNodeID checks a plan or node id, which appears in entry ids' paths
+// ("line:root/channel#reserve") and in plan refs ("plan@2"), against the
+// library's id grammar (the root package doc's Ids section): it holds no
+// separator at all. The error is an *ensemble.IDError.
+func checkNodeID(id string) error { return ensemble.CheckID(id, ensemble.RefSeparators) }

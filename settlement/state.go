@@ -517,7 +517,7 @@ func (r *stateReader) line(path string, ll *LedgerLine) {
 	fail := func(field string, err error, format string, args ...any) {
 		r.fail(path+"."+field, id, "", err, format, args...)
 	}
-	if err := ensemble.CheckID(string(id), ":#"); err != nil {
+	if err := ensemble.CheckID(string(id), ensemble.EntrySeparators); err != nil {
 		fail("line", err, "invalid line id")
 	} else if reservedLine(id) {
 		fail("line", nil, "line id %q is reserved for Adjust's and PayOut's entry ids", id)
@@ -537,7 +537,7 @@ func (r *stateReader) line(path string, ll *LedgerLine) {
 		fail("route", nil, "route kind %s: a settled line names how it was sold", ll.Route)
 	}
 	if ll.Seller != "" {
-		if err := ensemble.CheckID(string(ll.Seller), ":"); err != nil {
+		if err := ensemble.CheckID(string(ll.Seller), ensemble.EntrySeparators); err != nil {
 			fail("seller", err, "invalid seller id")
 		}
 	}
@@ -742,7 +742,7 @@ func partRole(role string, kind EntryKind) (form entryForm, chain, known bool) {
 		return entryNamed, true, true
 	}
 	if id, ok := strings.CutPrefix(role, "partner:"); ok {
-		return entryBase, false, ensemble.CheckID(id, ":") == nil
+		return entryBase, false, ensemble.CheckID(id, ensemble.EntrySeparators) == nil
 	}
 	if level, ok := strings.CutPrefix(role, "chain["); ok {
 		level, ok = strings.CutSuffix(level, "]")
@@ -754,7 +754,7 @@ func partRole(role string, kind EntryKind) (form entryForm, chain, known bool) {
 
 // credit reads one settled credit line.
 func (r *stateReader) credit(path string, c CreditState) {
-	if err := ensemble.CheckID(string(c.Line), ":#"); err != nil {
+	if err := ensemble.CheckID(string(c.Line), ensemble.EntrySeparators); err != nil {
 		r.fail(path+".line", c.Line, "", err, "invalid credit line id")
 	} else if reservedLine(c.Line) {
 		r.fail(path+".line", c.Line, "", nil, "line id %q is reserved for Adjust's and PayOut's entry ids", c.Line)
@@ -763,7 +763,7 @@ func (r *stateReader) credit(path string, c CreditState) {
 	} else if r.out.lines[c.Line] != nil {
 		r.fail(path+".line", c.Line, "", ErrAlreadySettled, "a credit has the id of a settled line")
 	}
-	switch err := ensemble.CheckID(string(c.Credits), ":#"); {
+	switch err := ensemble.CheckID(string(c.Credits), ensemble.EntrySeparators); {
 	case err != nil:
 		r.fail(path+".credits", c.Line, "", err, "invalid credited line id")
 	case c.Credits == c.Line:

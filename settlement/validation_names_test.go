@@ -1,6 +1,7 @@
 package settlement_test
 
 import (
+	"errors"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -48,4 +49,42 @@ func TestPlanPartyIDsAreChecked(t *testing.T) {
 	require.NoError(t, err)
 	_, err = settlement.New(settlement.Config{Plans: plans, Rules: loadRules(t), Network: loadNetwork(t)})
 	require.ErrorIs(t, err, ensemble.ErrInvalidID)
+}
+
+// TestPlanNodeIDsFollowTheIDGrammar: plan and node ids follow the library's
+// one id grammar (ensemble.CheckID, no separator at all: node ids make the
+// paths of entry ids, plan ids are pinned with '@'), so a refused id is an
+// *ensemble.IDError naming the field and the character; a fixed partner
+// party refuses '#' as partner ids do.
+func TestPlanNodeIDsFollowTheIDGrammar(t *testing.T) {
+	tests := []struct {
+		name, plan, node, party, path, sep string
+	}{
+		{"node id with '#'", "p", "a#b", "platform", "plans[0].root.children[0].id", "#"},
+		{"node id with ':'", "p", "a:b", "platform", "plans[0].root.children[0].id", ":"},
+		{"node id with '/'", "p", "a/b", "platform", "plans[0].root.children[0].id", "/"},
+		{"plan id with '@'", "p@2", "a", "platform", "plans[0].id", "@"},
+		{"partner party with '#'", "p", "a", "partner:acme#eu", "plans[0].root.children[0].party", "#"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			doc := "id: " + tt.plan + "\nversion: 1\nroot:\n  id: root\n  children:\n    - {id: \"" + tt.node + "\", party: \"" + tt.party + "\", share: \"10%\"}\n    - {id: s, party: seller, share: remaining}\n"
+			plans, err := settlement.ParsePlans([]byte(doc))
+			if err == nil {
+				_, err = settlement.New(settlement.Config{Plans: plans, Rules: loadRules(t), Network: loadNetwork(t)})
+			}
+			var ve *ensemble.ValidationError
+			require.ErrorAs(t, err, &ve)
+			var paths []string
+			for _, p := range ve.Problems {
+				paths = append(paths, p.Path)
+				var ie *ensemble.IDError
+				if p.Path == tt.path && errors.As(p, &ie) {
+					require.Equal(t, tt.sep, ie.Separator)
+					return
+				}
+			}
+			t.Fatalf("no *ensemble.IDError at %s among %v: %v", tt.path, paths, err)
+		})
+	}
 }
