@@ -192,7 +192,7 @@ func build(cfg Config, checkVersions, reference bool) (*Settler, error) {
 	s.platSn = partner.Snapshot{ID: s.platform, Type: partner.TypePlatform, Status: partner.StatusActive}
 	var p ensemble.Problems
 	seen := map[string]bool{}
-	used := map[string]bool{}
+	used := newRuleUse(cfg.Rules)
 	for i, doc := range cfg.Plans {
 		path := ensemble.Path("plans", i)
 		key := string(doc.ID) + "@" + strconv.Itoa(doc.Version)
@@ -229,13 +229,10 @@ func build(cfg Config, checkVersions, reference bool) (*Settler, error) {
 		s.env = cfg.Rules.Env()
 		// A rule's timeline, not its versions: a version that reads a
 		// table is bound anew from each date the table changes.
-		var ids []string
-		for _, r := range s.rules.Rules() { // by id, then version
-			if used[r.ID()] && (len(ids) == 0 || ids[len(ids)-1] != r.ID()) {
-				ids = append(ids, r.ID())
+		for _, id := range used.ids { // sorted
+			if !used.used[id] {
+				continue
 			}
-		}
-		for _, id := range ids {
 			cr := &crule{id: id, index: s.ruleVersions}
 			byID[id] = cr
 			for _, sp := range s.rules.Timeline(id) {
@@ -266,7 +263,7 @@ func build(cfg Config, checkVersions, reference bool) (*Settler, error) {
 	return s, nil
 }
 
-func (s *Settler) compilePlan(p *ensemble.Problems, path string, doc PlanDocument, used map[string]bool) *cplan {
+func (s *Settler) compilePlan(p *ensemble.Problems, path string, doc PlanDocument, used *ruleUse) *cplan {
 	n0 := p.Len()
 	if doc.ID == "" {
 		p.Addf(path+".id", "empty id")
@@ -329,7 +326,7 @@ func checkParties(p *ensemble.Problems, path string, n *Node, net *partner.Netwo
 }
 
 func (s *Settler) compileNode(p *ensemble.Problems, path string, cp *cplan, n *Node, parent string,
-	root bool, ids map[string]bool, used map[string]bool, depth int) *cnode {
+	root bool, ids map[string]bool, used *ruleUse, depth int) *cnode {
 	if depth > partner.MaxDepth {
 		p.Addf(path, "plan nests deeper than %d levels", partner.MaxDepth)
 		return nil
@@ -521,23 +518,40 @@ func alwaysPaid(r role, platform partner.ID) bool {
 	return r.kind == rolePlatform || (r.kind == rolePartner && r.id == platform)
 }
 
-func (s *Settler) checkRule(p *ensemble.Problems, path, id string, used map[string]bool, kinds ...rules.Kind) {
+// ruleUse is what checking plans needs of the host's rule set, listed once
+// per New (listing it per reference made New quadratic): each rule id's
+// versions, the ids in order for the "did you mean" hint, and the ids the
+// plans refer to.
+type ruleUse struct {
+	versions map[string][]*rules.Rule // by id, in version order
+	ids      []string                 // sorted
+	used     map[string]bool
+}
+
+func newRuleUse(rs *rules.RuleSet) *ruleUse {
+	u := &ruleUse{versions: map[string][]*rules.Rule{}, used: map[string]bool{}}
+	if rs == nil {
+		return u
+	}
+	for _, r := range rs.Rules() { // by id, then version
+		if len(u.ids) == 0 || u.ids[len(u.ids)-1] != r.ID() {
+			u.ids = append(u.ids, r.ID())
+		}
+		u.versions[r.ID()] = append(u.versions[r.ID()], r)
+	}
+	return u
+}
+
+func (s *Settler) checkRule(p *ensemble.Problems, path, id string, used *ruleUse, kinds ...rules.Kind) {
 	if s.rules == nil {
 		p.Addf(path, "rule %q: no rule set given", id)
 		return
 	}
-	used[id] = true
-	found := false
+	used.used[id] = true
+	versions := used.versions[id]
+	found, ids := len(versions) > 0, used.ids
 	var wrong []string
-	var ids []string
-	for _, r := range s.rules.Rules() {
-		if len(ids) == 0 || ids[len(ids)-1] != r.ID() {
-			ids = append(ids, r.ID())
-		}
-		if r.ID() != id {
-			continue
-		}
-		found = true
+	for _, r := range versions {
 		if !slices.Contains(kinds, r.Kind()) {
 			wrong = append(wrong, fmt.Sprintf("v%d is %s", r.Version(), kindText(r.Kind())))
 		}
