@@ -166,8 +166,9 @@ type Entry struct {
 	// its ancestors' conditions and shares.
 	Rules []ensemble.Ref `json:"rules,omitempty"`
 	// Service is the line's service period (Line.Service): for a clawback,
-	// the credit line's, which is the credited period. Holds and releases
-	// of a dispute, and adjustments, have none.
+	// the credit line's, which is the credited period; for the holds,
+	// releases and clawbacks of a dispute, the disputed line's.
+	// Adjustments and payouts have none.
 	Service ensemble.Period `json:"service,omitzero"`
 	// Offer, Route and Seller copy the line's, for metrics.
 	Offer  catalog.Pin `json:"offer,omitzero"`

@@ -71,7 +71,9 @@ func (s *Settler) checkBasis(lg *ledger) error {
 // their unreversed amounts and returns the new ledger. Entries get ids
 // "<by>:<original entry path>#clawback".
 func (r *run) reverse(lg *ledger, credit int64, by string, at time.Time, note string, trace []ensemble.Ref) (*ledger, error) {
-	var service ensemble.Period // a credit line's; a lost dispute has none
+	// A credit's clawbacks carry the credit line's service period (the
+	// credited one), a lost dispute's the disputed line's.
+	service := lg.ctx.service
 	if r.line != nil && LineID(by) == r.line.ID {
 		service = r.line.Service
 	}
@@ -193,7 +195,7 @@ func (s *Settler) ResolveDispute(st State, line LineID, won bool, at time.Time) 
 func holdEntry(lg *ledger, i int, suffix string, kind EntryKind, units int64, at time.Time, note string) Entry {
 	id, pe := lg.entryID(i), lg.payee(i)
 	return Entry{ID: id + EntryID(suffix), Line: lg.line, Kind: kind, Party: pe.party, Role: pe.meta.role, Amount: ensemble.MoneyFromMinor(units, lg.ctx.cur),
-		Date: at, Plan: *lg.ctx.plan, Node: pe.meta.node, Offer: lg.ctx.offer, Route: lg.ctx.route, Seller: lg.ctx.seller, Reverses: id,
+		Date: at, Plan: *lg.ctx.plan, Node: pe.meta.node, Service: lg.ctx.service, Offer: lg.ctx.offer, Route: lg.ctx.route, Seller: lg.ctx.seller, Reverses: id,
 		Note: note, Trace: append(slices.Clone(lg.trace), ensemble.Ref{Kind: RefLine, ID: string(lg.line)})}
 }
 

@@ -424,7 +424,7 @@ func (r *run) chainSnapshots(l *Line) error {
 // lineCtx returns the shared context of the current line's ledger: the
 // one its seller's last line used when equal, else the call's.
 func (r *run) lineCtx(plan *cplan, l *Line) *lineCtx {
-	want := lineCtx{plan: &plan.ref, offer: l.Offer, seller: l.Route.Seller(), cur: r.cur, route: l.Route.Kind, basis: plan.doc.Basis}
+	want := lineCtx{plan: &plan.ref, offer: l.Offer, seller: l.Route.Seller(), cur: r.cur, route: l.Route.Kind, basis: plan.doc.Basis, service: l.Service}
 	ch := r.chainTL
 	if ch != nil && ch.ctx != nil && *ch.ctx == want {
 		return ch.ctx

@@ -46,15 +46,16 @@ type ledger struct {
 }
 
 // lineCtx is what a ledger line shares with every line of the same plan
-// version, offer, route kind, seller and currency: one pointer per line
-// instead of a copy.
+// version, offer, route kind, seller, currency and service period: one
+// pointer per line instead of a copy.
 type lineCtx struct {
-	plan   *ensemble.Ref // the plan version's
-	offer  catalog.Pin
-	seller partner.ID
-	cur    ensemble.Currency
-	route  RouteKind
-	basis  Basis // the plan version's: what a credit of the line reverses
+	plan    *ensemble.Ref // the plan version's
+	offer   catalog.Pin
+	seller  partner.ID
+	cur     ensemble.Currency
+	route   RouteKind
+	basis   Basis           // the plan version's: what a credit of the line reverses
+	service ensemble.Period // the line's: its disputes' holds, releases and clawbacks carry it
 }
 
 // disputes is a disputed line's record: how many disputes were opened on
@@ -203,6 +204,10 @@ type LedgerLine struct {
 	Seller    partner.ID     `json:"seller,omitempty"`
 	Trace     []ensemble.Ref `json:"trace,omitempty"`
 	Parts     []LedgerPart   `json:"parts"`
+	// Service is the line's service period (Line.Service), which the
+	// holds, releases and clawbacks of its disputes carry; omitted when
+	// the line had none.
+	Service ensemble.Period `json:"service,omitzero"`
 }
 
 // LedgerPart is what one entry of a line still carries: its amount, what
@@ -283,7 +288,7 @@ func (s State) Line(id LineID) (LedgerLine, bool) {
 
 func (l *ledger) export() LedgerLine {
 	c := l.ctx
-	out := LedgerLine{Line: l.line, Plan: *c.plan, BasisKind: c.basis, Date: l.date, Basis: ensemble.MoneyFromMinor(l.basis, c.cur),
+	out := LedgerLine{Line: l.line, Plan: *c.plan, BasisKind: c.basis, Date: l.date, Service: c.service, Basis: ensemble.MoneyFromMinor(l.basis, c.cur),
 		Credited: ensemble.MoneyFromMinor(l.credited, c.cur), Disputed: l.disputed(), Disputes: int(l.disputeCount()),
 		Offer: c.offer, Route: c.route, Seller: c.seller, Trace: slices.Clone(l.trace), Parts: make([]LedgerPart, l.parts())}
 	for i := range out.Parts {
@@ -378,7 +383,8 @@ func (s State) MarshalJSON() ([]byte, error) {
 //
 //   - a line has a valid id (ensemble.CheckID, without ':' or '#'), held
 //     once, a date, a plan version, an offer and a route kind; its seller,
-//     if any, is a valid partner id;
+//     if any, is a valid partner id, and its service period, if any, a
+//     valid period;
 //   - a line has a basis kind (basis_kind, "net" or "gross": what a credit
 //     of it reverses). A state written before lines recorded one is
 //     refused (ErrNoBasisKind) rather than read as net: a credit of a
@@ -527,6 +533,11 @@ func (r *stateReader) line(path string, ll *LedgerLine) {
 	if ll.Date.IsZero() {
 		fail("date", nil, "zero date")
 	}
+	if sv := ll.Service; !sv.Start.IsZero() || !sv.End.IsZero() {
+		if err := sv.Validate(); err != nil {
+			fail("service", err, "invalid service period")
+		}
+	}
 	if ll.Plan.Kind != RefPlan || ll.Plan.ID == "" {
 		fail("plan", nil, "plan %s is not a plan version", ll.Plan)
 	}
@@ -568,7 +579,7 @@ func (r *stateReader) line(path string, ll *LedgerLine) {
 		plan = &ll.Plan
 		r.plans[ll.Plan] = plan
 	}
-	c := lineCtx{plan: plan, offer: ll.Offer, seller: ll.Seller, cur: cur, route: ll.Route, basis: ll.BasisKind}
+	c := lineCtx{plan: plan, offer: ll.Offer, seller: ll.Seller, cur: cur, route: ll.Route, basis: ll.BasisKind, service: ll.Service}
 	lc := r.ctxs[c]
 	if lc == nil {
 		lc = &c
