@@ -82,6 +82,9 @@ func checkSubDecimals(ps *ensemble.Problems, at func() string, s *Subscription) 
 	for k := range s.Credits {
 		checkDecimal(ps, func() string { return ensemble.Path(at(), "credits", k, "balance") }, s.Credits[k].Balance)
 	}
+	if et := s.Term.EarlyTermination; et != nil {
+		checkDecimal(ps, func() string { return at() + ".term.early_termination.amount" }, et.Amount)
+	}
 	for j := range s.Items {
 		it := &s.Items[j]
 		for k := range it.Discounts {

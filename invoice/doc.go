@@ -38,7 +38,9 @@
 // An item that ends inside its term owes the term's early-termination fee
 // (Term.EarlyTermination: a fixed amount, an amount declining over the
 // term, or a share of the remaining contract value), one
-// KindEarlyTermination line at its end.
+// KindEarlyTermination line at its end. A subscription can have a term of
+// its own (Subscription.Term, an order's Term), whose fee is owed once when
+// the subscription as a whole ends inside it.
 //
 // # Rounding
 //
@@ -133,8 +135,10 @@
 //
 // FromOrder converts an order (package order) into a Subscription: its
 // lines become items, its segments theirs, a line's own anchor and term
-// (order.LineTerms) the item's. FromOrderWith can leave the stretches an
-// order was suspended out.
+// (order.LineTerms) the item's, and the order's Term the subscription's,
+// early-termination fees included, so an order cancelled inside its term
+// bills its fee with no code of the host's. FromOrderWith can leave the
+// stretches an order was suspended out.
 //
 // # Settlement
 //

@@ -64,12 +64,15 @@ func (e *LineError) Error() string {
 // Unwrap returns the condition.
 func (e *LineError) Unwrap() error { return e.Err }
 
-// TermError reports an item's own billing anchor or contract term that
-// cannot be billed, naming the subscription, the item and the field. It
-// arrives inside the *ensemble.ValidationError of Build and Validate, at the
-// item's path, and wraps its condition (ErrInvalid).
+// TermError reports an item's own billing anchor or contract term, or the
+// subscription's contract term, that cannot be billed, naming the
+// subscription, the item (empty for the subscription's term) and the field.
+// It arrives inside the *ensemble.ValidationError of Build and Validate, at
+// the item's (or subscription's) path, and wraps its condition (ErrInvalid,
+// ErrRequired).
 type TermError struct {
-	// Subscription and Item name the item.
+	// Subscription and Item name the item; Item is empty for the
+	// subscription's Term.
 	Subscription SubscriptionID
 	Item         ItemID
 	// Field is the offending field: "anchor", "term.length" or
@@ -81,13 +84,17 @@ type TermError struct {
 	Err error
 }
 
-// Error writes `invoice: subscription "s" item "i": <field>: <condition>: <value>`.
+// Error writes `invoice: subscription "s" item "i": <field>: <condition>:
+// <value>` (without the item for the subscription's term).
 func (e *TermError) Error() string {
 	v := e.Value
 	if len(v) > 64 {
 		v = v[:64] + "..."
 	}
 	msg := fmt.Sprintf("invoice: subscription %q item %q: %s: %v", e.Subscription, e.Item, e.Field, e.Err)
+	if e.Item == "" {
+		msg = fmt.Sprintf("invoice: subscription %q: %s: %v", e.Subscription, e.Field, e.Err)
+	}
 	if v != "" {
 		msg += ": " + v
 	}

@@ -1,6 +1,7 @@
 package invoice_test
 
 import (
+	"context"
 	"encoding/json"
 	"testing"
 	"time"
@@ -8,7 +9,9 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/ensemble-commerce/ensemble"
+	"github.com/ensemble-commerce/ensemble/catalog"
 	"github.com/ensemble-commerce/ensemble/invoice"
+	"github.com/ensemble-commerce/ensemble/order"
 )
 
 // Early-termination fees of the yearly item (EUR 1,200, own anchor
@@ -162,4 +165,140 @@ func TestEarlyTerminationJSON(t *testing.T) {
 	back, err := invoice.DecodeInput(data)
 	require.NoError(t, err)
 	require.Equal(t, invoice.TerminationRemaining, back.Subscriptions[0].Items[1].Term.EarlyTermination.Rule)
+}
+
+// termOrder takes a direct order to active on 2026-03-01 (Paris, anchored
+// there): two Basic seats (EUR 10.00 a seat a month, in advance) and a EUR
+// 1,200 yearly commitment on its own anchor with its own one-year term and a
+// fixed EUR 250.00 fee, under a 12-month order term with fee, and cancels
+// it immediately on 2026-07-01, four months in.
+func termOrder(t *testing.T, fee *order.EarlyTermination) order.Order {
+	t.Helper()
+	env := order.Context{Catalog: termsCatalog(t)}
+	at := inParis(2026, 2, 20)
+	var o order.Order
+	for _, step := range []struct {
+		at  time.Time
+		cmd order.Command
+	}{
+		{at, order.Command{Kind: order.CmdCreate, Order: "ord-5", Draft: &order.Draft{
+			Customer: order.Customer{ID: "acme", Country: "FR"},
+			Lines: []order.Line{
+				{ID: "seats", Pin: catalog.Pin{Offer: "basic"}, Quantity: dec("2")},
+				{ID: "yearly", Pin: catalog.Pin{Offer: "commit"}, Quantity: dec("1"), Terms: order.LineTerms{OwnAnchor: true,
+					Term: order.Term{Length: ensemble.Every(1, ensemble.Yearly), EarlyTermination: &order.EarlyTermination{Amount: dec("250.00")}}}},
+			},
+			Term:    order.Term{Length: ensemble.Every(12, ensemble.Monthly), EarlyTermination: fee},
+			Billing: order.Billing{Anchor: inParis(2026, 3, 1), TimeZone: "Europe/Paris"},
+		}}},
+		{at, order.Command{Kind: order.CmdQuote, ExpiresAt: at.AddDate(0, 0, 7)}},
+		{at, order.Command{Kind: order.CmdAccept}},
+		{at, order.Command{Kind: order.CmdBeginActivation}},
+		{inParis(2026, 3, 1), order.Command{Kind: order.CmdCompleteTask, Task: "seats"}},
+		{inParis(2026, 3, 1), order.Command{Kind: order.CmdCompleteTask, Task: "yearly"}},
+		{inParis(2026, 7, 1), order.Command{Kind: order.CmdCancel, Cancel: &order.CancelRequest{Mode: order.Immediately}}},
+	} {
+		next, _, err := o.Decide(context.Background(), env, step.cmd, step.at)
+		require.NoError(t, err, "%s", step.cmd.Kind)
+		o = next
+	}
+	require.True(t, o.Cancellation.WithinTerm)
+	return o
+}
+
+// The issue's order-level case: an order with a 12-month term, cancelled
+// after 4 months (2026-03-01 to 2026-07-01, Paris: 122 of the term's 365
+// days gone, 243 left, days end exclusive), bills the order's fee once,
+// through FromOrder alone, besides the yearly line's own EUR 250.00 fee and
+// the credit of its unused year, -(1,200 - round(1,200 × 122/365)) =
+// -(1,200 - 401.10) = -798.90:
+//   - fixed 300.00: 300.00;
+//   - declining from 600.00: round(600) - round(600 × 122/365) = 600 -
+//     200.55 = 399.45;
+//   - 50% of the remaining value: the seats would still have billed July to
+//     February, 8 × 20.00 = 160.00, and the yearly line 798.90 of its year:
+//     round(50% × 958.90) = 479.45.
+func TestFromOrderBillsTheOrderTermFee(t *testing.T) {
+	b := termsBuilder(t, invoice.Options{Basis: ensemble.ProrateDaysEndExclusive})
+	cases := []struct {
+		name string
+		fee  *order.EarlyTermination
+		want string
+	}{
+		{"fixed", &order.EarlyTermination{Rule: order.TerminationFixed, Amount: dec("300.00")}, "300.00"},
+		{"declining", &order.EarlyTermination{Rule: order.TerminationDeclining, Amount: dec("600.00")}, "399.45"},
+		{"half the remaining value", &order.EarlyTermination{Rule: order.TerminationRemaining, Percent: ensemble.MustRatio("50%")}, "479.45"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			o := termOrder(t, tc.fee)
+			s, err := invoice.FromOrder(o)
+			require.NoError(t, err)
+			require.NotNil(t, s.Term.EarlyTermination, "the order's term is the subscription's")
+			require.Equal(t, invoice.TerminationRule(tc.fee.Rule), s.Term.EarlyTermination.Rule)
+			require.Equal(t, &invoice.EarlyTermination{Amount: dec("250.00")}, s.Items[1].Term.EarlyTermination, "the line's own fee is its item's")
+			roundTrip(t, s)
+
+			inv := build1(t, b, invoice.Run{After: inParis(2026, 6, 15), At: inParis(2026, 7, 15)}, s)
+			require.Equal(t, []string{
+				"early_termination  " + tc.want, // the order's, sorted first ("ord-5//...")
+				"proration_credit year -798.90",
+				"early_termination  250.00", // the yearly line's own
+			}, amounts(inv))
+			fee := inv.Lines[0]
+			require.Empty(t, fee.Item, "the order's fee is no item's")
+			require.True(t, fee.Date.Equal(inParis(2026, 7, 1)))
+			require.True(t, fee.Cycle.Equal(ensemble.Period{Start: inParis(2026, 3, 1).UTC(), End: inParis(2027, 3, 1).UTC()}), "the order's term")
+			require.Equal(t, catalog.Pin{Offer: "basic", Version: 1}, fee.Pin, "the first line in service at the end")
+			require.Contains(t, fee.Refs, ensemble.Ref{Kind: invoice.RefTerm, ID: "ord-5"})
+			require.Contains(t, invoice.Explain(fee), "early termination inside the term [2026-02-28T23:00:00Z, 2027-02-28T23:00:00Z)") // March 1, Paris
+
+			// One run over the whole history bills it once too.
+			all := build1(t, b, invoice.Run{At: inParis(2026, 7, 15)}, s)
+			n := 0
+			for _, l := range all.Lines {
+				if l.Kind == invoice.KindEarlyTermination && l.Item == "" {
+					n++
+					require.Equal(t, tc.want, l.Amount.AmountString())
+				}
+			}
+			require.Equal(t, 1, n)
+		})
+	}
+
+	// Cancelled at the end of the order's term (and of the line's): no fee.
+	o := termOrder(t, &order.EarlyTermination{Amount: dec("300.00")})
+	s, err := invoice.FromOrder(o)
+	require.NoError(t, err)
+	s.CancelAt = inParis(2027, 3, 1)
+	invs, err := b.Build(invoice.Run{After: inParis(2027, 2, 15), At: inParis(2027, 3, 15)}, []invoice.Subscription{s})
+	require.NoError(t, err)
+	for _, inv := range invs {
+		for _, l := range inv.Lines {
+			require.NotEqual(t, invoice.KindEarlyTermination, l.Kind, l.ID)
+		}
+	}
+}
+
+// A bad fee on the subscription's term is a *TermError with no item, at the
+// subscription's path.
+func TestSubscriptionTermValidation(t *testing.T) {
+	b := termsBuilder(t, invoice.Options{})
+	s := issueSub()
+	s.Term = invoice.Term{Length: ensemble.Every(12, ensemble.Monthly), EarlyTermination: &invoice.EarlyTermination{Amount: dec("1.001")}}
+	_, err := b.Build(invoice.Run{At: inParis(2026, 4, 1)}, []invoice.Subscription{s})
+	var te *invoice.TermError
+	require.ErrorAs(t, err, &te)
+	require.Empty(t, te.Item)
+	require.Equal(t, "term.early_termination.amount", te.Field)
+	var ve *ensemble.ValidationError
+	require.ErrorAs(t, err, &ve)
+	require.Equal(t, "subscriptions[0].term.early_termination.amount", ve.Problems[0].Path)
+	require.ErrorContains(t, err, `invoice: subscription "s1": term.early_termination.amount: invoice: invalid value: 1.001 is not whole minor units`)
+
+	s.Term = invoice.Term{EarlyTermination: &invoice.EarlyTermination{Amount: dec("100")}}
+	_, err = b.Build(invoice.Run{At: inParis(2026, 4, 1)}, []invoice.Subscription{s})
+	require.ErrorAs(t, err, &te)
+	require.Equal(t, "term.length", te.Field)
+	require.ErrorIs(t, err, invoice.ErrRequired)
 }

@@ -939,39 +939,10 @@ func (g *gen) earlyTermination(it *Item, segs []Segment, at int) {
 	if !ok || !end.After(term.Start) {
 		return
 	}
-	var full, amount ensemble.Money
-	var pr *Proration
-	desc := "Early termination fee"
-	switch et.Rule {
-	case TerminationFixed:
-		full = ensemble.MoneyFromDecimal(et.Amount, g.cur)
-		amount = full.Round(g.mode)
-	case TerminationDeclining:
-		// The part of the term left, measured from the term's own start.
-		opts := g.popts
-		opts.Anchor = term.Start
-		gone, err := ensemble.Prorate(ensemble.Period{Start: term.Start, End: end}, term, opts)
-		if err != nil {
-			g.ps.Add(g.itemPath(at), err)
-			return
-		}
-		full = ensemble.MoneyFromDecimal(et.Amount, g.cur)
-		amount = g.cum(full, gone, ratioOne)
-		pr = g.proration(full, gone, ratioOne)
-		desc += ", declining over the term"
-	case TerminationRemaining:
-		var ok bool
-		if full, ok = g.remainingValue(it, last, end, term.End, at); !ok {
-			return
-		}
-		p := et.Percent
-		if p.IsZero() {
-			p = ratioOne
-		}
-		amount = full.MulRatio(p, g.mode)
-		desc += ": " + p.Percent() + " of the remaining value"
-	}
-	if !amount.IsPositive() {
+	f, ok := g.fee(et, term, end, g.itemPath(at), func() (ensemble.Money, bool) {
+		return g.remainingValue(it, last, end, term.End, at)
+	})
+	if !ok {
 		return
 	}
 	l := g.next()
@@ -982,19 +953,131 @@ func (g *gen) earlyTermination(it *Item, segs []Segment, at int) {
 		Item:         it.ID,
 		Customer:     g.s.Customer.ID,
 		Date:         end,
-		Description:  desc,
+		Description:  f.desc,
 		Pin:          last.Pin,
 		Cycle:        term,
 		Period:       ensemble.Period{Start: end, End: term.End},
 		Quantity:     decimal.NewFromInt(1),
-		Full:         full,
-		Proration:    pr,
+		Full:         f.full,
+		Proration:    f.proration,
 		Currency:     g.cur,
-		Amount:       amount,
+		Amount:       f.amount,
 		Discount:     ensemble.MoneyFromMinor(0, g.cur),
 		Refs: append(g.arena.refSlice(3), g.itemRef, last.Pin.Ref(),
 			ensemble.Ref{Kind: RefTerm, ID: string(g.s.ID) + "/" + string(it.ID)}),
 	}
+}
+
+// subscriptionTerm bills the subscription's early-termination fee
+// (Subscription.Term) once, when the subscription ends strictly inside a
+// term: at CancelAt, or, without it, when its last item ends. Its remaining
+// value is that of every item still in service at the end, each on its own
+// cycles.
+func (g *gen) subscriptionTerm() {
+	et := g.s.Term.EarlyTermination
+	if et == nil {
+		return
+	}
+	act, end, open := g.span()
+	if open || end.IsZero() || (!g.all && !g.due(end)) {
+		return
+	}
+	term, ok := g.s.Term.At(act, end, g.loc)
+	if !ok || !end.After(term.Start) {
+		return
+	}
+	f, ok := g.fee(et, term, end, g.subPath()+".term", func() (ensemble.Money, bool) {
+		total := ensemble.MoneyFromMinor(0, g.cur)
+		for j := range g.s.Items {
+			it := &g.s.Items[j]
+			segs := g.segments(it)
+			if len(segs) == 0 || !segs[len(segs)-1].End.Equal(end) {
+				continue // ended before: nothing left to bill
+			}
+			g.anchor = g.s.Anchor
+			if !it.Anchor.IsZero() {
+				g.anchor = it.Anchor
+			}
+			g.popts.Anchor = g.anchor
+			v, ok := g.remainingValue(it, segs[len(segs)-1], end, term.End, j)
+			if !ok {
+				return ensemble.Money{}, false
+			}
+			total = g.add(total, v)
+		}
+		return total, true
+	})
+	if !ok {
+		return
+	}
+	pin, found := g.firstPin(end.Add(-1), end)
+	if !found {
+		pin, _ = g.firstPin(act, end)
+	}
+	l := g.next()
+	*l = Line{
+		ID:           LineID(string(g.s.ID) + "//" + fmtTime(term.Start) + "/early_termination/" + fmtTime(end)),
+		Kind:         KindEarlyTermination,
+		Subscription: g.s.ID,
+		Customer:     g.s.Customer.ID,
+		Date:         end,
+		Description:  f.desc,
+		Pin:          pin,
+		Cycle:        term,
+		Period:       ensemble.Period{Start: end, End: term.End},
+		Quantity:     decimal.NewFromInt(1),
+		Full:         f.full,
+		Proration:    f.proration,
+		Currency:     g.cur,
+		Amount:       f.amount,
+		Discount:     ensemble.MoneyFromMinor(0, g.cur),
+		Refs:         []ensemble.Ref{pin.Ref(), {Kind: RefTerm, ID: string(g.s.ID)}},
+	}
+}
+
+// termFee is an early-termination fee as billed: its base (Full), the
+// amount owed, how a declining fee was prorated, and its description.
+type termFee struct {
+	full, amount ensemble.Money
+	proration    *Proration
+	desc         string
+}
+
+// fee computes fee et for an end at instant end strictly inside term;
+// remaining is the remaining contract value (TerminationRemaining). A fee
+// that comes to nothing is not owed (false); problems are reported at path.
+func (g *gen) fee(et *EarlyTermination, term ensemble.Period, end time.Time, path string, remaining func() (ensemble.Money, bool)) (termFee, bool) {
+	f := termFee{desc: "Early termination fee"}
+	switch et.Rule {
+	case TerminationFixed:
+		f.full = ensemble.MoneyFromDecimal(et.Amount, g.cur)
+		f.amount = f.full.Round(g.mode)
+	case TerminationDeclining:
+		// The part of the term left, measured from the term's own start.
+		opts := g.popts
+		opts.Anchor = term.Start
+		gone, err := ensemble.Prorate(ensemble.Period{Start: term.Start, End: end}, term, opts)
+		if err != nil {
+			g.ps.Add(path, err)
+			return termFee{}, false
+		}
+		f.full = ensemble.MoneyFromDecimal(et.Amount, g.cur)
+		f.amount = g.cum(f.full, gone, ratioOne)
+		f.proration = g.proration(f.full, gone, ratioOne)
+		f.desc += ", declining over the term"
+	case TerminationRemaining:
+		var ok bool
+		if f.full, ok = remaining(); !ok {
+			return termFee{}, false
+		}
+		p := et.Percent
+		if p.IsZero() {
+			p = ratioOne
+		}
+		f.amount = f.full.MulRatio(p, g.mode)
+		f.desc += ": " + p.Percent() + " of the remaining value"
+	}
+	return f, f.amount.IsPositive()
 }
 
 // remainingValue is what the recurring charges of the item's last state
@@ -1165,25 +1248,7 @@ func (g *gen) commitment() {
 	g.popts.Anchor = g.s.Anchor
 	// The commitment runs from the first activation to the cancellation,
 	// or to the end of the last item when every item has ended.
-	var act, stop time.Time
-	open := false
-	for i := range g.s.Items {
-		segs := g.s.Items[i].Segments
-		if len(segs) == 0 {
-			continue
-		}
-		if act.IsZero() || segs[0].Start.Before(act) {
-			act = segs[0].Start
-		}
-		if last := segs[len(segs)-1].End; last.IsZero() {
-			open = true
-		} else if last.After(stop) {
-			stop = last
-		}
-	}
-	if !g.s.CancelAt.IsZero() && (open || g.s.CancelAt.Before(stop)) {
-		stop, open = g.s.CancelAt, false
-	}
+	act, stop, open := g.span()
 	start, end := g.from, g.limit
 	if act.After(start) {
 		start = act
@@ -1274,6 +1339,30 @@ func (g *gen) commitment() {
 	if err != nil {
 		g.ps.Add(g.subPath()+".commitment", err)
 	}
+}
+
+// span returns when the subscription starts (its first activation) and
+// stops: at CancelAt, or, when every item has ended before, at the last
+// end; open when it has not stopped.
+func (g *gen) span() (act, stop time.Time, open bool) {
+	for i := range g.s.Items {
+		segs := g.s.Items[i].Segments
+		if len(segs) == 0 {
+			continue
+		}
+		if act.IsZero() || segs[0].Start.Before(act) {
+			act = segs[0].Start
+		}
+		if last := segs[len(segs)-1].End; last.IsZero() {
+			open = true
+		} else if last.After(stop) {
+			stop = last
+		}
+	}
+	if !g.s.CancelAt.IsZero() && (open || g.s.CancelAt.Before(stop)) {
+		stop, open = g.s.CancelAt, false
+	}
+	return act, stop, open
 }
 
 // firstPin returns the pin of the subscription's first item (by ID) in

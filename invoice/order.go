@@ -16,7 +16,10 @@ import (
 // time zone and its customer's tax treatment. A line with terms of its own
 // (order.LineTerms, read from its segments) becomes an item with its own
 // Anchor (under OwnAnchor; the line's activation when none was recorded)
-// and Term. Each item's usage line is
+// and Term, with the term's early-termination fee; the order's own Term,
+// with its fee, becomes the subscription's Term, so an order ended inside
+// its term bills the fee once (see Subscription.Term). Each item's usage
+// line is
 // order.Order.LineRef, the reference usage records carry. A cancellation ends
 // the subscription where the order says its lines stop.
 //
@@ -50,12 +53,17 @@ func FromOrder(o order.Order) (Subscription, error) {
 	if stop, ok := o.StopsAt(); ok {
 		sub.CancelAt = stop
 	}
+	if sub.Term, err = termFromOrder(o.Term); err != nil {
+		return Subscription{}, fmt.Errorf("invoice: order %q term: %w", o.ID, err)
+	}
 	seen := map[order.LineID]bool{}
 	for _, s := range o.Segments { // sorted by line, then start
 		if !seen[s.Line] {
 			seen[s.Line] = true
-			it := Item{ID: ItemID(s.Line), UsageLine: usage.LineRef(o.LineRef(s.Line)), Refs: []ensemble.Ref{o.Ref(s.Line)},
-				Term: Term{Length: s.Terms.Term.Length, AutoRenew: s.Terms.Term.AutoRenew}}
+			it := Item{ID: ItemID(s.Line), UsageLine: usage.LineRef(o.LineRef(s.Line)), Refs: []ensemble.Ref{o.Ref(s.Line)}}
+			if it.Term, err = termFromOrder(s.Terms.Term); err != nil {
+				return Subscription{}, fmt.Errorf("invoice: order %q line %q term: %w", o.ID, s.Line, err)
+			}
 			if s.Terms.OwnAnchor {
 				it.Anchor = s.Terms.Anchor
 				if it.Anchor.IsZero() {
@@ -72,4 +80,28 @@ func FromOrder(o order.Order) (Subscription, error) {
 		item.Segments = append(item.Segments, seg)
 	}
 	return sub, nil
+}
+
+// termFromOrder is the invoice's view of an order's contract term, with its
+// early-termination fee. An unknown rule (the order validates rules, so only
+// a hand-made order has one) is ErrInvalid.
+func termFromOrder(t order.Term) (Term, error) {
+	out := Term{Length: t.Length, AutoRenew: t.AutoRenew}
+	et := t.EarlyTermination
+	if et == nil {
+		return out, nil
+	}
+	var rule TerminationRule
+	switch et.Rule {
+	case order.TerminationFixed:
+		rule = TerminationFixed
+	case order.TerminationDeclining:
+		rule = TerminationDeclining
+	case order.TerminationRemaining:
+		rule = TerminationRemaining
+	default:
+		return Term{}, bad(ErrInvalid, "early-termination rule %d", et.Rule)
+	}
+	out.EarlyTermination = &EarlyTermination{Rule: rule, Amount: et.Amount, Percent: et.Percent}
+	return out, nil
 }

@@ -69,8 +69,9 @@ const (
 	// RefPrepaid points at a prepaid commitment: ID is
 	// "subscription/prepaid id".
 	RefPrepaid ensemble.RefKind = "prepaid_commitment"
-	// RefTerm points at an item's contract term (an early-termination
-	// fee): ID is "subscription/item".
+	// RefTerm points at a contract term (an early-termination fee): ID is
+	// "subscription/item" for an item's term, the SubscriptionID for the
+	// subscription's.
 	RefTerm ensemble.RefKind = "term"
 	// RefIncident points at the incident or claim a credit note
 	// compensates (CreditRequest.Incident): ID is the host's incident ID.
@@ -128,6 +129,20 @@ type Subscription struct {
 	// Prepaid are prepaid commitments: sums bought up front for a term and
 	// drawn down by the charges they name (see PrepaidCommitment).
 	Prepaid []PrepaidCommitment `json:"prepaid,omitempty"`
+	// Term is the subscription's own contract term (an order's Term, which
+	// FromOrder carries), binding the subscription as a whole; the zero
+	// Term is none. It runs from the subscription's activation, the
+	// earliest start of its items' first segments, stepped in TimeZone like
+	// an item's Term. The subscription ends at CancelAt, or, without it,
+	// when every item has ended (at the last end); ending strictly inside a
+	// term (or a renewed term) owes Term.EarlyTermination once, one
+	// KindEarlyTermination line with no item, due at the end and attributed
+	// to the offer of the first item (by ID) in service just before it:
+	// TerminationRemaining counts what every item still in service at the
+	// end would have billed to the term's end, each on its own cycles. An
+	// item's own Term is separate: where both apply, both fees are owed.
+	// Items ending earlier (a line removed) owe only their own.
+	Term Term `json:"term,omitzero"`
 }
 
 // Item is one line of a subscription: a product (or bundle) whose pin,

@@ -108,6 +108,7 @@ func (b *Builder) validate(ps *ensemble.Problems, run Run, subs []Subscription) 
 			b.validateTerms(ps, ia, s, it)
 			b.validateThresholds(ps, ia, s, it)
 		}
+		validateTerm(ps, at, s, "", s.Term)
 		if s.Commitment != nil && s.Commitment.Minimum.Sign() < 0 {
 			ps.Add(at()+".commitment.minimum", bad(ErrNegative, "%s", s.Commitment.Minimum))
 		}
@@ -355,39 +356,9 @@ func (b *Builder) validateDiscounts(ps *ensemble.Problems, at func() string, s *
 // length (a renewal alone is no term), and the cycles of every cadence the
 // item bills on must be reachable from its anchor.
 func (b *Builder) validateTerms(ps *ensemble.Problems, ia func() string, s *Subscription, it *Item) {
+	validateTerm(ps, ia, s, it.ID, it.Term)
 	termErr := func(field string, err error, format string, args ...any) {
 		ps.Add(ia()+"."+field, &TermError{Subscription: s.ID, Item: it.ID, Field: field, Value: fmt.Sprintf(format, args...), Err: err})
-	}
-	if t := it.Term; !t.IsZero() {
-		if t.Length == (ensemble.Cadence{}) {
-			termErr("term.length", ErrRequired, "a term that renews or has a fee needs a length")
-		} else if err := t.Length.Validate(); err != nil {
-			termErr("term.length", ErrInvalid, "%v", err)
-		}
-	}
-	if et := it.Term.EarlyTermination; et != nil {
-		const f = "term.early_termination"
-		switch et.Rule {
-		case TerminationFixed, TerminationDeclining:
-			switch {
-			case !et.Amount.IsPositive():
-				termErr(f+".amount", ErrInvalid, "a %s fee needs a positive amount, not %s", et.Rule, et.Amount)
-			case inRange(et.Amount) && !ensemble.MoneyFromDecimal(et.Amount, s.Currency).IsRounded():
-				termErr(f+".amount", ErrInvalid, "%s is not whole minor units", et.Amount)
-			}
-			if !et.Percent.IsZero() {
-				termErr(f+".percent", ErrInvalid, "a %s fee takes no percent", et.Rule)
-			}
-		case TerminationRemaining:
-			if !et.Amount.IsZero() {
-				termErr(f+".amount", ErrInvalid, "a remaining-value fee takes no amount")
-			}
-			if et.Percent.Sign() < 0 || et.Percent.Cmp(ratioOne) > 0 {
-				termErr(f+".percent", ErrInvalid, "%s is outside (0, 100%%]", et.Percent)
-			}
-		default:
-			termErr(f+".rule", ErrInvalid, "%s", et.Rule)
-		}
 	}
 	if it.Anchor.IsZero() || len(it.Segments) == 0 || it.Segments[0].Start.IsZero() {
 		return
@@ -482,6 +453,48 @@ func (b *Builder) validateThresholds(ps *ensemble.Problems, ia func() string, s 
 		}
 		if !billed && th.Meter != "" {
 			ps.Add(ta()+".meter", bad(ErrUnknown, "item %q has no usage charge for meter %q", it.ID, th.Meter))
+		}
+	}
+}
+
+// validateTerm checks a contract term, an item's (item set) or the
+// subscription's, under the path at gives: a term needs a valid length (a
+// renewal or a fee alone is no term), and its early-termination fee a
+// positive amount in whole minor units (fixed, declining) or a percent in
+// (0, 100%] (remaining value).
+func validateTerm(ps *ensemble.Problems, at func() string, s *Subscription, item ItemID, t Term) {
+	termErr := func(field string, err error, format string, args ...any) {
+		ps.Add(at()+"."+field, &TermError{Subscription: s.ID, Item: item, Field: field, Value: fmt.Sprintf(format, args...), Err: err})
+	}
+	if !t.IsZero() {
+		if t.Length == (ensemble.Cadence{}) {
+			termErr("term.length", ErrRequired, "a term that renews or has a fee needs a length")
+		} else if err := t.Length.Validate(); err != nil {
+			termErr("term.length", ErrInvalid, "%v", err)
+		}
+	}
+	if et := t.EarlyTermination; et != nil {
+		const f = "term.early_termination"
+		switch et.Rule {
+		case TerminationFixed, TerminationDeclining:
+			switch {
+			case !et.Amount.IsPositive():
+				termErr(f+".amount", ErrInvalid, "a %s fee needs a positive amount, not %s", et.Rule, et.Amount)
+			case inRange(et.Amount) && !ensemble.MoneyFromDecimal(et.Amount, s.Currency).IsRounded():
+				termErr(f+".amount", ErrInvalid, "%s is not whole minor units", et.Amount)
+			}
+			if !et.Percent.IsZero() {
+				termErr(f+".percent", ErrInvalid, "a %s fee takes no percent", et.Rule)
+			}
+		case TerminationRemaining:
+			if !et.Amount.IsZero() {
+				termErr(f+".amount", ErrInvalid, "a remaining-value fee takes no amount")
+			}
+			if et.Percent.Sign() < 0 || et.Percent.Cmp(ratioOne) > 0 {
+				termErr(f+".percent", ErrInvalid, "%s is outside (0, 100%%]", et.Percent)
+			}
+		default:
+			termErr(f+".rule", ErrInvalid, "%s", et.Rule)
 		}
 	}
 }

@@ -222,3 +222,30 @@ func (e *LineError) Error() string {
 
 // Unwrap returns the condition.
 func (e *LineError) Unwrap() error { return e.Err }
+
+// TermError is one problem with a contract term's early-termination fee:
+// the line whose own term it is (empty for the order's Term), the field
+// under the term ("early_termination.amount"), the offending value as text
+// and the condition errors.Is matches (ErrRequired, ErrInvalid).
+type TermError struct {
+	Line  LineID
+	Field string
+	Value string // the offending value, cut to 64 bytes; may be empty
+	Err   error
+}
+
+// Error writes `order term <field>: <condition>: <value>`, or `order line
+// "l" term <field>: ...` for a line's own term.
+func (e *TermError) Error() string {
+	s := "order term " + e.Field + ": " + e.Err.Error()
+	if e.Line != "" {
+		s = fmt.Sprintf("order line %q term %s: %v", e.Line, e.Field, e.Err)
+	}
+	if e.Value != "" {
+		s += ": " + cut(e.Value)
+	}
+	return s
+}
+
+// Unwrap returns the condition.
+func (e *TermError) Unwrap() error { return e.Err }

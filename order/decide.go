@@ -253,7 +253,9 @@ func (d *decider) quote() ([]Event, error) {
 			c.checkSale(path+".pin", l, &off, d.at)
 		}
 		lines[i].Discount = c.checkDiscount(path+".discount", l, &off, d.at)
+		c.checkFeeUnits(path+".terms.term", l.ID, l.Terms.Term.EarlyTermination, currency)
 	}
+	c.checkFeeUnits("term", "", d.o.Term.EarlyTermination, currency)
 	if err := c.p.Err(fmt.Sprintf("order %q", d.o.ID)); err != nil {
 		return nil, err
 	}
@@ -528,6 +530,7 @@ func (d *decider) addLine(ch Change, subject string) ([]Event, error) {
 		return nil, c.p.Err(subject)
 	}
 	pinned, off, ok := c.checkLine("change", l, ch.EffectiveAt)
+	c.checkFeeUnits("change.terms.term", l.ID, l.Terms.Term.EarlyTermination, d.o.Currency)
 	if off.ID != "" {
 		if off.Currency != d.o.Currency {
 			c.line("change.pin", l.ID, off.Currency, fmt.Errorf("%w: %s is in %s, the order in %s", ErrCurrency, off.Pin(), off.Currency, d.o.Currency))

@@ -430,3 +430,39 @@ func (r *Role) UnmarshalText(b []byte) (err error) {
 	*r, err = ensemble.ParseEnum[Role](b, roleNames, "order", "role")
 	return err
 }
+
+// TerminationRule says how an early-termination fee is computed (as
+// package invoice's rule of the same name). The zero value,
+// TerminationFixed, is a fixed amount.
+type TerminationRule uint8
+
+const (
+	// TerminationFixed owes EarlyTermination.Amount whenever in the term
+	// the end falls.
+	TerminationFixed TerminationRule = iota
+	// TerminationDeclining owes EarlyTermination.Amount in proportion to
+	// the part of the term left at the end.
+	TerminationDeclining
+	// TerminationRemaining owes EarlyTermination.Percent (zero: 100%) of
+	// what the recurring charges would still have billed to the term's
+	// end.
+	TerminationRemaining
+)
+
+var terminationRuleNames = []string{TerminationFixed: "fixed", TerminationDeclining: "declining", TerminationRemaining: "remaining"}
+
+// String returns the rule's lowercase name.
+func (r TerminationRule) String() string {
+	return ensemble.EnumName(r, terminationRuleNames, "termination_rule")
+}
+
+// MarshalText writes the rule's name; an undeclared rule is an error.
+func (r TerminationRule) MarshalText() ([]byte, error) {
+	return ensemble.EnumText(r, terminationRuleNames, "order", "termination rule")
+}
+
+// UnmarshalText reads a rule's name; "" is TerminationFixed.
+func (r *TerminationRule) UnmarshalText(b []byte) (err error) {
+	*r, err = ensemble.ParseEnum[TerminationRule](b, terminationRuleNames, "order", "termination rule")
+	return err
+}

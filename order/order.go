@@ -232,12 +232,44 @@ func (t LineTerms) IsZero() bool {
 // Term is the contract term: how long the customer is committed from
 // activation. The zero Term is no commitment (evergreen, cancellable at any
 // period end).
+//
+// The order's Term runs from the order's activation and binds the order as
+// a whole; a line's own term (LineTerms.Term) runs from the line's
+// activation and binds that line. Either may carry an early-termination
+// fee, which package invoice bills when what the term binds ends strictly
+// inside it (invoice.FromOrder carries both, the order's to the
+// subscription, a line's to its item): the order's fee once, when the
+// order stops (a cancellation or termination); a line's when the line is
+// removed or the order stops. Where both apply, both are owed.
 type Term struct {
 	// Length is the commitment, such as ensemble.Every(12,
 	// ensemble.Monthly); zero means none.
 	Length ensemble.Cadence `json:"length,omitzero"`
 	// AutoRenew renews the term for another Length at its end.
 	AutoRenew bool `json:"auto_renew,omitempty"`
+	// EarlyTermination is the fee owed when what the term binds ends
+	// inside it (nil: none). A fee needs a Length; a bad fee is a
+	// *TermError.
+	EarlyTermination *EarlyTermination `json:"early_termination,omitempty"`
+}
+
+// EarlyTermination is the fee a contract term states for ending inside it,
+// one of three ways (Rule): a fixed amount, an amount declining over the
+// term, or a share of the remaining contract value. Package invoice bills
+// it (invoice.EarlyTermination, which says how each is computed and
+// rounded) as one early_termination line at the end, with no discount.
+type EarlyTermination struct {
+	// Rule says how the fee is computed.
+	Rule TerminationRule `json:"rule"`
+	// Amount is the fee (TerminationFixed) or the fee at the term's start
+	// (TerminationDeclining), in the order's currency: positive, in whole
+	// minor units (checked once the quote knows the currency). Zero under
+	// TerminationRemaining.
+	Amount decimal.Decimal `json:"amount,omitzero"`
+	// Percent is the share of the remaining contract value owed under
+	// TerminationRemaining, in (0, 100%]; zero means 100%. Zero under the
+	// other rules.
+	Percent ensemble.Ratio `json:"percent,omitzero"`
 }
 
 // Billing is how an order's billing periods fall. The zero value bills

@@ -105,3 +105,127 @@ func TestLineTermsValidation(t *testing.T) {
 		Quantity: dec("2"), Terms: order.LineTerms{OwnAnchor: true}}}, day("2026-03-10"))
 	require.ErrorIs(t, err, order.ErrNotAllowed)
 }
+
+// An order's term and a line's own term carry their early-termination
+// fees: recorded as drafted, kept on the line's segments, rebuilt by Fold
+// and round-tripped through JSON with the rule by name.
+func TestTermFeesRecorded(t *testing.T) {
+	e := env(t)
+	d := nlDraft()
+	d.Term.EarlyTermination = &order.EarlyTermination{Rule: order.TerminationDeclining, Amount: dec("600.00")}
+	lineFee := &order.EarlyTermination{Rule: order.TerminationRemaining, Percent: ensemble.MustRatio("50%")}
+	d.Lines[0].Terms = order.LineTerms{Term: order.Term{Length: ensemble.Every(1, ensemble.Yearly), EarlyTermination: lineFee}} // l2
+	var evs []order.Event
+	o := step(t, e, order.Order{}, &evs, order.Command{Kind: order.CmdCreate, Order: "ord-1", Draft: d}, day("2026-03-01"))
+	lineFee.Percent = ensemble.MustRatio("10%") // the order keeps its own copy
+	o = step(t, e, o, &evs, order.Command{Kind: order.CmdQuote, ExpiresAt: day("2026-03-31")}, day("2026-03-01"))
+	o = step(t, e, o, &evs, order.Command{Kind: order.CmdAccept}, day("2026-03-03"))
+	o = step(t, e, o, &evs, order.Command{Kind: order.CmdBeginActivation}, day("2026-03-03"))
+	for _, task := range o.Tasks {
+		o = step(t, e, o, &evs, order.Command{Kind: order.CmdCompleteTask, Task: task.ID}, day("2026-03-05"))
+	}
+	require.Equal(t, order.TerminationDeclining, o.Term.EarlyTermination.Rule)
+	require.True(t, o.Term.EarlyTermination.Amount.Equal(dec("600")))
+	for _, s := range o.LineSegments("l2") {
+		require.NotNil(t, s.Terms.Term.EarlyTermination, s.ID)
+		require.True(t, s.Terms.Term.EarlyTermination.Percent.Equal(ensemble.MustRatio("50%")), s.ID)
+	}
+	folded, err := order.Fold(evs)
+	require.NoError(t, err)
+	requireSame(t, folded, o)
+	b, err := json.Marshal(o)
+	require.NoError(t, err)
+	require.Contains(t, string(b), `"term":{"length":{"unit":"monthly","count":12},"auto_renew":true,"early_termination":{"rule":"declining","amount":"600"}}`)
+	require.Contains(t, string(b), `"early_termination":{"rule":"remaining","percent":"0.5"}`)
+	back, err := order.DecodeOrder(b)
+	require.NoError(t, err)
+	requireSame(t, back, o)
+}
+
+// A bad fee is a *order.TermError naming the line (none for the order's
+// term) and the field, at its path, in a draft and in an added line; a fee
+// in fractions of a cent is refused when the quote learns the currency.
+func TestTermFeeValidation(t *testing.T) {
+	e := env(t)
+	yearly := ensemble.Every(1, ensemble.Yearly)
+	fee := func(r order.TerminationRule, amount, percent string) *order.EarlyTermination {
+		et := &order.EarlyTermination{Rule: r, Amount: dec(amount)}
+		if percent != "" {
+			et.Percent = ensemble.MustRatio(percent)
+		}
+		return et
+	}
+	cases := map[string]struct {
+		term  order.Term
+		field string
+		want  error
+	}{
+		"a fee without a length":               {order.Term{EarlyTermination: fee(order.TerminationFixed, "100", "")}, "length", order.ErrRequired},
+		"a fixed fee of nothing":               {order.Term{Length: yearly, EarlyTermination: fee(order.TerminationFixed, "0", "")}, "early_termination.amount", order.ErrInvalid},
+		"a negative declining fee":             {order.Term{Length: yearly, EarlyTermination: fee(order.TerminationDeclining, "-5", "")}, "early_termination.amount", order.ErrInvalid},
+		"a fixed fee with a percent":           {order.Term{Length: yearly, EarlyTermination: fee(order.TerminationFixed, "100", "5%")}, "early_termination.percent", order.ErrInvalid},
+		"a remaining-value fee with an amount": {order.Term{Length: yearly, EarlyTermination: fee(order.TerminationRemaining, "100", "")}, "early_termination.amount", order.ErrInvalid},
+		"over 100% of the remaining value":     {order.Term{Length: yearly, EarlyTermination: fee(order.TerminationRemaining, "0", "150%")}, "early_termination.percent", order.ErrInvalid},
+		"an unknown rule":                      {order.Term{Length: yearly, EarlyTermination: fee(7, "100", "")}, "early_termination.rule", order.ErrInvalid},
+	}
+	for name, c := range cases {
+		t.Run(name, func(t *testing.T) {
+			// The order's term.
+			d := nlDraft()
+			d.Term = c.term
+			_, _, err := order.Order{}.Decide(ctx, e, order.Command{Kind: order.CmdCreate, Order: "ord-1", Draft: d}, day("2026-03-01"))
+			require.ErrorIs(t, err, c.want)
+			var ve *ensemble.ValidationError
+			require.ErrorAs(t, err, &ve)
+			require.Equal(t, "term."+c.field, ve.Problems[0].Path)
+			var te *order.TermError
+			require.ErrorAs(t, err, &te)
+			require.Equal(t, order.LineID(""), te.Line, "the order's own term")
+			require.Equal(t, c.field, te.Field)
+
+			// A line's own term: a missing length is the line's problem.
+			if c.field == "length" {
+				return
+			}
+			d = nlDraft()
+			d.Lines[0].Terms = order.LineTerms{Term: c.term}
+			_, _, err = order.Order{}.Decide(ctx, e, order.Command{Kind: order.CmdCreate, Order: "ord-1", Draft: d}, day("2026-03-01"))
+			require.ErrorIs(t, err, c.want)
+			require.ErrorAs(t, err, &ve)
+			require.Equal(t, "lines[0].terms.term."+c.field, ve.Problems[0].Path)
+			require.ErrorAs(t, err, &te)
+			require.Equal(t, order.LineID("l2"), te.Line)
+			require.Contains(t, err.Error(), `order line "l2" term `+c.field+": order: invalid value")
+
+			o, _ := activeOrder(t)
+			_, _, err = o.Decide(ctx, e, order.Command{Kind: order.CmdChange, Change: &order.Change{Kind: order.ChangeAddLine, Line: "l9",
+				Pin: catalog.Pin{Offer: "storage"}, Quantity: dec("1"), Terms: order.LineTerms{Term: c.term}}}, day("2026-03-10"))
+			require.ErrorAs(t, err, &te)
+			require.Equal(t, order.LineID("l9"), te.Line)
+			require.ErrorAs(t, err, &ve)
+			require.Equal(t, "change.terms.term."+c.field, ve.Problems[0].Path)
+		})
+	}
+
+	// Fractions of a cent: the draft cannot tell (no currency yet), the
+	// quote can.
+	d := nlDraft()
+	d.Term.EarlyTermination = fee(order.TerminationFixed, "99.999", "")
+	d.Lines[1].Terms = order.LineTerms{Term: order.Term{Length: yearly, EarlyTermination: fee(order.TerminationDeclining, "0.001", "")}} // l1, first once sorted
+	var evs []order.Event
+	o := step(t, e, order.Order{}, &evs, order.Command{Kind: order.CmdCreate, Order: "ord-1", Draft: d}, day("2026-03-01"))
+	_, _, err := o.Decide(ctx, e, order.Command{Kind: order.CmdQuote, ExpiresAt: day("2026-03-31")}, day("2026-03-01"))
+	var ve *ensemble.ValidationError
+	require.ErrorAs(t, err, &ve)
+	var paths []string
+	for _, p := range ve.Problems {
+		paths = append(paths, p.Path)
+	}
+	require.Equal(t, []string{"lines[0].terms.term.early_termination.amount", "term.early_termination.amount"}, paths)
+	require.ErrorContains(t, err, "99.999 is not whole minor units of EUR")
+	o, _ = activeOrder(t)
+	_, _, err = o.Decide(ctx, e, order.Command{Kind: order.CmdChange, Change: &order.Change{Kind: order.ChangeAddLine, Line: "l9",
+		Pin: catalog.Pin{Offer: "storage"}, Quantity: dec("1"), Terms: order.LineTerms{Term: order.Term{Length: yearly, EarlyTermination: fee(order.TerminationFixed, "1.005", "")}}}}, day("2026-03-10"))
+	require.ErrorIs(t, err, order.ErrInvalid)
+	require.ErrorContains(t, err, "1.005 is not whole minor units of EUR")
+}

@@ -164,7 +164,10 @@ func checkDraft(p *ensemble.Problems, d *Draft) Draft {
 		if err := d.Term.Length.Validate(); err != nil {
 			p.Add("term.length", fmt.Errorf("%w: %w", ErrInvalid, err))
 		}
+	} else if d.Term.EarlyTermination != nil {
+		p.Add("term.length", &TermError{Field: "length", Err: fmt.Errorf("%w: a term with an early-termination fee needs a length", ErrRequired)})
 	}
+	checkFee(p, "term", "", d.Term.EarlyTermination)
 	if d.Billing.TimeZone != "" {
 		if _, err := time.LoadLocation(d.Billing.TimeZone); err != nil || strings.HasPrefix(d.Billing.TimeZone, "/") {
 			p.Add("billing.time_zone", fmt.Errorf("%w: time zone %q", ErrInvalid, cut(d.Billing.TimeZone)))
@@ -189,10 +192,69 @@ func checkLineTerms(p *ensemble.Problems, path string, line LineID, t LineTerms)
 		return
 	}
 	if t.Term.Length == (ensemble.Cadence{}) {
-		p.Add(path+".term.length", &LineError{Line: line, Err: fmt.Errorf("%w: a term that renews needs a length", ErrRequired)})
+		p.Add(path+".term.length", &LineError{Line: line, Err: fmt.Errorf("%w: a term that renews or has an early-termination fee needs a length", ErrRequired)})
 	} else if err := t.Term.Length.Validate(); err != nil {
 		p.Add(path+".term.length", &LineError{Line: line, Value: t.Term.Length.String(), Err: fmt.Errorf("%w: %w", ErrInvalid, err)})
 	}
+	checkFee(p, path+".term", line, t.Term.EarlyTermination)
+}
+
+// checkFee checks an early-termination fee at path (the term's) for the
+// order's term (line empty) or a line's: a fixed or declining fee has a
+// positive amount and no percent, a remaining-value fee a percent in
+// [0, 100%] (zero: all) and no amount. Whole minor units are checked once
+// the quote knows the currency (checkFeeUnits).
+func checkFee(p *ensemble.Problems, path string, line LineID, et *EarlyTermination) {
+	if et == nil {
+		return
+	}
+	bad := func(field string, err error, format string, args ...any) {
+		p.Add(path+"."+field, &TermError{Line: line, Field: field, Value: fmt.Sprintf(format, args...), Err: err})
+	}
+	const f = "early_termination"
+	switch et.Rule {
+	case TerminationFixed, TerminationDeclining:
+		switch {
+		case !et.Amount.IsPositive():
+			bad(f+".amount", ErrInvalid, "a %s fee needs a positive amount, not %s", et.Rule, et.Amount)
+		case tooLong(et.Amount):
+			bad(f+".amount", ErrInvalid, "%s has too many digits", et.Amount)
+		}
+		if !et.Percent.IsZero() {
+			bad(f+".percent", ErrInvalid, "a %s fee takes no percent", et.Rule)
+		}
+	case TerminationRemaining:
+		if !et.Amount.IsZero() {
+			bad(f+".amount", ErrInvalid, "a remaining-value fee takes no amount, only a percent")
+		}
+		if et.Percent.Sign() < 0 || et.Percent.Cmp(ensemble.RatioFromInt(1)) > 0 {
+			bad(f+".percent", ErrInvalid, "%s is outside (0, 100%%]", et.Percent)
+		}
+	default:
+		bad(f+".rule", ErrInvalid, "%d", et.Rule)
+	}
+}
+
+// checkFeeUnits checks that a fee's amount is whole minor units of the
+// order's currency (skipped when the currency is not an ISO 4217 code).
+func (c *checker) checkFeeUnits(path string, line LineID, et *EarlyTermination, currency string) {
+	if et == nil || et.Amount.IsZero() || tooLong(et.Amount) {
+		return
+	}
+	cur, err := ensemble.ParseCurrency(currency)
+	if err != nil {
+		return
+	}
+	if !ensemble.MoneyFromDecimal(et.Amount, cur).IsRounded() {
+		c.p.Add(path+".early_termination.amount", &TermError{Line: line, Field: "early_termination.amount",
+			Value: et.Amount.String() + " is not whole minor units of " + currency, Err: ErrInvalid})
+	}
+}
+
+// tooLong reports a decimal with more digits than arithmetic on it should
+// take.
+func tooLong(d decimal.Decimal) bool {
+	return len(d.Coefficient().String()) > maxDigits || d.Exponent() < -maxDigits || d.Exponent() > maxDigits
 }
 
 func checkPin(p *ensemble.Problems, path string, pin catalog.Pin) {
@@ -213,6 +275,7 @@ func checkDiscountRatio(p *ensemble.Problems, path string, line LineID, r ensemb
 // normalise returns a deep copy of d in canonical form.
 func normalise(d *Draft) Draft {
 	n := Draft{Customer: d.Customer, Route: d.Route, Term: d.Term, Billing: d.Billing}
+	n.Term.EarlyTermination = cloneFee(d.Term.EarlyTermination)
 	if n.Route.Kind == RouteUnspecified {
 		n.Route.Kind = n.Route.derivedKind()
 	}
@@ -238,10 +301,21 @@ func normalise(d *Draft) Draft {
 		if !l.Terms.Anchor.IsZero() {
 			l.Terms.Anchor = l.Terms.Anchor.UTC()
 		}
+		l.Terms.Term.EarlyTermination = cloneFee(l.Terms.Term.EarlyTermination)
 		n.Lines[i] = l
 	}
 	slices.SortStableFunc(n.Lines, func(a, b Line) int { return strings.Compare(string(a.ID), string(b.ID)) })
 	return n
+}
+
+// cloneFee returns a copy of a fee, so a normalised draft shares nothing
+// with the caller's.
+func cloneFee(et *EarlyTermination) *EarlyTermination {
+	if et == nil {
+		return nil
+	}
+	c := *et
+	return &c
 }
 
 func sortAddOns(as []AddOn) {
