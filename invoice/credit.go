@@ -30,6 +30,14 @@ type CreditRequest struct {
 	// optional otherwise. Every line of the note carries it as a reference
 	// of kind RefIncident, so a payout reversal traces to it.
 	Incident string `json:"incident,omitempty"`
+	// Prepaid says, for each prepaid commitment whose purchase the note
+	// refunds (credits its KindPrepayment line), what had been drawn of it
+	// and let expire when the note is raised: the Total of the last
+	// invoice's PrepaidUse for it, as carried into the commitment's Drawn.
+	// A refund takes what is left unused first and then what was drawn (see
+	// PrepaidRefund); without it the split is unknown, and refunding a
+	// purchase is ErrRequired.
+	Prepaid []PrepaidDrawn `json:"prepaid,omitempty"`
 	// Prorated are lines of later invoices that may hold proration credits
 	// of this invoice's lines (an immediate cancellation or a downgrade
 	// credits the unused part of what was billed in advance). What they
@@ -37,6 +45,50 @@ type CreditRequest struct {
 	// only the rest. Lines that are not proration credits of this invoice
 	// are skipped, so a host may pass every later line of the subscription.
 	Prorated []Line `json:"prorated,omitempty"`
+}
+
+// PrepaidDrawn is what had been drawn of a prepaid commitment, and let
+// expire, when a credit note refunds its purchase (CreditRequest.Prepaid).
+type PrepaidDrawn struct {
+	// Commitment names the commitment (PrepaidCommitment.ID).
+	Commitment PrepaidID `json:"commitment"`
+	// Drawn is what had been drawn and let expire, in the commitment's
+	// units (whole minor units, zero or more, at most the amount bought).
+	Drawn decimal.Decimal `json:"drawn"`
+}
+
+// PrepaidRefund splits a refund of a prepaid commitment's purchase (a
+// credit-note line of its KindPrepayment line) into what was never drawn
+// and what had been drawn, or had expired, already. A refund takes what is
+// left unused first: with A the amount bought, D what had been drawn and
+// let expire (CreditRequest.Prepaid) and U' what earlier refunds took
+// unused, the unused part is min(refund, A - U' - D); the rest is used.
+// Amounts are negative, in the commitment's units (the credit line's
+// Amount: its net, or net and tax when the purchase's tax is included in
+// its price), like Line.Amount.
+//
+// What a finance team expects follows: the unused part refunded was never
+// consumed, so partners earned nothing on it (on consumption) or lose what
+// they earned on it (on prepayment); the used part was consumed, so what
+// partners earned on it stays earned, in either mode, unless the
+// consumption itself is taken back (a usage correction that lowers it,
+// which gives back to the commitment). Package settlement settles the
+// refund that way (settlement.PrepaidEarning), so both modes agree after it
+// as they do without it.
+type PrepaidRefund struct {
+	// Drawn is what had been drawn and let expire when the note was raised.
+	Drawn decimal.Decimal `json:"drawn"`
+	// Unused is the part of the refund that returns what was never drawn.
+	// Lower the commitment's Amount by it (Amount + Unused), so nothing
+	// more is drawn on it; the used part does not lower it.
+	Unused ensemble.Money `json:"unused"`
+	// UnusedNet and UnusedTax are Unused's net of tax and the part of the
+	// refund's tax it carries: round(Tax × Unused / Amount) of the credit
+	// line, in the invoice's mode (the whole tax when all is unused).
+	UnusedNet ensemble.Money `json:"unused_net"`
+	UnusedTax ensemble.Money `json:"unused_tax"`
+	// Used is the rest of the refund: consumption already drawn or expired.
+	Used ensemble.Money `json:"used"`
 }
 
 // CreditLine credits one invoice line: by Amount (the total to credit,
@@ -244,6 +296,22 @@ func NewCreditNote(inv Invoice, prior []CreditNote, req CreditRequest) (CreditNo
 	if err != nil {
 		ps.Add("prior", err)
 	}
+	drawn := map[PrepaidID]decimal.Decimal{}
+	for k, d := range req.Prepaid {
+		pa := ensemble.Path("prepaid", k)
+		if _, dup := drawn[d.Commitment]; dup {
+			ps.Add(pa+".commitment", bad(ErrDuplicate, "%q", d.Commitment))
+		} else if d.Commitment == "" {
+			ps.Add(pa+".commitment", ErrRequired)
+		}
+		switch {
+		case d.Drawn.Sign() < 0:
+			ps.Add(pa+".drawn", bad(ErrNegative, "%s", d.Drawn))
+		case !inRange(d.Drawn) || !ensemble.MoneyFromDecimal(d.Drawn, inv.Currency).IsRounded():
+			ps.Add(pa+".drawn", bad(ErrInvalid, "%s is not whole minor units", d.Drawn))
+		}
+		drawn[d.Commitment] = d.Drawn
+	}
 	reqs := req.Lines
 	if req.Full {
 		reqs = nil
@@ -287,6 +355,12 @@ func NewCreditNote(inv Invoice, prior []CreditNote, req CreditRequest) (CreditNo
 		if err != nil {
 			ps.Add(at, err)
 			continue
+		}
+		if src.Kind == KindPrepayment {
+			if err := refund(&inv, &src, &l, prior, drawn); err != nil {
+				ps.Add(at+".line", err)
+				continue
+			}
 		}
 		if req.Incident != "" {
 			l.Refs = append(l.Refs, ensemble.Ref{Kind: RefIncident, ID: req.Incident})
@@ -415,20 +489,73 @@ func creditLine(inv *Invoice, src *Line, r *Remainder, cr CreditLine, before ens
 		CreditedInvoice: inv.ID,
 		Refs:            slices.Clone(src.Refs),
 	}
-	if src.Kind == KindPrepayment {
-		// A refund of a prepaid commitment's purchase: settlement needs to
-		// know it (see settlement.PrepaidEarning); nothing is covered.
-		for _, r := range src.Refs {
-			if r.Kind == RefPrepaid {
-				_, id, _ := strings.Cut(r.ID, "/")
-				l.Prepaid = &PrepaidDraw{Commitment: PrepaidID(id), Covered: zero, CoveredNet: zero, CoveredTax: zero, Remaining: zero}
-			}
-		}
-	}
 	l.Refs = append(l.Refs, ensemble.Ref{Kind: RefLine, ID: string(src.ID)}, ensemble.Ref{Kind: RefInvoice, ID: string(inv.ID)})
 	slices.SortFunc(l.Refs, ensemble.Ref.Compare)
 	l.Refs = slices.Compact(l.Refs)
 	return l, nil
+}
+
+// refund marks l, a credit of src (a prepaid commitment's purchase), as
+// the refund it is and splits it into its unused and used parts (see
+// PrepaidRefund), given what had been drawn of each commitment: settlement
+// needs both (see settlement.PrepaidEarning). Nothing is covered.
+func refund(inv *Invoice, src, l *Line, prior []CreditNote, drawn map[PrepaidID]decimal.Decimal) error {
+	var c PrepaidID
+	for _, r := range src.Refs {
+		if r.Kind == RefPrepaid {
+			_, id, _ := strings.Cut(r.ID, "/")
+			c = PrepaidID(id)
+		}
+	}
+	d, ok := drawn[c]
+	switch {
+	case !ok:
+		return &LineError{Line: src.ID, Err: ErrRequired, Value: fmt.Sprintf(
+			"refunding the purchase of prepaid commitment %q needs what had been drawn of it: set CreditRequest.Prepaid from the last invoice's prepaid total", c)}
+	case d.GreaterThan(src.Amount.Amount()):
+		return &LineError{Line: src.ID, Err: ErrInvalid, Value: fmt.Sprintf("%s drawn of prepaid commitment %q, bought for %s", d, c, src.Amount.AmountString())}
+	}
+	cur, mode := inv.Currency, inv.Mode
+	zero := ensemble.MoneyFromMinor(0, cur)
+	var x ensemble.Arith
+	// What is left unused: the amount bought, less what earlier refunds
+	// took unused, less what was drawn.
+	left := src.Amount
+	for _, cn := range prior {
+		for _, pl := range cn.Lines {
+			if pl.Credits == src.ID && pl.Prepaid != nil && pl.Prepaid.Refund != nil {
+				left = x.Add(left, pl.Prepaid.Refund.Unused)
+			}
+		}
+	}
+	left = x.Sub(left, ensemble.MoneyFromDecimal(d, cur))
+	if left.IsNegative() {
+		left = zero
+	}
+	all := l.Amount.Neg()
+	unused := all
+	if x.Cmp(unused, left) > 0 {
+		unused = left
+	}
+	used := x.Sub(all, unused)
+	rf := &PrepaidRefund{Drawn: d, Unused: unused.Neg(), UnusedNet: zero, UnusedTax: zero, Used: used.Neg()}
+	switch {
+	case unused.IsZero():
+	case used.IsZero():
+		rf.UnusedNet, rf.UnusedTax = l.Net, l.Tax
+	default:
+		rf.UnusedTax = l.Tax.MulRatio(quo(ensemble.RatioFromDecimal(unused.Amount()), ensemble.RatioFromDecimal(all.Amount())), mode)
+		if src.TaxRule.Inclusive {
+			rf.UnusedNet = x.Sub(rf.Unused, rf.UnusedTax)
+		} else {
+			rf.UnusedNet = rf.Unused
+		}
+	}
+	if err := x.Err(); err != nil {
+		return &LineError{Line: src.ID, Err: fmt.Errorf("%w: %w", ErrCurrency, err)}
+	}
+	l.Prepaid = &PrepaidDraw{Commitment: c, Covered: zero, CoveredNet: zero, CoveredTax: zero, Remaining: zero, Refund: rf}
+	return nil
 }
 
 // sumLines totals lines and their tax breakdown; x keeps a currency

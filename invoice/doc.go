@@ -105,7 +105,10 @@
 // the end expires as breakage or rolls over. Each invoice reports what it
 // drew (Invoice.Prepaid) for the host to carry into the next run. Package
 // settlement makes the host choose whether partners earn on the purchase or
-// on consumption (settlement.PrepaidEarning), never both.
+// on consumption (settlement.PrepaidEarning), never both. A refund of the
+// purchase (NewCreditNote, told what was drawn) takes what is left unused
+// first (PrepaidRefund): partners keep what they earned on what was drawn,
+// in either mode, unless the consumption itself is taken back.
 //
 // # Taxes and credit notes
 //

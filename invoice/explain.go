@@ -116,6 +116,10 @@ func Explain(l Line) string {
 	switch pd := l.Prepaid; {
 	case l.Kind == KindPrepayment:
 		fmt.Fprintf(&b, "  buys prepaid commitment %s for %s\n", strings.TrimSuffix(strings.TrimPrefix(string(l.ID), string(l.Subscription)+"//prepaid/"), "/prepayment"), span(l.Period))
+	case pd != nil && pd.Refund != nil:
+		r := pd.Refund
+		fmt.Fprintf(&b, "  refunds prepaid commitment %s, %s of it drawn or expired: %s never drawn (net %s, tax %s), %s already drawn or expired\n",
+			pd.Commitment, r.Drawn, r.Unused.Neg(), r.UnusedNet.Neg(), r.UnusedTax.Neg(), r.Used.Neg())
 	case pd != nil && l.Kind == KindPrepaidBreakage:
 		fmt.Fprintf(&b, "  prepaid commitment %s expired with %s unused (covered, billed nothing)\n", pd.Commitment, pd.Covered)
 	case pd != nil && pd.Covered.IsNegative():

@@ -38,8 +38,15 @@ import (
 // add to Drawn before the next run (as PrepaidCredit.Balance is kept).
 //
 // A credit note of the purchase (a refund) is marked with a Prepaid of
-// nothing covered, so settlement can tell it; lower the commitment's Amount
-// by what was refunded, so nothing more is drawn on it.
+// nothing covered whose Refund splits it into the part never drawn and the
+// part already drawn or expired (NewCreditNote needs what was drawn:
+// CreditRequest.Prepaid); lower the commitment's Amount by the unused part
+// (PrepaidRefund.Unused), so nothing more is drawn on it. Partners keep
+// what they earned on what was drawn, in either earning mode, unless the
+// consumption itself is taken back (see PrepaidRefund). A credit note
+// credits what a line billed beyond the commitment, never what the
+// commitment covered: covered consumption is taken back by correcting the
+// usage (a late adjustment that lowers it gives back to the commitment).
 //
 // Settlement sees the cash truthfully: package settlement's FromInvoice
 // makes the host choose whether partners earn on the prepayment when it is
@@ -157,6 +164,10 @@ type PrepaidDraw struct {
 	CoveredTax ensemble.Money `json:"covered_tax"`
 	// Remaining is what is left of the commitment after the line.
 	Remaining ensemble.Money `json:"remaining"`
+	// Refund is, on a credit-note line refunding the commitment's purchase,
+	// how the refund splits into what was never drawn and what was (nil on
+	// every other line); nothing is covered on such a line.
+	Refund *PrepaidRefund `json:"refund,omitempty"`
 }
 
 // PrepaidUse is what one invoice did to a prepaid commitment in force

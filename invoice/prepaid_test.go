@@ -254,7 +254,8 @@ func TestPrepaidDrawnMustBeCarried(t *testing.T) {
 }
 
 // TestPrepaidRefundIsMarked: a credit note of the purchase says which
-// commitment it refunds, so settlement can tell it from other credits.
+// commitment it refunds, so settlement can tell it from other credits, and
+// needs what was drawn of it to split it.
 func TestPrepaidRefundIsMarked(t *testing.T) {
 	b := builder(t, invoice.Options{Taxes: taxes})
 	s := sub("s1", date(2026, 1, 1), item("api", seg(date(2026, 1, 1), time.Time{}, pin("api", 1), "1")))
@@ -262,10 +263,101 @@ func TestPrepaidRefundIsMarked(t *testing.T) {
 	inv := build1(t, b, invoice.Run{After: date(2025, 12, 31), At: date(2026, 1, 1)}, s)
 	issued, err := invoice.Issue(inv, date(2026, 1, 1))
 	require.NoError(t, err)
-	cn, err := invoice.NewCreditNote(issued, nil, invoice.CreditRequest{ID: "1", Reason: invoice.ReasonRefund, At: date(2026, 1, 5), Full: true})
+	req := invoice.CreditRequest{ID: "1", Reason: invoice.ReasonRefund, At: date(2026, 1, 5), Full: true}
+	_, err = invoice.NewCreditNote(issued, nil, req)
+	require.ErrorIs(t, err, invoice.ErrRequired)
+	require.ErrorContains(t, err, `refunding the purchase of prepaid commitment "2026" needs what had been drawn of it`)
+
+	req.Prepaid = []invoice.PrepaidDrawn{{Commitment: "2026", Drawn: dec("0")}}
+	cn, err := invoice.NewCreditNote(issued, nil, req)
 	require.NoError(t, err)
 	require.Len(t, cn.Lines, 1)
 	require.NotNil(t, cn.Lines[0].Prepaid)
 	require.Equal(t, invoice.PrepaidID("2026"), cn.Lines[0].Prepaid.Commitment)
 	require.Equal(t, "-1440.00", cn.Lines[0].Total.AmountString())
+	require.Contains(t, invoice.Explain(cn.Lines[0]),
+		"  refunds prepaid commitment 2026, 0 of it drawn or expired: EUR 1200.00 never drawn (net EUR 1200.00, tax EUR 240.00), EUR 0.00 already drawn or expired\n")
+	roundTrip(t, cn)
+
+	for _, bad := range [][]invoice.PrepaidDrawn{
+		{{Commitment: "2026", Drawn: dec("1200.01")}}, // more than was bought
+		{{Commitment: "2026", Drawn: dec("-1")}},
+		{{Commitment: "2026", Drawn: dec("0.001")}},
+		{{Commitment: "2026"}, {Commitment: "2026"}},
+	} {
+		req.Prepaid = bad
+		_, err = invoice.NewCreditNote(issued, nil, req)
+		require.Error(t, err, "%v", bad)
+	}
+}
+
+// TestPrepaidRefundSplit: a refund of a commitment's purchase takes what
+// is left unused first, then what was drawn. EUR 1,200 bought with 20% VAT
+// (240.00; DE's 19% included in a EUR 1,190 price: 190.00 of tax in it):
+//   - nothing drawn, all refunded: 1,200 unused (tax 240.00);
+//   - 400 drawn, all refunded (1,440.00): 800 unused, tax round(240 × 800 /
+//     1,200) = 160.00; 400 used;
+//   - 400 drawn, 600.00 refunded (net 500, tax 100): all 500 unused;
+//   - 1,050 drawn, 600.00 refunded: 150 unused, tax round(100 × 150/500) =
+//     30.00; 350 used;
+//   - 400 drawn, 600.00 refunded (500 unused), then 700 drawn (the host
+//     lowered the commitment to 700) and the rest refunded (840.00): 1,200 -
+//     500 - 700 = nothing left unused, all 700 used;
+//   - tax included: 476 drawn of 1,190, all refunded: 714 unused carrying
+//     round(190 × 714/1,190) = 114.00 of tax (net 600.00); 476 used.
+func TestPrepaidRefundSplit(t *testing.T) {
+	b := builder(t, invoice.Options{Taxes: taxes})
+	purchase := func(region, amount string) invoice.Invoice {
+		s := sub("s1", date(2026, 1, 1), item("api", seg(date(2026, 1, 1), time.Time{}, pin("api", 1), "1")))
+		s.Customer.Region = region
+		s.Prepaid = []invoice.PrepaidCommitment{{ID: "2026", Amount: dec(amount), Start: date(2026, 1, 1), End: date(2027, 1, 1)}}
+		issued, err := invoice.Issue(build1(t, b, invoice.Run{After: date(2025, 12, 31), At: date(2026, 1, 1)}, s), date(2026, 1, 1))
+		require.NoError(t, err)
+		return issued
+	}
+	type refund struct {
+		drawn, total string // total "": all that remains
+	}
+	cases := []struct {
+		name, region, amount string
+		refunds              []refund
+		want                 []string // per refund: unused (net + tax) / used
+	}{
+		{"nothing drawn", "FR", "1200", []refund{{"0", ""}}, []string{"-1200.00 (-1200.00 + -240.00) / 0.00"}},
+		{"all refunded, a third drawn", "FR", "1200", []refund{{"400", ""}}, []string{"-800.00 (-800.00 + -160.00) / -400.00"}},
+		{"part refunded, within what is unused", "FR", "1200", []refund{{"400", "600"}}, []string{"-500.00 (-500.00 + -100.00) / 0.00"}},
+		{"part refunded, beyond what is unused", "FR", "1200", []refund{{"1050", "600"}}, []string{"-150.00 (-150.00 + -30.00) / -350.00"}},
+		{"two refunds", "FR", "1200", []refund{{"400", "600"}, {"700", ""}}, []string{"-500.00 (-500.00 + -100.00) / 0.00", "0.00 (0.00 + 0.00) / -700.00"}},
+		{"tax included", "DE", "1190", []refund{{"476", ""}}, []string{"-714.00 (-600.00 + -114.00) / -476.00"}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			inv := purchase(tc.region, tc.amount)
+			var prior []invoice.CreditNote
+			for k, rf := range tc.refunds {
+				req := invoice.CreditRequest{ID: strconv.Itoa(k + 1), Reason: invoice.ReasonRefund, At: date(2026, 3, 5),
+					Prepaid: []invoice.PrepaidDrawn{{Commitment: "2026", Drawn: dec(rf.drawn)}}}
+				if rf.total == "" {
+					req.Full = true
+				} else {
+					req.Lines = []invoice.CreditLine{{Line: inv.Lines[0].ID, Amount: dec(rf.total)}}
+				}
+				cn, err := invoice.NewCreditNote(inv, prior, req)
+				require.NoError(t, err)
+				l := cn.Lines[0]
+				r := l.Prepaid.Refund
+				require.NotNil(t, r)
+				got := r.Unused.AmountString() + " (" + r.UnusedNet.AmountString() + " + " + r.UnusedTax.AmountString() + ") / " + r.Used.AmountString()
+				require.Equal(t, tc.want[k], got)
+				require.True(t, r.Drawn.Equal(dec(rf.drawn)))
+				// The parts add up to the credit line.
+				sum, err := r.Unused.Add(r.Used)
+				require.NoError(t, err)
+				require.True(t, sum.Equal(l.Amount), "unused + used = %s, the line's amount", l.Amount)
+				require.True(t, l.Prepaid.Covered.IsZero(), "a refund covers nothing")
+				require.Contains(t, invoice.Explain(l), "  refunds prepaid commitment 2026, "+rf.drawn+" of it drawn or expired: ")
+				prior = append(prior, cn)
+			}
+		})
+	}
 }

@@ -68,6 +68,18 @@ func fromInvoice(lines []invoice.Line, o order.Order) ([]Line, error) {
 // term each settles the same cash (the purchase, or the covered parts plus
 // the breakage), at different times. A bundle's supplier costs are owed on
 // consumption, so a covered bundle line needs EarnOnConsumption.
+//
+// A refund of the purchase (a credit note of it, split by
+// invoice.PrepaidRefund into what was never drawn and what was) settles by
+// one rule in both modes: the unused part earned nothing on consumption and
+// reverses the purchase's earnings on prepayment; the used part was
+// consumed, so partners keep what they earned on it (it settles nothing in
+// either mode) unless the consumption itself is taken back (a usage
+// correction, which gives back to the commitment and settles as a credit on
+// consumption). So the modes still agree after a refund: with EUR 1,200
+// bought and 400 drawn, refunding all 1,200 leaves partners earning on 400
+// either way (1,200 less the 800 unused, or the 400 drawn), and the host
+// lowers the commitment to 400, so nothing is left to expire.
 type PrepaidEarning uint8
 
 const (
@@ -78,13 +90,15 @@ const (
 	// EarnOnPrepayment settles the purchase line when it is invoiced; the
 	// covered parts of later lines and the breakage settle nothing (their
 	// settlement lines carry only what the lines bill beyond the
-	// commitment).
+	// commitment). A refund of the purchase settles its unused part
+	// (PrepaidRefund.UnusedNet and UnusedTax), reversing the purchase's
+	// earnings on what was never drawn; its used part settles nothing.
 	EarnOnPrepayment
-	// EarnOnConsumption settles nothing on the purchase (nor on a refund
-	// of it); each line
-	// settles what it bills plus what the commitment covered of it (net,
-	// with the share of the purchase's tax it carries), and the breakage
-	// settles when it expires.
+	// EarnOnConsumption settles nothing on the purchase, nor on a refund
+	// of it (the unused part earned nothing, the used part stays earned);
+	// each line settles what it bills plus what the commitment covered of
+	// it (net, with the share of the purchase's tax it carries), and the
+	// breakage settles when it expires.
 	EarnOnConsumption
 )
 
@@ -176,10 +190,17 @@ func earnPrepaid(sl *Line, l *invoice.Line, p PrepaidEarning) error {
 		sl.Amount, sl.Tax = zero, zero
 	case l.Kind == invoice.KindCreditNote && p == EarnOnConsumption:
 		// A refund of the purchase: partners earned only on what was
-		// drawn, so it settles nothing (the purchase settled nothing).
+		// drawn, which stays earned, so it settles nothing (the purchase
+		// settled nothing).
 		sl.Amount, sl.Tax = zero, zero
 	case l.Kind == invoice.KindCreditNote:
-		// On prepayment, the refund reverses the purchase's earnings.
+		// On prepayment, the refund reverses the purchase's earnings on
+		// what was never drawn; what was drawn stays earned.
+		rf := l.Prepaid.Refund
+		if rf == nil {
+			return fail("a refund of a prepaid commitment's purchase must say what of it was unused: raise it with invoice.CreditRequest.Prepaid")
+		}
+		sl.Amount, sl.Tax = rf.UnusedNet, rf.UnusedTax
 	case p == EarnOnConsumption:
 		var err error
 		if sl.Amount, err = l.Net.Add(l.Prepaid.CoveredNet); err == nil {

@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/shopspring/decimal"
 	"github.com/stretchr/testify/require"
 
 	"github.com/ensemble-commerce/ensemble"
@@ -14,6 +15,7 @@ import (
 	"github.com/ensemble-commerce/ensemble/order"
 	"github.com/ensemble-commerce/ensemble/partner"
 	"github.com/ensemble-commerce/ensemble/settlement"
+	"github.com/ensemble-commerce/ensemble/usage"
 )
 
 // prepaidLines are the invoice lines of a EUR 1,200 commitment with 20%
@@ -106,23 +108,174 @@ func TestPrepaidEarning(t *testing.T) {
 	require.NoError(t, err)
 }
 
-// TestPrepaidRefund: refunding the purchase reverses the partners'
-// earnings on it when they earned on the prepayment, and settles nothing
-// when they earn on consumption (the purchase settled nothing).
+// TestPrepaidRefund: a refund of the purchase reverses the partners'
+// earnings on its unused part when they earned on the prepayment, and
+// settles nothing when they earn on consumption (the purchase settled
+// nothing); its used part settles nothing either way. A full refund with
+// nothing drawn nets every party to zero on prepayment; a refund line that
+// does not say what was unused is refused on prepayment rather than guessed.
 func TestPrepaidRefund(t *testing.T) {
 	s := newSettler(t)
 	lines := prepaidLines()
 	zero := eur("0.00")
 	refund := invoice.Line{ID: "s1/cn/1/prepayment", Kind: invoice.KindCreditNote, Date: lines[0].Date.AddDate(0, 0, 10), Pin: lines[0].Pin,
 		Currency: zero.Currency(), Net: eur("-1200.00"), Tax: eur("-240.00"), Credits: lines[0].ID, Refs: lines[0].Refs,
-		Prepaid: &invoice.PrepaidDraw{Commitment: "2026", Covered: zero, CoveredNet: zero, CoveredTax: zero, Remaining: zero}}
-	for mode, want := range map[settlement.PrepaidEarning]string{settlement.EarnOnPrepayment: "0.00", settlement.EarnOnConsumption: "0.00"} {
+		Prepaid: &invoice.PrepaidDraw{Commitment: "2026", Covered: zero, CoveredNet: zero, CoveredTax: zero, Remaining: zero,
+			Refund: &invoice.PrepaidRefund{Unused: eur("-1200.00"), UnusedNet: eur("-1200.00"), UnusedTax: eur("-240.00"), Used: zero}}}
+	for _, mode := range []settlement.PrepaidEarning{settlement.EarnOnPrepayment, settlement.EarnOnConsumption} {
 		sl, err := settlement.FromInvoiceWith([]invoice.Line{lines[0], refund}, prepaidOrder, settlement.InvoiceOptions{Prepaid: mode})
 		require.NoError(t, err)
 		res, err := s.Settle(context.Background(), settlement.State{}, sl)
 		require.NoError(t, err, mode.String())
 		for p, m := range byParty(res.Entries) {
-			require.Equal(t, want, m.AmountString(), "%s: %s keeps %s", mode, p, m)
+			require.Equal(t, "0.00", m.AmountString(), "%s: %s keeps %s", mode, p, m)
 		}
 	}
+	unsplit := refund
+	unsplit.Prepaid = &invoice.PrepaidDraw{Commitment: "2026", Covered: zero, CoveredNet: zero, CoveredTax: zero, Remaining: zero}
+	_, err := settlement.FromInvoiceWith([]invoice.Line{unsplit}, prepaidOrder, settlement.InvoiceOptions{Prepaid: settlement.EarnOnPrepayment})
+	require.ErrorIs(t, err, settlement.ErrPrepaidEarning)
+	require.ErrorContains(t, err, "must say what of it was unused")
+	sl, err := settlement.FromInvoiceWith([]invoice.Line{unsplit}, prepaidOrder, settlement.InvoiceOptions{Prepaid: settlement.EarnOnConsumption})
+	require.NoError(t, err)
+	requireMoney(t, sl[0].Amount, zero)
+}
+
+// prepaidAPIYAML prices API calls at EUR 0.01 each.
+const prepaidAPIYAML = `
+offers:
+  - id: api
+    version: 1
+    currency: EUR
+    effective_from: 2026-01-01T00:00:00Z
+    charges:
+      - {id: calls, type: usage, meter: calls, cadence: {unit: monthly}, price: {model: per_unit, amount: "0.01"}}
+`
+
+// TestPrepaidRefundEndToEnd bills, refunds and settles a EUR 1,200
+// commitment (20% VAT) through the public API, in both earning modes:
+// January and February draw 250.00 and 150.00 (25,000 and 15,000 calls),
+// the purchase is refunded on March 5 with 400 drawn, the host lowers the
+// commitment by what the refund took unused, March draws (or bills) 100.00
+// and what is left expires at the year's end. The refund and the year's
+// settled basis, hand-worked:
+//   - all refunded (1,440.00): 800 unused, 400 used; the commitment is
+//     lowered to 400, so March's 100.00 is overage: on prepayment 1,200 -
+//     800 + 100 = 500.00, on consumption 250 + 150 + 100 = 500.00;
+//   - 1,200.00 refunded (net 1,000): 800 unused, 200 used: the same 500.00
+//     either way (the 200 of consumption refunded stays earned);
+//   - 600.00 refunded (net 500): all unused; the commitment is lowered to
+//     700, March's 100.00 is covered and 200 expires: on prepayment 1,200 -
+//     500 = 700.00, on consumption 250 + 150 + 100 + 200 = 700.00.
+//
+// Every party ends with the same amount in both modes, and the host never
+// writes a money rule of its own.
+func TestPrepaidRefundEndToEnd(t *testing.T) {
+	cat, err := catalog.LoadYAML([]byte(prepaidAPIYAML))
+	require.NoError(t, err)
+	b, err := invoice.NewBuilder(cat, invoice.Options{Taxes: invoice.TaxTable{Rules: []invoice.TaxRule{{ID: "vat", Rate: ensemble.MustRatio("20%")}}}})
+	require.NoError(t, err)
+	at := func(y int, m time.Month) time.Time { return time.Date(y, m, 1, 0, 0, 0, 0, time.UTC) }
+	calls := func(m time.Month, n int64) usage.Aggregate {
+		return usage.Aggregate{Line: "s1/api", Meter: "calls", Aggregation: usage.Sum, Period: ensemble.MustPeriod(at(2026, m), at(2026, m+1)),
+			Value: decimal.NewFromInt(n), Records: 1, Digest: usage.DigestOf(usage.RecordID(m.String()))}
+	}
+	cases := []struct {
+		name             string
+		refund           string // total refunded; "" all
+		unused, used     string
+		march, year, exp string // March's line (covered/net), the year's basis, what expires
+	}{
+		{"all refunded", "", "-800.00", "-400.00", "0.00/100.00", "500.00", ""},
+		{"more than is unused", "1200.00", "-800.00", "-200.00", "0.00/100.00", "500.00", ""},
+		{"within what is unused", "600.00", "-500.00", "0.00", "100.00/0.00", "700.00", "200.00"},
+	}
+	s := newSettler(t)
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			totals := map[settlement.PrepaidEarning]map[partner.ID]ensemble.Money{}
+			for _, mode := range []settlement.PrepaidEarning{settlement.EarnOnPrepayment, settlement.EarnOnConsumption} {
+				sub := invoice.Subscription{ID: "s1", Customer: invoice.Customer{ID: "cust-1", Region: "NL"}, Currency: eur("0").Currency(), Anchor: at(2026, 1),
+					Items:   []invoice.Item{{ID: "api", Segments: []invoice.Segment{{Start: at(2026, 1), Pin: catalog.Pin{Offer: "api", Version: 1}, Quantity: decimal.NewFromInt(1)}}}},
+					Prepaid: []invoice.PrepaidCommitment{{ID: "2026", Amount: decimal.NewFromInt(1200), Start: at(2026, 1), End: at(2027, 1), Meters: []usage.MeterID{"calls"}}}}
+				state := settlement.State{}
+				var entries []settlement.Entry
+				settle := func(lines []invoice.Line) {
+					sl, err := settlement.FromInvoiceWith(lines, prepaidOrder, settlement.InvoiceOptions{Prepaid: mode})
+					require.NoError(t, err)
+					res, err := s.Settle(context.Background(), state, sl)
+					require.NoError(t, err)
+					state = res.State
+					entries = append(entries, res.Entries...)
+				}
+				var issued []invoice.Invoice
+				run := func(after, runAt time.Time, aggs ...usage.Aggregate) invoice.Invoice {
+					invs, err := b.Build(invoice.Run{After: after, At: runAt, Usage: aggs}, []invoice.Subscription{sub})
+					require.NoError(t, err)
+					require.Len(t, invs, 1)
+					inv, err := invoice.Issue(invs[0], runAt)
+					require.NoError(t, err)
+					for _, u := range inv.Prepaid { // the host carries what was drawn
+						sub.Prepaid[0].Drawn, sub.Prepaid[0].DrawnThrough = u.Total, u.Through
+					}
+					settle(inv.Lines)
+					issued = append(issued, inv)
+					return inv
+				}
+				run(at(2025, 12), at(2026, 1))
+				run(at(2026, 1), at(2026, 2), calls(time.January, 25000))
+				run(at(2026, 2), at(2026, 3), calls(time.February, 15000))
+
+				req := invoice.CreditRequest{ID: "refund", Reason: invoice.ReasonRefund, At: time.Date(2026, 3, 5, 0, 0, 0, 0, time.UTC),
+					Prepaid: []invoice.PrepaidDrawn{{Commitment: "2026", Drawn: sub.Prepaid[0].Drawn}}}
+				if tc.refund == "" {
+					req.Full = true
+				} else {
+					req.Lines = []invoice.CreditLine{{Line: issued[0].Lines[0].ID, Amount: decimal.RequireFromString(tc.refund)}}
+				}
+				cn, err := invoice.NewCreditNote(issued[0], nil, req)
+				require.NoError(t, err)
+				rf := cn.Lines[0].Prepaid.Refund
+				require.Equal(t, tc.unused+"/"+tc.used, rf.Unused.AmountString()+"/"+rf.Used.AmountString())
+				settle(cn.Lines)
+				// The host lowers the commitment by what the refund took
+				// unused.
+				sub.Prepaid[0].Amount = sub.Prepaid[0].Amount.Add(rf.Unused.Amount())
+
+				mar := run(at(2026, 3), at(2026, 4), calls(time.March, 10000))
+				covered := "0.00"
+				if p := mar.Lines[0].Prepaid; p != nil {
+					covered = p.Covered.AmountString()
+				}
+				require.Equal(t, tc.march, covered+"/"+mar.Lines[0].Net.AmountString())
+				end := run(at(2026, 4), at(2027, 1))
+				require.Equal(t, tc.exp, expired(end))
+
+				var basis ensemble.Money
+				for _, e := range entries {
+					basis, err = basis.Add(e.Amount)
+					require.NoError(t, err)
+				}
+				require.Equal(t, tc.year, basis.AmountString(), "%s: the year's settled basis", mode)
+				totals[mode] = byParty(entries)
+			}
+			on, cons := totals[settlement.EarnOnPrepayment], totals[settlement.EarnOnConsumption]
+			for p, m := range on {
+				requireMoney(t, cons[p], m, "party %s", p)
+			}
+			for p, m := range cons {
+				requireMoney(t, on[p], m, "party %s", p)
+			}
+		})
+	}
+}
+
+// expired is what an invoice let expire of its commitment ("" if nothing).
+func expired(inv invoice.Invoice) string {
+	for _, u := range inv.Prepaid {
+		if !u.Expired.IsZero() {
+			return u.Expired.AmountString()
+		}
+	}
+	return ""
 }

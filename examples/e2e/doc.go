@@ -40,8 +40,12 @@
 //   - disputes on random lines hold every party's payout and release it all
 //     when resolved; a lost dispute nets every party to zero on its line;
 //   - crediting everything that remains on every invoice
-//     (invoice.NewCreditNote), settled, nets every party to exactly zero,
-//     and every party's statement for the year closes at zero with nothing
+//     (invoice.NewCreditNote, told what each commitment had drawn), settled,
+//     nets every party to exactly zero but for what prepaid commitments paid
+//     for: a refund of the purchase gives back only what was never drawn, so
+//     the parties keep, in all, exactly what was drawn (or expired) of the
+//     commitments whose earnings no lost dispute took back; and every
+//     party's statement for the year closes at its net with nothing
 //     withheld.
 //
 // bugs_test.go keeps the smallest cases the property found as plain tests.
