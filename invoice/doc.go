@@ -108,7 +108,9 @@
 // on consumption (settlement.PrepaidEarning), never both. A refund of the
 // purchase (NewCreditNote, told what was drawn) takes what is left unused
 // first (PrepaidRefund): partners keep what they earned on what was drawn,
-// in either mode, unless the consumption itself is taken back.
+// in either mode, unless the consumption itself is taken back. Toward a
+// minimum commitment, covered usage counts as spend and the purchase does
+// not (see Commitment).
 //
 // # Taxes and credit notes
 //

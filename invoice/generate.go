@@ -1264,7 +1264,7 @@ func (g *gen) commitment() {
 	// cost is linear in cycles plus lines.
 	order := make([]int, 0, len(g.lines))
 	for i := range g.lines {
-		if k := g.lines[i].Kind; k != KindUsageAdjustment && k != KindEarlyTermination && k != KindProgressiveUsage {
+		if countsTowardMinimum(g.lines[i].Kind) {
 			order = append(order, i)
 		}
 	}
@@ -1363,6 +1363,20 @@ func (g *gen) span() (act, stop time.Time, open bool) {
 		stop, open = g.s.CancelAt, false
 	}
 	return act, stop, open
+}
+
+// countsTowardMinimum reports whether lines of kind k count toward the
+// minimum commitment (see Commitment): what is charged for service, covered
+// by a prepaid commitment or not. A prepaid commitment's purchase and
+// breakage do not (the consumption they pay for counts, once), nor do late
+// adjustments and early-termination fees; progressive bills count through
+// their period's final usage line.
+func countsTowardMinimum(k LineKind) bool {
+	switch k {
+	case KindUsageAdjustment, KindEarlyTermination, KindProgressiveUsage, KindPrepayment, KindPrepaidBreakage, KindCommitmentTrueUp, KindCreditNote:
+		return false
+	}
+	return true
 }
 
 // firstPin returns the pin of the subscription's first item (by ID) in

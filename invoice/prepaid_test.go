@@ -361,3 +361,62 @@ func TestPrepaidRefundSplit(t *testing.T) {
 		})
 	}
 }
+
+// TestMinimumCommitmentCountsConsumption: with a EUR 500.00 monthly minimum
+// spend, what counts is the usage consumed, whether a prepaid commitment
+// covers it or it is billed as overage; the purchase and the breakage do
+// not (the consumption they pay for counts once). January's 10,000 calls
+// rate 45 + 9,000 × 0.02 = EUR 225.00, 25,000 calls EUR 525.00:
+//   - 1,200 prepaid for the year, 10,000 calls: 225.00 covered, 275.00 short
+//     (not 0, were the 1,200 purchase counted; not 500, were covered usage
+//     left out);
+//   - 300 prepaid for January, 10,000 calls: 225.00 covered, 75.00 expires,
+//     still 275.00 short (the breakage is no spend);
+//   - 300 prepaid for January, 25,000 calls: 300.00 covered and 225.00
+//     overage, 525.00 spent: no true-up;
+//   - nothing prepaid, 10,000 calls: 275.00 short, as with the prepayment.
+//
+// The true-up is billed (with 20% VAT), never drawn from the commitment.
+func TestMinimumCommitmentCountsConsumption(t *testing.T) {
+	b := builder(t, invoice.Options{Taxes: taxes})
+	cases := []struct {
+		name    string
+		prepaid []invoice.PrepaidCommitment
+		calls   string
+		want    []string // kind, amount, covered
+		due     string
+	}{
+		{"prepaid for the year", []invoice.PrepaidCommitment{{ID: "c", Amount: dec("1200"), Start: date(2026, 1, 1), End: date(2027, 1, 1)}}, "10000",
+			[]string{"commitment_true_up 275.00 -", "prepayment 1200.00 -", "usage 225.00 225.00"}, "1770.00"},
+		{"prepaid for January, left over", []invoice.PrepaidCommitment{{ID: "c", Amount: dec("300"), Start: date(2026, 1, 1), End: date(2026, 2, 1)}}, "10000",
+			[]string{"commitment_true_up 275.00 -", "prepaid_breakage 75.00 75.00", "prepayment 300.00 -", "usage 225.00 225.00"}, "690.00"},
+		{"prepaid for January, overage", []invoice.PrepaidCommitment{{ID: "c", Amount: dec("300"), Start: date(2026, 1, 1), End: date(2026, 2, 1)}}, "25000",
+			[]string{"prepayment 300.00 -", "usage 525.00 300.00"}, "630.00"},
+		{"nothing prepaid", nil, "10000",
+			[]string{"commitment_true_up 275.00 -", "usage 225.00 -"}, "600.00"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			s := sub("s1", date(2026, 1, 1), item("api", seg(date(2026, 1, 1), time.Time{}, pin("api", 1), "1")))
+			s.Commitment = &invoice.Commitment{Minimum: dec("500")}
+			s.Prepaid = tc.prepaid
+			inv := build1(t, b, invoice.Run{After: date(2025, 12, 31), At: date(2026, 2, 1), Usage: []usage.Aggregate{monthUsage("s1/api", time.January, tc.calls)}}, s)
+			var got []string
+			for _, l := range inv.Lines {
+				cov := "-"
+				if l.Prepaid != nil {
+					cov = l.Prepaid.Covered.AmountString()
+				}
+				got = append(got, l.Kind.String()+" "+l.Amount.AmountString()+" "+cov)
+				if l.Kind == invoice.KindCommitmentTrueUp {
+					require.Nil(t, l.Prepaid, "a true-up is billed, never drawn")
+					require.Equal(t, "275.00", l.Net.AmountString())
+					require.Contains(t, invoice.Explain(l), "the lines starting in it net EUR 225.00")
+				}
+			}
+			slices.Sort(got)
+			require.Equal(t, tc.want, got)
+			require.Equal(t, tc.due, inv.AmountDue.AmountString())
+		})
+	}
+}

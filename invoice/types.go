@@ -360,6 +360,14 @@ type Discount struct {
 // bills the difference at the cycle's end (or the cancellation). Late usage
 // adjustments do not count. A cycle the subscription covers only in part
 // owes the prorated minimum, rounded as recurring lines are.
+//
+// With a prepaid commitment (PrepaidCommitment), spend is consumption: a
+// line counts in full whether the prepaid commitment covers it or it is
+// billed as overage, and the purchase (and any breakage) does not count,
+// so the same consumption never counts twice. A month whose usage comes to
+// 225.00, covered by a EUR 1,200 prepayment bought that month, falls 275.00
+// short of a 500.00 minimum. The true-up is billed, never drawn from the
+// prepaid commitment.
 type Commitment struct {
 	// Minimum is the least net a cycle bills, in the subscription's
 	// currency.
