@@ -75,6 +75,13 @@ type SupplierCost struct {
 	// Source's currency in the bundle's currency): Cost = round(Source ×
 	// Rate), rounded once. Zero when there was no conversion.
 	Rate ensemble.Ratio `json:"rate,omitzero"`
+	// Capped is the part of a fixed cost a line could not carry, in the
+	// bundle's currency: Cost + Capped is the cost before the cap. Zero
+	// unless the cost was capped. SupplierCosts never caps (its Margin may
+	// be negative); package invoice caps a line's costs at its net, so
+	// that after a large discount the costs never exceed what the line
+	// charged (see invoice.Line.SupplierCosts).
+	Capped ensemble.Money `json:"capped,omitzero"`
 }
 
 // Costs splits one bundle line's retail amount into what each supplier is

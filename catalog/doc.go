@@ -81,6 +81,14 @@
 // computed with, and Costs.NotApplied lists the components that did not
 // apply, so an invoice line can say which costs applied and why.
 //
+// A ratio cost is a share of the retail amount SupplierCosts is given,
+// which the invoice package passes as what the line actually charged: its
+// net after every discount. A ratio cost therefore never exceeds it;
+// fixed costs may (after a large discount), and SupplierCosts reports that
+// as a negative Margin. The invoice package never lets a line owe more than
+// it charged: it cuts the fixed costs to what the net leaves after the
+// ratio costs and records the cut (SupplierCost.Capped).
+//
 // A fixed cost may be owed in another currency than the bundle's
 // (WholesaleCost.Currency). It is converted at the exchange rate the host
 // gives for the pair (CostOptions.Rates, exact: a decimal or a fraction,

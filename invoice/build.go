@@ -419,11 +419,13 @@ func (g *gen) taxCode(l *Line) string {
 // costs lists the supplier costs of bundle lines with a positive net
 // (catalog.Catalog.SupplierCosts): each component's cost applies to the
 // charges its AppliesTo names, by default the recurring and usage charges
-// (a one-time fee carries none). A ratio cost is a share of the line's net
-// and of what a prepaid commitment covered of it; a fixed cost is owed per bundle unit (per cycle on a recurring line,
-// prorated with it by Proration.Fraction and rounded once; once per unit on
-// a one-time line it applies to), never on a usage line. A fixed cost in
-// another currency is converted at Run.Rates. The components that do not
+// (a one-time fee carries none). A ratio cost is a share of what the line
+// charged: its net after every discount, and what a prepaid commitment
+// covered of it; a fixed cost is owed per bundle unit (per cycle on a
+// recurring line, prorated with it by Proration.Fraction and rounded once;
+// once per unit on a one-time line it applies to), never on a usage line. A
+// fixed cost in another currency is converted at Run.Rates. The costs never
+// exceed what the line charged (capCosts). The components that do not
 // apply are kept on the line (CostsNotApplied) for its explanation. A line
 // that bills no charge of the bundle (a commitment true-up) carries none.
 func (g *gen) costs(inv *Invoice) {
@@ -448,9 +450,13 @@ func (g *gen) costs(inv *Invoice) {
 			g.ps.Add(g.subPath(), &LineError{Line: l.ID, Err: err})
 			continue
 		}
+		if err := g.capCosts(c.Costs, net); err != nil {
+			g.ps.Add(g.subPath(), &LineError{Line: l.ID, Err: err})
+			continue
+		}
 		l.SupplierCosts = l.SupplierCosts[:0]
 		for _, sc := range c.Costs {
-			if sc.Cost.IsZero() {
+			if sc.Cost.IsZero() && sc.Capped.IsZero() {
 				continue
 			}
 			l.SupplierCosts = append(l.SupplierCosts, sc)
@@ -458,6 +464,44 @@ func (g *gen) costs(inv *Invoice) {
 		}
 		l.CostsNotApplied = c.NotApplied
 	}
+}
+
+// capCosts caps a line's supplier costs at base, what the line charged
+// (its net, and what a prepaid commitment covered of it), so that after a
+// large discount a line never owes its suppliers more than it brought in.
+// Ratio costs are shares of base already and stay as they are; when the
+// fixed costs on top of them come to more than base leaves, they share what
+// it leaves in proportion to their amounts (ensemble.Allocate: largest
+// remainder, ties by "offer/supplier"), each recording what it could not
+// carry in Capped.
+func (g *gen) capCosts(costs []catalog.SupplierCost, base ensemble.Money) error {
+	total, ratios := ensemble.MoneyFromMinor(0, g.cur), ensemble.MoneyFromMinor(0, g.cur)
+	for _, c := range costs {
+		total = g.add(total, c.Cost)
+		if !c.Ratio.IsZero() {
+			ratios = g.add(ratios, c.Cost)
+		}
+	}
+	if g.cmp(total, base) <= 0 {
+		return nil
+	}
+	var idx []int
+	var shares []ensemble.Share
+	for i, c := range costs {
+		if c.Ratio.IsZero() && c.Cost.IsPositive() {
+			idx = append(idx, i)
+			shares = append(shares, ensemble.Share{Key: string(c.Offer) + "/" + c.Supplier, Weight: ensemble.RatioFromDecimal(c.Cost.Amount())})
+		}
+	}
+	parts, err := ensemble.Allocate(g.sub(base, ratios), shares, ensemble.AllocateOptions{})
+	if err != nil {
+		return err
+	}
+	for k, i := range idx {
+		costs[i].Capped = g.sub(costs[i].Cost, parts[k])
+		costs[i].Cost = parts[k]
+	}
+	return nil
 }
 
 // totals sums the lines into the invoice's subtotal, tax breakdown and

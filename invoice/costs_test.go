@@ -109,12 +109,12 @@ func TestSupplierCostsPerCharge(t *testing.T) {
 	}{
 		{"default", "", []string{"computeco -"}, []string{"computeco 137.49"},
 			"  supplier computeco (compute), 55%: not applied to charge onboarding (one-time): applies to recurring and usage charges, the default\n",
-			"  supplier computeco (compute): 55% of the net = EUR 137.49 (applies to recurring and usage charges, the default)\n"},
+			"  supplier computeco (compute): 55% of the net EUR 249.99 = EUR 137.49 (applies to recurring and usage charges, the default)\n"},
 		{"all", "all", []string{"computeco 275.00"}, []string{"computeco 137.49"},
-			"  supplier computeco (compute): 55% of the net = EUR 275.00 (applies to all charges)\n",
-			"  supplier computeco (compute): 55% of the net = EUR 137.49 (applies to all charges)\n"},
+			"  supplier computeco (compute): 55% of the net EUR 500.00 = EUR 275.00 (applies to all charges)\n",
+			"  supplier computeco (compute): 55% of the net EUR 249.99 = EUR 137.49 (applies to all charges)\n"},
 		{"named", "[onboarding]", []string{"computeco 275.00"}, []string{"computeco -"},
-			"  supplier computeco (compute): 55% of the net = EUR 275.00 (applies to charges onboarding)\n",
+			"  supplier computeco (compute): 55% of the net EUR 500.00 = EUR 275.00 (applies to charges onboarding)\n",
 			"  supplier computeco (compute), 55%: not applied to charge monthly (recurring): applies to charges onboarding\n"},
 	}
 	for _, tc := range tests {
@@ -278,10 +278,13 @@ func checkLineCosts(t *rapid.T, o catalog.Offer, l invoice.Line) {
 		return
 	}
 	listed := map[string]int{}
-	var ratios ensemble.Money
+	var ratios, all ensemble.Money
+	capped := false
 	for _, c := range l.SupplierCosts {
 		listed[c.Supplier]++
-		require.True(t, c.Cost.IsPositive() && c.Cost.IsRounded(), "cost %s", c.Cost)
+		require.True(t, (c.Cost.IsPositive() || c.Capped.IsPositive()) && !c.Cost.IsNegative() && c.Cost.IsRounded(), "cost %s (capped %s)", c.Cost, c.Capped)
+		all, _ = all.Add(c.Cost)
+		capped = capped || !c.Capped.IsZero()
 		if !c.Ratio.IsZero() {
 			exact := ensemble.RatioFromDecimal(l.Net.Amount()).Mul(c.Ratio)
 			diff := exact.Sub(ensemble.RatioFromDecimal(c.Cost.Amount()))
@@ -295,12 +298,22 @@ func checkLineCosts(t *rapid.T, o catalog.Offer, l invoice.Line) {
 			if l.Proration != nil {
 				want = want.MulRatio(l.Proration.Fraction, ensemble.RoundHalfAwayFromZero)
 			}
-			require.True(t, c.Cost.Equal(want.Round(ensemble.RoundHalfAwayFromZero)), "%s: fixed cost %s, want %s", l.ID, c.Cost, want)
+			owed, err := c.Cost.Add(c.Capped)
+			require.NoError(t, err)
+			require.True(t, owed.Equal(want.Round(ensemble.RoundHalfAwayFromZero)), "%s: fixed cost %s + capped %s, want %s", l.ID, c.Cost, c.Capped, want)
 		}
 	}
 	c, err := ratios.Cmp(l.Net)
 	require.NoError(t, err)
 	require.LessOrEqual(t, c, 0, "%s: ratio costs %s above the net %s", l.ID, ratios, l.Net)
+	// Every cost together never exceeds the net; a cost is capped only
+	// when the costs would have, and then they come to exactly the net.
+	c, err = all.Cmp(l.Net)
+	require.NoError(t, err)
+	require.LessOrEqual(t, c, 0, "%s: costs %s above the net %s", l.ID, all, l.Net)
+	if capped {
+		require.True(t, all.Equal(l.Net), "%s: capped costs come to %s, not the net %s", l.ID, all, l.Net)
+	}
 	for _, c := range l.CostsNotApplied {
 		listed[c.Supplier]++
 		require.True(t, c.Cost.IsZero())
@@ -321,4 +334,107 @@ func checkLineCosts(t *rapid.T, o catalog.Offer, l invoice.Line) {
 			require.True(t, sc.AppliesTo.Scope == catalog.CostAll || slices.Contains(sc.AppliesTo.Charges, l.Charge), "%s: %s on a one-time fee with scope %s", l.ID, sc.Supplier, sc.AppliesTo)
 		}
 	}
+}
+
+// dealYAML is a bundle at EUR 40.00 a seat a month whose compute supplier
+// is owed 30% of what a line charges and whose GPU and storage suppliers are
+// owed a fixed EUR 10.00 and EUR 5.00 a seat.
+const dealYAML = `
+offers:
+  - {id: compute, version: 1, currency: EUR, effective_from: 2020-01-01T00:00:00Z}
+  - {id: gpu, version: 1, currency: EUR, effective_from: 2020-01-01T00:00:00Z}
+  - {id: storage, version: 1, currency: EUR, effective_from: 2020-01-01T00:00:00Z}
+  - id: deal
+    version: 1
+    kind: bundle
+    currency: EUR
+    effective_from: 2020-01-01T00:00:00Z
+    charges:
+      - {id: seats, type: recurring, cadence: {unit: monthly}, timing: in_advance, price: {model: per_unit, amount: "40.00"}}
+    components:
+      - {offer: compute, supplier: computeco, cost: {ratio: "30%"}}
+      - {offer: gpu, supplier: gpuco, cost: {fixed: "10.00"}}
+      - {offer: storage, supplier: storageco, cost: {fixed: "5.00"}}
+`
+
+// TestSupplierCostsCappedAtTheNet: a ratio cost is a share of what the line
+// charged, after every discount, and a line's costs never exceed its net.
+// Two seats bill EUR 80.00:
+//   - no discount: 30% of 80.00 = 24.00, fixed 20.00 and 10.00: 54.00, no
+//     cap;
+//   - 90% off (net 8.00): 30% of 8.00 = 2.40; the fixed 20.00 and 10.00
+//     share the 5.60 left, 2 to 1: 3.7333 and 1.8666, floors 3.73 and 1.86,
+//     the cent to the larger remainder (storage): 3.73 and 1.87, with 16.27
+//     and 8.13 not carried;
+//   - a fixed EUR 75.00 off the invoice (net 5.00): 1.50, then 2.33 and 1.17
+//     of the 3.50 left.
+//
+// Without the cap the costs would come to 32.40 of a net of 8.00, and
+// settlement would refuse the line.
+func TestSupplierCostsCappedAtTheNet(t *testing.T) {
+	cat, err := catalog.LoadYAML([]byte(dealYAML))
+	require.NoError(t, err)
+	b, err := invoice.NewBuilder(cat, invoice.Options{})
+	require.NoError(t, err)
+	cases := []struct {
+		name     string
+		discount invoice.Discount
+		net      string
+		costs    []string // supplier cost (capped)
+		why      string
+	}{
+		{"no discount", invoice.Discount{}, "80.00", []string{"computeco 24.00 (0)", "gpuco 20.00 (0)", "storageco 10.00 (0)"},
+			"  supplier gpuco (gpu): fixed EUR 10.00 a unit × 2 = EUR 20.00 (applies to recurring charges, the default)\n"},
+		{"90% off", invoice.Discount{ID: "deal", Percent: ensemble.MustRatio("90%")}, "8.00", []string{"computeco 2.40 (0)", "gpuco 3.73 (16.27)", "storageco 1.87 (8.13)"},
+			"  supplier gpuco (gpu): fixed EUR 10.00 a unit × 2 = EUR 20.00, capped at EUR 3.73, what the line's net leaves after ratio costs (EUR 16.27 not carried) (applies to recurring charges, the default)\n"},
+		{"75.00 off", invoice.Discount{ID: "deal", Amount: dec("75.00")}, "5.00", []string{"computeco 1.50 (0)", "gpuco 2.33 (17.67)", "storageco 1.17 (8.83)"},
+			"  supplier computeco (compute): 30% of the net EUR 5.00 = EUR 1.50 (applies to recurring and usage charges, the default)\n"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			s := sub("s1", date(2026, 3, 1), item("i1", seg(date(2026, 3, 1), time.Time{}, pin("deal", 1), "2")))
+			if tc.discount.ID != "" {
+				s.Discounts = []invoice.Discount{tc.discount}
+			}
+			inv := build1(t, b, invoice.Run{At: date(2026, 3, 1)}, s)
+			require.Len(t, inv.Lines, 1)
+			l := inv.Lines[0]
+			require.Equal(t, tc.net, l.Net.AmountString())
+			var got []string
+			total := money("0")
+			for _, c := range l.SupplierCosts {
+				got = append(got, c.Supplier+" "+c.Cost.AmountString()+" ("+c.Capped.AmountString()+")")
+				total, err = total.Add(c.Cost)
+				require.NoError(t, err)
+			}
+			require.Equal(t, tc.costs, got)
+			c, err := total.Cmp(l.Net)
+			require.NoError(t, err)
+			require.LessOrEqual(t, c, 0, "costs %s never exceed the net %s", total, l.Net)
+			require.Contains(t, invoice.Explain(l), tc.why)
+			roundTrip(t, inv)
+		})
+	}
+}
+
+// A ratio cost on a line a prepaid commitment covered is a share of the
+// consumption, and the trace says so: EUR 25.00 of a EUR 40.00 seat is
+// covered, 15.00 billed; 30% of 40.00 = 12.00.
+func TestSupplierCostsOnACoveredLine(t *testing.T) {
+	cat, err := catalog.LoadYAML([]byte(dealYAML))
+	require.NoError(t, err)
+	b, err := invoice.NewBuilder(cat, invoice.Options{})
+	require.NoError(t, err)
+	s := sub("s1", date(2026, 3, 1), item("i1", seg(date(2026, 3, 1), time.Time{}, pin("deal", 1), "1")))
+	s.Prepaid = []invoice.PrepaidCommitment{{ID: "c", Amount: dec("25"), Start: date(2026, 3, 1), End: date(2027, 3, 1), Charges: []catalog.ChargeID{"seats"}}}
+	inv := build1(t, b, invoice.Run{At: date(2026, 3, 1)}, s)
+	var l invoice.Line
+	for _, x := range inv.Lines {
+		if x.Charge == "seats" {
+			l = x
+		}
+	}
+	require.Equal(t, "15.00", l.Net.AmountString())
+	require.Contains(t, invoice.Explain(l),
+		"  supplier computeco (compute): 30% of EUR 40.00 charged (the net EUR 15.00 and EUR 25.00 covered by prepaid commitment c) = EUR 12.00 (applies to recurring and usage charges, the default)\n")
 }

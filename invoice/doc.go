@@ -131,10 +131,15 @@
 // lines, so a one-time fee carries no supplier cost unless the bundle's
 // applies_to says so (see package catalog, "Bundle costs"). The components
 // left out are kept in Line.CostsNotApplied, and Explain says for each
-// component whether it applied, how much and why. A fixed cost on a
+// component whether it applied, how much and why. A ratio cost is a share
+// of what the line charged, after every discount (Explain shows the base).
+// A fixed cost on a
 // prorated recurring line is prorated with it and rounded once; a fixed
 // cost in another currency is converted at the run's Run.Rates, and a
 // missing rate fails the build with a *catalog.RateError naming the pair.
+// A line's costs never exceed what it charged: after a large discount, the
+// fixed costs share what the ratio costs leave and record the rest as
+// catalog.SupplierCost.Capped, so settlement can always pay them.
 //
 // # Orders
 //

@@ -159,21 +159,46 @@ func Explain(l Line) string {
 }
 
 // costFormula writes how a supplier cost on l was computed, from what the
-// line records: "55% of the net = EUR 137.49", "fixed EUR 5.00 a unit × 2 ×
+// line records: "55% of the net EUR 249.99 = EUR 137.49" (a ratio applies
+// to what the line charged, after its discounts; with what a prepaid
+// commitment covered, "55% of EUR 250.00 charged (the net EUR 100.00 and EUR
+// 150.00 covered by prepaid commitment c)"), "fixed EUR 5.00 a unit × 2 ×
 // 16/31 = EUR 5.16", or, converted, "fixed USD 12.35 a unit × 2 = USD 24.70,
-// at 0.9234 EUR per USD (rounded once) = EUR 22.81".
+// at 0.9234 EUR per USD (rounded once) = EUR 22.81"; a capped fixed cost
+// ends "= EUR 10.00, capped at EUR 4.00, what the net leaves after ratio
+// costs (EUR 6.00 not carried)".
 func costFormula(l Line, c catalog.SupplierCost) string {
 	if !c.Ratio.IsZero() {
-		return fmt.Sprintf("%s of the net = %s", c.Ratio.Percent(), c.Cost)
+		if pd := l.Prepaid; pd != nil && !pd.CoveredNet.IsZero() {
+			base, err := l.Net.Add(pd.CoveredNet)
+			if err != nil {
+				return fmt.Sprintf("%s of the net %s and %s covered: %v", c.Ratio.Percent(), l.Net, pd.CoveredNet, err)
+			}
+			return fmt.Sprintf("%s of %s charged (the net %s and %s covered by prepaid commitment %s) = %s",
+				c.Ratio.Percent(), base, l.Net, pd.CoveredNet, pd.Commitment, c.Cost)
+		}
+		return fmt.Sprintf("%s of the net %s = %s", c.Ratio.Percent(), l.Net, c.Cost)
 	}
 	f := fmt.Sprintf("fixed %s a unit × %s", c.Fixed, l.Quantity)
 	if p := l.Proration; p != nil && l.Kind == KindRecurring {
 		f += " × " + p.Fraction.String()
 	}
-	if !c.Rate.IsZero() {
-		return fmt.Sprintf("%s = %s, at %s %s per %s (rounded once) = %s", f, c.Source, c.Rate, c.Cost.Currency(), c.Source.Currency(), c.Cost)
+	owed := c.Cost
+	if !c.Capped.IsZero() {
+		var err error
+		if owed, err = c.Cost.Add(c.Capped); err != nil {
+			return fmt.Sprintf("%s: cost %s, capped %s: %v", f, c.Cost, c.Capped, err)
+		}
 	}
-	return f + " = " + c.Cost.String()
+	if !c.Rate.IsZero() {
+		f = fmt.Sprintf("%s = %s, at %s %s per %s (rounded once) = %s", f, c.Source, c.Rate, owed.Currency(), c.Source.Currency(), owed)
+	} else {
+		f += " = " + owed.String()
+	}
+	if !c.Capped.IsZero() {
+		f += fmt.Sprintf(", capped at %s, what the line's net leaves after ratio costs (%s not carried)", c.Cost, c.Capped)
+	}
+	return f
 }
 
 // scopeText says which charges a component's cost applies to.

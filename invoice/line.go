@@ -92,12 +92,19 @@ type Line struct {
 	// CreditedInvoice is, for a credit-note line, the invoice of Credits.
 	CreditedInvoice InvoiceID `json:"credited_invoice,omitempty"`
 	// SupplierCosts is what each supplier of a bundle is owed for a line
-	// with a positive Net (catalog.Catalog.SupplierCosts on Net), for the
-	// components whose cost applies to the line's Charge and comes to more
-	// than zero; each records its ratio or fixed amount, its scope
-	// (AppliesTo) and, for a cost in another currency, the amount in that
-	// currency and the rate it was converted at. Credits carry none:
-	// settlement reverses the credited line's entries instead.
+	// with a positive Net (catalog.Catalog.SupplierCosts on what the line
+	// charged: Net, plus Prepaid.CoveredNet when a prepaid commitment
+	// covered part of it), for the components whose cost applies to the
+	// line's Charge and comes to more than zero; each records its ratio or
+	// fixed amount, its scope (AppliesTo) and, for a cost in another
+	// currency, the amount in that currency and the rate it was converted
+	// at. A ratio cost is a share of what the line charged, after every
+	// discount. The costs never exceed what the line charged: when fixed
+	// costs on top of the ratio costs would (a large discount), the fixed
+	// costs share what the ratio costs leave, in proportion to their
+	// amounts, each recording what it could not carry (Capped; a cost cut
+	// to zero stays listed). Credits carry none: settlement reverses the
+	// credited line's entries instead.
 	SupplierCosts []catalog.SupplierCost `json:"supplier_costs,omitempty"`
 	// CostsNotApplied lists the bundle's components whose cost does not
 	// apply to the line's Charge (a ratio cost on a one-time fee, by
