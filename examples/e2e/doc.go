@@ -17,7 +17,8 @@
 // by invoice.LateUsageFrom and Builder.BilledUsage); for some orders a
 // prepaid commitment the calls draw on across the runs, ending within them
 // (its breakage billed) or after, the host carrying its Drawn and
-// DrawnThrough, partners earning on the prepayment; and a split plan
+// DrawnThrough, partners earning on the prepayment or on consumption (a
+// drawn settlement.PrepaidEarning); and a split plan
 // with a platform take, a referral fee, shares for every level of the chain
 // and a remaining seller share, perhaps with a reserve — it bills three
 // monthly runs (invoice.FromOrder, Builder.Build, Issue), settles every line
@@ -33,7 +34,10 @@
 //     net: invoicing and settlement conserve money;
 //   - every entry traces to an invoice line (its Trace holds an
 //     invoice.RefLine reference naming a real line);
-//   - the entries of all lines add up to the invoices' subtotals;
+//   - the entries of all lines add up to what partners earn on, from the
+//     invoices alone: their subtotals on prepayment; on consumption, the
+//     subtotals less the purchases plus what the commitments covered and
+//     let expire;
 //   - settling the lines in any order, or each order's lines on its own,
 //     gives the same entries as settling them together, and the orders' statements, merged, are the
 //     statements of all entries (settlement shards across machines);
@@ -43,10 +47,10 @@
 //     (invoice.NewCreditNote, told what each commitment had drawn), settled,
 //     nets every party to exactly zero but for what prepaid commitments paid
 //     for: a refund of the purchase gives back only what was never drawn, so
-//     the parties keep, in all, exactly what was drawn (or expired) of the
-//     commitments whose earnings no lost dispute took back; and every
-//     party's statement for the year closes at its net with nothing
-//     withheld.
+//     the parties keep, in all, exactly what was drawn (or expired), less
+//     what lost disputes took back (on prepayment, a purchase's; on
+//     consumption, a covered line's); and every party's statement for the
+//     year closes at its net with nothing withheld.
 //
 // bugs_test.go keeps the smallest cases the property found as plain tests.
 //

@@ -44,9 +44,10 @@ type ecosystem struct {
 	resent  []usage.Record // records billed on Mar 1, delivered again with the late ones
 	// prepaid is, per order, the EUR amount of a prepaid commitment its
 	// calls draw on (0: none), ending at prepaidEnd; partners earn on the
-	// prepayment.
+	// prepayment or on consumption, as earning says.
 	prepaid    map[order.ID]int64
 	prepaidEnd time.Time
+	earning    settlement.PrepaidEarning
 }
 
 // drawEcosystem draws the network, catalog, rules and plan, and loads them
@@ -229,6 +230,7 @@ func drawEcosystem(t *rapid.T) *ecosystem {
 	// within the runs (its breakage is billed) or after them.
 	eco.prepaid = map[order.ID]int64{}
 	eco.prepaidEnd = rapid.SampledFrom([]time.Time{day(3, 15, 0), day(6, 1, 0)}).Draw(t, "prepaid_end")
+	eco.earning = rapid.SampledFrom([]settlement.PrepaidEarning{settlement.EarnOnPrepayment, settlement.EarnOnConsumption}).Draw(t, "prepaid_earning")
 	for i := range rapid.IntRange(1, 3).Draw(t, "orders") {
 		o := drawOrder(t, eco, i, seller, referrer)
 		eco.orders = append(eco.orders, o)
@@ -430,7 +432,7 @@ func bill(t *rapid.T, eco *ecosystem) *books {
 				t.Fatal(err)
 			}
 			bk.invoices = append(bk.invoices, issued)
-			sl, err := settlement.FromInvoiceWith(issued.Lines, bk.orders[issued.Subscription], settlement.InvoiceOptions{Prepaid: settlement.EarnOnPrepayment})
+			sl, err := settlement.FromInvoiceWith(issued.Lines, bk.orders[issued.Subscription], settlement.InvoiceOptions{Prepaid: eco.earning})
 			if err != nil {
 				t.Fatalf("settlement.FromInvoice(%s): %v", issued.ID, err)
 			}
@@ -561,8 +563,12 @@ func checkTraces(t *rapid.T, bk *books) {
 	}
 }
 
-// checkTotals: all entries add up to the sum of the invoices' subtotals.
-func checkTotals(t *rapid.T, bk *books) {
+// checkTotals: all entries add up to what partners earn on, computed from
+// the invoices alone: on prepayment, the invoices' subtotals (a purchase
+// when it is invoiced, a covered line for what it bills beyond the
+// commitment); on consumption, the subtotals less the purchases, plus what
+// the commitments covered (net of tax) and let expire.
+func checkTotals(t *rapid.T, eco *ecosystem, bk *books) {
 	var entries, nets []ensemble.Money
 	for _, e := range bk.entries {
 		if moves(e) {
@@ -571,9 +577,20 @@ func checkTotals(t *rapid.T, bk *books) {
 	}
 	for _, inv := range bk.invoices {
 		nets = append(nets, inv.Subtotal)
+		if eco.earning != settlement.EarnOnConsumption {
+			continue
+		}
+		for _, l := range inv.Lines {
+			switch {
+			case l.Kind == invoice.KindPrepayment:
+				nets = append(nets, l.Net.Neg())
+			case l.Prepaid != nil:
+				nets = append(nets, l.Prepaid.CoveredNet)
+			}
+		}
 	}
 	if got, want := sum(t, entries...), sum(t, nets...); !same(t, got, want) {
-		t.Fatalf("entries add up to %s, invoice subtotals to %s", got, want)
+		t.Fatalf("entries add up to %s, the invoices' basis (%s) to %s", got, eco.earning, want)
 	}
 }
 
@@ -781,7 +798,7 @@ func creditEverything(t *rapid.T, eco *ecosystem, bk *books) map[partner.ID]ense
 		for _, l := range cn.Lines {
 			bk.lines[l.ID] = l
 		}
-		sl, err := settlement.FromInvoiceWith(cn.Lines, bk.orders[inv.Subscription], settlement.InvoiceOptions{Prepaid: settlement.EarnOnPrepayment})
+		sl, err := settlement.FromInvoiceWith(cn.Lines, bk.orders[inv.Subscription], settlement.InvoiceOptions{Prepaid: eco.earning})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -805,22 +822,38 @@ func creditEverything(t *rapid.T, eco *ecosystem, bk *books) map[partner.ID]ense
 		nets[party] = sum(t, ms...)
 		all = append(all, nets[party])
 	}
-	if got, want := sum(t, all...), kept(t, bk); !same(t, got, want) {
+	if got, want := sum(t, all...), kept(t, eco, bk); !same(t, got, want) {
 		t.Fatalf("after crediting everything, the parties net %s (%v), want %s, what prepaid commitments paid for and stays earned", got, nets, want)
 	}
 	return nets
 }
 
-// kept is what stays earned once everything is credited: on prepayment,
-// what was drawn of each commitment (and let expire) whose purchase did not
-// lose a dispute. Commitments are bought in the subscription's currency,
-// with tax on top, so what was drawn is net of tax.
-func kept(t *rapid.T, bk *books) ensemble.Money {
+// kept is what stays earned once everything is credited, computed from the
+// invoices: what was drawn of each commitment (and let expire), which a
+// refund of the purchase leaves earned, less what lost disputes took back.
+// On prepayment partners earned it on the purchase, so a commitment whose
+// purchase lost its dispute keeps nothing; on consumption they earned it
+// line by line, so each covered line (with the lines that correct it)
+// keeps what was covered of it unless it lost its dispute. Commitments are
+// bought in the subscription's currency, with tax on top, so what was drawn
+// is net of tax.
+func kept(t *rapid.T, eco *ecosystem, bk *books) ensemble.Money {
 	var out []ensemble.Money
 	for _, inv := range bk.invoices {
 		for _, l := range inv.Lines {
-			if l.Kind == invoice.KindPrepayment && !bk.lost[settlement.LineID(l.ID)] {
-				out = append(out, ensemble.MoneyFromDecimal(bk.drawn[inv.Subscription], inv.Currency))
+			switch {
+			case eco.earning == settlement.EarnOnPrepayment && l.Kind == invoice.KindPrepayment:
+				if !bk.lost[settlement.LineID(l.ID)] {
+					out = append(out, ensemble.MoneyFromDecimal(bk.drawn[inv.Subscription], inv.Currency))
+				}
+			case eco.earning == settlement.EarnOnConsumption && l.Prepaid != nil:
+				root := l.ID
+				if l.Credits != "" {
+					root = l.Credits
+				}
+				if !bk.lost[settlement.LineID(root)] {
+					out = append(out, l.Prepaid.CoveredNet)
+				}
 			}
 		}
 	}
@@ -870,23 +903,24 @@ func checkStatementsClose(t *rapid.T, bk *books, nets map[partner.ID]ensemble.Mo
 // TestInvoicingAndSettlementConserveMoney is the end-to-end property: see
 // the package documentation.
 func TestInvoicingAndSettlementConserveMoney(t *testing.T) {
-	covered, purchased := 0, 0
+	covered := map[settlement.PrepaidEarning]int{}
+	purchased := map[settlement.PrepaidEarning]int{}
 	rapid.Check(t, func(t *rapid.T) {
 		eco := drawEcosystem(t)
 		bk := bill(t, eco)
 		for _, inv := range bk.invoices {
 			for _, l := range inv.Lines {
 				if l.Kind == invoice.KindPrepayment {
-					purchased++
+					purchased[eco.earning]++
 				} else if l.Prepaid != nil && l.Prepaid.Covered.IsPositive() {
-					covered++
+					covered[eco.earning]++
 				}
 			}
 		}
 		checkSupplierCosts(t, eco, bk)
 		checkLinesConserve(t, bk)
 		checkTraces(t, bk)
-		checkTotals(t, bk)
+		checkTotals(t, eco, bk)
 		checkShards(t, eco, bk)
 		dispute(t, eco, bk)
 		checkTraces(t, bk)
@@ -895,8 +929,11 @@ func TestInvoicingAndSettlementConserveMoney(t *testing.T) {
 		checkTraces(t, bk)
 		checkStatementsClose(t, bk, nets)
 	})
-	// The draws exercise prepaid commitments: bought, and drawn by calls.
-	if covered == 0 || purchased == 0 {
-		t.Fatalf("no prepaid commitment was exercised (%d purchases, %d covered lines)", purchased, covered)
+	// The draws exercise prepaid commitments in both earning modes: bought,
+	// and drawn by calls.
+	for _, mode := range []settlement.PrepaidEarning{settlement.EarnOnPrepayment, settlement.EarnOnConsumption} {
+		if covered[mode] == 0 || purchased[mode] == 0 {
+			t.Fatalf("no prepaid commitment was exercised %s (%d purchases, %d covered lines)", mode, purchased[mode], covered[mode])
+		}
 	}
 }
