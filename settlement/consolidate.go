@@ -1,7 +1,9 @@
 package settlement
 
 import (
+	"bytes"
 	"cmp"
+	"encoding/json"
 	"fmt"
 	"slices"
 	"time"
@@ -62,10 +64,13 @@ type Consolidated struct {
 	Payable        ensemble.Money `json:"payable"`
 	CarriedForward ensemble.Money `json:"carried_forward"`
 	Withheld       ensemble.Money `json:"withheld"`
-	// Net says the balances were netted across currencies; Mode is how
-	// each figure was rounded.
-	Net  bool                  `json:"net,omitempty"`
-	Mode ensemble.RoundingMode `json:"mode"`
+	// At, Mode, Net and Minimum are the consolidation's: the instant
+	// whose rates applied, how each figure was rounded, whether balances
+	// were netted across currencies and against which minimum payout.
+	At      time.Time             `json:"at"`
+	Mode    ensemble.RoundingMode `json:"mode"`
+	Net     bool                  `json:"net,omitempty"`
+	Minimum ensemble.Money        `json:"minimum,omitzero"`
 	// Parts are the party's statements, one per currency, sorted by
 	// currency code, each with the rate it converted at.
 	Parts []ConsolidatedPart `json:"parts"`
@@ -106,6 +111,14 @@ func Consolidate(statements []Statement, c Consolidation) ([]Consolidated, error
 	case !c.Minimum.IsZero() && c.Minimum.Currency() != c.Currency:
 		return fail(fmt.Errorf("%w: minimum %s is not in %s", ErrCurrency, c.Minimum, c.Currency))
 	}
+	if err := c.Rates.Check(); err != nil {
+		return fail(err)
+	}
+	for _, s := range statements {
+		if err := s.Check(); err != nil {
+			return fail(err)
+		}
+	}
 	var t tally
 	min := t.units(c.Minimum, func() string { return "minimum" })
 	if t.err != nil {
@@ -142,7 +155,7 @@ func Consolidate(statements []Statement, c Consolidation) ([]Consolidated, error
 func consolidate(group []Statement, c Consolidation, min sum, t *tally) (Consolidated, error) {
 	slices.SortFunc(group, func(a, b Statement) int { return cmp.Compare(a.Currency.Code(), b.Currency.Code()) })
 	var opening, earned, reversed, adjusted, reserved, released, paid, rounding, closing, payable, withheld sum
-	out := Consolidated{Party: group[0].Party, Currency: c.Currency, Period: group[0].Period, Net: c.Net, Mode: c.Mode}
+	out := Consolidated{Party: group[0].Party, Currency: c.Currency, Period: group[0].Period, At: c.At, Mode: c.Mode, Net: c.Net, Minimum: c.Minimum}
 	for i, s := range group {
 		if i > 0 && s.Currency == group[i-1].Currency {
 			return Consolidated{}, fmt.Errorf("%w: two statements of %q in %s for %s: merge them first", ErrStatementMismatch, s.Party, s.Currency, s.Period)
@@ -236,10 +249,14 @@ func convertStatement(s Statement, c Consolidation) (ConsolidatedPart, error) {
 //
 // Entry ids are "payout:<p.ID>/<currency code>"; p.ID holds none of
 // "/:#". p.Currency, p.Rate and p.Mode are unused: the consolidation's
-// apply. Nothing payable, or a bad id or date, is an error.
+// apply. Errors: a bad id or no date (ErrInvalidPayout), a consolidated
+// statement its parts do not prove (Consolidated.Check), nothing payable.
 func PayOutConsolidated(c Consolidated, p Payout) ([]Entry, error) {
-	if err := ensemble.CheckID(p.ID, "/:#"); err != nil || p.Date.IsZero() {
-		return nil, fmt.Errorf("%w: consolidated payout %q needs an id (%v) and a date", ErrInvalidAdjustment, p.ID, err)
+	if err := checkPayout(p); err != nil {
+		return nil, err
+	}
+	if err := c.Check(); err != nil {
+		return nil, fmt.Errorf("settlement: payout %q: %w", p.ID, err)
 	}
 	if !c.Payable.IsPositive() {
 		return nil, fmt.Errorf("settlement: payout %q: nothing payable to %q", p.ID, c.Party)
@@ -261,4 +278,44 @@ func PayOutConsolidated(c Consolidated, p Payout) ([]Entry, error) {
 		out = append(out, e)
 	}
 	return out, nil
+}
+
+// Check reports whether c is what Consolidate makes of its parts'
+// statements at their recorded rates, At, Mode, Net and Minimum: each part
+// is consolidated again and every figure compared, so a tampered part,
+// converted figure, rate or total is refused (ErrStatementMismatch)
+// before PayOutConsolidated pays it.
+func (c Consolidated) Check() error {
+	cons := Consolidation{Currency: c.Currency, At: c.At, Mode: c.Mode, Net: c.Net, Minimum: c.Minimum}
+	statements := make([]Statement, len(c.Parts))
+	for i, p := range c.Parts {
+		if p.Statement.Party != c.Party || !p.Statement.Period.Equal(c.Period) {
+			return fmt.Errorf("%w: consolidated statement of %q for %s holds a part of %q for %s",
+				ErrStatementMismatch, c.Party, c.Period, p.Statement.Party, p.Statement.Period)
+		}
+		statements[i] = p.Statement
+		if p.Statement.Currency != c.Currency {
+			cons.Rates = append(cons.Rates, p.Rate)
+		}
+	}
+	again, err := Consolidate(statements, cons)
+	if err != nil {
+		return err
+	}
+	if len(again) != 1 {
+		return fmt.Errorf("%w: consolidated statement of %q has no parts", ErrStatementMismatch, c.Party)
+	}
+	want, err := json.Marshal(again[0])
+	if err != nil {
+		return err
+	}
+	got, err := json.Marshal(c)
+	if err != nil {
+		return err
+	}
+	if !bytes.Equal(got, want) {
+		return fmt.Errorf("%w: consolidated statement of %q for %s is not what its parts consolidate to at their recorded rates",
+			ErrStatementMismatch, c.Party, c.Period)
+	}
+	return nil
 }

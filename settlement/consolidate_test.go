@@ -3,6 +3,7 @@ package settlement_test
 import (
 	"encoding/json"
 	"fmt"
+	"slices"
 	"testing"
 	"time"
 
@@ -175,9 +176,60 @@ func TestConsolidateErrors(t *testing.T) {
 	require.NoError(t, err)
 	_, err = settlement.PayOutConsolidated(got[0], settlement.Payout{ID: "p", Date: date("2026-04-02")})
 	require.ErrorContains(t, err, "nothing payable")
-	got[0].Payable = eur("1.00")
 	_, err = settlement.PayOutConsolidated(got[0], settlement.Payout{ID: "p/USD", Date: date("2026-04-02")})
-	require.ErrorIs(t, err, settlement.ErrInvalidAdjustment)
+	require.ErrorIs(t, err, settlement.ErrInvalidPayout)
+	var ide *ensemble.IDError
+	require.ErrorAs(t, err, &ide)
+
+	// A table holding an unusable rate is refused, used or not.
+	for _, r := range []ensemble.ExchangeRate{
+		{From: e, To: e, Rate: ensemble.MustRatio("1.1")},
+		consolidationRates()[0], // the pair given twice for one Since
+	} {
+		c := ok
+		c.Rates = append(consolidationRates(), r)
+		_, err = settlement.Consolidate(sts, c)
+		require.ErrorIs(t, err, ensemble.ErrRate)
+	}
+	// A statement that does not hold together is refused.
+	odd := sts[0]
+	odd.Earned = eur("10.00") // a USD statement holding EUR
+	_, err = settlement.Consolidate([]settlement.Statement{odd}, ok)
+	require.ErrorIs(t, err, settlement.ErrStatementMismatch)
+}
+
+// Tampering with a consolidated statement, or with one of its parts, is
+// refused before anything is paid: PayOutConsolidated consolidates the
+// parts again at their recorded rates and compares.
+func TestPayOutConsolidatedRefusesTampering(t *testing.T) {
+	march := ensemble.MustPeriod(date("2026-03-01"), date("2026-04-01"))
+	sts, err := settlement.Statements([]settlement.Entry{
+		entryOf("e1", settlement.KindEarning, "acme", eur("100.00"), "2026-03-03"),
+		entryOf("u1", settlement.KindEarning, "acme", mustUSD("50.00"), "2026-03-04"),
+	}, settlement.StatementOptions{Period: march})
+	require.NoError(t, err)
+	got, err := settlement.Consolidate(sts, settlement.Consolidation{Currency: ensemble.MustCurrency("EUR"), Rates: consolidationRates(),
+		At: date("2026-04-01"), Net: true})
+	require.NoError(t, err)
+	pay := settlement.Payout{ID: "p", Date: date("2026-04-02")}
+	_, err = settlement.PayOutConsolidated(got[0], pay)
+	require.NoError(t, err)
+	for name, tamper := range map[string]func(c *settlement.Consolidated){
+		"payable":      func(c *settlement.Consolidated) { c.Payable = eur("1146.00") },
+		"part closing": func(c *settlement.Consolidated) { c.Parts[0].Statement.Closing = eur("1100.00") },
+		"part re-balanced": func(c *settlement.Consolidated) {
+			c.Parts[0].Statement.Earned, c.Parts[0].Statement.Closing, c.Parts[0].Statement.Payable = eur("1100.00"), eur("1100.00"), eur("1100.00")
+		},
+		"converted":     func(c *settlement.Consolidated) { c.Parts[1].Converted.Closing = eur("460.00") },
+		"rate":          func(c *settlement.Consolidated) { c.Parts[1].Rate.Rate = ensemble.MustRatio("9.2") },
+		"another party": func(c *settlement.Consolidated) { c.Parts[1].Statement.Party = "mallory" },
+	} {
+		c := got[0]
+		c.Parts = slices.Clone(c.Parts)
+		tamper(&c)
+		_, err := settlement.PayOutConsolidated(c, pay)
+		require.ErrorIs(t, err, settlement.ErrStatementMismatch, name)
+	}
 }
 
 // For random entries in three currencies: every consolidated statement

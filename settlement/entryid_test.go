@@ -119,7 +119,8 @@ func TestEntryIDsLineNamedLikeAnAdjustmentOrPayout(t *testing.T) {
 			adj, aerr := settlement.Adjust(settlement.Adjustment{ID: "fix", Party: "platform", Amount: eur("1.00"), Date: date("2026-03-02"),
 				Reason: "r", Approver: "a"})
 			require.NoError(t, aerr)
-			pay, perr := settlement.PayOut(settlement.Statement{Party: "platform", Currency: ensemble.MustCurrency("EUR"), Payable: eur("1.00")},
+			pay, perr := settlement.PayOut(settlement.Statement{Party: "platform", Currency: ensemble.MustCurrency("EUR"),
+				Period: ensemble.MustPeriod(date("2026-03-01"), date("2026-04-01")), Earned: eur("1.00"), Closing: eur("1.00"), Payable: eur("1.00")},
 				settlement.Payout{ID: "fix", Date: date("2026-04-01")})
 			require.NoError(t, perr)
 			requireUniqueIDs(t, append(res.Entries, adj, pay))

@@ -46,8 +46,12 @@ var (
 	// ErrInvalidAdjustment reports an adjustment without id, party, reason,
 	// approver or amount.
 	ErrInvalidAdjustment = errors.New("settlement: invalid adjustment")
-	// ErrStatementMismatch reports merging statements of different
-	// partners, currencies or periods.
+	// ErrInvalidPayout reports a payout without a usable id, or dated
+	// before the end of the statement it pays.
+	ErrInvalidPayout = errors.New("settlement: invalid payout")
+	// ErrStatementMismatch reports a statement that does not hold together
+	// (Statement.Check), or statements merged, consolidated or carried
+	// that do not match.
 	ErrStatementMismatch = errors.New("settlement: statements do not match")
 	// ErrCorruptState is matched by every error State.UnmarshalJSON
 	// returns: a persisted state that does not decode strictly, or whose

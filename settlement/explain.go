@@ -276,13 +276,19 @@ func ExplainEntry(e Entry) string {
 // reason and approver; then the opening, closing, payable, carried and
 // withheld balances.
 //
-// It re-adds the entries, exactly, and refuses a statement they do not add
-// up to (ErrStatementMismatch naming the figure), so what it prints is the
-// proof of the statement, not a second opinion. entries may hold other
+// It checks the statement holds together (Statement.Check: closing,
+// payable, carried forward), re-adds the entries exactly and counts them,
+// and refuses a statement they do not add up to (ErrStatementMismatch
+// naming the figure), so what it prints is the proof of the statement, not
+// a second opinion. It cannot see the previous period: Opening and
+// Withheld are as given. entries may hold other
 // parties', currencies' and periods' entries; an id given twice is a
 // *DuplicateEntryError, as in Statements.
 func ExplainStatement(st Statement, entries []Entry) (string, error) {
 	fail := func(err error) (string, error) { return "", fmt.Errorf("settlement: explain statement: %w", err) }
+	if err := st.Check(); err != nil {
+		return fail(err)
+	}
 	if err := duplicateEntryAt(entries); err != nil {
 		return fail(err)
 	}
@@ -334,6 +340,9 @@ func ExplainStatement(st Statement, entries []Entry) (string, error) {
 		for _, l := range lines {
 			b.WriteString("    " + l + "\n")
 		}
+	}
+	if counted := len(mine); counted != st.Entries {
+		return fail(fmt.Errorf("%w: statement of %q counts %d entries, but %d are in its period", ErrStatementMismatch, st.Party, st.Entries, counted))
 	}
 	fmt.Fprintf(&b, "  %-10s %12s\n", "closing", st.Closing.AmountString())
 	fmt.Fprintf(&b, "  %-10s %12s\n", "payable", st.Payable.AmountString())

@@ -31,11 +31,25 @@ func TestExplainStatementRefusesWhatEntriesDoNotProve(t *testing.T) {
 	require.Contains(t, text, "reserved           1.00  (1 entry)")
 	require.NotContains(t, text, "7.00")
 
-	tampered := st
-	tampered.Earned = eur("10.01")
+	tampered := st // consistently: earned, closing and payable up by 0.01
+	tampered.Earned, tampered.Closing, tampered.Payable = eur("10.01"), eur("9.01"), eur("9.01")
 	_, err = settlement.ExplainStatement(tampered, entries)
 	require.ErrorIs(t, err, settlement.ErrStatementMismatch)
 	require.ErrorContains(t, err, `earned of "acme" is EUR 10.01, but its entries add up to EUR 10.00`)
+
+	for name, tamper := range map[string]func(s *settlement.Statement){
+		"closing":  func(s *settlement.Statement) { s.Closing = eur("109.00") },
+		"payable":  func(s *settlement.Statement) { s.Payable = eur("100.00") },
+		"carried":  func(s *settlement.Statement) { s.Payable, s.CarriedForward = eur("0.00"), eur("8.00") },
+		"entries":  func(s *settlement.Statement) { s.Entries = 7 },
+		"empty":    func(s *settlement.Statement) { *s = settlement.Statement{} },
+		"currency": func(s *settlement.Statement) { s.Earned = mustUSD("10.00") },
+	} {
+		bad := st
+		tamper(&bad)
+		_, err := settlement.ExplainStatement(bad, entries)
+		require.ErrorIs(t, err, settlement.ErrStatementMismatch, name)
+	}
 
 	_, err = settlement.ExplainStatement(st, append(entries, entries[0]))
 	var de *settlement.DuplicateEntryError

@@ -219,11 +219,11 @@ type Adjustment struct {
 // non-zero, whole minor units.
 func Adjust(a Adjustment) (Entry, error) {
 	var p ensemble.Problems
-	if a.ID == "" {
-		p.Addf("id", "empty id")
+	if err := ensemble.CheckID(a.ID, ensemble.EntrySeparators); err != nil {
+		p.Add("id", err)
 	}
-	if a.Party == "" {
-		p.Addf("party", "empty party")
+	if err := ensemble.CheckID(string(a.Party), ensemble.EntrySeparators); err != nil {
+		p.Add("party", err)
 	}
 	if a.Amount.IsZero() || !a.Amount.IsRounded() {
 		p.Addf("amount", "amount must be non-zero whole minor units")

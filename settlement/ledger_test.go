@@ -124,7 +124,7 @@ func TestReserveReleased(t *testing.T) {
 	require.NoError(t, err)
 	// seller earns 30.00 and 10% (3.00) is held for 90 days.
 	march := ensemble.MustPeriod(date("2026-03-01"), date("2026-04-01"))
-	june := ensemble.MustPeriod(date("2026-05-01"), date("2026-06-01"))
+	june := ensemble.MustPeriod(date("2026-04-01"), date("2026-06-01")) // April and May: previous statements end where the next begin
 	st, err := settlement.Statements(res.Entries, settlement.StatementOptions{Period: march})
 	require.NoError(t, err)
 	seller := find(t, st, "sub-utrecht")

@@ -55,7 +55,9 @@ type StatementOptions struct {
 	// rolls forward. Currencies without one pay any positive balance.
 	Minimums []ensemble.Money `json:"minimums,omitempty"`
 	// Previous are the statements of the previous period, whose Closing
-	// opens this one.
+	// opens this one: each must hold together (Statement.Check) and end
+	// where Period starts, else ErrStatementMismatch (a statement of this
+	// period given as its own previous would count it twice).
 	Previous []Statement `json:"previous,omitempty"`
 }
 
@@ -104,10 +106,12 @@ func Statements(entries []Entry, opts StatementOptions) ([]Statement, error) {
 		return a
 	}
 	for i, p := range opts.Previous {
-		for _, m := range []ensemble.Money{p.Closing, p.Withheld} {
-			if !m.IsZero() && m.Currency() != p.Currency {
-				return nil, fmt.Errorf("%w: previous[%d] of %q holds %s amounts in %s", ErrStatementMismatch, i, p.Party, m.Currency(), p.Currency)
-			}
+		if err := p.Check(); err != nil {
+			return nil, fmt.Errorf("settlement: statements: previous[%d]: %w", i, err)
+		}
+		if !p.Period.End.Equal(opts.Period.Start) {
+			return nil, fmt.Errorf("settlement: statements: previous[%d]: %w: statement of %q for %s does not end where %s starts",
+				i, ErrStatementMismatch, p.Party, p.Period, opts.Period)
 		}
 		a := get(stKey{p.Party, p.Currency})
 		a.opening.plus(t.units(p.Closing, func() string { return fmt.Sprintf("previous[%d].closing", i) }))
@@ -244,6 +248,9 @@ func Merge(minimums []ensemble.Money, parts ...[]Statement) ([]Statement, error)
 	periods := map[key]ensemble.Period{}
 	for _, list := range parts {
 		for _, s := range list {
+			if err := s.Check(); err != nil {
+				return nil, fmt.Errorf("settlement: merge: %w", err)
+			}
 			k := key{s.Party, s.Currency, s.Period.Start.UTC(), s.Period.End.UTC()}
 			a := accs[k]
 			if a == nil {
@@ -300,11 +307,18 @@ type Payout struct {
 // PayOut returns the payout entry for a statement's payable balance: kind
 // payout, the amount in the statement's currency (so the next statement's
 // balance nets it), and the conversion when paid in another currency,
-// rounded once. Date it after the statement's period. A statement with
-// nothing payable is an error.
+// rounded once. Date it at or after the end of the statement's period: a
+// payout dated inside it is folded into that period when it is folded
+// again, which then no longer shows what was paid. Errors: an id holding
+// one of "/:#" or no date (ErrInvalidPayout, with an *ensemble.IDError for
+// the id), a statement that does not hold together (Statement.Check,
+// ErrStatementMismatch), nothing payable.
 func PayOut(st Statement, p Payout) (Entry, error) {
-	if p.ID == "" || p.Date.IsZero() {
-		return Entry{}, fmt.Errorf("%w: payout needs an id and a date", ErrInvalidAdjustment)
+	if err := checkPayout(p); err != nil {
+		return Entry{}, err
+	}
+	if err := st.Check(); err != nil {
+		return Entry{}, fmt.Errorf("settlement: payout %q: %w", p.ID, err)
 	}
 	if !st.Payable.IsPositive() {
 		return Entry{}, fmt.Errorf("settlement: payout %q: nothing payable to %q", p.ID, st.Party)
@@ -319,4 +333,90 @@ func PayOut(st Statement, p Payout) (Entry, error) {
 		e.Conversion = &Conversion{From: st.Payable, Rate: p.Rate, Mode: p.Mode, To: to}
 	}
 	return e, nil
+}
+
+// checkPayout refuses a payout id holding a separator payout entry ids
+// are joined on ("/:#"), or no date: errors wrap ErrInvalidPayout (and an
+// *ensemble.IDError).
+func checkPayout(p Payout) error {
+	if err := ensemble.CheckID(p.ID, "/"+ensemble.EntrySeparators); err != nil {
+		return fmt.Errorf("%w: id: %w", ErrInvalidPayout, err)
+	}
+	if p.Date.IsZero() {
+		return fmt.Errorf("%w: payout %q has no date", ErrInvalidPayout, p.ID)
+	}
+	return nil
+}
+
+// Check reports whether st holds together as Statements folds one: a
+// party, a currency and a valid period; every amount in Currency (or
+// zero) and in whole minor units; Closing = Opening + Earned + Reversed +
+// Adjusted - Reserved + Released - PaidOut; Payable all of a positive
+// Closing or nothing; CarriedForward = Closing - Payable; and a count of
+// entries that is not negative. It cannot know the minimum payout or the
+// previous period, so a Payable of zero on a positive Closing passes.
+// Errors wrap ErrStatementMismatch and name the party and figure. PayOut,
+// Merge, Consolidate, ExplainStatement and Statements (for Previous) call
+// it on what they are given, so a tampered or hand-built statement is
+// refused, never paid.
+func (st Statement) Check() error {
+	bad := func(format string, args ...any) error {
+		return fmt.Errorf("%w: statement of %q in %s for %s: %s", ErrStatementMismatch, st.Party, st.Currency.Code(), st.Period, fmt.Sprintf(format, args...))
+	}
+	switch {
+	case st.Party == "":
+		return bad("no party")
+	case st.Currency.IsZero():
+		return bad("no currency")
+	case st.Entries < 0:
+		return bad("%d entries", st.Entries)
+	}
+	wrap := func(err error) error {
+		return fmt.Errorf("%w: statement of %q in %s: %w", ErrStatementMismatch, st.Party, st.Currency.Code(), err)
+	}
+	if err := st.Period.Validate(); err != nil {
+		return wrap(err)
+	}
+	var t tally
+	fields := st.fields()
+	units := make(map[string]sum, len(fields))
+	for _, f := range fields {
+		if !f.m.IsZero() && f.m.Currency() != st.Currency {
+			return bad("%s holds %s", f.name, f.m.Currency())
+		}
+		units[f.name] = t.units(f.m, func() string { return f.name })
+	}
+	if t.err != nil {
+		return wrap(t.err)
+	}
+	closing := units["opening"]
+	for _, in := range []string{"earned", "reversed", "adjusted", "released"} {
+		closing.plus(units[in])
+	}
+	closing.minus(units["reserved"])
+	closing.minus(units["paid_out"])
+	payable, carried := units["payable"], units["closing"]
+	carried.minus(payable)
+	switch {
+	case closing.cmp(units["closing"]) != 0:
+		return bad("closing %s is not opening + earned + reversed + adjusted - reserved + released - paid out = %s", st.Closing.AmountString(), closing.money(st.Currency).AmountString())
+	case payable.sign() != 0 && (payable.cmp(units["closing"]) != 0 || payable.sign() < 0):
+		return bad("payable %s is neither zero nor all of a positive closing %s", st.Payable.AmountString(), st.Closing.AmountString())
+	case carried.cmp(units["carried_forward"]) != 0:
+		return bad("carried forward %s is not closing - payable = %s", st.CarriedForward.AmountString(), carried.money(st.Currency).AmountString())
+	}
+	return nil
+}
+
+// fields lists the statement's amounts by their JSON names.
+func (st *Statement) fields() []struct {
+	name string
+	m    ensemble.Money
+} {
+	return []struct {
+		name string
+		m    ensemble.Money
+	}{{"opening", st.Opening}, {"earned", st.Earned}, {"reversed", st.Reversed}, {"adjusted", st.Adjusted},
+		{"reserved", st.Reserved}, {"released", st.Released}, {"paid_out", st.PaidOut}, {"closing", st.Closing},
+		{"payable", st.Payable}, {"carried_forward", st.CarriedForward}, {"withheld", st.Withheld}}
 }
