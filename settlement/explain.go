@@ -103,7 +103,9 @@ func Explain(line LineID, entries []Entry) (string, error) {
 				parts = append(parts, t.String())
 			}
 		}
-		fmt.Fprintf(&b, "  trace: %s\n", strings.Join(parts, ", "))
+		if len(parts) > 0 {
+			fmt.Fprintf(&b, "  trace: %s\n", strings.Join(parts, ", "))
+		}
 	}
 	var walk func(n *tnode, indent string)
 	walk = func(n *tnode, indent string) {

@@ -55,7 +55,9 @@ type Metrics struct {
 	// ByParty is each party's net earnings, sorted by party.
 	ByParty []Amount `json:"by_party"`
 	// BySeller and ByOffer are the platform's margin on the lines each
-	// seller sold ("direct" for none) and on each offer, sorted by key.
+	// seller sold (for lines without a seller, their route kind:
+	// "direct", "referral", "marketplace") and on each offer, sorted by
+	// key.
 	// Adjustments belong to no sale and are not in them.
 	BySeller []Margin `json:"by_seller"`
 	ByOffer  []Margin `json:"by_offer"`
@@ -123,7 +125,7 @@ func ComputeMetrics(entries []Entry, period ensemble.Period, platform partner.ID
 		}
 		seller := string(e.Seller)
 		if seller == "" {
-			seller = "direct"
+			seller = e.Route.String() // no seller: "direct", "referral", "marketplace"
 		}
 		for _, v := range []*[2]sum{at(c.seller, seller), at(c.offer, string(e.Offer.Offer))} {
 			v[0].plus(u)

@@ -104,3 +104,19 @@ func TestPropertyMetricsAgreeWithStatements(t *testing.T) {
 		requireMetricsMatchStatements(t, entries, march, "platform")
 	})
 }
+
+// A line sold without a seller is grouped by its route kind, so referral
+// and marketplace sales are not reported as direct.
+func TestMetricsGroupSellerlessLinesByRoute(t *testing.T) {
+	march := ensemble.MustPeriod(date("2026-03-01"), date("2026-04-01"))
+	direct := entryOf("d", settlement.KindEarning, "platform", eur("10.00"), "2026-03-02")
+	direct.Seller, direct.Route = "", settlement.RouteDirect
+	referral := entryOf("r", settlement.KindEarning, "platform", eur("20.00"), "2026-03-02")
+	referral.Seller, referral.Route = "", settlement.RouteReferral
+	ms, err := settlement.ComputeMetrics([]settlement.Entry{direct, referral}, march, "")
+	require.NoError(t, err)
+	require.Len(t, ms[0].BySeller, 2)
+	require.Equal(t, "direct", ms[0].BySeller[0].Key)
+	require.Equal(t, "referral", ms[0].BySeller[1].Key)
+	requireMoney(t, ms[0].BySeller[1].Gross, eur("20.00"))
+}
