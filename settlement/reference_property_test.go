@@ -1,0 +1,540 @@
+package settlement_test
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"maps"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+	"pgregory.net/rapid"
+
+	"github.com/ensemble-commerce/ensemble"
+	"github.com/ensemble-commerce/ensemble/catalog"
+	"github.com/ensemble-commerce/ensemble/partner"
+	"github.com/ensemble-commerce/ensemble/rules"
+	"github.com/ensemble-commerce/ensemble/settlement"
+)
+
+// TestPropertyReferenceSettler compares the real Settler with the reference
+// settler (reference_test.go), which shares no code with it, over random
+// histories: random plans (rules over every fact field and keys from what
+// they read; every role, fixed amounts, caps and floors; the static plans of
+// the ledger tests), extended with gross bases, allocation methods,
+// reserves, co-sellers, rolling windows, a second plan version and an
+// offer-specific plan; random sale lines of every route kind, currency,
+// tax, supplier costs and co-sellers; credits of random lines, partial,
+// full or too large, in the batch of their line or later; disputes opened,
+// won and lost. The real settler settles each batch in a random order, or
+// split into calls at random, from one settler whose caches other calls
+// warm, and now and then continues from the reference's state read back
+// from JSON.
+//
+// After every step the entries are compared as JSON, byte for byte (every
+// field: ids, kinds, parties, roles, amounts, dates, plan, node, share
+// text, rule references, service period, offer, route, seller, reverses,
+// note and trace), and so is the state's JSON (ledger parts, unreversed
+// amounts, holds, volumes, credits). At the end a full credit of every line
+// still open is settled by both. Errors are compared by the
+// *settlement.LineError's line, plan, node and rule and by their condition
+// (errors.Is), not by their text, which the reference does not copy.
+//
+// It runs rapid's default 100 checks of about 30 steps each; run more
+// locally with -rapid.checks=10000 (or RAPID_CHECKS=10000).
+func TestPropertyReferenceSettler(t *testing.T) {
+	fields := allFactFields(t)
+	net := loadNetwork(t)
+	wide := loadRules(t, wideRules, refRules)
+	testdataPlans := loadPlans(t)
+	rapid.Check(t, func(t *rapid.T) {
+		w := drawRefWorld(t, fields, net, wide, testdataPlans)
+		s, err := settlement.New(w.cfg)
+		require.NoError(t, err)
+		m := &refMachine{world: w, real: s, ref: newRefSettler(w.cfg), now: time.Date(2025, 6, 1, 0, 0, 0, 0, time.UTC)}
+		t.Repeat(map[string]func(*rapid.T){
+			"settle":      m.settle,
+			"settle more": m.settle, // sales are most of a history
+			"credit":      m.credit,
+			"dispute":     m.dispute,
+			"resolve":     m.resolve,
+			"reload":      m.reload,
+			"":            m.check,
+		})
+		// The same further credit, of everything still open, settled by
+		// both from the same history.
+		var credits []settlement.Line
+		for _, id := range slices.Sorted(maps.Keys(m.ref.state.lines)) {
+			if lg := m.ref.state.lines[id]; !lg.disputed && lg.basis > lg.credited {
+				credits = append(credits, m.creditOf(t, lg, lg.basis-lg.credited, "final"))
+			}
+		}
+		m.run(t, credits)
+		m.check(t)
+	})
+}
+
+// refWorld is what one check settles with: the settler's configuration and
+// sale lines that fit its plans.
+type refWorld struct {
+	cfg  settlement.Config
+	line func(t *rapid.T, id string) settlement.Line
+}
+
+// refRules add to wideRules a condition that fails on large lines (a
+// partner attribute no partner has) and an amount rule that is negative on
+// them: errors the settler must report as the reference does.
+const refRules = `
+- id: ref-missing-key
+  version: 1
+  kind: condition
+  env_version: 1
+  expression: 'line.amount < money("500", line.currency) || partner.attributes["segment"] == "a"'
+- id: ref-negative
+  version: 1
+  kind: amount
+  env_version: 1
+  expression: 'line.amount < money("500", line.currency) ? money("0.10", line.currency) : money("-1", line.currency)'
+`
+
+// refPool is widePool with caps, floors and refRules, which come early in
+// its lists: rapid draws the first values of a list most often.
+var refPool = nodePool{conds: slices.Concat([]string{"", "ref-missing-key"}, widePool.conds),
+	shareRules: slices.Concat([]string{"backup-offer", "ref-negative"}, widePool.shareRules), roles: wideRoles, capsFloors: true}
+
+// drawRefWorld draws plans, rules and a network from the package's
+// generators: rules reading every fact field (keys_property_test.go), plans
+// over every role with fixed amounts, caps and floors (shared_test.go), or
+// the static plans of the ledger tests and testdata; and the platform's id
+// (with "acme", a chain naming "platform" names an unknown partner).
+func drawRefWorld(t *rapid.T, fields []factField, net *partner.Network, wide *rules.RuleSet, testdataPlans []settlement.PlanDocument) refWorld {
+	platform := partner.ID(rapid.SampledFrom([]string{"", "platform", "acme"}).Draw(t, "platform"))
+	switch rapid.SampledFrom([]string{"keys", "keys", "wide", "wide", "wide", "static"}).Draw(t, "world") {
+	case "keys":
+		docs, conds, shares, amounts := drawRules(t, fields)
+		env, err := settlement.Env(rules.TrustBounded(rapid.Bool().Draw(t, "trusted")), rules.CostBudget(1_000_000), rules.CostLimit(1_000_000))
+		require.NoError(t, err)
+		rs, err := env.NewRuleSet(docs...)
+		require.NoError(t, err)
+		var kn *partner.Network
+		if rapid.IntRange(0, 4).Draw(t, "network") != 0 {
+			kn = drawNetwork(t)
+		}
+		cfg := settlement.Config{Rules: rs, Network: kn, Platform: platform}
+		cfg.Plans = drawRefPlans(t, cfg, func() settlement.Node { return genKeyNode(t, conds, shares, amounts, "n", 0) })
+		cumulative := slices.ContainsFunc(cfg.Plans, func(p settlement.PlanDocument) bool { return len(cumulativeNodes(&p.Root, "")) > 0 })
+		eurOnly := cumulative || len(amounts) > 0 || rapid.Bool().Draw(t, "eur")
+		return refWorld{cfg: cfg, line: func(t *rapid.T, id string) settlement.Line {
+			return extendRefLine(t, drawKeyLine(t, id, eurOnly, cumulative))
+		}}
+	case "wide":
+		cfg := settlement.Config{Rules: wide, Platform: platform}
+		if rapid.IntRange(0, 3).Draw(t, "network") != 0 {
+			cfg.Network = net
+		}
+		pool := rapid.SampledFrom([]nodePool{sharedPool, widePool, refPool}).Draw(t, "pool")
+		cfg.Plans = drawRefPlans(t, cfg, func() settlement.Node { return genRuleNode(t, pool, "n", 0, true) })
+		return refWorld{cfg: cfg, line: func(t *rapid.T, id string) settlement.Line { return extendRefLine(t, genWideLine(t, id)) }}
+	}
+	cfg := settlement.Config{Rules: wide, Network: net, Platform: platform}
+	line := genLedgerLine
+	switch rapid.SampledFrom([]string{"ledger", "history", "testdata"}).Draw(t, "plans") {
+	case "ledger":
+		cfg.Plans = mustParsePlans(t, ledgerPlans)
+	case "history":
+		cfg.Plans = mustParsePlans(t, historyPlans)
+	default:
+		cfg.Plans, line = testdataPlans, genLine
+	}
+	return refWorld{cfg: cfg, line: func(t *rapid.T, id string) settlement.Line {
+		l := line(t, id)
+		if rapid.IntRange(0, 3).Draw(t, id+".service") == 0 {
+			l.Service = ensemble.Period{Start: l.Date, End: l.Date.AddDate(0, 1, 0)}
+		}
+		l.Date = inZone(t, l.Date, id)
+		return l
+	}}
+}
+
+func mustParsePlans(t *rapid.T, yaml string) []settlement.PlanDocument {
+	plans, err := settlement.ParsePlans([]byte(yaml))
+	require.NoError(t, err)
+	return plans
+}
+
+// specialPlan pays partner-sold lines of offer secure-backup: more specific
+// than any random plan, so those lines pick it.
+var specialPlan = settlement.PlanDocument{ID: "special", Version: 1, Offers: []catalog.OfferID{"secure-backup"},
+	Routes: []settlement.RouteKind{settlement.RoutePartner}, Root: settlement.Node{ID: "root", Children: []settlement.Node{
+		{ID: "platform", Party: "platform", Share: settlement.Share{Ratio: ensemble.MustRatio("30%"), HasRatio: true}, Fallback: settlement.FallbackPlatform},
+		{ID: "seller", Party: "seller", Share: settlement.Share{Remaining: true}, Fallback: settlement.FallbackPlatform,
+			Reserve: &settlement.Reserve{Ratio: ensemble.MustRatio("10%"), Days: 30}},
+	}}}
+
+// drawRefPlans draws a random plan from root (or now and then a root that
+// is a leaf), extended, and maybe a second version of it from a later date,
+// the special plan, and fewer route kinds for the first version; it draws
+// again until New accepts the plans.
+func drawRefPlans(t *rapid.T, cfg settlement.Config, root func() settlement.Node) []settlement.PlanDocument {
+	for {
+		doc := settlement.PlanDocument{ID: "rand", Version: 1, Root: root()}
+		if rapid.IntRange(0, 9).Draw(t, "v1.leaf") == 0 { // the root takes the whole basis
+			doc.Root = settlement.Node{ID: "root", Party: rapid.SampledFrom(slices.Concat(wideRoles, []string{"co_sellers"})).Draw(t, "v1.leaf.party")}
+		}
+		extendRefPlan(t, &doc, "v1")
+		if rapid.IntRange(0, 9).Draw(t, "v1.routes") == 0 {
+			doc.Routes = []settlement.RouteKind{settlement.RoutePartner, settlement.RouteCoSell, settlement.RouteDirect}
+		}
+		cfg.Plans = []settlement.PlanDocument{doc}
+		if rapid.IntRange(0, 3).Draw(t, "v2") == 0 {
+			v2 := settlement.PlanDocument{ID: "rand", Version: 2, Root: root(),
+				EffectiveFrom: time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC).AddDate(0, 0, rapid.IntRange(100, 600).Draw(t, "v2.from"))}
+			extendRefPlan(t, &v2, "v2")
+			cfg.Plans = append(cfg.Plans, v2)
+		}
+		if rapid.IntRange(0, 3).Draw(t, "special") == 0 {
+			cfg.Plans = append(cfg.Plans, specialPlan)
+		}
+		if _, err := settlement.New(cfg); err == nil {
+			return cfg.Plans
+		}
+	}
+}
+
+// extendRefPlan draws what the plan generators leave out: the gross basis,
+// an allocation method, floors (up to the generators' caps of EUR 3),
+// reserves, co-sellers, and the window and partner of a cumulative rate.
+func extendRefPlan(t *rapid.T, doc *settlement.PlanDocument, label string) {
+	if rapid.IntRange(0, 2).Draw(t, label+".gross") == 0 {
+		doc.Basis = settlement.BasisGross
+	}
+	doc.Method = rapid.SampledFrom([]ensemble.AllocationMethod{ensemble.LargestRemainder, ensemble.LargestRemainder,
+		ensemble.FirstInOrder, ensemble.NumscriptOrder}).Draw(t, label+".method")
+	var visit func(n *settlement.Node)
+	visit = func(n *settlement.Node) {
+		for i := range n.Children {
+			c := &n.Children[i]
+			if l := label + "." + string(c.ID); !c.Share.Remaining && rapid.IntRange(0, 9).Draw(t, l+".floor") == 0 {
+				c.Floor = ensemble.MoneyFromMinor(rapid.Int64Range(1, 300).Draw(t, l+".floor.cents"), ensemble.MustCurrency("EUR"))
+			}
+			visit(c)
+		}
+		if len(n.Children) > 0 {
+			return
+		}
+		l := label + "." + string(n.ID)
+		if rapid.IntRange(0, 5).Draw(t, l+".reserve") == 0 {
+			n.Reserve = &settlement.Reserve{Ratio: ensemble.MustRatio(rapid.SampledFrom([]string{"10%", "1/3", "0", "100%"}).Draw(t, l+".reserve.ratio")),
+				Days: rapid.IntRange(0, 90).Draw(t, l+".reserve.days")}
+		}
+		if rapid.IntRange(0, 9).Draw(t, l+".co_sellers") == 0 {
+			n.Party, n.LevelWeight = "co_sellers", ""
+		}
+		if c := n.Share.Cumulative; c != nil {
+			c.Window = rapid.SampledFrom([]settlement.Window{settlement.WindowCalendarYear, settlement.WindowRolling12Months}).Draw(t, l+".window")
+			c.Of = rapid.SampledFrom([]string{"", "seller", "top", "chain[1]", "partner:distri-eu"}).Draw(t, l+".of")
+		}
+	}
+	visit(&doc.Root)
+}
+
+// extendRefLine draws what the line generators leave out: small amounts,
+// tax, supplier costs, co-sellers, a service period, a trace and the special
+// plan's offer.
+func extendRefLine(t *rapid.T, l settlement.Line) settlement.Line {
+	id, cur := string(l.ID), l.Amount.Currency()
+	if rapid.IntRange(0, 4).Draw(t, id+".small") == 0 { // floors and rounding bite
+		l.Amount = ensemble.MoneyFromMinor(rapid.Int64Range(0, 500).Draw(t, id+".small.amount"), cur)
+		l.Tax = ensemble.Money{}
+	}
+	amount := minorOf(l.Amount)
+	if l.Tax.IsZero() && rapid.IntRange(0, 2).Draw(t, id+".tax") == 0 {
+		l.Tax = ensemble.MoneyFromMinor(rapid.Int64Range(0, amount/4).Draw(t, id+".tax.amount"), cur)
+	}
+	if rapid.IntRange(0, 4).Draw(t, id+".costs") == 0 {
+		for i := range rapid.IntRange(1, 2).Draw(t, id+".costs.n") {
+			supplier := rapid.SampledFrom([]string{"supplier-backup", "supplier-secure"}).Draw(t, fmt.Sprintf("%s.supplier%d", id, i))
+			l.SupplierCosts = append(l.SupplierCosts, catalog.SupplierCost{Supplier: supplier, Offer: "backup",
+				Component: ensemble.Ref{Kind: "bundle_component", ID: fmt.Sprintf("c%d", i), Version: "1"},
+				Cost:      ensemble.MoneyFromMinor(rapid.Int64Range(0, amount/3).Draw(t, fmt.Sprintf("%s.cost%d", id, i)), cur)})
+		}
+	}
+	if rapid.IntRange(0, 3).Draw(t, id+".co_sell") == 0 {
+		l.Route.CoSellers = nil
+		for i, p := range rapid.Permutation(coSellers).Draw(t, id+".co_sellers")[:rapid.IntRange(1, 3).Draw(t, id+".co_sellers.n")] {
+			w := rapid.SampledFrom([]string{"0", "1", "2", "1/3"}).Draw(t, fmt.Sprintf("%s.weight%d", id, i))
+			l.Route.CoSellers = append(l.Route.CoSellers, settlement.CoSeller{Partner: p, Weight: ensemble.MustRatio(w)})
+		}
+		if rapid.Bool().Draw(t, id+".co_sell.kind") {
+			l.Route.Kind = settlement.RouteCoSell
+		}
+	}
+	if rapid.IntRange(0, 3).Draw(t, id+".service") == 0 {
+		l.Service = ensemble.Period{Start: l.Date, End: l.Date.AddDate(0, 1, 0)}
+	}
+	if rapid.IntRange(0, 3).Draw(t, id+".trace") == 0 {
+		l.Trace = []ensemble.Ref{{Kind: "invoice_line", ID: "inv-" + id + "/1", Version: "1"}}
+	}
+	if rapid.IntRange(0, 4).Draw(t, id+".special") == 0 {
+		l.Offer.Offer = "secure-backup"
+	}
+	l.Date = inZone(t, l.Date, id)
+	return l
+}
+
+// inZone returns instant at in a time zone drawn at random: the settler
+// reads instants in UTC.
+func inZone(t *rapid.T, at time.Time, label string) time.Time {
+	return at.In(rapid.SampledFrom([]*time.Location{time.UTC, time.FixedZone("CET", 3600), time.FixedZone("PST", -8*3600)}).Draw(t, label+".zone"))
+}
+
+// refMachine drives one history through the real settler and the
+// reference.
+type refMachine struct {
+	world refWorld
+	real  *settlement.Settler
+	ref   *refSettler
+	st    settlement.State  // the real settler's
+	drawn []settlement.Line // every sale line drawn, settled or not
+	n     int               // lines drawn
+	now   time.Time         // when disputes open and close
+}
+
+// settle settles a batch of new sale lines, now and then one drawn before
+// (settled again: ErrAlreadySettled), and credits of earlier lines or of the
+// batch's own.
+func (m *refMachine) settle(t *rapid.T) {
+	if rapid.IntRange(0, 2).Draw(t, "warm") == 0 {
+		m.warm(t)
+	}
+	var batch []settlement.Line
+	for range rapid.IntRange(1, 4).Draw(t, "sales") {
+		m.n++
+		l := m.world.line(t, fmt.Sprintf("L%03d", m.n))
+		batch = append(batch, l)
+		m.drawn = append(m.drawn, l)
+	}
+	if before := m.drawn[:len(m.drawn)-len(batch)]; len(before) > 0 && rapid.IntRange(0, 9).Draw(t, "again") == 0 {
+		batch = append(batch, rapid.SampledFrom(before).Draw(t, "again.line"))
+	}
+	sales := len(batch)
+	for i := range rapid.IntRange(0, 2).Draw(t, "credits") {
+		label := fmt.Sprintf("credit%d", i)
+		if rapid.Bool().Draw(t, label+".own") { // of a line of this batch
+			l := rapid.SampledFrom(batch[:sales]).Draw(t, label+".line")
+			m.n++
+			batch = append(batch, settlement.Line{ID: settlement.LineID(fmt.Sprintf("C%03d", m.n)), Credits: l.ID,
+				Date:   l.Date.AddDate(0, 0, rapid.IntRange(0, 30).Draw(t, label+".days")),
+				Amount: ensemble.MoneyFromMinor(-rapid.Int64Range(0, minorOf(l.Amount)).Draw(t, label+".amount"), l.Amount.Currency()),
+				Tax:    ensemble.MoneyFromMinor(-rapid.Int64Range(0, minorOf(l.Tax)).Draw(t, label+".tax"), l.Amount.Currency())})
+		} else if c, ok := m.drawCredit(t, label); ok {
+			batch = append(batch, c)
+		}
+	}
+	m.run(t, batch)
+}
+
+// credit settles a batch of one to three credits of settled lines.
+func (m *refMachine) credit(t *rapid.T) {
+	var batch []settlement.Line
+	for i := range rapid.IntRange(1, 3).Draw(t, "credits") {
+		if c, ok := m.drawCredit(t, fmt.Sprintf("credit%d", i)); ok {
+			batch = append(batch, c)
+		}
+	}
+	if len(batch) == 0 {
+		t.Skip("no line to credit")
+	}
+	m.run(t, batch)
+}
+
+// drawCredit draws a credit of a line the reference holds: of all it has
+// left, of part of it, or (rarely) of a cent more than it has left.
+func (m *refMachine) drawCredit(t *rapid.T, label string) (settlement.Line, bool) {
+	ids := slices.Sorted(maps.Keys(m.ref.state.lines))
+	if len(ids) == 0 {
+		return settlement.Line{}, false
+	}
+	lg := m.ref.state.lines[rapid.SampledFrom(ids).Draw(t, label+".line")]
+	left := lg.basis - lg.credited
+	var x int64
+	switch k := rapid.IntRange(0, 19).Draw(t, label+".size"); {
+	case k == 0:
+		x = left + 1
+	case k < 8:
+		x = left
+	default:
+		x = rapid.Int64Range(0, left).Draw(t, label+".amount")
+	}
+	return m.creditOf(t, lg, x, label), true
+}
+
+// creditOf returns a credit line of x minor units of lg's basis, dated a
+// little after it, with a service period and trace at random.
+func (m *refMachine) creditOf(t *rapid.T, lg refLedger, x int64, label string) settlement.Line {
+	m.n++
+	c := settlement.Line{ID: settlement.LineID(fmt.Sprintf("C%03d", m.n)), Credits: lg.line,
+		Date: inZone(t, lg.date.AddDate(0, 0, rapid.IntRange(0, 60).Draw(t, label+".days")), label)}
+	tax := rapid.Int64Range(0, x).Draw(t, label+".tax")
+	if lg.basisKind == settlement.BasisGross { // the credit's amount and tax add up to x
+		c.Amount, c.Tax = ensemble.MoneyFromMinor(tax-x, lg.cur), ensemble.MoneyFromMinor(-tax, lg.cur)
+	} else { // its tax is not reversed
+		c.Amount, c.Tax = ensemble.MoneyFromMinor(-x, lg.cur), ensemble.MoneyFromMinor(-tax, lg.cur)
+	}
+	if rapid.IntRange(0, 2).Draw(t, label+".service") == 0 {
+		c.Service = ensemble.Period{Start: lg.date, End: lg.date.AddDate(0, 1, 0)}
+	}
+	if rapid.IntRange(0, 2).Draw(t, label+".trace") == 0 {
+		c.Trace = []ensemble.Ref{{Kind: "credit_note_line", ID: "cn-" + string(c.ID) + "/1", Version: "1"}}
+	}
+	return c
+}
+
+// run settles batch with both settlers and compares: the real one gets the
+// lines in a random order, or (when the reference settles them) split into
+// several calls in canonical order.
+func (m *refMachine) run(t *rapid.T, batch []settlement.Line) {
+	want, wantErr := m.ref.Settle(batch)
+	if wantErr == nil && rapid.IntRange(0, 2).Draw(t, "split") == 0 {
+		lines := canonicalLines(batch)
+		var got []settlement.Entry
+		for len(lines) > 0 {
+			n := rapid.IntRange(1, len(lines)).Draw(t, "call")
+			res, err := m.real.Settle(ctx, m.st, lines[:n])
+			require.NoError(t, err)
+			got, m.st, lines = append(got, res.Entries...), res.State, lines[n:]
+		}
+		requireSameEntries(t, got, want)
+		return
+	}
+	res, err := m.real.Settle(ctx, m.st, rapid.Permutation(batch).Draw(t, "order"))
+	requireSameError(t, err, wantErr)
+	if err == nil {
+		requireSameEntries(t, res.Entries, want)
+		m.st = res.State
+	}
+}
+
+// dispute opens a dispute on a settled line (one already disputed, or now
+// and then an unknown one, is refused).
+func (m *refMachine) dispute(t *rapid.T) {
+	m.wait(t)
+	id := m.pickLine(t, func(lg refLedger) bool { return true })
+	want, wantErr := m.ref.Dispute(id, m.now)
+	res, err := m.real.Dispute(m.st, id, m.now)
+	requireSameError(t, err, wantErr)
+	if err == nil {
+		requireSameEntries(t, res.Entries, want)
+		m.st = res.State
+	}
+}
+
+// resolve closes a dispute, won or lost (one not open is refused).
+func (m *refMachine) resolve(t *rapid.T) {
+	m.wait(t)
+	id := m.pickLine(t, func(lg refLedger) bool { return lg.disputed })
+	won := rapid.Bool().Draw(t, "won")
+	want, wantErr := m.ref.ResolveDispute(id, won, m.now)
+	res, err := m.real.ResolveDispute(m.st, id, won, m.now)
+	requireSameError(t, err, wantErr)
+	if err == nil {
+		requireSameEntries(t, res.Entries, want)
+		m.st = res.State
+	}
+}
+
+// pickLine draws a settled line that ok accepts, or now and then any line
+// or an unknown one.
+func (m *refMachine) pickLine(t *rapid.T, ok func(refLedger) bool) settlement.LineID {
+	var ids []settlement.LineID
+	anyLine := rapid.IntRange(0, 9).Draw(t, "any line") == 0
+	for _, id := range slices.Sorted(maps.Keys(m.ref.state.lines)) {
+		if anyLine || ok(m.ref.state.lines[id]) {
+			ids = append(ids, id)
+		}
+	}
+	if len(ids) == 0 || rapid.IntRange(0, 19).Draw(t, "unknown") == 0 {
+		return "L999"
+	}
+	return rapid.SampledFrom(ids).Draw(t, "line")
+}
+
+// wait lets time pass before a dispute opens or closes.
+func (m *refMachine) wait(t *rapid.T) {
+	m.now = inZone(t, m.now.AddDate(0, 0, rapid.IntRange(1, 60).Draw(t, "days")), "now")
+}
+
+// warm settles some lines drawn before with the real settler alone, from an
+// empty state, so that its caches hold decisions and routes made in other
+// calls.
+func (m *refMachine) warm(t *rapid.T) {
+	if len(m.drawn) == 0 {
+		return
+	}
+	lines := rapid.SliceOfNDistinct(rapid.SampledFrom(m.drawn), 1, 3, func(l settlement.Line) settlement.LineID { return l.ID }).Draw(t, "lines")
+	_, _ = m.real.Settle(ctx, settlement.State{}, lines)
+}
+
+// reload makes the real settler continue from the reference's state, read
+// from its JSON: the reference's ledger is a State the settler accepts.
+func (m *refMachine) reload(t *rapid.T) {
+	b, err := m.ref.state.JSON()
+	require.NoError(t, err)
+	var st settlement.State
+	require.NoError(t, json.Unmarshal(b, &st), "%s", b)
+	m.st = st
+}
+
+// check: the real settler's state writes the JSON the reference's does.
+func (m *refMachine) check(t *rapid.T) {
+	want, err := m.ref.state.JSON()
+	require.NoError(t, err)
+	if got := string(mustJSON(t, m.st)); got != string(want) {
+		t.Fatalf("state differs from the reference's:\n%s", diffJSON(got, string(want)))
+	}
+	// The state's readers say what the reference holds.
+	require.Equal(t, len(m.ref.state.lines), m.st.Len())
+	for id := range m.ref.state.credits {
+		require.True(t, m.st.Has(id), "credit %s", id)
+	}
+	at := m.now.AddDate(0, rapid.IntRange(-24, 0).Draw(t, "volume.months"), 0)
+	for k, v := range m.ref.state.volumes {
+		got := m.st.Volume(k.partner, v.cur, k.window, at)
+		want := ensemble.MoneyFromMinor(m.ref.state.volumeBefore(k.partner, v.cur, k.window, at), v.cur)
+		require.True(t, got.Equal(want), "volume of %s (%s) at %s: got %s, want %s", k.partner, k.window, at, got, want)
+	}
+}
+
+// requireSameEntries compares entries as JSON, byte for byte.
+func requireSameEntries(t *rapid.T, got, want []settlement.Entry) {
+	g, w := string(mustJSON(t, append([]settlement.Entry{}, got...))), string(mustJSON(t, append([]settlement.Entry{}, want...)))
+	if g != w {
+		t.Fatalf("entries differ from the reference's (-reference +settler):\n%s", diffJSON(g, w))
+	}
+}
+
+// refConditions are the conditions errors are compared by.
+var refConditions = []error{settlement.ErrInvalidLine, settlement.ErrAlreadySettled, settlement.ErrNoPlan, settlement.ErrAmbiguousPlan,
+	settlement.ErrOverAllocation, settlement.ErrOverCredit, settlement.ErrUnknownLine, settlement.ErrDisputed, settlement.ErrNotDisputed,
+	settlement.ErrSupplierCosts, settlement.ErrRule, settlement.ErrCurrency, settlement.ErrUnknownPlanVersion, settlement.ErrBasisMismatch,
+	partner.ErrUnknownPartner, rules.ErrNotInForce, ensemble.ErrZeroWeights}
+
+// requireSameError requires got to fail as the reference did (want), on the
+// same line, plan, node and rule with the same condition, or not at all.
+func requireSameError(t *rapid.T, got, want error) {
+	if want == nil {
+		require.NoError(t, got, "the reference settles it")
+		return
+	}
+	require.Error(t, got, "the reference refuses it: %v", want)
+	var g, w *settlement.LineError
+	require.ErrorAs(t, want, &w)
+	require.ErrorAs(t, got, &g, "%v", got)
+	require.Equal(t, []string{string(w.Line), w.Plan, w.Node, w.Rule}, []string{string(g.Line), g.Plan, g.Node, g.Rule},
+		"line, plan, node, rule: got %v, want %v", got, want)
+	for _, c := range refConditions {
+		require.Equal(t, errors.Is(want, c), errors.Is(got, c), "%v: got %v, want %v", c, got, want)
+	}
+}

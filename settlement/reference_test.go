@@ -1,0 +1,1103 @@
+package settlement_test
+
+// The reference settler: a plain, slow settler written for clarity from the
+// settlement model (DESIGN.md, "Settlement model") and this package's
+// documentation, kept beside the tests so that TestPropertyReferenceSettler
+// can compare the real Settler with something that does not share its
+// algorithm. It uses package settlement's public types only: it picks plans
+// from the PlanDocuments, reads partners with Network.At, evaluates rules
+// with rules.RuleSet.At and Rule.Eval at every use, divides with
+// ensemble.AllocateUnits (largest remainder, or the plan's method, ties by
+// node id), and keeps its ledger in plain maps. It has no cache, memo,
+// interning or buffer, and it never looks at what a rule reads.
+//
+// It covers what the property draws: plan choice (offers, route kinds,
+// effective span, the highest version of each plan, the most specific plan);
+// net and gross bases; supplier costs paid first; every role (platform,
+// seller, chain[N], top, chain[*] with level weights, partner types,
+// referrer, marketplace, co_sellers, partner:<id>); ratio, fixed, rule
+// (share or amount) and cumulative shares (marginal and cliff, calendar year
+// and rolling twelve months, the volume of any single-party role); the
+// remaining child; conditions; caps and floors; fallbacks to the platform or
+// the remaining sibling; reserves; credits (proportional reversal of what
+// each part still has unreversed); disputes (holds, releases, the clawback
+// of a lost one); and the ledger and volumes a State keeps, written as the
+// State's JSON.
+//
+// It leaves out: prepaid commitments (Line.Prepaid); the validation of lines
+// (it trusts the lines it is given, and the property draws valid ones); the
+// refusal of an entry id emitted twice (ids are unique by construction for
+// valid lines); int64 overflow checks; Adjust and PayOut (functions of their
+// arguments alone). It reports a tie between plans (ErrAmbiguousPlan), which
+// the property cannot draw: New refuses plans that could tie.
+// Its errors are *settlement.LineErrors naming the line, plan, node and rule
+// with the right condition (errors.Is), but their messages are not the
+// settler's.
+
+import (
+	"cmp"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"maps"
+	"math"
+	"math/big"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/ensemble-commerce/ensemble"
+	"github.com/ensemble-commerce/ensemble/catalog"
+	"github.com/ensemble-commerce/ensemble/partner"
+	"github.com/ensemble-commerce/ensemble/rules"
+	"github.com/ensemble-commerce/ensemble/settlement"
+)
+
+// refSettler settles lines as the model says, keeping its state inside.
+type refSettler struct {
+	plans    []settlement.PlanDocument
+	rules    *rules.RuleSet
+	network  *partner.Network
+	platform partner.ID
+	state    refState
+}
+
+func newRefSettler(cfg settlement.Config) *refSettler {
+	s := &refSettler{plans: cfg.Plans, rules: cfg.Rules, network: cfg.Network, platform: cfg.Platform, state: refState{
+		lines: map[settlement.LineID]refLedger{}, credits: map[settlement.LineID]settlement.LineID{}, volumes: map[refVolumeKey]refVolume{}}}
+	if s.platform == "" {
+		s.platform = settlement.DefaultPlatform
+	}
+	return s
+}
+
+// refState is the reference's memory between calls.
+type refState struct {
+	lines   map[settlement.LineID]refLedger
+	credits map[settlement.LineID]settlement.LineID // credit line -> the line it credited
+	volumes map[refVolumeKey]refVolume
+}
+
+// refLedger is a settled line: what each of its parts (earnings and
+// supplier costs) was paid and still has unreversed.
+type refLedger struct {
+	line      settlement.LineID
+	plan      ensemble.Ref
+	basisKind settlement.Basis
+	date      time.Time
+	cur       ensemble.Currency
+	basis     int64
+	credited  int64
+	disputes  int  // disputes ever opened
+	disputed  bool // one is open
+	offer     catalog.Pin
+	route     settlement.RouteKind
+	seller    partner.ID
+	trace     []ensemble.Ref
+	parts     []refPart
+}
+
+type refPart struct {
+	path       string // the entry id after "<line>:": the node path, and "/<party>" for leaves paying several parties
+	node       string
+	party      partner.ID
+	role       string
+	kind       settlement.EntryKind
+	amount     int64
+	unreversed int64
+	held       int64 // while a dispute is open
+}
+
+type refVolumeKey struct {
+	partner partner.ID
+	cur     string
+	window  settlement.Window
+	year    int // calendar years only
+}
+
+type refVolume struct {
+	cur    ensemble.Currency
+	units  int64
+	points []refPoint // rolling windows only: one per line
+}
+
+type refPoint struct {
+	date  time.Time
+	units int64
+}
+
+// clone copies the state deeply, so that a failed call leaves it as it was.
+func (st refState) clone() refState {
+	out := refState{lines: map[settlement.LineID]refLedger{}, credits: maps.Clone(st.credits), volumes: map[refVolumeKey]refVolume{}}
+	for id, lg := range st.lines {
+		lg.parts = slices.Clone(lg.parts)
+		out.lines[id] = lg
+	}
+	for k, v := range st.volumes {
+		v.points = slices.Clone(v.points)
+		out.volumes[k] = v
+	}
+	return out
+}
+
+// volumeBefore is a partner's volume as a line dated at reads it: its
+// calendar year's, or the sum of the points of the twelve months up to at.
+func (st refState) volumeBefore(p partner.ID, cur ensemble.Currency, w settlement.Window, at time.Time) int64 {
+	if w == settlement.WindowCalendarYear {
+		return st.volumes[refVolumeKey{partner: p, cur: cur.Key(), window: w, year: at.UTC().Year()}].units
+	}
+	var sum int64
+	for _, pt := range st.volumes[refVolumeKey{partner: p, cur: cur.Key(), window: w}].points {
+		if pt.date.After(at.AddDate(-1, 0, 0)) && !pt.date.After(at) {
+			sum += pt.units
+		}
+	}
+	return sum
+}
+
+// refErr is the error the settler names a line, plan, node and rule with.
+func refErr(line settlement.LineID, plan, node, rule string, err error) error {
+	return &settlement.LineError{Line: line, Plan: plan, Node: node, Rule: rule, Err: err}
+}
+
+// minorOf returns m in minor units; the lines given are valid, so whole.
+func minorOf(m ensemble.Money) int64 {
+	u, _ := m.MinorUnits()
+	return u
+}
+
+// Settle settles lines in canonical order (sale lines by date and id, then
+// credit lines by date and id) and returns their entries; on error the state
+// is left as it was.
+func (s *refSettler) Settle(lines []settlement.Line) ([]settlement.Entry, error) {
+	st := s.state.clone()
+	var out []settlement.Entry
+	for _, l := range canonicalLines(lines) {
+		l.Date = l.Date.UTC()
+		if _, sold := st.lines[l.ID]; sold || st.credits[l.ID] != "" {
+			return nil, refErr(l.ID, "", "", "", settlement.ErrAlreadySettled)
+		}
+		var entries []settlement.Entry
+		var err error
+		if l.Credits == "" {
+			entries, err = s.settleSale(&st, l)
+		} else {
+			entries, err = s.settleCredit(&st, l)
+		}
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, entries...)
+	}
+	s.state = st
+	return out, nil
+}
+
+// canonicalLines sorts lines as they are settled: sale lines by date and
+// id, then credit lines by date and id.
+func canonicalLines(lines []settlement.Line) []settlement.Line {
+	lines = slices.Clone(lines)
+	slices.SortFunc(lines, func(a, b settlement.Line) int {
+		if ac, bc := a.Credits != "", b.Credits != ""; ac != bc {
+			if ac {
+				return 1
+			}
+			return -1
+		}
+		return cmp.Or(a.Date.Compare(b.Date), strings.Compare(string(a.ID), string(b.ID)))
+	})
+	return lines
+}
+
+// pick returns the plan of a sale line: of the plans in force at its date
+// whose offers and route kinds match it (any when they list none), the
+// highest version of each plan id, and of those the most specific (listing
+// offers counts 2, listing routes 1).
+func (s *refSettler) pick(l settlement.Line) (settlement.PlanDocument, error) {
+	latest := map[string]settlement.PlanDocument{}
+	for _, p := range s.plans {
+		inForce := !l.Date.Before(p.EffectiveFrom) && (p.EffectiveUntil.IsZero() || l.Date.Before(p.EffectiveUntil))
+		if inForce && (len(p.Offers) == 0 || slices.Contains(p.Offers, l.Offer.Offer)) &&
+			(len(p.Routes) == 0 || slices.Contains(p.Routes, l.Route.Kind)) && p.Version > latest[p.ID].Version {
+			latest[p.ID] = p
+		}
+	}
+	var best settlement.PlanDocument
+	bestScore, tie := -1, false
+	for _, id := range slices.Sorted(maps.Keys(latest)) {
+		p := latest[id]
+		score := 0
+		if len(p.Offers) > 0 {
+			score += 2
+		}
+		if len(p.Routes) > 0 {
+			score++
+		}
+		switch {
+		case score > bestScore:
+			best, bestScore, tie = p, score, false
+		case score == bestScore:
+			tie = true
+		}
+	}
+	switch {
+	case bestScore < 0:
+		return best, refErr(l.ID, "", "", "", settlement.ErrNoPlan)
+	case tie:
+		return best, refErr(l.ID, best.ID, "", "", settlement.ErrAmbiguousPlan)
+	}
+	return best, nil
+}
+
+// snapshot returns what partner id was at t: nil (and no error) when it is
+// not a partner yet. The platform is always active; without a network every
+// partner is active and of no type.
+func (s *refSettler) snapshot(id partner.ID, t time.Time) (*partner.Snapshot, error) {
+	if id == s.platform {
+		return &partner.Snapshot{ID: id, Type: partner.TypePlatform, Status: partner.StatusActive}, nil
+	}
+	if s.network == nil {
+		return &partner.Snapshot{ID: id, Status: partner.StatusActive}, nil
+	}
+	sn, err := s.network.At(id, t)
+	if errors.Is(err, partner.ErrNotYetPartner) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	return &sn, nil
+}
+
+// refLine is the settling of one sale line.
+type refLine struct {
+	s       *refSettler
+	st      *refState
+	line    settlement.Line
+	plan    settlement.PlanDocument
+	cur     ensemble.Currency
+	basis   int64               // what the plan splits: net, or net plus tax
+	rest    int64               // the basis after supplier costs: what the root splits
+	chain   []*partner.Snapshot // each chain level at the line's date (nil: not a partner yet)
+	volumes map[string]int64    // by cumulative node path: the volume before the line
+	entries []settlement.Entry  // made so far
+	parts   []refPart           // the ledger parts made so far
+}
+
+func (ln *refLine) fail(node, rule string, err error) error {
+	return refErr(ln.line.ID, ln.plan.ID, node, rule, err)
+}
+
+// settleSale splits a sale line through its plan.
+func (s *refSettler) settleSale(st *refState, l settlement.Line) ([]settlement.Entry, error) {
+	plan, err := s.pick(l)
+	if err != nil {
+		return nil, err
+	}
+	ln := &refLine{s: s, st: st, line: l, plan: plan, cur: l.Amount.Currency(), basis: minorOf(l.Amount), volumes: map[string]int64{}}
+	if plan.Basis == settlement.BasisGross {
+		ln.basis += minorOf(l.Tax)
+	}
+	// Supplier costs are paid first; the root splits what is left.
+	ln.rest = ln.basis
+	for _, c := range l.SupplierCosts {
+		u := minorOf(c.Cost)
+		if u == 0 {
+			continue
+		}
+		if ln.rest -= u; ln.rest < 0 {
+			return nil, ln.fail("", "", settlement.ErrSupplierCosts)
+		}
+		path := "supplier_costs/" + c.Component.ID
+		if c.Component.ID == "" {
+			path = "supplier_costs/" + string(c.Offer) + "/" + c.Supplier
+		}
+		ln.earn(path, path, partner.ID(c.Supplier), "supplier", settlement.KindSupplierCost, u, "wholesale cost", nil, "")
+	}
+	for _, id := range l.Route.Chain {
+		sn, err := s.snapshot(id, l.Date)
+		if err != nil {
+			return nil, ln.fail("", "", err)
+		}
+		ln.chain = append(ln.chain, sn)
+	}
+	// Cumulative shares read their partner's volume before the line.
+	cums := cumulativeNodes(&plan.Root, string(plan.Root.ID))
+	owners := make([]partner.ID, len(cums))
+	for i, c := range cums {
+		of := cmp.Or(c.node.Share.Cumulative.Of, "seller")
+		id, _, why, err := ln.resolve(of)
+		if err != nil {
+			return nil, ln.fail(c.path, "", err)
+		}
+		if id == "" {
+			return nil, ln.fail(c.path, "", fmt.Errorf("%w: the cumulative rate reads the volume of %s", settlement.ErrInvalidLine, why))
+		}
+		owners[i] = id
+		ln.volumes[c.path] = st.volumeBefore(id, ln.cur, c.node.Share.Cumulative.Window, l.Date)
+	}
+	if err := ln.split(&plan.Root, string(plan.Root.ID), ln.rest, nil); err != nil {
+		return nil, err
+	}
+	// The line's basis adds to each volume read, once per line.
+	grown := map[refVolumeKey]bool{}
+	for i, c := range cums {
+		k := refVolumeKey{partner: owners[i], cur: ln.cur.Key(), window: c.node.Share.Cumulative.Window}
+		if k.window == settlement.WindowCalendarYear {
+			k.year = l.Date.Year()
+		}
+		if grown[k] {
+			continue
+		}
+		grown[k] = true
+		v := st.volumes[k]
+		v.cur, v.units = ln.cur, v.units+ln.basis
+		if k.window == settlement.WindowRolling12Months {
+			v.points = append(v.points, refPoint{date: l.Date, units: ln.basis})
+		}
+		st.volumes[k] = v
+	}
+	st.lines[l.ID] = refLedger{line: l.ID, plan: plan.Ref(), basisKind: plan.Basis, date: l.Date, cur: ln.cur, basis: ln.basis,
+		offer: l.Offer, route: l.Route.Kind, seller: l.Route.Seller(), trace: append(slices.Clone(l.Trace), l.Ref()), parts: ln.parts}
+	return ln.entries, nil
+}
+
+type pathNode struct {
+	node *settlement.Node
+	path string
+}
+
+// cumulativeNodes lists the nodes with cumulative shares, parents first.
+func cumulativeNodes(n *settlement.Node, path string) []pathNode {
+	var out []pathNode
+	if n.Share.Cumulative != nil {
+		out = append(out, pathNode{n, path})
+	}
+	for i := range n.Children {
+		out = append(out, cumulativeNodes(&n.Children[i], path+"/"+string(n.Children[i].ID))...)
+	}
+	return out
+}
+
+// refKid is what a level decided for one child, before amounts are split.
+type refKid struct {
+	active   bool // takes part in the split
+	party    partner.ID
+	platform bool // a leaf whose party cannot be paid, paid to the platform
+	note     string
+	text     string // the share, as entries say it
+	weight   ensemble.Ratio
+	fixed    int64
+	cond     *rules.Rule // the versions that decided
+	rule     *rules.Rule
+}
+
+// decide works out each child of n: who it pays, whether its condition
+// holds, its ratio or fixed amount. Fixed amounts may not exceed amount.
+func (ln *refLine) decide(n *settlement.Node, path string, amount int64) ([]refKid, error) {
+	kids := make([]refKid, len(n.Children))
+	var fixed int64
+	for i := range n.Children {
+		c := &n.Children[i]
+		cpath := path + "/" + string(c.ID)
+		k := refKid{active: true, text: shareText(c.Share)}
+		// The partner the child's rules see: its party, else the seller.
+		var sn *partner.Snapshot
+		if len(c.Children) == 0 {
+			var ok bool
+			var why string
+			var err error
+			if paysSeveral(c.Party) {
+				ok, why, err = ln.anyParty(c.Party)
+			} else {
+				k.party, sn, why, err = ln.resolve(c.Party)
+				ok = k.party != ""
+			}
+			if err != nil {
+				return nil, ln.fail(cpath, "", err)
+			}
+			if !ok && (c.Fallback == settlement.FallbackPlatform || c.Share.Remaining) {
+				k.platform, k.note = true, "fallback to platform: "+why
+			} else if !ok {
+				k.active = false // its share stays with the remaining sibling
+			}
+		}
+		if sn == nil && len(ln.chain) > 0 {
+			sn = ln.chain[0]
+		}
+		if c.Condition != "" && k.active {
+			rule, res, err := ln.eval(c.Condition, sn, 0)
+			if err != nil {
+				return nil, ln.fail(cpath, ruleName(rule, c.Condition), fmt.Errorf("%w: %w", settlement.ErrRule, err))
+			}
+			k.cond, k.active = rule, res.Bool
+		}
+		if !k.active {
+			kids[i] = k
+			continue
+		}
+		switch sh := c.Share; {
+		case sh.HasRatio:
+			k.weight = sh.Ratio
+		case !sh.Amount.IsZero():
+			u, err := ln.units(sh.Amount)
+			if err != nil {
+				return nil, ln.fail(cpath, "", err)
+			}
+			k.fixed = u
+		case sh.Rule != "":
+			rule, res, err := ln.eval(sh.Rule, sn, 0)
+			name := ruleName(rule, sh.Rule)
+			if err != nil {
+				return nil, ln.fail(cpath, name, fmt.Errorf("%w: %w", settlement.ErrRule, err))
+			}
+			k.rule = rule
+			if res.Kind == rules.Amount {
+				m := res.Money.Round(ensemble.RoundHalfAwayFromZero)
+				u, err := ln.units(m)
+				if err != nil {
+					return nil, ln.fail(cpath, name, err)
+				}
+				if u < 0 {
+					return nil, ln.fail(cpath, name, fmt.Errorf("%w: negative amount %s", settlement.ErrRule, res.Money))
+				}
+				k.fixed, k.text = u, m.String()+" (rule "+name+")"
+			} else {
+				if res.Decimal.Sign() < 0 {
+					return nil, ln.fail(cpath, name, fmt.Errorf("%w: negative share %s", settlement.ErrRule, res.Decimal))
+				}
+				k.weight = ensemble.RatioFromDecimal(res.Decimal)
+				k.text = k.weight.Percent() + " (rule " + name + ")"
+			}
+		case sh.Cumulative != nil:
+			w, text, err := ln.cumulativeRate(sh.Cumulative, ln.volumes[cpath])
+			if err != nil {
+				return nil, ln.fail(cpath, "", err)
+			}
+			k.weight, k.text = w, text
+		}
+		if k.fixed > amount-fixed {
+			return nil, ln.fail(cpath, ruleName(k.rule, ""), fmt.Errorf("%w: fixed amounts exceed the node", settlement.ErrOverAllocation))
+		}
+		fixed += k.fixed
+		kids[i] = k
+	}
+	return kids, nil
+}
+
+// split divides amount at node n (path path): fixed amounts first, then
+// ratios of the node's amount, the remaining child taking the rest; caps and
+// floors move amounts to and from the remaining child. Each child then pays
+// its party or splits further; refs are the rules that decided on the way
+// down to n.
+func (ln *refLine) split(n *settlement.Node, path string, amount int64, refs []ensemble.Ref) error {
+	if len(n.Children) == 0 { // a plan whose root is a leaf
+		return ln.pay(n, path, amount, nil, refs)
+	}
+	kids, err := ln.decide(n, path, amount)
+	if err != nil {
+		return err
+	}
+	rem := slices.IndexFunc(n.Children, func(c settlement.Node) bool { return c.Share.Remaining })
+	var sum ensemble.Ratio
+	for i, c := range n.Children {
+		if k := kids[i]; k.active && i != rem && !k.weight.IsZero() {
+			if sum = sum.Add(k.weight); sum.Cmp(ensemble.RatioFromInt(1)) > 0 {
+				return ln.fail(path+"/"+string(c.ID), ruleName(k.rule, ""), fmt.Errorf("%w: ratios add up to %s", settlement.ErrOverAllocation, sum.Percent()))
+			}
+		}
+	}
+	parts := make([]int64, len(n.Children))
+	if amount != 0 && (!sum.IsZero() || rem >= 0) {
+		shares := make([]ensemble.Share, len(n.Children))
+		for i, c := range n.Children {
+			shares[i] = ensemble.Share{Key: string(c.ID), Weight: kids[i].weight}
+			if i == rem {
+				shares[i].Weight = ensemble.RatioFromInt(1).Sub(sum)
+			}
+		}
+		if err := ensemble.AllocateUnits(parts, amount, shares, ensemble.AllocateOptions{Method: ln.plan.Method}); err != nil {
+			return ln.fail(path, "", err)
+		}
+	}
+	for i := range kids {
+		parts[i] += kids[i].fixed
+		if rem >= 0 {
+			parts[rem] -= kids[i].fixed
+		}
+	}
+	texts := make([]string, len(kids))
+	for i, c := range n.Children {
+		texts[i] = kids[i].text
+		if !kids[i].active || i == rem {
+			continue
+		}
+		if !c.Cap.IsZero() {
+			cu, err := ln.units(c.Cap)
+			if err != nil {
+				return ln.fail(path+"/"+string(c.ID), "", err)
+			}
+			if parts[i] > cu {
+				parts[rem] += parts[i] - cu
+				parts[i] = cu
+				texts[i] += ", capped at " + c.Cap.String()
+			}
+		}
+		if !c.Floor.IsZero() {
+			fu, err := ln.units(c.Floor)
+			if err != nil {
+				return ln.fail(path+"/"+string(c.ID), "", err)
+			}
+			if parts[i] < fu {
+				parts[rem] -= fu - parts[i]
+				parts[i] = fu
+				texts[i] += ", floor " + c.Floor.String()
+			}
+		}
+	}
+	if rem >= 0 && parts[rem] < 0 {
+		first := ""
+		for _, k := range kids {
+			if k.rule != nil {
+				first = ruleName(k.rule, "")
+				break
+			}
+		}
+		return ln.fail(path+"/"+string(n.Children[rem].ID), first, fmt.Errorf("%w: the level's fixed amounts and floors exceed it", settlement.ErrOverAllocation))
+	}
+	for i := range n.Children {
+		c, k := &n.Children[i], kids[i]
+		if !k.active || parts[i] == 0 {
+			continue
+		}
+		down := slices.Clone(refs)
+		for _, r := range []*rules.Rule{k.cond, k.rule} {
+			if r != nil {
+				down = append(append(down, r.Ref()), r.Tables()...)
+			}
+		}
+		cpath := path + "/" + string(c.ID)
+		if len(c.Children) > 0 {
+			err = ln.split(c, cpath, parts[i], down)
+		} else {
+			k.text = texts[i]
+			err = ln.pay(c, cpath, parts[i], &k, down)
+		}
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// pay makes the entries of leaf n for amount, as k decided (nil for a root
+// leaf, which takes the whole basis).
+func (ln *refLine) pay(n *settlement.Node, path string, amount int64, k *refKid, refs []ensemble.Ref) error {
+	if amount == 0 {
+		return nil
+	}
+	if k == nil {
+		k = &refKid{active: true, text: "100%"}
+		if !paysSeveral(n.Party) {
+			id, _, why, err := ln.resolve(n.Party)
+			if err != nil {
+				return ln.fail(path, "", err)
+			}
+			if k.party = id; id == "" {
+				k.platform, k.note = true, "fallback to platform: "+why
+			}
+		}
+	}
+	role := roleName(n.Party)
+	switch {
+	case k.platform:
+		ln.earn(path, path, ln.s.platform, "platform", settlement.KindEarning, amount, k.text, refs, k.note)
+	case !paysSeveral(n.Party):
+		ln.earn(path, path, k.party, role, settlement.KindEarning, amount, k.text, refs, k.note)
+		ln.reserve(n, path, path, k.party, role, amount)
+	default:
+		parties, shares, err := ln.payees(n, path)
+		if err != nil {
+			return err
+		}
+		parts := make([]int64, len(parties))
+		err = ensemble.AllocateUnits(parts, amount, shares, ensemble.AllocateOptions{Method: ln.plan.Method})
+		if errors.Is(err, ensemble.ErrZeroWeights) {
+			ln.earn(path, path, ln.s.platform, "platform", settlement.KindEarning, amount, k.text, refs, "fallback to platform: every weight is zero")
+			return nil
+		}
+		if err != nil {
+			return ln.fail(path, "", err)
+		}
+		for i, p := range parties {
+			if parts[i] == 0 {
+				continue
+			}
+			text := k.text
+			if n.Party == "chain[*]" {
+				text += ", level " + shares[i].Key
+			}
+			ln.earn(path+"/"+string(p), path, p, role, settlement.KindEarning, parts[i], text, refs, k.note)
+			ln.reserve(n, path+"/"+string(p), path, p, role, parts[i])
+		}
+	}
+	return nil
+}
+
+// payees returns the parties a co_sellers or chain[*] leaf pays, with their
+// weights: each co-seller that can trade, by the route's weight; each chain
+// level that can trade, equally or by the leaf's level_weight rule (keys
+// "000", "001", ... by level).
+func (ln *refLine) payees(n *settlement.Node, path string) ([]partner.ID, []ensemble.Share, error) {
+	var ids []partner.ID
+	var shares []ensemble.Share
+	if n.Party == "co_sellers" {
+		for _, cs := range ln.line.Route.CoSellers {
+			if sn, err := ln.s.snapshot(cs.Partner, ln.line.Date); err == nil && sn != nil && sn.CanTrade() {
+				ids = append(ids, cs.Partner)
+				shares = append(shares, ensemble.Share{Key: string(cs.Partner), Weight: cs.Weight})
+			}
+		}
+		return ids, shares, nil
+	}
+	for level, sn := range ln.chain {
+		if sn == nil || !sn.CanTrade() {
+			continue
+		}
+		w := ensemble.RatioFromInt(1)
+		if n.LevelWeight != "" {
+			rule, res, err := ln.eval(n.LevelWeight, sn, level)
+			name := ruleName(rule, n.LevelWeight)
+			if err != nil {
+				return nil, nil, ln.fail(path, name, fmt.Errorf("%w: %w", settlement.ErrRule, err))
+			}
+			if res.Decimal.Sign() < 0 {
+				return nil, nil, ln.fail(path, name, fmt.Errorf("%w: negative level weight", settlement.ErrRule))
+			}
+			w = ensemble.RatioFromDecimal(res.Decimal)
+		}
+		ids = append(ids, ln.line.Route.Chain[level])
+		shares = append(shares, ensemble.Share{Key: fmt.Sprintf("%03d", level), Weight: w})
+	}
+	return ids, shares, nil
+}
+
+// anyParty reports whether a co_sellers or chain[*] leaf has anyone to pay,
+// or why not.
+func (ln *refLine) anyParty(party string) (bool, string, error) {
+	if party == "co_sellers" {
+		for _, cs := range ln.line.Route.CoSellers {
+			sn, err := ln.s.snapshot(cs.Partner, ln.line.Date)
+			if err != nil {
+				return false, "", err
+			}
+			if sn != nil && sn.CanTrade() && !cs.Weight.IsZero() {
+				return true, "", nil
+			}
+		}
+		return false, "no co-seller can be paid", nil
+	}
+	for _, sn := range ln.chain {
+		if sn != nil && sn.CanTrade() {
+			return true, "", nil
+		}
+	}
+	return false, "no chain level can be paid", nil
+}
+
+// resolve returns the partner a single-party role names on the line, with
+// its snapshot; "" and the reason when it names nobody or a partner that
+// cannot trade at the line's date.
+func (ln *refLine) resolve(party string) (partner.ID, *partner.Snapshot, string, error) {
+	route := ln.line.Route
+	var id partner.ID
+	switch {
+	case party == "platform":
+		id = ln.s.platform
+	case party == "seller" || strings.HasPrefix(party, "chain["):
+		level, _ := strconv.Atoi(strings.TrimSuffix(strings.TrimPrefix(party, "chain["), "]")) // "seller" is level 0
+		switch {
+		case level < len(route.Chain):
+			id = route.Chain[level]
+		case level == 0:
+			return "", nil, "the route has no seller", nil
+		default:
+			return "", nil, fmt.Sprintf("the route's chain has no level %d", level), nil
+		}
+	case party == "top":
+		if len(route.Chain) == 0 {
+			return "", nil, "the route has no chain", nil
+		}
+		id = route.Chain[len(route.Chain)-1]
+	case party == "referrer":
+		if id = route.Referrer; id == "" {
+			return "", nil, "the route has no referrer", nil
+		}
+	case party == "marketplace":
+		if id = route.Marketplace; id == "" {
+			return "", nil, "the route has no marketplace", nil
+		}
+	case strings.HasPrefix(party, "partner:"):
+		id = partner.ID(strings.TrimPrefix(party, "partner:"))
+	default: // a partner type: the nearest partner of that type up from the seller
+		typ := partner.Type(strings.TrimPrefix(party, "type:"))
+		i := slices.IndexFunc(ln.chain, func(sn *partner.Snapshot) bool { return sn != nil && sn.Type == typ })
+		if i < 0 {
+			return "", nil, "the route's chain has no " + string(typ), nil
+		}
+		id = route.Chain[i]
+	}
+	sn, err := ln.s.snapshot(id, ln.line.Date)
+	switch {
+	case err != nil:
+		return "", nil, "", err
+	case sn == nil:
+		return "", nil, "partner " + string(id) + " is not a partner yet", nil
+	case !sn.CanTrade():
+		return "", nil, "partner " + string(id) + " cannot trade (" + sn.Status.String() + ")", nil
+	}
+	return id, sn, "", nil
+}
+
+// eval evaluates the version of rule id in force at the line's date, with
+// the partner facts of sn (none when nil) and the chain level a level
+// weight is for. It returns the version, nil when none is in force.
+func (ln *refLine) eval(id string, sn *partner.Snapshot, level int) (*rules.Rule, rules.Result, error) {
+	rule, err := ln.s.rules.At(id, ln.line.Date)
+	if err != nil {
+		return nil, rules.Result{}, err
+	}
+	l := ln.line
+	gross, err := l.Amount.Add(l.Tax)
+	if err != nil {
+		return rule, rules.Result{}, err
+	}
+	if sn == nil {
+		sn = &partner.Snapshot{}
+	}
+	seller := l.Route.Seller()
+	facts := ln.s.rules.Env().NewFacts()
+	for name, v := range map[string]any{
+		settlement.VarLine: &settlement.LineFacts{ID: string(l.ID), Date: l.Date, Amount: ensemble.MoneyFromMinor(ln.rest, ln.cur), Net: l.Amount,
+			Tax: l.Tax, Gross: gross, Quantity: l.Quantity, Currency: ln.cur.Key(), CustomerID: l.Customer.ID},
+		settlement.VarOffer: &settlement.OfferFacts{ID: string(l.Offer.Offer), Version: l.Offer.Version, Charge: string(l.Charge)},
+		settlement.VarRoute: &settlement.RouteFacts{Kind: l.Route.Kind.String(), Seller: string(seller), Depth: len(l.Route.Chain), Level: level,
+			Referrer: string(l.Route.Referrer), Marketplace: string(l.Route.Marketplace)},
+		settlement.VarCustomer: &settlement.CustomerFacts{Country: string(l.Customer.Country)},
+		settlement.VarPartner:  sn,
+		settlement.VarVolume: &settlement.VolumeFacts{Partner: string(seller),
+			Amount: ensemble.MoneyFromMinor(ln.st.volumeBefore(seller, ln.cur, settlement.WindowCalendarYear, l.Date), ln.cur)},
+	} {
+		if err := facts.Set(name, v); err != nil {
+			return rule, rules.Result{}, err
+		}
+	}
+	res, err := rule.Eval(context.Background(), facts)
+	return rule, res, err
+}
+
+// cumulativeRate returns the rate of a cumulative share for the line, given
+// the volume before it: cliff (or a zero basis) takes the tier the volume
+// reaches with the line; marginal weighs each tier's rate by the slice of
+// the line's basis within it.
+func (ln *refLine) cumulativeRate(c *settlement.Cumulative, before int64) (ensemble.Ratio, string, error) {
+	upTo := make([]int64, len(c.Tiers))
+	for i, t := range c.Tiers {
+		upTo[i] = math.MaxInt64
+		if i < len(c.Tiers)-1 {
+			u, err := ln.units(t.UpTo)
+			if err != nil {
+				return ensemble.Ratio{}, "", err
+			}
+			upTo[i] = u
+		}
+	}
+	vol := ensemble.MoneyFromMinor(before, ln.cur).String()
+	if c.Mode == settlement.Cliff || ln.basis == 0 {
+		reach := before + ln.basis
+		i := slices.IndexFunc(upTo, func(u int64) bool { return reach <= u })
+		return c.Tiers[i].Rate, fmt.Sprintf("%s (cliff, tier %d, volume before %s)", c.Tiers[i].Rate.Percent(), i+1, vol), nil
+	}
+	var weighted ensemble.Ratio
+	from, used := before, 0
+	for i, u := range upTo {
+		if to := min(before+ln.basis, u); from < to {
+			weighted = weighted.Add(ensemble.RatioFromInt(to - from).Mul(c.Tiers[i].Rate))
+			from = to
+			used++
+		}
+	}
+	per, _ := ensemble.NewRatio(1, ln.basis)
+	rate := weighted.Mul(per)
+	return rate, fmt.Sprintf("%s (marginal over %d tier(s), volume before %s)", rate.Percent(), used, vol), nil
+}
+
+// reserve holds back the node's reserve ratio of an earning (rounded down)
+// until its release date.
+func (ln *refLine) reserve(n *settlement.Node, entryPath, node string, party partner.ID, role string, amount int64) {
+	if n.Reserve == nil {
+		return
+	}
+	r := new(big.Rat).Mul(big.NewRat(amount, 1), n.Reserve.Ratio.Rat())
+	held := new(big.Int).Quo(r.Num(), r.Denom()).Int64()
+	if held == 0 {
+		return
+	}
+	id := settlement.EntryID(string(ln.line.ID) + ":" + entryPath)
+	release := ln.line.Date.AddDate(0, 0, n.Reserve.Days)
+	note := fmt.Sprintf("reserve %s until %s", n.Reserve.Ratio.Percent(), release.Format(time.DateOnly))
+	ln.entries = append(ln.entries,
+		ln.entry(id+"#reserve", settlement.KindReserve, party, role, node, held, ln.line.Date, "", nil, note, id),
+		ln.entry(id+"#release", settlement.KindRelease, party, role, node, held, release, "", nil, "reserve released", id))
+}
+
+// earn makes an earning or supplier cost entry and its ledger part.
+func (ln *refLine) earn(entryPath, node string, party partner.ID, role string, kind settlement.EntryKind, units int64, share string, refs []ensemble.Ref, note string) {
+	id := settlement.EntryID(string(ln.line.ID) + ":" + entryPath)
+	ln.entries = append(ln.entries, ln.entry(id, kind, party, role, node, units, ln.line.Date, share, refs, note, ""))
+	ln.parts = append(ln.parts, refPart{path: entryPath, node: node, party: party, role: role, kind: kind, amount: units, unreversed: units})
+}
+
+func (ln *refLine) entry(id settlement.EntryID, kind settlement.EntryKind, party partner.ID, role, node string, units int64, at time.Time,
+	share string, refs []ensemble.Ref, note string, reverses settlement.EntryID) settlement.Entry {
+	l := ln.line
+	return settlement.Entry{ID: id, Line: l.ID, Kind: kind, Party: party, Role: role, Amount: ensemble.MoneyFromMinor(units, ln.cur), Date: at,
+		Plan: ln.plan.Ref(), Node: node, Share: share, Rules: refs, Service: l.Service, Offer: l.Offer, Route: l.Route.Kind,
+		Seller: l.Route.Seller(), Reverses: reverses, Note: note, Trace: append(slices.Clone(l.Trace), l.Ref())}
+}
+
+// units converts a plan amount to minor units of the line's currency.
+func (ln *refLine) units(m ensemble.Money) (int64, error) {
+	if m.IsZero() {
+		return 0, nil
+	}
+	if m.Currency() != ln.cur {
+		return 0, fmt.Errorf("%w: %s on a %s line", settlement.ErrCurrency, m, ln.cur)
+	}
+	return m.MinorUnits()
+}
+
+// paysSeveral reports whether a party names several partners.
+func paysSeveral(party string) bool { return party == "co_sellers" || party == "chain[*]" }
+
+// roleName is the role entries name for a party: chain[0] is the seller, a
+// type:<name> the type's name.
+func roleName(party string) string {
+	if level, ok := strings.CutPrefix(party, "chain["); ok && party != "chain[*]" {
+		n, _ := strconv.Atoi(strings.TrimSuffix(level, "]"))
+		if n == 0 {
+			return "seller"
+		}
+		return fmt.Sprintf("chain[%d]", n)
+	}
+	return strings.TrimPrefix(party, "type:")
+}
+
+// shareText is a share as entries say it before any rule has run.
+func shareText(sh settlement.Share) string {
+	switch {
+	case sh.Remaining:
+		return "remaining"
+	case sh.HasRatio:
+		return sh.Ratio.Percent()
+	case !sh.Amount.IsZero():
+		return sh.Amount.String()
+	case sh.Rule != "":
+		return "rule " + sh.Rule
+	}
+	return "cumulative"
+}
+
+// ruleName is "id@version", or id when no version is in force (or "" when
+// no rule decided).
+func ruleName(rule *rules.Rule, id string) string {
+	if rule == nil {
+		return id
+	}
+	return fmt.Sprintf("%s@%d", rule.ID(), rule.Version())
+}
+
+// settleCredit reverses a credited line's parts in proportion to what each
+// still has unreversed.
+func (s *refSettler) settleCredit(st *refState, c settlement.Line) ([]settlement.Entry, error) {
+	lg, ok := st.lines[c.Credits]
+	if !ok {
+		return nil, refErr(c.ID, "", "", "", fmt.Errorf("%w: credits %q", settlement.ErrUnknownLine, c.Credits))
+	}
+	fail := func(err error) error { return refErr(c.ID, lg.plan.ID, "", "", err) }
+	switch {
+	case lg.disputed:
+		return nil, fail(settlement.ErrDisputed)
+	case c.Amount.Currency() != lg.cur:
+		return nil, fail(settlement.ErrCurrency)
+	}
+	// The credit reverses the basis the line's plan version split, which
+	// the settler must still hold.
+	i := slices.IndexFunc(s.plans, func(p settlement.PlanDocument) bool { return p.Ref() == lg.plan })
+	switch {
+	case i < 0:
+		return nil, fail(settlement.ErrUnknownPlanVersion)
+	case s.plans[i].Basis != lg.basisKind:
+		return nil, fail(settlement.ErrBasisMismatch)
+	}
+	credit := -minorOf(c.Amount)
+	if lg.basisKind == settlement.BasisGross {
+		credit -= minorOf(c.Tax)
+	}
+	trace := append(slices.Clone(c.Trace), c.Ref(), ensemble.Ref{Kind: settlement.RefLine, ID: string(lg.line)})
+	entries, err := lg.reverse(credit, string(c.ID), c.Date, "credit of "+string(lg.line)+" by "+string(c.ID), trace, c.Service)
+	if err != nil {
+		return nil, fail(err)
+	}
+	st.lines[lg.line] = lg
+	st.credits[c.ID] = lg.line
+	return entries, nil
+}
+
+// reverse takes credit back from the line's parts in proportion to their
+// unreversed amounts (largest remainder, ties by entry id): clawbacks with
+// ids "<by>:<part path>#clawback".
+func (lg *refLedger) reverse(credit int64, by string, at time.Time, note string, trace []ensemble.Ref, service ensemble.Period) ([]settlement.Entry, error) {
+	if left := lg.basis - lg.credited; credit > left {
+		return nil, fmt.Errorf("%w: %d credited, %d left", settlement.ErrOverCredit, credit, left)
+	}
+	lg.credited += credit
+	if credit == 0 {
+		return nil, nil
+	}
+	lg.parts = slices.Clone(lg.parts)
+	shares := make([]ensemble.Share, len(lg.parts))
+	for i, p := range lg.parts {
+		shares[i] = ensemble.Share{Key: string(lg.line) + ":" + p.path, Weight: ensemble.RatioFromInt(p.unreversed)}
+	}
+	taken := make([]int64, len(lg.parts))
+	if err := ensemble.AllocateUnits(taken, credit, shares, ensemble.AllocateOptions{}); err != nil {
+		return nil, err
+	}
+	var out []settlement.Entry
+	for i := range lg.parts {
+		p := &lg.parts[i]
+		if taken[i] == 0 {
+			continue
+		}
+		p.unreversed -= taken[i]
+		out = append(out, settlement.Entry{ID: settlement.EntryID(by + ":" + p.path + "#clawback"), Line: settlement.LineID(by),
+			Kind: settlement.KindClawback, Party: p.party, Role: p.role, Amount: ensemble.MoneyFromMinor(-taken[i], lg.cur), Date: at,
+			Plan: lg.plan, Node: p.node, Service: service, Offer: lg.offer, Route: lg.route, Seller: lg.seller,
+			Reverses: settlement.EntryID(shares[i].Key), Note: note, Trace: trace})
+	}
+	return out, nil
+}
+
+// holdEntry is a dispute's hold or release of part p.
+func (lg *refLedger) holdEntry(p refPart, suffix string, kind settlement.EntryKind, units int64, at time.Time, note string) settlement.Entry {
+	id := settlement.EntryID(string(lg.line) + ":" + p.path)
+	return settlement.Entry{ID: id + settlement.EntryID(suffix), Line: lg.line, Kind: kind, Party: p.party, Role: p.role,
+		Amount: ensemble.MoneyFromMinor(units, lg.cur), Date: at, Plan: lg.plan, Node: p.node, Offer: lg.offer, Route: lg.route,
+		Seller: lg.seller, Reverses: id, Note: note, Trace: append(slices.Clone(lg.trace), ensemble.Ref{Kind: settlement.RefLine, ID: string(lg.line)})}
+}
+
+// Dispute holds every part's unreversed amount of a settled line.
+func (s *refSettler) Dispute(line settlement.LineID, at time.Time) ([]settlement.Entry, error) {
+	lg, ok := s.state.lines[line]
+	switch {
+	case !ok:
+		return nil, refErr(line, "", "", "", settlement.ErrUnknownLine)
+	case lg.disputed:
+		return nil, refErr(line, lg.plan.ID, "", "", settlement.ErrDisputed)
+	}
+	lg.disputes++
+	lg.disputed = true
+	n := strconv.Itoa(lg.disputes)
+	lg.parts = slices.Clone(lg.parts)
+	var out []settlement.Entry
+	for i := range lg.parts {
+		p := &lg.parts[i]
+		if p.held = p.unreversed; p.held != 0 {
+			out = append(out, lg.holdEntry(*p, "#hold."+n, settlement.KindHold, p.held, at.UTC(), "dispute "+n+" opened"))
+		}
+	}
+	s.state.lines[line] = lg
+	return out, nil
+}
+
+// ResolveDispute releases a disputed line's holds; a lost dispute then
+// claws back everything still unreversed.
+func (s *refSettler) ResolveDispute(line settlement.LineID, won bool, at time.Time) ([]settlement.Entry, error) {
+	lg, ok := s.state.lines[line]
+	switch {
+	case !ok:
+		return nil, refErr(line, "", "", "", settlement.ErrUnknownLine)
+	case !lg.disputed:
+		return nil, refErr(line, lg.plan.ID, "", "", settlement.ErrNotDisputed)
+	}
+	at = at.UTC()
+	n, outcome := strconv.Itoa(lg.disputes), map[bool]string{true: "won", false: "lost"}[won]
+	lg.disputed = false
+	lg.parts = slices.Clone(lg.parts)
+	var out []settlement.Entry
+	for i := range lg.parts {
+		p := &lg.parts[i]
+		if p.held != 0 {
+			out = append(out, lg.holdEntry(*p, "#release."+n, settlement.KindRelease, p.held, at, "dispute "+n+" "+outcome))
+			p.held = 0
+		}
+	}
+	if !won {
+		trace := append(slices.Clone(lg.trace), ensemble.Ref{Kind: settlement.RefLine, ID: string(line)})
+		back, err := lg.reverse(lg.basis-lg.credited, string(line)+"#dispute."+n, at, "dispute "+n+" lost", trace, ensemble.Period{})
+		if err != nil {
+			return nil, refErr(line, lg.plan.ID, "", "", err)
+		}
+		out = append(out, back...)
+	}
+	s.state.lines[line] = lg
+	return out, nil
+}
+
+// refStateJSON has the shape of a State's JSON.
+type refStateJSON struct {
+	Lines   []settlement.LedgerLine   `json:"lines"`
+	Volumes []settlement.VolumeState  `json:"volumes"`
+	Credits []settlement.CreditState  `json:"credits,omitempty"`
+	Prepaid []settlement.PrepaidState `json:"prepaid,omitempty"`
+}
+
+// JSON writes the state as a State writes itself: lines by id, volumes by
+// partner, currency, window and year, credits by id.
+func (st refState) JSON() ([]byte, error) {
+	out := refStateJSON{Lines: []settlement.LedgerLine{}, Volumes: []settlement.VolumeState{}}
+	for _, id := range slices.Sorted(maps.Keys(st.lines)) {
+		lg := st.lines[id]
+		ll := settlement.LedgerLine{Line: lg.line, Plan: lg.plan, BasisKind: lg.basisKind, Date: lg.date,
+			Basis: ensemble.MoneyFromMinor(lg.basis, lg.cur), Credited: ensemble.MoneyFromMinor(lg.credited, lg.cur), Disputed: lg.disputed,
+			Disputes: lg.disputes, Offer: lg.offer, Route: lg.route, Seller: lg.seller, Trace: lg.trace, Parts: []settlement.LedgerPart{}}
+		for _, p := range lg.parts {
+			lp := settlement.LedgerPart{Entry: settlement.EntryID(string(lg.line) + ":" + p.path), Party: p.party, Role: p.role, Node: p.node,
+				Kind: p.kind, Amount: ensemble.MoneyFromMinor(p.amount, lg.cur), Unreversed: ensemble.MoneyFromMinor(p.unreversed, lg.cur)}
+			if lg.disputed && p.held != 0 {
+				lp.Held = ensemble.MoneyFromMinor(p.held, lg.cur)
+			}
+			ll.Parts = append(ll.Parts, lp)
+		}
+		out.Lines = append(out.Lines, ll)
+	}
+	keys := slices.SortedFunc(maps.Keys(st.volumes), func(a, b refVolumeKey) int {
+		return cmp.Or(strings.Compare(string(a.partner), string(b.partner)), strings.Compare(a.cur, b.cur),
+			cmp.Compare(a.window, b.window), cmp.Compare(a.year, b.year))
+	})
+	for _, k := range keys {
+		v := st.volumes[k]
+		vs := settlement.VolumeState{Partner: k.partner, Currency: v.cur, Window: k.window, Year: k.year, Amount: ensemble.MoneyFromMinor(v.units, v.cur)}
+		for _, pt := range v.points {
+			vs.Points = append(vs.Points, settlement.VolumePoint{Date: pt.date, Amount: ensemble.MoneyFromMinor(pt.units, v.cur)})
+		}
+		out.Volumes = append(out.Volumes, vs)
+	}
+	for _, id := range slices.Sorted(maps.Keys(st.credits)) {
+		out.Credits = append(out.Credits, settlement.CreditState{Line: id, Credits: st.credits[id]})
+	}
+	return json.Marshal(out)
+}
