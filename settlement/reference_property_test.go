@@ -23,24 +23,27 @@ import (
 // settler (reference_test.go), which shares no code with it, over random
 // histories: random plans (rules over every fact field and keys from what
 // they read; every role, fixed amounts, caps and floors; the static plans of
-// the ledger tests), extended with gross bases, allocation methods,
-// reserves, co-sellers, rolling windows, a second plan version and an
-// offer-specific plan; random sale lines of every route kind, currency,
-// tax, supplier costs and co-sellers; credits of random lines, partial,
-// full or too large, in the batch of their line or later; disputes opened,
-// won and lost. The real settler settles each batch in a random order, or
-// split into calls at random, from one settler whose caches other calls
-// warm, and now and then continues from the reference's state read back
-// from JSON.
+// the ledger tests), extended with gross bases, allocation methods, floors,
+// reserves, co-sellers, rolling windows and the volume of other roles,
+// roots that are leaves, failing rules and a rate table with two versions,
+// a second plan version, an offer-specific plan and another platform id;
+// random sale lines of every route kind, currency, time zone, amount (small
+// ones too), tax, supplier costs and co-sellers; credits of random lines,
+// partial, full or too large, in the batch of their line or later; disputes
+// opened, won and lost. The real settler settles each batch in a random
+// order, or split into calls at random, from one settler whose caches other
+// calls warm, and now and then continues from the reference's state read
+// back from JSON.
 //
 // After every step the entries are compared as JSON, byte for byte (every
 // field: ids, kinds, parties, roles, amounts, dates, plan, node, share
 // text, rule references, service period, offer, route, seller, reverses,
 // note and trace), and so is the state's JSON (ledger parts, unreversed
-// amounts, holds, volumes, credits). At the end a full credit of every line
-// still open is settled by both. Errors are compared by the
-// *settlement.LineError's line, plan, node and rule and by their condition
-// (errors.Is), not by their text, which the reference does not copy.
+// amounts, holds, volumes, credits), with what State.Len, Has and Volume
+// say. At the end a full credit of every line still open is settled by
+// both. Errors are compared by the *settlement.LineError's line, plan, node
+// and rule and by their condition (errors.Is), not by their text, which the
+// reference does not copy.
 //
 // It runs rapid's default 100 checks of about 30 steps each; run more
 // locally with -rapid.checks=10000 (or RAPID_CHECKS=10000).
@@ -85,8 +88,26 @@ type refWorld struct {
 
 // refRules add to wideRules a condition that fails on large lines (a
 // partner attribute no partner has) and an amount rule that is negative on
-// them: errors the settler must report as the reference does.
+// them, errors the settler must report as the reference does; and a share
+// rule reading a rate table whose second version starts in 2026 (entries
+// name the table version their rule read).
 const refRules = `
+- id: ref_rates
+  version: 1
+  kind: table
+  env_version: 1
+  expression: '{"gold": percent(12), "silver": percent(9)}'
+- id: ref_rates
+  version: 2
+  kind: table
+  env_version: 1
+  effective_from: 2026-01-01T00:00:00Z
+  expression: '{"gold": percent(14), "silver": percent(7), "platinum": percent(3)}'
+- id: ref-table-share
+  version: 1
+  kind: share
+  env_version: 1
+  expression: 'partner.tier in ref_rates ? ref_rates[partner.tier] : percent(5)'
 - id: ref-missing-key
   version: 1
   kind: condition
@@ -98,11 +119,6 @@ const refRules = `
   env_version: 1
   expression: 'line.amount < money("500", line.currency) ? money("0.10", line.currency) : money("-1", line.currency)'
 `
-
-// refPool is widePool with caps, floors and refRules, which come early in
-// its lists: rapid draws the first values of a list most often.
-var refPool = nodePool{conds: slices.Concat([]string{"", "ref-missing-key"}, widePool.conds),
-	shareRules: slices.Concat([]string{"backup-offer", "ref-negative"}, widePool.shareRules), roles: wideRoles, capsFloors: true}
 
 // drawRefWorld draws plans, rules and a network from the package's
 // generators: rules reading every fact field (keys_property_test.go), plans
@@ -123,7 +139,7 @@ func drawRefWorld(t *rapid.T, fields []factField, net *partner.Network, wide *ru
 			kn = drawNetwork(t)
 		}
 		cfg := settlement.Config{Rules: rs, Network: kn, Platform: platform}
-		cfg.Plans = drawRefPlans(t, cfg, func() settlement.Node { return genKeyNode(t, conds, shares, amounts, "n", 0) })
+		cfg.Plans = drawRefPlans(t, cfg, func() settlement.Node { return genKeyNode(t, conds, shares, amounts, "n", 0) }, false)
 		cumulative := slices.ContainsFunc(cfg.Plans, func(p settlement.PlanDocument) bool { return len(cumulativeNodes(&p.Root, "")) > 0 })
 		eurOnly := cumulative || len(amounts) > 0 || rapid.Bool().Draw(t, "eur")
 		return refWorld{cfg: cfg, line: func(t *rapid.T, id string) settlement.Line {
@@ -134,8 +150,8 @@ func drawRefWorld(t *rapid.T, fields []factField, net *partner.Network, wide *ru
 		if rapid.IntRange(0, 3).Draw(t, "network") != 0 {
 			cfg.Network = net
 		}
-		pool := rapid.SampledFrom([]nodePool{sharedPool, widePool, refPool}).Draw(t, "pool")
-		cfg.Plans = drawRefPlans(t, cfg, func() settlement.Node { return genRuleNode(t, pool, "n", 0, true) })
+		pool := rapid.SampledFrom([]nodePool{sharedPool, widePool}).Draw(t, "pool")
+		cfg.Plans = drawRefPlans(t, cfg, func() settlement.Node { return genRuleNode(t, pool, "n", 0, true) }, true)
 		return refWorld{cfg: cfg, line: func(t *rapid.T, id string) settlement.Line { return extendRefLine(t, genWideLine(t, id)) }}
 	}
 	cfg := settlement.Config{Rules: wide, Network: net, Platform: platform}
@@ -174,16 +190,17 @@ var specialPlan = settlement.PlanDocument{ID: "special", Version: 1, Offers: []c
 	}}}
 
 // drawRefPlans draws a random plan from root (or now and then a root that
-// is a leaf), extended, and maybe a second version of it from a later date,
-// the special plan, and fewer route kinds for the first version; it draws
-// again until New accepts the plans.
-func drawRefPlans(t *rapid.T, cfg settlement.Config, root func() settlement.Node) []settlement.PlanDocument {
+// is a leaf), extended (with refRules when withRefRules), and maybe a
+// second version of it from a later date, the special plan, and fewer
+// route kinds for the first version; it draws again until New accepts the
+// plans.
+func drawRefPlans(t *rapid.T, cfg settlement.Config, root func() settlement.Node, withRefRules bool) []settlement.PlanDocument {
 	for {
 		doc := settlement.PlanDocument{ID: "rand", Version: 1, Root: root()}
 		if rapid.IntRange(0, 9).Draw(t, "v1.leaf") == 0 { // the root takes the whole basis
 			doc.Root = settlement.Node{ID: "root", Party: rapid.SampledFrom(slices.Concat(wideRoles, []string{"co_sellers"})).Draw(t, "v1.leaf.party")}
 		}
-		extendRefPlan(t, &doc, "v1")
+		extendRefPlan(t, &doc, "v1", withRefRules)
 		if rapid.IntRange(0, 9).Draw(t, "v1.routes") == 0 {
 			doc.Routes = []settlement.RouteKind{settlement.RoutePartner, settlement.RouteCoSell, settlement.RouteDirect}
 		}
@@ -191,7 +208,7 @@ func drawRefPlans(t *rapid.T, cfg settlement.Config, root func() settlement.Node
 		if rapid.IntRange(0, 3).Draw(t, "v2") == 0 {
 			v2 := settlement.PlanDocument{ID: "rand", Version: 2, Root: root(),
 				EffectiveFrom: time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC).AddDate(0, 0, rapid.IntRange(100, 600).Draw(t, "v2.from"))}
-			extendRefPlan(t, &v2, "v2")
+			extendRefPlan(t, &v2, "v2", withRefRules)
 			cfg.Plans = append(cfg.Plans, v2)
 		}
 		if rapid.IntRange(0, 3).Draw(t, "special") == 0 {
@@ -205,8 +222,9 @@ func drawRefPlans(t *rapid.T, cfg settlement.Config, root func() settlement.Node
 
 // extendRefPlan draws what the plan generators leave out: the gross basis,
 // an allocation method, floors (up to the generators' caps of EUR 3),
-// reserves, co-sellers, and the window and partner of a cumulative rate.
-func extendRefPlan(t *rapid.T, doc *settlement.PlanDocument, label string) {
+// reserves, co-sellers, the window and partner of a cumulative rate, and
+// with refRules their conditions and share rules in place of others.
+func extendRefPlan(t *rapid.T, doc *settlement.PlanDocument, label string, refRules bool) {
 	if rapid.IntRange(0, 2).Draw(t, label+".gross") == 0 {
 		doc.Basis = settlement.BasisGross
 	}
@@ -216,8 +234,17 @@ func extendRefPlan(t *rapid.T, doc *settlement.PlanDocument, label string) {
 	visit = func(n *settlement.Node) {
 		for i := range n.Children {
 			c := &n.Children[i]
-			if l := label + "." + string(c.ID); !c.Share.Remaining && rapid.IntRange(0, 9).Draw(t, l+".floor") == 0 {
+			l := label + "." + string(c.ID)
+			if c.Share.Remaining {
+				c.Condition = "" // New refuses a remaining child with one
+			} else if rapid.IntRange(0, 9).Draw(t, l+".floor") == 0 {
 				c.Floor = ensemble.MoneyFromMinor(rapid.Int64Range(1, 300).Draw(t, l+".floor.cents"), ensemble.MustCurrency("EUR"))
+			}
+			if refRules && !c.Share.Remaining && rapid.IntRange(0, 7).Draw(t, l+".ref_condition") == 0 {
+				c.Condition = "ref-missing-key"
+			}
+			if refRules && c.Share.Rule != "" && rapid.IntRange(0, 2).Draw(t, l+".ref_share") == 0 {
+				c.Share.Rule = rapid.SampledFrom([]string{"ref-table-share", "ref-negative"}).Draw(t, l+".ref_share.rule")
 			}
 			visit(c)
 		}

@@ -528,9 +528,7 @@ func (ln *refLine) split(n *settlement.Node, path string, amount int64, refs []e
 			parts[rem] -= kids[i].fixed
 		}
 	}
-	texts := make([]string, len(kids))
 	for i, c := range n.Children {
-		texts[i] = kids[i].text
 		if !kids[i].active || i == rem {
 			continue
 		}
@@ -542,7 +540,7 @@ func (ln *refLine) split(n *settlement.Node, path string, amount int64, refs []e
 			if parts[i] > cu {
 				parts[rem] += parts[i] - cu
 				parts[i] = cu
-				texts[i] += ", capped at " + c.Cap.String()
+				kids[i].text += ", capped at " + c.Cap.String()
 			}
 		}
 		if !c.Floor.IsZero() {
@@ -553,7 +551,7 @@ func (ln *refLine) split(n *settlement.Node, path string, amount int64, refs []e
 			if parts[i] < fu {
 				parts[rem] -= fu - parts[i]
 				parts[i] = fu
-				texts[i] += ", floor " + c.Floor.String()
+				kids[i].text += ", floor " + c.Floor.String()
 			}
 		}
 	}
@@ -582,7 +580,6 @@ func (ln *refLine) split(n *settlement.Node, path string, amount int64, refs []e
 		if len(c.Children) > 0 {
 			err = ln.split(c, cpath, parts[i], down)
 		} else {
-			k.text = texts[i]
 			err = ln.pay(c, cpath, parts[i], &k, down)
 		}
 		if err != nil {
