@@ -95,6 +95,7 @@ type refLedger struct {
 	offer     catalog.Pin
 	route     settlement.RouteKind
 	seller    partner.ID
+	service   ensemble.Period // the line's, which its disputes' entries carry
 	trace     []ensemble.Ref
 	parts     []refPart
 }
@@ -360,7 +361,7 @@ func (s *refSettler) settleSale(st *refState, l settlement.Line) ([]settlement.E
 		st.volumes[k] = v
 	}
 	st.lines[l.ID] = refLedger{line: l.ID, plan: plan.Ref(), basisKind: plan.Basis, date: l.Date, cur: ln.cur, basis: ln.basis,
-		offer: l.Offer, route: l.Route.Kind, seller: l.Route.Seller(), trace: append(slices.Clone(l.Trace), l.Ref()), parts: ln.parts}
+		offer: l.Offer, route: l.Route.Kind, seller: l.Route.Seller(), service: l.Service, trace: append(slices.Clone(l.Trace), l.Ref()), parts: ln.parts}
 	return ln.entries, nil
 }
 
@@ -955,7 +956,8 @@ func (s *refSettler) settleCredit(st *refState, c settlement.Line) ([]settlement
 
 // reverse takes credit back from the line's parts in proportion to their
 // unreversed amounts (largest remainder, ties by entry id): clawbacks with
-// ids "<by>:<part path>#clawback".
+// ids "<by>:<part path>#clawback", carrying service (a credit line's, or the
+// disputed line's for a lost dispute).
 func (lg *refLedger) reverse(credit int64, by string, at time.Time, note string, trace []ensemble.Ref, service ensemble.Period) ([]settlement.Entry, error) {
 	if left := lg.basis - lg.credited; credit > left {
 		return nil, fmt.Errorf("%w: %d credited, %d left", settlement.ErrOverCredit, credit, left)
@@ -988,11 +990,12 @@ func (lg *refLedger) reverse(credit int64, by string, at time.Time, note string,
 	return out, nil
 }
 
-// holdEntry is a dispute's hold or release of part p.
+// holdEntry is a dispute's hold or release of part p, carrying the line's
+// service period.
 func (lg *refLedger) holdEntry(p refPart, suffix string, kind settlement.EntryKind, units int64, at time.Time, note string) settlement.Entry {
 	id := settlement.EntryID(string(lg.line) + ":" + p.path)
 	return settlement.Entry{ID: id + settlement.EntryID(suffix), Line: lg.line, Kind: kind, Party: p.party, Role: p.role,
-		Amount: ensemble.MoneyFromMinor(units, lg.cur), Date: at, Plan: lg.plan, Node: p.node, Offer: lg.offer, Route: lg.route,
+		Amount: ensemble.MoneyFromMinor(units, lg.cur), Date: at, Plan: lg.plan, Node: p.node, Service: lg.service, Offer: lg.offer, Route: lg.route,
 		Seller: lg.seller, Reverses: id, Note: note, Trace: append(slices.Clone(lg.trace), ensemble.Ref{Kind: settlement.RefLine, ID: string(lg.line)})}
 }
 
@@ -1044,7 +1047,7 @@ func (s *refSettler) ResolveDispute(line settlement.LineID, won bool, at time.Ti
 	}
 	if !won {
 		trace := append(slices.Clone(lg.trace), ensemble.Ref{Kind: settlement.RefLine, ID: string(line)})
-		back, err := lg.reverse(lg.basis-lg.credited, string(line)+"#dispute."+n, at, "dispute "+n+" lost", trace, ensemble.Period{})
+		back, err := lg.reverse(lg.basis-lg.credited, string(line)+"#dispute."+n, at, "dispute "+n+" lost", trace, lg.service)
 		if err != nil {
 			return nil, refErr(line, lg.plan.ID, "", "", err)
 		}
@@ -1068,7 +1071,7 @@ func (st refState) JSON() ([]byte, error) {
 	out := refStateJSON{Lines: []settlement.LedgerLine{}, Volumes: []settlement.VolumeState{}}
 	for _, id := range slices.Sorted(maps.Keys(st.lines)) {
 		lg := st.lines[id]
-		ll := settlement.LedgerLine{Line: lg.line, Plan: lg.plan, BasisKind: lg.basisKind, Date: lg.date,
+		ll := settlement.LedgerLine{Line: lg.line, Plan: lg.plan, BasisKind: lg.basisKind, Date: lg.date, Service: lg.service,
 			Basis: ensemble.MoneyFromMinor(lg.basis, lg.cur), Credited: ensemble.MoneyFromMinor(lg.credited, lg.cur), Disputed: lg.disputed,
 			Disputes: lg.disputes, Offer: lg.offer, Route: lg.route, Seller: lg.seller, Trace: lg.trace, Parts: []settlement.LedgerPart{}}
 		for _, p := range lg.parts {
