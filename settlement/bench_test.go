@@ -2,16 +2,20 @@ package settlement_test
 
 import (
 	"fmt"
+	"reflect"
 	"runtime/metrics"
 	"syscall"
 	"testing"
 	"time"
 
+	"cel.dev/cel-go/cel"
+	"cel.dev/cel-go/ext"
 	"github.com/stretchr/testify/require"
 
 	"github.com/ensemble-commerce/ensemble"
 	"github.com/ensemble-commerce/ensemble/catalog"
 	"github.com/ensemble-commerce/ensemble/partner"
+	"github.com/ensemble-commerce/ensemble/rules"
 	"github.com/ensemble-commerce/ensemble/settlement"
 )
 
@@ -169,6 +173,184 @@ func BenchmarkSettle(b *testing.B) {
 			b.ReportMetric(float64((cpuTime()-cpu0).Nanoseconds())/float64(total)/float64(b.N), "cpu-ns/line")
 			b.ReportMetric((gcCPU()-gc0)*1e9/float64(total)/float64(b.N), "gc-ns/line")
 		})
+	}
+}
+
+// benchRealisticRules are the per-line rules of the realistic plan: an
+// amount rule on the line's amount with literals (evaluated for every
+// line).
+const benchRealisticRules = `
+- id: b-referral-fee
+  version: 1
+  kind: amount
+  env_version: 1
+  expression: 'line.amount >= money("50", line.currency) ? (line.amount * dec("0.05")).round(2) : (line.amount * dec("0.02")).round(2)'
+`
+
+// benchPlanRealistic is a plan as hosts write them: the platform's take
+// rate is marginal over the seller's cumulative volume in the calendar
+// year (15% up to EUR 1,000,000, then 30%), a referral fee is an amount
+// rule on the line's amount, and resellers and sellers have a 10% reserve
+// held for 90 days.
+const benchPlanRealistic = `
+id: bench
+version: 1
+root:
+  id: root
+  children:
+    - id: platform
+      party: platform
+      fallback: platform
+      share:
+        cumulative:
+          of: seller
+          window: calendar_year
+          mode: marginal
+          tiers:
+            - {up_to: {amount: "1000000.00", currency: EUR}, rate: "15%"}
+            - {rate: "30%"}
+    - {id: referral, party: referrer, condition: b-referred, share: {rule: b-referral-fee}}
+    - id: channel
+      share: remaining
+      children:
+        - {id: distributor, party: distributor, share: {rule: b-distributor-share}}
+        - {id: reseller, party: reseller, share: "10%", reserve: {ratio: "10%", days: 90}}
+        - {id: seller, party: seller, share: remaining, reserve: {ratio: "10%", days: 90}}
+`
+
+// BenchmarkSettleRealistic settles the lines of BenchmarkSettle through
+// benchPlanRealistic, in calls of 10,000 lines, each from a fresh State
+// (so the seller's volume starts over per call).
+func BenchmarkSettleRealistic(b *testing.B) {
+	net := benchNetwork(b)
+	const total, batch = 100_000, 10_000
+	lines := benchLines(batch)
+	s := planSettler(b, benchPlanRealistic, net, benchRules, benchRealisticRules)
+	var buf []settlement.Entry
+	for range total / batch {
+		var err error
+		if buf, _, err = s.AppendSettle(ctx, buf[:0], settlement.State{}, lines); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportAllocs()
+	cpu0, gc0 := cpuTime(), gcCPU()
+	for b.Loop() {
+		for range total / batch {
+			var err error
+			if buf, _, err = s.AppendSettle(ctx, buf[:0], settlement.State{}, lines); err != nil {
+				b.Fatal(err)
+			}
+		}
+	}
+	reportLines(b, total, cpu0, gc0)
+}
+
+// BenchmarkSettleOneLine settles one line per call, as a host settling
+// each invoice line as it is issued does: each call from a fresh State,
+// the lines of BenchmarkSettle in turn, through the static plan and the
+// realistic one.
+func BenchmarkSettleOneLine(b *testing.B) {
+	net := benchNetwork(b)
+	lines := benchLines(10_000)
+	for _, bc := range []struct{ name, plan string }{
+		{"static", benchPlanStatic},
+		{"realistic", benchPlanRealistic},
+	} {
+		b.Run(bc.name, func(b *testing.B) {
+			s := planSettler(b, bc.plan, net, benchRules, benchRealisticRules)
+			for i := range lines {
+				if _, err := s.Settle(ctx, settlement.State{}, lines[i:i+1]); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.ReportAllocs()
+			cpu0, gc0 := cpuTime(), gcCPU()
+			i := 0
+			for b.Loop() {
+				if _, err := s.Settle(ctx, settlement.State{}, lines[i:i+1]); err != nil {
+					b.Fatal(err)
+				}
+				i = (i + 1) % len(lines)
+			}
+			reportLines(b, 1, cpu0, gc0)
+		})
+	}
+}
+
+// reportLines reports lines/s, CPU time per line (GC included: steadier
+// than wall time on a shared machine) and the runtime's estimate of the
+// garbage collector's CPU time per line, for perOp lines per op.
+func reportLines(b *testing.B, perOp int, cpu0 time.Duration, gc0 float64) {
+	n := float64(perOp) * float64(b.N)
+	b.ReportMetric(n/b.Elapsed().Seconds(), "lines/s")
+	b.ReportMetric(float64((cpuTime()-cpu0).Nanoseconds())/n, "cpu-ns/line")
+	b.ReportMetric((gcCPU()-gc0)*1e9/n, "gc-ns/line")
+}
+
+// rawPartner is the partner as a plain cel-go program reads it.
+type rawPartner struct {
+	Tier string `cel:"tier"`
+}
+
+// BenchmarkShareRule evaluates a share rule as a settler does (the rule
+// set compiled with settlement.Env and TrustBounded, facts set once, the
+// partner changed in place, Eval returning a decimal), against the same
+// logic in plain cel-go (a native struct, a double result, no cost
+// tracking): what the rules layer costs over cel-go itself.
+func BenchmarkShareRule(b *testing.B) {
+	for _, trusted := range []bool{true, false} {
+		name := "ensemble"
+		if !trusted {
+			name = "ensemble_cost_limit"
+		}
+		b.Run(name, func(b *testing.B) { benchShareRule(b, trusted) })
+	}
+	b.Run("raw_cel", func(b *testing.B) {
+		env, err := cel.NewEnv(ext.NativeTypes(reflect.TypeFor[rawPartner](), ext.ParseStructTags(true)),
+			cel.Variable("partner", cel.ObjectType("settlement_test.rawPartner")))
+		require.NoError(b, err)
+		a, iss := env.Compile(`partner.tier == "gold" ? 0.12 : 0.10`)
+		require.NoError(b, iss.Err())
+		prg, err := env.Program(a)
+		require.NoError(b, err)
+		tiers := []string{"gold", "silver", "bronze"}
+		var p rawPartner
+		act, err := cel.NewActivation(map[string]any{"partner": &p})
+		require.NoError(b, err)
+		b.ReportAllocs()
+		i := 0
+		for b.Loop() {
+			p.Tier = tiers[i%3]
+			i++
+			if _, _, err := prg.Eval(act); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+}
+
+// benchShareRule evaluates b-reseller-share as a settler does, with the
+// runtime cost tracker unless trusted.
+func benchShareRule(b *testing.B, trusted bool) {
+	tiers := []partner.Tier{"gold", "silver", "bronze"}
+	env, err := settlement.Env(rules.TrustBounded(trusted))
+	require.NoError(b, err)
+	rs, err := env.LoadRuleSet(rules.File{Name: "bench.yaml", Data: []byte(benchRules)})
+	require.NoError(b, err)
+	r, ok := rs.Rule("b-reseller-share", 1)
+	require.True(b, ok)
+	f := env.NewFacts()
+	var sn partner.Snapshot
+	require.NoError(b, f.Set(settlement.VarPartner, &sn))
+	b.ReportAllocs()
+	i := 0
+	for b.Loop() {
+		sn.Tier = tiers[i%3]
+		i++
+		if _, err := r.Eval(ctx, f); err != nil {
+			b.Fatal(err)
+		}
 	}
 }
 
