@@ -472,6 +472,35 @@ func (s *Settler) compileNode(p *ensemble.Problems, path string, cp *cplan, n *N
 	return c
 }
 
+// roleText is the role a leaf's entries name: "seller", "chain[2]",
+// "partner:<id>", ...
+func roleText(n *cnode) string {
+	switch n.role.kind {
+	case rolePlatform:
+		return "platform"
+	case roleChain:
+		if n.role.level == 0 {
+			return "seller"
+		}
+		return fmt.Sprintf("chain[%d]", n.role.level)
+	case roleTop:
+		return "top"
+	case roleChainAll:
+		return "chain[*]"
+	case roleType:
+		return string(n.role.typ)
+	case roleReferrer:
+		return "referrer"
+	case roleMarketplace:
+		return "marketplace"
+	case roleCoSellers:
+		return "co_sellers"
+	case rolePartner:
+		return "partner:" + string(n.role.id)
+	}
+	return ""
+}
+
 // checkLevel rejects a level that could over-allocate or lose money.
 func checkLevel(p *ensemble.Problems, path string, c *cnode, platform partner.ID) {
 	sum := ensemble.Ratio{}

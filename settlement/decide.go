@@ -1,388 +1,414 @@
 package settlement
 
 import (
-	"maps"
-	"slices"
-	"sort"
-	"sync"
-	"sync/atomic"
-	"time"
+	"errors"
+	"fmt"
+	"math"
+	"math/big"
 
 	"github.com/ensemble-commerce/ensemble"
 	"github.com/ensemble-commerce/ensemble/partner"
+	"github.com/ensemble-commerce/ensemble/rules"
 )
 
 // A level's decision is what its children come to before any amount is
-// split: who each child pays (or that it falls back to the platform, or
-// is skipped), which conditions and rules decided, the weights and fixed
-// amounts, and the compiled allocation of the weights. It is a pure
-// function of a few facts of the line: the partners the route resolves to
-// (snapshots, which also fix the partners' terms at the date), the rule
-// versions in force, the route kind, the currency and exactly the offer,
-// route and customer fields the level's rules read (rules.Rule.Reads, see
-// reads.go). Lines that agree on those facts share one decision, so a call
-// evaluates a level once per distinct route instead of once per line;
-// amounts are split per line from the decision.
+// split: who each child pays (or that it falls back to the platform, or is
+// skipped), which conditions and rules decided, the weights and fixed
+// amounts, and the allocation of the weights. This file works a decision
+// out from the line, the partners and the rules; the decider (decider.go)
+// keeps and shares decisions, and the split (split.go) divides amounts by
+// them.
 
 // decision is a level's choices for a line, read-only once made.
 type decision struct {
 	kids   []child
 	fixed  int64 // sum of the children's fixed amounts
 	shares []ensemble.Share
-	alloc  *ensemble.Allocator // nil: allocate with AllocateUnits
+	alloc  *ensemble.Allocator // compiled from shares; nil: allocate with AllocateUnits
 }
 
-// depMask says which partners of a line's route a level's decision
-// depends on (the parties its children pay, the partners its rules read),
-// beyond its node, the rule versions in force, the route kind, the
-// currency and the context facts its rules read, which every decision key
-// holds.
-type depMask uint8
-
-const (
-	depChain depMask = 1 << iota // the route's chain (snapshots)
-	depReferrer
-	depMarketplace
-)
-
-// maxKeyChain is the longest chain a decision key holds; lines with
-// longer chains decide their levels afresh.
-const maxKeyChain = 6
-
-// dkey identifies a level's decision within a call. It holds no strings
-// and no padding, so maps hash it as plain memory. The chain's length is
-// the number of snapshots set: a key never holds a nil level.
-type dkey struct {
-	n     *cnode
-	chain [maxKeyChain]*partner.Snapshot
-	ref   *partner.Snapshot
-	mkt   *partner.Snapshot
-	ctx   *ctxKey // the context facts the level's rules read, interned; nil for none
-	epoch int64
-	cur   ensemble.Currency
-	kind  uint32 // RouteKind, widened to fill the key
+// child is what a level decided for one of its children.
+type child struct {
+	fixed    int64
+	weight   ensemble.Ratio
+	id       partner.ID
+	note     string
+	text     string
+	rule     *ruleRef // the share rule version that decided, if any
+	cond     *ruleRef // the condition's version, if any
+	active   bool
+	platform bool // paid to the platform as a fallback
+	unstable bool // weight computed for this line only
 }
 
-// roleDeps returns what resolving role ro reads of the line.
-func roleDeps(ro role) depMask {
-	switch ro.kind {
-	case roleChain, roleTop, roleType, roleChainAll:
-		return depChain
-	case roleReferrer:
-		return depReferrer
-	case roleMarketplace:
-		return depMarketplace
+// decideLevel makes level n's decision for the current line, whose node
+// holds amount, into d: who each child pays, its condition, weight or
+// fixed amount, and the level's allocation weights.
+func (dc *decider) decideLevel(d *decision, n *cnode, amount int64) (*decision, error) {
+	l, planID := dc.line, dc.plan.id
+	if cap(d.kids) < len(n.children) {
+		d.kids = make([]child, len(n.children))
 	}
-	return 0 // platform, partner:<id> (fixed by the epoch)
-}
-
-// setDecisionDeps works out, for n and every level below it, whether its
-// decision can be shared between lines and what it depends on, from what
-// its children pay and what their rules read. A level with a rule that
-// reads the line or volume, a cumulative share or co-sellers (whose weights
-// ride on the line) decides per line.
-func setDecisionDeps(n *cnode) {
-	if n.leaf {
-		return
-	}
-	n.shared = true
-	for _, c := range n.children {
-		setDecisionDeps(c)
-		if c.kind == shareCumulative || c.role.kind == roleCoSellers {
-			n.shared = false
-		}
-		// The partner facts a child's rules see: its party's, or the
-		// seller's when it pays no single party or its party is absent and
-		// it stays active (fallback to the platform, or remaining).
-		sn := depChain
-		if c.leaf {
-			n.deps |= roleDeps(c.role)
-			if !c.role.multi() {
-				sn = roleDeps(c.role)
-				if c.role.kind != rolePlatform && (c.fallback == FallbackPlatform || c.kind == shareRemaining) {
-					sn |= depChain
+	kids := d.kids[:len(n.children)]
+	d.kids, d.fixed, d.shares, d.alloc = kids, 0, nil, nil
+	var fixed int64
+	for i, c := range n.children {
+		k := &kids[i]
+		*k = child{active: true, text: c.shareText}
+		sn := (*partner.Snapshot)(nil)
+		if c.leaf && !c.role.multi() {
+			id, s, why, err := dc.resolveOne(c.role)
+			if err != nil {
+				return nil, lineErr(l.ID, planID, c.path, "", err)
+			}
+			k.id = id
+			if id == "" {
+				if c.fallback == FallbackPlatform || c.kind == shareRemaining {
+					k.platform, k.note = true, "fallback to platform: "+why
+				} else {
+					k.active = false // no entry: the remaining sibling takes the share
+				}
+			}
+			sn = s
+		} else if c.leaf {
+			ok, why, err := dc.anyParty(c)
+			if err != nil {
+				return nil, lineErr(l.ID, planID, c.path, "", err)
+			}
+			if !ok {
+				if c.fallback == FallbackPlatform || c.kind == shareRemaining {
+					k.platform, k.note = true, "fallback to platform: "+why
+				} else {
+					k.active = false
 				}
 			}
 		}
-		for _, cr := range []*crule{c.condR, c.shareR} {
-			if cr == nil {
-				continue // an unknown rule fails the line: nothing is shared
+		if sn == nil {
+			sn = dc.sellerSnap()
+		}
+		if c.cond != "" && k.active {
+			res, rule, ref, err := dc.evalRule(c.cond, c.condR, sn)
+			if err != nil {
+				return nil, lineErr(l.ID, planID, c.path, ruleName(rule, c.cond), fmt.Errorf("%w: %w", ErrRule, err))
 			}
-			for _, rd := range cr.reads {
-				if rd.perLine {
-					n.shared = false
+			k.cond = ref
+			if !res.res.Bool {
+				k.active = false
+			}
+		}
+		if !k.active {
+			continue
+		}
+		switch c.kind {
+		case shareRatio:
+			k.weight = c.ratio
+		case shareAmount:
+			u, err := minorUnits(c.amount, dc.cur)
+			if err != nil {
+				return nil, lineErr(l.ID, planID, c.path, "", err)
+			}
+			k.fixed = u
+		case shareRule:
+			ev, rule, ref, err := dc.evalRule(c.shareRule, c.shareR, sn)
+			if err != nil {
+				return nil, lineErr(l.ID, planID, c.path, ruleName(rule, c.shareRule), fmt.Errorf("%w: %w", ErrRule, err))
+			}
+			k.rule = ref
+			if ev.res.Kind == rules.Amount {
+				m := ev.res.Money.Round(ensemble.RoundHalfAwayFromZero)
+				u, err := minorUnits(m, dc.cur)
+				rn := ruleName(rule, c.shareRule)
+				if err != nil {
+					return nil, lineErr(l.ID, planID, c.path, rn, err)
 				}
-				if rd.partner {
-					n.deps |= sn
+				if u < 0 {
+					return nil, lineErr(l.ID, planID, c.path, rn, fmt.Errorf("%w: negative amount %s", ErrRule, ev.res.Money))
 				}
-				n.ctxReads |= rd.ctx
-			}
-		}
-	}
-}
-
-// epochs returns the instants at which any rule version the plans use
-// comes into or goes out of force, or a partner a plan names by id
-// changes: between two of them every such fact is constant.
-func (s *Settler) epochs(byID map[string]*crule) []time.Time {
-	var out []time.Time
-	for _, cr := range byID {
-		for _, sp := range cr.spans {
-			for _, t := range sp {
-				if !t.IsZero() {
-					out = append(out, t)
+				k.fixed = u
+				k.text = m.String() + " (rule " + rn + ")"
+			} else {
+				if ev.res.Decimal.Sign() < 0 {
+					return nil, lineErr(l.ID, planID, c.path, ruleName(rule, c.shareRule), fmt.Errorf("%w: negative share %s", ErrRule, ev.res.Decimal))
 				}
+				k.weight, k.text = ev.ratio, ev.text
+				k.unstable = !ev.stable
 			}
-		}
-	}
-	for _, cp := range s.plans {
-		cp.root.visit(func(c *cnode) {
-			if c.role.kind != rolePartner {
-				return
+		case shareCumulative:
+			w, text, err := dc.cumulative(c)
+			if err != nil {
+				return nil, lineErr(l.ID, planID, c.path, "", err)
 			}
-			if tl := s.timelines[c.role.id]; tl != nil {
-				out = append(out, tl.bounds...)
-			}
-		})
-	}
-	slices.SortFunc(out, time.Time.Compare)
-	return slices.CompactFunc(out, time.Time.Equal)
-}
-
-// visit calls f for n and every node below it.
-func (c *cnode) visit(f func(*cnode)) {
-	f(c)
-	for _, ch := range c.children {
-		ch.visit(f)
-	}
-}
-
-// epochAt returns the index of the span between epoch instants holding t.
-func (s *Settler) epochAt(t time.Time) int32 {
-	if len(s.epochBounds) == 0 {
-		return 0
-	}
-	return int32(sort.Search(len(s.epochBounds), func(i int) bool { return s.epochBounds[i].After(t) }))
-}
-
-// decisionKey returns the key of level n's decision for the current line,
-// or false when the line must decide it afresh (a partner that is not a
-// partner yet is named in notes by id; chains longer than a key holds).
-func (r *run) decisionKey(n *cnode) (dkey, bool) {
-	l := r.line
-	k := dkey{n: n, epoch: int64(r.epoch), kind: uint32(l.Route.Kind), cur: r.cur}
-	if n.deps&depChain != 0 {
-		if len(r.chainSn) > maxKeyChain {
-			return k, false
+			k.weight, k.text = w, text
+			k.unstable = true
 		}
-		for i, sn := range r.chainSn {
-			if sn == nil {
-				return k, false
-			}
-			k.chain[i] = sn
+		if k.fixed > amount-fixed {
+			return nil, lineErr(l.ID, planID, c.path, ruleText(k.rule.ref()), fmt.Errorf("%w: fixed amounts exceed %s at node %q",
+				ErrOverAllocation, ensemble.MoneyFromMinor(amount, dc.cur), n.path))
 		}
+		fixed += k.fixed
 	}
-	if n.deps&depReferrer != 0 && l.Route.Referrer != "" {
-		sn, err := r.snapshot(l.Route.Referrer, l.Date)
-		if err != nil {
-			return k, false
-		}
-		k.ref = sn
-	}
-	if n.deps&depMarketplace != 0 && l.Route.Marketplace != "" {
-		sn, err := r.snapshot(l.Route.Marketplace, l.Date)
-		if err != nil {
-			return k, false
-		}
-		k.mkt = sn
-	}
-	if n.ctxReads != 0 {
-		r.contextFacts()
-		h := n.ctxReads.keyInto(&r.ctxBuf, r.s.seed, &r.of, &r.rf, &r.cf)
-		k.ctx = r.internCtx(&r.ctxBuf, h)
-	}
-	return k, true
-}
-
-// internCtx returns the one pointer to context facts c (of hash h) that
-// decision keys name, shared with earlier calls where one of them made it:
-// keys compare it by address, and decisions keyed by it are shared across
-// calls. Contexts are looked up by hash and confirmed equal; one whose hash
-// another context took first is kept by value, in this call only.
-func (r *run) internCtx(c *ctxKey, h uint64) *ctxKey {
-	if p := r.ctxKeys[h]; p != nil && *p == *c {
-		return p
-	}
-	if p := r.sharedCtx[h]; p != nil && *p == *c {
-		return p
-	}
-	if p := r.ctxClash[*c]; p != nil {
-		return p
-	}
-	p := new(ctxKey)
-	*p = *c
-	if r.ctxKeys[h] == nil && r.sharedCtx[h] == nil {
-		if r.ctxKeys == nil {
-			r.ctxKeys = map[uint64]*ctxKey{}
-		}
-		r.ctxKeys[h] = p
-		r.newCtx = append(r.newCtx, h)
-		return p
-	}
-	if r.ctxClash == nil {
-		r.ctxClash = map[ctxKey]*ctxKey{}
-	}
-	r.ctxClash[*c] = p
-	return p
-}
-
-// decide returns level n's decision for the current line: shared with
-// earlier lines (of this call, or of earlier calls through the settler's
-// cache) where the level allows it, or made afresh.
-func (r *run) decide(n *cnode, amount int64, depth int) (*decision, error) {
-	if !n.shared || r.s.fresh {
-		return r.decideInto(r.scratch(depth), n, amount)
-	}
-	key, ok := r.decisionKey(n)
-	if !ok {
-		return r.decideInto(r.scratch(depth), n, amount)
-	}
-	d := r.routeDecision(&key)
-	if d == nil {
-		if d = r.shared[key]; d == nil {
-			d = r.decisions[key]
-		}
-		if d != nil {
-			r.keepRouteDecision(&key, d)
-		}
-	}
-	if d != nil {
-		if d.fixed <= amount {
-			return d, nil
-		}
-		// Fixed amounts exceed this line's amount: decide afresh, which
-		// reports the child that overflows.
-		return r.decideInto(r.scratch(depth), n, amount)
-	}
-	d = &decision{kids: make([]child, len(n.children))}
-	if _, err := r.decideInto(d, n, amount); err != nil {
+	shares, alloc, err := dc.shares(n, kids)
+	if err != nil {
 		return nil, err
 	}
-	if d.alloc == nil && d.shares != nil {
-		// Compiled once for every line sharing the decision; one that
-		// fails to compile is left to AllocateUnits, which reports it.
-		d.alloc, _ = ensemble.NewAllocator(d.shares, ensemble.AllocateOptions{Method: r.plan.method})
-	}
-	if r.decisions == nil {
-		r.decisions = map[dkey]*decision{}
-	}
-	r.decisions[key] = d
-	r.keepRouteDecision(&key, d)
-	// Keys naming the network's snapshots and context facts interned for
-	// every call mean the same in every call.
-	if r.s.net != nil {
-		r.offers = append(r.offers, key)
-	}
+	d.fixed, d.shares, d.alloc = fixed, shares, alloc
 	return d, nil
 }
 
-// routeDecision is a level decision a route keeps at hand: the lines of
-// one seller mostly decide their levels alike, and comparing a few keys
-// costs less than looking one up in a large table.
-type routeDecision struct {
-	key dkey
-	d   *decision
-}
-
-// routeDecision returns the decision of key the current line's route keeps,
-// or nil.
-func (r *run) routeDecision(key *dkey) *decision {
-	ch := r.chainTL
-	if ch == nil {
-		return nil
-	}
-	for i := range ch.decisions {
-		if rd := &ch.decisions[i]; rd.d != nil && rd.key == *key {
-			return rd.d
+// levelWeights returns the allocation weights of level n whose children
+// came to kids (the remaining child takes 1 - Σ ratios), checking that the
+// ratios do not exceed the whole; nil when no ratio applies.
+func (dc *decider) levelWeights(n *cnode, kids []child) ([]ensemble.Share, error) {
+	var wsum ensemble.Ratio
+	for i, c := range n.children {
+		k := &kids[i]
+		if !k.active || c.kind == shareRemaining || k.weight.IsZero() {
+			continue
+		}
+		wsum = wsum.Add(k.weight)
+		if wsum.Cmp(one) > 0 {
+			return nil, lineErr(dc.line.ID, dc.plan.id, c.path, ruleText(k.rule.ref()), fmt.Errorf("%w: ratios at node %q add up to %s",
+				ErrOverAllocation, n.path, wsum.Percent()))
 		}
 	}
+	if wsum.IsZero() && n.remaining < 0 {
+		return nil, nil
+	}
+	shares := make([]ensemble.Share, len(n.children))
+	for i, c := range n.children {
+		w := kids[i].weight
+		if !kids[i].active {
+			w = ensemble.Ratio{}
+		}
+		if i == n.remaining {
+			w = one.Sub(wsum)
+		}
+		shares[i] = ensemble.Share{Key: c.id, Weight: w}
+	}
+	return shares, nil
+}
+
+var one = ensemble.RatioFromInt(1)
+
+func firstRule(kids []child) string {
+	for _, k := range kids {
+		if k.rule != nil {
+			return ruleText(k.rule.ref())
+		}
+	}
+	return ""
+}
+
+// resolveOne resolves a single-party role at the line's date. It returns
+// "" and a reason when the role names nobody or a partner who cannot
+// trade.
+func (dc *decider) resolveOne(ro role) (partner.ID, *partner.Snapshot, string, error) {
+	l := dc.line
+	var id partner.ID
+	var sn *partner.Snapshot
+	switch ro.kind {
+	case rolePlatform:
+		return dc.s.platform, &dc.s.platSn, "", nil
+	case roleChain:
+		if ro.level >= len(l.Route.Chain) {
+			if ro.level == 0 {
+				return "", nil, "the route has no seller", nil
+			}
+			return "", nil, fmt.Sprintf("the route's chain has no level %d", ro.level), nil
+		}
+		id, sn = l.Route.Chain[ro.level], dc.chainSn[ro.level]
+	case roleTop:
+		if len(l.Route.Chain) == 0 {
+			return "", nil, "the route has no chain", nil
+		}
+		id, sn = l.Route.Chain[len(l.Route.Chain)-1], dc.chainSn[len(l.Route.Chain)-1]
+	case roleType:
+		for i, c := range dc.chainSn {
+			if c != nil && c.Type == ro.typ {
+				id, sn = l.Route.Chain[i], c
+				break
+			}
+		}
+		if id == "" {
+			return "", nil, "the route's chain has no " + string(ro.typ), nil
+		}
+	case roleReferrer:
+		if l.Route.Referrer == "" {
+			return "", nil, "the route has no referrer", nil
+		}
+		id = l.Route.Referrer
+	case roleMarketplace:
+		if l.Route.Marketplace == "" {
+			return "", nil, "the route has no marketplace", nil
+		}
+		id = l.Route.Marketplace
+	case rolePartner:
+		id = ro.id
+	default:
+		return "", nil, "", fmt.Errorf("role has no single party")
+	}
+	if sn == nil {
+		var err error
+		sn, err = dc.snapshot(id, l.Date)
+		if errors.Is(err, errNotTrading) {
+			return "", nil, "partner " + string(id) + " is not a partner yet", nil
+		}
+		if err != nil {
+			return "", nil, "", err
+		}
+	}
+	if !sn.CanTrade() {
+		return "", nil, "partner " + string(id) + " cannot trade (" + sn.Status.String() + ")", nil
+	}
+	return id, sn, "", nil
+}
+
+// sellerSnap is the partner facts of nodes that pay no single partner.
+func (dc *decider) sellerSnap() *partner.Snapshot {
+	if len(dc.chainSn) > 0 {
+		return dc.chainSn[0]
+	}
 	return nil
 }
 
-// keepRouteDecision keeps d at hand in the current line's route, unless the
-// route is frozen (shared with other calls, which read it).
-func (r *run) keepRouteDecision(key *dkey, d *decision) {
-	ch := r.chainTL
-	if ch == nil || ch.frozen {
-		return
+// anyParty reports whether a multi-party leaf has a party that can be paid.
+func (dc *decider) anyParty(c *cnode) (bool, string, error) {
+	l := dc.line
+	switch c.role.kind {
+	case roleCoSellers:
+		for _, cs := range l.Route.CoSellers {
+			sn, err := dc.snapshot(cs.Partner, l.Date)
+			if err != nil && !errors.Is(err, errNotTrading) {
+				return false, "", err
+			}
+			if sn != nil && sn.CanTrade() && !cs.Weight.IsZero() {
+				return true, "", nil
+			}
+		}
+		return false, "no co-seller can be paid", nil
+	default: // chain[*]
+		for _, sn := range dc.chainSn {
+			if sn != nil && sn.CanTrade() {
+				return true, "", nil
+			}
+		}
+		return false, "no chain level can be paid", nil
 	}
-	ch.decisions[ch.nextDec] = routeDecision{key: *key, d: d}
-	ch.nextDec = (ch.nextDec + 1) % len(ch.decisions)
 }
 
-// maxShared bounds what a settler keeps between calls in each of its
-// caches (level decisions of a few hundred bytes each, routes of about as
-// much); what exceeds it is worked out per call.
-const maxShared = 1 << 14
-
-// sharedCache keeps what calls worked out, for later calls to reuse: level
-// decisions and routes, which are pure functions of their keys and never
-// change once offered. Readers take the published table without locking;
-// calls offer what they made when they succeed, and offers are published
-// in batches, so the table is copied rarely.
-type sharedCache[K comparable, V any] struct {
-	tab     atomic.Pointer[map[K]V] // read-only once published
-	mu      sync.Mutex
-	pending map[K]V // offered, not yet published
-}
-
-// table returns the published values (nil before any).
-func (c *sharedCache[K, V]) table() map[K]V {
-	if t := c.tab.Load(); t != nil {
-		return *t
+// parties returns the parties multi-party leaf n pays for the current
+// line, with their weights: the co-sellers that can be paid, by their
+// weights on the route, or the chain's levels that can be paid, by the
+// leaf's level_weight rule (each level's weight keyed "000", "001", ...),
+// equally without one. The slices are the decider's, valid until the
+// next call.
+func (dc *decider) parties(n *cnode) ([]partner.ID, []ensemble.Share, error) {
+	l := dc.line
+	ids, weights := dc.pbuf[:0], dc.wbuf[:0]
+	switch n.role.kind {
+	case roleCoSellers:
+		for _, cs := range l.Route.CoSellers {
+			if sn, err := dc.snapshot(cs.Partner, l.Date); err == nil && sn.CanTrade() {
+				ids = append(ids, cs.Partner)
+				weights = append(weights, ensemble.Share{Key: string(cs.Partner), Weight: cs.Weight})
+			}
+		}
+	default:
+		dc.contextFacts()
+		saved := dc.rf
+		for lvl, id := range l.Route.Chain {
+			sn := dc.chainSn[lvl]
+			if sn == nil || !sn.CanTrade() {
+				continue
+			}
+			w := one
+			if n.levelRule != "" {
+				dc.rf.Level = lvl
+				ev, rule, _, err := dc.evalRule(n.levelRule, n.levelR, sn)
+				if err != nil {
+					dc.rf = saved
+					return nil, nil, lineErr(l.ID, dc.plan.id, n.path, ruleName(rule, n.levelRule), fmt.Errorf("%w: %w", ErrRule, err))
+				}
+				if ev.res.Decimal.Sign() < 0 {
+					dc.rf = saved
+					return nil, nil, lineErr(l.ID, dc.plan.id, n.path, ruleName(rule, n.levelRule), fmt.Errorf("%w: negative level weight", ErrRule))
+				}
+				w = ev.ratio
+			}
+			ids = append(ids, id)
+			weights = append(weights, ensemble.Share{Key: fmt.Sprintf("%03d", lvl), Weight: w})
+		}
+		dc.rf = saved
 	}
-	return nil
+	dc.pbuf, dc.wbuf = ids, weights
+	return ids, weights, nil
 }
 
-// offer adds the values of keys (from a call that succeeded) to the cache,
-// publishing a new table once enough are pending.
-func (c *sharedCache[K, V]) offer(keys []K, made map[K]V) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	tab := c.table()
-	for _, k := range keys {
-		if len(tab)+len(c.pending) >= maxShared {
+// cumulative returns the effective ratio of a cumulative share for the
+// line: marginal splits the line's basis across tiers, cliff applies the
+// tier the volume reaches with the line.
+func (dc *decider) cumulative(c *cnode) (ensemble.Ratio, string, error) {
+	before := dc.volume[c]
+	b, err := basisUnits(dc.line, dc.plan.gross)
+	if err != nil {
+		return ensemble.Ratio{}, "", err
+	}
+	tiers := c.cum.Tiers
+	bounds := make([]int64, len(tiers))
+	for i, t := range tiers {
+		if i == len(tiers)-1 {
+			bounds[i] = math.MaxInt64
+			continue
+		}
+		u, err := minorUnits(t.UpTo, dc.cur)
+		if err != nil {
+			return ensemble.Ratio{}, "", err
+		}
+		bounds[i] = u
+	}
+	if before > math.MaxInt64-b {
+		return ensemble.Ratio{}, "", fmt.Errorf("%w: cumulative volume overflows", ErrInvalidLine)
+	}
+	after := before + b
+	vol := ensemble.MoneyFromMinor(before, dc.cur).String()
+	if c.cum.Mode == Cliff || b == 0 {
+		at := after
+		if b == 0 {
+			at = before
+		}
+		for i, ub := range bounds {
+			if at <= ub {
+				return tiers[i].Rate, fmt.Sprintf("%s (cliff, tier %d, volume before %s)", tiers[i].Rate.Percent(), i+1, vol), nil
+			}
+		}
+	}
+	num := new(big.Rat)
+	lo := before
+	used := 0
+	for i, ub := range bounds {
+		if lo >= after {
 			break
 		}
-		if _, ok := tab[k]; !ok {
-			if c.pending == nil {
-				c.pending = map[K]V{}
-			}
-			c.pending[k] = made[k]
+		if lo >= ub {
+			continue
 		}
+		hi := min(after, ub)
+		slice := new(big.Rat).SetInt64(hi - lo)
+		num.Add(num, slice.Mul(slice, tiers[i].Rate.Rat()))
+		lo = hi
+		used++
 	}
-	// Publishing copies the table: wait for an eighth of it (at most
-	// 1,024) to be pending, unless the table is full.
-	if len(c.pending) == 0 || len(c.pending) < min(len(tab)/8+1, 1024) && len(tab)+len(c.pending) < maxShared {
-		return
-	}
-	next := make(map[K]V, len(tab)+len(c.pending))
-	maps.Copy(next, tab)
-	maps.Copy(next, c.pending)
-	c.tab.Store(&next)
-	c.pending = nil
+	eff := ensemble.RatioFromRat(num.Quo(num, new(big.Rat).SetInt64(b)))
+	return eff, fmt.Sprintf("%s (marginal over %d tier(s), volume before %s)", eff.Percent(), used, vol), nil
 }
 
-// scratch returns the per-depth decision that levels deciding per line
-// fill.
-func (r *run) scratch(depth int) *decision {
-	for len(r.levels) <= depth {
-		r.levels = append(r.levels, &decision{})
+func ruleName(rule *rules.Rule, id string) string {
+	if rule == nil {
+		return id
 	}
-	return r.levels[depth]
+	return fmt.Sprintf("%s@%d", rule.ID(), rule.Version())
 }
 
-// ruleText names a rule version for errors ("id@version"), "" for none.
 // ref returns the rule's own reference, or nil.
 func (r *ruleRef) ref() *ensemble.Ref {
 	if r == nil {
@@ -391,6 +417,7 @@ func (r *ruleRef) ref() *ensemble.Ref {
 	return &r.Ref
 }
 
+// ruleText names a rule version for errors ("id@version"), "" for none.
 func ruleText(ref *ensemble.Ref) string {
 	if ref == nil {
 		return ""

@@ -45,8 +45,8 @@ func ContextKeyOf(paths []string, of OfferFacts, rf RouteFacts, cf CustomerFacts
 // SnapshotAt returns the settler's snapshot of partner id at t, from its
 // precomputed timelines, and notYet when id is no partner yet at t.
 func SnapshotAt(s *Settler, id partner.ID, t time.Time) (sn *partner.Snapshot, notYet bool, err error) {
-	r := s.newRun(context.Background(), State{}, 0)
-	sn, err = r.snapshot(id, t)
+	d := s.newDecider(context.Background(), &State{})
+	sn, err = d.snapshot(id, t)
 	if errors.Is(err, errNotTrading) {
 		return nil, true, nil
 	}
@@ -57,13 +57,13 @@ func SnapshotAt(s *Settler, id partner.ID, t time.Time) (sn *partner.Snapshot, n
 // dates (nil for a partner not yet), from the route one call keeps for the
 // chain's seller, span by span.
 func ChainsAt(s *Settler, chain []partner.ID, dates []time.Time) ([][]*partner.Snapshot, error) {
-	r := s.newRun(context.Background(), State{}, 0)
+	d := s.newDecider(context.Background(), &State{})
 	out := make([][]*partner.Snapshot, len(dates))
 	for i, t := range dates {
-		if err := r.chainSnapshots(&Line{Date: t, Route: Route{Kind: RoutePartner, Chain: chain}}); err != nil {
+		if err := d.chainSnapshots(&Line{Date: t, Route: Route{Kind: RoutePartner, Chain: chain}}); err != nil {
 			return nil, err
 		}
-		out[i] = r.chainSn
+		out[i] = d.chainSn
 	}
 	return out, nil
 }

@@ -39,7 +39,6 @@ func (r *run) clawback(l *Line) error {
 	}
 	credit = -credit
 	r.line = l
-	r.cur = lg.ctx.cur
 	trace := append(slices.Clone(l.Trace), l.Ref(), ensemble.Ref{Kind: RefLine, ID: string(lg.line)})
 	nl, err := r.reverse(lg, credit, string(l.ID), l.Date, "credit of "+string(lg.line)+" by "+string(l.ID), trace)
 	if err != nil {
@@ -174,7 +173,6 @@ func (s *Settler) ResolveDispute(st State, line LineID, won bool, at time.Time) 
 		}
 	}
 	if !won {
-		r.cur = nl.ctx.cur
 		left := nl.basis - nl.credited
 		trace := append(slices.Clone(nl.trace), ensemble.Ref{Kind: RefLine, ID: string(line)})
 		out, err := r.reverse(&nl, left, string(line)+"#dispute."+seq, at, "dispute "+seq+" lost", trace)

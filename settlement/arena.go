@@ -1,0 +1,204 @@
+package settlement
+
+import (
+	"slices"
+	"strings"
+
+	"github.com/ensemble-commerce/ensemble"
+)
+
+// The memory a call's outputs share. Entries and ledgers are many and
+// alike, so the decider hands them memory in chunks rather than one
+// allocation each: entry ids are substrings of 16 KiB chunks of text, the
+// Rules and Trace of entries are capped windows of chunks of references
+// (entries of one leaf carrying the same rules share one window), ledger
+// lines come from chunks of ledgers and their amounts from chunks of
+// integers, and lines that paid the same parties through the same nodes
+// share one list of payees. Nothing handed out is written again.
+
+// idChunkSize is the size of the chunks entry ids are written into.
+const idChunkSize = 16 << 10
+
+// writeIDs writes the entry ids of the plan's leaves for line l,
+// "line:path" each, one after the other into the call's id chunk; the ids
+// (entryID) are substrings of it.
+func (d *decider) writeIDs(l *Line, plan *cplan) {
+	need := len(plan.paths)*(len(l.ID)+1) + plan.pathsLen
+	if d.idChunk.Cap()-d.idChunk.Len() < need {
+		// A fresh chunk: strings taken from the old one stay valid, since
+		// a Builder never rewrites what it holds.
+		d.idChunk = strings.Builder{}
+		d.idChunk.Grow(max(idChunkSize, need))
+	}
+	start := d.idChunk.Len()
+	d.idOff = d.idOff[:0]
+	for _, p := range plan.paths {
+		d.idOff = append(d.idOff, d.idChunk.Len()-start)
+		d.idChunk.WriteString(string(l.ID))
+		d.idChunk.WriteByte(':')
+		d.idChunk.WriteString(p)
+	}
+	d.idOff = append(d.idOff, d.idChunk.Len()-start)
+	d.ids = d.idChunk.String()[start:]
+}
+
+// entryID returns the id of leaf n's entry for the current line,
+// "line:node/path".
+func (d *decider) entryID(n *cnode) string {
+	return d.ids[d.idOff[n.leafIdx]:d.idOff[n.leafIdx+1]]
+}
+
+// keptRules returns refs, the rule refs of leaf n's entries (the
+// conditions and rules of the leaf and its ancestors), as a kept slice,
+// reusing the one its previous entry in the call carried when they are
+// equal, as they are for every line where the same rule versions decide.
+func (d *decider) keptRules(n *cnode, refs []ensemble.Ref) []ensemble.Ref {
+	if len(refs) == 0 {
+		return nil
+	}
+	if d.ruleRefs == nil {
+		d.ruleRefs = make([][]ensemble.Ref, d.s.nodes)
+	}
+	if last := d.ruleRefs[n.idx]; slices.Equal(last, refs) {
+		return last
+	}
+	kept := d.keepRefs(refs)
+	d.ruleRefs[n.idx] = kept
+	return kept
+}
+
+// keepRefs copies refs (and more) into the call's reference arena and
+// returns the copy, capped so that appending to it never reaches another
+// entry's references. Chunks are shared by many entries, so a line's
+// traces and rules cost about no allocation.
+func (d *decider) keepRefs(refs []ensemble.Ref, more ...ensemble.Ref) []ensemble.Ref {
+	n := len(refs) + len(more)
+	if cap(d.arena)-len(d.arena) < n {
+		d.arena = make([]ensemble.Ref, 0, max(256, n))
+	}
+	start := len(d.arena)
+	d.arena = append(d.arena, refs...)
+	d.arena = append(d.arena, more...)
+	return d.arena[start:len(d.arena):len(d.arena)]
+}
+
+// newLedger returns a ledger from the call's chunk of ledgers: one
+// allocation per 256 lines instead of one per line.
+func (d *decider) newLedger() *ledger {
+	if len(d.ledgers) == cap(d.ledgers) {
+		d.ledgers = make([]ledger, 0, 256)
+	}
+	d.ledgers = d.ledgers[:len(d.ledgers)+1]
+	return &d.ledgers[len(d.ledgers)-1]
+}
+
+// keepParts returns the payees and the amounts of a line's parts, as its
+// ledger keeps them.
+func (d *decider) keepParts(paid []part) (*[]payee, []int64) {
+	return d.internPayees(paid), d.keepAmounts(paid)
+}
+
+// keepAmounts copies the amounts of the line's parts into the call's
+// chunk of amounts, at their exact length, capped so that appending
+// copies instead of reaching another ledger's amounts.
+func (d *decider) keepAmounts(paid []part) []int64 {
+	n := len(paid)
+	if cap(d.amounts)-len(d.amounts) < n {
+		d.amounts = make([]int64, 0, max(4096, n))
+	}
+	start := len(d.amounts)
+	for i := range paid {
+		d.amounts = append(d.amounts, paid[i].units)
+	}
+	return d.amounts[start : start+n : start+n]
+}
+
+// internPayees returns the payees of the line's parts: a list a recent
+// line of the same seller (or, without chain timelines, of the call)
+// paid, when equal, else a new one. Lines of one route pay alike, so
+// most ledgers share their payees.
+func (d *decider) internPayees(paid []part) *[]payee {
+	if len(paid) == 0 {
+		return nil
+	}
+	// The route's own lists first; a frozen route's are read-only, so the
+	// call keeps what they miss.
+	ch := d.chainTL
+	if ch != nil {
+		if ps := recentPayees(ch.payees[:], paid); ps != nil {
+			return ps
+		}
+	}
+	recent, next := d.payees[:], &d.nextPayee
+	if ch != nil && !ch.frozen {
+		recent, next = ch.payees[:], &ch.nextPayee
+	} else if ps := recentPayees(recent, paid); ps != nil {
+		return ps
+	}
+	ps := make([]payee, len(paid))
+	for i := range paid {
+		ps[i] = paid[i].payee
+	}
+	recent[*next] = &ps
+	*next = (*next + 1) % len(recent)
+	return &ps
+}
+
+// recentPayees returns the list of recent that paid pays, or nil.
+func recentPayees(recent []*[]payee, paid []part) *[]payee {
+	for _, ps := range recent {
+		if ps != nil && paysAlike(*ps, paid) {
+			return ps
+		}
+	}
+	return nil
+}
+
+// paysAlike reports whether paid pays ps, in order.
+func paysAlike(ps []payee, paid []part) bool {
+	if len(ps) != len(paid) {
+		return false
+	}
+	for i := range ps {
+		if ps[i] != paid[i].payee {
+			return false
+		}
+	}
+	return true
+}
+
+// costNode returns the call's node of the supplier costs at path.
+func (d *decider) costNode(path string) *partMeta {
+	m := d.costMeta[path]
+	if m == nil {
+		if d.costMeta == nil {
+			d.costMeta = map[string]*partMeta{}
+		}
+		m = &partMeta{role: "supplier", node: path, kind: KindSupplierCost}
+		d.costMeta[path] = m
+	}
+	return m
+}
+
+// lineCtx returns the shared context of the current line's ledger: the
+// one its seller's last line used when equal, else the call's.
+func (d *decider) lineCtx(plan *cplan, l *Line) *lineCtx {
+	want := lineCtx{plan: &plan.ref, offer: l.Offer, seller: l.Route.Seller(), cur: d.cur, route: l.Route.Kind, basis: plan.doc.Basis, service: l.Service}
+	ch := d.chainTL
+	if ch != nil && ch.ctx != nil && *ch.ctx == want {
+		return ch.ctx
+	}
+	c := d.ctxs[want]
+	if c == nil {
+		if d.ctxs == nil {
+			d.ctxs = map[lineCtx]*lineCtx{}
+		}
+		c = new(lineCtx) // only here: &want would move want to the heap
+		*c = want
+		d.ctxs[want] = c
+	}
+	if ch != nil && !ch.frozen {
+		ch.ctx = c
+	}
+	return c
+}

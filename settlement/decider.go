@@ -1,0 +1,592 @@
+package settlement
+
+import (
+	"context"
+	"fmt"
+	"maps"
+	"slices"
+	"sort"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/ensemble-commerce/ensemble"
+	"github.com/ensemble-commerce/ensemble/partner"
+	"github.com/ensemble-commerce/ensemble/rules"
+)
+
+// The decider answers what the split of a line asks (split.go): each
+// level's decision, the parties a multi-party leaf pays, the entry ids of
+// a leaf. Everything else it holds is a cache or a buffer, and none of it
+// changes a result: a decision is a pure function of a few facts of the
+// line, and the decider keys what it keeps by exactly those facts.
+//
+// A level's decision depends on the partners the route resolves to
+// (snapshots, which also fix the partners' terms at the date), the rule
+// versions in force, the route kind, the currency and exactly the offer,
+// route and customer fields the level's rules read (rules.Rule.Reads, see
+// reads.go). Lines that agree on those facts share one decision, so a call
+// evaluates a level once per distinct route instead of once per line;
+// amounts are split per line from the decision. What it keeps:
+//
+//   - level decisions, made in the call (decisions) or in earlier calls of
+//     the settler (shared), and the last few each route used (routeDecision);
+//   - rule results, by the facts each rule version reads (memo.go);
+//   - allocation weights, compiled once per distinct set (shares);
+//   - partners' snapshots over time, per route (timeline.go);
+//   - the memory the call's entries and ledgers share (arena.go).
+//
+// The reference settler (Settler.reference) keeps none of it: it decides
+// every level and evaluates every rule afresh, and reads partners from the
+// network at every use. A decider serves one call at a time; the settler
+// keeps idle ones in a pool.
+
+// decider is what one call decides with: the line being split, the facts
+// its rules read, and the caches and buffers above.
+type decider struct {
+	s   *Settler
+	ctx context.Context
+	st  *State // the call's state, read for cumulative volumes
+
+	// The line being decided (begin).
+	line    *Line
+	plan    *cplan
+	cur     ensemble.Currency
+	rest    int64 // the root's amount: the basis after supplier costs
+	epoch   int32
+	chainSn []*partner.Snapshot // the line's chain at its date (read-only; nil: not a partner yet)
+	chainTL *chainTimelines     // the line's route, if it has timelines
+	volume  map[*cnode]int64    // the cumulative volumes the plan's rates read, before the line
+
+	// The facts rules read, filled when a rule first needs them (memo.go).
+	facts  *rules.Facts
+	lf     LineFacts
+	of     OfferFacts
+	rf     RouteFacts
+	cf     CustomerFacts
+	vf     VolumeFacts
+	ps     partner.Snapshot
+	vfSet  bool // line and volume facts are filled for this line
+	ctxSet bool // offer, route and customer facts are filled for this line
+
+	// Rule results (memo.go).
+	memo     map[memoKey]*evalResult
+	pmemo    []map[*partner.Snapshot]*evalResult // by rule version index (crule.index); key nil for rules reading no partner
+	interned map[internKey]*evalResult
+
+	// Level decisions and their weights.
+	lcache    map[levelKey]*levelShares
+	levels    []*decision        // per depth: the decision of levels decided per line
+	decisions map[dkey]*decision // decided in this call
+	shared    map[dkey]*decision // decided in earlier calls (read-only)
+	offers    []dkey             // this call's decisions that later calls may share
+	// The context facts decision keys name, interned by hash: in this
+	// call, in earlier calls (read-only), those this call made (for later
+	// calls), by value those whose hash another took; and the current
+	// level's, being looked up.
+	ctxKeys   map[uint64]*ctxKey
+	sharedCtx map[uint64]*ctxKey
+	newCtx    []uint64
+	ctxClash  map[ctxKey]*ctxKey
+	ctxBuf    ctxKey
+
+	// Partners (timeline.go).
+	snaps     map[partner.ID]*partner.Snapshot // without a network
+	chains    map[partner.ID]*chainTimelines   // by seller: made in this call
+	routes    map[partner.ID]*chainTimelines   // by seller: made in earlier calls (read-only)
+	newRoutes []partner.ID                     // sellers whose chains this call made
+	chainBuf  []*partner.Snapshot              // backs chainSn for chains without timelines
+
+	// The parties of a multi-party leaf (parties).
+	pbuf []partner.ID
+	wbuf []ensemble.Share
+
+	// The memory outputs share (arena.go).
+	ids       string          // the current line's entry ids, back to back
+	idChunk   strings.Builder // backs ids: one allocation per idChunkSize bytes
+	idOff     []int
+	arena     []ensemble.Ref
+	ruleRefs  [][]ensemble.Ref // by node index: the rule refs its last entry carried
+	ledgers   []ledger
+	amounts   []int64              // the chunk ledgers keep their parts' amounts in
+	payees    [8]*[]payee          // recent payee lists of lines without chain timelines
+	nextPayee int                  // where the next payee list goes in payees
+	costMeta  map[string]*partMeta // supplier cost nodes, by path
+	ctxs      map[lineCtx]*lineCtx
+}
+
+// newDecider returns a decider for one call of s.
+func (s *Settler) newDecider(ctx context.Context, st *State) *decider {
+	d := &decider{s: s, ctx: ctx, st: st, memo: map[memoKey]*evalResult{}, interned: map[internKey]*evalResult{},
+		lcache: map[levelKey]*levelShares{}, volume: map[*cnode]int64{}, snaps: map[partner.ID]*partner.Snapshot{}}
+	if !s.fresh {
+		d.shared, d.routes, d.sharedCtx = s.decisions.table(), s.routes.table(), s.ctxKeys.table()
+	}
+	if s.env != nil {
+		d.facts = s.env.NewFacts()
+		// Set cannot fail: New checked the environment declares these
+		// variables with these types (checkEnv).
+		_ = d.facts.Set(VarLine, &d.lf)
+		_ = d.facts.Set(VarOffer, &d.of)
+		_ = d.facts.Set(VarRoute, &d.rf)
+		_ = d.facts.Set(VarCustomer, &d.cf)
+		_ = d.facts.Set(VarVolume, &d.vf)
+		_ = d.facts.Set(VarPartner, &d.ps)
+	}
+	return d
+}
+
+// begin readies the decider for sale line l, split by plan, whose root
+// receives rest minor units: it looks the chain's partners up at the
+// line's date and the cumulative volumes the plan's rates read, and writes
+// the line's entry ids.
+func (d *decider) begin(l *Line, plan *cplan, rest int64) error {
+	d.line, d.plan, d.cur, d.rest = l, plan, l.Currency(), rest
+	d.epoch = d.s.epochAt(l.Date)
+	d.writeIDs(l, plan)
+	if err := d.chainSnapshots(l); err != nil {
+		return lineErr(l.ID, plan.id, "", "", err)
+	}
+	// Facts of the line: filled when a rule first needs them, which lines
+	// whose levels are all shared never do.
+	d.vfSet, d.ctxSet = false, false
+	clear(d.volume)
+	for _, n := range plan.cums {
+		id, _, why, err := d.resolveOne(n.cumOf)
+		if err != nil {
+			return lineErr(l.ID, plan.id, n.path, "", err)
+		}
+		if id == "" {
+			return lineErr(l.ID, plan.id, n.path, "", fmt.Errorf("%w: the cumulative rate reads the volume of %s", ErrInvalidLine, why))
+		}
+		d.volume[n] = d.st.volumeBefore(id, d.cur.Key(), n.cum.Window, l.Date)
+	}
+	return nil
+}
+
+// publish offers what the call worked out to the settler's caches, for
+// later calls: a call that succeeded calls it once.
+func (d *decider) publish() {
+	s := d.s
+	if len(d.newCtx) > 0 && !s.fresh {
+		s.ctxKeys.offer(d.newCtx, d.ctxKeys)
+	}
+	if len(d.offers) > 0 {
+		s.decisions.offer(d.offers, d.decisions)
+	}
+	if len(d.newRoutes) > 0 && !s.fresh {
+		for _, id := range d.newRoutes {
+			d.chains[id].frozen = true
+		}
+		s.routes.offer(d.newRoutes, d.chains)
+	}
+}
+
+// decide returns level n's decision for the current line, whose node
+// holds amount: shared with earlier lines (of this call, or of earlier
+// calls through the settler's cache) where the level allows it, or made
+// afresh.
+func (d *decider) decide(n *cnode, amount int64, depth int) (*decision, error) {
+	if !n.shared || d.s.fresh {
+		return d.decideLevel(d.scratch(depth), n, amount)
+	}
+	key, ok := d.decisionKey(n)
+	if !ok {
+		return d.decideLevel(d.scratch(depth), n, amount)
+	}
+	dec := d.routeDecision(&key)
+	if dec == nil {
+		if dec = d.shared[key]; dec == nil {
+			dec = d.decisions[key]
+		}
+		if dec != nil {
+			d.keepRouteDecision(&key, dec)
+		}
+	}
+	if dec != nil {
+		if dec.fixed <= amount {
+			return dec, nil
+		}
+		// Fixed amounts exceed this line's amount: decide afresh, which
+		// reports the child that overflows.
+		return d.decideLevel(d.scratch(depth), n, amount)
+	}
+	dec = &decision{kids: make([]child, len(n.children))}
+	if _, err := d.decideLevel(dec, n, amount); err != nil {
+		return nil, err
+	}
+	if dec.alloc == nil && dec.shares != nil {
+		// Compiled once for every line sharing the decision; one that
+		// fails to compile is left to AllocateUnits, which reports it.
+		dec.alloc, _ = ensemble.NewAllocator(dec.shares, ensemble.AllocateOptions{Method: d.plan.method})
+	}
+	if d.decisions == nil {
+		d.decisions = map[dkey]*decision{}
+	}
+	d.decisions[key] = dec
+	d.keepRouteDecision(&key, dec)
+	// Keys naming the network's snapshots and context facts interned for
+	// every call mean the same in every call.
+	if d.s.net != nil {
+		d.offers = append(d.offers, key)
+	}
+	return dec, nil
+}
+
+// scratch returns the per-depth decision that levels deciding per line
+// fill.
+func (d *decider) scratch(depth int) *decision {
+	for len(d.levels) <= depth {
+		d.levels = append(d.levels, &decision{})
+	}
+	return d.levels[depth]
+}
+
+// levelKey identifies a level's weights within one call: Ratio values
+// compare by identity, which is stable for static, memoized and zero
+// weights.
+type levelKey struct {
+	n    *cnode
+	w    [8]ensemble.Ratio
+	mask uint8
+}
+
+// levelShares is a level's allocation weights, with their allocator.
+type levelShares struct {
+	shares []ensemble.Share
+	alloc  *ensemble.Allocator // compiled once for the call; nil for no ratio
+}
+
+// shares returns level n's allocation weights for kids (levelWeights),
+// with an allocator compiled for them when the same weights were seen
+// before in the call, so static and memoized levels do no rational
+// arithmetic per line.
+func (d *decider) shares(n *cnode, kids []child) ([]ensemble.Share, *ensemble.Allocator, error) {
+	cacheable := len(kids) <= len(levelKey{}.w)
+	var key levelKey
+	if cacheable {
+		key.n = n
+		for i := range kids {
+			if kids[i].unstable {
+				cacheable = false
+				break
+			}
+			key.w[i] = kids[i].weight
+			if kids[i].active {
+				key.mask |= 1 << i
+			}
+		}
+		if cacheable {
+			if v, ok := d.lcache[key]; ok {
+				return v.shares, v.alloc, nil
+			}
+		}
+	}
+	shares, err := d.levelWeights(n, kids)
+	if err != nil {
+		return nil, nil, err
+	}
+	if cacheable {
+		ls := &levelShares{shares: shares}
+		if shares != nil {
+			// A level seen again in the call splits with a compiled
+			// allocator; one that fails to compile is left to AllocateUnits,
+			// which reports the same error with the line.
+			ls.alloc, _ = ensemble.NewAllocator(shares, ensemble.AllocateOptions{Method: d.plan.method})
+		}
+		d.lcache[key] = ls
+	}
+	return shares, nil, nil
+}
+
+// depMask says which partners of a line's route a level's decision
+// depends on (the parties its children pay, the partners its rules read),
+// beyond its node, the rule versions in force, the route kind, the
+// currency and the context facts its rules read, which every decision key
+// holds.
+type depMask uint8
+
+const (
+	depChain depMask = 1 << iota // the route's chain (snapshots)
+	depReferrer
+	depMarketplace
+)
+
+// maxKeyChain is the longest chain a decision key holds; lines with
+// longer chains decide their levels afresh.
+const maxKeyChain = 6
+
+// dkey identifies a level's decision within a call. It holds no strings
+// and no padding, so maps hash it as plain memory. The chain's length is
+// the number of snapshots set: a key never holds a nil level.
+type dkey struct {
+	n     *cnode
+	chain [maxKeyChain]*partner.Snapshot
+	ref   *partner.Snapshot
+	mkt   *partner.Snapshot
+	ctx   *ctxKey // the context facts the level's rules read, interned; nil for none
+	epoch int64
+	cur   ensemble.Currency
+	kind  uint32 // RouteKind, widened to fill the key
+}
+
+// roleDeps returns what resolving role ro reads of the line.
+func roleDeps(ro role) depMask {
+	switch ro.kind {
+	case roleChain, roleTop, roleType, roleChainAll:
+		return depChain
+	case roleReferrer:
+		return depReferrer
+	case roleMarketplace:
+		return depMarketplace
+	}
+	return 0 // platform, partner:<id> (fixed by the epoch)
+}
+
+// setDecisionDeps works out, for n and every level below it, whether its
+// decision can be shared between lines and what it depends on, from what
+// its children pay and what their rules read. A level with a rule that
+// reads the line or volume, a cumulative share or co-sellers (whose weights
+// ride on the line) decides per line.
+func setDecisionDeps(n *cnode) {
+	if n.leaf {
+		return
+	}
+	n.shared = true
+	for _, c := range n.children {
+		setDecisionDeps(c)
+		if c.kind == shareCumulative || c.role.kind == roleCoSellers {
+			n.shared = false
+		}
+		// The partner facts a child's rules see: its party's, or the
+		// seller's when it pays no single party or its party is absent and
+		// it stays active (fallback to the platform, or remaining).
+		sn := depChain
+		if c.leaf {
+			n.deps |= roleDeps(c.role)
+			if !c.role.multi() {
+				sn = roleDeps(c.role)
+				if c.role.kind != rolePlatform && (c.fallback == FallbackPlatform || c.kind == shareRemaining) {
+					sn |= depChain
+				}
+			}
+		}
+		for _, cr := range []*crule{c.condR, c.shareR} {
+			if cr == nil {
+				continue // an unknown rule fails the line: nothing is shared
+			}
+			for _, rd := range cr.reads {
+				if rd.perLine {
+					n.shared = false
+				}
+				if rd.partner {
+					n.deps |= sn
+				}
+				n.ctxReads |= rd.ctx
+			}
+		}
+	}
+}
+
+// epochs returns the instants at which any rule version the plans use
+// comes into or goes out of force, or a partner a plan names by id
+// changes: between two of them every such fact is constant.
+func (s *Settler) epochs(byID map[string]*crule) []time.Time {
+	var out []time.Time
+	for _, cr := range byID {
+		for _, sp := range cr.spans {
+			for _, t := range sp {
+				if !t.IsZero() {
+					out = append(out, t)
+				}
+			}
+		}
+	}
+	for _, cp := range s.plans {
+		cp.root.visit(func(c *cnode) {
+			if c.role.kind != rolePartner {
+				return
+			}
+			if tl := s.timelines[c.role.id]; tl != nil {
+				out = append(out, tl.bounds...)
+			}
+		})
+	}
+	slices.SortFunc(out, time.Time.Compare)
+	return slices.CompactFunc(out, time.Time.Equal)
+}
+
+// visit calls f for n and every node below it.
+func (c *cnode) visit(f func(*cnode)) {
+	f(c)
+	for _, ch := range c.children {
+		ch.visit(f)
+	}
+}
+
+// epochAt returns the index of the span between epoch instants holding t.
+func (s *Settler) epochAt(t time.Time) int32 {
+	if len(s.epochBounds) == 0 {
+		return 0
+	}
+	return int32(sort.Search(len(s.epochBounds), func(i int) bool { return s.epochBounds[i].After(t) }))
+}
+
+// decisionKey returns the key of level n's decision for the current line,
+// or false when the line must decide it afresh (a partner that is not a
+// partner yet is named in notes by id; chains longer than a key holds).
+func (d *decider) decisionKey(n *cnode) (dkey, bool) {
+	l := d.line
+	k := dkey{n: n, epoch: int64(d.epoch), kind: uint32(l.Route.Kind), cur: d.cur}
+	if n.deps&depChain != 0 {
+		if len(d.chainSn) > maxKeyChain {
+			return k, false
+		}
+		for i, sn := range d.chainSn {
+			if sn == nil {
+				return k, false
+			}
+			k.chain[i] = sn
+		}
+	}
+	if n.deps&depReferrer != 0 && l.Route.Referrer != "" {
+		sn, err := d.snapshot(l.Route.Referrer, l.Date)
+		if err != nil {
+			return k, false
+		}
+		k.ref = sn
+	}
+	if n.deps&depMarketplace != 0 && l.Route.Marketplace != "" {
+		sn, err := d.snapshot(l.Route.Marketplace, l.Date)
+		if err != nil {
+			return k, false
+		}
+		k.mkt = sn
+	}
+	if n.ctxReads != 0 {
+		d.contextFacts()
+		h := n.ctxReads.keyInto(&d.ctxBuf, d.s.seed, &d.of, &d.rf, &d.cf)
+		k.ctx = d.internCtx(&d.ctxBuf, h)
+	}
+	return k, true
+}
+
+// internCtx returns the one pointer to context facts c (of hash h) that
+// decision keys name, shared with earlier calls where one of them made it:
+// keys compare it by address, and decisions keyed by it are shared across
+// calls. Contexts are looked up by hash and confirmed equal; one whose hash
+// another context took first is kept by value, in this call only.
+func (d *decider) internCtx(c *ctxKey, h uint64) *ctxKey {
+	if p := d.ctxKeys[h]; p != nil && *p == *c {
+		return p
+	}
+	if p := d.sharedCtx[h]; p != nil && *p == *c {
+		return p
+	}
+	if p := d.ctxClash[*c]; p != nil {
+		return p
+	}
+	p := new(ctxKey)
+	*p = *c
+	if d.ctxKeys[h] == nil && d.sharedCtx[h] == nil {
+		if d.ctxKeys == nil {
+			d.ctxKeys = map[uint64]*ctxKey{}
+		}
+		d.ctxKeys[h] = p
+		d.newCtx = append(d.newCtx, h)
+		return p
+	}
+	if d.ctxClash == nil {
+		d.ctxClash = map[ctxKey]*ctxKey{}
+	}
+	d.ctxClash[*c] = p
+	return p
+}
+
+// routeDecision is a level decision a route keeps at hand: the lines of
+// one seller mostly decide their levels alike, and comparing a few keys
+// costs less than looking one up in a large table.
+type routeDecision struct {
+	key dkey
+	d   *decision
+}
+
+// routeDecision returns the decision of key the current line's route keeps,
+// or nil.
+func (d *decider) routeDecision(key *dkey) *decision {
+	ch := d.chainTL
+	if ch == nil {
+		return nil
+	}
+	for i := range ch.decisions {
+		if rd := &ch.decisions[i]; rd.d != nil && rd.key == *key {
+			return rd.d
+		}
+	}
+	return nil
+}
+
+// keepRouteDecision keeps dec at hand in the current line's route, unless
+// the route is frozen (shared with other calls, which read it).
+func (d *decider) keepRouteDecision(key *dkey, dec *decision) {
+	ch := d.chainTL
+	if ch == nil || ch.frozen {
+		return
+	}
+	ch.decisions[ch.nextDec] = routeDecision{key: *key, d: dec}
+	ch.nextDec = (ch.nextDec + 1) % len(ch.decisions)
+}
+
+// maxShared bounds what a settler keeps between calls in each of its
+// caches (level decisions of a few hundred bytes each, routes of about as
+// much); what exceeds it is worked out per call.
+const maxShared = 1 << 14
+
+// sharedCache keeps what calls worked out, for later calls to reuse: level
+// decisions and routes, which are pure functions of their keys and never
+// change once offered. Readers take the published table without locking;
+// calls offer what they made when they succeed, and offers are published
+// in batches, so the table is copied rarely.
+type sharedCache[K comparable, V any] struct {
+	tab     atomic.Pointer[map[K]V] // read-only once published
+	mu      sync.Mutex
+	pending map[K]V // offered, not yet published
+}
+
+// table returns the published values (nil before any).
+func (c *sharedCache[K, V]) table() map[K]V {
+	if t := c.tab.Load(); t != nil {
+		return *t
+	}
+	return nil
+}
+
+// offer adds the values of keys (from a call that succeeded) to the cache,
+// publishing a new table once enough are pending.
+func (c *sharedCache[K, V]) offer(keys []K, made map[K]V) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	tab := c.table()
+	for _, k := range keys {
+		if len(tab)+len(c.pending) >= maxShared {
+			break
+		}
+		if _, ok := tab[k]; !ok {
+			if c.pending == nil {
+				c.pending = map[K]V{}
+			}
+			c.pending[k] = made[k]
+		}
+	}
+	// Publishing copies the table: wait for an eighth of it (at most
+	// 1,024) to be pending, unless the table is full.
+	if len(c.pending) == 0 || len(c.pending) < min(len(tab)/8+1, 1024) && len(tab)+len(c.pending) < maxShared {
+		return
+	}
+	next := make(map[K]V, len(tab)+len(c.pending))
+	maps.Copy(next, tab)
+	maps.Copy(next, c.pending)
+	c.tab.Store(&next)
+	c.pending = nil
+}

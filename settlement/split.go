@@ -1,0 +1,321 @@
+package settlement
+
+import (
+	"errors"
+	"fmt"
+	"math/big"
+	"time"
+
+	"github.com/ensemble-commerce/ensemble"
+	"github.com/ensemble-commerce/ensemble/partner"
+)
+
+// The split of one sale line, as DESIGN.md's settlement model tells it.
+// The plan's root receives the line's basis (net of tax, or gross); the
+// line's supplier costs are paid out of it first. Then, level by level
+// down the plan's tree, the node's amount is divided among its children:
+// fixed amounts are taken first, ratios of the node's amount are divided
+// by largest remainder (ties broken by node id, never by position), and
+// the remaining child takes the rest; a cap or a floor moves the excess or
+// the shortfall to and from the remaining child. A leaf pays its party
+// (or several parties, divided by weight), and part of an earning may be
+// held back as a reserve until its release date.
+//
+// Who each child pays, whether its condition holds and what its share is
+// make the level's decision, which the split asks the decider for
+// (decider.go). This file never sees how decisions are worked out, kept
+// or shared: it divides amounts and writes entries. run.settleSale
+// (settle.go) runs it for a line: it picks the plan, pays the supplier
+// costs, readies the decider for the line, walks the plan from its root
+// and records what the line paid in its ledger.
+
+// split is the split of one sale line: what it reads, and what it has
+// paid so far.
+type split struct {
+	dec      *decider
+	out      *[]Entry   // the call's entries, which the split appends to
+	platform partner.ID // the platform's party id
+	line     *Line
+	plan     *cplan
+	cur      ensemble.Currency
+	seller   partner.ID
+	trace    []ensemble.Ref // the line's trace, which its entries share
+	// refs are the conditions and rules that decided the path from the
+	// root to the node being split, which a leaf's entries carry.
+	refs []ensemble.Ref
+	// paid are the earnings and supplier costs the line has paid so far,
+	// in order: its ledger parts.
+	paid []part
+}
+
+// part is one payment a line made: whom it paid, and how much.
+type part struct {
+	payee
+	units int64
+}
+
+// start readies the split for sale line l by plan, whose entries carry
+// trace.
+func (sp *split) start(l *Line, plan *cplan, trace []ensemble.Ref) {
+	sp.line, sp.plan, sp.cur, sp.seller, sp.trace = l, plan, l.Currency(), l.Route.Seller(), trace
+	sp.refs, sp.paid = sp.refs[:0], sp.paid[:0]
+}
+
+// err is a *LineError of the line at the node at path, naming rule.
+func (sp *split) err(path, rule string, err error) error {
+	return lineErr(sp.line.ID, sp.plan.id, path, rule, err)
+}
+
+// supplierCosts pays the line's supplier costs out of basis, before the
+// plan splits what is left, and returns what is left.
+func (sp *split) supplierCosts(basis int64) (int64, error) {
+	l := sp.line
+	rest := basis
+	for i := range l.SupplierCosts {
+		c := &l.SupplierCosts[i]
+		u, err := c.Cost.MinorUnits()
+		if err != nil {
+			return 0, sp.err("", "", err)
+		}
+		if u == 0 {
+			continue
+		}
+		rest -= u
+		if rest < 0 {
+			return 0, sp.err("", "", fmt.Errorf("%w: component %s", ErrSupplierCosts, c.Component))
+		}
+		path := string(supplierCosts) + "/" + c.Component.ID
+		if c.Component.ID == "" {
+			path = string(supplierCosts) + "/" + string(c.Offer) + "/" + c.Supplier
+		}
+		sp.emit(EntryID(string(l.ID)+":"+path), sp.dec.costNode(path), partner.ID(c.Supplier), u, "wholesale cost", nil, "")
+	}
+	return rest, nil
+}
+
+// walk splits amount (>= 0) at node n, depth levels below the root.
+func (sp *split) walk(n *cnode, amount int64, depth int) error {
+	if n.leaf {
+		return sp.pay(n, amount, nil)
+	}
+	d, err := sp.dec.decide(n, amount, depth)
+	if err != nil {
+		return err
+	}
+	kids := d.kids
+	// The children's amounts, and which of them a cap or floor moved.
+	var pbuf [8]int64
+	var mbuf [8]uint8
+	parts, marks := pbuf[:0], mbuf[:0]
+	if len(kids) > len(pbuf) {
+		parts, marks = make([]int64, len(kids)), make([]uint8, len(kids))
+	}
+	parts, marks = parts[:len(kids)], marks[:len(kids)]
+	// Ratios of the node's amount, by largest remainder keyed by node id.
+	if amount != 0 && d.shares != nil {
+		if d.alloc != nil {
+			err = d.alloc.Units(parts, amount)
+		} else {
+			err = ensemble.AllocateUnits(parts, amount, d.shares, ensemble.AllocateOptions{Method: sp.plan.method})
+		}
+		if err != nil {
+			return sp.err(n.path, "", err)
+		}
+	}
+	// Fixed amounts, which the remaining child's ratio did not leave room
+	// for.
+	for i := range kids {
+		parts[i] += kids[i].fixed
+	}
+	rem := n.remaining
+	if rem >= 0 {
+		parts[rem] -= d.fixed
+	}
+	// Caps and floors move amounts to and from the remaining child.
+	for i, c := range n.children {
+		if !kids[i].active || i == rem {
+			continue
+		}
+		if !c.cap.IsZero() {
+			cu, err := minorUnits(c.cap, sp.cur)
+			if err != nil {
+				return sp.err(c.path, "", err)
+			}
+			if parts[i] > cu {
+				parts[rem] += parts[i] - cu
+				parts[i] = cu
+				marks[i] |= markCapped
+			}
+		}
+		if !c.floor.IsZero() {
+			fu, err := minorUnits(c.floor, sp.cur)
+			if err != nil {
+				return sp.err(c.path, "", err)
+			}
+			if parts[i] < fu {
+				parts[rem] -= fu - parts[i]
+				parts[i] = fu
+				marks[i] |= markFloored
+			}
+		}
+	}
+	if rem >= 0 && parts[rem] < 0 {
+		return sp.err(n.children[rem].path, firstRule(kids), fmt.Errorf("%w: fixed amounts, ratios and floors at node %q exceed %s",
+			ErrOverAllocation, n.path, ensemble.MoneyFromMinor(amount, sp.cur)))
+	}
+	// Pay each leaf, split each inner node below, with the rules that
+	// decided the child on the path.
+	for i, c := range n.children {
+		if !kids[i].active || parts[i] == 0 {
+			continue
+		}
+		mark := len(sp.refs)
+		if ref := kids[i].cond; ref != nil {
+			sp.refs = append(append(sp.refs, ref.Ref), ref.tables...)
+		}
+		if ref := kids[i].rule; ref != nil {
+			sp.refs = append(append(sp.refs, ref.Ref), ref.tables...)
+		}
+		var err error
+		if c.leaf {
+			k := &kids[i]
+			if marks[i] != 0 {
+				kc := *k
+				if marks[i]&markCapped != 0 {
+					kc.text += ", capped at " + c.cap.String()
+				}
+				if marks[i]&markFloored != 0 {
+					kc.text += ", floor " + c.floor.String()
+				}
+				k = &kc
+			}
+			err = sp.pay(c, parts[i], k)
+		} else {
+			err = sp.walk(c, parts[i], depth+1)
+		}
+		sp.refs = sp.refs[:mark]
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+const (
+	markCapped uint8 = 1 << iota
+	markFloored
+)
+
+// pay emits the entries of leaf n, which receives amount: k is what its
+// level decided for it, nil when n is the root.
+func (sp *split) pay(n *cnode, amount int64, k *child) error {
+	if amount == 0 {
+		return nil
+	}
+	if k == nil && n.role.multi() { // the root is a leaf paying several parties
+		k = &child{active: true, text: "100%"}
+	}
+	if k == nil { // the root is a leaf
+		id, _, why, err := sp.dec.resolveOne(n.role)
+		if err != nil {
+			return sp.err(n.path, "", err)
+		}
+		k = &child{active: true, id: id, text: "100%"}
+		if id == "" {
+			k.platform, k.note = true, "fallback to platform: "+why
+		}
+	}
+	base := sp.dec.entryID(n)
+	refs := sp.dec.keptRules(n, sp.refs)
+	if k.platform {
+		sp.emit(EntryID(base), n.platMeta, sp.platform, amount, k.text, refs, k.note)
+		return nil
+	}
+	if !n.role.multi() {
+		sp.emit(EntryID(base), n.meta, k.id, amount, k.text, refs, k.note)
+		sp.reserve(n, EntryID(base), k.id, amount)
+		return nil
+	}
+	// Several parties: divided by weight among those who can be paid.
+	ids, weights, err := sp.dec.parties(n)
+	if err != nil {
+		return err
+	}
+	var pbuf [8]int64
+	parts := pbuf[:0]
+	if len(ids) > len(pbuf) {
+		parts = make([]int64, len(ids))
+	}
+	parts = parts[:len(ids)]
+	err = ensemble.AllocateUnits(parts, amount, weights, ensemble.AllocateOptions{Method: sp.plan.method})
+	if errors.Is(err, ensemble.ErrZeroWeights) {
+		sp.emit(EntryID(base), n.platMeta, sp.platform, amount, k.text, refs,
+			"fallback to platform: every weight is zero")
+		return nil
+	}
+	if err != nil {
+		return sp.err(n.path, "", err)
+	}
+	for i, id := range ids {
+		if parts[i] == 0 {
+			continue
+		}
+		eid := EntryID(base + "/" + string(id))
+		text := k.text
+		if n.role.kind == roleChainAll {
+			text = fmt.Sprintf("%s, level %s", k.text, weights[i].Key)
+		}
+		sp.emit(eid, n.meta, id, parts[i], text, refs, k.note)
+		sp.reserve(n, eid, id, parts[i])
+	}
+	return nil
+}
+
+// reserve holds back part of earning of (amount, paid to id at leaf n)
+// until the release date, if n keeps a reserve: a reserve entry at the
+// line's date and its release at the release date.
+func (sp *split) reserve(n *cnode, of EntryID, id partner.ID, amount int64) {
+	if n.reserve == nil || n.reserve.Ratio.IsZero() {
+		return
+	}
+	num, den := n.reserve.Ratio.Num(), n.reserve.Ratio.Denom()
+	q := new(big.Int).Mul(big.NewInt(amount), num)
+	q.Quo(q, den) // rounded down: never more than was earned
+	u := q.Int64()
+	if u == 0 {
+		return
+	}
+	date := sp.line.Date
+	release := date.AddDate(0, 0, n.reserve.Days)
+	note := fmt.Sprintf("reserve %s until %s", n.reserve.Ratio.Percent(), release.UTC().Format(time.DateOnly))
+	sp.entry(EntryID(string(of)+"#reserve"), KindReserve, id, n.meta.role, n.path, u, date, "", nil, note, of)
+	sp.entry(EntryID(string(of)+"#release"), KindRelease, id, n.meta.role, n.path, u, release, "", nil, "reserve released", of)
+}
+
+// emit writes an earning or supplier cost entry dated at the line and
+// records it among the line's parts; meta says its kind, role and node.
+func (sp *split) emit(id EntryID, meta *partMeta, party partner.ID, units int64, share string, refs []ensemble.Ref, note string) {
+	sp.entry(id, meta.kind, party, meta.role, meta.node, units, sp.line.Date, share, refs, note, "")
+	sp.paid = append(sp.paid, part{payee: payee{party: party, meta: meta}, units: units})
+}
+
+// entry appends an entry of the line. Its Rules and Trace are shared with
+// other entries (see Entry).
+func (sp *split) entry(id EntryID, kind EntryKind, party partner.ID, roleName, node string, units int64, at time.Time, share string, refs []ensemble.Ref, note string, rev EntryID) {
+	l := sp.line
+	*sp.out = append(*sp.out, Entry{ID: id, Line: l.ID, Kind: kind, Party: party, Role: roleName,
+		Amount: ensemble.MoneyFromMinor(units, sp.cur), Date: at, Plan: sp.plan.ref, Node: node, Share: share, Rules: refs,
+		Service: l.Service, Offer: l.Offer, Route: l.Route.Kind, Seller: sp.seller, Reverses: rev, Note: note, Trace: sp.trace})
+}
+
+// minorUnits converts a plan amount to minor units of currency cur, the
+// line's.
+func minorUnits(m ensemble.Money, cur ensemble.Currency) (int64, error) {
+	if m.IsZero() {
+		return 0, nil
+	}
+	if m.Currency() != cur {
+		return 0, fmt.Errorf("%w: %s on a %s line", ErrCurrency, m, cur)
+	}
+	return m.MinorUnits()
+}
