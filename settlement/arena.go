@@ -12,12 +12,24 @@ import (
 // allocation each: entry ids are substrings of 16 KiB chunks of text, the
 // Rules and Trace of entries are capped windows of chunks of references
 // (entries of one leaf carrying the same rules share one window), ledger
-// lines come from chunks of ledgers and their amounts from chunks of
-// integers, and lines that paid the same parties through the same nodes
-// share one list of payees. Nothing handed out is written again.
+// lines come from chunks of ledgers, their amounts from chunks of integers
+// and their payees from chunks of payees, and lines that paid the same
+// parties through the same nodes share one list of payees. Nothing handed
+// out is written again, so a later call (which takes its buffers from the
+// settler's pool) may go on filling a chunk an earlier call's outputs
+// point into.
 
 // idChunkSize is the size of the chunks entry ids are written into.
 const idChunkSize = 16 << 10
+
+// chunk returns the size of a new chunk whose default size is def, for a
+// call whose lines need perLine each: the default for large calls; for
+// small ones what the call needs, at least a sixteenth of the default, so
+// a call of one line takes a few KB rather than 100 and a run reused for
+// many such calls allocates a chunk about every sixteen.
+func (d *decider) chunk(def, perLine int) int {
+	return min(def, max(d.lines*perLine, def/16))
+}
 
 // writeIDs writes the entry ids of the plan's leaves for line l,
 // "line:path" each, one after the other into the call's id chunk; the ids
@@ -28,7 +40,7 @@ func (d *decider) writeIDs(l *Line, plan *cplan) {
 		// A fresh chunk: strings taken from the old one stay valid, since
 		// a Builder never rewrites what it holds.
 		d.idChunk = strings.Builder{}
-		d.idChunk.Grow(max(idChunkSize, need))
+		d.idChunk.Grow(max(d.chunk(idChunkSize, need), need))
 	}
 	start := d.idChunk.Len()
 	d.idOff = d.idOff[:0]
@@ -74,7 +86,7 @@ func (d *decider) keptRules(n *cnode, refs []ensemble.Ref) []ensemble.Ref {
 func (d *decider) keepRefs(refs []ensemble.Ref, more ...ensemble.Ref) []ensemble.Ref {
 	n := len(refs) + len(more)
 	if cap(d.arena)-len(d.arena) < n {
-		d.arena = make([]ensemble.Ref, 0, max(256, n))
+		d.arena = make([]ensemble.Ref, 0, max(d.chunk(256, 4), n))
 	}
 	start := len(d.arena)
 	d.arena = append(d.arena, refs...)
@@ -86,7 +98,7 @@ func (d *decider) keepRefs(refs []ensemble.Ref, more ...ensemble.Ref) []ensemble
 // allocation per 256 lines instead of one per line.
 func (d *decider) newLedger() *ledger {
 	if len(d.ledgers) == cap(d.ledgers) {
-		d.ledgers = make([]ledger, 0, 256)
+		d.ledgers = make([]ledger, 0, d.chunk(256, 1))
 	}
 	d.ledgers = d.ledgers[:len(d.ledgers)+1]
 	return &d.ledgers[len(d.ledgers)-1]
@@ -104,7 +116,7 @@ func (d *decider) keepParts(paid []part) (*[]payee, []int64) {
 func (d *decider) keepAmounts(paid []part) []int64 {
 	n := len(paid)
 	if cap(d.amounts)-len(d.amounts) < n {
-		d.amounts = make([]int64, 0, max(4096, n))
+		d.amounts = make([]int64, 0, max(d.chunk(4096, d.s.perLine), n))
 	}
 	start := len(d.amounts)
 	for i := range paid {
@@ -135,13 +147,28 @@ func (d *decider) internPayees(paid []part) *[]payee {
 	} else if ps := recentPayees(recent, paid); ps != nil {
 		return ps
 	}
-	ps := make([]payee, len(paid))
-	for i := range paid {
-		ps[i] = paid[i].payee
-	}
-	recent[*next] = &ps
+	ps := d.newPayees(paid)
+	recent[*next] = ps
 	*next = (*next + 1) % len(recent)
-	return &ps
+	return ps
+}
+
+// newPayees returns a new list of the payees of paid, from the call's
+// chunks of payees and of lists.
+func (d *decider) newPayees(paid []part) *[]payee {
+	n := len(paid)
+	if cap(d.payeeChunk)-len(d.payeeChunk) < n {
+		d.payeeChunk = make([]payee, 0, max(d.chunk(1024, d.s.perLine), n))
+	}
+	start := len(d.payeeChunk)
+	for i := range paid {
+		d.payeeChunk = append(d.payeeChunk, paid[i].payee)
+	}
+	if len(d.lists) == cap(d.lists) {
+		d.lists = make([][]payee, 0, d.chunk(256, 1))
+	}
+	d.lists = append(d.lists, d.payeeChunk[start:start+n:start+n])
+	return &d.lists[len(d.lists)-1]
 }
 
 // recentPayees returns the list of recent that paid pays, or nil.

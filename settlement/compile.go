@@ -7,6 +7,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/ensemble-commerce/ensemble"
@@ -71,6 +72,7 @@ type Settler struct {
 	ctxKeys     *sharedCache[uint64, *ctxKey]             // context facts decision keys name, by hash, shared between calls
 	seed        maphash.Seed                              // hashes context facts (ctxMask.keyInto)
 	platSn      partner.Snapshot
+	pool        *sync.Pool // idle runs, each with its decider and buffers (settle.go)
 }
 
 type shareKind uint8
@@ -185,7 +187,7 @@ func build(cfg Config, checkVersions, reference bool) (*Settler, error) {
 	}
 	s := &Settler{rules: cfg.Rules, net: cfg.Network, platform: cfg.Platform, byOffer: map[catalog.OfferID][]*cplan{},
 		decisions: &sharedCache[dkey, *decision]{}, routes: &sharedCache[partner.ID, *chainTimelines]{},
-		ctxKeys: &sharedCache[uint64, *ctxKey]{}, seed: maphash.MakeSeed(), fresh: reference, reference: reference}
+		ctxKeys: &sharedCache[uint64, *ctxKey]{}, seed: maphash.MakeSeed(), fresh: reference, reference: reference, pool: &sync.Pool{}}
 	if s.platform == "" {
 		s.platform = DefaultPlatform
 	}

@@ -45,9 +45,10 @@ import (
 // decider is what one call decides with: the line being split, the facts
 // its rules read, and the caches and buffers above.
 type decider struct {
-	s   *Settler
-	ctx context.Context
-	st  *State // the call's state, read for cumulative volumes
+	s     *Settler
+	ctx   context.Context
+	st    *State // the call's state, read for cumulative volumes
+	lines int    // the number of lines of the call, which sizes chunks
 
 	// The line being decided (begin).
 	line    *Line
@@ -103,26 +104,25 @@ type decider struct {
 	wbuf []ensemble.Share
 
 	// The memory outputs share (arena.go).
-	ids       string          // the current line's entry ids, back to back
-	idChunk   strings.Builder // backs ids: one allocation per idChunkSize bytes
-	idOff     []int
-	arena     []ensemble.Ref
-	ruleRefs  [][]ensemble.Ref // by node index: the rule refs its last entry carried
-	ledgers   []ledger
-	amounts   []int64              // the chunk ledgers keep their parts' amounts in
-	payees    [8]*[]payee          // recent payee lists of lines without chain timelines
-	nextPayee int                  // where the next payee list goes in payees
-	costMeta  map[string]*partMeta // supplier cost nodes, by path
-	ctxs      map[lineCtx]*lineCtx
+	ids        string          // the current line's entry ids, back to back
+	idChunk    strings.Builder // backs ids: one allocation per idChunkSize bytes
+	idOff      []int
+	arena      []ensemble.Ref
+	ruleRefs   [][]ensemble.Ref // by node index: the rule refs its last entry carried
+	ledgers    []ledger
+	amounts    []int64              // the chunk ledgers keep their parts' amounts in
+	payeeChunk []payee              // the chunk payee lists are kept in
+	lists      [][]payee            // the chunk of the lists ledgers point to
+	payees     [8]*[]payee          // recent payee lists of lines without chain timelines
+	nextPayee  int                  // where the next payee list goes in payees
+	costMeta   map[string]*partMeta // supplier cost nodes, by path
+	ctxs       map[lineCtx]*lineCtx
 }
 
-// newDecider returns a decider for one call of s.
-func (s *Settler) newDecider(ctx context.Context, st *State) *decider {
-	d := &decider{s: s, ctx: ctx, st: st, memo: map[memoKey]*evalResult{}, interned: map[internKey]*evalResult{},
-		lcache: map[levelKey]*levelShares{}, volume: map[*cnode]int64{}, snaps: map[partner.ID]*partner.Snapshot{}}
-	if !s.fresh {
-		d.shared, d.routes, d.sharedCtx = s.decisions.table(), s.routes.table(), s.ctxKeys.table()
-	}
+// newDecider returns a decider for the calls of s; start readies it for
+// one.
+func (s *Settler) newDecider() *decider {
+	d := &decider{s: s}
 	if s.env != nil {
 		d.facts = s.env.NewFacts()
 		// Set cannot fail: New checked the environment declares these
@@ -135,6 +135,47 @@ func (s *Settler) newDecider(ctx context.Context, st *State) *decider {
 		_ = d.facts.Set(VarPartner, &d.ps)
 	}
 	return d
+}
+
+// start readies the decider for a call with ctx of lines lines, whose
+// state is st: it takes the caches the settler's earlier calls published.
+func (d *decider) start(ctx context.Context, st *State, lines int) {
+	d.ctx, d.st, d.lines = ctx, st, lines
+	if !d.s.fresh {
+		d.shared, d.routes, d.sharedCtx = d.s.decisions.table(), d.s.routes.table(), d.s.ctxKeys.table()
+	}
+}
+
+// maxReused bounds the maps an idle decider keeps for its next call:
+// larger ones (of a large call) are dropped, not cleared, so that idle
+// deciders hold little and a small call does not clear a large map.
+const maxReused = 256
+
+// reuse returns m emptied for the next call, or nil when it grew large.
+func reuse[K comparable, V any](m map[K]V) map[K]V {
+	if len(m) > maxReused {
+		return nil
+	}
+	clear(m)
+	return m
+}
+
+// reset forgets the call: its line, its facts and every cache of the call,
+// keeping the buffers and the chunks of memory outputs share (arena.go),
+// whose used parts are never written again, for the next call.
+func (d *decider) reset() {
+	d.ctx, d.st = nil, nil
+	d.line, d.plan, d.chainSn, d.chainTL = nil, nil, nil, nil
+	d.volume = reuse(d.volume)
+	d.lf, d.of, d.rf, d.cf, d.vf, d.ps = LineFacts{}, OfferFacts{}, RouteFacts{}, CustomerFacts{}, VolumeFacts{}, partner.Snapshot{}
+	d.memo, d.interned = reuse(d.memo), reuse(d.interned)
+	for i, m := range d.pmemo {
+		d.pmemo[i] = reuse(m)
+	}
+	d.lcache, d.decisions, d.shared, d.offers = reuse(d.lcache), reuse(d.decisions), nil, d.offers[:0]
+	d.ctxKeys, d.sharedCtx, d.newCtx, d.ctxClash = reuse(d.ctxKeys), nil, d.newCtx[:0], reuse(d.ctxClash)
+	d.snaps, d.chains, d.routes, d.newRoutes = reuse(d.snaps), reuse(d.chains), nil, d.newRoutes[:0]
+	d.costMeta, d.ctxs = reuse(d.costMeta), reuse(d.ctxs)
 }
 
 // begin readies the decider for sale line l, split by plan, whose root
@@ -159,6 +200,9 @@ func (d *decider) begin(l *Line, plan *cplan, rest int64) error {
 		}
 		if id == "" {
 			return lineErr(l.ID, plan.id, n.path, "", fmt.Errorf("%w: the cumulative rate reads the volume of %s", ErrInvalidLine, why))
+		}
+		if d.volume == nil {
+			d.volume = map[*cnode]int64{}
 		}
 		d.volume[n] = d.st.volumeBefore(id, d.cur.Key(), n.cum.Window, l.Date)
 	}
@@ -294,6 +338,9 @@ func (d *decider) shares(n *cnode, kids []child) ([]ensemble.Share, *ensemble.Al
 			// allocator; one that fails to compile is left to AllocateUnits,
 			// which reports the same error with the line.
 			ls.alloc, _ = ensemble.NewAllocator(shares, ensemble.AllocateOptions{Method: d.plan.method})
+		}
+		if d.lcache == nil {
+			d.lcache = map[levelKey]*levelShares{}
 		}
 		d.lcache[key] = ls
 	}
@@ -547,12 +594,21 @@ const maxShared = 1 << 14
 // decisions and routes, which are pure functions of their keys and never
 // change once offered. Readers take the published table without locking;
 // calls offer what they made when they succeed, and offers are published
-// in batches, so the table is copied rarely.
+// in batches, so the table is copied rarely: once an eighth of it is
+// pending, or once publishEvery calls have offered since it was last
+// published, so that what is pending is published even when little more
+// comes (calls that miss a pending value make it again and offer it).
 type sharedCache[K comparable, V any] struct {
 	tab     atomic.Pointer[map[K]V] // read-only once published
 	mu      sync.Mutex
 	pending map[K]V // offered, not yet published
+	offers  int     // calls that offered since the table was published
 }
+
+// publishEvery is how many offering calls a pending value waits for at
+// most: copying the table then costs each offering call at most the copy
+// of maxShared/publishEvery entries.
+const publishEvery = 64
 
 // table returns the published values (nil before any).
 func (c *sharedCache[K, V]) table() map[K]V {
@@ -579,14 +635,16 @@ func (c *sharedCache[K, V]) offer(keys []K, made map[K]V) {
 			c.pending[k] = made[k]
 		}
 	}
+	c.offers++
 	// Publishing copies the table: wait for an eighth of it (at most
-	// 1,024) to be pending, unless the table is full.
-	if len(c.pending) == 0 || len(c.pending) < min(len(tab)/8+1, 1024) && len(tab)+len(c.pending) < maxShared {
+	// 1,024) to be pending, unless the table is full or publishEvery calls
+	// have offered.
+	if len(c.pending) == 0 || len(c.pending) < min(len(tab)/8+1, 1024) && len(tab)+len(c.pending) < maxShared && c.offers < publishEvery {
 		return
 	}
 	next := make(map[K]V, len(tab)+len(c.pending))
 	maps.Copy(next, tab)
 	maps.Copy(next, c.pending)
 	c.tab.Store(&next)
-	c.pending = nil
+	c.pending, c.offers = nil, 0
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"hash/maphash"
+	"sync"
 	"time"
 
 	"github.com/ensemble-commerce/ensemble/partner"
@@ -14,6 +15,7 @@ import (
 func Fresh(s *Settler) *Settler {
 	c := *s
 	c.fresh = true
+	c.pool = &sync.Pool{} // runs know their settler
 	return &c
 }
 
@@ -45,7 +47,8 @@ func ContextKeyOf(paths []string, of OfferFacts, rf RouteFacts, cf CustomerFacts
 // SnapshotAt returns the settler's snapshot of partner id at t, from its
 // precomputed timelines, and notYet when id is no partner yet at t.
 func SnapshotAt(s *Settler, id partner.ID, t time.Time) (sn *partner.Snapshot, notYet bool, err error) {
-	d := s.newDecider(context.Background(), &State{})
+	d := s.newDecider()
+	d.start(context.Background(), &State{}, 0)
 	sn, err = d.snapshot(id, t)
 	if errors.Is(err, errNotTrading) {
 		return nil, true, nil
@@ -57,7 +60,8 @@ func SnapshotAt(s *Settler, id partner.ID, t time.Time) (sn *partner.Snapshot, n
 // dates (nil for a partner not yet), from the route one call keeps for the
 // chain's seller, span by span.
 func ChainsAt(s *Settler, chain []partner.ID, dates []time.Time) ([][]*partner.Snapshot, error) {
-	d := s.newDecider(context.Background(), &State{})
+	d := s.newDecider()
+	d.start(context.Background(), &State{}, 0)
 	out := make([][]*partner.Snapshot, len(dates))
 	for i, t := range dates {
 		if err := d.chainSnapshots(&Line{Date: t, Route: Route{Kind: RoutePartner, Chain: chain}}); err != nil {

@@ -45,6 +45,9 @@ func (r *run) clawback(l *Line) error {
 		return lineErr(l.ID, lg.ctx.plan.ID, "", "", err)
 	}
 	r.st.lines[lg.line] = nl
+	if r.st.credits == nil {
+		r.st.credits = map[LineID]LineID{}
+	}
 	r.st.credits[l.ID] = lg.line
 	return nil
 }
@@ -126,6 +129,7 @@ func (s *Settler) Dispute(st State, line LineID, at time.Time) (Result, error) {
 	}
 	at = at.UTC()
 	r := s.newRun(context.Background(), st, 0)
+	defer r.release()
 	nl := *lg
 	nl.disputes = &disputes{count: lg.disputeCount() + 1, open: true, held: make([]int64, lg.parts())}
 	seq := strconv.Itoa(int(nl.disputes.count))
@@ -160,6 +164,7 @@ func (s *Settler) ResolveDispute(st State, line LineID, won bool, at time.Time) 
 	}
 	at = at.UTC()
 	r := s.newRun(context.Background(), st, 0)
+	defer r.release()
 	nl := *lg
 	nl.disputes = &disputes{count: lg.disputeCount()}
 	seq := strconv.Itoa(int(nl.disputes.count))

@@ -115,6 +115,9 @@ func (d *decider) evalRule(id string, cr *crule, sn *partner.Snapshot) (*evalRes
 			interned = &evalResult{res: res, ratio: ensemble.RatioFromDecimal(res.Decimal)}
 			interned.text = interned.ratio.Percent() + " (rule " + ruleName(rule, id) + ")"
 			if len(d.interned) < maxInterned {
+				if d.interned == nil {
+					d.interned = map[internKey]*evalResult{}
+				}
 				d.interned[ik] = interned
 				ok = true
 			}
@@ -126,6 +129,9 @@ func (d *decider) evalRule(id string, cr *crule, sn *partner.Snapshot) (*evalRes
 	case memoPartner:
 		pmemo[ksn] = out
 	case memoContext:
+		if d.memo == nil {
+			d.memo = map[memoKey]*evalResult{}
+		}
 		d.memo[key] = out
 	}
 	return out, rule, ref, nil

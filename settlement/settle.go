@@ -62,21 +62,25 @@ func (s *Settler) Settle(ctx context.Context, st State, lines []Line) (Result, e
 // (strings.Clone) so the chunks can be freed.
 func (s *Settler) AppendSettle(ctx context.Context, dst []Entry, st State, lines []Line) ([]Entry, State, error) {
 	r := s.newRun(ctx, st, len(lines))
-	r.dec = s.newDecider(ctx, &r.st)
-	r.sp.dec, r.sp.out, r.sp.platform = r.dec, &r.entries, s.platform
+	defer r.release()
 	r.entries = slices.Grow(dst, len(lines)*s.perLine)
 	fail := func(err error) ([]Entry, State, error) { return dst, State{}, err }
-	order := canonical(lines)
-	for _, i := range order {
+	r.order = canonical(r.order[:0], lines)
+	prepaid := false
+	for _, i := range r.order {
 		l := &lines[i]
 		if err := l.validate(); err != nil {
 			return fail(lineErr(l.ID, "", "", "", err))
 		}
+		prepaid = prepaid || !l.Prepaid.IsZero()
+	}
+	if prepaid && r.st.prepaid == nil {
+		r.st.prepaid = map[string]PrepaidEarning{}
 	}
 	// Every settled line and credit is recorded in the state as it is
 	// settled, so an id already in the state or earlier in the batch is
 	// caught when its turn comes.
-	for n, i := range order {
+	for n, i := range r.order {
 		if n&1023 == 0 {
 			if err := ctx.Err(); err != nil {
 				return fail(err)
@@ -124,12 +128,11 @@ func (s *Settler) AppendSettle(ctx context.Context, dst []Entry, st State, lines
 	return r.entries, r.st, nil
 }
 
-// canonical returns the indexes of lines in canonical order: sale lines
-// by (date, id), then credit lines by (date, id).
-func canonical(lines []Line) []int {
-	order := make([]int, len(lines))
-	for i := range order {
-		order[i] = i
+// canonical appends to order the indexes of lines in canonical order:
+// sale lines by (date, id), then credit lines by (date, id).
+func canonical(order []int, lines []Line) []int {
+	for i := range lines {
+		order = append(order, i)
 	}
 	less := func(a, b int) int {
 		la, lb := &lines[a], &lines[b]
@@ -151,36 +154,50 @@ func canonical(lines []Line) []int {
 }
 
 // run is one call: the state it builds, the entries it writes, and the
-// split and decider it settles sale lines with; it never outlives the
-// call.
+// split and decider it settles sale lines with. A call takes an idle run
+// from its settler's pool (newRun) and gives it back when it returns
+// (release), with nothing of the call left in it but buffers: what the
+// call returned never shares memory that a later call writes.
 type run struct {
 	s       *Settler
 	ctx     context.Context
 	st      State
-	owned   map[volKey]bool // volumes the call copied, and so may change
-	accrued map[volKey]LineID
+	owned   map[volKey]bool   // volumes the call copied, and so may change
+	accrued map[volKey]LineID // the volumes each line accrued, by line
 	entries []Entry
+	order   []int    // the call's lines in canonical order
 	lc      Line     // a copy of a line dated in another zone than UTC
 	line    *Line    // the line being settled
-	dec     *decider // nil for calls that settle no sale line
+	dec     *decider // what sale lines are split with
 	sp      split
 }
 
+// newRun returns a run of the settler's pool (or a new one) for a call
+// with ctx from state st, settling lines lines. The state's maps are the
+// call's own; those of volumes, credits and prepaid commitments are made
+// when the call first writes one.
 func (s *Settler) newRun(ctx context.Context, st State, lines int) *run {
-	r := &run{s: s, ctx: ctx, st: st.clone(lines), owned: map[volKey]bool{}, accrued: map[volKey]LineID{}}
+	r, _ := s.pool.Get().(*run)
+	if r == nil {
+		r = &run{s: s, dec: s.newDecider()}
+		r.sp.dec, r.sp.out, r.sp.platform = r.dec, &r.entries, s.platform
+	}
+	r.ctx, r.st = ctx, st.clone(lines)
 	if r.st.lines == nil {
 		r.st.lines = map[LineID]*ledger{}
 	}
-	if r.st.vols == nil {
-		r.st.vols = map[volKey]*volState{}
-	}
-	if r.st.credits == nil {
-		r.st.credits = map[LineID]LineID{}
-	}
-	if r.st.prepaid == nil {
-		r.st.prepaid = map[string]PrepaidEarning{}
-	}
+	r.dec.start(ctx, &r.st, lines)
 	return r
+}
+
+// release gives r back to the settler's pool, keeping its buffers and
+// dropping everything of the call.
+func (r *run) release() {
+	r.ctx, r.st, r.entries, r.lc, r.line = nil, State{}, nil, Line{}, nil
+	r.owned, r.accrued, r.order = reuse(r.owned), reuse(r.accrued), r.order[:0]
+	r.sp.line, r.sp.plan, r.sp.trace = nil, nil, nil
+	r.dec.reset()
+	r.s.pool.Put(r)
 }
 
 // settleSale splits sale line l into entries (split.go) and records them
@@ -258,7 +275,13 @@ func (r *run) accrue(id partner.ID, w Window, units int64) error {
 			nv.units, nv.points = v.units, slices.Clone(v.points)
 		}
 		v = nv
+		if r.st.vols == nil {
+			r.st.vols = map[volKey]*volState{}
+		}
 		r.st.vols[k] = v
+		if r.owned == nil {
+			r.owned = map[volKey]bool{}
+		}
 		r.owned[k] = true
 	}
 	if v.units > math.MaxInt64-units {
@@ -267,6 +290,9 @@ func (r *run) accrue(id partner.ID, w Window, units int64) error {
 	v.units += units
 	if w == WindowRolling12Months {
 		v.points = append(v.points, volPoint{date: r.line.Date, units: units})
+	}
+	if r.accrued == nil {
+		r.accrued = map[volKey]LineID{}
 	}
 	r.accrued[k] = r.line.ID
 	return nil

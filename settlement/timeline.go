@@ -35,6 +35,9 @@ func (d *decider) snapshot(id partner.ID, t time.Time) (*partner.Snapshot, error
 		sn := d.snaps[id]
 		if sn == nil || d.s.reference {
 			sn = &partner.Snapshot{ID: id, Status: partner.StatusActive}
+			if d.snaps == nil {
+				d.snaps = map[partner.ID]*partner.Snapshot{}
+			}
 			d.snaps[id] = sn
 		}
 		return sn, nil
