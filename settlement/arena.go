@@ -60,6 +60,16 @@ func (d *decider) entryID(n *cnode) string {
 	return d.ids[d.idOff[n.leafIdx]:d.idOff[n.leafIdx+1]]
 }
 
+// reserveIDs returns the ids of the reserve and its release held back
+// from earning of at leaf n: of's, with "#reserve" and "#release".
+func (d *decider) reserveIDs(n *cnode, of EntryID) (EntryID, EntryID) {
+	if n.reserve != nil && !n.role.multi() {
+		i := n.leafIdx
+		return EntryID(d.ids[d.idOff[i+1]:d.idOff[i+2]]), EntryID(d.ids[d.idOff[i+2]:d.idOff[i+3]])
+	}
+	return of + "#reserve", of + "#release"
+}
+
 // keptRules returns refs, the rule refs of leaf n's entries (the
 // conditions and rules of the leaf and its ancestors), as a kept slice,
 // reusing the one its previous entry in the call carried when they are

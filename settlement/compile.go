@@ -3,6 +3,7 @@ package settlement
 import (
 	"fmt"
 	"hash/maphash"
+	"math"
 	"slices"
 	"sort"
 	"strconv"
@@ -95,7 +96,7 @@ type cplan struct {
 	method   ensemble.AllocationMethod
 	cums     []*cnode // nodes with cumulative shares
 	leaves   int      // entries a line usually makes, for preallocation
-	paths    []string // leaf paths in tree order; entry ids are built from them
+	paths    []string // leaf paths in tree order, each followed by its reserve's ("path#reserve", "path#release"); entry ids are built from them
 	pathsLen int
 	depth    int
 }
@@ -126,9 +127,17 @@ type cnode struct {
 	meta                  *partMeta // ledger metadata of the leaf's parts
 	platMeta              *partMeta // the same for parts paid to the platform as a fallback
 	shareText             string
-	shared                bool    // the level's decision is shared by lines with equal facts
-	deps                  depMask // the partners of a line its decision depends on
-	ctxReads              ctxMask // the context facts its children's rules read
+	// What lines read of the reserve and the cumulative rate, worked out
+	// once (see compileSplit).
+	reserveNum, reserveDen uint64 // the reserve ratio, when both fit
+	reserveFits            bool
+	reserveText            string            // "reserve 10% until "
+	tierBounds             []int64           // each cumulative tier's up_to in minor units of tierCur (the last: MaxInt64); nil: worked out per line
+	tierCur                ensemble.Currency // the tiers' currency
+	tierText               []string          // each tier's rate as a percentage
+	shared                 bool              // the level's decision is shared by lines with equal facts
+	deps                   depMask           // the partners of a line its decision depends on
+	ctxReads               ctxMask           // the context facts its children's rules read
 }
 
 // New validates and compiles the plans of cfg, reporting every problem at
@@ -242,7 +251,7 @@ func build(cfg Config, checkVersions, reference bool) (*Settler, error) {
 				s.ruleVersions++
 				cr.versions = append(cr.versions, r)
 				cr.spans = append(cr.spans, [2]time.Time{sp.From, sp.Until})
-				cr.refs = append(cr.refs, ruleRef{Ref: r.Ref(), tables: r.Tables()})
+				cr.refs = append(cr.refs, ruleRef{Ref: r.Ref(), tables: r.Tables(), name: ruleName(r, id)})
 				cr.reads = append(cr.reads, readsOf(r.Reads()))
 			}
 		}
@@ -360,6 +369,9 @@ func (s *Settler) compileNode(p *ensemble.Problems, path string, cp *cplan, n *N
 		cp.leaves++
 		if n.Reserve != nil {
 			cp.leaves += 2
+			// The reserve's entries and their ids follow the earning's.
+			cp.paths = append(cp.paths, c.path+"#reserve", c.path+"#release")
+			cp.pathsLen += 2*len(c.path) + len("#reserve#release")
 		}
 	}
 	if n.Party != "" {
@@ -471,7 +483,41 @@ func (s *Settler) compileNode(p *ensemble.Problems, path string, cp *cplan, n *N
 		c.meta = &partMeta{role: roleText(c), node: c.path, kind: KindEarning, multi: c.role.multi()}
 		c.platMeta = &partMeta{role: "platform", node: c.path, kind: KindEarning}
 	}
+	c.compileSplit()
 	return c
+}
+
+// compileSplit works out what every line reads of the node's reserve and
+// cumulative rate, so that lines do no rational arithmetic or formatting
+// of their own for them: the reserve ratio as integers and the start of its
+// note, the tiers' bounds in minor units and their rates as percentages.
+func (c *cnode) compileSplit() {
+	if r := c.reserve; r != nil {
+		num, den := r.Ratio.Num(), r.Ratio.Denom()
+		if num.IsUint64() && den.IsUint64() && r.Ratio.Sign() >= 0 {
+			c.reserveNum, c.reserveDen, c.reserveFits = num.Uint64(), den.Uint64(), true
+		}
+		c.reserveText = "reserve " + r.Ratio.Percent() + " until "
+	}
+	if cu := c.cum; cu != nil && len(cu.Tiers) > 0 {
+		c.tierText = make([]string, len(cu.Tiers))
+		for i, t := range cu.Tiers {
+			c.tierText[i] = t.Rate.Percent()
+		}
+		bounds := make([]int64, len(cu.Tiers))
+		for i, t := range cu.Tiers {
+			if i == len(cu.Tiers)-1 {
+				bounds[i] = math.MaxInt64
+				continue
+			}
+			u, err := t.UpTo.MinorUnits()
+			if err != nil || (i > 0 && t.UpTo.Currency() != c.tierCur) {
+				return // left to each line, which reports it
+			}
+			c.tierCur, bounds[i] = t.UpTo.Currency(), u
+		}
+		c.tierBounds = bounds
+	}
 }
 
 // roleText is the role a leaf's entries name: "seller", "chain[2]",
@@ -757,10 +803,11 @@ type crule struct {
 }
 
 // ruleRef is the trace of a rule that decided: its version, and the
-// versions of the tables it read.
+// versions of the tables it read; and its name in texts and errors.
 type ruleRef struct {
 	ensemble.Ref
 	tables []ensemble.Ref
+	name   string // "id@version", as ruleName writes it
 }
 
 // at returns the index of the stretch holding t, whose rule is the one

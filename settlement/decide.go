@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"math/big"
+	"strconv"
 
 	"github.com/ensemble-commerce/ensemble"
 	"github.com/ensemble-commerce/ensemble/partner"
@@ -117,7 +118,7 @@ func (dc *decider) decideLevel(d *decision, n *cnode, amount int64) (*decision, 
 			if ev.res.Kind == rules.Amount {
 				m := ev.res.Money.Round(ensemble.RoundHalfAwayFromZero)
 				u, err := minorUnits(m, dc.cur)
-				rn := ruleName(rule, c.shareRule)
+				rn := ref.name
 				if err != nil {
 					return nil, lineErr(l.ID, planID, c.path, rn, err)
 				}
@@ -125,7 +126,7 @@ func (dc *decider) decideLevel(d *decision, n *cnode, amount int64) (*decision, 
 					return nil, lineErr(l.ID, planID, c.path, rn, fmt.Errorf("%w: negative amount %s", ErrRule, ev.res.Money))
 				}
 				k.fixed = u
-				k.text = m.String() + " (rule " + rn + ")"
+				k.text = moneyText(u, dc.cur) + " (rule " + rn + ")" // m.String(): m is whole minor units of the line's currency
 			} else {
 				if ev.res.Decimal.Sign() < 0 {
 					return nil, lineErr(l.ID, planID, c.path, ruleName(rule, c.shareRule), fmt.Errorf("%w: negative share %s", ErrRule, ev.res.Decimal))
@@ -134,12 +135,12 @@ func (dc *decider) decideLevel(d *decision, n *cnode, amount int64) (*decision, 
 				k.unstable = !ev.stable
 			}
 		case shareCumulative:
-			w, text, err := dc.cumulative(c)
+			w, text, stable, err := dc.cumulative(c)
 			if err != nil {
 				return nil, lineErr(l.ID, planID, c.path, "", err)
 			}
 			k.weight, k.text = w, text
-			k.unstable = true
+			k.unstable = !stable
 		}
 		if k.fixed > amount-fixed {
 			return nil, lineErr(l.ID, planID, c.path, ruleText(k.rule.ref()), fmt.Errorf("%w: fixed amounts exceed %s at node %q",
@@ -345,32 +346,28 @@ func (dc *decider) parties(n *cnode) ([]partner.ID, []ensemble.Share, error) {
 }
 
 // cumulative returns the effective ratio of a cumulative share for the
-// line: marginal splits the line's basis across tiers, cliff applies the
-// tier the volume reaches with the line.
-func (dc *decider) cumulative(c *cnode) (ensemble.Ratio, string, error) {
+// line and its text: marginal splits the line's basis across tiers, cliff
+// applies the tier the volume reaches with the line. stable is true when
+// the ratio is a tier's own (a line within one tier), whose identity every
+// such line shares (levelKey).
+func (dc *decider) cumulative(c *cnode) (eff ensemble.Ratio, text string, stable bool, err error) {
 	before := dc.volume[c]
 	b, err := basisUnits(dc.line, dc.plan.gross)
 	if err != nil {
-		return ensemble.Ratio{}, "", err
+		return ensemble.Ratio{}, "", false, err
 	}
 	tiers := c.cum.Tiers
-	bounds := make([]int64, len(tiers))
-	for i, t := range tiers {
-		if i == len(tiers)-1 {
-			bounds[i] = math.MaxInt64
-			continue
+	bounds := c.tierBounds
+	if bounds == nil || (len(tiers) > 1 && c.tierCur != dc.cur) {
+		if bounds, err = tierBounds(tiers, dc.cur); err != nil {
+			return ensemble.Ratio{}, "", false, err
 		}
-		u, err := minorUnits(t.UpTo, dc.cur)
-		if err != nil {
-			return ensemble.Ratio{}, "", err
-		}
-		bounds[i] = u
 	}
 	if before > math.MaxInt64-b {
-		return ensemble.Ratio{}, "", fmt.Errorf("%w: cumulative volume overflows", ErrInvalidLine)
+		return ensemble.Ratio{}, "", false, fmt.Errorf("%w: cumulative volume overflows", ErrInvalidLine)
 	}
 	after := before + b
-	vol := ensemble.MoneyFromMinor(before, dc.cur).String()
+	vol := moneyText(before, dc.cur)
 	if c.cum.Mode == Cliff || b == 0 {
 		at := after
 		if b == 0 {
@@ -378,9 +375,18 @@ func (dc *decider) cumulative(c *cnode) (ensemble.Ratio, string, error) {
 		}
 		for i, ub := range bounds {
 			if at <= ub {
-				return tiers[i].Rate, fmt.Sprintf("%s (cliff, tier %d, volume before %s)", tiers[i].Rate.Percent(), i+1, vol), nil
+				return tiers[i].Rate, c.tierText[i] + " (cliff, tier " + strconv.Itoa(i+1) + ", volume before " + vol + ")", true, nil
 			}
 		}
+	}
+	// The tiers the line's basis spans, from the volume before it.
+	first := 0
+	for first < len(bounds) && before >= bounds[first] {
+		first++
+	}
+	if first < len(bounds) && after <= bounds[first] {
+		// Within one tier: its rate.
+		return tiers[first].Rate, c.tierText[first] + " (marginal over 1 tier(s), volume before " + vol + ")", true, nil
 	}
 	num := new(big.Rat)
 	lo := before
@@ -398,8 +404,26 @@ func (dc *decider) cumulative(c *cnode) (ensemble.Ratio, string, error) {
 		lo = hi
 		used++
 	}
-	eff := ensemble.RatioFromRat(num.Quo(num, new(big.Rat).SetInt64(b)))
-	return eff, fmt.Sprintf("%s (marginal over %d tier(s), volume before %s)", eff.Percent(), used, vol), nil
+	eff = ensemble.RatioFromRat(num.Quo(num, new(big.Rat).SetInt64(b)))
+	return eff, fmt.Sprintf("%s (marginal over %d tier(s), volume before %s)", eff.Percent(), used, vol), false, nil
+}
+
+// tierBounds returns each tier's up_to in minor units of cur (the last
+// tier's: MaxInt64).
+func tierBounds(tiers []Tier, cur ensemble.Currency) ([]int64, error) {
+	bounds := make([]int64, len(tiers))
+	for i, t := range tiers {
+		if i == len(tiers)-1 {
+			bounds[i] = math.MaxInt64
+			continue
+		}
+		u, err := minorUnits(t.UpTo, cur)
+		if err != nil {
+			return nil, err
+		}
+		bounds[i] = u
+	}
+	return bounds, nil
 }
 
 func ruleName(rule *rules.Rule, id string) string {

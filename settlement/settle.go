@@ -7,8 +7,6 @@ import (
 	"math"
 	"slices"
 	"time"
-
-	"github.com/ensemble-commerce/ensemble/partner"
 )
 
 // Result is what a settlement call returns: the new entries, in canonical
@@ -162,8 +160,8 @@ type run struct {
 	s       *Settler
 	ctx     context.Context
 	st      State
-	owned   map[volKey]bool   // volumes the call copied, and so may change
-	accrued map[volKey]LineID // the volumes each line accrued, by line
+	owned   map[volKey]*volState // the volumes the call copied, and so may change
+	accrued []volKey             // the volumes the current line accrued
 	entries []Entry
 	order   []int    // the call's lines in canonical order
 	lc      Line     // a copy of a line dated in another zone than UTC
@@ -194,7 +192,7 @@ func (s *Settler) newRun(ctx context.Context, st State, lines int) *run {
 // dropping everything of the call.
 func (r *run) release() {
 	r.ctx, r.st, r.entries, r.lc, r.line = nil, State{}, nil, Line{}, nil
-	r.owned, r.accrued, r.order = reuse(r.owned), reuse(r.accrued), r.order[:0]
+	r.owned, r.accrued, r.order = reuse(r.owned), r.accrued[:0], r.order[:0]
 	r.sp.line, r.sp.plan, r.sp.trace = nil, nil, nil
 	r.dec.reset()
 	r.s.pool.Put(r)
@@ -230,10 +228,20 @@ func (r *run) settleSale(l *Line, lg *ledger) error {
 		return err
 	}
 	lg.payees, lg.amounts = r.dec.keepParts(sp.paid)
-	// Accrue volumes once per partner and window.
+	// Accrue the basis once per volume the plan's rates read (two nodes
+	// may read one).
+	r.accrued = r.accrued[:0]
 	for _, n := range plan.cums {
 		id, _, _, _ := r.dec.resolveOne(n.cumOf)
-		if err := r.accrue(id, n.cum.Window, basis); err != nil {
+		k := volKey{partner: id, cur: sp.cur.Key(), window: n.cum.Window}
+		if k.window == WindowCalendarYear {
+			k.year = l.Date.UTC().Year()
+		}
+		if slices.Contains(r.accrued, k) {
+			continue
+		}
+		r.accrued = append(r.accrued, k)
+		if err := r.accrue(k, basis); err != nil {
 			return lineErr(l.ID, plan.id, n.path, "", err)
 		}
 	}
@@ -258,42 +266,29 @@ func basisUnits(l *Line, gross bool) (int64, error) {
 	return u, nil
 }
 
-// accrue adds units to the cumulative volume of partner id over window w,
-// once per line.
-func (r *run) accrue(id partner.ID, w Window, units int64) error {
-	k := volKey{partner: id, cur: r.line.Currency().Key(), window: w}
-	if w == WindowCalendarYear {
-		k.year = r.line.Date.UTC().Year()
-	}
-	if r.accrued[k] == r.line.ID {
-		return nil // two nodes read one volume: it grows once per line
-	}
-	v := r.st.vols[k]
-	if !r.owned[k] {
-		nv := &volState{}
-		if v != nil {
-			nv.units, nv.points = v.units, slices.Clone(v.points)
+// accrue adds units to the cumulative volume of key k, which the call
+// owns from its first accrual on: a copy of the volume the state held.
+func (r *run) accrue(k volKey, units int64) error {
+	v := r.owned[k]
+	if v == nil {
+		v = &volState{}
+		if was := r.st.vols[k]; was != nil {
+			v.units, v.points = was.units, slices.Clone(was.points)
 		}
-		v = nv
 		if r.st.vols == nil {
 			r.st.vols = map[volKey]*volState{}
 		}
-		r.st.vols[k] = v
 		if r.owned == nil {
-			r.owned = map[volKey]bool{}
+			r.owned = map[volKey]*volState{}
 		}
-		r.owned[k] = true
+		r.st.vols[k], r.owned[k] = v, v
 	}
 	if v.units > math.MaxInt64-units {
 		return fmt.Errorf("%w: cumulative volume overflows", ErrInvalidLine)
 	}
 	v.units += units
-	if w == WindowRolling12Months {
+	if k.window == WindowRolling12Months {
 		v.points = append(v.points, volPoint{date: r.line.Date, units: units})
 	}
-	if r.accrued == nil {
-		r.accrued = map[volKey]LineID{}
-	}
-	r.accrued[k] = r.line.ID
 	return nil
 }

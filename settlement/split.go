@@ -3,7 +3,10 @@ package settlement
 import (
 	"errors"
 	"fmt"
+	"math"
 	"math/big"
+	"math/bits"
+	"strconv"
 	"time"
 
 	"github.com/ensemble-commerce/ensemble"
@@ -278,18 +281,31 @@ func (sp *split) reserve(n *cnode, of EntryID, id partner.ID, amount int64) {
 	if n.reserve == nil || n.reserve.Ratio.IsZero() {
 		return
 	}
-	num, den := n.reserve.Ratio.Num(), n.reserve.Ratio.Denom()
-	q := new(big.Int).Mul(big.NewInt(amount), num)
-	q.Quo(q, den) // rounded down: never more than was earned
-	u := q.Int64()
+	u := reserveUnits(n, amount)
 	if u == 0 {
 		return
 	}
 	date := sp.line.Date
 	release := date.AddDate(0, 0, n.reserve.Days)
-	note := fmt.Sprintf("reserve %s until %s", n.reserve.Ratio.Percent(), release.UTC().Format(time.DateOnly))
-	sp.entry(EntryID(string(of)+"#reserve"), KindReserve, id, n.meta.role, n.path, u, date, "", nil, note, of)
-	sp.entry(EntryID(string(of)+"#release"), KindRelease, id, n.meta.role, n.path, u, release, "", nil, "reserve released", of)
+	var buf [64]byte
+	note := string(release.UTC().AppendFormat(append(buf[:0], n.reserveText...), time.DateOnly)) // "reserve 10% until 2026-04-01"
+	held, released := sp.dec.reserveIDs(n, of)
+	sp.entry(held, KindReserve, id, n.meta.role, n.path, u, date, "", nil, note, of)
+	sp.entry(released, KindRelease, id, n.meta.role, n.path, u, release, "", nil, "reserve released", of)
+}
+
+// reserveUnits returns the reserve of leaf n on amount: amount times the
+// reserve ratio, rounded down (never more than was earned).
+func reserveUnits(n *cnode, amount int64) int64 {
+	if n.reserveFits && amount >= 0 {
+		hi, lo := bits.Mul64(uint64(amount), n.reserveNum)
+		if hi < n.reserveDen {
+			q, _ := bits.Div64(hi, lo, n.reserveDen)
+			return int64(q)
+		}
+	}
+	q := new(big.Int).Mul(big.NewInt(amount), n.reserve.Ratio.Num())
+	return q.Quo(q, n.reserve.Ratio.Denom()).Int64()
 }
 
 // emit writes an earning or supplier cost entry dated at the line and
@@ -306,6 +322,35 @@ func (sp *split) entry(id EntryID, kind EntryKind, party partner.ID, roleName, n
 	*sp.out = append(*sp.out, Entry{ID: id, Line: l.ID, Kind: kind, Party: party, Role: roleName,
 		Amount: ensemble.MoneyFromMinor(units, sp.cur), Date: at, Plan: sp.plan.ref, Node: node, Share: share, Rules: refs,
 		Service: l.Service, Offer: l.Offer, Route: l.Route.Kind, Seller: sp.seller, Reverses: rev, Note: note, Trace: sp.trace})
+}
+
+// moneyText writes units minor units of cur as Money.String writes
+// ensemble.MoneyFromMinor(units, cur) ("EUR 12.30"), without its decimal
+// arithmetic.
+func moneyText(units int64, cur ensemble.Currency) string {
+	digits := int(cur.Digits())
+	if units == math.MinInt64 || digits > 18 || cur.IsZero() {
+		return ensemble.MoneyFromMinor(units, cur).String()
+	}
+	var buf [48]byte
+	b := append(buf[:0], cur.Code()...)
+	b = append(b, ' ')
+	if units < 0 {
+		b = append(b, '-')
+		units = -units
+	}
+	var num [20]byte
+	d := strconv.AppendInt(num[:0], units, 10)
+	for range digits + 1 - len(d) { // at least one digit before the point
+		b = append(b, '0')
+	}
+	b = append(b, d...)
+	if digits > 0 { // the point before the last digits digits
+		b = append(b, 0)
+		copy(b[len(b)-digits:], b[len(b)-digits-1:len(b)-1])
+		b[len(b)-digits-1] = '.'
+	}
+	return string(b)
 }
 
 // minorUnits converts a plan amount to minor units of currency cur, the
