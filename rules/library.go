@@ -60,7 +60,8 @@ import (
 // Fractions of a unit round up: two 80-digit decimals cost 13 units to add,
 // 41 to divide at scale 18 and 8 to compare; 1-digit ones 5, 21 and 4. A call whose arguments are all literals
 // (dec("0.25"), percent(30), money("100", "EUR")) is computed once when the
-// rule is compiled and costs nothing. cel-go charges 1 unit for reading a
+// rule is compiled and costs nothing; money with a literal amount and a
+// computed code parses the amount once too, and is priced as written. cel-go charges 1 unit for reading a
 // variable or a field and for most of its functions; the library prices
 // those whose time grows with their operands in the same units: comparing
 // strings (0.1 per code point of the shorter), lists and maps (element by
@@ -110,7 +111,8 @@ import (
 // Returns money from an amount (a decimal string or a decimal) and an ISO 4217
 // currency code, or a declared unit written with its digits ("GEMS:0", as
 // line.currency and <money>.currency() give it). Literal arguments are
-// checked when the rule is compiled.
+// checked when the rule is compiled, and a literal amount is parsed then,
+// once, even when the code is computed (money("10", line.currency)).
 //
 //	money(<string>, <string>) -> <money>
 //	money(<decimal>, <string>) -> <money>

@@ -300,6 +300,63 @@ func TestConstantCallsAreFoldedAtCompile(t *testing.T) {
 	require.Less(t, allocs(folded), allocs(parsed))
 }
 
+// TestMoneyLiteralAmountParsedOnce checks money(<literal>, <code>) whose
+// code is read from the facts: the amount is parsed when the rule is
+// compiled, and the call gives what parsing at every evaluation gave (the
+// same money, the same error at the same place, the same runtime cost)
+// without allocating for the parse.
+func TestMoneyLiteralAmountParsedOnce(t *testing.T) {
+	type facts struct {
+		Amount string `json:"amount"`
+		Code   string `json:"code"`
+	}
+	env, err := rules.NewEnv(rules.Var[facts]("f"))
+	require.NoError(t, err)
+	literal, err := env.Compile(doc(rules.Amount, `money("12.5", f.code) * dec("2")`))
+	require.NoError(t, err)
+	read, err := env.Compile(doc(rules.Amount, `money(f.amount, f.code) * dec("2")`))
+	require.NoError(t, err)
+	ctx := context.Background()
+	for _, code := range []string{"EUR", "JPY", "BHD"} {
+		f := env.NewFacts()
+		require.NoError(t, f.Set("f", facts{Amount: "12.5", Code: code}))
+		got, err := literal.Amount(ctx, f)
+		require.NoError(t, err)
+		want, err := read.Amount(ctx, f)
+		require.NoError(t, err)
+		require.True(t, got.Equal(want), "%s: %s, want %s", code, got, want)
+		require.True(t, got.Equal(ensemble.MustMoney("25", code)), "%s: %s", code, got)
+		// Reading f.amount costs two units more (the variable and its
+		// field), the call the same as before the literal was parsed once.
+		cl, err := rules.RuntimeCost(literal, f)
+		require.NoError(t, err)
+		cr, err := rules.RuntimeCost(read, f)
+		require.NoError(t, err)
+		require.Equal(t, cr-2, cl, "%s: runtime cost", code)
+		allocs := func(r *rules.Rule) float64 {
+			return testing.AllocsPerRun(50, func() {
+				if _, err := r.Amount(ctx, f); err != nil {
+					panic(err)
+				}
+			})
+		}
+		// Reading the amount costs an allocation (the field's text as a CEL
+		// value) and parsing it another; the literal, parsed once, neither.
+		require.LessOrEqual(t, allocs(literal)+2, allocs(read), "%s: allocations", code)
+	}
+	f := env.NewFacts()
+	require.NoError(t, f.Set("f", facts{Amount: "12.5", Code: "NOPE"}))
+	_, errLit := literal.Amount(ctx, f)
+	var ee *rules.EvalError
+	require.ErrorAs(t, errLit, &ee)
+	require.Equal(t, 1, ee.Line)
+	require.Equal(t, 6, ee.Column, "the error is placed at money's call")
+	_, errRead := read.Amount(ctx, f)
+	require.ErrorAs(t, errRead, &ee)
+	require.Equal(t, 6, ee.Column)
+	require.Equal(t, errors.Unwrap(errRead).Error(), errors.Unwrap(errLit).Error())
+}
+
 func TestLibraryInAPlainCELEnv(t *testing.T) {
 	env, err := cel.NewEnv(rules.Library(rules.Version1))
 	require.NoError(t, err)

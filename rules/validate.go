@@ -4,6 +4,7 @@ import (
 	"cel.dev/cel-go/cel"
 	"cel.dev/cel-go/common/ast"
 	"cel.dev/cel-go/common/types"
+	"cel.dev/cel-go/common/types/ref"
 	"cel.dev/cel-go/interpreter"
 
 	"github.com/ensemble-commerce/ensemble"
@@ -119,7 +120,9 @@ func validateCall(e ast.Expr, report reporter) {
 // foldConstants replaces a call to one of the library's pure functions whose
 // arguments are all constants by the constant it evaluates to, so that
 // dec("0.25") is parsed once, when the program is planned, and never again
-// per evaluation. A call that fails is left alone to report its error at
+// per evaluation; and money(<literal>, <code>) whose code is not a constant
+// (money("10", line.currency)) by a call that parsed its amount then
+// (moneyOfLiteral). A call that fails is left alone to report its error at
 // evaluation (the validator has already rejected bad literals).
 func foldConstants(i interpreter.Interpretable) (interpreter.Interpretable, error) {
 	call, ok := i.(interpreter.InterpretableCall)
@@ -128,6 +131,9 @@ func foldConstants(i interpreter.Interpretable) (interpreter.Interpretable, erro
 	}
 	if _, ours := overloadCosts[call.OverloadID()]; !ours {
 		return i, nil
+	}
+	if m := foldMoneyAmount(call); m != nil {
+		return m, nil
 	}
 	for _, a := range call.Args() {
 		if _, isConst := a.(interpreter.InterpretableConst); !isConst {
@@ -139,4 +145,76 @@ func foldConstants(i interpreter.Interpretable) (interpreter.Interpretable, erro
 		return i, nil
 	}
 	return interpreter.NewConstValue(call.ID(), v), nil
+}
+
+// foldMoneyAmount returns money(<literal>, <code>) with its literal amount
+// parsed, or nil for any other call.
+func foldMoneyAmount(call interpreter.InterpretableCall) *moneyOfLiteral {
+	args := call.Args()
+	if call.OverloadID() != "money_string_string" || len(args) != 2 {
+		return nil
+	}
+	lit, ok := args[0].(interpreter.InterpretableConst)
+	if !ok {
+		return nil
+	}
+	if _, isConst := args[1].(interpreter.InterpretableConst); isConst {
+		return nil // folded whole
+	}
+	text, ok := lit.Value().(types.String)
+	if !ok {
+		return nil
+	}
+	d, err := parseDecimalLiteral(string(text))
+	if err != nil {
+		return nil
+	}
+	return &moneyOfLiteral{call: call, text: text, amount: mkDec(d), code: args[1]}
+}
+
+// moneyOfLiteral is money(<literal>, <code>) with the literal parsed once:
+// it evaluates the code and makes the money, with the result, the errors
+// and the runtime cost of the call it replaces (the cost tracker is charged
+// for money_string_string of the literal's text, as the estimate was).
+type moneyOfLiteral struct {
+	call   interpreter.InterpretableCall // the call replaced: id, function, overload and arguments
+	text   types.String                  // the literal, as it is priced
+	amount ref.Val                       // the literal parsed
+	code   interpreter.InterpretableV2
+}
+
+// ID implements interpreter.Interpretable.
+func (m *moneyOfLiteral) ID() int64 { return m.call.ID() }
+
+// Function implements interpreter.InterpretableCall.
+func (m *moneyOfLiteral) Function() string { return m.call.Function() }
+
+// OverloadID implements interpreter.InterpretableCall.
+func (m *moneyOfLiteral) OverloadID() string { return m.call.OverloadID() }
+
+// Args implements interpreter.InterpretableCall.
+func (m *moneyOfLiteral) Args() []interpreter.InterpretableV2 { return m.call.Args() }
+
+// Eval implements interpreter.Interpretable.
+func (m *moneyOfLiteral) Eval(a interpreter.Activation) ref.Val {
+	return interpreter.EvalActivation(a, m.Exec)
+}
+
+// Exec implements interpreter.InterpretableV2, as cel-go's binary calls do.
+func (m *moneyOfLiteral) Exec(f *interpreter.ExecutionFrame) ref.Val {
+	code := m.code.Exec(f)
+	switch code.(type) {
+	case *types.Err:
+		return code
+	case *types.Unknown:
+		if costs := f.CostTracker(); costs != nil {
+			costs.EvalBinary(f, m.ID(), m, m.text, code, code)
+		}
+		return code
+	}
+	res := types.LabelErrNode(m.ID(), moneyOf(m.amount, code))
+	if costs := f.CostTracker(); costs != nil {
+		costs.EvalBinary(f, m.ID(), m, m.text, code, res)
+	}
+	return res
 }
