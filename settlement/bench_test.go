@@ -294,10 +294,10 @@ type rawPartner struct {
 }
 
 // BenchmarkShareRule evaluates a share rule as a settler does (the rule
-// set compiled with settlement.Env and TrustBounded, facts set once, the
-// partner changed in place, Eval returning a decimal), against the same
-// logic in plain cel-go (a native struct, a double result, no cost
-// tracking): what the rules layer costs over cel-go itself.
+// set compiled with settlement.Env, facts set once, the partner changed in
+// place, Eval returning a decimal), against the same logic in plain cel-go
+// (a native struct, a double result): what the rules layer costs over
+// cel-go itself, without and with the runtime cost limit on both sides.
 func BenchmarkShareRule(b *testing.B) {
 	for _, trusted := range []bool{true, false} {
 		name := "ensemble"
@@ -306,28 +306,42 @@ func BenchmarkShareRule(b *testing.B) {
 		}
 		b.Run(name, func(b *testing.B) { benchShareRule(b, trusted) })
 	}
-	b.Run("raw_cel", func(b *testing.B) {
-		env, err := cel.NewEnv(ext.NativeTypes(reflect.TypeFor[rawPartner](), ext.ParseStructTags(true)),
-			cel.Variable("partner", cel.ObjectType("settlement_test.rawPartner")))
-		require.NoError(b, err)
-		a, iss := env.Compile(`partner.tier == "gold" ? 0.12 : 0.10`)
-		require.NoError(b, iss.Err())
-		prg, err := env.Program(a)
-		require.NoError(b, err)
-		tiers := []string{"gold", "silver", "bronze"}
-		var p rawPartner
-		act, err := cel.NewActivation(map[string]any{"partner": &p})
-		require.NoError(b, err)
-		b.ReportAllocs()
-		i := 0
-		for b.Loop() {
-			p.Tier = tiers[i%3]
-			i++
-			if _, _, err := prg.Eval(act); err != nil {
-				b.Fatal(err)
-			}
+	for _, limit := range []bool{false, true} {
+		name := "raw_cel"
+		if limit {
+			name = "raw_cel_cost_limit"
 		}
-	})
+		b.Run(name, func(b *testing.B) { benchRawShare(b, limit) })
+	}
+}
+
+// benchRawShare evaluates the logic of b-reseller-share in plain cel-go,
+// with cel-go's runtime cost limit when limit is set.
+func benchRawShare(b *testing.B, limit bool) {
+	env, err := cel.NewEnv(ext.NativeTypes(reflect.TypeFor[rawPartner](), ext.ParseStructTags(true)),
+		cel.Variable("partner", cel.ObjectType("settlement_test.rawPartner")))
+	require.NoError(b, err)
+	a, iss := env.Compile(`partner.tier == "gold" ? 0.12 : 0.10`)
+	require.NoError(b, iss.Err())
+	var opts []cel.ProgramOption
+	if limit {
+		opts = append(opts, cel.CostLimit(rules.DefaultCostLimit))
+	}
+	prg, err := env.Program(a, opts...)
+	require.NoError(b, err)
+	tiers := []string{"gold", "silver", "bronze"}
+	var p rawPartner
+	act, err := cel.NewActivation(map[string]any{"partner": &p})
+	require.NoError(b, err)
+	b.ReportAllocs()
+	i := 0
+	for b.Loop() {
+		p.Tier = tiers[i%3]
+		i++
+		if _, _, err := prg.Eval(act); err != nil {
+			b.Fatal(err)
+		}
+	}
 }
 
 // benchShareRule evaluates b-reseller-share as a settler does, with the
