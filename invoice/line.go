@@ -1,6 +1,7 @@
 package invoice
 
 import (
+	"slices"
 	"time"
 
 	"github.com/ensemble-commerce/ensemble"
@@ -21,6 +22,12 @@ import (
 // Settlement reads: ID, Date, Net (the basis, net of tax), Tax, Currency,
 // Pin, Charge, Quantity, Customer, SupplierCosts (per bundle component),
 // Credits (the line a credit reverses) and Refs.
+//
+// Lines share memory: lines of one Build that rate the same charge and
+// quantity share one Tiers slice, and a supplier cost's AppliesTo.Charges
+// is the catalog's own. Treat a line's slices as read-only; Clone returns a
+// copy that shares nothing. (Copying Tiers for every line Build returns was
+// measured: one allocation more per line, 16% more bytes.)
 type Line struct {
 	// ID identifies the line (see LineID).
 	ID LineID `json:"id"`
@@ -54,9 +61,8 @@ type Line struct {
 	// Full is the exact, unrounded rating of Quantity for a whole cycle,
 	// before proration (for usage, the rating; for adjustments, the delta).
 	Full ensemble.Money `json:"full"`
-	// Tiers is the rating's breakdown by tier (of the whole cycle). Lines of
-	// one Build that rate the same charge and quantity share it: treat it as
-	// read-only.
+	// Tiers is the rating's breakdown by tier (of the whole cycle), shared
+	// with other lines (see Line).
 	Tiers []catalog.Line `json:"tiers,omitempty"`
 	// Proration says how Amount was prorated (nil: a whole cycle).
 	Proration *Proration `json:"proration,omitempty"`
@@ -116,6 +122,46 @@ type Line struct {
 	// offer, charge, price, usage aggregate, credited line, discounts, tax
 	// rule.
 	Refs []ensemble.Ref `json:"refs"`
+}
+
+// Clone returns a copy of l that shares no memory with l, other lines or
+// the catalog: its own slices (Tiers, Discounts, SupplierCosts with their
+// AppliesTo.Charges, CostsNotApplied, Refs) and its own Proration, Usage
+// (with its Late) and Prepaid (with its Refund).
+func (l Line) Clone() Line {
+	l.Tiers = slices.Clone(l.Tiers)
+	l.Discounts = slices.Clone(l.Discounts)
+	l.SupplierCosts = cloneCosts(l.SupplierCosts)
+	l.CostsNotApplied = cloneCosts(l.CostsNotApplied)
+	l.Refs = slices.Clone(l.Refs)
+	l.Proration = clonePtr(l.Proration)
+	l.Usage = clonePtr(l.Usage)
+	if l.Usage != nil {
+		l.Usage.Late = clonePtr(l.Usage.Late)
+	}
+	l.Prepaid = clonePtr(l.Prepaid)
+	if l.Prepaid != nil {
+		l.Prepaid.Refund = clonePtr(l.Prepaid.Refund)
+	}
+	return l
+}
+
+// cloneCosts copies supplier costs with their scopes' charges.
+func cloneCosts(cs []catalog.SupplierCost) []catalog.SupplierCost {
+	cs = slices.Clone(cs)
+	for i := range cs {
+		cs[i].AppliesTo.Charges = slices.Clone(cs[i].AppliesTo.Charges)
+	}
+	return cs
+}
+
+// clonePtr returns a pointer to a copy of *p, or nil.
+func clonePtr[T any](p *T) *T {
+	if p == nil {
+		return nil
+	}
+	c := *p
+	return &c
 }
 
 // Proration is how a recurring line's amount was taken from its cycle's

@@ -1,6 +1,8 @@
 package settlement
 
 import (
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/ensemble-commerce/ensemble"
@@ -144,8 +146,18 @@ type Conversion struct {
 }
 
 // Entry is one append-only payout entry: who is owed what, of which kind,
-// decided by which plan node and rules, for which line. Entries of one
-// call share their Rules and Trace slices: treat them as read-only.
+// decided by which plan node and rules, for which line.
+//
+// Entries share memory, so that settling costs about no allocation per
+// entry: the entries of a line share one Trace slice, entries of one leaf
+// whose rules agree share one Rules slice, and ids (ID, Reverses) are
+// substrings of chunks of up to 16 KiB that hold the ids of many lines, of
+// one call and of later calls of the same Settler. None of it is ever
+// written again: treat an entry's slices as read-only. A host that changes
+// an entry's slices, or keeps a few entries (or ids) long after dropping
+// the rest, keeps Clone's copy, which shares nothing, so the chunks can be
+// freed. (Copying every entry when it is returned was measured: 8.7
+// allocations and 560 bytes more per line, twice the bytes.)
 type Entry struct {
 	ID     EntryID        `json:"id"`
 	Line   LineID         `json:"line,omitempty"`
@@ -189,4 +201,19 @@ type Entry struct {
 	// for a clawback (after the credit line's own reference). Readers
 	// such as Explain follow it, and Reverses, never the spelling of ids.
 	Trace []ensemble.Ref `json:"trace,omitempty"`
+}
+
+// Clone returns a copy of e that shares no memory with e or with other
+// entries: its own Rules, Trace and Conversion, and ids copied out of the
+// chunks they share (see Entry).
+func (e Entry) Clone() Entry {
+	e.ID = EntryID(strings.Clone(string(e.ID)))
+	e.Reverses = EntryID(strings.Clone(string(e.Reverses)))
+	e.Rules = slices.Clone(e.Rules)
+	e.Trace = slices.Clone(e.Trace)
+	if e.Conversion != nil {
+		c := *e.Conversion
+		e.Conversion = &c
+	}
+	return e
 }

@@ -55,9 +55,8 @@ func (s *Settler) Settle(ctx context.Context, st State, lines []Line) (Result, e
 // AppendSettle is Settle appending the new entries to dst, so that a host
 // settling batch after batch (and writing each batch out) reuses one
 // buffer. On error it returns dst unchanged, the zero State and the error.
-// The entry ids of a call share memory in chunks of 16 KiB: a host that
-// keeps a few ids long after dropping the entries copies them
-// (strings.Clone) so the chunks can be freed.
+// Entries share memory with other entries, of this call and others, as
+// Entry says: Entry.Clone copies one out.
 func (s *Settler) AppendSettle(ctx context.Context, dst []Entry, st State, lines []Line) ([]Entry, State, error) {
 	r := s.newRun(ctx, st, len(lines))
 	defer r.release()
