@@ -58,6 +58,36 @@ func (e *IDError) Is(target error) bool { return target == ErrInvalidID }
 // EntrySeparators, usage record ids none; see the package doc's Ids
 // section).
 func CheckID(id, separators string) error {
+	if plainID(id, separators) {
+		return nil
+	}
+	return checkID(id, separators)
+}
+
+// plainID reports whether id is a usable id made of printable ASCII only:
+// not empty, at most MaxIDBytes long, and holding no white space, control
+// character or byte of separators. It decides the common case without
+// decoding runes; checkID decides every other id.
+func plainID(id, separators string) bool {
+	if id == "" || len(id) > MaxIDBytes {
+		return false
+	}
+	for i := 0; i < len(id); i++ {
+		c := id[i]
+		if c <= ' ' || c >= 0x7f { // space, control characters, DEL, non-ASCII
+			return false
+		}
+		for j := 0; j < len(separators); j++ {
+			if separators[j] == c {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// checkID is CheckID for any id.
+func checkID(id, separators string) error {
 	reason, sep := "", ""
 	switch {
 	case id == "":
