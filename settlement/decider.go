@@ -160,21 +160,33 @@ func reuse[K comparable, V any](m map[K]V) map[K]V {
 	return m
 }
 
-// reset forgets the call: its line, its facts and every cache of the call,
+// keep returns m for the next call, or nil when it grew large.
+func keep[K comparable, V any](m map[K]V) map[K]V {
+	if len(m) > maxReused {
+		return nil
+	}
+	return m
+}
+
+// reset forgets the call: its line, its facts and the caches of the call,
 // keeping the buffers and the chunks of memory outputs share (arena.go),
-// whose used parts are never written again, for the next call.
+// whose used parts are never written again, for the next call. Rule
+// results, interned shares and level weights are kept while small: each
+// is a pure function of its key (rule versions, partner snapshots and
+// context facts, which the settler fixes), so a later call may reuse them
+// as a later line of the same call would.
 func (d *decider) reset() {
 	d.ctx, d.st = nil, nil
 	d.line, d.plan, d.chainSn, d.chainTL = nil, nil, nil, nil
 	d.volume = reuse(d.volume)
 	d.lf, d.of, d.rf, d.cf, d.vf, d.ps = LineFacts{}, OfferFacts{}, RouteFacts{}, CustomerFacts{}, VolumeFacts{}, partner.Snapshot{}
-	d.memo, d.interned = reuse(d.memo), reuse(d.interned)
+	d.memo, d.interned = keep(d.memo), keep(d.interned)
 	for i, m := range d.pmemo {
-		d.pmemo[i] = reuse(m)
+		d.pmemo[i] = keep(m)
 	}
-	d.lcache, d.decisions, d.shared, d.offers = reuse(d.lcache), reuse(d.decisions), nil, d.offers[:0]
+	d.lcache, d.decisions, d.shared, d.offers = keep(d.lcache), reuse(d.decisions), nil, d.offers[:0]
 	d.ctxKeys, d.sharedCtx, d.newCtx, d.ctxClash = reuse(d.ctxKeys), nil, d.newCtx[:0], reuse(d.ctxClash)
-	d.snaps, d.chains, d.routes, d.newRoutes = reuse(d.snaps), reuse(d.chains), nil, d.newRoutes[:0]
+	d.snaps, d.chains, d.routes, d.newRoutes = keep(d.snaps), reuse(d.chains), nil, d.newRoutes[:0]
 	d.costMeta, d.ctxs = reuse(d.costMeta), reuse(d.ctxs)
 }
 

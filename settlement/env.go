@@ -23,11 +23,11 @@ import (
 //	volume    VolumeFacts    (the cumulative volume of the partner a cumulative rate reads, before the line)
 //
 // What each rule reads (rules.Rule.Reads) decides how often it runs: a rule
-// that reads no line or volume fact is evaluated once per distinct value of
-// exactly the offer, route and customer fields and the partner it reads,
-// within one Settle call, and its result reused (a level's decision is
-// shared alike, within and across calls); rules that read line or volume
-// run for every line.
+// that reads no line or volume fact is evaluated at most once per distinct
+// value of exactly the offer, route and customer fields and the partner it
+// reads within one Settle call, and its result reused (later calls may
+// reuse it too; a level's decision is shared alike, within and across
+// calls); rules that read line or volume run for every line.
 const (
 	VarLine     = "line"
 	VarOffer    = "offer"

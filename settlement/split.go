@@ -288,10 +288,20 @@ func (sp *split) reserve(n *cnode, of EntryID, id partner.ID, amount int64) {
 	date := sp.line.Date
 	release := date.AddDate(0, 0, n.reserve.Days)
 	var buf [64]byte
-	note := string(release.UTC().AppendFormat(append(buf[:0], n.reserveText...), time.DateOnly)) // "reserve 10% until 2026-04-01"
+	note := string(appendDate(append(buf[:0], n.reserveText...), release.UTC())) // "reserve 10% until 2026-04-01"
 	held, released := sp.dec.reserveIDs(n, of)
 	sp.entry(held, KindReserve, id, n.meta.role, n.path, u, date, "", nil, note, of)
 	sp.entry(released, KindRelease, id, n.meta.role, n.path, u, release, "", nil, "reserve released", of)
+}
+
+// appendDate appends t's date as time.DateOnly writes it: "2026-04-01".
+func appendDate(b []byte, t time.Time) []byte {
+	y, m, d := t.Date()
+	if y < 0 || y > 9999 {
+		return t.AppendFormat(b, time.DateOnly)
+	}
+	return append(b, byte('0'+y/1000), byte('0'+y/100%10), byte('0'+y/10%10), byte('0'+y%10), '-',
+		byte('0'+m/10), byte('0'+m%10), '-', byte('0'+d/10), byte('0'+d%10))
 }
 
 // reserveUnits returns the reserve of leaf n on amount: amount times the

@@ -3,6 +3,7 @@ package settlement
 import (
 	"math"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 	"pgregory.net/rapid"
@@ -28,5 +29,14 @@ func TestPropertyMoneyTextIsMoneyString(t *testing.T) {
 		cur := rapid.SampledFrom(curs).Draw(t, "currency")
 		u := rapid.OneOf(edge, rapid.Int64(), rapid.Int64Range(-100_000, 100_000)).Draw(t, "units")
 		require.Equal(t, ensemble.MoneyFromMinor(u, cur).String(), moneyText(u, cur))
+	})
+}
+
+// TestPropertyAppendDateIsDateOnly checks the date reserve notes write
+// against time.DateOnly's, for instants over ten thousand years and more.
+func TestPropertyAppendDateIsDateOnly(t *testing.T) {
+	rapid.Check(t, func(t *rapid.T) {
+		at := time.Unix(rapid.Int64Range(-70_000_000_000, 300_000_000_000).Draw(t, "unix"), 0).UTC()
+		require.Equal(t, at.Format(time.DateOnly), string(appendDate([]byte("x "), at))[2:])
 	})
 }
