@@ -54,6 +54,19 @@ func (d *decider) writeIDs(l *Line, plan *cplan) {
 	d.ids = d.idChunk.String()[start:]
 }
 
+// keepText returns b as a string kept in the call's chunk of text, where
+// entry ids are written: the texts of entries that vary per line (a
+// reserve's note, a computed share) cost no allocation of their own.
+func (d *decider) keepText(b []byte) string {
+	if d.idChunk.Cap()-d.idChunk.Len() < len(b) {
+		d.idChunk = strings.Builder{}
+		d.idChunk.Grow(max(d.chunk(idChunkSize, 64), len(b)))
+	}
+	start := d.idChunk.Len()
+	d.idChunk.Write(b)
+	return d.idChunk.String()[start:]
+}
+
 // entryID returns the id of leaf n's entry for the current line,
 // "line:node/path".
 func (d *decider) entryID(n *cnode) string {

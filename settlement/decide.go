@@ -126,7 +126,8 @@ func (dc *decider) decideLevel(d *decision, n *cnode, amount int64) (*decision, 
 					return nil, lineErr(l.ID, planID, c.path, rn, fmt.Errorf("%w: negative amount %s", ErrRule, ev.res.Money))
 				}
 				k.fixed = u
-				k.text = moneyText(u, dc.cur) + " (rule " + rn + ")" // m.String(): m is whole minor units of the line's currency
+				var buf [96]byte // m.String(), as m is whole minor units of the line's currency
+				k.text = dc.keepText(append(append(append(appendMoney(buf[:0], u, dc.cur), " (rule "...), rn...), ')'))
 			} else {
 				if ev.res.Decimal.Sign() < 0 {
 					return nil, lineErr(l.ID, planID, c.path, ruleName(rule, c.shareRule), fmt.Errorf("%w: negative share %s", ErrRule, ev.res.Decimal))
@@ -367,7 +368,7 @@ func (dc *decider) cumulative(c *cnode) (eff ensemble.Ratio, text string, stable
 		return ensemble.Ratio{}, "", false, fmt.Errorf("%w: cumulative volume overflows", ErrInvalidLine)
 	}
 	after := before + b
-	vol := moneyText(before, dc.cur)
+	var buf [128]byte
 	if c.cum.Mode == Cliff || b == 0 {
 		at := after
 		if b == 0 {
@@ -375,7 +376,9 @@ func (dc *decider) cumulative(c *cnode) (eff ensemble.Ratio, text string, stable
 		}
 		for i, ub := range bounds {
 			if at <= ub {
-				return tiers[i].Rate, c.tierText[i] + " (cliff, tier " + strconv.Itoa(i+1) + ", volume before " + vol + ")", true, nil
+				t := append(append(append(buf[:0], c.tierText[i]...), " (cliff, tier "...), strconv.Itoa(i+1)...)
+				t = append(appendMoney(append(t, ", volume before "...), before, dc.cur), ')')
+				return tiers[i].Rate, dc.keepText(t), true, nil
 			}
 		}
 	}
@@ -386,8 +389,10 @@ func (dc *decider) cumulative(c *cnode) (eff ensemble.Ratio, text string, stable
 	}
 	if first < len(bounds) && after <= bounds[first] {
 		// Within one tier: its rate.
-		return tiers[first].Rate, c.tierText[first] + " (marginal over 1 tier(s), volume before " + vol + ")", true, nil
+		t := append(append(buf[:0], c.tierText[first]...), " (marginal over 1 tier(s), volume before "...)
+		return tiers[first].Rate, dc.keepText(append(appendMoney(t, before, dc.cur), ')')), true, nil
 	}
+	vol := moneyText(before, dc.cur)
 	num := new(big.Rat)
 	lo := before
 	used := 0

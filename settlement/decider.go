@@ -72,9 +72,10 @@ type decider struct {
 	ctxSet bool // offer, route and customer facts are filled for this line
 
 	// Rule results (memo.go).
-	memo     map[memoKey]*evalResult
-	pmemo    []map[*partner.Snapshot]*evalResult // by rule version index (crule.index); key nil for rules reading no partner
-	interned map[internKey]*evalResult
+	lineResult evalResult // the result of a rule evaluated for the line only
+	memo       map[memoKey]*evalResult
+	pmemo      []map[*partner.Snapshot]*evalResult // by rule version index (crule.index); key nil for rules reading no partner
+	interned   map[internKey]*evalResult
 
 	// Level decisions and their weights.
 	lcache    map[levelKey]*levelShares

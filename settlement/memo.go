@@ -45,7 +45,9 @@ type evalResult struct {
 
 // evalRule evaluates rule id in force at the line's date with partner
 // facts sn, reusing the result within the call for rule versions that read
-// no line or volume fact, keyed by exactly what they read (reads.go).
+// no line or volume fact, keyed by exactly what they read (reads.go). The
+// result of a rule evaluated for the line only is valid until the next
+// evaluation.
 func (d *decider) evalRule(id string, cr *crule, sn *partner.Snapshot) (*evalResult, *rules.Rule, *ruleRef, error) {
 	if cr == nil {
 		return nil, nil, nil, fmt.Errorf("%w %q", rules.ErrUnknownRule, id)
@@ -100,7 +102,11 @@ func (d *decider) evalRule(id string, cr *crule, sn *partner.Snapshot) (*evalRes
 	if err != nil {
 		return nil, rule, ref, err
 	}
-	out := &evalResult{res: res, stable: memo}
+	out := &d.lineResult // read before the next evaluation, and not kept
+	if memo {
+		out = new(evalResult)
+	}
+	*out = evalResult{res: res, stable: memo}
 	switch {
 	case res.Kind != rules.Share || res.Decimal.Sign() < 0:
 	case d.s.reference: // nothing interned

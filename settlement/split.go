@@ -288,7 +288,7 @@ func (sp *split) reserve(n *cnode, of EntryID, id partner.ID, amount int64) {
 	date := sp.line.Date
 	release := date.AddDate(0, 0, n.reserve.Days)
 	var buf [64]byte
-	note := string(appendDate(append(buf[:0], n.reserveText...), release.UTC())) // "reserve 10% until 2026-04-01"
+	note := sp.dec.keepText(appendDate(append(buf[:0], n.reserveText...), release.UTC())) // "reserve 10% until 2026-04-01"
 	held, released := sp.dec.reserveIDs(n, of)
 	sp.entry(held, KindReserve, id, n.meta.role, n.path, u, date, "", nil, note, of)
 	sp.entry(released, KindRelease, id, n.meta.role, n.path, u, release, "", nil, "reserve released", of)
@@ -338,12 +338,17 @@ func (sp *split) entry(id EntryID, kind EntryKind, party partner.ID, roleName, n
 // ensemble.MoneyFromMinor(units, cur) ("EUR 12.30"), without its decimal
 // arithmetic.
 func moneyText(units int64, cur ensemble.Currency) string {
+	var buf [48]byte
+	return string(appendMoney(buf[:0], units, cur))
+}
+
+// appendMoney appends moneyText(units, cur) to b.
+func appendMoney(b []byte, units int64, cur ensemble.Currency) []byte {
 	digits := int(cur.Digits())
 	if units == math.MinInt64 || digits > 18 || cur.IsZero() {
-		return ensemble.MoneyFromMinor(units, cur).String()
+		return append(b, ensemble.MoneyFromMinor(units, cur).String()...)
 	}
-	var buf [48]byte
-	b := append(buf[:0], cur.Code()...)
+	b = append(b, cur.Code()...)
 	b = append(b, ' ')
 	if units < 0 {
 		b = append(b, '-')
@@ -360,7 +365,7 @@ func moneyText(units int64, cur ensemble.Currency) string {
 		copy(b[len(b)-digits:], b[len(b)-digits-1:len(b)-1])
 		b[len(b)-digits-1] = '.'
 	}
-	return string(b)
+	return b
 }
 
 // minorUnits converts a plan amount to minor units of currency cur, the
