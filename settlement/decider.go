@@ -61,15 +61,16 @@ type decider struct {
 	volume  map[*cnode]int64    // the cumulative volumes the plan's rates read, before the line
 
 	// The facts rules read, filled when a rule first needs them (memo.go).
-	facts  *rules.Facts
-	lf     LineFacts
-	of     OfferFacts
-	rf     RouteFacts
-	cf     CustomerFacts
-	vf     VolumeFacts
-	ps     partner.Snapshot
-	vfSet  bool // line and volume facts are filled for this line
-	ctxSet bool // offer, route and customer facts are filled for this line
+	facts    *rules.Facts
+	lf       LineFacts
+	of       OfferFacts
+	rf       RouteFacts
+	cf       CustomerFacts
+	vf       VolumeFacts
+	ps       partner.Snapshot
+	vfSet    bool // line and volume facts are filled for this line
+	ctxSet   bool // offer, route and customer facts are filled for this line
+	factsSet bool // some fact was filled in this call
 
 	// Rule results (memo.go).
 	lineResult evalResult // the result of a rule evaluated for the line only
@@ -180,7 +181,10 @@ func (d *decider) reset() {
 	d.ctx, d.st = nil, nil
 	d.line, d.plan, d.chainSn, d.chainTL = nil, nil, nil, nil
 	d.volume = reuse(d.volume)
-	d.lf, d.of, d.rf, d.cf, d.vf, d.ps = LineFacts{}, OfferFacts{}, RouteFacts{}, CustomerFacts{}, VolumeFacts{}, partner.Snapshot{}
+	if d.factsSet {
+		d.lf, d.of, d.rf, d.cf, d.vf, d.ps = LineFacts{}, OfferFacts{}, RouteFacts{}, CustomerFacts{}, VolumeFacts{}, partner.Snapshot{}
+		d.factsSet = false
+	}
 	d.memo, d.interned = keep(d.memo), keep(d.interned)
 	for i, m := range d.pmemo {
 		d.pmemo[i] = keep(m)

@@ -63,6 +63,7 @@ func (d *decider) evalRule(id string, cr *crule, sn *partner.Snapshot) (*evalRes
 	}
 	memo := level != memoNone
 	d.contextFacts()
+	d.factsSet = true // the partner's and the line's below
 	// The partner keys a result only when the rule reads it.
 	ksn := sn
 	if !rd.partner {
@@ -163,7 +164,7 @@ func (d *decider) contextFacts() {
 	if d.ctxSet {
 		return
 	}
-	d.ctxSet = true
+	d.ctxSet, d.factsSet = true, true
 	l := d.line
 	d.of = OfferFacts{ID: string(l.Offer.Offer), Version: l.Offer.Version, Charge: string(l.Charge)}
 	d.rf = RouteFacts{Kind: l.Route.Kind.String(), Seller: string(l.Route.Seller()), Depth: len(l.Route.Chain),
