@@ -536,7 +536,15 @@ func roleText(n *cnode) string {
 	case roleChainAll:
 		return "chain[*]"
 	case roleType:
-		return string(n.role.typ)
+		// A type is written as the plan writes it: bare when the bare
+		// name reads back as that type (reseller, distributor), else
+		// type:<name>, so that no role text is another role's (a
+		// type:supplier share is not a supplier cost, type:seller not
+		// the seller).
+		if r, err := parseRole(string(n.role.typ)); err == nil && r == n.role {
+			return string(n.role.typ)
+		}
+		return "type:" + string(n.role.typ)
 	case roleReferrer:
 		return "referrer"
 	case roleMarketplace:

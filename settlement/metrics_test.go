@@ -8,6 +8,7 @@ import (
 	"pgregory.net/rapid"
 
 	"github.com/ensemble-commerce/ensemble"
+	"github.com/ensemble-commerce/ensemble/catalog"
 	"github.com/ensemble-commerce/ensemble/partner"
 	"github.com/ensemble-commerce/ensemble/settlement"
 )
@@ -119,4 +120,42 @@ func TestMetricsGroupSellerlessLinesByRoute(t *testing.T) {
 	require.Equal(t, "direct", ms[0].BySeller[0].Key)
 	require.Equal(t, "referral", ms[0].BySeller[1].Key)
 	requireMoney(t, ms[0].BySeller[1].Gross, eur("20.00"))
+}
+
+// A plan share paid to a partner of type supplier is written with its
+// type (role "type:supplier"), never as a supplier cost's "supplier", and
+// metrics count it and its clawbacks as partner earnings, beside the
+// line's real supplier cost.
+func TestTypeSupplierShareIsNotASupplierCost(t *testing.T) {
+	net, err := partner.LoadNetwork([]byte(`
+parent_types:
+  reseller: [supplier]
+partners:
+  - {id: maker, name: Maker, type: supplier, terms: [{from: 2025-01-01T00:00:00Z}]}
+  - {id: shop, name: Shop, type: reseller, terms: [{from: 2025-01-01T00:00:00Z, parent: maker}]}
+`))
+	require.NoError(t, err)
+	s := planSettler(t, `{id: p, version: 1, root: {id: root, children: [
+  {id: maker, party: "type:supplier", share: "10%"},
+  {id: rest, party: platform, share: remaining}]}}`, net)
+	l := chainLine("L1", "100.00", "2026-03-01")
+	l.Route = settlement.Route{Kind: settlement.RoutePartner, Chain: []partner.ID{"shop", "maker"}}
+	l.SupplierCosts = []catalog.SupplierCost{{Supplier: "gpuco", Offer: "gpu",
+		Component: ensemble.Ref{Kind: catalog.RefComponent, ID: "suite/c0/gpuco", Version: "1"}, Cost: eur("40.00")}}
+	res, err := s.Settle(ctx, settlement.State{}, []settlement.Line{l})
+	require.NoError(t, err)
+	back, err := s.Settle(ctx, res.State, []settlement.Line{{ID: "C1", Date: date("2026-03-05"), Amount: eur("-50.00"), Credits: "L1"}})
+	require.NoError(t, err)
+	entries := append(res.Entries, back.Entries...)
+	for _, e := range entries {
+		if e.Party == "maker" {
+			require.Equal(t, "type:supplier", e.Role, e.ID)
+		}
+	}
+	march := ensemble.MustPeriod(date("2026-03-01"), date("2026-04-01"))
+	ms, err := settlement.ComputeMetrics(entries, march, "")
+	require.NoError(t, err)
+	requireMoney(t, ms[0].SupplierCosts, eur("20.00"))  // 40.00 - 20.00
+	requireMoney(t, ms[0].PartnerEarnings, eur("3.00")) // 10% of 60.00 = 6.00, less half
+	requireMetricsMatchStatements(t, entries, march, "platform")
 }

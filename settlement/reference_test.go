@@ -880,8 +880,10 @@ func (ln *refLine) units(m ensemble.Money) (int64, error) {
 // paysSeveral reports whether a party names several partners.
 func paysSeveral(party string) bool { return party == "co_sellers" || party == "chain[*]" }
 
-// roleName is the role entries name for a party: chain[0] is the seller, a
-// type:<name> the type's name.
+// roleName is the role entries name for a party: chain[0] is the seller; a
+// type:<name> is its bare name when a plan may write that name bare (the
+// well-known partner types that are no role's name), else type:<name>, so
+// that no role reads as another (type:supplier is not a supplier cost).
 func roleName(party string) string {
 	if level, ok := strings.CutPrefix(party, "chain["); ok && party != "chain[*]" {
 		n, _ := strconv.Atoi(strings.TrimSuffix(level, "]"))
@@ -890,7 +892,14 @@ func roleName(party string) string {
 		}
 		return fmt.Sprintf("chain[%d]", n)
 	}
-	return strings.TrimPrefix(party, "type:")
+	if typ, ok := strings.CutPrefix(party, "type:"); ok {
+		switch partner.Type(typ) {
+		case partner.TypeDistributor, partner.TypeReseller, partner.TypeSubReseller, partner.TypeMSP,
+			partner.TypeISV, partner.TypeTechnology, partner.TypeSystemsIntegrator:
+			return typ
+		}
+	}
+	return party
 }
 
 // shareText is a share as entries say it before any rule has run.

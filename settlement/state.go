@@ -666,6 +666,9 @@ func (r *stateReader) part(path string, ll *LedgerLine, lp *LedgerPart, before [
 	if id, isPartner := strings.CutPrefix(lp.Role, "partner:"); isPartner && known && lp.Party != partner.ID(id) {
 		fail(".party", nil, "role %q pays %q", lp.Role, lp.Party)
 	}
+	if lp.Role == "seller" && lp.Kind == KindEarning && ll.Seller != "" && lp.Party != ll.Seller {
+		fail(".party", nil, "role seller pays %q, but the line's seller is %q", lp.Party, ll.Seller)
+	}
 	underCosts := lp.Node == string(supplierCosts) || strings.HasPrefix(lp.Node, string(supplierCosts)+"/")
 	switch {
 	case lp.Kind == KindSupplierCost && !strings.HasPrefix(lp.Node, string(supplierCosts)+"/"):
@@ -737,9 +740,11 @@ const (
 // partRole reports whether role is one the settler writes for a part of
 // kind (roleText's for earnings, "supplier" for supplier costs), how its
 // entry ids are spelt, and whether it reads the route's chain (so that its
-// line has a seller). A role names a partner type too (type:platform pays
-// the chain's first partner of type platform, and is written "platform"),
-// so a role that may be a type requires nothing a type would not.
+// line has a seller). A partner type is written bare when a plan may write
+// it bare (reseller, distributor), else type:<name> (type:supplier,
+// type:platform), so no role text is another role's; states written before
+// that may hold "supplier" for a type:supplier share, which reads as a
+// type.
 func partRole(role string, kind EntryKind) (form entryForm, chain, known bool) {
 	if kind == KindSupplierCost {
 		return entryBase, false, role == "supplier"
@@ -754,6 +759,9 @@ func partRole(role string, kind EntryKind) (form entryForm, chain, known bool) {
 	}
 	if id, ok := strings.CutPrefix(role, "partner:"); ok {
 		return entryBase, false, ensemble.CheckID(id, ensemble.EntrySeparators) == nil
+	}
+	if typ, ok := strings.CutPrefix(role, "type:"); ok { // a type whose bare name is another role's
+		return entryBase, true, validName(typ)
 	}
 	if level, ok := strings.CutPrefix(role, "chain["); ok {
 		level, ok = strings.CutSuffix(level, "]")

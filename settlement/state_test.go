@@ -443,6 +443,11 @@ func TestStateDecodeRefusesCorruption(t *testing.T) {
 			p := d.part("L1", map[string]any{"role": "top"})
 			return "L1", p["entry"].(string)
 		}, "role", `role "top" reads the route's chain, but the line has no seller`, nil},
+		{"routes", "the seller's part paying another partner", func(d stateDoc) (string, string) {
+			p := d.part("L1", seller)
+			p["party"] = "reseller-nl"
+			return "L1", p["entry"].(string)
+		}, "party", `role seller pays "reseller-nl", but the line's seller is "sub-utrecht"`, nil},
 		{"routes", "an invalid seller id", func(d stateDoc) (string, string) {
 			d.line("L1")["seller"] = "sub utrecht"
 			return "L1", ""
