@@ -3,10 +3,8 @@ package settlement
 import (
 	"errors"
 	"fmt"
-	"math"
 	"math/big"
 	"math/bits"
-	"strconv"
 	"time"
 
 	"github.com/ensemble-commerce/ensemble"
@@ -125,8 +123,7 @@ func (sp *split) walk(n *cnode, amount int64, depth int) error {
 			return sp.err(n.path, "", err)
 		}
 	}
-	// Fixed amounts, which the remaining child's ratio did not leave room
-	// for.
+	// Fixed amounts on top: the remaining child gives up what they take.
 	for i := range kids {
 		parts[i] += kids[i].fixed
 	}
@@ -294,16 +291,6 @@ func (sp *split) reserve(n *cnode, of EntryID, id partner.ID, amount int64) {
 	sp.entry(released, KindRelease, id, n.meta.role, n.path, u, release, "", nil, "reserve released", of)
 }
 
-// appendDate appends t's date as time.DateOnly writes it: "2026-04-01".
-func appendDate(b []byte, t time.Time) []byte {
-	y, m, d := t.Date()
-	if y < 0 || y > 9999 {
-		return t.AppendFormat(b, time.DateOnly)
-	}
-	return append(b, byte('0'+y/1000), byte('0'+y/100%10), byte('0'+y/10%10), byte('0'+y%10), '-',
-		byte('0'+m/10), byte('0'+m%10), '-', byte('0'+d/10), byte('0'+d%10))
-}
-
 // reserveUnits returns the reserve of leaf n on amount: amount times the
 // reserve ratio, rounded down (never more than was earned).
 func reserveUnits(n *cnode, amount int64) int64 {
@@ -332,40 +319,6 @@ func (sp *split) entry(id EntryID, kind EntryKind, party partner.ID, roleName, n
 	*sp.out = append(*sp.out, Entry{ID: id, Line: l.ID, Kind: kind, Party: party, Role: roleName,
 		Amount: ensemble.MoneyFromMinor(units, sp.cur), Date: at, Plan: sp.plan.ref, Node: node, Share: share, Rules: refs,
 		Service: l.Service, Offer: l.Offer, Route: l.Route.Kind, Seller: sp.seller, Reverses: rev, Note: note, Trace: sp.trace})
-}
-
-// moneyText writes units minor units of cur as Money.String writes
-// ensemble.MoneyFromMinor(units, cur) ("EUR 12.30"), without its decimal
-// arithmetic.
-func moneyText(units int64, cur ensemble.Currency) string {
-	var buf [48]byte
-	return string(appendMoney(buf[:0], units, cur))
-}
-
-// appendMoney appends moneyText(units, cur) to b.
-func appendMoney(b []byte, units int64, cur ensemble.Currency) []byte {
-	digits := int(cur.Digits())
-	if units == math.MinInt64 || digits > 18 || cur.IsZero() {
-		return append(b, ensemble.MoneyFromMinor(units, cur).String()...)
-	}
-	b = append(b, cur.Code()...)
-	b = append(b, ' ')
-	if units < 0 {
-		b = append(b, '-')
-		units = -units
-	}
-	var num [20]byte
-	d := strconv.AppendInt(num[:0], units, 10)
-	for range digits + 1 - len(d) { // at least one digit before the point
-		b = append(b, '0')
-	}
-	b = append(b, d...)
-	if digits > 0 { // the point before the last digits digits
-		b = append(b, 0)
-		copy(b[len(b)-digits:], b[len(b)-digits-1:len(b)-1])
-		b[len(b)-digits-1] = '.'
-	}
-	return b
 }
 
 // minorUnits converts a plan amount to minor units of currency cur, the
