@@ -70,8 +70,11 @@ const (
 	TerminationFixed TerminationRule = iota
 	// TerminationDeclining bills EarlyTermination.Amount in proportion to
 	// the part of the term left when the item ends (a "reducing" fee):
-	// round(Amount × (1 - elapsed)), the elapsed fraction measured under
-	// the run's proration basis.
+	// round(Amount × (1 - elapsed)), rounded once in the builder's mode,
+	// the elapsed fraction measured under the run's proration basis from
+	// the term's start. The fee owed is the declining amount itself, as a
+	// contract states it: 0.45 with 29 of 30 days left is round(0.435) =
+	// 0.44 (half away from zero), not 0.45 - round(0.015) = 0.43.
 	TerminationDeclining
 	// TerminationRemaining bills EarlyTermination.Percent (zero: 100%) of
 	// what the item's recurring charges would still have billed, after

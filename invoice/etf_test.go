@@ -302,3 +302,50 @@ func TestSubscriptionTermValidation(t *testing.T) {
 	require.Equal(t, "term.length", te.Field)
 	require.ErrorIs(t, err, invoice.ErrRequired)
 }
+
+// A declining fee is the declining amount itself, rounded once in the
+// builder's mode: round(Amount × left), as a contract states it, not
+// Amount - round(Amount × elapsed), which differs by a minor unit on a
+// tie. A one-month term from April 1 ended on April 2 (days end
+// exclusive) leaves 29 of 30 days:
+//   - 0.45 × 29/30 = 0.435: 0.44 half away from zero and half even (the
+//     old Amount - round(0.015) gave 0.43);
+//   - 0.75 × 29/30 = 0.725: 0.73 half away from zero, 0.72 half even (the
+//     old formula gave 0.72 and 0.73: the other way round).
+func TestDecliningFeeRoundsTheFeeOwed(t *testing.T) {
+	cases := []struct {
+		name, amount string
+		mode         ensemble.RoundingMode
+		want         string
+	}{
+		{"0.435 half away from zero", "0.45", ensemble.RoundHalfAwayFromZero, "0.44"},
+		{"0.435 half even", "0.45", ensemble.RoundHalfEven, "0.44"},
+		{"0.725 half away from zero", "0.75", ensemble.RoundHalfAwayFromZero, "0.73"},
+		{"0.725 half even", "0.75", ensemble.RoundHalfEven, "0.72"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			b := builder(t, invoice.Options{Basis: ensemble.ProrateDaysEndExclusive, Mode: tc.mode})
+			it := item("seats", seg(date(2026, 4, 1), time.Time{}, pin("basic", 1), "1"))
+			it.Term = invoice.Term{Length: ensemble.Every(1, ensemble.Monthly),
+				EarlyTermination: &invoice.EarlyTermination{Rule: invoice.TerminationDeclining, Amount: dec(tc.amount)}}
+			s := sub("s1", date(2026, 4, 1), it)
+			s.CancelAt = date(2026, 4, 2)
+			inv := build1(t, b, invoice.Run{After: date(2026, 3, 31), At: date(2026, 4, 3)}, s)
+			var fee *invoice.Line
+			for i := range inv.Lines {
+				if inv.Lines[i].Kind == invoice.KindEarlyTermination {
+					fee = &inv.Lines[i]
+				}
+			}
+			require.NotNil(t, fee)
+			require.True(t, money(tc.want).Equal(fee.Amount), "fee %s, want %s", fee.Amount, tc.want)
+			p := fee.Proration
+			require.NotNil(t, p)
+			require.Equal(t, "29/30", p.Fraction.String())
+			require.True(t, fee.Amount.Equal(p.AtTo), "the fee is AtTo")
+			require.True(t, p.AtFrom.IsZero())
+			require.Contains(t, invoice.Explain(*fee), "round("+tc.amount+" × 29/30) = "+tc.want)
+		})
+	}
+}

@@ -77,7 +77,11 @@ func Explain(l Line) string {
 			fmt.Fprintf(&b, "  attributed to offer %s\n", l.Pin)
 		}
 	}
-	if p := l.Proration; p != nil {
+	if p := l.Proration; p != nil && l.Kind == KindEarlyTermination {
+		// A declining fee is the declining amount itself, rounded once.
+		fmt.Fprintf(&b, "  declining: %s of the term left (%s) for %s: round(%s × %s) = %s\n",
+			p.Fraction, p.Basis, span(l.Period), l.Full.AmountString(), p.Fraction, p.AtTo.AmountString())
+	} else if p != nil {
 		var x ensemble.Arith
 		prorated := l.Full
 		if !p.Whole.IsZero() {

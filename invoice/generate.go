@@ -1061,9 +1061,14 @@ func (g *gen) fee(et *EarlyTermination, term ensemble.Period, end time.Time, pat
 			g.ps.Add(path, err)
 			return termFee{}, false
 		}
+		// The fee owed is the declining amount itself, as a contract
+		// states it: round(Amount × left), rounded once (not Amount less
+		// a rounded elapsed part, which differs by a minor unit on ties).
+		left := ratioOne.Sub(gone)
 		f.full = ensemble.MoneyFromDecimal(et.Amount, g.cur)
-		f.amount = g.cum(f.full, gone, ratioOne)
-		f.proration = g.proration(f.full, gone, ratioOne)
+		f.amount = f.full.MulRatio(left, g.mode)
+		f.proration = &Proration{Basis: g.popts.Basis, From: gone, To: ratioOne, Fraction: left,
+			AtTo: f.amount, AtFrom: ensemble.MoneyFromMinor(0, g.cur)}
 		f.desc += ", declining over the term"
 	case TerminationRemaining:
 		var ok bool

@@ -176,6 +176,13 @@ func clonePtr[T any](p *T) *T {
 // AtTo - AtFrom + round(Whole). A proration credit gives back only the
 // prorated part: the flat amount billed whole is never credited, and every
 // piece of a cycle (before and after a change) bills its own.
+//
+// An early-termination fee declining over the term (TerminationDeclining)
+// records the part of the term left the same way (From is the elapsed
+// fraction at the end, To is 1, Fraction what is left), but its amount is
+// the declining fee itself, rounded once: Amount = AtTo = round(Full ×
+// Fraction), and AtFrom is zero. A contract states the fee owed that way;
+// Full less round(Full × From) would differ by a minor unit on a tie.
 type Proration struct {
 	// Basis is how the cycle was measured.
 	Basis ensemble.ProrationBasis `json:"basis"`
