@@ -78,7 +78,11 @@
 //
 // Usage aggregates (package usage) are rated through the catalog's raters;
 // a period without usage still bills what zero usage costs (a first tier's
-// flat amount, a minimum spend).
+// flat amount, a minimum spend). A usage line's service period
+// (Line.Period) is the part of its usage period the item was in service,
+// as a recurring line's is clipped to its segment: an item activated on
+// January 15 on a cycle anchored on the 1st bills January's usage for
+// [Jan 15, Feb 1).
 // Usage can be billed progressively (Item.Thresholds, Run.Progressive):
 // while a period is open, its usage so far is billed ahead once it exceeds
 // what was billed by the threshold, without the minimum spend; the

@@ -843,6 +843,28 @@ func (g *gen) usageCharge(segs []Segment, m usage.MeterID, pd ensemble.Period) (
 	return nil, time.Time{}, ratioZero
 }
 
+// usageService is the service period of a usage line of period pd: the
+// part of it the item was in service, as a recurring line's is clipped to
+// its segment. It runs from the start of the first segment (segs are in
+// start order) that overlaps pd, or pd's start, to end, when the item's
+// service in pd ends (usageCharge); a pause inside pd stays inside it. An
+// item activated on January 15 on a cycle anchored on the 1st uses
+// [Jan 15, Feb 1) of January's usage period: its usage line's service
+// starts there, so a prepaid commitment bought at activation covers it and
+// settlement reports the service from then.
+func usageService(segs []Segment, pd ensemble.Period, end time.Time) ensemble.Period {
+	start := pd.Start
+	for _, sg := range segs {
+		if sg.Start.Before(pd.End) && (sg.End.IsZero() || sg.End.After(pd.Start)) {
+			if sg.Start.After(start) {
+				start = sg.Start
+			}
+			break
+		}
+	}
+	return ensemble.Period{Start: start.UTC(), End: end.UTC()}
+}
+
 // usageLine rates an aggregate, or with late set, bills the late delta
 // against billed. given marks an aggregate the host passed to be billed
 // (not an idle period's): one the run does not bill is an error, never
@@ -868,6 +890,7 @@ func (g *gen) usageLine(it *Item, segs []Segment, agg *usage.Aggregate, late *us
 	}
 	ropts := catalog.RateOptions{Rounding: g.b.opts.Rating, Mode: g.mode}
 	tr := &UsageTrace{Meter: agg.Meter, Period: pd, Records: agg.Records, Digest: agg.Digest, Ref: agg.Ref()}
+	svc := usageService(segs, pd, end)
 	var l *Line
 	if late == nil {
 		r, err := ch.rater.Rate(agg.Value, ropts)
@@ -882,9 +905,9 @@ func (g *gen) usageLine(it *Item, segs []Segment, agg *usage.Aggregate, late *us
 		l.Tiers = r.Lines
 		l.Amount = r.Amount.Round(g.mode)
 		l.Usage = tr
-		l.Cycle, l.Period = pd, pd
+		l.Cycle, l.Period = pd, svc
 		l.Refs = append(l.Refs, tr.Ref)
-		g.discount(l, l.Amount, ensemble.Money{}, g.pcts(it, ch.offer.pin.Offer, pd.Start, disc), ratioZero, ratioOne, false)
+		g.discount(l, l.Amount, ensemble.Money{}, g.pcts(it, ch.offer.pin.Offer, svc.Start, disc), ratioZero, ratioOne, false)
 		if g.billedUsage != nil && g.due(end) {
 			*g.billedUsage = append(*g.billedUsage, *agg)
 		}
@@ -915,9 +938,9 @@ func (g *gen) usageLine(it *Item, segs []Segment, agg *usage.Aggregate, late *us
 			l.Credits = g.lineID(it, pd.Start, ch, KindUsage, time.Time{})
 		}
 		l.Usage = tr
-		l.Cycle, l.Period = pd, pd
+		l.Cycle, l.Period = pd, svc
 		l.Refs = append(l.Refs, tr.Ref, lr, ensemble.Ref{Kind: RefLine, ID: string(g.lineID(it, pd.Start, ch, KindUsage, time.Time{}))})
-		g.deltaDiscount(l, cumAmt, billedAmt, g.pcts(it, ch.offer.pin.Offer, pd.Start, disc))
+		g.deltaDiscount(l, cumAmt, billedAmt, g.pcts(it, ch.offer.pin.Offer, svc.Start, disc))
 	}
 }
 
@@ -1211,10 +1234,11 @@ func (g *gen) progressive(it *Item, segs []Segment, p *ProgressiveUsage, at int)
 		}
 	}
 	tr := &UsageTrace{Meter: agg.Meter, Period: pd, Records: agg.Records, Digest: agg.Digest, Ref: agg.Ref(), Billed: p.Billed.Value}
-	ps := g.pcts(it, ch.offer.pin.Offer, pd.Start, disc)
-	kind, id, date, period := KindUsage, usageID, end, pd
+	svc := usageService(segs, pd, end)
+	ps := g.pcts(it, ch.offer.pin.Offer, svc.Start, disc)
+	kind, id, date, period := KindUsage, usageID, end, svc
 	if open {
-		kind, date, period = KindProgressiveUsage, g.run.At, ensemble.Period{Start: pd.Start, End: g.run.At}
+		kind, date, period = KindProgressiveUsage, g.run.At, ensemble.Period{Start: svc.Start, End: g.run.At}
 		id = LineID(string(g.lineID(it, pd.Start, ch, KindProgressiveUsage, time.Time{})) + "/" + agg.Digest.String())
 	} else {
 		// What the progressive lines billed, net of their discounts.

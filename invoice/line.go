@@ -51,10 +51,20 @@ type Line struct {
 	Charge catalog.ChargeID `json:"charge,omitempty"`
 	// Model is the charge's price model.
 	Model catalog.Model `json:"model,omitempty"`
-	// Cycle is the billing cycle the line belongs to; Period the part of it
-	// the line covers (equal to Cycle unless prorated).
+	// Cycle is the billing cycle the line belongs to (for a usage line, its
+	// usage period); Period the part of it the line covers (equal to Cycle
+	// unless prorated).
 	Cycle ensemble.Period `json:"cycle"`
-	// Period is the part of Cycle the line covers.
+	// Period is the part of Cycle the line covers: its service period.
+	// Recurring lines are clipped to the segment billed; a usage line to
+	// the part of its usage period the item was in service (from the first
+	// segment in force in it to the end of the item's service in it), so
+	// an item activated on January 15 on a cycle anchored on the 1st bills
+	// January's usage for [Jan 15, Feb 1). A prepaid commitment draws on a
+	// line whose Period starts in its term, a minimum commitment counts a
+	// line in the cycle its Period starts in, and settlement reports the
+	// service by it; usage itself stays keyed by its usage period
+	// (Usage.Period).
 	Period ensemble.Period `json:"period"`
 	// Quantity is the quantity rated (units, or the usage value).
 	Quantity decimal.Decimal `json:"quantity"`
