@@ -81,10 +81,18 @@ func (b *Builder) build(run Run, subs []Subscription, billed *[]usage.Aggregate)
 	cache := map[rateKey]catalog.Rating{}
 	invID := fmtTime(run.At)
 	var billedLines map[LineID]*Line
+	var credited map[LineID][]*Line
 	if len(run.Billed) > 0 {
 		billedLines = make(map[LineID]*Line, len(run.Billed))
 		for i := range run.Billed {
-			billedLines[run.Billed[i].ID] = &run.Billed[i]
+			l := &run.Billed[i]
+			billedLines[l.ID] = l
+			if l.Kind == KindCreditNote && l.Credits != "" {
+				if credited == nil {
+					credited = map[LineID][]*Line{}
+				}
+				credited[l.Credits] = append(credited[l.Credits], l)
+			}
 		}
 	}
 	var items []usage.Aggregate
@@ -97,7 +105,7 @@ func (b *Builder) build(run Run, subs []Subscription, billed *[]usage.Aggregate)
 		}
 		g := &gen{b: b, run: &run, s: s, loc: loc, cur: s.Currency, mode: b.opts.Mode, cad: cadenceOf(s),
 			popts: ensemble.ProrateOptions{Basis: basis, Location: loc, Anchor: s.Anchor},
-			limit: run.At.Add(1), ps: &ps, idx: i, arena: ar, cache: cache, invID: invID, billed: billedLines, billedUsage: billed}
+			limit: run.At.Add(1), ps: &ps, idx: i, arena: ar, cache: cache, invID: invID, billed: billedLines, credited: credited, billedUsage: billed}
 		g.from = run.After
 		g.all = s.Commitment != nil
 		g.lines = ar.open()
@@ -197,6 +205,7 @@ func (g *gen) invoice() (Invoice, bool) {
 	if !g.tax(&inv) {
 		return Invoice{}, false
 	}
+	g.creditedBefore(&inv)
 	g.costs(&inv)
 	g.totals(&inv)
 	g.prepaid(&inv)

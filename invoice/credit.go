@@ -44,6 +44,10 @@ type CreditRequest struct {
 	// credited is no longer creditable, so a Full note after them credits
 	// only the rest. Lines that are not proration credits of this invoice
 	// are skipped, so a host may pass every later line of the subscription.
+	// The other order, a credit note raised before the proration credit,
+	// is the run's: give the note's lines to Build in Run.Billed, with the
+	// line they credit, and the proration credit gives back only the
+	// unused part of what the note left.
 	Prorated []Line `json:"prorated,omitempty"`
 }
 

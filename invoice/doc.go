@@ -49,8 +49,13 @@
 // covering the elapsed fractions [from, to) of its cycle is
 // round(full × to) - round(full × from): cumulative rounding, so the parts of
 // a cycle split at any instants add up to exactly the whole, and a credit of
-// an unused part never exceeds what was billed. Percentage discounts round
-// the same way; tax rounds per line or per invoice (TaxRounding).
+// an unused part never exceeds what was billed. Credit notes count too, in
+// either order: a proration credit after credit notes (their lines given in
+// Run.Billed with the line) credits the unused part of what they left, and
+// a credit note after a proration credit (CreditRequest.Prorated) credits
+// at most what it left, so together they never give back more than the
+// line billed. Percentage discounts round the same way; tax rounds per line
+// or per invoice (TaxRounding).
 //
 // # Proration
 //

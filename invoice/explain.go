@@ -94,6 +94,10 @@ func Explain(l Line) string {
 				p.Fraction, p.Basis, span(l.Period), prorated.AmountString(), p.To, prorated.AmountString(), p.From,
 				p.AtTo.AmountString(), p.AtFrom.AmountString())
 		}
+		if !p.Billed.IsZero() {
+			fmt.Fprintf(&b, "  credit notes had credited the line: they left %s of the %s it billed, so the unused part is credited in that proportion, split into net and tax as a credit note splits it\n",
+				p.Left.AmountString(), p.Billed.AmountString())
+		}
 		if !p.Whole.IsZero() {
 			what := "billed whole"
 			if l.Kind == KindProrationCredit {
@@ -111,6 +115,10 @@ func Explain(l Line) string {
 	}
 	fmt.Fprintf(&b, "  amount %s\n", l.Amount)
 	for _, d := range l.Discounts {
+		if d.ID == creditedDiscount && l.Kind == KindProrationCredit {
+			fmt.Fprintf(&b, "  already credited by credit notes, not credited again: %s\n", d.Amount.Neg())
+			continue
+		}
 		if d.Percent.IsZero() {
 			fmt.Fprintf(&b, "  discount %s (fixed, shared over the invoice's lines): -%s\n", d.ID, d.Amount)
 		} else {

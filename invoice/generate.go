@@ -50,6 +50,9 @@ type gen struct {
 	cache   map[rateKey]catalog.Rating
 	invID   string // the run instant as it appears in invoice IDs
 	billed  map[LineID]*Line
+	// credited holds the credit-note lines of Run.Billed by the line they
+	// credit (see creditedBefore).
+	credited map[LineID][]*Line
 	// billedUsage, when set, collects the usage the run bills: each
 	// usage period due in it, as given or idle (BilledUsage).
 	billedUsage *[]usage.Aggregate

@@ -211,6 +211,16 @@ type Proration struct {
 	// Whole is the part of Full billed whole rather than prorated (a
 	// catalog.FlatWhole volume tier's flat amount); zero otherwise.
 	Whole ensemble.Money `json:"whole,omitzero"`
+	// Billed and Left are, on a proration credit of a line that credit
+	// notes had credited in part or in full (given in Run.Billed), the
+	// Total that line billed and what the credit notes left of it. The
+	// credit is then the unused part of what they left: its total is
+	// round(T × Left / Billed) of the unused part's total T, split into
+	// net and tax as a credit note splits what it credits, and the part
+	// not credited again is the line's discount "credited". Both zero
+	// otherwise.
+	Billed ensemble.Money `json:"billed,omitzero"`
+	Left   ensemble.Money `json:"left,omitzero"`
 }
 
 // UsageTrace is the usage aggregate a usage line rated.
@@ -242,7 +252,9 @@ type UsageTrace struct {
 // AppliedDiscount is one discount taken off a line.
 type AppliedDiscount struct {
 	// ID names the discount ("partner" and "line" for an item's partner
-	// discount and a segment's discount).
+	// discount and a segment's discount; "credited", on a proration
+	// credit, for the part of the unused time that credit notes had
+	// credited already: see Proration.Billed).
 	ID DiscountID `json:"id"`
 	// Percent is the discount's rate, or zero for a fixed discount.
 	Percent ensemble.Ratio `json:"percent,omitzero"`

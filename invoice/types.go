@@ -461,11 +461,25 @@ type Run struct {
 	// its aggregate in Usage would be, less what was billed progressively.
 	// A period is given in Usage or here, not both.
 	Progressive []ProgressiveUsage `json:"progressive,omitempty"`
-	// Billed are lines earlier runs issued, as the host stored them
-	// (optional). A proration credit of a line found here credits that
-	// line's full amount and percentage discounts — what was actually
-	// billed — even if the subscription's segments were edited since;
-	// without it, what was billed is recomputed from the segments.
+	// Billed are lines earlier runs issued, and the lines of the credit
+	// notes raised against them, as the host stored them (optional; pass
+	// both for every line a run may credit). A proration credit of a line
+	// found here credits that line's full amount and percentage discounts
+	// — what was actually billed — even if the subscription's segments
+	// were edited since; without it, what was billed is recomputed from
+	// the segments.
+	//
+	// A credit-note line found here (KindCreditNote) lowers the proration
+	// credit of the line it credits: the credit is the unused part of what
+	// the credit notes left of the line, in proportion (see
+	// Proration.Billed), so what credit notes and proration credits give
+	// back of a line never exceeds what it billed, to the minor unit. A
+	// 100% SLA credit of March's 160.00 line, then a cancellation on March
+	// 20, credits nothing more; a 10% one (16.00 + 3.36 tax of 193.60)
+	// leaves 90% of the unused part to credit. The credit-note lines need
+	// the line they credit here too (a *LineError otherwise). The other
+	// order, a credit note raised after a proration credit, is
+	// CreditRequest.Prorated's.
 	Billed []Line `json:"billed,omitempty"`
 	// Rates are the exchange rates of the run: a bundle component's fixed
 	// cost in another currency than the bundle's is converted at the rate

@@ -326,7 +326,7 @@ func (b *Builder) validateDiscounts(ps *ensemble.Problems, at func() string, s *
 		da := func() string { return ensemble.Path(at(), k) }
 		if err := validID(string(d.ID)); err != nil {
 			ps.Add(da()+".id", err)
-		} else if ids[d.ID] || d.ID == partnerDiscount || d.ID == lineDiscount {
+		} else if ids[d.ID] || d.ID == partnerDiscount || d.ID == lineDiscount || d.ID == creditedDiscount {
 			ps.Add(da()+".id", bad(ErrDuplicate, "%q", d.ID))
 		}
 		ids[d.ID] = true
