@@ -211,6 +211,7 @@ func (g *gen) invoice() (Invoice, bool) {
 	g.prepaid(&inv)
 	for i := range inv.Lines {
 		l := &inv.Lines[i]
+		l.Refs = append(l.Refs, g.s.Refs...)
 		for _, d := range l.Discounts {
 			l.Refs = append(l.Refs, ensemble.Ref{Kind: RefDiscount, ID: string(d.ID)})
 		}

@@ -201,9 +201,9 @@ func TestCommitmentTrueUp(t *testing.T) {
 	s.Commitment = &invoice.Commitment{Minimum: dec("100")}
 	b := builder(t, invoice.Options{})
 	inv := build1(t, b, invoice.Run{After: date(2026, 3, 1), At: date(2026, 4, 1), Usage: []usage.Aggregate{marchUsage("s1/api", "2500")}}, s)
-	require.Equal(t, []string{"commitment_true_up  15.00", "usage calls 75.00", "recurring seats 10.00"}, amounts(inv))
+	require.Equal(t, []string{"usage calls 75.00", "commitment_true_up  15.00", "recurring seats 10.00"}, amounts(inv)) // lines sort by ID
 	require.True(t, money("100.00").Equal(inv.Total))
-	why := invoice.Explain(inv.Lines[0])
+	why := invoice.Explain(inv.Lines[1])
 	require.Contains(t, why, "EUR 100.00 owed for [2026-03-01, 2026-04-01), the lines starting in it net EUR 85.00")
 	require.Contains(t, why, "attributed to offer api@1") // the first item by ID
 	// Enough usage meets the commitment: no true-up.

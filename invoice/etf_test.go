@@ -241,7 +241,7 @@ func TestFromOrderBillsTheOrderTermFee(t *testing.T) {
 
 			inv := build1(t, b, invoice.Run{After: inParis(2026, 6, 15), At: inParis(2026, 7, 15)}, s)
 			require.Equal(t, []string{
-				"early_termination  " + tc.want, // the order's, sorted first ("ord-5//...")
+				"early_termination  " + tc.want, // the order's, sorted first ("ord-5/early_termination/...")
 				"proration_credit year -798.90",
 				"early_termination  250.00", // the yearly line's own
 			}, amounts(inv))

@@ -127,7 +127,7 @@ func Explain(l Line) string {
 	}
 	switch pd := l.Prepaid; {
 	case l.Kind == KindPrepayment:
-		fmt.Fprintf(&b, "  buys prepaid commitment %s for %s\n", strings.TrimSuffix(strings.TrimPrefix(string(l.ID), string(l.Subscription)+"//prepaid/"), "/prepayment"), span(l.Period))
+		fmt.Fprintf(&b, "  buys prepaid commitment %s for %s\n", strings.TrimSuffix(strings.TrimPrefix(string(l.ID), string(l.Subscription)+"/prepaid/"), "/prepayment"), span(l.Period))
 	case pd != nil && pd.Refund != nil:
 		r := pd.Refund
 		fmt.Fprintf(&b, "  refunds prepaid commitment %s, %s of it drawn or expired: %s never drawn (net %s, tax %s), %s already drawn or expired\n",

@@ -1036,13 +1036,13 @@ func (g *gen) subscriptionTerm() {
 	if !ok {
 		return
 	}
-	pin, found := g.firstPin(end.Add(-1), end)
+	pin, attr, found := g.firstPin(end.Add(-1), end)
 	if !found {
-		pin, _ = g.firstPin(act, end)
+		pin, attr, _ = g.firstPin(act, end)
 	}
 	l := g.next()
 	*l = Line{
-		ID:           LineID(string(g.s.ID) + "//" + fmtTime(term.Start) + "/early_termination/" + fmtTime(end)),
+		ID:           LineID(string(g.s.ID) + "/early_termination/" + fmtTime(term.Start) + "/" + fmtTime(end)),
 		Kind:         KindEarlyTermination,
 		Subscription: g.s.ID,
 		Customer:     g.s.Customer.ID,
@@ -1057,7 +1057,7 @@ func (g *gen) subscriptionTerm() {
 		Currency:     g.cur,
 		Amount:       f.amount,
 		Discount:     ensemble.MoneyFromMinor(0, g.cur),
-		Refs:         []ensemble.Ref{pin.Ref(), {Kind: RefTerm, ID: string(g.s.ID)}},
+		Refs:         append([]ensemble.Ref{pin.Ref(), {Kind: RefTerm, ID: string(g.s.ID)}}, attr...),
 	}
 }
 
@@ -1336,7 +1336,7 @@ func (g *gen) commitment() {
 			return true
 		}
 		l := Line{
-			ID:           LineID(string(g.s.ID) + "//" + fmtTime(c.Start) + "/commitment"),
+			ID:           LineID(string(g.s.ID) + "/commitment/" + fmtTime(c.Start)),
 			Kind:         KindCommitmentTrueUp,
 			Subscription: g.s.ID,
 			Customer:     g.s.Customer.ID,
@@ -1351,16 +1351,16 @@ func (g *gen) commitment() {
 			Discount:     ensemble.MoneyFromMinor(0, g.cur),
 			Refs:         []ensemble.Ref{{Kind: RefCommitment, ID: string(g.s.ID)}},
 		}
-		if p, ok := g.firstPin(s, e); ok {
+		if p, attr, ok := g.firstPin(s, e); ok {
 			l.Pin = p
-			l.Refs = append(l.Refs, p.Ref())
-		} else if p, ok := g.firstPin(act, stop.Add(1)); ok || open {
+			l.Refs = append(append(l.Refs, p.Ref()), attr...)
+		} else if p, attr, ok := g.firstPin(act, stop.Add(1)); ok || open {
 			// Every item paused through the cycle: the first item's offer.
 			if !ok {
-				p, _ = g.firstPin(act, g.limit)
+				p, attr, _ = g.firstPin(act, g.limit)
 			}
 			l.Pin = p
-			l.Refs = append(l.Refs, p.Ref())
+			l.Refs = append(append(l.Refs, p.Ref()), attr...)
 		}
 		if !from.IsZero() || !to.Equal(ratioOne) {
 			l.Proration = g.proration(min, from, to)
@@ -1412,10 +1412,12 @@ func countsTowardMinimum(k LineKind) bool {
 }
 
 // firstPin returns the pin of the subscription's first item (by ID) in
-// service during [s, e).
-func (g *gen) firstPin(s, e time.Time) (catalog.Pin, bool) {
+// service during [s, e), and the references a line of the subscription as
+// a whole attributed to it carries: the item's and those of its first
+// segment in service then (from FromOrder, its order line and segment).
+func (g *gen) firstPin(s, e time.Time) (catalog.Pin, []ensemble.Ref, bool) {
 	var best *Item
-	var pin catalog.Pin
+	var found Segment
 	for j := range g.s.Items {
 		it := &g.s.Items[j]
 		if best != nil && it.ID >= best.ID {
@@ -1423,12 +1425,26 @@ func (g *gen) firstPin(s, e time.Time) (catalog.Pin, bool) {
 		}
 		for _, sg := range g.segments(it) {
 			if sg.Start.Before(e) && (sg.End.IsZero() || sg.End.After(s)) {
-				best, pin = it, sg.Pin
+				best, found = it, sg
 				break
 			}
 		}
 	}
-	return pin, best != nil
+	if best == nil {
+		return catalog.Pin{}, nil, false
+	}
+	return found.Pin, attribution(best, &found), true
+}
+
+// attribution is what a line of the subscription as a whole attributed to
+// item it and its segment sg carries of them: the item's references and
+// the segment's, in a slice of its own.
+func attribution(it *Item, sg *Segment) []ensemble.Ref {
+	if len(it.Refs)+len(sg.Refs) == 0 {
+		return nil
+	}
+	out := make([]ensemble.Ref, 0, len(it.Refs)+len(sg.Refs))
+	return append(append(out, it.Refs...), sg.Refs...)
 }
 
 // subPath is the problem path of the subscription.

@@ -35,7 +35,9 @@ type Line struct {
 	Kind LineKind `json:"kind"`
 	// Subscription says whose line it is.
 	Subscription SubscriptionID `json:"subscription"`
-	// Item is the subscription item (empty for a commitment true-up).
+	// Item is the subscription item (empty for a line of the subscription
+	// as a whole: a commitment true-up, the subscription term's fee, a
+	// prepaid commitment's purchase and breakage).
 	Item ItemID `json:"item,omitempty"`
 	// Customer is the customer billed.
 	Customer CustomerID `json:"customer"`
@@ -44,8 +46,13 @@ type Line struct {
 	// Description is a short human-readable label.
 	Description string `json:"description"`
 	// Pin and Charge name the catalog offer version and charge billed. A
-	// commitment true-up has no charge; its Pin is the offer of the
-	// subscription's first item (by ID) in service in the cycle.
+	// line of the subscription as a whole has no charge and is attributed
+	// to an item's offer: a commitment true-up to the subscription's first
+	// item (by ID) in service in the cycle, the subscription term's fee to
+	// the first in service at the end, a prepaid commitment's purchase and
+	// breakage to the first whose charge draws on it (or its own Offer).
+	// Such a line carries the references of that item and of its segment
+	// then (from an order, its order line and segment).
 	Pin catalog.Pin `json:"pin,omitzero"`
 	// Charge is the charge of Pin's offer the line bills.
 	Charge catalog.ChargeID `json:"charge,omitempty"`

@@ -10,10 +10,14 @@ import (
 
 // FromOrder is the invoice's view of an order: a Subscription whose items are
 // the order's lines, whose segments are the order's segments (pin, quantity,
-// add-ons and discount over [start, end)); every invoice line traces to its
-// order line and to the segment in force when its service starts
-// (order.RefOrderLine, order.RefSegment), with the order's billing anchor and
-// time zone and its customer's tax treatment. A line with terms of its own
+// add-ons and discount over [start, end)), with the order's billing anchor
+// and time zone and its customer's tax treatment. Every invoice line traces
+// to the order (order.RefOrder, the subscription's Refs) and to an order
+// line: an item's lines to its own and to the segment in force when their
+// service starts (order.RefOrderLine, order.RefSegment); the lines of the
+// subscription as a whole (a prepaid commitment's purchase and breakage, a
+// minimum commitment's true-up, the order term's fee) to the line their
+// offer is attributed to (see Line.Pin) and its segment then. A line with terms of its own
 // (order.LineTerms, read from its segments) becomes an item with its own
 // Anchor (under OwnAnchor; the line's activation when none was recorded)
 // and Term, with the term's early-termination fee; the order's own Term,
@@ -46,6 +50,7 @@ func FromOrder(o order.Order) (Subscription, error) {
 			ReverseCharge: o.Customer.TaxStatus == order.ReverseCharge,
 		},
 		Currency: cur,
+		Refs:     []ensemble.Ref{o.ID.Ref()},
 		Anchor:   o.Billing.Anchor,
 		TimeZone: o.Billing.TimeZone,
 		Cadence:  o.Billing.Cadence,

@@ -2,6 +2,7 @@ package invoice_test
 
 import (
 	"context"
+	"strings"
 	"testing"
 	"time"
 
@@ -99,4 +100,49 @@ func TestFromOrderRejectsOrdersWithNothingToBill(t *testing.T) {
 	o.Currency = "ZZZ"
 	_, err = invoice.FromOrder(o)
 	require.Error(t, err)
+}
+
+// Every line of a subscription from an order traces to the order
+// (order.RefOrder) and to an order line (order.RefOrderLine): an item's
+// lines to its own, the lines of the subscription as a whole to the line
+// their offer is attributed to (a prepaid commitment's purchase to the
+// first line whose charge draws on it, a minimum commitment's true-up and
+// the order term's fee to the first line in service). No line ID holds an
+// empty segment: those lines are "ord-5/prepaid/...", "ord-5/commitment/..."
+// and "ord-5/early_termination/...".
+func TestFromOrderEveryLineTracesToTheOrder(t *testing.T) {
+	b := termsBuilder(t, invoice.Options{Basis: ensemble.ProrateDaysEndExclusive})
+	o := termOrder(t, &order.EarlyTermination{Amount: dec("300.00")})
+	s, err := invoice.FromOrder(o)
+	require.NoError(t, err)
+	require.Equal(t, []ensemble.Ref{{Kind: order.RefOrder, ID: "ord-5"}}, s.Refs)
+	s.Commitment = &invoice.Commitment{Minimum: dec("5000")}
+	s.Prepaid = []invoice.PrepaidCommitment{{ID: "seats-2026", Amount: dec("100"), Start: inParis(2026, 3, 1), End: inParis(2027, 3, 1),
+		Charges: []catalog.ChargeID{"seats"}}}
+	inv := build1(t, b, invoice.Run{At: inParis(2026, 7, 15)}, s)
+	kinds := map[invoice.LineKind]bool{}
+	for _, l := range inv.Lines {
+		kinds[l.Kind] = true
+		require.NotContains(t, string(l.ID), "//", "an empty segment in %s", l.ID)
+		require.False(t, strings.HasSuffix(string(l.ID), "/"), l.ID)
+		require.Contains(t, l.Refs, ensemble.Ref{Kind: order.RefOrder, ID: "ord-5"}, "%s traces to the order", l.ID)
+		want := o.Ref("seats")
+		if l.Item == "yearly" {
+			want = o.Ref("yearly")
+		}
+		require.Contains(t, l.Refs, want, "%s traces to its order line", l.ID)
+		switch l.Kind {
+		case invoice.KindPrepayment:
+			require.Equal(t, invoice.LineID("ord-5/prepaid/seats-2026/prepayment"), l.ID)
+		case invoice.KindCommitmentTrueUp:
+			require.True(t, strings.HasPrefix(string(l.ID), "ord-5/commitment/"), l.ID)
+		case invoice.KindEarlyTermination:
+			if l.Item == "" {
+				require.Equal(t, invoice.LineID("ord-5/early_termination/20260228T230000Z/20260630T220000Z"), l.ID)
+			}
+		}
+	}
+	for _, k := range []invoice.LineKind{invoice.KindPrepayment, invoice.KindCommitmentTrueUp, invoice.KindEarlyTermination, invoice.KindRecurring} {
+		require.True(t, kinds[k], "a %s line was billed", k)
+	}
 }

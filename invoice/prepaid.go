@@ -197,7 +197,7 @@ func (g *gen) prepaidLines() {
 		ref := ensemble.Ref{Kind: RefPrepaid, ID: string(g.s.ID) + "/" + string(c.ID)}
 		amount := ensemble.MoneyFromDecimal(c.Amount, g.cur)
 		zero := ensemble.MoneyFromMinor(0, g.cur)
-		pin := g.prepaidPin(c)
+		pin, attr := g.prepaidPin(c)
 		base := Line{
 			Subscription: g.s.ID, Customer: g.s.Customer.ID, Pin: pin, Currency: g.cur,
 			Cycle: ensemble.Period{Start: c.Start, End: c.End}, Period: ensemble.Period{Start: c.Start, End: c.End},
@@ -205,17 +205,17 @@ func (g *gen) prepaidLines() {
 		}
 		if g.due(c.Start) {
 			l := base
-			l.ID = LineID(string(g.s.ID) + "//prepaid/" + string(c.ID) + "/" + lineKindNames[KindPrepayment])
+			l.ID = prepaidLineID(g.s.ID, c.ID, KindPrepayment)
 			l.Kind, l.Date, l.Description, l.Amount = KindPrepayment, c.Start, "Prepaid commitment "+string(c.ID), amount
-			l.Refs = []ensemble.Ref{ref}
+			l.Refs = append([]ensemble.Ref{ref}, attr...)
 			*g.next() = l
 		}
 		if end := c.drawEnd(); g.due(end) {
 			l := base
-			l.ID = LineID(string(g.s.ID) + "//prepaid/" + string(c.ID) + "/" + lineKindNames[KindPrepaidBreakage])
+			l.ID = prepaidLineID(g.s.ID, c.ID, KindPrepaidBreakage)
 			l.Kind, l.Date, l.Description, l.Amount = KindPrepaidBreakage, end, "Prepaid commitment "+string(c.ID)+" expired unused", zero
 			l.Period = ensemble.Period{Start: c.Start, End: end}
-			l.Refs = []ensemble.Ref{ref}
+			l.Refs = append([]ensemble.Ref{ref}, attr...)
 			*g.next() = l
 		}
 	}
@@ -227,13 +227,19 @@ func (g *gen) inForce(c *PrepaidCommitment) bool {
 	return !c.Start.After(g.run.At) && (g.run.After.IsZero() || c.drawEnd().After(g.run.After))
 }
 
+// prepaidLineID is the ID of a prepaid commitment's purchase or breakage
+// line: "subscription/prepaid/commitment/kind".
+func prepaidLineID(s SubscriptionID, c PrepaidID, k LineKind) LineID {
+	return LineID(string(s) + "/prepaid/" + string(c) + "/" + lineKindNames[k])
+}
+
 // prepaidPin is the offer a commitment's purchase and breakage are
 // attributed to: its own, or that of the first item (by ID) whose offer has
-// a charge that draws on it during the term, or the first item's.
-func (g *gen) prepaidPin(c *PrepaidCommitment) catalog.Pin {
-	if c.Offer.Offer != "" {
-		return c.Offer
-	}
+// a charge that draws on it during the term, or the first item's; with
+// the references of the item and segment it is attributed to (see
+// attribution): the first item (by ID) pinning the commitment's own offer
+// during the term, when it has one.
+func (g *gen) prepaidPin(c *PrepaidCommitment) (catalog.Pin, []ensemble.Ref) {
 	items := make([]*Item, len(g.s.Items))
 	for j := range g.s.Items {
 		items[j] = &g.s.Items[j]
@@ -244,19 +250,28 @@ func (g *gen) prepaidPin(c *PrepaidCommitment) catalog.Pin {
 			if !sg.Start.Before(c.drawEnd()) || (!sg.End.IsZero() && !sg.End.After(c.Start)) {
 				continue
 			}
+			if c.Offer.Offer != "" {
+				if sg.Pin == c.Offer {
+					return c.Offer, attribution(it, &sg)
+				}
+				continue
+			}
 			if oi := g.b.offers[sg.Pin]; oi != nil {
 				for _, ch := range oi.charges {
 					usageCharge := ch.meter != ""
 					if (len(c.Meters) == 0 && len(c.Charges) == 0 && usageCharge) ||
 						slices.Contains(c.Meters, usage.MeterID(ch.meter)) || slices.Contains(c.Charges, ch.id) {
-						return sg.Pin
+						return sg.Pin, attribution(it, &sg)
 					}
 				}
 			}
 		}
 	}
-	pin, _ := g.firstPin(c.Start, c.drawEnd())
-	return pin
+	if c.Offer.Offer != "" {
+		return c.Offer, nil
+	}
+	pin, attr, _ := g.firstPin(c.Start, c.drawEnd())
+	return pin, attr
 }
 
 // prepaidState is a commitment while an invoice draws on it.
@@ -315,7 +330,7 @@ func (g *gen) drawPrepaid(inv *Invoice) {
 		l := &inv.Lines[i]
 		if l.Kind == KindPrepaidBreakage {
 			for _, st := range states {
-				if l.ID == LineID(string(g.s.ID)+"//prepaid/"+string(st.c.ID)+"/"+lineKindNames[KindPrepaidBreakage]) {
+				if l.ID == prepaidLineID(g.s.ID, st.c.ID, KindPrepaidBreakage) {
 					left := g.sub(st.amount, st.drawn)
 					l.Amount, l.Full = left, left
 					st.use.Expired = left
@@ -415,7 +430,7 @@ func (g *gen) purchaseTax(c *PrepaidCommitment, amount ensemble.Money) (ensemble
 func (g *gen) prepaidTaxCode(l *Line) string {
 	for k := range g.s.Prepaid {
 		c := &g.s.Prepaid[k]
-		if strings.HasPrefix(string(l.ID), string(g.s.ID)+"//prepaid/"+string(c.ID)+"/") {
+		if l.ID == prepaidLineID(g.s.ID, c.ID, l.Kind) {
 			return c.TaxCode
 		}
 	}

@@ -93,7 +93,7 @@ func TestPrepaidBreakageAndRollover(t *testing.T) {
 	}
 	// 100 calls are in the free tier: the usage line is zero and draws
 	// nothing; breakage records the EUR 200 left.
-	require.Equal(t, []string{"prepaid_breakage 200.00 net 0.00", "usage 0.00 net 0.00"}, kinds) // lines sort by id
+	require.Equal(t, []string{"usage 0.00 net 0.00", "prepaid_breakage 200.00 net 0.00"}, kinds) // lines sort by id
 	require.Equal(t, "200.00", inv.Prepaid[0].Expired.AmountString())
 	require.Equal(t, "0.00", inv.Prepaid[0].Remaining.AmountString())
 

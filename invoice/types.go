@@ -37,9 +37,16 @@ type PrepaidID string
 type InvoiceID string
 
 // LineID identifies an invoice or credit-note line. Build derives it from
-// the subscription, item, cycle, offer, charge, kind and instant, so the same
-// line has the same ID in every run that computes it and a proration credit
-// can name the line it credits.
+// the subscription, item, cycle, offer, charge, kind and instant
+// ("sub/item/cycle/offer/charge/kind[/instant]"), so the same line has the
+// same ID in every run that computes it and a proration credit can name the
+// line it credits. Lines of the subscription as a whole, which have no
+// item, are "sub/prepaid/commitment/prepayment" and
+// "sub/prepaid/commitment/prepaid_breakage" (a prepaid commitment),
+// "sub/early_termination/term start/end" (the subscription's term) and
+// "sub/commitment/cycle start" (a minimum commitment's true-up): shorter
+// than an item's, so they never meet one, and no segment of an ID is ever
+// empty.
 type LineID string
 
 // CreditNoteID identifies a credit note: "<invoice>/cn/<request id>".
@@ -129,6 +136,9 @@ type Subscription struct {
 	// Prepaid are prepaid commitments: sums bought up front for a term and
 	// drawn down by the charges they name (see PrepaidCommitment).
 	Prepaid []PrepaidCommitment `json:"prepaid,omitempty"`
+	// Refs are trace references every line of the subscription carries,
+	// such as the order it bills (FromOrder sets it: order.RefOrder).
+	Refs []ensemble.Ref `json:"refs,omitempty"`
 	// Term is the subscription's own contract term (an order's Term, which
 	// FromOrder carries), binding the subscription as a whole; the zero
 	// Term is none. It runs from the subscription's activation, the

@@ -229,7 +229,7 @@ func TestBuildRefusesUsageNotDue(t *testing.T) {
 	march := marchUsage("s1/api", "800", "r1")
 	first := build1(t, b, invoice.Run{After: date(2026, 3, 1), At: date(2026, 3, 12), Usage: []usage.Aggregate{march}}, s)
 	// The minimum owed for March 1 to 10: 200 × 9/31 = 58.06; short 23.06.
-	require.Equal(t, []string{"commitment_true_up  23.06", "usage calls 35.00"}, amounts(first))
+	require.Equal(t, []string{"usage calls 35.00", "commitment_true_up  23.06"}, amounts(first))
 	invs, err := b.Build(invoice.Run{After: date(2026, 3, 12), At: date(2026, 4, 1), Usage: []usage.Aggregate{march}}, []invoice.Subscription{s})
 	require.NoError(t, err)
 	require.Empty(t, invs)

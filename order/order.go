@@ -17,6 +17,8 @@ const (
 	// RefSegment points at one segment of an order line: ID is
 	// "order/line/k" (the order's ID and the SegmentID).
 	RefSegment ensemble.RefKind = "order_segment"
+	// RefOrder points at an order as a whole: ID is the order's ID.
+	RefOrder ensemble.RefKind = "order"
 )
 
 // ID identifies an order. The empty ID is invalid, as are IDs holding '/',
@@ -457,6 +459,12 @@ func (o Order) Line(id LineID) (Line, bool) {
 	}
 	return Line{}, false
 }
+
+// Ref returns the trace reference of the order with this ID (ensemble.Ref
+// of kind RefOrder), which every invoice line billing it carries, the lines
+// of the order as a whole (its term's fee, a minimum commitment's true-up,
+// a prepaid commitment) included.
+func (id ID) Ref() ensemble.Ref { return ensemble.Ref{Kind: RefOrder, ID: string(id)} }
 
 // LineRef returns the plain reference "order/line" the usage package keys
 // records by.

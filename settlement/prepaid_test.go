@@ -29,7 +29,7 @@ func prepaidLines() []invoice.Line {
 		return &invoice.PrepaidDraw{Commitment: "2026", Covered: eur(covered), CoveredNet: eur(covered), CoveredTax: eur(tax), Remaining: eur("0")}
 	}
 	return []invoice.Line{
-		{ID: "s1//prepaid/2026/prepayment", Kind: invoice.KindPrepayment, Date: at(1), Pin: pin, Currency: eur("0").Currency(), Net: eur("1200.00"), Tax: eur("240.00"), Refs: ref},
+		{ID: "s1/prepaid/2026/prepayment", Kind: invoice.KindPrepayment, Date: at(1), Pin: pin, Currency: eur("0").Currency(), Net: eur("1200.00"), Tax: eur("240.00"), Refs: ref},
 		{ID: "s1/api/jan", Kind: invoice.KindUsage, Date: at(2), Pin: pin, Charge: "seat", Currency: eur("0").Currency(), Net: eur("0.00"), Tax: eur("0.00"), Prepaid: draw("525.00", "105.00"), Refs: ref},
 		{ID: "s1/api/feb", Kind: invoice.KindUsage, Date: at(3), Pin: pin, Charge: "seat", Currency: eur("0").Currency(), Net: eur("0.00"), Tax: eur("0.00"), Prepaid: draw("525.00", "105.00"), Refs: ref},
 		{ID: "s1/api/mar", Kind: invoice.KindUsage, Date: at(4), Pin: pin, Charge: "seat", Currency: eur("0").Currency(), Net: eur("275.00"), Tax: eur("55.00"), Prepaid: draw("150.00", "30.00"), Refs: ref},
@@ -90,7 +90,7 @@ func TestPrepaidEarning(t *testing.T) {
 	require.ErrorContains(t, err, `commitment "s1/2026" was settled on_prepayment, this line asks on_consumption`)
 
 	// Breakage: EUR 200 left at the end settles on consumption only.
-	breakage := invoice.Line{ID: "s1//prepaid/2026/prepaid_breakage", Kind: invoice.KindPrepaidBreakage, Date: time.Date(2027, 1, 1, 0, 0, 0, 0, time.UTC),
+	breakage := invoice.Line{ID: "s1/prepaid/2026/prepaid_breakage", Kind: invoice.KindPrepaidBreakage, Date: time.Date(2027, 1, 1, 0, 0, 0, 0, time.UTC),
 		Pin: catalog.Pin{Offer: "cloud-backup", Version: 1}, Currency: eur("0").Currency(), Net: eur("0.00"), Tax: eur("0.00"), Refs: []ensemble.Ref{{Kind: invoice.RefPrepaid, ID: "s1/2026"}},
 		Prepaid: &invoice.PrepaidDraw{Commitment: "2026", Covered: eur("200.00"), CoveredNet: eur("200.00"), CoveredTax: eur("40.00"), Remaining: eur("0.00")}}
 	for mode, want := range map[settlement.PrepaidEarning]string{settlement.EarnOnPrepayment: "0.00", settlement.EarnOnConsumption: "200.00"} {
