@@ -59,6 +59,10 @@ type chargeInfo struct {
 	desc      string
 	key       string // offer ID + "\x00" + charge ID: the stream key
 	flatWhole bool   // a volume price whose tier flat amount is never prorated (catalog.FlatWhole)
+	// suppliers are the components of a bundle whose cost applies to the
+	// charge (catalog.RefComponent references, sorted): their suppliers
+	// are owed on what the charge bills.
+	suppliers []ensemble.Ref
 }
 
 // NewBuilder compiles the catalog's charges and checks opts: a tax table
@@ -150,6 +154,13 @@ func NewBuilder(cat *catalog.Catalog, opts Options) (*Builder, error) {
 				}
 				ci.desc = oi.name + ": " + ci.name
 				ci.key = string(pin.Offer) + "\x00" + string(c.ID)
+				for _, comp := range o.Components {
+					fixed := !comp.Cost.Fixed.IsZero()
+					if (fixed || !comp.Cost.Ratio.IsZero()) && comp.Cost.AppliesTo.Includes(c.ID, c.Type, fixed) {
+						ci.suppliers = append(ci.suppliers, pin.ComponentRef(comp.Offer, comp.Supplier))
+					}
+				}
+				slices.SortFunc(ci.suppliers, ensemble.Ref.Compare)
 				oi.charges = append(oi.charges, ci)
 			}
 			slices.SortFunc(oi.charges, func(a, b *chargeInfo) int { return strings.Compare(string(a.id), string(b.id)) })

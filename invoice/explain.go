@@ -128,6 +128,11 @@ func Explain(l Line) string {
 	switch pd := l.Prepaid; {
 	case l.Kind == KindPrepayment:
 		fmt.Fprintf(&b, "  buys prepaid commitment %s for %s\n", strings.TrimSuffix(strings.TrimPrefix(string(l.ID), string(l.Subscription)+"/prepaid/"), "/prepayment"), span(l.Period))
+		for _, r := range l.Refs {
+			if r.Kind == catalog.RefComponent {
+				fmt.Fprintf(&b, "  covers charges of bundle component %s@%s, whose supplier is owed on consumption: partners earn on it as it is drawn\n", r.ID, r.Version)
+			}
+		}
 	case pd != nil && pd.Refund != nil:
 		r := pd.Refund
 		fmt.Fprintf(&b, "  refunds prepaid commitment %s, %s of it drawn or expired: %s never drawn (net %s, tax %s), %s already drawn or expired\n",

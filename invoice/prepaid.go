@@ -52,7 +52,12 @@ import (
 // makes the host choose whether partners earn on the prepayment when it is
 // invoiced or on consumption as it is drawn (covered parts and breakage),
 // never both; Line.Prepaid.CoveredTax carries the purchase's tax to the
-// parts drawn, so a gross basis sees it too.
+// parts drawn, so a gross basis sees it too. A bundle's suppliers are owed
+// on consumption: the purchase line's Refs name the bundle components
+// (catalog.RefComponent) whose cost applies to a charge that draws on the
+// commitment, among the bundles the items hold during its term when the
+// purchase is billed, so settlement refuses to settle such a commitment on
+// prepayment at its purchase, before anything of it is settled one way.
 type PrepaidCommitment struct {
 	// ID names the commitment within the subscription; required.
 	ID PrepaidID `json:"id"`
@@ -115,6 +120,15 @@ func (c *PrepaidCommitment) draws(l *Line) bool {
 		return true
 	}
 	return slices.Contains(c.Charges, l.Charge)
+}
+
+// drawsCharge reports whether the lines of charge ch draw on the
+// commitment (in its term): the usage of its meters, its charges, or with
+// neither, every usage charge.
+func (c *PrepaidCommitment) drawsCharge(ch *chargeInfo) bool {
+	usageCharge := ch.meter != ""
+	return (len(c.Meters) == 0 && len(c.Charges) == 0 && usageCharge) ||
+		(usageCharge && slices.Contains(c.Meters, usage.MeterID(ch.meter))) || slices.Contains(c.Charges, ch.id)
 }
 
 // PrepaidExpiry says what happens to what is left of a prepaid commitment
@@ -207,7 +221,7 @@ func (g *gen) prepaidLines() {
 			l := base
 			l.ID = prepaidLineID(g.s.ID, c.ID, KindPrepayment)
 			l.Kind, l.Date, l.Description, l.Amount = KindPrepayment, c.Start, "Prepaid commitment "+string(c.ID), amount
-			l.Refs = append([]ensemble.Ref{ref}, attr...)
+			l.Refs = append(append([]ensemble.Ref{ref}, attr...), g.owedOnConsumption(c)...)
 			*g.next() = l
 		}
 		if end := c.drawEnd(); g.due(end) {
@@ -225,6 +239,35 @@ func (g *gen) prepaidLines() {
 // the run: its [Start, drawEnd] meets (After, At].
 func (g *gen) inForce(c *PrepaidCommitment) bool {
 	return !c.Start.After(g.run.At) && (g.run.After.IsZero() || c.drawEnd().After(g.run.After))
+}
+
+// owedOnConsumption lists the bundle components whose suppliers are owed on
+// what the commitment covers: those whose cost applies to a charge that
+// draws on it, of the bundles the subscription's items hold during its
+// term (as known when the purchase is billed), sorted. The purchase line
+// carries them in its Refs (see PrepaidCommitment).
+func (g *gen) owedOnConsumption(c *PrepaidCommitment) []ensemble.Ref {
+	var out []ensemble.Ref
+	for j := range g.s.Items {
+		for _, sg := range g.segments(&g.s.Items[j]) {
+			if !sg.Start.Before(c.drawEnd()) || (!sg.End.IsZero() && !sg.End.After(c.Start)) {
+				continue
+			}
+			for _, pin := range append(addOnPins(sg.AddOns), sg.Pin) {
+				oi := g.b.offers[pin]
+				if oi == nil || oi.kind != catalog.Bundle {
+					continue
+				}
+				for _, ch := range oi.charges {
+					if len(ch.suppliers) > 0 && c.drawsCharge(ch) {
+						out = append(out, ch.suppliers...)
+					}
+				}
+			}
+		}
+	}
+	slices.SortFunc(out, ensemble.Ref.Compare)
+	return slices.Compact(out)
 }
 
 // prepaidLineID is the ID of a prepaid commitment's purchase or breakage
@@ -258,9 +301,7 @@ func (g *gen) prepaidPin(c *PrepaidCommitment) (catalog.Pin, []ensemble.Ref) {
 			}
 			if oi := g.b.offers[sg.Pin]; oi != nil {
 				for _, ch := range oi.charges {
-					usageCharge := ch.meter != ""
-					if (len(c.Meters) == 0 && len(c.Charges) == 0 && usageCharge) ||
-						slices.Contains(c.Meters, usage.MeterID(ch.meter)) || slices.Contains(c.Charges, ch.id) {
+					if c.drawsCharge(ch) {
 						return sg.Pin, attribution(it, &sg)
 					}
 				}

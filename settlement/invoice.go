@@ -3,8 +3,10 @@ package settlement
 import (
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/ensemble-commerce/ensemble"
+	"github.com/ensemble-commerce/ensemble/catalog"
 	"github.com/ensemble-commerce/ensemble/invoice"
 	"github.com/ensemble-commerce/ensemble/order"
 	"github.com/ensemble-commerce/ensemble/partner"
@@ -67,7 +69,14 @@ func fromInvoice(lines []invoice.Line, o order.Order) ([]Line, error) {
 // consumption as it is drawn. The two never both pay: over a commitment's
 // term each settles the same cash (the purchase, or the covered parts plus
 // the breakage), at different times. A bundle's supplier costs are owed on
-// consumption, so a covered bundle line needs EarnOnConsumption.
+// consumption, so a commitment whose covered charges carry them needs
+// EarnOnConsumption: its purchase line names the bundle components owed
+// (catalog.RefComponent references, see invoice.PrepaidCommitment), and
+// FromInvoiceWith refuses that purchase under EarnOnPrepayment, at the
+// first invoice, before anything of the commitment is settled one way. (A
+// covered bundle line whose suppliers are owed is refused under
+// EarnOnPrepayment too, for a bundle the purchase did not name: one the
+// subscription gained after the purchase was billed.)
 //
 // A refund of the purchase (a credit note of it, split by
 // invoice.PrepaidRefund into what was never drawn and what was) settles by
@@ -125,8 +134,10 @@ func (p *PrepaidEarning) UnmarshalText(b []byte) error {
 }
 
 // ErrPrepaidEarning reports an invoice line touching a prepaid commitment
-// converted without a PrepaidEarning, or a covered bundle line (whose
-// suppliers are owed on consumption) under EarnOnPrepayment.
+// converted without a PrepaidEarning, or, under EarnOnPrepayment, the
+// purchase of a commitment whose covered charges carry bundle supplier
+// costs (owed on consumption) or a covered bundle line whose suppliers are
+// owed.
 var ErrPrepaidEarning = errors.New("settlement: prepaid commitment needs an earning mode")
 
 // InvoiceOptions are the choices FromInvoiceWith makes that the invoice
@@ -140,15 +151,24 @@ type InvoiceOptions struct {
 // lines of prepaid commitments. A line that settles nothing under the
 // chosen mode (a purchase on consumption, a breakage on prepayment) keeps
 // its place with a zero amount, so the lines stay in step with the
-// invoice's.
+// invoice's. A line that cannot be converted fails the whole call (no line
+// is returned, so a batch is never settled in part) with a *LineError
+// naming that line, its kind and what to change.
 func FromInvoiceWith(lines []invoice.Line, o order.Order, opts InvoiceOptions) ([]Line, error) {
 	out, err := fromInvoice(lines, o)
 	if err != nil {
 		return nil, err
 	}
-	for i := range lines {
-		if err := earnPrepaid(&out[i], &lines[i], opts.Prepaid); err != nil {
-			return nil, err
+	// Purchases first: a purchase refused for its bundles names the
+	// commitment's problem before any line it covers does.
+	for _, purchases := range []bool{true, false} {
+		for i := range lines {
+			if (lines[i].Kind == invoice.KindPrepayment) != purchases {
+				continue
+			}
+			if err := earnPrepaid(&out[i], &lines[i], opts.Prepaid); err != nil {
+				return nil, err
+			}
 		}
 	}
 	return out, nil
@@ -177,7 +197,7 @@ func earnPrepaid(sl *Line, l *invoice.Line, p PrepaidEarning) error {
 		}
 	}
 	fail := func(why string) error {
-		return lineErr(sl.ID, "", "", "", fmt.Errorf("%w: %s", ErrPrepaidEarning, why))
+		return lineErr(sl.ID, "", "", "", fmt.Errorf("%w: %s line: %s (no line of the batch was converted)", ErrPrepaidEarning, l.Kind, why))
 	}
 	zero := ensemble.MoneyFromMinor(0, l.Currency)
 	switch {
@@ -185,6 +205,10 @@ func earnPrepaid(sl *Line, l *invoice.Line, p PrepaidEarning) error {
 		return fail("choose settlement.EarnOnPrepayment or EarnOnConsumption in InvoiceOptions")
 	case p > EarnOnConsumption:
 		return fail(fmt.Sprintf("unknown mode %d", p))
+	case l.Kind == invoice.KindPrepayment && p == EarnOnPrepayment && len(owedComponents(l.Refs)) > 0:
+		return fail(fmt.Sprintf("commitment %q covers charges of bundles whose suppliers are owed on consumption (%s): "+
+			"settle this commitment with settlement.EarnOnConsumption (InvoiceOptions.Prepaid), from this purchase on",
+			sl.Prepaid.Commitment, strings.Join(owedComponents(l.Refs), ", ")))
 	case l.Kind == invoice.KindPrepayment && p == EarnOnConsumption,
 		l.Kind == invoice.KindPrepaidBreakage && p == EarnOnPrepayment:
 		sl.Amount, sl.Tax = zero, zero
@@ -210,9 +234,29 @@ func earnPrepaid(sl *Line, l *invoice.Line, p PrepaidEarning) error {
 			return lineErr(sl.ID, "", "", "", err)
 		}
 	case len(l.SupplierCosts) > 0 && l.Prepaid != nil && !l.Prepaid.Covered.IsZero():
-		return fail("a bundle's suppliers are owed on consumption: settle commitments that cover bundles with EarnOnConsumption")
+		suppliers := make([]string, 0, len(l.SupplierCosts))
+		for _, c := range l.SupplierCosts {
+			suppliers = append(suppliers, c.Supplier)
+		}
+		return fail(fmt.Sprintf("commitment %q covers %s of this bundle line, whose suppliers (%s) are owed on consumption: "+
+			"settle commitments whose covered charges carry bundle supplier costs with settlement.EarnOnConsumption, from their purchase on "+
+			"(a purchase names the bundles the subscription held when it was billed, and is refused on prepayment then)",
+			sl.Prepaid.Commitment, l.Prepaid.Covered, strings.Join(suppliers, ", ")))
 	}
 	return nil
+}
+
+// owedComponents lists the bundle components a prepaid commitment's
+// purchase line names (catalog.RefComponent): those whose suppliers are
+// owed on what the commitment covers.
+func owedComponents(refs []ensemble.Ref) []string {
+	var out []string
+	for _, r := range refs {
+		if r.Kind == catalog.RefComponent {
+			out = append(out, r.ID+"@"+r.Version)
+		}
+	}
+	return out
 }
 
 // prepaidEarning checks that a line of a prepaid commitment is settled the

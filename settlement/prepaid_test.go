@@ -279,3 +279,91 @@ func expired(inv invoice.Invoice) string {
 	}
 	return ""
 }
+
+// prepaidBundleCatalog is a backup bundle (EUR 160.00 a month and EUR 0.50
+// a GB) whose storage supplier is owed 20% of the recurring and usage
+// charges (the default), and the same bundle whose supplier is owed 20% of
+// the monthly charge only.
+const prepaidBundleCatalog = `
+offers:
+  - {id: backup, version: 1, kind: product, currency: EUR, effective_from: 2026-01-01T00:00:00Z}
+  - id: suite
+    version: 1
+    kind: bundle
+    currency: EUR
+    effective_from: 2026-01-01T00:00:00Z
+    charges:
+      - {id: line, type: recurring, cadence: {unit: monthly}, timing: in_advance, price: {model: per_unit, amount: "160.00"}}
+      - {id: gb, type: usage, meter: gb, price: {model: per_unit, amount: "0.50"}}
+    components:
+      - {offer: backup, supplier: backupco, cost: {ratio: "20%"}}
+  - id: suite-line-only
+    version: 1
+    kind: bundle
+    currency: EUR
+    effective_from: 2026-01-01T00:00:00Z
+    charges:
+      - {id: line, type: recurring, cadence: {unit: monthly}, timing: in_advance, price: {model: per_unit, amount: "160.00"}}
+      - {id: gb, type: usage, meter: gb, price: {model: per_unit, amount: "0.50"}}
+    components:
+      - {offer: backup, supplier: backupco, cost: {ratio: "20%", applies_to: [line]}}
+`
+
+// A commitment whose covered charges carry bundle supplier costs cannot
+// earn on prepayment: its suppliers are owed on consumption. The refusal
+// comes on its purchase, at the first invoice (a EUR 1,200 commitment on
+// the bundle's GB bought on January 1 and billed alone that day), before
+// anything is settled one way; the purchase names the component owed
+// (suite/backup/backupco@1). The whole invoice is refused with the line,
+// its kind and the fix, and no line is returned. On consumption it
+// settles; and when the supplier's cost does not apply to what the
+// commitment covers (applies_to: [line]), the purchase names nothing and
+// settles on prepayment too.
+func TestPrepaidPurchaseOfBundleSupplierCosts(t *testing.T) {
+	cat, err := catalog.LoadYAML([]byte(prepaidBundleCatalog))
+	require.NoError(t, err)
+	b, err := invoice.NewBuilder(cat, invoice.Options{})
+	require.NoError(t, err)
+	jan1 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	purchase := func(offer catalog.OfferID) []invoice.Line {
+		s := invoice.Subscription{ID: "o1", Customer: invoice.Customer{ID: "cust-1"}, Currency: ensemble.MustCurrency("EUR"), Anchor: jan1,
+			Items: []invoice.Item{{ID: "backup", Segments: []invoice.Segment{{Start: time.Date(2026, 1, 15, 0, 0, 0, 0, time.UTC),
+				Pin: catalog.Pin{Offer: offer, Version: 1}, Quantity: decimal.NewFromInt(1)}}}},
+			Prepaid: []invoice.PrepaidCommitment{{ID: "2026", Amount: decimal.RequireFromString("1200"), Start: jan1,
+				End: time.Date(2027, 1, 1, 0, 0, 0, 0, time.UTC), Meters: []usage.MeterID{"gb"}}}}
+		invs, err := b.Build(invoice.Run{At: jan1}, []invoice.Subscription{s})
+		require.NoError(t, err)
+		require.Len(t, invs, 1)
+		require.Len(t, invs[0].Lines, 1, "the purchase alone")
+		return invs[0].Lines
+	}
+
+	lines := purchase("suite")
+	owed := ensemble.Ref{Kind: catalog.RefComponent, ID: "suite/backup/backupco", Version: "1"}
+	require.Contains(t, lines[0].Refs, owed, "the purchase names the component owed on consumption")
+	sl, err := settlement.FromInvoiceWith(lines, prepaidOrder, settlement.InvoiceOptions{Prepaid: settlement.EarnOnPrepayment})
+	require.ErrorIs(t, err, settlement.ErrPrepaidEarning)
+	require.Nil(t, sl, "no line of the batch is converted")
+	var le *settlement.LineError
+	require.ErrorAs(t, err, &le)
+	require.Equal(t, settlement.LineID("o1/prepaid/2026/prepayment"), le.Line)
+	require.ErrorContains(t, err, `prepayment line: commitment "o1/2026" covers charges of bundles whose suppliers are owed on consumption (suite/backup/backupco@1): settle this commitment with settlement.EarnOnConsumption`)
+	sl, err = settlement.FromInvoiceWith(lines, prepaidOrder, settlement.InvoiceOptions{Prepaid: settlement.EarnOnConsumption})
+	require.NoError(t, err)
+	require.Equal(t, "0.00", sl[0].Amount.AmountString(), "the purchase settles nothing on consumption")
+	// In a batch with a covered bundle line sorted before it, the purchase
+	// is still the line named: the commitment's problem, not a symptom.
+	covered := prepaidLines()[1]
+	covered.SupplierCosts = []catalog.SupplierCost{{Supplier: "backupco", Offer: "backup", Cost: eur("100.00")}}
+	_, err = settlement.FromInvoiceWith([]invoice.Line{covered, lines[0]}, prepaidOrder, settlement.InvoiceOptions{Prepaid: settlement.EarnOnPrepayment})
+	require.ErrorAs(t, err, &le)
+	require.Equal(t, settlement.LineID("o1/prepaid/2026/prepayment"), le.Line)
+
+	lines = purchase("suite-line-only")
+	for _, r := range lines[0].Refs {
+		require.NotEqual(t, catalog.RefComponent, r.Kind, "the supplier is not owed on the GB the commitment covers")
+	}
+	sl, err = settlement.FromInvoiceWith(lines, prepaidOrder, settlement.InvoiceOptions{Prepaid: settlement.EarnOnPrepayment})
+	require.NoError(t, err)
+	require.Equal(t, "1200.00", sl[0].Amount.AmountString())
+}
