@@ -111,7 +111,9 @@
 // billed in full when the term starts; the lines of the charges it names
 // (usage of given meters, say) draw it down across invoices, each saying
 // what it covered (Line.Prepaid) and billing only the rest; what is left at
-// the end expires as breakage or rolls over. Each invoice reports what it
+// the end expires as breakage or rolls over; when the subscription ends
+// inside the term (a cancellation), what is left expires then, not at the
+// term's end. Each invoice reports what it
 // drew (Invoice.Prepaid) for the host to carry into the next run. Package
 // settlement makes the host choose whether partners earn on the purchase or
 // on consumption (settlement.PrepaidEarning), never both. A refund of the

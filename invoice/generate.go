@@ -59,6 +59,11 @@ type gen struct {
 	// arith keeps the first currency mismatch of add, sub and cmp; Build
 	// reports it for the subscription.
 	arith ensemble.Arith
+	// spanned says stop and open hold the subscription's end (span), once
+	// drawEnd needed it.
+	spanned bool
+	stop    time.Time
+	open    bool
 }
 
 // arena hands out slices carved from larger blocks, so that a build of many

@@ -32,6 +32,22 @@ import (
 //     KindPrepaidBreakage line records it, covered in full, billing
 //     nothing. With Rollover it stays drawable until RolloverEnd, then
 //     expires.
+//   - When the subscription ends inside the term (at CancelAt, or when its
+//     last item ends), what is left expires then, not at the term's end:
+//     the breakage line is due at the end, in the run that bills it, after
+//     the last usage has drawn (with Rollover too: nothing is left to draw
+//     on it). EUR 300 with 165 drawn by a cancellation on March 20 lets
+//     135.00 expire on March 20.
+//
+// A contract that refunds what is left at the end, rather than letting it
+// expire, refunds it before the run that bills the end: a credit note of
+// the purchase line (NewCreditNote, CreditLine.Percent of the last
+// PrepaidUse's Remaining over Amount, told what was drawn in
+// CreditRequest.Prepaid), then Amount lowered by its PrepaidRefund.Unused.
+// The last period's usage is then billed as overage, since its cover was
+// refunded, and both earning modes settle it right. Refunding the breakage
+// after it expired settles right only on prepayment: on consumption the
+// partners earned on it when it expired.
 //
 // Build is stateless: Drawn is what earlier runs drew and let expire, and
 // each invoice's Prepaid lists what it drew and expired, for the host to
@@ -95,21 +111,41 @@ type PrepaidCommitment struct {
 	TaxCode string `json:"tax_code,omitempty"`
 }
 
-// drawEnd is when draws stop and what is left expires.
-func (c *PrepaidCommitment) drawEnd() time.Time {
+// termEnd is when draws stop and what is left expires, if the
+// subscription lasts: End, or RolloverEnd with a rollover.
+func (c *PrepaidCommitment) termEnd() time.Time {
 	if c.Expiry == Rollover {
 		return c.RolloverEnd
 	}
 	return c.End
 }
 
-// draws reports whether line l draws on the commitment.
-func (c *PrepaidCommitment) draws(l *Line) bool {
+// drawEnd is when draws on c stop and what is left expires: the end of its
+// term (termEnd), or the subscription's end when it ends before (at
+// CancelAt, or when its last item ends; never before c's Start).
+func (g *gen) drawEnd(c *PrepaidCommitment) time.Time {
+	end := c.termEnd()
+	if !g.spanned {
+		_, g.stop, g.open = g.span()
+		g.spanned = true
+	}
+	if !g.open && !g.stop.IsZero() && g.stop.Before(end) {
+		end = g.stop
+		if end.Before(c.Start) {
+			end = c.Start
+		}
+	}
+	return end
+}
+
+// draws reports whether line l draws on the commitment, whose draws end
+// at end.
+func (c *PrepaidCommitment) draws(l *Line, end time.Time) bool {
 	switch l.Kind {
 	case KindPrepayment, KindPrepaidBreakage, KindCommitmentTrueUp, KindCreditNote, KindEarlyTermination:
 		return false
 	}
-	if s := l.Period.Start; s.Before(c.Start) || !s.Before(c.drawEnd()) {
+	if s := l.Period.Start; s.Before(c.Start) || !s.Before(end) {
 		return false
 	}
 	usageLine := (l.Kind == KindUsage || l.Kind == KindUsageAdjustment || l.Kind == KindProgressiveUsage) && l.Usage != nil
@@ -224,10 +260,13 @@ func (g *gen) prepaidLines() {
 			l.Refs = append(append([]ensemble.Ref{ref}, attr...), g.owedOnConsumption(c)...)
 			*g.next() = l
 		}
-		if end := c.drawEnd(); g.due(end) {
+		if end := g.drawEnd(c); g.due(end) {
 			l := base
 			l.ID = prepaidLineID(g.s.ID, c.ID, KindPrepaidBreakage)
 			l.Kind, l.Date, l.Description, l.Amount = KindPrepaidBreakage, end, "Prepaid commitment "+string(c.ID)+" expired unused", zero
+			if end.Before(c.termEnd()) {
+				l.Description += " at the subscription's end"
+			}
 			l.Period = ensemble.Period{Start: c.Start, End: end}
 			l.Refs = append([]ensemble.Ref{ref}, attr...)
 			*g.next() = l
@@ -238,7 +277,7 @@ func (g *gen) prepaidLines() {
 // inForce reports whether the commitment is bought, drawn or expires in
 // the run: its [Start, drawEnd] meets (After, At].
 func (g *gen) inForce(c *PrepaidCommitment) bool {
-	return !c.Start.After(g.run.At) && (g.run.After.IsZero() || c.drawEnd().After(g.run.After))
+	return !c.Start.After(g.run.At) && (g.run.After.IsZero() || g.drawEnd(c).After(g.run.After))
 }
 
 // owedOnConsumption lists the bundle components whose suppliers are owed on
@@ -250,7 +289,7 @@ func (g *gen) owedOnConsumption(c *PrepaidCommitment) []ensemble.Ref {
 	var out []ensemble.Ref
 	for j := range g.s.Items {
 		for _, sg := range g.segments(&g.s.Items[j]) {
-			if !sg.Start.Before(c.drawEnd()) || (!sg.End.IsZero() && !sg.End.After(c.Start)) {
+			if !sg.Start.Before(g.drawEnd(c)) || (!sg.End.IsZero() && !sg.End.After(c.Start)) {
 				continue
 			}
 			for _, pin := range append(addOnPins(sg.AddOns), sg.Pin) {
@@ -290,7 +329,7 @@ func (g *gen) prepaidPin(c *PrepaidCommitment) (catalog.Pin, []ensemble.Ref) {
 	slices.SortFunc(items, func(a, b *Item) int { return strings.Compare(string(a.ID), string(b.ID)) })
 	for _, it := range items {
 		for _, sg := range g.segments(it) {
-			if !sg.Start.Before(c.drawEnd()) || (!sg.End.IsZero() && !sg.End.After(c.Start)) {
+			if !sg.Start.Before(g.drawEnd(c)) || (!sg.End.IsZero() && !sg.End.After(c.Start)) {
 				continue
 			}
 			if c.Offer.Offer != "" {
@@ -311,13 +350,14 @@ func (g *gen) prepaidPin(c *PrepaidCommitment) (catalog.Pin, []ensemble.Ref) {
 	if c.Offer.Offer != "" {
 		return c.Offer, nil
 	}
-	pin, attr, _ := g.firstPin(c.Start, c.drawEnd())
+	pin, attr, _ := g.firstPin(c.Start, g.drawEnd(c))
 	return pin, attr
 }
 
 // prepaidState is a commitment while an invoice draws on it.
 type prepaidState struct {
 	c         *PrepaidCommitment
+	end       time.Time // when its draws end (gen.drawEnd)
 	amount    ensemble.Money
 	drawn     ensemble.Money // before and during this invoice, expiry included
 	purchTax  ensemble.Money // the tax of the purchase, spread over the draws
@@ -337,14 +377,14 @@ func (g *gen) drawPrepaid(inv *Invoice) {
 	for k := range g.s.Prepaid {
 		c := &g.s.Prepaid[k]
 		zero := ensemble.MoneyFromMinor(0, g.cur)
-		st := &prepaidState{c: c, amount: ensemble.MoneyFromDecimal(c.Amount, g.cur)}
+		st := &prepaidState{c: c, end: g.drawEnd(c), amount: ensemble.MoneyFromDecimal(c.Amount, g.cur)}
 		st.drawn = ensemble.MoneyFromDecimal(c.Drawn, g.cur)
 		st.purchTax, st.inclusive = g.purchaseTax(c, st.amount)
 		st.use = PrepaidUse{Commitment: c.ID, Before: g.sub(st.amount, st.drawn), Drawn: zero, Expired: zero}
 		states[k] = st
 	}
 	slices.SortFunc(states, func(a, b *prepaidState) int {
-		if c := a.c.drawEnd().Compare(b.c.drawEnd()); c != 0 {
+		if c := a.end.Compare(b.end); c != 0 {
 			return c
 		}
 		return strings.Compare(string(a.c.ID), string(b.c.ID))
@@ -382,7 +422,7 @@ func (g *gen) drawPrepaid(inv *Invoice) {
 		}
 		gross := g.sub(l.Amount, l.Discount)
 		for _, st := range states {
-			if !st.c.draws(l) {
+			if !st.c.draws(l, st.end) {
 				continue
 			}
 			left := g.sub(st.amount, st.drawn)

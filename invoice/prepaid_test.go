@@ -420,3 +420,88 @@ func TestMinimumCommitmentCountsConsumption(t *testing.T) {
 		})
 	}
 }
+
+// What is left of a prepaid commitment expires when the subscription ends
+// inside its term, not at the term's end: EUR 300 bought for 2026, EUR 100
+// drawn by March 1, the subscription cancelled on March 20 (or its last
+// item ending then). March's 2,000 calls (45 + 1,000 × 0.02 = 65.00, served
+// until March 20) draw 65.00; the 135.00 left expires on March 20 as
+// breakage, in the run that bills the cancellation: with a rollover too,
+// since there is nothing left to roll over into. Without the end, nothing
+// expires until 2027.
+func TestPrepaidExpiresAtTheSubscriptionsEnd(t *testing.T) {
+	b := builder(t, invoice.Options{})
+	base := invoice.PrepaidCommitment{ID: "2026", Amount: dec("300"), Start: date(2026, 1, 1), End: date(2027, 1, 1),
+		Meters: []usage.MeterID{"api_calls"}, Drawn: dec("100"), DrawnThrough: date(2026, 3, 1)}
+	rollover := base
+	rollover.Expiry, rollover.RolloverEnd = invoice.Rollover, date(2027, 7, 1)
+	cancelled := func(c invoice.PrepaidCommitment) invoice.Subscription {
+		s := sub("s1", date(2026, 1, 1), item("api", seg(date(2026, 1, 1), time.Time{}, pin("api", 1), "1")))
+		s.CancelAt = date(2026, 3, 20)
+		s.Prepaid = []invoice.PrepaidCommitment{c}
+		return s
+	}
+	ended := sub("s1", date(2026, 1, 1), item("api", seg(date(2026, 1, 1), date(2026, 3, 20), pin("api", 1), "1")))
+	ended.Prepaid = []invoice.PrepaidCommitment{base}
+	cases := []struct {
+		name string
+		s    invoice.Subscription
+	}{
+		{"cancelled", cancelled(base)},
+		{"cancelled, with a rollover", cancelled(rollover)},
+		{"its last item ended", ended},
+	}
+	run := invoice.Run{After: date(2026, 3, 1), At: date(2026, 4, 1), Usage: []usage.Aggregate{marchUsage("s1/api", "2000")}}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			inv := build1(t, b, run, tc.s)
+			require.Equal(t, []string{"usage calls 65.00", "prepaid_breakage  135.00"}, amounts(inv))
+			use := inv.Lines[0]
+			require.Equal(t, "65.00", use.Prepaid.Covered.AmountString())
+			require.True(t, use.Period.Equal(ensemble.MustPeriod(date(2026, 3, 1), date(2026, 3, 20))), "%s", use.Period)
+			brk := inv.Lines[1]
+			require.True(t, brk.Date.Equal(date(2026, 3, 20)), "expires at the end: %s", brk.Date)
+			require.True(t, brk.Period.Equal(ensemble.MustPeriod(date(2026, 1, 1), date(2026, 3, 20))), "%s", brk.Period)
+			require.True(t, brk.Net.IsZero(), "breakage bills nothing")
+			require.Contains(t, brk.Description, "at the subscription's end")
+			require.Len(t, inv.Prepaid, 1)
+			p := inv.Prepaid[0]
+			require.Equal(t, [4]string{"65.00", "135.00", "0.00", "300"},
+				[4]string{p.Drawn.AmountString(), p.Expired.AmountString(), p.Remaining.AmountString(), p.Total.String()})
+		})
+	}
+
+	open := cancelled(base)
+	open.CancelAt = time.Time{}
+	inv := build1(t, b, run, open)
+	require.Equal(t, []string{"usage calls 65.00"}, amounts(inv), "nothing expires while the subscription goes on")
+	require.Equal(t, "135.00", inv.Prepaid[0].Remaining.AmountString())
+}
+
+// The documented way to refund what is left at a cancellation instead of
+// letting it expire: before the run that bills the end, a credit note of
+// the purchase for Remaining/Amount of it (200/300 of 300.00 + 60.00 VAT:
+// 240.00, net 200.00, all unused), then Amount lowered by the unused part.
+// The run then bills March's 65.00 as overage and nothing expires.
+func TestPrepaidRefundBeforeTheEnd(t *testing.T) {
+	b := builder(t, invoice.Options{Taxes: taxes})
+	s := sub("s1", date(2026, 1, 1), item("api", seg(date(2026, 1, 1), time.Time{}, pin("api", 1), "1")))
+	s.CancelAt = date(2026, 3, 20)
+	s.Prepaid = []invoice.PrepaidCommitment{{ID: "2026", Amount: dec("300"), Start: date(2026, 1, 1), End: date(2027, 1, 1), Meters: []usage.MeterID{"api_calls"}}}
+	jan := build1(t, b, invoice.Run{After: date(2025, 12, 31), At: date(2026, 1, 1)}, s)
+	jan, err := invoice.Issue(jan, date(2026, 1, 1))
+	require.NoError(t, err)
+	s.Prepaid[0].Drawn, s.Prepaid[0].DrawnThrough = dec("100"), date(2026, 3, 1) // what January and February drew
+	cn, err := invoice.NewCreditNote(jan, nil, invoice.CreditRequest{ID: "refund", Reason: invoice.ReasonRefund, At: date(2026, 3, 15),
+		Lines:   []invoice.CreditLine{{Line: jan.Lines[0].ID, Percent: ensemble.MustRatio("200/300")}},
+		Prepaid: []invoice.PrepaidDrawn{{Commitment: "2026", Drawn: dec("100")}}})
+	require.NoError(t, err)
+	rf := cn.Lines[0].Prepaid.Refund
+	require.Equal(t, [3]string{"-240.00", "-200.00", "0.00"}, [3]string{cn.Total.AmountString(), rf.Unused.AmountString(), rf.Used.AmountString()})
+	s.Prepaid[0].Amount = s.Prepaid[0].Amount.Add(rf.Unused.Amount())
+	inv := build1(t, b, invoice.Run{After: date(2026, 3, 1), At: date(2026, 4, 1), Usage: []usage.Aggregate{marchUsage("s1/api", "2000")}}, s)
+	require.Equal(t, []string{"usage calls 65.00"}, amounts(inv))
+	require.Nil(t, inv.Lines[0].Prepaid, "nothing left to cover it: overage")
+	require.Equal(t, "65.00", inv.Lines[0].Net.AmountString())
+	require.Equal(t, "0.00", inv.Prepaid[0].Expired.AmountString())
+}
