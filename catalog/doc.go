@@ -74,6 +74,12 @@
 //     with several recurring charges owes a default fixed cost on each of
 //     them: name the charge that counts the bundle units.
 //
+// A supplier is owed on the bundle's charges only: an early-termination
+// fee (package invoice), which compensates the seller for a contract's
+// early end and is no charge of the bundle, is shared with no supplier,
+// whatever applies_to says; the fee's invoice line lists the components
+// as not sharing it.
+//
 // A charge named in applies_to that the bundle lacks is a validation error
 // (ErrUnknownCharge) naming the bundle, the component and the charge. The
 // ratios of the components that apply to any one charge add up to at most 1.

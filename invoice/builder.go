@@ -41,6 +41,10 @@ type offerInfo struct {
 	taxCode  string
 	charges  []*chargeInfo // sorted by ID
 	refs     ensemble.Ref
+	// components are a bundle's components as an early-termination fee
+	// lists them (none of them shares it: see EarlyTermination), with a
+	// zero cost, sorted by supplier, then offer.
+	components []catalog.SupplierCost
 }
 
 // chargeInfo is a charge compiled for billing, with its trace references.
@@ -164,6 +168,24 @@ func NewBuilder(cat *catalog.Catalog, opts Options) (*Builder, error) {
 				oi.charges = append(oi.charges, ci)
 			}
 			slices.SortFunc(oi.charges, func(a, b *chargeInfo) int { return strings.Compare(string(a.id), string(b.id)) })
+			for _, comp := range o.Components {
+				sc := catalog.SupplierCost{Component: pin.ComponentRef(comp.Offer, comp.Supplier), Offer: comp.Offer, Supplier: comp.Supplier,
+					Cost: ensemble.MoneyFromMinor(0, cur), Ratio: comp.Cost.Ratio, AppliesTo: comp.Cost.AppliesTo}
+				if !comp.Cost.Fixed.IsZero() && comp.Cost.Currency == "" {
+					q := comp.Quantity
+					if q.IsZero() {
+						q = decimal.NewFromInt(1)
+					}
+					sc.Fixed = ensemble.MoneyFromDecimal(comp.Cost.Fixed.Mul(q), cur)
+				}
+				oi.components = append(oi.components, sc)
+			}
+			slices.SortStableFunc(oi.components, func(a, b catalog.SupplierCost) int {
+				if c := strings.Compare(a.Supplier, b.Supplier); c != 0 {
+					return c
+				}
+				return strings.Compare(string(a.Offer), string(b.Offer))
+			})
 			b.offers[pin] = oi
 		}
 	}

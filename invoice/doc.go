@@ -150,7 +150,10 @@
 // missing rate fails the build with a *catalog.RateError naming the pair.
 // A line's costs never exceed what it charged: after a large discount, the
 // fixed costs share what the ratio costs leave and record the rest as
-// catalog.SupplierCost.Capped, so settlement can always pay them.
+// catalog.SupplierCost.Capped, so settlement can always pay them. An
+// early-termination fee is no charge of the bundle: its suppliers share
+// none of it, and its line lists them as not sharing (see
+// EarlyTermination).
 //
 // # Orders
 //

@@ -349,3 +349,35 @@ func TestDecliningFeeRoundsTheFeeOwed(t *testing.T) {
 		})
 	}
 }
+
+// A bundle's suppliers share none of an early-termination fee: the fee is
+// no charge of the bundle their costs apply to. The Suite bundle (acme 40%
+// of its charges, zeta 5.00 a unit) on a one-year term with a fixed 300.00
+// fee, cancelled on June 1: the fee line carries no supplier cost, lists
+// both components as not sharing it, and Explain says so for each.
+func TestEarlyTerminationFeeIsNotSharedWithSuppliers(t *testing.T) {
+	b := builder(t, invoice.Options{Basis: ensemble.ProrateDaysEndExclusive})
+	it := item("suite", seg(date(2026, 3, 1), time.Time{}, pin("suite", 1), "2"))
+	it.Term = invoice.Term{Length: ensemble.Every(1, ensemble.Yearly), EarlyTermination: &invoice.EarlyTermination{Amount: dec("300")}}
+	s := sub("s1", date(2026, 3, 1), it)
+	s.CancelAt = date(2026, 6, 1)
+	inv := build1(t, b, invoice.Run{After: date(2026, 5, 15), At: date(2026, 6, 15)}, s)
+	var fee *invoice.Line
+	for i := range inv.Lines {
+		if inv.Lines[i].Kind == invoice.KindEarlyTermination {
+			fee = &inv.Lines[i]
+		}
+	}
+	require.NotNil(t, fee)
+	require.Equal(t, "300.00", fee.Amount.AmountString())
+	require.Empty(t, fee.SupplierCosts, "no supplier shares the fee")
+	var not []string
+	for _, c := range fee.CostsNotApplied {
+		not = append(not, c.Supplier+" "+string(c.Offer)+" "+c.Cost.AmountString())
+	}
+	require.Equal(t, []string{"acme basic 0.00", "zeta api 0.00"}, not)
+	why := invoice.Explain(*fee)
+	require.Contains(t, why, "supplier acme (basic): no share of an early-termination fee")
+	require.Contains(t, why, "supplier zeta (api): no share of an early-termination fee")
+	roundTrip(t, inv)
+}

@@ -165,6 +165,11 @@ func Explain(l Line) string {
 		fmt.Fprintf(&b, "  supplier %s (%s): %s (applies to %s)\n", c.Supplier, c.Offer, costFormula(l, c), scopeText(c))
 	}
 	for _, c := range l.CostsNotApplied {
+		if l.Kind == KindEarlyTermination {
+			fmt.Fprintf(&b, "  supplier %s (%s): no share of an early-termination fee (a bundle's suppliers are owed on the service they deliver, not on the fee)\n",
+				c.Supplier, c.Offer)
+			continue
+		}
 		what := c.Ratio.Percent()
 		if c.Ratio.IsZero() {
 			what = "fixed " + c.Fixed.String() + " a unit"

@@ -997,6 +997,17 @@ func (g *gen) earlyTermination(it *Item, segs []Segment, at int) {
 		Refs: append(g.arena.refSlice(3), g.itemRef, last.Pin.Ref(),
 			ensemble.Ref{Kind: RefTerm, ID: string(g.s.ID) + "/" + string(it.ID)}),
 	}
+	l.CostsNotApplied = g.noFeeShare(last.Pin)
+}
+
+// noFeeShare lists, for an early-termination fee attributed to bundle pin,
+// the bundle's components: none of their suppliers shares the fee (see
+// EarlyTermination), and the line's trace says so (CostsNotApplied).
+func (g *gen) noFeeShare(pin catalog.Pin) []catalog.SupplierCost {
+	if oi := g.b.offers[pin]; oi != nil && len(oi.components) > 0 {
+		return slices.Clone(oi.components)
+	}
+	return nil
 }
 
 // subscriptionTerm bills the subscription's early-termination fee
@@ -1064,6 +1075,7 @@ func (g *gen) subscriptionTerm() {
 		Discount:     ensemble.MoneyFromMinor(0, g.cur),
 		Refs:         append([]ensemble.Ref{pin.Ref(), {Kind: RefTerm, ID: string(g.s.ID)}}, attr...),
 	}
+	l.CostsNotApplied = g.noFeeShare(pin)
 }
 
 // termFee is an early-termination fee as billed: its base (Full), the

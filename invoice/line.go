@@ -132,8 +132,9 @@ type Line struct {
 	// CostsNotApplied lists the bundle's components whose cost does not
 	// apply to the line's Charge (a ratio cost on a one-time fee, by
 	// default), with a zero Cost and the scope that left them out, so that
-	// Explain says which costs applied and which did not. Settlement
-	// ignores it.
+	// Explain says which costs applied and which did not; on an
+	// early-termination fee attributed to a bundle, every component (no
+	// supplier shares the fee). Settlement ignores it.
 	CostsNotApplied []catalog.SupplierCost `json:"costs_not_applied,omitempty"`
 	// Refs are the trace references of the line, sorted: subscription item,
 	// offer, charge, price, usage aggregate, credited line, discounts, tax

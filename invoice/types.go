@@ -275,6 +275,13 @@ func (t Term) IsZero() bool { return t == Term{} }
 // with the item's tax code. Contracts state the fee three ways (Rule):
 // a fixed amount, an amount that declines over the term, or a share of
 // the remaining contract value.
+//
+// A bundle's suppliers share none of the fee: their costs apply to the
+// bundle's charges, the service they deliver, and the fee is no charge of
+// it (it compensates the seller for the contract's early end). The fee's
+// line carries no supplier cost; its CostsNotApplied lists the bundle's
+// components, and Explain says for each that it has no share, so
+// settlement splits the fee by the plan alone.
 type EarlyTermination struct {
 	// Rule says how the fee is computed.
 	Rule TerminationRule `json:"rule"`
