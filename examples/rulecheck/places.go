@@ -42,6 +42,21 @@ func parseYAML(data []byte) yamlDoc {
 // that goes deeper than the document is placed at the deepest value found.
 // It returns 0, 0 when it cannot tell.
 func (d yamlDoc) place(i int, path string) (line, column int) {
+	return d.clamp(d.placeNode(i, path))
+}
+
+// clamp keeps a place inside the document: the YAML parser places the
+// empty value of a document such as "---" on the line after its last.
+func (d yamlDoc) clamp(line, column int) (int, int) {
+	if line > len(d.lines) {
+		last := len(d.lines)
+		return last, len(d.lines[last-1]) + 1
+	}
+	return line, column
+}
+
+// placeNode is place, before clamp.
+func (d yamlDoc) placeNode(i int, path string) (line, column int) {
 	var n *yaml.Node
 	switch {
 	case i >= 0 && i < len(d.items):
@@ -123,7 +138,7 @@ func (d yamlDoc) findKey(i int, key string) (line, column int) {
 		return nil
 	}
 	if k := find(n); k != nil {
-		return k.Line, k.Column
+		return d.clamp(k.Line, k.Column)
 	}
 	return 0, 0
 }
