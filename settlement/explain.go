@@ -15,7 +15,8 @@ import (
 // person can read: the line, its plan, then every plan node with its
 // amount, and at each leaf the party, role, share, rules and entry kind;
 // reserves, releases, holds and clawbacks of the line appear under the
-// entry they act on. It follows the entries' references and never
+// entry they act on, a clawback's note saying who bore the credit (see
+// Bearer). It follows the entries' references and never
 // re-derives a figure: amounts of inner nodes are the sums of the entries
 // below them (exact beyond the int64 range of minor units). entries may
 // hold other lines' entries; a line without entries is an error, and so
@@ -165,7 +166,11 @@ func explainCredit(line LineID, entries []Entry) (string, error) {
 		if node == "" {
 			node = string(e.Reverses)
 		}
-		lines = append(lines, fmt.Sprintf("%s  %s %s -> %s (of entry %s)", node, e.Kind, e.Amount, e.Party, e.Reverses))
+		l := fmt.Sprintf("%s  %s %s -> %s (of entry %s)", node, e.Kind, e.Amount, e.Party, e.Reverses)
+		if e.Share != "" { // who bore it
+			l += ", " + e.Share
+		}
+		lines = append(lines, l)
 	}
 	fmt.Fprintf(&b, "line %s  %s", line, total)
 	if credited != "" {

@@ -14,11 +14,7 @@ import (
 
 // clawback settles a credit line: it reverses the credited line's
 // earnings and supplier costs in proportion to each part's unreversed
-// amount. Largest remainder over the unreversed amounts never takes more
-// than a part has left (each part is at most ceil(x·u/U) <= u when x <= U)
-// and a full credit takes exactly what is left, so every party nets to
-// zero. A fresh allocation of the credited amount would not: largest
-// remainder is not monotone in the total.
+// amount, or those of the bearer the line names (see reverse).
 func (r *run) clawback(l *Line) error {
 	lg := r.st.lines[l.Credits]
 	if lg == nil {
@@ -40,7 +36,7 @@ func (r *run) clawback(l *Line) error {
 	credit = -credit
 	r.line = l
 	trace := append(slices.Clone(l.Trace), l.Ref(), ensemble.Ref{Kind: RefLine, ID: string(lg.line)})
-	nl, err := r.reverse(lg, credit, string(l.ID), l.Date, "credit of "+string(lg.line)+" by "+string(l.ID), trace)
+	nl, err := r.reverse(lg, credit, string(l.ID), l.Date, "credit of "+string(lg.line)+" by "+string(l.ID), trace, &l.Bearer)
 	if err != nil {
 		return lineErr(l.ID, lg.ctx.plan.ID, "", "", err)
 	}
@@ -69,10 +65,15 @@ func (s *Settler) checkBasis(lg *ledger) error {
 	return &PlanVersionError{Line: lg.line, Plan: *c.plan, Basis: c.basis, Err: ErrUnknownPlanVersion}
 }
 
-// reverse takes credit (> 0) back from the line's parts in proportion to
-// their unreversed amounts and returns the new ledger. Entries get ids
-// "<by>:<original entry path>#clawback".
-func (r *run) reverse(lg *ledger, credit int64, by string, at time.Time, note string, trace []ensemble.Ref) (*ledger, error) {
+// reverse takes credit (> 0) back from the line's parts and returns the
+// new ledger: from every part in proportion to its unreversed amount, or,
+// with a bearer named, from the bearer's parts alone in proportion to
+// theirs (and, when they have too little and b says so, the rest from the
+// other parts in proportion to theirs). Entries get ids "<by>:<original
+// entry path>#clawback"; with a bearer, their share says whether the part
+// bore the credit or made up the bearer's shortfall, and the note who bore
+// it.
+func (r *run) reverse(lg *ledger, credit int64, by string, at time.Time, note string, trace []ensemble.Ref, b *Bearer) (*ledger, error) {
 	// A credit's clawbacks carry the credit line's service period (the
 	// credited one), a lost dispute's the disputed line's.
 	service := lg.ctx.service
@@ -84,20 +85,54 @@ func (r *run) reverse(lg *ledger, credit int64, by string, at time.Time, note st
 		return nil, fmt.Errorf("%w: %s credited, %s left unreversed on line %q", ErrOverCredit,
 			ensemble.MoneyFromMinor(credit, lg.ctx.cur), ensemble.MoneyFromMinor(left, lg.ctx.cur), lg.line)
 	}
+	n := lg.parts()
+	// bears[i] says whether part i bears the credit; nil: every part does.
+	var bears []bool
+	take, rest := credit, int64(0)
+	if !b.IsZero() {
+		bears = make([]bool, n)
+		var has int64
+		named := false
+		for i := range n {
+			if b.bears(lg.payee(i)) {
+				bears[i], named = true, true
+				has += lg.unreversed(i)
+			}
+		}
+		fail := func(err error) (*ledger, error) {
+			cur := lg.ctx.cur
+			return nil, &BearerError{Line: lg.line, Bearer: *b, Credit: ensemble.MoneyFromMinor(credit, cur), Unreversed: ensemble.MoneyFromMinor(has, cur),
+				Shortfall: ensemble.MoneyFromMinor(max(credit-has, 0), cur), Err: err}
+		}
+		switch {
+		case !named:
+			return fail(ErrBearerNotOnLine)
+		case credit > has && b.Shortfall != ShortfallProportional:
+			return fail(ErrBearerShortfall)
+		case credit > has:
+			take, rest = has, credit-has
+			note += ", borne by " + b.String() + " up to its " + ensemble.MoneyFromMinor(has, lg.ctx.cur).String() +
+				" unreversed, the other " + ensemble.MoneyFromMinor(rest, lg.ctx.cur).String() + " in proportion"
+		default:
+			note += ", borne by " + b.String()
+		}
+	}
 	nl := *lg
 	nl.credited += credit
 	if credit == 0 {
 		return &nl, nil
 	}
-	n := lg.parts()
 	nl.amounts = lg.withUnreversed()
 	unreversed := nl.amounts[n:]
 	shares := make([]ensemble.Share, n)
 	for i := range n {
-		shares[i] = ensemble.Share{Key: string(lg.entryID(i)), Weight: ensemble.RatioFromInt(unreversed[i])}
+		shares[i].Key = string(lg.entryID(i))
 	}
 	parts := make([]int64, n)
-	if err := ensemble.AllocateUnits(parts, credit, shares, ensemble.AllocateOptions{}); err != nil {
+	if err := allocateReversal(parts, take, unreversed, shares, bears, true); err != nil {
+		return nil, err
+	}
+	if err := allocateReversal(parts, rest, unreversed, shares, bears, false); err != nil {
 		return nil, err
 	}
 	for i := range n {
@@ -106,11 +141,52 @@ func (r *run) reverse(lg *ledger, credit int64, by string, at time.Time, note st
 		}
 		pe := lg.payee(i)
 		unreversed[i] -= parts[i]
+		var share string
+		switch {
+		case bears == nil:
+		case bears[i]:
+			share = "borne by " + b.String()
+		default:
+			share = "in proportion, for the shortfall of " + b.String()
+		}
 		r.entries = append(r.entries, Entry{ID: EntryID(partID(by, pe) + "#clawback"), Line: LineID(by), Kind: KindClawback,
 			Party: pe.party, Role: pe.meta.role, Amount: ensemble.MoneyFromMinor(-parts[i], lg.ctx.cur), Date: at, Plan: *lg.ctx.plan,
-			Node: pe.meta.node, Service: service, Offer: lg.ctx.offer, Route: lg.ctx.route, Seller: lg.ctx.seller, Reverses: EntryID(shares[i].Key), Note: note, Trace: trace})
+			Node: pe.meta.node, Share: share, Service: service, Offer: lg.ctx.offer, Route: lg.ctx.route, Seller: lg.ctx.seller,
+			Reverses: EntryID(shares[i].Key), Note: note, Trace: trace})
 	}
 	return &nl, nil
+}
+
+// allocateReversal adds to parts x (>= 0) split over the parts whose bears
+// flag is in (every part when bears is nil) in proportion to their
+// unreversed amounts, by largest remainder keyed by the shares' keys (the
+// parts' entry ids). Largest remainder never takes more than a part has
+// left (each part is at most ceil(x·u/U) <= u when x <= U) and x = U takes
+// exactly what is left, so a full credit nets every party to zero; a fresh
+// allocation of the credited amount would not (largest remainder is not
+// monotone in the total).
+func allocateReversal(parts []int64, x int64, unreversed []int64, shares []ensemble.Share, bears []bool, in bool) error {
+	if x == 0 {
+		return nil
+	}
+	for i := range shares {
+		w := unreversed[i]
+		if bears != nil && bears[i] != in {
+			w = 0
+		}
+		shares[i].Weight = ensemble.RatioFromInt(w)
+	}
+	if bears == nil {
+		return ensemble.AllocateUnits(parts, x, shares, ensemble.AllocateOptions{})
+	}
+	got := make([]int64, len(parts))
+	if err := ensemble.AllocateUnits(got, x, shares, ensemble.AllocateOptions{}); err != nil {
+		return err
+	}
+	for i, g := range got {
+		parts[i] += g
+	}
+	return nil
 }
 
 // Dispute opens a dispute on a settled line at instant at (stored in UTC): every part's
@@ -180,7 +256,7 @@ func (s *Settler) ResolveDispute(st State, line LineID, won bool, at time.Time) 
 	if !won {
 		left := nl.basis - nl.credited
 		trace := append(slices.Clone(nl.trace), ensemble.Ref{Kind: RefLine, ID: string(line)})
-		out, err := r.reverse(&nl, left, string(line)+"#dispute."+seq, at, "dispute "+seq+" lost", trace)
+		out, err := r.reverse(&nl, left, string(line)+"#dispute."+seq, at, "dispute "+seq+" lost", trace, &Bearer{})
 		if err != nil {
 			return Result{}, lineErr(line, nl.ctx.plan.ID, "", "", err)
 		}

@@ -114,7 +114,8 @@ type Customer struct {
 //
 // A line that credits another (Credits set) is a credit-note line: its
 // Amount (and Tax) are negative, and settling it reverses the credited
-// line's entries in proportion to what each party has left unreversed. A
+// line's entries in proportion to what each party has left unreversed, or
+// from the parts of the Bearer it names. A
 // sale line (one that credits nothing) has neither a negative Amount nor a
 // negative Tax: Settle refuses such a line with a *LineError naming it and
 // wrapping ErrInvalidLine and an *ensemble.ValidationError whose problem
@@ -141,6 +142,12 @@ type Line struct {
 	SupplierCosts []catalog.SupplierCost `json:"supplier_costs,omitempty"`
 	// Credits is the line a credit-note line credits; empty otherwise.
 	Credits LineID `json:"credits,omitempty"`
+	// Bearer says, on a credit-note line, who bears the credit: zero (the
+	// default) reverses every party in proportion to what it has
+	// unreversed; a party, plan node, role or bundle component takes the
+	// whole credit from its parts alone (see Bearer). A sale line has
+	// none.
+	Bearer Bearer `json:"bearer,omitzero"`
 	// Prepaid names the prepaid commitment the line buys, draws on or lets
 	// expire, and how its partners earn on it (FromInvoiceWith sets it):
 	// the State keeps the first line's mode and refuses a later line of
@@ -229,6 +236,9 @@ func (l *Line) validate() error {
 		if l.Offer.Offer == "" {
 			p.Addf("offer.offer", "empty offer id")
 		}
+		if !l.Bearer.IsZero() {
+			p.Addf("bearer", "a line that credits nothing has no bearer")
+		}
 	} else {
 		if l.Credits == l.ID {
 			p.Addf("credits", "a line cannot credit itself")
@@ -239,6 +249,7 @@ func (l *Line) validate() error {
 		if l.Tax.IsPositive() {
 			p.Addf("tax", "a credit line's tax must not be positive")
 		}
+		l.Bearer.validate(&p, "bearer")
 	}
 	// Route partners name entries (chain[*] and co_sellers pay
 	// "<line>:<node>/<partner>"), so they hold no '#', which starts an

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"maps"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -29,8 +30,9 @@ import (
 // a second plan version, an offer-specific plan and another platform id;
 // random sale lines of every route kind, currency, time zone, amount (small
 // ones too), tax, supplier costs and co-sellers; credits of random lines,
-// partial, full or too large, in the batch of their line or later; disputes
-// opened, won and lost. The real settler settles each batch in a random
+// partial, full or too large, in the batch of their line or later, borne by
+// random bearers (a party, node, role or component of the line, or one not
+// on it, with either shortfall option); disputes opened, won and lost. The real settler settles each batch in a random
 // order, or split into calls at random, from one settler whose caches other
 // calls warm, and now and then continues from the reference's state read
 // back from JSON.
@@ -395,7 +397,42 @@ func (m *refMachine) drawCredit(t *rapid.T, label string) (settlement.Line, bool
 	default:
 		x = rapid.Int64Range(0, left).Draw(t, label+".amount")
 	}
-	return m.creditOf(t, lg, x, label), true
+	c := m.creditOf(t, lg, x, label)
+	c.Bearer = drawBearer(t, lg, label)
+	return c, true
+}
+
+// drawBearer draws who bears a credit of lg: half the
+// time the proportional default, else the party, the node (or an ancestor
+// of it), the role or the component of one of its parts, or now and then a
+// party not on the line, with either shortfall option.
+func drawBearer(t *rapid.T, lg refLedger, label string) settlement.Bearer {
+	if len(lg.parts) == 0 || rapid.Bool().Draw(t, label+".proportional") {
+		return settlement.Bearer{}
+	}
+	p := rapid.SampledFrom(lg.parts).Draw(t, label+".bearer.part")
+	var b settlement.Bearer
+	switch rapid.IntRange(0, 4).Draw(t, label+".bearer") {
+	case 0:
+		b.Party = p.party
+	case 1:
+		segs := strings.Split(p.node, "/")
+		b.Node = strings.Join(segs[:rapid.IntRange(1, len(segs)).Draw(t, label+".bearer.depth")], "/")
+	case 2:
+		b.Role = p.role
+	case 3:
+		if c, ok := strings.CutPrefix(p.node, "supplier_costs/"); ok {
+			b.Component = c
+		} else {
+			b.Role = "supplier" // maybe none on the line
+		}
+	default:
+		b.Party = "nobody"
+	}
+	if rapid.Bool().Draw(t, label+".shortfall") {
+		b.Shortfall = settlement.ShortfallProportional
+	}
+	return b
 }
 
 // creditOf returns a credit line of x minor units of lg's basis, dated a
@@ -546,7 +583,7 @@ func requireSameEntries(t *rapid.T, got, want []settlement.Entry) {
 var refConditions = []error{settlement.ErrInvalidLine, settlement.ErrAlreadySettled, settlement.ErrNoPlan, settlement.ErrAmbiguousPlan,
 	settlement.ErrOverAllocation, settlement.ErrOverCredit, settlement.ErrUnknownLine, settlement.ErrDisputed, settlement.ErrNotDisputed,
 	settlement.ErrSupplierCosts, settlement.ErrRule, settlement.ErrCurrency, settlement.ErrUnknownPlanVersion, settlement.ErrBasisMismatch,
-	partner.ErrUnknownPartner, rules.ErrNotInForce, ensemble.ErrZeroWeights}
+	partner.ErrUnknownPartner, rules.ErrNotInForce, ensemble.ErrZeroWeights, settlement.ErrBearerShortfall, settlement.ErrBearerNotOnLine}
 
 // requireSameError requires got to fail as the reference did (want), on the
 // same line, plan, node and rule with the same condition, or not at all.
@@ -563,5 +600,15 @@ func requireSameError(t *rapid.T, got, want error) {
 		"line, plan, node, rule: got %v, want %v", got, want)
 	for _, c := range refConditions {
 		require.Equal(t, errors.Is(want, c), errors.Is(got, c), "%v: got %v, want %v", c, got, want)
+	}
+	// A bearer's error names the same line, bearer and amounts.
+	var gb, wb *settlement.BearerError
+	if errors.As(want, &wb) {
+		require.ErrorAs(t, got, &gb)
+		require.Equal(t, wb.Line, gb.Line)
+		require.Equal(t, wb.Bearer, gb.Bearer)
+		for _, m := range [][2]ensemble.Money{{gb.Credit, wb.Credit}, {gb.Unreversed, wb.Unreversed}, {gb.Shortfall, wb.Shortfall}} {
+			require.True(t, m[0].Equal(m[1]), "%v: got %v, want %v", wb.Bearer, gb, wb)
+		}
 	}
 }

@@ -20,9 +20,10 @@ package settlement_test
 // and rolling twelve months, the volume of any single-party role); the
 // remaining child; conditions; caps and floors; fallbacks to the platform or
 // the remaining sibling; reserves; credits (proportional reversal of what
-// each part still has unreversed); disputes (holds, releases, the clawback
-// of a lost one); and the ledger and volumes a State keeps, written as the
-// State's JSON.
+// each part still has unreversed, or a bearer's: a party, node, role or
+// component bears it alone, short bearers refused or made up in proportion
+// by the others); disputes (holds, releases, the clawback of a lost one);
+// and the ledger and volumes a State keeps, written as the State's JSON.
 //
 // It leaves out: prepaid commitments (Line.Prepaid); the validation of lines
 // (it trusts the lines it is given, and the property draws valid ones); the
@@ -954,7 +955,7 @@ func (s *refSettler) settleCredit(st *refState, c settlement.Line) ([]settlement
 		credit -= minorOf(c.Tax)
 	}
 	trace := append(slices.Clone(c.Trace), c.Ref(), ensemble.Ref{Kind: settlement.RefLine, ID: string(lg.line)})
-	entries, err := lg.reverse(credit, string(c.ID), c.Date, "credit of "+string(lg.line)+" by "+string(c.ID), trace, c.Service)
+	entries, err := lg.reverse(credit, string(c.ID), c.Date, "credit of "+string(lg.line)+" by "+string(c.ID), trace, c.Service, c.Bearer)
 	if err != nil {
 		return nil, fail(err)
 	}
@@ -963,26 +964,75 @@ func (s *refSettler) settleCredit(st *refState, c settlement.Line) ([]settlement
 	return entries, nil
 }
 
-// reverse takes credit back from the line's parts in proportion to their
-// unreversed amounts (largest remainder, ties by entry id): clawbacks with
-// ids "<by>:<part path>#clawback", carrying service (a credit line's, or the
-// disputed line's for a lost dispute).
-func (lg *refLedger) reverse(credit int64, by string, at time.Time, note string, trace []ensemble.Ref, service ensemble.Period) ([]settlement.Entry, error) {
+// reverse takes credit back from the line's parts: with no bearer, from
+// every part in proportion to its unreversed amount (largest remainder,
+// ties by entry id); with a bearer, from the bearer's parts alone in
+// proportion to theirs, and when they hold too little and the bearer allows
+// it, the rest from the other parts in proportion to theirs. Clawbacks get
+// ids "<by>:<part path>#clawback" and carry service (a credit line's, or
+// the disputed line's for a lost dispute).
+func (lg *refLedger) reverse(credit int64, by string, at time.Time, note string, trace []ensemble.Ref, service ensemble.Period, b settlement.Bearer) ([]settlement.Entry, error) {
 	if left := lg.basis - lg.credited; credit > left {
 		return nil, fmt.Errorf("%w: %d credited, %d left", settlement.ErrOverCredit, credit, left)
 	}
-	lg.credited += credit
-	if credit == 0 {
-		return nil, nil
-	}
-	lg.parts = slices.Clone(lg.parts)
-	shares := make([]ensemble.Share, len(lg.parts))
+	var bearers, others []int // indexes of the parts that bear the credit, and of the rest
 	for i, p := range lg.parts {
-		shares[i] = ensemble.Share{Key: string(lg.line) + ":" + p.path, Weight: ensemble.RatioFromInt(p.unreversed)}
+		if b.IsZero() || refBears(b, p) {
+			bearers = append(bearers, i)
+		} else {
+			others = append(others, i)
+		}
 	}
+	var has int64 // what the bearers have unreversed
+	for _, i := range bearers {
+		has += lg.parts[i].unreversed
+	}
+	take, rest := credit, int64(0)
+	shareOf := map[int]string{} // the share text of each part's clawback
+	if !b.IsZero() {
+		money := func(u int64) ensemble.Money { return ensemble.MoneyFromMinor(u, lg.cur) }
+		bearerErr := &settlement.BearerError{Line: lg.line, Bearer: b, Credit: money(credit), Unreversed: money(has), Shortfall: money(max(credit-has, 0))}
+		switch {
+		case len(bearers) == 0:
+			bearerErr.Err = settlement.ErrBearerNotOnLine
+			return nil, bearerErr
+		case credit > has && b.Shortfall == settlement.ShortfallError:
+			bearerErr.Err = settlement.ErrBearerShortfall
+			return nil, bearerErr
+		case credit > has:
+			take, rest = has, credit-has
+			note = fmt.Sprintf("%s, borne by %s up to its %s unreversed, the other %s in proportion", note, b, money(has), money(rest))
+		default:
+			note = fmt.Sprintf("%s, borne by %s", note, b)
+		}
+		for _, i := range bearers {
+			shareOf[i] = "borne by " + b.String()
+		}
+		for _, i := range others {
+			shareOf[i] = "in proportion, for the shortfall of " + b.String()
+		}
+	}
+	lg.credited += credit
+	lg.parts = slices.Clone(lg.parts)
 	taken := make([]int64, len(lg.parts))
-	if err := ensemble.AllocateUnits(taken, credit, shares, ensemble.AllocateOptions{}); err != nil {
-		return nil, err
+	for _, group := range []struct {
+		parts  []int
+		amount int64
+	}{{bearers, take}, {others, rest}} {
+		if group.amount == 0 {
+			continue
+		}
+		shares := make([]ensemble.Share, len(group.parts))
+		for k, i := range group.parts {
+			shares[k] = ensemble.Share{Key: string(lg.line) + ":" + lg.parts[i].path, Weight: ensemble.RatioFromInt(lg.parts[i].unreversed)}
+		}
+		got := make([]int64, len(group.parts))
+		if err := ensemble.AllocateUnits(got, group.amount, shares, ensemble.AllocateOptions{}); err != nil {
+			return nil, err
+		}
+		for k, i := range group.parts {
+			taken[i] = got[k]
+		}
 	}
 	var out []settlement.Entry
 	for i := range lg.parts {
@@ -993,10 +1043,29 @@ func (lg *refLedger) reverse(credit int64, by string, at time.Time, note string,
 		p.unreversed -= taken[i]
 		out = append(out, settlement.Entry{ID: settlement.EntryID(by + ":" + p.path + "#clawback"), Line: settlement.LineID(by),
 			Kind: settlement.KindClawback, Party: p.party, Role: p.role, Amount: ensemble.MoneyFromMinor(-taken[i], lg.cur), Date: at,
-			Plan: lg.plan, Node: p.node, Service: service, Offer: lg.offer, Route: lg.route, Seller: lg.seller,
-			Reverses: settlement.EntryID(shares[i].Key), Note: note, Trace: trace})
+			Plan: lg.plan, Node: p.node, Share: shareOf[i], Service: service, Offer: lg.offer, Route: lg.route, Seller: lg.seller,
+			Reverses: settlement.EntryID(string(lg.line) + ":" + p.path), Note: note, Trace: trace})
 	}
 	return out, nil
+}
+
+// refBears reports whether bearer b (not proportional) bears part p: the
+// party's parts, the parts at or under the node, the parts paid in the
+// role ("supplier": the supplier costs), or the supplier cost of the
+// component.
+func refBears(b settlement.Bearer, p refPart) bool {
+	switch {
+	case b.Party != "":
+		return p.party == b.Party
+	case b.Node != "":
+		return p.node == b.Node || strings.HasPrefix(p.node, b.Node+"/")
+	case b.Role == "supplier":
+		return p.kind == settlement.KindSupplierCost
+	case b.Role != "":
+		return p.kind == settlement.KindEarning && p.role == b.Role
+	default:
+		return p.kind == settlement.KindSupplierCost && p.node == "supplier_costs/"+b.Component
+	}
 }
 
 // holdEntry is a dispute's hold or release of part p, carrying the line's
@@ -1056,7 +1125,7 @@ func (s *refSettler) ResolveDispute(line settlement.LineID, won bool, at time.Ti
 	}
 	if !won {
 		trace := append(slices.Clone(lg.trace), ensemble.Ref{Kind: settlement.RefLine, ID: string(line)})
-		back, err := lg.reverse(lg.basis-lg.credited, string(line)+"#dispute."+n, at, "dispute "+n+" lost", trace, lg.service)
+		back, err := lg.reverse(lg.basis-lg.credited, string(line)+"#dispute."+n, at, "dispute "+n+" lost", trace, lg.service, settlement.Bearer{})
 		if err != nil {
 			return nil, refErr(line, lg.plan.ID, "", "", err)
 		}

@@ -2,6 +2,7 @@ package settlement_test
 
 import (
 	"fmt"
+	"math/big"
 	"testing"
 	"time"
 
@@ -15,7 +16,11 @@ import (
 )
 
 // ledgerMachine drives one partner's ledger (earn, reserve, release, claw
-// back, dispute, pay out) through the real API beside a plain model.
+// back with a bearer, dispute, pay out) through the real API beside a
+// plain model. Lines may carry a supplier cost (component c0, paid to
+// supplier-backup before the seller's share), so a credit has two parts to
+// take from: in proportion, or borne by the seller or by the supplier,
+// with either shortfall option.
 type ledgerMachine struct {
 	s       *settlement.Settler
 	st      settlement.State
@@ -30,10 +35,16 @@ type ledgerMachine struct {
 	paid     int64
 }
 
+// modelLine is what the model knows of a line: what its two parts (the
+// seller's earning and the supplier's cost) have unreversed, whether each
+// exists (a zero part is not recorded), and whether a dispute holds it.
 type modelLine struct {
-	unreversed int64
-	disputed   bool
+	dev, sup       int64
+	hasDev, hasSup bool
+	disputed       bool
 }
+
+func (ml *modelLine) left() int64 { return ml.dev + ml.sup }
 
 type modelReserve struct {
 	units int64
@@ -46,16 +57,25 @@ var minimum = eur("10.00")
 
 func (m *ledgerMachine) earn(t *rapid.T) {
 	units := rapid.Int64Range(0, 100_000).Draw(t, "units")
+	cost := int64(0)
+	if rapid.Bool().Draw(t, "bundle") {
+		cost = rapid.Int64Range(0, units).Draw(t, "cost")
+	}
 	m.n++
 	id := settlement.LineID(fmt.Sprintf("L%03d", m.n))
 	l := settlement.Line{ID: id, Date: m.now, Amount: ensemble.MoneyFromMinor(units, ensemble.MustCurrency("EUR")),
 		Offer: catalog.Pin{Offer: "app", Version: 1}, Route: settlement.Route{Kind: settlement.RoutePartner, Chain: []partner.ID{"dev-1"}}}
+	if cost > 0 {
+		l.SupplierCosts = []catalog.SupplierCost{{Supplier: "supplier-backup", Offer: "backup",
+			Component: ensemble.Ref{Kind: catalog.RefComponent, ID: "c0", Version: "1"}, Cost: ensemble.MoneyFromMinor(cost, ensemble.MustCurrency("EUR"))}}
+	}
 	res, err := m.s.Settle(ctx, m.st, []settlement.Line{l})
 	require.NoError(t, err)
 	m.apply(res)
-	m.lines[id] = &modelLine{unreversed: units}
+	dev := units - cost
+	m.lines[id] = &modelLine{dev: dev, sup: cost, hasDev: dev > 0, hasSup: cost > 0}
 	m.order = append(m.order, id)
-	if r := units / 10; r > 0 {
+	if r := dev / 10; r > 0 {
 		m.reserves = append(m.reserves, modelReserve{units: r, at: m.now.AddDate(0, 0, 30)})
 	}
 }
@@ -74,20 +94,84 @@ func (m *ledgerMachine) pick(t *rapid.T, want func(*modelLine) bool) (settlement
 	return id, m.lines[id]
 }
 
+// drawBearer draws who bears a credit of a line: in proportion, the seller
+// (by party or role), or the supplier (by component, party or role), with
+// either shortfall option.
+func (m *ledgerMachine) drawBearer(t *rapid.T) settlement.Bearer {
+	b := rapid.SampledFrom([]settlement.Bearer{{}, {}, {Party: "dev-1"}, {Role: "seller"}, {Component: "c0"},
+		{Party: "supplier-backup"}, {Role: "supplier"}}).Draw(t, "bearer")
+	if !b.IsZero() && rapid.Bool().Draw(t, "shortfall") {
+		b.Shortfall = settlement.ShortfallProportional
+	}
+	return b
+}
+
+// take is what the model says a reversal of x borne by b does to ml: the
+// condition it fails with, or the new unreversed amounts. In proportion,
+// x splits by largest remainder over the two parts' unreversed amounts,
+// the odd unit to the larger remainder, ties to the seller's part ("root"
+// sorts before "supplier_costs").
+func take(ml modelLine, x int64, b settlement.Bearer) (dev, sup int64, err error) {
+	dev, sup = ml.dev, ml.sup
+	if x > ml.left() {
+		return 0, 0, settlement.ErrOverCredit
+	}
+	if b.IsZero() {
+		if x == 0 {
+			return dev, sup, nil
+		}
+		// The exact quotas x·d/(d+s) and x·s/(d+s), and their floors.
+		qd := new(big.Rat).Mul(new(big.Rat).SetInt64(x), big.NewRat(ml.dev, ml.left()))
+		qs := new(big.Rat).Mul(new(big.Rat).SetInt64(x), big.NewRat(ml.sup, ml.left()))
+		fd := new(big.Int).Quo(qd.Num(), qd.Denom()).Int64()
+		fs := new(big.Int).Quo(qs.Num(), qs.Denom()).Int64()
+		if fd+fs < x { // one unit left: to the larger remainder
+			rd := new(big.Rat).Sub(qd, new(big.Rat).SetInt64(fd))
+			rs := new(big.Rat).Sub(qs, new(big.Rat).SetInt64(fs))
+			if rd.Cmp(rs) >= 0 {
+				fd++
+			} else {
+				fs++
+			}
+		}
+		return dev - fd, sup - fs, nil
+	}
+	onDev := b.Party == "dev-1" || b.Role == "seller"
+	mine, other := &dev, &sup
+	present := ml.hasDev
+	if !onDev {
+		mine, other, present = &sup, &dev, ml.hasSup
+	}
+	switch {
+	case !present:
+		return 0, 0, settlement.ErrBearerNotOnLine
+	case x <= *mine:
+		*mine -= x
+	case b.Shortfall == settlement.ShortfallError:
+		return 0, 0, settlement.ErrBearerShortfall
+	default:
+		*other -= x - *mine
+		*mine = 0
+	}
+	return dev, sup, nil
+}
+
 func (m *ledgerMachine) clawBack(t *rapid.T) {
-	id, ml := m.pick(t, func(l *modelLine) bool { return !l.disputed && l.unreversed > 0 })
-	x := rapid.Int64Range(1, ml.unreversed+1).Draw(t, "credit")
+	id, ml := m.pick(t, func(l *modelLine) bool { return !l.disputed && l.left() > 0 })
+	x := rapid.Int64Range(1, ml.left()+1).Draw(t, "credit")
+	b := m.drawBearer(t)
 	m.n++
 	c := settlement.Line{ID: settlement.LineID(fmt.Sprintf("C%03d", m.n)), Date: m.now,
-		Amount: ensemble.MoneyFromMinor(-x, ensemble.MustCurrency("EUR")), Credits: id}
+		Amount: ensemble.MoneyFromMinor(-x, ensemble.MustCurrency("EUR")), Credits: id, Bearer: b}
 	res, err := m.s.Settle(ctx, m.st, []settlement.Line{c})
-	if x > ml.unreversed {
-		require.ErrorIs(t, err, settlement.ErrOverCredit)
+	dev, sup, want := take(*ml, x, b)
+	if want != nil {
+		require.ErrorIs(t, err, want)
 		return
 	}
 	require.NoError(t, err)
 	m.apply(res)
-	ml.unreversed -= x
+	ml.dev, ml.sup = dev, sup
 }
 
 func (m *ledgerMachine) dispute(t *rapid.T) {
@@ -106,7 +190,7 @@ func (m *ledgerMachine) resolve(t *rapid.T) {
 	m.apply(res)
 	ml.disputed = false
 	if !won {
-		ml.unreversed = 0
+		ml.dev, ml.sup = 0, 0
 	}
 }
 
@@ -115,7 +199,7 @@ func (m *ledgerMachine) wait(t *rapid.T) {
 }
 
 func (m *ledgerMachine) payOut(t *rapid.T) {
-	st := m.statement(t)
+	st := m.statement(t, "dev-1")
 	if !st.Payable.IsPositive() {
 		t.Skip("nothing payable")
 	}
@@ -132,34 +216,43 @@ func (m *ledgerMachine) apply(res settlement.Result) {
 	m.entries = append(m.entries, res.Entries...)
 }
 
-// statement folds every entry up to now (inclusive).
-func (m *ledgerMachine) statement(t *rapid.T) settlement.Statement {
+// statement folds every entry of party up to now (inclusive).
+func (m *ledgerMachine) statement(t *rapid.T, party partner.ID) settlement.Statement {
 	st, err := settlement.Statements(m.entries, settlement.StatementOptions{
 		Period: ensemble.MustPeriod(date("2000-01-01"), m.now.Add(time.Nanosecond)), Minimums: []ensemble.Money{minimum}})
 	require.NoError(t, err)
 	for _, s := range st {
-		if s.Party == "dev-1" {
+		if s.Party == party {
 			return s
 		}
 	}
-	return settlement.Statement{Party: "dev-1"}
+	return settlement.Statement{Party: party}
 }
 
+// check: each line's parts hold what the model says, and the seller's and
+// the supplier's closing balances are what they have unreversed, less what
+// disputes hold, reserves keep and payouts paid.
 func (m *ledgerMachine) check(t *rapid.T) {
-	var unreversed, held, reserved int64
+	var dev, sup, devHeld, supHeld, reserved int64
 	for id, ml := range m.lines {
-		unreversed += ml.unreversed
+		dev += ml.dev
+		sup += ml.sup
 		if ml.disputed {
-			held += ml.unreversed
+			devHeld += ml.dev
+			supHeld += ml.sup
 		}
 		ll, ok := m.st.Line(id)
 		require.True(t, ok)
-		var got int64
+		var got [2]int64
 		for _, p := range ll.Parts {
 			u, _ := p.Unreversed.MinorUnits()
-			got += u
+			if p.Kind == settlement.KindSupplierCost {
+				got[1] += u
+			} else {
+				got[0] += u
+			}
 		}
-		require.Equal(t, ml.unreversed, got, "line %s unreversed", id)
+		require.Equal(t, [2]int64{ml.dev, ml.sup}, got, "line %s unreversed (seller, supplier)", id)
 		require.Equal(t, ml.disputed, ll.Disputed)
 	}
 	for _, r := range m.reserves {
@@ -167,8 +260,8 @@ func (m *ledgerMachine) check(t *rapid.T) {
 			reserved += r.units
 		}
 	}
-	want := unreversed - held - reserved - m.paid
-	st := m.statement(t)
+	want := dev - devHeld - reserved - m.paid
+	st := m.statement(t, "dev-1")
 	got, _ := st.Closing.MinorUnits()
 	require.Equal(t, want, got, "closing balance")
 	payable, _ := st.Payable.MinorUnits()
@@ -178,6 +271,8 @@ func (m *ledgerMachine) check(t *rapid.T) {
 	} else {
 		require.Zero(t, payable)
 	}
+	supplier, _ := m.statement(t, "supplier-backup").Closing.MinorUnits()
+	require.Equal(t, sup-supHeld, supplier, "the supplier's closing balance")
 }
 
 func TestLedgerStateMachine(t *testing.T) {

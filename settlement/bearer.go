@@ -1,0 +1,198 @@
+package settlement
+
+import (
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/ensemble-commerce/ensemble"
+	"github.com/ensemble-commerce/ensemble/partner"
+)
+
+// Bearer says who bears a credit (Line.Bearer): whose parts of the
+// credited line its clawbacks take back.
+//
+// The zero Bearer is proportional, the default (Stripe reverses transfers
+// and application fees this way): every part of the line gives back in
+// proportion to what it has unreversed. Otherwise exactly one of Party,
+// Node, Role and Component names the bearer, and the credit is taken from
+// the bearer's parts alone, in proportion to what each of them has
+// unreversed (largest remainder, ties by entry id); the other parts give
+// nothing. A supplier-borne SLA credit of a bundle names the supplier's
+// component: its supplier cost gives back the whole credit, and the
+// platform, the resellers and the other suppliers keep theirs.
+//
+// A reversal never exceeds what a part has unreversed. When the bearer has
+// less unreversed on the line than the credit takes, Shortfall says what
+// happens: by default the credit is refused with a *BearerError
+// (ErrBearerShortfall) naming the line, the bearer and the shortfall;
+// ShortfallProportional takes all the bearer has left and the rest from
+// the other parts in proportion. A bearer with no part on the line is
+// always refused (ErrBearerNotOnLine): a mistyped party never spreads a
+// credit over the others.
+//
+// In YAML or JSON:
+//
+//	bearer: {component: gpu}                          # the supplier of bundle component gpu
+//	bearer: {party: reseller-nl, shortfall: proportional}
+//	bearer: {node: root/channel}                      # every part decided under the channel node
+//	bearer: {role: seller}
+type Bearer struct {
+	// Party bears it: every part of the line that pays this partner.
+	Party partner.ID `json:"party,omitempty"`
+	// Node bears it: the parts decided at this plan node path or below it
+	// ("root/channel" covers "root/channel/reseller"). Supplier costs are
+	// parts under "supplier_costs/<component>".
+	Node string `json:"node,omitempty"`
+	// Role bears it: the parts paid in this role, as entries name it
+	// (Entry.Role: "seller", "referrer", "chain[1]", "co_sellers", a
+	// partner type, ...); "supplier" names every supplier cost of the line.
+	Role string `json:"role,omitempty"`
+	// Component bears it: the supplier of this bundle component (its
+	// supplier cost, the part at "supplier_costs/<component>"), named by
+	// its catalog.SupplierCost's Component.ID (on invoice lines,
+	// "bundle/component-offer/supplier").
+	Component string `json:"component,omitempty"`
+	// Shortfall says what happens when the bearer has less unreversed on
+	// the line than the credit takes: an error (the zero value) or the
+	// rest from the others in proportion. Only with a bearer named.
+	Shortfall Shortfall `json:"shortfall,omitempty"`
+}
+
+// Shortfall says what a credit does when its bearer has less unreversed on
+// the line than the credit takes.
+type Shortfall uint8
+
+const (
+	// ShortfallError refuses the credit with a *BearerError
+	// (ErrBearerShortfall): the zero value, so that who is paid never
+	// changes without the host asking.
+	ShortfallError Shortfall = iota
+	// ShortfallProportional takes all the bearer has unreversed and the
+	// rest from the line's other parts, in proportion to what each has
+	// unreversed.
+	ShortfallProportional
+)
+
+var shortfallNames = [...]string{"error", "proportional"}
+
+// String returns the option's name: "error" or "proportional".
+func (s Shortfall) String() string {
+	return ensemble.EnumName(uint8(s), shortfallNames[:], "shortfall")
+}
+
+// MarshalText writes the option's name.
+func (s Shortfall) MarshalText() ([]byte, error) {
+	return ensemble.EnumText(uint8(s), shortfallNames[:], "settlement", "shortfall")
+}
+
+// UnmarshalText reads an option's name; "" is ShortfallError.
+func (s *Shortfall) UnmarshalText(b []byte) error {
+	v, err := ensemble.ParseEnum[uint8](b, shortfallNames[:], "settlement", "shortfall")
+	*s = Shortfall(v)
+	return err
+}
+
+// IsZero reports whether b is the proportional default.
+func (b Bearer) IsZero() bool { return b == Bearer{} }
+
+// String says who bears: "proportional", "party reseller-nl", "node
+// root/channel", "role seller" or "supplier of component gpu".
+func (b Bearer) String() string {
+	switch {
+	case b.Party != "":
+		return "party " + string(b.Party)
+	case b.Node != "":
+		return "node " + b.Node
+	case b.Role != "":
+		return "role " + b.Role
+	case b.Component != "":
+		return "supplier of component " + b.Component
+	}
+	return "proportional"
+}
+
+// validate records what is wrong with b under path.
+func (b Bearer) validate(p *ensemble.Problems, path string) {
+	named := 0
+	for _, s := range [...]string{string(b.Party), b.Node, b.Role, b.Component} {
+		if s != "" {
+			named++
+		}
+	}
+	switch {
+	case named > 1:
+		p.Addf(path, "a bearer names one of party, node, role and component, not %d", named)
+	case named == 0 && b.Shortfall != ShortfallError:
+		p.Addf(path+".shortfall", "a proportional credit has no shortfall: name a party, node, role or component")
+	}
+	if int(b.Shortfall) >= len(shortfallNames) {
+		p.Addf(path+".shortfall", "unknown shortfall %d", b.Shortfall)
+	}
+	if b.Party != "" {
+		if err := ensemble.CheckID(string(b.Party), ensemble.EntrySeparators); err != nil {
+			p.Add(path+".party", err)
+		}
+	}
+	if b.Node != "" && (strings.Contains(b.Node, "#") || slices.Contains(strings.Split(b.Node, "/"), "")) {
+		p.Addf(path+".node", "node %q is not a node path (ids joined by '/', without '#')", b.Node)
+	}
+	if b.Role != "" {
+		if _, _, known := partRole(b.Role, KindEarning); !known {
+			p.Addf(path+".role", "unknown role %q", b.Role)
+		}
+	}
+	if b.Component != "" && strings.Contains(b.Component, "#") {
+		p.Addf(path+".component", "component %q holds '#', which no component id does", b.Component)
+	}
+}
+
+// bears reports whether the bearer (not proportional) bears part pe.
+func (b *Bearer) bears(pe *payee) bool {
+	m := pe.meta
+	switch {
+	case b.Party != "":
+		return pe.party == b.Party
+	case b.Node != "":
+		return m.node == b.Node || strings.HasPrefix(m.node, b.Node) && m.node[len(b.Node)] == '/'
+	case b.Role == "supplier":
+		return m.kind == KindSupplierCost
+	case b.Role != "":
+		return m.role == b.Role && m.kind == KindEarning
+	}
+	return m.kind == KindSupplierCost && m.node == string(supplierCosts)+"/"+b.Component
+}
+
+// ErrBearerShortfall reports a credit whose bearer has
+// less unreversed on the line than it takes, with ShortfallError. A
+// *BearerError wraps it.
+var ErrBearerShortfall = errors.New("settlement: bearer has too little unreversed on the line")
+
+// ErrBearerNotOnLine reports a bearer with no part on the credited line. A
+// *BearerError wraps it.
+var ErrBearerNotOnLine = errors.New("settlement: bearer has no part on the line")
+
+// BearerError reports a credit its bearer cannot bear. A *LineError
+// naming the credit line wraps it.
+type BearerError struct {
+	// Line is the credited line.
+	Line   LineID
+	Bearer Bearer
+	// Credit is what the credit takes back, Unreversed what the bearer has
+	// left on the line and Shortfall the difference.
+	Credit, Unreversed, Shortfall ensemble.Money
+	Err                           error // ErrBearerShortfall or ErrBearerNotOnLine
+}
+
+// Error names the line, the bearer and the shortfall.
+func (e *BearerError) Error() string {
+	if errors.Is(e.Err, ErrBearerNotOnLine) {
+		return fmt.Sprintf("settlement: %s bears no part of line %q", e.Bearer, string(e.Line))
+	}
+	return fmt.Sprintf("settlement: %s has %s unreversed on line %q, the credit takes %s: %s short "+
+		"(shortfall: proportional takes the rest from the other parts)", e.Bearer, e.Unreversed, string(e.Line), e.Credit, e.Shortfall)
+}
+
+// Unwrap returns the condition.
+func (e *BearerError) Unwrap() error { return e.Err }
