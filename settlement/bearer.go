@@ -10,8 +10,9 @@ import (
 	"github.com/ensemble-commerce/ensemble/partner"
 )
 
-// Bearer says who bears a credit (Line.Bearer): whose parts of the
-// credited line its clawbacks take back.
+// Bearer says who bears a credit (Line.Bearer) or a lost dispute
+// (DisputeOutcome.Bearer): whose parts of the credited line its clawbacks
+// take back.
 //
 // The zero Bearer is proportional, the default (Stripe reverses transfers
 // and application fees this way): every part of the line gives back in
@@ -164,7 +165,7 @@ func (b *Bearer) bears(pe *payee) bool {
 	return m.kind == KindSupplierCost && m.node == string(supplierCosts)+"/"+b.Component
 }
 
-// ErrBearerShortfall reports a credit whose bearer has
+// ErrBearerShortfall reports a credit or lost dispute whose bearer has
 // less unreversed on the line than it takes, with ShortfallError. A
 // *BearerError wraps it.
 var ErrBearerShortfall = errors.New("settlement: bearer has too little unreversed on the line")
@@ -173,10 +174,10 @@ var ErrBearerShortfall = errors.New("settlement: bearer has too little unreverse
 // *BearerError wraps it.
 var ErrBearerNotOnLine = errors.New("settlement: bearer has no part on the line")
 
-// BearerError reports a credit its bearer cannot bear. A *LineError
-// naming the credit line wraps it.
+// BearerError reports a credit or a lost dispute its bearer cannot bear. A
+// *LineError naming the credit line (or the disputed line) wraps it.
 type BearerError struct {
-	// Line is the credited line.
+	// Line is the credited (or disputed) line.
 	Line   LineID
 	Bearer Bearer
 	// Credit is what the credit takes back, Unreversed what the bearer has

@@ -16,7 +16,7 @@ import (
 
 // TestPropertyBearersConserveAndNeverOverReverse settles a random line
 // (every role of the testdata plans, up to two supplier costs), then a
-// random sequence of credits, each borne by a
+// random sequence of credits and partly lost disputes, each borne by a
 // random bearer (proportional; a party, node or ancestor node, role or
 // component of one of the line's parts; a party not on the line) with
 // either shortfall option, of random amounts (now and then more than the
@@ -73,12 +73,30 @@ func TestPropertyBearersConserveAndNeverOverReverse(t *testing.T) {
 				}
 			}
 			var entries []settlement.Entry
-			c := settlement.Line{ID: settlement.LineID("C" + label), Date: date("2027-01-01"), Credits: "L", Amount: ensemble.MoneyFromMinor(-x, l.Currency()), Bearer: b}
-			r, err := s.Settle(ctx, st, []settlement.Line{c})
-			if !requireBearerOutcome(t, err, x, left, named, has, b) {
-				continue
+			if rapid.Bool().Draw(t, label+".dispute") {
+				d, err := s.Dispute(st, "L", date("2027-01-01"))
+				require.NoError(t, err)
+				all = append(all, d.Entries...)
+				o := settlement.DisputeOutcome{Lost: ensemble.MoneyFromMinor(x, l.Currency()), Bearer: b}
+				if x == 0 && left > 0 {
+					o.Won, o.Bearer = true, settlement.Bearer{} // a dispute that lost nothing was won
+				}
+				r, err := s.ResolveDisputeWith(d.State, "L", o, date("2027-01-02"))
+				if !requireBearerOutcome(t, err, o.Won, x, left, named, has, b) { // the dispute is then won
+					r, err = s.ResolveDispute(d.State, "L", true, date("2027-01-02"))
+					require.NoError(t, err)
+					all, st = append(all, r.Entries...), r.State
+					continue
+				}
+				entries, st = r.Entries, r.State
+			} else {
+				c := settlement.Line{ID: settlement.LineID("C" + label), Date: date("2027-01-01"), Credits: "L", Amount: ensemble.MoneyFromMinor(-x, l.Currency()), Bearer: b}
+				r, err := s.Settle(ctx, st, []settlement.Line{c})
+				if !requireBearerOutcome(t, err, false, x, left, named, has, b) {
+					continue
+				}
+				entries, st = r.Entries, r.State
 			}
-			entries, st = r.Entries, r.State
 			all = append(all, entries...)
 			var total, byBearers int64
 			for _, e := range entries {
@@ -117,10 +135,12 @@ func TestPropertyBearersConserveAndNeverOverReverse(t *testing.T) {
 }
 
 // requireBearerOutcome requires err to be what the model expects of a
-// credit of x when the line has left and the
+// credit (or lost dispute, unless won) of x when the line has left and the
 // bearer b (named: on the line) has has, and reports whether it succeeded.
-func requireBearerOutcome(t *rapid.T, err error, x, left int64, named bool, has int64, b settlement.Bearer) bool {
+func requireBearerOutcome(t *rapid.T, err error, won bool, x, left int64, named bool, has int64, b settlement.Bearer) bool {
 	switch {
+	case won:
+		require.NoError(t, err)
 	case x > left:
 		require.ErrorIs(t, err, settlement.ErrOverCredit)
 	case !named:

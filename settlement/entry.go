@@ -22,6 +22,7 @@ import (
 //	reserve, its release    <earning id>#reserve, <earning id>#release
 //	hold, release (dispute) <part id>#hold.<n>, <part id>#release.<n>
 //	clawback                <credit line>:<part path>#clawback, or <line>#dispute.<n>:<part path>#clawback
+//	dispute fee             <line>#dispute.<n>:fee (the dispute's only id without a '#' suffix)
 //	adjustment, payout      adjustment:<id>, payout:<id>
 //
 // The first ':' ends the line part (a line id, or <line>#dispute.<n>,
@@ -115,9 +116,15 @@ const (
 	// KindPayout records money paid to the party (positive: the amount
 	// paid, which leaves the party's balance).
 	KindPayout
+	// KindFee charges a party a fee no line's split pays, such as a
+	// dispute fee (negative: DisputeFee). Like an adjustment it moves
+	// value between the party and the platform, which paid the fee:
+	// statements fold it into Adjusted, and metrics count it as they count
+	// adjustments.
+	KindFee
 )
 
-var kindNames = [...]string{"unspecified", "earning", "supplier_cost", "clawback", "reserve", "release", "hold", "adjustment", "payout"}
+var kindNames = [...]string{"unspecified", "earning", "supplier_cost", "clawback", "reserve", "release", "hold", "adjustment", "payout", "fee"}
 
 // String returns the kind's lowercase name.
 func (k EntryKind) String() string { return ensemble.EnumName(uint8(k), kindNames[:], "entry_kind") }

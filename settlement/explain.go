@@ -15,8 +15,8 @@ import (
 // person can read: the line, its plan, then every plan node with its
 // amount, and at each leaf the party, role, share, rules and entry kind;
 // reserves, releases, holds and clawbacks of the line appear under the
-// entry they act on, a clawback's note saying who bore the credit (see
-// Bearer). It follows the entries' references and never
+// entry they act on, a clawback's note saying who bore the credit or lost
+// dispute (see Bearer), and a dispute's fee after the tree. It follows the entries' references and never
 // re-derives a figure: amounts of inner nodes are the sums of the entries
 // below them (exact beyond the int64 range of minor units). entries may
 // hold other lines' entries; a line without entries is an error, and so
@@ -138,6 +138,17 @@ func Explain(line LineID, entries []Entry) (string, error) {
 		}
 	}
 	walk(root, "")
+	// A dispute's fee acts on no entry of the line.
+	for _, f := range followers[""] {
+		if f.Kind != KindFee {
+			continue // an adjustment about the line is not shown in its tree
+		}
+		fmt.Fprintf(&b, "   %s %s -> %s on %s", f.Kind, f.Amount, f.Party, f.Date.UTC().Format("2006-01-02"))
+		if f.Note != "" {
+			fmt.Fprintf(&b, ", %s", f.Note)
+		}
+		b.WriteByte('\n')
+	}
 	return b.String(), nil
 }
 
@@ -161,6 +172,10 @@ func explainCredit(line LineID, entries []Entry) (string, error) {
 		total = sum
 		if c := actsOn(e); c != line && credited == "" {
 			credited = string(c)
+		}
+		if e.Reverses == "" { // a dispute's fee
+			lines = append(lines, fmt.Sprintf("%s %s -> %s, %s", e.Kind, e.Amount, e.Party, e.Note))
+			continue
 		}
 		node := e.Node
 		if node == "" {
@@ -277,8 +292,9 @@ func ExplainEntry(e Entry) string {
 // ExplainStatement renders a statement as the entries behind each of its
 // figures, in text a partner's finance person can read: for earned,
 // reversed, adjusted, reserved, released and paid out, every entry of the
-// statement's party, currency and period, in date then id order, with the
-// line it belongs to, the plan node, share and rules that decided it, the
+// statement's party, currency and period, in date then id order (fees
+// under adjusted), with the line it belongs to, the plan node, share and
+// rules that decided it, the
 // entry a clawback, reserve, hold or release acts on, and an adjustment's
 // reason and approver; then the opening, closing, payable, carried and
 // withheld balances.
@@ -306,7 +322,7 @@ func ExplainStatement(st Statement, entries []Entry) (string, error) {
 	}{
 		{"earned", []EntryKind{KindEarning, KindSupplierCost}, st.Earned},
 		{"reversed", []EntryKind{KindClawback}, st.Reversed},
-		{"adjusted", []EntryKind{KindAdjustment}, st.Adjusted},
+		{"adjusted", []EntryKind{KindAdjustment, KindFee}, st.Adjusted},
 		{"reserved", []EntryKind{KindReserve, KindHold}, st.Reserved},
 		{"released", []EntryKind{KindRelease}, st.Released},
 		{"paid out", []EntryKind{KindPayout}, st.PaidOut},
@@ -373,6 +389,8 @@ func statementEntry(e *Entry) string {
 		if c := e.Conversion; c != nil {
 			fmt.Fprintf(&b, ", paid as %s at %s", c.To, c.Rate)
 		}
+	case e.Kind == KindFee:
+		fmt.Fprintf(&b, "fee: %s, line %s", e.Note, actsOn(e))
 	case e.Kind == KindAdjustment:
 		fmt.Fprintf(&b, "adjustment: %s", e.Note)
 		if e.Approver != "" {

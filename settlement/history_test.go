@@ -157,11 +157,34 @@ func (m *historyMachine) dispute(t *rapid.T) {
 	m.keep(t, res)
 }
 
+// resolve closes a dispute: won, lost, or partly lost with a bearer (now
+// and then with a dispute fee charged to a partner), or through
+// ResolveDispute.
 func (m *historyMachine) resolve(t *rapid.T) {
 	ll := m.pick(t, func(ll settlement.LedgerLine) bool { return ll.Disputed })
-	res, err := m.s.ResolveDispute(m.st, ll.Line, rapid.Bool().Draw(t, "won"), m.now)
+	if rapid.Bool().Draw(t, "plain") {
+		res, err := m.s.ResolveDispute(m.st, ll.Line, rapid.Bool().Draw(t, "won"), m.now)
+		require.NoError(t, err)
+		m.keep(t, res)
+		return
+	}
+	l, err := ll.Basis.Sub(ll.Credited)
 	require.NoError(t, err)
-	m.keep(t, res)
+	left, err := l.MinorUnits()
+	require.NoError(t, err)
+	o := settlement.DisputeOutcome{Won: left == 0 || rapid.Bool().Draw(t, "won")}
+	if !o.Won {
+		o.Lost = ensemble.MoneyFromMinor(rapid.Int64Range(1, left).Draw(t, "lost"), ll.Basis.Currency())
+		o.Bearer = drawLedgerBearer(t, ll, "resolve")
+	}
+	if rapid.Bool().Draw(t, "fee") {
+		o.Fee = settlement.DisputeFee{Party: rapid.SampledFrom(coSellers).Draw(t, "fee.party"),
+			Amount: ensemble.MoneyFromMinor(rapid.Int64Range(1, 2_500).Draw(t, "fee.amount"), ll.Basis.Currency())}
+	}
+	res, err := m.s.ResolveDisputeWith(m.st, ll.Line, o, m.now)
+	if !bearerRefused(t, err) {
+		m.keep(t, res)
+	}
 }
 
 func (m *historyMachine) adjust(t *rapid.T) {
@@ -219,7 +242,7 @@ func (m *historyMachine) check(t *rapid.T) {
 		case settlement.KindClawback:
 			f.reversed.Add(&f.reversed, u)
 			f.net.Add(&f.net, u)
-		case settlement.KindAdjustment:
+		case settlement.KindAdjustment, settlement.KindFee:
 			f.adjusted.Add(&f.adjusted, u)
 			f.net.Add(&f.net, u)
 			adjusted.Add(adjusted, u)
@@ -271,8 +294,8 @@ func (m *historyMachine) check(t *rapid.T) {
 
 // TestPropertyHistoriesKeepEntryIDsUniqueAndStatementsExact runs random
 // histories — sales of every route kind (some near int64's range of minor
-// units), partial and full credits borne by random bearers, disputes won
-// and lost, adjustments
+// units), partial and full credits borne by random bearers, disputes won,
+// lost and partly lost with bearers and dispute fees, adjustments
 // of int64's extremes, payouts, the State read back from JSON between
 // steps — and after every step requires that no entry id repeats and that
 // Statements and ComputeMetrics equal the entries' sums per party in

@@ -2,6 +2,7 @@ package settlement
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"math"
 	"slices"
@@ -230,13 +231,81 @@ func (s *Settler) Dispute(st State, line LineID, at time.Time) (Result, error) {
 // nets to zero on the line, as after a full credit note. Those clawbacks
 // are keyed by the dispute: Line "<line>#dispute.<n>" and ids
 // "<line>#dispute.<n>:node/path#clawback", n counting the line's disputes.
+// ResolveDisputeWith says what was lost, who bears it, and a fee.
 func (s *Settler) ResolveDispute(st State, line LineID, won bool, at time.Time) (Result, error) {
+	o := DisputeOutcome{Won: won}
+	if lg := st.lines[line]; !won && lg != nil {
+		o.Lost = ensemble.MoneyFromMinor(lg.basis-lg.credited, lg.ctx.cur)
+	}
+	return s.ResolveDisputeWith(st, line, o, at)
+}
+
+// DisputeOutcome is how a dispute ended (ResolveDisputeWith): won, or what
+// it lost and who bears that, and the dispute fee a party is charged.
+type DisputeOutcome struct {
+	// Won: the dispute is won: the holds are released and nothing is
+	// clawed back. Lost and Bearer are then zero.
+	Won bool `json:"won,omitempty"`
+	// Lost is what a lost dispute lost, in the line's currency and of its
+	// basis (net of tax, or gross under a gross plan, as a credit of the
+	// line reverses): positive, at most what the line has unreversed
+	// (more is ErrOverCredit). All of it is a lost dispute, as
+	// ResolveDispute's; less is a partly lost one. There is no default: a
+	// lost dispute that does not say what it lost is refused.
+	Lost ensemble.Money `json:"lost,omitzero"`
+	// Bearer bears what was lost, as a credit line's Bearer: zero reverses
+	// every part in proportion to what it has unreversed.
+	Bearer Bearer `json:"bearer,omitzero"`
+	// Fee is the dispute fee (the card network's or the processor's)
+	// charged to a party, won or lost; zero: none.
+	Fee DisputeFee `json:"fee,omitzero"`
+}
+
+// DisputeFee is a dispute fee charged to a party: a KindFee entry of
+// -Amount to Party, with id "<line>#dispute.<n>:fee".
+type DisputeFee struct {
+	// Party is who pays it: the seller, a supplier, or the platform
+	// itself; any valid partner id.
+	Party partner.ID `json:"party"`
+	// Amount is the fee: positive whole minor units of the line's
+	// currency.
+	Amount ensemble.Money `json:"amount"`
+}
+
+// ErrInvalidDispute reports a dispute outcome that does not say what
+// happened: a lost dispute without the amount lost, a won one that lost
+// something or names a bearer, a fee without a party or with an amount
+// that is not positive whole minor units of the line's currency. It wraps
+// an *ensemble.ValidationError naming every field at fault.
+var ErrInvalidDispute = errors.New("settlement: invalid dispute outcome")
+
+// ResolveDisputeWith closes a line's open dispute at instant at (stored in
+// UTC) as o says. Every hold is released (KindRelease). A lost dispute
+// then claws back what it lost (KindClawback; Line "<line>#dispute.<n>",
+// ids "<line>#dispute.<n>:node/path#clawback"): from every part in
+// proportion to what it has unreversed, or from o.Bearer's parts (see
+// Bearer), and the line keeps the rest; all of it nets every party to zero
+// on the line. A fee is a KindFee entry charged to its party (Line
+// "<line>#dispute.<n>", id "<line>#dispute.<n>:fee"), whatever the outcome.
+// The entries' notes say the outcome: "dispute 2 won", "dispute 2 lost",
+// "dispute 2 partly lost".
+//
+// Errors, each a *LineError naming the disputed line, with st unchanged:
+// an unknown line (ErrUnknownLine), no open dispute (ErrNotDisputed), an
+// invalid outcome (ErrInvalidDispute), more lost than the line has
+// unreversed (ErrOverCredit), a bearer that cannot bear it (*BearerError).
+func (s *Settler) ResolveDisputeWith(st State, line LineID, o DisputeOutcome, at time.Time) (Result, error) {
 	lg := st.lines[line]
 	if lg == nil {
 		return Result{}, lineErr(line, "", "", "", ErrUnknownLine)
 	}
 	if !lg.disputed() {
 		return Result{}, lineErr(line, lg.ctx.plan.ID, "", "", ErrNotDisputed)
+	}
+	left := lg.basis - lg.credited
+	lost, err := o.check(lg.ctx.cur, left)
+	if err != nil {
+		return Result{}, lineErr(line, lg.ctx.plan.ID, "", "", fmt.Errorf("%w: %w", ErrInvalidDispute, err))
 	}
 	at = at.UTC()
 	r := s.newRun(context.Background(), st, 0)
@@ -245,7 +314,11 @@ func (s *Settler) ResolveDispute(st State, line LineID, won bool, at time.Time) 
 	nl.disputes = &disputes{count: lg.disputeCount()}
 	seq := strconv.Itoa(int(nl.disputes.count))
 	outcome := "won"
-	if !won {
+	switch {
+	case o.Won:
+	case lost < left:
+		outcome = "partly lost"
+	default:
 		outcome = "lost"
 	}
 	for i, h := range lg.disputes.held {
@@ -253,20 +326,70 @@ func (s *Settler) ResolveDispute(st State, line LineID, won bool, at time.Time) 
 			r.entries = append(r.entries, holdEntry(&nl, i, "#release."+seq, KindRelease, h, at, "dispute "+seq+" "+outcome))
 		}
 	}
-	if !won {
-		left := nl.basis - nl.credited
+	by := string(line) + "#dispute." + seq
+	if !o.Won {
 		trace := append(slices.Clone(nl.trace), ensemble.Ref{Kind: RefLine, ID: string(line)})
-		out, err := r.reverse(&nl, left, string(line)+"#dispute."+seq, at, "dispute "+seq+" lost", trace, &Bearer{})
+		out, err := r.reverse(&nl, lost, by, at, "dispute "+seq+" "+outcome, trace, &o.Bearer)
 		if err != nil {
 			return Result{}, lineErr(line, nl.ctx.plan.ID, "", "", err)
 		}
 		nl = *out
+	}
+	if f := o.Fee; !f.Amount.IsZero() {
+		c := nl.ctx
+		r.entries = append(r.entries, Entry{ID: EntryID(by + ":fee"), Line: LineID(by), Kind: KindFee, Party: f.Party, Amount: f.Amount.Neg(),
+			Date: at, Plan: *c.plan, Service: c.service, Offer: c.offer, Route: c.route, Seller: c.seller, Note: "dispute " + seq + " fee, " + outcome,
+			Trace: append(slices.Clone(nl.trace), ensemble.Ref{Kind: RefLine, ID: string(line)})})
 	}
 	if err := duplicateEntry(r.entries); err != nil {
 		return Result{}, lineErr(line, nl.ctx.plan.ID, "", "", err)
 	}
 	r.st.lines[line] = &nl
 	return Result{Entries: r.entries, State: r.st}, nil
+}
+
+// check returns what o loses in minor units of cur, given what the line has
+// left unreversed, or an *ensemble.ValidationError naming every field at
+// fault. More lost than left is reverse's ErrOverCredit.
+func (o *DisputeOutcome) check(cur ensemble.Currency, left int64) (int64, error) {
+	var p ensemble.Problems
+	var lost int64
+	money := func(path string, m ensemble.Money) (int64, bool) {
+		if c := m.Currency(); !c.IsZero() && c != cur {
+			p.Add(path, fmt.Errorf("%w: %s on a %s line", ErrCurrency, m, cur))
+			return 0, false
+		}
+		u, err := m.MinorUnits()
+		if err != nil {
+			p.Add(path, err)
+			return 0, false
+		}
+		return u, true
+	}
+	if u, ok := money("lost", o.Lost); ok {
+		lost = u
+		switch {
+		case o.Won && u != 0:
+			p.Addf("lost", "a won dispute loses nothing, not %s", o.Lost)
+		case u < 0:
+			p.Addf("lost", "negative amount lost %s", o.Lost)
+		case !o.Won && u == 0 && left > 0:
+			p.Addf("lost", "a lost dispute says what it lost: up to the %s the line has unreversed", ensemble.MoneyFromMinor(left, cur))
+		}
+	}
+	if o.Won && !o.Bearer.IsZero() {
+		p.Addf("bearer", "a won dispute reverses nothing, so nobody bears it")
+	}
+	o.Bearer.validate(&p, "bearer")
+	if f := o.Fee; f != (DisputeFee{}) {
+		if err := ensemble.CheckID(string(f.Party), ensemble.EntrySeparators); err != nil {
+			p.Add("fee.party", err)
+		}
+		if u, ok := money("fee.amount", f.Amount); ok && u <= 0 {
+			p.Addf("fee.amount", "a fee is a positive amount, not %s", f.Amount)
+		}
+	}
+	return lost, p.Err("dispute outcome")
 }
 
 // holdEntry returns the hold or release (kind) of units of part i, with

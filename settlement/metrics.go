@@ -28,7 +28,8 @@ type Margin struct {
 
 // Metrics are the ecosystem figures of one currency, computed from
 // entries: earnings, supplier costs and clawbacks, which split what lines
-// were worth, and adjustments, which the platform pays or takes back.
+// were worth, and adjustments, which the platform pays or takes back, and
+// fees (KindFee), which the platform charges a party for what it paid.
 // Reserves, holds, releases and payouts move no value between parties and
 // are left out.
 //
@@ -45,8 +46,9 @@ type Metrics struct {
 	GrossValue ensemble.Money `json:"gross_value"`
 	// PlatformRevenue is what the platform kept: its earnings and
 	// clawbacks, less the adjustments it paid other parties (plus those
-	// it took back). An adjustment to the platform itself moves nothing
-	// between parties and is only in ByParty.
+	// it took back and the fees it charged them). An adjustment or fee
+	// of the platform itself moves nothing between parties and is only in
+	// ByParty.
 	PlatformRevenue ensemble.Money `json:"platform_revenue"`
 	SupplierCosts   ensemble.Money `json:"supplier_costs"`
 	PartnerEarnings ensemble.Money `json:"partner_earnings"`
@@ -58,7 +60,7 @@ type Metrics struct {
 	// seller sold (for lines without a seller, their route kind:
 	// "direct", "referral", "marketplace") and on each offer, sorted by
 	// key.
-	// Adjustments belong to no sale and are not in them.
+	// Adjustments and fees belong to no sale and are not in them.
 	BySeller []Margin `json:"by_seller"`
 	ByOffer  []Margin `json:"by_offer"`
 	// ByRoute is the gross value by route kind, sorted by kind name.
@@ -105,9 +107,11 @@ func ComputeMetrics(entries []Entry, period ensemble.Period, platform partner.ID
 		}
 		isPlat := e.Party == platform
 		at(c.party, string(e.Party)).plus(u)
-		if e.Kind == KindAdjustment {
-			// The platform pays a party's adjustment: value moves from
-			// the platform to the party, and no sale is worth more.
+		if e.Kind == KindAdjustment || e.Kind == KindFee {
+			// The platform pays a party's adjustment, and is paid a fee
+			// it charges a party (it paid the fee itself): value moves
+			// between the platform and the party, and no sale is worth
+			// more.
 			if !isPlat {
 				c.partners.plus(u)
 				c.plat.minus(u)
@@ -161,10 +165,10 @@ func ComputeMetrics(entries []Entry, period ensemble.Period, platform partner.ID
 }
 
 // valueMoving reports whether entries of kind k move value between
-// parties (so metrics count them): earnings, supplier costs, clawbacks and
-// adjustments.
+// parties (so metrics count them): earnings, supplier costs, clawbacks,
+// adjustments and fees.
 func valueMoving(k EntryKind) bool {
-	return k == KindEarning || k == KindSupplierCost || k == KindClawback || k == KindAdjustment
+	return k == KindEarning || k == KindSupplierCost || k == KindClawback || k == KindAdjustment || k == KindFee
 }
 
 // reversesSupplierCost reports whether e is a clawback of a supplier cost,
@@ -229,8 +233,8 @@ type Retention struct {
 }
 
 // PartnerRetention compares the parties (other than the platform) with a
-// positive net in before and in after: earnings, supplier costs, clawbacks
-// and adjustments, as their statements fold them. Sums
+// positive net in before and in after: earnings, supplier costs, clawbacks,
+// adjustments and fees, as their statements fold them. Sums
 // beyond the int64 range of minor units are exact. An amount that is not
 // whole minor units is an error (ensemble.ErrNotMinorUnits, naming the
 // entry), never skipped, and so is an entry id given twice

@@ -89,7 +89,7 @@ func requireMetricsMatchStatements(t require.TestingT, entries []settlement.Entr
 func TestPropertyMetricsAgreeWithStatements(t *testing.T) {
 	march := ensemble.MustPeriod(date("2026-03-01"), date("2026-04-01"))
 	kinds := []settlement.EntryKind{settlement.KindEarning, settlement.KindSupplierCost, settlement.KindClawback,
-		settlement.KindAdjustment, settlement.KindReserve, settlement.KindRelease, settlement.KindHold, settlement.KindPayout}
+		settlement.KindAdjustment, settlement.KindReserve, settlement.KindRelease, settlement.KindHold, settlement.KindPayout, settlement.KindFee}
 	rapid.Check(t, func(t *rapid.T) {
 		var entries []settlement.Entry
 		for i := range rapid.IntRange(0, 25).Draw(t, "n") {

@@ -232,7 +232,8 @@ func TestPropertyCredits(t *testing.T) {
 }
 
 // TestPropertyStatementsMerge: settling two shards separately and merging
-// their statements equals the statements of settling everything at once.
+// their statements equals the statements of settling everything at once,
+// with dispute fees and adjustments in either shard.
 func TestPropertyStatementsMerge(t *testing.T) {
 	s := newSettler(t)
 	period := ensemble.MustPeriod(date("2026-01-01"), date("2027-01-01"))
@@ -246,6 +247,18 @@ func TestPropertyStatementsMerge(t *testing.T) {
 		require.NoError(t, err)
 		b, err := s.Settle(ctx, settlement.State{}, lines[cut:])
 		require.NoError(t, err)
+		// Dispute fees and adjustments, in either shard.
+		for i := range rapid.IntRange(0, 3).Draw(t, "others") {
+			kind := rapid.SampledFrom([]settlement.EntryKind{settlement.KindFee, settlement.KindAdjustment}).Draw(t, "kind")
+			e := entryOf(fmt.Sprint("other", i), kind, partner.ID(rapid.SampledFrom([]string{"platform", "sub-utrecht"}).Draw(t, "party")),
+				ensemble.MoneyFromMinor(-rapid.Int64Range(1, 5_000).Draw(t, "units"), ensemble.MustCurrency("EUR")), "2026-06-01")
+			whole.Entries = append(whole.Entries, e)
+			if rapid.Bool().Draw(t, "shard a") {
+				a.Entries = append(a.Entries, e)
+			} else {
+				b.Entries = append(b.Entries, e)
+			}
+		}
 		opts := settlement.StatementOptions{Period: period, Minimums: mins}
 		sw, err := settlement.Statements(whole.Entries, opts)
 		require.NoError(t, err)

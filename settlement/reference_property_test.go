@@ -32,7 +32,8 @@ import (
 // ones too), tax, supplier costs and co-sellers; credits of random lines,
 // partial, full or too large, in the batch of their line or later, borne by
 // random bearers (a party, node, role or component of the line, or one not
-// on it, with either shortfall option); disputes opened, won and lost. The real settler settles each batch in a random
+// on it, with either shortfall option); disputes opened, won, lost and
+// partly lost (borne by random bearers), with dispute fees. The real settler settles each batch in a random
 // order, or split into calls at random, from one settler whose caches other
 // calls warm, and now and then continues from the reference's state read
 // back from JSON.
@@ -402,7 +403,7 @@ func (m *refMachine) drawCredit(t *rapid.T, label string) (settlement.Line, bool
 	return c, true
 }
 
-// drawBearer draws who bears a credit of lg: half the
+// drawBearer draws who bears a credit or a lost dispute of lg: half the
 // time the proportional default, else the party, the node (or an ancestor
 // of it), the role or the component of one of its parts, or now and then a
 // party not on the line, with either shortfall option.
@@ -495,13 +496,46 @@ func (m *refMachine) dispute(t *rapid.T) {
 	}
 }
 
-// resolve closes a dispute, won or lost (one not open is refused).
+// resolve closes a dispute (one not open is refused): won, lost or partly
+// lost (now and then of nothing, or of a cent more than the line has, which
+// are refused), borne by a bearer drawn as a credit's, with a dispute fee
+// charged to a party now and then.
 func (m *refMachine) resolve(t *rapid.T) {
 	m.wait(t)
 	id := m.pickLine(t, func(lg refLedger) bool { return lg.disputed })
-	won := rapid.Bool().Draw(t, "won")
-	want, wantErr := m.ref.ResolveDispute(id, won, m.now)
-	res, err := m.real.ResolveDispute(m.st, id, won, m.now)
+	lg, known := m.ref.state.lines[id]
+	cur := ensemble.MustCurrency("EUR")
+	if known {
+		cur = lg.cur
+	}
+	var o settlement.DisputeOutcome
+	switch left := lg.basis - lg.credited; rapid.IntRange(0, 3).Draw(t, "outcome") {
+	case 0:
+		o.Won = true
+	case 1:
+		o.Lost = ensemble.MoneyFromMinor(left, cur)
+	default:
+		o.Lost = ensemble.MoneyFromMinor(rapid.Int64Range(0, left+1).Draw(t, "lost"), cur)
+	}
+	if !o.Won && known {
+		o.Bearer = drawBearer(t, lg, "resolve")
+	}
+	if rapid.IntRange(0, 2).Draw(t, "fee") == 0 {
+		o.Fee = settlement.DisputeFee{Party: partner.ID(rapid.SampledFrom([]string{"platform", "sub-utrecht", "acme"}).Draw(t, "fee.party")),
+			Amount: ensemble.MoneyFromMinor(rapid.Int64Range(1, 2500).Draw(t, "fee.amount"), cur)}
+	}
+	if o.Won && o.Fee == (settlement.DisputeFee{}) && rapid.Bool().Draw(t, "bool") { // ResolveDispute's own path
+		want, wantErr := m.ref.ResolveDispute(id, o, m.now)
+		res, err := m.real.ResolveDispute(m.st, id, true, m.now)
+		requireSameError(t, err, wantErr)
+		if err == nil {
+			requireSameEntries(t, res.Entries, want)
+			m.st = res.State
+		}
+		return
+	}
+	want, wantErr := m.ref.ResolveDispute(id, o, m.now)
+	res, err := m.real.ResolveDisputeWith(m.st, id, o, m.now)
 	requireSameError(t, err, wantErr)
 	if err == nil {
 		requireSameEntries(t, res.Entries, want)
@@ -583,7 +617,8 @@ func requireSameEntries(t *rapid.T, got, want []settlement.Entry) {
 var refConditions = []error{settlement.ErrInvalidLine, settlement.ErrAlreadySettled, settlement.ErrNoPlan, settlement.ErrAmbiguousPlan,
 	settlement.ErrOverAllocation, settlement.ErrOverCredit, settlement.ErrUnknownLine, settlement.ErrDisputed, settlement.ErrNotDisputed,
 	settlement.ErrSupplierCosts, settlement.ErrRule, settlement.ErrCurrency, settlement.ErrUnknownPlanVersion, settlement.ErrBasisMismatch,
-	partner.ErrUnknownPartner, rules.ErrNotInForce, ensemble.ErrZeroWeights, settlement.ErrBearerShortfall, settlement.ErrBearerNotOnLine}
+	partner.ErrUnknownPartner, rules.ErrNotInForce, ensemble.ErrZeroWeights, settlement.ErrBearerShortfall, settlement.ErrBearerNotOnLine,
+	settlement.ErrInvalidDispute}
 
 // requireSameError requires got to fail as the reference did (want), on the
 // same line, plan, node and rule with the same condition, or not at all.

@@ -22,8 +22,9 @@ package settlement_test
 // the remaining sibling; reserves; credits (proportional reversal of what
 // each part still has unreversed, or a bearer's: a party, node, role or
 // component bears it alone, short bearers refused or made up in proportion
-// by the others); disputes (holds, releases, the clawback of a lost one);
-// and the ledger and volumes a State keeps, written as the State's JSON.
+// by the others); disputes (holds, releases, the clawback of a lost or
+// partly lost one, by a bearer too, and a dispute fee); and the ledger and
+// volumes a State keeps, written as the State's JSON.
 //
 // It leaves out: prepaid commitments (Line.Prepaid); the validation of lines
 // (it trusts the lines it is given, and the property draws valid ones); the
@@ -1102,8 +1103,10 @@ func (s *refSettler) Dispute(line settlement.LineID, at time.Time) ([]settlement
 }
 
 // ResolveDispute releases a disputed line's holds; a lost dispute then
-// claws back everything still unreversed.
-func (s *refSettler) ResolveDispute(line settlement.LineID, won bool, at time.Time) ([]settlement.Entry, error) {
+// claws back what it lost (all that is unreversed, for ResolveDispute)
+// from every part in proportion or from its bearer's parts; a fee is
+// charged to its party, won or lost.
+func (s *refSettler) ResolveDispute(line settlement.LineID, o settlement.DisputeOutcome, at time.Time) ([]settlement.Entry, error) {
 	lg, ok := s.state.lines[line]
 	switch {
 	case !ok:
@@ -1111,8 +1114,26 @@ func (s *refSettler) ResolveDispute(line settlement.LineID, won bool, at time.Ti
 	case !lg.disputed:
 		return nil, refErr(line, lg.plan.ID, "", "", settlement.ErrNotDisputed)
 	}
+	left := lg.basis - lg.credited
+	lost := minorOf(o.Lost)
+	inCur := func(m ensemble.Money) bool { return m.Currency().IsZero() || m.Currency() == lg.cur }
+	feeParty := ensemble.CheckID(string(o.Fee.Party), ensemble.EntrySeparators) == nil
+	switch {
+	case !inCur(o.Lost) || !inCur(o.Fee.Amount),
+		o.Won && (lost != 0 || !o.Bearer.IsZero()),
+		!o.Won && (lost < 0 || lost == 0 && left > 0),
+		o.Fee != (settlement.DisputeFee{}) && (!feeParty || minorOf(o.Fee.Amount) <= 0):
+		return nil, refErr(line, lg.plan.ID, "", "", settlement.ErrInvalidDispute)
+	}
 	at = at.UTC()
-	n, outcome := strconv.Itoa(lg.disputes), map[bool]string{true: "won", false: "lost"}[won]
+	n := strconv.Itoa(lg.disputes)
+	outcome := "won"
+	if !o.Won {
+		outcome = "lost"
+		if lost < left {
+			outcome = "partly lost"
+		}
+	}
 	lg.disputed = false
 	lg.parts = slices.Clone(lg.parts)
 	var out []settlement.Entry
@@ -1123,13 +1144,19 @@ func (s *refSettler) ResolveDispute(line settlement.LineID, won bool, at time.Ti
 			p.held = 0
 		}
 	}
-	if !won {
-		trace := append(slices.Clone(lg.trace), ensemble.Ref{Kind: settlement.RefLine, ID: string(line)})
-		back, err := lg.reverse(lg.basis-lg.credited, string(line)+"#dispute."+n, at, "dispute "+n+" lost", trace, lg.service, settlement.Bearer{})
+	by := string(line) + "#dispute." + n
+	trace := append(slices.Clone(lg.trace), ensemble.Ref{Kind: settlement.RefLine, ID: string(line)})
+	if !o.Won {
+		back, err := lg.reverse(lost, by, at, "dispute "+n+" "+outcome, trace, lg.service, o.Bearer)
 		if err != nil {
 			return nil, refErr(line, lg.plan.ID, "", "", err)
 		}
 		out = append(out, back...)
+	}
+	if !o.Fee.Amount.IsZero() {
+		out = append(out, settlement.Entry{ID: settlement.EntryID(by + ":fee"), Line: settlement.LineID(by), Kind: settlement.KindFee,
+			Party: o.Fee.Party, Amount: ensemble.MoneyFromMinor(-minorOf(o.Fee.Amount), lg.cur), Date: at, Plan: lg.plan, Service: lg.service,
+			Offer: lg.offer, Route: lg.route, Seller: lg.seller, Note: "dispute " + n + " fee, " + outcome, Trace: trace})
 	}
 	s.state.lines[line] = lg
 	return out, nil

@@ -16,11 +16,12 @@ import (
 )
 
 // ledgerMachine drives one partner's ledger (earn, reserve, release, claw
-// back with a bearer, dispute, pay out) through the real API beside a
-// plain model. Lines may carry a supplier cost (component c0, paid to
-// supplier-backup before the seller's share), so a credit has two parts to
-// take from: in proportion, or borne by the seller or by the supplier,
-// with either shortfall option.
+// back with a bearer, dispute, lose a dispute in part, pay a dispute fee,
+// pay out) through the real API beside a plain model. Lines may carry a
+// supplier cost (component c0, paid to supplier-backup before the seller's
+// share), so a credit or a lost dispute has two parts to take from: in
+// proportion, or borne by the seller or by the supplier, with either
+// shortfall option.
 type ledgerMachine struct {
 	s       *settlement.Settler
 	st      settlement.State
@@ -33,6 +34,7 @@ type ledgerMachine struct {
 	order    []settlement.LineID
 	reserves []modelReserve
 	paid     int64
+	fees     int64 // dispute fees charged to dev-1
 }
 
 // modelLine is what the model knows of a line: what its two parts (the
@@ -182,16 +184,42 @@ func (m *ledgerMachine) dispute(t *rapid.T) {
 	ml.disputed = true
 }
 
+// resolve closes a dispute: won, lost, or partly lost with a bearer, now
+// and then with a fee charged to dev-1.
 func (m *ledgerMachine) resolve(t *rapid.T) {
 	id, ml := m.pick(t, func(l *modelLine) bool { return l.disputed })
-	won := rapid.Bool().Draw(t, "won")
-	res, err := m.s.ResolveDispute(m.st, id, won, m.now)
+	var o settlement.DisputeOutcome
+	switch rapid.IntRange(0, 2).Draw(t, "outcome") {
+	case 0:
+		o.Won = true
+	case 1:
+		o.Lost = ensemble.MoneyFromMinor(ml.left(), ensemble.MustCurrency("EUR"))
+	default:
+		if ml.left() == 0 {
+			t.Skip("nothing to lose in part")
+		}
+		o.Lost = ensemble.MoneyFromMinor(rapid.Int64Range(1, ml.left()).Draw(t, "lost"), ensemble.MustCurrency("EUR"))
+		o.Bearer = m.drawBearer(t)
+	}
+	fee := int64(0)
+	if rapid.Bool().Draw(t, "fee") {
+		fee = rapid.Int64Range(1, 2_500).Draw(t, "fee.amount")
+		o.Fee = settlement.DisputeFee{Party: "dev-1", Amount: ensemble.MoneyFromMinor(fee, ensemble.MustCurrency("EUR"))}
+	}
+	res, err := m.s.ResolveDisputeWith(m.st, id, o, m.now)
+	dev, sup := ml.dev, ml.sup
+	if !o.Won {
+		var want error
+		dev, sup, want = take(*ml, minorOf(o.Lost), o.Bearer)
+		if want != nil {
+			require.ErrorIs(t, err, want)
+			return
+		}
+	}
 	require.NoError(t, err)
 	m.apply(res)
-	ml.disputed = false
-	if !won {
-		ml.dev, ml.sup = 0, 0
-	}
+	ml.disputed, ml.dev, ml.sup = false, dev, sup
+	m.fees += fee
 }
 
 func (m *ledgerMachine) wait(t *rapid.T) {
@@ -231,7 +259,7 @@ func (m *ledgerMachine) statement(t *rapid.T, party partner.ID) settlement.State
 
 // check: each line's parts hold what the model says, and the seller's and
 // the supplier's closing balances are what they have unreversed, less what
-// disputes hold, reserves keep and payouts paid.
+// disputes hold, reserves keep, payouts paid and fees charged.
 func (m *ledgerMachine) check(t *rapid.T) {
 	var dev, sup, devHeld, supHeld, reserved int64
 	for id, ml := range m.lines {
@@ -260,7 +288,7 @@ func (m *ledgerMachine) check(t *rapid.T) {
 			reserved += r.units
 		}
 	}
-	want := dev - devHeld - reserved - m.paid
+	want := dev - devHeld - reserved - m.paid - m.fees
 	st := m.statement(t, "dev-1")
 	got, _ := st.Closing.MinorUnits()
 	require.Equal(t, want, got, "closing balance")

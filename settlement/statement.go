@@ -29,7 +29,8 @@ type Statement struct {
 	Earned ensemble.Money `json:"earned"`
 	// Reversed sums clawbacks (zero or negative).
 	Reversed ensemble.Money `json:"reversed"`
-	// Adjusted sums manual adjustments.
+	// Adjusted sums manual adjustments and fees (KindFee, such as a
+	// dispute fee).
 	Adjusted ensemble.Money `json:"adjusted"`
 	// Reserved sums reserves and dispute holds withheld.
 	Reserved ensemble.Money `json:"reserved"`
@@ -136,7 +137,7 @@ func Statements(entries []Entry, opts StatementOptions) ([]Statement, error) {
 			a.earned.plus(u)
 		case KindClawback:
 			a.reversed.plus(u)
-		case KindAdjustment:
+		case KindAdjustment, KindFee:
 			a.adjusted.plus(u)
 		case KindReserve, KindHold:
 			a.reserved.plus(u)
