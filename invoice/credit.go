@@ -49,6 +49,56 @@ type CreditRequest struct {
 	// line they credit, and the proration credit gives back only the
 	// unused part of what the note left.
 	Prorated []Line `json:"prorated,omitempty"`
+	// Bearer says who bears the note's credits when package settlement
+	// reverses the payouts of the lines credited: zero, the default, in
+	// proportion to what every party still has; a supplier for an SLA
+	// credit its component caused, say. Every line of the note carries it
+	// (Line.Bearer) unless its CreditLine names its own.
+	Bearer Bearer `json:"bearer,omitzero"`
+}
+
+// Bearer names who bears a credit-note line in settlement: whose payouts
+// on the credited line its clawbacks take back (package settlement reads
+// it as a settlement.Bearer, which says how). The zero Bearer is
+// proportional: every party gives back in proportion to what it has
+// unreversed. Otherwise exactly one of Party, Node, Role and Component is
+// set.
+type Bearer struct {
+	// Party is the partner id that bears the credit.
+	Party string `json:"party,omitempty"`
+	// Node is the plan node path whose parts bear it ("root/channel").
+	Node string `json:"node,omitempty"`
+	// Role is the role whose parts bear it ("seller", "referrer";
+	// "supplier" for every supplier cost).
+	Role string `json:"role,omitempty"`
+	// Component is the bundle component whose supplier bears it (the
+	// Component.ID of the credited line's catalog.SupplierCost,
+	// "bundle/component-offer/supplier"): the SLA credit of an outage that
+	// supplier caused.
+	Component string `json:"component,omitempty"`
+	// Shortfall says what settlement does when the bearer has less left
+	// than the credit: "" or "error" refuses it, "proportional" takes the
+	// rest from the other parties in proportion.
+	Shortfall string `json:"shortfall,omitempty"`
+}
+
+// check records what is wrong with the bearer's form under path; package
+// settlement checks the rest (known roles, the bearer's part of the line).
+func (b Bearer) check(ps *ensemble.Problems, path string) {
+	named := 0
+	for _, s := range [...]string{b.Party, b.Node, b.Role, b.Component} {
+		if s != "" {
+			named++
+		}
+	}
+	switch {
+	case named > 1:
+		ps.Add(path, bad(ErrInvalid, "a bearer names one of party, node, role and component, not %d", named))
+	case b.Shortfall != "" && b.Shortfall != "error" && b.Shortfall != "proportional":
+		ps.Add(path+".shortfall", bad(ErrInvalid, "shortfall %q: want error or proportional", b.Shortfall))
+	case named == 0 && b.Shortfall != "":
+		ps.Add(path+".shortfall", bad(ErrInvalid, "a proportional credit has no shortfall: name a party, node, role or component"))
+	}
 }
 
 // PrepaidDrawn is what had been drawn of a prepaid commitment, and let
@@ -117,6 +167,9 @@ type CreditLine struct {
 	// line's total. P + p above 100%, or a credit beyond what remains (after
 	// credits of other kinds), is ErrOverCredit. In (0, 100%].
 	Percent ensemble.Ratio `json:"percent,omitzero"`
+	// Bearer says who bears this line's credit in settlement, in place of
+	// the request's Bearer (zero: the request's).
+	Bearer Bearer `json:"bearer,omitzero"`
 }
 
 // CreditPercent records a credit of a share of one line (CreditLine.Percent).
@@ -296,6 +349,7 @@ func NewCreditNote(inv Invoice, prior []CreditNote, req CreditRequest) (CreditNo
 	if req.At.IsZero() {
 		ps.Add("at", ErrRequired)
 	}
+	req.Bearer.check(&ps, "bearer")
 	rem, err := remaining(&inv, prior, req.Prorated)
 	if err != nil {
 		ps.Add("prior", err)
@@ -372,6 +426,11 @@ func NewCreditNote(inv Invoice, prior []CreditNote, req CreditRequest) (CreditNo
 		}
 		if !cr.Percent.IsZero() {
 			cn.Percents = append(cn.Percents, CreditPercent{Line: cr.Line, Percent: cr.Percent})
+		}
+		cr.Bearer.check(&ps, at+".bearer")
+		l.Bearer = req.Bearer
+		if cr.Bearer != (Bearer{}) {
+			l.Bearer = cr.Bearer
 		}
 		cn.Lines = append(cn.Lines, l)
 	}

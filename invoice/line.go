@@ -21,7 +21,8 @@ import (
 //
 // Settlement reads: ID, Date, Net (the basis, net of tax), Tax, Currency,
 // Pin, Charge, Quantity, Customer, SupplierCosts (per bundle component),
-// Credits (the line a credit reverses) and Refs.
+// Credits (the line a credit reverses), Bearer (who bears a credit) and
+// Refs.
 //
 // Lines share memory: lines of one Build that rate the same charge and
 // quantity share one Tiers slice, and a supplier cost's AppliesTo.Charges
@@ -112,6 +113,10 @@ type Line struct {
 	// that names one never has a positive net or tax, as package settlement
 	// expects.
 	Credits LineID `json:"credits,omitempty"`
+	// Bearer is, for a credit-note line, who bears it in settlement
+	// (CreditLine.Bearer, else CreditRequest.Bearer); zero: every party in
+	// proportion.
+	Bearer Bearer `json:"bearer,omitzero"`
 	// CreditedInvoice is, for a credit-note line, the invoice of Credits.
 	CreditedInvoice InvoiceID `json:"credited_invoice,omitempty"`
 	// SupplierCosts is what each supplier of a bundle is owed for a line

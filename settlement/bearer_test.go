@@ -3,11 +3,15 @@ package settlement_test
 import (
 	"encoding/json"
 	"testing"
+	"time"
 
+	"github.com/shopspring/decimal"
 	"github.com/stretchr/testify/require"
 
 	"github.com/ensemble-commerce/ensemble"
 	"github.com/ensemble-commerce/ensemble/catalog"
+	"github.com/ensemble-commerce/ensemble/invoice"
+	"github.com/ensemble-commerce/ensemble/order"
 	"github.com/ensemble-commerce/ensemble/partner"
 	"github.com/ensemble-commerce/ensemble/settlement"
 )
@@ -249,4 +253,68 @@ func TestBearerJSON(t *testing.T) {
 	require.NotContains(t, string(b), "bearer", "the proportional default is not written")
 	var s settlement.Shortfall
 	require.Error(t, s.UnmarshalText([]byte("some")))
+}
+
+// A credit note raised from an invoice names its bearer, and FromInvoice
+// carries it to the credit line: an SLA credit of 10% of a EUR 200.00
+// bundle month (suppliers owed 30%, 60.00, and 20%, 40.00; the margin of
+// 100.00 split 70/30 between the platform and the seller) borne by the
+// security component's supplier takes its 20.00 from supplier-secure
+// alone.
+func TestBearerFromInvoiceCreditNote(t *testing.T) {
+	cat, err := catalog.LoadYAML([]byte(`
+offers:
+  - {id: backup, version: 1, currency: EUR, effective_from: 2026-01-01T00:00:00Z}
+  - {id: secure, version: 1, currency: EUR, effective_from: 2026-01-01T00:00:00Z}
+  - id: secure-backup
+    version: 1
+    kind: bundle
+    currency: EUR
+    effective_from: 2026-01-01T00:00:00Z
+    charges:
+      - {id: monthly, type: recurring, cadence: {unit: monthly}, timing: in_advance, price: {model: flat, amount: "200.00"}}
+    components:
+      - {offer: backup, supplier: supplier-backup, cost: {ratio: "30%"}}
+      - {offer: secure, supplier: supplier-secure, cost: {ratio: "20%"}}
+`))
+	require.NoError(t, err)
+	b, err := invoice.NewBuilder(cat, invoice.Options{})
+	require.NoError(t, err)
+	at := time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC)
+	sub := invoice.Subscription{ID: "sub-1", Customer: invoice.Customer{ID: "acme", Region: "NL"}, Currency: ensemble.MustCurrency("EUR"), Anchor: at,
+		Items: []invoice.Item{{ID: "l1", Segments: []invoice.Segment{{Start: at, Pin: catalog.Pin{Offer: "secure-backup", Version: 1}, Quantity: decimal.NewFromInt(1)}}}}}
+	invs, err := b.Build(invoice.Run{At: at}, []invoice.Subscription{sub})
+	require.NoError(t, err)
+	inv, err := invoice.Issue(invs[0], at)
+	require.NoError(t, err)
+	o := order.Order{ID: "ord-1", Customer: order.Customer{ID: "acme", Country: "NL"},
+		Route: order.Route{Kind: order.RoutePartner, Seller: "sub-utrecht", Chain: []partner.ID{"sub-utrecht", "reseller-nl", "distri-eu"}}}
+	lines, err := settlement.FromInvoice(inv.Lines, o)
+	require.NoError(t, err)
+	s := newSettler(t)
+	res, err := s.Settle(ctx, settlement.State{}, lines)
+	require.NoError(t, err)
+	requireParties(t, res.Entries, map[partner.ID]string{"supplier-backup": "60.00", "supplier-secure": "40.00", "platform": "70.00", "sub-utrecht": "30.00"})
+
+	secure := lines[0].SupplierCosts[1].Component.ID
+	require.Equal(t, "secure-backup/secure/supplier-secure", secure)
+	cn, err := invoice.NewCreditNote(inv, nil, invoice.CreditRequest{ID: "sla", Reason: invoice.ReasonSLA, Incident: "INC-7", At: at.AddDate(0, 0, 12),
+		Bearer: invoice.Bearer{Component: secure}, Lines: []invoice.CreditLine{{Line: inv.Lines[0].ID, Percent: ensemble.MustRatio("10%")}}})
+	require.NoError(t, err)
+	credits, err := settlement.FromInvoice(cn.Lines, o)
+	require.NoError(t, err)
+	require.Equal(t, settlement.Bearer{Component: secure}, credits[0].Bearer)
+	back, err := s.Settle(ctx, res.State, credits)
+	require.NoError(t, err)
+	requireParties(t, back.Entries, map[partner.ID]string{"supplier-secure": "-20.00"})
+	require.Contains(t, back.Entries[0].Trace, ensemble.Ref{Kind: invoice.RefIncident, ID: "INC-7"}, "the clawback traces to the incident")
+
+	// A bearer FromInvoice cannot read is an error naming the line.
+	cn.Lines[0].Bearer = invoice.Bearer{Role: "Seller!"}
+	_, err = settlement.FromInvoice(cn.Lines, o)
+	require.ErrorIs(t, err, settlement.ErrInvalidLine)
+	require.ErrorContains(t, err, string(cn.Lines[0].ID))
+	cn.Lines[0].Bearer = invoice.Bearer{Party: "x", Shortfall: "sometimes"}
+	_, err = settlement.FromInvoice(cn.Lines, o)
+	require.ErrorIs(t, err, settlement.ErrInvalidLine)
 }

@@ -35,7 +35,9 @@ func RouteFromOrder(r order.Route) (Route, error) {
 // of an order, in the same order: each line's id, date, net amount and tax,
 // offer pin, charge, quantity, supplier costs and the line it credits (a
 // proration credit credits the line it reverses; a credit-note line the
-// invoice line), the order's customer and route, and a trace that starts with
+// invoice line) with who bears the credit (invoice.Line.Bearer, as a
+// Bearer: a bearer that is not one is ErrInvalidLine), the order's customer
+// and route, and a trace that starts with
 // the invoice line itself (invoice.RefLine) followed by the line's own
 // references. Invoice line ids are unique across invoices and credit notes,
 // so they serve as settlement line ids. Lines of prepaid commitments need
@@ -60,8 +62,26 @@ func fromInvoice(lines []invoice.Line, o order.Order) ([]Line, error) {
 			Quantity: l.Quantity, Customer: customer, Route: route, SupplierCosts: l.SupplierCosts,
 			Credits: LineID(l.Credits), Service: l.Period, Trace: append(trace, l.Refs...),
 		}
+		if l.Bearer != (invoice.Bearer{}) {
+			b, err := bearerFromInvoice(l.Bearer)
+			if err != nil {
+				return nil, lineErr(LineID(l.ID), "", "", "", fmt.Errorf("%w: bearer: %w", ErrInvalidLine, err))
+			}
+			out[i].Bearer = b
+		}
 	}
 	return out, nil
+}
+
+// bearerFromInvoice reads a credit-note line's bearer.
+func bearerFromInvoice(b invoice.Bearer) (Bearer, error) {
+	out := Bearer{Party: partner.ID(b.Party), Node: b.Node, Role: b.Role, Component: b.Component}
+	if err := out.Shortfall.UnmarshalText([]byte(b.Shortfall)); err != nil {
+		return Bearer{}, err
+	}
+	var p ensemble.Problems
+	out.validate(&p, "bearer")
+	return out, p.Err("bearer")
 }
 
 // PrepaidEarning says when partners earn on a prepaid commitment

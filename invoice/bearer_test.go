@@ -1,0 +1,63 @@
+package invoice_test
+
+import (
+	"encoding/json"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/ensemble-commerce/ensemble"
+	"github.com/ensemble-commerce/ensemble/invoice"
+)
+
+// A credit note says who bears its credits in settlement: the request's
+// Bearer on every line, unless a line names its own; the zero Bearer (in
+// proportion) is not written.
+func TestCreditNoteBearer(t *testing.T) {
+	inv := issuedInvoice(t, invoice.TaxPerLine)
+	pro, storage := inv.Lines[1].ID, inv.Lines[2].ID
+	gpu := invoice.Bearer{Component: "suite/gpu/gpuco"}
+	cn, err := invoice.NewCreditNote(inv, nil, invoice.CreditRequest{ID: "sla-1", Reason: invoice.ReasonSLA, Incident: "INC-42", At: date(2026, 4, 12),
+		Bearer: gpu, Lines: []invoice.CreditLine{{Line: pro, Percent: ensemble.MustRatio("10%")},
+			{Line: storage, Percent: ensemble.MustRatio("25%"), Bearer: invoice.Bearer{Party: "storeco", Shortfall: "proportional"}}}})
+	require.NoError(t, err)
+	got := map[invoice.LineID]invoice.Bearer{}
+	for _, l := range cn.Lines {
+		got[l.Credits] = l.Bearer
+	}
+	require.Equal(t, map[invoice.LineID]invoice.Bearer{pro: gpu, storage: {Party: "storeco", Shortfall: "proportional"}}, got)
+	roundTrip(t, cn)
+	b, err := json.Marshal(cn.Lines[0])
+	require.NoError(t, err)
+	require.Contains(t, string(b), `"bearer":{`)
+
+	plain, err := invoice.NewCreditNote(inv, nil, invoice.CreditRequest{ID: "r", Reason: invoice.ReasonRefund, At: date(2026, 4, 12), Full: true})
+	require.NoError(t, err)
+	for _, l := range plain.Lines {
+		require.Equal(t, invoice.Bearer{}, l.Bearer)
+		b, err := json.Marshal(l)
+		require.NoError(t, err)
+		require.NotContains(t, string(b), "bearer")
+	}
+}
+
+// A bearer names one party, node, role or component, and a shortfall
+// option only with one; every bad bearer is reported at its path.
+func TestCreditNoteBearerRefused(t *testing.T) {
+	inv := issuedInvoice(t, invoice.TaxPerLine)
+	pro := inv.Lines[1].ID
+	req := invoice.CreditRequest{ID: "x", Reason: invoice.ReasonRefund, At: date(2026, 4, 12),
+		Bearer: invoice.Bearer{Party: "a", Role: "seller"},
+		Lines: []invoice.CreditLine{{Line: pro, Bearer: invoice.Bearer{Shortfall: "proportional"}},
+			{Line: inv.Lines[2].ID, Bearer: invoice.Bearer{Party: "a", Shortfall: "sometimes"}}}}
+	cn, err := invoice.NewCreditNote(inv, nil, req)
+	require.ErrorIs(t, err, invoice.ErrInvalid)
+	require.Empty(t, cn.Lines)
+	var ve *ensemble.ValidationError
+	require.ErrorAs(t, err, &ve)
+	var paths []string
+	for _, p := range ve.Problems {
+		paths = append(paths, p.Path)
+	}
+	require.Equal(t, []string{"bearer", "lines[0].bearer.shortfall", "lines[1].bearer.shortfall"}, paths)
+}
