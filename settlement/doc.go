@@ -23,8 +23,17 @@
 // ties by node id, a zero share gets zero), so every line's entries add up to
 // exactly its basis. A credit line (Line.Credits) reverses the credited
 // line's entries in proportion to what each party still has unreversed, so a
-// full credit nets every party to exactly zero. Disputes hold a line's
-// entries; reserves hold back part of an earning until a release date.
+// full credit nets every party to exactly zero, unless it names a Bearer (a
+// party, plan node, role or bundle component) that bears it alone, as the
+// supplier whose outage an SLA credit compensates does:
+//
+//	sla := settlement.Line{ID: "CN1", Credits: "L1", Date: at, Amount: minus60EUR,
+//		Bearer: settlement.Bearer{Component: "gpu"}} // shortfall: an error unless ShortfallProportional
+//
+// Disputes hold a line's entries; ResolveDispute releases them and claws
+// back a lost one, and ResolveDisputeWith a dispute lost in part, borne by
+// a Bearer, with a dispute fee (KindFee) charged to a chosen party. Reserves
+// hold back part of an earning until a release date.
 //
 // Statements fold entries per partner, currency and period, with minimum
 // payouts rolling balances forward and negative balances carrying; Merge adds
