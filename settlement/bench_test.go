@@ -396,7 +396,17 @@ func cpuTime() time.Duration {
 }
 
 // BenchmarkClawback credits 10,000 settled lines in full, in one call.
-func BenchmarkClawback(b *testing.B) {
+func BenchmarkClawback(b *testing.B) { benchClawback(b, settlement.Bearer{}) }
+
+// BenchmarkClawbackBorne credits 10,000 settled lines in full, in one
+// call, borne by the channel node (distributor, reseller and seller: about
+// three quarters of each line), the rest in proportion from the platform
+// and the referrer.
+func BenchmarkClawbackBorne(b *testing.B) {
+	benchClawback(b, settlement.Bearer{Node: "root/channel", Shortfall: settlement.ShortfallProportional})
+}
+
+func benchClawback(b *testing.B, bearer settlement.Bearer) {
 	net := benchNetwork(b)
 	s := planSettler(b, benchPlanStatic, net, benchRules)
 	lines := benchLines(10_000)
@@ -404,7 +414,7 @@ func BenchmarkClawback(b *testing.B) {
 	require.NoError(b, err)
 	credits := make([]settlement.Line, len(lines))
 	for i, l := range lines {
-		credits[i] = settlement.Line{ID: "C" + l.ID, Date: l.Date.Add(time.Hour), Amount: l.Amount.Neg(), Credits: l.ID}
+		credits[i] = settlement.Line{ID: "C" + l.ID, Date: l.Date.Add(time.Hour), Amount: l.Amount.Neg(), Credits: l.ID, Bearer: bearer}
 	}
 	b.ReportAllocs()
 	for b.Loop() {

@@ -90,6 +90,7 @@ func (r *run) reverse(lg *ledger, credit int64, by string, at time.Time, note st
 	// bears[i] says whether part i bears the credit; nil: every part does.
 	var bears []bool
 	take, rest := credit, int64(0)
+	var borne, makeUp string // the shares of the bearer's clawbacks and of the others'
 	if !b.IsZero() {
 		bears = make([]bool, n)
 		var has int64
@@ -110,12 +111,16 @@ func (r *run) reverse(lg *ledger, credit int64, by string, at time.Time, note st
 			return fail(ErrBearerNotOnLine)
 		case credit > has && b.Shortfall != ShortfallProportional:
 			return fail(ErrBearerShortfall)
-		case credit > has:
+		}
+		who := b.String()
+		borne = "borne by " + who
+		if credit > has {
 			take, rest = has, credit-has
-			note += ", borne by " + b.String() + " up to its " + ensemble.MoneyFromMinor(has, lg.ctx.cur).String() +
+			makeUp = "in proportion, for the shortfall of " + who
+			note += ", " + borne + " up to its " + ensemble.MoneyFromMinor(has, lg.ctx.cur).String() +
 				" unreversed, the other " + ensemble.MoneyFromMinor(rest, lg.ctx.cur).String() + " in proportion"
-		default:
-			note += ", borne by " + b.String()
+		} else {
+			note += ", " + borne
 		}
 	}
 	nl := *lg
@@ -142,13 +147,9 @@ func (r *run) reverse(lg *ledger, credit int64, by string, at time.Time, note st
 		}
 		pe := lg.payee(i)
 		unreversed[i] -= parts[i]
-		var share string
-		switch {
-		case bears == nil:
-		case bears[i]:
-			share = "borne by " + b.String()
-		default:
-			share = "in proportion, for the shortfall of " + b.String()
+		share := makeUp
+		if bears == nil || bears[i] {
+			share = borne
 		}
 		r.entries = append(r.entries, Entry{ID: EntryID(partID(by, pe) + "#clawback"), Line: LineID(by), Kind: KindClawback,
 			Party: pe.party, Role: pe.meta.role, Amount: ensemble.MoneyFromMinor(-parts[i], lg.ctx.cur), Date: at, Plan: *lg.ctx.plan,
