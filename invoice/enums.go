@@ -2,6 +2,7 @@ package invoice
 
 import (
 	"github.com/ensemble-commerce/ensemble"
+	"github.com/ensemble-commerce/ensemble/order"
 )
 
 // LineKind says what produced an invoice or credit-note line. The zero
@@ -60,14 +61,15 @@ var lineKindNames = []string{
 	KindProgressiveUsage: "progressive_usage",
 }
 
-// TerminationRule says how an early-termination fee is computed. The zero
-// value, TerminationFixed, bills a fixed amount.
-type TerminationRule uint8
+// TerminationRule says how an early-termination fee is computed
+// (order.TerminationRule). The zero value, TerminationFixed, bills a fixed
+// amount.
+type TerminationRule = order.TerminationRule
 
 const (
 	// TerminationFixed bills EarlyTermination.Amount, whenever in the term
 	// the item ends.
-	TerminationFixed TerminationRule = iota
+	TerminationFixed = order.TerminationFixed
 	// TerminationDeclining bills EarlyTermination.Amount in proportion to
 	// the part of the term left when the item ends (a "reducing" fee):
 	// round(Amount × (1 - elapsed)), rounded once in the builder's mode,
@@ -75,7 +77,7 @@ const (
 	// the term's start. The fee owed is the declining amount itself, as a
 	// contract states it: 0.45 with 29 of 30 days left is round(0.435) =
 	// 0.44 (half away from zero), not 0.45 - round(0.015) = 0.43.
-	TerminationDeclining
+	TerminationDeclining = order.TerminationDeclining
 	// TerminationRemaining bills EarlyTermination.Percent (zero: 100%) of
 	// what the item's recurring charges would still have billed, after
 	// their percentage discounts, in the state the item ended in, from its
@@ -83,29 +85,8 @@ const (
 	// not counted). That value is taken as those lines would bill it, each
 	// rounded to the minor unit, and the percentage of it is rounded once:
 	// 50% of a remaining 585.21 is 292.61 (Explain shows the base).
-	TerminationRemaining
+	TerminationRemaining = order.TerminationRemaining
 )
-
-var terminationRuleNames = []string{TerminationFixed: "fixed", TerminationDeclining: "declining", TerminationRemaining: "remaining"}
-
-// String returns the rule's lowercase name.
-func (r TerminationRule) String() string {
-	return ensemble.EnumName(r, terminationRuleNames, "termination_rule")
-}
-
-// MarshalText writes the rule's name; an undeclared rule is an error.
-func (r TerminationRule) MarshalText() ([]byte, error) {
-	return ensemble.EnumText(r, terminationRuleNames, "invoice", "termination rule")
-}
-
-// UnmarshalText reads a rule's name; "" is TerminationFixed.
-func (r *TerminationRule) UnmarshalText(b []byte) error {
-	v, err := ensemble.ParseEnum[TerminationRule](b, terminationRuleNames, "invoice", "termination rule")
-	if err == nil {
-		*r = v
-	}
-	return err
-}
 
 // String returns the kind's lowercase name, such as "proration_credit".
 func (k LineKind) String() string { return ensemble.EnumName(k, lineKindNames, "line_kind") }

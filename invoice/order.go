@@ -58,17 +58,13 @@ func FromOrder(o order.Order) (Subscription, error) {
 	if stop, ok := o.StopsAt(); ok {
 		sub.CancelAt = stop
 	}
-	if sub.Term, err = termFromOrder(o.Term); err != nil {
-		return Subscription{}, fmt.Errorf("invoice: order %q term: %w", o.ID, err)
-	}
+	sub.Term = o.Term
 	seen := map[order.LineID]bool{}
 	for _, s := range o.Segments { // sorted by line, then start
 		if !seen[s.Line] {
 			seen[s.Line] = true
 			it := Item{ID: ItemID(s.Line), UsageLine: usage.LineRef(o.LineRef(s.Line)), Refs: []ensemble.Ref{o.Ref(s.Line)}}
-			if it.Term, err = termFromOrder(s.Terms.Term); err != nil {
-				return Subscription{}, fmt.Errorf("invoice: order %q line %q term: %w", o.ID, s.Line, err)
-			}
+			it.Term = s.Terms.Term
 			if s.Terms.OwnAnchor {
 				it.Anchor = s.Terms.Anchor
 				if it.Anchor.IsZero() {
@@ -85,28 +81,4 @@ func FromOrder(o order.Order) (Subscription, error) {
 		item.Segments = append(item.Segments, seg)
 	}
 	return sub, nil
-}
-
-// termFromOrder is the invoice's view of an order's contract term, with its
-// early-termination fee. An unknown rule (the order validates rules, so only
-// a hand-made order has one) is ErrInvalid.
-func termFromOrder(t order.Term) (Term, error) {
-	out := Term{Length: t.Length, AutoRenew: t.AutoRenew}
-	et := t.EarlyTermination
-	if et == nil {
-		return out, nil
-	}
-	var rule TerminationRule
-	switch et.Rule {
-	case order.TerminationFixed:
-		rule = TerminationFixed
-	case order.TerminationDeclining:
-		rule = TerminationDeclining
-	case order.TerminationRemaining:
-		rule = TerminationRemaining
-	default:
-		return Term{}, bad(ErrInvalid, "early-termination rule %d", et.Rule)
-	}
-	out.EarlyTermination = &EarlyTermination{Rule: rule, Amount: et.Amount, Percent: et.Percent}
-	return out, nil
 }

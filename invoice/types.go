@@ -5,6 +5,7 @@ import (
 
 	"github.com/ensemble-commerce/ensemble"
 	"github.com/ensemble-commerce/ensemble/catalog"
+	"github.com/ensemble-commerce/ensemble/order"
 	"github.com/ensemble-commerce/ensemble/usage"
 	"github.com/shopspring/decimal"
 )
@@ -246,35 +247,25 @@ type ProgressiveUsage struct {
 // Term is a contract term: how long the customer committed to an item,
 // from its activation (the start of its first segment), stepped in the
 // subscription's time zone like billing cycles (ensemble.Cadence, clamping
-// month ends). The zero Term is no commitment. A term that does not renew
-// leaves the item running uncommitted after its end. A Term with a
-// renewal or a fee but no Length, or an invalid Length or fee, is a
-// *TermError.
-type Term struct {
-	// Length is the term, such as ensemble.Every(1, ensemble.Yearly) or
-	// ensemble.Every(24, ensemble.Monthly); zero means no term.
-	Length ensemble.Cadence `json:"length,omitzero"`
-	// AutoRenew renews the term for another Length at each end.
-	AutoRenew bool `json:"auto_renew,omitempty"`
-	// EarlyTermination is the fee owed when the item ends inside a term
-	// (nil: none).
-	EarlyTermination *EarlyTermination `json:"early_termination,omitempty"`
-}
-
-// IsZero reports whether t is no term.
-func (t Term) IsZero() bool { return t == Term{} }
+// month ends). It is the order's term (order.Term), so a term agreed on an
+// order is billed as agreed: FromOrder carries it, with its fee. The zero
+// Term is no commitment. A term that does not renew leaves the item running
+// uncommitted after its end. A Term with a renewal or a fee but no Length,
+// or an invalid Length or fee, is a *TermError.
+type Term = order.Term
 
 // EarlyTermination is the fee an item with a term owes when it ends inside
-// the term: its last segment ends, or the subscription's CancelAt cuts it,
-// strictly after the term (or the renewed term) began and before it ends.
-// Ending on the term's end, after a term that does not renew, or a pause
-// (a gap between segments) owes nothing. The fee is one
-// KindEarlyTermination line due at the end instant, for the rest of the
-// term, on top of the proration credit of what was billed in advance; it
-// takes no discount, counts toward no minimum commitment, and is taxed
-// with the item's tax code. Contracts state the fee three ways (Rule):
-// a fixed amount, an amount that declines over the term, or a share of
-// the remaining contract value.
+// the term (order.EarlyTermination): its last segment ends, or the
+// subscription's CancelAt cuts it, strictly after the term (or the renewed
+// term) began and before it ends. Ending on the term's end, after a term
+// that does not renew, or a pause (a gap between segments) owes nothing.
+// The fee is one KindEarlyTermination line due at the end instant, for the
+// rest of the term, on top of the proration credit of what was billed in
+// advance; it takes no discount, counts toward no minimum commitment, and
+// is taxed with the item's tax code. Contracts state the fee three ways
+// (Rule, see TerminationRule): a fixed amount, an amount that declines
+// over the term, or a share of the remaining contract value. Amount is in
+// the subscription's currency, whole minor units and positive.
 //
 // A bundle's suppliers share none of the fee: their costs apply to the
 // bundle's charges, the service they deliver, and the fee is no charge of
@@ -282,33 +273,7 @@ func (t Term) IsZero() bool { return t == Term{} }
 // line carries no supplier cost; its CostsNotApplied lists the bundle's
 // components, and Explain says for each that it has no share, so
 // settlement splits the fee by the plan alone.
-type EarlyTermination struct {
-	// Rule says how the fee is computed.
-	Rule TerminationRule `json:"rule"`
-	// Amount is the fee (TerminationFixed) or the fee at the term's start
-	// (TerminationDeclining), in the subscription's currency, whole minor
-	// units and positive; zero under TerminationRemaining.
-	Amount decimal.Decimal `json:"amount,omitzero"`
-	// Percent is the share of the remaining value owed under
-	// TerminationRemaining, in (0, 100%]; zero means 100%. Zero under the
-	// other rules.
-	Percent ensemble.Ratio `json:"percent,omitzero"`
-}
-
-// At returns the term holding instant x of an item activated at start, in
-// loc (nil: UTC): [start + n·Length, start + (n+1)·Length). It reports false
-// when there is no term, x is before start, or x lies after a term that does
-// not renew.
-func (t Term) At(start, x time.Time, loc *time.Location) (ensemble.Period, bool) {
-	if t.Length == (ensemble.Cadence{}) || x.Before(start) {
-		return ensemble.Period{}, false
-	}
-	p, n, err := t.Length.PeriodAt(start, x, loc)
-	if err != nil || (n > 0 && !t.AutoRenew) {
-		return ensemble.Period{}, false
-	}
-	return ensemble.Period{Start: p.Start.UTC(), End: p.End.UTC()}, true
-}
+type EarlyTermination = order.EarlyTermination
 
 // Segment is one state of an item over [Start, End).
 type Segment struct {

@@ -274,6 +274,24 @@ type EarlyTermination struct {
 	Percent ensemble.Ratio `json:"percent,omitzero"`
 }
 
+// IsZero reports whether t is no term.
+func (t Term) IsZero() bool { return t == Term{} }
+
+// At returns the term holding instant x of what was activated at start, in
+// loc (nil: UTC): [start + n·Length, start + (n+1)·Length). It reports false
+// when there is no term, x is before start, or x lies after a term that does
+// not renew.
+func (t Term) At(start, x time.Time, loc *time.Location) (ensemble.Period, bool) {
+	if t.Length == (ensemble.Cadence{}) || x.Before(start) {
+		return ensemble.Period{}, false
+	}
+	p, n, err := t.Length.PeriodAt(start, x, loc)
+	if err != nil || (n > 0 && !t.AutoRenew) {
+		return ensemble.Period{}, false
+	}
+	return ensemble.Period{Start: p.Start.UTC(), End: p.End.UTC()}, true
+}
+
 // Billing is how an order's billing periods fall. The zero value bills
 // monthly from the activation instant in UTC. All lines share it (they are
 // co-terminous, as in a Stripe subscription).
