@@ -136,3 +136,80 @@ root:
 	}
 	require.Equal(t, []settlement.EntryID{"L2:root/loyalty"}, loyalty, "only after EUR 1,000 of volume")
 }
+
+const resalePlan = `
+id: resale
+version: 1
+root:
+  id: root
+  children:
+    - id: bonus
+      party: reseller
+      fallback: FALLBACK
+      share:
+        cumulative:
+          of: reseller
+          tiers:
+            - {up_to: {amount: "1000.00", currency: EUR}, rate: "10%"}
+            - {rate: "20%"}
+    - {id: platform, party: platform, share: remaining}
+`
+
+// TestCumulativeShareOfAnAbsentRole: a direct sale has no reseller, so a
+// cumulative reseller share reads nobody's volume and follows its fallback
+// like any share whose party is absent (it used to fail every such line).
+// With fallback platform the platform takes the share at the rate of a
+// volume of zero (10% of EUR 500.00 = EUR 50.00) and the remaining EUR
+// 450.00; with the default fallback the remaining sibling takes it all. No
+// volume accrues to nobody; the reseller's own sale reads and grows its
+// volume as before (10% of EUR 800.00).
+func TestCumulativeShareOfAnAbsentRole(t *testing.T) {
+	direct := settlement.Line{ID: "D1", Date: date("2026-03-01"), Amount: eur("500.00"), Offer: catalog.Pin{Offer: "app", Version: 1},
+		Route: settlement.Route{Kind: settlement.RouteDirect}}
+	resold := settlement.Line{ID: "P1", Date: date("2026-03-02"), Amount: eur("800.00"), Offer: catalog.Pin{Offer: "app", Version: 1},
+		Route: settlement.Route{Kind: settlement.RoutePartner, Chain: []partner.ID{"reseller-nl", "distri-eu"}}}
+	type paid struct {
+		id     settlement.EntryID
+		party  partner.ID
+		amount string
+		note   string
+	}
+	tests := []struct {
+		fallback string
+		want     []paid
+	}{
+		{"platform", []paid{
+			{"D1:root/bonus", "platform", "50.00", "fallback to platform: the route's chain has no reseller"},
+			{"D1:root/platform", "platform", "450.00", ""},
+			{"P1:root/bonus", "reseller-nl", "80.00", ""},
+			{"P1:root/platform", "platform", "720.00", ""},
+		}},
+		{"remaining", []paid{
+			{"D1:root/platform", "platform", "500.00", ""},
+			{"P1:root/bonus", "reseller-nl", "80.00", ""},
+			{"P1:root/platform", "platform", "720.00", ""},
+		}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.fallback, func(t *testing.T) {
+			s := planSettler(t, strings.ReplaceAll(resalePlan, "FALLBACK", tc.fallback), loadNetwork(t))
+			res, err := s.Settle(ctx, settlement.State{}, []settlement.Line{resold, direct})
+			require.NoError(t, err)
+			require.Len(t, res.Entries, len(tc.want))
+			for i, w := range tc.want {
+				e := res.Entries[i]
+				require.Equal(t, w.id, e.ID)
+				require.Equal(t, w.party, e.Party, e.ID)
+				requireMoney(t, e.Amount, eur(w.amount), e.ID)
+				require.Equal(t, w.note, e.Note, e.ID)
+			}
+			b, err := json.Marshal(res.State)
+			require.NoError(t, err)
+			var st struct{ Volumes []settlement.VolumeState }
+			require.NoError(t, json.Unmarshal(b, &st))
+			require.Len(t, st.Volumes, 1, "only the reseller's volume: %s", b)
+			require.Equal(t, partner.ID("reseller-nl"), st.Volumes[0].Partner)
+			requireMoney(t, st.Volumes[0].Amount, eur("800.00"))
+		})
+	}
+}

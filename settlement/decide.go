@@ -84,6 +84,21 @@ func (dc *decider) decideLevel(d *decision, n *cnode, amount int64) (*decision, 
 				}
 			}
 		}
+		if c.kind == shareCumulative && k.active {
+			// A rate that reads the volume of nobody (no reseller on the
+			// route) follows the node's fallback, as a party that cannot
+			// be paid does: to the platform at the rate of a volume of
+			// zero, or to the remaining sibling.
+			if v := dc.volume[c]; v.owner == "" {
+				if c.leaf && c.fallback == FallbackPlatform {
+					if !k.platform {
+						k.platform, k.note = true, "fallback to platform: "+v.why
+					}
+				} else {
+					k.active = false
+				}
+			}
+		}
 		if sn == nil {
 			sn = dc.sellerSnap()
 		}
@@ -352,7 +367,7 @@ func (dc *decider) parties(n *cnode) ([]partner.ID, []ensemble.Share, error) {
 // the ratio is a tier's own (a line within one tier), whose identity every
 // such line shares (levelKey).
 func (dc *decider) cumulative(c *cnode) (eff ensemble.Ratio, text string, stable bool, err error) {
-	before := dc.volume[c]
+	before := dc.volume[c].before
 	b, err := basisUnits(dc.line, dc.plan.gross)
 	if err != nil {
 		return ensemble.Ratio{}, "", false, err

@@ -2,7 +2,6 @@ package settlement
 
 import (
 	"context"
-	"fmt"
 	"maps"
 	"slices"
 	"sort"
@@ -56,9 +55,9 @@ type decider struct {
 	cur     ensemble.Currency
 	rest    int64 // the root's amount: the basis after supplier costs
 	epoch   int32
-	chainSn []*partner.Snapshot // the line's chain at its date (read-only; nil: not a partner yet)
-	chainTL *chainTimelines     // the line's route, if it has timelines
-	volume  map[*cnode]int64    // the cumulative volumes the plan's rates read, before the line
+	chainSn []*partner.Snapshot   // the line's chain at its date (read-only; nil: not a partner yet)
+	chainTL *chainTimelines       // the line's route, if it has timelines
+	volume  map[*cnode]volumeRead // what the plan's cumulative rates read: whose volume, and how much before the line
 
 	// The facts rules read, filled when a rule first needs them (memo.go).
 	facts    *rules.Facts
@@ -215,15 +214,26 @@ func (d *decider) begin(l *Line, plan *cplan, rest int64) error {
 		if err != nil {
 			return lineErr(l.ID, plan.id, n.path, "", err)
 		}
-		if id == "" {
-			return lineErr(l.ID, plan.id, n.path, "", fmt.Errorf("%w: the cumulative rate reads the volume of %s", ErrInvalidLine, why))
-		}
 		if d.volume == nil {
-			d.volume = map[*cnode]int64{}
+			d.volume = map[*cnode]volumeRead{}
 		}
-		d.volume[n] = d.st.volumeBefore(id, d.cur.Key(), n.cum.Window, l.Date)
+		v := volumeRead{owner: id, why: why}
+		if id != "" { // nobody's volume is zero, and the share follows its fallback (decideLevel)
+			v.before = d.st.volumeBefore(id, d.cur.Key(), n.cum.Window, l.Date)
+		}
+		d.volume[n] = v
 	}
 	return nil
+}
+
+// volumeRead is what a cumulative share reads for the current line: the
+// partner whose volume it reads, or "" and why when its role names nobody
+// who can be paid (the share then follows its node's fallback), and the
+// volume before the line.
+type volumeRead struct {
+	owner  partner.ID
+	why    string
+	before int64
 }
 
 // publish offers what the call worked out to the settler's caches, for

@@ -46,14 +46,17 @@ func (b *Basis) UnmarshalText(t []byte) error {
 // Fallback says where the share of a node goes when its party cannot be
 // paid: the role resolves to nobody (no referrer on this route) or to a
 // partner that cannot trade at the line's date (suspended, offboarded, not
-// yet a partner).
+// yet a partner). A cumulative share whose volume's role (Cumulative.Of)
+// resolves so follows it too: a direct sale through a plan with a
+// cumulative reseller share has no reseller volume to read.
 type Fallback uint8
 
 const (
 	// FallbackRemaining (the default) leaves the share to the level's
 	// remaining sibling; a level holding such a node must have one.
 	FallbackRemaining Fallback = iota
-	// FallbackPlatform pays the share to the platform, with a note.
+	// FallbackPlatform pays the share to the platform, with a note; a
+	// cumulative share then takes the rate of a volume of zero.
 	FallbackPlatform
 )
 
@@ -145,7 +148,10 @@ type Tier struct {
 // Cumulative is a share whose rate depends on a partner's cumulative
 // volume (the plans' basis of its lines) in a window.
 type Cumulative struct {
-	// Of is the role whose volume counts (default "seller").
+	// Of is the role whose volume counts (default "seller"). On a line
+	// where it names nobody who can be paid (no reseller on a direct
+	// sale, a suspended partner), no volume is read or grown and the share
+	// follows its node's fallback (Node.Fallback).
 	Of     string   `json:"of,omitempty"`
 	Window Window   `json:"window"`
 	Mode   RateMode `json:"mode"`

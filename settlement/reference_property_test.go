@@ -146,7 +146,9 @@ func drawRefWorld(t *rapid.T, fields []factField, net *partner.Network, wide *ru
 		cumulative := slices.ContainsFunc(cfg.Plans, func(p settlement.PlanDocument) bool { return len(cumulativeNodes(&p.Root, "")) > 0 })
 		eurOnly := cumulative || len(amounts) > 0 || rapid.Bool().Draw(t, "eur")
 		return refWorld{cfg: cfg, line: func(t *rapid.T, id string) settlement.Line {
-			return extendRefLine(t, drawKeyLine(t, id, eurOnly, cumulative))
+			// Lines without a seller too: a cumulative rate reading nobody's
+			// volume follows its node's fallback.
+			return extendRefLine(t, drawKeyLine(t, id, eurOnly, cumulative && rapid.IntRange(0, 3).Draw(t, id+".needs_seller") != 0))
 		}}
 	case "wide":
 		cfg := settlement.Config{Rules: wide, Platform: platform}

@@ -17,7 +17,8 @@ package settlement_test
 // seller, chain[N], top, chain[*] with level weights, partner types,
 // referrer, marketplace, co_sellers, partner:<id>); ratio, fixed, rule
 // (share or amount) and cumulative shares (marginal and cliff, calendar year
-// and rolling twelve months, the volume of any single-party role); the
+// and rolling twelve months, the volume of any single-party role, and the
+// fallback of a rate whose role names nobody who can be paid); the
 // remaining child; conditions; caps and floors; fallbacks to the platform or
 // the remaining sibling; reserves; credits (proportional reversal of what
 // each part still has unreversed, or a bearer's: a party, node, role or
@@ -285,6 +286,7 @@ type refLine struct {
 	rest    int64               // the basis after supplier costs: what the root splits
 	chain   []*partner.Snapshot // each chain level at the line's date (nil: not a partner yet)
 	volumes map[string]int64    // by cumulative node path: the volume before the line
+	nobody  map[string]string   // by cumulative node path: why its volume is nobody's
 	entries []settlement.Entry  // made so far
 	parts   []refPart           // the ledger parts made so far
 }
@@ -299,7 +301,8 @@ func (s *refSettler) settleSale(st *refState, l settlement.Line) ([]settlement.E
 	if err != nil {
 		return nil, err
 	}
-	ln := &refLine{s: s, st: st, line: l, plan: plan, cur: l.Amount.Currency(), basis: minorOf(l.Amount), volumes: map[string]int64{}}
+	ln := &refLine{s: s, st: st, line: l, plan: plan, cur: l.Amount.Currency(), basis: minorOf(l.Amount), volumes: map[string]int64{},
+		nobody: map[string]string{}}
 	if plan.Basis == settlement.BasisGross {
 		ln.basis += minorOf(l.Tax)
 	}
@@ -327,6 +330,8 @@ func (s *refSettler) settleSale(st *refState, l settlement.Line) ([]settlement.E
 		ln.chain = append(ln.chain, sn)
 	}
 	// Cumulative shares read their partner's volume before the line.
+	// A rate whose role names nobody who can be paid reads no volume: its
+	// share follows its node's fallback (decide).
 	cums := cumulativeNodes(&plan.Root, string(plan.Root.ID))
 	owners := make([]partner.ID, len(cums))
 	for i, c := range cums {
@@ -335,10 +340,11 @@ func (s *refSettler) settleSale(st *refState, l settlement.Line) ([]settlement.E
 		if err != nil {
 			return nil, ln.fail(c.path, "", err)
 		}
-		if id == "" {
-			return nil, ln.fail(c.path, "", fmt.Errorf("%w: the cumulative rate reads the volume of %s", settlement.ErrInvalidLine, why))
-		}
 		owners[i] = id
+		if id == "" {
+			ln.nobody[c.path] = why
+			continue
+		}
 		ln.volumes[c.path] = st.volumeBefore(id, ln.cur, c.node.Share.Cumulative.Window, l.Date)
 	}
 	if err := ln.split(&plan.Root, string(plan.Root.ID), ln.rest, nil); err != nil {
@@ -351,7 +357,7 @@ func (s *refSettler) settleSale(st *refState, l settlement.Line) ([]settlement.E
 		if k.window == settlement.WindowCalendarYear {
 			k.year = l.Date.Year()
 		}
-		if grown[k] {
+		if owners[i] == "" || grown[k] {
 			continue
 		}
 		grown[k] = true
@@ -425,6 +431,18 @@ func (ln *refLine) decide(n *settlement.Node, path string, amount int64) ([]refK
 				k.platform, k.note = true, "fallback to platform: "+why
 			} else if !ok {
 				k.active = false // its share stays with the remaining sibling
+			}
+		}
+		// A cumulative rate reading nobody's volume follows the fallback,
+		// as a party that cannot be paid does, at the rate of a volume of
+		// zero.
+		if why, ok := ln.nobody[cpath]; ok && k.active {
+			if len(c.Children) == 0 && c.Fallback == settlement.FallbackPlatform {
+				if !k.platform {
+					k.platform, k.note = true, "fallback to platform: "+why
+				}
+			} else {
+				k.active = false
 			}
 		}
 		if sn == nil && len(ln.chain) > 0 {

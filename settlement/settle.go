@@ -231,7 +231,10 @@ func (r *run) settleSale(l *Line, lg *ledger) error {
 	// may read one).
 	r.accrued = r.accrued[:0]
 	for _, n := range plan.cums {
-		id, _, _, _ := r.dec.resolveOne(n.cumOf)
+		id := r.dec.volume[n].owner
+		if id == "" {
+			continue // the volume of nobody
+		}
 		k := volKey{partner: id, cur: sp.cur.Key(), window: n.cum.Window}
 		if k.window == WindowCalendarYear {
 			k.year = l.Date.UTC().Year()
