@@ -213,3 +213,28 @@ func TestCumulativeShareOfAnAbsentRole(t *testing.T) {
 		})
 	}
 }
+
+// TestTierBreakdown: a line that crosses a tier boundary says what each
+// tier took of it, instead of a bare effective rate. The developer's
+// volume is EUR 999,800.00 when a EUR 500.00 line comes: EUR 200.00 at 15%
+// up to EUR 1,000,000.00 and EUR 300.00 at 30% above, EUR 120.00 in all,
+// 24% of the line. A line within one tier keeps its tier's text.
+func TestTierBreakdown(t *testing.T) {
+	plan := strings.NewReplacer("WINDOW", "calendar_year", "MODE", "marginal", `"1000.00"`, `"1000000.00"`).Replace(appStorePlan)
+	s := planSettler(t, plan, loadNetwork(t))
+	res, err := s.Settle(ctx, settlement.State{}, []settlement.Line{appLine("L1", "999800.00", "2026-01-10"), appLine("L2", "500.00", "2026-02-10")})
+	require.NoError(t, err)
+	got := map[settlement.EntryID]settlement.Entry{}
+	for _, e := range res.Entries {
+		got[e.ID] = e
+	}
+	require.Equal(t, "15% (marginal over 1 tier(s), volume before EUR 0.00)", got["L1:root/commission"].Share)
+	requireMoney(t, got["L1:root/commission"].Amount, eur("149970.00"))
+	c := got["L2:root/commission"]
+	require.Equal(t, "15% of EUR 200.00 + 30% of EUR 300.00 = 24% of EUR 500.00 (tiers 1-2, volume before EUR 999800.00)", c.Share)
+	requireMoney(t, c.Amount, eur("120.00"))
+	requireMoney(t, got["L2:root/developer"].Amount, eur("380.00"))
+	out, err := settlement.Explain("L2", res.Entries)
+	require.NoError(t, err)
+	require.Contains(t, out, "15% of EUR 200.00 + 30% of EUR 300.00 = 24% of EUR 500.00")
+}

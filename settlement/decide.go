@@ -365,7 +365,10 @@ func (dc *decider) parties(n *cnode) ([]partner.ID, []ensemble.Share, error) {
 // line and its text: marginal splits the line's basis across tiers, cliff
 // applies the tier the volume reaches with the line. stable is true when
 // the ratio is a tier's own (a line within one tier), whose identity every
-// such line shares (levelKey).
+// such line shares (levelKey). A line across tiers says what each tier
+// took: "15% of EUR 200.00 + 30% of EUR 300.00 = 24% of EUR 500.00 (tiers
+// 1-2, volume before EUR 999800.00)"; the effective ratio applies to the
+// node's amount.
 func (dc *decider) cumulative(c *cnode) (eff ensemble.Ratio, text string, stable bool, err error) {
 	before := dc.volume[c].before
 	b, err := basisUnits(dc.line, dc.plan.gross)
@@ -407,25 +410,30 @@ func (dc *decider) cumulative(c *cnode) (eff ensemble.Ratio, text string, stable
 		t := append(append(buf[:0], c.tierText[first]...), " (marginal over 1 tier(s), volume before "...)
 		return tiers[first].Rate, dc.keepText(append(appendMoney(t, before, dc.cur), ')')), true, nil
 	}
-	vol := moneyText(before, dc.cur)
+	// Across tiers: each tier's rate on the slice of the line within it,
+	// which the text lists ("15% of EUR 200.00 + 30% of EUR 300.00 = 24%
+	// of EUR 500.00 (tiers 1-2, volume before EUR 999800.00)"), written
+	// into the call's chunk of text.
+	var tb [256]byte
+	t := tb[:0]
 	num := new(big.Rat)
-	lo := before
-	used := 0
-	for i, ub := range bounds {
-		if lo >= after {
-			break
-		}
-		if lo >= ub {
-			continue
-		}
-		hi := min(after, ub)
+	lo, last := before, first
+	for i := first; i < len(bounds) && lo < after; i++ {
+		hi := min(after, bounds[i])
 		slice := new(big.Rat).SetInt64(hi - lo)
 		num.Add(num, slice.Mul(slice, tiers[i].Rate.Rat()))
-		lo = hi
-		used++
+		if i > first {
+			t = append(t, " + "...)
+		}
+		t = appendMoney(append(append(t, c.tierText[i]...), " of "...), hi-lo, dc.cur)
+		lo, last = hi, i
 	}
 	eff = ensemble.RatioFromRat(num.Quo(num, new(big.Rat).SetInt64(b)))
-	return eff, fmt.Sprintf("%s (marginal over %d tier(s), volume before %s)", eff.Percent(), used, vol), false, nil
+	t = appendMoney(append(append(append(t, " = "...), eff.Percent()...), " of "...), b, dc.cur)
+	t = strconv.AppendInt(append(t, " (tiers "...), int64(first+1), 10)
+	t = strconv.AppendInt(append(t, '-'), int64(last+1), 10)
+	t = append(appendMoney(append(t, ", volume before "...), before, dc.cur), ')')
+	return eff, dc.keepText(t), false, nil
 }
 
 // tierBounds returns each tier's up_to in minor units of cur (the last

@@ -839,17 +839,26 @@ func (ln *refLine) cumulativeRate(c *settlement.Cumulative, before int64) (ensem
 		return c.Tiers[i].Rate, fmt.Sprintf("%s (cliff, tier %d, volume before %s)", c.Tiers[i].Rate.Percent(), i+1, vol), nil
 	}
 	var weighted ensemble.Ratio
-	from, used := before, 0
+	var took []string // "15% of EUR 200.00", one per tier the line reaches
+	var tiers []int
+	from := before
 	for i, u := range upTo {
 		if to := min(before+ln.basis, u); from < to {
 			weighted = weighted.Add(ensemble.RatioFromInt(to - from).Mul(c.Tiers[i].Rate))
+			took = append(took, c.Tiers[i].Rate.Percent()+" of "+ensemble.MoneyFromMinor(to-from, ln.cur).String())
+			tiers = append(tiers, i+1)
 			from = to
-			used++
 		}
 	}
 	per, _ := ensemble.NewRatio(1, ln.basis)
 	rate := weighted.Mul(per)
-	return rate, fmt.Sprintf("%s (marginal over %d tier(s), volume before %s)", rate.Percent(), used, vol), nil
+	if len(tiers) == 1 {
+		return rate, fmt.Sprintf("%s (marginal over 1 tier(s), volume before %s)", rate.Percent(), vol), nil
+	}
+	// Across tiers, what each tier took of the line, then the rate that
+	// makes (applied to the node's amount).
+	return rate, fmt.Sprintf("%s = %s of %s (tiers %d-%d, volume before %s)", strings.Join(took, " + "), rate.Percent(),
+		ensemble.MoneyFromMinor(ln.basis, ln.cur), tiers[0], tiers[len(tiers)-1], vol), nil
 }
 
 // reserve holds back the node's reserve ratio of an earning (rounded down)

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"math/big"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -90,10 +91,26 @@ func TestPropertyCumulativeRate(t *testing.T) {
 		}
 		want, used := marginalRate(tiers, bounds, before, b)
 		require.Zero(t, eff.Rat().Cmp(want), "rate %s, want %s", eff.Rat(), want)
-		require.Equal(t, fmt.Sprintf("%s (marginal over %d tier(s), volume before %s)", eff.Percent(), used, vol), text)
-		if stable {
-			require.Equal(t, 1, used, "a tier's own rate is for a line within one tier")
+		if used == 1 {
+			require.Equal(t, fmt.Sprintf("%s (marginal over 1 tier(s), volume before %s)", eff.Percent(), vol), text)
+			require.True(t, stable, "a line within one tier takes the tier's own rate")
+			return
 		}
+		// Across tiers, what each took of the line.
+		var parts []string
+		first, lo := -1, before
+		for i, ub := range bounds {
+			if hi := min(before+b, ub); lo < hi {
+				if first < 0 {
+					first = i
+				}
+				parts = append(parts, fmt.Sprintf("%s of %s", tiers[i].Rate.Percent(), ensemble.MoneyFromMinor(hi-lo, eurC)))
+				lo = hi
+			}
+		}
+		require.Equal(t, fmt.Sprintf("%s = %s of %s (tiers %d-%d, volume before %s)", strings.Join(parts, " + "), eff.Percent(),
+			ensemble.MoneyFromMinor(b, eurC), first+1, first+used, vol), text)
+		require.False(t, stable)
 	})
 }
 

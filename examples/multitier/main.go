@@ -408,9 +408,15 @@ func printCommissions(p *report.Printer, lines []settlement.Line, entries []sett
 	}
 }
 
-// rate writes the share an earning was decided by, compactly.
+// rate writes the share an earning was decided by, compactly: for a
+// cumulative share across tiers ("0% of EUR 400.00 + 2% of EUR 600.00 =
+// 1.2% of EUR 1000.00 (tiers 1-2, ...)"), the rate they make.
 func rate(e settlement.Entry) string {
-	s, _, _ := strings.Cut(e.Share, " ")
+	share := e.Share
+	if _, made, ok := strings.Cut(share, " = "); ok {
+		share = made
+	}
+	s, _, _ := strings.Cut(share, " ")
 	if s == "cumulative" {
 		return "(vol)"
 	}
