@@ -303,6 +303,11 @@ func (s *Settler) compilePlan(p *ensemble.Problems, path string, doc PlanDocumen
 			p.Addf(ensemble.Path(path, "offers", i), "empty offer id")
 		}
 	}
+	for i, c := range doc.Currencies {
+		if c.IsZero() {
+			p.Addf(ensemble.Path(path, "currencies", i), "empty currency")
+		}
+	}
 	cp := &cplan{id: string(doc.ID), doc: doc, ref: doc.Ref(), gross: doc.Basis == BasisGross, method: doc.Method}
 	ids := map[string]bool{}
 	cp.root = s.compileNode(p, path+".root", cp, &doc.Root, "", true, ids, used, 0)
@@ -712,15 +717,17 @@ func (s *Settler) checkCumulative(p *ensemble.Problems, path string, cu *Cumulat
 }
 
 // pick returns the plan for a line: among plans in force at the line's
-// date that match its offer and route kind, the highest version of each
-// plan id; an offer-specific plan beats one for any offer, a
-// route-specific plan one for any route. Two equally specific plans are
+// date that match its offer, route kind and currency, the highest version
+// of each plan id; an offer-specific plan beats one for any offer, a
+// route-specific plan one for any route, a currency-specific plan one for
+// any currency (specificity). Two equally specific plans are
 // ErrAmbiguousPlan.
 func (s *Settler) pick(l *Line) (*cplan, error) {
 	var buf [8]*cplan
 	cands := buf[:0]
 	add := func(cp *cplan) {
-		if !inForce(cp.doc.EffectiveFrom, cp.doc.EffectiveUntil, l.Date) || !cp.matchesRoute(l.Route.Kind) {
+		if !inForce(cp.doc.EffectiveFrom, cp.doc.EffectiveUntil, l.Date) || !cp.matchesRoute(l.Route.Kind) ||
+			!currencyMatches(&cp.doc, l.Currency()) {
 			return
 		}
 		for i, c := range cands {
@@ -742,13 +749,7 @@ func (s *Settler) pick(l *Line) (*cplan, error) {
 	var best *cplan
 	bestScore, tie := -1, false
 	for _, cp := range cands {
-		score := 0
-		if len(cp.doc.Offers) > 0 {
-			score += 2
-		}
-		if len(cp.doc.Routes) > 0 {
-			score++
-		}
+		score := specificity(&cp.doc)
 		switch {
 		case score > bestScore:
 			best, bestScore, tie = cp, score, false
@@ -763,6 +764,28 @@ func (s *Settler) pick(l *Line) (*cplan, error) {
 		return nil, lineErr(l.ID, best.id, "", "", ErrAmbiguousPlan)
 	}
 	return best, nil
+}
+
+// specificity is how specific a plan is, as pick ranks plans: listing
+// offers counts 4, listing routes 2, listing currencies 1, so that offers
+// outrank routes and currencies together, and routes currencies.
+func specificity(d *PlanDocument) int {
+	score := 0
+	if len(d.Offers) > 0 {
+		score += 4
+	}
+	if len(d.Routes) > 0 {
+		score += 2
+	}
+	if len(d.Currencies) > 0 {
+		score++
+	}
+	return score
+}
+
+// currencyMatches reports whether plan d settles lines in cur.
+func currencyMatches(d *PlanDocument, cur ensemble.Currency) bool {
+	return len(d.Currencies) == 0 || slices.Contains(d.Currencies, cur)
 }
 
 func (cp *cplan) matchesRoute(k RouteKind) bool {

@@ -32,12 +32,16 @@ func (v PlanVersion) String() string { return v.ID + "@" + strconv.Itoa(v.Versio
 // place).
 type PlanConflictError struct {
 	Plans []PlanVersion
-	// Offers and Routes say which lines two plans tie for: every offer of
-	// Offers with every route kind of Routes. Offers is nil when the plans
-	// tie for every offer; in it, an empty OfferID stands for every offer
-	// that no plan lists. Both are nil for ErrShadowedPlan.
-	Offers []catalog.OfferID
-	Routes []RouteKind
+	// Offers, Routes and Currencies say which lines two plans tie for:
+	// every offer of Offers with every route kind of Routes in every
+	// currency of Currencies. Offers is nil when the plans tie for every
+	// offer, Currencies when they tie in every currency; in them, an empty
+	// OfferID stands for every offer that no plan lists and a zero
+	// Currency for every currency that no plan lists. All are nil for
+	// ErrShadowedPlan.
+	Offers     []catalog.OfferID
+	Routes     []RouteKind
+	Currencies []ensemble.Currency
 	// From and Until bound the line dates, [From, Until), where the two
 	// plans tie, or where the hidden version is in force. A zero From or
 	// Until is unbounded.
@@ -61,6 +65,11 @@ func (e *PlanConflictError) Error() string {
 		return fmt.Sprintf("settlement: plan %q version %d (in force %s) is never picked: higher %s to every line it matches; check the versions' effective_from and effective_until",
 			h.ID, h.Version, spanText(e.From, e.Until), which)
 	}
+	if len(e.Plans) == 2 && e.Currencies != nil {
+		a, b := e.Plans[0], e.Plans[1]
+		return fmt.Sprintf("settlement: plans %q version %d and %q version %d are equally specific for lines of %s on %s in %s %s, which could not be settled; narrow one plan's offers, routes, currencies or effective span",
+			a.ID, a.Version, b.ID, b.Version, offersText(e.Offers), routesText(e.Routes), currenciesText(e.Currencies), spanText(e.From, e.Until))
+	}
 	if len(e.Plans) == 2 {
 		a, b := e.Plans[0], e.Plans[1]
 		return fmt.Sprintf("settlement: plans %q version %d and %q version %d are equally specific for lines of %s on %s %s, which could not be settled; narrow one plan's offers, routes or effective span",
@@ -76,7 +85,7 @@ func (e *PlanConflictError) Unwrap() error { return e.Err }
 type oplan struct {
 	index       int // in the documents checked, for the problem's path
 	doc         *PlanDocument
-	score       int // pick's: 2 for listing offers, 1 for listing routes
+	score       int // pick's specificity
 	from, until int // indices into the instants; -1 and len(instants) when unbounded
 	// Found by the sweep:
 	inForce bool            // it matches some line
@@ -97,9 +106,10 @@ type conflictKey struct {
 // plan hide from every line (ErrShadowedPlan).
 //
 // It simulates pick exactly rather than guessing. Lines differ, for pick,
-// only by their offer, route kind and date. Offers fall into cells: each
-// offer some plan lists, and every other offer, which only plans for any
-// offer match; route kinds are few and are taken one by one. Within a cell
+// only by their offer, route kind, currency and date. Offers fall into
+// cells: each offer some plan lists, and every other offer, which only
+// plans for any offer match; currencies likewise; route kinds are few and
+// are taken one by one. Within a cell
 // the plans in force change only at the effective_from and effective_until
 // instants of its plans, so the check sweeps the spans between those
 // instants and, in each, does what pick does: keeps the highest version of
@@ -116,13 +126,7 @@ func checkPlanVersions(p *ensemble.Problems, docs []PlanDocument) {
 			continue
 		}
 		seen[v] = true
-		op := &oplan{index: i, doc: d}
-		if len(d.Offers) > 0 {
-			op.score += 2
-		}
-		if len(d.Routes) > 0 {
-			op.score++
-		}
+		op := &oplan{index: i, doc: d, score: specificity(d)}
 		plans = append(plans, op)
 		for _, t := range []time.Time{d.EffectiveFrom, d.EffectiveUntil} {
 			if !t.IsZero() {
@@ -169,31 +173,44 @@ func checkPlanVersions(p *ensemble.Problems, docs []PlanDocument) {
 	}
 	slices.Sort(offers)
 	offers = append(offers, "") // every offer no plan lists
+	// Currencies some plan lists, sorted by code, then every other.
+	var currencies []ensemble.Currency
+	for _, op := range plans {
+		for _, c := range op.doc.Currencies {
+			if !c.IsZero() && !slices.Contains(currencies, c) { // no valid line has the zero currency
+				currencies = append(currencies, c)
+			}
+		}
+	}
+	slices.SortFunc(currencies, func(a, b ensemble.Currency) int { return strings.Compare(a.Key(), b.Key()) })
+	currencies = append(currencies, ensemble.Currency{})
 	rank := make(map[*oplan]int, len(plans))
 	for i, op := range plans {
 		rank[op] = i
 	}
-	ties := map[conflictKey]map[catalog.OfferID]uint32{}
+	ties := map[conflictKey]map[tieCell]uint32{} // the route kinds two plans tie on, by offer and currency
 	var forOffer, cell []*oplan
 	for _, o := range offers {
 		// The plans pick looks at for the offer, in plan order.
 		forOffer = append(append(forOffer[:0], byOffer[o]...), anyOffer...)
 		slices.SortFunc(forOffer, func(a, b *oplan) int { return rank[a] - rank[b] })
-		for k := RouteDirect; int(k) < len(routeNames); k++ {
-			cell = cell[:0]
-			for _, op := range forOffer {
-				if routeMatches(op.doc, k) {
-					cell = append(cell, op)
+		for _, c := range currencies {
+			for k := RouteDirect; int(k) < len(routeNames); k++ {
+				cell = cell[:0]
+				for _, op := range forOffer {
+					if routeMatches(op.doc, k) && (len(op.doc.Currencies) == 0 || !c.IsZero() && slices.Contains(op.doc.Currencies, c)) {
+						cell = append(cell, op)
+					}
 				}
+				sweep(cell, len(instants), func(key conflictKey) {
+					m := ties[key]
+					if m == nil {
+						m = map[tieCell]uint32{}
+						ties[key] = m
+					}
+					m[tieCell{o, c}] |= 1 << k
+				})
 			}
-			sweep(cell, len(instants), func(key conflictKey) {
-				m := ties[key]
-				if m == nil {
-					m = map[catalog.OfferID]uint32{}
-					ties[key] = m
-				}
-				m[o] |= 1 << k
-			})
 		}
 	}
 	type found struct {
@@ -248,24 +265,45 @@ func checkPlanVersions(p *ensemble.Problems, docs []PlanDocument) {
 		return cmp.Compare(a.until, b.until)
 	})
 	for _, key := range keys {
-		// One problem per set of route kinds: its offers tie on each.
-		byRoutes := map[uint32][]catalog.OfferID{}
-		var masks []uint32
-		for _, o := range offers {
-			m, ok := ties[key][o]
-			if !ok {
-				continue
-			}
-			if byRoutes[m] == nil {
-				masks = append(masks, m)
-			}
-			byRoutes[m] = append(byRoutes[m], o)
+		// One problem per set of route kinds and offers: they tie on each
+		// route kind for each offer, in each of its currencies.
+		type group struct {
+			routes     uint32
+			offers     []catalog.OfferID
+			currencies []ensemble.Currency
 		}
-		for _, m := range masks {
+		var groups []*group
+		for _, c := range currencies {
+			byRoutes := map[uint32][]catalog.OfferID{}
+			var masks []uint32
+			for _, o := range offers {
+				m, ok := ties[key][tieCell{o, c}]
+				if !ok {
+					continue
+				}
+				if byRoutes[m] == nil {
+					masks = append(masks, m)
+				}
+				byRoutes[m] = append(byRoutes[m], o)
+			}
+			for _, m := range masks {
+				i := slices.IndexFunc(groups, func(g *group) bool { return g.routes == m && slices.Equal(g.offers, byRoutes[m]) })
+				if i < 0 {
+					i = len(groups)
+					groups = append(groups, &group{routes: m, offers: byRoutes[m]})
+				}
+				groups[i].currencies = append(groups[i].currencies, c)
+			}
+		}
+		for _, g := range groups {
+			m := g.routes
 			e := &PlanConflictError{Plans: []PlanVersion{{key.a.doc.ID, key.a.doc.Version}, {key.b.doc.ID, key.b.doc.Version}},
-				Offers: byRoutes[m], Err: ErrAmbiguousPlan}
+				Offers: g.offers, Currencies: g.currencies, Err: ErrAmbiguousPlan}
 			if len(e.Offers) == len(offers) {
 				e.Offers = nil // every offer
+			}
+			if len(e.Currencies) == len(currencies) {
+				e.Currencies = nil // every currency
 			}
 			for k := RouteDirect; int(k) < len(routeNames); k++ {
 				if m&(1<<k) != 0 {
@@ -349,6 +387,13 @@ func sweep(cell []*oplan, n int, tie func(conflictKey)) {
 	}
 }
 
+// tieCell is the lines of one offer (or every offer no plan lists) in one
+// currency (or every currency no plan lists).
+type tieCell struct {
+	offer    catalog.OfferID
+	currency ensemble.Currency
+}
+
 // routeMatches reports whether plan d applies to route kind k, as
 // cplan.matchesRoute does for pick.
 func routeMatches(d *PlanDocument, k RouteKind) bool {
@@ -401,6 +446,27 @@ func offersText(offers []catalog.OfferID) string {
 		return "offer " + named[0]
 	}
 	return "offers " + joinAnd(named)
+}
+
+// currenciesText writes currencies as PlanConflictError.Currencies means
+// them.
+func currenciesText(currencies []ensemble.Currency) string {
+	var named []string
+	other := false
+	for _, c := range currencies {
+		if c.IsZero() {
+			other = true
+		} else {
+			named = append(named, c.Key())
+		}
+	}
+	switch {
+	case len(named) == 0:
+		return "any currency no plan lists"
+	case other:
+		return strings.Join(named, ", ") + " and any currency no plan lists"
+	}
+	return joinAnd(named)
 }
 
 func routesText(routes []RouteKind) string {

@@ -192,6 +192,30 @@ func TestPlanConflictMessages(t *testing.T) {
 	var ce *settlement.PlanConflictError
 	require.ErrorAs(t, err, &ce)
 	require.EqualError(t, ce, `settlement: plans "a" version 1 and "b" version 1 are equally specific for lines of any offer on any route from 2026-03-01T12:30:00Z on, which could not be settled; narrow one plan's offers, routes or effective span`)
+
+	// Plans listing currencies tie only in the currencies both list; a
+	// plan listing currencies beats one for any currency.
+	_, err = settlement.ParsePlans([]byte(`
+- {id: euro, version: 1, currencies: [EUR, USD], root: {id: root, party: platform}}
+- {id: sterling, version: 1, currencies: [GBP, USD], root: {id: root, party: platform}}
+- {id: rest, version: 1, root: {id: root, party: platform}}
+`))
+	require.ErrorAs(t, err, &ce)
+	require.Equal(t, []ensemble.Currency{ensemble.MustCurrency("USD")}, ce.Currencies)
+	require.EqualError(t, ce, `settlement: plans "euro" version 1 and "sterling" version 1 are equally specific for lines of any offer on any route in USD at any date, which could not be settled; narrow one plan's offers, routes, currencies or effective span`)
+	plans, err := settlement.ParsePlans([]byte(`
+- {id: euro, version: 1, currencies: [EUR, USD], root: {id: root, party: platform}}
+- {id: rest, version: 1, root: {id: root, party: platform}}
+`))
+	require.NoError(t, err)
+	s, err := settlement.New(settlement.Config{Plans: plans})
+	require.NoError(t, err)
+	for cur, want := range map[string]string{"EUR": "euro@1", "USD": "euro@1", "GBP": "rest@1"} {
+		v, err := settlement.Pick(s, settlement.Line{ID: "L", Date: date("2026-01-01"), Amount: ensemble.MustMoney("1", cur),
+			Offer: catalog.Pin{Offer: "o", Version: 1}, Route: settlement.Route{Kind: settlement.RouteDirect}})
+		require.NoError(t, err)
+		require.Equal(t, want, v.String(), cur)
+	}
 }
 
 // A settler New accepts never finds two plans ambiguous, and New refuses
@@ -205,6 +229,8 @@ func TestPlanVersionsCheckIsExact(t *testing.T) {
 	lineOffers := append(slices.Clone(listed), "unlisted")
 	routeKinds := []settlement.RouteKind{settlement.RouteDirect, settlement.RouteMarketplace, settlement.RoutePartner,
 		settlement.RouteReferral, settlement.RouteCoSell}
+	listedCurrencies := []ensemble.Currency{ensemble.MustCurrency("EUR"), ensemble.MustCurrency("USD")}
+	lineCurrencies := append(slices.Clone(listedCurrencies), ensemble.MustCurrency("GBP"))
 	rapid.Check(t, func(t *rapid.T) {
 		n := rapid.IntRange(1, 6).Draw(t, "plans")
 		seen := map[settlement.PlanVersion]bool{}
@@ -231,6 +257,11 @@ func TestPlanVersionsCheckIsExact(t *testing.T) {
 					d.Routes = append(d.Routes, k)
 				}
 			}
+			for _, c := range listedCurrencies {
+				if rapid.IntRange(0, 2).Draw(t, p+".currency."+c.Key()) == 0 {
+					d.Currencies = append(d.Currencies, c)
+				}
+			}
 			from := rapid.IntRange(-1, days-1).Draw(t, p+".from") // -1: unbounded
 			if from >= 0 {
 				d.EffectiveFrom = base.AddDate(0, 0, from)
@@ -252,9 +283,13 @@ func TestPlanVersionsCheckIsExact(t *testing.T) {
 
 		// What New reports, cell by cell and day by day.
 		isListed := map[catalog.OfferID]bool{}
+		isListedCur := map[ensemble.Currency]bool{}
 		for _, d := range plans {
 			for _, o := range d.Offers {
 				isListed[o] = true
+			}
+			for _, c := range d.Currencies {
+				isListedCur[c] = true
 			}
 		}
 		reported := map[string]bool{}
@@ -275,11 +310,17 @@ func TestPlanVersionsCheckIsExact(t *testing.T) {
 					if ce.Offers != nil && !slices.Contains(ce.Offers, o) && !(slices.Contains(ce.Offers, "") && !isListed[o]) {
 						continue
 					}
-					for _, k := range ce.Routes {
-						for day := -1; day <= days+1; day++ {
-							at := base.AddDate(0, 0, day)
-							if (ce.From.IsZero() || !at.Before(ce.From)) && (ce.Until.IsZero() || at.Before(ce.Until)) {
-								reported[fmt.Sprint(o, k, day)] = true
+					for _, c := range lineCurrencies {
+						if ce.Currencies != nil && !slices.Contains(ce.Currencies, c) &&
+							!(slices.Contains(ce.Currencies, ensemble.Currency{}) && !isListedCur[c]) {
+							continue
+						}
+						for _, k := range ce.Routes {
+							for day := -1; day <= days+1; day++ {
+								at := base.AddDate(0, 0, day)
+								if (ce.From.IsZero() || !at.Before(ce.From)) && (ce.Until.IsZero() || at.Before(ce.Until)) {
+									reported[fmt.Sprint(o, c, k, day)] = true
+								}
 							}
 						}
 					}
@@ -288,17 +329,19 @@ func TestPlanVersionsCheckIsExact(t *testing.T) {
 		}
 
 		// What pick finds, on every day, offer and route.
-		line := func(o catalog.OfferID, k settlement.RouteKind, at time.Time) settlement.Line {
-			return settlement.Line{ID: "L", Date: at, Amount: eur("1.00"), Offer: catalog.Pin{Offer: o, Version: 1},
+		line := func(o catalog.OfferID, c ensemble.Currency, k settlement.RouteKind, at time.Time) settlement.Line {
+			return settlement.Line{ID: "L", Date: at, Amount: ensemble.MoneyFromMinor(100, c), Offer: catalog.Pin{Offer: o, Version: 1},
 				Route: settlement.Route{Kind: k, Chain: []partner.ID{"dev-1"}}}
 		}
 		ambiguous := map[string]bool{}
 		for _, o := range lineOffers {
-			for _, k := range routeKinds {
-				for day := -1; day <= days+1; day++ {
-					_, perr := settlement.Pick(unchecked, line(o, k, base.AddDate(0, 0, day)))
-					if errors.Is(perr, settlement.ErrAmbiguousPlan) {
-						ambiguous[fmt.Sprint(o, k, day)] = true
+			for _, c := range lineCurrencies {
+				for _, k := range routeKinds {
+					for day := -1; day <= days+1; day++ {
+						_, perr := settlement.Pick(unchecked, line(o, c, k, base.AddDate(0, 0, day)))
+						if errors.Is(perr, settlement.ErrAmbiguousPlan) {
+							ambiguous[fmt.Sprint(o, c, k, day)] = true
+						}
 					}
 				}
 			}
@@ -308,21 +351,23 @@ func TestPlanVersionsCheckIsExact(t *testing.T) {
 		for i := range 20 {
 			p := fmt.Sprintf("line%d", i)
 			o := rapid.SampledFrom(lineOffers).Draw(t, p+".offer")
+			c := rapid.SampledFrom(lineCurrencies).Draw(t, p+".currency")
 			k := rapid.SampledFrom(routeKinds).Draw(t, p+".route")
 			at := base.Add(time.Duration(rapid.Int64Range(-24*60, (days+1)*24*60).Draw(t, p+".minute")) * time.Minute)
 			day := int(at.Sub(base).Hours()) / 24
 			if at.Before(base) {
 				day = -1
 			}
-			_, perr := settlement.Pick(unchecked, line(o, k, at))
-			require.Equal(t, reported[fmt.Sprint(o, k, day)], errors.Is(perr, settlement.ErrAmbiguousPlan), "%s %s %s: %v", o, k, at, perr)
+			_, perr := settlement.Pick(unchecked, line(o, c, k, at))
+			require.Equal(t, reported[fmt.Sprint(o, c, k, day)], errors.Is(perr, settlement.ErrAmbiguousPlan), "%s %s %s %s: %v", o, c, k, at, perr)
 		}
 
 		// A brute-force model of hidden versions: a version that matches
 		// some line, and for every line it matches a higher version of its
 		// plan matches too; the highest such versions take its place.
-		matches := func(d settlement.PlanDocument, o catalog.OfferID, k settlement.RouteKind, at time.Time) bool {
+		matches := func(d settlement.PlanDocument, o catalog.OfferID, c ensemble.Currency, k settlement.RouteKind, at time.Time) bool {
 			return (len(d.Offers) == 0 || slices.Contains(d.Offers, o)) && (len(d.Routes) == 0 || slices.Contains(d.Routes, k)) &&
+				(len(d.Currencies) == 0 || slices.Contains(d.Currencies, c)) &&
 				(d.EffectiveFrom.IsZero() || !at.Before(d.EffectiveFrom)) && (d.EffectiveUntil.IsZero() || at.Before(d.EffectiveUntil))
 		}
 		model := map[string]string{}
@@ -330,23 +375,25 @@ func TestPlanVersionsCheckIsExact(t *testing.T) {
 			used, hidden := false, false
 			takers := map[int]bool{}
 			for _, o := range lineOffers {
-				for _, k := range routeKinds {
-					for day := -1; day <= days+1; day++ {
-						at := base.AddDate(0, 0, day)
-						if !matches(d, o, k, at) {
-							continue
-						}
-						hidden = true
-						top := d.Version
-						for _, h := range plans {
-							if h.ID == d.ID && h.Version > top && matches(h, o, k, at) {
-								top = h.Version
+				for _, c := range lineCurrencies {
+					for _, k := range routeKinds {
+						for day := -1; day <= days+1; day++ {
+							at := base.AddDate(0, 0, day)
+							if !matches(d, o, c, k, at) {
+								continue
 							}
-						}
-						if top == d.Version {
-							used = true
-						} else {
-							takers[top] = true
+							hidden = true
+							top := d.Version
+							for _, h := range plans {
+								if h.ID == d.ID && h.Version > top && matches(h, o, c, k, at) {
+									top = h.Version
+								}
+							}
+							if top == d.Version {
+								used = true
+							} else {
+								takers[top] = true
+							}
 						}
 					}
 				}

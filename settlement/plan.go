@@ -308,11 +308,12 @@ type NodeID string
 //	        - {id: distributor, party: distributor, share: {rule: distributor-share}}
 //	        - {id: seller, party: seller, share: remaining}
 //
-// A plan applies to lines of the listed offers (any when empty) and route
-// kinds (any when empty) dated in [EffectiveFrom, EffectiveUntil). A line
-// is settled by one plan: of the plans that apply to it, the highest
-// version of each id, and of those the most specific (listing offers
-// beats any offer, then listing routes beats any route). ParsePlans and
+// A plan applies to lines of the listed offers (any when empty), route
+// kinds (any when empty) and currencies (any when empty) dated in
+// [EffectiveFrom, EffectiveUntil). A line is settled by one plan: of the
+// plans that apply to it, the highest version of each id, and of those the
+// most specific (listing offers beats any offer, then listing routes beats
+// any route, then listing currencies beats any currency). ParsePlans and
 // New refuse plans that could be equally specific for a line
 // (ErrAmbiguousPlan) and versions that higher versions hide entirely
 // (ErrShadowedPlan).
@@ -325,6 +326,11 @@ type PlanDocument struct {
 	EffectiveFrom  time.Time         `json:"effective_from,omitzero"`
 	EffectiveUntil time.Time         `json:"effective_until,omitzero"`
 	Basis          Basis             `json:"basis,omitempty"`
+	// Currencies are the currencies of the lines the plan settles (any
+	// when empty). A plan whose cumulative tiers are in one currency
+	// settles lines in the others by converting them (Config.Rates), and
+	// New refuses one listing a currency it could not convert.
+	Currencies []ensemble.Currency `json:"currencies,omitempty"`
 	// Method picks who gets the minor units left over at every level of
 	// the tree: largest_remainder (the default), first_in_order, or
 	// numscript_order to reproduce Formance Numscript's and the Formance

@@ -27,7 +27,8 @@ import (
 // the ledger tests), extended with gross bases, allocation methods, floors,
 // reserves, co-sellers, rolling windows and the volume of other roles,
 // roots that are leaves, failing rules and a rate table with two versions,
-// a second plan version, an offer-specific plan and another platform id;
+// a second plan version, an offer-specific plan, plans for some currencies
+// and another platform id;
 // random sale lines of every route kind, currency, time zone, amount (small
 // ones too), tax, supplier costs and co-sellers; credits of random lines,
 // partial, full or too large, in the batch of their line or later, borne by
@@ -194,6 +195,16 @@ var specialPlan = settlement.PlanDocument{ID: "special", Version: 1, Offers: []c
 			Reserve: &settlement.Reserve{Ratio: ensemble.MustRatio("10%"), Days: 30}},
 	}}}
 
+var eurCur, usdCur = ensemble.MustCurrency("EUR"), ensemble.MustCurrency("USD")
+
+// dollarPlan pays lines in US dollars: more specific than a random plan
+// for any currency, so those lines pick it.
+var dollarPlan = settlement.PlanDocument{ID: "dollar", Version: 1, Currencies: []ensemble.Currency{usdCur},
+	Root: settlement.Node{ID: "root", Children: []settlement.Node{
+		{ID: "platform", Party: "platform", Share: settlement.Share{Ratio: ensemble.MustRatio("20%"), HasRatio: true}},
+		{ID: "seller", Party: "seller", Share: settlement.Share{Remaining: true}, Fallback: settlement.FallbackPlatform},
+	}}}
+
 // drawRefPlans draws a random plan from root (or now and then a root that
 // is a leaf), extended (with refRules when withRefRules), and maybe a
 // second version of it from a later date, the special plan, and fewer
@@ -209,6 +220,9 @@ func drawRefPlans(t *rapid.T, cfg settlement.Config, root func() settlement.Node
 		if rapid.IntRange(0, 9).Draw(t, "v1.routes") == 0 {
 			doc.Routes = []settlement.RouteKind{settlement.RoutePartner, settlement.RouteCoSell, settlement.RouteDirect}
 		}
+		if rapid.IntRange(0, 5).Draw(t, "v1.currencies") == 0 {
+			doc.Currencies = rapid.SampledFrom([][]ensemble.Currency{{eurCur}, {eurCur, usdCur}, {usdCur}}).Draw(t, "v1.currencies.list")
+		}
 		cfg.Plans = []settlement.PlanDocument{doc}
 		if rapid.IntRange(0, 3).Draw(t, "v2") == 0 {
 			v2 := settlement.PlanDocument{ID: "rand", Version: 2, Root: root(),
@@ -218,6 +232,9 @@ func drawRefPlans(t *rapid.T, cfg settlement.Config, root func() settlement.Node
 		}
 		if rapid.IntRange(0, 3).Draw(t, "special") == 0 {
 			cfg.Plans = append(cfg.Plans, specialPlan)
+		}
+		if rapid.IntRange(0, 4).Draw(t, "dollar") == 0 {
+			cfg.Plans = append(cfg.Plans, dollarPlan)
 		}
 		if _, err := settlement.New(cfg); err == nil {
 			return cfg.Plans

@@ -11,7 +11,7 @@ package settlement_test
 // node id), and keeps its ledger in plain maps. It has no cache, memo,
 // interning or buffer, and it never looks at what a rule reads.
 //
-// It covers what the property draws: plan choice (offers, route kinds,
+// It covers what the property draws: plan choice (offers, route kinds, currencies,
 // effective span, the highest version of each plan, the most specific plan);
 // net and gross bases; supplier costs paid first; every role (platform,
 // seller, chain[N], top, chain[*] with level weights, partner types,
@@ -216,15 +216,17 @@ func canonicalLines(lines []settlement.Line) []settlement.Line {
 }
 
 // pick returns the plan of a sale line: of the plans in force at its date
-// whose offers and route kinds match it (any when they list none), the
-// highest version of each plan id, and of those the most specific (listing
-// offers counts 2, listing routes 1).
+// whose offers, route kinds and currencies match it (any when they list
+// none), the highest version of each plan id, and of those the most
+// specific (listing offers counts 4, listing routes 2, listing currencies
+// 1).
 func (s *refSettler) pick(l settlement.Line) (settlement.PlanDocument, error) {
 	latest := map[string]settlement.PlanDocument{}
 	for _, p := range s.plans {
 		inForce := !l.Date.Before(p.EffectiveFrom) && (p.EffectiveUntil.IsZero() || l.Date.Before(p.EffectiveUntil))
 		if inForce && (len(p.Offers) == 0 || slices.Contains(p.Offers, l.Offer.Offer)) &&
-			(len(p.Routes) == 0 || slices.Contains(p.Routes, l.Route.Kind)) && p.Version > latest[p.ID].Version {
+			(len(p.Routes) == 0 || slices.Contains(p.Routes, l.Route.Kind)) &&
+			(len(p.Currencies) == 0 || slices.Contains(p.Currencies, l.Amount.Currency())) && p.Version > latest[p.ID].Version {
 			latest[p.ID] = p
 		}
 	}
@@ -234,9 +236,12 @@ func (s *refSettler) pick(l settlement.Line) (settlement.PlanDocument, error) {
 		p := latest[id]
 		score := 0
 		if len(p.Offers) > 0 {
-			score += 2
+			score += 4
 		}
 		if len(p.Routes) > 0 {
+			score += 2
+		}
+		if len(p.Currencies) > 0 {
 			score++
 		}
 		switch {
