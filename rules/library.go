@@ -388,9 +388,9 @@ var functionTable = []function{
 		{id: "money_div_money_int_string", since: 1, member: true, args: args(tMoney, tMoney, tInt, tStr), result: tDec, price: pDivMoney, size: resultQuotient, bind: cel.FunctionBinding(divFn)},
 	}},
 	{name: "round", overloads: []overload{
-		{id: "decimal_round_int", since: 1, member: true, args: args(tDec, tInt), result: tDec, price: pRound, size: resultA, bind: cel.FunctionBinding(roundFn)},
+		{id: "decimal_round_int", since: 1, member: true, args: args(tDec, tInt), result: tDec, price: pRound, size: resultA, bind: cel.BinaryBinding(round2)},
 		{id: "decimal_round_int_string", since: 1, member: true, args: args(tDec, tInt, tStr), result: tDec, price: pRound, size: resultA, bind: cel.FunctionBinding(roundFn)},
-		{id: "money_round_int", since: 1, member: true, args: args(tMoney, tInt), result: tMoney, price: pRoundMoney, size: resultA, bind: cel.FunctionBinding(roundFn)},
+		{id: "money_round_int", since: 1, member: true, args: args(tMoney, tInt), result: tMoney, price: pRoundMoney, size: resultA, bind: cel.BinaryBinding(round2)},
 		{id: "money_round_int_string", since: 1, member: true, args: args(tMoney, tInt, tStr), result: tMoney, price: pRoundMoney, size: resultA, bind: cel.FunctionBinding(roundFn)},
 	}},
 	{name: "string", overloads: []overload{
@@ -507,7 +507,11 @@ func moneyOf(amount, code ref.Val) ref.Val {
 	default:
 		return types.MaybeNoSuchOverloadErr(amount)
 	}
-	return newMoney(ensemble.MoneyFromDecimal(d, cur))
+	// The money holds d as it is: d's bounds are its own.
+	if err := checkBounds(d); err != nil {
+		return err
+	}
+	return mkMoney(ensemble.MoneyFromDecimal(d, cur))
 }
 
 // ErrDivisionByZero is returned, inside an *EvalError, by div with a zero
@@ -583,6 +587,10 @@ func divFn(vs ...ref.Val) ref.Val {
 	return types.MaybeNoSuchOverloadErr(vs[0])
 }
 
+// round2 is roundFn of two arguments, bound as a binary call: cel-go
+// passes a variadic call's arguments in a slice it allocates.
+func round2(x, scale ref.Val) ref.Val { return roundFn(x, scale) }
+
 func roundFn(vs ...ref.Val) ref.Val {
 	if len(vs) < 2 {
 		return types.NoSuchOverloadErr()
@@ -657,9 +665,9 @@ func currencyFn(v ref.Val) ref.Val {
 func signFn(v ref.Val) ref.Val {
 	switch x := v.(type) {
 	case decVal:
-		return types.Int(x.d().Sign())
+		return cmpVal(x.d().Sign())
 	case moneyVal:
-		return types.Int(x.m().Sign())
+		return cmpVal(x.m().Sign())
 	}
 	return types.MaybeNoSuchOverloadErr(v)
 }

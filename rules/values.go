@@ -71,11 +71,35 @@ func newDec(d decimal.Decimal) ref.Val {
 }
 
 func newMoney(m ensemble.Money) ref.Val {
-	if err := checkBounds(m.Amount()); err != nil {
-		return err
+	if !moneyInBounds(m) {
+		if err := checkBounds(m.Amount()); err != nil {
+			return err
+		}
 	}
 	return mkMoney(m)
 }
+
+// moneyInBounds reports, without the allocations of Money.Amount, that m
+// is within the bounds checkBounds checks, for the amounts rules mostly
+// compute: nonzero, with at most MaxResultScale digits after the point
+// (RoundTo returns m itself then, as it documents, so the comparison is of
+// representations, not of amounts) and an integer part that is a whole
+// int64 number of minor units (under 10^19), so that it spans at most
+// 19 + MaxResultScale digits. False says nothing: checkBounds decides.
+func moneyInBounds(m ensemble.Money) bool {
+	if m.Sign() == 0 || m.RoundTo(MaxResultScale, ensemble.RoundDown) != m {
+		return false
+	}
+	_, err := m.RoundTo(0, ensemble.RoundDown).MinorUnits()
+	return err == nil
+}
+
+// compared holds the results of Compare as values, so that comparing
+// allocates nothing (an Int below zero does when it becomes a ref.Val).
+var compared = [3]ref.Val{types.IntNegOne, types.IntZero, types.IntOne}
+
+// cmpVal returns c (-1, 0 or +1) as a value.
+func cmpVal(c int) ref.Val { return compared[c+1] }
 
 // checkBounds returns an error value when d is outside the bounds every
 // result must keep, and nil otherwise. A result's digits are counted as
@@ -215,7 +239,7 @@ func (v decVal) Compare(o ref.Val) ref.Val {
 	if !ok {
 		return types.MaybeNoSuchOverloadErr(o)
 	}
-	return types.Int(v.d().Cmp(ov.d()))
+	return cmpVal(v.d().Cmp(ov.d()))
 }
 
 // ConvertToNative implements ref.Val.
@@ -309,7 +333,7 @@ func (v moneyVal) Compare(o ref.Val) ref.Val {
 	if err != nil {
 		return types.WrapErr(err)
 	}
-	return types.Int(c)
+	return cmpVal(c)
 }
 
 // divRound returns x / y rounded to scale digits after the point in mode,
