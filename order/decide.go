@@ -268,7 +268,7 @@ func (d *decider) accept() ([]Event, error) {
 	}
 	c := checker{ctx: d.ctx, env: d.env, order: d.o}
 	chain := c.checkParties(d.at)
-	if d.o.Route.sellingPartner() != "" && c.env.Governance != nil && c.needCatalog() {
+	if sellingPartner(d.o.Route) != "" && c.env.Governance != nil && c.needCatalog() {
 		// The seller must still be allowed to sell at acceptance (it may
 		// have been suspended since the quote); the pinned versions hold.
 		for i, l := range d.o.Lines {

@@ -17,7 +17,7 @@
 //		Order: "ord-1",
 //		Draft: &order.Draft{
 //			Customer: order.Customer{ID: "acme", Country: "NL", TaxStatus: order.ReverseCharge, TaxID: "NL123B01"},
-//			Route:    order.Route{Seller: "reseller-nl"},
+//			Route:    partner.Route{Seller: "reseller-nl"},
 //			Lines:    []order.Line{{ID: "l1", Pin: catalog.Pin{Offer: "suite"}, Quantity: decimal.NewFromInt(10)}},
 //		},
 //	}, now)
@@ -85,8 +85,8 @@
 // term (LineTerms: a line can be billed on its own anniversaries, its anchor
 // recorded at its activation); plus Billing (anchor, time
 // zone), Term (TermAt), ActivatedAt, Cancellation (mode, effective instant,
-// WithinTerm) and Suspensions. Settlement reads the Route: its Kind,
-// Parties (seller, each upline level of the captured Chain, marketplace,
-// referrer, co-sellers with weights) and the Customer. Usage keys records by
+// WithinTerm) and Suspensions. Settlement reads the Route (a
+// partner.Route: its Kind, seller, each upline level of the captured Chain,
+// marketplace, referrer, co-sellers with weights) and the Customer. Usage keys records by
 // LineRef and takes LinePeriod as a line's active period.
 package order

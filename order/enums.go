@@ -62,44 +62,6 @@ func (s *Status) UnmarshalText(b []byte) (err error) {
 // Final reports whether no command changes an order in this status.
 func (s Status) Final() bool { return s == StatusCancelled || s == StatusTerminated }
 
-// RouteKind says how an order was sold, for settlement and metrics. The
-// zero value, RouteUnspecified, is derived from the route's parties when an
-// order is created (see Route).
-type RouteKind uint8
-
-const (
-	// RouteUnspecified is the zero value: derived from the parties.
-	RouteUnspecified RouteKind = iota
-	// RouteDirect: the platform sold to the customer itself.
-	RouteDirect
-	// RouteMarketplace: sold through a marketplace partner.
-	RouteMarketplace
-	// RoutePartner: sold by a partner, possibly at the bottom of a chain
-	// (distributor -> reseller -> sub-reseller ...).
-	RoutePartner
-	// RouteReferral: the platform sold, a referral partner brought the
-	// customer.
-	RouteReferral
-	// RouteCoSell: a partner sold together with co-sellers.
-	RouteCoSell
-)
-
-var routeKindNames = []string{"unspecified", "direct", "marketplace", "partner", "referral", "co_sell"}
-
-// String returns the kind's lowercase name.
-func (k RouteKind) String() string { return ensemble.EnumName(k, routeKindNames, "route kind") }
-
-// MarshalText writes the kind's name; an undeclared kind is an error.
-func (k RouteKind) MarshalText() ([]byte, error) {
-	return ensemble.EnumText(k, routeKindNames, "order", "route kind")
-}
-
-// UnmarshalText reads a kind's name; "" is RouteUnspecified.
-func (k *RouteKind) UnmarshalText(b []byte) (err error) {
-	*k, err = ensemble.ParseEnum[RouteKind](b, routeKindNames, "order", "route kind")
-	return err
-}
-
 // TaxStatus is how the customer is taxed. The zero value is Taxable.
 type TaxStatus uint8
 
@@ -395,39 +357,6 @@ func (k EventKind) MarshalText() ([]byte, error) {
 // UnmarshalText reads a kind's name; "" is EventUnspecified.
 func (k *EventKind) UnmarshalText(b []byte) (err error) {
 	*k, err = ensemble.ParseEnum[EventKind](b, eventKindNames, "order", "event")
-	return err
-}
-
-// Role is the part a partner plays in a route, for settlement plans.
-type Role uint8
-
-const (
-	// RoleUnspecified is the zero value and is never emitted.
-	RoleUnspecified Role = iota
-	// RoleSeller: the partner that sold (the bottom of the chain).
-	RoleSeller
-	// RoleUpline: a partner above the seller in the chain captured at
-	// acceptance (level 1 is the seller's parent, 2 its parent ...).
-	RoleUpline
-	// RoleMarketplace: the marketplace the order was placed on.
-	RoleMarketplace
-	// RoleReferrer: the partner that referred the customer.
-	RoleReferrer
-	// RoleCoSeller: a partner that co-sold with the seller.
-	RoleCoSeller
-)
-
-var roleNames = []string{"unspecified", "seller", "upline", "marketplace", "referrer", "co_seller"}
-
-// String returns the role's lowercase name.
-func (r Role) String() string { return ensemble.EnumName(r, roleNames, "role") }
-
-// MarshalText writes the role's name; an undeclared role is an error.
-func (r Role) MarshalText() ([]byte, error) { return ensemble.EnumText(r, roleNames, "order", "role") }
-
-// UnmarshalText reads a role's name; "" is RoleUnspecified.
-func (r *Role) UnmarshalText(b []byte) (err error) {
-	*r, err = ensemble.ParseEnum[Role](b, roleNames, "order", "role")
 	return err
 }
 

@@ -10,7 +10,6 @@ import (
 	"github.com/ensemble-commerce/ensemble"
 	"github.com/ensemble-commerce/ensemble/catalog"
 	"github.com/ensemble-commerce/ensemble/order"
-	"github.com/ensemble-commerce/ensemble/partner"
 )
 
 // exampleOrder takes a direct order for 10 backup seats to active on March
@@ -101,21 +100,6 @@ func ExampleOrder_Decide_cancelAtPeriodEnd() {
 	// Output:
 	// active at_period_end 2026-05-01T13:00:00Z
 	// cancelled 2026-05-01T13:00:00Z
-}
-
-// ExampleRoute_Parties lists the roles settlement pays on a sub-reseller's
-// order with a referral partner, from the chain captured at acceptance.
-func ExampleRoute_Parties() {
-	r := order.Route{Kind: order.RoutePartner, Seller: "sub-utrecht", Referrer: "referral-ams",
-		Chain: []partner.ID{"sub-utrecht", "reseller-nl", "distri-eu"}}
-	for _, p := range r.Parties() {
-		fmt.Println(p.Role, p.Partner, p.Level)
-	}
-	// Output:
-	// seller sub-utrecht 0
-	// upline reseller-nl 1
-	// upline distri-eu 2
-	// referrer referral-ams 0
 }
 
 // ExampleMeasure computes cycle times from the events alone.

@@ -146,7 +146,7 @@ func env(t testing.TB) order.Context {
 func nlDraft() *order.Draft {
 	return &order.Draft{
 		Customer: order.Customer{ID: "acme", Country: "NL", Segment: "smb", TaxStatus: order.ReverseCharge, TaxID: "NL123456789B01"},
-		Route:    order.Route{Seller: "reseller-nl"},
+		Route:    partner.Route{Seller: "reseller-nl"},
 		Lines: []order.Line{
 			{ID: "l2", Pin: catalog.Pin{Offer: "backup"}, Quantity: dec("5")},
 			{ID: "l1", Pin: catalog.Pin{Offer: "suite"}, Quantity: dec("10"), AddOns: []order.AddOn{{Pin: catalog.Pin{Offer: "extra-ip"}, Quantity: dec("2")}}},

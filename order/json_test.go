@@ -126,7 +126,6 @@ func checkEnum[T interface {
 
 func TestEnums(t *testing.T) {
 	t.Run("status", func(t *testing.T) { checkEnum[order.Status](t, 10) })
-	t.Run("route kind", func(t *testing.T) { checkEnum[order.RouteKind](t, 6) })
 	t.Run("tax status", func(t *testing.T) { checkEnum[order.TaxStatus](t, 3) })
 	t.Run("task status", func(t *testing.T) { checkEnum[order.TaskStatus](t, 3) })
 	t.Run("discount basis", func(t *testing.T) { checkEnum[order.DiscountBasis](t, 4) })
@@ -134,7 +133,6 @@ func TestEnums(t *testing.T) {
 	t.Run("change kind", func(t *testing.T) { checkEnum[order.ChangeKind](t, 7) })
 	t.Run("command kind", func(t *testing.T) { checkEnum[order.CommandKind](t, 17) })
 	t.Run("event kind", func(t *testing.T) { checkEnum[order.EventKind](t, 18) })
-	t.Run("role", func(t *testing.T) { checkEnum[order.Role](t, 6) })
 	require.True(t, order.StatusCancelled.Final())
 	require.False(t, order.StatusSuspended.Final())
 }

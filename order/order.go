@@ -63,98 +63,30 @@ type Customer struct {
 	TaxID string `json:"tax_id,omitempty"`
 }
 
-// CoSeller is a partner that co-sold an order, with its agreed split
-// weight. A zero weight means no split was agreed (settlement decides).
-type CoSeller struct {
-	Partner partner.ID     `json:"partner"`
-	Weight  ensemble.Ratio `json:"weight,omitzero"`
-}
-
-// Route is how an order was sold: the partners settlement pays and the
-// kind metrics count.
-//
-// Kind, when unspecified at creation, is derived from the parties:
-// marketplace when Marketplace is set, else co_sell when there are
-// co-sellers, else partner when Seller is set, else referral when Referrer
-// is set, else direct. A kind given explicitly must agree with that.
-//
-// Chain is captured from the partner network (partner.Network.Chain) when
-// the order is quoted and again when it is accepted, so the record is
-// self-contained: the seller first, then its parent, up to the top of its
-// hierarchy. Hosts need not fill it; a chain given in a draft is replaced.
-type Route struct {
-	Kind RouteKind `json:"kind"`
-	// Seller is the transacting partner (a reseller, a sub-reseller, a
-	// distributor selling itself); empty for direct and referral routes.
-	Seller partner.ID `json:"seller,omitempty"`
-	// Chain is the seller's chain at acceptance (at the quote before it).
-	Chain []partner.ID `json:"chain,omitempty"`
-	// Marketplace is the marketplace partner the order was placed on.
-	Marketplace partner.ID `json:"marketplace,omitempty"`
-	// Referrer is the partner that referred the customer, if any.
-	Referrer partner.ID `json:"referrer,omitempty"`
-	// CoSellers co-sold with the seller, sorted by partner.
-	CoSellers []CoSeller `json:"co_sellers,omitempty"`
-}
-
-// Party is one partner of a route in the role it plays.
-type Party struct {
-	Role    Role       `json:"role"`
-	Partner partner.ID `json:"partner"`
-	// Level is the distance above the seller for RoleUpline (1 for the
-	// seller's parent); 0 otherwise.
-	Level int `json:"level,omitempty"`
-	// Weight is a co-seller's agreed weight (zero when none).
-	Weight ensemble.Ratio `json:"weight,omitzero"`
-}
-
-// Parties lists every partner of the route with its role: the seller, each
-// upline level of the captured chain, the marketplace, the referrer and the
-// co-sellers, sorted by role, then level, then partner ID.
-func (r Route) Parties() []Party {
-	var ps []Party
-	if r.Seller != "" {
-		ps = append(ps, Party{Role: RoleSeller, Partner: r.Seller})
-	}
-	for i, id := range r.Chain {
-		if i > 0 {
-			ps = append(ps, Party{Role: RoleUpline, Partner: id, Level: i})
-		}
-	}
-	if r.Marketplace != "" {
-		ps = append(ps, Party{Role: RoleMarketplace, Partner: r.Marketplace})
-	}
-	if r.Referrer != "" {
-		ps = append(ps, Party{Role: RoleReferrer, Partner: r.Referrer})
-	}
-	for _, c := range r.CoSellers {
-		ps = append(ps, Party{Role: RoleCoSeller, Partner: c.Partner, Weight: c.Weight})
-	}
-	return ps
-}
-
-// sellingPartner is the partner whose governance decides the sale: the
-// seller, or the marketplace when there is no seller.
-func (r Route) sellingPartner() partner.ID {
+// sellingPartner is the partner whose governance decides the sale on route
+// r: the seller, or the marketplace when there is no seller.
+func sellingPartner(r partner.Route) partner.ID {
 	if r.Seller != "" {
 		return r.Seller
 	}
 	return r.Marketplace
 }
 
-// derivedKind is the kind the parties imply.
-func (r Route) derivedKind() RouteKind {
+// derivedKind is the kind route r's parties imply: marketplace when
+// Marketplace is set, else co_sell when there are co-sellers, else partner
+// when Seller is set, else referral when Referrer is set, else direct.
+func derivedKind(r partner.Route) partner.RouteKind {
 	switch {
 	case r.Marketplace != "":
-		return RouteMarketplace
+		return partner.RouteMarketplace
 	case len(r.CoSellers) > 0:
-		return RouteCoSell
+		return partner.RouteCoSell
 	case r.Seller != "":
-		return RoutePartner
+		return partner.RoutePartner
 	case r.Referrer != "":
-		return RouteReferral
+		return partner.RouteReferral
 	}
-	return RouteDirect
+	return partner.RouteDirect
 }
 
 // AddOn is an add-on attached to a line, in a quantity per base unit
@@ -331,10 +263,17 @@ func (b Billing) cadence() ensemble.Cadence {
 // Draft is what a host writes to create or revise an order.
 type Draft struct {
 	Customer Customer `json:"customer"`
-	Route    Route    `json:"route"`
-	Lines    []Line   `json:"lines"`
-	Term     Term     `json:"term,omitzero"`
-	Billing  Billing  `json:"billing,omitzero"`
+	// Route is how the order was sold. Its Kind, when unspecified, is
+	// derived from the parties: marketplace when Marketplace is set, else
+	// co_sell when there are co-sellers, else partner when Seller is set,
+	// else referral when Referrer is set, else direct; a kind given must
+	// agree with that. Its Chain is the network's, captured when the order
+	// is quoted and again when it is accepted: a chain given here is
+	// replaced.
+	Route   partner.Route `json:"route"`
+	Lines   []Line        `json:"lines"`
+	Term    Term          `json:"term,omitzero"`
+	Billing Billing       `json:"billing,omitzero"`
 }
 
 // Exception records one failed attempt of an activation task; it stays open
@@ -437,7 +376,11 @@ type Order struct {
 	ID       ID       `json:"id"`
 	Status   Status   `json:"status"`
 	Customer Customer `json:"customer"`
-	Route    Route    `json:"route"`
+	// Route is how the order was sold, as the Draft gave it with its kind
+	// derived and its co-sellers sorted by partner, and the seller's Chain
+	// at acceptance (at the quote before it), so the record is
+	// self-contained: settlement reads it as it is.
+	Route partner.Route `json:"route"`
 	// Lines are the current lines and their latest terms (a line removed
 	// while active leaves them; its segments stay).
 	Lines   []Line  `json:"lines,omitempty"`

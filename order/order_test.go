@@ -27,12 +27,12 @@ func TestLifecycleFromDraftToActive(t *testing.T) {
 		require.Equal(t, day("2026-03-31"), o.ExpiresAt)
 	})
 	t.Run("the route captures the chain and lists the parties", func(t *testing.T) {
-		require.Equal(t, order.RoutePartner, o.Route.Kind)
+		require.Equal(t, partner.RoutePartner, o.Route.Kind)
 		require.Equal(t, []partner.ID{"reseller-nl", "distri-eu"}, o.Route.Chain)
 		parties := o.Route.Parties()
 		require.Len(t, parties, 2)
-		require.Equal(t, order.Party{Role: order.RoleSeller, Partner: "reseller-nl"}, parties[0])
-		require.Equal(t, order.Party{Role: order.RoleUpline, Partner: "distri-eu", Level: 1}, parties[1])
+		require.Equal(t, partner.Party{Role: partner.RoleSeller, Partner: "reseller-nl"}, parties[0])
+		require.Equal(t, partner.Party{Role: partner.RoleUpline, Partner: "distri-eu", Level: 1}, parties[1])
 	})
 	t.Run("one task per bundle component and one per product line", func(t *testing.T) {
 		var ids []order.TaskID
@@ -149,7 +149,7 @@ func TestQuoteValidation(t *testing.T) {
 				d.Lines[1].Discount = order.Discount{Ratio: ensemble.MustRatio("25%"), Approval: a}
 			}},
 		{name: "direct discount is the platform's", basis: order.BasisPlatform,
-			edit: func(d *order.Draft) { d.Route = order.Route{}; d.Lines[1].Discount.Ratio = ensemble.MustRatio("50%") }},
+			edit: func(d *order.Draft) { d.Route = partner.Route{}; d.Lines[1].Discount.Ratio = ensemble.MustRatio("50%") }},
 		{name: "partner route without governance", want: order.ErrMissingContext, path: "route",
 			env: order.Context{Catalog: mustCatalog(t)}, edit: func(d *order.Draft) {}},
 		{name: "unknown referrer", want: order.ErrUnknown, path: "route.referrer",
@@ -221,7 +221,7 @@ func TestQuoteReportsEveryProblemAtOnce(t *testing.T) {
 func TestDraftValidation(t *testing.T) {
 	d := &order.Draft{
 		Customer: order.Customer{ID: "", Country: "XX", TaxStatus: order.ReverseCharge},
-		Route:    order.Route{Kind: order.RouteDirect, Referrer: "referral-ams", CoSellers: []order.CoSeller{{Partner: "a", Weight: ensemble.MustRatio("-1")}}},
+		Route:    partner.Route{Kind: partner.RouteDirect, Referrer: "referral-ams", CoSellers: []partner.CoSeller{{Partner: "a", Weight: ensemble.MustRatio("-1")}}},
 		Lines: []order.Line{
 			{ID: "a", Pin: catalog.Pin{Offer: "backup"}, Quantity: dec("-1")},
 			{ID: "a", Pin: catalog.Pin{}, Quantity: dec("1"), Discount: order.Discount{Ratio: ensemble.MustRatio("3/2")}},
@@ -267,18 +267,18 @@ func TestDraftValidation(t *testing.T) {
 func TestRouteKinds(t *testing.T) {
 	tests := []struct {
 		name  string
-		route order.Route
-		want  order.RouteKind
-		roles []order.Role
+		route partner.Route
+		want  partner.RouteKind
+		roles []partner.Role
 	}{
-		{"direct", order.Route{}, order.RouteDirect, nil},
-		{"referral", order.Route{Referrer: "referral-ams"}, order.RouteReferral, []order.Role{order.RoleReferrer}},
-		{"partner with referrer", order.Route{Seller: "reseller-nl", Referrer: "referral-ams"}, order.RoutePartner,
-			[]order.Role{order.RoleSeller, order.RoleReferrer}},
-		{"marketplace", order.Route{Marketplace: "distri-eu"}, order.RouteMarketplace, []order.Role{order.RoleMarketplace}},
-		{"co-sell", order.Route{Seller: "reseller-nl", CoSellers: []order.CoSeller{
-			{Partner: "sub-utrecht", Weight: ensemble.MustRatio("1/3")}, {Partner: "distri-eu"}}}, order.RouteCoSell,
-			[]order.Role{order.RoleSeller, order.RoleCoSeller, order.RoleCoSeller}},
+		{"direct", partner.Route{}, partner.RouteDirect, nil},
+		{"referral", partner.Route{Referrer: "referral-ams"}, partner.RouteReferral, []partner.Role{partner.RoleReferrer}},
+		{"partner with referrer", partner.Route{Seller: "reseller-nl", Referrer: "referral-ams"}, partner.RoutePartner,
+			[]partner.Role{partner.RoleSeller, partner.RoleReferrer}},
+		{"marketplace", partner.Route{Marketplace: "distri-eu"}, partner.RouteMarketplace, []partner.Role{partner.RoleMarketplace}},
+		{"co-sell", partner.Route{Seller: "reseller-nl", CoSellers: []partner.CoSeller{
+			{Partner: "sub-utrecht", Weight: ensemble.MustRatio("1/3")}, {Partner: "distri-eu"}}}, partner.RouteCoSell,
+			[]partner.Role{partner.RoleSeller, partner.RoleCoSeller, partner.RoleCoSeller}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -288,12 +288,12 @@ func TestRouteKinds(t *testing.T) {
 			o, _, err := order.Order{}.Decide(ctx, env(t), order.Command{Kind: order.CmdCreate, Order: "r", Draft: d}, day("2026-03-01"))
 			require.NoError(t, err)
 			require.Equal(t, tt.want, o.Route.Kind)
-			var roles []order.Role
+			var roles []partner.Role
 			for _, p := range o.Route.Parties() {
 				roles = append(roles, p.Role)
 			}
 			require.Equal(t, tt.roles, roles)
-			if tt.want == order.RouteCoSell {
+			if tt.want == partner.RouteCoSell {
 				require.Equal(t, partner.ID("distri-eu"), o.Route.CoSellers[0].Partner, "co-sellers sorted")
 			}
 			// The declared kind must agree with the parties.
@@ -371,7 +371,7 @@ func TestRoutesAgainstTheNetwork(t *testing.T) {
 	}
 	t.Run("a sub-reseller's chain of three is captured", func(t *testing.T) {
 		d := nlDraft()
-		d.Route = order.Route{Seller: "sub-utrecht", Referrer: "referral-ams"}
+		d.Route = partner.Route{Seller: "sub-utrecht", Referrer: "referral-ams"}
 		d.Lines[1].Discount = order.Discount{}
 		o, err := run(t, d, day("2026-03-01"), day("2026-03-02"))
 		require.NoError(t, err)
@@ -380,7 +380,7 @@ func TestRoutesAgainstTheNetwork(t *testing.T) {
 	})
 	t.Run("a seller suspended between quote and acceptance", func(t *testing.T) {
 		d := nlDraft()
-		d.Route = order.Route{Seller: "reseller-de"}
+		d.Route = partner.Route{Seller: "reseller-de"}
 		d.Customer.Country = "DE"
 		_, err := run(t, d, day("2026-03-25"), day("2026-04-02"))
 		require.ErrorIs(t, err, order.ErrCannotSell)
@@ -388,17 +388,17 @@ func TestRoutesAgainstTheNetwork(t *testing.T) {
 	})
 	t.Run("a marketplace sale is governed by the marketplace", func(t *testing.T) {
 		d := nlDraft()
-		d.Route = order.Route{Marketplace: "distri-eu"}
+		d.Route = partner.Route{Marketplace: "distri-eu"}
 		d.Lines[1].Discount.Ratio = ensemble.MustRatio("10%")
 		o, err := run(t, d, day("2026-03-01"), day("2026-03-02"))
 		require.NoError(t, err)
-		require.Equal(t, order.RouteMarketplace, o.Route.Kind)
+		require.Equal(t, partner.RouteMarketplace, o.Route.Kind)
 		require.Equal(t, []partner.ID{"distri-eu"}, o.Route.Chain)
 		require.Equal(t, order.BasisAllowance, o.Lines[0].Discount.Basis)
 	})
 	t.Run("a co-seller that cannot trade", func(t *testing.T) {
 		d := nlDraft()
-		d.Route = order.Route{Seller: "reseller-nl", CoSellers: []order.CoSeller{{Partner: "reseller-de", Weight: ensemble.MustRatio("1/4")}}}
+		d.Route = partner.Route{Seller: "reseller-nl", CoSellers: []partner.CoSeller{{Partner: "reseller-de", Weight: ensemble.MustRatio("1/4")}}}
 		o, _, err := order.Order{}.Decide(ctx, e, order.Command{Kind: order.CmdCreate, Order: "cs", Draft: d}, day("2026-05-01"))
 		require.NoError(t, err)
 		_, _, err = o.Decide(ctx, e, order.Command{Kind: order.CmdQuote, ExpiresAt: day("2026-06-01")}, day("2026-05-01"))

@@ -92,14 +92,29 @@ func checkDraft(p *ensemble.Problems, d *Draft) Draft {
 	}
 
 	r := d.Route
-	if int(r.Kind) >= len(routeKindNames) {
+	if !r.Kind.Valid() {
 		p.Add("route.kind", fmt.Errorf("%w: route kind %d", ErrInvalid, r.Kind))
-	} else if r.Kind != RouteUnspecified && r.Kind != r.derivedKind() {
-		p.Add("route.kind", fmt.Errorf("%w: route kind %s, but its parties make it %s", ErrInvalid, r.Kind, r.derivedKind()))
+	} else if r.Kind != partner.RouteUnspecified && r.Kind != derivedKind(r) {
+		p.Add("route.kind", fmt.Errorf("%w: route kind %s, but its parties make it %s", ErrInvalid, r.Kind, derivedKind(r)))
 	}
 	if len(r.CoSellers) > 0 && r.Seller == "" {
 		p.Add("route.seller", fmt.Errorf("%w: a co-sold route needs a seller", ErrRequired))
 	}
+	// The route's own rules (the seller first in its chain, no partner
+	// twice among the co-sellers, their weights) are partner.Route's,
+	// which a settlement line follows too.
+	if err := r.Validate(); err != nil {
+		var ve *ensemble.ValidationError
+		if !errors.As(err, &ve) {
+			p.Add("route", err)
+		} else {
+			for _, fe := range ve.Problems {
+				p.Add(ensemble.Path("route", fe.Path), fmt.Errorf("%w: %w", routeCondition(fe.Err), fe.Err))
+			}
+		}
+	}
+	// And a party appears once across its roles: the seller, the
+	// marketplace, the referrer and the co-sellers.
 	parties := map[partner.ID]string{}
 	addParty := func(path string, id partner.ID) {
 		if prev, dup := parties[id]; dup {
@@ -117,14 +132,8 @@ func checkDraft(p *ensemble.Problems, d *Draft) Draft {
 		}
 	}
 	for i, cs := range r.CoSellers {
-		path := ensemble.Path("route", "co_sellers", i)
-		if cs.Partner == "" {
-			p.Add(path+".partner", fmt.Errorf("%w: co-seller partner", ErrRequired))
-		} else {
-			addParty(path+".partner", cs.Partner)
-		}
-		if cs.Weight.Sign() < 0 {
-			p.Add(path+".weight", fmt.Errorf("%w: co-seller %q weight %s is negative", ErrInvalid, cs.Partner, cs.Weight))
+		if prev, dup := parties[cs.Partner]; dup {
+			p.Add(ensemble.Path("route", "co_sellers", i, "partner"), fmt.Errorf("%w: partner %q is also %s", ErrDuplicate, cs.Partner, prev))
 		}
 	}
 
@@ -276,12 +285,12 @@ func checkDiscountRatio(p *ensemble.Problems, path string, line LineID, r ensemb
 func normalise(d *Draft) Draft {
 	n := Draft{Customer: d.Customer, Route: d.Route, Term: d.Term, Billing: d.Billing}
 	n.Term.EarlyTermination = cloneFee(d.Term.EarlyTermination)
-	if n.Route.Kind == RouteUnspecified {
-		n.Route.Kind = n.Route.derivedKind()
+	if n.Route.Kind == partner.RouteUnspecified {
+		n.Route.Kind = derivedKind(n.Route)
 	}
 	n.Route.Chain = nil
 	n.Route.CoSellers = slices.Clone(d.Route.CoSellers)
-	slices.SortStableFunc(n.Route.CoSellers, func(a, b CoSeller) int { return strings.Compare(string(a.Partner), string(b.Partner)) })
+	slices.SortStableFunc(n.Route.CoSellers, func(a, b partner.CoSeller) int { return strings.Compare(string(a.Partner), string(b.Partner)) })
 	if len(n.Route.CoSellers) == 0 {
 		n.Route.CoSellers = nil
 	}
@@ -389,9 +398,22 @@ func (c *checker) line(path string, id LineID, value string, err error) {
 	}
 }
 
+// routeCondition is the order error a problem partner.Route.Validate
+// reports comes under: ErrDuplicate for a partner named twice, ErrRequired
+// for a missing one, ErrInvalid for the rest.
+func routeCondition(err error) error {
+	switch {
+	case errors.Is(err, partner.ErrDuplicateParty):
+		return ErrDuplicate
+	case errors.Is(err, partner.ErrMissingParty):
+		return ErrRequired
+	}
+	return ErrInvalid
+}
+
 // needGovernance reports whether the route names partners, which the
 // governance must check.
-func needGovernance(r Route) bool {
+func needGovernance(r partner.Route) bool {
 	return r.Seller != "" || r.Marketplace != "" || r.Referrer != "" || len(r.CoSellers) > 0
 }
 
@@ -443,7 +465,7 @@ func (c *checker) checkLine(path string, l Line, t time.Time) (Line, catalog.Off
 // checkSale asks the governance whether the route's selling partner may sell
 // off to the customer at t.
 func (c *checker) checkSale(path string, l Line, off *catalog.Offer, t time.Time) {
-	seller := c.order.Route.sellingPartner()
+	seller := sellingPartner(c.order.Route)
 	if seller == "" || c.env.Governance == nil {
 		return
 	}
@@ -469,7 +491,7 @@ func (c *checker) checkDiscount(path string, l Line, off *catalog.Offer, t time.
 		d.Approval = nil
 		return d
 	}
-	seller := c.order.Route.sellingPartner()
+	seller := sellingPartner(c.order.Route)
 	if seller == "" {
 		d.Basis = BasisPlatform
 		return d
@@ -561,7 +583,7 @@ func (c *checker) checkParties(t time.Time) []partner.ID {
 	for i, cs := range r.CoSellers {
 		trade(ensemble.Path("route", "co_sellers", i, "partner"), cs.Partner)
 	}
-	seller := r.sellingPartner()
+	seller := sellingPartner(r)
 	if seller == "" {
 		return nil
 	}

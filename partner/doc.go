@@ -19,4 +19,9 @@
 // FoldApproval rebuild them from the events exactly. Suspended and offboarded
 // partners cannot trade (Snapshot.CanTrade), which the settlement package
 // uses to route their shares.
+//
+// A Route is who took part in one sale: its kind, the seller and its chain
+// at the sale, the marketplace, the referrer and the co-sellers. Package
+// order keeps one on every order and package settlement reads one on every
+// line, the same type in both.
 package partner

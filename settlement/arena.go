@@ -233,7 +233,7 @@ func (d *decider) costNode(path string) *partMeta {
 // lineCtx returns the shared context of the current line's ledger: the
 // one its seller's last line used when equal, else the call's.
 func (d *decider) lineCtx(plan *cplan, l *Line) *lineCtx {
-	want := lineCtx{plan: &plan.ref, offer: l.Offer, seller: l.Route.Seller(), cur: d.cur, route: l.Route.Kind, basis: plan.doc.Basis, service: l.Service}
+	want := lineCtx{plan: &plan.ref, offer: l.Offer, seller: l.Route.Seller, cur: d.cur, route: l.Route.Kind, basis: plan.doc.Basis, service: l.Service}
 	ch := d.chainTL
 	if ch != nil && ch.ctx != nil && *ch.ctx == want {
 		return ch.ctx

@@ -9,6 +9,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/ensemble-commerce/ensemble"
+	"github.com/ensemble-commerce/ensemble/partner"
 	"github.com/ensemble-commerce/ensemble/settlement"
 )
 
@@ -69,7 +70,7 @@ func TestCreditOfGrossLineWhosePlanVersionTheSettlerLacks(t *testing.T) {
 func TestStateRecordsBasisKind(t *testing.T) {
 	s := planSettler(t, "["+storeGross+", {id: direct, version: 1, routes: [direct], root: {id: root, party: platform}}]", loadNetwork(t))
 	direct := chainLine("L2", "10.00", "2026-03-01")
-	direct.Route = settlement.Route{Kind: settlement.RouteDirect}
+	direct.Route = partner.Route{Kind: partner.RouteDirect}
 	res, err := s.Settle(ctx, settlement.State{}, []settlement.Line{taxedAppLine("L1"), direct})
 	require.NoError(t, err)
 	ll, ok := res.State.Line("L1")

@@ -38,7 +38,7 @@ func bundleLine(id string) settlement.Line {
 	}
 	return settlement.Line{ID: settlement.LineID(id), Date: date("2026-03-01"), Amount: eur("1000.00"),
 		Offer: catalog.Pin{Offer: "ai-suite", Version: 1}, Charge: "monthly",
-		Route:         settlement.Route{Kind: settlement.RoutePartner, Chain: []partner.ID{"reseller-nl", "distri-eu"}},
+		Route:         partner.Route{Kind: partner.RoutePartner, Chain: []partner.ID{"reseller-nl", "distri-eu"}},
 		SupplierCosts: []catalog.SupplierCost{cost("gpu", "gpuco", "300.00"), cost("storage", "storeco", "200.00")}}
 }
 
@@ -288,7 +288,7 @@ offers:
 	inv, err := invoice.Issue(invs[0], at)
 	require.NoError(t, err)
 	o := order.Order{ID: "ord-1", Customer: order.Customer{ID: "acme", Country: "NL"},
-		Route: order.Route{Kind: order.RoutePartner, Seller: "sub-utrecht", Chain: []partner.ID{"sub-utrecht", "reseller-nl", "distri-eu"}}}
+		Route: partner.Route{Kind: partner.RoutePartner, Seller: "sub-utrecht", Chain: []partner.ID{"sub-utrecht", "reseller-nl", "distri-eu"}}}
 	lines, err := settlement.FromInvoice(inv.Lines, o)
 	require.NoError(t, err)
 	s := newSettler(t)

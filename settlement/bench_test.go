@@ -117,7 +117,7 @@ func benchLines(n int) []settlement.Line {
 		d := r % 10
 		l := settlement.Line{ID: settlement.LineID(fmt.Sprintf("L%07d", i)), Date: start.Add(time.Duration(i) * time.Minute),
 			Amount: ensemble.MoneyFromMinor(int64(100+i%100_000), eurCur), Offer: catalog.Pin{Offer: "cloud", Version: 1},
-			Route: settlement.Route{Kind: settlement.RoutePartner, Chain: []partner.ID{
+			Route: partner.Route{Kind: partner.RoutePartner, Seller: partner.ID(fmt.Sprintf("s%03d", s)), Chain: []partner.ID{
 				partner.ID(fmt.Sprintf("s%03d", s)), partner.ID(fmt.Sprintf("r%03d", r)), partner.ID(fmt.Sprintf("d%03d", d))}},
 			Trace: []ensemble.Ref{{Kind: "invoice_line", ID: fmt.Sprintf("INV/%d", i)}}}
 		if i%3 == 0 {

@@ -64,7 +64,7 @@ offers:
 			require.NoError(t, err)
 			require.Len(t, invs, 1)
 			o := order.Order{ID: "ord-1", Customer: order.Customer{ID: "acme", Country: "NL"},
-				Route: order.Route{Kind: order.RoutePartner, Seller: "sub-utrecht", Chain: []partner.ID{"sub-utrecht", "reseller-nl", "distri-eu"}}}
+				Route: partner.Route{Kind: partner.RoutePartner, Seller: "sub-utrecht", Chain: []partner.ID{"sub-utrecht", "reseller-nl", "distri-eu"}}}
 			lines, err := settlement.FromInvoice(invs[0].Lines, o)
 			require.NoError(t, err)
 			res, err := newSettler(t).Settle(ctx, settlement.State{}, lines)

@@ -294,7 +294,7 @@ func (s *Settler) compilePlan(p *ensemble.Problems, path string, doc PlanDocumen
 		p.Addf(path+".method", "unknown allocation method")
 	}
 	for i, r := range doc.Routes {
-		if r == RouteUnspecified || int(r) >= len(routeNames) {
+		if r == partner.RouteUnspecified || !r.Valid() {
 			p.Addf(ensemble.Path(path, "routes", i), "unspecified route kind")
 		}
 	}
@@ -788,7 +788,7 @@ func currencyMatches(d *PlanDocument, cur ensemble.Currency) bool {
 	return len(d.Currencies) == 0 || slices.Contains(d.Currencies, cur)
 }
 
-func (cp *cplan) matchesRoute(k RouteKind) bool {
+func (cp *cplan) matchesRoute(k partner.RouteKind) bool {
 	if len(cp.doc.Routes) == 0 {
 		return true
 	}

@@ -38,7 +38,7 @@ root:
 
 func appLine(id, amount, day string) settlement.Line {
 	return settlement.Line{ID: settlement.LineID(id), Date: date(day), Amount: eur(amount),
-		Offer: catalog.Pin{Offer: "app", Version: 1}, Route: settlement.Route{Kind: settlement.RouteMarketplace, Chain: []partner.ID{"dev-1"}}}
+		Offer: catalog.Pin{Offer: "app", Version: 1}, Route: partner.Route{Kind: partner.RouteMarketplace, Chain: []partner.ID{"dev-1"}}}
 }
 
 func TestCumulativeRates(t *testing.T) {
@@ -165,9 +165,9 @@ root:
 // volume as before (10% of EUR 800.00).
 func TestCumulativeShareOfAnAbsentRole(t *testing.T) {
 	direct := settlement.Line{ID: "D1", Date: date("2026-03-01"), Amount: eur("500.00"), Offer: catalog.Pin{Offer: "app", Version: 1},
-		Route: settlement.Route{Kind: settlement.RouteDirect}}
+		Route: partner.Route{Kind: partner.RouteDirect}}
 	resold := settlement.Line{ID: "P1", Date: date("2026-03-02"), Amount: eur("800.00"), Offer: catalog.Pin{Offer: "app", Version: 1},
-		Route: settlement.Route{Kind: settlement.RoutePartner, Chain: []partner.ID{"reseller-nl", "distri-eu"}}}
+		Route: partner.Route{Kind: partner.RoutePartner, Chain: []partner.ID{"reseller-nl", "distri-eu"}}}
 	type paid struct {
 		id     settlement.EntryID
 		party  partner.ID

@@ -402,7 +402,7 @@ type dkey struct {
 	ctx   *ctxKey // the context facts the level's rules read, interned; nil for none
 	epoch int64
 	cur   ensemble.Currency
-	kind  uint32 // RouteKind, widened to fill the key
+	kind  uint32 // partner.RouteKind, widened to fill the key
 }
 
 // roleDeps returns what resolving role ro reads of the line.

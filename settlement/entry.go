@@ -190,9 +190,9 @@ type Entry struct {
 	// Adjustments and payouts have none.
 	Service ensemble.Period `json:"service,omitzero"`
 	// Offer, Route and Seller copy the line's, for metrics.
-	Offer  catalog.Pin `json:"offer,omitzero"`
-	Route  RouteKind   `json:"route,omitempty"`
-	Seller partner.ID  `json:"seller,omitempty"`
+	Offer  catalog.Pin       `json:"offer,omitzero"`
+	Route  partner.RouteKind `json:"route,omitempty"`
+	Seller partner.ID        `json:"seller,omitempty"`
 	// Reverses is the entry a clawback, release or hold acts on.
 	Reverses EntryID `json:"reverses,omitempty"`
 	// Note says why, in words: a fallback, a dispute, an adjustment's

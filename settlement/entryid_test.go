@@ -48,8 +48,8 @@ func TestEntryIDsCoSellerListedTwice(t *testing.T) {
 	s := planSettler(t, `{id: co, version: 1, root: {id: root, children: [
   {id: platform, party: platform, share: "10%"}, {id: co, party: co_sellers, share: remaining, fallback: platform}]}}`, loadNetwork(t))
 	l := chainLine("L1", "100.00", "2026-03-01")
-	l.Route = settlement.Route{Kind: settlement.RouteCoSell, Chain: []partner.ID{"reseller-nl"},
-		CoSellers: []settlement.CoSeller{{Partner: "reseller-nl", Weight: ensemble.MustRatio("1")}, {Partner: "distri-eu", Weight: ensemble.MustRatio("1")},
+	l.Route = partner.Route{Kind: partner.RouteCoSell, Chain: []partner.ID{"reseller-nl"},
+		CoSellers: []partner.CoSeller{{Partner: "reseller-nl", Weight: ensemble.MustRatio("1")}, {Partner: "distri-eu", Weight: ensemble.MustRatio("1")},
 			{Partner: "reseller-nl", Weight: ensemble.MustRatio("1")}}}
 	res, err := s.Settle(ctx, settlement.State{}, []settlement.Line{l})
 	requireUniqueIDs(t, res.Entries)
@@ -62,7 +62,7 @@ func TestEntryIDsCoSellerListedTwice(t *testing.T) {
 func TestEntryIDsChainPartnerListedTwice(t *testing.T) {
 	s := planSettler(t, `{id: all, version: 1, root: {id: root, party: "chain[*]"}}`, loadNetwork(t))
 	l := chainLine("L1", "100.00", "2026-03-01")
-	l.Route.Chain = []partner.ID{"reseller-nl", "distri-eu", "reseller-nl"}
+	l.Route.Seller, l.Route.Chain = "reseller-nl", []partner.ID{"reseller-nl", "distri-eu", "reseller-nl"}
 	res, err := s.Settle(ctx, settlement.State{}, []settlement.Line{l})
 	requireUniqueIDs(t, res.Entries)
 	requireInvalidAt(t, err, "L1", "route.chain[2]")
@@ -136,7 +136,7 @@ func TestEntryIDsPartHoldingSuffixSeparator(t *testing.T) {
 	s := planSettler(t, `{id: all, version: 1, root: {id: root, party: "chain[*]"}}`, nil)
 	t.Run("chain", func(t *testing.T) {
 		l := chainLine("L1", "100.00", "2026-03-01")
-		l.Route.Chain = []partner.ID{"x", "x#hold.1"}
+		l.Route.Seller, l.Route.Chain = "x", []partner.ID{"x", "x#hold.1"}
 		res, err := s.Settle(ctx, settlement.State{}, []settlement.Line{l})
 		if err == nil {
 			held, derr := s.Dispute(res.State, "L1", date("2026-03-02"))
@@ -147,8 +147,8 @@ func TestEntryIDsPartHoldingSuffixSeparator(t *testing.T) {
 	})
 	t.Run("co-seller", func(t *testing.T) {
 		l := chainLine("L1", "100.00", "2026-03-01")
-		l.Route = settlement.Route{Kind: settlement.RouteCoSell, Chain: []partner.ID{"x"},
-			CoSellers: []settlement.CoSeller{{Partner: "x#hold.1", Weight: ensemble.MustRatio("1")}}}
+		l.Route = partner.Route{Kind: partner.RouteCoSell, Chain: []partner.ID{"x"},
+			CoSellers: []partner.CoSeller{{Partner: "x#hold.1", Weight: ensemble.MustRatio("1")}}}
 		_, err := s.Settle(ctx, settlement.State{}, []settlement.Line{l})
 		requireInvalidAt(t, err, "L1", "route.co_sellers[0].partner")
 	})

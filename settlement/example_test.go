@@ -81,7 +81,7 @@ func exampleLine(id string, amount string) settlement.Line {
 		Amount: ensemble.MustMoney(amount, "EUR"),
 		Tax:    ensemble.MustMoney("0", "EUR"),
 		Offer:  catalog.Pin{Offer: "cloud-backup", Version: 1},
-		Route: settlement.Route{Kind: settlement.RoutePartner,
+		Route: partner.Route{Kind: partner.RoutePartner,
 			Chain:    []partner.ID{"sub-utrecht", "reseller-nl", "distri-eu"},
 			Referrer: "referral-ams"},
 		Trace: []ensemble.Ref{{Kind: "invoice_line", ID: "INV-7/" + id}},

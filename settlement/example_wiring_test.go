@@ -99,7 +99,7 @@ func Example_wiring() {
 	for _, cmd := range []order.Command{
 		{Kind: order.CmdCreate, Order: "ord-1", Draft: &order.Draft{
 			Customer: order.Customer{ID: "acme", Country: "NL"},
-			Route:    order.Route{Seller: "reseller-nl"},
+			Route:    partner.Route{Seller: "reseller-nl"},
 			Lines:    []order.Line{{ID: "backup", Pin: catalog.Pin{Offer: "backup"}, Quantity: decimal.NewFromInt(5)}},
 			Billing:  order.Billing{Anchor: day(3, 1)},
 		}},

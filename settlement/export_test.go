@@ -64,7 +64,7 @@ func ChainsAt(s *Settler, chain []partner.ID, dates []time.Time) ([][]*partner.S
 	d.start(context.Background(), &State{}, 0)
 	out := make([][]*partner.Snapshot, len(dates))
 	for i, t := range dates {
-		if err := d.chainSnapshots(&Line{Date: t, Route: Route{Kind: RoutePartner, Chain: chain}}); err != nil {
+		if err := d.chainSnapshots(&Line{Date: t, Route: partner.Route{Kind: partner.RoutePartner, Chain: chain}}); err != nil {
 			return nil, err
 		}
 		out[i] = d.chainSn

@@ -86,7 +86,7 @@ func chainLine(id string, amount string, day string) settlement.Line {
 		ID: settlement.LineID(id), Date: date(day), Amount: eur(amount), Tax: eur("0"),
 		Offer: catalog.Pin{Offer: "cloud-backup", Version: 1}, Charge: "seat",
 		Customer: settlement.Customer{ID: "cust-1", Country: "NL"},
-		Route: settlement.Route{Kind: settlement.RoutePartner, Chain: []partner.ID{"sub-utrecht", "reseller-nl", "distri-eu"},
+		Route: partner.Route{Kind: partner.RoutePartner, Seller: "sub-utrecht", Chain: []partner.ID{"sub-utrecht", "reseller-nl", "distri-eu"},
 			Referrer: "referral-ams"},
 		Trace: []ensemble.Ref{{Kind: "invoice_line", ID: "INV-1/" + id}},
 	}

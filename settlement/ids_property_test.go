@@ -35,7 +35,7 @@ func TestIDsThatLoadUpstreamSettle(t *testing.T) {
 			s, err := settlement.New(settlement.Config{Plans: plans, Rules: rs, Network: net})
 			require.NoError(t, err)
 			l := chainLine("L1", "100.00", "2026-03-01")
-			l.Route = settlement.Route{Kind: settlement.RoutePartner, Chain: []partner.ID{partner.ID(id)}}
+			l.Route = partner.Route{Kind: partner.RoutePartner, Chain: []partner.ID{partner.ID(id)}}
 			_, err = s.Settle(ctx, settlement.State{}, []settlement.Line{l})
 			require.NoError(t, err, "partner %q loads in a network", id)
 		}

@@ -3,6 +3,7 @@ package settlement
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/ensemble-commerce/ensemble"
@@ -11,25 +12,6 @@ import (
 	"github.com/ensemble-commerce/ensemble/order"
 	"github.com/ensemble-commerce/ensemble/partner"
 )
-
-// RouteFromOrder is the route an order captured when it was sold: its kind,
-// the seller's chain at acceptance, the referrer, the marketplace and the
-// co-sellers with their weights.
-func RouteFromOrder(r order.Route) (Route, error) {
-	var kind RouteKind
-	text, err := r.Kind.MarshalText()
-	if err == nil {
-		err = kind.UnmarshalText(text)
-	}
-	if err != nil {
-		return Route{}, fmt.Errorf("settlement: route kind %s: %w", r.Kind, err)
-	}
-	out := Route{Kind: kind, Chain: append([]partner.ID(nil), r.Chain...), Referrer: r.Referrer, Marketplace: r.Marketplace}
-	for _, c := range r.CoSellers {
-		out.CoSellers = append(out.CoSellers, CoSeller{Partner: c.Partner, Weight: c.Weight})
-	}
-	return out, nil
-}
 
 // FromInvoice returns the settlement lines of invoice or credit-note lines
 // of an order, in the same order: each line's id, date, net amount and tax,
@@ -48,10 +30,9 @@ func FromInvoice(lines []invoice.Line, o order.Order) ([]Line, error) {
 
 // fromInvoice converts the lines without the choices of InvoiceOptions.
 func fromInvoice(lines []invoice.Line, o order.Order) ([]Line, error) {
-	route, err := RouteFromOrder(o.Route)
-	if err != nil {
-		return nil, err
-	}
+	// The order's route, copied once: the lines share it.
+	route := o.Route
+	route.Chain, route.CoSellers = slices.Clone(route.Chain), slices.Clone(route.CoSellers)
 	customer := Customer{ID: string(o.Customer.ID), Country: partner.Territory(o.Customer.Country)}
 	out := make([]Line, len(lines))
 	for i, l := range lines {

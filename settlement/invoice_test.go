@@ -4,6 +4,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/go-cmp/cmp"
 	"github.com/shopspring/decimal"
 	"github.com/stretchr/testify/require"
 
@@ -19,8 +20,8 @@ func TestFromInvoice(t *testing.T) {
 	o := order.Order{
 		ID:       "ord-1",
 		Customer: order.Customer{ID: "acme", Country: "NL"},
-		Route: order.Route{Kind: order.RouteCoSell, Seller: "r1", Chain: []partner.ID{"r1", "d1"}, Referrer: "ref",
-			CoSellers: []order.CoSeller{{Partner: "r2", Weight: ensemble.MustRatio("1/3")}}},
+		Route: partner.Route{Kind: partner.RouteCoSell, Seller: "r1", Chain: []partner.ID{"r1", "d1"}, Referrer: "ref",
+			CoSellers: []partner.CoSeller{{Partner: "r2", Weight: ensemble.MustRatio("1/3")}}},
 	}
 	at := time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC)
 	lines := []invoice.Line{
@@ -44,11 +45,10 @@ func TestFromInvoice(t *testing.T) {
 	require.Equal(t, catalog.ChargeID("seats"), first.Charge)
 	require.True(t, first.Quantity.Equal(decimal.NewFromInt(3)))
 	require.Equal(t, settlement.Customer{ID: "acme", Country: "NL"}, first.Customer)
-	require.Equal(t, settlement.RouteCoSell, first.Route.Kind)
-	require.Equal(t, []partner.ID{"r1", "d1"}, first.Route.Chain)
-	require.Equal(t, partner.ID("ref"), first.Route.Referrer)
-	require.Len(t, first.Route.CoSellers, 1)
-	require.True(t, first.Route.CoSellers[0].Weight.Equal(ensemble.MustRatio("1/3")))
+	// The order's route is the line's, the same type with nothing
+	// converted.
+	require.Empty(t, cmp.Diff(o.Route, first.Route))
+	require.Equal(t, partner.ID("r1"), first.Route.Seller)
 	require.Len(t, first.SupplierCosts, 1)
 	require.Equal(t, []ensemble.Ref{{Kind: invoice.RefLine, ID: "inv-1/l1"}, {Kind: "offer", ID: "suite", Version: "2"}}, first.Trace)
 	require.Empty(t, first.Credits)
@@ -57,25 +57,4 @@ func TestFromInvoice(t *testing.T) {
 	// The route is a copy: changing the order afterwards moves nothing.
 	o.Route.Chain[0] = "someone-else"
 	require.Equal(t, partner.ID("r1"), first.Route.Chain[0])
-}
-
-func TestRouteFromOrderKinds(t *testing.T) {
-	for _, tt := range []struct {
-		in   order.RouteKind
-		want settlement.RouteKind
-	}{
-		{order.RouteDirect, settlement.RouteDirect},
-		{order.RouteMarketplace, settlement.RouteMarketplace},
-		{order.RoutePartner, settlement.RoutePartner},
-		{order.RouteReferral, settlement.RouteReferral},
-		{order.RouteCoSell, settlement.RouteCoSell},
-	} {
-		t.Run(tt.want.String(), func(t *testing.T) {
-			r, err := settlement.RouteFromOrder(order.Route{Kind: tt.in})
-			require.NoError(t, err)
-			require.Equal(t, tt.want, r.Kind)
-		})
-	}
-	_, err := settlement.RouteFromOrder(order.Route{Kind: order.RouteKind(99)})
-	require.Error(t, err)
 }

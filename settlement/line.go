@@ -1,6 +1,7 @@
 package settlement
 
 import (
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -29,77 +30,6 @@ const (
 // Adjust's and PayOut's entry ids begin with. Credit lines have their own
 // ids.
 type LineID string
-
-// RouteKind says how a sale reached its customer.
-type RouteKind uint8
-
-const (
-	// RouteUnspecified is the zero value; a line must name its route kind.
-	RouteUnspecified RouteKind = iota
-	// RouteDirect: the platform sold directly.
-	RouteDirect
-	// RouteMarketplace: sold through a marketplace partner.
-	RouteMarketplace
-	// RoutePartner: sold by a partner, possibly deep in a reseller chain.
-	RoutePartner
-	// RouteReferral: sold by the platform on a partner's referral.
-	RouteReferral
-	// RouteCoSell: sold jointly by several partners with weights.
-	RouteCoSell
-)
-
-var routeNames = [...]string{"unspecified", "direct", "marketplace", "partner", "referral", "co_sell"}
-
-// String returns the kind's lowercase name.
-func (k RouteKind) String() string { return ensemble.EnumName(uint8(k), routeNames[:], "route_kind") }
-
-// MarshalText writes the kind's name.
-func (k RouteKind) MarshalText() ([]byte, error) {
-	return ensemble.EnumText(uint8(k), routeNames[:], "settlement", "route kind")
-}
-
-// UnmarshalText reads a kind's name; "" is RouteUnspecified.
-func (k *RouteKind) UnmarshalText(b []byte) error {
-	v, err := ensemble.ParseEnum[uint8](b, routeNames[:], "settlement", "route kind")
-	*k = RouteKind(v)
-	return err
-}
-
-// CoSeller is one partner of a co-sold deal with its relative weight.
-type CoSeller struct {
-	Partner partner.ID     `json:"partner"`
-	Weight  ensemble.Ratio `json:"weight"`
-}
-
-// Route is who took part in a sale, captured when it was made: later
-// changes to the partner hierarchy never move an old sale's payouts.
-//
-// A party appears once on a route: Settle refuses a line whose chain, or
-// whose co-sellers, name a partner twice (ErrInvalidLine, at
-// route.chain[i] or route.co_sellers[i].partner), since chain[*] and
-// co_sellers entries are named by their partner. For the same reason
-// chain and co-seller ids hold neither ':' nor '#'.
-type Route struct {
-	Kind RouteKind `json:"kind"`
-	// Chain is the selling partner first, then its parent, up to the top
-	// of its hierarchy (partner.Network.Chain at the sale's instant).
-	// Empty for a direct sale.
-	Chain []partner.ID `json:"chain,omitempty"`
-	// Referrer is the partner that referred the customer, if any.
-	Referrer partner.ID `json:"referrer,omitempty"`
-	// CoSellers are the partners of a co-sold deal, with weights.
-	CoSellers []CoSeller `json:"co_sellers,omitempty"`
-	// Marketplace is the marketplace partner the sale went through.
-	Marketplace partner.ID `json:"marketplace,omitempty"`
-}
-
-// Seller returns the selling partner, Chain[0], or "" for none.
-func (r Route) Seller() partner.ID {
-	if len(r.Chain) == 0 {
-		return ""
-	}
-	return r.Chain[0]
-}
 
 // Customer is who a line was billed to.
 type Customer struct {
@@ -135,7 +65,12 @@ type Line struct {
 	// Quantity is how many units the line bills (zero when not relevant).
 	Quantity decimal.Decimal `json:"quantity,omitzero"`
 	Customer Customer        `json:"customer,omitzero"`
-	Route    Route           `json:"route"`
+	// Route is who took part in the sale, captured when it was made (see
+	// partner.Route; FromInvoice copies the order's). A sale line names
+	// its Kind. Its Seller is its Chain's first partner: a route that gives
+	// only the chain names Chain[0] the seller, one that gives only the
+	// seller is a seller without parents.
+	Route partner.Route `json:"route"`
 	// SupplierCosts are the wholesale costs of the bundle's components
 	// (catalog.Catalog.SupplierCosts computes them); they are paid to the
 	// suppliers before the margin is split.
@@ -170,28 +105,20 @@ func (l *Line) Currency() ensemble.Currency { return l.Amount.Currency() }
 // Ref returns the trace reference to the line.
 func (l *Line) Ref() ensemble.Ref { return ensemble.Ref{Kind: RefLine, ID: string(l.ID)} }
 
-// eachRepeat calls f(i, j) for each of the n keys that repeats an earlier
-// one, j the first. A few keys are compared pairwise; more are looked up
-// in a map, so that validating a line stays linear in its size.
-func eachRepeat[K comparable](n int, key func(int) K, f func(i, j int)) {
-	if n <= 16 {
-		for i := 1; i < n; i++ {
-			for j := range i {
-				if key(i) == key(j) {
-					f(i, j)
-					break
-				}
-			}
-		}
-		return
-	}
-	first := make(map[K]int, n)
-	for i := range n {
-		if j, dup := first[key(i)]; dup {
-			f(i, j)
-		} else {
-			first[key(i)] = i
-		}
+// sellerFirst reports whether route r names its seller both ways, Seller
+// and Chain[0] (validate checked they agree when both are given), or has
+// none.
+func sellerFirst(r *partner.Route) bool { return (r.Seller == "") == (len(r.Chain) == 0) }
+
+// withSellerFirst completes r, which validate accepted, to name its seller
+// both ways: a chain without a seller names Chain[0] the seller, a seller
+// without a chain is a chain of one.
+func withSellerFirst(r *partner.Route) {
+	switch {
+	case r.Seller == "" && len(r.Chain) > 0:
+		r.Seller = r.Chain[0]
+	case r.Seller != "" && len(r.Chain) == 0:
+		r.Chain = []partner.ID{r.Seller}
 	}
 }
 
@@ -230,7 +157,7 @@ func (l *Line) validate() error {
 		if l.Tax.IsNegative() {
 			p.Addf("tax", "negative tax %s on a line that credits nothing", l.Tax)
 		}
-		if l.Route.Kind == RouteUnspecified || int(l.Route.Kind) >= len(routeNames) {
+		if l.Route.Kind == partner.RouteUnspecified || !l.Route.Kind.Valid() {
 			p.Addf("route.kind", "unspecified route kind")
 		}
 		if l.Offer.Offer == "" {
@@ -251,28 +178,36 @@ func (l *Line) validate() error {
 		}
 		l.Bearer.validate(&p, "bearer")
 	}
+	// The route's rules are partner.Route's, which an order follows too:
+	// the seller first in its chain, no partner twice in the chain or
+	// among the co-sellers (a party appears once on a route), no negative
+	// weight.
+	if err := l.Route.Validate(); err != nil {
+		var ve *ensemble.ValidationError
+		if !errors.As(err, &ve) {
+			p.Add("route", err)
+		} else {
+			for _, fe := range ve.Problems {
+				p.Add(ensemble.Path("route", fe.Path), fe.Err)
+			}
+		}
+	}
 	// Route partners name entries (chain[*] and co_sellers pay
 	// "<line>:<node>/<partner>"), so they hold no '#', which starts an
-	// entry id's suffix, and each appears once in its list: a party
-	// appears once on a route.
-	chain, cos := l.Route.Chain, l.Route.CoSellers
-	for i, id := range chain {
-		if err := ensemble.CheckID(string(id), ensemble.EntrySeparators); err != nil {
+	// entry id's suffix.
+	if l.Route.Seller != "" && len(l.Route.Chain) == 0 {
+		if err := ensemble.CheckID(string(l.Route.Seller), ensemble.EntrySeparators); err != nil {
+			p.Add(ensemble.Path("route", "seller"), err)
+		}
+	}
+	for i, id := range l.Route.Chain {
+		if err := ensemble.CheckID(string(id), ensemble.EntrySeparators); err != nil && id != "" {
 			p.Add(ensemble.Path("route", "chain", i), err)
 		}
 	}
-	eachRepeat(len(chain), func(i int) partner.ID { return chain[i] }, func(i, j int) {
-		p.Addf(ensemble.Path("route", "chain", i), "partner %q is also chain[%d]: a party appears once on a route", chain[i], j)
-	})
-	eachRepeat(len(cos), func(i int) partner.ID { return cos[i].Partner }, func(i, j int) {
-		p.Addf(ensemble.Path("route", "co_sellers", i, "partner"), "partner %q is also co_sellers[%d]: a party appears once on a route", cos[i].Partner, j)
-	})
-	for i, c := range cos {
-		if err := ensemble.CheckID(string(c.Partner), ensemble.EntrySeparators); err != nil {
+	for i, c := range l.Route.CoSellers {
+		if err := ensemble.CheckID(string(c.Partner), ensemble.EntrySeparators); err != nil && c.Partner != "" {
 			p.Add(ensemble.Path("route", "co_sellers", i, "partner"), err)
-		}
-		if c.Weight.Sign() < 0 {
-			p.Add(ensemble.Path("route", "co_sellers", i, "weight"), ensemble.ErrNegativeWeight)
 		}
 	}
 	for i, c := range l.SupplierCosts {

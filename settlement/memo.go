@@ -154,8 +154,8 @@ func (d *decider) lineFacts() error {
 	d.vfSet = true
 	d.lf = LineFacts{ID: string(l.ID), Date: l.Date, Amount: ensemble.MoneyFromMinor(d.rest, d.cur), Net: l.Amount,
 		Tax: l.Tax, Gross: gross, Quantity: l.Quantity, Currency: d.cur.Key(), CustomerID: l.Customer.ID}
-	d.vf = VolumeFacts{Partner: string(l.Route.Seller()),
-		Amount: ensemble.MoneyFromMinor(d.st.volumeBefore(l.Route.Seller(), d.cur.Key(), WindowCalendarYear, l.Date), d.cur)}
+	d.vf = VolumeFacts{Partner: string(l.Route.Seller),
+		Amount: ensemble.MoneyFromMinor(d.st.volumeBefore(l.Route.Seller, d.cur.Key(), WindowCalendarYear, l.Date), d.cur)}
 	return nil
 }
 
@@ -167,7 +167,7 @@ func (d *decider) contextFacts() {
 	d.ctxSet, d.factsSet = true, true
 	l := d.line
 	d.of = OfferFacts{ID: string(l.Offer.Offer), Version: l.Offer.Version, Charge: string(l.Charge)}
-	d.rf = RouteFacts{Kind: l.Route.Kind.String(), Seller: string(l.Route.Seller()), Depth: len(l.Route.Chain),
+	d.rf = RouteFacts{Kind: l.Route.Kind.String(), Seller: string(l.Route.Seller), Depth: len(l.Route.Chain),
 		Referrer: string(l.Route.Referrer), Marketplace: string(l.Route.Marketplace)}
 	d.cf = CustomerFacts{Country: string(l.Customer.Country)}
 }

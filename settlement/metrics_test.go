@@ -111,9 +111,9 @@ func TestPropertyMetricsAgreeWithStatements(t *testing.T) {
 func TestMetricsGroupSellerlessLinesByRoute(t *testing.T) {
 	march := ensemble.MustPeriod(date("2026-03-01"), date("2026-04-01"))
 	direct := entryOf("d", settlement.KindEarning, "platform", eur("10.00"), "2026-03-02")
-	direct.Seller, direct.Route = "", settlement.RouteDirect
+	direct.Seller, direct.Route = "", partner.RouteDirect
 	referral := entryOf("r", settlement.KindEarning, "platform", eur("20.00"), "2026-03-02")
-	referral.Seller, referral.Route = "", settlement.RouteReferral
+	referral.Seller, referral.Route = "", partner.RouteReferral
 	ms, err := settlement.ComputeMetrics([]settlement.Entry{direct, referral}, march, "")
 	require.NoError(t, err)
 	require.Len(t, ms[0].BySeller, 2)
@@ -139,7 +139,7 @@ partners:
   {id: maker, party: "type:supplier", share: "10%"},
   {id: rest, party: platform, share: remaining}]}}`, net)
 	l := chainLine("L1", "100.00", "2026-03-01")
-	l.Route = settlement.Route{Kind: settlement.RoutePartner, Chain: []partner.ID{"shop", "maker"}}
+	l.Route = partner.Route{Kind: partner.RoutePartner, Chain: []partner.ID{"shop", "maker"}}
 	l.SupplierCosts = []catalog.SupplierCost{{Supplier: "gpuco", Offer: "gpu",
 		Component: ensemble.Ref{Kind: catalog.RefComponent, ID: "suite/c0/gpuco", Version: "1"}, Cost: eur("40.00")}}
 	res, err := s.Settle(ctx, settlement.State{}, []settlement.Line{l})

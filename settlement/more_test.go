@@ -217,7 +217,7 @@ func TestExplainFollowsEntries(t *testing.T) {
 func TestMetrics(t *testing.T) {
 	s := newSettler(t)
 	direct := chainLine("L4", "50.00", "2026-03-01")
-	direct.Route = settlement.Route{Kind: settlement.RouteDirect}
+	direct.Route = partner.Route{Kind: partner.RouteDirect}
 	res, err := s.Settle(ctx, settlement.State{}, []settlement.Line{chainLine("L1", "1000.00", "2026-03-01"), direct})
 	require.NoError(t, err)
 	cr, err := s.Settle(ctx, res.State, []settlement.Line{credit("C1", "L4", "-50.00", "2026-03-02")})
@@ -238,7 +238,7 @@ func TestMetrics(t *testing.T) {
 
 	// Retention: reseller-nl earns in March only.
 	april := chainLine("L9", "10.00", "2026-04-10")
-	april.Route.Chain = []partner.ID{"sub-utrecht"}
+	april.Route.Seller, april.Route.Chain = "sub-utrecht", []partner.ID{"sub-utrecht"}
 	april.Route.Referrer = ""
 	r2, err := s.Settle(ctx, res.State, []settlement.Line{april})
 	require.NoError(t, err)

@@ -12,6 +12,7 @@ import (
 
 	"github.com/ensemble-commerce/ensemble"
 	"github.com/ensemble-commerce/ensemble/catalog"
+	"github.com/ensemble-commerce/ensemble/partner"
 )
 
 // PlanVersion names one version of a plan.
@@ -40,7 +41,7 @@ type PlanConflictError struct {
 	// Currency for every currency that no plan lists. All are nil for
 	// ErrShadowedPlan.
 	Offers     []catalog.OfferID
-	Routes     []RouteKind
+	Routes     []partner.RouteKind
 	Currencies []ensemble.Currency
 	// From and Until bound the line dates, [From, Until), where the two
 	// plans tie, or where the hidden version is in force. A zero From or
@@ -195,7 +196,7 @@ func checkPlanVersions(p *ensemble.Problems, docs []PlanDocument) {
 		forOffer = append(append(forOffer[:0], byOffer[o]...), anyOffer...)
 		slices.SortFunc(forOffer, func(a, b *oplan) int { return rank[a] - rank[b] })
 		for _, c := range currencies {
-			for k := RouteDirect; int(k) < len(routeNames); k++ {
+			for k := partner.RouteDirect; k.Valid(); k++ {
 				cell = cell[:0]
 				for _, op := range forOffer {
 					if routeMatches(op.doc, k) && (len(op.doc.Currencies) == 0 || !c.IsZero() && slices.Contains(op.doc.Currencies, c)) {
@@ -305,7 +306,7 @@ func checkPlanVersions(p *ensemble.Problems, docs []PlanDocument) {
 			if len(e.Currencies) == len(currencies) {
 				e.Currencies = nil // every currency
 			}
-			for k := RouteDirect; int(k) < len(routeNames); k++ {
+			for k := partner.RouteDirect; k.Valid(); k++ {
 				if m&(1<<k) != 0 {
 					e.Routes = append(e.Routes, k)
 				}
@@ -396,7 +397,7 @@ type tieCell struct {
 
 // routeMatches reports whether plan d applies to route kind k, as
 // cplan.matchesRoute does for pick.
-func routeMatches(d *PlanDocument, k RouteKind) bool {
+func routeMatches(d *PlanDocument, k partner.RouteKind) bool {
 	return len(d.Routes) == 0 || slices.Contains(d.Routes, k)
 }
 
@@ -469,8 +470,8 @@ func currenciesText(currencies []ensemble.Currency) string {
 	return joinAnd(named)
 }
 
-func routesText(routes []RouteKind) string {
-	if len(routes) == len(routeNames)-1 {
+func routesText(routes []partner.RouteKind) string {
+	if !partner.RouteKind(len(routes) + 1).Valid() { // distinct kinds: every kind but unspecified
 		return "any route"
 	}
 	names := make([]string, len(routes))

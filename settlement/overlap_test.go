@@ -212,7 +212,7 @@ func TestPlanConflictMessages(t *testing.T) {
 	require.NoError(t, err)
 	for cur, want := range map[string]string{"EUR": "euro@1", "USD": "euro@1", "GBP": "rest@1"} {
 		v, err := settlement.Pick(s, settlement.Line{ID: "L", Date: date("2026-01-01"), Amount: ensemble.MustMoney("1", cur),
-			Offer: catalog.Pin{Offer: "o", Version: 1}, Route: settlement.Route{Kind: settlement.RouteDirect}})
+			Offer: catalog.Pin{Offer: "o", Version: 1}, Route: partner.Route{Kind: partner.RouteDirect}})
 		require.NoError(t, err)
 		require.Equal(t, want, v.String(), cur)
 	}
@@ -227,8 +227,8 @@ func TestPlanVersionsCheckIsExact(t *testing.T) {
 	const days = 8 // plans start and end on days 0..days
 	listed := []catalog.OfferID{"o1", "o2"}
 	lineOffers := append(slices.Clone(listed), "unlisted")
-	routeKinds := []settlement.RouteKind{settlement.RouteDirect, settlement.RouteMarketplace, settlement.RoutePartner,
-		settlement.RouteReferral, settlement.RouteCoSell}
+	routeKinds := []partner.RouteKind{partner.RouteDirect, partner.RouteMarketplace, partner.RoutePartner,
+		partner.RouteReferral, partner.RouteCoSell}
 	listedCurrencies := []ensemble.Currency{ensemble.MustCurrency("EUR"), ensemble.MustCurrency("USD")}
 	lineCurrencies := append(slices.Clone(listedCurrencies), ensemble.MustCurrency("GBP"))
 	rapid.Check(t, func(t *rapid.T) {
@@ -252,7 +252,7 @@ func TestPlanVersionsCheckIsExact(t *testing.T) {
 					d.Offers = append(d.Offers, o)
 				}
 			}
-			for _, k := range []settlement.RouteKind{settlement.RoutePartner, settlement.RouteDirect} {
+			for _, k := range []partner.RouteKind{partner.RoutePartner, partner.RouteDirect} {
 				if rapid.IntRange(0, 2).Draw(t, p+".route."+k.String()) == 0 {
 					d.Routes = append(d.Routes, k)
 				}
@@ -329,9 +329,9 @@ func TestPlanVersionsCheckIsExact(t *testing.T) {
 		}
 
 		// What pick finds, on every day, offer and route.
-		line := func(o catalog.OfferID, c ensemble.Currency, k settlement.RouteKind, at time.Time) settlement.Line {
+		line := func(o catalog.OfferID, c ensemble.Currency, k partner.RouteKind, at time.Time) settlement.Line {
 			return settlement.Line{ID: "L", Date: at, Amount: ensemble.MoneyFromMinor(100, c), Offer: catalog.Pin{Offer: o, Version: 1},
-				Route: settlement.Route{Kind: k, Chain: []partner.ID{"dev-1"}}}
+				Route: partner.Route{Kind: k, Chain: []partner.ID{"dev-1"}}}
 		}
 		ambiguous := map[string]bool{}
 		for _, o := range lineOffers {
@@ -365,7 +365,7 @@ func TestPlanVersionsCheckIsExact(t *testing.T) {
 		// A brute-force model of hidden versions: a version that matches
 		// some line, and for every line it matches a higher version of its
 		// plan matches too; the highest such versions take its place.
-		matches := func(d settlement.PlanDocument, o catalog.OfferID, c ensemble.Currency, k settlement.RouteKind, at time.Time) bool {
+		matches := func(d settlement.PlanDocument, o catalog.OfferID, c ensemble.Currency, k partner.RouteKind, at time.Time) bool {
 			return (len(d.Offers) == 0 || slices.Contains(d.Offers, o)) && (len(d.Routes) == 0 || slices.Contains(d.Routes, k)) &&
 				(len(d.Currencies) == 0 || slices.Contains(d.Currencies, c)) &&
 				(d.EffectiveFrom.IsZero() || !at.Before(d.EffectiveFrom)) && (d.EffectiveUntil.IsZero() || at.Before(d.EffectiveUntil))

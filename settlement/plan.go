@@ -318,14 +318,14 @@ type NodeID string
 // (ErrAmbiguousPlan) and versions that higher versions hide entirely
 // (ErrShadowedPlan).
 type PlanDocument struct {
-	ID             string            `json:"id"`
-	Version        int               `json:"version"`
-	Description    string            `json:"description,omitempty"`
-	Offers         []catalog.OfferID `json:"offers,omitempty"`
-	Routes         []RouteKind       `json:"routes,omitempty"`
-	EffectiveFrom  time.Time         `json:"effective_from,omitzero"`
-	EffectiveUntil time.Time         `json:"effective_until,omitzero"`
-	Basis          Basis             `json:"basis,omitempty"`
+	ID             string              `json:"id"`
+	Version        int                 `json:"version"`
+	Description    string              `json:"description,omitempty"`
+	Offers         []catalog.OfferID   `json:"offers,omitempty"`
+	Routes         []partner.RouteKind `json:"routes,omitempty"`
+	EffectiveFrom  time.Time           `json:"effective_from,omitzero"`
+	EffectiveUntil time.Time           `json:"effective_until,omitzero"`
+	Basis          Basis               `json:"basis,omitempty"`
 	// Currencies are the currencies of the lines the plan settles (any
 	// when empty). A plan whose cumulative tiers are in one currency
 	// settles lines in the others by converting them (Config.Rates), and

@@ -148,7 +148,7 @@ func TestRolesAndFallbacks(t *testing.T) {
 			{id: co, party: co_sellers, share: remaining}]}}`,
 			func() settlement.Line {
 				l := chainLine("L1", "100.00", "2026-05-01")
-				l.Route = settlement.Route{Kind: settlement.RouteCoSell, CoSellers: []settlement.CoSeller{
+				l.Route = partner.Route{Kind: partner.RouteCoSell, CoSellers: []partner.CoSeller{
 					{Partner: "reseller-nl", Weight: ensemble.MustRatio("1")}, {Partner: "distri-eu", Weight: ensemble.MustRatio("2")},
 					{Partner: "reseller-de", Weight: ensemble.MustRatio("5")}}}
 				return l
@@ -157,7 +157,7 @@ func TestRolesAndFallbacks(t *testing.T) {
 		{"a root leaf paying co-sellers", `{id: p, version: 1, root: {id: co, party: co_sellers}}`,
 			func() settlement.Line {
 				l := chainLine("L1", "100.00", "2026-05-01")
-				l.Route = settlement.Route{Kind: settlement.RouteCoSell, CoSellers: []settlement.CoSeller{
+				l.Route = partner.Route{Kind: partner.RouteCoSell, CoSellers: []partner.CoSeller{
 					{Partner: "reseller-nl", Weight: ensemble.MustRatio("1")}, {Partner: "distri-eu", Weight: ensemble.MustRatio("3")}}}
 				return l
 			},
@@ -201,7 +201,7 @@ func TestRolesAndFallbacks(t *testing.T) {
 func TestLineValidation(t *testing.T) {
 	s := newSettler(t)
 	bad := chainLine("", "-1.005", "2026-03-01")
-	bad.Route.Kind = settlement.RouteUnspecified
+	bad.Route.Kind = partner.RouteUnspecified
 	_, err := s.Settle(ctx, settlement.State{}, []settlement.Line{bad})
 	require.ErrorIs(t, err, settlement.ErrInvalidLine)
 	var ve *ensemble.ValidationError
@@ -213,12 +213,12 @@ func TestLineValidation(t *testing.T) {
 	require.ErrorIs(t, err, settlement.ErrAlreadySettled)
 
 	none := chainLine("L9", "1.00", "2026-03-01")
-	none.Route.Kind = settlement.RouteMarketplace
+	none.Route.Kind = partner.RouteMarketplace
 	_, err = s.Settle(ctx, settlement.State{}, []settlement.Line{none})
 	require.ErrorIs(t, err, settlement.ErrNoPlan)
 
 	unknown := chainLine("L8", "1.00", "2026-03-01")
-	unknown.Route.Chain = []partner.ID{"ghost"}
+	unknown.Route.Seller, unknown.Route.Chain = "ghost", []partner.ID{"ghost"}
 	_, err = s.Settle(ctx, settlement.State{}, []settlement.Line{unknown})
 	require.True(t, errors.Is(err, partner.ErrUnknownPartner), "%v", err)
 	require.True(t, strings.Contains(err.Error(), "L8"))
@@ -229,18 +229,18 @@ func TestEnumsText(t *testing.T) {
 		v    interface{ MarshalText() ([]byte, error) }
 		want string
 	}{
-		{settlement.RouteCoSell, "co_sell"}, {settlement.KindSupplierCost, "supplier_cost"}, {settlement.BasisGross, "gross"},
+		{partner.RouteCoSell, "co_sell"}, {settlement.KindSupplierCost, "supplier_cost"}, {settlement.BasisGross, "gross"},
 		{settlement.FallbackPlatform, "platform"}, {settlement.WindowRolling12Months, "rolling_12_months"}, {settlement.Cliff, "cliff"},
 	} {
 		b, err := tc.v.MarshalText()
 		require.NoError(t, err)
 		require.Equal(t, tc.want, string(b))
 	}
-	var k settlement.RouteKind
+	var k partner.RouteKind
 	require.Error(t, k.UnmarshalText([]byte("teleport")))
 	require.NoError(t, k.UnmarshalText([]byte("referral")))
-	require.Equal(t, settlement.RouteReferral, k)
-	require.Equal(t, "route_kind(99)", settlement.RouteKind(99).String())
-	_, err := settlement.RouteKind(99).MarshalText()
+	require.Equal(t, partner.RouteReferral, k)
+	require.Equal(t, "route_kind(99)", partner.RouteKind(99).String())
+	_, err := partner.RouteKind(99).MarshalText()
 	require.Error(t, err)
 }

@@ -37,7 +37,7 @@ func prepaidLines() []invoice.Line {
 }
 
 var prepaidOrder = order.Order{ID: "o1", Customer: order.Customer{ID: "cust-1", Country: "NL"},
-	Route: order.Route{Kind: order.RoutePartner, Seller: "sub-utrecht", Chain: []partner.ID{"sub-utrecht", "reseller-nl", "distri-eu"}}}
+	Route: partner.Route{Kind: partner.RoutePartner, Seller: "sub-utrecht", Chain: []partner.ID{"sub-utrecht", "reseller-nl", "distri-eu"}}}
 
 // TestPrepaidEarning: on prepayment, partners earn on the EUR 1,200
 // purchase in January and on the EUR 275 overage in April; on consumption,

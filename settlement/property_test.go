@@ -61,7 +61,7 @@ func genLine(t *rapid.T, id string) settlement.Line {
 		Date:   time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC).AddDate(0, 0, day),
 		Amount: ensemble.MoneyFromMinor(rapid.Int64Range(0, 10_000_000).Draw(t, id+".amount"), ensemble.MustCurrency("EUR")),
 		Offer:  catalog.Pin{Offer: "cloud-backup", Version: 1},
-		Route:  settlement.Route{Kind: settlement.RoutePartner, Chain: rapid.SampledFrom(chains).Draw(t, id+".chain")},
+		Route:  partner.Route{Kind: partner.RoutePartner, Chain: rapid.SampledFrom(chains).Draw(t, id+".chain")},
 	}
 	if rapid.Bool().Draw(t, id+".referred") {
 		l.Route.Referrer = "referral-ams"

@@ -189,7 +189,7 @@ func mustParsePlans(t *rapid.T, yaml string) []settlement.PlanDocument {
 // specialPlan pays partner-sold lines of offer secure-backup: more specific
 // than any random plan, so those lines pick it.
 var specialPlan = settlement.PlanDocument{ID: "special", Version: 1, Offers: []catalog.OfferID{"secure-backup"},
-	Routes: []settlement.RouteKind{settlement.RoutePartner}, Root: settlement.Node{ID: "root", Children: []settlement.Node{
+	Routes: []partner.RouteKind{partner.RoutePartner}, Root: settlement.Node{ID: "root", Children: []settlement.Node{
 		{ID: "platform", Party: "platform", Share: settlement.Share{Ratio: ensemble.MustRatio("30%"), HasRatio: true}, Fallback: settlement.FallbackPlatform},
 		{ID: "seller", Party: "seller", Share: settlement.Share{Remaining: true}, Fallback: settlement.FallbackPlatform,
 			Reserve: &settlement.Reserve{Ratio: ensemble.MustRatio("10%"), Days: 30}},
@@ -218,7 +218,7 @@ func drawRefPlans(t *rapid.T, cfg settlement.Config, root func() settlement.Node
 		}
 		extendRefPlan(t, &doc, "v1", withRefRules)
 		if rapid.IntRange(0, 9).Draw(t, "v1.routes") == 0 {
-			doc.Routes = []settlement.RouteKind{settlement.RoutePartner, settlement.RouteCoSell, settlement.RouteDirect}
+			doc.Routes = []partner.RouteKind{partner.RoutePartner, partner.RouteCoSell, partner.RouteDirect}
 		}
 		if rapid.IntRange(0, 5).Draw(t, "v1.currencies") == 0 {
 			doc.Currencies = rapid.SampledFrom([][]ensemble.Currency{{eurCur}, {eurCur, usdCur}, {usdCur}}).Draw(t, "v1.currencies.list")
@@ -310,14 +310,28 @@ func extendRefLine(t *rapid.T, l settlement.Line) settlement.Line {
 				Cost:      ensemble.MoneyFromMinor(rapid.Int64Range(0, amount/3).Draw(t, fmt.Sprintf("%s.cost%d", id, i)), cur)})
 		}
 	}
+	// The seller given as the chain's first partner, as Seller too, or
+	// (without parents) as Seller alone.
+	if len(l.Route.Chain) > 0 {
+		switch rapid.IntRange(0, 2).Draw(t, id+".seller") {
+		case 0:
+			l.Route.Seller = ""
+		case 1:
+			l.Route.Seller = l.Route.Chain[0]
+		default:
+			if l.Route.Seller = l.Route.Chain[0]; len(l.Route.Chain) == 1 {
+				l.Route.Chain = nil
+			}
+		}
+	}
 	if rapid.IntRange(0, 3).Draw(t, id+".co_sell") == 0 {
 		l.Route.CoSellers = nil
 		for i, p := range rapid.Permutation(coSellers).Draw(t, id+".co_sellers")[:rapid.IntRange(1, 3).Draw(t, id+".co_sellers.n")] {
 			w := rapid.SampledFrom([]string{"0", "1", "2", "1/3"}).Draw(t, fmt.Sprintf("%s.weight%d", id, i))
-			l.Route.CoSellers = append(l.Route.CoSellers, settlement.CoSeller{Partner: p, Weight: ensemble.MustRatio(w)})
+			l.Route.CoSellers = append(l.Route.CoSellers, partner.CoSeller{Partner: p, Weight: ensemble.MustRatio(w)})
 		}
 		if rapid.Bool().Draw(t, id+".co_sell.kind") {
-			l.Route.Kind = settlement.RouteCoSell
+			l.Route.Kind = partner.RouteCoSell
 		}
 	}
 	if rapid.IntRange(0, 3).Draw(t, id+".service") == 0 {

@@ -96,7 +96,7 @@ type refLedger struct {
 	disputes  int  // disputes ever opened
 	disputed  bool // one is open
 	offer     catalog.Pin
-	route     settlement.RouteKind
+	route     partner.RouteKind
 	seller    partner.ID
 	service   ensemble.Period // the line's, which its disputes' entries carry
 	trace     []ensemble.Ref
@@ -180,6 +180,14 @@ func (s *refSettler) Settle(lines []settlement.Line) ([]settlement.Entry, error)
 	var out []settlement.Entry
 	for _, l := range canonicalLines(lines) {
 		l.Date = l.Date.UTC()
+		// A route names its seller as Seller and as its chain's first
+		// partner: given one way only, the other follows.
+		if l.Route.Seller == "" && len(l.Route.Chain) > 0 {
+			l.Route.Seller = l.Route.Chain[0]
+		}
+		if l.Route.Seller != "" && len(l.Route.Chain) == 0 {
+			l.Route.Chain = []partner.ID{l.Route.Seller}
+		}
 		if _, sold := st.lines[l.ID]; sold || st.credits[l.ID] != "" {
 			return nil, refErr(l.ID, "", "", "", settlement.ErrAlreadySettled)
 		}
@@ -374,7 +382,7 @@ func (s *refSettler) settleSale(st *refState, l settlement.Line) ([]settlement.E
 		st.volumes[k] = v
 	}
 	st.lines[l.ID] = refLedger{line: l.ID, plan: plan.Ref(), basisKind: plan.Basis, date: l.Date, cur: ln.cur, basis: ln.basis,
-		offer: l.Offer, route: l.Route.Kind, seller: l.Route.Seller(), service: l.Service, trace: append(slices.Clone(l.Trace), l.Ref()), parts: ln.parts}
+		offer: l.Offer, route: l.Route.Kind, seller: l.Route.Seller, service: l.Service, trace: append(slices.Clone(l.Trace), l.Ref()), parts: ln.parts}
 	return ln.entries, nil
 }
 
@@ -800,7 +808,7 @@ func (ln *refLine) eval(id string, sn *partner.Snapshot, level int) (*rules.Rule
 	if sn == nil {
 		sn = &partner.Snapshot{}
 	}
-	seller := l.Route.Seller()
+	seller := l.Route.Seller
 	facts := ln.s.rules.Env().NewFacts()
 	for name, v := range map[string]any{
 		settlement.VarLine: &settlement.LineFacts{ID: string(l.ID), Date: l.Date, Amount: ensemble.MoneyFromMinor(ln.rest, ln.cur), Net: l.Amount,
@@ -897,7 +905,7 @@ func (ln *refLine) entry(id settlement.EntryID, kind settlement.EntryKind, party
 	l := ln.line
 	return settlement.Entry{ID: id, Line: l.ID, Kind: kind, Party: party, Role: role, Amount: ensemble.MoneyFromMinor(units, ln.cur), Date: at,
 		Plan: ln.plan.Ref(), Node: node, Share: share, Rules: refs, Service: l.Service, Offer: l.Offer, Route: l.Route.Kind,
-		Seller: l.Route.Seller(), Reverses: reverses, Note: note, Trace: append(slices.Clone(l.Trace), l.Ref())}
+		Seller: l.Route.Seller, Reverses: reverses, Note: note, Trace: append(slices.Clone(l.Trace), l.Ref())}
 }
 
 // units converts a plan amount to minor units of the line's currency.

@@ -83,12 +83,15 @@ func (s *Settler) AppendSettle(ctx context.Context, dst []Entry, st State, lines
 				return fail(err)
 			}
 		}
-		// Stored instants are UTC: a line dated in another zone is read
+		// Stored instants are UTC, and a route names its seller both as
+		// Seller and as its chain's first partner: a line dated in another
+		// zone, or whose route gives the seller one way only, is read
 		// through a copy, never changed in the caller's slice.
 		l := &lines[i]
-		if l.Date.Location() != time.UTC {
+		if l.Date.Location() != time.UTC || !sellerFirst(&l.Route) {
 			r.lc = *l
 			r.lc.Date = r.lc.Date.UTC()
+			withSellerFirst(&r.lc.Route)
 			l = &r.lc
 		}
 		var err error

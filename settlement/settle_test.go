@@ -16,10 +16,10 @@ func TestSettleHandChecked(t *testing.T) {
 	noRef := chainLine("L2", "1000.00", "2026-03-01")
 	noRef.Route.Referrer = ""
 	suspended := chainLine("L3", "100.00", "2026-05-01")
-	suspended.Route.Chain = []partner.ID{"reseller-de", "distri-eu"}
+	suspended.Route.Seller, suspended.Route.Chain = "reseller-de", []partner.ID{"reseller-de", "distri-eu"}
 	suspended.Route.Referrer = ""
 	direct := chainLine("L4", "99.99", "2026-03-01")
-	direct.Route = settlement.Route{Kind: settlement.RouteDirect}
+	direct.Route = partner.Route{Kind: partner.RouteDirect}
 	bundle := chainLine("L5", "100.00", "2026-03-01")
 	bundle.Offer = catalog.Pin{Offer: "secure-backup", Version: 1}
 	bundle.Route.Referrer = ""

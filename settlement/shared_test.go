@@ -136,7 +136,7 @@ func TestPropertySharedDecisions(t *testing.T) {
 			l.Amount = ensemble.MoneyFromMinor(rapid.Int64Range(0, 300_000).Draw(t, id+".cents"), ensemble.MustCurrency("EUR"))
 			l.Customer.Country = partner.Territory(rapid.SampledFrom([]string{"NL", "DE"}).Draw(t, id+".country"))
 			if rapid.IntRange(0, 5).Draw(t, id+".direct") == 0 {
-				l.Route = settlement.Route{Kind: settlement.RouteDirect}
+				l.Route = partner.Route{Kind: partner.RouteDirect}
 			}
 			if rapid.IntRange(0, 9).Draw(t, id+".late") == 0 {
 				l.Offer = catalog.Pin{Offer: "cloud-backup", Version: 1}
@@ -288,7 +288,7 @@ func genWideLine(t *rapid.T, id string) settlement.Line {
 		Amount: ensemble.MoneyFromMinor(rapid.Int64Range(0, 300_000).Draw(t, id+".amount"), ensemble.MustCurrency(cur)),
 		Offer:  catalog.Pin{Offer: "cloud-backup", Version: rapid.IntRange(1, 2).Draw(t, id+".ov")},
 		Charge: catalog.ChargeID(rapid.SampledFrom([]string{"seat", "usage"}).Draw(t, id+".charge")),
-		Route: settlement.Route{Kind: rapid.SampledFrom([]settlement.RouteKind{settlement.RoutePartner, settlement.RouteDirect, settlement.RouteMarketplace, settlement.RouteReferral}).Draw(t, id+".kind"),
+		Route: partner.Route{Kind: rapid.SampledFrom([]partner.RouteKind{partner.RoutePartner, partner.RouteDirect, partner.RouteMarketplace, partner.RouteReferral}).Draw(t, id+".kind"),
 			Chain: rapid.SampledFrom(wideChains).Draw(t, id+".chain")},
 	}
 	l.Route.Referrer = partner.ID(rapid.SampledFrom([]string{"", "referral-ams", "sub-utrecht", "reseller-de"}).Draw(t, id+".ref"))
@@ -376,7 +376,7 @@ func TestRoutesAcrossCalls(t *testing.T) {
 		for i := range 3 {
 			out = append(out, settlement.Line{ID: settlement.LineID(fmt.Sprintf("%s-%d", name, i)), Date: day.Add(time.Duration(i) * time.Hour),
 				Amount: ensemble.MoneyFromMinor(10_000, eurCur), Offer: catalog.Pin{Offer: "cloud", Version: 1},
-				Route: settlement.Route{Kind: settlement.RoutePartner, Chain: chain}})
+				Route: partner.Route{Kind: partner.RoutePartner, Chain: chain}})
 		}
 		return out
 	}

@@ -58,7 +58,7 @@ type part struct {
 // start readies the split for sale line l by plan, whose entries carry
 // trace.
 func (sp *split) start(l *Line, plan *cplan, trace []ensemble.Ref) {
-	sp.line, sp.plan, sp.cur, sp.seller, sp.trace = l, plan, l.Currency(), l.Route.Seller(), trace
+	sp.line, sp.plan, sp.cur, sp.seller, sp.trace = l, plan, l.Currency(), l.Route.Seller, trace
 	sp.refs, sp.paid = sp.refs[:0], sp.paid[:0]
 }
 

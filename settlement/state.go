@@ -53,7 +53,7 @@ type lineCtx struct {
 	offer   catalog.Pin
 	seller  partner.ID
 	cur     ensemble.Currency
-	route   RouteKind
+	route   partner.RouteKind
 	basis   Basis           // the plan version's: what a credit of the line reverses
 	service ensemble.Period // the line's: its disputes' holds, releases and clawbacks carry it
 }
@@ -193,17 +193,17 @@ type LedgerLine struct {
 	// BasisKind is the amount of the line the plan version split (net or
 	// gross of tax): a credit of the line reverses the same amount of the
 	// credit line. Always written; a state without it is refused.
-	BasisKind Basis          `json:"basis_kind"`
-	Date      time.Time      `json:"date"`
-	Basis     ensemble.Money `json:"basis"`
-	Credited  ensemble.Money `json:"credited"`
-	Disputed  bool           `json:"disputed,omitempty"`
-	Disputes  int            `json:"disputes,omitempty"`
-	Offer     catalog.Pin    `json:"offer"`
-	Route     RouteKind      `json:"route"`
-	Seller    partner.ID     `json:"seller,omitempty"`
-	Trace     []ensemble.Ref `json:"trace,omitempty"`
-	Parts     []LedgerPart   `json:"parts"`
+	BasisKind Basis             `json:"basis_kind"`
+	Date      time.Time         `json:"date"`
+	Basis     ensemble.Money    `json:"basis"`
+	Credited  ensemble.Money    `json:"credited"`
+	Disputed  bool              `json:"disputed,omitempty"`
+	Disputes  int               `json:"disputes,omitempty"`
+	Offer     catalog.Pin       `json:"offer"`
+	Route     partner.RouteKind `json:"route"`
+	Seller    partner.ID        `json:"seller,omitempty"`
+	Trace     []ensemble.Ref    `json:"trace,omitempty"`
+	Parts     []LedgerPart      `json:"parts"`
 	// Service is the line's service period (Line.Service), which the
 	// holds, releases and clawbacks of its disputes carry; omitted when
 	// the line had none.
@@ -544,7 +544,7 @@ func (r *stateReader) line(path string, ll *LedgerLine) {
 	if ll.Offer.Offer == "" {
 		fail("offer.offer", nil, "empty offer id")
 	}
-	if ll.Route == RouteUnspecified || int(ll.Route) >= len(routeNames) {
+	if ll.Route == partner.RouteUnspecified || !ll.Route.Valid() {
 		fail("route", nil, "route kind %s: a settled line names how it was sold", ll.Route)
 	}
 	if ll.Seller != "" {

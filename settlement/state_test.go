@@ -98,21 +98,21 @@ func genLedgerLine(t *rapid.T, id string) settlement.Line {
 	if rapid.Bool().Draw(t, id+".taxed") {
 		l.Tax = ensemble.MoneyFromMinor(rapid.Int64Range(0, amount/4).Draw(t, id+".tax"), eurC)
 	}
-	switch kind := rapid.SampledFrom([]settlement.RouteKind{settlement.RoutePartner, settlement.RouteReferral, settlement.RouteCoSell,
-		settlement.RouteMarketplace, settlement.RouteDirect}).Draw(t, id+".route"); kind {
-	case settlement.RouteMarketplace:
-		l.Route = settlement.Route{Kind: kind, Chain: []partner.ID{"dev-1"}}
-	case settlement.RouteDirect:
-		l.Route = settlement.Route{Kind: kind}
+	switch kind := rapid.SampledFrom([]partner.RouteKind{partner.RoutePartner, partner.RouteReferral, partner.RouteCoSell,
+		partner.RouteMarketplace, partner.RouteDirect}).Draw(t, id+".route"); kind {
+	case partner.RouteMarketplace:
+		l.Route = partner.Route{Kind: kind, Chain: []partner.ID{"dev-1"}}
+	case partner.RouteDirect:
+		l.Route = partner.Route{Kind: kind}
 	default:
-		l.Route = settlement.Route{Kind: kind, Chain: rapid.SampledFrom(ledgerChains).Draw(t, id+".chain")}
+		l.Route = partner.Route{Kind: kind, Chain: rapid.SampledFrom(ledgerChains).Draw(t, id+".chain")}
 		if rapid.Bool().Draw(t, id+".referred") {
 			l.Route.Referrer = "referral-ams"
 		}
-		if kind == settlement.RouteCoSell {
+		if kind == partner.RouteCoSell {
 			for i, p := range rapid.Permutation(coSellers).Draw(t, id+".co_sellers")[:rapid.IntRange(1, len(coSellers)).Draw(t, id+".co_seller_count")] {
 				w := rapid.SampledFrom([]string{"0", "1", "2", "1/3"}).Draw(t, fmt.Sprintf("%s.weight%d", id, i))
-				l.Route.CoSellers = append(l.Route.CoSellers, settlement.CoSeller{Partner: p, Weight: ensemble.MustRatio(w)})
+				l.Route.CoSellers = append(l.Route.CoSellers, partner.CoSeller{Partner: p, Weight: ensemble.MustRatio(w)})
 			}
 		}
 	}
@@ -233,8 +233,8 @@ func ledgerState(t testing.TB) []byte {
 	l1.SupplierCosts = []catalog.SupplierCost{{Supplier: "supplier-backup", Offer: "backup",
 		Component: ensemble.Ref{Kind: "bundle_component", ID: "suite/backup/supplier-backup", Version: "1"}, Cost: eur("100.00")}}
 	l2 := chainLine("L2", "300.00", "2026-03-02")
-	l2.Route = settlement.Route{Kind: settlement.RouteCoSell, Chain: []partner.ID{"reseller-nl", "distri-eu"},
-		CoSellers: []settlement.CoSeller{{Partner: "reseller-nl", Weight: ensemble.MustRatio("1")}, {Partner: "distri-eu", Weight: ensemble.MustRatio("2")}}}
+	l2.Route = partner.Route{Kind: partner.RouteCoSell, Chain: []partner.ID{"reseller-nl", "distri-eu"},
+		CoSellers: []partner.CoSeller{{Partner: "reseller-nl", Weight: ensemble.MustRatio("1")}, {Partner: "distri-eu", Weight: ensemble.MustRatio("2")}}}
 	l3 := appLine("L3", "50.00", "2026-03-03")
 	l3.Tax = eur("10.00")
 	res, err := s.Settle(ctx, settlement.State{}, []settlement.Line{l1, l2, l3})

@@ -66,7 +66,7 @@ func (m *ledgerMachine) earn(t *rapid.T) {
 	m.n++
 	id := settlement.LineID(fmt.Sprintf("L%03d", m.n))
 	l := settlement.Line{ID: id, Date: m.now, Amount: ensemble.MoneyFromMinor(units, ensemble.MustCurrency("EUR")),
-		Offer: catalog.Pin{Offer: "app", Version: 1}, Route: settlement.Route{Kind: settlement.RoutePartner, Chain: []partner.ID{"dev-1"}}}
+		Offer: catalog.Pin{Offer: "app", Version: 1}, Route: partner.Route{Kind: partner.RoutePartner, Chain: []partner.ID{"dev-1"}}}
 	if cost > 0 {
 		l.SupplierCosts = []catalog.SupplierCost{{Supplier: "supplier-backup", Offer: "backup",
 			Component: ensemble.Ref{Kind: catalog.RefComponent, ID: "c0", Version: "1"}, Cost: ensemble.MoneyFromMinor(cost, ensemble.MustCurrency("EUR"))}}

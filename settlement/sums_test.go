@@ -28,7 +28,7 @@ func maxUnits(k int64) *big.Int { return new(big.Int).Mul(big.NewInt(math.MaxInt
 
 func entryOf(id string, kind settlement.EntryKind, party partner.ID, m ensemble.Money, day string) settlement.Entry {
 	return settlement.Entry{ID: settlement.EntryID(id), Line: "L", Kind: kind, Party: party, Amount: m, Date: date(day), Seller: "s", Offer: catalog.Pin{Offer: "o", Version: 1},
-		Route: settlement.RoutePartner}
+		Route: partner.RoutePartner}
 }
 
 // Hole: Statements, Merge and ComputeMetrics added int64 minor units

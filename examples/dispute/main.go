@@ -337,7 +337,7 @@ func takeOrder(ctx context.Context, eco *ecosystem) (order.Order, error) {
 	}{
 		{day(1, 20, 9), order.Command{Kind: order.CmdCreate, Order: "ord-2001", Actor: "sub-utrecht", Draft: &order.Draft{
 			Customer: order.Customer{ID: "acme-bv", Country: "NL", Segment: "smb"},
-			Route:    order.Route{Seller: "sub-utrecht", Referrer: "referral-ams"},
+			Route:    partner.Route{Seller: "sub-utrecht", Referrer: "referral-ams"},
 			Lines: []order.Line{{ID: "office", Pin: catalog.Pin{Offer: "office-standard"}, Quantity: decimal.NewFromInt(10),
 				AddOns: []order.AddOn{{Pin: catalog.Pin{Offer: "extra-storage"}}}}},
 			Billing: order.Billing{Anchor: day(2, 1, 0)},

@@ -110,7 +110,7 @@ func upgraded(t *testing.T, at time.Time) ([]invoice.Invoice, *settlement.Settle
 	}
 	decide(order.Command{Kind: order.CmdCreate, Order: "ord-1", Draft: &order.Draft{
 		Customer: order.Customer{ID: "c1", Country: "NL"},
-		Route:    order.Route{Seller: "seller"},
+		Route:    partner.Route{Seller: "seller"},
 		Lines:    []order.Line{{ID: "l1", Pin: catalog.Pin{Offer: "suite"}, Quantity: decimal.NewFromInt(1)}},
 		Billing:  order.Billing{Anchor: day(2, 1, 0)},
 	}}, day(1, 10, 0))
@@ -263,7 +263,7 @@ offers:
 	if err != nil {
 		t.Fatal(err)
 	}
-	o := order.Order{ID: "ord-1", Customer: order.Customer{ID: "c1", Country: "NL"}, Route: order.Route{Kind: order.RoutePartner, Seller: "seller", Chain: []partner.ID{"seller"}}}
+	o := order.Order{ID: "ord-1", Customer: order.Customer{ID: "c1", Country: "NL"}, Route: partner.Route{Kind: partner.RoutePartner, Seller: "seller", Chain: []partner.ID{"seller"}}}
 	lines, err := settlement.FromInvoice(invs[0].Lines, o)
 	if err != nil {
 		t.Fatal(err)

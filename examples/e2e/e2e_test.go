@@ -260,7 +260,7 @@ func drawOrder(t *rapid.T, eco *ecosystem, n int, seller, referrer partner.ID) o
 	}{
 		{day(1, 10, 9), order.Command{Kind: order.CmdCreate, Order: id, Draft: &order.Draft{
 			Customer: customer,
-			Route:    order.Route{Seller: seller, Referrer: referrer},
+			Route:    partner.Route{Seller: seller, Referrer: referrer},
 			Lines: []order.Line{{ID: "l1", Pin: catalog.Pin{Offer: edition}, Quantity: decimal.NewFromInt(int64(qty)),
 				AddOns: []order.AddOn{{Pin: catalog.Pin{Offer: "metered"}}}}},
 			Billing: order.Billing{Anchor: day(2, 1, 0)},

@@ -33,13 +33,13 @@ func TestEnumTextErrorsAreTyped(t *testing.T) {
 		new(ensemble.AllocationMethod), new(ensemble.RemainderMode), new(ensemble.RoundingMode), new(ensemble.ProrationBasis), new(ensemble.CadenceUnit),
 		new(catalog.OfferKind), new(catalog.ChargeType), new(catalog.Timing), new(catalog.Model), new(catalog.PackageRounding), new(catalog.RoundingPolicy),
 		new(catalog.SpendAdjustment), new(catalog.FlatProration),
-		new(partner.RequestKind), new(partner.ApprovalStatus), new(partner.Status), new(partner.Action),
+		new(partner.RequestKind), new(partner.ApprovalStatus), new(partner.Status), new(partner.Action), new(partner.RouteKind), new(partner.Role),
 		new(rules.Kind),
-		new(order.Status), new(order.RouteKind), new(order.TaxStatus), new(order.TaskStatus), new(order.DiscountBasis), new(order.CancelMode),
-		new(order.ChangeKind), new(order.CommandKind), new(order.EventKind), new(order.Role),
+		new(order.Status), new(order.TaxStatus), new(order.TaskStatus), new(order.DiscountBasis), new(order.CancelMode),
+		new(order.ChangeKind), new(order.CommandKind), new(order.EventKind),
 		new(usage.Aggregation),
 		new(invoice.LineKind), new(invoice.DiscountDuration), new(invoice.TaxTreatment), new(invoice.TaxRounding), new(invoice.Reason), new(invoice.Status),
-		new(settlement.RouteKind), new(settlement.EntryKind), new(settlement.Basis), new(settlement.Fallback), new(settlement.Window), new(settlement.RateMode),
+		new(settlement.EntryKind), new(settlement.Basis), new(settlement.Fallback), new(settlement.Window), new(settlement.RateMode),
 	}
 	for _, e := range enums {
 		name := reflect.TypeOf(e).Elem().String()

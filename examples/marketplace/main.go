@@ -312,7 +312,7 @@ func takeOrder(ctx context.Context, eco *ecosystem) (order.Order, error) {
 	}{
 		{day(1, 26, 9), order.Command{Kind: order.CmdCreate, Order: "ord-mp-7", Actor: "nordic-cloud", Draft: &order.Draft{
 			Customer: order.Customer{ID: "fjord-freight", Country: "SE", Segment: "smb"},
-			Route:    order.Route{Seller: "nordic-cloud", Marketplace: "cloudmart"},
+			Route:    partner.Route{Seller: "nordic-cloud", Marketplace: "cloudmart"},
 			Lines:    []order.Line{{ID: "books", Pin: catalog.Pin{Offer: channelOffer}, Quantity: decimal.NewFromInt(20)}},
 			Billing:  order.Billing{Anchor: day(2, 1, 0)},
 		}}},

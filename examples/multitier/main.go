@@ -260,7 +260,7 @@ func takeOrder(ctx context.Context, eco *ecosystem, id order.ID, customer order.
 	steps := append([]step{
 		{start.AddDate(0, 0, -10), order.Command{Kind: order.CmdCreate, Order: id, Actor: string(seller), Draft: &order.Draft{
 			Customer: order.Customer{ID: customer, Country: "NL", Segment: "smb"},
-			Route:    order.Route{Seller: seller},
+			Route:    partner.Route{Seller: seller},
 			Lines:    []order.Line{{ID: "crm", Pin: catalog.Pin{Offer: "crm-suite"}, Quantity: decimal.NewFromInt(seats)}},
 			Billing:  order.Billing{Anchor: start},
 		}}},

@@ -326,7 +326,7 @@ func takeOrder(ctx context.Context, eco *ecosystem, s sale) (order.Order, error)
 	quoted := s.start.AddDate(0, 0, -14)
 	o, _, err := order.Order{}.Decide(ctx, env, order.Command{Kind: order.CmdCreate, Order: s.id, Actor: string(s.seller), Draft: &order.Draft{
 		Customer: order.Customer{ID: s.customer, Country: "BE", Segment: "smb"},
-		Route:    order.Route{Seller: s.seller},
+		Route:    partner.Route{Seller: s.seller},
 		Lines:    []order.Line{line},
 		Billing:  order.Billing{Anchor: s.start},
 	}}, quoted)

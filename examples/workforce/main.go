@@ -286,7 +286,7 @@ func assign(ctx context.Context, eco *ecosystem, id order.ID, contractor partner
 	}{
 		{day(2, 20), order.Command{Kind: order.CmdCreate, Order: id, Actor: string(contractor), Draft: &order.Draft{
 			Customer: order.Customer{ID: "harbor-bank", Country: "DE", TaxStatus: order.ReverseCharge, TaxID: "DE811234567"},
-			Route:    order.Route{Seller: contractor},
+			Route:    partner.Route{Seller: contractor},
 			Lines:    []order.Line{{ID: "work", Pin: catalog.Pin{Offer: offer}, Quantity: decimal.NewFromInt(1)}},
 			Billing:  order.Billing{Anchor: day(3, 1)},
 		}}},
