@@ -276,8 +276,8 @@ func TestRouteKinds(t *testing.T) {
 		{"partner with referrer", partner.Route{Seller: "reseller-nl", Referrer: "referral-ams"}, partner.RoutePartner,
 			[]partner.Role{partner.RoleSeller, partner.RoleReferrer}},
 		{"marketplace", partner.Route{Marketplace: "distri-eu"}, partner.RouteMarketplace, []partner.Role{partner.RoleMarketplace}},
-		{"co-sell", partner.Route{Seller: "reseller-nl", CoSellers: []partner.CoSeller{
-			{Partner: "sub-utrecht", Weight: ensemble.MustRatio("1/3")}, {Partner: "distri-eu"}}}, partner.RouteCoSell,
+		{"co-sell", partner.Route{Seller: "reseller-nl", SellerWeight: ensemble.MustRatio("1/2"), CoSellers: []partner.CoSeller{
+			{Partner: "sub-utrecht", Weight: ensemble.MustRatio("1/3")}, {Partner: "distri-eu", Weight: ensemble.MustRatio("1/6")}}}, partner.RouteCoSell,
 			[]partner.Role{partner.RoleSeller, partner.RoleCoSeller, partner.RoleCoSeller}},
 	}
 	for _, tt := range tests {
@@ -398,7 +398,7 @@ func TestRoutesAgainstTheNetwork(t *testing.T) {
 	})
 	t.Run("a co-seller that cannot trade", func(t *testing.T) {
 		d := nlDraft()
-		d.Route = partner.Route{Seller: "reseller-nl", CoSellers: []partner.CoSeller{{Partner: "reseller-de", Weight: ensemble.MustRatio("1/4")}}}
+		d.Route = partner.Route{Seller: "reseller-nl", SellerWeight: ensemble.MustRatio("3/4"), CoSellers: []partner.CoSeller{{Partner: "reseller-de", Weight: ensemble.MustRatio("1/4")}}}
 		o, _, err := order.Order{}.Decide(ctx, e, order.Command{Kind: order.CmdCreate, Order: "cs", Draft: d}, day("2026-05-01"))
 		require.NoError(t, err)
 		_, _, err = o.Decide(ctx, e, order.Command{Kind: order.CmdQuote, ExpiresAt: day("2026-06-01")}, day("2026-05-01"))
@@ -470,4 +470,51 @@ func TestQuoteHonoursContextCancellation(t *testing.T) {
 	require.NotErrorIs(t, err, order.ErrCannotSell, "a cancelled check is not a refusal")
 	require.Nil(t, evs)
 	requireSame(t, got, o)
+}
+
+// A co-sold route's weights cover the seller and its co-sellers together
+// and are checked when the order is drafted, each problem at its field
+// with a typed error (order's condition and partner's): the same rules a
+// hand-filled settlement line follows.
+func TestDraftCoSellWeights(t *testing.T) {
+	w := ensemble.MustRatio
+	for _, tt := range []struct {
+		name  string
+		route partner.Route
+		path  string // "" when the draft is valid
+		conds []error
+	}{
+		{"70/30", partner.Route{Seller: "reseller-nl", SellerWeight: w("0.7"), CoSellers: []partner.CoSeller{{Partner: "reseller-de", Weight: w("0.3")}}}, "", nil},
+		{"no weights: equal", partner.Route{Seller: "reseller-nl", CoSellers: []partner.CoSeller{{Partner: "reseller-de"}}}, "", nil},
+		{"the seller among its co-sellers", partner.Route{Seller: "reseller-nl", SellerWeight: w("0.5"),
+			CoSellers: []partner.CoSeller{{Partner: "reseller-nl", Weight: w("0.5")}}},
+			"route.co_sellers[0].partner", []error{order.ErrDuplicate, partner.ErrDuplicateParty}},
+		{"a co-seller twice", partner.Route{Seller: "reseller-nl", SellerWeight: w("0.4"),
+			CoSellers: []partner.CoSeller{{Partner: "reseller-de", Weight: w("0.3")}, {Partner: "reseller-de", Weight: w("0.3")}}},
+			"route.co_sellers[1].partner", []error{order.ErrDuplicate, partner.ErrDuplicateParty}},
+		{"relative weights", partner.Route{Seller: "reseller-nl", SellerWeight: w("7"), CoSellers: []partner.CoSeller{{Partner: "reseller-de", Weight: w("3")}}},
+			"route.co_sellers", []error{order.ErrInvalid, partner.ErrCoSellWeights}},
+		{"a negative seller weight", partner.Route{Seller: "reseller-nl", SellerWeight: w("-0.5"), CoSellers: []partner.CoSeller{{Partner: "reseller-de", Weight: w("1.5")}}},
+			"route.seller_weight", []error{order.ErrInvalid, partner.ErrCoSellWeights, ensemble.ErrNegativeWeight}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			d := nlDraft()
+			d.Route = tt.route
+			d.Lines[1].Discount = order.Discount{}
+			o, _, err := order.Order{}.Decide(ctx, env(t), order.Command{Kind: order.CmdCreate, Order: "cs", Draft: d}, day("2026-03-01"))
+			if tt.path == "" {
+				require.NoError(t, err)
+				require.True(t, tt.route.SellerWeight.Equal(o.Route.SellerWeight))
+				require.Equal(t, partner.RouteCoSell, o.Route.Kind)
+				return
+			}
+			var ve *ensemble.ValidationError
+			require.ErrorAs(t, err, &ve)
+			require.Len(t, ve.Problems, 1, "%v", err)
+			require.Equal(t, tt.path, ve.Problems[0].Path)
+			for _, c := range tt.conds {
+				require.ErrorIs(t, ve.Problems[0].Err, c)
+			}
+		})
+	}
 }

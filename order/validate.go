@@ -97,12 +97,10 @@ func checkDraft(p *ensemble.Problems, d *Draft) Draft {
 	} else if r.Kind != partner.RouteUnspecified && r.Kind != derivedKind(r) {
 		p.Add("route.kind", fmt.Errorf("%w: route kind %s, but its parties make it %s", ErrInvalid, r.Kind, derivedKind(r)))
 	}
-	if len(r.CoSellers) > 0 && r.Seller == "" {
-		p.Add("route.seller", fmt.Errorf("%w: a co-sold route needs a seller", ErrRequired))
-	}
-	// The route's own rules (the seller first in its chain, no partner
-	// twice among the co-sellers, their weights) are partner.Route's,
-	// which a settlement line follows too.
+	// The route's own rules (the seller first in its chain, a co-sold
+	// route with a seller, no partner twice among the co-sellers nor the
+	// seller among them, co-sell weights summing to one whole) are
+	// partner.Route's, which a settlement line follows too.
 	if err := r.Validate(); err != nil {
 		var ve *ensemble.ValidationError
 		if !errors.As(err, &ve) {
@@ -114,7 +112,8 @@ func checkDraft(p *ensemble.Problems, d *Draft) Draft {
 		}
 	}
 	// And a party appears once across its roles: the seller, the
-	// marketplace, the referrer and the co-sellers.
+	// marketplace, the referrer and the co-sellers (partner.Route checks
+	// the seller among its co-sellers).
 	parties := map[partner.ID]string{}
 	addParty := func(path string, id partner.ID) {
 		if prev, dup := parties[id]; dup {
@@ -132,7 +131,7 @@ func checkDraft(p *ensemble.Problems, d *Draft) Draft {
 		}
 	}
 	for i, cs := range r.CoSellers {
-		if prev, dup := parties[cs.Partner]; dup {
+		if prev, dup := parties[cs.Partner]; dup && prev != "route.seller" {
 			p.Add(ensemble.Path("route", "co_sellers", i, "partner"), fmt.Errorf("%w: partner %q is also %s", ErrDuplicate, cs.Partner, prev))
 		}
 	}

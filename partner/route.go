@@ -3,6 +3,7 @@ package partner
 import (
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/ensemble-commerce/ensemble"
 )
@@ -53,7 +54,7 @@ func (k *RouteKind) UnmarshalText(b []byte) (err error) {
 }
 
 // CoSeller is a partner that co-sold a deal with the seller, with its
-// agreed weight.
+// weight in the deal's co-sell split (see Route).
 type CoSeller struct {
 	Partner ID             `json:"partner"`
 	Weight  ensemble.Ratio `json:"weight,omitzero"`
@@ -72,12 +73,25 @@ type CoSeller struct {
 // Chain is a seller without parents).
 //
 // A party appears once on a route: no partner twice in the chain or among
-// the co-sellers (Validate).
+// the co-sellers, and the seller not among its own co-sellers (Validate).
+//
+// A co-sold route's attribution covers the seller and its co-sellers
+// together: SellerWeight and the co-sellers' weights are their shares of
+// the deal, and sum to exactly one whole (a reseller co-selling 70/30 with
+// a technology partner has SellerWeight 0.7 and one co-seller of weight
+// 0.3). A route whose weights are all zero (none given) agreed no split:
+// the seller and its co-sellers share equally, and settlement says so in
+// each entry's share ("co-sell weight 1/3, equal: no weights on the
+// route"). Settlement's co_sellers party pays this split.
 type Route struct {
 	Kind RouteKind `json:"kind"`
 	// Seller is the transacting partner (a reseller, a sub-reseller, a
 	// distributor selling itself); empty for direct and referral routes.
 	Seller ID `json:"seller,omitempty"`
+	// SellerWeight is the seller's own weight in the co-sell split, beside
+	// its co-sellers'; zero without co-sellers (or, with them, when no
+	// weights were agreed).
+	SellerWeight ensemble.Ratio `json:"seller_weight,omitzero"`
 	// Chain is the seller first, then its parent, up to the top of its
 	// hierarchy, at the sale's instant; empty without a seller.
 	Chain []ID `json:"chain,omitempty"`
@@ -85,7 +99,7 @@ type Route struct {
 	Marketplace ID `json:"marketplace,omitempty"`
 	// Referrer is the partner that referred the customer, if any.
 	Referrer ID `json:"referrer,omitempty"`
-	// CoSellers co-sold with the seller.
+	// CoSellers co-sold with the seller, each with its weight.
 	CoSellers []CoSeller `json:"co_sellers,omitempty"`
 }
 
@@ -95,28 +109,46 @@ var (
 	// partner.
 	ErrInvalidRoute = errors.New("partner: invalid route")
 	// ErrMissingParty reports a route that names no partner where it needs
-	// one: an empty chain or co-seller id.
+	// one: an empty chain or co-seller id, co-sellers or a seller weight
+	// without a seller.
 	ErrMissingParty = errors.New("partner: route party missing")
 	// ErrDuplicateParty reports a partner named twice on a route: twice in
-	// its chain, or twice among its co-sellers.
+	// its chain, twice among its co-sellers, or the seller among its own
+	// co-sellers (whose weight is SellerWeight).
 	ErrDuplicateParty = errors.New("partner: a party appears twice on a route")
+	// ErrCoSellWeights reports co-sell weights that are negative (wrapping
+	// ensemble.ErrNegativeWeight too) or that, not all zero, do not sum to
+	// exactly one whole.
+	ErrCoSellWeights = errors.New("partner: invalid co-sell weights")
 )
 
-// Validate checks the route's parties: each problem in an
-// *ensemble.ValidationError at the path of its field, relative to the
+// Validate checks the route's parties and co-sell weights: each problem in
+// an *ensemble.ValidationError at the path of its field, relative to the
 // route ("seller", "chain[2]", "co_sellers[1].partner"), wrapping
-// ErrInvalidRoute, ErrMissingParty or ErrDuplicateParty (and
-// ensemble.ErrNegativeWeight for a negative weight):
+// ErrInvalidRoute, ErrMissingParty, ErrDuplicateParty or ErrCoSellWeights:
 //   - Seller, when Chain is given too, is Chain[0];
-//   - chain and co-seller ids are not empty, and no partner appears twice
-//     in the chain or among the co-sellers;
-//   - no weight is negative.
+//   - chain and co-seller ids are not empty, no partner appears twice in
+//     the chain or among the co-sellers, and the seller (Seller, else
+//     Chain[0]) is not among its co-sellers;
+//   - co-sellers, and a seller weight, come with a seller;
+//   - no weight is negative, and SellerWeight plus the co-sellers' weights
+//     are either all zero (an equal split) or sum to exactly one (reported
+//     at "co_sellers", or at "seller_weight" on a route without
+//     co-sellers, naming every weight).
 //
 // It checks neither the kind (package order derives it, package settlement
 // requires one) nor the spelling of ids, which each package checks by its
 // own id rules.
 func (r Route) Validate() error {
 	var p ensemble.Problems
+	seller := r.seller()
+	switch {
+	case seller != "":
+	case len(r.CoSellers) > 0:
+		p.Add("seller", fmt.Errorf("%w: a co-sold route needs a seller", ErrMissingParty))
+	case !r.SellerWeight.IsZero():
+		p.Add("seller", fmt.Errorf("%w: a seller weight %s needs a seller", ErrMissingParty, r.SellerWeight))
+	}
 	if r.Seller != "" && len(r.Chain) > 0 && r.Chain[0] != r.Seller {
 		p.Add("seller", fmt.Errorf("%w: seller %q is not the chain's first partner %q", ErrInvalidRoute, r.Seller, r.Chain[0]))
 	}
@@ -130,20 +162,68 @@ func (r Route) Validate() error {
 			p.Add(ensemble.Path("chain", i), fmt.Errorf("%w: partner %q is also chain[%d]", ErrDuplicateParty, r.Chain[i], j))
 		}
 	})
+	negative := r.SellerWeight.Sign() < 0
+	if negative {
+		p.Add("seller_weight", fmt.Errorf("%w: %w: seller weight %s", ErrCoSellWeights, ensemble.ErrNegativeWeight, r.SellerWeight))
+	}
 	for i, c := range r.CoSellers {
-		if c.Partner == "" {
+		switch {
+		case c.Partner == "":
 			p.Add(ensemble.Path("co_sellers", i, "partner"), fmt.Errorf("%w: empty partner id", ErrMissingParty))
+		case c.Partner == seller:
+			p.Add(ensemble.Path("co_sellers", i, "partner"), fmt.Errorf("%w: partner %q is the seller, whose own weight is seller_weight", ErrDuplicateParty, c.Partner))
 		}
 		if c.Weight.Sign() < 0 {
-			p.Add(ensemble.Path("co_sellers", i, "weight"), fmt.Errorf("%w: %w: co-seller %q weight %s", ErrInvalidRoute, ensemble.ErrNegativeWeight, c.Partner, c.Weight))
+			negative = true
+			p.Add(ensemble.Path("co_sellers", i, "weight"), fmt.Errorf("%w: %w: co-seller %q weight %s", ErrCoSellWeights, ensemble.ErrNegativeWeight, c.Partner, c.Weight))
 		}
 	}
 	eachRepeat(len(r.CoSellers), func(i int) ID { return r.CoSellers[i].Partner }, func(i, j int) {
-		if r.CoSellers[i].Partner != "" {
-			p.Add(ensemble.Path("co_sellers", i, "partner"), fmt.Errorf("%w: partner %q is also co_sellers[%d]", ErrDuplicateParty, r.CoSellers[i].Partner, j))
+		if c := r.CoSellers[i].Partner; c != "" && c != seller {
+			p.Add(ensemble.Path("co_sellers", i, "partner"), fmt.Errorf("%w: partner %q is also co_sellers[%d]", ErrDuplicateParty, c, j))
 		}
 	})
+	if !negative {
+		if sum, ok := r.coSellSum(); !ok {
+			path := "co_sellers"
+			if len(r.CoSellers) == 0 {
+				path = "seller_weight"
+			}
+			p.Add(path, fmt.Errorf("%w: seller_weight and co-seller weights add up to %s, not one whole (%s)", ErrCoSellWeights, sum, r.weightsText()))
+		}
+	}
 	return p.Err("route")
+}
+
+// coSellSum returns the sum of the co-sell weights and whether it is one
+// whole or zero (no weights given).
+func (r Route) coSellSum() (ensemble.Ratio, bool) {
+	if r.SellerWeight.IsZero() && len(r.CoSellers) == 0 {
+		return ensemble.Ratio{}, true
+	}
+	sum := r.SellerWeight
+	for _, c := range r.CoSellers {
+		if !c.Weight.IsZero() {
+			sum = sum.Add(c.Weight)
+		}
+	}
+	return sum, sum.IsZero() || sum.Cmp(one) == 0
+}
+
+var one = ensemble.RatioFromInt(1)
+
+// weightsText lists the route's co-sell weights: "seller r 0.7, a 0.3".
+func (r Route) weightsText() string {
+	var b strings.Builder
+	if s := r.seller(); s != "" {
+		fmt.Fprintf(&b, "seller %s %s", s, r.SellerWeight)
+	} else {
+		fmt.Fprintf(&b, "seller_weight %s", r.SellerWeight)
+	}
+	for _, c := range r.CoSellers {
+		fmt.Fprintf(&b, ", %s %s", c.Partner, c.Weight)
+	}
+	return b.String()
 }
 
 // seller is the Seller, else Chain[0], else "".
@@ -222,7 +302,8 @@ type Party struct {
 	// Level is the distance above the seller for RoleUpline (1 for the
 	// seller's parent); 0 otherwise.
 	Level int `json:"level,omitempty"`
-	// Weight is a co-seller's agreed weight (zero when none).
+	// Weight is the seller's or a co-seller's co-sell weight (zero when
+	// none).
 	Weight ensemble.Ratio `json:"weight,omitzero"`
 }
 
@@ -232,7 +313,7 @@ type Party struct {
 func (r Route) Parties() []Party {
 	var ps []Party
 	if s := r.seller(); s != "" {
-		ps = append(ps, Party{Role: RoleSeller, Partner: s})
+		ps = append(ps, Party{Role: RoleSeller, Partner: s, Weight: r.SellerWeight})
 	}
 	for i, id := range r.Chain {
 		if i > 0 {

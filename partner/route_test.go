@@ -4,10 +4,12 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math/big"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/stretchr/testify/require"
+	"pgregory.net/rapid"
 
 	"github.com/ensemble-commerce/ensemble"
 	"github.com/ensemble-commerce/ensemble/partner"
@@ -66,11 +68,11 @@ func TestRouteKindAndRoleText(t *testing.T) {
 }
 
 func TestRouteJSON(t *testing.T) {
-	r := partner.Route{Kind: partner.RouteCoSell, Seller: "reseller-nl", Chain: []partner.ID{"reseller-nl", "distri-eu"},
+	r := partner.Route{Kind: partner.RouteCoSell, Seller: "reseller-nl", SellerWeight: ensemble.MustRatio("2/3"), Chain: []partner.ID{"reseller-nl", "distri-eu"},
 		Referrer: "referral-ams", CoSellers: []partner.CoSeller{{Partner: "tech-1", Weight: ensemble.MustRatio("1/3")}}}
 	b, err := json.Marshal(r)
 	require.NoError(t, err)
-	require.JSONEq(t, `{"kind":"co_sell","seller":"reseller-nl","chain":["reseller-nl","distri-eu"],"referrer":"referral-ams",
+	require.JSONEq(t, `{"kind":"co_sell","seller":"reseller-nl","seller_weight":"2/3","chain":["reseller-nl","distri-eu"],"referrer":"referral-ams",
 		"co_sellers":[{"partner":"tech-1","weight":"1/3"}]}`, string(b))
 	var back partner.Route
 	require.NoError(t, json.Unmarshal(b, &back))
@@ -78,8 +80,10 @@ func TestRouteJSON(t *testing.T) {
 }
 
 // problems returns the route's validation problems by path.
-func problems(t *testing.T, r partner.Route) map[string]error {
-	t.Helper()
+func problems(t require.TestingT, r partner.Route) map[string]error {
+	if h, ok := t.(interface{ Helper() }); ok {
+		h.Helper()
+	}
 	err := r.Validate()
 	if err == nil {
 		return nil
@@ -115,8 +119,32 @@ func TestRouteValidate(t *testing.T) {
 			map[string]error{"co_sellers[1].partner": partner.ErrDuplicateParty}},
 		{"an empty co-seller", partner.Route{Seller: "r", CoSellers: []partner.CoSeller{{Partner: ""}}},
 			map[string]error{"co_sellers[0].partner": partner.ErrMissingParty}},
-		{"a negative weight", partner.Route{Seller: "r", CoSellers: []partner.CoSeller{{Partner: "a", Weight: w("-1/2")}}},
+
+		// Co-sell: the split covers the seller and its co-sellers, a party
+		// once, weights summing to one whole or all zero.
+		{"70/30", partner.Route{Seller: "r", SellerWeight: w("0.7"), CoSellers: []partner.CoSeller{{Partner: "a", Weight: w("0.3")}}}, nil},
+		{"thirds, exact", partner.Route{Seller: "r", SellerWeight: w("1/3"), CoSellers: []partner.CoSeller{{Partner: "a", Weight: w("1/3")}, {Partner: "b", Weight: w("1/3")}}}, nil},
+		{"no weights: an equal split", partner.Route{Seller: "r", CoSellers: []partner.CoSeller{{Partner: "a"}, {Partner: "b"}}}, nil},
+		{"a zero weight among weights summing to one", partner.Route{Seller: "r", SellerWeight: w("1"), CoSellers: []partner.CoSeller{{Partner: "a"}}}, nil},
+		{"the seller's whole weight without co-sellers", partner.Route{Seller: "r", SellerWeight: w("1")}, nil},
+		{"a chain's seller among its co-sellers", partner.Route{Chain: []partner.ID{"r", "d"}, SellerWeight: w("1/2"), CoSellers: []partner.CoSeller{{Partner: "r", Weight: w("1/2")}}},
+			map[string]error{"co_sellers[0].partner": partner.ErrDuplicateParty}},
+		{"the seller twice among its co-sellers", partner.Route{Seller: "r", CoSellers: []partner.CoSeller{{Partner: "r"}, {Partner: "r"}}},
+			map[string]error{"co_sellers[0].partner": partner.ErrDuplicateParty, "co_sellers[1].partner": partner.ErrDuplicateParty}},
+		{"co-sellers without a seller", partner.Route{CoSellers: []partner.CoSeller{{Partner: "a", Weight: w("1")}}},
+			map[string]error{"seller": partner.ErrMissingParty}},
+		{"a seller weight without a seller", partner.Route{Referrer: "f", SellerWeight: w("1")},
+			map[string]error{"seller": partner.ErrMissingParty}},
+		{"weights relative, not summing to one", partner.Route{Seller: "r", SellerWeight: w("2"), CoSellers: []partner.CoSeller{{Partner: "a", Weight: w("1")}}},
+			map[string]error{"co_sellers": partner.ErrCoSellWeights}},
+		{"the seller's weight forgotten", partner.Route{Seller: "r", CoSellers: []partner.CoSeller{{Partner: "a", Weight: w("0.3")}}},
+			map[string]error{"co_sellers": partner.ErrCoSellWeights}},
+		{"a seller weight short of one without co-sellers", partner.Route{Seller: "r", SellerWeight: w("0.5")},
+			map[string]error{"seller_weight": partner.ErrCoSellWeights}},
+		{"a negative weight", partner.Route{Seller: "r", SellerWeight: w("3/2"), CoSellers: []partner.CoSeller{{Partner: "a", Weight: w("-1/2")}}},
 			map[string]error{"co_sellers[0].weight": ensemble.ErrNegativeWeight}},
+		{"a negative seller weight", partner.Route{Seller: "r", SellerWeight: w("-1"), CoSellers: []partner.CoSeller{{Partner: "a", Weight: w("2")}}},
+			map[string]error{"seller_weight": ensemble.ErrNegativeWeight}},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			got := problems(t, tt.route)
@@ -125,8 +153,62 @@ func TestRouteValidate(t *testing.T) {
 				require.Contains(t, got, path)
 				require.ErrorIs(t, got[path], cond, path)
 				require.True(t, errors.Is(got[path], partner.ErrInvalidRoute) || errors.Is(got[path], partner.ErrMissingParty) ||
-					errors.Is(got[path], partner.ErrDuplicateParty), "every problem wraps one of the route's errors: %v", got[path])
+					errors.Is(got[path], partner.ErrDuplicateParty) || errors.Is(got[path], partner.ErrCoSellWeights), "every problem wraps one of the route's errors: %v", got[path])
 			}
 		})
 	}
+}
+
+// The weights problem names every weight, so the host sees what to fix.
+func TestRouteValidateWeightsMessage(t *testing.T) {
+	r := partner.Route{Seller: "reseller-nl", CoSellers: []partner.CoSeller{{Partner: "tech-1", Weight: ensemble.MustRatio("0.3")}}}
+	err := r.Validate()
+	require.ErrorIs(t, err, partner.ErrCoSellWeights)
+	require.ErrorContains(t, err, "co_sellers: partner: invalid co-sell weights: seller_weight and co-seller weights add up to 0.3, not one whole (seller reseller-nl 0, tech-1 0.3)")
+}
+
+// A route's parties carry the seller's co-sell weight beside the
+// co-sellers'.
+func TestRoutePartiesCarryCoSellWeights(t *testing.T) {
+	r := partner.Route{Kind: partner.RouteCoSell, Seller: "reseller-nl", SellerWeight: ensemble.MustRatio("0.7"), Chain: []partner.ID{"reseller-nl", "distri-eu"},
+		CoSellers: []partner.CoSeller{{Partner: "tech-1", Weight: ensemble.MustRatio("0.3")}}}
+	want := []partner.Party{{Role: partner.RoleSeller, Partner: "reseller-nl", Weight: ensemble.MustRatio("0.7")},
+		{Role: partner.RoleUpline, Partner: "distri-eu", Level: 1}, {Role: partner.RoleCoSeller, Partner: "tech-1", Weight: ensemble.MustRatio("0.3")}}
+	require.Empty(t, cmp.Diff(want, r.Parties()))
+}
+
+// Weights summing to exactly one whole are accepted however they are cut;
+// the same weights scaled by anything else are refused at co_sellers.
+func TestPropertyRouteWeightsSumToOne(t *testing.T) {
+	rapid.Check(t, func(t *rapid.T) {
+		n := rapid.IntRange(1, 6).Draw(t, "co_sellers")
+		raw := make([]int64, n+1)
+		var sum int64
+		for i := range raw {
+			raw[i] = rapid.Int64Range(0, 1000).Draw(t, fmt.Sprintf("w%d", i))
+			sum += raw[i]
+		}
+		if sum == 0 {
+			raw[0], sum = 1, 1
+		}
+		scale := big.NewRat(1, 1)
+		if rapid.Bool().Draw(t, "scaled") {
+			scale = big.NewRat(rapid.Int64Range(1, 100).Draw(t, "num"), rapid.Int64Range(1, 100).Draw(t, "den"))
+		}
+		weight := func(i int) ensemble.Ratio {
+			return ensemble.RatioFromRat(new(big.Rat).Mul(big.NewRat(raw[i], sum), scale))
+		}
+		r := partner.Route{Kind: partner.RouteCoSell, Seller: "s", SellerWeight: weight(0)}
+		for i := 1; i <= n; i++ {
+			r.CoSellers = append(r.CoSellers, partner.CoSeller{Partner: partner.ID(fmt.Sprintf("c%d", i)), Weight: weight(i)})
+		}
+		err := r.Validate()
+		if scale.Cmp(big.NewRat(1, 1)) == 0 {
+			require.NoError(t, err)
+			return
+		}
+		require.ErrorIs(t, err, partner.ErrCoSellWeights)
+		got := problems(t, r)
+		require.Contains(t, got, "co_sellers")
+	})
 }

@@ -293,16 +293,24 @@ func (dc *decider) anyParty(c *cnode) (bool, string, error) {
 	l := dc.line
 	switch c.role.kind {
 	case roleCoSellers:
-		for _, cs := range l.Route.CoSellers {
+		r := &l.Route
+		if len(r.CoSellers) == 0 {
+			return false, "the route has no co-sellers", nil
+		}
+		equal := equalCoSell(r)
+		if sn := dc.sellerSnap(); sn != nil && sn.CanTrade() && (equal || !r.SellerWeight.IsZero()) {
+			return true, "", nil
+		}
+		for _, cs := range r.CoSellers {
 			sn, err := dc.snapshot(cs.Partner, l.Date)
 			if err != nil && !errors.Is(err, errNotTrading) {
 				return false, "", err
 			}
-			if sn != nil && sn.CanTrade() && !cs.Weight.IsZero() {
+			if sn != nil && sn.CanTrade() && (equal || !cs.Weight.IsZero()) {
 				return true, "", nil
 			}
 		}
-		return false, "no co-seller can be paid", nil
+		return false, "neither the seller nor a co-seller can be paid", nil
 	default: // chain[*]
 		for _, sn := range dc.chainSn {
 			if sn != nil && sn.CanTrade() {
@@ -314,9 +322,11 @@ func (dc *decider) anyParty(c *cnode) (bool, string, error) {
 }
 
 // parties returns the parties multi-party leaf n pays for the current
-// line, with their weights: the co-sellers that can be paid, by their
-// weights on the route, or the chain's levels that can be paid, by the
-// leaf's level_weight rule (each level's weight keyed "000", "001", ...),
+// line, with their weights: for co_sellers, the seller and its co-sellers
+// that can be paid, by their weights on the route (1/n each when the route
+// gives none), keyed by partner (none on a route without co-sellers); for
+// chain[*], the chain's levels that can be paid, by the leaf's
+// level_weight rule (each level's weight keyed "000", "001", ...),
 // equally without one. The slices are the decider's, valid until the
 // next call.
 func (dc *decider) parties(n *cnode) ([]partner.ID, []ensemble.Share, error) {
@@ -324,10 +334,28 @@ func (dc *decider) parties(n *cnode) ([]partner.ID, []ensemble.Share, error) {
 	ids, weights := dc.pbuf[:0], dc.wbuf[:0]
 	switch n.role.kind {
 	case roleCoSellers:
-		for _, cs := range l.Route.CoSellers {
+		r := &l.Route
+		if len(r.CoSellers) == 0 {
+			break
+		}
+		var eq ensemble.Ratio // each party's weight when the route gives none
+		if equalCoSell(r) {
+			eq = ensemble.RatioFromRat(big.NewRat(1, int64(1+len(r.CoSellers))))
+		}
+		weight := func(w ensemble.Ratio) ensemble.Ratio {
+			if eq.IsZero() {
+				return w
+			}
+			return eq
+		}
+		if sn := dc.sellerSnap(); sn != nil && sn.CanTrade() {
+			ids = append(ids, r.Seller)
+			weights = append(weights, ensemble.Share{Key: string(r.Seller), Weight: weight(r.SellerWeight)})
+		}
+		for _, cs := range r.CoSellers {
 			if sn, err := dc.snapshot(cs.Partner, l.Date); err == nil && sn.CanTrade() {
 				ids = append(ids, cs.Partner)
-				weights = append(weights, ensemble.Share{Key: string(cs.Partner), Weight: cs.Weight})
+				weights = append(weights, ensemble.Share{Key: string(cs.Partner), Weight: weight(cs.Weight)})
 			}
 		}
 	default:
@@ -359,6 +387,39 @@ func (dc *decider) parties(n *cnode) ([]partner.ID, []ensemble.Share, error) {
 	}
 	dc.pbuf, dc.wbuf = ids, weights
 	return ids, weights, nil
+}
+
+// equalCoSell reports whether route r gives no co-sell weights, which
+// partner.Route documents as an equal split of the seller and its
+// co-sellers (validate refused weights that neither are all zero nor sum
+// to one).
+func equalCoSell(r *partner.Route) bool {
+	if !r.SellerWeight.IsZero() {
+		return false
+	}
+	for _, c := range r.CoSellers {
+		if !c.Weight.IsZero() {
+			return false
+		}
+	}
+	return true
+}
+
+// coSellText is the share of a party of a co_sellers leaf whose share is
+// text: the weight the split gave it on the route, the weights of the
+// parties that could be paid when they are not the whole (a party that
+// cannot trade is left out, and the others share its part), and whether
+// the route gave no weights: "remaining, co-sell weight 70%", "remaining,
+// co-sell weight 1/3 of 2/3 payable, equal: no weights on the route".
+func coSellText(text string, w, payable ensemble.Ratio, equal bool) string {
+	text += ", co-sell weight " + w.Percent()
+	if payable.Cmp(one) != 0 {
+		text += " of " + payable.Percent() + " payable"
+	}
+	if equal {
+		text += ", equal: no weights on the route"
+	}
+	return text
 }
 
 // cumulative returns the effective ratio of a cumulative share for the

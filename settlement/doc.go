@@ -19,6 +19,24 @@
 // network, rules, plans) and bills and settles a month through the public
 // API: order, usage, invoice and settlement.
 //
+// A line's Route (a partner.Route, as the order captured it) says who took
+// part. A co-sold deal's attribution covers the seller and its co-sellers
+// together: the route gives the seller's own weight beside the
+// co-sellers', summing to one whole (equal shares when it gives none), and
+// a co_sellers node pays each its weight's share of the node, naming the
+// weight in the entry's share. A reseller co-selling 70/30 with a
+// technology partner:
+//
+//	route: {kind: co_sell, seller: reseller-nl, seller_weight: "0.7", chain: [reseller-nl, distri-eu],
+//	        co_sellers: [{partner: dev-1, weight: "0.3"}]}
+//	plan:  {id: platform, party: platform, share: "20%"}, {id: deal, party: co_sellers, share: remaining}
+//	       on EUR 100.00: platform 20.00, reseller-nl 56.00 ("remaining, co-sell weight 70%"),
+//	       dev-1 24.00 ("remaining, co-sell weight 30%")
+//
+// Settle checks a hand-filled route as package order checks an order's
+// (partner.Route.Validate): a party once, the seller not among its
+// co-sellers, weights not negative and summing to one.
+//
 // Every level conserves its amount to the minor unit (largest remainder,
 // ties by node id, a zero share gets zero), so every line's entries add up to
 // exactly its basis. A credit line (Line.Credits) reverses the credited

@@ -48,9 +48,9 @@ func TestEntryIDsCoSellerListedTwice(t *testing.T) {
 	s := planSettler(t, `{id: co, version: 1, root: {id: root, children: [
   {id: platform, party: platform, share: "10%"}, {id: co, party: co_sellers, share: remaining, fallback: platform}]}}`, loadNetwork(t))
 	l := chainLine("L1", "100.00", "2026-03-01")
-	l.Route = partner.Route{Kind: partner.RouteCoSell, Chain: []partner.ID{"reseller-nl"},
-		CoSellers: []partner.CoSeller{{Partner: "reseller-nl", Weight: ensemble.MustRatio("1")}, {Partner: "distri-eu", Weight: ensemble.MustRatio("1")},
-			{Partner: "reseller-nl", Weight: ensemble.MustRatio("1")}}}
+	l.Route = partner.Route{Kind: partner.RouteCoSell, Seller: "reseller-nl", SellerWeight: ensemble.MustRatio("1/2"), Chain: []partner.ID{"reseller-nl"},
+		CoSellers: []partner.CoSeller{{Partner: "distri-eu", Weight: ensemble.MustRatio("1/4")}, {Partner: "sub-utrecht", Weight: ensemble.MustRatio("0")},
+			{Partner: "distri-eu", Weight: ensemble.MustRatio("1/4")}}}
 	res, err := s.Settle(ctx, settlement.State{}, []settlement.Line{l})
 	requireUniqueIDs(t, res.Entries)
 	requireInvalidAt(t, err, "L1", "route.co_sellers[2].partner")
@@ -147,7 +147,7 @@ func TestEntryIDsPartHoldingSuffixSeparator(t *testing.T) {
 	})
 	t.Run("co-seller", func(t *testing.T) {
 		l := chainLine("L1", "100.00", "2026-03-01")
-		l.Route = partner.Route{Kind: partner.RouteCoSell, Chain: []partner.ID{"x"},
+		l.Route = partner.Route{Kind: partner.RouteCoSell, Seller: "x", Chain: []partner.ID{"x"},
 			CoSellers: []partner.CoSeller{{Partner: "x#hold.1", Weight: ensemble.MustRatio("1")}}}
 		_, err := s.Settle(ctx, settlement.State{}, []settlement.Line{l})
 		requireInvalidAt(t, err, "L1", "route.co_sellers[0].partner")

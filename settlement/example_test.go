@@ -81,7 +81,7 @@ func exampleLine(id string, amount string) settlement.Line {
 		Amount: ensemble.MustMoney(amount, "EUR"),
 		Tax:    ensemble.MustMoney("0", "EUR"),
 		Offer:  catalog.Pin{Offer: "cloud-backup", Version: 1},
-		Route: partner.Route{Kind: partner.RoutePartner,
+		Route: partner.Route{Kind: partner.RoutePartner, Seller: "sub-utrecht",
 			Chain:    []partner.ID{"sub-utrecht", "reseller-nl", "distri-eu"},
 			Referrer: "referral-ams"},
 		Trace: []ensemble.Ref{{Kind: "invoice_line", ID: "INV-7/" + id}},
@@ -119,6 +119,35 @@ func ExampleSettler_Settle() {
 	//       ├─ distributor  EUR 45.00 -> distri-eu (distributor), share 6% (rule distributor-share@1)
 	//       ├─ reseller  EUR 75.00 -> reseller-nl (reseller), share 10%
 	//       └─ seller  EUR 630.00 -> sub-utrecht (seller), share remaining
+}
+
+// A reseller co-sells 70/30 with a technology partner: the co_sellers node
+// pays the seller and its co-sellers by their weights on the route, each
+// entry naming its weight.
+func ExampleSettler_Settle_coSell() {
+	plans, err := settlement.ParsePlans([]byte(`{id: cosell, version: 1, routes: [co_sell], root: {id: root, children: [
+  {id: platform, party: platform, share: "20%"}, {id: deal, party: co_sellers, share: remaining}]}}`))
+	if err != nil {
+		panic(err)
+	}
+	s, err := settlement.New(settlement.Config{Plans: plans})
+	if err != nil {
+		panic(err)
+	}
+	l := exampleLine("L1", "100.00")
+	l.Route = partner.Route{Kind: partner.RouteCoSell, Seller: "reseller-nl", SellerWeight: ensemble.MustRatio("0.7"),
+		Chain: []partner.ID{"reseller-nl", "distri-eu"}, CoSellers: []partner.CoSeller{{Partner: "tech-1", Weight: ensemble.MustRatio("0.3")}}}
+	res, err := s.Settle(context.Background(), settlement.State{}, []settlement.Line{l})
+	if err != nil {
+		panic(err)
+	}
+	for _, e := range res.Entries {
+		fmt.Printf("%s %s %s (%s)\n", e.ID, e.Party, e.Amount, e.Share)
+	}
+	// Output:
+	// L1:root/platform platform EUR 20.00 (20%)
+	// L1:root/deal/reseller-nl reseller-nl EUR 56.00 (remaining, co-sell weight 70%)
+	// L1:root/deal/tech-1 tech-1 EUR 24.00 (remaining, co-sell weight 30%)
 }
 
 // A partial credit note reverses each party's entries in proportion to

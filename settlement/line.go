@@ -69,7 +69,11 @@ type Line struct {
 	// partner.Route; FromInvoice copies the order's). A sale line names
 	// its Kind. Its Seller is its Chain's first partner: a route that gives
 	// only the chain names Chain[0] the seller, one that gives only the
-	// seller is a seller without parents.
+	// seller is a seller without parents. Settle refuses a route that
+	// partner.Route.Validate refuses (a party twice, co-sell weights that
+	// do not sum to one ...) with ErrInvalidLine at route.<field>, and
+	// route partners holding ':' or '#', since chain[*] and co_sellers
+	// entries are named by their partner.
 	Route partner.Route `json:"route"`
 	// SupplierCosts are the wholesale costs of the bundle's components
 	// (catalog.Catalog.SupplierCosts computes them); they are paid to the

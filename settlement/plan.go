@@ -262,8 +262,10 @@ type Node struct {
 	// levels above the seller), chain[*] (every level of the chain, by
 	// level_weight), a partner type (distributor, reseller, sub_reseller,
 	// ... or type:<name>: the nearest partner of that type walking up from
-	// the seller), referrer, marketplace, co_sellers (by the route's
-	// weights) or partner:<id>.
+	// the seller), referrer, marketplace, co_sellers (the seller and its
+	// co-sellers, by the route's co-sell weights, equally when it gives
+	// none: see partner.Route; a route without co-sellers has no one to
+	// pay, and the node's fallback applies) or partner:<id>.
 	Party string `json:"party,omitempty"`
 	// Share is what the node takes of its parent; the root has none.
 	Share Share `json:"share,omitzero"`

@@ -148,17 +148,32 @@ func TestRolesAndFallbacks(t *testing.T) {
 			{id: co, party: co_sellers, share: remaining}]}}`,
 			func() settlement.Line {
 				l := chainLine("L1", "100.00", "2026-05-01")
-				l.Route = partner.Route{Kind: partner.RouteCoSell, CoSellers: []partner.CoSeller{
-					{Partner: "reseller-nl", Weight: ensemble.MustRatio("1")}, {Partner: "distri-eu", Weight: ensemble.MustRatio("2")},
-					{Partner: "reseller-de", Weight: ensemble.MustRatio("5")}}}
+				l.Route = partner.Route{Kind: partner.RouteCoSell, Seller: "reseller-nl", SellerWeight: ensemble.MustRatio("1/8"), CoSellers: []partner.CoSeller{
+					{Partner: "distri-eu", Weight: ensemble.MustRatio("2/8")}, {Partner: "reseller-de", Weight: ensemble.MustRatio("5/8")}}}
 				return l
 			},
+			// reseller-de is suspended: the others share 60 by 1:2.
 			map[partner.ID]string{"platform": "40.00", "reseller-nl": "20.00", "distri-eu": "40.00"}},
+		{"co-sellers without weights share equally with the seller", `{id: p, version: 1, root: {id: root, children: [
+			{id: platform, party: platform, share: "40%"},
+			{id: co, party: co_sellers, share: remaining}]}}`,
+			func() settlement.Line {
+				l := chainLine("L1", "100.00", "2026-03-01")
+				l.Route = partner.Route{Kind: partner.RouteCoSell, Seller: "reseller-nl", CoSellers: []partner.CoSeller{{Partner: "distri-eu"}, {Partner: "sub-utrecht"}}}
+				return l
+			},
+			map[partner.ID]string{"platform": "40.00", "reseller-nl": "20.00", "distri-eu": "20.00", "sub-utrecht": "20.00"}},
+		{"a co-sell node on a route without co-sellers falls back", `{id: p, version: 1, root: {id: root, children: [
+			{id: platform, party: platform, share: "40%"},
+			{id: co, party: co_sellers, share: "30%", fallback: platform},
+			{id: seller, party: seller, share: remaining}]}}`,
+			func() settlement.Line { return chainLine("L1", "100.00", "2026-03-01") },
+			map[partner.ID]string{"platform": "70.00", "sub-utrecht": "30.00"}},
 		{"a root leaf paying co-sellers", `{id: p, version: 1, root: {id: co, party: co_sellers}}`,
 			func() settlement.Line {
 				l := chainLine("L1", "100.00", "2026-05-01")
-				l.Route = partner.Route{Kind: partner.RouteCoSell, CoSellers: []partner.CoSeller{
-					{Partner: "reseller-nl", Weight: ensemble.MustRatio("1")}, {Partner: "distri-eu", Weight: ensemble.MustRatio("3")}}}
+				l.Route = partner.Route{Kind: partner.RouteCoSell, Seller: "reseller-nl", SellerWeight: ensemble.MustRatio("1/4"),
+					CoSellers: []partner.CoSeller{{Partner: "distri-eu", Weight: ensemble.MustRatio("3/4")}}}
 				return l
 			},
 			map[partner.ID]string{"reseller-nl": "25.00", "distri-eu": "75.00"}},

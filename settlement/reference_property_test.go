@@ -324,12 +324,9 @@ func extendRefLine(t *rapid.T, l settlement.Line) settlement.Line {
 			}
 		}
 	}
-	if rapid.IntRange(0, 3).Draw(t, id+".co_sell") == 0 {
-		l.Route.CoSellers = nil
-		for i, p := range rapid.Permutation(coSellers).Draw(t, id+".co_sellers")[:rapid.IntRange(1, 3).Draw(t, id+".co_sellers.n")] {
-			w := rapid.SampledFrom([]string{"0", "1", "2", "1/3"}).Draw(t, fmt.Sprintf("%s.weight%d", id, i))
-			l.Route.CoSellers = append(l.Route.CoSellers, partner.CoSeller{Partner: p, Weight: ensemble.MustRatio(w)})
-		}
+	// Co-sellers beside a seller, with the seller's weight.
+	if (l.Route.Seller != "" || len(l.Route.Chain) > 0) && rapid.IntRange(0, 3).Draw(t, id+".co_sell") == 0 {
+		drawCoSell(t, id, &l.Route, 3)
 		if rapid.Bool().Draw(t, id+".co_sell.kind") {
 			l.Route.Kind = partner.RouteCoSell
 		}

@@ -15,7 +15,8 @@ package settlement_test
 // effective span, the highest version of each plan, the most specific plan);
 // net and gross bases; supplier costs paid first; every role (platform,
 // seller, chain[N], top, chain[*] with level weights, partner types,
-// referrer, marketplace, co_sellers, partner:<id>); ratio, fixed, rule
+// referrer, marketplace, co_sellers (the seller and its co-sellers by their
+// weights, equal without any), partner:<id>); ratio, fixed, rule
 // (share or amount) and cumulative shares (marginal and cliff, calendar year
 // and rolling twelve months, the volume of any single-party role, and the
 // fallback of a rate whose role names nobody who can be paid); the
@@ -662,13 +663,29 @@ func (ln *refLine) pay(n *settlement.Node, path string, amount int64, k *refKid,
 		if err != nil {
 			return ln.fail(path, "", err)
 		}
+		// A co-sell split names each party's weight, what the parties that
+		// could be paid weigh together when that is not the whole, and an
+		// equal split for want of weights.
+		var payable ensemble.Ratio
+		for _, sh := range shares {
+			payable = payable.Add(sh.Weight)
+		}
 		for i, p := range parties {
 			if parts[i] == 0 {
 				continue
 			}
 			text := k.text
-			if n.Party == "chain[*]" {
+			switch n.Party {
+			case "chain[*]":
 				text += ", level " + shares[i].Key
+			case "co_sellers":
+				text += ", co-sell weight " + shares[i].Weight.Percent()
+				if !payable.Equal(ensemble.RatioFromInt(1)) {
+					text += " of " + payable.Percent() + " payable"
+				}
+				if _, equal := coSellSplit(ln.line.Route); equal {
+					text += ", equal: no weights on the route"
+				}
 			}
 			ln.earn(path+"/"+string(p), path, p, role, settlement.KindEarning, parts[i], text, refs, k.note)
 			ln.reserve(n, path+"/"+string(p), path, p, role, parts[i])
@@ -677,15 +694,35 @@ func (ln *refLine) pay(n *settlement.Node, path string, amount int64, k *refKid,
 	return nil
 }
 
+// coSellSplit returns the parties of a route's co-sell split, the seller
+// first and then its co-sellers, with their weights: the route's, or
+// equal shares when it gives none (equal is then true). A route without
+// co-sellers has no split.
+func coSellSplit(r partner.Route) (parties []partner.CoSeller, equal bool) {
+	if len(r.CoSellers) == 0 {
+		return nil, false
+	}
+	parties = append([]partner.CoSeller{{Partner: r.Seller, Weight: r.SellerWeight}}, r.CoSellers...)
+	equal = !slices.ContainsFunc(parties, func(c partner.CoSeller) bool { return !c.Weight.IsZero() })
+	if equal {
+		for i := range parties {
+			parties[i].Weight, _ = ensemble.NewRatio(1, int64(len(parties)))
+		}
+	}
+	return parties, equal
+}
+
 // payees returns the parties a co_sellers or chain[*] leaf pays, with their
-// weights: each co-seller that can trade, by the route's weight; each chain
-// level that can trade, equally or by the leaf's level_weight rule (keys
-// "000", "001", ... by level).
+// weights: the seller and each co-seller that can trade, by their weights
+// in the co-sell split (keyed by partner); each chain level that can
+// trade, equally or by the leaf's level_weight rule (keys "000", "001",
+// ... by level).
 func (ln *refLine) payees(n *settlement.Node, path string) ([]partner.ID, []ensemble.Share, error) {
 	var ids []partner.ID
 	var shares []ensemble.Share
 	if n.Party == "co_sellers" {
-		for _, cs := range ln.line.Route.CoSellers {
+		parties, _ := coSellSplit(ln.line.Route)
+		for _, cs := range parties {
 			if sn, err := ln.s.snapshot(cs.Partner, ln.line.Date); err == nil && sn != nil && sn.CanTrade() {
 				ids = append(ids, cs.Partner)
 				shares = append(shares, ensemble.Share{Key: string(cs.Partner), Weight: cs.Weight})
@@ -719,7 +756,11 @@ func (ln *refLine) payees(n *settlement.Node, path string) ([]partner.ID, []ense
 // or why not.
 func (ln *refLine) anyParty(party string) (bool, string, error) {
 	if party == "co_sellers" {
-		for _, cs := range ln.line.Route.CoSellers {
+		parties, _ := coSellSplit(ln.line.Route)
+		if len(parties) == 0 {
+			return false, "the route has no co-sellers", nil
+		}
+		for _, cs := range parties {
 			sn, err := ln.s.snapshot(cs.Partner, ln.line.Date)
 			if err != nil {
 				return false, "", err
@@ -728,7 +769,7 @@ func (ln *refLine) anyParty(party string) (bool, string, error) {
 				return true, "", nil
 			}
 		}
-		return false, "no co-seller can be paid", nil
+		return false, "neither the seller nor a co-seller can be paid", nil
 	}
 	for _, sn := range ln.chain {
 		if sn != nil && sn.CanTrade() {

@@ -256,14 +256,26 @@ func (sp *split) pay(n *cnode, amount int64, k *child) error {
 	if err != nil {
 		return sp.err(n.path, "", err)
 	}
+	// A co-sell split says the weight each party was paid by.
+	var payable ensemble.Ratio
+	equal := false
+	if n.role.kind == roleCoSellers {
+		for _, w := range weights {
+			payable = payable.Add(w.Weight)
+		}
+		equal = equalCoSell(&sp.line.Route)
+	}
 	for i, id := range ids {
 		if parts[i] == 0 {
 			continue
 		}
 		eid := EntryID(base + "/" + string(id))
 		text := k.text
-		if n.role.kind == roleChainAll {
+		switch n.role.kind {
+		case roleChainAll:
 			text = fmt.Sprintf("%s, level %s", k.text, weights[i].Key)
+		case roleCoSellers:
+			text = coSellText(k.text, weights[i].Weight, payable, equal)
 		}
 		sp.emit(eid, n.meta, id, parts[i], text, refs, k.note)
 		sp.reserve(n, eid, id, parts[i])

@@ -3,6 +3,7 @@ package settlement_test
 import (
 	"encoding/json"
 	"fmt"
+	"math/big"
 	"slices"
 	"strings"
 	"testing"
@@ -84,6 +85,40 @@ var ledgerChains = [][]partner.ID{{"sub-utrecht", "reseller-nl", "distri-eu"}, {
 
 var coSellers = []partner.ID{"reseller-nl", "distri-eu", "reseller-de", "dev-1", "sub-utrecht"}
 
+// drawCoSell draws up to most co-sellers for route r, which has a seller
+// (its Seller or Chain[0]): partners other than the seller, with the
+// seller's weight, either all zero (no weights: an equal split) or exact
+// ratios summing to one, some of them zero.
+func drawCoSell(t *rapid.T, id string, r *partner.Route, most int) {
+	seller := r.Seller
+	if seller == "" {
+		seller = r.Chain[0]
+	}
+	others := slices.DeleteFunc(slices.Clone(coSellers), func(p partner.ID) bool { return p == seller })
+	others = rapid.Permutation(others).Draw(t, id+".co_sellers")[:rapid.IntRange(1, min(most, len(others))).Draw(t, id+".co_seller_count")]
+	r.SellerWeight, r.CoSellers = ensemble.Ratio{}, nil
+	for _, p := range others {
+		r.CoSellers = append(r.CoSellers, partner.CoSeller{Partner: p})
+	}
+	if rapid.IntRange(0, 3).Draw(t, id+".co_sell.equal") == 0 {
+		return
+	}
+	raw := make([]int64, 1+len(others))
+	var sum int64
+	for i := range raw {
+		raw[i] = rapid.Int64Range(0, 5).Draw(t, fmt.Sprintf("%s.co_sell.weight%d", id, i))
+		sum += raw[i]
+	}
+	if sum == 0 {
+		raw[0], sum = 1, 1
+	}
+	weight := func(i int) ensemble.Ratio { return ensemble.RatioFromRat(big.NewRat(raw[i], sum)) }
+	r.SellerWeight = weight(0)
+	for i := range r.CoSellers {
+		r.CoSellers[i].Weight = weight(i + 1)
+	}
+}
+
 // genLedgerLine draws a sale line of any route kind, with or without tax and
 // supplier costs.
 func genLedgerLine(t *rapid.T, id string) settlement.Line {
@@ -110,10 +145,7 @@ func genLedgerLine(t *rapid.T, id string) settlement.Line {
 			l.Route.Referrer = "referral-ams"
 		}
 		if kind == partner.RouteCoSell {
-			for i, p := range rapid.Permutation(coSellers).Draw(t, id+".co_sellers")[:rapid.IntRange(1, len(coSellers)).Draw(t, id+".co_seller_count")] {
-				w := rapid.SampledFrom([]string{"0", "1", "2", "1/3"}).Draw(t, fmt.Sprintf("%s.weight%d", id, i))
-				l.Route.CoSellers = append(l.Route.CoSellers, partner.CoSeller{Partner: p, Weight: ensemble.MustRatio(w)})
-			}
+			drawCoSell(t, id, &l.Route, len(coSellers)-1)
 		}
 	}
 	left := amount
@@ -233,8 +265,8 @@ func ledgerState(t testing.TB) []byte {
 	l1.SupplierCosts = []catalog.SupplierCost{{Supplier: "supplier-backup", Offer: "backup",
 		Component: ensemble.Ref{Kind: "bundle_component", ID: "suite/backup/supplier-backup", Version: "1"}, Cost: eur("100.00")}}
 	l2 := chainLine("L2", "300.00", "2026-03-02")
-	l2.Route = partner.Route{Kind: partner.RouteCoSell, Chain: []partner.ID{"reseller-nl", "distri-eu"},
-		CoSellers: []partner.CoSeller{{Partner: "reseller-nl", Weight: ensemble.MustRatio("1")}, {Partner: "distri-eu", Weight: ensemble.MustRatio("2")}}}
+	l2.Route = partner.Route{Kind: partner.RouteCoSell, Seller: "reseller-nl", SellerWeight: ensemble.MustRatio("1/3"), Chain: []partner.ID{"reseller-nl", "distri-eu"},
+		CoSellers: []partner.CoSeller{{Partner: "distri-eu", Weight: ensemble.MustRatio("2/3")}}}
 	l3 := appLine("L3", "50.00", "2026-03-03")
 	l3.Tax = eur("10.00")
 	res, err := s.Settle(ctx, settlement.State{}, []settlement.Line{l1, l2, l3})

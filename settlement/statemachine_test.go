@@ -44,6 +44,7 @@ type modelLine struct {
 	dev, sup       int64
 	hasDev, hasSup bool
 	disputed       bool
+	role           string // the role of dev-1's part: seller, or co_sellers on a co-sold line
 }
 
 func (ml *modelLine) left() int64 { return ml.dev + ml.sup }
@@ -54,6 +55,10 @@ type modelReserve struct {
 }
 
 const devPlan = `{id: dev, version: 1, root: {id: root, party: seller, reserve: {ratio: "10%", days: 30}}}`
+
+// devCoSellPlan pays co-sold lines to the seller and its co-sellers by
+// their weights, with the same reserve.
+const devCoSellPlan = `{id: dev-co, version: 1, routes: [co_sell], root: {id: root, party: co_sellers, reserve: {ratio: "10%", days: 30}}}`
 
 var minimum = eur("10.00")
 
@@ -67,6 +72,20 @@ func (m *ledgerMachine) earn(t *rapid.T) {
 	id := settlement.LineID(fmt.Sprintf("L%03d", m.n))
 	l := settlement.Line{ID: id, Date: m.now, Amount: ensemble.MoneyFromMinor(units, ensemble.MustCurrency("EUR")),
 		Offer: catalog.Pin{Offer: "app", Version: 1}, Route: partner.Route{Kind: partner.RoutePartner, Chain: []partner.ID{"dev-1"}}}
+	// Or co-sold, dev-1's co-sell weight the whole (as the seller or as
+	// a co-seller), the other party's zero: dev-1 still earns the line,
+	// in a part whose role is co_sellers.
+	role := "seller"
+	switch rapid.IntRange(0, 2).Draw(t, "co-sold") {
+	case 1:
+		l.Route = partner.Route{Kind: partner.RouteCoSell, Seller: "dev-1", SellerWeight: ensemble.RatioFromInt(1),
+			CoSellers: []partner.CoSeller{{Partner: "sub-utrecht"}}}
+		role = "co_sellers"
+	case 2:
+		l.Route = partner.Route{Kind: partner.RouteCoSell, Seller: "sub-utrecht", Chain: []partner.ID{"sub-utrecht", "reseller-nl", "distri-eu"},
+			CoSellers: []partner.CoSeller{{Partner: "dev-1", Weight: ensemble.RatioFromInt(1)}}}
+		role = "co_sellers"
+	}
 	if cost > 0 {
 		l.SupplierCosts = []catalog.SupplierCost{{Supplier: "supplier-backup", Offer: "backup",
 			Component: ensemble.Ref{Kind: catalog.RefComponent, ID: "c0", Version: "1"}, Cost: ensemble.MoneyFromMinor(cost, ensemble.MustCurrency("EUR"))}}
@@ -75,7 +94,7 @@ func (m *ledgerMachine) earn(t *rapid.T) {
 	require.NoError(t, err)
 	m.apply(res)
 	dev := units - cost
-	m.lines[id] = &modelLine{dev: dev, sup: cost, hasDev: dev > 0, hasSup: cost > 0}
+	m.lines[id] = &modelLine{dev: dev, sup: cost, hasDev: dev > 0, hasSup: cost > 0, role: role}
 	m.order = append(m.order, id)
 	if r := dev / 10; r > 0 {
 		m.reserves = append(m.reserves, modelReserve{units: r, at: m.now.AddDate(0, 0, 30)})
@@ -96,11 +115,11 @@ func (m *ledgerMachine) pick(t *rapid.T, want func(*modelLine) bool) (settlement
 	return id, m.lines[id]
 }
 
-// drawBearer draws who bears a credit of a line: in proportion, the seller
-// (by party or role), or the supplier (by component, party or role), with
-// either shortfall option.
-func (m *ledgerMachine) drawBearer(t *rapid.T) settlement.Bearer {
-	b := rapid.SampledFrom([]settlement.Bearer{{}, {}, {Party: "dev-1"}, {Role: "seller"}, {Component: "c0"},
+// drawBearer draws who bears a credit of line ml: in proportion, the
+// seller (by party or by its part's role, seller or co_sellers), or the
+// supplier (by component, party or role), with either shortfall option.
+func (m *ledgerMachine) drawBearer(t *rapid.T, ml *modelLine) settlement.Bearer {
+	b := rapid.SampledFrom([]settlement.Bearer{{}, {}, {Party: "dev-1"}, {Role: ml.role}, {Component: "c0"},
 		{Party: "supplier-backup"}, {Role: "supplier"}}).Draw(t, "bearer")
 	if !b.IsZero() && rapid.Bool().Draw(t, "shortfall") {
 		b.Shortfall = settlement.ShortfallProportional
@@ -138,7 +157,7 @@ func take(ml modelLine, x int64, b settlement.Bearer) (dev, sup int64, err error
 		}
 		return dev - fd, sup - fs, nil
 	}
-	onDev := b.Party == "dev-1" || b.Role == "seller"
+	onDev := b.Party == "dev-1" || b.Role == ml.role
 	mine, other := &dev, &sup
 	present := ml.hasDev
 	if !onDev {
@@ -161,7 +180,7 @@ func take(ml modelLine, x int64, b settlement.Bearer) (dev, sup int64, err error
 func (m *ledgerMachine) clawBack(t *rapid.T) {
 	id, ml := m.pick(t, func(l *modelLine) bool { return !l.disputed && l.left() > 0 })
 	x := rapid.Int64Range(1, ml.left()+1).Draw(t, "credit")
-	b := m.drawBearer(t)
+	b := m.drawBearer(t, ml)
 	m.n++
 	c := settlement.Line{ID: settlement.LineID(fmt.Sprintf("C%03d", m.n)), Date: m.now,
 		Amount: ensemble.MoneyFromMinor(-x, ensemble.MustCurrency("EUR")), Credits: id, Bearer: b}
@@ -199,7 +218,7 @@ func (m *ledgerMachine) resolve(t *rapid.T) {
 			t.Skip("nothing to lose in part")
 		}
 		o.Lost = ensemble.MoneyFromMinor(rapid.Int64Range(1, ml.left()).Draw(t, "lost"), ensemble.MustCurrency("EUR"))
-		o.Bearer = m.drawBearer(t)
+		o.Bearer = m.drawBearer(t, ml)
 	}
 	fee := int64(0)
 	if rapid.Bool().Draw(t, "fee") {
@@ -305,7 +324,7 @@ func (m *ledgerMachine) check(t *rapid.T) {
 
 func TestLedgerStateMachine(t *testing.T) {
 	net := loadNetwork(t)
-	s := planSettler(t, devPlan, net)
+	s := planSettler(t, "["+devPlan+", "+devCoSellPlan+"]", net)
 	rapid.Check(t, func(t *rapid.T) {
 		m := &ledgerMachine{s: s, now: date("2026-01-01"), lines: map[settlement.LineID]*modelLine{}}
 		t.Repeat(map[string]func(*rapid.T){
