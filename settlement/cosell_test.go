@@ -98,6 +98,10 @@ func TestCoSellHandWorked(t *testing.T) {
 		// share says the weights it was paid by.
 		{"a suspended co-seller", coSellLine("2026-04-10", "0.7", partner.CoSeller{Partner: "reseller-de", Weight: w("0.3")}),
 			map[partner.ID]string{"sub-utrecht": "629.99 remaining, co-sell weight 70% of 70% payable"}},
+		// A suspended co-seller of weight zero leaves nothing to share:
+		// the seller's weight is still the whole.
+		{"a suspended co-seller of no weight", coSellLine("2026-04-10", "1", partner.CoSeller{Partner: "reseller-de"}),
+			map[partner.ID]string{"sub-utrecht": "629.99 remaining, co-sell weight 100%"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

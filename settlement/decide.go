@@ -405,21 +405,89 @@ func equalCoSell(r *partner.Route) bool {
 	return true
 }
 
-// coSellText is the share of a party of a co_sellers leaf whose share is
-// text: the weight the split gave it on the route, the weights of the
-// parties that could be paid when they are not the whole (a party that
-// cannot trade is left out, and the others share its part), and whether
-// the route gave no weights: "remaining, co-sell weight 70%", "remaining,
-// co-sell weight 1/3 of 2/3 payable, equal: no weights on the route".
-func coSellText(text string, w, payable ensemble.Ratio, equal bool) string {
-	text += ", co-sell weight " + w.Percent()
-	if payable.Cmp(one) != 0 {
-		text += " of " + payable.Percent() + " payable"
+// appendCoSellText appends to b the share of a party of a co_sellers leaf
+// whose share is text: the weight the split gave it on the route, the
+// weight of the parties that could be paid when they are not the whole
+// (payable is nil then: a party that cannot trade is left out, and the
+// others share its part), and whether the route gave no weights:
+// "remaining, co-sell weight 70%", "remaining, co-sell weight 1/3 of 2/3
+// payable, equal: no weights on the route".
+func appendCoSellText(b []byte, text string, w ensemble.Ratio, payable *ensemble.Ratio, equal bool) []byte {
+	b = appendPercent(append(append(b, text...), ", co-sell weight "...), w)
+	if payable != nil {
+		b = append(appendPercent(append(b, " of "...), *payable), " payable"...)
 	}
 	if equal {
-		text += ", equal: no weights on the route"
+		b = append(b, ", equal: no weights on the route"...)
 	}
-	return text
+	return b
+}
+
+// appendPercent appends r.Percent() to b ("70%", "12.5%", "1/3"), in
+// int64 arithmetic when r's terms allow, else through Percent.
+func appendPercent(b []byte, r ensemble.Ratio) []byte {
+	rat := r.Rat()
+	num, den := rat.Num(), rat.Denom()
+	if !num.IsInt64() || !den.IsInt64() {
+		return append(b, r.Percent()...)
+	}
+	n, d := num.Int64(), den.Int64() // in lowest terms, d > 0
+	// r × 100 = pn/pd in lowest terms; it terminates when pd is 2^a·5^c,
+	// with max(a, c) decimals, and Percent writes it exactly so.
+	g := gcd64(100, d)
+	pn, pd := n*(100/g), d/g
+	if n != 0 && (pn/(100/g) != n || pn == math.MinInt64) {
+		return append(b, r.Percent()...)
+	}
+	twos, fives, rest := 0, 0, pd
+	for rest%2 == 0 {
+		rest, twos = rest/2, twos+1
+	}
+	for rest%5 == 0 {
+		rest, fives = rest/5, fives+1
+	}
+	digits := max(twos, fives)
+	if rest != 1 || digits > 18 {
+		return strconv.AppendInt(append(strconv.AppendInt(b, n, 10), '/'), d, 10) // not terminating: "n/d"
+	}
+	scale := int64(1)
+	for range digits {
+		scale *= 10
+	}
+	q := pn * (scale / pd) // pn/pd in units of 10^-digits, exactly
+	if pn != 0 && q/(scale/pd) != pn || q == math.MinInt64 {
+		return append(b, r.Percent()...)
+	}
+	if q < 0 {
+		b, q = append(b, '-'), -q
+	}
+	var buf [20]byte
+	t := strconv.AppendInt(buf[:0], q, 10)
+	if whole := len(t) - digits; whole > 0 {
+		b = append(b, t[:whole]...)
+		t = t[whole:]
+	} else { // "0.0…": at least one digit before the point
+		b = append(b, '0')
+		if digits > 0 {
+			b = append(b, '.')
+		}
+		for range -whole {
+			b = append(b, '0')
+		}
+		return append(append(b, t...), '%')
+	}
+	if digits > 0 {
+		b = append(append(b, '.'), t...)
+	}
+	return append(b, '%')
+}
+
+// gcd64 is the greatest common divisor of positive a and b.
+func gcd64(a, b int64) int64 {
+	for b != 0 {
+		a, b = b, a%b
+	}
+	return a
 }
 
 // cumulative returns the effective ratio of a cumulative share for the

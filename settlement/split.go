@@ -256,12 +256,21 @@ func (sp *split) pay(n *cnode, amount int64, k *child) error {
 	if err != nil {
 		return sp.err(n.path, "", err)
 	}
-	// A co-sell split says the weight each party was paid by.
-	var payable ensemble.Ratio
+	// A co-sell split says the weight each party was paid by, and the
+	// weight of those who could be paid when it is not the whole (a party
+	// of some weight was left out: the weights on the route sum to one,
+	// as validate checked, so only then).
+	var payable *ensemble.Ratio
 	equal := false
 	if n.role.kind == roleCoSellers {
-		for _, w := range weights {
-			payable = payable.Add(w.Weight)
+		if len(ids) < 1+len(sp.line.Route.CoSellers) {
+			var sum ensemble.Ratio
+			for _, w := range weights {
+				sum = sum.Add(w.Weight)
+			}
+			if sum.Cmp(one) != 0 {
+				payable = &sum
+			}
 		}
 		equal = equalCoSell(&sp.line.Route)
 	}
@@ -275,7 +284,8 @@ func (sp *split) pay(n *cnode, amount int64, k *child) error {
 		case roleChainAll:
 			text = fmt.Sprintf("%s, level %s", k.text, weights[i].Key)
 		case roleCoSellers:
-			text = coSellText(k.text, weights[i].Weight, payable, equal)
+			var buf [96]byte
+			text = sp.dec.keepText(appendCoSellText(buf[:0], k.text, weights[i].Weight, payable, equal))
 		}
 		sp.emit(eid, n.meta, id, parts[i], text, refs, k.note)
 		sp.reserve(n, eid, id, parts[i])

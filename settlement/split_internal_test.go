@@ -129,3 +129,31 @@ func TestPropertyReserveUnits(t *testing.T) {
 		require.Equal(t, want.Int64(), reserveUnits(n, amount))
 	})
 }
+
+// appendPercent writes what Ratio.Percent writes, for any ratio: whole
+// percentages, decimals, ratios that do not terminate, terms near the
+// int64 range, and negative ones.
+func TestPropertyAppendPercentIsPercent(t *testing.T) {
+	rapid.Check(t, func(t *rapid.T) {
+		var r ensemble.Ratio
+		switch rapid.IntRange(0, 3).Draw(t, "form") {
+		case 0: // small terms: weights as hosts write them
+			num := rapid.Int64Range(-1000, 1000).Draw(t, "num")
+			den := rapid.SampledFrom([]int64{1, 2, 3, 4, 5, 6, 7, 8, 10, 16, 20, 40, 100, 125, 1000, 1024, 3125}).Draw(t, "den")
+			r = ensemble.RatioFromRat(big.NewRat(num, den))
+		case 1: // any int64 terms
+			den := rapid.Int64Range(1, math.MaxInt64).Draw(t, "den")
+			r = ensemble.RatioFromRat(big.NewRat(rapid.Int64().Draw(t, "num"), den))
+		case 2: // decimals of many places
+			den := int64(1)
+			for range rapid.IntRange(0, 18).Draw(t, "places") {
+				den *= 10
+			}
+			r = ensemble.RatioFromRat(big.NewRat(rapid.Int64().Draw(t, "num"), den))
+		default: // terms beyond int64
+			n := new(big.Int).Lsh(big.NewInt(rapid.Int64Range(1, 1000).Draw(t, "num")), 70)
+			r = ensemble.RatioFromRat(new(big.Rat).SetFrac(n, big.NewInt(rapid.Int64Range(1, 1000).Draw(t, "den"))))
+		}
+		require.Equal(t, r.Percent(), string(appendPercent([]byte("x"), r))[1:], "%s", r.Rat().RatString())
+	})
+}
