@@ -1,6 +1,7 @@
 package settlement
 
 import (
+	"errors"
 	"fmt"
 	"hash/maphash"
 	"math"
@@ -38,6 +39,19 @@ type Config struct {
 	Network *partner.Network
 	// Platform is the platform's party id (DefaultPlatform when empty).
 	Platform partner.ID
+	// Rates is the host's table of exchange rates. A plan's cumulative
+	// tiers are in one currency; a line in another adds its basis to (and
+	// reads) the partner's volume in the tiers' currency, converted at the
+	// rate from the line's currency in force at the line's date (rounded
+	// half away from zero to the minor unit). The line's cumulative shares
+	// say the rate in their share text and the State records it on the
+	// line's ledger (LedgerLine.Volumes). New checks every rate, and
+	// refuses a plan that lists a currency without any rate to its tiers'
+	// currency while it is in force; a line that finds no rate at its date
+	// is refused when it is settled (a *LineError wrapping ErrCurrency and
+	// an *ensemble.RateError naming the currencies), never given a volume
+	// of zero.
+	Rates ensemble.ExchangeRates
 }
 
 // Settler settles lines through compiled plans. It is safe for concurrent
@@ -57,6 +71,7 @@ type Settler struct {
 	net       *partner.Network
 	timelines map[partner.ID]*timeline
 	platform  partner.ID
+	rates     ensemble.ExchangeRates
 	env       *rules.Env
 	perLine   int // most entries a plan makes per line, for preallocation
 	nodes     int // nodes of every plan
@@ -99,6 +114,12 @@ type cplan struct {
 	paths    []string // leaf paths in tree order, each followed by its reserve's ("path#reserve", "path#release"); entry ids are built from them
 	pathsLen int
 	depth    int
+
+	// The currency of its cumulative tiers' bounds, the volumes its rates
+	// read (zero: no tier has a bound); the document path of the tier that
+	// fixed it and the path of its node, for errors.
+	volCur           ensemble.Currency
+	volPath, volNode string
 }
 
 type cnode struct {
@@ -194,7 +215,7 @@ func build(cfg Config, checkVersions, reference bool) (*Settler, error) {
 			return nil, err
 		}
 	}
-	s := &Settler{rules: cfg.Rules, net: cfg.Network, platform: cfg.Platform, byOffer: map[catalog.OfferID][]*cplan{},
+	s := &Settler{rules: cfg.Rules, net: cfg.Network, platform: cfg.Platform, rates: cfg.Rates, byOffer: map[catalog.OfferID][]*cplan{},
 		decisions: &sharedCache[dkey, *decision]{}, routes: &sharedCache[partner.ID, *chainTimelines]{},
 		ctxKeys: &sharedCache[uint64, *ctxKey]{}, seed: maphash.MakeSeed(), fresh: reference, reference: reference, pool: &sync.Pool{}}
 	if s.platform == "" {
@@ -213,12 +234,22 @@ func build(cfg Config, checkVersions, reference bool) (*Settler, error) {
 		seen[key] = true
 		cp := s.compilePlan(&p, path, doc, used)
 		if cp != nil {
+			checkPlanRates(&p, path, cp, cfg.Rates)
 			s.plans = append(s.plans, cp)
 		}
 	}
 	if checkVersions {
 		checkPlanVersions(&p, cfg.Plans)
 	}
+	if err := cfg.Rates.Check(); err != nil {
+		var ve *ensemble.ValidationError
+		if errors.As(err, &ve) {
+			for _, fe := range ve.Problems {
+				p.Add(fe.Path, fe.Err)
+			}
+		}
+	}
+
 	if cfg.Network != nil {
 		for i := range cfg.Plans {
 			checkParties(&p, ensemble.Path("plans", i, "root"), &cfg.Plans[i].Root, cfg.Network, s.platform)
@@ -461,7 +492,7 @@ func (s *Settler) compileNode(p *ensemble.Problems, path string, cp *cplan, n *N
 		forms++
 		c.kind, c.cum = shareCumulative, sh.Cumulative
 		c.shareText = "cumulative"
-		s.checkCumulative(p, path+".share.cumulative", sh.Cumulative, c)
+		s.checkCumulative(p, path+".share.cumulative", sh.Cumulative, c, cp)
 		cp.cums = append(cp.cums, c)
 	}
 	switch {
@@ -670,7 +701,7 @@ func kindText(k rules.Kind) string {
 	return "a " + k.String() + " rule"
 }
 
-func (s *Settler) checkCumulative(p *ensemble.Problems, path string, cu *Cumulative, c *cnode) {
+func (s *Settler) checkCumulative(p *ensemble.Problems, path string, cu *Cumulative, c *cnode, cp *cplan) {
 	of := cu.Of
 	if of == "" {
 		of = "seller"
@@ -713,6 +744,43 @@ func (s *Settler) checkCumulative(p *ensemble.Problems, path string, cu *Cumulat
 		if !last {
 			prev = t.UpTo
 		}
+		// A plan's tiers are in one currency: the volumes its rates read.
+		switch cur := t.UpTo.Currency(); {
+		case last || cur.IsZero():
+		case cp.volCur.IsZero():
+			cp.volCur, cp.volPath, cp.volNode = cur, tp+".up_to", c.path
+		case cur != cp.volCur:
+			p.Addf(tp+".up_to", "%s: the plan's cumulative tiers are in %s (%s); a plan's tiers are in one currency, the volumes its rates read",
+				t.UpTo, cp.volCur.Key(), cp.volPath)
+		}
+	}
+}
+
+// checkPlanRates refuses a plan that lists a currency its cumulative
+// tiers are not in without any rate to the tiers' currency in force while
+// the plan is: no line in that currency could be settled. A line dated
+// before the first rate is refused when it is settled.
+func checkPlanRates(p *ensemble.Problems, path string, cp *cplan, rates ensemble.ExchangeRates) {
+	to := cp.volCur
+	if to.IsZero() {
+		return
+	}
+	until := cp.doc.EffectiveUntil
+	for i, c := range cp.doc.Currencies {
+		if c.IsZero() || c == to || slices.Contains(cp.doc.Currencies[:i], c) {
+			continue
+		}
+		if slices.ContainsFunc(rates, func(r ensemble.ExchangeRate) bool {
+			return r.From == c && r.To == to && (until.IsZero() || r.Since.Before(until))
+		}) {
+			continue
+		}
+		when := ""
+		if !until.IsZero() {
+			when = " before " + instantText(until) + ", when the plan ends"
+		}
+		p.Add(ensemble.Path(path, "currencies", i), fmt.Errorf("%w: the plan settles %s lines but its cumulative tiers are in %s (%s), and the exchange rates hold none from %s to %s%s: %w",
+			ErrCurrency, c.Key(), to.Key(), cp.volPath, c.Key(), to.Key(), when, &ensemble.RateError{From: c, To: to, Err: ensemble.ErrNoRate}))
 	}
 }
 

@@ -499,15 +499,13 @@ func gcd64(a, b int64) int64 {
 // 1-2, volume before EUR 999800.00)"; the effective ratio applies to the
 // node's amount.
 func (dc *decider) cumulative(c *cnode) (eff ensemble.Ratio, text string, stable bool, err error) {
-	before := dc.volume[c].before
-	b, err := basisUnits(dc.line, dc.plan.gross)
-	if err != nil {
-		return ensemble.Ratio{}, "", false, err
-	}
+	// The line's basis and the volume, in the volume's currency (the
+	// tiers', into which the line's basis was converted).
+	before, b, cur := dc.volume[c].before, dc.volBasis, dc.volCur
 	tiers := c.cum.Tiers
 	bounds := c.tierBounds
-	if bounds == nil || (len(tiers) > 1 && c.tierCur != dc.cur) {
-		if bounds, err = tierBounds(tiers, dc.cur); err != nil {
+	if bounds == nil || (len(tiers) > 1 && c.tierCur != cur) {
+		if bounds, err = tierBounds(tiers, cur); err != nil {
 			return ensemble.Ratio{}, "", false, err
 		}
 	}
@@ -524,7 +522,7 @@ func (dc *decider) cumulative(c *cnode) (eff ensemble.Ratio, text string, stable
 		for i, ub := range bounds {
 			if at <= ub {
 				t := append(append(append(buf[:0], c.tierText[i]...), " (cliff, tier "...), strconv.Itoa(i+1)...)
-				t = append(appendMoney(append(t, ", volume before "...), before, dc.cur), ')')
+				t = append(append(appendMoney(append(t, ", volume before "...), before, cur), dc.fxNote...), ')')
 				return tiers[i].Rate, dc.keepText(t), true, nil
 			}
 		}
@@ -537,7 +535,7 @@ func (dc *decider) cumulative(c *cnode) (eff ensemble.Ratio, text string, stable
 	if first < len(bounds) && after <= bounds[first] {
 		// Within one tier: its rate.
 		t := append(append(buf[:0], c.tierText[first]...), " (marginal over 1 tier(s), volume before "...)
-		return tiers[first].Rate, dc.keepText(append(appendMoney(t, before, dc.cur), ')')), true, nil
+		return tiers[first].Rate, dc.keepText(append(append(appendMoney(t, before, cur), dc.fxNote...), ')')), true, nil
 	}
 	// Across tiers: each tier's rate on the slice of the line within it,
 	// which the text lists ("15% of EUR 200.00 + 30% of EUR 300.00 = 24%
@@ -554,14 +552,14 @@ func (dc *decider) cumulative(c *cnode) (eff ensemble.Ratio, text string, stable
 		if i > first {
 			t = append(t, " + "...)
 		}
-		t = appendMoney(append(append(t, c.tierText[i]...), " of "...), hi-lo, dc.cur)
+		t = appendMoney(append(append(t, c.tierText[i]...), " of "...), hi-lo, cur)
 		lo, last = hi, i
 	}
 	eff = ensemble.RatioFromRat(num.Quo(num, new(big.Rat).SetInt64(b)))
-	t = appendMoney(append(append(append(t, " = "...), eff.Percent()...), " of "...), b, dc.cur)
+	t = appendMoney(append(append(append(t, " = "...), eff.Percent()...), " of "...), b, cur)
 	t = strconv.AppendInt(append(t, " (tiers "...), int64(first+1), 10)
 	t = strconv.AppendInt(append(t, '-'), int64(last+1), 10)
-	t = append(appendMoney(append(t, ", volume before "...), before, dc.cur), ')')
+	t = append(append(appendMoney(append(t, ", volume before "...), before, cur), dc.fxNote...), ')')
 	return eff, dc.keepText(t), false, nil
 }
 

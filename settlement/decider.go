@@ -58,6 +58,16 @@ type decider struct {
 	chainSn []*partner.Snapshot   // the line's chain at its date (read-only; nil: not a partner yet)
 	chainTL *chainTimelines       // the line's route, if it has timelines
 	volume  map[*cnode]volumeRead // what the plan's cumulative rates read: whose volume, and how much before the line
+	// The line's volumes (convertVolume): their currency, the line's
+	// basis in it, and the rate it was converted at (nil: not converted)
+	// with the text cumulative shares say it in.
+	volCur   ensemble.Currency
+	volBasis int64
+	fx       *ensemble.ExchangeRate
+	fxNote   string
+	fx0      *ensemble.ExchangeRate // the last rate a line converted at, kept for the next: with its text and its since's
+	fxText   string
+	fxSince  string
 
 	// The facts rules read, filled when a rule first needs them (memo.go).
 	facts    *rules.Facts
@@ -194,11 +204,12 @@ func (d *decider) reset() {
 	d.costMeta, d.ctxs = reuse(d.costMeta), reuse(d.ctxs)
 }
 
-// begin readies the decider for sale line l, split by plan, whose root
-// receives rest minor units: it looks the chain's partners up at the
-// line's date and the cumulative volumes the plan's rates read, and writes
-// the line's entry ids.
-func (d *decider) begin(l *Line, plan *cplan, rest int64) error {
+// begin readies the decider for sale line l, split by plan, whose basis
+// is basis minor units and whose root receives rest: it looks the chain's
+// partners up at the line's date and the cumulative volumes the plan's
+// rates read (in the plan's volume currency, converting the line's basis),
+// and writes the line's entry ids.
+func (d *decider) begin(l *Line, plan *cplan, basis, rest int64) error {
 	d.line, d.plan, d.cur, d.rest = l, plan, l.Currency(), rest
 	d.epoch = d.s.epochAt(l.Date)
 	d.writeIDs(l, plan)
@@ -208,6 +219,9 @@ func (d *decider) begin(l *Line, plan *cplan, rest int64) error {
 	// Facts of the line: filled when a rule first needs them, which lines
 	// whose levels are all shared never do.
 	d.vfSet, d.ctxSet = false, false
+	if err := d.convertVolume(l, plan, basis); err != nil {
+		return err
+	}
 	clear(d.volume)
 	for _, n := range plan.cums {
 		id, _, why, err := d.resolveOne(n.cumOf)
@@ -219,7 +233,7 @@ func (d *decider) begin(l *Line, plan *cplan, rest int64) error {
 		}
 		v := volumeRead{owner: id, why: why}
 		if id != "" { // nobody's volume is zero, and the share follows its fallback (decideLevel)
-			v.before = d.st.volumeBefore(id, d.cur.Key(), n.cum.Window, l.Date)
+			v.before = d.st.volumeBefore(id, d.volCur.Key(), n.cum.Window, l.Date)
 		}
 		d.volume[n] = v
 	}

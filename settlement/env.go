@@ -77,10 +77,11 @@ type CustomerFacts struct {
 	Country string `json:"country"`
 }
 
-// VolumeFacts is a cumulative volume rules can read: the seller's
-// basis in the line's currency over the calendar year before this line (as
-// State.Volume reports it). It grows only through plans with cumulative
-// shares; credits do not reduce it.
+// VolumeFacts is a cumulative volume rules can read: the seller's basis
+// over the calendar year before this line (as State.Volume reports it), in
+// the currency of the plan's cumulative tiers (the line's own when they
+// have no bound), into which lines in other currencies convert. It grows
+// only through plans with cumulative shares.
 type VolumeFacts struct {
 	Partner string         `json:"partner"`
 	Amount  ensemble.Money `json:"amount"`

@@ -40,8 +40,10 @@ var (
 	ErrSupplierCosts = errors.New("settlement: supplier costs exceed the line")
 	// ErrRule reports a rule that failed to evaluate for a line.
 	ErrRule = errors.New("settlement: rule failed")
-	// ErrCurrency reports a fixed amount, cap, floor or tier in a currency
-	// other than the line's.
+	// ErrCurrency reports a fixed amount, cap or floor in a currency other
+	// than the line's, or a line in a currency its plan's cumulative tiers
+	// cannot read: no exchange rate to theirs (with an
+	// *ensemble.RateError).
 	ErrCurrency = errors.New("settlement: currency mismatch")
 	// ErrInvalidAdjustment reports an adjustment without id, party, reason,
 	// approver or amount.

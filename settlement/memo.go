@@ -155,7 +155,7 @@ func (d *decider) lineFacts() error {
 	d.lf = LineFacts{ID: string(l.ID), Date: l.Date, Amount: ensemble.MoneyFromMinor(d.rest, d.cur), Net: l.Amount,
 		Tax: l.Tax, Gross: gross, Quantity: l.Quantity, Currency: d.cur.Key(), CustomerID: l.Customer.ID}
 	d.vf = VolumeFacts{Partner: string(l.Route.Seller),
-		Amount: ensemble.MoneyFromMinor(d.st.volumeBefore(l.Route.Seller, d.cur.Key(), WindowCalendarYear, l.Date), d.cur)}
+		Amount: ensemble.MoneyFromMinor(d.st.volumeBefore(l.Route.Seller, d.volCur.Key(), WindowCalendarYear, l.Date), d.volCur)}
 	return nil
 }
 

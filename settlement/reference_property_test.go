@@ -131,6 +131,7 @@ const refRules = `
 // (with "acme", a chain naming "platform" names an unknown partner).
 func drawRefWorld(t *rapid.T, fields []factField, net *partner.Network, wide *rules.RuleSet, testdataPlans []settlement.PlanDocument) refWorld {
 	platform := partner.ID(rapid.SampledFrom([]string{"", "platform", "acme"}).Draw(t, "platform"))
+	rates := drawRates(t)
 	switch rapid.SampledFrom([]string{"keys", "keys", "wide", "wide", "wide", "static"}).Draw(t, "world") {
 	case "keys":
 		docs, conds, shares, amounts := drawRules(t, fields)
@@ -142,17 +143,18 @@ func drawRefWorld(t *rapid.T, fields []factField, net *partner.Network, wide *ru
 		if rapid.IntRange(0, 4).Draw(t, "network") != 0 {
 			kn = drawNetwork(t)
 		}
-		cfg := settlement.Config{Rules: rs, Network: kn, Platform: platform}
+		cfg := settlement.Config{Rules: rs, Network: kn, Platform: platform, Rates: rates}
 		cfg.Plans = drawRefPlans(t, cfg, func() settlement.Node { return genKeyNode(t, conds, shares, amounts, "n", 0) }, false)
 		cumulative := slices.ContainsFunc(cfg.Plans, func(p settlement.PlanDocument) bool { return len(cumulativeNodes(&p.Root, "")) > 0 })
-		eurOnly := cumulative || len(amounts) > 0 || rapid.Bool().Draw(t, "eur")
+		// Lines in other currencies than the tiers' convert at the rates.
+		eurOnly := len(amounts) > 0 || rapid.Bool().Draw(t, "eur")
 		return refWorld{cfg: cfg, line: func(t *rapid.T, id string) settlement.Line {
 			// Lines without a seller too: a cumulative rate reading nobody's
 			// volume follows its node's fallback.
 			return extendRefLine(t, drawKeyLine(t, id, eurOnly, cumulative && rapid.IntRange(0, 3).Draw(t, id+".needs_seller") != 0))
 		}}
 	case "wide":
-		cfg := settlement.Config{Rules: wide, Platform: platform}
+		cfg := settlement.Config{Rules: wide, Platform: platform, Rates: rates}
 		if rapid.IntRange(0, 3).Draw(t, "network") != 0 {
 			cfg.Network = net
 		}
@@ -160,7 +162,7 @@ func drawRefWorld(t *rapid.T, fields []factField, net *partner.Network, wide *ru
 		cfg.Plans = drawRefPlans(t, cfg, func() settlement.Node { return genRuleNode(t, pool, "n", 0, true) }, true)
 		return refWorld{cfg: cfg, line: func(t *rapid.T, id string) settlement.Line { return extendRefLine(t, genWideLine(t, id)) }}
 	}
-	cfg := settlement.Config{Rules: wide, Network: net, Platform: platform}
+	cfg := settlement.Config{Rules: wide, Network: net, Platform: platform, Rates: rates}
 	line := genLedgerLine
 	switch rapid.SampledFrom([]string{"ledger", "history", "testdata"}).Draw(t, "plans") {
 	case "ledger":
@@ -195,7 +197,32 @@ var specialPlan = settlement.PlanDocument{ID: "special", Version: 1, Offers: []c
 			Reserve: &settlement.Reserve{Ratio: ensemble.MustRatio("10%"), Days: 30}},
 	}}}
 
-var eurCur, usdCur = ensemble.MustCurrency("EUR"), ensemble.MustCurrency("USD")
+var eurCur, usdCur, gbpCur = ensemble.MustCurrency("EUR"), ensemble.MustCurrency("USD"), ensemble.MustCurrency("GBP")
+
+// drawRates draws the host's exchange rates: none; dollars, pounds and
+// euros converting both ways, the dollar changing rate in the middle of a
+// month and a rate of 1/3 that rounds; or rates that only start in 2026,
+// so earlier lines find none.
+func drawRates(t *rapid.T) ensemble.ExchangeRates {
+	rate := func(from, to ensemble.Currency, since string, r string) ensemble.ExchangeRate {
+		er := ensemble.ExchangeRate{From: from, To: to, Rate: ensemble.MustRatio(r)}
+		if since != "" {
+			er.Since = date(since)
+		}
+		return er
+	}
+	switch rapid.IntRange(0, 3).Draw(t, "rates") {
+	case 0:
+		return nil
+	case 1:
+		return ensemble.ExchangeRates{rate(usdCur, eurCur, "2026-01-01", "0.9"), rate(gbpCur, eurCur, "2026-01-01", "1.1667")}
+	}
+	return ensemble.ExchangeRates{
+		rate(usdCur, eurCur, "", "0.9"), rate(usdCur, eurCur, "2026-03-16", "0.8"),
+		rate(gbpCur, eurCur, "", "1.1667"), rate(gbpCur, usdCur, "", "4/3"),
+		rate(eurCur, usdCur, "", "1.1"), rate(eurCur, usdCur, "2025-09-10", "1/3"),
+	}
+}
 
 // dollarPlan pays lines in US dollars: more specific than a random plan
 // for any currency, so those lines pick it.
@@ -252,6 +279,18 @@ func extendRefPlan(t *rapid.T, doc *settlement.PlanDocument, label string, refRu
 	}
 	doc.Method = rapid.SampledFrom([]ensemble.AllocationMethod{ensemble.LargestRemainder, ensemble.LargestRemainder,
 		ensemble.FirstInOrder, ensemble.NumscriptOrder}).Draw(t, label+".method")
+	// A cumulative rate at the root (whose level has a remaining child),
+	// crossing its bound within a few lines or a few hundred.
+	if len(doc.Root.Children) > 0 && len(cumulativeNodes(&doc.Root, "")) == 0 && rapid.IntRange(0, 1).Draw(t, label+".cumulative") == 0 {
+		l := label + ".vol"
+		doc.Root.Children = append(doc.Root.Children, settlement.Node{ID: "vol",
+			Party:    rapid.SampledFrom([]string{"seller", "reseller", "platform", "top", "referrer"}).Draw(t, l+".party"),
+			Fallback: rapid.SampledFrom([]settlement.Fallback{settlement.FallbackRemaining, settlement.FallbackPlatform}).Draw(t, l+".fallback"),
+			Share: settlement.Share{Cumulative: &settlement.Cumulative{
+				Mode: rapid.SampledFrom([]settlement.RateMode{settlement.Marginal, settlement.Cliff}).Draw(t, l+".mode"),
+				Tiers: []settlement.Tier{{UpTo: eur(rapid.SampledFrom([]string{"40", "2000"}).Draw(t, l+".up_to")), Rate: ensemble.MustRatio("3%")},
+					{UpTo: eur("5000"), Rate: ensemble.MustRatio("1/7")}, {Rate: ensemble.MustRatio("10%")}}}}})
+	}
 	var visit func(n *settlement.Node)
 	visit = func(n *settlement.Node) {
 		for i := range n.Children {
@@ -284,6 +323,14 @@ func extendRefPlan(t *rapid.T, doc *settlement.PlanDocument, label string, refRu
 		if c := n.Share.Cumulative; c != nil {
 			c.Window = rapid.SampledFrom([]settlement.Window{settlement.WindowCalendarYear, settlement.WindowRolling12Months}).Draw(t, l+".window")
 			c.Of = rapid.SampledFrom([]string{"", "seller", "top", "chain[1]", "partner:distri-eu"}).Draw(t, l+".of")
+			// Tiers in dollars now and then: euro lines convert.
+			if rapid.IntRange(0, 3).Draw(t, l+".tiers_usd") == 0 {
+				for i := range c.Tiers {
+					if !c.Tiers[i].UpTo.IsZero() {
+						c.Tiers[i].UpTo = ensemble.MoneyFromMinor(minorOf(c.Tiers[i].UpTo), usdCur)
+					}
+				}
+			}
 		}
 	}
 	visit(&doc.Root)
@@ -293,6 +340,9 @@ func extendRefPlan(t *rapid.T, doc *settlement.PlanDocument, label string, refRu
 // tax, supplier costs, co-sellers, a service period, a trace and the special
 // plan's offer.
 func extendRefLine(t *rapid.T, l settlement.Line) settlement.Line {
+	if rapid.IntRange(0, 9).Draw(t, string(l.ID)+".gbp") == 0 { // a currency no plan lists
+		l.Amount, l.Tax = ensemble.MoneyFromMinor(minorOf(l.Amount), gbpCur), ensemble.Money{}
+	}
 	id, cur := string(l.ID), l.Amount.Currency()
 	if rapid.IntRange(0, 4).Draw(t, id+".small") == 0 { // floors and rounding bite
 		l.Amount = ensemble.MoneyFromMinor(rapid.Int64Range(0, 500).Draw(t, id+".small.amount"), cur)
@@ -648,7 +698,7 @@ var refConditions = []error{settlement.ErrInvalidLine, settlement.ErrAlreadySett
 	settlement.ErrOverAllocation, settlement.ErrOverCredit, settlement.ErrUnknownLine, settlement.ErrDisputed, settlement.ErrNotDisputed,
 	settlement.ErrSupplierCosts, settlement.ErrRule, settlement.ErrCurrency, settlement.ErrUnknownPlanVersion, settlement.ErrBasisMismatch,
 	partner.ErrUnknownPartner, rules.ErrNotInForce, ensemble.ErrZeroWeights, settlement.ErrBearerShortfall, settlement.ErrBearerNotOnLine,
-	settlement.ErrInvalidDispute}
+	settlement.ErrInvalidDispute, ensemble.ErrNoRate}
 
 // requireSameError requires got to fail as the reference did (want), on the
 // same line, plan, node and rule with the same condition, or not at all.

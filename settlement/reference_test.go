@@ -65,11 +65,12 @@ type refSettler struct {
 	rules    *rules.RuleSet
 	network  *partner.Network
 	platform partner.ID
+	rates    ensemble.ExchangeRates
 	state    refState
 }
 
 func newRefSettler(cfg settlement.Config) *refSettler {
-	s := &refSettler{plans: cfg.Plans, rules: cfg.Rules, network: cfg.Network, platform: cfg.Platform, state: refState{
+	s := &refSettler{plans: cfg.Plans, rules: cfg.Rules, network: cfg.Network, platform: cfg.Platform, rates: cfg.Rates, state: refState{
 		lines: map[settlement.LineID]refLedger{}, credits: map[settlement.LineID]settlement.LineID{}, volumes: map[refVolumeKey]refVolume{}}}
 	if s.platform == "" {
 		s.platform = settlement.DefaultPlatform
@@ -102,6 +103,7 @@ type refLedger struct {
 	service   ensemble.Period // the line's, which its disputes' entries carry
 	trace     []ensemble.Ref
 	parts     []refPart
+	volumes   []settlement.LineVolume // the volumes it added to in another currency, at their rates
 }
 
 type refPart struct {
@@ -303,6 +305,12 @@ type refLine struct {
 	nobody  map[string]string   // by cumulative node path: why its volume is nobody's
 	entries []settlement.Entry  // made so far
 	parts   []refPart           // the ledger parts made so far
+
+	// The line's volumes are in the plan's tiers' currency (volCur), into
+	// which its basis converts (volBasis) at rate when it is in another.
+	volCur   ensemble.Currency
+	volBasis int64
+	rate     *ensemble.ExchangeRate
 }
 
 func (ln *refLine) fail(node, rule string, err error) error {
@@ -344,9 +352,23 @@ func (s *refSettler) settleSale(st *refState, l settlement.Line) ([]settlement.E
 		ln.chain = append(ln.chain, sn)
 	}
 	// Cumulative shares read their partner's volume before the line.
+	// Volumes are in the currency of the plan's tier bounds; a line in
+	// another converts its basis at the rate in force at its date.
+	cums := cumulativeNodes(&plan.Root, string(plan.Root.ID))
+	ln.volCur, ln.volBasis = ln.cur, ln.basis
+	if cur, node := planVolumeCurrency(cums); !cur.IsZero() && cur != ln.cur {
+		rate, err := s.rates.At(ln.cur, cur, l.Date)
+		if err != nil {
+			return nil, ln.fail(node, "", fmt.Errorf("%w: %w", settlement.ErrCurrency, err))
+		}
+		converted, err := rate.Convert(ensemble.MoneyFromMinor(ln.basis, ln.cur), ensemble.RoundHalfAwayFromZero)
+		if err != nil {
+			return nil, ln.fail(node, "", err)
+		}
+		ln.volCur, ln.volBasis, ln.rate = cur, minorOf(converted), &rate
+	}
 	// A rate whose role names nobody who can be paid reads no volume: its
 	// share follows its node's fallback (decide).
-	cums := cumulativeNodes(&plan.Root, string(plan.Root.ID))
 	owners := make([]partner.ID, len(cums))
 	for i, c := range cums {
 		of := cmp.Or(c.node.Share.Cumulative.Of, "seller")
@@ -359,15 +381,16 @@ func (s *refSettler) settleSale(st *refState, l settlement.Line) ([]settlement.E
 			ln.nobody[c.path] = why
 			continue
 		}
-		ln.volumes[c.path] = st.volumeBefore(id, ln.cur, c.node.Share.Cumulative.Window, l.Date)
+		ln.volumes[c.path] = st.volumeBefore(id, ln.volCur, c.node.Share.Cumulative.Window, l.Date)
 	}
 	if err := ln.split(&plan.Root, string(plan.Root.ID), ln.rest, nil); err != nil {
 		return nil, err
 	}
 	// The line's basis adds to each volume read, once per line.
 	grown := map[refVolumeKey]bool{}
+	var lineVolumes []settlement.LineVolume
 	for i, c := range cums {
-		k := refVolumeKey{partner: owners[i], cur: ln.cur.Key(), window: c.node.Share.Cumulative.Window}
+		k := refVolumeKey{partner: owners[i], cur: ln.volCur.Key(), window: c.node.Share.Cumulative.Window}
 		if k.window == settlement.WindowCalendarYear {
 			k.year = l.Date.Year()
 		}
@@ -376,20 +399,39 @@ func (s *refSettler) settleSale(st *refState, l settlement.Line) ([]settlement.E
 		}
 		grown[k] = true
 		v := st.volumes[k]
-		v.cur, v.units = ln.cur, v.units+ln.basis
+		v.cur, v.units = ln.volCur, v.units+ln.volBasis
 		if k.window == settlement.WindowRolling12Months {
-			v.points = append(v.points, refPoint{date: l.Date, units: ln.basis})
+			v.points = append(v.points, refPoint{date: l.Date, units: ln.volBasis})
 		}
 		st.volumes[k] = v
+		if ln.rate != nil { // the ledger records the conversion
+			lineVolumes = append(lineVolumes, settlement.LineVolume{Partner: k.partner, Window: k.window, Year: k.year,
+				Amount: ensemble.MoneyFromMinor(ln.volBasis, ln.volCur), Rate: *ln.rate})
+		}
 	}
 	st.lines[l.ID] = refLedger{line: l.ID, plan: plan.Ref(), basisKind: plan.Basis, date: l.Date, cur: ln.cur, basis: ln.basis,
-		offer: l.Offer, route: l.Route.Kind, seller: l.Route.Seller, service: l.Service, trace: append(slices.Clone(l.Trace), l.Ref()), parts: ln.parts}
+		offer: l.Offer, route: l.Route.Kind, seller: l.Route.Seller, service: l.Service, trace: append(slices.Clone(l.Trace), l.Ref()), parts: ln.parts,
+		volumes: lineVolumes}
 	return ln.entries, nil
 }
 
 type pathNode struct {
 	node *settlement.Node
 	path string
+}
+
+// planVolumeCurrency returns the currency of the first tier bound of the
+// plan's cumulative nodes (parents first), which New requires of them all,
+// and the node it is on; zero when none has a bound.
+func planVolumeCurrency(cums []pathNode) (ensemble.Currency, string) {
+	for _, c := range cums {
+		for _, t := range c.node.Share.Cumulative.Tiers {
+			if !t.UpTo.Currency().IsZero() {
+				return t.UpTo.Currency(), c.path
+			}
+		}
+	}
+	return ensemble.Currency{}, ""
 }
 
 // cumulativeNodes lists the nodes with cumulative shares, parents first.
@@ -860,7 +902,7 @@ func (ln *refLine) eval(id string, sn *partner.Snapshot, level int) (*rules.Rule
 		settlement.VarCustomer: &settlement.CustomerFacts{Country: string(l.Customer.Country)},
 		settlement.VarPartner:  sn,
 		settlement.VarVolume: &settlement.VolumeFacts{Partner: string(seller),
-			Amount: ensemble.MoneyFromMinor(ln.st.volumeBefore(seller, ln.cur, settlement.WindowCalendarYear, l.Date), ln.cur)},
+			Amount: ensemble.MoneyFromMinor(ln.st.volumeBefore(seller, ln.volCur, settlement.WindowCalendarYear, l.Date), ln.volCur)},
 	} {
 		if err := facts.Set(name, v); err != nil {
 			return rule, rules.Result{}, err
@@ -871,24 +913,29 @@ func (ln *refLine) eval(id string, sn *partner.Snapshot, level int) (*rules.Rule
 }
 
 // cumulativeRate returns the rate of a cumulative share for the line, given
-// the volume before it: cliff (or a zero basis) takes the tier the volume
-// reaches with the line; marginal weighs each tier's rate by the slice of
-// the line's basis within it.
+// the volume before it, both in the volume's currency (the tiers'): cliff
+// (or a zero basis) takes the tier the volume reaches with the line;
+// marginal weighs each tier's rate by the slice of the line's basis within
+// it. A line converted into the volume's currency says so.
 func (ln *refLine) cumulativeRate(c *settlement.Cumulative, before int64) (ensemble.Ratio, string, error) {
 	upTo := make([]int64, len(c.Tiers))
 	for i, t := range c.Tiers {
 		upTo[i] = math.MaxInt64
 		if i < len(c.Tiers)-1 {
-			u, err := ln.units(t.UpTo)
-			if err != nil {
-				return ensemble.Ratio{}, "", err
-			}
-			upTo[i] = u
+			upTo[i] = minorOf(t.UpTo) // in the volume's currency: New checks it
 		}
 	}
-	vol := ensemble.MoneyFromMinor(before, ln.cur).String()
-	if c.Mode == settlement.Cliff || ln.basis == 0 {
-		reach := before + ln.basis
+	money := func(units int64) string { return ensemble.MoneyFromMinor(units, ln.volCur).String() }
+	vol := money(before)
+	if r := ln.rate; r != nil { // "; USD 543.48 at 0.92 = EUR 500.00, rate since 2026-03-15"
+		vol += fmt.Sprintf("; %s at %s = %s", ensemble.MoneyFromMinor(ln.basis, ln.cur), r.Rate, money(ln.volBasis))
+		if !r.Since.IsZero() {
+			vol += ", rate since " + r.Since.UTC().Format(time.DateOnly)
+		}
+	}
+	b := ln.volBasis
+	if c.Mode == settlement.Cliff || b == 0 {
+		reach := before + b
 		i := slices.IndexFunc(upTo, func(u int64) bool { return reach <= u })
 		return c.Tiers[i].Rate, fmt.Sprintf("%s (cliff, tier %d, volume before %s)", c.Tiers[i].Rate.Percent(), i+1, vol), nil
 	}
@@ -897,14 +944,14 @@ func (ln *refLine) cumulativeRate(c *settlement.Cumulative, before int64) (ensem
 	var tiers []int
 	from := before
 	for i, u := range upTo {
-		if to := min(before+ln.basis, u); from < to {
+		if to := min(before+b, u); from < to {
 			weighted = weighted.Add(ensemble.RatioFromInt(to - from).Mul(c.Tiers[i].Rate))
-			took = append(took, c.Tiers[i].Rate.Percent()+" of "+ensemble.MoneyFromMinor(to-from, ln.cur).String())
+			took = append(took, c.Tiers[i].Rate.Percent()+" of "+money(to-from))
 			tiers = append(tiers, i+1)
 			from = to
 		}
 	}
-	per, _ := ensemble.NewRatio(1, ln.basis)
+	per, _ := ensemble.NewRatio(1, b)
 	rate := weighted.Mul(per)
 	if len(tiers) == 1 {
 		return rate, fmt.Sprintf("%s (marginal over 1 tier(s), volume before %s)", rate.Percent(), vol), nil
@@ -912,7 +959,7 @@ func (ln *refLine) cumulativeRate(c *settlement.Cumulative, before int64) (ensem
 	// Across tiers, what each tier took of the line, then the rate that
 	// makes (applied to the node's amount).
 	return rate, fmt.Sprintf("%s = %s of %s (tiers %d-%d, volume before %s)", strings.Join(took, " + "), rate.Percent(),
-		ensemble.MoneyFromMinor(ln.basis, ln.cur), tiers[0], tiers[len(tiers)-1], vol), nil
+		money(b), tiers[0], tiers[len(tiers)-1], vol), nil
 }
 
 // reserve holds back the node's reserve ratio of an earning (rounded down)
@@ -1259,7 +1306,8 @@ func (st refState) JSON() ([]byte, error) {
 		lg := st.lines[id]
 		ll := settlement.LedgerLine{Line: lg.line, Plan: lg.plan, BasisKind: lg.basisKind, Date: lg.date, Service: lg.service,
 			Basis: ensemble.MoneyFromMinor(lg.basis, lg.cur), Credited: ensemble.MoneyFromMinor(lg.credited, lg.cur), Disputed: lg.disputed,
-			Disputes: lg.disputes, Offer: lg.offer, Route: lg.route, Seller: lg.seller, Trace: lg.trace, Parts: []settlement.LedgerPart{}}
+			Disputes: lg.disputes, Offer: lg.offer, Route: lg.route, Seller: lg.seller, Trace: lg.trace, Parts: []settlement.LedgerPart{},
+			Volumes: lg.volumes}
 		for _, p := range lg.parts {
 			lp := settlement.LedgerPart{Entry: settlement.EntryID(string(lg.line) + ":" + p.path), Party: p.party, Role: p.role, Node: p.node,
 				Kind: p.kind, Amount: ensemble.MoneyFromMinor(p.amount, lg.cur), Unreversed: ensemble.MoneyFromMinor(p.unreversed, lg.cur)}

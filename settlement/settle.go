@@ -222,7 +222,7 @@ func (r *run) settleSale(l *Line, lg *ledger) error {
 	}
 	// Who the chain's partners were at the line's date, and the volumes
 	// its rates read.
-	if err := r.dec.begin(l, plan, rest); err != nil {
+	if err := r.dec.begin(l, plan, basis, rest); err != nil {
 		return err
 	}
 	lg.ctx = r.dec.lineCtx(plan, l)
@@ -238,7 +238,7 @@ func (r *run) settleSale(l *Line, lg *ledger) error {
 		if id == "" {
 			continue // the volume of nobody
 		}
-		k := volKey{partner: id, cur: sp.cur.Key(), window: n.cum.Window}
+		k := volKey{partner: id, cur: r.dec.volCur.Key(), window: n.cum.Window}
 		if k.window == WindowCalendarYear {
 			k.year = l.Date.UTC().Year()
 		}
@@ -246,8 +246,11 @@ func (r *run) settleSale(l *Line, lg *ledger) error {
 			continue
 		}
 		r.accrued = append(r.accrued, k)
-		if err := r.accrue(k, basis); err != nil {
+		if err := r.accrue(k, r.dec.volBasis); err != nil {
 			return lineErr(l.ID, plan.id, n.path, "", err)
+		}
+		if r.dec.fx != nil { // the ledger records the rate
+			lg.addVolume(lineVolume{key: k, units: r.dec.volBasis, rate: r.dec.fx})
 		}
 	}
 	return nil

@@ -43,6 +43,8 @@ type ledger struct {
 	payees   *[]payee  // who each part pays; shared with lines that paid alike, read-only
 	amounts  []int64   // each part's amount; then (2n long) each part's unreversed amount, once reversed or read from JSON
 	disputes *disputes // nil: never disputed
+
+	vols *[]lineVolume // the volumes the line added to that it must remember (lineVolume); nil for none
 }
 
 // lineCtx is what a ledger line shares with every line of the same plan
@@ -208,6 +210,9 @@ type LedgerLine struct {
 	// holds, releases and clawbacks of its disputes carry; omitted when
 	// the line had none.
 	Service ensemble.Period `json:"service,omitzero"`
+	// Volumes are the cumulative volumes the line added to in another
+	// currency than its own, each with the rate its basis converted at.
+	Volumes []LineVolume `json:"volumes,omitempty"`
 }
 
 // LedgerPart is what one entry of a line still carries: its amount, what
@@ -298,6 +303,9 @@ func (l *ledger) export() LedgerLine {
 		if l.disputed() && l.disputes.held[i] != 0 {
 			out.Parts[i].Held = ensemble.MoneyFromMinor(l.disputes.held[i], c.cur)
 		}
+	}
+	for _, v := range l.volumes() {
+		out.Volumes = append(out.Volumes, v.export())
 	}
 	return out
 }
@@ -410,6 +418,13 @@ func (s State) MarshalJSON() ([]byte, error) {
 //     [0, amount]; the amounts add up to the basis, and the unreversed
 //     amounts to the basis less what was credited (what credits and lost
 //     disputes took back);
+//   - a line's volumes (the cumulative volumes it added to in another
+//     currency) name a valid partner id and a window, the calendar year of
+//     the line's date (none for a rolling window), each volume once; each
+//     amount is in a currency other than the line's, whole minor units and
+//     not negative, and is the line's basis converted at its rate (a rate
+//     ensemble.ExchangeRate.Check accepts, from the line's currency to the
+//     amount's), to the cent;
 //   - an open dispute is counted (disputes >= 1, at most math.MaxInt32) and
 //     holds exactly each part's unreversed amount; a line no dispute holds
 //     holds nothing;
@@ -635,6 +650,11 @@ func (r *stateReader) line(path string, ll *LedgerLine) {
 	}
 	if sumsOK && credited >= 0 && credited <= basis && left != basis-credited {
 		fail("parts", nil, "the parts leave %s unreversed, not the basis %s less the credited %s", ensemble.MoneyFromMinor(left, cur), ll.Basis, ll.Credited)
+	}
+	for j := range ll.Volumes {
+		if v, ok := r.lineVolume(ensemble.Path(path, "volumes", j), ll, j, basis, basisOK); ok {
+			l.addVolume(v)
+		}
 	}
 	if r.out.lines[id] == nil {
 		r.out.lines[id] = l

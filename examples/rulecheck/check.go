@@ -26,6 +26,8 @@ type result struct {
 	planFiles    []planFile         // in command-line order, for the text report
 	network      string             // the -network file, if any
 	networkDiags []rules.Diagnostic // its problems, when it does not load
+	rates        string             // the -rates file, if any
+	ratesDiags   []rules.Diagnostic // its problems
 	loose        []rules.Diagnostic // problems of the plans together that name no plan
 }
 
@@ -75,7 +77,7 @@ func check(ctx context.Context, o options) (*result, error) {
 				return nil, fmt.Errorf("the rules check clean but do not load: %w", err)
 			}
 		}
-		checkPlans(res, o.plans, o.network, set)
+		checkPlans(res, o.plans, o.network, o.rates, set)
 	}
 	res.OK = res.Rules.OK() && len(res.Problems) == 0 && !(o.strict && res.warnings() > 0)
 	return res, nil

@@ -6,10 +6,12 @@
 // (file:line:col, the line with a caret, and a hint when there is a known
 // fix). With -plans it validates settlement plans against the rules, all
 // plan files together; with -network it checks that every partner:<id> a
-// plan pays is in the partner network.
+// plan pays is in the partner network; with -rates, that every currency a
+// plan settles converts into the currency of its cumulative tiers.
 //
 //	go run ./examples/rulecheck -env partner partner/testdata/rules.yaml
 //	go run ./examples/rulecheck -plans plans.yaml,promo-plans.yaml -network network.yaml settlement-rules.yaml
+//	go run ./examples/rulecheck -plans fx-plans.yaml -rates rates.yaml settlement-rules.yaml
 //	go run ./examples/rulecheck -json -strict -plans plans.yaml settlement-rules.yaml > report.json
 //
 // It exits 0 when everything passes, 1 when any rule or plan has a
@@ -43,7 +45,7 @@ const (
 const (
 	envDefault = "partner"    // without -plans
 	envSettle  = "settlement" // what plans' rules are written for
-	usageLine  = "usage: rulecheck [-env name] [-plans plans.yaml[,more.yaml]] [-network network.yaml] [-strict] [-json] rules.yaml ..."
+	usageLine  = "usage: rulecheck [-env name] [-plans plans.yaml[,more.yaml]] [-network network.yaml] [-rates rates.yaml] [-strict] [-json] rules.yaml ..."
 )
 
 // environments maps the -env flag to the consumer whose variables the rules
@@ -69,6 +71,7 @@ type options struct {
 	rules   []file
 	plans   []file
 	network *file // nil without -network
+	rates   *file // nil without -rates
 	strict  bool  // warnings fail too
 	json    bool  // one JSON object on stdout instead of the text report
 }
@@ -140,7 +143,8 @@ func parseArgs(args []string, stderr io.Writer) (options, error) {
 	var plans listFlag
 	fs.Var(&plans, "plans", "settlement plan files to validate against the rules, all together (repeat the flag or separate with commas)")
 	network := fs.String("network", "", "a partner network file: every partner:<id> a plan pays must be in it (with -plans)")
-	strict := fs.Bool("strict", false, "fail on warnings too (rules without test cases, plans with currency-bound tiers)")
+	rates := fs.String("rates", "", "the host's exchange rates: every currency a plan settles must convert into its cumulative tiers' currency (with -plans)")
+	strict := fs.Bool("strict", false, "fail on warnings too (rules without test cases, plans whose tiers some line currencies cannot read)")
 	asJSON := fs.Bool("json", false, "write one JSON object to stdout, for CI annotations")
 	fs.Usage = func() {
 		fmt.Fprintln(fs.Output(), usageLine)
@@ -166,6 +170,8 @@ func parseArgs(args []string, stderr io.Writer) (options, error) {
 		return o, fmt.Errorf("-plans checks settlement plans: their rules are written for -env %s, not %s", envSettle, o.env)
 	case *network != "" && len(plans) == 0:
 		return o, errors.New("-network checks the partners plans pay: give the plans with -plans")
+	case *rates != "" && len(plans) == 0:
+		return o, errors.New("-rates checks the currencies plans settle: give the plans with -plans")
 	}
 	var err error
 	if o.rules, err = readFiles(fs.Args()); err != nil {
@@ -180,6 +186,13 @@ func parseArgs(args []string, stderr io.Writer) (options, error) {
 			return o, err
 		}
 		o.network = &nf[0]
+	}
+	if *rates != "" {
+		rf, err := readFiles([]string{*rates})
+		if err != nil {
+			return o, err
+		}
+		o.rates = &rf[0]
 	}
 	return o, nil
 }

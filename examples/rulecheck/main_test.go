@@ -45,6 +45,9 @@ func TestRulecheck(t *testing.T) {
 		{"each of them alone", []string{"-plans", "testdata/plans-b.yaml"}, exitOK, "tie-alone"},
 		{"a plan version hidden from another file", []string{"-plans", "testdata/plans-a.yaml,testdata/plans-v2.yaml"}, exitFail, "hidden-plan"},
 		{"warnings pass", []string{"-plans", "../multitier/data/plans.yaml", "../multitier/data/settlement-rules.yaml", quickstartRules}, exitOK, "warnings"},
+		{"a currency the tiers cannot read", []string{"-plans", "testdata/fx-plans.yaml", "-rates", "testdata/fx-rates.yaml"}, exitFail, "fx"},
+		{"currencies without rates", []string{"-plans", "testdata/fx-plans.yaml"}, exitFail, "fx-no-rates"},
+		{"rates a settler refuses", []string{"-plans", "testdata/fx-plans.yaml", "-rates", "testdata/fx-bad-rates.yaml"}, exitFail, "fx-bad-rates"},
 		{"warnings fail with -strict", []string{"-strict", "-env", "partner", "../../partner/testdata/rules.yaml"}, exitFail, "strict"},
 	}
 	for _, tt := range tests {

@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/ensemble-commerce/ensemble"
 	"github.com/ensemble-commerce/ensemble/partner"
@@ -29,13 +30,16 @@ type planAt struct {
 }
 
 // checkPlans parses each plan file on its own (ParsePlans), then checks
-// every plan of every file together against the rule set (settlement.New,
-// so that two files' plans that tie for a line are seen), checks the
-// partners they pay against the network, and warns about cumulative tiers
-// bound to one currency. set is nil when the rules do not load: the plans
-// are then parsed and checked against the network, but not validated.
-func checkPlans(res *result, files []file, netFile *file, set *rules.RuleSet) {
+// every plan of every file together against the rule set and the exchange
+// rates (settlement.New, so that two files' plans that tie for a line are
+// seen, and a plan listing a currency its tiers cannot convert is
+// refused), checks the partners they pay against the network, and warns
+// about line currencies a plan's cumulative tiers may not read. set is nil
+// when the rules do not load: the plans are then parsed and checked
+// against the network, but not validated.
+func checkPlans(res *result, files []file, netFile, ratesFile *file, set *rules.RuleSet) {
 	net := checkNetwork(res, netFile)
+	rates := checkRates(res, ratesFile)
 	var all []settlement.PlanDocument
 	var from []planAt
 	for fi, f := range files {
@@ -76,7 +80,7 @@ func checkPlans(res *result, files []file, netFile *file, set *rules.RuleSet) {
 				res.add(from[k], "error", p)
 			}
 		}
-		for _, p := range currencyBoundTiers(doc) {
+		for _, p := range currencyBoundTiers(doc, rates, ratesFile != nil) {
 			res.add(from[k], "warning", p)
 		}
 	}
@@ -89,8 +93,11 @@ func checkPlans(res *result, files []file, netFile *file, set *rules.RuleSet) {
 		}
 		return
 	}
-	_, err := settlement.New(settlement.Config{Plans: all, Rules: set, Network: net})
+	_, err := settlement.New(settlement.Config{Plans: all, Rules: set, Network: net, Rates: rates})
 	for _, p := range problemsOf(err) {
+		if strings.HasPrefix(p.path, "rates[") {
+			continue // reported in the rates file
+		}
 		k, rest := planPath(p.path)
 		if k < 0 || k >= len(all) {
 			d := rules.Diagnostic{Severity: "error", Message: p.msg}
@@ -101,6 +108,12 @@ func checkPlans(res *result, files []file, netFile *file, set *rules.RuleSet) {
 		p.path = rest
 		if errors.Is(p.err, settlement.ErrUnknownParty) {
 			continue // reported above, with the nearest partners
+		}
+		if re := (*ensemble.RateError)(nil); errors.As(p.err, &re) {
+			p.hint = fmt.Sprintf("give the host's exchange rates with -rates rates.yaml (from %s to %s among them)", re.From.Code(), re.To.Code())
+			if ratesFile != nil {
+				p.hint = fmt.Sprintf("add a rate from %s to %s to %s, or settle %s lines through another plan", re.From.Code(), re.To.Code(), ratesFile.name, re.From.Code())
+			}
 		}
 		var ce *settlement.PlanConflictError
 		if !errors.As(p.err, &ce) {
@@ -251,31 +264,101 @@ func unknownPartners(doc settlement.PlanDocument, net *partner.Network, netName 
 	return out
 }
 
-// currencyBoundTiers warns about cumulative shares whose tiers have money
-// thresholds: the thresholds are in one currency, a plan cannot yet be
-// limited to one currency, and a line in another currency fails when it
-// is settled.
-func currencyBoundTiers(doc settlement.PlanDocument) []problem {
+// currencyBoundTiers warns about line currencies a plan's cumulative
+// tiers may not read. The tiers' bounds are in one currency, into which a
+// line in another converts at the host's rates; settlement.New refuses a
+// plan listing a currency with no rate at all, but a plan for any currency
+// cannot be checked, and a rate that starts after the plan does leaves the
+// lines before it to be refused when they are settled.
+func currencyBoundTiers(doc settlement.PlanDocument, rates ensemble.ExchangeRates, haveRates bool) []problem {
 	var out []problem
+	var cur ensemble.Currency
 	walkNodes(&doc.Root, "root", string(doc.Root.ID), func(n *settlement.Node, path, nodePath string) {
 		c := n.Share.Cumulative
-		if c == nil {
+		if c == nil || !cur.IsZero() {
 			return
 		}
 		for i, t := range c.Tiers {
 			if t.UpTo.Currency().IsZero() {
 				continue
 			}
-			cur := t.UpTo.Currency().Code()
+			cur = t.UpTo.Currency()
+			if len(doc.Currencies) > 0 {
+				return
+			}
+			code := cur.Code()
 			out = append(out, problem{
 				path: ensemble.Path(path+".share.cumulative.tiers", i) + ".up_to",
-				msg:  fmt.Sprintf("node %s: the cumulative tiers are in %s: a line in any other currency fails when it is settled", nodePath, cur),
-				hint: fmt.Sprintf("settle only %s lines through this plan (a plan cannot yet be limited to one currency)", cur),
+				msg: fmt.Sprintf("node %s: the cumulative tiers are in %s and the plan settles lines in any currency: a line in another currency converts into %s at the host's exchange rates, and is refused when it is settled if none is in force",
+					nodePath, code, code),
+				hint: fmt.Sprintf("list the currencies the plan settles (currencies: [%s, ...]) so that each is checked against the rates", code),
 			})
 			return
 		}
 	})
+	if cur.IsZero() || !haveRates {
+		return out
+	}
+	for j, c := range doc.Currencies {
+		if c == cur || slices.Contains(doc.Currencies[:j], c) {
+			continue
+		}
+		var first time.Time
+		found := false
+		for _, r := range rates {
+			if r.From == c && r.To == cur && (!found || r.Since.Before(first)) {
+				first, found = r.Since, true
+			}
+		}
+		if !found || !first.After(doc.EffectiveFrom) {
+			continue // none at all is settlement.New's error
+		}
+		day := first.UTC().Format(time.DateOnly)
+		out = append(out, problem{
+			path: ensemble.Path("currencies", j),
+			msg: fmt.Sprintf("the first rate from %s to %s is from %s: %s lines dated before it are refused when they are settled",
+				c.Code(), cur.Code(), day, c.Code()),
+			hint: fmt.Sprintf("start the plan then (effective_from: %s), or give the rates an earlier rate", first.UTC().Format(time.RFC3339)),
+		})
+	}
 	return out
+}
+
+// checkRates loads the -rates file, the host's exchange rates (a list of
+// {from, to, since, rate}); its problems are the run's, placed in it. It
+// returns nil without one or when it does not decode.
+func checkRates(res *result, f *file) ensemble.ExchangeRates {
+	if f == nil {
+		return nil
+	}
+	res.rates = f.name
+	src := parseYAML(f.data)
+	report := func(err error) {
+		for _, p := range problemsOf(err) {
+			i, rest := -1, p.path
+			if r, ok := strings.CutPrefix(p.path, "rates["); ok {
+				if end := strings.IndexByte(r, ']'); end > 0 {
+					if n, err := strconv.Atoi(r[:end]); err == nil {
+						i, rest = n, strings.TrimPrefix(r[end+1:], ".")
+					}
+				}
+			}
+			d := src.diagnostic("error", f.name, p, i, rest)
+			res.Problems = append(res.Problems, d)
+			res.ratesDiags = append(res.ratesDiags, d)
+		}
+	}
+	js, err := ensemble.YAMLToJSON(f.data)
+	var rates ensemble.ExchangeRates
+	if err == nil {
+		err = ensemble.DecodeJSON("rates", js, &rates)
+	}
+	if err != nil {
+		report(err)
+		return nil
+	}
+	report(rates.Check())
+	return rates
 }
 
 // walkNodes calls visit for n and every node under it, depth first, with

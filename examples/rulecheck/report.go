@@ -43,6 +43,14 @@ func writeText(w io.Writer, res *result) error {
 		fmt.Fprintf(b, "\nnetwork %s  %s\n", res.network, status)
 		writeDiags(b, res.networkDiags)
 	}
+	if res.rates != "" {
+		status := "ok"
+		if len(res.ratesDiags) > 0 {
+			status = "FAIL"
+		}
+		fmt.Fprintf(b, "\nrates %s  %s\n", res.rates, status)
+		writeDiags(b, res.ratesDiags)
+	}
 	for _, pf := range res.planFiles {
 		if len(pf.diags) > 0 {
 			fmt.Fprintf(b, "\n%s  FAIL\n", pf.name)
