@@ -250,7 +250,7 @@ func (r *run) settleSale(l *Line, lg *ledger) error {
 			return lineErr(l.ID, plan.id, n.path, "", err)
 		}
 		if r.dec.fx != nil { // the ledger records the rate
-			lg.addVolume(lineVolume{key: k, units: r.dec.volBasis, rate: r.dec.fx})
+			r.st.addLineVolume(l.ID, lineVolume{key: k, units: r.dec.volBasis, rate: r.dec.fx})
 		}
 	}
 	return nil

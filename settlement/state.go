@@ -31,6 +31,10 @@ type State struct {
 	vols    map[volKey]*volState
 	credits map[LineID]LineID         // credit line -> the line it credited
 	prepaid map[string]PrepaidEarning // prepaid commitment -> how its lines were settled
+	// The volumes lines added to that the state remembers per line
+	// (lineVolume), kept apart from the ledgers, which most lines fill
+	// alone.
+	lineVols map[LineID][]lineVolume
 }
 
 type ledger struct {
@@ -43,8 +47,6 @@ type ledger struct {
 	payees   *[]payee  // who each part pays; shared with lines that paid alike, read-only
 	amounts  []int64   // each part's amount; then (2n long) each part's unreversed amount, once reversed or read from JSON
 	disputes *disputes // nil: never disputed
-
-	vols *[]lineVolume // the volumes the line added to that it must remember (lineVolume); nil for none
 }
 
 // lineCtx is what a ledger line shares with every line of the same plan
@@ -185,7 +187,7 @@ func (s State) Has(id LineID) bool {
 func (s State) clone(extra int) State {
 	lines := make(map[LineID]*ledger, len(s.lines)+extra)
 	maps.Copy(lines, s.lines)
-	return State{lines: lines, vols: maps.Clone(s.vols), credits: maps.Clone(s.credits), prepaid: maps.Clone(s.prepaid)}
+	return State{lines: lines, vols: maps.Clone(s.vols), credits: maps.Clone(s.credits), prepaid: maps.Clone(s.prepaid), lineVols: maps.Clone(s.lineVols)}
 }
 
 // LedgerLine is the JSON form of one settled line in a State.
@@ -288,10 +290,11 @@ func (s State) Line(id LineID) (LedgerLine, bool) {
 	if !ok {
 		return LedgerLine{}, false
 	}
-	return l.export(), true
+	return l.export(s.lineVols[id]), true
 }
 
-func (l *ledger) export() LedgerLine {
+// export returns the JSON form of the line, which added to vols.
+func (l *ledger) export(vols []lineVolume) LedgerLine {
 	c := l.ctx
 	out := LedgerLine{Line: l.line, Plan: *c.plan, BasisKind: c.basis, Date: l.date, Service: c.service, Basis: ensemble.MoneyFromMinor(l.basis, c.cur),
 		Credited: ensemble.MoneyFromMinor(l.credited, c.cur), Disputed: l.disputed(), Disputes: int(l.disputeCount()),
@@ -304,7 +307,7 @@ func (l *ledger) export() LedgerLine {
 			out.Parts[i].Held = ensemble.MoneyFromMinor(l.disputes.held[i], c.cur)
 		}
 	}
-	for _, v := range l.volumes() {
+	for _, v := range vols {
 		out.Volumes = append(out.Volumes, v.export())
 	}
 	return out
@@ -344,7 +347,7 @@ func (s State) volumeBefore(p partner.ID, cur string, w Window, at time.Time) in
 func (s State) MarshalJSON() ([]byte, error) {
 	out := stateJSON{Lines: make([]LedgerLine, 0, len(s.lines)), Volumes: make([]VolumeState, 0, len(s.vols))}
 	for _, id := range slices.Sorted(maps.Keys(s.lines)) {
-		out.Lines = append(out.Lines, s.lines[id].export())
+		out.Lines = append(out.Lines, s.lines[id].export(s.lineVols[id]))
 	}
 	keys := slices.SortedFunc(maps.Keys(s.vols), func(a, b volKey) int {
 		if c := strings.Compare(string(a.partner), string(b.partner)); c != 0 {
@@ -653,7 +656,7 @@ func (r *stateReader) line(path string, ll *LedgerLine) {
 	}
 	for j := range ll.Volumes {
 		if v, ok := r.lineVolume(ensemble.Path(path, "volumes", j), ll, j, basis, basisOK); ok {
-			l.addVolume(v)
+			r.out.addLineVolume(id, v)
 		}
 	}
 	if r.out.lines[id] == nil {

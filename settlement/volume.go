@@ -15,30 +15,24 @@ import (
 // texts and kept on the line's ledger, so that finance can redo every cent
 // and a State records how each of its volumes grew.
 
-// lineVolume is a cumulative volume a line added to, kept on the line's
-// ledger when the state must remember it per line: the line's basis was
-// converted into the volume's currency (rate), which the ledger records.
+// lineVolume is a cumulative volume a line added to, which the state
+// remembers per line (State.lineVols) when the line's basis was converted
+// into the volume's currency (rate); the line's ledger says it in JSON.
 type lineVolume struct {
 	key   volKey
 	units int64                  // what the line added, in the volume's currency
 	rate  *ensemble.ExchangeRate // the conversion from the line's currency; read-only, shared by the lines converted at it
 }
 
-// volumes returns the volumes the line keeps (read-only).
-func (l *ledger) volumes() []lineVolume {
-	if l.vols == nil {
-		return nil
+// addLineVolume records that line added to v. The slices are never
+// changed once the call that made them returns: a state's copy shares
+// them.
+func (s *State) addLineVolume(line LineID, v lineVolume) {
+	if s.lineVols == nil {
+		s.lineVols = map[LineID][]lineVolume{}
 	}
-	return *l.vols
-}
-
-// addVolume adds v to the volumes the line keeps, which no other ledger
-// shares: ledgers keep a pointer (most lines keep none).
-func (l *ledger) addVolume(v lineVolume) {
-	if l.vols == nil {
-		l.vols = new([]lineVolume)
-	}
-	*l.vols = append(*l.vols, v)
+	vs := s.lineVols[line]
+	s.lineVols[line] = append(vs[:len(vs):len(vs)], v)
 }
 
 // LineVolume is the JSON form of a cumulative volume a settled line added
