@@ -120,6 +120,11 @@ type cplan struct {
 	// fixed it and the path of its node, for errors.
 	volCur           ensemble.Currency
 	volPath, volNode string
+	// Whether credits of its lines take back from the volumes they added
+	// to (Cumulative.Volume, which its shares agree on), and the path of
+	// the first share that says so or not.
+	netVolumes bool
+	modePath   string
 }
 
 type cnode struct {
@@ -718,6 +723,15 @@ func (s *Settler) checkCumulative(p *ensemble.Problems, path string, cu *Cumulat
 	}
 	if int(cu.Mode) >= len(modeNames) {
 		p.Addf(path+".mode", "unknown mode")
+	}
+	switch {
+	case int(cu.Volume) >= len(volumeModeNames):
+		p.Addf(path+".volume", "unknown volume mode")
+	case cp.modePath == "":
+		cp.netVolumes, cp.modePath = cu.Volume == VolumeNetOfCredits, path+".volume"
+	case cp.netVolumes != (cu.Volume == VolumeNetOfCredits):
+		p.Addf(path+".volume", "volume %s: the plan's cumulative shares agree on their volume, and %s is %s", cu.Volume, cp.modePath,
+			map[bool]VolumeMode{true: VolumeNetOfCredits, false: VolumeOfSales}[cp.netVolumes])
 	}
 	if len(cu.Tiers) == 0 {
 		p.Addf(path+".tiers", "no tiers")

@@ -101,10 +101,12 @@ func TestCumulativeRates(t *testing.T) {
 
 // requireEntries compares entries with cmp.Diff, which honours the Equal
 // methods of Money, Ratio and time.Time.
-func requireEntries(t *testing.T, got, want []settlement.Entry) {
-	t.Helper()
+func requireEntries(t require.TestingT, got, want []settlement.Entry) {
+	if h, ok := t.(interface{ Helper() }); ok {
+		h.Helper()
+	}
 	if d := cmp.Diff(want, got, cmpOpts...); d != "" {
-		t.Fatalf("entries differ (-want +got):\n%s", d)
+		require.Fail(t, "entries differ (-want +got)", "%s", d)
 	}
 }
 
@@ -237,4 +239,162 @@ func TestTierBreakdown(t *testing.T) {
 	out, err := settlement.Explain("L2", res.Entries)
 	require.NoError(t, err)
 	require.Contains(t, out, "15% of EUR 200.00 + 30% of EUR 300.00 = 24% of EUR 500.00")
+}
+
+const netPlan = `
+id: resale
+version: 1
+root:
+  id: root
+  children:
+    - id: bonus
+      party: reseller
+      share:
+        cumulative:
+          of: reseller
+          window: WINDOW
+          volume: VOLUME
+          tiers:
+            - {up_to: {amount: "1000.00", currency: EUR}, rate: "5%"}
+            - {rate: "10%"}
+    - {id: platform, party: platform, share: remaining}
+`
+
+// TestRefundsReduceVolume: with volume net_of_credits a refund takes the
+// reseller back below its bonus threshold, so its next line pays the lower
+// rate; a lost dispute takes back the rest of the line. By hand:
+//
+//	L1 Mar 2   EUR 1,200.00  5% of 1,000 + 10% of 200 = EUR 70.00   volume 1,200
+//	C1 Mar 10  credits EUR 400.00 of L1                            net: 800    sales: 1,200
+//	L2 Mar 15  EUR 100.00    net: 5% = EUR 5.00  (volume 800)      sales: 10% = EUR 10.00
+//	L1's dispute lost on Mar 18: the remaining EUR 800.00 of L1    net: 100    sales: 1,300
+//	L3 Mar 20  EUR 950.00    net: 5% of 900 + 10% of 50 = EUR 50.00             sales: 10% = EUR 95.00
+func TestRefundsReduceVolume(t *testing.T) {
+	tests := []struct {
+		volume, window string
+		l2, l3         string
+		after          [3]string // the volume after C1, the dispute and L3
+	}{
+		{"net_of_credits", "calendar_year", "5.00", "50.00", [3]string{"800.00", "100.00", "1050.00"}},
+		{"net_of_credits", "rolling_12_months", "5.00", "50.00", [3]string{"800.00", "100.00", "1050.00"}},
+		{"sales", "calendar_year", "10.00", "95.00", [3]string{"1200.00", "1300.00", "2250.00"}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.volume+" "+tc.window, func(t *testing.T) {
+			s := planSettler(t, strings.NewReplacer("WINDOW", tc.window, "VOLUME", tc.volume).Replace(netPlan), loadNetwork(t))
+			bonus := func(res settlement.Result, line settlement.LineID) ensemble.Money {
+				for _, e := range res.Entries {
+					if e.Line == line && e.Node == "root/bonus" && e.Kind == settlement.KindEarning {
+						return e.Amount
+					}
+				}
+				t.Fatalf("no bonus on %s", line)
+				return ensemble.Money{}
+			}
+			volume := func(st settlement.State) ensemble.Money {
+				// The state read back from JSON says the same.
+				st = requireStateRoundTrips(t, st, nil)
+				return st.Volume("reseller-nl", ensemble.MustCurrency("EUR"), settlement.Window(map[string]int{"calendar_year": 0, "rolling_12_months": 1}[tc.window]), date("2026-03-31"))
+			}
+			res, err := s.Settle(ctx, settlement.State{}, []settlement.Line{resold("L1", "1200.00", "EUR", "2026-03-02")})
+			require.NoError(t, err)
+			requireMoney(t, bonus(res, "L1"), eur("70.00"))
+			res, err = s.Settle(ctx, res.State, []settlement.Line{credit("C1", "L1", "-400.00", "2026-03-10")})
+			require.NoError(t, err)
+			requireMoney(t, volume(res.State), eur(tc.after[0]), "after the credit")
+			res, err = s.Settle(ctx, res.State, []settlement.Line{resold("L2", "100.00", "EUR", "2026-03-15")})
+			require.NoError(t, err)
+			requireMoney(t, bonus(res, "L2"), eur(tc.l2))
+			res, err = s.Dispute(res.State, "L1", date("2026-03-16"))
+			require.NoError(t, err)
+			res, err = s.ResolveDispute(res.State, "L1", false, date("2026-03-18"))
+			require.NoError(t, err)
+			requireMoney(t, volume(res.State), eur(tc.after[1]), "after the lost dispute")
+			res, err = s.Settle(ctx, res.State, []settlement.Line{resold("L3", "950.00", "EUR", "2026-03-20")})
+			require.NoError(t, err)
+			requireMoney(t, bonus(res, "L3"), eur(tc.l3))
+			requireMoney(t, volume(res.State), eur(tc.after[2]), "after L3")
+			l1, _ := res.State.Line("L1")
+			if tc.volume == "net_of_credits" {
+				require.Len(t, l1.Volumes, 1)
+				require.True(t, l1.Volumes[0].NetOfCredits)
+				requireMoney(t, l1.Volumes[0].Amount, eur("1200.00"), "what L1 added, which its credits take back from")
+			} else {
+				require.Empty(t, l1.Volumes, "nothing to remember of a volume of sales in the line's currency")
+			}
+		})
+	}
+}
+
+// TestStateDecodeRefusesCorruptNetVolumes: what lines add to volumes net
+// of credits is checked against the volumes on decode, so that no credit
+// could take a volume below zero or from another line's point.
+func TestStateDecodeRefusesCorruptNetVolumes(t *testing.T) {
+	stateOf := func(window string) []byte {
+		s := planSettler(t, strings.NewReplacer("WINDOW", window, "VOLUME", "net_of_credits").Replace(netPlan), loadNetwork(t))
+		res, err := s.Settle(ctx, settlement.State{}, []settlement.Line{resold("L1", "1200.00", "EUR", "2026-03-02"), resold("L2", "100.00", "EUR", "2026-03-03")})
+		require.NoError(t, err)
+		res, err = s.Settle(ctx, res.State, []settlement.Line{credit("C1", "L1", "-400.00", "2026-03-10")})
+		require.NoError(t, err)
+		b, err := json.Marshal(res.State)
+		require.NoError(t, err)
+		return b
+	}
+	rolling, calendar := stateOf("rolling_12_months"), stateOf("calendar_year")
+	volume := func(d stateDoc) map[string]any { return d["volumes"].([]any)[0].(map[string]any) }
+	point := func(d stateDoc, i int) map[string]any { return volume(d)["points"].([]any)[i].(map[string]any) }
+	lineVolume := func(d stateDoc) map[string]any { return d.line("L1")["volumes"].([]any)[0].(map[string]any) }
+	tests := []struct {
+		name    string
+		state   []byte
+		corrupt func(d stateDoc)
+		path    string
+		want    string
+	}{
+		{"a point that is not what the line has left", rolling, func(d stateDoc) {
+			point(d, 0)["amount"], volume(d)["amount"] = shift(point(d, 0)["amount"], 1), shift(volume(d)["amount"], 1)
+		}, "lines[0].volumes[0]", "the line's point holds EUR 800.01, not the EUR 800.00 it added less what its credits took back"},
+		{"no point of the line", rolling, func(d stateDoc) { delete(point(d, 0), "line") }, "lines[0].volumes[0]", "no point of the line"},
+		{"a point of a line that adds nothing net", rolling, func(d stateDoc) { point(d, 1)["line"] = "L9" }, "volumes[0].points[1].line",
+			`a point of line "L9", which adds to it net of credits on no ledger line`},
+		{"a point not at the line's date", rolling, func(d stateDoc) { point(d, 0)["date"] = "2026-03-05T00:00:00Z" }, "lines[0].volumes[0]",
+			"the line's point is dated 2026-03-05T00:00:00Z, not at the line"},
+		{"a line with two points", rolling, func(d stateDoc) { point(d, 1)["line"] = "L1" }, "volumes[0].points[1].line", `line "L1" has two points`},
+		{"a calendar year below what lines still add", calendar, func(d stateDoc) { volume(d)["amount"] = moneyJSON("899.99", "EUR") }, "volumes[0].amount",
+			"EUR 899.99 is less than the EUR 900.00 lines still add to it net of credits"},
+		{"no such volume", calendar, func(d stateDoc) { d["volumes"] = []any{} }, "lines[0].volumes[0]", "the state holds no such volume"},
+		{"not net and not converted", calendar, func(d stateDoc) { delete(lineVolume(d), "net_of_credits") }, "lines[0].volumes[0]", "the state keeps none such"},
+		{"not the line's basis", calendar, func(d stateDoc) { lineVolume(d)["amount"] = moneyJSON("1100.00", "EUR") }, "lines[0].volumes[0].amount",
+			"EUR 1100.00 is not the line's basis EUR 1200.00"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var d stateDoc
+			require.NoError(t, json.Unmarshal(tt.state, &d))
+			tt.corrupt(d)
+			bad, err := json.Marshal(d)
+			require.NoError(t, err)
+			var st settlement.State
+			err = json.Unmarshal(bad, &st)
+			require.ErrorIs(t, err, settlement.ErrCorruptState)
+			var ve *ensemble.ValidationError
+			require.ErrorAs(t, err, &ve)
+			i := slices.IndexFunc(ve.Problems, func(p *ensemble.FieldError) bool { return p.Path == tt.path && strings.Contains(p.Error(), tt.want) })
+			require.GreaterOrEqual(t, i, 0, "want %q at %s: %v", tt.want, tt.path, err)
+		})
+	}
+
+	// A plan's cumulative shares agree on their volume.
+	_, err := settlement.New(settlement.Config{Plans: mustPlans(t, `{id: p, version: 1, root: {id: root, children: [
+  {id: a, party: reseller, share: {cumulative: {volume: net_of_credits, tiers: [{rate: "1%"}]}}},
+  {id: b, party: seller, share: {cumulative: {tiers: [{rate: "2%"}]}}},
+  {id: c, party: platform, share: remaining}]}}`)})
+	require.ErrorContains(t, err, `plans[0].root.children[1].share.cumulative.volume: volume sales: the plan's cumulative shares agree on their volume, and plans[0].root.children[0].share.cumulative.volume is net_of_credits`)
+}
+
+func mustPlans(t *testing.T, yaml string) []settlement.PlanDocument {
+	t.Helper()
+	plans, err := settlement.ParsePlans([]byte(yaml))
+	require.NoError(t, err)
+	return plans
 }

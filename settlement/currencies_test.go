@@ -266,3 +266,31 @@ func TestStateDecodeRefusesCorruptLineVolumes(t *testing.T) {
 		})
 	}
 }
+
+// TestRefundOfAConvertedLine: a credit of part of a line converted into
+// the volume's currency takes back the same part of what the line added,
+// rounded half away from zero: USD 133.33 of USD 400.00 that added EUR
+// 320.00 takes back EUR 106.66 (106.664), leaving EUR 213.34; crediting
+// the rest takes back exactly the EUR 213.34 left.
+func TestRefundOfAConvertedLine(t *testing.T) {
+	plan := strings.Replace(fxPlan, "          of: reseller\n", "          of: reseller\n          volume: net_of_credits\n", 1)
+	require.Contains(t, plan, "net_of_credits")
+	s := fxSettler(t, plan, fxRates)
+	res, err := s.Settle(ctx, settlement.State{}, []settlement.Line{resold("L3", "400.00", "USD", "2026-03-20")})
+	require.NoError(t, err)
+	vol := func(st settlement.State) ensemble.Money {
+		return st.Volume("reseller-nl", ensemble.MustCurrency("EUR"), settlement.WindowCalendarYear, date("2026-12-31"))
+	}
+	requireMoney(t, vol(res.State), eur("320.00"))
+	usd := func(s string) ensemble.Money { return ensemble.MustMoney(s, "USD") }
+	res, err = s.Settle(ctx, res.State, []settlement.Line{{ID: "C1", Credits: "L3", Date: date("2026-03-21"), Amount: usd("-133.33")}})
+	require.NoError(t, err)
+	requireMoney(t, vol(res.State), eur("213.34"))
+	res, err = s.Settle(ctx, res.State, []settlement.Line{{ID: "C2", Credits: "L3", Date: date("2026-03-22"), Amount: usd("-266.67")}})
+	require.NoError(t, err)
+	require.True(t, vol(res.State).IsZero(), "a full credit takes back all the line added: %s", vol(res.State))
+	l3, _ := res.State.Line("L3")
+	require.Len(t, l3.Volumes, 1)
+	require.True(t, l3.Volumes[0].NetOfCredits)
+	require.True(t, l3.Volumes[0].Rate.Rate.Equal(ensemble.MustRatio("0.8")))
+}

@@ -125,6 +125,9 @@ func (r *run) reverse(lg *ledger, credit int64, by string, at time.Time, note st
 	}
 	nl := *lg
 	nl.credited += credit
+	if err := r.takeBackVolumes(lg, nl.credited); err != nil {
+		return nil, err
+	}
 	if credit == 0 {
 		return &nl, nil
 	}

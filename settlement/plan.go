@@ -137,6 +137,42 @@ func (m *RateMode) UnmarshalText(b []byte) error {
 	return err
 }
 
+// VolumeMode says whether credits take back from a cumulative volume what
+// the credited sale added to it.
+type VolumeMode uint8
+
+const (
+	// VolumeOfSales (the default) counts every sale's basis: credits and
+	// lost disputes take nothing back, so a partner keeps the volume of
+	// revenue that was refunded.
+	VolumeOfSales VolumeMode = iota
+	// VolumeNetOfCredits takes back, from the volumes a sale added to, the
+	// share of its basis a credit or a lost dispute reverses (half away
+	// from zero, so that a full credit takes back exactly what the sale
+	// added): every line settled after the credit reads the reduced
+	// volume.
+	VolumeNetOfCredits
+)
+
+var volumeModeNames = [...]string{"sales", "net_of_credits"}
+
+// String returns the mode's lowercase name.
+func (m VolumeMode) String() string {
+	return ensemble.EnumName(uint8(m), volumeModeNames[:], "volume mode")
+}
+
+// MarshalText writes the mode's name.
+func (m VolumeMode) MarshalText() ([]byte, error) {
+	return ensemble.EnumText(uint8(m), volumeModeNames[:], "settlement", "volume mode")
+}
+
+// UnmarshalText reads a mode's name; "" is VolumeOfSales.
+func (m *VolumeMode) UnmarshalText(b []byte) error {
+	v, err := ensemble.ParseEnum[uint8](b, volumeModeNames[:], "settlement", "volume mode")
+	*m = VolumeMode(v)
+	return err
+}
+
 // Tier is one band of a cumulative rate: Rate applies to volume above the
 // previous tier's UpTo and up to this UpTo (inclusive). The last tier has
 // no UpTo.
@@ -156,6 +192,10 @@ type Cumulative struct {
 	Window Window   `json:"window"`
 	Mode   RateMode `json:"mode"`
 	Tiers  []Tier   `json:"tiers"`
+	// Volume says whether credits and lost disputes take back from the
+	// volume what the credited sale added (net_of_credits) or not (sales,
+	// the default). A plan's cumulative shares agree on it.
+	Volume VolumeMode `json:"volume,omitempty"`
 }
 
 // Share is how much of its parent's amount a node takes. Exactly one of

@@ -271,7 +271,8 @@ func drawRefPlans(t *rapid.T, cfg settlement.Config, root func() settlement.Node
 
 // extendRefPlan draws what the plan generators leave out: the gross basis,
 // an allocation method, floors (up to the generators' caps of EUR 3),
-// reserves, co-sellers, the window and partner of a cumulative rate, and
+// reserves, co-sellers, a cumulative rate, its window, partner, volume
+// mode and tiers' currency, and
 // with refRules their conditions and share rules in place of others.
 func extendRefPlan(t *rapid.T, doc *settlement.PlanDocument, label string, refRules bool) {
 	if rapid.IntRange(0, 2).Draw(t, label+".gross") == 0 {
@@ -279,6 +280,8 @@ func extendRefPlan(t *rapid.T, doc *settlement.PlanDocument, label string, refRu
 	}
 	doc.Method = rapid.SampledFrom([]ensemble.AllocationMethod{ensemble.LargestRemainder, ensemble.LargestRemainder,
 		ensemble.FirstInOrder, ensemble.NumscriptOrder}).Draw(t, label+".method")
+	// Volumes net of credits or not, for all the plan's cumulative shares.
+	volume := rapid.SampledFrom([]settlement.VolumeMode{settlement.VolumeOfSales, settlement.VolumeNetOfCredits}).Draw(t, label+".volume")
 	// A cumulative rate at the root (whose level has a remaining child),
 	// crossing its bound within a few lines or a few hundred.
 	if len(doc.Root.Children) > 0 && len(cumulativeNodes(&doc.Root, "")) == 0 && rapid.IntRange(0, 1).Draw(t, label+".cumulative") == 0 {
@@ -323,6 +326,7 @@ func extendRefPlan(t *rapid.T, doc *settlement.PlanDocument, label string, refRu
 		if c := n.Share.Cumulative; c != nil {
 			c.Window = rapid.SampledFrom([]settlement.Window{settlement.WindowCalendarYear, settlement.WindowRolling12Months}).Draw(t, l+".window")
 			c.Of = rapid.SampledFrom([]string{"", "seller", "top", "chain[1]", "partner:distri-eu"}).Draw(t, l+".of")
+			c.Volume = volume
 			// Tiers in dollars now and then: euro lines convert.
 			if rapid.IntRange(0, 3).Draw(t, l+".tiers_usd") == 0 {
 				for i := range c.Tiers {

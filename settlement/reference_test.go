@@ -18,9 +18,11 @@ package settlement_test
 // referrer, marketplace, co_sellers (the seller and its co-sellers by their
 // weights, equal without any), partner:<id>); ratio, fixed, rule
 // (share or amount) and cumulative shares (marginal and cliff, calendar year
-// and rolling twelve months, the volume of any single-party role, and the
-// fallback of a rate whose role names nobody who can be paid); the
-// remaining child; conditions; caps and floors; fallbacks to the platform or
+// and rolling twelve months, the volume of any single-party role, the
+// fallback of a rate whose role names nobody who can be paid, volumes in
+// the tiers' currency into which lines in others convert at the host's
+// rates, and volumes net of credits, which credits and lost disputes take
+// back from); the remaining child; conditions; caps and floors; fallbacks to the platform or
 // the remaining sibling; reserves; credits (proportional reversal of what
 // each part still has unreversed, or a bearer's: a party, node, role or
 // component bears it alone, short bearers refused or made up in proportion
@@ -133,6 +135,7 @@ type refVolume struct {
 type refPoint struct {
 	date  time.Time
 	units int64
+	line  settlement.LineID // the line, when its credits take back from the volume
 }
 
 // clone copies the state deeply, so that a failed call leaves it as it was.
@@ -386,7 +389,10 @@ func (s *refSettler) settleSale(st *refState, l settlement.Line) ([]settlement.E
 	if err := ln.split(&plan.Root, string(plan.Root.ID), ln.rest, nil); err != nil {
 		return nil, err
 	}
-	// The line's basis adds to each volume read, once per line.
+	// The line's basis adds to each volume read, once per line; with
+	// volume net_of_credits (which the plan's shares agree on) its credits
+	// take back from it later, from its own point in a rolling window.
+	net := len(cums) > 0 && cums[0].node.Share.Cumulative.Volume == settlement.VolumeNetOfCredits
 	grown := map[refVolumeKey]bool{}
 	var lineVolumes []settlement.LineVolume
 	for i, c := range cums {
@@ -401,12 +407,19 @@ func (s *refSettler) settleSale(st *refState, l settlement.Line) ([]settlement.E
 		v := st.volumes[k]
 		v.cur, v.units = ln.volCur, v.units+ln.volBasis
 		if k.window == settlement.WindowRolling12Months {
-			v.points = append(v.points, refPoint{date: l.Date, units: ln.volBasis})
+			p := refPoint{date: l.Date, units: ln.volBasis}
+			if net {
+				p.line = l.ID
+			}
+			v.points = append(v.points, p)
 		}
 		st.volumes[k] = v
-		if ln.rate != nil { // the ledger records the conversion
-			lineVolumes = append(lineVolumes, settlement.LineVolume{Partner: k.partner, Window: k.window, Year: k.year,
-				Amount: ensemble.MoneyFromMinor(ln.volBasis, ln.volCur), Rate: *ln.rate})
+		if ln.rate != nil || net { // the ledger records the conversion, and what its credits take back from
+			lv := settlement.LineVolume{Partner: k.partner, Window: k.window, Year: k.year, Amount: ensemble.MoneyFromMinor(ln.volBasis, ln.volCur), NetOfCredits: net}
+			if ln.rate != nil {
+				lv.Rate = *ln.rate
+			}
+			lineVolumes = append(lineVolumes, lv)
 		}
 	}
 	st.lines[l.ID] = refLedger{line: l.ID, plan: plan.Ref(), basisKind: plan.Basis, date: l.Date, cur: ln.cur, basis: ln.basis,
@@ -1084,10 +1097,12 @@ func (s *refSettler) settleCredit(st *refState, c settlement.Line) ([]settlement
 		credit -= minorOf(c.Tax)
 	}
 	trace := append(slices.Clone(c.Trace), c.Ref(), ensemble.Ref{Kind: settlement.RefLine, ID: string(lg.line)})
+	before := lg.credited
 	entries, err := lg.reverse(credit, string(c.ID), c.Date, "credit of "+string(lg.line)+" by "+string(c.ID), trace, c.Service, c.Bearer)
 	if err != nil {
 		return nil, fail(err)
 	}
+	st.takeBack(lg, before)
 	st.lines[lg.line] = lg
 	st.credits[c.ID] = lg.line
 	return entries, nil
@@ -1197,6 +1212,38 @@ func refBears(b settlement.Bearer, p refPart) bool {
 	}
 }
 
+// takeBack takes back, from each volume lg added to net of credits, the
+// share of what it added that its credited basis now reverses (rounded half
+// away from zero), less what was taken back when before of it was
+// credited: from the volume's own point of the line in a rolling window.
+func (st *refState) takeBack(lg refLedger, before int64) {
+	share := func(added, credited int64) int64 {
+		if lg.basis == 0 {
+			return 0
+		}
+		x := new(big.Rat).SetFrac(new(big.Int).Mul(big.NewInt(added), big.NewInt(credited)), big.NewInt(lg.basis))
+		x.Add(x, big.NewRat(1, 2))
+		return new(big.Int).Quo(x.Num(), x.Denom()).Int64() // floor(x + 1/2): x is not negative
+	}
+	for _, v := range lg.volumes {
+		if !v.NetOfCredits {
+			continue
+		}
+		added := minorOf(v.Amount)
+		d := share(added, lg.credited) - share(added, before)
+		k := refVolumeKey{partner: v.Partner, cur: v.Amount.Currency().Key(), window: v.Window, year: v.Year}
+		vol := st.volumes[k]
+		vol.units -= d
+		vol.points = slices.Clone(vol.points)
+		for i := range vol.points {
+			if vol.points[i].line == lg.line {
+				vol.points[i].units -= d
+			}
+		}
+		st.volumes[k] = vol
+	}
+}
+
 // holdEntry is a dispute's hold or release of part p, carrying the line's
 // service period.
 func (lg *refLedger) holdEntry(p refPart, suffix string, kind settlement.EntryKind, units int64, at time.Time, note string) settlement.Entry {
@@ -1275,11 +1322,13 @@ func (s *refSettler) ResolveDispute(line settlement.LineID, o settlement.Dispute
 	by := string(line) + "#dispute." + n
 	trace := append(slices.Clone(lg.trace), ensemble.Ref{Kind: settlement.RefLine, ID: string(line)})
 	if !o.Won {
+		before := lg.credited
 		back, err := lg.reverse(lost, by, at, "dispute "+n+" "+outcome, trace, lg.service, o.Bearer)
 		if err != nil {
 			return nil, refErr(line, lg.plan.ID, "", "", err)
 		}
 		out = append(out, back...)
+		s.state.takeBack(lg, before)
 	}
 	if !o.Fee.Amount.IsZero() {
 		out = append(out, settlement.Entry{ID: settlement.EntryID(by + ":fee"), Line: settlement.LineID(by), Kind: settlement.KindFee,
@@ -1326,7 +1375,7 @@ func (st refState) JSON() ([]byte, error) {
 		v := st.volumes[k]
 		vs := settlement.VolumeState{Partner: k.partner, Currency: v.cur, Window: k.window, Year: k.year, Amount: ensemble.MoneyFromMinor(v.units, v.cur)}
 		for _, pt := range v.points {
-			vs.Points = append(vs.Points, settlement.VolumePoint{Date: pt.date, Amount: ensemble.MoneyFromMinor(pt.units, v.cur)})
+			vs.Points = append(vs.Points, settlement.VolumePoint{Date: pt.date, Amount: ensemble.MoneyFromMinor(pt.units, v.cur), Line: pt.line})
 		}
 		out.Volumes = append(out.Volumes, vs)
 	}

@@ -31,8 +31,18 @@ type Result struct {
 // part's unreversed amount (largest remainder over what is unreversed,
 // never a fresh split of the credited amount), as clawback entries with
 // ids "credit:node/path#clawback"; a full credit nets every party to zero.
-// Credits do not reduce cumulative volumes; reserves already scheduled
-// are released as planned and statements net the difference.
+// Credits reduce cumulative volumes only where the plan's cumulative
+// shares say volume: net_of_credits (Cumulative.Volume): then the credit
+// takes back from each volume the credited line added to the share of it
+// the credit reverses, and lines settled after it read the reduced volume.
+// Within one call every sale is settled before every credit, so a credit
+// reduces the volume its call's sales read only from the next call on.
+// Reserves already scheduled are released as planned and statements net
+// the difference.
+//
+// A line in another currency than its plan's cumulative tiers adds to and
+// reads the volumes in the tiers' currency, converted at Config.Rates in
+// force at its date; with no rate it is refused (ErrCurrency).
 //
 // Errors: an invalid line (ErrInvalidLine), a line id already in st or
 // given twice (ErrAlreadySettled: settling is never silently repeated), no
@@ -246,11 +256,16 @@ func (r *run) settleSale(l *Line, lg *ledger) error {
 			continue
 		}
 		r.accrued = append(r.accrued, k)
-		if err := r.accrue(k, r.dec.volBasis); err != nil {
+		// A volume credits take back from names the line on its point.
+		var by LineID
+		if plan.netVolumes {
+			by = l.ID
+		}
+		if err := r.accrue(k, r.dec.volBasis, by); err != nil {
 			return lineErr(l.ID, plan.id, n.path, "", err)
 		}
-		if r.dec.fx != nil { // the ledger records the rate
-			r.st.addLineVolume(l.ID, lineVolume{key: k, units: r.dec.volBasis, rate: r.dec.fx})
+		if r.dec.fx != nil || plan.netVolumes { // the state remembers the rate, and what credits take back from
+			r.st.addLineVolume(l.ID, lineVolume{key: k, units: r.dec.volBasis, rate: r.dec.fx, net: plan.netVolumes})
 		}
 	}
 	return nil
@@ -275,8 +290,24 @@ func basisUnits(l *Line, gross bool) (int64, error) {
 }
 
 // accrue adds units to the cumulative volume of key k, which the call
-// owns from its first accrual on: a copy of the volume the state held.
-func (r *run) accrue(k volKey, units int64) error {
+// owns from its first accrual on: a copy of the volume the state held. A
+// rolling window's point names line by, whose credits take back from it
+// ("" when they do not).
+func (r *run) accrue(k volKey, units int64, by LineID) error {
+	v := r.own(k)
+	if v.units > math.MaxInt64-units {
+		return fmt.Errorf("%w: cumulative volume overflows", ErrInvalidLine)
+	}
+	v.units += units
+	if k.window == WindowRolling12Months {
+		v.points = append(v.points, volPoint{date: r.line.Date, units: units, line: by})
+	}
+	return nil
+}
+
+// own returns the volume of key k for the call to change: from the first
+// change on, a copy of the volume the state held, points included.
+func (r *run) own(k volKey) *volState {
 	v := r.owned[k]
 	if v == nil {
 		v = &volState{}
@@ -291,12 +322,5 @@ func (r *run) accrue(k volKey, units int64) error {
 		}
 		r.st.vols[k], r.owned[k] = v, v
 	}
-	if v.units > math.MaxInt64-units {
-		return fmt.Errorf("%w: cumulative volume overflows", ErrInvalidLine)
-	}
-	v.units += units
-	if k.window == WindowRolling12Months {
-		v.points = append(v.points, volPoint{date: r.line.Date, units: units})
-	}
-	return nil
+	return v
 }

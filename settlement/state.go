@@ -167,7 +167,8 @@ type volState struct {
 
 type volPoint struct {
 	date  time.Time
-	units int64
+	units int64  // what the line added, less what its credits took back
+	line  LineID // the line, when its credits take back from the volume
 }
 
 // Len returns the number of settled lines the state holds.
@@ -246,6 +247,10 @@ type VolumeState struct {
 type VolumePoint struct {
 	Date   time.Time      `json:"date"`
 	Amount ensemble.Money `json:"amount"`
+	// Line is the line the point is of, when its credits take back from
+	// the volume (Cumulative.Volume net_of_credits): Amount is then what
+	// it added less what they took back.
+	Line LineID `json:"line,omitempty"`
 }
 
 type stateJSON struct {
@@ -370,7 +375,7 @@ func (s State) MarshalJSON() ([]byte, error) {
 		vs := VolumeState{Partner: k.partner, Currency: cur, Window: k.window, Year: k.year,
 			Amount: ensemble.MoneyFromMinor(v.units, cur)}
 		for _, pt := range v.points {
-			vs.Points = append(vs.Points, VolumePoint{Date: pt.date, Amount: ensemble.MoneyFromMinor(pt.units, cur)})
+			vs.Points = append(vs.Points, VolumePoint{Date: pt.date, Amount: ensemble.MoneyFromMinor(pt.units, cur), Line: pt.line})
 		}
 		out.Volumes = append(out.Volumes, vs)
 	}
@@ -422,12 +427,13 @@ func (s State) MarshalJSON() ([]byte, error) {
 //     amounts to the basis less what was credited (what credits and lost
 //     disputes took back);
 //   - a line's volumes (the cumulative volumes it added to in another
-//     currency) name a valid partner id and a window, the calendar year of
-//     the line's date (none for a rolling window), each volume once; each
-//     amount is in a currency other than the line's, whole minor units and
-//     not negative, and is the line's basis converted at its rate (a rate
-//     ensemble.ExchangeRate.Check accepts, from the line's currency to the
-//     amount's), to the cent;
+//     currency, or net of credits) name a valid partner id and a window,
+//     the calendar year of the line's date (none for a rolling window),
+//     each volume once; each amount is whole minor units and not negative:
+//     with a rate (one ensemble.ExchangeRate.Check accepts, from the
+//     line's currency to the amount's, another), the line's basis
+//     converted at it, to the cent; without one, net of credits, the
+//     line's basis itself;
 //   - an open dispute is counted (disputes >= 1, at most math.MaxInt32) and
 //     holds exactly each part's unreversed amount; a line no dispute holds
 //     holds nothing;
@@ -435,7 +441,14 @@ func (s State) MarshalJSON() ([]byte, error) {
 //     and credits a line other than itself and other than a credit;
 //   - a volume has a partner and a currency its amounts are in, whole
 //     minor units and not negative, is held once, and for rolling windows
-//     adds up its dated points (calendar years have none).
+//     adds up its dated points (calendar years have none);
+//   - a volume a line adds to net of credits is held: in a rolling window
+//     with one point of the line, dated at it, holding what the line added
+//     less the share its credits took back (what it has credited times
+//     what it added over its basis, half away from zero); a calendar
+//     year holds at least what such lines still add to it; and a point
+//     names a line (valid, once) only when the line adds to that volume
+//     net of credits.
 //
 // A host that calls json.Unmarshal gets encoding/json's *json.SyntaxError
 // for text that is not JSON at all, before this method sees it.
@@ -497,6 +510,7 @@ func (s *State) UnmarshalJSON(b []byte) error {
 	for i := range in.Volumes {
 		r.volume(ensemble.Path("volumes", i), &in.Volumes[i])
 	}
+	r.netVolumes(in)
 	if err := r.p.Err("state"); err != nil {
 		return err
 	}
@@ -654,13 +668,17 @@ func (r *stateReader) line(path string, ll *LedgerLine) {
 	if sumsOK && credited >= 0 && credited <= basis && left != basis-credited {
 		fail("parts", nil, "the parts leave %s unreversed, not the basis %s less the credited %s", ensemble.MoneyFromMinor(left, cur), ll.Basis, ll.Credited)
 	}
+	var vols []lineVolume
 	for j := range ll.Volumes {
 		if v, ok := r.lineVolume(ensemble.Path(path, "volumes", j), ll, j, basis, basisOK); ok {
-			r.out.addLineVolume(id, v)
+			vols = append(vols, v)
 		}
 	}
 	if r.out.lines[id] == nil {
 		r.out.lines[id] = l
+		for _, v := range vols {
+			r.out.addLineVolume(id, v)
+		}
 	}
 }
 
@@ -856,7 +874,14 @@ func (r *stateReader) volume(path string, v *VolumeState) {
 		if ok = ok && pOK && sum <= math.MaxInt64-pu; ok {
 			sum += pu
 		}
-		vs.points = append(vs.points, volPoint{date: pt.Date, units: pu})
+		if pt.Line != "" {
+			if err := ensemble.CheckID(string(pt.Line), ensemble.EntrySeparators); err != nil {
+				fail("."+pp+".line", err, "invalid line id")
+			} else if slices.ContainsFunc(v.Points[:j], func(q VolumePoint) bool { return q.Line == pt.Line }) {
+				fail("."+pp+".line", nil, "line %q has two points", pt.Line)
+			}
+		}
+		vs.points = append(vs.points, volPoint{date: pt.Date, units: pu, line: pt.Line})
 	}
 	switch {
 	case v.Window == WindowCalendarYear && len(v.Points) > 0:

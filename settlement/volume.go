@@ -2,6 +2,11 @@ package settlement
 
 import (
 	"fmt"
+	"maps"
+	"math"
+	"math/big"
+	"slices"
+	"time"
 
 	"github.com/ensemble-commerce/ensemble"
 	"github.com/ensemble-commerce/ensemble/partner"
@@ -21,7 +26,8 @@ import (
 type lineVolume struct {
 	key   volKey
 	units int64                  // what the line added, in the volume's currency
-	rate  *ensemble.ExchangeRate // the conversion from the line's currency; read-only, shared by the lines converted at it
+	rate  *ensemble.ExchangeRate // the conversion from the line's currency, or nil; read-only, shared by the lines converted at it
+	net   bool                   // credits and lost disputes of the line take back from it (VolumeNetOfCredits)
 }
 
 // addLineVolume records that line added to v. The slices are never
@@ -37,21 +43,26 @@ func (s *State) addLineVolume(line LineID, v lineVolume) {
 
 // LineVolume is the JSON form of a cumulative volume a settled line added
 // to, which the State keeps on the line's ledger when the line's basis was
-// converted into the volume's currency: which volume (the partner, window
-// and calendar year, in Amount's currency), what the line added to it, and
-// the rate.
+// converted into the volume's currency, or when its credits take back from
+// the volume: which volume (the partner, window and calendar year, in
+// Amount's currency), what the line added to it, the rate, and whether
+// credits take back from it.
 type LineVolume struct {
 	Partner partner.ID `json:"partner"`
 	Window  Window     `json:"window"`
 	Year    int        `json:"year,omitempty"`
-	// Amount is what the line added, in the volume's currency: its basis
-	// times Rate.Rate, rounded half away from zero to that currency's
-	// minor unit (Rate.Convert).
+	// Amount is what the line added, in the volume's currency: its basis,
+	// or with a Rate its basis times Rate.Rate, rounded half away from
+	// zero to that currency's minor unit (Rate.Convert).
 	Amount ensemble.Money `json:"amount"`
 	// Rate converted the line's basis: from the line's currency to the
 	// volume's, the rate the host's table held in force at the line's
-	// date.
-	Rate ensemble.ExchangeRate `json:"rate"`
+	// date. Zero when the volume is in the line's currency.
+	Rate ensemble.ExchangeRate `json:"rate,omitzero"`
+	// NetOfCredits says that the line's credits and lost disputes take
+	// back from the volume the share of Amount they reverse of the line's
+	// basis (Cumulative.Volume).
+	NetOfCredits bool `json:"net_of_credits,omitempty"`
 }
 
 // convertVolume readies the reading of the line's volumes: in the plan's
@@ -98,7 +109,7 @@ func (d *decider) convertVolume(l *Line, plan *cplan, basis int64) error {
 // export returns the JSON form of v.
 func (v *lineVolume) export() LineVolume {
 	cur, _ := ensemble.ParseCurrency(v.key.cur) // a key the settler wrote
-	out := LineVolume{Partner: v.key.partner, Window: v.key.window, Year: v.key.year, Amount: ensemble.MoneyFromMinor(v.units, cur)}
+	out := LineVolume{Partner: v.key.partner, Window: v.key.window, Year: v.key.year, Amount: ensemble.MoneyFromMinor(v.units, cur), NetOfCredits: v.net}
 	if v.rate != nil {
 		out.Rate = *v.rate
 	}
@@ -108,11 +119,12 @@ func (v *lineVolume) export() LineVolume {
 // lineVolume reads volume j of ledger line ll, whose basis is basis minor
 // units (basisOK false: unreadable), checking it as the settler writes it:
 // a partner, a window and the calendar year of the line's date (none for
-// a rolling window), held once; an amount in a currency other than the
-// line's, in whole minor units and not negative; a rate from the line's
-// currency to the amount's that the host's table could hold
-// (ExchangeRate.Check), and the amount the line's basis converts to at it,
-// to the cent.
+// a rolling window), held once; an amount in whole minor units and not
+// negative; with a rate, the amount in a currency other than the line's, a
+// rate from the line's currency to the amount's that the host's table
+// could hold (ExchangeRate.Check), and the amount the line's basis
+// converts to at it, to the cent; without one, net of credits (else the
+// state would not keep it), and the line's basis itself.
 func (r *stateReader) lineVolume(path string, ll *LedgerLine, j int, basis int64, basisOK bool) (lineVolume, bool) {
 	v := &ll.Volumes[j]
 	ok := true
@@ -133,11 +145,12 @@ func (r *stateReader) lineVolume(path string, ll *LedgerLine, j int, basis int64
 	}
 	line, cur := ll.Basis.Currency(), v.Amount.Currency()
 	units, err := v.Amount.MinorUnits()
+	converted := v.Rate != (ensemble.ExchangeRate{})
 	switch {
 	case cur.IsZero():
 		fail(".amount", nil, "amount %s has no currency", v.Amount)
-	case cur == line:
-		fail(".amount", ErrCurrency, "amount %s is in the line's currency: only a volume in another currency is kept on the line", v.Amount)
+	case converted && cur == line:
+		fail(".amount", ErrCurrency, "amount %s is in the line's currency: a volume the line added to at a rate is in another", v.Amount)
 	case err != nil:
 		fail(".amount", err, "amount %s is not a whole number of minor units", v.Amount)
 	case units < 0:
@@ -145,6 +158,14 @@ func (r *stateReader) lineVolume(path string, ll *LedgerLine, j int, basis int64
 	}
 	rate := v.Rate
 	switch err := rate.Check(); {
+	case !converted && !v.NetOfCredits:
+		fail("", nil, "a volume the line added to in its own currency, not net of credits: the state keeps none such")
+	case !converted && cur != line && !cur.IsZero():
+		fail(".amount", ErrCurrency, "amount %s is not in the line's currency %s, and no rate converts it", v.Amount, line.Key())
+	case !converted:
+		if ok && basisOK && units != basis {
+			fail(".amount", nil, "%s is not the line's basis %s", v.Amount, ll.Basis)
+		}
 	case err != nil:
 		fail(".rate", err, "the rate cannot convert")
 	case rate.From != line || rate.To != cur:
@@ -165,5 +186,144 @@ func (r *stateReader) lineVolume(path string, ll *LedgerLine, j int, basis int64
 	if !ok {
 		return lineVolume{}, false
 	}
-	return lineVolume{key: k, units: units, rate: &rate}, true
+	out := lineVolume{key: k, units: units, net: v.NetOfCredits}
+	if converted {
+		out.rate = &rate
+	}
+	return out, true
+}
+
+// netVolumes checks the volumes lines add to net of credits against the
+// volumes the state holds: each is held; a rolling window holds the line's
+// point, dated at the line, with what the line added less what its credits
+// took back (creditedShare of what it has credited); a calendar year holds
+// at least what such lines still add to it; and a point naming a line is
+// of a line that adds to that volume net of credits. So no credit can take
+// a volume below zero, nor from a point that is not its line's.
+func (r *stateReader) netVolumes(in stateIn) {
+	at := make(map[volKey]int, len(in.Volumes)) // the index of each volume read
+	for i, v := range in.Volumes {
+		k := volKey{partner: v.Partner, cur: v.Currency.Key(), window: v.Window, year: v.Year}
+		if _, dup := at[k]; !dup {
+			at[k] = i
+		}
+	}
+	still := map[volKey]int64{} // what lines still add to a calendar year, net of credits
+	claimed := map[volKey]map[LineID]bool{}
+	done := map[LineID]bool{} // a line held twice is checked once
+	for i := range in.Lines {
+		id := in.Lines[i].Line
+		l := r.out.lines[id]
+		if l == nil || done[id] {
+			continue
+		}
+		done[id] = true
+		for j, v := range r.out.lineVols[id] {
+			if !v.net {
+				continue
+			}
+			path := ensemble.Path("lines", i, "volumes", j)
+			fail := func(format string, args ...any) {
+				r.fail(path, id, "", nil, "the volume of %q in %s (%s): "+format, append([]any{v.key.partner, v.key.cur, v.key.window}, args...)...)
+			}
+			vs := r.out.vols[v.key]
+			if vs == nil {
+				fail("the line adds to it net of credits, but the state holds no such volume")
+				continue
+			}
+			left := v.units - creditedShare(v.units, l.credited, l.basis)
+			cur, _ := ensemble.ParseCurrency(v.key.cur) // a currency read from the state
+			if v.key.window == WindowCalendarYear {
+				if still[v.key] <= math.MaxInt64-left {
+					still[v.key] += left
+				}
+				continue
+			}
+			if claimed[v.key] == nil {
+				claimed[v.key] = map[LineID]bool{}
+			}
+			claimed[v.key][id] = true
+			p := slices.IndexFunc(vs.points, func(p volPoint) bool { return p.line == id })
+			switch {
+			case p < 0:
+				fail("no point of the line, which its credits would take back from")
+			case !vs.points[p].date.Equal(l.date):
+				fail("the line's point is dated %s, not at the line", vs.points[p].date.Format(time.RFC3339))
+			case vs.points[p].units != left:
+				fail("the line's point holds %s, not the %s it added less what its credits took back",
+					ensemble.MoneyFromMinor(vs.points[p].units, cur), ensemble.MoneyFromMinor(left, cur))
+			}
+		}
+	}
+	keys := slices.SortedFunc(maps.Keys(at), func(a, b volKey) int { return at[a] - at[b] })
+	for _, k := range keys {
+		vs, path := r.out.vols[k], ensemble.Path("volumes", at[k])
+		if vs == nil {
+			continue
+		}
+		cur, _ := ensemble.ParseCurrency(k.cur)
+		if n := still[k]; vs.units < n {
+			r.fail(path+".amount", "", "", nil, "volume of %q in %s (%s %d): %s is less than the %s lines still add to it net of credits",
+				k.partner, k.cur, k.window, k.year, ensemble.MoneyFromMinor(vs.units, cur), ensemble.MoneyFromMinor(n, cur))
+		}
+		for j, p := range vs.points {
+			if p.line != "" && !claimed[k][p.line] {
+				r.fail(ensemble.Path(path, "points", j)+".line", p.line, "", nil, "volume of %q in %s (%s): a point of line %q, which adds to it net of credits on no ledger line",
+					k.partner, k.cur, k.window, p.line)
+			}
+		}
+	}
+}
+
+// takeBackVolumes takes back, from the volumes line lg added to net of
+// credits, what its credits and lost disputes reverse now that credited of
+// its basis is reversed: the same share of what it added, rounded half
+// away from zero (creditedShare), less what was taken back before. A
+// rolling window takes it from the line's own point, which leaves the
+// window with the sale. Every line settled after reads the reduced volume.
+func (r *run) takeBackVolumes(lg *ledger, credited int64) error {
+	for _, v := range r.st.lineVols[lg.line] {
+		if !v.net {
+			continue
+		}
+		d := creditedShare(v.units, credited, lg.basis) - creditedShare(v.units, lg.credited, lg.basis)
+		if d == 0 {
+			continue
+		}
+		corrupt := func(why string) error {
+			return fmt.Errorf("%w: line %q: the volume of %q in %s (%s) %s", ErrCorruptState, lg.line, v.key.partner, v.key.cur, v.key.window, why)
+		}
+		if r.st.vols[v.key] == nil {
+			return corrupt("is not held")
+		}
+		vs := r.own(v.key)
+		if vs.units < d {
+			return corrupt("holds less than the line added")
+		}
+		vs.units -= d
+		if v.key.window == WindowRolling12Months {
+			i := slices.IndexFunc(vs.points, func(p volPoint) bool { return p.line == lg.line })
+			if i < 0 || vs.points[i].units < d {
+				return corrupt("has no point of the line to take back from")
+			}
+			vs.points[i].units -= d
+		}
+	}
+	return nil
+}
+
+// creditedShare is the share of added (what a line added to a volume) that
+// credited of its basis reverses: added × credited / basis, rounded half
+// away from zero, so that it never decreases as credits grow and a full
+// credit takes back exactly what was added. All three are not negative.
+func creditedShare(added, credited, basis int64) int64 {
+	if basis == 0 || credited == 0 {
+		return 0
+	}
+	if credited == basis {
+		return added
+	}
+	n := new(big.Int).Mul(big.NewInt(added), big.NewInt(credited))
+	n.Lsh(n, 1).Add(n, big.NewInt(basis)) // (2·added·credited + basis) / (2·basis)
+	return n.Quo(n, new(big.Int).Lsh(big.NewInt(basis), 1)).Int64()
 }
