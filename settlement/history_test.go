@@ -20,8 +20,9 @@ import (
 
 // historyPlans pay every multi-party role (co-sellers, chain[*]), reserves
 // on two leaves, fallbacks, supplier costs and the gross basis, without
-// cumulative shares (whose volumes bound a line's amount), so lines may be
-// near int64's range of minor units.
+// cumulative shares (whose volumes bound a line's amount) for euros, so
+// euro lines may be near int64's range of minor units; dollar and pound
+// lines take a bonus on the seller's volume in euros, net of credits.
 const historyPlans = `
 - id: wide
   version: 1
@@ -44,7 +45,28 @@ const historyPlans = `
   version: 1
   routes: [direct]
   root: {id: root, party: platform}
+- id: abroad
+  version: 1
+  routes: [partner, referral, co_sell, marketplace, direct]
+  currencies: [USD, GBP]
+  root:
+    id: root
+    children:
+      - id: bonus
+        party: seller
+        fallback: platform
+        share: {cumulative: {volume: net_of_credits, tiers: [{up_to: {amount: "2000.00", currency: EUR}, rate: "5%"}, {rate: "1/7"}]}}
+      - {id: platform, party: platform, share: "10%"}
+      - {id: rest, party: seller, share: remaining, fallback: platform}
 `
+
+// historyRates convert the abroad plan's dollars and pounds into the euros
+// of its tiers; the dollar's rate changes in the middle of a month.
+var historyRates = ensemble.ExchangeRates{
+	{From: ensemble.MustCurrency("USD"), To: ensemble.MustCurrency("EUR"), Rate: ensemble.MustRatio("0.9")},
+	{From: ensemble.MustCurrency("USD"), To: ensemble.MustCurrency("EUR"), Since: date("2026-06-16"), Rate: ensemble.MustRatio("1/3")},
+	{From: ensemble.MustCurrency("GBP"), To: ensemble.MustCurrency("EUR"), Rate: ensemble.MustRatio("1.1667")},
+}
 
 // historyMachine drives random histories through the public API: sales,
 // credits, disputes won and lost, adjustments and payouts, with the State
@@ -83,6 +105,9 @@ func (m *historyMachine) settle(t *rapid.T) {
 			eurC := l.Amount.Currency()
 			amount := rapid.Int64Range(math.MaxInt64/8, math.MaxInt64/4).Draw(t, "huge amount")
 			l.Amount, l.Tax = ensemble.MoneyFromMinor(amount, eurC), ensemble.MoneyFromMinor(rapid.Int64Range(0, amount/4).Draw(t, "huge tax"), eurC)
+		}
+		if minorOf(l.Amount) <= 5_000_000 && rapid.IntRange(0, 3).Draw(t, "abroad") == 0 { // not huge: a volume bounds it
+			l = inCurrency(l, rapid.SampledFrom([]string{"USD", "GBP"}).Draw(t, "currency"))
 		}
 		lines[i] = l
 		m.lines = append(m.lines, l.ID)
@@ -224,10 +249,12 @@ func (m *historyMachine) wait(t *rapid.T) {
 // costs, clawbacks and adjustments), in math/big.
 func (m *historyMachine) check(t *rapid.T) {
 	requireUniqueIDs(t, m.entries)
+	m.checkAbroad(t)
+	entries := slices.DeleteFunc(slices.Clone(m.entries), func(e settlement.Entry) bool { return e.Amount.Currency() != ensemble.MustCurrency("EUR") })
 	type fold struct{ earned, reversed, adjusted, reserved, released, paid, net big.Int }
 	want := map[partner.ID]*fold{}
 	adjusted := new(big.Int) // moves value between parties; no sale is worth more
-	for _, e := range m.entries {
+	for _, e := range entries {
 		f := want[e.Party]
 		if f == nil {
 			f = &fold{}
@@ -258,7 +285,7 @@ func (m *historyMachine) check(t *rapid.T) {
 	}
 	eurC := ensemble.MustCurrency("EUR")
 	money := func(b *big.Int) ensemble.Money { return minor(b) }
-	sts, err := settlement.Statements(m.entries, settlement.StatementOptions{Period: everything})
+	sts, err := settlement.Statements(entries, settlement.StatementOptions{Period: everything})
 	require.NoError(t, err)
 	require.Len(t, sts, len(want))
 	for _, s := range sts {
@@ -276,7 +303,7 @@ func (m *historyMachine) check(t *rapid.T) {
 			require.Truef(t, c.got.Equal(c.want), "%s %s: got %s, want %s", s.Party, c.name, c.got, c.want)
 		}
 	}
-	ms, err := settlement.ComputeMetrics(m.entries, everything, "")
+	ms, err := settlement.ComputeMetrics(entries, everything, "")
 	require.NoError(t, err)
 	if len(ms) == 0 {
 		return
@@ -292,6 +319,62 @@ func (m *historyMachine) check(t *rapid.T) {
 	require.True(t, ms[0].GrossValue.Equal(money(total.Sub(total, adjusted))))
 }
 
+// checkAbroad: the statements of dollars and pounds close at what their
+// entries add up to per party, and the volumes in euros their lines add to,
+// net of credits, are never negative and hold what the lines still add:
+// each converted basis less the share its credits and lost disputes took
+// back.
+func (m *historyMachine) checkAbroad(t *rapid.T) {
+	sts, err := settlement.Statements(m.entries, settlement.StatementOptions{Period: everything})
+	require.NoError(t, err)
+	closing := map[string]*big.Int{}
+	for _, e := range m.entries {
+		if cur := e.Amount.Currency().Key(); cur == "USD" || cur == "GBP" {
+			k := string(e.Party) + " " + cur
+			if closing[k] == nil {
+				closing[k] = new(big.Int)
+			}
+			u := big.NewInt(minorOf(e.Amount))
+			switch e.Kind {
+			case settlement.KindReserve, settlement.KindHold, settlement.KindPayout:
+				closing[k].Sub(closing[k], u)
+			default:
+				closing[k].Add(closing[k], u)
+			}
+		}
+	}
+	for _, s := range sts {
+		if c := closing[string(s.Party)+" "+s.Currency.Key()]; c != nil {
+			require.Truef(t, s.Closing.Equal(ensemble.MoneyFromMinor(c.Int64(), s.Currency)), "%s %s closing: got %s, want %s", s.Party, s.Currency, s.Closing, c)
+			delete(closing, string(s.Party)+" "+s.Currency.Key())
+		}
+	}
+	require.Empty(t, closing, "parties without a statement")
+	left := map[partner.ID]int64{} // by seller, for 2026 and 2027 together
+	for _, id := range m.lines {
+		ll, ok := m.st.Line(id)
+		if !ok {
+			continue
+		}
+		for _, v := range ll.Volumes {
+			require.True(t, v.NetOfCredits)
+			added, basis, credited := minorOf(v.Amount), minorOf(ll.Basis), minorOf(ll.Credited)
+			taken := new(big.Rat).SetFrac(new(big.Int).Mul(big.NewInt(added), big.NewInt(credited)), big.NewInt(max(basis, 1)))
+			taken.Add(taken, big.NewRat(1, 2))
+			left[v.Partner] += added - new(big.Int).Quo(taken.Num(), taken.Denom()).Int64()
+		}
+	}
+	for p, want := range left {
+		var got int64
+		for _, y := range []int{2026, 2027} {
+			v := m.st.Volume(p, ensemble.MustCurrency("EUR"), settlement.WindowCalendarYear, time.Date(y, 12, 31, 0, 0, 0, 0, time.UTC))
+			require.False(t, v.IsNegative())
+			got += minorOf(v)
+		}
+		require.Equal(t, want, got, "the euro volume of %s", p)
+	}
+}
+
 // TestPropertyHistoriesKeepEntryIDsUniqueAndStatementsExact runs random
 // histories — sales of every route kind (some near int64's range of minor
 // units), partial and full credits borne by random bearers, disputes won,
@@ -301,7 +384,10 @@ func (m *historyMachine) check(t *rapid.T) {
 // Statements and ComputeMetrics equal the entries' sums per party in
 // math/big.
 func TestPropertyHistoriesKeepEntryIDsUniqueAndStatementsExact(t *testing.T) {
-	s := planSettler(t, historyPlans, loadNetwork(t))
+	plans, err := settlement.ParsePlans([]byte(historyPlans))
+	require.NoError(t, err)
+	s, err := settlement.New(settlement.Config{Plans: plans, Network: loadNetwork(t), Rates: historyRates})
+	require.NoError(t, err)
 	rapid.Check(t, func(t *rapid.T) {
 		m := &historyMachine{s: s, now: date("2027-06-01")}
 		t.Repeat(map[string]func(*rapid.T){
@@ -315,4 +401,18 @@ func TestPropertyHistoriesKeepEntryIDsUniqueAndStatementsExact(t *testing.T) {
 			"":        m.check,
 		})
 	})
+}
+
+// inCurrency returns l with its amounts in cur, unit for unit.
+func inCurrency(l settlement.Line, code string) settlement.Line {
+	cur := ensemble.MustCurrency(code)
+	l.Amount = ensemble.MoneyFromMinor(minorOf(l.Amount), cur)
+	if !l.Tax.IsZero() {
+		l.Tax = ensemble.MoneyFromMinor(minorOf(l.Tax), cur)
+	}
+	l.SupplierCosts = slices.Clone(l.SupplierCosts)
+	for i := range l.SupplierCosts {
+		l.SupplierCosts[i].Cost = ensemble.MoneyFromMinor(minorOf(l.SupplierCosts[i].Cost), cur)
+	}
+	return l
 }

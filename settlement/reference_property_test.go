@@ -168,12 +168,15 @@ func drawRefWorld(t *rapid.T, fields []factField, net *partner.Network, wide *ru
 	case "ledger":
 		cfg.Plans = mustParsePlans(t, ledgerPlans)
 	case "history":
-		cfg.Plans = mustParsePlans(t, historyPlans)
+		cfg.Plans, cfg.Rates = mustParsePlans(t, historyPlans), historyRates
 	default:
 		cfg.Plans, line = testdataPlans, genLine
 	}
 	return refWorld{cfg: cfg, line: func(t *rapid.T, id string) settlement.Line {
 		l := line(t, id)
+		if rapid.IntRange(0, 4).Draw(t, id+".abroad") == 0 { // the history plans' dollars and pounds
+			l = inCurrency(l, rapid.SampledFrom([]string{"USD", "GBP"}).Draw(t, id+".currency"))
+		}
 		if rapid.IntRange(0, 3).Draw(t, id+".service") == 0 {
 			l.Service = ensemble.Period{Start: l.Date, End: l.Date.AddDate(0, 1, 0)}
 		}

@@ -17,11 +17,11 @@ import (
 
 // ledgerMachine drives one partner's ledger (earn, reserve, release, claw
 // back with a bearer, dispute, lose a dispute in part, pay a dispute fee,
-// pay out) through the real API beside a plain model. Lines may carry a
-// supplier cost (component c0, paid to supplier-backup before the seller's
-// share), so a credit or a lost dispute has two parts to take from: in
-// proportion, or borne by the seller or by the supplier, with either
-// shortfall option.
+// pay out) and its cumulative volume net of credits through the real API
+// beside a plain model. Lines may carry a supplier cost (component c0,
+// paid to supplier-backup before the seller's share), so a credit or a
+// lost dispute has two parts to take from: in proportion, or borne by the
+// seller or by the supplier, with either shortfall option.
 type ledgerMachine struct {
 	s       *settlement.Settler
 	st      settlement.State
@@ -45,6 +45,7 @@ type modelLine struct {
 	hasDev, hasSup bool
 	disputed       bool
 	role           string // the role of dev-1's part: seller, or co_sellers on a co-sold line
+	year           int    // of a line sold by dev-1: the calendar year whose volume it adds to (0: co-sold, none)
 }
 
 func (ml *modelLine) left() int64 { return ml.dev + ml.sup }
@@ -54,7 +55,12 @@ type modelReserve struct {
 	at    time.Time
 }
 
-const devPlan = `{id: dev, version: 1, root: {id: root, party: seller, reserve: {ratio: "10%", days: 30}}}`
+// devPlan pays the developer everything, holding 10% back for 30 days; the
+// platform's commission reads the developer's volume net of credits, and
+// takes nothing below EUR 1,000,000, which no history reaches.
+const devPlan = `{id: dev, version: 1, root: {id: root, children: [
+  {id: commission, party: platform, share: {cumulative: {volume: net_of_credits, tiers: [{up_to: {amount: "1000000.00", currency: EUR}, rate: "0%"}, {rate: "1%"}]}}},
+  {id: dev, party: seller, share: remaining, reserve: {ratio: "10%", days: 30}}]}}`
 
 // devCoSellPlan pays co-sold lines to the seller and its co-sellers by
 // their weights, with the same reserve.
@@ -95,6 +101,9 @@ func (m *ledgerMachine) earn(t *rapid.T) {
 	m.apply(res)
 	dev := units - cost
 	m.lines[id] = &modelLine{dev: dev, sup: cost, hasDev: dev > 0, hasSup: cost > 0, role: role}
+	if role == "seller" { // through devPlan, whose commission reads dev-1's volume
+		m.lines[id].year = m.now.Year()
+	}
 	m.order = append(m.order, id)
 	if r := dev / 10; r > 0 {
 		m.reserves = append(m.reserves, modelReserve{units: r, at: m.now.AddDate(0, 0, 30)})
@@ -281,9 +290,13 @@ func (m *ledgerMachine) statement(t *rapid.T, party partner.ID) settlement.State
 // disputes hold, reserves keep, payouts paid and fees charged.
 func (m *ledgerMachine) check(t *rapid.T) {
 	var dev, sup, devHeld, supHeld, reserved int64
+	volume := map[int]int64{} // by year: what dev-1's lines have left, which credits and lost disputes took out of its volume
 	for id, ml := range m.lines {
 		dev += ml.dev
 		sup += ml.sup
+		if ml.year != 0 {
+			volume[ml.year] += ml.left()
+		}
 		if ml.disputed {
 			devHeld += ml.dev
 			supHeld += ml.sup
@@ -301,6 +314,10 @@ func (m *ledgerMachine) check(t *rapid.T) {
 		}
 		require.Equal(t, [2]int64{ml.dev, ml.sup}, got, "line %s unreversed (seller, supplier)", id)
 		require.Equal(t, ml.disputed, ll.Disputed)
+	}
+	for year, v := range volume {
+		got := m.st.Volume("dev-1", ensemble.MustCurrency("EUR"), settlement.WindowCalendarYear, time.Date(year, 12, 31, 0, 0, 0, 0, time.UTC))
+		require.True(t, got.Equal(ensemble.MoneyFromMinor(v, ensemble.MustCurrency("EUR"))), "volume of %d: got %s, want %d", year, got, v)
 	}
 	for _, r := range m.reserves {
 		if r.at.After(m.now) {
