@@ -53,6 +53,30 @@
 // a Bearer, with a dispute fee (KindFee) charged to a chosen party. Reserves
 // hold back part of an earning until a release date.
 //
+// Cumulative-volume rates read a partner's volume in the currency of the
+// plan's tiers: a line in another converts at the host's rate in force at
+// its date (Config.Rates), which its share text and the State record, and
+// a line that finds none is refused (ErrCurrency), never read as a volume
+// of zero. A plan lists the currencies it settles; New refuses one listing
+// a currency its tiers cannot convert. A share across tiers says what each
+// took ("15% of EUR 200.00 + 30% of EUR 300.00 = 24% of EUR 500.00"); a
+// cumulative share whose role names nobody follows its node's fallback;
+// with volume net_of_credits, credits and lost disputes take back from the
+// volume what they reverse of the credited line:
+//
+//	currencies: [EUR, USD]
+//	root:
+//	  id: root
+//	  children:
+//	    - id: bonus
+//	      party: reseller
+//	      fallback: platform
+//	      share: {cumulative: {of: reseller, volume: net_of_credits,
+//	              tiers: [{up_to: {amount: "1000.00", currency: EUR}, rate: "10%"}, {rate: "20%"}]}}
+//	    - {id: platform, party: platform, share: remaining}
+//
+//	s, err := settlement.New(settlement.Config{Plans: plans, Network: net, Rates: rates}) // rates: ensemble.ExchangeRates
+//
 // Statements fold entries per partner, currency and period, with minimum
 // payouts rolling balances forward and negative balances carrying; Merge adds
 // statements of disjoint shards, so settlement shards across machines.
