@@ -398,3 +398,51 @@ func mustPlans(t *testing.T, yaml string) []settlement.PlanDocument {
 	require.NoError(t, err)
 	return plans
 }
+
+// TestVolumeFactsAreTheSellersYear checks the volume rules read is the
+// seller's over the calendar year before the line, as the state holds it,
+// whatever volume the plan's rate reads: the seller's over the year (which
+// the settler reads once for both), over twelve months, or another
+// partner's. An amount rule pays it, so a line's fee shows it exactly.
+func TestVolumeFactsAreTheSellersYear(t *testing.T) {
+	rule := "id: volume-fee\nversion: 1\nkind: amount\nenv_version: 1\nexpression: volume.amount\n"
+	settler := func(rate string) *settlement.Settler {
+		plan := `
+id: volume-fee
+version: 1
+routes: [marketplace]
+root:
+  id: root
+  children:
+    - id: commission
+      party: platform
+      fallback: platform
+      share: {cumulative: {` + rate + `, tiers: [{rate: "10%"}]}}
+    - {id: fee, party: platform, share: {rule: volume-fee}}
+    - {id: rest, party: seller, share: remaining}
+`
+		return planSettler(t, plan, loadNetwork(t), rule)
+	}
+	fees := func(res settlement.Result) map[settlement.LineID]string {
+		out := map[settlement.LineID]string{}
+		for _, e := range res.Entries {
+			if e.Node == "root/fee" {
+				out[e.Line] = e.Amount.AmountString()
+			}
+		}
+		return out
+	}
+	year := settler("of: seller, window: calendar_year")
+	res, err := year.Settle(ctx, settlement.State{}, []settlement.Line{
+		appLine("L1", "100.00", "2025-12-20"),
+		appLine("L2", "200.00", "2026-01-10"), // a new calendar year: the volume starts over
+		appLine("L3", "300.00", "2026-01-11"),
+	})
+	require.NoError(t, err)
+	require.Equal(t, map[settlement.LineID]string{"L3": "200.00"}, fees(res), "no entry for a zero fee")
+	for _, s := range []*settlement.Settler{year, settler("of: seller, window: rolling_12_months"), settler(`of: "partner:distri-eu"`)} {
+		next, err := s.Settle(ctx, res.State, []settlement.Line{appLine("L4", "1000.00", "2026-01-12")})
+		require.NoError(t, err)
+		require.Equal(t, map[settlement.LineID]string{"L4": "500.00"}, fees(next))
+	}
+}

@@ -68,6 +68,10 @@ type decider struct {
 	fx0      *ensemble.ExchangeRate // the last rate a line converted at, kept for the next: with its text and its since's
 	fxText   string
 	fxSince  string
+	// The seller's volume over the calendar year before the line, which
+	// volume facts hold, when a rate of the plan read it (sellerVolSet).
+	sellerVol    int64
+	sellerVolSet bool
 
 	// The facts rules read, filled when a rule first needs them (memo.go).
 	facts    *rules.Facts
@@ -223,6 +227,7 @@ func (d *decider) begin(l *Line, plan *cplan, basis, rest int64) error {
 		return err
 	}
 	clear(d.volume)
+	d.sellerVolSet = false
 	for _, n := range plan.cums {
 		id, _, why, err := d.resolveOne(n.cumOf)
 		if err != nil {
@@ -234,6 +239,9 @@ func (d *decider) begin(l *Line, plan *cplan, basis, rest int64) error {
 		v := volumeRead{owner: id, why: why}
 		if id != "" { // nobody's volume is zero, and the share follows its fallback (decideLevel)
 			v.before = d.st.volumeBefore(id, d.volCur.Key(), n.cum.Window, l.Date)
+			if n.cum.Window == WindowCalendarYear && id == l.Route.Seller {
+				d.sellerVol, d.sellerVolSet = v.before, true
+			}
 		}
 		d.volume[n] = v
 	}

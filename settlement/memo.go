@@ -154,8 +154,11 @@ func (d *decider) lineFacts() error {
 	d.vfSet = true
 	d.lf = LineFacts{ID: string(l.ID), Date: l.Date, Amount: ensemble.MoneyFromMinor(d.rest, d.cur), Net: l.Amount,
 		Tax: l.Tax, Gross: gross, Quantity: l.Quantity, Currency: d.cur.Key(), CustomerID: l.Customer.ID}
-	d.vf = VolumeFacts{Partner: string(l.Route.Seller),
-		Amount: ensemble.MoneyFromMinor(d.st.volumeBefore(l.Route.Seller, d.volCur.Key(), WindowCalendarYear, l.Date), d.volCur)}
+	vol := d.sellerVol // read by a rate of the plan (begin)
+	if !d.sellerVolSet {
+		vol = d.st.volumeBefore(l.Route.Seller, d.volCur.Key(), WindowCalendarYear, l.Date)
+	}
+	d.vf = VolumeFacts{Partner: string(l.Route.Seller), Amount: ensemble.MoneyFromMinor(vol, d.volCur)}
 	return nil
 }
 

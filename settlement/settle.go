@@ -99,7 +99,7 @@ func (s *Settler) AppendSettle(ctx context.Context, dst []Entry, st State, lines
 		// through a copy, never changed in the caller's slice.
 		l := &lines[i]
 		if l.Date.Location() != time.UTC || !sellerFirst(&l.Route) {
-			r.lc = *l
+			r.lc, r.lcSet = *l, true
 			r.lc.Date = r.lc.Date.UTC()
 			withSellerFirst(&r.lc.Route)
 			l = &r.lc
@@ -177,6 +177,7 @@ type run struct {
 	entries []Entry
 	order   []int    // the call's lines in canonical order
 	lc      Line     // a copy of a line dated in another zone than UTC
+	lcSet   bool     // lc holds a line of the call
 	line    *Line    // the line being settled
 	dec     *decider // what sale lines are split with
 	sp      split
@@ -203,7 +204,10 @@ func (s *Settler) newRun(ctx context.Context, st State, lines int) *run {
 // release gives r back to the settler's pool, keeping its buffers and
 // dropping everything of the call.
 func (r *run) release() {
-	r.ctx, r.st, r.entries, r.lc, r.line = nil, State{}, nil, Line{}, nil
+	r.ctx, r.st, r.entries, r.line = nil, State{}, nil, nil
+	if r.lcSet { // a Line is large: cleared only when used
+		r.lc, r.lcSet = Line{}, false
+	}
 	r.owned, r.accrued, r.order = reuse(r.owned), r.accrued[:0], r.order[:0]
 	r.sp.line, r.sp.plan, r.sp.trace = nil, nil, nil
 	r.dec.reset()
