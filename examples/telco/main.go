@@ -11,8 +11,9 @@
 // the line (backup), so suppliers are paid first; the reseller earns its
 // commission on the margin by tier and the operator keeps the rest. Three
 // customers buy through two resellers; February and March are invoiced; a
-// fibre outage earns one customer an SLA credit, clawed back from every party,
-// and NetCo pays the operator its back-to-back SLA penalty. Statements per
+// fibre outage earns one customer an SLA credit, which NetCo, whose fibre
+// failed, bears alone: the credit note names the bundle's fibre component as
+// its bearer, so only NetCo's wholesale cost is clawed back. Statements per
 // month carry small balances forward; metrics give the margin by offer and
 // by reseller.
 package main
@@ -176,20 +177,24 @@ func run(w io.Writer) error {
 	entries, state := res.Entries, res.State
 
 	// 5. An SLA credit: NetCo's fibre was down two days at two of the
-	// clinic's sites. The customer gets EUR 20.00 (plus VAT) back, which
-	// claws back from every party of the line in proportion; under its
-	// wholesale contract NetCo pays the operator a back-to-back penalty.
+	// clinic's sites. The customer gets EUR 20.00 (plus VAT) back. Under
+	// its wholesale contract NetCo bears such credits: the credit note
+	// names the bundle's fibre component as its bearer, so settlement
+	// claws the whole credit back from NetCo's wholesale cost and the
+	// reseller, the other suppliers and the operator keep theirs.
 	clinic := invoices["2026-03-clinic"]
-	cn, err := invoice.NewCreditNote(clinic, nil, invoice.CreditRequest{ID: "sla-1", Reason: invoice.ReasonGoodwill,
+	cn, err := invoice.NewCreditNote(clinic, nil, invoice.CreditRequest{ID: "sla-1", Reason: invoice.ReasonSLA, Incident: "netco-outage-2026-03-09",
 		At: day(3, 12, 0), Lines: []invoice.CreditLine{{Line: clinic.Lines[0].ID, Amount: decimal.RequireFromString("24.20")}},
-		Memo: "SLA credit: fibre outage Mar 9-10 at 2 sites"})
+		Bearer: invoice.Bearer{Component: "connect-secure/fibre-access/netco"},
+		Memo:   "SLA credit: fibre outage Mar 9-10 at 2 sites, borne by NetCo"})
 	if err != nil {
 		return err
 	}
 	p.Title(fmt.Sprintf("Credit note SLA-1 (%s) to %s: %s", cn.Reason, cn.Customer, cn.Memo))
 	for i, l := range cn.Lines {
 		names[l.ID] = fmt.Sprintf("SLA-1/%d", i+1)
-		p.Line("  %-8s credits %-18s net %7s  VAT %6s  total %s", names[l.ID], names[l.Credits], l.Net.AmountString(), l.Tax.AmountString(), l.Total)
+		p.Line("  %-8s credits %-18s net %7s  VAT %6s  total %s, borne by component %s", names[l.ID], names[l.Credits],
+			l.Net.AmountString(), l.Tax.AmountString(), l.Total, l.Bearer.Component)
 	}
 	credits, err := settlementLines(cn.Lines, names, orders["clinic-delta"])
 	if err != nil {
@@ -200,19 +205,6 @@ func run(w io.Writer) error {
 		return err
 	}
 	entries = append(entries, res.Entries...)
-	penalty := ensemble.MustMoney("12.00", "EUR")
-	for _, a := range []settlement.Adjustment{
-		{ID: "sla-1-netco", Party: "netco", Amount: penalty.Neg(), Reason: "back-to-back SLA penalty: 2 sites × 2 days × EUR 3.00"},
-		{ID: "sla-1-orbit", Party: operator, Amount: penalty, Reason: "SLA penalty recovered from netco"},
-	} {
-		a.Date, a.Approver, a.Line = day(3, 31, 0), "finance@orbit", settlement.LineID(names[clinic.Lines[0].ID])
-		e, err := settlement.Adjust(a)
-		if err != nil {
-			return err
-		}
-		p.Line("  adjustment %-12s %-8s %7s  %s (approved by %s)", a.ID, e.Party, e.Amount.AmountString(), e.Note, e.Approver)
-		entries = append(entries, e)
-	}
 
 	// 6. Who earned what on every line, and the tree of the credited line.
 	if err := splitTable(p, append(lines, credits...), entries); err != nil {
