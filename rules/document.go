@@ -189,8 +189,10 @@ func parseFile(f File) ([]Document, []*sourceMap, []error) {
 	if len(data) > ensemble.MaxDocumentBytes {
 		return nil, nil, []error{&DocumentError{Source: source, Err: ensemble.CheckDocument("rules", data)}}
 	}
+	// JSON is read as it is; anything else, YAML's flow style included
+	// ({id: r, ...}), is YAML.
 	js := bytes.TrimSpace(data)
-	if len(js) == 0 || (js[0] != '{' && js[0] != '[') {
+	if !json.Valid(js) {
 		var err error
 		js, err = ensemble.YAMLToJSON(data)
 		if err != nil {

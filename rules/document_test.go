@@ -481,3 +481,19 @@ func TestRuleIDsAreChecked(t *testing.T) {
 		require.ErrorIs(t, err, ensemble.ErrInvalidID, "%q", id)
 	}
 }
+
+// TestParseDocumentsReadsYAMLFlowStyle: a document in YAML's flow style
+// begins with '{' or '[' like JSON, and is read as the YAML it is.
+func TestParseDocumentsReadsYAMLFlowStyle(t *testing.T) {
+	block, err := rules.ParseDocuments([]byte("id: r\nversion: 1\nkind: share\nenv_version: 1\nexpression: dec(\"0.1\")\n"))
+	require.NoError(t, err)
+	for _, flow := range []string{
+		`{id: r, version: 1, kind: share, env_version: 1, expression: 'dec("0.1")'}`,
+		`[{id: r, version: 1, kind: share, env_version: 1, expression: 'dec("0.1")'}]`,
+		`{"id": "r", "version": 1, "kind": "share", "env_version": 1, "expression": "dec(\"0.1\")"}`,
+	} {
+		docs, err := rules.ParseDocuments([]byte(flow))
+		require.NoError(t, err, flow)
+		require.Empty(t, cmp.Diff(block, docs), flow)
+	}
+}
