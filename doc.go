@@ -35,7 +35,8 @@
 // # Ids
 //
 // Every id of the library follows one grammar, checked by [CheckID]: 1 to
-// [MaxIDBytes] bytes of valid UTF-8 without white space or control
+// [MaxIDBytes] bytes (line ids, which the library composes of several ids,
+// [MaxLineIDBytes], checked by [CheckLineID]) of valid UTF-8 without white space or control
 // characters, and without the separators the library joins ids on
 // ([RefSeparators]: '@' pins a version, '/' joins a path, ':' and '#' join a
 // payout entry id) where the id could be read back as another. Each id
@@ -46,7 +47,8 @@
 // drafted; invoice subscription, item, discount, prepaid commitment and
 // credit note ids when invoices are built or credited; settlement line,
 // plan and node ids. An id that loads in one package is so never refused by
-// settlement later. A refused id is an [*IDError] naming the separator,
+// settlement later, and package invoice refuses to issue or credit a line
+// whose composed id settlement would refuse. A refused id is an [*IDError] naming the separator,
 // inside a [*FieldError] naming the field.
 //
 // Start with Allocate:

@@ -11,6 +11,15 @@ import (
 // MaxIDBytes bounds the length of an id.
 const MaxIDBytes = 256
 
+// MaxLineIDBytes bounds the length of an invoice or settlement line id.
+// The library composes a line's id of several ids, each at most
+// MaxIDBytes (a subscription, an item, a period's start, an offer and a
+// charge; a credit note's line adds the invoice's id, the request's and the
+// credited line's), so a line id has a bound of its own: package invoice
+// refuses to issue or credit a line whose id is longer (so an invoice line
+// never fails at settlement), and settlement refuses such a line.
+const MaxLineIDBytes = 2048
+
 // RefSeparators are all the characters the library joins ids on: pins
 // ("offer@3"), price and plan paths ("offer/charge", "root/channel"), entry
 // ids ("line:root/seller#clawback"), rule parties ("partner:acme"). An id
@@ -58,18 +67,27 @@ func (e *IDError) Is(target error) bool { return target == ErrInvalidID }
 // EntrySeparators, usage record ids none; see the package doc's Ids
 // section).
 func CheckID(id, separators string) error {
-	if plainID(id, separators) {
+	if plainID(id, separators, MaxIDBytes) {
 		return nil
 	}
-	return checkID(id, separators)
+	return checkID(id, separators, MaxIDBytes)
+}
+
+// CheckLineID is CheckID for an invoice or settlement line id: the same
+// grammar without EntrySeparators, at most MaxLineIDBytes long.
+func CheckLineID(id string) error {
+	if plainID(id, EntrySeparators, MaxLineIDBytes) {
+		return nil
+	}
+	return checkID(id, EntrySeparators, MaxLineIDBytes)
 }
 
 // plainID reports whether id is a usable id made of printable ASCII only:
-// not empty, at most MaxIDBytes long, and holding no white space, control
+// not empty, at most max bytes long, and holding no white space, control
 // character or byte of separators. It decides the common case without
 // decoding runes; checkID decides every other id.
-func plainID(id, separators string) bool {
-	if id == "" || len(id) > MaxIDBytes {
+func plainID(id, separators string, max int) bool {
+	if id == "" || len(id) > max {
 		return false
 	}
 	for i := 0; i < len(id); i++ {
@@ -86,14 +104,14 @@ func plainID(id, separators string) bool {
 	return true
 }
 
-// checkID is CheckID for any id.
-func checkID(id, separators string) error {
+// checkID is CheckID for any id of at most max bytes.
+func checkID(id, separators string, max int) error {
 	reason, sep := "", ""
 	switch {
 	case id == "":
 		reason = "empty"
-	case len(id) > MaxIDBytes:
-		reason = "longer than " + strconv.Itoa(MaxIDBytes) + " bytes"
+	case len(id) > max:
+		reason = "longer than " + strconv.Itoa(max) + " bytes"
 	case !utf8.ValidString(id):
 		reason = "not valid UTF-8"
 	default:

@@ -7,6 +7,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/ensemble-commerce/ensemble"
+	"github.com/ensemble-commerce/ensemble/catalog"
 	"github.com/ensemble-commerce/ensemble/invoice"
 )
 
@@ -16,6 +17,9 @@ import (
 func TestCreditNoteBearer(t *testing.T) {
 	inv := issuedInvoice(t, invoice.TaxPerLine)
 	pro, storage := inv.Lines[1].ID, inv.Lines[2].ID
+	// As if Pro were a bundle whose gpu component gpuco supplies.
+	inv.Lines[1].SupplierCosts = []catalog.SupplierCost{{Component: ensemble.Ref{Kind: catalog.RefComponent, ID: "suite/gpu/gpuco"},
+		Offer: "gpu", Supplier: "gpuco", Cost: ensemble.MustMoney("10.00", "EUR")}}
 	gpu := invoice.Bearer{Component: "suite/gpu/gpuco"}
 	cn, err := invoice.NewCreditNote(inv, nil, invoice.CreditRequest{ID: "sla-1", Reason: invoice.ReasonSLA, Incident: "INC-42", At: date(2026, 4, 12),
 		Bearer: gpu, Lines: []invoice.CreditLine{{Line: pro, Percent: ensemble.MustRatio("10%")},
@@ -60,4 +64,18 @@ func TestCreditNoteBearerRefused(t *testing.T) {
 		paths = append(paths, p.Path)
 	}
 	require.Equal(t, []string{"bearer", "lines[0].bearer.shortfall", "lines[1].bearer.shortfall"}, paths)
+
+	// A component bearer must supply the credited line: a component
+	// named by its short id, or one the line does not have, is refused
+	// when the note is raised, naming the line's components, not when
+	// settlement cannot find it after the customer has the note.
+	for _, c := range []string{"gpu", "suite/gpu/otherco"} {
+		_, err = invoice.NewCreditNote(inv, nil, invoice.CreditRequest{ID: "y", Reason: invoice.ReasonRefund, At: date(2026, 4, 12),
+			Bearer: invoice.Bearer{Component: c}, Lines: []invoice.CreditLine{{Line: pro, Percent: ensemble.MustRatio("10%")}}})
+		require.ErrorIs(t, err, invoice.ErrInvalid)
+		require.ErrorAs(t, err, &ve)
+		require.Len(t, ve.Problems, 1)
+		require.Equal(t, "lines[0].bearer.component", ve.Problems[0].Path)
+		require.ErrorContains(t, err, `has no supplier cost of component "`+c+`" to bear the credit (its components: none)`)
+	}
 }

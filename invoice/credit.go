@@ -3,10 +3,12 @@ package invoice
 import (
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
 	"github.com/ensemble-commerce/ensemble"
+	"github.com/ensemble-commerce/ensemble/catalog"
 	"github.com/shopspring/decimal"
 )
 
@@ -432,6 +434,13 @@ func NewCreditNote(inv Invoice, prior []CreditNote, req CreditRequest) (CreditNo
 		if cr.Bearer != (Bearer{}) {
 			l.Bearer = cr.Bearer
 		}
+		if c := l.Bearer.Component; c != "" && !slices.ContainsFunc(src.SupplierCosts, func(sc catalog.SupplierCost) bool { return sc.Component.ID == c }) {
+			ps.Add(at+".bearer.component", because(ErrInvalid, "line %q has no supplier cost of component %q to bear the credit (its components: %s)",
+				src.ID, c, componentList(src.SupplierCosts)))
+		}
+		if err := ensemble.CheckLineID(string(l.ID)); err != nil {
+			ps.Add(at+".line", fmt.Errorf("the credit line's id (%d bytes: the invoice's id, the request's and the credited line's) cannot settle: %w", len(l.ID), err))
+		}
 		cn.Lines = append(cn.Lines, l)
 	}
 	if err := ps.Err(fmt.Sprintf("credit note %q", id)); err != nil {
@@ -653,4 +662,17 @@ func sumLines(x *ensemble.Arith, lines []Line, cur ensemble.Currency) (sub, tax,
 		return int(a.Rule.Treatment) - int(b.Rule.Treatment)
 	})
 	return sub, tax, total, taxes
+}
+
+// componentList names the components of a line's supplier costs, as a
+// bearer names them, or says there are none.
+func componentList(costs []catalog.SupplierCost) string {
+	if len(costs) == 0 {
+		return "none"
+	}
+	names := make([]string, len(costs))
+	for i, sc := range costs {
+		names[i] = strconv.Quote(sc.Component.ID)
+	}
+	return strings.Join(names, ", ")
 }

@@ -30,8 +30,10 @@ func Issue(inv Invoice, at time.Time) (Invoice, error) {
 // amount is whole minor units in the invoice's currency; each line has
 // Net = Amount - Discount (- Tax when inclusive), Discount = Σ Discounts and
 // Total = Net + Tax; Subtotal, Tax and Total are the sums of the lines';
-// the tax breakdown adds up to them; AmountDue = Total - Σ Credits. It
-// reports every discrepancy at once.
+// the tax breakdown adds up to them; AmountDue = Total - Σ Credits; every
+// line id is one settlement accepts (ensemble.CheckLineID: the ids it is
+// composed of fit in ensemble.MaxLineIDBytes). It reports every
+// discrepancy at once.
 func (inv *Invoice) Check() error {
 	var ps ensemble.Problems
 	cur := inv.Currency
@@ -52,6 +54,9 @@ func (inv *Invoice) Check() error {
 	for i := range inv.Lines {
 		l := &inv.Lines[i]
 		at := ensemble.Path("lines", i)
+		if err := ensemble.CheckLineID(string(l.ID)); err != nil {
+			ps.Add(at+".id", fmt.Errorf("%w: a line id composed of longer ids than settlement accepts (%d bytes)", err, len(l.ID)))
+		}
 		ok(at+".amount", l.Amount)
 		ok(at+".discount", l.Discount)
 		ok(at+".net", l.Net)

@@ -224,3 +224,27 @@ func TestStateDecodeRefusesIDsThatCouldCollide(t *testing.T) {
 		})
 	}
 }
+
+// Hole: a credit-note line's id, composed by package invoice of the
+// invoice's, the request's and the credited line's ids, was refused at
+// settlement once it passed ensemble.MaxIDBytes, after the customer had
+// the note. Line ids have their own bound, ensemble.MaxLineIDBytes; a
+// line, its credit and a State holding them settle and read back, and a
+// longer id is refused.
+func TestEntryIDsLongLineIDsSettle(t *testing.T) {
+	s := planSettler(t, `{id: p, version: 1, root: {id: fix, party: platform}}`, nil)
+	sale := settlement.LineID(strings.Repeat("s", 600))
+	refund := settlement.LineID(strings.Repeat("r", ensemble.MaxLineIDBytes))
+	res, err := s.Settle(ctx, settlement.State{}, []settlement.Line{chainLine(string(sale), "100.00", "2026-03-01")})
+	require.NoError(t, err)
+	st := requireStateRoundTrips(t, res.State, nil)
+	back, err := s.Settle(ctx, st, []settlement.Line{credit(string(refund), string(sale), "-40.00", "2026-03-02")})
+	require.NoError(t, err)
+	require.Len(t, back.Entries, 1)
+	requireMoney(t, back.Entries[0].Amount, eur("-40.00"))
+	requireStateRoundTrips(t, back.State, nil)
+
+	_, err = s.Settle(ctx, back.State, []settlement.Line{credit(string(refund)+"x", string(sale), "-1.00", "2026-03-03")})
+	requireInvalidAt(t, err, refund+"x", "id")
+	require.ErrorIs(t, err, ensemble.ErrInvalidID)
+}

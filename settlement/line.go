@@ -129,7 +129,7 @@ func withSellerFirst(r *partner.Route) {
 // validate checks the fields every line needs.
 func (l *Line) validate() error {
 	var p ensemble.Problems
-	if err := ensemble.CheckID(string(l.ID), ensemble.EntrySeparators); err != nil {
+	if err := ensemble.CheckLineID(string(l.ID)); err != nil {
 		p.Add("id", err)
 	} else if reservedLine(l.ID) {
 		p.Addf("id", "line id %q is reserved: entry ids %q:<id> are Adjust's and PayOut's", l.ID, l.ID)

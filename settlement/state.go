@@ -555,7 +555,7 @@ func (r *stateReader) line(path string, ll *LedgerLine) {
 	fail := func(field string, err error, format string, args ...any) {
 		r.fail(path+"."+field, id, "", err, format, args...)
 	}
-	if err := ensemble.CheckID(string(id), ensemble.EntrySeparators); err != nil {
+	if err := ensemble.CheckLineID(string(id)); err != nil {
 		fail("line", err, "invalid line id")
 	} else if reservedLine(id) {
 		fail("line", nil, "line id %q is reserved for Adjust's and PayOut's entry ids", id)
@@ -814,7 +814,7 @@ func partRole(role string, kind EntryKind) (form entryForm, chain, known bool) {
 
 // credit reads one settled credit line.
 func (r *stateReader) credit(path string, c CreditState) {
-	if err := ensemble.CheckID(string(c.Line), ensemble.EntrySeparators); err != nil {
+	if err := ensemble.CheckLineID(string(c.Line)); err != nil {
 		r.fail(path+".line", c.Line, "", err, "invalid credit line id")
 	} else if reservedLine(c.Line) {
 		r.fail(path+".line", c.Line, "", nil, "line id %q is reserved for Adjust's and PayOut's entry ids", c.Line)
@@ -823,7 +823,7 @@ func (r *stateReader) credit(path string, c CreditState) {
 	} else if r.out.lines[c.Line] != nil {
 		r.fail(path+".line", c.Line, "", ErrAlreadySettled, "a credit has the id of a settled line")
 	}
-	switch err := ensemble.CheckID(string(c.Credits), ensemble.EntrySeparators); {
+	switch err := ensemble.CheckLineID(string(c.Credits)); {
 	case err != nil:
 		r.fail(path+".credits", c.Line, "", err, "invalid credited line id")
 	case c.Credits == c.Line:
@@ -875,7 +875,7 @@ func (r *stateReader) volume(path string, v *VolumeState) {
 			sum += pu
 		}
 		if pt.Line != "" {
-			if err := ensemble.CheckID(string(pt.Line), ensemble.EntrySeparators); err != nil {
+			if err := ensemble.CheckLineID(string(pt.Line)); err != nil {
 				fail("."+pp+".line", err, "invalid line id")
 			} else if slices.ContainsFunc(v.Points[:j], func(q VolumePoint) bool { return q.Line == pt.Line }) {
 				fail("."+pp+".line", nil, "line %q has two points", pt.Line)
