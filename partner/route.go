@@ -70,7 +70,9 @@ type CoSeller struct {
 // the Seller. Package order fills Chain from the network when an order is
 // quoted and accepted; a settlement line filled by hand may give either
 // (a Chain without a Seller names Chain[0] the seller; a Seller without a
-// Chain is a seller without parents).
+// Chain is a seller without parents, and settlement refuses it when its
+// network gives the seller parents at the line's date: give Chain, or the
+// seller alone, for a sale made without them).
 //
 // A party appears once on a route: no partner twice in the chain or among
 // the co-sellers, and the seller not among its own co-sellers (Validate).

@@ -204,7 +204,7 @@ func TestPropertyCoSellSplitsByWeight(t *testing.T) {
 		weight := func(i int) ensemble.Ratio { r, _ := ensemble.NewRatio(raw[i], sum); return r }
 		l := settlement.Line{ID: "L1", Date: date("2026-03-10"), Offer: catalog.Pin{Offer: "suite", Version: 1},
 			Amount: ensemble.MoneyFromMinor(rapid.Int64Range(0, 10_000_000).Draw(t, "cents"), ensemble.MustCurrency("EUR")),
-			Route:  partner.Route{Kind: partner.RouteCoSell, Seller: parties[0], SellerWeight: weight(0)}}
+			Route:  partner.Route{Kind: partner.RouteCoSell, Seller: parties[0], Chain: parties[:1], SellerWeight: weight(0)}}
 		for i, p := range parties[1:] {
 			l.Route.CoSellers = append(l.Route.CoSellers, partner.CoSeller{Partner: p, Weight: weight(i + 1)})
 		}

@@ -69,7 +69,11 @@ type Line struct {
 	// partner.Route; FromInvoice copies the order's). A sale line names
 	// its Kind. Its Seller is its Chain's first partner: a route that gives
 	// only the chain names Chain[0] the seller, one that gives only the
-	// seller is a seller without parents. Settle refuses a route that
+	// seller is a seller without parents (refused with ErrInvalidLine at
+	// route.chain when the settler's network gives the seller parents at
+	// the line's date, rather than paying their nodes nothing; Chain
+	// holding the seller alone says the sale was made without them).
+	// Settle refuses a route that
 	// partner.Route.Validate refuses (a party twice, co-sell weights that
 	// do not sum to one ...) with ErrInvalidLine at route.<field>, and
 	// route partners holding ':' or '#', since chain[*] and co_sellers
@@ -113,6 +117,37 @@ func (l *Line) Ref() ensemble.Ref { return ensemble.Ref{Kind: RefLine, ID: strin
 // and Chain[0] (validate checked they agree when both are given), or has
 // none.
 func sellerFirst(r *partner.Route) bool { return (r.Seller == "") == (len(r.Chain) == 0) }
+
+// chainGiven refuses a sale whose route names its seller without its chain
+// while the settler's network gives the seller a parent at the line's date:
+// the plan's nodes for the parents would pay nothing and what they would
+// have taken would go to the nodes after them, with no error. A route
+// captured at the sale (package order fills its Chain), or a chain of the
+// seller alone for a sale made without parents, settles as given.
+func (s *Settler) chainGiven(l *Line) error {
+	r := &l.Route
+	if s.net == nil || l.Credits != "" || r.Seller == "" || len(r.Chain) > 0 {
+		return nil
+	}
+	chain, err := s.net.Chain(r.Seller, l.Date)
+	if err != nil || len(chain) < 2 {
+		return nil // a seller the network does not know is refused where the route is resolved
+	}
+	var p ensemble.Problems
+	p.Addf("route.chain", "the route names seller %q without its chain, and the network gives it parents at the line's date "+
+		"(chain %s): give the chain the sale was made under (package order fills it when an order is quoted), or the seller "+
+		"alone ([%s]) for a sale made without them", r.Seller, strings.Join(idStrings(chain), " > "), r.Seller)
+	return fmt.Errorf("%w: %w", ErrInvalidLine, p.Err(fmt.Sprintf("line %q", string(l.ID))))
+}
+
+// idStrings returns ids as strings.
+func idStrings(ids []partner.ID) []string {
+	out := make([]string, len(ids))
+	for i, id := range ids {
+		out[i] = string(id)
+	}
+	return out
+}
 
 // withSellerFirst completes r, which validate accepted, to name its seller
 // both ways: a chain without a seller names Chain[0] the seller, a seller

@@ -148,7 +148,7 @@ func TestRolesAndFallbacks(t *testing.T) {
 			{id: co, party: co_sellers, share: remaining}]}}`,
 			func() settlement.Line {
 				l := chainLine("L1", "100.00", "2026-05-01")
-				l.Route = partner.Route{Kind: partner.RouteCoSell, Seller: "reseller-nl", SellerWeight: ensemble.MustRatio("1/8"), CoSellers: []partner.CoSeller{
+				l.Route = partner.Route{Kind: partner.RouteCoSell, Seller: "reseller-nl", Chain: []partner.ID{"reseller-nl"}, SellerWeight: ensemble.MustRatio("1/8"), CoSellers: []partner.CoSeller{
 					{Partner: "distri-eu", Weight: ensemble.MustRatio("2/8")}, {Partner: "reseller-de", Weight: ensemble.MustRatio("5/8")}}}
 				return l
 			},
@@ -159,7 +159,7 @@ func TestRolesAndFallbacks(t *testing.T) {
 			{id: co, party: co_sellers, share: remaining}]}}`,
 			func() settlement.Line {
 				l := chainLine("L1", "100.00", "2026-03-01")
-				l.Route = partner.Route{Kind: partner.RouteCoSell, Seller: "reseller-nl", CoSellers: []partner.CoSeller{{Partner: "distri-eu"}, {Partner: "sub-utrecht"}}}
+				l.Route = partner.Route{Kind: partner.RouteCoSell, Seller: "reseller-nl", Chain: []partner.ID{"reseller-nl"}, CoSellers: []partner.CoSeller{{Partner: "distri-eu"}, {Partner: "sub-utrecht"}}}
 				return l
 			},
 			map[partner.ID]string{"platform": "40.00", "reseller-nl": "20.00", "distri-eu": "20.00", "sub-utrecht": "20.00"}},
@@ -172,7 +172,7 @@ func TestRolesAndFallbacks(t *testing.T) {
 		{"a root leaf paying co-sellers", `{id: p, version: 1, root: {id: co, party: co_sellers}}`,
 			func() settlement.Line {
 				l := chainLine("L1", "100.00", "2026-05-01")
-				l.Route = partner.Route{Kind: partner.RouteCoSell, Seller: "reseller-nl", SellerWeight: ensemble.MustRatio("1/4"),
+				l.Route = partner.Route{Kind: partner.RouteCoSell, Seller: "reseller-nl", Chain: []partner.ID{"reseller-nl"}, SellerWeight: ensemble.MustRatio("1/4"),
 					CoSellers: []partner.CoSeller{{Partner: "distri-eu", Weight: ensemble.MustRatio("3/4")}}}
 				return l
 			},

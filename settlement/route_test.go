@@ -28,10 +28,11 @@ func TestRouteSellerGivenEitherWay(t *testing.T) {
 	requireSameState(t, want.State, got.State)
 	require.Empty(t, chainOnly.Route.Seller, "the caller's line is left alone")
 
-	// A seller without a chain is a seller without parents.
+	// A seller without a chain is a seller without parents, when the
+	// network gives it none at the line's date.
 	flat := both
-	flat.Route.Chain = []partner.ID{"reseller-de"}
-	flat.Route.Seller = "reseller-de"
+	flat.Route.Chain = []partner.ID{"distri-eu"}
+	flat.Route.Seller = "distri-eu"
 	want, err = s.Settle(ctx, settlement.State{}, []settlement.Line{flat})
 	require.NoError(t, err)
 	sellerOnly := flat
@@ -41,6 +42,27 @@ func TestRouteSellerGivenEitherWay(t *testing.T) {
 	require.Empty(t, cmp.Diff(want.Entries, got.Entries, cmpOpts...))
 	requireSameState(t, want.State, got.State)
 	require.Nil(t, sellerOnly.Route.Chain, "the caller's line is left alone")
+}
+
+// Hole: a line naming a seller without its chain settled as if the seller
+// had no parents, though the network gave it some: the parents' nodes
+// paid nothing and their part went to the next nodes, with no error (a
+// new user's co-sell trial paid the co-sellers the distributor's and the
+// reseller's 255.87). Such a line is refused, naming the chain the
+// network gives; the chain the sale was made under, or the seller alone,
+// settles as given.
+func TestRouteSellerWithoutItsChainRefused(t *testing.T) {
+	s := newSettler(t)
+	l := chainLine("L1", "1000.00", "2026-03-10")
+	l.Route.Chain = nil
+	_, err := s.Settle(ctx, settlement.State{}, []settlement.Line{l})
+	requireInvalidAt(t, err, "L1", "route.chain")
+	require.ErrorContains(t, err, `seller "sub-utrecht" without its chain`)
+	require.ErrorContains(t, err, "chain sub-utrecht > reseller-nl > distri-eu")
+
+	l.Route.Chain = []partner.ID{"sub-utrecht"} // sold without its parents: the host says so
+	_, err = s.Settle(ctx, settlement.State{}, []settlement.Line{l})
+	require.NoError(t, err)
 }
 
 func TestRouteSellerMustBeTheChainsFirst(t *testing.T) {

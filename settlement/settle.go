@@ -79,6 +79,9 @@ func (s *Settler) AppendSettle(ctx context.Context, dst []Entry, st State, lines
 		if err := l.validate(); err != nil {
 			return fail(lineErr(l.ID, "", "", "", err))
 		}
+		if err := s.chainGiven(l); err != nil {
+			return fail(lineErr(l.ID, "", "", "", err))
+		}
 		prepaid = prepaid || !l.Prepaid.IsZero()
 	}
 	if prepaid && r.st.prepaid == nil {
