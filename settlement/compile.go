@@ -46,9 +46,11 @@ type Config struct {
 	// half away from zero to the minor unit). The line's cumulative shares
 	// say the rate in their share text and the State records it on the
 	// line's ledger (LedgerLine.Volumes). New checks every rate, and
-	// refuses a plan that lists a currency without any rate to its tiers'
-	// currency while it is in force; a line that finds no rate at its date
-	// is refused when it is settled (a *LineError wrapping ErrCurrency and
+	// refuses a plan that lists a currency with no rate to its tiers'
+	// currency in force at any time the plan is; a table whose first rate
+	// comes after the plan starts is accepted (examples/rulecheck -rates
+	// warns about the gap), and a line dated in the gap, like any line
+	// that finds no rate at its date, is refused when it is settled (a *LineError wrapping ErrCurrency and
 	// an *ensemble.RateError naming the currencies), never given a volume
 	// of zero.
 	Rates ensemble.ExchangeRates

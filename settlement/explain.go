@@ -294,10 +294,10 @@ func ExplainEntry(e Entry) string {
 // reversed, adjusted, reserved, released and paid out, every entry of the
 // statement's party, currency and period, in date then id order (fees
 // under adjusted), with the line it belongs to, the plan node, share and
-// rules that decided it, the
-// entry a clawback, reserve, hold or release acts on, and an adjustment's
-// reason and approver; then the opening, closing, payable, carried and
-// withheld balances.
+// rules that decided it, the entry a clawback, reserve, hold or release
+// acts on, and an adjustment's reason and approver; then the opening,
+// closing and payable balances, and the carried and withheld ones when
+// they are not zero.
 //
 // It checks the statement holds together (Statement.Check: closing,
 // payable, carried forward), re-adds the entries exactly and counts them,
