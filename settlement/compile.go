@@ -842,7 +842,7 @@ func (s *Settler) pick(l *Line) (*cplan, error) {
 		}
 	}
 	if best == nil {
-		return nil, lineErr(l.ID, "", "", "", ErrNoPlan)
+		return nil, s.noPlan(l)
 	}
 	if tie {
 		return nil, lineErr(l.ID, best.id, "", "", ErrAmbiguousPlan)
@@ -868,6 +868,65 @@ func specificity(d *PlanDocument) int {
 }
 
 // currencyMatches reports whether plan d settles lines in cur.
+// noPlan is the ErrNoPlan of line l, saying what it was matched on and
+// why each plan for its offer (or for any offer) did not match: its dates,
+// its route kinds or its currencies.
+func (s *Settler) noPlan(l *Line) error {
+	const most = 4
+	var why []string
+	more := 0
+	for _, cps := range [...][]*cplan{s.byOffer[l.Offer.Offer], s.anyOffer} {
+		for _, cp := range cps {
+			d := &cp.doc
+			var r string
+			switch {
+			case !inForce(d.EffectiveFrom, d.EffectiveUntil, l.Date):
+				r = "is in force " + inForceText(d.EffectiveFrom, d.EffectiveUntil)
+			case !cp.matchesRoute(l.Route.Kind):
+				r = "is for routes " + listText(d.Routes)
+			default:
+				r = "settles lines in " + listText(d.Currencies) + " only"
+			}
+			if len(why) == most {
+				more++
+				continue
+			}
+			why = append(why, fmt.Sprintf("plan %q v%d %s", d.ID, d.Version, r))
+		}
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "offer %s, route %s, %s at %s", l.Offer.Offer, l.Route.Kind, l.Currency().Key(), instantText(l.Date))
+	if len(why) == 0 {
+		b.WriteString("; no plan is for this offer or for any offer")
+	} else {
+		b.WriteString(": " + strings.Join(why, "; "))
+		if more > 0 {
+			fmt.Fprintf(&b, "; and %d more", more)
+		}
+	}
+	return lineErr(l.ID, "", "", "", fmt.Errorf("%w: %s", ErrNoPlan, b.String()))
+}
+
+// inForceText writes [from, until) with open ends said in words.
+func inForceText(from, until time.Time) string {
+	switch {
+	case from.IsZero():
+		return "until " + instantText(until)
+	case until.IsZero():
+		return "from " + instantText(from)
+	}
+	return "from " + instantText(from) + " until " + instantText(until)
+}
+
+// listText writes values separated by commas.
+func listText[T fmt.Stringer](vs []T) string {
+	out := make([]string, len(vs))
+	for i, v := range vs {
+		out[i] = v.String()
+	}
+	return strings.Join(out, ", ")
+}
+
 func currencyMatches(d *PlanDocument, cur ensemble.Currency) bool {
 	return len(d.Currencies) == 0 || slices.Contains(d.Currencies, cur)
 }

@@ -231,6 +231,14 @@ func TestLineValidation(t *testing.T) {
 	none.Route.Kind = partner.RouteMarketplace
 	_, err = s.Settle(ctx, settlement.State{}, []settlement.Line{none})
 	require.ErrorIs(t, err, settlement.ErrNoPlan)
+	// It says what the line was matched on and why each plan did not match.
+	require.EqualError(t, err, `settlement: line "L9": no plan for line: offer cloud-backup, route marketplace, EUR at 2026-03-01: `+
+		`plan "channel" v1 is for routes partner, referral; plan "direct" v1 is for routes direct`)
+	none.Route.Kind, none.Amount = partner.RoutePartner, ensemble.MustMoney("1.00", "CHF")
+	_, err = planSettler(t, "{id: eu, version: 1, currencies: [EUR, USD], root: {id: root, party: platform}}", loadNetwork(t)).
+		Settle(ctx, settlement.State{}, []settlement.Line{none})
+	require.ErrorIs(t, err, settlement.ErrNoPlan)
+	require.ErrorContains(t, err, `offer cloud-backup, route partner, CHF at 2026-03-01: plan "eu" v1 settles lines in EUR, USD only`)
 
 	unknown := chainLine("L8", "1.00", "2026-03-01")
 	unknown.Route.Seller, unknown.Route.Chain = "ghost", []partner.ID{"ghost"}
