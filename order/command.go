@@ -193,8 +193,15 @@ type TransitionError struct {
 }
 
 // Error writes `order "x": cannot <command> when <status> at <instant>:
-// <reason>`.
+// <reason>`; before the order is created, `order "x": cannot create at
+// <instant>: <reason>` (x the order the command would create).
 func (e *TransitionError) Error() string {
+	switch {
+	case e.Status == StatusNone && e.Command == CmdCreate:
+		return fmt.Sprintf("order %q: cannot create at %s: %v", e.Order, e.At.UTC().Format(time.RFC3339), e.Err)
+	case e.Status == StatusNone:
+		return fmt.Sprintf("order %q: cannot %s an order not created yet (at %s): %v", e.Order, e.Command, e.At.UTC().Format(time.RFC3339), e.Err)
+	}
 	return fmt.Sprintf("order %q: cannot %s when %s at %s: %v", e.Order, e.Command, e.Status, e.At.UTC().Format(time.RFC3339), e.Err)
 }
 

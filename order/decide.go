@@ -33,7 +33,11 @@ import (
 func (o Order) Decide(ctx context.Context, env Context, cmd Command, at time.Time) (Order, []Event, error) {
 	at = at.UTC()
 	fail := func(err error) (Order, []Event, error) {
-		return o, nil, &TransitionError{Order: o.ID, Status: o.Status, Command: cmd.Kind, At: at, Err: err}
+		id := o.ID
+		if id == "" { // a create names the order it would create
+			id = cmd.Order
+		}
+		return o, nil, &TransitionError{Order: id, Status: o.Status, Command: cmd.Kind, At: at, Err: err}
 	}
 	if at.IsZero() {
 		return fail(fmt.Errorf("%w: the instant is zero", ErrRequired))

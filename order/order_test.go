@@ -343,6 +343,13 @@ func TestTransitionsRefused(t *testing.T) {
 			requireSame(t, got, tt.o)
 		})
 	}
+	// Before the order exists, the error names the order the command
+	// would create, and says so rather than "when none".
+	_, _, err := order.Order{}.Decide(ctx, e, order.Command{Kind: order.CmdCreate, Order: "new-1", Draft: &order.Draft{}}, day("2026-03-02"))
+	require.ErrorContains(t, err, `order "new-1": cannot create at 2026-03-02T00:00:00Z: `)
+	_, _, err = order.Order{}.Decide(ctx, e, order.Command{Kind: order.CmdAccept}, day("2026-03-02"))
+	require.ErrorIs(t, err, order.ErrInvalidTransition)
+	require.ErrorContains(t, err, `order "": cannot accept an order not created yet (at 2026-03-02T00:00:00Z): `)
 	t.Run("an expired quote is revised back into a draft", func(t *testing.T) {
 		var evs []order.Event
 		o := step(t, e, quoted, &evs, order.Command{Kind: order.CmdExpireQuote}, day("2026-03-10"))
