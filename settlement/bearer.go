@@ -35,7 +35,7 @@ import (
 //
 // In YAML or JSON:
 //
-//	bearer: {component: gpu}                          # the supplier of bundle component gpu
+//	bearer: {component: suite/gpu/gpuco}              # the supplier of bundle suite's gpu component
 //	bearer: {party: reseller-nl, shortfall: proportional}
 //	bearer: {node: root/channel}                      # every part decided under the channel node
 //	bearer: {role: seller}

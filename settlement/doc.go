@@ -46,7 +46,7 @@
 // supplier whose outage an SLA credit compensates does:
 //
 //	sla := settlement.Line{ID: "CN1", Credits: "L1", Date: at, Amount: minus60EUR,
-//		Bearer: settlement.Bearer{Component: "gpu"}} // shortfall: an error unless ShortfallProportional
+//		Bearer: settlement.Bearer{Component: "suite/gpu/gpuco"}} // the SupplierCost's Component.ID; shortfall: an error unless ShortfallProportional
 //
 // Disputes hold a line's entries; ResolveDispute releases them and claws
 // back a lost one, and ResolveDisputeWith a dispute lost in part, borne by
