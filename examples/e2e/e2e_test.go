@@ -48,6 +48,19 @@ type ecosystem struct {
 	prepaid    map[order.ID]int64
 	prepaidEnd time.Time
 	earning    settlement.PrepaidEarning
+	// seatPrice is each edition's drawn price a seat a month, and ends the
+	// state each cancelled order stopped in: what the test computes an
+	// early-termination fee from, without asking the library.
+	seatPrice map[catalog.OfferID]decimal.Decimal
+	ends      map[order.ID]ending
+}
+
+// ending is how a cancelled order stopped: at Stop (the cancellation's
+// effective instant), with the edition and seats in force just before.
+type ending struct {
+	Stop     time.Time
+	Edition  catalog.OfferID
+	Quantity int64
 }
 
 // drawEcosystem draws the network, catalog, rules and plan, and loads them
@@ -111,12 +124,13 @@ func drawEcosystem(t *rapid.T) *ecosystem {
 	for _, id := range []string{"comp-a", "comp-b"} {
 		fmt.Fprintf(&cat, "  - {id: %s, version: 1, name: %s, kind: product, currency: EUR, effective_from: 2026-01-01T00:00:00Z}\n", id, id)
 	}
-	eco := &ecosystem{}
+	eco := &ecosystem{seatPrice: map[catalog.OfferID]decimal.Decimal{}, ends: map[order.ID]ending{}}
 	// The run's USD → EUR rate, for fixed costs owed in USD.
 	eco.rates = catalog.Rates{{From: ensemble.MustCurrency("USD"), To: ensemble.MustCurrency("EUR"),
 		Rate: ensemble.RatioFromDecimal(decimal.New(rapid.Int64Range(5000, 11000).Draw(t, "usd_eur_rate_bp"), -4))}}
 	for _, id := range []string{"suite", "suite-plus"} {
 		price := cents(t, 100, 9999, id+"_seat_price")
+		eco.seatPrice[catalog.OfferID(id)] = decimal.RequireFromString(price)
 		setup := cents(t, 100, 9999, id+"_setup_price")
 		ratio := rapid.IntRange(0, 40).Draw(t, id+"_cost_ratio_percent")
 		ratioScope := rapid.SampledFrom([]string{"", ", applies_to: all", ", applies_to: [setup]", ", applies_to: [seats]"}).Draw(t, id+"_cost_ratio_applies_to")
@@ -241,8 +255,10 @@ func drawEcosystem(t *rapid.T) *ecosystem {
 	return eco
 }
 
-// drawOrder takes one order from draft to active on Feb 1, then applies
-// up to three random changes (quantity or edition) in February and March.
+// drawOrder takes one order from draft to active on Feb 1, perhaps with a
+// contract term and an early-termination fee (drawTerm), then applies up to
+// three random changes (quantity or edition) in February and March, and
+// perhaps a cancellation before, between or after them (drawCancel).
 func drawOrder(t *rapid.T, eco *ecosystem, n int, seller, referrer partner.ID) order.Order {
 	ctx := context.Background()
 	env := order.Context{Catalog: eco.catalog, Governance: eco.gov}
@@ -264,6 +280,7 @@ func drawOrder(t *rapid.T, eco *ecosystem, n int, seller, referrer partner.ID) o
 			Lines: []order.Line{{ID: "l1", Pin: catalog.Pin{Offer: edition}, Quantity: decimal.NewFromInt(int64(qty)),
 				AddOns: []order.AddOn{{Pin: catalog.Pin{Offer: "metered"}}}}},
 			Billing: order.Billing{Anchor: day(2, 1, 0)},
+			Term:    drawTerm(t, id),
 		}}},
 		{day(1, 10, 10), order.Command{Kind: order.CmdQuote, ExpiresAt: day(2, 1, 0)}},
 		{day(1, 11, 9), order.Command{Kind: order.CmdAccept}},
@@ -283,14 +300,24 @@ func drawOrder(t *rapid.T, eco *ecosystem, n int, seller, referrer partner.ID) o
 	for _, task := range o.Tasks {
 		decide(order.Command{Kind: order.CmdCompleteTask, Task: task.ID}, day(2, 1, 0))
 	}
-	// Changes at distinct hours between Feb 1 and Mar 31, in time order.
+	// Changes at distinct hours between Feb 1 and Mar 31, in time order;
+	// perhaps a cancellation among them (cancel).
 	hours := rapid.SliceOfNDistinct(rapid.IntRange(1, 58*24-1), 0, 3, rapid.ID[int]).Draw(t, fmt.Sprintf("%s_change_hours", id))
 	slices.Sort(hours)
+	c := drawCancel(t, id)
+	stop := day(4, 1, 0) // the order's service ends after the runs unless cancelled
 	for i, h := range hours {
 		at := day(2, 1, 0).Add(time.Duration(h) * time.Hour)
+		if c != nil && !at.Before(c.at) && c.stop.IsZero() {
+			stop = cancel(t, id, c, decide)
+		}
+		if !at.Before(stop) {
+			break // the order stops before: no change can take effect
+		}
 		ch := &order.Change{Line: "l1"}
 		if rapid.Bool().Draw(t, fmt.Sprintf("%s_change_%d_is_quantity", id, i)) {
-			ch.Kind, ch.Quantity = order.ChangeQuantity, decimal.NewFromInt(int64(rapid.IntRange(1, 20).Draw(t, fmt.Sprintf("%s_change_%d_quantity", id, i))))
+			qty = rapid.IntRange(1, 20).Draw(t, fmt.Sprintf("%s_change_%d_quantity", id, i))
+			ch.Kind, ch.Quantity = order.ChangeQuantity, decimal.NewFromInt(int64(qty))
 		} else {
 			if edition == "suite" {
 				edition = "suite-plus"
@@ -301,16 +328,29 @@ func drawOrder(t *rapid.T, eco *ecosystem, n int, seller, referrer partner.ID) o
 		}
 		decide(order.Command{Kind: order.CmdChange, Change: ch}, at)
 	}
+	if c != nil && c.stop.IsZero() {
+		stop = cancel(t, id, c, decide)
+	}
+	if c != nil {
+		if c.mode == order.AtPeriodEnd {
+			decide(order.Command{Kind: order.CmdCompleteCancellation}, stop)
+		}
+		if o.Cancellation == nil || !o.Cancellation.EffectiveAt.Equal(stop) {
+			t.Fatalf("order %s: cancelled to stop at %s, the order says %+v", id, stop.Format(time.RFC3339), o.Cancellation)
+		}
+		eco.ends[id] = ending{Stop: stop, Edition: edition, Quantity: int64(qty)}
+	}
 
-	// Usage records for the add-on between Feb 1 and Apr 1; some of
-	// February's arrive late, after the Mar 1 run billed February.
+	// Usage records for the add-on between Feb 1 and Apr 1 (or the
+	// cancellation); some of February's arrive late, after the Mar 1 run
+	// billed February.
 	for i := range rapid.IntRange(0, 6).Draw(t, fmt.Sprintf("%s_records", id)) {
 		r := usage.Record{
 			ID:       usage.RecordID(fmt.Sprintf("%s-r%d", id, i)),
 			Line:     usage.LineRef(o.LineRef("l1")),
 			Meter:    "calls",
 			Quantity: decimal.NewFromInt(rapid.Int64Range(0, 20000).Draw(t, fmt.Sprintf("%s_record_%d_calls", id, i))),
-			At:       day(2, 1, 0).Add(time.Duration(rapid.IntRange(0, 59*24-1).Draw(t, fmt.Sprintf("%s_record_%d_hour", id, i))) * time.Hour),
+			At:       day(2, 1, 0).Add(time.Duration(rapid.IntRange(0, int(stop.Sub(day(2, 1, 0))/time.Hour)-1).Draw(t, fmt.Sprintf("%s_record_%d_hour", id, i))) * time.Hour),
 		}
 		if r.At.Before(day(3, 1, 0)) && rapid.Bool().Draw(t, fmt.Sprintf("%s_record_%d_late", id, i)) {
 			eco.late = append(eco.late, r)
@@ -323,6 +363,62 @@ func drawOrder(t *rapid.T, eco *ecosystem, n int, seller, referrer partner.ID) o
 		}
 	}
 	return o
+}
+
+// drawTerm draws an order's contract term from its activation on Feb 1:
+// none, or one, two or twelve months, perhaps renewing, perhaps with an
+// early-termination fee of each rule.
+func drawTerm(t *rapid.T, id order.ID) order.Term {
+	months := rapid.SampledFrom([]int{0, 1, 2, 12}).Draw(t, fmt.Sprintf("%s_term_months", id))
+	if months == 0 {
+		return order.Term{}
+	}
+	term := order.Term{Length: ensemble.Every(months, ensemble.Monthly), AutoRenew: rapid.Bool().Draw(t, fmt.Sprintf("%s_term_renews", id))}
+	switch rapid.SampledFrom([]string{"none", "fixed", "declining", "remaining"}).Draw(t, fmt.Sprintf("%s_term_fee", id)) {
+	case "fixed":
+		term.EarlyTermination = &order.EarlyTermination{Rule: order.TerminationFixed, Amount: decimal.RequireFromString(cents(t, 1, 50000, fmt.Sprintf("%s_term_fee_amount", id)))}
+	case "declining":
+		term.EarlyTermination = &order.EarlyTermination{Rule: order.TerminationDeclining, Amount: decimal.RequireFromString(cents(t, 1, 50000, fmt.Sprintf("%s_term_fee_amount", id)))}
+	case "remaining":
+		term.EarlyTermination = &order.EarlyTermination{Rule: order.TerminationRemaining,
+			Percent: ensemble.RatioFromDecimal(decimal.New(int64(rapid.IntRange(1, 100).Draw(t, fmt.Sprintf("%s_term_fee_percent", id))), -2))}
+	}
+	return term
+}
+
+// cancelDraw is a drawn cancellation: requested at an instant, immediately
+// or at the end of the billing period holding it.
+type cancelDraw struct {
+	at   time.Time
+	mode order.CancelMode
+	stop time.Time // set once decided: the instant the order stops
+}
+
+// drawCancel draws, for about half the orders, a cancellation at a random
+// hour between Feb 1 and Mar 31.
+func drawCancel(t *rapid.T, id order.ID) *cancelDraw {
+	if !rapid.Bool().Draw(t, fmt.Sprintf("%s_cancelled", id)) {
+		return nil
+	}
+	return &cancelDraw{
+		at:   day(2, 1, 0).Add(time.Duration(rapid.IntRange(1, 59*24-1).Draw(t, fmt.Sprintf("%s_cancel_hour", id))) * time.Hour),
+		mode: rapid.SampledFrom([]order.CancelMode{order.Immediately, order.AtPeriodEnd}).Draw(t, fmt.Sprintf("%s_cancel_mode", id)),
+	}
+}
+
+// cancel decides the drawn cancellation and returns the instant the order
+// stops: the request's under Immediately, the billing period's end (Mar 1
+// or Apr 1) under AtPeriodEnd.
+func cancel(t *rapid.T, id order.ID, c *cancelDraw, decide func(order.Command, time.Time)) time.Time {
+	decide(order.Command{Kind: order.CmdCancel, Reason: "customer leaves", Cancel: &order.CancelRequest{Mode: c.mode}}, c.at)
+	c.stop = c.at
+	if c.mode == order.AtPeriodEnd {
+		c.stop = day(3, 1, 0)
+		if !c.at.Before(c.stop) {
+			c.stop = day(4, 1, 0)
+		}
+	}
+	return c.stop
 }
 
 // books is what the ecosystem billed and settled.
@@ -502,8 +598,9 @@ func checkLinesConserve(t *rapid.T, bk *books) {
 // checkSupplierCosts: on every invoice line of a bundle, each component is
 // listed once, as applied or not as its applies_to says for the line's
 // charge (a one-time fee carries a cost only when the scope is all or names
-// it), the costs applied never exceed the line's net, and a cost converted
-// from USD is round(Source × the run's rate).
+// it; an early-termination fee, no charge of the bundle, carries none), the
+// costs applied never exceed the line's net, and a cost converted from USD
+// is round(Source × the run's rate).
 func checkSupplierCosts(t *rapid.T, eco *ecosystem, bk *books) {
 	for _, inv := range bk.invoices {
 		for _, l := range inv.Lines {
@@ -513,6 +610,21 @@ func checkSupplierCosts(t *rapid.T, eco *ecosystem, bk *books) {
 			o, err := eco.catalog.Offer(l.Pin)
 			if err != nil {
 				t.Fatal(err)
+			}
+			if l.Kind == invoice.KindEarlyTermination {
+				// The fee is no charge of the bundle: no supplier shares it.
+				for _, comp := range o.Components {
+					n := 0
+					for _, c := range l.CostsNotApplied {
+						if c.Supplier == comp.Supplier {
+							n++
+						}
+					}
+					if n != 1 || len(l.SupplierCosts) > 0 {
+						t.Fatalf("fee line %s: component %s listed %d times as not sharing, supplier costs %v", l.ID, comp.Supplier, n, l.SupplierCosts)
+					}
+				}
+				continue
 			}
 			ch, err := eco.catalog.Charge(l.Pin, l.Charge)
 			if err != nil {
