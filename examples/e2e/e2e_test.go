@@ -3,6 +3,7 @@ package e2e_test
 import (
 	"context"
 	"fmt"
+	"iter"
 	"slices"
 	"strings"
 	"testing"
@@ -706,6 +707,342 @@ func checkTotals(t *rapid.T, eco *ecosystem, bk *books) {
 	}
 }
 
+// checkCancellations: a cancelled order bills nothing for service after it
+// stops — no line's service period extends past the stop, but a line billed
+// in advance before it, which a proration credit gives back exactly from the
+// stop, and a fee line, which covers the rest of the term from the stop —
+// and owes the early-termination fee its contract states (termFee), once,
+// due at the stop; its prepaid commitment,
+// when the stop falls in the commitment's term, lets what is left expire at
+// the stop, which partners earn on only on consumption.
+//
+// It returns what the draws exercised: "fee <rule>" for a fee billed,
+// "expired <earning>" for a commitment expiring at a cancellation,
+// "credited" for a line billed in advance credited from the stop.
+func checkCancellations(t *rapid.T, eco *ecosystem, bk *books) []string {
+	var exercised []string
+	credits := map[invoice.LineID][]invoice.Line{} // a line's proration credits
+	for _, inv := range bk.invoices {
+		for _, l := range inv.Lines {
+			if l.Credits != "" {
+				credits[l.Credits] = append(credits[l.Credits], l)
+			}
+		}
+	}
+	settled := map[settlement.LineID]settlement.Line{}
+	for _, l := range bk.settled {
+		settled[l.ID] = l
+	}
+	for _, o := range eco.orders {
+		end, ok := eco.ends[o.ID]
+		if !ok {
+			continue
+		}
+		sub := invoice.SubscriptionID(o.ID)
+		var fees []invoice.Line
+		var breakage []invoice.Line
+		// The run that bills the stop lets the commitment expire.
+		expiry := day(4, 1, 0)
+		if !end.Stop.After(day(3, 1, 0)) {
+			expiry = day(3, 1, 0)
+		}
+		var covered, givenBack []ensemble.Money
+		for l, billedAt := range lines(bk, sub) {
+			switch l.Kind {
+			case invoice.KindEarlyTermination:
+				fees = append(fees, l)
+				continue
+			case invoice.KindPrepaidBreakage:
+				breakage = append(breakage, l)
+			case invoice.KindPrepayment:
+			default:
+				switch {
+				case l.Prepaid == nil:
+				case !billedAt.After(expiry) || l.Prepaid.Covered.IsPositive():
+					covered = append(covered, l.Prepaid.Covered)
+				default:
+					// Late usage that lowers a covered period, billed after
+					// the commitment expired (see givenBack below).
+					givenBack = append(givenBack, l.Prepaid.Covered)
+				}
+			}
+			if l.Kind == invoice.KindPrepayment || l.Credits != "" || !l.Period.End.After(end.Stop) {
+				// A purchase is owed whole (what is left of it expires,
+				// below); a credit gives back (checkProrationCredits).
+				continue
+			}
+			if l.Kind != invoice.KindRecurring || l.Proration == nil && !l.Period.Start.Before(end.Stop) {
+				t.Fatalf("order %s stopped at %s; line %s (%s) bills service for %s", o.ID, end.Stop.Format(time.RFC3339), l.ID, l.Kind, l.Period)
+			}
+			// Billed in advance before the stop: one proration credit gives
+			// back exactly its part from the stop (or from a change before
+			// it) to its end, whole − round(whole × the days of its cycle
+			// elapsed then / the cycle's days).
+			var back []invoice.Line
+			for _, c := range credits[l.ID] {
+				if c.Kind == invoice.KindProrationCredit && c.Period.End.After(end.Stop) {
+					back = append(back, c)
+				}
+			}
+			if len(back) != 1 || back[0].Period.Start.After(end.Stop) || !back[0].Period.End.Equal(l.Period.End) {
+				t.Fatalf("order %s stopped at %s; line %s billed %s for %s in advance, and is credited %v after the stop, want one credit up to %s from the stop or before",
+					o.ID, end.Stop.Format(time.RFC3339), l.ID, l.Amount, l.Period, back, l.Period.End.Format(time.RFC3339))
+			}
+			elapsed, err := ensemble.NewRatio(days(l.Cycle.Start, back[0].Period.Start), days(l.Cycle.Start, l.Cycle.End))
+			if err != nil {
+				t.Fatal(err)
+			}
+			want := l.Full.MulRatio(elapsed, ensemble.RoundHalfAwayFromZero)
+			if l.Proration != nil {
+				want = sum(t, want, l.Proration.AtTo.Neg())
+			} else {
+				want = sum(t, want, l.Amount.Neg())
+			}
+			if !same(t, back[0].Amount, want) {
+				t.Fatalf("order %s stopped at %s; line %s billed %s for %s in advance, and is credited %s for %s, want %s",
+					o.ID, end.Stop.Format(time.RFC3339), l.ID, l.Amount, l.Period, back[0].Amount, back[0].Period, want)
+			}
+			if back[0].Period.Start.Equal(end.Stop) {
+				exercised = append(exercised, "credited")
+			}
+		}
+		want, term, owed := termFee(t, eco, o, end)
+		if owed && want.IsZero() && len(fees) == 0 {
+			owed = false // a declining fee that rounds to nothing bills no line
+		}
+		switch {
+		case !owed && len(fees) > 0:
+			t.Fatalf("order %s stopped at %s outside its term %+v, yet bills fee %s", o.ID, end.Stop.Format(time.RFC3339), o.Term, fees[0].Net)
+		case owed && (len(fees) != 1 || !same(t, fees[0].Net, want) || !fees[0].Discount.IsZero()):
+			t.Fatalf("order %s stopped at %s inside its term %+v (%s): fee lines %v, want one of %s", o.ID, end.Stop.Format(time.RFC3339), o.Term, o.Term.EarlyTermination.Rule, fees, want)
+		case owed && (!fees[0].Date.Equal(end.Stop) || !fees[0].Period.Equal(ensemble.Period{Start: end.Stop, End: term.End})):
+			// The fee is due at the stop, for the rest of the term.
+			t.Fatalf("order %s stopped at %s inside its term %s; its fee line %s is due %s for %s", o.ID, end.Stop.Format(time.RFC3339), term, fees[0].ID, fees[0].Date.Format(time.RFC3339), fees[0].Period)
+		case owed:
+			exercised = append(exercised, "fee "+o.Term.EarlyTermination.Rule.String())
+		}
+		amt := eco.prepaid[o.ID]
+		if amt == 0 || !end.Stop.Before(eco.prepaidEnd) {
+			continue
+		}
+		// What the lines before the stop left of the commitment expires
+		// at the stop, settled as the earning mode says.
+		bought := ensemble.MoneyFromDecimal(decimal.NewFromInt(amt), ensemble.MustCurrency("EUR"))
+		left := sum(t, append(covered, bought.Neg())...).Neg()
+		if left.IsZero() && len(breakage) == 0 {
+			continue
+		}
+		if len(breakage) != 1 || !breakage[0].Date.Equal(end.Stop) || breakage[0].Prepaid == nil ||
+			!same(t, breakage[0].Prepaid.Covered, left) || !breakage[0].Prepaid.Remaining.IsZero() || !breakage[0].Net.IsZero() {
+			t.Fatalf("order %s stopped at %s inside its prepaid commitment's term with %s left: breakage lines %+v, want one at the stop letting it expire", o.ID, end.Stop.Format(time.RFC3339), left, breakage)
+		}
+		// What late usage gives back to the commitment after it expired
+		// stays drawable and never expires: a library bug, kept in
+		// TestPrepaidGivenBackAfterItExpired. Once it is fixed, the
+		// commitment is all drawn or expired whatever arrives late.
+		if len(givenBack) == 0 && !bk.drawn[sub].Equal(decimal.NewFromInt(amt)) {
+			t.Fatalf("order %s stopped inside its prepaid commitment's term, which reports %s of %d drawn and expired", o.ID, bk.drawn[sub], amt)
+		}
+		earned := settled[settlement.LineID(breakage[0].ID)].Amount
+		if eco.earning == settlement.EarnOnConsumption && !same(t, earned, breakage[0].Prepaid.CoveredNet) ||
+			eco.earning == settlement.EarnOnPrepayment && !earned.IsZero() {
+			t.Fatalf("order %s: the breakage %s (net %s) at its cancellation settles %s %s", o.ID, breakage[0].Prepaid.Covered, breakage[0].Prepaid.CoveredNet, earned, eco.earning)
+		}
+		if left.IsPositive() {
+			exercised = append(exercised, "expired "+eco.earning.String())
+		}
+	}
+	return exercised
+}
+
+// lines yields the lines of a subscription's invoices, in run order, each
+// with the instant of the run that billed it.
+func lines(bk *books, sub invoice.SubscriptionID) iter.Seq2[invoice.Line, time.Time] {
+	return func(yield func(invoice.Line, time.Time) bool) {
+		for _, inv := range bk.invoices {
+			if inv.Subscription != sub {
+				continue
+			}
+			for _, l := range inv.Lines {
+				if !yield(l, inv.Date) {
+					return
+				}
+			}
+		}
+	}
+}
+
+// days counts the calendar days (UTC) from a's date up to b's, excluding
+// b's: the runs' proration basis, ensemble.ProrateDaysEndExclusive.
+func days(a, b time.Time) int64 {
+	return int64(b.Truncate(24*time.Hour).Sub(a.Truncate(24*time.Hour)) / (24 * time.Hour))
+}
+
+// round is num / den rounded half away from zero, for num ≥ 0 and den > 0.
+func round(num, den int64) int64 { return (2*num + den) / (2 * den) }
+
+// checkProrationCredits: what the proration credits of a line give back
+// never exceeds what the line billed, in net, tax and total.
+func checkProrationCredits(t *rapid.T, bk *books) {
+	back := map[invoice.LineID][3][]ensemble.Money{}
+	for _, inv := range bk.invoices {
+		for _, l := range inv.Lines {
+			if l.Kind == invoice.KindProrationCredit {
+				b := back[l.Credits]
+				b[0], b[1], b[2] = append(b[0], l.Net), append(b[1], l.Tax), append(b[2], l.Total)
+				back[l.Credits] = b
+			}
+		}
+	}
+	for id, b := range back {
+		l, ok := bk.lines[id]
+		if !ok {
+			t.Fatalf("proration credits %v name no line %s", b[0], id)
+		}
+		for i, billed := range []ensemble.Money{l.Net, l.Tax, l.Total} {
+			credited := sum(t, b[i]...)
+			if c, err := credited.Neg().Cmp(billed); err != nil || c > 0 || credited.IsPositive() {
+				t.Fatalf("line %s billed %s (%s); its proration credits give back %s (%v)", id, billed, []string{"net", "tax", "total"}[i], credited, err)
+			}
+		}
+	}
+}
+
+// checkReversals: settlement reverses exactly what the credits credit.
+// Each clawback reverses an earning or supplier cost of the same party, of
+// the line its credit names (a credit's) or of a line that lost its
+// dispute; the clawbacks of one entry never exceed it nor flip its sign;
+// and (checkLinesConserve) a credit's clawbacks add up to its net.
+func checkReversals(t *rapid.T, bk *books) {
+	byID := map[settlement.EntryID]settlement.Entry{}
+	for _, e := range bk.entries {
+		byID[e.ID] = e
+	}
+	credited := map[settlement.LineID]settlement.LineID{}
+	for _, l := range bk.settled {
+		if l.Credits != "" {
+			credited[l.ID] = settlement.LineID(l.Credits)
+		}
+	}
+	reversed := map[settlement.EntryID][]ensemble.Money{}
+	for _, e := range bk.entries {
+		if e.Kind != settlement.KindClawback {
+			continue
+		}
+		orig, ok := byID[e.Reverses]
+		c, credit := credited[e.Line]
+		if !ok || (orig.Kind != settlement.KindEarning && orig.Kind != settlement.KindSupplierCost) || orig.Party != e.Party ||
+			credit && orig.Line != c || !credit && !bk.lost[orig.Line] {
+			t.Fatalf("clawback %s of %s on line %s reverses %q (%s of %s on line %s), want an entry of the line it credits (%q) or lost its dispute", e.ID, e.Party, e.Line, e.Reverses, orig.Kind, orig.Party, orig.Line, c)
+		}
+		reversed[orig.ID] = append(reversed[orig.ID], e.Amount)
+	}
+	for id, ms := range reversed {
+		orig, back := byID[id].Amount, sum(t, ms...)
+		left := sum(t, orig, back)
+		if c, err := left.Cmp(ensemble.Money{}); err != nil || (orig.IsPositive() && c < 0) || (orig.IsNegative() && c > 0) {
+			t.Fatalf("entry %s of %s is reversed by %s (%v)", id, orig, back, err)
+		}
+	}
+}
+
+// checkStatementsAdd: every party's statement for the year folds exactly
+// its entries: Earned is the sum of its earnings and supplier costs,
+// Reversed of its clawbacks, Reserved of its reserves and holds, Released
+// of its releases, and it closes at Earned + Reversed − Reserved +
+// Released, withholding Reserved − Released.
+func checkStatementsAdd(t *rapid.T, bk *books) {
+	stmts, err := settlement.Statements(bk.entries, settlement.StatementOptions{Period: ensemble.MustPeriod(day(1, 1, 0), day(12, 31, 0))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	type folded struct{ earned, reversed, reserved, released []ensemble.Money }
+	parties := map[partner.ID]*folded{}
+	for _, e := range bk.entries {
+		f := parties[e.Party]
+		if f == nil {
+			f = &folded{}
+			parties[e.Party] = f
+		}
+		switch e.Kind {
+		case settlement.KindEarning, settlement.KindSupplierCost:
+			f.earned = append(f.earned, e.Amount)
+		case settlement.KindClawback:
+			f.reversed = append(f.reversed, e.Amount)
+		case settlement.KindReserve, settlement.KindHold:
+			f.reserved = append(f.reserved, e.Amount)
+		case settlement.KindRelease:
+			f.released = append(f.released, e.Amount)
+		default:
+			t.Fatalf("entry %s of kind %s", e.ID, e.Kind)
+		}
+	}
+	if len(stmts) != len(parties) {
+		t.Fatalf("%d statements for the entries of %d parties", len(stmts), len(parties))
+	}
+	for _, st := range stmts {
+		f := parties[st.Party]
+		if f == nil {
+			t.Fatalf("a statement for %s, who has no entries", st.Party)
+		}
+		earned, reversed, reserved, released := sum(t, f.earned...), sum(t, f.reversed...), sum(t, f.reserved...), sum(t, f.released...)
+		closing := sum(t, earned, reversed, reserved.Neg(), released)
+		if !same(t, st.Earned, earned) || !same(t, st.Reversed, reversed) || !same(t, st.Reserved, reserved) || !same(t, st.Released, released) ||
+			!same(t, st.Closing, closing) || !same(t, st.Withheld, sum(t, reserved, released.Neg())) {
+			t.Fatalf("%s's statement %+v; its entries earn %s, reverse %s, reserve %s, release %s: it closes at %s", st.Party, st, earned, reversed, reserved, released, closing)
+		}
+	}
+}
+
+// termFee computes from the contract alone, as package invoice's
+// EarlyTermination states it, the fee an order stopping at end.Stop owes,
+// the term it ends inside, and whether it owes one: only when the stop falls strictly inside the
+// term that runs from the activation on Feb 1 (or, renewing, inside the
+// renewed term that holds it). Fixed owes the amount; declining owes
+// round(amount × the part of the term left), counted in calendar days with
+// the end's day excluded, as the runs prorate; remaining owes round(percent
+// × what the seats would still have billed in the state they ended in, to
+// the term's end): the rest of the month holding the stop, as its proration
+// credit counts it (whole − round(whole × days elapsed / days)), and every
+// whole month after it. Amounts are in cents, rounded half away from zero.
+func termFee(t *rapid.T, eco *ecosystem, o order.Order, end ending) (ensemble.Money, ensemble.Period, bool) {
+	fee := o.Term.EarlyTermination
+	if fee == nil {
+		return ensemble.Money{}, ensemble.Period{}, false
+	}
+	activation, months := day(2, 1, 0), o.Term.Length.Count
+	var start, stop time.Time
+	for k := 0; ; k++ {
+		start, stop = activation.AddDate(0, k*months, 0), activation.AddDate(0, (k+1)*months, 0)
+		if end.Stop.Before(stop) || !o.Term.AutoRenew {
+			break
+		}
+	}
+	if !end.Stop.After(start) || !end.Stop.Before(stop) {
+		return ensemble.Money{}, ensemble.Period{}, false
+	}
+	var owed int64
+	switch fee.Rule {
+	case order.TerminationFixed:
+		owed = fee.Amount.Shift(2).IntPart()
+	case order.TerminationDeclining:
+		total := days(start, stop)
+		owed = round(fee.Amount.Shift(2).IntPart()*(total-days(start, end.Stop)), total)
+	case order.TerminationRemaining:
+		whole := eco.seatPrice[end.Edition].Shift(2).IntPart() * end.Quantity // a month of seats, in cents
+		month := time.Date(end.Stop.Year(), end.Stop.Month(), 1, 0, 0, 0, 0, time.UTC)
+		next := month.AddDate(0, 1, 0)
+		value := whole - round(whole*days(month, end.Stop), days(month, next))
+		for m := next; m.Before(stop); m = m.AddDate(0, 1, 0) {
+			value += whole
+		}
+		owed = round(value*fee.Percent.Decimal(4, ensemble.RoundHalfAwayFromZero).Shift(2).IntPart(), 100)
+	default:
+		t.Fatalf("order %s: fee rule %s", o.ID, fee.Rule)
+	}
+	return ensemble.MoneyFromDecimal(decimal.New(owed, -2), ensemble.MustCurrency("EUR")), ensemble.Period{Start: start, End: stop}, true
+}
+
 // checkShards settles the lines shuffled, and each order's lines on its
 // own, and checks that both give the entries of settling everything
 // together, and that
@@ -1017,6 +1354,7 @@ func checkStatementsClose(t *rapid.T, bk *books, nets map[partner.ID]ensemble.Mo
 func TestInvoicingAndSettlementConserveMoney(t *testing.T) {
 	covered := map[settlement.PrepaidEarning]int{}
 	purchased := map[settlement.PrepaidEarning]int{}
+	cancelled := map[string]int{}
 	rapid.Check(t, func(t *rapid.T) {
 		eco := drawEcosystem(t)
 		bk := bill(t, eco)
@@ -1033,11 +1371,19 @@ func TestInvoicingAndSettlementConserveMoney(t *testing.T) {
 		checkLinesConserve(t, bk)
 		checkTraces(t, bk)
 		checkTotals(t, eco, bk)
+		for _, what := range checkCancellations(t, eco, bk) {
+			cancelled[what]++
+		}
+		checkProrationCredits(t, bk)
+		checkReversals(t, bk)
+		checkStatementsAdd(t, bk)
 		checkShards(t, eco, bk)
 		dispute(t, eco, bk)
 		checkTraces(t, bk)
 		nets := creditEverything(t, eco, bk)
 		checkLinesConserve(t, bk)
+		checkReversals(t, bk)
+		checkStatementsAdd(t, bk)
 		checkTraces(t, bk)
 		checkStatementsClose(t, bk, nets)
 	})
@@ -1048,4 +1394,12 @@ func TestInvoicingAndSettlementConserveMoney(t *testing.T) {
 			t.Fatalf("no prepaid commitment was exercised %s (%d purchases, %d covered lines)", mode, purchased[mode], covered[mode])
 		}
 	}
+	// ... and cancellations: crediting what was billed in advance, billing
+	// each rule's fee, letting a commitment expire in both earning modes.
+	for _, what := range []string{"credited", "fee fixed", "fee declining", "fee remaining", "expired on_prepayment", "expired on_consumption"} {
+		if cancelled[what] == 0 {
+			t.Fatalf("no cancellation exercised %q (%v)", what, cancelled)
+		}
+	}
+	t.Logf("cancellations exercised: %v", cancelled)
 }
