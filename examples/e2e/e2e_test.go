@@ -712,9 +712,9 @@ func checkTotals(t *rapid.T, eco *ecosystem, bk *books) {
 // in advance before it, which a proration credit gives back exactly from the
 // stop, and a fee line, which covers the rest of the term from the stop —
 // and owes the early-termination fee its contract states (termFee), once,
-// due at the stop; its prepaid commitment,
-// when the stop falls in the commitment's term, lets what is left expire at
-// the stop, which partners earn on only on consumption.
+// due at the stop; its prepaid commitment, when the stop falls in the
+// commitment's term, lets what is left expire at the stop, which partners
+// earn on only on consumption, and nothing draws on it after.
 //
 // It returns what the draws exercised: "fee <rule>" for a fee billed,
 // "expired <earning>" for a commitment expiring at a cancellation,
@@ -758,8 +758,10 @@ func checkCancellations(t *rapid.T, eco *ecosystem, bk *books) []string {
 			default:
 				switch {
 				case l.Prepaid == nil:
-				case !billedAt.After(expiry) || l.Prepaid.Covered.IsPositive():
+				case !billedAt.After(expiry):
 					covered = append(covered, l.Prepaid.Covered)
+				case l.Prepaid.Covered.IsPositive():
+					t.Fatalf("order %s stopped at %s; line %s, billed %s, draws %s on its expired commitment", o.ID, end.Stop.Format(time.RFC3339), l.ID, billedAt.Format(time.RFC3339), l.Prepaid.Covered)
 				default:
 					// Late usage that lowers a covered period, billed after
 					// the commitment expired (see givenBack below).
@@ -771,7 +773,7 @@ func checkCancellations(t *rapid.T, eco *ecosystem, bk *books) []string {
 				// below); a credit gives back (checkProrationCredits).
 				continue
 			}
-			if l.Kind != invoice.KindRecurring || l.Proration == nil && !l.Period.Start.Before(end.Stop) {
+			if l.Kind != invoice.KindRecurring || !l.Period.Start.Before(end.Stop) {
 				t.Fatalf("order %s stopped at %s; line %s (%s) bills service for %s", o.ID, end.Stop.Format(time.RFC3339), l.ID, l.Kind, l.Period)
 			}
 			// Billed in advance before the stop: one proration credit gives
@@ -996,18 +998,20 @@ func checkStatementsAdd(t *rapid.T, bk *books) {
 
 // termFee computes from the contract alone, as package invoice's
 // EarlyTermination states it, the fee an order stopping at end.Stop owes,
-// the term it ends inside, and whether it owes one: only when the stop falls strictly inside the
-// term that runs from the activation on Feb 1 (or, renewing, inside the
-// renewed term that holds it). Fixed owes the amount; declining owes
-// round(amount × the part of the term left), counted in calendar days with
-// the end's day excluded, as the runs prorate; remaining owes round(percent
-// × what the seats would still have billed in the state they ended in, to
-// the term's end): the rest of the month holding the stop, as its proration
-// credit counts it (whole − round(whole × days elapsed / days)), and every
-// whole month after it. Amounts are in cents, rounded half away from zero.
+// the term it ends inside, and whether it owes one: only when the stop
+// falls strictly inside the term that runs from the activation on Feb 1
+// (or, renewing, inside the renewed term that holds it), as the order's
+// Cancellation.WithinTerm must say too. Fixed owes the amount; declining
+// owes round(amount × the part of the term left), counted in calendar days
+// with the end's day excluded, as the runs prorate; remaining owes
+// round(percent × what the seats would still have billed in the state they
+// ended in, to the term's end): the rest of the month holding the stop, as
+// its proration credit counts it (whole − round(whole × days elapsed /
+// days)), and every whole month after it. Amounts are in cents, rounded
+// half away from zero.
 func termFee(t *rapid.T, eco *ecosystem, o order.Order, end ending) (ensemble.Money, ensemble.Period, bool) {
 	fee := o.Term.EarlyTermination
-	if fee == nil {
+	if o.Term.IsZero() {
 		return ensemble.Money{}, ensemble.Period{}, false
 	}
 	activation, months := day(2, 1, 0), o.Term.Length.Count
@@ -1018,7 +1022,11 @@ func termFee(t *rapid.T, eco *ecosystem, o order.Order, end ending) (ensemble.Mo
 			break
 		}
 	}
-	if !end.Stop.After(start) || !end.Stop.Before(stop) {
+	inside := end.Stop.After(start) && end.Stop.Before(stop)
+	if o.Cancellation.WithinTerm != inside {
+		t.Fatalf("order %s stops at %s, inside its term [%s, %s) %v; the order says within term %v", o.ID, end.Stop.Format(time.RFC3339), start.Format(time.RFC3339), stop.Format(time.RFC3339), inside, o.Cancellation.WithinTerm)
+	}
+	if !inside || fee == nil {
 		return ensemble.Money{}, ensemble.Period{}, false
 	}
 	var owed int64
