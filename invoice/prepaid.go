@@ -27,7 +27,11 @@ import (
 //     from one commitment: the first with a balance, by earlier End, then
 //     ID. A negative line of a charge it names (a usage adjustment that
 //     lowers a covered period) gives back to the commitment what was drawn
-//     before it gives back cash.
+//     before it gives back cash. Given back after what was left expired
+//     (in an earlier run: the term ended, or the subscription), it expires
+//     too, on a breakage line of the run that bills it, dated at the run
+//     ("<subscription>/prepaid/<id>/prepaid_breakage/<run's At>"), so a
+//     commitment is always all drawn or expired once it ends.
 //   - What is left when the term ends expires (Breakage, the default): a
 //     KindPrepaidBreakage line records it, covered in full, billing
 //     nothing. With Rollover it stays drawable until RolloverEnd, then
@@ -261,17 +265,28 @@ func (g *gen) prepaidLines() {
 			*g.next() = l
 		}
 		if end := g.drawEnd(c); g.due(end) {
-			l := base
-			l.ID = prepaidLineID(g.s.ID, c.ID, KindPrepaidBreakage)
-			l.Kind, l.Date, l.Description, l.Amount = KindPrepaidBreakage, end, "Prepaid commitment "+string(c.ID)+" expired unused", zero
-			if end.Before(c.termEnd()) {
-				l.Description += " at the subscription's end"
-			}
-			l.Period = ensemble.Period{Start: c.Start, End: end}
-			l.Refs = append([]ensemble.Ref{ref}, attr...)
-			*g.next() = l
+			*g.next() = g.breakageLine(c, end)
 		}
 	}
+}
+
+// breakageLine is the line recording that what is left of commitment c
+// expires at end, its draws' end (drawPrepaid fills in the amount).
+func (g *gen) breakageLine(c *PrepaidCommitment, end time.Time) Line {
+	zero := ensemble.MoneyFromMinor(0, g.cur)
+	pin, attr := g.prepaidPin(c)
+	l := Line{
+		ID: prepaidLineID(g.s.ID, c.ID, KindPrepaidBreakage), Kind: KindPrepaidBreakage, Date: end,
+		Description:  "Prepaid commitment " + string(c.ID) + " expired unused",
+		Subscription: g.s.ID, Customer: g.s.Customer.ID, Pin: pin, Currency: g.cur,
+		Cycle: ensemble.Period{Start: c.Start, End: c.End}, Period: ensemble.Period{Start: c.Start, End: end},
+		Quantity: decimal.NewFromInt(1), Amount: zero, Full: zero, Discount: zero,
+		Refs: append([]ensemble.Ref{{Kind: RefPrepaid, ID: string(g.s.ID) + "/" + string(c.ID)}}, attr...),
+	}
+	if end.Before(c.termEnd()) {
+		l.Description += " at the subscription's end"
+	}
+	return l
 }
 
 // inForce reports whether the commitment is bought, drawn or expires in
@@ -364,6 +379,15 @@ type prepaidState struct {
 	inclusive bool           // the purchase's tax is included in its amount
 	use       PrepaidUse
 	touched   bool
+	// lateExpired is what lines of this invoice gave back after the
+	// commitment's rest expired in an earlier run: it expires in this one.
+	lateExpired ensemble.Money
+}
+
+// expiredBefore reports whether st's draws ended, and its rest expired,
+// in a run before this one.
+func (g *gen) expiredBefore(st *prepaidState) bool {
+	return !g.run.After.IsZero() && !st.end.After(g.run.After)
 }
 
 // drawPrepaid lets the invoice's lines draw on the subscription's prepaid
@@ -381,6 +405,7 @@ func (g *gen) drawPrepaid(inv *Invoice) {
 		st.drawn = ensemble.MoneyFromDecimal(c.Drawn, g.cur)
 		st.purchTax, st.inclusive = g.purchaseTax(c, st.amount)
 		st.use = PrepaidUse{Commitment: c.ID, Before: g.sub(st.amount, st.drawn), Drawn: zero, Expired: zero}
+		st.lateExpired = zero
 		states[k] = st
 	}
 	slices.SortFunc(states, func(a, b *prepaidState) int {
@@ -444,12 +469,28 @@ func (g *gen) drawPrepaid(inv *Invoice) {
 				if g.cmp(take.Neg(), st.drawn) > 0 {
 					take = st.drawn.Neg()
 				}
+				if g.expiredBefore(st) {
+					// Given back to a commitment whose rest expired in an
+					// earlier run: it expires too, in this run.
+					st.lateExpired = g.sub(st.lateExpired, take)
+				}
 			default:
 				continue
 			}
 			st.use.Drawn = g.add(st.use.Drawn, take)
 			g.cover(l, st, take)
 			break
+		}
+	}
+	for _, st := range states {
+		if st.lateExpired.IsPositive() {
+			l := g.breakageLine(st.c, st.end)
+			l.ID = LineID(string(l.ID) + "/" + fmtTime(g.run.At))
+			l.Date, l.Amount, l.Full = g.run.At, st.lateExpired, st.lateExpired
+			l.Description = "Prepaid commitment " + string(st.c.ID) + ": given back by a late correction after it expired, expired unused"
+			st.use.Expired = g.add(st.use.Expired, st.lateExpired)
+			g.cover(&l, st, st.lateExpired)
+			inv.Lines = append(inv.Lines, l)
 		}
 	}
 	for _, st := range states {

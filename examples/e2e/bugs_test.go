@@ -2,6 +2,7 @@ package e2e_test
 
 import (
 	"context"
+	"fmt"
 	"testing"
 	"time"
 
@@ -309,23 +310,23 @@ offers:
 `
 
 // TestPrepaidGivenBackAfterItExpired: a subscription cancelled on Feb 15
-// holds a EUR 3.00 prepaid commitment for [Feb 1, Jun 1). The run of Mar 1
-// bills February's 1,000 calls (2.00, covered) and lets the 1.00 left
-// expire at the cancellation. A late call for February, billed on Apr 1,
-// lowers February to 1.00: the adjustment (-1.00) gives 1.00 back to the
-// commitment. The subscription has ended, so nothing can draw on it
-// again; what was given back must expire too (or be given back as cash).
-// Instead it stays: the invoice reports 1.00 Remaining and 2 drawn and
-// expired in all, and no run will ever let it expire, so 1.00 of the
-// prepayment is neither drawn nor expired — on consumption, partners never
-// earn on it although the customer paid it. The same happens without a
-// cancellation to a commitment whose term ended in an earlier run than
-// the one billing the late usage. The end-to-end property found it with a
-// cancellation: a prepaid line's give-back is drawn whether or not the
-// commitment's breakage was billed already (invoice/prepaid.go, drawPrepaid:
-// a negative line gives back while the state has drawn anything).
+// holds a EUR 3.00 prepaid commitment for [Feb 1, Jun 1) (or, without the
+// cancellation, one for [Feb 1, Feb 15)). The run of Mar 1 bills
+// February's 1,000 calls (2.00, covered) and lets the 1.00 left expire.
+// A late call for February, billed on Apr 1, lowers February to 1.00: the
+// adjustment (-1.00) gives 1.00 back to the commitment, which has expired,
+// so that 1.00 expires too, on a breakage line of the Apr 1 run: the
+// commitment stays all drawn or expired (3 in all, nothing remaining), and
+// on consumption partners earn on what expired. (The bug: the give-back
+// stayed drawable, 1.00 Remaining that no run ever let expire. The
+// end-to-end property found it.)
 func TestPrepaidGivenBackAfterItExpired(t *testing.T) {
-	t.Skip("library bug: invoice gives a late negative usage adjustment back to a prepaid commitment that already expired (breakage billed in an earlier run, here at the subscription's cancellation), leaving a Remaining that never expires")
+	for _, cancel := range []bool{true, false} {
+		t.Run(fmt.Sprintf("cancelled %v", cancel), func(t *testing.T) { prepaidGivenBackAfterItExpired(t, cancel) })
+	}
+}
+
+func prepaidGivenBackAfterItExpired(t *testing.T, cancel bool) {
 	cat, err := catalog.LoadYAML([]byte(volumeCatalog))
 	if err != nil {
 		t.Fatal(err)
@@ -341,6 +342,9 @@ func TestPrepaidGivenBackAfterItExpired(t *testing.T) {
 		Items: []invoice.Item{{ID: "api", Segments: []invoice.Segment{{Start: feb.Start, Pin: catalog.Pin{Offer: "api", Version: 1}, Quantity: decimal.NewFromInt(1)}}}},
 		Prepaid: []invoice.PrepaidCommitment{{ID: "p", Amount: decimal.NewFromInt(3), Start: feb.Start,
 			End: time.Date(2026, 6, 1, 0, 0, 0, 0, time.UTC), Meters: []usage.MeterID{"calls"}}}}
+	if !cancel {
+		sub.CancelAt, sub.Prepaid[0].End = time.Time{}, sub.CancelAt
+	}
 	billed := usage.Aggregate{Line: "s1/api", Meter: "calls", Aggregation: usage.Sum, Period: feb,
 		Value: decimal.NewFromInt(1000), Records: 1, Digest: usage.DigestOf("r1")}
 	invs, err := b.Build(invoice.Run{At: mar1, Usage: []usage.Aggregate{billed}}, []invoice.Subscription{sub})
@@ -359,7 +363,18 @@ func TestPrepaidGivenBackAfterItExpired(t *testing.T) {
 		t.Fatal(err)
 	}
 	use = invs[0].Prepaid[0]
-	if !use.Remaining.IsZero() || !use.Total.Equal(decimal.NewFromInt(3)) {
-		t.Fatalf("Apr 1, after the subscription ended: %+v; want nothing left drawable (what the late adjustment gave back expired, or given back as cash)", use)
+	if !use.Remaining.IsZero() || !use.Total.Equal(decimal.NewFromInt(3)) || !use.Drawn.Equal(ensemble.MustMoney("-1.00", "EUR")) ||
+		!use.Expired.Equal(ensemble.MustMoney("1.00", "EUR")) {
+		t.Fatalf("Apr 1, after the commitment expired: %+v; want 1.00 given back and expired, nothing left drawable", use)
+	}
+	var expired []invoice.Line
+	for _, l := range invs[0].Lines {
+		if l.Kind == invoice.KindPrepaidBreakage {
+			expired = append(expired, l)
+		}
+	}
+	if len(expired) != 1 || !expired[0].Date.Equal(apr1) || !expired[0].Prepaid.Covered.Equal(ensemble.MustMoney("1.00", "EUR")) ||
+		!expired[0].Net.IsZero() || expired[0].ID != "s1/prepaid/p/prepaid_breakage/20260401T000000Z" {
+		t.Fatalf("Apr 1: breakage lines %+v, want one of 1.00 at Apr 1, covered in full", expired)
 	}
 }
