@@ -255,9 +255,19 @@ func (c *Catalog) Rater(p Pin, ch ChargeID) (*Rater, error) {
 	}
 	r, ok := e.raters[ch]
 	if !ok {
-		return nil, &LookupError{Offer: p.Offer, Version: p.Version, Charge: ch, Err: ErrNotFound}
+		return nil, chargeNotFound(p, ch)
 	}
 	return r, nil
+}
+
+// chargeNotFound is the *LookupError of charge ch, missing from the
+// pinned offer version; an empty ch is said, not left out of the message
+// as if no charge were asked.
+func chargeNotFound(p Pin, ch ChargeID) error {
+	if ch == "" {
+		return &LookupError{Offer: p.Offer, Version: p.Version, Err: fmt.Errorf("%w: the charge id is empty", ErrNotFound)}
+	}
+	return &LookupError{Offer: p.Offer, Version: p.Version, Charge: ch, Err: ErrNotFound}
 }
 
 // Charge returns a copy of charge ch of the pinned offer version (its type,
@@ -270,7 +280,7 @@ func (c *Catalog) Charge(p Pin, ch ChargeID) (Charge, error) {
 	}
 	i, ok := slices.BinarySearchFunc(e.offer.Charges, ch, func(x Charge, id ChargeID) int { return cmp.Compare(x.ID, id) })
 	if !ok {
-		return Charge{}, &LookupError{Offer: p.Offer, Version: p.Version, Charge: ch, Err: ErrNotFound}
+		return Charge{}, chargeNotFound(p, ch)
 	}
 	out := e.offer.Charges[i]
 	out.Price = clonePrice(out.Price)
