@@ -191,7 +191,9 @@ type Term struct {
 // one of three ways (Rule): a fixed amount, an amount declining over the
 // term, or a share of the remaining contract value. Package invoice bills
 // it (invoice.EarlyTermination, which says how each is computed and
-// rounded) as one early_termination line at the end, with no discount.
+// rounded) as one early_termination line at the end, with no discount; a
+// fee that rounds to zero (a declining fee at the term's very end) bills
+// no line.
 type EarlyTermination struct {
 	// Rule says how the fee is computed.
 	Rule TerminationRule `json:"rule"`
