@@ -355,14 +355,18 @@ func TestStateDecodeRefusesCorruptNetVolumes(t *testing.T) {
 			point(d, 0)["amount"], volume(d)["amount"] = shift(point(d, 0)["amount"], 1), shift(volume(d)["amount"], 1)
 		}, "lines[0].volumes[0]", "the line's point holds EUR 800.01, not the EUR 800.00 it added less what its credits took back"},
 		{"no point of the line", rolling, func(d stateDoc) { delete(point(d, 0), "line") }, "lines[0].volumes[0]", "no point of the line"},
-		{"a point of a line that adds nothing net", rolling, func(d stateDoc) { point(d, 1)["line"] = "L9" }, "volumes[0].points[1].line",
-			`a point of line "L9", which adds to it net of credits on no ledger line`},
+		// A point of a line the state does not hold is of a part split by
+		// partner (State.SplitByPartner); of a held line, it is claimed.
+		{"a point of a held line that adds nothing net", rolling, func(d stateDoc) { delete(d.line("L2"), "volumes") }, "volumes[0].points[1].line",
+			`a point of line "L2", which adds to it net of credits on no ledger line`},
 		{"a point not at the line's date", rolling, func(d stateDoc) { point(d, 0)["date"] = "2026-03-05T00:00:00Z" }, "lines[0].volumes[0]",
 			"the line's point is dated 2026-03-05T00:00:00Z, not at the line"},
 		{"a line with two points", rolling, func(d stateDoc) { point(d, 1)["line"] = "L1" }, "volumes[0].points[1].line", `line "L1" has two points`},
 		{"a calendar year below what lines still add", calendar, func(d stateDoc) { volume(d)["amount"] = moneyJSON("899.99", "EUR") }, "volumes[0].amount",
 			"EUR 899.99 is less than the EUR 900.00 lines still add to it net of credits"},
-		{"no such volume", calendar, func(d stateDoc) { d["volumes"] = []any{} }, "lines[0].volumes[0]", "the state holds no such volume"},
+		// A state holding none of the partner's volumes is a part split by
+		// line (State.SplitByLine); one holding some holds them all.
+		{"no such volume", calendar, func(d stateDoc) { volume(d)["year"] = 2025 }, "lines[0].volumes[0]", "the state holds no such volume"},
 		{"not net and not converted", calendar, func(d stateDoc) { delete(lineVolume(d), "net_of_credits") }, "lines[0].volumes[0]", "the state keeps none such"},
 		{"not the line's basis", calendar, func(d stateDoc) { lineVolume(d)["amount"] = moneyJSON("1100.00", "EUR") }, "lines[0].volumes[0].amount",
 			"EUR 1100.00 is not the line's basis EUR 1200.00"},

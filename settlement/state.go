@@ -350,6 +350,15 @@ func (s State) volumeBefore(p partner.ID, cur string, w Window, at time.Time) in
 // MarshalJSON writes the state with lines sorted by id and volumes by
 // partner, currency, window and year.
 func (s State) MarshalJSON() ([]byte, error) {
+	out, err := s.exportJSON()
+	if err != nil {
+		return nil, err
+	}
+	return json.Marshal(out)
+}
+
+// exportJSON returns the JSON form of the state, in MarshalJSON's order.
+func (s State) exportJSON() (stateJSON, error) {
 	out := stateJSON{Lines: make([]LedgerLine, 0, len(s.lines)), Volumes: make([]VolumeState, 0, len(s.vols))}
 	for _, id := range slices.Sorted(maps.Keys(s.lines)) {
 		out.Lines = append(out.Lines, s.lines[id].export(s.lineVols[id]))
@@ -370,7 +379,7 @@ func (s State) MarshalJSON() ([]byte, error) {
 		v := s.vols[k]
 		cur, err := ensemble.ParseCurrency(k.cur)
 		if err != nil {
-			return nil, err
+			return stateJSON{}, err
 		}
 		vs := VolumeState{Partner: k.partner, Currency: cur, Window: k.window, Year: k.year,
 			Amount: ensemble.MoneyFromMinor(v.units, cur)}
@@ -385,7 +394,7 @@ func (s State) MarshalJSON() ([]byte, error) {
 	for _, id := range slices.Sorted(maps.Keys(s.credits)) {
 		out.Credits = append(out.Credits, CreditState{Line: id, Credits: s.credits[id]})
 	}
-	return json.Marshal(out)
+	return out, nil
 }
 
 // UnmarshalJSON reads a state MarshalJSON wrote. Every error matches
@@ -467,6 +476,17 @@ func (s *State) UnmarshalJSON(b []byte) error {
 		}
 		return fmt.Errorf("%w: %w", ErrCorruptState, de)
 	}
+	st, err := readState(in)
+	if err != nil {
+		return err
+	}
+	*s = st
+	return nil
+}
+
+// readState builds a State from its decoded form, checking every
+// invariant UnmarshalJSON lists; every error matches ErrCorruptState.
+func readState(in stateIn) (State, error) {
 	r := stateReader{
 		out:   State{lines: make(map[LineID]*ledger, len(in.Lines)), vols: make(map[volKey]*volState, len(in.Volumes)), credits: make(map[LineID]LineID, len(in.Credits))},
 		plans: map[ensemble.Ref]*ensemble.Ref{},
@@ -512,10 +532,9 @@ func (s *State) UnmarshalJSON(b []byte) error {
 	}
 	r.netVolumes(in)
 	if err := r.p.Err("state"); err != nil {
-		return err
+		return State{}, err
 	}
-	*s = r.out
-	return nil
+	return r.out, nil
 }
 
 // stateReader builds a State from its JSON form, recording every broken

@@ -208,6 +208,10 @@ func (r *stateReader) netVolumes(in stateIn) {
 			at[k] = i
 		}
 	}
+	held := map[partner.ID]bool{} // the partners some volume of which the state holds
+	for k := range r.out.vols {
+		held[k.partner] = true
+	}
 	still := map[volKey]int64{} // what lines still add to a calendar year, net of credits
 	claimed := map[volKey]map[LineID]bool{}
 	done := map[LineID]bool{} // a line held twice is checked once
@@ -228,7 +232,12 @@ func (r *stateReader) netVolumes(in stateIn) {
 			}
 			vs := r.out.vols[v.key]
 			if vs == nil {
-				fail("the line adds to it net of credits, but the state holds no such volume")
+				// A part of a state split by line (SplitByLine) holds no
+				// volume of the partner: its shard settles no credit of
+				// the line (ErrVolumeNotHeld).
+				if held[v.key.partner] {
+					fail("the line adds to it net of credits, but the state holds no such volume")
+				}
 				continue
 			}
 			left := v.units - creditedShare(v.units, l.credited, l.basis)
@@ -267,7 +276,10 @@ func (r *stateReader) netVolumes(in stateIn) {
 				k.partner, k.cur, k.window, k.year, ensemble.MoneyFromMinor(vs.units, cur), ensemble.MoneyFromMinor(n, cur))
 		}
 		for j, p := range vs.points {
-			if p.line != "" && !claimed[k][p.line] {
+			// A point of a line the state does not hold is of a ledger
+			// part held apart (SplitByPartner): a credit of the line is
+			// settled where both are held, and finds exactly one point.
+			if p.line != "" && !claimed[k][p.line] && r.out.lines[p.line] != nil {
 				r.fail(ensemble.Path(path, "points", j)+".line", p.line, "", nil, "volume of %q in %s (%s): a point of line %q, which adds to it net of credits on no ledger line",
 					k.partner, k.cur, k.window, p.line)
 			}
@@ -294,18 +306,35 @@ func (r *run) takeBackVolumes(lg *ledger, credited int64) error {
 			return fmt.Errorf("%w: line %q: the volume of %q in %s (%s) %s", ErrCorruptState, lg.line, v.key.partner, v.key.cur, v.key.window, why)
 		}
 		if r.st.vols[v.key] == nil {
+			if !r.st.holdsVolumeOf(v.key.partner) {
+				return fmt.Errorf("%w: line %q adds to the volume of %q in %s (%s) net of credits, which the state does not hold: "+
+					"settle its credits with the partner's volumes (State.SplitByPartner)", ErrVolumeNotHeld, lg.line, v.key.partner, v.key.cur, v.key.window)
+			}
 			return corrupt("is not held")
+		}
+		i := -1
+		if v.key.window == WindowRolling12Months {
+			// The line's one point: two points of it (a state whose parts
+			// were merged wrongly) is refused, never a guess.
+			for j := range r.st.vols[v.key].points {
+				if r.st.vols[v.key].points[j].line != lg.line {
+					continue
+				}
+				if i >= 0 {
+					return corrupt("has two points of the line")
+				}
+				i = j
+			}
+			if i < 0 || r.st.vols[v.key].points[i].units < d {
+				return corrupt("has no point of the line to take back from")
+			}
 		}
 		vs := r.own(v.key)
 		if vs.units < d {
 			return corrupt("holds less than the line added")
 		}
 		vs.units -= d
-		if v.key.window == WindowRolling12Months {
-			i := slices.IndexFunc(vs.points, func(p volPoint) bool { return p.line == lg.line })
-			if i < 0 || vs.points[i].units < d {
-				return corrupt("has no point of the line to take back from")
-			}
+		if i >= 0 {
 			vs.points[i].units -= d
 		}
 	}

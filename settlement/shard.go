@@ -1,0 +1,279 @@
+package settlement
+
+import (
+	"errors"
+	"fmt"
+	"maps"
+	"time"
+
+	"github.com/ensemble-commerce/ensemble/partner"
+)
+
+// A State that shards. A State holds four kinds of records, each keyed by
+// one thing:
+//
+//   - ledger lines, keyed by line id, each with the volumes the line added
+//     to at a rate or net of credits (LedgerLine.Volumes), its parts,
+//     unreversed amounts and dispute;
+//   - credit records (which credit line credited which line), keyed by
+//     the credited line: they travel with its ledger line;
+//   - cumulative volumes, keyed by partner (VolumeState.Partner), with
+//     their points (which may name the line they are of,
+//     VolumePoint.Line, when its credits take back from them);
+//   - prepaid commitments (how their lines were settled), keyed by
+//     commitment: a few bytes each, they travel with every part.
+//
+// SplitByLine keeps ledger lines and credit records, SplitByPartner keeps
+// volumes; both keep every prepaid commitment. So the parts of a state
+// split by line, plus its parts split by partner, merge back into the
+// state (MergeStates), byte for byte. A point of a volume naming a line
+// names it across parts: the point stays with its volume, the line's
+// ledger with the line.
+
+var (
+	// ErrStateOverlap reports parts of a state that MergeStates cannot
+	// merge: two parts hold the same ledger line, credit or volume, a
+	// credit and a line share an id, or two parts disagree on how a
+	// prepaid commitment's lines are settled. Merging never adds up two
+	// copies of a record.
+	ErrStateOverlap = errors.New("settlement: state parts overlap")
+	// ErrVolumeNotHeld reports a credit of a line whose plan's volume is
+	// net of credits (Cumulative.Volume) settled against a state that
+	// holds none of the partner's volumes: a part split by line, without
+	// the partner's part. Such credits are settled where the partner's
+	// volumes are (SplitByPartner), never by taking nothing back.
+	ErrVolumeNotHeld = errors.New("settlement: volume not held by the state")
+)
+
+// SplitByLine returns the part of st that holds the ledger lines keep
+// keeps, with the volumes each line remembers (LedgerLine.Volumes), the
+// credit records of the credits of those lines (a credit is kept with the
+// line it credited, held or not), and every prepaid commitment; no
+// cumulative volume. st is left unchanged; the part shares the ledgers,
+// which are never changed in place.
+//
+// A part decodes (UnmarshalJSON) and settles credits of its lines: a
+// credit needs only the credited line's ledger, so hosts key credits by
+// the line they credit. A line whose plan's volume is net of credits is
+// the exception: its credit takes back from the partner's volume too, so
+// settle it against this part merged with the partner's
+// (SplitByPartner); against this part alone it is ErrVolumeNotHeld.
+// A sale settled against a part that lacks its partner's volumes reads
+// them as zero: give a shard settling sales the volumes of its partners.
+func (st State) SplitByLine(keep func(LineID) bool) State {
+	out := State{lines: map[LineID]*ledger{}, prepaid: maps.Clone(st.prepaid)}
+	for id, l := range st.lines {
+		if !keep(id) {
+			continue
+		}
+		out.lines[id] = l
+		if vs, ok := st.lineVols[id]; ok {
+			if out.lineVols == nil {
+				out.lineVols = map[LineID][]lineVolume{}
+			}
+			out.lineVols[id] = vs
+		}
+	}
+	for c, credited := range st.credits {
+		if keep(credited) {
+			if out.credits == nil {
+				out.credits = map[LineID]LineID{}
+			}
+			out.credits[c] = credited
+		}
+	}
+	return out
+}
+
+// SplitByPartner returns the part of st that holds the cumulative volumes
+// of the partners keep keeps (every currency, window and year, with their
+// points), and every prepaid commitment; no ledger line and no credit
+// record. It is what a shard settling the sales of those partners reads
+// (see Seed). st is left unchanged; the part shares nothing it could
+// change.
+func (st State) SplitByPartner(keep func(partner.ID) bool) State {
+	out := State{prepaid: maps.Clone(st.prepaid)}
+	for k, v := range st.vols {
+		if !keep(k.partner) {
+			continue
+		}
+		if out.vols == nil {
+			out.vols = map[volKey]*volState{}
+		}
+		out.vols[k] = v // a call copies a volume before changing it (run.own)
+	}
+	return out
+}
+
+// Seed returns the part of st a shard settling the sales of partners
+// reads: their cumulative volumes and every prepaid commitment
+// (SplitByPartner keeping partners). Key sales by the partner whose volume
+// their plan's cumulative shares read (the seller, for "of: seller");
+// a sale settled on a shard without that partner's volumes reads zero.
+func (st State) Seed(partners ...partner.ID) State {
+	set := make(map[partner.ID]bool, len(partners))
+	for _, p := range partners {
+		set[p] = true
+	}
+	return st.SplitByPartner(func(p partner.ID) bool { return set[p] })
+}
+
+// holdsVolumeOf reports whether the state holds a volume of partner p.
+func (st State) holdsVolumeOf(p partner.ID) bool {
+	for k := range st.vols {
+		if k.partner == p {
+			return true
+		}
+	}
+	return false
+}
+
+// MergeStates returns the state holding every record of parts: parts of
+// one state split by line and by partner (SplitByLine, SplitByPartner), or
+// the states shards returned after settling them. The parts must be
+// disjoint: a ledger line, credit or volume held by two parts, a credit
+// with the id of a line of another part, or prepaid commitments settled
+// two ways are an error matching ErrStateOverlap, never a sum. Prepaid
+// commitments held alike by several parts are taken once.
+//
+// The merged state is then checked as UnmarshalJSON checks a state (every
+// invariant between ledger lines, credits and volumes; an error matches
+// ErrCorruptState), which costs about what decoding it does. The parts
+// are left unchanged.
+func MergeStates(parts ...State) (State, error) {
+	var n, nv int
+	for _, p := range parts {
+		n, nv = n+len(p.lines), nv+len(p.vols)
+	}
+	out := State{lines: make(map[LineID]*ledger, n), vols: make(map[volKey]*volState, nv)}
+	from := map[LineID]int{} // the part of each line and credit, for messages
+	overlap := func(format string, args ...any) (State, error) {
+		return State{}, fmt.Errorf("%w: "+format, append([]any{ErrStateOverlap}, args...)...)
+	}
+	for i, p := range parts {
+		for id, l := range p.lines {
+			if j, dup := from[id]; dup {
+				return overlap("line %q is held by parts %d and %d", id, j, i)
+			}
+			from[id], out.lines[id] = i, l
+		}
+		for id, vs := range p.lineVols {
+			if out.lineVols == nil {
+				out.lineVols = map[LineID][]lineVolume{}
+			}
+			out.lineVols[id] = vs
+		}
+		for c, credited := range p.credits {
+			if j, dup := from[c]; dup {
+				return overlap("credit %q: parts %d and %d hold a line or credit of that id", c, j, i)
+			}
+			if out.credits == nil {
+				out.credits = map[LineID]LineID{}
+			}
+			from[c], out.credits[c] = i, credited
+		}
+		for k, v := range p.vols {
+			if _, dup := out.vols[k]; dup {
+				return overlap("the volume of %q in %s (%s %d) is held by two parts, the second part %d", k.partner, k.cur, k.window, k.year, i)
+			}
+			out.vols[k] = v
+		}
+		for c, e := range p.prepaid {
+			if was, ok := out.prepaid[c]; ok && was != e {
+				return overlap("prepaid commitment %q settled %s in one part and %s in part %d", c, was, e, i)
+			}
+			if out.prepaid == nil {
+				out.prepaid = map[string]PrepaidEarning{}
+			}
+			out.prepaid[c] = e
+		}
+	}
+	if err := out.check(); err != nil {
+		return State{}, err
+	}
+	return out, nil
+}
+
+// check confirms every invariant UnmarshalJSON checks, on the state's
+// decoded form.
+func (st State) check() error {
+	doc, err := st.exportJSON()
+	if err != nil {
+		return fmt.Errorf("%w: %w", ErrCorruptState, err)
+	}
+	_, err = readState(doc.in())
+	return err
+}
+
+// in returns the state's JSON form as UnmarshalJSON reads it.
+func (doc stateJSON) in() stateIn {
+	in := stateIn{Lines: make([]ledgerLineIn, len(doc.Lines)), Volumes: doc.Volumes, Credits: doc.Credits, Prepaid: doc.Prepaid}
+	for i := range doc.Lines {
+		in.Lines[i].LedgerLine = doc.Lines[i]
+		in.Lines[i].BasisKind = &in.Lines[i].LedgerLine.BasisKind
+	}
+	return in
+}
+
+// Prune returns st without the ledger lines dated before before (the
+// start of the credit window: the host settles no credit of an older
+// line), and without the credit records of their credits. A line an open
+// dispute holds is kept until the dispute is resolved. Cumulative volumes
+// are kept whole, since the windows of later lines read them; their
+// points of pruned lines no longer name them (a credit could no longer
+// take back from them).
+//
+// A credit of a pruned line is then refused with ErrUnknownLine, never
+// settled as zero; and since the state no longer knows the pruned ids, a
+// sale reusing one settles: hosts that may resend lines older than the
+// window refuse them before settling.
+func (st State) Prune(before time.Time) State {
+	out := State{lines: make(map[LineID]*ledger, len(st.lines)), prepaid: maps.Clone(st.prepaid)}
+	pruned := map[LineID]bool{}
+	for id, l := range st.lines {
+		if l.date.Before(before) && !l.disputed() {
+			pruned[id] = true
+			continue
+		}
+		out.lines[id] = l
+		if vs, ok := st.lineVols[id]; ok {
+			if out.lineVols == nil {
+				out.lineVols = map[LineID][]lineVolume{}
+			}
+			out.lineVols[id] = vs
+		}
+	}
+	for c, credited := range st.credits {
+		if !pruned[credited] {
+			if out.credits == nil {
+				out.credits = map[LineID]LineID{}
+			}
+			out.credits[c] = credited
+		}
+	}
+	if len(st.vols) > 0 {
+		out.vols = make(map[volKey]*volState, len(st.vols))
+	}
+	for k, v := range st.vols {
+		named := false
+		for _, p := range v.points {
+			if pruned[p.line] {
+				named = true
+				break
+			}
+		}
+		if !named {
+			out.vols[k] = v
+			continue
+		}
+		nv := &volState{units: v.units, points: make([]volPoint, len(v.points))}
+		for i, p := range v.points {
+			if pruned[p.line] {
+				p.line = ""
+			}
+			nv.points[i] = p
+		}
+		out.vols[k] = nv
+	}
+	return out
+}

@@ -1,0 +1,171 @@
+package settlement_test
+
+import (
+	"encoding/json"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/ensemble-commerce/ensemble/partner"
+	"github.com/ensemble-commerce/ensemble/settlement"
+)
+
+// netState settles two lines of the reseller on netPlan (net of credits,
+// in window) and a credit of the first: a state whose ledger lines and
+// volumes name each other.
+func netState(t *testing.T, window string) (*settlement.Settler, settlement.State) {
+	t.Helper()
+	s := planSettler(t, strings.NewReplacer("WINDOW", window, "VOLUME", "net_of_credits").Replace(netPlan), loadNetwork(t))
+	res, err := s.Settle(ctx, settlement.State{}, []settlement.Line{resold("L1", "1200.00", "EUR", "2026-03-02"), resold("L2", "100.00", "EUR", "2026-03-03")})
+	require.NoError(t, err)
+	res, err = s.Settle(ctx, res.State, []settlement.Line{credit("C1", "L1", "-400.00", "2026-03-10")})
+	require.NoError(t, err)
+	return s, res.State
+}
+
+// decoded returns st read back from its JSON, which must decode and
+// write the same JSON.
+func decoded(t testing.TB, st settlement.State) settlement.State {
+	t.Helper()
+	b, err := json.Marshal(st)
+	require.NoError(t, err)
+	var back settlement.State
+	require.NoError(t, json.Unmarshal(b, &back), "%s", b)
+	require.JSONEq(t, string(b), string(mustJSON(t, back)))
+	return back
+}
+
+// TestSplitThenMergeIsTheState: the parts of a state split by line and by
+// partner each decode, hold what their key keeps, and merge back into
+// the state byte for byte, in any order.
+func TestSplitThenMergeIsTheState(t *testing.T) {
+	for _, window := range []string{"calendar_year", "rolling_12_months"} {
+		t.Run(window, func(t *testing.T) {
+			_, st := netState(t, window)
+			l1 := func(id settlement.LineID) bool { return id == "L1" }
+			a := decoded(t, st.SplitByLine(l1))
+			b := decoded(t, st.SplitByLine(func(id settlement.LineID) bool { return !l1(id) }))
+			v := decoded(t, st.SplitByPartner(func(partner.ID) bool { return true }))
+			none := decoded(t, st.SplitByPartner(func(partner.ID) bool { return false }))
+			require.True(t, a.Has("L1") && a.Has("C1") && !a.Has("L2"), "L1's part holds L1 and its credit")
+			require.True(t, b.Has("L2") && !b.Has("L1") && !b.Has("C1"))
+			require.Zero(t, v.Len())
+			require.True(t, v.Volume("reseller-nl", eur("0").Currency(), volumeWindow(window), date("2026-03-31")).Equal(eur("900.00")))
+			require.Equal(t, `{"lines":[],"volumes":[]}`, string(mustJSON(t, none)))
+			for _, parts := range [][]settlement.State{{a, b, v}, {v, b, a}, {b, none, v, a}} {
+				merged, err := settlement.MergeStates(parts...)
+				require.NoError(t, err)
+				require.Equal(t, string(mustJSON(t, st)), string(mustJSON(t, merged)))
+			}
+			seeded := st.Seed("reseller-nl")
+			require.Equal(t, string(mustJSON(t, v)), string(mustJSON(t, seeded)))
+		})
+	}
+}
+
+func volumeWindow(name string) settlement.Window {
+	if name == "rolling_12_months" {
+		return settlement.WindowRolling12Months
+	}
+	return settlement.WindowCalendarYear
+}
+
+// TestMergeStatesRefusesOverlaps: a record held by two parts is an
+// ErrStateOverlap naming it, never a sum; parts that do not hold together
+// are a corrupt state.
+func TestMergeStatesRefusesOverlaps(t *testing.T) {
+	_, st := netState(t, "rolling_12_months")
+	all := func(settlement.LineID) bool { return true }
+	byLine, byPartner := st.SplitByLine(all), st.SplitByPartner(func(partner.ID) bool { return true })
+	tests := []struct {
+		name  string
+		parts []settlement.State
+		want  string
+	}{
+		{"a line twice", []settlement.State{byLine, st.SplitByLine(func(id settlement.LineID) bool { return id == "L2" })}, `line "L2" is held by parts 0 and 1`},
+		{"a volume twice", []settlement.State{byPartner, byPartner}, `the volume of "reseller-nl"`},
+		{"a whole state twice", []settlement.State{st, st}, "is held by parts 0 and 1"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := settlement.MergeStates(tt.parts...)
+			require.ErrorIs(t, err, settlement.ErrStateOverlap)
+			require.ErrorContains(t, err, tt.want)
+		})
+	}
+	// Two shards that each settled a line L3: the overlap is caught.
+	s, _ := netState(t, "calendar_year")
+	one, err := s.Settle(ctx, settlement.State{}, []settlement.Line{resold("L3", "10.00", "EUR", "2026-04-01")})
+	require.NoError(t, err)
+	_, err = settlement.MergeStates(one.State.SplitByLine(all), one.State.SplitByLine(all))
+	require.ErrorIs(t, err, settlement.ErrStateOverlap)
+	// A shard's new state merged with the part it started from: the
+	// volume its credit took back from is held twice.
+	c, err := s.Settle(ctx, st, []settlement.Line{credit("C2", "L2", "-1.00", "2026-04-02")})
+	require.NoError(t, err)
+	_, err = settlement.MergeStates(c.State.SplitByLine(all), byPartner, c.State.SplitByPartner(func(partner.ID) bool { return true }))
+	require.ErrorIs(t, err, settlement.ErrStateOverlap)
+}
+
+// TestCreditSettlesAgainstTheCreditedLinesPart: a credit needs only the
+// credited line's ledger part, unless the line's plan takes credits back
+// from a volume: then without the partner's volumes it is
+// ErrVolumeNotHeld, and with them it settles as against the whole state.
+func TestCreditSettlesAgainstTheCreditedLinesPart(t *testing.T) {
+	s, st := netState(t, "rolling_12_months")
+	c2 := []settlement.Line{credit("C2", "L2", "-40.00", "2026-04-02")}
+	whole, err := s.Settle(ctx, st, c2)
+	require.NoError(t, err)
+	l2 := st.SplitByLine(func(id settlement.LineID) bool { return id == "L2" })
+	_, err = s.Settle(ctx, l2, c2)
+	require.ErrorIs(t, err, settlement.ErrVolumeNotHeld)
+	require.ErrorContains(t, err, `line "L2"`)
+	shard, err := settlement.MergeStates(l2, st.Seed("reseller-nl"))
+	require.NoError(t, err)
+	part, err := s.Settle(ctx, shard, c2)
+	require.NoError(t, err)
+	requireSameEntriesT(t, part.Entries, whole.Entries)
+	merged, err := settlement.MergeStates(part.State, st.SplitByLine(func(id settlement.LineID) bool { return id != "L2" }))
+	require.NoError(t, err)
+	require.Equal(t, string(mustJSON(t, whole.State)), string(mustJSON(t, merged)))
+
+	// On a plan whose volume is not net of credits, the line's part alone
+	// settles the credit.
+	s = planSettler(t, strings.NewReplacer("WINDOW", "calendar_year", "VOLUME", "sales").Replace(netPlan), loadNetwork(t))
+	res, err := s.Settle(ctx, settlement.State{}, []settlement.Line{resold("L1", "1200.00", "EUR", "2026-03-02"), resold("L2", "100.00", "EUR", "2026-03-03")})
+	require.NoError(t, err)
+	whole, err = s.Settle(ctx, res.State, c2)
+	require.NoError(t, err)
+	part, err = s.Settle(ctx, res.State.SplitByLine(func(id settlement.LineID) bool { return id == "L2" }), c2)
+	require.NoError(t, err)
+	requireSameEntriesT(t, part.Entries, whole.Entries)
+}
+
+func requireSameEntriesT(t *testing.T, got, want []settlement.Entry) {
+	t.Helper()
+	require.Equal(t, string(mustJSON(t, want)), string(mustJSON(t, got)))
+}
+
+// TestPruneDropsLinesBeforeTheWindow: lines dated before the window go
+// with their credits, unless a dispute holds them; volumes stay whole but
+// no longer name pruned lines; a credit of a pruned line is
+// ErrUnknownLine, never a credit of nothing.
+func TestPruneDropsLinesBeforeTheWindow(t *testing.T) {
+	s, st := netState(t, "rolling_12_months")
+	res, err := s.Dispute(st, "L2", date("2026-03-20"))
+	require.NoError(t, err)
+	st = res.State
+	pruned := decoded(t, st.Prune(date("2026-04-01")))
+	require.False(t, pruned.Has("L1"))
+	require.False(t, pruned.Has("C1"), "L1's credit goes with it")
+	require.True(t, pruned.Has("L2"), "a dispute holds L2")
+	at := date("2026-03-31")
+	euro := eur("0").Currency()
+	require.True(t, pruned.Volume("reseller-nl", euro, settlement.WindowRolling12Months, at).Equal(eur("900.00")), "the volume stays whole")
+	require.NotContains(t, string(mustJSON(t, pruned)), `"line":"L1"`)
+	_, err = s.Settle(ctx, pruned, []settlement.Line{credit("C9", "L1", "-1.00", "2026-04-02")})
+	require.ErrorIs(t, err, settlement.ErrUnknownLine)
+	// Nothing before the window: the state is unchanged.
+	require.Equal(t, string(mustJSON(t, st)), string(mustJSON(t, st.Prune(date("2026-01-01")))))
+}
