@@ -15,6 +15,9 @@ import (
 type Result struct {
 	Entries []Entry `json:"entries"`
 	State   State   `json:"state"`
+	// Rejections lists the lines SettleWhatYouCan did not settle, in
+	// canonical order; the other calls never set it.
+	Rejections []Rejection `json:"rejections,omitempty"`
 }
 
 // Settle settles lines into payout entries and returns them with the new
@@ -68,22 +71,39 @@ func (s *Settler) Settle(ctx context.Context, st State, lines []Line) (Result, e
 // Entries share memory with other entries, of this call and others, as
 // Entry says: Entry.Clone copies one out.
 func (s *Settler) AppendSettle(ctx context.Context, dst []Entry, st State, lines []Line) ([]Entry, State, error) {
+	entries, nst, _, err := s.appendSettle(ctx, dst, st, lines, false)
+	return entries, nst, err
+}
+
+// appendSettle is AppendSettle, and with lenient SettleWhatYouCan: a line
+// that fails is rolled back and returned as a Rejection.
+func (s *Settler) appendSettle(ctx context.Context, dst []Entry, st State, lines []Line, lenient bool) ([]Entry, State, []Rejection, error) {
 	r := s.newRun(ctx, st, len(lines))
 	defer r.release()
+	if lenient {
+		r.undo = &undoLog{}
+	}
 	r.entries = slices.Grow(dst, len(lines)*s.perLine)
-	fail := func(err error) ([]Entry, State, error) { return dst, State{}, err }
+	fail := func(err error) ([]Entry, State, []Rejection, error) { return dst, State{}, nil, err }
 	r.order = canonical(r.order[:0], lines)
 	prepaid := false
+	valid := 0
 	for _, i := range r.order {
 		l := &lines[i]
 		if err := l.validate(); err != nil {
-			return fail(lineErr(l.ID, "", "", "", err))
+			if err = lineErr(l.ID, "", "", "", err); !r.reject(l.ID, len(r.entries), err) {
+				return fail(err)
+			}
+			continue
 		}
 		if err := s.chainGiven(l); err != nil {
 			return fail(lineErr(l.ID, "", "", "", err))
 		}
 		prepaid = prepaid || !l.Prepaid.IsZero()
+		r.order[valid] = i
+		valid++
 	}
+	r.order = r.order[:valid]
 	if prepaid && r.st.prepaid == nil {
 		r.st.prepaid = map[string]PrepaidEarning{}
 	}
@@ -109,7 +129,11 @@ func (s *Settler) AppendSettle(ctx context.Context, dst []Entry, st State, lines
 		}
 		var err error
 		mark := len(r.entries)
+		r.undoStart()
 		if err := r.prepaidEarning(l); err != nil {
+			if r.reject(l.ID, mark, err) {
+				continue
+			}
 			return fail(err)
 		}
 		if l.Credits == "" {
@@ -117,28 +141,37 @@ func (s *Settler) AppendSettle(ctx context.Context, dst []Entry, st State, lines
 			// of a lookup and an insert. The maps are the call's own, and
 			// dropped on error.
 			lg, held := r.dec.newLedger(), len(r.st.lines)
+			r.undoLine(l.ID, "")
 			r.st.lines[l.ID] = lg
 			if len(r.st.lines) == held || r.st.credits[l.ID] != "" {
-				return fail(lineErr(l.ID, "", "", "", ErrAlreadySettled))
+				err = lineErr(l.ID, "", "", "", ErrAlreadySettled)
+			} else {
+				err = r.settleSale(l, lg)
 			}
-			err = r.settleSale(l, lg)
 		} else {
 			if r.st.lines[l.ID] != nil || r.st.credits[l.ID] != "" {
-				return fail(lineErr(l.ID, "", "", "", ErrAlreadySettled))
+				err = lineErr(l.ID, "", "", "", ErrAlreadySettled)
+			} else {
+				r.undoLine(l.Credits, l.ID)
+				err = r.clawback(l)
 			}
-			err = r.clawback(l)
+		}
+		if err == nil {
+			// Ids are unique by construction (see EntryID); a line that
+			// would still repeat one is refused, never emitted.
+			if err = duplicateEntry(r.entries[mark:]); err != nil {
+				err = lineErr(l.ID, "", "", "", err)
+			}
 		}
 		if err != nil {
+			if r.reject(l.ID, mark, err) {
+				continue
+			}
 			return fail(err)
-		}
-		// Ids are unique by construction (see EntryID); a line that
-		// would still repeat one is refused, never emitted.
-		if err := duplicateEntry(r.entries[mark:]); err != nil {
-			return fail(lineErr(l.ID, "", "", "", err))
 		}
 	}
 	r.dec.publish()
-	return r.entries, r.st, nil
+	return r.entries, r.st, r.rejected, nil
 }
 
 // canonical appends to order the indexes of lines in canonical order:
@@ -184,6 +217,11 @@ type run struct {
 	line    *Line    // the line being settled
 	dec     *decider // what sale lines are split with
 	sp      split
+	// undo records what the current line changed, so that SettleWhatYouCan
+	// can take it back (nil: a call that fails as a whole); rejected lists
+	// the lines it took back.
+	undo     *undoLog
+	rejected []Rejection
 }
 
 // newRun returns a run of the settler's pool (or a new one) for a call
@@ -207,7 +245,7 @@ func (s *Settler) newRun(ctx context.Context, st State, lines int) *run {
 // release gives r back to the settler's pool, keeping its buffers and
 // dropping everything of the call.
 func (r *run) release() {
-	r.ctx, r.st, r.entries, r.line = nil, State{}, nil, nil
+	r.ctx, r.st, r.entries, r.line, r.undo, r.rejected = nil, State{}, nil, nil, nil, nil
 	if r.lcSet { // a Line is large: cleared only when used
 		r.lc, r.lcSet = Line{}, false
 	}
@@ -301,6 +339,7 @@ func basisUnits(l *Line, gross bool) (int64, error) {
 // rolling window's point names line by, whose credits take back from it
 // ("" when they do not).
 func (r *run) accrue(k volKey, units int64, by LineID) error {
+	r.undoVolume(k, r.st.vols[k] != nil, -1)
 	v := r.own(k)
 	if v.units > math.MaxInt64-units {
 		return fmt.Errorf("%w: cumulative volume overflows", ErrInvalidLine)

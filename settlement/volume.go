@@ -333,6 +333,7 @@ func (r *run) takeBackVolumes(lg *ledger, credited int64) error {
 		if vs.units < d {
 			return corrupt("holds less than the line added")
 		}
+		r.undoVolume(v.key, true, i)
 		vs.units -= d
 		if i >= 0 {
 			vs.points[i].units -= d

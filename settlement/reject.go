@@ -1,0 +1,182 @@
+package settlement
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"slices"
+)
+
+// Settling what can be settled: SettleWhatYouCan settles a batch line by
+// line as Settle does, and a line that fails is taken back whole and
+// returned as a Rejection, as usage.Collect returns the records it does
+// not aggregate beside its report. The run keeps an undo log of what the
+// current line changed (undoLog), which it replays backwards when the
+// line fails.
+
+// Rejection is a line SettleWhatYouCan did not settle, and why. It is an
+// error: Error is Err's text (which names the line), and errors.Is and
+// errors.As see through it to Err, the error Settle would have returned
+// for the line (a *LineError wrapping ErrAlreadySettled, ErrNoPlan,
+// ErrOverAllocation, ErrUnknownLine, ErrOverCredit, ...; a
+// *PlanVersionError, a *BearerError; ErrVolumeNotHeld).
+type Rejection struct {
+	// Line is the rejected line's id.
+	Line LineID
+	// Err is why: what Settle would have returned had the line been the
+	// batch's only one to fail.
+	Err error
+}
+
+// Error returns the text of the rejection's error.
+func (r Rejection) Error() string {
+	if r.Err == nil {
+		return "settlement: line " + string(r.Line) + " rejected"
+	}
+	return r.Err.Error()
+}
+
+// Unwrap returns the rejection's error.
+func (r Rejection) Unwrap() error { return r.Err }
+
+// MarshalJSON writes the rejection as {"line": id, "error": text}.
+func (r Rejection) MarshalJSON() ([]byte, error) {
+	return json.Marshal(struct {
+		Line  LineID `json:"line"`
+		Error string `json:"error"`
+	}{r.Line, r.Error()})
+}
+
+// SettleWhatYouCan is Settle settling every line it can: a line that
+// fails (invalid, already settled or given twice, no plan, shares that
+// overflow, a failing rule, a missing rate, a volume that would overflow,
+// a credit of an unknown line, an over-credit, a bearer that cannot bear
+// it, a credit of a line whose volume net of credits the state does not
+// hold...) is listed in Result.Rejections, in canonical order, with the
+// error Settle would have returned for it, and the other lines settle as
+// Settle would settle them without it. A rejected line leaves nothing
+// behind: no entry, no ledger line, no credit, no volume it added to or
+// took back from, no prepaid commitment; lines after it read the state as
+// if it had never been given. So the result equals Settle's over the
+// lines not rejected, byte for byte.
+//
+// A cancelled context, and a state that turns out to be corrupt
+// (ErrCorruptState), are still the call's error: nothing is returned then.
+func (s *Settler) SettleWhatYouCan(ctx context.Context, st State, lines []Line) (Result, error) {
+	entries, nst, rejected, err := s.appendSettle(ctx, nil, st, lines, true)
+	if err != nil {
+		return Result{}, err
+	}
+	return Result{Entries: entries, State: nst, Rejections: slices.Clone(rejected)}, nil
+}
+
+// undoLog is what the current line changed in the run's state: the
+// ledger line it added or replaced, the credit it recorded, the volumes it
+// added to or took back from, the prepaid commitment it recorded.
+type undoLog struct {
+	line     LineID  // the sale line added, or the credited line replaced; "": none
+	ledger   *ledger // what the state held for line before (nil: nothing)
+	lineVols []lineVolume
+	hadVols  bool
+	credit   LineID // the credit line recorded; "": none
+	vols     []volUndo
+	prepaid  string // a commitment the line recorded first; "": none
+}
+
+// volUndo is a volume as it was before the current line changed it.
+type volUndo struct {
+	key     volKey
+	existed bool  // false: the line made it, and taking it back removes it
+	units   int64 // its amount
+	points  int   // its number of points
+	point   int   // the point the line took back from, or -1
+	ptUnits int64 // that point's amount
+}
+
+// undoStart starts the undo log of a new line.
+func (r *run) undoStart() {
+	if u := r.undo; u != nil {
+		*u = undoLog{vols: u.vols[:0], lineVols: nil}
+	}
+}
+
+// undoLine records the ledger line id as the state holds it before the
+// current line adds or replaces it, and credit, the credit line the line
+// records ("" for a sale).
+func (r *run) undoLine(id, credit LineID) {
+	if u := r.undo; u != nil {
+		u.line, u.ledger, u.credit = id, r.st.lines[id], credit
+		u.lineVols, u.hadVols = r.st.lineVols[id]
+	}
+}
+
+// undoVolume records the volume of key k before the current line changes
+// it (existed: the state holds it), and point, the point it takes back
+// from (-1: none).
+func (r *run) undoVolume(k volKey, existed bool, point int) {
+	u := r.undo
+	if u == nil {
+		return
+	}
+	x := volUndo{key: k, existed: existed, point: point}
+	if v := r.st.vols[k]; existed && v != nil {
+		x.units, x.points = v.units, len(v.points)
+		if point >= 0 {
+			x.ptUnits = v.points[point].units
+		}
+	}
+	u.vols = append(u.vols, x)
+}
+
+// undoPrepaid records that the current line recorded commitment c first.
+func (r *run) undoPrepaid(c string) {
+	if u := r.undo; u != nil {
+		u.prepaid = c
+	}
+}
+
+// reject takes back what line id changed since its entries began at mark
+// and lists it as rejected with err, when the call settles what it can
+// and err is the line's (not a cancelled context, not a corrupt state);
+// it reports whether it did.
+func (r *run) reject(id LineID, mark int, err error) bool {
+	u := r.undo
+	if u == nil || errors.Is(err, ErrCorruptState) || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		return false
+	}
+	r.entries = r.entries[:mark]
+	for i := len(u.vols) - 1; i >= 0; i-- {
+		x := &u.vols[i]
+		if !x.existed {
+			delete(r.st.vols, x.key)
+			delete(r.owned, x.key)
+			continue
+		}
+		v := r.own(x.key)
+		v.units, v.points = x.units, v.points[:x.points]
+		if x.point >= 0 {
+			v.points[x.point].units = x.ptUnits
+		}
+	}
+	if u.line != "" {
+		if u.ledger == nil {
+			delete(r.st.lines, u.line)
+		} else {
+			r.st.lines[u.line] = u.ledger
+		}
+		if u.hadVols {
+			r.st.lineVols[u.line] = u.lineVols
+		} else {
+			delete(r.st.lineVols, u.line)
+		}
+	}
+	if u.credit != "" {
+		delete(r.st.credits, u.credit)
+	}
+	if u.prepaid != "" {
+		delete(r.st.prepaid, u.prepaid)
+	}
+	r.undoStart()
+	r.rejected = append(r.rejected, Rejection{Line: id, Err: err})
+	return true
+}
