@@ -1,0 +1,757 @@
+package settlement
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"math"
+	"math/big"
+	"strings"
+	"time"
+
+	"github.com/shopspring/decimal"
+
+	"github.com/ensemble-commerce/ensemble"
+	"github.com/ensemble-commerce/ensemble/catalog"
+	"github.com/ensemble-commerce/ensemble/partner"
+)
+
+// The compact binary encoding of a State and of entries, for hosts that
+// move and keep many of them (a shard's state between batches, a
+// pipeline's entries between stages). A blob starts with two bytes, a
+// kind ('s' for a state, 'e' for entries) and the format version (1);
+// then integers as varints (amounts in minor units of the line's
+// currency for a state), instants as seconds and nanoseconds, and every
+// text once per blob: a string is written the first time with its bytes
+// and then by its number (so plan ids, node paths, parties, roles,
+// currencies and the node part of entry ids cost a byte or two).
+//
+// Decoding refuses anything that is not such a blob, whole: a truncated
+// or garbled blob, trailing bytes, or a version this package does not
+// write, is an *ensemble.DecodeError (Subject "state" or "entries",
+// Offset the byte at fault) matching ErrCorruptState or
+// ErrCorruptEntries; a state that decodes runs every check
+// State.UnmarshalJSON runs.
+
+// ErrCorruptEntries is matched by every error DecodeEntries returns.
+var ErrCorruptEntries = errors.New("settlement: corrupt entries")
+
+const (
+	binaryVersion = 1
+	kindState     = 's'
+	kindEntries   = 'e'
+)
+
+// binWriter writes a blob.
+type binWriter struct {
+	b    []byte
+	strs map[string]uint64 // the number of each string written, from 1
+	err  error
+}
+
+func (w *binWriter) uvarint(x uint64) { w.b = binary.AppendUvarint(w.b, x) }
+func (w *binWriter) varint(x int64)   { w.b = binary.AppendVarint(w.b, x) }
+func (w *binWriter) byte(x uint8)     { w.b = append(w.b, x) }
+
+func (w *binWriter) bool(x bool) {
+	if x {
+		w.byte(1)
+	} else {
+		w.byte(0)
+	}
+}
+
+// str writes s: its number when written before, else 0, its length and
+// its bytes.
+func (w *binWriter) str(s string) {
+	if n, ok := w.strs[s]; ok {
+		w.uvarint(n)
+		return
+	}
+	if w.strs == nil {
+		w.strs = map[string]uint64{}
+	}
+	w.strs[s] = uint64(len(w.strs) + 1)
+	w.uvarint(0)
+	w.uvarint(uint64(len(s)))
+	w.b = append(w.b, s...)
+}
+
+// id writes an entry id as its line part and the rest, split at the first
+// ':', each a string the blob's other ids share.
+func (w *binWriter) id(s string) {
+	i := strings.IndexByte(s, ':')
+	if i < 0 {
+		w.byte(0)
+		w.str(s)
+		return
+	}
+	w.byte(1)
+	w.str(s[:i])
+	w.str(s[i+1:])
+}
+
+// time writes t: 0 for the zero instant, 1 for UTC, 2 and the zone's
+// name and offset for any other; then seconds and nanoseconds.
+func (w *binWriter) time(t time.Time) {
+	switch name, off := t.Zone(); {
+	case t.IsZero():
+		w.byte(0)
+		return
+	case t.Location() == time.UTC:
+		w.byte(1)
+	default:
+		w.byte(2)
+		w.str(name)
+		w.varint(int64(off))
+	}
+	w.varint(t.Unix())
+	w.uvarint(uint64(t.Nanosecond()))
+}
+
+func (w *binWriter) period(p ensemble.Period) { w.time(p.Start); w.time(p.End) }
+
+func (w *binWriter) ref(r ensemble.Ref) { w.str(string(r.Kind)); w.str(r.ID); w.str(r.Version) }
+
+func (w *binWriter) refs(rs []ensemble.Ref) {
+	w.uvarint(uint64(len(rs)))
+	for _, r := range rs {
+		w.ref(r)
+	}
+}
+
+// money writes m exactly: its currency, exponent and coefficient.
+func (w *binWriter) money(m ensemble.Money) {
+	w.str(m.Currency().Key())
+	d := m.Amount()
+	w.varint(int64(d.Exponent()))
+	c := d.Coefficient()
+	if c.IsInt64() {
+		w.byte(0)
+		w.varint(c.Int64())
+		return
+	}
+	w.byte(1)
+	w.bool(c.Sign() < 0)
+	abs := new(big.Int).Abs(c).Bytes()
+	w.uvarint(uint64(len(abs)))
+	w.b = append(w.b, abs...)
+}
+
+// units writes m, in cur (or zero), as minor units of cur.
+func (w *binWriter) units(m ensemble.Money, cur ensemble.Currency) {
+	if c := m.Currency(); !c.IsZero() && c != cur && w.err == nil {
+		w.err = fmt.Errorf("%w: %s is not in %s", ErrCurrency, m, cur.Key())
+	}
+	u, err := m.MinorUnits()
+	if err != nil && w.err == nil {
+		w.err = err
+	}
+	w.varint(u)
+}
+
+func (w *binWriter) rate(r ensemble.ExchangeRate) {
+	if r == (ensemble.ExchangeRate{}) {
+		w.byte(0)
+		return
+	}
+	w.byte(1)
+	w.str(r.From.Key())
+	w.str(r.To.Key())
+	w.time(r.Since)
+	w.ratio(r.Rate)
+}
+
+func (w *binWriter) ratio(r ensemble.Ratio) {
+	b, err := r.MarshalText()
+	if err != nil && w.err == nil {
+		w.err = err
+	}
+	w.str(string(b))
+}
+
+// MarshalBinary writes the state in the compact binary form (see
+// UnmarshalBinary): what MarshalJSON writes, in its order, with amounts
+// in minor units of each line's or volume's currency. A ledger line of
+// five parts takes about 100 bytes, against 1.3 KB of JSON
+// (BenchmarkStateEncoding).
+func (s State) MarshalBinary() ([]byte, error) {
+	doc, err := s.exportJSON()
+	if err != nil {
+		return nil, err
+	}
+	w := &binWriter{b: []byte{kindState, binaryVersion}}
+	w.uvarint(uint64(len(doc.Lines)))
+	for i := range doc.Lines {
+		w.ledgerLine(&doc.Lines[i])
+	}
+	w.uvarint(uint64(len(doc.Volumes)))
+	for i := range doc.Volumes {
+		v := &doc.Volumes[i]
+		w.str(string(v.Partner))
+		w.str(v.Currency.Key())
+		w.byte(uint8(v.Window))
+		w.varint(int64(v.Year))
+		w.units(v.Amount, v.Currency)
+		w.uvarint(uint64(len(v.Points)))
+		for _, p := range v.Points {
+			w.time(p.Date)
+			w.units(p.Amount, v.Currency)
+			w.str(string(p.Line))
+		}
+	}
+	w.uvarint(uint64(len(doc.Credits)))
+	for _, c := range doc.Credits {
+		w.str(string(c.Line))
+		w.str(string(c.Credits))
+	}
+	w.uvarint(uint64(len(doc.Prepaid)))
+	for _, p := range doc.Prepaid {
+		w.str(p.Commitment)
+		w.byte(uint8(p.Earning))
+	}
+	if w.err != nil {
+		return nil, fmt.Errorf("settlement: state: %w", w.err)
+	}
+	return w.b, nil
+}
+
+// Part entry ids, as the binary form spells them.
+const (
+	entryIsBase  = 0 // "line:node"
+	entryIsNamed = 1 // "line:node/party"
+	entryIsText  = 2 // anything else, written out
+)
+
+func (w *binWriter) ledgerLine(ll *LedgerLine) {
+	cur := ll.Basis.Currency()
+	w.str(string(ll.Line))
+	w.ref(ll.Plan)
+	w.byte(uint8(ll.BasisKind))
+	w.time(ll.Date)
+	w.str(cur.Key())
+	w.units(ll.Basis, cur)
+	w.units(ll.Credited, cur)
+	d := uint64(ll.Disputes) << 1
+	if ll.Disputes < 0 {
+		d = 0
+	}
+	if ll.Disputed {
+		d |= 1
+	}
+	w.uvarint(d)
+	w.str(string(ll.Offer.Offer))
+	w.varint(int64(ll.Offer.Version))
+	w.byte(uint8(ll.Route))
+	w.str(string(ll.Seller))
+	w.refs(ll.Trace)
+	w.period(ll.Service)
+	w.uvarint(uint64(len(ll.Parts)))
+	for _, p := range ll.Parts {
+		base := string(ll.Line) + ":" + p.Node
+		switch string(p.Entry) {
+		case base:
+			w.byte(entryIsBase)
+		case base + "/" + string(p.Party):
+			w.byte(entryIsNamed)
+		default:
+			w.byte(entryIsText)
+			w.str(string(p.Entry))
+		}
+		w.str(string(p.Party))
+		w.str(p.Role)
+		w.str(p.Node)
+		w.byte(uint8(p.Kind))
+		w.units(p.Amount, cur)
+		w.units(p.Unreversed, cur)
+		w.units(p.Held, cur)
+	}
+	w.uvarint(uint64(len(ll.Volumes)))
+	for _, v := range ll.Volumes {
+		w.str(string(v.Partner))
+		w.byte(uint8(v.Window))
+		w.varint(int64(v.Year))
+		vc := v.Amount.Currency()
+		w.str(vc.Key())
+		w.units(v.Amount, vc)
+		w.rate(v.Rate)
+		w.bool(v.NetOfCredits)
+	}
+}
+
+// binReader reads a blob, remembering the first problem: every read after
+// it returns zero values.
+type binReader struct {
+	b       []byte
+	off     int
+	subject string
+	strs    []string
+	curs    map[string]ensemble.Currency
+	err     error
+}
+
+// fail records the first problem, at the current offset.
+func (r *binReader) fail(format string, args ...any) {
+	if r.err == nil {
+		r.err = &ensemble.DecodeError{Subject: r.subject, Offset: int64(r.off), Msg: fmt.Sprintf(format, args...)}
+	}
+}
+
+func (r *binReader) uvarint() uint64 {
+	if r.err != nil {
+		return 0
+	}
+	x, n := binary.Uvarint(r.b[r.off:])
+	if n <= 0 {
+		r.fail("truncated or overlong integer")
+		return 0
+	}
+	r.off += n
+	return x
+}
+
+func (r *binReader) varint() int64 {
+	if r.err != nil {
+		return 0
+	}
+	x, n := binary.Varint(r.b[r.off:])
+	if n <= 0 {
+		r.fail("truncated or overlong integer")
+		return 0
+	}
+	r.off += n
+	return x
+}
+
+// int reads a varint that fits an int.
+func (r *binReader) int() int {
+	x := r.varint()
+	if int64(int(x)) != x {
+		r.fail("integer %d out of range", x)
+		return 0
+	}
+	return int(x)
+}
+
+func (r *binReader) byte() uint8 {
+	if r.err != nil {
+		return 0
+	}
+	if r.off >= len(r.b) {
+		r.fail("truncated")
+		return 0
+	}
+	r.off++
+	return r.b[r.off-1]
+}
+
+func (r *binReader) bool() bool {
+	switch r.byte() {
+	case 0:
+		return false
+	case 1:
+		return true
+	}
+	r.fail("not a boolean")
+	return false
+}
+
+// count reads a number of items, each at least one byte, so that a
+// garbled count cannot ask for more than the blob holds.
+func (r *binReader) count() int {
+	n := r.uvarint()
+	if n > uint64(len(r.b)-r.off) {
+		r.fail("count %d exceeds the %d bytes left", n, len(r.b)-r.off)
+		return 0
+	}
+	return int(n)
+}
+
+func (r *binReader) str() string {
+	n := r.uvarint()
+	if r.err != nil {
+		return ""
+	}
+	if n > 0 {
+		if n > uint64(len(r.strs)) {
+			r.fail("string %d: only %d written before", n, len(r.strs))
+			return ""
+		}
+		return r.strs[n-1]
+	}
+	l := r.uvarint()
+	if l > uint64(len(r.b)-r.off) {
+		r.fail("string of %d bytes exceeds the %d bytes left", l, len(r.b)-r.off)
+		return ""
+	}
+	s := string(r.b[r.off : r.off+int(l)])
+	r.off += int(l)
+	r.strs = append(r.strs, s)
+	return s
+}
+
+func (r *binReader) id() string {
+	switch r.byte() {
+	case 0:
+		return r.str()
+	case 1:
+		return r.str() + ":" + r.str()
+	}
+	r.fail("not an id")
+	return ""
+}
+
+func (r *binReader) currency() ensemble.Currency {
+	k := r.str()
+	if k == "" || r.err != nil {
+		return ensemble.Currency{}
+	}
+	if c, ok := r.curs[k]; ok {
+		return c
+	}
+	c, err := ensemble.ParseCurrency(k)
+	if err != nil {
+		r.fail("currency %q: %v", k, err)
+		return ensemble.Currency{}
+	}
+	if r.curs == nil {
+		r.curs = map[string]ensemble.Currency{}
+	}
+	r.curs[k] = c
+	return c
+}
+
+func (r *binReader) time() time.Time {
+	var loc *time.Location
+	switch r.byte() {
+	case 0:
+		return time.Time{}
+	case 1:
+	case 2:
+		name, off := r.str(), r.int()
+		if off <= -86400 || off >= 86400 {
+			r.fail("zone offset %d out of range", off)
+		}
+		loc = time.FixedZone(name, off)
+	default:
+		r.fail("not an instant")
+		return time.Time{}
+	}
+	sec, nsec := r.varint(), r.uvarint()
+	if nsec >= 1e9 {
+		r.fail("nanoseconds %d out of range", nsec)
+	}
+	if r.err != nil {
+		return time.Time{}
+	}
+	t := time.Unix(sec, int64(nsec)).UTC()
+	if loc != nil {
+		t = t.In(loc)
+	}
+	return t
+}
+
+func (r *binReader) period() ensemble.Period { return ensemble.Period{Start: r.time(), End: r.time()} }
+
+func (r *binReader) ref() ensemble.Ref {
+	return ensemble.Ref{Kind: ensemble.RefKind(r.str()), ID: r.str(), Version: r.str()}
+}
+
+func (r *binReader) refs() []ensemble.Ref {
+	n := r.count()
+	if n == 0 {
+		return nil
+	}
+	out := make([]ensemble.Ref, n)
+	for i := range out {
+		out[i] = r.ref()
+	}
+	return out
+}
+
+func (r *binReader) money() ensemble.Money {
+	cur := r.currency()
+	exp := r.varint()
+	if exp < math.MinInt32/2 || exp > math.MaxInt32/2 {
+		r.fail("exponent %d out of range", exp)
+		return ensemble.Money{}
+	}
+	var c *big.Int
+	switch r.byte() {
+	case 0:
+		return ensemble.MoneyFromDecimal(decimal.New(r.varint(), int32(exp)), cur)
+	case 1:
+		neg := r.bool()
+		n := r.count()
+		if r.err != nil {
+			return ensemble.Money{}
+		}
+		c = new(big.Int).SetBytes(r.b[r.off : r.off+n])
+		r.off += n
+		if neg {
+			c.Neg(c)
+		}
+		return ensemble.MoneyFromDecimal(decimal.NewFromBigInt(c, int32(exp)), cur)
+	}
+	r.fail("not an amount")
+	return ensemble.Money{}
+}
+
+// units reads minor units of cur; zero reads as the zero Money when zero
+// is omitted (held amounts).
+func (r *binReader) units(cur ensemble.Currency, omitZero bool) ensemble.Money {
+	u := r.varint()
+	if u == 0 && omitZero {
+		return ensemble.Money{}
+	}
+	return ensemble.MoneyFromMinor(u, cur)
+}
+
+func (r *binReader) rate() ensemble.ExchangeRate {
+	switch r.byte() {
+	case 0:
+		return ensemble.ExchangeRate{}
+	case 1:
+		return ensemble.ExchangeRate{From: r.currency(), To: r.currency(), Since: r.time(), Rate: r.ratio()}
+	}
+	r.fail("not a rate")
+	return ensemble.ExchangeRate{}
+}
+
+func (r *binReader) ratio() ensemble.Ratio {
+	s := r.str()
+	var q ensemble.Ratio
+	if r.err == nil {
+		if err := q.UnmarshalText([]byte(s)); err != nil {
+			r.fail("ratio %q: %v", s, err)
+		}
+	}
+	return q
+}
+
+// header reads a blob's kind and version byte.
+func (r *binReader) header(kind byte) {
+	if len(r.b) < 2 {
+		r.fail("truncated: no header")
+		return
+	}
+	if r.b[0] != kind {
+		r.fail("kind byte %#x: not a blob of %s", r.b[0], r.subject)
+		return
+	}
+	if r.b[1] != binaryVersion {
+		r.off = 1
+		r.fail("format version %d: this package reads version %d", r.b[1], binaryVersion)
+		return
+	}
+	r.off = 2
+}
+
+// end refuses bytes after the blob's last value.
+func (r *binReader) end() {
+	if r.err == nil && r.off != len(r.b) {
+		r.fail("%d bytes after the end", len(r.b)-r.off)
+	}
+}
+
+// UnmarshalBinary reads a state MarshalBinary wrote. A blob that does not
+// read (truncated, garbled, trailing bytes, another kind or version) is
+// an *ensemble.DecodeError matching ErrCorruptState; a state that reads
+// is checked as UnmarshalJSON checks one (every error matches
+// ErrCorruptState, each broken invariant a *StateError). On error the
+// state is left unchanged.
+func (s *State) UnmarshalBinary(b []byte) error {
+	r := &binReader{b: b, subject: "state"}
+	r.header(kindState)
+	var in stateIn
+	if n := r.count(); n > 0 {
+		in.Lines = make([]ledgerLineIn, n)
+		for i := range in.Lines {
+			r.ledgerLine(&in.Lines[i])
+		}
+	}
+	if n := r.count(); r.err == nil {
+		in.Volumes = make([]VolumeState, n)
+		for i := range in.Volumes {
+			v := &in.Volumes[i]
+			v.Partner = partner.ID(r.str())
+			v.Currency = r.currency()
+			v.Window, v.Year = Window(r.byte()), r.int()
+			v.Amount = r.units(v.Currency, false)
+			if n := r.count(); n > 0 {
+				v.Points = make([]VolumePoint, n)
+				for j := range v.Points {
+					v.Points[j] = VolumePoint{Date: r.time(), Amount: r.units(v.Currency, false), Line: LineID(r.str())}
+				}
+			}
+		}
+	}
+	if n := r.count(); n > 0 {
+		in.Credits = make([]CreditState, n)
+		for i := range in.Credits {
+			in.Credits[i] = CreditState{Line: LineID(r.str()), Credits: LineID(r.str())}
+		}
+	}
+	if n := r.count(); n > 0 {
+		in.Prepaid = make([]PrepaidState, n)
+		for i := range in.Prepaid {
+			in.Prepaid[i] = PrepaidState{Commitment: r.str(), Earning: PrepaidEarning(r.byte())}
+		}
+	}
+	r.end()
+	if r.err != nil {
+		return fmt.Errorf("%w: %w", ErrCorruptState, r.err)
+	}
+	st, err := readState(in)
+	if err != nil {
+		return err
+	}
+	*s = st
+	return nil
+}
+
+func (r *binReader) ledgerLine(li *ledgerLineIn) {
+	ll := &li.LedgerLine
+	ll.Line = LineID(r.str())
+	ll.Plan = r.ref()
+	ll.BasisKind = Basis(r.byte())
+	li.BasisKind = &ll.BasisKind
+	ll.Date = r.time()
+	cur := r.currency()
+	ll.Basis, ll.Credited = r.units(cur, false), r.units(cur, false)
+	d := r.uvarint()
+	if d>>1 > math.MaxInt32 {
+		r.fail("%d disputes out of range", d>>1)
+	}
+	ll.Disputes, ll.Disputed = int(d>>1&math.MaxInt32), d&1 == 1
+	ll.Offer = catalog.Pin{Offer: catalog.OfferID(r.str()), Version: r.int()}
+	ll.Route = partner.RouteKind(r.byte())
+	ll.Seller = partner.ID(r.str())
+	ll.Trace = r.refs()
+	ll.Service = r.period()
+	if n := r.count(); n > 0 {
+		ll.Parts = make([]LedgerPart, n)
+		for j := range ll.Parts {
+			p := &ll.Parts[j]
+			form := r.byte()
+			if form == entryIsText {
+				p.Entry = EntryID(r.str())
+			} else if form > entryIsText {
+				r.fail("not an entry id form")
+			}
+			p.Party, p.Role, p.Node, p.Kind = partner.ID(r.str()), r.str(), r.str(), EntryKind(r.byte())
+			switch form {
+			case entryIsBase:
+				p.Entry = EntryID(string(ll.Line) + ":" + p.Node)
+			case entryIsNamed:
+				p.Entry = EntryID(string(ll.Line) + ":" + p.Node + "/" + string(p.Party))
+			}
+			p.Amount, p.Unreversed, p.Held = r.units(cur, false), r.units(cur, false), r.units(cur, true)
+		}
+	} else {
+		ll.Parts = []LedgerPart{}
+	}
+	if n := r.count(); n > 0 {
+		ll.Volumes = make([]LineVolume, n)
+		for j := range ll.Volumes {
+			v := &ll.Volumes[j]
+			v.Partner, v.Window, v.Year = partner.ID(r.str()), Window(r.byte()), r.int()
+			vc := r.currency()
+			v.Amount, v.Rate, v.NetOfCredits = r.units(vc, false), r.rate(), r.bool()
+		}
+	}
+}
+
+// EncodeEntries writes entries in the compact binary form (see
+// DecodeEntries), in their order, every field exactly: amounts as decimal
+// coefficient and exponent with their currency, instants with their zone.
+// An entry takes about 60 bytes, against 500 of JSON
+// (BenchmarkEntryEncoding). A Ratio that does not marshal is an error.
+func EncodeEntries(entries []Entry) ([]byte, error) {
+	w := &binWriter{b: []byte{kindEntries, binaryVersion}}
+	w.uvarint(uint64(len(entries)))
+	for i := range entries {
+		e := &entries[i]
+		w.str(string(e.Line))
+		w.id(string(e.ID))
+		w.byte(uint8(e.Kind))
+		w.str(string(e.Party))
+		w.str(e.Role)
+		w.money(e.Amount)
+		w.time(e.Date)
+		w.ref(e.Plan)
+		w.str(e.Node)
+		w.str(e.Share)
+		w.refs(e.Rules)
+		w.period(e.Service)
+		w.str(string(e.Offer.Offer))
+		w.varint(int64(e.Offer.Version))
+		w.byte(uint8(e.Route))
+		w.str(string(e.Seller))
+		w.id(string(e.Reverses))
+		w.str(e.Note)
+		w.str(e.Approver)
+		if c := e.Conversion; c != nil {
+			w.byte(1)
+			w.money(c.From)
+			w.ratio(c.Rate)
+			w.byte(uint8(c.Mode))
+			w.money(c.To)
+		} else {
+			w.byte(0)
+		}
+		w.refs(e.Trace)
+	}
+	if w.err != nil {
+		return nil, fmt.Errorf("settlement: entries: %w", w.err)
+	}
+	return w.b, nil
+}
+
+// DecodeEntries reads entries EncodeEntries wrote. A blob that does not
+// read whole (truncated, garbled, trailing bytes, another kind or
+// version) is an *ensemble.DecodeError matching ErrCorruptEntries, and no
+// entry is returned. Entries read hold what was written; DecodeEntries
+// does not check them against a ledger (a State's decode does that).
+func DecodeEntries(b []byte) ([]Entry, error) {
+	r := &binReader{b: b, subject: "entries"}
+	r.header(kindEntries)
+	n := r.count()
+	out := make([]Entry, 0, n)
+	for range n {
+		if r.err != nil {
+			break
+		}
+		var e Entry
+		e.Line = LineID(r.str())
+		e.ID = EntryID(r.id())
+		e.Kind = EntryKind(r.byte())
+		e.Party = partner.ID(r.str())
+		e.Role = r.str()
+		e.Amount = r.money()
+		e.Date = r.time()
+		e.Plan = r.ref()
+		e.Node = r.str()
+		e.Share = r.str()
+		e.Rules = r.refs()
+		e.Service = r.period()
+		e.Offer = catalog.Pin{Offer: catalog.OfferID(r.str()), Version: r.int()}
+		e.Route = partner.RouteKind(r.byte())
+		e.Seller = partner.ID(r.str())
+		e.Reverses = EntryID(r.id())
+		e.Note = r.str()
+		e.Approver = r.str()
+		if r.bool() {
+			c := &Conversion{From: r.money(), Rate: r.ratio()}
+			c.Mode, c.To = ensemble.RoundingMode(r.byte()), r.money()
+			e.Conversion = c
+		}
+		e.Trace = r.refs()
+		out = append(out, e)
+	}
+	r.end()
+	if r.err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrCorruptEntries, r.err)
+	}
+	return out, nil
+}
