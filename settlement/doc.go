@@ -88,6 +88,23 @@
 // path back to its line and rules, and ExplainStatement a statement as the
 // entries behind each of its figures.
 //
+// A State shards: SplitByLine keeps ledger lines and their credits,
+// SplitByPartner (or Seed) cumulative volumes, MergeStates merges disjoint
+// parts (an overlap is ErrStateOverlap, never a sum) and Prune drops lines
+// past the credit window. A credit settles against the credited line's
+// part alone (with the partner's volumes when the plan's volume is
+// net_of_credits), so hosts key sales by seller and credits by the line
+// they credit:
+//
+//	shard, err := settlement.MergeStates(prev.Seed(sellers...), prev.SplitByLine(ledgerOfShard))
+//	res, err := s.SettleWhatYouCan(ctx, shard, lines) // res.Rejections: the lines that failed
+//	next, err := settlement.MergeStates(shardStates...)
+//
+// SettleWhatYouCan settles what it can and returns the rest as typed
+// Rejections, each leaving nothing behind. State.MarshalBinary and
+// EncodeEntries write a compact binary form (about 100 bytes per ledger
+// line and 60 per entry, against 1.3 KB and 500 of JSON).
+//
 // Integrity holds by construction. Entry ids are unique across calls (see
 // EntryID for their grammar and what keeps it: reserved separators and
 // names, a partner once per route), and the settler refuses an id it would
