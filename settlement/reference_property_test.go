@@ -36,8 +36,11 @@ import (
 // on it, with either shortfall option); disputes opened, won, lost and
 // partly lost (borne by random bearers), with dispute fees. The real settler settles each batch in a random
 // order, or split into calls at random, from one settler whose caches other
-// calls warm, and now and then continues from the reference's state read
-// back from JSON.
+// calls warm, or now and then with SettleWhatYouCan (which must settle a
+// batch the reference settles alike, and reject first the line the
+// reference refuses, with its error); and now and then continues from the
+// reference's state read back from JSON, then from the binary form, or
+// split by line and by partner and merged.
 //
 // After every step the entries are compared as JSON, byte for byte (every
 // field: ids, kinds, parties, roles, amounts, dates, plan, node, share
@@ -561,7 +564,24 @@ func (m *refMachine) run(t *rapid.T, batch []settlement.Line) {
 		requireSameEntries(t, got, want)
 		return
 	}
-	res, err := m.real.Settle(ctx, m.st, rapid.Permutation(batch).Draw(t, "order"))
+	order := rapid.Permutation(batch).Draw(t, "order")
+	if rapid.IntRange(0, 3).Draw(t, "what you can") == 0 {
+		// Settling what it can: the batch the reference settles, settled
+		// alike with nothing rejected; else the line the reference refuses
+		// is the first rejected, with the same error.
+		res, err := m.real.SettleWhatYouCan(ctx, m.st, order)
+		require.NoError(t, err)
+		if wantErr == nil {
+			require.Empty(t, res.Rejections)
+			requireSameEntries(t, res.Entries, want)
+			m.st = res.State
+			return
+		}
+		require.NotEmpty(t, res.Rejections, "the reference refuses the batch: %v", wantErr)
+		requireSameError(t, res.Rejections[0].Err, wantErr)
+		return
+	}
+	res, err := m.real.Settle(ctx, m.st, order)
 	requireSameError(t, err, wantErr)
 	if err == nil {
 		requireSameEntries(t, res.Entries, want)
@@ -669,6 +689,22 @@ func (m *refMachine) reload(t *rapid.T) {
 	require.NoError(t, err)
 	var st settlement.State
 	require.NoError(t, json.Unmarshal(b, &st), "%s", b)
+	switch rapid.SampledFrom([]string{"json", "binary", "parts"}).Draw(t, "reload from") {
+	case "binary": // through the compact binary form
+		bin, err := st.MarshalBinary()
+		require.NoError(t, err)
+		st = settlement.State{}
+		require.NoError(t, st.UnmarshalBinary(bin))
+	case "parts": // split by line and by partner at random, and merged
+		cut := rapid.StringMatching(`[A-Za-z0-9]?`).Draw(t, "cut")
+		byLine := func(id settlement.LineID) bool { return string(id) < cut }
+		byPartner := func(p partner.ID) bool { return string(p) < cut }
+		parts := []settlement.State{st.SplitByLine(byLine), st.SplitByLine(func(id settlement.LineID) bool { return !byLine(id) }),
+			st.SplitByPartner(byPartner), st.SplitByPartner(func(p partner.ID) bool { return !byPartner(p) })}
+		merged, err := settlement.MergeStates(rapid.Permutation(parts).Draw(t, "parts")...)
+		require.NoError(t, err)
+		st = merged
+	}
 	m.st = st
 }
 

@@ -52,8 +52,9 @@ func (r Rejection) MarshalJSON() ([]byte, error) {
 // overflow, a failing rule, a missing rate, a volume that would overflow,
 // a credit of an unknown line, an over-credit, a bearer that cannot bear
 // it, a credit of a line whose volume net of credits the state does not
-// hold...) is listed in Result.Rejections, in canonical order, with the
-// error Settle would have returned for it, and the other lines settle as
+// hold...) is listed in Result.Rejections (invalid lines first, then the
+// others, each group in canonical order), with the error Settle would
+// have returned for it, and the other lines settle as
 // Settle would settle them without it. A rejected line leaves nothing
 // behind: no entry, no ledger line, no credit, no volume it added to or
 // took back from, no prepaid commitment; lines after it read the state as

@@ -15,8 +15,8 @@ import (
 type Result struct {
 	Entries []Entry `json:"entries"`
 	State   State   `json:"state"`
-	// Rejections lists the lines SettleWhatYouCan did not settle, in
-	// canonical order; the other calls never set it.
+	// Rejections lists the lines SettleWhatYouCan did not settle (see
+	// there); the other calls never set it.
 	Rejections []Rejection `json:"rejections,omitempty"`
 }
 
