@@ -169,3 +169,34 @@ func TestPruneDropsLinesBeforeTheWindow(t *testing.T) {
 	// Nothing before the window: the state is unchanged.
 	require.Equal(t, string(mustJSON(t, st)), string(mustJSON(t, st.Prune(date("2026-01-01")))))
 }
+
+// TestSettleWhatYouCanRejectsAMisroutedCredit: a credit taking back from a
+// volume its shard does not hold is the line's rejection, and the rest of
+// the shard's batch settles.
+func TestSettleWhatYouCanRejectsAMisroutedCredit(t *testing.T) {
+	s, st := netState(t, "calendar_year")
+	part := st.SplitByLine(func(id settlement.LineID) bool { return true })
+	res, err := s.SettleWhatYouCan(ctx, part, []settlement.Line{credit("C2", "L2", "-40.00", "2026-04-02")})
+	require.NoError(t, err)
+	require.Len(t, res.Rejections, 1)
+	require.ErrorIs(t, res.Rejections[0], settlement.ErrVolumeNotHeld)
+	require.Empty(t, res.Entries)
+	require.Equal(t, string(mustJSON(t, part)), string(mustJSON(t, res.State)))
+}
+
+// TestMergeStatesChecksTheWhole: parts that each decode but do not hold
+// together (a partner part whose point of L1 is not what L1's ledger part
+// says it added less its credits) merge into a corrupt state, refused.
+func TestMergeStatesChecksTheWhole(t *testing.T) {
+	_, st := netState(t, "rolling_12_months")
+	var doc stateDoc
+	require.NoError(t, json.Unmarshal(mustJSON(t, st.SplitByPartner(func(partner.ID) bool { return true })), &doc))
+	vol := doc["volumes"].([]any)[0].(map[string]any)
+	pt := vol["points"].([]any)[0].(map[string]any)
+	pt["amount"], vol["amount"] = shift(pt["amount"], 1), shift(vol["amount"], 1)
+	var vols settlement.State
+	require.NoError(t, json.Unmarshal(mustJSON(t, doc), &vols), "the part alone decodes: L1 is not held")
+	_, err := settlement.MergeStates(st.SplitByLine(func(settlement.LineID) bool { return true }), vols)
+	require.ErrorIs(t, err, settlement.ErrCorruptState)
+	require.ErrorContains(t, err, "not the EUR 800.00 it added less what its credits took back")
+}

@@ -339,6 +339,29 @@ func (m *ledgerMachine) check(t *rapid.T) {
 	require.Equal(t, sup-supHeld, supplier, "the supplier's closing balance")
 }
 
+// shard continues from the state read back from its binary form, or
+// split by line and by partner at a random cut and merged: the model's
+// balances and volumes still hold.
+func (m *ledgerMachine) shard(t *rapid.T) {
+	if rapid.Bool().Draw(t, "binary") {
+		b, err := m.st.MarshalBinary()
+		require.NoError(t, err)
+		var back settlement.State
+		require.NoError(t, back.UnmarshalBinary(b))
+		m.st = back
+		return
+	}
+	cut := settlement.LineID(fmt.Sprintf("L%03d", rapid.IntRange(0, m.n+1).Draw(t, "cut")))
+	parts := []settlement.State{m.st.SplitByLine(func(id settlement.LineID) bool { return id < cut }),
+		m.st.SplitByLine(func(id settlement.LineID) bool { return id >= cut }),
+		m.st.SplitByPartner(func(p partner.ID) bool { return p == "dev-1" }),
+		m.st.SplitByPartner(func(p partner.ID) bool { return p != "dev-1" })}
+	merged, err := settlement.MergeStates(rapid.Permutation(parts).Draw(t, "parts")...)
+	require.NoError(t, err)
+	require.Equal(t, string(mustJSON(t, m.st)), string(mustJSON(t, merged)))
+	m.st = merged
+}
+
 func TestLedgerStateMachine(t *testing.T) {
 	net := loadNetwork(t)
 	s := planSettler(t, "["+devPlan+", "+devCoSellPlan+"]", net)
@@ -351,6 +374,7 @@ func TestLedgerStateMachine(t *testing.T) {
 			"resolve":  m.resolve,
 			"wait":     m.wait,
 			"payOut":   m.payOut,
+			"shard":    m.shard,
 			"":         m.check,
 		})
 	})
