@@ -90,14 +90,15 @@ func (s *Settler) appendSettle(ctx context.Context, dst []Entry, st State, lines
 	valid := 0
 	for _, i := range r.order {
 		l := &lines[i]
-		if err := l.validate(); err != nil {
+		err := l.validate()
+		if err == nil {
+			err = s.chainGiven(l)
+		}
+		if err != nil {
 			if err = lineErr(l.ID, "", "", "", err); !r.reject(l.ID, len(r.entries), err) {
 				return fail(err)
 			}
 			continue
-		}
-		if err := s.chainGiven(l); err != nil {
-			return fail(lineErr(l.ID, "", "", "", err))
 		}
 		prepaid = prepaid || !l.Prepaid.IsZero()
 		r.order[valid] = i
