@@ -237,6 +237,9 @@ func (d *decider) begin(l *Line, plan *cplan, basis, rest int64) error {
 			d.volume = map[*cnode]volumeRead{}
 		}
 		v := volumeRead{owner: id, why: why}
+		if id != "" && d.st.volumesOf != nil && !d.st.volumesOf(id) {
+			return lineErr(l.ID, plan.id, n.path, "", volumeNotHeld(id))
+		}
 		if id != "" { // nobody's volume is zero, and the share follows its fallback (decideLevel)
 			v.before = d.st.volumeBefore(id, d.volCur.Key(), n.cum.Window, l.Date)
 			if n.cum.Window == WindowCalendarYear && id == l.Route.Seller {

@@ -94,7 +94,8 @@
 // past the credit window. A credit settles against the credited line's
 // part alone (with the partner's volumes when the plan's volume is
 // net_of_credits), so hosts key sales by seller and credits by the line
-// they credit:
+// they credit; a part refuses a sale reading a volume it was not split for
+// (ErrVolumeNotHeld), so a wrong key fails rather than pays differently:
 //
 //	shard, err := settlement.MergeStates(prev.Seed(sellers...), prev.SplitByLine(ledgerOfShard))
 //	res, err := s.SettleWhatYouCan(ctx, shard, lines) // res.Rejections: the lines that failed

@@ -37,11 +37,13 @@ var (
 	// prepaid commitment's lines are settled. Merging never adds up two
 	// copies of a record.
 	ErrStateOverlap = errors.New("settlement: state parts overlap")
-	// ErrVolumeNotHeld reports a credit of a line whose plan's volume is
-	// net of credits (Cumulative.Volume) settled against a state that
-	// holds none of the partner's volumes: a part split by line, without
-	// the partner's part. Such credits are settled where the partner's
-	// volumes are (SplitByPartner), never by taking nothing back.
+	// ErrVolumeNotHeld reports a line settled against a part of a state
+	// that does not hold a cumulative volume the line reads or takes back
+	// from: a sale whose plan reads the volume of a partner the part was
+	// not split for (SplitByPartner, SplitByLine), or a credit of a line
+	// whose plan's volume is net of credits (Cumulative.Volume) against a
+	// state holding none of the partner's volumes. The line was keyed to
+	// the wrong shard: it is refused, never settled at a volume of zero.
 	ErrVolumeNotHeld = errors.New("settlement: volume not held by the state")
 )
 
@@ -58,10 +60,10 @@ var (
 // the exception: its credit takes back from the partner's volume too, so
 // settle it against this part merged with the partner's
 // (SplitByPartner); against this part alone it is ErrVolumeNotHeld.
-// A sale settled against a part that lacks its partner's volumes reads
-// them as zero: give a shard settling sales the volumes of its partners.
+// The part holds no partner's volumes: a sale whose plan reads one is
+// refused (ErrVolumeNotHeld) until the part is merged with the partner's.
 func (st State) SplitByLine(keep func(LineID) bool) State {
-	out := State{lines: map[LineID]*ledger{}, prepaid: maps.Clone(st.prepaid)}
+	out := State{lines: map[LineID]*ledger{}, prepaid: maps.Clone(st.prepaid), volumesOf: noPartner}
 	for id, l := range st.lines {
 		if !keep(id) {
 			continue
@@ -89,10 +91,19 @@ func (st State) SplitByLine(keep func(LineID) bool) State {
 // of the partners keep keeps (every currency, window and year, with their
 // points), and every prepaid commitment; no ledger line and no credit
 // record. It is what a shard settling the sales of those partners reads
-// (see Seed). st is left unchanged; the part shares nothing it could
+// (see Seed): a sale whose plan reads the volume of a partner keep does
+// not keep is refused with ErrVolumeNotHeld, so lines keyed to the wrong
+// shard fail rather than read a volume of zero. (The part remembers keep
+// while it is a value in memory, through Settle and MergeStates; a part
+// read back from JSON or the binary form holds every partner's volumes
+// it was given, and no longer refuses: split it again where it is
+// settled.) st is left unchanged; the part shares nothing it could
 // change.
 func (st State) SplitByPartner(keep func(partner.ID) bool) State {
-	out := State{prepaid: maps.Clone(st.prepaid)}
+	out := State{prepaid: maps.Clone(st.prepaid), volumesOf: keep}
+	if was := st.volumesOf; was != nil {
+		out.volumesOf = func(p partner.ID) bool { return was(p) && keep(p) }
+	}
 	for k, v := range st.vols {
 		if !keep(k.partner) {
 			continue
@@ -108,14 +119,24 @@ func (st State) SplitByPartner(keep func(partner.ID) bool) State {
 // Seed returns the part of st a shard settling the sales of partners
 // reads: their cumulative volumes and every prepaid commitment
 // (SplitByPartner keeping partners). Key sales by the partner whose volume
-// their plan's cumulative shares read (the seller, for "of: seller");
-// a sale settled on a shard without that partner's volumes reads zero.
+// their plan's cumulative shares read (the seller, for "of: seller"); a
+// sale of another partner is refused (ErrVolumeNotHeld).
 func (st State) Seed(partners ...partner.ID) State {
 	set := make(map[partner.ID]bool, len(partners))
 	for _, p := range partners {
 		set[p] = true
 	}
 	return st.SplitByPartner(func(p partner.ID) bool { return set[p] })
+}
+
+// noPartner is the partners whose volumes a part split by line holds.
+func noPartner(partner.ID) bool { return false }
+
+// volumeNotHeld is the error of a sale reading the volume of partner p,
+// which a state split by partner or line does not hold.
+func volumeNotHeld(p partner.ID) error {
+	return fmt.Errorf("%w: the line reads the volume of %q, which this part of the state does not hold: "+
+		"key sales by the partner whose volume their plan reads (State.SplitByPartner)", ErrVolumeNotHeld, p)
 }
 
 // holdsVolumeOf reports whether the state holds a volume of partner p.
@@ -138,8 +159,9 @@ func (st State) holdsVolumeOf(p partner.ID) bool {
 //
 // The merged state is then checked as UnmarshalJSON checks a state (every
 // invariant between ledger lines, credits and volumes; an error matches
-// ErrCorruptState), which costs about what decoding it does. The parts
-// are left unchanged.
+// ErrCorruptState), which costs about what decoding it does. The merged
+// state holds the volumes of the partners any part holds (see
+// SplitByPartner). The parts are left unchanged.
 func MergeStates(parts ...State) (State, error) {
 	var n, nv int
 	for _, p := range parts {
@@ -191,6 +213,25 @@ func MergeStates(parts ...State) (State, error) {
 	if err := out.check(); err != nil {
 		return State{}, err
 	}
+	// The partners whose volumes the merged state holds: any part's.
+	var of []func(partner.ID) bool
+	if len(parts) == 0 {
+		return out, nil
+	}
+	for _, p := range parts {
+		if p.volumesOf == nil {
+			return out, nil // a part holding every partner's
+		}
+		of = append(of, p.volumesOf)
+	}
+	out.volumesOf = func(p partner.ID) bool {
+		for _, f := range of {
+			if f(p) {
+				return true
+			}
+		}
+		return false
+	}
 	return out, nil
 }
 
@@ -228,7 +269,7 @@ func (doc stateJSON) in() stateIn {
 // sale reusing one settles: hosts that may resend lines older than the
 // window refuse them before settling.
 func (st State) Prune(before time.Time) State {
-	out := State{lines: make(map[LineID]*ledger, len(st.lines)), prepaid: maps.Clone(st.prepaid)}
+	out := State{lines: make(map[LineID]*ledger, len(st.lines)), prepaid: maps.Clone(st.prepaid), volumesOf: st.volumesOf}
 	pruned := map[LineID]bool{}
 	for id, l := range st.lines {
 		if l.date.Before(before) && !l.disputed() {

@@ -169,7 +169,9 @@ func TestPropertyShardedSettlingEqualsWhole(t *testing.T) {
 			requireDecodes(t, vols)
 			shard, err := settlement.MergeStates(ledgers, vols)
 			require.NoError(t, err)
-			res, err := s.Settle(ctx, requireDecodes(t, shard), lines[k])
+			requireDecodes(t, shard)
+			// The shard refuses a sale of another shard's seller.
+			res, err := s.Settle(ctx, shard, lines[k])
 			require.NoError(t, err, "shard %d", k)
 			requireDecodes(t, res.State)
 			states = append(states, res.State)

@@ -200,3 +200,49 @@ func TestMergeStatesChecksTheWhole(t *testing.T) {
 	require.ErrorIs(t, err, settlement.ErrCorruptState)
 	require.ErrorContains(t, err, "not the EUR 800.00 it added less what its credits took back")
 }
+
+// TestWrongShardKeyIsRefused: a sale settled against a part that does
+// not hold the volume its plan reads (keyed by another field than the
+// partner whose volume it reads) is ErrVolumeNotHeld naming the line,
+// plan and node, never a volume of zero; SettleWhatYouCan rejects it.
+func TestWrongShardKeyIsRefused(t *testing.T) {
+	s, st := netState(t, "calendar_year")
+	sale := []settlement.Line{resold("L3", "100.00", "EUR", "2026-04-01")} // reads reseller-nl's volume
+	for name, part := range map[string]settlement.State{
+		"another partner's volumes": st.Seed("distri-eu"),
+		"a ledger part":             st.SplitByLine(func(settlement.LineID) bool { return true }),
+		"merged parts without it": mustMerge(t, st.SplitByLine(func(settlement.LineID) bool { return true }),
+			st.SplitByPartner(func(p partner.ID) bool { return p != "reseller-nl" })),
+		"pruned": st.Seed("distri-eu").Prune(date("2026-01-01")),
+	} {
+		t.Run(name, func(t *testing.T) {
+			_, err := s.Settle(ctx, part, sale)
+			require.ErrorIs(t, err, settlement.ErrVolumeNotHeld)
+			var le *settlement.LineError
+			require.ErrorAs(t, err, &le)
+			require.Equal(t, []string{"L3", "resale", "root/bonus"}, []string{string(le.Line), le.Plan, le.Node})
+			res, err := s.SettleWhatYouCan(ctx, part, sale)
+			require.NoError(t, err)
+			require.Len(t, res.Rejections, 1)
+			require.ErrorIs(t, res.Rejections[0], settlement.ErrVolumeNotHeld)
+		})
+	}
+	// The partner's part settles it as the whole state does.
+	whole, err := s.Settle(ctx, st, sale)
+	require.NoError(t, err)
+	part, err := s.Settle(ctx, st.Seed("reseller-nl"), sale)
+	require.NoError(t, err)
+	requireSameEntriesT(t, part.Entries, whole.Entries)
+	// A part read back from JSON holds what it was given and no longer
+	// refuses, as SplitByPartner says: split it again where it settles.
+	back := decoded(t, st.Seed("distri-eu"))
+	_, err = s.Settle(ctx, back, sale)
+	require.NoError(t, err)
+}
+
+func mustMerge(t *testing.T, parts ...settlement.State) settlement.State {
+	t.Helper()
+	st, err := settlement.MergeStates(parts...)
+	require.NoError(t, err)
+	return st
+}

@@ -35,6 +35,10 @@ type State struct {
 	// (lineVolume), kept apart from the ledgers, which most lines fill
 	// alone.
 	lineVols map[LineID][]lineVolume
+	// volumesOf says whose cumulative volumes a state split by partner or
+	// line holds (shard.go): a sale reading another partner's volume is
+	// refused. nil: every partner's (a whole state, or one decoded).
+	volumesOf func(partner.ID) bool
 }
 
 type ledger struct {
@@ -188,7 +192,7 @@ func (s State) Has(id LineID) bool {
 func (s State) clone(extra int) State {
 	lines := make(map[LineID]*ledger, len(s.lines)+extra)
 	maps.Copy(lines, s.lines)
-	return State{lines: lines, vols: maps.Clone(s.vols), credits: maps.Clone(s.credits), prepaid: maps.Clone(s.prepaid), lineVols: maps.Clone(s.lineVols)}
+	return State{lines: lines, vols: maps.Clone(s.vols), credits: maps.Clone(s.credits), prepaid: maps.Clone(s.prepaid), lineVols: maps.Clone(s.lineVols), volumesOf: s.volumesOf}
 }
 
 // LedgerLine is the JSON form of one settled line in a State.
