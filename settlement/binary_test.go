@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"reflect"
 	"testing"
 	"time"
 
@@ -12,6 +13,7 @@ import (
 	"pgregory.net/rapid"
 
 	"github.com/ensemble-commerce/ensemble"
+	"github.com/ensemble-commerce/ensemble/catalog"
 	"github.com/ensemble-commerce/ensemble/settlement"
 )
 
@@ -307,4 +309,34 @@ func BenchmarkEntryEncoding(b *testing.B) {
 		}
 		perEntry(b, len(bin))
 	})
+}
+
+// TestBinaryCoversEveryField: the binary form writes every field of the
+// JSON forms it encodes. A field added to one of these types fails here
+// until MarshalBinary/UnmarshalBinary or EncodeEntries/DecodeEntries
+// write and read it (and this list names it), so that no field is
+// silently dropped on the way through a pipeline.
+func TestBinaryCoversEveryField(t *testing.T) {
+	written := map[reflect.Type][]string{
+		reflect.TypeFor[settlement.LedgerLine]():   {"Line", "Plan", "BasisKind", "Date", "Basis", "Credited", "Disputed", "Disputes", "Offer", "Route", "Seller", "Trace", "Parts", "Service", "Volumes"},
+		reflect.TypeFor[settlement.LedgerPart]():   {"Entry", "Party", "Role", "Node", "Kind", "Amount", "Unreversed", "Held"},
+		reflect.TypeFor[settlement.LineVolume]():   {"Partner", "Window", "Year", "Amount", "Rate", "NetOfCredits"},
+		reflect.TypeFor[settlement.VolumeState]():  {"Partner", "Currency", "Window", "Year", "Amount", "Points"},
+		reflect.TypeFor[settlement.VolumePoint]():  {"Date", "Amount", "Line"},
+		reflect.TypeFor[settlement.CreditState]():  {"Line", "Credits"},
+		reflect.TypeFor[settlement.PrepaidState](): {"Commitment", "Earning"},
+		reflect.TypeFor[settlement.Entry]():        {"ID", "Line", "Kind", "Party", "Role", "Amount", "Date", "Plan", "Node", "Share", "Rules", "Service", "Offer", "Route", "Seller", "Reverses", "Note", "Approver", "Conversion", "Trace"},
+		reflect.TypeFor[settlement.Conversion]():   {"From", "Rate", "Mode", "To"},
+		reflect.TypeFor[ensemble.ExchangeRate]():   {"From", "To", "Since", "Rate"},
+		reflect.TypeFor[ensemble.Ref]():            {"Kind", "ID", "Version"},
+		reflect.TypeFor[ensemble.Period]():         {"Start", "End"},
+		reflect.TypeFor[catalog.Pin]():             {"Offer", "Version"},
+	}
+	for typ, names := range written {
+		var fields []string
+		for i := range typ.NumField() {
+			fields = append(fields, typ.Field(i).Name)
+		}
+		require.ElementsMatch(t, names, fields, "%s: the binary form writes %v", typ, names)
+	}
 }
