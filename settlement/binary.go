@@ -472,29 +472,42 @@ func (r *binReader) refs() []ensemble.Ref {
 func (r *binReader) money() ensemble.Money {
 	cur := r.currency()
 	exp := r.varint()
-	if exp < math.MinInt32/2 || exp > math.MaxInt32/2 {
+	if exp < -ensemble.MaxAmountDigits || exp > ensemble.MaxAmountDigits {
 		r.fail("exponent %d out of range", exp)
 		return ensemble.Money{}
 	}
-	var c *big.Int
+	var m ensemble.Money
 	switch r.byte() {
 	case 0:
-		return ensemble.MoneyFromDecimal(decimal.New(r.varint(), int32(exp)), cur)
+		m = ensemble.MoneyFromDecimal(decimal.New(r.varint(), int32(exp)), cur)
+		if exp <= 0 {
+			return m // at most 19 digits
+		}
 	case 1:
 		neg := r.bool()
 		n := r.count()
+		if n > 20 { // 40 digits take 17 bytes
+			r.fail("amount of %d bytes", n)
+		}
 		if r.err != nil {
 			return ensemble.Money{}
 		}
-		c = new(big.Int).SetBytes(r.b[r.off : r.off+n])
+		c := new(big.Int).SetBytes(r.b[r.off : r.off+n])
 		r.off += n
 		if neg {
 			c.Neg(c)
 		}
-		return ensemble.MoneyFromDecimal(decimal.NewFromBigInt(c, int32(exp)), cur)
+		m = ensemble.MoneyFromDecimal(decimal.NewFromBigInt(c, int32(exp)), cur)
+	default:
+		r.fail("not an amount")
+		return ensemble.Money{}
 	}
-	r.fail("not an amount")
-	return ensemble.Money{}
+	// Only amounts JSON can write: at most ensemble.MaxAmountDigits digits.
+	if _, err := m.MarshalText(); err != nil {
+		r.fail("amount: %v", err)
+		return ensemble.Money{}
+	}
+	return m
 }
 
 // units reads minor units of cur; zero reads as the zero Money when zero
