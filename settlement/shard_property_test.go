@@ -252,3 +252,52 @@ func requireSameEntrySet(t *rapid.T, got, want []settlement.Entry) {
 		t.Fatalf("entries differ (-whole +shards):\n%s", diffJSON(g, w))
 	}
 }
+
+// TestPropertyPruneKeepsWhatLaterLinesRead: settling a later batch (sales
+// dated from the cut on, credits of lines dated from it) against a state
+// pruned at the cut gives the entries settling it against the whole state
+// gives, and the state that whole result pruned at the cut; a credit of a
+// pruned line is ErrUnknownLine.
+func TestPropertyPruneKeepsWhatLaterLinesRead(t *testing.T) {
+	s := historySettler(t)
+	rapid.Check(t, func(t *rapid.T) {
+		var first []settlement.Line
+		for i := range rapid.IntRange(1, 8).Draw(t, "first") {
+			first = append(first, drawHistorySale(t, fmt.Sprintf("A%d", i)))
+		}
+		first = append(first, drawCredits(t, settlement.State{}, nil, first, "CA")...)
+		prev, err := s.Settle(ctx, settlement.State{}, first)
+		require.NoError(t, err)
+		cut := date("2026-01-01").AddDate(0, 0, rapid.IntRange(0, 500).Draw(t, "cut"))
+		pruned := requireDecodes(t, prev.State.Prune(cut))
+		var kept, gone []settlement.LineID
+		for _, l := range first {
+			switch {
+			case l.Credits != "":
+			case l.Date.Before(cut):
+				gone = append(gone, l.ID)
+			default:
+				kept = append(kept, l.ID)
+			}
+		}
+		var later []settlement.Line
+		for i := range rapid.IntRange(0, 6).Draw(t, "later") {
+			l := drawHistorySale(t, fmt.Sprintf("B%d", i))
+			l.Date = cut.AddDate(0, 0, rapid.IntRange(0, 400).Draw(t, fmt.Sprintf("B%d.after", i)))
+			later = append(later, l)
+		}
+		later = append(later, drawCredits(t, prev.State, kept, later, "CB")...)
+		whole, err := s.Settle(ctx, prev.State, later)
+		require.NoError(t, err)
+		got, err := s.Settle(ctx, pruned, later)
+		require.NoError(t, err)
+		requireSameEntrySet(t, got.Entries, whole.Entries)
+		require.Equal(t, string(mustJSON(t, whole.State.Prune(cut))), string(mustJSON(t, got.State)))
+		if len(gone) > 0 {
+			of := rapid.SampledFrom(gone).Draw(t, "credit of a pruned line")
+			ll, _ := prev.State.Line(of)
+			_, err := s.Settle(ctx, pruned, []settlement.Line{{ID: "CX", Credits: of, Date: cut, Amount: ensemble.MoneyFromMinor(-1, ll.Basis.Currency())}})
+			require.ErrorIs(t, err, settlement.ErrUnknownLine)
+		}
+	})
+}
