@@ -127,6 +127,8 @@ type cplan struct {
 	// the first share that says so or not.
 	netVolumes bool
 	modePath   string
+	// Whether its lines are payable on collection (PlanDocument.Payable).
+	onCollection bool
 }
 
 type cnode struct {
@@ -331,6 +333,9 @@ func (s *Settler) compilePlan(p *ensemble.Problems, path string, doc PlanDocumen
 	if !doc.Method.Valid() {
 		p.Addf(path+".method", "unknown allocation method")
 	}
+	if int(doc.Payable) >= len(payableNames) {
+		p.Addf(path+".payable", "unknown payable option")
+	}
 	for i, r := range doc.Routes {
 		if r == partner.RouteUnspecified || !r.Valid() {
 			p.Addf(ensemble.Path(path, "routes", i), "unspecified route kind")
@@ -346,7 +351,8 @@ func (s *Settler) compilePlan(p *ensemble.Problems, path string, doc PlanDocumen
 			p.Addf(ensemble.Path(path, "currencies", i), "empty currency")
 		}
 	}
-	cp := &cplan{id: string(doc.ID), doc: doc, ref: doc.Ref(), gross: doc.Basis == BasisGross, method: doc.Method}
+	cp := &cplan{id: string(doc.ID), doc: doc, ref: doc.Ref(), gross: doc.Basis == BasisGross, method: doc.Method,
+		onCollection: doc.Payable == PayableOnCollection}
 	ids := map[string]bool{}
 	cp.root = s.compileNode(p, path+".root", cp, &doc.Root, "", true, ids, used, 0)
 	if p.Len() > n0 {
@@ -450,6 +456,9 @@ func (s *Settler) compileNode(p *ensemble.Problems, path string, cp *cplan, n *N
 		}
 		if n.Reserve.Days < 0 || n.Reserve.Days > 36600 {
 			p.Addf(path+".reserve.days", "reserve days must be within [0, 36600]")
+		}
+		if cp.doc.Payable == PayableOnCollection && n.Reserve.Ratio.Sign() != 0 {
+			p.Addf(path+".reserve", "a plan payable on collection keeps no reserve: both would hold the same earnings back")
 		}
 	}
 	for _, b := range []struct {

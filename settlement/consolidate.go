@@ -42,7 +42,7 @@ type Consolidation struct {
 // Consolidated is one party's statements of one period, reported in one
 // currency. Every figure is the sum of its parts' converted figures:
 //
-//	Closing        = Opening + Earned + Reversed + Adjusted - Reserved + Released - PaidOut + Rounding
+//	Closing        = Opening + Earned + Reversed + Adjusted - Reserved + Released - Uncollected + Collected - PaidOut + Rounding
 //	Payable        = with Net, Closing when it is positive and reaches the minimum, else zero;
 //	                 without Net, the sum of the parts' converted Payable
 //	CarriedForward = Closing - Payable
@@ -56,7 +56,12 @@ type Consolidated struct {
 	Adjusted ensemble.Money    `json:"adjusted"`
 	Reserved ensemble.Money    `json:"reserved"`
 	Released ensemble.Money    `json:"released"`
-	PaidOut  ensemble.Money    `json:"paid_out"`
+	// Uncollected, Collected and Awaiting are the statements' (see
+	// Statement): what awaits the customers' payment.
+	Uncollected ensemble.Money `json:"uncollected,omitzero"`
+	Collected   ensemble.Money `json:"collected,omitzero"`
+	Awaiting    ensemble.Money `json:"awaiting,omitzero"`
+	PaidOut     ensemble.Money `json:"paid_out"`
 	// Rounding is what converting each figure on its own left between the
 	// converted flows and the converted closing balances.
 	Rounding       ensemble.Money `json:"rounding"`
@@ -154,7 +159,7 @@ func Consolidate(statements []Statement, c Consolidation) ([]Consolidated, error
 // consolidate reports one party's statements of one period.
 func consolidate(group []Statement, c Consolidation, min sum, t *tally) (Consolidated, error) {
 	slices.SortFunc(group, func(a, b Statement) int { return cmp.Compare(a.Currency.Code(), b.Currency.Code()) })
-	var opening, earned, reversed, adjusted, reserved, released, paid, rounding, closing, payable, withheld sum
+	var opening, earned, reversed, adjusted, reserved, released, paid, rounding, closing, payable, withheld, uncollected, collected, awaiting sum
 	out := Consolidated{Party: group[0].Party, Currency: c.Currency, Period: group[0].Period, At: c.At, Mode: c.Mode, Net: c.Net, Minimum: c.Minimum}
 	for i, s := range group {
 		if i > 0 && s.Currency == group[i-1].Currency {
@@ -171,7 +176,8 @@ func consolidate(group []Statement, c Consolidation, min sum, t *tally) (Consoli
 			m   ensemble.Money
 		}{{&opening, cv.Opening}, {&earned, cv.Earned}, {&reversed, cv.Reversed}, {&adjusted, cv.Adjusted},
 			{&reserved, cv.Reserved}, {&released, cv.Released}, {&paid, cv.PaidOut}, {&rounding, part.Rounding},
-			{&closing, cv.Closing}, {&payable, cv.Payable}, {&withheld, cv.Withheld}} {
+			{&closing, cv.Closing}, {&payable, cv.Payable}, {&withheld, cv.Withheld},
+			{&uncollected, cv.Uncollected}, {&collected, cv.Collected}, {&awaiting, cv.Awaiting}} {
 			f.dst.plus(t.units(f.m, where))
 		}
 		if t.err != nil {
@@ -191,6 +197,7 @@ func consolidate(group []Statement, c Consolidation, min sum, t *tally) (Consoli
 	out.Opening, out.Earned, out.Reversed, out.Adjusted = m(opening), m(earned), m(reversed), m(adjusted)
 	out.Reserved, out.Released, out.PaidOut, out.Rounding = m(reserved), m(released), m(paid), m(rounding)
 	out.Closing, out.Payable, out.CarriedForward, out.Withheld = m(closing), m(payable), m(carried), m(withheld)
+	out.Uncollected, out.Collected, out.Awaiting = m(uncollected), m(collected), m(awaiting)
 	return out, nil
 }
 
@@ -209,7 +216,7 @@ func convertStatement(s Statement, c Consolidation) (ConsolidatedPart, error) {
 	cv := &part.Converted
 	cv.Currency = c.Currency
 	for _, f := range []*ensemble.Money{&cv.Opening, &cv.Earned, &cv.Reversed, &cv.Adjusted, &cv.Reserved, &cv.Released,
-		&cv.PaidOut, &cv.Closing, &cv.Payable, &cv.CarriedForward, &cv.Withheld} {
+		&cv.PaidOut, &cv.Closing, &cv.Payable, &cv.CarriedForward, &cv.Withheld, &cv.Uncollected, &cv.Collected, &cv.Awaiting} {
 		if f.IsZero() {
 			*f = ensemble.MoneyFromMinor(0, s.Currency)
 		}
@@ -228,7 +235,7 @@ func convertStatement(s Statement, c Consolidation) (ConsolidatedPart, error) {
 	if err != nil {
 		return ConsolidatedPart{}, err
 	}
-	flows, err := ensemble.Sum(cv.Opening, cv.Earned, cv.Reversed, cv.Adjusted, cv.Reserved.Neg(), cv.Released, cv.PaidOut.Neg())
+	flows, err := ensemble.Sum(cv.Opening, cv.Earned, cv.Reversed, cv.Adjusted, cv.Reserved.Neg(), cv.Released, cv.Uncollected.Neg(), cv.Collected, cv.PaidOut.Neg())
 	if err != nil {
 		return ConsolidatedPart{}, err
 	}

@@ -23,10 +23,13 @@ import (
 //	hold, release (dispute) <part id>#hold.<n>, <part id>#release.<n>
 //	clawback                <credit line>:<part path>#clawback, or <line>#dispute.<n>:<part path>#clawback
 //	dispute fee             <line>#dispute.<n>:fee (the dispute's only id without a '#' suffix)
+//	awaiting collection     <part id>#uncollected, <part id>#collected.<collection>
+//	                        <credit line or reversal>:<part path>#uncollected (a credit's, write-off's or lost dispute's)
+//	write-off clawback      <line>#writeoff.<id>:<part path>#clawback
 //	adjustment, payout      adjustment:<id>, payout:<id>
 //
-// The first ':' ends the line part (a line id, or <line>#dispute.<n>,
-// which no line id spells), and after it '#' starts the suffix: line ids
+// The first ':' ends the line part (a line id, <line>#dispute.<n> or
+// <line>#writeoff.<id>, which no line id spells), and after it '#' starts the suffix: line ids
 // hold neither (ensemble.CheckID), and "adjustment" and "payout" are not
 // line ids; node ids hold neither, and no root is named supplier_costs; route
 // partners and supplier-cost components hold no '#', and a route names a
@@ -122,9 +125,19 @@ const (
 	// statements fold it into Adjusted, and metrics count it as they count
 	// adjustments.
 	KindFee
+	// KindUncollected holds back what awaits the customer's payment on a
+	// line payable on collection (PayableOnCollection): positive when the
+	// line is settled (the part's whole amount), negative when a credit or
+	// write-off takes the amount off what the customer owes. Statements
+	// fold it into Uncollected.
+	KindUncollected
+	// KindCollected makes payable what the customer paid (positive):
+	// Settler.Collect. Statements fold it into Collected.
+	KindCollected
 )
 
-var kindNames = [...]string{"unspecified", "earning", "supplier_cost", "clawback", "reserve", "release", "hold", "adjustment", "payout", "fee"}
+var kindNames = [...]string{"unspecified", "earning", "supplier_cost", "clawback", "reserve", "release", "hold", "adjustment", "payout", "fee",
+	"uncollected", "collected"}
 
 // String returns the kind's lowercase name.
 func (k EntryKind) String() string { return ensemble.EnumName(uint8(k), kindNames[:], "entry_kind") }

@@ -315,17 +315,22 @@ func ExplainStatement(st Statement, entries []Entry) (string, error) {
 	if err := duplicateEntryAt(entries); err != nil {
 		return fail(err)
 	}
+	// Uncollected and collected are shown only when the party has lines
+	// payable on collection.
 	figures := []struct {
-		name  string
-		kinds []EntryKind
-		want  ensemble.Money
+		name     string
+		kinds    []EntryKind
+		want     ensemble.Money
+		optional bool
 	}{
-		{"earned", []EntryKind{KindEarning, KindSupplierCost}, st.Earned},
-		{"reversed", []EntryKind{KindClawback}, st.Reversed},
-		{"adjusted", []EntryKind{KindAdjustment, KindFee}, st.Adjusted},
-		{"reserved", []EntryKind{KindReserve, KindHold}, st.Reserved},
-		{"released", []EntryKind{KindRelease}, st.Released},
-		{"paid out", []EntryKind{KindPayout}, st.PaidOut},
+		{"earned", []EntryKind{KindEarning, KindSupplierCost}, st.Earned, false},
+		{"reversed", []EntryKind{KindClawback}, st.Reversed, false},
+		{"adjusted", []EntryKind{KindAdjustment, KindFee}, st.Adjusted, false},
+		{"reserved", []EntryKind{KindReserve, KindHold}, st.Reserved, false},
+		{"released", []EntryKind{KindRelease}, st.Released, false},
+		{"uncollected", []EntryKind{KindUncollected}, st.Uncollected, true},
+		{"collected", []EntryKind{KindCollected}, st.Collected, true},
+		{"paid out", []EntryKind{KindPayout}, st.PaidOut, false},
 	}
 	var mine []*Entry
 	for i := range entries {
@@ -355,7 +360,10 @@ func ExplainStatement(st Statement, entries []Entry) (string, error) {
 		if got := total.money(st.Currency); !got.Equal(f.want) && !(got.IsZero() && f.want.IsZero()) {
 			return fail(fmt.Errorf("%w: %s of %q is %s, but its entries add up to %s", ErrStatementMismatch, f.name, st.Party, f.want, got))
 		}
-		fmt.Fprintf(&b, "  %-10s %12s", f.name, f.want.AmountString())
+		if f.optional && len(lines) == 0 && f.want.IsZero() {
+			continue
+		}
+		fmt.Fprintf(&b, "  %-11s %11s", f.name, f.want.AmountString())
 		if len(lines) > 0 {
 			fmt.Fprintf(&b, "  (%d %s)", len(lines), plural(len(lines), "entry", "entries"))
 		}
@@ -374,6 +382,9 @@ func ExplainStatement(st Statement, entries []Entry) (string, error) {
 	}
 	if !st.Withheld.IsZero() {
 		fmt.Fprintf(&b, "  %-10s %12s\n", "withheld", st.Withheld.AmountString())
+	}
+	if !st.Awaiting.IsZero() {
+		fmt.Fprintf(&b, "  %-10s %12s\n", "awaiting", st.Awaiting.AmountString())
 	}
 	return b.String(), nil
 }

@@ -159,6 +159,9 @@ func (r *run) reverse(lg *ledger, credit int64, by string, at time.Time, note st
 			Node: pe.meta.node, Share: share, Service: service, Offer: lg.ctx.offer, Route: lg.ctx.route, Seller: lg.ctx.seller,
 			Reverses: EntryID(shares[i].Key), Note: note, Trace: trace})
 	}
+	if err := r.releaseAwaiting(lg, &nl, parts, by, at, note, trace); err != nil {
+		return nil, err
+	}
 	return &nl, nil
 }
 
@@ -215,7 +218,7 @@ func (s *Settler) Dispute(st State, line LineID, at time.Time) (Result, error) {
 	nl.disputes = &disputes{count: lg.disputeCount() + 1, open: true, held: make([]int64, lg.parts())}
 	seq := strconv.Itoa(int(nl.disputes.count))
 	for i := range nl.disputes.held {
-		u := lg.unreversed(i)
+		u := lg.unreversed(i) - lg.awaitingAt(i) // what awaits the customer's payment is held back already
 		nl.disputes.held[i] = u
 		if u == 0 {
 			continue

@@ -102,6 +102,11 @@ type Line struct {
 	// it, so revenue and payouts can be reported by the month the service
 	// was delivered, not the invoice date.
 	Service ensemble.Period `json:"service,omitzero"`
+	// Invoice is the invoice the line is on (InvoiceOptions.Invoice sets
+	// it): a collection of the invoice (Collection.Invoice) pays the lines
+	// of it that a plan payable on collection settled. Any text; empty
+	// when not known.
+	Invoice string `json:"invoice,omitempty"`
 	// Trace says where the line came from: invoice line, order line, usage
 	// aggregate... Every entry of the line carries it.
 	Trace []ensemble.Ref `json:"trace,omitempty"`

@@ -368,6 +368,10 @@ type PlanDocument struct {
 	EffectiveFrom  time.Time           `json:"effective_from,omitzero"`
 	EffectiveUntil time.Time           `json:"effective_until,omitzero"`
 	Basis          Basis               `json:"basis,omitempty"`
+	// Payable says when its lines' entries become payable: on settlement
+	// (the default) or, on_collection, as the customer pays the invoice
+	// (see Payable, Settler.Collect).
+	Payable Payable `json:"payable,omitempty"`
 	// Currencies are the currencies of the lines the plan settles (any
 	// when empty). A plan whose cumulative tiers are in one currency
 	// settles lines in the others by converting them (Config.Rates), and

@@ -286,6 +286,11 @@ func (r *run) settleSale(l *Line, lg *ledger) error {
 		return err
 	}
 	lg.payees, lg.amounts = r.dec.keepParts(sp.paid)
+	if plan.onCollection {
+		if err := r.awaitCollection(l, lg); err != nil {
+			return lineErr(l.ID, plan.id, "", "", err)
+		}
+	}
 	// Accrue the basis once per volume the plan's rates read (two nodes
 	// may read one).
 	r.accrued = r.accrued[:0]

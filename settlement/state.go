@@ -48,9 +48,10 @@ type ledger struct {
 	basis    int64
 	credited int64
 	trace    []ensemble.Ref
-	payees   *[]payee  // who each part pays; shared with lines that paid alike, read-only
-	amounts  []int64   // each part's amount; then (2n long) each part's unreversed amount, once reversed or read from JSON
-	disputes *disputes // nil: never disputed
+	payees   *[]payee    // who each part pays; shared with lines that paid alike, read-only
+	amounts  []int64     // each part's amount; then (2n long) each part's unreversed amount, once reversed or read from JSON
+	disputes *disputes   // nil: never disputed
+	coll     *collection // nil: payable on settlement (collect.go)
 }
 
 // lineCtx is what a ledger line shares with every line of the same plan
@@ -220,6 +221,9 @@ type LedgerLine struct {
 	// Volumes are the cumulative volumes the line added to in another
 	// currency than its own, each with the rate its basis converted at.
 	Volumes []LineVolume `json:"volumes,omitempty"`
+	// Collection is what the customer owes and paid on a line payable on
+	// collection (PayableOnCollection); nil on one payable on settlement.
+	Collection *LedgerCollection `json:"collection,omitempty"`
 }
 
 // LedgerPart is what one entry of a line still carries: its amount, what
@@ -233,6 +237,9 @@ type LedgerPart struct {
 	Amount     ensemble.Money `json:"amount"`
 	Unreversed ensemble.Money `json:"unreversed"`
 	Held       ensemble.Money `json:"held,omitzero"`
+	// Awaiting is what of the unreversed amount awaits the customer's
+	// payment, on a line payable on collection.
+	Awaiting ensemble.Money `json:"awaiting,omitzero"`
 }
 
 // VolumeState is the JSON form of one cumulative volume: a partner's
@@ -315,6 +322,12 @@ func (l *ledger) export(vols []lineVolume) LedgerLine {
 		if l.disputed() && l.disputes.held[i] != 0 {
 			out.Parts[i].Held = ensemble.MoneyFromMinor(l.disputes.held[i], c.cur)
 		}
+		if a := l.awaitingAt(i); a != 0 {
+			out.Parts[i].Awaiting = ensemble.MoneyFromMinor(a, c.cur)
+		}
+	}
+	if l.coll != nil {
+		out.Collection = l.coll.export(c.cur)
 	}
 	for _, v := range vols {
 		out.Volumes = append(out.Volumes, v.export())
@@ -652,6 +665,7 @@ func (r *stateReader) line(path string, ll *LedgerLine) {
 	l.payees, l.amounts = &pays, make([]int64, 2*n)
 	var sum, left int64 // of the amounts and the unreversed amounts
 	sumsOK := basisOK && creditedOK
+	awaits, collOK := make([]int64, n), true
 	for j := range ll.Parts {
 		lp := &ll.Parts[j]
 		pp := ensemble.Path(path, "parts", j)
@@ -660,6 +674,8 @@ func (r *stateReader) line(path string, ll *LedgerLine) {
 		amount, aOK := r.units(pp+".amount", id, lp.Entry, "amount", lp.Amount, cur)
 		unreversed, uOK := r.units(pp+".unreversed", id, lp.Entry, "unreversed", lp.Unreversed, cur)
 		held, hOK := r.units(pp+".held", id, lp.Entry, "held", lp.Held, cur)
+		awaiting, wOK := r.units(pp+".awaiting", id, lp.Entry, "awaiting", lp.Awaiting, cur)
+		awaits[j] = awaiting
 		l.amounts[j], l.amounts[n+j] = amount, unreversed
 		if aOK && amount < 0 {
 			r.fail(pp+".amount", id, lp.Entry, nil, "negative amount %s: a sale's parts are zero or more", lp.Amount)
@@ -669,9 +685,19 @@ func (r *stateReader) line(path string, ll *LedgerLine) {
 			r.fail(pp+".unreversed", id, lp.Entry, nil, "unreversed %s is outside [0, amount %s]", lp.Unreversed, lp.Amount)
 		}
 		switch {
-		case !hOK || !uOK:
-		case ll.Disputed && held != unreversed:
-			r.fail(pp+".held", id, lp.Entry, nil, "an open dispute holds %s, not the unreversed %s", lp.Held, lp.Unreversed)
+		case !wOK:
+			collOK = false
+		case awaiting < 0 || (uOK && awaiting > unreversed):
+			r.fail(pp+".awaiting", id, lp.Entry, nil, "awaiting %s is outside [0, unreversed %s]", lp.Awaiting, lp.Unreversed)
+			collOK = false
+		case awaiting != 0 && ll.Collection == nil:
+			r.fail(pp+".awaiting", id, lp.Entry, ErrNotOnCollection, "%s awaits collection on a line payable on settlement", lp.Awaiting)
+			collOK = false
+		}
+		switch {
+		case !hOK || !uOK || !wOK:
+		case ll.Disputed && held != unreversed-awaiting:
+			r.fail(pp+".held", id, lp.Entry, nil, "an open dispute holds %s, not the unreversed %s less the awaiting %s", lp.Held, lp.Unreversed, lp.Awaiting)
 		case !ll.Disputed && held != 0:
 			r.fail(pp+".held", id, lp.Entry, nil, "%s held on a line no dispute holds", lp.Held)
 		}
@@ -690,6 +716,9 @@ func (r *stateReader) line(path string, ll *LedgerLine) {
 	}
 	if sumsOK && credited >= 0 && credited <= basis && left != basis-credited {
 		fail("parts", nil, "the parts leave %s unreversed, not the basis %s less the credited %s", ensemble.MoneyFromMinor(left, cur), ll.Basis, ll.Credited)
+	}
+	if ll.Collection != nil {
+		l.coll = r.collection(path+".collection", ll, l, awaits, sumsOK && collOK)
 	}
 	var vols []lineVolume
 	for j := range ll.Volumes {

@@ -13,10 +13,14 @@ import (
 // Statement folds one partner's entries in one currency over one period.
 // All amounts are in Currency, from the partner's side:
 //
-//	Closing        = Opening + Earned + Reversed + Adjusted - Reserved + Released - PaidOut
+//	Closing        = Opening + Earned + Reversed + Adjusted - Reserved + Released - Uncollected + Collected - PaidOut
 //	Payable        = Closing when it reaches the currency's minimum payout, else zero
 //	CarriedForward = Closing - Payable (negative balances carry and net later)
 //
+// Earned is what the party earned, Collected what of it the customers
+// paid on lines payable on collection (PayableOnCollection), and Payable
+// what can be paid: earnings awaiting the customer's payment
+// (Uncollected, net of what credits took off it) are not in Closing.
 // Opening is the previous statement's Closing (StatementOptions.Previous).
 // Statements merge: the statements of two disjoint sets of entries, merged,
 // equal the statement of their union (see Merge).
@@ -35,7 +39,14 @@ type Statement struct {
 	// Reserved sums reserves and dispute holds withheld.
 	Reserved ensemble.Money `json:"reserved"`
 	// Released sums reserves and holds returned.
-	Released       ensemble.Money `json:"released"`
+	Released ensemble.Money `json:"released"`
+	// Uncollected sums what lines payable on collection hold back until
+	// their customers pay (KindUncollected: positive when settled,
+	// negative where a credit or write-off took it off what is owed).
+	Uncollected ensemble.Money `json:"uncollected,omitzero"`
+	// Collected sums what the customers' payments made payable
+	// (KindCollected).
+	Collected      ensemble.Money `json:"collected,omitzero"`
 	PaidOut        ensemble.Money `json:"paid_out"`
 	Closing        ensemble.Money `json:"closing"`
 	Payable        ensemble.Money `json:"payable"`
@@ -43,6 +54,9 @@ type Statement struct {
 	// Withheld is what reserves and dispute holds keep back at the end of
 	// the period: the previous statement's Withheld + Reserved - Released.
 	Withheld ensemble.Money `json:"withheld"`
+	// Awaiting is what awaits the customers' payment at the end of the
+	// period: the previous statement's Awaiting + Uncollected - Collected.
+	Awaiting ensemble.Money `json:"awaiting,omitzero"`
 	// Entries counts the entries folded.
 	Entries int `json:"entries"`
 }
@@ -69,6 +83,7 @@ type stKey struct {
 
 type acc struct {
 	opening, earned, reversed, adjusted, reserved, released, paid, withheld sum
+	uncollected, collected, awaiting                                        sum
 	n                                                                       int
 }
 
@@ -117,6 +132,7 @@ func Statements(entries []Entry, opts StatementOptions) ([]Statement, error) {
 		a := get(stKey{p.Party, p.Currency})
 		a.opening.plus(t.units(p.Closing, func() string { return fmt.Sprintf("previous[%d].closing", i) }))
 		a.withheld.plus(t.units(p.Withheld, func() string { return fmt.Sprintf("previous[%d].withheld", i) }))
+		a.awaiting.plus(t.units(p.Awaiting, func() string { return fmt.Sprintf("previous[%d].awaiting", i) }))
 	}
 	if t.err != nil {
 		return nil, fmt.Errorf("settlement: statements: %w", t.err)
@@ -145,6 +161,10 @@ func Statements(entries []Entry, opts StatementOptions) ([]Statement, error) {
 			a.released.plus(u)
 		case KindPayout:
 			a.paid.plus(u)
+		case KindUncollected:
+			a.uncollected.plus(u)
+		case KindCollected:
+			a.collected.plus(u)
 		default:
 			return nil, fmt.Errorf("settlement: statements: entry %q: unknown kind %s", e.ID, e.Kind)
 		}
@@ -190,6 +210,8 @@ func (a *acc) statement(k stKey, p ensemble.Period, mins map[ensemble.Currency]s
 	}
 	closing.minus(a.reserved)
 	closing.minus(a.paid)
+	closing.minus(a.uncollected)
+	closing.plus(a.collected)
 	var payable sum
 	if closing.sign() > 0 {
 		payable = closing
@@ -202,10 +224,13 @@ func (a *acc) statement(k stKey, p ensemble.Period, mins map[ensemble.Currency]s
 	withheld := a.withheld
 	withheld.plus(a.reserved)
 	withheld.minus(a.released)
+	awaiting := a.awaiting
+	awaiting.plus(a.uncollected)
+	awaiting.minus(a.collected)
 	return Statement{Party: k.party, Currency: k.cur, Period: p, Opening: m(a.opening), Earned: m(a.earned),
 		Reversed: m(a.reversed), Adjusted: m(a.adjusted), Reserved: m(a.reserved), Released: m(a.released),
 		PaidOut: m(a.paid), Closing: m(closing), Payable: m(payable), CarriedForward: m(carried),
-		Withheld: m(withheld), Entries: a.n}
+		Withheld: m(withheld), Uncollected: m(a.uncollected), Collected: m(a.collected), Awaiting: m(awaiting), Entries: a.n}
 }
 
 func sortStatements(out []Statement) {
@@ -259,14 +284,15 @@ func Merge(minimums []ensemble.Money, parts ...[]Statement) ([]Statement, error)
 				accs[k] = a
 				periods[k] = s.Period
 			}
-			var reserved, released sum
+			var reserved, released, uncollected, collected sum
 			for _, f := range []struct {
 				dst  *sum
 				m    ensemble.Money
 				name string
 			}{{&a.opening, s.Opening, "opening"}, {&a.earned, s.Earned, "earned"}, {&a.reversed, s.Reversed, "reversed"},
 				{&a.adjusted, s.Adjusted, "adjusted"}, {&reserved, s.Reserved, "reserved"}, {&released, s.Released, "released"},
-				{&a.paid, s.PaidOut, "paid_out"}, {&a.withheld, s.Withheld, "withheld"}} {
+				{&a.paid, s.PaidOut, "paid_out"}, {&a.withheld, s.Withheld, "withheld"},
+				{&uncollected, s.Uncollected, "uncollected"}, {&collected, s.Collected, "collected"}, {&a.awaiting, s.Awaiting, "awaiting"}} {
 				if !f.m.IsZero() && f.m.Currency() != s.Currency {
 					return nil, fmt.Errorf("%w: statement of %q holds %s amounts in %s", ErrStatementMismatch, s.Party, f.m.Currency(), s.Currency)
 				}
@@ -281,6 +307,11 @@ func Merge(minimums []ensemble.Money, parts ...[]Statement) ([]Statement, error)
 			// releases; keep only what it opened with.
 			a.withheld.plus(released)
 			a.withheld.minus(reserved)
+			// So does Awaiting of what was held back and collected.
+			a.uncollected.plus(uncollected)
+			a.collected.plus(collected)
+			a.awaiting.plus(collected)
+			a.awaiting.minus(uncollected)
 			a.n += s.Entries
 		}
 	}
@@ -352,7 +383,7 @@ func checkPayout(p Payout) error {
 // Check reports whether st holds together as Statements folds one: a
 // party, a currency and a valid period; every amount in Currency (or
 // zero) and in whole minor units; Closing = Opening + Earned + Reversed +
-// Adjusted - Reserved + Released - PaidOut; Payable all of a positive
+// Adjusted - Reserved + Released - Uncollected + Collected - PaidOut; Payable all of a positive
 // Closing or nothing; CarriedForward = Closing - Payable; and a count of
 // entries that is not negative. It cannot know the minimum payout or the
 // previous period, so a Payable of zero on a positive Closing passes.
@@ -396,11 +427,13 @@ func (st Statement) Check() error {
 	}
 	closing.minus(units["reserved"])
 	closing.minus(units["paid_out"])
+	closing.minus(units["uncollected"])
+	closing.plus(units["collected"])
 	payable, carried := units["payable"], units["closing"]
 	carried.minus(payable)
 	switch {
 	case closing.cmp(units["closing"]) != 0:
-		return bad("closing %s is not opening + earned + reversed + adjusted - reserved + released - paid out = %s", st.Closing.AmountString(), closing.money(st.Currency).AmountString())
+		return bad("closing %s is not opening + earned + reversed + adjusted - reserved + released - uncollected + collected - paid out = %s", st.Closing.AmountString(), closing.money(st.Currency).AmountString())
 	case payable.sign() != 0 && (payable.cmp(units["closing"]) != 0 || payable.sign() < 0):
 		return bad("payable %s is neither zero nor all of a positive closing %s", st.Payable.AmountString(), st.Closing.AmountString())
 	case carried.cmp(units["carried_forward"]) != 0:
@@ -419,5 +452,6 @@ func (st *Statement) fields() []struct {
 		m    ensemble.Money
 	}{{"opening", st.Opening}, {"earned", st.Earned}, {"reversed", st.Reversed}, {"adjusted", st.Adjusted},
 		{"reserved", st.Reserved}, {"released", st.Released}, {"paid_out", st.PaidOut}, {"closing", st.Closing},
-		{"payable", st.Payable}, {"carried_forward", st.CarriedForward}, {"withheld", st.Withheld}}
+		{"payable", st.Payable}, {"carried_forward", st.CarriedForward}, {"withheld", st.Withheld},
+		{"uncollected", st.Uncollected}, {"collected", st.Collected}, {"awaiting", st.Awaiting}}
 }

@@ -1,0 +1,586 @@
+package settlement
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math/big"
+	"slices"
+	"time"
+
+	"github.com/ensemble-commerce/ensemble"
+)
+
+// Payable says when a plan's entries become payable.
+//
+// It is a plan option (PlanDocument.Payable), not a Config one: whether a
+// partner is paid on billing or on the customer's payment is a term of the
+// deal the plan writes down (a cloud marketplace's plan disburses only
+// after the buyer pays; a referral program's may pay on billing), and one
+// host settles both kinds side by side. The State records it per line, so
+// a later plan version changing it never changes how a settled line is
+// paid.
+type Payable uint8
+
+const (
+	// PayableOnSettlement (the default) makes a line's earnings and
+	// supplier costs payable when the line is settled.
+	PayableOnSettlement Payable = iota
+	// PayableOnCollection holds every part of a line back (a
+	// KindUncollected entry of its whole amount) until the customer pays
+	// it: Settler.Collect makes the collected fraction payable
+	// (KindCollected), Settler.WriteOff claws back what will never be
+	// paid as a credit would. A plan on collection keeps no reserves (New
+	// refuses them: both would hold the same money back).
+	PayableOnCollection
+)
+
+var payableNames = [...]string{"on_settlement", "on_collection"}
+
+// String returns the option's lowercase name.
+func (p Payable) String() string { return ensemble.EnumName(uint8(p), payableNames[:], "payable") }
+
+// MarshalText writes the option's name.
+func (p Payable) MarshalText() ([]byte, error) {
+	return ensemble.EnumText(uint8(p), payableNames[:], "settlement", "payable")
+}
+
+// UnmarshalText reads an option's name; "" is PayableOnSettlement.
+func (p *Payable) UnmarshalText(t []byte) error {
+	v, err := ensemble.ParseEnum[uint8](t, payableNames[:], "settlement", "payable")
+	*p = Payable(v)
+	return err
+}
+
+// Errors of collections and write-offs. Each is wrapped in a
+// *CollectionError naming the collection and, where one is at fault, the
+// line.
+var (
+	// ErrInvalidCollection reports a collection or write-off that does
+	// not say what was paid: no id or date, an amount that is not
+	// positive whole minor units of its lines' currency, neither or both
+	// of an invoice and lines, a line given twice, an invoice with no line
+	// awaiting collection, a bearer on a collection. It wraps an
+	// *ensemble.ValidationError naming every field at fault.
+	ErrInvalidCollection = errors.New("settlement: invalid collection")
+	// ErrOverCollection reports a collection or write-off of more than
+	// the customer still owes on its lines: the line's amount plus tax,
+	// less what credits took off it and what was collected or written off
+	// before.
+	ErrOverCollection = errors.New("settlement: more collected than is owed")
+	// ErrCollectionApplied reports a collection or write-off whose id the
+	// state already holds on a line: a collection sent again is refused,
+	// never applied twice (and never silently ignored, which would hide a
+	// different collection reusing an id).
+	ErrCollectionApplied = errors.New("settlement: collection already applied")
+	// ErrNotOnCollection reports a line whose plan pays on settlement:
+	// nothing on it awaits the customer's payment.
+	ErrNotOnCollection = errors.New("settlement: line not payable on collection")
+)
+
+// CollectionError is the error of a collection or write-off: its id, the
+// line at fault (empty when the collection as a whole is), and why.
+type CollectionError struct {
+	Collection string
+	Line       LineID
+	Err        error
+}
+
+// Error names the collection and the line, then the problem.
+func (e *CollectionError) Error() string {
+	s := fmt.Sprintf("settlement: collection %q", e.Collection)
+	if e.Line != "" {
+		s += fmt.Sprintf(" line %q", string(e.Line))
+	}
+	return s + ": " + trimPrefix(e.Err.Error())
+}
+
+// Unwrap returns the condition.
+func (e *CollectionError) Unwrap() error { return e.Err }
+
+// Collection is a payment the customer made (Settler.Collect) or an amount
+// the host gave up collecting (Settler.WriteOff), against the lines of one
+// invoice or the lines named.
+type Collection struct {
+	// ID names the collection: a valid id without ':' or '#'
+	// (ensemble.CheckID), unique among the collections and write-offs of
+	// its lines. Entry ids carry it.
+	ID string `json:"id"`
+	// Date is when the money was received (or written off); the entries
+	// are dated at it, in UTC.
+	Date time.Time `json:"date"`
+	// Amount is what was paid or written off: positive whole minor units
+	// of the lines' currency, of their amount plus tax (what the customer
+	// owes). Spread over several lines, it goes to each in proportion to
+	// what the customer still owes on it (largest remainder, ties by line
+	// id), never more than that.
+	Amount ensemble.Money `json:"amount"`
+	// Invoice names the invoice whose lines (Line.Invoice) the amount is
+	// for; or Lines names them. Exactly one is given. Only lines settled
+	// on collection are counted.
+	Invoice string   `json:"invoice,omitempty"`
+	Lines   []LineID `json:"lines,omitempty"`
+	// Bearer bears a write-off, as a credit line's Bearer: zero reverses
+	// every part in proportion to what it has unreversed. A collection
+	// has none.
+	Bearer Bearer `json:"bearer,omitzero"`
+}
+
+// collection is what a line settled on collection records of what its
+// customer owes and paid.
+type collection struct {
+	invoice    string
+	total      int64    // the line's amount plus tax: what the customer owes
+	collected  int64    // of total, received
+	writtenOff int64    // of total, given up
+	writeOffs  int64    // of the basis, what write-offs reversed (part of credited)
+	awaiting   []int64  // per part, what is not payable yet
+	ids        []string // the collections and write-offs applied, in order
+}
+
+// awaitingAt returns what part i of l awaits the customer's payment.
+func (l *ledger) awaitingAt(i int) int64 {
+	if l.coll == nil {
+		return 0
+	}
+	return l.coll.awaiting[i]
+}
+
+// clone returns a copy of c that shares no slice with it.
+func (c *collection) clone() *collection {
+	out := *c
+	out.awaiting, out.ids = slices.Clone(c.awaiting), slices.Clone(c.ids)
+	return &out
+}
+
+// basisShare returns the share of a line's basis that s of its total
+// stands for: basis × s / total, rounded half away from zero (zero when
+// the total is).
+func basisShare(basis, s, total int64) int64 {
+	if total == 0 {
+		return 0
+	}
+	n := new(big.Int).Mul(big.NewInt(basis), big.NewInt(s))
+	n.Mul(n, big.NewInt(2))
+	n.Add(n, big.NewInt(total))
+	return n.Quo(n, big.NewInt(2*total)).Int64() // floor((2·b·s + t) / 2t), all non-negative
+}
+
+// awaitingTotal is what a line on collection must hold back in all: its
+// unreversed basis, less what credits (not write-offs) took back, less the
+// share of its basis the customer paid or had written off; never below
+// zero (a credit after a payment takes from what was paid).
+func awaitingTotal(basis, credited int64, c *collection) int64 {
+	return max(0, basis-(credited-c.writeOffs)-basisShare(basis, c.collected+c.writtenOff, c.total))
+}
+
+// owed returns what the customer still owes on l (of its total): the
+// largest further amount whose share of the basis fits in what the line
+// holds back.
+func (l *ledger) owed() int64 {
+	c := l.coll
+	s := c.collected + c.writtenOff
+	if l.basis == 0 {
+		return c.total - s
+	}
+	var a int64
+	for _, u := range c.awaiting {
+		a += u
+	}
+	// The largest s' <= total with basisShare(s') <= basisShare(s) + a:
+	// 2·basis·s' < (2L+1)·total, so s' = ceil((2L+1)·total / 2basis) - 1.
+	lim := basisShare(l.basis, s, c.total) + a
+	n := new(big.Int).Mul(big.NewInt(2*lim+1), big.NewInt(c.total))
+	d := big.NewInt(2 * l.basis)
+	n.Add(n, d)
+	n.Sub(n, big.NewInt(1))
+	n.Quo(n, d)
+	hi := n.Int64() - 1
+	return max(0, min(c.total, hi)-s)
+}
+
+// awaitCollection holds back every part of sale line l, just split into
+// lg, until its customer pays: a KindUncollected entry of each part's
+// amount, id "<part id>#uncollected".
+func (r *run) awaitCollection(l *Line, lg *ledger) error {
+	total, err := basisUnits(l, true)
+	if err != nil {
+		return err
+	}
+	n := lg.parts()
+	c := &collection{invoice: l.Invoice, total: total, awaiting: make([]int64, n)}
+	for i := range n {
+		u := lg.units(i)
+		c.awaiting[i] = u
+		if u != 0 {
+			r.entries = append(r.entries, collectEntry(lg, i, lg.entryID(i)+"#uncollected", lg.line, KindUncollected, u, l.Date,
+				"payable when the customer pays", lg.trace))
+		}
+	}
+	lg.coll = c
+	return nil
+}
+
+// collectEntry returns an entry of units of part i of lg, of kind
+// KindUncollected or KindCollected, acting on the part's entry.
+func collectEntry(lg *ledger, i int, id EntryID, line LineID, kind EntryKind, units int64, at time.Time, note string, trace []ensemble.Ref) Entry {
+	pe, c := lg.payee(i), lg.ctx
+	return Entry{ID: id, Line: line, Kind: kind, Party: pe.party, Role: pe.meta.role, Amount: ensemble.MoneyFromMinor(units, c.cur),
+		Date: at, Plan: *c.plan, Node: pe.meta.node, Service: c.service, Offer: c.offer, Route: c.route, Seller: c.seller,
+		Reverses: lg.entryID(i), Note: note, Trace: trace}
+}
+
+// releaseAwaiting updates nl, which reverse just took parts (per part)
+// from, so that it holds back no more than the customer still owes: each
+// part's reversal comes out of what it awaits first, and what the credit
+// takes off the customer's balance beyond that releases the others'
+// awaiting amounts in proportion to them. Each change is a negative
+// KindUncollected entry "<by>:<part path>#uncollected".
+func (r *run) releaseAwaiting(lg, nl *ledger, parts []int64, by string, at time.Time, note string, trace []ensemble.Ref) error {
+	if lg.coll == nil {
+		return nil
+	}
+	c := lg.coll.clone()
+	n := lg.parts()
+	var before int64
+	for _, a := range c.awaiting {
+		before += a
+	}
+	drop := before - awaitingTotal(nl.basis, nl.credited, c)
+	d := make([]int64, n)
+	rest := make([]int64, n)
+	var own int64
+	for i := range n {
+		d[i] = min(parts[i], c.awaiting[i])
+		rest[i] = c.awaiting[i] - d[i]
+		own += d[i]
+	}
+	if x := drop - own; x > 0 {
+		shares := make([]ensemble.Share, n)
+		for i := range n {
+			shares[i] = ensemble.Share{Key: string(lg.entryID(i)), Weight: ensemble.RatioFromInt(rest[i])}
+		}
+		more := make([]int64, n)
+		if err := ensemble.AllocateUnits(more, x, shares, ensemble.AllocateOptions{}); err != nil {
+			return err
+		}
+		for i := range n {
+			d[i] += more[i]
+		}
+	}
+	for i := range n {
+		if d[i] == 0 {
+			continue
+		}
+		c.awaiting[i] -= d[i]
+		r.entries = append(r.entries, collectEntry(lg, i, EntryID(partID(by, lg.payee(i))+"#uncollected"), LineID(by), KindUncollected, -d[i], at,
+			note+", off what awaits the customer's payment", trace))
+	}
+	nl.coll = c
+	return nil
+}
+
+// Collect applies a payment of the customer: on each line it pays (of
+// c.Invoice, or c.Lines), the same fraction of the line's total becomes
+// payable to every party: the share of the line's basis that the amount
+// stands for (basis × amount / total, of the running sum, half away from
+// zero) is allocated over the parts in proportion to what each still
+// awaits (largest remainder, ties by entry id), so that the parts add up
+// to it exactly and none is paid more than it awaits. Each part's is a
+// KindCollected entry "<part id>#collected.<c.ID>" dated c.Date.
+//
+// Errors, each a *CollectionError with st unchanged: an invalid collection
+// (ErrInvalidCollection), an id already applied (ErrCollectionApplied), an
+// unknown line (ErrUnknownLine), one that pays on settlement
+// (ErrNotOnCollection) or is disputed (ErrDisputed), more than the
+// customer owes (ErrOverCollection), a currency other than the lines'
+// (ErrCurrency).
+func (s *Settler) Collect(st State, c Collection) (Result, error) {
+	return s.collect(st, c, false)
+}
+
+// WriteOff gives up collecting c.Amount on the lines of c.Invoice (or
+// c.Lines), spread as Collect spreads a payment: on each line, the share
+// of its basis the amount stands for is clawed back as a credit of that
+// much would be (KindClawback, from every part in proportion to what it
+// has unreversed, or from c.Bearer's parts, see Bearer), keyed by the
+// write-off: Line "<line>#writeoff.<c.ID>", ids
+// "<line>#writeoff.<c.ID>:<part path>#clawback"; and what the parts
+// awaited of it is no longer held back (KindUncollected entries of the
+// negative amount, "...#uncollected"). Errors are Collect's, and a bearer
+// that cannot bear it (*BearerError).
+func (s *Settler) WriteOff(st State, c Collection) (Result, error) {
+	return s.collect(st, c, true)
+}
+
+// collect is Collect and WriteOff.
+func (s *Settler) collect(st State, c Collection, writeOff bool) (Result, error) {
+	fail := func(line LineID, err error) (Result, error) {
+		return Result{}, &CollectionError{Collection: c.ID, Line: line, Err: err}
+	}
+	ids, err := c.check(writeOff)
+	if err != nil {
+		return fail("", fmt.Errorf("%w: %w", ErrInvalidCollection, err))
+	}
+	if c.Invoice != "" {
+		for _, id := range sortedLines(st) {
+			if lg := st.lines[id]; lg.coll != nil && lg.coll.invoice == c.Invoice {
+				ids = append(ids, id)
+			}
+		}
+		if len(ids) == 0 {
+			return fail("", fmt.Errorf("%w: no line of invoice %q awaits collection", ErrInvalidCollection, c.Invoice))
+		}
+	}
+	for _, lg := range st.lines {
+		if lg.coll != nil && slices.Contains(lg.coll.ids, c.ID) {
+			return fail(lg.line, ErrCollectionApplied)
+		}
+	}
+	amount, err := c.Amount.MinorUnits()
+	if err != nil {
+		return fail("", fmt.Errorf("%w: amount: %w", ErrInvalidCollection, err))
+	}
+	owed := make([]int64, len(ids))
+	var all int64
+	for i, id := range ids {
+		lg := st.lines[id]
+		switch {
+		case lg == nil:
+			return fail(id, ErrUnknownLine)
+		case lg.coll == nil:
+			return fail(id, ErrNotOnCollection)
+		case lg.disputed():
+			return fail(id, ErrDisputed)
+		case lg.ctx.cur != c.Amount.Currency():
+			return fail(id, fmt.Errorf("%w: %s on a %s line", ErrCurrency, c.Amount, lg.ctx.cur))
+		}
+		owed[i] = lg.owed()
+		all += owed[i]
+	}
+	if amount > all {
+		return fail("", fmt.Errorf("%w: %s paid, %s owed", ErrOverCollection, c.Amount, ensemble.MoneyFromMinor(all, c.Amount.Currency())))
+	}
+	paid := make([]int64, len(ids))
+	shares := make([]ensemble.Share, len(ids))
+	for i, id := range ids {
+		shares[i] = ensemble.Share{Key: string(id), Weight: ensemble.RatioFromInt(owed[i])}
+	}
+	if err := ensemble.AllocateUnits(paid, amount, shares, ensemble.AllocateOptions{}); err != nil {
+		return fail("", err)
+	}
+	at := c.Date.UTC()
+	r := s.newRun(context.Background(), st, 0)
+	defer r.release()
+	for i, id := range ids {
+		if paid[i] == 0 {
+			continue
+		}
+		lg := r.st.lines[id]
+		var nl *ledger
+		if writeOff {
+			nl, err = r.writeOff(lg, paid[i], &c, at)
+		} else {
+			nl, err = r.collectLine(lg, paid[i], &c, at)
+		}
+		if err != nil {
+			return fail(id, err)
+		}
+		r.st.lines[id] = nl
+	}
+	if err := duplicateEntry(r.entries); err != nil {
+		return fail("", err)
+	}
+	return Result{Entries: r.entries, State: r.st}, nil
+}
+
+// collectLine applies paid (of the line's total) of collection c to lg.
+func (r *run) collectLine(lg *ledger, paid int64, c *Collection, at time.Time) (*ledger, error) {
+	nl := *lg
+	cl := lg.coll.clone()
+	s := cl.collected + cl.writtenOff
+	x := basisShare(lg.basis, s+paid, cl.total) - basisShare(lg.basis, s, cl.total)
+	cl.collected += paid
+	cl.ids = append(cl.ids, c.ID)
+	n := lg.parts()
+	if x > 0 {
+		shares := make([]ensemble.Share, n)
+		for i := range n {
+			shares[i] = ensemble.Share{Key: string(lg.entryID(i)), Weight: ensemble.RatioFromInt(cl.awaiting[i])}
+		}
+		parts := make([]int64, n)
+		if err := ensemble.AllocateUnits(parts, x, shares, ensemble.AllocateOptions{}); err != nil {
+			return nil, err
+		}
+		cur := lg.ctx.cur
+		note := "collection " + c.ID + ": " + ensemble.MoneyFromMinor(cl.collected, cur).String() + " of " + ensemble.MoneyFromMinor(cl.total, cur).String() + " paid"
+		trace := append(slices.Clone(lg.trace), ensemble.Ref{Kind: RefLine, ID: string(lg.line)})
+		for i := range n {
+			if parts[i] == 0 {
+				continue
+			}
+			cl.awaiting[i] -= parts[i]
+			r.entries = append(r.entries, collectEntry(lg, i, lg.entryID(i)+EntryID("#collected."+c.ID), lg.line, KindCollected, parts[i], at, note, trace))
+		}
+	}
+	nl.coll = cl
+	return &nl, nil
+}
+
+// writeOff applies lost (of the line's total) of write-off c to lg: the
+// share of the basis it stands for is reversed as a credit's.
+func (r *run) writeOff(lg *ledger, lost int64, c *Collection, at time.Time) (*ledger, error) {
+	in := *lg
+	cl := lg.coll.clone()
+	s := cl.collected + cl.writtenOff
+	x := basisShare(lg.basis, s+lost, cl.total) - basisShare(lg.basis, s, cl.total)
+	cl.writtenOff += lost
+	cl.ids = append(cl.ids, c.ID)
+	cl.writeOffs += x
+	in.coll = cl
+	by := string(lg.line) + "#writeoff." + c.ID
+	trace := append(slices.Clone(lg.trace), ensemble.Ref{Kind: RefLine, ID: string(lg.line)})
+	r.line = nil
+	return r.reverse(&in, x, by, at, "write-off "+c.ID+" of "+ensemble.MoneyFromMinor(lost, lg.ctx.cur).String(), trace, &c.Bearer)
+}
+
+// check validates c's fields and returns its lines, when it names them.
+func (c *Collection) check(writeOff bool) ([]LineID, error) {
+	var p ensemble.Problems
+	if err := ensemble.CheckID(c.ID, ensemble.EntrySeparators); err != nil {
+		p.Add("id", err)
+	}
+	if c.Date.IsZero() {
+		p.Addf("date", "zero date")
+	}
+	if c.Amount.Currency().IsZero() {
+		p.Addf("amount", "no currency")
+	} else if u, err := c.Amount.MinorUnits(); err != nil {
+		p.Add("amount", err)
+	} else if u <= 0 {
+		p.Addf("amount", "a collection is a positive amount, not %s", c.Amount)
+	}
+	switch {
+	case c.Invoice == "" && len(c.Lines) == 0:
+		p.Addf("invoice", "neither an invoice nor lines")
+	case c.Invoice != "" && len(c.Lines) > 0:
+		p.Addf("lines", "both an invoice and lines")
+	}
+	for i, id := range c.Lines {
+		if slices.Contains(c.Lines[:i], id) {
+			p.Addf(ensemble.Path("lines", i), "line %q given twice", id)
+		}
+	}
+	if !writeOff && !c.Bearer.IsZero() {
+		p.Addf("bearer", "a collection reverses nothing, so nobody bears it")
+	}
+	c.Bearer.validate(&p, "bearer")
+	if err := p.Err(fmt.Sprintf("collection %q", c.ID)); err != nil {
+		return nil, err
+	}
+	ids := slices.Clone(c.Lines)
+	slices.Sort(ids)
+	return ids, nil
+}
+
+// sortedLines returns the ids of st's lines, sorted.
+func sortedLines(st State) []LineID {
+	ids := make([]LineID, 0, len(st.lines))
+	for id := range st.lines {
+		ids = append(ids, id)
+	}
+	slices.Sort(ids)
+	return ids
+}
+
+// LedgerCollection is the JSON form of what a line payable on collection
+// records: what its customer owes (Total, the line's amount plus tax),
+// paid and had written off, and the collections and write-offs applied.
+// Each part's LedgerPart.Awaiting is what of it is not payable yet.
+type LedgerCollection struct {
+	Invoice    string         `json:"invoice,omitempty"`
+	Total      ensemble.Money `json:"total"`
+	Collected  ensemble.Money `json:"collected"`
+	WrittenOff ensemble.Money `json:"written_off"`
+	// WriteOffsBasis is what write-offs reversed of the line's basis (a
+	// part of LedgerLine.Credited).
+	WriteOffsBasis ensemble.Money `json:"write_offs_basis"`
+	IDs            []string       `json:"ids,omitempty"`
+}
+
+// export returns the JSON form of c, of a line in cur.
+func (c *collection) export(cur ensemble.Currency) *LedgerCollection {
+	m := func(u int64) ensemble.Money { return ensemble.MoneyFromMinor(u, cur) }
+	return &LedgerCollection{Invoice: c.invoice, Total: m(c.total), Collected: m(c.collected), WrittenOff: m(c.writtenOff),
+		WriteOffsBasis: m(c.writeOffs), IDs: slices.Clone(c.ids)}
+}
+
+// collection reads the collection record of line l (read from ll), whose
+// parts await awaits, checking:
+//
+//   - every amount is in the line's currency, whole minor units and not
+//     negative; the total is at least the basis (the basis of a gross
+//     line is its total);
+//   - what was collected and written off adds up to at most the total
+//     (ErrOverCollection);
+//   - what write-offs reversed is at most what was credited;
+//   - the ids are valid (ensemble.CheckID, without ':' or '#') and each is
+//     applied once (ErrCollectionApplied);
+//   - when the parts read (sums), they await in all what the customer
+//     still owes of the basis: the unreversed basis less the share of the
+//     basis collected or written off (basis × (collected + written off) /
+//     total, half away from zero), never below zero; so no party's payable
+//     amount (unreversed less awaiting) adds up beyond what was paid.
+func (r *stateReader) collection(path string, ll *LedgerLine, l *ledger, awaits []int64, sums bool) *collection {
+	lc := ll.Collection
+	id, cur := ll.Line, l.ctx.cur
+	ok := true
+	units := func(field string, m ensemble.Money) int64 {
+		u, uOK := r.units(path+"."+field, id, "", field, m, cur)
+		if uOK && u < 0 {
+			r.fail(path+"."+field, id, "", nil, "negative %s %s", field, m)
+			uOK = false
+		}
+		ok = ok && uOK
+		return u
+	}
+	c := &collection{invoice: lc.Invoice, total: units("total", lc.Total), collected: units("collected", lc.Collected),
+		writtenOff: units("written_off", lc.WrittenOff), writeOffs: units("write_offs_basis", lc.WriteOffsBasis), awaiting: awaits}
+	if !ok {
+		return c
+	}
+	switch {
+	case c.total < l.basis:
+		r.fail(path+".total", id, "", nil, "total %s is less than the basis %s", lc.Total, ll.Basis)
+		ok = false
+	case l.ctx.basis == BasisGross && c.total != l.basis:
+		r.fail(path+".total", id, "", nil, "total %s is not the basis %s of a gross line", lc.Total, ll.Basis)
+		ok = false
+	case c.collected > c.total-c.writtenOff:
+		r.fail(path+".collected", id, "", ErrOverCollection, "collected %s and written off %s exceed the total %s", lc.Collected, lc.WrittenOff, lc.Total)
+		ok = false
+	}
+	if c.writeOffs > l.credited {
+		r.fail(path+".write_offs_basis", id, "", nil, "write-offs reversed %s, more than the %s credited", lc.WriteOffsBasis, ll.Credited)
+		ok = false
+	}
+	for j, cid := range lc.IDs {
+		if err := ensemble.CheckID(cid, ensemble.EntrySeparators); err != nil {
+			r.fail(ensemble.Path(path, "ids", j), id, "", err, "invalid collection id")
+		} else if slices.Contains(lc.IDs[:j], cid) {
+			r.fail(ensemble.Path(path, "ids", j), id, "", ErrCollectionApplied, "collection %q applied twice", cid)
+		}
+	}
+	c.ids = slices.Clone(lc.IDs)
+	if ok && sums {
+		var got int64
+		for _, a := range awaits {
+			got += a
+		}
+		if want := awaitingTotal(l.basis, l.credited, c); got != want {
+			r.fail(path, id, "", nil, "the parts await %s, not the %s the customer still owes of the basis",
+				ensemble.MoneyFromMinor(got, cur), ensemble.MoneyFromMinor(want, cur))
+		}
+	}
+	return c
+}

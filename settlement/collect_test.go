@@ -1,0 +1,236 @@
+package settlement_test
+
+import (
+	"encoding/json"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/ensemble-commerce/ensemble"
+	"github.com/ensemble-commerce/ensemble/partner"
+	"github.com/ensemble-commerce/ensemble/settlement"
+)
+
+// collectPlan pays the platform 25%, the referrer 15% and the seller the
+// rest, each only as the customer pays.
+const collectPlan = `
+id: marketplace
+version: 1
+payable: on_collection
+root:
+  id: root
+  children:
+    - {id: platform, party: platform, share: "25%"}
+    - {id: referrer, party: referrer, share: "15%"}
+    - {id: seller, party: seller, share: remaining}
+`
+
+// collectLine is a line of EUR 100.00 plus 19.00 tax on invoice INV-7:
+// the customer owes 119.00; the plan splits the 100.00 into 25.00, 15.00
+// and 60.00.
+func collectLine(id string) settlement.Line {
+	l := chainLine(id, "100.00", "2026-03-01")
+	l.Tax, l.Invoice = eur("19.00"), "INV-7"
+	return l
+}
+
+// settledCollect settles collectLine("L1") on collection.
+func settledCollect(t *testing.T) (*settlement.Settler, []settlement.Entry, settlement.State) {
+	t.Helper()
+	s := planSettler(t, collectPlan, loadNetwork(t))
+	res, err := s.Settle(ctx, settlement.State{}, []settlement.Line{collectLine("L1")})
+	require.NoError(t, err)
+	return s, res.Entries, res.State
+}
+
+// statementsOf folds entries over March and April 2026, by party.
+func statementsOf(t *testing.T, entries []settlement.Entry) map[partner.ID]settlement.Statement {
+	t.Helper()
+	sts, err := settlement.Statements(entries, settlement.StatementOptions{Period: ensemble.MustPeriod(date("2026-03-01"), date("2026-05-01"))})
+	require.NoError(t, err)
+	out := map[partner.ID]settlement.Statement{}
+	for _, st := range sts {
+		require.NoError(t, st.Check())
+		out[st.Party] = st
+	}
+	return out
+}
+
+// figures are a party's statement figures, in EUR: earned, reversed,
+// collected, payable (= closing) and awaiting.
+type figures struct{ earned, reversed, collected, payable, awaiting string }
+
+func requireFigures(t *testing.T, sts map[partner.ID]settlement.Statement, want map[partner.ID]figures) {
+	t.Helper()
+	require.Len(t, sts, len(want))
+	for p, w := range want {
+		st := sts[p]
+		for _, f := range []struct {
+			name      string
+			got, want ensemble.Money
+		}{{"earned", st.Earned, eur(w.earned)}, {"reversed", st.Reversed, eur(w.reversed)}, {"collected", st.Collected, eur(w.collected)},
+			{"closing", st.Closing, eur(w.payable)}, {"payable", st.Payable, eur(w.payable)}, {"awaiting", st.Awaiting, eur(w.awaiting)}} {
+			requireMoney(t, f.got, f.want, p, f.name)
+		}
+	}
+}
+
+// Hand-worked: L1 bills EUR 100.00 + 19.00 tax (the customer owes 119.00);
+// the platform earns 25.00, the referrer 15.00, the seller 60.00, all
+// awaiting the customer's payment, so nothing is payable yet.
+//
+// The customer pays 50.00 of the 119.00: that is 100.00 × 50/119 = 42.0168
+// of the basis, 42.02 half away from zero, made payable in proportion to
+// what each awaits (25:15:60): 10.505, 6.303, 25.212; 42.01 in whole cents,
+// and the last cent to the largest remainder, the platform's .5: 10.51,
+// 6.30, 25.21.
+//
+// Then the other 69.00 is written off: 100.00 - 42.02 = 57.98 of the basis,
+// clawed back in proportion to what each has unreversed (25:15:60): 14.495,
+// 8.697, 34.788; 57.96 in whole cents, the two cents left to the largest
+// remainders, the seller's .8 and the referrer's .7: 14.49, 8.70, 34.79.
+// Each clawback comes off what the party awaited (14.49, 8.70, 34.79), so
+// nothing awaits any more and each party is paid exactly what was
+// collected for it.
+func TestCollectionThenWriteOff(t *testing.T) {
+	s, entries, st := settledCollect(t)
+	requireFigures(t, statementsOf(t, entries), map[partner.ID]figures{
+		"platform":     {"25.00", "0", "0", "0", "25.00"},
+		"referral-ams": {"15.00", "0", "0", "0", "15.00"},
+		"sub-utrecht":  {"60.00", "0", "0", "0", "60.00"},
+	})
+
+	c, err := s.Collect(st, settlement.Collection{ID: "PAY-1", Date: date("2026-03-20"), Amount: eur("50.00"), Invoice: "INV-7"})
+	require.NoError(t, err)
+	require.Len(t, c.Entries, 3)
+	for _, e := range c.Entries {
+		require.Equal(t, settlement.KindCollected, e.Kind)
+		require.Equal(t, settlement.EntryID(string(e.Reverses)+"#collected.PAY-1"), e.ID)
+	}
+	requireMoney(t, sumEntries(c.Entries), eur("42.02"))
+	entries = append(entries, c.Entries...)
+	requireFigures(t, statementsOf(t, entries), map[partner.ID]figures{
+		"platform":     {"25.00", "0", "10.51", "10.51", "14.49"},
+		"referral-ams": {"15.00", "0", "6.30", "6.30", "8.70"},
+		"sub-utrecht":  {"60.00", "0", "25.21", "25.21", "34.79"},
+	})
+
+	// A collection sent again is refused, and so is more than is owed.
+	_, err = s.Collect(c.State, settlement.Collection{ID: "PAY-1", Date: date("2026-03-21"), Amount: eur("1.00"), Lines: []settlement.LineID{"L1"}})
+	require.ErrorIs(t, err, settlement.ErrCollectionApplied)
+	_, err = s.Collect(c.State, settlement.Collection{ID: "PAY-2", Date: date("2026-03-21"), Amount: eur("69.01"), Lines: []settlement.LineID{"L1"}})
+	require.ErrorIs(t, err, settlement.ErrOverCollection)
+	var ce *settlement.CollectionError
+	require.ErrorAs(t, err, &ce)
+	require.Equal(t, "PAY-2", ce.Collection)
+
+	w, err := s.WriteOff(c.State, settlement.Collection{ID: "WO-1", Date: date("2026-04-30"), Amount: eur("69.00"), Lines: []settlement.LineID{"L1"}})
+	require.NoError(t, err)
+	requireParties(t, w.Entries, map[partner.ID]string{"platform": "-14.49", "referral-ams": "-8.70", "sub-utrecht": "-34.79"})
+	requireMoney(t, sumEntries(w.Entries, settlement.KindUncollected), eur("-57.98"))
+	for _, e := range w.Entries {
+		require.Equal(t, settlement.LineID("L1#writeoff.WO-1"), e.Line)
+	}
+	entries = append(entries, w.Entries...)
+	requireFigures(t, statementsOf(t, entries), map[partner.ID]figures{
+		"platform":     {"25.00", "-14.49", "10.51", "10.51", "0"},
+		"referral-ams": {"15.00", "-8.70", "6.30", "6.30", "0"},
+		"sub-utrecht":  {"60.00", "-34.79", "25.21", "25.21", "0"},
+	})
+	ll, ok := w.State.Line("L1")
+	require.True(t, ok)
+	requireMoney(t, ll.Credited, eur("57.98"))
+	requireMoney(t, ll.Collection.Collected, eur("50.00"))
+	requireMoney(t, ll.Collection.WrittenOff, eur("69.00"))
+	require.Equal(t, []string{"PAY-1", "WO-1"}, ll.Collection.IDs)
+
+	// Nothing is owed any more; the state round-trips.
+	_, err = s.Collect(w.State, settlement.Collection{ID: "PAY-3", Date: date("2026-05-01"), Amount: eur("0.01"), Invoice: "INV-7"})
+	require.ErrorIs(t, err, settlement.ErrOverCollection)
+	b, err := json.Marshal(w.State)
+	require.NoError(t, err)
+	var back settlement.State
+	require.NoError(t, json.Unmarshal(b, &back))
+	b2, err := json.Marshal(back)
+	require.NoError(t, err)
+	require.JSONEq(t, string(b), string(b2))
+}
+
+// Hand-worked: after the 50.00 payment (42.02 payable, 57.98 awaiting:
+// 14.49, 8.70, 34.79), a credit note of 30.00 net + 5.70 tax reverses
+// 30.00 of the basis in proportion (7.50, 4.50, 18.00). The credit reduces
+// what the customer owes (119.00 - 35.70 = 83.30, of which 33.30 is still
+// due), so it comes off what awaits payment, not off what was paid: the
+// parties' payable amounts do not move, and 27.98 awaits (6.99, 4.20,
+// 16.79). Paying the 33.30 makes all of it payable; a cent more is an
+// over-collection.
+func TestCreditAfterPartialCollection(t *testing.T) {
+	s, entries, st := settledCollect(t)
+	c, err := s.Collect(st, settlement.Collection{ID: "PAY-1", Date: date("2026-03-20"), Amount: eur("50.00"), Lines: []settlement.LineID{"L1"}})
+	require.NoError(t, err)
+	entries = append(entries, c.Entries...)
+	credit := settlement.Line{ID: "CN1", Credits: "L1", Date: date("2026-03-25"), Amount: eur("-30.00"), Tax: eur("-5.70")}
+	cr, err := s.Settle(ctx, c.State, []settlement.Line{credit})
+	require.NoError(t, err)
+	requireParties(t, cr.Entries, map[partner.ID]string{"platform": "-7.50", "referral-ams": "-4.50", "sub-utrecht": "-18.00"})
+	requireMoney(t, sumEntries(cr.Entries, settlement.KindUncollected), eur("-30.00"))
+	entries = append(entries, cr.Entries...)
+	requireFigures(t, statementsOf(t, entries), map[partner.ID]figures{
+		"platform":     {"25.00", "-7.50", "10.51", "10.51", "6.99"},
+		"referral-ams": {"15.00", "-4.50", "6.30", "6.30", "4.20"},
+		"sub-utrecht":  {"60.00", "-18.00", "25.21", "25.21", "16.79"},
+	})
+
+	_, err = s.Collect(cr.State, settlement.Collection{ID: "PAY-2", Date: date("2026-04-02"), Amount: eur("33.31"), Invoice: "INV-7"})
+	require.ErrorIs(t, err, settlement.ErrOverCollection)
+	p2, err := s.Collect(cr.State, settlement.Collection{ID: "PAY-2", Date: date("2026-04-02"), Amount: eur("33.30"), Invoice: "INV-7"})
+	require.NoError(t, err)
+	requireMoney(t, sumEntries(p2.Entries), eur("27.98"))
+	entries = append(entries, p2.Entries...)
+	requireFigures(t, statementsOf(t, entries), map[partner.ID]figures{
+		"platform":     {"25.00", "-7.50", "17.50", "17.50", "0"},
+		"referral-ams": {"15.00", "-4.50", "10.50", "10.50", "0"},
+		"sub-utrecht":  {"60.00", "-18.00", "42.00", "42.00", "0"},
+	})
+}
+
+// Hand-worked: after the 50.00 payment, a dispute holds only what was
+// made payable (10.51, 6.30, 25.21): what awaits payment is held back
+// already. No payment is taken while it is open. Lost in full, every part
+// is clawed back (25.00, 15.00, 60.00), and what awaited payment (14.49,
+// 8.70, 34.79) is no longer held back: every party nets to zero.
+func TestDisputeOfAPartlyCollectedLine(t *testing.T) {
+	s, entries, st := settledCollect(t)
+	c, err := s.Collect(st, settlement.Collection{ID: "PAY-1", Date: date("2026-03-20"), Amount: eur("50.00"), Invoice: "INV-7"})
+	require.NoError(t, err)
+	entries = append(entries, c.Entries...)
+	d, err := s.Dispute(c.State, "L1", date("2026-03-22"))
+	require.NoError(t, err)
+	require.Equal(t, map[partner.ID]string{"platform": "10.51", "referral-ams": "6.30", "sub-utrecht": "25.21"}, amounts(byParty(d.Entries, settlement.KindHold)))
+	_, err = s.Collect(d.State, settlement.Collection{ID: "PAY-2", Date: date("2026-03-23"), Amount: eur("1.00"), Invoice: "INV-7"})
+	require.ErrorIs(t, err, settlement.ErrDisputed)
+	entries = append(entries, d.Entries...)
+	requireFigures(t, statementsOf(t, entries), map[partner.ID]figures{
+		"platform":     {"25.00", "0", "10.51", "0", "14.49"},
+		"referral-ams": {"15.00", "0", "6.30", "0", "8.70"},
+		"sub-utrecht":  {"60.00", "0", "25.21", "0", "34.79"},
+	})
+	r, err := s.ResolveDispute(d.State, "L1", false, date("2026-04-10"))
+	require.NoError(t, err)
+	require.Equal(t, map[partner.ID]string{"platform": "-14.49", "referral-ams": "-8.70", "sub-utrecht": "-34.79"}, amounts(byParty(r.Entries, settlement.KindUncollected)))
+	entries = append(entries, r.Entries...)
+	requireFigures(t, statementsOf(t, entries), map[partner.ID]figures{
+		"platform":     {"25.00", "-25.00", "10.51", "0", "0"},
+		"referral-ams": {"15.00", "-15.00", "6.30", "0", "0"},
+		"sub-utrecht":  {"60.00", "-60.00", "25.21", "0", "0"},
+	})
+}
+
+// amounts writes each party's amount as its text.
+func amounts(m map[partner.ID]ensemble.Money) map[partner.ID]string {
+	out := map[partner.ID]string{}
+	for p, a := range m {
+		out[p] = a.AmountString()
+	}
+	return out
+}
