@@ -2,6 +2,8 @@ package settlement_test
 
 import (
 	"encoding/json"
+	"slices"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -233,4 +235,116 @@ func amounts(m map[partner.ID]ensemble.Money) map[partner.ID]string {
 		out[p] = a.AmountString()
 	}
 	return out
+}
+
+// collectedState is the State of TestCollectionThenWriteOff after the
+// 50.00 payment, as JSON: L1 awaits 14.49, 8.70 and 34.79.
+func collectedState(t *testing.T) []byte {
+	t.Helper()
+	s, _, st := settledCollect(t)
+	c, err := s.Collect(st, settlement.Collection{ID: "PAY-1", Date: date("2026-03-20"), Amount: eur("50.00"), Invoice: "INV-7"})
+	require.NoError(t, err)
+	b, err := json.Marshal(c.State)
+	require.NoError(t, err)
+	return b
+}
+
+// TestStateDecodeRefusesCorruptCollections: a State whose collection
+// records break an invariant, one at a time, is refused with a
+// *StateError naming the line, at the field's path.
+func TestStateDecodeRefusesCorruptCollections(t *testing.T) {
+	valid := collectedState(t)
+	var st settlement.State
+	require.NoError(t, json.Unmarshal(valid, &st), "the uncorrupted state reads")
+	seller := map[string]any{"role": "seller"}
+	coll := func(d stateDoc) map[string]any { return d.line("L1")["collection"].(map[string]any) }
+	tests := []struct {
+		name    string
+		corrupt func(d stateDoc)
+		path    string
+		want    string
+		is      error
+	}{
+		{"collected beyond the total", func(d stateDoc) { coll(d)["collected"] = moneyJSON("119.01", "EUR") },
+			"collection.collected", "exceed the total", settlement.ErrOverCollection},
+		{"collected and written off beyond the total", func(d stateDoc) { coll(d)["written_off"] = moneyJSON("69.01", "EUR") },
+			"collection.collected", "exceed the total", settlement.ErrOverCollection},
+		{"negative collected", func(d stateDoc) { coll(d)["collected"] = moneyJSON("-1.00", "EUR") },
+			"collection.collected", "negative collected", nil},
+		{"a total below the basis", func(d stateDoc) { coll(d)["total"] = moneyJSON("99.99", "EUR") },
+			"collection.total", "less than the basis", nil},
+		{"a total in another currency", func(d stateDoc) { coll(d)["total"] = moneyJSON("119.00", "USD") },
+			"collection.total", "not in the line's currency", settlement.ErrCurrency},
+		{"write-offs beyond what was credited", func(d stateDoc) { coll(d)["write_offs_basis"] = moneyJSON("0.01", "EUR") },
+			"collection.write_offs_basis", "more than the", nil},
+		{"a collection applied twice", func(d stateDoc) { coll(d)["ids"] = []any{"PAY-1", "PAY-1"} },
+			"collection.ids[1]", "applied twice", settlement.ErrCollectionApplied},
+		{"an invalid collection id", func(d stateDoc) { coll(d)["ids"] = []any{"PAY:1"} },
+			"collection.ids[0]", "invalid collection id", nil},
+		{"a part awaiting more than it has unreversed", func(d stateDoc) { d.part("L1", seller)["awaiting"] = moneyJSON("60.01", "EUR") },
+			"].awaiting", "outside [0, unreversed", nil},
+		{"a negative awaiting", func(d stateDoc) { d.part("L1", seller)["awaiting"] = moneyJSON("-0.01", "EUR") },
+			"].awaiting", "outside [0, unreversed", nil},
+		{"more payable than was collected", func(d stateDoc) {
+			p := d.part("L1", seller)
+			p["awaiting"] = shift(p["awaiting"], -1)
+		}, "lines[0].collection", "the parts await EUR 57.97, not the EUR 57.98", nil},
+		{"less payable than was collected", func(d stateDoc) {
+			p := d.part("L1", seller)
+			p["awaiting"] = shift(p["awaiting"], 1)
+		}, "lines[0].collection", "the parts await EUR 57.99, not the EUR 57.98", nil},
+		{"awaiting on a line payable on settlement", func(d stateDoc) { delete(d.line("L1"), "collection") },
+			"].awaiting", "awaits collection on a line payable on settlement", settlement.ErrNotOnCollection},
+		{"a dispute holding what awaits payment", func(d stateDoc) {
+			l := d.line("L1")
+			l["disputed"], l["disputes"] = true, 1
+			for _, p := range l["parts"].([]any) {
+				p := p.(map[string]any)
+				p["held"] = p["unreversed"]
+			}
+		}, "].held", "less the awaiting", nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var d stateDoc
+			require.NoError(t, json.Unmarshal(valid, &d))
+			tt.corrupt(d)
+			bad, err := json.Marshal(d)
+			require.NoError(t, err)
+			var st settlement.State
+			err = json.Unmarshal(bad, &st)
+			require.ErrorIs(t, err, settlement.ErrCorruptState)
+			var ve *ensemble.ValidationError
+			require.ErrorAs(t, err, &ve)
+			i := slices.IndexFunc(ve.Problems, func(p *ensemble.FieldError) bool {
+				return strings.HasSuffix(p.Path, tt.path) && strings.Contains(p.Error(), tt.want)
+			})
+			require.GreaterOrEqual(t, i, 0, "want %q at %s: %v", tt.want, tt.path, err)
+			var se *settlement.StateError
+			require.ErrorAs(t, ve.Problems[i], &se)
+			require.Equal(t, settlement.LineID("L1"), se.Line)
+			if tt.is != nil {
+				require.ErrorIs(t, ve.Problems[i], tt.is)
+			}
+		})
+	}
+}
+
+// A plan payable on collection keeps no reserve, and the option has two
+// values.
+func TestPayableOnCollectionPlansAreChecked(t *testing.T) {
+	for name, tc := range map[string]struct{ yaml, want string }{
+		"reserve": {`{id: p, version: 1, payable: on_collection, root: {id: root, children: [
+			{id: platform, party: platform, share: "25%", reserve: {ratio: "10%", days: 30}}, {id: seller, party: seller, share: remaining}]}}`,
+			"plans[0].root.children[0].reserve"},
+	} {
+		t.Run(name, func(t *testing.T) {
+			plans, err := settlement.ParsePlans([]byte(tc.yaml))
+			require.NoError(t, err)
+			_, err = settlement.New(settlement.Config{Plans: plans, Rules: loadRules(t), Network: loadNetwork(t)})
+			require.ErrorContains(t, err, tc.want)
+		})
+	}
+	_, err := settlement.ParsePlans([]byte(`{id: p, version: 1, payable: on_invoice, root: {id: root, party: platform}}`))
+	require.ErrorContains(t, err, "payable")
 }

@@ -146,6 +146,10 @@ var ErrPrepaidEarning = errors.New("settlement: prepaid commitment needs an earn
 type InvoiceOptions struct {
 	// Prepaid says when partners earn on prepaid commitments.
 	Prepaid PrepaidEarning
+	// Invoice is the id of the invoice the lines are on, copied to each
+	// line's Invoice, so that a collection of the invoice pays them
+	// (Collection.Invoice); empty leaves it unset.
+	Invoice invoice.InvoiceID
 }
 
 // FromInvoiceWith is FromInvoice with options: see PrepaidEarning for the
@@ -159,6 +163,9 @@ func FromInvoiceWith(lines []invoice.Line, o order.Order, opts InvoiceOptions) (
 	out, err := fromInvoice(lines, o)
 	if err != nil {
 		return nil, err
+	}
+	for i := range out {
+		out[i].Invoice = string(opts.Invoice)
 	}
 	// Purchases first: a purchase refused for its bundles names the
 	// commitment's problem before any line it covers does.

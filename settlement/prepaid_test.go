@@ -74,8 +74,9 @@ func TestPrepaidEarning(t *testing.T) {
 
 	// Switching modes between calls would pay twice: the State keeps the
 	// commitment's mode and refuses a line settled the other way.
-	first, err := settlement.FromInvoiceWith(lines[:1], prepaidOrder, settlement.InvoiceOptions{Prepaid: settlement.EarnOnPrepayment})
+	first, err := settlement.FromInvoiceWith(lines[:1], prepaidOrder, settlement.InvoiceOptions{Prepaid: settlement.EarnOnPrepayment, Invoice: "s1/2026-01-01"})
 	require.NoError(t, err)
+	require.Equal(t, "s1/2026-01-01", first[0].Invoice, "the invoice a collection of it pays")
 	res, err := s.Settle(context.Background(), settlement.State{}, first)
 	require.NoError(t, err)
 	var back settlement.State
