@@ -322,8 +322,11 @@ func (s *Settler) collect(st State, c Collection, writeOff bool) (Result, error)
 	if err != nil {
 		return fail("", fmt.Errorf("%w: %w", ErrInvalidCollection, err))
 	}
+	// One pass over the state's lines, in id order: a host holding many
+	// lines shards its state (see State).
+	held := sortedLines(st)
 	if c.Invoice != "" {
-		for _, id := range sortedLines(st) {
+		for _, id := range held {
 			if lg := st.lines[id]; lg.coll != nil && lg.coll.invoice == c.Invoice {
 				ids = append(ids, id)
 			}
@@ -332,9 +335,9 @@ func (s *Settler) collect(st State, c Collection, writeOff bool) (Result, error)
 			return fail("", fmt.Errorf("%w: no line of invoice %q awaits collection", ErrInvalidCollection, c.Invoice))
 		}
 	}
-	for _, lg := range st.lines {
-		if lg.coll != nil && slices.Contains(lg.coll.ids, c.ID) {
-			return fail(lg.line, ErrCollectionApplied)
+	for _, id := range held {
+		if lg := st.lines[id]; lg.coll != nil && slices.Contains(lg.coll.ids, c.ID) {
+			return fail(id, ErrCollectionApplied)
 		}
 	}
 	amount, err := c.Amount.MinorUnits()

@@ -71,6 +71,8 @@ func TestPropertyReferenceSettler(t *testing.T) {
 			"dispute":     m.dispute,
 			"resolve":     m.resolve,
 			"reload":      m.reload,
+			"collect":     m.collect,
+			"write off":   m.writeOff,
 			"":            m.check,
 		})
 		// The same further credit, of everything still open, settled by
@@ -174,6 +176,9 @@ func drawRefWorld(t *rapid.T, fields []factField, net *partner.Network, wide *ru
 		cfg.Plans, cfg.Rates = mustParsePlans(t, historyPlans), historyRates
 	default:
 		cfg.Plans, line = testdataPlans, genLine
+	}
+	if rapid.IntRange(0, 2).Draw(t, "on_collection") == 0 {
+		cfg.Plans = onCollection(cfg.Plans)
 	}
 	return refWorld{cfg: cfg, line: func(t *rapid.T, id string) settlement.Line {
 		l := line(t, id)
@@ -288,6 +293,10 @@ func extendRefPlan(t *rapid.T, doc *settlement.PlanDocument, label string, refRu
 		ensemble.FirstInOrder, ensemble.NumscriptOrder}).Draw(t, label+".method")
 	// Volumes net of credits or not, for all the plan's cumulative shares.
 	volume := rapid.SampledFrom([]settlement.VolumeMode{settlement.VolumeOfSales, settlement.VolumeNetOfCredits}).Draw(t, label+".volume")
+	// Payable on collection now and then (such a plan keeps no reserve).
+	if rapid.Bool().Draw(t, label+".on_collection") {
+		doc.Payable = settlement.PayableOnCollection
+	}
 	// A cumulative rate at the root (whose level has a remaining child),
 	// crossing its bound within a few lines or a few hundred.
 	if len(doc.Root.Children) > 0 && len(cumulativeNodes(&doc.Root, "")) == 0 && rapid.IntRange(0, 1).Draw(t, label+".cumulative") == 0 {
@@ -322,7 +331,7 @@ func extendRefPlan(t *rapid.T, doc *settlement.PlanDocument, label string, refRu
 			return
 		}
 		l := label + "." + string(n.ID)
-		if rapid.IntRange(0, 5).Draw(t, l+".reserve") == 0 {
+		if doc.Payable != settlement.PayableOnCollection && rapid.IntRange(0, 5).Draw(t, l+".reserve") == 0 {
 			n.Reserve = &settlement.Reserve{Ratio: ensemble.MustRatio(rapid.SampledFrom([]string{"10%", "1/3", "0", "100%"}).Draw(t, l+".reserve.ratio")),
 				Days: rapid.IntRange(0, 90).Draw(t, l+".reserve.days")}
 		}
@@ -420,6 +429,8 @@ type refMachine struct {
 	drawn []settlement.Line // every sale line drawn, settled or not
 	n     int               // lines drawn
 	now   time.Time         // when disputes open and close
+	// The ids of the collections and write-offs applied.
+	collections []string
 }
 
 // settle settles a batch of new sale lines, now and then one drawn before
@@ -433,6 +444,7 @@ func (m *refMachine) settle(t *rapid.T) {
 	for range rapid.IntRange(1, 4).Draw(t, "sales") {
 		m.n++
 		l := m.world.line(t, fmt.Sprintf("L%03d", m.n))
+		l.Invoice = rapid.SampledFrom([]string{"", "INV-A", "INV-B"}).Draw(t, "invoice") // what collections pay
 		batch = append(batch, l)
 		m.drawn = append(m.drawn, l)
 	}

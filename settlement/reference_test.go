@@ -27,7 +27,10 @@ package settlement_test
 // each part still has unreversed, or a bearer's: a party, node, role or
 // component bears it alone, short bearers refused or made up in proportion
 // by the others); disputes (holds, releases, the clawback of a lost or
-// partly lost one, by a bearer too, and a dispute fee); and the ledger and
+// partly lost one, by a bearer too, and a dispute fee); plans payable on
+// collection (payments and write-offs by invoice or lines, the fraction of
+// the basis they stand for made payable or clawed back, reversals coming off
+// what awaits payment first: reference_collect_test.go); and the ledger and
 // volumes a State keeps, written as the State's JSON.
 //
 // It leaves out: prepaid commitments (Line.Prepaid); the validation of lines
@@ -106,6 +109,7 @@ type refLedger struct {
 	trace     []ensemble.Ref
 	parts     []refPart
 	volumes   []settlement.LineVolume // the volumes it added to in another currency, at their rates
+	coll      *refCollection          // on collection only (reference_collect_test.go)
 }
 
 type refPart struct {
@@ -117,6 +121,7 @@ type refPart struct {
 	amount     int64
 	unreversed int64
 	held       int64 // while a dispute is open
+	awaiting   int64 // what awaits the customer's payment, on collection
 }
 
 type refVolumeKey struct {
@@ -143,6 +148,11 @@ func (st refState) clone() refState {
 	out := refState{lines: map[settlement.LineID]refLedger{}, credits: maps.Clone(st.credits), volumes: map[refVolumeKey]refVolume{}}
 	for id, lg := range st.lines {
 		lg.parts = slices.Clone(lg.parts)
+		if lg.coll != nil {
+			c := *lg.coll
+			c.ids = slices.Clone(c.ids)
+			lg.coll = &c
+		}
 		out.lines[id] = lg
 	}
 	for k, v := range st.volumes {
@@ -422,9 +432,13 @@ func (s *refSettler) settleSale(st *refState, l settlement.Line) ([]settlement.E
 			lineVolumes = append(lineVolumes, lv)
 		}
 	}
-	st.lines[l.ID] = refLedger{line: l.ID, plan: plan.Ref(), basisKind: plan.Basis, date: l.Date, cur: ln.cur, basis: ln.basis,
+	lg := refLedger{line: l.ID, plan: plan.Ref(), basisKind: plan.Basis, date: l.Date, cur: ln.cur, basis: ln.basis,
 		offer: l.Offer, route: l.Route.Kind, seller: l.Route.Seller, service: l.Service, trace: append(slices.Clone(l.Trace), l.Ref()), parts: ln.parts,
 		volumes: lineVolumes}
+	if plan.Payable == settlement.PayableOnCollection {
+		ln.entries = append(ln.entries, lg.awaitCollection(l)...)
+	}
+	st.lines[l.ID] = lg
 	return ln.entries, nil
 }
 
@@ -1190,7 +1204,7 @@ func (lg *refLedger) reverse(credit int64, by string, at time.Time, note string,
 			Plan: lg.plan, Node: p.node, Share: shareOf[i], Service: service, Offer: lg.offer, Route: lg.route, Seller: lg.seller,
 			Reverses: settlement.EntryID(string(lg.line) + ":" + p.path), Note: note, Trace: trace})
 	}
-	return out, nil
+	return append(out, lg.releaseAwaiting(taken, by, at, note, trace)...), nil
 }
 
 // refBears reports whether bearer b (not proportional) bears part p: the
@@ -1269,7 +1283,7 @@ func (s *refSettler) Dispute(line settlement.LineID, at time.Time) ([]settlement
 	var out []settlement.Entry
 	for i := range lg.parts {
 		p := &lg.parts[i]
-		if p.held = p.unreversed; p.held != 0 {
+		if p.held = p.unreversed - p.awaiting; p.held != 0 { // what awaits payment is held back already
 			out = append(out, lg.holdEntry(*p, "#hold."+n, settlement.KindHold, p.held, at.UTC(), "dispute "+n+" opened"))
 		}
 	}
@@ -1356,12 +1370,15 @@ func (st refState) JSON() ([]byte, error) {
 		ll := settlement.LedgerLine{Line: lg.line, Plan: lg.plan, BasisKind: lg.basisKind, Date: lg.date, Service: lg.service,
 			Basis: ensemble.MoneyFromMinor(lg.basis, lg.cur), Credited: ensemble.MoneyFromMinor(lg.credited, lg.cur), Disputed: lg.disputed,
 			Disputes: lg.disputes, Offer: lg.offer, Route: lg.route, Seller: lg.seller, Trace: lg.trace, Parts: []settlement.LedgerPart{},
-			Volumes: lg.volumes}
+			Volumes: lg.volumes, Collection: lg.coll.json(lg.cur)}
 		for _, p := range lg.parts {
 			lp := settlement.LedgerPart{Entry: settlement.EntryID(string(lg.line) + ":" + p.path), Party: p.party, Role: p.role, Node: p.node,
 				Kind: p.kind, Amount: ensemble.MoneyFromMinor(p.amount, lg.cur), Unreversed: ensemble.MoneyFromMinor(p.unreversed, lg.cur)}
 			if lg.disputed && p.held != 0 {
 				lp.Held = ensemble.MoneyFromMinor(p.held, lg.cur)
+			}
+			if p.awaiting != 0 {
+				lp.Awaiting = ensemble.MoneyFromMinor(p.awaiting, lg.cur)
 			}
 			ll.Parts = append(ll.Parts, lp)
 		}

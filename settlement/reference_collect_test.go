@@ -1,0 +1,387 @@
+package settlement_test
+
+// The reference settler's collections (see reference_test.go): a line of a
+// plan payable on collection holds each part back until the customer pays;
+// a payment makes the same fraction of the basis payable, allocated over
+// what each part awaits; a write-off reverses that fraction as a credit
+// does; any reversal comes off what awaits payment first. Written from the
+// documentation of Collect, WriteOff and Payable, with rationals and a
+// search where the settler has closed forms.
+
+import (
+	"errors"
+	"fmt"
+	"maps"
+	"math/big"
+	"slices"
+	"time"
+
+	"github.com/stretchr/testify/require"
+	"pgregory.net/rapid"
+
+	"github.com/ensemble-commerce/ensemble"
+	"github.com/ensemble-commerce/ensemble/settlement"
+)
+
+// refCollection is what a line on collection records; each part's
+// awaiting amount is on the part.
+type refCollection struct {
+	invoice    string
+	total      int64 // amount + tax
+	collected  int64
+	writtenOff int64
+	writeOffs  int64 // of the basis
+	ids        []string
+}
+
+// json returns the State's JSON form of c (nil for none).
+func (c *refCollection) json(cur ensemble.Currency) *settlement.LedgerCollection {
+	if c == nil {
+		return nil
+	}
+	m := func(u int64) ensemble.Money { return ensemble.MoneyFromMinor(u, cur) }
+	return &settlement.LedgerCollection{Invoice: c.invoice, Total: m(c.total), Collected: m(c.collected), WrittenOff: m(c.writtenOff),
+		WriteOffsBasis: m(c.writeOffs), IDs: slices.Clone(c.ids)}
+}
+
+// refShare is the share of the basis that s of the line's total stands
+// for: basis × s / total, half away from zero.
+func (lg *refLedger) refShare(s int64) int64 {
+	if lg.coll.total == 0 {
+		return 0
+	}
+	x := new(big.Rat).SetFrac(new(big.Int).Mul(big.NewInt(lg.basis), big.NewInt(s)), big.NewInt(lg.coll.total))
+	x.Add(x, big.NewRat(1, 2))
+	return new(big.Int).Quo(x.Num(), x.Denom()).Int64()
+}
+
+func (lg *refLedger) awaitingSum() int64 {
+	var a int64
+	for _, p := range lg.parts {
+		a += p.awaiting
+	}
+	return a
+}
+
+// owedNow is the most the customer can still pay on the line: the largest
+// further amount whose share of the basis fits in what awaits, found by
+// bisection.
+func (lg *refLedger) owedNow() int64 {
+	c := lg.coll
+	s := c.collected + c.writtenOff
+	limit := lg.refShare(s) + lg.awaitingSum()
+	lo, hi := s, c.total // lo fits
+	for lo < hi {
+		mid := lo + (hi-lo+1)/2
+		if lg.refShare(mid) <= limit {
+			lo = mid
+		} else {
+			hi = mid - 1
+		}
+	}
+	return lo - s
+}
+
+// awaitCollection holds back each part of a line just settled.
+func (lg *refLedger) awaitCollection(l settlement.Line) []settlement.Entry {
+	lg.coll = &refCollection{invoice: l.Invoice, total: minorOf(l.Amount) + minorOf(l.Tax)}
+	var out []settlement.Entry
+	for i := range lg.parts {
+		p := &lg.parts[i]
+		p.awaiting = p.amount
+		if p.amount != 0 {
+			out = append(out, lg.collectEntry(*p, string(lg.line)+":"+p.path+"#uncollected", lg.line, settlement.KindUncollected, p.amount, l.Date,
+				"payable when the customer pays", lg.trace))
+		}
+	}
+	return out
+}
+
+func (lg *refLedger) collectEntry(p refPart, id string, line settlement.LineID, kind settlement.EntryKind, units int64, at time.Time, note string, trace []ensemble.Ref) settlement.Entry {
+	return settlement.Entry{ID: settlement.EntryID(id), Line: line, Kind: kind, Party: p.party, Role: p.role, Amount: ensemble.MoneyFromMinor(units, lg.cur),
+		Date: at, Plan: lg.plan, Node: p.node, Service: lg.service, Offer: lg.offer, Route: lg.route, Seller: lg.seller,
+		Reverses: settlement.EntryID(string(lg.line) + ":" + p.path), Note: note, Trace: trace}
+}
+
+// releaseAwaiting follows a reversal that took taken (per part): the line
+// now holds back max(0, basis - credits (write-offs aside) - share paid or
+// written off); each part gives up what it awaited of its own reversal
+// first, and the rest of the drop comes from what the others still await,
+// in proportion.
+func (lg *refLedger) releaseAwaiting(taken []int64, by string, at time.Time, note string, trace []ensemble.Ref) []settlement.Entry {
+	c := lg.coll
+	if c == nil {
+		return nil
+	}
+	want := max(0, lg.basis-(lg.credited-c.writeOffs)-lg.refShare(c.collected+c.writtenOff))
+	drop := lg.awaitingSum() - want
+	gives := make([]int64, len(lg.parts))
+	var own int64
+	for i, p := range lg.parts {
+		gives[i] = min(taken[i], p.awaiting)
+		own += gives[i]
+	}
+	if drop > own {
+		shares := make([]ensemble.Share, len(lg.parts))
+		for i, p := range lg.parts {
+			shares[i] = ensemble.Share{Key: string(lg.line) + ":" + p.path, Weight: ensemble.RatioFromInt(p.awaiting - gives[i])}
+		}
+		more := make([]int64, len(lg.parts))
+		if err := ensemble.AllocateUnits(more, drop-own, shares, ensemble.AllocateOptions{}); err != nil {
+			panic(err) // the rest never exceeds what they await
+		}
+		for i := range gives {
+			gives[i] += more[i]
+		}
+	}
+	var out []settlement.Entry
+	for i := range lg.parts {
+		p := &lg.parts[i]
+		if gives[i] == 0 {
+			continue
+		}
+		p.awaiting -= gives[i]
+		out = append(out, lg.collectEntry(*p, by+":"+p.path+"#uncollected", settlement.LineID(by), settlement.KindUncollected, -gives[i], at,
+			note+", off what awaits the customer's payment", trace))
+	}
+	return out
+}
+
+// Collect applies a payment (or, writeOff, a write-off) to the state, as
+// Settler.Collect and Settler.WriteOff do.
+func (s *refSettler) Collect(c settlement.Collection, writeOff bool) ([]settlement.Entry, error) {
+	fail := func(line settlement.LineID, err error) ([]settlement.Entry, error) {
+		return nil, &settlement.CollectionError{Collection: c.ID, Line: line, Err: err}
+	}
+	amount, err := c.Amount.MinorUnits()
+	switch {
+	case ensemble.CheckID(c.ID, ensemble.EntrySeparators) != nil, c.Date.IsZero(), c.Amount.Currency().IsZero(), err != nil, amount <= 0,
+		(c.Invoice == "") == (len(c.Lines) == 0), !writeOff && !c.Bearer.IsZero():
+		return fail("", settlement.ErrInvalidCollection)
+	}
+	for i, id := range c.Lines {
+		if slices.Contains(c.Lines[:i], id) {
+			return fail("", settlement.ErrInvalidCollection)
+		}
+	}
+	ids := slices.Sorted(slices.Values(c.Lines))
+	held := slices.Sorted(maps.Keys(s.state.lines))
+	if c.Invoice != "" {
+		for _, id := range held {
+			if lg := s.state.lines[id]; lg.coll != nil && lg.coll.invoice == c.Invoice {
+				ids = append(ids, id)
+			}
+		}
+		if len(ids) == 0 {
+			return fail("", settlement.ErrInvalidCollection)
+		}
+	}
+	for _, id := range held {
+		if lg := s.state.lines[id]; lg.coll != nil && slices.Contains(lg.coll.ids, c.ID) {
+			return fail(id, settlement.ErrCollectionApplied)
+		}
+	}
+	owed := make([]int64, len(ids))
+	var all int64
+	for i, id := range ids {
+		lg, ok := s.state.lines[id]
+		switch {
+		case !ok:
+			return fail(id, settlement.ErrUnknownLine)
+		case lg.coll == nil:
+			return fail(id, settlement.ErrNotOnCollection)
+		case lg.disputed:
+			return fail(id, settlement.ErrDisputed)
+		case lg.cur != c.Amount.Currency():
+			return fail(id, settlement.ErrCurrency)
+		}
+		owed[i] = lg.owedNow()
+		all += owed[i]
+	}
+	if amount > all {
+		return fail("", settlement.ErrOverCollection)
+	}
+	shares := make([]ensemble.Share, len(ids))
+	for i, id := range ids {
+		shares[i] = ensemble.Share{Key: string(id), Weight: ensemble.RatioFromInt(owed[i])}
+	}
+	paid := make([]int64, len(ids))
+	if err := ensemble.AllocateUnits(paid, amount, shares, ensemble.AllocateOptions{}); err != nil {
+		return fail("", err)
+	}
+	st := s.state.clone()
+	at := c.Date.UTC()
+	var out []settlement.Entry
+	for i, id := range ids {
+		if paid[i] == 0 {
+			continue
+		}
+		lg := st.lines[id]
+		lg.parts = slices.Clone(lg.parts)
+		cl := *lg.coll
+		cl.ids = append(slices.Clone(cl.ids), c.ID)
+		lg.coll = &cl
+		before := cl.collected + cl.writtenOff
+		x := lg.refShare(before+paid[i]) - lg.refShare(before)
+		trace := append(slices.Clone(lg.trace), ensemble.Ref{Kind: settlement.RefLine, ID: string(lg.line)})
+		if writeOff {
+			cl.writtenOff += paid[i]
+			cl.writeOffs += x
+			credited := lg.credited
+			back, err := lg.reverse(x, string(id)+"#writeoff."+c.ID, at, "write-off "+c.ID+" of "+ensemble.MoneyFromMinor(paid[i], lg.cur).String(),
+				trace, lg.service, c.Bearer)
+			if err != nil {
+				return fail(id, err)
+			}
+			out = append(out, back...)
+			st.takeBack(lg, credited)
+		} else {
+			cl.collected += paid[i]
+			note := "collection " + c.ID + ": " + ensemble.MoneyFromMinor(cl.collected, lg.cur).String() + " of " +
+				ensemble.MoneyFromMinor(cl.total, lg.cur).String() + " paid"
+			shares := make([]ensemble.Share, len(lg.parts))
+			for k, p := range lg.parts {
+				shares[k] = ensemble.Share{Key: string(lg.line) + ":" + p.path, Weight: ensemble.RatioFromInt(p.awaiting)}
+			}
+			got := make([]int64, len(lg.parts))
+			if x > 0 {
+				if err := ensemble.AllocateUnits(got, x, shares, ensemble.AllocateOptions{}); err != nil {
+					return fail(id, err)
+				}
+			}
+			for k := range lg.parts {
+				p := &lg.parts[k]
+				if got[k] == 0 {
+					continue
+				}
+				p.awaiting -= got[k]
+				out = append(out, lg.collectEntry(*p, string(lg.line)+":"+p.path+"#collected."+c.ID, lg.line, settlement.KindCollected, got[k], at, note, trace))
+			}
+		}
+		st.lines[id] = lg
+	}
+	s.state = st
+	return out, nil
+}
+
+// collect applies a payment drawn against the reference's lines (see
+// drawCollection) with both settlers.
+func (m *refMachine) collect(t *rapid.T) { m.applyCollection(t, false) }
+
+// writeOff writes off an amount drawn as a payment is, borne now and then
+// by a bearer.
+func (m *refMachine) writeOff(t *rapid.T) { m.applyCollection(t, true) }
+
+func (m *refMachine) applyCollection(t *rapid.T, writeOff bool) {
+	m.wait(t)
+	c := m.drawCollection(t, writeOff)
+	want, wantErr := m.ref.Collect(c, writeOff)
+	var res settlement.Result
+	var err error
+	if writeOff {
+		res, err = m.real.WriteOff(m.st, c)
+	} else {
+		res, err = m.real.Collect(m.st, c)
+	}
+	requireSameCollectionError(t, err, wantErr)
+	if err == nil {
+		requireSameEntries(t, res.Entries, want)
+		m.st = res.State
+		m.collections = append(m.collections, c.ID)
+	}
+}
+
+// drawCollection draws a payment of the lines of an invoice, or of one to
+// three lines that owe something (now and then any line, or an unknown
+// one), of what they owe, part of it, or a cent more; with a fresh id, or
+// now and then one applied before.
+func (m *refMachine) drawCollection(t *rapid.T, writeOff bool) settlement.Collection {
+	var owing []settlement.LineID
+	invoices := []string{"INV-C"} // no line's
+	for _, id := range slices.Sorted(maps.Keys(m.ref.state.lines)) {
+		if lg := m.ref.state.lines[id]; lg.coll != nil && !lg.disputed && lg.owedNow() > 0 {
+			owing = append(owing, id)
+			if lg.coll.invoice != "" && !slices.Contains(invoices, lg.coll.invoice) {
+				invoices = append(invoices, lg.coll.invoice)
+			}
+		}
+	}
+	if len(owing) == 0 && rapid.IntRange(0, 9).Draw(t, "collection.none") != 0 {
+		t.Skip("no line owes a payment")
+	}
+	c := settlement.Collection{ID: fmt.Sprintf("P%03d", len(m.collections)+1), Date: m.now}
+	if len(m.collections) > 0 && rapid.IntRange(0, 9).Draw(t, "collection.again") == 0 {
+		c.ID = rapid.SampledFrom(m.collections).Draw(t, "collection.id")
+	}
+	if len(owing) == 0 || rapid.IntRange(0, 2).Draw(t, "collection.by_invoice") == 0 {
+		c.Invoice = rapid.SampledFrom(invoices).Draw(t, "collection.invoice")
+	} else {
+		c.Lines = rapid.SliceOfNDistinct(rapid.SampledFrom(owing), 1, 3, rapid.ID[settlement.LineID]).Draw(t, "collection.lines")
+		if rapid.IntRange(0, 9).Draw(t, "collection.any") == 0 {
+			if id := m.pickLine(t, func(refLedger) bool { return true }); !slices.Contains(c.Lines, id) {
+				c.Lines = append(c.Lines, id)
+			}
+		}
+	}
+	var owed int64
+	cur := ensemble.MustCurrency("EUR")
+	for _, id := range slices.Sorted(maps.Keys(m.ref.state.lines)) {
+		lg := m.ref.state.lines[id]
+		if lg.coll != nil && !lg.disputed && (slices.Contains(c.Lines, id) || c.Invoice != "" && lg.coll.invoice == c.Invoice) {
+			owed += lg.owedNow()
+			cur = lg.cur
+		}
+	}
+	switch k := rapid.IntRange(0, 9).Draw(t, "collection.size"); {
+	case k == 0:
+		owed++
+	case k < 5:
+	default:
+		owed = rapid.Int64Range(1, max(owed, 1)).Draw(t, "collection.amount")
+	}
+	c.Amount = ensemble.MoneyFromMinor(max(owed, 1), cur)
+	if writeOff && len(c.Lines) == 1 {
+		if lg, ok := m.ref.state.lines[c.Lines[0]]; ok {
+			c.Bearer = drawBearer(t, lg, "collection")
+		}
+	}
+	return c
+}
+
+// requireSameCollectionError requires got to fail as the reference did
+// (want): on the same collection and line, with the same condition.
+func requireSameCollectionError(t *rapid.T, got, want error) {
+	if want == nil {
+		require.NoError(t, got, "the reference applies it")
+		return
+	}
+	require.Error(t, got, "the reference refuses it: %v", want)
+	var g, w *settlement.CollectionError
+	require.ErrorAs(t, want, &w)
+	require.ErrorAs(t, got, &g, "%v", got)
+	require.Equal(t, w.Collection, g.Collection)
+	require.Equal(t, w.Line, g.Line, "got %v, want %v", got, want)
+	for _, c := range append(slices.Clone(refConditions), settlement.ErrInvalidCollection, settlement.ErrOverCollection,
+		settlement.ErrCollectionApplied, settlement.ErrNotOnCollection) {
+		require.Equal(t, errors.Is(want, c), errors.Is(got, c), "%v: got %v, want %v", c, got, want)
+	}
+}
+
+// onCollection returns plans with the plans that keep no reserve made
+// payable on collection.
+func onCollection(plans []settlement.PlanDocument) []settlement.PlanDocument {
+	out := slices.Clone(plans)
+	for i := range out {
+		if !hasReserve(&out[i].Root) {
+			out[i].Payable = settlement.PayableOnCollection
+		}
+	}
+	return out
+}
+
+func hasReserve(n *settlement.Node) bool {
+	if n.Reserve != nil && n.Reserve.Ratio.Sign() != 0 {
+		return true
+	}
+	return slices.ContainsFunc(n.Children, func(c settlement.Node) bool { return hasReserve(&c) })
+}
