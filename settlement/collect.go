@@ -133,7 +133,6 @@ type collection struct {
 	total      int64    // the line's amount plus tax: what the customer owes
 	collected  int64    // of total, received
 	writtenOff int64    // of total, given up
-	writeOffs  int64    // of the basis, what write-offs reversed (part of credited)
 	awaiting   []int64  // per part, what is not payable yet
 	ids        []string // the collections and write-offs applied, in order
 }
@@ -166,28 +165,34 @@ func basisShare(basis, s, total int64) int64 {
 	return n.Quo(n, big.NewInt(2*total)).Int64() // floor((2·b·s + t) / 2t), all non-negative
 }
 
-// awaitingTotal is what a line on collection must hold back in all: its
-// unreversed basis, less what credits (not write-offs) took back, less the
-// share of its basis the customer paid or had written off; never below
-// zero (a credit after a payment takes from what was paid).
-func awaitingTotal(basis, credited int64, c *collection) int64 {
-	return max(0, basis-(credited-c.writeOffs)-basisShare(basis, c.collected+c.writtenOff, c.total))
+// awaitingTotal is what a line on collection must hold back in all: what
+// it has unreversed (its basis less what credits, lost disputes and
+// write-offs took back) less the share of its basis the customer paid,
+// never below zero (a credit after a payment takes from what was paid).
+func awaitingTotal(basis, credited, collected, total int64) int64 {
+	return max(0, basis-credited-basisShare(basis, collected, total))
 }
 
-// owed returns what the customer still owes on l (of its total): the
-// largest further amount whose share of the basis fits in what the line
-// holds back.
-func (l *ledger) owed() int64 {
+// owed returns what the customer can still pay on l (of its total), or,
+// writeOff, what the host can still write off: the largest further amount
+// that keeps what was collected and written off within the total, and
+// whose share of the basis (counted apart for payments and write-offs)
+// fits in what the line holds back.
+func (l *ledger) owed(writeOff bool) int64 {
 	c := l.coll
-	s := c.collected + c.writtenOff
+	s := c.collected
+	if writeOff {
+		s = c.writtenOff
+	}
+	room := c.total - c.collected - c.writtenOff
 	if l.basis == 0 {
-		return c.total - s
+		return room
 	}
 	var a int64
 	for _, u := range c.awaiting {
 		a += u
 	}
-	// The largest s' <= total with basisShare(s') <= basisShare(s) + a:
+	// The largest s' with basisShare(s') <= basisShare(s) + a:
 	// 2·basis·s' < (2L+1)·total, so s' = ceil((2L+1)·total / 2basis) - 1.
 	lim := basisShare(l.basis, s, c.total) + a
 	n := new(big.Int).Mul(big.NewInt(2*lim+1), big.NewInt(c.total))
@@ -195,8 +200,7 @@ func (l *ledger) owed() int64 {
 	n.Add(n, d)
 	n.Sub(n, big.NewInt(1))
 	n.Quo(n, d)
-	hi := n.Int64() - 1
-	return max(0, min(c.total, hi)-s)
+	return max(0, min(room, n.Int64()-1-s))
 }
 
 // awaitCollection holds back every part of sale line l, just split into
@@ -246,7 +250,7 @@ func (r *run) releaseAwaiting(lg, nl *ledger, parts []int64, by string, at time.
 	for _, a := range c.awaiting {
 		before += a
 	}
-	drop := before - awaitingTotal(nl.basis, nl.credited, c)
+	drop := before - awaitingTotal(nl.basis, nl.credited, c.collected, c.total)
 	d := make([]int64, n)
 	rest := make([]int64, n)
 	var own int64
@@ -281,34 +285,38 @@ func (r *run) releaseAwaiting(lg, nl *ledger, parts []int64, by string, at time.
 }
 
 // Collect applies a payment of the customer: on each line it pays (of
-// c.Invoice, or c.Lines), the same fraction of the line's total becomes
-// payable to every party: the share of the line's basis that the amount
-// stands for (basis × amount / total, of the running sum, half away from
-// zero) is allocated over the parts in proportion to what each still
-// awaits (largest remainder, ties by entry id), so that the parts add up
-// to it exactly and none is paid more than it awaits. Each part's is a
-// KindCollected entry "<part id>#collected.<c.ID>" dated c.Date.
+// c.Invoice, or c.Lines), the same fraction of the line becomes payable
+// to every party. The line's share of the basis paid in all (basis ×
+// collected / total, half away from zero) is allocated over the parts'
+// amounts by largest remainder (ties by entry id), so the parts' payable
+// amounts add up to it exactly and none exceeds its exact share rounded up
+// (nor what it has unreversed); each part is released what it lacks of
+// its allocation (see collectLine for the cases largest remainder and
+// credits leave). Each release is a KindCollected entry
+// "<part id>#collected.<c.ID>" dated c.Date.
 //
 // Errors, each a *CollectionError with st unchanged: an invalid collection
 // (ErrInvalidCollection), an id already applied (ErrCollectionApplied), an
 // unknown line (ErrUnknownLine), one that pays on settlement
-// (ErrNotOnCollection) or is disputed (ErrDisputed), more than the
-// customer owes (ErrOverCollection), a currency other than the lines'
-// (ErrCurrency).
+// (ErrNotOnCollection) or is disputed (ErrDisputed), a currency other than
+// the lines' (ErrCurrency), more than the customer owes (ErrOverCollection:
+// more than the total less what was collected and written off, or than the
+// line still holds back once credits took their part).
 func (s *Settler) Collect(st State, c Collection) (Result, error) {
 	return s.collect(st, c, false)
 }
 
 // WriteOff gives up collecting c.Amount on the lines of c.Invoice (or
 // c.Lines), spread as Collect spreads a payment: on each line, the share
-// of its basis the amount stands for is clawed back as a credit of that
-// much would be (KindClawback, from every part in proportion to what it
-// has unreversed, or from c.Bearer's parts, see Bearer), keyed by the
+// of its basis the amount written off stands for (of the running sum of
+// write-offs, half away from zero) is clawed back as a credit of that much
+// would be (KindClawback, from every part in proportion to what it has
+// unreversed, or from c.Bearer's parts, see Bearer), keyed by the
 // write-off: Line "<line>#writeoff.<c.ID>", ids
 // "<line>#writeoff.<c.ID>:<part path>#clawback"; and what the parts
 // awaited of it is no longer held back (KindUncollected entries of the
-// negative amount, "...#uncollected"). Errors are Collect's, and a bearer
-// that cannot bear it (*BearerError).
+// negative amount, "...#uncollected"), as after any credit. Errors are
+// Collect's, and a bearer that cannot bear it (*BearerError).
 func (s *Settler) WriteOff(st State, c Collection) (Result, error) {
 	return s.collect(st, c, true)
 }
@@ -358,7 +366,7 @@ func (s *Settler) collect(st State, c Collection, writeOff bool) (Result, error)
 		case lg.ctx.cur != c.Amount.Currency():
 			return fail(id, fmt.Errorf("%w: %s on a %s line", ErrCurrency, c.Amount, lg.ctx.cur))
 		}
-		owed[i] = lg.owed()
+		owed[i] = lg.owed(writeOff)
 		all += owed[i]
 	}
 	if amount > all {
@@ -397,37 +405,90 @@ func (s *Settler) collect(st State, c Collection, writeOff bool) (Result, error)
 	return Result{Entries: r.entries, State: r.st}, nil
 }
 
-// collectLine applies paid (of the line's total) of collection c to lg.
+// collectLine applies paid (of the line's total) of collection c to lg:
+// the share of the basis the customer has now paid in all, allocated over
+// the parts' amounts by largest remainder (ties by entry id), is what each
+// part should have payable; each part is released what it lacks of that,
+// within what it awaits. When a part already has more (largest remainder
+// is not monotone in the total), the others' releases are cut back in
+// proportion to them; when credits left parts awaiting less than they
+// lack, the rest comes from what the others await, in proportion.
 func (r *run) collectLine(lg *ledger, paid int64, c *Collection, at time.Time) (*ledger, error) {
 	nl := *lg
 	cl := lg.coll.clone()
-	s := cl.collected + cl.writtenOff
-	x := basisShare(lg.basis, s+paid, cl.total) - basisShare(lg.basis, s, cl.total)
+	before := basisShare(lg.basis, cl.collected, cl.total)
 	cl.collected += paid
+	after := basisShare(lg.basis, cl.collected, cl.total)
 	cl.ids = append(cl.ids, c.ID)
+	nl.coll = cl
+	x := after - before
+	if x == 0 {
+		return &nl, nil
+	}
 	n := lg.parts()
-	if x > 0 {
-		shares := make([]ensemble.Share, n)
-		for i := range n {
-			shares[i] = ensemble.Share{Key: string(lg.entryID(i)), Weight: ensemble.RatioFromInt(cl.awaiting[i])}
-		}
-		parts := make([]int64, n)
-		if err := ensemble.AllocateUnits(parts, x, shares, ensemble.AllocateOptions{}); err != nil {
+	keys := make([]string, n)
+	amounts, awaiting := make([]int64, n), make([]int64, n)
+	for i := range n {
+		keys[i], amounts[i], awaiting[i] = string(lg.entryID(i)), lg.units(i), cl.awaiting[i]
+	}
+	target := make([]int64, n)
+	if err := allocateBy(target, after, keys, amounts); err != nil {
+		return nil, err
+	}
+	release := make([]int64, n)
+	var got int64
+	for i := range n {
+		payable := lg.unreversed(i) - awaiting[i]
+		release[i] = min(awaiting[i], max(0, target[i]-payable))
+		got += release[i]
+	}
+	switch {
+	case got > x:
+		cut := make([]int64, n)
+		if err := allocateBy(cut, got-x, keys, release); err != nil {
 			return nil, err
 		}
-		cur := lg.ctx.cur
-		note := "collection " + c.ID + ": " + ensemble.MoneyFromMinor(cl.collected, cur).String() + " of " + ensemble.MoneyFromMinor(cl.total, cur).String() + " paid"
-		trace := append(slices.Clone(lg.trace), ensemble.Ref{Kind: RefLine, ID: string(lg.line)})
 		for i := range n {
-			if parts[i] == 0 {
-				continue
-			}
-			cl.awaiting[i] -= parts[i]
-			r.entries = append(r.entries, collectEntry(lg, i, lg.entryID(i)+EntryID("#collected."+c.ID), lg.line, KindCollected, parts[i], at, note, trace))
+			release[i] -= cut[i]
+		}
+	case got < x:
+		left := make([]int64, n)
+		for i := range n {
+			left[i] = awaiting[i] - release[i]
+		}
+		more := make([]int64, n)
+		if err := allocateBy(more, x-got, keys, left); err != nil {
+			return nil, err
+		}
+		for i := range n {
+			release[i] += more[i]
 		}
 	}
-	nl.coll = cl
+	cur := lg.ctx.cur
+	note := "collection " + c.ID + ": " + ensemble.MoneyFromMinor(cl.collected, cur).String() + " of " + ensemble.MoneyFromMinor(cl.total, cur).String() + " paid"
+	trace := append(slices.Clone(lg.trace), ensemble.Ref{Kind: RefLine, ID: string(lg.line)})
+	for i := range n {
+		if release[i] == 0 {
+			continue
+		}
+		cl.awaiting[i] -= release[i]
+		r.entries = append(r.entries, collectEntry(lg, i, lg.entryID(i)+EntryID("#collected."+c.ID), lg.line, KindCollected, release[i], at, note, trace))
+	}
 	return &nl, nil
+}
+
+// allocateBy splits x (>= 0, at most the weights' sum) into parts in
+// proportion to weights by largest remainder, ties by keys; each part is
+// at most its weight.
+func allocateBy(parts []int64, x int64, keys []string, weights []int64) error {
+	if x == 0 {
+		return nil
+	}
+	shares := make([]ensemble.Share, len(keys))
+	for i := range keys {
+		shares[i] = ensemble.Share{Key: keys[i], Weight: ensemble.RatioFromInt(weights[i])}
+	}
+	return ensemble.AllocateUnits(parts, x, shares, ensemble.AllocateOptions{})
 }
 
 // writeOff applies lost (of the line's total) of write-off c to lg: the
@@ -435,11 +496,9 @@ func (r *run) collectLine(lg *ledger, paid int64, c *Collection, at time.Time) (
 func (r *run) writeOff(lg *ledger, lost int64, c *Collection, at time.Time) (*ledger, error) {
 	in := *lg
 	cl := lg.coll.clone()
-	s := cl.collected + cl.writtenOff
-	x := basisShare(lg.basis, s+lost, cl.total) - basisShare(lg.basis, s, cl.total)
+	x := basisShare(lg.basis, cl.writtenOff+lost, cl.total) - basisShare(lg.basis, cl.writtenOff, cl.total)
 	cl.writtenOff += lost
 	cl.ids = append(cl.ids, c.ID)
-	cl.writeOffs += x
 	in.coll = cl
 	by := string(lg.line) + "#writeoff." + c.ID
 	trace := append(slices.Clone(lg.trace), ensemble.Ref{Kind: RefLine, ID: string(lg.line)})
@@ -505,17 +564,14 @@ type LedgerCollection struct {
 	Total      ensemble.Money `json:"total"`
 	Collected  ensemble.Money `json:"collected"`
 	WrittenOff ensemble.Money `json:"written_off"`
-	// WriteOffsBasis is what write-offs reversed of the line's basis (a
-	// part of LedgerLine.Credited).
-	WriteOffsBasis ensemble.Money `json:"write_offs_basis"`
-	IDs            []string       `json:"ids,omitempty"`
+	IDs        []string       `json:"ids,omitempty"`
 }
 
 // export returns the JSON form of c, of a line in cur.
 func (c *collection) export(cur ensemble.Currency) *LedgerCollection {
 	m := func(u int64) ensemble.Money { return ensemble.MoneyFromMinor(u, cur) }
 	return &LedgerCollection{Invoice: c.invoice, Total: m(c.total), Collected: m(c.collected), WrittenOff: m(c.writtenOff),
-		WriteOffsBasis: m(c.writeOffs), IDs: slices.Clone(c.ids)}
+		IDs: slices.Clone(c.ids)}
 }
 
 // collection reads the collection record of line l (read from ll), whose
@@ -526,14 +582,14 @@ func (c *collection) export(cur ensemble.Currency) *LedgerCollection {
 //     line is its total);
 //   - what was collected and written off adds up to at most the total
 //     (ErrOverCollection);
-//   - what write-offs reversed is at most what was credited;
 //   - the ids are valid (ensemble.CheckID, without ':' or '#') and each is
 //     applied once (ErrCollectionApplied);
 //   - when the parts read (sums), they await in all what the customer
-//     still owes of the basis: the unreversed basis less the share of the
-//     basis collected or written off (basis × (collected + written off) /
-//     total, half away from zero), never below zero; so no party's payable
-//     amount (unreversed less awaiting) adds up beyond what was paid.
+//     still owes of the basis: the unreversed basis (less what credits,
+//     lost disputes and write-offs took back) less the share of the basis
+//     collected (basis × collected / total, half away from zero), never
+//     below zero; so the parts' payable amounts (unreversed less awaiting)
+//     never add up beyond the share of what was paid.
 func (r *stateReader) collection(path string, ll *LedgerLine, l *ledger, awaits []int64, sums bool) *collection {
 	lc := ll.Collection
 	id, cur := ll.Line, l.ctx.cur
@@ -548,7 +604,7 @@ func (r *stateReader) collection(path string, ll *LedgerLine, l *ledger, awaits 
 		return u
 	}
 	c := &collection{invoice: lc.Invoice, total: units("total", lc.Total), collected: units("collected", lc.Collected),
-		writtenOff: units("written_off", lc.WrittenOff), writeOffs: units("write_offs_basis", lc.WriteOffsBasis), awaiting: awaits}
+		writtenOff: units("written_off", lc.WrittenOff), awaiting: awaits}
 	if !ok {
 		return c
 	}
@@ -561,10 +617,6 @@ func (r *stateReader) collection(path string, ll *LedgerLine, l *ledger, awaits 
 		ok = false
 	case c.collected > c.total-c.writtenOff:
 		r.fail(path+".collected", id, "", ErrOverCollection, "collected %s and written off %s exceed the total %s", lc.Collected, lc.WrittenOff, lc.Total)
-		ok = false
-	}
-	if c.writeOffs > l.credited {
-		r.fail(path+".write_offs_basis", id, "", nil, "write-offs reversed %s, more than the %s credited", lc.WriteOffsBasis, ll.Credited)
 		ok = false
 	}
 	for j, cid := range lc.IDs {
@@ -580,7 +632,7 @@ func (r *stateReader) collection(path string, ll *LedgerLine, l *ledger, awaits 
 		for _, a := range awaits {
 			got += a
 		}
-		if want := awaitingTotal(l.basis, l.credited, c); got != want {
+		if want := awaitingTotal(l.basis, l.credited, c.collected, c.total); got != want {
 			r.fail(path, id, "", nil, "the parts await %s, not the %s the customer still owes of the basis",
 				ensemble.MoneyFromMinor(got, cur), ensemble.MoneyFromMinor(want, cur))
 		}

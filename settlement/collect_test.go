@@ -275,8 +275,6 @@ func TestStateDecodeRefusesCorruptCollections(t *testing.T) {
 			"collection.total", "less than the basis", nil},
 		{"a total in another currency", func(d stateDoc) { coll(d)["total"] = moneyJSON("119.00", "USD") },
 			"collection.total", "not in the line's currency", settlement.ErrCurrency},
-		{"write-offs beyond what was credited", func(d stateDoc) { coll(d)["write_offs_basis"] = moneyJSON("0.01", "EUR") },
-			"collection.write_offs_basis", "more than the", nil},
 		{"a collection applied twice", func(d stateDoc) { coll(d)["ids"] = []any{"PAY-1", "PAY-1"} },
 			"collection.ids[1]", "applied twice", settlement.ErrCollectionApplied},
 		{"an invalid collection id", func(d stateDoc) { coll(d)["ids"] = []any{"PAY:1"} },

@@ -30,7 +30,6 @@ type refCollection struct {
 	total      int64 // amount + tax
 	collected  int64
 	writtenOff int64
-	writeOffs  int64 // of the basis
 	ids        []string
 }
 
@@ -41,7 +40,7 @@ func (c *refCollection) json(cur ensemble.Currency) *settlement.LedgerCollection
 	}
 	m := func(u int64) ensemble.Money { return ensemble.MoneyFromMinor(u, cur) }
 	return &settlement.LedgerCollection{Invoice: c.invoice, Total: m(c.total), Collected: m(c.collected), WrittenOff: m(c.writtenOff),
-		WriteOffsBasis: m(c.writeOffs), IDs: slices.Clone(c.ids)}
+		IDs: slices.Clone(c.ids)}
 }
 
 // refShare is the share of the basis that s of the line's total stands
@@ -63,14 +62,18 @@ func (lg *refLedger) awaitingSum() int64 {
 	return a
 }
 
-// owedNow is the most the customer can still pay on the line: the largest
-// further amount whose share of the basis fits in what awaits, found by
-// bisection.
-func (lg *refLedger) owedNow() int64 {
+// owedNow is the most the customer can still pay on the line (or, with
+// writeOff, the host write off): the largest further amount within the
+// total whose share of the basis (payments and write-offs each counted
+// apart) fits in what awaits, found by bisection.
+func (lg *refLedger) owedNow(writeOff bool) int64 {
 	c := lg.coll
-	s := c.collected + c.writtenOff
+	s := c.collected
+	if writeOff {
+		s = c.writtenOff
+	}
 	limit := lg.refShare(s) + lg.awaitingSum()
-	lo, hi := s, c.total // lo fits
+	lo, hi := s, s+c.total-c.collected-c.writtenOff // lo fits
 	for lo < hi {
 		mid := lo + (hi-lo+1)/2
 		if lg.refShare(mid) <= limit {
@@ -113,7 +116,7 @@ func (lg *refLedger) releaseAwaiting(taken []int64, by string, at time.Time, not
 	if c == nil {
 		return nil
 	}
-	want := max(0, lg.basis-(lg.credited-c.writeOffs)-lg.refShare(c.collected+c.writtenOff))
+	want := max(0, lg.basis-lg.credited-lg.refShare(c.collected))
 	drop := lg.awaitingSum() - want
 	gives := make([]int64, len(lg.parts))
 	var own int64
@@ -195,7 +198,7 @@ func (s *refSettler) Collect(c settlement.Collection, writeOff bool) ([]settleme
 		case lg.cur != c.Amount.Currency():
 			return fail(id, settlement.ErrCurrency)
 		}
-		owed[i] = lg.owedNow()
+		owed[i] = lg.owedNow(writeOff)
 		all += owed[i]
 	}
 	if amount > all {
@@ -221,12 +224,10 @@ func (s *refSettler) Collect(c settlement.Collection, writeOff bool) ([]settleme
 		cl := *lg.coll
 		cl.ids = append(slices.Clone(cl.ids), c.ID)
 		lg.coll = &cl
-		before := cl.collected + cl.writtenOff
-		x := lg.refShare(before+paid[i]) - lg.refShare(before)
 		trace := append(slices.Clone(lg.trace), ensemble.Ref{Kind: settlement.RefLine, ID: string(lg.line)})
 		if writeOff {
+			x := lg.refShare(cl.writtenOff+paid[i]) - lg.refShare(cl.writtenOff)
 			cl.writtenOff += paid[i]
-			cl.writeOffs += x
 			credited := lg.credited
 			back, err := lg.reverse(x, string(id)+"#writeoff."+c.ID, at, "write-off "+c.ID+" of "+ensemble.MoneyFromMinor(paid[i], lg.cur).String(),
 				trace, lg.service, c.Bearer)
@@ -236,27 +237,7 @@ func (s *refSettler) Collect(c settlement.Collection, writeOff bool) ([]settleme
 			out = append(out, back...)
 			st.takeBack(lg, credited)
 		} else {
-			cl.collected += paid[i]
-			note := "collection " + c.ID + ": " + ensemble.MoneyFromMinor(cl.collected, lg.cur).String() + " of " +
-				ensemble.MoneyFromMinor(cl.total, lg.cur).String() + " paid"
-			shares := make([]ensemble.Share, len(lg.parts))
-			for k, p := range lg.parts {
-				shares[k] = ensemble.Share{Key: string(lg.line) + ":" + p.path, Weight: ensemble.RatioFromInt(p.awaiting)}
-			}
-			got := make([]int64, len(lg.parts))
-			if x > 0 {
-				if err := ensemble.AllocateUnits(got, x, shares, ensemble.AllocateOptions{}); err != nil {
-					return fail(id, err)
-				}
-			}
-			for k := range lg.parts {
-				p := &lg.parts[k]
-				if got[k] == 0 {
-					continue
-				}
-				p.awaiting -= got[k]
-				out = append(out, lg.collectEntry(*p, string(lg.line)+":"+p.path+"#collected."+c.ID, lg.line, settlement.KindCollected, got[k], at, note, trace))
-			}
+			out = append(out, lg.collectLine(paid[i], c.ID, at, trace)...)
 		}
 		st.lines[id] = lg
 	}
@@ -299,7 +280,7 @@ func (m *refMachine) drawCollection(t *rapid.T, writeOff bool) settlement.Collec
 	var owing []settlement.LineID
 	invoices := []string{"INV-C"} // no line's
 	for _, id := range slices.Sorted(maps.Keys(m.ref.state.lines)) {
-		if lg := m.ref.state.lines[id]; lg.coll != nil && !lg.disputed && lg.owedNow() > 0 {
+		if lg := m.ref.state.lines[id]; lg.coll != nil && !lg.disputed && lg.owedNow(writeOff) > 0 {
 			owing = append(owing, id)
 			if lg.coll.invoice != "" && !slices.Contains(invoices, lg.coll.invoice) {
 				invoices = append(invoices, lg.coll.invoice)
@@ -328,7 +309,7 @@ func (m *refMachine) drawCollection(t *rapid.T, writeOff bool) settlement.Collec
 	for _, id := range slices.Sorted(maps.Keys(m.ref.state.lines)) {
 		lg := m.ref.state.lines[id]
 		if lg.coll != nil && !lg.disputed && (slices.Contains(c.Lines, id) || c.Invoice != "" && lg.coll.invoice == c.Invoice) {
-			owed += lg.owedNow()
+			owed += lg.owedNow(writeOff)
 			cur = lg.cur
 		}
 	}
@@ -365,6 +346,65 @@ func requireSameCollectionError(t *rapid.T, got, want error) {
 		settlement.ErrCollectionApplied, settlement.ErrNotOnCollection) {
 		require.Equal(t, errors.Is(want, c), errors.Is(got, c), "%v: got %v, want %v", c, got, want)
 	}
+}
+
+// collectLine applies a payment of paid to the line: each part should
+// have payable its largest-remainder allocation of the share of the basis
+// paid in all, over the parts' amounts; it is released what it lacks of
+// that, as far as it awaits; more than the payment's share is cut back in
+// proportion to the releases, less is made up from what the parts still
+// await, in proportion.
+func (lg *refLedger) collectLine(paid int64, id string, at time.Time, trace []ensemble.Ref) []settlement.Entry {
+	before := lg.refShare(lg.coll.collected)
+	lg.coll.collected += paid
+	after := lg.refShare(lg.coll.collected)
+	x := after - before
+	if x == 0 {
+		return nil
+	}
+	split := func(total int64, weight func(p refPart, i int) int64) []int64 {
+		shares := make([]ensemble.Share, len(lg.parts))
+		for i, p := range lg.parts {
+			shares[i] = ensemble.Share{Key: string(lg.line) + ":" + p.path, Weight: ensemble.RatioFromInt(weight(p, i))}
+		}
+		out := make([]int64, len(lg.parts))
+		if total > 0 {
+			if err := ensemble.AllocateUnits(out, total, shares, ensemble.AllocateOptions{}); err != nil {
+				panic(err)
+			}
+		}
+		return out
+	}
+	target := split(after, func(p refPart, _ int) int64 { return p.amount })
+	release := make([]int64, len(lg.parts))
+	var sum int64
+	for i, p := range lg.parts {
+		release[i] = min(p.awaiting, max(0, target[i]-(p.unreversed-p.awaiting)))
+		sum += release[i]
+	}
+	if sum > x {
+		cut := split(sum-x, func(_ refPart, i int) int64 { return release[i] })
+		for i := range release {
+			release[i] -= cut[i]
+		}
+	} else if sum < x {
+		more := split(x-sum, func(p refPart, i int) int64 { return p.awaiting - release[i] })
+		for i := range release {
+			release[i] += more[i]
+		}
+	}
+	note := "collection " + id + ": " + ensemble.MoneyFromMinor(lg.coll.collected, lg.cur).String() + " of " +
+		ensemble.MoneyFromMinor(lg.coll.total, lg.cur).String() + " paid"
+	var out []settlement.Entry
+	for i := range lg.parts {
+		p := &lg.parts[i]
+		if release[i] == 0 {
+			continue
+		}
+		p.awaiting -= release[i]
+		out = append(out, lg.collectEntry(*p, string(lg.line)+":"+p.path+"#collected."+id, lg.line, settlement.KindCollected, release[i], at, note, trace))
+	}
+	return out
 }
 
 // onCollection returns plans with the plans that keep no reserve made

@@ -1,0 +1,276 @@
+package settlement_test
+
+import (
+	"errors"
+	"fmt"
+	"math/big"
+	"slices"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+	"pgregory.net/rapid"
+
+	"github.com/ensemble-commerce/ensemble"
+	"github.com/ensemble-commerce/ensemble/catalog"
+	"github.com/ensemble-commerce/ensemble/partner"
+	"github.com/ensemble-commerce/ensemble/settlement"
+)
+
+// drawCollectLines draws one to five lines of collectPlan on two invoices,
+// now and then with a supplier cost.
+func drawCollectLines(t *rapid.T) []settlement.Line {
+	var out []settlement.Line
+	for i := range rapid.IntRange(1, 5).Draw(t, "lines") {
+		id := fmt.Sprintf("L%d", i+1)
+		l := collectLine(id)
+		amount := rapid.Int64Range(0, 100_000).Draw(t, id+".amount")
+		l.Amount, l.Tax = ensemble.MoneyFromMinor(amount, eurCur), ensemble.MoneyFromMinor(rapid.Int64Range(0, amount/4).Draw(t, id+".tax"), eurCur)
+		l.Invoice = rapid.SampledFrom([]string{"INV-1", "INV-2"}).Draw(t, id+".invoice")
+		l.Date = date("2026-03-01").AddDate(0, 0, rapid.IntRange(0, 20).Draw(t, id+".day"))
+		if rapid.IntRange(0, 3).Draw(t, id+".cost") == 0 {
+			l.SupplierCosts = []catalog.SupplierCost{{Supplier: "supplier-backup", Offer: "backup",
+				Component: ensemble.Ref{Kind: "bundle_component", ID: "c1", Version: "1"}, Cost: ensemble.MoneyFromMinor(amount/3, eurCur)}}
+		}
+		out = append(out, l)
+	}
+	return out
+}
+
+// collectOp is a payment, write-off or credit of lines (never of an
+// invoice, so that a shard holding some of the lines applies the same ones
+// to them).
+type collectOp struct {
+	kind   string // "collect", "write off", "credit"
+	lines  []settlement.LineID
+	amount int64 // of the total (payments, write-offs) or of the basis (credits)
+	tax    int64 // a credit's
+	bearer bool  // the platform bears a credit (the rest in proportion when it has too little)
+}
+
+// drawCollectOps draws up to eight payments, write-offs and credits (borne
+// proportionally or by the platform), each of up to maxLines lines.
+func drawCollectOps(t *rapid.T, lines []settlement.Line, maxLines int) []collectOp {
+	ids := make([]settlement.LineID, len(lines))
+	for i, l := range lines {
+		ids[i] = l.ID
+	}
+	kinds := []string{"collect", "collect", "write off", "credit"}
+	var ops []collectOp
+	for i := range rapid.IntRange(0, 8).Draw(t, "ops") {
+		label := fmt.Sprintf("op%d", i)
+		op := collectOp{kind: rapid.SampledFrom(kinds).Draw(t, label)}
+		op.lines = rapid.SliceOfNDistinct(rapid.SampledFrom(ids), 1, maxLines, rapid.ID[settlement.LineID]).Draw(t, label+".lines")
+		if op.kind == "credit" {
+			op.lines = op.lines[:1]
+		}
+		op.amount = rapid.Int64Range(1, 60_000).Draw(t, label+".amount")
+		op.tax = rapid.Int64Range(0, op.amount/5).Draw(t, label+".tax")
+		op.bearer = rapid.Bool().Draw(t, label+".bearer")
+		ops = append(ops, op)
+	}
+	return ops
+}
+
+// applyCollectOps applies ops in turn to the lines of st it names (those
+// that are in st), skipping an op that asks more than is owed (which must
+// be refused as ErrOverCollection or ErrOverCredit) or a credit the
+// platform cannot bear (it has no part on a line of a cent), and returning
+// every entry. Ops naming lines st does not hold apply to the rest of their
+// lines, or are dropped.
+func applyCollectOps(t *rapid.T, s *settlement.Settler, st settlement.State, ops []collectOp) ([]settlement.Entry, settlement.State) {
+	var out []settlement.Entry
+	for i, op := range ops {
+		var lines []settlement.LineID
+		for _, id := range op.lines {
+			if _, ok := st.Line(id); ok {
+				lines = append(lines, id)
+			}
+		}
+		if len(lines) == 0 {
+			continue
+		}
+		var res settlement.Result
+		var err error
+		c := settlement.Collection{ID: fmt.Sprintf("P%d", i), Date: date("2026-04-01").AddDate(0, 0, i), Amount: ensemble.MoneyFromMinor(op.amount, eurCur), Lines: lines}
+		switch op.kind {
+		case "collect":
+			res, err = s.Collect(st, c)
+		case "write off":
+			res, err = s.WriteOff(st, c)
+		default:
+			cr := settlement.Line{ID: settlement.LineID(fmt.Sprintf("C%d", i)), Credits: lines[0], Date: c.Date,
+				Amount: ensemble.MoneyFromMinor(-op.amount, eurCur), Tax: ensemble.MoneyFromMinor(-op.tax, eurCur)}
+			if op.bearer {
+				cr.Bearer = settlement.Bearer{Party: "platform", Shortfall: settlement.ShortfallProportional}
+			}
+			res, err = s.Settle(ctx, st, []settlement.Line{cr})
+		}
+		if errors.Is(err, settlement.ErrOverCollection) || errors.Is(err, settlement.ErrOverCredit) || errors.Is(err, settlement.ErrBearerNotOnLine) {
+			continue
+		}
+		require.NoError(t, err, "op %d %+v", i, op)
+		out, st = append(out, res.Entries...), res.State
+	}
+	return out, st
+}
+
+// TestPropertyCollections: with payments, write-offs and credits (by
+// bearers too) in any sequence,
+//
+//   - no part awaits less than zero or more than it has unreversed, and a
+//     line's parts make payable in all (unreversed less awaiting) at most
+//     the share of the basis collected (basis × collected / total, half
+//     away from zero): never more than the customer paid;
+//   - a party's statement pays exactly what its parts make payable, and
+//     awaits what they await (statements agree with the ledger);
+//   - the lines settled in any order, and a payment naming its lines in any
+//     order, give the same entries and state;
+//   - settled in two shards (by line), the shards' merged statements are
+//     the statements of the whole.
+func TestPropertyCollections(t *testing.T) {
+	s := planSettler(t, collectPlan, loadNetwork(t))
+	rapid.Check(t, func(t *rapid.T) {
+		lines := drawCollectLines(t)
+		ops := drawCollectOps(t, lines, 3)
+		res, err := s.Settle(ctx, settlement.State{}, lines)
+		require.NoError(t, err)
+		more, st := applyCollectOps(t, s, res.State, ops)
+		entries := append(res.Entries, more...)
+
+		// The ledger: within bounds, and no more payable than was paid.
+		payable, awaiting := map[partner.ID]int64{}, map[partner.ID]int64{}
+		for _, l := range lines {
+			ll, ok := st.Line(l.ID)
+			require.True(t, ok)
+			c := ll.Collection
+			require.NotNil(t, c)
+			var paid int64
+			for _, p := range ll.Parts {
+				u, a := minorOf(p.Unreversed), minorOf(p.Awaiting)
+				require.True(t, a >= 0 && a <= u, "%s: awaiting %d of unreversed %d", p.Entry, a, u)
+				payable[p.Party] += u - a
+				awaiting[p.Party] += a
+				paid += u - a
+			}
+			share := basisShare(minorOf(ll.Basis), minorOf(c.Collected), minorOf(c.Total))
+			require.LessOrEqual(t, paid, share, "line %s makes %d payable of %d collected", l.ID, paid, share)
+		}
+		// The statements agree.
+		sts, err := settlement.Statements(entries, settlement.StatementOptions{Period: ensemble.MustPeriod(date("2026-01-01"), date("2027-01-01"))})
+		require.NoError(t, err)
+		for _, x := range sts {
+			require.NoError(t, x.Check())
+			requireMoney(t, x.Closing, ensemble.MoneyFromMinor(payable[x.Party], eurCur), x.Party, "closing")
+			requireMoney(t, x.Awaiting, ensemble.MoneyFromMinor(awaiting[x.Party], eurCur), x.Party, "awaiting")
+		}
+
+		// Order: the lines shuffled, the payments' lines too.
+		shuffled := rapid.Permutation(lines).Draw(t, "order")
+		res2, err := s.Settle(ctx, settlement.State{}, shuffled)
+		require.NoError(t, err)
+		ops2 := slices.Clone(ops)
+		for i := range ops2 {
+			ops2[i].lines = rapid.Permutation(ops2[i].lines).Draw(t, fmt.Sprintf("op%d.order", i))
+		}
+		more2, st2 := applyCollectOps(t, s, res2.State, ops2)
+		requireSameEntrySet(t, append(res2.Entries, more2...), entries)
+		require.Equal(t, string(mustJSON(t, st)), string(mustJSON(t, st2)))
+
+		// Shards by line, merged, with payments of one line each (a payment
+		// of several lines is spread over them all: apply it where they
+		// all are).
+		single := drawCollectOps(t, lines, 1)
+		whole, _ := applyCollectOps(t, s, res.State, single)
+		sts, err = settlement.Statements(append(slices.Clone(res.Entries), whole...), settlement.StatementOptions{Period: ensemble.MustPeriod(date("2026-01-01"), date("2027-01-01"))})
+		require.NoError(t, err)
+		var a, b []settlement.Line
+		for _, l := range lines {
+			if rapid.Bool().Draw(t, string(l.ID)+".shard") {
+				a = append(a, l)
+			} else {
+				b = append(b, l)
+			}
+		}
+		var parts [][]settlement.Statement
+		for _, shard := range [][]settlement.Line{a, b} {
+			r, err := s.Settle(ctx, settlement.State{}, shard)
+			require.NoError(t, err)
+			m, _ := applyCollectOps(t, s, r.State, single)
+			part, err := settlement.Statements(append(r.Entries, m...), settlement.StatementOptions{Period: ensemble.MustPeriod(date("2026-01-01"), date("2027-01-01"))})
+			require.NoError(t, err)
+			parts = append(parts, part)
+		}
+		merged, err := settlement.Merge(nil, parts...)
+		require.NoError(t, err)
+		require.Equal(t, mustJSON(t, sts), mustJSON(t, merged))
+	})
+}
+
+// requireSameEntrySet requires the same entries, in any order.
+func requireSameEntrySet(t *rapid.T, got, want []settlement.Entry) {
+	sortEntries := func(es []settlement.Entry) []settlement.Entry {
+		es = slices.Clone(es)
+		slices.SortFunc(es, func(a, b settlement.Entry) int { return cmpString(string(a.ID), string(b.ID)) })
+		return es
+	}
+	requireSameEntries(t, sortEntries(got), sortEntries(want))
+}
+
+func cmpString(a, b string) int {
+	switch {
+	case a < b:
+		return -1
+	case a > b:
+		return 1
+	}
+	return 0
+}
+
+// basisShare is basis × s / total, half away from zero (zero without a
+// total).
+func basisShare(basis, s, total int64) int64 {
+	if total == 0 {
+		return 0
+	}
+	x := new(big.Rat).SetFrac(new(big.Int).Mul(big.NewInt(basis), big.NewInt(s)), big.NewInt(total))
+	x.Add(x, big.NewRat(1, 2))
+	return new(big.Int).Quo(x.Num(), x.Denom()).Int64()
+}
+
+// TestPropertyPaymentsPayEachPartyItsShare: with payments alone, no part
+// is payable more than its exact share of what was collected (amount ×
+// collected share / basis) rounded up, and the parts add up to the
+// collected share exactly; once the customer paid everything, every part
+// is payable in full.
+func TestPropertyPaymentsPayEachPartyItsShare(t *testing.T) {
+	s := planSettler(t, collectPlan, loadNetwork(t))
+	rapid.Check(t, func(t *rapid.T) {
+		lines := drawCollectLines(t)[:1]
+		res, err := s.Settle(ctx, settlement.State{}, lines)
+		require.NoError(t, err)
+		st := res.State
+		for i := range rapid.IntRange(1, 6).Draw(t, "payments") {
+			c := settlement.Collection{ID: fmt.Sprintf("P%d", i), Date: date("2026-04-01"), Lines: []settlement.LineID{lines[0].ID},
+				Amount: ensemble.MoneyFromMinor(rapid.Int64Range(1, rapid.SampledFrom([]int64{10, 40_000}).Draw(t, fmt.Sprintf("p%d.scale", i))).Draw(t, fmt.Sprintf("p%d", i)), eurCur)}
+			r, err := s.Collect(st, c)
+			if errors.Is(err, settlement.ErrOverCollection) {
+				continue
+			}
+			require.NoError(t, err)
+			st = r.State
+			ll, _ := st.Line(lines[0].ID)
+			basis, x := minorOf(ll.Basis), basisShare(minorOf(ll.Basis), minorOf(ll.Collection.Collected), minorOf(ll.Collection.Total))
+			var sum int64
+			for _, p := range ll.Parts {
+				paid := minorOf(p.Unreversed) - minorOf(p.Awaiting)
+				sum += paid
+				exact := new(big.Rat).SetFrac(new(big.Int).Mul(big.NewInt(minorOf(p.Amount)), big.NewInt(x)), big.NewInt(max(basis, 1)))
+				require.True(t, new(big.Rat).SetInt64(paid-1).Cmp(exact) < 0, "%s: %d payable, exact share %s", p.Entry, paid, exact.FloatString(3))
+				if minorOf(ll.Collection.Collected) == minorOf(ll.Collection.Total) {
+					require.Equal(t, minorOf(p.Amount), paid, "%s: all paid", p.Entry)
+				}
+			}
+			require.Equal(t, x, sum, "the parts add up to the collected share")
+		}
+	})
+}
