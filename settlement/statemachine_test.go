@@ -17,8 +17,9 @@ import (
 
 // ledgerMachine drives one partner's ledger (earn, reserve, release, claw
 // back with a bearer, dispute, lose a dispute in part, pay a dispute fee,
-// pay out) and its cumulative volume net of credits through the real API
-// beside a plain model. Lines may carry a supplier cost (component c0,
+// pay out, and on lines payable on collection collect and write off) and
+// its cumulative volume net of credits through the real API beside a plain
+// model. Lines may carry a supplier cost (component c0,
 // paid to supplier-backup before the seller's share), so a credit or a
 // lost dispute has two parts to take from: in proportion, or borne by the
 // seller or by the supplier, with either shortfall option.
@@ -46,6 +47,26 @@ type modelLine struct {
 	disputed       bool
 	role           string // the role of dev-1's part: seller, or co_sellers on a co-sold line
 	year           int    // of a line sold by dev-1: the calendar year whose volume it adds to (0: co-sold, none)
+	// A line payable on collection (devCollectPlan): its total (its
+	// basis: no tax), what was paid and written off. It awaits what it
+	// has left less what was paid, never below zero.
+	onColl                       bool
+	total, collected, writtenOff int64
+}
+
+// awaiting is what the line holds back until its customer pays.
+func (ml *modelLine) awaiting() int64 {
+	if !ml.onColl {
+		return 0
+	}
+	return max(0, ml.left()-ml.collected)
+}
+
+// owed is what a payment or write-off may still take: within the total,
+// and no more than awaits (the line's total is its basis, so a payment's
+// share of the basis is the payment).
+func (ml *modelLine) owed() int64 {
+	return min(ml.total-ml.collected-ml.writtenOff, ml.awaiting())
 }
 
 func (ml *modelLine) left() int64 { return ml.dev + ml.sup }
@@ -66,6 +87,10 @@ const devPlan = `{id: dev, version: 1, root: {id: root, children: [
 // their weights, with the same reserve.
 const devCoSellPlan = `{id: dev-co, version: 1, routes: [co_sell], root: {id: root, party: co_sellers, reserve: {ratio: "10%", days: 30}}}`
 
+// devCollectPlan pays the developer the line of offer app-collect only as
+// the customer pays it.
+const devCollectPlan = `{id: dev-collect, version: 1, offers: [app-collect], payable: on_collection, root: {id: root, party: seller}}`
+
 var minimum = eur("10.00")
 
 func (m *ledgerMachine) earn(t *rapid.T) {
@@ -82,12 +107,23 @@ func (m *ledgerMachine) earn(t *rapid.T) {
 	// a co-seller), the other party's zero: dev-1 still earns the line,
 	// in a part whose role is co_sellers.
 	role := "seller"
+	onColl := rapid.IntRange(0, 2).Draw(t, "on collection") == 0
+	if onColl {
+		l.Offer.Offer = "app-collect"
+	}
 	switch rapid.IntRange(0, 2).Draw(t, "co-sold") {
+	case 0:
 	case 1:
+		if onColl {
+			break
+		}
 		l.Route = partner.Route{Kind: partner.RouteCoSell, Seller: "dev-1", SellerWeight: ensemble.RatioFromInt(1),
 			CoSellers: []partner.CoSeller{{Partner: "sub-utrecht"}}}
 		role = "co_sellers"
 	case 2:
+		if onColl {
+			break
+		}
 		l.Route = partner.Route{Kind: partner.RouteCoSell, Seller: "sub-utrecht", Chain: []partner.ID{"sub-utrecht", "reseller-nl", "distri-eu"},
 			CoSellers: []partner.CoSeller{{Partner: "dev-1", Weight: ensemble.RatioFromInt(1)}}}
 		role = "co_sellers"
@@ -100,12 +136,12 @@ func (m *ledgerMachine) earn(t *rapid.T) {
 	require.NoError(t, err)
 	m.apply(res)
 	dev := units - cost
-	m.lines[id] = &modelLine{dev: dev, sup: cost, hasDev: dev > 0, hasSup: cost > 0, role: role}
-	if role == "seller" { // through devPlan, whose commission reads dev-1's volume
+	m.lines[id] = &modelLine{dev: dev, sup: cost, hasDev: dev > 0, hasSup: cost > 0, role: role, onColl: onColl, total: units}
+	if role == "seller" && !onColl { // through devPlan, whose commission reads dev-1's volume
 		m.lines[id].year = m.now.Year()
 	}
 	m.order = append(m.order, id)
-	if r := dev / 10; r > 0 {
+	if r := dev / 10; r > 0 && !onColl {
 		m.reserves = append(m.reserves, modelReserve{units: r, at: m.now.AddDate(0, 0, 30)})
 	}
 }
@@ -204,6 +240,54 @@ func (m *ledgerMachine) clawBack(t *rapid.T) {
 	ml.dev, ml.sup = dev, sup
 }
 
+// collect applies a payment of a line payable on collection: of what it
+// owes, part of it, or a cent more (refused); refused too while a dispute
+// holds the line.
+func (m *ledgerMachine) collect(t *rapid.T) {
+	id, ml := m.pick(t, func(l *modelLine) bool { return l.onColl })
+	x := rapid.Int64Range(1, ml.owed()+1).Draw(t, "paid")
+	m.n++
+	res, err := m.s.Collect(m.st, settlement.Collection{ID: fmt.Sprintf("P%03d", m.n), Date: m.now, Amount: ensemble.MoneyFromMinor(x, ensemble.MustCurrency("EUR")),
+		Lines: []settlement.LineID{id}})
+	switch {
+	case ml.disputed:
+		require.ErrorIs(t, err, settlement.ErrDisputed)
+	case x > ml.owed():
+		require.ErrorIs(t, err, settlement.ErrOverCollection)
+	default:
+		require.NoError(t, err)
+		m.apply(res)
+		ml.collected += x
+	}
+}
+
+// writeOff writes off what a line payable on collection owes, or part of
+// it (or a cent more, refused), borne as a credit is.
+func (m *ledgerMachine) writeOff(t *rapid.T) {
+	id, ml := m.pick(t, func(l *modelLine) bool { return l.onColl })
+	x := rapid.Int64Range(1, ml.owed()+1).Draw(t, "written off")
+	b := m.drawBearer(t, ml)
+	m.n++
+	res, err := m.s.WriteOff(m.st, settlement.Collection{ID: fmt.Sprintf("W%03d", m.n), Date: m.now, Amount: ensemble.MoneyFromMinor(x, ensemble.MustCurrency("EUR")),
+		Lines: []settlement.LineID{id}, Bearer: b})
+	switch {
+	case ml.disputed:
+		require.ErrorIs(t, err, settlement.ErrDisputed)
+		return
+	case x > ml.owed():
+		require.ErrorIs(t, err, settlement.ErrOverCollection)
+		return
+	}
+	dev, sup, want := take(*ml, x, b)
+	if want != nil {
+		require.ErrorIs(t, err, want)
+		return
+	}
+	require.NoError(t, err)
+	m.apply(res)
+	ml.dev, ml.sup, ml.writtenOff = dev, sup, ml.writtenOff+x
+}
+
 func (m *ledgerMachine) dispute(t *rapid.T) {
 	id, ml := m.pick(t, func(l *modelLine) bool { return !l.disputed })
 	res, err := m.s.Dispute(m.st, id, m.now)
@@ -289,7 +373,7 @@ func (m *ledgerMachine) statement(t *rapid.T, party partner.ID) settlement.State
 // the supplier's closing balances are what they have unreversed, less what
 // disputes hold, reserves keep, payouts paid and fees charged.
 func (m *ledgerMachine) check(t *rapid.T) {
-	var dev, sup, devHeld, supHeld, reserved int64
+	var dev, sup, devHeld, supHeld, reserved, devAwaits, supAwaits int64
 	volume := map[int]int64{} // by year: what dev-1's lines have left, which credits and lost disputes took out of its volume
 	for id, ml := range m.lines {
 		dev += ml.dev
@@ -297,22 +381,30 @@ func (m *ledgerMachine) check(t *rapid.T) {
 		if ml.year != 0 {
 			volume[ml.year] += ml.left()
 		}
-		if ml.disputed {
-			devHeld += ml.dev
-			supHeld += ml.sup
-		}
 		ll, ok := m.st.Line(id)
 		require.True(t, ok)
-		var got [2]int64
+		var got, awaits [2]int64
 		for _, p := range ll.Parts {
-			u, _ := p.Unreversed.MinorUnits()
+			u, a := minorOf(p.Unreversed), minorOf(p.Awaiting)
+			require.True(t, a >= 0 && a <= u, "%s awaits %d of %d", p.Entry, a, u)
+			k := 0
 			if p.Kind == settlement.KindSupplierCost {
-				got[1] += u
-			} else {
-				got[0] += u
+				k = 1
 			}
+			got[k] += u
+			awaits[k] += a
 		}
 		require.Equal(t, [2]int64{ml.dev, ml.sup}, got, "line %s unreversed (seller, supplier)", id)
+		// What awaits payment is the model's in all; how it splits between
+		// the parts is the ledger's to say (Collect's allocation).
+		require.Equal(t, ml.awaiting(), awaits[0]+awaits[1], "line %s awaiting", id)
+		require.Equal(t, ml.onColl, ll.Collection != nil, "line %s on collection", id)
+		devAwaits += awaits[0]
+		supAwaits += awaits[1]
+		if ml.disputed { // a dispute holds what was payable
+			devHeld += ml.dev - awaits[0]
+			supHeld += ml.sup - awaits[1]
+		}
 		require.Equal(t, ml.disputed, ll.Disputed)
 	}
 	for year, v := range volume {
@@ -324,7 +416,7 @@ func (m *ledgerMachine) check(t *rapid.T) {
 			reserved += r.units
 		}
 	}
-	want := dev - devHeld - reserved - m.paid - m.fees
+	want := dev - devHeld - devAwaits - reserved - m.paid - m.fees
 	st := m.statement(t, "dev-1")
 	got, _ := st.Closing.MinorUnits()
 	require.Equal(t, want, got, "closing balance")
@@ -336,7 +428,7 @@ func (m *ledgerMachine) check(t *rapid.T) {
 		require.Zero(t, payable)
 	}
 	supplier, _ := m.statement(t, "supplier-backup").Closing.MinorUnits()
-	require.Equal(t, sup-supHeld, supplier, "the supplier's closing balance")
+	require.Equal(t, sup-supHeld-supAwaits, supplier, "the supplier's closing balance")
 }
 
 // shard continues from the state read back from its binary form, or
@@ -364,7 +456,7 @@ func (m *ledgerMachine) shard(t *rapid.T) {
 
 func TestLedgerStateMachine(t *testing.T) {
 	net := loadNetwork(t)
-	s := planSettler(t, "["+devPlan+", "+devCoSellPlan+"]", net)
+	s := planSettler(t, "["+devPlan+", "+devCoSellPlan+", "+devCollectPlan+"]", net)
 	rapid.Check(t, func(t *rapid.T) {
 		m := &ledgerMachine{s: s, now: date("2026-01-01"), lines: map[settlement.LineID]*modelLine{}}
 		t.Repeat(map[string]func(*rapid.T){
@@ -375,6 +467,8 @@ func TestLedgerStateMachine(t *testing.T) {
 			"wait":     m.wait,
 			"payOut":   m.payOut,
 			"shard":    m.shard,
+			"collect":  m.collect,
+			"writeOff": m.writeOff,
 			"":         m.check,
 		})
 	})
