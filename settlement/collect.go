@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"math/big"
 	"slices"
 	"time"
@@ -194,13 +195,18 @@ func (l *ledger) owed(writeOff bool) int64 {
 	}
 	// The largest s' with basisShare(s') <= basisShare(s) + a:
 	// 2·basis·s' < (2L+1)·total, so s' = ceil((2L+1)·total / 2basis) - 1.
-	lim := basisShare(l.basis, s, c.total) + a
-	n := new(big.Int).Mul(big.NewInt(2*lim+1), big.NewInt(c.total))
-	d := big.NewInt(2 * l.basis)
+	lim := new(big.Int).Add(big.NewInt(basisShare(l.basis, s, c.total)), big.NewInt(a))
+	lim.Lsh(lim, 1).Add(lim, big.NewInt(1))
+	n := lim.Mul(lim, big.NewInt(c.total))
+	d := new(big.Int).Lsh(big.NewInt(l.basis), 1)
 	n.Add(n, d)
 	n.Sub(n, big.NewInt(1))
 	n.Quo(n, d)
-	return max(0, min(room, n.Int64()-1-s))
+	n.Sub(n, big.NewInt(1+s))
+	if !n.IsInt64() {
+		return room
+	}
+	return max(0, min(room, n.Int64()))
 }
 
 // awaitCollection holds back every part of sale line l, just split into
@@ -367,7 +373,7 @@ func (s *Settler) collect(st State, c Collection, writeOff bool) (Result, error)
 			return fail(id, fmt.Errorf("%w: %s on a %s line", ErrCurrency, c.Amount, lg.ctx.cur))
 		}
 		owed[i] = lg.owed(writeOff)
-		all += owed[i]
+		all += min(owed[i], math.MaxInt64-all) // more than an int64 is more than any amount
 	}
 	if amount > all {
 		return fail("", fmt.Errorf("%w: %s paid, %s owed", ErrOverCollection, c.Amount, ensemble.MoneyFromMinor(all, c.Amount.Currency())))

@@ -19,7 +19,8 @@ import (
 )
 
 // historyPlans pay every multi-party role (co-sellers, chain[*]), reserves
-// on two leaves, fallbacks, supplier costs and the gross basis, without
+// on two leaves, fallbacks, supplier costs and the gross basis (payable on
+// collection, as marketplaces pay), without
 // cumulative shares (whose volumes bound a line's amount) for euros, so
 // euro lines may be near int64's range of minor units; dollar and pound
 // lines take a bonus on the seller's volume in euros, net of credits.
@@ -40,6 +41,7 @@ const historyPlans = `
   version: 1
   routes: [marketplace]
   basis: gross
+  payable: on_collection
   root: {id: root, children: [{id: commission, party: platform, share: "30%"}, {id: developer, party: seller, share: remaining}]}
 - id: direct
   version: 1
@@ -240,6 +242,35 @@ func (m *historyMachine) payOut(t *rapid.T) {
 	m.entries = append(m.entries, e)
 }
 
+// collect applies a payment or a write-off (borne now and then by a
+// bearer) to the lines of a marketplace, payable on collection: of what
+// they owe, or part of it.
+func (m *historyMachine) collect(t *rapid.T) {
+	ll := m.pick(t, func(ll settlement.LedgerLine) bool {
+		c := ll.Collection
+		return c != nil && !ll.Disputed && minorOf(c.Total) > minorOf(c.Collected)+minorOf(c.WrittenOff)
+	})
+	c := ll.Collection
+	room := minorOf(c.Total) - minorOf(c.Collected) - minorOf(c.WrittenOff)
+	m.n++
+	col := settlement.Collection{ID: fmt.Sprintf("P%d", m.n), Date: m.now, Lines: []settlement.LineID{ll.Line},
+		Amount: ensemble.MoneyFromMinor(rapid.OneOf(rapid.Just(room), rapid.Int64Range(1, room)).Draw(t, "paid"), ll.Basis.Currency())}
+	var res settlement.Result
+	var err error
+	if rapid.Bool().Draw(t, "write off") {
+		col.Bearer = drawLedgerBearer(t, ll, "write off")
+		res, err = m.s.WriteOff(m.st, col)
+	} else {
+		res, err = m.s.Collect(m.st, col)
+	}
+	// Credits may have taken part of what is owed: more is refused.
+	if errors.Is(err, settlement.ErrOverCollection) || bearerRefused(t, err) {
+		return
+	}
+	require.NoError(t, err)
+	m.keep(t, res)
+}
+
 func (m *historyMachine) wait(t *rapid.T) {
 	m.now = m.now.AddDate(0, 0, rapid.IntRange(1, 40).Draw(t, "days"))
 }
@@ -251,7 +282,7 @@ func (m *historyMachine) check(t *rapid.T) {
 	requireUniqueIDs(t, m.entries)
 	m.checkAbroad(t)
 	entries := slices.DeleteFunc(slices.Clone(m.entries), func(e settlement.Entry) bool { return e.Amount.Currency() != ensemble.MustCurrency("EUR") })
-	type fold struct{ earned, reversed, adjusted, reserved, released, paid, net big.Int }
+	type fold struct{ earned, reversed, adjusted, reserved, released, paid, uncollected, collected, net big.Int }
 	want := map[partner.ID]*fold{}
 	adjusted := new(big.Int) // moves value between parties; no sale is worth more
 	for _, e := range entries {
@@ -279,6 +310,10 @@ func (m *historyMachine) check(t *rapid.T) {
 			f.released.Add(&f.released, u)
 		case settlement.KindPayout:
 			f.paid.Add(&f.paid, u)
+		case settlement.KindUncollected:
+			f.uncollected.Add(&f.uncollected, u)
+		case settlement.KindCollected:
+			f.collected.Add(&f.collected, u)
 		default:
 			t.Fatalf("entry %s of kind %s", e.ID, e.Kind)
 		}
@@ -294,11 +329,13 @@ func (m *historyMachine) check(t *rapid.T) {
 		require.Equal(t, eurC, s.Currency)
 		closing := new(big.Int).Add(&f.earned, &f.reversed)
 		closing.Add(closing, &f.adjusted).Sub(closing, &f.reserved).Add(closing, &f.released).Sub(closing, &f.paid)
+		closing.Sub(closing, &f.uncollected).Add(closing, &f.collected)
 		for _, c := range []struct {
 			name      string
 			got, want ensemble.Money
 		}{{"earned", s.Earned, money(&f.earned)}, {"reversed", s.Reversed, money(&f.reversed)}, {"adjusted", s.Adjusted, money(&f.adjusted)},
 			{"reserved", s.Reserved, money(&f.reserved)}, {"released", s.Released, money(&f.released)}, {"paid", s.PaidOut, money(&f.paid)},
+			{"uncollected", s.Uncollected, money(&f.uncollected)}, {"collected", s.Collected, money(&f.collected)},
 			{"closing", s.Closing, money(closing)}} {
 			require.Truef(t, c.got.Equal(c.want), "%s %s: got %s, want %s", s.Party, c.name, c.got, c.want)
 		}
@@ -398,6 +435,7 @@ func TestPropertyHistoriesKeepEntryIDsUniqueAndStatementsExact(t *testing.T) {
 			"adjust":  m.adjust,
 			"payOut":  m.payOut,
 			"wait":    m.wait,
+			"collect": m.collect,
 			"":        m.check,
 		})
 	})
