@@ -53,6 +53,25 @@
 // a Bearer, with a dispute fee (KindFee) charged to a chosen party. Reserves
 // hold back part of an earning until a release date.
 //
+// A plan can pay only what the customer paid (payable: on_collection, as
+// cloud marketplaces and most channel programs do): every part of its
+// lines is held back (KindUncollected) until Settler.Collect reports a
+// payment of the invoice (Line.Invoice) or of lines; the same fraction of
+// the line then becomes payable to every party (KindCollected), allocated
+// by largest remainder so the parties add up to exactly the share paid.
+// Settler.WriteOff claws back what will never be paid, as a credit does
+// (bearers included); credits come off what awaits payment first. A
+// collection id is applied once (ErrCollectionApplied), and more than is
+// owed is ErrOverCollection. Statements show Earned, Collected and
+// Awaiting apart, and Payable is only what can be paid. A line of
+// EUR 100.00 + 19.00 tax split 25/15/60, paid 50.00 of its 119.00:
+//
+//	res, _ := s.Settle(ctx, st, []settlement.Line{line}) // payable: on_collection; line.Invoice = "INV-7"
+//	paid, _ := s.Collect(res.State, settlement.Collection{ID: "PAY-1", Date: at, Amount: eur50, Invoice: "INV-7"})
+//	// 42.02 of the basis payable (100.00 × 50/119): 10.51, 6.30, 25.21
+//	lost, _ := s.WriteOff(paid.State, settlement.Collection{ID: "WO-1", Date: later, Amount: eur69, Lines: []settlement.LineID{"L1"}})
+//	// the other 57.98 clawed back: 14.49, 8.70, 34.79; nothing awaits any more
+//
 // Cumulative-volume rates read a partner's volume in the currency of the
 // plan's tiers: a line in another converts at the host's rate in force at
 // its date (Config.Rates), which its share text and the State record, and
