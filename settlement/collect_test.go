@@ -117,6 +117,21 @@ func TestCollectionThenWriteOff(t *testing.T) {
 		"sub-utrecht":  {"60.00", "0", "25.21", "25.21", "34.79"},
 	})
 
+	// The seller's statement explains itself: what awaits payment and
+	// what the payment made payable, each with its entries.
+	text, err := settlement.ExplainStatement(statementsOf(t, entries)["sub-utrecht"], entries)
+	require.NoError(t, err)
+	for _, want := range []string{
+		"  uncollected       60.00  (1 entry)\n",
+		"2026-03-01         60.00  line L1, uncollected, node root/seller of plan marketplace@1, on entry L1:root/seller, payable when the customer pays\n",
+		"  collected         25.21  (1 entry)\n",
+		"2026-03-20         25.21  line L1, collected, node root/seller of plan marketplace@1, on entry L1:root/seller, collection PAY-1: EUR 50.00 of EUR 119.00 paid\n",
+		"  payable           25.21\n",
+		"  awaiting          34.79\n",
+	} {
+		require.Contains(t, text, want)
+	}
+
 	// A collection sent again is refused, and so is more than is owed.
 	_, err = s.Collect(c.State, settlement.Collection{ID: "PAY-1", Date: date("2026-03-21"), Amount: eur("1.00"), Lines: []settlement.LineID{"L1"}})
 	require.ErrorIs(t, err, settlement.ErrCollectionApplied)
@@ -345,4 +360,27 @@ func TestPayableOnCollectionPlansAreChecked(t *testing.T) {
 	}
 	_, err := settlement.ParsePlans([]byte(`{id: p, version: 1, payable: on_invoice, root: {id: root, party: platform}}`))
 	require.ErrorContains(t, err, "payable")
+}
+
+// Consolidated into dollars at 1.1 (half away from zero), the seller's
+// statement after the 50.00 payment reports 60.00 earned as 66.00, 60.00
+// uncollected as 66.00, 25.21 collected as 27.73 and 34.79 awaiting as
+// 38.27; its closing of 25.21 converts to 27.73, which the converted flows
+// add up to (66.00 - 66.00 + 27.73) without rounding.
+func TestConsolidateCollections(t *testing.T) {
+	s, entries, st := settledCollect(t)
+	c, err := s.Collect(st, settlement.Collection{ID: "PAY-1", Date: date("2026-03-20"), Amount: eur("50.00"), Invoice: "INV-7"})
+	require.NoError(t, err)
+	seller := statementsOf(t, append(entries, c.Entries...))["sub-utrecht"]
+	out, err := settlement.Consolidate([]settlement.Statement{seller}, settlement.Consolidation{Currency: usdCur, At: date("2026-04-30"),
+		Rates: ensemble.ExchangeRates{{From: eurCur, To: usdCur, Rate: ensemble.MustRatio("1.1")}}})
+	require.NoError(t, err)
+	require.Len(t, out, 1)
+	for _, f := range []struct {
+		name      string
+		got, want ensemble.Money
+	}{{"earned", out[0].Earned, mustUSD("66.00")}, {"uncollected", out[0].Uncollected, mustUSD("66.00")}, {"collected", out[0].Collected, mustUSD("27.73")},
+		{"awaiting", out[0].Awaiting, mustUSD("38.27")}, {"closing", out[0].Closing, mustUSD("27.73")}, {"rounding", out[0].Rounding, mustUSD("0")}} {
+		requireMoney(t, f.got, f.want, f.name)
+	}
 }
