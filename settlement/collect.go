@@ -336,23 +336,30 @@ func (s *Settler) collect(st State, c Collection, writeOff bool) (Result, error)
 	if err != nil {
 		return fail("", fmt.Errorf("%w: %w", ErrInvalidCollection, err))
 	}
-	// One pass over the state's lines, in id order: a host holding many
-	// lines shards its state (see State).
-	held := sortedLines(st)
-	if c.Invoice != "" {
-		for _, id := range held {
-			if lg := st.lines[id]; lg.coll != nil && lg.coll.invoice == c.Invoice {
-				ids = append(ids, id)
-			}
+	// One pass over the state's lines (a host holding many lines shards
+	// its state, see State): the invoice's lines, and the first line in id
+	// order the collection was applied to.
+	var applied LineID
+	byInvoice := c.Invoice != ""
+	for id, lg := range st.lines {
+		if lg.coll == nil {
+			continue
 		}
+		if byInvoice && lg.coll.invoice == c.Invoice {
+			ids = append(ids, id)
+		}
+		if slices.Contains(lg.coll.ids, c.ID) && (applied == "" || id < applied) {
+			applied = id
+		}
+	}
+	if byInvoice {
 		if len(ids) == 0 {
 			return fail("", fmt.Errorf("%w: no line of invoice %q awaits collection", ErrInvalidCollection, c.Invoice))
 		}
+		slices.Sort(ids)
 	}
-	for _, id := range held {
-		if lg := st.lines[id]; lg.coll != nil && slices.Contains(lg.coll.ids, c.ID) {
-			return fail(id, ErrCollectionApplied)
-		}
+	if applied != "" {
+		return fail(applied, ErrCollectionApplied)
 	}
 	amount, err := c.Amount.MinorUnits()
 	if err != nil {
@@ -549,16 +556,6 @@ func (c *Collection) check(writeOff bool) ([]LineID, error) {
 	ids := slices.Clone(c.Lines)
 	slices.Sort(ids)
 	return ids, nil
-}
-
-// sortedLines returns the ids of st's lines, sorted.
-func sortedLines(st State) []LineID {
-	ids := make([]LineID, 0, len(st.lines))
-	for id := range st.lines {
-		ids = append(ids, id)
-	}
-	slices.Sort(ids)
-	return ids
 }
 
 // LedgerCollection is the JSON form of what a line payable on collection

@@ -461,8 +461,17 @@ func (s State) exportJSON() (stateJSON, error) {
 //     converted at it, to the cent; without one, net of credits, the
 //     line's basis itself;
 //   - an open dispute is counted (disputes >= 1, at most math.MaxInt32) and
-//     holds exactly each part's unreversed amount; a line no dispute holds
-//     holds nothing;
+//     holds exactly each part's unreversed amount less what it awaits of
+//     the customer's payment; a line no dispute holds holds nothing;
+//   - a part awaits (awaiting) within [0, unreversed], and only on a line
+//     payable on collection (ErrNotOnCollection), whose collection record
+//     is in the line's currency, whole minor units and not negative, with
+//     a total of at least the basis (the basis itself on a gross line),
+//     collected plus written off within the total (ErrOverCollection),
+//     valid collection ids each applied once (ErrCollectionApplied), and
+//     parts awaiting in all what the unreversed basis exceeds the share of
+//     the basis collected by (basis × collected / total, half away from
+//     zero), or nothing;
 //   - a credit has valid ids, is held once, is not a settled line's id
 //     and credits a line other than itself and other than a credit;
 //   - a volume has a partner and a currency its amounts are in, whole
