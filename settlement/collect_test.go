@@ -384,3 +384,54 @@ func TestConsolidateCollections(t *testing.T) {
 		requireMoney(t, f.got, f.want, f.name)
 	}
 }
+
+// Hand-worked: a payment of an invoice goes to its lines in proportion to
+// what each owes. INV-7 holds L1 (EUR 100.00 + 19.00) and L2 (50.00 +
+// 9.50): 100.00 paid splits 119:59.50, 66.666 and 33.333; 99.99 in whole
+// cents, the last to the larger remainder, L1's: 66.67 and 33.33. A line
+// of another invoice is left alone; the collection round-trips as JSON.
+func TestCollectionOfAnInvoiceSplitsByWhatEachLineOwes(t *testing.T) {
+	s := planSettler(t, collectPlan, loadNetwork(t))
+	l2 := collectLine("L2")
+	l2.Amount, l2.Tax = eur("50.00"), eur("9.50")
+	l3 := collectLine("L3")
+	l3.Invoice = "INV-8"
+	res, err := s.Settle(ctx, settlement.State{}, []settlement.Line{l2, collectLine("L1"), l3})
+	require.NoError(t, err)
+	var c settlement.Collection
+	require.NoError(t, json.Unmarshal([]byte(`{"id":"PAY-1","date":"2026-03-20T00:00:00Z","amount":{"amount":"100.00","currency":"EUR"},"invoice":"INV-7"}`), &c))
+	p, err := s.Collect(res.State, c)
+	require.NoError(t, err)
+	for id, want := range map[settlement.LineID]string{"L1": "66.67", "L2": "33.33", "L3": "0"} {
+		ll, ok := p.State.Line(id)
+		require.True(t, ok)
+		requireMoney(t, ll.Collection.Collected, eur(want), id)
+	}
+	b, err := json.Marshal(c)
+	require.NoError(t, err)
+	require.JSONEq(t, `{"id":"PAY-1","date":"2026-03-20T00:00:00Z","amount":{"amount":"100.00","currency":"EUR"},"invoice":"INV-7"}`, string(b))
+
+	// Every field at fault is named at once.
+	_, err = s.Collect(res.State, settlement.Collection{ID: "PAY:2", Amount: eur("-1.00"), Invoice: "INV-7", Lines: []settlement.LineID{"L1"},
+		Bearer: settlement.Bearer{Party: "platform"}})
+	require.ErrorIs(t, err, settlement.ErrInvalidCollection)
+	var ve *ensemble.ValidationError
+	require.ErrorAs(t, err, &ve)
+	var paths []string
+	for _, p := range ve.Problems {
+		paths = append(paths, p.Path)
+	}
+	require.ElementsMatch(t, []string{"id", "date", "amount", "lines", "bearer"}, paths)
+	_, err = s.Collect(res.State, settlement.Collection{ID: "PAY-2", Date: date("2026-03-20"), Amount: eur("1.00"), Lines: []settlement.LineID{"L9"}})
+	require.ErrorIs(t, err, settlement.ErrUnknownLine)
+
+	// A line payable on settlement awaits nothing.
+	plain := newSettler(t)
+	r, err := plain.Settle(ctx, settlement.State{}, []settlement.Line{chainLine("L1", "100.00", "2026-03-01")})
+	require.NoError(t, err)
+	_, err = plain.Collect(r.State, settlement.Collection{ID: "PAY-1", Date: date("2026-03-20"), Amount: eur("1.00"), Lines: []settlement.LineID{"L1"}})
+	require.ErrorIs(t, err, settlement.ErrNotOnCollection)
+	var ce *settlement.CollectionError
+	require.ErrorAs(t, err, &ce)
+	require.Equal(t, settlement.LineID("L1"), ce.Line)
+}
