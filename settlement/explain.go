@@ -291,13 +291,14 @@ func ExplainEntry(e Entry) string {
 
 // ExplainStatement renders a statement as the entries behind each of its
 // figures, in text a partner's finance person can read: for earned,
-// reversed, adjusted, reserved, released and paid out, every entry of the
-// statement's party, currency and period, in date then id order (fees
-// under adjusted), with the line it belongs to, the plan node, share and
-// rules that decided it, the entry a clawback, reserve, hold or release
-// acts on, and an adjustment's reason and approver; then the opening,
-// closing and payable balances, and the carried and withheld ones when
-// they are not zero.
+// reversed, adjusted, reserved, released, uncollected and collected (these
+// two only for a party with lines payable on collection) and paid out,
+// every entry of the statement's party, currency and period, in date then
+// id order (fees under adjusted), with the line it belongs to, the plan
+// node, share and rules that decided it, the entry a clawback, reserve,
+// hold, release or collection acts on, and an adjustment's reason and
+// approver; then the opening, closing and payable balances, and the
+// carried, withheld and awaiting ones when they are not zero.
 //
 // It checks the statement holds together (Statement.Check: closing,
 // payable, carried forward), re-adds the entries exactly and counts them,
