@@ -37,7 +37,7 @@ func collectLine(id string) settlement.Line {
 }
 
 // settledCollect settles collectLine("L1") on collection.
-func settledCollect(t *testing.T) (*settlement.Settler, []settlement.Entry, settlement.State) {
+func settledCollect(t testing.TB) (*settlement.Settler, []settlement.Entry, settlement.State) {
 	t.Helper()
 	s := planSettler(t, collectPlan, loadNetwork(t))
 	res, err := s.Settle(ctx, settlement.State{}, []settlement.Line{collectLine("L1")})
@@ -254,7 +254,7 @@ func amounts(m map[partner.ID]ensemble.Money) map[partner.ID]string {
 
 // collectedState is the State of TestCollectionThenWriteOff after the
 // 50.00 payment, as JSON: L1 awaits 14.49, 8.70 and 34.79.
-func collectedState(t *testing.T) []byte {
+func collectedState(t testing.TB) []byte {
 	t.Helper()
 	s, _, st := settledCollect(t)
 	c, err := s.Collect(st, settlement.Collection{ID: "PAY-1", Date: date("2026-03-20"), Amount: eur("50.00"), Invoice: "INV-7"})

@@ -59,8 +59,9 @@ func FuzzPlans(f *testing.F) {
 // is refused with an error matching ErrCorruptState that is a
 // *ensemble.DecodeError or holds only *StateError problems; a state that
 // reads writes back to JSON that reads again; and settling on it (a credit,
-// a dispute and its resolution) either fails or leaves a state that reads
-// back too, so every invariant decoding checks is one settling keeps.
+// a dispute and its resolution, a payment and a write-off) either fails or
+// leaves a state that reads back too, so every invariant decoding checks is
+// one settling keeps.
 func FuzzState(f *testing.F) {
 	s := newSettler(f)
 	res, err := s.Settle(ctx, settlement.State{}, []settlement.Line{chainLine("L1", "10.00", "2026-03-01")})
@@ -79,6 +80,7 @@ func FuzzState(f *testing.F) {
 		f.Add(b)
 	}
 	f.Add(ledgerState(f))
+	f.Add(collectedState(f)) // L1 payable on collection, partly paid
 	f.Fuzz(func(t *testing.T, doc []byte) {
 		var st settlement.State
 		if err := st.UnmarshalJSON(doc); err != nil {
@@ -101,6 +103,12 @@ func FuzzState(f *testing.F) {
 			func(st settlement.State) (settlement.Result, error) { return s.Dispute(st, "L1", date("2026-03-04")) },
 			func(st settlement.State) (settlement.Result, error) {
 				return s.ResolveDispute(st, "L1", false, date("2026-03-05"))
+			},
+			func(st settlement.State) (settlement.Result, error) {
+				return s.Collect(st, settlement.Collection{ID: "PAY-9", Date: date("2026-03-06"), Amount: eur("0.50"), Lines: []settlement.LineID{"L1"}})
+			},
+			func(st settlement.State) (settlement.Result, error) {
+				return s.WriteOff(st, settlement.Collection{ID: "WO-9", Date: date("2026-03-07"), Amount: eur("0.30"), Lines: []settlement.LineID{"L1"}})
 			},
 		} {
 			res, err := step(back)
