@@ -154,6 +154,18 @@ func TestCollectionThenWriteOff(t *testing.T) {
 		"referral-ams": {"15.00", "-8.70", "6.30", "6.30", "0"},
 		"sub-utrecht":  {"60.00", "-34.79", "25.21", "25.21", "0"},
 	})
+	// The line's tree shows, under each party, what awaited payment, what
+	// was collected and what the write-off took.
+	tree, err := settlement.Explain("L1", entries)
+	require.NoError(t, err)
+	for _, want := range []string{
+		"uncollected EUR 60.00 on 2026-03-01, payable when the customer pays",
+		"collected EUR 25.21 on 2026-03-20, collection PAY-1: EUR 50.00 of EUR 119.00 paid",
+		"clawback EUR -34.79 on 2026-04-30, write-off WO-1 of EUR 69.00",
+		"uncollected EUR -34.79 on 2026-04-30, write-off WO-1 of EUR 69.00, off what awaits the customer's payment",
+	} {
+		require.Contains(t, tree, want)
+	}
 	ll, ok := w.State.Line("L1")
 	require.True(t, ok)
 	requireMoney(t, ll.Credited, eur("57.98"))
