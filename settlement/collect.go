@@ -160,10 +160,10 @@ func basisShare(basis, s, total int64) int64 {
 	if total == 0 {
 		return 0
 	}
+	t := big.NewInt(total)
 	n := new(big.Int).Mul(big.NewInt(basis), big.NewInt(s))
-	n.Mul(n, big.NewInt(2))
-	n.Add(n, big.NewInt(total))
-	return n.Quo(n, big.NewInt(2*total)).Int64() // floor((2·b·s + t) / 2t), all non-negative
+	n.Lsh(n, 1).Add(n, t)
+	return n.Quo(n, t.Lsh(t, 1)).Int64() // floor((2·b·s + t) / 2t), all non-negative
 }
 
 // awaitingTotal is what a line on collection must hold back in all: what

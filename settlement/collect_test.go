@@ -2,6 +2,8 @@ package settlement_test
 
 import (
 	"encoding/json"
+	"math"
+	"math/big"
 	"slices"
 	"strings"
 	"testing"
@@ -446,4 +448,29 @@ func TestCollectionOfAnInvoiceSplitsByWhatEachLineOwes(t *testing.T) {
 	var ce *settlement.CollectionError
 	require.ErrorAs(t, err, &ce)
 	require.Equal(t, settlement.LineID("L1"), ce.Line)
+}
+
+// A line near int64's range of minor units (its total above half of it)
+// is paid and written off exactly: shares of the basis are computed in
+// math/big.
+func TestCollectionNearInt64Range(t *testing.T) {
+	s := planSettler(t, collectPlan, loadNetwork(t))
+	l := collectLine("L1")
+	l.Amount, l.Tax = ensemble.MoneyFromMinor(math.MaxInt64/2, eurCur), ensemble.MoneyFromMinor(math.MaxInt64/4, eurCur)
+	res, err := s.Settle(ctx, settlement.State{}, []settlement.Line{l})
+	require.NoError(t, err)
+	total := int64(math.MaxInt64/2 + math.MaxInt64/4)
+	p, err := s.Collect(res.State, settlement.Collection{ID: "PAY-1", Date: date("2026-03-20"), Amount: ensemble.MoneyFromMinor(total/3, eurCur), Lines: []settlement.LineID{"L1"}})
+	require.NoError(t, err)
+	// A third of the total pays a third of the basis (half away from zero).
+	third := new(big.Int).Mul(big.NewInt(math.MaxInt64/2), big.NewInt(total/3))
+	third.Lsh(third, 1).Add(third, big.NewInt(total)).Quo(third, new(big.Int).Lsh(big.NewInt(total), 1))
+	requireMoney(t, sumEntries(p.Entries), ensemble.MoneyFromMinor(third.Int64(), eurCur))
+	w, err := s.WriteOff(p.State, settlement.Collection{ID: "WO-1", Date: date("2026-04-20"), Amount: ensemble.MoneyFromMinor(total-total/3, eurCur), Lines: []settlement.LineID{"L1"}})
+	require.NoError(t, err)
+	requireMoney(t, sumEntries(w.Entries, settlement.KindClawback), ensemble.MoneyFromMinor(-(math.MaxInt64/2-third.Int64()), eurCur))
+	ll, _ := w.State.Line("L1")
+	for _, part := range ll.Parts {
+		require.True(t, part.Awaiting.IsZero(), part.Entry)
+	}
 }
