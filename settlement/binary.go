@@ -19,7 +19,9 @@ import (
 // The compact binary encoding of a State and of entries, for hosts that
 // move and keep many of them (a shard's state between batches, a
 // pipeline's entries between stages). A blob starts with two bytes, a
-// kind ('s' for a state, 'e' for entries) and the format version (1);
+// kind ('s' for a state, 'e' for entries) and the format version (2 for
+// a state, which adds what lines payable on collection record to
+// version 1, still read; 1 for entries);
 // then integers as varints (amounts in minor units of the line's
 // currency for a state), instants as seconds and nanoseconds, and every
 // text once per blob: a string is written the first time with its bytes
@@ -37,7 +39,8 @@ import (
 var ErrCorruptEntries = errors.New("settlement: corrupt entries")
 
 const (
-	binaryVersion = 1
+	binaryVersion = 1 // of entries, and of states before collections
+	stateVersion  = 2 // of states: version 1 and each line's collection record
 	kindState     = 's'
 	kindEntries   = 'e'
 )
@@ -180,7 +183,7 @@ func (s State) MarshalBinary() ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	w := &binWriter{b: []byte{kindState, binaryVersion}}
+	w := &binWriter{b: []byte{kindState, stateVersion}}
 	w.uvarint(uint64(len(doc.Lines)))
 	for i := range doc.Lines {
 		w.ledgerLine(&doc.Lines[i])
@@ -265,6 +268,7 @@ func (w *binWriter) ledgerLine(ll *LedgerLine) {
 		w.units(p.Amount, cur)
 		w.units(p.Unreversed, cur)
 		w.units(p.Held, cur)
+		w.units(p.Awaiting, cur)
 	}
 	w.uvarint(uint64(len(ll.Volumes)))
 	for _, v := range ll.Volumes {
@@ -277,6 +281,18 @@ func (w *binWriter) ledgerLine(ll *LedgerLine) {
 		w.rate(v.Rate)
 		w.bool(v.NetOfCredits)
 	}
+	c := ll.Collection
+	w.bool(c != nil)
+	if c != nil {
+		w.str(c.Invoice)
+		w.units(c.Total, cur)
+		w.units(c.Collected, cur)
+		w.units(c.WrittenOff, cur)
+		w.uvarint(uint64(len(c.IDs)))
+		for _, id := range c.IDs {
+			w.str(id)
+		}
+	}
 }
 
 // binReader reads a blob, remembering the first problem: every read after
@@ -288,6 +304,7 @@ type binReader struct {
 	strs    []string
 	curs    map[string]ensemble.Currency
 	err     error
+	version byte // the blob's format version
 }
 
 // fail records the first problem, at the current offset.
@@ -542,8 +559,9 @@ func (r *binReader) ratio() ensemble.Ratio {
 	return q
 }
 
-// header reads a blob's kind and version byte.
-func (r *binReader) header(kind byte) {
+// header reads a blob's kind and version byte: at most max, the version
+// this package writes, and at least 1.
+func (r *binReader) header(kind, max byte) {
 	if len(r.b) < 2 {
 		r.fail("truncated: no header")
 		return
@@ -552,12 +570,12 @@ func (r *binReader) header(kind byte) {
 		r.fail("kind byte %#x: not a blob of %s", r.b[0], r.subject)
 		return
 	}
-	if r.b[1] != binaryVersion {
+	if r.b[1] < 1 || r.b[1] > max {
 		r.off = 1
-		r.fail("format version %d: this package reads version %d", r.b[1], binaryVersion)
+		r.fail("format version %d: this package reads versions 1 to %d", r.b[1], max)
 		return
 	}
-	r.off = 2
+	r.off, r.version = 2, r.b[1]
 }
 
 // end refuses bytes after the blob's last value.
@@ -575,7 +593,7 @@ func (r *binReader) end() {
 // state is left unchanged.
 func (s *State) UnmarshalBinary(b []byte) error {
 	r := &binReader{b: b, subject: "state"}
-	r.header(kindState)
+	r.header(kindState, stateVersion)
 	var in stateIn
 	if n := r.count(); n > 0 {
 		in.Lines = make([]ledgerLineIn, n)
@@ -660,6 +678,9 @@ func (r *binReader) ledgerLine(li *ledgerLineIn) {
 				p.Entry = EntryID(string(ll.Line) + ":" + p.Node + "/" + string(p.Party))
 			}
 			p.Amount, p.Unreversed, p.Held = r.units(cur, false), r.units(cur, false), r.units(cur, true)
+			if r.version >= 2 {
+				p.Awaiting = r.units(cur, true)
+			}
 		}
 	} else {
 		ll.Parts = []LedgerPart{}
@@ -672,6 +693,16 @@ func (r *binReader) ledgerLine(li *ledgerLineIn) {
 			vc := r.currency()
 			v.Amount, v.Rate, v.NetOfCredits = r.units(vc, false), r.rate(), r.bool()
 		}
+	}
+	if r.version >= 2 && r.bool() {
+		c := &LedgerCollection{Invoice: r.str(), Total: r.units(cur, false), Collected: r.units(cur, false), WrittenOff: r.units(cur, false)}
+		if n := r.count(); n > 0 {
+			c.IDs = make([]string, n)
+			for j := range c.IDs {
+				c.IDs[j] = r.str()
+			}
+		}
+		ll.Collection = c
 	}
 }
 
@@ -728,7 +759,7 @@ func EncodeEntries(entries []Entry) ([]byte, error) {
 // does not check them against a ledger (a State's decode does that).
 func DecodeEntries(b []byte) ([]Entry, error) {
 	r := &binReader{b: b, subject: "entries"}
-	r.header(kindEntries)
+	r.header(kindEntries, binaryVersion)
 	n := r.count()
 	out := make([]Entry, 0, n)
 	for range n {

@@ -146,6 +146,12 @@ func (l *ledger) awaitingAt(i int) int64 {
 	return l.coll.awaiting[i]
 }
 
+// awaitsPayment reports whether part of l still awaits the customer's
+// payment (State.Prune keeps such a line).
+func (l *ledger) awaitsPayment() bool {
+	return l.coll != nil && slices.ContainsFunc(l.coll.awaiting, func(a int64) bool { return a != 0 })
+}
+
 // clone returns a copy of c that shares no slice with it.
 func (c *collection) clone() *collection {
 	out := *c

@@ -206,26 +206,6 @@ func TestPropertyCollections(t *testing.T) {
 	})
 }
 
-// requireSameEntrySet requires the same entries, in any order.
-func requireSameEntrySet(t *rapid.T, got, want []settlement.Entry) {
-	sortEntries := func(es []settlement.Entry) []settlement.Entry {
-		es = slices.Clone(es)
-		slices.SortFunc(es, func(a, b settlement.Entry) int { return cmpString(string(a.ID), string(b.ID)) })
-		return es
-	}
-	requireSameEntries(t, sortEntries(got), sortEntries(want))
-}
-
-func cmpString(a, b string) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
-}
-
 // basisShare is basis × s / total, half away from zero (zero without a
 // total).
 func basisShare(basis, s, total int64) int64 {

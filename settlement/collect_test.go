@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"math"
 	"math/big"
+	"os"
 	"slices"
 	"strings"
 	"testing"
@@ -473,4 +474,46 @@ func TestCollectionNearInt64Range(t *testing.T) {
 	for _, part := range ll.Parts {
 		require.True(t, part.Awaiting.IsZero(), part.Entry)
 	}
+}
+
+// The binary form of a state holds what lines payable on collection
+// record (format version 2), and a version 1 blob, written before
+// collections (testdata/state-v1.bin: ledgerState's), still reads as the
+// same state.
+func TestBinaryStatesWithCollections(t *testing.T) {
+	var st settlement.State
+	require.NoError(t, json.Unmarshal(collectedState(t), &st))
+	b, err := st.MarshalBinary()
+	require.NoError(t, err)
+	require.Equal(t, []byte{'s', 2}, b[:2])
+	var back settlement.State
+	require.NoError(t, back.UnmarshalBinary(b))
+	require.Equal(t, string(mustJSON(t, st)), string(mustJSON(t, back)))
+
+	v1, err := os.ReadFile("testdata/state-v1.bin")
+	require.NoError(t, err)
+	require.Equal(t, []byte{'s', 1}, v1[:2])
+	var old, want settlement.State
+	require.NoError(t, old.UnmarshalBinary(v1))
+	require.NoError(t, json.Unmarshal(ledgerState(t), &want))
+	require.Equal(t, string(mustJSON(t, want)), string(mustJSON(t, old)))
+}
+
+// awaitsPayment reports whether part of line id of st awaits its
+// customer's payment.
+func awaitsPayment(st settlement.State, id settlement.LineID) bool {
+	ll, _ := st.Line(id)
+	return slices.ContainsFunc(ll.Parts, func(p settlement.LedgerPart) bool { return !p.Awaiting.IsZero() })
+}
+
+// Pruning keeps a line still awaiting its customer's payment, so the
+// payment can still be applied; once paid, the line is pruned like any.
+func TestPruneKeepsLinesAwaitingPayment(t *testing.T) {
+	s, _, st := settledCollect(t)
+	cut := date("2026-06-01")
+	require.Equal(t, 1, st.Prune(cut).Len())
+	p, err := s.Collect(st.Prune(cut), settlement.Collection{ID: "PAY-1", Date: date("2026-06-02"), Amount: eur("119.00"), Invoice: "INV-7"})
+	require.NoError(t, err)
+	require.False(t, awaitsPayment(p.State, "L1"))
+	require.Zero(t, p.State.Prune(cut).Len())
 }

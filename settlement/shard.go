@@ -56,7 +56,10 @@ var (
 //
 // A part decodes (UnmarshalJSON) and settles credits of its lines: a
 // credit needs only the credited line's ledger, so hosts key credits by
-// the line they credit. A line whose plan's volume is net of credits is
+// the line they credit. A line payable on collection keeps its collection
+// record in its ledger, so the part also takes payments and write-offs of
+// its lines (Settler.Collect): key those of an invoice by the invoice, so
+// that its lines stay together. A line whose plan's volume is net of credits is
 // the exception: its credit takes back from the partner's volume too, so
 // settle it against this part merged with the partner's
 // (SplitByPartner); against this part alone it is ErrVolumeNotHeld.
@@ -259,7 +262,8 @@ func (doc stateJSON) in() stateIn {
 // Prune returns st without the ledger lines dated before before (the
 // start of the credit window: the host settles no credit of an older
 // line), and without the credit records of their credits. A line an open
-// dispute holds is kept until the dispute is resolved. Cumulative volumes
+// dispute holds is kept until the dispute is resolved, and a line payable
+// on collection until nothing of it awaits the customer's payment. Cumulative volumes
 // are kept whole, since the windows of later lines read them; their
 // points of pruned lines no longer name them (a credit could no longer
 // take back from them).
@@ -272,7 +276,7 @@ func (st State) Prune(before time.Time) State {
 	out := State{lines: make(map[LineID]*ledger, len(st.lines)), prepaid: maps.Clone(st.prepaid), volumesOf: st.volumesOf}
 	pruned := map[LineID]bool{}
 	for id, l := range st.lines {
-		if l.date.Before(before) && !l.disputed() {
+		if l.date.Before(before) && !l.disputed() && !l.awaitsPayment() {
 			pruned[id] = true
 			continue
 		}
