@@ -1,0 +1,105 @@
+// Command beam settles a month of invoice lines on Apache Beam: the lines
+// are keyed by the partner whose volume the plan's take rate reads (the
+// seller), each shard is settled on a worker with one Settler per worker,
+// the shards' statements are merged with settlement.Merge, and the
+// entries, statements and the shards' new States are written as JSON lines.
+//
+//	cd examples/beam && go run .
+//
+// runs it in-process on Beam's prism runner over a generated month of
+// 10,000 lines. The same pipeline runs on Flink, Spark or Dataflow with
+// Beam's own flags (--runner, --endpoint, --project, ...; see README.md).
+//
+// Flags:
+//
+//	-lines PATTERN   the month's lines, one JSON settlement.Line a line
+//	                 (default: generate -n lines into -out/lines.jsonl)
+//	-n N             how many lines to generate (10000)
+//	-states PATTERN  the shards' States of the previous month (states.jsonl
+//	                 of a previous run); none by default
+//	-out DIR         where to write entries.jsonl, statements.jsonl and
+//	                 states.jsonl (default: a directory under the system's
+//	                 temporary one, printed)
+//	-batch N         the most lines a shard settles in one call; a hot key
+//	                 with more is settled in ordered batches (2000)
+//	--runner NAME    Beam's runner: prism (default), flink, spark, dataflow
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+
+	"github.com/apache/beam/sdks/v2/go/pkg/beam"
+	"github.com/apache/beam/sdks/v2/go/pkg/beam/x/beamx"
+
+	"github.com/ensemble-commerce/ensemble"
+)
+
+var (
+	linesFlag  = flag.String("lines", "", "the month's lines, one JSON settlement.Line a line (default: generate -n lines)")
+	nFlag      = flag.Int("n", 10_000, "how many lines to generate when -lines is not given")
+	statesFlag = flag.String("states", "", "the shards' States of the previous month (states.jsonl of a previous run)")
+	outFlag    = flag.String("out", "", "the output directory (default: a new temporary directory)")
+	batchFlag  = flag.Int("batch", 2000, "the most lines a shard settles in one call (0: all)")
+)
+
+func main() {
+	flag.Parse()
+	beam.Init()
+	if err := run(context.Background(), os.Stdout); err != nil {
+		fmt.Fprintln(os.Stderr, "beam:", err)
+		os.Exit(1)
+	}
+}
+
+func run(ctx context.Context, w io.Writer) error {
+	out := *outFlag
+	if out == "" {
+		dir, err := os.MkdirTemp("", "ensemble-beam-")
+		if err != nil {
+			return err
+		}
+		out = dir
+	} else if err := os.MkdirAll(out, 0o755); err != nil {
+		return err
+	}
+	lines := *linesFlag
+	if lines == "" {
+		lines = filepath.Join(out, "lines.jsonl")
+		if err := generateFile(lines, *nFlag); err != nil {
+			return err
+		}
+		fmt.Fprintf(w, "generated %d lines of %s in %s\n", *nFlag, monthStart.Format("January 2006"), lines)
+	}
+	p, s := beam.NewPipelineWithRoot()
+	cfg := Config{
+		Lines: lines, States: *statesFlag, Out: out, Batch: *batchFlag,
+		Plans: plansYAML, Network: networkYAML(),
+		Period: ensemble.MustPeriod(monthStart, monthEnd),
+	}
+	if err := Build(s, cfg); err != nil {
+		return err
+	}
+	if err := beamx.Run(ctx, p); err != nil {
+		return err
+	}
+	fmt.Fprintf(w, "wrote %s, %s and %s in %s\n", EntriesFile, StatementsFile, StatesFile, out)
+	return nil
+}
+
+// generateFile writes a generated month of n lines to path.
+func generateFile(path string, n int) error {
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	if err := writeLines(f, generateMonth(n)); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
+}

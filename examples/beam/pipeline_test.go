@@ -1,0 +1,202 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/apache/beam/sdks/v2/go/pkg/beam"
+	"github.com/apache/beam/sdks/v2/go/pkg/beam/register"
+	"github.com/apache/beam/sdks/v2/go/pkg/beam/testing/ptest"
+	"github.com/stretchr/testify/require"
+
+	"github.com/ensemble-commerce/ensemble"
+	"github.com/ensemble-commerce/ensemble/settlement"
+)
+
+// TestMain runs the tests' pipelines on prism, in-process.
+func TestMain(m *testing.M) { ptest.MainWithDefault(m, "prism") }
+
+func init() {
+	register.Function1x2[settlement.Line, string, settlement.Line](keyByCustomer)
+}
+
+// keyByCustomer is a wrong key: a customer buys from many sellers, so a
+// shard keyed by customer would read part of each seller's volume.
+func keyByCustomer(l settlement.Line) (string, settlement.Line) { return l.Customer.ID, l }
+
+// testLines is how many lines the pipeline tests settle (10^4, as CI runs).
+const testLines = 10_000
+
+// month writes a generated month of n lines under dir and returns them and
+// the pipeline's config, with batches small enough that the hot seller
+// (s000) is settled in several.
+func month(t *testing.T, n int) ([]settlement.Line, Config) {
+	t.Helper()
+	dir := t.TempDir()
+	lines := generateMonth(n)
+	path := filepath.Join(dir, "lines.jsonl")
+	require.NoError(t, generateFile(path, n))
+	return lines, Config{
+		Lines: path, Out: filepath.Join(dir, "out"), Batch: 100,
+		Plans: plansYAML, Network: networkYAML(), Period: ensemble.MustPeriod(monthStart, monthEnd),
+	}
+}
+
+// readJSONLines returns a JSON lines file's lines, sorted.
+func readJSONLines(t *testing.T, path string) []string {
+	t.Helper()
+	f, err := os.Open(path)
+	require.NoError(t, err)
+	defer f.Close()
+	var out []string
+	sc := bufio.NewScanner(f)
+	sc.Buffer(nil, 1<<26)
+	for sc.Scan() {
+		out = append(out, sc.Text())
+	}
+	require.NoError(t, sc.Err())
+	slices.Sort(out)
+	return out
+}
+
+// marshalSorted returns each value's JSON, sorted.
+func marshalSorted[T any](t *testing.T, vs []T) []string {
+	t.Helper()
+	out := make([]string, len(vs))
+	for i, v := range vs {
+		b, err := json.Marshal(v)
+		require.NoError(t, err)
+		out[i] = string(b)
+	}
+	slices.Sort(out)
+	return out
+}
+
+// requireSameLines fails with the first differing line.
+func requireSameLines(t *testing.T, what string, got, want []string) {
+	t.Helper()
+	require.Equal(t, len(want), len(got), "%s: count", what)
+	for i := range want {
+		if got[i] != want[i] {
+			t.Fatalf("%s differ at %d:\n got %s\nwant %s", what, i, got[i], want[i])
+		}
+	}
+}
+
+// TestPipelineMatchesOneProcess: the pipeline on prism writes byte for
+// byte the entries and statements of settling the same month in one
+// process, in one call with one State. The amounts cross the coders
+// between every stage, so a coder that lost them fails here too.
+func TestPipelineMatchesOneProcess(t *testing.T) {
+	lines, cfg := month(t, testLines)
+	p, s := beam.NewPipelineWithRoot()
+	require.NoError(t, Build(s, cfg))
+	require.NoError(t, ptest.Run(p))
+
+	settler, err := newSettler(cfg.Plans, cfg.Network)
+	require.NoError(t, err)
+	whole, err := settler.Settle(context.Background(), settlement.State{}, lines)
+	require.NoError(t, err)
+	statements, err := settlement.Statements(whole.Entries, settlement.StatementOptions{Period: cfg.Period, Minimums: minimums})
+	require.NoError(t, err)
+
+	requireSameLines(t, "entries", readJSONLines(t, filepath.Join(cfg.Out, EntriesFile)), marshalSorted(t, whole.Entries))
+	requireSameLines(t, "statements", readJSONLines(t, filepath.Join(cfg.Out, StatementsFile)), marshalSorted(t, statements))
+
+	// The shards' States hold every sale of the month once, each under
+	// its seller (a credit is kept on the line it credits).
+	held, sales := 0, 0
+	for _, l := range lines {
+		if l.Credits == "" {
+			sales++
+		}
+	}
+	for _, text := range readJSONLines(t, filepath.Join(cfg.Out, StatesFile)) {
+		var st ShardState
+		require.NoError(t, ensemble.DecodeJSON("shard state", []byte(text), &st))
+		held += st.State.Len()
+	}
+	require.Equal(t, whole.State.Len(), held)
+	require.Equal(t, sales, held)
+}
+
+// TestPipelineCarriesStates: a second month settled from the first
+// month's States (credits of January's lines in February, and sales that
+// read the year's volume so far) equals settling both months in one
+// process.
+func TestPipelineCarriesStates(t *testing.T) {
+	jan, cfg := month(t, 2_000)
+	p, s := beam.NewPipelineWithRoot()
+	require.NoError(t, Build(s, cfg))
+	require.NoError(t, ptest.Run(p))
+
+	// February: every January line gets a credit of one cent, and every
+	// January sale of s000 is sold again.
+	var feb []settlement.Line
+	for _, l := range jan {
+		if l.Credits == "" {
+			feb = append(feb, settlement.Line{ID: "CR-" + l.ID, Credits: l.ID, Date: l.Date.AddDate(0, 1, 0),
+				Amount: ensemble.MustMoney("-0.01", "EUR"), Offer: l.Offer, Customer: l.Customer, Route: l.Route})
+		}
+		if l.Route.Seller == "s000" && l.Credits == "" {
+			again := l
+			again.ID, again.Date = "RE-"+l.ID, l.Date.AddDate(0, 1, 0)
+			feb = append(feb, again)
+		}
+	}
+	dir := t.TempDir()
+	febCfg := cfg
+	febCfg.Lines, febCfg.States, febCfg.Out = filepath.Join(dir, "feb.jsonl"), filepath.Join(cfg.Out, StatesFile), filepath.Join(dir, "out")
+	febCfg.Period = ensemble.MustPeriod(monthEnd, monthEnd.AddDate(0, 1, 0))
+	f, err := os.Create(febCfg.Lines)
+	require.NoError(t, err)
+	require.NoError(t, writeLines(f, feb))
+	require.NoError(t, f.Close())
+	p, s = beam.NewPipelineWithRoot()
+	require.NoError(t, Build(s, febCfg))
+	require.NoError(t, ptest.Run(p))
+
+	settler, err := newSettler(cfg.Plans, cfg.Network)
+	require.NoError(t, err)
+	first, err := settler.Settle(context.Background(), settlement.State{}, jan)
+	require.NoError(t, err)
+	second, err := settler.Settle(context.Background(), first.State, feb)
+	require.NoError(t, err)
+	statements, err := settlement.Statements(second.Entries, settlement.StatementOptions{Period: febCfg.Period, Minimums: minimums})
+	require.NoError(t, err)
+	requireSameLines(t, "entries", readJSONLines(t, filepath.Join(febCfg.Out, EntriesFile)), marshalSorted(t, second.Entries))
+	requireSameLines(t, "statements", readJSONLines(t, filepath.Join(febCfg.Out, StatementsFile)), marshalSorted(t, statements))
+}
+
+// TestWrongKeyIsRefused: lines keyed by customer instead of seller reach
+// shards that do not own their sellers' volumes; the shard refuses them
+// and the job fails, naming the line, instead of paying differently.
+func TestWrongKeyIsRefused(t *testing.T) {
+	_, cfg := month(t, 500)
+	p, s := beam.NewPipelineWithRoot()
+	keyed := beam.ParDo(s, keyByCustomer, ReadLines(s, cfg.Lines))
+	entries, states, statements := SettleShards(s, keyed, ReadStates(s, ""), cfg)
+	Write(s, cfg.Out, entries, states, statements)
+	err := ptest.Run(p)
+	require.Error(t, err)
+	require.Contains(t, err.Error(), "but its volume and ledger belong to shard")
+	_, statErr := os.Stat(filepath.Join(cfg.Out, EntriesFile))
+	require.ErrorIs(t, statErr, os.ErrNotExist, "a refused job writes no entries")
+}
+
+// TestUnshardablePlanIsRefused: a plan whose rate reads the distributor's
+// volume cannot be settled in shards keyed by seller; Build refuses it.
+func TestUnshardablePlanIsRefused(t *testing.T) {
+	_, cfg := month(t, 10)
+	cfg.Plans = strings.Replace(plansYAML, "of: seller", "of: distributor", 1)
+	_, s := beam.NewPipelineWithRoot()
+	err := Build(s, cfg)
+	require.ErrorIs(t, err, ErrUnshardablePlan)
+	require.ErrorContains(t, err, `node /line/platform reads the volume of "distributor"`)
+}
