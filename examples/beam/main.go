@@ -22,11 +22,16 @@
 //	                 temporary one, printed)
 //	-batch N         the most lines a shard settles in one call; a hot key
 //	                 with more is settled in ordered batches (2000)
+//	-inprocess       settle the same lines in this process instead, in one
+//	                 call with one State, writing the same files (the
+//	                 baseline the pipeline is measured and compared against)
 //	--runner NAME    Beam's runner: prism (default), flink, spark, dataflow
 package main
 
 import (
+	"bufio"
 	"context"
+	"encoding/json"
 	"flag"
 	"fmt"
 	"io"
@@ -37,6 +42,7 @@ import (
 	"github.com/apache/beam/sdks/v2/go/pkg/beam/x/beamx"
 
 	"github.com/ensemble-commerce/ensemble"
+	"github.com/ensemble-commerce/ensemble/settlement"
 )
 
 var (
@@ -45,6 +51,7 @@ var (
 	statesFlag = flag.String("states", "", "the shards' States of the previous month (states.jsonl of a previous run)")
 	outFlag    = flag.String("out", "", "the output directory (default: a new temporary directory)")
 	batchFlag  = flag.Int("batch", 2000, "the most lines a shard settles in one call (0: all)")
+	inProcess  = flag.Bool("inprocess", false, "settle in this process, in one call, instead of on Beam")
 )
 
 func main() {
@@ -75,12 +82,19 @@ func run(ctx context.Context, w io.Writer) error {
 		}
 		fmt.Fprintf(w, "generated %d lines of %s in %s\n", *nFlag, monthStart.Format("January 2006"), lines)
 	}
-	p, s := beam.NewPipelineWithRoot()
 	cfg := Config{
 		Lines: lines, States: *statesFlag, Out: out, Batch: *batchFlag,
 		Plans: plansYAML, Network: networkYAML(),
 		Period: ensemble.MustPeriod(monthStart, monthEnd),
 	}
+	if *inProcess {
+		if err := settleInProcess(ctx, cfg); err != nil {
+			return err
+		}
+		fmt.Fprintf(w, "settled in process: wrote %s, %s and state.json in %s\n", EntriesFile, StatementsFile, out)
+		return nil
+	}
+	p, s := beam.NewPipelineWithRoot()
 	if err := Build(s, cfg); err != nil {
 		return err
 	}
@@ -98,6 +112,70 @@ func generateFile(path string, n int) error {
 		return err
 	}
 	if err := writeLines(f, generateMonth(n)); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
+}
+
+// settleInProcess settles cfg's lines in one call with one Settler and
+// writes the entries, the statements and the State as the pipeline does
+// (state.json holding the one State instead of states.jsonl).
+func settleInProcess(ctx context.Context, cfg Config) error {
+	f, err := os.Open(cfg.Lines)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	var lines []settlement.Line
+	sc := bufio.NewScanner(f)
+	sc.Buffer(nil, 1<<24)
+	for sc.Scan() {
+		var l settlement.Line
+		if err := ensemble.DecodeJSON("settlement line", sc.Bytes(), &l); err != nil {
+			return err
+		}
+		lines = append(lines, l)
+	}
+	if err := sc.Err(); err != nil {
+		return err
+	}
+	s, err := newSettler(cfg.Plans, cfg.Network)
+	if err != nil {
+		return err
+	}
+	res, err := s.Settle(ctx, settlement.State{}, lines)
+	if err != nil {
+		return err
+	}
+	sts, err := settlement.Statements(res.Entries, settlement.StatementOptions{Period: cfg.Period, Minimums: minimums})
+	if err != nil {
+		return err
+	}
+	if err := writeJSONLines(filepath.Join(cfg.Out, EntriesFile), res.Entries); err != nil {
+		return err
+	}
+	if err := writeJSONLines(filepath.Join(cfg.Out, StatementsFile), sts); err != nil {
+		return err
+	}
+	return writeJSONLines(filepath.Join(cfg.Out, "state.json"), []settlement.State{res.State})
+}
+
+// writeJSONLines writes vs to path, one JSON value a line.
+func writeJSONLines[T any](path string, vs []T) error {
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	bw := bufio.NewWriter(f)
+	enc := json.NewEncoder(bw)
+	for _, v := range vs {
+		if err := enc.Encode(v); err != nil {
+			f.Close()
+			return err
+		}
+	}
+	if err := bw.Flush(); err != nil {
 		f.Close()
 		return err
 	}
