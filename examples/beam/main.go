@@ -37,6 +37,8 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strings"
+	"time"
 
 	"github.com/apache/beam/sdks/v2/go/pkg/beam"
 	"github.com/apache/beam/sdks/v2/go/pkg/beam/x/beamx"
@@ -64,17 +66,21 @@ func main() {
 }
 
 func run(ctx context.Context, w io.Writer) error {
-	out := *outFlag
-	if out == "" {
+	out, lines := *outFlag, *linesFlag
+	switch {
+	case out == "":
 		dir, err := os.MkdirTemp("", "ensemble-beam-")
 		if err != nil {
 			return err
 		}
 		out = dir
-	} else if err := os.MkdirAll(out, 0o755); err != nil {
-		return err
+	case !strings.Contains(out, "://"):
+		if err := os.MkdirAll(out, 0o755); err != nil {
+			return err
+		}
+	case lines == "":
+		return fmt.Errorf("-out %s is not a local directory: give the month's lines with -lines", out)
 	}
-	lines := *linesFlag
 	if lines == "" {
 		lines = filepath.Join(out, "lines.jsonl")
 		if err := generateFile(lines, *nFlag); err != nil {
@@ -88,7 +94,10 @@ func run(ctx context.Context, w io.Writer) error {
 		Period: ensemble.MustPeriod(monthStart, monthEnd),
 	}
 	if *inProcess {
-		if err := settleInProcess(ctx, cfg); err != nil {
+		if strings.Contains(out, "://") || strings.Contains(lines, "://") {
+			return fmt.Errorf("-inprocess reads and writes local files only")
+		}
+		if err := settleInProcess(ctx, cfg, w); err != nil {
 			return err
 		}
 		fmt.Fprintf(w, "settled in process: wrote %s, %s and state.json in %s\n", EntriesFile, StatementsFile, out)
@@ -121,7 +130,8 @@ func generateFile(path string, n int) error {
 // settleInProcess settles cfg's lines in one call with one Settler and
 // writes the entries, the statements and the State as the pipeline does
 // (state.json holding the one State instead of states.jsonl).
-func settleInProcess(ctx context.Context, cfg Config) error {
+func settleInProcess(ctx context.Context, cfg Config, w io.Writer) error {
+	t0 := time.Now()
 	f, err := os.Open(cfg.Lines)
 	if err != nil {
 		return err
@@ -144,6 +154,7 @@ func settleInProcess(ctx context.Context, cfg Config) error {
 	if err != nil {
 		return err
 	}
+	t1 := time.Now()
 	res, err := s.Settle(ctx, settlement.State{}, lines)
 	if err != nil {
 		return err
@@ -152,6 +163,11 @@ func settleInProcess(ctx context.Context, cfg Config) error {
 	if err != nil {
 		return err
 	}
+	t2 := time.Now()
+	defer func() {
+		fmt.Fprintf(w, "in process: read %d lines in %v, settled and folded them in %v, wrote in %v\n",
+			len(lines), t1.Sub(t0).Round(time.Millisecond), t2.Sub(t1).Round(time.Millisecond), time.Since(t2).Round(time.Millisecond))
+	}()
 	if err := writeJSONLines(filepath.Join(cfg.Out, EntriesFile), res.Entries); err != nil {
 		return err
 	}

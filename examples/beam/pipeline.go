@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/apache/beam/sdks/v2/go/pkg/beam"
@@ -128,9 +129,18 @@ func SettleShards(s beam.Scope, keyed, states beam.PCollection, cfg Config) (ent
 // Write writes entries, States and statements as JSON lines under dir.
 func Write(s beam.Scope, dir string, entries, states, statements beam.PCollection) {
 	s = s.Scope("Write")
-	textio.Write(s, filepath.Join(dir, EntriesFile), beam.ParDo(s, formatEntry, entries))
-	textio.Write(s, filepath.Join(dir, StatesFile), beam.ParDo(s, formatShardState, states))
-	textio.Write(s, filepath.Join(dir, StatementsFile), beam.ParDo(s, formatStatement, statements))
+	textio.Write(s, outPath(dir, EntriesFile), beam.ParDo(s, formatEntry, entries))
+	textio.Write(s, outPath(dir, StatesFile), beam.ParDo(s, formatShardState, states))
+	textio.Write(s, outPath(dir, StatementsFile), beam.ParDo(s, formatStatement, statements))
+}
+
+// outPath is name in dir, a local directory or a Beam file system's URL
+// (gs://bucket/out), whose "//" filepath.Join would fold.
+func outPath(dir, name string) string {
+	if strings.Contains(dir, "://") {
+		return strings.TrimSuffix(dir, "/") + "/" + name
+	}
+	return filepath.Join(dir, name)
 }
 
 // decodeLineFn decodes one JSON line into a settlement.Line.
