@@ -127,9 +127,11 @@ func generateFile(path string, n int) error {
 	return f.Close()
 }
 
-// settleInProcess settles cfg's lines in one call with one Settler and
-// writes the entries, the statements and the State as the pipeline does
-// (state.json holding the one State instead of states.jsonl).
+// settleInProcess settles cfg's lines in one call with one Settler
+// (SettleWhatYouCan, as the shards do) and writes the entries, the
+// statements, the rejections (without a shard) and the State as the
+// pipeline does (state.json holding the one State instead of
+// states.jsonl).
 func settleInProcess(ctx context.Context, cfg Config, w io.Writer) error {
 	t0 := time.Now()
 	f, err := os.Open(cfg.Lines)
@@ -155,7 +157,7 @@ func settleInProcess(ctx context.Context, cfg Config, w io.Writer) error {
 		return err
 	}
 	t1 := time.Now()
-	res, err := s.Settle(ctx, settlement.State{}, lines)
+	res, err := s.SettleWhatYouCan(ctx, settlement.State{}, lines)
 	if err != nil {
 		return err
 	}
@@ -172,6 +174,13 @@ func settleInProcess(ctx context.Context, cfg Config, w io.Writer) error {
 		return err
 	}
 	if err := writeJSONLines(filepath.Join(cfg.Out, StatementsFile), sts); err != nil {
+		return err
+	}
+	var rejections []rejected
+	for _, r := range res.Rejections {
+		rejections = append(rejections, rejected{Line: r.Line, Error: r.Error()})
+	}
+	if err := writeJSONLines(filepath.Join(cfg.Out, RejectionsFile), rejections); err != nil {
 		return err
 	}
 	return writeJSONLines(filepath.Join(cfg.Out, "state.json"), []settlement.State{res.State})

@@ -25,7 +25,7 @@ type Config struct {
 	// month (the States output of a previous run), empty for none.
 	States string
 	// Out is the directory the outputs are written to: entries.jsonl,
-	// statements.jsonl and states.jsonl.
+	// statements.jsonl, states.jsonl and rejections.jsonl.
 	Out string
 	// Batch is the most lines a shard settles in one call: a key with
 	// more is settled in ordered batches, its State carried between them
@@ -43,6 +43,9 @@ const (
 	EntriesFile    = "entries.jsonl"
 	StatementsFile = "statements.jsonl"
 	StatesFile     = "states.jsonl"
+	// RejectionsFile lists the lines that did not settle, each with its
+	// shard and error: {"shard": ..., "line": ..., "error": ...}.
+	RejectionsFile = "rejections.jsonl"
 )
 
 // ShardState is a shard's State under its key, as the States output and
@@ -57,8 +60,8 @@ func init() {
 	register.DoFn2x1[string, func(ShardState), error](&decodeStateFn{})
 	register.Function1x2[settlement.Line, string, settlement.Line](keyBySeller)
 	register.Function1x2[ShardState, string, settlement.State](keyByShard)
-	register.DoFn7x1[context.Context, string, func(*settlement.Line) bool, func(*settlement.State) bool,
-		func(settlement.Entry), func(ShardState), func([]settlement.Statement), error](&settleShardFn{})
+	register.DoFn8x1[context.Context, string, func(*settlement.Line) bool, func(*settlement.State) bool,
+		func(settlement.Entry), func(ShardState), func([]settlement.Statement), func(string), error](&settleShardFn{})
 	register.Combiner3[[]settlement.Statement, []settlement.Statement, []settlement.Statement](&mergeStatementsFn{})
 	register.Function2x0[[]settlement.Statement, func(settlement.Statement)](flattenStatements)
 	register.Function1x2[settlement.Entry, string, error](formatEntry)
@@ -69,6 +72,7 @@ func init() {
 	register.Emitter1[settlement.Entry]()
 	register.Emitter1[settlement.Statement]()
 	register.Emitter1[[]settlement.Statement]()
+	register.Emitter1[string]()
 	register.Iter1[settlement.Line]()
 	register.Iter1[settlement.State]()
 }
@@ -88,8 +92,8 @@ func Build(s beam.Scope, cfg Config) error {
 	}
 	lines := ReadLines(s, cfg.Lines)
 	keyed := beam.ParDo(s.Scope("KeyBySeller"), keyBySeller, lines)
-	entries, states, statements := SettleShards(s, keyed, ReadStates(s, cfg.States), cfg)
-	Write(s, cfg.Out, entries, states, statements)
+	entries, states, statements, rejections := SettleShards(s, keyed, ReadStates(s, cfg.States), cfg)
+	Write(s, cfg.Out, entries, states, statements, rejections)
 	return nil
 }
 
@@ -114,24 +118,26 @@ func ReadStates(s beam.Scope, pattern string) beam.PCollection {
 // previous States (KV<string, State>) and settles each key on a worker
 // (settleShardFn); the shards' statements are merged into the month's
 // (settlement.Merge in a CombineFn). It returns the entries, the shards'
-// new States and the merged statements.
-func SettleShards(s beam.Scope, keyed, states beam.PCollection, cfg Config) (entries, newStates, statements beam.PCollection) {
+// new States, the merged statements and the rejected lines (JSON lines).
+func SettleShards(s beam.Scope, keyed, states beam.PCollection, cfg Config) (entries, newStates, statements, rejections beam.PCollection) {
 	s = s.Scope("SettleShards")
 	grouped := beam.CoGroupByKey(s, keyed, states)
-	entries, newStates, perShard := beam.ParDo3(s, &settleShardFn{
+	entries, newStates, perShard, rejections := beam.ParDo4(s, &settleShardFn{
 		Plans: cfg.Plans, Network: cfg.Network, Batch: cfg.Batch,
 		Start: cfg.Period.Start, End: cfg.Period.End,
 	}, grouped)
 	merged := beam.Combine(s, &mergeStatementsFn{}, perShard)
-	return entries, newStates, beam.ParDo(s, flattenStatements, merged)
+	return entries, newStates, beam.ParDo(s, flattenStatements, merged), rejections
 }
 
-// Write writes entries, States and statements as JSON lines under dir.
-func Write(s beam.Scope, dir string, entries, states, statements beam.PCollection) {
+// Write writes entries, States and statements as JSON lines under dir,
+// and the rejections SettleShards formatted.
+func Write(s beam.Scope, dir string, entries, states, statements, rejections beam.PCollection) {
 	s = s.Scope("Write")
 	textio.Write(s, outPath(dir, EntriesFile), beam.ParDo(s, formatEntry, entries))
 	textio.Write(s, outPath(dir, StatesFile), beam.ParDo(s, formatShardState, states))
 	textio.Write(s, outPath(dir, StatementsFile), beam.ParDo(s, formatStatement, statements))
+	textio.Write(s, outPath(dir, RejectionsFile), rejections)
 }
 
 // outPath is name in dir, a local directory or a Beam file system's URL
@@ -199,7 +205,7 @@ func (f *settleShardFn) Setup() error {
 }
 
 func (f *settleShardFn) ProcessElement(ctx context.Context, key string, lines func(*settlement.Line) bool, states func(*settlement.State) bool,
-	emitEntry func(settlement.Entry), emitState func(ShardState), emitStatements func([]settlement.Statement)) error {
+	emitEntry func(settlement.Entry), emitState func(ShardState), emitStatements func([]settlement.Statement), emitRejection func(string)) error {
 	var prev settlement.State
 	var st settlement.State
 	for n := 0; states(&st); n++ {
@@ -235,7 +241,21 @@ func (f *settleShardFn) ProcessElement(ctx context.Context, key string, lines fu
 	}
 	emitState(ShardState{Shard: key, State: shard.State})
 	emitStatements(statements)
+	for _, r := range shard.Rejections {
+		b, err := json.Marshal(rejected{Shard: key, Line: r.Line, Error: r.Error()})
+		if err != nil {
+			return err
+		}
+		emitRejection(string(b))
+	}
 	return nil
+}
+
+// rejected is one line of RejectionsFile.
+type rejected struct {
+	Shard string            `json:"shard"`
+	Line  settlement.LineID `json:"line"`
+	Error string            `json:"error"`
 }
 
 // mergeStatementsFn merges the shards' statements with settlement.Merge:

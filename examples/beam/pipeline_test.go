@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/apache/beam/sdks/v2/go/pkg/beam"
 	"github.com/apache/beam/sdks/v2/go/pkg/beam/register"
@@ -89,19 +90,46 @@ func requireSameLines(t *testing.T, what string, got, want []string) {
 	}
 }
 
+// badLines are lines settlement refuses, for the month's sellers: a credit
+// of a line never settled, a credit of more than a sale earned, and a
+// sale whose id another sale has.
+func badLines(lines []settlement.Line) []settlement.Line {
+	var sale settlement.Line
+	for _, l := range lines {
+		if l.Credits == "" && l.Route.Seller != "s000" {
+			sale = l
+			break
+		}
+	}
+	unknown := settlement.Line{ID: "BAD-unknown", Credits: "L-none", Date: sale.Date.Add(time.Hour),
+		Amount: ensemble.MustMoney("-1.00", "EUR"), Offer: sale.Offer, Customer: sale.Customer, Route: sale.Route}
+	over := unknown
+	over.ID, over.Credits, over.Amount = "BAD-over", sale.ID, ensemble.MustMoney("-1000000.00", "EUR")
+	twice := sale
+	twice.Date = sale.Date.Add(time.Minute)
+	return []settlement.Line{unknown, over, twice}
+}
+
 // TestPipelineMatchesOneProcess: the pipeline on prism writes byte for
 // byte the entries and statements of settling the same month in one
-// process, in one call with one State. The amounts cross the coders
-// between every stage, so a coder that lost them fails here too.
+// process, in one call with one State, and rejects the same lines; the
+// shards' States merge into that call's State, byte for byte. The amounts
+// cross the coders between every stage, so a coder that lost them fails
+// here too.
 func TestPipelineMatchesOneProcess(t *testing.T) {
 	lines, cfg := month(t, testLines)
+	lines = append(lines, badLines(lines)...)
+	f, err := os.Create(cfg.Lines)
+	require.NoError(t, err)
+	require.NoError(t, writeLines(f, lines))
+	require.NoError(t, f.Close())
 	p, s := beam.NewPipelineWithRoot()
 	require.NoError(t, Build(s, cfg))
 	require.NoError(t, ptest.Run(p))
 
 	settler, err := newSettler(cfg.Plans, cfg.Network)
 	require.NoError(t, err)
-	whole, err := settler.Settle(context.Background(), settlement.State{}, lines)
+	whole, err := settler.SettleWhatYouCan(context.Background(), settlement.State{}, lines)
 	require.NoError(t, err)
 	statements, err := settlement.Statements(whole.Entries, settlement.StatementOptions{Period: cfg.Period, Minimums: minimums})
 	require.NoError(t, err)
@@ -109,21 +137,31 @@ func TestPipelineMatchesOneProcess(t *testing.T) {
 	requireSameLines(t, "entries", readJSONLines(t, filepath.Join(cfg.Out, EntriesFile)), marshalSorted(t, whole.Entries))
 	requireSameLines(t, "statements", readJSONLines(t, filepath.Join(cfg.Out, StatementsFile)), marshalSorted(t, statements))
 
-	// The shards' States hold every sale of the month once, each under
-	// its seller (a credit is kept on the line it credits).
-	held, sales := 0, 0
-	for _, l := range lines {
-		if l.Credits == "" {
-			sales++
-		}
+	var rejectedIDs []string
+	for _, text := range readJSONLines(t, filepath.Join(cfg.Out, RejectionsFile)) {
+		var r rejected
+		require.NoError(t, json.Unmarshal([]byte(text), &r))
+		require.NotEmpty(t, r.Error)
+		rejectedIDs = append(rejectedIDs, string(r.Line))
 	}
+	var wantRejected []string
+	for _, r := range whole.Rejections {
+		wantRejected = append(wantRejected, string(r.Line))
+	}
+	slices.Sort(rejectedIDs)
+	slices.Sort(wantRejected)
+	require.Equal(t, wantRejected, rejectedIDs)
+	require.Subset(t, rejectedIDs, []string{"BAD-unknown", "BAD-over"})
+
+	var parts []settlement.State
 	for _, text := range readJSONLines(t, filepath.Join(cfg.Out, StatesFile)) {
 		var st ShardState
 		require.NoError(t, ensemble.DecodeJSON("shard state", []byte(text), &st))
-		held += st.State.Len()
+		parts = append(parts, st.State)
 	}
-	require.Equal(t, whole.State.Len(), held)
-	require.Equal(t, sales, held)
+	merged, err := settlement.MergeStates(parts...)
+	require.NoError(t, err)
+	requireSameJSON(t, whole.State, merged)
 }
 
 // TestPipelineCarriesStates: a second month settled from the first
@@ -181,8 +219,8 @@ func TestWrongKeyIsRefused(t *testing.T) {
 	_, cfg := month(t, 500)
 	p, s := beam.NewPipelineWithRoot()
 	keyed := beam.ParDo(s, keyByCustomer, ReadLines(s, cfg.Lines))
-	entries, states, statements := SettleShards(s, keyed, ReadStates(s, ""), cfg)
-	Write(s, cfg.Out, entries, states, statements)
+	entries, states, statements, rejections := SettleShards(s, keyed, ReadStates(s, ""), cfg)
+	Write(s, cfg.Out, entries, states, statements, rejections)
 	err := ptest.Run(p)
 	require.Error(t, err)
 	require.Contains(t, err.Error(), "but its volume and ledger belong to shard")

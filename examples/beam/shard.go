@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/ensemble-commerce/ensemble/partner"
 	"github.com/ensemble-commerce/ensemble/settlement"
 )
 
@@ -89,6 +90,9 @@ type Shard struct {
 	Key     string
 	Entries []settlement.Entry
 	State   settlement.State
+	// Rejections are the lines that did not settle (see
+	// settlement.Settler.SettleWhatYouCan), each with its error.
+	Rejections []settlement.Rejection
 	// Batches is how many settlement calls the shard took: more than one
 	// for a hot key.
 	Batches int
@@ -103,8 +107,15 @@ type Shard struct {
 // they give the entries and State of one call; cut in plain (date, id)
 // order they would not, since with volume: net_of_credits a credit
 // settled in an earlier call lowers the volume later sales read, while in
-// one call no sale reads it. Every line must belong to the key (ShardKey),
-// else a *ShardError; a failing line fails the shard, with no entries.
+// one call no sale reads it.
+//
+// Every line must belong to the key (ShardKey), else a *ShardError and
+// nothing settles. The shard's State holds the key's volumes only
+// (State.Seed), so the library too refuses a sale of another seller
+// (settlement.ErrVolumeNotHeld). Lines are settled with SettleWhatYouCan:
+// a line that fails (given twice, an over-credit, a credit of an unknown
+// line...) is returned in Rejections, leaving nothing behind, and the rest
+// settles as it would without it.
 func SettleShard(ctx context.Context, s *settlement.Settler, key string, prev settlement.State, lines []settlement.Line, batch int) (Shard, error) {
 	for _, l := range lines {
 		owner, err := ShardKey(l)
@@ -115,6 +126,14 @@ func SettleShard(ctx context.Context, s *settlement.Settler, key string, prev se
 			return Shard{}, &ShardError{Line: l.ID, Shard: key, Owner: owner}
 		}
 	}
+	st := prev.Seed(partner.ID(key))
+	if prev.Len() > 0 {
+		var err error
+		st, err = settlement.MergeStates(st, prev.SplitByLine(func(settlement.LineID) bool { return true }))
+		if err != nil {
+			return Shard{}, fmt.Errorf("shard %q: %w", key, err)
+		}
+	}
 	lines = slices.Clone(lines)
 	slices.SortFunc(lines, func(a, b settlement.Line) int {
 		return cmp.Or(cmpBool(a.Credits != "", b.Credits != ""), a.Date.Compare(b.Date), strings.Compare(string(a.ID), string(b.ID)))
@@ -122,13 +141,15 @@ func SettleShard(ctx context.Context, s *settlement.Settler, key string, prev se
 	if batch <= 0 {
 		batch = max(len(lines), 1)
 	}
-	out := Shard{Key: key, State: prev}
+	out := Shard{Key: key, State: st}
 	for part := range slices.Chunk(lines, batch) {
-		var err error
-		out.Entries, out.State, err = s.AppendSettle(ctx, out.Entries, out.State, part)
+		res, err := s.SettleWhatYouCan(ctx, out.State, part)
 		if err != nil {
 			return Shard{}, fmt.Errorf("shard %q batch %d: %w", key, out.Batches+1, err)
 		}
+		out.Entries = append(out.Entries, res.Entries...)
+		out.Rejections = append(out.Rejections, res.Rejections...)
+		out.State = res.State
 		out.Batches++
 	}
 	return out, nil

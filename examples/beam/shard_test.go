@@ -104,3 +104,14 @@ func TestSplitSellerPaysDifferently(t *testing.T) {
 	}
 	require.Less(t, platform(a.Entries, b.Entries), platform(whole.Entries))
 }
+
+// TestSeededStateRefusesOtherSellers: a shard's State holds its key's
+// volumes only (State.Seed), so the library itself refuses a sale of
+// another seller, without the example's check.
+func TestSeededStateRefusesOtherSellers(t *testing.T) {
+	settler, err := newSettler(plansYAML, networkYAML())
+	require.NoError(t, err)
+	other := sellerLines(generateMonth(200), "s001")[0]
+	_, err = settler.Settle(context.Background(), settlement.State{}.Seed("s000"), []settlement.Line{other})
+	require.ErrorIs(t, err, settlement.ErrVolumeNotHeld)
+}
