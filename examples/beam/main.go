@@ -22,6 +22,8 @@
 //	                 temporary one, printed)
 //	-batch N         the most lines a shard settles in one call; a hot key
 //	                 with more is settled in ordered batches (2000)
+//	-window N        the credit window in months (12): the shards' States
+//	                 leave out lines dated before it (0: keep every line)
 //	-inprocess       settle the same lines in this process instead, in one
 //	                 call with one State, writing the same files (the
 //	                 baseline the pipeline is measured and compared against)
@@ -53,6 +55,7 @@ var (
 	statesFlag = flag.String("states", "", "the shards' States of the previous month (states.jsonl of a previous run)")
 	outFlag    = flag.String("out", "", "the output directory (default: a new temporary directory)")
 	batchFlag  = flag.Int("batch", 2000, "the most lines a shard settles in one call (0: all)")
+	windowFlag = flag.Int("window", 12, "the credit window in months: the shards' States leave out older lines (0: keep all)")
 	inProcess  = flag.Bool("inprocess", false, "settle in this process, in one call, instead of on Beam")
 )
 
@@ -92,6 +95,9 @@ func run(ctx context.Context, w io.Writer) error {
 		Lines: lines, States: *statesFlag, Out: out, Batch: *batchFlag,
 		Plans: plansYAML, Network: networkYAML(),
 		Period: ensemble.MustPeriod(monthStart, monthEnd),
+	}
+	if *windowFlag > 0 {
+		cfg.PruneBefore = monthEnd.AddDate(0, -*windowFlag, 0)
 	}
 	if *inProcess {
 		if strings.Contains(out, "://") || strings.Contains(lines, "://") {

@@ -36,6 +36,10 @@ type Config struct {
 	Plans, Network string
 	// Period is the statements' period.
 	Period ensemble.Period
+	// PruneBefore is the start of the credit window: the shards' new
+	// States leave out the ledger lines dated before it (State.Prune), so a
+	// shard carries no older history. Zero keeps every line.
+	PruneBefore time.Time
 }
 
 // The output files, in Config.Out.
@@ -124,7 +128,7 @@ func SettleShards(s beam.Scope, keyed, states beam.PCollection, cfg Config) (ent
 	grouped := beam.CoGroupByKey(s, keyed, states)
 	entries, newStates, perShard, rejections := beam.ParDo4(s, &settleShardFn{
 		Plans: cfg.Plans, Network: cfg.Network, Batch: cfg.Batch,
-		Start: cfg.Period.Start, End: cfg.Period.End,
+		Start: cfg.Period.Start, End: cfg.Period.End, PruneBefore: cfg.PruneBefore,
 	}, grouped)
 	merged := beam.Combine(s, &mergeStatementsFn{}, perShard)
 	return entries, newStates, beam.ParDo(s, flattenStatements, merged), rejections
@@ -194,6 +198,8 @@ type settleShardFn struct {
 	Batch   int       `json:"batch"`
 	Start   time.Time `json:"start"`
 	End     time.Time `json:"end"`
+	// PruneBefore: see Config.PruneBefore.
+	PruneBefore time.Time `json:"prune_before"`
 
 	settler *settlement.Settler
 }
@@ -221,7 +227,7 @@ func (f *settleShardFn) ProcessElement(ctx context.Context, key string, lines fu
 	}
 	if len(ls) == 0 {
 		// A shard with no line this month keeps its State.
-		emitState(ShardState{Shard: key, State: prev})
+		emitState(ShardState{Shard: key, State: f.prune(prev)})
 		return nil
 	}
 	shard, err := SettleShard(ctx, f.settler, key, prev, ls, f.Batch)
@@ -239,7 +245,7 @@ func (f *settleShardFn) ProcessElement(ctx context.Context, key string, lines fu
 	for _, e := range shard.Entries {
 		emitEntry(e)
 	}
-	emitState(ShardState{Shard: key, State: shard.State})
+	emitState(ShardState{Shard: key, State: f.prune(shard.State)})
 	emitStatements(statements)
 	for _, r := range shard.Rejections {
 		b, err := json.Marshal(rejected{Shard: key, Line: r.Line, Error: r.Error()})
@@ -249,6 +255,14 @@ func (f *settleShardFn) ProcessElement(ctx context.Context, key string, lines fu
 		emitRejection(string(b))
 	}
 	return nil
+}
+
+// prune drops the ledger lines before the credit window, if there is one.
+func (f *settleShardFn) prune(st settlement.State) settlement.State {
+	if f.PruneBefore.IsZero() {
+		return st
+	}
+	return st.Prune(f.PruneBefore)
 }
 
 // rejected is one line of RejectionsFile.

@@ -238,3 +238,46 @@ func TestUnshardablePlanIsRefused(t *testing.T) {
 	require.ErrorIs(t, err, ErrUnshardablePlan)
 	require.ErrorContains(t, err, `node /line/platform reads the volume of "distributor"`)
 }
+
+// TestPipelinePrunesStates: with a credit window starting mid-month, the
+// shards' States leave out the older lines (State.Prune) and merge into
+// one call's State pruned the same way; a later credit of a pruned line is
+// rejected, never settled as zero.
+func TestPipelinePrunesStates(t *testing.T) {
+	lines, cfg := month(t, 1_000)
+	cfg.PruneBefore = monthStart.AddDate(0, 0, 15)
+	p, s := beam.NewPipelineWithRoot()
+	require.NoError(t, Build(s, cfg))
+	require.NoError(t, ptest.Run(p))
+
+	settler, err := newSettler(cfg.Plans, cfg.Network)
+	require.NoError(t, err)
+	whole, err := settler.SettleWhatYouCan(context.Background(), settlement.State{}, lines)
+	require.NoError(t, err)
+	pruned := whole.State.Prune(cfg.PruneBefore)
+	require.Less(t, pruned.Len(), whole.State.Len())
+	var parts []settlement.State
+	for _, text := range readJSONLines(t, filepath.Join(cfg.Out, StatesFile)) {
+		var st ShardState
+		require.NoError(t, ensemble.DecodeJSON("shard state", []byte(text), &st))
+		parts = append(parts, st.State)
+	}
+	merged, err := settlement.MergeStates(parts...)
+	require.NoError(t, err)
+	requireSameJSON(t, pruned, merged)
+
+	var old settlement.Line
+	for _, l := range lines {
+		if l.Credits == "" && l.Date.Before(cfg.PruneBefore) {
+			old = l
+			break
+		}
+	}
+	credit := settlement.Line{ID: "CR-late", Credits: old.ID, Date: monthEnd, Amount: ensemble.MustMoney("-0.01", "EUR"),
+		Offer: old.Offer, Customer: old.Customer, Route: old.Route}
+	res, err := settler.SettleWhatYouCan(context.Background(), merged, []settlement.Line{credit})
+	require.NoError(t, err)
+	require.Len(t, res.Rejections, 1)
+	require.ErrorIs(t, res.Rejections[0], settlement.ErrUnknownLine)
+	require.Empty(t, res.Entries)
+}
