@@ -23,7 +23,9 @@ type Result struct {
 // Settle settles lines into payout entries and returns them with the new
 // state; st is left unchanged. Lines are applied in canonical order (date,
 // then id): every sale line first, then every credit line, so the result
-// never depends on the order they are given in.
+// never depends on the order they are given in. (With volume
+// net_of_credits it depends on how a stream is cut into calls: a sale reads
+// a volume net of the credits of earlier calls, not of its own call's.)
 //
 // A sale line is split by the plan picked for its offer, route kind and
 // date: supplier costs are paid first, then the root's amount is split
