@@ -207,6 +207,9 @@ func (s State) MarshalBinary() ([]byte, error) {
 	for _, c := range doc.Credits {
 		w.str(string(c.Line))
 		w.str(string(c.Credits))
+		w.str(c.Amount.Currency().Key())
+		w.units(c.Amount, c.Amount.Currency())
+		w.bearer(c.Bearer)
 	}
 	w.uvarint(uint64(len(doc.Prepaid)))
 	for _, p := range doc.Prepaid {
@@ -249,6 +252,7 @@ func (w *binWriter) ledgerLine(ll *LedgerLine) {
 	w.str(string(ll.Seller))
 	w.refs(ll.Trace)
 	w.period(ll.Service)
+	w.units(ll.Lost, cur)
 	w.uvarint(uint64(len(ll.Parts)))
 	for _, p := range ll.Parts {
 		base := string(ll.Line) + ":" + p.Node
@@ -618,9 +622,13 @@ func (s *State) UnmarshalBinary(b []byte) error {
 		}
 	}
 	if n := r.count(); n > 0 {
-		in.Credits = make([]CreditState, n)
+		in.Credits = make([]creditStateIn, n)
 		for i := range in.Credits {
-			in.Credits[i] = CreditState{Line: LineID(r.str()), Credits: LineID(r.str())}
+			c := &in.Credits[i]
+			c.Line, c.Credits = LineID(r.str()), LineID(r.str())
+			c.CreditState.Amount = r.units(r.currency(), false)
+			c.Amount = &c.CreditState.Amount
+			c.Bearer = r.bearer()
 		}
 	}
 	if n := r.count(); n > 0 {
@@ -660,6 +668,7 @@ func (r *binReader) ledgerLine(li *ledgerLineIn) {
 	ll.Seller = partner.ID(r.str())
 	ll.Trace = r.refs()
 	ll.Service = r.period()
+	ll.Lost = r.units(cur, true)
 	if n := r.count(); n > 0 {
 		ll.Parts = make([]LedgerPart, n)
 		for j := range ll.Parts {
@@ -798,4 +807,17 @@ func DecodeEntries(b []byte) ([]Entry, error) {
 		return nil, fmt.Errorf("%w: %w", ErrCorruptEntries, r.err)
 	}
 	return out, nil
+}
+
+// bearer writes who bore a credit: its four names and shortfall option.
+func (w *binWriter) bearer(b Bearer) {
+	w.str(string(b.Party))
+	w.str(b.Node)
+	w.str(b.Role)
+	w.str(b.Component)
+	w.byte(uint8(b.Shortfall))
+}
+
+func (r *binReader) bearer() Bearer {
+	return Bearer{Party: partner.ID(r.str()), Node: r.str(), Role: r.str(), Component: r.str(), Shortfall: Shortfall(r.byte())}
 }

@@ -318,13 +318,13 @@ func BenchmarkEntryEncoding(b *testing.B) {
 // silently dropped on the way through a pipeline.
 func TestBinaryCoversEveryField(t *testing.T) {
 	written := map[reflect.Type][]string{
-		reflect.TypeFor[settlement.LedgerLine]():       {"Line", "Plan", "BasisKind", "Date", "Basis", "Credited", "Disputed", "Disputes", "Offer", "Route", "Seller", "Trace", "Parts", "Service", "Volumes", "Collection"},
+		reflect.TypeFor[settlement.LedgerLine]():       {"Line", "Plan", "BasisKind", "Date", "Basis", "Credited", "Disputed", "Disputes", "Offer", "Route", "Seller", "Trace", "Parts", "Service", "Volumes", "Collection", "Lost"},
 		reflect.TypeFor[settlement.LedgerCollection](): {"Invoice", "Total", "Collected", "WrittenOff", "IDs"},
 		reflect.TypeFor[settlement.LedgerPart]():       {"Entry", "Party", "Role", "Node", "Kind", "Amount", "Unreversed", "Held", "Awaiting"},
 		reflect.TypeFor[settlement.LineVolume]():       {"Partner", "Window", "Year", "Amount", "Rate", "NetOfCredits"},
 		reflect.TypeFor[settlement.VolumeState]():      {"Partner", "Currency", "Window", "Year", "Amount", "Points"},
 		reflect.TypeFor[settlement.VolumePoint]():      {"Date", "Amount", "Line"},
-		reflect.TypeFor[settlement.CreditState]():      {"Line", "Credits"},
+		reflect.TypeFor[settlement.CreditState]():      {"Line", "Credits", "Amount", "Bearer"},
 		reflect.TypeFor[settlement.PrepaidState]():     {"Commitment", "Earning"},
 		reflect.TypeFor[settlement.Entry]():            {"ID", "Line", "Kind", "Party", "Role", "Amount", "Date", "Plan", "Node", "Share", "Rules", "Service", "Offer", "Route", "Seller", "Reverses", "Note", "Approver", "Conversion", "Trace"},
 		reflect.TypeFor[settlement.Conversion]():       {"From", "Rate", "Mode", "To"},

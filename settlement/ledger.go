@@ -43,9 +43,14 @@ func (r *run) clawback(l *Line) error {
 	}
 	r.st.lines[lg.line] = nl
 	if r.st.credits == nil {
-		r.st.credits = map[LineID]LineID{}
+		r.st.credits = map[LineID]creditRec{}
 	}
-	r.st.credits[l.ID] = lg.line
+	rec := creditRec{of: lg.line, units: credit}
+	if !l.Bearer.IsZero() {
+		b := l.Bearer
+		rec.bearer = &b
+	}
+	r.st.credits[l.ID] = rec
 	return nil
 }
 
@@ -215,7 +220,7 @@ func (s *Settler) Dispute(st State, line LineID, at time.Time) (Result, error) {
 	r := s.newRun(context.Background(), st, 0)
 	defer r.release()
 	nl := *lg
-	nl.disputes = &disputes{count: lg.disputeCount() + 1, open: true, held: make([]int64, lg.parts())}
+	nl.disputes = &disputes{count: lg.disputeCount() + 1, open: true, held: make([]int64, lg.parts()), lost: lg.disputesLost()}
 	seq := strconv.Itoa(int(nl.disputes.count))
 	for i := range nl.disputes.held {
 		u := lg.unreversed(i) - lg.awaitingAt(i) // what awaits the customer's payment is held back already
@@ -318,7 +323,7 @@ func (s *Settler) ResolveDisputeWith(st State, line LineID, o DisputeOutcome, at
 	r := s.newRun(context.Background(), st, 0)
 	defer r.release()
 	nl := *lg
-	nl.disputes = &disputes{count: lg.disputeCount()}
+	nl.disputes = &disputes{count: lg.disputeCount(), lost: lg.disputesLost()}
 	seq := strconv.Itoa(int(nl.disputes.count))
 	outcome := "won"
 	switch {
@@ -341,6 +346,7 @@ func (s *Settler) ResolveDisputeWith(st State, line LineID, o DisputeOutcome, at
 			return Result{}, lineErr(line, nl.ctx.plan.ID, "", "", err)
 		}
 		nl = *out
+		nl.disputes.lost += lost
 	}
 	if f := o.Fee; !f.Amount.IsZero() {
 		c := nl.ctx

@@ -76,7 +76,7 @@ type refSettler struct {
 
 func newRefSettler(cfg settlement.Config) *refSettler {
 	s := &refSettler{plans: cfg.Plans, rules: cfg.Rules, network: cfg.Network, platform: cfg.Platform, rates: cfg.Rates, state: refState{
-		lines: map[settlement.LineID]refLedger{}, credits: map[settlement.LineID]settlement.LineID{}, volumes: map[refVolumeKey]refVolume{}}}
+		lines: map[settlement.LineID]refLedger{}, credits: map[settlement.LineID]refCredit{}, volumes: map[refVolumeKey]refVolume{}}}
 	if s.platform == "" {
 		s.platform = settlement.DefaultPlatform
 	}
@@ -86,8 +86,16 @@ func newRefSettler(cfg settlement.Config) *refSettler {
 // refState is the reference's memory between calls.
 type refState struct {
 	lines   map[settlement.LineID]refLedger
-	credits map[settlement.LineID]settlement.LineID // credit line -> the line it credited
+	credits map[settlement.LineID]refCredit // credit line -> what it credited
 	volumes map[refVolumeKey]refVolume
+}
+
+// refCredit is a settled credit: the line it credited, what it took back
+// and who bore it.
+type refCredit struct {
+	of     settlement.LineID
+	amount int64
+	bearer settlement.Bearer
 }
 
 // refLedger is a settled line: what each of its parts (earnings and
@@ -100,8 +108,9 @@ type refLedger struct {
 	cur       ensemble.Currency
 	basis     int64
 	credited  int64
-	disputes  int  // disputes ever opened
-	disputed  bool // one is open
+	disputes  int   // disputes ever opened
+	disputed  bool  // one is open
+	lost      int64 // what lost disputes took back
 	offer     catalog.Pin
 	route     partner.RouteKind
 	seller    partner.ID
@@ -204,7 +213,7 @@ func (s *refSettler) Settle(lines []settlement.Line) ([]settlement.Entry, error)
 		if l.Route.Seller != "" && len(l.Route.Chain) == 0 {
 			l.Route.Chain = []partner.ID{l.Route.Seller}
 		}
-		if _, sold := st.lines[l.ID]; sold || st.credits[l.ID] != "" {
+		if _, sold := st.lines[l.ID]; sold || st.credits[l.ID].of != "" {
 			return nil, refErr(l.ID, "", "", "", settlement.ErrAlreadySettled)
 		}
 		var entries []settlement.Entry
@@ -1118,7 +1127,7 @@ func (s *refSettler) settleCredit(st *refState, c settlement.Line) ([]settlement
 	}
 	st.takeBack(lg, before)
 	st.lines[lg.line] = lg
-	st.credits[c.ID] = lg.line
+	st.credits[c.ID] = refCredit{of: lg.line, amount: credit, bearer: c.Bearer}
 	return entries, nil
 }
 
@@ -1342,6 +1351,7 @@ func (s *refSettler) ResolveDispute(line settlement.LineID, o settlement.Dispute
 			return nil, refErr(line, lg.plan.ID, "", "", err)
 		}
 		out = append(out, back...)
+		lg.lost += lost
 		s.state.takeBack(lg, before)
 	}
 	if !o.Fee.Amount.IsZero() {
@@ -1371,6 +1381,9 @@ func (st refState) JSON() ([]byte, error) {
 			Basis: ensemble.MoneyFromMinor(lg.basis, lg.cur), Credited: ensemble.MoneyFromMinor(lg.credited, lg.cur), Disputed: lg.disputed,
 			Disputes: lg.disputes, Offer: lg.offer, Route: lg.route, Seller: lg.seller, Trace: lg.trace, Parts: []settlement.LedgerPart{},
 			Volumes: lg.volumes, Collection: lg.coll.json(lg.cur)}
+		if lg.lost != 0 {
+			ll.Lost = ensemble.MoneyFromMinor(lg.lost, lg.cur)
+		}
 		for _, p := range lg.parts {
 			lp := settlement.LedgerPart{Entry: settlement.EntryID(string(lg.line) + ":" + p.path), Party: p.party, Role: p.role, Node: p.node,
 				Kind: p.kind, Amount: ensemble.MoneyFromMinor(p.amount, lg.cur), Unreversed: ensemble.MoneyFromMinor(p.unreversed, lg.cur)}
@@ -1397,7 +1410,9 @@ func (st refState) JSON() ([]byte, error) {
 		out.Volumes = append(out.Volumes, vs)
 	}
 	for _, id := range slices.Sorted(maps.Keys(st.credits)) {
-		out.Credits = append(out.Credits, settlement.CreditState{Line: id, Credits: st.credits[id]})
+		c := st.credits[id]
+		out.Credits = append(out.Credits, settlement.CreditState{Line: id, Credits: c.of,
+			Amount: ensemble.MoneyFromMinor(c.amount, st.lines[c.of].cur), Bearer: c.bearer})
 	}
 	return json.Marshal(out)
 }

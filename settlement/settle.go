@@ -146,13 +146,13 @@ func (s *Settler) appendSettle(ctx context.Context, dst []Entry, st State, lines
 			lg, held := r.dec.newLedger(), len(r.st.lines)
 			r.undoLine(l.ID, "")
 			r.st.lines[l.ID] = lg
-			if len(r.st.lines) == held || r.st.credits[l.ID] != "" {
+			if len(r.st.lines) == held || r.st.credits[l.ID].of != "" {
 				err = lineErr(l.ID, "", "", "", ErrAlreadySettled)
 			} else {
 				err = r.settleSale(l, lg)
 			}
 		} else {
-			if r.st.lines[l.ID] != nil || r.st.credits[l.ID] != "" {
+			if r.st.lines[l.ID] != nil || r.st.credits[l.ID].of != "" {
 				err = lineErr(l.ID, "", "", "", ErrAlreadySettled)
 			} else {
 				r.undoLine(l.Credits, l.ID)

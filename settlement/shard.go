@@ -80,9 +80,9 @@ func (st State) SplitByLine(keep func(LineID) bool) State {
 		}
 	}
 	for c, credited := range st.credits {
-		if keep(credited) {
+		if keep(credited.of) {
 			if out.credits == nil {
-				out.credits = map[LineID]LineID{}
+				out.credits = map[LineID]creditRec{}
 			}
 			out.credits[c] = credited
 		}
@@ -193,7 +193,7 @@ func MergeStates(parts ...State) (State, error) {
 				return overlap("credit %q: parts %d and %d hold a line or credit of that id", c, j, i)
 			}
 			if out.credits == nil {
-				out.credits = map[LineID]LineID{}
+				out.credits = map[LineID]creditRec{}
 			}
 			from[c], out.credits[c] = i, credited
 		}
@@ -251,10 +251,14 @@ func (st State) check() error {
 
 // in returns the state's JSON form as UnmarshalJSON reads it.
 func (doc stateJSON) in() stateIn {
-	in := stateIn{Lines: make([]ledgerLineIn, len(doc.Lines)), Volumes: doc.Volumes, Credits: doc.Credits, Prepaid: doc.Prepaid}
+	in := stateIn{Lines: make([]ledgerLineIn, len(doc.Lines)), Volumes: doc.Volumes, Credits: make([]creditStateIn, len(doc.Credits)), Prepaid: doc.Prepaid}
 	for i := range doc.Lines {
 		in.Lines[i].LedgerLine = doc.Lines[i]
 		in.Lines[i].BasisKind = &in.Lines[i].LedgerLine.BasisKind
+	}
+	for i := range doc.Credits {
+		in.Credits[i].CreditState = doc.Credits[i]
+		in.Credits[i].Amount = &in.Credits[i].CreditState.Amount
 	}
 	return in
 }
@@ -289,9 +293,9 @@ func (st State) Prune(before time.Time) State {
 		}
 	}
 	for c, credited := range st.credits {
-		if !pruned[credited] {
+		if !pruned[credited.of] {
 			if out.credits == nil {
-				out.credits = map[LineID]LineID{}
+				out.credits = map[LineID]creditRec{}
 			}
 			out.credits[c] = credited
 		}

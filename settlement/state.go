@@ -29,7 +29,7 @@ import (
 type State struct {
 	lines   map[LineID]*ledger
 	vols    map[volKey]*volState
-	credits map[LineID]LineID         // credit line -> the line it credited
+	credits map[LineID]creditRec      // credit line -> what it credited
 	prepaid map[string]PrepaidEarning // prepaid commitment -> how its lines were settled
 	// The volumes lines added to that the state remembers per line
 	// (lineVolume), kept apart from the ledgers, which most lines fill
@@ -67,12 +67,32 @@ type lineCtx struct {
 	service ensemble.Period // the line's: its disputes' holds, releases and clawbacks carry it
 }
 
+// creditRec is what the state remembers of a settled credit line: the
+// line it credited, what it took back (in the credited line's basis) and
+// who bore it. A line's credits and lost disputes add up to its credited
+// amount, which decoding checks: a credit deleted from a persisted state
+// would otherwise re-open its id and let it settle twice.
+type creditRec struct {
+	of     LineID
+	units  int64
+	bearer *Bearer // nil: proportional
+}
+
 // disputes is a disputed line's record: how many disputes were opened on
-// it, and what the open one holds.
+// it, what the open one holds, and what lost ones took back.
 type disputes struct {
 	count int32
 	open  bool
 	held  []int64 // per part, while a dispute is open
+	lost  int64   // what lost disputes took back, in all
+}
+
+// disputesLost returns what the line's lost disputes took back.
+func (l *ledger) disputesLost() int64 {
+	if l.disputes == nil {
+		return 0
+	}
+	return l.disputes.lost
 }
 
 // disputed reports whether a dispute holds the line.
@@ -214,6 +234,10 @@ type LedgerLine struct {
 	Seller    partner.ID        `json:"seller,omitempty"`
 	Trace     []ensemble.Ref    `json:"trace,omitempty"`
 	Parts     []LedgerPart      `json:"parts"`
+	// Lost is what the line's lost disputes took back, in all: with the
+	// amounts of the credits of the line (CreditState.Amount), the line's
+	// Credited amount. Omitted when zero.
+	Lost ensemble.Money `json:"lost,omitzero"`
 	// Service is the line's service period (Line.Service), which the
 	// holds, releases and clawbacks of its disputes carry; omitted when
 	// the line had none.
@@ -282,10 +306,17 @@ type PrepaidState struct {
 // stateIn is what UnmarshalJSON reads: stateJSON, telling a line without
 // a basis kind from one on the net basis.
 type stateIn struct {
-	Lines   []ledgerLineIn `json:"lines"`
-	Volumes []VolumeState  `json:"volumes"`
-	Credits []CreditState  `json:"credits,omitempty"`
-	Prepaid []PrepaidState `json:"prepaid,omitempty"`
+	Lines   []ledgerLineIn  `json:"lines"`
+	Volumes []VolumeState   `json:"volumes"`
+	Credits []creditStateIn `json:"credits,omitempty"`
+	Prepaid []PrepaidState  `json:"prepaid,omitempty"`
+}
+
+// creditStateIn tells a credit without an amount (a state written before
+// credits recorded theirs) from a credit of zero.
+type creditStateIn struct {
+	CreditState
+	Amount *ensemble.Money `json:"amount"` // shadows CreditState's
 }
 
 type ledgerLineIn struct {
@@ -293,11 +324,20 @@ type ledgerLineIn struct {
 	BasisKind *Basis `json:"basis_kind"` // shadows LedgerLine's
 }
 
-// CreditState is the JSON form of a settled credit line: its id and the
-// line it credited, kept so that a credit is never settled twice.
+// CreditState is the JSON form of a settled credit line: its id, the line
+// it credited, what it took back and who bore it, kept so that a credit is
+// never settled twice. The amounts of a line's credits and what its lost
+// disputes took back (LedgerLine.Lost) add up to the line's Credited
+// amount: a state missing a credit, or holding one more, is refused.
 type CreditState struct {
 	Line    LineID `json:"line"`
 	Credits LineID `json:"credits"`
+	// Amount is what the credit took back from the credited line, in its
+	// currency and of its basis (zero or more). Always written.
+	Amount ensemble.Money `json:"amount"`
+	// Bearer is who bore the credit (Line.Bearer); omitted when
+	// proportional.
+	Bearer Bearer `json:"bearer,omitzero"`
 }
 
 // Line returns the ledger of a settled line.
@@ -313,7 +353,7 @@ func (s State) Line(id LineID) (LedgerLine, bool) {
 func (l *ledger) export(vols []lineVolume) LedgerLine {
 	c := l.ctx
 	out := LedgerLine{Line: l.line, Plan: *c.plan, BasisKind: c.basis, Date: l.date, Service: c.service, Basis: ensemble.MoneyFromMinor(l.basis, c.cur),
-		Credited: ensemble.MoneyFromMinor(l.credited, c.cur), Disputed: l.disputed(), Disputes: int(l.disputeCount()),
+		Credited: ensemble.MoneyFromMinor(l.credited, c.cur), Disputed: l.disputed(), Disputes: int(l.disputeCount()), Lost: lostMoney(l),
 		Offer: c.offer, Route: c.route, Seller: c.seller, Trace: slices.Clone(l.trace), Parts: make([]LedgerPart, l.parts())}
 	for i := range out.Parts {
 		pe := l.payee(i)
@@ -409,7 +449,15 @@ func (s State) exportJSON() (stateJSON, error) {
 		out.Prepaid = append(out.Prepaid, PrepaidState{Commitment: c, Earning: s.prepaid[c]})
 	}
 	for _, id := range slices.Sorted(maps.Keys(s.credits)) {
-		out.Credits = append(out.Credits, CreditState{Line: id, Credits: s.credits[id]})
+		c := s.credits[id]
+		cs := CreditState{Line: id, Credits: c.of}
+		if lg := s.lines[c.of]; lg != nil {
+			cs.Amount = ensemble.MoneyFromMinor(c.units, lg.ctx.cur)
+		}
+		if c.bearer != nil {
+			cs.Bearer = *c.bearer
+		}
+		out.Credits = append(out.Credits, cs)
 	}
 	return out, nil
 }
@@ -473,7 +521,16 @@ func (s State) exportJSON() (stateJSON, error) {
 //     the basis collected by (basis × collected / total, half away from
 //     zero), or nothing;
 //   - a credit has valid ids, is held once, is not a settled line's id
-//     and credits a line other than itself and other than a credit;
+//     and credits a line the state holds, other than itself and other
+//     than a credit; its amount (what it took back) is whole minor units
+//     of that line's currency, not negative, and its bearer, if any, a
+//     valid Bearer. A state written before credits recorded their amounts
+//     is refused: add each one;
+//   - a line's lost (what its lost disputes took back) is not negative,
+//     and only on a line a dispute was opened on; and the amounts of the
+//     line's credits and its lost add up to its credited amount, so a
+//     credit deleted from the state (which would re-open its id and let
+//     it settle twice) or added to it is refused, naming the line;
 //   - a volume has a partner and a currency its amounts are in, whole
 //     minor units and not negative, is held once, and for rolling windows
 //     adds up its dated points (calendar years have none);
@@ -514,7 +571,7 @@ func (s *State) UnmarshalJSON(b []byte) error {
 // invariant UnmarshalJSON lists; every error matches ErrCorruptState.
 func readState(in stateIn) (State, error) {
 	r := stateReader{
-		out:   State{lines: make(map[LineID]*ledger, len(in.Lines)), vols: make(map[volKey]*volState, len(in.Volumes)), credits: make(map[LineID]LineID, len(in.Credits))},
+		out:   State{lines: make(map[LineID]*ledger, len(in.Lines)), vols: make(map[volKey]*volState, len(in.Volumes)), credits: make(map[LineID]creditRec, len(in.Credits))},
 		plans: map[ensemble.Ref]*ensemble.Ref{},
 		ctxs:  map[lineCtx]*lineCtx{},
 	}
@@ -529,8 +586,8 @@ func readState(in stateIn) (State, error) {
 		}
 		r.line(path, ll)
 	}
-	for i, c := range in.Credits {
-		r.credit(ensemble.Path("credits", i), c)
+	for i := range in.Credits {
+		r.credit(ensemble.Path("credits", i), &in.Credits[i])
 	}
 	for i, p := range in.Prepaid {
 		path := ensemble.Path("prepaid", i)
@@ -553,6 +610,7 @@ func readState(in stateIn) (State, error) {
 			r.fail(ensemble.Path("credits", i, "credits"), c.Line, "", nil, "credits %q, which is itself a credit", c.Credits)
 		}
 	}
+	r.creditsAddUp(&in)
 	for i := range in.Volumes {
 		r.volume(ensemble.Path("volumes", i), &in.Volumes[i])
 	}
@@ -571,6 +629,10 @@ type stateReader struct {
 	plans   map[ensemble.Ref]*ensemble.Ref
 	ctxs    map[lineCtx]*lineCtx
 	entries map[EntryID]int // the entry ids of the current line's parts, for long lines
+	// amounts sums, per credited line, what its credits took back;
+	// badLines are the lines whose basis or credited amount did not read.
+	amounts  map[LineID]int64
+	badLines map[LineID]bool
 }
 
 // fail records a *StateError about line and part at path.
@@ -650,6 +712,20 @@ func (r *stateReader) line(path string, ll *LedgerLine) {
 	} else if ll.Disputed && ll.Disputes == 0 {
 		fail("disputes", nil, "disputed, but no dispute was ever opened")
 	}
+	lost, lostOK := r.units(path+".lost", id, "", "lost", ll.Lost, cur)
+	switch {
+	case !lostOK:
+	case lost < 0:
+		fail("lost", nil, "negative lost %s", ll.Lost)
+	case lost > 0 && ll.Disputes <= 0:
+		fail("lost", nil, "lost disputes took back %s, but no dispute was ever opened", ll.Lost)
+	}
+	if !basisOK || !creditedOK || !lostOK {
+		if r.badLines == nil {
+			r.badLines = map[LineID]bool{}
+		}
+		r.badLines[id] = true
+	}
 
 	plan := r.plans[ll.Plan]
 	if plan == nil {
@@ -664,7 +740,7 @@ func (r *stateReader) line(path string, ll *LedgerLine) {
 	}
 	l := &ledger{line: id, ctx: lc, date: ll.Date, basis: basis, credited: credited, trace: ll.Trace}
 	if ll.Disputes != 0 || ll.Disputed {
-		l.disputes = &disputes{count: int32(min(max(ll.Disputes, 0), math.MaxInt32))}
+		l.disputes = &disputes{count: int32(min(max(ll.Disputes, 0), math.MaxInt32)), lost: lost}
 	}
 	if ll.Disputed {
 		l.disputes.open, l.disputes.held = true, make([]int64, len(ll.Parts))
@@ -873,8 +949,10 @@ func partRole(role string, kind EntryKind) (form entryForm, chain, known bool) {
 	return entryBase, true, validName(role) // seller, top or a partner type
 }
 
-// credit reads one settled credit line.
-func (r *stateReader) credit(path string, c CreditState) {
+// credit reads one settled credit line, after the lines: it credits a
+// line the state holds, by an amount in that line's currency.
+func (r *stateReader) credit(path string, in *creditStateIn) {
+	c := &in.CreditState
 	if err := ensemble.CheckLineID(string(c.Line)); err != nil {
 		r.fail(path+".line", c.Line, "", err, "invalid credit line id")
 	} else if reservedLine(c.Line) {
@@ -884,13 +962,74 @@ func (r *stateReader) credit(path string, c CreditState) {
 	} else if r.out.lines[c.Line] != nil {
 		r.fail(path+".line", c.Line, "", ErrAlreadySettled, "a credit has the id of a settled line")
 	}
+	lg := r.out.lines[c.Credits]
 	switch err := ensemble.CheckLineID(string(c.Credits)); {
 	case err != nil:
 		r.fail(path+".credits", c.Line, "", err, "invalid credited line id")
 	case c.Credits == c.Line:
 		r.fail(path+".credits", c.Line, "", nil, "a line cannot credit itself")
+	case lg == nil && !r.isCredit(c.Credits):
+		r.fail(path+".credits", c.Line, "", nil, "credits %q, but the state holds no settled line %q", c.Credits, c.Credits)
 	}
-	r.out.credits[c.Line] = c.Credits
+	rec := creditRec{of: c.Credits}
+	switch {
+	case in.Amount == nil:
+		r.fail(path+".amount", c.Line, "", nil, "no amount: a state written before credits recorded what they took back; "+
+			"add each credit's amount (with the line's lost disputes, its credited amount)")
+	case lg != nil:
+		if u, ok := r.units(path+".amount", c.Line, "", "amount", *in.Amount, lg.ctx.cur); ok {
+			if u < 0 {
+				r.fail(path+".amount", c.Line, "", nil, "negative amount %s: a credit takes back zero or more", *in.Amount)
+			}
+			rec.units = u
+		}
+	}
+	if !c.Bearer.IsZero() {
+		var p ensemble.Problems
+		c.Bearer.validate(&p, "bearer")
+		if err := p.Err("credit"); err != nil {
+			r.fail(path+".bearer", c.Line, "", err, "invalid bearer: %v", err)
+		}
+		b := c.Bearer
+		rec.bearer = &b
+	}
+	if r.amounts == nil {
+		r.amounts = map[LineID]int64{}
+	}
+	r.amounts[c.Credits] += rec.units // overflow shows as a sum that differs
+	r.out.credits[c.Line] = rec
+}
+
+// isCredit reports whether id is a credit the input lists (a credit of a
+// credit is reported on its own).
+func (r *stateReader) isCredit(id LineID) bool {
+	_, ok := r.out.credits[id]
+	return ok
+}
+
+// creditsAddUp checks, per line, that the amounts of its credits and what
+// its lost disputes took back add up to its credited amount.
+func (r *stateReader) creditsAddUp(in *stateIn) {
+	for i := range in.Lines {
+		ll := &in.Lines[i].LedgerLine
+		lg := r.out.lines[ll.Line]
+		if lg == nil || r.badLines[ll.Line] {
+			continue
+		}
+		if got := r.amounts[ll.Line] + lg.disputesLost(); got != lg.credited {
+			r.fail(ensemble.Path("lines", i)+".credited", ll.Line, "", nil,
+				"credited %s, but the line's credits and lost disputes add up to %s: the state misses or adds a credit",
+				ll.Credited, ensemble.MoneyFromMinor(got, lg.ctx.cur))
+		}
+	}
+}
+
+// lostMoney returns what l's lost disputes took back.
+func lostMoney(l *ledger) ensemble.Money {
+	if x := l.disputesLost(); x != 0 {
+		return ensemble.MoneyFromMinor(x, l.ctx.cur)
+	}
+	return ensemble.Money{}
 }
 
 // volume reads one cumulative volume.
