@@ -129,6 +129,8 @@ type cplan struct {
 	modePath   string
 	// Whether its lines are payable on collection (PlanDocument.Payable).
 	onCollection bool
+	// reserves are the rolling reserves it holds, by party.
+	reserves map[partner.ID]*cpartyReserve
 }
 
 type cnode struct {
@@ -262,6 +264,7 @@ func build(cfg Config, checkVersions, reference bool) (*Settler, error) {
 	if cfg.Network != nil {
 		for i := range cfg.Plans {
 			checkParties(&p, ensemble.Path("plans", i, "root"), &cfg.Plans[i].Root, cfg.Network, s.platform)
+			checkReserveParties(&p, ensemble.Path("plans", i), cfg.Plans[i].Reserves, cfg.Network, s.platform)
 		}
 	}
 	if err := p.Err("plans"); err != nil {
@@ -353,6 +356,7 @@ func (s *Settler) compilePlan(p *ensemble.Problems, path string, doc PlanDocumen
 	}
 	cp := &cplan{id: string(doc.ID), doc: doc, ref: doc.Ref(), gross: doc.Basis == BasisGross, method: doc.Method,
 		onCollection: doc.Payable == PayableOnCollection}
+	cp.reserves = compileReserves(p, path, doc.Reserves)
 	ids := map[string]bool{}
 	cp.root = s.compileNode(p, path+".root", cp, &doc.Root, "", true, ids, used, 0)
 	if p.Len() > n0 {

@@ -167,6 +167,9 @@ func (r *run) reverse(lg *ledger, credit int64, by string, at time.Time, note st
 	if err := r.releaseAwaiting(lg, &nl, parts, by, at, note, trace); err != nil {
 		return nil, err
 	}
+	// What the parties' rolling reserves hold of the parts meets the
+	// clawbacks first.
+	r.drawRolling(lg, &nl, parts, by, at, note, service, trace)
 	return &nl, nil
 }
 

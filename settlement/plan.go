@@ -382,7 +382,11 @@ type PlanDocument struct {
 	// numscript_order to reproduce Formance Numscript's and the Formance
 	// ledger's nested splits (see ensemble.AllocationMethod).
 	Method ensemble.AllocationMethod `json:"method,omitempty"`
-	Root   Node                      `json:"root"`
+	// Reserves are the rolling reserves the plan holds per party: a share
+	// of each earning it pays the party, held for some days, which credits
+	// and lost disputes draw on first (see PartyReserve).
+	Reserves []PartyReserve `json:"reserves,omitempty"`
+	Root     Node           `json:"root"`
 }
 
 // UnmarshalJSON reads a node strictly (unknown fields are errors) and names

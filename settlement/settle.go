@@ -288,6 +288,7 @@ func (r *run) settleSale(l *Line, lg *ledger) error {
 		return err
 	}
 	lg.payees, lg.amounts = r.dec.keepParts(sp.paid)
+	lg.rolling = sp.keepRolling()
 	if plan.onCollection {
 		if err := r.awaitCollection(l, lg); err != nil {
 			return lineErr(l.ID, plan.id, "", "", err)

@@ -47,6 +47,8 @@ type split struct {
 	// paid are the earnings and supplier costs the line has paid so far,
 	// in order: its ledger parts.
 	paid []part
+	// rolled are what rolling reserves hold of those parts.
+	rolled []rollingHold
 }
 
 // part is one payment a line made: whom it paid, and how much.
@@ -59,7 +61,7 @@ type part struct {
 // trace.
 func (sp *split) start(l *Line, plan *cplan, trace []ensemble.Ref) {
 	sp.line, sp.plan, sp.cur, sp.seller, sp.trace = l, plan, l.Currency(), l.Route.Seller, trace
-	sp.refs, sp.paid = sp.refs[:0], sp.paid[:0]
+	sp.refs, sp.paid, sp.rolled = sp.refs[:0], sp.paid[:0], sp.rolled[:0]
 }
 
 // err is a *LineError of the line at the node at path, naming rule.
@@ -233,7 +235,8 @@ func (sp *split) pay(n *cnode, amount int64, k *child) error {
 	}
 	if !n.role.multi() {
 		sp.emit(EntryID(base), n.meta, k.id, amount, k.text, refs, k.note)
-		sp.reserve(n, EntryID(base), k.id, amount)
+		held := sp.reserve(n, EntryID(base), k.id, amount)
+		sp.rolling(n, EntryID(base), k.id, amount-held)
 		return nil
 	}
 	// Several parties: divided by weight among those who can be paid.
@@ -288,21 +291,23 @@ func (sp *split) pay(n *cnode, amount int64, k *child) error {
 			text = sp.dec.keepText(appendCoSellText(buf[:0], k.text, weights[i].Weight, payable, equal))
 		}
 		sp.emit(eid, n.meta, id, parts[i], text, refs, k.note)
-		sp.reserve(n, eid, id, parts[i])
+		held := sp.reserve(n, eid, id, parts[i])
+		sp.rolling(n, eid, id, parts[i]-held)
 	}
 	return nil
 }
 
 // reserve holds back part of earning of (amount, paid to id at leaf n)
 // until the release date, if n keeps a reserve: a reserve entry at the
-// line's date and its release at the release date.
-func (sp *split) reserve(n *cnode, of EntryID, id partner.ID, amount int64) {
+// line's date and its release at the release date. It returns what it
+// held.
+func (sp *split) reserve(n *cnode, of EntryID, id partner.ID, amount int64) int64 {
 	if n.reserve == nil || n.reserve.Ratio.IsZero() {
-		return
+		return 0
 	}
 	u := reserveUnits(n, amount)
 	if u == 0 {
-		return
+		return 0
 	}
 	date := sp.line.Date
 	release := date.AddDate(0, 0, n.reserve.Days)
@@ -311,6 +316,7 @@ func (sp *split) reserve(n *cnode, of EntryID, id partner.ID, amount int64) {
 	held, released := sp.dec.reserveIDs(n, of)
 	sp.entry(held, KindReserve, id, n.meta.role, n.path, u, date, "", nil, note, of)
 	sp.entry(released, KindRelease, id, n.meta.role, n.path, u, release, "", nil, "reserve released", of)
+	return u
 }
 
 // reserveUnits returns the reserve of leaf n on amount: amount times the

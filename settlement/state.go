@@ -48,10 +48,11 @@ type ledger struct {
 	basis    int64
 	credited int64
 	trace    []ensemble.Ref
-	payees   *[]payee    // who each part pays; shared with lines that paid alike, read-only
-	amounts  []int64     // each part's amount; then (2n long) each part's unreversed amount, once reversed or read from JSON
-	disputes *disputes   // nil: never disputed
-	coll     *collection // nil: payable on settlement (collect.go)
+	payees   *[]payee      // who each part pays; shared with lines that paid alike, read-only
+	amounts  []int64       // each part's amount; then (2n long) each part's unreversed amount, once reversed or read from JSON
+	disputes *disputes     // nil: never disputed
+	coll     *collection   // nil: payable on settlement (collect.go)
+	rolling  []rollingHold // what rolling reserves hold of its parts; nil: none
 }
 
 // lineCtx is what a ledger line shares with every line of the same plan
@@ -264,6 +265,14 @@ type LedgerPart struct {
 	// Awaiting is what of the unreversed amount awaits the customer's
 	// payment, on a line payable on collection.
 	Awaiting ensemble.Money `json:"awaiting,omitzero"`
+	// Reserve is what the party's rolling reserve (PlanDocument.Reserves)
+	// still holds of the part: what it held back less what reversals drew
+	// on it; zero once drawn or, for reversals on or after ReserveUntil,
+	// released. At most Unreversed.
+	Reserve ensemble.Money `json:"reserve,omitzero"`
+	// ReserveUntil is when the rolling reserve is released; zero when the
+	// part has none.
+	ReserveUntil time.Time `json:"reserve_until,omitzero"`
 }
 
 // VolumeState is the JSON form of one cumulative volume: a partner's
@@ -368,6 +377,13 @@ func (l *ledger) export(vols []lineVolume) LedgerLine {
 	}
 	if l.coll != nil {
 		out.Collection = l.coll.export(c.cur)
+	}
+	for _, h := range l.rolling {
+		p := &out.Parts[h.part]
+		p.ReserveUntil = h.until
+		if h.units != 0 {
+			p.Reserve = ensemble.MoneyFromMinor(h.units, c.cur)
+		}
 	}
 	for _, v := range vols {
 		out.Volumes = append(out.Volumes, v.export())
@@ -789,6 +805,7 @@ func (r *stateReader) line(path string, ll *LedgerLine) {
 		if l.disputed() {
 			l.disputes.held[j] = held
 		}
+		r.rollingPart(pp, l, ll, lp, j, unreversed, uOK)
 		sumsOK = sumsOK && aOK && uOK && unreversed >= 0
 		if sumsOK && (sum > math.MaxInt64-amount || left > math.MaxInt64-unreversed) {
 			fail("parts", nil, "the parts add up beyond the int64 range of minor units")
@@ -1097,4 +1114,30 @@ func (r *stateReader) volume(path string, v *VolumeState) {
 		return
 	}
 	r.out.vols[k] = vs
+}
+
+// rollingPart reads what a rolling reserve holds of part j of line l
+// (its unreversed amount, if uOK): a hold of earnings, released after the
+// line's date, holding zero or more and at most the unreversed amount.
+func (r *stateReader) rollingPart(path string, l *ledger, ll *LedgerLine, lp *LedgerPart, j int, unreversed int64, uOK bool) {
+	if lp.ReserveUntil.IsZero() {
+		if !lp.Reserve.IsZero() {
+			r.fail(path+".reserve", ll.Line, lp.Entry, nil, "a rolling reserve of %s without reserve_until, its release date", lp.Reserve)
+		}
+		return
+	}
+	u, ok := r.units(path+".reserve", ll.Line, lp.Entry, "reserve", lp.Reserve, l.ctx.cur)
+	switch {
+	case lp.Kind != KindEarning:
+		r.fail(path+".reserve_until", ll.Line, lp.Entry, nil, "a rolling reserve holds earnings, not a %s", lp.Kind)
+	case !lp.ReserveUntil.After(ll.Date):
+		r.fail(path+".reserve_until", ll.Line, lp.Entry, nil, "rolling reserve released %s, not after the line's date %s",
+			lp.ReserveUntil.Format(time.RFC3339), ll.Date.Format(time.RFC3339))
+	case !ok:
+	case u < 0:
+		r.fail(path+".reserve", ll.Line, lp.Entry, nil, "negative rolling reserve %s", lp.Reserve)
+	case uOK && u > unreversed:
+		r.fail(path+".reserve", ll.Line, lp.Entry, nil, "rolling reserve %s exceeds the unreversed %s: reversals draw on it first", lp.Reserve, lp.Unreversed)
+	}
+	l.rolling = append(l.rolling, rollingHold{part: int32(j), units: u, until: lp.ReserveUntil})
 }

@@ -1,0 +1,211 @@
+package settlement
+
+import (
+	"fmt"
+	"math/big"
+	"math/bits"
+	"slices"
+	"time"
+
+	"github.com/ensemble-commerce/ensemble"
+	"github.com/ensemble-commerce/ensemble/partner"
+)
+
+// Rolling reserves: a share of what a party earns, held back per party
+// for a number of days after each line, which refunds and lost disputes
+// draw on first.
+//
+// A plan's Reserves name the parties it holds a rolling reserve from,
+// beside the per-node Reserve of a leaf. A line paying such a party an
+// earning holds Ratio of it (of what a node reserve leaves, rounded down)
+// with a KindReserve entry "<earning id>#rolling" at the line's date and
+// schedules its release, a KindRelease entry "<earning id>#rolling.release"
+// dated Days days later. The State records, per part, what the rolling
+// reserve still holds and until when (LedgerPart.Reserve, ReserveUntil).
+//
+// A credit or a lost dispute dated before the release draws on the
+// reserve first: of what its clawback takes back from the party's part,
+// up to what the reserve still holds comes out of the reserve, the rest
+// out of what is payable. For an amount d drawn, two KindRelease entries:
+// "<credit>:<part path>#rolling.draw" of +d at the credit's date (the held
+// money goes to meet the clawback, so what is payable falls only by the
+// rest), and "<credit>:<part path>#rolling.draw.release" of -d at the
+// release date (the scheduled release returns what is left). Each
+// reversal stays within the part's unreversed amount, as without a
+// reserve, so a line's parts and clawbacks still add up and a full credit
+// nets every party to zero, reserve and all. A reversal on or after the
+// release date draws nothing: the reserve is released, and what the State
+// records of it is zero.
+
+// PartyReserve is a rolling reserve a plan holds from one party: Ratio of
+// every earning the plan pays it, held for Days days after the line's
+// date. In YAML:
+//
+//	reserves:
+//	  - {party: reseller-nl, ratio: "10%", days: 90}
+//
+// It is part of the plan, not of Config: the plan version is the contract
+// a line was settled under and the State records it on every line, so
+// what was held, for how long and why is read from the versioned document
+// that decided it, and a change of terms is a new plan version.
+type PartyReserve struct {
+	// Party is the partner the reserve is held from: a partner id of the
+	// network, not a role.
+	Party partner.ID `json:"party"`
+	// Ratio of each earning held back, in [0, 1].
+	Ratio ensemble.Ratio `json:"ratio"`
+	// Days after the line's date the reserve is released: 1 to 36600.
+	Days int `json:"days"`
+}
+
+// cpartyReserve is a compiled PartyReserve: its ratio as integers when
+// they fit, and the start of its entries' note.
+type cpartyReserve struct {
+	ratio    ensemble.Ratio
+	num, den uint64
+	fits     bool
+	days     int
+	text     string // "rolling reserve 10% of reseller-nl until "
+}
+
+// compileReserves checks a plan's rolling reserves and compiles them.
+func compileReserves(p *ensemble.Problems, path string, rs []PartyReserve) map[partner.ID]*cpartyReserve {
+	if len(rs) == 0 {
+		return nil
+	}
+	out := make(map[partner.ID]*cpartyReserve, len(rs))
+	for i, r := range rs {
+		at := ensemble.Path(path, "reserves", i)
+		if err := ensemble.CheckID(string(r.Party), ensemble.EntrySeparators); err != nil {
+			p.Add(at+".party", err)
+		} else if out[r.Party] != nil {
+			p.Addf(at+".party", "party %q holds two rolling reserves: give it one", r.Party)
+		}
+		if r.Ratio.Sign() < 0 || r.Ratio.Cmp(ensemble.RatioFromInt(1)) > 0 {
+			p.Addf(at+".ratio", "reserve ratio must be within [0, 1]")
+		}
+		if r.Days < 1 || r.Days > 36600 {
+			p.Addf(at+".days", "reserve days must be within [1, 36600]")
+		}
+		c := &cpartyReserve{ratio: r.Ratio, days: r.Days, text: "rolling reserve " + r.Ratio.Percent() + " of " + string(r.Party) + " until "}
+		if num, den := r.Ratio.Num(), r.Ratio.Denom(); num.IsUint64() && den.IsUint64() && r.Ratio.Sign() >= 0 {
+			c.num, c.den, c.fits = num.Uint64(), den.Uint64(), true
+		}
+		if out[r.Party] == nil {
+			out[r.Party] = c
+		}
+	}
+	return out
+}
+
+// checkReserveParties refuses a rolling reserve naming a party the
+// network does not know: a typo would otherwise hold nothing, silently.
+func checkReserveParties(p *ensemble.Problems, path string, rs []PartyReserve, net *partner.Network, platform partner.ID) {
+	for i, r := range rs {
+		if r.Party == "" || r.Party == platform {
+			continue
+		}
+		if _, ok := net.Partner(r.Party); !ok {
+			p.Add(ensemble.Path(path, "reserves", i)+".party", fmt.Errorf("%w: party %q names no partner of the network", ErrUnknownParty, r.Party))
+		}
+	}
+}
+
+// units returns the reserve on amount: amount times the ratio, rounded
+// down (never more than was earned).
+func (c *cpartyReserve) units(amount int64) int64 {
+	if c.fits && amount >= 0 {
+		hi, lo := bits.Mul64(uint64(amount), c.num)
+		if hi < c.den {
+			q, _ := bits.Div64(hi, lo, c.den)
+			return int64(q)
+		}
+	}
+	q := new(big.Int).Mul(big.NewInt(amount), c.ratio.Num())
+	return q.Quo(q, c.ratio.Denom()).Int64()
+}
+
+// rollingHold is what a rolling reserve holds of one part of a line: what
+// it still holds (less what reversals drew) and its release date.
+type rollingHold struct {
+	part  int32
+	units int64
+	until time.Time
+}
+
+// rolling holds back the rolling reserve of the party paid earning of
+// (amount, the part the split just recorded), if the plan keeps one for
+// it: a reserve entry at the line's date and its release at the release
+// date.
+func (sp *split) rolling(n *cnode, of EntryID, id partner.ID, amount int64) {
+	c := sp.plan.reserves[id]
+	if c == nil || amount <= 0 {
+		return
+	}
+	u := c.units(amount)
+	if u == 0 {
+		return
+	}
+	date := sp.line.Date
+	until := date.AddDate(0, 0, c.days)
+	var buf [96]byte
+	note := sp.dec.keepText(appendDate(append(buf[:0], c.text...), until.UTC())) // "rolling reserve 10% of reseller-nl until 2026-06-01"
+	sp.entry(of+"#rolling", KindReserve, id, n.meta.role, n.path, u, date, "", nil, note, of)
+	sp.entry(of+"#rolling.release", KindRelease, id, n.meta.role, n.path, u, until, "", nil, "rolling reserve released", of)
+	sp.rolled = append(sp.rolled, rollingHold{part: int32(len(sp.paid) - 1), units: u, until: until})
+}
+
+// keepRolling returns the rolling holds of the line the split paid, as
+// its ledger keeps them (nil when none).
+func (sp *split) keepRolling() []rollingHold {
+	if len(sp.rolled) == 0 {
+		return nil
+	}
+	return slices.Clone(sp.rolled)
+}
+
+// rollingOf returns the index in l.rolling of part i's hold, or -1.
+func (l *ledger) rollingOf(i int) int {
+	for k := range l.rolling {
+		if int(l.rolling[k].part) == i {
+			return k
+		}
+	}
+	return -1
+}
+
+// drawRolling draws the rolling reserves of the parts a reversal dated at
+// takes back (taken, per part) on first: see the package's rolling
+// reserves above. nl is the new ledger, whose holds it updates (a copy:
+// ledgers are never changed in place); by names the reversal, as its
+// clawbacks' ids do.
+func (r *run) drawRolling(lg, nl *ledger, taken []int64, by string, at time.Time, note string, service ensemble.Period, trace []ensemble.Ref) {
+	if len(lg.rolling) == 0 {
+		return
+	}
+	nl.rolling = slices.Clone(lg.rolling)
+	for k := range nl.rolling {
+		h := &nl.rolling[k]
+		i := int(h.part)
+		if taken[i] == 0 || h.units == 0 {
+			continue
+		}
+		if !h.until.After(at) { // released already: nothing left to draw on
+			h.units = 0
+			continue
+		}
+		d := min(taken[i], h.units)
+		h.units -= d
+		pe := lg.payee(i)
+		id := partID(by, pe)
+		held := lg.entryID(i) + "#rolling"
+		c := lg.ctx
+		e := Entry{Line: LineID(by), Kind: KindRelease, Party: pe.party, Role: pe.meta.role, Date: at, Plan: *c.plan, Node: pe.meta.node,
+			Service: service, Offer: c.offer, Route: c.route, Seller: c.seller, Reverses: held, Trace: trace}
+		e.ID, e.Amount, e.Note = EntryID(id+"#rolling.draw"), ensemble.MoneyFromMinor(d, c.cur), "drawn from the rolling reserve: "+note
+		r.entries = append(r.entries, e)
+		e.ID, e.Amount, e.Date = EntryID(id+"#rolling.draw.release"), ensemble.MoneyFromMinor(-d, c.cur), h.until
+		e.Note = "rolling reserve released less what was drawn: " + note
+		r.entries = append(r.entries, e)
+	}
+}
