@@ -353,6 +353,28 @@ func extendRefPlan(t *rapid.T, doc *settlement.PlanDocument, label string, refRu
 		}
 	}
 	visit(&doc.Root)
+	drawPartyReserves(t, doc, label)
+}
+
+// drawPartyReserves draws the plan's rolling reserves: none, or some of
+// the partners lines pay, each with a ratio (none, all, one that rounds)
+// and a release from one day to a few months after the line, so credits
+// come before and after it.
+func drawPartyReserves(t *rapid.T, doc *settlement.PlanDocument, label string) {
+	if rapid.IntRange(0, 2).Draw(t, label+".party_reserves") != 0 {
+		return
+	}
+	ids := make([]partner.ID, len(keyPartners))
+	for i, kp := range keyPartners {
+		ids[i] = kp.id
+	}
+	parties := rapid.SliceOfNDistinct(rapid.SampledFrom(ids), 1, 3, rapid.ID[partner.ID]).Draw(t, label+".party_reserves.parties")
+	for i, p := range parties {
+		l := fmt.Sprintf("%s.party_reserves[%d]", label, i)
+		doc.Reserves = append(doc.Reserves, settlement.PartyReserve{Party: p,
+			Ratio: ensemble.MustRatio(rapid.SampledFrom([]string{"10%", "1/3", "0", "100%", "1/7"}).Draw(t, l+".ratio")),
+			Days:  rapid.IntRange(1, 45).Draw(t, l+".days")})
+	}
 }
 
 // extendRefLine draws what the line generators leave out: small amounts,

@@ -131,6 +131,10 @@ type refPart struct {
 	unreversed int64
 	held       int64 // while a dispute is open
 	awaiting   int64 // what awaits the customer's payment, on collection
+	// A rolling reserve held from the part's party: what it still holds,
+	// and its release date (zero: none).
+	reserve int64
+	until   time.Time
 }
 
 type refVolumeKey struct {
@@ -726,7 +730,8 @@ func (ln *refLine) pay(n *settlement.Node, path string, amount int64, k *refKid,
 		ln.earn(path, path, ln.s.platform, "platform", settlement.KindEarning, amount, k.text, refs, k.note)
 	case !paysSeveral(n.Party):
 		ln.earn(path, path, k.party, role, settlement.KindEarning, amount, k.text, refs, k.note)
-		ln.reserve(n, path, path, k.party, role, amount)
+		held := ln.reserve(n, path, path, k.party, role, amount)
+		ln.rolling(path, path, k.party, role, amount-held)
 	default:
 		parties, shares, err := ln.payees(n, path)
 		if err != nil {
@@ -766,7 +771,8 @@ func (ln *refLine) pay(n *settlement.Node, path string, amount int64, k *refKid,
 				}
 			}
 			ln.earn(path+"/"+string(p), path, p, role, settlement.KindEarning, parts[i], text, refs, k.note)
-			ln.reserve(n, path+"/"+string(p), path, p, role, parts[i])
+			held := ln.reserve(n, path+"/"+string(p), path, p, role, parts[i])
+			ln.rolling(path+"/"+string(p), path, p, role, parts[i]-held)
 		}
 	}
 	return nil
@@ -999,15 +1005,15 @@ func (ln *refLine) cumulativeRate(c *settlement.Cumulative, before int64) (ensem
 }
 
 // reserve holds back the node's reserve ratio of an earning (rounded down)
-// until its release date.
-func (ln *refLine) reserve(n *settlement.Node, entryPath, node string, party partner.ID, role string, amount int64) {
+// until its release date, and returns what it held.
+func (ln *refLine) reserve(n *settlement.Node, entryPath, node string, party partner.ID, role string, amount int64) int64 {
 	if n.Reserve == nil {
-		return
+		return 0
 	}
 	r := new(big.Rat).Mul(big.NewRat(amount, 1), n.Reserve.Ratio.Rat())
 	held := new(big.Int).Quo(r.Num(), r.Denom()).Int64()
 	if held == 0 {
-		return
+		return 0
 	}
 	id := settlement.EntryID(string(ln.line.ID) + ":" + entryPath)
 	release := ln.line.Date.AddDate(0, 0, n.Reserve.Days)
@@ -1015,6 +1021,31 @@ func (ln *refLine) reserve(n *settlement.Node, entryPath, node string, party par
 	ln.entries = append(ln.entries,
 		ln.entry(id+"#reserve", settlement.KindReserve, party, role, node, held, ln.line.Date, "", nil, note, id),
 		ln.entry(id+"#release", settlement.KindRelease, party, role, node, held, release, "", nil, "reserve released", id))
+	return held
+}
+
+// rolling holds back the party's rolling reserve, if the plan keeps one
+// for it, of what the earning just made (the last part) leaves after the
+// node's reserve: its ratio, rounded down, until its release date.
+func (ln *refLine) rolling(entryPath, node string, party partner.ID, role string, amount int64) {
+	i := slices.IndexFunc(ln.plan.Reserves, func(r settlement.PartyReserve) bool { return r.Party == party })
+	if i < 0 || amount <= 0 {
+		return
+	}
+	r := ln.plan.Reserves[i]
+	x := new(big.Rat).Mul(big.NewRat(amount, 1), r.Ratio.Rat())
+	held := new(big.Int).Quo(x.Num(), x.Denom()).Int64()
+	if held == 0 {
+		return
+	}
+	id := settlement.EntryID(string(ln.line.ID) + ":" + entryPath)
+	until := ln.line.Date.AddDate(0, 0, r.Days)
+	note := fmt.Sprintf("rolling reserve %s of %s until %s", r.Ratio.Percent(), party, until.Format(time.DateOnly))
+	ln.entries = append(ln.entries,
+		ln.entry(id+"#rolling", settlement.KindReserve, party, role, node, held, ln.line.Date, "", nil, note, id),
+		ln.entry(id+"#rolling.release", settlement.KindRelease, party, role, node, held, until, "", nil, "rolling reserve released", id))
+	p := &ln.parts[len(ln.parts)-1]
+	p.reserve, p.until = held, until
 }
 
 // earn makes an earning or supplier cost entry and its ledger part.
@@ -1213,7 +1244,30 @@ func (lg *refLedger) reverse(credit int64, by string, at time.Time, note string,
 			Plan: lg.plan, Node: p.node, Share: shareOf[i], Service: service, Offer: lg.offer, Route: lg.route, Seller: lg.seller,
 			Reverses: settlement.EntryID(string(lg.line) + ":" + p.path), Note: note, Trace: trace})
 	}
-	return append(out, lg.releaseAwaiting(taken, by, at, note, trace)...), nil
+	out = append(out, lg.releaseAwaiting(taken, by, at, note, trace)...)
+	// A rolling reserve not yet released meets what its part gives back
+	// first: released now by as much, and its scheduled release less that.
+	for i := range lg.parts {
+		p := &lg.parts[i]
+		if taken[i] == 0 || p.reserve == 0 {
+			continue
+		}
+		if !p.until.After(at) {
+			p.reserve = 0 // released already
+			continue
+		}
+		d := min(taken[i], p.reserve)
+		p.reserve -= d
+		draw := settlement.Entry{ID: settlement.EntryID(by + ":" + p.path + "#rolling.draw"), Line: settlement.LineID(by), Kind: settlement.KindRelease,
+			Party: p.party, Role: p.role, Amount: ensemble.MoneyFromMinor(d, lg.cur), Date: at, Plan: lg.plan, Node: p.node, Service: service,
+			Offer: lg.offer, Route: lg.route, Seller: lg.seller, Reverses: settlement.EntryID(string(lg.line) + ":" + p.path + "#rolling"),
+			Note: "drawn from the rolling reserve: " + note, Trace: trace}
+		less := draw
+		less.ID, less.Amount, less.Date = draw.ID+".release", ensemble.MoneyFromMinor(-d, lg.cur), p.until
+		less.Note = "rolling reserve released less what was drawn: " + note
+		out = append(out, draw, less)
+	}
+	return out, nil
 }
 
 // refBears reports whether bearer b (not proportional) bears part p: the
@@ -1392,6 +1446,12 @@ func (st refState) JSON() ([]byte, error) {
 			}
 			if p.awaiting != 0 {
 				lp.Awaiting = ensemble.MoneyFromMinor(p.awaiting, lg.cur)
+			}
+			if !p.until.IsZero() {
+				lp.ReserveUntil = p.until
+				if p.reserve != 0 {
+					lp.Reserve = ensemble.MoneyFromMinor(p.reserve, lg.cur)
+				}
 			}
 			ll.Parts = append(ll.Parts, lp)
 		}
