@@ -190,3 +190,63 @@ func TestRollingReservesAreCheckedAtLoad(t *testing.T) {
 		})
 	}
 }
+
+// reserveState returns the JSON of a state holding L1 of the hand-worked
+// example, partly credited by C1 before the release: reseller-nl's part
+// (parts[1]) holds 15.00 of its 30.00 reserve.
+func reserveState(t *testing.T) []byte {
+	t.Helper()
+	s := planSettler(t, reservePlans, loadNetwork(t))
+	res, err := s.Settle(ctx, settlement.State{}, []settlement.Line{chainLine("L1", "1000.00", "2026-03-01")})
+	require.NoError(t, err)
+	res, err = s.Settle(ctx, res.State, []settlement.Line{credit("C1", "L1", "-50.00", "2026-03-10")})
+	require.NoError(t, err)
+	ll, _ := res.State.Line("L1")
+	requireEUR(t, "15.00", ll.Parts[1].Reserve, "the reserve left")
+	b, err := json.Marshal(res.State)
+	require.NoError(t, err)
+	return b
+}
+
+// TestStateDecodeRefusesCorruptRollingReserves: what a state records of
+// rolling reserves is checked on decode, a test per hole.
+func TestStateDecodeRefusesCorruptRollingReserves(t *testing.T) {
+	valid := reserveState(t)
+	var st settlement.State
+	require.NoError(t, json.Unmarshal(valid, &st))
+	reseller := map[string]any{"party": "reseller-nl"}
+	tests := []struct {
+		name    string
+		corrupt func(d stateDoc)
+		path    string
+		want    string
+	}{
+		{"a reserve without its release date", func(d stateDoc) { delete(d.part("L1", reseller), "reserve_until") },
+			"lines[0].parts[1].reserve", "without reserve_until"},
+		{"a release on the line's date", func(d stateDoc) { d.part("L1", reseller)["reserve_until"] = "2026-03-01T00:00:00Z" },
+			"lines[0].parts[1].reserve_until", "not after the line's date"},
+		{"a reserve beyond the unreversed amount", func(d stateDoc) { d.part("L1", reseller)["reserve"] = moneyJSON("285.01", "EUR") },
+			"lines[0].parts[1].reserve", "exceeds the unreversed"},
+		{"a negative reserve", func(d stateDoc) { d.part("L1", reseller)["reserve"] = moneyJSON("-1.00", "EUR") },
+			"lines[0].parts[1].reserve", "negative rolling reserve"},
+		{"a reserve in another currency", func(d stateDoc) { d.part("L1", reseller)["reserve"] = moneyJSON("15.00", "USD") },
+			"lines[0].parts[1].reserve", "not in the line's currency"},
+		{"a reserve of fractions of a cent", func(d stateDoc) { d.part("L1", reseller)["reserve"] = moneyJSON("15.001", "EUR") },
+			"lines[0].parts[1].reserve", "whole number of minor units"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var d stateDoc
+			require.NoError(t, json.Unmarshal(valid, &d))
+			tt.corrupt(d)
+			decodeProblem(t, d, tt.path, tt.want, "L1")
+		})
+	}
+	t.Run("a reserve of a supplier cost", func(t *testing.T) {
+		var d stateDoc
+		require.NoError(t, json.Unmarshal(ledgerState(t), &d))
+		p := d.part("L1", map[string]any{"kind": "supplier_cost"})
+		p["reserve_until"], p["reserve"] = "2026-05-30T00:00:00Z", moneyJSON("1.00", "EUR")
+		decodeProblem(t, d, ".reserve_until", "a rolling reserve holds earnings", "L1")
+	})
+}

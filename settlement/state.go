@@ -524,6 +524,10 @@ func (s State) exportJSON() (stateJSON, error) {
 //     line's currency to the amount's, another), the line's basis
 //     converted at it, to the cent; without one, net of credits, the
 //     line's basis itself;
+//   - a part's rolling reserve (reserve, reserve_until) is an earning's,
+//     released after the line's date, and holds whole minor units of the
+//     line's currency within [0, unreversed] (reversals draw on it first);
+//     a reserve without its release date is refused;
 //   - an open dispute is counted (disputes >= 1, at most math.MaxInt32) and
 //     holds exactly each part's unreversed amount less what it awaits of
 //     the customer's payment; a line no dispute holds holds nothing;
