@@ -19,8 +19,9 @@ import (
 )
 
 // historyPlans pay every multi-party role (co-sellers, chain[*]), reserves
-// on two leaves, fallbacks, supplier costs and the gross basis (payable on
-// collection, as marketplaces pay), without
+// on two leaves, rolling reserves of three parties, fallbacks, supplier
+// costs and the gross basis (payable on collection, as marketplaces pay),
+// without
 // cumulative shares (whose volumes bound a line's amount) for euros, so
 // euro lines may be near int64's range of minor units; dollar and pound
 // lines take a bonus on the seller's volume in euros, net of credits.
@@ -28,6 +29,7 @@ const historyPlans = `
 - id: wide
   version: 1
   routes: [partner, referral, co_sell]
+  reserves: [{party: reseller-nl, ratio: "1/3", days: 20}, {party: dev-1, ratio: "10%", days: 5}]
   root:
     id: root
     children:
@@ -51,6 +53,7 @@ const historyPlans = `
   version: 1
   routes: [partner, referral, co_sell, marketplace, direct]
   currencies: [USD, GBP]
+  reserves: [{party: sub-utrecht, ratio: "10%", days: 15}]
   root:
     id: root
     children:

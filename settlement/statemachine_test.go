@@ -17,8 +17,9 @@ import (
 
 // ledgerMachine drives one partner's ledger (earn, reserve, release, claw
 // back with a bearer, dispute, lose a dispute in part, pay a dispute fee,
-// pay out, and on lines payable on collection collect and write off) and
-// its cumulative volume net of credits through the real API beside a plain
+// pay out, and on lines payable on collection collect and write off; a
+// rolling reserve of dev-1 that reversals draw on first) and its
+// cumulative volume net of credits through the real API beside a plain
 // model. Lines may carry a supplier cost (component c0,
 // paid to supplier-backup before the seller's share), so a credit or a
 // lost dispute has two parts to take from: in proportion, or borne by the
@@ -52,6 +53,10 @@ type modelLine struct {
 	// has left less what was paid, never below zero.
 	onColl                       bool
 	total, collected, writtenOff int64
+	// dev-1's rolling reserve of the line: what it still holds, and its
+	// release (the line's date + 45 days).
+	roll  int64
+	until time.Time
 }
 
 // awaiting is what the line holds back until its customer pays.
@@ -69,6 +74,20 @@ func (ml *modelLine) owed() int64 {
 	return min(ml.total-ml.collected-ml.writtenOff, ml.awaiting())
 }
 
+// draw is what a reversal that leaves dev-1's part with dev does to the
+// part's rolling reserve: before the release, it draws what the reversal
+// takes from the part, up to what it holds; on or after it, the reserve
+// is released and holds nothing.
+func (ml *modelLine) draw(now time.Time, dev int64) {
+	if x := ml.dev - dev; x > 0 && ml.roll > 0 {
+		if now.Before(ml.until) {
+			ml.roll -= min(x, ml.roll)
+		} else {
+			ml.roll = 0
+		}
+	}
+}
+
 func (ml *modelLine) left() int64 { return ml.dev + ml.sup }
 
 type modelReserve struct {
@@ -76,16 +95,18 @@ type modelReserve struct {
 	at    time.Time
 }
 
-// devPlan pays the developer everything, holding 10% back for 30 days; the
-// platform's commission reads the developer's volume net of credits, and
-// takes nothing below EUR 1,000,000, which no history reaches.
-const devPlan = `{id: dev, version: 1, root: {id: root, children: [
+// devPlan pays the developer everything, holding 10% back for 30 days and
+// 20% of the rest for 45 days as dev-1's rolling reserve; the platform's
+// commission reads the developer's volume net of credits, and takes
+// nothing below EUR 1,000,000, which no history reaches.
+const devPlan = `{id: dev, version: 1, reserves: [{party: dev-1, ratio: "20%", days: 45}], root: {id: root, children: [
   {id: commission, party: platform, share: {cumulative: {volume: net_of_credits, tiers: [{up_to: {amount: "1000000.00", currency: EUR}, rate: "0%"}, {rate: "1%"}]}}},
   {id: dev, party: seller, share: remaining, reserve: {ratio: "10%", days: 30}}]}}`
 
 // devCoSellPlan pays co-sold lines to the seller and its co-sellers by
-// their weights, with the same reserve.
-const devCoSellPlan = `{id: dev-co, version: 1, routes: [co_sell], root: {id: root, party: co_sellers, reserve: {ratio: "10%", days: 30}}}`
+// their weights, with the same reserves.
+const devCoSellPlan = `{id: dev-co, version: 1, routes: [co_sell], reserves: [{party: dev-1, ratio: "20%", days: 45}],
+  root: {id: root, party: co_sellers, reserve: {ratio: "10%", days: 30}}}`
 
 // devCollectPlan pays the developer the line of offer app-collect only as
 // the customer pays it.
@@ -137,6 +158,9 @@ func (m *ledgerMachine) earn(t *rapid.T) {
 	m.apply(res)
 	dev := units - cost
 	m.lines[id] = &modelLine{dev: dev, sup: cost, hasDev: dev > 0, hasSup: cost > 0, role: role, onColl: onColl, total: units}
+	if !onColl { // devPlan and devCoSellPlan hold dev-1's rolling reserve; devCollectPlan none
+		m.lines[id].roll, m.lines[id].until = (dev-dev/10)/5, m.now.AddDate(0, 0, 45)
+	}
 	if role == "seller" && !onColl { // through devPlan, whose commission reads dev-1's volume
 		m.lines[id].year = m.now.Year()
 	}
@@ -237,6 +261,7 @@ func (m *ledgerMachine) clawBack(t *rapid.T) {
 	}
 	require.NoError(t, err)
 	m.apply(res)
+	ml.draw(m.now, dev)
 	ml.dev, ml.sup = dev, sup
 }
 
@@ -330,6 +355,7 @@ func (m *ledgerMachine) resolve(t *rapid.T) {
 	}
 	require.NoError(t, err)
 	m.apply(res)
+	ml.draw(m.now, dev)
 	ml.disputed, ml.dev, ml.sup = false, dev, sup
 	m.fees += fee
 }
@@ -384,15 +410,22 @@ func (m *ledgerMachine) check(t *rapid.T) {
 		ll, ok := m.st.Line(id)
 		require.True(t, ok)
 		var got, awaits [2]int64
+		var roll int64
 		for _, p := range ll.Parts {
 			u, a := minorOf(p.Unreversed), minorOf(p.Awaiting)
 			require.True(t, a >= 0 && a <= u, "%s awaits %d of %d", p.Entry, a, u)
 			k := 0
 			if p.Kind == settlement.KindSupplierCost {
 				k = 1
+			} else {
+				roll += minorOf(p.Reserve)
 			}
 			got[k] += u
 			awaits[k] += a
+		}
+		require.Equal(t, ml.roll, roll, "line %s: what dev-1's rolling reserve holds", id)
+		if ml.until.After(m.now) {
+			reserved += ml.roll
 		}
 		require.Equal(t, [2]int64{ml.dev, ml.sup}, got, "line %s unreversed (seller, supplier)", id)
 		// What awaits payment is the model's in all; how it splits between
