@@ -108,6 +108,25 @@ func Explain(line LineID, entries []Entry) (string, error) {
 			fmt.Fprintf(&b, "  trace: %s\n", strings.Join(parts, ", "))
 		}
 	}
+	// An entry's followers are listed under it, and theirs under them (a
+	// rolling reserve's draws under the reserve they draw on), each once
+	// however hand-built entries chain their Reverses.
+	shown := map[EntryID]bool{}
+	var follow func(id EntryID, indent string)
+	follow = func(id EntryID, indent string) {
+		for _, f := range followers[id] {
+			if shown[f.ID] {
+				continue
+			}
+			shown[f.ID] = true
+			fmt.Fprintf(&b, "%s    %s %s on %s", indent, f.Kind, f.Amount, f.Date.UTC().Format("2006-01-02"))
+			if f.Note != "" {
+				fmt.Fprintf(&b, ", %s", f.Note)
+			}
+			b.WriteByte('\n')
+			follow(f.ID, indent+"  ")
+		}
+	}
 	var walk func(n *tnode, indent string)
 	walk = func(n *tnode, indent string) {
 		for i, c := range n.children {
@@ -126,13 +145,7 @@ func Explain(line LineID, entries []Entry) (string, error) {
 					fmt.Fprintf(&b, "%s%s  %s", indent, next, e.Amount)
 				}
 				writeEntry(&b, e)
-				for _, f := range followers[e.ID] {
-					fmt.Fprintf(&b, "%s%s    %s %s on %s", indent, next, f.Kind, f.Amount, f.Date.UTC().Format("2006-01-02"))
-					if f.Note != "" {
-						fmt.Fprintf(&b, ", %s", f.Note)
-					}
-					b.WriteByte('\n')
-				}
+				follow(e.ID, indent+next)
 			}
 			walk(c, indent+next)
 		}

@@ -1261,10 +1261,10 @@ func (lg *refLedger) reverse(credit int64, by string, at time.Time, note string,
 		draw := settlement.Entry{ID: settlement.EntryID(by + ":" + p.path + "#rolling.draw"), Line: settlement.LineID(by), Kind: settlement.KindRelease,
 			Party: p.party, Role: p.role, Amount: ensemble.MoneyFromMinor(d, lg.cur), Date: at, Plan: lg.plan, Node: p.node, Service: service,
 			Offer: lg.offer, Route: lg.route, Seller: lg.seller, Reverses: settlement.EntryID(string(lg.line) + ":" + p.path + "#rolling"),
-			Note: "drawn from the rolling reserve: " + note, Trace: trace}
+			Note: "rolling reserve drawn to meet the clawback, " + note, Trace: trace}
 		less := draw
 		less.ID, less.Amount, less.Date = draw.ID+".release", ensemble.MoneyFromMinor(-d, lg.cur), p.until
-		less.Note = "rolling reserve released less what was drawn: " + note
+		less.Note = "scheduled release of the rolling reserve less the draw, " + note
 		out = append(out, draw, less)
 	}
 	return out, nil

@@ -202,10 +202,10 @@ func (r *run) drawRolling(lg, nl *ledger, taken []int64, by string, at time.Time
 		c := lg.ctx
 		e := Entry{Line: LineID(by), Kind: KindRelease, Party: pe.party, Role: pe.meta.role, Date: at, Plan: *c.plan, Node: pe.meta.node,
 			Service: service, Offer: c.offer, Route: c.route, Seller: c.seller, Reverses: held, Trace: trace}
-		e.ID, e.Amount, e.Note = EntryID(id+"#rolling.draw"), ensemble.MoneyFromMinor(d, c.cur), "drawn from the rolling reserve: "+note
+		e.ID, e.Amount, e.Note = EntryID(id+"#rolling.draw"), ensemble.MoneyFromMinor(d, c.cur), "rolling reserve drawn to meet the clawback, "+note
 		r.entries = append(r.entries, e)
 		e.ID, e.Amount, e.Date = EntryID(id+"#rolling.draw.release"), ensemble.MoneyFromMinor(-d, c.cur), h.until
-		e.Note = "rolling reserve released less what was drawn: " + note
+		e.Note = "scheduled release of the rolling reserve less the draw, " + note
 		r.entries = append(r.entries, e)
 	}
 }

@@ -250,3 +250,23 @@ func TestStateDecodeRefusesCorruptRollingReserves(t *testing.T) {
 		decodeProblem(t, d, ".reserve_until", "a rolling reserve holds earnings", "L1")
 	})
 }
+
+// TestExplainShowsRollingReserveDraws: a line's explain tree lists its
+// rolling reserve under the earning, the draws of a refund under the
+// reserve they draw on, then the scheduled release.
+func TestExplainShowsRollingReserveDraws(t *testing.T) {
+	s := planSettler(t, reservePlans, loadNetwork(t))
+	sale, err := s.Settle(ctx, settlement.State{}, []settlement.Line{chainLine("L1", "1000.00", "2026-03-01")})
+	require.NoError(t, err)
+	c, err := s.Settle(ctx, sale.State, []settlement.Line{credit("C1", "L1", "-500.00", "2026-03-20")})
+	require.NoError(t, err)
+	text, err := settlement.Explain("L1", append(sale.Entries, c.Entries...))
+	require.NoError(t, err)
+	require.Contains(t, text, `   ├─ reseller  EUR 300.00 -> reseller-nl (reseller), share 30%
+   │      reserve EUR 30.00 on 2026-03-01, rolling reserve 10% of reseller-nl until 2026-05-30
+   │        release EUR 30.00 on 2026-03-20, rolling reserve drawn to meet the clawback, credit of L1 by C1
+   │        release EUR -30.00 on 2026-05-30, scheduled release of the rolling reserve less the draw, credit of L1 by C1
+   │      release EUR 30.00 on 2026-05-30, rolling reserve released
+   │      clawback EUR -150.00 on 2026-03-20, credit of L1 by C1
+`)
+}
