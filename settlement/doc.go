@@ -51,7 +51,16 @@
 // Disputes hold a line's entries; ResolveDispute releases them and claws
 // back a lost one, and ResolveDisputeWith a dispute lost in part, borne by
 // a Bearer, with a dispute fee (KindFee) charged to a chosen party. Reserves
-// hold back part of an earning until a release date.
+// hold back part of an earning until a release date: a leaf's (Node.Reserve),
+// or a party's rolling reserve (PlanDocument.Reserves), which refunds and lost
+// disputes dated before its release draw on first, so what is payable falls
+// only by the rest:
+//
+//	reserves: [{party: reseller-nl, ratio: "10%", days: 90}]
+//
+// A EUR 100.00 refund of a line that paid reseller-nl 300.00 (30.00 held for
+// 90 days) claws back 30.00 and releases the 30.00 held to meet it; the
+// scheduled release is lessened by as much (see PartyReserve).
 //
 // A plan can pay only what the customer paid (payable: on_collection, as
 // cloud marketplaces and most channel programs do): every part of its

@@ -20,6 +20,8 @@ import (
 //
 //	earning, supplier cost  <line>:<node path>[/<party>]  supplier costs under supplier_costs/<component>
 //	reserve, its release    <earning id>#reserve, <earning id>#release
+//	rolling reserve         <earning id>#rolling, <earning id>#rolling.release
+//	its draw by a reversal  <credit line>:<part path>#rolling.draw, ...#rolling.draw.release (or <line>#dispute.<n>:...)
 //	hold, release (dispute) <part id>#hold.<n>, <part id>#release.<n>
 //	clawback                <credit line>:<part path>#clawback, or <line>#dispute.<n>:<part path>#clawback
 //	dispute fee             <line>#dispute.<n>:fee (the dispute's only id without a '#' suffix)

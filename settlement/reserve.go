@@ -44,6 +44,22 @@ import (
 //	reserves:
 //	  - {party: reseller-nl, ratio: "10%", days: 90}
 //
+// Each earning the plan pays the party (through any leaf; of what a leaf's
+// own Reserve leaves, rounded down) gets a KindReserve entry
+// "<earning id>#rolling" at the line's date and its release,
+// "<earning id>#rolling.release", dated Days later.
+//
+// A credit or lost dispute dated before the release draws on the reserve
+// first: of what its clawback takes back from the party's part, up to what
+// the reserve still holds is released at its date to meet it
+// ("<credit>:<part path>#rolling.draw", +d) and the scheduled release is
+// lessened by as much ("...#rolling.draw.release", -d at the release
+// date), so what is payable falls only by the rest. Clawbacks are as
+// without a reserve: never more than a part has unreversed, and a full
+// credit nets the party to zero, its reserve included. A reversal on or
+// after the release draws nothing. The State records, per part, what the
+// reserve still holds and until when (LedgerPart.Reserve, ReserveUntil).
+//
 // It is part of the plan, not of Config: the plan version is the contract
 // a line was settled under and the State records it on every line, so
 // what was held, for how long and why is read from the versioned document
