@@ -180,16 +180,6 @@ func (sp *split) keepRolling() []rollingHold {
 	return slices.Clone(sp.rolled)
 }
 
-// rollingOf returns the index in l.rolling of part i's hold, or -1.
-func (l *ledger) rollingOf(i int) int {
-	for k := range l.rolling {
-		if int(l.rolling[k].part) == i {
-			return k
-		}
-	}
-	return -1
-}
-
 // drawRolling draws the rolling reserves of the parts a reversal dated at
 // takes back (taken, per part) on first: see the package's rolling
 // reserves above. nl is the new ledger, whose holds it updates (a copy:
