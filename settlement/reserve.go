@@ -173,11 +173,20 @@ func (sp *split) rolling(n *cnode, of EntryID, id partner.ID, amount int64) {
 
 // keepRolling returns the rolling holds of the line the split paid, as
 // its ledger keeps them (nil when none).
-func (sp *split) keepRolling() []rollingHold {
+func (sp *split) keepRolling() *[]rollingHold {
 	if len(sp.rolled) == 0 {
 		return nil
 	}
-	return slices.Clone(sp.rolled)
+	hs := slices.Clone(sp.rolled)
+	return &hs
+}
+
+// holds returns what rolling reserves hold of the line's parts.
+func (l *ledger) holds() []rollingHold {
+	if l.rolling == nil {
+		return nil
+	}
+	return *l.rolling
 }
 
 // drawRolling draws the rolling reserves of the parts a reversal dated at
@@ -186,12 +195,13 @@ func (sp *split) keepRolling() []rollingHold {
 // ledgers are never changed in place); by names the reversal, as its
 // clawbacks' ids do.
 func (r *run) drawRolling(lg, nl *ledger, taken []int64, by string, at time.Time, note string, service ensemble.Period, trace []ensemble.Ref) {
-	if len(lg.rolling) == 0 {
+	if lg.rolling == nil {
 		return
 	}
-	nl.rolling = slices.Clone(lg.rolling)
-	for k := range nl.rolling {
-		h := &nl.rolling[k]
+	hs := slices.Clone(*lg.rolling)
+	nl.rolling = &hs
+	for k := range hs {
+		h := &hs[k]
 		i := int(h.part)
 		if taken[i] == 0 || h.units == 0 {
 			continue

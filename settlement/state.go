@@ -48,11 +48,11 @@ type ledger struct {
 	basis    int64
 	credited int64
 	trace    []ensemble.Ref
-	payees   *[]payee      // who each part pays; shared with lines that paid alike, read-only
-	amounts  []int64       // each part's amount; then (2n long) each part's unreversed amount, once reversed or read from JSON
-	disputes *disputes     // nil: never disputed
-	coll     *collection   // nil: payable on settlement (collect.go)
-	rolling  []rollingHold // what rolling reserves hold of its parts; nil: none
+	payees   *[]payee       // who each part pays; shared with lines that paid alike, read-only
+	amounts  []int64        // each part's amount; then (2n long) each part's unreversed amount, once reversed or read from JSON
+	disputes *disputes      // nil: never disputed
+	coll     *collection    // nil: payable on settlement (collect.go)
+	rolling  *[]rollingHold // what rolling reserves hold of its parts; nil: none (a pointer: most lines have none)
 }
 
 // lineCtx is what a ledger line shares with every line of the same plan
@@ -378,7 +378,7 @@ func (l *ledger) export(vols []lineVolume) LedgerLine {
 	if l.coll != nil {
 		out.Collection = l.coll.export(c.cur)
 	}
-	for _, h := range l.rolling {
+	for _, h := range l.holds() {
 		p := &out.Parts[h.part]
 		p.ReserveUntil = h.until
 		if h.units != 0 {
@@ -1143,5 +1143,8 @@ func (r *stateReader) rollingPart(path string, l *ledger, ll *LedgerLine, lp *Le
 	case uOK && u > unreversed:
 		r.fail(path+".reserve", ll.Line, lp.Entry, nil, "rolling reserve %s exceeds the unreversed %s: reversals draw on it first", lp.Reserve, lp.Unreversed)
 	}
-	l.rolling = append(l.rolling, rollingHold{part: int32(j), units: u, until: lp.ReserveUntil})
+	if l.rolling == nil {
+		l.rolling = new([]rollingHold)
+	}
+	*l.rolling = append(*l.rolling, rollingHold{part: int32(j), units: u, until: lp.ReserveUntil})
 }
