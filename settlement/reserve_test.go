@@ -58,7 +58,7 @@ func statementOf(t *testing.T, es []settlement.Entry, party, from, to string) se
 	return settlement.Statement{}
 }
 
-func requireEUR(t *testing.T, want string, m ensemble.Money, what string) {
+func requireEUR(t testing.TB, want string, m ensemble.Money, what string) {
 	t.Helper()
 	require.Truef(t, eur(want).Equal(m), "%s: want EUR %s, got %s", what, want, m)
 }
@@ -193,8 +193,9 @@ func TestRollingReservesAreCheckedAtLoad(t *testing.T) {
 
 // reserveState returns the JSON of a state holding L1 of the hand-worked
 // example, partly credited by C1 before the release: reseller-nl's part
-// (parts[1]) holds 15.00 of its 30.00 reserve.
-func reserveState(t *testing.T) []byte {
+// (parts[1]) holds 15.00 of its 30.00 reserve. FuzzState starts from it
+// too.
+func reserveState(t testing.TB) []byte {
 	t.Helper()
 	s := planSettler(t, reservePlans, loadNetwork(t))
 	res, err := s.Settle(ctx, settlement.State{}, []settlement.Line{chainLine("L1", "1000.00", "2026-03-01")})
