@@ -149,10 +149,10 @@ type rollingHold struct {
 	until time.Time
 }
 
-// rolling holds back the rolling reserve of the party paid earning of
-// (amount, the part the split just recorded), if the plan keeps one for
-// it: a reserve entry at the line's date and its release at the release
-// date.
+// rolling holds back the rolling reserve of party id, paid amount by
+// earning of (the part the split just recorded), if the plan keeps one for
+// the party: a reserve entry at the line's date and its release at the
+// release date.
 func (sp *split) rolling(n *cnode, of EntryID, id partner.ID, amount int64) {
 	c := sp.plan.reserves[id]
 	if c == nil || amount <= 0 {
@@ -189,11 +189,11 @@ func (l *ledger) holds() []rollingHold {
 	return *l.rolling
 }
 
-// drawRolling draws the rolling reserves of the parts a reversal dated at
-// takes back (taken, per part) on first: see the package's rolling
-// reserves above. nl is the new ledger, whose holds it updates (a copy:
-// ledgers are never changed in place); by names the reversal, as its
-// clawbacks' ids do.
+// drawRolling draws on the rolling reserves of the parts a reversal dated
+// at takes back from (taken, per part), as the comment at the top of this
+// file and PartyReserve say. nl is the new ledger, whose holds it updates
+// (a copy: ledgers are never changed in place); by names the reversal, as
+// its clawbacks' ids do.
 func (r *run) drawRolling(lg, nl *ledger, taken []int64, by string, at time.Time, note string, service ensemble.Period, trace []ensemble.Ref) {
 	if lg.rolling == nil {
 		return
