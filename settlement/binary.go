@@ -40,7 +40,7 @@ var ErrCorruptEntries = errors.New("settlement: corrupt entries")
 
 const (
 	binaryVersion = 1 // of entries, and of states before collections
-	stateVersion  = 2 // of states: version 1 and each line's collection record
+	stateVersion  = 3 // of states: version 2 and each credit's amount and bearer, a line's lost disputes, a part's rolling reserve (version 2: version 1 and each line's collection record)
 	kindState     = 's'
 	kindEntries   = 'e'
 )
@@ -273,6 +273,8 @@ func (w *binWriter) ledgerLine(ll *LedgerLine) {
 		w.units(p.Unreversed, cur)
 		w.units(p.Held, cur)
 		w.units(p.Awaiting, cur)
+		w.units(p.Reserve, cur)
+		w.time(p.ReserveUntil)
 	}
 	w.uvarint(uint64(len(ll.Volumes)))
 	for _, v := range ll.Volumes {
@@ -626,9 +628,11 @@ func (s *State) UnmarshalBinary(b []byte) error {
 		for i := range in.Credits {
 			c := &in.Credits[i]
 			c.Line, c.Credits = LineID(r.str()), LineID(r.str())
-			c.CreditState.Amount = r.units(r.currency(), false)
-			c.Amount = &c.CreditState.Amount
-			c.Bearer = r.bearer()
+			if r.version >= 3 { // before, credits did not record their amounts: the decode checks refuse them
+				c.CreditState.Amount = r.units(r.currency(), false)
+				c.Amount = &c.CreditState.Amount
+				c.Bearer = r.bearer()
+			}
 		}
 	}
 	if n := r.count(); n > 0 {
@@ -668,7 +672,9 @@ func (r *binReader) ledgerLine(li *ledgerLineIn) {
 	ll.Seller = partner.ID(r.str())
 	ll.Trace = r.refs()
 	ll.Service = r.period()
-	ll.Lost = r.units(cur, true)
+	if r.version >= 3 {
+		ll.Lost = r.units(cur, true)
+	}
 	if n := r.count(); n > 0 {
 		ll.Parts = make([]LedgerPart, n)
 		for j := range ll.Parts {
@@ -689,6 +695,9 @@ func (r *binReader) ledgerLine(li *ledgerLineIn) {
 			p.Amount, p.Unreversed, p.Held = r.units(cur, false), r.units(cur, false), r.units(cur, true)
 			if r.version >= 2 {
 				p.Awaiting = r.units(cur, true)
+			}
+			if r.version >= 3 {
+				p.Reserve, p.ReserveUntil = r.units(cur, true), r.time()
 			}
 		}
 	} else {

@@ -47,12 +47,12 @@ func TestStateDecodeRefusesADeletedCreditThatWouldSettleTwice(t *testing.T) {
 	var d stateDoc
 	require.NoError(t, json.Unmarshal(valid, &d))
 	d["credits"] = []any{}
-	decodeProblem(t, d, "lines[0].credited", "credits and lost disputes add up to", "L1")
+	decodeProblem(t, d, "lines[0].credited", "credits, lost disputes and write-offs add up to", "L1")
 
 	// Deleted with the key itself: the same.
 	require.NoError(t, json.Unmarshal(valid, &d))
 	delete(d, "credits")
-	decodeProblem(t, d, "lines[0].credited", "credits and lost disputes add up to", "L1")
+	decodeProblem(t, d, "lines[0].credited", "credits, lost disputes and write-offs add up to", "L1")
 
 	// The state as written reads, and C1 cannot be settled again on it.
 	var st settlement.State
@@ -75,7 +75,7 @@ func TestStateDecodeRefusesCreditRecordsThatDoNotAddUp(t *testing.T) {
 		want    string
 		line    settlement.LineID
 	}{
-		{"a credit's amount changed", func(d stateDoc) { c0(d)["amount"] = shift(c0(d)["amount"], 1) }, "lines[0].credited", "credits and lost disputes add up to", "L1"},
+		{"a credit's amount changed", func(d stateDoc) { c0(d)["amount"] = shift(c0(d)["amount"], 1) }, "lines[0].credited", "credits, lost disputes and write-offs add up to", "L1"},
 		{"a credit without amount", func(d stateDoc) { delete(c0(d), "amount") }, "credits[0].amount", "no amount", "C1"},
 		{"a negative credit", func(d stateDoc) { c0(d)["amount"] = moneyJSON("-1.00", "EUR") }, "credits[0].amount", "negative", "C1"},
 		{"a credit in another currency", func(d stateDoc) { c0(d)["amount"] = moneyJSON("250.00", "USD") }, "credits[0].amount", "not in the line's currency", "C1"},
@@ -87,7 +87,7 @@ func TestStateDecodeRefusesCreditRecordsThatDoNotAddUp(t *testing.T) {
 		}, "lines[1].lost", "negative", "L2"},
 		{"a credit added", func(d stateDoc) {
 			d["credits"] = append(d["credits"].([]any), map[string]any{"line": "C2", "credits": "L1", "amount": moneyJSON("1.00", "EUR")})
-		}, "lines[0].credited", "credits and lost disputes add up to", "L1"},
+		}, "lines[0].credited", "credits, lost disputes and write-offs add up to", "L1"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -81,7 +81,7 @@ func FuzzState(f *testing.F) {
 	}
 	f.Add(ledgerState(f))
 	f.Add(collectedState(f)) // L1 payable on collection, partly paid
-	f.Add(reserveState(f)) // rolling reserves, partly drawn
+	f.Add(reserveState(f))   // rolling reserves, partly drawn
 	f.Fuzz(func(t *testing.T, doc []byte) {
 		var st settlement.State
 		if err := st.UnmarshalJSON(doc); err != nil {

@@ -1028,8 +1028,9 @@ func (r *stateReader) isCredit(id LineID) bool {
 	return ok
 }
 
-// creditsAddUp checks, per line, that the amounts of its credits and what
-// its lost disputes took back add up to its credited amount.
+// creditsAddUp checks, per line, that the amounts of its credits, what its
+// lost disputes took back and the share of its basis its write-offs took
+// back add up to its credited amount.
 func (r *stateReader) creditsAddUp(in *stateIn) {
 	for i := range in.Lines {
 		ll := &in.Lines[i].LedgerLine
@@ -1037,9 +1038,13 @@ func (r *stateReader) creditsAddUp(in *stateIn) {
 		if lg == nil || r.badLines[ll.Line] {
 			continue
 		}
-		if got := r.amounts[ll.Line] + lg.disputesLost(); got != lg.credited {
+		var writtenOff int64 // the share of the basis write-offs took back
+		if c := lg.coll; c != nil {
+			writtenOff = basisShare(lg.basis, c.writtenOff, c.total)
+		}
+		if got := r.amounts[ll.Line] + lg.disputesLost() + writtenOff; got != lg.credited {
 			r.fail(ensemble.Path("lines", i)+".credited", ll.Line, "", nil,
-				"credited %s, but the line's credits and lost disputes add up to %s: the state misses or adds a credit",
+				"credited %s, but the line's credits, lost disputes and write-offs add up to %s: the state misses or adds a credit",
 				ll.Credited, ensemble.MoneyFromMinor(got, lg.ctx.cur))
 		}
 	}
