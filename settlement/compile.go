@@ -357,6 +357,9 @@ func (s *Settler) compilePlan(p *ensemble.Problems, path string, doc PlanDocumen
 	cp := &cplan{id: string(doc.ID), doc: doc, ref: doc.Ref(), gross: doc.Basis == BasisGross, method: doc.Method,
 		onCollection: doc.Payable == PayableOnCollection}
 	cp.reserves = compileReserves(p, path, doc.Reserves)
+	if doc.Payable == PayableOnCollection && len(doc.Reserves) > 0 {
+		p.Addf(path+".reserves", "a plan payable on collection keeps no rolling reserve: both would hold the same earnings back")
+	}
 	ids := map[string]bool{}
 	cp.root = s.compileNode(p, path+".root", cp, &doc.Root, "", true, ids, used, 0)
 	if p.Len() > n0 {

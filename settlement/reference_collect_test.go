@@ -412,7 +412,7 @@ func (lg *refLedger) collectLine(paid int64, id string, at time.Time, trace []en
 func onCollection(plans []settlement.PlanDocument) []settlement.PlanDocument {
 	out := slices.Clone(plans)
 	for i := range out {
-		if !hasReserve(&out[i].Root) {
+		if !hasReserve(&out[i].Root) && len(out[i].Reserves) == 0 {
 			out[i].Payable = settlement.PayableOnCollection
 		}
 	}

@@ -361,8 +361,8 @@ func extendRefPlan(t *rapid.T, doc *settlement.PlanDocument, label string, refRu
 // and a release from one day to a few months after the line, so credits
 // come before and after it.
 func drawPartyReserves(t *rapid.T, doc *settlement.PlanDocument, label string) {
-	if rapid.IntRange(0, 2).Draw(t, label+".party_reserves") != 0 {
-		return
+	if doc.Payable == settlement.PayableOnCollection || rapid.IntRange(0, 2).Draw(t, label+".party_reserves") != 0 {
+		return // a plan on collection keeps no reserve
 	}
 	ids := make([]partner.ID, len(keyPartners))
 	for i, kp := range keyPartners {
