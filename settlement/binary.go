@@ -19,9 +19,7 @@ import (
 // The compact binary encoding of a State and of entries, for hosts that
 // move and keep many of them (a shard's state between batches, a
 // pipeline's entries between stages). A blob starts with two bytes, a
-// kind ('s' for a state, 'e' for entries) and the format version (2 for
-// a state, which adds what lines payable on collection record to
-// version 1, still read; 1 for entries);
+// kind ('s' for a state, 'e' for entries) and the format version (1);
 // then integers as varints (amounts in minor units of the line's
 // currency for a state), instants as seconds and nanoseconds, and every
 // text once per blob: a string is written the first time with its bytes
@@ -39,8 +37,7 @@ import (
 var ErrCorruptEntries = errors.New("settlement: corrupt entries")
 
 const (
-	binaryVersion = 1 // of entries, and of states before collections
-	stateVersion  = 3 // of states: version 2 and each credit's amount and bearer, a line's lost disputes, a part's rolling reserve (version 2: version 1 and each line's collection record)
+	binaryVersion = 1 // of states and entries: a blob of another version is refused
 	kindState     = 's'
 	kindEntries   = 'e'
 )
@@ -183,7 +180,7 @@ func (s State) MarshalBinary() ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	w := &binWriter{b: []byte{kindState, stateVersion}}
+	w := &binWriter{b: []byte{kindState, binaryVersion}}
 	w.uvarint(uint64(len(doc.Lines)))
 	for i := range doc.Lines {
 		w.ledgerLine(&doc.Lines[i])
@@ -310,7 +307,6 @@ type binReader struct {
 	strs    []string
 	curs    map[string]ensemble.Currency
 	err     error
-	version byte // the blob's format version
 }
 
 // fail records the first problem, at the current offset.
@@ -565,9 +561,9 @@ func (r *binReader) ratio() ensemble.Ratio {
 	return q
 }
 
-// header reads a blob's kind and version byte: at most max, the version
-// this package writes, and at least 1.
-func (r *binReader) header(kind, max byte) {
+// header reads a blob's kind and version byte: the version this package
+// writes.
+func (r *binReader) header(kind byte) {
 	if len(r.b) < 2 {
 		r.fail("truncated: no header")
 		return
@@ -576,12 +572,12 @@ func (r *binReader) header(kind, max byte) {
 		r.fail("kind byte %#x: not a blob of %s", r.b[0], r.subject)
 		return
 	}
-	if r.b[1] < 1 || r.b[1] > max {
+	if r.b[1] != binaryVersion {
 		r.off = 1
-		r.fail("format version %d: this package reads versions 1 to %d", r.b[1], max)
+		r.fail("format version %d: this package reads version %d", r.b[1], binaryVersion)
 		return
 	}
-	r.off, r.version = 2, r.b[1]
+	r.off = 2
 }
 
 // end refuses bytes after the blob's last value.
@@ -599,7 +595,7 @@ func (r *binReader) end() {
 // state is left unchanged.
 func (s *State) UnmarshalBinary(b []byte) error {
 	r := &binReader{b: b, subject: "state"}
-	r.header(kindState, stateVersion)
+	r.header(kindState)
 	var in stateIn
 	if n := r.count(); n > 0 {
 		in.Lines = make([]ledgerLineIn, n)
@@ -628,11 +624,9 @@ func (s *State) UnmarshalBinary(b []byte) error {
 		for i := range in.Credits {
 			c := &in.Credits[i]
 			c.Line, c.Credits = LineID(r.str()), LineID(r.str())
-			if r.version >= 3 { // before, credits did not record their amounts: the decode checks refuse them
-				c.CreditState.Amount = r.units(r.currency(), false)
-				c.Amount = &c.CreditState.Amount
-				c.Bearer = r.bearer()
-			}
+			c.CreditState.Amount = r.units(r.currency(), false)
+			c.Amount = &c.CreditState.Amount
+			c.Bearer = r.bearer()
 		}
 	}
 	if n := r.count(); n > 0 {
@@ -672,9 +666,7 @@ func (r *binReader) ledgerLine(li *ledgerLineIn) {
 	ll.Seller = partner.ID(r.str())
 	ll.Trace = r.refs()
 	ll.Service = r.period()
-	if r.version >= 3 {
-		ll.Lost = r.units(cur, true)
-	}
+	ll.Lost = r.units(cur, true)
 	if n := r.count(); n > 0 {
 		ll.Parts = make([]LedgerPart, n)
 		for j := range ll.Parts {
@@ -693,12 +685,8 @@ func (r *binReader) ledgerLine(li *ledgerLineIn) {
 				p.Entry = EntryID(string(ll.Line) + ":" + p.Node + "/" + string(p.Party))
 			}
 			p.Amount, p.Unreversed, p.Held = r.units(cur, false), r.units(cur, false), r.units(cur, true)
-			if r.version >= 2 {
-				p.Awaiting = r.units(cur, true)
-			}
-			if r.version >= 3 {
-				p.Reserve, p.ReserveUntil = r.units(cur, true), r.time()
-			}
+			p.Awaiting = r.units(cur, true)
+			p.Reserve, p.ReserveUntil = r.units(cur, true), r.time()
 		}
 	} else {
 		ll.Parts = []LedgerPart{}
@@ -712,7 +700,7 @@ func (r *binReader) ledgerLine(li *ledgerLineIn) {
 			v.Amount, v.Rate, v.NetOfCredits = r.units(vc, false), r.rate(), r.bool()
 		}
 	}
-	if r.version >= 2 && r.bool() {
+	if r.bool() {
 		c := &LedgerCollection{Invoice: r.str(), Total: r.units(cur, false), Collected: r.units(cur, false), WrittenOff: r.units(cur, false)}
 		if n := r.count(); n > 0 {
 			c.IDs = make([]string, n)
@@ -777,7 +765,7 @@ func EncodeEntries(entries []Entry) ([]byte, error) {
 // does not check them against a ledger (a State's decode does that).
 func DecodeEntries(b []byte) ([]Entry, error) {
 	r := &binReader{b: b, subject: "entries"}
-	r.header(kindEntries, binaryVersion)
+	r.header(kindEntries)
 	n := r.count()
 	out := make([]Entry, 0, n)
 	for range n {

@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"math"
 	"math/big"
-	"os"
 	"slices"
 	"strings"
 	"testing"
@@ -477,30 +476,15 @@ func TestCollectionNearInt64Range(t *testing.T) {
 }
 
 // The binary form of a state holds what lines payable on collection
-// record (format version 2), and a version 1 blob, written before
-// collections (testdata/state-v1.bin: ledgerState's), still reads as the
-// same state.
+// record.
 func TestBinaryStatesWithCollections(t *testing.T) {
 	var st settlement.State
 	require.NoError(t, json.Unmarshal(collectedState(t), &st))
 	b, err := st.MarshalBinary()
 	require.NoError(t, err)
-	require.Equal(t, []byte{'s', 3}, b[:2])
 	var back settlement.State
 	require.NoError(t, back.UnmarshalBinary(b))
 	require.Equal(t, string(mustJSON(t, st)), string(mustJSON(t, back)))
-
-	v1, err := os.ReadFile("testdata/state-v1.bin")
-	require.NoError(t, err)
-	require.Equal(t, []byte{'s', 1}, v1[:2])
-	// A version-1 blob reads, but its credits recorded no amounts (version
-	// 3 on), so the decode checks refuse it, naming the credit, as they
-	// refuse such a JSON state: a deleted credit could not be told apart.
-	var old settlement.State
-	err = old.UnmarshalBinary(v1)
-	require.ErrorIs(t, err, settlement.ErrCorruptState)
-	require.ErrorContains(t, err, "credits[0].amount")
-	require.ErrorContains(t, err, "no amount")
 }
 
 // awaitsPayment reports whether part of line id of st awaits its
