@@ -5,7 +5,6 @@ import (
 	"math"
 	"math/big"
 	"slices"
-	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -336,22 +335,9 @@ func TestStateDecodeRefusesCorruptCollections(t *testing.T) {
 			var d stateDoc
 			require.NoError(t, json.Unmarshal(valid, &d))
 			tt.corrupt(d)
-			bad, err := json.Marshal(d)
-			require.NoError(t, err)
-			var st settlement.State
-			err = json.Unmarshal(bad, &st)
-			require.ErrorIs(t, err, settlement.ErrCorruptState)
-			var ve *ensemble.ValidationError
-			require.ErrorAs(t, err, &ve)
-			i := slices.IndexFunc(ve.Problems, func(p *ensemble.FieldError) bool {
-				return strings.HasSuffix(p.Path, tt.path) && strings.Contains(p.Error(), tt.want)
-			})
-			require.GreaterOrEqual(t, i, 0, "want %q at %s: %v", tt.want, tt.path, err)
-			var se *settlement.StateError
-			require.ErrorAs(t, ve.Problems[i], &se)
-			require.Equal(t, settlement.LineID("L1"), se.Line)
+			p := decodeProblem(t, d, tt.path, tt.want, "L1")
 			if tt.is != nil {
-				require.ErrorIs(t, ve.Problems[i], tt.is)
+				require.ErrorIs(t, p, tt.is)
 			}
 		})
 	}

@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"slices"
-	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -13,27 +12,6 @@ import (
 	"github.com/ensemble-commerce/ensemble"
 	"github.com/ensemble-commerce/ensemble/settlement"
 )
-
-// decodeProblem reads doc (a state's JSON, corrupted) and requires it to
-// be refused with ErrCorruptState and a *StateError about line at a path
-// ending in path whose text holds want.
-func decodeProblem(t *testing.T, d stateDoc, path, want string, line settlement.LineID) {
-	t.Helper()
-	bad, err := json.Marshal(d)
-	require.NoError(t, err)
-	var st settlement.State
-	err = json.Unmarshal(bad, &st)
-	require.ErrorIs(t, err, settlement.ErrCorruptState)
-	var ve *ensemble.ValidationError
-	require.ErrorAs(t, err, &ve)
-	i := slices.IndexFunc(ve.Problems, func(p *ensemble.FieldError) bool {
-		return strings.HasSuffix(p.Path, path) && strings.Contains(p.Error(), want)
-	})
-	require.GreaterOrEqual(t, i, 0, "want %q at %s: %v", want, path, err)
-	var se *settlement.StateError
-	require.ErrorAs(t, ve.Problems[i], &se)
-	require.Equal(t, line, se.Line)
-}
 
 // TestStateDecodeRefusesADeletedCreditThatWouldSettleTwice is issue 18's
 // hole: a persisted state whose credits entry was deleted read back

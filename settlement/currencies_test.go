@@ -2,7 +2,6 @@ package settlement_test
 
 import (
 	"encoding/json"
-	"slices"
 	"strings"
 	"testing"
 
@@ -249,20 +248,8 @@ func TestStateDecodeRefusesCorruptLineVolumes(t *testing.T) {
 			var d stateDoc
 			require.NoError(t, json.Unmarshal(valid, &d))
 			tt.corrupt(d)
-			bad, err := json.Marshal(d)
-			require.NoError(t, err)
-			var st settlement.State
-			err = json.Unmarshal(bad, &st)
-			require.ErrorIs(t, err, settlement.ErrCorruptState)
-			var ve *ensemble.ValidationError
-			require.ErrorAs(t, err, &ve)
-			i := slices.IndexFunc(ve.Problems, func(p *ensemble.FieldError) bool {
-				return strings.HasPrefix(p.Path, "lines[1].volumes[") && strings.HasSuffix(p.Path, tt.path) && strings.Contains(p.Error(), tt.want)
-			})
-			require.GreaterOrEqual(t, i, 0, "want %q at %s: %v", tt.want, tt.path, err)
-			var se *settlement.StateError
-			require.ErrorAs(t, ve.Problems[i], &se)
-			require.Equal(t, settlement.LineID("L3"), se.Line)
+			p := decodeProblem(t, d, tt.path, tt.want, "L3")
+			require.True(t, strings.HasPrefix(p.Path, "lines[1].volumes["), p.Path)
 		})
 	}
 }

@@ -283,6 +283,28 @@ func ledgerState(t testing.TB) []byte {
 // stateDoc is a state's JSON as generic values, for tests to corrupt.
 type stateDoc map[string]any
 
+// decodeProblem reads doc (a state's JSON, corrupted) and requires it to
+// be refused with ErrCorruptState and a *StateError about line at a path
+// ending in path whose text holds want.
+func decodeProblem(t *testing.T, d stateDoc, path, want string, line settlement.LineID) *ensemble.FieldError {
+	t.Helper()
+	bad, err := json.Marshal(d)
+	require.NoError(t, err)
+	var st settlement.State
+	err = json.Unmarshal(bad, &st)
+	require.ErrorIs(t, err, settlement.ErrCorruptState)
+	var ve *ensemble.ValidationError
+	require.ErrorAs(t, err, &ve)
+	i := slices.IndexFunc(ve.Problems, func(p *ensemble.FieldError) bool {
+		return strings.HasSuffix(p.Path, path) && strings.Contains(p.Error(), want)
+	})
+	require.GreaterOrEqual(t, i, 0, "want %q at %s: %v", want, path, err)
+	var se *settlement.StateError
+	require.ErrorAs(t, ve.Problems[i], &se)
+	require.Equal(t, line, se.Line)
+	return ve.Problems[i]
+}
+
 func (d stateDoc) line(id string) map[string]any {
 	for _, l := range d["lines"].([]any) {
 		if l := l.(map[string]any); l["line"] == id {
@@ -613,20 +635,7 @@ func TestStateDecodeRefusesCorruptCreditsAndVolumes(t *testing.T) {
 			var d stateDoc
 			require.NoError(t, json.Unmarshal(valid, &d))
 			tt.corrupt(d)
-			bad, err := json.Marshal(d)
-			require.NoError(t, err)
-			var st settlement.State
-			err = json.Unmarshal(bad, &st)
-			require.ErrorIs(t, err, settlement.ErrCorruptState)
-			var ve *ensemble.ValidationError
-			require.ErrorAs(t, err, &ve)
-			i := slices.IndexFunc(ve.Problems, func(p *ensemble.FieldError) bool {
-				return strings.HasSuffix(p.Path, tt.path) && strings.Contains(p.Error(), tt.want)
-			})
-			require.GreaterOrEqual(t, i, 0, "want %q at %s: %v", tt.want, tt.path, err)
-			var se *settlement.StateError
-			require.ErrorAs(t, ve.Problems[i], &se)
-			require.Equal(t, tt.line, se.Line)
+			decodeProblem(t, d, tt.path, tt.want, tt.line)
 		})
 	}
 }
