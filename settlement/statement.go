@@ -102,7 +102,10 @@ type acc struct {
 // its own (ErrStatementMismatch), an unknown entry kind.
 func Statements(entries []Entry, opts StatementOptions) ([]Statement, error) {
 	if err := opts.Period.Validate(); err != nil {
-		return nil, fmt.Errorf("settlement: statements: %w", err)
+		if opts.Period.Start.IsZero() && opts.Period.End.IsZero() {
+			return nil, fmt.Errorf("settlement: statements: StatementOptions.Period is required (the span entries are folded over): %w", err)
+		}
+		return nil, fmt.Errorf("settlement: statements: StatementOptions.Period: %w", err)
 	}
 	if err := duplicateEntryAt(entries); err != nil {
 		return nil, fmt.Errorf("settlement: statements: %w", err)

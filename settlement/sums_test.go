@@ -151,3 +151,12 @@ func TestMoneyErrorsAreNotDiscarded(t *testing.T) {
 	require.ErrorIs(t, err, ensemble.ErrNotMinorUnits)
 	require.True(t, errors.Is(err, ensemble.ErrNotMinorUnits))
 }
+
+// Statements without a period (StatementOptions' zero value) says the
+// period is required, not only that an instant is zero.
+func TestStatementsNeedAPeriod(t *testing.T) {
+	_, err := settlement.Statements(nil, settlement.StatementOptions{})
+	require.ErrorContains(t, err, "StatementOptions.Period is required")
+	_, err = settlement.Statements(nil, settlement.StatementOptions{Period: ensemble.Period{Start: date("2026-04-01"), End: date("2026-03-01")}})
+	require.ErrorContains(t, err, "StatementOptions.Period: ")
+}
