@@ -13,29 +13,7 @@ import (
 
 // Rolling reserves: a share of what a party earns, held back per party
 // for a number of days after each line, which refunds and lost disputes
-// draw on first.
-//
-// A plan's Reserves name the parties it holds a rolling reserve from,
-// beside the per-node Reserve of a leaf. A line paying such a party an
-// earning holds Ratio of it (of what a node reserve leaves, rounded down)
-// with a KindReserve entry "<earning id>#rolling" at the line's date and
-// schedules its release, a KindRelease entry "<earning id>#rolling.release"
-// dated Days days later. The State records, per part, what the rolling
-// reserve still holds and until when (LedgerPart.Reserve, ReserveUntil).
-//
-// A credit or a lost dispute dated before the release draws on the
-// reserve first: of what its clawback takes back from the party's part,
-// up to what the reserve still holds comes out of the reserve, the rest
-// out of what is payable. For an amount d drawn, two KindRelease entries:
-// "<credit>:<part path>#rolling.draw" of +d at the credit's date (the held
-// money goes to meet the clawback, so what is payable falls only by the
-// rest), and "<credit>:<part path>#rolling.draw.release" of -d at the
-// release date (the scheduled release returns what is left). Each
-// reversal stays within the part's unreversed amount, as without a
-// reserve, so a line's parts and clawbacks still add up and a full credit
-// nets every party to zero, reserve and all. A reversal on or after the
-// release date draws nothing: the reserve is released, and what the State
-// records of it is zero.
+// draw on first (PartyReserve says how).
 
 // PartyReserve is a rolling reserve a plan holds from one party: Ratio of
 // every earning the plan pays it, held for Days days after the line's
