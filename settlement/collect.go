@@ -303,8 +303,10 @@ func (r *run) releaseAwaiting(lg, nl *ledger, parts []int64, by string, at time.
 // amounts by largest remainder (ties by entry id), so the parts' payable
 // amounts add up to it exactly and none exceeds its exact share rounded up
 // (nor what it has unreversed); each part is released what it lacks of
-// its allocation (see collectLine for the cases largest remainder and
-// credits leave). Each release is a KindCollected entry
+// its allocation; where largest remainder is not monotone in what was paid,
+// or credits left a part awaiting less than it lacks, the others' releases
+// make up the difference in proportion, so the line's releases still add
+// up to the share paid. Each release is a KindCollected entry
 // "<part id>#collected.<c.ID>" dated c.Date.
 //
 // Errors, each a *CollectionError with st unchanged: an invalid collection

@@ -257,7 +257,8 @@ func convertStatement(s Statement, c Consolidation) (ConsolidatedPart, error) {
 // Entry ids are "payout:<p.ID>/<currency code>"; p.ID holds none of
 // "/:#". p.Currency, p.Rate and p.Mode are unused: the consolidation's
 // apply. Errors: a bad id or no date (ErrInvalidPayout), a consolidated
-// statement its parts do not prove (Consolidated.Check), nothing payable.
+// statement its parts do not prove (Consolidated.Check), nothing payable
+// (ErrNothingPayable).
 func PayOutConsolidated(c Consolidated, p Payout) ([]Entry, error) {
 	if err := checkPayout(p); err != nil {
 		return nil, err
@@ -266,7 +267,7 @@ func PayOutConsolidated(c Consolidated, p Payout) ([]Entry, error) {
 		return nil, fmt.Errorf("settlement: payout %q: %w", p.ID, err)
 	}
 	if !c.Payable.IsPositive() {
-		return nil, fmt.Errorf("settlement: payout %q: nothing payable to %q", p.ID, c.Party)
+		return nil, fmt.Errorf("settlement: payout %q: %w to %q", p.ID, ErrNothingPayable, c.Party)
 	}
 	var out []Entry
 	for _, part := range c.Parts {

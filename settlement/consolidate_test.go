@@ -175,7 +175,7 @@ func TestConsolidateErrors(t *testing.T) {
 	got, err := settlement.Consolidate(sts, settlement.Consolidation{Currency: e, Rates: consolidationRates(), At: date("2026-04-01"), Net: true, Minimum: eur("100.00")})
 	require.NoError(t, err)
 	_, err = settlement.PayOutConsolidated(got[0], settlement.Payout{ID: "p", Date: date("2026-04-02")})
-	require.ErrorContains(t, err, "nothing payable")
+	require.ErrorIs(t, err, settlement.ErrNothingPayable)
 	_, err = settlement.PayOutConsolidated(got[0], settlement.Payout{ID: "p/USD", Date: date("2026-04-02")})
 	require.ErrorIs(t, err, settlement.ErrInvalidPayout)
 	var ide *ensemble.IDError

@@ -51,6 +51,9 @@ var (
 	// ErrInvalidPayout reports a payout without a usable id, or dated
 	// before the end of the statement it pays.
 	ErrInvalidPayout = errors.New("settlement: invalid payout")
+	// ErrNothingPayable reports a payout of a statement with nothing
+	// payable: a host paying every statement skips it.
+	ErrNothingPayable = errors.New("settlement: nothing payable")
 	// ErrStatementMismatch reports a statement that does not hold together
 	// (Statement.Check), or statements merged, consolidated or carried
 	// that do not match.

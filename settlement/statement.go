@@ -347,7 +347,7 @@ type Payout struct {
 // again, which then no longer shows what was paid. Errors: an id holding
 // one of "/:#" or no date (ErrInvalidPayout, with an *ensemble.IDError for
 // the id), a statement that does not hold together (Statement.Check,
-// ErrStatementMismatch), nothing payable.
+// ErrStatementMismatch), nothing payable (ErrNothingPayable).
 func PayOut(st Statement, p Payout) (Entry, error) {
 	if err := checkPayout(p); err != nil {
 		return Entry{}, err
@@ -356,7 +356,7 @@ func PayOut(st Statement, p Payout) (Entry, error) {
 		return Entry{}, fmt.Errorf("settlement: payout %q: %w", p.ID, err)
 	}
 	if !st.Payable.IsPositive() {
-		return Entry{}, fmt.Errorf("settlement: payout %q: nothing payable to %q", p.ID, st.Party)
+		return Entry{}, fmt.Errorf("settlement: payout %q: %w to %q", p.ID, ErrNothingPayable, st.Party)
 	}
 	e := Entry{ID: EntryID("payout:" + p.ID), Kind: KindPayout, Party: st.Party, Amount: st.Payable, Date: p.Date,
 		Note: "payout of statement " + st.Period.String()}
