@@ -121,9 +121,9 @@ type Collection struct {
 	// on collection are counted.
 	Invoice string   `json:"invoice,omitempty"`
 	Lines   []LineID `json:"lines,omitempty"`
-	// Bearer bears a write-off, as a credit line's Bearer: zero reverses
-	// every part in proportion to what it has unreversed. A collection
-	// has none.
+	// Bearer bears a write-off, as a credit line's Bearer; zero takes it
+	// from every part in proportion to what it awaits (see WriteOff). A
+	// collection has none.
 	Bearer Bearer `json:"bearer,omitzero"`
 }
 
@@ -321,16 +321,22 @@ func (s *Settler) Collect(st State, c Collection) (Result, error) {
 }
 
 // WriteOff gives up collecting c.Amount on the lines of c.Invoice (or
-// c.Lines), spread as Collect spreads a payment: on each line, the share
+// c.Lines), spread as Collect spreads a payment. On each line, the share
 // of its basis the amount written off stands for (of the running sum of
-// write-offs, half away from zero) is clawed back as a credit of that much
-// would be (KindClawback, from every part in proportion to what it has
-// unreversed, or from c.Bearer's parts, see Bearer), keyed by the
-// write-off: Line "<line>#writeoff.<c.ID>", ids
-// "<line>#writeoff.<c.ID>:<part path>#clawback"; and what the parts
-// awaited of it is no longer held back (KindUncollected entries of the
-// negative amount, "...#uncollected"), as after any credit. Errors are
-// Collect's, and a bearer that cannot bear it (*BearerError).
+// write-offs, half away from zero) is clawed back (KindClawback, Line
+// "<line>#writeoff.<c.ID>", ids "<line>#writeoff.<c.ID>:<part
+// path>#clawback"), and as much is no longer held back (KindUncollected
+// entries of the negative amount, "...#uncollected"):
+//
+//   - with no c.Bearer, from every part in proportion to what it awaits
+//     (largest remainder, ties by entry id): each party loses what it
+//     awaited and keeps, to the cent, what was collected for it;
+//   - with c.Bearer, from the bearer's parts as a credit would be (in
+//     proportion to what they have unreversed, paid or not, see Bearer),
+//     and the others' awaited money becomes payable by as much as the
+//     bearer bore beyond what it awaited.
+//
+// Errors are Collect's, and a bearer that cannot bear it (*BearerError).
 func (s *Settler) WriteOff(st State, c Collection) (Result, error) {
 	return s.collect(st, c, true)
 }
@@ -524,7 +530,7 @@ func (r *run) writeOff(lg *ledger, lost int64, c *Collection, at time.Time) (*le
 	by := string(lg.line) + "#writeoff." + c.ID
 	trace := append(slices.Clone(lg.trace), ensemble.Ref{Kind: RefLine, ID: string(lg.line)})
 	r.line = nil
-	return r.reverse(&in, x, by, at, "write-off "+c.ID+" of "+ensemble.MoneyFromMinor(lost, lg.ctx.cur).String(), trace, &c.Bearer)
+	return r.reverse(&in, x, by, at, "write-off "+c.ID+" of "+ensemble.MoneyFromMinor(lost, lg.ctx.cur).String(), trace, &c.Bearer, true)
 }
 
 // check validates c's fields and returns its lines, when it names them.

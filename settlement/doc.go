@@ -68,8 +68,10 @@
 // payment of the invoice (Line.Invoice) or of lines; the same fraction of
 // the line then becomes payable to every party (KindCollected), allocated
 // by largest remainder so the parties add up to exactly the share paid.
-// Settler.WriteOff claws back what will never be paid, as a credit does
-// (bearers included); credits come off what awaits payment first. A
+// Settler.WriteOff claws back what will never be paid from what each
+// party awaits, so each keeps to the cent what was collected for it (or
+// from a bearer, as a credit would); credits come off what awaits payment
+// first. A
 // collection id is applied once (ErrCollectionApplied), and more than is
 // owed is ErrOverCollection. Statements show Earned, Collected and
 // Awaiting apart, and Payable is only what can be paid. A line of

@@ -37,7 +37,7 @@ func (r *run) clawback(l *Line) error {
 	credit = -credit
 	r.line = l
 	trace := append(slices.Clone(l.Trace), l.Ref(), ensemble.Ref{Kind: RefLine, ID: string(lg.line)})
-	nl, err := r.reverse(lg, credit, string(l.ID), l.Date, "credit of "+string(lg.line)+" by "+string(l.ID), trace, &l.Bearer)
+	nl, err := r.reverse(lg, credit, string(l.ID), l.Date, "credit of "+string(lg.line)+" by "+string(l.ID), trace, &l.Bearer, false)
 	if err != nil {
 		return lineErr(l.ID, lg.ctx.plan.ID, "", "", err)
 	}
@@ -78,8 +78,12 @@ func (s *Settler) checkBasis(lg *ledger) error {
 // other parts in proportion to theirs). Entries get ids "<by>:<original
 // entry path>#clawback"; with a bearer, their share says whether the part
 // bore the credit or made up the bearer's shortfall, and the note who bore
-// it.
-func (r *run) reverse(lg *ledger, credit int64, by string, at time.Time, note string, trace []ensemble.Ref, b *Bearer) (*ledger, error) {
+// it. With awaited (a write-off with no bearer), the parts' weights are
+// what each awaits of the customer's payment instead of what it has
+// unreversed: what is written off is what will never be paid, so each part
+// loses what it awaited and keeps what was collected for it, to the cent
+// (the two weights' largest remainders could differ by a cent).
+func (r *run) reverse(lg *ledger, credit int64, by string, at time.Time, note string, trace []ensemble.Ref, b *Bearer, awaited bool) (*ledger, error) {
 	// A credit's clawbacks carry the credit line's service period (the
 	// credited one), a lost dispute's the disputed line's.
 	service := lg.ctx.service
@@ -142,11 +146,15 @@ func (r *run) reverse(lg *ledger, credit int64, by string, at time.Time, note st
 	for i := range n {
 		shares[i].Key = string(lg.entryID(i))
 	}
+	weights := unreversed
+	if awaited && bears == nil {
+		weights = lg.coll.awaiting // owed(true) keeps the write-off within their sum
+	}
 	parts := make([]int64, n)
-	if err := allocateReversal(parts, take, unreversed, shares, bears, true); err != nil {
+	if err := allocateReversal(parts, take, weights, shares, bears, true); err != nil {
 		return nil, err
 	}
-	if err := allocateReversal(parts, rest, unreversed, shares, bears, false); err != nil {
+	if err := allocateReversal(parts, rest, weights, shares, bears, false); err != nil {
 		return nil, err
 	}
 	for i := range n {
@@ -344,7 +352,7 @@ func (s *Settler) ResolveDisputeWith(st State, line LineID, o DisputeOutcome, at
 	by := string(line) + "#dispute." + seq
 	if !o.Won {
 		trace := append(slices.Clone(nl.trace), ensemble.Ref{Kind: RefLine, ID: string(line)})
-		out, err := r.reverse(&nl, lost, by, at, "dispute "+seq+" "+outcome, trace, &o.Bearer)
+		out, err := r.reverse(&nl, lost, by, at, "dispute "+seq+" "+outcome, trace, &o.Bearer, false)
 		if err != nil {
 			return Result{}, lineErr(line, nl.ctx.plan.ID, "", "", err)
 		}

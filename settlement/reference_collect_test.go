@@ -3,10 +3,11 @@ package settlement_test
 // The reference settler's collections (see reference_test.go): a line of a
 // plan payable on collection holds each part back until the customer pays;
 // a payment makes the same fraction of the basis payable, allocated over
-// what each part awaits; a write-off reverses that fraction as a credit
-// does; any reversal comes off what awaits payment first. Written from the
-// documentation of Collect, WriteOff and Payable, with rationals and a
-// search where the settler has closed forms.
+// what each part awaits; a write-off reverses that fraction from what each
+// part awaits (or as a credit does, when it has a bearer); any reversal
+// comes off what awaits payment first. Written from the documentation of
+// Collect, WriteOff and Payable, with rationals and a search where the
+// settler has closed forms.
 
 import (
 	"errors"
@@ -20,6 +21,7 @@ import (
 	"pgregory.net/rapid"
 
 	"github.com/ensemble-commerce/ensemble"
+	"github.com/ensemble-commerce/ensemble/partner"
 	"github.com/ensemble-commerce/ensemble/settlement"
 )
 
@@ -230,7 +232,7 @@ func (s *refSettler) Collect(c settlement.Collection, writeOff bool) ([]settleme
 			cl.writtenOff += paid[i]
 			credited := lg.credited
 			back, err := lg.reverse(x, string(id)+"#writeoff."+c.ID, at, "write-off "+c.ID+" of "+ensemble.MoneyFromMinor(paid[i], lg.cur).String(),
-				trace, lg.service, c.Bearer)
+				trace, lg.service, c.Bearer, true)
 			if err != nil {
 				return fail(id, err)
 			}
@@ -267,9 +269,31 @@ func (m *refMachine) applyCollection(t *rapid.T, writeOff bool) {
 	requireSameCollectionError(t, err, wantErr)
 	if err == nil {
 		requireSameEntries(t, res.Entries, want)
+		if writeOff && c.Bearer.IsZero() {
+			requireKeepsWhatWasCollected(t, res.Entries)
+		}
 		m.st = res.State
 		m.collections = append(m.collections, c.ID)
 	}
+}
+
+// requireKeepsWhatWasCollected requires a write-off with no bearer to take
+// from each party exactly what it no longer awaits: its clawbacks and its
+// drop in what awaits payment (KindUncollected) are equal, so what was
+// collected for it and made payable stays, to the cent.
+func requireKeepsWhatWasCollected(t *rapid.T, entries []settlement.Entry) {
+	taken, released := map[partner.ID]int64{}, map[partner.ID]int64{}
+	for _, e := range entries {
+		switch e.Kind {
+		case settlement.KindClawback:
+			taken[e.Party] += minorOf(e.Amount)
+		case settlement.KindUncollected:
+			released[e.Party] += minorOf(e.Amount)
+		default:
+			t.Fatalf("write-off entry %s of kind %s", e.ID, e.Kind)
+		}
+	}
+	require.Equal(t, taken, released, "a write-off's clawbacks per party (left) and its drop in what awaits payment (right)")
 }
 
 // drawCollection draws a payment of the lines of an invoice, or of one to

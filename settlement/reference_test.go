@@ -1152,7 +1152,7 @@ func (s *refSettler) settleCredit(st *refState, c settlement.Line) ([]settlement
 	}
 	trace := append(slices.Clone(c.Trace), c.Ref(), ensemble.Ref{Kind: settlement.RefLine, ID: string(lg.line)})
 	before := lg.credited
-	entries, err := lg.reverse(credit, string(c.ID), c.Date, "credit of "+string(lg.line)+" by "+string(c.ID), trace, c.Service, c.Bearer)
+	entries, err := lg.reverse(credit, string(c.ID), c.Date, "credit of "+string(lg.line)+" by "+string(c.ID), trace, c.Service, c.Bearer, false)
 	if err != nil {
 		return nil, fail(err)
 	}
@@ -1166,10 +1166,11 @@ func (s *refSettler) settleCredit(st *refState, c settlement.Line) ([]settlement
 // every part in proportion to its unreversed amount (largest remainder,
 // ties by entry id); with a bearer, from the bearer's parts alone in
 // proportion to theirs, and when they hold too little and the bearer allows
-// it, the rest from the other parts in proportion to theirs. Clawbacks get
-// ids "<by>:<part path>#clawback" and carry service (a credit line's, or
-// the disputed line's for a lost dispute).
-func (lg *refLedger) reverse(credit int64, by string, at time.Time, note string, trace []ensemble.Ref, service ensemble.Period, b settlement.Bearer) ([]settlement.Entry, error) {
+// it, the rest from the other parts in proportion to theirs. With awaited
+// and no bearer (a write-off), in proportion to what each part awaits
+// instead. Clawbacks get ids "<by>:<part path>#clawback" and carry service
+// (a credit line's, or the disputed line's for a lost dispute).
+func (lg *refLedger) reverse(credit int64, by string, at time.Time, note string, trace []ensemble.Ref, service ensemble.Period, b settlement.Bearer, awaited bool) ([]settlement.Entry, error) {
 	if left := lg.basis - lg.credited; credit > left {
 		return nil, fmt.Errorf("%w: %d credited, %d left", settlement.ErrOverCredit, credit, left)
 	}
@@ -1222,7 +1223,11 @@ func (lg *refLedger) reverse(credit int64, by string, at time.Time, note string,
 		}
 		shares := make([]ensemble.Share, len(group.parts))
 		for k, i := range group.parts {
-			shares[k] = ensemble.Share{Key: string(lg.line) + ":" + lg.parts[i].path, Weight: ensemble.RatioFromInt(lg.parts[i].unreversed)}
+			w := lg.parts[i].unreversed
+			if awaited && b.IsZero() {
+				w = lg.parts[i].awaiting
+			}
+			shares[k] = ensemble.Share{Key: string(lg.line) + ":" + lg.parts[i].path, Weight: ensemble.RatioFromInt(w)}
 		}
 		got := make([]int64, len(group.parts))
 		if err := ensemble.AllocateUnits(got, group.amount, shares, ensemble.AllocateOptions{}); err != nil {
@@ -1400,7 +1405,7 @@ func (s *refSettler) ResolveDispute(line settlement.LineID, o settlement.Dispute
 	trace := append(slices.Clone(lg.trace), ensemble.Ref{Kind: settlement.RefLine, ID: string(line)})
 	if !o.Won {
 		before := lg.credited
-		back, err := lg.reverse(lost, by, at, "dispute "+n+" "+outcome, trace, lg.service, o.Bearer)
+		back, err := lg.reverse(lost, by, at, "dispute "+n+" "+outcome, trace, lg.service, o.Bearer, false)
 		if err != nil {
 			return nil, refErr(line, lg.plan.ID, "", "", err)
 		}

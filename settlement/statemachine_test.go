@@ -196,34 +196,41 @@ func (m *ledgerMachine) drawBearer(t *rapid.T, ml *modelLine) settlement.Bearer 
 	return b
 }
 
+// proportional splits x over weights d (the seller's part) and s (the
+// supplier's) by largest remainder: the odd unit to the larger remainder,
+// ties to the seller's part ("root" sorts before "supplier_costs").
+func proportional(x, d, s int64) (fd, fs int64) {
+	if x == 0 {
+		return 0, 0
+	}
+	// The exact quotas x·d/(d+s) and x·s/(d+s), and their floors.
+	qd := new(big.Rat).Mul(new(big.Rat).SetInt64(x), big.NewRat(d, d+s))
+	qs := new(big.Rat).Mul(new(big.Rat).SetInt64(x), big.NewRat(s, d+s))
+	fd = new(big.Int).Quo(qd.Num(), qd.Denom()).Int64()
+	fs = new(big.Int).Quo(qs.Num(), qs.Denom()).Int64()
+	if fd+fs < x { // one unit left: to the larger remainder
+		rd := new(big.Rat).Sub(qd, new(big.Rat).SetInt64(fd))
+		rs := new(big.Rat).Sub(qs, new(big.Rat).SetInt64(fs))
+		if rd.Cmp(rs) >= 0 {
+			fd++
+		} else {
+			fs++
+		}
+	}
+	return fd, fs
+}
+
 // take is what the model says a reversal of x borne by b does to ml: the
 // condition it fails with, or the new unreversed amounts. In proportion,
 // x splits by largest remainder over the two parts' unreversed amounts,
-// the odd unit to the larger remainder, ties to the seller's part ("root"
-// sorts before "supplier_costs").
+// see proportional.
 func take(ml modelLine, x int64, b settlement.Bearer) (dev, sup int64, err error) {
 	dev, sup = ml.dev, ml.sup
 	if x > ml.left() {
 		return 0, 0, settlement.ErrOverCredit
 	}
 	if b.IsZero() {
-		if x == 0 {
-			return dev, sup, nil
-		}
-		// The exact quotas x·d/(d+s) and x·s/(d+s), and their floors.
-		qd := new(big.Rat).Mul(new(big.Rat).SetInt64(x), big.NewRat(ml.dev, ml.left()))
-		qs := new(big.Rat).Mul(new(big.Rat).SetInt64(x), big.NewRat(ml.sup, ml.left()))
-		fd := new(big.Int).Quo(qd.Num(), qd.Denom()).Int64()
-		fs := new(big.Int).Quo(qs.Num(), qs.Denom()).Int64()
-		if fd+fs < x { // one unit left: to the larger remainder
-			rd := new(big.Rat).Sub(qd, new(big.Rat).SetInt64(fd))
-			rs := new(big.Rat).Sub(qs, new(big.Rat).SetInt64(fs))
-			if rd.Cmp(rs) >= 0 {
-				fd++
-			} else {
-				fs++
-			}
-		}
+		fd, fs := proportional(x, ml.dev, ml.sup)
 		return dev - fd, sup - fs, nil
 	}
 	onDev := b.Party == "dev-1" || b.Role == ml.role
@@ -304,6 +311,11 @@ func (m *ledgerMachine) writeOff(t *rapid.T) {
 		return
 	}
 	dev, sup, want := take(*ml, x, b)
+	if b.IsZero() && want == nil { // in proportion to what each part awaits
+		ad, as := m.awaits(t, id)
+		fd, fs := proportional(x, ad, as)
+		dev, sup = ml.dev-fd, ml.sup-fs
+	}
 	if want != nil {
 		require.ErrorIs(t, err, want)
 		return
@@ -311,6 +323,21 @@ func (m *ledgerMachine) writeOff(t *rapid.T) {
 	require.NoError(t, err)
 	m.apply(res)
 	ml.dev, ml.sup, ml.writtenOff = dev, sup, ml.writtenOff+x
+}
+
+// awaits returns what the seller's and the supplier's parts of line id
+// await in the state.
+func (m *ledgerMachine) awaits(t *rapid.T, id settlement.LineID) (d, s int64) {
+	ll, ok := m.st.Line(id)
+	require.True(t, ok)
+	for _, p := range ll.Parts {
+		if p.Kind == settlement.KindSupplierCost {
+			s += minorOf(p.Awaiting)
+		} else {
+			d += minorOf(p.Awaiting)
+		}
+	}
+	return d, s
 }
 
 func (m *ledgerMachine) dispute(t *rapid.T) {
