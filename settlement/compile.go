@@ -492,7 +492,7 @@ func (s *Settler) compileNode(p *ensemble.Problems, path string, cp *cplan, n *N
 	if sh.HasRatio {
 		forms++
 		c.kind, c.ratio = shareRatio, sh.Ratio
-		c.shareText = sh.Ratio.Percent()
+		c.shareText = sharePercent(sh.Ratio)
 		if sh.Ratio.Sign() < 0 || sh.Ratio.Cmp(ensemble.RatioFromInt(1)) > 0 {
 			p.Addf(path+".share", "ratio %s is outside [0, 1]", sh.Ratio)
 		}
@@ -561,7 +561,7 @@ func (c *cnode) compileSplit() {
 	if cu := c.cum; cu != nil && len(cu.Tiers) > 0 {
 		c.tierText = make([]string, len(cu.Tiers))
 		for i, t := range cu.Tiers {
-			c.tierText[i] = t.Rate.Percent()
+			c.tierText[i] = sharePercent(t.Rate)
 		}
 		bounds := make([]int64, len(cu.Tiers))
 		for i, t := range cu.Tiers {

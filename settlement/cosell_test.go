@@ -91,8 +91,8 @@ func TestCoSellHandWorked(t *testing.T) {
 		// Thirds stay exact: 20,999.67 each; floors leave 2 cents, to the
 		// two smaller ids on the three-way tie.
 		{"thirds", coSellLine("2026-03-10", "1/3", partner.CoSeller{Partner: "dev-1", Weight: w("1/3")}, partner.CoSeller{Partner: "reseller-de", Weight: w("1/3")}),
-			map[partner.ID]string{"dev-1": "210.00 remaining, co-sell weight 1/3", "reseller-de": "210.00 remaining, co-sell weight 1/3",
-				"sub-utrecht": "209.99 remaining, co-sell weight 1/3"}},
+			map[partner.ID]string{"dev-1": "210.00 remaining, co-sell weight 1/3 (≈33.33%)", "reseller-de": "210.00 remaining, co-sell weight 1/3 (≈33.33%)",
+				"sub-utrecht": "209.99 remaining, co-sell weight 1/3 (≈33.33%)"}},
 		// reseller-de is suspended from 2026-04-01: its 30% cannot be
 		// paid, and the seller, the only party left, takes the deal; its
 		// share says the weights it was paid by.
@@ -221,7 +221,7 @@ func TestPropertyCoSellSplitsByWeight(t *testing.T) {
 			}
 			i := slices.Index(parties, e.Party)
 			require.GreaterOrEqual(t, i, 0, "entry %s pays a party of the split", e.ID)
-			require.Equal(t, "remaining, co-sell weight "+weight(i).Percent(), e.Share)
+			require.Equal(t, "remaining, co-sell weight "+pct(weight(i)), e.Share)
 			got[e.Party] = minorOf(e.Amount)
 			total += minorOf(e.Amount)
 		}

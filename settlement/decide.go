@@ -6,6 +6,7 @@ import (
 	"math"
 	"math/big"
 	"strconv"
+	"strings"
 
 	"github.com/ensemble-commerce/ensemble"
 	"github.com/ensemble-commerce/ensemble/partner"
@@ -423,13 +424,25 @@ func appendCoSellText(b []byte, text string, w ensemble.Ratio, payable *ensemble
 	return b
 }
 
-// appendPercent appends r.Percent() to b ("70%", "12.5%", "1/3"), in
-// int64 arithmetic when r's terms allow, else through Percent.
+// sharePercent writes a share as finance reads it: r.Percent() when it
+// terminates ("70%", "12.5%"), else the exact fraction and the percentage
+// to two places ("1/3 (≈33.33%)"), so a blended or weighted share stays
+// exact and readable.
+func sharePercent(r ensemble.Ratio) string {
+	p := r.Percent()
+	if strings.HasSuffix(p, "%") {
+		return p
+	}
+	return p + " (≈" + r.Mul(ensemble.RatioFromInt(100)).Decimal(2, ensemble.RoundHalfAwayFromZero).StringFixed(2) + "%)"
+}
+
+// appendPercent appends sharePercent(r) to b, in int64 arithmetic when r's
+// terms allow, else through sharePercent.
 func appendPercent(b []byte, r ensemble.Ratio) []byte {
 	rat := r.Rat()
 	num, den := rat.Num(), rat.Denom()
 	if !num.IsInt64() || !den.IsInt64() {
-		return append(b, r.Percent()...)
+		return append(b, sharePercent(r)...)
 	}
 	n, d := num.Int64(), den.Int64() // in lowest terms, d > 0
 	// r × 100 = pn/pd in lowest terms; it terminates when pd is 2^a·5^c,
@@ -437,7 +450,7 @@ func appendPercent(b []byte, r ensemble.Ratio) []byte {
 	g := gcd64(100, d)
 	pn, pd := n*(100/g), d/g
 	if n != 0 && (pn/(100/g) != n || pn == math.MinInt64) {
-		return append(b, r.Percent()...)
+		return append(b, sharePercent(r)...)
 	}
 	twos, fives, rest := 0, 0, pd
 	for rest%2 == 0 {
@@ -448,7 +461,7 @@ func appendPercent(b []byte, r ensemble.Ratio) []byte {
 	}
 	digits := max(twos, fives)
 	if rest != 1 || digits > 18 {
-		return strconv.AppendInt(append(strconv.AppendInt(b, n, 10), '/'), d, 10) // not terminating: "n/d"
+		return append(b, sharePercent(r)...) // not terminating: "n/d (≈p%)"
 	}
 	scale := int64(1)
 	for range digits {
@@ -456,7 +469,7 @@ func appendPercent(b []byte, r ensemble.Ratio) []byte {
 	}
 	q := pn * (scale / pd) // pn/pd in units of 10^-digits, exactly
 	if pn != 0 && q/(scale/pd) != pn || q == math.MinInt64 {
-		return append(b, r.Percent()...)
+		return append(b, sharePercent(r)...)
 	}
 	if q < 0 {
 		b, q = append(b, '-'), -q
@@ -556,7 +569,7 @@ func (dc *decider) cumulative(c *cnode) (eff ensemble.Ratio, text string, stable
 		lo, last = hi, i
 	}
 	eff = ensemble.RatioFromRat(num.Quo(num, new(big.Rat).SetInt64(b)))
-	t = appendMoney(append(append(append(t, " = "...), eff.Percent()...), " of "...), b, cur)
+	t = appendMoney(append(appendPercent(append(t, " = "...), eff), " of "...), b, cur)
 	t = strconv.AppendInt(append(t, " (tiers "...), int64(first+1), 10)
 	t = strconv.AppendInt(append(t, '-'), int64(last+1), 10)
 	t = append(append(appendMoney(append(t, ", volume before "...), before, cur), dc.fxNote...), ')')

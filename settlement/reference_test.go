@@ -762,9 +762,9 @@ func (ln *refLine) pay(n *settlement.Node, path string, amount int64, k *refKid,
 			case "chain[*]":
 				text += ", level " + shares[i].Key
 			case "co_sellers":
-				text += ", co-sell weight " + shares[i].Weight.Percent()
+				text += ", co-sell weight " + pct(shares[i].Weight)
 				if !payable.Equal(ensemble.RatioFromInt(1)) {
-					text += " of " + payable.Percent() + " payable"
+					text += " of " + pct(payable) + " payable"
 				}
 				if _, equal := coSellSplit(ln.line.Route); equal {
 					text += ", equal: no weights on the route"
@@ -979,7 +979,7 @@ func (ln *refLine) cumulativeRate(c *settlement.Cumulative, before int64) (ensem
 	if c.Mode == settlement.Cliff || b == 0 {
 		reach := before + b
 		i := slices.IndexFunc(upTo, func(u int64) bool { return reach <= u })
-		return c.Tiers[i].Rate, fmt.Sprintf("%s (cliff, tier %d, volume before %s)", c.Tiers[i].Rate.Percent(), i+1, vol), nil
+		return c.Tiers[i].Rate, fmt.Sprintf("%s (cliff, tier %d, volume before %s)", pct(c.Tiers[i].Rate), i+1, vol), nil
 	}
 	var weighted ensemble.Ratio
 	var took []string // "15% of EUR 200.00", one per tier the line reaches
@@ -988,7 +988,7 @@ func (ln *refLine) cumulativeRate(c *settlement.Cumulative, before int64) (ensem
 	for i, u := range upTo {
 		if to := min(before+b, u); from < to {
 			weighted = weighted.Add(ensemble.RatioFromInt(to - from).Mul(c.Tiers[i].Rate))
-			took = append(took, c.Tiers[i].Rate.Percent()+" of "+money(to-from))
+			took = append(took, pct(c.Tiers[i].Rate)+" of "+money(to-from))
 			tiers = append(tiers, i+1)
 			from = to
 		}
@@ -996,11 +996,11 @@ func (ln *refLine) cumulativeRate(c *settlement.Cumulative, before int64) (ensem
 	per, _ := ensemble.NewRatio(1, b)
 	rate := weighted.Mul(per)
 	if len(tiers) == 1 {
-		return rate, fmt.Sprintf("%s (marginal over 1 tier(s), volume before %s)", rate.Percent(), vol), nil
+		return rate, fmt.Sprintf("%s (marginal over 1 tier(s), volume before %s)", pct(rate), vol), nil
 	}
 	// Across tiers, what each tier took of the line, then the rate that
 	// makes (applied to the node's amount).
-	return rate, fmt.Sprintf("%s = %s of %s (tiers %d-%d, volume before %s)", strings.Join(took, " + "), rate.Percent(),
+	return rate, fmt.Sprintf("%s = %s of %s (tiers %d-%d, volume before %s)", strings.Join(took, " + "), pct(rate),
 		money(b), tiers[0], tiers[len(tiers)-1], vol), nil
 }
 
@@ -1099,13 +1099,23 @@ func roleName(party string) string {
 	return party
 }
 
+// pct writes a share as entries do: r.Percent() when it terminates, else
+// the fraction and the percentage to two places, "1/3 (≈33.33%)".
+func pct(r ensemble.Ratio) string {
+	p := r.Percent()
+	if strings.HasSuffix(p, "%") {
+		return p
+	}
+	return fmt.Sprintf("%s (≈%s%%)", p, r.Mul(ensemble.RatioFromInt(100)).Decimal(2, ensemble.RoundHalfAwayFromZero).StringFixed(2))
+}
+
 // shareText is a share as entries say it before any rule has run.
 func shareText(sh settlement.Share) string {
 	switch {
 	case sh.Remaining:
 		return "remaining"
 	case sh.HasRatio:
-		return sh.Ratio.Percent()
+		return pct(sh.Ratio)
 	case !sh.Amount.IsZero():
 		return sh.Amount.String()
 	case sh.Rule != "":

@@ -85,14 +85,14 @@ func TestPropertyCumulativeRate(t *testing.T) {
 				i++
 			}
 			require.True(t, eff.Equal(tiers[i].Rate))
-			require.Equal(t, fmt.Sprintf("%s (cliff, tier %d, volume before %s)", tiers[i].Rate.Percent(), i+1, vol), text)
+			require.Equal(t, fmt.Sprintf("%s (cliff, tier %d, volume before %s)", sharePercent(tiers[i].Rate), i+1, vol), text)
 			require.True(t, stable)
 			return
 		}
 		want, used := marginalRate(tiers, bounds, before, b)
 		require.Zero(t, eff.Rat().Cmp(want), "rate %s, want %s", eff.Rat(), want)
 		if used == 1 {
-			require.Equal(t, fmt.Sprintf("%s (marginal over 1 tier(s), volume before %s)", eff.Percent(), vol), text)
+			require.Equal(t, fmt.Sprintf("%s (marginal over 1 tier(s), volume before %s)", sharePercent(eff), vol), text)
 			require.True(t, stable, "a line within one tier takes the tier's own rate")
 			return
 		}
@@ -104,11 +104,11 @@ func TestPropertyCumulativeRate(t *testing.T) {
 				if first < 0 {
 					first = i
 				}
-				parts = append(parts, fmt.Sprintf("%s of %s", tiers[i].Rate.Percent(), ensemble.MoneyFromMinor(hi-lo, eurC)))
+				parts = append(parts, fmt.Sprintf("%s of %s", sharePercent(tiers[i].Rate), ensemble.MoneyFromMinor(hi-lo, eurC)))
 				lo = hi
 			}
 		}
-		require.Equal(t, fmt.Sprintf("%s = %s of %s (tiers %d-%d, volume before %s)", strings.Join(parts, " + "), eff.Percent(),
+		require.Equal(t, fmt.Sprintf("%s = %s of %s (tiers %d-%d, volume before %s)", strings.Join(parts, " + "), sharePercent(eff),
 			ensemble.MoneyFromMinor(b, eurC), first+1, first+used, vol), text)
 		require.False(t, stable)
 	})
@@ -154,6 +154,6 @@ func TestPropertyAppendPercentIsPercent(t *testing.T) {
 			n := new(big.Int).Lsh(big.NewInt(rapid.Int64Range(1, 1000).Draw(t, "num")), 70)
 			r = ensemble.RatioFromRat(new(big.Rat).SetFrac(n, big.NewInt(rapid.Int64Range(1, 1000).Draw(t, "den"))))
 		}
-		require.Equal(t, r.Percent(), string(appendPercent([]byte("x"), r))[1:], "%s", r.Rat().RatString())
+		require.Equal(t, sharePercent(r), string(appendPercent([]byte("x"), r))[1:], "%s", r.Rat().RatString())
 	})
 }
