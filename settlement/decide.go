@@ -411,8 +411,8 @@ func equalCoSell(r *partner.Route) bool {
 // weight of the parties that could be paid when they are not the whole
 // (payable is nil then: a party that cannot trade is left out, and the
 // others share its part), and whether the route gave no weights:
-// "remaining, co-sell weight 70%", "remaining, co-sell weight 1/3 of 2/3
-// payable, equal: no weights on the route".
+// "remaining, co-sell weight 70%", "remaining, co-sell weight 1/3
+// (≈33.33%) of 2/3 (≈66.67%) payable, equal: no weights on the route".
 func appendCoSellText(b []byte, text string, w ensemble.Ratio, payable *ensemble.Ratio, equal bool) []byte {
 	b = appendPercent(append(append(b, text...), ", co-sell weight "...), w)
 	if payable != nil {
