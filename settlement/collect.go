@@ -160,16 +160,23 @@ func (c *collection) clone() *collection {
 }
 
 // basisShare returns the share of a line's basis that s of its total
-// stands for: basis × s / total, rounded half away from zero (zero when
-// the total is).
-func basisShare(basis, s, total int64) int64 {
+// stands for, basis × s / total, rounded to the nearest unit (zero when the
+// total is): a half up for payments, down for write-offs (writeOff). The
+// opposite halves make a payment and a write-off that cover the whole total
+// between them take exactly the basis, in either order: were both rounded
+// up, a line of 1.00 + 1.00 tax paid 0.01 (a share of 0.005, so 0.01) could
+// write off only 1.98 of the 1.99 still owed.
+func basisShare(basis, s, total int64, writeOff bool) int64 {
 	if total == 0 {
 		return 0
 	}
 	t := big.NewInt(total)
 	n := new(big.Int).Mul(big.NewInt(basis), big.NewInt(s))
 	n.Lsh(n, 1).Add(n, t)
-	return n.Quo(n, t.Lsh(t, 1)).Int64() // floor((2·b·s + t) / 2t), all non-negative
+	if writeOff {
+		n.Sub(n, big.NewInt(1))
+	}
+	return n.Quo(n, t.Lsh(t, 1)).Int64() // floor((2·b·s + t [- 1]) / 2t), all non-negative
 }
 
 // awaitingTotal is what a line on collection must hold back in all: what
@@ -177,7 +184,7 @@ func basisShare(basis, s, total int64) int64 {
 // write-offs took back) less the share of its basis the customer paid,
 // never below zero (a credit after a payment takes from what was paid).
 func awaitingTotal(basis, credited, collected, total int64) int64 {
-	return max(0, basis-credited-basisShare(basis, collected, total))
+	return max(0, basis-credited-basisShare(basis, collected, total, false))
 }
 
 // owed returns what the customer can still pay on l (of its total), or,
@@ -199,16 +206,22 @@ func (l *ledger) owed(writeOff bool) int64 {
 	for _, u := range c.awaiting {
 		a += u
 	}
-	// The largest s' with basisShare(s') <= basisShare(s) + a:
-	// 2·basis·s' < (2L+1)·total, so s' = ceil((2L+1)·total / 2basis) - 1.
-	lim := new(big.Int).Add(big.NewInt(basisShare(l.basis, s, c.total)), big.NewInt(a))
+	// The largest s' with basisShare(s') <= L = basisShare(s) + a. Half
+	// up, 2·basis·s' < (2L+1)·total: s' = ceil((2L+1)·total / 2basis) - 1;
+	// half down, 2·basis·s' <= (2L+1)·total: s' = floor((2L+1)·total / 2basis).
+	lim := new(big.Int).Add(big.NewInt(basisShare(l.basis, s, c.total, writeOff)), big.NewInt(a))
 	lim.Lsh(lim, 1).Add(lim, big.NewInt(1))
 	n := lim.Mul(lim, big.NewInt(c.total))
 	d := new(big.Int).Lsh(big.NewInt(l.basis), 1)
-	n.Add(n, d)
-	n.Sub(n, big.NewInt(1))
-	n.Quo(n, d)
-	n.Sub(n, big.NewInt(1+s))
+	if writeOff {
+		n.Quo(n, d)
+	} else {
+		n.Add(n, d)
+		n.Sub(n, big.NewInt(1))
+		n.Quo(n, d)
+		n.Sub(n, big.NewInt(1))
+	}
+	n.Sub(n, big.NewInt(s))
 	if !n.IsInt64() {
 		return room
 	}
@@ -323,7 +336,7 @@ func (s *Settler) Collect(st State, c Collection) (Result, error) {
 // WriteOff gives up collecting c.Amount on the lines of c.Invoice (or
 // c.Lines), spread as Collect spreads a payment. On each line, the share
 // of its basis the amount written off stands for (of the running sum of
-// write-offs, half away from zero) is clawed back (KindClawback, Line
+// write-offs, rounded half down, see basisShare) is clawed back (KindClawback, Line
 // "<line>#writeoff.<c.ID>", ids "<line>#writeoff.<c.ID>:<part
 // path>#clawback"), and as much is no longer held back (KindUncollected
 // entries of the negative amount, "...#uncollected"):
@@ -397,7 +410,11 @@ func (s *Settler) collect(st State, c Collection, writeOff bool) (Result, error)
 		all += min(owed[i], math.MaxInt64-all) // more than an int64 is more than any amount
 	}
 	if amount > all {
-		return fail("", fmt.Errorf("%w: %s paid, %s owed", ErrOverCollection, c.Amount, ensemble.MoneyFromMinor(all, c.Amount.Currency())))
+		verb := "paid"
+		if writeOff {
+			verb = "written off"
+		}
+		return fail("", fmt.Errorf("%w: %s %s, %s owed", ErrOverCollection, c.Amount, verb, ensemble.MoneyFromMinor(all, c.Amount.Currency())))
 	}
 	paid := make([]int64, len(ids))
 	shares := make([]ensemble.Share, len(ids))
@@ -443,9 +460,9 @@ func (s *Settler) collect(st State, c Collection, writeOff bool) (Result, error)
 func (r *run) collectLine(lg *ledger, paid int64, c *Collection, at time.Time) (*ledger, error) {
 	nl := *lg
 	cl := lg.coll.clone()
-	before := basisShare(lg.basis, cl.collected, cl.total)
+	before := basisShare(lg.basis, cl.collected, cl.total, false)
 	cl.collected += paid
-	after := basisShare(lg.basis, cl.collected, cl.total)
+	after := basisShare(lg.basis, cl.collected, cl.total, false)
 	cl.ids = append(cl.ids, c.ID)
 	nl.coll = cl
 	x := after - before
@@ -523,7 +540,7 @@ func allocateBy(parts []int64, x int64, keys []string, weights []int64) error {
 func (r *run) writeOff(lg *ledger, lost int64, c *Collection, at time.Time) (*ledger, error) {
 	in := *lg
 	cl := lg.coll.clone()
-	x := basisShare(lg.basis, cl.writtenOff+lost, cl.total) - basisShare(lg.basis, cl.writtenOff, cl.total)
+	x := basisShare(lg.basis, cl.writtenOff+lost, cl.total, true) - basisShare(lg.basis, cl.writtenOff, cl.total, true)
 	cl.writtenOff += lost
 	cl.ids = append(cl.ids, c.ID)
 	in.coll = cl

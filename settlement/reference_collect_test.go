@@ -46,13 +46,22 @@ func (c *refCollection) json(cur ensemble.Currency) *settlement.LedgerCollection
 }
 
 // refShare is the share of the basis that s of the line's total stands
-// for: basis × s / total, half away from zero.
-func (lg *refLedger) refShare(s int64) int64 {
+// for: basis × s / total, to the nearest unit, a half up for payments and
+// down for write-offs (writeOff).
+func (lg *refLedger) refShare(s int64, writeOff bool) int64 {
 	if lg.coll.total == 0 {
 		return 0
 	}
 	x := new(big.Rat).SetFrac(new(big.Int).Mul(big.NewInt(lg.basis), big.NewInt(s)), big.NewInt(lg.coll.total))
-	x.Add(x, big.NewRat(1, 2))
+	if writeOff { // ceil(x - 1/2)
+		x.Sub(x, big.NewRat(1, 2))
+		q, r := new(big.Int).QuoRem(x.Num(), x.Denom(), new(big.Int))
+		if r.Sign() > 0 {
+			q.Add(q, big.NewInt(1))
+		}
+		return q.Int64()
+	}
+	x.Add(x, big.NewRat(1, 2)) // floor(x + 1/2)
 	return new(big.Int).Quo(x.Num(), x.Denom()).Int64()
 }
 
@@ -74,11 +83,11 @@ func (lg *refLedger) owedNow(writeOff bool) int64 {
 	if writeOff {
 		s = c.writtenOff
 	}
-	limit := lg.refShare(s) + lg.awaitingSum()
+	limit := lg.refShare(s, writeOff) + lg.awaitingSum()
 	lo, hi := s, s+c.total-c.collected-c.writtenOff // lo fits
 	for lo < hi {
 		mid := lo + (hi-lo+1)/2
-		if lg.refShare(mid) <= limit {
+		if lg.refShare(mid, writeOff) <= limit {
 			lo = mid
 		} else {
 			hi = mid - 1
@@ -118,7 +127,7 @@ func (lg *refLedger) releaseAwaiting(taken []int64, by string, at time.Time, not
 	if c == nil {
 		return nil
 	}
-	want := max(0, lg.basis-lg.credited-lg.refShare(c.collected))
+	want := max(0, lg.basis-lg.credited-lg.refShare(c.collected, false))
 	drop := lg.awaitingSum() - want
 	gives := make([]int64, len(lg.parts))
 	var own int64
@@ -228,7 +237,7 @@ func (s *refSettler) Collect(c settlement.Collection, writeOff bool) ([]settleme
 		lg.coll = &cl
 		trace := append(slices.Clone(lg.trace), ensemble.Ref{Kind: settlement.RefLine, ID: string(lg.line)})
 		if writeOff {
-			x := lg.refShare(cl.writtenOff+paid[i]) - lg.refShare(cl.writtenOff)
+			x := lg.refShare(cl.writtenOff+paid[i], true) - lg.refShare(cl.writtenOff, true)
 			cl.writtenOff += paid[i]
 			credited := lg.credited
 			back, err := lg.reverse(x, string(id)+"#writeoff."+c.ID, at, "write-off "+c.ID+" of "+ensemble.MoneyFromMinor(paid[i], lg.cur).String(),
@@ -379,9 +388,9 @@ func requireSameCollectionError(t *rapid.T, got, want error) {
 // proportion to the releases, less is made up from what the parts still
 // await, in proportion.
 func (lg *refLedger) collectLine(paid int64, id string, at time.Time, trace []ensemble.Ref) []settlement.Entry {
-	before := lg.refShare(lg.coll.collected)
+	before := lg.refShare(lg.coll.collected, false)
 	lg.coll.collected += paid
-	after := lg.refShare(lg.coll.collected)
+	after := lg.refShare(lg.coll.collected, false)
 	x := after - before
 	if x == 0 {
 		return nil
