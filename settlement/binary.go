@@ -213,6 +213,7 @@ func (s State) MarshalBinary() ([]byte, error) {
 		w.str(p.Commitment)
 		w.byte(uint8(p.Earning))
 	}
+	w.time(doc.PrunedBefore)
 	if w.err != nil {
 		return nil, fmt.Errorf("settlement: state: %w", w.err)
 	}
@@ -635,6 +636,7 @@ func (s *State) UnmarshalBinary(b []byte) error {
 			in.Prepaid[i] = PrepaidState{Commitment: r.str(), Earning: PrepaidEarning(r.byte())}
 		}
 	}
+	in.PrunedBefore = r.time()
 	r.end()
 	if r.err != nil {
 		return fmt.Errorf("%w: %w", ErrCorruptState, r.err)

@@ -121,7 +121,8 @@
 // A State shards: SplitByLine keeps ledger lines and their credits,
 // SplitByPartner (or Seed) cumulative volumes, MergeStates merges disjoint
 // parts (an overlap is ErrStateOverlap, never a sum) and Prune drops lines
-// past the credit window. A credit settles against the credited line's
+// past the credit window (and then refuses lines dated before it,
+// ErrBeforeWindow, so a re-sent old sale is never paid twice). A credit settles against the credited line's
 // part alone (with the partner's volumes when the plan's volume is
 // net_of_credits), so hosts key sales by seller and credits by the line
 // they credit; a part refuses a sale reading a volume it was not split for

@@ -28,6 +28,11 @@ var (
 	// ErrOverCredit reports a credit for more than the credited line has
 	// left unreversed.
 	ErrOverCredit = errors.New("settlement: credit exceeds the unreversed amount")
+	// ErrBeforeWindow reports a line dated before the state's window: the
+	// state was pruned (State.Prune) before that date, so it no longer
+	// knows whether the line was settled, nor what older lines it would
+	// credit. Refused rather than settled a second time.
+	ErrBeforeWindow = errors.New("settlement: line dated before the state's window")
 	// ErrUnknownLine reports a credit, dispute or adjustment naming a line
 	// the state does not hold.
 	ErrUnknownLine = errors.New("settlement: unknown line")

@@ -50,7 +50,8 @@ type Result struct {
 // force at its date; with no rate it is refused (ErrCurrency).
 //
 // Errors: an invalid line (ErrInvalidLine), a line id already in st or
-// given twice (ErrAlreadySettled: settling is never silently repeated), no
+// given twice (ErrAlreadySettled: settling is never silently repeated), a
+// line dated before st was pruned (ErrBeforeWindow, see State.Prune), no
 // plan (ErrNoPlan), evaluated shares that overflow their level
 // (ErrOverAllocation), a failing rule (ErrRule), an over-credit
 // (ErrOverCredit) — each a *LineError naming the line, plan, node and
@@ -95,6 +96,10 @@ func (s *Settler) appendSettle(ctx context.Context, dst []Entry, st State, lines
 		err := l.validate()
 		if err == nil {
 			err = s.chainGiven(l)
+		}
+		if err == nil && l.Date.Before(st.window) {
+			err = fmt.Errorf("%w: dated %s, the state was pruned before %s", ErrBeforeWindow,
+				l.Date.UTC().Format(time.RFC3339), st.window.Format(time.RFC3339))
 		}
 		if err != nil {
 			if err = lineErr(l.ID, "", "", "", err); !r.reject(l.ID, len(r.entries), err) {

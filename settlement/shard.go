@@ -66,7 +66,7 @@ var (
 // The part holds no partner's volumes: a sale whose plan reads one is
 // refused (ErrVolumeNotHeld) until the part is merged with the partner's.
 func (st State) SplitByLine(keep func(LineID) bool) State {
-	out := State{lines: map[LineID]*ledger{}, prepaid: maps.Clone(st.prepaid), volumesOf: noPartner}
+	out := State{lines: map[LineID]*ledger{}, prepaid: maps.Clone(st.prepaid), volumesOf: noPartner, window: st.window}
 	for id, l := range st.lines {
 		if !keep(id) {
 			continue
@@ -103,7 +103,7 @@ func (st State) SplitByLine(keep func(LineID) bool) State {
 // settled.) st is left unchanged; the part shares nothing it could
 // change.
 func (st State) SplitByPartner(keep func(partner.ID) bool) State {
-	out := State{prepaid: maps.Clone(st.prepaid), volumesOf: keep}
+	out := State{prepaid: maps.Clone(st.prepaid), volumesOf: keep, window: st.window}
 	if was := st.volumesOf; was != nil {
 		out.volumesOf = func(p partner.ID) bool { return was(p) && keep(p) }
 	}
@@ -152,6 +152,11 @@ func (st State) holdsVolumeOf(p partner.ID) bool {
 	return false
 }
 
+// PrunedBefore returns where Prune last cut the state, in UTC (zero if it
+// never was): lines dated before it are refused (ErrBeforeWindow). Split
+// parts keep it, and a merged state takes the latest of its parts'.
+func (st State) PrunedBefore() time.Time { return st.window }
+
 // MergeStates returns the state holding every record of parts: parts of
 // one state split by line and by partner (SplitByLine, SplitByPartner), or
 // the states shards returned after settling them. The parts must be
@@ -164,7 +169,8 @@ func (st State) holdsVolumeOf(p partner.ID) bool {
 // invariant between ledger lines, credits and volumes; an error matches
 // ErrCorruptState), which costs about what decoding it does. The merged
 // state holds the volumes of the partners any part holds (see
-// SplitByPartner). The parts are left unchanged.
+// SplitByPartner), and the latest of the parts' windows (PrunedBefore).
+// The parts are left unchanged.
 func MergeStates(parts ...State) (State, error) {
 	var n, nv int
 	for _, p := range parts {
@@ -202,6 +208,9 @@ func MergeStates(parts ...State) (State, error) {
 				return overlap("the volume of %q in %s (%s %d) is held by two parts, the second part %d", k.partner, k.cur, k.window, k.year, i)
 			}
 			out.vols[k] = v
+		}
+		if p.window.After(out.window) {
+			out.window = p.window
 		}
 		for c, e := range p.prepaid {
 			if was, ok := out.prepaid[c]; ok && was != e {
@@ -251,7 +260,8 @@ func (st State) check() error {
 
 // in returns the state's JSON form as UnmarshalJSON reads it.
 func (doc stateJSON) in() stateIn {
-	in := stateIn{Lines: make([]ledgerLineIn, len(doc.Lines)), Volumes: doc.Volumes, Credits: make([]creditStateIn, len(doc.Credits)), Prepaid: doc.Prepaid}
+	in := stateIn{Lines: make([]ledgerLineIn, len(doc.Lines)), Volumes: doc.Volumes, Credits: make([]creditStateIn, len(doc.Credits)), Prepaid: doc.Prepaid,
+		PrunedBefore: doc.PrunedBefore}
 	for i := range doc.Lines {
 		in.Lines[i].LedgerLine = doc.Lines[i]
 		in.Lines[i].BasisKind = &in.Lines[i].LedgerLine.BasisKind
@@ -273,11 +283,16 @@ func (doc stateJSON) in() stateIn {
 // take back from them).
 //
 // A credit of a pruned line is then refused with ErrUnknownLine, never
-// settled as zero; and since the state no longer knows the pruned ids, a
-// sale reusing one settles: hosts that may resend lines older than the
-// window refuse them before settling.
+// settled as zero. The state remembers where it was cut (PrunedBefore, the
+// latest cut when pruned again): since it no longer knows the ids of the
+// lines it dropped, any line dated before the cut, a sale re-sent or a
+// late one, is refused with ErrBeforeWindow rather than settled a second
+// time.
 func (st State) Prune(before time.Time) State {
-	out := State{lines: make(map[LineID]*ledger, len(st.lines)), prepaid: maps.Clone(st.prepaid), volumesOf: st.volumesOf}
+	out := State{lines: make(map[LineID]*ledger, len(st.lines)), prepaid: maps.Clone(st.prepaid), volumesOf: st.volumesOf, window: st.window}
+	if before = before.UTC(); before.After(out.window) {
+		out.window = before
+	}
 	pruned := map[LineID]bool{}
 	for id, l := range st.lines {
 		if l.date.Before(before) && !l.disputed() && !l.awaitsPayment() {

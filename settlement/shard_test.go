@@ -36,6 +36,16 @@ func decoded(t testing.TB, st settlement.State) settlement.State {
 	return back
 }
 
+// binaryDecoded returns st read back from its binary form.
+func binaryDecoded(t testing.TB, st settlement.State) settlement.State {
+	t.Helper()
+	b, err := st.MarshalBinary()
+	require.NoError(t, err)
+	var back settlement.State
+	require.NoError(t, back.UnmarshalBinary(b))
+	return back
+}
+
 // TestSplitThenMergeIsTheState: the parts of a state split by line and by
 // partner each decode, hold what their key keeps, and merge back into
 // the state byte for byte, in any order.
@@ -166,8 +176,50 @@ func TestPruneDropsLinesBeforeTheWindow(t *testing.T) {
 	require.NotContains(t, string(mustJSON(t, pruned)), `"line":"L1"`)
 	_, err = s.Settle(ctx, pruned, []settlement.Line{credit("C9", "L1", "-1.00", "2026-04-02")})
 	require.ErrorIs(t, err, settlement.ErrUnknownLine)
-	// Nothing before the window: the state is unchanged.
-	require.Equal(t, string(mustJSON(t, st)), string(mustJSON(t, st.Prune(date("2026-01-01")))))
+	// Nothing before the window: the state is unchanged but for its window.
+	early := st.Prune(date("2026-01-01"))
+	require.Equal(t, date("2026-01-01"), early.PrunedBefore())
+	require.Equal(t, strings.Replace(string(mustJSON(t, early)), `,"pruned_before":"2026-01-01T00:00:00Z"`, "", 1), string(mustJSON(t, st)))
+}
+
+// TestPruneRefusesLinesBeforeTheWindow: a pruned state no longer knows the
+// ids of the lines it dropped, so it refuses every line dated before its
+// cut: a re-sent sale is ErrBeforeWindow, never paid twice. The cut
+// survives JSON, the binary form, splitting and merging (the latest
+// wins), and a second, earlier prune does not move it back.
+func TestPruneRefusesLinesBeforeTheWindow(t *testing.T) {
+	s, st := netState(t, "rolling_12_months")
+	pruned := st.Prune(date("2026-04-01"))
+	require.False(t, pruned.Has("L1"))
+	for _, l := range []settlement.Line{chainLine("L1", "100.00", "2026-03-01"), chainLine("L9", "100.00", "2026-03-31")} {
+		_, err := s.Settle(ctx, pruned, []settlement.Line{l})
+		require.ErrorIs(t, err, settlement.ErrBeforeWindow, "%s", l.ID)
+		var le *settlement.LineError
+		require.ErrorAs(t, err, &le)
+		require.Equal(t, l.ID, le.Line)
+		require.ErrorContains(t, err, "the state was pruned before 2026-04-01T00:00:00Z")
+	}
+	// The rest of a batch settles around it.
+	res, err := s.SettleWhatYouCan(ctx, pruned, []settlement.Line{chainLine("L1", "100.00", "2026-03-01"), chainLine("L10", "50.00", "2026-04-01")})
+	require.NoError(t, err)
+	require.Len(t, res.Rejections, 1)
+	require.ErrorIs(t, res.Rejections[0].Err, settlement.ErrBeforeWindow)
+	require.True(t, res.State.Has("L10"))
+	require.Equal(t, date("2026-04-01"), res.State.PrunedBefore())
+
+	for name, got := range map[string]settlement.State{
+		"json":           decoded(t, pruned),
+		"binary":         binaryDecoded(t, pruned),
+		"split by line":  pruned.SplitByLine(func(settlement.LineID) bool { return true }),
+		"split by party": pruned.SplitByPartner(func(partner.ID) bool { return true }),
+		"pruned earlier": pruned.Prune(date("2026-02-01")),
+	} {
+		require.Equal(t, date("2026-04-01"), got.PrunedBefore(), name)
+	}
+	merged, err := settlement.MergeStates(settlement.State{}, pruned.SplitByLine(func(settlement.LineID) bool { return true }),
+		pruned.SplitByPartner(func(partner.ID) bool { return true }))
+	require.NoError(t, err)
+	require.Equal(t, date("2026-04-01"), merged.PrunedBefore(), "the latest of the parts' windows")
 }
 
 // TestSettleWhatYouCanRejectsAMisroutedCredit: a credit taking back from a

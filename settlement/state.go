@@ -39,6 +39,9 @@ type State struct {
 	// line holds (shard.go): a sale reading another partner's volume is
 	// refused. nil: every partner's (a whole state, or one decoded).
 	volumesOf func(partner.ID) bool
+	// window is where Prune cut the state (UTC): a line dated before it is
+	// refused (ErrBeforeWindow). Zero: never pruned.
+	window time.Time
 }
 
 type ledger struct {
@@ -214,7 +217,7 @@ func (s State) Has(id LineID) bool {
 func (s State) clone(extra int) State {
 	lines := make(map[LineID]*ledger, len(s.lines)+extra)
 	maps.Copy(lines, s.lines)
-	return State{lines: lines, vols: maps.Clone(s.vols), credits: maps.Clone(s.credits), prepaid: maps.Clone(s.prepaid), lineVols: maps.Clone(s.lineVols), volumesOf: s.volumesOf}
+	return State{lines: lines, vols: maps.Clone(s.vols), credits: maps.Clone(s.credits), prepaid: maps.Clone(s.prepaid), lineVols: maps.Clone(s.lineVols), volumesOf: s.volumesOf, window: s.window}
 }
 
 // LedgerLine is the JSON form of one settled line in a State.
@@ -302,6 +305,8 @@ type stateJSON struct {
 	Volumes []VolumeState  `json:"volumes"`
 	Credits []CreditState  `json:"credits,omitempty"`
 	Prepaid []PrepaidState `json:"prepaid,omitempty"`
+	// PrunedBefore is State.PrunedBefore.
+	PrunedBefore time.Time `json:"pruned_before,omitzero"`
 }
 
 // PrepaidState is the JSON form of how the lines of a prepaid commitment
@@ -315,10 +320,11 @@ type PrepaidState struct {
 // stateIn is what UnmarshalJSON reads: stateJSON, telling a line without
 // a basis kind from one on the net basis.
 type stateIn struct {
-	Lines   []ledgerLineIn  `json:"lines"`
-	Volumes []VolumeState   `json:"volumes"`
-	Credits []creditStateIn `json:"credits,omitempty"`
-	Prepaid []PrepaidState  `json:"prepaid,omitempty"`
+	Lines        []ledgerLineIn  `json:"lines"`
+	Volumes      []VolumeState   `json:"volumes"`
+	Credits      []creditStateIn `json:"credits,omitempty"`
+	Prepaid      []PrepaidState  `json:"prepaid,omitempty"`
+	PrunedBefore time.Time       `json:"pruned_before,omitzero"`
 }
 
 // creditStateIn tells a credit without an amount (a state written before
@@ -432,7 +438,7 @@ func (s State) MarshalJSON() ([]byte, error) {
 
 // exportJSON returns the JSON form of the state, in MarshalJSON's order.
 func (s State) exportJSON() (stateJSON, error) {
-	out := stateJSON{Lines: make([]LedgerLine, 0, len(s.lines)), Volumes: make([]VolumeState, 0, len(s.vols))}
+	out := stateJSON{Lines: make([]LedgerLine, 0, len(s.lines)), Volumes: make([]VolumeState, 0, len(s.vols)), PrunedBefore: s.window}
 	for _, id := range slices.Sorted(maps.Keys(s.lines)) {
 		out.Lines = append(out.Lines, s.lines[id].export(s.lineVols[id]))
 	}
@@ -631,6 +637,7 @@ func readState(in stateIn) (State, error) {
 		}
 	}
 	r.creditsAddUp(&in)
+	r.out.window = in.PrunedBefore.UTC()
 	for i := range in.Volumes {
 		r.volume(ensemble.Path("volumes", i), &in.Volumes[i])
 	}
