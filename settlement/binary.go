@@ -292,6 +292,8 @@ func (w *binWriter) ledgerLine(ll *LedgerLine) {
 		w.units(c.Total, cur)
 		w.units(c.Collected, cur)
 		w.units(c.WrittenOff, cur)
+		w.units(c.Credited, cur)
+		w.units(c.WriteOffClawback, cur)
 		w.uvarint(uint64(len(c.IDs)))
 		for _, id := range c.IDs {
 			w.str(id)
@@ -703,7 +705,8 @@ func (r *binReader) ledgerLine(li *ledgerLineIn) {
 		}
 	}
 	if r.bool() {
-		c := &LedgerCollection{Invoice: r.str(), Total: r.units(cur, false), Collected: r.units(cur, false), WrittenOff: r.units(cur, false)}
+		c := &LedgerCollection{Invoice: r.str(), Total: r.units(cur, false), Collected: r.units(cur, false), WrittenOff: r.units(cur, false),
+			Credited: r.units(cur, true), WriteOffClawback: r.units(cur, true)}
 		if n := r.count(); n > 0 {
 			c.IDs = make([]string, n)
 			for j := range c.IDs {

@@ -66,8 +66,8 @@ var (
 	ErrInvalidCollection = errors.New("settlement: invalid collection")
 	// ErrOverCollection reports a collection or write-off of more than
 	// the customer still owes on its lines: the line's amount plus tax,
-	// less what credits took off it and what was collected or written off
-	// before.
+	// less what credit notes (with their tax) and lost disputes took off
+	// it and what was collected or written off before.
 	ErrOverCollection = errors.New("settlement: more collected than is owed")
 	// ErrCollectionApplied reports a collection or write-off whose id the
 	// state already holds on a line: a collection sent again is refused,
@@ -134,8 +134,24 @@ type collection struct {
 	total      int64    // the line's amount plus tax: what the customer owes
 	collected  int64    // of total, received
 	writtenOff int64    // of total, given up
+	credited   int64    // of total, taken off by credit notes and lost disputes (at most total)
+	clawed     int64    // of the basis, what the write-offs clawed back
 	awaiting   []int64  // per part, what is not payable yet
 	ids        []string // the collections and write-offs applied, in order
+}
+
+// owed is what the customer still owes: the total less what was paid,
+// written off, and taken off by credits and lost disputes; never below
+// zero (a credit after a payment leaves the customer owed a refund, which
+// is the host's to pay).
+func (c *collection) owed() int64 {
+	return max(0, c.total-c.collected-c.writtenOff-c.credited)
+}
+
+// creditTotal adds to what credits took off the customer's balance t
+// units of the total (at most the total in all).
+func (c *collection) creditTotal(t int64) {
+	c.credited = min(c.total, c.credited+min(t, c.total))
 }
 
 // awaitingAt returns what part i of l awaits the customer's payment.
@@ -163,9 +179,9 @@ func (c *collection) clone() *collection {
 // stands for, basis × s / total, rounded to the nearest unit (zero when the
 // total is): a half up for payments, down for write-offs (writeOff). The
 // opposite halves make a payment and a write-off that cover the whole total
-// between them take exactly the basis, in either order: were both rounded
-// up, a line of 1.00 + 1.00 tax paid 0.01 (a share of 0.005, so 0.01) could
-// write off only 1.98 of the 1.99 still owed.
+// between them take exactly the basis, in either order (both half up, a
+// line of 1.00 + 1.00 tax paid 0.01, a share of 0.005 so 0.01, then written
+// off 1.99, a share of 0.995 so 1.00, would take 1.01).
 func basisShare(basis, s, total int64, writeOff bool) int64 {
 	if total == 0 {
 		return 0
@@ -179,53 +195,26 @@ func basisShare(basis, s, total int64, writeOff bool) int64 {
 	return n.Quo(n, t.Lsh(t, 1)).Int64() // floor((2·b·s + t [- 1]) / 2t), all non-negative
 }
 
-// awaitingTotal is what a line on collection must hold back in all: what
-// it has unreversed (its basis less what credits, lost disputes and
-// write-offs took back) less the share of its basis the customer paid,
-// never below zero (a credit after a payment takes from what was paid).
-func awaitingTotal(basis, credited, collected, total int64) int64 {
-	return max(0, basis-credited-basisShare(basis, collected, total, false))
+// totalShare returns the share of a line's total that x of its basis
+// stands for, total × x / basis, rounded half up (the whole total when the
+// basis is zero).
+func totalShare(x, basis, total int64) int64 {
+	if basis == 0 {
+		return total
+	}
+	return basisShare(total, x, basis, false)
 }
 
-// owed returns what the customer can still pay on l (of its total), or,
-// writeOff, what the host can still write off: the largest further amount
-// that keeps what was collected and written off within the total, and
-// whose share of the basis (counted apart for payments and write-offs)
-// fits in what the line holds back.
-func (l *ledger) owed(writeOff bool) int64 {
-	c := l.coll
-	s := c.collected
-	if writeOff {
-		s = c.writtenOff
+// awaitingTotal is what line l on collection, whose record is c, must
+// hold back in all: nothing once the customer owes nothing; else what it
+// has unreversed (its basis less what credits, lost disputes and
+// write-offs took back) less the share of its basis the customer paid,
+// never below zero (a credit after a payment takes from what was paid).
+func awaitingTotal(l *ledger, c *collection) int64 {
+	if c.owed() == 0 {
+		return 0
 	}
-	room := c.total - c.collected - c.writtenOff
-	if l.basis == 0 {
-		return room
-	}
-	var a int64
-	for _, u := range c.awaiting {
-		a += u
-	}
-	// The largest s' with basisShare(s') <= L = basisShare(s) + a. Half
-	// up, 2·basis·s' < (2L+1)·total: s' = ceil((2L+1)·total / 2basis) - 1;
-	// half down, 2·basis·s' <= (2L+1)·total: s' = floor((2L+1)·total / 2basis).
-	lim := new(big.Int).Add(big.NewInt(basisShare(l.basis, s, c.total, writeOff)), big.NewInt(a))
-	lim.Lsh(lim, 1).Add(lim, big.NewInt(1))
-	n := lim.Mul(lim, big.NewInt(c.total))
-	d := new(big.Int).Lsh(big.NewInt(l.basis), 1)
-	if writeOff {
-		n.Quo(n, d)
-	} else {
-		n.Add(n, d)
-		n.Sub(n, big.NewInt(1))
-		n.Quo(n, d)
-		n.Sub(n, big.NewInt(1))
-	}
-	n.Sub(n, big.NewInt(s))
-	if !n.IsInt64() {
-		return room
-	}
-	return max(0, min(room, n.Int64()))
+	return max(0, l.basis-l.credited-basisShare(l.basis, c.collected, c.total, false))
 }
 
 // awaitCollection holds back every part of sale line l, just split into
@@ -275,7 +264,7 @@ func (r *run) releaseAwaiting(lg, nl *ledger, parts []int64, by string, at time.
 	for _, a := range c.awaiting {
 		before += a
 	}
-	drop := before - awaitingTotal(nl.basis, nl.credited, c.collected, c.total)
+	drop := before - awaitingTotal(nl, c)
 	d := make([]int64, n)
 	rest := make([]int64, n)
 	var own int64
@@ -319,16 +308,24 @@ func (r *run) releaseAwaiting(lg, nl *ledger, parts []int64, by string, at time.
 // its allocation; where largest remainder is not monotone in what was paid,
 // or credits left a part awaiting less than it lacks, the others' releases
 // make up the difference in proportion, so the line's releases still add
-// up to the share paid. Each release is a KindCollected entry
-// "<part id>#collected.<c.ID>" dated c.Date.
+// up to the share paid. Never more is released than awaits, and a payment
+// after which the customer owes nothing on the line releases all that
+// awaits. Each release is a KindCollected entry "<part id>#collected.<c.ID>"
+// dated c.Date.
+//
+// What the customer owes on a line is counted in money of the invoice:
+// its amount plus tax, less what was paid and written off, and less what
+// credit notes (their amount plus tax) and lost disputes (the share of the
+// total their basis stands for) took off it. A credit note that leaves
+// nothing owed takes back with it what would still await payment (a unit,
+// where its tax was rounded otherwise than the line's).
 //
 // Errors, each a *CollectionError with st unchanged: an invalid collection
 // (ErrInvalidCollection), an id already applied (ErrCollectionApplied), an
 // unknown line (ErrUnknownLine), one that pays on settlement
 // (ErrNotOnCollection) or is disputed (ErrDisputed), a currency other than
-// the lines' (ErrCurrency), more than the customer owes (ErrOverCollection:
-// more than the total less what was collected and written off, or than the
-// line still holds back once credits took their part).
+// the lines' (ErrCurrency), more than the customer owes on them
+// (ErrOverCollection).
 func (s *Settler) Collect(st State, c Collection) (Result, error) {
 	return s.collect(st, c, false)
 }
@@ -336,10 +333,12 @@ func (s *Settler) Collect(st State, c Collection) (Result, error) {
 // WriteOff gives up collecting c.Amount on the lines of c.Invoice (or
 // c.Lines), spread as Collect spreads a payment. On each line, the share
 // of its basis the amount written off stands for (of the running sum of
-// write-offs, rounded half down, see basisShare) is clawed back (KindClawback, Line
-// "<line>#writeoff.<c.ID>", ids "<line>#writeoff.<c.ID>:<part
-// path>#clawback"), and as much is no longer held back (KindUncollected
-// entries of the negative amount, "...#uncollected"):
+// write-offs, rounded half down, see basisShare; never more than awaits,
+// and all that awaits when the customer then owes nothing) is clawed back
+// (KindClawback, Line "<line>#writeoff.<c.ID>", ids
+// "<line>#writeoff.<c.ID>:<part path>#clawback"), and as much is no longer
+// held back (KindUncollected entries of the negative amount,
+// "...#uncollected"):
 //
 //   - with no c.Bearer, from every part in proportion to what it awaits
 //     (largest remainder, ties by entry id): each party loses what it
@@ -406,7 +405,7 @@ func (s *Settler) collect(st State, c Collection, writeOff bool) (Result, error)
 		case lg.ctx.cur != c.Amount.Currency():
 			return fail(id, fmt.Errorf("%w: %s on a %s line", ErrCurrency, c.Amount, lg.ctx.cur))
 		}
-		owed[i] = lg.owed(writeOff)
+		owed[i] = lg.coll.owed()
 		all += min(owed[i], math.MaxInt64-all) // more than an int64 is more than any amount
 	}
 	if amount > all {
@@ -456,7 +455,10 @@ func (s *Settler) collect(st State, c Collection, writeOff bool) (Result, error)
 // within what it awaits. When a part already has more (largest remainder
 // is not monotone in the total), the others' releases are cut back in
 // proportion to them; when credits left parts awaiting less than they
-// lack, the rest comes from what the others await, in proportion.
+// lack, the rest comes from what the others await, in proportion. Never
+// more is released than awaits; and a payment after which the customer
+// owes nothing releases all that awaits, so that no unit is held back
+// forever where credit notes' tax rounded otherwise than the line's.
 func (r *run) collectLine(lg *ledger, paid int64, c *Collection, at time.Time) (*ledger, error) {
 	nl := *lg
 	cl := lg.coll.clone()
@@ -465,26 +467,33 @@ func (r *run) collectLine(lg *ledger, paid int64, c *Collection, at time.Time) (
 	after := basisShare(lg.basis, cl.collected, cl.total, false)
 	cl.ids = append(cl.ids, c.ID)
 	nl.coll = cl
-	x := after - before
-	if x == 0 {
-		return &nl, nil
-	}
 	n := lg.parts()
 	keys := make([]string, n)
 	amounts, awaiting := make([]int64, n), make([]int64, n)
+	var a int64
 	for i := range n {
 		keys[i], amounts[i], awaiting[i] = string(lg.entryID(i)), lg.units(i), cl.awaiting[i]
+		a += awaiting[i]
 	}
-	target := make([]int64, n)
-	if err := allocateBy(target, after, keys, amounts); err != nil {
-		return nil, err
-	}
+	x := min(after-before, a)
 	release := make([]int64, n)
 	var got int64
-	for i := range n {
-		payable := lg.unreversed(i) - awaiting[i]
-		release[i] = min(awaiting[i], max(0, target[i]-payable))
-		got += release[i]
+	if cl.owed() == 0 {
+		x, got = a, a
+		copy(release, awaiting)
+	} else if x > 0 {
+		target := make([]int64, n)
+		if err := allocateBy(target, after, keys, amounts); err != nil {
+			return nil, err
+		}
+		for i := range n {
+			payable := lg.unreversed(i) - awaiting[i]
+			release[i] = min(awaiting[i], max(0, target[i]-payable))
+			got += release[i]
+		}
+	}
+	if x == 0 {
+		return &nl, nil
 	}
 	switch {
 	case got > x:
@@ -536,12 +545,21 @@ func allocateBy(parts []int64, x int64, keys []string, weights []int64) error {
 }
 
 // writeOff applies lost (of the line's total) of write-off c to lg: the
-// share of the basis it stands for is reversed as a credit's.
+// share of the basis it stands for, within what awaits (all of it when
+// the customer then owes nothing), is reversed as a credit's.
 func (r *run) writeOff(lg *ledger, lost int64, c *Collection, at time.Time) (*ledger, error) {
 	in := *lg
 	cl := lg.coll.clone()
-	x := basisShare(lg.basis, cl.writtenOff+lost, cl.total, true) - basisShare(lg.basis, cl.writtenOff, cl.total, true)
+	var a int64
+	for _, u := range cl.awaiting {
+		a += u
+	}
+	x := min(a, basisShare(lg.basis, cl.writtenOff+lost, cl.total, true)-basisShare(lg.basis, cl.writtenOff, cl.total, true))
 	cl.writtenOff += lost
+	if cl.owed() == 0 {
+		x = a
+	}
+	cl.clawed += x
 	cl.ids = append(cl.ids, c.ID)
 	in.coll = cl
 	by := string(lg.line) + "#writeoff." + c.ID
@@ -591,21 +609,33 @@ func (c *Collection) check(writeOff bool) ([]LineID, error) {
 
 // LedgerCollection is the JSON form of what a line payable on collection
 // records: what its customer owes (Total, the line's amount plus tax),
-// paid and had written off, and the collections and write-offs applied.
-// Each part's LedgerPart.Awaiting is what of it is not payable yet.
+// paid, had written off and had taken off by credit notes and lost
+// disputes (Credited, at most Total), what the write-offs clawed back of
+// the basis (WriteOffClawback), and the collections and write-offs
+// applied. Each part's LedgerPart.Awaiting is what of it is not payable
+// yet.
 type LedgerCollection struct {
-	Invoice    string         `json:"invoice,omitempty"`
-	Total      ensemble.Money `json:"total"`
-	Collected  ensemble.Money `json:"collected"`
-	WrittenOff ensemble.Money `json:"written_off"`
-	IDs        []string       `json:"ids,omitempty"`
+	Invoice          string         `json:"invoice,omitempty"`
+	Total            ensemble.Money `json:"total"`
+	Collected        ensemble.Money `json:"collected"`
+	WrittenOff       ensemble.Money `json:"written_off"`
+	Credited         ensemble.Money `json:"credited,omitzero"`
+	WriteOffClawback ensemble.Money `json:"write_off_clawback,omitzero"`
+	IDs              []string       `json:"ids,omitempty"`
 }
 
 // export returns the JSON form of c, of a line in cur.
 func (c *collection) export(cur ensemble.Currency) *LedgerCollection {
 	m := func(u int64) ensemble.Money { return ensemble.MoneyFromMinor(u, cur) }
-	return &LedgerCollection{Invoice: c.invoice, Total: m(c.total), Collected: m(c.collected), WrittenOff: m(c.writtenOff),
+	out := &LedgerCollection{Invoice: c.invoice, Total: m(c.total), Collected: m(c.collected), WrittenOff: m(c.writtenOff),
 		IDs: slices.Clone(c.ids)}
+	if c.credited != 0 {
+		out.Credited = m(c.credited)
+	}
+	if c.clawed != 0 {
+		out.WriteOffClawback = m(c.clawed)
+	}
+	return out
 }
 
 // collection reads the collection record of line l (read from ll), whose
@@ -613,17 +643,19 @@ func (c *collection) export(cur ensemble.Currency) *LedgerCollection {
 //
 //   - every amount is in the line's currency, whole minor units and not
 //     negative; the total is at least the basis (the basis of a gross
-//     line is its total);
+//     line is its total); what credits took off is at most the total, and
+//     what write-offs clawed back at most the basis;
 //   - what was collected and written off adds up to at most the total
 //     (ErrOverCollection);
 //   - the ids are valid (ensemble.CheckID, without ':' or '#') and each is
 //     applied once (ErrCollectionApplied);
-//   - when the parts read (sums), they await in all what the customer
-//     still owes of the basis: the unreversed basis (less what credits,
-//     lost disputes and write-offs took back) less the share of the basis
-//     collected (basis × collected / total, half away from zero), never
-//     below zero; so the parts' payable amounts (unreversed less awaiting)
-//     never add up beyond the share of what was paid.
+//   - when the parts read (sums), they await in all nothing once the
+//     customer owes nothing, else what it still owes of the basis: the
+//     unreversed basis (less what credits, lost disputes and write-offs
+//     took back) less the share of the basis collected (basis × collected
+//     / total, half up), never below zero; so the parts' payable amounts
+//     (unreversed less awaiting) never add up beyond the share of what was
+//     paid, but when the customer paid all it owes.
 func (r *stateReader) collection(path string, ll *LedgerLine, l *ledger, awaits []int64, sums bool) *collection {
 	lc := ll.Collection
 	id, cur := ll.Line, l.ctx.cur
@@ -637,12 +669,25 @@ func (r *stateReader) collection(path string, ll *LedgerLine, l *ledger, awaits 
 		ok = ok && uOK
 		return u
 	}
+	optional := func(field string, m ensemble.Money) int64 { // omitted when zero
+		if m.Currency().IsZero() && m.IsZero() {
+			return 0
+		}
+		return units(field, m)
+	}
 	c := &collection{invoice: lc.Invoice, total: units("total", lc.Total), collected: units("collected", lc.Collected),
-		writtenOff: units("written_off", lc.WrittenOff), awaiting: awaits}
+		writtenOff: units("written_off", lc.WrittenOff), credited: optional("credited", lc.Credited),
+		clawed: optional("write_off_clawback", lc.WriteOffClawback), awaiting: awaits}
 	if !ok {
 		return c
 	}
 	switch {
+	case c.credited > c.total:
+		r.fail(path+".credited", id, "", nil, "credited %s exceeds the total %s", lc.Credited, lc.Total)
+		ok = false
+	case c.clawed > l.basis:
+		r.fail(path+".write_off_clawback", id, "", nil, "write-offs clawed back %s of a basis of %s", lc.WriteOffClawback, ll.Basis)
+		ok = false
 	case c.total < l.basis:
 		r.fail(path+".total", id, "", nil, "total %s is less than the basis %s", lc.Total, ll.Basis)
 		ok = false
@@ -666,7 +711,7 @@ func (r *stateReader) collection(path string, ll *LedgerLine, l *ledger, awaits 
 		for _, a := range awaits {
 			got += a
 		}
-		if want := awaitingTotal(l.basis, l.credited, c.collected, c.total); got != want {
+		if want := awaitingTotal(l, c); got != want {
 			r.fail(path, id, "", nil, "the parts await %s, not the %s the customer still owes of the basis",
 				ensemble.MoneyFromMinor(got, cur), ensemble.MoneyFromMinor(want, cur))
 		}

@@ -253,6 +253,78 @@ func TestWriteOffKeepsWhatWasCollected(t *testing.T) {
 	}
 }
 
+// A credit note whose tax was rounded otherwise than the line's leaves
+// the customer owing a little more or less than the line holds back. The
+// ledger counts what the customer owes in money of the invoice (the total
+// less payments, write-offs and credit notes with their tax), so nothing
+// ever awaits a payment that is no longer owed. Hand-worked, on a line of
+// 100.00 + 20.00 VAT (25/15/60):
+//
+//   - write-off: paid 50.03 (41.69 of the basis payable); a credit note of
+//     10.03 + 2.01 VAT (20% of 10.03 rounded up) leaves 57.93 owed and
+//     48.28 awaiting. Writing off the 57.93 stands for 48.275 of the
+//     basis, 48.27 rounded, but it leaves nothing owed, so it takes all
+//     48.28: nothing awaits, where 0.01 would have awaited forever.
+//   - credit: paid 60.00 (50.00 payable); a credit note of 49.99 + 10.01
+//     VAT (rounded per item) leaves nothing owed, so it takes back the
+//     0.01 that would still await with its 49.99: 50.00.
+func TestNothingAwaitsOnceNothingIsOwed(t *testing.T) {
+	s := planSettler(t, collectPlan, loadNetwork(t))
+	line := func(id string) (settlement.Result, settlement.Line) {
+		l := chainLine(id, "100.00", "2026-03-01")
+		l.Tax, l.Invoice = eur("20.00"), "INV-"+id
+		res, err := s.Settle(ctx, settlement.State{}, []settlement.Line{l})
+		require.NoError(t, err)
+		return res, l
+	}
+	creditNote := func(l settlement.Line, amount, tax string) settlement.Line {
+		cn := chainLine("CN-"+string(l.ID), amount, "2026-03-10")
+		cn.Tax, cn.Credits = eur(tax), l.ID
+		return cn
+	}
+	awaiting := func(st settlement.State, id settlement.LineID) ensemble.Money {
+		ll, ok := st.Line(id)
+		require.True(t, ok)
+		sum := eur("0")
+		for _, p := range ll.Parts {
+			var err error
+			sum, err = sum.Add(p.Awaiting)
+			require.NoError(t, err)
+		}
+		return sum
+	}
+
+	res, l := line("W1")
+	p, err := s.Collect(res.State, settlement.Collection{ID: "PAY", Date: date("2026-03-05"), Amount: eur("50.03"), Invoice: l.Invoice})
+	require.NoError(t, err)
+	requireMoney(t, sumEntries(p.Entries), eur("41.69"))
+	c, err := s.Settle(ctx, p.State, []settlement.Line{creditNote(l, "-10.03", "-2.01")})
+	require.NoError(t, err)
+	requireMoney(t, awaiting(c.State, l.ID), eur("48.28"))
+	_, err = s.WriteOff(c.State, settlement.Collection{ID: "WO", Date: date("2026-03-20"), Amount: eur("57.94"), Invoice: l.Invoice})
+	require.ErrorIs(t, err, settlement.ErrOverCollection, "57.93 is owed")
+	w, err := s.WriteOff(c.State, settlement.Collection{ID: "WO", Date: date("2026-03-20"), Amount: eur("57.93"), Invoice: l.Invoice})
+	require.NoError(t, err)
+	requireMoney(t, sumEntries(w.Entries, settlement.KindClawback), eur("-48.28"))
+	requireMoney(t, awaiting(w.State, l.ID), eur("0"))
+	ll, _ := w.State.Line(l.ID)
+	requireMoney(t, ll.Collection.WriteOffClawback, eur("48.28"))
+	requireMoney(t, ll.Collection.Credited, eur("12.04"))
+
+	res, l = line("C1")
+	p, err = s.Collect(res.State, settlement.Collection{ID: "PAY", Date: date("2026-03-05"), Amount: eur("60.00"), Invoice: l.Invoice})
+	require.NoError(t, err)
+	c, err = s.Settle(ctx, p.State, []settlement.Line{creditNote(l, "-49.99", "-10.01")})
+	require.NoError(t, err)
+	requireMoney(t, sumEntries(c.Entries, settlement.KindClawback), eur("-50.00"))
+	requireMoney(t, awaiting(c.State, l.ID), eur("0"))
+	require.Contains(t, c.Entries[0].Note, "and EUR 0.01 awaiting a payment no longer owed")
+	ll, _ = c.State.Line(l.ID)
+	requireMoney(t, ll.Credited, eur("50.00"))
+	_, err = s.Collect(c.State, settlement.Collection{ID: "PAY-2", Date: date("2026-03-21"), Amount: eur("0.01"), Invoice: l.Invoice})
+	require.ErrorIs(t, err, settlement.ErrOverCollection, "nothing is owed")
+}
+
 // Hand-worked: after the 50.00 payment (42.02 payable, 57.98 awaiting:
 // 14.49, 8.70, 34.79), a credit note of 30.00 net + 5.70 tax reverses
 // 30.00 of the basis in proportion (7.50, 4.50, 18.00). The credit reduces
@@ -366,6 +438,16 @@ func TestStateDecodeRefusesCorruptCollections(t *testing.T) {
 			"collection.collected", "exceed the total", settlement.ErrOverCollection},
 		{"negative collected", func(d stateDoc) { coll(d)["collected"] = moneyJSON("-1.00", "EUR") },
 			"collection.collected", "negative collected", nil},
+		{"credited beyond the total", func(d stateDoc) { coll(d)["credited"] = moneyJSON("119.01", "EUR") },
+			"collection.credited", "exceeds the total", nil},
+		{"a negative credited", func(d stateDoc) { coll(d)["credited"] = moneyJSON("-0.01", "EUR") },
+			"collection.credited", "negative credited", nil},
+		{"write-offs clawing back beyond the basis", func(d stateDoc) { coll(d)["write_off_clawback"] = moneyJSON("100.01", "EUR") },
+			"collection.write_off_clawback", "clawed back EUR 100.01 of a basis of EUR 100.00", nil},
+		{"a write-off clawback the credited amount does not count", func(d stateDoc) { coll(d)["write_off_clawback"] = moneyJSON("0.01", "EUR") },
+			"lines[0].credited", "write-offs add up to EUR 0.01", nil},
+		{"credited so that nothing is owed, the parts still awaiting", func(d stateDoc) { coll(d)["credited"] = moneyJSON("69.00", "EUR") },
+			"lines[0].collection", "the parts await EUR 57.98, not the EUR 0.00", nil},
 		{"a total below the basis", func(d stateDoc) { coll(d)["total"] = moneyJSON("99.99", "EUR") },
 			"collection.total", "less than the basis", nil},
 		{"a total in another currency", func(d stateDoc) { coll(d)["total"] = moneyJSON("119.00", "USD") },

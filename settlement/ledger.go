@@ -35,6 +35,18 @@ func (r *run) clawback(l *Line) error {
 		return lineErr(l.ID, lg.ctx.plan.ID, "", "", err)
 	}
 	credit = -credit
+	if lg.coll != nil {
+		// The credit note takes its amount plus tax off what the customer
+		// owes.
+		total, err := basisUnits(l, true)
+		if err != nil {
+			return lineErr(l.ID, lg.ctx.plan.ID, "", "", err)
+		}
+		in := *lg
+		in.coll = lg.coll.clone()
+		in.coll.creditTotal(-total)
+		lg = &in
+	}
 	r.line = l
 	trace := append(slices.Clone(l.Trace), l.Ref(), ensemble.Ref{Kind: RefLine, ID: string(lg.line)})
 	nl, err := r.reverse(lg, credit, string(l.ID), l.Date, "credit of "+string(lg.line)+" by "+string(l.ID), trace, &l.Bearer, false)
@@ -45,7 +57,7 @@ func (r *run) clawback(l *Line) error {
 	if r.st.credits == nil {
 		r.st.credits = map[LineID]creditRec{}
 	}
-	rec := creditRec{of: lg.line, units: credit}
+	rec := creditRec{of: lg.line, units: nl.credited - lg.credited} // what it took back (see reverse)
 	if !l.Bearer.IsZero() {
 		b := l.Bearer
 		rec.bearer = &b
@@ -71,18 +83,20 @@ func (s *Settler) checkBasis(lg *ledger) error {
 	return &PlanVersionError{Line: lg.line, Plan: *c.plan, Basis: c.basis, Err: ErrUnknownPlanVersion}
 }
 
-// reverse takes credit (> 0) back from the line's parts and returns the
-// new ledger: from every part in proportion to its unreversed amount, or,
-// with a bearer named, from the bearer's parts alone in proportion to
-// theirs (and, when they have too little and b says so, the rest from the
-// other parts in proportion to theirs). Entries get ids "<by>:<original
-// entry path>#clawback"; with a bearer, their share says whether the part
-// bore the credit or made up the bearer's shortfall, and the note who bore
-// it. With awaited (a write-off with no bearer), the parts' weights are
-// what each awaits of the customer's payment instead of what it has
-// unreversed: what is written off is what will never be paid, so each part
-// loses what it awaited and keeps what was collected for it, to the cent
-// (the two weights' largest remainders could differ by a cent).
+// reverse takes credit (> 0) back from the line's parts and returns the new
+// ledger, whose credited amount grew by what it took back: credit, and on a
+// line payable on collection whose customer owes nothing after it, what
+// would still await payment too. It takes it from every part in proportion
+// to its unreversed amount, or, with a bearer named, from the bearer's
+// parts alone in proportion to theirs (and, when they have too little and b
+// says so, the rest from the other parts in proportion to theirs). Entries
+// get ids "<by>:<original entry path>#clawback"; with a bearer, their share
+// says whether the part bore the credit or made up the bearer's shortfall,
+// and the note who bore it. With awaited (a write-off with no bearer), the
+// parts' weights are what each awaits of the customer's payment instead of
+// what it has unreversed: what is written off is what will never be paid,
+// so each part loses what it awaited and keeps what was collected for it,
+// to the cent (the two weights' largest remainders could differ by a cent).
 func (r *run) reverse(lg *ledger, credit int64, by string, at time.Time, note string, trace []ensemble.Ref, b *Bearer, awaited bool) (*ledger, error) {
 	// A credit's clawbacks carry the credit line's service period (the
 	// credited one), a lost dispute's the disputed line's.
@@ -94,6 +108,17 @@ func (r *run) reverse(lg *ledger, credit int64, by string, at time.Time, note st
 	if credit > left {
 		return nil, fmt.Errorf("%w: %s credited, %s left unreversed on line %q", ErrOverCredit,
 			ensemble.MoneyFromMinor(credit, lg.ctx.cur), ensemble.MoneyFromMinor(left, lg.ctx.cur), lg.line)
+	}
+	if c := lg.coll; c != nil && c.owed() == 0 {
+		// The customer owes nothing any more (lg.coll counts this
+		// reversal): what would still await a payment that will never
+		// come goes back with it, so nothing awaits forever and nothing is
+		// paid that was not collected. (A credit note whose tax rounds
+		// otherwise than the line's leaves such a unit.)
+		if rest := left - credit - basisShare(lg.basis, c.collected, c.total, false); rest > 0 {
+			credit += rest
+			note += ", and " + ensemble.MoneyFromMinor(rest, lg.ctx.cur).String() + " awaiting a payment no longer owed"
+		}
 	}
 	n := lg.parts()
 	// bears[i] says whether part i bears the credit; nil: every part does.
@@ -148,7 +173,7 @@ func (r *run) reverse(lg *ledger, credit int64, by string, at time.Time, note st
 	}
 	weights := unreversed
 	if awaited && bears == nil {
-		weights = lg.coll.awaiting // owed(true) keeps the write-off within their sum
+		weights = lg.coll.awaiting // writeOff keeps the write-off within their sum
 	}
 	parts := make([]int64, n)
 	if err := allocateReversal(parts, take, weights, shares, bears, true); err != nil {
@@ -351,13 +376,19 @@ func (s *Settler) ResolveDisputeWith(st State, line LineID, o DisputeOutcome, at
 	}
 	by := string(line) + "#dispute." + seq
 	if !o.Won {
+		if nl.coll != nil {
+			// What the customer won back comes off what it owes: the
+			// share of the total the lost basis stands for.
+			nl.coll = nl.coll.clone()
+			nl.coll.creditTotal(totalShare(lost, nl.basis, nl.coll.total))
+		}
 		trace := append(slices.Clone(nl.trace), ensemble.Ref{Kind: RefLine, ID: string(line)})
 		out, err := r.reverse(&nl, lost, by, at, "dispute "+seq+" "+outcome, trace, &o.Bearer, false)
 		if err != nil {
 			return Result{}, lineErr(line, nl.ctx.plan.ID, "", "", err)
 		}
+		nl.disputes.lost += out.credited - nl.credited // what it took back (see reverse)
 		nl = *out
-		nl.disputes.lost += lost
 	}
 	if f := o.Fee; !f.Amount.IsZero() {
 		c := nl.ctx

@@ -32,7 +32,14 @@ type refCollection struct {
 	total      int64 // amount + tax
 	collected  int64
 	writtenOff int64
+	credited   int64 // of the total, what credit notes and lost disputes took off (at most the total)
+	clawed     int64 // of the basis, what write-offs clawed back
 	ids        []string
+}
+
+// owed is what the customer still owes, never below zero.
+func (c *refCollection) owed() int64 {
+	return max(0, c.total-c.collected-c.writtenOff-c.credited)
 }
 
 // json returns the State's JSON form of c (nil for none).
@@ -41,8 +48,15 @@ func (c *refCollection) json(cur ensemble.Currency) *settlement.LedgerCollection
 		return nil
 	}
 	m := func(u int64) ensemble.Money { return ensemble.MoneyFromMinor(u, cur) }
-	return &settlement.LedgerCollection{Invoice: c.invoice, Total: m(c.total), Collected: m(c.collected), WrittenOff: m(c.writtenOff),
+	out := &settlement.LedgerCollection{Invoice: c.invoice, Total: m(c.total), Collected: m(c.collected), WrittenOff: m(c.writtenOff),
 		IDs: slices.Clone(c.ids)}
+	if c.credited != 0 {
+		out.Credited = m(c.credited)
+	}
+	if c.clawed != 0 {
+		out.WriteOffClawback = m(c.clawed)
+	}
+	return out
 }
 
 // refShare is the share of the basis that s of the line's total stands
@@ -73,28 +87,9 @@ func (lg *refLedger) awaitingSum() int64 {
 	return a
 }
 
-// owedNow is the most the customer can still pay on the line (or, with
-// writeOff, the host write off): the largest further amount within the
-// total whose share of the basis (payments and write-offs each counted
-// apart) fits in what awaits, found by bisection.
-func (lg *refLedger) owedNow(writeOff bool) int64 {
-	c := lg.coll
-	s := c.collected
-	if writeOff {
-		s = c.writtenOff
-	}
-	limit := lg.refShare(s, writeOff) + lg.awaitingSum()
-	lo, hi := s, s+c.total-c.collected-c.writtenOff // lo fits
-	for lo < hi {
-		mid := lo + (hi-lo+1)/2
-		if lg.refShare(mid, writeOff) <= limit {
-			lo = mid
-		} else {
-			hi = mid - 1
-		}
-	}
-	return lo - s
-}
+// owedNow is the most the customer can still pay on the line, or the
+// host write off: what it still owes.
+func (lg *refLedger) owedNow() int64 { return lg.coll.owed() }
 
 // awaitCollection holds back each part of a line just settled.
 func (lg *refLedger) awaitCollection(l settlement.Line) []settlement.Entry {
@@ -128,6 +123,9 @@ func (lg *refLedger) releaseAwaiting(taken []int64, by string, at time.Time, not
 		return nil
 	}
 	want := max(0, lg.basis-lg.credited-lg.refShare(c.collected, false))
+	if c.owed() == 0 {
+		want = 0
+	}
 	drop := lg.awaitingSum() - want
 	gives := make([]int64, len(lg.parts))
 	var own int64
@@ -209,7 +207,7 @@ func (s *refSettler) Collect(c settlement.Collection, writeOff bool) ([]settleme
 		case lg.cur != c.Amount.Currency():
 			return fail(id, settlement.ErrCurrency)
 		}
-		owed[i] = lg.owedNow(writeOff)
+		owed[i] = lg.owedNow()
 		all += owed[i]
 	}
 	if amount > all {
@@ -237,8 +235,12 @@ func (s *refSettler) Collect(c settlement.Collection, writeOff bool) ([]settleme
 		lg.coll = &cl
 		trace := append(slices.Clone(lg.trace), ensemble.Ref{Kind: settlement.RefLine, ID: string(lg.line)})
 		if writeOff {
-			x := lg.refShare(cl.writtenOff+paid[i], true) - lg.refShare(cl.writtenOff, true)
+			x := min(lg.awaitingSum(), lg.refShare(cl.writtenOff+paid[i], true)-lg.refShare(cl.writtenOff, true))
 			cl.writtenOff += paid[i]
+			if cl.owed() == 0 { // nothing owed any more: nothing awaits
+				x = lg.awaitingSum()
+			}
+			cl.clawed += x
 			credited := lg.credited
 			back, err := lg.reverse(x, string(id)+"#writeoff."+c.ID, at, "write-off "+c.ID+" of "+ensemble.MoneyFromMinor(paid[i], lg.cur).String(),
 				trace, lg.service, c.Bearer, true)
@@ -313,7 +315,7 @@ func (m *refMachine) drawCollection(t *rapid.T, writeOff bool) settlement.Collec
 	var owing []settlement.LineID
 	invoices := []string{"INV-C"} // no line's
 	for _, id := range slices.Sorted(maps.Keys(m.ref.state.lines)) {
-		if lg := m.ref.state.lines[id]; lg.coll != nil && !lg.disputed && lg.owedNow(writeOff) > 0 {
+		if lg := m.ref.state.lines[id]; lg.coll != nil && !lg.disputed && lg.owedNow() > 0 {
 			owing = append(owing, id)
 			if lg.coll.invoice != "" && !slices.Contains(invoices, lg.coll.invoice) {
 				invoices = append(invoices, lg.coll.invoice)
@@ -342,7 +344,7 @@ func (m *refMachine) drawCollection(t *rapid.T, writeOff bool) settlement.Collec
 	for _, id := range slices.Sorted(maps.Keys(m.ref.state.lines)) {
 		lg := m.ref.state.lines[id]
 		if lg.coll != nil && !lg.disputed && (slices.Contains(c.Lines, id) || c.Invoice != "" && lg.coll.invoice == c.Invoice) {
-			owed += lg.owedNow(writeOff)
+			owed += lg.owedNow()
 			cur = lg.cur
 		}
 	}
@@ -391,7 +393,10 @@ func (lg *refLedger) collectLine(paid int64, id string, at time.Time, trace []en
 	before := lg.refShare(lg.coll.collected, false)
 	lg.coll.collected += paid
 	after := lg.refShare(lg.coll.collected, false)
-	x := after - before
+	x := min(after-before, lg.awaitingSum())
+	if lg.coll.owed() == 0 { // paid in full: everything awaiting is released
+		x = lg.awaitingSum()
+	}
 	if x == 0 {
 		return nil
 	}
@@ -413,6 +418,9 @@ func (lg *refLedger) collectLine(paid int64, id string, at time.Time, trace []en
 	var sum int64
 	for i, p := range lg.parts {
 		release[i] = min(p.awaiting, max(0, target[i]-(p.unreversed-p.awaiting)))
+		if lg.coll.owed() == 0 {
+			release[i] = p.awaiting
+		}
 		sum += release[i]
 	}
 	if sum > x {

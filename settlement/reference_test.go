@@ -1160,6 +1160,9 @@ func (s *refSettler) settleCredit(st *refState, c settlement.Line) ([]settlement
 	if lg.basisKind == settlement.BasisGross {
 		credit -= minorOf(c.Tax)
 	}
+	if lg.coll != nil { // the credit note's amount and tax come off what the customer owes
+		lg.coll.credited = min(lg.coll.total, lg.coll.credited-minorOf(c.Amount)-minorOf(c.Tax))
+	}
 	trace := append(slices.Clone(c.Trace), c.Ref(), ensemble.Ref{Kind: settlement.RefLine, ID: string(lg.line)})
 	before := lg.credited
 	entries, err := lg.reverse(credit, string(c.ID), c.Date, "credit of "+string(lg.line)+" by "+string(c.ID), trace, c.Service, c.Bearer, false)
@@ -1168,7 +1171,7 @@ func (s *refSettler) settleCredit(st *refState, c settlement.Line) ([]settlement
 	}
 	st.takeBack(lg, before)
 	st.lines[lg.line] = lg
-	st.credits[c.ID] = refCredit{of: lg.line, amount: credit, bearer: c.Bearer}
+	st.credits[c.ID] = refCredit{of: lg.line, amount: lg.credited - before, bearer: c.Bearer}
 	return entries, nil
 }
 
@@ -1183,6 +1186,14 @@ func (s *refSettler) settleCredit(st *refState, c settlement.Line) ([]settlement
 func (lg *refLedger) reverse(credit int64, by string, at time.Time, note string, trace []ensemble.Ref, service ensemble.Period, b settlement.Bearer, awaited bool) ([]settlement.Entry, error) {
 	if left := lg.basis - lg.credited; credit > left {
 		return nil, fmt.Errorf("%w: %d credited, %d left", settlement.ErrOverCredit, credit, left)
+	}
+	// A line on collection whose customer owes nothing after this: what
+	// would still await a payment that never comes is taken back too.
+	if lg.coll != nil && lg.coll.owed() == 0 {
+		if rest := lg.basis - lg.credited - credit - lg.refShare(lg.coll.collected, false); rest > 0 {
+			credit += rest
+			note += fmt.Sprintf(", and %s awaiting a payment no longer owed", ensemble.MoneyFromMinor(rest, lg.cur))
+		}
 	}
 	var bearers, others []int // indexes of the parts that bear the credit, and of the rest
 	for i, p := range lg.parts {
@@ -1414,13 +1425,24 @@ func (s *refSettler) ResolveDispute(line settlement.LineID, o settlement.Dispute
 	by := string(line) + "#dispute." + n
 	trace := append(slices.Clone(lg.trace), ensemble.Ref{Kind: settlement.RefLine, ID: string(line)})
 	if !o.Won {
+		if lg.coll != nil { // what the customer won back comes off what it owes: total × lost / basis, half up
+			won := lg.coll.total
+			if lg.basis != 0 {
+				x := new(big.Rat).SetFrac(new(big.Int).Mul(big.NewInt(lg.coll.total), big.NewInt(lost)), big.NewInt(lg.basis))
+				x.Add(x, big.NewRat(1, 2))
+				won = new(big.Int).Quo(x.Num(), x.Denom()).Int64()
+			}
+			c := *lg.coll // the state's own until the dispute resolves
+			c.credited = min(c.total, c.credited+won)
+			lg.coll = &c
+		}
 		before := lg.credited
 		back, err := lg.reverse(lost, by, at, "dispute "+n+" "+outcome, trace, lg.service, o.Bearer, false)
 		if err != nil {
 			return nil, refErr(line, lg.plan.ID, "", "", err)
 		}
 		out = append(out, back...)
-		lg.lost += lost
+		lg.lost += lg.credited - before
 		s.state.takeBack(lg, before)
 	}
 	if !o.Fee.Amount.IsZero() {

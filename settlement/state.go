@@ -1047,7 +1047,7 @@ func (r *stateReader) creditsAddUp(in *stateIn) {
 		}
 		var writtenOff int64 // the share of the basis write-offs took back
 		if c := lg.coll; c != nil {
-			writtenOff = basisShare(lg.basis, c.writtenOff, c.total, true)
+			writtenOff = c.clawed
 		}
 		if got := r.amounts[ll.Line] + lg.disputesLost() + writtenOff; got != lg.credited {
 			r.fail(ensemble.Path("lines", i)+".credited", ll.Line, "", nil,
