@@ -2,6 +2,7 @@ package settlement_test
 
 import (
 	"encoding/json"
+	"fmt"
 	"math"
 	"math/big"
 	"slices"
@@ -16,17 +17,23 @@ import (
 
 // collectPlan pays the platform 25%, the referrer 15% and the seller the
 // rest, each only as the customer pays.
-const collectPlan = `
+var collectPlan = collectPlanOf("25%", "15%")
+
+// collectPlanOf is a plan paying the platform and the referrer the shares
+// given and the seller the rest, as the customer pays.
+func collectPlanOf(platform, referrer string) string {
+	return fmt.Sprintf(`
 id: marketplace
 version: 1
 payable: on_collection
 root:
   id: root
   children:
-    - {id: platform, party: platform, share: "25%"}
-    - {id: referrer, party: referrer, share: "15%"}
+    - {id: platform, party: platform, share: %q}
+    - {id: referrer, party: referrer, share: %q}
     - {id: seller, party: seller, share: remaining}
-`
+`, platform, referrer)
+}
 
 // collectLine is a line of EUR 100.00 plus 19.00 tax on invoice INV-7:
 // the customer owes 119.00; the plan splits the 100.00 into 25.00, 15.00
@@ -185,17 +192,7 @@ func TestCollectionThenWriteOff(t *testing.T) {
 
 // splitPlan pays the platform 20%, the referrer 12.5% and the seller the
 // rest, as the customer pays: shares whose cents round.
-const splitPlan = `
-id: marketplace
-version: 1
-payable: on_collection
-root:
-  id: root
-  children:
-    - {id: platform, party: platform, share: "20%"}
-    - {id: referrer, party: referrer, share: "12.5%"}
-    - {id: seller, party: seller, share: remaining}
-`
+var splitPlan = collectPlanOf("20%", "12.5%")
 
 // A write-off takes from each party what it awaits, so each keeps to the
 // cent what was collected for it. A write-off in proportion to what each
