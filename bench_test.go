@@ -175,3 +175,53 @@ func BenchmarkRatioText(b *testing.B) {
 		sinkBytes, sinkErr = r.MarshalText()
 	}
 }
+
+// benchDoc is a document of the size and shape of a settlement line: ids,
+// dates, a route, amounts and a trace.
+const benchDoc = `{"id":"INV-2026-03/000123/1","date":"2026-03-14T09:30:00Z","amount":{"amount":"1249.99","currency":"GBP"},` +
+	`"tax":{"amount":"250.00","currency":"GBP"},"offer":{"offer":"cloud-backup","version":3},"charge":"seat",` +
+	`"customer":{"id":"cust-00042","country":"GB"},"route":{"kind":"partner","seller":"sub-utrecht","chain":["sub-utrecht","reseller-nl","distri-eu"],"referrer":"referral-ams"},` +
+	`"trace":[{"kind":"invoice_line","id":"INV-2026-03/000123/1"},{"kind":"order_line","id":"ORD-7/1","version":"2"}]}`
+
+// BenchmarkCheckJSON: CheckJSON on a line-sized document, the check every
+// strict decode (and every Money's UnmarshalJSON, on its own bytes) runs.
+func BenchmarkCheckJSON(b *testing.B) {
+	data := []byte(benchDoc)
+	b.ReportAllocs()
+	b.SetBytes(int64(len(data)))
+	for b.Loop() {
+		if err := ensemble.CheckJSON("line", data); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkDecodeJSON: DecodeJSON of the same document into a struct that
+// holds no decimal.Decimal (only Money, which reads its own JSON).
+func BenchmarkDecodeJSON(b *testing.B) {
+	type ref struct {
+		Kind    string `json:"kind"`
+		ID      string `json:"id"`
+		Version string `json:"version,omitempty"`
+	}
+	type line struct {
+		ID       string            `json:"id"`
+		Date     time.Time         `json:"date"`
+		Amount   ensemble.Money    `json:"amount"`
+		Tax      ensemble.Money    `json:"tax"`
+		Offer    map[string]any    `json:"offer"`
+		Charge   string            `json:"charge"`
+		Customer map[string]string `json:"customer"`
+		Route    map[string]any    `json:"route"`
+		Trace    []ref             `json:"trace"`
+	}
+	data := []byte(benchDoc)
+	b.ReportAllocs()
+	b.SetBytes(int64(len(data)))
+	for b.Loop() {
+		var l line
+		if err := ensemble.DecodeJSON("line", data, &l); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

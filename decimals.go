@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"reflect"
 	"strings"
+	"sync"
 
 	"github.com/shopspring/decimal"
 )
@@ -18,6 +19,9 @@ import (
 // of types with their own UnmarshalJSON or UnmarshalText (Money, Ratio) read
 // their text themselves and are skipped.
 func checkDecimals(subject string, data []byte, t reflect.Type) error {
+	if !holdsDecimal(t) {
+		return nil // nothing to check: no walk
+	}
 	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.UseNumber()
 	w := decimalWalk{subject: subject, data: data, dec: dec}
@@ -29,6 +33,53 @@ var (
 	unmarshalerType = reflect.TypeFor[json.Unmarshaler]()
 	textType        = reflect.TypeFor[encoding.TextUnmarshaler]()
 )
+
+// decimalTypes caches holdsDecimal by type.
+var decimalTypes sync.Map // reflect.Type -> bool
+
+// holdsDecimal reports whether a value of type t can hold a
+// decimal.Decimal that checkDecimals reads: through its fields (as
+// encoding/json decodes them), elements and pointers, but not inside a
+// type that reads its own JSON or text. A document decoded into a type
+// that holds none needs no walk.
+func holdsDecimal(t reflect.Type) bool {
+	if t == nil {
+		return false
+	}
+	if v, ok := decimalTypes.Load(t); ok {
+		return v.(bool)
+	}
+	v := reachesDecimal(t, map[reflect.Type]bool{})
+	decimalTypes.Store(t, v)
+	return v
+}
+
+// reachesDecimal is holdsDecimal without the cache; seen holds the types
+// on the path, so a recursive type ends.
+func reachesDecimal(t reflect.Type, seen map[reflect.Type]bool) bool {
+	for t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	if t == decimalType {
+		return true
+	}
+	if seen[t] || reflect.PointerTo(t).Implements(unmarshalerType) || reflect.PointerTo(t).Implements(textType) {
+		return false
+	}
+	seen[t] = true
+	defer delete(seen, t)
+	switch t.Kind() {
+	case reflect.Slice, reflect.Array, reflect.Map:
+		return reachesDecimal(t.Elem(), seen)
+	case reflect.Struct:
+		for _, ft := range jsonFields(t) {
+			if reachesDecimal(ft, seen) {
+				return true
+			}
+		}
+	}
+	return false // interfaces too: the walk does not look inside them
+}
 
 type decimalWalk struct {
 	subject string
