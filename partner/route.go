@@ -99,7 +99,11 @@ type Route struct {
 	Chain []ID `json:"chain,omitempty"`
 	// Marketplace is the marketplace partner the sale went through.
 	Marketplace ID `json:"marketplace,omitempty"`
-	// Referrer is the partner that referred the customer, if any.
+	// Referrer is the partner that referred the customer, if any. Any
+	// route may name one: a seller's sale (RoutePartner, RouteMarketplace,
+	// RouteCoSell) that a referral partner brought names both; a
+	// RouteReferral is a sale the platform made itself, with a referrer
+	// and no seller.
 	Referrer ID `json:"referrer,omitempty"`
 	// CoSellers co-sold with the seller, each with its weight.
 	CoSellers []CoSeller `json:"co_sellers,omitempty"`

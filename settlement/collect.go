@@ -301,7 +301,8 @@ func (r *run) releaseAwaiting(lg, nl *ledger, parts []int64, by string, at time.
 // Collect applies a payment of the customer: on each line it pays (of
 // c.Invoice, or c.Lines), the same fraction of the line becomes payable
 // to every party. The line's share of the basis paid in all (basis ×
-// collected / total, half away from zero) is allocated over the parts'
+// collected / total, of the line as settled, whatever credits took off
+// it since; half away from zero) is allocated over the parts'
 // amounts by largest remainder (ties by entry id), so the parts' payable
 // amounts add up to it exactly and none exceeds its exact share rounded up
 // (nor what it has unreversed); each part is released what it lacks of
@@ -333,8 +334,10 @@ func (s *Settler) Collect(st State, c Collection) (Result, error) {
 // WriteOff gives up collecting c.Amount on the lines of c.Invoice (or
 // c.Lines), spread as Collect spreads a payment. On each line, the share
 // of its basis the amount written off stands for (of the running sum of
-// write-offs, rounded half down, see basisShare; never more than awaits,
-// and all that awaits when the customer then owes nothing) is clawed back
+// write-offs, basis × written off / total rounded half down where payments
+// round half up, so that the two add up to the basis; never more than
+// awaits, and all that awaits when the customer then owes nothing) is
+// clawed back
 // (KindClawback, Line "<line>#writeoff.<c.ID>", ids
 // "<line>#writeoff.<c.ID>:<part path>#clawback"), and as much is no longer
 // held back (KindUncollected entries of the negative amount,
@@ -346,7 +349,9 @@ func (s *Settler) Collect(st State, c Collection) (Result, error) {
 //   - with c.Bearer, from the bearer's parts as a credit would be (in
 //     proportion to what they have unreversed, paid or not, see Bearer),
 //     and the others' awaited money becomes payable by as much as the
-//     bearer bore beyond what it awaited.
+//     bearer bore beyond what it awaited: negative KindUncollected
+//     entries, not KindCollected ones, since the customer did not pay it
+//     (their statements show it payable, not collected).
 //
 // Errors are Collect's, and a bearer that cannot bear it (*BearerError).
 func (s *Settler) WriteOff(st State, c Collection) (Result, error) {
@@ -380,7 +385,11 @@ func (s *Settler) collect(st State, c Collection, writeOff bool) (Result, error)
 	}
 	if byInvoice {
 		if len(ids) == 0 {
-			return fail("", fmt.Errorf("%w: no line of invoice %q awaits collection", ErrInvalidCollection, c.Invoice))
+			why := ""
+			if !st.window.IsZero() {
+				why = " (the state was pruned: it keeps only lines still awaiting payment)"
+			}
+			return fail("", fmt.Errorf("%w: no line of invoice %q awaits collection%s", ErrInvalidCollection, c.Invoice, why))
 		}
 		slices.Sort(ids)
 	}

@@ -19,6 +19,10 @@ import (
 func (r *run) clawback(l *Line) error {
 	lg := r.st.lines[l.Credits]
 	if lg == nil {
+		if w := r.st.window; !w.IsZero() {
+			return lineErr(l.ID, "", "", "", fmt.Errorf("%w: credits %q, which the state does not hold (pruned before %s, it holds no older line)",
+				ErrUnknownLine, l.Credits, w.Format(time.DateOnly)))
+		}
 		return lineErr(l.ID, "", "", "", fmt.Errorf("%w: credits %q", ErrUnknownLine, l.Credits))
 	}
 	if lg.disputed() {

@@ -199,6 +199,15 @@ func TestPruneRefusesLinesBeforeTheWindow(t *testing.T) {
 		require.Equal(t, l.ID, le.Line)
 		require.ErrorContains(t, err, "the state was pruned before 2026-04-01T00:00:00Z")
 	}
+	// A line the pruned state still holds is already settled, whatever its
+	// date; a credit of a pruned line says the state was pruned.
+	held, err := s.Dispute(st, "L2", date("2026-03-20"))
+	require.NoError(t, err)
+	_, err = s.Settle(ctx, held.State.Prune(date("2026-04-01")), []settlement.Line{chainLine("L2", "100.00", "2026-03-02")})
+	require.ErrorIs(t, err, settlement.ErrAlreadySettled, "a dispute keeps L2")
+	_, err = s.Settle(ctx, pruned, []settlement.Line{credit("C9", "L1", "-1.00", "2026-04-02")})
+	require.ErrorIs(t, err, settlement.ErrUnknownLine)
+	require.ErrorContains(t, err, "pruned before 2026-04-01")
 	// The rest of a batch settles around it.
 	res, err := s.SettleWhatYouCan(ctx, pruned, []settlement.Line{chainLine("L1", "100.00", "2026-03-01"), chainLine("L10", "50.00", "2026-04-01")})
 	require.NoError(t, err)
