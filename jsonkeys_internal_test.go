@@ -40,9 +40,9 @@ func drawJSON(t *rapid.T, depth int, label string) string {
 }
 
 // TestPropertyFastKeyCheckAgreesWithTheWalk: on valid JSON with small
-// objects, CheckJSON's allocation-free pass finds no folded duplicate key
-// exactly when the token-by-token walk (scanKeys) accepts the document;
-// so the fast path never accepts what the walk refuses.
+// objects, CheckJSON's allocation-free pass never accepts what the
+// token-by-token walk (scanKeys) refuses, and with plain ASCII keys finds
+// no folded duplicate exactly when the walk accepts the document.
 func TestPropertyFastKeyCheckAgreesWithTheWalk(t *testing.T) {
 	rapid.Check(t, func(t *rapid.T) {
 		doc := drawJSON(t, 0, "doc")
@@ -51,7 +51,8 @@ func TestPropertyFastKeyCheckAgreesWithTheWalk(t *testing.T) {
 		}
 		fast := hasNoFoldedDuplicate([]byte(doc))
 		slow := scanKeys("doc", []byte(doc)) == nil
-		if fast != slow {
+		plainKeys := !strings.ContainsAny(doc, "\\ſ") // the drawn keys that are not plain ASCII
+		if fast && !slow || plainKeys && fast != slow {
 			t.Fatalf("%s: fast pass %v, walk %v", doc, fast, slow)
 		}
 	})
