@@ -162,10 +162,11 @@ func (l *ledger) awaitingAt(i int) int64 {
 	return l.coll.awaiting[i]
 }
 
-// awaitsPayment reports whether part of l still awaits the customer's
-// payment (State.Prune keeps such a line).
+// awaitsPayment reports whether l's customer still owes something on it,
+// or part of it still awaits payment (State.Prune keeps such a line, which
+// a payment or write-off may still name).
 func (l *ledger) awaitsPayment() bool {
-	return l.coll != nil && slices.ContainsFunc(l.coll.awaiting, func(a int64) bool { return a != 0 })
+	return l.coll != nil && (l.coll.owed() > 0 || slices.ContainsFunc(l.coll.awaiting, func(a int64) bool { return a != 0 }))
 }
 
 // clone returns a copy of c that shares no slice with it.

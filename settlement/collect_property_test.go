@@ -43,7 +43,7 @@ type collectOp struct {
 	kind   string // "collect", "write off", "credit"
 	lines  []settlement.LineID
 	amount int64 // of the total (payments, write-offs) or of the basis (credits)
-	tax    int64 // a credit's
+	taxOff int64 // a credit's tax: the line's rate on its amount rounded down (-1), half up (0) or up (1)
 	bearer bool  // the platform bears a credit (the rest in proportion when it has too little)
 }
 
@@ -64,7 +64,7 @@ func drawCollectOps(t *rapid.T, lines []settlement.Line, maxLines int) []collect
 			op.lines = op.lines[:1]
 		}
 		op.amount = rapid.Int64Range(1, 60_000).Draw(t, label+".amount")
-		op.tax = rapid.Int64Range(0, op.amount/5).Draw(t, label+".tax")
+		op.taxOff = rapid.Int64Range(-1, 1).Draw(t, label+".tax")
 		op.bearer = rapid.Bool().Draw(t, label+".bearer")
 		ops = append(ops, op)
 	}
@@ -98,8 +98,20 @@ func applyCollectOps(t *rapid.T, s *settlement.Settler, st settlement.State, ops
 		case "write off":
 			res, err = s.WriteOff(st, c)
 		default:
+			// The credit note's tax: the line's rate on its amount, rounded
+			// down, half up or up.
+			ll, _ := st.Line(lines[0])
+			basis := minorOf(ll.Basis)
+			exact := new(big.Rat).SetFrac64(op.amount*(minorOf(ll.Collection.Total)-basis), max(basis, 1))
+			tax := new(big.Int).Quo(exact.Num(), exact.Denom()).Int64() // down
+			switch {
+			case op.taxOff == 0:
+				tax = basisShare(minorOf(ll.Collection.Total)-basis, op.amount, max(basis, 1))
+			case op.taxOff > 0 && !exact.IsInt():
+				tax++
+			}
 			cr := settlement.Line{ID: settlement.LineID(fmt.Sprintf("C%d", i)), Credits: lines[0], Date: c.Date,
-				Amount: ensemble.MoneyFromMinor(-op.amount, eurCur), Tax: ensemble.MoneyFromMinor(-op.tax, eurCur)}
+				Amount: ensemble.MoneyFromMinor(-op.amount, eurCur), Tax: ensemble.MoneyFromMinor(-tax, eurCur)}
 			if op.bearer {
 				cr.Bearer = settlement.Bearer{Party: "platform", Shortfall: settlement.ShortfallProportional}
 			}

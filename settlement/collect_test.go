@@ -262,9 +262,13 @@ func TestWriteOffKeepsWhatWasCollected(t *testing.T) {
 //     48.28 awaiting. Writing off the 57.93 stands for 48.275 of the
 //     basis, 48.27 rounded, but it leaves nothing owed, so it takes all
 //     48.28: nothing awaits, where 0.01 would have awaited forever.
-//   - credit: paid 60.00 (50.00 payable); a credit note of 49.99 + 10.01
-//     VAT (rounded per item) leaves nothing owed, so it takes back the
-//     0.01 that would still await with its 49.99: 50.00.
+//   - credit: paid 60.04 (50.03 payable, 100.00 × 60.04 / 120.00 =
+//     50.033); a credit note of 49.96 + 10.00 VAT (9.992 rounded up)
+//     leaves nothing owed, so it takes back with its 49.96 the 0.01 that
+//     would still await: 49.97.
+//   - a credit note whose VAT is not the line's 20%, within a cent, is
+//     refused: on a line paid on collection it would change what the
+//     customer owes, and what its last payment releases.
 func TestNothingAwaitsOnceNothingIsOwed(t *testing.T) {
 	s := planSettler(t, collectPlan, loadNetwork(t))
 	line := func(id string) (settlement.Result, settlement.Line) {
@@ -309,15 +313,21 @@ func TestNothingAwaitsOnceNothingIsOwed(t *testing.T) {
 	requireMoney(t, ll.Collection.Credited, eur("12.04"))
 
 	res, l = line("C1")
-	p, err = s.Collect(res.State, settlement.Collection{ID: "PAY", Date: date("2026-03-05"), Amount: eur("60.00"), Invoice: l.Invoice})
+	p, err = s.Collect(res.State, settlement.Collection{ID: "PAY", Date: date("2026-03-05"), Amount: eur("60.04"), Invoice: l.Invoice})
 	require.NoError(t, err)
-	c, err = s.Settle(ctx, p.State, []settlement.Line{creditNote(l, "-49.99", "-10.01")})
+	requireMoney(t, sumEntries(p.Entries), eur("50.03"))
+	c, err = s.Settle(ctx, p.State, []settlement.Line{creditNote(l, "-49.96", "-10.00")})
 	require.NoError(t, err)
-	requireMoney(t, sumEntries(c.Entries, settlement.KindClawback), eur("-50.00"))
+	requireMoney(t, sumEntries(c.Entries, settlement.KindClawback), eur("-49.97"))
 	requireMoney(t, awaiting(c.State, l.ID), eur("0"))
 	require.Contains(t, c.Entries[0].Note, "and EUR 0.01 awaiting a payment no longer owed")
 	ll, _ = c.State.Line(l.ID)
-	requireMoney(t, ll.Credited, eur("50.00"))
+	requireMoney(t, ll.Credited, eur("49.97"))
+	for _, tax := range []string{"-12.00", "-8.00", "0"} {
+		_, err = s.Settle(ctx, p.State, []settlement.Line{creditNote(l, "-50.00", tax)})
+		require.ErrorIs(t, err, settlement.ErrInvalidLine, tax)
+		require.ErrorContains(t, err, "not in proportion to the credited line's EUR 20.00 on EUR 100.00 (about EUR -10.00)")
+	}
 	_, err = s.Collect(c.State, settlement.Collection{ID: "PAY-2", Date: date("2026-03-21"), Amount: eur("0.01"), Invoice: l.Invoice})
 	require.ErrorIs(t, err, settlement.ErrOverCollection, "nothing is owed")
 }
@@ -636,4 +646,24 @@ func TestPruneKeepsLinesAwaitingPayment(t *testing.T) {
 	require.NoError(t, err)
 	require.False(t, awaitsPayment(p.State, "L1"))
 	require.Zero(t, p.State.Prune(cut).Len())
+
+	// A late credit note of the kept line, dated before the cut, settles
+	// (its credits' records were kept with it); and a line is kept while
+	// its customer still owes something: paid 59.50 (50.00 of the basis),
+	// credited 47.00 + 8.93 tax, 3.57 is owed and 3.00 of the basis
+	// awaits; once a write-off of the 3.57 takes the 3.00, the line goes.
+	kept := st.Prune(cut)
+	cn := collectLine("C1")
+	cn.Amount, cn.Tax, cn.Credits, cn.Date = eur("-50.00"), eur("-9.50"), "L1", date("2026-03-10")
+	_, err = s.Settle(ctx, kept, []settlement.Line{cn})
+	require.NoError(t, err, "a credit of a kept line, dated before the cut")
+	p, err = s.Collect(st, settlement.Collection{ID: "PAY-1", Date: date("2026-03-20"), Amount: eur("59.50"), Invoice: "INV-7"})
+	require.NoError(t, err)
+	cn.Amount, cn.Tax = eur("-47.00"), eur("-8.93")
+	c, err := s.Settle(ctx, p.State, []settlement.Line{cn})
+	require.NoError(t, err)
+	require.Equal(t, 1, c.State.Prune(cut).Len(), "3.57 is still owed")
+	w, err := s.WriteOff(c.State.Prune(cut), settlement.Collection{ID: "WO-1", Date: date("2026-06-02"), Amount: eur("3.57"), Invoice: "INV-7"})
+	require.NoError(t, err)
+	require.Zero(t, w.State.Prune(cut).Len())
 }

@@ -433,7 +433,11 @@ func sharePercent(r ensemble.Ratio) string {
 	if strings.HasSuffix(p, "%") {
 		return p
 	}
-	return p + " (≈" + r.Mul(ensemble.RatioFromInt(100)).Decimal(2, ensemble.RoundHalfAwayFromZero).StringFixed(2) + "%)"
+	approx := r.Mul(ensemble.RatioFromInt(100)).Decimal(2, ensemble.RoundHalfAwayFromZero)
+	if approx.IsZero() {
+		return p + " (<0.01%)"
+	}
+	return p + " (≈" + approx.StringFixed(2) + "%)"
 }
 
 // appendPercent appends sharePercent(r) to b, in int64 arithmetic when r's

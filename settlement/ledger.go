@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"math/big"
 	"slices"
 	"strconv"
 	"time"
@@ -41,9 +42,12 @@ func (r *run) clawback(l *Line) error {
 	credit = -credit
 	if lg.coll != nil {
 		// The credit note takes its amount plus tax off what the customer
-		// owes.
+		// owes: its tax must be the credited line's rate, within a unit.
 		total, err := basisUnits(l, true)
 		if err != nil {
+			return lineErr(l.ID, lg.ctx.plan.ID, "", "", err)
+		}
+		if err := lg.checkCreditTax(credit, -total-credit); err != nil {
 			return lineErr(l.ID, lg.ctx.plan.ID, "", "", err)
 		}
 		in := *lg
@@ -68,6 +72,29 @@ func (r *run) clawback(l *Line) error {
 	}
 	r.st.credits[l.ID] = rec
 	return nil
+}
+
+// checkCreditTax confirms that a credit of credit (of the basis) with tax
+// tax, of line lg payable on collection on the net basis, bills tax in
+// proportion to the line's own, within a unit: |tax × basis - credit ×
+// lineTax| <= basis. A credit note's tax off that rate would move what the
+// customer owes, and what its last payment releases, by more than a
+// rounding.
+func (lg *ledger) checkCreditTax(credit, tax int64) error {
+	if lg.ctx.basis == BasisGross || lg.basis == 0 {
+		return nil // the basis is the total: the credit's basis is its total
+	}
+	lineTax := lg.coll.total - lg.basis
+	d := new(big.Int).Sub(new(big.Int).Mul(big.NewInt(tax), big.NewInt(lg.basis)), new(big.Int).Mul(big.NewInt(credit), big.NewInt(lineTax)))
+	if d.CmpAbs(big.NewInt(lg.basis)) <= 0 {
+		return nil
+	}
+	cur := lg.ctx.cur
+	want := basisShare(lineTax, credit, lg.basis, false)
+	return fmt.Errorf("%w: tax %s on a credit of %s is not in proportion to the credited line's %s on %s (about %s): "+
+		"on a line payable on collection it changes what the customer owes", ErrInvalidLine, ensemble.MoneyFromMinor(-tax, cur),
+		ensemble.MoneyFromMinor(-credit, cur), ensemble.MoneyFromMinor(lineTax, cur), ensemble.MoneyFromMinor(lg.basis, cur),
+		ensemble.MoneyFromMinor(-want, cur))
 }
 
 // checkBasis confirms the basis kind the state records for lg against the

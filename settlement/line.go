@@ -57,7 +57,10 @@ type Line struct {
 	// basis gross, Amount + Tax).
 	Amount ensemble.Money `json:"amount"`
 	// Tax is the tax billed on the line, in Amount's currency: zero or
-	// positive on a sale, zero or negative on a credit.
+	// positive on a sale, zero or negative on a credit. A credit of a line
+	// payable on collection takes its amount plus tax off what the customer
+	// owes, so its tax must be in proportion to the credited line's, within
+	// a unit (else ErrInvalidLine).
 	Tax ensemble.Money `json:"tax,omitzero"`
 	// Offer and Charge name what was sold, as the catalog pins it.
 	Offer  catalog.Pin      `json:"offer"`

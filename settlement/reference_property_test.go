@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"math/big"
 	"slices"
 	"strings"
 	"testing"
@@ -567,6 +568,15 @@ func (m *refMachine) creditOf(t *rapid.T, lg refLedger, x int64, label string) s
 	c := settlement.Line{ID: settlement.LineID(fmt.Sprintf("C%03d", m.n)), Credits: lg.line,
 		Date: inZone(t, lg.date.AddDate(0, 0, rapid.IntRange(0, 60).Draw(t, label+".days")), label)}
 	tax := rapid.Int64Range(0, x).Draw(t, label+".tax")
+	if lg.coll != nil && lg.basisKind == settlement.BasisNet && lg.basis > 0 && rapid.IntRange(0, 3).Draw(t, label+".tax.in_rate") > 0 {
+		// On a line paid on collection, mostly the line's rate on x,
+		// rounded down or up (another tax is refused).
+		exact := new(big.Rat).SetFrac64(x*(lg.coll.total-lg.basis), lg.basis)
+		tax = new(big.Int).Quo(exact.Num(), exact.Denom()).Int64()
+		if !exact.IsInt() && rapid.Bool().Draw(t, label+".tax.up") {
+			tax++
+		}
+	}
 	if lg.basisKind == settlement.BasisGross { // the credit's amount and tax add up to x
 		c.Amount, c.Tax = ensemble.MoneyFromMinor(tax-x, lg.cur), ensemble.MoneyFromMinor(-tax, lg.cur)
 	} else { // its tax is not reversed

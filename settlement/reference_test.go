@@ -1106,7 +1106,11 @@ func pct(r ensemble.Ratio) string {
 	if strings.HasSuffix(p, "%") {
 		return p
 	}
-	return fmt.Sprintf("%s (≈%s%%)", p, r.Mul(ensemble.RatioFromInt(100)).Decimal(2, ensemble.RoundHalfAwayFromZero).StringFixed(2))
+	approx := r.Mul(ensemble.RatioFromInt(100)).Decimal(2, ensemble.RoundHalfAwayFromZero)
+	if approx.IsZero() {
+		return p + " (<0.01%)"
+	}
+	return fmt.Sprintf("%s (≈%s%%)", p, approx.StringFixed(2))
 }
 
 // shareText is a share as entries say it before any rule has run.
@@ -1161,6 +1165,14 @@ func (s *refSettler) settleCredit(st *refState, c settlement.Line) ([]settlement
 		credit -= minorOf(c.Tax)
 	}
 	if lg.coll != nil { // the credit note's amount and tax come off what the customer owes
+		// Its tax must be the line's rate on its basis, within a unit.
+		if lg.basisKind == settlement.BasisNet && lg.basis != 0 {
+			lineTax, tax := lg.coll.total-lg.basis, -minorOf(c.Tax)
+			exact := new(big.Rat).SetFrac(new(big.Int).Mul(big.NewInt(credit), big.NewInt(lineTax)), big.NewInt(lg.basis))
+			if off := new(big.Rat).Sub(new(big.Rat).SetInt64(tax), exact); off.Abs(off).Cmp(big.NewRat(1, 1)) > 0 {
+				return nil, fail(settlement.ErrInvalidLine)
+			}
+		}
 		lg.coll.credited = min(lg.coll.total, lg.coll.credited-minorOf(c.Amount)-minorOf(c.Tax))
 	}
 	trace := append(slices.Clone(c.Trace), c.Ref(), ensemble.Ref{Kind: settlement.RefLine, ID: string(lg.line)})

@@ -97,7 +97,7 @@ func (s *Settler) appendSettle(ctx context.Context, dst []Entry, st State, lines
 		if err == nil {
 			err = s.chainGiven(l)
 		}
-		if err == nil && l.Date.Before(st.window) && st.lines[l.ID] == nil && st.credits[l.ID].of == "" { // a held id is ErrAlreadySettled
+		if err == nil && l.Date.Before(st.window) && !st.knows(l) {
 			err = fmt.Errorf("%w: dated %s, the state was pruned before %s", ErrBeforeWindow,
 				l.Date.UTC().Format(time.RFC3339), st.window.Format(time.RFC3339))
 		}

@@ -152,6 +152,14 @@ func (st State) holdsVolumeOf(p partner.ID) bool {
 	return false
 }
 
+// knows reports whether st holds what settling l against it needs to
+// tell a repeat from a first time, whatever l's date: l's id is held (a
+// repeat is ErrAlreadySettled), or l credits a line st kept (its credits'
+// records were kept with it).
+func (st State) knows(l *Line) bool {
+	return st.lines[l.ID] != nil || st.credits[l.ID].of != "" || l.Credits != "" && st.lines[l.Credits] != nil
+}
+
 // PrunedBefore returns where Prune last cut the state, in UTC (zero if it
 // never was): lines dated before it are refused (ErrBeforeWindow). Split
 // parts keep it, and a merged state takes the latest of its parts'.
@@ -277,7 +285,7 @@ func (doc stateJSON) in() stateIn {
 // start of the credit window: the host settles no credit of an older
 // line), and without the credit records of their credits. A line an open
 // dispute holds is kept until the dispute is resolved, and a line payable
-// on collection until nothing of it awaits the customer's payment. Cumulative volumes
+// on collection until its customer owes nothing on it. Cumulative volumes
 // are kept whole, since the windows of later lines read them; their
 // points of pruned lines no longer name them (a credit could no longer
 // take back from them).
@@ -285,9 +293,10 @@ func (doc stateJSON) in() stateIn {
 // A credit of a pruned line is then refused with ErrUnknownLine, never
 // settled as zero. The state remembers where it was cut (PrunedBefore, the
 // latest cut when pruned again): since it no longer knows the ids of the
-// lines it dropped, any line dated before the cut, a sale re-sent or a
-// late one, is refused with ErrBeforeWindow rather than settled a second
-// time.
+// lines it dropped, a line dated before the cut, a sale re-sent or a late
+// one, is refused with ErrBeforeWindow rather than settled a second time;
+// but a credit of a line it kept settles (the line's credit records were
+// kept with it), and a line it still holds is ErrAlreadySettled.
 func (st State) Prune(before time.Time) State {
 	out := State{lines: make(map[LineID]*ledger, len(st.lines)), prepaid: maps.Clone(st.prepaid), volumesOf: st.volumesOf, window: st.window}
 	if before = before.UTC(); before.After(out.window) {

@@ -542,10 +542,12 @@ func (s State) exportJSON() (stateJSON, error) {
 //     is in the line's currency, whole minor units and not negative, with
 //     a total of at least the basis (the basis itself on a gross line),
 //     collected plus written off within the total (ErrOverCollection),
-//     valid collection ids each applied once (ErrCollectionApplied), and
-//     parts awaiting in all what the unreversed basis exceeds the share of
-//     the basis collected by (basis × collected / total, half away from
-//     zero), or nothing;
+//     what credits took off within the total and what write-offs clawed
+//     back within the basis, valid collection ids each applied once
+//     (ErrCollectionApplied), and parts awaiting in all nothing once the
+//     customer owes nothing, else what the unreversed basis exceeds the
+//     share of the basis collected by (basis × collected / total, half
+//     up), or nothing;
 //   - a credit has valid ids, is held once, is not a settled line's id
 //     and credits a line the state holds, other than itself and other
 //     than a credit; its amount (what it took back) is whole minor units
@@ -554,7 +556,8 @@ func (s State) exportJSON() (stateJSON, error) {
 //     is refused: add each one;
 //   - a line's lost (what its lost disputes took back) is not negative,
 //     and only on a line a dispute was opened on; and the amounts of the
-//     line's credits and its lost add up to its credited amount, so a
+//     line's credits, its lost and what its write-offs clawed back add up
+//     to its credited amount, so a
 //     credit deleted from the state (which would re-open its id and let
 //     it settle twice) or added to it is refused, naming the line;
 //   - a volume has a partner and a currency its amounts are in, whole
