@@ -9,6 +9,7 @@ import (
 
 	"github.com/apache/beam/sdks/v2/go/pkg/beam"
 
+	"github.com/ensemble-commerce/ensemble"
 	"github.com/ensemble-commerce/ensemble/settlement"
 )
 
@@ -30,11 +31,34 @@ func BenchmarkCoders(b *testing.B) {
 	b.Run("line", func(b *testing.B) { benchCoder(b, lines[0], 1) })
 	b.Run("entry", func(b *testing.B) { benchCoder(b, res.Entries[0], 1) })
 	b.Run("state_1000_lines", func(b *testing.B) { benchCoder(b, res.State, res.State.Len()) })
-	b.Run("json_unmarshal_line", func(b *testing.B) {
-		text, err := json.Marshal(lines[0])
-		if err != nil {
-			b.Fatal(err)
+}
+
+// BenchmarkDecodeLine decodes one generated line as the input files hold
+// it: with DecodeLine (the pipeline's reader), with the strict
+// ensemble.DecodeJSON it stands in for, and with plain json.Unmarshal.
+func BenchmarkDecodeLine(b *testing.B) {
+	text, err := json.Marshal(generateMonth(1)[0])
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Run("DecodeLine", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			if _, err := DecodeLine(text); err != nil {
+				b.Fatal(err)
+			}
 		}
+	})
+	b.Run("ensemble.DecodeJSON", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			var l settlement.Line
+			if err := ensemble.DecodeJSON("settlement line", text, &l); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("json.Unmarshal", func(b *testing.B) {
 		b.ReportAllocs()
 		for b.Loop() {
 			var l settlement.Line

@@ -19,10 +19,9 @@ import (
 // settlement.EncodeEntries: about 100 and 60 bytes against 1,400 and 500 of
 // JSON; a State's decode checks every invariant); lines and statements their
 // JSON, which round-trips exactly (decimals as strings), decoded with
-// encoding/json rather than the strict ensemble.DecodeJSON the pipeline
-// reads its input files with: between stages a coder reads only what its
-// own encoder wrote, and the strict checks cost a line several times as much
-// (BenchmarkCoders).
+// encoding/json rather than the strict DecodeLine the pipeline reads its
+// input files with: between stages a coder reads only what its own encoder
+// wrote (BenchmarkCoders, BenchmarkDecodeLine).
 //
 // Beam finds coder functions by their symbol names, and every instance of
 // a generic function has the same one: each type has its own pair of plain

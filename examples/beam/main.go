@@ -149,8 +149,8 @@ func settleInProcess(ctx context.Context, cfg Config, w io.Writer) error {
 	sc := bufio.NewScanner(f)
 	sc.Buffer(nil, 1<<24)
 	for sc.Scan() {
-		var l settlement.Line
-		if err := ensemble.DecodeJSON("settlement line", sc.Bytes(), &l); err != nil {
+		l, err := DecodeLine(sc.Bytes())
+		if err != nil {
 			return err
 		}
 		lines = append(lines, l)

@@ -101,8 +101,9 @@ func Build(s beam.Scope, cfg Config) error {
 	return nil
 }
 
-// ReadLines reads settlement lines, one JSON value a line, decoded
-// strictly (ensemble.DecodeJSON): a malformed line fails the pipeline.
+// ReadLines reads settlement lines, one JSON value a line, decoded as
+// strictly as ensemble.DecodeJSON (DecodeLine): a malformed line fails the
+// pipeline.
 func ReadLines(s beam.Scope, pattern string) beam.PCollection {
 	s = s.Scope("ReadLines")
 	return beam.ParDo(s, &decodeLineFn{}, textio.Read(s, pattern))
@@ -157,8 +158,8 @@ func outPath(dir, name string) string {
 type decodeLineFn struct{}
 
 func (*decodeLineFn) ProcessElement(text string, emit func(settlement.Line)) error {
-	var l settlement.Line
-	if err := ensemble.DecodeJSON("settlement line", []byte(text), &l); err != nil {
+	l, err := DecodeLine([]byte(text))
+	if err != nil {
 		return err
 	}
 	emit(l)
