@@ -2,7 +2,8 @@
 // are keyed by the partner whose volume the plan's take rate reads (the
 // seller), each shard is settled on a worker with one Settler per worker,
 // the shards' statements are merged with settlement.Merge, and the
-// entries, statements and the shards' new States are written as JSON lines.
+// entries, statements and the shards' new States are written as JSON lines
+// (entries and States by the worker that settled them, a file a shard).
 //
 //	cd examples/beam && go run .
 //
@@ -15,11 +16,11 @@
 //	-lines PATTERN   the month's lines, one JSON settlement.Line a line
 //	                 (default: generate -n lines into -out/lines.jsonl)
 //	-n N             how many lines to generate (10000)
-//	-states PATTERN  the shards' States of the previous month (states.jsonl
+//	-states PATTERN  the shards' States of the previous month (states/*.jsonl
 //	                 of a previous run); none by default
-//	-out DIR         where to write entries.jsonl, statements.jsonl and
-//	                 states.jsonl (default: a directory under the system's
-//	                 temporary one, printed)
+//	-out DIR         where to write entries/ and states/ (a file a shard),
+//	                 statements.jsonl and rejections.jsonl (default: a
+//	                 directory under the system's temporary one, printed)
 //	-batch N         the most lines a shard settles in one call; a hot key
 //	                 with more is settled in ordered batches (2000)
 //	-window N        the credit window in months (12): the shards' States
@@ -27,6 +28,7 @@
 //	-inprocess       settle the same lines in this process instead, in one
 //	                 call with one State, writing the same files (the
 //	                 baseline the pipeline is measured and compared against)
+//	-memprofile FILE write a heap profile near the run's peak to FILE
 //	--runner NAME    Beam's runner: prism (default), flink, spark, dataflow
 package main
 
@@ -52,17 +54,26 @@ import (
 var (
 	linesFlag  = flag.String("lines", "", "the month's lines, one JSON settlement.Line a line (default: generate -n lines)")
 	nFlag      = flag.Int("n", 10_000, "how many lines to generate when -lines is not given")
-	statesFlag = flag.String("states", "", "the shards' States of the previous month (states.jsonl of a previous run)")
+	statesFlag = flag.String("states", "", "the shards' States of the previous month (states/*.jsonl of a previous run)")
 	outFlag    = flag.String("out", "", "the output directory (default: a new temporary directory)")
 	batchFlag  = flag.Int("batch", 2000, "the most lines a shard settles in one call (0: all)")
 	windowFlag = flag.Int("window", 12, "the credit window in months: the shards' States leave out older lines (0: keep all)")
 	inProcess  = flag.Bool("inprocess", false, "settle in this process, in one call, instead of on Beam")
+	memProfile = flag.String("memprofile", "", "write a heap profile near the run's peak to this file")
 )
 
 func main() {
 	flag.Parse()
 	beam.Init()
-	if err := run(context.Background(), os.Stdout); err != nil {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	if *memProfile != "" {
+		if err := profilePeakHeap(ctx, *memProfile); err != nil {
+			fmt.Fprintln(os.Stderr, "beam:", err)
+			os.Exit(1)
+		}
+	}
+	if err := run(ctx, os.Stdout); err != nil {
 		fmt.Fprintln(os.Stderr, "beam:", err)
 		os.Exit(1)
 	}
@@ -106,7 +117,7 @@ func run(ctx context.Context, w io.Writer) error {
 		if err := settleInProcess(ctx, cfg, w); err != nil {
 			return err
 		}
-		fmt.Fprintf(w, "settled in process: wrote %s, %s and state.json in %s\n", EntriesFile, StatementsFile, out)
+		fmt.Fprintf(w, "settled in process: wrote %s, %s, %s and state.json in %s\n", inProcessEntriesFile, StatementsFile, RejectionsFile, out)
 		return nil
 	}
 	p, s := beam.NewPipelineWithRoot()
@@ -116,7 +127,7 @@ func run(ctx context.Context, w io.Writer) error {
 	if err := beamx.Run(ctx, p); err != nil {
 		return err
 	}
-	fmt.Fprintf(w, "wrote %s, %s and %s in %s\n", EntriesFile, StatementsFile, StatesFile, out)
+	fmt.Fprintf(w, "wrote %s/ and %s/ (a file a shard), %s and, if a line was rejected, %s in %s\n", EntriesDir, StatesDir, StatementsFile, RejectionsFile, out)
 	return nil
 }
 
@@ -133,11 +144,15 @@ func generateFile(path string, n int) error {
 	return f.Close()
 }
 
+// inProcessEntriesFile is the file -inprocess writes every entry to, where
+// the pipeline writes a file a shard under EntriesDir.
+const inProcessEntriesFile = "entries.jsonl"
+
 // settleInProcess settles cfg's lines in one call with one Settler
-// (SettleWhatYouCan, as the shards do) and writes the entries, the
-// statements, the rejections (without a shard) and the State as the
-// pipeline does (state.json holding the one State instead of
-// states.jsonl).
+// (SettleWhatYouCan, as the shards do) and writes the entries (to one
+// file, inProcessEntriesFile), the statements, the rejections (without a
+// shard) and the State as the pipeline does (state.json holding the one
+// State instead of a file a shard).
 func settleInProcess(ctx context.Context, cfg Config, w io.Writer) error {
 	t0 := time.Now()
 	f, err := os.Open(cfg.Lines)
@@ -176,7 +191,7 @@ func settleInProcess(ctx context.Context, cfg Config, w io.Writer) error {
 		fmt.Fprintf(w, "in process: read %d lines in %v, settled and folded them in %v, wrote in %v\n",
 			len(lines), t1.Sub(t0).Round(time.Millisecond), t2.Sub(t1).Round(time.Millisecond), time.Since(t2).Round(time.Millisecond))
 	}()
-	if err := writeJSONLines(filepath.Join(cfg.Out, EntriesFile), res.Entries); err != nil {
+	if err := writeJSONLines(filepath.Join(cfg.Out, inProcessEntriesFile), res.Entries); err != nil {
 		return err
 	}
 	if err := writeJSONLines(filepath.Join(cfg.Out, StatementsFile), sts); err != nil {

@@ -1,14 +1,19 @@
 package main
 
 import (
+	"bufio"
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
+	"net/url"
 	"path/filepath"
 	"strings"
 	"time"
 
 	"github.com/apache/beam/sdks/v2/go/pkg/beam"
+	"github.com/apache/beam/sdks/v2/go/pkg/beam/io/filesystem"
+	_ "github.com/apache/beam/sdks/v2/go/pkg/beam/io/filesystem/local"
 	"github.com/apache/beam/sdks/v2/go/pkg/beam/io/textio"
 	"github.com/apache/beam/sdks/v2/go/pkg/beam/register"
 
@@ -24,8 +29,8 @@ type Config struct {
 	// States is the file pattern of the shards' States from the previous
 	// month (the States output of a previous run), empty for none.
 	States string
-	// Out is the directory the outputs are written to: entries.jsonl,
-	// statements.jsonl, states.jsonl and rejections.jsonl.
+	// Out is the directory the outputs are written to: entries/ and
+	// states/ (a file a shard), statements.jsonl and rejections.jsonl.
 	Out string
 	// Batch is the most lines a shard settles in one call: a key with
 	// more is settled in ordered batches, its State carried between them
@@ -42,15 +47,35 @@ type Config struct {
 	PruneBefore time.Time
 }
 
-// The output files, in Config.Out.
+// The outputs, in Config.Out.
 const (
-	EntriesFile    = "entries.jsonl"
+	// EntriesDir holds a file a shard, ShardFile(out, EntriesDir, key):
+	// the shard's entries, one JSON settlement.Entry a line, written by the
+	// worker that settled them as each batch settles. The entries never
+	// cross a stage, so neither the runner nor a shuffle holds them.
+	EntriesDir = "entries"
+	// StatesDir holds a file a shard, ShardFile(out, StatesDir, key): the
+	// shard's new State, one JSON ShardState. The next month reads them
+	// with the pattern StatesDir + "/*.jsonl".
+	StatesDir      = "states"
 	StatementsFile = "statements.jsonl"
-	StatesFile     = "states.jsonl"
 	// RejectionsFile lists the lines that did not settle, each with its
 	// shard and error: {"shard": ..., "line": ..., "error": ...}.
 	RejectionsFile = "rejections.jsonl"
+	// partialSuffix marks a shard's file until the job commits it: a
+	// worker writes ShardFile(...) + partialSuffix, and the job renames
+	// every shard's files once every shard has settled (commitFn), so a
+	// failed job leaves no entries.jsonl or state a next month could read
+	// as whole (a retried shard rewrites its own file).
+	partialSuffix = ".partial"
 )
+
+// ShardFile is the file of a shard's entries or State (dir EntriesDir or
+// StatesDir) under out: the key path-escaped, so that any key is one file
+// name.
+func ShardFile(out, dir, key string) string {
+	return outPath(out, dir+"/"+url.PathEscape(key)+".jsonl")
+}
 
 // ShardState is a shard's State under its key, as the States output and
 // input hold it.
@@ -64,16 +89,14 @@ func init() {
 	register.DoFn2x1[string, func(ShardState), error](&decodeStateFn{})
 	register.Function1x2[settlement.Line, string, settlement.Line](keyBySeller)
 	register.Function1x2[ShardState, string, settlement.State](keyByShard)
-	register.DoFn8x1[context.Context, string, func(*settlement.Line) bool, func(*settlement.State) bool,
-		func(settlement.Entry), func(ShardState), func([]settlement.Statement), func(string), error](&settleShardFn{})
+	register.DoFn7x1[context.Context, string, func(*settlement.Line) bool, func(*settlement.State) bool,
+		func([]settlement.Statement), func(string), func(string), error](&settleShardFn{})
+	register.DoFn3x1[context.Context, int, func(*string) bool, error](&commitFn{})
 	register.Combiner3[[]settlement.Statement, []settlement.Statement, []settlement.Statement](&mergeStatementsFn{})
 	register.Function2x0[[]settlement.Statement, func(settlement.Statement)](flattenStatements)
-	register.Function1x2[settlement.Entry, string, error](formatEntry)
 	register.Function1x2[settlement.Statement, string, error](formatStatement)
-	register.Function1x2[ShardState, string, error](formatShardState)
 	register.Emitter1[settlement.Line]()
 	register.Emitter1[ShardState]()
-	register.Emitter1[settlement.Entry]()
 	register.Emitter1[settlement.Statement]()
 	register.Emitter1[[]settlement.Statement]()
 	register.Emitter1[string]()
@@ -82,8 +105,8 @@ func init() {
 }
 
 // Build adds the settlement pipeline to s: read the lines, key them by
-// seller (ShardKey), settle each shard (SettleShards), merge the shards'
-// statements and write entries, statements and the shards' new States.
+// seller (ShardKey), settle each shard (SettleShards: it writes its
+// entries and new State), merge the shards' statements and write them.
 // It refuses plans a seller-keyed shard could not settle alone
 // (CheckShardable).
 func Build(s beam.Scope, cfg Config) error {
@@ -96,8 +119,8 @@ func Build(s beam.Scope, cfg Config) error {
 	}
 	lines := ReadLines(s, cfg.Lines)
 	keyed := beam.ParDo(s.Scope("KeyBySeller"), keyBySeller, lines)
-	entries, states, statements, rejections := SettleShards(s, keyed, ReadStates(s, cfg.States), cfg)
-	Write(s, cfg.Out, entries, states, statements, rejections)
+	statements, rejections, written := SettleShards(s, keyed, ReadStates(s, cfg.States), cfg)
+	Write(s, cfg.Out, statements, rejections, written)
 	return nil
 }
 
@@ -121,28 +144,29 @@ func ReadStates(s beam.Scope, pattern string) beam.PCollection {
 
 // SettleShards groups keyed lines (KV<string, Line>) with the shards'
 // previous States (KV<string, State>) and settles each key on a worker
-// (settleShardFn); the shards' statements are merged into the month's
-// (settlement.Merge in a CombineFn). It returns the entries, the shards'
-// new States, the merged statements and the rejected lines (JSON lines).
-func SettleShards(s beam.Scope, keyed, states beam.PCollection, cfg Config) (entries, newStates, statements, rejections beam.PCollection) {
+// (settleShardFn), which writes the shard's entries and new State to
+// partial files under cfg.Out as it settles. It returns the merged
+// statements (settlement.Merge in a CombineFn), the rejected lines (JSON
+// lines) and the partial files written, which Write commits.
+func SettleShards(s beam.Scope, keyed, states beam.PCollection, cfg Config) (statements, rejections, written beam.PCollection) {
 	s = s.Scope("SettleShards")
 	grouped := beam.CoGroupByKey(s, keyed, states)
-	entries, newStates, perShard, rejections := beam.ParDo4(s, &settleShardFn{
-		Plans: cfg.Plans, Network: cfg.Network, Batch: cfg.Batch,
+	perShard, rejections, written := beam.ParDo3(s, &settleShardFn{
+		Plans: cfg.Plans, Network: cfg.Network, Batch: cfg.Batch, Out: cfg.Out,
 		Start: cfg.Period.Start, End: cfg.Period.End, PruneBefore: cfg.PruneBefore,
 	}, grouped)
 	merged := beam.Combine(s, &mergeStatementsFn{}, perShard)
-	return entries, newStates, beam.ParDo(s, flattenStatements, merged), rejections
+	return beam.ParDo(s, flattenStatements, merged), rejections, written
 }
 
-// Write writes entries, States and statements as JSON lines under dir,
-// and the rejections SettleShards formatted.
-func Write(s beam.Scope, dir string, entries, states, statements, rejections beam.PCollection) {
+// Write writes the statements and the rejections as JSON lines under dir,
+// and commits the shards' files once every shard has written them: a
+// shuffle of their names alone (commitFn).
+func Write(s beam.Scope, dir string, statements, rejections, written beam.PCollection) {
 	s = s.Scope("Write")
-	textio.Write(s, outPath(dir, EntriesFile), beam.ParDo(s, formatEntry, entries))
-	textio.Write(s, outPath(dir, StatesFile), beam.ParDo(s, formatShardState, states))
 	textio.Write(s, outPath(dir, StatementsFile), beam.ParDo(s, formatStatement, statements))
 	textio.Write(s, outPath(dir, RejectionsFile), rejections)
+	beam.ParDo0(s, &commitFn{}, beam.GroupByKey(s, beam.AddFixedKey(s, written)))
 }
 
 // outPath is name in dir, a local directory or a Beam file system's URL
@@ -193,26 +217,44 @@ func keyByShard(st ShardState) (string, settlement.State) { return st.Shard, st.
 // settleShardFn settles one shard's lines. Each worker builds one Settler
 // in Setup, from the documents, and uses it for every shard it is given
 // (a Settler is safe for concurrent use and keeps its caches).
+//
+// A shard's grouped lines are read once; they are settled in ordered
+// batches (SettleShard), and each batch's entries are written to the
+// shard's entries file and its statements merged into the shard's as it
+// settles, so a worker holds one shard's lines and State and one batch's
+// entries.
 type settleShardFn struct {
 	Plans   string    `json:"plans"`
 	Network string    `json:"network"`
 	Batch   int       `json:"batch"`
+	Out     string    `json:"out"`
 	Start   time.Time `json:"start"`
 	End     time.Time `json:"end"`
 	// PruneBefore: see Config.PruneBefore.
 	PruneBefore time.Time `json:"prune_before"`
 
 	settler *settlement.Settler
+	fs      filesystem.Interface
 }
 
-func (f *settleShardFn) Setup() error {
+func (f *settleShardFn) Setup(ctx context.Context) error {
 	var err error
-	f.settler, err = newSettler(f.Plans, f.Network)
+	if f.settler, err = newSettler(f.Plans, f.Network); err != nil {
+		return err
+	}
+	f.fs, err = filesystem.New(ctx, f.Out)
 	return err
 }
 
+func (f *settleShardFn) Teardown() error {
+	if f.fs == nil {
+		return nil
+	}
+	return f.fs.Close()
+}
+
 func (f *settleShardFn) ProcessElement(ctx context.Context, key string, lines func(*settlement.Line) bool, states func(*settlement.State) bool,
-	emitEntry func(settlement.Entry), emitState func(ShardState), emitStatements func([]settlement.Statement), emitRejection func(string)) error {
+	emitStatements func([]settlement.Statement), emitRejection func(string), emitWritten func(string)) error {
 	var prev settlement.State
 	var st settlement.State
 	for n := 0; states(&st); n++ {
@@ -228,32 +270,124 @@ func (f *settleShardFn) ProcessElement(ctx context.Context, key string, lines fu
 	}
 	if len(ls) == 0 {
 		// A shard with no line this month keeps its State.
-		emitState(ShardState{Shard: key, State: f.prune(prev)})
-		return nil
-	}
-	shard, err := SettleShard(ctx, f.settler, key, prev, ls, f.Batch)
-	if err != nil {
-		return err
+		return f.writeState(ctx, key, prev, emitWritten)
 	}
 	period, err := ensemble.NewPeriod(f.Start, f.End)
 	if err != nil {
 		return err
 	}
-	statements, err := settlement.Statements(shard.Entries, settlement.StatementOptions{Period: period, Minimums: minimums})
+	entries, err := f.create(ctx, ShardFile(f.Out, EntriesDir, key))
 	if err != nil {
-		return fmt.Errorf("shard %q: %w", key, err)
+		return err
 	}
-	for _, e := range shard.Entries {
-		emitEntry(e)
-	}
-	emitState(ShardState{Shard: key, State: f.prune(shard.State)})
-	emitStatements(statements)
-	for _, r := range shard.Rejections {
-		b, err := json.Marshal(rejected{Shard: key, Line: r.Line, Error: r.Error()})
+	defer entries.Close()
+	var statements []settlement.Statement
+	shard, err := SettleShard(ctx, f.settler, key, prev, ls, f.Batch, func(res settlement.Result) error {
+		for _, e := range res.Entries {
+			if err := entries.enc.Encode(e); err != nil {
+				return err
+			}
+		}
+		for _, r := range res.Rejections {
+			b, err := json.Marshal(rejected{Shard: key, Line: r.Line, Error: r.Error()})
+			if err != nil {
+				return err
+			}
+			emitRejection(string(b))
+		}
+		if len(res.Entries) == 0 {
+			return nil
+		}
+		sts, err := settlement.Statements(res.Entries, settlement.StatementOptions{Period: period, Minimums: minimums})
 		if err != nil {
+			return fmt.Errorf("shard %q: %w", key, err)
+		}
+		statements, err = settlement.Merge(minimums, statements, sts)
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	if err := entries.commit(emitWritten); err != nil {
+		return err
+	}
+	emitStatements(statements)
+	return f.writeState(ctx, key, shard.State, emitWritten)
+}
+
+// writeState writes a shard's new State, pruned, to its partial file.
+func (f *settleShardFn) writeState(ctx context.Context, key string, st settlement.State, emitWritten func(string)) error {
+	w, err := f.create(ctx, ShardFile(f.Out, StatesDir, key))
+	if err != nil {
+		return err
+	}
+	defer w.Close()
+	if err := w.enc.Encode(ShardState{Shard: key, State: f.prune(st)}); err != nil {
+		return err
+	}
+	return w.commit(emitWritten)
+}
+
+// shardFile is a shard's partial file, written as JSON lines.
+type shardFile struct {
+	path string
+	wc   io.WriteCloser
+	bw   *bufio.Writer
+	enc  *json.Encoder
+}
+
+// create opens the partial file of final path name, truncating what a
+// failed attempt left there.
+func (f *settleShardFn) create(ctx context.Context, name string) (*shardFile, error) {
+	path := name + partialSuffix
+	wc, err := f.fs.OpenWrite(ctx, path)
+	if err != nil {
+		return nil, err
+	}
+	bw := bufio.NewWriterSize(wc, 1<<16)
+	return &shardFile{path: path, wc: wc, bw: bw, enc: json.NewEncoder(bw)}, nil
+}
+
+// commit flushes and closes the file and hands its path to the commit.
+func (w *shardFile) commit(emitWritten func(string)) error {
+	if err := w.bw.Flush(); err != nil {
+		return err
+	}
+	wc := w.wc
+	w.wc = nil
+	if err := wc.Close(); err != nil {
+		return err
+	}
+	emitWritten(w.path)
+	return nil
+}
+
+// Close closes a file commit did not.
+func (w *shardFile) Close() {
+	if w.wc != nil {
+		w.wc.Close()
+	}
+}
+
+// commitFn renames every shard's partial file to its name, once: it runs
+// after the shuffle of the partial files' names, which ends only when every
+// shard has settled.
+type commitFn struct{}
+
+func (*commitFn) ProcessElement(ctx context.Context, _ int, paths func(*string) bool) error {
+	var fs filesystem.Interface
+	var path string
+	for paths(&path) {
+		if fs == nil {
+			var err error
+			if fs, err = filesystem.New(ctx, path); err != nil {
+				return err
+			}
+			defer fs.Close()
+		}
+		if err := filesystem.Rename(ctx, fs, path, strings.TrimSuffix(path, partialSuffix)); err != nil {
 			return err
 		}
-		emitRejection(string(b))
 	}
 	return nil
 }
@@ -297,19 +431,8 @@ func flattenStatements(sts []settlement.Statement, emit func(settlement.Statemen
 	}
 }
 
-// formatEntry, formatStatement and formatShardState write a value as one
-// JSON line.
-func formatEntry(v settlement.Entry) (string, error) {
-	b, err := json.Marshal(v)
-	return string(b), err
-}
-
+// formatStatement writes a statement as one JSON line.
 func formatStatement(v settlement.Statement) (string, error) {
-	b, err := json.Marshal(v)
-	return string(b), err
-}
-
-func formatShardState(v ShardState) (string, error) {
 	b, err := json.Marshal(v)
 	return string(b), err
 }

@@ -66,6 +66,23 @@ func readJSONLines(t *testing.T, path string) []string {
 	return out
 }
 
+// readShardFiles returns the lines of every shard's file in out's dir
+// (EntriesDir or StatesDir), sorted, and requires that the job committed
+// every file it wrote (no partial file is left).
+func readShardFiles(t *testing.T, out, dir string) []string {
+	t.Helper()
+	paths, err := filepath.Glob(filepath.Join(out, dir, "*"))
+	require.NoError(t, err)
+	require.NotEmpty(t, paths, "%s: no shard's file", dir)
+	var lines []string
+	for _, path := range paths {
+		require.True(t, strings.HasSuffix(path, ".jsonl"), "%s: left uncommitted", path)
+		lines = append(lines, readJSONLines(t, path)...)
+	}
+	slices.Sort(lines)
+	return lines
+}
+
 // marshalSorted returns each value's JSON, sorted.
 func marshalSorted[T any](t *testing.T, vs []T) []string {
 	t.Helper()
@@ -134,7 +151,7 @@ func TestPipelineMatchesOneProcess(t *testing.T) {
 	statements, err := settlement.Statements(whole.Entries, settlement.StatementOptions{Period: cfg.Period, Minimums: minimums})
 	require.NoError(t, err)
 
-	requireSameLines(t, "entries", readJSONLines(t, filepath.Join(cfg.Out, EntriesFile)), marshalSorted(t, whole.Entries))
+	requireSameLines(t, "entries", readShardFiles(t, cfg.Out, EntriesDir), marshalSorted(t, whole.Entries))
 	requireSameLines(t, "statements", readJSONLines(t, filepath.Join(cfg.Out, StatementsFile)), marshalSorted(t, statements))
 
 	var rejectedIDs []string
@@ -154,7 +171,7 @@ func TestPipelineMatchesOneProcess(t *testing.T) {
 	require.Subset(t, rejectedIDs, []string{"BAD-unknown", "BAD-over"})
 
 	var parts []settlement.State
-	for _, text := range readJSONLines(t, filepath.Join(cfg.Out, StatesFile)) {
+	for _, text := range readShardFiles(t, cfg.Out, StatesDir) {
 		var st ShardState
 		require.NoError(t, ensemble.DecodeJSON("shard state", []byte(text), &st))
 		parts = append(parts, st.State)
@@ -190,7 +207,7 @@ func TestPipelineCarriesStates(t *testing.T) {
 	}
 	dir := t.TempDir()
 	febCfg := cfg
-	febCfg.Lines, febCfg.States, febCfg.Out = filepath.Join(dir, "feb.jsonl"), filepath.Join(cfg.Out, StatesFile), filepath.Join(dir, "out")
+	febCfg.Lines, febCfg.States, febCfg.Out = filepath.Join(dir, "feb.jsonl"), filepath.Join(cfg.Out, StatesDir, "*.jsonl"), filepath.Join(dir, "out")
 	febCfg.Period = ensemble.MustPeriod(monthEnd, monthEnd.AddDate(0, 1, 0))
 	f, err := os.Create(febCfg.Lines)
 	require.NoError(t, err)
@@ -208,7 +225,7 @@ func TestPipelineCarriesStates(t *testing.T) {
 	require.NoError(t, err)
 	statements, err := settlement.Statements(second.Entries, settlement.StatementOptions{Period: febCfg.Period, Minimums: minimums})
 	require.NoError(t, err)
-	requireSameLines(t, "entries", readJSONLines(t, filepath.Join(febCfg.Out, EntriesFile)), marshalSorted(t, second.Entries))
+	requireSameLines(t, "entries", readShardFiles(t, febCfg.Out, EntriesDir), marshalSorted(t, second.Entries))
 	requireSameLines(t, "statements", readJSONLines(t, filepath.Join(febCfg.Out, StatementsFile)), marshalSorted(t, statements))
 }
 
@@ -219,13 +236,14 @@ func TestWrongKeyIsRefused(t *testing.T) {
 	_, cfg := month(t, 500)
 	p, s := beam.NewPipelineWithRoot()
 	keyed := beam.ParDo(s, keyByCustomer, ReadLines(s, cfg.Lines))
-	entries, states, statements, rejections := SettleShards(s, keyed, ReadStates(s, ""), cfg)
-	Write(s, cfg.Out, entries, states, statements, rejections)
+	statements, rejections, written := SettleShards(s, keyed, ReadStates(s, ""), cfg)
+	Write(s, cfg.Out, statements, rejections, written)
 	err := ptest.Run(p)
 	require.Error(t, err)
 	require.Contains(t, err.Error(), "but its volume and ledger belong to shard")
-	_, statErr := os.Stat(filepath.Join(cfg.Out, EntriesFile))
-	require.ErrorIs(t, statErr, os.ErrNotExist, "a refused job writes no entries")
+	committed, err := filepath.Glob(filepath.Join(cfg.Out, "*", "*.jsonl"))
+	require.NoError(t, err)
+	require.Empty(t, committed, "a refused job commits no shard's entries or State")
 }
 
 // TestUnshardablePlanIsRefused: a plan whose rate reads the distributor's
@@ -257,7 +275,7 @@ func TestPipelinePrunesStates(t *testing.T) {
 	pruned := whole.State.Prune(cfg.PruneBefore)
 	require.Less(t, pruned.Len(), whole.State.Len())
 	var parts []settlement.State
-	for _, text := range readJSONLines(t, filepath.Join(cfg.Out, StatesFile)) {
+	for _, text := range readShardFiles(t, cfg.Out, StatesDir) {
 		var st ShardState
 		require.NoError(t, ensemble.DecodeJSON("shard state", []byte(text), &st))
 		parts = append(parts, st.State)

@@ -85,14 +85,12 @@ func CheckShardable(plans []settlement.PlanDocument) error {
 	return nil
 }
 
-// Shard is what settling one key's lines returns.
+// Shard is what settling one key's lines returns, beside the results
+// SettleShard hands over batch by batch.
 type Shard struct {
-	Key     string
-	Entries []settlement.Entry
-	State   settlement.State
-	// Rejections are the lines that did not settle (see
-	// settlement.Settler.SettleWhatYouCan), each with its error.
-	Rejections []settlement.Rejection
+	Key string
+	// State is the shard's State after its last batch.
+	State settlement.State
 	// Batches is how many settlement calls the shard took: more than one
 	// for a hot key.
 	Batches int
@@ -109,14 +107,22 @@ type Shard struct {
 // settled in an earlier call lowers the volume later sales read, while in
 // one call no sale reads it.
 //
+// Each batch's result (its entries, its rejections and the State after it)
+// is handed to each as the batch settles, so a caller can write the
+// entries and let them go: a shard holds its lines, its State and one
+// batch's entries, never all its entries at once. The lines are ordered by
+// their positions; lines itself is neither copied nor changed. An error
+// from each stops the shard and is returned.
+//
 // Every line must belong to the key (ShardKey), else a *ShardError and
 // nothing settles. The shard's State holds the key's volumes only
 // (State.Seed), so the library too refuses a sale of another seller
 // (settlement.ErrVolumeNotHeld). Lines are settled with SettleWhatYouCan:
 // a line that fails (given twice, an over-credit, a credit of an unknown
-// line...) is returned in Rejections, leaving nothing behind, and the rest
-// settles as it would without it.
-func SettleShard(ctx context.Context, s *settlement.Settler, key string, prev settlement.State, lines []settlement.Line, batch int) (Shard, error) {
+// line...) is in its batch's Rejections, leaving nothing behind, and the
+// rest settles as it would without it.
+func SettleShard(ctx context.Context, s *settlement.Settler, key string, prev settlement.State, lines []settlement.Line, batch int,
+	each func(settlement.Result) error) (Shard, error) {
 	for _, l := range lines {
 		owner, err := ShardKey(l)
 		if err != nil {
@@ -134,23 +140,33 @@ func SettleShard(ctx context.Context, s *settlement.Settler, key string, prev se
 			return Shard{}, fmt.Errorf("shard %q: %w", key, err)
 		}
 	}
-	lines = slices.Clone(lines)
-	slices.SortFunc(lines, func(a, b settlement.Line) int {
+	order := make([]int32, len(lines))
+	for i := range order {
+		order[i] = int32(i)
+	}
+	slices.SortFunc(order, func(i, j int32) int {
+		a, b := &lines[i], &lines[j]
 		return cmp.Or(cmpBool(a.Credits != "", b.Credits != ""), a.Date.Compare(b.Date), strings.Compare(string(a.ID), string(b.ID)))
 	})
 	if batch <= 0 {
 		batch = max(len(lines), 1)
 	}
 	out := Shard{Key: key, State: st}
-	for part := range slices.Chunk(lines, batch) {
+	part := make([]settlement.Line, 0, min(batch, len(lines)))
+	for positions := range slices.Chunk(order, batch) {
+		part = part[:0]
+		for _, i := range positions {
+			part = append(part, lines[i])
+		}
 		res, err := s.SettleWhatYouCan(ctx, out.State, part)
 		if err != nil {
 			return Shard{}, fmt.Errorf("shard %q batch %d: %w", key, out.Batches+1, err)
 		}
-		out.Entries = append(out.Entries, res.Entries...)
-		out.Rejections = append(out.Rejections, res.Rejections...)
 		out.State = res.State
 		out.Batches++
+		if err := each(res); err != nil {
+			return Shard{}, err
+		}
 	}
 	return out, nil
 }

@@ -22,6 +22,15 @@ func sellerLines(lines []settlement.Line, seller string) []settlement.Line {
 	return out
 }
 
+// collect returns a SettleShard callback appending each batch's entries
+// to entries.
+func collect(entries *[]settlement.Entry) func(settlement.Result) error {
+	return func(res settlement.Result) error {
+		*entries = append(*entries, res.Entries...)
+		return nil
+	}
+}
+
 // TestHotKeyInBatches: the hot seller's lines settled in ordered batches of
 // 50, the State carried from each to the next, give the entries and the
 // State of one call, and its rate crosses the tier inside the month.
@@ -31,20 +40,21 @@ func TestHotKeyInBatches(t *testing.T) {
 	hot := sellerLines(generateMonth(4_000), "s000")
 	require.Greater(t, len(hot), 150)
 
-	one, err := SettleShard(context.Background(), settler, "s000", settlement.State{}, hot, 0)
+	var oneEntries, batchedEntries []settlement.Entry
+	one, err := SettleShard(context.Background(), settler, "s000", settlement.State{}, hot, 0, collect(&oneEntries))
 	require.NoError(t, err)
-	batched, err := SettleShard(context.Background(), settler, "s000", settlement.State{}, hot, 50)
+	batched, err := SettleShard(context.Background(), settler, "s000", settlement.State{}, hot, 50, collect(&batchedEntries))
 	require.NoError(t, err)
 	require.Equal(t, 1, one.Batches)
 	require.Equal(t, (len(hot)+49)/50, batched.Batches)
-	requireSameLines(t, "entries", marshalSorted(t, batched.Entries), marshalSorted(t, one.Entries))
+	requireSameLines(t, "entries", marshalSorted(t, batchedEntries), marshalSorted(t, oneEntries))
 	gotState, err := json.Marshal(batched.State)
 	require.NoError(t, err)
 	wantState, err := json.Marshal(one.State)
 	require.NoError(t, err)
 	require.JSONEq(t, string(wantState), string(gotState))
 	crossed := false
-	for _, e := range batched.Entries {
+	for _, e := range batchedEntries {
 		crossed = crossed || (e.Party == "platform" && strings.Contains(e.Share, "30%"))
 	}
 	require.True(t, crossed, "the hot seller's volume crosses EUR 20,000 in the month")
@@ -57,7 +67,8 @@ func TestWrongShardIsRefused(t *testing.T) {
 	require.NoError(t, err)
 	lines := generateMonth(200)
 	mixed := append(sellerLines(lines, "s000"), sellerLines(lines, "s001")...)
-	_, err = SettleShard(context.Background(), settler, "s000", settlement.State{}, mixed, 0)
+	var none []settlement.Entry
+	_, err = SettleShard(context.Background(), settler, "s000", settlement.State{}, mixed, 0, collect(&none))
 	var se *ShardError
 	require.ErrorAs(t, err, &se)
 	require.ErrorIs(t, err, ErrWrongShard)
@@ -66,8 +77,9 @@ func TestWrongShardIsRefused(t *testing.T) {
 
 	noSeller := lines[0]
 	noSeller.Route.Seller, noSeller.Route.Chain = "", nil
-	_, err = SettleShard(context.Background(), settler, "", settlement.State{}, []settlement.Line{noSeller}, 0)
+	_, err = SettleShard(context.Background(), settler, "", settlement.State{}, []settlement.Line{noSeller}, 0, collect(&none))
 	require.ErrorIs(t, err, ErrNoShardKey)
+	require.Empty(t, none, "a refused shard settles nothing")
 }
 
 // TestSplitSellerPaysDifferently shows what the shard check prevents: one
