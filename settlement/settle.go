@@ -353,7 +353,9 @@ func basisUnits(l *Line, gross bool) (int64, error) {
 // rolling window's point names line by, whose credits take back from it
 // ("" when they do not).
 func (r *run) accrue(k volKey, units int64, by LineID) error {
-	r.undoVolume(k, r.st.vols[k] != nil, -1)
+	if r.undo != nil {
+		r.undoVolume(k, r.st.vols[k] != nil, -1)
+	}
 	v := r.own(k)
 	if v.units > math.MaxInt64-units {
 		return fmt.Errorf("%w: cumulative volume overflows", ErrInvalidLine)
