@@ -148,6 +148,15 @@ func (c *collection) owed() int64 {
 	return max(0, c.total-c.collected-c.writtenOff-c.credited)
 }
 
+// awaitingSum is what the line's parts await in all.
+func (c *collection) awaitingSum() int64 {
+	var a int64
+	for _, u := range c.awaiting {
+		a += u
+	}
+	return a
+}
+
 // creditTotal adds to what credits took off the customer's balance t
 // units of the total (at most the total in all).
 func (c *collection) creditTotal(t int64) {
@@ -261,11 +270,7 @@ func (r *run) releaseAwaiting(lg, nl *ledger, parts []int64, by string, at time.
 	}
 	c := lg.coll.clone()
 	n := lg.parts()
-	var before int64
-	for _, a := range c.awaiting {
-		before += a
-	}
-	drop := before - awaitingTotal(nl, c)
+	drop := c.awaitingSum() - awaitingTotal(nl, c)
 	d := make([]int64, n)
 	rest := make([]int64, n)
 	var own int64
@@ -338,8 +343,7 @@ func (s *Settler) Collect(st State, c Collection) (Result, error) {
 // write-offs, basis × written off / total rounded half down where payments
 // round half up, so that the two add up to the basis; never more than
 // awaits, and all that awaits when the customer then owes nothing) is
-// clawed back
-// (KindClawback, Line "<line>#writeoff.<c.ID>", ids
+// clawed back (KindClawback, Line "<line>#writeoff.<c.ID>", ids
 // "<line>#writeoff.<c.ID>:<part path>#clawback"), and as much is no longer
 // held back (KindUncollected entries of the negative amount,
 // "...#uncollected"):
@@ -480,11 +484,10 @@ func (r *run) collectLine(lg *ledger, paid int64, c *Collection, at time.Time) (
 	n := lg.parts()
 	keys := make([]string, n)
 	amounts, awaiting := make([]int64, n), make([]int64, n)
-	var a int64
 	for i := range n {
 		keys[i], amounts[i], awaiting[i] = string(lg.entryID(i)), lg.units(i), cl.awaiting[i]
-		a += awaiting[i]
 	}
+	a := cl.awaitingSum()
 	x := min(after-before, a)
 	release := make([]int64, n)
 	var got int64
@@ -560,10 +563,7 @@ func allocateBy(parts []int64, x int64, keys []string, weights []int64) error {
 func (r *run) writeOff(lg *ledger, lost int64, c *Collection, at time.Time) (*ledger, error) {
 	in := *lg
 	cl := lg.coll.clone()
-	var a int64
-	for _, u := range cl.awaiting {
-		a += u
-	}
+	a := cl.awaitingSum()
 	x := min(a, basisShare(lg.basis, cl.writtenOff+lost, cl.total, true)-basisShare(lg.basis, cl.writtenOff, cl.total, true))
 	cl.writtenOff += lost
 	if cl.owed() == 0 {
@@ -717,11 +717,7 @@ func (r *stateReader) collection(path string, ll *LedgerLine, l *ledger, awaits 
 	}
 	c.ids = slices.Clone(lc.IDs)
 	if ok && sums {
-		var got int64
-		for _, a := range awaits {
-			got += a
-		}
-		if want := awaitingTotal(l, c); got != want {
+		if got, want := c.awaitingSum(), awaitingTotal(l, c); got != want {
 			r.fail(path, id, "", nil, "the parts await %s, not the %s the customer still owes of the basis",
 				ensemble.MoneyFromMinor(got, cur), ensemble.MoneyFromMinor(want, cur))
 		}
