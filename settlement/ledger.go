@@ -32,6 +32,13 @@ func (r *run) clawback(l *Line) error {
 	if l.Currency() != lg.ctx.cur {
 		return lineErr(l.ID, lg.ctx.plan.ID, "", "", fmt.Errorf("%w: credit in %s of a %s line", ErrCurrency, l.Currency(), lg.ctx.cur))
 	}
+	if s := l.Route.Seller; s != "" && s != lg.ctx.seller {
+		// A credit reverses the credited line's split, whoever its route
+		// names; one naming another seller is a line sent with the wrong
+		// route (a host sharding by seller would settle it elsewhere).
+		return lineErr(l.ID, lg.ctx.plan.ID, "", "", fmt.Errorf("%w: the credit's route names seller %q, the credited line %q was sold by %q",
+			ErrInvalidLine, s, lg.line, lg.ctx.seller))
+	}
 	if err := r.s.checkBasis(lg); err != nil {
 		return lineErr(l.ID, lg.ctx.plan.ID, "", "", err)
 	}

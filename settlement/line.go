@@ -80,7 +80,11 @@ type Line struct {
 	// partner.Route.Validate refuses (a party twice, co-sell weights that
 	// do not sum to one ...) with ErrInvalidLine at route.<field>, and
 	// route partners holding ':' or '#', since chain[*] and co_sellers
-	// entries are named by their partner.
+	// entries are named by their partner. A credit line may leave its
+	// Route empty; a seller it names must be the credited line's (else
+	// ErrInvalidLine): a credit reverses the credited line's split as the
+	// state recorded it, and a host sharding by seller would settle a
+	// credit naming another seller on the wrong shard.
 	Route partner.Route `json:"route"`
 	// SupplierCosts are the wholesale costs of the bundle's components
 	// (catalog.Catalog.SupplierCosts computes them); they are paid to the

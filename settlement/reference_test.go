@@ -1150,6 +1150,8 @@ func (s *refSettler) settleCredit(st *refState, c settlement.Line) ([]settlement
 		return nil, fail(settlement.ErrDisputed)
 	case c.Amount.Currency() != lg.cur:
 		return nil, fail(settlement.ErrCurrency)
+	case c.Route.Seller != "" && c.Route.Seller != lg.seller: // a credit names the credited line's seller, or none
+		return nil, fail(settlement.ErrInvalidLine)
 	}
 	// The credit reverses the basis the line's plan version split, which
 	// the settler must still hold.

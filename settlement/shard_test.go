@@ -307,3 +307,26 @@ func mustMerge(t *testing.T, parts ...settlement.State) settlement.State {
 	require.NoError(t, err)
 	return st
 }
+
+// TestCreditNamingAnotherSellerIsRefused: a credit reverses the credited
+// line's split as the state recorded it, so a credit whose route names
+// another seller is a line sent with the wrong route: refused, never
+// settled against one seller's line in one process and rejected as
+// unknown on another seller's shard (a new user's Beam trial found the two
+// disagreeing). A credit with no route, or the credited line's, settles.
+func TestCreditNamingAnotherSellerIsRefused(t *testing.T) {
+	s := newSettler(t)
+	res, err := s.Settle(ctx, settlement.State{}, []settlement.Line{chainLine("L1", "100.00", "2026-03-01")})
+	require.NoError(t, err)
+	c := chainLine("C1", "-10.00", "2026-03-05")
+	c.Credits = "L1"
+	c.Route.Seller, c.Route.Chain = "reseller-nl", []partner.ID{"reseller-nl", "distri-eu"}
+	_, err = s.Settle(ctx, res.State, []settlement.Line{c})
+	require.ErrorIs(t, err, settlement.ErrInvalidLine)
+	require.ErrorContains(t, err, `the credit's route names seller "reseller-nl", the credited line "L1" was sold by "sub-utrecht"`)
+	for _, route := range []partner.Route{{}, chainLine("L1", "1.00", "2026-03-01").Route} {
+		c.Route = route
+		_, err = s.Settle(ctx, res.State, []settlement.Line{c})
+		require.NoError(t, err, "%+v", route)
+	}
+}
