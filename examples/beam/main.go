@@ -34,6 +34,7 @@ package main
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"encoding/json"
 	"flag"
@@ -58,6 +59,7 @@ var (
 	outFlag    = flag.String("out", "", "the output directory (default: a new temporary directory)")
 	batchFlag  = flag.Int("batch", 2000, "the most lines a shard settles in one call (0: all)")
 	windowFlag = flag.Int("window", 12, "the credit window in months: the shards' States leave out older lines (0: keep all)")
+	monthFlag  = flag.String("month", "2026-01", "the month to generate and settle, and the statements' period")
 	inProcess  = flag.Bool("inprocess", false, "settle in this process, in one call, instead of on Beam")
 	memProfile = flag.String("memprofile", "", "write a heap profile near the run's peak to this file")
 )
@@ -80,6 +82,9 @@ func main() {
 }
 
 func run(ctx context.Context, w io.Writer) error {
+	if err := setMonth(*monthFlag); err != nil {
+		return err
+	}
 	out, lines := *outFlag, *linesFlag
 	switch {
 	case out == "":
@@ -117,7 +122,7 @@ func run(ctx context.Context, w io.Writer) error {
 		if err := settleInProcess(ctx, cfg, w); err != nil {
 			return err
 		}
-		fmt.Fprintf(w, "settled in process: wrote %s, %s, %s and state.json in %s\n", inProcessEntriesFile, StatementsFile, RejectionsFile, out)
+		fmt.Fprintf(w, "settled in process: wrote %s, %s, state.json and, if a line was rejected, %s in %s\n", inProcessEntriesFile, StatementsFile, RejectionsFile, out)
 		return nil
 	}
 	p, s := beam.NewPipelineWithRoot()
@@ -173,14 +178,21 @@ func settleInProcess(ctx context.Context, cfg Config, w io.Writer) error {
 	if err := sc.Err(); err != nil {
 		return err
 	}
+	prev, err := readStateFiles(cfg.States)
+	if err != nil {
+		return err
+	}
 	s, err := newSettler(cfg.Plans, cfg.Network)
 	if err != nil {
 		return err
 	}
 	t1 := time.Now()
-	res, err := s.SettleWhatYouCan(ctx, settlement.State{}, lines)
+	res, err := s.SettleWhatYouCan(ctx, prev, lines)
 	if err != nil {
 		return err
+	}
+	if !cfg.PruneBefore.IsZero() {
+		res.State = res.State.Prune(cfg.PruneBefore)
 	}
 	sts, err := settlement.Statements(res.Entries, settlement.StatementOptions{Period: cfg.Period, Minimums: minimums})
 	if err != nil {
@@ -197,14 +209,53 @@ func settleInProcess(ctx context.Context, cfg Config, w io.Writer) error {
 	if err := writeJSONLines(filepath.Join(cfg.Out, StatementsFile), sts); err != nil {
 		return err
 	}
-	var rejections []rejected
-	for _, r := range res.Rejections {
-		rejections = append(rejections, rejected{Line: r.Line, Error: r.Error()})
-	}
-	if err := writeJSONLines(filepath.Join(cfg.Out, RejectionsFile), rejections); err != nil {
-		return err
+	if len(res.Rejections) > 0 { // as the pipeline: the file only when a line was rejected
+		var rejections []rejected
+		for _, r := range res.Rejections {
+			rejections = append(rejections, rejected{Line: r.Line, Error: r.Error()})
+		}
+		if err := writeJSONLines(filepath.Join(cfg.Out, RejectionsFile), rejections); err != nil {
+			return err
+		}
 	}
 	return writeJSONLines(filepath.Join(cfg.Out, "state.json"), []settlement.State{res.State})
+}
+
+// readStateFiles reads the shards' States a previous run wrote (files
+// matching pattern, local only) and merges them into one (the zero State
+// for no pattern), or, for a previous -inprocess run, reads its
+// state.json.
+func readStateFiles(pattern string) (settlement.State, error) {
+	if pattern == "" {
+		return settlement.State{}, nil
+	}
+	paths, err := filepath.Glob(pattern)
+	if err != nil {
+		return settlement.State{}, err
+	}
+	if len(paths) == 0 {
+		return settlement.State{}, fmt.Errorf("-states %s: no file matches", pattern)
+	}
+	var parts []settlement.State
+	for _, p := range paths {
+		b, err := os.ReadFile(p)
+		if err != nil {
+			return settlement.State{}, err
+		}
+		for _, text := range bytes.Split(bytes.TrimSpace(b), []byte("\n")) {
+			var st ShardState
+			if filepath.Base(p) == "state.json" {
+				err = ensemble.DecodeJSON("state", text, &st.State)
+			} else {
+				err = ensemble.DecodeJSON("shard state", text, &st)
+			}
+			if err != nil {
+				return settlement.State{}, fmt.Errorf("%s: %w", p, err)
+			}
+			parts = append(parts, st.State)
+		}
+	}
+	return settlement.MergeStates(parts...)
 }
 
 // writeJSONLines writes vs to path, one JSON value a line.

@@ -15,11 +15,23 @@ import (
 	"github.com/ensemble-commerce/ensemble/settlement"
 )
 
-// The month the example settles: January 2026, half-open.
+// The month the example settles, half-open: January 2026 unless -month
+// says another (setMonth).
 var (
 	monthStart = time.Date(2026, time.January, 1, 0, 0, 0, 0, time.UTC)
 	monthEnd   = monthStart.AddDate(0, 1, 0)
 )
+
+// setMonth makes the month the example generates and settles the one text
+// names, "2026-02".
+func setMonth(text string) error {
+	t, err := time.Parse("2006-01", text)
+	if err != nil {
+		return fmt.Errorf("-month %q: want a month such as 2026-02", text)
+	}
+	monthStart, monthEnd = t.UTC(), t.UTC().AddDate(0, 1, 0)
+	return nil
+}
 
 // minimums are the minimum payouts statements apply.
 var minimums = []ensemble.Money{ensemble.MustMoney("10.00", "EUR")}
@@ -98,9 +110,14 @@ func newSettler(plans, network string) (*settlement.Settler, error) {
 // sales over the sellers (s000 selling hotShare% of them, the hot key) and,
 // for about one sale in twenty, a credit-note line of part of it a few days
 // later, carrying the credited sale's route as settlement.FromInvoice
-// gives it. The same n always gives the same lines.
+// gives it. Ids name the month ("L202601-00000042"), so months never
+// reuse one. The same month and n always give the same lines.
 func generateMonth(n int) []settlement.Line {
-	rng := rand.New(rand.NewPCG(20, 26))
+	months := (monthStart.Year()-2026)*12 + int(monthStart.Month()) - 1 // from January 2026
+	rng := rand.New(rand.NewPCG(20, uint64(26+months)))
+	id := func(prefix string, i int) string {
+		return fmt.Sprintf("%s%s-%08d", prefix, monthStart.Format("200601"), i)
+	}
 	eur := ensemble.MustCurrency("EUR")
 	span := int64(monthEnd.Sub(monthStart) / time.Second)
 	lines := make([]settlement.Line, 0, n)
@@ -113,27 +130,27 @@ func generateMonth(n int) []settlement.Line {
 		r := s % resellers
 		seller := partner.ID(fmt.Sprintf("s%03d", s))
 		sale := settlement.Line{
-			ID:       settlement.LineID(fmt.Sprintf("L%08d", i)),
+			ID:       settlement.LineID(id("L", i)),
 			Date:     monthStart.Add(time.Duration(rng.Int64N(span*3/4)) * time.Second),
 			Amount:   ensemble.MoneyFromMinor(500+rng.Int64N(200_000), eur),
 			Offer:    catalog.Pin{Offer: "cloud-suite", Version: 1},
 			Customer: settlement.Customer{ID: fmt.Sprintf("c%05d", rng.IntN(20_000))},
 			Route: partner.Route{Kind: partner.RoutePartner, Seller: seller, Chain: []partner.ID{
 				seller, partner.ID(fmt.Sprintf("r%02d", r)), partner.ID(fmt.Sprintf("d%d", r%distribs))}},
-			Trace: []ensemble.Ref{{Kind: "invoice_line", ID: fmt.Sprintf("INV-%08d/1", i)}},
+			Trace: []ensemble.Ref{{Kind: "invoice_line", ID: id("INV-", i) + "/1"}},
 		}
 		lines = append(lines, sale)
 		if len(lines) < n && rng.IntN(20) == 0 {
 			minor, _ := sale.Amount.MinorUnits() // whole cents by construction
 			lines = append(lines, settlement.Line{
-				ID:       settlement.LineID(fmt.Sprintf("L%08d", len(lines))),
+				ID:       settlement.LineID(id("L", len(lines))),
 				Date:     sale.Date.Add(time.Duration(1+rng.IntN(5*24)) * time.Hour),
 				Amount:   ensemble.MoneyFromMinor(-(1 + rng.Int64N(minor)), eur),
 				Offer:    sale.Offer,
 				Customer: sale.Customer,
 				Route:    sale.Route,
 				Credits:  sale.ID,
-				Trace:    []ensemble.Ref{{Kind: "credit_note_line", ID: fmt.Sprintf("CN-%08d/1", i)}},
+				Trace:    []ensemble.Ref{{Kind: "credit_note_line", ID: id("CN-", i) + "/1"}},
 			})
 		}
 	}

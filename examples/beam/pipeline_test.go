@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
+	"io"
 	"os"
 	"path/filepath"
 	"slices"
@@ -227,6 +228,18 @@ func TestPipelineCarriesStates(t *testing.T) {
 	require.NoError(t, err)
 	requireSameLines(t, "entries", readShardFiles(t, febCfg.Out, EntriesDir), marshalSorted(t, second.Entries))
 	requireSameLines(t, "statements", readJSONLines(t, filepath.Join(febCfg.Out, StatementsFile)), marshalSorted(t, statements))
+
+	// -inprocess reads the same States (merged) and writes the same
+	// entries and statements; with a credit window, its State is the
+	// shards' merged, pruned alike.
+	inCfg := febCfg
+	inCfg.Out, inCfg.PruneBefore = filepath.Join(dir, "in"), monthStart.AddDate(0, 0, 10)
+	require.NoError(t, os.MkdirAll(inCfg.Out, 0o755))
+	require.NoError(t, settleInProcess(context.Background(), inCfg, io.Discard))
+	requireSameLines(t, "in-process entries", readJSONLines(t, filepath.Join(inCfg.Out, inProcessEntriesFile)), marshalSorted(t, second.Entries))
+	requireSameLines(t, "in-process statements", readJSONLines(t, filepath.Join(inCfg.Out, StatementsFile)), marshalSorted(t, statements))
+	requireSameLines(t, "in-process state", readJSONLines(t, filepath.Join(inCfg.Out, "state.json")),
+		marshalSorted(t, []settlement.State{second.State.Prune(inCfg.PruneBefore)}))
 }
 
 // TestWrongKeyIsRefused: lines keyed by customer instead of seller reach
