@@ -159,6 +159,10 @@ func TestCollectionThenWriteOff(t *testing.T) {
 		"referral-ams": {"15.00", "-8.70", "6.30", "6.30", "0"},
 		"sub-utrecht":  {"60.00", "-34.79", "25.21", "25.21", "0"},
 	})
+	// Its statement says nothing awaits any more, in so many words.
+	text, err = settlement.ExplainStatement(statementsOf(t, entries)["sub-utrecht"], entries)
+	require.NoError(t, err)
+	require.Contains(t, text, "  awaiting           0.00\n")
 	// The line's tree shows, under each party, what awaited payment, what
 	// was collected and what the write-off took.
 	tree, err := settlement.Explain("L1", entries)

@@ -310,8 +310,10 @@ func ExplainEntry(e Entry) string {
 // id order (fees under adjusted), with the line it belongs to, the plan
 // node, share and rules that decided it, the entry a clawback, reserve,
 // hold, release or collection acts on, and an adjustment's reason and
-// approver; then the opening, closing and payable balances, and the
-// carried, withheld and awaiting ones when they are not zero.
+// approver; then the opening, closing and payable balances, the carried
+// and withheld ones when they are not zero, and what awaits payment when
+// it is not zero or the party has lines payable on collection (where 0.00
+// says everything was paid or given up).
 //
 // It checks the statement holds together (Statement.Check: closing,
 // payable, carried forward), re-adds the entries exactly and counts them,
@@ -397,7 +399,10 @@ func ExplainStatement(st Statement, entries []Entry) (string, error) {
 	if !st.Withheld.IsZero() {
 		fmt.Fprintf(&b, "  %-10s %12s\n", "withheld", st.Withheld.AmountString())
 	}
-	if !st.Awaiting.IsZero() {
+	// What awaits the customer's payment, for a party with lines payable
+	// on collection: zero too, which says everything was paid or given up.
+	onCollection := slices.ContainsFunc(mine, func(e *Entry) bool { return e.Kind == KindUncollected || e.Kind == KindCollected })
+	if !st.Awaiting.IsZero() || onCollection {
 		fmt.Fprintf(&b, "  %-10s %12s\n", "awaiting", st.Awaiting.AmountString())
 	}
 	return b.String(), nil
