@@ -50,6 +50,14 @@ func month(t *testing.T, n int) ([]settlement.Line, Config) {
 	}
 }
 
+// runPipeline builds the pipeline for cfg and runs it on prism.
+func runPipeline(t *testing.T, cfg Config) {
+	t.Helper()
+	p, s := beam.NewPipelineWithRoot()
+	require.NoError(t, Build(s, cfg))
+	require.NoError(t, ptest.Run(p))
+}
+
 // readJSONLines returns a JSON lines file's lines, sorted.
 func readJSONLines(t *testing.T, path string) []string {
 	t.Helper()
@@ -141,9 +149,7 @@ func TestPipelineMatchesOneProcess(t *testing.T) {
 	require.NoError(t, err)
 	require.NoError(t, writeLines(f, lines))
 	require.NoError(t, f.Close())
-	p, s := beam.NewPipelineWithRoot()
-	require.NoError(t, Build(s, cfg))
-	require.NoError(t, ptest.Run(p))
+	runPipeline(t, cfg)
 
 	settler, err := newSettler(cfg.Plans, cfg.Network)
 	require.NoError(t, err)
@@ -188,9 +194,7 @@ func TestPipelineMatchesOneProcess(t *testing.T) {
 // process.
 func TestPipelineCarriesStates(t *testing.T) {
 	jan, cfg := month(t, 2_000)
-	p, s := beam.NewPipelineWithRoot()
-	require.NoError(t, Build(s, cfg))
-	require.NoError(t, ptest.Run(p))
+	runPipeline(t, cfg)
 
 	// February: every January line gets a credit of one cent, and every
 	// January sale of s000 is sold again.
@@ -214,9 +218,7 @@ func TestPipelineCarriesStates(t *testing.T) {
 	require.NoError(t, err)
 	require.NoError(t, writeLines(f, feb))
 	require.NoError(t, f.Close())
-	p, s = beam.NewPipelineWithRoot()
-	require.NoError(t, Build(s, febCfg))
-	require.NoError(t, ptest.Run(p))
+	runPipeline(t, febCfg)
 
 	settler, err := newSettler(cfg.Plans, cfg.Network)
 	require.NoError(t, err)
@@ -277,9 +279,7 @@ func TestUnshardablePlanIsRefused(t *testing.T) {
 func TestPipelinePrunesStates(t *testing.T) {
 	lines, cfg := month(t, 1_000)
 	cfg.PruneBefore = monthStart.AddDate(0, 0, 15)
-	p, s := beam.NewPipelineWithRoot()
-	require.NoError(t, Build(s, cfg))
-	require.NoError(t, ptest.Run(p))
+	runPipeline(t, cfg)
 
 	settler, err := newSettler(cfg.Plans, cfg.Network)
 	require.NoError(t, err)
