@@ -377,7 +377,7 @@ func (s *Settler) collect(st State, c Collection, writeOff bool) (Result, error)
 	// order the collection was applied to.
 	var applied LineID
 	byInvoice := c.Invoice != ""
-	for id, lg := range st.lines {
+	for id, lg := range st.lines.all() {
 		if lg.coll == nil {
 			continue
 		}
@@ -408,7 +408,7 @@ func (s *Settler) collect(st State, c Collection, writeOff bool) (Result, error)
 	owed := make([]int64, len(ids))
 	var all int64
 	for i, id := range ids {
-		lg := st.lines[id]
+		lg := st.lines.get(id)
 		switch {
 		case lg == nil:
 			return fail(id, ErrUnknownLine)
@@ -444,7 +444,7 @@ func (s *Settler) collect(st State, c Collection, writeOff bool) (Result, error)
 		if paid[i] == 0 {
 			continue
 		}
-		lg := r.st.lines[id]
+		lg := r.st.lines.get(id)
 		var nl *ledger
 		if writeOff {
 			nl, err = r.writeOff(lg, paid[i], &c, at)
@@ -454,7 +454,7 @@ func (s *Settler) collect(st State, c Collection, writeOff bool) (Result, error)
 		if err != nil {
 			return fail(id, err)
 		}
-		r.st.lines[id] = nl
+		r.st.lines.put(id, nl)
 	}
 	if err := duplicateEntry(r.entries); err != nil {
 		return fail("", err)

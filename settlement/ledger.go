@@ -18,7 +18,7 @@ import (
 // earnings and supplier costs in proportion to each part's unreversed
 // amount, or those of the bearer the line names (see reverse).
 func (r *run) clawback(l *Line) error {
-	lg := r.st.lines[l.Credits]
+	lg := r.st.lines.get(l.Credits)
 	if lg == nil {
 		if w := r.st.window; !w.IsZero() {
 			return lineErr(l.ID, "", "", "", fmt.Errorf("%w: credits %q, which the state does not hold (pruned before %s, it holds no older line)",
@@ -68,7 +68,7 @@ func (r *run) clawback(l *Line) error {
 	if err != nil {
 		return lineErr(l.ID, lg.ctx.plan.ID, "", "", err)
 	}
-	r.st.lines[lg.line] = nl
+	r.st.lines.put(lg.line, nl)
 	if r.st.credits == nil {
 		r.st.credits = map[LineID]creditRec{}
 	}
@@ -280,7 +280,7 @@ func allocateReversal(parts []int64, x int64, unreversed []int64, shares []ensem
 // unreversed amount is held (KindHold entries) until ResolveDispute. A
 // line already disputed, or unknown, is an error; st is left unchanged.
 func (s *Settler) Dispute(st State, line LineID, at time.Time) (Result, error) {
-	lg := st.lines[line]
+	lg := st.lines.get(line)
 	if lg == nil {
 		return Result{}, lineErr(line, "", "", "", ErrUnknownLine)
 	}
@@ -307,7 +307,7 @@ func (s *Settler) Dispute(st State, line LineID, at time.Time) (Result, error) {
 	if err := duplicateEntry(r.entries); err != nil {
 		return Result{}, lineErr(line, lg.ctx.plan.ID, "", "", err)
 	}
-	r.st.lines[line] = &nl
+	r.st.lines.put(line, &nl)
 	return Result{Entries: r.entries, State: r.st}, nil
 }
 
@@ -320,7 +320,7 @@ func (s *Settler) Dispute(st State, line LineID, at time.Time) (Result, error) {
 // ResolveDisputeWith says what was lost, who bears it, and a fee.
 func (s *Settler) ResolveDispute(st State, line LineID, won bool, at time.Time) (Result, error) {
 	o := DisputeOutcome{Won: won}
-	if lg := st.lines[line]; !won && lg != nil {
+	if lg := st.lines.get(line); !won && lg != nil {
 		o.Lost = ensemble.MoneyFromMinor(lg.basis-lg.credited, lg.ctx.cur)
 	}
 	return s.ResolveDisputeWith(st, line, o, at)
@@ -381,7 +381,7 @@ var ErrInvalidDispute = errors.New("settlement: invalid dispute outcome")
 // invalid outcome (ErrInvalidDispute), more lost than the line has
 // unreversed (ErrOverCredit), a bearer that cannot bear it (*BearerError).
 func (s *Settler) ResolveDisputeWith(st State, line LineID, o DisputeOutcome, at time.Time) (Result, error) {
-	lg := st.lines[line]
+	lg := st.lines.get(line)
 	if lg == nil {
 		return Result{}, lineErr(line, "", "", "", ErrUnknownLine)
 	}
@@ -437,7 +437,7 @@ func (s *Settler) ResolveDisputeWith(st State, line LineID, o DisputeOutcome, at
 	if err := duplicateEntry(r.entries); err != nil {
 		return Result{}, lineErr(line, nl.ctx.plan.ID, "", "", err)
 	}
-	r.st.lines[line] = &nl
+	r.st.lines.put(line, &nl)
 	return Result{Entries: r.entries, State: r.st}, nil
 }
 

@@ -106,7 +106,7 @@ func (r *run) undoStart() {
 // records ("" for a sale).
 func (r *run) undoLine(id, credit LineID) {
 	if u := r.undo; u != nil {
-		u.line, u.ledger, u.credit = id, r.st.lines[id], credit
+		u.line, u.ledger, u.credit = id, r.st.lines.get(id), credit
 		u.lineVols, u.hadVols = r.st.lineVols[id]
 	}
 }
@@ -161,9 +161,9 @@ func (r *run) reject(id LineID, mark int, err error) bool {
 	}
 	if u.line != "" {
 		if u.ledger == nil {
-			delete(r.st.lines, u.line)
+			r.st.lines.del(u.line)
 		} else {
-			r.st.lines[u.line] = u.ledger
+			r.st.lines.put(u.line, u.ledger)
 		}
 		if u.hadVols {
 			r.st.lineVols[u.line] = u.lineVols

@@ -148,16 +148,16 @@ func (s *Settler) appendSettle(ctx context.Context, dst []Entry, st State, lines
 			// Insert first and compare lengths: one map operation instead
 			// of a lookup and an insert. The maps are the call's own, and
 			// dropped on error.
-			lg, held := r.dec.newLedger(), len(r.st.lines)
+			lg, held := r.dec.newLedger(), r.st.lines.len()
 			r.undoLine(l.ID, "")
-			r.st.lines[l.ID] = lg
-			if len(r.st.lines) == held || r.st.credits[l.ID].of != "" {
+			r.st.lines.put(l.ID, lg)
+			if r.st.lines.len() == held || r.st.credits[l.ID].of != "" {
 				err = lineErr(l.ID, "", "", "", ErrAlreadySettled)
 			} else {
 				err = r.settleSale(l, lg)
 			}
 		} else {
-			if r.st.lines[l.ID] != nil || r.st.credits[l.ID].of != "" {
+			if r.st.lines.get(l.ID) != nil || r.st.credits[l.ID].of != "" {
 				err = lineErr(l.ID, "", "", "", ErrAlreadySettled)
 			} else {
 				r.undoLine(l.Credits, l.ID)
@@ -243,9 +243,6 @@ func (s *Settler) newRun(ctx context.Context, st State, lines int) *run {
 		r.sp.dec, r.sp.out, r.sp.platform = r.dec, &r.entries, s.platform
 	}
 	r.ctx, r.st = ctx, st.clone(lines)
-	if r.st.lines == nil {
-		r.st.lines = map[LineID]*ledger{}
-	}
 	r.dec.start(ctx, &r.st, lines)
 	return r
 }

@@ -66,12 +66,12 @@ var (
 // The part holds no partner's volumes: a sale whose plan reads one is
 // refused (ErrVolumeNotHeld) until the part is merged with the partner's.
 func (st State) SplitByLine(keep func(LineID) bool) State {
-	out := State{lines: map[LineID]*ledger{}, prepaid: maps.Clone(st.prepaid), volumesOf: noPartner, window: st.window}
-	for id, l := range st.lines {
+	out := State{prepaid: maps.Clone(st.prepaid), volumesOf: noPartner, window: st.window}
+	for id, l := range st.lines.all() {
 		if !keep(id) {
 			continue
 		}
-		out.lines[id] = l
+		out.lines.put(id, l)
 		if vs, ok := st.lineVols[id]; ok {
 			if out.lineVols == nil {
 				out.lineVols = map[LineID][]lineVolume{}
@@ -157,7 +157,7 @@ func (st State) holdsVolumeOf(p partner.ID) bool {
 // repeat is ErrAlreadySettled), or l credits a line st kept (its credits'
 // records were kept with it).
 func (st State) knows(l *Line) bool {
-	return st.lines[l.ID] != nil || st.credits[l.ID].of != "" || l.Credits != "" && st.lines[l.Credits] != nil
+	return st.lines.get(l.ID) != nil || st.credits[l.ID].of != "" || l.Credits != "" && st.lines.get(l.Credits) != nil
 }
 
 // PrunedBefore returns where Prune last cut the state, in UTC (zero if it
@@ -182,19 +182,20 @@ func (st State) PrunedBefore() time.Time { return st.window }
 func MergeStates(parts ...State) (State, error) {
 	var n, nv int
 	for _, p := range parts {
-		n, nv = n+len(p.lines), nv+len(p.vols)
+		n, nv = n+p.lines.len(), nv+len(p.vols)
 	}
-	out := State{lines: make(map[LineID]*ledger, n), vols: make(map[volKey]*volState, nv)}
+	out := State{lines: newLedgers(n), vols: make(map[volKey]*volState, nv)}
 	from := map[LineID]int{} // the part of each line and credit, for messages
 	overlap := func(format string, args ...any) (State, error) {
 		return State{}, fmt.Errorf("%w: "+format, append([]any{ErrStateOverlap}, args...)...)
 	}
 	for i, p := range parts {
-		for id, l := range p.lines {
+		for id, l := range p.lines.all() {
 			if j, dup := from[id]; dup {
 				return overlap("line %q is held by parts %d and %d", id, j, i)
 			}
-			from[id], out.lines[id] = i, l
+			from[id] = i
+			out.lines.put(id, l)
 		}
 		for id, vs := range p.lineVols {
 			if out.lineVols == nil {
@@ -298,17 +299,17 @@ func (doc stateJSON) in() stateIn {
 // but a credit of a line it kept settles (the line's credit records were
 // kept with it), and a line it still holds is ErrAlreadySettled.
 func (st State) Prune(before time.Time) State {
-	out := State{lines: make(map[LineID]*ledger, len(st.lines)), prepaid: maps.Clone(st.prepaid), volumesOf: st.volumesOf, window: st.window}
+	out := State{lines: newLedgers(st.lines.len()), prepaid: maps.Clone(st.prepaid), volumesOf: st.volumesOf, window: st.window}
 	if before = before.UTC(); before.After(out.window) {
 		out.window = before
 	}
 	pruned := map[LineID]bool{}
-	for id, l := range st.lines {
+	for id, l := range st.lines.all() {
 		if l.date.Before(before) && !l.disputed() && !l.awaitsPayment() {
 			pruned[id] = true
 			continue
 		}
-		out.lines[id] = l
+		out.lines.put(id, l)
 		if vs, ok := st.lineVols[id]; ok {
 			if out.lineVols == nil {
 				out.lineVols = map[LineID][]lineVolume{}

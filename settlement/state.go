@@ -27,7 +27,7 @@ import (
 // in proportion to the lines held: settle in batches, and shard large
 // ledgers (per seller, say) rather than growing one state forever.
 type State struct {
-	lines   map[LineID]*ledger
+	lines   ledgers
 	vols    map[volKey]*volState
 	credits map[LineID]creditRec      // credit line -> what it credited
 	prepaid map[string]PrepaidEarning // prepaid commitment -> how its lines were settled
@@ -201,11 +201,11 @@ type volPoint struct {
 }
 
 // Len returns the number of settled lines the state holds.
-func (s State) Len() int { return len(s.lines) }
+func (s State) Len() int { return s.lines.len() }
 
 // Has reports whether line id has been settled, as a sale or a credit.
 func (s State) Has(id LineID) bool {
-	_, ok := s.lines[id]
+	ok := s.lines.get(id) != nil
 	_, credit := s.credits[id]
 	return ok || credit
 }
@@ -215,9 +215,7 @@ func (s State) Has(id LineID) bool {
 // copy, O(lines held): hosts with very large states settle in large
 // batches or keep one state per shard.
 func (s State) clone(extra int) State {
-	lines := make(map[LineID]*ledger, len(s.lines)+extra)
-	maps.Copy(lines, s.lines)
-	return State{lines: lines, vols: maps.Clone(s.vols), credits: maps.Clone(s.credits), prepaid: maps.Clone(s.prepaid), lineVols: maps.Clone(s.lineVols), volumesOf: s.volumesOf, window: s.window}
+	return State{lines: s.lines.clone(extra), vols: maps.Clone(s.vols), credits: maps.Clone(s.credits), prepaid: maps.Clone(s.prepaid), lineVols: maps.Clone(s.lineVols), volumesOf: s.volumesOf, window: s.window}
 }
 
 // LedgerLine is the JSON form of one settled line in a State.
@@ -357,8 +355,8 @@ type CreditState struct {
 
 // Line returns the ledger of a settled line.
 func (s State) Line(id LineID) (LedgerLine, bool) {
-	l, ok := s.lines[id]
-	if !ok {
+	l := s.lines.get(id)
+	if l == nil {
 		return LedgerLine{}, false
 	}
 	return l.export(s.lineVols[id]), true
@@ -438,9 +436,9 @@ func (s State) MarshalJSON() ([]byte, error) {
 
 // exportJSON returns the JSON form of the state, in MarshalJSON's order.
 func (s State) exportJSON() (stateJSON, error) {
-	out := stateJSON{Lines: make([]LedgerLine, 0, len(s.lines)), Volumes: make([]VolumeState, 0, len(s.vols)), PrunedBefore: s.window}
-	for _, id := range slices.Sorted(maps.Keys(s.lines)) {
-		out.Lines = append(out.Lines, s.lines[id].export(s.lineVols[id]))
+	out := stateJSON{Lines: make([]LedgerLine, 0, s.lines.len()), Volumes: make([]VolumeState, 0, len(s.vols)), PrunedBefore: s.window}
+	for _, id := range s.lines.sorted() {
+		out.Lines = append(out.Lines, s.lines.get(id).export(s.lineVols[id]))
 	}
 	keys := slices.SortedFunc(maps.Keys(s.vols), func(a, b volKey) int {
 		if c := strings.Compare(string(a.partner), string(b.partner)); c != 0 {
@@ -473,7 +471,7 @@ func (s State) exportJSON() (stateJSON, error) {
 	for _, id := range slices.Sorted(maps.Keys(s.credits)) {
 		c := s.credits[id]
 		cs := CreditState{Line: id, Credits: c.of}
-		if lg := s.lines[c.of]; lg != nil {
+		if lg := s.lines.get(c.of); lg != nil {
 			cs.Amount = ensemble.MoneyFromMinor(c.units, lg.ctx.cur)
 		}
 		if c.bearer != nil {
@@ -600,7 +598,7 @@ func (s *State) UnmarshalJSON(b []byte) error {
 // invariant UnmarshalJSON lists; every error matches ErrCorruptState.
 func readState(in stateIn) (State, error) {
 	r := stateReader{
-		out:   State{lines: make(map[LineID]*ledger, len(in.Lines)), vols: make(map[volKey]*volState, len(in.Volumes)), credits: make(map[LineID]creditRec, len(in.Credits))},
+		out:   State{lines: newLedgers(len(in.Lines)), vols: make(map[volKey]*volState, len(in.Volumes)), credits: make(map[LineID]creditRec, len(in.Credits))},
 		plans: map[ensemble.Ref]*ensemble.Ref{},
 		ctxs:  map[lineCtx]*lineCtx{},
 	}
@@ -696,7 +694,7 @@ func (r *stateReader) line(path string, ll *LedgerLine) {
 		fail("line", err, "invalid line id")
 	} else if reservedLine(id) {
 		fail("line", nil, "line id %q is reserved for Adjust's and PayOut's entry ids", id)
-	} else if r.out.lines[id] != nil {
+	} else if r.out.lines.get(id) != nil {
 		fail("line", ErrAlreadySettled, "the line is held twice")
 	}
 	if ll.Date.IsZero() {
@@ -842,8 +840,8 @@ func (r *stateReader) line(path string, ll *LedgerLine) {
 			vols = append(vols, v)
 		}
 	}
-	if r.out.lines[id] == nil {
-		r.out.lines[id] = l
+	if r.out.lines.get(id) == nil {
+		r.out.lines.put(id, l)
 		for _, v := range vols {
 			r.out.addLineVolume(id, v)
 		}
@@ -990,10 +988,10 @@ func (r *stateReader) credit(path string, in *creditStateIn) {
 		r.fail(path+".line", c.Line, "", nil, "line id %q is reserved for Adjust's and PayOut's entry ids", c.Line)
 	} else if _, dup := r.out.credits[c.Line]; dup {
 		r.fail(path+".line", c.Line, "", ErrAlreadySettled, "the credit is held twice")
-	} else if r.out.lines[c.Line] != nil {
+	} else if r.out.lines.get(c.Line) != nil {
 		r.fail(path+".line", c.Line, "", ErrAlreadySettled, "a credit has the id of a settled line")
 	}
-	lg := r.out.lines[c.Credits]
+	lg := r.out.lines.get(c.Credits)
 	switch err := ensemble.CheckLineID(string(c.Credits)); {
 	case err != nil:
 		r.fail(path+".credits", c.Line, "", err, "invalid credited line id")
@@ -1044,7 +1042,7 @@ func (r *stateReader) isCredit(id LineID) bool {
 func (r *stateReader) creditsAddUp(in *stateIn) {
 	for i := range in.Lines {
 		ll := &in.Lines[i].LedgerLine
-		lg := r.out.lines[ll.Line]
+		lg := r.out.lines.get(ll.Line)
 		if lg == nil || r.badLines[ll.Line] {
 			continue
 		}

@@ -217,7 +217,7 @@ func (r *stateReader) netVolumes(in stateIn) {
 	done := map[LineID]bool{} // a line held twice is checked once
 	for i := range in.Lines {
 		id := in.Lines[i].Line
-		l := r.out.lines[id]
+		l := r.out.lines.get(id)
 		if l == nil || done[id] {
 			continue
 		}
@@ -279,7 +279,7 @@ func (r *stateReader) netVolumes(in stateIn) {
 			// A point of a line the state does not hold is of a ledger
 			// part held apart (SplitByPartner): a credit of the line is
 			// settled where both are held, and finds exactly one point.
-			if p.line != "" && !claimed[k][p.line] && r.out.lines[p.line] != nil {
+			if p.line != "" && !claimed[k][p.line] && r.out.lines.get(p.line) != nil {
 				r.fail(ensemble.Path(path, "points", j)+".line", p.line, "", nil, "volume of %q in %s (%s): a point of line %q, which adds to it net of credits on no ledger line",
 					k.partner, k.cur, k.window, p.line)
 			}

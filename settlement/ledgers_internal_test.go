@@ -1,0 +1,74 @@
+package settlement
+
+import (
+	"maps"
+	"testing"
+
+	"pgregory.net/rapid"
+)
+
+// TestPropertyLedgersAreAMap runs random puts, deletes and clones on
+// ledgers and on a plain map beside them: every get, len, sorted list and
+// walk agrees, and a clone changed afterwards leaves its original as it
+// was (states are values: a call's state never changes the one it came
+// from).
+func TestPropertyLedgersAreAMap(t *testing.T) {
+	rapid.Check(t, func(t *rapid.T) {
+		ids := []LineID{"a", "b", "c", "d", "e"}
+		ls := newLedgers(rapid.IntRange(0, 4).Draw(t, "room"))
+		ref := map[LineID]*ledger{}
+		var frozen []ledgers // clones, with what they held when cloned
+		var frozenRef []map[LineID]*ledger
+		check := func(ls *ledgers, ref map[LineID]*ledger) {
+			if ls.len() != len(ref) {
+				t.Fatalf("len %d, want %d", ls.len(), len(ref))
+			}
+			for _, id := range ids {
+				if got := ls.get(id); got != ref[id] {
+					t.Fatalf("get(%s) = %p, want %p", id, got, ref[id])
+				}
+			}
+			walked := map[LineID]*ledger{}
+			for id, lg := range ls.all() {
+				if _, twice := walked[id]; twice {
+					t.Fatalf("all yields %s twice", id)
+				}
+				walked[id] = lg
+			}
+			if !maps.Equal(walked, ref) {
+				t.Fatalf("all yields %v, want %v", walked, ref)
+			}
+			sorted := ls.sorted()
+			for i := 1; i < len(sorted); i++ {
+				if sorted[i-1] >= sorted[i] {
+					t.Fatalf("sorted %v", sorted)
+				}
+			}
+			if len(sorted) != len(ref) {
+				t.Fatalf("sorted %v, want %d ids", sorted, len(ref))
+			}
+		}
+		for range rapid.IntRange(0, 30).Draw(t, "ops") {
+			id := rapid.SampledFrom(ids).Draw(t, "id")
+			switch rapid.IntRange(0, 3).Draw(t, "op") {
+			case 0, 1:
+				lg := &ledger{line: id}
+				if got, want := ls.put(id, lg), ref[id]; got != want {
+					t.Fatalf("put(%s) replaced %p, want %p", id, got, want)
+				}
+				ref[id] = lg
+			case 2:
+				ls.del(id)
+				delete(ref, id)
+			case 3:
+				frozen = append(frozen, ls)
+				frozenRef = append(frozenRef, maps.Clone(ref))
+				ls = ls.clone(rapid.IntRange(0, 3).Draw(t, "extra"))
+			}
+			check(&ls, ref)
+		}
+		for i := range frozen {
+			check(&frozen[i], frozenRef[i])
+		}
+	})
+}
