@@ -297,6 +297,39 @@ func BenchmarkSettleOneLine(b *testing.B) {
 	}
 }
 
+// BenchmarkSettleOneLineOnState settles one line per call as a host
+// keeping its State in memory does: each call from the State the previous
+// call returned, which starts with n lines settled (static plan). A call
+// costs the same whatever the state holds: it copies only what it
+// changes (State's lines are layers that later states share).
+func BenchmarkSettleOneLineOnState(b *testing.B) {
+	net := benchNetwork(b)
+	s := planSettler(b, benchPlanStatic, net, benchRules)
+	const calls = 100_000 // lines settled one per call before starting over from n
+	for _, n := range []int{1_000, 100_000} {
+		b.Run(fmt.Sprintf("held_%d", n), func(b *testing.B) {
+			lines := benchLines(n + calls)
+			res, err := s.Settle(ctx, settlement.State{}, lines[:n])
+			require.NoError(b, err)
+			st := res.State
+			var buf []settlement.Entry
+			b.ReportAllocs()
+			cpu0, gc0 := cpuTime(), gcCPU()
+			i := n
+			for b.Loop() {
+				if i == len(lines) {
+					st, i = res.State, n
+				}
+				if buf, st, err = s.AppendSettle(ctx, buf[:0], st, lines[i:i+1]); err != nil {
+					b.Fatal(err)
+				}
+				i++
+			}
+			reportLines(b, 1, cpu0, gc0)
+		})
+	}
+}
+
 // reportLines reports lines/s, CPU time per line (GC included: steadier
 // than wall time on a shared machine) and the runtime's estimate of the
 // garbage collector's CPU time per line, for perOp lines per op.

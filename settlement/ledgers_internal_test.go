@@ -1,7 +1,9 @@
 package settlement
 
 import (
+	"fmt"
 	"maps"
+	"math/bits"
 	"testing"
 
 	"pgregory.net/rapid"
@@ -9,12 +11,16 @@ import (
 
 // TestPropertyLedgersAreAMap runs random puts, deletes and clones on
 // ledgers and on a plain map beside them: every get, len, sorted list and
-// walk agrees, and a clone changed afterwards leaves its original as it
-// was (states are values: a call's state never changes the one it came
-// from).
+// walk agrees; a clone changed afterwards leaves its original as it was
+// (states are values: a call's state never changes the one it came from);
+// and the layers below a state stay few (at most about log2 of the lines
+// held), so a lookup stays cheap.
 func TestPropertyLedgersAreAMap(t *testing.T) {
 	rapid.Check(t, func(t *rapid.T) {
-		ids := []LineID{"a", "b", "c", "d", "e"}
+		var ids []LineID
+		for i := range rapid.IntRange(1, 40).Draw(t, "ids") {
+			ids = append(ids, LineID(fmt.Sprintf("L%02d", i)))
+		}
 		ls := newLedgers(rapid.IntRange(0, 4).Draw(t, "room"))
 		ref := map[LineID]*ledger{}
 		var frozen []ledgers // clones, with what they held when cloned
@@ -47,11 +53,18 @@ func TestPropertyLedgersAreAMap(t *testing.T) {
 			if len(sorted) != len(ref) {
 				t.Fatalf("sorted %v, want %d ids", sorted, len(ref))
 			}
+			depth := 0
+			for l := ls.below; l != nil; l = l.below {
+				depth++
+			}
+			if depth > bits.Len(uint(len(ids)))+1 {
+				t.Fatalf("%d layers below %d lines", depth, len(ref))
+			}
 		}
-		for range rapid.IntRange(0, 30).Draw(t, "ops") {
+		for range rapid.IntRange(0, 100).Draw(t, "ops") {
 			id := rapid.SampledFrom(ids).Draw(t, "id")
-			switch rapid.IntRange(0, 3).Draw(t, "op") {
-			case 0, 1:
+			switch rapid.IntRange(0, 4).Draw(t, "op") {
+			case 0, 1, 4:
 				lg := &ledger{line: id}
 				if got, want := ls.put(id, lg), ref[id]; got != want {
 					t.Fatalf("put(%s) replaced %p, want %p", id, got, want)

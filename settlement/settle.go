@@ -145,13 +145,11 @@ func (s *Settler) appendSettle(ctx context.Context, dst []Entry, st State, lines
 			return fail(err)
 		}
 		if l.Credits == "" {
-			// Insert first and compare lengths: one map operation instead
-			// of a lookup and an insert. The maps are the call's own, and
-			// dropped on error.
-			lg, held := r.dec.newLedger(), r.st.lines.len()
+			// Insert first: one map operation instead of a lookup and an
+			// insert. The maps are the call's own, and dropped on error.
+			lg := r.dec.newLedger()
 			r.undoLine(l.ID, "")
-			r.st.lines.put(l.ID, lg)
-			if r.st.lines.len() == held || r.st.credits[l.ID].of != "" {
+			if r.st.lines.put(l.ID, lg) != nil || r.st.credits[l.ID].of != "" {
 				err = lineErr(l.ID, "", "", "", ErrAlreadySettled)
 			} else {
 				err = r.settleSale(l, lg)

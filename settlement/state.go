@@ -23,9 +23,15 @@ import (
 // leaving the one given unchanged; the host persists it (it round-trips
 // through JSON). The zero State is empty and ready to use.
 //
-// Each call copies the state's maps (not their contents), which costs time
-// in proportion to the lines held: settle in batches, and shard large
-// ledgers (per seller, say) rather than growing one state forever.
+// A call copies only what it changes. The lines a state holds are shared
+// with the states it came from, in layers never written again (ledgers),
+// so settling one line per call from the state the previous call
+// returned costs a few microseconds whether it holds a thousand lines or
+// a hundred thousand (BenchmarkSettleOneLineOnState; it cost 0.8 ms and
+// 25 ms when each call copied every line). The state's credit records,
+// cumulative volumes and prepaid commitments are still copied by each
+// call, in proportion to how many it holds: a host with many of them
+// settles in batches, or shards its state (per seller, say).
 type State struct {
 	lines   ledgers
 	vols    map[volKey]*volState
@@ -210,10 +216,10 @@ func (s State) Has(id LineID) bool {
 	return ok || credit
 }
 
-// clone copies the state's maps (not the ledgers, which are never
-// changed in place), with room for extra more lines. Every call pays this
-// copy, O(lines held): hosts with very large states settle in large
-// batches or keep one state per shard.
+// clone returns the state a call starts from and writes: its lines on
+// top of s's (ledgers.clone, O(log lines held) amortized), with room for
+// extra more, and copies of s's other maps (O(their size); ledgers are
+// never changed in place, so copying the maps copies the state).
 func (s State) clone(extra int) State {
 	return State{lines: s.lines.clone(extra), vols: maps.Clone(s.vols), credits: maps.Clone(s.credits), prepaid: maps.Clone(s.prepaid), lineVols: maps.Clone(s.lineVols), volumesOf: s.volumesOf, window: s.window}
 }
