@@ -69,15 +69,12 @@ func (r *run) clawback(l *Line) error {
 		return lineErr(l.ID, lg.ctx.plan.ID, "", "", err)
 	}
 	r.st.lines.put(lg.line, nl)
-	if r.st.credits == nil {
-		r.st.credits = map[LineID]creditRec{}
-	}
 	rec := creditRec{of: lg.line, units: nl.credited - lg.credited} // what it took back (see reverse)
 	if !l.Bearer.IsZero() {
 		b := l.Bearer
 		rec.bearer = &b
 	}
-	r.st.credits[l.ID] = rec
+	own(&r.st.credits).put(l.ID, rec)
 	return nil
 }
 

@@ -267,3 +267,63 @@ func keys(as []settlement.Amount) []string {
 	}
 	return out
 }
+
+// TestSettleFromOneStateConcurrently settles different lines, and credits
+// of one line, from one State in several goroutines at once: a State is a
+// value whose lines later states share in layers (a state grown one line
+// per call holds several), and no call writes what it shares, so each
+// result holds its own line on top of the state's, and the state given is
+// unchanged (run with -race in CI).
+func TestSettleFromOneStateConcurrently(t *testing.T) {
+	s := newSettler(t)
+	var st settlement.State
+	for i := range 40 { // one line per call: layers below the state's own lines
+		res, err := s.Settle(ctx, st, []settlement.Line{chainLine(fmt.Sprintf("L%02d", i), "10.00", "2026-03-01")})
+		require.NoError(t, err)
+		st = res.State
+	}
+	before, err := json.Marshal(st)
+	require.NoError(t, err)
+	const n = 8
+	states := make([]settlement.State, n)
+	errs := make([]error, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			line := chainLine(fmt.Sprintf("M%d", i), "20.00", "2026-03-02")
+			if i%2 == 1 { // a credit of one line the state holds
+				line = settlement.Line{ID: settlement.LineID(fmt.Sprintf("C%d", i)), Date: date("2026-03-03"), Amount: eur("-1.00"), Credits: "L07"}
+			}
+			res, err := s.Settle(ctx, st, []settlement.Line{line})
+			states[i], errs[i] = res.State, err
+		}()
+	}
+	wg.Wait()
+	after, err := json.Marshal(st)
+	require.NoError(t, err)
+	require.JSONEq(t, string(before), string(after))
+	for i := range n {
+		require.NoError(t, errs[i])
+		own := settlement.LineID(fmt.Sprintf("M%d", i))
+		if i%2 == 1 {
+			own = settlement.LineID(fmt.Sprintf("C%d", i))
+			require.Equal(t, 40, states[i].Len())
+		} else {
+			require.Equal(t, 41, states[i].Len())
+		}
+		require.True(t, states[i].Has(own), "state %d lacks its own line %s", i, own)
+		for j := range n {
+			if j != i {
+				other := settlement.LineID(fmt.Sprintf("M%d", j))
+				if j%2 == 1 {
+					other = settlement.LineID(fmt.Sprintf("C%d", j))
+				}
+				require.False(t, states[i].Has(other), "state %d holds line %s of another call", i, other)
+			}
+		}
+		require.True(t, states[i].Has("L00"))
+		require.True(t, states[i].Has("L39"))
+	}
+}

@@ -107,7 +107,7 @@ func (r *run) undoStart() {
 func (r *run) undoLine(id, credit LineID) {
 	if u := r.undo; u != nil {
 		u.line, u.ledger, u.credit = id, r.st.lines.get(id), credit
-		u.lineVols, u.hadVols = r.st.lineVols[id]
+		u.lineVols, u.hadVols = r.st.lineVols.lookup(id)
 	}
 }
 
@@ -166,13 +166,13 @@ func (r *run) reject(id LineID, mark int, err error) bool {
 			r.st.lines.put(u.line, u.ledger)
 		}
 		if u.hadVols {
-			r.st.lineVols[u.line] = u.lineVols
+			own(&r.st.lineVols).put(u.line, u.lineVols)
 		} else {
-			delete(r.st.lineVols, u.line)
+			r.st.lineVols.del(u.line)
 		}
 	}
 	if u.credit != "" {
-		delete(r.st.credits, u.credit)
+		r.st.credits.del(u.credit)
 	}
 	if u.prepaid != "" {
 		delete(r.st.prepaid, u.prepaid)

@@ -149,13 +149,13 @@ func (s *Settler) appendSettle(ctx context.Context, dst []Entry, st State, lines
 			// insert. The maps are the call's own, and dropped on error.
 			lg := r.dec.newLedger()
 			r.undoLine(l.ID, "")
-			if r.st.lines.put(l.ID, lg) != nil || r.st.credits[l.ID].of != "" {
+			if _, dup := r.st.lines.put(l.ID, lg); dup || r.st.credits.has(l.ID) {
 				err = lineErr(l.ID, "", "", "", ErrAlreadySettled)
 			} else {
 				err = r.settleSale(l, lg)
 			}
 		} else {
-			if r.st.lines.get(l.ID) != nil || r.st.credits[l.ID].of != "" {
+			if r.st.lines.get(l.ID) != nil || r.st.credits.get(l.ID).of != "" {
 				err = lineErr(l.ID, "", "", "", ErrAlreadySettled)
 			} else {
 				r.undoLine(l.Credits, l.ID)

@@ -72,19 +72,13 @@ func (st State) SplitByLine(keep func(LineID) bool) State {
 			continue
 		}
 		out.lines.put(id, l)
-		if vs, ok := st.lineVols[id]; ok {
-			if out.lineVols == nil {
-				out.lineVols = map[LineID][]lineVolume{}
-			}
-			out.lineVols[id] = vs
+		if vs, ok := st.lineVols.lookup(id); ok {
+			own(&out.lineVols).put(id, vs)
 		}
 	}
-	for c, credited := range st.credits {
+	for c, credited := range st.credits.all() {
 		if keep(credited.of) {
-			if out.credits == nil {
-				out.credits = map[LineID]creditRec{}
-			}
-			out.credits[c] = credited
+			own(&out.credits).put(c, credited)
 		}
 	}
 	return out
@@ -157,7 +151,7 @@ func (st State) holdsVolumeOf(p partner.ID) bool {
 // repeat is ErrAlreadySettled), or l credits a line st kept (its credits'
 // records were kept with it).
 func (st State) knows(l *Line) bool {
-	return st.lines.get(l.ID) != nil || st.credits[l.ID].of != "" || l.Credits != "" && st.lines.get(l.Credits) != nil
+	return st.lines.get(l.ID) != nil || st.credits.get(l.ID).of != "" || l.Credits != "" && st.lines.get(l.Credits) != nil
 }
 
 // PrunedBefore returns where Prune last cut the state, in UTC (zero if it
@@ -184,7 +178,7 @@ func MergeStates(parts ...State) (State, error) {
 	for _, p := range parts {
 		n, nv = n+p.lines.len(), nv+len(p.vols)
 	}
-	out := State{lines: newLedgers(n), vols: make(map[volKey]*volState, nv)}
+	out := State{lines: newLineMap[*ledger](n), vols: make(map[volKey]*volState, nv)}
 	from := map[LineID]int{} // the part of each line and credit, for messages
 	overlap := func(format string, args ...any) (State, error) {
 		return State{}, fmt.Errorf("%w: "+format, append([]any{ErrStateOverlap}, args...)...)
@@ -197,20 +191,15 @@ func MergeStates(parts ...State) (State, error) {
 			from[id] = i
 			out.lines.put(id, l)
 		}
-		for id, vs := range p.lineVols {
-			if out.lineVols == nil {
-				out.lineVols = map[LineID][]lineVolume{}
-			}
-			out.lineVols[id] = vs
+		for id, vs := range p.lineVols.all() {
+			own(&out.lineVols).put(id, vs)
 		}
-		for c, credited := range p.credits {
+		for c, credited := range p.credits.all() {
 			if j, dup := from[c]; dup {
 				return overlap("credit %q: parts %d and %d hold a line or credit of that id", c, j, i)
 			}
-			if out.credits == nil {
-				out.credits = map[LineID]creditRec{}
-			}
-			from[c], out.credits[c] = i, credited
+			from[c] = i
+			own(&out.credits).put(c, credited)
 		}
 		for k, v := range p.vols {
 			if _, dup := out.vols[k]; dup {
@@ -299,7 +288,7 @@ func (doc stateJSON) in() stateIn {
 // but a credit of a line it kept settles (the line's credit records were
 // kept with it), and a line it still holds is ErrAlreadySettled.
 func (st State) Prune(before time.Time) State {
-	out := State{lines: newLedgers(st.lines.len()), prepaid: maps.Clone(st.prepaid), volumesOf: st.volumesOf, window: st.window}
+	out := State{lines: newLineMap[*ledger](st.lines.len()), prepaid: maps.Clone(st.prepaid), volumesOf: st.volumesOf, window: st.window}
 	if before = before.UTC(); before.After(out.window) {
 		out.window = before
 	}
@@ -310,19 +299,13 @@ func (st State) Prune(before time.Time) State {
 			continue
 		}
 		out.lines.put(id, l)
-		if vs, ok := st.lineVols[id]; ok {
-			if out.lineVols == nil {
-				out.lineVols = map[LineID][]lineVolume{}
-			}
-			out.lineVols[id] = vs
+		if vs, ok := st.lineVols.lookup(id); ok {
+			own(&out.lineVols).put(id, vs)
 		}
 	}
-	for c, credited := range st.credits {
+	for c, credited := range st.credits.all() {
 		if !pruned[credited.of] {
-			if out.credits == nil {
-				out.credits = map[LineID]creditRec{}
-			}
-			out.credits[c] = credited
+			own(&out.credits).put(c, credited)
 		}
 	}
 	if len(st.vols) > 0 {

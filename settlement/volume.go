@@ -34,11 +34,8 @@ type lineVolume struct {
 // changed once the call that made them returns: a state's copy shares
 // them.
 func (s *State) addLineVolume(line LineID, v lineVolume) {
-	if s.lineVols == nil {
-		s.lineVols = map[LineID][]lineVolume{}
-	}
-	vs := s.lineVols[line]
-	s.lineVols[line] = append(vs[:len(vs):len(vs)], v)
+	vs := s.lineVols.get(line)
+	own(&s.lineVols).put(line, append(vs[:len(vs):len(vs)], v))
 }
 
 // LineVolume is the JSON form of a cumulative volume a settled line added
@@ -222,7 +219,7 @@ func (r *stateReader) netVolumes(in stateIn) {
 			continue
 		}
 		done[id] = true
-		for j, v := range r.out.lineVols[id] {
+		for j, v := range r.out.lineVols.get(id) {
 			if !v.net {
 				continue
 			}
@@ -294,7 +291,7 @@ func (r *stateReader) netVolumes(in stateIn) {
 // rolling window takes it from the line's own point, which leaves the
 // window with the sale. Every line settled after reads the reduced volume.
 func (r *run) takeBackVolumes(lg *ledger, credited int64) error {
-	for _, v := range r.st.lineVols[lg.line] {
+	for _, v := range r.st.lineVols.get(lg.line) {
 		if !v.net {
 			continue
 		}

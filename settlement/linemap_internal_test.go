@@ -9,29 +9,32 @@ import (
 	"pgregory.net/rapid"
 )
 
-// TestPropertyLedgersAreAMap runs random puts, deletes and clones on
-// ledgers and on a plain map beside them: every get, len, sorted list and
+// TestPropertyLineMapIsAMap runs random puts, deletes and clones on a
+// lineMap and on a plain map beside them: every get, len, sorted list and
 // walk agrees; a clone changed afterwards leaves its original as it was
 // (states are values: a call's state never changes the one it came from);
 // and the layers below a state stay few (at most about log2 of the lines
 // held), so a lookup stays cheap.
-func TestPropertyLedgersAreAMap(t *testing.T) {
+func TestPropertyLineMapIsAMap(t *testing.T) {
 	rapid.Check(t, func(t *rapid.T) {
 		var ids []LineID
 		for i := range rapid.IntRange(1, 40).Draw(t, "ids") {
 			ids = append(ids, LineID(fmt.Sprintf("L%02d", i)))
 		}
-		ls := newLedgers(rapid.IntRange(0, 4).Draw(t, "room"))
+		ls := newLineMap[*ledger](rapid.IntRange(0, 4).Draw(t, "room"))
 		ref := map[LineID]*ledger{}
-		var frozen []ledgers // clones, with what they held when cloned
+		var frozen []lineMap[*ledger] // clones, with what they held when cloned
 		var frozenRef []map[LineID]*ledger
-		check := func(ls *ledgers, ref map[LineID]*ledger) {
+		check := func(ls *lineMap[*ledger], ref map[LineID]*ledger) {
 			if ls.len() != len(ref) {
 				t.Fatalf("len %d, want %d", ls.len(), len(ref))
 			}
 			for _, id := range ids {
 				if got := ls.get(id); got != ref[id] {
 					t.Fatalf("get(%s) = %p, want %p", id, got, ref[id])
+				}
+				if _, held := ref[id]; ls.has(id) != held {
+					t.Fatalf("has(%s) = %t", id, !held)
 				}
 			}
 			walked := map[LineID]*ledger{}
@@ -66,7 +69,8 @@ func TestPropertyLedgersAreAMap(t *testing.T) {
 			switch rapid.IntRange(0, 4).Draw(t, "op") {
 			case 0, 1, 4:
 				lg := &ledger{line: id}
-				if got, want := ls.put(id, lg), ref[id]; got != want {
+				want, held := ref[id]
+				if got, ok := ls.put(id, lg); got != want || ok != held {
 					t.Fatalf("put(%s) replaced %p, want %p", id, got, want)
 				}
 				ref[id] = lg
@@ -82,6 +86,44 @@ func TestPropertyLedgersAreAMap(t *testing.T) {
 		}
 		for i := range frozen {
 			check(&frozen[i], frozenRef[i])
+		}
+	})
+}
+
+// TestPropertyLineMapHoldsZeroValues checks that a lineMap of values
+// whose zero value is a value (a credit record, a list of volumes) tells
+// an id held with the zero value from one not held, through clones.
+func TestPropertyLineMapHoldsZeroValues(t *testing.T) {
+	rapid.Check(t, func(t *rapid.T) {
+		lm := newLineMap[int](rapid.IntRange(0, 12).Draw(t, "room"))
+		ref := map[LineID]int{}
+		for range rapid.IntRange(0, 60).Draw(t, "ops") {
+			id := LineID(fmt.Sprintf("L%d", rapid.IntRange(0, 20).Draw(t, "id")))
+			switch rapid.IntRange(0, 3).Draw(t, "op") {
+			case 0, 1:
+				v := rapid.IntRange(0, 1).Draw(t, "v")
+				want, held := ref[id]
+				if got, ok := lm.put(id, v); got != want || ok != held {
+					t.Fatalf("put(%s) replaced %d, %t; want %d, %t", id, got, ok, want, held)
+				}
+				ref[id] = v
+			case 2:
+				lm.del(id)
+				delete(ref, id)
+			case 3:
+				lm = lm.clone(rapid.IntRange(0, 10).Draw(t, "extra"))
+			}
+			for i := range 21 {
+				id := LineID(fmt.Sprintf("L%d", i))
+				v, ok := lm.lookup(id)
+				want, held := ref[id]
+				if v != want || ok != held {
+					t.Fatalf("lookup(%s) = %d, %t; want %d, %t", id, v, ok, want, held)
+				}
+			}
+			if lm.len() != len(ref) {
+				t.Fatalf("len %d, want %d", lm.len(), len(ref))
+			}
 		}
 	})
 }
