@@ -71,8 +71,17 @@ func (s *Settler) Settle(ctx context.Context, st State, lines []Line) (Result, e
 // AppendSettle is Settle appending the new entries to dst, so that a host
 // settling batch after batch (and writing each batch out) reuses one
 // buffer. On error it returns dst unchanged, the zero State and the error.
-// Entries share memory with other entries, of this call and others, as
-// Entry says: Entry.Clone copies one out.
+//
+// It is also the way to settle one line per call, as a host settling each
+// invoice line as it is issued does: AppendSettle(ctx, buf[:0], st, one)
+// from the State the previous call returned costs a few microseconds
+// (about two-thirds of Settle's, which allocates the entries' array) and
+// the same whether st holds a thousand lines or a hundred thousand (a
+// call copies only what it changes; see State). Write the entries out, or
+// copy them into a slice of your own, before the next call overwrites buf:
+// an Entry value copied out stays valid, since what entries share is never
+// written again (see Entry; Entry.Clone copies one so that it shares
+// nothing).
 func (s *Settler) AppendSettle(ctx context.Context, dst []Entry, st State, lines []Line) ([]Entry, State, error) {
 	entries, nst, _, err := s.appendSettle(ctx, dst, st, lines, false)
 	return entries, nst, err
