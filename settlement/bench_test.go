@@ -299,9 +299,11 @@ func BenchmarkSettleOneLine(b *testing.B) {
 
 // BenchmarkSettleOneLineOnState settles one line per call as a host
 // keeping its State in memory does: each call from the State the previous
-// call returned, which starts with n lines settled (static plan). A call
-// costs the same whatever the state holds: it copies only what it
-// changes (State's lines are layers that later states share).
+// call returned, which starts with n lines settled (static plan); and
+// (fan_out) every call from one State settled in batches of 10,000, as a
+// host trying lines against one state does. A call costs the same
+// whatever the state holds: it copies only what it changes (State's
+// lines are layers that later states share).
 func BenchmarkSettleOneLineOnState(b *testing.B) {
 	net := benchNetwork(b)
 	s := planSettler(b, benchPlanStatic, net, benchRules)
@@ -328,6 +330,29 @@ func BenchmarkSettleOneLineOnState(b *testing.B) {
 			reportLines(b, 1, cpu0, gc0)
 		})
 	}
+	b.Run("fan_out_100000", func(b *testing.B) {
+		lines := benchLines(100_000 + 10_000)
+		var st settlement.State
+		for i := 0; i < 100_000; i += 10_000 {
+			res, err := s.Settle(ctx, st, lines[i:i+10_000])
+			require.NoError(b, err)
+			st = res.State
+		}
+		var buf []settlement.Entry
+		b.ReportAllocs()
+		cpu0, gc0 := cpuTime(), gcCPU()
+		i := 100_000
+		for b.Loop() {
+			var err error
+			if buf, _, err = s.AppendSettle(ctx, buf[:0], st, lines[i:i+1]); err != nil {
+				b.Fatal(err)
+			}
+			if i++; i == len(lines) {
+				i = 100_000
+			}
+		}
+		reportLines(b, 1, cpu0, gc0)
+	})
 }
 
 // reportLines reports lines/s, CPU time per line (GC included: steadier

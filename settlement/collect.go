@@ -459,6 +459,7 @@ func (s *Settler) collect(st State, c Collection, writeOff bool) (Result, error)
 	if err := duplicateEntry(r.entries); err != nil {
 		return fail("", err)
 	}
+	r.st.seal()
 	return Result{Entries: r.entries, State: r.st}, nil
 }
 

@@ -305,6 +305,7 @@ func (s *Settler) Dispute(st State, line LineID, at time.Time) (Result, error) {
 		return Result{}, lineErr(line, lg.ctx.plan.ID, "", "", err)
 	}
 	r.st.lines.put(line, &nl)
+	r.st.seal()
 	return Result{Entries: r.entries, State: r.st}, nil
 }
 
@@ -435,6 +436,7 @@ func (s *Settler) ResolveDisputeWith(st State, line LineID, o DisputeOutcome, at
 		return Result{}, lineErr(line, nl.ctx.plan.ID, "", "", err)
 	}
 	r.st.lines.put(line, &nl)
+	r.st.seal()
 	return Result{Entries: r.entries, State: r.st}, nil
 }
 

@@ -16,19 +16,20 @@ import (
 // states it came from are below, in layers that are never written again
 // and that every later state shares. Looking an id up reads top, then
 // each layer from the newest down: the first that holds the id has its
-// value. When a call starts (clone), the state it starts from gives its
-// top up as a new layer, which merges into the layer below while it is at
-// least half that one's size (a binary counter: an entry is copied about
-// log2(entries held) times in all, and a lookup reads at most that many
-// layers).
+// value. The call that makes a state seals it before returning it: top,
+// unless it holds only a few entries, becomes a layer, which merges into
+// the layer below while it is at least half that one's size (a binary
+// counter: an entry is copied about log2(entries held) times in all, and
+// a lookup reads at most that many layers). A call starting from a state
+// (clone) then copies at most a few entries, however the state was made
+// and however many calls start from it.
 //
-// While top holds a few entries it holds them in place (few) rather than
-// in a map, and a state cloned from it copies them rather than stacking
-// them as a layer: a call settling one line, from an empty state or from
-// the one the previous call returned, allocates no map (a map was a third
-// of the bytes of such a call from an empty state) and stacks a layer
-// only once every fewLines calls. An entry more than few holds moves them
-// all into a map.
+// A few entries on top are held in place (few) rather than in a map, and
+// a state cloned from them copies them: a call settling one line, from an
+// empty state or from the one the previous call returned, allocates no
+// map (a map was a third of the bytes of such a call from an empty state)
+// and stacks a layer only once every few calls. An entry more than few
+// holds moves them all into a map.
 type lineMap[V any] struct {
 	below *lineLayer[V]
 	ids   [fewLines]LineID // "": a free slot (no line id is empty)
@@ -236,35 +237,64 @@ func (lm *lineMap[V]) sorted() []LineID {
 	return ids
 }
 
+// topLen returns the number of the state's own entries.
+func (lm *lineMap[V]) topLen() int {
+	if lm.m != nil {
+		return len(lm.m)
+	}
+	held := 0
+	for _, id := range lm.ids {
+		if id != "" {
+			held++
+		}
+	}
+	return held
+}
+
 // clone returns the map of a new state that starts from lm, with room
 // for extra entries of its own: lm's own entries, copied when they are
 // few and leave room for extra, else as a new layer below the new state's
-// own (lm is never written after it is cloned: a call writes only the
-// state it cloned).
+// own, as it is (a few entries, or a map of a state its maker did not
+// seal: Prune's, a decoded one). It merges nothing, so it costs O(few)
+// whatever lm holds. lm is never written after it is cloned: a call
+// writes only the state it cloned.
 func (lm *lineMap[V]) clone(extra int) lineMap[V] {
-	if lm.m == nil {
-		held := 0
-		for _, id := range lm.ids {
-			if id != "" {
-				held++
-			}
-		}
-		if held+extra <= fewLines {
-			return *lm
-		}
-		out := newLineMap[V](extra)
-		out.below, out.n = lm.below, lm.n
-		if held > 0 {
-			out.below = stack(lm.topMap(held), lm.below)
-		}
-		return out
+	held := lm.topLen()
+	if lm.m == nil && held+extra <= fewLines {
+		return *lm
 	}
 	out := newLineMap[V](extra)
 	out.below, out.n = lm.below, lm.n
-	if len(lm.m) > 0 {
-		out.below = stack(lm.m, lm.below)
+	switch {
+	case lm.m != nil && held > 0:
+		out.below = &lineLayer[V]{m: lm.m, below: lm.below}
+	case lm.m == nil && held > 0:
+		out.below = &lineLayer[V]{m: lm.topMap(held), below: lm.below}
 	}
 	return out
+}
+
+// seal readies the map of a state its call is about to return: top,
+// unless it holds at most half of few, becomes a layer merged into those
+// below as stack merges; else a layer a clone stacked as it was is merged
+// into the one below it where it is at least half that one's size. So a
+// state's layers stay about log2(entries held), and the calls that start
+// from it merge nothing (clone).
+func (lm *lineMap[V]) seal() {
+	if lm == nil {
+		return
+	}
+	if lm.topLen() > fewLines/2 {
+		m := lm.m
+		if m == nil {
+			m = lm.topMap(fewLines)
+		}
+		*lm = lineMap[V]{below: stack(m, lm.below), n: lm.n}
+		return
+	}
+	if b := lm.below; b != nil && b.below != nil && 2*len(b.m) >= len(b.below.m) {
+		lm.below = stack(b.m, b.below)
+	}
 }
 
 // cloned is clone for a map a state holds by pointer, nil while empty

@@ -186,6 +186,7 @@ func (s *Settler) appendSettle(ctx context.Context, dst []Entry, st State, lines
 		}
 	}
 	r.dec.publish()
+	r.st.seal()
 	return r.entries, r.st, r.rejected, nil
 }
 

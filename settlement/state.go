@@ -225,6 +225,14 @@ func (s State) clone(extra int) State {
 	return State{lines: s.lines.clone(extra), vols: maps.Clone(s.vols), credits: s.credits.cloned(), prepaid: maps.Clone(s.prepaid), lineVols: s.lineVols.cloned(), volumesOf: s.volumesOf, window: s.window}
 }
 
+// seal readies the state a call is about to return, so that the calls
+// starting from it copy little (lineMap.seal).
+func (s *State) seal() {
+	s.lines.seal()
+	s.credits.seal()
+	s.lineVols.seal()
+}
+
 // LedgerLine is the JSON form of one settled line in a State.
 type LedgerLine struct {
 	Line LineID       `json:"line"`
