@@ -295,7 +295,10 @@ type Reserve struct {
 
 // Node is one node of a plan's tree. A leaf pays its party; an inner node
 // splits its amount among its children: fixed amounts first, then ratios
-// of the node's amount, and the remaining child takes the rest.
+// of the node's amount, and the remaining child takes the rest. The
+// ratios and the remaining child's share (one less their sum) are
+// divided together by largest remainder, so a ratio may round up with a
+// unit the remaining child would otherwise keep.
 type Node struct {
 	ID NodeID `json:"id"`
 	// Party is the role a leaf pays: platform, seller, top, chain[N] (N

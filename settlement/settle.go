@@ -29,9 +29,10 @@ type Result struct {
 //
 // A sale line is split by the plan picked for its offer, route kind and
 // date: supplier costs are paid first, then the root's amount is split
-// level by level (fixed amounts, then ratios of the node's amount with
-// ensemble.AllocateUnits by largest remainder keyed by node id, then the
-// remaining child). A credit line (Line.Credits set) reverses the
+// level by level (fixed amounts, then ratios of the node's amount and the
+// remaining child's share of what they leave, divided together with
+// ensemble.AllocateUnits by largest remainder keyed by node id; the
+// remaining child gives up what the fixed amounts take). A credit line (Line.Credits set) reverses the
 // credited line's earnings and supplier costs in proportion to each
 // part's unreversed amount (largest remainder over what is unreversed,
 // never a fresh split of the credited amount), as clawback entries with
