@@ -90,15 +90,20 @@ func plainID(id, separators string, max int) bool {
 	if id == "" || len(id) > max {
 		return false
 	}
+	// The printable ASCII separators as a set of bits, so that each byte
+	// of the id is one test (the others never reach it: a non-ASCII byte
+	// is not plain anyway).
+	var sep [2]uint64
+	for j := 0; j < len(separators); j++ {
+		if c := separators[j]; c < 0x80 {
+			sep[c>>6] |= 1 << (c & 63)
+		}
+	}
 	for i := 0; i < len(id); i++ {
 		c := id[i]
-		if c <= ' ' || c >= 0x7f { // space, control characters, DEL, non-ASCII
+		// space, control characters, DEL, non-ASCII, a separator
+		if c <= ' ' || c >= 0x7f || sep[c>>6]&(1<<(c&63)) != 0 {
 			return false
-		}
-		for j := 0; j < len(separators); j++ {
-			if separators[j] == c {
-				return false
-			}
 		}
 	}
 	return true
