@@ -132,6 +132,11 @@ type decider struct {
 	nextPayee  int                  // where the next payee list goes in payees
 	costMeta   map[string]*partMeta // supplier cost nodes, by path
 	ctxs       map[lineCtx]*lineCtx
+
+	// The release dates and notes of reserve leaves, for the lines of a
+	// day (reserveRelease).
+	reserveDays [4]reserveDay
+	nextReserve int
 }
 
 // newDecider returns a decider for the calls of s; start readies it for
@@ -699,4 +704,44 @@ func (c *sharedCache[K, V]) offer(keys []K, made map[K]V) {
 	maps.Copy(next, c.pending)
 	c.tab.Store(&next)
 	c.pending, c.offers = nil, 0
+}
+
+// reserveDay is when a reserve leaf releases what it holds from the lines
+// of one day, and the note its reserve entries carry.
+type reserveDay struct {
+	n       *cnode
+	day     int64     // the day's start, midnight UTC, in Unix seconds
+	release time.Time // the release of a line dated at the day's start
+	note    string    // "reserve 10% until 2026-04-01"
+}
+
+// reserveRelease returns when leaf n releases a reserve it holds from an
+// earning dated at, n's days later at the same time of day
+// (at.AddDate(0, 0, days)), and the note of the reserve entry, "reserve
+// 10% until 2026-04-01" (the release's date in UTC). Both are worked out
+// once per leaf and day for the lines dated in UTC, which the decider
+// keeps for a few leaves (the reference settler keeps none); a line of the
+// same day releases as much later.
+func (d *decider) reserveRelease(n *cnode, at time.Time) (time.Time, string) {
+	keep := at.Location() == time.UTC && !d.s.reference
+	if keep {
+		for i := range d.reserveDays {
+			r := &d.reserveDays[i]
+			if r.n != n {
+				continue
+			}
+			if off := at.Unix() - r.day; off >= 0 && off < 24*60*60 {
+				return r.release.Add(time.Duration(off)*time.Second + time.Duration(at.Nanosecond())), r.note
+			}
+		}
+	}
+	release := at.AddDate(0, 0, n.reserve.Days)
+	var buf [64]byte
+	note := d.keepText(appendDate(append(buf[:0], n.reserveText...), release.UTC()))
+	if keep {
+		day := at.Truncate(24 * time.Hour) // midnight UTC: the zero Time is one
+		d.reserveDays[d.nextReserve] = reserveDay{n: n, day: day.Unix(), release: day.AddDate(0, 0, n.reserve.Days), note: note}
+		d.nextReserve = (d.nextReserve + 1) % len(d.reserveDays)
+	}
+	return release, note
 }

@@ -310,9 +310,7 @@ func (sp *split) reserve(n *cnode, of EntryID, id partner.ID, amount int64) int6
 		return 0
 	}
 	date := sp.line.Date
-	release := date.AddDate(0, 0, n.reserve.Days)
-	var buf [64]byte
-	note := sp.dec.keepText(appendDate(append(buf[:0], n.reserveText...), release.UTC())) // "reserve 10% until 2026-04-01"
+	release, note := sp.dec.reserveRelease(n, date) // n's days later; "reserve 10% until 2026-04-01"
 	held, released := sp.dec.reserveIDs(n, of)
 	sp.entry(held, KindReserve, id, n.meta.role, n.path, u, date, "", nil, note, of)
 	sp.entry(released, KindRelease, id, n.meta.role, n.path, u, release, "", nil, "reserve released", of)
