@@ -357,6 +357,82 @@ func TestMoneyLiteralAmountParsedOnce(t *testing.T) {
 	require.Equal(t, errors.Unwrap(errRead).Error(), errors.Unwrap(errLit).Error())
 }
 
+// TestMoneyLiteralMadeOncePerCurrency checks money(<literal>, <code>)
+// whose code is read from the facts: its money is made once per currency
+// (evaluating it in a currency seen before allocates no more than reading
+// the code), for more currencies than one, in turn and from several
+// goroutines at once; a code that is no currency is an error at every
+// evaluation and leaves the currencies seen before as they were.
+func TestMoneyLiteralMadeOncePerCurrency(t *testing.T) {
+	type facts struct {
+		Code string `json:"code"`
+	}
+	env, err := rules.NewEnv(rules.Var[*facts]("f"), rules.TrustBounded(true))
+	require.NoError(t, err)
+	made, err := env.Compile(doc(rules.Condition, `money("10", f.code) > money("9.99", f.code)`))
+	require.NoError(t, err)
+	read, err := env.Compile(doc(rules.Condition, `f.code != "" && f.code != ""`))
+	require.NoError(t, err)
+	amount, err := env.Compile(doc(rules.Amount, `money("12.5", f.code) * dec("2")`))
+	require.NoError(t, err)
+	ctx := context.Background()
+	fs := &facts{}
+	f := env.NewFacts()
+	require.NoError(t, f.Set("f", fs))
+	allocs := func(r *rules.Rule) float64 {
+		return testing.AllocsPerRun(20, func() {
+			if ok, err := r.Condition(ctx, f); err != nil || !ok {
+				panic("unexpected result")
+			}
+		})
+	}
+	codes := []string{"EUR", "JPY", "BHD", "USD", "GEMS:0"}
+	for round := range 2 {
+		for _, code := range codes {
+			fs.Code = code
+			require.LessOrEqual(t, allocs(made), allocs(read), "round %d, %s: allocations", round, code)
+			got, err := amount.Amount(ctx, f)
+			require.NoError(t, err)
+			require.True(t, got.Equal(ensemble.MustMoney("25", code)), "%s: %s", code, got)
+		}
+		fs.Code = "NOPE"
+		_, err := made.Condition(ctx, f)
+		var ee *rules.EvalError
+		require.ErrorAs(t, err, &ee, "round %d", round)
+		require.Equal(t, 6, ee.Column, "the error is placed at money's call")
+	}
+	// Concurrent evaluations, each with its own facts, in currencies seen
+	// and not yet seen by this rule.
+	fresh, err := env.Compile(doc(rules.Amount, `money("12.5", f.code) * dec("2")`))
+	require.NoError(t, err)
+	errs := make(chan error, 8)
+	for g := range 8 {
+		go func() {
+			own := &facts{}
+			ff := env.NewFacts()
+			if err := ff.Set("f", own); err != nil {
+				errs <- err
+				return
+			}
+			for i := range 200 {
+				own.Code = codes[(g+i)%len(codes)]
+				got, err := fresh.Amount(ctx, ff)
+				if err == nil && !got.Equal(ensemble.MustMoney("25", own.Code)) {
+					err = errors.New("money " + got.String() + " in " + own.Code)
+				}
+				if err != nil {
+					errs <- err
+					return
+				}
+			}
+			errs <- nil
+		}()
+	}
+	for range 8 {
+		require.NoError(t, <-errs)
+	}
+}
+
 func TestLibraryInAPlainCELEnv(t *testing.T) {
 	env, err := cel.NewEnv(rules.Library(rules.Version1))
 	require.NoError(t, err)

@@ -64,6 +64,13 @@ func TestAuthorMistakes(t *testing.T) {
 		{"amount returning a decimal", "amount", `percent(30)`, 1,
 			`rules.yaml:5:13: rule "r" v1 expression 1:1: an amount rule must be of type money, not decimal`,
 			`an amount is money: multiply money by the ratio (line.amount * percent(30)), or write money(x, "EUR")`},
+		// A literal is parsed when the rule is compiled, also where the
+		// currency is read per line: a bad one fails the load, naming the
+		// rule, never an evaluation.
+		{"bad money literal with a currency read per line", "amount", `money("10,5", line.currency)`, 1,
+			`rules.yaml:5:19: rule "r" v1 expression 1:7: invalid money amount: ensemble: parse decimal "10,5": want plain decimal notation such as 12.30`, ``},
+		{"bad decimal literal in a comprehension", "condition", `order.lines.all(l, l.amount.amount() > dec("1e3"))`, 1,
+			`rules.yaml:5:56: rule "r" v1 expression 1:44: invalid decimal literal: ensemble: parse decimal "1e3": want plain decimal notation such as 12.30`, ``},
 		{"fixed currencies that differ", "amount", `money("1", "EUR") + money("1", "USD")`, 1,
 			`rules.yaml:5:31: rule "r" v1 expression 1:19: currency mismatch: EUR + USD fails whenever it is evaluated: money only meets money of the same currency`, ``},
 	}

@@ -1,6 +1,9 @@
 package rules
 
 import (
+	"strings"
+	"sync/atomic"
+
 	"cel.dev/cel-go/cel"
 	"cel.dev/cel-go/common/ast"
 	"cel.dev/cel-go/common/types"
@@ -175,13 +178,30 @@ func foldMoneyAmount(call interpreter.InterpretableCall) *moneyOfLiteral {
 // moneyOfLiteral is money(<literal>, <code>) with the literal parsed once:
 // it evaluates the code and makes the money, with the result, the errors
 // and the runtime cost of the call it replaces (the cost tracker is charged
-// for money_string_string of the literal's text, as the estimate was).
+// for money_string_string of the literal's text, as the estimate was). The
+// money of each code it makes is kept for the next evaluations (of the
+// first maxLiteralCodes codes): money("10", line.currency) is made once per
+// currency, never per line.
 type moneyOfLiteral struct {
 	call   interpreter.InterpretableCall // the call replaced: id, function, overload and arguments
 	text   types.String                  // the literal, as it is priced
 	amount ref.Val                       // the literal parsed
 	code   interpreter.InterpretableV2
+	// made is the money of the codes evaluated so far, read-only once
+	// stored: a program is evaluated concurrently, and a code not yet
+	// made is added to a copy.
+	made atomic.Pointer[[]codeMoney]
 }
+
+// codeMoney is the money a moneyOfLiteral made for a currency code.
+type codeMoney struct {
+	code types.String
+	val  ref.Val
+}
+
+// maxLiteralCodes bounds the currencies a money literal keeps its value
+// for; others are made per evaluation.
+const maxLiteralCodes = 8
 
 // ID implements interpreter.Interpretable.
 func (m *moneyOfLiteral) ID() int64 { return m.call.ID() }
@@ -212,9 +232,36 @@ func (m *moneyOfLiteral) Exec(f *interpreter.ExecutionFrame) ref.Val {
 		}
 		return code
 	}
-	res := types.LabelErrNode(m.ID(), moneyOf(m.amount, code))
+	res := m.of(code)
 	if costs := f.CostTracker(); costs != nil {
 		costs.EvalBinary(f, m.ID(), m, m.text, code, res)
 	}
+	return res
+}
+
+// of returns the literal's money in currency code: the one made for the
+// code before, or made now (and kept, unless it is an error or enough
+// codes are kept).
+func (m *moneyOfLiteral) of(code ref.Val) ref.Val {
+	c, isString := code.(types.String)
+	made := m.made.Load()
+	if isString && made != nil {
+		for _, cm := range *made {
+			if cm.code == c {
+				return cm.val
+			}
+		}
+	}
+	res := types.LabelErrNode(m.ID(), moneyOf(m.amount, code))
+	if !isString || types.IsError(res) || made != nil && len(*made) >= maxLiteralCodes {
+		return res
+	}
+	var next []codeMoney
+	if made != nil {
+		next = append(next, *made...)
+	}
+	// A copy of the code: the facts' string may be part of a larger one.
+	next = append(next, codeMoney{code: types.String(strings.Clone(string(c))), val: res})
+	m.made.CompareAndSwap(made, &next) // a concurrent evaluation may have stored first: it made the same
 	return res
 }

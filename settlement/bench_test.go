@@ -445,6 +445,41 @@ func benchShareRule(b *testing.B, trusted bool) {
 	}
 }
 
+// BenchmarkAmountRule evaluates the realistic plan's per-line amount rule
+// (b-referral-fee: a comparison with money("50", line.currency) and a
+// product with a dec literal, rounded) as a settler does: the rule set
+// compiled with settlement.Env, the line facts changed in place per line,
+// with and without the runtime cost limit.
+func BenchmarkAmountRule(b *testing.B) {
+	for _, trusted := range []bool{true, false} {
+		name := "trusted"
+		if !trusted {
+			name = "cost_limit"
+		}
+		b.Run(name, func(b *testing.B) {
+			env, err := settlement.Env(rules.TrustBounded(trusted))
+			require.NoError(b, err)
+			rs, err := env.LoadRuleSet(rules.File{Name: "bench.yaml", Data: []byte(benchRealisticRules)})
+			require.NoError(b, err)
+			r, ok := rs.Rule("b-referral-fee", 1)
+			require.True(b, ok)
+			f := env.NewFacts()
+			var lf settlement.LineFacts
+			require.NoError(b, f.Set(settlement.VarLine, &lf))
+			eur := ensemble.MustCurrency("EUR")
+			b.ReportAllocs()
+			i := 0
+			for b.Loop() {
+				lf.Amount, lf.Currency = ensemble.MoneyFromMinor(int64(100+i%100_000), eur), "EUR"
+				i++
+				if _, err := r.Eval(ctx, f); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
+
 func replaceCond(plan, cond string) string {
 	out := []byte(plan)
 	for i := 0; i+4 <= len(out); i++ {
