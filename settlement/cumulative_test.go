@@ -99,6 +99,60 @@ func TestCumulativeRates(t *testing.T) {
 	}
 }
 
+// TestCumulativeStateGivenAgain settles from one state with volumes
+// several times, through a settler whose pooled calls reuse their memory:
+// each call reads the volumes the state holds and adds to copies of them,
+// so every call from the state gives the same entries and volumes, and the
+// state is as it was, also through calls that reject a line between two
+// they settle.
+func TestCumulativeStateGivenAgain(t *testing.T) {
+	for _, window := range []string{"calendar_year", "rolling_12_months"} {
+		t.Run(window, func(t *testing.T) {
+			plan := strings.NewReplacer("WINDOW", window, "MODE", "marginal").Replace(appStorePlan)
+			s := planSettler(t, plan, loadNetwork(t))
+			first, err := s.Settle(ctx, settlement.State{}, []settlement.Line{appLine("L1", "600.00", "2026-01-10"), appLine("L2", "300.00", "2026-01-11")})
+			require.NoError(t, err)
+			held, err := json.Marshal(first.State)
+			require.NoError(t, err)
+			next := []settlement.Line{appLine("L3", "50.00", "2026-02-10"), appLine("L4", "100.00", "2026-02-11")}
+			bad := appLine("L3b", "10.00", "2026-02-10")
+			bad.Amount = ensemble.MustMoney("10.00", "USD") // no rate to the tiers' EUR: rejected between L3 and L4
+			var want []settlement.Entry
+			for i := range 4 {
+				var res settlement.Result
+				if i%2 == 0 {
+					res, err = s.Settle(ctx, first.State, next)
+				} else {
+					res, err = s.SettleWhatYouCan(ctx, first.State, append(slices.Clone(next), bad))
+					require.Len(t, res.Rejections, 1)
+				}
+				require.NoError(t, err)
+				if i == 0 {
+					want = res.Entries
+				}
+				requireEntries(t, res.Entries, want)
+				// L4 crosses EUR 1,000: 50 at 15% and 50 at 30%.
+				requireMoney(t, platformOf(res.Entries, "L4"), eur("22.50"))
+				requireMoney(t, res.State.Volume("dev-1", ensemble.MustCurrency("EUR"), settlement.WindowCalendarYear, date("2026-12-31")), eur(map[bool]string{true: "1050.00", false: "0"}[window == "calendar_year"]))
+				now, err := json.Marshal(first.State)
+				require.NoError(t, err)
+				require.JSONEq(t, string(held), string(now), "call %d changed the state it was given", i)
+			}
+		})
+	}
+}
+
+// platformOf returns what line id paid the platform among entries.
+func platformOf(entries []settlement.Entry, id settlement.LineID) ensemble.Money {
+	var got ensemble.Money
+	for _, e := range entries {
+		if e.Line == id && e.Party == "platform" {
+			got = e.Amount
+		}
+	}
+	return got
+}
+
 // requireEntries compares entries with cmp.Diff, which honours the Equal
 // methods of Money, Ratio and time.Time.
 func requireEntries(t require.TestingT, got, want []settlement.Entry) {

@@ -90,7 +90,7 @@ func (dc *decider) decideLevel(d *decision, n *cnode, amount int64) (*decision, 
 			// route) follows the node's fallback, as a party that cannot
 			// be paid does: to the platform at the rate of a volume of
 			// zero, or to the remaining sibling.
-			if v := dc.volume[c]; v.owner == "" {
+			if v := dc.volumeOf(c); v.owner == "" {
 				if c.leaf && c.fallback == FallbackPlatform {
 					if !k.platform {
 						k.platform, k.note = true, "fallback to platform: "+v.why
@@ -518,7 +518,7 @@ func gcd64(a, b int64) int64 {
 func (dc *decider) cumulative(c *cnode) (eff ensemble.Ratio, text string, stable bool, err error) {
 	// The line's basis and the volume, in the volume's currency (the
 	// tiers', into which the line's basis was converted).
-	before, b, cur := dc.volume[c].before, dc.volBasis, dc.volCur
+	before, b, cur := dc.volumeOf(c).before, dc.volBasis, dc.volCur
 	tiers := c.cum.Tiers
 	bounds := c.tierBounds
 	if bounds == nil || (len(tiers) > 1 && c.tierCur != cur) {

@@ -55,9 +55,9 @@ type decider struct {
 	cur     ensemble.Currency
 	rest    int64 // the root's amount: the basis after supplier costs
 	epoch   int32
-	chainSn []*partner.Snapshot   // the line's chain at its date (read-only; nil: not a partner yet)
-	chainTL *chainTimelines       // the line's route, if it has timelines
-	volume  map[*cnode]volumeRead // what the plan's cumulative rates read: whose volume, and how much before the line
+	chainSn []*partner.Snapshot // the line's chain at its date (read-only; nil: not a partner yet)
+	chainTL *chainTimelines     // the line's route, if it has timelines
+	volume  []volumeRead        // what the plan's cumulative rates read (volumeOf), in the order of plan.cums
 	// The line's volumes (convertVolume): their currency, the line's
 	// basis in it, and the rate it was converted at (nil: not converted)
 	// with the text cumulative shares say it in.
@@ -198,7 +198,7 @@ func keep[K comparable, V any](m map[K]V) map[K]V {
 func (d *decider) reset() {
 	d.ctx, d.st = nil, nil
 	d.line, d.plan, d.chainSn, d.chainTL = nil, nil, nil, nil
-	d.volume = reuse(d.volume)
+	d.volume = d.volume[:0]
 	if d.factsSet {
 		d.lf, d.of, d.rf, d.cf, d.vf, d.ps = LineFacts{}, OfferFacts{}, RouteFacts{}, CustomerFacts{}, VolumeFacts{}, partner.Snapshot{}
 		d.factsSet = false
@@ -231,27 +231,38 @@ func (d *decider) begin(l *Line, plan *cplan, basis, rest int64) error {
 	if err := d.convertVolume(l, plan, basis); err != nil {
 		return err
 	}
-	clear(d.volume)
+	d.volume = d.volume[:0]
 	d.sellerVolSet = false
+	year := 0 // the calendar year of the line's date, for calendar-year windows
 	for _, n := range plan.cums {
-		id, _, why, err := d.resolveOne(n.cumOf)
+		id, sn, why, err := d.resolveOne(n.cumOf)
 		if err != nil {
 			return lineErr(l.ID, plan.id, n.path, "", err)
 		}
-		if d.volume == nil {
-			d.volume = map[*cnode]volumeRead{}
+		if sn != nil && sn.ID == id {
+			// The partner's id as the snapshot holds it, one string for
+			// every line of the partner: volume keys hash and compare it
+			// without reading each line's copy.
+			id = sn.ID
 		}
-		v := volumeRead{owner: id, why: why}
+		v := volumeRead{node: n, owner: id, why: why}
 		if id != "" && d.st.volumesOf != nil && !d.st.volumesOf(id) {
 			return lineErr(l.ID, plan.id, n.path, "", volumeNotHeld(id))
 		}
 		if id != "" { // nobody's volume is zero, and the share follows its fallback (decideLevel)
-			v.before = d.st.volumeBefore(id, d.volCur.Key(), n.cum.Window, l.Date)
+			v.key = volKey{partner: id, cur: d.volCur.Key(), window: n.cum.Window}
+			if v.key.window == WindowCalendarYear {
+				if year == 0 {
+					year = l.Date.UTC().Year()
+				}
+				v.key.year = year
+			}
+			v.before, v.held = d.st.volumeAt(v.key, l.Date)
 			if n.cum.Window == WindowCalendarYear && id == l.Route.Seller {
 				d.sellerVol, d.sellerVolSet = v.before, true
 			}
 		}
-		d.volume[n] = v
+		d.volume = append(d.volume, v)
 	}
 	return nil
 }
@@ -261,9 +272,22 @@ func (d *decider) begin(l *Line, plan *cplan, basis, rest int64) error {
 // who can be paid (the share then follows its node's fallback), and the
 // volume before the line.
 type volumeRead struct {
+	node   *cnode
 	owner  partner.ID
 	why    string
+	key    volKey    // the volume read, which the line adds to (owner set)
+	held   *volState // the volume as the call's state held it when read; nil: none
 	before int64
+}
+
+// volumeOf returns what cumulative share c reads for the current line.
+func (d *decider) volumeOf(c *cnode) volumeRead {
+	for i := range d.volume {
+		if d.volume[i].node == c {
+			return d.volume[i]
+		}
+	}
+	return volumeRead{} // c has no cumulative share: nobody's volume
 }
 
 // publish offers what the call worked out to the settler's caches, for

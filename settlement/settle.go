@@ -226,6 +226,7 @@ type run struct {
 	ctx     context.Context
 	st      State
 	owned   map[volKey]*volState // the volumes the call copied, and so may change
+	mark    *callMark            // the call's, which the volumes it copied carry; made by its first copy
 	accrued []volKey             // the volumes the current line accrued
 	entries []Entry
 	order   []int    // the call's lines in canonical order
@@ -263,7 +264,7 @@ func (r *run) release() {
 	if r.lcSet { // a Line is large: cleared only when used
 		r.lc, r.lcSet = Line{}, false
 	}
-	r.owned, r.accrued, r.order = reuse(r.owned), r.accrued[:0], r.order[:0]
+	r.owned, r.mark, r.accrued, r.order = reuse(r.owned), nil, r.accrued[:0], r.order[:0]
 	r.sp.line, r.sp.plan, r.sp.trace = nil, nil, nil
 	r.dec.reset()
 	r.s.pool.Put(r)
@@ -308,15 +309,12 @@ func (r *run) settleSale(l *Line, lg *ledger) error {
 	// Accrue the basis once per volume the plan's rates read (two nodes
 	// may read one).
 	r.accrued = r.accrued[:0]
-	for _, n := range plan.cums {
-		id := r.dec.volume[n].owner
-		if id == "" {
+	for i := range r.dec.volume {
+		v := &r.dec.volume[i] // one per node of plan.cums
+		if v.owner == "" {
 			continue // the volume of nobody
 		}
-		k := volKey{partner: id, cur: r.dec.volCur.Key(), window: n.cum.Window}
-		if k.window == WindowCalendarYear {
-			k.year = l.Date.UTC().Year()
-		}
+		n, k := v.node, v.key
 		if slices.Contains(r.accrued, k) {
 			continue
 		}
@@ -326,7 +324,7 @@ func (r *run) settleSale(l *Line, lg *ledger) error {
 		if plan.netVolumes {
 			by = l.ID
 		}
-		if err := r.accrue(k, r.dec.volBasis, by); err != nil {
+		if err := r.accrue(k, v.held, r.dec.volBasis, by); err != nil {
 			return lineErr(l.ID, plan.id, n.path, "", err)
 		}
 		if r.dec.fx != nil || plan.netVolumes { // the state remembers the rate, and what credits take back from
@@ -357,12 +355,17 @@ func basisUnits(l *Line, gross bool) (int64, error) {
 // accrue adds units to the cumulative volume of key k, which the call
 // owns from its first accrual on: a copy of the volume the state held. A
 // rolling window's point names line by, whose credits take back from it
-// ("" when they do not).
-func (r *run) accrue(k volKey, units int64, by LineID) error {
+// ("" when they do not). held is the volume the state held when the line
+// read it (nil: none), which is the call's own copy from the volume's
+// second line of the call on.
+func (r *run) accrue(k volKey, held *volState, units int64, by LineID) error {
 	if r.undo != nil {
 		r.undoVolume(k, r.st.vols[k] != nil, -1)
 	}
-	v := r.own(k)
+	v := held
+	if v == nil || r.mark == nil || v.call != r.mark {
+		v = r.own(k)
+	}
 	if v.units > math.MaxInt64-units {
 		return fmt.Errorf("%w: cumulative volume overflows", ErrInvalidLine)
 	}
@@ -378,7 +381,10 @@ func (r *run) accrue(k volKey, units int64, by LineID) error {
 func (r *run) own(k volKey) *volState {
 	v := r.owned[k]
 	if v == nil {
-		v = &volState{}
+		if r.mark == nil {
+			r.mark = new(callMark)
+		}
+		v = &volState{call: r.mark}
 		if was := r.st.vols[k]; was != nil {
 			v.units, v.points = was.units, slices.Clone(was.points)
 		}

@@ -69,7 +69,7 @@ func TestPropertyCumulativeRate(t *testing.T) {
 		}
 		plan := &cplan{}
 		line := &Line{Amount: ensemble.MoneyFromMinor(b, eurC)}
-		dc := &decider{line: line, plan: plan, cur: eurC, volCur: eurC, volBasis: b, volume: map[*cnode]volumeRead{c: {owner: "p", before: before}}}
+		dc := &decider{line: line, plan: plan, cur: eurC, volCur: eurC, volBasis: b, volume: []volumeRead{{node: c, owner: "p", before: before}}}
 		eff, text, stable, err := dc.cumulative(c)
 		require.NoError(t, err)
 		bounds, err := tierBounds(tiers, eurC)

@@ -198,7 +198,11 @@ type volKey struct {
 type volState struct {
 	units  int64
 	points []volPoint
+	call   *callMark // the call that copied it, which alone may change it (run.own); nil: none
 }
+
+// callMark identifies a call (run.mark): the volumes it copied carry it.
+type callMark struct{ _ byte }
 
 type volPoint struct {
 	date  time.Time
@@ -420,14 +424,21 @@ func (s State) volumeBefore(p partner.ID, cur string, w Window, at time.Time) in
 	k := volKey{partner: p, cur: cur, window: w}
 	if w == WindowCalendarYear {
 		k.year = at.UTC().Year()
-		if v := s.vols[k]; v != nil {
-			return v.units
-		}
-		return 0
 	}
+	units, _ := s.volumeAt(k, at)
+	return units
+}
+
+// volumeAt returns volume k as a rate reads it before a line dated at (a
+// calendar year's, k.year being at's year, whole; a rolling window's
+// points in the twelve months up to at), and the volume held (nil: none).
+func (s State) volumeAt(k volKey, at time.Time) (int64, *volState) {
 	v := s.vols[k]
 	if v == nil {
-		return 0
+		return 0, nil
+	}
+	if k.window == WindowCalendarYear {
+		return v.units, v
 	}
 	from := at.AddDate(-1, 0, 0)
 	var sum int64
@@ -436,7 +447,7 @@ func (s State) volumeBefore(p partner.ID, cur string, w Window, at time.Time) in
 			sum += pt.units
 		}
 	}
-	return sum
+	return sum, v
 }
 
 // MarshalJSON writes the state with lines sorted by id and volumes by
