@@ -30,20 +30,31 @@ import (
 // map (a map was a third of the bytes of such a call from an empty state)
 // and stacks a layer only once every few calls. An entry more than few
 // holds moves them all into a map.
+//
+// Each part (top, a layer) knows which of its ids it holds over an entry
+// below it (its shadows: a credit rewrites a line an older call settled),
+// so that a walk over every entry (all) hides those below in one pass,
+// not by looking each entry up in every newer part.
 type lineMap[V any] struct {
-	below *lineLayer[V]
-	ids   [fewLines]LineID // "": a free slot (no line id is empty)
-	few   [fewLines]V      // few[i] is the value of ids[i]
-	m     map[LineID]V
-	n     int // ids held, top and below
+	below     *lineLayer[V]
+	ids       [fewLines]LineID // "": a free slot (no line id is empty)
+	few       [fewLines]V      // few[i] is the value of ids[i]
+	fewShadow uint8            // bit i: ids[i] is held below too
+	m         map[LineID]V
+	shadow    idSet // ids of m held below too; nil: none
+	n         int   // ids held, top and below
 }
 
 // lineLayer is a layer below a state's own entries: never written after
 // it is made.
 type lineLayer[V any] struct {
-	m     map[LineID]V
-	below *lineLayer[V]
+	m      map[LineID]V
+	shadow idSet // ids of m held by a layer below too; nil: none
+	below  *lineLayer[V]
 }
+
+// idSet is a set of line ids.
+type idSet = map[LineID]struct{}
 
 // fewLines is how many entries top holds in place.
 const fewLines = 8
@@ -77,6 +88,12 @@ func (lm *lineMap[V]) lookup(id LineID) (V, bool) {
 	if v, ok := lm.top(id); ok {
 		return v, true
 	}
+	return lm.lookupBelow(id)
+}
+
+// lookupBelow returns the value of id in the layers below top and
+// whether they hold it.
+func (lm *lineMap[V]) lookupBelow(id LineID) (V, bool) {
 	for l := lm.below; l != nil; l = l.below {
 		if v, ok := l.m[id]; ok {
 			return v, true
@@ -114,9 +131,14 @@ func (lm *lineMap[V]) len() int {
 // put makes v the value of id and returns the value it replaces and
 // whether there was one.
 func (lm *lineMap[V]) put(id LineID, v V) (V, bool) {
-	was, held := lm.lookup(id)
-	if !held {
-		lm.n++
+	was, mine := lm.top(id)
+	held, shadows := mine, false
+	if !mine {
+		was, held = lm.lookupBelow(id)
+		shadows = held
+		if !held {
+			lm.n++
+		}
 	}
 	if lm.m == nil && id != "" {
 		free := -1
@@ -131,14 +153,23 @@ func (lm *lineMap[V]) put(id LineID, v V) (V, bool) {
 		}
 		if free >= 0 {
 			lm.ids[free], lm.few[free] = id, v
+			if shadows {
+				lm.fewShadow |= 1 << free
+			}
 			return was, held
 		}
 	}
 	if lm.m == nil {
-		lm.m = lm.topMap(2 * fewLines)
-		lm.ids, lm.few = [fewLines]LineID{}, [fewLines]V{}
+		lm.m, lm.shadow = lm.topMap(2*fewLines), lm.topShadow()
+		lm.ids, lm.few, lm.fewShadow = [fewLines]LineID{}, [fewLines]V{}, 0
 	}
 	lm.m[id] = v
+	if shadows {
+		if lm.shadow == nil {
+			lm.shadow = idSet{}
+		}
+		lm.shadow[id] = struct{}{}
+	}
 	return was, held
 }
 
@@ -153,6 +184,23 @@ func (lm *lineMap[V]) topMap(n int) map[LineID]V {
 	return m
 }
 
+// topShadow returns the ids of the state's own entries held below too.
+func (lm *lineMap[V]) topShadow() idSet {
+	if lm.m != nil {
+		return lm.shadow
+	}
+	if lm.fewShadow == 0 {
+		return nil
+	}
+	s := idSet{}
+	for i, id := range lm.ids {
+		if lm.fewShadow&(1<<i) != 0 {
+			s[id] = struct{}{}
+		}
+	}
+	return s
+}
+
 // del drops id.
 func (lm *lineMap[V]) del(id LineID) {
 	if lm == nil || !lm.has(id) {
@@ -161,11 +209,13 @@ func (lm *lineMap[V]) del(id LineID) {
 	lm.n--
 	if lm.m != nil {
 		delete(lm.m, id)
+		delete(lm.shadow, id)
 	} else {
 		for i := range lm.ids {
 			if lm.ids[i] == id {
 				var zero V
 				lm.ids[i], lm.few[i] = "", zero
+				lm.fewShadow &^= 1 << i
 			}
 		}
 	}
@@ -183,7 +233,9 @@ func (lm *lineMap[V]) del(id LineID) {
 	}
 }
 
-// all yields every id held and its value, in no particular order.
+// all yields every id held and its value, in no particular order: each
+// part's entries, from the top down, but those whose ids a newer part
+// shadows. O(entries held and shadowed), whatever the layers.
 func (lm *lineMap[V]) all() iter.Seq2[LineID, V] {
 	return func(yield func(LineID, V) bool) {
 		if lm == nil {
@@ -202,29 +254,45 @@ func (lm *lineMap[V]) all() iter.Seq2[LineID, V] {
 				}
 			}
 		}
-		// A layer's entry is yielded unless top, or a newer layer, holds
-		// its id.
+		var hidden hiddenIDs
+		hidden.add(lm.topShadow())
 		for l := lm.below; l != nil; l = l.below {
 			for id, v := range l.m {
-				if _, ok := lm.top(id); ok || lm.above(l, id) {
-					continue
-				}
-				if !yield(id, v) {
+				if !hidden.has(id) && !yield(id, v) {
 					return
 				}
 			}
+			hidden.add(l.shadow)
 		}
 	}
 }
 
-// above reports whether a layer newer than l holds id.
-func (lm *lineMap[V]) above(l *lineLayer[V], id LineID) bool {
-	for a := lm.below; a != l; a = a.below {
-		if _, ok := a.m[id]; ok {
-			return true
+// hiddenIDs is the union of the shadow sets of the parts a walk has
+// passed: a set as it came while there is only one, so a walk over a
+// state whose calls rewrote nothing, or rewrote in one part, makes none.
+type hiddenIDs struct {
+	set   idSet
+	owned bool // set was made here, and may be written
+}
+
+// add adds s to the ids hidden.
+func (h *hiddenIDs) add(s idSet) {
+	switch {
+	case len(s) == 0:
+	case h.set == nil:
+		h.set = s
+	default:
+		if !h.owned {
+			h.set, h.owned = maps.Clone(h.set), true
 		}
+		maps.Copy(h.set, s)
 	}
-	return false
+}
+
+// has reports whether id is hidden.
+func (h *hiddenIDs) has(id LineID) bool {
+	_, ok := h.set[id]
+	return ok
 }
 
 // sorted returns the ids held, in order.
@@ -267,9 +335,9 @@ func (lm *lineMap[V]) clone(extra int) lineMap[V] {
 	out.below, out.n = lm.below, lm.n
 	switch {
 	case lm.m != nil && held > 0:
-		out.below = &lineLayer[V]{m: lm.m, below: lm.below}
+		out.below = &lineLayer[V]{m: lm.m, shadow: lm.shadow, below: lm.below}
 	case lm.m == nil && held > 0:
-		out.below = &lineLayer[V]{m: lm.topMap(held), below: lm.below}
+		out.below = &lineLayer[V]{m: lm.topMap(held), shadow: lm.topShadow(), below: lm.below}
 	}
 	return out
 }
@@ -289,11 +357,11 @@ func (lm *lineMap[V]) seal() {
 		if m == nil {
 			m = lm.topMap(fewLines)
 		}
-		*lm = lineMap[V]{below: stack(m, lm.below), n: lm.n}
+		*lm = lineMap[V]{below: stack(&lineLayer[V]{m: m, shadow: lm.topShadow(), below: lm.below}), n: lm.n}
 		return
 	}
 	if b := lm.below; b != nil && b.below != nil && 2*len(b.m) >= len(b.below.m) {
-		lm.below = stack(b.m, b.below)
+		lm.below = stack(b)
 	}
 }
 
@@ -317,28 +385,45 @@ func own[V any](p **lineMap[V]) *lineMap[V] {
 	return *p
 }
 
-// stack returns layer m above below, merged into the layers below while
-// it is at least half the size of the layer under it. Merging makes a new
-// map: the layers it merges stay as they were, for the states that share
-// them.
-func stack[V any](m map[LineID]V, below *lineLayer[V]) *lineLayer[V] {
-	for below != nil && 2*len(m) >= len(below.m) {
-		// Cloning a map copies its table without hashing again: clone
-		// the larger layer and insert the other's entries, the newer
-		// layer's winning.
-		var merged map[LineID]V
-		if len(m) >= len(below.m) {
-			merged = maps.Clone(m)
-			for id, v := range below.m {
-				if _, ok := merged[id]; !ok {
-					merged[id] = v
-				}
-			}
-		} else {
-			merged = maps.Clone(below.m)
-			maps.Copy(merged, m)
-		}
-		m, below = merged, below.below
+// stack returns layer l merged into the layers below it while it is at
+// least half the size of the layer under it. Merging makes a new layer:
+// those it merges stay as they were, for the states that share them.
+func stack[V any](l *lineLayer[V]) *lineLayer[V] {
+	for l.below != nil && 2*len(l.m) >= len(l.below.m) {
+		l = merge(l, l.below)
 	}
-	return &lineLayer[V]{m: m, below: below}
+	return l
+}
+
+// merge returns layers l and the one below it, b, as one: l's entries
+// winning, shadowing what either shadowed below b.
+func merge[V any](l, b *lineLayer[V]) *lineLayer[V] {
+	// Cloning a map copies its table without hashing again: clone the
+	// larger layer and insert the other's entries, the newer winning.
+	var m map[LineID]V
+	if len(l.m) >= len(b.m) {
+		m = maps.Clone(l.m)
+		for id, v := range b.m {
+			if _, ok := m[id]; !ok {
+				m[id] = v
+			}
+		}
+	} else {
+		m = maps.Clone(b.m)
+		maps.Copy(m, l.m)
+	}
+	// An id l shadows is held below b only where b did not hold it (l
+	// shadowed a layer further down) or b shadows it too.
+	shadow, owned := b.shadow, false
+	for id := range l.shadow {
+		if _, inB := b.m[id]; inB {
+			continue
+		}
+		if !owned {
+			shadow, owned = make(idSet, len(b.shadow)+len(l.shadow)), true
+			maps.Copy(shadow, b.shadow)
+		}
+		shadow[id] = struct{}{}
+	}
+	return &lineLayer[V]{m: m, shadow: shadow, below: b.below}
 }

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"maps"
 	"math/bits"
+	"slices"
 	"testing"
 
 	"pgregory.net/rapid"
@@ -49,6 +50,7 @@ func TestPropertyLineMapIsAMap(t *testing.T) {
 			if !maps.Equal(walked, ref) {
 				t.Fatalf("all yields %v, want %v", walked, ref)
 			}
+			checkShadows(t, ls)
 			sorted := ls.sorted()
 			for i := 1; i < len(sorted); i++ {
 				if sorted[i-1] >= sorted[i] {
@@ -98,6 +100,43 @@ func TestPropertyLineMapIsAMap(t *testing.T) {
 	})
 }
 
+// checkShadows fails t unless every part of lm (top, each layer) records
+// as its shadows exactly the ids it holds that a part below it holds too:
+// all hides an entry only by them.
+func checkShadows[V any](t *rapid.T, lm *lineMap[V]) {
+	want := func(ids []LineID, below *lineLayer[V]) idSet {
+		s := idSet{}
+		for _, id := range ids {
+			for l := below; l != nil; l = l.below {
+				if _, ok := l.m[id]; ok {
+					s[id] = struct{}{}
+					break
+				}
+			}
+		}
+		return s
+	}
+	var top []LineID
+	for i, id := range lm.ids {
+		if id != "" {
+			top = append(top, id)
+		} else if lm.fewShadow&(1<<i) != 0 {
+			t.Fatalf("free slot %d marked as a shadow", i)
+		}
+	}
+	for id := range lm.m {
+		top = append(top, id)
+	}
+	if got, w := lm.topShadow(), want(top, lm.below); !maps.Equal(got, w) {
+		t.Fatalf("top shadows %v, want %v", got, w)
+	}
+	for l := lm.below; l != nil; l = l.below {
+		if got, w := l.shadow, want(slices.Collect(maps.Keys(l.m)), l.below); !maps.Equal(got, w) {
+			t.Fatalf("layer shadows %v, want %v", got, w)
+		}
+	}
+}
+
 // TestPropertyLineMapHoldsZeroValues checks that a lineMap of values
 // whose zero value is a value (a credit record, a list of volumes) tells
 // an id held with the zero value from one not held, through clones.
@@ -135,4 +174,43 @@ func TestPropertyLineMapHoldsZeroValues(t *testing.T) {
 			}
 		}
 	})
+}
+
+// BenchmarkLineMapAll walks every entry of a map built as states settled
+// one line per call make it (sealed and cloned each call; with rewrites,
+// every tenth call also rewrites an older line, as a credit does): a walk
+// reads each part once, hiding what newer parts shadow, whatever the
+// layers.
+func BenchmarkLineMapAll(b *testing.B) {
+	for _, n := range []int{1000, 100_000} {
+		for _, rewrites := range []bool{false, true} {
+			b.Run(fmt.Sprintf("lines_%d/rewrites_%t", n, rewrites), func(b *testing.B) {
+				lm := newLineMap[int](0)
+				for i := range n {
+					lm.put(LineID(fmt.Sprintf("L%07d", i)), i)
+					if rewrites && i%10 == 9 {
+						lm.put(LineID(fmt.Sprintf("L%07d", i/2)), -i)
+					}
+					lm.seal()
+					lm = lm.clone(1)
+				}
+				layers := 0
+				for l := lm.below; l != nil; l = l.below {
+					layers++
+				}
+				b.ReportAllocs()
+				b.ResetTimer()
+				for b.Loop() {
+					held := 0
+					for range lm.all() {
+						held++
+					}
+					if held != n {
+						b.Fatalf("walked %d of %d", held, n)
+					}
+				}
+				b.ReportMetric(float64(layers), "layers")
+			})
+		}
+	}
 }
