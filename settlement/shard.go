@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"slices"
 	"time"
 
 	"github.com/ensemble-commerce/ensemble/partner"
@@ -179,31 +180,30 @@ func MergeStates(parts ...State) (State, error) {
 		n, nv = n+p.lines.len(), nv+len(p.vols)
 	}
 	out := State{lines: newLineMap[*ledger](n), vols: make(map[volKey]*volState, nv)}
-	from := map[LineID]int{} // the part of each line and credit, for messages
-	overlap := func(format string, args ...any) (State, error) {
-		return State{}, fmt.Errorf("%w: "+format, append([]any{ErrStateOverlap}, args...)...)
-	}
-	for i, p := range parts {
+	// Records go in as the parts hold them; an overlap is then named by
+	// overlapOf, which reads the parts in order.
+	taken := map[LineID]struct{}{} // the lines and credits merged so far
+	for _, p := range parts {
 		for id, l := range p.lines.all() {
-			if j, dup := from[id]; dup {
-				return overlap("line %q is held by parts %d and %d", id, j, i)
+			if _, dup := taken[id]; dup {
+				return State{}, overlapOf(parts)
 			}
-			from[id] = i
+			taken[id] = struct{}{}
 			out.lines.put(id, l)
 		}
 		for id, vs := range p.lineVols.all() {
 			own(&out.lineVols).put(id, vs)
 		}
 		for c, credited := range p.credits.all() {
-			if j, dup := from[c]; dup {
-				return overlap("credit %q: parts %d and %d hold a line or credit of that id", c, j, i)
+			if _, dup := taken[c]; dup {
+				return State{}, overlapOf(parts)
 			}
-			from[c] = i
+			taken[c] = struct{}{}
 			own(&out.credits).put(c, credited)
 		}
 		for k, v := range p.vols {
 			if _, dup := out.vols[k]; dup {
-				return overlap("the volume of %q in %s (%s %d) is held by two parts, the second part %d", k.partner, k.cur, k.window, k.year, i)
+				return State{}, overlapOf(parts)
 			}
 			out.vols[k] = v
 		}
@@ -212,7 +212,7 @@ func MergeStates(parts ...State) (State, error) {
 		}
 		for c, e := range p.prepaid {
 			if was, ok := out.prepaid[c]; ok && was != e {
-				return overlap("prepaid commitment %q settled %s in one part and %s in part %d", c, was, e, i)
+				return State{}, overlapOf(parts)
 			}
 			if out.prepaid == nil {
 				out.prepaid = map[string]PrepaidEarning{}
@@ -243,6 +243,47 @@ func MergeStates(parts ...State) (State, error) {
 		return false
 	}
 	return out, nil
+}
+
+// overlapOf returns the ErrStateOverlap MergeStates returns for parts
+// that overlap: the first record held twice, reading each part in order
+// and its records in order (lines, credits, volumes, prepaid
+// commitments), so that the same parts always name the same record.
+func overlapOf(parts []State) error {
+	overlap := func(format string, args ...any) error {
+		return fmt.Errorf("%w: "+format, append([]any{ErrStateOverlap}, args...)...)
+	}
+	from := map[LineID]int{} // the part of each line and credit
+	vols := map[volKey]int{}
+	prepaid := map[string]PrepaidEarning{}
+	for i, p := range parts {
+		for _, id := range p.lines.sorted() {
+			if j, dup := from[id]; dup {
+				return overlap("line %q is held by parts %d and %d", id, j, i)
+			}
+			from[id] = i
+		}
+		for _, c := range p.credits.sorted() {
+			if j, dup := from[c]; dup {
+				return overlap("credit %q: parts %d and %d hold a line or credit of that id", c, j, i)
+			}
+			from[c] = i
+		}
+		for _, k := range slices.SortedFunc(maps.Keys(p.vols), compareVolKeys) {
+			if j, dup := vols[k]; dup {
+				return overlap("the volume of %q in %s (%s %d) is held by parts %d and %d", k.partner, k.cur, k.window, k.year, j, i)
+			}
+			vols[k] = i
+		}
+		for _, c := range slices.Sorted(maps.Keys(p.prepaid)) {
+			e := p.prepaid[c]
+			if was, ok := prepaid[c]; ok && was != e {
+				return overlap("prepaid commitment %q settled %s in one part and %s in part %d", c, was, e, i)
+			}
+			prepaid[c] = e
+		}
+	}
+	return overlap("the parts overlap") // not reached: MergeStates found an overlap
 }
 
 // check confirms every invariant UnmarshalJSON checks, on the state's

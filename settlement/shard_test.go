@@ -2,6 +2,7 @@ package settlement_test
 
 import (
 	"encoding/json"
+	"fmt"
 	"strings"
 	"testing"
 
@@ -95,14 +96,32 @@ func TestMergeStatesRefusesOverlaps(t *testing.T) {
 	}{
 		{"a line twice", []settlement.State{byLine, st.SplitByLine(func(id settlement.LineID) bool { return id == "L2" })}, `line "L2" is held by parts 0 and 1`},
 		{"a volume twice", []settlement.State{byPartner, byPartner}, `the volume of "reseller-nl"`},
-		{"a whole state twice", []settlement.State{st, st}, "is held by parts 0 and 1"},
+		{"a whole state twice", []settlement.State{st, st}, `line "L1" is held by parts 0 and 1`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			_, err := settlement.MergeStates(tt.parts...)
-			require.ErrorIs(t, err, settlement.ErrStateOverlap)
-			require.ErrorContains(t, err, tt.want)
+			// The same parts name the same record every time (the
+			// records are read in order, not as maps hold them).
+			for range 20 {
+				_, err := settlement.MergeStates(tt.parts...)
+				require.ErrorIs(t, err, settlement.ErrStateOverlap)
+				require.ErrorContains(t, err, tt.want)
+			}
 		})
+	}
+	// Parts holding many records in common name the first, in order,
+	// every time (not whichever a map yields first).
+	s20, _ := netState(t, "calendar_year")
+	var twenty []settlement.Line
+	for i := 20; i >= 1; i-- {
+		twenty = append(twenty, resold(fmt.Sprintf("M%02d", i), "10.00", "EUR", "2026-04-01"))
+	}
+	res20, err := s20.Settle(ctx, settlement.State{}, twenty)
+	require.NoError(t, err)
+	for range 20 {
+		_, err := settlement.MergeStates(byLine, res20.State, res20.State)
+		require.ErrorIs(t, err, settlement.ErrStateOverlap)
+		require.ErrorContains(t, err, `line "M01" is held by parts 1 and 2`)
 	}
 	// Two shards that each settled a line L3: the overlap is caught.
 	s, _ := netState(t, "calendar_year")

@@ -195,6 +195,20 @@ type volKey struct {
 	year    int
 }
 
+// compareVolKeys orders volume keys by partner, currency, window and year.
+func compareVolKeys(a, b volKey) int {
+	if c := strings.Compare(string(a.partner), string(b.partner)); c != 0 {
+		return c
+	}
+	if c := strings.Compare(a.cur, b.cur); c != 0 {
+		return c
+	}
+	if a.window != b.window {
+		return int(a.window) - int(b.window)
+	}
+	return a.year - b.year
+}
+
 type volState struct {
 	units  int64
 	points []volPoint
@@ -466,18 +480,7 @@ func (s State) exportJSON() (stateJSON, error) {
 	for _, id := range s.lines.sorted() {
 		out.Lines = append(out.Lines, s.lines.get(id).export(s.lineVols.get(id)))
 	}
-	keys := slices.SortedFunc(maps.Keys(s.vols), func(a, b volKey) int {
-		if c := strings.Compare(string(a.partner), string(b.partner)); c != 0 {
-			return c
-		}
-		if c := strings.Compare(a.cur, b.cur); c != 0 {
-			return c
-		}
-		if a.window != b.window {
-			return int(a.window) - int(b.window)
-		}
-		return a.year - b.year
-	})
+	keys := slices.SortedFunc(maps.Keys(s.vols), compareVolKeys)
 	for _, k := range keys {
 		v := s.vols[k]
 		cur, err := ensemble.ParseCurrency(k.cur)
