@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"reflect"
 	"runtime/metrics"
+	"slices"
 	"syscall"
 	"testing"
 	"time"
@@ -301,7 +302,8 @@ func BenchmarkSettleOneLine(b *testing.B) {
 // keeping its State in memory does: each call from the State the previous
 // call returned, which starts with n lines settled (static plan); and
 // (fan_out) every call from one State settled in batches of 10,000, as a
-// host trying lines against one state does. A call costs the same
+// host trying lines against one state does; _credited: the state holds
+// credits too, which a call settling a sale shares, not copies. A call costs the same
 // whatever the state holds: it copies only what it changes (State's
 // lines are layers that later states share).
 func BenchmarkSettleOneLineOnState(b *testing.B) {
@@ -330,29 +332,43 @@ func BenchmarkSettleOneLineOnState(b *testing.B) {
 			reportLines(b, 1, cpu0, gc0)
 		})
 	}
-	b.Run("fan_out_100000", func(b *testing.B) {
-		lines := benchLines(100_000 + 10_000)
-		var st settlement.State
-		for i := 0; i < 100_000; i += 10_000 {
-			res, err := s.Settle(ctx, st, lines[i:i+10_000])
-			require.NoError(b, err)
-			st = res.State
+	for _, credited := range []bool{false, true} {
+		name := "fan_out_100000"
+		if credited {
+			name += "_credited"
 		}
-		var buf []settlement.Entry
-		b.ReportAllocs()
-		cpu0, gc0 := cpuTime(), gcCPU()
-		i := 100_000
-		for b.Loop() {
-			var err error
-			if buf, _, err = s.AppendSettle(ctx, buf[:0], st, lines[i:i+1]); err != nil {
-				b.Fatal(err)
+		b.Run(name, func(b *testing.B) {
+			lines := benchLines(100_000 + 10_000)
+			var st settlement.State
+			for i := 0; i < 100_000; i += 10_000 {
+				batch := lines[i : i+10_000]
+				if credited { // and a credit of every hundredth line, which a sale's call shares
+					batch = slices.Clone(batch)
+					for j := 0; j < 10_000; j += 100 {
+						l := lines[i+j]
+						batch = append(batch, settlement.Line{ID: "C" + l.ID, Date: l.Date.Add(time.Hour), Amount: ensemble.MoneyFromMinor(-1, l.Amount.Currency()), Credits: l.ID})
+					}
+				}
+				res, err := s.Settle(ctx, st, batch)
+				require.NoError(b, err)
+				st = res.State
 			}
-			if i++; i == len(lines) {
-				i = 100_000
+			var buf []settlement.Entry
+			b.ReportAllocs()
+			cpu0, gc0 := cpuTime(), gcCPU()
+			i := 100_000
+			for b.Loop() {
+				var err error
+				if buf, _, err = s.AppendSettle(ctx, buf[:0], st, lines[i:i+1]); err != nil {
+					b.Fatal(err)
+				}
+				if i++; i == len(lines) {
+					i = 100_000
+				}
 			}
-		}
-		reportLines(b, 1, cpu0, gc0)
-	})
+			reportLines(b, 1, cpu0, gc0)
+		})
+	}
 }
 
 // reportLines reports lines/s, CPU time per line (GC included: steadier

@@ -74,7 +74,7 @@ func (r *run) clawback(l *Line) error {
 		b := l.Bearer
 		rec.bearer = &b
 	}
-	own(&r.st.credits).put(l.ID, rec)
+	r.st.ownCredits().put(l.ID, rec)
 	return nil
 }
 

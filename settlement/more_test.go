@@ -270,18 +270,37 @@ func keys(as []settlement.Amount) []string {
 
 // TestSettleFromOneStateConcurrently settles different lines, and credits
 // of one line, from one State in several goroutines at once: a State is a
-// value whose lines later states share in layers (a state grown one line
-// per call holds several), and no call writes what it shares, so each
+// value whose lines and credits later states share in layers (a state
+// grown one line per call holds several), and no call writes what it
+// shares, so each
 // result holds its own line on top of the state's, and the state given is
 // unchanged (run with -race in CI).
 func TestSettleFromOneStateConcurrently(t *testing.T) {
 	s := newSettler(t)
 	var st settlement.State
 	for i := range 40 { // one line per call: layers below the state's own lines
-		res, err := s.Settle(ctx, st, []settlement.Line{chainLine(fmt.Sprintf("L%02d", i), "10.00", "2026-03-01")})
+		lines := []settlement.Line{chainLine(fmt.Sprintf("L%02d", i), "10.00", "2026-03-01")}
+		if i%4 == 3 { // and credits, which a call that credits nothing shares
+			lines = append(lines, settlement.Line{ID: settlement.LineID(fmt.Sprintf("K%02d", i)), Date: date("2026-03-02"), Amount: eur("-1.00"), Credits: settlement.LineID(fmt.Sprintf("L%02d", i-1))})
+		}
+		res, err := s.Settle(ctx, st, lines)
 		require.NoError(t, err)
 		st = res.State
 	}
+	grown, err := json.Marshal(st)
+	require.NoError(t, err)
+	var decoded settlement.State // its records in one map each, as no call leaves them
+	require.NoError(t, json.Unmarshal(grown, &decoded))
+	for _, st := range []settlement.State{st, decoded} {
+		settleFromConcurrently(t, s, st)
+	}
+}
+
+// settleFromConcurrently settles eight calls from st at once, each a
+// line of its own or a credit of line L07, and checks that each result
+// holds its own line and no other call's, and st is unchanged.
+func settleFromConcurrently(t *testing.T, s *settlement.Settler, st settlement.State) {
+	t.Helper()
 	before, err := json.Marshal(st)
 	require.NoError(t, err)
 	const n = 8

@@ -166,13 +166,13 @@ func (r *run) reject(id LineID, mark int, err error) bool {
 			r.st.lines.put(u.line, u.ledger)
 		}
 		if u.hadVols {
-			own(&r.st.lineVols).put(u.line, u.lineVols)
-		} else {
-			r.st.lineVols.del(u.line)
+			r.st.ownLineVols().put(u.line, u.lineVols)
+		} else if r.st.lineVols.has(u.line) {
+			r.st.ownLineVols().del(u.line)
 		}
 	}
 	if u.credit != "" {
-		r.st.credits.del(u.credit)
+		r.st.ownCredits().del(u.credit)
 	}
 	if u.prepaid != "" {
 		delete(r.st.prepaid, u.prepaid)

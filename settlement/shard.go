@@ -74,12 +74,12 @@ func (st State) SplitByLine(keep func(LineID) bool) State {
 		}
 		out.lines.put(id, l)
 		if vs, ok := st.lineVols.lookup(id); ok {
-			own(&out.lineVols).put(id, vs)
+			out.ownLineVols().put(id, vs)
 		}
 	}
 	for c, credited := range st.credits.all() {
 		if keep(credited.of) {
-			own(&out.credits).put(c, credited)
+			out.ownCredits().put(c, credited)
 		}
 	}
 	return out
@@ -192,14 +192,14 @@ func MergeStates(parts ...State) (State, error) {
 			out.lines.put(id, l)
 		}
 		for id, vs := range p.lineVols.all() {
-			own(&out.lineVols).put(id, vs)
+			out.ownLineVols().put(id, vs)
 		}
 		for c, credited := range p.credits.all() {
 			if _, dup := taken[c]; dup {
 				return State{}, overlapOf(parts)
 			}
 			taken[c] = struct{}{}
-			own(&out.credits).put(c, credited)
+			out.ownCredits().put(c, credited)
 		}
 		for k, v := range p.vols {
 			if _, dup := out.vols[k]; dup {
@@ -341,12 +341,12 @@ func (st State) Prune(before time.Time) State {
 		}
 		out.lines.put(id, l)
 		if vs, ok := st.lineVols.lookup(id); ok {
-			own(&out.lineVols).put(id, vs)
+			out.ownLineVols().put(id, vs)
 		}
 	}
 	for c, credited := range st.credits.all() {
 		if !pruned[credited.of] {
-			own(&out.credits).put(c, credited)
+			out.ownCredits().put(c, credited)
 		}
 	}
 	if len(st.vols) > 0 {

@@ -48,6 +48,11 @@ type State struct {
 	// window is where Prune cut the state (UTC): a line dated before it is
 	// refused (ErrBeforeWindow). Zero: never pruned.
 	window time.Time
+	// sharedCredits and sharedLineVols say that credits and lineVols are
+	// those of the state this one was cloned from: a call copies them on
+	// its first write (ownCredits, ownLineVols), so that a call writing
+	// neither copies neither.
+	sharedCredits, sharedLineVols bool
 }
 
 type ledger struct {
@@ -240,15 +245,38 @@ func (s State) Has(id LineID) bool {
 // s's other maps (O(their size): volumes and prepaid commitments). What
 // the maps point to is never changed in place, so this copies the state.
 func (s State) clone(extra int) State {
-	return State{lines: s.lines.clone(extra), vols: maps.Clone(s.vols), credits: s.credits.cloned(), prepaid: maps.Clone(s.prepaid), lineVols: s.lineVols.cloned(), volumesOf: s.volumesOf, window: s.window}
+	return State{lines: s.lines.clone(extra), vols: maps.Clone(s.vols), prepaid: maps.Clone(s.prepaid), volumesOf: s.volumesOf, window: s.window,
+		credits: s.credits, sharedCredits: s.credits != nil, lineVols: s.lineVols, sharedLineVols: s.lineVols != nil}
+}
+
+// ownCredits returns the state's credit records for writing.
+func (s *State) ownCredits() *lineMap[creditRec] {
+	if s.sharedCredits {
+		s.credits, s.sharedCredits = s.credits.cloned(), false
+	}
+	return own(&s.credits)
+}
+
+// ownLineVols returns the volumes the state's lines added to, for
+// writing.
+func (s *State) ownLineVols() *lineMap[[]lineVolume] {
+	if s.sharedLineVols {
+		s.lineVols, s.sharedLineVols = s.lineVols.cloned(), false
+	}
+	return own(&s.lineVols)
 }
 
 // seal readies the state a call is about to return, so that the calls
-// starting from it copy little (lineMap.seal).
+// starting from it copy little (lineMap.seal). What the call shares with
+// the state it came from is that state's, sealed already.
 func (s *State) seal() {
 	s.lines.seal()
-	s.credits.seal()
-	s.lineVols.seal()
+	if !s.sharedCredits {
+		s.credits.seal()
+	}
+	if !s.sharedLineVols {
+		s.lineVols.seal()
+	}
 }
 
 // LedgerLine is the JSON form of one settled line in a State.
@@ -1055,7 +1083,7 @@ func (r *stateReader) credit(path string, in *creditStateIn) {
 		r.amounts = map[LineID]int64{}
 	}
 	r.amounts[c.Credits] += rec.units // overflow shows as a sum that differs
-	own(&r.out.credits).put(c.Line, rec)
+	r.out.ownCredits().put(c.Line, rec)
 }
 
 // isCredit reports whether id is a credit the input lists (a credit of a

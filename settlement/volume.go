@@ -35,7 +35,7 @@ type lineVolume struct {
 // them.
 func (s *State) addLineVolume(line LineID, v lineVolume) {
 	vs := s.lineVols.get(line)
-	own(&s.lineVols).put(line, append(vs[:len(vs):len(vs)], v))
+	s.ownLineVols().put(line, append(vs[:len(vs):len(vs)], v))
 }
 
 // LineVolume is the JSON form of a cumulative volume a settled line added
