@@ -300,7 +300,9 @@ func BenchmarkSettleOneLine(b *testing.B) {
 
 // BenchmarkSettleOneLineOnState settles one line per call as a host
 // keeping its State in memory does: each call from the State the previous
-// call returned, which starts with n lines settled (static plan); and
+// call returned, which starts with n lines settled (static plan; and
+// realistic_held: the realistic plan, the state holding the cumulative
+// volumes of 850 sellers, which each call reads and adds to); and
 // (fan_out) every call from one State settled in batches of 10,000, as a
 // host trying lines against one state does; _credited: the state holds
 // credits too, which a call settling a sale shares, not copies. A call costs the same
@@ -310,8 +312,14 @@ func BenchmarkSettleOneLineOnState(b *testing.B) {
 	net := benchNetwork(b)
 	s := planSettler(b, benchPlanStatic, net, benchRules)
 	const calls = 100_000 // lines settled one per call before starting over from n
-	for _, n := range []int{1_000, 100_000} {
-		b.Run(fmt.Sprintf("held_%d", n), func(b *testing.B) {
+	realistic := planSettler(b, benchPlanRealistic, net, benchRules, benchRealisticRules)
+	for _, c := range []struct {
+		name string
+		s    *settlement.Settler
+		n    int
+	}{{"held_1000", s, 1_000}, {"held_100000", s, 100_000}, {"realistic_held_20000", realistic, 20_000}} {
+		s, n := c.s, c.n
+		b.Run(c.name, func(b *testing.B) {
 			lines := benchLines(n + calls)
 			res, err := s.Settle(ctx, settlement.State{}, lines[:n])
 			require.NoError(b, err)

@@ -120,7 +120,7 @@ func (r *run) undoVolume(k volKey, existed bool, point int) {
 		return
 	}
 	x := volUndo{key: k, existed: existed, point: point}
-	if v := r.st.vols[k]; existed && v != nil {
+	if v := r.st.vols.get(k); existed && v != nil {
 		x.units, x.points = v.units, len(v.points)
 		if point >= 0 {
 			x.ptUnits = v.points[point].units
@@ -149,7 +149,7 @@ func (r *run) reject(id LineID, mark int, err error) bool {
 	for i := len(u.vols) - 1; i >= 0; i-- {
 		x := &u.vols[i]
 		if !x.existed {
-			delete(r.st.vols, x.key)
+			r.st.ownVols().del(x.key)
 			delete(r.owned, x.key)
 			continue
 		}

@@ -360,7 +360,7 @@ func basisUnits(l *Line, gross bool) (int64, error) {
 // second line of the call on.
 func (r *run) accrue(k volKey, held *volState, units int64, by LineID) error {
 	if r.undo != nil {
-		r.undoVolume(k, r.st.vols[k] != nil, -1)
+		r.undoVolume(k, r.st.vols.get(k) != nil, -1)
 	}
 	v := held
 	if v == nil || r.mark == nil || v.call != r.mark {
@@ -385,16 +385,13 @@ func (r *run) own(k volKey) *volState {
 			r.mark = new(callMark)
 		}
 		v = &volState{call: r.mark}
-		if was := r.st.vols[k]; was != nil {
+		if was, _ := r.st.ownVols().put(k, v); was != nil {
 			v.units, v.points = was.units, slices.Clone(was.points)
-		}
-		if r.st.vols == nil {
-			r.st.vols = map[volKey]*volState{}
 		}
 		if r.owned == nil {
 			r.owned = map[volKey]*volState{}
 		}
-		r.st.vols[k], r.owned[k] = v, v
+		r.owned[k] = v
 	}
 	return v
 }

@@ -1,6 +1,7 @@
 package settlement
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"maps"
@@ -102,14 +103,10 @@ func (st State) SplitByPartner(keep func(partner.ID) bool) State {
 	if was := st.volumesOf; was != nil {
 		out.volumesOf = func(p partner.ID) bool { return was(p) && keep(p) }
 	}
-	for k, v := range st.vols {
-		if !keep(k.partner) {
-			continue
+	for k, v := range st.vols.all() {
+		if keep(k.partner) {
+			out.ownVols().put(k, v) // a call copies a volume before changing it (run.own)
 		}
-		if out.vols == nil {
-			out.vols = map[volKey]*volState{}
-		}
-		out.vols[k] = v // a call copies a volume before changing it (run.own)
 	}
 	return out
 }
@@ -139,7 +136,7 @@ func volumeNotHeld(p partner.ID) error {
 
 // holdsVolumeOf reports whether the state holds a volume of partner p.
 func (st State) holdsVolumeOf(p partner.ID) bool {
-	for k := range st.vols {
+	for k := range st.vols.all() {
 		if k.partner == p {
 			return true
 		}
@@ -177,9 +174,9 @@ func (st State) PrunedBefore() time.Time { return st.window }
 func MergeStates(parts ...State) (State, error) {
 	var n, nv int
 	for _, p := range parts {
-		n, nv = n+p.lines.len(), nv+len(p.vols)
+		n, nv = n+p.lines.len(), nv+p.vols.len()
 	}
-	out := State{lines: newLineMap[*ledger](n), vols: make(map[volKey]*volState, nv)}
+	out := State{lines: newStateMap[LineID, *ledger](n)}
 	// Records go in as the parts hold them; an overlap is then named by
 	// overlapOf, which reads the parts in order.
 	taken := map[LineID]struct{}{} // the lines and credits merged so far
@@ -201,11 +198,10 @@ func MergeStates(parts ...State) (State, error) {
 			taken[c] = struct{}{}
 			out.ownCredits().put(c, credited)
 		}
-		for k, v := range p.vols {
-			if _, dup := out.vols[k]; dup {
+		for k, v := range p.vols.all() {
+			if _, dup := out.ownVols().put(k, v); dup {
 				return State{}, overlapOf(parts)
 			}
-			out.vols[k] = v
 		}
 		if p.window.After(out.window) {
 			out.window = p.window
@@ -257,19 +253,19 @@ func overlapOf(parts []State) error {
 	vols := map[volKey]int{}
 	prepaid := map[string]PrepaidEarning{}
 	for i, p := range parts {
-		for _, id := range p.lines.sorted() {
+		for _, id := range p.lines.sorted(cmp.Compare) {
 			if j, dup := from[id]; dup {
 				return overlap("line %q is held by parts %d and %d", id, j, i)
 			}
 			from[id] = i
 		}
-		for _, c := range p.credits.sorted() {
+		for _, c := range p.credits.sorted(cmp.Compare) {
 			if j, dup := from[c]; dup {
 				return overlap("credit %q: parts %d and %d hold a line or credit of that id", c, j, i)
 			}
 			from[c] = i
 		}
-		for _, k := range slices.SortedFunc(maps.Keys(p.vols), compareVolKeys) {
+		for _, k := range p.vols.sorted(compareVolKeys) {
 			if j, dup := vols[k]; dup {
 				return overlap("the volume of %q in %s (%s %d) is held by parts %d and %d", k.partner, k.cur, k.window, k.year, j, i)
 			}
@@ -329,7 +325,7 @@ func (doc stateJSON) in() stateIn {
 // but a credit of a line it kept settles (the line's credit records were
 // kept with it), and a line it still holds is ErrAlreadySettled.
 func (st State) Prune(before time.Time) State {
-	out := State{lines: newLineMap[*ledger](st.lines.len()), prepaid: maps.Clone(st.prepaid), volumesOf: st.volumesOf, window: st.window}
+	out := State{lines: newStateMap[LineID, *ledger](st.lines.len()), prepaid: maps.Clone(st.prepaid), volumesOf: st.volumesOf, window: st.window}
 	if before = before.UTC(); before.After(out.window) {
 		out.window = before
 	}
@@ -349,10 +345,7 @@ func (st State) Prune(before time.Time) State {
 			out.ownCredits().put(c, credited)
 		}
 	}
-	if len(st.vols) > 0 {
-		out.vols = make(map[volKey]*volState, len(st.vols))
-	}
-	for k, v := range st.vols {
+	for k, v := range st.vols.all() {
 		named := false
 		for _, p := range v.points {
 			if pruned[p.line] {
@@ -361,7 +354,7 @@ func (st State) Prune(before time.Time) State {
 			}
 		}
 		if !named {
-			out.vols[k] = v
+			out.ownVols().put(k, v)
 			continue
 		}
 		nv := &volState{units: v.units, points: make([]volPoint, len(v.points))}
@@ -371,7 +364,7 @@ func (st State) Prune(before time.Time) State {
 			}
 			nv.points[i] = p
 		}
-		out.vols[k] = nv
+		out.ownVols().put(k, nv)
 	}
 	return out
 }

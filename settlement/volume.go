@@ -206,7 +206,7 @@ func (r *stateReader) netVolumes(in stateIn) {
 		}
 	}
 	held := map[partner.ID]bool{} // the partners some volume of which the state holds
-	for k := range r.out.vols {
+	for k := range r.out.vols.all() {
 		held[k.partner] = true
 	}
 	still := map[volKey]int64{} // what lines still add to a calendar year, net of credits
@@ -227,7 +227,7 @@ func (r *stateReader) netVolumes(in stateIn) {
 			fail := func(format string, args ...any) {
 				r.fail(path, id, "", nil, "the volume of %q in %s (%s): "+format, append([]any{v.key.partner, v.key.cur, v.key.window}, args...)...)
 			}
-			vs := r.out.vols[v.key]
+			vs := r.out.vols.get(v.key)
 			if vs == nil {
 				// A part of a state split by line (SplitByLine) holds no
 				// volume of the partner: its shard settles no credit of
@@ -263,7 +263,7 @@ func (r *stateReader) netVolumes(in stateIn) {
 	}
 	keys := slices.SortedFunc(maps.Keys(at), func(a, b volKey) int { return at[a] - at[b] })
 	for _, k := range keys {
-		vs, path := r.out.vols[k], ensemble.Path("volumes", at[k])
+		vs, path := r.out.vols.get(k), ensemble.Path("volumes", at[k])
 		if vs == nil {
 			continue
 		}
@@ -302,7 +302,8 @@ func (r *run) takeBackVolumes(lg *ledger, credited int64) error {
 		corrupt := func(why string) error {
 			return fmt.Errorf("%w: line %q: the volume of %q in %s (%s) %s", ErrCorruptState, lg.line, v.key.partner, v.key.cur, v.key.window, why)
 		}
-		if r.st.vols[v.key] == nil {
+		held := r.st.vols.get(v.key)
+		if held == nil {
 			if !r.st.holdsVolumeOf(v.key.partner) {
 				return fmt.Errorf("%w: line %q adds to the volume of %q in %s (%s) net of credits, which the state does not hold: "+
 					"settle its credits with the partner's volumes (State.SplitByPartner)", ErrVolumeNotHeld, lg.line, v.key.partner, v.key.cur, v.key.window)
@@ -313,8 +314,8 @@ func (r *run) takeBackVolumes(lg *ledger, credited int64) error {
 		if v.key.window == WindowRolling12Months {
 			// The line's one point: two points of it (a state whose parts
 			// were merged wrongly) is refused, never a guess.
-			for j := range r.st.vols[v.key].points {
-				if r.st.vols[v.key].points[j].line != lg.line {
+			for j := range held.points {
+				if held.points[j].line != lg.line {
 					continue
 				}
 				if i >= 0 {
@@ -322,7 +323,7 @@ func (r *run) takeBackVolumes(lg *ledger, credited int64) error {
 				}
 				i = j
 			}
-			if i < 0 || r.st.vols[v.key].points[i].units < d {
+			if i < 0 || held.points[i].units < d {
 				return corrupt("has no point of the line to take back from")
 			}
 		}

@@ -1,6 +1,7 @@
 package settlement
 
 import (
+	"cmp"
 	"fmt"
 	"maps"
 	"math/bits"
@@ -8,9 +9,11 @@ import (
 	"testing"
 
 	"pgregory.net/rapid"
+
+	"github.com/ensemble-commerce/ensemble/partner"
 )
 
-// TestPropertyLineMapIsAMap runs random puts, deletes and clones on a
+// TestPropertyStateMapIsAMap runs random puts, deletes and clones on a
 // lineMap and on a plain map beside them: every get, len, sorted list and
 // walk agrees; a clone changed afterwards leaves its original as it was
 // (states are values: a call's state never changes the one it came from);
@@ -18,17 +21,17 @@ import (
 // many calls from one state each cost little); and once sealed, as a call
 // returns it, the layers below a state stay few (about log2 of the lines
 // held), so a lookup stays cheap.
-func TestPropertyLineMapIsAMap(t *testing.T) {
+func TestPropertyStateMapIsAMap(t *testing.T) {
 	rapid.Check(t, func(t *rapid.T) {
 		var ids []LineID
 		for i := range rapid.IntRange(1, 40).Draw(t, "ids") {
 			ids = append(ids, LineID(fmt.Sprintf("L%02d", i)))
 		}
-		ls := newLineMap[*ledger](rapid.IntRange(0, 4).Draw(t, "room"))
+		ls := newStateMap[LineID, *ledger](rapid.IntRange(0, 4).Draw(t, "room"))
 		ref := map[LineID]*ledger{}
-		var frozen []lineMap[*ledger] // clones, with what they held when cloned
+		var frozen []stateMap[LineID, *ledger] // clones, with what they held when cloned
 		var frozenRef []map[LineID]*ledger
-		check := func(ls *lineMap[*ledger], ref map[LineID]*ledger) {
+		check := func(ls *stateMap[LineID, *ledger], ref map[LineID]*ledger) {
 			if ls.len() != len(ref) {
 				t.Fatalf("len %d, want %d", ls.len(), len(ref))
 			}
@@ -51,7 +54,7 @@ func TestPropertyLineMapIsAMap(t *testing.T) {
 				t.Fatalf("all yields %v, want %v", walked, ref)
 			}
 			checkShadows(t, ls)
-			sorted := ls.sorted()
+			sorted := ls.sorted(cmp.Compare)
 			for i := 1; i < len(sorted); i++ {
 				if sorted[i-1] >= sorted[i] {
 					t.Fatalf("sorted %v", sorted)
@@ -103,9 +106,9 @@ func TestPropertyLineMapIsAMap(t *testing.T) {
 // checkShadows fails t unless every part of lm (top, each layer) records
 // as its shadows exactly the ids it holds that a part below it holds too:
 // all hides an entry only by them.
-func checkShadows[V any](t *rapid.T, lm *lineMap[V]) {
-	want := func(ids []LineID, below *lineLayer[V]) idSet {
-		s := idSet{}
+func checkShadows[V any](t *rapid.T, lm *stateMap[LineID, V]) {
+	want := func(ids []LineID, below *stateLayer[LineID, V]) keySet[LineID] {
+		s := keySet[LineID]{}
 		for _, id := range ids {
 			for l := below; l != nil; l = l.below {
 				if _, ok := l.m[id]; ok {
@@ -137,55 +140,65 @@ func checkShadows[V any](t *rapid.T, lm *lineMap[V]) {
 	}
 }
 
-// TestPropertyLineMapHoldsZeroValues checks that a lineMap of values
+// TestPropertyStateMapHoldsZeroValues checks that a stateMap of values
 // whose zero value is a value (a credit record, a list of volumes) tells
-// an id held with the zero value from one not held, through clones.
-func TestPropertyLineMapHoldsZeroValues(t *testing.T) {
+// a key held with the zero value from one not held, through clones; its
+// keys are volume keys (a struct, whose zero value marks a free slot):
+// every lookup, walk and sorted list agrees with a plain map's.
+func TestPropertyStateMapHoldsZeroValues(t *testing.T) {
+	key := func(i int) volKey {
+		return volKey{partner: partner.ID(fmt.Sprintf("p%d", i/3)), cur: "EUR", window: WindowCalendarYear, year: 2024 + i%3}
+	}
 	rapid.Check(t, func(t *rapid.T) {
-		lm := newLineMap[int](rapid.IntRange(0, 12).Draw(t, "room"))
-		ref := map[LineID]int{}
+		lm := newStateMap[volKey, int](rapid.IntRange(0, 12).Draw(t, "room"))
+		ref := map[volKey]int{}
 		for range rapid.IntRange(0, 60).Draw(t, "ops") {
-			id := LineID(fmt.Sprintf("L%d", rapid.IntRange(0, 20).Draw(t, "id")))
+			k := key(rapid.IntRange(0, 20).Draw(t, "key"))
 			switch rapid.IntRange(0, 3).Draw(t, "op") {
 			case 0, 1:
 				v := rapid.IntRange(0, 1).Draw(t, "v")
-				want, held := ref[id]
-				if got, ok := lm.put(id, v); got != want || ok != held {
-					t.Fatalf("put(%s) replaced %d, %t; want %d, %t", id, got, ok, want, held)
+				want, held := ref[k]
+				if got, ok := lm.put(k, v); got != want || ok != held {
+					t.Fatalf("put(%v) replaced %d, %t; want %d, %t", k, got, ok, want, held)
 				}
-				ref[id] = v
+				ref[k] = v
 			case 2:
-				lm.del(id)
-				delete(ref, id)
+				lm.del(k)
+				delete(ref, k)
 			case 3:
 				lm.seal()
 				lm = lm.clone(rapid.IntRange(0, 10).Draw(t, "extra"))
 			}
 			for i := range 21 {
-				id := LineID(fmt.Sprintf("L%d", i))
-				v, ok := lm.lookup(id)
-				want, held := ref[id]
+				v, ok := lm.lookup(key(i))
+				want, held := ref[key(i)]
 				if v != want || ok != held {
-					t.Fatalf("lookup(%s) = %d, %t; want %d, %t", id, v, ok, want, held)
+					t.Fatalf("lookup(%v) = %d, %t; want %d, %t", key(i), v, ok, want, held)
 				}
 			}
 			if lm.len() != len(ref) {
 				t.Fatalf("len %d, want %d", lm.len(), len(ref))
 			}
+			if walked := maps.Collect(lm.all()); !maps.Equal(walked, ref) {
+				t.Fatalf("all yields %v, want %v", walked, ref)
+			}
+			if got, want := lm.sorted(compareVolKeys), slices.SortedFunc(maps.Keys(ref), compareVolKeys); !slices.Equal(got, want) {
+				t.Fatalf("sorted %v, want %v", got, want)
+			}
 		}
 	})
 }
 
-// BenchmarkLineMapAll walks every entry of a map built as states settled
+// BenchmarkStateMapAll walks every entry of a map built as states settled
 // one line per call make it (sealed and cloned each call; with rewrites,
 // every tenth call also rewrites an older line, as a credit does): a walk
 // reads each part once, hiding what newer parts shadow, whatever the
 // layers.
-func BenchmarkLineMapAll(b *testing.B) {
+func BenchmarkStateMapAll(b *testing.B) {
 	for _, n := range []int{1000, 100_000} {
 		for _, rewrites := range []bool{false, true} {
 			b.Run(fmt.Sprintf("lines_%d/rewrites_%t", n, rewrites), func(b *testing.B) {
-				lm := newLineMap[int](0)
+				lm := newStateMap[LineID, int](0)
 				for i := range n {
 					lm.put(LineID(fmt.Sprintf("L%07d", i)), i)
 					if rewrites && i%10 == 9 {
