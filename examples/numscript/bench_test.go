@@ -30,7 +30,8 @@ import (
 // included: steadier than wall time on a shared machine) and the
 // runtime's estimate of the collector's part of it (gc-ns/op); the
 // Numscript ones also report their CPU time per call over each Ensemble
-// one's measured in the same run (x_ensemble_settle, x_ensemble_append).
+// one's measured in the same run (x_ensemble_settle, x_ensemble_append;
+// with -count n, the last of the n runs of each Ensemble benchmark).
 func BenchmarkOneLine(b *testing.B) {
 	s := newSettlers(b)
 	const n = 10_000
