@@ -73,5 +73,8 @@ func TestNotYetPartnerFallsBack(t *testing.T) {
 			note = e.Note
 		}
 	}
-	require.Equal(t, "fallback to platform: partner sub-utrecht is not a partner yet", note)
+	// The channel's leaves also say that the channel took the referral's
+	// share (the route has no referrer).
+	require.Equal(t, "fallback to platform: partner sub-utrecht is not a partner yet; "+
+		"channel includes the share of referral, which cannot be paid: the route has no referrer", note)
 }

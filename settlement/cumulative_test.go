@@ -241,7 +241,7 @@ func TestCumulativeShareOfAnAbsentRole(t *testing.T) {
 			{"P1:root/platform", "platform", "720.00", ""},
 		}},
 		{"remaining", []paid{
-			{"D1:root/platform", "platform", "500.00", ""},
+			{"D1:root/platform", "platform", "500.00", "includes the share of bonus, which cannot be paid: the route's chain has no reseller"},
 			{"P1:root/bonus", "reseller-nl", "80.00", ""},
 			{"P1:root/platform", "platform", "720.00", ""},
 		}},
@@ -502,5 +502,54 @@ root:
 		next, err := s.Settle(ctx, res.State, []settlement.Line{appLine("L4", "1000.00", "2026-01-12")})
 		require.NoError(t, err)
 		require.Equal(t, map[settlement.LineID]string{"L4": "500.00"}, fees(next))
+	}
+}
+
+// TestFallbackNotesWhoseShareTheRemainingTakes: shares that fall back to
+// the remaining sibling (a party the route lacks, a cumulative rate with
+// no volume to read) are named, with why, on the entries that take them:
+// the sibling's own, or, when it is an inner node, those of every leaf
+// below it, prefixed with its id. A line whose every party can be paid
+// notes nothing.
+func TestFallbackNotesWhoseShareTheRemainingTakes(t *testing.T) {
+	const plan = `
+id: notes
+version: 1
+root:
+  id: root
+  children:
+    - id: bonus
+      party: platform
+      share:
+        cumulative:
+          of: reseller
+          tiers:
+            - {rate: "10%"}
+    - {id: referral, party: referrer, share: "5%"}
+    - id: rest
+      share: remaining
+      children:
+        - {id: ops, party: platform, share: "50%"}
+        - {id: house, party: platform, share: remaining}
+`
+	s := planSettler(t, plan, loadNetwork(t))
+	direct := settlement.Line{ID: "D1", Date: date("2026-03-01"), Amount: eur("500.00"), Offer: catalog.Pin{Offer: "app", Version: 1},
+		Route: partner.Route{Kind: partner.RouteDirect}}
+	res, err := s.Settle(ctx, settlement.State{}, []settlement.Line{direct})
+	require.NoError(t, err)
+	const why = "rest includes the share of bonus, which has no volume to read: the route's chain has no reseller; " +
+		"includes the share of referral, which cannot be paid: the route has no referrer"
+	got := map[settlement.EntryID]string{}
+	for _, e := range res.Entries {
+		got[e.ID] = e.Note
+	}
+	require.Equal(t, map[settlement.EntryID]string{"D1:root/rest/ops": why, "D1:root/rest/house": why}, got)
+
+	resold := settlement.Line{ID: "P1", Date: date("2026-03-02"), Amount: eur("800.00"), Offer: catalog.Pin{Offer: "app", Version: 1},
+		Route: partner.Route{Kind: partner.RoutePartner, Chain: []partner.ID{"reseller-nl", "distri-eu"}, Referrer: "referral-ams"}}
+	res, err = s.Settle(ctx, settlement.State{}, []settlement.Line{resold})
+	require.NoError(t, err)
+	for _, e := range res.Entries {
+		require.Empty(t, e.Note, e.ID)
 	}
 }

@@ -54,6 +54,7 @@ func (dc *decider) decideLevel(d *decision, n *cnode, amount int64) (*decision, 
 	kids := d.kids[:len(n.children)]
 	d.kids, d.fixed, d.shares, d.alloc = kids, 0, nil, nil
 	var fixed int64
+	takes := "" // what the remaining child notes it takes: the shares of children who cannot be paid
 	for i, c := range n.children {
 		k := &kids[i]
 		*k = child{active: true, text: c.shareText}
@@ -69,6 +70,7 @@ func (dc *decider) decideLevel(d *decision, n *cnode, amount int64) (*decision, 
 					k.platform, k.note = true, "fallback to platform: "+why
 				} else {
 					k.active = false // no entry: the remaining sibling takes the share
+					takes = takesShare(takes, c.id, "cannot be paid: "+why)
 				}
 			}
 			sn = s
@@ -82,6 +84,7 @@ func (dc *decider) decideLevel(d *decision, n *cnode, amount int64) (*decision, 
 					k.platform, k.note = true, "fallback to platform: "+why
 				} else {
 					k.active = false
+					takes = takesShare(takes, c.id, "cannot be paid: "+why)
 				}
 			}
 		}
@@ -97,6 +100,7 @@ func (dc *decider) decideLevel(d *decision, n *cnode, amount int64) (*decision, 
 					}
 				} else {
 					k.active = false
+					takes = takesShare(takes, c.id, "has no volume to read: "+v.why)
 				}
 			}
 		}
@@ -165,12 +169,36 @@ func (dc *decider) decideLevel(d *decision, n *cnode, amount int64) (*decision, 
 		}
 		fixed += k.fixed
 	}
+	if takes != "" && n.remaining >= 0 {
+		r := &kids[n.remaining]
+		r.note = joinNotes(r.note, takes)
+	}
 	shares, alloc, err := dc.shares(n, kids)
 	if err != nil {
 		return nil, err
 	}
 	d.fixed, d.shares, d.alloc = fixed, shares, alloc
 	return d, nil
+}
+
+// takesShare adds to note, the remaining child's, that it takes the share
+// of child id, which falls back to it (why: its party cannot be paid, its
+// cumulative rate has no volume to read): its entries, or those of the
+// leaves below it, say so (Entry.Note), so that a share the contract gave
+// another reads as such, not as the remaining child's own.
+func takesShare(note, id, why string) string {
+	return joinNotes(note, "includes the share of "+id+", which "+why)
+}
+
+// joinNotes joins two notes of an entry.
+func joinNotes(a, b string) string {
+	switch {
+	case a == "":
+		return b
+	case b == "":
+		return a
+	}
+	return a + "; " + b
 }
 
 // levelWeights returns the allocation weights of level n whose children

@@ -53,7 +53,12 @@ type Fallback uint8
 
 const (
 	// FallbackRemaining (the default) leaves the share to the level's
-	// remaining sibling; a level holding such a node must have one.
+	// remaining sibling; a level holding such a node must have one. The
+	// sibling's entries, or those of every leaf below it, note whose share
+	// they include and why ("includes the share of referral, which cannot
+	// be paid: the route has no referrer"; an inner node's leaves prefix
+	// it with the node's id), so no entry reads as the sibling's own
+	// share alone when it holds another's.
 	FallbackRemaining Fallback = iota
 	// FallbackPlatform pays the share to the platform, with a note; a
 	// cumulative share then takes the rate of a volume of zero.

@@ -409,7 +409,7 @@ func (s *refSettler) settleSale(st *refState, l settlement.Line) ([]settlement.E
 		}
 		ln.volumes[c.path] = st.volumeBefore(id, ln.volCur, c.node.Share.Cumulative.Window, l.Date)
 	}
-	if err := ln.split(&plan.Root, string(plan.Root.ID), ln.rest, nil); err != nil {
+	if err := ln.split(&plan.Root, string(plan.Root.ID), ln.rest, nil, ""); err != nil {
 		return nil, err
 	}
 	// The line's basis adds to each volume read, once per line; with
@@ -504,6 +504,7 @@ type refKid struct {
 func (ln *refLine) decide(n *settlement.Node, path string, amount int64) ([]refKid, error) {
 	kids := make([]refKid, len(n.Children))
 	var fixed int64
+	var takes []string // the shares the remaining child takes from children that fall back to it
 	for i := range n.Children {
 		c := &n.Children[i]
 		cpath := path + "/" + string(c.ID)
@@ -527,6 +528,7 @@ func (ln *refLine) decide(n *settlement.Node, path string, amount int64) ([]refK
 				k.platform, k.note = true, "fallback to platform: "+why
 			} else if !ok {
 				k.active = false // its share stays with the remaining sibling
+				takes = append(takes, "includes the share of "+string(c.ID)+", which cannot be paid: "+why)
 			}
 		}
 		// A cumulative rate reading nobody's volume follows the fallback,
@@ -539,6 +541,7 @@ func (ln *refLine) decide(n *settlement.Node, path string, amount int64) ([]refK
 				}
 			} else {
 				k.active = false
+				takes = append(takes, "includes the share of "+string(c.ID)+", which has no volume to read: "+why)
 			}
 		}
 		if sn == nil && len(ln.chain) > 0 {
@@ -601,17 +604,29 @@ func (ln *refLine) decide(n *settlement.Node, path string, amount int64) ([]refK
 		fixed += k.fixed
 		kids[i] = k
 	}
+	if rem := slices.IndexFunc(n.Children, func(c settlement.Node) bool { return c.Share.Remaining }); rem >= 0 && len(takes) > 0 {
+		kids[rem].note = noteAnd(kids[rem].note, strings.Join(takes, "; "))
+	}
 	return kids, nil
+}
+
+// noteAnd joins two notes of an entry with "; ".
+func noteAnd(a, b string) string {
+	if a == "" || b == "" {
+		return a + b
+	}
+	return a + "; " + b
 }
 
 // split divides amount at node n (path path): fixed amounts first, then
 // ratios of the node's amount, the remaining child taking the rest; caps and
 // floors move amounts to and from the remaining child. Each child then pays
 // its party or splits further; refs are the rules that decided on the way
-// down to n.
-func (ln *refLine) split(n *settlement.Node, path string, amount int64, refs []ensemble.Ref) error {
+// down to n, above what the nodes on the way took of other nodes' shares
+// (the leaves' entries note it).
+func (ln *refLine) split(n *settlement.Node, path string, amount int64, refs []ensemble.Ref, above string) error {
 	if len(n.Children) == 0 { // a plan whose root is a leaf
-		return ln.pay(n, path, amount, nil, refs)
+		return ln.pay(n, path, amount, nil, refs, above)
 	}
 	kids, err := ln.decide(n, path, amount)
 	if err != nil {
@@ -695,9 +710,13 @@ func (ln *refLine) split(n *settlement.Node, path string, amount int64, refs []e
 		}
 		cpath := path + "/" + string(c.ID)
 		if len(c.Children) > 0 {
-			err = ln.split(c, cpath, parts[i], down)
+			below := above
+			if k.note != "" {
+				below = noteAnd(string(c.ID)+" "+k.note, above)
+			}
+			err = ln.split(c, cpath, parts[i], down, below)
 		} else {
-			err = ln.pay(c, cpath, parts[i], &k, down)
+			err = ln.pay(c, cpath, parts[i], &k, down, above)
 		}
 		if err != nil {
 			return err
@@ -707,8 +726,8 @@ func (ln *refLine) split(n *settlement.Node, path string, amount int64, refs []e
 }
 
 // pay makes the entries of leaf n for amount, as k decided (nil for a root
-// leaf, which takes the whole basis).
-func (ln *refLine) pay(n *settlement.Node, path string, amount int64, k *refKid, refs []ensemble.Ref) error {
+// leaf, which takes the whole basis), noting above too.
+func (ln *refLine) pay(n *settlement.Node, path string, amount int64, k *refKid, refs []ensemble.Ref, above string) error {
 	if amount == 0 {
 		return nil
 	}
@@ -725,11 +744,12 @@ func (ln *refLine) pay(n *settlement.Node, path string, amount int64, k *refKid,
 		}
 	}
 	role := roleName(n.Party)
+	note := noteAnd(k.note, above)
 	switch {
 	case k.platform:
-		ln.earn(path, path, ln.s.platform, "platform", settlement.KindEarning, amount, k.text, refs, k.note)
+		ln.earn(path, path, ln.s.platform, "platform", settlement.KindEarning, amount, k.text, refs, note)
 	case !paysSeveral(n.Party):
-		ln.earn(path, path, k.party, role, settlement.KindEarning, amount, k.text, refs, k.note)
+		ln.earn(path, path, k.party, role, settlement.KindEarning, amount, k.text, refs, note)
 		held := ln.reserve(n, path, path, k.party, role, amount)
 		ln.rolling(path, path, k.party, role, amount-held)
 	default:
@@ -740,7 +760,7 @@ func (ln *refLine) pay(n *settlement.Node, path string, amount int64, k *refKid,
 		parts := make([]int64, len(parties))
 		err = ensemble.AllocateUnits(parts, amount, shares, ensemble.AllocateOptions{Method: ln.plan.Method})
 		if errors.Is(err, ensemble.ErrZeroWeights) {
-			ln.earn(path, path, ln.s.platform, "platform", settlement.KindEarning, amount, k.text, refs, "fallback to platform: every weight is zero")
+			ln.earn(path, path, ln.s.platform, "platform", settlement.KindEarning, amount, k.text, refs, noteAnd("fallback to platform: every weight is zero", note))
 			return nil
 		}
 		if err != nil {
@@ -770,7 +790,7 @@ func (ln *refLine) pay(n *settlement.Node, path string, amount int64, k *refKid,
 					text += ", equal: no weights on the route"
 				}
 			}
-			ln.earn(path+"/"+string(p), path, p, role, settlement.KindEarning, parts[i], text, refs, k.note)
+			ln.earn(path+"/"+string(p), path, p, role, settlement.KindEarning, parts[i], text, refs, note)
 			held := ln.reserve(n, path+"/"+string(p), path, p, role, parts[i])
 			ln.rolling(path+"/"+string(p), path, p, role, parts[i]-held)
 		}

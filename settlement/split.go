@@ -49,6 +49,9 @@ type split struct {
 	paid []part
 	// rolled are what rolling reserves hold of those parts.
 	rolled []rollingHold
+	// above notes what the inner nodes on the path from the root to the
+	// node being split took (takesShare), which a leaf's entries carry.
+	above string
 }
 
 // part is one payment a line made: whom it paid, and how much.
@@ -61,7 +64,7 @@ type part struct {
 // trace.
 func (sp *split) start(l *Line, plan *cplan, trace []ensemble.Ref) {
 	sp.line, sp.plan, sp.cur, sp.seller, sp.trace = l, plan, l.Currency(), l.Route.Seller, trace
-	sp.refs, sp.paid, sp.rolled = sp.refs[:0], sp.paid[:0], sp.rolled[:0]
+	sp.refs, sp.paid, sp.rolled, sp.above = sp.refs[:0], sp.paid[:0], sp.rolled[:0], ""
 }
 
 // err is a *LineError of the line at the node at path, naming rule.
@@ -193,7 +196,12 @@ func (sp *split) walk(n *cnode, amount int64, depth int) error {
 			}
 			err = sp.pay(c, parts[i], k)
 		} else {
+			above := sp.above
+			if note := kids[i].note; note != "" {
+				sp.above = joinNotes(c.id+" "+note, above)
+			}
 			err = sp.walk(c, parts[i], depth+1)
+			sp.above = above
 		}
 		sp.refs = sp.refs[:mark]
 		if err != nil {
@@ -229,12 +237,13 @@ func (sp *split) pay(n *cnode, amount int64, k *child) error {
 	}
 	base := sp.dec.entryID(n)
 	refs := sp.dec.keptRules(n, sp.refs)
+	note := joinNotes(k.note, sp.above)
 	if k.platform {
-		sp.emit(EntryID(base), n.platMeta, sp.platform, amount, k.text, refs, k.note)
+		sp.emit(EntryID(base), n.platMeta, sp.platform, amount, k.text, refs, note)
 		return nil
 	}
 	if !n.role.multi() {
-		sp.emit(EntryID(base), n.meta, k.id, amount, k.text, refs, k.note)
+		sp.emit(EntryID(base), n.meta, k.id, amount, k.text, refs, note)
 		held := sp.reserve(n, EntryID(base), k.id, amount)
 		sp.rolling(n, EntryID(base), k.id, amount-held)
 		return nil
@@ -253,7 +262,7 @@ func (sp *split) pay(n *cnode, amount int64, k *child) error {
 	err = ensemble.AllocateUnits(parts, amount, weights, ensemble.AllocateOptions{Method: sp.plan.method})
 	if errors.Is(err, ensemble.ErrZeroWeights) {
 		sp.emit(EntryID(base), n.platMeta, sp.platform, amount, k.text, refs,
-			"fallback to platform: every weight is zero")
+			joinNotes("fallback to platform: every weight is zero", note))
 		return nil
 	}
 	if err != nil {
@@ -290,7 +299,7 @@ func (sp *split) pay(n *cnode, amount int64, k *child) error {
 			var buf [96]byte
 			text = sp.dec.keepText(appendCoSellText(buf[:0], k.text, weights[i].Weight, payable, equal))
 		}
-		sp.emit(eid, n.meta, id, parts[i], text, refs, k.note)
+		sp.emit(eid, n.meta, id, parts[i], text, refs, note)
 		held := sp.reserve(n, eid, id, parts[i])
 		sp.rolling(n, eid, id, parts[i]-held)
 	}
