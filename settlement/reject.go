@@ -158,6 +158,9 @@ func (r *run) reject(id LineID, mark int, err error) bool {
 		if x.point >= 0 {
 			v.points[x.point].units = x.ptUnits
 		}
+		if x.key.window == WindowRolling12Months {
+			v.byDate.build(v.points)
+		}
 	}
 	if u.line != "" {
 		if u.ledger == nil {

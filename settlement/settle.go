@@ -372,6 +372,7 @@ func (r *run) accrue(k volKey, held *volState, units int64, by LineID) error {
 	v.units += units
 	if k.window == WindowRolling12Months {
 		v.points = append(v.points, volPoint{date: r.line.Date, units: units, line: by})
+		v.byDate.added(v.points)
 	}
 	return nil
 }
@@ -386,7 +387,7 @@ func (r *run) own(k volKey) *volState {
 		}
 		v = &volState{call: r.mark}
 		if was, _ := r.st.ownVols().put(k, v); was != nil {
-			v.units, v.points = was.units, slices.Clone(was.points)
+			v.units, v.points, v.byDate = was.units, slices.Clone(was.points), was.byDate.clone()
 		}
 		if r.owned == nil {
 			r.owned = map[volKey]*volState{}

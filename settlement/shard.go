@@ -357,7 +357,7 @@ func (st State) Prune(before time.Time) State {
 			out.ownVols().put(k, v)
 			continue
 		}
-		nv := &volState{units: v.units, points: make([]volPoint, len(v.points))}
+		nv := &volState{units: v.units, points: make([]volPoint, len(v.points)), byDate: v.byDate} // the same dates and units: the index is shared, never written
 		for i, p := range v.points {
 			if pruned[p.line] {
 				p.line = ""

@@ -220,8 +220,9 @@ func compareVolKeys(a, b volKey) int {
 
 type volState struct {
 	units  int64
-	points []volPoint
-	call   *callMark // the call that copied it, which alone may change it (run.own); nil: none
+	points []volPoint // a rolling window's, in the order lines added them
+	byDate pointIndex // points by date, with running sums: what a line reads costs O(log points)
+	call   *callMark  // the call that copied it, which alone may change it (run.own); nil: none
 }
 
 // callMark identifies a call (run.mark): the volumes it copied carry it.
@@ -499,14 +500,7 @@ func (s State) volumeAt(k volKey, at time.Time) (int64, *volState) {
 	if k.window == WindowCalendarYear {
 		return v.units, v
 	}
-	from := at.AddDate(-1, 0, 0)
-	var sum int64
-	for _, pt := range v.points {
-		if pt.date.After(from) && !pt.date.After(at) {
-			sum += pt.units
-		}
-	}
-	return sum, v
+	return v.byDate.sum(v.points, at.AddDate(-1, 0, 0), at), v
 }
 
 // MarshalJSON writes the state with lines sorted by id and volumes by
@@ -1172,6 +1166,7 @@ func (r *stateReader) volume(path string, v *VolumeState) {
 	u, ok := amount(".amount", v.Amount)
 	vs := &volState{units: u}
 	var sum int64
+	var seen map[LineID]bool // the lines points name
 	for j, pt := range v.Points {
 		pp := ensemble.Path("", "points", j)
 		pu, pOK := amount("."+pp+".amount", pt.Amount)
@@ -1184,11 +1179,17 @@ func (r *stateReader) volume(path string, v *VolumeState) {
 		if pt.Line != "" {
 			if err := ensemble.CheckLineID(string(pt.Line)); err != nil {
 				fail("."+pp+".line", err, "invalid line id")
-			} else if slices.ContainsFunc(v.Points[:j], func(q VolumePoint) bool { return q.Line == pt.Line }) {
+			} else if seen[pt.Line] {
 				fail("."+pp+".line", nil, "line %q has two points", pt.Line)
+			} else if seen == nil {
+				seen = make(map[LineID]bool, len(v.Points))
 			}
+			seen[pt.Line] = true
 		}
 		vs.points = append(vs.points, volPoint{date: pt.Date, units: pu, line: pt.Line})
+	}
+	if v.Window == WindowRolling12Months {
+		vs.byDate.build(vs.points)
 	}
 	switch {
 	case v.Window == WindowCalendarYear && len(v.Points) > 0:

@@ -335,6 +335,7 @@ func (r *run) takeBackVolumes(lg *ledger, credited int64) error {
 		vs.units -= d
 		if i >= 0 {
 			vs.points[i].units -= d
+			vs.byDate.changed(vs.points, i, -d)
 		}
 	}
 	return nil

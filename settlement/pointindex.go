@@ -1,0 +1,85 @@
+package settlement
+
+import (
+	"slices"
+	"sort"
+	"time"
+)
+
+// pointIndex orders the points of a rolling window's volume by date and
+// keeps their running sums, so that what a line reads of the volume (the
+// sum of the points in the twelve months up to its date) costs two binary
+// searches, not a pass over every point the volume ever held: with one
+// pass per line, a seller's lines cost time in proportion to the seller's
+// lines before them (40 us a line at 10,000 lines of one seller, 110 us at
+// 40,000, against 3 us for a calendar year).
+//
+// Points are kept in the order lines added them (the state's JSON lists
+// them so); the index is beside them. A volume's index is written only by
+// the call that owns the volume (run.own), like its points, and is never
+// built lazily by a reader, so states sharing a volume can be read at
+// once. Lines mostly come in date order, which only appends to the index;
+// a late line's point is inserted, and a credit taking back from a point
+// adjusts the sums after it.
+type pointIndex struct {
+	ord []int   // the points' indexes by date; points of one date in the order they were added
+	pre []int64 // pre[i] is the sum of the units of the points ord[:i]: len(ord)+1 sums once built
+}
+
+// build indexes points afresh.
+func (x *pointIndex) build(points []volPoint) {
+	x.ord = make([]int, len(points))
+	for i := range x.ord {
+		x.ord[i] = i
+	}
+	slices.SortStableFunc(x.ord, func(a, b int) int { return points[a].date.Compare(points[b].date) })
+	x.pre = make([]int64, len(points)+1)
+	for i, p := range x.ord {
+		x.pre[i+1] = x.pre[i] + points[p].units
+	}
+}
+
+// clone returns a copy of x that a call may write.
+func (x *pointIndex) clone() pointIndex {
+	return pointIndex{ord: slices.Clone(x.ord), pre: slices.Clone(x.pre)}
+}
+
+// after returns the position in the index of the first point dated after
+// t.
+func (x *pointIndex) after(points []volPoint, t time.Time) int {
+	return sort.Search(len(x.ord), func(i int) bool { return points[x.ord[i]].date.After(t) })
+}
+
+// sum returns the sum of the units of the points dated in (from, to].
+func (x *pointIndex) sum(points []volPoint, from, to time.Time) int64 {
+	if len(x.pre) == 0 || !to.After(from) {
+		return 0
+	}
+	return x.pre[x.after(points, to)] - x.pre[x.after(points, from)]
+}
+
+// added indexes the last of points, just appended.
+func (x *pointIndex) added(points []volPoint) {
+	if len(x.pre) == 0 {
+		x.pre = append(x.pre, 0)
+	}
+	last := len(points) - 1
+	at := x.after(points, points[last].date) // after the points of its date: the order they were added
+	x.ord = slices.Insert(x.ord, at, last)
+	x.pre = slices.Insert(x.pre, at+1, 0)
+	for i := at; i < len(x.ord); i++ {
+		x.pre[i+1] = x.pre[i] + points[x.ord[i]].units
+	}
+}
+
+// changed adds delta to the running sums from point p on, whose units
+// changed by delta.
+func (x *pointIndex) changed(points []volPoint, p int, delta int64) {
+	at := x.after(points, points[p].date) - 1
+	for x.ord[at] != p { // among the points of its date
+		at--
+	}
+	for i := at + 1; i < len(x.pre); i++ {
+		x.pre[i] += delta
+	}
+}
