@@ -211,7 +211,8 @@ func (r *stateReader) netVolumes(in stateIn) {
 	}
 	still := map[volKey]int64{} // what lines still add to a calendar year, net of credits
 	claimed := map[volKey]map[LineID]bool{}
-	done := map[LineID]bool{} // a line held twice is checked once
+	pointOf := map[volKey]map[LineID]int{} // the point naming each line, per rolling volume
+	done := map[LineID]bool{}              // a line held twice is checked once
 	for i := range in.Lines {
 		id := in.Lines[i].Line
 		l := r.out.lines.get(id)
@@ -249,9 +250,17 @@ func (r *stateReader) netVolumes(in stateIn) {
 				claimed[v.key] = map[LineID]bool{}
 			}
 			claimed[v.key][id] = true
-			p := slices.IndexFunc(vs.points, func(p volPoint) bool { return p.line == id })
+			if pointOf[v.key] == nil {
+				pointOf[v.key] = make(map[LineID]int, len(vs.points))
+				for j, p := range vs.points {
+					if p.line != "" {
+						pointOf[v.key][p.line] = j // one per line: stateReader.volume refuses two
+					}
+				}
+			}
+			p, ok := pointOf[v.key][id]
 			switch {
-			case p < 0:
+			case !ok:
 				fail("no point of the line, which its credits would take back from")
 			case !vs.points[p].date.Equal(l.date):
 				fail("the line's point is dated %s, not at the line", vs.points[p].date.Format(time.RFC3339))
