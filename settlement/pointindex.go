@@ -83,3 +83,24 @@ func (x *pointIndex) changed(points []volPoint, p int, delta int64) {
 		x.pre[i] += delta
 	}
 }
+
+// of returns the index of the point of line dated at, or -1, and whether
+// a second point of the line is dated at too: a credit finds the point it
+// takes back from among the points of the line's date, not by a pass over
+// every point.
+func (x *pointIndex) of(points []volPoint, line LineID, at time.Time) (int, bool) {
+	found := -1
+	for i := sort.Search(len(x.ord), func(i int) bool { return !points[x.ord[i]].date.Before(at) }); i < len(x.ord); i++ {
+		p := x.ord[i]
+		if !points[p].date.Equal(at) {
+			break
+		}
+		if points[p].line == line {
+			if found >= 0 {
+				return found, true
+			}
+			found = p
+		}
+	}
+	return found, false
+}

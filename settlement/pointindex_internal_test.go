@@ -1,6 +1,7 @@
 package settlement
 
 import (
+	"fmt"
 	"testing"
 	"time"
 
@@ -10,7 +11,8 @@ import (
 // TestPropertyPointIndexSumsTheWindow adds points in any date order (late
 // lines included), takes units back from random points, clones and
 // rebuilds, and checks every window sum against a pass over the points,
-// as volumeAt summed before the index: the points dated in (from, to].
+// as volumeAt summed before the index: the points dated in (from, to];
+// and that each line's point is found at its date, and only there.
 // A clone's changes leave the original as it was.
 func TestPropertyPointIndexSumsTheWindow(t *testing.T) {
 	start := time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)
@@ -34,11 +36,20 @@ func TestPropertyPointIndexSumsTheWindow(t *testing.T) {
 					t.Fatalf("sum(%s, %s] = %d, want %d", from.Format(time.DateOnly), to.Format(time.DateOnly), got, want)
 				}
 			}
+			for i, p := range v.points {
+				if got, twice := v.byDate.of(v.points, p.line, p.date); got != i || twice {
+					t.Fatalf("of(%s) = %d, %t; want %d", p.line, got, twice, i)
+				}
+				if got, _ := v.byDate.of(v.points, p.line, p.date.AddDate(0, 0, 1)); got >= 0 {
+					t.Fatalf("of(%s) a day after its date = %d", p.line, got)
+				}
+			}
 		}
 		for range rapid.IntRange(0, 60).Draw(t, "ops") {
 			switch op := rapid.IntRange(0, 3).Draw(t, "op"); {
 			case op <= 1 || len(v.points) == 0:
-				v.points = append(v.points, volPoint{date: day("date"), units: rapid.Int64Range(0, 1000).Draw(t, "units")})
+				line := LineID(fmt.Sprintf("L%d", len(v.points)))
+				v.points = append(v.points, volPoint{date: day("date"), units: rapid.Int64Range(0, 1000).Draw(t, "units"), line: line})
 				v.byDate.added(v.points)
 			case op == 2:
 				i := rapid.IntRange(0, len(v.points)-1).Draw(t, "point")

@@ -321,16 +321,12 @@ func (r *run) takeBackVolumes(lg *ledger, credited int64) error {
 		}
 		i := -1
 		if v.key.window == WindowRolling12Months {
-			// The line's one point: two points of it (a state whose parts
-			// were merged wrongly) is refused, never a guess.
-			for j := range held.points {
-				if held.points[j].line != lg.line {
-					continue
-				}
-				if i >= 0 {
-					return corrupt("has two points of the line")
-				}
-				i = j
+			// The line's one point, dated at the line (as decoding a state
+			// checks): two points of it (a state whose parts were merged
+			// wrongly) is refused, never a guess.
+			var twice bool
+			if i, twice = held.byDate.of(held.points, lg.line, lg.date); twice {
+				return corrupt("has two points of the line")
 			}
 			if i < 0 || held.points[i].units < d {
 				return corrupt("has no point of the line to take back from")
