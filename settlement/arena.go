@@ -67,6 +67,21 @@ func (d *decider) keepText(b []byte) string {
 	return d.idChunk.String()[start:]
 }
 
+// keepNote returns note b as keepText does, kept once: lines whose
+// entries note alike (every line of a route without a referrer, whose
+// share a sibling takes) share one string.
+func (d *decider) keepNote(b []byte) string {
+	if s, ok := d.notes[string(b)]; ok {
+		return s
+	}
+	s := d.keepText(b)
+	if d.notes == nil {
+		d.notes = map[string]string{}
+	}
+	d.notes[s] = s
+	return s
+}
+
 // entryID returns the id of leaf n's entry for the current line,
 // "line:node/path".
 func (d *decider) entryID(n *cnode) string {

@@ -54,7 +54,8 @@ func (dc *decider) decideLevel(d *decision, n *cnode, amount int64) (*decision, 
 	kids := d.kids[:len(n.children)]
 	d.kids, d.fixed, d.shares, d.alloc = kids, 0, nil, nil
 	var fixed int64
-	takes := "" // what the remaining child notes it takes: the shares of children who cannot be paid
+	var tbuf [160]byte
+	takes := tbuf[:0] // what the remaining child notes it takes: the shares of children that fall back to it
 	for i, c := range n.children {
 		k := &kids[i]
 		*k = child{active: true, text: c.shareText}
@@ -70,7 +71,7 @@ func (dc *decider) decideLevel(d *decision, n *cnode, amount int64) (*decision, 
 					k.platform, k.note = true, "fallback to platform: "+why
 				} else {
 					k.active = false // no entry: the remaining sibling takes the share
-					takes = takesShare(takes, c.id, "cannot be paid: "+why)
+					takes = takesShare(takes, c.id, "cannot be paid: ", why)
 				}
 			}
 			sn = s
@@ -84,7 +85,7 @@ func (dc *decider) decideLevel(d *decision, n *cnode, amount int64) (*decision, 
 					k.platform, k.note = true, "fallback to platform: "+why
 				} else {
 					k.active = false
-					takes = takesShare(takes, c.id, "cannot be paid: "+why)
+					takes = takesShare(takes, c.id, "cannot be paid: ", why)
 				}
 			}
 		}
@@ -100,7 +101,7 @@ func (dc *decider) decideLevel(d *decision, n *cnode, amount int64) (*decision, 
 					}
 				} else {
 					k.active = false
-					takes = takesShare(takes, c.id, "has no volume to read: "+v.why)
+					takes = takesShare(takes, c.id, "has no volume to read: ", v.why)
 				}
 			}
 		}
@@ -169,9 +170,10 @@ func (dc *decider) decideLevel(d *decision, n *cnode, amount int64) (*decision, 
 		}
 		fixed += k.fixed
 	}
-	if takes != "" && n.remaining >= 0 {
+	if len(takes) > 0 && n.remaining >= 0 {
 		r := &kids[n.remaining]
-		r.note = joinNotes(r.note, takes)
+		var nbuf [256]byte
+		r.note = dc.keepNote(appendNote(append(nbuf[:0], r.note...), takes))
 	}
 	shares, alloc, err := dc.shares(n, kids)
 	if err != nil {
@@ -182,23 +184,23 @@ func (dc *decider) decideLevel(d *decision, n *cnode, amount int64) (*decision, 
 }
 
 // takesShare adds to note, the remaining child's, that it takes the share
-// of child id, which falls back to it (why: its party cannot be paid, its
-// cumulative rate has no volume to read): its entries, or those of the
-// leaves below it, say so (Entry.Note), so that a share the contract gave
-// another reads as such, not as the remaining child's own.
-func takesShare(note, id, why string) string {
-	return joinNotes(note, "includes the share of "+id+", which "+why)
+// of child id, which falls back to it (what and why: its party cannot be
+// paid, its cumulative rate has no volume to read): its entries, or those
+// of the leaves below it, say so (Entry.Note), so that a share the
+// contract gave another reads as such, not as the remaining child's own.
+func takesShare(note []byte, id, what, why string) []byte {
+	return append(append(append(appendNote(note, "includes the share of "), id...), ", which "+what...), why...)
 }
 
-// joinNotes joins two notes of an entry.
-func joinNotes(a, b string) string {
+// appendNote appends note b to note a, the two joined with "; ".
+func appendNote[T string | []byte](a []byte, b T) []byte {
 	switch {
-	case a == "":
-		return b
-	case b == "":
+	case len(b) == 0:
 		return a
+	case len(a) > 0:
+		a = append(a, "; "...)
 	}
-	return a + "; " + b
+	return append(a, b...)
 }
 
 // levelWeights returns the allocation weights of level n whose children

@@ -99,6 +99,22 @@ func (sp *split) supplierCosts(basis int64) (int64, error) {
 	return rest, nil
 }
 
+// note returns the note of a leaf's entry: its own, a then b (either may
+// be empty), then what the inner nodes above took (above), joined with
+// "; ".
+func (sp *split) note(a, b string) string {
+	switch {
+	case b == "" && sp.above == "":
+		return a
+	case a == "" && sp.above == "":
+		return b
+	case a == "" && b == "":
+		return sp.above
+	}
+	var buf [256]byte
+	return sp.dec.keepNote(appendNote(appendNote(appendNote(buf[:0], a), b), sp.above))
+}
+
 // walk splits amount (>= 0) at node n, depth levels below the root.
 func (sp *split) walk(n *cnode, amount int64, depth int) error {
 	if n.leaf {
@@ -198,7 +214,8 @@ func (sp *split) walk(n *cnode, amount int64, depth int) error {
 		} else {
 			above := sp.above
 			if note := kids[i].note; note != "" {
-				sp.above = joinNotes(c.id+" "+note, above)
+				var buf [256]byte
+				sp.above = sp.dec.keepNote(appendNote(append(append(append(buf[:0], c.id...), ' '), note...), above))
 			}
 			err = sp.walk(c, parts[i], depth+1)
 			sp.above = above
@@ -237,7 +254,7 @@ func (sp *split) pay(n *cnode, amount int64, k *child) error {
 	}
 	base := sp.dec.entryID(n)
 	refs := sp.dec.keptRules(n, sp.refs)
-	note := joinNotes(k.note, sp.above)
+	note := sp.note(k.note, "")
 	if k.platform {
 		sp.emit(EntryID(base), n.platMeta, sp.platform, amount, k.text, refs, note)
 		return nil
@@ -262,7 +279,7 @@ func (sp *split) pay(n *cnode, amount int64, k *child) error {
 	err = ensemble.AllocateUnits(parts, amount, weights, ensemble.AllocateOptions{Method: sp.plan.method})
 	if errors.Is(err, ensemble.ErrZeroWeights) {
 		sp.emit(EntryID(base), n.platMeta, sp.platform, amount, k.text, refs,
-			joinNotes("fallback to platform: every weight is zero", note))
+			sp.note("fallback to platform: every weight is zero", k.note))
 		return nil
 	}
 	if err != nil {
