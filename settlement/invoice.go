@@ -284,7 +284,7 @@ func (r *run) prepaidEarning(l *Line) error {
 	}
 	if !ok {
 		r.undoPrepaid(p.Commitment)
+		r.st.ownPrepaid()[p.Commitment] = p.Earning
 	}
-	r.st.prepaid[p.Commitment] = p.Earning
 	return nil
 }

@@ -283,6 +283,9 @@ func TestSettleFromOneStateConcurrently(t *testing.T) {
 		if i%4 == 3 { // and credits, which a call that credits nothing shares
 			lines = append(lines, settlement.Line{ID: settlement.LineID(fmt.Sprintf("K%02d", i)), Date: date("2026-03-02"), Amount: eur("-1.00"), Credits: settlement.LineID(fmt.Sprintf("L%02d", i-1))})
 		}
+		if i%10 == 5 { // and prepaid commitments, likewise
+			lines[0].Prepaid = settlement.PrepaidTerms{Commitment: fmt.Sprintf("sub/P%02d", i), Earning: settlement.EarnOnPrepayment}
+		}
 		res, err := s.Settle(ctx, st, lines)
 		require.NoError(t, err)
 		st = res.State
@@ -314,6 +317,8 @@ func settleFromConcurrently(t *testing.T, s *settlement.Settler, st settlement.S
 			line := chainLine(fmt.Sprintf("M%d", i), "20.00", "2026-03-02")
 			if i%2 == 1 { // a credit of one line the state holds
 				line = settlement.Line{ID: settlement.LineID(fmt.Sprintf("C%d", i)), Date: date("2026-03-03"), Amount: eur("-1.00"), Credits: "L07"}
+			} else if i%4 == 2 { // a sale of a prepaid commitment of its own
+				line.Prepaid = settlement.PrepaidTerms{Commitment: fmt.Sprintf("sub/N%d", i), Earning: settlement.EarnOnPrepayment}
 			}
 			res, err := s.Settle(ctx, st, []settlement.Line{line})
 			states[i], errs[i] = res.State, err

@@ -99,7 +99,6 @@ func (s *Settler) appendSettle(ctx context.Context, dst []Entry, st State, lines
 	r.entries = slices.Grow(dst, len(lines)*s.perLine)
 	fail := func(err error) ([]Entry, State, []Rejection, error) { return dst, State{}, nil, err }
 	r.order = canonical(r.order[:0], lines)
-	prepaid := false
 	valid := 0
 	for _, i := range r.order {
 		l := &lines[i]
@@ -117,14 +116,10 @@ func (s *Settler) appendSettle(ctx context.Context, dst []Entry, st State, lines
 			}
 			continue
 		}
-		prepaid = prepaid || !l.Prepaid.IsZero()
 		r.order[valid] = i
 		valid++
 	}
 	r.order = r.order[:valid]
-	if prepaid && r.st.prepaid == nil {
-		r.st.prepaid = map[string]PrepaidEarning{}
-	}
 	// Every settled line and credit is recorded in the state as it is
 	// settled, so an id already in the state or earlier in the batch is
 	// caught when its turn comes.

@@ -34,8 +34,9 @@ import (
 // (BenchmarkSettleOneLineOnState; it cost 0.06 ms and 25 ms when each
 // call copied every line, and a realistic plan's call 30 µs more when it
 // copied 850 sellers' volumes). Still copied by a call, in proportion to
-// their size: a rolling window's volume it adds to (a point per line in
-// the twelve months), and the state's prepaid commitments.
+// their size: a rolling window's volume it adds to (a point per line the
+// volume holds, and its index by date), and the state's prepaid
+// commitments when it records a new one.
 type State struct {
 	lines   stateMap[LineID, *ledger]
 	vols    *stateMap[volKey, *volState] // nil: none
@@ -52,11 +53,12 @@ type State struct {
 	// window is where Prune cut the state (UTC): a line dated before it is
 	// refused (ErrBeforeWindow). Zero: never pruned.
 	window time.Time
-	// sharedVols, sharedCredits and sharedLineVols say that vols, credits
-	// and lineVols are those of the state this one was cloned from: a call
-	// copies each on its first write to it (ownVols, ownCredits,
-	// ownLineVols), so that a call writing none copies none.
-	sharedVols, sharedCredits, sharedLineVols bool
+	// sharedVols, sharedCredits, sharedLineVols and sharedPrepaid say that
+	// vols, credits, lineVols and prepaid are those of the state this one
+	// was cloned from: a call copies each on its first write to it
+	// (ownVols, ownCredits, ownLineVols, ownPrepaid), so that a call
+	// writing none copies none.
+	sharedVols, sharedCredits, sharedLineVols, sharedPrepaid bool
 }
 
 type ledger struct {
@@ -246,13 +248,13 @@ func (s State) Has(id LineID) bool {
 
 // clone returns the state a call starts from and writes: its lines on
 // top of s's (stateMap.clone: O(a few)), with room for extra more lines;
-// s's cumulative volumes, credit records and line volumes, shared until
-// the call first writes one of them (ownVols, ownCredits, ownLineVols:
-// then on top of s's, likewise); and a copy of s's prepaid commitments
-// (O(how many)). What the maps point to is never changed in place, so
-// this copies the state.
+// s's cumulative volumes, credit records, line volumes and prepaid
+// commitments, shared until the call first writes one of them (ownVols,
+// ownCredits, ownLineVols: then on top of s's, likewise; ownPrepaid: a
+// copy). What the maps point to is never changed in place, so this
+// copies the state.
 func (s State) clone(extra int) State {
-	return State{lines: s.lines.clone(extra), prepaid: maps.Clone(s.prepaid), volumesOf: s.volumesOf, window: s.window,
+	return State{lines: s.lines.clone(extra), prepaid: s.prepaid, sharedPrepaid: s.prepaid != nil, volumesOf: s.volumesOf, window: s.window,
 		vols: s.vols, sharedVols: s.vols != nil, credits: s.credits, sharedCredits: s.credits != nil, lineVols: s.lineVols, sharedLineVols: s.lineVols != nil}
 }
 
@@ -262,6 +264,18 @@ func (s *State) ownVols() *stateMap[volKey, *volState] {
 		s.vols, s.sharedVols = s.vols.cloned(), false
 	}
 	return own(&s.vols)
+}
+
+// ownPrepaid returns the state's prepaid commitments for writing: a copy
+// of the shared map (O(commitments held)) on the call's first new one.
+func (s *State) ownPrepaid() map[string]PrepaidEarning {
+	switch {
+	case s.sharedPrepaid:
+		s.prepaid, s.sharedPrepaid = maps.Clone(s.prepaid), false
+	case s.prepaid == nil:
+		s.prepaid = map[string]PrepaidEarning{}
+	}
+	return s.prepaid
 }
 
 // ownCredits returns the state's credit records for writing.
