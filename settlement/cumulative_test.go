@@ -510,7 +510,7 @@ root:
 // no volume to read) are named, with why, on the entries that take them:
 // the sibling's own, or, when it is an inner node, those of every leaf
 // below it, prefixed with its id. A line whose every party can be paid
-// notes nothing.
+// notes nothing, and a node with a condition is not named.
 func TestFallbackNotesWhoseShareTheRemainingTakes(t *testing.T) {
 	const plan = `
 id: notes
@@ -551,5 +551,15 @@ root:
 	require.NoError(t, err)
 	for _, e := range res.Entries {
 		require.Empty(t, e.Note, e.ID)
+	}
+
+	// A node with a condition is not named: its condition, not evaluated
+	// without its party, might have given it nothing.
+	conditioned := planSettler(t, strings.Replace(plan, `{id: referral, party: referrer, share: "5%"}`,
+		`{id: referral, party: referrer, condition: has-referrer, share: "5%"}`, 1), loadNetwork(t))
+	res, err = conditioned.Settle(ctx, settlement.State{}, []settlement.Line{direct})
+	require.NoError(t, err)
+	for _, e := range res.Entries {
+		require.Equal(t, "rest includes the share of bonus, which has no volume to read: the route's chain has no reseller", e.Note, e.ID)
 	}
 }

@@ -71,7 +71,7 @@ func (dc *decider) decideLevel(d *decision, n *cnode, amount int64) (*decision, 
 					k.platform, k.note = true, "fallback to platform: "+why
 				} else {
 					k.active = false // no entry: the remaining sibling takes the share
-					takes = takesShare(takes, c.id, "cannot be paid: ", why)
+					takes = takesShare(takes, c, "cannot be paid: ", why)
 				}
 			}
 			sn = s
@@ -85,7 +85,7 @@ func (dc *decider) decideLevel(d *decision, n *cnode, amount int64) (*decision, 
 					k.platform, k.note = true, "fallback to platform: "+why
 				} else {
 					k.active = false
-					takes = takesShare(takes, c.id, "cannot be paid: ", why)
+					takes = takesShare(takes, c, "cannot be paid: ", why)
 				}
 			}
 		}
@@ -101,7 +101,7 @@ func (dc *decider) decideLevel(d *decision, n *cnode, amount int64) (*decision, 
 					}
 				} else {
 					k.active = false
-					takes = takesShare(takes, c.id, "has no volume to read: ", v.why)
+					takes = takesShare(takes, c, "has no volume to read: ", v.why)
 				}
 			}
 		}
@@ -184,12 +184,18 @@ func (dc *decider) decideLevel(d *decision, n *cnode, amount int64) (*decision, 
 }
 
 // takesShare adds to note, the remaining child's, that it takes the share
-// of child id, which falls back to it (what and why: its party cannot be
+// of child c, which falls back to it (what and why: its party cannot be
 // paid, its cumulative rate has no volume to read): its entries, or those
 // of the leaves below it, say so (Entry.Note), so that a share the
 // contract gave another reads as such, not as the remaining child's own.
-func takesShare(note []byte, id, what, why string) []byte {
-	return append(append(append(appendNote(note, "includes the share of "), id...), ", which "+what...), why...)
+// A child with a condition is not named: its condition is not evaluated
+// when it falls back, so whether the contract gave it a share on this
+// line is not known.
+func takesShare(note []byte, c *cnode, what, why string) []byte {
+	if c.cond != "" {
+		return note
+	}
+	return append(append(append(appendNote(note, "includes the share of "), c.id...), ", which "+what...), why...)
 }
 
 // appendNote appends note b to note a, the two joined with "; ".

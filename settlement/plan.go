@@ -58,7 +58,9 @@ const (
 	// they include and why ("includes the share of referral, which cannot
 	// be paid: the route has no referrer"; an inner node's leaves prefix
 	// it with the node's id), so no entry reads as the sibling's own
-	// share alone when it holds another's.
+	// share alone when it holds another's. A node with a condition is not
+	// named: its condition is not evaluated when its party cannot be
+	// paid, so whether it had a share on the line is not known.
 	FallbackRemaining Fallback = iota
 	// FallbackPlatform pays the share to the platform, with a note; a
 	// cumulative share then takes the rate of a volume of zero.

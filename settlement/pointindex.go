@@ -19,8 +19,9 @@ import (
 // the call that owns the volume (run.own), like its points, and is never
 // built lazily by a reader, so states sharing a volume can be read at
 // once. Lines mostly come in date order, which only appends to the index;
-// a late line's point is inserted, and a credit taking back from a point
-// adjusts the sums after it.
+// a late line's point is inserted, a credit taking back from a point
+// adjusts the sums after it, and a rejected line's changes are undone the
+// same way (dropLast, changed).
 type pointIndex struct {
 	ord []int   // the points' indexes by date; points of one date in the order they were added
 	pre []int64 // pre[i] is the sum of the units of the points ord[:i]: len(ord)+1 sums once built
@@ -75,13 +76,30 @@ func (x *pointIndex) added(points []volPoint) {
 // changed adds delta to the running sums from point p on, whose units
 // changed by delta.
 func (x *pointIndex) changed(points []volPoint, p int, delta int64) {
-	at := x.after(points, points[p].date) - 1
-	for x.ord[at] != p { // among the points of its date
-		at--
-	}
-	for i := at + 1; i < len(x.pre); i++ {
+	for i := x.position(points, p) + 1; i < len(x.pre); i++ {
 		x.pre[i] += delta
 	}
+}
+
+// dropLast unindexes the last of points, which is about to be dropped (a
+// rejected line's point).
+func (x *pointIndex) dropLast(points []volPoint) {
+	at := x.position(points, len(points)-1)
+	x.ord = slices.Delete(x.ord, at, at+1)
+	x.pre = slices.Delete(x.pre, at+1, at+2)
+	for i := at; i < len(x.ord); i++ {
+		x.pre[i+1] = x.pre[i] + points[x.ord[i]].units
+	}
+}
+
+// position returns where point p is in the index: among the points of
+// its date.
+func (x *pointIndex) position(points []volPoint, p int) int {
+	at := x.after(points, points[p].date) - 1
+	for x.ord[at] != p {
+		at--
+	}
+	return at
 }
 
 // of returns the index of the point of line dated at, or -1, and whether

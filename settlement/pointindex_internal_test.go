@@ -9,8 +9,8 @@ import (
 )
 
 // TestPropertyPointIndexSumsTheWindow adds points in any date order (late
-// lines included), takes units back from random points, clones and
-// rebuilds, and checks every window sum against a pass over the points,
+// lines included), takes units back from random points, drops the last
+// (a rejected line's), clones and rebuilds, and checks every window sum against a pass over the points,
 // as volumeAt summed before the index: the points dated in (from, to];
 // and that each line's point is found at its date, and only there.
 // A clone's changes leave the original as it was.
@@ -46,7 +46,7 @@ func TestPropertyPointIndexSumsTheWindow(t *testing.T) {
 			}
 		}
 		for range rapid.IntRange(0, 60).Draw(t, "ops") {
-			switch op := rapid.IntRange(0, 3).Draw(t, "op"); {
+			switch op := rapid.IntRange(0, 4).Draw(t, "op"); {
 			case op <= 1 || len(v.points) == 0:
 				line := LineID(fmt.Sprintf("L%d", len(v.points)))
 				v.points = append(v.points, volPoint{date: day("date"), units: rapid.Int64Range(0, 1000).Draw(t, "units"), line: line})
@@ -56,6 +56,9 @@ func TestPropertyPointIndexSumsTheWindow(t *testing.T) {
 				d := rapid.Int64Range(0, v.points[i].units).Draw(t, "back")
 				v.points[i].units -= d
 				v.byDate.changed(v.points, i, -d)
+			case op == 3: // a rejected line's point, dropped
+				v.byDate.dropLast(v.points)
+				v.points = v.points[:len(v.points)-1]
 			default:
 				frozen = append(frozen, v)
 				frozenPoints = append(frozenPoints, append([]volPoint(nil), v.points...))

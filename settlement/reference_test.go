@@ -527,8 +527,10 @@ func (ln *refLine) decide(n *settlement.Node, path string, amount int64) ([]refK
 			if !ok && (c.Fallback == settlement.FallbackPlatform || c.Share.Remaining) {
 				k.platform, k.note = true, "fallback to platform: "+why
 			} else if !ok {
-				k.active = false // its share stays with the remaining sibling
-				takes = append(takes, "includes the share of "+string(c.ID)+", which cannot be paid: "+why)
+				k.active = false       // its share stays with the remaining sibling
+				if c.Condition == "" { // a condition not evaluated says nothing of a share
+					takes = append(takes, "includes the share of "+string(c.ID)+", which cannot be paid: "+why)
+				}
 			}
 		}
 		// A cumulative rate reading nobody's volume follows the fallback,
@@ -541,7 +543,9 @@ func (ln *refLine) decide(n *settlement.Node, path string, amount int64) ([]refK
 				}
 			} else {
 				k.active = false
-				takes = append(takes, "includes the share of "+string(c.ID)+", which has no volume to read: "+why)
+				if c.Condition == "" {
+					takes = append(takes, "includes the share of "+string(c.ID)+", which has no volume to read: "+why)
+				}
 			}
 		}
 		if sn == nil && len(ln.chain) > 0 {

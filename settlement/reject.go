@@ -154,12 +154,20 @@ func (r *run) reject(id LineID, mark int, err error) bool {
 			continue
 		}
 		v := r.own(x.key)
-		v.units, v.points = x.units, v.points[:x.points]
-		if x.point >= 0 {
-			v.points[x.point].units = x.ptUnits
+		rolling := x.key.window == WindowRolling12Months
+		for len(v.points) > x.points { // the points the line added
+			if rolling {
+				v.byDate.dropLast(v.points)
+			}
+			v.points = v.points[:len(v.points)-1]
 		}
-		if x.key.window == WindowRolling12Months {
-			v.byDate.build(v.points)
+		v.units = x.units
+		if x.point >= 0 { // the point the line took back from
+			d := x.ptUnits - v.points[x.point].units
+			v.points[x.point].units = x.ptUnits
+			if rolling {
+				v.byDate.changed(v.points, x.point, d)
+			}
 		}
 	}
 	if u.line != "" {

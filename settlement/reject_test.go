@@ -145,3 +145,48 @@ func TestPropertySettleWhatYouCanIsSettleOfTheGoodLines(t *testing.T) {
 		}
 	})
 }
+
+// TestRejectedLinesLeaveTheRollingVolumeAsDecoded: lines rejected after
+// adding to a rolling window's volume (two supplier costs of one
+// component: their entry ids collide once the line is split), among a
+// late line inserted before the volume's other points and a credit
+// taking back from one, leave the volume as a state without them holds
+// it: the result is Settle's without them, byte for byte, and later lines
+// read the volume alike from the state as returned and from its JSON
+// (whose volumes are indexed afresh).
+func TestRejectedLinesLeaveTheRollingVolumeAsDecoded(t *testing.T) {
+	s := planSettler(t, strings.NewReplacer("WINDOW", "rolling_12_months", "VOLUME", "net_of_credits").Replace(netPlan), loadNetwork(t))
+	base, err := s.Settle(ctx, settlement.State{}, []settlement.Line{resold("L1", "600.00", "EUR", "2026-03-02"), resold("L2", "300.00", "EUR", "2026-03-10")})
+	require.NoError(t, err)
+	bad := func(id, day string) settlement.Line {
+		l := resold(id, "200.00", "EUR", day)
+		c := catalog.SupplierCost{Supplier: "supplier-backup", Offer: "app", Cost: eur("10.00")}
+		c.Component.ID = "disk"
+		l.SupplierCosts = []catalog.SupplierCost{c, c}
+		return l
+	}
+	good := []settlement.Line{
+		resold("L0", "150.00", "EUR", "2026-02-20"), // late: before L1's point
+		{ID: "C1", Date: date("2026-03-12"), Amount: eur("-100.00"), Credits: "L1"},
+		resold("L3", "80.00", "EUR", "2026-03-14"),
+	}
+	lines := append(slices.Clone(good), bad("X1", "2026-02-25"), bad("X2", "2026-03-11"), bad("X3", "2026-03-20"))
+	got, err := s.SettleWhatYouCan(ctx, base.State, lines)
+	require.NoError(t, err)
+	require.Len(t, got.Rejections, 3)
+	want, err := s.Settle(ctx, base.State, good)
+	require.NoError(t, err)
+	requireSameEntriesT(t, got.Entries, want.Entries)
+	require.Equal(t, string(mustJSON(t, want.State)), string(mustJSON(t, got.State)))
+
+	var decoded settlement.State
+	require.NoError(t, decoded.UnmarshalJSON(mustJSON(t, got.State)))
+	later := []settlement.Line{resold("L4", "500.00", "EUR", "2026-03-21"), resold("L5", "40.00", "EUR", "2026-03-01"),
+		{ID: "C2", Date: date("2026-03-22"), Amount: eur("-50.00"), Credits: "L0"}}
+	fromGot, err := s.Settle(ctx, got.State, later)
+	require.NoError(t, err)
+	fromDecoded, err := s.Settle(ctx, decoded, later)
+	require.NoError(t, err)
+	requireSameEntriesT(t, fromGot.Entries, fromDecoded.Entries)
+	require.Equal(t, string(mustJSON(t, fromDecoded.State)), string(mustJSON(t, fromGot.State)))
+}
