@@ -90,7 +90,7 @@ type decider struct {
 	memo       map[memoKey]*evalResult
 	pmemo      []map[*partner.Snapshot]*evalResult // by rule version index (crule.index); key nil for rules reading no partner
 	interned   map[internKey]*evalResult
-	notes      map[string]string // entry notes made for lines, kept once (keepNote)
+	notes      map[string]string // entry notes made for the call's lines, kept once (keepNote)
 
 	// Level decisions and their weights.
 	lcache    map[levelKey]*levelShares
@@ -204,7 +204,7 @@ func (d *decider) reset() {
 		d.lf, d.of, d.rf, d.cf, d.vf, d.ps = LineFacts{}, OfferFacts{}, RouteFacts{}, CustomerFacts{}, VolumeFacts{}, partner.Snapshot{}
 		d.factsSet = false
 	}
-	d.memo, d.interned, d.notes = keep(d.memo), keep(d.interned), keep(d.notes)
+	d.memo, d.interned, d.notes = keep(d.memo), keep(d.interned), reuse(d.notes) // notes pin text chunks: not kept past the call
 	for i, m := range d.pmemo {
 		d.pmemo[i] = keep(m)
 	}

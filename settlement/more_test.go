@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"strings"
 	"sync"
 	"testing"
 
@@ -349,5 +350,71 @@ func settleFromConcurrently(t *testing.T, s *settlement.Settler, st settlement.S
 		}
 		require.True(t, states[i].Has("L00"))
 		require.True(t, states[i].Has("L39"))
+	}
+}
+
+// TestSettleRollingFromOneStateConcurrently settles calls that read and
+// change one reseller's rolling, net-of-credits volume from one State in
+// several goroutines at once: sales after its points and before them
+// (inserted in its index), credits taking back from a point, and a call
+// whose bad lines are rejected after adding to the volume. Each result
+// equals the same call settled alone, and the state given is unchanged:
+// no call writes the volume, its points or its index, which it shares
+// until it copies them (run with -race in CI). From the state as grown one
+// call at a time, and from its JSON copy.
+func TestSettleRollingFromOneStateConcurrently(t *testing.T) {
+	s := planSettler(t, strings.NewReplacer("WINDOW", "rolling_12_months", "VOLUME", "net_of_credits").Replace(netPlan), loadNetwork(t))
+	var st settlement.State
+	for i := range 30 {
+		lines := []settlement.Line{resold(fmt.Sprintf("R%02d", i), "50.00", "EUR", fmt.Sprintf("2026-03-%02d", 1+i%28))}
+		if i%5 == 4 {
+			lines = append(lines, settlement.Line{ID: settlement.LineID(fmt.Sprintf("K%02d", i)), Date: date("2026-03-28"), Amount: eur("-5.00"), Credits: settlement.LineID(fmt.Sprintf("R%02d", i-1))})
+		}
+		res, err := s.Settle(ctx, st, lines)
+		require.NoError(t, err)
+		st = res.State
+	}
+	bad := resold("X1", "20.00", "EUR", "2026-03-15")
+	c := catalog.SupplierCost{Supplier: "supplier-backup", Offer: "app", Cost: eur("1.00")}
+	c.Component.ID = "disk"
+	bad.SupplierCosts = []catalog.SupplierCost{c, c} // rejected once split: its entry ids collide
+	calls := [][]settlement.Line{
+		{resold("N1", "70.00", "EUR", "2026-04-02")},
+		{resold("N2", "30.00", "EUR", "2026-02-10")}, // before every point
+		{{ID: "C1", Date: date("2026-04-01"), Amount: eur("-20.00"), Credits: "R10"}},
+		{resold("N3", "10.00", "EUR", "2026-03-14"), bad, {ID: "C2", Date: date("2026-04-01"), Amount: eur("-50.00"), Credits: "R11"}},
+	}
+	grown, err := json.Marshal(st)
+	require.NoError(t, err)
+	var decoded settlement.State
+	require.NoError(t, json.Unmarshal(grown, &decoded))
+	for _, from := range []settlement.State{st, decoded} {
+		want := make([]settlement.Result, len(calls))
+		for i, lines := range calls {
+			want[i], err = s.SettleWhatYouCan(ctx, from, lines)
+			require.NoError(t, err)
+		}
+		require.Len(t, want[3].Rejections, 1, "the bad line is rejected")
+		got := make([]settlement.Result, 2*len(calls))
+		errs := make([]error, len(got))
+		var wg sync.WaitGroup
+		for i := range got {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				got[i], errs[i] = s.SettleWhatYouCan(ctx, from, calls[i%len(calls)])
+			}()
+		}
+		wg.Wait()
+		for i := range got {
+			require.NoError(t, errs[i])
+			w := want[i%len(calls)]
+			requireSameEntriesT(t, got[i].Entries, w.Entries)
+			require.Equal(t, string(mustJSON(t, w.State)), string(mustJSON(t, got[i].State)), "call %d", i)
+			require.Len(t, got[i].Rejections, len(w.Rejections))
+		}
+		after, err := json.Marshal(from)
+		require.NoError(t, err)
+		require.JSONEq(t, string(grown), string(after))
 	}
 }

@@ -238,9 +238,10 @@ type run struct {
 }
 
 // newRun returns a run of the settler's pool (or a new one) for a call
-// with ctx from state st, settling lines lines. The state's maps are the
-// call's own; those of volumes, credits and prepaid commitments are made
-// when the call first writes one.
+// with ctx from state st, settling lines lines. The call writes a clone of
+// st (State.clone), whose cumulative volumes, credit records, line
+// volumes and prepaid commitments it shares with st until it first writes
+// one of them.
 func (s *Settler) newRun(ctx context.Context, st State, lines int) *run {
 	r, _ := s.pool.Get().(*run)
 	if r == nil {

@@ -172,14 +172,14 @@ func (st State) PrunedBefore() time.Time { return st.window }
 // SplitByPartner), and the latest of the parts' windows (PrunedBefore).
 // The parts are left unchanged.
 func MergeStates(parts ...State) (State, error) {
-	var n, nv int
+	var n, nc int
 	for _, p := range parts {
-		n, nv = n+p.lines.len(), nv+p.vols.len()
+		n, nc = n+p.lines.len(), nc+p.credits.len()
 	}
 	out := State{lines: newStateMap[LineID, *ledger](n)}
 	// Records go in as the parts hold them; an overlap is then named by
 	// overlapOf, which reads the parts in order.
-	taken := map[LineID]struct{}{} // the lines and credits merged so far
+	taken := make(map[LineID]struct{}, n+nc) // the lines and credits merged so far
 	for _, p := range parts {
 		for id, l := range p.lines.all() {
 			if _, dup := taken[id]; dup {

@@ -14,7 +14,7 @@ import (
 )
 
 // TestPropertyStateMapIsAMap runs random puts, deletes and clones on a
-// lineMap and on a plain map beside them: every get, len, sorted list and
+// stateMap and on a plain map beside them: every get, len, sorted list and
 // walk agrees; a clone changed afterwards leaves its original as it was
 // (states are values: a call's state never changes the one it came from);
 // a clone merges nothing (it copies a few entries or stacks one layer, so
