@@ -12,8 +12,11 @@ import (
 )
 
 // Explain renders the settlement of one line as a text tree a finance
-// person can read: the line, its plan, then every plan node with its
-// amount, and at each leaf the party, role, share, rules and entry kind;
+// person can read: the line, its plan, then every plan node that paid
+// something, with its amount (a node paid nothing, whose share went to
+// its remaining sibling, has no entry and is not shown: the sibling's
+// entries note a share that fell back to it, see FallbackRemaining), and
+// at each leaf the party, role, share, rules and entry kind;
 // reserves, releases, holds and clawbacks of the line appear under the
 // entry they act on, a clawback's note saying who bore the credit or lost
 // dispute (see Bearer), and a dispute's fee after the tree. It follows the entries' references and never

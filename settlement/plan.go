@@ -55,12 +55,13 @@ const (
 	// FallbackRemaining (the default) leaves the share to the level's
 	// remaining sibling; a level holding such a node must have one. The
 	// sibling's entries, or those of every leaf below it, note whose share
-	// they include and why ("includes the share of referral, which cannot
-	// be paid: the route has no referrer"; an inner node's leaves prefix
-	// it with the node's id), so no entry reads as the sibling's own
-	// share alone when it holds another's. A node with a condition is not
-	// named: its condition is not evaluated when its party cannot be
-	// paid, so whether it had a share on the line is not known.
+	// they include and why ("includes the share of reseller, which cannot
+	// be paid: the route's chain has no reseller"; an inner node's leaves
+	// prefix it with the node's id: "channel includes the share of ..."),
+	// so no entry reads as the sibling's own share alone when it holds
+	// another's. A node with a condition is not named: its condition is
+	// not evaluated when its party cannot be paid, so whether it had a
+	// share on the line is not known.
 	FallbackRemaining Fallback = iota
 	// FallbackPlatform pays the share to the platform, with a note; a
 	// cumulative share then takes the rate of a volume of zero.
@@ -320,7 +321,9 @@ type Node struct {
 	// Share is what the node takes of its parent; the root has none.
 	Share Share `json:"share,omitzero"`
 	// Condition names a condition rule; when it is false the node takes
-	// nothing and its share goes to the remaining sibling.
+	// nothing and its share goes to the remaining sibling, whose entries
+	// say nothing of it (the condition is a term of the contract, and
+	// its version is on the entries it decides when true).
 	Condition string `json:"condition,omitempty"`
 	// LevelWeight names a share rule giving each chain level's relative
 	// weight (route.level is the level) for a chain[*] party; equal

@@ -313,9 +313,12 @@ func (doc stateJSON) in() stateIn {
 // line), and without the credit records of their credits. A line an open
 // dispute holds is kept until the dispute is resolved, and a line payable
 // on collection until its customer owes nothing on it. Cumulative volumes
-// are kept whole, since the windows of later lines read them; their
-// points of pruned lines no longer name them (a credit could no longer
-// take back from them).
+// are kept, since the windows of later lines read them, but for the
+// points of a rolling window no line dated from the cut on reads (dated
+// twelve months or more before it) and no kept line's credit takes back
+// from; its points of pruned lines no longer name them (a credit could no
+// longer take back from them). A calendar year is one figure per partner
+// and is kept whole.
 //
 // A credit of a pruned line is then refused with ErrUnknownLine, never
 // settled as zero. The state remembers where it was cut (PrunedBefore, the
@@ -345,26 +348,41 @@ func (st State) Prune(before time.Time) State {
 			out.ownCredits().put(c, credited)
 		}
 	}
+	// A line dated from the cut on reads a rolling window's points dated
+	// after oldest: older points naming no line a credit could take back
+	// from are dropped.
+	oldest := before.AddDate(-1, 0, 0)
 	for k, v := range st.vols.all() {
-		named := false
-		for _, p := range v.points {
-			if pruned[p.line] {
-				named = true
-				break
-			}
-		}
-		if !named {
+		if nv := prunePoints(v, pruned, oldest); nv == nil {
 			out.ownVols().put(k, v)
-			continue
+		} else if len(nv.points) > 0 {
+			out.ownVols().put(k, nv)
 		}
-		nv := &volState{units: v.units, points: make([]volPoint, len(v.points)), byDate: v.byDate} // the same dates and units: the index is shared, never written
-		for i, p := range v.points {
-			if pruned[p.line] {
-				p.line = ""
-			}
-			nv.points[i] = p
-		}
-		out.ownVols().put(k, nv)
 	}
 	return out
+}
+
+// prunePoints returns rolling volume v without the points of the lines
+// pruned names (a credit can no longer take back from them): those dated
+// after oldest are kept unnamed, as later lines read them, and those dated
+// from oldest back are dropped with every other unnamed point as old, as
+// nothing reads them; nil when that changes nothing.
+func prunePoints(v *volState, pruned map[LineID]bool, oldest time.Time) *volState {
+	drops := func(p volPoint) bool { return (p.line == "" || pruned[p.line]) && !p.date.After(oldest) }
+	if !slices.ContainsFunc(v.points, func(p volPoint) bool { return pruned[p.line] || drops(p) }) {
+		return nil
+	}
+	nv := &volState{units: v.units, points: make([]volPoint, 0, len(v.points))}
+	for _, p := range v.points {
+		switch {
+		case drops(p):
+			nv.units -= p.units
+			continue
+		case pruned[p.line]:
+			p.line = ""
+		}
+		nv.points = append(nv.points, p)
+	}
+	nv.byDate.build(nv.points)
+	return nv
 }

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"slices"
+	"strings"
 	"testing"
 
 	gocmp "github.com/google/go-cmp/cmp"
@@ -256,11 +257,19 @@ func requireSameEntrySet(t *rapid.T, got, want []settlement.Entry) {
 // TestPropertyPruneKeepsWhatLaterLinesRead: settling a later batch (sales
 // dated from the cut on, credits of lines dated from it) against a state
 // pruned at the cut gives the entries settling it against the whole state
-// gives, and, pruned at the cut, the state that whole result pruned at the
+// gives, over calendar years and rolling windows (whose points no later
+// line reads Prune drops), and, pruned at the cut, the state that whole result pruned at the
 // cut; a credit of a pruned line is ErrUnknownLine.
 func TestPropertyPruneKeepsWhatLaterLinesRead(t *testing.T) {
-	s := historySettler(t)
+	calendar := historySettler(t)
+	// The same plans over a rolling twelve months: Prune drops the points
+	// no later line reads.
+	plans, err := settlement.ParsePlans([]byte(strings.ReplaceAll(historyPlans, "{volume: net_of_credits,", "{window: rolling_12_months, volume: net_of_credits,")))
+	require.NoError(t, err)
+	rolling, err := settlement.New(settlement.Config{Plans: plans, Network: loadNetwork(t), Rates: historyRates})
+	require.NoError(t, err)
 	rapid.Check(t, func(t *rapid.T) {
+		s := rapid.SampledFrom([]*settlement.Settler{calendar, rolling}).Draw(t, "settler")
 		var first []settlement.Line
 		for i := range rapid.IntRange(1, 8).Draw(t, "first") {
 			first = append(first, drawHistorySale(t, fmt.Sprintf("A%d", i)))

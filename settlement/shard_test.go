@@ -349,3 +349,35 @@ func TestCreditNamingAnotherSellerIsRefused(t *testing.T) {
 		require.NoError(t, err, "%+v", route)
 	}
 }
+
+// TestPruneDropsRollingPointsNoLaterLineReads: a state pruned a year and
+// more after a rolling window's first points drops those no line dated
+// from the cut on reads (twelve months or more before it) unless a kept
+// line's credit could take back from them (the disputed L2's); a later
+// line reads the volume as from the whole state, and the state's JSON
+// shrinks.
+func TestPruneDropsRollingPointsNoLaterLineReads(t *testing.T) {
+	s, st := netState(t, "rolling_12_months") // L1 Mar 2 2026 (credited 400.00 by C1), L2 Mar 3
+	res, err := s.Dispute(st, "L2", date("2026-03-20"))
+	require.NoError(t, err)
+	res, err = s.Settle(ctx, res.State, []settlement.Line{resold("L3", "250.00", "EUR", "2026-09-01")})
+	require.NoError(t, err)
+	whole := res.State
+	cut := date("2027-04-01") // a line from the cut on reads points after 2026-04-01: L3's
+	pruned := decoded(t, whole.Prune(cut))
+	js := string(mustJSON(t, pruned))
+	require.NotContains(t, js, `"2026-03-02T00:00:00Z","amount"`, "L1's point, dated a year before the cut, is dropped")
+	require.Contains(t, js, `"line":"L2"`, "the disputed L2 keeps its point, which a lost dispute takes back from")
+	require.Less(t, len(js), len(mustJSON(t, whole)))
+	euro := eur("0").Currency()
+	for _, at := range []string{"2027-04-01", "2027-05-01", "2027-08-31"} {
+		require.True(t, pruned.Volume("reseller-nl", euro, settlement.WindowRolling12Months, date(at)).Equal(
+			whole.Volume("reseller-nl", euro, settlement.WindowRolling12Months, date(at))), at)
+	}
+	later := []settlement.Line{resold("L4", "900.00", "EUR", "2027-04-02")}
+	fromWhole, err := s.Settle(ctx, whole, later)
+	require.NoError(t, err)
+	fromPruned, err := s.Settle(ctx, pruned, later)
+	require.NoError(t, err)
+	requireSameEntriesT(t, fromPruned.Entries, fromWhole.Entries)
+}
