@@ -322,8 +322,9 @@ func (r *run) takeBackVolumes(lg *ledger, credited int64) error {
 		i := -1
 		if v.key.window == WindowRolling12Months {
 			// The line's one point, dated at the line (as decoding a state
-			// checks): two points of it (a state whose parts were merged
-			// wrongly) is refused, never a guess.
+			// checks): two points of it at that date are refused, never a
+			// guess (decoding a state, and so MergeStates, refuses a line's
+			// second point at any date).
 			var twice bool
 			if i, twice = held.byDate.of(held.points, lg.line, lg.date); twice {
 				return corrupt("has two points of the line")
