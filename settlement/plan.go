@@ -555,8 +555,16 @@ func parseRole(s string) (role, error) {
 			return role{kind: roleChain, level: n}, nil
 		}
 	}
+	if near := ensemble.Nearest(s, roleNames); len(near) > 0 {
+		return role{}, fmt.Errorf("unknown role %q (did you mean %q?)", s, near[0])
+	}
 	return role{}, fmt.Errorf("unknown role %q", s)
 }
+
+// roleNames are the roles a party names by a word, for "did you mean".
+var roleNames = []string{"platform", "seller", "top", "chain[*]", "referrer", "marketplace", "co_sellers",
+	string(partner.TypeDistributor), string(partner.TypeReseller), string(partner.TypeSubReseller), string(partner.TypeMSP),
+	string(partner.TypeISV), string(partner.TypeTechnology), string(partner.TypeSystemsIntegrator)}
 
 func validName(s string) bool {
 	if s == "" {

@@ -72,6 +72,25 @@ func TestPlanValidation(t *testing.T) {
 	}
 }
 
+// TestUnknownRoleSuggestsTheNearest: a misspelled party names the role
+// it is nearest to; a word near none names nothing.
+func TestUnknownRoleSuggestsTheNearest(t *testing.T) {
+	for party, want := range map[string]string{
+		"resseller": `unknown role "resseller" (did you mean "reseller"?)`,
+		"refferer":  `unknown role "refferer" (did you mean "referrer"?)`,
+		"wizard":    `unknown role "wizard"`,
+	} {
+		plans, err := settlement.ParsePlans([]byte(`{id: p, version: 1, root: {id: root, children: [
+			{id: a, party: ` + party + `, share: "60%", fallback: platform}, {id: b, party: platform, share: remaining}]}}`))
+		require.NoError(t, err)
+		_, err = settlement.New(settlement.Config{Plans: plans})
+		require.ErrorContains(t, err, want)
+		if party == "wizard" {
+			require.NotContains(t, err.Error(), "did you mean")
+		}
+	}
+}
+
 func TestParsePlansRejectsUnknownFields(t *testing.T) {
 	_, err := settlement.ParsePlans([]byte(`{id: p, version: 1, root: {id: root, party: platform, sahre: "1"}}`))
 	require.Error(t, err)
