@@ -195,7 +195,8 @@ func takesShare(note []byte, c *cnode, what, why string) []byte {
 	if c.cond != "" {
 		return note
 	}
-	return append(append(append(appendNote(note, "includes the share of "), c.id...), ", which "+what...), why...)
+	note = append(append(appendNote(note, "includes the share of "), c.id...), ", which "...)
+	return append(append(note, what...), why...)
 }
 
 // appendNote appends note b to note a, the two joined with "; ".
