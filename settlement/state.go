@@ -259,12 +259,7 @@ func (s State) clone(extra int) State {
 }
 
 // ownVols returns the state's cumulative volumes for writing.
-func (s *State) ownVols() *stateMap[volKey, *volState] {
-	if s.sharedVols {
-		s.vols, s.sharedVols = s.vols.cloned(), false
-	}
-	return own(&s.vols)
-}
+func (s *State) ownVols() *stateMap[volKey, *volState] { return ownShared(&s.vols, &s.sharedVols) }
 
 // ownPrepaid returns the state's prepaid commitments for writing: a copy
 // of the shared map (O(commitments held)) on the call's first new one.
@@ -280,19 +275,23 @@ func (s *State) ownPrepaid() map[string]PrepaidEarning {
 
 // ownCredits returns the state's credit records for writing.
 func (s *State) ownCredits() *stateMap[LineID, creditRec] {
-	if s.sharedCredits {
-		s.credits, s.sharedCredits = s.credits.cloned(), false
-	}
-	return own(&s.credits)
+	return ownShared(&s.credits, &s.sharedCredits)
 }
 
 // ownLineVols returns the volumes the state's lines added to, for
 // writing.
 func (s *State) ownLineVols() *stateMap[LineID, []lineVolume] {
-	if s.sharedLineVols {
-		s.lineVols, s.sharedLineVols = s.lineVols.cloned(), false
+	return ownShared(&s.lineVols, &s.sharedLineVols)
+}
+
+// ownShared returns *m for writing: a clone of it on top of the map it
+// shared with the state it came from (*shared: then no longer), or a new
+// map when nil.
+func ownShared[K comparable, V any](m **stateMap[K, V], shared *bool) *stateMap[K, V] {
+	if *shared {
+		*m, *shared = (*m).cloned(), false
 	}
-	return own(&s.lineVols)
+	return own(m)
 }
 
 // seal readies the state a call is about to return, so that the calls
