@@ -484,17 +484,24 @@ func benchRawShare(b *testing.B, limit bool) {
 	}
 }
 
+// benchRule returns version 1 of rule id of the rule document doc,
+// compiled with settlement.Env (with the runtime cost tracker unless
+// trusted), and facts to evaluate it with.
+func benchRule(b *testing.B, trusted bool, doc, id string) (*rules.Rule, *rules.Facts) {
+	env, err := settlement.Env(rules.TrustBounded(trusted))
+	require.NoError(b, err)
+	rs, err := env.LoadRuleSet(rules.File{Name: "bench.yaml", Data: []byte(doc)})
+	require.NoError(b, err)
+	r, ok := rs.Rule(id, 1)
+	require.True(b, ok)
+	return r, env.NewFacts()
+}
+
 // benchShareRule evaluates b-reseller-share as a settler does, with the
 // runtime cost tracker unless trusted.
 func benchShareRule(b *testing.B, trusted bool) {
 	tiers := []partner.Tier{"gold", "silver", "bronze"}
-	env, err := settlement.Env(rules.TrustBounded(trusted))
-	require.NoError(b, err)
-	rs, err := env.LoadRuleSet(rules.File{Name: "bench.yaml", Data: []byte(benchRules)})
-	require.NoError(b, err)
-	r, ok := rs.Rule("b-reseller-share", 1)
-	require.True(b, ok)
-	f := env.NewFacts()
+	r, f := benchRule(b, trusted, benchRules, "b-reseller-share")
 	var sn partner.Snapshot
 	require.NoError(b, f.Set(settlement.VarPartner, &sn))
 	b.ReportAllocs()
@@ -520,13 +527,7 @@ func BenchmarkAmountRule(b *testing.B) {
 			name = "cost_limit"
 		}
 		b.Run(name, func(b *testing.B) {
-			env, err := settlement.Env(rules.TrustBounded(trusted))
-			require.NoError(b, err)
-			rs, err := env.LoadRuleSet(rules.File{Name: "bench.yaml", Data: []byte(benchRealisticRules)})
-			require.NoError(b, err)
-			r, ok := rs.Rule("b-referral-fee", 1)
-			require.True(b, ok)
-			f := env.NewFacts()
+			r, f := benchRule(b, trusted, benchRealisticRules, "b-referral-fee")
 			var lf settlement.LineFacts
 			require.NoError(b, f.Set(settlement.VarLine, &lf))
 			eur := ensemble.MustCurrency("EUR")
