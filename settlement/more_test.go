@@ -355,24 +355,29 @@ func settleFromConcurrently(t *testing.T, s *settlement.Settler, st settlement.S
 
 // TestSettleRollingFromOneStateConcurrently settles calls that read and
 // change one reseller's rolling, net-of-credits volume from one State in
-// several goroutines at once: sales after its points and before them
-// (inserted in its index), credits taking back from a point, and a call
-// whose bad lines are rejected after adding to the volume. Each result
-// equals the same call settled alone, and the state given is unchanged:
-// no call writes the volume, its points or its index, which it shares
-// until it copies them (run with -race in CI). From the state as grown one
-// call at a time, and from its JSON copy.
+// several goroutines at once: sales after its points (which race to
+// append in place after the state's points, rollingpoints.go) and before
+// them (inserted in its index), credits taking back from a point, and a
+// call whose bad lines are rejected after adding to the volume. Each
+// result equals the same call settled alone from an equal state, and
+// every state, the one given and each returned, is as it was when it was
+// made: a call writes only after the points of the state it settles from,
+// and only where no other call has (run with -race in CI). From the state
+// as grown one call at a time, and from its JSON copy.
 func TestSettleRollingFromOneStateConcurrently(t *testing.T) {
 	s := planSettler(t, strings.NewReplacer("WINDOW", "rolling_12_months", "VOLUME", "net_of_credits").Replace(netPlan), loadNetwork(t))
-	var st settlement.State
-	for i := range 30 {
-		lines := []settlement.Line{resold(fmt.Sprintf("R%02d", i), "50.00", "EUR", fmt.Sprintf("2026-03-%02d", 1+i%28))}
-		if i%5 == 4 {
-			lines = append(lines, settlement.Line{ID: settlement.LineID(fmt.Sprintf("K%02d", i)), Date: date("2026-03-28"), Amount: eur("-5.00"), Credits: settlement.LineID(fmt.Sprintf("R%02d", i-1))})
+	grow := func() settlement.State { // one call at a time, each appending to the volume the last returned
+		var st settlement.State
+		for i := range 30 {
+			lines := []settlement.Line{resold(fmt.Sprintf("R%02d", i), "50.00", "EUR", fmt.Sprintf("2026-03-%02d", 1+i%28))}
+			if i%5 == 4 {
+				lines = append(lines, settlement.Line{ID: settlement.LineID(fmt.Sprintf("K%02d", i)), Date: date("2026-03-28"), Amount: eur("-5.00"), Credits: settlement.LineID(fmt.Sprintf("R%02d", i-1))})
+			}
+			res, err := s.Settle(ctx, st, lines)
+			require.NoError(t, err)
+			st = res.State
 		}
-		res, err := s.Settle(ctx, st, lines)
-		require.NoError(t, err)
-		st = res.State
+		return st
 	}
 	bad := resold("X1", "20.00", "EUR", "2026-03-15")
 	c := catalog.SupplierCost{Supplier: "supplier-backup", Offer: "app", Cost: eur("1.00")}
@@ -383,16 +388,22 @@ func TestSettleRollingFromOneStateConcurrently(t *testing.T) {
 		{resold("N2", "30.00", "EUR", "2026-02-10")}, // before every point
 		{{ID: "C1", Date: date("2026-04-01"), Amount: eur("-20.00"), Credits: "R10"}},
 		{resold("N3", "10.00", "EUR", "2026-03-14"), bad, {ID: "C2", Date: date("2026-04-01"), Amount: eur("-50.00"), Credits: "R11"}},
+		{resold("N4", "40.00", "EUR", "2026-04-03"), resold("N5", "45.00", "EUR", "2026-04-04")},
 	}
-	grown, err := json.Marshal(st)
-	require.NoError(t, err)
-	var decoded settlement.State
-	require.NoError(t, json.Unmarshal(grown, &decoded))
-	for _, from := range []settlement.State{st, decoded} {
+	grown := mustJSON(t, grow())
+	decode := func() settlement.State {
+		var st settlement.State
+		require.NoError(t, json.Unmarshal(grown, &st))
+		return st
+	}
+	for _, from := range []struct{ alone, shared settlement.State }{{grow(), grow()}, {decode(), decode()}} {
 		want := make([]settlement.Result, len(calls))
+		wantJSON := make([]string, len(calls)) // each state as its call made it
 		for i, lines := range calls {
-			want[i], err = s.SettleWhatYouCan(ctx, from, lines)
+			var err error
+			want[i], err = s.SettleWhatYouCan(ctx, from.alone, lines)
 			require.NoError(t, err)
+			wantJSON[i] = string(mustJSON(t, want[i].State))
 		}
 		require.Len(t, want[3].Rejections, 1, "the bad line is rejected")
 		got := make([]settlement.Result, 2*len(calls))
@@ -402,7 +413,7 @@ func TestSettleRollingFromOneStateConcurrently(t *testing.T) {
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
-				got[i], errs[i] = s.SettleWhatYouCan(ctx, from, calls[i%len(calls)])
+				got[i], errs[i] = s.SettleWhatYouCan(ctx, from.shared, calls[i%len(calls)])
 			}()
 		}
 		wg.Wait()
@@ -410,11 +421,30 @@ func TestSettleRollingFromOneStateConcurrently(t *testing.T) {
 			require.NoError(t, errs[i])
 			w := want[i%len(calls)]
 			requireSameEntriesT(t, got[i].Entries, w.Entries)
-			require.Equal(t, string(mustJSON(t, w.State)), string(mustJSON(t, got[i].State)), "call %d", i)
+			require.Equal(t, wantJSON[i%len(calls)], string(mustJSON(t, got[i].State)), "call %d", i)
 			require.Len(t, got[i].Rejections, len(w.Rejections))
 		}
-		after, err := json.Marshal(from)
-		require.NoError(t, err)
-		require.JSONEq(t, string(grown), string(after))
+		// Each call's state is still as it was made, continuing from it
+		// with a sale after its points sees what it held.
+		for i, st := range append([]settlement.State{from.alone, from.shared}, append(resultStates(got), resultStates(want)...)...) {
+			wantState := string(grown)
+			if i >= 2 {
+				wantState = wantJSON[(i-2)%len(calls)]
+			}
+			require.JSONEq(t, wantState, string(mustJSON(t, st)), "state %d", i)
+			next, err := s.Settle(ctx, st, []settlement.Line{resold("M1", "5.00", "EUR", "2026-04-05")})
+			require.NoError(t, err)
+			require.JSONEq(t, wantState, string(mustJSON(t, st)), "state %d, after a call from it", i)
+			require.Equal(t, st.Len()+1, next.State.Len())
+		}
 	}
+}
+
+// resultStates returns the state of each result.
+func resultStates(rs []settlement.Result) []settlement.State {
+	out := make([]settlement.State, len(rs))
+	for i, r := range rs {
+		out[i] = r.State
+	}
+	return out
 }

@@ -16,9 +16,10 @@ import (
 //
 // Points are kept in the order lines added them (the state's JSON lists
 // them so); the index is beside them. A volume's index is written only by
-// the call that owns the volume (run.own), like its points, and is never
-// built lazily by a reader, so states sharing a volume can be read at
-// once. Lines mostly come in date order, which only appends to the index;
+// the call that owns the volume (run.own), like its points (after the
+// points of the state it borrowed them from: rollingpoints.go), and is
+// never built lazily by a reader, so states sharing a volume can be read
+// at once. Lines mostly come in date order, which only appends to the index;
 // a late line's point is inserted, a credit taking back from a point
 // adjusts the sums after it, and a rejected line's changes are undone the
 // same way (dropLast, changed).
@@ -38,11 +39,6 @@ func (x *pointIndex) build(points []volPoint) {
 	for i, p := range x.ord {
 		x.pre[i+1] = x.pre[i] + points[p].units
 	}
-}
-
-// clone returns a copy of x that a call may write.
-func (x *pointIndex) clone() pointIndex {
-	return pointIndex{ord: slices.Clone(x.ord), pre: slices.Clone(x.pre)}
 }
 
 // after returns the position in the index of the first point dated after

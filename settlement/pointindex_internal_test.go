@@ -2,38 +2,46 @@ package settlement
 
 import (
 	"fmt"
+	"slices"
 	"testing"
 	"time"
 
 	"pgregory.net/rapid"
 )
 
-// TestPropertyPointIndexSumsTheWindow adds points in any date order (late
-// lines included), takes units back from random points, drops the last
-// (a rejected line's), clones and rebuilds, and checks every window sum against a pass over the points,
-// as volumeAt summed before the index: the points dated in (from, to];
-// and that each line's point is found at its date, and only there.
-// A clone's changes leave the original as it was.
+// TestPropertyPointIndexSumsTheWindow settles calls from any earlier
+// state's rolling volume, as hosts fanning out from one state or settling
+// one line per call do: each call borrows its volume's points
+// (rollingpoints.go), adds points in any date order (late lines
+// included), takes units back from any point, and drops points it added
+// (a rejected line's); a volume is also rebuilt now and then, as decoding
+// or pruning a state builds one. It checks every volume ever published,
+// after every call, against the points it should hold: every window sum
+// against a pass over them, as volumeAt summed before the index (the
+// points dated in (from, to]); each line's point found at its date and
+// only there; and its points as they were when it was published (a call
+// appending in place after them, or taking the slot after them from
+// another call, changes nothing they hold).
 func TestPropertyPointIndexSumsTheWindow(t *testing.T) {
 	start := time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)
 	rapid.Check(t, func(t *rapid.T) {
 		day := func(label string) time.Time {
 			return start.AddDate(0, 0, rapid.IntRange(0, 800).Draw(t, label))
 		}
-		var v volState
-		var frozen []volState // clones, each with its points as they were
-		var frozenPoints [][]volPoint
-		check := func(v *volState) {
+		check := func(v *volState, want []volPoint) {
+			if !slices.Equal(v.points, want) {
+				t.Fatalf("points %v, want %v", v.points, want)
+			}
 			for range 5 {
 				from, to := day("from"), day("to")
-				var want int64
-				for _, p := range v.points {
+				var sum int64
+				for _, p := range want {
 					if p.date.After(from) && !p.date.After(to) {
-						want += p.units
+						sum += p.units
 					}
 				}
-				if got := v.byDate.sum(v.points, from, to); got != want {
-					t.Fatalf("sum(%s, %s] = %d, want %d", from.Format(time.DateOnly), to.Format(time.DateOnly), got, want)
+				if got := v.byDate.sum(v.points, from, to); got != sum {
+					t.Fatalf("sum(%s, %s] = %d, want %d", from.Format(time.DateOnly), to.Format(time.DateOnly), got, sum)
 				}
 			}
 			for i, p := range v.points {
@@ -45,33 +53,44 @@ func TestPropertyPointIndexSumsTheWindow(t *testing.T) {
 				}
 			}
 		}
-		for range rapid.IntRange(0, 60).Draw(t, "ops") {
-			switch op := rapid.IntRange(0, 4).Draw(t, "op"); {
-			case op <= 1 || len(v.points) == 0:
-				line := LineID(fmt.Sprintf("L%d", len(v.points)))
-				v.points = append(v.points, volPoint{date: day("date"), units: rapid.Int64Range(0, 1000).Draw(t, "units"), line: line})
-				v.byDate.added(v.points)
-			case op == 2:
-				i := rapid.IntRange(0, len(v.points)-1).Draw(t, "point")
-				d := rapid.Int64Range(0, v.points[i].units).Draw(t, "back")
-				v.points[i].units -= d
-				v.byDate.changed(v.points, i, -d)
-			case op == 3: // a rejected line's point, dropped
-				v.byDate.dropLast(v.points)
-				v.points = v.points[:len(v.points)-1]
-			default:
-				frozen = append(frozen, v)
-				frozenPoints = append(frozenPoints, append([]volPoint(nil), v.points...))
-				v = volState{points: append([]volPoint(nil), v.points...), byDate: v.byDate.clone()}
-				if rapid.Bool().Draw(t, "rebuild") {
-					v.byDate.build(v.points)
-				}
+		published := []*volState{{}} // the volume of each state, the first empty
+		wants := [][]volPoint{nil}   // the points each holds
+		lines := 0
+		for range rapid.IntRange(1, 20).Draw(t, "calls") {
+			from := rapid.IntRange(0, len(published)-1).Draw(t, "from")
+			want := slices.Clone(wants[from])
+			v := &volState{}
+			if rapid.IntRange(0, 3).Draw(t, "rebuilt") == 0 { // read from JSON, or pruned
+				v.points = slices.Clone(want)
+				v.indexPoints()
+			} else {
+				v.borrow(published[from])
 			}
-			check(&v)
-		}
-		for i := range frozen {
-			frozen[i].points = frozenPoints[i]
-			check(&frozen[i])
+			added := 0
+			for range rapid.IntRange(0, 6).Draw(t, "ops") {
+				switch op := rapid.IntRange(0, 4).Draw(t, "op"); {
+				case op <= 2 || len(want) == 0:
+					p := volPoint{date: day("date"), units: rapid.Int64Range(0, 1000).Draw(t, "units"), line: LineID(fmt.Sprintf("L%d", lines))}
+					lines++
+					v.addPoint(p)
+					want = append(want, p)
+					added++
+				case op == 3:
+					i := rapid.IntRange(0, len(want)-1).Draw(t, "point")
+					d := rapid.Int64Range(0, want[i].units).Draw(t, "back")
+					v.adjustPoint(i, -d)
+					want[i].units -= d
+				case added > 0: // a rejected line's point, dropped
+					v.dropLastPoint()
+					want = want[:len(want)-1]
+					added--
+				}
+				check(v, want)
+			}
+			published, wants = append(published, v), append(wants, want)
+			for i := range published {
+				check(published[i], wants[i])
+			}
 		}
 	})
 }

@@ -154,20 +154,12 @@ func (r *run) reject(id LineID, mark int, err error) bool {
 			continue
 		}
 		v := r.own(x.key)
-		rolling := x.key.window == WindowRolling12Months
 		for len(v.points) > x.points { // the points the line added
-			if rolling {
-				v.byDate.dropLast(v.points)
-			}
-			v.points = v.points[:len(v.points)-1]
+			v.dropLastPoint()
 		}
 		v.units = x.units
 		if x.point >= 0 { // the point the line took back from
-			d := x.ptUnits - v.points[x.point].units
-			v.points[x.point].units = x.ptUnits
-			if rolling {
-				v.byDate.changed(v.points, x.point, d)
-			}
+			v.adjustPoint(x.point, x.ptUnits-v.points[x.point].units)
 		}
 	}
 	if u.line != "" {

@@ -367,14 +367,14 @@ func (r *run) accrue(k volKey, held *volState, units int64, by LineID) error {
 	}
 	v.units += units
 	if k.window == WindowRolling12Months {
-		v.points = append(v.points, volPoint{date: r.line.Date, units: units, line: by})
-		v.byDate.added(v.points)
+		v.addPoint(volPoint{date: r.line.Date, units: units, line: by})
 	}
 	return nil
 }
 
 // own returns the volume of key k for the call to change: from the first
-// change on, a copy of the volume the state held, points included.
+// change on, a copy of the volume the state held, whose rolling points it
+// borrows (rollingpoints.go).
 func (r *run) own(k volKey) *volState {
 	v := r.owned[k]
 	if v == nil {
@@ -383,7 +383,7 @@ func (r *run) own(k volKey) *volState {
 		}
 		v = &volState{call: r.mark}
 		if was, _ := r.st.ownVols().put(k, v); was != nil {
-			v.units, v.points, v.byDate = was.units, slices.Clone(was.points), was.byDate.clone()
+			v.borrow(was)
 		}
 		if r.owned == nil {
 			r.owned = map[volKey]*volState{}

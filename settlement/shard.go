@@ -383,6 +383,6 @@ func prunePoints(v *volState, pruned map[LineID]bool, oldest time.Time) *volStat
 		}
 		nv.points = append(nv.points, p)
 	}
-	nv.byDate.build(nv.points)
+	nv.indexPoints()
 	return nv
 }

@@ -340,8 +340,7 @@ func (r *run) takeBackVolumes(lg *ledger, credited int64) error {
 		r.undoVolume(v.key, true, i)
 		vs.units -= d
 		if i >= 0 {
-			vs.points[i].units -= d
-			vs.byDate.changed(vs.points, i, -d)
+			vs.adjustPoint(i, -d)
 		}
 	}
 	return nil
