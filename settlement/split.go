@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math/big"
 	"math/bits"
+	"slices"
 	"time"
 
 	"github.com/ensemble-commerce/ensemble"
@@ -368,9 +369,20 @@ func (sp *split) emit(id EntryID, meta *partMeta, party partner.ID, units int64,
 // other entries (see Entry).
 func (sp *split) entry(id EntryID, kind EntryKind, party partner.ID, roleName, node string, units int64, at time.Time, share string, refs []ensemble.Ref, note string, rev EntryID) {
 	l := sp.line
-	*sp.out = append(*sp.out, Entry{ID: id, Line: l.ID, Kind: kind, Party: party, Role: roleName,
-		Amount: ensemble.MoneyFromMinor(units, sp.cur), Date: at, Plan: sp.plan.ref, Node: node, Share: share, Rules: refs,
-		Service: l.Service, Offer: l.Offer, Route: l.Route.Kind, Seller: sp.seller, Reverses: rev, Note: note, Trace: sp.trace})
+	out := *sp.out
+	n := len(out)
+	if n == cap(out) {
+		out = slices.Grow(out, 1)
+	}
+	out = out[:n+1]
+	*sp.out = out
+	// Written field by field into its slot, every field (a reused buffer
+	// holds an earlier entry there), rather than built and copied.
+	e := &out[n]
+	e.ID, e.Line, e.Kind, e.Party, e.Role = id, l.ID, kind, party, roleName
+	e.Amount, e.Date, e.Plan, e.Node, e.Share, e.Rules = ensemble.MoneyFromMinor(units, sp.cur), at, sp.plan.ref, node, share, refs
+	e.Service, e.Offer, e.Route, e.Seller = l.Service, l.Offer, l.Route.Kind, sp.seller
+	e.Reverses, e.Note, e.Approver, e.Conversion, e.Trace = rev, note, "", nil, sp.trace
 }
 
 // minorUnits converts a plan amount to minor units of currency cur, the
