@@ -277,14 +277,14 @@ func (r *run) prepaidEarning(l *Line) error {
 	if p.Commitment == "" || (p.Earning != EarnOnPrepayment && p.Earning != EarnOnConsumption) {
 		return lineErr(l.ID, "", "", "", fmt.Errorf("%w: prepaid terms need a commitment and an earning mode", ErrPrepaidEarning))
 	}
-	was, ok := r.st.prepaid[p.Commitment]
+	was, ok := r.st.prepaid.lookup(p.Commitment)
 	if ok && was != p.Earning {
 		return lineErr(l.ID, "", "", "", fmt.Errorf("%w: commitment %q was settled %s, this line asks %s: partners would earn twice",
 			ErrPrepaidEarning, p.Commitment, was, p.Earning))
 	}
 	if !ok {
 		r.undoPrepaid(p.Commitment)
-		r.st.ownPrepaid()[p.Commitment] = p.Earning
+		r.st.ownPrepaid().put(p.Commitment, p.Earning)
 	}
 	return nil
 }

@@ -178,7 +178,7 @@ func (r *run) reject(id LineID, mark int, err error) bool {
 		r.st.ownCredits().del(u.credit)
 	}
 	if u.prepaid != "" {
-		delete(r.st.ownPrepaid(), u.prepaid)
+		r.st.ownPrepaid().del(u.prepaid)
 	}
 	r.undoStart()
 	r.rejected = append(r.rejected, Rejection{Line: id, Err: err})

@@ -4,7 +4,6 @@ import (
 	"cmp"
 	"errors"
 	"fmt"
-	"maps"
 	"slices"
 	"time"
 
@@ -68,7 +67,7 @@ var (
 // The part holds no partner's volumes: a sale whose plan reads one is
 // refused (ErrVolumeNotHeld) until the part is merged with the partner's.
 func (st State) SplitByLine(keep func(LineID) bool) State {
-	out := State{prepaid: maps.Clone(st.prepaid), volumesOf: noPartner, window: st.window}
+	out := State{prepaid: st.prepaid, sharedPrepaid: st.prepaid != nil, volumesOf: noPartner, window: st.window}
 	for id, l := range st.lines.all() {
 		if !keep(id) {
 			continue
@@ -99,7 +98,7 @@ func (st State) SplitByLine(keep func(LineID) bool) State {
 // settled.) st is left unchanged; the part shares nothing it could
 // change.
 func (st State) SplitByPartner(keep func(partner.ID) bool) State {
-	out := State{prepaid: maps.Clone(st.prepaid), volumesOf: keep, window: st.window}
+	out := State{prepaid: st.prepaid, sharedPrepaid: st.prepaid != nil, volumesOf: keep, window: st.window}
 	if was := st.volumesOf; was != nil {
 		out.volumesOf = func(p partner.ID) bool { return was(p) && keep(p) }
 	}
@@ -206,14 +205,11 @@ func MergeStates(parts ...State) (State, error) {
 		if p.window.After(out.window) {
 			out.window = p.window
 		}
-		for c, e := range p.prepaid {
-			if was, ok := out.prepaid[c]; ok && was != e {
+		for c, e := range p.prepaid.all() {
+			if was, ok := out.prepaid.lookup(c); ok && was != e {
 				return State{}, overlapOf(parts)
 			}
-			if out.prepaid == nil {
-				out.prepaid = map[string]PrepaidEarning{}
-			}
-			out.prepaid[c] = e
+			out.ownPrepaid().put(c, e)
 		}
 	}
 	if err := out.check(); err != nil {
@@ -271,8 +267,8 @@ func overlapOf(parts []State) error {
 			}
 			vols[k] = i
 		}
-		for _, c := range slices.Sorted(maps.Keys(p.prepaid)) {
-			e := p.prepaid[c]
+		for _, c := range p.prepaid.sorted(cmp.Compare) {
+			e := p.prepaid.get(c)
 			if was, ok := prepaid[c]; ok && was != e {
 				return overlap("prepaid commitment %q settled %s in one part and %s in part %d", c, was, e, i)
 			}
@@ -328,7 +324,7 @@ func (doc stateJSON) in() stateIn {
 // but a credit of a line it kept settles (the line's credit records were
 // kept with it), and a line it still holds is ErrAlreadySettled.
 func (st State) Prune(before time.Time) State {
-	out := State{lines: newStateMap[LineID, *ledger](st.lines.len()), prepaid: maps.Clone(st.prepaid), volumesOf: st.volumesOf, window: st.window}
+	out := State{lines: newStateMap[LineID, *ledger](st.lines.len()), prepaid: st.prepaid, sharedPrepaid: st.prepaid != nil, volumesOf: st.volumesOf, window: st.window}
 	if before = before.UTC(); before.After(out.window) {
 		out.window = before
 	}

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"maps"
 	"math"
 	"slices"
 	"strconv"
@@ -25,9 +24,9 @@ import (
 // through JSON). The zero State is empty and ready to use.
 //
 // A call copies only what it changes. What a state keeps per line (its
-// ledgers, credit records and the volumes each line added to) and its
-// cumulative volumes (one per partner and window) are shared with the
-// states it came from, in layers never written again (stateMap), so
+// ledgers, credit records and the volumes each line added to), its
+// cumulative volumes (one per partner and window) and its prepaid
+// commitments are shared with the states it came from, in layers never written again (stateMap), so
 // settling one line per call from the state the previous call returned
 // costs a few microseconds whether it holds a thousand lines or a hundred
 // thousand, and a thousand partners' volumes or none
@@ -38,13 +37,12 @@ import (
 // (rollingpoints.go: 13 µs a call at 40,000 points or more, where copying
 // them cost 1.3 ms), and copies them, once, only to insert a late line's
 // point, to take a credit back from one, or when another call from the
-// same state appended first. Still copied by a call, in proportion to
-// their size: the state's prepaid commitments when it records a new one.
+// same state appended first.
 type State struct {
 	lines   stateMap[LineID, *ledger]
-	vols    *stateMap[volKey, *volState] // nil: none
-	credits *stateMap[LineID, creditRec] // credit line -> what it credited; nil: none
-	prepaid map[string]PrepaidEarning    // prepaid commitment -> how its lines were settled
+	vols    *stateMap[volKey, *volState]      // nil: none
+	credits *stateMap[LineID, creditRec]      // credit line -> what it credited; nil: none
+	prepaid *stateMap[string, PrepaidEarning] // prepaid commitment -> how its lines were settled; nil: none
 	// The volumes lines added to that the state remembers per line
 	// (lineVolume), kept apart from the ledgers, which most lines fill
 	// alone.
@@ -257,9 +255,8 @@ func (s State) Has(id LineID) bool {
 // top of s's (stateMap.clone: O(a few)), with room for extra more lines;
 // s's cumulative volumes, credit records, line volumes and prepaid
 // commitments, shared until the call first writes one of them (ownVols,
-// ownCredits, ownLineVols: then on top of s's, likewise; ownPrepaid: a
-// copy). What the maps point to is never changed in place, so this
-// copies the state.
+// ownCredits, ownLineVols, ownPrepaid: then on top of s's, likewise). What
+// the maps point to is never changed in place, so this copies the state.
 func (s State) clone(extra int) State {
 	return State{lines: s.lines.clone(extra), prepaid: s.prepaid, sharedPrepaid: s.prepaid != nil, volumesOf: s.volumesOf, window: s.window,
 		vols: s.vols, sharedVols: s.vols != nil, credits: s.credits, sharedCredits: s.credits != nil, lineVols: s.lineVols, sharedLineVols: s.lineVols != nil}
@@ -268,16 +265,9 @@ func (s State) clone(extra int) State {
 // ownVols returns the state's cumulative volumes for writing.
 func (s *State) ownVols() *stateMap[volKey, *volState] { return ownShared(&s.vols, &s.sharedVols) }
 
-// ownPrepaid returns the state's prepaid commitments for writing: a copy
-// of the shared map (O(commitments held)) on the call's first new one.
-func (s *State) ownPrepaid() map[string]PrepaidEarning {
-	switch {
-	case s.sharedPrepaid:
-		s.prepaid, s.sharedPrepaid = maps.Clone(s.prepaid), false
-	case s.prepaid == nil:
-		s.prepaid = map[string]PrepaidEarning{}
-	}
-	return s.prepaid
+// ownPrepaid returns the state's prepaid commitments for writing.
+func (s *State) ownPrepaid() *stateMap[string, PrepaidEarning] {
+	return ownShared(&s.prepaid, &s.sharedPrepaid)
 }
 
 // ownCredits returns the state's credit records for writing.
@@ -314,6 +304,9 @@ func (s *State) seal() {
 	}
 	if !s.sharedLineVols {
 		s.lineVols.seal()
+	}
+	if !s.sharedPrepaid {
+		s.prepaid.seal()
 	}
 }
 
@@ -552,8 +545,8 @@ func (s State) exportJSON() (stateJSON, error) {
 		}
 		out.Volumes = append(out.Volumes, vs)
 	}
-	for _, c := range slices.Sorted(maps.Keys(s.prepaid)) {
-		out.Prepaid = append(out.Prepaid, PrepaidState{Commitment: c, Earning: s.prepaid[c]})
+	for _, c := range s.prepaid.sorted(cmp.Compare) {
+		out.Prepaid = append(out.Prepaid, PrepaidState{Commitment: c, Earning: s.prepaid.get(c)})
 	}
 	for _, id := range s.credits.sorted(cmp.Compare) {
 		c := s.credits.get(id)
@@ -705,7 +698,7 @@ func readState(in stateIn) (State, error) {
 	}
 	for i, p := range in.Prepaid {
 		path := ensemble.Path("prepaid", i)
-		switch _, dup := r.out.prepaid[p.Commitment]; {
+		switch dup := r.out.prepaid.has(p.Commitment); {
 		case p.Commitment == "":
 			r.fail(path+".commitment", "", "", nil, "no commitment")
 		case p.Earning != EarnOnPrepayment && p.Earning != EarnOnConsumption:
@@ -713,10 +706,7 @@ func readState(in stateIn) (State, error) {
 		case dup:
 			r.fail(path+".commitment", "", "", nil, "commitment %q given twice", p.Commitment)
 		default:
-			if r.out.prepaid == nil {
-				r.out.prepaid = map[string]PrepaidEarning{}
-			}
-			r.out.prepaid[p.Commitment] = p.Earning
+			r.out.ownPrepaid().put(p.Commitment, p.Earning)
 		}
 	}
 	for i, c := range in.Credits {

@@ -8,8 +8,9 @@ import (
 
 // stateMap is a map a state keeps by key, of which a call copies only
 // what it changes, not everything the state holds: the state's ledgers,
-// credit records and the volumes its lines added to, by line id, and its
-// cumulative volumes, by partner, currency and window. So settling one
+// credit records and the volumes its lines added to, by line id, its
+// cumulative volumes, by partner, currency and window, and its prepaid
+// commitments, by commitment. So settling one
 // line per call costs the same against a state of a hundred thousand
 // lines, or a thousand partners' volumes, as against an empty one.
 //
