@@ -127,6 +127,46 @@ type Collection struct {
 	Bearer Bearer `json:"bearer,omitzero"`
 }
 
+// invoiceLine is a line of an invoice on collection, and the line of the
+// invoice indexed before it: a list that a state shares with the states
+// it came from, which indexing a line prepends to (State.invoices).
+type invoiceLine struct {
+	line LineID
+	prev *invoiceLine
+}
+
+// indexCollection indexes line id, whose ledger is lg, if it is payable
+// on collection: by its invoice, and by the collections and write-offs
+// applied to it. Whatever makes a state of lines (decoding, Prune,
+// SplitByLine, MergeStates) calls it for each line it puts; a call
+// settling a sale indexes it once settled, and a collection records its
+// id itself.
+func (s *State) indexCollection(id LineID, lg *ledger) {
+	if lg.coll == nil {
+		return
+	}
+	if inv := lg.coll.invoice; inv != "" {
+		s.ownInvoices().put(inv, &invoiceLine{line: id, prev: s.invoices.get(inv)})
+	}
+	for _, c := range lg.coll.ids {
+		s.markApplied(c, id)
+	}
+}
+
+// markApplied records that collection or write-off c applied to line id.
+func (s *State) markApplied(c string, id LineID) {
+	if was, ok := s.applied.lookup(c); !ok || id < was {
+		s.ownApplied().put(c, id)
+	}
+}
+
+// putLine puts line id, whose ledger is lg, into a state being made of
+// lines, and indexes it.
+func (s *State) putLine(id LineID, lg *ledger) {
+	s.lines.put(id, lg)
+	s.indexCollection(id, lg)
+}
+
 // collection is what a line settled on collection records of what its
 // customer owes and paid.
 type collection struct {
@@ -372,22 +412,15 @@ func (s *Settler) collect(st State, c Collection, writeOff bool) (Result, error)
 	if err != nil {
 		return fail("", fmt.Errorf("%w: %w", ErrInvalidCollection, err))
 	}
-	// One pass over the state's lines (a host holding many lines shards
-	// its state, see State): the invoice's lines, and the first line in id
-	// order the collection was applied to.
-	var applied LineID
+	// The invoice's lines, and the first line in id order the collection
+	// was applied to, as the state indexes them.
 	byInvoice := c.Invoice != ""
-	for id, lg := range st.lines.all() {
-		if lg.coll == nil {
-			continue
-		}
-		if byInvoice && lg.coll.invoice == c.Invoice {
-			ids = append(ids, id)
-		}
-		if slices.Contains(lg.coll.ids, c.ID) && (applied == "" || id < applied) {
-			applied = id
+	if byInvoice {
+		for l := st.invoices.get(c.Invoice); l != nil; l = l.prev {
+			ids = append(ids, l.line)
 		}
 	}
+	applied := st.applied.get(c.ID)
 	if byInvoice {
 		if len(ids) == 0 {
 			why := ""
@@ -455,6 +488,7 @@ func (s *Settler) collect(st State, c Collection, writeOff bool) (Result, error)
 			return fail(id, err)
 		}
 		r.st.lines.put(id, nl)
+		r.st.markApplied(c.ID, id)
 	}
 	if err := duplicateEntry(r.entries); err != nil {
 		return fail("", err)

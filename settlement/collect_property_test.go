@@ -1,6 +1,7 @@
 package settlement_test
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"math/big"
@@ -336,6 +337,105 @@ func TestPropertyPaymentsAndWriteOffsCloseTheLine(t *testing.T) {
 		require.True(t, ok)
 		for _, p := range ll.Parts {
 			requireMoney(t, p.Awaiting, eur("0"), p.Entry, "awaiting")
+		}
+	})
+}
+
+// TestPropertyCollectionIndexesMatchTheLines grows states by random steps,
+// each from any earlier state (as a host fanning out from one state
+// does): lines on collection settled a few per call with SettleWhatYouCan
+// (a line settled twice is rejected), payments and write-offs by invoice
+// or by lines under ids that repeat, credits, JSON round trips, Prune, and
+// a split by line merged back. After every step, every state's collection
+// indexes (an invoice's lines, the first line a collection applied to)
+// are what a pass over its lines finds (settlement.CollectionIndexDiff),
+// and a payment by invoice does what the same payment naming the
+// invoice's lines does.
+func TestPropertyCollectionIndexesMatchTheLines(t *testing.T) {
+	s := planSettler(t, collectPlan, loadNetwork(t))
+	invoices := []string{"INV-1", "INV-2", "INV-3", ""}
+	rapid.Check(t, func(t *rapid.T) {
+		states := []settlement.State{{}}
+		var ids []settlement.LineID // every line settled in some state
+		for step := range rapid.IntRange(1, 14).Draw(t, "steps") {
+			label := fmt.Sprintf("step%d", step)
+			st := states[rapid.IntRange(0, len(states)-1).Draw(t, label+".from")]
+			at := date("2026-03-01").AddDate(0, 0, step)
+			var next settlement.State
+			var err error
+			switch op := rapid.IntRange(0, 6).Draw(t, label+".op"); op {
+			case 0, 1: // sales, and a line settled twice
+				var lines []settlement.Line
+				for j := range rapid.IntRange(1, 3).Draw(t, label+".lines") {
+					id := fmt.Sprintf("L%d.%d", step, j)
+					l := collectLine(id)
+					l.Date, l.Invoice = at, rapid.SampledFrom(invoices).Draw(t, label+".invoice")
+					lines, ids = append(lines, l), append(ids, l.ID)
+				}
+				if len(ids) > len(lines) && rapid.Bool().Draw(t, label+".again") {
+					again := collectLine(string(rapid.SampledFrom(ids[:len(ids)-len(lines)]).Draw(t, label+".again.id")))
+					again.Date = at
+					lines = append(lines, again)
+				}
+				var res settlement.Result
+				res, err = s.SettleWhatYouCan(ctx, st, lines)
+				next = res.State
+			case 2, 3: // a payment or write-off, by invoice or by lines
+				c := settlement.Collection{ID: rapid.SampledFrom([]string{"P1", "P2", "P3"}).Draw(t, label+".id"), Date: at,
+					Amount: ensemble.MoneyFromMinor(rapid.Int64Range(1, 30_000).Draw(t, label+".amount"), eurCur)}
+				byInvoice := rapid.Bool().Draw(t, label+".by_invoice")
+				if byInvoice {
+					c.Invoice = rapid.SampledFrom(invoices[:3]).Draw(t, label+".invoice")
+				} else if len(ids) > 0 {
+					c.Lines = []settlement.LineID{rapid.SampledFrom(ids).Draw(t, label+".line")}
+				}
+				apply := s.Collect
+				if op == 3 {
+					apply = s.WriteOff
+				}
+				var res settlement.Result
+				res, err = apply(st, c)
+				next = res.State
+				if byInvoice && err == nil { // the same payment naming the invoice's lines
+					inv := c.Invoice
+					c.Invoice = ""
+					for _, id := range ids {
+						if ll, ok := st.Line(id); ok && ll.Collection != nil && ll.Collection.Invoice == inv {
+							c.Lines = append(c.Lines, id)
+						}
+					}
+					slices.Sort(c.Lines)
+					same, err := apply(st, c)
+					require.NoError(t, err)
+					requireSameEntries(t, same.Entries, res.Entries)
+					require.Equal(t, string(mustJSON(t, res.State)), string(mustJSON(t, same.State)))
+				}
+			case 4: // a credit of a line
+				if len(ids) == 0 {
+					continue
+				}
+				cr := settlement.Line{ID: settlement.LineID(fmt.Sprintf("C%d", step)), Credits: rapid.SampledFrom(ids).Draw(t, label+".credits"),
+					Date: at, Amount: eur("-10.00"), Tax: eur("-1.90")}
+				var res settlement.Result
+				res, err = s.Settle(ctx, st, []settlement.Line{cr})
+				next = res.State
+			case 5: // a JSON round trip
+				require.NoError(t, json.Unmarshal(mustJSON(t, st), &next))
+			default: // pruned, or split by line and merged back
+				if rapid.Bool().Draw(t, label+".prune") {
+					next = st.Prune(at)
+					break
+				}
+				odd := func(id settlement.LineID) bool { return len(id)%2 == 1 }
+				next, err = settlement.MergeStates(st.SplitByLine(odd), st.SplitByLine(func(id settlement.LineID) bool { return !odd(id) }))
+			}
+			if err != nil {
+				continue // refused: no new state
+			}
+			states = append(states, next)
+			for i, st := range states {
+				require.Empty(t, settlement.CollectionIndexDiff(st), "state %d after step %d", i, step)
+			}
 		}
 	})
 }

@@ -3,7 +3,11 @@ package settlement
 import (
 	"context"
 	"errors"
+	"fmt"
 	"hash/maphash"
+	"maps"
+	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -70,4 +74,44 @@ func ChainsAt(s *Settler, chain []partner.ID, dates []time.Time) ([][]*partner.S
 		out[i] = d.chainSn
 	}
 	return out, nil
+}
+
+// CollectionIndexDiff compares the collection indexes of st with a pass
+// over its lines, which is what a collection read before them: the lines
+// of each invoice on collection, and the first line in id order each
+// collection or write-off applied to. It returns "" when they agree.
+func CollectionIndexDiff(st State) string {
+	scanned, applied := map[string][]LineID{}, map[string]LineID{}
+	for id, lg := range st.lines.all() {
+		if lg.coll == nil {
+			continue
+		}
+		if inv := lg.coll.invoice; inv != "" {
+			scanned[inv] = append(scanned[inv], id)
+		}
+		for _, c := range lg.coll.ids {
+			if was, ok := applied[c]; !ok || id < was {
+				applied[c] = id
+			}
+		}
+	}
+	indexed := map[string][]LineID{}
+	for inv, l := range st.invoices.all() {
+		for ; l != nil; l = l.prev {
+			indexed[inv] = append(indexed[inv], l.line)
+		}
+	}
+	for _, m := range []map[string][]LineID{scanned, indexed} {
+		for _, ids := range m {
+			slices.Sort(ids)
+		}
+	}
+	var diff []string
+	if !maps.EqualFunc(scanned, indexed, slices.Equal) {
+		diff = append(diff, fmt.Sprintf("invoices: indexed %v, the lines hold %v", indexed, scanned))
+	}
+	if got := maps.Collect(st.applied.all()); !maps.Equal(got, applied) {
+		diff = append(diff, fmt.Sprintf("applied: indexed %v, the lines hold %v", got, applied))
+	}
+	return strings.Join(diff, "; ")
 }

@@ -149,10 +149,12 @@ func (s *Settler) appendSettle(ctx context.Context, dst []Entry, st State, lines
 			}
 			return fail(err)
 		}
+		var sale *ledger // the line's ledger, if a sale
 		if l.Credits == "" {
 			// Insert first: one map operation instead of a lookup and an
 			// insert. The maps are the call's own, and dropped on error.
 			lg := r.dec.newLedger()
+			sale = lg
 			r.undoLine(l.ID, "")
 			if _, dup := r.st.lines.put(l.ID, lg); dup || r.st.credits.has(l.ID) {
 				err = lineErr(l.ID, "", "", "", ErrAlreadySettled)
@@ -179,6 +181,9 @@ func (s *Settler) appendSettle(ctx context.Context, dst []Entry, st State, lines
 				continue
 			}
 			return fail(err)
+		}
+		if sale != nil {
+			r.st.indexCollection(l.ID, sale)
 		}
 	}
 	r.dec.publish()

@@ -72,7 +72,7 @@ func (st State) SplitByLine(keep func(LineID) bool) State {
 		if !keep(id) {
 			continue
 		}
-		out.lines.put(id, l)
+		out.putLine(id, l)
 		if vs, ok := st.lineVols.lookup(id); ok {
 			out.ownLineVols().put(id, vs)
 		}
@@ -185,7 +185,7 @@ func MergeStates(parts ...State) (State, error) {
 				return State{}, overlapOf(parts)
 			}
 			taken[id] = struct{}{}
-			out.lines.put(id, l)
+			out.putLine(id, l)
 		}
 		for id, vs := range p.lineVols.all() {
 			out.ownLineVols().put(id, vs)
@@ -334,7 +334,7 @@ func (st State) Prune(before time.Time) State {
 			pruned[id] = true
 			continue
 		}
-		out.lines.put(id, l)
+		out.putLine(id, l)
 		if vs, ok := st.lineVols.lookup(id); ok {
 			out.ownLineVols().put(id, vs)
 		}

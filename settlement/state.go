@@ -47,6 +47,13 @@ type State struct {
 	// (lineVolume), kept apart from the ledgers, which most lines fill
 	// alone.
 	lineVols *stateMap[LineID, []lineVolume] // nil: none
+	// The lines payable on collection by invoice, and the collections and
+	// write-offs applied by id: what a collection reads instead of every
+	// line the state holds (collect.go). Derived from the ledgers: kept by
+	// the calls that settle and collect lines, and built by whatever makes
+	// a state of lines (indexCollection).
+	invoices *stateMap[string, *invoiceLine] // invoice -> its last line indexed; nil: none
+	applied  *stateMap[string, LineID]       // collection or write-off id -> the first line, in id order, it applied to; nil: none
 	// volumesOf says whose cumulative volumes a state split by partner or
 	// line holds (shard.go): a sale reading another partner's volume is
 	// refused. nil: every partner's (a whole state, or one decoded).
@@ -54,12 +61,11 @@ type State struct {
 	// window is where Prune cut the state (UTC): a line dated before it is
 	// refused (ErrBeforeWindow). Zero: never pruned.
 	window time.Time
-	// sharedVols, sharedCredits, sharedLineVols and sharedPrepaid say that
-	// vols, credits, lineVols and prepaid are those of the state this one
-	// was cloned from: a call copies each on its first write to it
-	// (ownVols, ownCredits, ownLineVols, ownPrepaid), so that a call
-	// writing none copies none.
-	sharedVols, sharedCredits, sharedLineVols, sharedPrepaid bool
+	// The shared flags say that the map they name is that of the state
+	// this one was cloned from: a call copies each on its first write to
+	// it (ownVols, ownCredits...), so that a call writing none copies
+	// none.
+	sharedVols, sharedCredits, sharedLineVols, sharedPrepaid, sharedInvoices, sharedApplied bool
 }
 
 type ledger struct {
@@ -258,8 +264,11 @@ func (s State) Has(id LineID) bool {
 // ownCredits, ownLineVols, ownPrepaid: then on top of s's, likewise). What
 // the maps point to is never changed in place, so this copies the state.
 func (s State) clone(extra int) State {
-	return State{lines: s.lines.clone(extra), prepaid: s.prepaid, sharedPrepaid: s.prepaid != nil, volumesOf: s.volumesOf, window: s.window,
-		vols: s.vols, sharedVols: s.vols != nil, credits: s.credits, sharedCredits: s.credits != nil, lineVols: s.lineVols, sharedLineVols: s.lineVols != nil}
+	c := s
+	c.lines = s.lines.clone(extra)
+	c.sharedVols, c.sharedCredits, c.sharedLineVols = s.vols != nil, s.credits != nil, s.lineVols != nil
+	c.sharedPrepaid, c.sharedInvoices, c.sharedApplied = s.prepaid != nil, s.invoices != nil, s.applied != nil
+	return c
 }
 
 // ownVols returns the state's cumulative volumes for writing.
@@ -279,6 +288,16 @@ func (s *State) ownCredits() *stateMap[LineID, creditRec] {
 // writing.
 func (s *State) ownLineVols() *stateMap[LineID, []lineVolume] {
 	return ownShared(&s.lineVols, &s.sharedLineVols)
+}
+
+// ownInvoices and ownApplied return the state's collection indexes for
+// writing.
+func (s *State) ownInvoices() *stateMap[string, *invoiceLine] {
+	return ownShared(&s.invoices, &s.sharedInvoices)
+}
+
+func (s *State) ownApplied() *stateMap[string, LineID] {
+	return ownShared(&s.applied, &s.sharedApplied)
 }
 
 // ownShared returns *m for writing: a clone of it on top of the map it
@@ -307,6 +326,12 @@ func (s *State) seal() {
 	}
 	if !s.sharedPrepaid {
 		s.prepaid.seal()
+	}
+	if !s.sharedInvoices {
+		s.invoices.seal()
+	}
+	if !s.sharedApplied {
+		s.applied.seal()
 	}
 }
 
@@ -918,7 +943,7 @@ func (r *stateReader) line(path string, ll *LedgerLine) {
 		}
 	}
 	if r.out.lines.get(id) == nil {
-		r.out.lines.put(id, l)
+		r.out.putLine(id, l)
 		for _, v := range vols {
 			r.out.addLineVolume(id, v)
 		}
