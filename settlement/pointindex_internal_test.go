@@ -94,3 +94,27 @@ func TestPropertyPointIndexSumsTheWindow(t *testing.T) {
 		}
 	})
 }
+
+// TestBuiltVolumeIsAppendedToInPlace: a rolling volume built from its
+// points (read from JSON or pruned) has room, and the first call settling
+// from it appends in place rather than copying its points (found by
+// review: built with no room, every such first call copied them).
+func TestBuiltVolumeIsAppendedToInPlace(t *testing.T) {
+	start := time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)
+	var pts []volPoint
+	for i := range 1000 {
+		pts = append(pts, volPoint{date: start.AddDate(0, 0, i%300), units: 1})
+	}
+	built := &volState{points: pts}
+	built.indexPoints()
+	v := &volState{}
+	v.borrow(built)
+	v.addPoint(volPoint{date: start.AddDate(1, 0, 0), units: 1})
+	if !v.borrowed {
+		t.Fatalf("the first call from a built volume copied its points: cap(points)=%d cap(ord)=%d cap(pre)=%d for %d points",
+			cap(built.points), cap(built.byDate.ord), cap(built.byDate.pre), len(built.points))
+	}
+	if len(built.points) != 1000 || built.byDate.sum(built.points, start.AddDate(-1, 0, 0), start.AddDate(2, 0, 0)) != 1000 {
+		t.Fatal("the built volume changed")
+	}
+}

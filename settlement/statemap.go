@@ -9,8 +9,9 @@ import (
 // stateMap is a map a state keeps by key, of which a call copies only
 // what it changes, not everything the state holds: the state's ledgers,
 // credit records and the volumes its lines added to, by line id, its
-// cumulative volumes, by partner, currency and window, and its prepaid
-// commitments, by commitment. So settling one
+// cumulative volumes, by partner, currency and window, its prepaid
+// commitments, by commitment, and its collection indexes, by invoice and
+// collection id. So settling one
 // line per call costs the same against a state of a hundred thousand
 // lines, or a thousand partners' volumes, as against an empty one.
 //
@@ -41,7 +42,7 @@ import (
 // every newer part.
 type stateMap[K comparable, V any] struct {
 	below     *stateLayer[K, V]
-	ids       [fewKeys]K // the zero key: a free slot (no line id or volume key is zero)
+	ids       [fewKeys]K // the zero key: a free slot (no key a state holds is zero: ids and commitments are never empty)
 	few       [fewKeys]V // few[i] is the value of ids[i]
 	fewShadow uint8      // bit i: ids[i] is held below too
 	m         map[K]V
