@@ -318,23 +318,18 @@ func ownShared[K comparable, V any](m **stateMap[K, V], shared *bool) *stateMap[
 // the state it came from is that state's, sealed already.
 func (s *State) seal() {
 	s.lines.seal()
-	if !s.sharedVols {
-		s.vols.seal()
-	}
-	if !s.sharedCredits {
-		s.credits.seal()
-	}
-	if !s.sharedLineVols {
-		s.lineVols.seal()
-	}
-	if !s.sharedPrepaid {
-		s.prepaid.seal()
-	}
-	if !s.sharedInvoices {
-		s.invoices.seal()
-	}
-	if !s.sharedApplied {
-		s.applied.seal()
+	sealOwn(s.vols, s.sharedVols)
+	sealOwn(s.credits, s.sharedCredits)
+	sealOwn(s.lineVols, s.sharedLineVols)
+	sealOwn(s.prepaid, s.sharedPrepaid)
+	sealOwn(s.invoices, s.sharedInvoices)
+	sealOwn(s.applied, s.sharedApplied)
+}
+
+// sealOwn seals m unless it is shared with the state the call came from.
+func sealOwn[K comparable, V any](m *stateMap[K, V], shared bool) {
+	if !shared {
+		m.seal()
 	}
 }
 
