@@ -19,18 +19,19 @@ func TestCapsFloorsAndFixedAmounts(t *testing.T) {
 	tests := []struct {
 		amount string
 		want   map[partner.ID]string
+		note   string // the seller's: what the caps and floors moved to or from it
 		err    error
 	}{
 		// 1.50 fixed; ref 10% = 10.00 capped at 5.00; platform 10% = 10.00; seller the rest.
-		{"100.00", map[partner.ID]string{"platform": "11.50", "referral-ams": "5.00", "sub-utrecht": "83.50"}, nil},
+		{"100.00", map[partner.ID]string{"platform": "11.50", "referral-ams": "5.00", "sub-utrecht": "83.50"}, "includes EUR 5.00 above the cap of ref", nil},
 		// ref 10% = 3.00 under the cap; platform 10% = 3.00 above the floor.
-		{"30.00", map[partner.ID]string{"platform": "4.50", "referral-ams": "3.00", "sub-utrecht": "22.50"}, nil},
+		{"30.00", map[partner.ID]string{"platform": "4.50", "referral-ams": "3.00", "sub-utrecht": "22.50"}, "", nil},
 		// ref 1.00; platform 10% = 1.00 raised to the 2.00 floor.
-		{"10.00", map[partner.ID]string{"platform": "3.50", "referral-ams": "1.00", "sub-utrecht": "5.50"}, nil},
+		{"10.00", map[partner.ID]string{"platform": "3.50", "referral-ams": "1.00", "sub-utrecht": "5.50"}, "less EUR 1.00 to meet the floor of plat", nil},
 		// 1.50 fixed + 2.00 floor exceed 3.00.
-		{"3.00", nil, settlement.ErrOverAllocation},
+		{"3.00", nil, "", settlement.ErrOverAllocation},
 		// the fixed amount alone exceeds 1.00.
-		{"1.00", nil, settlement.ErrOverAllocation},
+		{"1.00", nil, "", settlement.ErrOverAllocation},
 	}
 	for _, tc := range tests {
 		t.Run(tc.amount, func(t *testing.T) {
@@ -44,6 +45,11 @@ func TestCapsFloorsAndFixedAmounts(t *testing.T) {
 			require.Len(t, got, len(tc.want), "%v", got)
 			for p, w := range tc.want {
 				requireMoney(t, got[p], eur(w), p)
+			}
+			for _, e := range res.Entries {
+				if e.Party == "sub-utrecht" {
+					require.Equal(t, tc.note, e.Note)
+				}
 			}
 		})
 	}
@@ -77,4 +83,33 @@ func TestNotYetPartnerFallsBack(t *testing.T) {
 	// not evaluated without a referrer: the channel's leaves do not say
 	// they took its share, which the contract may not have given.
 	require.Equal(t, "fallback to platform: partner sub-utrecht is not a partner yet", note)
+}
+
+// TestCapMovesToAnInnerRemaining: what a cap moves to a remaining inner
+// node is split below it, and every leaf below says so, prefixed with the
+// inner node's id.
+func TestCapMovesToAnInnerRemaining(t *testing.T) {
+	plan := `{id: p, version: 1, root: {id: root, children: [
+		{id: plat, party: platform, share: "20%", cap: {amount: "10.00", currency: EUR}, fallback: platform},
+		{id: channel, share: remaining, children: [
+			{id: distributor, party: distributor, share: "10%"},
+			{id: seller, party: seller, share: remaining}]}]}}`
+	s := planSettler(t, plan, loadNetwork(t))
+	l := chainLine("L1", "100.00", "2026-03-01")
+	res, err := s.Settle(ctx, settlement.State{}, []settlement.Line{l})
+	require.NoError(t, err)
+	// platform 20.00 capped at 10.00; channel 80.00 + 10.00 = 90.00:
+	// distributor 9.00, seller 81.00.
+	got := byParty(res.Entries)
+	for p, w := range map[partner.ID]string{"platform": "10.00", "distri-eu": "9.00", "sub-utrecht": "81.00"} {
+		requireMoney(t, got[p], eur(w), p)
+	}
+	for _, e := range res.Entries {
+		want := "channel includes EUR 10.00 above the cap of plat"
+		if e.Party == "platform" {
+			want = ""
+			require.Equal(t, "20%, capped at EUR 10.00", e.Share)
+		}
+		require.Equal(t, want, e.Note, e.ID)
+	}
 }

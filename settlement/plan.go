@@ -330,7 +330,11 @@ type Node struct {
 	// weights without one.
 	LevelWeight string `json:"level_weight,omitempty"`
 	// Cap and Floor bound the node's amount; the difference comes from or
-	// goes to the remaining sibling. Zero means none.
+	// goes to the remaining sibling. Zero means none. The node's share text
+	// says "capped at EUR 50.00" (or "floor EUR 5.00"), and the sibling's
+	// entries, or those of the leaves below it, say how much moved and
+	// why: "includes EUR 12.00 above the cap of reseller", "less EUR 2.00
+	// to meet the floor of referral".
 	Cap   ensemble.Money `json:"cap,omitzero"`
 	Floor ensemble.Money `json:"floor,omitzero"`
 	// Fallback says where the share goes when the party cannot be paid.

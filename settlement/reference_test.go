@@ -675,6 +675,7 @@ func (ln *refLine) split(n *settlement.Node, path string, amount int64, refs []e
 			}
 			if parts[i] > cu {
 				parts[rem] += parts[i] - cu
+				kids[rem].note = noteAnd(kids[rem].note, "includes "+ensemble.MoneyFromMinor(parts[i]-cu, ln.cur).String()+" above the cap of "+string(c.ID))
 				parts[i] = cu
 				kids[i].text += ", capped at " + c.Cap.String()
 			}
@@ -686,6 +687,7 @@ func (ln *refLine) split(n *settlement.Node, path string, amount int64, refs []e
 			}
 			if parts[i] < fu {
 				parts[rem] -= fu - parts[i]
+				kids[rem].note = noteAnd(kids[rem].note, "less "+ensemble.MoneyFromMinor(fu-parts[i], ln.cur).String()+" to meet the floor of "+string(c.ID))
 				parts[i] = fu
 				kids[i].text += ", floor " + c.Floor.String()
 			}

@@ -153,7 +153,10 @@ func (sp *split) walk(n *cnode, amount int64, depth int) error {
 	if rem >= 0 {
 		parts[rem] -= d.fixed
 	}
-	// Caps and floors move amounts to and from the remaining child.
+	// Caps and floors move amounts to and from the remaining child, whose
+	// entries say how much and why (moved).
+	var movedBuf [128]byte
+	moved := movedBuf[:0]
 	for i, c := range n.children {
 		if !kids[i].active || i == rem {
 			continue
@@ -165,6 +168,7 @@ func (sp *split) walk(n *cnode, amount int64, depth int) error {
 			}
 			if parts[i] > cu {
 				parts[rem] += parts[i] - cu
+				moved = appendMoved(moved, "includes ", parts[i]-cu, sp.cur, " above the cap of ", c.id)
 				parts[i] = cu
 				marks[i] |= markCapped
 			}
@@ -176,6 +180,7 @@ func (sp *split) walk(n *cnode, amount int64, depth int) error {
 			}
 			if parts[i] < fu {
 				parts[rem] -= fu - parts[i]
+				moved = appendMoved(moved, "less ", fu-parts[i], sp.cur, " to meet the floor of ", c.id)
 				parts[i] = fu
 				marks[i] |= markFloored
 			}
@@ -198,11 +203,17 @@ func (sp *split) walk(n *cnode, amount int64, depth int) error {
 		if ref := kids[i].rule; ref != nil {
 			sp.refs = append(append(sp.refs, ref.Ref), ref.tables...)
 		}
+		note := kids[i].note
+		if i == rem && len(moved) > 0 { // amounts vary by line: kept as text, not interned
+			var buf [256]byte
+			note = sp.dec.keepText(appendNote(append(buf[:0], note...), moved))
+		}
 		var err error
 		if c.leaf {
 			k := &kids[i]
-			if marks[i] != 0 {
+			if marks[i] != 0 || i == rem && len(moved) > 0 {
 				kc := *k
+				kc.note = note
 				if marks[i]&markCapped != 0 {
 					kc.text += ", capped at " + c.cap.String()
 				}
@@ -214,7 +225,7 @@ func (sp *split) walk(n *cnode, amount int64, depth int) error {
 			err = sp.pay(c, parts[i], k)
 		} else {
 			above := sp.above
-			if note := kids[i].note; note != "" {
+			if note != "" {
 				var buf [256]byte
 				sp.above = sp.dec.keepNote(appendNote(append(append(append(buf[:0], c.id...), ' '), note...), above))
 			}
@@ -233,6 +244,17 @@ const (
 	markCapped uint8 = 1 << iota
 	markFloored
 )
+
+// appendMoved appends to b, the note of a level's remaining child, that
+// it received (verb "includes ") or gave ("less ") units because sibling
+// id's cap or floor (why) moved them.
+func appendMoved(b []byte, verb string, units int64, cur ensemble.Currency, why, id string) []byte {
+	if len(b) > 0 {
+		b = append(b, "; "...)
+	}
+	b = appendMoney(append(b, verb...), units, cur)
+	return append(append(b, why...), id...)
+}
 
 // pay emits the entries of leaf n, which receives amount: k is what its
 // level decided for it, nil when n is the root.
