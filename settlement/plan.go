@@ -85,14 +85,27 @@ func (f *Fallback) UnmarshalText(b []byte) error {
 	return err
 }
 
-// Window is the span of time a cumulative volume adds up over.
+// Window is the span of time a cumulative volume adds up over; in plan
+// documents, "calendar_year" or "rolling_12_months".
+//
+// A line reads the volume of the lines settled before it (in this call or
+// earlier ones) that share its window, whatever their dates: a line
+// settled late, after lines dated later than it, reads them too, as they
+// read a volume without it. So a seller's marginal tiers are used once
+// whatever order its lines' calls come in: lines within one window pay
+// the schedule of their total volume, though which line pays which tier
+// follows the order they were settled in (within a call, date order).
 type Window uint8
 
 const (
 	// WindowCalendarYear (the default) adds up each calendar year (UTC)
-	// from January 1.
+	// from January 1: a line reads what its year's lines settled before
+	// it added.
 	WindowCalendarYear Window = iota
-	// WindowRolling12Months adds up the twelve months before each line.
+	// WindowRolling12Months adds up the twelve months before each line: a
+	// line dated t reads the lines dated after t minus twelve months (a
+	// line exactly twelve months earlier has left the window) up to t,
+	// and, settled late, those dated less than twelve months after t.
 	WindowRolling12Months
 )
 

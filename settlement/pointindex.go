@@ -55,6 +55,20 @@ func (x *pointIndex) sum(points []volPoint, from, to time.Time) int64 {
 	return x.pre[x.after(points, to)] - x.pre[x.after(points, from)]
 }
 
+// later returns the sum of the units of the points dated after t whose
+// own twelve months hold t (dated less than a year after it): the lines
+// settled before a late line that read a volume without it. It costs
+// nothing for a line dated after every point.
+func (x *pointIndex) later(points []volPoint, t time.Time) int64 {
+	n := len(x.ord)
+	if n == 0 || !points[x.ord[n-1]].date.After(t) {
+		return 0
+	}
+	from := x.after(points, t)
+	to := sort.Search(n, func(i int) bool { return !points[x.ord[i]].date.AddDate(-1, 0, 0).Before(t) })
+	return x.pre[to] - x.pre[from]
+}
+
 // added indexes the last of points, just appended.
 func (x *pointIndex) added(points []volPoint) {
 	if len(x.pre) == 0 {

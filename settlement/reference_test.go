@@ -181,9 +181,11 @@ func (st refState) volumeBefore(p partner.ID, cur ensemble.Currency, w settlemen
 	if w == settlement.WindowCalendarYear {
 		return st.volumes[refVolumeKey{partner: p, cur: cur.Key(), window: w, year: at.UTC().Year()}].units
 	}
+	// The twelve months up to at, and the points dated after at (settled
+	// before a late line) whose own twelve months hold at.
 	var sum int64
 	for _, pt := range st.volumes[refVolumeKey{partner: p, cur: cur.Key(), window: w}].points {
-		if pt.date.After(at.AddDate(-1, 0, 0)) && !pt.date.After(at) {
+		if pt.date.After(at.AddDate(-1, 0, 0)) && pt.date.AddDate(-1, 0, 0).Before(at) {
 			sum += pt.units
 		}
 	}

@@ -527,7 +527,9 @@ func (s State) volumeBefore(p partner.ID, cur string, w Window, at time.Time) in
 
 // volumeAt returns volume k as a rate reads it before a line dated at (a
 // calendar year's, k.year being at's year, whole; a rolling window's
-// points in the twelve months up to at), and the volume held (nil: none).
+// points in the twelve months up to at, and those dated after at that
+// read a volume without it: see WindowRolling12Months), and the volume
+// held (nil: none).
 func (s State) volumeAt(k volKey, at time.Time) (int64, *volState) {
 	v := s.vols.get(k)
 	if v == nil {
@@ -536,7 +538,7 @@ func (s State) volumeAt(k volKey, at time.Time) (int64, *volState) {
 	if k.window == WindowCalendarYear {
 		return v.units, v
 	}
-	return v.byDate.sum(v.points, at.AddDate(-1, 0, 0), at), v
+	return v.byDate.sum(v.points, at.AddDate(-1, 0, 0), at) + v.byDate.later(v.points, at), v
 }
 
 // MarshalJSON writes the state with lines sorted by id and volumes by

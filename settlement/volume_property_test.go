@@ -145,7 +145,7 @@ func TestPropertyVolumesNetOfCredits(t *testing.T) {
 							continue // suspended: no volume
 						}
 						if window == settlement.WindowCalendarYear && l.Date.Year() != at.Year() ||
-							window == settlement.WindowRolling12Months && !(l.Date.After(at.AddDate(-1, 0, 0)) && !l.Date.After(at)) {
+							window == settlement.WindowRolling12Months && !(l.Date.After(at.AddDate(-1, 0, 0)) && l.Date.AddDate(-1, 0, 0).Before(at)) {
 							continue
 						}
 						added := minorOf(l.Amount)
