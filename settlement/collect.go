@@ -77,6 +77,10 @@ var (
 	// ErrNotOnCollection reports a line whose plan pays on settlement:
 	// nothing on it awaits the customer's payment.
 	ErrNotOnCollection = errors.New("settlement: line not payable on collection")
+	// ErrReserveOnCollection reports a plan payable on collection with a
+	// node reserve or rolling reserves: both would hold the same earnings
+	// back. New reports it as a problem of the plan's *ValidationError.
+	ErrReserveOnCollection = errors.New("settlement: a plan payable on collection keeps no reserve")
 )
 
 // CollectionError is the error of a collection or write-off: its id, the
@@ -104,8 +108,10 @@ func (e *CollectionError) Unwrap() error { return e.Err }
 // invoice or the lines named.
 type Collection struct {
 	// ID names the collection: a valid id without ':' or '#'
-	// (ensemble.CheckID), unique among the collections and write-offs of
-	// its lines. Entry ids carry it.
+	// (ensemble.CheckID), unique among every collection and write-off the
+	// state holds, whatever their lines: an id the state holds on any line
+	// is ErrCollectionApplied, naming the first line it applied to. Entry
+	// ids carry it.
 	ID string `json:"id"`
 	// Date is when the money was received (or written off); the entries
 	// are dated at it, in UTC.
@@ -567,6 +573,9 @@ func (r *run) collectLine(lg *ledger, paid int64, c *Collection, at time.Time) (
 	}
 	cur := lg.ctx.cur
 	note := "collection " + c.ID + ": " + ensemble.MoneyFromMinor(cl.collected, cur).String() + " of " + ensemble.MoneyFromMinor(cl.total, cur).String() + " paid"
+	if cl.credited > 0 { // else the note reads as if the credited part were still owed
+		note += ", " + ensemble.MoneyFromMinor(cl.credited, cur).String() + " credited"
+	}
 	trace := append(slices.Clone(lg.trace), ensemble.Ref{Kind: RefLine, ID: string(lg.line)})
 	for i := range n {
 		if release[i] == 0 {

@@ -516,6 +516,7 @@ func TestPayableOnCollectionPlansAreChecked(t *testing.T) {
 			require.NoError(t, err)
 			_, err = settlement.New(settlement.Config{Plans: plans, Rules: loadRules(t), Network: loadNetwork(t)})
 			require.ErrorContains(t, err, tc.want)
+			require.ErrorIs(t, err, settlement.ErrReserveOnCollection)
 		})
 	}
 	_, err := settlement.ParsePlans([]byte(`{id: p, version: 1, payable: on_invoice, root: {id: root, party: platform}}`))
@@ -670,4 +671,20 @@ func TestPruneKeepsLinesAwaitingPayment(t *testing.T) {
 	w, err := s.WriteOff(c.State.Prune(cut), settlement.Collection{ID: "WO-1", Date: date("2026-06-02"), Amount: eur("3.57"), Invoice: "INV-7"})
 	require.NoError(t, err)
 	require.Zero(t, w.State.Prune(cut).Len())
+}
+
+// TestCollectedNoteSaysWhatWasCredited: after a credit note, a payment's
+// note says what the credit took off the total, so that "EUR 50.00 of EUR
+// 119.00 paid" does not read as EUR 69.00 still owed (from a new user's
+// trial).
+func TestCollectedNoteSaysWhatWasCredited(t *testing.T) {
+	s, _, st := settledCollect(t) // L1: EUR 100.00 + 19.00 tax, on collection
+	cr, err := s.Settle(ctx, st, []settlement.Line{{ID: "C1", Credits: "L1", Date: date("2026-03-10"), Amount: eur("-20.00"), Tax: eur("-3.80")}})
+	require.NoError(t, err)
+	res, err := s.Collect(cr.State, settlement.Collection{ID: "PAY-1", Date: date("2026-03-20"), Amount: eur("95.20"), Lines: []settlement.LineID{"L1"}})
+	require.NoError(t, err)
+	require.NotEmpty(t, res.Entries)
+	for _, e := range res.Entries {
+		require.Equal(t, "collection PAY-1: EUR 95.20 of EUR 119.00 paid, EUR 23.80 credited", e.Note, e.ID)
+	}
 }

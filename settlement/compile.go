@@ -358,7 +358,7 @@ func (s *Settler) compilePlan(p *ensemble.Problems, path string, doc PlanDocumen
 		onCollection: doc.Payable == PayableOnCollection}
 	cp.reserves = compileReserves(p, path, doc.Reserves)
 	if doc.Payable == PayableOnCollection && len(doc.Reserves) > 0 {
-		p.Addf(path+".reserves", "a plan payable on collection keeps no rolling reserve: both would hold the same earnings back")
+		p.Add(path+".reserves", fmt.Errorf("%w: rolling reserves and the customer's payment would hold the same earnings back", ErrReserveOnCollection))
 	}
 	ids := map[string]bool{}
 	cp.root = s.compileNode(p, path+".root", cp, &doc.Root, "", true, ids, used, 0)
@@ -465,7 +465,7 @@ func (s *Settler) compileNode(p *ensemble.Problems, path string, cp *cplan, n *N
 			p.Addf(path+".reserve.days", "reserve days must be within [0, 36600]")
 		}
 		if cp.doc.Payable == PayableOnCollection && n.Reserve.Ratio.Sign() != 0 {
-			p.Addf(path+".reserve", "a plan payable on collection keeps no reserve: both would hold the same earnings back")
+			p.Add(path+".reserve", fmt.Errorf("%w: a node reserve and the customer's payment would hold the same earnings back", ErrReserveOnCollection))
 		}
 	}
 	for _, b := range []struct {

@@ -436,6 +436,9 @@ func (lg *refLedger) collectLine(paid int64, id string, at time.Time, trace []en
 	}
 	note := "collection " + id + ": " + ensemble.MoneyFromMinor(lg.coll.collected, lg.cur).String() + " of " +
 		ensemble.MoneyFromMinor(lg.coll.total, lg.cur).String() + " paid"
+	if lg.coll.credited > 0 {
+		note += ", " + ensemble.MoneyFromMinor(lg.coll.credited, lg.cur).String() + " credited"
+	}
 	var out []settlement.Entry
 	for i := range lg.parts {
 		p := &lg.parts[i]
