@@ -325,8 +325,10 @@ type Node struct {
 	// Party is the role a leaf pays: platform, seller, top, chain[N] (N
 	// levels above the seller), chain[*] (every level of the chain, by
 	// level_weight), a partner type (distributor, reseller, sub_reseller,
-	// ... or type:<name>: the nearest partner of that type walking up from
-	// the seller), referrer, marketplace, co_sellers (the seller and its
+	// ... or type:<name>: the nearest partner of that type walking up the
+	// chain from the seller, the seller included: a seller of type
+	// reseller is paid a reseller node too, beside the seller's own),
+	// referrer, marketplace, co_sellers (the seller and its
 	// co-sellers, by the route's co-sell weights, equally when it gives
 	// none: see partner.Route; a route without co-sellers has no one to
 	// pay, and the node's fallback applies) or partner:<id>.
