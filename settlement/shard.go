@@ -66,6 +66,13 @@ var (
 // (SplitByPartner); against this part alone it is ErrVolumeNotHeld.
 // The part holds no partner's volumes: a sale whose plan reads one is
 // refused (ErrVolumeNotHeld) until the part is merged with the partner's.
+//
+// A part knows only the lines it holds: a line another part holds, sent
+// to this one (a retried batch keyed to the wrong shard), is settled
+// again here, not refused as ErrAlreadySettled. Key a re-sent line as its
+// first send was keyed; merging the parts' states (MergeStates:
+// ErrStateOverlap) and their entries' statements (Statements:
+// ErrDuplicateEntry) refuse the duplicate, but only then.
 func (st State) SplitByLine(keep func(LineID) bool) State {
 	out := State{prepaid: st.prepaid, sharedPrepaid: st.prepaid != nil, volumesOf: noPartner, window: st.window}
 	for id, l := range st.lines.all() {
