@@ -17,7 +17,15 @@ var (
 	ErrInvalidLine = errors.New("settlement: invalid line")
 	// ErrAlreadySettled reports a line id the state already holds, or a
 	// line id given twice in one call. Settling is not silently repeated.
+	// A sale sent again as it was settled (its date, currency and basis
+	// alike) matches ErrAlreadySettled alone, so a retrying host may drop
+	// it; one that differs matches ErrLineConflict too.
 	ErrAlreadySettled = errors.New("settlement: line already settled")
+	// ErrLineConflict reports a sale whose id the state holds for a line
+	// of another date, currency or basis: not a retry but a changed line,
+	// which a credit note (and a new line) must carry. It always comes
+	// with ErrAlreadySettled.
+	ErrLineConflict = errors.New("settlement: line settled with other figures")
 	// ErrNoPlan reports a line no plan matches at its date.
 	ErrNoPlan = errors.New("settlement: no plan for line")
 	// ErrAmbiguousPlan reports a line two equally specific plans match.

@@ -7,6 +7,8 @@ import (
 	"math"
 	"slices"
 	"time"
+
+	"github.com/ensemble-commerce/ensemble"
 )
 
 // Result is what a settlement call returns: the new entries, in canonical
@@ -156,8 +158,8 @@ func (s *Settler) appendSettle(ctx context.Context, dst []Entry, st State, lines
 			lg := r.dec.newLedger()
 			sale = lg
 			r.undoLine(l.ID, "")
-			if _, dup := r.st.lines.put(l.ID, lg); dup || r.st.credits.has(l.ID) {
-				err = lineErr(l.ID, "", "", "", ErrAlreadySettled)
+			if was, dup := r.st.lines.put(l.ID, lg); dup || r.st.credits.has(l.ID) {
+				err = lineErr(l.ID, "", "", "", resent(l, was))
 			} else {
 				err = r.settleSale(l, lg)
 			}
@@ -189,6 +191,25 @@ func (s *Settler) appendSettle(ctx context.Context, dst []Entry, st State, lines
 	r.dec.publish()
 	r.st.seal()
 	return r.entries, r.st, r.rejected, nil
+}
+
+// resent returns the error of sale l whose id the state holds, as was
+// (nil: a credit's id): ErrAlreadySettled, with ErrLineConflict when was
+// is a sale of another date, currency or basis than l.
+func resent(l *Line, was *ledger) error {
+	if was == nil || was.ctx == nil {
+		return ErrAlreadySettled
+	}
+	basis, err := basisUnits(l, was.ctx.basis == BasisGross)
+	switch {
+	case err == nil && basis == was.basis && l.Date.Equal(was.date) && l.Currency() == was.ctx.cur:
+		return ErrAlreadySettled
+	case err != nil:
+		return fmt.Errorf("%w: %w", ErrAlreadySettled, ErrLineConflict)
+	}
+	return fmt.Errorf("%w, %w: as %s on %s, not %s on %s", ErrAlreadySettled, ErrLineConflict,
+		ensemble.MoneyFromMinor(was.basis, was.ctx.cur), was.date.UTC().Format(time.DateOnly),
+		ensemble.MoneyFromMinor(basis, l.Currency()), l.Date.UTC().Format(time.DateOnly))
 }
 
 // canonical appends to order the indexes of lines in canonical order:

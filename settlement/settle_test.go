@@ -62,3 +62,41 @@ func TestSettleHandChecked(t *testing.T) {
 		})
 	}
 }
+
+// TestResentLineIsToldFromAChangedOne: a sale sent again as it was settled
+// is ErrAlreadySettled alone, so a retrying host may drop it; sent again
+// with another amount, date or currency it is ErrLineConflict too, naming
+// both (from a new user's trial, who could not tell them apart). Neither
+// is settled again, in a later call or in the same one.
+func TestResentLineIsToldFromAChangedOne(t *testing.T) {
+	s := newSettler(t)
+	l := chainLine("L1", "100.00", "2026-03-01")
+	res, err := s.Settle(ctx, settlement.State{}, []settlement.Line{l})
+	require.NoError(t, err)
+
+	_, err = s.Settle(ctx, res.State, []settlement.Line{l})
+	require.ErrorIs(t, err, settlement.ErrAlreadySettled)
+	require.NotErrorIs(t, err, settlement.ErrLineConflict)
+
+	changed := l
+	changed.Amount = eur("999.00")
+	_, err = s.Settle(ctx, res.State, []settlement.Line{changed})
+	require.ErrorIs(t, err, settlement.ErrAlreadySettled)
+	require.ErrorIs(t, err, settlement.ErrLineConflict)
+	require.ErrorContains(t, err, "as EUR 100.00 on 2026-03-01, not EUR 999.00 on 2026-03-01")
+
+	later := l
+	later.Date = date("2026-03-02")
+	_, err = s.Settle(ctx, res.State, []settlement.Line{later})
+	require.ErrorIs(t, err, settlement.ErrLineConflict)
+
+	// Given twice in one call: the second is the same line, or not.
+	_, err = s.Settle(ctx, settlement.State{}, []settlement.Line{l, l})
+	require.ErrorIs(t, err, settlement.ErrAlreadySettled)
+	require.NotErrorIs(t, err, settlement.ErrLineConflict)
+	what, err := s.SettleWhatYouCan(ctx, res.State, []settlement.Line{l, chainLine("L2", "50.00", "2026-03-01")})
+	require.NoError(t, err)
+	require.Len(t, what.Rejections, 1)
+	require.ErrorIs(t, what.Rejections[0].Err, settlement.ErrAlreadySettled)
+	require.True(t, what.State.Has("L2"))
+}
