@@ -205,11 +205,22 @@ func resent(l *Line, was *ledger) error {
 	case err == nil && basis == was.basis && l.Date.Equal(was.date) && l.Currency() == was.ctx.cur:
 		return ErrAlreadySettled
 	case err != nil:
-		return fmt.Errorf("%w: %w", ErrAlreadySettled, ErrLineConflict)
+		return lineConflict("line already settled with other figures")
 	}
-	return fmt.Errorf("%w, %w: as %s on %s, not %s on %s", ErrAlreadySettled, ErrLineConflict,
+	return lineConflict(fmt.Sprintf("line already settled with other figures: as %s on %s, not %s on %s",
 		ensemble.MoneyFromMinor(was.basis, was.ctx.cur), was.date.UTC().Format(time.DateOnly),
-		ensemble.MoneyFromMinor(basis, l.Currency()), l.Date.UTC().Format(time.DateOnly))
+		ensemble.MoneyFromMinor(basis, l.Currency()), l.Date.UTC().Format(time.DateOnly)))
+}
+
+// lineConflict is a sale sent again with other figures: it matches
+// ErrAlreadySettled and ErrLineConflict.
+type lineConflict string
+
+func (e lineConflict) Error() string { return string(e) }
+
+// Is reports whether target is ErrAlreadySettled or ErrLineConflict.
+func (e lineConflict) Is(target error) bool {
+	return target == ErrAlreadySettled || target == ErrLineConflict
 }
 
 // canonical appends to order the indexes of lines in canonical order:
