@@ -6,7 +6,9 @@ import (
 	"time"
 )
 
-// CadenceUnit is the calendar unit a billing cycle steps by.
+// CadenceUnit is the calendar unit a billing cycle steps by. In
+// documents it is written "daily", "weekly", "monthly", "quarterly" or
+// "yearly" (a charge's cadence: {unit: monthly}).
 type CadenceUnit uint8
 
 const (

@@ -203,7 +203,10 @@ type Tier struct {
 }
 
 // Cumulative is a share whose rate depends on a partner's cumulative
-// volume (the plans' basis of its lines) in a window.
+// volume in a window: the plans' basis of its lines (their net, or gross,
+// amount, supplier costs included: a bundle line of EUR 120.00 with EUR
+// 80.00 of supplier costs adds EUR 120.00, though its rate applies to the
+// EUR 40.00 the plan splits).
 type Cumulative struct {
 	// Of is the role whose volume counts (default "seller"). On a line
 	// where it names nobody who can be paid (no reseller on a direct
