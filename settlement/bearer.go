@@ -40,15 +40,17 @@ import (
 //	bearer: {node: root/channel}                      # every part decided under the channel node
 //	bearer: {role: seller}
 type Bearer struct {
-	// Party bears it: every part of the line that pays this partner.
+	// Party bears it: every part of the line that pays this partner (or
+	// the platform, by its id).
 	Party partner.ID `json:"party,omitempty"`
 	// Node bears it: the parts decided at this plan node path or below it
 	// ("root/channel" covers "root/channel/reseller"). Supplier costs are
 	// parts under "supplier_costs/<component>".
 	Node string `json:"node,omitempty"`
 	// Role bears it: the parts paid in this role, as entries name it
-	// (Entry.Role: "seller", "referrer", "chain[1]", "co_sellers", a
-	// partner type, ...); "supplier" names every supplier cost of the line.
+	// (Entry.Role: "platform", "seller", "referrer", "chain[1]",
+	// "co_sellers", a partner type, ...); "supplier" names every supplier
+	// cost of the line.
 	Role string `json:"role,omitempty"`
 	// Component bears it: the supplier of this bundle component (its
 	// supplier cost, the part at "supplier_costs/<component>"), named by
