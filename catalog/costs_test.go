@@ -378,3 +378,40 @@ func ExampleAppliesTo() {
 	// all all true
 	// charges [onboarding monthly] true
 }
+
+// TestFixedCostOnSeveralRecurringChargesNamesThem: a fixed cost is owed
+// per bundle unit per cycle, so on a bundle with two recurring charges,
+// left to the default (or "recurring", or "all") it would be owed on both,
+// paying the supplier twice: it is refused (ErrAmbiguousCost) naming the
+// charges, until it names the one that counts the units (from a new
+// user's trial, whose EUR 8.00 a seat became EUR 16.00). A ratio cost,
+// a share of each line, is not refused.
+func TestFixedCostOnSeveralRecurringChargesNamesThem(t *testing.T) {
+	doc := func(cost string) string {
+		return `
+offers:
+  - {id: backup, version: 1, currency: EUR, effective_from: 2026-01-01T00:00:00Z}
+  - id: connect
+    version: 1
+    kind: bundle
+    currency: EUR
+    effective_from: 2026-01-01T00:00:00Z
+    charges:
+      - {id: line, type: recurring, cadence: {unit: monthly}, timing: in_advance, price: {model: per_unit, amount: "35.00"}}
+      - {id: seats, type: recurring, cadence: {unit: monthly}, timing: in_advance, price: {model: per_unit, amount: "12.00"}}
+      - {id: install, type: one_time, price: {model: flat, amount: "250.00"}}
+    components:
+      - {offer: backup, supplier: backupco, cost: ` + cost + `}
+`
+	}
+	for _, cost := range []string{`{fixed: "8.00"}`, `{fixed: "8.00", applies_to: recurring}`, `{fixed: "8.00", applies_to: all}`} {
+		_, err := catalog.LoadYAML([]byte(doc(cost)))
+		require.ErrorIs(t, err, catalog.ErrAmbiguousCost, cost)
+		require.ErrorContains(t, err, `offers[1].components[0].cost.applies_to: catalog: offer "connect"@1 component "backup/backupco": `+
+			`a fixed cost on several recurring charges must name those it applies to: "line, seats"`)
+	}
+	for _, cost := range []string{`{fixed: "8.00", applies_to: [seats]}`, `{fixed: "8.00", applies_to: [line, seats]}`, `{ratio: "20%"}`} {
+		_, err := catalog.LoadYAML([]byte(doc(cost)))
+		require.NoError(t, err, cost)
+	}
+}

@@ -70,9 +70,10 @@
 //     recurring lines (prorated with them, then rounded once). With "all"
 //     or by name it also applies to one-time lines, once per unit. It never
 //     applies to a usage line, which bills no bundle units: "all" leaves
-//     usage charges out, and naming one is a validation error. A bundle
-//     with several recurring charges owes a default fixed cost on each of
-//     them: name the charge that counts the bundle units.
+//     usage charges out, and naming one is a validation error. On a bundle
+//     with several recurring charges, a fixed cost must name the charges
+//     it applies to (ErrAmbiguousCost): owed on each recurring charge, it
+//     would pay the supplier once per charge.
 //
 // A supplier is owed on the bundle's charges only: an early-termination
 // fee (package invoice), which compensates the seller for a contract's

@@ -137,6 +137,17 @@ func genDocument(t *rapid.T) catalog.Document {
 					comp.Cost.AppliesTo = catalog.AppliesTo{Scope: catalog.CostCharges, Charges: named}
 				}
 			}
+			// A fixed cost on several recurring charges names the one that
+			// counts the bundle's units (else ErrAmbiguousCost).
+			var recurring []catalog.ChargeID
+			for _, ch := range b.Charges {
+				if ch.Type == catalog.Recurring {
+					recurring = append(recurring, ch.ID)
+				}
+			}
+			if !comp.Cost.Fixed.IsZero() && comp.Cost.AppliesTo.Scope != catalog.CostCharges && len(recurring) > 1 {
+				comp.Cost.AppliesTo = catalog.AppliesTo{Scope: catalog.CostCharges, Charges: []catalog.ChargeID{rapid.SampledFrom(recurring).Draw(t, "counts_units")}}
+			}
 			b.Components = append(b.Components, comp)
 		}
 		doc.Offers = append(doc.Offers, b)

@@ -62,6 +62,11 @@ var (
 	// ErrUnknownCharge reports a component cost whose applies_to names a
 	// charge the bundle does not have.
 	ErrUnknownCharge = errors.New("catalog: applies_to names a charge the bundle lacks")
+	// ErrAmbiguousCost reports a fixed component cost on a bundle with
+	// several recurring charges that does not name the charges it applies
+	// to: owed per bundle unit per cycle, it would be owed once on each
+	// recurring charge, paying the supplier several times over.
+	ErrAmbiguousCost = errors.New("catalog: a fixed cost on several recurring charges must name those it applies to")
 
 	// ErrNotFound reports a lookup of an offer, version or charge the
 	// catalog does not hold.

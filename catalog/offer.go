@@ -261,7 +261,10 @@ type Component struct {
 // By default (AppliesTo zero, CostRecurring) a ratio cost is a share of the
 // bundle's recurring and usage lines and a fixed cost is owed on its
 // recurring lines; a one-time fee carries no supplier cost unless AppliesTo
-// says so (CostAll, or the fee's charge named). See the package
+// says so (CostAll, or the fee's charge named). On a bundle with several
+// recurring charges a fixed cost names the charges it applies to
+// (ErrAmbiguousCost): owed on each, it would pay the supplier once per
+// charge. See the package
 // documentation, "Bundle costs".
 type WholesaleCost struct {
 	// Fixed is an amount per component unit, in Currency (the bundle's

@@ -417,6 +417,18 @@ func validateCostScope(r reporter, path string, c *Component, chargeType map[Cha
 	case a.Scope != CostCharges && len(a.Charges) > 0:
 		r.add(path+".applies_to", ErrFieldNotAllowed, "charges named with scope "+a.Scope.String())
 	}
+	if fixed && a.Scope != CostCharges {
+		var recurring []string
+		for id, typ := range chargeType {
+			if typ == Recurring {
+				recurring = append(recurring, string(id))
+			}
+		}
+		if len(recurring) > 1 {
+			slices.Sort(recurring)
+			r.add(path+".applies_to", ErrAmbiguousCost, strings.Join(recurring, ", "))
+		}
+	}
 	seen := make(map[ChargeID]bool, len(a.Charges))
 	for k, id := range a.Charges {
 		kp := ensemble.Path(path+".applies_to", k)
