@@ -56,17 +56,33 @@ func (x *pointIndex) sum(points []volPoint, from, to time.Time) int64 {
 }
 
 // later returns the sum of the units of the points dated after t whose
-// own twelve months hold t (dated less than a year after it): the lines
+// own twelve months hold t (p.AddDate(-1, 0, 0) before t): the lines
 // settled before a late line that read a volume without it. It costs
 // nothing for a line dated after every point.
+//
+// Near a year after t, whether a point holds t is not monotone in its
+// date (a time of day on February 29 goes back to March 1, after a point
+// of March 1 at midnight), so the points more than two days either side
+// of t plus a year are summed by the index, and those within them one by
+// one.
 func (x *pointIndex) later(points []volPoint, t time.Time) int64 {
 	n := len(x.ord)
 	if n == 0 || !points[x.ord[n-1]].date.After(t) {
 		return 0
 	}
-	from := x.after(points, t)
-	to := sort.Search(n, func(i int) bool { return !points[x.ord[i]].date.AddDate(-1, 0, 0).Before(t) })
-	return x.pre[to] - x.pre[from]
+	year := t.AddDate(1, 0, 0)
+	lo, hi := year.Add(-48*time.Hour), year.Add(48*time.Hour)
+	from, mid := x.after(points, t), x.after(points, lo)
+	if mid < from {
+		mid = from
+	}
+	sum := x.pre[mid] - x.pre[from]
+	for i := mid; i < n && !points[x.ord[i]].date.After(hi); i++ {
+		if p := points[x.ord[i]]; p.date.After(t) && p.date.AddDate(-1, 0, 0).Before(t) {
+			sum += p.units
+		}
+	}
+	return sum
 }
 
 // added indexes the last of points, just appended.

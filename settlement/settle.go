@@ -164,8 +164,8 @@ func (s *Settler) appendSettle(ctx context.Context, dst []Entry, st State, lines
 				err = r.settleSale(l, lg)
 			}
 		} else {
-			if r.st.lines.get(l.ID) != nil || r.st.credits.get(l.ID).of != "" {
-				err = lineErr(l.ID, "", "", "", ErrAlreadySettled)
+			if sale, rec := r.st.lines.get(l.ID), r.st.credits.get(l.ID); sale != nil || rec.of != "" {
+				err = lineErr(l.ID, "", "", "", r.st.resentCredit(l, sale, rec))
 			} else {
 				r.undoLine(l.Credits, l.ID)
 				err = r.clawback(l)
@@ -195,9 +195,13 @@ func (s *Settler) appendSettle(ctx context.Context, dst []Entry, st State, lines
 
 // resent returns the error of sale l whose id the state holds, as was
 // (nil: a credit's id): ErrAlreadySettled, with ErrLineConflict when was
-// is a sale of another date, currency or basis than l.
+// is a sale of another date, currency or basis than l, or the id is a
+// credit's.
 func resent(l *Line, was *ledger) error {
-	if was == nil || was.ctx == nil {
+	if was == nil {
+		return lineConflict("line already settled with other figures: the id is a credit's")
+	}
+	if was.ctx == nil { // given twice in one call, the first failed before its split
 		return ErrAlreadySettled
 	}
 	basis, err := basisUnits(l, was.ctx.basis == BasisGross)
@@ -212,7 +216,30 @@ func resent(l *Line, was *ledger) error {
 		ensemble.MoneyFromMinor(basis, l.Currency()), l.Date.UTC().Format(time.DateOnly)))
 }
 
-// lineConflict is a sale sent again with other figures: it matches
+// resentCredit returns the error of credit l whose id st holds, as the
+// sale sale or the credit record rec: ErrAlreadySettled, with
+// ErrLineConflict when the id is a sale's, or rec credits another line or
+// another amount than l.
+func (st *State) resentCredit(l *Line, sale *ledger, rec creditRec) error {
+	switch {
+	case sale != nil:
+		return lineConflict("line already settled with other figures: the id is a sale's")
+	case rec.of != l.Credits:
+		return lineConflict(fmt.Sprintf("line already settled with other figures: a credit of %q, not %q", rec.of, l.Credits))
+	}
+	credited := st.lines.get(l.Credits)
+	if credited == nil || credited.ctx == nil { // pruned: the credited line is gone
+		return ErrAlreadySettled
+	}
+	u, err := basisUnits(l, credited.ctx.basis == BasisGross)
+	if err != nil || -u != rec.units {
+		return lineConflict(fmt.Sprintf("line already settled with other figures: a credit of %s, not %s",
+			ensemble.MoneyFromMinor(rec.units, credited.ctx.cur), ensemble.MoneyFromMinor(-u, l.Currency())))
+	}
+	return ErrAlreadySettled
+}
+
+// lineConflict is a line sent again with other figures: it matches
 // ErrAlreadySettled and ErrLineConflict.
 type lineConflict string
 

@@ -99,4 +99,25 @@ func TestResentLineIsToldFromAChangedOne(t *testing.T) {
 	require.Len(t, what.Rejections, 1)
 	require.ErrorIs(t, what.Rejections[0].Err, settlement.ErrAlreadySettled)
 	require.True(t, what.State.Has("L2"))
+
+	// Credits: the same credit again is a repeat; another amount, another
+	// credited line, or a sale's id is a conflict, and so is a sale
+	// reusing a credit's id (found by review: it read as a repeat).
+	cr := settlement.Line{ID: "C1", Credits: "L1", Date: date("2026-03-05"), Amount: eur("-10.00")}
+	credited, err := s.Settle(ctx, what.State, []settlement.Line{cr})
+	require.NoError(t, err)
+	_, err = s.Settle(ctx, credited.State, []settlement.Line{cr})
+	require.ErrorIs(t, err, settlement.ErrAlreadySettled)
+	require.NotErrorIs(t, err, settlement.ErrLineConflict)
+	more := cr
+	more.Amount = eur("-20.00")
+	other := cr
+	other.Credits = "L2"
+	saleID := cr
+	saleID.ID = "L2"
+	for _, c := range []settlement.Line{more, other, saleID, chainLine("C1", "10.00", "2026-03-05")} {
+		_, err = s.Settle(ctx, credited.State, []settlement.Line{c})
+		require.ErrorIs(t, err, settlement.ErrAlreadySettled, c.ID)
+		require.ErrorIs(t, err, settlement.ErrLineConflict, "%s: %v", c.ID, err)
+	}
 }
