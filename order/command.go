@@ -148,9 +148,9 @@ var (
 	ErrQuoteExpired = errors.New("order: quote expired")
 	// ErrNotExpired reports expiring a quote before its expiry.
 	ErrNotExpired = errors.New("order: quote not expired yet")
-	// ErrCannotSell reports a seller the governance does not allow to sell
-	// an offer to the customer (partner.Governance.CanSell), or a route
-	// partner that cannot trade.
+	// ErrCannotSell reports a seller or co-seller the governance does not
+	// allow to sell an offer to the customer (partner.Governance.CanSell),
+	// or a route partner that cannot trade.
 	ErrCannotSell = errors.New("order: seller may not sell")
 	// ErrNotInForce reports an offer version that is not in force at the
 	// quote (or at a change's effective instant).

@@ -34,8 +34,9 @@
 //	           \-> expired -> (revise) draft
 //
 // Quoting checks every line at the quote's instant and pins the offer
-// version in force, whose price then holds: the seller may sell the offer to
-// the customer (partner.Governance.CanSell), the version is in force, the
+// version in force, whose price then holds: the seller, and each co-seller
+// (who shares in the sale), may sell the offer to the customer
+// (partner.Governance.CanSell), the version is in force, the
 // quantity and each add-on's quantity lie within the catalog's bounds, each
 // add-on attaches to its offer, every line is in one currency, and a
 // discount is either within the seller's allowance

@@ -411,6 +411,22 @@ func TestRoutesAgainstTheNetwork(t *testing.T) {
 		_, _, err = o.Decide(ctx, e, order.Command{Kind: order.CmdQuote, ExpiresAt: day("2026-06-01")}, day("2026-05-01"))
 		require.ErrorIs(t, err, order.ErrCannotSell)
 		require.ErrorContains(t, err, "route.co_sellers[0].partner")
+		var ve *ensemble.ValidationError
+		require.ErrorAs(t, err, &ve)
+		require.Len(t, ve.Problems, 1, "reported once, at its place in the route: %v", err)
+	})
+	// A co-seller shares in the sale, so it must be allowed to make it as
+	// the seller must: reseller-de covers DE only, and the customer is in
+	// NL (from a new user's trial, where it co-sold unchecked).
+	t.Run("a co-seller that may not sell to the customer", func(t *testing.T) {
+		d := nlDraft()
+		d.Route = partner.Route{Seller: "reseller-nl", SellerWeight: ensemble.MustRatio("3/4"), CoSellers: []partner.CoSeller{{Partner: "reseller-de", Weight: ensemble.MustRatio("1/4")}}}
+		o, _, err := order.Order{}.Decide(ctx, e, order.Command{Kind: order.CmdCreate, Order: "cs", Draft: d}, day("2026-03-01"))
+		require.NoError(t, err)
+		_, _, err = o.Decide(ctx, e, order.Command{Kind: order.CmdQuote, ExpiresAt: day("2026-04-01")}, day("2026-03-01"))
+		require.ErrorIs(t, err, order.ErrCannotSell)
+		require.ErrorContains(t, err, `partner "reseller-de" may not sell`)
+		require.ErrorContains(t, err, "does not cover NL")
 	})
 }
 

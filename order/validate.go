@@ -461,24 +461,34 @@ func (c *checker) checkLine(path string, l Line, t time.Time) (Line, catalog.Off
 	return l, off, ok
 }
 
-// checkSale asks the governance whether the route's selling partner may sell
-// off to the customer at t.
+// checkSale asks the governance whether the route's selling partner, and
+// each of its co-sellers (who share in the sale), may sell off to the
+// customer at t.
 func (c *checker) checkSale(path string, l Line, off *catalog.Offer, t time.Time) {
 	seller := sellingPartner(c.order.Route)
 	if seller == "" || c.env.Governance == nil {
 		return
 	}
-	d, err := c.env.Governance.CanSell(c.ctx, partner.Sale{Partner: seller, Offer: partnerOffer(off), Customer: partnerCustomer(c.order.Customer), At: t})
-	if err != nil {
-		c.line(path, l.ID, string(seller), governanceErr(err))
-		return
-	}
-	if !d.Allowed {
-		msg := d.Reason
-		if d.Rule != (ensemble.Ref{}) {
-			msg += " (" + d.Rule.String() + ")"
+	sellers := []partner.ID{seller}
+	for _, co := range c.order.Route.CoSellers {
+		// One that cannot trade is reported at its place in the route.
+		if snap, err := c.env.Governance.Network().At(co.Partner, t); err == nil && snap.CanTrade() {
+			sellers = append(sellers, co.Partner)
 		}
-		c.line(path, l.ID, string(seller), fmt.Errorf("%w: partner %q may not sell %s: %s", ErrCannotSell, seller, off.Pin(), msg))
+	}
+	for _, p := range sellers {
+		d, err := c.env.Governance.CanSell(c.ctx, partner.Sale{Partner: p, Offer: partnerOffer(off), Customer: partnerCustomer(c.order.Customer), At: t})
+		if err != nil {
+			c.line(path, l.ID, string(p), governanceErr(err))
+			continue
+		}
+		if !d.Allowed {
+			msg := d.Reason
+			if d.Rule != (ensemble.Ref{}) {
+				msg += " (" + d.Rule.String() + ")"
+			}
+			c.line(path, l.ID, string(p), fmt.Errorf("%w: partner %q may not sell %s: %s", ErrCannotSell, p, off.Pin(), msg))
+		}
 	}
 }
 
