@@ -73,6 +73,7 @@ func TestCreditNoteBearerRefused(t *testing.T) {
 		_, err = invoice.NewCreditNote(inv, nil, invoice.CreditRequest{ID: "y", Reason: invoice.ReasonRefund, At: date(2026, 4, 12),
 			Bearer: invoice.Bearer{Component: c}, Lines: []invoice.CreditLine{{Line: pro, Percent: ensemble.MustRatio("10%")}}})
 		require.ErrorIs(t, err, invoice.ErrInvalid)
+		require.ErrorIs(t, err, invoice.ErrBearerNotOnLine)
 		require.ErrorAs(t, err, &ve)
 		require.Len(t, ve.Problems, 1)
 		require.Equal(t, "lines[0].bearer.component", ve.Problems[0].Path)

@@ -435,7 +435,7 @@ func NewCreditNote(inv Invoice, prior []CreditNote, req CreditRequest) (CreditNo
 			l.Bearer = cr.Bearer
 		}
 		if c := l.Bearer.Component; c != "" && !slices.ContainsFunc(src.SupplierCosts, func(sc catalog.SupplierCost) bool { return sc.Component.ID == c }) {
-			ps.Add(at+".bearer.component", because(ErrInvalid, "line %q has no supplier cost of component %q to bear the credit (its components: %s)",
+			ps.Add(at+".bearer.component", because(ErrBearerNotOnLine, "line %q has no supplier cost of component %q to bear the credit (its components: %s)",
 				src.ID, c, componentList(src.SupplierCosts)))
 		}
 		if err := ensemble.CheckLineID(string(l.ID)); err != nil {

@@ -32,6 +32,10 @@ var (
 	ErrUnknown = errors.New("invoice: unknown")
 	// ErrInvalid reports a value outside its allowed range or form.
 	ErrInvalid = errors.New("invoice: invalid value")
+	// ErrBearerNotOnLine reports a credit whose bearer names a bundle
+	// component the credited line owes no supplier cost of, so that no
+	// one could bear it. It matches ErrInvalid too.
+	ErrBearerNotOnLine = fmt.Errorf("%w: bearer not on the credited line", ErrInvalid)
 	// ErrNoTaxRule reports a line the non-empty tax table has no rule for.
 	ErrNoTaxRule = errors.New("invoice: no tax rule")
 	// ErrNotIssued reports a credit note against a draft invoice.
