@@ -403,12 +403,18 @@ func TestRoutesAgainstTheNetwork(t *testing.T) {
 		require.Equal(t, []partner.ID{"distri-eu"}, o.Route.Chain)
 		require.Equal(t, order.BasisAllowance, o.Lines[0].Discount.Basis)
 	})
-	t.Run("a co-seller that cannot trade", func(t *testing.T) {
+	// quoteCoSold quotes, at t, an NL order reseller-nl co-sells with
+	// reseller-de (3/4, 1/4).
+	quoteCoSold := func(t *testing.T, at time.Time) error {
 		d := nlDraft()
 		d.Route = partner.Route{Seller: "reseller-nl", SellerWeight: ensemble.MustRatio("3/4"), CoSellers: []partner.CoSeller{{Partner: "reseller-de", Weight: ensemble.MustRatio("1/4")}}}
-		o, _, err := order.Order{}.Decide(ctx, e, order.Command{Kind: order.CmdCreate, Order: "cs", Draft: d}, day("2026-05-01"))
+		o, _, err := order.Order{}.Decide(ctx, e, order.Command{Kind: order.CmdCreate, Order: "cs", Draft: d}, at)
 		require.NoError(t, err)
-		_, _, err = o.Decide(ctx, e, order.Command{Kind: order.CmdQuote, ExpiresAt: day("2026-06-01")}, day("2026-05-01"))
+		_, _, err = o.Decide(ctx, e, order.Command{Kind: order.CmdQuote, ExpiresAt: at.AddDate(0, 1, 0)}, at)
+		return err
+	}
+	t.Run("a co-seller that cannot trade", func(t *testing.T) {
+		err := quoteCoSold(t, day("2026-05-01"))
 		require.ErrorIs(t, err, order.ErrCannotSell)
 		require.ErrorContains(t, err, "route.co_sellers[0].partner")
 		var ve *ensemble.ValidationError
@@ -419,11 +425,7 @@ func TestRoutesAgainstTheNetwork(t *testing.T) {
 	// the seller must: reseller-de covers DE only, and the customer is in
 	// NL (from a new user's trial, where it co-sold unchecked).
 	t.Run("a co-seller that may not sell to the customer", func(t *testing.T) {
-		d := nlDraft()
-		d.Route = partner.Route{Seller: "reseller-nl", SellerWeight: ensemble.MustRatio("3/4"), CoSellers: []partner.CoSeller{{Partner: "reseller-de", Weight: ensemble.MustRatio("1/4")}}}
-		o, _, err := order.Order{}.Decide(ctx, e, order.Command{Kind: order.CmdCreate, Order: "cs", Draft: d}, day("2026-03-01"))
-		require.NoError(t, err)
-		_, _, err = o.Decide(ctx, e, order.Command{Kind: order.CmdQuote, ExpiresAt: day("2026-04-01")}, day("2026-03-01"))
+		err := quoteCoSold(t, day("2026-03-01"))
 		require.ErrorIs(t, err, order.ErrCannotSell)
 		require.ErrorContains(t, err, `partner "reseller-de" may not sell`)
 		require.ErrorContains(t, err, "does not cover NL")

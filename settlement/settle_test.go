@@ -75,8 +75,7 @@ func TestResentLineIsToldFromAChangedOne(t *testing.T) {
 	require.NoError(t, err)
 
 	_, err = s.Settle(ctx, res.State, []settlement.Line{l})
-	require.ErrorIs(t, err, settlement.ErrAlreadySettled)
-	require.NotErrorIs(t, err, settlement.ErrLineConflict)
+	requireRepeat(t, err)
 
 	changed := l
 	changed.Amount = eur("999.00")
@@ -92,8 +91,7 @@ func TestResentLineIsToldFromAChangedOne(t *testing.T) {
 
 	// Given twice in one call: the second is the same line, or not.
 	_, err = s.Settle(ctx, settlement.State{}, []settlement.Line{l, l})
-	require.ErrorIs(t, err, settlement.ErrAlreadySettled)
-	require.NotErrorIs(t, err, settlement.ErrLineConflict)
+	requireRepeat(t, err)
 	what, err := s.SettleWhatYouCan(ctx, res.State, []settlement.Line{l, chainLine("L2", "50.00", "2026-03-01")})
 	require.NoError(t, err)
 	require.Len(t, what.Rejections, 1)
@@ -107,8 +105,7 @@ func TestResentLineIsToldFromAChangedOne(t *testing.T) {
 	credited, err := s.Settle(ctx, what.State, []settlement.Line{cr})
 	require.NoError(t, err)
 	_, err = s.Settle(ctx, credited.State, []settlement.Line{cr})
-	require.ErrorIs(t, err, settlement.ErrAlreadySettled)
-	require.NotErrorIs(t, err, settlement.ErrLineConflict)
+	requireRepeat(t, err)
 	more := cr
 	more.Amount = eur("-20.00")
 	other := cr
@@ -120,4 +117,12 @@ func TestResentLineIsToldFromAChangedOne(t *testing.T) {
 		require.ErrorIs(t, err, settlement.ErrAlreadySettled, c.ID)
 		require.ErrorIs(t, err, settlement.ErrLineConflict, "%s: %v", c.ID, err)
 	}
+}
+
+// requireRepeat requires err to be a line sent again as settled:
+// ErrAlreadySettled and no ErrLineConflict.
+func requireRepeat(t *testing.T, err error) {
+	t.Helper()
+	require.ErrorIs(t, err, settlement.ErrAlreadySettled)
+	require.NotErrorIs(t, err, settlement.ErrLineConflict)
 }
