@@ -69,7 +69,9 @@ type SupplierCost struct {
 	AppliesTo AppliesTo `json:"applies_to,omitzero"`
 	// Source is, for a fixed cost in another currency than the bundle's,
 	// the cost in that currency: Fixed × quantity × fraction, rounded once
-	// to that currency's minor unit. Zero otherwise.
+	// to that currency's minor unit. Zero otherwise. Package settlement
+	// pays the supplier Source, in its currency, and takes Cost off the
+	// line.
 	Source ensemble.Money `json:"source,omitzero"`
 	// Rate is the host's exchange rate Source was converted at (one unit of
 	// Source's currency in the bundle's currency): Cost = round(Source ×

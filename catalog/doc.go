@@ -105,6 +105,8 @@
 // unit (Source), then converted and rounded once to the bundle's
 // (Cost = round(Source × Rate)), both in CostOptions.Mode; Source, Rate and
 // Cost are kept, so finance can redo the cent with one multiplication.
+// Package settlement takes Cost off the line and pays the supplier Source,
+// in its own currency, as its contract says.
 //
 // # Versions
 //

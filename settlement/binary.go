@@ -19,7 +19,8 @@ import (
 // The compact binary encoding of a State and of entries, for hosts that
 // move and keep many of them (a shard's state between batches, a
 // pipeline's entries between stages). A blob starts with two bytes, a
-// kind ('s' for a state, 'e' for entries) and the format version (1);
+// kind ('s' for a state, 'e' for entries) and the format version (2;
+// version 1, whose ledger parts had no source, is still read);
 // then integers as varints (amounts in minor units of the line's
 // currency for a state), instants as seconds and nanoseconds, and every
 // text once per blob: a string is written the first time with its bytes
@@ -37,7 +38,7 @@ import (
 var ErrCorruptEntries = errors.New("settlement: corrupt entries")
 
 const (
-	binaryVersion = 1 // of states and entries: a blob of another version is refused
+	binaryVersion = 2 // of states and entries: a blob of another version than 1 or 2 is refused
 	kindState     = 's'
 	kindEntries   = 'e'
 )
@@ -273,6 +274,11 @@ func (w *binWriter) ledgerLine(ll *LedgerLine) {
 		w.units(p.Awaiting, cur)
 		w.units(p.Reserve, cur)
 		w.time(p.ReserveUntil)
+		w.bool(!p.Source.IsZero())
+		if !p.Source.IsZero() {
+			w.money(p.Source)
+			w.ratio(p.Rate)
+		}
 	}
 	w.uvarint(uint64(len(ll.Volumes)))
 	for _, v := range ll.Volumes {
@@ -306,6 +312,7 @@ func (w *binWriter) ledgerLine(ll *LedgerLine) {
 type binReader struct {
 	b       []byte
 	off     int
+	version byte
 	subject string
 	strs    []string
 	curs    map[string]ensemble.Currency
@@ -565,7 +572,7 @@ func (r *binReader) ratio() ensemble.Ratio {
 }
 
 // header reads a blob's kind and version byte: the version this package
-// writes.
+// writes, or version 1.
 func (r *binReader) header(kind byte) {
 	if len(r.b) < 2 {
 		r.fail("truncated: no header")
@@ -575,12 +582,12 @@ func (r *binReader) header(kind byte) {
 		r.fail("kind byte %#x: not a blob of %s", r.b[0], r.subject)
 		return
 	}
-	if r.b[1] != binaryVersion {
+	if r.b[1] != binaryVersion && r.b[1] != 1 {
 		r.off = 1
-		r.fail("format version %d: this package reads version %d", r.b[1], binaryVersion)
+		r.fail("format version %d: this package reads versions 1 and %d", r.b[1], binaryVersion)
 		return
 	}
-	r.off = 2
+	r.version, r.off = r.b[1], 2
 }
 
 // end refuses bytes after the blob's last value.
@@ -691,6 +698,9 @@ func (r *binReader) ledgerLine(li *ledgerLineIn) {
 			p.Amount, p.Unreversed, p.Held = r.units(cur, false), r.units(cur, false), r.units(cur, true)
 			p.Awaiting = r.units(cur, true)
 			p.Reserve, p.ReserveUntil = r.units(cur, true), r.time()
+			if r.version >= 2 && r.bool() {
+				p.Source, p.Rate = r.money(), r.ratio()
+			}
 		}
 	} else {
 		ll.Parts = []LedgerPart{}

@@ -287,7 +287,7 @@ func (r *run) awaitCollection(l *Line, lg *ledger) error {
 		u := lg.units(i)
 		c.awaiting[i] = u
 		if u != 0 {
-			r.entries = append(r.entries, collectEntry(lg, i, lg.entryID(i)+"#uncollected", lg.line, KindUncollected, u, l.Date,
+			r.entries = append(r.entries, collectEntry(lg, i, lg.entryID(i)+"#uncollected", lg.line, KindUncollected, 0, u, false, l.Date,
 				"payable when the customer pays", lg.trace))
 		}
 	}
@@ -295,13 +295,16 @@ func (r *run) awaitCollection(l *Line, lg *ledger) error {
 	return nil
 }
 
-// collectEntry returns an entry of units of part i of lg, of kind
-// KindUncollected or KindCollected, acting on the part's entry.
-func collectEntry(lg *ledger, i int, id EntryID, line LineID, kind EntryKind, units int64, at time.Time, note string, trace []ensemble.Ref) Entry {
+// collectEntry returns an entry of kind KindUncollected or KindCollected
+// of part i of lg, acting on the part's entry, that moves what the part
+// awaits between lo and hi (the amount hi − lo, negated with neg; see
+// ledger.span).
+func collectEntry(lg *ledger, i int, id EntryID, line LineID, kind EntryKind, lo, hi int64, neg bool, at time.Time, note string, trace []ensemble.Ref) Entry {
 	pe, c := lg.payee(i), lg.ctx
-	return Entry{ID: id, Line: line, Kind: kind, Party: pe.party, Role: pe.meta.role, Amount: ensemble.MoneyFromMinor(units, c.cur),
+	amount, conv := lg.span(i, lo, hi, neg)
+	return Entry{ID: id, Line: line, Kind: kind, Party: pe.party, Role: pe.meta.role, Amount: amount,
 		Date: at, Plan: *c.plan, Node: pe.meta.node, Service: c.service, Offer: c.offer, Route: c.route, Seller: c.seller,
-		Reverses: lg.entryID(i), Note: note, Trace: trace}
+		Reverses: lg.entryID(i), Note: note, Conversion: conv, Trace: trace}
 }
 
 // releaseAwaiting updates nl, which reverse just took parts (per part)
@@ -343,7 +346,7 @@ func (r *run) releaseAwaiting(lg, nl *ledger, parts []int64, by string, at time.
 			continue
 		}
 		c.awaiting[i] -= d[i]
-		r.entries = append(r.entries, collectEntry(lg, i, EntryID(partID(by, lg.payee(i))+"#uncollected"), LineID(by), KindUncollected, -d[i], at,
+		r.entries = append(r.entries, collectEntry(lg, i, EntryID(partID(by, lg.payee(i))+"#uncollected"), LineID(by), KindUncollected, c.awaiting[i], c.awaiting[i]+d[i], true, at,
 			note+", off what awaits the customer's payment", trace))
 	}
 	nl.coll = c
@@ -582,7 +585,7 @@ func (r *run) collectLine(lg *ledger, paid int64, c *Collection, at time.Time) (
 			continue
 		}
 		cl.awaiting[i] -= release[i]
-		r.entries = append(r.entries, collectEntry(lg, i, lg.entryID(i)+EntryID("#collected."+c.ID), lg.line, KindCollected, release[i], at, note, trace))
+		r.entries = append(r.entries, collectEntry(lg, i, lg.entryID(i)+EntryID("#collected."+c.ID), lg.line, KindCollected, cl.awaiting[i], cl.awaiting[i]+release[i], false, at, note, trace))
 	}
 	return &nl, nil
 }

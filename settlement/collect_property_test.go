@@ -13,7 +13,6 @@ import (
 
 	"github.com/ensemble-commerce/ensemble"
 	"github.com/ensemble-commerce/ensemble/catalog"
-	"github.com/ensemble-commerce/ensemble/partner"
 	"github.com/ensemble-commerce/ensemble/settlement"
 )
 
@@ -29,8 +28,15 @@ func drawCollectLines(t *rapid.T) []settlement.Line {
 		l.Invoice = rapid.SampledFrom([]string{"INV-1", "INV-2"}).Draw(t, id+".invoice")
 		l.Date = date("2026-03-01").AddDate(0, 0, rapid.IntRange(0, 20).Draw(t, id+".day"))
 		if rapid.IntRange(0, 3).Draw(t, id+".cost") == 0 {
-			l.SupplierCosts = []catalog.SupplierCost{{Supplier: "supplier-backup", Offer: "backup",
-				Component: ensemble.Ref{Kind: "bundle_component", ID: "c1", Version: "1"}, Cost: ensemble.MoneyFromMinor(amount/3, eurCur)}}
+			c := catalog.SupplierCost{Supplier: "supplier-backup", Offer: "backup",
+				Component: ensemble.Ref{Kind: "bundle_component", ID: "c1", Version: "1"}, Cost: ensemble.MoneyFromMinor(amount/3, eurCur)}
+			if src := amount / 3 * 100 / 108; src > 0 && rapid.Bool().Draw(t, id+".cost.usd") {
+				// Owed in dollars at 1.08 euros a dollar: the cost is
+				// the dollars converted, half up.
+				c.Source, c.Rate = ensemble.MoneyFromMinor(src, usdCur), ensemble.MustRatio("1.08")
+				c.Cost = ensemble.MoneyFromMinor(basisShare(src, 108, 100), eurCur)
+			}
+			l.SupplierCosts = []catalog.SupplierCost{c}
 		}
 		out = append(out, l)
 	}
@@ -151,7 +157,11 @@ func TestPropertyCollections(t *testing.T) {
 		entries := append(res.Entries, more...)
 
 		// The ledger: within bounds, and no more payable than was paid.
-		payable, awaiting := map[partner.ID]int64{}, map[partner.ID]int64{}
+		payable, awaiting := map[string]ensemble.Money{}, map[string]ensemble.Money{}
+		add := func(m map[string]ensemble.Money, p settlement.LedgerPart, u int64) {
+			k := partyIn(p)
+			m[k] = ensemble.MoneyFromMinor(minorOf(m[k])+u, paidIn(p))
+		}
 		for _, l := range lines {
 			ll, ok := st.Line(l.ID)
 			require.True(t, ok)
@@ -161,8 +171,10 @@ func TestPropertyCollections(t *testing.T) {
 			for _, p := range ll.Parts {
 				u, a := minorOf(p.Unreversed), minorOf(p.Awaiting)
 				require.True(t, a >= 0 && a <= u, "%s: awaiting %d of unreversed %d", p.Entry, a, u)
-				payable[p.Party] += u - a
-				awaiting[p.Party] += a
+				// A supplier cost owed in dollars makes payable what it
+				// owes on what it has unreversed, less on what awaits.
+				add(payable, p, owedOn(p, u)-owedOn(p, a))
+				add(awaiting, p, owedOn(p, a))
 				paid += u - a
 			}
 			share := basisShare(minorOf(ll.Basis), minorOf(c.Collected), minorOf(c.Total))
@@ -175,8 +187,28 @@ func TestPropertyCollections(t *testing.T) {
 		require.NoError(t, err)
 		for _, x := range sts {
 			require.NoError(t, x.Check())
-			requireMoney(t, x.Closing, ensemble.MoneyFromMinor(payable[x.Party], eurCur), x.Party, "closing")
-			requireMoney(t, x.Awaiting, ensemble.MoneyFromMinor(awaiting[x.Party], eurCur), x.Party, "awaiting")
+			k := string(x.Party) + " " + x.Currency.Code()
+			requireMoney(t, x.Closing, ensemble.MoneyFromMinor(minorOf(payable[k]), x.Currency), x.Party, "closing")
+			requireMoney(t, x.Awaiting, ensemble.MoneyFromMinor(minorOf(awaiting[k]), x.Currency), x.Party, "awaiting")
+		}
+
+		// A dispute holds what each part makes payable, to the cent of the
+		// currency its party is paid in.
+		if k := rapid.IntRange(-1, len(lines)-1).Draw(t, "dispute"); k >= 0 {
+			d, err := s.Dispute(st, lines[k].ID, date("2026-06-01"))
+			require.NoError(t, err)
+			ll, _ := st.Line(lines[k].ID)
+			want, got := map[string]int64{}, map[string]int64{}
+			for _, p := range ll.Parts {
+				if h := owedOn(p, minorOf(p.Unreversed)) - owedOn(p, minorOf(p.Awaiting)); h != 0 {
+					want[partyIn(p)] += h
+				}
+			}
+			for _, e := range d.Entries {
+				require.Equal(t, settlement.KindHold, e.Kind)
+				got[string(e.Party)+" "+e.Amount.Currency().Code()] += minorOf(e.Amount)
+			}
+			require.Equal(t, want, got)
 		}
 
 		// Order: the lines shuffled, the payments' lines too.
@@ -219,6 +251,28 @@ func TestPropertyCollections(t *testing.T) {
 		require.NoError(t, err)
 		require.Equal(t, mustJSON(t, sts), mustJSON(t, merged))
 	})
+}
+
+// partyIn names a part's party and the currency it is paid in.
+func partyIn(p settlement.LedgerPart) string { return string(p.Party) + " " + paidIn(p).Code() }
+
+// paidIn is the currency a part's party is paid in: its source's, for a
+// supplier cost owed in another currency than the line's.
+func paidIn(p settlement.LedgerPart) ensemble.Currency {
+	if !p.Source.IsZero() {
+		return p.Source.Currency()
+	}
+	return p.Amount.Currency()
+}
+
+// owedOn is what part p owes its party for y of its amount, in the
+// currency it is paid in: y, or for a supplier cost owed in another
+// currency, the source × y / amount, half up.
+func owedOn(p settlement.LedgerPart, y int64) int64 {
+	if p.Source.IsZero() {
+		return y
+	}
+	return basisShare(minorOf(p.Source), y, minorOf(p.Amount))
 }
 
 // basisShare is basis × s / total, half away from zero (zero without a

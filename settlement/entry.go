@@ -156,10 +156,24 @@ func (k *EntryKind) UnmarshalText(b []byte) error {
 	return err
 }
 
-// Conversion records a payout currency conversion: the amount in the
-// statement's currency, the host-given rate (payout currency units per
-// unit of From) and To = From × Rate, rounded once to To's minor unit in
-// Mode.
+// Conversion records an entry's amount (From) in another currency (To):
+//
+//   - on a payout made in another currency than its statement's, From is
+//     the amount in the statement's currency, Rate the host-given rate
+//     (payout currency units per unit of From) and To = From × Rate,
+//     rounded once to To's minor unit in Mode;
+//   - on the entries of a supplier cost owed in another currency than its
+//     line's (catalog.SupplierCost.Source: a bundle's fixed cost in euros
+//     on a dollar line), From is the entry's amount in the cost's currency,
+//     which the supplier is paid, and To what it moves of the line, in the
+//     line's currency; Rate is the rate the cost was converted at. The
+//     supplier cost itself has To = the cost and From its source. Its
+//     clawbacks, holds and releases and what awaits or is collected of it
+//     take To off the part in the line's currency, and From is the same
+//     share of the source, rounded half up on what the part had and has
+//     left, so a line's entries add up to the source exactly in its
+//     currency and to the cost in the line's (one partial entry's To may
+//     differ from From × Rate by a unit). Entry.LineAmount returns To.
 type Conversion struct {
 	From ensemble.Money        `json:"from"`
 	Rate ensemble.Ratio        `json:"rate"`
@@ -219,7 +233,9 @@ type Entry struct {
 	// reason.
 	Note     string `json:"note,omitempty"`
 	Approver string `json:"approver,omitempty"`
-	// Conversion is set on payouts made in another currency.
+	// Conversion is set on payouts made in another currency, and on the
+	// entries of a supplier cost owed in another currency than its line's
+	// (see Conversion and LineAmount).
 	Conversion *Conversion `json:"conversion,omitempty"`
 	// Trace is the line's trace (invoice line, order line, usage...) and
 	// the line itself. Its last RefLine reference is always the settled
@@ -228,6 +244,17 @@ type Entry struct {
 	// for a clawback (after the credit line's own reference). Readers
 	// such as Explain follow it, and Reverses, never the spelling of ids.
 	Trace []ensemble.Ref `json:"trace,omitempty"`
+}
+
+// LineAmount returns what the entry moves of its line in the line's
+// currency: To for an entry of a supplier cost owed in another currency
+// (see Conversion), else Amount. A line's earnings and supplier costs add
+// up to its basis in LineAmount, whatever currency each party is paid in.
+func (e *Entry) LineAmount() ensemble.Money {
+	if e.Conversion != nil && e.Kind != KindPayout {
+		return e.Conversion.To
+	}
+	return e.Amount
 }
 
 // Clone returns a copy of e that shares no memory with e or with other

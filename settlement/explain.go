@@ -65,11 +65,12 @@ func Explain(line LineID, entries []Entry) (string, error) {
 			followers[e.Reverses] = append(followers[e.Reverses], e)
 			continue
 		}
-		u := t.units(e.Amount, func() string { return fmt.Sprintf("entry %q", e.ID) })
+		v := e.LineAmount() // the line's currency, whatever the party is paid in
+		u := t.units(v, func() string { return fmt.Sprintf("entry %q", e.ID) })
 		if t.err != nil {
 			return "", fmt.Errorf("settlement: explain: %w", t.err)
 		}
-		cur, plan = e.Amount.Currency(), e.Plan
+		cur, plan = v.Currency(), e.Plan
 		total.plus(u)
 		if trace == nil {
 			trace = e.Trace
@@ -122,7 +123,7 @@ func Explain(line LineID, entries []Entry) (string, error) {
 				continue
 			}
 			shown[f.ID] = true
-			fmt.Fprintf(&b, "%s    %s %s on %s", indent, f.Kind, f.Amount, f.Date.UTC().Format("2006-01-02"))
+			fmt.Fprintf(&b, "%s    %s %s%s on %s", indent, f.Kind, f.Amount, inLine(f), f.Date.UTC().Format("2006-01-02"))
 			if f.Note != "" {
 				fmt.Fprintf(&b, ", %s", f.Note)
 			}
@@ -145,7 +146,7 @@ func Explain(line LineID, entries []Entry) (string, error) {
 			}
 			for _, e := range c.entries {
 				if !inline {
-					fmt.Fprintf(&b, "%s%s  %s", indent, next, e.Amount)
+					fmt.Fprintf(&b, "%s%s  %s", indent, next, e.LineAmount())
 				}
 				writeEntry(&b, e)
 				follow(e.ID, indent+next)
@@ -181,7 +182,7 @@ func explainCredit(line LineID, entries []Entry) (string, error) {
 		if e.Line != line {
 			continue
 		}
-		sum, err := total.Add(e.Amount)
+		sum, err := total.Add(e.LineAmount())
 		if err != nil {
 			return "", fmt.Errorf("settlement: explain: entry %q: %w", e.ID, err)
 		}
@@ -197,7 +198,7 @@ func explainCredit(line LineID, entries []Entry) (string, error) {
 		if node == "" {
 			node = string(e.Reverses)
 		}
-		l := fmt.Sprintf("%s  %s %s -> %s (of entry %s)", node, e.Kind, e.Amount, e.Party, e.Reverses)
+		l := fmt.Sprintf("%s  %s %s%s -> %s (of entry %s)", node, e.Kind, e.Amount, inLine(e), e.Party, e.Reverses)
 		if e.Share != "" { // who bore it
 			l += ", " + e.Share
 		}
@@ -244,6 +245,9 @@ func writeEntry(b *strings.Builder, e *Entry) {
 	if e.Share != "" {
 		fmt.Fprintf(b, ", share %s", e.Share)
 	}
+	if c := e.Conversion; c != nil && e.Kind != KindPayout {
+		fmt.Fprintf(b, ", paid as %s (at %s)", c.From, c.Rate)
+	}
 	var rs []string
 	for _, r := range e.Rules {
 		name := r.ID + "@" + r.Version
@@ -261,6 +265,16 @@ func writeEntry(b *strings.Builder, e *Entry) {
 		fmt.Fprintf(b, ", %s", e.Note)
 	}
 	b.WriteByte('\n')
+}
+
+// inLine returns, for an entry of a supplier cost owed in another currency
+// than its line's, what it moves of the line, as " (USD -57.60 of the
+// line)"; else "".
+func inLine(e *Entry) string {
+	if e.Conversion == nil || e.Kind == KindPayout {
+		return ""
+	}
+	return " (" + e.Conversion.To.String() + " of the line)"
 }
 
 // ExplainEntry renders the path back from one entry to where it came

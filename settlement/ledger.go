@@ -227,10 +227,11 @@ func (r *run) reverse(lg *ledger, credit int64, by string, at time.Time, note st
 		if bears == nil || bears[i] {
 			share = borne
 		}
+		amount, conv := lg.span(i, unreversed[i], unreversed[i]+parts[i], true)
 		r.entries = append(r.entries, Entry{ID: EntryID(partID(by, pe) + "#clawback"), Line: LineID(by), Kind: KindClawback,
-			Party: pe.party, Role: pe.meta.role, Amount: ensemble.MoneyFromMinor(-parts[i], lg.ctx.cur), Date: at, Plan: *lg.ctx.plan,
+			Party: pe.party, Role: pe.meta.role, Amount: amount, Date: at, Plan: *lg.ctx.plan,
 			Node: pe.meta.node, Share: share, Service: service, Offer: lg.ctx.offer, Route: lg.ctx.route, Seller: lg.ctx.seller,
-			Reverses: EntryID(shares[i].Key), Note: note, Trace: trace})
+			Reverses: EntryID(shares[i].Key), Note: note, Conversion: conv, Trace: trace})
 	}
 	if err := r.releaseAwaiting(lg, &nl, parts, by, at, note, trace); err != nil {
 		return nil, err
@@ -488,9 +489,14 @@ func (o *DisputeOutcome) check(cur ensemble.Currency, left int64) (int64, error)
 // id "<the part's entry id><suffix>".
 func holdEntry(lg *ledger, i int, suffix string, kind EntryKind, units int64, at time.Time, note string) Entry {
 	id, pe := lg.entryID(i), lg.payee(i)
-	return Entry{ID: id + EntryID(suffix), Line: lg.line, Kind: kind, Party: pe.party, Role: pe.meta.role, Amount: ensemble.MoneyFromMinor(units, lg.ctx.cur),
+	// A hold takes what the part has unreversed and no payment awaits,
+	// off the top of what it has unreversed (which a release finds as the
+	// hold left it: an open dispute refuses credits and payments).
+	u := lg.unreversed(i)
+	amount, conv := lg.span(i, u-units, u, false)
+	return Entry{ID: id + EntryID(suffix), Line: lg.line, Kind: kind, Party: pe.party, Role: pe.meta.role, Amount: amount,
 		Date: at, Plan: *lg.ctx.plan, Node: pe.meta.node, Service: lg.ctx.service, Offer: lg.ctx.offer, Route: lg.ctx.route, Seller: lg.ctx.seller, Reverses: id,
-		Note: note, Trace: append(slices.Clone(lg.trace), ensemble.Ref{Kind: RefLine, ID: string(lg.line)})}
+		Note: note, Conversion: conv, Trace: append(slices.Clone(lg.trace), ensemble.Ref{Kind: RefLine, ID: string(lg.line)})}
 }
 
 // Adjustment is a manual correction of a party's balance, with the reason

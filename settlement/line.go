@@ -88,7 +88,11 @@ type Line struct {
 	Route partner.Route `json:"route"`
 	// SupplierCosts are the wholesale costs of the bundle's components
 	// (catalog.Catalog.SupplierCosts computes them); they are paid to the
-	// suppliers before the margin is split.
+	// suppliers before the margin is split. Each takes its Cost off the
+	// line; one owed in another currency (Source, converted at Rate) pays
+	// the supplier Source, in that currency (see Conversion). A source in
+	// the line's currency, without a positive rate, or whose Cost (plus
+	// Capped) is not Source × Rate within a minor unit, is ErrInvalidLine.
 	SupplierCosts []catalog.SupplierCost `json:"supplier_costs,omitempty"`
 	// Credits is the line a credit-note line credits; empty otherwise.
 	Credits LineID `json:"credits,omitempty"`
@@ -283,6 +287,9 @@ func (l *Line) validate() error {
 			p.Addf(ensemble.Path("supplier_costs", i, "cost"), "cost must be whole, non-negative minor units")
 		} else if !c.Cost.IsZero() && c.Cost.Currency() != l.Amount.Currency() {
 			p.Add(ensemble.Path("supplier_costs", i, "cost"), ErrCurrency)
+		}
+		if err := checkSource(&c, l.Amount.Currency()); err != nil {
+			p.Add(ensemble.Path("supplier_costs", i, "source"), err)
 		}
 	}
 	if p.Len() == 0 {

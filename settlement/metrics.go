@@ -34,7 +34,9 @@ type Margin struct {
 // are left out.
 //
 // Each entry counts in one bucket, and a clawback in the bucket of what it
-// reverses: supplier costs and their clawbacks (nodes under
+// reverses, at what it moves of its line in the line's currency
+// (Entry.LineAmount; ByParty, like statements, counts what the party is
+// paid, in the currency it is paid in): supplier costs and their clawbacks (nodes under
 // supplier_costs) in SupplierCosts; the platform's entries in
 // PlatformRevenue; everything else, whatever the party's partner type, in
 // PartnerEarnings. So GrossValue = PlatformRevenue + SupplierCosts +
@@ -96,17 +98,28 @@ func ComputeMetrics(entries []Entry, period ensemble.Period, platform partner.ID
 		if !valueMoving(e.Kind) {
 			continue
 		}
-		u := t.units(e.Amount, func() string { return fmt.Sprintf("entry %q", e.ID) })
+		// A party is paid Amount; the line's value moves in its own
+		// currency (a supplier cost owed in another one: LineAmount).
+		name := func() string { return fmt.Sprintf("entry %q", e.ID) }
+		paid, v := t.units(e.Amount, name), e.LineAmount()
+		u := paid
+		if v.Currency() != e.Amount.Currency() {
+			u = t.units(v, name)
+		}
 		if t.err != nil {
 			return nil, fmt.Errorf("settlement: metrics: %w", t.err)
 		}
-		c := byCur[e.Amount.Currency()]
-		if c == nil {
-			c = &cur{party: map[string]*sum{}, seller: map[string]*[2]sum{}, offer: map[string]*[2]sum{}, route: map[string]*sum{}}
-			byCur[e.Amount.Currency()] = c
+		of := func(k ensemble.Currency) *cur {
+			c := byCur[k]
+			if c == nil {
+				c = &cur{party: map[string]*sum{}, seller: map[string]*[2]sum{}, offer: map[string]*[2]sum{}, route: map[string]*sum{}}
+				byCur[k] = c
+			}
+			return c
 		}
 		isPlat := e.Party == platform
-		at(c.party, string(e.Party)).plus(u)
+		at(of(e.Amount.Currency()).party, string(e.Party)).plus(paid)
+		c := of(v.Currency())
 		if e.Kind == KindAdjustment || e.Kind == KindFee {
 			// The platform pays a party's adjustment, and is paid a fee
 			// it charges a party (it paid the fee itself): value moves

@@ -99,17 +99,20 @@ func (lg *refLedger) awaitCollection(l settlement.Line) []settlement.Entry {
 		p := &lg.parts[i]
 		p.awaiting = p.amount
 		if p.amount != 0 {
-			out = append(out, lg.collectEntry(*p, string(lg.line)+":"+p.path+"#uncollected", lg.line, settlement.KindUncollected, p.amount, l.Date,
+			out = append(out, lg.collectEntry(*p, string(lg.line)+":"+p.path+"#uncollected", lg.line, settlement.KindUncollected, p.amount, 0, p.amount, l.Date,
 				"payable when the customer pays", lg.trace))
 		}
 	}
 	return out
 }
 
-func (lg *refLedger) collectEntry(p refPart, id string, line settlement.LineID, kind settlement.EntryKind, units int64, at time.Time, note string, trace []ensemble.Ref) settlement.Entry {
-	return settlement.Entry{ID: settlement.EntryID(id), Line: line, Kind: kind, Party: p.party, Role: p.role, Amount: ensemble.MoneyFromMinor(units, lg.cur),
+// collectEntry is an entry of units of part p that moves what it awaits
+// from from to to.
+func (lg *refLedger) collectEntry(p refPart, id string, line settlement.LineID, kind settlement.EntryKind, units, from, to int64, at time.Time, note string, trace []ensemble.Ref) settlement.Entry {
+	amount, conv := p.pays(units, from, to, lg.cur)
+	return settlement.Entry{ID: settlement.EntryID(id), Line: line, Kind: kind, Party: p.party, Role: p.role, Amount: amount,
 		Date: at, Plan: lg.plan, Node: p.node, Service: lg.service, Offer: lg.offer, Route: lg.route, Seller: lg.seller,
-		Reverses: settlement.EntryID(string(lg.line) + ":" + p.path), Note: note, Trace: trace}
+		Reverses: settlement.EntryID(string(lg.line) + ":" + p.path), Note: note, Conversion: conv, Trace: trace}
 }
 
 // releaseAwaiting follows a reversal that took taken (per part): the line
@@ -153,7 +156,7 @@ func (lg *refLedger) releaseAwaiting(taken []int64, by string, at time.Time, not
 			continue
 		}
 		p.awaiting -= gives[i]
-		out = append(out, lg.collectEntry(*p, by+":"+p.path+"#uncollected", settlement.LineID(by), settlement.KindUncollected, -gives[i], at,
+		out = append(out, lg.collectEntry(*p, by+":"+p.path+"#uncollected", settlement.LineID(by), settlement.KindUncollected, -gives[i], p.awaiting+gives[i], p.awaiting, at,
 			note+", off what awaits the customer's payment", trace))
 	}
 	return out
@@ -446,7 +449,7 @@ func (lg *refLedger) collectLine(paid int64, id string, at time.Time, trace []en
 			continue
 		}
 		p.awaiting -= release[i]
-		out = append(out, lg.collectEntry(*p, string(lg.line)+":"+p.path+"#collected."+id, lg.line, settlement.KindCollected, release[i], at, note, trace))
+		out = append(out, lg.collectEntry(*p, string(lg.line)+":"+p.path+"#collected."+id, lg.line, settlement.KindCollected, release[i], p.awaiting+release[i], p.awaiting, at, note, trace))
 	}
 	return out
 }

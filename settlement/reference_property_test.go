@@ -397,9 +397,23 @@ func extendRefLine(t *rapid.T, l settlement.Line) settlement.Line {
 	if rapid.IntRange(0, 4).Draw(t, id+".costs") == 0 {
 		for i := range rapid.IntRange(1, 2).Draw(t, id+".costs.n") {
 			supplier := rapid.SampledFrom([]string{"supplier-backup", "supplier-secure"}).Draw(t, fmt.Sprintf("%s.supplier%d", id, i))
-			l.SupplierCosts = append(l.SupplierCosts, catalog.SupplierCost{Supplier: supplier, Offer: "backup",
+			c := catalog.SupplierCost{Supplier: supplier, Offer: "backup",
 				Component: ensemble.Ref{Kind: "bundle_component", ID: fmt.Sprintf("c%d", i), Version: "1"},
-				Cost:      ensemble.MoneyFromMinor(rapid.Int64Range(0, amount/3).Draw(t, fmt.Sprintf("%s.cost%d", id, i)), cur)})
+				Cost:      ensemble.MoneyFromMinor(rapid.Int64Range(0, amount/3).Draw(t, fmt.Sprintf("%s.cost%d", id, i)), cur)}
+			if rapid.IntRange(0, 2).Draw(t, fmt.Sprintf("%s.cost%d.fx", id, i)) == 0 && cur != usdCur {
+				// Owed in dollars, converted at a rate under 2, so the
+				// nearest dollar amount makes the cost within a unit.
+				c.Rate = rapid.SampledFrom([]ensemble.Ratio{ensemble.MustRatio("0.9"), ensemble.MustRatio("1.08"), ensemble.MustRatio("1.1667")}).
+					Draw(t, fmt.Sprintf("%s.cost%d.rate", id, i))
+				src := new(big.Rat).Quo(big.NewRat(minorOf(c.Cost), 1), c.Rate.Rat())
+				src.Add(src, big.NewRat(1, 2))
+				if u := new(big.Int).Quo(src.Num(), src.Denom()).Int64(); u > 0 {
+					c.Source = ensemble.MoneyFromMinor(u, usdCur)
+				} else {
+					c.Rate = ensemble.Ratio{}
+				}
+			}
+			l.SupplierCosts = append(l.SupplierCosts, c)
 		}
 	}
 	// The seller given as the chain's first partner, as Seller too, or

@@ -135,6 +135,42 @@ type refPart struct {
 	// and its release date (zero: none).
 	reserve int64
 	until   time.Time
+	// src is what a supplier cost owes in another currency than the
+	// line's; zero units: none.
+	src refSource
+}
+
+// refSource is a supplier cost owed in another currency than its line's,
+// and the rate it was converted at.
+type refSource struct {
+	units int64
+	cur   ensemble.Currency
+	rate  ensemble.Ratio
+}
+
+// owed is what part p owes in its own currency for y of its amount: the
+// source × y / amount, half up.
+func (p *refPart) owed(y int64) int64 {
+	r := new(big.Rat).SetFrac(new(big.Int).Mul(big.NewInt(p.src.units), big.NewInt(y)), big.NewInt(p.amount))
+	r.Add(r, big.NewRat(1, 2))
+	return new(big.Int).Quo(r.Num(), r.Denom()).Int64()
+}
+
+// pays returns the amount of an entry of x units of the line's currency
+// cur on part p that moves one of the part's levels from from to to, in
+// the currency p's party is paid in, and its conversion: for a supplier
+// cost owed in another currency, |owed(from) − owed(to)| with x's sign.
+func (p *refPart) pays(x, from, to int64, cur ensemble.Currency) (ensemble.Money, *settlement.Conversion) {
+	line := ensemble.MoneyFromMinor(x, cur)
+	if p.src.units == 0 {
+		return line, nil
+	}
+	u := p.owed(from) - p.owed(to)
+	if (u < 0) != (x < 0) {
+		u = -u
+	}
+	m := ensemble.MoneyFromMinor(u, p.src.cur)
+	return m, &settlement.Conversion{From: m, Rate: p.src.rate, To: line}
 }
 
 type refVolumeKey struct {
@@ -371,6 +407,17 @@ func (s *refSettler) settleSale(st *refState, l settlement.Line) ([]settlement.E
 			path = "supplier_costs/" + string(c.Offer) + "/" + c.Supplier
 		}
 		ln.earn(path, path, partner.ID(c.Supplier), "supplier", settlement.KindSupplierCost, u, "wholesale cost", nil, "")
+		if !c.Source.IsZero() {
+			// Owed in its own currency: the source, or the share of it
+			// the cut cost is.
+			p := &ln.parts[len(ln.parts)-1]
+			p.src = refSource{units: minorOf(c.Source), cur: c.Source.Currency(), rate: c.Rate}
+			if !c.Capped.IsZero() {
+				p.src.units = (&refPart{amount: u + minorOf(c.Capped), src: p.src}).owed(u)
+			}
+			e := &ln.entries[len(ln.entries)-1]
+			e.Amount, e.Conversion = p.pays(u, 0, u, ln.cur)
+		}
 	}
 	for _, id := range l.Route.Chain {
 		sn, err := s.snapshot(id, l.Date)
@@ -1307,10 +1354,11 @@ func (lg *refLedger) reverse(credit int64, by string, at time.Time, note string,
 			continue
 		}
 		p.unreversed -= taken[i]
+		amount, conv := p.pays(-taken[i], p.unreversed+taken[i], p.unreversed, lg.cur)
 		out = append(out, settlement.Entry{ID: settlement.EntryID(by + ":" + p.path + "#clawback"), Line: settlement.LineID(by),
-			Kind: settlement.KindClawback, Party: p.party, Role: p.role, Amount: ensemble.MoneyFromMinor(-taken[i], lg.cur), Date: at,
+			Kind: settlement.KindClawback, Party: p.party, Role: p.role, Amount: amount, Date: at,
 			Plan: lg.plan, Node: p.node, Share: shareOf[i], Service: service, Offer: lg.offer, Route: lg.route, Seller: lg.seller,
-			Reverses: settlement.EntryID(string(lg.line) + ":" + p.path), Note: note, Trace: trace})
+			Reverses: settlement.EntryID(string(lg.line) + ":" + p.path), Note: note, Conversion: conv, Trace: trace})
 	}
 	out = append(out, lg.releaseAwaiting(taken, by, at, note, trace)...)
 	// A rolling reserve not yet released meets what its part gives back
@@ -1390,12 +1438,14 @@ func (st *refState) takeBack(lg refLedger, before int64) {
 }
 
 // holdEntry is a dispute's hold or release of part p, carrying the line's
-// service period.
+// service period: what the part has unreversed and awaits no payment, in
+// its party's currency owed(unreversed) − owed(awaiting).
 func (lg *refLedger) holdEntry(p refPart, suffix string, kind settlement.EntryKind, units int64, at time.Time, note string) settlement.Entry {
 	id := settlement.EntryID(string(lg.line) + ":" + p.path)
+	amount, conv := p.pays(units, p.unreversed, p.awaiting, lg.cur)
 	return settlement.Entry{ID: id + settlement.EntryID(suffix), Line: lg.line, Kind: kind, Party: p.party, Role: p.role,
-		Amount: ensemble.MoneyFromMinor(units, lg.cur), Date: at, Plan: lg.plan, Node: p.node, Service: lg.service, Offer: lg.offer, Route: lg.route,
-		Seller: lg.seller, Reverses: id, Note: note, Trace: append(slices.Clone(lg.trace), ensemble.Ref{Kind: settlement.RefLine, ID: string(lg.line)})}
+		Amount: amount, Date: at, Plan: lg.plan, Node: p.node, Service: lg.service, Offer: lg.offer, Route: lg.route,
+		Seller: lg.seller, Reverses: id, Note: note, Conversion: conv, Trace: append(slices.Clone(lg.trace), ensemble.Ref{Kind: settlement.RefLine, ID: string(lg.line)})}
 }
 
 // Dispute holds every part's unreversed amount of a settled line.
@@ -1525,6 +1575,9 @@ func (st refState) JSON() ([]byte, error) {
 			}
 			if p.awaiting != 0 {
 				lp.Awaiting = ensemble.MoneyFromMinor(p.awaiting, lg.cur)
+			}
+			if p.src.units != 0 {
+				lp.Source, lp.Rate = ensemble.MoneyFromMinor(p.src.units, p.src.cur), p.src.rate
 			}
 			if !p.until.IsZero() {
 				lp.ReserveUntil = p.until

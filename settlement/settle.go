@@ -361,6 +361,7 @@ func (r *run) settleSale(l *Line, lg *ledger) error {
 	}
 	lg.payees, lg.amounts = r.dec.keepParts(sp.paid)
 	lg.rolling = sp.keepRolling()
+	lg.sources = sp.keepSources()
 	if plan.onCollection {
 		if err := r.awaitCollection(l, lg); err != nil {
 			return lineErr(l.ID, plan.id, "", "", err)

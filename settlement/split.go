@@ -50,6 +50,8 @@ type split struct {
 	paid []part
 	// rolled are what rolling reserves hold of those parts.
 	rolled []rollingHold
+	// sources are those parts owed in another currency than the line's.
+	sources []costSource
 	// above notes what the inner nodes on the path from the root to the
 	// node being split took (takesShare), which a leaf's entries carry.
 	above string
@@ -65,7 +67,7 @@ type part struct {
 // trace.
 func (sp *split) start(l *Line, plan *cplan, trace []ensemble.Ref) {
 	sp.line, sp.plan, sp.cur, sp.seller, sp.trace = l, plan, l.Currency(), l.Route.Seller, trace
-	sp.refs, sp.paid, sp.rolled, sp.above = sp.refs[:0], sp.paid[:0], sp.rolled[:0], ""
+	sp.refs, sp.paid, sp.rolled, sp.sources, sp.above = sp.refs[:0], sp.paid[:0], sp.rolled[:0], sp.sources[:0], ""
 }
 
 // err is a *LineError of the line at the node at path, naming rule.
@@ -96,8 +98,30 @@ func (sp *split) supplierCosts(basis int64) (int64, error) {
 			path = string(supplierCosts) + "/" + string(c.Offer) + "/" + c.Supplier
 		}
 		sp.emit(EntryID(string(l.ID)+":"+path), sp.dec.costNode(path), partner.ID(c.Supplier), u, "wholesale cost", nil, "")
+		src, other, err := sourceOf(c, u, sp.cur)
+		if err != nil {
+			return 0, sp.err("", "", err)
+		}
+		if other {
+			// Owed in its own currency (costsource.go).
+			s := costSource{part: len(sp.paid) - 1, units: src, cur: c.Source.Currency(), rate: c.Rate}
+			sp.sources = append(sp.sources, s)
+			e := &(*sp.out)[len(*sp.out)-1]
+			m := ensemble.MoneyFromMinor(src, s.cur)
+			e.Amount, e.Conversion = m, &Conversion{From: m, Rate: s.rate, To: ensemble.MoneyFromMinor(u, sp.cur)}
+		}
 	}
 	return rest, nil
+}
+
+// keepSources returns the line's parts owed in another currency than
+// its own, or nil.
+func (sp *split) keepSources() *[]costSource {
+	if len(sp.sources) == 0 {
+		return nil
+	}
+	s := slices.Clone(sp.sources)
+	return &s
 }
 
 // note returns the note of a leaf's entry: its own, a then b (either may

@@ -81,6 +81,7 @@ type ledger struct {
 	disputes *disputes      // nil: never disputed
 	coll     *collection    // nil: payable on settlement (collect.go)
 	rolling  *[]rollingHold // what rolling reserves hold of its parts; nil: none (a pointer: most lines have none)
+	sources  *[]costSource  // its parts owed in another currency than its own; nil: none (costsource.go)
 }
 
 // lineCtx is what a ledger line shares with every line of the same plan
@@ -389,6 +390,16 @@ type LedgerPart struct {
 	// ReserveUntil is when the rolling reserve is released; zero when the
 	// part has none.
 	ReserveUntil time.Time `json:"reserve_until,omitzero"`
+	// Source is, for a supplier cost owed in another currency than the
+	// line's (catalog.SupplierCost.Source), what the part owes in that
+	// currency in all, which its entries pay; Rate is the rate it was
+	// converted at (one unit of Source's currency in the line's). Both
+	// zero for a part in the line's currency. The part's other amounts
+	// are in the line's currency; a change of x of them is, in Source's
+	// currency, Source × (level/Amount) less Source × ((level − x)/Amount),
+	// each rounded half up (see Conversion).
+	Source ensemble.Money `json:"source,omitzero"`
+	Rate   ensemble.Ratio `json:"rate,omitzero"`
 }
 
 // VolumeState is the JSON form of one cumulative volume: a partner's
@@ -492,6 +503,9 @@ func (l *ledger) export(vols []lineVolume) LedgerLine {
 		}
 		if a := l.awaitingAt(i); a != 0 {
 			out.Parts[i].Awaiting = ensemble.MoneyFromMinor(a, c.cur)
+		}
+		if s := l.source(i); s != nil {
+			out.Parts[i].Source, out.Parts[i].Rate = ensemble.MoneyFromMinor(s.units, s.cur), s.rate
 		}
 	}
 	if l.coll != nil {
@@ -920,6 +934,12 @@ func (r *stateReader) line(path string, ll *LedgerLine) {
 			l.disputes.held[j] = held
 		}
 		r.rollingPart(pp, l, ll, lp, j, unreversed, uOK)
+		if src, ok := r.source(pp, ll, lp, j, amount, aOK); ok {
+			if l.sources == nil {
+				l.sources = &[]costSource{}
+			}
+			*l.sources = append(*l.sources, src)
+		}
 		sumsOK = sumsOK && aOK && uOK && unreversed >= 0
 		if sumsOK && (sum > math.MaxInt64-amount || left > math.MaxInt64-unreversed) {
 			fail("parts", nil, "the parts add up beyond the int64 range of minor units")

@@ -553,6 +553,13 @@ func bill(t *rapid.T, eco *ecosystem) *books {
 	return bk
 }
 
+// partyCur is a party in one currency it is paid in: a supplier cost owed
+// in another currency than its line's is paid in its own.
+type partyCur struct {
+	party partner.ID
+	cur   ensemble.Currency
+}
+
 // moves reports whether an entry moves value between parties (earnings,
 // supplier costs and clawbacks); reserves, holds and releases do not.
 func moves(e settlement.Entry) bool {
@@ -585,7 +592,7 @@ func checkLinesConserve(t *rapid.T, bk *books) {
 	byLine := map[settlement.LineID][]ensemble.Money{}
 	for _, e := range bk.entries {
 		if moves(e) {
-			byLine[e.Line] = append(byLine[e.Line], e.Amount)
+			byLine[e.Line] = append(byLine[e.Line], e.LineAmount())
 		}
 	}
 	for _, l := range bk.settled {
@@ -603,6 +610,14 @@ func checkLinesConserve(t *rapid.T, bk *books) {
 // costs applied never exceed the line's net, and a cost converted from USD
 // is round(Source × the run's rate).
 func checkSupplierCosts(t *rapid.T, eco *ecosystem, bk *books) {
+	settled := map[settlement.LineID]bool{}
+	for _, l := range bk.settled {
+		settled[l.ID] = true
+	}
+	entries := map[settlement.EntryID]settlement.Entry{}
+	for _, e := range bk.entries {
+		entries[e.ID] = e
+	}
 	for _, inv := range bk.invoices {
 		for _, l := range inv.Lines {
 			if len(l.SupplierCosts) == 0 && len(l.CostsNotApplied) == 0 {
@@ -639,6 +654,13 @@ func checkSupplierCosts(t *rapid.T, eco *ecosystem, bk *books) {
 				if !c.Rate.IsZero() {
 					if !c.Rate.Equal(eco.rates[0].Rate) || !same(t, c.Cost, ensemble.MoneyFromDecimal(c.Source.Amount(), c.Cost.Currency()).MulRatio(c.Rate, inv.Mode)) {
 						t.Fatalf("line %s: %s converted at %s to %s", l.ID, c.Source, c.Rate, c.Cost)
+					}
+					// The supplier is paid the cost in its own currency,
+					// whatever the rate.
+					id := settlement.EntryID(string(l.ID) + ":supplier_costs/" + c.Component.ID)
+					if e, ok := entries[id]; settled[settlement.LineID(l.ID)] && c.Capped.IsZero() && !c.Cost.IsZero() &&
+						(!ok || !e.Amount.Equal(c.Source) || !e.LineAmount().Equal(c.Cost)) {
+						t.Fatalf("line %s: %s's cost of %s (%s) paid as %s (%s of the line)", l.ID, c.Supplier, c.Source, c.Cost, e.Amount, e.LineAmount())
 					}
 				}
 			}
@@ -685,7 +707,7 @@ func checkTotals(t *rapid.T, eco *ecosystem, bk *books) {
 	var entries, nets []ensemble.Money
 	for _, e := range bk.entries {
 		if moves(e) {
-			entries = append(entries, e.Amount)
+			entries = append(entries, e.LineAmount())
 		}
 	}
 	for _, inv := range bk.invoices {
@@ -971,13 +993,16 @@ func checkStatementsAdd(t *rapid.T, bk *books) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// One statement per party and currency: a supplier cost owed in
+	// another currency than its line's is paid in its own.
 	type folded struct{ earned, reversed, reserved, released []ensemble.Money }
-	parties := map[partner.ID]*folded{}
+	parties := map[partyCur]*folded{}
 	for _, e := range bk.entries {
-		f := parties[e.Party]
+		k := partyCur{e.Party, e.Amount.Currency()}
+		f := parties[k]
 		if f == nil {
 			f = &folded{}
-			parties[e.Party] = f
+			parties[k] = f
 		}
 		switch e.Kind {
 		case settlement.KindEarning, settlement.KindSupplierCost:
@@ -996,7 +1021,7 @@ func checkStatementsAdd(t *rapid.T, bk *books) {
 		t.Fatalf("%d statements for the entries of %d parties", len(stmts), len(parties))
 	}
 	for _, st := range stmts {
-		f := parties[st.Party]
+		f := parties[partyCur{st.Party, st.Currency}]
 		if f == nil {
 			t.Fatalf("a statement for %s, who has no entries", st.Party)
 		}
@@ -1165,9 +1190,9 @@ func dispute(t *rapid.T, eco *ecosystem, bk *books) {
 	for _, e := range disputed {
 		switch e.Kind {
 		case settlement.KindHold:
-			held[e.Party] = append(held[e.Party], e.Amount)
+			held[e.Party] = append(held[e.Party], e.LineAmount())
 		case settlement.KindRelease:
-			held[e.Party] = append(held[e.Party], e.Amount.Neg())
+			held[e.Party] = append(held[e.Party], e.LineAmount().Neg())
 		case settlement.KindClawback:
 			if !bk.lost[line[e.Reverses]] {
 				t.Fatalf("clawback %s of a line whose dispute was not lost (reverses %s)", e.ID, e.Reverses)
@@ -1192,7 +1217,7 @@ func dispute(t *rapid.T, eco *ecosystem, bk *books) {
 			if net[l] == nil {
 				net[l] = map[partner.ID][]ensemble.Money{}
 			}
-			net[l][e.Party] = append(net[l][e.Party], e.Amount)
+			net[l][e.Party] = append(net[l][e.Party], e.LineAmount())
 		}
 	}
 	for l, parties := range net {
@@ -1221,7 +1246,7 @@ func dispute(t *rapid.T, eco *ecosystem, bk *books) {
 // splits it into net and tax by the line's original proportions, which can
 // leave a cent of net unreversed; so for such a line the test credits the
 // total whose net is exactly the net that remains (creditFor).
-func creditEverything(t *rapid.T, eco *ecosystem, bk *books) map[partner.ID]ensemble.Money {
+func creditEverything(t *rapid.T, eco *ecosystem, bk *books) map[partyCur]ensemble.Money {
 	prorated := map[invoice.LineID][]invoice.Line{}
 	for _, inv := range bk.invoices {
 		for _, l := range inv.Lines {
@@ -1280,17 +1305,20 @@ func creditEverything(t *rapid.T, eco *ecosystem, bk *books) map[partner.ID]ense
 	}
 	bk.entries = append(bk.entries, res.Entries...)
 	bk.settled = append(bk.settled, credits...)
-	net := map[partner.ID][]ensemble.Money{}
+	// Each party nets in each currency it is paid in; the nets add up in
+	// the lines' currency (Entry.LineAmount).
+	net := map[partyCur][]ensemble.Money{}
+	var all []ensemble.Money
 	for _, e := range bk.entries {
 		if moves(e) {
-			net[e.Party] = append(net[e.Party], e.Amount)
+			k := partyCur{e.Party, e.Amount.Currency()}
+			net[k] = append(net[k], e.Amount)
+			all = append(all, e.LineAmount())
 		}
 	}
-	nets := map[partner.ID]ensemble.Money{}
-	var all []ensemble.Money
-	for party, ms := range net {
-		nets[party] = sum(t, ms...)
-		all = append(all, nets[party])
+	nets := map[partyCur]ensemble.Money{}
+	for k, ms := range net {
+		nets[k] = sum(t, ms...)
 	}
 	if got, want := sum(t, all...), kept(t, eco, bk); !same(t, got, want) {
 		t.Fatalf("after crediting everything, the parties net %s (%v), want %s, what prepaid commitments paid for and stays earned", got, nets, want)
@@ -1357,15 +1385,16 @@ func creditFor(t *rapid.T, inv invoice.Invoice, r invoice.Remainder, net ensembl
 // checkStatementsClose: once everything is credited, every reserve and hold
 // released, each party's statement for the year closes at what it nets
 // (zero, but for what prepaid commitments paid for) with nothing withheld.
-func checkStatementsClose(t *rapid.T, bk *books, nets map[partner.ID]ensemble.Money) {
+func checkStatementsClose(t *rapid.T, bk *books, nets map[partyCur]ensemble.Money) {
 	stmts, err := settlement.Statements(bk.entries, settlement.StatementOptions{Period: ensemble.MustPeriod(day(1, 1, 0), day(12, 31, 0))})
 	if err != nil {
 		t.Fatal(err)
 	}
 	for _, s := range stmts {
-		if !same(t, s.Closing, nets[s.Party]) || !s.Withheld.IsZero() || !same(t, s.Payable, nets[s.Party]) {
+		want := nets[partyCur{s.Party, s.Currency}]
+		if !same(t, s.Closing, want) || !s.Withheld.IsZero() || !same(t, s.Payable, want) {
 			t.Fatalf("after crediting everything, %s's statement closes at %s with %s withheld and %s payable, want %s (earned %s, reversed %s, reserved %s, released %s)",
-				s.Party, s.Closing, s.Withheld, s.Payable, nets[s.Party], s.Earned, s.Reversed, s.Reserved, s.Released)
+				s.Party, s.Closing, s.Withheld, s.Payable, want, s.Earned, s.Reversed, s.Reserved, s.Released)
 		}
 	}
 }
