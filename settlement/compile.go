@@ -33,8 +33,10 @@ type Config struct {
 	// no plan names a rule.
 	Rules *rules.RuleSet
 	// Network answers partner types, tiers and status at each line's
-	// date. Without one every partner is taken to trade and type roles
-	// (distributor, ...) resolve to nobody. New copies what it needs of
+	// date. Without one every partner is taken to trade, and New refuses a
+	// plan paying a party found by partner type (distributor, reseller,
+	// type:<name>) with ErrNoNetwork, since none would be found and its
+	// share would go elsewhere on every line. New copies what it needs of
 	// the network: a Settler never sees later changes to it (see New).
 	Network *partner.Network
 	// Platform is the platform's party id (DefaultPlatform when empty).
@@ -261,10 +263,12 @@ func build(cfg Config, checkVersions, reference bool) (*Settler, error) {
 		}
 	}
 
-	if cfg.Network != nil {
-		for i := range cfg.Plans {
+	for i := range cfg.Plans {
+		if cfg.Network != nil {
 			checkParties(&p, ensemble.Path("plans", i, "root"), &cfg.Plans[i].Root, cfg.Network, s.platform)
 			checkReserveParties(&p, ensemble.Path("plans", i), cfg.Plans[i].Reserves, cfg.Network, s.platform)
+		} else {
+			checkTypeRoles(&p, ensemble.Path("plans", i, "root"), &cfg.Plans[i].Root)
 		}
 	}
 	if err := p.Err("plans"); err != nil {
@@ -389,6 +393,27 @@ func checkParties(p *ensemble.Problems, path string, n *Node, net *partner.Netwo
 	}
 	for k := range n.Children {
 		checkParties(p, ensemble.Path(path, "children", k), &n.Children[k], net, platform)
+	}
+}
+
+// checkTypeRoles refuses, for a settler without a network, a node whose
+// party (or cumulative volume's owner) is found by partner type
+// (distributor, reseller, type:<name>): without a network no partner has a
+// type, so its share would go elsewhere on every line (ErrNoNetwork).
+func checkTypeRoles(p *ensemble.Problems, path string, n *Node) {
+	check := func(field, text string) {
+		if r, err := parseRole(text); err == nil && r.kind == roleType {
+			p.Add(path+"."+field, fmt.Errorf("%w: party %q is found by partner type, which only Config.Network knows", ErrNoNetwork, text))
+		}
+	}
+	if n.Party != "" {
+		check("party", n.Party)
+	}
+	if c := n.Share.Cumulative; c != nil && c.Of != "" {
+		check("share.cumulative.of", c.Of)
+	}
+	for k := range n.Children {
+		checkTypeRoles(p, ensemble.Path(path, "children", k), &n.Children[k])
 	}
 }
 

@@ -207,7 +207,7 @@ root:
 	// one for its tiers' currency alone needs none.
 	plans, err := settlement.ParsePlans([]byte(`{id: fx, version: 1, currencies: [USD, EUR], effective_until: 2026-03-02T00:00:00Z, root: {id: root, children: [{id: bonus, party: reseller, share: {cumulative: {tiers: [{up_to: {amount: "10", currency: EUR}, rate: "1%"}, {rate: "2%"}]}}}, {id: p, party: platform, share: remaining}]}}`))
 	require.NoError(t, err)
-	_, err = settlement.New(settlement.Config{Plans: plans, Rates: fxRates})
+	_, err = settlement.New(settlement.Config{Plans: plans, Rates: fxRates, Network: loadNetwork(t)})
 	require.NoError(t, err)
 }
 

@@ -167,6 +167,11 @@ var ErrShadowedPlan = errors.New("settlement: plan version hidden by higher vers
 // network does not have.
 var ErrUnknownParty = errors.New("settlement: unknown party")
 
+// ErrNoNetwork reports a plan paying a party found by partner type
+// (distributor, reseller, type:<name>) to a settler built without a
+// network (Config.Network), which knows no partner's type.
+var ErrNoNetwork = errors.New("settlement: no partner network")
+
 // ErrUnknownPlanVersion reports a credit of a line settled under a plan
 // version the Settler does not hold (a Settler built from newer plans
 // only, say). The state records the line's basis kind, but a Settler that

@@ -100,7 +100,7 @@ func TestNewRefusesForeignEnv(t *testing.T) {
 			require.NoError(t, err)
 			rs, err := env.NewRuleSet(doc)
 			require.NoError(t, err)
-			s, err := settlement.New(settlement.Config{Plans: plans, Rules: rs})
+			s, err := settlement.New(settlement.Config{Plans: plans, Rules: rs, Network: loadNetwork(t)})
 			if tc.missing == nil && tc.extra == nil && tc.mismatched == nil {
 				require.NoError(t, err)
 				_, err = s.Settle(ctx, settlement.State{}, []settlement.Line{chainLine("L1", "100", "2026-03-01")})
@@ -140,7 +140,7 @@ func TestNewCompilesNothing(t *testing.T) {
 		plans, err := settlement.ParsePlans([]byte("id: p\nversion: 1\nroot:\n  id: root\n  children:\n" + nodes.String() +
 			"    - {id: rest, party: platform, share: remaining}\n"))
 		require.NoError(t, err)
-		cfg := settlement.Config{Plans: plans, Rules: rs}
+		cfg := settlement.Config{Plans: plans, Rules: rs, Network: loadNetwork(t)}
 		return testing.AllocsPerRun(5, func() {
 			if _, err := settlement.New(cfg); err != nil {
 				t.Fatal(err)

@@ -286,3 +286,34 @@ func TestEnumsText(t *testing.T) {
 	_, err := partner.RouteKind(99).MarshalText()
 	require.Error(t, err)
 }
+
+// TestTypeRolesNeedANetwork: without a network no partner has a type, so a
+// plan paying the distributor or a type:<name> (or reading its volume)
+// would pay someone else on every line; New refuses it, naming each node,
+// and takes the same plan with a network, and a plan paying only roles the
+// route names without one.
+func TestTypeRolesNeedANetwork(t *testing.T) {
+	plans, err := settlement.ParsePlans([]byte(`
+id: typed
+version: 1
+root:
+  id: root
+  children:
+    - {id: dist, party: distributor, share: "10%"}
+    - {id: msp, party: "type:managed_service_provider", share: "5%"}
+    - {id: bonus, party: seller, share: {cumulative: {of: reseller, tiers: [{up_to: {amount: "1000", currency: EUR}, rate: "1%"}, {rate: "2%"}]}}}
+    - {id: platform, party: platform, share: remaining}
+`))
+	require.NoError(t, err)
+	_, err = settlement.New(settlement.Config{Plans: plans})
+	require.ErrorIs(t, err, settlement.ErrNoNetwork)
+	for _, field := range []string{"plans[0].root.children[0].party", "plans[0].root.children[1].party", "plans[0].root.children[2].share.cumulative.of"} {
+		require.ErrorContains(t, err, field)
+	}
+	_, err = settlement.New(settlement.Config{Plans: plans, Network: loadNetwork(t)})
+	require.NoError(t, err)
+	routed, err := settlement.ParsePlans([]byte(`{id: routed, version: 1, root: {id: root, children: [{id: s, party: seller, share: "10%"}, {id: r, party: referrer, share: "2%"}, {id: p, party: platform, share: remaining}]}}`))
+	require.NoError(t, err)
+	_, err = settlement.New(settlement.Config{Plans: routed})
+	require.NoError(t, err)
+}

@@ -109,6 +109,9 @@ func checkPlans(res *result, files []file, netFile, ratesFile *file, set *rules.
 		if errors.Is(p.err, settlement.ErrUnknownParty) {
 			continue // reported above, with the nearest partners
 		}
+		if errors.Is(p.err, settlement.ErrNoNetwork) {
+			continue // the host's settler is given its network; without -network there is none to check against
+		}
 		if re := (*ensemble.RateError)(nil); errors.As(p.err, &re) {
 			p.hint = fmt.Sprintf("give the host's exchange rates with -rates rates.yaml (from %s to %s among them)", re.From.Code(), re.To.Code())
 			if ratesFile != nil {
