@@ -471,39 +471,49 @@ func (s *Settler) collect(st State, c Collection, writeOff bool) (Result, error)
 		}
 		return fail("", fmt.Errorf("%w: %s %s, %s owed", ErrOverCollection, c.Amount, verb, ensemble.MoneyFromMinor(all, c.Amount.Currency())))
 	}
-	paid := make([]int64, len(ids))
-	shares := make([]ensemble.Share, len(ids))
-	for i, id := range ids {
-		shares[i] = ensemble.Share{Key: string(id), Weight: ensemble.RatioFromInt(owed[i])}
-	}
-	if err := ensemble.AllocateUnits(paid, amount, shares, ensemble.AllocateOptions{}); err != nil {
-		return fail("", err)
-	}
-	at := c.Date.UTC()
 	r := s.newRun(context.Background(), st, 0)
 	defer r.release()
-	for i, id := range ids {
-		if paid[i] == 0 {
-			continue
-		}
-		lg := r.st.lines.get(id)
-		var nl *ledger
-		if writeOff {
-			nl, err = r.writeOff(lg, paid[i], &c, at)
-		} else {
-			nl, err = r.collectLine(lg, paid[i], &c, at)
-		}
-		if err != nil {
-			return fail(id, err)
-		}
-		r.st.lines.put(id, nl)
-		r.st.markApplied(c.ID, id)
+	if id, err := r.payLines(ids, owed, amount, &c, c.Date.UTC(), writeOff); err != nil {
+		return fail(id, err)
 	}
 	if err := duplicateEntry(r.entries); err != nil {
 		return fail("", err)
 	}
 	r.st.seal()
 	return Result{Entries: r.entries, State: r.st}, nil
+}
+
+// payLines applies amount (at most what the lines ids owe in all, owed)
+// of payment or write-off c to them, in proportion to what each owes
+// (largest remainder, ties by line id), and returns the line that failed.
+func (r *run) payLines(ids []LineID, owed []int64, amount int64, c *Collection, at time.Time, writeOff bool) (LineID, error) {
+	paid := make([]int64, len(ids))
+	shares := make([]ensemble.Share, len(ids))
+	for i, id := range ids {
+		shares[i] = ensemble.Share{Key: string(id), Weight: ensemble.RatioFromInt(owed[i])}
+	}
+	if err := ensemble.AllocateUnits(paid, amount, shares, ensemble.AllocateOptions{}); err != nil {
+		return "", err
+	}
+	for i, id := range ids {
+		if paid[i] == 0 {
+			continue
+		}
+		lg := r.st.lines.get(id)
+		var nl *ledger
+		var err error
+		if writeOff {
+			nl, err = r.writeOff(lg, paid[i], c, at)
+		} else {
+			nl, err = r.collectLine(lg, paid[i], c, at)
+		}
+		if err != nil {
+			return id, err
+		}
+		r.st.lines.put(id, nl)
+		r.st.markApplied(c.ID, id)
+	}
+	return "", nil
 }
 
 // collectLine applies paid (of the line's total) of collection c to lg:
@@ -575,7 +585,7 @@ func (r *run) collectLine(lg *ledger, paid int64, c *Collection, at time.Time) (
 		}
 	}
 	cur := lg.ctx.cur
-	note := "collection " + c.ID + ": " + ensemble.MoneyFromMinor(cl.collected, cur).String() + " of " + ensemble.MoneyFromMinor(cl.total, cur).String() + " paid"
+	note := collectionName(c) + ": " + ensemble.MoneyFromMinor(cl.collected, cur).String() + " of " + ensemble.MoneyFromMinor(cl.total, cur).String() + " paid"
 	if cl.credited > 0 { // else the note reads as if the credited part were still owed
 		note += ", " + ensemble.MoneyFromMinor(cl.credited, cur).String() + " credited"
 	}
@@ -756,7 +766,7 @@ func (r *stateReader) collection(path string, ll *LedgerLine, l *ledger, awaits 
 		ok = false
 	}
 	for j, cid := range lc.IDs {
-		if err := ensemble.CheckID(cid, ensemble.EntrySeparators); err != nil {
+		if err := validCollectionID(cid); err != nil {
 			r.fail(ensemble.Path(path, "ids", j), id, "", err, "invalid collection id")
 		} else if slices.Contains(lc.IDs[:j], cid) {
 			r.fail(ensemble.Path(path, "ids", j), id, "", ErrCollectionApplied, "collection %q applied twice", cid)

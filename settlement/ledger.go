@@ -47,6 +47,9 @@ func (r *run) clawback(l *Line) error {
 		return lineErr(l.ID, lg.ctx.plan.ID, "", "", err)
 	}
 	credit = -credit
+	var nettedIDs []LineID // the lines of another invoice the credit is netted on,
+	var nettedOwed []int64 // what they owe,
+	var netted int64       // and what of the credit they are paid
 	if lg.coll != nil {
 		// The credit note takes its amount plus tax off what the customer
 		// owes: its tax must be the credited line's rate, within a unit.
@@ -57,9 +60,15 @@ func (r *run) clawback(l *Line) error {
 		if err := lg.checkCreditTax(credit, -total-credit); err != nil {
 			return lineErr(l.ID, lg.ctx.plan.ID, "", "", err)
 		}
+		// On another invoice than the line's, it is netted on that
+		// invoice's lines, as paid up to what they owe (netted.go); the
+		// rest comes off this line's balance.
+		var all int64
+		nettedIDs, nettedOwed, all = r.nettedOn(l, lg)
+		netted = min(-total, all)
 		in := *lg
 		in.coll = lg.coll.clone()
-		in.coll.creditTotal(-total)
+		in.coll.creditTotal(-total - netted)
 		lg = &in
 	}
 	r.line = l
@@ -75,6 +84,11 @@ func (r *run) clawback(l *Line) error {
 		rec.bearer = &b
 	}
 	r.st.ownCredits().put(l.ID, rec)
+	if netted > 0 {
+		if err := r.payNetted(l, nettedIDs, nettedOwed, netted, lg.ctx.cur); err != nil {
+			return lineErr(l.ID, lg.ctx.plan.ID, "", "", err)
+		}
+	}
 	return nil
 }
 

@@ -115,8 +115,12 @@ type Line struct {
 	Service ensemble.Period `json:"service,omitzero"`
 	// Invoice is the invoice the line is on (InvoiceOptions.Invoice sets
 	// it): a collection of the invoice (Collection.Invoice) pays the lines
-	// of it that a plan payable on collection settled. Any text; empty
-	// when not known.
+	// of it that a plan payable on collection settled. On a credit of
+	// such a line it says whose balance the credit lowers: the credited
+	// line's own invoice (or empty) lowers that line's; another invoice
+	// nets the credit there, as paid toward that invoice's lines (a
+	// proration credit on the next invoice; see netted.go and the
+	// README). Any text; empty when not known.
 	Invoice string `json:"invoice,omitempty"`
 	// Trace says where the line came from: invoice line, order line, usage
 	// aggregate... Every entry of the line carries it.

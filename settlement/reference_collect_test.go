@@ -15,6 +15,7 @@ import (
 	"maps"
 	"math/big"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/stretchr/testify/require"
@@ -216,16 +217,14 @@ func (s *refSettler) Collect(c settlement.Collection, writeOff bool) ([]settleme
 	if amount > all {
 		return fail("", settlement.ErrOverCollection)
 	}
-	shares := make([]ensemble.Share, len(ids))
-	for i, id := range ids {
-		shares[i] = ensemble.Share{Key: string(id), Weight: ensemble.RatioFromInt(owed[i])}
-	}
-	paid := make([]int64, len(ids))
-	if err := ensemble.AllocateUnits(paid, amount, shares, ensemble.AllocateOptions{}); err != nil {
-		return fail("", err)
-	}
+	paid := byOwed(owed, amount, ids)
 	st := s.state.clone()
 	at := c.Date.UTC()
+	if !writeOff {
+		out := st.payLines(ids, owed, amount, c.ID, at)
+		s.state = st
+		return out, nil
+	}
 	var out []settlement.Entry
 	for i, id := range ids {
 		if paid[i] == 0 {
@@ -259,6 +258,41 @@ func (s *refSettler) Collect(c settlement.Collection, writeOff bool) ([]settleme
 	}
 	s.state = st
 	return out, nil
+}
+
+// byOwed splits amount over the lines ids in proportion to what they
+// owe, owed (largest remainder, ties by line id).
+func byOwed(owed []int64, amount int64, ids []settlement.LineID) []int64 {
+	shares := make([]ensemble.Share, len(ids))
+	for i, id := range ids {
+		shares[i] = ensemble.Share{Key: string(id), Weight: ensemble.RatioFromInt(owed[i])}
+	}
+	paid := make([]int64, len(ids))
+	if err := ensemble.AllocateUnits(paid, amount, shares, ensemble.AllocateOptions{}); err != nil {
+		panic(err) // amount is at most what they owe
+	}
+	return paid
+}
+
+// payLines pays amount of collection id, at most what the lines ids owe
+// (owed), to them in proportion to what they owe.
+func (st *refState) payLines(ids []settlement.LineID, owed []int64, amount int64, id string, at time.Time) []settlement.Entry {
+	paid := byOwed(owed, amount, ids)
+	var out []settlement.Entry
+	for i, lid := range ids {
+		if paid[i] == 0 {
+			continue
+		}
+		lg := st.lines[lid]
+		lg.parts = slices.Clone(lg.parts)
+		cl := *lg.coll
+		cl.ids = append(slices.Clone(cl.ids), id)
+		lg.coll = &cl
+		trace := append(slices.Clone(lg.trace), ensemble.Ref{Kind: settlement.RefLine, ID: string(lg.line)})
+		out = append(out, lg.collectLine(paid[i], id, at, trace)...)
+		st.lines[lid] = lg
+	}
+	return out
 }
 
 // collect applies a payment drawn against the reference's lines (see
@@ -437,7 +471,11 @@ func (lg *refLedger) collectLine(paid int64, id string, at time.Time, trace []en
 			release[i] += more[i]
 		}
 	}
-	note := "collection " + id + ": " + ensemble.MoneyFromMinor(lg.coll.collected, lg.cur).String() + " of " +
+	name := "collection " + id
+	if credit, ok := strings.CutSuffix(id, "#netted"); ok {
+		name = "credit " + credit + " netted on invoice " + lg.coll.invoice
+	}
+	note := name + ": " + ensemble.MoneyFromMinor(lg.coll.collected, lg.cur).String() + " of " +
 		ensemble.MoneyFromMinor(lg.coll.total, lg.cur).String() + " paid"
 	if lg.coll.credited > 0 {
 		note += ", " + ensemble.MoneyFromMinor(lg.coll.credited, lg.cur).String() + " credited"

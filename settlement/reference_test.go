@@ -1241,6 +1241,10 @@ func (s *refSettler) settleCredit(st *refState, c settlement.Line) ([]settlement
 	if lg.basisKind == settlement.BasisGross {
 		credit -= minorOf(c.Tax)
 	}
+	var nettedInv string
+	var nettedIDs []settlement.LineID
+	var nettedOwed []int64
+	var netted int64
 	if lg.coll != nil { // the credit note's amount and tax come off what the customer owes
 		// Its tax must be the line's rate on its basis, within a unit.
 		if lg.basisKind == settlement.BasisNet && lg.basis != 0 {
@@ -1250,7 +1254,23 @@ func (s *refSettler) settleCredit(st *refState, c settlement.Line) ([]settlement
 				return nil, fail(settlement.ErrInvalidLine)
 			}
 		}
-		lg.coll.credited = min(lg.coll.total, lg.coll.credited-minorOf(c.Amount)-minorOf(c.Tax))
+		// On another invoice, it is paid toward what that invoice's lines
+		// owe; the rest comes off the line's balance.
+		take := -minorOf(c.Amount) - minorOf(c.Tax)
+		nettedInv = c.Invoice
+		if nettedInv == lg.coll.invoice {
+			nettedInv = ""
+		}
+		var all int64
+		for _, id := range slices.Sorted(maps.Keys(st.lines)) {
+			y := st.lines[id]
+			if nettedInv != "" && y.coll != nil && y.coll.invoice == nettedInv && !y.disputed && y.cur == lg.cur && y.coll.owed() > 0 {
+				nettedIDs, nettedOwed = append(nettedIDs, id), append(nettedOwed, y.coll.owed())
+				all += y.coll.owed()
+			}
+		}
+		netted = min(take, all)
+		lg.coll.credited = min(lg.coll.total, lg.coll.credited-minorOf(c.Amount)-minorOf(c.Tax)-netted)
 	}
 	trace := append(slices.Clone(c.Trace), c.Ref(), ensemble.Ref{Kind: settlement.RefLine, ID: string(lg.line)})
 	before := lg.credited
@@ -1261,6 +1281,9 @@ func (s *refSettler) settleCredit(st *refState, c settlement.Line) ([]settlement
 	st.takeBack(lg, before)
 	st.lines[lg.line] = lg
 	st.credits[c.ID] = refCredit{of: lg.line, amount: lg.credited - before, bearer: c.Bearer}
+	if netted > 0 {
+		entries = append(entries, st.payLines(nettedIDs, nettedOwed, netted, string(c.ID)+"#netted", c.Date.UTC())...)
+	}
 	return entries, nil
 }
 

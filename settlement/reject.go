@@ -82,6 +82,17 @@ type undoLog struct {
 	credit   LineID // the credit line recorded; "": none
 	vols     []volUndo
 	prepaid  string // a commitment the line recorded first; "": none
+	// others are the lines of another invoice a credit netted on it
+	// paid (netted.go), as they were, and applied the collection id it
+	// recorded on them.
+	others  []lineUndo
+	applied string
+}
+
+// lineUndo is a ledger line as it was before the current line changed it.
+type lineUndo struct {
+	id     LineID
+	ledger *ledger
 }
 
 // volUndo is a volume as it was before the current line changed it.
@@ -97,7 +108,7 @@ type volUndo struct {
 // undoStart starts the undo log of a new line.
 func (r *run) undoStart() {
 	if u := r.undo; u != nil {
-		*u = undoLog{vols: u.vols[:0], lineVols: nil}
+		*u = undoLog{vols: u.vols[:0], lineVols: nil, others: u.others[:0]}
 	}
 }
 
@@ -108,6 +119,14 @@ func (r *run) undoLine(id, credit LineID) {
 	if u := r.undo; u != nil {
 		u.line, u.ledger, u.credit = id, r.st.lines.get(id), credit
 		u.lineVols, u.hadVols = r.st.lineVols.lookup(id)
+	}
+}
+
+// undoOther records ledger line id as the state holds it before the
+// current line, a credit, pays it the collection c it is netted as.
+func (r *run) undoOther(id LineID, c string) {
+	if u := r.undo; u != nil {
+		u.others, u.applied = append(u.others, lineUndo{id: id, ledger: r.st.lines.get(id)}), c
 	}
 }
 
@@ -176,6 +195,12 @@ func (r *run) reject(id LineID, mark int, err error) bool {
 	}
 	if u.credit != "" {
 		r.st.ownCredits().del(u.credit)
+	}
+	for _, o := range u.others {
+		r.st.lines.put(o.id, o.ledger)
+	}
+	if u.applied != "" && r.st.applied.has(u.applied) {
+		r.st.ownApplied().del(u.applied)
 	}
 	if u.prepaid != "" {
 		r.st.ownPrepaid().del(u.prepaid)

@@ -1,0 +1,202 @@
+package settlement_test
+
+import (
+	"testing"
+
+	"github.com/stretchr/testify/require"
+	"pgregory.net/rapid"
+
+	"github.com/ensemble-commerce/ensemble"
+
+	"github.com/ensemble-commerce/ensemble/partner"
+	"github.com/ensemble-commerce/ensemble/settlement"
+)
+
+// TestCreditNettedOnALaterInvoice: a credit of March's line L1 (invoice
+// INV-7, EUR 100.00 + 19.00 tax, split 25/15/60 on collection) given on
+// April's invoice INV-8 (a proration credit: EUR −40.00 − 7.60 tax), beside
+// April's line L2 (100.00 + 19.00). The customer pays INV-7's 119.00 as
+// invoiced and INV-8's 71.40 (119.00 − 47.60): it owes nothing, and
+// nothing may await. The credit takes 10.00 / 6.00 / 24.00 back from L1's
+// parties and counts as 47.60 paid toward L2 (40% of it: 10.00 / 6.00 /
+// 24.00 payable at once), so each party ends with its share of what
+// stands, 160.00: the platform 40.00, the referrer 24.00, the seller 96.00.
+// Before, the credit came off INV-7's balance: paid first, INV-8's line
+// awaited 40% forever; paid after, INV-7's 119.00 was refused as more
+// than owed (71.40).
+func TestCreditNettedOnALaterInvoice(t *testing.T) {
+	s := planSettler(t, collectPlan, loadNetwork(t))
+	l2 := collectLine("L2")
+	l2.Invoice = "INV-8"
+	c1 := credit("C1", "L1", "-40.00", "2026-04-01")
+	c1.Tax, c1.Invoice = eur("-7.60"), "INV-8"
+	pay := func(t *testing.T, st settlement.State, id, invoice, amount string) ([]settlement.Entry, settlement.State) {
+		t.Helper()
+		res, err := s.Collect(st, settlement.Collection{ID: id, Date: date("2026-04-10"), Amount: eur(amount), Invoice: invoice})
+		require.NoError(t, err)
+		return res.Entries, res.State
+	}
+	want := map[partner.ID]string{"platform": "40.00", "referral-ams": "24.00", "sub-utrecht": "96.00"}
+	check := func(t *testing.T, entries []settlement.Entry) {
+		t.Helper()
+		got := map[partner.ID]string{}
+		for p, st := range statementsOf(t, entries) {
+			require.True(t, st.Awaiting.IsZero(), "%s awaits %s", p, st.Awaiting)
+			got[p] = st.Payable.AmountString()
+		}
+		require.Equal(t, want, got)
+	}
+
+	t.Run("INV-7 paid before the credit", func(t *testing.T) {
+		_, entries, st := settledCollect(t)
+		e, st := pay(t, st, "P1", "INV-7", "119.00")
+		entries = append(entries, e...)
+		res, err := s.Settle(ctx, st, []settlement.Line{l2, c1})
+		require.NoError(t, err)
+		entries, st = append(entries, res.Entries...), res.State
+		// The credit's 47.60 paid 40% of L2 at once.
+		var netted []string
+		for _, e := range res.Entries {
+			if e.Kind == settlement.KindCollected {
+				netted = append(netted, string(e.ID)+" "+e.Amount.AmountString())
+				require.Contains(t, e.Note, "credit C1 netted on invoice INV-8: EUR 47.60 of EUR 119.00 paid")
+			}
+		}
+		require.ElementsMatch(t, []string{"L2:root/platform#collected.C1#netted 10.00", "L2:root/referrer#collected.C1#netted 6.00", "L2:root/seller#collected.C1#netted 24.00"}, netted)
+		// L1's balance stays paid: the credit did not come off it.
+		ll, _ := st.Line("L1")
+		require.True(t, ll.Collection.Credited.IsZero(), "credited %s", ll.Collection.Credited)
+		e, st = pay(t, st, "P2", "INV-8", "71.40")
+		entries = append(entries, e...)
+		check(t, entries)
+		_, err = s.Collect(st, settlement.Collection{ID: "P3", Date: date("2026-04-11"), Amount: eur("0.01"), Invoice: "INV-8"})
+		require.ErrorIs(t, err, settlement.ErrOverCollection, "the customer owes nothing on INV-8")
+	})
+
+	t.Run("INV-7 paid after the credit", func(t *testing.T) {
+		_, entries, st := settledCollect(t)
+		res, err := s.Settle(ctx, st, []settlement.Line{c1, l2}) // in any order: sales settle first
+		require.NoError(t, err)
+		entries, st = append(entries, res.Entries...), res.State
+		e, st := pay(t, st, "P1", "INV-7", "119.00")
+		entries = append(entries, e...)
+		e, st = pay(t, st, "P2", "INV-8", "71.40")
+		entries = append(entries, e...)
+		check(t, entries)
+		// Round trips keep the netted payment's id on L2.
+		var back settlement.State
+		require.NoError(t, back.UnmarshalJSON(mustJSON(t, st)))
+		ll, _ := back.Line("L2")
+		require.Equal(t, []string{"C1#netted", "P2"}, ll.Collection.IDs)
+	})
+
+	t.Run("a credit above what the later invoice owes", func(t *testing.T) {
+		// L2 is 20.00 + 3.80: the credit pays its 23.80 and takes the
+		// other 23.80 off INV-7's balance, which the customer pays as
+		// 95.20.
+		small := l2
+		small.Amount, small.Tax = eur("20.00"), eur("3.80")
+		_, entries, st := settledCollect(t)
+		res, err := s.Settle(ctx, st, []settlement.Line{small, c1})
+		require.NoError(t, err)
+		entries, st = append(entries, res.Entries...), res.State
+		ll, _ := st.Line("L1")
+		require.Equal(t, "23.80", ll.Collection.Credited.AmountString())
+		e, _ := pay(t, st, "P1", "INV-7", "95.20")
+		entries = append(entries, e...)
+		want = map[partner.ID]string{"platform": "20.00", "referral-ams": "12.00", "sub-utrecht": "48.00"} // 60% of L1, all of L2
+		check(t, entries)
+	})
+
+	t.Run("a credit note on the credited invoice", func(t *testing.T) {
+		// The credit note names INV-7 (or no invoice): it comes off
+		// INV-7's balance, 71.40 left to pay.
+		cn := c1
+		cn.Invoice = "INV-7"
+		_, entries, st := settledCollect(t)
+		res, err := s.Settle(ctx, st, []settlement.Line{cn})
+		require.NoError(t, err)
+		entries, st = append(entries, res.Entries...), res.State
+		e, _ := pay(t, st, "P1", "INV-7", "71.40")
+		entries = append(entries, e...)
+		want = map[partner.ID]string{"platform": "15.00", "referral-ams": "9.00", "sub-utrecht": "36.00"}
+		check(t, entries)
+	})
+}
+
+// TestPropertyNettedCreditsLeaveNothingAwaiting: lines on collection on
+// two invoices, then credits of some of them, all given on their lines'
+// invoices, on none, or on the other invoice; the customer pays each
+// invoice what it says it owes (its lines' totals less the credits on it,
+// when neither is negative), and nothing may await: every payment is
+// accepted, and every party ends with its share of what stands.
+func TestPropertyNettedCreditsLeaveNothingAwaiting(t *testing.T) {
+	s := planSettler(t, collectPlan, loadNetwork(t))
+	rapid.Check(t, func(t *rapid.T) {
+		lines := drawCollectLines(t)
+		res, err := s.Settle(ctx, settlement.State{}, lines)
+		require.NoError(t, err)
+		entries, st := res.Entries, res.State
+		owes := map[string]int64{} // by invoice, as the customer reads them
+		for _, l := range lines {
+			owes[l.Invoice] += minorOf(l.Amount) + minorOf(l.Tax)
+		}
+		other := map[string]string{"INV-1": "INV-2", "INV-2": "INV-1"}
+		// Every credit on its line's invoice, on none, or netted on the
+		// other invoice (a credit note of a line a netted credit paid
+		// leaves a refund due on it, not off its invoice's other lines).
+		on := rapid.SampledFrom([]string{"own", "none", "other"}).Draw(t, "on")
+		var credits []settlement.Line
+		for _, l := range lines {
+			basis := minorOf(l.Amount)
+			if basis == 0 || !rapid.Bool().Draw(t, string(l.ID)+".credited") {
+				continue
+			}
+			a := rapid.Int64Range(1, basis).Draw(t, string(l.ID)+".credit")
+			tax := basisShare(minorOf(l.Tax), a, basis)
+			c := credit("C"+string(l.ID), string(l.ID), "0", "2026-04-01")
+			c.Amount, c.Tax = eurMinor(-a), eurMinor(-tax)
+			switch on {
+			case "own":
+				c.Invoice = l.Invoice
+			case "other":
+				c.Invoice = other[l.Invoice]
+			}
+			inv := l.Invoice
+			if on == "other" {
+				inv = c.Invoice
+			}
+			owes[inv] -= a + tax
+			credits = append(credits, c)
+		}
+		res, err = s.Settle(ctx, st, credits)
+		require.NoError(t, err)
+		entries, st = append(entries, res.Entries...), res.State
+		if owes["INV-1"] < 0 || owes["INV-2"] < 0 {
+			// The customer is owed a refund, or a balance to carry to
+			// its next invoice: no customer balance is kept here.
+			t.Skip("a credit balance")
+		}
+		for _, inv := range []string{"INV-1", "INV-2"} {
+			if owes[inv] <= 0 {
+				continue
+			}
+			r, err := s.Collect(st, settlement.Collection{ID: "P-" + inv, Date: date("2026-04-10"), Amount: eurMinor(owes[inv]), Invoice: inv})
+			require.NoError(t, err, "paying %s %d", inv, owes[inv])
+			entries, st = append(entries, r.Entries...), r.State
+		}
+		for _, l := range lines {
+			ll, _ := st.Line(l.ID)
+			for _, p := range ll.Parts {
+				require.True(t, p.Awaiting.IsZero(), "%s awaits %s", p.Entry, p.Awaiting)
+			}
+		}
+		sts, err := settlement.Statements(entries, settlement.StatementOptions{Period: ensemble.MustPeriod(date("2026-01-01"), date("2027-01-01"))})
+		require.NoError(t, err)
+		for _, x := range sts {
+			require.True(t, x.Awaiting.IsZero(), "%s awaits %s", x.Party, x.Awaiting)
+		}
+	})
+}
+
+func eurMinor(u int64) ensemble.Money { return ensemble.MoneyFromMinor(u, eurCur) }
