@@ -376,24 +376,15 @@ func (s *Settler) compilePlan(p *ensemble.Problems, path string, doc PlanDocumen
 // that names no partner of the network: a typo would otherwise pay the
 // share to the fallback, or fail every line, without a word at load.
 func checkParties(p *ensemble.Problems, path string, n *Node, net *partner.Network, platform partner.ID) {
-	check := func(field, text string) {
+	forEachParty(path, n, func(at, text string) {
 		r, err := parseRole(text)
 		if err != nil || r.kind != rolePartner || r.id == platform {
 			return
 		}
 		if _, ok := net.Partner(r.id); !ok {
-			p.Add(path+"."+field, fmt.Errorf("%w: party %q names no partner of the network", ErrUnknownParty, text))
+			p.Add(at, fmt.Errorf("%w: party %q names no partner of the network", ErrUnknownParty, text))
 		}
-	}
-	if n.Party != "" {
-		check("party", n.Party)
-	}
-	if c := n.Share.Cumulative; c != nil && c.Of != "" {
-		check("share.cumulative.of", c.Of)
-	}
-	for k := range n.Children {
-		checkParties(p, ensemble.Path(path, "children", k), &n.Children[k], net, platform)
-	}
+	})
 }
 
 // checkTypeRoles refuses, for a settler without a network, a node whose
@@ -401,19 +392,24 @@ func checkParties(p *ensemble.Problems, path string, n *Node, net *partner.Netwo
 // (distributor, reseller, type:<name>): without a network no partner has a
 // type, so its share would go elsewhere on every line (ErrNoNetwork).
 func checkTypeRoles(p *ensemble.Problems, path string, n *Node) {
-	check := func(field, text string) {
+	forEachParty(path, n, func(at, text string) {
 		if r, err := parseRole(text); err == nil && r.kind == roleType {
-			p.Add(path+"."+field, fmt.Errorf("%w: party %q is found by partner type, which only Config.Network knows", ErrNoNetwork, text))
+			p.Add(at, fmt.Errorf("%w: party %q is found by partner type, which only Config.Network knows", ErrNoNetwork, text))
 		}
-	}
+	})
+}
+
+// forEachParty calls f with the path and text of every party node n and
+// the nodes below it name: their parties and cumulative volumes' owners.
+func forEachParty(path string, n *Node, f func(path, text string)) {
 	if n.Party != "" {
-		check("party", n.Party)
+		f(path+".party", n.Party)
 	}
 	if c := n.Share.Cumulative; c != nil && c.Of != "" {
-		check("share.cumulative.of", c.Of)
+		f(path+".share.cumulative.of", c.Of)
 	}
 	for k := range n.Children {
-		checkTypeRoles(p, ensemble.Path(path, "children", k), &n.Children[k])
+		forEachParty(ensemble.Path(path, "children", k), &n.Children[k], f)
 	}
 }
 

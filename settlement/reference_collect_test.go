@@ -230,12 +230,8 @@ func (s *refSettler) Collect(c settlement.Collection, writeOff bool) ([]settleme
 		if paid[i] == 0 {
 			continue
 		}
-		lg := st.lines[id]
-		lg.parts = slices.Clone(lg.parts)
-		cl := *lg.coll
-		cl.ids = append(slices.Clone(cl.ids), c.ID)
-		lg.coll = &cl
-		trace := append(slices.Clone(lg.trace), ensemble.Ref{Kind: settlement.RefLine, ID: string(lg.line)})
+		lg, trace := st.applying(id, c.ID)
+		cl := lg.coll
 		if writeOff {
 			x := min(lg.awaitingSum(), lg.refShare(cl.writtenOff+paid[i], true)-lg.refShare(cl.writtenOff, true))
 			cl.writtenOff += paid[i]
@@ -274,6 +270,17 @@ func byOwed(owed []int64, amount int64, ids []settlement.LineID) []int64 {
 	return paid
 }
 
+// applying returns a copy of line id for collection c to change, c
+// recorded on it, and the trace its entries carry.
+func (st *refState) applying(id settlement.LineID, c string) (refLedger, []ensemble.Ref) {
+	lg := st.lines[id]
+	lg.parts = slices.Clone(lg.parts)
+	cl := *lg.coll
+	cl.ids = append(slices.Clone(cl.ids), c)
+	lg.coll = &cl
+	return lg, append(slices.Clone(lg.trace), ensemble.Ref{Kind: settlement.RefLine, ID: string(lg.line)})
+}
+
 // payLines pays amount of collection id, at most what the lines ids owe
 // (owed), to them in proportion to what they owe.
 func (st *refState) payLines(ids []settlement.LineID, owed []int64, amount int64, id string, at time.Time) []settlement.Entry {
@@ -283,12 +290,7 @@ func (st *refState) payLines(ids []settlement.LineID, owed []int64, amount int64
 		if paid[i] == 0 {
 			continue
 		}
-		lg := st.lines[lid]
-		lg.parts = slices.Clone(lg.parts)
-		cl := *lg.coll
-		cl.ids = append(slices.Clone(cl.ids), id)
-		lg.coll = &cl
-		trace := append(slices.Clone(lg.trace), ensemble.Ref{Kind: settlement.RefLine, ID: string(lg.line)})
+		lg, trace := st.applying(lid, id)
 		out = append(out, lg.collectLine(paid[i], id, at, trace)...)
 		st.lines[lid] = lg
 	}
