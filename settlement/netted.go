@@ -17,24 +17,24 @@ import (
 //   - another invoice that holds lines awaiting collection: a credit
 //     netted on that invoice, as a proration credit on the next month's
 //     invoice is (invoice.KindProrationCredit). The customer pays that
-//     invoice's total net of the credit, so the credit counts as paid
-//     toward the invoice's lines, like a payment of the invoice (Collect)
-//     of the credit's amount plus tax: their parts become payable in
-//     proportion to what each owes, and the credited line's balance is
-//     left as it was invoiced (paid or owed in full). What the credit holds
-//     beyond what the invoice's lines owe is taken off the credited line's
+//     invoice's total net of the credit, so the credit is taken off what
+//     the invoice's lines owe, in proportion to what each owes, as a
+//     credit note of them would be; the credited line's balance is left
+//     as it was invoiced (paid or owed in full). A credit is no payment:
+//     the invoice's lines become payable as the customer pays what the
+//     invoice still asks (all of them once it owes nothing on them), never
+//     from the credit alone, so writing both invoices off pays nobody. A
+//     line the credit leaves owing nothing has what awaits released at
+//     once (collection "<credit>#netted"). What the credit holds beyond
+//     what the invoice's lines owe is taken off the credited line's
 //     balance.
 //
-// The payment is recorded on the invoice's lines as a collection whose id
-// is the credit line's followed by nettedSuffix (an id no host collection
-// can have: '#' is refused in collection ids), so its entries are
-// "<line>:<part path>#collected.<credit>#netted". The invoice's lines
-// must be in the state or in the credit's call (a call settles its sales
-// before its credits): lines of an invoice settled in a later call than
-// the credits netted on it do not receive them, and neither do lines
-// another shard holds (settle an invoice's lines together, as
-// FromInvoiceWith returns them, and shard by invoice, seller or customer,
-// not by line).
+// The lines of the invoice must be in the state or in the credit's call
+// (a call settles its sales before its credits): lines of an invoice
+// settled in a later call than the credits netted on it do not receive
+// them, and neither do lines another shard holds (settle an invoice's
+// lines together, as FromInvoiceWith returns them, and shard by invoice,
+// seller or customer, not by line).
 
 // nettedSuffix ends the id of the collection a credit netted on an
 // invoice pays that invoice's lines with.
@@ -67,15 +67,40 @@ func (r *run) nettedOn(l *Line, lg *ledger) (ids []LineID, owed []int64, all int
 	return ids, owed, all
 }
 
-// payNetted pays amount of credit l, netted on its invoice, to the lines
-// ids of that invoice, which owe owed.
+// payNetted takes amount of credit l, netted on its invoice, off what the
+// lines ids of that invoice owe (owed), in proportion (largest remainder,
+// ties by line id). A line whose customer then owes nothing has all that
+// awaits released (KindCollected entries of the collection "<credit>#netted").
 func (r *run) payNetted(l *Line, ids []LineID, owed []int64, amount int64, cur ensemble.Currency) error {
 	c := Collection{ID: string(l.ID) + nettedSuffix, Date: l.Date, Amount: ensemble.MoneyFromMinor(amount, cur), Invoice: l.Invoice}
-	for _, id := range ids {
-		r.undoOther(id, c.ID)
+	shares := make([]ensemble.Share, len(ids))
+	for i, id := range ids {
+		shares[i] = ensemble.Share{Key: string(id), Weight: ensemble.RatioFromInt(owed[i])}
 	}
-	_, err := r.payLines(ids, owed, amount, &c, l.Date.UTC(), false)
-	return err
+	taken := make([]int64, len(ids))
+	if err := ensemble.AllocateUnits(taken, amount, shares, ensemble.AllocateOptions{}); err != nil {
+		return err
+	}
+	for i, id := range ids {
+		if taken[i] == 0 {
+			continue
+		}
+		r.undoOther(id, c.ID)
+		lg := r.st.lines.get(id)
+		in := *lg
+		in.coll = lg.coll.clone()
+		in.coll.creditTotal(taken[i])
+		nl := &in
+		if in.coll.owed() == 0 && in.coll.awaitingSum() > 0 {
+			var err error
+			if nl, err = r.collectLine(&in, 0, &c, l.Date.UTC()); err != nil {
+				return err
+			}
+			r.st.markApplied(c.ID, id)
+		}
+		r.st.lines.put(id, nl)
+	}
+	return nil
 }
 
 // collectionName is how entries' notes name collection c: "collection

@@ -281,6 +281,30 @@ func (st *refState) applying(id settlement.LineID, c string) (refLedger, []ensem
 	return lg, append(slices.Clone(lg.trace), ensemble.Ref{Kind: settlement.RefLine, ID: string(lg.line)})
 }
 
+// creditLines takes amount of a credit netted on the lines ids' invoice
+// off what they owe (owed), in proportion; a line then owed nothing is
+// released all that awaits, as collection id.
+func (st *refState) creditLines(ids []settlement.LineID, owed []int64, amount int64, id string, at time.Time) []settlement.Entry {
+	taken := byOwed(owed, amount, ids)
+	var out []settlement.Entry
+	for i, lid := range ids {
+		if taken[i] == 0 {
+			continue
+		}
+		lg := st.lines[lid]
+		cl := *lg.coll
+		cl.credited = min(cl.total, cl.credited+taken[i])
+		lg.coll = &cl
+		st.lines[lid] = lg
+		if cl.owed() == 0 && lg.awaitingSum() > 0 {
+			lg, trace := st.applying(lid, id)
+			out = append(out, lg.collectLine(0, id, at, trace)...)
+			st.lines[lid] = lg
+		}
+	}
+	return out
+}
+
 // payLines pays amount of collection id, at most what the lines ids owe
 // (owed), to them in proportion to what they owe.
 func (st *refState) payLines(ids []settlement.LineID, owed []int64, amount int64, id string, at time.Time) []settlement.Entry {

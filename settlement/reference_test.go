@@ -1282,7 +1282,7 @@ func (s *refSettler) settleCredit(st *refState, c settlement.Line) ([]settlement
 	st.lines[lg.line] = lg
 	st.credits[c.ID] = refCredit{of: lg.line, amount: lg.credited - before, bearer: c.Bearer}
 	if netted > 0 {
-		entries = append(entries, st.payLines(nettedIDs, nettedOwed, netted, string(c.ID)+"#netted", c.Date.UTC())...)
+		entries = append(entries, st.creditLines(nettedIDs, nettedOwed, netted, string(c.ID)+"#netted", c.Date.UTC())...)
 	}
 	return entries, nil
 }
