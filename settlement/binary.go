@@ -19,8 +19,9 @@ import (
 // The compact binary encoding of a State and of entries, for hosts that
 // move and keep many of them (a shard's state between batches, a
 // pipeline's entries between stages). A blob starts with two bytes, a
-// kind ('s' for a state, 'e' for entries) and the format version (2;
-// version 1, whose ledger parts had no source, is still read);
+// kind ('s' for a state, 'e' for entries) and the format version (2 for
+// a state: version 1, whose ledger parts had no source, is still read; 1
+// for entries);
 // then integers as varints (amounts in minor units of the line's
 // currency for a state), instants as seconds and nanoseconds, and every
 // text once per blob: a string is written the first time with its bytes
@@ -38,9 +39,10 @@ import (
 var ErrCorruptEntries = errors.New("settlement: corrupt entries")
 
 const (
-	binaryVersion = 2 // of states and entries: a blob of another version than 1 or 2 is refused
-	kindState     = 's'
-	kindEntries   = 'e'
+	binaryVersion  = 2 // of states: a blob of another version than 1 or 2 is refused
+	entriesVersion = 1 // of entries, whose form version 2 did not change (read as 1 or 2)
+	kindState      = 's'
+	kindEntries    = 'e'
 )
 
 // binWriter writes a blob.
@@ -733,7 +735,7 @@ func (r *binReader) ledgerLine(li *ledgerLineIn) {
 // An entry takes about 60 bytes, against 500 of JSON
 // (BenchmarkEntryEncoding). A Ratio that does not marshal is an error.
 func EncodeEntries(entries []Entry) ([]byte, error) {
-	w := &binWriter{b: []byte{kindEntries, binaryVersion}}
+	w := &binWriter{b: []byte{kindEntries, entriesVersion}}
 	w.uvarint(uint64(len(entries)))
 	for i := range entries {
 		e := &entries[i]

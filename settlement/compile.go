@@ -181,7 +181,9 @@ type cnode struct {
 // 1 (or, without a remaining child, do not make exactly 1), a level whose
 // shares can vary (conditions, rules, fixed amounts, caps, floors, parties
 // that may be unable to trade) without a remaining child, rules that are
-// unknown or of the wrong kind, bad cumulative tiers and reserves.
+// unknown or of the wrong kind, bad cumulative tiers and reserves; with a
+// network, a partner:<id> it does not hold (ErrUnknownParty); without one,
+// a party found by partner type (ErrNoNetwork).
 //
 // New also checks the plans' versions together, as ParsePlans does for
 // one document, so plans built in code or read from several documents are

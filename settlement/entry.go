@@ -26,6 +26,7 @@ import (
 //	clawback                <credit line>:<part path>#clawback, or <line>#dispute.<n>:<part path>#clawback
 //	dispute fee             <line>#dispute.<n>:fee (the dispute's only id without a '#' suffix)
 //	awaiting collection     <part id>#uncollected, <part id>#collected.<collection>
+//	                        <part id>#collected.<credit line>#netted (a credit netted on the line's invoice)
 //	                        <credit line or reversal>:<part path>#uncollected (a credit's, write-off's or lost dispute's)
 //	write-off clawback      <line>#writeoff.<id>:<part path>#clawback
 //	adjustment, payout      adjustment:<id>, payout:<id>

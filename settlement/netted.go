@@ -32,9 +32,16 @@ import (
 // The lines of the invoice must be in the state or in the credit's call
 // (a call settles its sales before its credits): lines of an invoice
 // settled in a later call than the credits netted on it do not receive
-// them, and neither do lines another shard holds (settle an invoice's
-// lines together, as FromInvoiceWith returns them, and shard by invoice,
-// seller or customer, not by line).
+// them, and neither do lines another shard holds: then the credit comes
+// off the credited line's balance, as a credit note would. Settle an
+// invoice's lines together, as FromInvoiceWith returns them, and shard by
+// customer.
+//
+// Limits: only a credit of a line payable on collection is netted (a
+// credit of a line payable on settlement lowers no balance here); and a
+// credit is netted once, when it is settled: when the credited invoice is
+// then written off, the later invoice's lines keep what the credit covered
+// of them.
 
 // nettedSuffix ends the id of the collection a credit netted on an
 // invoice pays that invoice's lines with.

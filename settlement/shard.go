@@ -60,7 +60,9 @@ var (
 // the line they credit. A line payable on collection keeps its collection
 // record in its ledger, so the part also takes payments and write-offs of
 // its lines (Settler.Collect): key those of an invoice by the invoice, so
-// that its lines stay together. A line whose plan's volume is net of credits is
+// that its lines stay together, and a credit netted on another invoice
+// (Line.Invoice) by the customer, so that it finds that invoice's lines
+// (else it comes off the credited line, as a credit note would). A line whose plan's volume is net of credits is
 // the exception: its credit takes back from the partner's volume too, so
 // settle it against this part merged with the partner's
 // (SplitByPartner); against this part alone it is ErrVolumeNotHeld.
