@@ -374,7 +374,13 @@ func (r *run) releaseAwaiting(lg, nl *ledger, parts []int64, by string, at time.
 // credit notes (their amount plus tax) and lost disputes (the share of the
 // total their basis stands for) took off it. A credit note that leaves
 // nothing owed takes back with it what would still await payment (a unit,
-// where its tax was rounded otherwise than the line's).
+// where its tax was rounded otherwise than the line's). A credit of a line
+// of another invoice given on this one (Line.Invoice: a proration credit
+// on the next invoice) is netted here: it comes off what this invoice's
+// lines owe, in proportion, and not off the credited line's balance, so
+// the customer pays each invoice its total. It is no payment: the lines
+// become payable as the rest is paid (at once for a line it leaves owing
+// nothing).
 //
 // Errors, each a *CollectionError with st unchanged: an invalid collection
 // (ErrInvalidCollection), an id already applied (ErrCollectionApplied), an

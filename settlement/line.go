@@ -88,7 +88,11 @@ type Line struct {
 	Route partner.Route `json:"route"`
 	// SupplierCosts are the wholesale costs of the bundle's components
 	// (catalog.Catalog.SupplierCosts computes them); they are paid to the
-	// suppliers before the margin is split. Each takes its Cost off the
+	// suppliers before the margin is split, whatever the network says of
+	// them: a supplier's cost is owed for what it delivered, so neither
+	// its status nor its absence from the network moves it elsewhere
+	// (hold a suspended supplier's payout at payout time). Each takes its
+	// Cost off the
 	// line; one owed in another currency (Source, converted at Rate) pays
 	// the supplier Source, in that currency (see Conversion). A source in
 	// the line's currency, without a positive rate, or whose Cost (plus
@@ -117,10 +121,13 @@ type Line struct {
 	// it): a collection of the invoice (Collection.Invoice) pays the lines
 	// of it that a plan payable on collection settled. On a credit of
 	// such a line it says whose balance the credit lowers: the credited
-	// line's own invoice (or empty) lowers that line's; another invoice
-	// nets the credit there, as paid toward that invoice's lines (a
-	// proration credit on the next invoice; see netted.go and the
-	// README). Any text; empty when not known.
+	// line's own invoice, or empty, lowers that line's (settle a credit
+	// note's lines with InvoiceOptions{Invoice: note.Invoice}, the invoice
+	// it credits); another invoice nets the credit there, taken off what
+	// that invoice's lines owe (a proration credit on the next invoice,
+	// settled with that invoice's lines: see Settler.Collect and the
+	// README's "Which balance a credit comes off"). Any text; empty when
+	// not known.
 	Invoice string `json:"invoice,omitempty"`
 	// Trace says where the line came from: invoice line, order line, usage
 	// aggregate... Every entry of the line carries it.
