@@ -80,11 +80,12 @@ func (s *costSource) at(y, amount int64) int64 {
 	return basisShare(s.units, y, amount, false)
 }
 
-// sourceOf returns what supplier cost c, of cost units in the line's
-// currency cur, owes in its own currency, and whether it is owed in
-// another currency than cur: the source, or for a cost cut to what the
-// line's net leaves (Capped), the same share of it, rounded half up.
-func sourceOf(c *catalog.SupplierCost, cost int64, cur ensemble.Currency) (int64, bool, error) {
+// sourceOf returns what supplier cost c, of cost units of the line's
+// currency, owes in its own currency, and whether it is owed in another
+// currency than the line's (checkSource checked it): the source, or for a
+// cost cut to what the line's net leaves (Capped), the same share of it,
+// rounded half up.
+func sourceOf(c *catalog.SupplierCost, cost int64) (int64, bool, error) {
 	if c.Source.IsZero() {
 		return 0, false, nil
 	}

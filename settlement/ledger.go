@@ -49,7 +49,7 @@ func (r *run) clawback(l *Line) error {
 	credit = -credit
 	var nettedIDs []LineID // the lines of another invoice the credit is netted on,
 	var nettedOwed []int64 // what they owe,
-	var netted int64       // and what of the credit they are paid
+	var netted int64       // and what of the credit comes off that
 	if lg.coll != nil {
 		// The credit note takes its amount plus tax off what the customer
 		// owes: its tax must be the credited line's rate, within a unit.
@@ -60,9 +60,9 @@ func (r *run) clawback(l *Line) error {
 		if err := lg.checkCreditTax(credit, -total-credit); err != nil {
 			return lineErr(l.ID, lg.ctx.plan.ID, "", "", err)
 		}
-		// On another invoice than the line's, it is netted on that
-		// invoice's lines, as paid up to what they owe (netted.go); the
-		// rest comes off this line's balance.
+		// On another invoice than the line's, it is netted there: taken
+		// off what that invoice's lines owe, up to all of it (netted.go);
+		// the rest comes off this line's balance.
 		var all int64
 		nettedIDs, nettedOwed, all = r.nettedOn(l, lg)
 		netted = min(-total, all)
@@ -85,7 +85,7 @@ func (r *run) clawback(l *Line) error {
 	}
 	r.st.ownCredits().put(l.ID, rec)
 	if netted > 0 {
-		if err := r.payNetted(l, nettedIDs, nettedOwed, netted, lg.ctx.cur); err != nil {
+		if err := r.takeNetted(l, nettedIDs, nettedOwed, netted, lg.ctx.cur); err != nil {
 			return lineErr(l.ID, lg.ctx.plan.ID, "", "", err)
 		}
 	}

@@ -43,8 +43,9 @@ import (
 // then written off, the later invoice's lines keep what the credit covered
 // of them.
 
-// nettedSuffix ends the id of the collection a credit netted on an
-// invoice pays that invoice's lines with.
+// nettedSuffix ends the id of the collection recorded on a line that a
+// credit netted on its invoice left owing nothing, whose awaiting amounts
+// it released.
 const nettedSuffix = "#netted"
 
 // nettedOn returns the lines of the invoice credit l is on, when that is
@@ -74,11 +75,11 @@ func (r *run) nettedOn(l *Line, lg *ledger) (ids []LineID, owed []int64, all int
 	return ids, owed, all
 }
 
-// payNetted takes amount of credit l, netted on its invoice, off what the
+// takeNetted takes amount of credit l, netted on its invoice, off what the
 // lines ids of that invoice owe (owed), in proportion (largest remainder,
 // ties by line id). A line whose customer then owes nothing has all that
 // awaits released (KindCollected entries of the collection "<credit>#netted").
-func (r *run) payNetted(l *Line, ids []LineID, owed []int64, amount int64, cur ensemble.Currency) error {
+func (r *run) takeNetted(l *Line, ids []LineID, owed []int64, amount int64, cur ensemble.Currency) error {
 	c := Collection{ID: string(l.ID) + nettedSuffix, Date: l.Date, Amount: ensemble.MoneyFromMinor(amount, cur), Invoice: l.Invoice}
 	shares := make([]ensemble.Share, len(ids))
 	for i, id := range ids {

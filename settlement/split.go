@@ -98,7 +98,7 @@ func (sp *split) supplierCosts(basis int64) (int64, error) {
 			path = string(supplierCosts) + "/" + string(c.Offer) + "/" + c.Supplier
 		}
 		sp.emit(EntryID(string(l.ID)+":"+path), sp.dec.costNode(path), partner.ID(c.Supplier), u, "wholesale cost", nil, "")
-		src, other, err := sourceOf(c, u, sp.cur)
+		src, other, err := sourceOf(c, u)
 		if err != nil {
 			return 0, sp.err("", "", err)
 		}
