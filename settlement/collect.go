@@ -7,6 +7,7 @@ import (
 	"math"
 	"math/big"
 	"slices"
+	"strconv"
 	"time"
 
 	"github.com/ensemble-commerce/ensemble"
@@ -438,7 +439,10 @@ func (s *Settler) collect(st State, c Collection, writeOff bool) (Result, error)
 	applied := st.applied.get(c.ID)
 	if byInvoice {
 		if len(ids) == 0 {
-			why := ""
+			// The lines of an invoice are those settled with its id as
+			// Line.Invoice under a plan payable on collection.
+			why := " (its lines are those settled with Line.Invoice " + strconv.Quote(c.Invoice) +
+				", which InvoiceOptions.Invoice sets, by a plan payable on collection)"
 			if !st.window.IsZero() {
 				why = " (the state was pruned: it keeps only lines still awaiting payment)"
 			}

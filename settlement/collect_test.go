@@ -572,6 +572,12 @@ func TestCollectionOfAnInvoiceSplitsByWhatEachLineOwes(t *testing.T) {
 	require.NoError(t, err)
 	require.JSONEq(t, `{"id":"PAY-1","date":"2026-03-20T00:00:00Z","amount":{"amount":"100.00","currency":"EUR"},"invoice":"INV-7"}`, string(b))
 
+	// An invoice none of whose lines await collection says where its
+	// lines come from.
+	_, err = s.Collect(res.State, settlement.Collection{ID: "PAY-9", Date: date("2026-03-20"), Amount: eur("1.00"), Invoice: "INV-9"})
+	require.ErrorIs(t, err, settlement.ErrInvalidCollection)
+	require.ErrorContains(t, err, `no line of invoice "INV-9" awaits collection (its lines are those settled with Line.Invoice "INV-9", which InvoiceOptions.Invoice sets, by a plan payable on collection)`)
+
 	// Every field at fault is named at once.
 	_, err = s.Collect(res.State, settlement.Collection{ID: "PAY:2", Amount: eur("-1.00"), Invoice: "INV-7", Lines: []settlement.LineID{"L1"},
 		Bearer: settlement.Bearer{Party: "platform"}})
