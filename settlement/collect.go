@@ -426,7 +426,7 @@ func (s *Settler) collect(st State, c Collection, writeOff bool) (Result, error)
 	}
 	ids, err := c.check(writeOff)
 	if err != nil {
-		return fail("", fmt.Errorf("%w: %w", ErrInvalidCollection, err))
+		return fail("", err)
 	}
 	// The invoice's lines, and the first line in id order the collection
 	// was applied to, as the state indexes them.
@@ -676,13 +676,24 @@ func (c *Collection) check(writeOff bool) ([]LineID, error) {
 		p.Addf("bearer", "a collection reverses nothing, so nobody bears it")
 	}
 	c.Bearer.validate(&p, "bearer")
-	if err := p.Err(fmt.Sprintf("collection %q", c.ID)); err != nil {
-		return nil, err
+	if err := p.Err("invalid collection"); err != nil {
+		return nil, invalidCollection{err.(*ensemble.ValidationError)}
 	}
 	ids := slices.Clone(c.Lines)
 	slices.Sort(ids)
 	return ids, nil
 }
+
+// invalidCollection is what is wrong with a collection's fields: it
+// matches ErrInvalidCollection and unwraps to the *ValidationError, whose
+// subject says it is invalid (the *CollectionError around it names it).
+type invalidCollection struct{ *ensemble.ValidationError }
+
+// Is reports whether target is ErrInvalidCollection.
+func (e invalidCollection) Is(target error) bool { return target == ErrInvalidCollection }
+
+// Unwrap returns the problems.
+func (e invalidCollection) Unwrap() error { return e.ValidationError }
 
 // LedgerCollection is the JSON form of what a line payable on collection
 // records: what its customer owes (Total, the line's amount plus tax),
