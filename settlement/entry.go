@@ -174,7 +174,8 @@ func (k *EntryKind) UnmarshalText(b []byte) error {
 //     share of the source, rounded half up on what the part had and has
 //     left, so a line's entries add up to the source exactly in its
 //     currency and to the cost in the line's (one partial entry's To may
-//     differ from From × Rate by a unit). Entry.LineAmount returns To.
+//     differ from From × Rate by up to a minor unit of From's currency,
+//     at Rate). Entry.LineAmount returns To.
 type Conversion struct {
 	From ensemble.Money        `json:"from"`
 	Rate ensemble.Ratio        `json:"rate"`

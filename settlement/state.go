@@ -622,7 +622,10 @@ func (s State) exportJSON() (stateJSON, error) {
 //     the plan version the line names, to read it;
 //   - every amount of a line is in its basis's currency (a zero without
 //     currency fits) and whole minor units of it; the basis is not
-//     negative and credited is within [0, basis];
+//     negative and credited is within [0, basis]; but a supplier cost's
+//     source (source, rate: owed in another currency) is a positive whole
+//     amount of another currency, with a positive rate under which it is
+//     the part's amount within a minor unit of each currency;
 //   - a part is an earning or a supplier cost, with a party, a node and a
 //     role the settler writes (supplier costs: "supplier", under node
 //     supplier_costs/; earnings: platform, seller, top, chain[N],
