@@ -70,6 +70,17 @@ func (r *run) clawback(l *Line) error {
 		in.coll = lg.coll.clone()
 		in.coll.creditTotal(-total - netted)
 		lg = &in
+	} else if l.Invoice != "" {
+		// A line payable on settlement has no balance here, but a credit
+		// of it on an invoice whose lines are on collection is netted on
+		// them all the same.
+		total, err := basisUnits(l, true)
+		if err != nil {
+			return lineErr(l.ID, lg.ctx.plan.ID, "", "", err)
+		}
+		var all int64
+		nettedIDs, nettedOwed, all = r.nettedOn(l, lg)
+		netted = min(-total, all)
 	}
 	r.line = l
 	trace := append(slices.Clone(l.Trace), l.Ref(), ensemble.Ref{Kind: RefLine, ID: string(lg.line)})

@@ -37,11 +37,12 @@ import (
 // invoice's lines together, as FromInvoiceWith returns them, and shard by
 // customer.
 //
-// Limits: only a credit of a line payable on collection is netted (a
-// credit of a line payable on settlement lowers no balance here); and a
-// credit is netted once, when it is settled: when the credited invoice is
-// then written off, the later invoice's lines keep what the credit covered
-// of them.
+// A credit of a line payable on settlement, which keeps no balance, is
+// netted the same way on an invoice whose lines are on collection.
+//
+// Limit: a credit is netted once, when it is settled: when the credited
+// invoice is then written off, the later invoice's lines keep what the
+// credit covered of them.
 
 // nettedSuffix ends the id of the collection recorded on a line that a
 // credit netted on its invoice left owing nothing, whose awaiting amounts
@@ -49,11 +50,11 @@ import (
 const nettedSuffix = "#netted"
 
 // nettedOn returns the lines of the invoice credit l is on, when that is
-// not lg's own, that owe the customer's payment in lg's currency and no
+// not lg's own (lg on collection), that owe the customer's payment in lg's currency and no
 // dispute holds, with what each owes, and what they owe in all.
 func (r *run) nettedOn(l *Line, lg *ledger) (ids []LineID, owed []int64, all int64) {
 	inv := l.Invoice
-	if inv == "" || inv == lg.coll.invoice {
+	if inv == "" || lg.coll != nil && inv == lg.coll.invoice {
 		return nil, nil, 0
 	}
 	for il := r.st.invoices.get(inv); il != nil; il = il.prev {

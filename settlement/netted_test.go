@@ -226,3 +226,44 @@ func TestPropertyNettedCreditsLeaveNothingAwaiting(t *testing.T) {
 }
 
 func eurMinor(u int64) ensemble.Money { return ensemble.MoneyFromMinor(u, eurCur) }
+
+// TestCreditOfALinePaidOnSettlementNettedOnALaterInvoice: March's L1 is
+// settled under a plan payable on settlement (offer "onboarding"), April's
+// L2 (EUR 100.00 + 19.00) under one payable on collection. A credit of L1
+// (EUR −40.00 − 7.60) given on April's invoice is netted there all the
+// same: L2 is owed 71.40, which the customer pays, and nothing awaits.
+func TestCreditOfALinePaidOnSettlementNettedOnALaterInvoice(t *testing.T) {
+	onCollection, err := settlement.ParsePlans([]byte(collectPlan))
+	require.NoError(t, err)
+	upfront, err := settlement.ParsePlans([]byte(`
+id: upfront
+version: 1
+offers: [onboarding]
+root:
+  id: root
+  children:
+    - {id: seller, party: seller, share: "50%"}
+    - {id: platform, party: platform, share: remaining}
+`))
+	require.NoError(t, err)
+	s, err := settlement.New(settlement.Config{Plans: append(onCollection, upfront...), Network: loadNetwork(t)})
+	require.NoError(t, err)
+	l1 := chainLine("L1", "100.00", "2026-03-01")
+	l1.Offer.Offer, l1.Tax, l1.Invoice = "onboarding", eur("19.00"), "INV-7"
+	res, err := s.Settle(ctx, settlement.State{}, []settlement.Line{l1})
+	require.NoError(t, err)
+	l2 := collectLine("L2")
+	l2.Invoice = "INV-8"
+	c1 := credit("C1", "L1", "-40.00", "2026-04-01")
+	c1.Tax, c1.Invoice = eur("-7.60"), "INV-8"
+	r, err := s.Settle(ctx, res.State, []settlement.Line{l2, c1})
+	require.NoError(t, err)
+	ll, _ := r.State.Line("L2")
+	require.Equal(t, "47.60", ll.Collection.Credited.AmountString())
+	p, err := s.Collect(r.State, settlement.Collection{ID: "P1", Date: date("2026-04-10"), Amount: eur("71.40"), Invoice: "INV-8"})
+	require.NoError(t, err)
+	ll, _ = p.State.Line("L2")
+	for _, part := range ll.Parts {
+		require.True(t, part.Awaiting.IsZero(), "%s awaits %s", part.Entry, part.Awaiting)
+	}
+}

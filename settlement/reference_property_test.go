@@ -596,7 +596,7 @@ func (m *refMachine) creditOf(t *rapid.T, lg refLedger, x int64, label string) s
 	} else { // its tax is not reversed
 		c.Amount, c.Tax = ensemble.MoneyFromMinor(-x, lg.cur), ensemble.MoneyFromMinor(-tax, lg.cur)
 	}
-	if lg.coll != nil && rapid.IntRange(0, 2).Draw(t, label+".on_invoice") == 0 {
+	if rapid.IntRange(0, 2).Draw(t, label+".on_invoice") == 0 {
 		// On an invoice: the line's own, or another, which the credit is
 		// netted on.
 		c.Invoice = rapid.SampledFrom([]string{"INV-A", "INV-B"}).Draw(t, label+".invoice")

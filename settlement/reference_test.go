@@ -1271,6 +1271,17 @@ func (s *refSettler) settleCredit(st *refState, c settlement.Line) ([]settlement
 		}
 		netted = min(take, all)
 		lg.coll.credited = min(lg.coll.total, lg.coll.credited-minorOf(c.Amount)-minorOf(c.Tax)-netted)
+	} else if c.Invoice != "" { // a line paid on settlement: netted all the same
+		nettedInv = c.Invoice
+		var all int64
+		for _, id := range slices.Sorted(maps.Keys(st.lines)) {
+			y := st.lines[id]
+			if y.coll != nil && y.coll.invoice == nettedInv && !y.disputed && y.cur == lg.cur && y.coll.owed() > 0 {
+				nettedIDs, nettedOwed = append(nettedIDs, id), append(nettedOwed, y.coll.owed())
+				all += y.coll.owed()
+			}
+		}
+		netted = min(-minorOf(c.Amount)-minorOf(c.Tax), all)
 	}
 	trace := append(slices.Clone(c.Trace), c.Ref(), ensemble.Ref{Kind: settlement.RefLine, ID: string(lg.line)})
 	before := lg.credited
