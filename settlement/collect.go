@@ -497,12 +497,8 @@ func (s *Settler) collect(st State, c Collection, writeOff bool) (Result, error)
 // of payment or write-off c to them, in proportion to what each owes
 // (largest remainder, ties by line id), and returns the line that failed.
 func (r *run) payLines(ids []LineID, owed []int64, amount int64, c *Collection, at time.Time, writeOff bool) (LineID, error) {
-	paid := make([]int64, len(ids))
-	shares := make([]ensemble.Share, len(ids))
-	for i, id := range ids {
-		shares[i] = ensemble.Share{Key: string(id), Weight: ensemble.RatioFromInt(owed[i])}
-	}
-	if err := ensemble.AllocateUnits(paid, amount, shares, ensemble.AllocateOptions{}); err != nil {
+	paid, err := byOwed(ids, owed, amount)
+	if err != nil {
 		return "", err
 	}
 	for i, id := range ids {
@@ -524,6 +520,18 @@ func (r *run) payLines(ids []LineID, owed []int64, amount int64, c *Collection, 
 		r.st.markApplied(c.ID, id)
 	}
 	return "", nil
+}
+
+// byOwed splits amount (at most what the lines ids owe in all, owed) over
+// them in proportion to what each owes: largest remainder, ties by line id.
+func byOwed(ids []LineID, owed []int64, amount int64) ([]int64, error) {
+	shares := make([]ensemble.Share, len(ids))
+	for i, id := range ids {
+		shares[i] = ensemble.Share{Key: string(id), Weight: ensemble.RatioFromInt(owed[i])}
+	}
+	out := make([]int64, len(ids))
+	err := ensemble.AllocateUnits(out, amount, shares, ensemble.AllocateOptions{})
+	return out, err
 }
 
 // collectLine applies paid (of the line's total) of collection c to lg:

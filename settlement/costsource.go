@@ -136,9 +136,7 @@ func checkSource(c *catalog.SupplierCost, cur ensemble.Currency) error {
 			return err
 		}
 	}
-	diff := new(big.Rat).Mul(c.Source.Amount().Rat(), c.Rate.Rat())
-	diff.Sub(diff, owed.Amount().Rat())
-	if diff.Abs(diff).Cmp(minorUnit(cur)) >= 0 {
+	if gap(c.Source, c.Rate, owed).Cmp(minorUnit(cur)) >= 0 {
 		return fmt.Errorf("cost %s is not source %s × rate %s", owed, c.Source, c.Rate)
 	}
 	return nil
@@ -173,10 +171,8 @@ func (r *stateReader) source(path string, ll *LedgerLine, lp *LedgerPart, j int,
 	case amount <= 0:
 		fail("source", "source %s on a part of amount %s", lp.Source, lp.Amount)
 	default:
-		diff := new(big.Rat).Mul(lp.Source.Amount().Rat(), lp.Rate.Rat())
-		diff.Sub(diff, lp.Amount.Amount().Rat())
 		limit := new(big.Rat).Add(minorUnit(cur), new(big.Rat).Mul(minorUnit(lp.Source.Currency()), lp.Rate.Rat()))
-		if diff.Abs(diff).Cmp(limit) >= 0 {
+		if gap(lp.Source, lp.Rate, lp.Amount).Cmp(limit) >= 0 {
 			fail("source", "source %s at rate %s is not the amount %s", lp.Source, lp.Rate, lp.Amount)
 			return costSource{}, false
 		}
@@ -184,6 +180,14 @@ func (r *stateReader) source(path string, ll *LedgerLine, lp *LedgerPart, j int,
 		return costSource{part: j, units: units, cur: lp.Source.Currency(), rate: lp.Rate}, true
 	}
 	return costSource{}, false
+}
+
+// gap returns |source × rate − amount|, exactly, in major units of
+// amount's currency.
+func gap(source ensemble.Money, rate ensemble.Ratio, amount ensemble.Money) *big.Rat {
+	d := new(big.Rat).Mul(source.Amount().Rat(), rate.Rat())
+	d.Sub(d, amount.Amount().Rat())
+	return d.Abs(d)
 }
 
 // minorUnit returns one minor unit of cur, in major units.

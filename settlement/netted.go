@@ -82,12 +82,8 @@ func (r *run) nettedOn(l *Line, lg *ledger) (ids []LineID, owed []int64, all int
 // awaits released (KindCollected entries of the collection "<credit>#netted").
 func (r *run) takeNetted(l *Line, ids []LineID, owed []int64, amount int64, cur ensemble.Currency) error {
 	c := Collection{ID: string(l.ID) + nettedSuffix, Date: l.Date, Amount: ensemble.MoneyFromMinor(amount, cur), Invoice: l.Invoice}
-	shares := make([]ensemble.Share, len(ids))
-	for i, id := range ids {
-		shares[i] = ensemble.Share{Key: string(id), Weight: ensemble.RatioFromInt(owed[i])}
-	}
-	taken := make([]int64, len(ids))
-	if err := ensemble.AllocateUnits(taken, amount, shares, ensemble.AllocateOptions{}); err != nil {
+	taken, err := byOwed(ids, owed, amount)
+	if err != nil {
 		return err
 	}
 	for i, id := range ids {
@@ -101,7 +97,6 @@ func (r *run) takeNetted(l *Line, ids []LineID, owed []int64, amount int64, cur 
 		in.coll.creditTotal(taken[i])
 		nl := &in
 		if in.coll.owed() == 0 && in.coll.awaitingSum() > 0 {
-			var err error
 			if nl, err = r.collectLine(&in, 0, &c, l.Date.UTC()); err != nil {
 				return err
 			}
