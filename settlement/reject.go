@@ -82,9 +82,9 @@ type undoLog struct {
 	credit   LineID // the credit line recorded; "": none
 	vols     []volUndo
 	prepaid  string // a commitment the line recorded first; "": none
-	// others are the lines of another invoice a credit netted on it
-	// paid (netted.go), as they were, and applied the collection id it
-	// recorded on them.
+	// others are the lines of the invoice a credit is netted on that it
+	// changed (netted.go), as they were, and applied the collection id it
+	// recorded on those it left owing nothing.
 	others  []lineUndo
 	applied string
 }
@@ -123,7 +123,8 @@ func (r *run) undoLine(id, credit LineID) {
 }
 
 // undoOther records ledger line id as the state holds it before the
-// current line, a credit, pays it the collection c it is netted as.
+// current line, a credit netted on its invoice, changes it (recording
+// collection c on it when it leaves it owing nothing).
 func (r *run) undoOther(id LineID, c string) {
 	if u := r.undo; u != nil {
 		u.others, u.applied = append(u.others, lineUndo{id: id, ledger: r.st.lines.get(id)}), c
