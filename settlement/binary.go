@@ -19,9 +19,10 @@ import (
 // The compact binary encoding of a State and of entries, for hosts that
 // move and keep many of them (a shard's state between batches, a
 // pipeline's entries between stages). A blob starts with two bytes, a
-// kind ('s' for a state, 'e' for entries) and the format version (2 for
-// a state: version 1, whose ledger parts had no source, is still read; 1
-// for entries);
+// kind ('s' for a state, 'e' for entries) and the format version (3 for
+// a state: version 1, whose ledger parts had no source, and version 2,
+// whose lines had no fingerprint of their facts, are still read; 1 for
+// entries);
 // then integers as varints (amounts in minor units of the line's
 // currency for a state), instants as seconds and nanoseconds, and every
 // text once per blob: a string is written the first time with its bytes
@@ -39,8 +40,8 @@ import (
 var ErrCorruptEntries = errors.New("settlement: corrupt entries")
 
 const (
-	binaryVersion  = 2 // of states: a blob of another version than 1 or 2 is refused
-	entriesVersion = 1 // of entries, whose form version 2 did not change (read as 1 or 2)
+	binaryVersion  = 3 // of states: a blob of another version than 1, 2 or 3 is refused
+	entriesVersion = 1 // of entries, whose form versions 2 and 3 did not change (read as 1 or 2)
 	kindState      = 's'
 	kindEntries    = 'e'
 )
@@ -254,6 +255,8 @@ func (w *binWriter) ledgerLine(ll *LedgerLine) {
 	w.refs(ll.Trace)
 	w.period(ll.Service)
 	w.units(ll.Lost, cur)
+	facts, _ := parseFactPrint(ll.Facts) // checked when read back
+	w.b = binary.LittleEndian.AppendUint64(w.b, uint64(facts))
 	w.uvarint(uint64(len(ll.Parts)))
 	for _, p := range ll.Parts {
 		base := string(ll.Line) + ":" + p.Node
@@ -338,6 +341,19 @@ func (r *binReader) uvarint() uint64 {
 		return 0
 	}
 	r.off += n
+	return x
+}
+
+func (r *binReader) uint64() uint64 {
+	if r.err != nil {
+		return 0
+	}
+	if len(r.b)-r.off < 8 {
+		r.fail("truncated: 8 bytes wanted")
+		return 0
+	}
+	x := binary.LittleEndian.Uint64(r.b[r.off:])
+	r.off += 8
 	return x
 }
 
@@ -584,9 +600,9 @@ func (r *binReader) header(kind byte) {
 		r.fail("kind byte %#x: not a blob of %s", r.b[0], r.subject)
 		return
 	}
-	if r.b[1] != binaryVersion && r.b[1] != 1 {
+	if last := map[byte]byte{kindState: binaryVersion, kindEntries: 2}[kind]; r.b[1] < 1 || r.b[1] > last {
 		r.off = 1
-		r.fail("format version %d: this package reads versions 1 and %d", r.b[1], binaryVersion)
+		r.fail("format version %d: this package reads versions 1 to %d", r.b[1], last)
 		return
 	}
 	r.version, r.off = r.b[1], 2
@@ -680,6 +696,9 @@ func (r *binReader) ledgerLine(li *ledgerLineIn) {
 	ll.Trace = r.refs()
 	ll.Service = r.period()
 	ll.Lost = r.units(cur, true)
+	if r.version >= 3 {
+		ll.Facts = factPrint(r.uint64()).String()
+	}
 	if n := r.count(); n > 0 {
 		ll.Parts = make([]LedgerPart, n)
 		for j := range ll.Parts {

@@ -318,7 +318,7 @@ func BenchmarkEntryEncoding(b *testing.B) {
 // silently dropped on the way through a pipeline.
 func TestBinaryCoversEveryField(t *testing.T) {
 	written := map[reflect.Type][]string{
-		reflect.TypeFor[settlement.LedgerLine]():       {"Line", "Plan", "BasisKind", "Date", "Basis", "Credited", "Disputed", "Disputes", "Offer", "Route", "Seller", "Trace", "Parts", "Service", "Volumes", "Collection", "Lost"},
+		reflect.TypeFor[settlement.LedgerLine]():       {"Line", "Plan", "BasisKind", "Date", "Basis", "Credited", "Disputed", "Disputes", "Offer", "Route", "Seller", "Trace", "Parts", "Service", "Facts", "Volumes", "Collection", "Lost"},
 		reflect.TypeFor[settlement.LedgerCollection](): {"Invoice", "Total", "Collected", "WrittenOff", "Credited", "WriteOffClawback", "IDs"},
 		reflect.TypeFor[settlement.LedgerPart]():       {"Entry", "Party", "Role", "Node", "Kind", "Amount", "Unreversed", "Held", "Awaiting", "Reserve", "ReserveUntil", "Source", "Rate"},
 		reflect.TypeFor[settlement.LineVolume]():       {"Partner", "Window", "Year", "Amount", "Rate", "NetOfCredits"},

@@ -17,16 +17,20 @@ var (
 	ErrInvalidLine = errors.New("settlement: invalid line")
 	// ErrAlreadySettled reports a line id the state already holds, or a
 	// line id given twice in one call. Settling is not silently repeated.
-	// A line sent again as it was settled (a sale of the same date,
-	// currency and basis; a credit of the same line and amount) matches
-	// ErrAlreadySettled alone, so a retrying host may drop it; one that
-	// differs, or reuses a credit's id for a sale (or a sale's for a
-	// credit), matches ErrLineConflict too. (A sale differing only in its
-	// route, offer or service is not told apart.)
+	// A line sent again as it was settled (a sale of the same facts: date,
+	// currency, basis, route, offer, customer, charge, quantity, tax,
+	// supplier costs, prepaid terms, service and invoice; a credit of the
+	// same line and amount) matches ErrAlreadySettled alone, so a retrying
+	// host may drop it; one that differs, or reuses a credit's id for a
+	// sale (or a sale's for a credit), matches ErrLineConflict too. (A sale
+	// settled on a state written before version 3 of the binary form, or
+	// as JSON without LedgerLine.Facts, is compared by its date, currency,
+	// basis, seller, route kind, offer and service alone.)
 	ErrAlreadySettled = errors.New("settlement: line already settled")
 	// ErrLineConflict reports a line whose id the state holds for another
-	// line: a sale of another date, currency or basis, a credit of another
-	// line or amount, or a line of the other kind. It is not a retry but a
+	// line: a sale of other facts (another date, amount, route, customer...:
+	// see ErrAlreadySettled), a credit of another line or amount, or a line
+	// of the other kind. It is not a retry but a
 	// changed line, which a credit note (and a new line) must carry. It
 	// always comes with ErrAlreadySettled.
 	ErrLineConflict = errors.New("settlement: line settled with other figures")

@@ -14,6 +14,10 @@ import (
 	"github.com/ensemble-commerce/ensemble/partner"
 )
 
+// PrintFacts returns the fingerprint of sale l's facts, as
+// LedgerLine.Facts holds it.
+func PrintFacts(l *Line) string { return printFacts(l).String() }
+
 // Fresh returns a copy of s that decides every level per line, sharing
 // nothing between lines: tests compare it with s.
 func Fresh(s *Settler) *Settler {

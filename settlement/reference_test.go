@@ -114,6 +114,7 @@ type refLedger struct {
 	offer     catalog.Pin
 	route     partner.RouteKind
 	seller    partner.ID
+	facts     string          // settlement.PrintFacts of the sale
 	service   ensemble.Period // the line's, which its disputes' entries carry
 	trace     []ensemble.Ref
 	parts     []refPart
@@ -495,7 +496,7 @@ func (s *refSettler) settleSale(st *refState, l settlement.Line) ([]settlement.E
 		}
 	}
 	lg := refLedger{line: l.ID, plan: plan.Ref(), basisKind: plan.Basis, date: l.Date, cur: ln.cur, basis: ln.basis,
-		offer: l.Offer, route: l.Route.Kind, seller: l.Route.Seller, service: l.Service, trace: append(slices.Clone(l.Trace), l.Ref()), parts: ln.parts,
+		offer: l.Offer, route: l.Route.Kind, seller: l.Route.Seller, facts: settlement.PrintFacts(&l), service: l.Service, trace: append(slices.Clone(l.Trace), l.Ref()), parts: ln.parts,
 		volumes: lineVolumes}
 	if plan.Payable == settlement.PayableOnCollection {
 		ln.entries = append(ln.entries, lg.awaitCollection(l)...)
@@ -1596,7 +1597,7 @@ func (st refState) JSON() ([]byte, error) {
 		lg := st.lines[id]
 		ll := settlement.LedgerLine{Line: lg.line, Plan: lg.plan, BasisKind: lg.basisKind, Date: lg.date, Service: lg.service,
 			Basis: ensemble.MoneyFromMinor(lg.basis, lg.cur), Credited: ensemble.MoneyFromMinor(lg.credited, lg.cur), Disputed: lg.disputed,
-			Disputes: lg.disputes, Offer: lg.offer, Route: lg.route, Seller: lg.seller, Trace: lg.trace, Parts: []settlement.LedgerPart{},
+			Disputes: lg.disputes, Offer: lg.offer, Route: lg.route, Seller: lg.seller, Facts: lg.facts, Trace: lg.trace, Parts: []settlement.LedgerPart{},
 			Volumes: lg.volumes, Collection: lg.coll.json(lg.cur)}
 		if lg.lost != 0 {
 			ll.Lost = ensemble.MoneyFromMinor(lg.lost, lg.cur)

@@ -195,25 +195,39 @@ func (s *Settler) appendSettle(ctx context.Context, dst []Entry, st State, lines
 
 // resent returns the error of sale l whose id the state holds, as was
 // (nil: a credit's id): ErrAlreadySettled, with ErrLineConflict when was
-// is a sale of another date, currency or basis than l, or the id is a
-// credit's.
+// is a sale of other facts than l (another date, currency, basis, seller,
+// route, customer...: see facts.go), or the id is a credit's.
 func resent(l *Line, was *ledger) error {
 	if was == nil {
 		return lineConflict("line already settled with other figures: the id is a credit's")
 	}
-	if was.ctx == nil { // given twice in one call, the first failed before its split
+	c := was.ctx
+	if c == nil { // given twice in one call, the first failed before its split
 		return ErrAlreadySettled
 	}
-	basis, err := basisUnits(l, was.ctx.basis == BasisGross)
-	switch {
-	case err == nil && basis == was.basis && l.Date.Equal(was.date) && l.Currency() == was.ctx.cur:
-		return ErrAlreadySettled
-	case err != nil:
+	basis, err := basisUnits(l, c.basis == BasisGross)
+	if err != nil {
 		return lineConflict("line already settled with other figures")
 	}
-	return lineConflict(fmt.Sprintf("line already settled with other figures: as %s on %s, not %s on %s",
-		ensemble.MoneyFromMinor(was.basis, was.ctx.cur), was.date.UTC().Format(time.DateOnly),
-		ensemble.MoneyFromMinor(basis, l.Currency()), l.Date.UTC().Format(time.DateOnly)))
+	if basis != was.basis || !l.Date.Equal(was.date) || l.Currency() != c.cur {
+		return lineConflict(fmt.Sprintf("line already settled with other figures: as %s on %s, not %s on %s",
+			ensemble.MoneyFromMinor(was.basis, c.cur), was.date.UTC().Format(time.DateOnly),
+			ensemble.MoneyFromMinor(basis, l.Currency()), l.Date.UTC().Format(time.DateOnly)))
+	}
+	r := &l.Route
+	switch {
+	case r.Kind != c.route || r.Seller != c.seller:
+		return lineConflict(fmt.Sprintf("line already settled with other facts: as a %s sale by %q, not a %s sale by %q",
+			c.route, c.seller, r.Kind, r.Seller))
+	case l.Offer != c.offer:
+		return lineConflict(fmt.Sprintf("line already settled with other facts: as offer %s, not %s", c.offer, l.Offer))
+	case !l.Service.Start.Equal(c.service.Start) || !l.Service.End.Equal(c.service.End):
+		return lineConflict(fmt.Sprintf("line already settled with other facts: for service %s, not %s", c.service, l.Service))
+	}
+	if what := was.facts.differs(printFacts(l)); what != "" {
+		return lineConflict("line already settled with other facts: " + what)
+	}
+	return ErrAlreadySettled
 }
 
 // resentCredit returns the error of credit l whose id st holds, as the
@@ -345,7 +359,7 @@ func (r *run) settleSale(l *Line, lg *ledger) error {
 	}
 	sp := &r.sp
 	sp.start(l, plan, r.dec.keepRefs(l.Trace, l.Ref()))
-	*lg = ledger{line: l.ID, date: l.Date, basis: basis, trace: sp.trace}
+	*lg = ledger{line: l.ID, date: l.Date, basis: basis, facts: printFacts(l), trace: sp.trace}
 	rest, err := sp.supplierCosts(basis)
 	if err != nil {
 		return err

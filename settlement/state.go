@@ -75,6 +75,7 @@ type ledger struct {
 	date     time.Time
 	basis    int64
 	credited int64
+	facts    factPrint // of the sale's facts the ledger does not keep whole (facts.go)
 	trace    []ensemble.Ref
 	payees   *[]payee       // who each part pays; shared with lines that paid alike, read-only
 	amounts  []int64        // each part's amount; then (2n long) each part's unreversed amount, once reversed or read from JSON
@@ -360,6 +361,14 @@ type LedgerLine struct {
 	// holds, releases and clawbacks of its disputes carry; omitted when
 	// the line had none.
 	Service ensemble.Period `json:"service,omitzero"`
+	// Facts is a fingerprint (16 hexadecimal digits) of what the sale said
+	// besides the fields above and its amount: its route's parties, its
+	// customer, charge, quantity, tax, supplier costs, prepaid terms and
+	// invoice. A sale sent again under its id is compared with it: with
+	// other facts it is ErrLineConflict, not ErrAlreadySettled alone.
+	// Omitted in a state written before fingerprints were kept, whose
+	// lines are compared by the fields above alone.
+	Facts string `json:"facts,omitempty"`
 	// Volumes are the cumulative volumes the line added to in another
 	// currency than its own, each with the rate its basis converted at.
 	Volumes []LineVolume `json:"volumes,omitempty"`
@@ -493,7 +502,7 @@ func (l *ledger) export(vols []lineVolume) LedgerLine {
 	c := l.ctx
 	out := LedgerLine{Line: l.line, Plan: *c.plan, BasisKind: c.basis, Date: l.date, Service: c.service, Basis: ensemble.MoneyFromMinor(l.basis, c.cur),
 		Credited: ensemble.MoneyFromMinor(l.credited, c.cur), Disputed: l.disputed(), Disputes: int(l.disputeCount()), Lost: lostMoney(l),
-		Offer: c.offer, Route: c.route, Seller: c.seller, Trace: slices.Clone(l.trace), Parts: make([]LedgerPart, l.parts())}
+		Offer: c.offer, Route: c.route, Seller: c.seller, Facts: l.facts.String(), Trace: slices.Clone(l.trace), Parts: make([]LedgerPart, l.parts())}
 	for i := range out.Parts {
 		pe := l.payee(i)
 		out.Parts[i] = LedgerPart{Entry: l.entryID(i), Party: pe.party, Role: pe.meta.role, Node: pe.meta.node, Kind: pe.meta.kind,
@@ -613,7 +622,8 @@ func (s State) exportJSON() (stateJSON, error) {
 //   - a line has a valid id (ensemble.CheckID, without ':' or '#'), held
 //     once, a date, a plan version, an offer and a route kind; its seller,
 //     if any, is a valid partner id, and its service period, if any, a
-//     valid period;
+//     valid period; its facts, if any, are 16 lower-case hexadecimal
+//     digits, not all zero;
 //   - a line has a basis kind (basis_kind, "net" or "gross": what a credit
 //     of it reverses). A state written before lines recorded one is
 //     refused (ErrNoBasisKind) rather than read as net: a credit of a
@@ -827,6 +837,10 @@ func (r *stateReader) line(path string, ll *LedgerLine) {
 	if ll.Plan.Kind != RefPlan || ll.Plan.ID == "" {
 		fail("plan", nil, "plan %s is not a plan version", ll.Plan)
 	}
+	facts, err := parseFactPrint(ll.Facts)
+	if err != nil {
+		fail("facts", nil, "%v", err)
+	}
 	if ll.Offer.Offer == "" {
 		fail("offer.offer", nil, "empty offer id")
 	}
@@ -885,7 +899,7 @@ func (r *stateReader) line(path string, ll *LedgerLine) {
 		lc = &c
 		r.ctxs[c] = lc
 	}
-	l := &ledger{line: id, ctx: lc, date: ll.Date, basis: basis, credited: credited, trace: ll.Trace}
+	l := &ledger{line: id, ctx: lc, date: ll.Date, basis: basis, credited: credited, facts: facts, trace: ll.Trace}
 	if ll.Disputes != 0 || ll.Disputed {
 		l.disputes = &disputes{count: int32(min(max(ll.Disputes, 0), math.MaxInt32)), lost: lost}
 	}

@@ -1,0 +1,191 @@
+package settlement
+
+import (
+	"fmt"
+	"math/bits"
+	"strconv"
+	"strings"
+
+	"github.com/ensemble-commerce/ensemble"
+)
+
+// The facts of a sale line: what it says besides its id, date, amount and
+// trace, which decide whom it pays and how. A State keeps the line's
+// date, basis, currency, seller, route kind, offer and service period,
+// and a fingerprint of the rest (factPrint), so that a sale sent again
+// under its id is told apart from a retry: with the same facts it is
+// ErrAlreadySettled alone, which a host may drop; with others (a route
+// corrected to another reseller, another customer) it is ErrLineConflict
+// too, and naming what differs.
+
+// factPrint is the fingerprint of a sale's facts that its ledger does not
+// keep whole: the high 32 bits hash its route's parties (chain, referrer,
+// marketplace, co-sellers and weights, the seller's weight), the low 32
+// bits the rest (customer, charge, quantity, tax, supplier costs, prepaid
+// terms, invoice). Zero is no print: a state written before prints were
+// kept (binary version 2, JSON without "facts"), whose lines are
+// compared by what the ledger keeps alone.
+type factPrint uint64
+
+// printFacts returns the fingerprint of sale l's facts, never zero.
+func printFacts(l *Line) factPrint {
+	r := &l.Route
+	var route factHash
+	route.str(string(r.Marketplace))
+	route.str(string(r.Referrer))
+	route.ratio(r.SellerWeight)
+	if len(r.Chain) == 0 && r.Seller != "" { // the seller alone is its chain (sellerFirst)
+		route.word(1)
+		route.str(string(r.Seller))
+	} else {
+		route.word(uint64(len(r.Chain)))
+		for _, id := range r.Chain {
+			route.str(string(id))
+		}
+	}
+	route.word(uint64(len(r.CoSellers)))
+	for _, c := range r.CoSellers {
+		route.str(string(c.Partner))
+		route.ratio(c.Weight)
+	}
+
+	var rest factHash
+	rest.str(l.Customer.ID)
+	rest.str(string(l.Customer.Country))
+	rest.str(string(l.Charge))
+	if l.Quantity.IsZero() {
+		rest.word(0)
+	} else {
+		rest.str(l.Quantity.String()) // canonical: no trailing zeros
+	}
+	rest.money(l.Tax)
+	rest.word(uint64(len(l.SupplierCosts)))
+	for i := range l.SupplierCosts {
+		c := &l.SupplierCosts[i]
+		rest.ref(c.Component)
+		rest.str(string(c.Offer))
+		rest.str(c.Supplier)
+		rest.money(c.Cost)
+		rest.ratio(c.Ratio)
+		rest.money(c.Fixed)
+		rest.word(uint64(c.AppliesTo.Scope))
+		rest.word(uint64(len(c.AppliesTo.Charges)))
+		for _, ch := range c.AppliesTo.Charges {
+			rest.str(string(ch))
+		}
+		rest.money(c.Source)
+		rest.ratio(c.Rate)
+	}
+	rest.str(l.Prepaid.Commitment)
+	rest.word(uint64(l.Prepaid.Earning))
+	rest.str(l.Invoice)
+
+	p := factPrint(route.sum()>>32<<32 | rest.sum()>>32)
+	if p == 0 {
+		p = 1
+	}
+	return p
+}
+
+// differs names what differs between the facts printed as p and as q
+// ("" when nothing does, or either is no print).
+func (p factPrint) differs(q factPrint) string {
+	if p == 0 || q == 0 || p == q {
+		return ""
+	}
+	var what []string
+	if p>>32 != q>>32 {
+		what = append(what, "route (chain, referrer, marketplace or co-sellers)")
+	}
+	if uint32(p) != uint32(q) {
+		what = append(what, "customer, charge, quantity, tax, supplier costs, prepaid terms or invoice")
+	}
+	return "its " + strings.Join(what, " and its ") + " differ"
+}
+
+// String writes the print as 16 hexadecimal digits, as LedgerLine.Facts
+// holds it.
+func (p factPrint) String() string {
+	if p == 0 {
+		return ""
+	}
+	return fmt.Sprintf("%016x", uint64(p))
+}
+
+// parseFactPrint reads a print as LedgerLine.Facts holds it: "" (no
+// print) or 16 hexadecimal digits, not all zero.
+func parseFactPrint(s string) (factPrint, error) {
+	if s == "" {
+		return 0, nil
+	}
+	p, err := strconv.ParseUint(s, 16, 64)
+	if err != nil || len(s) != 16 || p == 0 || strings.ToLower(s) != s {
+		return 0, fmt.Errorf("facts %q: want 16 lower-case hexadecimal digits, not all zero, or nothing", s)
+	}
+	return factPrint(p), nil
+}
+
+// factHash hashes a sequence of words and texts: a multiply-rotate step
+// per 8 bytes, finished by a strong mix (sum). Stable across processes and
+// machines (it is kept in persisted states) and fast (about a word a
+// nanosecond); not for hostile input, which a collision would only make
+// ErrAlreadySettled alone, as it was before prints were kept.
+type factHash uint64
+
+func (h *factHash) word(v uint64) {
+	*h = factHash(bits.RotateLeft64((uint64(*h)^v)*0x9e3779b97f4a7c15, 31))
+}
+
+func (h *factHash) str(s string) {
+	h.word(uint64(len(s)))
+	for ; len(s) >= 8; s = s[8:] {
+		h.word(uint64(s[0]) | uint64(s[1])<<8 | uint64(s[2])<<16 | uint64(s[3])<<24 |
+			uint64(s[4])<<32 | uint64(s[5])<<40 | uint64(s[6])<<48 | uint64(s[7])<<56)
+	}
+	if len(s) > 0 {
+		var v uint64
+		for i := range len(s) {
+			v |= uint64(s[i]) << (8 * i)
+		}
+		h.word(v)
+	}
+}
+
+func (h *factHash) money(m ensemble.Money) {
+	if m.IsZero() {
+		h.word(0)
+		return
+	}
+	h.str(m.Currency().Key())
+	if u, err := m.MinorUnits(); err == nil {
+		h.word(1)
+		h.word(uint64(u))
+		return
+	}
+	h.word(2)
+	h.str(m.String())
+}
+
+func (h *factHash) ratio(r ensemble.Ratio) {
+	if r.IsZero() {
+		h.word(0)
+		return
+	}
+	h.str(r.String())
+}
+
+func (h *factHash) ref(r ensemble.Ref) {
+	h.str(string(r.Kind))
+	h.str(r.ID)
+	h.str(r.Version)
+}
+
+// sum finishes the hash (splitmix64's finalizer).
+func (h factHash) sum() uint64 {
+	x := uint64(h)
+	x ^= x >> 30
+	x *= 0xbf58476d1ce4e5b9
+	x ^= x >> 27
+	x *= 0x94d049bb133111eb
+	return x ^ x>>31
+}
