@@ -379,9 +379,10 @@ func (r *run) releaseAwaiting(lg, nl *ledger, parts []int64, by string, at time.
 // of another invoice given on this one (Line.Invoice: a proration credit
 // on the next invoice) is netted here: it comes off what this invoice's
 // lines owe, in proportion, and not off the credited line's balance, so
-// the customer pays each invoice its total. It is no payment: the lines
-// become payable as the rest is paid (at once for a line it leaves owing
-// nothing).
+// the customer pays each invoice its total. It is a payment of them when
+// the customer had paid the credited line in full (the money for it funds
+// the credit), else no payment: the lines become payable as the rest is
+// paid (at once for a line it leaves owing nothing).
 //
 // Errors, each a *CollectionError with st unchanged: an invalid collection
 // (ErrInvalidCollection), an id already applied (ErrCollectionApplied), an

@@ -252,3 +252,59 @@ func TestPropertyCoSellSplitsByWeight(t *testing.T) {
 		}
 	})
 }
+
+// TestCoSellFallbackToPlatform: a co_sellers leaf whose fallback is the
+// platform pays the platform the weight of a party that cannot trade,
+// instead of sharing it among the others (a new user's trial: a 60/40
+// co-sell with a suspended co-seller paid the other all 20% of the margin).
+// On 2026-04-10 reseller-de is suspended: of the deal's 629.99 (as
+// TestCoSellHandWorked), the seller's 70% is 440.99 and reseller-de's 30%,
+// 189.00, goes to the platform, with a note naming it. A chain[*] leaf
+// does the same with a level that cannot trade.
+func TestCoSellFallbackToPlatform(t *testing.T) {
+	plan := strings.Replace(coSellPlan, "{id: deal, party: co_sellers, share: remaining}",
+		"{id: deal, party: co_sellers, share: remaining, fallback: platform}", 1)
+	s := planSettler(t, plan, loadNetwork(t))
+	res, err := s.Settle(ctx, settlement.State{}, []settlement.Line{
+		coSellLine("2026-04-10", "0.7", partner.CoSeller{Partner: "reseller-de", Weight: ensemble.MustRatio("0.3")})})
+	require.NoError(t, err)
+	got := map[settlement.EntryID]string{}
+	for _, e := range res.Entries {
+		if e.Node == "margin/channel/deal" {
+			got[e.ID] = fmt.Sprintf("%s %s %s: %s", e.Party, e.Amount.AmountString(), e.Share, e.Note)
+		}
+	}
+	require.Equal(t, map[settlement.EntryID]string{
+		"L1:margin/channel/deal/sub-utrecht": "sub-utrecht 440.99 remaining, co-sell weight 70%: ",
+		"L1:margin/channel/deal":             "platform 189.00 remaining, co-sell weight 30%: fallback to platform: partner reseller-de cannot trade (suspended)",
+	}, got)
+	requireMoney(t, sumEntries(res.Entries), eur("999.99"), "the line's entries add up to it")
+	// The state reads back, and a full credit nets every party to zero.
+	var back settlement.State
+	require.NoError(t, back.UnmarshalJSON(mustJSON(t, res.State)))
+	cr, err := s.Settle(ctx, back, []settlement.Line{credit("C1", "L1", "-999.99", "2026-04-20")})
+	require.NoError(t, err)
+	for p, m := range byParty(append(res.Entries, cr.Entries...)) {
+		require.True(t, m.IsZero(), "%s keeps %s", p, m)
+	}
+
+	chainPlan := `
+id: levels
+version: 1
+root:
+  id: root
+  children:
+    - {id: platform, party: platform, share: "50%"}
+    - {id: levels, party: "chain[*]", share: remaining, fallback: platform}
+`
+	s = planSettler(t, chainPlan, loadNetwork(t))
+	l := settlement.Line{ID: "L2", Date: date("2026-04-10"), Amount: eur("90.00"), Offer: catalog.Pin{Offer: "suite", Version: 1},
+		Route: partner.Route{Kind: partner.RoutePartner, Seller: "reseller-de", Chain: []partner.ID{"reseller-de", "distri-eu"}}}
+	res, err = s.Settle(ctx, settlement.State{}, []settlement.Line{l})
+	require.NoError(t, err)
+	byP := byParty(res.Entries)
+	requireMoney(t, byP["distri-eu"], eur("22.50"), "distri-eu: its half of the levels' 45.00")
+	requireMoney(t, byP["platform"], eur("67.50"), "the platform: 45.00, and reseller-de's 22.50")
+	_, suspended := byP["reseller-de"]
+	require.False(t, suspended)
+}

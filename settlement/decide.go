@@ -365,11 +365,13 @@ func (dc *decider) anyParty(c *cnode) (bool, string, error) {
 // gives none), keyed by partner (none on a route without co-sellers); for
 // chain[*], the chain's levels that can be paid, by the leaf's
 // level_weight rule (each level's weight keyed "000", "001", ...),
-// equally without one. The slices are the decider's, valid until the
-// next call.
-func (dc *decider) parties(n *cnode) ([]partner.ID, []ensemble.Share, error) {
+// equally without one. Those that cannot trade at the line's date
+// (suspended, offboarded) are left out, and returned apart with their
+// weights and why (a leaf whose fallback is the platform pays it their
+// shares). The slices are the decider's, valid until the next call.
+func (dc *decider) parties(n *cnode) ([]partner.ID, []ensemble.Share, []leftOut, error) {
 	l := dc.line
-	ids, weights := dc.pbuf[:0], dc.wbuf[:0]
+	ids, weights, out := dc.pbuf[:0], dc.wbuf[:0], dc.obuf[:0]
 	switch n.role.kind {
 	case roleCoSellers:
 		r := &l.Route
@@ -389,11 +391,17 @@ func (dc *decider) parties(n *cnode) ([]partner.ID, []ensemble.Share, error) {
 		if sn := dc.sellerSnap(); sn != nil && sn.CanTrade() {
 			ids = append(ids, r.Seller)
 			weights = append(weights, ensemble.Share{Key: string(r.Seller), Weight: weight(r.SellerWeight)})
+		} else if sn != nil {
+			out = append(out, leftOut{r.Seller, ensemble.Share{Key: string(r.Seller), Weight: weight(r.SellerWeight)}, sn.Status})
 		}
 		for _, cs := range r.CoSellers {
-			if sn, err := dc.snapshot(cs.Partner, l.Date); err == nil && sn.CanTrade() {
+			sn, err := dc.snapshot(cs.Partner, l.Date)
+			switch {
+			case err == nil && sn.CanTrade():
 				ids = append(ids, cs.Partner)
 				weights = append(weights, ensemble.Share{Key: string(cs.Partner), Weight: weight(cs.Weight)})
+			case sn != nil:
+				out = append(out, leftOut{cs.Partner, ensemble.Share{Key: string(cs.Partner), Weight: weight(cs.Weight)}, sn.Status})
 			}
 		}
 	default:
@@ -401,8 +409,8 @@ func (dc *decider) parties(n *cnode) ([]partner.ID, []ensemble.Share, error) {
 		saved := dc.rf
 		for lvl, id := range l.Route.Chain {
 			sn := dc.chainSn[lvl]
-			if sn == nil || !sn.CanTrade() {
-				continue
+			if sn == nil || !sn.CanTrade() && n.fallback != FallbackPlatform {
+				continue // (its weight is only read to pay the platform its share)
 			}
 			w := one
 			if n.levelRule != "" {
@@ -410,21 +418,34 @@ func (dc *decider) parties(n *cnode) ([]partner.ID, []ensemble.Share, error) {
 				ev, rule, _, err := dc.evalRule(n.levelRule, n.levelR, sn)
 				if err != nil {
 					dc.rf = saved
-					return nil, nil, lineErr(l.ID, dc.plan.id, n.path, ruleName(rule, n.levelRule), fmt.Errorf("%w: %w", ErrRule, err))
+					return nil, nil, nil, lineErr(l.ID, dc.plan.id, n.path, ruleName(rule, n.levelRule), fmt.Errorf("%w: %w", ErrRule, err))
 				}
 				if ev.res.Decimal.Sign() < 0 {
 					dc.rf = saved
-					return nil, nil, lineErr(l.ID, dc.plan.id, n.path, ruleName(rule, n.levelRule), fmt.Errorf("%w: negative level weight", ErrRule))
+					return nil, nil, nil, lineErr(l.ID, dc.plan.id, n.path, ruleName(rule, n.levelRule), fmt.Errorf("%w: negative level weight", ErrRule))
 				}
 				w = ev.ratio
 			}
+			share := ensemble.Share{Key: fmt.Sprintf("%03d", lvl), Weight: w}
+			if !sn.CanTrade() {
+				out = append(out, leftOut{id, share, sn.Status})
+				continue
+			}
 			ids = append(ids, id)
-			weights = append(weights, ensemble.Share{Key: fmt.Sprintf("%03d", lvl), Weight: w})
+			weights = append(weights, share)
 		}
 		dc.rf = saved
 	}
-	dc.pbuf, dc.wbuf = ids, weights
-	return ids, weights, nil
+	dc.pbuf, dc.wbuf, dc.obuf = ids, weights, out
+	return ids, weights, out, nil
+}
+
+// leftOut is a party of a multi-party leaf that cannot be paid on the
+// current line: its weight in the leaf's split, and its status.
+type leftOut struct {
+	id     partner.ID
+	share  ensemble.Share
+	status partner.Status
 }
 
 // equalCoSell reports whether route r gives no co-sell weights, which

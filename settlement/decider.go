@@ -118,6 +118,7 @@ type decider struct {
 	// The parties of a multi-party leaf (parties).
 	pbuf []partner.ID
 	wbuf []ensemble.Share
+	obuf []leftOut
 
 	// The memory outputs share (arena.go).
 	ids        string          // the current line's entry ids, back to back

@@ -50,6 +50,7 @@ func (r *run) clawback(l *Line) error {
 	var nettedIDs []LineID // the lines of another invoice the credit is netted on,
 	var nettedOwed []int64 // what they owe,
 	var netted int64       // and what of the credit comes off that
+	funded := lg.paidInFull()
 	if lg.coll != nil {
 		// The credit note takes its amount plus tax off what the customer
 		// owes: its tax must be the credited line's rate, within a unit.
@@ -96,7 +97,7 @@ func (r *run) clawback(l *Line) error {
 	}
 	r.st.ownCredits().put(l.ID, rec)
 	if netted > 0 {
-		if err := r.takeNetted(l, nettedIDs, nettedOwed, netted, lg.ctx.cur); err != nil {
+		if err := r.takeNetted(l, nettedIDs, nettedOwed, netted, lg.ctx.cur, funded); err != nil {
 			return lineErr(l.ID, lg.ctx.plan.ID, "", "", err)
 		}
 	}

@@ -20,14 +20,20 @@ import (
 //     invoice's total net of the credit, so the credit is taken off what
 //     the invoice's lines owe, in proportion to what each owes, as a
 //     credit note of them would be; the credited line's balance is left
-//     as it was invoiced (paid or owed in full). A credit is no payment:
-//     the invoice's lines become payable as the customer pays what the
-//     invoice still asks (all of them once it owes nothing on them), never
-//     from the credit alone, so writing both invoices off pays nobody. A
-//     line the credit leaves owing nothing has what awaits released at
-//     once (collection "<credit>#netted"). What the credit holds beyond
-//     what the invoice's lines owe is taken off the credited line's
-//     balance.
+//     as it was invoiced (paid or owed in full). Whether the credit pays
+//     those lines is whether the customer paid for it: a credit of a line
+//     the customer had paid in full when the credit is settled (nothing
+//     owed, nothing written off), or of a line payable on settlement, is
+//     funded by that money and is a payment of the invoice's lines
+//     (collection "<credit>#netted", as Collect applies one), so a
+//     write-off of the invoice's rest takes back only what it writes off.
+//     A credit of a line still owed on is no payment: the invoice's lines
+//     become payable as the customer pays what the invoice still asks
+//     (all of them once it owes nothing on them), never from the credit
+//     alone, so writing both invoices off pays nobody; a line the credit
+//     leaves owing nothing has what awaits released at once (the same
+//     collection). What the credit holds beyond what the invoice's lines
+//     owe is taken off the credited line's balance.
 //
 // The lines of the invoice must be in the state or in the credit's call
 // (a call settles its sales before its credits): lines of an invoice
@@ -40,9 +46,14 @@ import (
 // A credit of a line payable on settlement, which keeps no balance, is
 // netted the same way on an invoice whose lines are on collection.
 //
-// Limit: a credit is netted once, when it is settled: when the credited
-// invoice is then written off, the later invoice's lines keep what the
-// credit covered of them.
+// Limits: a credit is netted once, when it is settled, and funded or not
+// then. When the credited line is paid in full only after the credit, and
+// the later invoice is then partly written off, the write-off takes back
+// what the credit covered of its lines too; when the credited invoice is
+// written off after the credit, the later invoice's lines keep what the
+// credit covered of them. Both need the state to record which lines a
+// credit went to, for later payments and write-offs of the credited line
+// to reach them.
 
 // nettedSuffix ends the id of the collection recorded on a line that a
 // credit netted on its invoice left owing nothing, whose awaiting amounts
@@ -76,12 +87,32 @@ func (r *run) nettedOn(l *Line, lg *ledger) (ids []LineID, owed []int64, all int
 	return ids, owed, all
 }
 
+// paidInFull reports whether the customer paid all line l was worth to
+// it when a credit of it is settled: l is payable on settlement (paid as
+// settled), or its customer owes nothing on it and nothing was written
+// off. A credit of such a line netted on another invoice is funded by
+// what the customer paid for it, so it pays that invoice's lines as a
+// payment would.
+func (l *ledger) paidInFull() bool {
+	return l.coll == nil || l.coll.owed() == 0 && l.coll.writtenOff == 0
+}
+
 // takeNetted takes amount of credit l, netted on its invoice, off what the
 // lines ids of that invoice owe (owed), in proportion (largest remainder,
-// ties by line id). A line whose customer then owes nothing has all that
-// awaits released (KindCollected entries of the collection "<credit>#netted").
-func (r *run) takeNetted(l *Line, ids []LineID, owed []int64, amount int64, cur ensemble.Currency) error {
+// ties by line id): when funded (the credited line was paid in full), as
+// a payment of them (collection "<credit>#netted", as Collect applies
+// one); otherwise as a credit note of them, no payment, after which a
+// line whose customer owes nothing has all that awaits released
+// (KindCollected entries of the same collection).
+func (r *run) takeNetted(l *Line, ids []LineID, owed []int64, amount int64, cur ensemble.Currency, funded bool) error {
 	c := Collection{ID: string(l.ID) + nettedSuffix, Date: l.Date, Amount: ensemble.MoneyFromMinor(amount, cur), Invoice: l.Invoice}
+	if funded {
+		for _, id := range ids {
+			r.undoOther(id, c.ID)
+		}
+		_, err := r.payLines(ids, owed, amount, &c, l.Date.UTC(), false)
+		return err
+	}
 	taken, err := byOwed(ids, owed, amount)
 	if err != nil {
 		return err

@@ -18,12 +18,14 @@ import (
 // April's line L2 (100.00 + 19.00). The customer pays INV-7's 119.00 as
 // invoiced and INV-8's 71.40 (119.00 − 47.60): it owes nothing, and
 // nothing may await. The credit takes 10.00 / 6.00 / 24.00 back from L1's
-// parties and 47.60 off what L2 is owed (no payment: nothing of L2 is
-// payable until the customer pays INV-8), so each party ends with its share
-// of what stands, 160.00: the platform 40.00, the referrer 24.00, the
-// seller 96.00. Before, the credit came off INV-7's balance: paid first,
-// INV-8's line awaited 40% forever; paid after, INV-7's 119.00 was refused
-// as more than owed (71.40).
+// parties and 47.60 off what L2 is owed: when the customer had paid INV-7
+// in full, as a payment of L2 (the customer's money for L1 funds it: 40.00
+// of L2 is payable at once); otherwise as a credit note of L2, no payment
+// (nothing of L2 is payable until the customer pays INV-8). Each party
+// ends with its share of what stands, 160.00: the platform 40.00, the
+// referrer 24.00, the seller 96.00. Before, the credit came off INV-7's
+// balance: paid first, INV-8's line awaited 40% forever; paid after,
+// INV-7's 119.00 was refused as more than owed (71.40).
 func TestCreditNettedOnALaterInvoice(t *testing.T) {
 	s := planSettler(t, collectPlan, loadNetwork(t))
 	l2 := collectLine("L2")
@@ -54,12 +56,19 @@ func TestCreditNettedOnALaterInvoice(t *testing.T) {
 		res, err := s.Settle(ctx, st, []settlement.Line{l2, c1})
 		require.NoError(t, err)
 		entries, st = append(entries, res.Entries...), res.State
-		// The credit comes off what L2 is owed, and pays nothing yet.
+		// INV-7 paid in full funds the credit: it pays L2 47.60 of 119.00,
+		// 40.00 of its basis, 10.00 / 6.00 / 24.00.
+		var paid []string
 		for _, e := range res.Entries {
-			require.NotEqual(t, settlement.KindCollected, e.Kind, "%s", e.ID)
+			if e.Kind == settlement.KindCollected {
+				require.Contains(t, e.Note, "credit C1 netted on invoice INV-8: EUR 47.60 of EUR 119.00 paid")
+				paid = append(paid, e.Amount.AmountString())
+			}
 		}
+		require.ElementsMatch(t, []string{"10.00", "6.00", "24.00"}, paid)
 		l2s, _ := st.Line("L2")
-		require.Equal(t, "47.60", l2s.Collection.Credited.AmountString())
+		require.Equal(t, "47.60", l2s.Collection.Collected.AmountString())
+		require.True(t, l2s.Collection.Credited.IsZero())
 		// L1's balance stays paid: the credit did not come off it.
 		ll, _ := st.Line("L1")
 		require.True(t, ll.Collection.Credited.IsZero(), "credited %s", ll.Collection.Credited)
@@ -86,6 +95,31 @@ func TestCreditNettedOnALaterInvoice(t *testing.T) {
 		ll, _ := back.Line("L2")
 		require.Equal(t, []string{"P2"}, ll.Collection.IDs)
 		require.Equal(t, "47.60", ll.Collection.Credited.AmountString())
+	})
+
+	t.Run("INV-7 paid before the credit, INV-8 partly paid, then written off", func(t *testing.T) {
+		// A new user's trial: the customer pays 30.00 of INV-8's 71.40 and
+		// the rest is written off. Cash in, net of tax: (119.00 + 30.00) /
+		// 1.19 = 125.21: L1's 60.00 and L2's share paid, 100 × 77.60 /
+		// 119.00 = 65.21 (16.30 / 9.78 / 39.13). Before, the write-off also
+		// took back the 40.00 the credit had paid of L2 (the credit was no
+		// payment): the parties kept 100.00 of 125.21.
+		_, entries, st := settledCollect(t)
+		e, st := pay(t, st, "P1", "INV-7", "119.00")
+		entries = append(entries, e...)
+		res, err := s.Settle(ctx, st, []settlement.Line{l2, c1})
+		require.NoError(t, err)
+		entries, st = append(entries, res.Entries...), res.State
+		e, st = pay(t, st, "P2", "INV-8", "30.00")
+		entries = append(entries, e...)
+		w, err := s.WriteOff(st, settlement.Collection{ID: "W1", Date: date("2026-04-30"), Amount: eur("41.40"), Invoice: "INV-8"})
+		require.NoError(t, err)
+		entries = append(entries, w.Entries...)
+		defer func() {
+			want = map[partner.ID]string{"platform": "40.00", "referral-ams": "24.00", "sub-utrecht": "96.00"}
+		}()
+		want = map[partner.ID]string{"platform": "31.30", "referral-ams": "18.78", "sub-utrecht": "75.13"}
+		check(t, entries)
 	})
 
 	t.Run("a credit above what the later invoice owes", func(t *testing.T) {
@@ -231,7 +265,8 @@ func eurMinor(u int64) ensemble.Money { return ensemble.MoneyFromMinor(u, eurCur
 // settled under a plan payable on settlement (offer "onboarding"), April's
 // L2 (EUR 100.00 + 19.00) under one payable on collection. A credit of L1
 // (EUR −40.00 − 7.60) given on April's invoice is netted there all the
-// same: L2 is owed 71.40, which the customer pays, and nothing awaits.
+// same, as a payment (L1 was paid as settled): L2 is owed 71.40, which
+// the customer pays, and nothing awaits.
 func TestCreditOfALinePaidOnSettlementNettedOnALaterInvoice(t *testing.T) {
 	onCollection, err := settlement.ParsePlans([]byte(collectPlan))
 	require.NoError(t, err)
@@ -259,7 +294,7 @@ root:
 	r, err := s.Settle(ctx, res.State, []settlement.Line{l2, c1})
 	require.NoError(t, err)
 	ll, _ := r.State.Line("L2")
-	require.Equal(t, "47.60", ll.Collection.Credited.AmountString())
+	require.Equal(t, "47.60", ll.Collection.Collected.AmountString())
 	p, err := s.Collect(r.State, settlement.Collection{ID: "P1", Date: date("2026-04-10"), Amount: eur("71.40"), Invoice: "INV-8"})
 	require.NoError(t, err)
 	ll, _ = p.State.Line("L2")

@@ -65,6 +65,15 @@ const (
 	FallbackRemaining Fallback = iota
 	// FallbackPlatform pays the share to the platform, with a note; a
 	// cumulative share then takes the rate of a volume of zero.
+	//
+	// On a leaf paying several parties (co_sellers, chain[*]) a party
+	// that cannot trade is a part of the node's share: with
+	// FallbackPlatform the platform takes that party's weight's share (one
+	// entry of the leaf's own id, noted "fallback to platform: partner X
+	// cannot trade (suspended)"), and the others keep their own weights';
+	// with FallbackRemaining the parties that can be paid share the node
+	// by their weights, and the level's remaining sibling takes it only
+	// when none can be paid.
 	FallbackPlatform
 )
 

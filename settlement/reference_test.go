@@ -809,11 +809,23 @@ func (ln *refLine) pay(n *settlement.Node, path string, amount int64, k *refKid,
 		held := ln.reserve(n, path, path, k.party, role, amount)
 		ln.rolling(path, path, k.party, role, amount-held)
 	default:
-		parties, shares, err := ln.payees(n, path)
+		parties, shares, left, err := ln.payees(n, path)
 		if err != nil {
 			return err
 		}
-		parts := make([]int64, len(parties))
+		// With the platform as fallback, those who cannot trade keep their
+		// weights, and the platform takes their shares.
+		toPlatform := n.Fallback == settlement.FallbackPlatform && len(left) > 0
+		var why []string
+		var leftWeight ensemble.Ratio
+		if toPlatform {
+			for _, o := range left {
+				shares = append(shares, o.share)
+				leftWeight = leftWeight.Add(o.share.Weight)
+				why = append(why, "partner "+string(o.id)+" cannot trade ("+o.status+")")
+			}
+		}
+		parts := make([]int64, len(shares))
 		err = ensemble.AllocateUnits(parts, amount, shares, ensemble.AllocateOptions{Method: ln.plan.Method})
 		if errors.Is(err, ensemble.ErrZeroWeights) {
 			ln.earn(path, path, ln.s.platform, "platform", settlement.KindEarning, amount, k.text, refs, noteAnd("fallback to platform: every weight is zero", note))
@@ -850,8 +862,31 @@ func (ln *refLine) pay(n *settlement.Node, path string, amount int64, k *refKid,
 			held := ln.reserve(n, path+"/"+string(p), path, p, role, parts[i])
 			ln.rolling(path+"/"+string(p), path, p, role, parts[i]-held)
 		}
+		var toPlat int64
+		for _, u := range parts[len(parties):] {
+			toPlat += u
+		}
+		if toPlat != 0 {
+			text := k.text + ", the levels that cannot be paid"
+			if n.Party == "co_sellers" {
+				text = k.text + ", co-sell weight " + pct(leftWeight)
+				if _, equal := coSellSplit(ln.line.Route); equal {
+					text += ", equal: no weights on the route"
+				}
+			}
+			ln.earn(path, path, ln.s.platform, "platform", settlement.KindEarning, toPlat, text, refs,
+				noteAnd("fallback to platform: "+strings.Join(why, ", "), note))
+		}
 	}
 	return nil
+}
+
+// refLeft is a party of a co_sellers or chain[*] leaf that cannot trade
+// at the line's date: its weight, and its status.
+type refLeft struct {
+	id     partner.ID
+	share  ensemble.Share
+	status string
 }
 
 // coSellSplit returns the parties of a route's co-sell split, the seller
@@ -876,22 +911,28 @@ func coSellSplit(r partner.Route) (parties []partner.CoSeller, equal bool) {
 // weights: the seller and each co-seller that can trade, by their weights
 // in the co-sell split (keyed by partner); each chain level that can
 // trade, equally or by the leaf's level_weight rule (keys "000", "001",
-// ... by level).
-func (ln *refLine) payees(n *settlement.Node, path string) ([]partner.ID, []ensemble.Share, error) {
+// ... by level). Those the network knows who cannot trade are returned
+// apart (chain levels only for a leaf whose fallback is the platform).
+func (ln *refLine) payees(n *settlement.Node, path string) ([]partner.ID, []ensemble.Share, []refLeft, error) {
 	var ids []partner.ID
 	var shares []ensemble.Share
+	var left []refLeft
 	if n.Party == "co_sellers" {
 		parties, _ := coSellSplit(ln.line.Route)
 		for _, cs := range parties {
-			if sn, err := ln.s.snapshot(cs.Partner, ln.line.Date); err == nil && sn != nil && sn.CanTrade() {
+			sn, err := ln.s.snapshot(cs.Partner, ln.line.Date)
+			switch {
+			case err == nil && sn != nil && sn.CanTrade():
 				ids = append(ids, cs.Partner)
 				shares = append(shares, ensemble.Share{Key: string(cs.Partner), Weight: cs.Weight})
+			case sn != nil:
+				left = append(left, refLeft{cs.Partner, ensemble.Share{Key: string(cs.Partner), Weight: cs.Weight}, sn.Status.String()})
 			}
 		}
-		return ids, shares, nil
+		return ids, shares, left, nil
 	}
 	for level, sn := range ln.chain {
-		if sn == nil || !sn.CanTrade() {
+		if sn == nil || !sn.CanTrade() && n.Fallback != settlement.FallbackPlatform {
 			continue
 		}
 		w := ensemble.RatioFromInt(1)
@@ -899,17 +940,22 @@ func (ln *refLine) payees(n *settlement.Node, path string) ([]partner.ID, []ense
 			rule, res, err := ln.eval(n.LevelWeight, sn, level)
 			name := ruleName(rule, n.LevelWeight)
 			if err != nil {
-				return nil, nil, ln.fail(path, name, fmt.Errorf("%w: %w", settlement.ErrRule, err))
+				return nil, nil, nil, ln.fail(path, name, fmt.Errorf("%w: %w", settlement.ErrRule, err))
 			}
 			if res.Decimal.Sign() < 0 {
-				return nil, nil, ln.fail(path, name, fmt.Errorf("%w: negative level weight", settlement.ErrRule))
+				return nil, nil, nil, ln.fail(path, name, fmt.Errorf("%w: negative level weight", settlement.ErrRule))
 			}
 			w = ensemble.RatioFromDecimal(res.Decimal)
 		}
+		share := ensemble.Share{Key: fmt.Sprintf("%03d", level), Weight: w}
+		if !sn.CanTrade() {
+			left = append(left, refLeft{ln.line.Route.Chain[level], share, sn.Status.String()})
+			continue
+		}
 		ids = append(ids, ln.line.Route.Chain[level])
-		shares = append(shares, ensemble.Share{Key: fmt.Sprintf("%03d", level), Weight: w})
+		shares = append(shares, share)
 	}
-	return ids, shares, nil
+	return ids, shares, left, nil
 }
 
 // anyParty reports whether a co_sellers or chain[*] leaf has anyone to pay,
@@ -1246,6 +1292,9 @@ func (s *refSettler) settleCredit(st *refState, c settlement.Line) ([]settlement
 	var nettedIDs []settlement.LineID
 	var nettedOwed []int64
 	var netted int64
+	// A credit of a line the customer paid in full (or one paid on
+	// settlement) netted on another invoice is a payment of its lines.
+	funded := lg.coll == nil || lg.coll.owed() == 0 && lg.coll.writtenOff == 0
 	if lg.coll != nil { // the credit note's amount and tax come off what the customer owes
 		// Its tax must be the line's rate on its basis, within a unit.
 		if lg.basisKind == settlement.BasisNet && lg.basis != 0 {
@@ -1293,7 +1342,10 @@ func (s *refSettler) settleCredit(st *refState, c settlement.Line) ([]settlement
 	st.takeBack(lg, before)
 	st.lines[lg.line] = lg
 	st.credits[c.ID] = refCredit{of: lg.line, amount: lg.credited - before, bearer: c.Bearer}
-	if netted > 0 {
+	switch {
+	case netted > 0 && funded:
+		entries = append(entries, st.payLines(nettedIDs, nettedOwed, netted, string(c.ID)+"#netted", c.Date.UTC())...)
+	case netted > 0:
 		entries = append(entries, st.creditLines(nettedIDs, nettedOwed, netted, string(c.ID)+"#netted", c.Date.UTC())...)
 	}
 	return entries, nil

@@ -312,17 +312,25 @@ func (sp *split) pay(n *cnode, amount int64, k *child) error {
 		sp.rolling(n, EntryID(base), k.id, amount-held)
 		return nil
 	}
-	// Several parties: divided by weight among those who can be paid.
-	ids, weights, err := sp.dec.parties(n)
+	// Several parties: divided by weight among those who can be paid; with
+	// the platform as fallback, among them all, the platform taking the
+	// shares of those who cannot.
+	ids, weights, out, err := sp.dec.parties(n)
 	if err != nil {
 		return err
 	}
+	toPlatform := n.fallback == FallbackPlatform && len(out) > 0
+	if toPlatform {
+		for _, o := range out {
+			weights = append(weights, o.share)
+		}
+	}
 	var pbuf [8]int64
 	parts := pbuf[:0]
-	if len(ids) > len(pbuf) {
-		parts = make([]int64, len(ids))
+	if len(weights) > len(pbuf) {
+		parts = make([]int64, len(weights))
 	}
-	parts = parts[:len(ids)]
+	parts = parts[:len(weights)]
 	err = ensemble.AllocateUnits(parts, amount, weights, ensemble.AllocateOptions{Method: sp.plan.method})
 	if errors.Is(err, ensemble.ErrZeroWeights) {
 		sp.emit(EntryID(base), n.platMeta, sp.platform, amount, k.text, refs,
@@ -339,7 +347,7 @@ func (sp *split) pay(n *cnode, amount int64, k *child) error {
 	var payable *ensemble.Ratio
 	equal := false
 	if n.role.kind == roleCoSellers {
-		if len(ids) < 1+len(sp.line.Route.CoSellers) {
+		if len(ids) < 1+len(sp.line.Route.CoSellers) && !toPlatform {
 			var sum ensemble.Ratio
 			for _, w := range weights {
 				sum = sum.Add(w.Weight)
@@ -367,7 +375,41 @@ func (sp *split) pay(n *cnode, amount int64, k *child) error {
 		held := sp.reserve(n, eid, id, parts[i])
 		sp.rolling(n, eid, id, parts[i]-held)
 	}
+	if toPlatform {
+		sp.payLeftOut(n, base, k, refs, out, weights[len(ids):], parts[len(ids):], equal)
+	}
 	return nil
+}
+
+// payLeftOut pays the platform, in one entry of the leaf's own id (as
+// when every weight is zero; the parties' ids add "/<party>"), the
+// shares (parts) of multi-party leaf n's parties that cannot be paid
+// (out, whose weights are weights), n's fallback being the platform.
+func (sp *split) payLeftOut(n *cnode, base string, k *child, refs []ensemble.Ref, out []leftOut, weights []ensemble.Share, parts []int64, equal bool) {
+	var units int64
+	var w ensemble.Ratio
+	var why []byte
+	for i, o := range out {
+		units += parts[i]
+		w = w.Add(weights[i].Weight)
+		if i > 0 {
+			why = append(why, ", "...)
+		}
+		why = append(append(append(why, "partner "...), o.id...), " cannot trade ("+o.status.String()+")"...)
+	}
+	if units == 0 {
+		return
+	}
+	text := k.text
+	switch n.role.kind {
+	case roleCoSellers:
+		var buf [96]byte
+		text = sp.dec.keepText(appendCoSellText(buf[:0], k.text, w, nil, equal))
+	case roleChainAll:
+		text = k.text + ", the levels that cannot be paid"
+	}
+	sp.emit(EntryID(base), n.platMeta, sp.platform, units, text, refs,
+		sp.note("fallback to platform: "+string(why), k.note))
 }
 
 // reserve holds back part of earning of (amount, paid to id at leaf n)
