@@ -6,6 +6,8 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/shopspring/decimal"
+
 	"github.com/ensemble-commerce/ensemble"
 	"github.com/ensemble-commerce/ensemble/catalog"
 	"github.com/ensemble-commerce/ensemble/invoice"
@@ -15,7 +17,8 @@ import (
 
 // FromInvoice returns the settlement lines of invoice or credit-note lines
 // of an order, in the same order: each line's id, date, net amount and tax,
-// offer pin, charge, quantity, supplier costs and the line it credits (a
+// offer pin, charge, quantity (what the line adds, for a line whose
+// invoice Quantity is cumulative: see Line.Quantity), supplier costs and the line it credits (a
 // proration credit credits the line it reverses; a credit-note line the
 // invoice line) with who bears the credit (invoice.Line.Bearer, as a
 // Bearer: a bearer that is not one is ErrInvalidLine), the order's customer
@@ -40,7 +43,7 @@ func fromInvoice(lines []invoice.Line, o order.Order) ([]Line, error) {
 		trace = append(trace, ensemble.Ref{Kind: invoice.RefLine, ID: string(l.ID)})
 		out[i] = Line{
 			ID: LineID(l.ID), Date: l.Date, Amount: l.Net, Tax: l.Tax, Offer: l.Pin, Charge: l.Charge,
-			Quantity: l.Quantity, Customer: customer, Route: route, SupplierCosts: l.SupplierCosts,
+			Quantity: billedQuantity(&l), Customer: customer, Route: route, SupplierCosts: l.SupplierCosts,
 			Credits: LineID(l.Credits), Service: l.Period, Trace: append(trace, l.Refs...),
 		}
 		if l.Bearer != (invoice.Bearer{}) {
@@ -52,6 +55,19 @@ func fromInvoice(lines []invoice.Line, o order.Order) ([]Line, error) {
 		}
 	}
 	return out, nil
+}
+
+// billedQuantity returns what invoice line l bills of its quantity: its
+// Quantity, less what was billed before (Usage.Billed) on a line whose
+// Quantity is the period's cumulative usage (a late-usage adjustment, a
+// progressive bill, the final bill of a period billed progressively), so
+// that a rule reading line.quantity reads the 5 late hours an adjustment
+// bills, not the 130 of the whole period.
+func billedQuantity(l *invoice.Line) decimal.Decimal {
+	if l.Usage == nil || l.Usage.Billed.IsZero() {
+		return l.Quantity
+	}
+	return l.Quantity.Sub(l.Usage.Billed)
 }
 
 // bearerFromInvoice reads a credit-note line's bearer.

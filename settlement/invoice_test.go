@@ -1,6 +1,7 @@
 package settlement_test
 
 import (
+	"slices"
 	"testing"
 	"time"
 
@@ -14,6 +15,7 @@ import (
 	"github.com/ensemble-commerce/ensemble/order"
 	"github.com/ensemble-commerce/ensemble/partner"
 	"github.com/ensemble-commerce/ensemble/settlement"
+	"github.com/ensemble-commerce/ensemble/usage"
 )
 
 func TestFromInvoice(t *testing.T) {
@@ -57,4 +59,51 @@ func TestFromInvoice(t *testing.T) {
 	// The route is a copy: changing the order afterwards moves nothing.
 	o.Route.Chain[0] = "someone-else"
 	require.Equal(t, partner.ID("r1"), first.Route.Chain[0])
+}
+
+// TestFromInvoiceLateUsageQuantity: a late-usage adjustment bills the 5
+// hours reported late for January (125 billed before, on a graduated
+// price: 5 × 70.00 = 350.00); its invoice line's Quantity is January's
+// cumulative 130, and the settlement line's is the 5 it bills (a new
+// user's trial: a rule reading line.quantity read 130 hours on a line
+// worth 5).
+func TestFromInvoiceLateUsageQuantity(t *testing.T) {
+	d := func(m time.Month, day int) time.Time { return time.Date(2026, m, day, 0, 0, 0, 0, time.UTC) }
+	c, err := catalog.LoadYAML([]byte(`
+offers:
+  - {id: dev, version: 1, name: Dev, kind: product, currency: GBP, effective_from: 2026-01-01T00:00:00Z,
+     charges: [{id: hours, name: Hours, type: usage, meter: hours,
+                price: {model: graduated, tiers: [{up_to: "100", unit_amount: "80.00"}, {unit_amount: "70.00"}]}}]}
+`))
+	require.NoError(t, err)
+	b, err := invoice.NewBuilder(c, invoice.Options{})
+	require.NoError(t, err)
+	sub := invoice.Subscription{ID: "s1", Customer: invoice.Customer{ID: "acme"}, Currency: ensemble.MustCurrency("GBP"), Anchor: d(1, 1),
+		Items: []invoice.Item{{ID: "work", Segments: []invoice.Segment{{Start: d(1, 1), Pin: catalog.Pin{Offer: "dev", Version: 1}, Quantity: decimal.NewFromInt(1)}}}}}
+	meters := []usage.Meter{{ID: "hours", Unit: "hour", Aggregation: usage.Sum}}
+	rec := func(id, q string, at time.Time) usage.Record {
+		return usage.Record{ID: usage.RecordID(id), Line: "s1/work", Meter: "hours", Quantity: decimal.RequireFromString(q), At: at}
+	}
+	ul, err := b.UsageLines(d(2, 1), sub)
+	require.NoError(t, err)
+	rep, err := usage.Collect(usage.Config{Meters: meters, Lines: ul}, slices.Values([]usage.Record{rec("a", "125", d(1, 20))}))
+	require.NoError(t, err)
+	billed, err := b.BilledUsage(invoice.Run{At: d(2, 1), Usage: rep.Aggregates}, []invoice.Subscription{sub}, meters)
+	require.NoError(t, err)
+	ul, err = b.UsageLines(d(3, 1), sub)
+	require.NoError(t, err)
+	rep2, err := usage.Collect(usage.Config{Meters: meters, Lines: ul, ClosedBefore: d(2, 1), Ledger: rep.Ledger},
+		slices.Values([]usage.Record{rec("late", "5", d(1, 31))}))
+	require.NoError(t, err)
+	late, err := invoice.LateUsageFrom(rep2.Adjustments, billed)
+	require.NoError(t, err)
+	invs, err := b.Build(invoice.Run{After: d(2, 1), At: d(3, 1), Late: late}, []invoice.Subscription{sub})
+	require.NoError(t, err)
+	l := invs[0].Lines[0]
+	require.Equal(t, invoice.KindUsageAdjustment, l.Kind)
+	require.Equal(t, "350.00", l.Net.AmountString())
+	require.True(t, l.Quantity.Equal(decimal.NewFromInt(130)), "the invoice line's quantity is cumulative: %s", l.Quantity)
+	sl, err := settlement.FromInvoice(invs[0].Lines, order.Order{ID: "s1", Route: partner.Route{Kind: partner.RouteDirect}})
+	require.NoError(t, err)
+	require.True(t, sl[0].Quantity.Equal(decimal.NewFromInt(5)), "the settlement line bills 5 hours, not %s", sl[0].Quantity)
 }

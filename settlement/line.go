@@ -65,7 +65,11 @@ type Line struct {
 	// Offer and Charge name what was sold, as the catalog pins it.
 	Offer  catalog.Pin      `json:"offer"`
 	Charge catalog.ChargeID `json:"charge,omitempty"`
-	// Quantity is how many units the line bills (zero when not relevant).
+	// Quantity is how many units the line bills (zero when not relevant):
+	// of a late-usage adjustment or a progressive bill, what it adds to
+	// what was billed before (FromInvoice takes invoice.UsageTrace.Billed
+	// off the invoice line's cumulative Quantity); negative on a line that
+	// takes usage back.
 	Quantity decimal.Decimal `json:"quantity,omitzero"`
 	Customer Customer        `json:"customer,omitzero"`
 	// Route is who took part in the sale, captured when it was made (see
