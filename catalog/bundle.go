@@ -61,14 +61,17 @@ type SupplierCost struct {
 	// fixed cost.
 	Ratio ensemble.Ratio `json:"ratio,omitzero"`
 	// Fixed is the component's fixed cost per bundle unit (its fixed
-	// amount × component quantity), in the cost's own currency; zero for a
-	// ratio cost.
+	// amount × component quantity), or per line when Per is CostPerLine,
+	// in the cost's own currency; zero for a ratio cost.
 	Fixed ensemble.Money `json:"fixed,omitzero"`
+	// Per is what Fixed is owed for: each bundle unit (the default) or
+	// each line.
+	Per CostPer `json:"per,omitzero"`
 	// AppliesTo is the component's scope: why the cost applies to the
 	// line's charge, or why not.
 	AppliesTo AppliesTo `json:"applies_to,omitzero"`
 	// Source is, for a fixed cost in another currency than the bundle's,
-	// the cost in that currency: Fixed × quantity × fraction, rounded once
+	// the cost in that currency: Fixed × quantity (per unit) × fraction, rounded once
 	// to that currency's minor unit. Zero otherwise. Package settlement
 	// pays the supplier Source, in its currency, and takes Cost off the
 	// line.
@@ -113,8 +116,8 @@ type Costs struct {
 // a line billing quantity bundles of that charge for retail (net of tax, in
 // whole minor units of the bundle's currency):
 //
-//   - a fixed cost is fixed × component quantity × quantity × opts.Fraction,
-//     rounded once to the minor unit of its currency in opts.Mode; in
+//   - a fixed cost is fixed × component quantity × quantity × opts.Fraction
+//     (without × quantity when it is owed per line, CostPerLine), rounded once to the minor unit of its currency in opts.Mode; in
 //     another currency than the bundle's, that amount (Source) is converted
 //     at opts.Rates and rounded once more, to the bundle's minor unit:
 //     Cost = round(Source × Rate);
@@ -171,7 +174,7 @@ func (c *Catalog) SupplierCosts(p Pin, charge ChargeID, retail ensemble.Money, q
 	pos := make([]int, len(o.Components)) // each applying component's index in out.Costs
 	for i, comp := range o.Components {
 		sc := SupplierCost{Component: bc.refs[i], Offer: comp.Offer, Supplier: comp.Supplier, Cost: zero,
-			Ratio: comp.Cost.Ratio, AppliesTo: comp.Cost.AppliesTo}
+			Ratio: comp.Cost.Ratio, Per: comp.Cost.Per, AppliesTo: comp.Cost.AppliesTo}
 		if !comp.Cost.Fixed.IsZero() {
 			sc.Fixed = ensemble.MoneyFromDecimal(bc.fixed[i], bc.cur[i])
 		}
@@ -180,7 +183,10 @@ func (c *Catalog) SupplierCosts(p Pin, charge ChargeID, retail ensemble.Money, q
 			continue
 		}
 		if !comp.Cost.Fixed.IsZero() {
-			owed := sc.Fixed.Mul(quantity)
+			owed := sc.Fixed
+			if comp.Cost.Per == CostPerUnit {
+				owed = owed.Mul(quantity)
+			}
 			if opts.Fraction != nil {
 				owed = owed.MulRatio(*opts.Fraction, opts.Mode)
 			} else {

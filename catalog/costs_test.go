@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/shopspring/decimal"
 	"github.com/stretchr/testify/require"
 
 	"github.com/ensemble-commerce/ensemble"
@@ -414,4 +415,50 @@ offers:
 		_, err := catalog.LoadYAML([]byte(doc(cost)))
 		require.NoError(t, err, cost)
 	}
+}
+
+// TestFixedCostPer: a fixed cost owed per line is owed once whatever the
+// line's quantity (prorated like the line); per unit, the default, once per
+// bundle unit. A ratio cost has no per, and an unknown per is refused at
+// its path.
+func TestFixedCostPer(t *testing.T) {
+	load := func(cost string) (*catalog.Catalog, error) {
+		return catalog.LoadYAML([]byte(`
+offers:
+  - {id: edr, version: 1, currency: EUR, effective_from: 2026-01-01T00:00:00Z}
+  - id: suite
+    version: 1
+    kind: bundle
+    currency: EUR
+    effective_from: 2026-01-01T00:00:00Z
+    charges:
+      - {id: monthly, type: recurring, cadence: {unit: monthly}, timing: in_advance, price: {model: flat, amount: "500.00"}}
+    components:
+      - {offer: edr, supplier: edrco, quantity: "2", cost: ` + cost + `}
+`))
+	}
+	half := ensemble.MustRatio("1/2")
+	for cost, want := range map[string]string{
+		`{fixed: "30.00", per: line}`: "EUR 60.00 EUR 30.00", // 30.00 × component quantity 2, once; half a cycle: 30.00
+		`{fixed: "30.00", per: unit}`: "EUR 600.00 EUR 300.00",
+		`{fixed: "30.00"}`:            "EUR 600.00 EUR 300.00", // × 10 bundles
+	} {
+		c, err := load(cost)
+		require.NoError(t, err, cost)
+		var got []string
+		for _, f := range []*ensemble.Ratio{nil, &half} {
+			costs, err := c.SupplierCosts(catalog.Pin{Offer: "suite", Version: 1}, "monthly", ensemble.MustMoney("500.00", "EUR"),
+				decimal.NewFromInt(10), catalog.CostOptions{Fraction: f})
+			require.NoError(t, err, cost)
+			got = append(got, costs.Costs[0].Cost.String())
+		}
+		require.Equal(t, want, strings.Join(got, " "), cost)
+	}
+	_, err := load(`{ratio: "10%", per: line}`)
+	require.ErrorIs(t, err, catalog.ErrFieldNotAllowed)
+	require.ErrorContains(t, err, "offers[1].components[0].cost.per")
+	_, err = load(`{fixed: "1.00", per: seat}`)
+	var de *ensemble.DecodeError
+	require.ErrorAs(t, err, &de)
+	require.ErrorContains(t, err, `offers[1].components[0].cost.per: catalog: unknown cost per "seat"`)
 }

@@ -73,7 +73,11 @@
 //     usage charges out, and naming one is a validation error. On a bundle
 //     with several recurring charges, a fixed cost must name the charges
 //     it applies to (ErrAmbiguousCost): owed on each recurring charge, it
-//     would pay the supplier once per charge.
+//     would pay the supplier once per charge. A fixed cost owed once per
+//     line whatever the line's quantity (a supplier's flat monthly fee on
+//     a bundle billed per seat; a setup cost on a setup fee billed for 10
+//     seats) says so with per: line (CostPerLine); per: unit is the
+//     default. A ratio cost has no per.
 //
 // A supplier is owed on the bundle's charges only: an early-termination
 // fee (package invoice), which compensates the seller for a contract's

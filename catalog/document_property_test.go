@@ -115,6 +115,9 @@ func genDocument(t *rapid.T) catalog.Document {
 			fixed := rapid.Bool().Draw(t, "fixed")
 			if fixed {
 				comp.Cost.Fixed = decimal.New(rapid.Int64Range(0, 10000).Draw(t, "fixed_cost"), -2)
+				if !comp.Cost.Fixed.IsZero() && rapid.Bool().Draw(t, "per_line") {
+					comp.Cost.Per = catalog.CostPerLine
+				}
 				if rapid.Bool().Draw(t, "fixed_in_other_currency") {
 					comp.Cost.Currency = rapid.SampledFrom([]string{"EUR", "JPY", "KWD", "USD"}).Draw(t, "cost_currency")
 				}
@@ -287,6 +290,25 @@ func TestPropertySupplierCosts(t *testing.T) {
 				exact := ensemble.RatioFromDecimal(retail.Amount()).Mul(comp.Cost.Ratio)
 				diff := exact.Sub(ensemble.RatioFromDecimal(sc.Cost.Amount()))
 				require.True(t, diff.Cmp(unit) < 0 && diff.Neg().Cmp(unit) < 0, "ratio cost %s within a minor unit of %s", sc.Cost, exact)
+			}
+			if !comp.Cost.Fixed.IsZero() {
+				// Owed per unit: fixed × quantity; per line: fixed once;
+				// either prorated by the fraction and rounded once.
+				owed := sc.Fixed
+				if comp.Cost.Per == catalog.CostPerUnit {
+					owed = owed.Mul(qty)
+				}
+				if opts.Fraction != nil {
+					owed = owed.MulRatio(*opts.Fraction, opts.Mode)
+				} else {
+					owed = owed.Round(opts.Mode)
+				}
+				if sc.Rate.IsZero() {
+					requireMoney(t, sc.Cost, owed, "a fixed cost is fixed × quantity (per unit) × fraction")
+				} else {
+					requireMoney(t, sc.Source, owed, "a converted fixed cost's source is fixed × quantity (per unit) × fraction")
+				}
+				require.Equal(t, comp.Cost.Per, sc.Per)
 			}
 			if !sc.Rate.IsZero() {
 				requireMoney(t, sc.Cost, ensemble.MoneyFromDecimal(sc.Source.Amount(), cur).MulRatio(sc.Rate, opts.Mode), "Cost = round(Source × Rate)")

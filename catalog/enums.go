@@ -320,6 +320,40 @@ func (f *FlatProration) UnmarshalText(b []byte) error {
 	return err
 }
 
+// CostPer says what a component's fixed cost is owed for (WholesaleCost.Per).
+type CostPer uint8
+
+const (
+	// CostPerUnit (the default) owes the fixed cost per bundle unit the
+	// line bills: fixed × component quantity × the line's quantity.
+	CostPerUnit CostPer = iota
+	// CostPerLine owes it once per line of the charges it applies to,
+	// whatever the line's quantity: fixed × component quantity (prorated
+	// with the line, as a per-unit cost is). A supplier's flat monthly fee
+	// on a bundle billed per seat, or a one-time setup cost on a setup fee
+	// billed for several seats.
+	CostPerLine
+)
+
+var costPerNames = []string{CostPerUnit: "unit", CostPerLine: "line"}
+
+// String returns "unit" or "line".
+func (p CostPer) String() string { return ensemble.EnumName(p, costPerNames, "cost_per") }
+
+// MarshalText writes the name; an undeclared value is an error.
+func (p CostPer) MarshalText() ([]byte, error) {
+	return ensemble.EnumText(p, costPerNames, "catalog", "cost per")
+}
+
+// UnmarshalText reads a name; "" is CostPerUnit.
+func (p *CostPer) UnmarshalText(b []byte) error {
+	v, err := ensemble.ParseEnum[CostPer](b, costPerNames, "catalog", "cost per")
+	if err == nil {
+		*p = v
+	}
+	return err
+}
+
 // CostScope says which of a bundle's charges a component's wholesale cost
 // applies to (see AppliesTo). The zero value is CostRecurring, the default a
 // finance team expects: a one-time fee (onboarding, setup) carries no

@@ -268,8 +268,15 @@ type Component struct {
 // documentation, "Bundle costs".
 type WholesaleCost struct {
 	// Fixed is an amount per component unit, in Currency (the bundle's
-	// currency when Currency is empty).
+	// currency when Currency is empty): owed per bundle unit a line bills,
+	// or once per line (Per).
 	Fixed decimal.Decimal `json:"fixed,omitzero"`
+	// Per says what a fixed cost is owed for: each bundle unit a line
+	// bills (CostPerUnit, the default: a per-seat license on a line of 10
+	// seats is owed 10 times), or each line, whatever its quantity
+	// (CostPerLine: a supplier's flat monthly fee, owed once a month on a
+	// bundle of 10 seats). Not allowed on a ratio cost.
+	Per CostPer `json:"per,omitzero"`
 	// Ratio is a share of the retail amount, such as "40%" or "1/3".
 	Ratio ensemble.Ratio `json:"ratio,omitzero"`
 	// Currency is the currency of Fixed when the supplier is owed it in

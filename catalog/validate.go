@@ -409,6 +409,12 @@ func validateCostScope(r reporter, path string, c *Component, chargeType map[Cha
 		}
 		r.notAllowed(path+".currency", !c.Cost.Ratio.IsZero(), "a ratio cost has no currency: "+code)
 	}
+	if c.Cost.Per != CostPerUnit {
+		if int(c.Cost.Per) >= len(costPerNames) {
+			r.add(path+".per", ErrOutOfRange, c.Cost.Per.String())
+		}
+		r.notAllowed(path+".per", !fixed, "a ratio cost is a share of the line, not owed per unit or per line")
+	}
 	switch {
 	case int(a.Scope) >= len(costScopeNames):
 		r.add(path+".applies_to", ErrOutOfRange, a.Scope.String())

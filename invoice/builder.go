@@ -170,7 +170,7 @@ func NewBuilder(cat *catalog.Catalog, opts Options) (*Builder, error) {
 			slices.SortFunc(oi.charges, func(a, b *chargeInfo) int { return strings.Compare(string(a.id), string(b.id)) })
 			for _, comp := range o.Components {
 				sc := catalog.SupplierCost{Component: pin.ComponentRef(comp.Offer, comp.Supplier), Offer: comp.Offer, Supplier: comp.Supplier,
-					Cost: ensemble.MoneyFromMinor(0, cur), Ratio: comp.Cost.Ratio, AppliesTo: comp.Cost.AppliesTo}
+					Cost: ensemble.MoneyFromMinor(0, cur), Ratio: comp.Cost.Ratio, Per: comp.Cost.Per, AppliesTo: comp.Cost.AppliesTo}
 				if !comp.Cost.Fixed.IsZero() && comp.Cost.Currency == "" {
 					q := comp.Quantity
 					if q.IsZero() {

@@ -438,3 +438,58 @@ func TestSupplierCostsOnACoveredLine(t *testing.T) {
 	require.Contains(t, invoice.Explain(l),
 		"  supplier computeco (compute): 30% of EUR 40.00 charged (the net EUR 15.00 and EUR 25.00 covered by prepaid commitment c) = EUR 12.00 (applies to recurring and usage charges, the default)\n")
 }
+
+// TestFixedCostPerLine: a supplier owed USD 250.00 a month on a bundle
+// billed per seat (EUR 100.00 a seat) with a flat EUR 500.00 platform
+// charge. Owed per line (per: line), the cost is USD 250.00 on the platform
+// line of a 10-seat subscription, EUR 230.00 at 0.92, and the platform
+// keeps 270.00; owed per unit (the default), it is 10 × 250.00, which the
+// 500.00 line cannot carry (capped at it: a new user's trial, which had no
+// way to say "once a month").
+func TestFixedCostPerLine(t *testing.T) {
+	for _, tc := range []struct {
+		per, cost, source, capped string
+	}{
+		{", per: line", "EUR 230.00", "USD 250.00", "0"},
+		{"", "EUR 500.00", "USD 2500.00", "EUR 1800.00"},
+	} {
+		cat, err := catalog.LoadYAML([]byte(`
+offers:
+  - {id: edr, version: 1, name: EDR, kind: product, currency: USD, effective_from: 2025-01-01T00:00:00Z}
+  - id: suite
+    version: 1
+    name: Suite
+    kind: bundle
+    currency: EUR
+    effective_from: 2025-01-01T00:00:00Z
+    charges:
+      - {id: seats, type: recurring, cadence: {unit: monthly}, timing: in_advance, price: {model: per_unit, amount: "100.00"}}
+      - {id: platform, type: recurring, cadence: {unit: monthly}, timing: in_advance, price: {model: flat, amount: "500.00"}}
+    components:
+      - {offer: edr, supplier: edrco, cost: {fixed: "250.00", currency: USD, applies_to: [platform]` + tc.per + `}}
+`))
+		require.NoError(t, err)
+		jan := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+		sub := invoice.Subscription{ID: "s1", Customer: invoice.Customer{ID: "c1"}, Currency: ensemble.MustCurrency("EUR"), Anchor: jan,
+			Items: []invoice.Item{{ID: "i1", Segments: []invoice.Segment{{Start: jan, Pin: catalog.Pin{Offer: "suite", Version: 1}, Quantity: decimal.NewFromInt(10)}}}}}
+		b, err := invoice.NewBuilder(cat, invoice.Options{})
+		require.NoError(t, err)
+		rates := ensemble.ExchangeRates{{From: ensemble.MustCurrency("USD"), To: ensemble.MustCurrency("EUR"), Rate: ensemble.MustRatio("0.92")}}
+		invs, err := b.Build(invoice.Run{At: jan, Rates: rates}, []invoice.Subscription{sub})
+		require.NoError(t, err)
+		var got []string
+		for _, l := range invs[0].Lines {
+			for _, c := range l.SupplierCosts {
+				got = append(got, fmt.Sprintf("%s net %s cost %s source %s capped %s", l.Charge, l.Net, c.Cost, c.Source, c.Capped))
+			}
+		}
+		require.Equal(t, []string{fmt.Sprintf("platform net EUR 500.00 cost %s source %s capped %s", tc.cost, tc.source, tc.capped)}, got, tc.per)
+		if tc.per != "" {
+			for _, l := range invs[0].Lines {
+				if l.Charge == "platform" {
+					require.Contains(t, invoice.Explain(l), "fixed USD 250.00 a line = USD 250.00, at 0.92 EUR per USD (rounded once) = EUR 230.00")
+				}
+			}
+		}
+	}
+}

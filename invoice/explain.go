@@ -172,7 +172,7 @@ func Explain(l Line) string {
 		}
 		what := c.Ratio.Percent()
 		if c.Ratio.IsZero() {
-			what = "fixed " + c.Fixed.String() + " a unit"
+			what = "fixed " + c.Fixed.String() + " " + perText(c)
 		}
 		fmt.Fprintf(&b, "  supplier %s (%s), %s: not applied to charge %s (%s): applies to %s\n",
 			c.Supplier, c.Offer, what, l.Charge, chargeKind(l.Kind), scopeText(c))
@@ -180,12 +180,21 @@ func Explain(l Line) string {
 	return b.String()
 }
 
+// perText says what a fixed cost is owed for: "a unit" or "a line".
+func perText(c catalog.SupplierCost) string {
+	if c.Per == catalog.CostPerLine {
+		return "a line"
+	}
+	return "a unit"
+}
+
 // costFormula writes how a supplier cost on l was computed, from what the
 // line records: "55% of the net EUR 249.99 = EUR 137.49" (a ratio applies
 // to what the line charged, after its discounts; with what a prepaid
 // commitment covered, "55% of EUR 250.00 charged (the net EUR 100.00 and EUR
 // 150.00 covered by prepaid commitment c)"), "fixed EUR 5.00 a unit × 2 ×
-// 16/31 = EUR 5.16", or, converted, "fixed USD 12.35 a unit × 2 = USD 24.70,
+// 16/31 = EUR 5.16" ("fixed EUR 30.00 a line = EUR 30.00" owed per line),
+// or, converted, "fixed USD 12.35 a unit × 2 = USD 24.70,
 // at 0.9234 EUR per USD (rounded once) = EUR 22.81"; a capped fixed cost
 // ends "= EUR 10.00, capped at EUR 4.00, what the net leaves after ratio
 // costs (EUR 6.00 not carried)".
@@ -202,6 +211,9 @@ func costFormula(l Line, c catalog.SupplierCost) string {
 		return fmt.Sprintf("%s of the net %s = %s", c.Ratio.Percent(), l.Net, c.Cost)
 	}
 	f := fmt.Sprintf("fixed %s a unit × %s", c.Fixed, l.Quantity)
+	if c.Per == catalog.CostPerLine {
+		f = fmt.Sprintf("fixed %s a line", c.Fixed)
+	}
 	if p := l.Proration; p != nil && l.Kind == KindRecurring {
 		f += " × " + p.Fraction.String()
 	}

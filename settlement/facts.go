@@ -68,6 +68,7 @@ func printFacts(l *Line) factPrint {
 		rest.money(c.Cost)
 		rest.ratio(c.Ratio)
 		rest.money(c.Fixed)
+		rest.word(uint64(c.Per))
 		rest.word(uint64(c.AppliesTo.Scope))
 		rest.word(uint64(len(c.AppliesTo.Charges)))
 		for _, ch := range c.AppliesTo.Charges {
@@ -75,6 +76,7 @@ func printFacts(l *Line) factPrint {
 		}
 		rest.money(c.Source)
 		rest.ratio(c.Rate)
+		rest.money(c.Capped)
 	}
 	rest.str(l.Prepaid.Commitment)
 	rest.word(uint64(l.Prepaid.Earning))

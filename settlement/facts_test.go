@@ -201,6 +201,10 @@ func TestLineFactsCovered(t *testing.T) {
 	require.ElementsMatch(t, slices.Concat(kept, printed, notFacts), names(reflect.TypeFor[settlement.Line]()))
 	require.ElementsMatch(t, []string{"Kind", "Seller", "SellerWeight", "Chain", "Marketplace", "Referrer", "CoSellers"},
 		names(reflect.TypeFor[partner.Route]()))
+	require.ElementsMatch(t, []string{"ID", "Country"}, names(reflect.TypeFor[settlement.Customer]()))
+	require.ElementsMatch(t, []string{"Commitment", "Earning"}, names(reflect.TypeFor[settlement.PrepaidTerms]()))
+	require.ElementsMatch(t, []string{"Component", "Offer", "Supplier", "Cost", "Ratio", "Fixed", "Per", "AppliesTo", "Source", "Rate", "Capped"},
+		names(reflect.TypeFor[catalog.SupplierCost]()))
 }
 
 // TestPropertyFactEditsChangeThePrint: any one fact of a random sale,
