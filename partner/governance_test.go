@@ -211,3 +211,23 @@ func TestAuditEventJSON(t *testing.T) {
 	require.NoError(t, json.Unmarshal(b, &back))
 	require.Equal(t, ev, back)
 }
+
+// TestGovernanceWithoutRules: programs that name no rule need no rule set
+// (a new user's trial had to load an empty one); a program naming a rule
+// without one is a problem at its field, and a rule set without its
+// environment (or the reverse) is an error.
+func TestGovernanceWithoutRules(t *testing.T) {
+	g, err := partner.NewGovernance(loadNetwork(t), []partner.Program{{ID: "channel"}}, nil, nil)
+	require.NoError(t, err)
+	d, err := g.CanSell(ctx, partner.Sale{Partner: "distri-eu", Offer: partner.Offer{ID: "cloud-backup", Category: "backup"},
+		Customer: partner.Customer{ID: "c1", Country: "NL", Segment: "smb"}, At: date(2026, 3, 1)})
+	require.NoError(t, err)
+	require.True(t, d.Allowed, d.Reason)
+
+	_, err = partner.NewGovernance(loadNetwork(t), []partner.Program{{ID: "channel", SellPolicy: "channel-sell"}}, nil, nil)
+	require.ErrorContains(t, err, `programs[0].sell_policy: no policy rule "channel-sell" in the rule set`)
+	env, err := partner.Env()
+	require.NoError(t, err)
+	_, err = partner.NewGovernance(loadNetwork(t), []partner.Program{{ID: "channel"}}, env, nil)
+	require.ErrorContains(t, err, "the rule set and the environment it was compiled in, or neither")
+}

@@ -139,15 +139,23 @@ type Governance struct {
 // NewGovernance checks that every program is well formed and that every rule
 // it names exists in rs with the right kind, and that every program a
 // partner's terms name exists. env must be the environment rs was compiled
-// in (from Env). All problems are reported at once.
+// in (from Env); both are nil when no program names a rule (a program that
+// names one is then a problem). All problems are reported at once.
 func NewGovernance(net *Network, programs []Program, env *rules.Env, rs *rules.RuleSet) (*Governance, error) {
 	g := &Governance{net: net, env: env, rules: rs, programs: make(map[string]Program, len(programs))}
 	var p ensemble.Problems
-	if net == nil || env == nil || rs == nil {
-		return nil, errors.New("partner: governance needs a network, an environment and a rule set")
+	switch {
+	case net == nil:
+		return nil, errors.New("partner: governance needs a network")
+	case (env == nil) != (rs == nil):
+		return nil, errors.New("partner: governance needs the rule set and the environment it was compiled in, or neither")
 	}
 	kinds := map[rules.Kind]map[string]bool{}
-	for _, r := range rs.Rules() {
+	var all []*rules.Rule
+	if rs != nil {
+		all = rs.Rules()
+	}
+	for _, r := range all {
 		if kinds[r.Kind()] == nil {
 			kinds[r.Kind()] = map[string]bool{}
 		}

@@ -384,10 +384,14 @@ func (r *run) releaseAwaiting(lg, nl *ledger, parts []int64, by string, at time.
 // the credit), else no payment: the lines become payable as the rest is
 // paid (at once for a line it leaves owing nothing).
 //
+// A disputed line takes no payment: a collection of an invoice goes to
+// its lines no dispute holds (the customer pays what it does not dispute).
+//
 // Errors, each a *CollectionError with st unchanged: an invalid collection
 // (ErrInvalidCollection), an id already applied (ErrCollectionApplied), an
 // unknown line (ErrUnknownLine), one that pays on settlement
-// (ErrNotOnCollection) or is disputed (ErrDisputed), a currency other than
+// (ErrNotOnCollection), a line named that is disputed, or an invoice whose
+// lines all are (ErrDisputed), a currency other than
 // the lines' (ErrCurrency), more than the customer owes on them
 // (ErrOverCollection).
 func (s *Settler) Collect(st State, c Collection) (Result, error) {
@@ -453,6 +457,24 @@ func (s *Settler) collect(st State, c Collection, writeOff bool) (Result, error)
 	}
 	if applied != "" {
 		return fail(applied, ErrCollectionApplied)
+	}
+	if byInvoice {
+		// A disputed line takes no payment: one of the invoice goes to its
+		// other lines (the customer pays what it does not dispute).
+		var disputed LineID
+		ids = slices.DeleteFunc(ids, func(id LineID) bool {
+			lg := st.lines.get(id)
+			if lg == nil || !lg.disputed() {
+				return false
+			}
+			if disputed == "" {
+				disputed = id
+			}
+			return true
+		})
+		if len(ids) == 0 {
+			return fail(disputed, ErrDisputed)
+		}
 	}
 	amount, err := c.Amount.MinorUnits()
 	if err != nil {

@@ -694,3 +694,37 @@ func TestCollectedNoteSaysWhatWasCredited(t *testing.T) {
 		require.Equal(t, "collection PAY-1: EUR 95.20 of EUR 119.00 paid, EUR 23.80 credited", e.Note, e.ID)
 	}
 }
+
+// TestCollectInvoiceSkipsDisputedLines: a payment of an invoice whose line
+// L2 is disputed goes to its other line, L1 (a new user's trial: the whole
+// invoice's payment was refused, so a customer paying what it did not
+// dispute had to be applied line by line); more than L1 owes is
+// ErrOverCollection, and with every line disputed the payment is
+// ErrDisputed, naming the first.
+func TestCollectInvoiceSkipsDisputedLines(t *testing.T) {
+	s := planSettler(t, collectPlan, loadNetwork(t))
+	res, err := s.Settle(ctx, settlement.State{}, []settlement.Line{collectLine("L1"), collectLine("L2")})
+	require.NoError(t, err)
+	d, err := s.Dispute(res.State, "L2", date("2026-03-05"))
+	require.NoError(t, err)
+	st := d.State
+	p, err := s.Collect(st, settlement.Collection{ID: "P1", Date: date("2026-03-10"), Amount: eur("119.00"), Invoice: "INV-7"})
+	require.NoError(t, err)
+	for _, e := range p.Entries {
+		require.Equal(t, settlement.LineID("L1"), e.Line, "%s", e.ID)
+	}
+	l1, _ := p.State.Line("L1")
+	require.Equal(t, "119.00", l1.Collection.Collected.AmountString())
+	l2, _ := p.State.Line("L2")
+	require.True(t, l2.Collection.Collected.IsZero())
+
+	_, err = s.Collect(st, settlement.Collection{ID: "P1", Date: date("2026-03-10"), Amount: eur("119.01"), Invoice: "INV-7"})
+	require.ErrorIs(t, err, settlement.ErrOverCollection)
+	d, err = s.Dispute(st, "L1", date("2026-03-06"))
+	require.NoError(t, err)
+	_, err = s.Collect(d.State, settlement.Collection{ID: "P1", Date: date("2026-03-10"), Amount: eur("1.00"), Invoice: "INV-7"})
+	require.ErrorIs(t, err, settlement.ErrDisputed)
+	var ce *settlement.CollectionError
+	require.ErrorAs(t, err, &ce)
+	require.Equal(t, settlement.LineID("L1"), ce.Line)
+}

@@ -391,8 +391,8 @@ func (dc *decider) parties(n *cnode) ([]partner.ID, []ensemble.Share, []leftOut,
 		if sn := dc.sellerSnap(); sn != nil && sn.CanTrade() {
 			ids = append(ids, r.Seller)
 			weights = append(weights, ensemble.Share{Key: string(r.Seller), Weight: weight(r.SellerWeight)})
-		} else if sn != nil {
-			out = append(out, leftOut{r.Seller, ensemble.Share{Key: string(r.Seller), Weight: weight(r.SellerWeight)}, sn.Status})
+		} else {
+			out = append(out, leftOut{r.Seller, ensemble.Share{Key: string(r.Seller), Weight: weight(r.SellerWeight)}, sn})
 		}
 		for _, cs := range r.CoSellers {
 			sn, err := dc.snapshot(cs.Partner, l.Date)
@@ -400,8 +400,8 @@ func (dc *decider) parties(n *cnode) ([]partner.ID, []ensemble.Share, []leftOut,
 			case err == nil && sn.CanTrade():
 				ids = append(ids, cs.Partner)
 				weights = append(weights, ensemble.Share{Key: string(cs.Partner), Weight: weight(cs.Weight)})
-			case sn != nil:
-				out = append(out, leftOut{cs.Partner, ensemble.Share{Key: string(cs.Partner), Weight: weight(cs.Weight)}, sn.Status})
+			case err == nil || errors.Is(err, errNotTrading):
+				out = append(out, leftOut{cs.Partner, ensemble.Share{Key: string(cs.Partner), Weight: weight(cs.Weight)}, sn})
 			}
 		}
 	default:
@@ -409,8 +409,14 @@ func (dc *decider) parties(n *cnode) ([]partner.ID, []ensemble.Share, []leftOut,
 		saved := dc.rf
 		for lvl, id := range l.Route.Chain {
 			sn := dc.chainSn[lvl]
-			if sn == nil || !sn.CanTrade() && n.fallback != FallbackPlatform {
-				continue // (its weight is only read to pay the platform its share)
+			if (sn == nil || !sn.CanTrade()) && n.fallback != FallbackPlatform {
+				continue
+			}
+			if sn == nil { // not a partner yet: a weight of one, or none to read
+				if n.levelRule == "" {
+					out = append(out, leftOut{id, ensemble.Share{Key: fmt.Sprintf("%03d", lvl), Weight: one}, nil})
+				}
+				continue
 			}
 			w := one
 			if n.levelRule != "" {
@@ -427,8 +433,8 @@ func (dc *decider) parties(n *cnode) ([]partner.ID, []ensemble.Share, []leftOut,
 				w = ev.ratio
 			}
 			share := ensemble.Share{Key: fmt.Sprintf("%03d", lvl), Weight: w}
-			if !sn.CanTrade() {
-				out = append(out, leftOut{id, share, sn.Status})
+			if !sn.CanTrade() { // its weight is read to pay the platform its share
+				out = append(out, leftOut{id, share, sn})
 				continue
 			}
 			ids = append(ids, id)
@@ -441,11 +447,20 @@ func (dc *decider) parties(n *cnode) ([]partner.ID, []ensemble.Share, []leftOut,
 }
 
 // leftOut is a party of a multi-party leaf that cannot be paid on the
-// current line: its weight in the leaf's split, and its status.
+// current line: its weight in the leaf's split, and its snapshot (nil:
+// not a partner yet).
 type leftOut struct {
-	id     partner.ID
-	share  ensemble.Share
-	status partner.Status
+	id    partner.ID
+	share ensemble.Share
+	sn    *partner.Snapshot
+}
+
+// why says why the party cannot be paid.
+func (o *leftOut) why() string {
+	if o.sn == nil {
+		return "partner " + string(o.id) + " is not a partner yet"
+	}
+	return "partner " + string(o.id) + " cannot trade (" + o.sn.Status.String() + ")"
 }
 
 // equalCoSell reports whether route r gives no co-sell weights, which

@@ -62,7 +62,9 @@ type Line struct {
 	// owes, so its tax must be in proportion to the credited line's, within
 	// a unit (else ErrInvalidLine).
 	Tax ensemble.Money `json:"tax,omitzero"`
-	// Offer and Charge name what was sold, as the catalog pins it.
+	// Offer and Charge name what was sold, as the catalog pins it. A sale
+	// names its offer (an empty offer id is ErrInvalidLine at
+	// offer.offer: plans are picked by it); the charge may be empty.
 	Offer  catalog.Pin      `json:"offer"`
 	Charge catalog.ChargeID `json:"charge,omitempty"`
 	// Quantity is how many units the line bills (zero when not relevant):

@@ -197,6 +197,13 @@ func (s *refSettler) Collect(c settlement.Collection, writeOff bool) ([]settleme
 			return fail(id, settlement.ErrCollectionApplied)
 		}
 	}
+	if c.Invoice != "" { // an invoice's disputed lines take none of it
+		undisputed := slices.DeleteFunc(slices.Clone(ids), func(id settlement.LineID) bool { return s.state.lines[id].disputed })
+		if len(undisputed) == 0 {
+			return fail(ids[0], settlement.ErrDisputed)
+		}
+		ids = undisputed
+	}
 	owed := make([]int64, len(ids))
 	var all int64
 	for i, id := range ids {

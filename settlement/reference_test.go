@@ -822,7 +822,11 @@ func (ln *refLine) pay(n *settlement.Node, path string, amount int64, k *refKid,
 			for _, o := range left {
 				shares = append(shares, o.share)
 				leftWeight = leftWeight.Add(o.share.Weight)
-				why = append(why, "partner "+string(o.id)+" cannot trade ("+o.status+")")
+				if o.sn == nil {
+					why = append(why, "partner "+string(o.id)+" is not a partner yet")
+				} else {
+					why = append(why, "partner "+string(o.id)+" cannot trade ("+o.sn.Status.String()+")")
+				}
 			}
 		}
 		parts := make([]int64, len(shares))
@@ -882,11 +886,12 @@ func (ln *refLine) pay(n *settlement.Node, path string, amount int64, k *refKid,
 }
 
 // refLeft is a party of a co_sellers or chain[*] leaf that cannot trade
-// at the line's date: its weight, and its status.
+// at the line's date: its weight, and its snapshot (nil: not a partner
+// yet).
 type refLeft struct {
-	id     partner.ID
-	share  ensemble.Share
-	status string
+	id    partner.ID
+	share ensemble.Share
+	sn    *partner.Snapshot
 }
 
 // coSellSplit returns the parties of a route's co-sell split, the seller
@@ -925,14 +930,20 @@ func (ln *refLine) payees(n *settlement.Node, path string) ([]partner.ID, []ense
 			case err == nil && sn != nil && sn.CanTrade():
 				ids = append(ids, cs.Partner)
 				shares = append(shares, ensemble.Share{Key: string(cs.Partner), Weight: cs.Weight})
-			case sn != nil:
-				left = append(left, refLeft{cs.Partner, ensemble.Share{Key: string(cs.Partner), Weight: cs.Weight}, sn.Status.String()})
+			case err == nil:
+				left = append(left, refLeft{cs.Partner, ensemble.Share{Key: string(cs.Partner), Weight: cs.Weight}, sn})
 			}
 		}
 		return ids, shares, left, nil
 	}
 	for level, sn := range ln.chain {
-		if sn == nil || !sn.CanTrade() && n.Fallback != settlement.FallbackPlatform {
+		if (sn == nil || !sn.CanTrade()) && n.Fallback != settlement.FallbackPlatform {
+			continue
+		}
+		if sn == nil {
+			if n.LevelWeight == "" {
+				left = append(left, refLeft{ln.line.Route.Chain[level], ensemble.Share{Key: fmt.Sprintf("%03d", level), Weight: ensemble.RatioFromInt(1)}, nil})
+			}
 			continue
 		}
 		w := ensemble.RatioFromInt(1)
@@ -949,7 +960,7 @@ func (ln *refLine) payees(n *settlement.Node, path string) ([]partner.ID, []ense
 		}
 		share := ensemble.Share{Key: fmt.Sprintf("%03d", level), Weight: w}
 		if !sn.CanTrade() {
-			left = append(left, refLeft{ln.line.Route.Chain[level], share, sn.Status.String()})
+			left = append(left, refLeft{ln.line.Route.Chain[level], share, sn})
 			continue
 		}
 		ids = append(ids, ln.line.Route.Chain[level])

@@ -395,7 +395,7 @@ func (sp *split) payLeftOut(n *cnode, base string, k *child, refs []ensemble.Ref
 		if i > 0 {
 			why = append(why, ", "...)
 		}
-		why = append(append(append(why, "partner "...), o.id...), " cannot trade ("+o.status.String()+")"...)
+		why = append(why, o.why()...)
 	}
 	if units == 0 {
 		return
