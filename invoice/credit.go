@@ -156,7 +156,11 @@ type CreditLine struct {
 	Line LineID `json:"line"`
 	// Amount is the total to credit, tax included (zero: see Quantity).
 	Amount decimal.Decimal `json:"amount,omitzero"`
-	// Quantity is the quantity to credit, out of what remains uncredited.
+	// Quantity is the quantity to credit, out of what remains uncredited:
+	// that share of what remains, so at the line's average unit price. On
+	// a tiered price that is not the last units' rate (1 of 125 hours
+	// billed 100 at 80.00 and 25 at 70.00 credits 78.00, not 70.00); to
+	// credit the last units at their rate, credit by Amount.
 	Quantity decimal.Decimal `json:"quantity,omitzero"`
 	// Percent credits that share of the line's invoiced Total, tax
 	// included: the service-credit percentage an SLA grants for a breach
