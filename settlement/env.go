@@ -17,7 +17,7 @@ import (
 //
 //	line      LineFacts      (id, date, amount (the basis), net, tax, gross, quantity, currency, customer_id)
 //	offer     OfferFacts     (id, version, charge)
-//	route     RouteFacts     (kind, seller, depth, level, referrer, marketplace)
+//	route     RouteFacts     (kind, seller, seller_tier, depth, level, referrer, marketplace)
 //	customer  CustomerFacts  (country)
 //	partner   partner.Snapshot of the node's party at the line's date (tier, type, attributes, status, ...)
 //	volume    VolumeFacts    (the cumulative volume of the partner a cumulative rate reads, before the line)
@@ -60,10 +60,15 @@ type OfferFacts struct {
 }
 
 // RouteFacts is what rules know of the line's route. Level is the chain
-// level a chain[*] node is settling (0 is the seller), else 0.
+// level a chain[*] node is settling (0 is the seller), else 0. SellerTier is
+// the seller's tier at the line's date ("" without a seller, or a network):
+// a distributor's share that depends on the reseller's tier reads it
+// (`route.seller_tier == "gold" ? percent(8) : percent(6)`), where
+// partner.tier on the distributor's node reads the distributor's own.
 type RouteFacts struct {
 	Kind        string `json:"kind"`
 	Seller      string `json:"seller"`
+	SellerTier  string `json:"seller_tier"`
 	Depth       int    `json:"depth"`
 	Level       int    `json:"level"`
 	Referrer    string `json:"referrer"`

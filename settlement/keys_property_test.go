@@ -95,6 +95,7 @@ var keyStrings = map[string][]string{
 	"route.seller":           {"", "sub-utrecht", "reseller-nl", "reseller-de", "distri-eu", "platform"},
 	"route.referrer":         {"", "referral-ams", "sub-utrecht", "reseller-de"},
 	"route.marketplace":      {"", "distri-eu", "reseller-nl", "sub-utrecht"},
+	"route.seller_tier":      {"", "gold", "silver", "bronze"},
 	"customer.country":       {"", "NL", "DE", "BE"},
 	"partner.id":             {"", "sub-utrecht", "reseller-nl", "reseller-de", "distri-eu", "referral-ams", "platform"},
 	"partner.name":           {"", "sub-utrecht", "reseller-nl", "distri-eu", "platform"},

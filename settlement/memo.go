@@ -172,5 +172,8 @@ func (d *decider) contextFacts() {
 	d.of = OfferFacts{ID: string(l.Offer.Offer), Version: l.Offer.Version, Charge: string(l.Charge)}
 	d.rf = RouteFacts{Kind: l.Route.Kind.String(), Seller: string(l.Route.Seller), Depth: len(l.Route.Chain),
 		Referrer: string(l.Route.Referrer), Marketplace: string(l.Route.Marketplace)}
+	if sn := d.sellerSnap(); sn != nil && l.Route.Seller != "" {
+		d.rf.SellerTier = string(sn.Tier)
+	}
 	d.cf = CustomerFacts{Country: string(l.Customer.Country)}
 }

@@ -68,6 +68,7 @@ const (
 	readRoute
 	readRouteKind
 	readRouteSeller
+	readRouteSellerTier
 	readRouteDepth
 	readRouteLevel
 	readRouteReferrer
@@ -87,6 +88,7 @@ var ctxFields = map[string]ctxMask{
 	"offer.charge":      readOfferCharge,
 	"route.kind":        readRouteKind,
 	"route.seller":      readRouteSeller,
+	"route.seller_tier": readRouteSellerTier,
 	"route.depth":       readRouteDepth,
 	"route.level":       readRouteLevel,
 	"route.referrer":    readRouteReferrer,
@@ -169,6 +171,7 @@ func (kh *keyHasher) fill(k *ctxKey, of *OfferFacts, rf *RouteFacts, cf *Custome
 		k.route = *rf
 		kh.str(readRouteKind, &k.route.Kind)
 		kh.str(readRouteSeller, &k.route.Seller)
+		kh.str(readRouteSellerTier, &k.route.SellerTier)
 		kh.int(readRouteDepth, &k.route.Depth)
 		kh.int(readRouteLevel, &k.route.Level)
 		kh.str(readRouteReferrer, &k.route.Referrer)

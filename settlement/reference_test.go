@@ -1067,12 +1067,16 @@ func (ln *refLine) eval(id string, sn *partner.Snapshot, level int) (*rules.Rule
 		sn = &partner.Snapshot{}
 	}
 	seller := l.Route.Seller
+	var sellerTier partner.Tier
+	if seller != "" && len(ln.chain) > 0 && ln.chain[0] != nil {
+		sellerTier = ln.chain[0].Tier
+	}
 	facts := ln.s.rules.Env().NewFacts()
 	for name, v := range map[string]any{
 		settlement.VarLine: &settlement.LineFacts{ID: string(l.ID), Date: l.Date, Amount: ensemble.MoneyFromMinor(ln.rest, ln.cur), Net: l.Amount,
 			Tax: l.Tax, Gross: gross, Quantity: l.Quantity, Currency: ln.cur.Key(), CustomerID: l.Customer.ID},
 		settlement.VarOffer: &settlement.OfferFacts{ID: string(l.Offer.Offer), Version: l.Offer.Version, Charge: string(l.Charge)},
-		settlement.VarRoute: &settlement.RouteFacts{Kind: l.Route.Kind.String(), Seller: string(seller), Depth: len(l.Route.Chain), Level: level,
+		settlement.VarRoute: &settlement.RouteFacts{Kind: l.Route.Kind.String(), Seller: string(seller), SellerTier: string(sellerTier), Depth: len(l.Route.Chain), Level: level,
 			Referrer: string(l.Route.Referrer), Marketplace: string(l.Route.Marketplace)},
 		settlement.VarCustomer: &settlement.CustomerFacts{Country: string(l.Customer.Country)},
 		settlement.VarPartner:  sn,
