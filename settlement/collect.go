@@ -387,6 +387,13 @@ func (r *run) releaseAwaiting(lg, nl *ledger, parts []int64, by string, at time.
 // A disputed line takes no payment: a collection of an invoice goes to
 // its lines no dispute holds (the customer pays what it does not dispute).
 //
+// Limit: a credit netted on an invoice is funded or not when it is
+// settled (see above). When the credited line is paid in full only after
+// the credit, a later write-off of this invoice's rest takes back what
+// the credit covered too, and the parties keep less than the cash
+// received. The state would need to record which lines a credit went to
+// for the credited line's later payment to reach them.
+//
 // Errors, each a *CollectionError with st unchanged: an invalid collection
 // (ErrInvalidCollection), an id already applied (ErrCollectionApplied), an
 // unknown line (ErrUnknownLine), one that pays on settlement
