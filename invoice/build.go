@@ -431,9 +431,10 @@ func (g *gen) taxCode(l *Line) string {
 // charges its AppliesTo names, by default the recurring and usage charges
 // (a one-time fee carries none). A ratio cost is a share of what the line
 // charged: its net after every discount, and what a prepaid commitment
-// covered of it; a fixed cost is owed per bundle unit (per cycle on a
-// recurring line, prorated with it by Proration.Fraction and rounded once;
-// once per unit on a one-time line it applies to), never on a usage line. A
+// covered of it; a fixed cost is owed per bundle unit, or once per line
+// with per: line (per cycle on a recurring line, prorated with it by
+// Proration.Fraction and rounded once; once on a one-time line it applies
+// to), never on a usage line. A
 // fixed cost in another currency is converted at Run.Rates. The costs never
 // exceed what the line charged (capCosts). The components that do not
 // apply are kept on the line (CostsNotApplied) for its explanation. A line

@@ -41,7 +41,7 @@ var ErrCorruptEntries = errors.New("settlement: corrupt entries")
 
 const (
 	binaryVersion  = 3 // of states: a blob of another version than 1, 2 or 3 is refused
-	entriesVersion = 1 // of entries, whose form versions 2 and 3 did not change (read as 1 or 2)
+	entriesVersion = 1 // of entries, whose form version 2 did not change (read as 1 or 2; 3 is refused)
 	kindState      = 's'
 	kindEntries    = 'e'
 )

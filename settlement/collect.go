@@ -774,8 +774,10 @@ func (c *collection) export(cur ensemble.Currency) *LedgerCollection {
 //   - what was collected and written off adds up to at most the total
 //     (ErrOverCollection);
 //   - the ids are valid (ensemble.CheckID, without ':' or '#'; or a
-//     credit line's id and "#netted", for a line a netted credit left
-//     owing nothing) and each is applied once (ErrCollectionApplied);
+//     credit line's id and "#netted", for a line a credit paid, or left
+//     owing nothing: a netted credit, or what a credited line of its
+//     invoice held beyond its value) and each is applied once
+//     (ErrCollectionApplied);
 //   - when the parts read (sums), they await in all nothing once the
 //     customer owes nothing, else what it still owes of the basis: the
 //     unreversed basis (less what credits, lost disputes and write-offs

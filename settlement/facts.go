@@ -3,10 +3,12 @@ package settlement
 import (
 	"fmt"
 	"math/bits"
+	"slices"
 	"strconv"
 	"strings"
 
 	"github.com/ensemble-commerce/ensemble"
+	"github.com/ensemble-commerce/ensemble/partner"
 )
 
 // The facts of a sale line: what it says besides its id, date, amount and
@@ -43,8 +45,14 @@ func printFacts(l *Line) factPrint {
 			route.str(string(id))
 		}
 	}
-	route.word(uint64(len(r.CoSellers)))
-	for _, c := range r.CoSellers {
+	// Co-sellers in partner order: the split keys them by partner, so a
+	// route listing them in another order pays alike.
+	co := r.CoSellers
+	if !slices.IsSortedFunc(co, byCoSeller) {
+		co = slices.SortedFunc(slices.Values(co), byCoSeller)
+	}
+	route.word(uint64(len(co)))
+	for _, c := range co {
 		route.str(string(c.Partner))
 		route.ratio(c.Weight)
 	}
@@ -56,7 +64,9 @@ func printFacts(l *Line) factPrint {
 	if l.Quantity.IsZero() {
 		rest.word(0)
 	} else {
-		rest.str(l.Quantity.String()) // canonical: no trailing zeros
+		// In lowest terms, whatever the decimal's exponent and the
+		// package's formatting settings (decimal.TrimTrailingZeros).
+		rest.str(l.Quantity.Rat().RatString())
 	}
 	rest.money(l.Tax)
 	rest.word(uint64(len(l.SupplierCosts)))
@@ -87,6 +97,10 @@ func printFacts(l *Line) factPrint {
 		p = 1
 	}
 	return p
+}
+
+func byCoSeller(a, b partner.CoSeller) int {
+	return strings.Compare(string(a.Partner), string(b.Partner))
 }
 
 // differs names what differs between the facts printed as p and as q

@@ -251,3 +251,32 @@ func TestPropertyFactEditsChangeThePrint(t *testing.T) {
 		require.NotEqual(t, before, settlement.PrintFacts(&edited))
 	})
 }
+
+// TestFactPrintCanonical: the print does not depend on how a fact is
+// written: a quantity's exponent or the decimal package's formatting
+// settings, the order co-sellers are listed in; a co-seller's weight does
+// change it.
+func TestFactPrintCanonical(t *testing.T) {
+	l := factsLine("L1")
+	l.Route.Kind = partner.RouteCoSell
+	l.Route.SellerWeight = ensemble.MustRatio("0.5")
+	l.Route.CoSellers = []partner.CoSeller{{Partner: "reseller-de", Weight: ensemble.MustRatio("0.3")}, {Partner: "dev-1", Weight: ensemble.MustRatio("0.2")}}
+	l.Quantity = decimal.RequireFromString("3.00")
+	want := settlement.PrintFacts(&l)
+
+	trim := decimal.TrimTrailingZeros
+	decimal.TrimTrailingZeros = false
+	got := settlement.PrintFacts(&l)
+	decimal.TrimTrailingZeros = trim
+	require.Equal(t, want, got, "whatever decimal.TrimTrailingZeros says")
+
+	same := l
+	same.Quantity = decimal.New(30, -1)
+	same.Route.CoSellers = []partner.CoSeller{l.Route.CoSellers[1], l.Route.CoSellers[0]}
+	require.Equal(t, want, settlement.PrintFacts(&same))
+
+	other := l
+	other.Route.CoSellers = []partner.CoSeller{{Partner: "reseller-de", Weight: ensemble.MustRatio("0.2")}, {Partner: "dev-1", Weight: ensemble.MustRatio("0.3")}}
+	require.NotEqual(t, want, settlement.PrintFacts(&other))
+	require.Equal(t, partner.ID("reseller-de"), l.Route.CoSellers[0].Partner, "the line's own co-sellers are not reordered")
+}

@@ -50,6 +50,7 @@ func (r *run) clawback(l *Line) error {
 	var nettedIDs []LineID // the lines of another invoice the credit is netted on,
 	var nettedOwed []int64 // what they owe,
 	var netted int64       // and what of the credit comes off that
+	var over int64         // what the credit takes off the line's balance beyond its total
 	funded := lg.paidInFull()
 	if lg.coll != nil {
 		// The credit note takes its amount plus tax off what the customer
@@ -69,6 +70,7 @@ func (r *run) clawback(l *Line) error {
 		netted = min(-total, all)
 		in := *lg
 		in.coll = lg.coll.clone()
+		over = max(0, in.coll.credited+(-total-netted)-in.coll.total)
 		in.coll.creditTotal(-total - netted)
 		lg = &in
 	} else if l.Invoice != "" {
@@ -97,9 +99,12 @@ func (r *run) clawback(l *Line) error {
 	}
 	r.st.ownCredits().put(l.ID, rec)
 	if netted > 0 {
-		if err := r.takeNetted(l, nettedIDs, nettedOwed, netted, lg.ctx.cur, funded); err != nil {
+		if err := r.takeNetted(l, l.Invoice, nettedIDs, nettedOwed, netted, lg.ctx.cur, funded); err != nil {
 			return lineErr(l.ID, lg.ctx.plan.ID, "", "", err)
 		}
+	}
+	if err := r.spill(l, nl, over); err != nil {
+		return lineErr(l.ID, lg.ctx.plan.ID, "", "", err)
 	}
 	return nil
 }

@@ -22,9 +22,9 @@ import (
 //     credit note of them would be; the credited line's balance is left
 //     as it was invoiced (paid or owed in full). Whether the credit pays
 //     those lines is whether the customer paid for it: a credit of a line
-//     the customer had paid in full when the credit is settled (nothing
-//     owed, nothing written off), or of a line payable on settlement, is
-//     funded by that money and is a payment of the invoice's lines
+//     on collection the customer had paid in full when the credit is
+//     settled (nothing owed, nothing written off) is funded by that money
+//     and is a payment of the invoice's lines
 //     (collection "<credit>#netted", as Collect applies one), so a
 //     write-off of the invoice's rest takes back only what it writes off.
 //     A credit of a line still owed on is no payment: the invoice's lines
@@ -44,7 +44,8 @@ import (
 // customer.
 //
 // A credit of a line payable on settlement, which keeps no balance, is
-// netted the same way on an invoice whose lines are on collection.
+// netted the same way on an invoice whose lines are on collection, as no
+// payment (nothing says the customer paid the line).
 //
 // Limits: a credit is netted once, when it is settled, and funded or not
 // then. When the credited line is paid in full only after the credit, and
@@ -68,6 +69,13 @@ func (r *run) nettedOn(l *Line, lg *ledger) (ids []LineID, owed []int64, all int
 	if inv == "" || lg.coll != nil && inv == lg.coll.invoice {
 		return nil, nil, 0
 	}
+	return r.owingOn(inv, lg)
+}
+
+// owingOn returns the lines of invoice inv other than lg that owe the
+// customer's payment in lg's currency and no dispute holds, sorted, with
+// what each owes, and what they owe in all.
+func (r *run) owingOn(inv string, lg *ledger) (ids []LineID, owed []int64, all int64) {
 	for il := r.st.invoices.get(inv); il != nil; il = il.prev {
 		y := r.st.lines.get(il.line)
 		if il.line == lg.line || y == nil || y.coll == nil || y.disputed() || y.ctx.cur != lg.ctx.cur || y.coll.owed() == 0 {
@@ -88,24 +96,25 @@ func (r *run) nettedOn(l *Line, lg *ledger) (ids []LineID, owed []int64, all int
 }
 
 // paidInFull reports whether the customer paid all line l was worth to
-// it when a credit of it is settled: l is payable on settlement (paid as
-// settled), or its customer owes nothing on it and nothing was written
-// off. A credit of such a line netted on another invoice is funded by
-// what the customer paid for it, so it pays that invoice's lines as a
-// payment would.
+// it when a credit of it is settled: l is on collection, its customer
+// owes nothing on it and nothing was written off. A credit of such a line
+// netted on another invoice is funded by what the customer paid for it,
+// so it pays that invoice's lines as a payment would. (A line payable on
+// settlement keeps no record of what the customer paid: a credit of it is
+// no payment.)
 func (l *ledger) paidInFull() bool {
-	return l.coll == nil || l.coll.owed() == 0 && l.coll.writtenOff == 0
+	return l.coll != nil && l.coll.owed() == 0 && l.coll.writtenOff == 0
 }
 
-// takeNetted takes amount of credit l, netted on its invoice, off what the
+// takeNetted takes amount of credit l, netted on invoice inv, off what the
 // lines ids of that invoice owe (owed), in proportion (largest remainder,
 // ties by line id): when funded (the credited line was paid in full), as
 // a payment of them (collection "<credit>#netted", as Collect applies
 // one); otherwise as a credit note of them, no payment, after which a
 // line whose customer owes nothing has all that awaits released
 // (KindCollected entries of the same collection).
-func (r *run) takeNetted(l *Line, ids []LineID, owed []int64, amount int64, cur ensemble.Currency, funded bool) error {
-	c := Collection{ID: string(l.ID) + nettedSuffix, Date: l.Date, Amount: ensemble.MoneyFromMinor(amount, cur), Invoice: l.Invoice}
+func (r *run) takeNetted(l *Line, inv string, ids []LineID, owed []int64, amount int64, cur ensemble.Currency, funded bool) error {
+	c := Collection{ID: string(l.ID) + nettedSuffix, Date: l.Date, Amount: ensemble.MoneyFromMinor(amount, cur), Invoice: inv}
 	if funded {
 		for _, id := range ids {
 			r.undoOther(id, c.ID)
@@ -136,6 +145,53 @@ func (r *run) takeNetted(l *Line, ids []LineID, owed []int64, amount int64, cur 
 		r.st.lines.put(id, nl)
 	}
 	return nil
+}
+
+// spill moves what credit l left line nl (its new ledger, on collection)
+// holding beyond what it is now worth to the other lines of its invoice
+// that owe, in proportion to what each owes (collection
+// "<credit>#netted"), so that the customer pays the invoice its total net
+// of the credit note and the lines it pays are not left owing what the
+// credited line holds in excess:
+//
+//   - first over, what the credit took off beyond the line's total: credits
+//     netted on it from another invoice, which no longer have a balance to
+//     come off here, come off theirs, as those credits did (no payment);
+//   - then what the customer paid on the line beyond its value, as a
+//     payment of them, taken off what the line collected.
+//
+// What the other lines do not owe stays with nl (a refund due, the
+// host's to pay). A write-off of the line is no payment, so what it gave
+// up never spills.
+func (r *run) spill(l *Line, nl *ledger, over int64) error {
+	c := nl.coll
+	if c == nil || c.invoice == "" {
+		return nil
+	}
+	if over > 0 {
+		ids, owed, all := r.owingOn(c.invoice, nl)
+		if amount := min(over, all); amount > 0 {
+			if err := r.takeNetted(l, c.invoice, ids, owed, amount, nl.ctx.cur, false); err != nil {
+				return err
+			}
+		}
+	}
+	extra := c.collected - (c.total - c.credited)
+	if extra <= 0 {
+		return nil
+	}
+	ids, owed, all := r.owingOn(c.invoice, nl)
+	amount := min(extra, all)
+	if amount == 0 {
+		return nil
+	}
+	c.collected -= amount // nl and its record are this call's
+	col := Collection{ID: string(l.ID) + nettedSuffix, Date: l.Date, Amount: ensemble.MoneyFromMinor(amount, nl.ctx.cur), Invoice: c.invoice}
+	for _, id := range ids {
+		r.undoOther(id, col.ID)
+	}
+	_, err := r.payLines(ids, owed, amount, &col, l.Date.UTC(), false)
+	return err
 }
 
 // collectionName is how entries' notes name collection c: "collection

@@ -1,13 +1,14 @@
 package settlement_test
 
 import (
+	"errors"
 	"testing"
 
 	"github.com/stretchr/testify/require"
 	"pgregory.net/rapid"
 
 	"github.com/ensemble-commerce/ensemble"
-
+	"github.com/ensemble-commerce/ensemble/catalog"
 	"github.com/ensemble-commerce/ensemble/partner"
 	"github.com/ensemble-commerce/ensemble/settlement"
 )
@@ -265,8 +266,9 @@ func eurMinor(u int64) ensemble.Money { return ensemble.MoneyFromMinor(u, eurCur
 // settled under a plan payable on settlement (offer "onboarding"), April's
 // L2 (EUR 100.00 + 19.00) under one payable on collection. A credit of L1
 // (EUR −40.00 − 7.60) given on April's invoice is netted there all the
-// same, as a payment (L1 was paid as settled): L2 is owed 71.40, which
-// the customer pays, and nothing awaits.
+// same, as no payment (nothing records that the customer paid L1): L2 is
+// owed 71.40, which the customer pays, and nothing awaits; written off
+// instead, it pays nobody.
 func TestCreditOfALinePaidOnSettlementNettedOnALaterInvoice(t *testing.T) {
 	onCollection, err := settlement.ParsePlans([]byte(collectPlan))
 	require.NoError(t, err)
@@ -294,11 +296,119 @@ root:
 	r, err := s.Settle(ctx, res.State, []settlement.Line{l2, c1})
 	require.NoError(t, err)
 	ll, _ := r.State.Line("L2")
-	require.Equal(t, "47.60", ll.Collection.Collected.AmountString())
+	require.Equal(t, "47.60", ll.Collection.Credited.AmountString())
+	w, err := s.WriteOff(r.State, settlement.Collection{ID: "W1", Date: date("2026-04-10"), Amount: eur("71.40"), Invoice: "INV-8"})
+	require.NoError(t, err)
+	wl, _ := w.State.Line("L2")
+	for _, part := range wl.Parts {
+		require.True(t, part.Unreversed.IsZero(), "written off, %s keeps %s", part.Entry, part.Unreversed)
+	}
 	p, err := s.Collect(r.State, settlement.Collection{ID: "P1", Date: date("2026-04-10"), Amount: eur("71.40"), Invoice: "INV-8"})
 	require.NoError(t, err)
 	ll, _ = p.State.Line("L2")
 	for _, part := range ll.Parts {
 		require.True(t, part.Awaiting.IsZero(), "%s awaits %s", part.Entry, part.Awaiting)
+	}
+}
+
+// TestCreditOfAPaidLineSpillsToItsInvoice: what a credit leaves a line
+// holding beyond what it is now worth goes to the other lines of its
+// invoice that owe, so the customer pays the invoice its total net of the
+// credit and nothing awaits. Each invoice line is EUR 100.00 + 20.00 tax,
+// split 30% to the platform and 70% to the seller, on collection.
+func TestCreditOfAPaidLineSpillsToItsInvoice(t *testing.T) {
+	net, err := partner.LoadNetwork([]byte(`partners: [{id: res-a, name: A, type: reseller, terms: [{from: 2025-01-01T00:00:00Z}]}]`))
+	require.NoError(t, err)
+	plans, err := settlement.ParsePlans([]byte(`{id: p, version: 1, payable: on_collection, root: {id: root, children: [
+  {id: platform, party: platform, share: "30%"}, {id: seller, party: seller, share: remaining}]}}`))
+	require.NoError(t, err)
+	s, err := settlement.New(settlement.Config{Plans: plans, Network: net})
+	require.NoError(t, err)
+	d := date("2026-03-01")
+	sale := func(id, inv string) settlement.Line {
+		return settlement.Line{ID: settlement.LineID(id), Date: d, Amount: eur("100.00"), Tax: eur("20.00"), Invoice: inv,
+			Offer: catalog.Pin{Offer: "o", Version: 1}, Route: partner.Route{Kind: partner.RoutePartner, Seller: "res-a", Chain: []partner.ID{"res-a"}}}
+	}
+	credit := func(id, of, inv, amt, tax string) settlement.Line {
+		return settlement.Line{ID: settlement.LineID(id), Credits: settlement.LineID(of), Date: d, Amount: eur(amt), Tax: eur(tax), Invoice: inv}
+	}
+	type step struct {
+		lines []settlement.Line
+		pay   *settlement.Collection
+	}
+	pay := func(id, inv, amount string) step {
+		return step{pay: &settlement.Collection{ID: id, Date: d, Amount: eur(amount), Invoice: inv}}
+	}
+	settle := func(ls ...settlement.Line) step { return step{lines: ls} }
+	for _, tc := range []struct {
+		name  string
+		steps []step
+		want  map[partner.ID]string // payable; nothing awaits
+	}{
+		{
+			// A new user's trial: INV-1's L1 is paid; its proration credit
+			// of 60.00 is netted on INV-2 (L2, L3), as a payment of 30.00
+			// each; then L3 is credited in full on INV-2, which now asks
+			// 60.00. L3's 30.00 pays L2, and the customer's 60.00 the rest.
+			// Before, L2 kept owing 30.00 and 30% of it awaited forever.
+			"a netted payment, then the line credited", []step{
+				settle(sale("L1", "INV-1")), pay("P1", "INV-1", "120.00"),
+				settle(sale("L2", "INV-2"), sale("L3", "INV-2"), credit("C1", "L1", "INV-2", "-50.00", "-10.00")),
+				settle(credit("C2", "L3", "INV-2", "-100.00", "-20.00")), pay("P2", "INV-2", "60.00"),
+			},
+			map[partner.ID]string{"platform": "45.00", "res-a": "105.00"}, // L1's 50.00 and L2's 100.00
+		},
+		{
+			// The same with INV-1 paid after the credit: the netted credit is
+			// no payment, and what it took off L3 comes off L2 instead.
+			"a netted credit, then the line credited", []step{
+				settle(sale("L1", "INV-1")),
+				settle(sale("L2", "INV-2"), sale("L3", "INV-2"), credit("C1", "L1", "INV-2", "-50.00", "-10.00")),
+				settle(credit("C2", "L3", "INV-2", "-100.00", "-20.00")), pay("P2", "INV-2", "60.00"), pay("P1", "INV-1", "120.00"),
+			},
+			map[partner.ID]string{"platform": "45.00", "res-a": "105.00"},
+		},
+		{
+			// One invoice, half paid (60.00 of each line), then L1 credited in
+			// full: L1's 60.00 pays L2, which owes nothing more. Before, L1
+			// held a refund due of 60.00 and L2 still owed 60.00.
+			"a credit note after a part payment", []step{
+				settle(sale("L1", "INV-1"), sale("L2", "INV-1")), pay("P1", "INV-1", "120.00"),
+				settle(credit("C1", "L1", "INV-1", "-100.00", "-20.00")),
+			},
+			map[partner.ID]string{"platform": "30.00", "res-a": "70.00"}, // L2's 100.00
+		},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var st settlement.State
+			var entries []settlement.Entry
+			for _, sp := range tc.steps {
+				var res settlement.Result
+				var err error
+				if sp.pay != nil {
+					res, err = s.Collect(st, *sp.pay)
+				} else {
+					res, err = s.Settle(ctx, st, sp.lines)
+				}
+				require.NoError(t, err)
+				entries, st = append(entries, res.Entries...), res.State
+			}
+			for _, inv := range []string{"INV-1", "INV-2"} {
+				_, err := s.Collect(st, settlement.Collection{ID: "P9", Date: d, Amount: eur("0.01"), Invoice: inv})
+				if err != nil && !errors.Is(err, settlement.ErrInvalidCollection) {
+					require.ErrorIs(t, err, settlement.ErrOverCollection, "%s owes nothing", inv)
+				}
+			}
+			sts, err := settlement.Statements(entries, settlement.StatementOptions{Period: ensemble.MustPeriod(d, d.AddDate(0, 1, 0))})
+			require.NoError(t, err)
+			got := map[partner.ID]string{}
+			for _, x := range sts {
+				require.True(t, x.Awaiting.IsZero(), "%s awaits %s", x.Party, x.Awaiting)
+				got[x.Party] = x.Payable.AmountString()
+			}
+			require.Equal(t, tc.want, got)
+			var back settlement.State
+			require.NoError(t, back.UnmarshalJSON(mustJSON(t, st)), "the state reads back")
+		})
 	}
 }

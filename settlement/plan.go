@@ -73,7 +73,11 @@ const (
 	// cannot trade (suspended)"), and the others keep their own weights';
 	// with FallbackRemaining the parties that can be paid share the node
 	// by their weights, and the level's remaining sibling takes it only
-	// when none can be paid.
+	// when none can be paid. A chain[*] leaf with a level_weight rule
+	// evaluates it for a level that cannot trade, to know its weight;
+	// for a level that is not a partner yet it has no snapshot to read, so
+	// that level is left out and the others share its part, as with
+	// FallbackRemaining.
 	FallbackPlatform
 )
 

@@ -1307,9 +1307,10 @@ func (s *refSettler) settleCredit(st *refState, c settlement.Line) ([]settlement
 	var nettedIDs []settlement.LineID
 	var nettedOwed []int64
 	var netted int64
-	// A credit of a line the customer paid in full (or one paid on
-	// settlement) netted on another invoice is a payment of its lines.
-	funded := lg.coll == nil || lg.coll.owed() == 0 && lg.coll.writtenOff == 0
+	var over int64 // what the credit takes off the line's balance beyond its total
+	// A credit of a line on collection the customer paid in full netted on
+	// another invoice is a payment of its lines.
+	funded := lg.coll != nil && lg.coll.owed() == 0 && lg.coll.writtenOff == 0
 	if lg.coll != nil { // the credit note's amount and tax come off what the customer owes
 		// Its tax must be the line's rate on its basis, within a unit.
 		if lg.basisKind == settlement.BasisNet && lg.basis != 0 {
@@ -1335,6 +1336,7 @@ func (s *refSettler) settleCredit(st *refState, c settlement.Line) ([]settlement
 			}
 		}
 		netted = min(take, all)
+		over = max(0, lg.coll.credited-minorOf(c.Amount)-minorOf(c.Tax)-netted-lg.coll.total)
 		lg.coll.credited = min(lg.coll.total, lg.coll.credited-minorOf(c.Amount)-minorOf(c.Tax)-netted)
 	} else if c.Invoice != "" { // a line paid on settlement: netted all the same
 		nettedInv = c.Invoice
@@ -1362,6 +1364,36 @@ func (s *refSettler) settleCredit(st *refState, c settlement.Line) ([]settlement
 		entries = append(entries, st.payLines(nettedIDs, nettedOwed, netted, string(c.ID)+"#netted", c.Date.UTC())...)
 	case netted > 0:
 		entries = append(entries, st.creditLines(nettedIDs, nettedOwed, netted, string(c.ID)+"#netted", c.Date.UTC())...)
+	}
+	// What the credit took off beyond the line's total (credits netted on
+	// it from another invoice), then what the customer paid on it beyond
+	// what it is now worth, go to the other lines of its invoice that owe:
+	// the first as a credit, the second as a payment.
+	if lg = st.lines[lg.line]; lg.coll != nil && lg.coll.invoice != "" {
+		owing := func() (ids []settlement.LineID, owed []int64, all int64) {
+			for _, id := range slices.Sorted(maps.Keys(st.lines)) {
+				y := st.lines[id]
+				if id != lg.line && y.coll != nil && y.coll.invoice == lg.coll.invoice && !y.disputed && y.cur == lg.cur && y.coll.owed() > 0 {
+					ids, owed = append(ids, id), append(owed, y.coll.owed())
+					all += y.coll.owed()
+				}
+			}
+			return ids, owed, all
+		}
+		if over > 0 {
+			if ids, owed, all := owing(); min(over, all) > 0 {
+				entries = append(entries, st.creditLines(ids, owed, min(over, all), string(c.ID)+"#netted", c.Date.UTC())...)
+			}
+		}
+		if extra := lg.coll.collected - (lg.coll.total - lg.coll.credited); extra > 0 {
+			if ids, owed, all := owing(); min(extra, all) > 0 {
+				cl := *lg.coll
+				cl.collected -= min(extra, all)
+				lg.coll = &cl
+				st.lines[lg.line] = lg
+				entries = append(entries, st.payLines(ids, owed, min(extra, all), string(c.ID)+"#netted", c.Date.UTC())...)
+			}
+		}
 	}
 	return entries, nil
 }
