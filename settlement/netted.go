@@ -13,7 +13,11 @@ import (
 //
 //   - the credited line's own invoice, or none: a credit note against that
 //     invoice, which the customer then owes less on: the credited line's
-//     balance is reduced (after a payment, a refund may be due);
+//     balance is reduced. What that leaves the line holding beyond its new
+//     value (the customer paid more of it than it is now worth, or a
+//     credit netted on it from another invoice) goes to the invoice's
+//     other lines that owe, as spill says; what they do not owe is a
+//     refund due, the host's to pay;
 //   - another invoice that holds lines awaiting collection: a credit
 //     netted on that invoice, as a proration credit on the next month's
 //     invoice is (invoice.KindProrationCredit). The customer pays that
