@@ -43,13 +43,16 @@ type LineFacts struct {
 	Date time.Time `json:"date"`
 	// Amount is the plan's basis: net of tax by default, gross with basis
 	// gross, after supplier costs are paid.
-	Amount     ensemble.Money  `json:"amount"`
-	Net        ensemble.Money  `json:"net"`
-	Tax        ensemble.Money  `json:"tax"`
-	Gross      ensemble.Money  `json:"gross"`
-	Quantity   decimal.Decimal `json:"quantity"`
-	Currency   string          `json:"currency"`
-	CustomerID string          `json:"customer_id"`
+	Amount   ensemble.Money  `json:"amount"`
+	Net      ensemble.Money  `json:"net"`
+	Tax      ensemble.Money  `json:"tax"`
+	Gross    ensemble.Money  `json:"gross"`
+	Quantity decimal.Decimal `json:"quantity"`
+	// PeriodQuantity is the usage period's quantity with the line's
+	// (Line.PeriodQuantity), or Quantity.
+	PeriodQuantity decimal.Decimal `json:"period_quantity"`
+	Currency       string          `json:"currency"`
+	CustomerID     string          `json:"customer_id"`
 }
 
 // OfferFacts is what rules know of the offer and charge a line bills.

@@ -68,6 +68,11 @@ func printFacts(l *Line) factPrint {
 		// package's formatting settings (decimal.TrimTrailingZeros).
 		rest.str(l.Quantity.Rat().RatString())
 	}
+	if l.PeriodQuantity.IsZero() {
+		rest.word(0)
+	} else {
+		rest.str(l.PeriodQuantity.Rat().RatString())
+	}
 	rest.money(l.Tax)
 	rest.word(uint64(len(l.SupplierCosts)))
 	for i := range l.SupplierCosts {

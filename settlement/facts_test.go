@@ -189,7 +189,7 @@ func TestStateFactsChecked(t *testing.T) {
 // covers it).
 func TestLineFactsCovered(t *testing.T) {
 	kept := []string{"Date", "Amount", "Offer", "Service"} // and Route.Kind, Route.Seller
-	printed := []string{"Tax", "Charge", "Quantity", "Customer", "Route", "SupplierCosts", "Prepaid", "Invoice"}
+	printed := []string{"Tax", "Charge", "Quantity", "PeriodQuantity", "Customer", "Route", "SupplierCosts", "Prepaid", "Invoice"}
 	notFacts := []string{"ID", "Credits", "Bearer", "Trace"} // a credit's fields; the trace decides no payout
 	names := func(rt reflect.Type) []string {
 		var out []string

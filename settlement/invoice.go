@@ -43,7 +43,7 @@ func fromInvoice(lines []invoice.Line, o order.Order) ([]Line, error) {
 		trace = append(trace, ensemble.Ref{Kind: invoice.RefLine, ID: string(l.ID)})
 		out[i] = Line{
 			ID: LineID(l.ID), Date: l.Date, Amount: l.Net, Tax: l.Tax, Offer: l.Pin, Charge: l.Charge,
-			Quantity: billedQuantity(&l), Customer: customer, Route: route, SupplierCosts: l.SupplierCosts,
+			Quantity: billedQuantity(&l), PeriodQuantity: periodQuantity(&l), Customer: customer, Route: route, SupplierCosts: l.SupplierCosts,
 			Credits: LineID(l.Credits), Service: l.Period, Trace: append(trace, l.Refs...),
 		}
 		if l.Bearer != (invoice.Bearer{}) {
@@ -68,6 +68,15 @@ func billedQuantity(l *invoice.Line) decimal.Decimal {
 		return l.Quantity
 	}
 	return l.Quantity.Sub(l.Usage.Billed)
+}
+
+// periodQuantity returns the usage period's quantity of invoice line l
+// when it bills part of it (its cumulative Quantity), else zero.
+func periodQuantity(l *invoice.Line) decimal.Decimal {
+	if l.Usage == nil || l.Usage.Billed.IsZero() {
+		return decimal.Decimal{}
+	}
+	return l.Quantity
 }
 
 // bearerFromInvoice reads a credit-note line's bearer.

@@ -106,4 +106,30 @@ offers:
 	sl, err := settlement.FromInvoice(invs[0].Lines, order.Order{ID: "s1", Route: partner.Route{Kind: partner.RouteDirect}})
 	require.NoError(t, err)
 	require.True(t, sl[0].Quantity.Equal(decimal.NewFromInt(5)), "the settlement line bills 5 hours, not %s", sl[0].Quantity)
+	require.True(t, sl[0].PeriodQuantity.Equal(decimal.NewFromInt(130)), "of January's 130: %s", sl[0].PeriodQuantity)
+
+	// A rule keyed on the period's volume reads it (a trial: 20% once a
+	// period passes 100 hours); one reading the line's hours, the 5.
+	s := planSettler(t, `
+id: hours
+version: 1
+root:
+  id: root
+  children:
+    - {id: volume, party: platform, share: {rule: by-period-hours}}
+    - {id: hours, party: platform, share: {rule: by-line-hours}}
+    - {id: rest, party: platform, share: remaining}
+`, nil, `
+- {id: by-period-hours, version: 1, kind: share, env_version: 1, expression: 'line.period_quantity > dec("100") ? percent(20) : percent(10)'}
+- {id: by-line-hours, version: 1, kind: share, env_version: 1, expression: 'line.quantity > dec("100") ? percent(20) : percent(10)'}
+`)
+	sl[0].Offer = catalog.Pin{Offer: "dev", Version: 1}
+	res, err := s.Settle(ctx, settlement.State{}, sl[:1])
+	require.NoError(t, err)
+	got := map[string]string{}
+	for _, e := range res.Entries {
+		got[e.Node] = e.Amount.AmountString()
+	}
+	require.Equal(t, "70.00", got["root/volume"], "20% of 350.00: the period passed 100 hours")
+	require.Equal(t, "35.00", got["root/hours"], "10% of 350.00: the line bills 5")
 }

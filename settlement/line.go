@@ -73,7 +73,12 @@ type Line struct {
 	// off the invoice line's cumulative Quantity); negative on a line that
 	// takes usage back.
 	Quantity decimal.Decimal `json:"quantity,omitzero"`
-	Customer Customer        `json:"customer,omitzero"`
+	// PeriodQuantity is, on such a line, the usage period's quantity with
+	// it (the invoice line's cumulative Quantity), which a rule keyed on
+	// the period's volume reads (line.period_quantity: 1,200 GB on the
+	// adjustment billing the last 400 of them); zero means Quantity.
+	PeriodQuantity decimal.Decimal `json:"period_quantity,omitzero"`
+	Customer       Customer        `json:"customer,omitzero"`
 	// Route is who took part in the sale, captured when it was made (see
 	// partner.Route; FromInvoice copies the order's). A sale line names
 	// its Kind. Its Seller is its Chain's first partner: a route that gives
@@ -138,6 +143,15 @@ type Line struct {
 	// Trace says where the line came from: invoice line, order line, usage
 	// aggregate... Every entry of the line carries it.
 	Trace []ensemble.Ref `json:"trace,omitempty"`
+}
+
+// periodQuantity returns the usage period's quantity with the line's: its
+// PeriodQuantity, or its Quantity.
+func (l *Line) periodQuantity() decimal.Decimal {
+	if l.PeriodQuantity.IsZero() {
+		return l.Quantity
+	}
+	return l.PeriodQuantity
 }
 
 // Currency returns the line's currency.
