@@ -309,6 +309,16 @@ func (w *binWriter) ledgerLine(ll *LedgerLine) {
 		for _, id := range c.IDs {
 			w.str(id)
 		}
+		w.uvarint(uint64(len(c.Pending)))
+		for _, p := range c.Pending {
+			w.str(string(p.Credit))
+			w.str(string(p.Line))
+			w.units(p.Amount, cur)
+		}
+		w.uvarint(uint64(len(c.LentTo)))
+		for _, inv := range c.LentTo {
+			w.str(inv)
+		}
 	}
 }
 
@@ -742,6 +752,20 @@ func (r *binReader) ledgerLine(li *ledgerLineIn) {
 			c.IDs = make([]string, n)
 			for j := range c.IDs {
 				c.IDs[j] = r.str()
+			}
+		}
+		if r.version >= 3 {
+			if n := r.count(); n > 0 {
+				c.Pending = make([]PendingCredit, n)
+				for j := range c.Pending {
+					c.Pending[j] = PendingCredit{Credit: LineID(r.str()), Line: LineID(r.str()), Amount: r.units(cur, false)}
+				}
+			}
+			if n := r.count(); n > 0 {
+				c.LentTo = make([]string, n)
+				for j := range c.LentTo {
+					c.LentTo[j] = r.str()
+				}
 			}
 		}
 		ll.Collection = c

@@ -319,13 +319,14 @@ func BenchmarkEntryEncoding(b *testing.B) {
 func TestBinaryCoversEveryField(t *testing.T) {
 	written := map[reflect.Type][]string{
 		reflect.TypeFor[settlement.LedgerLine]():       {"Line", "Plan", "BasisKind", "Date", "Basis", "Credited", "Disputed", "Disputes", "Offer", "Route", "Seller", "Trace", "Parts", "Service", "Facts", "Volumes", "Collection", "Lost"},
-		reflect.TypeFor[settlement.LedgerCollection](): {"Invoice", "Total", "Collected", "WrittenOff", "Credited", "WriteOffClawback", "IDs"},
+		reflect.TypeFor[settlement.LedgerCollection](): {"Invoice", "Total", "Collected", "WrittenOff", "Credited", "WriteOffClawback", "IDs", "Pending", "LentTo"},
 		reflect.TypeFor[settlement.LedgerPart]():       {"Entry", "Party", "Role", "Node", "Kind", "Amount", "Unreversed", "Held", "Awaiting", "Reserve", "ReserveUntil", "Source", "Rate"},
 		reflect.TypeFor[settlement.LineVolume]():       {"Partner", "Window", "Year", "Amount", "Rate", "NetOfCredits"},
 		reflect.TypeFor[settlement.VolumeState]():      {"Partner", "Currency", "Window", "Year", "Amount", "Points"},
 		reflect.TypeFor[settlement.VolumePoint]():      {"Date", "Amount", "Line"},
 		reflect.TypeFor[settlement.CreditState]():      {"Line", "Credits", "Amount", "Bearer"},
 		reflect.TypeFor[settlement.PrepaidState]():     {"Commitment", "Earning"},
+		reflect.TypeFor[settlement.PendingCredit]():    {"Credit", "Line", "Amount"},
 		reflect.TypeFor[settlement.Entry]():            {"ID", "Line", "Kind", "Party", "Role", "Amount", "Date", "Plan", "Node", "Share", "Rules", "Service", "Offer", "Route", "Seller", "Reverses", "Note", "Approver", "Conversion", "Trace"},
 		reflect.TypeFor[settlement.Conversion]():       {"From", "Rate", "Mode", "To"},
 		reflect.TypeFor[ensemble.ExchangeRate]():       {"From", "To", "Since", "Rate"},

@@ -185,6 +185,20 @@ type collection struct {
 	clawed     int64    // of the basis, what the write-offs clawed back
 	awaiting   []int64  // per part, what is not payable yet
 	ids        []string // the collections and write-offs applied, in order
+	// pending are the credits netted on this line, of lines the customer
+	// had not paid in full then (part of credited): each becomes a payment
+	// of the line when its credited line is paid in full (netted.go).
+	pending []pendingCredit
+	// lentTo are the invoices this line's credits were netted on while the
+	// customer had not paid it in full: their lines hold them pending.
+	lentTo []string
+}
+
+// pendingCredit is what credit credit, of line from, took off what a line
+// owes, netted on its invoice before the customer paid from in full.
+type pendingCredit struct {
+	credit, from LineID
+	units        int64
 }
 
 // owed is what the customer still owes: the total less what was paid,
@@ -229,6 +243,7 @@ func (l *ledger) awaitsPayment() bool {
 func (c *collection) clone() *collection {
 	out := *c
 	out.awaiting, out.ids = slices.Clone(c.awaiting), slices.Clone(c.ids)
+	out.pending, out.lentTo = slices.Clone(c.pending), slices.Clone(c.lentTo)
 	return &out
 }
 
@@ -387,12 +402,14 @@ func (r *run) releaseAwaiting(lg, nl *ledger, parts []int64, by string, at time.
 // A disputed line takes no payment: a collection of an invoice goes to
 // its lines no dispute holds (the customer pays what it does not dispute).
 //
-// Limit: a credit netted on an invoice is funded or not when it is
-// settled (see above). When the credited line is paid in full only after
-// the credit, a later write-off of this invoice's rest takes back what
-// the credit covered too, and the parties keep less than the cash
-// received. The state would need to record which lines a credit went to
-// for the credited line's later payment to reach them.
+// A payment after which the customer owes nothing on a line, with
+// nothing written off, funds the line's credits netted on other invoices
+// while it was owed on: what each left pending on their lines becomes a
+// payment of them (KindCollected entries "<part id>#collected.<credit>#funded").
+//
+// Limit: a write-off of an invoice whose lines hold a credit pending
+// takes back the credit's share too; the credited line's payment then no
+// longer reaches it.
 //
 // Errors, each a *CollectionError with st unchanged: an invalid collection
 // (ErrInvalidCollection), an id already applied (ErrCollectionApplied), an
@@ -515,6 +532,15 @@ func (s *Settler) collect(st State, c Collection, writeOff bool) (Result, error)
 	defer r.release()
 	if id, err := r.payLines(ids, owed, amount, &c, c.Date.UTC(), writeOff); err != nil {
 		return fail(id, err)
+	}
+	if !writeOff {
+		// A line the customer has now paid in full funds its credits netted
+		// on other invoices while it was not.
+		for _, id := range ids {
+			if err := r.fund(r.st.lines.get(id), c.Date.UTC()); err != nil {
+				return fail(id, err)
+			}
+		}
 	}
 	if err := duplicateEntry(r.entries); err != nil {
 		return fail("", err)
@@ -748,6 +774,22 @@ type LedgerCollection struct {
 	Credited         ensemble.Money `json:"credited,omitzero"`
 	WriteOffClawback ensemble.Money `json:"write_off_clawback,omitzero"`
 	IDs              []string       `json:"ids,omitempty"`
+	// Pending are the credits netted on this line (part of Credited) of
+	// lines the customer had not paid in full when they were settled:
+	// each becomes a payment of this line (collection "<credit>#funded")
+	// when the customer pays its credited line in full.
+	Pending []PendingCredit `json:"pending,omitempty"`
+	// LentTo are the invoices this line's credits were so netted on.
+	LentTo []string `json:"lent_to,omitempty"`
+}
+
+// PendingCredit is a credit netted on a line before its credited line
+// was paid in full: the credit, the credited line, and what it took off
+// what the line owes.
+type PendingCredit struct {
+	Credit LineID         `json:"credit"`
+	Line   LineID         `json:"line"`
+	Amount ensemble.Money `json:"amount"`
 }
 
 // export returns the JSON form of c, of a line in cur.
@@ -761,6 +803,10 @@ func (c *collection) export(cur ensemble.Currency) *LedgerCollection {
 	if c.clawed != 0 {
 		out.WriteOffClawback = m(c.clawed)
 	}
+	for _, p := range c.pending {
+		out.Pending = append(out.Pending, PendingCredit{Credit: p.credit, Line: p.from, Amount: m(p.units)})
+	}
+	out.LentTo = slices.Clone(c.lentTo)
 	return out
 }
 
@@ -776,8 +822,11 @@ func (c *collection) export(cur ensemble.Currency) *LedgerCollection {
 //   - the ids are valid (ensemble.CheckID, without ':' or '#'; or a
 //     credit line's id and "#netted", for a line a credit paid, or left
 //     owing nothing: a netted credit, or what a credited line of its
-//     invoice held beyond its value) and each is applied once
-//     (ErrCollectionApplied);
+//     invoice held beyond its value; or "#funded", for a pending credit
+//     paid) and each is applied once (ErrCollectionApplied);
+//   - pending credits name valid credit and credited line ids (not the
+//     line's own), with positive whole amounts adding up to at most what
+//     credits took off; lent_to names each invoice once;
 //   - when the parts read (sums), they await in all nothing once the
 //     customer owes nothing, else what it still owes of the basis: the
 //     unreversed basis (less what credits, lost disputes and write-offs
@@ -835,6 +884,35 @@ func (r *stateReader) collection(path string, ll *LedgerLine, l *ledger, awaits 
 		}
 	}
 	c.ids = slices.Clone(lc.IDs)
+	var pending int64
+	for j, p := range lc.Pending {
+		pp := ensemble.Path(path, "pending", j)
+		if err := ensemble.CheckLineID(string(p.Credit)); err != nil {
+			r.fail(pp+".credit", id, "", err, "invalid credit id")
+		}
+		if err := ensemble.CheckLineID(string(p.Line)); err != nil || p.Line == id {
+			r.fail(pp+".line", id, "", err, "invalid credited line %q", p.Line)
+		}
+		u, uOK := r.units(pp+".amount", id, "", "amount", p.Amount, cur)
+		if uOK && u <= 0 {
+			r.fail(pp+".amount", id, "", nil, "a pending credit of %s: want a positive amount", p.Amount)
+			uOK = false
+		}
+		if uOK {
+			pending += u
+			c.pending = append(c.pending, pendingCredit{credit: p.Credit, from: p.Line, units: u})
+		}
+	}
+	if pending > c.credited {
+		r.fail(path+".pending", id, "", nil, "pending credits of %s exceed what credits took off, %s",
+			ensemble.MoneyFromMinor(pending, cur), lc.Credited)
+	}
+	for j, inv := range lc.LentTo {
+		if inv == "" || slices.Contains(lc.LentTo[:j], inv) {
+			r.fail(ensemble.Path(path, "lent_to", j), id, "", nil, "invoice %q empty or given twice", inv)
+		}
+	}
+	c.lentTo = slices.Clone(lc.LentTo)
 	if ok && sums {
 		if got, want := c.awaitingSum(), awaitingTotal(l, c); got != want {
 			r.fail(path, id, "", nil, "the parts await %s, not the %s the customer still owes of the basis",

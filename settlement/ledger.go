@@ -99,7 +99,12 @@ func (r *run) clawback(l *Line) error {
 	}
 	r.st.ownCredits().put(l.ID, rec)
 	if netted > 0 {
-		if err := r.takeNetted(l, l.Invoice, nettedIDs, nettedOwed, netted, lg.ctx.cur, funded); err != nil {
+		var src pendingCredit
+		var lender *ledger
+		if nl.coll != nil {
+			src, lender = pendingCredit{credit: l.ID, from: lg.line}, nl
+		}
+		if err := r.takeNetted(l, l.Invoice, nettedIDs, nettedOwed, netted, lg.ctx.cur, funded, src, lender); err != nil {
 			return lineErr(l.ID, lg.ctx.plan.ID, "", "", err)
 		}
 	}
@@ -464,10 +469,15 @@ func (s *Settler) ResolveDisputeWith(st State, line LineID, o DisputeOutcome, at
 			Date: at, Plan: *c.plan, Service: c.service, Offer: c.offer, Route: c.route, Seller: c.seller, Note: "dispute " + seq + " fee, " + outcome,
 			Trace: append(slices.Clone(nl.trace), ensemble.Ref{Kind: RefLine, ID: string(line)})})
 	}
+	r.st.lines.put(line, &nl)
+	// The line takes payments again: of credits pending on it whose
+	// credited lines the customer paid in full meanwhile.
+	if err := r.fundResolved(line, &nl, at.UTC()); err != nil {
+		return Result{}, lineErr(line, nl.ctx.plan.ID, "", "", err)
+	}
 	if err := duplicateEntry(r.entries); err != nil {
 		return Result{}, lineErr(line, nl.ctx.plan.ID, "", "", err)
 	}
-	r.st.lines.put(line, &nl)
 	r.st.seal()
 	return Result{Entries: r.entries, State: r.st}, nil
 }

@@ -3,6 +3,7 @@ package settlement
 import (
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/ensemble-commerce/ensemble"
 )
@@ -31,13 +32,17 @@ import (
 //     and is a payment of the invoice's lines
 //     (collection "<credit>#netted", as Collect applies one), so a
 //     write-off of the invoice's rest takes back only what it writes off.
-//     A credit of a line still owed on is no payment: the invoice's lines
-//     become payable as the customer pays what the invoice still asks
-//     (all of them once it owes nothing on them), never from the credit
-//     alone, so writing both invoices off pays nobody; a line the credit
-//     leaves owing nothing has what awaits released at once (the same
-//     collection). What the credit holds beyond what the invoice's lines
-//     owe is taken off the credited line's balance.
+//     A credit of a line still owed on is no payment yet: what it takes
+//     off each line is recorded pending on it (LedgerCollection.Pending,
+//     the credited line listing the invoice in LentTo), and becomes a
+//     payment of the line (collection "<credit>#funded") when the customer
+//     pays the credited line in full (Collect). Until then the invoice's
+//     lines become payable as the customer pays what the invoice still
+//     asks (all of them once it owes nothing on them), never from the
+//     credit alone, so writing both invoices off pays nobody; a line the
+//     credit leaves owing nothing has what awaits released at once
+//     (collection "<credit>#netted"). What the credit holds beyond what
+//     the invoice's lines owe is taken off the credited line's balance.
 //
 // The lines of the invoice must be in the state or in the credit's call
 // (a call settles its sales before its credits): lines of an invoice
@@ -51,19 +56,24 @@ import (
 // netted the same way on an invoice whose lines are on collection, as no
 // payment (nothing says the customer paid the line).
 //
-// Limits: a credit is netted once, when it is settled, and funded or not
-// then. When the credited line is paid in full only after the credit, and
-// the later invoice is then partly written off, the write-off takes back
-// what the credit covered of its lines too; when the credited invoice is
-// written off after the credit, the later invoice's lines keep what the
-// credit covered of them. Both need the state to record which lines a
-// credit went to, for later payments and write-offs of the credited line
-// to reach them.
+// Limits, both of a pending credit: a line that owes nothing is released
+// all it awaits, the pending credit's share too, so when the customer
+// pays the later invoice in full and the credited invoice is written off,
+// the later invoice's lines keep what the credit covered of them; and a
+// write-off of the later invoice's rest before the credited line is paid
+// takes back that share, which the credited line's payment then no longer
+// reaches. A credited line paid in full otherwise than by a collection (a
+// credit note taking off what it still owed) leaves its credits pending.
 
 // nettedSuffix ends the id of the collection recorded on a line that a
 // credit netted on its invoice left owing nothing, whose awaiting amounts
 // it released.
 const nettedSuffix = "#netted"
+
+// fundedSuffix ends the id of the collection recorded on a line when the
+// customer paid in full the credited line of a credit netted on it while
+// pending (fund).
+const fundedSuffix = "#funded"
 
 // nettedOn returns the lines of the invoice credit l is on, when that is
 // not lg's own (lg on collection), that owe the customer's payment in lg's currency and no
@@ -116,8 +126,13 @@ func (l *ledger) paidInFull() bool {
 // a payment of them (collection "<credit>#netted", as Collect applies
 // one); otherwise as a credit note of them, no payment, after which a
 // line whose customer owes nothing has all that awaits released
-// (KindCollected entries of the same collection).
-func (r *run) takeNetted(l *Line, inv string, ids []LineID, owed []int64, amount int64, cur ensemble.Currency, funded bool) error {
+// (KindCollected entries of the same collection). Unfunded, what each
+// line takes is recorded pending on it as credit src.credit of line
+// src.from (none when src.from is empty: a line payable on settlement
+// records no payment), which fund makes a payment when the customer pays
+// src.from in full; and inv among the invoices lender (this call's own
+// ledger of src.from, or nil when it holds inv already) lent to.
+func (r *run) takeNetted(l *Line, inv string, ids []LineID, owed []int64, amount int64, cur ensemble.Currency, funded bool, src pendingCredit, lender *ledger) error {
 	c := Collection{ID: string(l.ID) + nettedSuffix, Date: l.Date, Amount: ensemble.MoneyFromMinor(amount, cur), Invoice: inv}
 	if funded {
 		for _, id := range ids {
@@ -139,6 +154,12 @@ func (r *run) takeNetted(l *Line, inv string, ids []LineID, owed []int64, amount
 		in := *lg
 		in.coll = lg.coll.clone()
 		in.coll.creditTotal(taken[i])
+		if src.from != "" {
+			in.coll.addPending(src.credit, src.from, taken[i])
+			if lender != nil && !slices.Contains(lender.coll.lentTo, inv) {
+				lender.coll.lentTo = append(lender.coll.lentTo, inv)
+			}
+		}
 		nl := &in
 		if in.coll.owed() == 0 && in.coll.awaitingSum() > 0 {
 			if nl, err = r.collectLine(&in, 0, &c, l.Date.UTC()); err != nil {
@@ -172,13 +193,26 @@ func (r *run) spill(l *Line, nl *ledger, over int64) error {
 	if c == nil || c.invoice == "" {
 		return nil
 	}
-	if over > 0 {
+	// The credits pending on nl go first, each still pending on the lines
+	// it goes to (of the same credited line, which lent to this invoice).
+	for over > 0 {
 		ids, owed, all := r.owingOn(c.invoice, nl)
-		if amount := min(over, all); amount > 0 {
-			if err := r.takeNetted(l, c.invoice, ids, owed, amount, nl.ctx.cur, false); err != nil {
-				return err
+		amount := min(over, all)
+		if amount == 0 {
+			break
+		}
+		var src pendingCredit // its credited line lent to this invoice already
+		if len(c.pending) > 0 {
+			src = c.pending[0]
+			amount = min(amount, src.units)
+			if c.pending[0].units -= amount; c.pending[0].units == 0 {
+				c.pending = c.pending[1:]
 			}
 		}
+		if err := r.takeNetted(l, c.invoice, ids, owed, amount, nl.ctx.cur, false, src, nil); err != nil {
+			return err
+		}
+		over -= amount
 	}
 	extra := c.collected - (c.total - c.credited)
 	if extra <= 0 {
@@ -198,11 +232,120 @@ func (r *run) spill(l *Line, nl *ledger, over int64) error {
 	return err
 }
 
+// addPending records units of credit credit of line from pending, with
+// what it holds already of them.
+func (c *collection) addPending(credit, from LineID, units int64) {
+	for i := range c.pending {
+		if c.pending[i].credit == credit && c.pending[i].from == from {
+			c.pending[i].units += units
+			return
+		}
+	}
+	c.pending = append(c.pending, pendingCredit{credit: credit, from: from, units: units})
+}
+
+// fund makes the credits of line lg netted on other invoices while the
+// customer had not paid it in full payments of the lines they were
+// netted on, now that the customer has (lg is paid in full): on each such
+// line, what a credit took off it pending moves from what credits took
+// off to what was collected (collection "<credit>#funded"), which makes
+// its share of the line payable as a payment would. A disputed line
+// takes no payment: its pending credits are paid when its dispute is
+// resolved (fundResolved), and lg keeps the invoice among those it lent
+// to until then.
+func (r *run) fund(lg *ledger, at time.Time) error {
+	if lg.coll == nil || len(lg.coll.lentTo) == 0 || !lg.paidInFull() {
+		return nil
+	}
+	var kept []string
+	for _, inv := range lg.coll.lentTo {
+		var ids []LineID
+		for il := r.st.invoices.get(inv); il != nil; il = il.prev {
+			ids = append(ids, il.line)
+		}
+		slices.Sort(ids)
+		for _, id := range ids {
+			y := r.st.lines.get(id)
+			if y == nil || y.coll == nil || !y.coll.holdsPending(lg.line) {
+				continue
+			}
+			if y.disputed() {
+				if !slices.Contains(kept, inv) {
+					kept = append(kept, inv)
+				}
+				continue
+			}
+			if err := r.fundPending(id, y, lg.line, at); err != nil {
+				return err
+			}
+		}
+	}
+	nl := *lg
+	nl.coll = lg.coll.clone()
+	nl.coll.lentTo = kept
+	r.st.lines.put(lg.line, &nl)
+	return nil
+}
+
+// fundResolved pays line id, whose dispute was just resolved (its ledger
+// y), the credits pending on it of lines the customer has paid in full.
+func (r *run) fundResolved(id LineID, y *ledger, at time.Time) error {
+	if y.coll == nil {
+		return nil
+	}
+	var froms []LineID
+	for _, p := range y.coll.pending {
+		if !slices.Contains(froms, p.from) {
+			froms = append(froms, p.from)
+		}
+	}
+	for _, from := range froms {
+		if fl := r.st.lines.get(from); fl != nil && fl.paidInFull() {
+			if err := r.fundPending(id, r.st.lines.get(id), from, at); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// holdsPending reports whether c holds a credit of line from pending.
+func (c *collection) holdsPending(from LineID) bool {
+	return slices.ContainsFunc(c.pending, func(p pendingCredit) bool { return p.from == from })
+}
+
+// fundPending pays line id (its ledger y) each credit of line from that
+// it holds pending: collection "<credit>#funded".
+func (r *run) fundPending(id LineID, y *ledger, from LineID, at time.Time) error {
+	nl := y
+	for _, p := range y.coll.pending {
+		if p.from != from {
+			continue
+		}
+		in := *nl
+		in.coll = nl.coll.clone()
+		in.coll.credited -= p.units
+		in.coll.pending = slices.DeleteFunc(in.coll.pending, func(q pendingCredit) bool { return q == p })
+		c := Collection{ID: string(p.credit) + fundedSuffix, Date: at, Amount: ensemble.MoneyFromMinor(p.units, y.ctx.cur), Invoice: y.coll.invoice}
+		var err error
+		if nl, err = r.collectLine(&in, p.units, &c, at); err != nil {
+			return err
+		}
+		r.st.markApplied(c.ID, id)
+	}
+	r.st.lines.put(id, nl)
+	return nil
+}
+
 // collectionName is how entries' notes name collection c: "collection
-// P1", or "credit C1 netted on invoice INV-2".
+// P1", "credit C1 netted on invoice INV-2", or "credit C1 netted on
+// invoice INV-2, funded".
 func collectionName(c *Collection) string {
 	if credit, ok := strings.CutSuffix(c.ID, nettedSuffix); ok {
 		return "credit " + credit + " netted on invoice " + c.Invoice
+	}
+	if credit, ok := strings.CutSuffix(c.ID, fundedSuffix); ok {
+		return "credit " + credit + " netted on invoice " + c.Invoice + ", funded"
 	}
 	return "collection " + c.ID
 }
@@ -212,6 +355,9 @@ func collectionName(c *Collection) string {
 // credit's (a line id and nettedSuffix).
 func validCollectionID(id string) error {
 	if credit, ok := strings.CutSuffix(id, nettedSuffix); ok && ensemble.CheckLineID(credit) == nil {
+		return nil
+	}
+	if credit, ok := strings.CutSuffix(id, fundedSuffix); ok && ensemble.CheckLineID(credit) == nil {
 		return nil
 	}
 	return ensemble.CheckID(id, ensemble.EntrySeparators)

@@ -1,6 +1,7 @@
 package settlement_test
 
 import (
+	"encoding/json"
 	"errors"
 	"testing"
 
@@ -85,17 +86,106 @@ func TestCreditNettedOnALaterInvoice(t *testing.T) {
 		res, err := s.Settle(ctx, st, []settlement.Line{c1, l2}) // in any order: sales settle first
 		require.NoError(t, err)
 		entries, st = append(entries, res.Entries...), res.State
+		// The credit is pending on L2 until the customer pays L1 in full;
+		// the state keeps that through its round trips.
+		ll, _ := st.Line("L2")
+		require.Len(t, ll.Collection.Pending, 1)
+		require.Equal(t, "C1 L1 47.60", string(ll.Collection.Pending[0].Credit)+" "+string(ll.Collection.Pending[0].Line)+" "+ll.Collection.Pending[0].Amount.AmountString())
+		l1, _ := st.Line("L1")
+		require.Equal(t, []string{"INV-8"}, l1.Collection.LentTo)
+		for _, rt := range []func(settlement.State) settlement.State{
+			func(st settlement.State) settlement.State {
+				var back settlement.State
+				require.NoError(t, back.UnmarshalJSON(mustJSON(t, st)))
+				return back
+			},
+			func(st settlement.State) settlement.State {
+				b, err := st.MarshalBinary()
+				require.NoError(t, err)
+				var back settlement.State
+				require.NoError(t, back.UnmarshalBinary(b))
+				return back
+			},
+		} {
+			require.JSONEq(t, string(mustJSON(t, st)), string(mustJSON(t, rt(st))))
+		}
+		// Paying L1 in full funds it: 47.60 of L2 is paid, 40.00 of its basis.
 		e, st := pay(t, st, "P1", "INV-7", "119.00")
 		entries = append(entries, e...)
+		var funded []string
+		for _, x := range e {
+			if x.Line == "L2" {
+				require.Equal(t, settlement.KindCollected, x.Kind)
+				require.Contains(t, x.Note, "credit C1 netted on invoice INV-8, funded: EUR 47.60 of EUR 119.00 paid")
+				funded = append(funded, x.Amount.AmountString())
+			}
+		}
+		require.ElementsMatch(t, []string{"10.00", "6.00", "24.00"}, funded)
 		e, st = pay(t, st, "P2", "INV-8", "71.40")
 		entries = append(entries, e...)
 		check(t, entries)
-		// Round trips keep the netted payment's id on L2.
-		var back settlement.State
-		require.NoError(t, back.UnmarshalJSON(mustJSON(t, st)))
-		ll, _ := back.Line("L2")
-		require.Equal(t, []string{"P2"}, ll.Collection.IDs)
-		require.Equal(t, "47.60", ll.Collection.Credited.AmountString())
+		ll, _ = st.Line("L2")
+		require.Equal(t, []string{"C1#funded", "P2"}, ll.Collection.IDs)
+		require.Equal(t, "119.00", ll.Collection.Collected.AmountString())
+		require.True(t, ll.Collection.Credited.IsZero())
+	})
+
+	t.Run("INV-7 paid after the credit while L2 is disputed", func(t *testing.T) {
+		// A disputed line takes no payment: the credit stays pending on L2
+		// until its dispute is won, and is paid then.
+		_, entries, st := settledCollect(t)
+		res, err := s.Settle(ctx, st, []settlement.Line{c1, l2})
+		require.NoError(t, err)
+		entries, st = append(entries, res.Entries...), res.State
+		d, err := s.Dispute(st, "L2", date("2026-04-05"))
+		require.NoError(t, err)
+		entries, st = append(entries, d.Entries...), d.State
+		e, st := pay(t, st, "P1", "INV-7", "119.00")
+		entries = append(entries, e...)
+		for _, x := range e {
+			require.NotEqual(t, settlement.LineID("L2"), x.Line, "%s", x.ID)
+		}
+		ll, _ := st.Line("L2")
+		require.Len(t, ll.Collection.Pending, 1)
+		l1, _ := st.Line("L1")
+		require.Equal(t, []string{"INV-8"}, l1.Collection.LentTo)
+		won, err := s.ResolveDispute(st, "L2", true, date("2026-04-08"))
+		require.NoError(t, err)
+		entries, st = append(entries, won.Entries...), won.State
+		var funded int
+		for _, x := range won.Entries {
+			if x.Kind == settlement.KindCollected {
+				require.Contains(t, string(x.ID), "#collected.C1#funded")
+				funded++
+			}
+		}
+		require.Equal(t, 3, funded)
+		e, _ = pay(t, st, "P2", "INV-8", "71.40")
+		entries = append(entries, e...)
+		check(t, entries)
+	})
+
+	t.Run("INV-7 paid after the credit, INV-8 partly paid, then written off", func(t *testing.T) {
+		// A new user's trial (the other order of the case above): the
+		// parties keep their share of the cash, (119.00 + 30.00) / 1.19.
+		// Before, INV-7's payment did not reach L2, and the write-off took
+		// back what the credit covered: the parties kept 100.00.
+		_, entries, st := settledCollect(t)
+		res, err := s.Settle(ctx, st, []settlement.Line{l2, c1})
+		require.NoError(t, err)
+		entries, st = append(entries, res.Entries...), res.State
+		e, st := pay(t, st, "P1", "INV-7", "119.00")
+		entries = append(entries, e...)
+		e, st = pay(t, st, "P2", "INV-8", "30.00")
+		entries = append(entries, e...)
+		w, err := s.WriteOff(st, settlement.Collection{ID: "W1", Date: date("2026-04-30"), Amount: eur("41.40"), Invoice: "INV-8"})
+		require.NoError(t, err)
+		entries = append(entries, w.Entries...)
+		defer func() {
+			want = map[partner.ID]string{"platform": "40.00", "referral-ams": "24.00", "sub-utrecht": "96.00"}
+		}()
+		want = map[partner.ID]string{"platform": "31.30", "referral-ams": "18.78", "sub-utrecht": "75.13"}
+		check(t, entries)
 	})
 
 	t.Run("INV-7 paid before the credit, INV-8 partly paid, then written off", func(t *testing.T) {
@@ -409,6 +499,43 @@ func TestCreditOfAPaidLineSpillsToItsInvoice(t *testing.T) {
 			require.Equal(t, tc.want, got)
 			var back settlement.State
 			require.NoError(t, back.UnmarshalJSON(mustJSON(t, st)), "the state reads back")
+		})
+	}
+}
+
+// TestStatePendingChecked: a state whose pending credits are not what
+// credits took off a line (more than it, not positive, of invalid ids) is
+// refused, naming the field.
+func TestStatePendingChecked(t *testing.T) {
+	s := planSettler(t, collectPlan, loadNetwork(t))
+	l2 := collectLine("L2")
+	l2.Invoice = "INV-8"
+	c1 := credit("C1", "L1", "-40.00", "2026-04-01")
+	c1.Tax, c1.Invoice = eur("-7.60"), "INV-8"
+	_, _, st := settledCollect(t)
+	res, err := s.Settle(ctx, st, []settlement.Line{l2, c1})
+	require.NoError(t, err)
+	for _, tc := range []struct {
+		name, want string
+		edit       func(p map[string]any)
+	}{
+		{"more than credited", "exceed what credits took off", func(p map[string]any) { p["amount"] = map[string]any{"amount": "47.61", "currency": "EUR"} }},
+		{"zero", "want a positive amount", func(p map[string]any) { p["amount"] = map[string]any{"amount": "0.00", "currency": "EUR"} }},
+		{"a bad credit id", "pending[0].credit", func(p map[string]any) { p["credit"] = "C 1" }},
+		{"its own line", "pending[0].line", func(p map[string]any) { p["line"] = "L2" }},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var doc map[string]any
+			require.NoError(t, json.Unmarshal(mustJSON(t, res.State), &doc))
+			for _, l := range doc["lines"].([]any) {
+				if l := l.(map[string]any); l["line"] == "L2" {
+					tc.edit(l["collection"].(map[string]any)["pending"].([]any)[0].(map[string]any))
+				}
+			}
+			var back settlement.State
+			err := json.Unmarshal(mustJSON(t, doc), &back)
+			require.ErrorIs(t, err, settlement.ErrCorruptState)
+			require.ErrorContains(t, err, tc.want)
 		})
 	}
 }

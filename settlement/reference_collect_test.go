@@ -36,6 +36,27 @@ type refCollection struct {
 	credited   int64 // of the total, what credit notes and lost disputes took off (at most the total)
 	clawed     int64 // of the basis, what write-offs clawed back
 	ids        []string
+	pending    []refPending // of credited, credits netted here before their credited line was paid in full
+	lentTo     []string     // the invoices this line's credits were so netted on
+}
+
+// refPending is what credit credit of line from took off a line's
+// balance, netted before the customer paid from in full.
+type refPending struct {
+	credit, from settlement.LineID
+	units        int64
+}
+
+// addPending records units of credit of line from pending on c (c's
+// pending slice is c's own).
+func (c *refCollection) addPending(credit, from settlement.LineID, units int64) {
+	for i := range c.pending {
+		if c.pending[i].credit == credit && c.pending[i].from == from {
+			c.pending[i].units += units
+			return
+		}
+	}
+	c.pending = append(c.pending, refPending{credit, from, units})
 }
 
 // owed is what the customer still owes, never below zero.
@@ -57,6 +78,10 @@ func (c *refCollection) json(cur ensemble.Currency) *settlement.LedgerCollection
 	if c.clawed != 0 {
 		out.WriteOffClawback = m(c.clawed)
 	}
+	for _, p := range c.pending {
+		out.Pending = append(out.Pending, settlement.PendingCredit{Credit: p.credit, Line: p.from, Amount: m(p.units)})
+	}
+	out.LentTo = slices.Clone(c.lentTo)
 	return out
 }
 
@@ -229,6 +254,9 @@ func (s *refSettler) Collect(c settlement.Collection, writeOff bool) ([]settleme
 	at := c.Date.UTC()
 	if !writeOff {
 		out := st.payLines(ids, owed, amount, c.ID, at)
+		for _, id := range ids { // a line now paid in full funds its pending credits
+			out = append(out, st.fund(id, at)...)
+		}
 		s.state = st
 		return out, nil
 	}
@@ -289,9 +317,10 @@ func (st *refState) applying(id settlement.LineID, c string) (refLedger, []ensem
 }
 
 // creditLines takes amount of a credit netted on the lines ids' invoice
-// off what they owe (owed), in proportion; a line then owed nothing is
-// released all that awaits, as collection id.
-func (st *refState) creditLines(ids []settlement.LineID, owed []int64, amount int64, id string, at time.Time) []settlement.Entry {
+// off what they owe (owed), in proportion, recorded pending on each as
+// src (none when src.from is empty); a line then owed nothing is released
+// all that awaits, as collection id.
+func (st *refState) creditLines(ids []settlement.LineID, owed []int64, amount int64, id string, at time.Time, src refPending) []settlement.Entry {
 	taken := byOwed(owed, amount, ids)
 	var out []settlement.Entry
 	for i, lid := range ids {
@@ -301,6 +330,10 @@ func (st *refState) creditLines(ids []settlement.LineID, owed []int64, amount in
 		lg := st.lines[lid]
 		cl := *lg.coll
 		cl.credited = min(cl.total, cl.credited+taken[i])
+		if src.from != "" {
+			cl.pending = slices.Clone(cl.pending)
+			cl.addPending(src.credit, src.from, taken[i])
+		}
 		lg.coll = &cl
 		st.lines[lid] = lg
 		if cl.owed() == 0 && lg.awaitingSum() > 0 {
@@ -308,6 +341,56 @@ func (st *refState) creditLines(ids []settlement.LineID, owed []int64, amount in
 			out = append(out, lg.collectLine(0, id, at, trace)...)
 			st.lines[lid] = lg
 		}
+	}
+	return out
+}
+
+// fund, when line id is paid in full (nothing owed or written off), pays
+// the lines of the invoices it lent to what its credits left pending on
+// them: each moves from credited to collected, as collection
+// "<credit>#funded".
+func (st *refState) fund(id settlement.LineID, at time.Time) []settlement.Entry {
+	lg := st.lines[id]
+	if lg.coll == nil || len(lg.coll.lentTo) == 0 || lg.coll.owed() != 0 || lg.coll.writtenOff != 0 {
+		return nil
+	}
+	var out []settlement.Entry
+	var kept []string // invoices with a disputed line holding one: paid when its dispute is resolved
+	for _, inv := range lg.coll.lentTo {
+		for _, yid := range slices.Sorted(maps.Keys(st.lines)) {
+			y := st.lines[yid]
+			if y.coll == nil || y.coll.invoice != inv || !slices.ContainsFunc(y.coll.pending, func(p refPending) bool { return p.from == id }) {
+				continue
+			}
+			if y.disputed {
+				if !slices.Contains(kept, inv) {
+					kept = append(kept, inv)
+				}
+				continue
+			}
+			out = append(out, st.fundLine(yid, id, at)...)
+		}
+	}
+	cl := *lg.coll
+	cl.lentTo = kept
+	lg.coll = &cl
+	st.lines[id] = lg
+	return out
+}
+
+// fundLine pays line yid each credit of line from it holds pending, as
+// collection "<credit>#funded".
+func (st *refState) fundLine(yid, from settlement.LineID, at time.Time) []settlement.Entry {
+	var out []settlement.Entry
+	for _, p := range slices.Clone(st.lines[yid].coll.pending) {
+		if p.from != from {
+			continue
+		}
+		y, trace := st.applying(yid, string(p.credit)+"#funded")
+		y.coll.credited -= p.units
+		y.coll.pending = slices.DeleteFunc(slices.Clone(y.coll.pending), func(q refPending) bool { return q == p })
+		out = append(out, y.collectLine(p.units, string(p.credit)+"#funded", at, trace)...)
+		st.lines[yid] = y
 	}
 	return out
 }
@@ -510,6 +593,9 @@ func (lg *refLedger) collectLine(paid int64, id string, at time.Time, trace []en
 	name := "collection " + id
 	if credit, ok := strings.CutSuffix(id, "#netted"); ok {
 		name = "credit " + credit + " netted on invoice " + lg.coll.invoice
+	}
+	if credit, ok := strings.CutSuffix(id, "#funded"); ok {
+		name = "credit " + credit + " netted on invoice " + lg.coll.invoice + ", funded"
 	}
 	note := name + ": " + ensemble.MoneyFromMinor(lg.coll.collected, lg.cur).String() + " of " +
 		ensemble.MoneyFromMinor(lg.coll.total, lg.cur).String() + " paid"

@@ -1366,8 +1366,17 @@ func (s *refSettler) settleCredit(st *refState, c settlement.Line) ([]settlement
 	switch {
 	case netted > 0 && funded:
 		entries = append(entries, st.payLines(nettedIDs, nettedOwed, netted, string(c.ID)+"#netted", c.Date.UTC())...)
+	case netted > 0 && lg.coll != nil: // pending until the customer pays the line in full
+		entries = append(entries, st.creditLines(nettedIDs, nettedOwed, netted, string(c.ID)+"#netted", c.Date.UTC(), refPending{credit: c.ID, from: lg.line})...)
+		lg = st.lines[lg.line]
+		if !slices.Contains(lg.coll.lentTo, c.Invoice) {
+			cl := *lg.coll
+			cl.lentTo = append(slices.Clone(cl.lentTo), c.Invoice)
+			lg.coll = &cl
+			st.lines[lg.line] = lg
+		}
 	case netted > 0:
-		entries = append(entries, st.creditLines(nettedIDs, nettedOwed, netted, string(c.ID)+"#netted", c.Date.UTC())...)
+		entries = append(entries, st.creditLines(nettedIDs, nettedOwed, netted, string(c.ID)+"#netted", c.Date.UTC(), refPending{})...)
 	}
 	// What the credit took off beyond the line's total (credits netted on
 	// it from another invoice), then what the customer paid on it beyond
@@ -1384,11 +1393,28 @@ func (s *refSettler) settleCredit(st *refState, c settlement.Line) ([]settlement
 			}
 			return ids, owed, all
 		}
-		if over > 0 {
-			if ids, owed, all := owing(); min(over, all) > 0 {
-				entries = append(entries, st.creditLines(ids, owed, min(over, all), string(c.ID)+"#netted", c.Date.UTC())...)
+		for over > 0 { // the credits pending on the line first, still pending
+			ids, owed, all := owing()
+			amount := min(over, all)
+			if amount == 0 {
+				break
 			}
+			var src refPending
+			if lg = st.lines[lg.line]; len(lg.coll.pending) > 0 {
+				src = lg.coll.pending[0]
+				amount = min(amount, src.units)
+				cl := *lg.coll
+				cl.pending = slices.Clone(cl.pending)
+				if cl.pending[0].units -= amount; cl.pending[0].units == 0 {
+					cl.pending = cl.pending[1:]
+				}
+				lg.coll = &cl
+				st.lines[lg.line] = lg
+			}
+			entries = append(entries, st.creditLines(ids, owed, amount, string(c.ID)+"#netted", c.Date.UTC(), src)...)
+			over -= amount
 		}
+		lg = st.lines[lg.line]
 		if extra := lg.coll.collected - (lg.coll.total - lg.coll.credited); extra > 0 {
 			if ids, owed, all := owing(); min(extra, all) > 0 {
 				cl := *lg.coll
@@ -1681,6 +1707,21 @@ func (s *refSettler) ResolveDispute(line settlement.LineID, o settlement.Dispute
 			Offer: lg.offer, Route: lg.route, Seller: lg.seller, Note: "dispute " + n + " fee, " + outcome, Trace: trace})
 	}
 	s.state.lines[line] = lg
+	// Pending credits whose credited lines the customer paid in full
+	// meanwhile are paid now.
+	if lg.coll != nil {
+		var froms []settlement.LineID
+		for _, p := range lg.coll.pending {
+			if !slices.Contains(froms, p.from) {
+				froms = append(froms, p.from)
+			}
+		}
+		for _, from := range froms {
+			if fl, ok := s.state.lines[from]; ok && fl.coll != nil && fl.coll.owed() == 0 && fl.coll.writtenOff == 0 {
+				out = append(out, s.state.fundLine(line, from, at.UTC())...)
+			}
+		}
+	}
 	return out, nil
 }
 
