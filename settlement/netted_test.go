@@ -165,53 +165,48 @@ func TestCreditNettedOnALaterInvoice(t *testing.T) {
 		check(t, entries)
 	})
 
-	t.Run("INV-7 paid after the credit, INV-8 partly paid, then written off", func(t *testing.T) {
-		// A new user's trial (the other order of the case above): the
-		// parties keep their share of the cash, (119.00 + 30.00) / 1.19.
-		// Before, INV-7's payment did not reach L2, and the write-off took
-		// back what the credit covered: the parties kept 100.00.
-		_, entries, st := settledCollect(t)
-		res, err := s.Settle(ctx, st, []settlement.Line{l2, c1})
-		require.NoError(t, err)
-		entries, st = append(entries, res.Entries...), res.State
-		e, st := pay(t, st, "P1", "INV-7", "119.00")
-		entries = append(entries, e...)
-		e, st = pay(t, st, "P2", "INV-8", "30.00")
-		entries = append(entries, e...)
-		w, err := s.WriteOff(st, settlement.Collection{ID: "W1", Date: date("2026-04-30"), Amount: eur("41.40"), Invoice: "INV-8"})
-		require.NoError(t, err)
-		entries = append(entries, w.Entries...)
-		defer func() {
-			want = map[partner.ID]string{"platform": "40.00", "referral-ams": "24.00", "sub-utrecht": "96.00"}
-		}()
-		want = map[partner.ID]string{"platform": "31.30", "referral-ams": "18.78", "sub-utrecht": "75.13"}
-		check(t, entries)
-	})
-
-	t.Run("INV-7 paid before the credit, INV-8 partly paid, then written off", func(t *testing.T) {
-		// A new user's trial: the customer pays 30.00 of INV-8's 71.40 and
-		// the rest is written off. Cash in, net of tax: (119.00 + 30.00) /
-		// 1.19 = 125.21: L1's 60.00 and L2's share paid, 100 × 77.60 /
-		// 119.00 = 65.21 (16.30 / 9.78 / 39.13). Before, the write-off also
-		// took back the 40.00 the credit had paid of L2 (the credit was no
-		// payment): the parties kept 100.00 of 125.21.
-		_, entries, st := settledCollect(t)
-		e, st := pay(t, st, "P1", "INV-7", "119.00")
-		entries = append(entries, e...)
-		res, err := s.Settle(ctx, st, []settlement.Line{l2, c1})
-		require.NoError(t, err)
-		entries, st = append(entries, res.Entries...), res.State
-		e, st = pay(t, st, "P2", "INV-8", "30.00")
-		entries = append(entries, e...)
-		w, err := s.WriteOff(st, settlement.Collection{ID: "W1", Date: date("2026-04-30"), Amount: eur("41.40"), Invoice: "INV-8"})
-		require.NoError(t, err)
-		entries = append(entries, w.Entries...)
-		defer func() {
-			want = map[partner.ID]string{"platform": "40.00", "referral-ams": "24.00", "sub-utrecht": "96.00"}
-		}()
-		want = map[partner.ID]string{"platform": "31.30", "referral-ams": "18.78", "sub-utrecht": "75.13"}
-		check(t, entries)
-	})
+	for _, paidFirst := range []bool{true, false} {
+		name := map[bool]string{true: "INV-7 paid before the credit", false: "INV-7 paid after the credit"}[paidFirst]
+		t.Run(name+", INV-8 partly paid, then written off", func(t *testing.T) {
+			// A new user's trial: the customer pays 30.00 of INV-8's 71.40
+			// and the rest is written off. Cash in, net of tax: (119.00 +
+			// 30.00) / 1.19 = 125.21: L1's 60.00 and L2's share paid, 100 ×
+			// 77.60 / 119.00 = 65.21 (16.30 / 9.78 / 39.13), in either
+			// order. Before, the write-off also took back the 40.00 the
+			// credit had paid of L2 (paid first: the credit was no payment;
+			// paid after: INV-7's payment did not reach L2): the parties
+			// kept 100.00.
+			_, entries, st := settledCollect(t)
+			steps := []func(){
+				func() {
+					var e []settlement.Entry
+					e, st = pay(t, st, "P1", "INV-7", "119.00")
+					entries = append(entries, e...)
+				},
+				func() {
+					res, err := s.Settle(ctx, st, []settlement.Line{l2, c1})
+					require.NoError(t, err)
+					entries, st = append(entries, res.Entries...), res.State
+				},
+			}
+			if !paidFirst {
+				steps[0], steps[1] = steps[1], steps[0]
+			}
+			for _, step := range steps {
+				step()
+			}
+			e, st := pay(t, st, "P2", "INV-8", "30.00")
+			entries = append(entries, e...)
+			w, err := s.WriteOff(st, settlement.Collection{ID: "W1", Date: date("2026-04-30"), Amount: eur("41.40"), Invoice: "INV-8"})
+			require.NoError(t, err)
+			entries = append(entries, w.Entries...)
+			defer func() {
+				want = map[partner.ID]string{"platform": "40.00", "referral-ams": "24.00", "sub-utrecht": "96.00"}
+			}()
+			want = map[partner.ID]string{"platform": "31.30", "referral-ams": "18.78", "sub-utrecht": "75.13"}
+			check(t, entries)
+		})
+	}
 
 	t.Run("a credit above what the later invoice owes", func(t *testing.T) {
 		// L2 is 20.00 + 3.80: the credit takes its 23.80, so the customer
