@@ -19,10 +19,10 @@ import (
 // The compact binary encoding of a State and of entries, for hosts that
 // move and keep many of them (a shard's state between batches, a
 // pipeline's entries between stages). A blob starts with two bytes, a
-// kind ('s' for a state, 'e' for entries) and the format version (3 for
-// a state: version 1, whose ledger parts had no source, and version 2,
-// whose lines had no fingerprint of their facts, are still read; 1 for
-// entries);
+// kind ('s' for a state, 'e' for entries) and the format version (4 for
+// a state: version 1, whose ledger parts had no source, version 2, whose
+// lines had no fingerprint of their facts, and version 3, whose
+// collections had no pending credits, are still read; 1 for entries);
 // then integers as varints (amounts in minor units of the line's
 // currency for a state), instants as seconds and nanoseconds, and every
 // text once per blob: a string is written the first time with its bytes
@@ -40,8 +40,8 @@ import (
 var ErrCorruptEntries = errors.New("settlement: corrupt entries")
 
 const (
-	binaryVersion  = 3 // of states: a blob of another version than 1, 2 or 3 is refused
-	entriesVersion = 1 // of entries, whose form version 2 did not change (read as 1 or 2; 3 is refused)
+	binaryVersion  = 4 // of states: a blob of another version than 1 to 4 is refused
+	entriesVersion = 1 // of entries, whose form version 2 did not change (read as 1 or 2; 3 and 4 are refused)
 	kindState      = 's'
 	kindEntries    = 'e'
 )
@@ -754,7 +754,7 @@ func (r *binReader) ledgerLine(li *ledgerLineIn) {
 				c.IDs[j] = r.str()
 			}
 		}
-		if r.version >= 3 {
+		if r.version >= 4 {
 			if n := r.count(); n > 0 {
 				c.Pending = make([]PendingCredit, n)
 				for j := range c.Pending {

@@ -236,7 +236,8 @@ func (l *ledger) awaitingAt(i int) int64 {
 // or part of it still awaits payment (State.Prune keeps such a line, which
 // a payment or write-off may still name).
 func (l *ledger) awaitsPayment() bool {
-	return l.coll != nil && (l.coll.owed() > 0 || slices.ContainsFunc(l.coll.awaiting, func(a int64) bool { return a != 0 }))
+	return l.coll != nil && (l.coll.owed() > 0 || slices.ContainsFunc(l.coll.awaiting, func(a int64) bool { return a != 0 }) ||
+		len(l.coll.lentTo) > 0 || len(l.coll.pending) > 0) // credits pending, to be paid on it or by it
 }
 
 // clone returns a copy of c that shares no slice with it.
@@ -825,8 +826,10 @@ func (c *collection) export(cur ensemble.Currency) *LedgerCollection {
 //     invoice held beyond its value; or "#funded", for a pending credit
 //     paid) and each is applied once (ErrCollectionApplied);
 //   - pending credits name valid credit and credited line ids (not the
-//     line's own), with positive whole amounts adding up to at most what
-//     credits took off; lent_to names each invoice once;
+//     line's own), each pair once, with positive whole amounts adding up
+//     to at most what credits took off, nor, with what was collected and
+//     written off, to more than the total; lent_to names each invoice
+//     once;
 //   - when the parts read (sums), they await in all nothing once the
 //     customer owes nothing, else what it still owes of the basis: the
 //     unreversed basis (less what credits, lost disputes and write-offs
@@ -898,14 +901,22 @@ func (r *stateReader) collection(path string, ll *LedgerLine, l *ledger, awaits 
 			r.fail(pp+".amount", id, "", nil, "a pending credit of %s: want a positive amount", p.Amount)
 			uOK = false
 		}
+		if slices.ContainsFunc(lc.Pending[:j], func(q PendingCredit) bool { return q.Credit == p.Credit && q.Line == p.Line }) {
+			r.fail(pp, id, "", ErrCollectionApplied, "credit %q of line %q pending twice", p.Credit, p.Line)
+			uOK = false
+		}
 		if uOK {
 			pending += u
 			c.pending = append(c.pending, pendingCredit{credit: p.Credit, from: p.Line, units: u})
 		}
 	}
-	if pending > c.credited {
+	switch {
+	case pending > c.credited:
 		r.fail(path+".pending", id, "", nil, "pending credits of %s exceed what credits took off, %s",
 			ensemble.MoneyFromMinor(pending, cur), lc.Credited)
+	case c.collected+c.writtenOff+pending > c.total: // paid, they would be more than the total
+		r.fail(path+".pending", id, "", ErrOverCollection, "pending credits of %s, with %s collected and %s written off, exceed the total %s",
+			ensemble.MoneyFromMinor(pending, cur), lc.Collected, lc.WrittenOff, lc.Total)
 	}
 	for j, inv := range lc.LentTo {
 		if inv == "" || slices.Contains(lc.LentTo[:j], inv) {

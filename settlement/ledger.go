@@ -185,8 +185,9 @@ func (r *run) reverse(lg *ledger, credit int64, by string, at time.Time, note st
 		// reversal): what would still await a payment that will never
 		// come goes back with it, so nothing awaits forever and nothing is
 		// paid that was not collected. (A credit note whose tax rounds
-		// otherwise than the line's leaves such a unit.)
-		if rest := left - credit - basisShare(lg.basis, c.collected, c.total, false); rest > 0 {
+		// otherwise than the line's leaves such a unit.) Credits pending on
+		// it are payments to come.
+		if rest := left - credit - basisShare(lg.basis, c.collected+c.pendingSum(), c.total, false); rest > 0 {
 			credit += rest
 			note += ", and " + ensemble.MoneyFromMinor(rest, lg.ctx.cur).String() + " awaiting a payment no longer owed"
 		}

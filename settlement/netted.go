@@ -56,14 +56,23 @@ import (
 // netted the same way on an invoice whose lines are on collection, as no
 // payment (nothing says the customer paid the line).
 //
-// Limits, both of a pending credit: a line that owes nothing is released
-// all it awaits, the pending credit's share too, so when the customer
-// pays the later invoice in full and the credited invoice is written off,
-// the later invoice's lines keep what the credit covered of them; and a
+// A pending credit is paid by the Collect that leaves its credited line
+// paid in full, or, on a line disputed then, when its dispute is resolved
+// (if the credited line is paid in full by then). State.Prune keeps the
+// lines that hold or lent pending credits.
+//
+// Limits, of a pending credit: a line that owes nothing is released all
+// it awaits, the pending credit's share too, so when the customer pays
+// the later invoice in full and the credited invoice is written off, the
+// later invoice's lines keep what the credit covered of them; and a
 // write-off of the later invoice's rest before the credited line is paid
 // takes back that share, which the credited line's payment then no longer
 // reaches. A credited line paid in full otherwise than by a collection (a
 // credit note taking off what it still owed) leaves its credits pending.
+// And spill, like netting, skips disputed lines: what a credit leaves a
+// line holding beyond its value, when the invoice's only other lines
+// owing are disputed, stays on that line (a refund due, or a credit still
+// pending there), and those lines keep owing it after their dispute.
 
 // nettedSuffix ends the id of the collection recorded on a line that a
 // credit netted on its invoice left owing nothing, whose awaiting amounts
@@ -263,6 +272,10 @@ func (r *run) fund(lg *ledger, at time.Time) error {
 		for il := r.st.invoices.get(inv); il != nil; il = il.prev {
 			ids = append(ids, il.line)
 		}
+		if len(ids) == 0 { // held by another part of a split state: kept for when they are merged
+			kept = append(kept, inv)
+			continue
+		}
 		slices.Sort(ids)
 		for _, id := range ids {
 			y := r.st.lines.get(id)
@@ -307,6 +320,15 @@ func (r *run) fundResolved(id LineID, y *ledger, at time.Time) error {
 		}
 	}
 	return nil
+}
+
+// pendingSum is what the credits pending on c took off in all.
+func (c *collection) pendingSum() int64 {
+	var s int64
+	for _, p := range c.pending {
+		s += p.units
+	}
+	return s
 }
 
 // holdsPending reports whether c holds a credit of line from pending.

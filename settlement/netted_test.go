@@ -3,6 +3,7 @@ package settlement_test
 import (
 	"encoding/json"
 	"errors"
+	"os"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -510,21 +511,31 @@ func TestStatePendingChecked(t *testing.T) {
 	_, _, st := settledCollect(t)
 	res, err := s.Settle(ctx, st, []settlement.Line{l2, c1})
 	require.NoError(t, err)
+	first := func(c map[string]any) map[string]any { return c["pending"].([]any)[0].(map[string]any) }
 	for _, tc := range []struct {
 		name, want string
-		edit       func(p map[string]any)
+		edit       func(c map[string]any)
 	}{
-		{"more than credited", "exceed what credits took off", func(p map[string]any) { p["amount"] = map[string]any{"amount": "47.61", "currency": "EUR"} }},
-		{"zero", "want a positive amount", func(p map[string]any) { p["amount"] = map[string]any{"amount": "0.00", "currency": "EUR"} }},
-		{"a bad credit id", "pending[0].credit", func(p map[string]any) { p["credit"] = "C 1" }},
-		{"its own line", "pending[0].line", func(p map[string]any) { p["line"] = "L2" }},
+		{"more than credited", "exceed what credits took off", func(c map[string]any) {
+			first(c)["amount"] = map[string]any{"amount": "47.61", "currency": "EUR"}
+		}},
+		{"zero", "want a positive amount", func(c map[string]any) { first(c)["amount"] = map[string]any{"amount": "0.00", "currency": "EUR"} }},
+		{"a bad credit id", "pending[0].credit", func(c map[string]any) { first(c)["credit"] = "C 1" }},
+		{"its own line", "pending[0].line", func(c map[string]any) { first(c)["line"] = "L2" }},
+		{"the same credit twice", "pending twice", func(c map[string]any) {
+			first(c)["amount"] = map[string]any{"amount": "20.00", "currency": "EUR"}
+			c["pending"] = append(c["pending"].([]any), first(c))
+		}},
+		{"more than the total with what was paid", "pending credits of EUR 47.60, with EUR 100.00 collected", func(c map[string]any) {
+			c["collected"] = map[string]any{"amount": "100.00", "currency": "EUR"}
+		}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var doc map[string]any
 			require.NoError(t, json.Unmarshal(mustJSON(t, res.State), &doc))
 			for _, l := range doc["lines"].([]any) {
 				if l := l.(map[string]any); l["line"] == "L2" {
-					tc.edit(l["collection"].(map[string]any)["pending"].([]any)[0].(map[string]any))
+					tc.edit(l["collection"].(map[string]any))
 				}
 			}
 			var back settlement.State
@@ -533,4 +544,99 @@ func TestStatePendingChecked(t *testing.T) {
 			require.ErrorContains(t, err, tc.want)
 		})
 	}
+}
+
+// TestBinaryVersion3StillReads: a state written by version 3 of the binary
+// form, whose collections had no pending credits (collectLine sales L1 and
+// L2 on INV-7, 50.00 of it paid), reads as the JSON written with it, and
+// the customer pays the rest.
+func TestBinaryVersion3StillReads(t *testing.T) {
+	blob, err := os.ReadFile("testdata/state-v3.bin")
+	require.NoError(t, err)
+	require.Equal(t, byte(3), blob[1], "a version-3 blob")
+	js, err := os.ReadFile("testdata/state-v3.json")
+	require.NoError(t, err)
+	var fromBin, fromJSON settlement.State
+	require.NoError(t, fromBin.UnmarshalBinary(blob))
+	require.NoError(t, json.Unmarshal(js, &fromJSON))
+	require.JSONEq(t, string(mustJSON(t, fromJSON)), string(mustJSON(t, fromBin)))
+	s := planSettler(t, collectPlan, loadNetwork(t))
+	_, err = s.Collect(fromBin, settlement.Collection{ID: "P2", Date: date("2026-03-20"), Amount: eur("188.00"), Invoice: "INV-7"})
+	require.NoError(t, err)
+}
+
+// TestCreditOfALineAPendingCreditPaid: a credit note of a line a pending
+// credit left owing nothing takes back only its own amount (a review:
+// it took back the whole line, the pending credit counted as a payment
+// that would never come, and the parties lost 45.00 once the credited line
+// was paid). L1 is 100.00 + 19.00 on INV-7; L2 50.00 + 9.50 on INV-8; C1
+// credits L1 50.00 + 9.50 on INV-8; C2 credits L2 5.00 + 0.95; the
+// customer pays INV-7. The parties keep L1's 50.00 and L2's 45.00.
+func TestCreditOfALineAPendingCreditPaid(t *testing.T) {
+	s := planSettler(t, collectPlan, loadNetwork(t))
+	l2 := collectLine("L2")
+	l2.Amount, l2.Tax, l2.Invoice = eur("50.00"), eur("9.50"), "INV-8"
+	c1 := credit("C1", "L1", "-50.00", "2026-04-01")
+	c1.Tax, c1.Invoice = eur("-9.50"), "INV-8"
+	c2 := credit("C2", "L2", "-5.00", "2026-04-02")
+	c2.Tax, c2.Invoice = eur("-0.95"), "INV-8"
+	_, entries, st := settledCollect(t)
+	for _, batch := range [][]settlement.Line{{l2, c1}, {c2}} {
+		res, err := s.Settle(ctx, st, batch)
+		require.NoError(t, err)
+		entries, st = append(entries, res.Entries...), res.State
+	}
+	p, err := s.Collect(st, settlement.Collection{ID: "P1", Date: date("2026-04-10"), Amount: eur("119.00"), Invoice: "INV-7"})
+	require.NoError(t, err)
+	entries = append(entries, p.Entries...)
+	var payable ensemble.Money
+	for _, x := range statementsOf(t, entries) {
+		require.True(t, x.Awaiting.IsZero(), "%s awaits %s", x.Party, x.Awaiting)
+		payable, err = payable.Add(x.Payable)
+		require.NoError(t, err)
+	}
+	require.Equal(t, "95.00", payable.AmountString())
+}
+
+// TestPendingCreditSurvivesPruneAndDispute: C1, a credit of L1 netted on
+// INV-8 (L2, L3) before INV-7 was paid, is pending on both; L3 is disputed
+// when the customer pays INV-7, so L2 is paid its part and L3 keeps its
+// own pending until the dispute is won. A prune between keeps L1, which
+// lent it (a review: it dropped L1, and L3's part was never paid).
+func TestPendingCreditSurvivesPruneAndDispute(t *testing.T) {
+	s := planSettler(t, collectPlan, loadNetwork(t))
+	l2, l3 := collectLine("L2"), collectLine("L3")
+	l2.Invoice, l3.Invoice = "INV-8", "INV-8"
+	c1 := credit("C1", "L1", "-40.00", "2026-04-01")
+	c1.Tax, c1.Invoice = eur("-7.60"), "INV-8"
+	_, entries, st := settledCollect(t)
+	res, err := s.Settle(ctx, st, []settlement.Line{l2, l3, c1})
+	require.NoError(t, err)
+	entries, st = append(entries, res.Entries...), res.State
+	d, err := s.Dispute(st, "L3", date("2026-04-05"))
+	require.NoError(t, err)
+	entries, st = append(entries, d.Entries...), d.State
+	p, err := s.Collect(st, settlement.Collection{ID: "P1", Date: date("2026-04-10"), Amount: eur("119.00"), Invoice: "INV-7"})
+	require.NoError(t, err)
+	entries, st = append(entries, p.Entries...), p.State
+	st = st.Prune(date("2026-04-15"))
+	l1, ok := st.Line("L1")
+	require.True(t, ok, "L1 lent a credit still pending: kept")
+	require.Equal(t, []string{"INV-8"}, l1.Collection.LentTo)
+	won, err := s.ResolveDispute(st, "L3", true, date("2026-04-20"))
+	require.NoError(t, err)
+	entries, st = append(entries, won.Entries...), won.State
+	l3s, _ := st.Line("L3")
+	require.Empty(t, l3s.Collection.Pending)
+	// The customer pays INV-8 its total net of the credit: 238.00 − 47.60.
+	pay, err := s.Collect(st, settlement.Collection{ID: "P2", Date: date("2026-04-25"), Amount: eur("190.40"), Invoice: "INV-8"})
+	require.NoError(t, err)
+	entries = append(entries, pay.Entries...)
+	var payable ensemble.Money
+	for _, x := range statementsOf(t, entries) {
+		require.True(t, x.Awaiting.IsZero(), "%s awaits %s", x.Party, x.Awaiting)
+		payable, err = payable.Add(x.Payable)
+		require.NoError(t, err)
+	}
+	require.Equal(t, "260.00", payable.AmountString(), "L1's 60.00, L2's and L3's 100.00 each")
 }

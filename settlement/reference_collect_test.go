@@ -357,6 +357,10 @@ func (st *refState) fund(id settlement.LineID, at time.Time) []settlement.Entry 
 	var out []settlement.Entry
 	var kept []string // invoices with a disputed line holding one: paid when its dispute is resolved
 	for _, inv := range lg.coll.lentTo {
+		if !slices.ContainsFunc(slices.Collect(maps.Values(st.lines)), func(y refLedger) bool { return y.coll != nil && y.coll.invoice == inv }) {
+			kept = append(kept, inv) // its lines are in another part of a split state
+			continue
+		}
 		for _, yid := range slices.Sorted(maps.Keys(st.lines)) {
 			y := st.lines[yid]
 			if y.coll == nil || y.coll.invoice != inv || !slices.ContainsFunc(y.coll.pending, func(p refPending) bool { return p.from == id }) {

@@ -1443,7 +1443,11 @@ func (lg *refLedger) reverse(credit int64, by string, at time.Time, note string,
 	// A line on collection whose customer owes nothing after this: what
 	// would still await a payment that never comes is taken back too.
 	if lg.coll != nil && lg.coll.owed() == 0 {
-		if rest := lg.basis - lg.credited - credit - lg.refShare(lg.coll.collected, false); rest > 0 {
+		pending := int64(0) // credits pending on the line are payments to come
+		for _, p := range lg.coll.pending {
+			pending += p.units
+		}
+		if rest := lg.basis - lg.credited - credit - lg.refShare(lg.coll.collected+pending, false); rest > 0 {
 			credit += rest
 			note += fmt.Sprintf(", and %s awaiting a payment no longer owed", ensemble.MoneyFromMinor(rest, lg.cur))
 		}

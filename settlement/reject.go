@@ -197,8 +197,8 @@ func (r *run) reject(id LineID, mark int, err error) bool {
 	if u.credit != "" {
 		r.st.ownCredits().del(u.credit)
 	}
-	for _, o := range u.others {
-		r.st.lines.put(o.id, o.ledger)
+	for i := len(u.others) - 1; i >= 0; i-- { // last first: a line recorded twice gets its first ledger back
+		r.st.lines.put(u.others[i].id, u.others[i].ledger)
 	}
 	if u.applied != "" && r.st.applied.has(u.applied) {
 		r.st.ownApplied().del(u.applied)

@@ -62,7 +62,12 @@ var (
 // its lines (Settler.Collect): key those of an invoice by the invoice, so
 // that its lines stay together, and a credit netted on another invoice
 // (Line.Invoice) by the customer, so that it finds that invoice's lines
-// (else it comes off the credited line, as a credit note would). A line whose plan's volume is net of credits is
+// (else it comes off the credited line, as a credit note would); a
+// payment of a line whose credits are pending on another invoice's lines
+// (LedgerCollection.LentTo) funds them only in a part holding those lines
+// too, so key payments by customer where credits are netted (in a part
+// without them, they stay lent, for a later payment of the merged state
+// to find). A line whose plan's volume is net of credits is
 // the exception: its credit takes back from the partner's volume too, so
 // settle it against this part merged with the partner's
 // (SplitByPartner); against this part alone it is ErrVolumeNotHeld.

@@ -674,8 +674,9 @@ func (s State) exportJSON() (stateJSON, error) {
 //     collected plus written off within the total (ErrOverCollection),
 //     what credits took off within the total and what write-offs clawed
 //     back within the basis, valid collection ids each applied once
-//     (ErrCollectionApplied), pending credits of valid ids and positive
-//     amounts within what credits took off, and parts awaiting in all nothing once the
+//     (ErrCollectionApplied), pending credits of valid ids, each once, and
+//     positive amounts within what credits took off and, with what was
+//     collected and written off, the total, and parts awaiting in all nothing once the
 //     customer owes nothing, else what the unreversed basis exceeds the
 //     share of the basis collected by (basis × collected / total, half
 //     up), or nothing;
