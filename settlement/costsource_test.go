@@ -3,7 +3,6 @@ package settlement_test
 import (
 	"encoding/json"
 	"errors"
-	"os"
 	"strings"
 	"testing"
 	"time"
@@ -316,15 +315,7 @@ func TestSupplierCostSourceChecked(t *testing.T) {
 // bundlePlan, written before sources), reads as the JSON written with it
 // and settles a credit.
 func TestBinaryVersion1StillReads(t *testing.T) {
-	blob, err := os.ReadFile("testdata/state-v1.bin")
-	require.NoError(t, err)
-	require.Equal(t, byte(1), blob[1], "a version-1 blob")
-	js, err := os.ReadFile("testdata/state-v1.json")
-	require.NoError(t, err)
-	var fromBin, fromJSON settlement.State
-	require.NoError(t, fromBin.UnmarshalBinary(blob))
-	require.NoError(t, json.Unmarshal(js, &fromJSON))
-	require.JSONEq(t, string(mustJSON(t, fromJSON)), string(mustJSON(t, fromBin)))
+	fromBin := versionedState(t, 1)
 	s := planSettler(t, bundlePlan, loadNetwork(t))
 	res, err := s.Settle(ctx, fromBin, []settlement.Line{bearerCredit("C1", "-100.00", "2026-03-10", settlement.Bearer{})})
 	require.NoError(t, err)

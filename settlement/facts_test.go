@@ -2,7 +2,6 @@ package settlement_test
 
 import (
 	"encoding/json"
-	"os"
 	"reflect"
 	"slices"
 	"testing"
@@ -127,15 +126,7 @@ func TestResentSaleWithOtherFactsConflicts(t *testing.T) {
 // with another seller conflicts, one with a referrer added does not (the
 // state cannot tell).
 func TestBinaryVersion2StillReads(t *testing.T) {
-	blob, err := os.ReadFile("testdata/state-v2.bin")
-	require.NoError(t, err)
-	require.Equal(t, byte(2), blob[1], "a version-2 blob")
-	js, err := os.ReadFile("testdata/state-v2.json")
-	require.NoError(t, err)
-	var fromBin, fromJSON settlement.State
-	require.NoError(t, fromBin.UnmarshalBinary(blob))
-	require.NoError(t, json.Unmarshal(js, &fromJSON))
-	require.JSONEq(t, string(mustJSON(t, fromJSON)), string(mustJSON(t, fromBin)))
+	fromBin := versionedState(t, 2)
 	ll, ok := fromBin.Line("L1")
 	require.True(t, ok)
 	require.Empty(t, ll.Facts)
@@ -143,7 +134,7 @@ func TestBinaryVersion2StillReads(t *testing.T) {
 	s := planSettler(t, bundlePlan, loadNetwork(t))
 	l := bundleLine("L1")
 	l.Route.Referrer = "referral-ams"
-	_, err = s.Settle(ctx, fromBin, []settlement.Line{l})
+	_, err := s.Settle(ctx, fromBin, []settlement.Line{l})
 	require.ErrorIs(t, err, settlement.ErrAlreadySettled)
 	require.NotErrorIs(t, err, settlement.ErrLineConflict)
 	l = bundleLine("L1")
@@ -155,7 +146,7 @@ func TestBinaryVersion2StillReads(t *testing.T) {
 	// print; lines settled on it have one.
 	res, err := s.Settle(ctx, fromBin, []settlement.Line{bundleLine("L3")})
 	require.NoError(t, err)
-	blob, err = res.State.MarshalBinary()
+	blob, err := res.State.MarshalBinary()
 	require.NoError(t, err)
 	require.Equal(t, byte(4), blob[1])
 	var again settlement.State

@@ -2,6 +2,8 @@ package settlement_test
 
 import (
 	"context"
+	"encoding/json"
+	"fmt"
 	"os"
 	"testing"
 	"time"
@@ -136,3 +138,34 @@ func requireMoney(t require.TestingT, got, want ensemble.Money, msgAndArgs ...an
 var cmpOpts = []cmp.Option{cmp.Comparer(func(a, b ensemble.Currency) bool { return a == b })}
 
 func mustUSD(s string) ensemble.Money { return ensemble.MustMoney(s, "USD") }
+
+// versionedState reads testdata/state-v<n>.bin, a state written by version
+// n of the binary form, requires it reads as the JSON written with it
+// (testdata/state-v<n>.json), and returns it.
+func versionedState(t *testing.T, n int) settlement.State {
+	t.Helper()
+	blob, err := os.ReadFile(fmt.Sprintf("testdata/state-v%d.bin", n))
+	require.NoError(t, err)
+	require.Equal(t, byte(n), blob[1], "a version-%d blob", n)
+	js, err := os.ReadFile(fmt.Sprintf("testdata/state-v%d.json", n))
+	require.NoError(t, err)
+	var fromBin, fromJSON settlement.State
+	require.NoError(t, fromBin.UnmarshalBinary(blob))
+	require.NoError(t, json.Unmarshal(js, &fromJSON))
+	require.JSONEq(t, string(mustJSON(t, fromJSON)), string(mustJSON(t, fromBin)))
+	return fromBin
+}
+
+// payableNothingAwaiting requires that no party awaits anything in
+// entries' statements, and returns what is payable in all.
+func payableNothingAwaiting(t *testing.T, entries []settlement.Entry) string {
+	t.Helper()
+	var payable ensemble.Money
+	for _, x := range statementsOf(t, entries) {
+		require.True(t, x.Awaiting.IsZero(), "%s awaits %s", x.Party, x.Awaiting)
+		var err error
+		payable, err = payable.Add(x.Payable)
+		require.NoError(t, err)
+	}
+	return payable.AmountString()
+}

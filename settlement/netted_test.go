@@ -3,7 +3,6 @@ package settlement_test
 import (
 	"encoding/json"
 	"errors"
-	"os"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -551,17 +550,8 @@ func TestStatePendingChecked(t *testing.T) {
 // L2 on INV-7, 50.00 of it paid), reads as the JSON written with it, and
 // the customer pays the rest.
 func TestBinaryVersion3StillReads(t *testing.T) {
-	blob, err := os.ReadFile("testdata/state-v3.bin")
-	require.NoError(t, err)
-	require.Equal(t, byte(3), blob[1], "a version-3 blob")
-	js, err := os.ReadFile("testdata/state-v3.json")
-	require.NoError(t, err)
-	var fromBin, fromJSON settlement.State
-	require.NoError(t, fromBin.UnmarshalBinary(blob))
-	require.NoError(t, json.Unmarshal(js, &fromJSON))
-	require.JSONEq(t, string(mustJSON(t, fromJSON)), string(mustJSON(t, fromBin)))
 	s := planSettler(t, collectPlan, loadNetwork(t))
-	_, err = s.Collect(fromBin, settlement.Collection{ID: "P2", Date: date("2026-03-20"), Amount: eur("188.00"), Invoice: "INV-7"})
+	_, err := s.Collect(versionedState(t, 3), settlement.Collection{ID: "P2", Date: date("2026-03-20"), Amount: eur("188.00"), Invoice: "INV-7"})
 	require.NoError(t, err)
 }
 
@@ -589,13 +579,7 @@ func TestCreditOfALineAPendingCreditPaid(t *testing.T) {
 	p, err := s.Collect(st, settlement.Collection{ID: "P1", Date: date("2026-04-10"), Amount: eur("119.00"), Invoice: "INV-7"})
 	require.NoError(t, err)
 	entries = append(entries, p.Entries...)
-	var payable ensemble.Money
-	for _, x := range statementsOf(t, entries) {
-		require.True(t, x.Awaiting.IsZero(), "%s awaits %s", x.Party, x.Awaiting)
-		payable, err = payable.Add(x.Payable)
-		require.NoError(t, err)
-	}
-	require.Equal(t, "95.00", payable.AmountString())
+	require.Equal(t, "95.00", payableNothingAwaiting(t, entries))
 }
 
 // TestPendingCreditSurvivesPruneAndDispute: C1, a credit of L1 netted on
@@ -632,11 +616,5 @@ func TestPendingCreditSurvivesPruneAndDispute(t *testing.T) {
 	pay, err := s.Collect(st, settlement.Collection{ID: "P2", Date: date("2026-04-25"), Amount: eur("190.40"), Invoice: "INV-8"})
 	require.NoError(t, err)
 	entries = append(entries, pay.Entries...)
-	var payable ensemble.Money
-	for _, x := range statementsOf(t, entries) {
-		require.True(t, x.Awaiting.IsZero(), "%s awaits %s", x.Party, x.Awaiting)
-		payable, err = payable.Add(x.Payable)
-		require.NoError(t, err)
-	}
-	require.Equal(t, "260.00", payable.AmountString(), "L1's 60.00, L2's and L3's 100.00 each")
+	require.Equal(t, "260.00", payableNothingAwaiting(t, entries), "L1's 60.00, L2's and L3's 100.00 each")
 }
