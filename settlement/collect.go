@@ -408,9 +408,13 @@ func (r *run) releaseAwaiting(lg, nl *ledger, parts []int64, by string, at time.
 // while it was owed on: what each left pending on their lines becomes a
 // payment of them (KindCollected entries "<part id>#collected.<credit>#funded").
 //
-// Limit: a write-off of an invoice whose lines hold a credit pending
+// Limits: a write-off of an invoice whose lines hold a credit pending
 // takes back the credit's share too; the credited line's payment then no
-// longer reaches it.
+// longer reaches it. Netting and spilling skip disputed lines and do not
+// come back to them, and a lost dispute's cash (a funded netted credit on
+// the line included) goes back to the customer: the invoice then asks
+// that much more than its total net of its credits (see the README's
+// collections section).
 //
 // Errors, each a *CollectionError with st unchanged: an invalid collection
 // (ErrInvalidCollection), an id already applied (ErrCollectionApplied), an

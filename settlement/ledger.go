@@ -108,7 +108,7 @@ func (r *run) clawback(l *Line) error {
 			return lineErr(l.ID, lg.ctx.plan.ID, "", "", err)
 		}
 	}
-	if err := r.spill(l, nl, over); err != nil {
+	if err := r.spill(l, nl, over, true); err != nil {
 		return lineErr(l.ID, lg.ctx.plan.ID, "", "", err)
 	}
 	return nil
@@ -412,6 +412,14 @@ var ErrInvalidDispute = errors.New("settlement: invalid dispute outcome")
 // The entries' notes say the outcome: "dispute 2 won", "dispute 2 lost",
 // "dispute 2 partly lost".
 //
+// On a line payable on collection, a lost dispute takes what the customer
+// won back off what it owes (what it paid goes back to it, a chargeback);
+// credits netted on the line from another invoice and still pending go to
+// the invoice's other lines that owe (collection "<line>#netted"), as a
+// credit note's excess does. Once resolved, the line is paid the credits
+// pending on it whose credited lines the customer has paid in full
+// ("<credit>#funded").
+//
 // Errors, each a *LineError naming the disputed line, with st unchanged:
 // an unknown line (ErrUnknownLine), no open dispute (ErrNotDisputed), an
 // invalid outcome (ErrInvalidDispute), more lost than the line has
@@ -449,12 +457,15 @@ func (s *Settler) ResolveDisputeWith(st State, line LineID, o DisputeOutcome, at
 		}
 	}
 	by := string(line) + "#dispute." + seq
+	var over int64 // what the lost dispute takes off the line's balance beyond its total
 	if !o.Won {
 		if nl.coll != nil {
 			// What the customer won back comes off what it owes: the
 			// share of the total the lost basis stands for.
 			nl.coll = nl.coll.clone()
-			nl.coll.creditTotal(totalShare(lost, nl.basis, nl.coll.total))
+			won := totalShare(lost, nl.basis, nl.coll.total)
+			over = max(0, nl.coll.credited+won-nl.coll.total)
+			nl.coll.creditTotal(won)
 		}
 		trace := append(slices.Clone(nl.trace), ensemble.Ref{Kind: RefLine, ID: string(line)})
 		out, err := r.reverse(&nl, lost, by, at, "dispute "+seq+" "+outcome, trace, &o.Bearer, false)
@@ -471,6 +482,15 @@ func (s *Settler) ResolveDisputeWith(st State, line LineID, o DisputeOutcome, at
 			Trace: append(slices.Clone(nl.trace), ensemble.Ref{Kind: RefLine, ID: string(line)})})
 	}
 	r.st.lines.put(line, &nl)
+	// What the customer won back beyond the line's total (credits netted
+	// on it from another invoice) goes to the invoice's other lines that
+	// owe, as a credit's excess does; what it had paid goes back to it (a
+	// chargeback), so no cash spills.
+	if over > 0 {
+		if err := r.spill(&Line{ID: line, Date: at}, &nl, over, false); err != nil {
+			return Result{}, lineErr(line, nl.ctx.plan.ID, "", "", err)
+		}
+	}
 	// The line takes payments again: of credits pending on it whose
 	// credited lines the customer paid in full meanwhile.
 	if err := r.fundResolved(line, &nl, at.UTC()); err != nil {

@@ -72,7 +72,9 @@ import (
 // And spill, like netting, skips disputed lines: what a credit leaves a
 // line holding beyond its value, when the invoice's only other lines
 // owing are disputed, stays on that line (a refund due, or a credit still
-// pending there), and those lines keep owing it after their dispute.
+// pending there), and those lines keep owing it after their dispute. A
+// lost dispute spills only the credits pending on its line: its cash goes
+// back to the customer (a chargeback), a funded netted credit's too.
 
 // nettedSuffix ends the id of the collection recorded on a line that a
 // credit netted on its invoice left owing nothing, whose awaiting amounts
@@ -196,8 +198,10 @@ func (r *run) takeNetted(l *Line, inv string, ids []LineID, owed []int64, amount
 //
 // What the other lines do not owe stays with nl (a refund due, the
 // host's to pay). A write-off of the line is no payment, so what it gave
-// up never spills.
-func (r *run) spill(l *Line, nl *ledger, over int64) error {
+// up never spills. Without cash (a lost dispute, whose cash went back to
+// the customer), only over spills. The collection is l's id and
+// "#netted": a credit's, or the disputed line's.
+func (r *run) spill(l *Line, nl *ledger, over int64, cash bool) error {
 	c := nl.coll
 	if c == nil || c.invoice == "" {
 		return nil
@@ -224,7 +228,7 @@ func (r *run) spill(l *Line, nl *ledger, over int64) error {
 		over -= amount
 	}
 	extra := c.collected - (c.total - c.credited)
-	if extra <= 0 {
+	if extra <= 0 || !cash {
 		return nil
 	}
 	ids, owed, all := r.owingOn(c.invoice, nl)

@@ -618,3 +618,44 @@ func TestPendingCreditSurvivesPruneAndDispute(t *testing.T) {
 	entries = append(entries, pay.Entries...)
 	require.Equal(t, "260.00", payableNothingAwaiting(t, entries), "L1's 60.00, L2's and L3's 100.00 each")
 }
+
+// TestLostDisputeSpillsPendingCredit: a credit of L1 netted on INV-8 while
+// INV-7 is unpaid is pending on L2 and L3; L3 is disputed and lost, so the
+// customer owes nothing on it: the part of the credit pending on it goes
+// to L2, still pending (a new user's trial: it was dropped, Collect asked
+// INV-8 for that much more, and paying what the invoice asks left it
+// awaiting for ever). INV-7 (100.00 + 19.00) and INV-8 (L2 100.00 + 19.00,
+// L3 10.00 + 1.90, less the credit's 10.00 + 1.90) are paid: the parties
+// keep L1's 90.00 and L2's 100.00.
+func TestLostDisputeSpillsPendingCredit(t *testing.T) {
+	s := planSettler(t, collectPlan, loadNetwork(t))
+	l2, l3 := collectLine("L2"), collectLine("L3")
+	l2.Invoice, l3.Invoice = "INV-8", "INV-8"
+	l3.Amount, l3.Tax = eur("10.00"), eur("1.90")
+	c1 := credit("C1", "L1", "-10.00", "2026-04-01")
+	c1.Tax, c1.Invoice = eur("-1.90"), "INV-8"
+	_, entries, st := settledCollect(t)
+	res, err := s.Settle(ctx, st, []settlement.Line{l2, l3, c1})
+	require.NoError(t, err)
+	entries, st = append(entries, res.Entries...), res.State
+	d, err := s.Dispute(st, "L3", date("2026-04-05"))
+	require.NoError(t, err)
+	entries, st = append(entries, d.Entries...), d.State
+	lost, err := s.ResolveDisputeWith(st, "L3", settlement.DisputeOutcome{Lost: eur("10.00")}, date("2026-04-06"))
+	require.NoError(t, err)
+	entries, st = append(entries, lost.Entries...), lost.State
+	for _, p := range []settlement.Collection{
+		{ID: "P9", Date: date("2026-04-10"), Amount: eur("107.11"), Invoice: "INV-8"}, // a cent more than it asks
+		{ID: "P1", Date: date("2026-04-10"), Amount: eur("119.00"), Invoice: "INV-7"},
+		{ID: "P2", Date: date("2026-04-10"), Amount: eur("107.10"), Invoice: "INV-8"}, // 130.90 − 11.90 − 11.90
+	} {
+		r, err := s.Collect(st, p)
+		if p.ID == "P9" {
+			require.ErrorIs(t, err, settlement.ErrOverCollection)
+			continue
+		}
+		require.NoError(t, err)
+		entries, st = append(entries, r.Entries...), r.State
+	}
+	require.Equal(t, "190.00", payableNothingAwaiting(t, entries))
+}

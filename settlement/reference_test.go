@@ -1393,27 +1393,7 @@ func (s *refSettler) settleCredit(st *refState, c settlement.Line) ([]settlement
 			}
 			return ids, owed, all
 		}
-		for over > 0 { // the credits pending on the line first, still pending
-			ids, owed, all := owing()
-			amount := min(over, all)
-			if amount == 0 {
-				break
-			}
-			var src refPending
-			if lg = st.lines[lg.line]; len(lg.coll.pending) > 0 {
-				src = lg.coll.pending[0]
-				amount = min(amount, src.units)
-				cl := *lg.coll
-				cl.pending = slices.Clone(cl.pending)
-				if cl.pending[0].units -= amount; cl.pending[0].units == 0 {
-					cl.pending = cl.pending[1:]
-				}
-				lg.coll = &cl
-				st.lines[lg.line] = lg
-			}
-			entries = append(entries, st.creditLines(ids, owed, amount, string(c.ID)+"#netted", c.Date.UTC(), src)...)
-			over -= amount
-		}
+		entries = append(entries, st.spillOver(lg.line, over, string(c.ID)+"#netted", c.Date.UTC())...)
 		lg = st.lines[lg.line]
 		if extra := lg.coll.collected - (lg.coll.total - lg.coll.credited); extra > 0 {
 			if ids, owed, all := owing(); min(extra, all) > 0 {
@@ -1426,6 +1406,46 @@ func (s *refSettler) settleCredit(st *refState, c settlement.Line) ([]settlement
 		}
 	}
 	return entries, nil
+}
+
+// spillOver moves over, what a credit or a lost dispute took off line
+// id's balance beyond its total, to the other lines of its invoice that
+// owe, in proportion, as a credit (collection col): the credits pending
+// on the line first, each still pending on the lines it goes to.
+func (st *refState) spillOver(id settlement.LineID, over int64, col string, at time.Time) []settlement.Entry {
+	var out []settlement.Entry
+	for over > 0 {
+		lg := st.lines[id]
+		var ids []settlement.LineID
+		var owed []int64
+		var all int64
+		for _, yid := range slices.Sorted(maps.Keys(st.lines)) {
+			y := st.lines[yid]
+			if yid != id && y.coll != nil && y.coll.invoice == lg.coll.invoice && !y.disputed && y.cur == lg.cur && y.coll.owed() > 0 {
+				ids, owed = append(ids, yid), append(owed, y.coll.owed())
+				all += y.coll.owed()
+			}
+		}
+		amount := min(over, all)
+		if amount == 0 {
+			break
+		}
+		var src refPending
+		if len(lg.coll.pending) > 0 {
+			src = lg.coll.pending[0]
+			amount = min(amount, src.units)
+			cl := *lg.coll
+			cl.pending = slices.Clone(cl.pending)
+			if cl.pending[0].units -= amount; cl.pending[0].units == 0 {
+				cl.pending = cl.pending[1:]
+			}
+			lg.coll = &cl
+			st.lines[id] = lg
+		}
+		out = append(out, st.creditLines(ids, owed, amount, col, at, src)...)
+		over -= amount
+	}
+	return out
 }
 
 // reverse takes credit back from the line's parts: with no bearer, from
@@ -1683,6 +1703,7 @@ func (s *refSettler) ResolveDispute(line settlement.LineID, o settlement.Dispute
 		}
 	}
 	by := string(line) + "#dispute." + n
+	var over int64 // what a lost dispute takes off the line's balance beyond its total
 	trace := append(slices.Clone(lg.trace), ensemble.Ref{Kind: settlement.RefLine, ID: string(line)})
 	if !o.Won {
 		if lg.coll != nil { // what the customer won back comes off what it owes: total × lost / basis, half up
@@ -1693,6 +1714,7 @@ func (s *refSettler) ResolveDispute(line settlement.LineID, o settlement.Dispute
 				won = new(big.Int).Quo(x.Num(), x.Denom()).Int64()
 			}
 			c := *lg.coll // the state's own until the dispute resolves
+			over = max(0, c.credited+won-c.total)
 			c.credited = min(c.total, c.credited+won)
 			lg.coll = &c
 		}
@@ -1711,6 +1733,12 @@ func (s *refSettler) ResolveDispute(line settlement.LineID, o settlement.Dispute
 			Offer: lg.offer, Route: lg.route, Seller: lg.seller, Note: "dispute " + n + " fee, " + outcome, Trace: trace})
 	}
 	s.state.lines[line] = lg
+	// What it won back beyond the line's total goes to the invoice's other
+	// lines that owe; its cash went back to the customer.
+	if over > 0 && lg.coll.invoice != "" {
+		out = append(out, s.state.spillOver(line, over, string(line)+"#netted", at.UTC())...)
+		lg = s.state.lines[line]
+	}
 	// Pending credits whose credited lines the customer paid in full
 	// meanwhile are paid now.
 	if lg.coll != nil {
