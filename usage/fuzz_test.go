@@ -16,7 +16,10 @@ import (
 // FuzzRecordJSON decodes arbitrary bytes as a usage record, and as a
 // stream of records with Decode. Decoding never panics; a record that
 // decodes re-encodes to a record with the same id and content, and
-// aggregates without panicking, as a duplicate of itself the second time.
+// aggregates without panicking, as a duplicate of itself the second time
+// (an invalid record is never aggregated: refused, and the second time
+// refused again when its id is no id, such as white space, or dropped as a
+// duplicate of the one refused).
 // Decode agrees with json.Unmarshal on a single object.
 func FuzzRecordJSON(f *testing.F) {
 	for _, seed := range []string{
@@ -71,7 +74,11 @@ func FuzzRecordJSON(f *testing.F) {
 		a.AddRecord(back)
 		rep := a.Report()
 		require.Equal(t, int64(2), rep.Stats.Read)
-		if r.ID != "" {
+		switch {
+		case rep.Stats.Rejected > 0: // an invalid record (an id of white space): refused, never aggregated
+			require.Zero(t, rep.Stats.Accepted)
+			require.Equal(t, int64(2), rep.Stats.Rejected+rep.Stats.Duplicates)
+		case r.ID != "":
 			require.Equal(t, int64(1), rep.Stats.Duplicates)
 			require.Empty(t, rep.Conflicts)
 		}
