@@ -588,18 +588,7 @@ func TestCreditOfALineAPendingCreditPaid(t *testing.T) {
 // own pending until the dispute is won. A prune between keeps L1, which
 // lent it (a review: it dropped L1, and L3's part was never paid).
 func TestPendingCreditSurvivesPruneAndDispute(t *testing.T) {
-	s := planSettler(t, collectPlan, loadNetwork(t))
-	l2, l3 := collectLine("L2"), collectLine("L3")
-	l2.Invoice, l3.Invoice = "INV-8", "INV-8"
-	c1 := credit("C1", "L1", "-40.00", "2026-04-01")
-	c1.Tax, c1.Invoice = eur("-7.60"), "INV-8"
-	_, entries, st := settledCollect(t)
-	res, err := s.Settle(ctx, st, []settlement.Line{l2, l3, c1})
-	require.NoError(t, err)
-	entries, st = append(entries, res.Entries...), res.State
-	d, err := s.Dispute(st, "L3", date("2026-04-05"))
-	require.NoError(t, err)
-	entries, st = append(entries, d.Entries...), d.State
+	s, entries, st := disputedAfterNetting(t, "100.00", "19.00", "-40.00", "-7.60")
 	p, err := s.Collect(st, settlement.Collection{ID: "P1", Date: date("2026-04-10"), Amount: eur("119.00"), Invoice: "INV-7"})
 	require.NoError(t, err)
 	entries, st = append(entries, p.Entries...), p.State
@@ -628,19 +617,7 @@ func TestPendingCreditSurvivesPruneAndDispute(t *testing.T) {
 // L3 10.00 + 1.90, less the credit's 10.00 + 1.90) are paid: the parties
 // keep L1's 90.00 and L2's 100.00.
 func TestLostDisputeSpillsPendingCredit(t *testing.T) {
-	s := planSettler(t, collectPlan, loadNetwork(t))
-	l2, l3 := collectLine("L2"), collectLine("L3")
-	l2.Invoice, l3.Invoice = "INV-8", "INV-8"
-	l3.Amount, l3.Tax = eur("10.00"), eur("1.90")
-	c1 := credit("C1", "L1", "-10.00", "2026-04-01")
-	c1.Tax, c1.Invoice = eur("-1.90"), "INV-8"
-	_, entries, st := settledCollect(t)
-	res, err := s.Settle(ctx, st, []settlement.Line{l2, l3, c1})
-	require.NoError(t, err)
-	entries, st = append(entries, res.Entries...), res.State
-	d, err := s.Dispute(st, "L3", date("2026-04-05"))
-	require.NoError(t, err)
-	entries, st = append(entries, d.Entries...), d.State
+	s, entries, st := disputedAfterNetting(t, "10.00", "1.90", "-10.00", "-1.90")
 	lost, err := s.ResolveDisputeWith(st, "L3", settlement.DisputeOutcome{Lost: eur("10.00")}, date("2026-04-06"))
 	require.NoError(t, err)
 	entries, st = append(entries, lost.Entries...), lost.State
@@ -658,4 +635,25 @@ func TestLostDisputeSpillsPendingCredit(t *testing.T) {
 		entries, st = append(entries, r.Entries...), r.State
 	}
 	require.Equal(t, "190.00", payableNothingAwaiting(t, entries))
+}
+
+// disputedAfterNetting settles collectLine L1 on INV-7 and, on INV-8, L2
+// (100.00 + 19.00), L3 (l3 + l3Tax) and C1, a credit of L1 (credit +
+// creditTax) netted there while INV-7 is unpaid; then disputes L3. It
+// returns the settler, the entries and the state.
+func disputedAfterNetting(t *testing.T, l3Amount, l3Tax, creditAmount, creditTax string) (*settlement.Settler, []settlement.Entry, settlement.State) {
+	t.Helper()
+	s := planSettler(t, collectPlan, loadNetwork(t))
+	l2, l3 := collectLine("L2"), collectLine("L3")
+	l2.Invoice, l3.Invoice = "INV-8", "INV-8"
+	l3.Amount, l3.Tax = eur(l3Amount), eur(l3Tax)
+	c1 := credit("C1", "L1", creditAmount, "2026-04-01")
+	c1.Tax, c1.Invoice = eur(creditTax), "INV-8"
+	_, entries, st := settledCollect(t)
+	res, err := s.Settle(ctx, st, []settlement.Line{l2, l3, c1})
+	require.NoError(t, err)
+	entries, st = append(entries, res.Entries...), res.State
+	d, err := s.Dispute(st, "L3", date("2026-04-05"))
+	require.NoError(t, err)
+	return s, append(entries, d.Entries...), d.State
 }
