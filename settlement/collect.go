@@ -8,6 +8,7 @@ import (
 	"math/big"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/ensemble-commerce/ensemble"
@@ -209,6 +210,11 @@ func (c *collection) owed() int64 {
 	return max(0, c.total-c.collected-c.writtenOff-c.credited)
 }
 
+// settled reports whether nothing is left to come on the line: its
+// customer owes nothing and no credit is pending on it (netted.go), so
+// nothing may await.
+func (c *collection) settled() bool { return c.owed() == 0 && len(c.pending) == 0 }
+
 // awaitingSum is what the line's parts await in all.
 func (c *collection) awaitingSum() int64 {
 	var a int64
@@ -279,12 +285,14 @@ func totalShare(x, basis, total int64) int64 {
 }
 
 // awaitingTotal is what line l on collection, whose record is c, must
-// hold back in all: nothing once the customer owes nothing; else what it
-// has unreversed (its basis less what credits, lost disputes and
-// write-offs took back) less the share of its basis the customer paid,
-// never below zero (a credit after a payment takes from what was paid).
+// hold back in all: nothing once the customer owes nothing and no credit
+// is pending on it; else what it has unreversed (its basis less what
+// credits, lost disputes and write-offs took back) less the share of its
+// basis the customer paid, never below zero (a credit after a payment
+// takes from what was paid). A credit pending on the line is no payment
+// yet: its share stays held back until it is funded (netted.go).
 func awaitingTotal(l *ledger, c *collection) int64 {
-	if c.owed() == 0 {
+	if c.settled() {
 		return 0
 	}
 	return max(0, l.basis-l.credited-basisShare(l.basis, c.collected, c.total, false))
@@ -403,14 +411,18 @@ func (r *run) releaseAwaiting(lg, nl *ledger, parts []int64, by string, at time.
 // A disputed line takes no payment: a collection of an invoice goes to
 // its lines no dispute holds (the customer pays what it does not dispute).
 //
-// A payment after which the customer owes nothing on a line, with
-// nothing written off, funds the line's credits netted on other invoices
-// while it was owed on: what each left pending on their lines becomes a
-// payment of them (KindCollected entries "<part id>#collected.<credit>#funded").
+// A credit netted while its credited line was owed on is pending on the
+// lines it went to, its share held back, until the credited line is
+// closed (it owes nothing): then what the customer paid for it beyond its
+// value funds the credit (all of it when paid in full; a write-off of the
+// credited line comes off its lent credits first): a payment of those
+// lines (KindCollected entries "<part id>#collected.<credit>#funded");
+// the rest is written off there ("<line>#writeoff.<credit>#unfunded").
 //
-// Limits: a write-off of an invoice whose lines hold a credit pending
-// takes back the credit's share too; the credited line's payment then no
-// longer reaches it. Netting and spilling skip disputed lines and do not
+// Limits: credits netted both ways between two invoices, with part of
+// one written off, may leave some cash to lines worth nothing; a credit
+// note of a line holding a pending credit spills cash as if it were paid.
+// Netting and spilling skip disputed lines and do not
 // come back to them, and a lost dispute's cash (a funded netted credit on
 // the line included) goes back to the customer: the invoice then asks
 // that much more than its total net of its credits (see the README's
@@ -538,13 +550,12 @@ func (s *Settler) collect(st State, c Collection, writeOff bool) (Result, error)
 	if id, err := r.payLines(ids, owed, amount, &c, c.Date.UTC(), writeOff); err != nil {
 		return fail(id, err)
 	}
-	if !writeOff {
-		// A line the customer has now paid in full funds its credits netted
-		// on other invoices while it was not.
-		for _, id := range ids {
-			if err := r.fund(r.st.lines.get(id), c.Date.UTC()); err != nil {
-				return fail(id, err)
-			}
+	// A line the customer now owes nothing on settles its credits netted
+	// on other invoices while it was owed on: funded if it was paid in
+	// full, written off there if not.
+	for _, id := range ids {
+		if err := r.settleLent(r.st.lines.get(id), c.Date.UTC()); err != nil {
+			return fail(id, err)
 		}
 	}
 	if err := duplicateEntry(r.entries); err != nil {
@@ -578,7 +589,7 @@ func (r *run) payLines(ids []LineID, owed []int64, amount int64, c *Collection, 
 			return id, err
 		}
 		r.st.lines.put(id, nl)
-		r.st.markApplied(c.ID, id)
+		r.markApplied(c.ID, id)
 	}
 	return "", nil
 }
@@ -624,7 +635,7 @@ func (r *run) collectLine(lg *ledger, paid int64, c *Collection, at time.Time) (
 	x := min(after-before, a)
 	release := make([]int64, n)
 	var got int64
-	if cl.owed() == 0 {
+	if cl.settled() {
 		x, got = a, a
 		copy(release, awaiting)
 	} else if x > 0 {
@@ -695,15 +706,20 @@ func allocateBy(parts []int64, x int64, keys []string, weights []int64) error {
 
 // writeOff applies lost (of the line's total) of write-off c to lg: the
 // share of the basis it stands for, within what awaits (all of it when
-// the customer then owes nothing), is reversed as a credit's.
+// the customer then owes nothing, but the share of the credits still
+// pending on it, which their funding pays), is reversed as a credit's.
 func (r *run) writeOff(lg *ledger, lost int64, c *Collection, at time.Time) (*ledger, error) {
 	in := *lg
 	cl := lg.coll.clone()
 	a := cl.awaitingSum()
-	x := min(a, basisShare(lg.basis, cl.writtenOff+lost, cl.total, true)-basisShare(lg.basis, cl.writtenOff, cl.total, true))
+	// What the line lent (its credits pending on other invoices' lines) is
+	// written off first: it is what the write-off leaves unfunded there,
+	// not what the line's parties are owed (see settleLent).
+	lent := r.lentPending(lg)
+	x := min(a, basisShare(lg.basis, max(0, cl.writtenOff+lost-lent), cl.total, true)-basisShare(lg.basis, max(0, cl.writtenOff-lent), cl.total, true))
 	cl.writtenOff += lost
 	if cl.owed() == 0 {
-		x = a
+		x = a - min(a, basisShare(lg.basis, cl.pendingSum(), cl.total, false))
 	}
 	cl.clawed += x
 	cl.ids = append(cl.ids, c.ID)
@@ -711,7 +727,11 @@ func (r *run) writeOff(lg *ledger, lost int64, c *Collection, at time.Time) (*le
 	by := string(lg.line) + "#writeoff." + c.ID
 	trace := append(slices.Clone(lg.trace), ensemble.Ref{Kind: RefLine, ID: string(lg.line)})
 	r.line = nil
-	return r.reverse(&in, x, by, at, "write-off "+c.ID+" of "+ensemble.MoneyFromMinor(lost, lg.ctx.cur).String(), trace, &c.Bearer, true)
+	note := "write-off " + c.ID + " of " + ensemble.MoneyFromMinor(lost, lg.ctx.cur).String()
+	if strings.HasSuffix(c.ID, unfundedSuffix) {
+		note = collectionName(c) + ": " + ensemble.MoneyFromMinor(lost, lg.ctx.cur).String() + " written off"
+	}
+	return r.reverse(&in, x, by, at, note, trace, &c.Bearer, true)
 }
 
 // check validates c's fields and returns its lines, when it names them.

@@ -51,7 +51,7 @@ func (r *run) clawback(l *Line) error {
 	var nettedOwed []int64 // what they owe,
 	var netted int64       // and what of the credit comes off that
 	var over int64         // what the credit takes off the line's balance beyond its total
-	funded := lg.paidInFull()
+	funded := r.paidInFull(lg)
 	if lg.coll != nil {
 		// The credit note takes its amount plus tax off what the customer
 		// owes: its tax must be the credited line's rate, within a unit.
@@ -109,6 +109,19 @@ func (r *run) clawback(l *Line) error {
 		}
 	}
 	if err := r.spill(l, nl, over, true); err != nil {
+		return lineErr(l.ID, lg.ctx.plan.ID, "", "", err)
+	}
+	// A credit may close the credited line (or find it closed): its
+	// credits netted on other invoices while it was owed on, this one
+	// among them, are then funded or written off there.
+	var invs []string
+	if lg.coll != nil {
+		invs = append(invs, lg.coll.invoice)
+	}
+	if netted > 0 {
+		invs = append(invs, l.Invoice)
+	}
+	if err := r.settleInvoices(r.st.lines.get(lg.line), l.Date.UTC(), invs...); err != nil {
 		return lineErr(l.ID, lg.ctx.plan.ID, "", "", err)
 	}
 	return nil
@@ -187,7 +200,11 @@ func (r *run) reverse(lg *ledger, credit int64, by string, at time.Time, note st
 		// paid that was not collected. (A credit note whose tax rounds
 		// otherwise than the line's leaves such a unit.) Credits pending on
 		// it are payments to come.
-		if rest := left - credit - basisShare(lg.basis, c.collected+c.pendingSum(), c.total, false); rest > 0 {
+		rest := left - credit - basisShare(lg.basis, c.collected+c.pendingSum(), c.total, false)
+		if awaited { // a write-off takes back only what awaits
+			rest = min(rest, c.awaitingSum()-credit)
+		}
+		if rest > 0 {
 			credit += rest
 			note += ", and " + ensemble.MoneyFromMinor(rest, lg.ctx.cur).String() + " awaiting a payment no longer owed"
 		}
@@ -491,9 +508,18 @@ func (s *Settler) ResolveDisputeWith(st State, line LineID, o DisputeOutcome, at
 			return Result{}, lineErr(line, nl.ctx.plan.ID, "", "", err)
 		}
 	}
+	// A lost dispute may close the line: its credits netted on other
+	// invoices while it was owed on are then written off there.
+	var invs []string
+	if nl.coll != nil {
+		invs = append(invs, nl.coll.invoice)
+	}
+	if err := r.settleInvoices(r.st.lines.get(line), at, invs...); err != nil {
+		return Result{}, lineErr(line, nl.ctx.plan.ID, "", "", err)
+	}
 	// The line takes payments again: of credits pending on it whose
-	// credited lines the customer paid in full meanwhile.
-	if err := r.fundResolved(line, &nl, at.UTC()); err != nil {
+	// credited lines were closed meanwhile.
+	if err := r.settleResolved(line, r.st.lines.get(line), at); err != nil {
 		return Result{}, lineErr(line, nl.ctx.plan.ID, "", "", err)
 	}
 	if err := duplicateEntry(r.entries); err != nil {

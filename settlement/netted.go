@@ -61,20 +61,25 @@ import (
 // (if the credited line is paid in full by then). State.Prune keeps the
 // lines that hold or lent pending credits.
 //
-// Limits, of a pending credit: a line that owes nothing is released all
-// it awaits, the pending credit's share too, so when the customer pays
-// the later invoice in full and the credited invoice is written off, the
-// later invoice's lines keep what the credit covered of them; and a
-// write-off of the later invoice's rest before the credited line is paid
-// takes back that share, which the credited line's payment then no longer
-// reaches. A credited line paid in full otherwise than by a collection (a
-// credit note taking off what it still owed) leaves its credits pending.
-// And spill, like netting, skips disputed lines: what a credit leaves a
-// line holding beyond its value, when the invoice's only other lines
-// owing are disputed, stays on that line (a refund due, or a credit still
-// pending there), and those lines keep owing it after their dispute. A
-// lost dispute spills only the credits pending on its line: its cash goes
-// back to the customer (a chargeback), a funded netted credit's too.
+// A pending credit's share of its line stays held back until its credited
+// line is closed (settleLent): funded then by what the customer paid for
+// that line beyond its value (all of it when paid in full; a write-off of
+// the credited line comes off its lent credits first), written off on
+// the line for the rest. So a write-off of the later invoice keeps the
+// pending share for the credited line's payment, and a credited invoice
+// written off takes its credits' share back from the lines they went to.
+//
+// Limits: credits netted both ways between invoices (a line of each
+// credited on the other, both owed on) close together, and with part of
+// one written off some of the cash may go round to lines worth nothing.
+// A credit note of a line holding a pending credit spills its cash as if
+// the pending credit were paid. Spill, like netting, skips disputed lines:
+// what a credit leaves a line holding beyond its value, when the
+// invoice's only other lines owing are disputed, stays on that line (a
+// refund due, or a credit still pending there), and those lines keep
+// owing it after their dispute. A lost dispute spills only the credits
+// pending on its line: its cash goes back to the customer (a chargeback),
+// a funded netted credit's too.
 
 // nettedSuffix ends the id of the collection recorded on a line that a
 // credit netted on its invoice left owing nothing, whose awaiting amounts
@@ -83,8 +88,13 @@ const nettedSuffix = "#netted"
 
 // fundedSuffix ends the id of the collection recorded on a line when the
 // customer paid in full the credited line of a credit netted on it while
-// pending (fund).
+// pending (settleLent).
 const fundedSuffix = "#funded"
+
+// unfundedSuffix ends the id of the write-off recorded on a line when the
+// credited line of a credit netted on it while pending was closed without
+// being paid in full (settleLent).
+const unfundedSuffix = "#unfunded"
 
 // nettedOn returns the lines of the invoice credit l is on, when that is
 // not lg's own (lg on collection), that owe the customer's payment in lg's currency and no
@@ -121,14 +131,42 @@ func (r *run) owingOn(inv string, lg *ledger) (ids []LineID, owed []int64, all i
 }
 
 // paidInFull reports whether the customer paid all line l was worth to
-// it when a credit of it is settled: l is on collection, its customer
-// owes nothing on it and nothing was written off. A credit of such a line
-// netted on another invoice is funded by what the customer paid for it,
-// so it pays that invoice's lines as a payment would. (A line payable on
-// settlement keeps no record of what the customer paid: a credit of it is
-// no payment.)
-func (l *ledger) paidInFull() bool {
-	return l.coll != nil && l.coll.owed() == 0 && l.coll.writtenOff == 0
+// it: l is on collection, its customer owes nothing on it, nothing was
+// written off, and every credit pending on it (netted from another
+// invoice) comes from a line paid in full too (a credit of a line not
+// paid yet pays nothing yet; lines whose credits are pending on each
+// other, and that owe nothing else, are paid in full together). A credit
+// of such a line netted on another invoice is funded by what the
+// customer paid for it, so it pays that invoice's lines as a payment
+// would. (A line payable on settlement keeps no record of what the
+// customer paid: a credit of it is no payment.)
+func (r *run) paidInFull(l *ledger) bool {
+	return r.closedWith(l, nil, true)
+}
+
+// closed reports whether nothing more will come on line l: its customer
+// owes nothing on it, and every credit pending on it comes from a closed
+// line (whose credits settleLent settles now).
+func (r *run) closed(l *ledger) bool {
+	return r.closedWith(l, nil, false)
+}
+
+// closedWith is closed, or with paid paidInFull, taking the lines of path,
+// whose pending credits lead to l, to be (a cycle settles itself).
+func (r *run) closedWith(l *ledger, path []LineID, paid bool) bool {
+	if l == nil || l.coll == nil || l.coll.owed() != 0 || paid && l.coll.writtenOff != 0 {
+		return false
+	}
+	if slices.Contains(path, l.line) {
+		return true
+	}
+	path = append(path, l.line)
+	for _, p := range l.coll.pending {
+		if !r.closedWith(r.st.lines.get(p.from), path, paid) {
+			return false
+		}
+	}
+	return true
 }
 
 // takeNetted takes amount of credit l, netted on invoice inv, off what the
@@ -147,7 +185,7 @@ func (r *run) takeNetted(l *Line, inv string, ids []LineID, owed []int64, amount
 	c := Collection{ID: string(l.ID) + nettedSuffix, Date: l.Date, Amount: ensemble.MoneyFromMinor(amount, cur), Invoice: inv}
 	if funded {
 		for _, id := range ids {
-			r.undoOther(id, c.ID)
+			r.undoOther(id)
 		}
 		_, err := r.payLines(ids, owed, amount, &c, l.Date.UTC(), false)
 		return err
@@ -160,7 +198,7 @@ func (r *run) takeNetted(l *Line, inv string, ids []LineID, owed []int64, amount
 		if taken[i] == 0 {
 			continue
 		}
-		r.undoOther(id, c.ID)
+		r.undoOther(id)
 		lg := r.st.lines.get(id)
 		in := *lg
 		in.coll = lg.coll.clone()
@@ -172,11 +210,11 @@ func (r *run) takeNetted(l *Line, inv string, ids []LineID, owed []int64, amount
 			}
 		}
 		nl := &in
-		if in.coll.owed() == 0 && in.coll.awaitingSum() > 0 {
+		if in.coll.settled() && in.coll.awaitingSum() > 0 {
 			if nl, err = r.collectLine(&in, 0, &c, l.Date.UTC()); err != nil {
 				return err
 			}
-			r.st.markApplied(c.ID, id)
+			r.markApplied(c.ID, id)
 		}
 		r.st.lines.put(id, nl)
 	}
@@ -239,7 +277,7 @@ func (r *run) spill(l *Line, nl *ledger, over int64, cash bool) error {
 	c.collected -= amount // nl and its record are this call's
 	col := Collection{ID: string(l.ID) + nettedSuffix, Date: l.Date, Amount: ensemble.MoneyFromMinor(amount, nl.ctx.cur), Invoice: c.invoice}
 	for _, id := range ids {
-		r.undoOther(id, col.ID)
+		r.undoOther(id)
 	}
 	_, err := r.payLines(ids, owed, amount, &col, l.Date.UTC(), false)
 	return err
@@ -257,56 +295,169 @@ func (c *collection) addPending(credit, from LineID, units int64) {
 	c.pending = append(c.pending, pendingCredit{credit: credit, from: from, units: units})
 }
 
-// fund makes the credits of line lg netted on other invoices while the
-// customer had not paid it in full payments of the lines they were
-// netted on, now that the customer has (lg is paid in full): on each such
-// line, what a credit took off it pending moves from what credits took
-// off to what was collected (collection "<credit>#funded"), which makes
-// its share of the line payable as a payment would. A disputed line
-// takes no payment: its pending credits are paid when its dispute is
-// resolved (fundResolved), and lg keeps the invoice among those it lent
-// to until then.
-func (r *run) fund(lg *ledger, at time.Time) error {
-	if lg.coll == nil || len(lg.coll.lentTo) == 0 || !lg.paidInFull() {
-		return nil
-	}
-	var kept []string
-	for _, inv := range lg.coll.lentTo {
-		var ids []LineID
-		for il := r.st.invoices.get(inv); il != nil; il = il.prev {
-			ids = append(ids, il.line)
-		}
-		if len(ids) == 0 { // held by another part of a split state: kept for when they are merged
-			kept = append(kept, inv)
+// settleLent settles what the credits of line lg, netted on other
+// invoices while the customer had not paid it in full, left pending on
+// their lines, once lg is closed (it owes nothing, and the credits
+// pending on it come from closed lines; lines whose credits are pending
+// on each other close together):
+//
+//   - what the customer paid for lg beyond what lg is worth net of them
+//     funds them: on each line, what a credit took off it pending moves,
+//     as far as that goes, from what credits took off to what was
+//     collected (collection "<credit>#funded"), which makes its share of
+//     the line payable as a payment would. Paid in full, that is all of
+//     them; with part of lg written off, the write-off is theirs first
+//     (writeOff takes it from them before lg's parties), so they are
+//     funded less what was written off, in proportion (largest
+//     remainder, by line and credit);
+//   - the rest is written off on each line (collection
+//     "<credit>#unfunded"): its parties lose what awaited it, as a
+//     write-off of the line takes back what awaits.
+//
+// Each line so settled may settle its own in turn (a credit of April's
+// line netted on May's invoice while April's line held a credit of
+// March's pending). A disputed line takes no payment: what funds its
+// pending credits stays pending on it, paid when its dispute is resolved
+// (settleResolved), lg keeping the invoice among those it lent to until
+// then.
+func (r *run) settleLent(lg *ledger, at time.Time) error {
+	work := []LineID{lg.line}
+	for len(work) > 0 {
+		lg := r.st.lines.get(work[0])
+		work = work[1:]
+		if lg == nil || lg.coll == nil || len(lg.coll.lentTo) == 0 || lg.coll.owed() != 0 {
 			continue
+		}
+		paid := r.paidInFull(lg)
+		if !paid && !r.closed(lg) {
+			continue // its own pending credits decide what it was paid
+		}
+		if x := r.lenderFirst(lg); x != "" {
+			work = append(work, x) // which settles what it lent lg, then lg
+			continue
+		}
+		// The lines holding lg's credits pending, and the credits.
+		var kept []string
+		var ids []LineID
+		var recs []ensemble.Share
+		var lent int64
+		for _, inv := range lg.coll.lentTo {
+			n := 0
+			for il := r.st.invoices.get(inv); il != nil; il = il.prev {
+				n++
+				if y := r.st.lines.get(il.line); y != nil && y.coll != nil && y.coll.holdsPending(lg.line) {
+					ids = append(ids, il.line)
+				}
+			}
+			if n == 0 { // held by another part of a split state: kept for when they are merged
+				kept = append(kept, inv)
+			}
 		}
 		slices.Sort(ids)
 		for _, id := range ids {
-			y := r.st.lines.get(id)
-			if y == nil || y.coll == nil || !y.coll.holdsPending(lg.line) {
-				continue
-			}
-			if y.disputed() {
-				if !slices.Contains(kept, inv) {
-					kept = append(kept, inv)
+			for _, p := range r.st.lines.get(id).coll.pending {
+				if p.from == lg.line {
+					recs = append(recs, ensemble.Share{Key: string(id) + "/" + string(p.credit), Weight: ensemble.RatioFromInt(p.units)})
+					lent += p.units
 				}
-				continue
 			}
-			if err := r.fundPending(id, y, lg.line, at); err != nil {
+		}
+		funds := lent
+		if c := lg.coll; !paid {
+			// What the customer paid for lg beyond its value net of what
+			// it lent; credits pending on lg (of lines closed with it in a
+			// cycle) are not its payments yet.
+			funds = min(lent, max(0, c.collected-(c.total-(c.credited-c.pendingSum())-lent)))
+		}
+		parts := make([]int64, len(recs))
+		if funds > 0 {
+			if err := ensemble.AllocateUnits(parts, funds, recs, ensemble.AllocateOptions{}); err != nil {
+				return err
+			}
+		}
+		k := 0
+		for _, id := range ids {
+			y := r.st.lines.get(id)
+			funded := map[LineID]int64{}
+			for _, p := range y.coll.pending {
+				if p.from == lg.line {
+					funded[p.credit], k = parts[k], k+1
+				}
+			}
+			left, err := r.settlePending(id, y, lg.line, funded, at)
+			if err != nil {
+				return err
+			}
+			if left && !slices.Contains(kept, y.coll.invoice) {
+				kept = append(kept, y.coll.invoice)
+			}
+			work = append(work, id)
+		}
+		nl := *lg
+		nl.coll = lg.coll.clone()
+		nl.coll.lentTo = kept
+		r.st.lines.put(lg.line, &nl)
+	}
+	return nil
+}
+
+// lenderFirst returns a line whose credit is pending on lg and that
+// must settle before lg (lg does not lend to it, however indirectly:
+// lines lending to each other settle as they come), or "".
+func (r *run) lenderFirst(lg *ledger) LineID {
+	for _, p := range lg.coll.pending {
+		if !r.lendsTo(lg.line, p.from, nil) {
+			return p.from
+		}
+	}
+	return ""
+}
+
+// lendsTo reports whether a credit of line from is pending on line to,
+// or on a line that lends to it, however indirectly (seen: the lines
+// looked at).
+func (r *run) lendsTo(from, to LineID, seen []LineID) bool {
+	y := r.st.lines.get(to)
+	if y == nil || y.coll == nil || slices.Contains(seen, to) {
+		return false
+	}
+	seen = append(seen, to)
+	for _, p := range y.coll.pending {
+		if p.from == from || r.lendsTo(from, p.from, seen) {
+			return true
+		}
+	}
+	return false
+}
+
+// settleInvoices settles what lg lent (settleLent), then what each line
+// of invoices invs lent, in line id order: after a credit or a dispute,
+// which may have paid lines of lg's invoice or of the one a credit was
+// netted on ("<credit>#netted").
+func (r *run) settleInvoices(lg *ledger, at time.Time, invs ...string) error {
+	if err := r.settleLent(lg, at); err != nil {
+		return err
+	}
+	for _, inv := range invs {
+		var ids []LineID
+		for il := r.st.invoices.get(inv); inv != "" && il != nil; il = il.prev {
+			ids = append(ids, il.line)
+		}
+		slices.Sort(ids)
+		for _, id := range ids {
+			if err := r.settleLent(r.st.lines.get(id), at); err != nil {
 				return err
 			}
 		}
 	}
-	nl := *lg
-	nl.coll = lg.coll.clone()
-	nl.coll.lentTo = kept
-	r.st.lines.put(lg.line, &nl)
 	return nil
 }
 
-// fundResolved pays line id, whose dispute was just resolved (its ledger
-// y), the credits pending on it of lines the customer has paid in full.
-func (r *run) fundResolved(id LineID, y *ledger, at time.Time) error {
+// settleResolved settles the credits pending on line id, whose dispute
+// was just resolved (its ledger y), of lines settled meanwhile (what
+// settleLent left pending on it, which is what funds them), and then what
+// id lent.
+func (r *run) settleResolved(id LineID, y *ledger, at time.Time) error {
 	if y.coll == nil {
 		return nil
 	}
@@ -317,13 +468,42 @@ func (r *run) fundResolved(id LineID, y *ledger, at time.Time) error {
 		}
 	}
 	for _, from := range froms {
-		if fl := r.st.lines.get(from); fl != nil && fl.paidInFull() {
-			if err := r.fundPending(id, r.st.lines.get(id), from, at); err != nil {
-				return err
+		fl := r.st.lines.get(from)
+		if !r.closed(fl) {
+			continue
+		}
+		funded := map[LineID]int64{}
+		for _, p := range r.st.lines.get(id).coll.pending {
+			if p.from == from {
+				funded[p.credit] = p.units
+			}
+		}
+		if _, err := r.settlePending(id, r.st.lines.get(id), from, funded, at); err != nil {
+			return err
+		}
+	}
+	return r.settleLent(r.st.lines.get(id), at)
+}
+
+// lentPending is what the credits of line lg left pending on the lines
+// of the invoices it lent to, in all.
+func (r *run) lentPending(lg *ledger) int64 {
+	var lent int64
+	if lg.coll == nil {
+		return 0
+	}
+	for _, inv := range lg.coll.lentTo {
+		for il := r.st.invoices.get(inv); il != nil; il = il.prev {
+			if y := r.st.lines.get(il.line); y != nil && y.coll != nil {
+				for _, p := range y.coll.pending {
+					if p.from == lg.line {
+						lent += p.units
+					}
+				}
 			}
 		}
 	}
-	return nil
+	return lent
 }
 
 // pendingSum is what the credits pending on c took off in all.
@@ -340,27 +520,52 @@ func (c *collection) holdsPending(from LineID) bool {
 	return slices.ContainsFunc(c.pending, func(p pendingCredit) bool { return p.from == from })
 }
 
-// fundPending pays line id (its ledger y) each credit of line from that
-// it holds pending: collection "<credit>#funded".
-func (r *run) fundPending(id LineID, y *ledger, from LineID, at time.Time) error {
+// settlePending settles on line id (its ledger y) each credit of line
+// from that it holds pending: funded[credit] of it is a payment of the
+// line (collection "<credit>#funded"), the rest is written off (collection
+// "<credit>#unfunded"). On a disputed line, which takes no payment, what
+// is funded stays pending (left), paid when the dispute is resolved.
+func (r *run) settlePending(id LineID, y *ledger, from LineID, funded map[LineID]int64, at time.Time) (left bool, err error) {
+	r.undoOther(id)
 	nl := y
 	for _, p := range y.coll.pending {
 		if p.from != from {
 			continue
 		}
+		f := funded[p.credit]
+		if u := p.units - f; u > 0 {
+			in := *nl
+			in.coll = nl.coll.clone()
+			in.coll.credited -= u
+			in.coll.pending = slices.DeleteFunc(in.coll.pending, func(q pendingCredit) bool { return q == p })
+			if f > 0 {
+				in.coll.pending = append(in.coll.pending, pendingCredit{credit: p.credit, from: from, units: f})
+			}
+			c := Collection{ID: string(p.credit) + unfundedSuffix, Date: at, Amount: ensemble.MoneyFromMinor(u, y.ctx.cur), Invoice: y.coll.invoice}
+			if nl, err = r.writeOff(&in, u, &c, at); err != nil {
+				return false, err
+			}
+			r.markApplied(c.ID, id)
+		}
+		if f == 0 {
+			continue
+		}
+		if nl.disputed() {
+			left = true
+			continue
+		}
 		in := *nl
 		in.coll = nl.coll.clone()
-		in.coll.credited -= p.units
-		in.coll.pending = slices.DeleteFunc(in.coll.pending, func(q pendingCredit) bool { return q == p })
-		c := Collection{ID: string(p.credit) + fundedSuffix, Date: at, Amount: ensemble.MoneyFromMinor(p.units, y.ctx.cur), Invoice: y.coll.invoice}
-		var err error
-		if nl, err = r.collectLine(&in, p.units, &c, at); err != nil {
-			return err
+		in.coll.credited -= f
+		in.coll.pending = slices.DeleteFunc(in.coll.pending, func(q pendingCredit) bool { return q.credit == p.credit && q.from == from })
+		c := Collection{ID: string(p.credit) + fundedSuffix, Date: at, Amount: ensemble.MoneyFromMinor(f, y.ctx.cur), Invoice: y.coll.invoice}
+		if nl, err = r.collectLine(&in, f, &c, at); err != nil {
+			return false, err
 		}
-		r.st.markApplied(c.ID, id)
+		r.markApplied(c.ID, id)
 	}
 	r.st.lines.put(id, nl)
-	return nil
+	return left, nil
 }
 
 // collectionName is how entries' notes name collection c: "collection
@@ -373,6 +578,9 @@ func collectionName(c *Collection) string {
 	if credit, ok := strings.CutSuffix(c.ID, fundedSuffix); ok {
 		return "credit " + credit + " netted on invoice " + c.Invoice + ", funded"
 	}
+	if credit, ok := strings.CutSuffix(c.ID, unfundedSuffix); ok {
+		return "credit " + credit + " netted on invoice " + c.Invoice + ", unfunded (its credited line was not paid in full)"
+	}
 	return "collection " + c.ID
 }
 
@@ -383,8 +591,10 @@ func validCollectionID(id string) error {
 	if credit, ok := strings.CutSuffix(id, nettedSuffix); ok && ensemble.CheckLineID(credit) == nil {
 		return nil
 	}
-	if credit, ok := strings.CutSuffix(id, fundedSuffix); ok && ensemble.CheckLineID(credit) == nil {
-		return nil
+	for _, suffix := range []string{fundedSuffix, unfundedSuffix} {
+		if credit, ok := strings.CutSuffix(id, suffix); ok && ensemble.CheckLineID(credit) == nil {
+			return nil
+		}
 	}
 	return ensemble.CheckID(id, ensemble.EntrySeparators)
 }

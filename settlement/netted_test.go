@@ -3,6 +3,8 @@ package settlement_test
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
+	"slices"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -210,9 +212,11 @@ func TestCreditNettedOnALaterInvoice(t *testing.T) {
 
 	t.Run("a credit above what the later invoice owes", func(t *testing.T) {
 		// L2 is 20.00 + 3.80: the credit takes its 23.80, so the customer
-		// owes nothing on INV-8 and L2's parties are payable at once
-		// ("<credit>#netted"), and takes the other 23.80 off INV-7's
-		// balance, which the customer pays as 95.20.
+		// owes nothing on INV-8, and takes the other 23.80 off INV-7's
+		// balance, which the customer pays as 95.20. L2's parties are
+		// payable when the customer pays INV-7 in full, which funds the
+		// credit ("<credit>#funded"), not before: the credit alone is no
+		// payment.
 		small := l2
 		small.Amount, small.Tax = eur("20.00"), eur("3.80")
 		_, entries, st := settledCollect(t)
@@ -221,18 +225,20 @@ func TestCreditNettedOnALaterInvoice(t *testing.T) {
 		entries, st = append(entries, res.Entries...), res.State
 		ll, _ := st.Line("L1")
 		require.Equal(t, "23.80", ll.Collection.Credited.AmountString())
-		var released int
 		for _, e := range res.Entries {
-			if e.Kind == settlement.KindCollected {
-				require.Contains(t, string(e.ID), "L2:root/")
-				require.Contains(t, string(e.ID), "#collected.C1#netted")
-				require.Contains(t, e.Note, "credit C1 netted on invoice INV-8")
+			require.NotEqual(t, settlement.KindCollected, e.Kind, "%s: payable before the customer paid", e.ID)
+		}
+		e, _ := pay(t, st, "P1", "INV-7", "95.20")
+		entries = append(entries, e...)
+		var released int
+		for _, e := range e {
+			if e.Kind == settlement.KindCollected && e.Line == "L2" {
+				require.Contains(t, string(e.ID), "#collected.C1#funded")
+				require.Contains(t, e.Note, "credit C1 netted on invoice INV-8, funded")
 				released++
 			}
 		}
 		require.Equal(t, 3, released)
-		e, _ := pay(t, st, "P1", "INV-7", "95.20")
-		entries = append(entries, e...)
 		want = map[partner.ID]string{"platform": "20.00", "referral-ams": "12.00", "sub-utrecht": "48.00"} // 60% of L1, all of L2
 		check(t, entries)
 	})
@@ -656,4 +662,220 @@ func disputedAfterNetting(t *testing.T, l3Amount, l3Tax, creditAmount, creditTax
 	d, err := s.Dispute(st, "L3", date("2026-04-05"))
 	require.NoError(t, err)
 	return s, append(entries, d.Entries...), d.State
+}
+
+// TestPendingCreditSettledWhenItsLineCloses: March's L1 (invoice INV-7,
+// EUR 100.00 + 19.00 tax) is credited 40.00 + 7.60 on April's invoice
+// INV-8 (L2, 100.00 + 19.00), before the customer paid L1: the credit is
+// pending on L2 until L1 is closed. Each case closes both invoices in
+// another order and way; the parties (25/15/60 of each line's basis) end
+// with what the customer's cash pays, never more, never less, and nothing
+// awaits:
+//
+//   - INV-8 paid (71.40) and INV-7 written off, in either order: nothing
+//     funds the credit, so L2's parties have 60.00 of its 100.00 (the
+//     share of what the customer paid for it) and L1's nothing. Before,
+//     paying INV-8 released all of L2 (the credit's share too), 100.00
+//     paid of 71.40 cash;
+//   - INV-8 written off, then INV-7 paid in full: the money for L1 funds
+//     the credit, so L2's parties have its 40.00 and L1's their 60.00.
+//     Before, the write-off took back the credit's share with the rest,
+//     and paying INV-7 found nothing left to pay on L2: 40.00 of the
+//     customer's cash paid nobody;
+//   - INV-7 half paid, then closed by a credit note of the other half: L1
+//     is paid in full, which funds the credit (before, it stayed pending).
+func TestPendingCreditSettledWhenItsLineCloses(t *testing.T) {
+	s := planSettler(t, collectPlan, loadNetwork(t))
+	l2 := collectLine("L2")
+	l2.Invoice = "INV-8"
+	c1 := credit("C1", "L1", "-40.00", "2026-04-01")
+	c1.Tax, c1.Invoice = eur("-7.60"), "INV-8"
+	cn := credit("CN", "L1", "-50.00", "2026-04-15")
+	cn.Tax, cn.Invoice = eur("-9.50"), "INV-7"
+	type step struct {
+		kind            string // "pay", "write-off" or "credit"
+		invoice, amount string
+	}
+	for _, tc := range []struct {
+		name  string
+		steps []step
+		cash  string            // what the customer paid in all
+		want  map[string]string // by party: payable
+	}{
+		{"INV-8 paid, INV-7 written off", []step{{"pay", "INV-8", "71.40"}, {"write-off", "INV-7", "119.00"}},
+			"71.40", map[string]string{"platform": "15.00", "referral-ams": "9.00", "sub-utrecht": "36.00"}},
+		{"INV-7 written off, INV-8 paid", []step{{"write-off", "INV-7", "119.00"}, {"pay", "INV-8", "71.40"}},
+			"71.40", map[string]string{"platform": "15.00", "referral-ams": "9.00", "sub-utrecht": "36.00"}},
+		{"INV-8 written off, INV-7 paid", []step{{"write-off", "INV-8", "71.40"}, {"pay", "INV-7", "119.00"}},
+			"119.00", map[string]string{"platform": "25.00", "referral-ams": "15.00", "sub-utrecht": "60.00"}},
+		{"INV-7 closed by a credit note", []step{{"pay", "INV-7", "59.50"}, {"credit", "", "0"}, {"pay", "INV-8", "71.40"}},
+			"130.90", map[string]string{"platform": "27.50", "referral-ams": "16.50", "sub-utrecht": "66.00"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, entries, st := settledCollect(t)
+			res, err := s.Settle(ctx, st, []settlement.Line{l2, c1})
+			require.NoError(t, err)
+			entries, st = append(entries, res.Entries...), res.State
+			for i, x := range tc.steps {
+				var r settlement.Result
+				var err error
+				c := settlement.Collection{ID: fmt.Sprintf("S%d", i), Date: date("2026-04-20"), Amount: eur(x.amount), Invoice: x.invoice}
+				switch x.kind {
+				case "pay":
+					r, err = s.Collect(st, c)
+				case "write-off":
+					r, err = s.WriteOff(st, c)
+				default:
+					r, err = s.Settle(ctx, st, []settlement.Line{cn})
+				}
+				require.NoError(t, err, "step %d", i)
+				entries, st = append(entries, r.Entries...), r.State
+			}
+			got := map[string]string{}
+			var paid int64
+			for p, x := range statementsOf(t, entries) {
+				require.True(t, x.Awaiting.IsZero(), "%s awaits %s", p, x.Awaiting)
+				got[string(p)] = x.Payable.AmountString()
+				paid += minorOf(x.Payable)
+			}
+			require.Equal(t, tc.want, got)
+			// What the parties are paid is the net (before 19% tax) of
+			// what the customer paid.
+			require.Equal(t, minorOf(eur(tc.cash)), paid*119/100, "cash %s, paid %d", tc.cash, paid)
+			for _, id := range []settlement.LineID{"L1", "L2"} {
+				ll, _ := st.Line(id)
+				require.Empty(t, ll.Collection.Pending, "%s", id)
+				require.Empty(t, ll.Collection.LentTo, "%s", id)
+			}
+		})
+	}
+}
+
+// TestPropertyNettedCreditsPayWhatWasCollected: lines on collection
+// (no tax, so a line's basis is its total) on three invoices, credits of
+// some of them given on their own invoice, on none or on another (netted
+// there, pending while their credited line is not paid in full), then
+// payments and write-offs of the invoices in any order and amount, and
+// last each invoice paid or written off to the end. Whatever the order,
+// once nothing is owed: no credit is pending, nothing awaits, and the
+// parties are paid in all exactly the cash the customer paid, less the
+// refunds it is due (what a line collected beyond what it is now worth):
+// no credit pays what nobody paid for, and no payment is kept from them.
+// (When a credit took off more than the customer owed, the balance in
+// its favour is not always on a line, and two known limits are left out;
+// credits netted both ways between invoices too: see settleLent.)
+func TestPropertyNettedCreditsPayWhatWasCollected(t *testing.T) {
+	s := planSettler(t, collectPlan, loadNetwork(t))
+	invoices := []string{"INV-1", "INV-2", "INV-3"}
+	rapid.Check(t, func(t *rapid.T) {
+		var lines, credits []settlement.Line
+		for i := range rapid.IntRange(1, 5).Draw(t, "lines") {
+			id := fmt.Sprintf("L%d", i+1)
+			l := chainLine(id, "0", "2026-03-01")
+			l.Amount = eurMinor(rapid.Int64Range(1, 10_000).Draw(t, id+".amount"))
+			l.Invoice = rapid.SampledFrom(invoices).Draw(t, id+".invoice")
+			lines = append(lines, l)
+			if rapid.Bool().Draw(t, id+".credited") {
+				c := credit("C"+id, id, "0", "2026-04-01")
+				c.Amount = eurMinor(-rapid.Int64Range(1, minorOf(l.Amount)).Draw(t, id+".credit"))
+				// On its own invoice, on none, or on a later one (a
+				// proration credit on the next month's invoice): credits
+				// netted both ways between invoices are left out (see
+				// settleLent's limits).
+				later := slices.DeleteFunc(slices.Clone(invoices), func(inv string) bool { return inv < l.Invoice })
+				c.Invoice = rapid.SampledFrom(append([]string{""}, later...)).Draw(t, id+".credit.invoice")
+				credits = append(credits, c)
+			}
+		}
+		res, err := s.Settle(ctx, settlement.State{}, lines)
+		require.NoError(t, err)
+		entries, st := res.Entries, res.State
+		var cash int64
+		balance := false // whether a credit took off more than the customer owed (a refund due, or a balance for its next invoice)
+		owes := func(inv string) int64 {
+			var o int64
+			for _, l := range lines {
+				if ll, _ := st.Line(l.ID); ll.Collection.Invoice == inv {
+					c := ll.Collection
+					o += max(0, minorOf(c.Total)-minorOf(c.Collected)-minorOf(c.WrittenOff)-minorOf(c.Credited))
+				}
+			}
+			return o
+		}
+		apply := func(label, inv string, amount int64, writeOff bool) {
+			c := settlement.Collection{ID: label, Date: date("2026-05-01"), Amount: eurMinor(amount), Invoice: inv}
+			var r settlement.Result
+			var err error
+			if writeOff {
+				r, err = s.WriteOff(st, c)
+			} else {
+				r, err = s.Collect(st, c)
+				cash += amount
+			}
+			require.NoError(t, err, "%s: %s %d", label, inv, amount)
+			entries, st = append(entries, r.Entries...), r.State
+		}
+		// Credits settle one by one, between payments and write-offs.
+		ops := rapid.IntRange(0, 6).Draw(t, "ops")
+		for i := 0; len(credits) > 0 || i < ops; i++ {
+			if len(credits) > 0 && rapid.Bool().Draw(t, fmt.Sprintf("op%d.credit", i)) {
+				c := credits[0]
+				inv := c.Invoice
+				ll, _ := st.Line(c.Credits)
+				if inv == "" {
+					inv = ll.Collection.Invoice
+				}
+				room := owes(inv) // what the credit can come off without a balance in the customer's favour
+				if inv != ll.Collection.Invoice {
+					room += owes(ll.Collection.Invoice)
+				}
+				if -minorOf(c.Amount) > room || !ll.Collection.WrittenOff.IsZero() || len(ll.Collection.Pending) > 0 {
+					// Known limits (issue 18's closing note): a credit of
+					// a line partly written off reverses on top of what
+					// the write-off took back; a credit note of a line
+					// holding a pending credit spills its cash as if the
+					// pending credit were paid.
+					balance = true
+				}
+				r, err := s.Settle(ctx, st, credits[:1])
+				credits = credits[1:]
+				if errors.Is(err, settlement.ErrOverCredit) {
+					continue // a write-off took back what it would credit
+				}
+				require.NoError(t, err)
+				entries, st = append(entries, r.Entries...), r.State
+				continue
+			}
+			inv := rapid.SampledFrom(invoices).Draw(t, fmt.Sprintf("op%d.invoice", i))
+			if o := owes(inv); o > 0 {
+				apply(fmt.Sprintf("P%d", i), inv, rapid.Int64Range(1, o).Draw(t, fmt.Sprintf("op%d.amount", i)), rapid.Bool().Draw(t, fmt.Sprintf("op%d.writeoff", i)))
+			}
+		}
+		for _, inv := range rapid.Permutation(invoices).Draw(t, "closing") {
+			if o := owes(inv); o > 0 {
+				apply("X-"+inv, inv, o, rapid.Bool().Draw(t, "X-"+inv+".writeoff"))
+			}
+		}
+		var refunds int64
+		for _, l := range lines {
+			ll, _ := st.Line(l.ID)
+			c := ll.Collection
+			require.Empty(t, c.Pending, "%s", l.ID)
+			require.Empty(t, c.LentTo, "%s", l.ID)
+			for _, p := range ll.Parts {
+				require.True(t, p.Awaiting.IsZero(), "%s awaits %s", p.Entry, p.Awaiting)
+			}
+			refunds += max(0, minorOf(c.Collected)-(minorOf(c.Total)-minorOf(c.Credited)))
+		}
+		sts, err := settlement.Statements(entries, settlement.StatementOptions{Period: ensemble.MustPeriod(date("2026-01-01"), date("2027-01-01"))})
+		require.NoError(t, err)
+		var paid int64
+		for _, x := range sts {
+			require.True(t, x.Awaiting.IsZero(), "%s awaits %s", x.Party, x.Awaiting)
+			paid += minorOf(x.Payable)
+		}
+		if !balance {
+			require.Equal(t, cash-refunds, paid, "cash %d, refunds due %d", cash, refunds)
+		}
+	})
 }

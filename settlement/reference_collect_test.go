@@ -64,6 +64,44 @@ func (c *refCollection) owed() int64 {
 	return max(0, c.total-c.collected-c.writtenOff-c.credited)
 }
 
+// done reports whether nothing is left to come on the line: nothing owed,
+// no credit pending (whose share stays held back until it is funded).
+func (c *refCollection) done() bool { return c.owed() == 0 && len(c.pending) == 0 }
+
+// pendingSum is what the credits pending on the line took off.
+func (c *refCollection) pendingSum() int64 {
+	var s int64
+	for _, p := range c.pending {
+		s += p.units
+	}
+	return s
+}
+
+// paidInFull reports whether the customer paid all line id was worth:
+// nothing owed, nothing written off, and every credit pending on it from
+// a line paid in full (a line met again on the way is taken to be: lines
+// owing nothing but each other's pending credits pay each other).
+func (st *refState) paidInFull(id settlement.LineID) bool { return st.closed(id, true) }
+
+// closed reports whether line id owes nothing and every credit pending on
+// it comes from a closed line (a line met again on the way is taken to
+// be); with paid, nothing written off on any of them either.
+func (st *refState) closed(id settlement.LineID, paid bool, path ...settlement.LineID) bool {
+	lg, ok := st.lines[id]
+	switch {
+	case !ok || lg.coll == nil || lg.coll.owed() != 0 || paid && lg.coll.writtenOff != 0:
+		return false
+	case slices.Contains(path, id):
+		return true
+	}
+	for _, p := range lg.coll.pending {
+		if !st.closed(p.from, paid, append(slices.Clone(path), id)...) {
+			return false
+		}
+	}
+	return true
+}
+
 // json returns the State's JSON form of c (nil for none).
 func (c *refCollection) json(cur ensemble.Currency) *settlement.LedgerCollection {
 	if c == nil {
@@ -152,7 +190,7 @@ func (lg *refLedger) releaseAwaiting(taken []int64, by string, at time.Time, not
 		return nil
 	}
 	want := max(0, lg.basis-lg.credited-lg.refShare(c.collected, false))
-	if c.owed() == 0 {
+	if c.done() {
 		want = 0
 	}
 	drop := lg.awaitingSum() - want
@@ -252,43 +290,62 @@ func (s *refSettler) Collect(c settlement.Collection, writeOff bool) ([]settleme
 	paid := byOwed(owed, amount, ids)
 	st := s.state.clone()
 	at := c.Date.UTC()
-	if !writeOff {
-		out := st.payLines(ids, owed, amount, c.ID, at)
-		for _, id := range ids { // a line now paid in full funds its pending credits
-			out = append(out, st.fund(id, at)...)
-		}
-		s.state = st
-		return out, nil
-	}
 	var out []settlement.Entry
+	if !writeOff {
+		out = st.payLines(ids, owed, amount, c.ID, at)
+	}
 	for i, id := range ids {
-		if paid[i] == 0 {
+		if !writeOff || paid[i] == 0 {
 			continue
 		}
-		lg, trace := st.applying(id, c.ID)
-		cl := lg.coll
-		if writeOff {
-			x := min(lg.awaitingSum(), lg.refShare(cl.writtenOff+paid[i], true)-lg.refShare(cl.writtenOff, true))
-			cl.writtenOff += paid[i]
-			if cl.owed() == 0 { // nothing owed any more: nothing awaits
-				x = lg.awaitingSum()
-			}
-			cl.clawed += x
-			credited := lg.credited
-			back, err := lg.reverse(x, string(id)+"#writeoff."+c.ID, at, "write-off "+c.ID+" of "+ensemble.MoneyFromMinor(paid[i], lg.cur).String(),
-				trace, lg.service, c.Bearer, true)
-			if err != nil {
-				return fail(id, err)
-			}
-			out = append(out, back...)
-			st.takeBack(lg, credited)
-		} else {
-			out = append(out, lg.collectLine(paid[i], c.ID, at, trace)...)
+		back, err := st.writeOffLine(id, paid[i], c.ID, at, c.Bearer)
+		if err != nil {
+			return fail(id, err)
 		}
-		st.lines[id] = lg
+		out = append(out, back...)
+	}
+	for _, id := range ids { // a line now owing nothing settles the credits it lent
+		out = append(out, st.settleLent(id, at)...)
 	}
 	s.state = st
 	return out, nil
+}
+
+// writeOffLine writes lost off line id as write-off c: the share of the
+// basis it stands for (half down), within what awaits; all that awaits
+// once nothing is owed, but the share of the credits pending on the line.
+func (st *refState) writeOffLine(id settlement.LineID, lost int64, c string, at time.Time, b settlement.Bearer) ([]settlement.Entry, error) {
+	lg, trace := st.applying(id, c)
+	cl := lg.coll
+	var lent int64 // what the line's credits left pending elsewhere: written off first
+	for _, y := range st.lines {
+		if y.coll != nil {
+			for _, p := range y.coll.pending {
+				if p.from == id {
+					lent += p.units
+				}
+			}
+		}
+	}
+	x := min(lg.awaitingSum(), lg.refShare(max(0, cl.writtenOff+lost-lent), true)-lg.refShare(max(0, cl.writtenOff-lent), true))
+	cl.writtenOff += lost
+	if cl.owed() == 0 { // nothing owed any more: nothing awaits but what pending credits will pay
+		x = lg.awaitingSum() - min(lg.awaitingSum(), lg.refShare(cl.pendingSum(), false))
+	}
+	cl.clawed += x
+	note := "write-off " + c + " of " + ensemble.MoneyFromMinor(lost, lg.cur).String()
+	if credit, ok := strings.CutSuffix(c, "#unfunded"); ok {
+		note = "credit " + credit + " netted on invoice " + cl.invoice + ", unfunded (its credited line was not paid in full): " +
+			ensemble.MoneyFromMinor(lost, lg.cur).String() + " written off"
+	}
+	credited := lg.credited
+	back, err := lg.reverse(x, string(id)+"#writeoff."+c, at, note, trace, lg.service, b, true)
+	if err != nil {
+		return nil, err
+	}
+	st.takeBack(lg, credited)
+	st.lines[id] = lg
+	return back, nil
 }
 
 // byOwed splits amount over the lines ids in proportion to what they
@@ -336,7 +393,7 @@ func (st *refState) creditLines(ids []settlement.LineID, owed []int64, amount in
 		}
 		lg.coll = &cl
 		st.lines[lid] = lg
-		if cl.owed() == 0 && lg.awaitingSum() > 0 {
+		if cl.done() && lg.awaitingSum() > 0 {
 			lg, trace := st.applying(lid, id)
 			out = append(out, lg.collectLine(0, id, at, trace)...)
 			st.lines[lid] = lg
@@ -345,58 +402,168 @@ func (st *refState) creditLines(ids []settlement.LineID, owed []int64, amount in
 	return out
 }
 
-// fund, when line id is paid in full (nothing owed or written off), pays
-// the lines of the invoices it lent to what its credits left pending on
-// them: each moves from credited to collected, as collection
-// "<credit>#funded".
-func (st *refState) fund(id settlement.LineID, at time.Time) []settlement.Entry {
-	lg := st.lines[id]
-	if lg.coll == nil || len(lg.coll.lentTo) == 0 || lg.coll.owed() != 0 || lg.coll.writtenOff != 0 {
-		return nil
-	}
+// settleLent settles what line id's credits left pending on the lines
+// of the invoices it lent to, once id owes nothing and holds no pending
+// credit itself (or is paid in full): what the customer paid for id
+// beyond its value net of them funds them (all of them when paid in
+// full; what was written off of id is theirs first), in proportion to
+// their amounts (largest remainder, by line and credit): each funded
+// part moves from credited to collected, as collection "<credit>#funded";
+// the rest is written off there, as write-off "<credit>#unfunded". Each
+// line so settled then settles what it lent. On a disputed line the
+// funded part stays pending until its dispute's end.
+func (st *refState) settleLent(id settlement.LineID, at time.Time) []settlement.Entry {
 	var out []settlement.Entry
-	var kept []string // invoices with a disputed line holding one: paid when its dispute is resolved
-	for _, inv := range lg.coll.lentTo {
-		if !slices.ContainsFunc(slices.Collect(maps.Values(st.lines)), func(y refLedger) bool { return y.coll != nil && y.coll.invoice == inv }) {
-			kept = append(kept, inv) // its lines are in another part of a split state
+	for work := []settlement.LineID{id}; len(work) > 0; work = work[1:] {
+		id := work[0]
+		lg := st.lines[id]
+		if lg.coll == nil || len(lg.coll.lentTo) == 0 || lg.coll.owed() != 0 {
 			continue
 		}
+		paid := st.paidInFull(id)
+		if !paid && !st.closed(id, false) {
+			continue
+		}
+		first := settlement.LineID("") // a line lending to it that it does not lend to settles first
+		for _, p := range lg.coll.pending {
+			if first == "" && !st.lendsTo(id, p.from, map[settlement.LineID]bool{}) {
+				first = p.from
+			}
+		}
+		if first != "" {
+			work = append(work, first)
+			continue
+		}
+		var kept []string // invoices still holding a funded part on a disputed line, or held by another part of a split state
+		var recs []ensemble.Share
+		var lent int64
+		for _, inv := range lg.coll.lentTo {
+			if !slices.ContainsFunc(slices.Collect(maps.Values(st.lines)), func(y refLedger) bool { return y.coll != nil && y.coll.invoice == inv }) {
+				kept = append(kept, inv)
+			}
+		}
+		var ys []settlement.LineID
 		for _, yid := range slices.Sorted(maps.Keys(st.lines)) {
 			y := st.lines[yid]
-			if y.coll == nil || y.coll.invoice != inv || !slices.ContainsFunc(y.coll.pending, func(p refPending) bool { return p.from == id }) {
+			if y.coll == nil || !slices.Contains(lg.coll.lentTo, y.coll.invoice) {
 				continue
 			}
-			if y.disputed {
-				if !slices.Contains(kept, inv) {
-					kept = append(kept, inv)
+			held := false
+			for _, p := range y.coll.pending {
+				if p.from == id {
+					recs = append(recs, ensemble.Share{Key: string(yid) + "/" + string(p.credit), Weight: ensemble.RatioFromInt(p.units)})
+					lent += p.units
+					held = true
 				}
-				continue
 			}
-			out = append(out, st.fundLine(yid, id, at)...)
+			if held {
+				ys = append(ys, yid)
+			}
 		}
+		funds := lent
+		if c := lg.coll; !paid { // credits pending on it are no payment of it yet
+			funds = min(lent, max(0, c.collected-(c.total-(c.credited-c.pendingSum())-lent)))
+		}
+		parts := make([]int64, len(recs))
+		if funds > 0 {
+			if err := ensemble.AllocateUnits(parts, funds, recs, ensemble.AllocateOptions{}); err != nil {
+				panic(err)
+			}
+		}
+		k := 0
+		for _, yid := range ys {
+			funded := map[settlement.LineID]int64{}
+			for _, p := range st.lines[yid].coll.pending {
+				if p.from == id {
+					funded[p.credit], k = parts[k], k+1
+				}
+			}
+			back, left := st.settleLine(yid, id, funded, at)
+			out = append(out, back...)
+			if inv := st.lines[yid].coll.invoice; left && !slices.Contains(kept, inv) {
+				kept = append(kept, inv)
+			}
+			work = append(work, yid)
+		}
+		lg = st.lines[id]
+		cl := *lg.coll
+		cl.lentTo = kept
+		lg.coll = &cl
+		st.lines[id] = lg
 	}
-	cl := *lg.coll
-	cl.lentTo = kept
-	lg.coll = &cl
-	st.lines[id] = lg
 	return out
 }
 
-// fundLine pays line yid each credit of line from it holds pending, as
-// collection "<credit>#funded".
-func (st *refState) fundLine(yid, from settlement.LineID, at time.Time) []settlement.Entry {
-	var out []settlement.Entry
+// lendsTo reports whether a credit of line from is pending on line to or
+// on a line lending to it, however indirectly.
+func (st *refState) lendsTo(from, to settlement.LineID, seen map[settlement.LineID]bool) bool {
+	y, ok := st.lines[to]
+	if !ok || y.coll == nil || seen[to] {
+		return false
+	}
+	seen[to] = true
+	for _, p := range y.coll.pending {
+		if p.from == from || st.lendsTo(from, p.from, seen) {
+			return true
+		}
+	}
+	return false
+}
+
+// settleInvoices settles what line id lent, then what each line of
+// invoices invs lent, in line id order.
+func (st *refState) settleInvoices(id settlement.LineID, at time.Time, invs ...string) []settlement.Entry {
+	out := st.settleLent(id, at)
+	for _, inv := range invs {
+		for _, yid := range slices.Sorted(maps.Keys(st.lines)) {
+			if y := st.lines[yid]; inv != "" && y.coll != nil && y.coll.invoice == inv {
+				out = append(out, st.settleLent(yid, at)...)
+			}
+		}
+	}
+	return out
+}
+
+// settleLine settles on line yid each credit of line from it holds
+// pending: funded[credit] of it is paid ("<credit>#funded"), the rest
+// written off ("<credit>#unfunded"); on a disputed line the funded part
+// stays pending (left).
+func (st *refState) settleLine(yid, from settlement.LineID, funded map[settlement.LineID]int64, at time.Time) (out []settlement.Entry, left bool) {
 	for _, p := range slices.Clone(st.lines[yid].coll.pending) {
 		if p.from != from {
 			continue
 		}
+		f := funded[p.credit]
+		if u := p.units - f; u > 0 {
+			y := st.lines[yid]
+			cl := *y.coll
+			cl.credited -= u
+			cl.pending = slices.DeleteFunc(slices.Clone(cl.pending), func(q refPending) bool { return q == p })
+			if f > 0 {
+				cl.pending = append(cl.pending, refPending{p.credit, from, f})
+			}
+			y.coll = &cl
+			st.lines[yid] = y
+			back, err := st.writeOffLine(yid, u, string(p.credit)+"#unfunded", at, settlement.Bearer{})
+			if err != nil {
+				panic(err) // a write-off without a bearer reverses what awaits
+			}
+			out = append(out, back...)
+		}
+		if f == 0 {
+			continue
+		}
+		if st.lines[yid].disputed {
+			left = true
+			continue
+		}
 		y, trace := st.applying(yid, string(p.credit)+"#funded")
-		y.coll.credited -= p.units
-		y.coll.pending = slices.DeleteFunc(slices.Clone(y.coll.pending), func(q refPending) bool { return q == p })
-		out = append(out, y.collectLine(p.units, string(p.credit)+"#funded", at, trace)...)
+		y.coll.credited -= f
+		y.coll.pending = slices.DeleteFunc(slices.Clone(y.coll.pending), func(q refPending) bool { return q.credit == p.credit && q.from == from })
+		out = append(out, y.collectLine(f, string(p.credit)+"#funded", at, trace)...)
 		st.lines[yid] = y
 	}
-	return out
+	return out, left
 }
 
 // payLines pays amount of collection id, at most what the lines ids owe
@@ -554,7 +721,7 @@ func (lg *refLedger) collectLine(paid int64, id string, at time.Time, trace []en
 	lg.coll.collected += paid
 	after := lg.refShare(lg.coll.collected, false)
 	x := min(after-before, lg.awaitingSum())
-	if lg.coll.owed() == 0 { // paid in full: everything awaiting is released
+	if lg.coll.done() { // paid in full: everything awaiting is released
 		x = lg.awaitingSum()
 	}
 	if x == 0 {
@@ -578,7 +745,7 @@ func (lg *refLedger) collectLine(paid int64, id string, at time.Time, trace []en
 	var sum int64
 	for i, p := range lg.parts {
 		release[i] = min(p.awaiting, max(0, target[i]-(p.unreversed-p.awaiting)))
-		if lg.coll.owed() == 0 {
+		if lg.coll.done() {
 			release[i] = p.awaiting
 		}
 		sum += release[i]

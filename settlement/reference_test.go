@@ -1314,7 +1314,7 @@ func (s *refSettler) settleCredit(st *refState, c settlement.Line) ([]settlement
 	var over int64 // what the credit takes off the line's balance beyond its total
 	// A credit of a line on collection the customer paid in full netted on
 	// another invoice is a payment of its lines.
-	funded := lg.coll != nil && lg.coll.owed() == 0 && lg.coll.writtenOff == 0
+	funded := st.paidInFull(lg.line)
 	if lg.coll != nil { // the credit note's amount and tax come off what the customer owes
 		// Its tax must be the line's rate on its basis, within a unit.
 		if lg.basisKind == settlement.BasisNet && lg.basis != 0 {
@@ -1405,6 +1405,17 @@ func (s *refSettler) settleCredit(st *refState, c settlement.Line) ([]settlement
 			}
 		}
 	}
+	// A credited line owing nothing settles the credits it lent, and so
+	// do the lines of its invoice and of the one it was netted on, which
+	// it may have paid.
+	var invs []string
+	if lg.coll != nil {
+		invs = append(invs, lg.coll.invoice)
+	}
+	if netted > 0 {
+		invs = append(invs, nettedInv)
+	}
+	entries = append(entries, st.settleInvoices(lg.line, c.Date.UTC(), invs...)...)
 	return entries, nil
 }
 
@@ -1467,7 +1478,11 @@ func (lg *refLedger) reverse(credit int64, by string, at time.Time, note string,
 		for _, p := range lg.coll.pending {
 			pending += p.units
 		}
-		if rest := lg.basis - lg.credited - credit - lg.refShare(lg.coll.collected+pending, false); rest > 0 {
+		rest := lg.basis - lg.credited - credit - lg.refShare(lg.coll.collected+pending, false)
+		if awaited { // a write-off takes back only what awaits
+			rest = min(rest, lg.awaitingSum()-credit)
+		}
+		if rest > 0 {
 			credit += rest
 			note += fmt.Sprintf(", and %s awaiting a payment no longer owed", ensemble.MoneyFromMinor(rest, lg.cur))
 		}
@@ -1739,9 +1754,14 @@ func (s *refSettler) ResolveDispute(line settlement.LineID, o settlement.Dispute
 		out = append(out, s.state.spillOver(line, over, string(line)+"#netted", at.UTC())...)
 		lg = s.state.lines[line]
 	}
-	// Pending credits whose credited lines the customer paid in full
-	// meanwhile are paid now.
+	// A line that now owes nothing settles the credits it lent; and the
+	// credits pending on it of lines owing nothing now are settled.
+	var invs []string
 	if lg.coll != nil {
+		invs = append(invs, lg.coll.invoice)
+	}
+	out = append(out, s.state.settleInvoices(line, at.UTC(), invs...)...)
+	if lg = s.state.lines[line]; lg.coll != nil {
 		var froms []settlement.LineID
 		for _, p := range lg.coll.pending {
 			if !slices.Contains(froms, p.from) {
@@ -1749,10 +1769,19 @@ func (s *refSettler) ResolveDispute(line settlement.LineID, o settlement.Dispute
 			}
 		}
 		for _, from := range froms {
-			if fl, ok := s.state.lines[from]; ok && fl.coll != nil && fl.coll.owed() == 0 && fl.coll.writtenOff == 0 {
-				out = append(out, s.state.fundLine(line, from, at.UTC())...)
+			if !s.state.closed(from, false) {
+				continue
 			}
+			funded := map[settlement.LineID]int64{} // what settleLent left pending here is what funds them
+			for _, p := range s.state.lines[line].coll.pending {
+				if p.from == from {
+					funded[p.credit] = p.units
+				}
+			}
+			back, _ := s.state.settleLine(line, from, funded, at.UTC())
+			out = append(out, back...)
 		}
+		out = append(out, s.state.settleLent(line, at.UTC())...)
 	}
 	return out, nil
 }

@@ -82,11 +82,19 @@ type undoLog struct {
 	credit   LineID // the credit line recorded; "": none
 	vols     []volUndo
 	prepaid  string // a commitment the line recorded first; "": none
-	// others are the lines of the invoice a credit is netted on that it
-	// changed (netted.go), as they were, and applied the collection id it
-	// recorded on those it left owing nothing.
+	// others are the lines other than its own that a credit changed
+	// (netted.go), as they were, and applied the collections it recorded
+	// on them, with what the state held of each before.
 	others  []lineUndo
-	applied string
+	applied []appliedUndo
+}
+
+// appliedUndo is what State.applied held of collection c before the
+// current line recorded it: the line was, if it existed.
+type appliedUndo struct {
+	c       string
+	was     LineID
+	existed bool
 }
 
 // lineUndo is a ledger line as it was before the current line changed it.
@@ -108,7 +116,7 @@ type volUndo struct {
 // undoStart starts the undo log of a new line.
 func (r *run) undoStart() {
 	if u := r.undo; u != nil {
-		*u = undoLog{vols: u.vols[:0], lineVols: nil, others: u.others[:0]}
+		*u = undoLog{vols: u.vols[:0], lineVols: nil, others: u.others[:0], applied: u.applied[:0]}
 	}
 }
 
@@ -123,12 +131,22 @@ func (r *run) undoLine(id, credit LineID) {
 }
 
 // undoOther records ledger line id as the state holds it before the
-// current line, a credit netted on its invoice, changes it (recording
-// collection c on it when it leaves it owing nothing).
-func (r *run) undoOther(id LineID, c string) {
+// current line, a credit netted on its invoice or funding what it lent,
+// changes it.
+func (r *run) undoOther(id LineID) {
 	if u := r.undo; u != nil {
-		u.others, u.applied = append(u.others, lineUndo{id: id, ledger: r.st.lines.get(id)}), c
+		u.others = append(u.others, lineUndo{id: id, ledger: r.st.lines.get(id)})
 	}
+}
+
+// markApplied records that collection c applied to line id, as
+// State.markApplied, keeping what the state held of c for the undo log.
+func (r *run) markApplied(c string, id LineID) {
+	if u := r.undo; u != nil {
+		was, existed := r.st.applied.lookup(c)
+		u.applied = append(u.applied, appliedUndo{c: c, was: was, existed: existed})
+	}
+	r.st.markApplied(c, id)
 }
 
 // undoVolume records the volume of key k before the current line changes
@@ -200,8 +218,14 @@ func (r *run) reject(id LineID, mark int, err error) bool {
 	for i := len(u.others) - 1; i >= 0; i-- { // last first: a line recorded twice gets its first ledger back
 		r.st.lines.put(u.others[i].id, u.others[i].ledger)
 	}
-	if u.applied != "" && r.st.applied.has(u.applied) {
-		r.st.ownApplied().del(u.applied)
+	for i := len(u.applied) - 1; i >= 0; i-- {
+		a := u.applied[i]
+		switch {
+		case a.existed:
+			r.st.ownApplied().put(a.c, a.was)
+		case r.st.applied.has(a.c):
+			r.st.ownApplied().del(a.c)
+		}
 	}
 	if u.prepaid != "" {
 		r.st.ownPrepaid().del(u.prepaid)
