@@ -382,8 +382,11 @@ func (r *run) releaseAwaiting(lg, nl *ledger, parts []int64, by string, at time.
 // c.Invoice, or c.Lines), the same fraction of the line becomes payable
 // to every party. The line's share of the basis paid in all (basis ×
 // collected / total, of the line as settled, whatever credits took off
-// it since; half away from zero) is allocated over the parts'
-// amounts by largest remainder (ties by entry id), so the parts' payable
+// it since; half away from zero) is allocated over what the parts have
+// unreversed (their amounts less what credits, lost disputes and
+// write-offs took back: a credit borne by one party leaves the others'
+// shares of later payments as they were) by largest remainder (ties by
+// entry id), so the parts' payable
 // amounts add up to it exactly and none exceeds its exact share rounded up
 // (nor what it has unreversed); each part is released what it lacks of
 // its allocation; where largest remainder is not monotone in what was paid,
@@ -608,7 +611,9 @@ func byOwed(ids []LineID, owed []int64, amount int64) ([]int64, error) {
 
 // collectLine applies paid (of the line's total) of collection c to lg:
 // the share of the basis the customer has now paid in all, allocated over
-// the parts' amounts by largest remainder (ties by entry id), is what each
+// what the parts have unreversed by largest remainder (ties by entry id;
+// in proportion to their amounts unless a bearer took a credit from some
+// of them), is what each
 // part should have payable; each part is released what it lacks of that,
 // within what it awaits. When a part already has more (largest remainder
 // is not monotone in the total), the others' releases are cut back in
@@ -629,7 +634,7 @@ func (r *run) collectLine(lg *ledger, paid int64, c *Collection, at time.Time) (
 	keys := make([]string, n)
 	amounts, awaiting := make([]int64, n), make([]int64, n)
 	for i := range n {
-		keys[i], amounts[i], awaiting[i] = string(lg.entryID(i)), lg.units(i), cl.awaiting[i]
+		keys[i], amounts[i], awaiting[i] = string(lg.entryID(i)), lg.unreversed(i), cl.awaiting[i]
 	}
 	a := cl.awaitingSum()
 	x := min(after-before, a)

@@ -728,3 +728,42 @@ func TestCollectInvoiceSkipsDisputedLines(t *testing.T) {
 	require.ErrorAs(t, err, &ce)
 	require.Equal(t, settlement.LineID("L1"), ce.Line)
 }
+
+// TestBearerCreditThenPartPayment: L1 (EUR 100.00 + 19.00, split
+// 25/15/60 on collection) is credited 50.00 + 9.50, borne by the seller
+// alone: the platform is still owed 25.00, the referrer 15.00, the seller
+// 10.00, and the customer 59.50. It pays half (29.75) and the other half
+// is written off, in either order: each party keeps half of what it is
+// owed, 12.50 / 7.50 / 5.00, so the seller bears its credit and nothing
+// else. Before, a payment was split by the parts' amounts as settled
+// (25/15/60), so the seller, which had 10.00 left, took all of it while
+// the others were short: 15.00 of the platform's and referrer's share went
+// to the seller, and the write-off took it from them (a new user's trial:
+// an SLA credit borne by a supplier, then a part payment).
+func TestBearerCreditThenPartPayment(t *testing.T) {
+	for _, payFirst := range []bool{true, false} {
+		t.Run(fmt.Sprintf("pay first %v", payFirst), func(t *testing.T) {
+			s, entries, st := settledCollect(t)
+			c := credit("C1", "L1", "-50.00", "2026-03-10")
+			c.Tax, c.Bearer = eur("-9.50"), settlement.Bearer{Party: "sub-utrecht"}
+			res, err := s.Settle(ctx, st, []settlement.Line{c})
+			require.NoError(t, err)
+			entries, st = append(entries, res.Entries...), res.State
+			steps := []func(settlement.State, settlement.Collection) (settlement.Result, error){s.Collect, s.WriteOff}
+			if !payFirst {
+				steps[0], steps[1] = steps[1], steps[0]
+			}
+			for i, step := range steps {
+				r, err := step(st, settlement.Collection{ID: fmt.Sprintf("P%d", i), Date: date("2026-03-20"), Amount: eur("29.75"), Invoice: "INV-7"})
+				require.NoError(t, err)
+				entries, st = append(entries, r.Entries...), r.State
+			}
+			got := map[partner.ID]string{}
+			for p, x := range statementsOf(t, entries) {
+				require.True(t, x.Awaiting.IsZero(), "%s awaits %s", p, x.Awaiting)
+				got[p] = x.Payable.AmountString()
+			}
+			require.Equal(t, map[partner.ID]string{"platform": "12.50", "referral-ams": "7.50", "sub-utrecht": "5.00"}, got)
+		})
+	}
+}
