@@ -284,6 +284,19 @@ func totalShare(x, basis, total int64) int64 {
 	return basisShare(total, x, basis, false)
 }
 
+// creditOver takes a credit note of k (of the total) off what the
+// customer owes on c and returns what of it the line's balance cannot
+// hold, which spill moves to the invoice's other lines: what the credits
+// would take beyond the total, and at least what the credits pending on
+// the line take beyond what the customer did not pay otherwise (a
+// pending credit is no payment: with the line's value now lower, it is
+// what comes off elsewhere first, the customer's cash after it).
+func (c *collection) creditOver(k int64) int64 {
+	over := max(c.credited+k-c.total, min(c.pendingSum(), c.credited+k+c.collected+c.writtenOff-c.total), 0)
+	c.credited += k - over
+	return over
+}
+
 // awaitingTotal is what line l on collection, whose record is c, must
 // hold back in all: nothing once the customer owes nothing and no credit
 // is pending on it; else what it has unreversed (its basis less what

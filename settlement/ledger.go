@@ -70,8 +70,7 @@ func (r *run) clawback(l *Line) error {
 		netted = min(-total, all)
 		in := *lg
 		in.coll = lg.coll.clone()
-		over = max(0, in.coll.credited+(-total-netted)-in.coll.total)
-		in.coll.creditTotal(-total - netted)
+		over = in.coll.creditOver(-total - netted)
 		lg = &in
 	} else if l.Invoice != "" {
 		// A line payable on settlement has no balance here, but a credit

@@ -265,6 +265,10 @@ func (r *run) spill(l *Line, nl *ledger, over int64, cash bool) error {
 		}
 		over -= amount
 	}
+	// What no other line owes stays with nl: a credit beyond what the
+	// customer owes (a refund due, with the cash it paid beyond the
+	// line's value).
+	c.creditTotal(over)
 	extra := c.collected - (c.total - c.credited)
 	if extra <= 0 || !cash {
 		return nil

@@ -829,12 +829,10 @@ func TestPropertyNettedCreditsPayWhatWasCollected(t *testing.T) {
 				if inv != ll.Collection.Invoice {
 					room += owes(ll.Collection.Invoice)
 				}
-				if -minorOf(c.Amount) > room || !ll.Collection.WrittenOff.IsZero() || len(ll.Collection.Pending) > 0 {
-					// Known limits (issue 18's closing note): a credit of
-					// a line partly written off reverses on top of what
-					// the write-off took back; a credit note of a line
-					// holding a pending credit spills its cash as if the
-					// pending credit were paid.
+				if -minorOf(c.Amount) > room || !ll.Collection.WrittenOff.IsZero() {
+					// Known limit (issue 18's closing note): a credit of a
+					// line partly written off reverses on top of what the
+					// write-off took back.
 					balance = true
 				}
 				r, err := s.Settle(ctx, st, credits[:1])
@@ -878,4 +876,50 @@ func TestPropertyNettedCreditsPayWhatWasCollected(t *testing.T) {
 			require.Equal(t, cash-refunds, paid, "cash %d, refunds due %d", cash, refunds)
 		}
 	})
+}
+
+// TestCreditNoteOfALineHoldingAPendingCredit: INV-8 holds L2 and L3
+// (each EUR 100.00 + 19.00); March's L1 is credited 40.00 + 7.60 on
+// INV-8 before the customer paid it: 23.80 pending on each. The customer
+// pays 47.60 of each, then L3's other 47.60 (L3 owes nothing: 95.20 paid,
+// 23.80 pending), and a credit note takes 50.00 + 9.50 off L3. L3 is now
+// worth 59.50 and holds 119.00: the pending credit, which can no longer
+// come off L3, moves to L2 (still pending), then 23.80 of L3's cash pays
+// what L2 owes, and 11.90 is a refund due. INV-7 is then written off: the
+// two pending credits on L2 are unfunded. The parties are paid the net of
+// the cash less the refund, 110.00 (L2 60.00, L3 50.00). Before, the
+// pending credit stayed on L3 and all the cash beyond L3's new value
+// spilled to L2 as if the pending credit were paid: 11.90 more than the
+// customer paid was payable.
+func TestCreditNoteOfALineHoldingAPendingCredit(t *testing.T) {
+	s, entries, st := settledCollect(t)
+	l2, l3 := collectLine("L2"), collectLine("L3")
+	l2.Invoice, l3.Invoice = "INV-8", "INV-8"
+	c1 := credit("C1", "L1", "-40.00", "2026-04-01")
+	c1.Tax, c1.Invoice = eur("-7.60"), "INV-8"
+	cn := credit("CN3", "L3", "-50.00", "2026-04-15")
+	cn.Tax, cn.Invoice = eur("-9.50"), "INV-8"
+	step := func(r settlement.Result, err error) {
+		t.Helper()
+		require.NoError(t, err)
+		entries, st = append(entries, r.Entries...), r.State
+	}
+	step(s.Settle(ctx, st, []settlement.Line{l2, l3, c1}))
+	step(s.Collect(st, settlement.Collection{ID: "P1", Date: date("2026-04-10"), Amount: eur("95.20"), Invoice: "INV-8"}))
+	step(s.Collect(st, settlement.Collection{ID: "P2", Date: date("2026-04-12"), Amount: eur("47.60"), Lines: []settlement.LineID{"L3"}}))
+	step(s.Settle(ctx, st, []settlement.Line{cn}))
+	ll, _ := st.Line("L3")
+	c := ll.Collection
+	require.Empty(t, c.Pending, "the pending credit moved to L2")
+	require.Equal(t, "71.40 59.50", c.Collected.AmountString()+" "+c.Credited.AmountString(), "11.90 collected beyond its value: a refund due")
+	ll, _ = st.Line("L2")
+	require.Len(t, ll.Collection.Pending, 1)
+	require.Equal(t, "47.60", ll.Collection.Pending[0].Amount.AmountString())
+	step(s.WriteOff(st, settlement.Collection{ID: "W1", Date: date("2026-04-30"), Amount: eur("119.00"), Invoice: "INV-7"}))
+	got := map[partner.ID]string{}
+	for p, x := range statementsOf(t, entries) {
+		require.True(t, x.Awaiting.IsZero(), "%s awaits %s", p, x.Awaiting)
+		got[p] = x.Payable.AmountString()
+	}
+	require.Equal(t, map[partner.ID]string{"platform": "27.50", "referral-ams": "16.50", "sub-utrecht": "66.00"}, got)
 }

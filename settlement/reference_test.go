@@ -1340,8 +1340,17 @@ func (s *refSettler) settleCredit(st *refState, c settlement.Line) ([]settlement
 			}
 		}
 		netted = min(take, all)
-		over = max(0, lg.coll.credited-minorOf(c.Amount)-minorOf(c.Tax)-netted-lg.coll.total)
-		lg.coll.credited = min(lg.coll.total, lg.coll.credited-minorOf(c.Amount)-minorOf(c.Tax)-netted)
+		// What the line's balance cannot hold moves to the invoice's other
+		// lines: beyond the total, and at least the pending credits'
+		// share of what goes beyond what the customer owed.
+		k := -minorOf(c.Amount) - minorOf(c.Tax) - netted
+		var pending int64
+		for _, p := range lg.coll.pending {
+			pending += p.units
+		}
+		cl := lg.coll
+		over = max(cl.credited+k-cl.total, min(pending, cl.credited+k+cl.collected+cl.writtenOff-cl.total), 0)
+		lg.coll.credited += k - over
 	} else if c.Invoice != "" { // a line paid on settlement: netted all the same
 		nettedInv = c.Invoice
 		var all int64
@@ -1456,6 +1465,12 @@ func (st *refState) spillOver(id settlement.LineID, over int64, col string, at t
 		out = append(out, st.creditLines(ids, owed, amount, col, at, src)...)
 		over -= amount
 	}
+	// What no other line owes stays on the line (a refund due).
+	lg := st.lines[id]
+	cl := *lg.coll
+	cl.credited = min(cl.total, cl.credited+over)
+	lg.coll = &cl
+	st.lines[id] = lg
 	return out
 }
 
