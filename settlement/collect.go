@@ -436,9 +436,8 @@ func (r *run) releaseAwaiting(lg, nl *ledger, parts []int64, by string, at time.
 // the rest is written off there ("<line>#writeoff.<credit>#unfunded").
 //
 // Limits: credits netted both ways between two invoices, with part of
-// one written off, may leave some cash to lines worth nothing; a credit
-// note of a line holding a pending credit spills cash as if it were paid.
-// Netting and spilling skip disputed lines and do not
+// one written off, may leave some cash to lines worth nothing. Netting
+// and spilling skip disputed lines and do not
 // come back to them, and a lost dispute's cash (a funded netted credit on
 // the line included) goes back to the customer: the invoice then asks
 // that much more than its total net of its credits (see the README's

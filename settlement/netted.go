@@ -72,8 +72,7 @@ import (
 // Limits: credits netted both ways between invoices (a line of each
 // credited on the other, both owed on) close together, and with part of
 // one written off some of the cash may go round to lines worth nothing.
-// A credit note of a line holding a pending credit spills its cash as if
-// the pending credit were paid. Spill, like netting, skips disputed lines:
+// Spill, like netting, skips disputed lines:
 // what a credit leaves a line holding beyond its value, when the
 // invoice's only other lines owing are disputed, stays on that line (a
 // refund due, or a credit still pending there), and those lines keep
@@ -228,9 +227,11 @@ func (r *run) takeNetted(l *Line, inv string, ids []LineID, owed []int64, amount
 // of the credit note and the lines it pays are not left owing what the
 // credited line holds in excess:
 //
-//   - first over, what the credit took off beyond the line's total: credits
-//     netted on it from another invoice, which no longer have a balance to
-//     come off here, come off theirs, as those credits did (no payment);
+//   - first over (collection.creditOver), what the line's balance cannot
+//     hold: credits netted on it from another invoice, which no longer
+//     have a balance to come off here, come off theirs, as those credits
+//     did (no payment, still pending); what no line owes is credited
+//     back to nl;
 //   - then what the customer paid on the line beyond its value, as a
 //     payment of them, taken off what the line collected.
 //
