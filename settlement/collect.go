@@ -475,6 +475,11 @@ func (s *Settler) Collect(st State, c Collection) (Result, error) {
 //     entries, not KindCollected ones, since the customer did not pay it
 //     (their statements show it payable, not collected).
 //
+// A credit of the line settled later takes back what was written off
+// before what was paid (the customer did not owe it, so it was not given
+// up): what the write-off clawed back for it is part of what the credit
+// reverses, so the parties keep what was collected for them.
+//
 // Errors are Collect's, and a bearer that cannot bear it (*BearerError).
 func (s *Settler) WriteOff(st State, c Collection) (Result, error) {
 	return s.collect(st, c, true)

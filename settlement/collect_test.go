@@ -767,3 +767,52 @@ func TestBearerCreditThenPartPayment(t *testing.T) {
 		})
 	}
 }
+
+// TestCreditNoteAfterAWriteOff: the customer pays half of L1 (59.50 of
+// EUR 100.00 + 19.00) and the rest is written off; then a credit note is
+// issued for what was written off (50.00 + 9.50), or for all of the line,
+// as accounting does to clean an invoice written off. A credit takes back
+// what was written off first (the customer did not owe it, so it was not
+// given up), and what the write-off clawed back for it is part of what the
+// credit reverses: for the half, the parties keep what was collected for
+// them, 12.50 / 7.50 / 30.00; for all of it, nothing, and the 59.50 paid
+// is a refund due. Before, the half credit reversed 50.00 on top of the
+// write-off's, leaving the parties nothing of the 59.50 paid, and the full
+// one was refused (ErrOverCredit).
+func TestCreditNoteAfterAWriteOff(t *testing.T) {
+	for _, tc := range []struct {
+		amount, tax string
+		want        map[partner.ID]string
+		credited    string
+	}{
+		{"-50.00", "-9.50", map[partner.ID]string{"platform": "12.50", "referral-ams": "7.50", "sub-utrecht": "30.00"}, "59.50"},
+		{"-100.00", "-19.00", map[partner.ID]string{"platform": "0.00", "referral-ams": "0.00", "sub-utrecht": "0.00"}, "119.00"},
+	} {
+		t.Run(tc.amount, func(t *testing.T) {
+			s, entries, st := settledCollect(t)
+			for i, step := range []func(settlement.State, settlement.Collection) (settlement.Result, error){s.Collect, s.WriteOff} {
+				r, err := step(st, settlement.Collection{ID: fmt.Sprintf("P%d", i), Date: date("2026-03-20"), Amount: eur("59.50"), Invoice: "INV-7"})
+				require.NoError(t, err)
+				entries, st = append(entries, r.Entries...), r.State
+			}
+			c := credit("CN", "L1", tc.amount, "2026-04-01")
+			c.Tax, c.Invoice = eur(tc.tax), "INV-7"
+			res, err := s.Settle(ctx, st, []settlement.Line{c})
+			require.NoError(t, err)
+			entries, st = append(entries, res.Entries...), res.State
+			got := map[partner.ID]string{}
+			for p, x := range statementsOf(t, entries) {
+				require.True(t, x.Awaiting.IsZero(), "%s awaits %s", p, x.Awaiting)
+				got[p] = x.Payable.AmountString()
+			}
+			require.Equal(t, tc.want, got)
+			ll, _ := st.Line("L1")
+			cl := ll.Collection
+			require.Equal(t, "59.50 0.00 "+tc.credited, cl.Collected.AmountString()+" "+cl.WrittenOff.AmountString()+" "+cl.Credited.AmountString(),
+				"collected, written off, credited: the write-off became the credit")
+			// The state still adds up, and reads back.
+			var back settlement.State
+			require.NoError(t, back.UnmarshalJSON(mustJSON(t, st)))
+		})
+	}
+}

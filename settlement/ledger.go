@@ -51,6 +51,7 @@ func (r *run) clawback(l *Line) error {
 	var nettedOwed []int64 // what they owe,
 	var netted int64       // and what of the credit comes off that
 	var over int64         // what the credit takes off the line's balance beyond its total
+	var clawed int64       // of the credit, what write-offs clawed back already
 	funded := r.paidInFull(lg)
 	if lg.coll != nil {
 		// The credit note takes its amount plus tax off what the customer
@@ -70,6 +71,29 @@ func (r *run) clawback(l *Line) error {
 		netted = min(-total, all)
 		in := *lg
 		in.coll = lg.coll.clone()
+		// What the write-offs clawed back of the basis for what the credit
+		// now takes is part of what it reverses (written off, then
+		// credited, the parties keep what was collected for them): what
+		// it nets on another invoice is lent, and a write-off of the line
+		// is its lent credits' first (see writeOff), beyond what it lent
+		// already; and what it takes beyond what the customer owes here
+		// takes back what was written off (the customer did not owe it,
+		// so it was not given up).
+		wo, lent := in.coll.writtenOff, r.lentPending(lg)
+		take := func(from, units int64) {
+			share := min(in.coll.clawed, credit, basisShare(lg.basis, from, in.coll.total, true)-basisShare(lg.basis, from-units, in.coll.total, true))
+			in.coll.clawed -= share
+			credit -= share
+			clawed += share
+		}
+		re := min(max(0, wo-lent), netted)
+		if re > 0 {
+			take(wo-lent, re)
+		}
+		if back := min(max(0, wo-lent-re), max(0, -total-netted-in.coll.owed())); back > 0 {
+			take(wo-lent-re, back)
+			in.coll.writtenOff -= back
+		}
 		over = in.coll.creditOver(-total - netted)
 		lg = &in
 	} else if l.Invoice != "" {
@@ -86,12 +110,16 @@ func (r *run) clawback(l *Line) error {
 	}
 	r.line = l
 	trace := append(slices.Clone(l.Trace), l.Ref(), ensemble.Ref{Kind: RefLine, ID: string(lg.line)})
-	nl, err := r.reverse(lg, credit, string(l.ID), l.Date, "credit of "+string(lg.line)+" by "+string(l.ID), trace, &l.Bearer, false)
+	note := "credit of " + string(lg.line) + " by " + string(l.ID)
+	if clawed > 0 {
+		note += " (" + ensemble.MoneyFromMinor(clawed, lg.ctx.cur).String() + " of it clawed back by write-offs before)"
+	}
+	nl, err := r.reverse(lg, credit, string(l.ID), l.Date, note, trace, &l.Bearer, false)
 	if err != nil {
 		return lineErr(l.ID, lg.ctx.plan.ID, "", "", err)
 	}
 	r.st.lines.put(lg.line, nl)
-	rec := creditRec{of: lg.line, units: nl.credited - lg.credited} // what it took back (see reverse)
+	rec := creditRec{of: lg.line, units: nl.credited - lg.credited + clawed} // what it took back (see reverse), and from write-offs
 	if !l.Bearer.IsZero() {
 		b := l.Bearer
 		rec.bearer = &b

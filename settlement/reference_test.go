@@ -1307,6 +1307,7 @@ func (s *refSettler) settleCredit(st *refState, c settlement.Line) ([]settlement
 	if lg.basisKind == settlement.BasisGross {
 		credit -= minorOf(c.Tax)
 	}
+	var clawed int64 // of the credit, what write-offs clawed back already
 	var nettedInv string
 	var nettedIDs []settlement.LineID
 	var nettedOwed []int64
@@ -1344,6 +1345,36 @@ func (s *refSettler) settleCredit(st *refState, c settlement.Line) ([]settlement
 		// lines: beyond the total, and at least the pending credits'
 		// share of what goes beyond what the customer owed.
 		k := -minorOf(c.Amount) - minorOf(c.Tax) - netted
+		// What write-offs clawed back for what it takes is part of what it
+		// reverses: what it nets elsewhere is lent, written off before
+		// the line's own balance (beyond what the line lent already);
+		// beyond what the customer owes, it takes back what was written
+		// off.
+		var lent int64
+		for _, y := range st.lines {
+			if y.coll != nil {
+				for _, p := range y.coll.pending {
+					if p.from == lg.line {
+						lent += p.units
+					}
+				}
+			}
+		}
+		wo := lg.coll.writtenOff
+		claw := func(from, units int64) {
+			share := min(lg.coll.clawed, credit, lg.refShare(from, true)-lg.refShare(from-units, true))
+			lg.coll.clawed -= share
+			credit -= share
+			clawed += share
+		}
+		re := min(max(0, wo-lent), netted)
+		if re > 0 {
+			claw(wo-lent, re)
+		}
+		if back := min(max(0, wo-lent-re), max(0, k-lg.coll.owed())); back > 0 {
+			claw(wo-lent-re, back)
+			lg.coll.writtenOff -= back
+		}
 		var pending int64
 		for _, p := range lg.coll.pending {
 			pending += p.units
@@ -1365,13 +1396,17 @@ func (s *refSettler) settleCredit(st *refState, c settlement.Line) ([]settlement
 	}
 	trace := append(slices.Clone(c.Trace), c.Ref(), ensemble.Ref{Kind: settlement.RefLine, ID: string(lg.line)})
 	before := lg.credited
-	entries, err := lg.reverse(credit, string(c.ID), c.Date, "credit of "+string(lg.line)+" by "+string(c.ID), trace, c.Service, c.Bearer, false)
+	note := "credit of " + string(lg.line) + " by " + string(c.ID)
+	if clawed > 0 {
+		note += " (" + ensemble.MoneyFromMinor(clawed, lg.cur).String() + " of it clawed back by write-offs before)"
+	}
+	entries, err := lg.reverse(credit, string(c.ID), c.Date, note, trace, c.Service, c.Bearer, false)
 	if err != nil {
 		return nil, fail(err)
 	}
 	st.takeBack(lg, before)
 	st.lines[lg.line] = lg
-	st.credits[c.ID] = refCredit{of: lg.line, amount: lg.credited - before, bearer: c.Bearer}
+	st.credits[c.ID] = refCredit{of: lg.line, amount: lg.credited - before + clawed, bearer: c.Bearer}
 	switch {
 	case netted > 0 && funded:
 		entries = append(entries, st.payLines(nettedIDs, nettedOwed, netted, string(c.ID)+"#netted", c.Date.UTC())...)

@@ -53,6 +53,7 @@ type modelLine struct {
 	// has left less what was paid, never below zero.
 	onColl                       bool
 	total, collected, writtenOff int64
+	credited                     int64 // what credits took off what the customer owes (at most the total)
 	// dev-1's rolling reserve of the line: what it still holds, and its
 	// release (the line's date + 45 days).
 	roll  int64
@@ -261,7 +262,14 @@ func (m *ledgerMachine) clawBack(t *rapid.T) {
 	c := settlement.Line{ID: settlement.LineID(fmt.Sprintf("C%03d", m.n)), Date: m.now,
 		Amount: ensemble.MoneyFromMinor(-x, ensemble.MustCurrency("EUR")), Credits: id, Bearer: b}
 	res, err := m.s.Settle(ctx, m.st, []settlement.Line{c})
-	dev, sup, want := take(*ml, x, b)
+	// On collection, a credit of more than the customer owes takes back
+	// what was written off first, which the write-offs clawed back already
+	// (the basis is the total: their share is what they wrote off).
+	var back int64
+	if ml.onColl {
+		back = min(ml.writtenOff, max(0, x-max(0, ml.total-ml.collected-ml.writtenOff-ml.credited)))
+	}
+	dev, sup, want := take(*ml, x-back, b)
 	if want != nil {
 		require.ErrorIs(t, err, want)
 		return
@@ -270,6 +278,8 @@ func (m *ledgerMachine) clawBack(t *rapid.T) {
 	m.apply(res)
 	ml.draw(m.now, dev)
 	ml.dev, ml.sup = dev, sup
+	ml.writtenOff -= back
+	ml.credited = min(ml.total, ml.credited+x)
 }
 
 // collect applies a payment of a line payable on collection: of what it
@@ -384,6 +394,9 @@ func (m *ledgerMachine) resolve(t *rapid.T) {
 	m.apply(res)
 	ml.draw(m.now, dev)
 	ml.disputed, ml.dev, ml.sup = false, dev, sup
+	if ml.onColl && !o.Won { // what the customer won back comes off what it owes
+		ml.credited = min(ml.total, ml.credited+minorOf(o.Lost))
+	}
 	m.fees += fee
 }
 
