@@ -892,13 +892,13 @@ func (g *gen) usageLine(it *Item, segs []Segment, agg *usage.Aggregate, late *us
 		g.ps.Add(g.itemPath(at), fmt.Errorf("%w: usage of meter %q: %s is not a %s cycle from the item's anchor %s", ErrInvalid, agg.Meter, pd, cad, fmtTime(g.anchor)))
 		return
 	}
-	if given && !g.due(end) && !g.context(pd) {
+	svc := usageService(segs, pd, end)
+	if given && !g.due(end) && !g.context(svc) {
 		g.ps.Add(g.itemPath(at), g.notDue(agg, end))
 		return
 	}
 	ropts := catalog.RateOptions{Rounding: g.b.opts.Rating, Mode: g.mode}
 	tr := &UsageTrace{Meter: agg.Meter, Period: pd, Records: agg.Records, Digest: agg.Digest, Ref: agg.Ref()}
-	svc := usageService(segs, pd, end)
 	var l *Line
 	if late == nil {
 		r, err := ch.rater.Rate(agg.Value, ropts)
@@ -1472,12 +1472,15 @@ func (g *gen) itemPath(i int) string { return ensemble.Path("subscriptions", g.i
 
 // context reports whether usage due outside the run is given to count
 // toward a minimum commitment: with one, the lines of the commitment's
-// cycles from g.from on are computed for their true-ups, so aggregates of
-// periods starting there may be given to every run of the cycle (as
-// earlier runs billed them, or as later ones will). Only the run they are
-// due in bills them.
-func (g *gen) context(pd ensemble.Period) bool {
-	return g.all && !pd.Start.Before(g.from)
+// cycles from g.from on are computed for their true-ups, so aggregates
+// whose usage line's service (svc, see usageService) starts there may be
+// given to every run of the cycle (as earlier runs billed them, or as later
+// ones will). Only the run they are due in bills them. It is the service's
+// start that counts, not the period's, since the true-up counts a line by
+// the start of its service: a period that starts before the cycle, of an
+// item activated inside the cycle, counts toward the cycle.
+func (g *gen) context(svc ensemble.Period) bool {
+	return g.all && !svc.Start.Before(g.from)
 }
 
 // notDue is the error of usage given in a run that does not bill it.

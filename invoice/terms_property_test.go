@@ -129,9 +129,11 @@ func drawTermsSub(t *rapid.T, until time.Time) (invoice.Subscription, []usage.Ag
 
 // runUsage returns the usage a run over (after, at] is given: the
 // aggregates due in it (at the end of their period, or of the item's
-// service in it) and, with a minimum commitment, those of every period
-// starting in the commitment's cycle that holds after, which its true-up
-// counts. A run given usage it does not bill fails (ErrUsageNotDue).
+// service in it) and, with a minimum commitment, those whose service starts
+// in the commitment's cycle that holds after or later, which its true-up
+// counts (see Run.Usage): a period that starts before the cycle counts when
+// the item's service in it starts inside the cycle. A run given usage it
+// does not bill fails (ErrUsageNotDue).
 func runUsage(t *rapid.T, s invoice.Subscription, aggs []usage.Aggregate, after, at time.Time) []usage.Aggregate {
 	from := after
 	if s.Commitment != nil && !after.IsZero() {
@@ -143,7 +145,7 @@ func runUsage(t *rapid.T, s invoice.Subscription, aggs []usage.Aggregate, after,
 	}
 	var out []usage.Aggregate
 	for _, g := range aggs {
-		due := g.Period.End
+		due, svc := g.Period.End, g.Period.Start
 		for _, it := range s.Items {
 			if g.Line != usage.LineRef(string(s.ID)+"/"+string(it.ID)) {
 				continue
@@ -155,8 +157,14 @@ func runUsage(t *rapid.T, s invoice.Subscription, aggs []usage.Aggregate, after,
 			if !end.IsZero() && end.Before(due) {
 				due = end
 			}
+			// The item's segments follow one another without a gap, so
+			// its service in the period starts at the later of the
+			// period's start and its activation.
+			if act := it.Segments[0].Start; act.After(svc) {
+				svc = act
+			}
 		}
-		if (after.IsZero() || due.After(after)) && !due.After(at) || s.Commitment != nil && !g.Period.Start.Before(from) {
+		if (after.IsZero() || due.After(after)) && !due.After(at) || s.Commitment != nil && !svc.Before(from) {
 			out = append(out, g)
 		}
 	}

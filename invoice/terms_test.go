@@ -239,6 +239,58 @@ func TestItemOwnAnchorUsageCycles(t *testing.T) {
 	require.ErrorContains(t, err, "item's anchor 20260317T000000Z")
 }
 
+// A usage period that starts before a commitment's cycle can hold service
+// that starts inside it: a metered item on its own anchor (the 15th),
+// activated on January 10 inside a subscription anchored on the 1st, uses
+// January 10 to 15 of its period from December 15. Its usage line's service
+// starts on January 10, so it counts toward January's minimum (see
+// Commitment), and a later run of January's cycle needs its aggregate for the
+// true-up. That run refused it as not due (the aggregates it took were those
+// of periods starting in the cycle), and without it counted the period as
+// idle (the EUR 5.00 minimum spend, not its 12.00), so a true-up billed in
+// two runs differed from one run's.
+//
+// January owes 31 × 22/31 = 22.00 from the activation; 120 GB (12.00) to
+// January 15 and 80 GB (8.00) from then count, 2.00 short.
+func TestCommitmentUsagePeriodStartingBeforeItsCycle(t *testing.T) {
+	b := termsBuilder(t, invoice.Options{})
+	act := date(2028, 1, 10)
+	it := item("u", seg(act, time.Time{}, pin("metered", 1), "1"))
+	it.Anchor = date(2027, 12, 15)
+	s := sub("s1", date(2028, 1, 1), it)
+	s.Commitment = &invoice.Commitment{Minimum: dec("31")}
+	gb := func(from, to time.Time, v string) usage.Aggregate {
+		return usage.Aggregate{Line: "s1/u", Meter: "gb", Aggregation: usage.Sum, Period: ensemble.MustPeriod(from, to),
+			Value: dec(v), Records: 1, Digest: usage.DigestOf(usage.RecordID(from.String()))}
+	}
+	dec15, jan15 := gb(date(2027, 12, 15), date(2028, 1, 15), "120"), gb(date(2028, 1, 15), date(2028, 2, 15), "80")
+	trueUp := invoice.LineID("s1/commitment/20280101T000000Z")
+
+	whole := build1(t, b, invoice.Run{At: date(2028, 2, 15), Usage: []usage.Aggregate{dec15, jan15}}, s)
+	require.Equal(t, []string{"commitment_true_up  2.00", "usage gb 12.00", "usage gb 8.00"}, amounts(whole))
+	require.Equal(t, trueUp, whole.Lines[0].ID)
+	require.True(t, whole.Lines[1].Period.Equal(ensemble.MustPeriod(act, date(2028, 1, 15))), "%s", whole.Lines[1].Period)
+
+	// Split on January 20: the first run bills December 15's period and
+	// takes January 15's for the true-up; the second bills January 15's
+	// and takes December 15's, whose service starts in January's cycle.
+	first := build1(t, b, invoice.Run{At: date(2028, 1, 20), Usage: []usage.Aggregate{dec15, jan15}}, s)
+	require.Equal(t, []string{"usage gb 12.00"}, amounts(first))
+	second := build1(t, b, invoice.Run{After: date(2028, 1, 20), At: date(2028, 2, 15), Usage: []usage.Aggregate{dec15, jan15}}, s)
+	require.Equal(t, []string{"commitment_true_up  2.00", "usage gb 8.00"}, amounts(second))
+	require.Equal(t, trueUp, second.Lines[0].ID)
+
+	// A period whose service started before the cycle stays refused: with
+	// the item activated on December 20, December 15's period counts
+	// toward December, which an earlier run billed.
+	s.Items[0].Segments[0].Start = date(2027, 12, 20)
+	_, err := b.Build(invoice.Run{After: date(2028, 1, 20), At: date(2028, 2, 15), Usage: []usage.Aggregate{dec15, jan15}}, []invoice.Subscription{s})
+	require.ErrorIs(t, err, invoice.ErrUsageNotDue)
+	var ue *invoice.UsageError
+	require.ErrorAs(t, err, &ue)
+	require.True(t, ue.Period.Start.Equal(date(2027, 12, 15)), "%s", ue.Period)
+}
+
 // A bad anchor or term is a *TermError naming the subscription, the item
 // and the field, reported with every other problem at the item's path.
 func TestItemTermValidation(t *testing.T) {

@@ -339,7 +339,11 @@ type Discount struct {
 // Commitment is a minimum spend per cycle of the subscription's cadence.
 // When the net (after percentage discounts, before fixed discounts and tax)
 // of the lines whose service starts in a cycle falls short, a true-up line
-// bills the difference at the cycle's end (or the cancellation). Late usage
+// bills the difference at the cycle's end (or the cancellation). A usage
+// line's service starts at its period's start, or at the item's activation
+// inside the period: the usage of an item on its own anchor activated on
+// January 10, in its period from December 15, counts toward January (a
+// later run of January needs its aggregate; see Run.Usage). Late usage
 // adjustments do not count. A cycle the subscription covers only in part
 // owes the prorated minimum, rounded as recurring lines are.
 //
@@ -429,9 +433,13 @@ type Run struct {
 	// ErrUsageNotDue), never dropped: one due earlier holds records of a
 	// period an earlier run billed, which go in Late; one due later is
 	// given to the run it is due in. Only with a minimum commitment may
-	// the aggregates of periods starting in the commitment's cycle that
-	// holds After be given to every run of the cycle, for its true-up;
-	// the run they are due in bills them.
+	// the aggregates whose service (their usage line's Period: the item's
+	// service in their period) starts in the commitment's cycle that holds
+	// After, or later, be given to every run of the cycle, for its
+	// true-up, which counts a line by the start of its service: a period
+	// that starts before the cycle, of an item activated inside it, counts
+	// toward the cycle. The run they are due in bills them; a run of the
+	// cycle not given one counts its period as idle.
 	Usage []usage.Aggregate `json:"usage,omitempty"`
 	// Late is late usage for periods already billed (LateUsageFrom pairs
 	// a usage report's adjustments with what was billed); it is billed in
