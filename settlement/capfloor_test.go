@@ -1,6 +1,7 @@
 package settlement_test
 
 import (
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -10,7 +11,7 @@ import (
 )
 
 func TestCapsFloorsAndFixedAmounts(t *testing.T) {
-	plan := `{id: p, version: 1, root: {id: root, children: [
+	plan := `{id: p, version: 1, currencies: [EUR], root: {id: root, children: [
 		{id: fee, party: platform, share: {amount: {amount: "1.50", currency: EUR}}, fallback: platform},
 		{id: ref, party: referrer, share: "10%", cap: {amount: "5.00", currency: EUR}},
 		{id: plat, party: platform, share: "10%", floor: {amount: "2.00", currency: EUR}, fallback: platform},
@@ -57,7 +58,20 @@ func TestCapsFloorsAndFixedAmounts(t *testing.T) {
 	usd.Amount = mustUSD("10.00")
 	usd.Tax = mustUSD("0")
 	_, err := s.Settle(ctx, settlement.State{}, []settlement.Line{usd})
-	require.ErrorIs(t, err, settlement.ErrCurrency)
+	require.ErrorIs(t, err, settlement.ErrNoPlan, "the plan settles EUR lines")
+	// Its amounts are in EUR: a plan for lines in any currency, or in USD,
+	// could split none of those, and is refused when loaded, not line by
+	// line when settled (a new user's trial: it loaded, and USD lines
+	// failed one by one).
+	for _, currencies := range []string{"", "currencies: [EUR, USD], "} {
+		docs, err := settlement.ParsePlans([]byte(strings.Replace(plan, "currencies: [EUR], ", currencies, 1)))
+		require.NoError(t, err)
+		_, err = settlement.New(settlement.Config{Plans: docs, Network: loadNetwork(t)})
+		require.ErrorIs(t, err, settlement.ErrCurrency)
+		for _, path := range []string{"root.children[0].share.amount", "root.children[1].cap", "root.children[2].floor"} {
+			require.ErrorContains(t, err, path)
+		}
+	}
 }
 
 func TestNotYetPartnerFallsBack(t *testing.T) {
@@ -89,7 +103,7 @@ func TestNotYetPartnerFallsBack(t *testing.T) {
 // node is split below it, and every leaf below says so, prefixed with the
 // inner node's id.
 func TestCapMovesToAnInnerRemaining(t *testing.T) {
-	plan := `{id: p, version: 1, root: {id: root, children: [
+	plan := `{id: p, version: 1, currencies: [EUR], root: {id: root, children: [
 		{id: plat, party: platform, share: "20%", cap: {amount: "10.00", currency: EUR}, fallback: platform},
 		{id: channel, share: remaining, children: [
 			{id: distributor, party: distributor, share: "10%"},

@@ -504,6 +504,7 @@ func (s *Settler) compileNode(p *ensemble.Problems, path string, cp *cplan, n *N
 			p.Addf(path+".floor", "floor must not exceed cap, in the cap's currency")
 		}
 	}
+	checkAmountCurrencies(p, path, cp, n)
 	// share
 	sh := n.Share
 	forms := 0
@@ -807,6 +808,34 @@ func (s *Settler) checkCumulative(p *ensemble.Problems, path string, cu *Cumulat
 		case cur != cp.volCur:
 			p.Addf(tp+".up_to", "%s: the plan's cumulative tiers are in %s (%s); a plan's tiers are in one currency, the volumes its rates read",
 				t.UpTo, cp.volCur.Key(), cp.volPath)
+		}
+	}
+}
+
+// checkAmountCurrencies refuses a node whose cap, floor or fixed amount is
+// in a currency the plan's lines may not be in: a line in another
+// currency could not be split (amounts are not converted), and finding
+// out line by line at settle time is too late. A plan with such amounts
+// lists its currencies, all of them the amounts'.
+func checkAmountCurrencies(p *ensemble.Problems, path string, cp *cplan, n *Node) {
+	for _, a := range []struct {
+		name string
+		m    ensemble.Money
+	}{{"cap", n.Cap}, {"floor", n.Floor}, {"share.amount", n.Share.Amount}} {
+		cur := a.m.Currency()
+		if a.m.IsZero() || cur.IsZero() {
+			continue
+		}
+		if len(cp.doc.Currencies) == 0 {
+			p.Add(path+"."+a.name, fmt.Errorf("%w: %s is in %s, but the plan settles lines in any currency: list its currencies (currencies: [%s]), "+
+				"and give lines in others a plan of their own", ErrCurrency, a.m, cur.Key(), cur.Key()))
+			continue
+		}
+		for i, c := range cp.doc.Currencies {
+			if !c.IsZero() && c != cur {
+				p.Add(ensemble.Path(path+"."+a.name), fmt.Errorf("%w: %s is in %s, but the plan settles %s lines (currencies[%d]); amounts are not converted: "+
+					"give %s lines a plan of their own", ErrCurrency, a.m, cur.Key(), c.Key(), i, c.Key()))
+			}
 		}
 	}
 }

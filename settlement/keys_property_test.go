@@ -445,7 +445,7 @@ func TestPropertyKeysFromReads(t *testing.T) {
 		}
 		root := genKeyNode(t, conds, shares, amounts, "n", 0)
 		cumulative := root.Children[len(root.Children)-1].ID == "cum"
-		cfg := settlement.Config{Plans: []settlement.PlanDocument{{ID: "rand", Version: 1, Root: root}}, Rules: rs, Network: net}
+		cfg := settlement.Config{Plans: []settlement.PlanDocument{{ID: "rand", Version: 1, Currencies: []ensemble.Currency{eurCur}, Root: root}}, Rules: rs, Network: net}
 		s, err := settlement.New(cfg)
 		if net == nil && paysByType(root) {
 			// Without a network no partner has a type: refused.

@@ -423,7 +423,10 @@ type PlanDocument struct {
 	// Currencies are the currencies of the lines the plan settles (any
 	// when empty). A plan whose cumulative tiers are in one currency
 	// settles lines in the others by converting them (Config.Rates), and
-	// New refuses one listing a currency it could not convert.
+	// New refuses one listing a currency it could not convert. Caps,
+	// floors and fixed amounts are not converted: a plan with any lists
+	// its currencies, the amounts' only (New refuses it otherwise,
+	// ErrCurrency).
 	Currencies []ensemble.Currency `json:"currencies,omitempty"`
 	// Method picks who gets the minor units left over at every level of
 	// the tree: largest_remainder (the default), first_in_order, or
