@@ -478,7 +478,11 @@ func (s *Settler) Collect(st State, c Collection) (Result, error) {
 // A credit of the line settled later takes back what was written off
 // before what was paid (the customer did not owe it, so it was not given
 // up): what the write-off clawed back for it is part of what the credit
-// reverses, so the parties keep what was collected for them.
+// reverses, so the parties keep what was collected for them. Limit: the
+// cash such a credit leaves beyond the line's value goes to the invoice's
+// lines that still owe (see spill), never back to a line written off,
+// which is not reinstated: the cash is then a refund due, where settling
+// the credit before the write-off would have paid the other line.
 //
 // Errors are Collect's, and a bearer that cannot bear it (*BearerError).
 func (s *Settler) WriteOff(st State, c Collection) (Result, error) {
