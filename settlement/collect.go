@@ -834,6 +834,44 @@ type LedgerCollection struct {
 	LentTo []string `json:"lent_to,omitempty"`
 }
 
+// Owed is what the customer still owes on the line: its total less what
+// was paid, written off and credited (credits pending on it included:
+// they come off what it owes, funded or written off later), never below
+// zero. An error is a record whose amounts are in different currencies.
+func (c *LedgerCollection) Owed() (ensemble.Money, error) {
+	rest, err := c.rest()
+	if err != nil || rest.IsNegative() {
+		return ensemble.MoneyFromMinor(0, c.Total.Currency()), err
+	}
+	return rest, nil
+}
+
+// RefundDue is what the customer paid on the line beyond what it owed in
+// all (a credit after its payment, when no other line of its invoice owed
+// what it left): the host's to pay back, or to carry to the customer's
+// next invoice; zero when it owes something or nothing more.
+func (c *LedgerCollection) RefundDue() (ensemble.Money, error) {
+	rest, err := c.rest()
+	if err != nil {
+		return ensemble.MoneyFromMinor(0, c.Total.Currency()), err
+	}
+	// Beyond the total less credits and write-offs, what was collected
+	// is due back, up to what was collected.
+	if rest.IsNegative() {
+		due := rest.Neg()
+		if cmp, err := due.Cmp(c.Collected); err == nil && cmp > 0 {
+			due = c.Collected
+		}
+		return due, nil
+	}
+	return ensemble.MoneyFromMinor(0, c.Total.Currency()), nil
+}
+
+// rest is Total − Collected − WrittenOff − Credited.
+func (c *LedgerCollection) rest() (ensemble.Money, error) {
+	return ensemble.Sum(c.Total, c.Collected.Neg(), c.WrittenOff.Neg(), c.Credited.Neg())
+}
+
 // PendingCredit is a credit netted on a line before its credited line
 // was paid in full: the credit, the credited line, and what it took off
 // what the line owes.

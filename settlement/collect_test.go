@@ -784,9 +784,10 @@ func TestCreditNoteAfterAWriteOff(t *testing.T) {
 		amount, tax string
 		want        map[partner.ID]string
 		credited    string
+		refund      string // due to the customer
 	}{
-		{"-50.00", "-9.50", map[partner.ID]string{"platform": "12.50", "referral-ams": "7.50", "sub-utrecht": "30.00"}, "59.50"},
-		{"-100.00", "-19.00", map[partner.ID]string{"platform": "0.00", "referral-ams": "0.00", "sub-utrecht": "0.00"}, "119.00"},
+		{"-50.00", "-9.50", map[partner.ID]string{"platform": "12.50", "referral-ams": "7.50", "sub-utrecht": "30.00"}, "59.50", "EUR 0.00"},
+		{"-100.00", "-19.00", map[partner.ID]string{"platform": "0.00", "referral-ams": "0.00", "sub-utrecht": "0.00"}, "119.00", "EUR 59.50"},
 	} {
 		t.Run(tc.amount, func(t *testing.T) {
 			s, entries, st := settledCollect(t)
@@ -810,6 +811,11 @@ func TestCreditNoteAfterAWriteOff(t *testing.T) {
 			cl := ll.Collection
 			require.Equal(t, "59.50 0.00 "+tc.credited, cl.Collected.AmountString()+" "+cl.WrittenOff.AmountString()+" "+cl.Credited.AmountString(),
 				"collected, written off, credited: the write-off became the credit")
+			owed, err := cl.Owed()
+			require.NoError(t, err)
+			due, err := cl.RefundDue()
+			require.NoError(t, err)
+			require.Equal(t, "EUR 0.00 "+tc.refund, owed.String()+" "+due.String())
 			// The state still adds up, and reads back.
 			var back settlement.State
 			require.NoError(t, back.UnmarshalJSON(mustJSON(t, st)))

@@ -860,7 +860,9 @@ func TestPropertyNettedCreditsPayWhatWasCollected(t *testing.T) {
 			for _, p := range ll.Parts {
 				require.True(t, p.Awaiting.IsZero(), "%s awaits %s", p.Entry, p.Awaiting)
 			}
-			refunds += max(0, minorOf(c.Collected)-(minorOf(c.Total)-minorOf(c.Credited)))
+			due, err := c.RefundDue()
+			require.NoError(t, err)
+			refunds += minorOf(due)
 		}
 		sts, err := settlement.Statements(entries, settlement.StatementOptions{Period: ensemble.MustPeriod(date("2026-01-01"), date("2027-01-01"))})
 		require.NoError(t, err)
@@ -909,6 +911,9 @@ func TestCreditNoteOfALineHoldingAPendingCredit(t *testing.T) {
 	c := ll.Collection
 	require.Empty(t, c.Pending, "the pending credit moved to L2")
 	require.Equal(t, "71.40 59.50", c.Collected.AmountString()+" "+c.Credited.AmountString(), "11.90 collected beyond its value: a refund due")
+	due, err := c.RefundDue()
+	require.NoError(t, err)
+	require.Equal(t, "EUR 11.90", due.String())
 	ll, _ = st.Line("L2")
 	require.Len(t, ll.Collection.Pending, 1)
 	require.Equal(t, "47.60", ll.Collection.Pending[0].Amount.AmountString())
