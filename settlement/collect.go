@@ -816,7 +816,9 @@ func (e invalidCollection) Unwrap() error { return e.ValidationError }
 // disputes (Credited, at most Total), what the write-offs clawed back of
 // the basis (WriteOffClawback), and the collections and write-offs
 // applied. Each part's LedgerPart.Awaiting is what of it is not payable
-// yet.
+// yet. A credit netted on the line from another invoice counts in
+// Credited while Pending; funded, it moves to Collected (collection
+// "<credit>#funded"); unfunded, to WrittenOff ("<credit>#unfunded").
 type LedgerCollection struct {
 	Invoice          string         `json:"invoice,omitempty"`
 	Total            ensemble.Money `json:"total"`

@@ -356,8 +356,11 @@ func allocateReversal(parts []int64, x int64, unreversed []int64, shares []ensem
 }
 
 // Dispute opens a dispute on a settled line at instant at (stored in UTC): every part's
-// unreversed amount is held (KindHold entries) until ResolveDispute. A
-// line already disputed, or unknown, is an error; st is left unchanged.
+// unreversed amount is held (KindHold entries) until ResolveDispute; on a
+// line payable on collection, what of it is payable (what still awaits
+// the customer's payment is held back already, and a line not paid at
+// all holds nothing more). A line already disputed, or unknown, is an
+// error; st is left unchanged.
 func (s *Settler) Dispute(st State, line LineID, at time.Time) (Result, error) {
 	lg := st.lines.get(line)
 	if lg == nil {
