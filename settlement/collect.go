@@ -187,8 +187,8 @@ type collection struct {
 	awaiting   []int64  // per part, what is not payable yet
 	ids        []string // the collections and write-offs applied, in order
 	// pending are the credits netted on this line, of lines the customer
-	// had not paid in full then (part of credited): each becomes a payment
-	// of the line when its credited line is paid in full (netted.go).
+	// had not paid in full then (part of credited), whose share of the line
+	// stays held back until their credited line closes (settleLent).
 	pending []pendingCredit
 	// lentTo are the invoices this line's credits were netted on while the
 	// customer had not paid it in full: their lines hold them pending.
@@ -432,11 +432,16 @@ func (r *run) releaseAwaiting(lg, nl *ledger, parts []int64, by string, at time.
 // closed (it owes nothing): then what the customer paid for it beyond its
 // value funds the credit (all of it when paid in full; a write-off of the
 // credited line comes off its lent credits first): a payment of those
-// lines (KindCollected entries "<part id>#collected.<credit>#funded");
-// the rest is written off there ("<line>#writeoff.<credit>#unfunded").
+// lines (KindCollected entries "<part id>#collected.<credit>#funded"; on
+// a disputed line, released when the dispute is resolved); the rest is
+// written off there ("<line>#writeoff.<credit>#unfunded").
 //
 // Limits: credits netted both ways between two invoices, with part of
-// one written off, may leave some cash to lines worth nothing. Netting
+// one written off, may leave some cash to lines worth nothing; a credit
+// note taking back the write-off that left a line's lent credits unfunded
+// does not fund them afresh; a credit note of a line holding an unfunded
+// credit takes that write-off back as one the customer did not owe.
+// Netting
 // and spilling skip disputed lines and do not
 // come back to them, and a lost dispute's cash (a funded netted credit on
 // the line included) goes back to the customer: the invoice then asks
@@ -651,6 +656,32 @@ func (r *run) collectLine(lg *ledger, paid int64, c *Collection, at time.Time) (
 	after := basisShare(lg.basis, cl.collected, cl.total, false)
 	cl.ids = append(cl.ids, c.ID)
 	nl.coll = cl
+	return r.releasePaid(lg, &nl, after, min(after-before, cl.awaitingSum()), c, at)
+}
+
+// catchUp releases what line lg, on collection, holds back beyond what it
+// must (awaitingTotal): credits netted on it funded while a dispute held
+// it, which took no release then (a dispute holds what is payable), are
+// released when the dispute is resolved (collection c, the dispute's).
+func (r *run) catchUp(lg *ledger, c *Collection, at time.Time) (*ledger, error) {
+	if lg.coll == nil {
+		return lg, nil
+	}
+	x := lg.coll.awaitingSum() - awaitingTotal(lg, lg.coll)
+	if x <= 0 {
+		return lg, nil
+	}
+	nl := *lg
+	nl.coll = lg.coll.clone()
+	return r.releasePaid(lg, &nl, basisShare(lg.basis, nl.coll.collected, nl.coll.total, false), x, c, at)
+}
+
+// releasePaid releases x of what lg's parts await into nl (lg with its
+// collection record, nl.coll, updated): all that awaits once nothing is
+// left to come, else toward each part's share of after, the share of the
+// basis paid in all (see collectLine).
+func (r *run) releasePaid(lg, nl *ledger, after, x int64, c *Collection, at time.Time) (*ledger, error) {
+	cl := nl.coll
 	n := lg.parts()
 	keys := make([]string, n)
 	amounts, awaiting := make([]int64, n), make([]int64, n)
@@ -658,7 +689,6 @@ func (r *run) collectLine(lg *ledger, paid int64, c *Collection, at time.Time) (
 		keys[i], amounts[i], awaiting[i] = string(lg.entryID(i)), lg.unreversed(i), cl.awaiting[i]
 	}
 	a := cl.awaitingSum()
-	x := min(after-before, a)
 	release := make([]int64, n)
 	var got int64
 	if cl.settled() {
@@ -676,7 +706,7 @@ func (r *run) collectLine(lg *ledger, paid int64, c *Collection, at time.Time) (
 		}
 	}
 	if x == 0 {
-		return &nl, nil
+		return nl, nil
 	}
 	switch {
 	case got > x:
@@ -713,7 +743,7 @@ func (r *run) collectLine(lg *ledger, paid int64, c *Collection, at time.Time) (
 		cl.awaiting[i] -= release[i]
 		r.entries = append(r.entries, collectEntry(lg, i, lg.entryID(i)+EntryID("#collected."+c.ID), lg.line, KindCollected, cl.awaiting[i], cl.awaiting[i]+release[i], false, at, note, trace))
 	}
-	return &nl, nil
+	return nl, nil
 }
 
 // allocateBy splits x (>= 0, at most the weights' sum) into parts in
@@ -747,7 +777,6 @@ func (r *run) writeOff(lg *ledger, lost int64, c *Collection, at time.Time) (*le
 	if cl.owed() == 0 {
 		x = a - min(a, basisShare(lg.basis, cl.pendingSum(), cl.total, false))
 	}
-	cl.clawed += x
 	cl.ids = append(cl.ids, c.ID)
 	in.coll = cl
 	by := string(lg.line) + "#writeoff." + c.ID
@@ -757,7 +786,14 @@ func (r *run) writeOff(lg *ledger, lost int64, c *Collection, at time.Time) (*le
 	if strings.HasSuffix(c.ID, unfundedSuffix) {
 		note = collectionName(c) + ": " + ensemble.MoneyFromMinor(lost, lg.ctx.cur).String() + " written off"
 	}
-	return r.reverse(&in, x, by, at, note, trace, &c.Bearer, true)
+	out, err := r.reverse(&in, x, by, at, note, trace, &c.Bearer, true)
+	if err != nil {
+		return nil, err
+	}
+	// What it took back, with what awaited a payment no longer owed (see
+	// reverse), is the write-offs' to account for.
+	out.coll.clawed += out.credited - in.credited
+	return out, nil
 }
 
 // check validates c's fields and returns its lines, when it names them.
@@ -818,7 +854,8 @@ func (e invalidCollection) Unwrap() error { return e.ValidationError }
 // applied. Each part's LedgerPart.Awaiting is what of it is not payable
 // yet. A credit netted on the line from another invoice counts in
 // Credited while Pending; funded, it moves to Collected (collection
-// "<credit>#funded"); unfunded, to WrittenOff ("<credit>#unfunded").
+// "<credit>#funded"); unfunded, to WrittenOff ("<credit>#unfunded"), its
+// share of the basis clawed back (WriteOffClawback).
 type LedgerCollection struct {
 	Invoice          string         `json:"invoice,omitempty"`
 	Total            ensemble.Money `json:"total"`
@@ -828,9 +865,10 @@ type LedgerCollection struct {
 	WriteOffClawback ensemble.Money `json:"write_off_clawback,omitzero"`
 	IDs              []string       `json:"ids,omitempty"`
 	// Pending are the credits netted on this line (part of Credited) of
-	// lines the customer had not paid in full when they were settled:
-	// each becomes a payment of this line (collection "<credit>#funded")
-	// when the customer pays its credited line in full.
+	// lines the customer had not paid in full when they were settled: their
+	// share of the line awaits until their credited line is closed, then
+	// is funded (collection "<credit>#funded") by what the customer paid
+	// for it beyond its value, or clawed back ("<credit>#unfunded").
 	Pending []PendingCredit `json:"pending,omitempty"`
 	// LentTo are the invoices this line's credits were so netted on.
 	LentTo []string `json:"lent_to,omitempty"`
@@ -926,7 +964,9 @@ func (c *collection) export(cur ensemble.Currency) *LedgerCollection {
 //     took back) less the share of the basis collected (basis × collected
 //     / total, half up), never below zero; so the parts' payable amounts
 //     (unreversed less awaiting) never add up beyond the share of what was
-//     paid, but when the customer paid all it owes.
+//     paid, but when the customer paid all it owes. A line an open dispute
+//     holds may await more, up to its unreversed basis: what was paid
+//     while the dispute held it, released at its end.
 func (r *stateReader) collection(path string, ll *LedgerLine, l *ledger, awaits []int64, sums bool) *collection {
 	lc := ll.Collection
 	id, cur := ll.Line, l.ctx.cur
@@ -1015,7 +1055,10 @@ func (r *stateReader) collection(path string, ll *LedgerLine, l *ledger, awaits 
 	}
 	c.lentTo = slices.Clone(lc.LentTo)
 	if ok && sums {
-		if got, want := c.awaitingSum(), awaitingTotal(l, c); got != want {
+		switch got, want := c.awaitingSum(), awaitingTotal(l, c); {
+		case l.disputed() && got > want && got <= l.basis-l.credited:
+			// Paid while the dispute holds the line: released at its end.
+		case got != want:
 			r.fail(path, id, "", nil, "the parts await %s, not the %s the customer still owes of the basis",
 				ensemble.MoneyFromMinor(got, cur), ensemble.MoneyFromMinor(want, cur))
 		}

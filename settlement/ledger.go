@@ -463,9 +463,8 @@ var ErrInvalidDispute = errors.New("settlement: invalid dispute outcome")
 // won back off what it owes (what it paid goes back to it, a chargeback);
 // credits netted on the line from another invoice and still pending go to
 // the invoice's other lines that owe (collection "<line>#netted"), as a
-// credit note's excess does. Once resolved, the line is paid the credits
-// pending on it whose credited lines the customer has paid in full
-// ("<credit>#funded").
+// credit note's excess does; a lost dispute that closes the line settles
+// the credits it lent (see Settler.Collect).
 //
 // Errors, each a *LineError naming the disputed line, with st unchanged:
 // an unknown line (ErrUnknownLine), no open dispute (ErrNotDisputed), an
@@ -522,6 +521,13 @@ func (s *Settler) ResolveDisputeWith(st State, line LineID, o DisputeOutcome, at
 		nl.disputes.lost += out.credited - nl.credited // what it took back (see reverse)
 		nl = *out
 	}
+	if nl.coll != nil { // what was paid while the dispute held the line
+		out, err := r.catchUp(&nl, &Collection{ID: by, Date: at, Invoice: nl.coll.invoice}, at)
+		if err != nil {
+			return Result{}, lineErr(line, nl.ctx.plan.ID, "", "", err)
+		}
+		nl = *out
+	}
 	if f := o.Fee; !f.Amount.IsZero() {
 		c := nl.ctx
 		r.entries = append(r.entries, Entry{ID: EntryID(by + ":fee"), Line: LineID(by), Kind: KindFee, Party: f.Party, Amount: f.Amount.Neg(),
@@ -538,18 +544,13 @@ func (s *Settler) ResolveDisputeWith(st State, line LineID, o DisputeOutcome, at
 			return Result{}, lineErr(line, nl.ctx.plan.ID, "", "", err)
 		}
 	}
-	// A lost dispute may close the line: its credits netted on other
-	// invoices while it was owed on are then written off there.
+	// A lost dispute may close the line (and the lines its spill paid):
+	// their credits netted on other invoices are then settled.
 	var invs []string
 	if nl.coll != nil {
 		invs = append(invs, nl.coll.invoice)
 	}
 	if err := r.settleInvoices(r.st.lines.get(line), at, invs...); err != nil {
-		return Result{}, lineErr(line, nl.ctx.plan.ID, "", "", err)
-	}
-	// The line takes payments again: of credits pending on it whose
-	// credited lines were closed meanwhile.
-	if err := r.settleResolved(line, r.st.lines.get(line), at); err != nil {
 		return Result{}, lineErr(line, nl.ctx.plan.ID, "", "", err)
 	}
 	if err := duplicateEntry(r.entries); err != nil {

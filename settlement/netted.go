@@ -56,10 +56,10 @@ import (
 // netted the same way on an invoice whose lines are on collection, as no
 // payment (nothing says the customer paid the line).
 //
-// A pending credit is paid by the Collect that leaves its credited line
-// paid in full, or, on a line disputed then, when its dispute is resolved
-// (if the credited line is paid in full by then). State.Prune keeps the
-// lines that hold or lent pending credits.
+// A pending credit is settled by the collection, write-off, credit or
+// lost dispute that closes its credited line, on a disputed line too
+// (another line's cash funds it, which the dispute does not contest).
+// State.Prune keeps the lines that hold or lent pending credits.
 //
 // A pending credit's share of its line stays held back until its credited
 // line is closed (settleLent): funded then by what the customer paid for
@@ -72,7 +72,11 @@ import (
 // Limits: credits netted both ways between invoices (a line of each
 // credited on the other, both owed on) close together, and with part of
 // one written off some of the cash may go round to lines worth nothing.
-// Spill, like netting, skips disputed lines:
+// A credit note that takes back a write-off of a line whose lent credits
+// that write-off left unfunded does not fund them afresh: the cash it
+// frees then pays no one; and a credit note of a line holding an
+// unfunded credit takes that write-off back as one the customer did not
+// owe. Spill, like netting, skips disputed lines:
 // what a credit leaves a line holding beyond its value, when the
 // invoice's only other lines owing are disputed, stays on that line (a
 // refund due, or a credit still pending there), and those lines keep
@@ -177,9 +181,9 @@ func (r *run) closedWith(l *ledger, path []LineID, paid bool) bool {
 // (KindCollected entries of the same collection). Unfunded, what each
 // line takes is recorded pending on it as credit src.credit of line
 // src.from (none when src.from is empty: a line payable on settlement
-// records no payment), which fund makes a payment when the customer pays
-// src.from in full; and inv among the invoices lender (this call's own
-// ledger of src.from, or nil when it holds inv already) lent to.
+// records no payment), which settleLent settles when src.from closes;
+// and inv among the invoices lender (this call's own ledger of src.from,
+// or nil when it holds inv already) lent to.
 func (r *run) takeNetted(l *Line, inv string, ids []LineID, owed []int64, amount int64, cur ensemble.Currency, funded bool, src pendingCredit, lender *ledger) error {
 	c := Collection{ID: string(l.ID) + nettedSuffix, Date: l.Date, Amount: ensemble.MoneyFromMinor(amount, cur), Invoice: inv}
 	if funded {
@@ -321,10 +325,9 @@ func (c *collection) addPending(credit, from LineID, units int64) {
 //
 // Each line so settled may settle its own in turn (a credit of April's
 // line netted on May's invoice while April's line held a credit of
-// March's pending). A disputed line takes no payment: what funds its
-// pending credits stays pending on it, paid when its dispute is resolved
-// (settleResolved), lg keeping the invoice among those it lent to until
-// then.
+// March's pending). A disputed line is settled too (another line's cash
+// funds its credits, which its dispute does not contest): it is paid,
+// and what that releases is released when the dispute is resolved.
 func (r *run) settleLent(lg *ledger, at time.Time) error {
 	work := []LineID{lg.line}
 	for len(work) > 0 {
@@ -362,7 +365,7 @@ func (r *run) settleLent(lg *ledger, at time.Time) error {
 		for _, id := range ids {
 			for _, p := range r.st.lines.get(id).coll.pending {
 				if p.from == lg.line {
-					recs = append(recs, ensemble.Share{Key: string(id) + "/" + string(p.credit), Weight: ensemble.RatioFromInt(p.units)})
+					recs = append(recs, ensemble.Share{Key: string(id) + "#" + string(p.credit), Weight: ensemble.RatioFromInt(p.units)})
 					lent += p.units
 				}
 			}
@@ -389,12 +392,8 @@ func (r *run) settleLent(lg *ledger, at time.Time) error {
 					funded[p.credit], k = parts[k], k+1
 				}
 			}
-			left, err := r.settlePending(id, y, lg.line, funded, at)
-			if err != nil {
+			if err := r.settlePending(id, y, lg.line, funded, at); err != nil {
 				return err
-			}
-			if left && !slices.Contains(kept, y.coll.invoice) {
-				kept = append(kept, y.coll.invoice)
 			}
 			work = append(work, id)
 		}
@@ -458,38 +457,6 @@ func (r *run) settleInvoices(lg *ledger, at time.Time, invs ...string) error {
 	return nil
 }
 
-// settleResolved settles the credits pending on line id, whose dispute
-// was just resolved (its ledger y), of lines settled meanwhile (what
-// settleLent left pending on it, which is what funds them), and then what
-// id lent.
-func (r *run) settleResolved(id LineID, y *ledger, at time.Time) error {
-	if y.coll == nil {
-		return nil
-	}
-	var froms []LineID
-	for _, p := range y.coll.pending {
-		if !slices.Contains(froms, p.from) {
-			froms = append(froms, p.from)
-		}
-	}
-	for _, from := range froms {
-		fl := r.st.lines.get(from)
-		if !r.closed(fl) {
-			continue
-		}
-		funded := map[LineID]int64{}
-		for _, p := range r.st.lines.get(id).coll.pending {
-			if p.from == from {
-				funded[p.credit] = p.units
-			}
-		}
-		if _, err := r.settlePending(id, r.st.lines.get(id), from, funded, at); err != nil {
-			return err
-		}
-	}
-	return r.settleLent(r.st.lines.get(id), at)
-}
-
 // lentPending is what the credits of line lg left pending on the lines
 // of the invoices it lent to, in all.
 func (r *run) lentPending(lg *ledger) int64 {
@@ -528,9 +495,8 @@ func (c *collection) holdsPending(from LineID) bool {
 // settlePending settles on line id (its ledger y) each credit of line
 // from that it holds pending: funded[credit] of it is a payment of the
 // line (collection "<credit>#funded"), the rest is written off (collection
-// "<credit>#unfunded"). On a disputed line, which takes no payment, what
-// is funded stays pending (left), paid when the dispute is resolved.
-func (r *run) settlePending(id LineID, y *ledger, from LineID, funded map[LineID]int64, at time.Time) (left bool, err error) {
+// "<credit>#unfunded").
+func (r *run) settlePending(id LineID, y *ledger, from LineID, funded map[LineID]int64, at time.Time) (err error) {
 	r.undoOther(id)
 	nl := y
 	for _, p := range y.coll.pending {
@@ -548,15 +514,11 @@ func (r *run) settlePending(id LineID, y *ledger, from LineID, funded map[LineID
 			}
 			c := Collection{ID: string(p.credit) + unfundedSuffix, Date: at, Amount: ensemble.MoneyFromMinor(u, y.ctx.cur), Invoice: y.coll.invoice}
 			if nl, err = r.writeOff(&in, u, &c, at); err != nil {
-				return false, err
+				return err
 			}
 			r.markApplied(c.ID, id)
 		}
 		if f == 0 {
-			continue
-		}
-		if nl.disputed() {
-			left = true
 			continue
 		}
 		in := *nl
@@ -564,19 +526,28 @@ func (r *run) settlePending(id LineID, y *ledger, from LineID, funded map[LineID
 		in.coll.credited -= f
 		in.coll.pending = slices.DeleteFunc(in.coll.pending, func(q pendingCredit) bool { return q.credit == p.credit && q.from == from })
 		c := Collection{ID: string(p.credit) + fundedSuffix, Date: at, Amount: ensemble.MoneyFromMinor(f, y.ctx.cur), Invoice: y.coll.invoice}
-		if nl, err = r.collectLine(&in, f, &c, at); err != nil {
-			return false, err
+		if in.disputed() {
+			// A dispute holds what is payable: the line is paid, and what
+			// it pays is released when the dispute is resolved (catchUp).
+			in.coll.collected += f
+			in.coll.ids = append(in.coll.ids, c.ID)
+			nl = &in
+		} else if nl, err = r.collectLine(&in, f, &c, at); err != nil {
+			return err
 		}
 		r.markApplied(c.ID, id)
 	}
 	r.st.lines.put(id, nl)
-	return left, nil
+	return nil
 }
 
 // collectionName is how entries' notes name collection c: "collection
 // P1", "credit C1 netted on invoice INV-2", or "credit C1 netted on
 // invoice INV-2, funded".
 func collectionName(c *Collection) string {
+	if _, seq, ok := strings.Cut(c.ID, "#dispute."); ok {
+		return "dispute " + seq + " resolved, credits netted on invoice " + c.Invoice + " funded during it"
+	}
 	if credit, ok := strings.CutSuffix(c.ID, nettedSuffix); ok {
 		return "credit " + credit + " netted on invoice " + c.Invoice
 	}

@@ -133,8 +133,11 @@ func TestCreditNettedOnALaterInvoice(t *testing.T) {
 	})
 
 	t.Run("INV-7 paid after the credit while L2 is disputed", func(t *testing.T) {
-		// A disputed line takes no payment: the credit stays pending on L2
-		// until its dispute is won, and is paid then.
+		// The customer's money for L1 funds the credit on L2 while L2 is
+		// disputed: the dispute contests L2, not L1's cash (deferring it
+		// to the dispute's end had the lender settle twice when anything
+		// else closed it). The dispute holds what is payable, so what the
+		// funding pays is released when it is resolved.
 		_, entries, st := settledCollect(t)
 		res, err := s.Settle(ctx, st, []settlement.Line{c1, l2})
 		require.NoError(t, err)
@@ -145,19 +148,21 @@ func TestCreditNettedOnALaterInvoice(t *testing.T) {
 		e, st := pay(t, st, "P1", "INV-7", "119.00")
 		entries = append(entries, e...)
 		for _, x := range e {
-			require.NotEqual(t, settlement.LineID("L2"), x.Line, "%s", x.ID)
+			require.NotEqual(t, settlement.LineID("L2"), x.Line, "%s: released while disputed", x.ID)
 		}
 		ll, _ := st.Line("L2")
-		require.Len(t, ll.Collection.Pending, 1)
+		require.Empty(t, ll.Collection.Pending)
+		require.Equal(t, "47.60", ll.Collection.Collected.AmountString())
 		l1, _ := st.Line("L1")
-		require.Equal(t, []string{"INV-8"}, l1.Collection.LentTo)
+		require.Empty(t, l1.Collection.LentTo)
 		won, err := s.ResolveDispute(st, "L2", true, date("2026-04-08"))
 		require.NoError(t, err)
 		entries, st = append(entries, won.Entries...), won.State
 		var funded int
 		for _, x := range won.Entries {
 			if x.Kind == settlement.KindCollected {
-				require.Contains(t, string(x.ID), "#collected.C1#funded")
+				require.Contains(t, string(x.ID), "#collected.L2#dispute.1")
+				require.Contains(t, x.Note, "dispute 1 resolved, credits netted on invoice INV-8 funded during it")
 				funded++
 			}
 		}
@@ -589,19 +594,21 @@ func TestCreditOfALineAPendingCreditPaid(t *testing.T) {
 }
 
 // TestPendingCreditSurvivesPruneAndDispute: C1, a credit of L1 netted on
-// INV-8 (L2, L3) before INV-7 was paid, is pending on both; L3 is disputed
-// when the customer pays INV-7, so L2 is paid its part and L3 keeps its
-// own pending until the dispute is won. A prune between keeps L1, which
-// lent it (a review: it dropped L1, and L3's part was never paid).
+// INV-8 (L2, L3) before INV-7 was paid, is pending on both; a prune keeps
+// L1, which lent it (a review: it dropped L1, and L3's part was never
+// paid). L3 is disputed when the customer pays INV-7, which funds C1 on
+// L2 and L3 alike; the dispute is then won.
 func TestPendingCreditSurvivesPruneAndDispute(t *testing.T) {
 	s, entries, st := disputedAfterNetting(t, "100.00", "19.00", "-40.00", "-7.60")
-	p, err := s.Collect(st, settlement.Collection{ID: "P1", Date: date("2026-04-10"), Amount: eur("119.00"), Invoice: "INV-7"})
-	require.NoError(t, err)
-	entries, st = append(entries, p.Entries...), p.State
-	st = st.Prune(date("2026-04-15"))
+	st = st.Prune(date("2026-04-06"))
 	l1, ok := st.Line("L1")
 	require.True(t, ok, "L1 lent a credit still pending: kept")
 	require.Equal(t, []string{"INV-8"}, l1.Collection.LentTo)
+	p, err := s.Collect(st, settlement.Collection{ID: "P1", Date: date("2026-04-10"), Amount: eur("119.00"), Invoice: "INV-7"})
+	require.NoError(t, err)
+	entries, st = append(entries, p.Entries...), p.State
+	l1, _ = st.Line("L1")
+	require.Empty(t, l1.Collection.LentTo, "settled, on the disputed L3 too")
 	won, err := s.ResolveDispute(st, "L3", true, date("2026-04-20"))
 	require.NoError(t, err)
 	entries, st = append(entries, won.Entries...), won.State

@@ -332,7 +332,6 @@ func (st *refState) writeOffLine(id settlement.LineID, lost int64, c string, at 
 	if cl.owed() == 0 { // nothing owed any more: nothing awaits but what pending credits will pay
 		x = lg.awaitingSum() - min(lg.awaitingSum(), lg.refShare(cl.pendingSum(), false))
 	}
-	cl.clawed += x
 	note := "write-off " + c + " of " + ensemble.MoneyFromMinor(lost, lg.cur).String()
 	if credit, ok := strings.CutSuffix(c, "#unfunded"); ok {
 		note = "credit " + credit + " netted on invoice " + cl.invoice + ", unfunded (its credited line was not paid in full): " +
@@ -343,6 +342,7 @@ func (st *refState) writeOffLine(id settlement.LineID, lost int64, c string, at 
 	if err != nil {
 		return nil, err
 	}
+	lg.coll.clawed += lg.credited - credited // with what awaited a payment no longer owed
 	st.takeBack(lg, credited)
 	st.lines[id] = lg
 	return back, nil
@@ -410,8 +410,7 @@ func (st *refState) creditLines(ids []settlement.LineID, owed []int64, amount in
 // their amounts (largest remainder, by line and credit): each funded
 // part moves from credited to collected, as collection "<credit>#funded";
 // the rest is written off there, as write-off "<credit>#unfunded". Each
-// line so settled then settles what it lent. On a disputed line the
-// funded part stays pending until its dispute's end.
+// line so settled then settles what it lent; a disputed line too.
 func (st *refState) settleLent(id settlement.LineID, at time.Time) []settlement.Entry {
 	var out []settlement.Entry
 	for work := []settlement.LineID{id}; len(work) > 0; work = work[1:] {
@@ -434,7 +433,7 @@ func (st *refState) settleLent(id settlement.LineID, at time.Time) []settlement.
 			work = append(work, first)
 			continue
 		}
-		var kept []string // invoices still holding a funded part on a disputed line, or held by another part of a split state
+		var kept []string // invoices held by another part of a split state
 		var recs []ensemble.Share
 		var lent int64
 		for _, inv := range lg.coll.lentTo {
@@ -451,7 +450,7 @@ func (st *refState) settleLent(id settlement.LineID, at time.Time) []settlement.
 			held := false
 			for _, p := range y.coll.pending {
 				if p.from == id {
-					recs = append(recs, ensemble.Share{Key: string(yid) + "/" + string(p.credit), Weight: ensemble.RatioFromInt(p.units)})
+					recs = append(recs, ensemble.Share{Key: string(yid) + "#" + string(p.credit), Weight: ensemble.RatioFromInt(p.units)})
 					lent += p.units
 					held = true
 				}
@@ -478,11 +477,7 @@ func (st *refState) settleLent(id settlement.LineID, at time.Time) []settlement.
 					funded[p.credit], k = parts[k], k+1
 				}
 			}
-			back, left := st.settleLine(yid, id, funded, at)
-			out = append(out, back...)
-			if inv := st.lines[yid].coll.invoice; left && !slices.Contains(kept, inv) {
-				kept = append(kept, inv)
-			}
+			out = append(out, st.settleLine(yid, id, funded, at)...)
 			work = append(work, yid)
 		}
 		lg = st.lines[id]
@@ -526,9 +521,8 @@ func (st *refState) settleInvoices(id settlement.LineID, at time.Time, invs ...s
 
 // settleLine settles on line yid each credit of line from it holds
 // pending: funded[credit] of it is paid ("<credit>#funded"), the rest
-// written off ("<credit>#unfunded"); on a disputed line the funded part
-// stays pending (left).
-func (st *refState) settleLine(yid, from settlement.LineID, funded map[settlement.LineID]int64, at time.Time) (out []settlement.Entry, left bool) {
+// written off ("<credit>#unfunded"), on a disputed line too.
+func (st *refState) settleLine(yid, from settlement.LineID, funded map[settlement.LineID]int64, at time.Time) (out []settlement.Entry) {
 	for _, p := range slices.Clone(st.lines[yid].coll.pending) {
 		if p.from != from {
 			continue
@@ -553,8 +547,12 @@ func (st *refState) settleLine(yid, from settlement.LineID, funded map[settlemen
 		if f == 0 {
 			continue
 		}
-		if st.lines[yid].disputed {
-			left = true
+		if st.lines[yid].disputed { // paid, released when the dispute is resolved
+			y, _ := st.applying(yid, string(p.credit)+"#funded")
+			y.coll.credited -= f
+			y.coll.collected += f
+			y.coll.pending = slices.DeleteFunc(slices.Clone(y.coll.pending), func(q refPending) bool { return q.credit == p.credit && q.from == from })
+			st.lines[yid] = y
 			continue
 		}
 		y, trace := st.applying(yid, string(p.credit)+"#funded")
@@ -563,7 +561,7 @@ func (st *refState) settleLine(yid, from settlement.LineID, funded map[settlemen
 		out = append(out, y.collectLine(f, string(p.credit)+"#funded", at, trace)...)
 		st.lines[yid] = y
 	}
-	return out, left
+	return out
 }
 
 // payLines pays amount of collection id, at most what the lines ids owe
@@ -724,7 +722,26 @@ func (lg *refLedger) collectLine(paid int64, id string, at time.Time, trace []en
 	before := lg.refShare(lg.coll.collected, false)
 	lg.coll.collected += paid
 	after := lg.refShare(lg.coll.collected, false)
-	x := min(after-before, lg.awaitingSum())
+	return lg.releasePaid(after, min(after-before, lg.awaitingSum()), id, at, trace)
+}
+
+// catchUp releases what the line awaits beyond what it should (what was
+// paid while a dispute held it), as collection id, the dispute's.
+func (lg *refLedger) catchUp(id string, at time.Time, trace []ensemble.Ref) []settlement.Entry {
+	want := max(0, lg.basis-lg.credited-lg.refShare(lg.coll.collected, false))
+	if lg.coll.done() {
+		want = 0
+	}
+	x := lg.awaitingSum() - want
+	if x <= 0 {
+		return nil
+	}
+	return lg.releasePaid(lg.refShare(lg.coll.collected, false), x, id, at, trace)
+}
+
+// releasePaid releases x of what the parts await toward their shares of
+// after, the share of the basis paid (all of it once nothing is left).
+func (lg *refLedger) releasePaid(after, x int64, id string, at time.Time, trace []ensemble.Ref) []settlement.Entry {
 	if lg.coll.done() { // paid in full: everything awaiting is released
 		x = lg.awaitingSum()
 	}
@@ -771,6 +788,9 @@ func (lg *refLedger) collectLine(paid int64, id string, at time.Time, trace []en
 	}
 	if credit, ok := strings.CutSuffix(id, "#funded"); ok {
 		name = "credit " + credit + " netted on invoice " + lg.coll.invoice + ", funded"
+	}
+	if _, seq, ok := strings.Cut(id, "#dispute."); ok {
+		name = "dispute " + seq + " resolved, credits netted on invoice " + lg.coll.invoice + " funded during it"
 	}
 	note := name + ": " + ensemble.MoneyFromMinor(lg.coll.collected, lg.cur).String() + " of " +
 		ensemble.MoneyFromMinor(lg.coll.total, lg.cur).String() + " paid"

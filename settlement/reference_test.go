@@ -1792,6 +1792,12 @@ func (s *refSettler) ResolveDispute(line settlement.LineID, o settlement.Dispute
 		lg.lost += lg.credited - before
 		s.state.takeBack(lg, before)
 	}
+	if lg.coll != nil { // what was paid while the dispute held it
+		c := *lg.coll
+		lg.coll = &c
+		lg.parts = slices.Clone(lg.parts)
+		out = append(out, lg.catchUp(by, at, trace)...)
+	}
 	if !o.Fee.Amount.IsZero() {
 		out = append(out, settlement.Entry{ID: settlement.EntryID(by + ":fee"), Line: settlement.LineID(by), Kind: settlement.KindFee,
 			Party: o.Fee.Party, Amount: ensemble.MoneyFromMinor(-minorOf(o.Fee.Amount), lg.cur), Date: at, Plan: lg.plan, Service: lg.service,
@@ -1811,28 +1817,6 @@ func (s *refSettler) ResolveDispute(line settlement.LineID, o settlement.Dispute
 		invs = append(invs, lg.coll.invoice)
 	}
 	out = append(out, s.state.settleInvoices(line, at.UTC(), invs...)...)
-	if lg = s.state.lines[line]; lg.coll != nil {
-		var froms []settlement.LineID
-		for _, p := range lg.coll.pending {
-			if !slices.Contains(froms, p.from) {
-				froms = append(froms, p.from)
-			}
-		}
-		for _, from := range froms {
-			if !s.state.closed(from, false) {
-				continue
-			}
-			funded := map[settlement.LineID]int64{} // what settleLent left pending here is what funds them
-			for _, p := range s.state.lines[line].coll.pending {
-				if p.from == from {
-					funded[p.credit] = p.units
-				}
-			}
-			back, _ := s.state.settleLine(line, from, funded, at.UTC())
-			out = append(out, back...)
-		}
-		out = append(out, s.state.settleLent(line, at.UTC())...)
-	}
 	return out, nil
 }
 
