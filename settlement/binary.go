@@ -19,10 +19,11 @@ import (
 // The compact binary encoding of a State and of entries, for hosts that
 // move and keep many of them (a shard's state between batches, a
 // pipeline's entries between stages). A blob starts with two bytes, a
-// kind ('s' for a state, 'e' for entries) and the format version (4 for
+// kind ('s' for a state, 'e' for entries) and the format version (5 for
 // a state: version 1, whose ledger parts had no source, version 2, whose
-// lines had no fingerprint of their facts, and version 3, whose
-// collections had no pending credits, are still read; 1 for entries);
+// lines had no fingerprint of their facts, version 3, whose collections
+// had no pending credits, and version 4, which had no unfunded credits,
+// are still read; 1 for entries);
 // then integers as varints (amounts in minor units of the line's
 // currency for a state), instants as seconds and nanoseconds, and every
 // text once per blob: a string is written the first time with its bytes
@@ -40,7 +41,7 @@ import (
 var ErrCorruptEntries = errors.New("settlement: corrupt entries")
 
 const (
-	binaryVersion  = 4 // of states: a blob of another version than 1 to 4 is refused
+	binaryVersion  = 5 // of states: a blob of another version than 1 to 5 is refused
 	entriesVersion = 1 // of entries, whose form version 2 did not change (read as 1 or 2; 3 and 4 are refused)
 	kindState      = 's'
 	kindEntries    = 'e'
@@ -319,6 +320,7 @@ func (w *binWriter) ledgerLine(ll *LedgerLine) {
 		for _, inv := range c.LentTo {
 			w.str(inv)
 		}
+		w.units(c.Unfunded, cur)
 	}
 }
 
@@ -767,6 +769,9 @@ func (r *binReader) ledgerLine(li *ledgerLineIn) {
 					c.LentTo[j] = r.str()
 				}
 			}
+		}
+		if r.version >= 5 {
+			c.Unfunded = r.units(cur, true)
 		}
 		ll.Collection = c
 	}

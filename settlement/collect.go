@@ -182,6 +182,7 @@ type collection struct {
 	total      int64    // the line's amount plus tax: what the customer owes
 	collected  int64    // of total, received
 	writtenOff int64    // of total, given up
+	unfunded   int64    // of writtenOff, credits netted on the line that nothing funded (netted.go)
 	credited   int64    // of total, taken off by credit notes and lost disputes (at most total)
 	clawed     int64    // of the basis, what the write-offs clawed back
 	awaiting   []int64  // per part, what is not payable yet
@@ -439,9 +440,7 @@ func (r *run) releaseAwaiting(lg, nl *ledger, parts []int64, by string, at time.
 // Limits: credits netted both ways between two invoices, with part of
 // one written off, may leave some cash to lines worth nothing; a credit
 // note taking back the write-off that left a line's lent credits unfunded
-// does not fund them afresh; a credit note of a line holding an unfunded
-// credit takes that write-off back as one the customer did not owe.
-// Netting
+// does not fund them afresh. Netting
 // and spilling skip disputed lines and do not
 // come back to them, and a lost dispute's cash (a funded netted credit on
 // the line included) goes back to the customer: the invoice then asks
@@ -774,6 +773,9 @@ func (r *run) writeOff(lg *ledger, lost int64, c *Collection, at time.Time) (*le
 	lent := r.lentPending(lg)
 	x := min(a, basisShare(lg.basis, max(0, cl.writtenOff+lost-lent), cl.total, true)-basisShare(lg.basis, max(0, cl.writtenOff-lent), cl.total, true))
 	cl.writtenOff += lost
+	if strings.HasSuffix(c.ID, unfundedSuffix) {
+		cl.unfunded += lost
+	}
 	if cl.owed() == 0 {
 		x = a - min(a, basisShare(lg.basis, cl.pendingSum(), cl.total, false))
 	}
@@ -854,8 +856,9 @@ func (e invalidCollection) Unwrap() error { return e.ValidationError }
 // applied. Each part's LedgerPart.Awaiting is what of it is not payable
 // yet. A credit netted on the line from another invoice counts in
 // Credited while Pending; funded, it moves to Collected (collection
-// "<credit>#funded"); unfunded, to WrittenOff ("<credit>#unfunded"), its
-// share of the basis clawed back (WriteOffClawback).
+// "<credit>#funded"); unfunded, to WrittenOff and Unfunded
+// ("<credit>#unfunded"), its share of the basis clawed back
+// (WriteOffClawback).
 type LedgerCollection struct {
 	Invoice          string         `json:"invoice,omitempty"`
 	Total            ensemble.Money `json:"total"`
@@ -872,6 +875,11 @@ type LedgerCollection struct {
 	Pending []PendingCredit `json:"pending,omitempty"`
 	// LentTo are the invoices this line's credits were so netted on.
 	LentTo []string `json:"lent_to,omitempty"`
+	// Unfunded is the part of WrittenOff that is credits netted on this
+	// line from another invoice that nothing funded ("<credit>#unfunded"):
+	// the customer got them, so a later credit note of the line does not
+	// take them back as it takes back what the host wrote off.
+	Unfunded ensemble.Money `json:"unfunded,omitzero"`
 }
 
 // Owed is what the customer still owes on the line: its total less what
@@ -936,6 +944,9 @@ func (c *collection) export(cur ensemble.Currency) *LedgerCollection {
 		out.Pending = append(out.Pending, PendingCredit{Credit: p.credit, Line: p.from, Amount: m(p.units)})
 	}
 	out.LentTo = slices.Clone(c.lentTo)
+	if c.unfunded != 0 {
+		out.Unfunded = m(c.unfunded)
+	}
 	return out
 }
 
@@ -988,11 +999,14 @@ func (r *stateReader) collection(path string, ll *LedgerLine, l *ledger, awaits 
 	}
 	c := &collection{invoice: lc.Invoice, total: units("total", lc.Total), collected: units("collected", lc.Collected),
 		writtenOff: units("written_off", lc.WrittenOff), credited: optional("credited", lc.Credited),
-		clawed: optional("write_off_clawback", lc.WriteOffClawback), awaiting: awaits}
+		clawed: optional("write_off_clawback", lc.WriteOffClawback), unfunded: optional("unfunded", lc.Unfunded), awaiting: awaits}
 	if !ok {
 		return c
 	}
 	switch {
+	case c.unfunded > c.writtenOff:
+		r.fail(path+".unfunded", id, "", nil, "unfunded credits of %s exceed what was written off, %s", lc.Unfunded, lc.WrittenOff)
+		ok = false
 	case c.credited > c.total:
 		r.fail(path+".credited", id, "", nil, "credited %s exceeds the total %s", lc.Credited, lc.Total)
 		ok = false

@@ -79,7 +79,9 @@ func (r *run) clawback(l *Line) error {
 		// already; and what it takes beyond what the customer owes here
 		// takes back what was written off (the customer did not owe it,
 		// so it was not given up).
-		wo, lent := in.coll.writtenOff, r.lentPending(lg)
+		// (A credit netted on the line that nothing funded, written off,
+		// is one the customer got: it is not taken back.)
+		wo, lent := in.coll.writtenOff-in.coll.unfunded, r.lentPending(lg)
 		take := func(from, units int64) {
 			share := min(in.coll.clawed, credit, basisShare(lg.basis, from, in.coll.total, true)-basisShare(lg.basis, from-units, in.coll.total, true))
 			in.coll.clawed -= share

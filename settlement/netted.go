@@ -74,9 +74,7 @@ import (
 // one written off some of the cash may go round to lines worth nothing.
 // A credit note that takes back a write-off of a line whose lent credits
 // that write-off left unfunded does not fund them afresh: the cash it
-// frees then pays no one; and a credit note of a line holding an
-// unfunded credit takes that write-off back as one the customer did not
-// owe. Spill, like netting, skips disputed lines:
+// frees then pays no one. Spill, like netting, skips disputed lines:
 // what a credit leaves a line holding beyond its value, when the
 // invoice's only other lines owing are disputed, stays on that line (a
 // refund due, or a credit still pending there), and those lines keep

@@ -85,6 +85,26 @@ func TestCreditNoteClosingALenderWithADisputedReceiver(t *testing.T) {
 	require.NoError(t, err)
 }
 
+// TestCreditNoteOfALineHoldingAnUnfundedCredit: C1 (40.00) netted on L2
+// is unfunded (INV-7 written off); a credit note of L2 (40.00) after INV-8
+// was paid 60.00: INV-8 is worth 100 − 40 − 40 = 20, so 40.00 is a refund
+// due and the parties are paid 20.00. Before, the credit note took the
+// unfunded credit's write-off back as one the customer did not owe (it
+// got that credit): the refund became payable to the parties.
+func TestCreditNoteOfALineHoldingAnUnfundedCredit(t *testing.T) {
+	r := newRV(t)
+	r.settle(rvLine("L1", "100.00", "INV-7"), rvLine("L2", "100.00", "INV-8"))
+	r.settle(netted("C1", "L1", "-40.00", "INV-8"))
+	r.writeOff("W1", "100.00", "INV-7")
+	r.pay("P1", "60.00", "INV-8")
+	r.settle(netted("CN2", "L2", "-40.00", "INV-8"))
+	ll, _ := r.st.Line("L2")
+	d, _ := ll.Collection.RefundDue()
+	require.Equal(t, "40.00", d.AmountString(), "refund due on L2")
+	require.Equal(t, "40.00", ll.Collection.Unfunded.AmountString())
+	require.Equal(t, "20.00", r.total())
+}
+
 // TestWriteOffRoundingKeepsTheStateAddingUp: a write-off's clawbacks
 // record what it took back, with the unit awaiting a payment no longer
 // owed that reverse adds: before, only the share it meant to, and the

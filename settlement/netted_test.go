@@ -539,6 +539,9 @@ func TestStatePendingChecked(t *testing.T) {
 		{"more than the total with what was paid", "pending credits of EUR 47.60, with EUR 100.00 collected", func(c map[string]any) {
 			c["collected"] = map[string]any{"amount": "100.00", "currency": "EUR"}
 		}},
+		{"unfunded beyond what was written off", "unfunded credits of EUR 0.01 exceed what was written off", func(c map[string]any) {
+			c["unfunded"] = map[string]any{"amount": "0.01", "currency": "EUR"}
+		}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var doc map[string]any
@@ -560,6 +563,23 @@ func TestStatePendingChecked(t *testing.T) {
 // form, whose collections had no pending credits (collectLine sales L1 and
 // L2 on INV-7, 50.00 of it paid), reads as the JSON written with it, and
 // the customer pays the rest.
+// TestBinaryVersion4StillReads: a version-4 state (a credit of L1 pending
+// on L2, whose invoice was partly written off) reads, and settles on:
+// INV-7 written off leaves the credit unfunded, now recorded as such.
+func TestBinaryVersion4StillReads(t *testing.T) {
+	s := planSettler(t, collectPlan, loadNetwork(t))
+	st := versionedState(t, 4)
+	ll, _ := st.Line("L2")
+	require.Len(t, ll.Collection.Pending, 1)
+	res, err := s.WriteOff(st, settlement.Collection{ID: "W2", Date: date("2026-04-20"), Amount: eur("119.00"), Invoice: "INV-7"})
+	require.NoError(t, err)
+	ll, _ = res.State.Line("L2")
+	require.Equal(t, "47.60", ll.Collection.Unfunded.AmountString())
+	b, err := res.State.MarshalBinary()
+	require.NoError(t, err)
+	require.Equal(t, byte(5), b[1])
+}
+
 func TestBinaryVersion3StillReads(t *testing.T) {
 	s := planSettler(t, collectPlan, loadNetwork(t))
 	_, err := s.Collect(versionedState(t, 3), settlement.Collection{ID: "P2", Date: date("2026-03-20"), Amount: eur("188.00"), Invoice: "INV-7"})

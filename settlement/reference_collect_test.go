@@ -33,6 +33,7 @@ type refCollection struct {
 	total      int64 // amount + tax
 	collected  int64
 	writtenOff int64
+	unfunded   int64 // of writtenOff, netted credits nothing funded
 	credited   int64 // of the total, what credit notes and lost disputes took off (at most the total)
 	clawed     int64 // of the basis, what write-offs clawed back
 	ids        []string
@@ -120,6 +121,9 @@ func (c *refCollection) json(cur ensemble.Currency) *settlement.LedgerCollection
 		out.Pending = append(out.Pending, settlement.PendingCredit{Credit: p.credit, Line: p.from, Amount: m(p.units)})
 	}
 	out.LentTo = slices.Clone(c.lentTo)
+	if c.unfunded != 0 {
+		out.Unfunded = m(c.unfunded)
+	}
 	return out
 }
 
@@ -329,6 +333,9 @@ func (st *refState) writeOffLine(id settlement.LineID, lost int64, c string, at 
 	}
 	x := min(lg.awaitingSum(), lg.refShare(max(0, cl.writtenOff+lost-lent), true)-lg.refShare(max(0, cl.writtenOff-lent), true))
 	cl.writtenOff += lost
+	if strings.HasSuffix(c, "#unfunded") {
+		cl.unfunded += lost
+	}
 	if cl.owed() == 0 { // nothing owed any more: nothing awaits but what pending credits will pay
 		x = lg.awaitingSum() - min(lg.awaitingSum(), lg.refShare(cl.pendingSum(), false))
 	}

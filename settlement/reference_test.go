@@ -1360,7 +1360,7 @@ func (s *refSettler) settleCredit(st *refState, c settlement.Line) ([]settlement
 				}
 			}
 		}
-		wo := lg.coll.writtenOff
+		wo := lg.coll.writtenOff - lg.coll.unfunded // not the netted credits nothing funded: the customer got them
 		claw := func(from, units int64) {
 			share := min(lg.coll.clawed, credit, lg.refShare(from, true)-lg.refShare(from-units, true))
 			lg.coll.clawed -= share
