@@ -792,9 +792,9 @@ func (s *Settler) checkCumulative(p *ensemble.Problems, path string, cu *Cumulat
 			p.Addf(tp+".up_to", "up_to must be positive")
 		case !last && !t.UpTo.IsRounded():
 			p.Add(tp+".up_to", ensemble.ErrNotMinorUnits)
-		case !last && i > 0:
+		case !last && i > 0 && t.UpTo.Currency() == prev.Currency():
 			if cmp, err := t.UpTo.Cmp(prev); err != nil || cmp <= 0 {
-				p.Addf(tp+".up_to", "up_to must rise, in one currency")
+				p.Addf(tp+".up_to", "up_to must rise")
 			}
 		}
 		if !last {
@@ -806,8 +806,8 @@ func (s *Settler) checkCumulative(p *ensemble.Problems, path string, cu *Cumulat
 		case cp.volCur.IsZero():
 			cp.volCur, cp.volPath, cp.volNode = cur, tp+".up_to", c.path
 		case cur != cp.volCur:
-			p.Addf(tp+".up_to", "%s: the plan's cumulative tiers are in %s (%s); a plan's tiers are in one currency, the volumes its rates read",
-				t.UpTo, cp.volCur.Key(), cp.volPath)
+			p.Add(tp+".up_to", fmt.Errorf("%w: %s: the plan's cumulative tiers are in %s (%s); a plan's tiers are in one currency, the volumes its rates read",
+				ErrCurrency, t.UpTo, cp.volCur.Key(), cp.volPath))
 		}
 	}
 }

@@ -188,7 +188,7 @@ root:
 		{"rates start after the plan ends", `{id: fx, version: 1, currencies: [USD], effective_until: 2026-03-01T00:00:00Z, root: {id: root, children: [{id: bonus, party: reseller, share: {cumulative: {tiers: [{up_to: {amount: "10", currency: EUR}, rate: "1%"}, {rate: "2%"}]}}}, {id: p, party: platform, share: remaining}]}}`,
 			fxRates, `plans[0].currencies[0]: settlement: currency mismatch: the plan settles USD lines but its cumulative tiers are in EUR (plans[0].root.children[0].share.cumulative.tiers[0].up_to), and the exchange rates hold none from USD to EUR before 2026-03-01, when the plan ends: ensemble: no exchange rate from USD to EUR`},
 		{"tiers in two currencies", `{id: fx, version: 1, root: {id: root, children: [{id: a, party: reseller, share: {cumulative: {tiers: [{up_to: {amount: "10", currency: EUR}, rate: "1%"}, {rate: "2%"}]}}}, {id: b, party: seller, share: {cumulative: {tiers: [{up_to: {amount: "10", currency: USD}, rate: "1%"}, {rate: "2%"}]}}}, {id: p, party: platform, share: remaining}]}}`,
-			fxRates, `plans[0].root.children[1].share.cumulative.tiers[0].up_to: USD 10.00: the plan's cumulative tiers are in EUR (plans[0].root.children[0].share.cumulative.tiers[0].up_to); a plan's tiers are in one currency, the volumes its rates read`},
+			fxRates, `plans[0].root.children[1].share.cumulative.tiers[0].up_to: settlement: currency mismatch: USD 10.00: the plan's cumulative tiers are in EUR (plans[0].root.children[0].share.cumulative.tiers[0].up_to); a plan's tiers are in one currency, the volumes its rates read`},
 		{"a bad rate", `{id: fx, version: 1, root: {id: root, party: platform}}`,
 			ensemble.ExchangeRates{{From: ensemble.MustCurrency("USD"), To: ensemble.MustCurrency("EUR"), Rate: ensemble.MustRatio("0")}},
 			`rates[0]: ensemble: invalid exchange rate from USD to EUR: 0 is not above zero`},
@@ -201,6 +201,9 @@ root:
 			require.ErrorAs(t, err, &ve)
 			require.Len(t, ve.Problems, 1, "%v", err)
 			require.Equal(t, tc.want, ve.Problems[0].Error())
+			if strings.Contains(tc.want, "currency mismatch") {
+				require.ErrorIs(t, err, settlement.ErrCurrency)
+			}
 		})
 	}
 	// A plan listing a currency with a rate while it is in force loads;

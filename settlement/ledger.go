@@ -32,6 +32,12 @@ func (r *run) clawback(l *Line) error {
 	if l.Currency() != lg.ctx.cur {
 		return lineErr(l.ID, lg.ctx.plan.ID, "", "", fmt.Errorf("%w: credit in %s of a %s line", ErrCurrency, l.Currency(), lg.ctx.cur))
 	}
+	if l.Date.Before(lg.date) {
+		// A credit note follows what it credits: dated before the line, its
+		// clawbacks would land in a period before the sale.
+		return lineErr(l.ID, lg.ctx.plan.ID, "", "", fmt.Errorf("%w: the credit is dated %s, before the line it credits, %q, dated %s",
+			ErrInvalidLine, instantText(l.Date), lg.line, instantText(lg.date)))
+	}
 	if s := l.Route.Seller; s != "" && s != lg.ctx.seller {
 		// A credit reverses the credited line's split, whoever its route
 		// names; one naming another seller is a line sent with the wrong

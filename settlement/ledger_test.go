@@ -250,3 +250,18 @@ func TestStateJSONChecksEntryIDsAndHolds(t *testing.T) {
 	err = json.Unmarshal(bad, &back)
 	require.ErrorContains(t, err, "lines[0].parts[0].held")
 }
+
+// TestCreditDatedBeforeItsLine: a credit note dated before the line it
+// credits is refused (a new user's trial: a credit dated January of a June
+// line was settled, its clawbacks landing in January's statement, closed
+// before the sale existed); dated the same instant, it is accepted.
+func TestCreditDatedBeforeItsLine(t *testing.T) {
+	s := newSettler(t)
+	res, err := s.Settle(ctx, settlement.State{}, []settlement.Line{chainLine("L1", "100.00", "2026-06-15")})
+	require.NoError(t, err)
+	_, err = s.Settle(ctx, res.State, []settlement.Line{credit("C1", "L1", "-10.00", "2026-01-01")})
+	require.ErrorIs(t, err, settlement.ErrInvalidLine)
+	require.ErrorContains(t, err, `the credit is dated 2026-01-01, before the line it credits, "L1", dated 2026-06-15`)
+	_, err = s.Settle(ctx, res.State, []settlement.Line{credit("C1", "L1", "-10.00", "2026-06-15")})
+	require.NoError(t, err)
+}

@@ -109,7 +109,9 @@ type Line struct {
 	// the line's currency, without a positive rate, or whose Cost (plus
 	// Capped) is not Source × Rate within a minor unit, is ErrInvalidLine.
 	SupplierCosts []catalog.SupplierCost `json:"supplier_costs,omitempty"`
-	// Credits is the line a credit-note line credits; empty otherwise.
+	// Credits is the line a credit-note line credits; empty otherwise. A
+	// credit dated before the line it credits is ErrInvalidLine (its
+	// clawbacks would land in a period before the sale).
 	Credits LineID `json:"credits,omitempty"`
 	// Bearer says, on a credit-note line, who bears the credit: zero (the
 	// default) reverses every party in proportion to what it has

@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	gocmp "github.com/google/go-cmp/cmp"
 	"github.com/stretchr/testify/require"
@@ -57,14 +58,15 @@ func drawCredits(t *rapid.T, st settlement.State, ids []settlement.LineID, sales
 	var out []settlement.Line
 	left := map[settlement.LineID]int64{}
 	cur := map[settlement.LineID]ensemble.Currency{}
+	dated := map[settlement.LineID]time.Time{} // a credit follows what it credits
 	for _, id := range ids {
 		if ll, ok := st.Line(id); ok {
-			left[id], cur[id] = minorOf(ll.Basis)-minorOf(ll.Credited), ll.Basis.Currency()
+			left[id], cur[id], dated[id] = minorOf(ll.Basis)-minorOf(ll.Credited), ll.Basis.Currency(), ll.Date
 		}
 	}
 	for _, l := range sales {
 		ids = append(ids, l.ID)
-		left[l.ID], cur[l.ID] = minorOf(l.Amount), l.Amount.Currency()
+		left[l.ID], cur[l.ID], dated[l.ID] = minorOf(l.Amount), l.Amount.Currency(), l.Date
 	}
 	if len(ids) == 0 {
 		return nil
@@ -73,8 +75,11 @@ func drawCredits(t *rapid.T, st settlement.State, ids []settlement.LineID, sales
 		id := rapid.SampledFrom(ids).Draw(t, fmt.Sprintf("%s%d.of", prefix, i))
 		x := rapid.Int64Range(0, left[id]).Draw(t, fmt.Sprintf("%s%d.amount", prefix, i))
 		left[id] -= x
-		out = append(out, settlement.Line{ID: settlement.LineID(fmt.Sprintf("%s%d", prefix, i)), Credits: id,
-			Date: date("2027-07-01").AddDate(0, 0, rapid.IntRange(0, 30).Draw(t, fmt.Sprintf("%s%d.day", prefix, i))), Amount: ensemble.MoneyFromMinor(-x, cur[id])})
+		at := date("2027-07-01").AddDate(0, 0, rapid.IntRange(0, 30).Draw(t, fmt.Sprintf("%s%d.day", prefix, i)))
+		if at.Before(dated[id]) {
+			at = dated[id]
+		}
+		out = append(out, settlement.Line{ID: settlement.LineID(fmt.Sprintf("%s%d", prefix, i)), Credits: id, Date: at, Amount: ensemble.MoneyFromMinor(-x, cur[id])})
 	}
 	return out
 }
