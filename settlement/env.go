@@ -20,7 +20,7 @@ import (
 //	route     RouteFacts     (kind, seller, seller_tier, depth, level, referrer, marketplace)
 //	customer  CustomerFacts  (country)
 //	partner   partner.Snapshot of the node's party at the line's date (tier, type, attributes, status, ...)
-//	volume    VolumeFacts    (the cumulative volume of the partner a cumulative rate reads, before the line)
+//	volume    VolumeFacts    (the seller's volume over the calendar year before the line: see VolumeFacts)
 //
 // What each rule reads (rules.Rule.Reads) decides how often it runs: a rule
 // that reads no line or volume fact is evaluated at most once per distinct
@@ -89,7 +89,11 @@ type CustomerFacts struct {
 // over the calendar year before this line (as State.Volume reports it), in
 // the currency of the plan's cumulative tiers (the line's own when they
 // have no bound), into which lines in other currencies convert. It grows
-// only through plans with cumulative shares.
+// only through plans with a cumulative share of the seller over the
+// calendar year (window calendar_year, of seller), whatever volume other
+// cumulative shares read (a distributor's, a rolling window's): where no
+// plan has one, it stays what the state holds, zero for a state that
+// never had one.
 type VolumeFacts struct {
 	Partner string         `json:"partner"`
 	Amount  ensemble.Money `json:"amount"`
