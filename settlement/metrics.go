@@ -72,10 +72,15 @@ type Metrics struct {
 // ComputeMetrics computes the metrics of entries dated in period, one per
 // currency, sorted by currency code. platform is the platform's party id
 // (DefaultPlatform when empty). Sums beyond the int64 range of minor units
-// are exact (math/big). Errors: an entry id given twice
-// (*DuplicateEntryError, ErrDuplicateEntry), an amount that is not whole
-// minor units (ensemble.ErrNotMinorUnits, naming the entry).
+// are exact (math/big). Errors: a period that is zero or invalid (as
+// Statements refuses it: a zero one would count nothing, silently), an
+// entry id given twice (*DuplicateEntryError, ErrDuplicateEntry), an
+// amount that is not whole minor units (ensemble.ErrNotMinorUnits, naming
+// the entry).
 func ComputeMetrics(entries []Entry, period ensemble.Period, platform partner.ID) ([]Metrics, error) {
+	if err := period.Validate(); err != nil {
+		return nil, fmt.Errorf("settlement: metrics: period: %w", err)
+	}
 	if platform == "" {
 		platform = DefaultPlatform
 	}

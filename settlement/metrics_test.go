@@ -159,3 +159,17 @@ partners:
 	requireMoney(t, ms[0].PartnerEarnings, eur("3.00")) // 10% of 60.00 = 6.00, less half
 	requireMetricsMatchStatements(t, entries, march, "platform")
 }
+
+// TestMetricsRefuseAZeroPeriod: a zero period counts nothing, so it is
+// refused, as Statements refuses it (a new user's trial got no metrics
+// and no error).
+func TestMetricsRefuseAZeroPeriod(t *testing.T) {
+	s := newSettler(t)
+	res, err := s.Settle(ctx, settlement.State{}, []settlement.Line{chainLine("L1", "100.00", "2026-03-01")})
+	require.NoError(t, err)
+	_, err = settlement.ComputeMetrics(res.Entries, ensemble.Period{}, "")
+	require.ErrorContains(t, err, "settlement: metrics: period")
+	m, err := settlement.ComputeMetrics(res.Entries, ensemble.MustPeriod(date("2026-03-01"), date("2026-04-01")), "")
+	require.NoError(t, err)
+	require.Len(t, m, 1)
+}
