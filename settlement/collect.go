@@ -304,8 +304,19 @@ func (c *collection) creditOver(k int64) int64 {
 // credits, lost disputes and write-offs took back) less the share of its
 // basis the customer paid, never below zero (a credit after a payment
 // takes from what was paid). A credit pending on the line is no payment
-// yet: its share stays held back until it is funded (netted.go).
+// yet: its share stays held back until it is funded (netted.go). A line an
+// open dispute holds awaits what it has unreversed less what the dispute
+// holds.
 func awaitingTotal(l *ledger, c *collection) int64 {
+	if l.disputed() {
+		// A dispute holds what was payable when it opened: what is paid
+		// meanwhile awaits its end (catchUp).
+		var u int64
+		for i := range l.parts() {
+			u += l.unreversed(i) - l.disputes.held[i]
+		}
+		return max(0, u)
+	}
 	if c.settled() {
 		return 0
 	}
@@ -776,7 +787,7 @@ func (r *run) writeOff(lg *ledger, lost int64, c *Collection, at time.Time) (*le
 	if strings.HasSuffix(c.ID, unfundedSuffix) {
 		cl.unfunded += lost
 	}
-	if cl.owed() == 0 {
+	if cl.owed() == 0 && !lg.disputed() { // a disputed line's awaits the dispute's end (catchUp)
 		x = a - min(a, basisShare(lg.basis, cl.pendingSum(), cl.total, false))
 	}
 	cl.ids = append(cl.ids, c.ID)
@@ -975,9 +986,9 @@ func (c *collection) export(cur ensemble.Currency) *LedgerCollection {
 //     took back) less the share of the basis collected (basis × collected
 //     / total, half up), never below zero; so the parts' payable amounts
 //     (unreversed less awaiting) never add up beyond the share of what was
-//     paid, but when the customer paid all it owes. A line an open dispute
-//     holds may await more, up to its unreversed basis: what was paid
-//     while the dispute held it, released at its end.
+//     paid, but when the customer paid all it owes; a line an open
+//     dispute holds awaits what it has unreversed less what the dispute
+//     holds (what is paid meanwhile is released at its end).
 func (r *stateReader) collection(path string, ll *LedgerLine, l *ledger, awaits []int64, sums bool) *collection {
 	lc := ll.Collection
 	id, cur := ll.Line, l.ctx.cur
@@ -1070,8 +1081,6 @@ func (r *stateReader) collection(path string, ll *LedgerLine, l *ledger, awaits 
 	c.lentTo = slices.Clone(lc.LentTo)
 	if ok && sums {
 		switch got, want := c.awaitingSum(), awaitingTotal(l, c); {
-		case l.disputed() && got > want && got <= l.basis-l.credited:
-			// Paid while the dispute holds the line: released at its end.
 		case got != want:
 			r.fail(path, id, "", nil, "the parts await %s, not the %s the customer still owes of the basis",
 				ensemble.MoneyFromMinor(got, cur), ensemble.MoneyFromMinor(want, cur))

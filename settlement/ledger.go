@@ -86,8 +86,9 @@ func (r *run) clawback(l *Line) error {
 		// takes back what was written off (the customer did not owe it,
 		// so it was not given up).
 		// (A credit netted on the line that nothing funded, written off,
-		// is one the customer got: it is not taken back.)
-		wo, lent := in.coll.writtenOff-in.coll.unfunded, r.lentPending(lg)
+		// is one the customer got: it is lent's like any write-off, but
+		// never taken back.)
+		wo, lent := in.coll.writtenOff, r.lentPending(lg)
 		take := func(from, units int64) {
 			share := min(in.coll.clawed, credit, basisShare(lg.basis, from, in.coll.total, true)-basisShare(lg.basis, from-units, in.coll.total, true))
 			in.coll.clawed -= share
@@ -98,7 +99,7 @@ func (r *run) clawback(l *Line) error {
 		if re > 0 {
 			take(wo-lent, re)
 		}
-		if back := min(max(0, wo-lent-re), max(0, -total-netted-in.coll.owed())); back > 0 {
+		if back := min(max(0, wo-in.coll.unfunded-lent-re), max(0, -total-netted-in.coll.owed())); back > 0 {
 			take(wo-lent-re, back)
 			in.coll.writtenOff -= back
 		}

@@ -149,3 +149,21 @@ func TestLenderPrunedAfterItsDisputedReceiverIsPaid(t *testing.T) {
 	_, kept := r.st.Prune(date("2026-12-01")).Line("L1")
 	require.False(t, kept, "L1 is settled")
 }
+
+// TestFundedThenUnfundedOnADisputedLine: C1 (20.00, of L1) and C5 (80.00,
+// of L5) are pending on L3, which is disputed; INV-7 paid in full funds
+// C1 on L3 (paid while the dispute holds it), INV-9 written off leaves C5
+// unfunded. Won, L3's parties are released the 20.00: the parties are
+// paid the customer's 100.00, L1's 80.00 and L3's 20.00. Before, the
+// write-off that left L3 owing nothing took the funded 20.00 back with
+// the unfunded 80.00, paying it to no one (a review).
+func TestFundedThenUnfundedOnADisputedLine(t *testing.T) {
+	r := newRV(t)
+	r.settle(rvLine("L1", "100.00", "INV-7"), rvLine("L5", "100.00", "INV-9"), rvLine("L3", "100.00", "INV-8"))
+	r.settle(netted("C1", "L1", "-20.00", "INV-8"), netted("C5", "L5", "-80.00", "INV-8"))
+	r.step(r.s.Dispute(r.st, "L3", date("2026-04-15")))
+	r.pay("P1", "100.00", "INV-7")
+	r.writeOff("W5", "100.00", "INV-9")
+	r.step(r.s.ResolveDispute(r.st, "L3", true, date("2026-04-20")))
+	require.Equal(t, "100.00", r.total())
+}

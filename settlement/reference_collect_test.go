@@ -197,6 +197,13 @@ func (lg *refLedger) releaseAwaiting(taken []int64, by string, at time.Time, not
 	if c.done() {
 		want = 0
 	}
+	if lg.disputed { // a dispute holds what was payable: what is paid meanwhile awaits its end
+		want = 0
+		for _, p := range lg.parts {
+			want += p.unreversed - p.held
+		}
+		want = max(0, want)
+	}
 	drop := lg.awaitingSum() - want
 	gives := make([]int64, len(lg.parts))
 	var own int64
@@ -336,7 +343,7 @@ func (st *refState) writeOffLine(id settlement.LineID, lost int64, c string, at 
 	if strings.HasSuffix(c, "#unfunded") {
 		cl.unfunded += lost
 	}
-	if cl.owed() == 0 { // nothing owed any more: nothing awaits but what pending credits will pay
+	if cl.owed() == 0 && !lg.disputed { // nothing owed any more: nothing awaits but what pending credits will pay (a dispute's end releases what it held)
 		x = lg.awaitingSum() - min(lg.awaitingSum(), lg.refShare(cl.pendingSum(), false))
 	}
 	note := "write-off " + c + " of " + ensemble.MoneyFromMinor(lost, lg.cur).String()

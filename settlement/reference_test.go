@@ -1360,7 +1360,7 @@ func (s *refSettler) settleCredit(st *refState, c settlement.Line) ([]settlement
 				}
 			}
 		}
-		wo := lg.coll.writtenOff - lg.coll.unfunded // not the netted credits nothing funded: the customer got them
+		wo := lg.coll.writtenOff
 		claw := func(from, units int64) {
 			share := min(lg.coll.clawed, credit, lg.refShare(from, true)-lg.refShare(from-units, true))
 			lg.coll.clawed -= share
@@ -1371,7 +1371,7 @@ func (s *refSettler) settleCredit(st *refState, c settlement.Line) ([]settlement
 		if re > 0 {
 			claw(wo-lent, re)
 		}
-		if back := min(max(0, wo-lent-re), max(0, k-lg.coll.owed())); back > 0 {
+		if back := min(max(0, wo-lg.coll.unfunded-lent-re), max(0, k-lg.coll.owed())); back > 0 { // not the netted credits nothing funded: the customer got them
 			claw(wo-lent-re, back)
 			lg.coll.writtenOff -= back
 		}
