@@ -395,6 +395,9 @@ func (r *run) settleLent(lg *ledger, at time.Time) error {
 			}
 			work = append(work, id)
 		}
+		if u := r.undo; u != nil && u.line != lg.line { // the current line's own is undone as such
+			r.undoOther(lg.line)
+		}
 		nl := *lg
 		nl.coll = lg.coll.clone()
 		nl.coll.lentTo = kept
