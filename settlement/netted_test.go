@@ -32,10 +32,7 @@ import (
 // INV-7's 119.00 was refused as more than owed (71.40).
 func TestCreditNettedOnALaterInvoice(t *testing.T) {
 	s := planSettler(t, collectPlan, loadNetwork(t))
-	l2 := collectLine("L2")
-	l2.Invoice = "INV-8"
-	c1 := credit("C1", "L1", "-40.00", "2026-04-01")
-	c1.Tax, c1.Invoice = eur("-7.60"), "INV-8"
+	l2, c1 := aprilLineAndCredit()
 	pay := func(t *testing.T, st settlement.State, id, invoice, amount string) ([]settlement.Entry, settlement.State) {
 		t.Helper()
 		res, err := s.Collect(st, settlement.Collection{ID: id, Date: date("2026-04-10"), Amount: eur(amount), Invoice: invoice})
@@ -356,6 +353,17 @@ func TestPropertyNettedCreditsLeaveNothingAwaiting(t *testing.T) {
 	})
 }
 
+// aprilLineAndCredit returns April's line L2 (EUR 100.00 + 19.00, on
+// INV-8) and C1, a proration credit of March's L1 (collectLine, INV-7)
+// of 40.00 + 7.60 given on INV-8.
+func aprilLineAndCredit() (settlement.Line, settlement.Line) {
+	l2 := collectLine("L2")
+	l2.Invoice = "INV-8"
+	c1 := credit("C1", "L1", "-40.00", "2026-04-01")
+	c1.Tax, c1.Invoice = eur("-7.60"), "INV-8"
+	return l2, c1
+}
+
 func eurMinor(u int64) ensemble.Money { return ensemble.MoneyFromMinor(u, eurCur) }
 
 // TestCreditOfALinePaidOnSettlementNettedOnALaterInvoice: March's L1 is
@@ -385,10 +393,7 @@ root:
 	l1.Offer.Offer, l1.Tax, l1.Invoice = "onboarding", eur("19.00"), "INV-7"
 	res, err := s.Settle(ctx, settlement.State{}, []settlement.Line{l1})
 	require.NoError(t, err)
-	l2 := collectLine("L2")
-	l2.Invoice = "INV-8"
-	c1 := credit("C1", "L1", "-40.00", "2026-04-01")
-	c1.Tax, c1.Invoice = eur("-7.60"), "INV-8"
+	l2, c1 := aprilLineAndCredit()
 	r, err := s.Settle(ctx, res.State, []settlement.Line{l2, c1})
 	require.NoError(t, err)
 	ll, _ := r.State.Line("L2")
@@ -514,10 +519,7 @@ func TestCreditOfAPaidLineSpillsToItsInvoice(t *testing.T) {
 // refused, naming the field.
 func TestStatePendingChecked(t *testing.T) {
 	s := planSettler(t, collectPlan, loadNetwork(t))
-	l2 := collectLine("L2")
-	l2.Invoice = "INV-8"
-	c1 := credit("C1", "L1", "-40.00", "2026-04-01")
-	c1.Tax, c1.Invoice = eur("-7.60"), "INV-8"
+	l2, c1 := aprilLineAndCredit()
 	_, _, st := settledCollect(t)
 	res, err := s.Settle(ctx, st, []settlement.Line{l2, c1})
 	require.NoError(t, err)
@@ -713,10 +715,7 @@ func disputedAfterNetting(t *testing.T, l3Amount, l3Tax, creditAmount, creditTax
 //     is paid in full, which funds the credit (before, it stayed pending).
 func TestPendingCreditSettledWhenItsLineCloses(t *testing.T) {
 	s := planSettler(t, collectPlan, loadNetwork(t))
-	l2 := collectLine("L2")
-	l2.Invoice = "INV-8"
-	c1 := credit("C1", "L1", "-40.00", "2026-04-01")
-	c1.Tax, c1.Invoice = eur("-7.60"), "INV-8"
+	l2, c1 := aprilLineAndCredit()
 	cn := credit("CN", "L1", "-50.00", "2026-04-15")
 	cn.Tax, cn.Invoice = eur("-9.50"), "INV-7"
 	type step struct {
@@ -919,10 +918,9 @@ func TestPropertyNettedCreditsPayWhatWasCollected(t *testing.T) {
 // customer paid was payable.
 func TestCreditNoteOfALineHoldingAPendingCredit(t *testing.T) {
 	s, entries, st := settledCollect(t)
-	l2, l3 := collectLine("L2"), collectLine("L3")
-	l2.Invoice, l3.Invoice = "INV-8", "INV-8"
-	c1 := credit("C1", "L1", "-40.00", "2026-04-01")
-	c1.Tax, c1.Invoice = eur("-7.60"), "INV-8"
+	l2, c1 := aprilLineAndCredit()
+	l3 := collectLine("L3")
+	l3.Invoice = "INV-8"
 	cn := credit("CN3", "L3", "-50.00", "2026-04-15")
 	cn.Tax, cn.Invoice = eur("-9.50"), "INV-8"
 	step := func(r settlement.Result, err error) {
