@@ -133,6 +133,28 @@ func TestSettleConcurrentAndCancelled(t *testing.T) {
 	require.ErrorIs(t, err, context.Canceled)
 }
 
+// A nil context settles as a context never done, as rules evaluate with
+// one (a new user's trial: Settle(nil, ...) panicked), through every way
+// in: Settle, AppendSettle and SettleWhatYouCan.
+func TestSettleNilContext(t *testing.T) {
+	s := newSettler(t)
+	lines := []settlement.Line{chainLine("L1", "1000.00", "2026-03-01")}
+	want, err := s.Settle(ctx, settlement.State{}, lines)
+	require.NoError(t, err)
+	//lint:ignore SA1012 a nil context is what the test gives
+	got, err := s.Settle(nil, settlement.State{}, lines)
+	require.NoError(t, err)
+	requireEntries(t, got.Entries, want.Entries)
+	//lint:ignore SA1012 a nil context is what the test gives
+	appended, _, err := s.AppendSettle(nil, nil, settlement.State{}, lines)
+	require.NoError(t, err)
+	requireEntries(t, appended, want.Entries)
+	//lint:ignore SA1012 a nil context is what the test gives
+	lenient, err := s.SettleWhatYouCan(nil, settlement.State{}, lines)
+	require.NoError(t, err)
+	requireEntries(t, lenient.Entries, want.Entries)
+}
+
 func TestGrossBasisAndPlanPick(t *testing.T) {
 	plans := `
 - {id: any, version: 1, root: {id: root, party: platform}}

@@ -63,6 +63,8 @@ type Result struct {
 // version the settler does not hold (ErrUnknownPlanVersion), or one that
 // splits the other basis (ErrBasisMismatch), is a *PlanVersionError
 // naming the credited line and version. On error nothing is returned.
+// Settling stops with ctx's error when ctx is done; a nil ctx is never
+// done.
 func (s *Settler) Settle(ctx context.Context, st State, lines []Line) (Result, error) {
 	entries, nst, err := s.AppendSettle(ctx, nil, st, lines)
 	if err != nil {
@@ -93,6 +95,9 @@ func (s *Settler) AppendSettle(ctx context.Context, dst []Entry, st State, lines
 // appendSettle is AppendSettle, and with lenient SettleWhatYouCan: a line
 // that fails is rolled back and returned as a Rejection.
 func (s *Settler) appendSettle(ctx context.Context, dst []Entry, st State, lines []Line, lenient bool) ([]Entry, State, []Rejection, error) {
+	if ctx == nil { // as rules read it: never cancelled
+		ctx = context.Background()
+	}
 	r := s.newRun(ctx, st, len(lines))
 	defer r.release()
 	if lenient {
