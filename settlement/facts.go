@@ -7,6 +7,8 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/shopspring/decimal"
+
 	"github.com/ensemble-commerce/ensemble"
 	"github.com/ensemble-commerce/ensemble/partner"
 )
@@ -61,18 +63,8 @@ func printFacts(l *Line) factPrint {
 	rest.str(l.Customer.ID)
 	rest.str(string(l.Customer.Country))
 	rest.str(string(l.Charge))
-	if l.Quantity.IsZero() {
-		rest.word(0)
-	} else {
-		// In lowest terms, whatever the decimal's exponent and the
-		// package's formatting settings (decimal.TrimTrailingZeros).
-		rest.str(l.Quantity.Rat().RatString())
-	}
-	if l.PeriodQuantity.IsZero() {
-		rest.word(0)
-	} else {
-		rest.str(l.PeriodQuantity.Rat().RatString())
-	}
+	rest.decimal(l.Quantity)
+	rest.decimal(l.PeriodQuantity)
 	rest.money(l.Tax)
 	rest.word(uint64(len(l.SupplierCosts)))
 	for i := range l.SupplierCosts {
@@ -185,6 +177,56 @@ func (h *factHash) money(m ensemble.Money) {
 	}
 	h.word(2)
 	h.str(m.String())
+}
+
+// decimal hashes d in lowest terms, whatever its exponent and the
+// package's formatting settings (decimal.TrimTrailingZeros): zero as the
+// word 0, else as its big.Rat's RatString ("3", "-5/2"), which the
+// common case writes without allocating (ratText).
+func (h *factHash) decimal(d decimal.Decimal) {
+	if d.IsZero() {
+		h.word(0)
+		return
+	}
+	var buf [48]byte
+	if b, ok := ratText(buf[:0], d); ok {
+		h.str(string(b)) // a short string that does not escape: no allocation
+		return
+	}
+	h.str(d.Rat().RatString())
+}
+
+// ratText appends to b d's value as big.Rat's RatString writes it ("a"
+// or "a/b" in lowest terms) when its coefficient, and the power of ten
+// its exponent stands for, fit in an int64; else it reports false.
+func ratText(b []byte, d decimal.Decimal) ([]byte, bool) {
+	const maxDigits = 18 // 10^18 < 2^63
+	digits, exp := d.NumDigits(), int(d.Exponent())
+	if digits > maxDigits || exp < -maxDigits || exp > 0 && digits+exp > maxDigits {
+		return b, false
+	}
+	num, den := d.CoefficientInt64(), int64(1)
+	for ; exp > 0; exp-- {
+		num *= 10
+	}
+	for ; exp < 0; exp++ {
+		den *= 10
+	}
+	g := gcd(max(num, -num), den)
+	b = strconv.AppendInt(b, num/g, 10)
+	if den /= g; den != 1 {
+		b = append(b, '/')
+		b = strconv.AppendInt(b, den, 10)
+	}
+	return b, true
+}
+
+// gcd returns the greatest common divisor of a and b (a >= 0, b > 0).
+func gcd(a, b int64) int64 {
+	for a != 0 {
+		a, b = b%a, a
+	}
+	return b
 }
 
 func (h *factHash) ratio(r ensemble.Ratio) {
