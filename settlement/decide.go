@@ -148,7 +148,11 @@ func (dc *decider) decideLevel(d *decision, n *cnode, amount int64) (*decision, 
 				}
 				k.fixed = u
 				var buf [96]byte // m.String(), as m is whole minor units of the line's currency
-				k.text = dc.keepText(append(append(append(appendMoney(buf[:0], u, dc.cur), " (rule "...), rn...), ')'))
+				text := append(append(appendMoney(buf[:0], u, dc.cur), " (rule "...), rn...)
+				if !m.Equal(ev.res.Money) { // the rule's own digits, for finance to redo the cent
+					text = append(append(append(text, ", "...), ev.res.Money.AmountString()...), " rounded"...)
+				}
+				k.text = dc.keepText(append(text, ')'))
 			} else {
 				if ev.res.Decimal.Sign() < 0 {
 					return nil, lineErr(l.ID, planID, c.path, ruleName(rule, c.shareRule), fmt.Errorf("%w: negative share %s", ErrRule, ev.res.Decimal))

@@ -225,6 +225,16 @@ type Cumulative struct {
 	// where it names nobody who can be paid (no reseller on a direct
 	// sale, a suspended partner), no volume is read or grown and the share
 	// follows its node's fallback (Node.Fallback).
+	//
+	// The volume is the partner's, not the node's: every line of the plan
+	// naming the partner in that role adds its basis, whether or not the
+	// node's condition (or an ancestor's) pays the node on that line. A
+	// condition decides who is paid on a line, not what the partner sold;
+	// so a referrer whose node pays only its first customer's lines still
+	// climbs its tiers on the others. A rate for what a node paid on alone
+	// (a yearly cap on a referral fee) is not a cumulative share: give the
+	// lines it must not count another role, or keep the count in a rule
+	// table.
 	Of     string   `json:"of,omitempty"`
 	Window Window   `json:"window"`
 	Mode   RateMode `json:"mode"`
@@ -242,6 +252,12 @@ type Cumulative struct {
 //	share: {amount: {amount: "5.00", currency: EUR}}   # a fixed amount
 //	share: {rule: reseller-share}                       # a share rule (ratio) or amount rule (fixed)
 //	share: {cumulative: {window: calendar_year, mode: marginal, tiers: [...]}}
+//
+// An amount rule's money is paid in whole minor units of the line's
+// currency: a result with more digits (line.amount * dec("0.03335") on EUR
+// 100.00 is EUR 3.335) is rounded half away from zero, and the entry's
+// share says from what ("EUR 3.34 (rule referral-fee@1, 3.335 rounded)").
+// Round in the rule (.round(2), .floor(2)) to choose another rounding.
 type Share struct {
 	Remaining bool           `json:"remaining,omitempty"`
 	Ratio     ensemble.Ratio `json:"ratio,omitzero"`

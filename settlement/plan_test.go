@@ -141,6 +141,26 @@ func TestRuntimeOverAllocation(t *testing.T) {
 	requireMoney(t, byParty(res.Entries)["platform"], eur("20.00"))
 }
 
+// An amount rule's sub-cent result is rounded half away from zero, and
+// the entry's share says from what (a trial found 3.335 paid as 3.34
+// with no trace of it).
+func TestAmountRuleRoundingIsExplained(t *testing.T) {
+	plan := `{id: p, version: 1, root: {id: root, children: [
+		{id: fee, party: platform, share: {rule: thin-fee}},
+		{id: rest, party: seller, share: remaining}]}}`
+	s := planSettler(t, plan, loadNetwork(t), "id: thin-fee\nversion: 1\nkind: amount\nenv_version: 1\nexpression: 'line.amount * dec(\"0.03335\")'\n")
+	res, err := s.Settle(ctx, settlement.State{}, []settlement.Line{chainLine("L1", "100.00", "2026-03-01"), chainLine("L2", "200.00", "2026-03-01")})
+	require.NoError(t, err)
+	shares := map[settlement.LineID]string{}
+	for _, e := range res.Entries {
+		if e.Party == "platform" {
+			shares[e.Line] = e.Amount.String() + " | " + e.Share
+		}
+	}
+	require.Equal(t, "EUR 3.34 | EUR 3.34 (rule thin-fee@1, 3.335 rounded)", shares["L1"])
+	require.Equal(t, "EUR 6.67 | EUR 6.67 (rule thin-fee@1)", shares["L2"], "6.6700: nothing rounded")
+}
+
 func TestRolesAndFallbacks(t *testing.T) {
 	net := loadNetwork(t)
 	tests := []struct {

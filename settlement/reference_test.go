@@ -638,6 +638,9 @@ func (ln *refLine) decide(n *settlement.Node, path string, amount int64) ([]refK
 					return nil, ln.fail(cpath, name, fmt.Errorf("%w: negative amount %s", settlement.ErrRule, res.Money))
 				}
 				k.fixed, k.text = u, m.String()+" (rule "+name+")"
+				if !m.Equal(res.Money) {
+					k.text = m.String() + " (rule " + name + ", " + res.Money.AmountString() + " rounded)"
+				}
 			} else {
 				if res.Decimal.Sign() < 0 {
 					return nil, ln.fail(cpath, name, fmt.Errorf("%w: negative share %s", settlement.ErrRule, res.Decimal))
