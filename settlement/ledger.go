@@ -56,7 +56,6 @@ func (r *run) clawback(l *Line) error {
 	var nettedIDs []LineID // the lines of another invoice the credit is netted on,
 	var nettedOwed []int64 // what they owe,
 	var netted int64       // and what of the credit comes off that
-	var over int64         // what the credit takes off the line's balance beyond its total
 	var clawed int64       // of the credit, what write-offs clawed back already
 	funded := r.paidInFull(lg)
 	if lg.coll != nil {
@@ -103,7 +102,11 @@ func (r *run) clawback(l *Line) error {
 			take(wo-lent-re, back)
 			in.coll.writtenOff -= back
 		}
-		over = in.coll.creditOver(-total - netted)
+		// What the balance cannot hold moves first (spillPending), so
+		// that the reversal sees what stays pending on the line.
+		if err := r.spillPending(l, &in, in.coll.creditOver(-total-netted)); err != nil {
+			return lineErr(l.ID, lg.ctx.plan.ID, "", "", err)
+		}
 		lg = &in
 	} else if l.Invoice != "" {
 		// A line payable on settlement has no balance here, but a credit
@@ -144,7 +147,7 @@ func (r *run) clawback(l *Line) error {
 			return lineErr(l.ID, lg.ctx.plan.ID, "", "", err)
 		}
 	}
-	if err := r.spill(l, nl, over, true); err != nil {
+	if err := r.spillCash(l, nl); err != nil {
 		return lineErr(l.ID, lg.ctx.plan.ID, "", "", err)
 	}
 	// A credit may close the credited line (or find it closed): its

@@ -224,33 +224,36 @@ func (r *run) takeNetted(l *Line, inv string, ids []LineID, owed []int64, amount
 
 // spill moves what credit l left line nl (its new ledger, on collection)
 // holding beyond what it is now worth to the other lines of its invoice
-// that owe, in proportion to what each owes (collection
-// "<credit>#netted"), so that the customer pays the invoice its total net
-// of the credit note and the lines it pays are not left owing what the
-// credited line holds in excess:
-//
-//   - first over (collection.creditOver), what the line's balance cannot
-//     hold: credits netted on it from another invoice, which no longer
-//     have a balance to come off here, come off theirs, as those credits
-//     did (no payment, still pending); what no line owes is credited
-//     back to nl;
-//   - then what the customer paid on the line beyond its value, as a
-//     payment of them, taken off what the line collected.
-//
-// What the other lines do not owe stays with nl (a refund due, the
-// host's to pay). A write-off of the line is no payment, so what it gave
-// up never spills. Without cash (a lost dispute, whose cash went back to
-// the customer), only over spills. The collection is l's id and
+// that owe, in proportion to what each owes, so that the customer pays
+// the invoice its total net of the credit note and the lines it pays are
+// not left owing what the credited line holds in excess: first over
+// (spillPending), then, with cash, what the customer paid beyond the
+// line's value (spillCash). Without cash (a lost dispute, whose cash went
+// back to the customer), only over spills. The collection is l's id and
 // "#netted": a credit's, or the disputed line's.
 func (r *run) spill(l *Line, nl *ledger, over int64, cash bool) error {
-	c := nl.coll
+	if err := r.spillPending(l, nl, over); err != nil || !cash {
+		return err
+	}
+	return r.spillCash(l, nl)
+}
+
+// spillPending moves over (collection.creditOver), what credit l takes
+// off line lg's balance beyond what it can hold, to the other lines of its
+// invoice that owe: credits netted on lg from another invoice, which no
+// longer have a balance to come off here, come off theirs, as those
+// credits did (no payment, still pending); what no line owes is credited
+// back to lg. A credit moves them before it reverses lg's parts, so that
+// what it reverses sees what is still pending on lg.
+func (r *run) spillPending(l *Line, lg *ledger, over int64) error {
+	c := lg.coll
 	if c == nil || c.invoice == "" {
 		return nil
 	}
-	// The credits pending on nl go first, each still pending on the lines
+	// The credits pending on lg go first, each still pending on the lines
 	// it goes to (of the same credited line, which lent to this invoice).
 	for over > 0 {
-		ids, owed, all := r.owingOn(c.invoice, nl)
+		ids, owed, all := r.owingOn(c.invoice, lg)
 		amount := min(over, all)
 		if amount == 0 {
 			break
@@ -263,17 +266,30 @@ func (r *run) spill(l *Line, nl *ledger, over int64, cash bool) error {
 				c.pending = c.pending[1:]
 			}
 		}
-		if err := r.takeNetted(l, c.invoice, ids, owed, amount, nl.ctx.cur, false, src, nil); err != nil {
+		if err := r.takeNetted(l, c.invoice, ids, owed, amount, lg.ctx.cur, false, src, nil); err != nil {
 			return err
 		}
 		over -= amount
 	}
-	// What no other line owes stays with nl: a credit beyond what the
+	// What no other line owes stays with lg: a credit beyond what the
 	// customer owes (a refund due, with the cash it paid beyond the
 	// line's value).
 	c.creditTotal(over)
+	return nil
+}
+
+// spillCash pays what the customer paid for line nl beyond its value to
+// the other lines of its invoice that owe, as a payment of them (collection
+// "<credit>#netted"), taken off what nl collected. What they do not owe
+// stays with nl (a refund due, the host's to pay). A write-off of the line
+// is no payment, so what it gave up never spills.
+func (r *run) spillCash(l *Line, nl *ledger) error {
+	c := nl.coll
+	if c == nil || c.invoice == "" {
+		return nil
+	}
 	extra := c.collected - (c.total - c.credited)
-	if extra <= 0 || !cash {
+	if extra <= 0 {
 		return nil
 	}
 	ids, owed, all := r.owingOn(c.invoice, nl)

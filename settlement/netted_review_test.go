@@ -167,3 +167,30 @@ func TestFundedThenUnfundedOnADisputedLine(t *testing.T) {
 	r.step(r.s.ResolveDispute(r.st, "L3", true, date("2026-04-20")))
 	require.Equal(t, "100.00", r.total())
 }
+
+// TestCreditNoteMovingAPendingCreditClosesTheLine: L019 (0.07, INV-B)
+// holds 0.01 of C021 (L016's credit netted on INV-B) pending and 0.04
+// credited by C022; C046 credits 0.02 with 0.01 of tax (within a unit of
+// the line's rate), which the balance cannot hold with the pending credit:
+// the pending credit moves to L043 and the line owes nothing, so its parts
+// await nothing. Before, the reversal saw the credit still pending (it
+// moved after), left 0.01 awaiting forever, and the state no longer read
+// back (the reference property found it).
+func TestCreditNoteMovingAPendingCreditClosesTheLine(t *testing.T) {
+	r := newRV(t)
+	r.settle(rvLine("L016", "0.06", ""))
+	c21 := netted("C021", "L016", "-0.01", "INV-B")
+	r.settle(rvLine("L019", "0.07", "INV-B"), c21, credit("C022", "L019", "-0.04", "2026-04-01"))
+	ll, _ := r.st.Line("L019")
+	require.Len(t, ll.Collection.Pending, 1, "C021 pending on L019")
+	r.settle(rvLine("L043", "0.08", "INV-B"))
+	c46 := credit("C046", "L019", "-0.02", "2026-04-02")
+	c46.Tax = eur("-0.01")
+	r.settle(c46) // the state reads back (step)
+	ll, _ = r.st.Line("L019")
+	require.Empty(t, ll.Collection.Pending)
+	require.Equal(t, "0.07 0.07", ll.Collection.Credited.AmountString()+" "+ll.Credited.AmountString(), "the customer's balance and the basis, all credited")
+	l43, _ := r.st.Line("L043")
+	require.Len(t, l43.Collection.Pending, 1, "C021 moved to L043")
+	require.Equal(t, "0.01", l43.Collection.Pending[0].Amount.AmountString())
+}

@@ -778,6 +778,10 @@ func (m *refMachine) check(t *rapid.T) {
 	if got := string(mustJSON(t, m.st)); got != string(want) {
 		t.Fatalf("state differs from the reference's:\n%s", diffJSON(got, string(want)))
 	}
+	// Every state the settler returns reads back (the reader checks every
+	// ledger invariant).
+	var back settlement.State
+	require.NoError(t, json.Unmarshal(want, &back), "the state does not read back")
 	// The state's readers say what the reference holds.
 	require.Equal(t, len(m.ref.state.lines), m.st.Len())
 	for id := range m.ref.state.credits {

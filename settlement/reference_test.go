@@ -1315,7 +1315,8 @@ func (s *refSettler) settleCredit(st *refState, c settlement.Line) ([]settlement
 	var nettedIDs []settlement.LineID
 	var nettedOwed []int64
 	var netted int64
-	var over int64 // what the credit takes off the line's balance beyond its total
+	var over int64                 // what the credit takes off the line's balance beyond its total
+	var spilled []settlement.Entry // and moves to the invoice's other lines
 	// A credit of a line on collection the customer paid in full netted on
 	// another invoice is a payment of its lines.
 	funded := st.paidInFull(lg.line)
@@ -1385,6 +1386,14 @@ func (s *refSettler) settleCredit(st *refState, c settlement.Line) ([]settlement
 		cl := lg.coll
 		over = max(cl.credited+k-cl.total, min(pending, cl.credited+k+cl.collected+cl.writtenOff-cl.total), 0)
 		lg.coll.credited += k - over
+		// What the balance cannot hold (credits netted on it from another
+		// invoice) moves to the invoice's other lines that owe before the
+		// credit reverses the parts, which then see what stays pending.
+		if lg.coll.invoice != "" {
+			st.lines[lg.line] = lg
+			spilled = st.spillOver(lg.line, over, string(c.ID)+"#netted", c.Date.UTC())
+			lg = st.lines[lg.line]
+		}
 	} else if c.Invoice != "" { // a line paid on settlement: netted all the same
 		nettedInv = c.Invoice
 		var all int64
@@ -1403,10 +1412,11 @@ func (s *refSettler) settleCredit(st *refState, c settlement.Line) ([]settlement
 	if clawed > 0 {
 		note += " (" + ensemble.MoneyFromMinor(clawed, lg.cur).String() + " of it clawed back by write-offs before)"
 	}
-	entries, err := lg.reverse(credit, string(c.ID), c.Date, note, trace, c.Service, c.Bearer, false)
+	reversed, err := lg.reverse(credit, string(c.ID), c.Date, note, trace, c.Service, c.Bearer, false)
 	if err != nil {
 		return nil, fail(err)
 	}
+	entries := append(spilled, reversed...)
 	st.takeBack(lg, before)
 	st.lines[lg.line] = lg
 	st.credits[c.ID] = refCredit{of: lg.line, amount: lg.credited - before + clawed, bearer: c.Bearer}
@@ -1425,10 +1435,8 @@ func (s *refSettler) settleCredit(st *refState, c settlement.Line) ([]settlement
 	case netted > 0:
 		entries = append(entries, st.creditLines(nettedIDs, nettedOwed, netted, string(c.ID)+"#netted", c.Date.UTC(), refPending{})...)
 	}
-	// What the credit took off beyond the line's total (credits netted on
-	// it from another invoice), then what the customer paid on it beyond
-	// what it is now worth, go to the other lines of its invoice that owe:
-	// the first as a credit, the second as a payment.
+	// What the customer paid on the line beyond what it is now worth goes
+	// to the other lines of its invoice that owe, as a payment.
 	if lg = st.lines[lg.line]; lg.coll != nil && lg.coll.invoice != "" {
 		owing := func() (ids []settlement.LineID, owed []int64, all int64) {
 			for _, id := range slices.Sorted(maps.Keys(st.lines)) {
@@ -1440,8 +1448,6 @@ func (s *refSettler) settleCredit(st *refState, c settlement.Line) ([]settlement
 			}
 			return ids, owed, all
 		}
-		entries = append(entries, st.spillOver(lg.line, over, string(c.ID)+"#netted", c.Date.UTC())...)
-		lg = st.lines[lg.line]
 		if extra := lg.coll.collected - (lg.coll.total - lg.coll.credited); extra > 0 {
 			if ids, owed, all := owing(); min(extra, all) > 0 {
 				cl := *lg.coll
