@@ -21,9 +21,10 @@
 // prices bill each tier's slice, volume prices bill every unit at the tier
 // the quantity reaches; a tier's flat amount is billed once the quantity
 // reaches the tier, so the first tier's flat amount is billed even at
-// quantity zero.
+// quantity zero (as OpenMeter bills it; Lago bills nothing at zero: see
+// below).
 //
-// Three modes come from other billing systems; each is off by default:
+// Four modes come from other billing systems; each is off by default:
 //
 //   - Tiered blocks (Kill Bill): a tier with a Tier.BlockSize bills started
 //     blocks of that many units at UnitAmount per block, a started block
@@ -39,6 +40,10 @@
 //     the full period's quantity and bills the prorated units, the flat
 //     amount prorated (FlatProrated, the default) or whole (FlatWhole, as
 //     Lago does); the invoice package prorates recurring lines the same way.
+//   - Nothing billed at zero (Lago): with Price.FlatAtZero FlatAtZeroWaived,
+//     a tiered price bills no flat amount at a quantity of zero, the first
+//     tier's from the first unit ("no usage, no fee"); a minimum spend
+//     still applies, and an idle usage period then bills no line.
 //
 // # Rounding
 //

@@ -30,8 +30,9 @@ func genPrice(t *rapid.T) catalog.Price {
 		if m == catalog.Volume && rapid.Bool().Draw(t, "flat_whole") {
 			p.FlatProration = catalog.FlatWhole
 		}
+		p.FlatAtZero = catalog.FlatAtZero(rapid.IntRange(0, 1).Draw(t, "flat_at_zero"))
 	case catalog.GraduatedPercentage:
-		p = catalog.Price{Model: m, Tiers: genTiers(t, true)}
+		p = catalog.Price{Model: m, Tiers: genTiers(t, true), FlatAtZero: catalog.FlatAtZero(rapid.IntRange(0, 1).Draw(t, "flat_at_zero"))}
 	case catalog.Package:
 		p = catalog.Price{Model: m, Amount: small("amount"), PackageSize: small("size").Add(decimal.New(1, 0)),
 			PackageRounding: catalog.PackageRounding(rapid.IntRange(0, 1).Draw(t, "rounding"))}

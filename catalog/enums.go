@@ -320,6 +320,45 @@ func (f *FlatProration) UnmarshalText(b []byte) error {
 	return err
 }
 
+// FlatAtZero says whether a tiered price bills its first tier's flat
+// amount at a quantity of zero (Price.FlatAtZero). The zero value is
+// FlatAtZeroBilled.
+type FlatAtZero uint8
+
+const (
+	// FlatAtZeroBilled (the default) bills the first tier's flat amount at
+	// zero: quantity zero is in the first tier, which it reaches, as
+	// OpenMeter bills it. An idle usage period bills it.
+	FlatAtZeroBilled FlatAtZero = iota
+	// FlatAtZeroWaived bills nothing at a quantity of zero: the first
+	// tier's flat amount is billed from the first unit, as Lago bills a
+	// graduated or volume charge ("no usage, no fee"). A minimum spend
+	// still applies.
+	FlatAtZeroWaived
+)
+
+var flatAtZeroNames = []string{FlatAtZeroBilled: "billed", FlatAtZeroWaived: "waived"}
+
+// String returns "billed" or "waived".
+func (f FlatAtZero) String() string {
+	return ensemble.EnumName(f, flatAtZeroNames, "flat_at_zero")
+}
+
+// MarshalText writes "billed" or "waived"; an undeclared value is an
+// error.
+func (f FlatAtZero) MarshalText() ([]byte, error) {
+	return ensemble.EnumText(f, flatAtZeroNames, "catalog", "flat at zero")
+}
+
+// UnmarshalText reads "billed" or "waived"; "" is FlatAtZeroBilled.
+func (f *FlatAtZero) UnmarshalText(b []byte) error {
+	v, err := ensemble.ParseEnum[FlatAtZero](b, flatAtZeroNames, "catalog", "flat at zero")
+	if err == nil {
+		*f = v
+	}
+	return err
+}
+
 // CostPer says what a component's fixed cost is owed for (WholesaleCost.Per).
 type CostPer uint8
 

@@ -13,6 +13,7 @@ func RateExact(r *Rater, q decimal.Decimal, opts RateOptions) (Rating, error) {
 	}
 	rt := Rating{Price: r.ref, Quantity: q}
 	r.slowLines(&rt, q)
+	r.waiveAtZero(&rt, q)
 	r.finish(&rt, opts)
 	return r.checked(rt)
 }

@@ -264,6 +264,7 @@ func TestPropertyModesNoPanic(t *testing.T) {
 			Model:           catalog.Model(rapid.IntRange(0, 9).Draw(t, "model")),
 			SpendAdjustment: catalog.SpendAdjustment(rapid.IntRange(0, 3).Draw(t, "spend")),
 			FlatProration:   catalog.FlatProration(rapid.IntRange(0, 3).Draw(t, "flat")),
+			FlatAtZero:      catalog.FlatAtZero(rapid.IntRange(0, 3).Draw(t, "flat at zero")),
 			MinimumSpend:    anyDec("min"),
 			MaximumSpend:    anyDec("max"),
 			FreeUnits:       anyDec("free"),

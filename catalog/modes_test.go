@@ -250,13 +250,20 @@ func lagoVolume(flat catalog.FlatProration) catalog.Price {
 	}}
 }
 
-// TestRateLagoVolume checks Lago's unprorated volume figures, which follow
-// the same convention as ours.
+// TestRateLagoVolume checks Lago's unprorated volume figures
+// (volume_service_spec.rb), which follow the same convention as ours but
+// at zero: Lago bills nothing when nothing is used ("return 0 if
+// units.zero?"), FlatAtZeroWaived; by default the first tier's flat is
+// billed at zero, as OpenMeter bills it.
 func TestRateLagoVolume(t *testing.T) {
+	billed := mustRater(t, lagoVolume(catalog.FlatWhole), "EUR")
+	got, err := billed.Rate(dec("0"), catalog.RateOptions{})
+	require.NoError(t, err)
+	requireMoney(t, got.Amount, money("10", "EUR"), "by default, zero bills the first flat")
 	tests := []struct {
 		name, qty, want string
 	}{
-		{"zero bills the first flat", "0", "10"},
+		{"zero bills nothing", "0", "0"},
 		{"one unit", "1", "12"},
 		{"the first bound", "100", "210"},
 		{"between the bounds", "100.5", "100.5"},
@@ -265,14 +272,53 @@ func TestRateLagoVolume(t *testing.T) {
 		{"the open tier", "300", "200"},
 		{"a fixed charge of 210", "210", "155"},
 	}
-	r := mustRater(t, lagoVolume(catalog.FlatWhole), "EUR")
+	lago := lagoVolume(catalog.FlatWhole)
+	lago.FlatAtZero = catalog.FlatAtZeroWaived
+	r := mustRater(t, lago, "EUR")
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			got, err := r.Rate(dec(tc.qty), catalog.RateOptions{})
 			require.NoError(t, err)
 			requireMoney(t, got.Amount, money(tc.want, "EUR"))
+			amount, err := r.Amount(dec(tc.qty), catalog.RateOptions{})
+			require.NoError(t, err)
+			requireMoney(t, amount, got.Amount, "Amount is Rate's")
 		})
 	}
+	prorated, err := r.RateProrated(catalog.Proration{Full: dec("0"), Units: dec("0"), Fraction: ensemble.MustRatio("0.5")}, catalog.RateOptions{})
+	require.NoError(t, err)
+	requireMoney(t, prorated.Amount, money("0", "EUR"), "nothing used in a prorated piece bills nothing")
+}
+
+// TestRateLagoGraduated checks Lago's graduated figures
+// (graduated_service_spec.rb: [0, 10] at 10 with flat 2, [11, 20] at 5
+// with flat 3, above at 5 with flat 3): each tier's flat amount once the
+// quantity reaches it, nothing at zero when the price waives it (Lago),
+// the first flat by default (OpenMeter); a minimum spend applies either
+// way.
+func TestRateLagoGraduated(t *testing.T) {
+	p := catalog.Price{Model: catalog.Graduated, FlatAtZero: catalog.FlatAtZeroWaived, Tiers: []catalog.Tier{
+		{UpTo: up("10"), UnitAmount: dec("10"), FlatAmount: dec("2")},
+		{UpTo: up("20"), UnitAmount: dec("5"), FlatAmount: dec("3")},
+		{UnitAmount: dec("5"), FlatAmount: dec("3")},
+	}}
+	r := mustRater(t, p, "EUR")
+	for _, c := range [][2]string{{"0", "0"}, {"1", "12"}, {"10", "102"}, {"11", "110"}, {"12", "115"}, {"21", "163"}} {
+		got, err := r.Rate(dec(c[0]), catalog.RateOptions{})
+		require.NoError(t, err)
+		requireMoney(t, got.Amount, money(c[1], "EUR"), "quantity %s", c[0])
+	}
+	p.FlatAtZero = catalog.FlatAtZeroBilled
+	got, err := mustRater(t, p, "EUR").Rate(dec("0"), catalog.RateOptions{})
+	require.NoError(t, err)
+	requireMoney(t, got.Amount, money("2", "EUR"), "by default the first flat at zero")
+	p.FlatAtZero, p.MinimumSpend = catalog.FlatAtZeroWaived, dec("5")
+	got, err = mustRater(t, p, "EUR").Rate(dec("0"), catalog.RateOptions{})
+	require.NoError(t, err)
+	requireMoney(t, got.Amount, money("5", "EUR"), "waived, the minimum spend still applies")
+	d, err := r.RateDelta(dec("0"), dec("1"), catalog.RateOptions{}, catalog.RateOptions{})
+	require.NoError(t, err)
+	requireMoney(t, d.Amount, money("12", "EUR"), "the first unit brings the first flat")
 }
 
 // TestRateProrated checks prorated volume ratings against Lago's
@@ -385,6 +431,8 @@ func TestModeValidation(t *testing.T) {
 		{"unknown spend adjustment", catalog.Price{Model: catalog.PerUnit, SpendAdjustment: 7}, "price.spend_adjustment", catalog.ErrOutOfRange},
 		{"flat whole on graduated", catalog.Price{Model: catalog.Graduated, FlatProration: catalog.FlatWhole, Tiers: tiers3(catalog.Graduated).Tiers}, "price.flat_proration", catalog.ErrFieldNotAllowed},
 		{"unknown flat proration", catalog.Price{Model: catalog.Volume, FlatProration: 9, Tiers: tiers3(catalog.Volume).Tiers}, "price.flat_proration", catalog.ErrOutOfRange},
+		{"flat waived on a per-unit price", catalog.Price{Model: catalog.PerUnit, Amount: dec("1"), FlatAtZero: catalog.FlatAtZeroWaived}, "price.flat_at_zero", catalog.ErrFieldNotAllowed},
+		{"unknown flat at zero", catalog.Price{Model: catalog.Volume, FlatAtZero: 9, Tiers: tiers3(catalog.Volume).Tiers}, "price.flat_at_zero", catalog.ErrOutOfRange},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -420,6 +468,7 @@ func TestModeValidation(t *testing.T) {
 		for _, doc := range []string{
 			`{"model":"volume","flat_proration":"Whole","tiers":[{}]}`,
 			`{"model":"volume","spend_adjustment":"spread","tiers":[{}]}`,
+			`{"model":"volume","flat_at_zero":"free","tiers":[{}]}`,
 		} {
 			var p catalog.Price
 			require.Error(t, json.Unmarshal([]byte(doc), &p), doc)
@@ -430,11 +479,11 @@ func TestModeValidation(t *testing.T) {
 // TestModesJSON writes the new fields with their names and reads them
 // back.
 func TestModesJSON(t *testing.T) {
-	p := catalog.Price{Model: catalog.Volume, SpendAdjustment: catalog.SpendPerTier, FlatProration: catalog.FlatWhole, MaximumSpend: dec("100"),
+	p := catalog.Price{Model: catalog.Volume, SpendAdjustment: catalog.SpendPerTier, FlatProration: catalog.FlatWhole, FlatAtZero: catalog.FlatAtZeroWaived, MaximumSpend: dec("100"),
 		Tiers: []catalog.Tier{blockTier("1000", "100", "1", ""), blockTier("", "1000", "0.5", "2")}}
 	b, err := json.Marshal(p)
 	require.NoError(t, err)
-	require.JSONEq(t, `{"model":"volume","maximum_spend":"100","spend_adjustment":"per_tier","flat_proration":"whole",
+	require.JSONEq(t, `{"model":"volume","maximum_spend":"100","spend_adjustment":"per_tier","flat_proration":"whole","flat_at_zero":"waived",
 		"tiers":[{"up_to":"1000","unit_amount":"1","block_size":"100"},{"unit_amount":"0.5","flat_amount":"2","block_size":"1000"}]}`, string(b))
 	var back catalog.Price
 	require.NoError(t, json.Unmarshal(b, &back))

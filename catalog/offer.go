@@ -211,6 +211,12 @@ type Price struct {
 	// default) or bills it whole (FlatWhole, as Lago does). See
 	// Rater.RateProrated. Volume only.
 	FlatProration FlatProration `json:"flat_proration,omitempty"`
+	// FlatAtZero says whether a quantity of zero bills the first tier's
+	// flat amount (FlatAtZeroBilled, the default, as OpenMeter) or nothing
+	// (FlatAtZeroWaived, as Lago: the flat amount from the first unit). A
+	// minimum spend applies either way. Tiered models only (Graduated,
+	// GraduatedPercentage, Volume).
+	FlatAtZero FlatAtZero `json:"flat_at_zero,omitempty"`
 }
 
 // Tier is one tier of a tiered price. A tier covers quantities in
@@ -226,8 +232,9 @@ type Tier struct {
 	// such as "1.5%"; a terminating decimal.
 	Rate ensemble.Ratio `json:"rate,omitzero"`
 	// FlatAmount is billed once when the quantity reaches the tier. The
-	// first tier is reached at quantity zero, so its flat amount is always
-	// billed (as in OpenMeter and Lago).
+	// first tier is reached at quantity zero, so its flat amount is billed
+	// even when nothing is used (as OpenMeter bills it), unless the price
+	// waives it at zero (Price.FlatAtZero, as Lago bills it).
 	FlatAmount decimal.Decimal `json:"flat_amount,omitzero"`
 	// BlockSize, when above zero, bills the tier in blocks of BlockSize
 	// units, a started block billed whole, and UnitAmount is then the

@@ -237,16 +237,30 @@ func (r *Rater) Rate(q decimal.Decimal, opts RateOptions) (Rating, error) {
 	}
 	rt := Rating{Price: r.ref, Quantity: q}
 	if r.fast.ok && r.fastLines(&rt, q) {
+		r.waiveAtZero(&rt, q)
 		if err := r.finish(&rt, opts); err != nil {
 			return Rating{}, r.wrap(err)
 		}
 		return rt, nil // every value fits 19 digits
 	}
 	r.slowLines(&rt, q)
+	r.waiveAtZero(&rt, q)
 	if err := r.finish(&rt, opts); err != nil {
 		return Rating{}, r.wrap(err)
 	}
 	return r.checked(rt)
+}
+
+// waiveAtZero bills nothing of rt's lines, those of quantity q, when q is
+// zero and the price waives its first tier's flat amount then
+// (FlatAtZeroWaived): at zero every line is its flat amount alone.
+func (r *Rater) waiveAtZero(rt *Rating, q decimal.Decimal) {
+	if r.price.FlatAtZero != FlatAtZeroWaived || !q.IsZero() {
+		return
+	}
+	for i := range rt.Lines {
+		rt.Lines[i].FlatAmount, rt.Lines[i].Subtotal = r.zeroM, r.zeroM
+	}
 }
 
 // checked returns rt, or an error wrapping ErrOutOfRange when one of its
@@ -410,7 +424,7 @@ func (r *Rater) tierOf(q decimal.Decimal) int {
 // decimals when one does not, and always under RoundPerTier). It is the
 // call for hot loops; its errors are Rate's.
 func (r *Rater) Amount(q decimal.Decimal, opts RateOptions) (ensemble.Money, error) {
-	if r.fast.ok && opts.Rounding != RoundPerTier && opts.check() == nil {
+	if r.fast.ok && opts.Rounding != RoundPerTier && opts.check() == nil && !(r.price.FlatAtZero == FlatAtZeroWaived && q.IsZero()) {
 		if v, scale, ok := r.fastAmount(q, opts); ok {
 			return fxMoney(fx{v: v, s: scale}, r.cur), nil
 		}
@@ -550,6 +564,7 @@ func (r *Rater) RateProrated(p Proration, opts RateOptions) (Rating, error) {
 	sub := x.Add(ensemble.MoneyFromDecimal(n.Mul(t.unit), r.cur), flat)
 	rt := Rating{Price: r.ref, Quantity: p.Units, Full: p.Full,
 		Lines: []Line{{Tier: k, Quantity: n, UnitAmount: t.unitM, FlatAmount: flat, Subtotal: sub}}}
+	r.waiveAtZero(&rt, p.Units)
 	if r.free.Sign() > 0 {
 		rt.Free = decimal.Min(p.Units, r.free)
 	}

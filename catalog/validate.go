@@ -169,6 +169,10 @@ func validatePrice(r *reporter, path string, p *Price) {
 		r.add(at("flat_proration"), ErrOutOfRange, p.FlatProration.String())
 	}
 	r.notAllowed(at("flat_proration"), p.FlatProration != FlatProrated && m != Volume, p.FlatProration.String())
+	if int(p.FlatAtZero) >= len(flatAtZeroNames) {
+		r.add(at("flat_at_zero"), ErrOutOfRange, p.FlatAtZero.String())
+	}
+	r.notAllowed(at("flat_at_zero"), p.FlatAtZero != FlatAtZeroBilled && m != Volume && m != Graduated && m != GraduatedPercentage, p.FlatAtZero.String())
 
 	if !m.tiered() {
 		r.notAllowed(at("tiers"), len(p.Tiers) > 0, strconv.Itoa(len(p.Tiers))+" tiers")

@@ -83,7 +83,8 @@
 //
 // Usage aggregates (package usage) are rated through the catalog's raters;
 // a period without usage still bills what zero usage costs (a first tier's
-// flat amount, a minimum spend). A usage line's service period
+// flat amount, unless the price waives it at zero, catalog.FlatAtZeroWaived
+// as Lago does; a minimum spend). A usage line's service period
 // (Line.Period) is the part of its usage period the item was in service,
 // as a recurring line's is clipped to its segment: an item activated on
 // January 15 on a cycle anchored on the 1st bills January's usage for
