@@ -97,3 +97,42 @@ offers:
 		})
 	}
 }
+
+// A settler given its suppliers (Config.Suppliers) refuses a sale whose
+// supplier costs name another, such as a supplier id the catalog misspells
+// (a new user's trial paid "secvendr" USD 37.90 that no one would pay
+// out), with ErrUnknownSupplier naming the line and the cost; given none,
+// it pays any supplier, as before.
+func TestUnknownSupplierRefused(t *testing.T) {
+	plans, err := settlement.ParsePlans([]byte(bundlePlan))
+	require.NoError(t, err)
+	cfg := settlement.Config{Plans: plans, Network: loadNetwork(t), Suppliers: []partner.ID{"gpuco", "storeco"}}
+	s, err := settlement.New(cfg)
+	require.NoError(t, err)
+	_, err = s.Settle(ctx, settlement.State{}, []settlement.Line{bundleLine("L1")})
+	require.NoError(t, err, "both suppliers known")
+
+	typo := bundleLine("L2")
+	typo.SupplierCosts[1].Supplier = "storco"
+	_, err = s.Settle(ctx, settlement.State{}, []settlement.Line{bundleLine("L1"), typo})
+	require.ErrorIs(t, err, settlement.ErrUnknownSupplier)
+	var le *settlement.LineError
+	require.ErrorAs(t, err, &le)
+	require.Equal(t, settlement.LineID("L2"), le.Line)
+	require.Contains(t, err.Error(), `supplier_costs[1].supplier`)
+	require.Contains(t, err.Error(), `"storco"`)
+	res, err := s.SettleWhatYouCan(ctx, settlement.State{}, []settlement.Line{bundleLine("L1"), typo})
+	require.NoError(t, err)
+	require.Len(t, res.Rejections, 1, "the line is rejected alone")
+	require.ErrorIs(t, res.Rejections[0].Err, settlement.ErrUnknownSupplier)
+
+	cfg.Suppliers = nil
+	any, err := settlement.New(cfg)
+	require.NoError(t, err)
+	_, err = any.Settle(ctx, settlement.State{}, []settlement.Line{typo})
+	require.NoError(t, err, "no suppliers given: any is paid")
+
+	cfg.Suppliers = []partner.ID{"gpuco", "bad#id"}
+	_, err = settlement.New(cfg)
+	require.ErrorContains(t, err, "suppliers[1]")
+}

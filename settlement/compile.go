@@ -56,6 +56,15 @@ type Config struct {
 	// an *ensemble.RateError naming the currencies), never given a volume
 	// of zero.
 	Rates ensemble.ExchangeRates
+	// Suppliers, when not empty, are the only suppliers a sale's supplier
+	// costs may name (catalog.SupplierCost.Supplier): a sale naming
+	// another, such as a supplier id the catalog misspells, which would be
+	// paid as a party of its own that no one pays out, is refused with
+	// ErrUnknownSupplier (a *LineError naming the line and the cost).
+	// Empty accepts any supplier: suppliers need not be partners of the
+	// Network, and a supplier's status never moves its cost (see
+	// Line.SupplierCosts).
+	Suppliers []partner.ID
 }
 
 // Settler settles lines through compiled plans. It is safe for concurrent
@@ -75,6 +84,7 @@ type Settler struct {
 	net       *partner.Network
 	timelines map[partner.ID]*timeline
 	platform  partner.ID
+	suppliers map[string]struct{} // Config.Suppliers; nil: any
 	rates     ensemble.ExchangeRates
 	env       *rules.Env
 	perLine   int // most entries a plan makes per line, for preallocation
@@ -265,6 +275,15 @@ func build(cfg Config, checkVersions, reference bool) (*Settler, error) {
 		}
 	}
 
+	if len(cfg.Suppliers) > 0 {
+		s.suppliers = make(map[string]struct{}, len(cfg.Suppliers))
+		for i, id := range cfg.Suppliers {
+			if err := ensemble.CheckID(string(id), ensemble.EntrySeparators); err != nil {
+				p.Add(ensemble.Path("suppliers", i), err)
+			}
+			s.suppliers[string(id)] = struct{}{}
+		}
+	}
 	for i := range cfg.Plans {
 		if cfg.Network != nil {
 			checkParties(&p, ensemble.Path("plans", i, "root"), &cfg.Plans[i].Root, cfg.Network, s.platform)

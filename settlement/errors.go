@@ -52,6 +52,9 @@ var (
 	// ErrUnknownLine reports a credit, dispute or adjustment naming a line
 	// the state does not hold.
 	ErrUnknownLine = errors.New("settlement: unknown line")
+	// ErrUnknownSupplier reports a sale whose supplier costs name a
+	// supplier the settler was not given (Config.Suppliers).
+	ErrUnknownSupplier = errors.New("settlement: unknown supplier")
 	// ErrDisputed reports a credit of a line whose dispute is open.
 	ErrDisputed = errors.New("settlement: line is disputed")
 	// ErrNotDisputed reports resolving a dispute that is not open.

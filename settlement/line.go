@@ -189,6 +189,30 @@ func (s *Settler) chainGiven(l *Line) error {
 	return fmt.Errorf("%w: %w", ErrInvalidLine, p.Err(fmt.Sprintf("line %q", string(l.ID))))
 }
 
+// knownSuppliers refuses sale l when its supplier costs name a supplier
+// the settler was not given (Config.Suppliers), when it was given some.
+func (s *Settler) knownSuppliers(l *Line) error {
+	if s.suppliers == nil {
+		return nil
+	}
+	var p ensemble.Problems
+	for i := range l.SupplierCosts {
+		if id := l.SupplierCosts[i].Supplier; !hasKey(s.suppliers, id) {
+			p.Addf(ensemble.Path("supplier_costs", i, "supplier"), "supplier %q is not one of the settler's suppliers (Config.Suppliers): "+
+				"a supplier id the catalog misspells would be paid as a party of its own", id)
+		}
+	}
+	if err := p.Err(fmt.Sprintf("line %q", string(l.ID))); err != nil {
+		return fmt.Errorf("%w: %w", ErrUnknownSupplier, err)
+	}
+	return nil
+}
+
+func hasKey[K comparable, V any](m map[K]V, k K) bool {
+	_, ok := m[k]
+	return ok
+}
+
 // idStrings returns ids as strings.
 func idStrings(ids []partner.ID) []string {
 	out := make([]string, len(ids))

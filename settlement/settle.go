@@ -113,6 +113,9 @@ func (s *Settler) appendSettle(ctx context.Context, dst []Entry, st State, lines
 		if err == nil {
 			err = s.chainGiven(l)
 		}
+		if err == nil {
+			err = s.knownSuppliers(l)
+		}
 		if err == nil && l.Date.Before(st.window) && !st.knows(l) {
 			err = fmt.Errorf("%w: dated %s, the state was pruned before %s", ErrBeforeWindow,
 				l.Date.UTC().Format(time.RFC3339), st.window.Format(time.RFC3339))
