@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/shopspring/decimal"
 	"github.com/stretchr/testify/require"
 
 	"github.com/ensemble-commerce/ensemble/rules"
@@ -121,17 +122,24 @@ func TestAdversarialStoppedAtRuntime(t *testing.T) {
 func TestGrowingDecimalsAreBounded(t *testing.T) {
 	env := mustEnv()
 	big := `dec("` + strings.Repeat("9", 40) + `")`
-	r, err := env.Compile(doc(rules.Share, big+" * "+big+" * "+big))
-	require.NoError(t, err)
-	_, err = r.Share(context.Background(), nil)
+	// A constant that overflows overflows on every evaluation: refused
+	// when compiled, with the evaluation's error.
+	_, err := env.Compile(doc(rules.Share, big+" * "+big+" * "+big))
 	var re *rules.RangeError
 	require.ErrorAs(t, err, &re)
 	require.Contains(t, err.Error(), "more than 80 digits")
-
-	r, err = env.Compile(doc(rules.Share, `[1, 2, 3, 4, 5].map(i, dec("0.000000001")).all(x, true) ? dec("0.000000001") * dec("0.000000001") * dec("0.000000001") * dec("0.000000001") * dec("0.000000001") : dec("0")`))
+	require.Contains(t, err.Error(), "the rule reads no fact")
+	// One that reads a fact overflows when evaluated.
+	r, err := env.Compile(doc(rules.Share, big+" * "+big+" * "+big+" * line.quantity"))
 	require.NoError(t, err)
-	_, err = r.Share(context.Background(), nil)
+	f := env.NewFacts()
+	require.NoError(t, f.Set("line", sampleLine()))
+	_, err = r.Share(context.Background(), f)
 	require.ErrorAs(t, err, &re)
+	require.Contains(t, err.Error(), "more than 80 digits")
+
+	_, err = env.Compile(doc(rules.Share, `[1, 2, 3, 4, 5].map(i, dec("0.000000001")).all(x, true) ? dec("0.000000001") * dec("0.000000001") * dec("0.000000001") * dec("0.000000001") * dec("0.000000001") : dec("0")`))
+	require.ErrorAs(t, err, &re, "a constant: refused when compiled")
 	require.Contains(t, err.Error(), "more than 40 digits after the point")
 }
 
@@ -147,4 +155,28 @@ func TestTrustBoundedSkipsTrackerOnlyWithoutComprehensions(t *testing.T) {
 	tracked, err := def.Compile(doc(rules.Condition, benchCondition))
 	require.NoError(t, err)
 	require.True(t, tracked.CostTracked())
+}
+
+// A rule that reads no fact has one result: one that fails (a division by
+// zero) would fail every line it decides, so it is refused when compiled,
+// with the evaluation's error (a new user's trial loaded it and saw every
+// line fail when settled). One that reads a fact is evaluated per line.
+func TestConstantRuleFailingIsRefusedWhenCompiled(t *testing.T) {
+	env := mustEnv()
+	_, err := env.Compile(doc(rules.Share, `dec("1").div(dec("0"), 2)`))
+	require.ErrorIs(t, err, rules.ErrDivisionByZero)
+	require.ErrorContains(t, err, "the rule reads no fact, so it fails on every evaluation")
+	var de *rules.DocumentError
+	require.ErrorAs(t, err, &de)
+
+	r, err := env.Compile(doc(rules.Share, `line.quantity > dec("5") ? dec("1").div(dec("0"), 2) : percent(10)`))
+	require.NoError(t, err, "it reads a fact: evaluated per line")
+	f := env.NewFacts()
+	require.NoError(t, f.Set("line", sampleLine()))
+	got, err := r.Share(context.Background(), f)
+	require.NoError(t, err)
+	require.True(t, got.Equal(decimal.RequireFromString("0.1")))
+
+	_, err = env.Compile(doc(rules.Share, `percent(10)`))
+	require.NoError(t, err, "a constant that evaluates is fine")
 }

@@ -16,8 +16,10 @@
 // the decimal and money types (never as doubles), so a rule reads
 // `line.amount > money("100", "EUR")`. The functions rule authors can use are
 // documented on Library. Doubles, double() and dyn() are rejected when a rule
-// is compiled, decimal literals are parsed then (and folded to constants), and
-// every rule is checked for its result type, its static cost against a
+// is compiled, decimal literals are parsed then (and folded to constants), a
+// rule that reads no fact and no table is evaluated then (one that fails,
+// dividing by zero, say, would fail on every evaluation, so it is refused
+// with the evaluation's error), and every rule is checked for its result type, its static cost against a
 // budget, and its test cases' inputs: costs mean time, a unit about 50 ns,
 // so a rule the default budget accepts takes at most about 50 µs. Evaluation
 // runs under a runtime cost limit and honours context cancellation; an Env

@@ -133,6 +133,11 @@ func (e *Env) compile(doc Document, m *sourceMap, ts *tableSet) (*Rule, error) {
 		if err := r.checkTests(); err != nil {
 			errs = append(errs, err)
 		}
+		if doc.Kind != Table {
+			if err := r.checkConstant(ts); err != nil {
+				errs = append(errs, err)
+			}
+		}
 		if doc.Kind == Table {
 			if err := r.tableValue(); err != nil {
 				errs = append(errs, err)
@@ -143,6 +148,26 @@ func (e *Env) compile(doc Document, m *sourceMap, ts *tableSet) (*Rule, error) {
 		return nil, joinErrors(errs)
 	}
 	return r, nil
+}
+
+// checkConstant evaluates a rule that reads no fact and no table (of set
+// ts, nil: none), whose
+// result is the same on every evaluation: one that fails (a division by
+// zero, an overflow) would fail every line it decides, so it is refused
+// when compiled, with the evaluation's error.
+func (r *Rule) checkConstant(ts *tableSet) error {
+	if len(r.Reads()) > 0 {
+		return nil
+	}
+	for _, p := range []*program{&r.main, r.reason} {
+		if ts != nil && p != nil && p.ast != nil && len(ts.tablesRead(p.ast.NativeRep())) > 0 {
+			return nil // its value is the tables', bound per version
+		}
+	}
+	if _, err := r.Eval(context.Background(), r.env.NewFacts()); err != nil {
+		return r.fieldError("expression", fmt.Errorf("the rule reads no fact, so it fails on every evaluation: %w", err))
+	}
+	return nil
 }
 
 // fieldError is a *DocumentError about the field at path, placed in the
