@@ -1,6 +1,7 @@
 package settlement
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"hash/maphash"
@@ -11,6 +12,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/shopspring/decimal"
 
 	"github.com/ensemble-commerce/ensemble"
 	"github.com/ensemble-commerce/ensemble/catalog"
@@ -191,9 +194,12 @@ type cnode struct {
 // 1 (or, without a remaining child, do not make exactly 1), a level whose
 // shares can vary (conditions, rules, fixed amounts, caps, floors, parties
 // that may be unable to trade) without a remaining child, rules that are
-// unknown or of the wrong kind, bad cumulative tiers and reserves; with a
-// network, a partner:<id> it does not hold (ErrUnknownParty); without one,
-// a party found by partner type (ErrNoNetwork).
+// unknown or of the wrong kind, a share rule that reads no fact (so decides
+// every line alike) whose result no line could be paid by (a share below
+// zero or above the whole, a negative amount), bad cumulative tiers and
+// reserves, supplier ids (Suppliers) that are not ids; with a network, a
+// partner:<id> it does not hold (ErrUnknownParty); without one, a party
+// found by partner type (ErrNoNetwork).
 //
 // New also checks the plans' versions together, as ParsePlans does for
 // one document, so plans built in code or read from several documents are
@@ -553,6 +559,9 @@ func (s *Settler) compileNode(p *ensemble.Problems, path string, cp *cplan, n *N
 		c.kind, c.shareRule = shareRule, sh.Rule
 		c.shareText = "rule " + sh.Rule
 		s.checkRule(p, path+".share.rule", sh.Rule, used, rules.Share, rules.Amount)
+		if s.rules != nil {
+			checkConstantShare(p, path+".share.rule", s.rules.Env(), used.versions[sh.Rule])
+		}
 	}
 	if sh.Cumulative != nil {
 		forms++
@@ -756,6 +765,29 @@ func (s *Settler) checkRule(p *ensemble.Problems, path, id string, used *ruleUse
 		p.Add(path, fmt.Errorf("rule %q%s: %w", id, hint, rules.ErrUnknownRule))
 	case len(wrong) > 0:
 		p.Add(path, fmt.Errorf("rule %q must be %s, but %s: %w", id, strings.Join(want, " or "), strings.Join(wrong, ", "), rules.ErrWrongKind))
+	}
+}
+
+// checkConstantShare refuses the versions of a node's share rule that
+// read no fact and no table, and so decide every line alike, when what
+// they decide no line could be paid: a negative share or one above the
+// whole, a negative amount. (rules refuses one that fails to evaluate.)
+func checkConstantShare(p *ensemble.Problems, path string, env *rules.Env, versions []*rules.Rule) {
+	for _, r := range versions {
+		if len(r.Reads()) > 0 || len(r.Tables()) > 0 || (r.Kind() != rules.Share && r.Kind() != rules.Amount) {
+			continue
+		}
+		res, err := r.Eval(context.Background(), env.NewFacts())
+		switch {
+		case err != nil:
+			p.Add(path, err)
+		case r.Kind() == rules.Share && res.Decimal.Sign() < 0:
+			p.Addf(path, "rule %q v%d is the constant share %s: a share is never negative", r.ID(), r.Version(), res.Decimal)
+		case r.Kind() == rules.Share && res.Decimal.GreaterThan(decimal.NewFromInt(1)):
+			p.Addf(path, "rule %q v%d is the constant share %s, more than the whole: the level would over-allocate on every line", r.ID(), r.Version(), res.Decimal)
+		case r.Kind() == rules.Amount && res.Money.IsNegative():
+			p.Addf(path, "rule %q v%d is the constant amount %s: an amount is never negative", r.ID(), r.Version(), res.Money)
+		}
 	}
 }
 

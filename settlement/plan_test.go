@@ -127,11 +127,12 @@ func TestRuntimeOverAllocation(t *testing.T) {
 	require.Equal(t, "flat-fee@1", le.Rule)
 	require.Contains(t, err.Error(), `line "L1"`)
 
-	// A share rule above 100% too.
+	// A share rule above 100% too (on the lines it reads: a constant one
+	// is refused when the settler is built, TestConstantShareRulesRefusedByNew).
 	plan2 := `{id: p, version: 1, root: {id: root, children: [
 		{id: fee, party: platform, share: {rule: greedy}},
 		{id: rest, party: seller, share: remaining}]}}`
-	s2 := planSettler(t, plan2, loadNetwork(t), "id: greedy\nversion: 1\nkind: share\nenv_version: 1\nexpression: 'percent(120)'\n")
+	s2 := planSettler(t, plan2, loadNetwork(t), "id: greedy\nversion: 1\nkind: share\nenv_version: 1\nexpression: 'line.quantity >= dec(\"0\") ? percent(120) : percent(0)'\n")
 	_, err = s2.Settle(ctx, settlement.State{}, []settlement.Line{chainLine("L1", "10.00", "2026-03-01")})
 	require.ErrorIs(t, err, settlement.ErrOverAllocation)
 	require.ErrorAs(t, err, &le)
@@ -139,6 +140,30 @@ func TestRuntimeOverAllocation(t *testing.T) {
 	res, err := s.Settle(ctx, settlement.State{}, []settlement.Line{chainLine("L2", "20.00", "2026-03-01")})
 	require.NoError(t, err)
 	requireMoney(t, byParty(res.Entries)["platform"], eur("20.00"))
+}
+
+// A share rule that reads no fact decides every line alike: one no line
+// could be paid by (a share above the whole or below zero, a negative
+// amount) is refused by New, naming the node and the rule's version (a
+// new user's trial loaded percent(150) and saw every line fail when
+// settled).
+func TestConstantShareRulesRefusedByNew(t *testing.T) {
+	plan := `{id: p, version: 1, root: {id: root, children: [
+		{id: fee, party: platform, share: {rule: fee}},
+		{id: rest, party: seller, share: remaining}]}}`
+	for _, tc := range []struct{ kind, expr, want string }{
+		{"share", "percent(150)", `rule "fee" v1 is the constant share 1.5, more than the whole`},
+		{"share", "percent(-10)", `rule "fee" v1 is the constant share -0.1: a share is never negative`},
+		{"amount", `money("-5.00", "EUR")`, `rule "fee" v1 is the constant amount EUR -5.00: an amount is never negative`},
+	} {
+		plans, err := settlement.ParsePlans([]byte(plan))
+		require.NoError(t, err)
+		_, err = settlement.New(settlement.Config{Plans: plans, Network: loadNetwork(t),
+			Rules: loadRules(t, "id: fee\nversion: 1\nkind: "+tc.kind+"\nenv_version: 1\nexpression: '"+tc.expr+"'\n")})
+		require.ErrorContains(t, err, "plans[0].root.children[0].share.rule: "+tc.want, tc.expr)
+	}
+	// Constant and within the whole: accepted.
+	planSettler(t, plan, loadNetwork(t), "id: fee\nversion: 1\nkind: share\nenv_version: 1\nexpression: 'percent(15)'\n")
 }
 
 // An amount rule's sub-cent result is rounded half away from zero, and
