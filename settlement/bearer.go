@@ -167,6 +167,33 @@ func (b *Bearer) bears(pe *payee) bool {
 	return m.kind == KindSupplierCost && m.node == string(supplierCosts)+"/"+b.Component
 }
 
+// named returns what b names: its party, node, role or component.
+func (b Bearer) named() string {
+	return string(b.Party) + b.Node + b.Role + b.Component // one of them at most is set
+}
+
+// bearable returns what pe could be borne by in the form b names one: its
+// party, node, role (an earning's; "supplier" for a supplier cost) or
+// supplier component; "" when pe has none in that form.
+func (b Bearer) bearable(pe *payee) string {
+	m := pe.meta
+	switch {
+	case b.Party != "":
+		return string(pe.party)
+	case b.Node != "":
+		return m.node
+	case b.Role != "":
+		if m.kind == KindSupplierCost {
+			return "supplier"
+		}
+		return m.role
+	}
+	if c, ok := strings.CutPrefix(m.node, string(supplierCosts)+"/"); ok && m.kind == KindSupplierCost {
+		return c
+	}
+	return ""
+}
+
 // ErrBearerShortfall reports a credit or lost dispute whose bearer has
 // less unreversed on the line than it takes, with ShortfallError. A
 // *BearerError wraps it.
@@ -185,13 +212,26 @@ type BearerError struct {
 	// Credit is what the credit takes back, Unreversed what the bearer has
 	// left on the line and Shortfall the difference.
 	Credit, Unreversed, Shortfall ensemble.Money
-	Err                           error // ErrBearerShortfall or ErrBearerNotOnLine
+	// OnLine lists, with ErrBearerNotOnLine, what the line's parts could be
+	// borne by in the form the bearer is (its parties, nodes, roles or
+	// supplier components), sorted, so that a mistyped one can be told.
+	OnLine []string
+	Err    error // ErrBearerShortfall or ErrBearerNotOnLine
 }
 
-// Error names the line, the bearer and the shortfall.
+// Error names the line, the bearer and the shortfall; for a bearer with no
+// part on the line, what the line's parts could be borne by, and the
+// nearest to what it names.
 func (e *BearerError) Error() string {
 	if errors.Is(e.Err, ErrBearerNotOnLine) {
-		return fmt.Sprintf("settlement: %s bears no part of line %q", e.Bearer, string(e.Line))
+		msg := fmt.Sprintf("settlement: %s bears no part of line %q", e.Bearer, string(e.Line))
+		if len(e.OnLine) > 0 {
+			msg += " (its parts: " + strings.Join(e.OnLine, ", ") + ")"
+		}
+		if near := ensemble.Nearest(e.Bearer.named(), e.OnLine); len(near) > 0 {
+			msg += fmt.Sprintf("; did you mean %q?", near[0])
+		}
+		return msg
 	}
 	return fmt.Sprintf("settlement: %s has %s unreversed on line %q, the credit takes %s: %s short "+
 		"(shortfall: proportional takes the rest from the other parts)", e.Bearer, e.Unreversed, string(e.Line), e.Credit, e.Shortfall)

@@ -210,6 +210,19 @@ func TestBearerRefused(t *testing.T) {
 		require.ErrorIs(t, err, settlement.ErrBearerNotOnLine, "%s", b)
 		require.ErrorContains(t, err, "bears no part of line \"L1\"")
 	}
+	// The error says what could bear the line's parts, and the nearest to
+	// a mistyped one (a trial's "telcoo" read only "bears no part").
+	for b, want := range map[settlement.Bearer]string{
+		{Party: "gpucoo"}:  `party gpucoo bears no part of line "L1" (its parts: gpuco, platform, reseller-nl, storeco); did you mean "gpuco"?`,
+		{Component: "cpu"}: `supplier of component cpu bears no part of line "L1" (its parts: gpu, storage); did you mean "gpu"?`,
+		{Node: "roo"}:      `node roo bears no part of line "L1" (its parts: root/platform, root/reseller, supplier_costs/gpu, supplier_costs/storage)`,
+		{Role: "referrer"}: `role referrer bears no part of line "L1" (its parts: platform, seller, supplier)`,
+	} {
+		_, err := s.Settle(ctx, res.State, []settlement.Line{bearerCredit("C1", "-1.00", "2026-03-20", b)})
+		var be *settlement.BearerError
+		require.ErrorAs(t, err, &be)
+		require.Equal(t, "settlement: "+want, be.Error())
+	}
 	// An over-credit is an over-credit whoever bears it.
 	_, err := s.Settle(ctx, res.State, []settlement.Line{bearerCredit("C1", "-1000.01", "2026-03-20", settlement.Bearer{Party: "gpuco"})})
 	require.ErrorIs(t, err, settlement.ErrOverCredit)

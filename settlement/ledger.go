@@ -263,16 +263,23 @@ func (r *run) reverse(lg *ledger, credit int64, by string, at time.Time, note st
 				has += lg.unreversed(i)
 			}
 		}
-		fail := func(err error) (*ledger, error) {
+		fail := func(err error, onLine []string) (*ledger, error) {
 			cur := lg.ctx.cur
 			return nil, &BearerError{Line: lg.line, Bearer: *b, Credit: ensemble.MoneyFromMinor(credit, cur), Unreversed: ensemble.MoneyFromMinor(has, cur),
-				Shortfall: ensemble.MoneyFromMinor(max(credit-has, 0), cur), Err: err}
+				Shortfall: ensemble.MoneyFromMinor(max(credit-has, 0), cur), OnLine: onLine, Err: err}
 		}
 		switch {
 		case !named:
-			return fail(ErrBearerNotOnLine)
+			var on []string
+			for i := range n {
+				if x := b.bearable(lg.payee(i)); x != "" && !slices.Contains(on, x) {
+					on = append(on, x)
+				}
+			}
+			slices.Sort(on)
+			return fail(ErrBearerNotOnLine, on)
 		case credit > has && b.Shortfall != ShortfallProportional:
-			return fail(ErrBearerShortfall)
+			return fail(ErrBearerShortfall, nil)
 		}
 		who := b.String()
 		borne = "borne by " + who
