@@ -54,7 +54,10 @@ type Metrics struct {
 	PlatformRevenue ensemble.Money `json:"platform_revenue"`
 	SupplierCosts   ensemble.Money `json:"supplier_costs"`
 	PartnerEarnings ensemble.Money `json:"partner_earnings"`
-	// TakeRate is PlatformRevenue / GrossValue (zero when nothing sold).
+	// TakeRate is PlatformRevenue / GrossValue (zero when nothing sold),
+	// exact: it reads "716/1275" when it does not terminate. To show it,
+	// round it: TakeRate.Decimal(4, ensemble.RoundHalfEven) is 0.5616
+	// (56.16%).
 	TakeRate ensemble.Ratio `json:"take_rate"`
 	// ByParty is each party's net earnings, sorted by party.
 	ByParty []Amount `json:"by_party"`
