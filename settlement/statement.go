@@ -348,6 +348,13 @@ type Payout struct {
 // one of "/:#" or no date (ErrInvalidPayout, with an *ensemble.IDError for
 // the id), a statement that does not hold together (Statement.Check,
 // ErrStatementMismatch), nothing payable (ErrNothingPayable).
+//
+// PayOut knows only the statement it is given, not what was paid from it
+// before: pay each statement once (keep which statements were paid, by
+// party, currency and period, and derive the payout's id from them, so a
+// retry reuses it and Statements refuses the duplicate entry). Two payouts
+// of one statement under two ids both pay: the next statement opens with
+// the second as a negative balance.
 func PayOut(st Statement, p Payout) (Entry, error) {
 	if err := checkPayout(p); err != nil {
 		return Entry{}, err
