@@ -91,6 +91,9 @@ func NewBuilder(cat *catalog.Catalog, opts Options) (*Builder, error) {
 	if opts.TaxRounding > TaxPerInvoice {
 		ps.Add("tax_rounding", bad(ErrInvalid, "%d", opts.TaxRounding))
 	}
+	if opts.UsageSplit > SplitNone {
+		ps.Add("usage_split", bad(ErrInvalid, "%d", opts.UsageSplit))
+	}
 	b := &Builder{cat: cat, offers: map[catalog.Pin]*offerInfo{}, taxes: map[string]*TaxRule{}}
 	ids := map[TaxRuleID]bool{}
 	rules := make([]TaxRule, len(opts.Taxes.Rules))

@@ -210,6 +210,47 @@ func (r *TaxRounding) UnmarshalText(b []byte) error {
 	return err
 }
 
+// UsageSplit says how a usage period over which an item's usage charge
+// changes (an upgrade or a downgrade to an offer, offer version or charge
+// that prices the meter differently) is billed. The zero value,
+// SplitAtChange, is the default.
+type UsageSplit uint8
+
+const (
+	// SplitAtChange (the default) cuts the period where an item's usage
+	// charge changes and bills each piece at the charge in force over it,
+	// one usage line per piece with its own usage period and service
+	// period, its tiers and minimum spend applied to the piece alone, as
+	// Kill Bill (a usage interval per plan), Lago (the terminated
+	// subscription's usage at the old plan) and Stripe's flexible billing
+	// mode do. A period the charge does not change over (a quantity
+	// change, an add-on without usage) is billed whole.
+	SplitAtChange UsageSplit = iota
+	// SplitNone bills a usage period whole at the charge of the latest
+	// segment overlapping it that prices the meter, as Ensemble did before
+	// SplitAtChange: usage before an upgrade is billed at the new price.
+	SplitNone
+)
+
+var usageSplitNames = []string{SplitAtChange: "at_change", SplitNone: "none"}
+
+// String returns "at_change" or "none".
+func (u UsageSplit) String() string { return ensemble.EnumName(u, usageSplitNames, "usage_split") }
+
+// MarshalText writes the policy's name; an undeclared one is an error.
+func (u UsageSplit) MarshalText() ([]byte, error) {
+	return ensemble.EnumText(u, usageSplitNames, "invoice", "usage split")
+}
+
+// UnmarshalText reads a policy's name; "" is SplitAtChange.
+func (u *UsageSplit) UnmarshalText(b []byte) error {
+	v, err := ensemble.ParseEnum[UsageSplit](b, usageSplitNames, "invoice", "usage split")
+	if err == nil {
+		*u = v
+	}
+	return err
+}
+
 // Reason says why a credit note was issued. The zero value is
 // ReasonUnspecified, which NewCreditNote rejects.
 type Reason uint8

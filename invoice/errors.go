@@ -148,11 +148,16 @@ var (
 	// ErrNothingBilled reports a late usage adjustment with no billed
 	// aggregate of its line, meter and period to pair with.
 	ErrNothingBilled = errors.New("invoice: late usage with nothing billed to pair with")
+	// ErrSpansChange reports, under SplitAtChange, the usage of a whole
+	// period over which the item's usage charge changes: each piece of
+	// it, cut at the change, is billed on its own and needs its own
+	// aggregate (Builder.UsageLines lists the pieces as usage periods).
+	ErrSpansChange = errors.New("invoice: usage period spans a change of its usage charge")
 )
 
 // UsageError reports the usage of one line, meter and period that cannot
 // be billed as given. It wraps its condition (ErrUsageNotDue,
-// ErrNothingBilled, ErrDuplicate, ErrInvalid); Build reports it inside its
+// ErrNothingBilled, ErrSpansChange, ErrDuplicate, ErrInvalid); Build reports it inside its
 // *ensemble.ValidationError at the item's path, LateUsageFrom on its own.
 type UsageError struct {
 	// Line, Meter and Period name the aggregate (the period in UTC).

@@ -64,6 +64,9 @@ type gen struct {
 	spanned bool
 	stop    time.Time
 	open    bool
+	// cuts are the instants the item being built changes a usage charge
+	// at (usageCuts), in order: its usage periods are cut there.
+	cuts []time.Time
 }
 
 // arena hands out slices carved from larger blocks, so that a build of many
@@ -535,6 +538,7 @@ func (g *gen) item(idx int, it *Item, aggs []usage.Aggregate, late []LateUsage, 
 	}
 	g.popts.Anchor = g.anchor
 	segs := g.segments(it)
+	g.cuts = g.b.usageCuts(segs)
 	g.arena.resetPieces()
 	sts := g.streams(it)
 	for k := range sts {
@@ -794,32 +798,191 @@ func (g *gen) idleUsage(it *Item, st *stream, segs []Segment, aggs []usage.Aggre
 	}
 	meter := usage.MeterID(first.ch.meter)
 	err := cycles(cad, g.anchor, start, end, g.loc, func(c ensemble.Period) bool {
-		for k := range aggs {
-			if aggs[k].Meter == meter && aggs[k].Period.Start.Equal(c.Start) {
-				return true
-			}
-		}
-		for k := range progs {
-			if progs[k].Usage.Meter == meter && progs[k].Usage.Period.Start.Equal(c.Start) {
-				return true
-			}
-		}
-		ch, due, _ := g.usageCharge(segs, meter, c)
-		if ch == nil || ch.key != st.key || (!g.all && !g.due(due)) {
-			return true
-		}
-		idle := usage.Aggregate{Line: usageRef(g.s, it), Meter: meter, Period: c}
-		n := len(g.lines)
-		g.usageLine(it, segs, &idle, nil, false, at)
-		if len(g.lines) > n && g.lines[n].Amount.IsZero() {
-			clear(g.lines[n:])
-			g.lines = g.lines[:n]
+		// Each piece of the cycle, cut where the item's usage charges
+		// change, is a usage period of its own (SplitAtChange).
+		for _, pc := range usagePieces(c, g.cuts) {
+			g.idlePiece(it, st, segs, aggs, progs, meter, pc, at)
 		}
 		return true
 	})
 	if err != nil {
 		g.ps.Add(g.itemPath(at), err)
 	}
+}
+
+// idlePiece bills usage period pc of meter as idle usage of stream st,
+// unless the run was given its usage or another stream's charge prices it.
+func (g *gen) idlePiece(it *Item, st *stream, segs []Segment, aggs []usage.Aggregate, progs []ProgressiveUsage, meter usage.MeterID, pc ensemble.Period, at int) {
+	for k := range aggs {
+		if aggs[k].Meter == meter && aggs[k].Period.Start.Equal(pc.Start) {
+			return
+		}
+	}
+	for k := range progs {
+		if progs[k].Usage.Meter == meter && progs[k].Usage.Period.Start.Equal(pc.Start) {
+			return
+		}
+	}
+	ch, due, _, fallback := g.pieceCharge(segs, meter, pc)
+	if ch == nil || fallback || ch.key != st.key || (!g.all && !g.due(due)) {
+		return
+	}
+	idle := usage.Aggregate{Line: usageRef(g.s, it), Meter: meter, Period: pc}
+	n := len(g.lines)
+	g.usageLine(it, segs, &idle, nil, false, at)
+	if len(g.lines) > n && g.lines[n].Amount.IsZero() {
+		clear(g.lines[n:])
+		g.lines = g.lines[:n]
+	}
+}
+
+// pieceCharge is usageCharge for usage period pd. When no segment over pd
+// prices meter m but the item's usage periods are cut (a piece after a
+// change to an offer without the meter), usage recorded in it is billed at
+// the charge that priced m last before pd's end, as the whole period would
+// be under SplitNone; fallback then says so (an idle piece owes nothing
+// for it). end is when the item's service in pd ends.
+func (g *gen) pieceCharge(segs []Segment, m usage.MeterID, pd ensemble.Period) (ch *chargeInfo, end time.Time, disc ensemble.Ratio, fallback bool) {
+	ch, end, disc = g.usageCharge(segs, m, pd)
+	if ch != nil || len(g.cuts) == 0 || len(segs) == 0 {
+		return ch, end, disc, false
+	}
+	for k := len(segs) - 1; k >= 0; k-- {
+		sg := segs[k]
+		if sg.Start.Before(pd.End) && (sg.End.IsZero() || sg.End.After(pd.Start)) {
+			end = pd.End
+			if !sg.End.IsZero() && sg.End.Before(end) {
+				end = sg.End
+			}
+			break
+		}
+	}
+	if end.IsZero() {
+		return nil, time.Time{}, ratioZero, false
+	}
+	ch, _, disc = g.usageCharge(segs, m, ensemble.Period{Start: segs[0].Start, End: pd.End})
+	return ch, end, disc, ch != nil
+}
+
+// usageCuts returns the instants at which segs (in start order, clipped at
+// the cancellation) change the charge that prices some meter's usage, in
+// order, under SplitAtChange; nil under SplitNone. A segment's charge for
+// a meter is its offer's usage charge of that meter, or else the first of
+// its add-ons' (as usageCharge picks it); a segment cuts at its start when
+// it prices a meter by another charge (another offer, offer version or
+// charge) than the segment before it did. A segment without a charge for
+// the meter, or after one without, cuts nothing: its usage is billed with
+// the piece it falls in, as a whole period is under SplitNone.
+func (b *Builder) usageCuts(segs []Segment) []time.Time {
+	if b.opts.UsageSplit != SplitAtChange || len(segs) < 2 {
+		return nil
+	}
+	var cuts []time.Time
+	prev := b.meterCharges(segs[0], nil)
+	var cur []*chargeInfo
+	for _, sg := range segs[1:] {
+		cur = b.meterCharges(sg, cur[:0])
+		cut := false
+		for _, ch := range cur {
+			for _, p := range prev {
+				if p.meter == ch.meter && p != ch {
+					cut = true
+				}
+			}
+		}
+		if cut && (len(cuts) == 0 || sg.Start.After(cuts[len(cuts)-1])) {
+			cuts = append(cuts, sg.Start.UTC())
+		}
+		prev, cur = cur, prev
+	}
+	return cuts
+}
+
+// meterCharges appends to dst the usage charge pricing each meter in
+// segment sg: its offer's, or else the first of its add-ons'.
+func (b *Builder) meterCharges(sg Segment, dst []*chargeInfo) []*chargeInfo {
+	for i := -1; i < len(sg.AddOns); i++ {
+		pin := sg.Pin
+		if i >= 0 {
+			pin = sg.AddOns[i].Pin
+		}
+		oi := b.offers[pin]
+		if oi == nil {
+			continue
+		}
+		for _, ch := range oi.charges {
+			if ch.typ == catalog.Usage && !slices.ContainsFunc(dst, func(c *chargeInfo) bool { return c.meter == ch.meter }) {
+				dst = append(dst, ch)
+			}
+		}
+	}
+	return dst
+}
+
+// usagePieces returns the usage periods of cycle c of an item whose usage
+// charges change at cuts (usageCuts): c cut at the cuts strictly inside
+// it, in order, or c alone.
+func usagePieces(c ensemble.Period, cuts []time.Time) []ensemble.Period {
+	i, _ := slices.BinarySearchFunc(cuts, c.Start, func(t, s time.Time) int {
+		if t.After(s) {
+			return 1
+		}
+		if t.Equal(s) {
+			return 0
+		}
+		return -1
+	})
+	if i < len(cuts) && cuts[i].Equal(c.Start) {
+		i++
+	}
+	if i == len(cuts) || !cuts[i].Before(c.End) {
+		return []ensemble.Period{c}
+	}
+	out := make([]ensemble.Period, 0, 2)
+	start := c.Start
+	for ; i < len(cuts) && cuts[i].Before(c.End); i++ {
+		out = append(out, ensemble.Period{Start: start, End: cuts[i]})
+		start = cuts[i]
+	}
+	return append(out, ensemble.Period{Start: start, End: c.End})
+}
+
+// usagePeriodOK reports whether pd is a usage period of the item being
+// built, under charge cadence cad: a cycle from the item's anchor, or,
+// where the item's usage charges change inside a cycle, a piece of it
+// (usagePieces). Otherwise it returns the error to report for meter m.
+func (g *gen) usagePeriodOK(cad ensemble.Cadence, agg *usage.Aggregate, pd ensemble.Period) error {
+	m := agg.Meter
+	c, _, err := cad.PeriodAt(g.anchor, pd.Start, g.loc)
+	if err == nil {
+		c = ensemble.Period{Start: c.Start.UTC(), End: c.End.UTC()}
+		pieces := usagePieces(c, g.cuts)
+		for _, p := range pieces {
+			if p.Equal(pd) {
+				return nil
+			}
+		}
+		if len(pieces) > 1 && c.Equal(pd) {
+			return usageErr(*agg, ErrSpansChange,
+				fmt.Sprintf("the item's usage charge changes at %s: bill each piece (%s) as its own usage period (Builder.UsageLines lists them for usage.Config), or set Options.UsageSplit to SplitNone",
+					fmtRFC(pieces[1].Start), piecesText(pieces)))
+		}
+		if len(pieces) > 1 {
+			return fmt.Errorf("%w: usage of meter %q: %s is not a %s cycle from the item's anchor %s, nor a piece of one cut where the item's usage charge changes (%s)", ErrInvalid, m, pd, cad, fmtTime(g.anchor), piecesText(pieces))
+		}
+	}
+	return fmt.Errorf("%w: usage of meter %q: %s is not a %s cycle from the item's anchor %s", ErrInvalid, m, pd, cad, fmtTime(g.anchor))
+}
+
+func piecesText(ps []ensemble.Period) string {
+	var b strings.Builder
+	for i, p := range ps {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		b.WriteString(p.String())
+	}
+	return b.String()
 }
 
 // usageCharge finds the usage charge that bills meter m in period pd: the
@@ -879,7 +1042,7 @@ func usageService(segs []Segment, pd ensemble.Period, end time.Time) ensemble.Pe
 // dropped.
 func (g *gen) usageLine(it *Item, segs []Segment, agg *usage.Aggregate, late *usage.Aggregate, given bool, at int) {
 	pd := ensemble.Period{Start: agg.Period.Start.UTC(), End: agg.Period.End.UTC()}
-	ch, end, disc := g.usageCharge(segs, agg.Meter, pd)
+	ch, end, disc, _ := g.pieceCharge(segs, agg.Meter, pd)
 	if ch == nil {
 		g.ps.Add(g.itemPath(at), bad(ErrUnknown, "no usage charge for meter %q in %s", agg.Meter, pd))
 		return
@@ -888,8 +1051,8 @@ func (g *gen) usageLine(it *Item, segs []Segment, agg *usage.Aggregate, late *us
 	if cad == (ensemble.Cadence{}) {
 		cad = g.cad
 	}
-	if c, _, err := cad.PeriodAt(g.anchor, pd.Start, g.loc); err != nil || !c.Equal(pd) {
-		g.ps.Add(g.itemPath(at), fmt.Errorf("%w: usage of meter %q: %s is not a %s cycle from the item's anchor %s", ErrInvalid, agg.Meter, pd, cad, fmtTime(g.anchor)))
+	if err := g.usagePeriodOK(cad, agg, pd); err != nil {
+		g.ps.Add(g.itemPath(at), err)
 		return
 	}
 	svc := usageService(segs, pd, end)
@@ -1199,7 +1362,7 @@ func (g *gen) progressive(it *Item, segs []Segment, p *ProgressiveUsage, at int)
 	agg := &p.Usage
 	billedAny := p.Billed.Records != 0 || !p.Billed.Value.IsZero()
 	pd := ensemble.Period{Start: agg.Period.Start.UTC(), End: agg.Period.End.UTC()}
-	ch, end, disc := g.usageCharge(segs, agg.Meter, pd)
+	ch, end, disc, _ := g.pieceCharge(segs, agg.Meter, pd)
 	if ch == nil {
 		g.ps.Add(g.itemPath(at), bad(ErrUnknown, "no usage charge for meter %q in %s", agg.Meter, pd))
 		return
@@ -1213,8 +1376,8 @@ func (g *gen) progressive(it *Item, segs []Segment, p *ProgressiveUsage, at int)
 	if cad == (ensemble.Cadence{}) {
 		cad = g.cad
 	}
-	if c, _, err := cad.PeriodAt(g.anchor, pd.Start, g.loc); err != nil || !c.Equal(pd) {
-		g.ps.Add(g.itemPath(at), fmt.Errorf("%w: usage of meter %q: %s is not a %s cycle from the item's anchor %s", ErrInvalid, agg.Meter, pd, cad, fmtTime(g.anchor)))
+	if err := g.usagePeriodOK(cad, agg, pd); err != nil {
+		g.ps.Add(g.itemPath(at), err)
 		return
 	}
 	// What was billed ahead is an interim rating (no minimum spend); so is

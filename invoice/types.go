@@ -493,4 +493,10 @@ type Options struct {
 	TaxRounding TaxRounding `json:"tax_rounding"`
 	// Taxes is the tax table.
 	Taxes TaxTable `json:"taxes"`
+	// UsageSplit says how a usage period over which an item's usage
+	// charge changes is billed: in pieces, each at its own charge (the
+	// default), or whole at the latest charge (SplitNone). UsageLines
+	// lists the pieces as the usage lines' periods, so that the usage
+	// aggregator gives one aggregate per piece.
+	UsageSplit UsageSplit `json:"usage_split,omitempty"`
 }

@@ -270,14 +270,16 @@ func (b *Builder) UsageLines(until time.Time, subs ...Subscription) ([]usage.Lin
 			}
 			var cads []ensemble.Cadence
 			var meters []string
+			segs := make([]Segment, 0, len(it.Segments))
 			for _, sg := range it.Segments {
 				if !s.CancelAt.IsZero() && !sg.Start.Before(s.CancelAt) {
 					break
 				}
-				end := sg.End
-				if !s.CancelAt.IsZero() && (end.IsZero() || end.After(s.CancelAt)) {
-					end = s.CancelAt
+				if !s.CancelAt.IsZero() && (sg.End.IsZero() || sg.End.After(s.CancelAt)) {
+					sg.End = s.CancelAt
 				}
+				segs = append(segs, sg)
+				end := sg.End
 				if end.IsZero() {
 					end = until
 				}
@@ -311,6 +313,11 @@ func (b *Builder) UsageLines(until time.Time, subs ...Subscription) ([]usage.Lin
 				ps.Add(ensemble.Path("subscriptions", i, "items", j), bad(ErrInvalid,
 					"usage charges of meters %q and %q bill on different cadences (%s, %s): one usage line has one set of periods", meters[0], meters[1], cads[0], cads[1]))
 			}
+			if cuts := b.usageCuts(segs); len(cuts) > 0 && len(l.Active) > 0 && len(cads) == 1 {
+				if err := listUsagePeriods(&l, cuts, s.TimeZone); err != nil {
+					ps.Add(ensemble.Path("subscriptions", i, "items", j), err)
+				}
+			}
 			out = append(out, l)
 		}
 	}
@@ -319,4 +326,44 @@ func (b *Builder) UsageLines(until time.Time, subs ...Subscription) ([]usage.Lin
 	}
 	slices.SortFunc(out, func(a, b usage.Line) int { return strings.Compare(string(a.Ref), string(b.Ref)) })
 	return out, nil
+}
+
+// listUsagePeriods replaces line l's cadence and anchor with the periods
+// they step, from the one holding its first active instant to the one
+// holding its last, each cut at the instants in cuts inside it (the item's
+// usage charge changes there: see SplitAtChange), so that the aggregator
+// gives one aggregate per piece.
+func listUsagePeriods(l *usage.Line, cuts []time.Time, zone string) error {
+	loc, err := loadZone(zone)
+	if err != nil {
+		return err
+	}
+	start, end := l.Active[0].Start, l.Active[0].End
+	for _, a := range l.Active[1:] {
+		start, end = minTime(start, a.Start), maxTime(end, a.End)
+	}
+	var periods []ensemble.Period
+	err = cycles(l.Cadence, l.Anchor, start, end, loc, func(c ensemble.Period) bool {
+		periods = append(periods, usagePieces(c, cuts)...)
+		return true
+	})
+	if err != nil {
+		return err
+	}
+	l.Periods, l.Cadence, l.Anchor = periods, ensemble.Cadence{}, time.Time{}
+	return nil
+}
+
+func minTime(a, b time.Time) time.Time {
+	if b.Before(a) {
+		return b
+	}
+	return a
+}
+
+func maxTime(a, b time.Time) time.Time {
+	if b.After(a) {
+		return b
+	}
+	return a
 }

@@ -368,7 +368,17 @@ func TestUsageLines(t *testing.T) {
 	}{
 		{"open segments are active until the instant given", time.Time{}, []usage.Line{
 			{Ref: "acct-7/events", Active: []ensemble.Period{ensemble.MustPeriod(date(2026, 2, 16), until)}, Cadence: weekly, Anchor: date(2026, 2, 16), TimeZone: paris},
-			{Ref: "s1/api", Active: []ensemble.Period{ensemble.MustPeriod(date(2026, 2, 1), date(2026, 3, 10)), ensemble.MustPeriod(date(2026, 3, 10), until)}, Cadence: monthly, Anchor: date(2026, 2, 1), TimeZone: paris},
+			// The calls change charge on March 10: March's period is cut
+			// there (SplitAtChange), so the line lists its periods: the
+			// months in Paris (March ends at 23:00 UTC on March 31).
+			{Ref: "s1/api", Active: []ensemble.Period{ensemble.MustPeriod(date(2026, 2, 1), date(2026, 3, 10)), ensemble.MustPeriod(date(2026, 3, 10), until)}, TimeZone: paris,
+				Periods: []ensemble.Period{
+					ensemble.MustPeriod(date(2026, 2, 1), date(2026, 3, 1)),
+					ensemble.MustPeriod(date(2026, 3, 1), date(2026, 3, 10)),
+					ensemble.MustPeriod(date(2026, 3, 10), date(2026, 3, 31).Add(23*time.Hour)),
+					ensemble.MustPeriod(date(2026, 3, 31).Add(23*time.Hour), date(2026, 4, 30).Add(23*time.Hour)),
+					ensemble.MustPeriod(date(2026, 4, 30).Add(23*time.Hour), date(2026, 5, 31).Add(23*time.Hour)),
+				}},
 			{Ref: "s1/seats", Active: []ensemble.Period{ensemble.MustPeriod(date(2026, 2, 1), until)}, Cadence: monthly, Anchor: date(2026, 2, 1), TimeZone: paris},
 		}},
 		{"a cancellation ends them", date(2026, 3, 5), []usage.Line{
@@ -413,9 +423,10 @@ func TestUsageLines(t *testing.T) {
 		}
 	}
 	require.Equal(t, []string{
-		// 200 × 0.05; then bulk API, by volume: 1,200 × 0.02.
+		// 200 × 0.05; then bulk API from March 10, by volume: 1,200 × 0.02
+		// (nothing was used in March before the change).
 		"[2026-02-01T00:00:00Z, 2026-03-01T00:00:00Z) 10.00",
-		"[2026-03-01T00:00:00Z, 2026-03-31T23:00:00Z) 24.00",
+		"[2026-03-10T00:00:00Z, 2026-03-31T23:00:00Z) 24.00",
 		// 1,000 × 0.01 and 500 × 0.01 in the weeks from February 16 and 23.
 		"[2026-02-16T00:00:00Z, 2026-02-23T00:00:00Z) 10.00",
 		"[2026-02-23T00:00:00Z, 2026-03-02T00:00:00Z) 5.00",
