@@ -25,7 +25,8 @@ import (
 // (Builder.BilledUsage), bill per period, and in all, exactly what one run
 // over every record bills. Graduated, volume and minimum-spend prices,
 // every aggregation but count_unique, partner discounts, both rating
-// roundings and an item that may end mid-period are drawn; the customer is
+// roundings, an item that may end mid-period and may change offer
+// mid-period (billed per piece) are drawn; the customer is
 // tax exempt, since tax rounded per line is not additive over deltas.
 func TestPropertyDeliveriesBillAsOneRun(t *testing.T) {
 	rapid.Check(t, func(t *rapid.T) {
@@ -42,6 +43,19 @@ func TestPropertyDeliveriesBillAsOneRun(t *testing.T) {
 		if rapid.Bool().Draw(t, "api_ends") {
 			apiEnd = start.Add(time.Duration(rapid.IntRange(24*10, 24*100).Draw(t, "api_end_hours")) * time.Hour)
 			api.Segments[0].End = apiEnd
+		}
+		if rapid.Bool().Draw(t, "api_changes") {
+			// An upgrade or downgrade (or a quantity change, which cuts
+			// nothing) mid-period: the period is billed per piece.
+			at := start.Add(time.Duration(rapid.IntRange(24*3, 24*110).Draw(t, "api_change_hours")) * time.Hour)
+			if at.Before(apiEnd) {
+				before := api.Segments[0]
+				after := before
+				before.End, after.Start = at, at
+				after.Pin = rapid.SampledFrom([]catalog.Pin{pin("api", 1), pin("bulk", 1)}).Draw(t, "api_pin_after")
+				after.Quantity = dec("2")
+				api.Segments = []invoice.Segment{before, after}
+			}
 		}
 		ev := invoice.Item{ID: "ev", Segments: []invoice.Segment{{Start: start, Pin: pin("events", 1), Quantity: dec("1")}}}
 		s := invoice.Subscription{ID: "s", Customer: invoice.Customer{ID: "c", TaxExempt: true}, Currency: eur, Anchor: start, Items: []invoice.Item{api, ev}}
