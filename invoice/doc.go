@@ -98,9 +98,31 @@
 // (catalog.Rater.RateDelta), tracing to the period and records it corrects;
 // several deltas add up to billing everything at once.
 //
+// A usage period over which an item's segments change the charge that
+// prices a meter (an upgrade or downgrade to another offer, offer version
+// or charge) is billed per piece (SplitAtChange, the default): cut at each
+// change, each piece is its own usage period (Line.Cycle, UsageTrace.Period)
+// rated alone at the charge in force over it, so tiers, included units and
+// the minimum spend apply per piece, as Kill Bill (one usage interval per
+// plan) and Lago (the old subscription's usage at the old plan) bill it.
+// 800 GB on a tiered Standard plan before an upgrade to Pro (1,000 GB
+// included) and 400 GB after bill Standard's rate(800) and Pro's
+// rate(400), not Pro's rate(1200). A piece is due when the item's service
+// in it ends (the first at the change); late usage, idle pieces and
+// progressive thresholds go per piece. A period the charge does not change
+// over (a quantity change, a discount, an add-on without usage) is billed
+// whole. Options.UsageSplit set to SplitNone bills a period whole at the
+// charge of its latest segment instead. Under SplitAtChange an aggregate
+// of a whole period over a change is an error wrapping ErrSpansChange;
+// one usage line has one set of periods, so a change of any meter's charge
+// cuts the item's periods for all its meters. A minimum spend is owed
+// whole by each piece, as by a partial first period (Lago prorates it).
+//
 // A run's usage comes from the host's usage report in three calls:
 // Builder.UsageLines gives usage.Config the subscriptions' lines (their
-// references, active segments and the periods Build bills); the report's
+// references, active segments and the periods Build bills: a cadence and
+// anchor, or, for an item whose usage charge changes mid-period, the
+// periods listed with their pieces); the report's
 // Aggregates go in Run.Usage; LateUsageFrom pairs its Adjustments with
 // what earlier runs billed, for Run.Late. Nothing given is dropped: an
 // aggregate the run does not bill, or late usage with nothing billed to

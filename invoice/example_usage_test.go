@@ -118,3 +118,45 @@ func ExampleLateUsageFrom() {
 	// May 1 usage_adjustment Mar  1300 calls EUR 16.00
 	// May 1 usage            Apr   150 calls EUR 2.50
 }
+
+// An upgrade mid-month: 800 GB stored on Standard (tiered) before April 15
+// and 400 GB on Pro (1,000 GB included) after. April's usage is billed per
+// piece, each at its own offer (SplitAtChange, the default); SplitNone
+// would price all 1,200 GB at Pro (16.00).
+func ExampleBuilder_UsageLines_upgrade() {
+	b, err := invoice.NewBuilder(splitCatalog, invoice.Options{})
+	if err != nil {
+		panic(err)
+	}
+	apr1, apr15, may1 := time.Date(2026, 4, 1, 0, 0, 0, 0, time.UTC), time.Date(2026, 4, 15, 0, 0, 0, 0, time.UTC), time.Date(2026, 5, 1, 0, 0, 0, 0, time.UTC)
+	s := invoice.Subscription{ID: "s1", Customer: invoice.Customer{ID: "c1", TaxExempt: true}, Currency: ensemble.MustCurrency("EUR"), Anchor: apr1,
+		Items: []invoice.Item{{ID: "storage", Segments: []invoice.Segment{
+			{Start: apr1, End: apr15, Pin: catalog.Pin{Offer: "standard", Version: 1}, Quantity: decimal.NewFromInt(1)},
+			{Start: apr15, Pin: catalog.Pin{Offer: "pro", Version: 1}, Quantity: decimal.NewFromInt(1)},
+		}}}}
+	lines, err := b.UsageLines(may1, s)
+	if err != nil {
+		panic(err)
+	}
+	fmt.Println("periods:", lines[0].Periods)
+	rep, err := usage.Collect(usage.Config{Meters: []usage.Meter{{ID: "gb", Aggregation: usage.Sum}}, Lines: lines}, slices.Values([]usage.Record{
+		{ID: "r1", Line: "s1/storage", Meter: "gb", At: apr1.AddDate(0, 0, 5), Quantity: decimal.NewFromInt(800)},
+		{ID: "r2", Line: "s1/storage", Meter: "gb", At: apr15.AddDate(0, 0, 5), Quantity: decimal.NewFromInt(400)},
+	}))
+	if err != nil {
+		panic(err)
+	}
+	invs, err := b.Build(invoice.Run{After: apr1, At: may1, Usage: rep.Aggregates}, []invoice.Subscription{s})
+	if err != nil {
+		panic(err)
+	}
+	for _, l := range invs[0].Lines {
+		fmt.Println(l.Pin.Offer, l.Quantity, "GB", l.Period, l.Amount)
+	}
+	fmt.Println("total", invs[0].Total)
+	// Output:
+	// periods: [[2026-04-01T00:00:00Z, 2026-04-15T00:00:00Z) [2026-04-15T00:00:00Z, 2026-05-01T00:00:00Z)]
+	// standard 800 GB [2026-04-01T00:00:00Z, 2026-04-15T00:00:00Z) EUR 52.00
+	// pro 400 GB [2026-04-15T00:00:00Z, 2026-05-01T00:00:00Z) EUR 0.00
+	// total EUR 52.00
+}

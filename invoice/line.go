@@ -60,7 +60,8 @@ type Line struct {
 	// Model is the charge's price model.
 	Model catalog.Model `json:"model,omitempty"`
 	// Cycle is the billing cycle the line belongs to (for a usage line, its
-	// usage period); Period the part of it the line covers (equal to Cycle
+	// usage period: the cycle, or its piece at one charge under
+	// SplitAtChange); Period the part of it the line covers (equal to Cycle
 	// unless prorated).
 	Cycle ensemble.Period `json:"cycle"`
 	// Period is the part of Cycle the line covers: its service period.
@@ -240,7 +241,9 @@ type Proration struct {
 type UsageTrace struct {
 	// Meter is the meter the aggregate folded.
 	Meter usage.MeterID `json:"meter"`
-	// Period is the usage period (the charge's cycle).
+	// Period is the usage period: the charge's cycle, or the piece of it
+	// billed at one charge when the item's usage charge changed inside it
+	// (SplitAtChange).
 	Period ensemble.Period `json:"period"`
 	// Records counts the records rated (for an adjustment, all of the
 	// period's, late ones included).

@@ -417,8 +417,9 @@ type LateUsage struct {
 // Run is one billing run: every line due in (After, At] is billed, so
 // consecutive runs bill every line exactly once. Due instants: a cycle's
 // start for in-advance charges, its end (or the cancellation) for in-arrears
-// and usage charges, activation for one-time fees, and the change for
-// proration lines.
+// and usage charges (for a piece of a usage period cut at a change of its
+// charge, the piece's end: see SplitAtChange), activation for one-time
+// fees, and the change for proration lines.
 type Run struct {
 	// After is the previous run's instant (exclusive; zero: the beginning).
 	After time.Time `json:"after,omitzero"`

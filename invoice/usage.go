@@ -240,9 +240,17 @@ func compareAggs(a, b usage.Aggregate) int {
 // to), with the billing periods this builder bills the item's usage in: the
 // cadence of its usage charges (the subscription's when they have none,
 // monthly by default), stepped from the item's own anchor or the
-// subscription's, in the subscription's time zone. Records outside the
-// segments are then rejected by the aggregator (usage.ErrOutsideActive)
-// and every aggregate is of a period Build accepts. Lines are sorted by
+// subscription's, in the subscription's time zone. Where an item's
+// segments change a usage charge inside a period (SplitAtChange), its line
+// lists its periods instead (usage.Line.Periods, from the period holding
+// its first active instant to the one holding its last), each period cut
+// at the changes inside it, so the aggregator gives one aggregate per
+// piece. Records outside the segments are then rejected by the aggregator
+// (usage.ErrOutsideActive) and every aggregate is of a period Build
+// accepts. A partial aggregate of an open period collected before a
+// change was recorded holds records before the change only (when the
+// change is not backdated before that collection's until): it is the
+// first piece's. Lines are sorted by
 // reference; ClosedBefore is left zero (set usage.Config.ClosedBefore).
 //
 // Problems are reported all at once in an *ensemble.ValidationError: a zero
