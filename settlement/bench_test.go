@@ -133,8 +133,8 @@ func benchLines(n int) []settlement.Line {
 
 // invoiceLines returns benchLines with what lines made from invoices
 // (invoice.FromInvoiceWith) carry besides: a quantity, a customer and
-// country, a charge, an invoice (five lines each), 19% tax and a month of
-// service.
+// country, a charge, an invoice (five lines each), 19% tax and the
+// calendar month of service the line bills.
 func invoiceLines(n int) []settlement.Line {
 	lines := benchLines(n)
 	for i := range lines {
@@ -143,7 +143,8 @@ func invoiceLines(n int) []settlement.Line {
 		l.Customer = settlement.Customer{ID: fmt.Sprintf("cust-%d", i%300), Country: "DE"}
 		l.Charge, l.Invoice = "seats", fmt.Sprintf("INV-%d", i/5)
 		l.Tax = ensemble.MoneyFromMinor(int64(19*(100+i%100_000)/100), l.Amount.Currency())
-		l.Service = ensemble.Period{Start: l.Date, End: l.Date.AddDate(0, 1, 0)}
+		month := time.Date(l.Date.Year(), l.Date.Month(), 1, 0, 0, 0, 0, time.UTC)
+		l.Service = ensemble.Period{Start: month, End: month.AddDate(0, 1, 0)}
 	}
 	return lines
 }
