@@ -602,3 +602,22 @@ func TestConcurrentRating(t *testing.T) {
 		requireMoney(t, <-results, want.Amount)
 	}
 }
+
+// Components on an offer that is not a bundle are refused saying where a
+// supplier's cost goes (a trial modelling a vendor's add-on read only
+// 'field not allowed here: "1 components"').
+func TestComponentsOnlyOnBundles(t *testing.T) {
+	_, err := catalog.LoadYAML([]byte(`
+offers:
+  - {id: sec, version: 1, currency: EUR, effective_from: 2026-01-01T00:00:00Z}
+  - id: plain
+    version: 1
+    currency: EUR
+    effective_from: 2026-01-01T00:00:00Z
+    charges: [{id: m, type: recurring, cadence: {unit: monthly}, timing: in_advance, price: {model: flat, amount: "40"}}]
+    components: [{offer: sec, supplier: vendor, cost: {ratio: "50%"}}]
+`))
+	require.ErrorIs(t, err, catalog.ErrFieldNotAllowed)
+	require.ErrorContains(t, err, `offers[1].components: catalog: offer "plain"@1: field not allowed here: only a bundle has components, and with them supplier costs`)
+	require.ErrorContains(t, err, `"1 on an offer of kind product"`)
+}

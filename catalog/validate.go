@@ -334,7 +334,12 @@ func validateDocument(doc *Document) (*ensemble.Units, error) {
 		if o.Kind == Bundle && len(o.Components) == 0 {
 			r.add(at("components"), ErrRequired, "")
 		}
-		r.notAllowed(at("components"), o.Kind != Bundle && len(o.Components) > 0, strconv.Itoa(len(o.Components))+" components")
+		if o.Kind != Bundle && len(o.Components) > 0 {
+			// A supplier's cost is a bundle component's.
+			r.add(at("components"), fmt.Errorf("%w: only a bundle has components, and with them supplier costs: "+
+				"sell the supplied part as a bundle of it, or put its cost on the bundle that includes it", ErrFieldNotAllowed),
+				fmt.Sprintf("%d on an offer of kind %s", len(o.Components), o.Kind))
+		}
 		chargeType := make(map[ChargeID]ChargeType, len(o.Charges))
 		for _, c := range o.Charges {
 			if _, dup := chargeType[c.ID]; !dup {
