@@ -133,7 +133,10 @@ const (
 	// of it (the unused part earned nothing, the used part stays earned);
 	// each line settles what it bills plus what the commitment covered of
 	// it (net, with the share of the purchase's tax it carries), and the
-	// breakage settles when it expires.
+	// breakage settles when it expires. Under a plan paid on collection
+	// its lines are refused (ErrPrepaidEarning): the customer pays the
+	// purchase, which settles nothing, and no payment funds what the
+	// commitment covers of a line drawn on it, which would await forever.
 	EarnOnConsumption
 )
 

@@ -368,3 +368,29 @@ func TestPrepaidPurchaseOfBundleSupplierCosts(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, "1200.00", sl[0].Amount.AmountString())
 }
+
+// A commitment earned on consumption under a plan paid on collection is
+// refused, saying why, for its purchase and for the lines drawn on it: the
+// customer pays the purchase, which settles nothing on consumption, and
+// no payment would ever fund what the commitment covers of a line drawn on
+// it (a new user's trial saw the purchase's payment refused and the
+// partners' consumption await forever). Under a plan paid on settlement,
+// or on prepayment, it settles.
+func TestConsumptionOnCollectionRefused(t *testing.T) {
+	drawn := chainLine("U1", "400.00", "2026-03-31")
+	drawn.Prepaid = settlement.PrepaidTerms{Commitment: "sub-1/commit", Earning: settlement.EarnOnConsumption}
+	onCollection := planSettler(t, collectPlan, loadNetwork(t))
+	_, err := onCollection.Settle(ctx, settlement.State{}, []settlement.Line{drawn})
+	require.ErrorIs(t, err, settlement.ErrPrepaidEarning)
+	require.ErrorContains(t, err, `commitment "sub-1/commit" is earned on consumption, and the plan pays on collection`)
+	var le *settlement.LineError
+	require.ErrorAs(t, err, &le)
+	require.Equal(t, settlement.LineID("U1"), le.Line)
+
+	_, err = newSettler(t).Settle(ctx, settlement.State{}, []settlement.Line{drawn})
+	require.NoError(t, err, "paid on settlement")
+	drawn.Prepaid.Earning = settlement.EarnOnPrepayment
+	drawn.Amount = eur("0.00") // what the commitment covered settles nothing on prepayment
+	_, err = onCollection.Settle(ctx, settlement.State{}, []settlement.Line{drawn})
+	require.NoError(t, err, "on prepayment, paid on collection")
+}

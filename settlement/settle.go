@@ -361,6 +361,15 @@ func (r *run) settleSale(l *Line, lg *ledger) error {
 	if err != nil {
 		return err
 	}
+	if plan.onCollection && l.Prepaid.Earning == EarnOnConsumption {
+		// The customer pays the purchase, whose line settles nothing on
+		// consumption; no payment funds what the commitment covers of a
+		// line drawn on it: it would await a payment that never comes.
+		return lineErr(l.ID, plan.id, "", "", fmt.Errorf("%w: commitment %q is earned on consumption, and the plan pays on collection: "+
+			"the customer's payment of the purchase funds no line drawn on the commitment, whose covered part would await forever; "+
+			"settle the commitment with settlement.EarnOnPrepayment, or its lines under a plan paid on settlement",
+			ErrPrepaidEarning, l.Prepaid.Commitment))
+	}
 	basis, err := basisUnits(l, plan.gross)
 	if err != nil {
 		return lineErr(l.ID, plan.id, "", "", err)
