@@ -287,7 +287,7 @@ func totalShare(x, basis, total int64) int64 {
 
 // creditOver takes a credit note of k (of the total) off what the
 // customer owes on c and returns what of it the line's balance cannot
-// hold, which spill moves to the invoice's other lines: what the credits
+// hold, which spillPending moves to the invoice's other lines: what the credits
 // would take beyond the total, and at least what the credits pending on
 // the line take beyond what the customer did not pay otherwise (a
 // pending credit is no payment: with the line's value now lower, it is
@@ -495,7 +495,7 @@ func (s *Settler) Collect(st State, c Collection) (Result, error) {
 // up): what the write-off clawed back for it is part of what the credit
 // reverses, so the parties keep what was collected for them. Limit: the
 // cash such a credit leaves beyond the line's value goes to the invoice's
-// lines that still owe (see spill), never back to a line written off,
+// lines that still owe (see spillCash), never back to a line written off,
 // which is not reinstated: the cash is then a refund due, where settling
 // the credit before the write-off would have paid the other line.
 //

@@ -522,15 +522,22 @@ func (s *Settler) ResolveDisputeWith(st State, line LineID, o DisputeOutcome, at
 		}
 	}
 	by := string(line) + "#dispute." + seq
-	var over int64 // what the lost dispute takes off the line's balance beyond its total
 	if !o.Won {
 		if nl.coll != nil {
 			// What the customer won back comes off what it owes: the
 			// share of the total the lost basis stands for.
 			nl.coll = nl.coll.clone()
 			won := totalShare(lost, nl.basis, nl.coll.total)
-			over = max(0, nl.coll.credited+won-nl.coll.total)
+			over := max(0, nl.coll.credited+won-nl.coll.total)
 			nl.coll.creditTotal(won)
+			// What the customer won back beyond the line's total (credits
+			// netted on it from another invoice) goes to the invoice's
+			// other lines that owe, as a credit's excess does, before the
+			// reversal, which then sees what stays pending; what it had
+			// paid goes back to it (a chargeback), so no cash spills.
+			if err := r.spillPending(&Line{ID: line, Date: at}, &nl, over); err != nil {
+				return Result{}, lineErr(line, nl.ctx.plan.ID, "", "", err)
+			}
 		}
 		trace := append(slices.Clone(nl.trace), ensemble.Ref{Kind: RefLine, ID: string(line)})
 		out, err := r.reverse(&nl, lost, by, at, "dispute "+seq+" "+outcome, trace, &o.Bearer, false)
@@ -554,15 +561,6 @@ func (s *Settler) ResolveDisputeWith(st State, line LineID, o DisputeOutcome, at
 			Trace: append(slices.Clone(nl.trace), ensemble.Ref{Kind: RefLine, ID: string(line)})})
 	}
 	r.st.lines.put(line, &nl)
-	// What the customer won back beyond the line's total (credits netted
-	// on it from another invoice) goes to the invoice's other lines that
-	// owe, as a credit's excess does; what it had paid goes back to it (a
-	// chargeback), so no cash spills.
-	if over > 0 {
-		if err := r.spill(&Line{ID: line, Date: at}, &nl, over, false); err != nil {
-			return Result{}, lineErr(line, nl.ctx.plan.ID, "", "", err)
-		}
-	}
 	// A lost dispute may close the line (and the lines its spill paid):
 	// their credits netted on other invoices are then settled.
 	var invs []string

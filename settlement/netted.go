@@ -17,7 +17,7 @@ import (
 //     balance is reduced. What that leaves the line holding beyond its new
 //     value (the customer paid more of it than it is now worth, or a
 //     credit netted on it from another invoice) goes to the invoice's
-//     other lines that owe, as spill says; what they do not owe is a
+//     other lines that owe, as spillPending and spillCash say; what they do not owe is a
 //     refund due, the host's to pay;
 //   - another invoice that holds lines awaiting collection: a credit
 //     netted on that invoice, as a proration credit on the next month's
@@ -222,29 +222,18 @@ func (r *run) takeNetted(l *Line, inv string, ids []LineID, owed []int64, amount
 	return nil
 }
 
-// spill moves what credit l left line nl (its new ledger, on collection)
-// holding beyond what it is now worth to the other lines of its invoice
-// that owe, in proportion to what each owes, so that the customer pays
-// the invoice its total net of the credit note and the lines it pays are
-// not left owing what the credited line holds in excess: first over
-// (spillPending), then, with cash, what the customer paid beyond the
-// line's value (spillCash). Without cash (a lost dispute, whose cash went
-// back to the customer), only over spills. The collection is l's id and
-// "#netted": a credit's, or the disputed line's.
-func (r *run) spill(l *Line, nl *ledger, over int64, cash bool) error {
-	if err := r.spillPending(l, nl, over); err != nil || !cash {
-		return err
-	}
-	return r.spillCash(l, nl)
-}
-
-// spillPending moves over (collection.creditOver), what credit l takes
-// off line lg's balance beyond what it can hold, to the other lines of its
-// invoice that owe: credits netted on lg from another invoice, which no
-// longer have a balance to come off here, come off theirs, as those
-// credits did (no payment, still pending); what no line owes is credited
-// back to lg. A credit moves them before it reverses lg's parts, so that
-// what it reverses sees what is still pending on lg.
+// spillPending moves over (collection.creditOver), what credit l (or the
+// lost dispute of line l) takes off line lg's balance beyond what it can
+// hold, to the other lines of its invoice that owe, in proportion to what
+// each owes, so that the customer pays the invoice its total net of the
+// credit and the lines it pays are not left owing what lg holds in
+// excess: credits netted on lg from another invoice, which no longer have
+// a balance to come off here, come off theirs, as those credits did (no
+// payment, still pending; collection "<l>#netted"); what no line owes is
+// credited back to lg. It runs before the credit or dispute reverses lg's
+// parts, so that the reversal sees what stays pending on lg. A credit's
+// cash beyond the line's value follows after (spillCash); a lost
+// dispute's goes back to the customer.
 func (r *run) spillPending(l *Line, lg *ledger, over int64) error {
 	c := lg.coll
 	if c == nil || c.invoice == "" {

@@ -194,3 +194,34 @@ func TestCreditNoteMovingAPendingCreditClosesTheLine(t *testing.T) {
 	require.Len(t, l43.Collection.Pending, 1, "C021 moved to L043")
 	require.Equal(t, "0.01", l43.Collection.Pending[0].Amount.AmountString())
 }
+
+// TestLostDisputeMovingAPendingCreditClosesTheLine is the lost-dispute
+// twin of TestCreditNoteMovingAPendingCreditClosesTheLine. L019 (basis
+// 0.07 + tax 0.01 = 0.08, INV-B) holds 0.01 of C021 (L016's credit netted
+// on INV-B) pending; C022 credits 0.02 + 0.01 tax (coll. credited 0.04,
+// basis left 0.05). A dispute lost for 0.04 of the basis wins the customer
+// round(0.04 x 8/7) = 0.05 of the total: 0.01 beyond the balance, so C021
+// moves to L043 and L019 owes nothing with nothing pending. Before, the
+// reversal (0.04) ran while C021 was still pending and kept 0.01 of the
+// basis awaiting a payment that will never come, a state that no longer
+// read back (a review found it): 0.05 is reversed in all, as the credit
+// path does.
+func TestLostDisputeMovingAPendingCreditClosesTheLine(t *testing.T) {
+	r := newRV(t)
+	r.settle(rvLine("L016", "0.06", ""))
+	l19 := rvLine("L019", "0.07", "INV-B")
+	l19.Tax = eur("0.01")
+	c22 := credit("C022", "L019", "-0.02", "2026-04-01")
+	c22.Tax = eur("-0.01")
+	r.settle(l19, netted("C021", "L016", "-0.01", "INV-B"), c22)
+	ll, _ := r.st.Line("L019")
+	require.Len(t, ll.Collection.Pending, 1, "C021 pending on L019")
+	r.settle(rvLine("L043", "0.08", "INV-B"))
+	r.step(r.s.Dispute(r.st, "L019", date("2026-04-02")))
+	r.step(r.s.ResolveDisputeWith(r.st, "L019", settlement.DisputeOutcome{Lost: eur("0.04")}, date("2026-04-03")))
+	ll, _ = r.st.Line("L019")
+	require.Empty(t, ll.Collection.Pending, "C021 moved to L043")
+	l43, _ := r.st.Line("L043")
+	require.Len(t, l43.Collection.Pending, 1, "C021 moved to L043")
+	require.Equal(t, "0.08", ll.Collection.Credited.AmountString(), "the customer owes nothing on L019")
+}

@@ -1758,6 +1758,7 @@ func (s *refSettler) ResolveDispute(line settlement.LineID, o settlement.Dispute
 		return nil, refErr(line, lg.plan.ID, "", "", settlement.ErrInvalidDispute)
 	}
 	at = at.UTC()
+	saved := s.state.clone() // a failed resolution leaves the state as it was
 	n := strconv.Itoa(lg.disputes)
 	outcome := "won"
 	if !o.Won {
@@ -1777,7 +1778,6 @@ func (s *refSettler) ResolveDispute(line settlement.LineID, o settlement.Dispute
 		}
 	}
 	by := string(line) + "#dispute." + n
-	var over int64 // what a lost dispute takes off the line's balance beyond its total
 	trace := append(slices.Clone(lg.trace), ensemble.Ref{Kind: settlement.RefLine, ID: string(line)})
 	if !o.Won {
 		if lg.coll != nil { // what the customer won back comes off what it owes: total × lost / basis, half up
@@ -1788,13 +1788,22 @@ func (s *refSettler) ResolveDispute(line settlement.LineID, o settlement.Dispute
 				won = new(big.Int).Quo(x.Num(), x.Denom()).Int64()
 			}
 			c := *lg.coll // the state's own until the dispute resolves
-			over = max(0, c.credited+won-c.total)
+			over := max(0, c.credited+won-c.total)
 			c.credited = min(c.total, c.credited+won)
 			lg.coll = &c
+			// What it won back beyond the line's total goes to the
+			// invoice's other lines that owe, before the reversal; its
+			// cash went back to the customer.
+			if over > 0 && lg.coll.invoice != "" {
+				s.state.lines[line] = lg
+				out = append(out, s.state.spillOver(line, over, string(line)+"#netted", at.UTC())...)
+				lg = s.state.lines[line]
+			}
 		}
 		before := lg.credited
 		back, err := lg.reverse(lost, by, at, "dispute "+n+" "+outcome, trace, lg.service, o.Bearer, false)
 		if err != nil {
+			s.state = saved // what the spill moved, undone
 			return nil, refErr(line, lg.plan.ID, "", "", err)
 		}
 		out = append(out, back...)
@@ -1813,12 +1822,6 @@ func (s *refSettler) ResolveDispute(line settlement.LineID, o settlement.Dispute
 			Offer: lg.offer, Route: lg.route, Seller: lg.seller, Note: "dispute " + n + " fee, " + outcome, Trace: trace})
 	}
 	s.state.lines[line] = lg
-	// What it won back beyond the line's total goes to the invoice's other
-	// lines that owe; its cash went back to the customer.
-	if over > 0 && lg.coll.invoice != "" {
-		out = append(out, s.state.spillOver(line, over, string(line)+"#netted", at.UTC())...)
-		lg = s.state.lines[line]
-	}
 	// A line that now owes nothing settles the credits it lent; and the
 	// credits pending on it of lines owing nothing now are settled.
 	var invs []string
