@@ -66,11 +66,15 @@ var (
 	// awaiting collection, a bearer on a collection. It wraps an
 	// *ensemble.ValidationError naming every field at fault.
 	ErrInvalidCollection = errors.New("settlement: invalid collection")
+	// ErrUnknownInvoice reports a collection or write-off of an invoice no
+	// line in the state is on (as Line.Invoice, under a plan payable on
+	// collection); it comes with ErrInvalidCollection.
+	ErrUnknownInvoice = errors.New("settlement: unknown invoice")
 	// ErrOverCollection reports a collection or write-off of more than
 	// the customer still owes on its lines: the line's amount plus tax,
 	// less what credit notes (with their tax) and lost disputes took off
 	// it and what was collected or written off before.
-	ErrOverCollection = errors.New("settlement: more collected than is owed")
+	ErrOverCollection = errors.New("settlement: more collected or written off than is owed")
 	// ErrCollectionApplied reports a collection or write-off whose id the
 	// state already holds on a line: a collection sent again is refused,
 	// never applied twice (and never silently ignored, which would hide a
@@ -531,7 +535,7 @@ func (s *Settler) collect(st State, c Collection, writeOff bool) (Result, error)
 			if !st.window.IsZero() {
 				why = " (the state was pruned: it keeps only lines still awaiting payment)"
 			}
-			return fail("", fmt.Errorf("%w: no line of invoice %q awaits collection%s", ErrInvalidCollection, c.Invoice, why))
+			return fail("", fmt.Errorf("%w: %w: no line of invoice %q awaits collection%s", ErrInvalidCollection, ErrUnknownInvoice, c.Invoice, why))
 		}
 		slices.Sort(ids)
 	}

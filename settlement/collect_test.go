@@ -576,6 +576,7 @@ func TestCollectionOfAnInvoiceSplitsByWhatEachLineOwes(t *testing.T) {
 	// lines come from.
 	_, err = s.Collect(res.State, settlement.Collection{ID: "PAY-9", Date: date("2026-03-20"), Amount: eur("1.00"), Invoice: "INV-9"})
 	require.ErrorIs(t, err, settlement.ErrInvalidCollection)
+	require.ErrorIs(t, err, settlement.ErrUnknownInvoice)
 	require.ErrorContains(t, err, `no line of invoice "INV-9" awaits collection (its lines are those settled with Line.Invoice "INV-9", which InvoiceOptions.Invoice sets, by a plan payable on collection)`)
 
 	// Every field at fault is named at once.
