@@ -27,6 +27,11 @@ import (
 // references. Invoice line ids are unique across invoices and credit notes,
 // so they serve as settlement line ids. Lines of prepaid commitments need
 // FromInvoiceWith, which says when partners earn on them.
+//
+// Of o only the customer (ID and Country) and the route are read: a host
+// that bills subscriptions it keeps itself (invoice.Subscription), without
+// package order, passes order.Order{Customer: ..., Route: ...} with the
+// route the sale was made under.
 func FromInvoice(lines []invoice.Line, o order.Order) ([]Line, error) {
 	return FromInvoiceWith(lines, o, InvoiceOptions{})
 }
