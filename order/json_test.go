@@ -27,7 +27,7 @@ func roundTrip[T any](t *testing.T, v T) T {
 func TestJSONRoundTrip(t *testing.T) {
 	e := env(t)
 	o, evs := activeOrder(t)
-	a := &partner.Approval{Status: partner.ApprovalApproved, DecidedBy: "vp", DecidedAt: day("2026-03-01"),
+	a := &partner.Approval{Status: partner.ApprovalApproved, Events: 2, DecidedBy: "vp", DecidedAt: day("2026-03-01"),
 		Request: partner.Request{ID: "r1", Kind: partner.RequestPriceException, Partner: "reseller-nl", Offer: partner.Offer{ID: "storage"},
 			ListPrice: ensemble.MustMoney("100", "EUR"), Price: ensemble.MustMoney("60.00", "EUR"), Discount: dec("0.4"),
 			RequestedBy: "joe", RequestedAt: day("2026-03-01")}}

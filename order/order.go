@@ -106,8 +106,13 @@ type Discount struct {
 	Ratio ensemble.Ratio `json:"ratio,omitzero"`
 	// Approval is the approved price exception covering a discount above
 	// the seller's allowance, as partner.Governance returned it. The quote
-	// checks that it is approved, for this seller and offer, and for at
-	// least Ratio.
+	// (and every change) checks that it is approved with its decision
+	// (decided by, when, and its audit events), decided by then, for this
+	// seller and offer, for this customer when the request names one, and
+	// for at least Ratio. An approval is trusted as given: the host takes
+	// it from its own store of the governance's results (or rebuilds it
+	// with partner.FoldApproval from the audit events), never from the
+	// party it favours, such as a reseller portal's request.
 	Approval *partner.Approval `json:"approval,omitempty"`
 	// Basis is why the discount is allowed; the quote sets it.
 	Basis DiscountBasis `json:"basis,omitempty"`

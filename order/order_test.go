@@ -85,7 +85,7 @@ func TestQuoteValidation(t *testing.T) {
 	e := env(t)
 	at := day("2026-03-01")
 	approved := func(p partner.ID, offer string, discount string) *partner.Approval {
-		return &partner.Approval{Status: partner.ApprovalApproved, DecidedBy: "vp", DecidedAt: at, Request: partner.Request{
+		return &partner.Approval{Status: partner.ApprovalApproved, Events: 2, DecidedBy: "vp", DecidedAt: at, Request: partner.Request{
 			ID: "r1", Kind: partner.RequestPriceException, Partner: p, Offer: partner.Offer{ID: offer},
 			Discount: dec(discount), RequestedBy: "seller", RequestedAt: at}}
 	}
@@ -133,6 +133,34 @@ func TestQuoteValidation(t *testing.T) {
 		{name: "discount covered by an approval", basis: order.BasisApproval,
 			edit: func(d *order.Draft) {
 				d.Lines[1].Discount = order.Discount{Ratio: ensemble.MustRatio("25%"), Approval: approved("reseller-nl", "suite", "0.30")}
+			}},
+		{name: "approval for the order's customer", basis: order.BasisApproval,
+			edit: func(d *order.Draft) {
+				a := approved("reseller-nl", "suite", "0.30")
+				a.Request.Customer.ID = "acme"
+				d.Lines[1].Discount = order.Discount{Ratio: ensemble.MustRatio("25%"), Approval: a}
+			}},
+		// A trial: an approval is the governance's, as it left it, for the
+		// order's customer, decided by the quote: a forged one (no
+		// decision), another customer's or one decided after the quote
+		// covers nothing.
+		{name: "approval without a decision", want: order.ErrDiscountNotApproved, path: "lines[0].discount",
+			edit: func(d *order.Draft) {
+				a := approved("reseller-nl", "suite", "0.90")
+				a.Events, a.DecidedBy = 0, ""
+				d.Lines[1].Discount = order.Discount{Ratio: ensemble.MustRatio("90%"), Approval: a}
+			}},
+		{name: "approval for another customer", want: order.ErrDiscountNotApproved, path: "lines[0].discount",
+			edit: func(d *order.Draft) {
+				a := approved("reseller-nl", "suite", "0.30")
+				a.Request.Customer.ID = "globex"
+				d.Lines[1].Discount = order.Discount{Ratio: ensemble.MustRatio("25%"), Approval: a}
+			}},
+		{name: "approval decided after the quote", want: order.ErrDiscountNotApproved, path: "lines[0].discount",
+			edit: func(d *order.Draft) {
+				a := approved("reseller-nl", "suite", "0.30")
+				a.DecidedAt = at.Add(time.Hour)
+				d.Lines[1].Discount = order.Discount{Ratio: ensemble.MustRatio("25%"), Approval: a}
 			}},
 		{name: "approval for another partner", want: order.ErrDiscountNotApproved, path: "lines[0].discount",
 			edit: func(d *order.Draft) {

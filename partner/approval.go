@@ -111,7 +111,7 @@ type Request struct {
 	ListPrice ensemble.Money `json:"list_price,omitzero"`
 	Price     ensemble.Money `json:"price,omitzero"`
 	// Discount is the discount asked for as a ratio of the list price
-	// (0.25 for 25%). NewRequest computes it from the prices.
+	// (0.25 for 25%). PriceDiscount computes it from the prices.
 	Discount    decimal.Decimal `json:"discount"`
 	Reason      string          `json:"reason,omitempty"`
 	RequestedBy string          `json:"requested_by"`
@@ -282,7 +282,9 @@ func (g *Governance) Submit(ctx context.Context, req Request) (Approval, []Audit
 }
 
 // Decide approves or rejects a waiting request on behalf of actor at
-// instant at. The program's approver policy must allow the actor; its
+// instant at. The actor is never the one who requested it (four eyes: an
+// *ApprovalError wrapping ErrNotAuthorized). The program's approver policy
+// must allow the actor; its
 // refusal is an *ApprovalError wrapping ErrNotAuthorized that names the rule
 // and its reason. A request not waiting for a decision, or one past its
 // expiry (call Expire), is an *ApprovalError too. On error nothing changes.
@@ -298,6 +300,10 @@ func (g *Governance) Decide(ctx context.Context, a Approval, approve bool, actor
 		return fail(ErrRequestExpired)
 	case at.Before(req.RequestedAt):
 		return fail(ErrOutOfOrder)
+	case actor.ID == req.RequestedBy:
+		// Four eyes: whoever asked for an exception does not grant it,
+		// whatever the approver policy allows them.
+		return fail(fmt.Errorf("%w: %q requested it, and a request is decided by someone else", ErrNotAuthorized, actor.ID))
 	}
 	snap, err := g.net.At(req.Partner, at)
 	if err != nil {

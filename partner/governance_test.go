@@ -149,6 +149,22 @@ func TestApprovals(t *testing.T) {
 		_, _, err = g.Decide(ctx, a, true, vp, "", date(2026, 3, 4))
 		require.ErrorIs(t, err, partner.ErrNotRequested)
 	})
+	t.Run("whoever requested it does not decide it, whatever the policy allows", func(t *testing.T) {
+		req := priceException(t, "r6", "reseller-nl", "100.00", "70.00")
+		req.RequestedBy = "cm-eva" // a channel manager, whom the policy allows 30%
+		a, _, err := g.Submit(ctx, req)
+		require.NoError(t, err)
+		same, events, err := g.Decide(ctx, a, true, manager, "", date(2026, 3, 2))
+		var ae *partner.ApprovalError
+		require.ErrorAs(t, err, &ae)
+		require.ErrorIs(t, err, partner.ErrNotAuthorized)
+		require.ErrorContains(t, err, `"cm-eva" requested it, and a request is decided by someone else`)
+		require.Nil(t, events)
+		require.Equal(t, partner.ApprovalRequested, same.Status, "nothing changed")
+		a, _, err = g.Decide(ctx, a, true, vp, "", date(2026, 3, 2))
+		require.NoError(t, err, "another approver decides")
+		require.Equal(t, partner.ApprovalApproved, a.Status)
+	})
 	t.Run("nobody decides in time", func(t *testing.T) {
 		a, _, err := g.Submit(ctx, priceException(t, "r5", "reseller-nl", "100.00", "60.00"))
 		require.NoError(t, err)
