@@ -357,3 +357,34 @@ func TestAddAndRemoveLines(t *testing.T) {
 		}
 	}
 }
+
+// A change that sells more (a quantity increase, an add-on) is checked as
+// a quote is: a seller suspended since cannot make it (a trial added 490
+// seats and an add-on to a suspended reseller's order); selling less
+// needs no seller.
+func TestChangesSellingMoreNeedASellerWhoCanSell(t *testing.T) {
+	e := env(t)
+	var evs []order.Event
+	draft := nlDraft()
+	draft.Route.Seller, draft.Customer.Country = "reseller-de", "DE"
+	o := step(t, e, order.Order{}, &evs, order.Command{Kind: order.CmdCreate, Order: "ord-de", Draft: draft, Actor: "seller"}, day("2026-03-01"))
+	o = step(t, e, o, &evs, order.Command{Kind: order.CmdQuote, ExpiresAt: day("2026-03-31")}, day("2026-03-01"))
+	o = step(t, e, o, &evs, order.Command{Kind: order.CmdAccept, Actor: "buyer"}, day("2026-03-03"))
+	o = step(t, e, o, &evs, order.Command{Kind: order.CmdBeginActivation}, day("2026-03-03"))
+	for _, task := range o.Tasks {
+		o = step(t, e, o, &evs, order.Command{Kind: order.CmdCompleteTask, Task: task.ID, Actor: "supplier"}, day("2026-03-05"))
+	}
+	require.Equal(t, order.StatusActive, o.Status)
+	may := day("2026-05-01") // reseller-de is suspended from April 1
+	change := func(ch order.Change) error {
+		ch.EffectiveAt = may
+		_, _, err := o.Decide(ctx, e, order.Command{Kind: order.CmdChange, Change: &ch}, may)
+		return err
+	}
+	err := change(order.Change{Kind: order.ChangeQuantity, Line: "l2", Quantity: dec("500")})
+	require.ErrorIs(t, err, order.ErrCannotSell)
+	require.ErrorContains(t, err, "change.quantity")
+	err = change(order.Change{Kind: order.ChangeAddAddOn, Line: "l1", Pin: catalog.Pin{Offer: "extra-ip"}, Quantity: dec("4")})
+	require.ErrorIs(t, err, order.ErrCannotSell)
+	require.NoError(t, change(order.Change{Kind: order.ChangeQuantity, Line: "l2", Quantity: dec("2")}), "fewer seats need no seller")
+}

@@ -428,6 +428,12 @@ func (d *decider) change() ([]Event, error) {
 			c.line("change.quantity", l.ID, ch.Quantity.String(), err)
 		} else if err := d.env.Catalog.CheckQuantity(l.Pin, ch.Quantity); err != nil {
 			c.line("change.quantity", l.ID, ch.Quantity.String(), catalogErr(err))
+		} else if ch.Quantity.GreaterThan(l.Quantity) {
+			// More of the line is a sale: its sellers must be able to
+			// make it then, as a quote's (a decrease needs no seller).
+			if off, err := d.env.Catalog.Offer(l.Pin); err == nil {
+				c.checkSale("change.quantity", l, &off, ch.EffectiveAt)
+			}
 		}
 	case ChangeOffer:
 		checkPin(&c.p, "change.pin", ch.Pin)
@@ -481,6 +487,7 @@ func (d *decider) change() ([]Event, error) {
 		if err := d.env.Catalog.CheckAttach(ch.Pin, l.Pin, ch.Quantity); err != nil {
 			c.line("change.pin", l.ID, ch.Pin.String()+" x "+ch.Quantity.String(), catalogErr(err))
 		}
+		c.checkSale("change.pin", l, &ao, ch.EffectiveAt) // an add-on is a sale, as a quote's
 	case ChangeRemoveAddOn:
 		if !slices.ContainsFunc(l.AddOns, func(a AddOn) bool { return a.Pin.Offer == ch.AddOn }) {
 			c.line("change.add_on", l.ID, string(ch.AddOn), fmt.Errorf("%w: the line has no add-on %q", ErrUnknown, ch.AddOn))

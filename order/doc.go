@@ -57,8 +57,10 @@
 // attached or detached, a line added or removed) takes effect at an instant
 // and splits the line's current segment there (a line added opens its first
 // segment; a line removed leaves Lines and keeps its ended segments). Changes
-// are checked as a quote is, at their effective instant, which may be
-// back-dated to the start of the line's current segment or future-dated. A cancellation takes effect at the end of the
+// are checked as a quote is, at their effective instant (a change that
+// sells more, another offer, a quantity increase, an add-on or a line,
+// needs sellers who may make the sale then; one that sells less, none),
+// which may be back-dated to the start of the line's current segment or future-dated. A cancellation takes effect at the end of the
 // billing period (scheduled, then completed with CmdCompleteCancellation,
 // or withdrawn before then with CmdRevokeCancellation) or immediately;
 // either ends every line's last segment, and drops a segment a future-dated
