@@ -15,7 +15,7 @@ import (
 
 // Variables settlement rules read. Env declares them:
 //
-//	line      LineFacts      (id, date, amount (the basis), net, tax, gross, quantity, currency, customer_id)
+//	line      LineFacts      (id, date, amount (the basis), net, tax, gross, quantity, currency, customer_id, kind)
 //	offer     OfferFacts     (id, version, charge)
 //	route     RouteFacts     (kind, seller, seller_tier, depth, level, referrer, marketplace)
 //	customer  CustomerFacts  (country)
@@ -53,6 +53,9 @@ type LineFacts struct {
 	PeriodQuantity decimal.Decimal `json:"period_quantity"`
 	Currency       string          `json:"currency"`
 	CustomerID     string          `json:"customer_id"`
+	// Kind is the kind of invoice line (Line.Kind): "recurring", "usage",
+	// "early_termination", ...
+	Kind string `json:"kind"`
 }
 
 // OfferFacts is what rules know of the offer and charge a line bills.

@@ -47,7 +47,7 @@ func fromInvoice(lines []invoice.Line, o order.Order) ([]Line, error) {
 		trace := make([]ensemble.Ref, 0, len(l.Refs)+1)
 		trace = append(trace, ensemble.Ref{Kind: invoice.RefLine, ID: string(l.ID)})
 		out[i] = Line{
-			ID: LineID(l.ID), Date: l.Date, Amount: l.Net, Tax: l.Tax, Offer: l.Pin, Charge: l.Charge,
+			ID: LineID(l.ID), Date: l.Date, Amount: l.Net, Tax: l.Tax, Offer: l.Pin, Charge: l.Charge, Kind: l.Kind.String(),
 			Quantity: billedQuantity(&l), PeriodQuantity: periodQuantity(&l), Customer: customer, Route: route, SupplierCosts: l.SupplierCosts,
 			Credits: LineID(l.Credits), Service: l.Period, Trace: append(trace, l.Refs...),
 		}

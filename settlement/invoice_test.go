@@ -133,3 +133,33 @@ root:
 	require.Equal(t, "70.00", got["root/volume"], "20% of 350.00: the period passed 100 hours")
 	require.Equal(t, "35.00", got["root/hours"], "10% of 350.00: the line bills 5")
 }
+
+// An early-termination fee bills no catalog charge, so a plan paying
+// partners on the service and not on the fee reads the invoice line's kind
+// (line.kind, which FromInvoice fills): a trial's condition on
+// offer.charge != "early_termination" paid the distributor and reseller
+// 360.00 of a 1,200.00 fee its contract kept for the vendor.
+func TestEarlyTerminationFeeByLineKind(t *testing.T) {
+	plan := `{id: p, version: 1, root: {id: root, children: [
+		{id: reseller, party: seller, condition: not-a-fee, share: "20%"},
+		{id: vendor, party: platform, share: remaining}]}}`
+	s := planSettler(t, plan, loadNetwork(t), "id: not-a-fee\nversion: 1\nkind: condition\nenv_version: 1\nexpression: 'line.kind != \"early_termination\"'\n")
+	at := time.Date(2026, 6, 20, 0, 0, 0, 0, time.UTC)
+	o := order.Order{ID: "ord-1", Customer: order.Customer{ID: "acme", Country: "NL"},
+		Route: partner.Route{Kind: partner.RoutePartner, Seller: "sub-utrecht", Chain: []partner.ID{"sub-utrecht", "reseller-nl", "distri-eu"}}}
+	lines, err := settlement.FromInvoice([]invoice.Line{
+		{ID: "inv-6/l1", Kind: invoice.KindRecurring, Date: at, Pin: catalog.Pin{Offer: "cloud-backup", Version: 1}, Charge: "seat",
+			Net: ensemble.MustMoney("100.00", "EUR"), Tax: ensemble.MustMoney("0.00", "EUR")},
+		{ID: "inv-6/l2", Kind: invoice.KindEarlyTermination, Date: at, Pin: catalog.Pin{Offer: "cloud-backup", Version: 1},
+			Net: ensemble.MustMoney("1200.00", "EUR"), Tax: ensemble.MustMoney("0.00", "EUR")},
+	}, o)
+	require.NoError(t, err)
+	require.Equal(t, "recurring early_termination", lines[0].Kind+" "+lines[1].Kind)
+	res, err := s.Settle(ctx, settlement.State{}, lines)
+	require.NoError(t, err)
+	paid := map[string]string{}
+	for _, e := range res.Entries {
+		paid[string(e.Line)+" "+string(e.Party)] = e.Amount.AmountString()
+	}
+	require.Equal(t, map[string]string{"inv-6/l1 sub-utrecht": "20.00", "inv-6/l1 platform": "80.00", "inv-6/l2 platform": "1200.00"}, paid)
+}

@@ -67,6 +67,16 @@ type Line struct {
 	// offer.offer: plans are picked by it); the charge may be empty.
 	Offer  catalog.Pin      `json:"offer"`
 	Charge catalog.ChargeID `json:"charge,omitempty"`
+	// Kind is the kind of invoice line the line settles, as
+	// invoice.LineKind names it ("recurring", "usage", "one_time",
+	// "early_termination", "commitment_true_up", ...), which FromInvoice
+	// sets; empty on a line a host builds otherwise. Rules read it as
+	// line.kind, so a plan can pay partners on the service and not on a
+	// fee: an early-termination fee bills no catalog charge (its Charge is
+	// empty), and `line.kind != "early_termination"` keeps a node off it.
+	// It is the invoice line's, as the id is, so a line sent again is not
+	// compared by it (see State).
+	Kind string `json:"kind,omitempty"`
 	// Quantity is how many units the line bills (zero when not relevant):
 	// of a late-usage adjustment or a progressive bill, what it adds to
 	// what was billed before (FromInvoice takes invoice.UsageTrace.Billed
