@@ -364,17 +364,9 @@ func TestAddAndRemoveLines(t *testing.T) {
 // needs no seller.
 func TestChangesSellingMoreNeedASellerWhoCanSell(t *testing.T) {
 	e := env(t)
-	var evs []order.Event
 	draft := nlDraft()
 	draft.Route.Seller, draft.Customer.Country = "reseller-de", "DE"
-	o := step(t, e, order.Order{}, &evs, order.Command{Kind: order.CmdCreate, Order: "ord-de", Draft: draft, Actor: "seller"}, day("2026-03-01"))
-	o = step(t, e, o, &evs, order.Command{Kind: order.CmdQuote, ExpiresAt: day("2026-03-31")}, day("2026-03-01"))
-	o = step(t, e, o, &evs, order.Command{Kind: order.CmdAccept, Actor: "buyer"}, day("2026-03-03"))
-	o = step(t, e, o, &evs, order.Command{Kind: order.CmdBeginActivation}, day("2026-03-03"))
-	for _, task := range o.Tasks {
-		o = step(t, e, o, &evs, order.Command{Kind: order.CmdCompleteTask, Task: task.ID, Actor: "supplier"}, day("2026-03-05"))
-	}
-	require.Equal(t, order.StatusActive, o.Status)
+	o, _ := activeOrderOf(t, "ord-de", draft)
 	may := day("2026-05-01") // reseller-de is suspended from April 1
 	change := func(ch order.Change) error {
 		ch.EffectiveAt = may

@@ -169,9 +169,15 @@ func step(t testing.TB, e order.Context, o order.Order, events *[]order.Event, c
 // accepted March 3, activated (all three tasks done) March 5.
 func activeOrder(t testing.TB) (order.Order, []order.Event) {
 	t.Helper()
+	return activeOrderOf(t, "ord-1", nlDraft())
+}
+
+// activeOrderOf takes draft to active as activeOrder takes nlDraft.
+func activeOrderOf(t testing.TB, id order.ID, draft *order.Draft) (order.Order, []order.Event) {
+	t.Helper()
 	e := env(t)
 	var evs []order.Event
-	o := step(t, e, order.Order{}, &evs, order.Command{Kind: order.CmdCreate, Order: "ord-1", Draft: nlDraft(), Actor: "seller-joe"}, day("2026-03-01"))
+	o := step(t, e, order.Order{}, &evs, order.Command{Kind: order.CmdCreate, Order: id, Draft: draft, Actor: "seller-joe"}, day("2026-03-01"))
 	o = step(t, e, o, &evs, order.Command{Kind: order.CmdQuote, ExpiresAt: day("2026-03-31")}, day("2026-03-01"))
 	o = step(t, e, o, &evs, order.Command{Kind: order.CmdAccept, Actor: "acme-buyer"}, day("2026-03-03"))
 	o = step(t, e, o, &evs, order.Command{Kind: order.CmdBeginActivation}, day("2026-03-03"))
