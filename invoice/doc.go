@@ -114,9 +114,13 @@
 // whole. Options.UsageSplit set to SplitNone bills a period whole at the
 // charge of its latest segment instead. Under SplitAtChange an aggregate
 // of a whole period over a change is an error wrapping ErrSpansChange;
-// one usage line has one set of periods, so a change of any meter's charge
-// cuts the item's periods for all its meters. A minimum spend is owed
-// whole by each piece, as by a partial first period (Lago prorates it).
+// one usage line has one set of periods, shared by the item's meters, so a
+// change that keeps some meter's charge (an add-on's usage charge while
+// the base offer changes) cuts nothing: the kept meter would owe its
+// minimum spend, or get its included units, once per piece; that period
+// is billed whole at the latest segment's charges, as under SplitNone. A
+// minimum spend is owed whole by each piece, as by a partial first period
+// (Lago prorates it).
 //
 // A run's usage comes from the host's usage report in three calls:
 // Builder.UsageLines gives usage.Config the subscriptions' lines (their

@@ -224,7 +224,8 @@ const (
 	// Kill Bill (a usage interval per plan), Lago (the terminated
 	// subscription's usage at the old plan) and Stripe's flexible billing
 	// mode do. A period the charge does not change over (a quantity
-	// change, an add-on without usage) is billed whole.
+	// change, an add-on without usage) is billed whole, and so is one over
+	// a change that keeps some meter's charge (see the package doc).
 	SplitAtChange UsageSplit = iota
 	// SplitNone bills a usage period whole at the charge of the latest
 	// segment overlapping it that prices the meter, as Ensemble did before

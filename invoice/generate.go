@@ -865,8 +865,13 @@ func (g *gen) pieceCharge(segs []Segment, m usage.MeterID, pd ensemble.Period) (
 }
 
 // usageCuts returns the instants at which segs (in start order, clipped at
-// the cancellation) change the charge that prices some meter's usage, in
-// order, under SplitAtChange; nil under SplitNone. A segment's charge for
+// the cancellation) change the charge that prices some meter's usage and
+// keep no meter's charge, in order, under SplitAtChange; nil under
+// SplitNone. A change that keeps some meter's charge (an add-on's usage
+// charge while the base offer changes) cuts nothing: the item's meters
+// share one set of usage periods, and the kept meter would owe its minimum
+// spend, or get its included units, once per piece; its period is billed
+// whole at the latest segment's charges, as under SplitNone. A segment's charge for
 // a meter is its offer's usage charge of that meter, or else the first of
 // its add-ons' (as usageCharge picks it); a segment cuts at its start when
 // it prices a meter by another charge (another offer, offer version or
@@ -882,14 +887,20 @@ func (b *Builder) usageCuts(segs []Segment) []time.Time {
 	var cur []*chargeInfo
 	for _, sg := range segs[1:] {
 		cur = b.meterCharges(sg, cur[:0])
-		cut := false
+		// Cut where a meter's charge changes and no meter keeps its
+		// charge across: one usage line has one set of periods, and a
+		// meter whose charge goes on (an add-on's) would owe its minimum
+		// spend, or get its included units, once per piece.
+		changed, kept := false, false
 		for _, ch := range cur {
 			for _, p := range prev {
-				if p.meter == ch.meter && p != ch {
-					cut = true
+				if p.meter == ch.meter {
+					changed = changed || p != ch
+					kept = kept || p == ch
 				}
 			}
 		}
+		cut := changed && !kept
 		if cut && (len(cuts) == 0 || sg.Start.After(cuts[len(cuts)-1])) {
 			cuts = append(cuts, sg.Start.UTC())
 		}
