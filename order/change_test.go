@@ -9,6 +9,7 @@ import (
 	"github.com/ensemble-commerce/ensemble"
 	"github.com/ensemble-commerce/ensemble/catalog"
 	"github.com/ensemble-commerce/ensemble/order"
+	"github.com/ensemble-commerce/ensemble/partner"
 )
 
 func TestActivationTasks(t *testing.T) {
@@ -379,4 +380,29 @@ func TestChangesSellingMoreNeedASellerWhoCanSell(t *testing.T) {
 	err = change(order.Change{Kind: order.ChangeAddAddOn, Line: "l1", Pin: catalog.Pin{Offer: "extra-ip"}, Quantity: dec("4")})
 	require.ErrorIs(t, err, order.ErrCannotSell)
 	require.NoError(t, change(order.Change{Kind: order.ChangeQuantity, Line: "l2", Quantity: dec("2")}), "fewer seats need no seller")
+}
+
+// A change dated back takes an approval decided by the time the change is
+// made, not by its effective instant (a review: a line added on April 1
+// with effect from March 10, its 25% approved on April 1, was refused); one
+// decided after the command still covers nothing.
+func TestBackdatedChangeTakesAnApprovalDecidedSince(t *testing.T) {
+	e := env(t)
+	o, _ := activeOrder(t)
+	recorded := day("2026-04-01")
+	approval := func(decided time.Time) *partner.Approval {
+		return &partner.Approval{Status: partner.ApprovalApproved, Events: 2, DecidedBy: "vp", DecidedAt: decided,
+			Request: partner.Request{ID: "r9", Kind: partner.RequestPriceException, Partner: "reseller-nl",
+				Offer: partner.Offer{ID: "suite"}, Discount: dec("0.30"), RequestedBy: "seller", RequestedAt: recorded.Add(-time.Hour)}}
+	}
+	change := func(a *partner.Approval) error {
+		ch := order.Change{Kind: order.ChangeAddLine, Line: "l3", Pin: catalog.Pin{Offer: "suite"}, Quantity: dec("2"),
+			EffectiveAt: day("2026-03-10"), Discount: &order.Discount{Ratio: ensemble.MustRatio("25%"), Approval: a}}
+		_, _, err := o.Decide(ctx, e, order.Command{Kind: order.CmdChange, Change: &ch}, recorded)
+		return err
+	}
+	require.NoError(t, change(approval(recorded)))
+	err := change(approval(recorded.Add(time.Hour)))
+	require.ErrorIs(t, err, order.ErrDiscountNotApproved)
+	require.ErrorContains(t, err, "after the command")
 }

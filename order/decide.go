@@ -230,7 +230,7 @@ func (d *decider) revise() ([]Event, error) {
 }
 
 func (d *decider) quote() ([]Event, error) {
-	c := checker{ctx: d.ctx, env: d.env, order: d.o}
+	c := checker{ctx: d.ctx, env: d.env, order: d.o, now: d.at}
 	if !d.cmd.ExpiresAt.After(d.at) {
 		c.p.Add("expires_at", fmt.Errorf("%w: the quote expires at %s, not after its instant %s", ErrInvalid,
 			d.cmd.ExpiresAt.UTC().Format(time.RFC3339), d.at.Format(time.RFC3339)))
@@ -270,7 +270,7 @@ func (d *decider) accept() ([]Event, error) {
 	if !d.at.Before(d.o.ExpiresAt) {
 		return nil, fmt.Errorf("%w: quote of order %q expired at %s", ErrQuoteExpired, d.o.ID, d.o.ExpiresAt.Format(time.RFC3339))
 	}
-	c := checker{ctx: d.ctx, env: d.env, order: d.o}
+	c := checker{ctx: d.ctx, env: d.env, order: d.o, now: d.at}
 	chain := c.checkParties(d.at)
 	if sellingPartner(d.o.Route) != "" && c.env.Governance != nil && c.needCatalog() {
 		// The seller must still be allowed to sell at acceptance (it may
@@ -291,7 +291,7 @@ func (d *decider) accept() ([]Event, error) {
 }
 
 func (d *decider) beginActivation() ([]Event, error) {
-	c := checker{ctx: d.ctx, env: d.env, order: d.o}
+	c := checker{ctx: d.ctx, env: d.env, order: d.o, now: d.at}
 	if !c.needCatalog() {
 		return nil, c.p.Err(fmt.Sprintf("order %q", d.o.ID))
 	}
@@ -418,7 +418,7 @@ func (d *decider) change() ([]Event, error) {
 	if p.Len() > 0 {
 		return nil, p.Err(subject)
 	}
-	c := checker{ctx: d.ctx, env: d.env, order: d.o}
+	c := checker{ctx: d.ctx, env: d.env, order: d.o, now: d.at}
 	if !c.needCatalog() {
 		return nil, c.p.Err(subject)
 	}
@@ -536,7 +536,7 @@ func (d *decider) addLine(ch Change, subject string) ([]Event, error) {
 	}
 	l = checked.Lines[0]
 	ch.Terms = l.Terms
-	c := checker{ctx: d.ctx, env: d.env, order: d.o}
+	c := checker{ctx: d.ctx, env: d.env, order: d.o, now: d.at}
 	if !c.needCatalog() {
 		return nil, c.p.Err(subject)
 	}

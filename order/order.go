@@ -107,7 +107,8 @@ type Discount struct {
 	// Approval is the approved price exception covering a discount above
 	// the seller's allowance, as partner.Governance returned it. The quote
 	// (and every change) checks that it is approved with its decision
-	// (decided by, when, and its audit events), decided by then, for this
+	// (decided by, when, and its audit events), decided by the time the
+	// command is made (a change dated back may take one decided since), for this
 	// seller and offer, for this customer when the request names one, and
 	// for at least Ratio. An approval is trusted as given: the host takes
 	// it from its own store of the governance's results (or rebuilds it

@@ -388,6 +388,7 @@ type checker struct {
 	ctx   context.Context
 	env   Context
 	order *Order
+	now   time.Time // the command's instant: a change may be dated before it
 	p     ensemble.Problems
 }
 
@@ -518,7 +519,7 @@ func (c *checker) checkDiscount(path string, l Line, off *catalog.Offer, t time.
 		d.Basis = BasisAllowance
 		return d
 	}
-	if err := approvalCovers(d.Approval, seller, off.ID, c.order.Customer.ID, d.Ratio, t); err != nil {
+	if err := approvalCovers(d.Approval, seller, off.ID, c.order.Customer.ID, d.Ratio, c.now); err != nil {
 		c.line(path, l.ID, d.Ratio.String(), fmt.Errorf("%w: discount %s above the allowance %s of partner %q: %w",
 			ErrDiscountNotApproved, d.Ratio.Percent(), ensemble.RatioFromDecimal(allow).Percent(), seller, err))
 		return d
@@ -542,13 +543,14 @@ func governanceErr(err error) error {
 }
 
 // approvalCovers reports why an approval does not cover a discount of r
-// on offer by seller for customer at t, or nil when it does: approved, with
-// its decision (who decided, when, and its audit events, as the
-// governance's Submit and Decide leave it), decided by t, a price
+// on offer by seller for customer, in a command made at now, or nil when
+// it does: approved, with its decision (who decided, when, and its audit
+// events, as the governance's Submit and Decide leave it), decided by now
+// (a change dated back may take an approval decided since), a price
 // exception for that seller, offer and customer (when it names one), of at
 // least r. (A request's expiry is a deadline for deciding it, which Decide
 // enforces: an approval stays in force after it.)
-func approvalCovers(a *partner.Approval, seller partner.ID, offer catalog.OfferID, customer CustomerID, r ensemble.Ratio, t time.Time) error {
+func approvalCovers(a *partner.Approval, seller partner.ID, offer catalog.OfferID, customer CustomerID, r ensemble.Ratio, now time.Time) error {
 	switch {
 	case a == nil:
 		return errors.New("no approval given")
@@ -557,8 +559,8 @@ func approvalCovers(a *partner.Approval, seller partner.ID, offer catalog.OfferI
 	case a.DecidedBy == "" || a.DecidedAt.IsZero() || a.Events < 1:
 		return fmt.Errorf("approval %q carries no decision (decided_by, decided_at and its audit events): "+
 			"give the approval the governance's Submit or Decide returned, as stored, never one from the party it favours", a.Request.ID)
-	case t.Before(a.DecidedAt):
-		return fmt.Errorf("approval %q was decided at %s, after %s", a.Request.ID, a.DecidedAt.UTC().Format(time.RFC3339), t.UTC().Format(time.RFC3339))
+	case now.Before(a.DecidedAt):
+		return fmt.Errorf("approval %q was decided at %s, after the command, at %s", a.Request.ID, a.DecidedAt.UTC().Format(time.RFC3339), now.UTC().Format(time.RFC3339))
 	case a.Request.Customer.ID != "" && a.Request.Customer.ID != string(customer):
 		return fmt.Errorf("approval %q is for customer %q", a.Request.ID, a.Request.Customer.ID)
 	case a.Request.Kind != partner.RequestPriceException:
