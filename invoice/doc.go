@@ -115,10 +115,12 @@
 // charge of its latest segment instead. Under SplitAtChange an aggregate
 // of a whole period over a change is an error wrapping ErrSpansChange;
 // one usage line has one set of periods, shared by the item's meters, so a
-// change that keeps some meter's charge (an add-on's usage charge while
-// the base offer changes) cuts nothing: the kept meter would owe its
-// minimum spend, or get its included units, once per piece; that period
-// is billed whole at the latest segment's charges, as under SplitNone. A
+// change that keeps some meter's charge with a minimum or maximum spend,
+// free units or tiers (an add-on's, while the base offer changes) cuts
+// nothing: the kept meter would owe its minimum spend, or get its included
+// units, once per piece; that period is billed whole at the latest
+// segment's charges, as under SplitNone (a kept plain per-unit charge bills
+// pieces as it bills the whole, and cuts as usual). A
 // minimum spend is owed whole by each piece, as by a partial first period
 // (Lago prorates it).
 //

@@ -866,12 +866,14 @@ func (g *gen) pieceCharge(segs []Segment, m usage.MeterID, pd ensemble.Period) (
 
 // usageCuts returns the instants at which segs (in start order, clipped at
 // the cancellation) change the charge that prices some meter's usage and
-// keep no meter's charge, in order, under SplitAtChange; nil under
-// SplitNone. A change that keeps some meter's charge (an add-on's usage
-// charge while the base offer changes) cuts nothing: the item's meters
-// share one set of usage periods, and the kept meter would owe its minimum
-// spend, or get its included units, once per piece; its period is billed
-// whole at the latest segment's charges, as under SplitNone. A segment's charge for
+// keep no meter's charge that bills pieces otherwise than the whole
+// (splitsAlike), in order, under SplitAtChange; nil under SplitNone. A
+// change that keeps such a charge (an add-on's with a minimum spend,
+// included units or tiers, while the base offer changes) cuts nothing: the
+// item's meters share one set of usage periods, and the kept meter would
+// owe its minimum spend, or get its included units, once per piece; its
+// period is billed whole at the latest segment's charges, as under
+// SplitNone. A segment's charge for
 // a meter is its offer's usage charge of that meter, or else the first of
 // its add-ons' (as usageCharge picks it); a segment cuts at its start when
 // it prices a meter by another charge (another offer, offer version or
@@ -896,7 +898,7 @@ func (b *Builder) usageCuts(segs []Segment) []time.Time {
 			for _, p := range prev {
 				if p.meter == ch.meter {
 					changed = changed || p != ch
-					kept = kept || p == ch
+					kept = kept || p == ch && !splitsAlike(ch)
 				}
 			}
 		}
@@ -907,6 +909,16 @@ func (b *Builder) usageCuts(segs []Segment) []time.Time {
 		prev, cur = cur, prev
 	}
 	return cuts
+}
+
+// splitsAlike reports whether usage charge ch bills a period cut in pieces
+// as it bills it whole (to a rounding of each piece): a per-unit price
+// with no free units and no minimum or maximum spend. Tiers, included
+// units, flat amounts and spend bounds apply per period, so a kept charge
+// of any other price stops a cut (usageCuts).
+func splitsAlike(ch *chargeInfo) bool {
+	p := ch.rater.Price()
+	return p.Model == catalog.PerUnit && p.FreeUnits.IsZero() && p.MinimumSpend.IsZero() && p.MaximumSpend.IsZero()
 }
 
 // meterCharges appends to dst the usage charge pricing each meter in

@@ -2,6 +2,7 @@ package invoice_test
 
 import (
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -82,4 +83,35 @@ func TestUsageSplitKeepsAMeterWhoseChargeGoesOn(t *testing.T) {
 	lines, err = b.UsageLines(may1, s)
 	require.NoError(t, err)
 	require.Empty(t, lines[0].Periods, "no cut: the line keeps its cadence")
+}
+
+// A kept charge that bills pieces as it bills the whole (per unit, with no
+// free units and no spend bounds) does not stop the cut: the API calls are
+// billed at each segment's price, 10.00 + 5.00, and the vault's 100 GB
+// after the change 5.00, its idle first piece nothing.
+func TestUsageSplitCutsPastAPlainKeptMeter(t *testing.T) {
+	cat, err := catalog.LoadYAML([]byte(strings.Replace(keptMeterYAML, `, minimum_spend: "50"`, "", 1)))
+	require.NoError(t, err)
+	b, err := invoice.NewBuilder(cat, invoice.Options{})
+	require.NoError(t, err)
+	apr1, apr15, may1 := date(2026, 4, 1), date(2026, 4, 15), date(2026, 5, 1)
+	vault := []invoice.AddOn{{Pin: pin("vault", 1), Quantity: dec("1")}}
+	s1, s2 := seg(apr1, apr15, pin("lite", 1), "1"), seg(apr15, time.Time{}, pin("max", 1), "1")
+	s1.AddOns, s2.AddOns = vault, vault
+	s := sub("s1", apr1, item("storage", s1, s2))
+	s.Customer.TaxExempt = true
+	lines, err := b.UsageLines(may1, s)
+	require.NoError(t, err)
+	require.Len(t, lines[0].Periods, 2, "cut at April 15")
+	recs := []usage.Record{
+		{ID: "a1", Line: "s1/storage", Meter: "api", At: date(2026, 4, 3), Quantity: dec("1000")},
+		{ID: "a2", Line: "s1/storage", Meter: "api", At: date(2026, 4, 20), Quantity: dec("1000")},
+		{ID: "g1", Line: "s1/storage", Meter: "gb", At: date(2026, 4, 20), Quantity: dec("100")},
+	}
+	rep, err := usage.Collect(usage.Config{Meters: []usage.Meter{{ID: "api", Aggregation: usage.Sum, Unit: "call"}, {ID: "gb", Aggregation: usage.Sum, Unit: "GB"}},
+		Lines: lines}, slices.Values(recs))
+	require.NoError(t, err)
+	require.NoError(t, rep.Err())
+	inv := build1(t, b, invoice.Run{After: apr1, At: may1, Usage: rep.Aggregates}, s)
+	require.Equal(t, "20.00", inv.Total.AmountString(), "10.00 + 5.00 + 5.00")
 }
