@@ -119,8 +119,10 @@
 // free units or tiers (an add-on's, while the base offer changes) cuts
 // nothing: the kept meter would owe its minimum spend, or get its included
 // units, once per piece; that period is billed whole at the latest
-// segment's charges, as under SplitNone (a kept plain per-unit charge bills
-// pieces as it bills the whole, and cuts as usual). A
+// segment's charges, as under SplitNone, and the line of a meter whose
+// charge changed there says so in its Description ("not cut at
+// 2026-04-15, where another meter's charge goes on"); a kept plain
+// per-unit charge bills pieces as it bills the whole, and cuts as usual. A
 // minimum spend is owed whole by each piece, as by a partial first period
 // (Lago prorates it).
 //

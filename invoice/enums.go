@@ -225,7 +225,9 @@ const (
 	// subscription's usage at the old plan) and Stripe's flexible billing
 	// mode do. A period the charge does not change over (a quantity
 	// change, an add-on without usage) is billed whole, and so is one over
-	// a change that keeps some meter's charge (see the package doc).
+	// a change that keeps some meter's charge with a minimum or maximum
+	// spend, free units or tiers (see the package doc; the line of a meter
+	// whose charge changed there says it was not cut).
 	SplitAtChange UsageSplit = iota
 	// SplitNone bills a usage period whole at the charge of the latest
 	// segment overlapping it that prices the meter, as Ensemble did before

@@ -1136,6 +1136,39 @@ func (g *gen) usageLine(it *Item, segs []Segment, agg *usage.Aggregate, late *us
 		l.Refs = append(l.Refs, tr.Ref, lr, ensemble.Ref{Kind: RefLine, ID: string(g.lineID(it, pd.Start, ch, KindUsage, time.Time{}))})
 		g.deltaDiscount(l, cumAmt, billedAmt, g.pcts(it, ch.offer.pin.Offer, svc.Start, disc))
 	}
+	if cut := g.uncutChange(segs, agg.Meter, pd); !cut.IsZero() {
+		l.Description += " (the whole period at this charge: not cut at " + cut.UTC().Format(time.DateOnly) +
+			", where another meter's charge goes on; see invoice.SplitAtChange)"
+	}
+}
+
+// uncutChange returns the first instant inside usage period pd at which
+// segs change the charge pricing meter m, when pd is billed whole over it
+// under SplitAtChange (a kept meter stopped the cut, usageCuts), else the
+// zero time: the line says so, since that usage is billed at the latest
+// charge.
+func (g *gen) uncutChange(segs []Segment, m usage.MeterID, pd ensemble.Period) time.Time {
+	if g.b.opts.UsageSplit != SplitAtChange {
+		return time.Time{}
+	}
+	var prev *chargeInfo
+	var buf []*chargeInfo
+	for _, sg := range segs {
+		if !sg.Start.Before(pd.End) || (!sg.End.IsZero() && !sg.End.After(pd.Start)) {
+			continue
+		}
+		buf = g.b.meterCharges(sg, buf[:0])
+		for _, ch := range buf {
+			if ch.meter != string(m) {
+				continue
+			}
+			if prev != nil && ch != prev && sg.Start.After(pd.Start) {
+				return sg.Start
+			}
+			prev = ch
+		}
+	}
+	return time.Time{}
 }
 
 // earlyTermination bills the item's early-termination fee when it ends

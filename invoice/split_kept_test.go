@@ -79,6 +79,16 @@ func TestUsageSplitKeepsAMeterWhoseChargeGoesOn(t *testing.T) {
 		}
 	}
 	require.Equal(t, []string{"[2026-04-01T00:00:00Z, 2026-05-01T00:00:00Z) 50.00"}, gb, "the vault's minimum, once")
+	for _, l := range inv.Lines {
+		if l.Usage != nil && l.Usage.Meter == "api" {
+			// The line says its usage before the change is billed at the
+			// later charge (a trial: nothing said so).
+			require.Contains(t, l.Description, "(the whole period at this charge: not cut at 2026-04-15, where another meter's charge goes on")
+		}
+		if l.Usage != nil && l.Usage.Meter == "gb" {
+			require.NotContains(t, l.Description, "not cut", "the vault's charge did not change")
+		}
+	}
 	require.Equal(t, "60.00", inv.Total.AmountString(), "2,000 calls × 0.005 + 50.00")
 	lines, err = b.UsageLines(may1, s)
 	require.NoError(t, err)
