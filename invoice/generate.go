@@ -917,8 +917,11 @@ func (b *Builder) usageCuts(segs []Segment) []time.Time {
 // units, flat amounts and spend bounds apply per period, so a kept charge
 // of any other price stops a cut (usageCuts).
 func splitsAlike(ch *chargeInfo) bool {
+	if ch.model != catalog.PerUnit {
+		return false
+	}
 	p := ch.rater.Price()
-	return p.Model == catalog.PerUnit && p.FreeUnits.IsZero() && p.MinimumSpend.IsZero() && p.MaximumSpend.IsZero()
+	return p.FreeUnits.IsZero() && p.MinimumSpend.IsZero() && p.MaximumSpend.IsZero()
 }
 
 // meterCharges appends to dst the usage charge pricing each meter in

@@ -207,7 +207,8 @@ func (s *Settler) knownSuppliers(l *Line) error {
 	}
 	var p ensemble.Problems
 	for i := range l.SupplierCosts {
-		if id := l.SupplierCosts[i].Supplier; !hasKey(s.suppliers, id) {
+		id := l.SupplierCosts[i].Supplier
+		if _, ok := s.suppliers[id]; !ok {
 			p.Addf(ensemble.Path("supplier_costs", i, "supplier"), "supplier %q is not one of the settler's suppliers (Config.Suppliers): "+
 				"a supplier id the catalog misspells would be paid as a party of its own", id)
 		}
@@ -216,11 +217,6 @@ func (s *Settler) knownSuppliers(l *Line) error {
 		return fmt.Errorf("%w: %w", ErrUnknownSupplier, err)
 	}
 	return nil
-}
-
-func hasKey[K comparable, V any](m map[K]V, k K) bool {
-	_, ok := m[k]
-	return ok
 }
 
 // idStrings returns ids as strings.
