@@ -19,13 +19,37 @@ type RateOptions struct {
 	// (progressive billing): the minimum spend is not applied yet, because
 	// it is owed for the whole period. The maximum spend still applies.
 	Interim bool `json:"interim,omitempty"`
+	// SpendShare is the part of the period's minimum and maximum spend
+	// this rating owes, for a piece of a period: a usage period cut where
+	// an item's usage charge changes (invoice.SplitAtChange) owes each
+	// charge's bounds in proportion to the piece's service, as Lago
+	// prorates a charge's minimum by the days its subscription ran, so the
+	// pieces of one period owe one minimum between them, not one each.
+	// The bounds are multiplied by it and rounded to the currency's minor
+	// unit in Mode before they apply. Zero means the whole period (1);
+	// otherwise it is in (0, 1]. Transaction bounds (Percentage) are per
+	// transaction and never shared.
+	SpendShare ensemble.Ratio `json:"spend_share,omitzero"`
 }
+
+// ratioOne is the whole period's spend share.
+var ratioOne = ensemble.RatioFromInt(1)
 
 func (o RateOptions) check() error {
 	if !o.Mode.Valid() || int(o.Rounding) >= len(roundingPolicyNames) {
-		return fmt.Errorf("catalog: rate: unknown rounding mode %s or policy %s", o.Mode, o.Rounding)
+		return fmt.Errorf("%w: rate: unknown rounding mode %s or policy %s", ErrOutOfRange, o.Mode, o.Rounding)
+	}
+	if o.SpendShare.Sign() < 0 || o.SpendShare.Cmp(ratioOne) > 0 {
+		return fmt.Errorf("%w: rate: spend share %s is not in (0, 1]", ErrOutOfRange, o.SpendShare)
 	}
 	return nil
+}
+
+// shared reports whether opts share the spend bounds of a price that has
+// some (RateOptions.SpendShare): a rating the fixed-point path leaves to
+// the decimal one.
+func (o RateOptions) shared() bool {
+	return !o.SpendShare.IsZero() && o.SpendShare.Cmp(ratioOne) != 0
 }
 
 // Line is one line of a rating's breakdown. For tiered models there is one
@@ -341,16 +365,25 @@ func (r *Rater) finish(rt *Rating, opts RateOptions) error {
 		}
 		sum = x.Add(sum, rt.Lines[i].Subtotal)
 	}
+	// The bounds: a transaction's (Percentage), or the period's, shared
+	// with the rest of the period by a piece of it (SpendShare) and owed
+	// only at the period's end (Interim). A shared maximum that rounds to
+	// zero still caps.
 	lo, hi := r.minSpendM, r.maxSpendM
 	if r.price.Model == Percentage {
 		lo, hi = r.txMinM, r.txMaxM
-	} else if opts.Interim {
+	}
+	capped := hi.IsPositive()
+	if r.price.Model != Percentage && opts.shared() {
+		lo, hi = lo.MulRatio(opts.SpendShare, opts.Mode), hi.MulRatio(opts.SpendShare, opts.Mode)
+	}
+	if r.price.Model != Percentage && opts.Interim {
 		lo = r.zeroM
 	}
 	total := sum
 	if lo.IsPositive() && x.Cmp(sum, lo) < 0 {
 		total = lo
-	} else if hi.IsPositive() && x.Cmp(sum, hi) > 0 {
+	} else if capped && x.Cmp(sum, hi) > 0 {
 		total = hi
 	}
 	if !total.Equal(sum) {
@@ -424,7 +457,8 @@ func (r *Rater) tierOf(q decimal.Decimal) int {
 // decimals when one does not, and always under RoundPerTier). It is the
 // call for hot loops; its errors are Rate's.
 func (r *Rater) Amount(q decimal.Decimal, opts RateOptions) (ensemble.Money, error) {
-	if r.fast.ok && opts.Rounding != RoundPerTier && opts.check() == nil && !(r.price.FlatAtZero == FlatAtZeroWaived && q.IsZero()) {
+	if r.fast.ok && opts.Rounding != RoundPerTier && opts.check() == nil && !(r.price.FlatAtZero == FlatAtZeroWaived && q.IsZero()) &&
+		!(opts.shared() && r.price.Model != Percentage) {
 		if v, scale, ok := r.fastAmount(q, opts); ok {
 			return fxMoney(fx{v: v, s: scale}, r.cur), nil
 		}

@@ -102,9 +102,12 @@
 // prices a meter (an upgrade or downgrade to another offer, offer version
 // or charge) is billed per piece (SplitAtChange, the default): cut at each
 // change, each piece is its own usage period (Line.Cycle, UsageTrace.Period)
-// rated alone at the charge in force over it, so tiers, included units and
-// the minimum spend apply per piece, as Kill Bill (one usage interval per
-// plan) and Lago (the old subscription's usage at the old plan) bill it.
+// rated alone at the charge in force over it, so tiers and included units
+// apply per piece, as Kill Bill (one usage interval per plan) and Lago (the
+// old subscription's usage at the old plan) bill it; a minimum or maximum
+// spend is the period's, shared between its pieces in proportion to their
+// service (UsageTrace.SpendShare), as Lago prorates a terminated
+// subscription's charge minimum.
 // 800 GB on a tiered Standard plan before an upgrade to Pro (1,000 GB
 // included) and 400 GB after bill Standard's rate(800) and Pro's
 // rate(400), not Pro's rate(1200). A piece is due when the item's service
@@ -117,14 +120,15 @@
 // one usage line has one set of periods, shared by the item's meters, so a
 // change that keeps some meter's charge with a minimum or maximum spend,
 // free units or tiers (an add-on's, while the base offer changes) cuts
-// nothing: the kept meter would owe its minimum spend, or get its included
-// units, once per piece; that period is billed whole at the latest
+// nothing: the kept meter would get its included units once per piece,
+// or meet its spend bounds piece by piece rather than over the period;
+// that period is billed whole at the latest
 // segment's charges, as under SplitNone, and the line of a meter whose
 // charge changed there says so in its Description ("not cut at
 // 2026-04-15, where another meter's charge goes on"); a kept plain
 // per-unit charge bills pieces as it bills the whole, and cuts as usual. A
-// minimum spend is owed whole by each piece, as by a partial first period
-// (Lago prorates it).
+// partial first or last period owes the whole minimum spend for the part
+// of it the item was in service (Lago prorates it).
 //
 // A run's usage comes from the host's usage report in three calls:
 // Builder.UsageLines gives usage.Config the subscriptions' lines (their

@@ -220,7 +220,8 @@ const (
 	// SplitAtChange (the default) cuts the period where an item's usage
 	// charge changes and bills each piece at the charge in force over it,
 	// one usage line per piece with its own usage period and service
-	// period, its tiers and minimum spend applied to the piece alone, as
+	// period, its tiers applied to the piece alone and its spend bounds
+	// shared with the period's other pieces by service time, as
 	// Kill Bill (a usage interval per plan), Lago (the terminated
 	// subscription's usage at the old plan) and Stripe's flexible billing
 	// mode do. A period the charge does not change over (a quantity

@@ -40,6 +40,9 @@ func Explain(l Line) string {
 		if u.Late != nil {
 			fmt.Fprintf(&b, "  late usage: %s billed before, %s now (adjustment %s): rate(cumulative) - rate(billed)\n", u.Billed, l.Quantity, u.Late)
 		}
+		if !u.SpendShare.IsZero() {
+			fmt.Fprintf(&b, "  a piece of its period, cut where the usage charge changed: owes %s of the charge's minimum and maximum spend\n", u.SpendShare)
+		}
 	}
 	if l.Kind != KindCreditNote && l.Kind != KindCommitmentTrueUp {
 		what := "full cycle " + span(l.Cycle)

@@ -2,6 +2,7 @@ package invoice
 
 import (
 	"fmt"
+	"math/big"
 	"slices"
 	"strings"
 	"time"
@@ -871,7 +872,8 @@ func (g *gen) pieceCharge(segs []Segment, m usage.MeterID, pd ensemble.Period) (
 // change that keeps such a charge (an add-on's with a minimum spend,
 // included units or tiers, while the base offer changes) cuts nothing: the
 // item's meters share one set of usage periods, and the kept meter would
-// owe its minimum spend, or get its included units, once per piece; its
+// get its included units once per piece, or meet its spend bounds piece
+// by piece rather than over the period; its
 // period is billed whole at the latest segment's charges, as under
 // SplitNone. A segment's charge for
 // a meter is its offer's usage charge of that meter, or else the first of
@@ -891,8 +893,8 @@ func (b *Builder) usageCuts(segs []Segment) []time.Time {
 		cur = b.meterCharges(sg, cur[:0])
 		// Cut where a meter's charge changes and no meter keeps its
 		// charge across: one usage line has one set of periods, and a
-		// meter whose charge goes on (an add-on's) would owe its minimum
-		// spend, or get its included units, once per piece.
+		// meter whose charge goes on (an add-on's) would get its included
+		// units once per piece, or meet its spend bounds piece by piece.
 		changed, kept := false, false
 		for _, ch := range cur {
 			for _, p := range prev {
@@ -1000,6 +1002,55 @@ func (g *gen) usagePeriodOK(cad ensemble.Cadence, agg *usage.Aggregate, pd ensem
 	return fmt.Errorf("%w: usage of meter %q: %s is not a %s cycle from the item's anchor %s", ErrInvalid, m, pd, cad, fmtTime(g.anchor))
 }
 
+// spendShare returns the part of its cycle's minimum and maximum spend
+// usage period pd of meter m owes (catalog.RateOptions.SpendShare): for a
+// piece of a cycle cut where the item's usage charges change, the share of
+// its service in the service of the cycle's pieces that charge the meter,
+// under the run's proration basis (exact time when the basis counts
+// nothing of a piece: a piece shorter than a day under a days basis), so
+// the pieces owe one minimum between them, each at its own charge, as
+// Lago prorates a terminated subscription's charge minimum; the zero
+// Ratio (the whole) for a cycle billed whole. An item in service for part
+// of the cycle owes the whole minimum over that part, as a partial first
+// period does.
+func (g *gen) spendShare(cad ensemble.Cadence, segs []Segment, m usage.MeterID, pd ensemble.Period) (ensemble.Ratio, error) {
+	c, _, err := cad.PeriodAt(g.anchor, pd.Start, g.loc)
+	if err != nil {
+		return ratioZero, err
+	}
+	pieces := usagePieces(ensemble.Period{Start: c.Start.UTC(), End: c.End.UTC()}, g.cuts)
+	if len(pieces) < 2 {
+		return ratioZero, nil
+	}
+	var services []ensemble.Period
+	own := -1
+	for _, p := range pieces {
+		if ch, end, _, _ := g.pieceCharge(segs, m, p); ch != nil {
+			if p.Equal(pd) {
+				own = len(services)
+			}
+			services = append(services, usageService(segs, p, end))
+		}
+	}
+	if own < 0 || len(services) < 2 {
+		return ratioZero, nil
+	}
+	for _, opts := range []ensemble.ProrateOptions{g.popts, {Basis: ensemble.ProrateExactTime}} {
+		fs := make([]ensemble.Ratio, len(services))
+		all := ratioZero
+		for i, sv := range services {
+			if fs[i], err = ensemble.Prorate(sv, c, opts); err != nil {
+				return ratioZero, err
+			}
+			all = all.Add(fs[i])
+		}
+		if fs[own].Sign() > 0 {
+			return ensemble.RatioFromRat(new(big.Rat).Quo(fs[own].Rat(), all.Rat())), nil
+		}
+	}
+	return ratioZero, nil // unreachable: a piece's service is never empty
+}
+
 func piecesText(ps []ensemble.Period) string {
 	var b strings.Builder
 	for i, p := range ps {
@@ -1086,8 +1137,13 @@ func (g *gen) usageLine(it *Item, segs []Segment, agg *usage.Aggregate, late *us
 		g.ps.Add(g.itemPath(at), g.notDue(agg, end))
 		return
 	}
-	ropts := catalog.RateOptions{Rounding: g.b.opts.Rating, Mode: g.mode}
-	tr := &UsageTrace{Meter: agg.Meter, Period: pd, Records: agg.Records, Digest: agg.Digest, Ref: agg.Ref()}
+	share, err := g.spendShare(cad, segs, agg.Meter, pd)
+	if err != nil {
+		g.ps.Add(g.itemPath(at), err)
+		return
+	}
+	ropts := catalog.RateOptions{Rounding: g.b.opts.Rating, Mode: g.mode, SpendShare: share}
+	tr := &UsageTrace{Meter: agg.Meter, Period: pd, Records: agg.Records, Digest: agg.Digest, Ref: agg.Ref(), SpendShare: share}
 	var l *Line
 	if late == nil {
 		r, err := ch.rater.Rate(agg.Value, ropts)
@@ -1442,7 +1498,12 @@ func (g *gen) progressive(it *Item, segs []Segment, p *ProgressiveUsage, at int)
 	// What was billed ahead is an interim rating (no minimum spend); so is
 	// the usage so far, while the period is open; the final rating owes
 	// the minimum spend.
-	interim := catalog.RateOptions{Rounding: g.b.opts.Rating, Mode: g.mode, Interim: true}
+	share, err := g.spendShare(cad, segs, agg.Meter, pd)
+	if err != nil {
+		g.ps.Add(g.itemPath(at), err)
+		return
+	}
+	interim := catalog.RateOptions{Rounding: g.b.opts.Rating, Mode: g.mode, Interim: true, SpendShare: share}
 	opts := interim
 	opts.Interim = open
 	var cum, bil catalog.Rating
@@ -1475,7 +1536,7 @@ func (g *gen) progressive(it *Item, segs []Segment, p *ProgressiveUsage, at int)
 			return // not yet: the host keeps what was billed
 		}
 	}
-	tr := &UsageTrace{Meter: agg.Meter, Period: pd, Records: agg.Records, Digest: agg.Digest, Ref: agg.Ref(), Billed: p.Billed.Value}
+	tr := &UsageTrace{Meter: agg.Meter, Period: pd, Records: agg.Records, Digest: agg.Digest, Ref: agg.Ref(), Billed: p.Billed.Value, SpendShare: share}
 	svc := usageService(segs, pd, end)
 	ps := g.pcts(it, ch.offer.pin.Offer, svc.Start, disc)
 	kind, id, date, period := KindUsage, usageID, end, svc

@@ -263,6 +263,13 @@ type UsageTrace struct {
 	BilledNet ensemble.Money `json:"billed_net,omitzero"`
 	// Late is, for an adjustment, the late aggregate's reference.
 	Late *ensemble.Ref `json:"late,omitempty"`
+	// SpendShare is, for a piece of a period cut where the item's usage
+	// charge changed (Period is the piece), the part of its charge's
+	// minimum and maximum spend the piece owes: its share of the service
+	// of the period's pieces, so that they owe one minimum between them
+	// (catalog.RateOptions.SpendShare). Zero for a whole period, which owes
+	// the whole.
+	SpendShare ensemble.Ratio `json:"spend_share,omitzero"`
 }
 
 // AppliedDiscount is one discount taken off a line.

@@ -1,6 +1,7 @@
 package invoice_test
 
 import (
+	"math/big"
 	"slices"
 	"strconv"
 	"testing"
@@ -267,9 +268,11 @@ func TestUsageSplitLateUsageAcrossTheChange(t *testing.T) {
 
 // TestUsageSplitIdlePeriod: no usage at all in April, on Basic until April
 // 15 and Plus after. Each piece bills what zero usage costs at its own
-// offer (each minimum spend whole, as a partial first period owes it; Lago
-// prorates it): 20.00 + 50.00. Whole, at Plus: 50.00. BilledUsage keeps a
-// zero aggregate per piece, for late usage to pair with.
+// offer, owing its share of the month's minimum spend (as Lago prorates a
+// terminated subscription's): Basic's 20.00 for 14 days of 30, 9.33, and
+// Plus's 50.00 for 16, 26.67 (each minimum whole, 70.00, before pieces
+// shared them). Whole, at Plus: 50.00. BilledUsage keeps a zero aggregate
+// per piece, for late usage to pair with.
 func TestUsageSplitIdlePeriod(t *testing.T) {
 	apr1, apr15, may1 := date(2026, 4, 1), date(2026, 4, 15), date(2026, 5, 1)
 	s := storageSub(seg(apr1, apr15, pin("basic", 1), "1"), seg(apr15, time.Time{}, pin("plus", 1), "1"))
@@ -279,7 +282,7 @@ func TestUsageSplitIdlePeriod(t *testing.T) {
 		want   []string
 		billed []ensemble.Period
 	}{
-		{"split", invoice.SplitAtChange, []string{"usage basic " + period(apr1, apr15) + " 20.00", "usage plus " + period(apr15, may1) + " 50.00"},
+		{"split", invoice.SplitAtChange, []string{"usage basic " + period(apr1, apr15) + " 9.33", "usage plus " + period(apr15, may1) + " 26.67"},
 			[]ensemble.Period{ensemble.MustPeriod(apr1, apr15), ensemble.MustPeriod(apr15, may1)}},
 		{"whole", invoice.SplitNone, []string{"usage plus " + period(apr1, may1) + " 50.00"},
 			[]ensemble.Period{ensemble.MustPeriod(apr1, may1)}},
@@ -299,6 +302,30 @@ func TestUsageSplitIdlePeriod(t *testing.T) {
 			require.Equal(t, tc.billed, got)
 		})
 	}
+}
+
+// TestUsageSplitSharesTheMinimumSpend: Basic (EUR 0.10 a GB, EUR 20
+// minimum) until April 15, Plus (EUR 0.05, EUR 50 minimum) after. 50 GB
+// before the change bill Basic's minimum for 14 days of 30, 9.33 (not
+// 20.00); 1,000 GB after bill their 50.00, above Plus's 26.67 for 16 days.
+// The line's trace and explanation give the piece's share.
+func TestUsageSplitSharesTheMinimumSpend(t *testing.T) {
+	apr1, apr15, may1 := date(2026, 4, 1), date(2026, 4, 15), date(2026, 5, 1)
+	s := storageSub(seg(apr1, apr15, pin("basic", 1), "1"), seg(apr15, time.Time{}, pin("plus", 1), "1"))
+	b := splitBuilder(t, invoice.SplitAtChange)
+	rep := collect(t, b, s, may1, time.Time{}, usage.Ledger{}, gbRecord("r1", date(2026, 4, 3), "50"), gbRecord("r2", date(2026, 4, 20), "1000"))
+	inv := build1(t, b, invoice.Run{After: apr1, At: may1, Usage: rep.Aggregates}, s)
+	require.Equal(t, []string{"usage basic " + period(apr1, apr15) + " 9.33", "usage plus " + period(apr15, may1) + " 50.00"}, usageLines(inv))
+	require.True(t, inv.Lines[0].Usage.SpendShare.Equal(ensemble.MustRatio("7/15")), "%s", inv.Lines[0].Usage.SpendShare)
+	require.True(t, inv.Lines[1].Usage.SpendShare.Equal(ensemble.MustRatio("8/15")), "%s", inv.Lines[1].Usage.SpendShare)
+	require.Contains(t, invoice.Explain(inv.Lines[0]), "owes 7/15 of the charge's minimum and maximum spend")
+
+	// Billed whole, the month owes Plus's minimum once: 50.00 + 50 GB.
+	whole := splitBuilder(t, invoice.SplitNone)
+	rep = collect(t, whole, s, may1, time.Time{}, usage.Ledger{}, gbRecord("r1", date(2026, 4, 3), "50"), gbRecord("r2", date(2026, 4, 20), "1000"))
+	inv = build1(t, whole, invoice.Run{After: apr1, At: may1, Usage: rep.Aggregates}, s)
+	require.Equal(t, []string{"usage plus " + period(apr1, may1) + " 52.50"}, usageLines(inv))
+	require.True(t, inv.Lines[0].Usage.SpendShare.IsZero())
 }
 
 // TestUsageSplitRefusesAWholePeriodOverAChange: under SplitAtChange, an
@@ -421,9 +448,13 @@ func TestPropertyUsageSplitBillsEachPieceAlone(t *testing.T) {
 		}
 
 		// Each piece bills its usage rated alone at its offer (zero usage
-		// too: a minimum spend is owed per piece).
+		// too), owing its offer's minimum spend for its share of the month.
 		want := ensemble.MustMoney("0", "EUR")
 		for _, pc := range pieces {
+			share := ensemble.Ratio{}
+			if len(pieces) > 1 {
+				share = ensemble.RatioFromRat(big.NewRat(int64(pc.End.Sub(pc.Start)/time.Hour), int64(end.Sub(start)/time.Hour)))
+			}
 			var q decimal.Decimal
 			for _, r := range recs {
 				if pc.Contains(r.At) {
@@ -439,7 +470,7 @@ func TestPropertyUsageSplitBillsEachPieceAlone(t *testing.T) {
 			}
 			r, err := splitCatalog.Rater(segs[k].Pin, "gb")
 			require.NoError(t, err)
-			rt, err := r.Rate(q, catalog.RateOptions{})
+			rt, err := r.Rate(q, catalog.RateOptions{SpendShare: share})
 			require.NoError(t, err)
 			want, err = want.Add(rt.Amount.Round(ensemble.RoundHalfAwayFromZero))
 			require.NoError(t, err)
