@@ -182,6 +182,22 @@ func TestCoSellLineValidation(t *testing.T) {
 	require.ErrorIs(t, err, partner.ErrMissingParty)
 }
 
+// A co-seller the network does not know (a misspelled id on a hand-filled
+// line) is an error naming it, as a misspelled referrer is: its share was
+// paid to the seller without a word (a new user's trial: "shieldsoft-feild"
+// at 30% left the reseller 800.00 of 1,000.00, not 560.00).
+func TestCoSellUnknownCoSeller(t *testing.T) {
+	s := planSettler(t, coSellPlan, loadNetwork(t))
+	l := coSellLine("2026-03-10", "0.7", partner.CoSeller{Partner: "dev-l", Weight: ensemble.MustRatio("0.3")})
+	res, err := s.Settle(ctx, settlement.State{}, []settlement.Line{l})
+	require.ErrorIs(t, err, partner.ErrUnknownPartner)
+	require.ErrorContains(t, err, `"dev-l"`)
+	require.Empty(t, res.Entries)
+	var pe *partner.PartnerError
+	require.ErrorAs(t, err, &pe)
+	require.Equal(t, partner.ID("dev-l"), pe.ID)
+}
+
 // For random weights summing to one, a co-sell node's entries add up to
 // its amount and each party gets its weight's share by largest remainder
 // (ties by partner id), a zero weight nothing; each entry names its weight.

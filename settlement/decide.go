@@ -406,6 +406,8 @@ func (dc *decider) parties(n *cnode) ([]partner.ID, []ensemble.Share, []leftOut,
 				weights = append(weights, ensemble.Share{Key: string(cs.Partner), Weight: weight(cs.Weight)})
 			case err == nil || errors.Is(err, errNotTrading):
 				out = append(out, leftOut{cs.Partner, ensemble.Share{Key: string(cs.Partner), Weight: weight(cs.Weight)}, sn})
+			default: // not in the network (a misspelled id): never paid to the others
+				return nil, nil, nil, err
 			}
 		}
 	default:

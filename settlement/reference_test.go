@@ -935,6 +935,8 @@ func (ln *refLine) payees(n *settlement.Node, path string) ([]partner.ID, []ense
 				shares = append(shares, ensemble.Share{Key: string(cs.Partner), Weight: cs.Weight})
 			case err == nil:
 				left = append(left, refLeft{cs.Partner, ensemble.Share{Key: string(cs.Partner), Weight: cs.Weight}, sn})
+			default:
+				return nil, nil, nil, err
 			}
 		}
 		return ids, shares, left, nil
