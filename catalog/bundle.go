@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"time"
 
 	"github.com/ensemble-commerce/ensemble"
 	"github.com/shopspring/decimal"
@@ -31,6 +32,23 @@ type CostOptions struct {
 	// the bundle's is converted at. A cost that applies and has no rate
 	// for its pair is a *RateError wrapping ErrNoRate: never a default.
 	Rates Rates `json:"rates,omitempty"`
+	// At is the instant the rates are taken at: of a pair's rates, the one
+	// in force then (ensemble.ExchangeRates.At: the latest Since not after
+	// At), so a rate from June on never converts a March cost (a
+	// *RateError wrapping ErrNoRate when none is in force yet). Zero takes
+	// the one rate given for the pair, whatever its Since
+	// (ensemble.ExchangeRates.Find). An invoice run sets its own instant.
+	At time.Time `json:"at,omitzero"`
+}
+
+// rate returns the rate from → to the options convert at: in force at At,
+// or with a zero At the one given for the pair.
+func (opts *CostOptions) rate(from, to ensemble.Currency) (ensemble.Ratio, error) {
+	if opts.At.IsZero() {
+		return opts.Rates.Find(from, to)
+	}
+	r, err := opts.Rates.At(from, to, opts.At)
+	return r.Rate, err
 }
 
 // Rate is an exchange rate the host gives (the root package's, see
@@ -39,10 +57,10 @@ type CostOptions struct {
 type Rate = ensemble.ExchangeRate
 
 // Rates are the exchange rates a host gives for one computation (an invoice
-// run, say), at most one per ordered pair: SupplierCosts uses
-// ensemble.ExchangeRates.Find, whatever a rate's Since. A pair is used as
-// given: the rate from USD to EUR is never derived from a rate from EUR to
-// USD.
+// run, say): SupplierCosts takes each pair's rate in force at
+// CostOptions.At, or with a zero At the one rate given for the pair. A pair
+// is used as given: the rate from USD to EUR is never derived from a rate
+// from EUR to USD.
 type Rates = ensemble.ExchangeRates
 
 // SupplierCost is what one supplier is owed for one component of a bundle
@@ -195,11 +213,11 @@ func (c *Catalog) SupplierCosts(p Pin, charge ChargeID, retail ensemble.Money, q
 			if bc.cur[i] == e.cur {
 				sc.Cost = owed
 			} else {
-				rate, err := opts.Rates.Find(bc.cur[i], e.cur)
+				rate, err := opts.rate(bc.cur[i], e.cur)
 				if err != nil {
 					if re := (*ensemble.RateError)(nil); errors.As(err, &re) {
 						err = &RateError{Offer: o.ID, Version: o.Version, Component: string(comp.Offer) + "/" + comp.Supplier,
-							From: re.From, To: re.To, Value: re.Value, Err: re.Err}
+							From: re.From, To: re.To, At: opts.At, Value: re.Value, Err: re.Err}
 					}
 					return Costs{}, err
 				}

@@ -104,7 +104,8 @@ type RateError struct {
 	Component string // "offer/supplier" of the component; empty outside SupplierCosts
 	From      ensemble.Currency
 	To        ensemble.Currency
-	Value     string // what is wrong with the rate given; empty for ErrNoRate
+	At        time.Time // the instant the rate was asked for (CostOptions.At); zero when none
+	Value     string    // what is wrong with the rate given; empty for ErrNoRate
 	Err       error
 }
 
@@ -127,6 +128,9 @@ func (e *RateError) Error() string {
 	}
 	b.WriteString(strings.TrimPrefix(e.Err.Error(), "ensemble: "))
 	b.WriteString(" from " + e.From.Code() + " to " + e.To.Code())
+	if !e.At.IsZero() && errors.Is(e.Err, ErrNoRate) {
+		b.WriteString(" in force at " + e.At.UTC().Format(time.RFC3339))
+	}
 	if e.Value != "" {
 		b.WriteString(": " + cut(e.Value))
 	}

@@ -452,7 +452,7 @@ func (g *gen) costs(inv *Invoice) {
 		if !ok || oi.kind != catalog.Bundle || l.Charge == "" || !net.IsPositive() || l.Quantity.Sign() < 0 || l.Kind == KindPrepayment || l.Kind == KindPrepaidBreakage {
 			continue
 		}
-		opts := catalog.CostOptions{Mode: g.mode, Rates: g.run.Rates}
+		opts := catalog.CostOptions{Mode: g.mode, Rates: g.run.Rates, At: g.run.At}
 		if l.Proration != nil && l.Kind == KindRecurring {
 			opts.Fraction = &l.Proration.Fraction
 		}

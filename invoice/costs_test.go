@@ -141,6 +141,31 @@ func TestSupplierCostsPerCharge(t *testing.T) {
 	}
 }
 
+// TestSupplierCostsRateInForce: a run converts at the rate in force at
+// its instant. A table with USD→EUR 0.9234 from January and 0.95 from June
+// converts March's cost at 0.9234 (EUR 11.77); a table whose only rate
+// starts in June converts nothing in March: the build fails naming the
+// pair and the instant, where the June rate was taken before (a new user's
+// trial: the reseller's share fell by the difference, without an error).
+func TestSupplierCostsRateInForce(t *testing.T) {
+	b := cloudBuilder(t, "")
+	s := sub("s1", date(2026, 3, 1), item("i1", seg(date(2026, 3, 16), time.Time{}, pin("ai", 1), "2")))
+	usd := ensemble.MustCurrency("USD")
+	june := catalog.Rate{From: usd, To: eur, Rate: ensemble.MustRatio("0.95"), Since: date(2026, 6, 1)}
+	dated := catalog.Rates{june, {From: usd, To: eur, Rate: ensemble.MustRatio("0.9234"), Since: date(2026, 1, 1)}}
+	inv := build1(t, b, invoice.Run{At: date(2026, 3, 16), Rates: dated}, s)
+	require.Equal(t, "EUR 11.77", inv.Lines[0].SupplierCosts[0].Cost.String())
+	require.True(t, inv.Lines[0].SupplierCosts[0].Rate.Equal(ensemble.MustRatio("0.9234")))
+
+	invs, err := b.Build(invoice.Run{At: date(2026, 3, 16), Rates: catalog.Rates{june}}, []invoice.Subscription{s})
+	require.Nil(t, invs)
+	var re *catalog.RateError
+	require.ErrorAs(t, err, &re)
+	require.ErrorIs(t, err, catalog.ErrNoRate)
+	require.True(t, re.At.Equal(date(2026, 3, 16)))
+	require.Contains(t, err.Error(), "no exchange rate from USD to EUR in force at 2026-03-16T00:00:00Z")
+}
+
 // TestSupplierCostsOtherCurrency: the GPU supplier is owed USD 12.35 a seat
 // a month. Two seats from March 16, anchor March 1: the line bills 16/31 of
 // EUR 80.00 = 80.00 - round(80.00 × 15/31) = 80.00 - 38.71 = EUR 41.29, and

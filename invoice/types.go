@@ -474,9 +474,11 @@ type Run struct {
 	Billed []Line `json:"billed,omitempty"`
 	// Rates are the exchange rates of the run: a bundle component's fixed
 	// cost in another currency than the bundle's is converted at the rate
-	// for its pair, exactly and rounded once (catalog.Catalog.SupplierCosts);
-	// a line needing a rate the run lacks fails the build with a
-	// *catalog.RateError naming the pair. At most one rate per pair.
+	// for its pair in force at the run's instant At (of the pair's rates,
+	// the one with the latest Since not after At; a dated table may hold
+	// several), exactly and rounded once (catalog.Catalog.SupplierCosts);
+	// a line needing a rate the run lacks, or whose pair's rates all start
+	// after At, fails the build with a *catalog.RateError naming the pair.
 	Rates catalog.Rates `json:"rates,omitempty"`
 }
 

@@ -34,14 +34,21 @@ func (b *Builder) validate(ps *ensemble.Problems, run Run, subs []Subscription) 
 	if run.Basis != nil && !run.Basis.Valid() {
 		ps.Add("run.basis", bad(ErrInvalid, "%d", *run.Basis))
 	}
-	pairs := make(map[[2]ensemble.Currency]bool, len(run.Rates))
+	// A pair may have several rates, each from its Since on (the run takes
+	// the one in force at At); one Since twice is ambiguous.
+	type since struct {
+		from, to ensemble.Currency
+		at       time.Time
+	}
+	pairs := make(map[since]bool, len(run.Rates))
 	for k, r := range run.Rates {
+		key := since{r.From, r.To, r.Since.UTC()}
 		if err := r.Check(); err != nil {
 			ps.Add(ensemble.Path("run", "rates", k), err)
-		} else if pairs[[2]ensemble.Currency{r.From, r.To}] {
-			ps.Add(ensemble.Path("run", "rates", k), &ensemble.RateError{From: r.From, To: r.To, Value: "given twice", Err: ensemble.ErrRate})
+		} else if pairs[key] {
+			ps.Add(ensemble.Path("run", "rates", k), &ensemble.RateError{From: r.From, To: r.To, At: r.Since, Value: "given twice", Err: ensemble.ErrRate})
 		}
-		pairs[[2]ensemble.Currency{r.From, r.To}] = true
+		pairs[key] = true
 	}
 	refs := lineRefs{subs: subs, byID: make(map[SubscriptionID]int, len(subs))}
 	for i := range subs {
