@@ -3,8 +3,10 @@ package settlement
 import (
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/ensemble-commerce/ensemble"
+	"github.com/ensemble-commerce/ensemble/partner"
 )
 
 // Dataless conditions. The typed errors below wrap them, so callers match
@@ -203,6 +205,36 @@ var ErrNoBasisKind = errors.New("settlement: line without basis kind")
 // ComputeMetrics), or one the settler would emit twice. A
 // *DuplicateEntryError matches it.
 var ErrDuplicateEntry = errors.New("settlement: duplicate entry id")
+
+// ErrLateEntries is matched by the errors Statements returns for entries
+// made after the statements of their period were folded (a
+// *LateEntriesError) and for late entries given wrongly
+// (StatementOptions.Late).
+var ErrLateEntries = errors.New("settlement: entries made after their period was folded")
+
+// LateEntriesError reports entries of a party and currency dated before a
+// statement's period that the previous statements did not fold, and that
+// were not given as late (StatementOptions.Late): made after those
+// statements were folded (a payment received before the period and
+// reported after it, a line or adjustment dated back), they would be in
+// no statement. Count of them are among the entries given: the host finds
+// them among the entries it stored since its previous fold.
+type LateEntriesError struct {
+	Party    partner.ID
+	Currency ensemble.Currency
+	Period   ensemble.Period // the period being folded
+	Count    int             // entries dated before it that no statement folded
+	Folded   int             // what the previous statements folded (Statement.Folded)
+}
+
+func (e *LateEntriesError) Error() string {
+	return fmt.Sprintf("settlement: %d %s of %q in %s dated before %s %s made after the previous statements were folded (they folded %d): give %s in StatementOptions.Late to fold %s into this period, or fold the earlier periods again",
+		e.Count, plural(e.Count, "entry", "entries"), e.Party, e.Currency.Code(), e.Period.Start.UTC().Format(time.RFC3339),
+		plural(e.Count, "was", "were"), e.Folded, plural(e.Count, "it", "them"), plural(e.Count, "it", "them"))
+}
+
+// Unwrap returns ErrLateEntries.
+func (e *LateEntriesError) Unwrap() error { return ErrLateEntries }
 
 // PlanVersionError reports a credit the Settler cannot settle exactly
 // with the plan versions it holds. A *LineError naming the credit line

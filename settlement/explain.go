@@ -323,8 +323,9 @@ func ExplainEntry(e Entry) string {
 // figures, in text a partner's finance person can read: for earned,
 // reversed, adjusted, reserved, released, uncollected and collected (these
 // two only for a party with lines payable on collection) and paid out,
-// every entry of the statement's party, currency and period, in date then
-// id order (fees under adjusted), with the line it belongs to, the plan
+// every entry of the statement's party, currency and period, and the late
+// ones it folded (Statement.Late, marked late), in date then id order
+// (fees under adjusted), with the line it belongs to, the plan
 // node, share and rules that decided it, the entry a clawback, reserve,
 // hold, release or collection acts on, and an adjustment's reason and
 // approver; then the opening, closing and payable balances, the carried
@@ -366,11 +367,21 @@ func ExplainStatement(st Statement, entries []Entry) (string, error) {
 		{"paid out", []EntryKind{KindPayout}, st.PaidOut, false},
 	}
 	var mine []*Entry
+	late := 0
 	for i := range entries {
 		e := &entries[i]
-		if e.Party == st.Party && e.Amount.Currency() == st.Currency && st.Period.Contains(e.Date) {
+		if e.Party != st.Party || e.Amount.Currency() != st.Currency {
+			continue
+		}
+		if _, isLate := slices.BinarySearch(st.Late, e.ID); isLate && e.Date.Before(st.Period.Start) {
+			late++
+			mine = append(mine, e)
+		} else if st.Period.Contains(e.Date) {
 			mine = append(mine, e)
 		}
+	}
+	if late != len(st.Late) {
+		return fail(fmt.Errorf("%w: statement of %q folded %d late entries, %d of them are given", ErrStatementMismatch, st.Party, len(st.Late), late))
 	}
 	slices.SortStableFunc(mine, func(a, b *Entry) int { return cmp.Or(a.Date.Compare(b.Date), cmp.Compare(a.ID, b.ID)) })
 	var b strings.Builder
@@ -385,7 +396,7 @@ func ExplainStatement(st Statement, entries []Entry) (string, error) {
 				continue
 			}
 			total.plus(t.units(e.Amount, func() string { return fmt.Sprintf("entry %q", e.ID) }))
-			lines = append(lines, statementEntry(e))
+			lines = append(lines, statementEntry(e, e.Date.Before(st.Period.Start)))
 		}
 		if t.err != nil {
 			return fail(t.err)
@@ -426,10 +437,14 @@ func ExplainStatement(st Statement, entries []Entry) (string, error) {
 }
 
 // statementEntry writes one entry of a statement: date, amount, line and
-// what decided it.
-func statementEntry(e *Entry) string {
+// what decided it; "late" marks one dated before the statement's period
+// (Statement.Late).
+func statementEntry(e *Entry, late bool) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "%s  %12s  ", e.Date.UTC().Format("2006-01-02"), e.Amount.AmountString())
+	if late {
+		b.WriteString("late, made after its period was folded: ")
+	}
 	switch {
 	case e.Kind == KindPayout:
 		b.WriteString("payout " + string(e.ID))

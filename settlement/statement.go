@@ -3,6 +3,7 @@ package settlement
 import (
 	"cmp"
 	"fmt"
+	"maps"
 	"slices"
 	"time"
 
@@ -57,8 +58,19 @@ type Statement struct {
 	// Awaiting is what awaits the customers' payment at the end of the
 	// period: the previous statement's Awaiting + Uncollected - Collected.
 	Awaiting ensemble.Money `json:"awaiting,omitzero"`
-	// Entries counts the entries folded.
+	// Entries counts the entries folded, Late included.
 	Entries int `json:"entries"`
+	// Late are the ids of the entries dated before the period that were
+	// folded into it (StatementOptions.Late): made after the statements of
+	// their own period were folded, such as a payment received on February
+	// 27 and reported on March 3. Sorted.
+	Late []EntryID `json:"late,omitempty"`
+	// Folded counts the entries of the party and currency folded into this
+	// statement and every statement before it (Previous), with those dated
+	// before the first one: what the next period's Statements checks the
+	// entries dated before it against, so none made after this statement
+	// was folded goes unnoticed (see StatementOptions.Late).
+	Folded int `json:"folded,omitempty"`
 }
 
 // StatementOptions configures Statements.
@@ -74,6 +86,18 @@ type StatementOptions struct {
 	// where Period starts, else ErrStatementMismatch (a statement of this
 	// period given as its own previous would count it twice).
 	Previous []Statement `json:"previous,omitempty"`
+	// Late are entries dated before Period that the previous statements did
+	// not fold, because they were made after them: a payment received on
+	// February 27 and reported on March 3 (Collection.Date is when the
+	// money was received), a line or adjustment dated back. They are folded
+	// into this period, as a ledger posts what arrives after a close into
+	// the open period, and listed in Statement.Late. They may be in the
+	// entries given too (an id in both is one entry). Given Previous, an
+	// entry dated before Period that neither Previous nor Late accounts for
+	// is a *LateEntriesError (ErrLateEntries): the host keeps, with each
+	// fold, which entries it had stored, and passes those stored since
+	// that are dated before the period here.
+	Late []Entry `json:"late,omitempty"`
 }
 
 type stKey struct {
@@ -85,12 +109,30 @@ type acc struct {
 	opening, earned, reversed, adjusted, reserved, released, paid, withheld sum
 	uncollected, collected, awaiting                                        sum
 	n                                                                       int
+	late                                                                    []EntryID
+	// before counts the entries dated before the period that earlier
+	// statements folded or the books began after (Statement.Folded), and
+	// the late ones; unchecked marks a previous statement that does not
+	// say (see countBefore).
+	before    int
+	unchecked bool
 }
 
 // Statements folds entries into one statement per party and currency over
 // opts.Period, sorted by party then currency. Parties with a previous
-// statement but no entries get one too, so balances carry. Entries outside
-// the period are ignored.
+// statement but no entries get one too, so balances carry. Entries dated
+// after the period are left for a later one (a reserve's release); those
+// dated before it were folded by earlier statements, or, when made after
+// them, are folded into this one through opts.Late (with no Previous, the
+// first statements, they are before the books and left out).
+//
+// Given Previous, the entries dated before the period are checked against
+// what the previous statements folded (Statement.Folded): one made after
+// them and not given in opts.Late (a payment received in February and
+// reported after February's statements) is a *LateEntriesError wrapping
+// ErrLateEntries, never left out of every statement. The check needs the
+// entries dated before the period; a host that gives only the period's
+// own entries gives the late ones in opts.Late, unchecked.
 //
 // Amounts must be whole minor units, of any size: sums beyond the int64
 // range of minor units are exact (math/big), never wrapped. Every entry id
@@ -98,8 +140,12 @@ type acc struct {
 // *DuplicateEntryError (ErrDuplicateEntry) naming both positions, never
 // counted twice. Errors: an invalid period, a minimum or an amount that is
 // not whole minor units (ensemble.ErrNotMinorUnits, naming the entry or
-// field), a previous statement whose balance is in another currency than
-// its own (ErrStatementMismatch), an unknown entry kind.
+// field), two minimums of one currency (ErrStatementMismatch), a previous
+// statement whose balance is in another currency than its own
+// (ErrStatementMismatch), an unknown entry kind, a late entry dated in or
+// after the period or given twice, entries made after the previous
+// statements and not given as late, or fewer entries dated before the
+// period than the previous statements folded (ErrLateEntries).
 func Statements(entries []Entry, opts StatementOptions) ([]Statement, error) {
 	if err := opts.Period.Validate(); err != nil {
 		if opts.Period.Start.IsZero() && opts.Period.End.IsZero() {
@@ -109,6 +155,9 @@ func Statements(entries []Entry, opts StatementOptions) ([]Statement, error) {
 	}
 	if err := duplicateEntryAt(entries); err != nil {
 		return nil, fmt.Errorf("settlement: statements: %w", err)
+	}
+	if err := duplicateEntryAt(opts.Late); err != nil {
+		return nil, fmt.Errorf("settlement: statements: late: %w", err)
 	}
 	var t tally
 	mins := readMinimums(&t, opts.Minimums)
@@ -133,6 +182,10 @@ func Statements(entries []Entry, opts StatementOptions) ([]Statement, error) {
 				i, ErrStatementMismatch, p.Party, p.Period, opts.Period)
 		}
 		a := get(stKey{p.Party, p.Currency})
+		a.before += p.Folded
+		// A statement folded before statements counted what they folded
+		// (Folded zero, entries folded) cannot be checked against.
+		a.unchecked = a.unchecked || p.Folded == 0 && p.Entries > 0
 		a.opening.plus(t.units(p.Closing, func() string { return fmt.Sprintf("previous[%d].closing", i) }))
 		a.withheld.plus(t.units(p.Withheld, func() string { return fmt.Sprintf("previous[%d].withheld", i) }))
 		a.awaiting.plus(t.units(p.Awaiting, func() string { return fmt.Sprintf("previous[%d].awaiting", i) }))
@@ -140,17 +193,19 @@ func Statements(entries []Entry, opts StatementOptions) ([]Statement, error) {
 	if t.err != nil {
 		return nil, fmt.Errorf("settlement: statements: %w", t.err)
 	}
-	for i := range entries {
-		e := &entries[i]
-		if !opts.Period.Contains(e.Date) {
-			continue
-		}
-		u := t.units(e.Amount, func() string { return fmt.Sprintf("entry %q", e.ID) })
+	if err := countBefore(entries, opts, accs, get); err != nil {
+		return nil, fmt.Errorf("settlement: statements: %w", err)
+	}
+	fold := func(e *Entry, what string) error {
+		u := t.units(e.Amount, func() string { return fmt.Sprintf("%s %q", what, e.ID) })
 		if t.err != nil {
-			return nil, fmt.Errorf("settlement: statements: %w", t.err)
+			return t.err
 		}
 		a := get(stKey{e.Party, e.Amount.Currency()})
 		a.n++
+		if what == "late entry" {
+			a.late = append(a.late, e.ID)
+		}
 		switch e.Kind {
 		case KindEarning, KindSupplierCost:
 			a.earned.plus(u)
@@ -169,7 +224,20 @@ func Statements(entries []Entry, opts StatementOptions) ([]Statement, error) {
 		case KindCollected:
 			a.collected.plus(u)
 		default:
-			return nil, fmt.Errorf("settlement: statements: entry %q: unknown kind %s", e.ID, e.Kind)
+			return fmt.Errorf("%s %q: unknown kind %s", what, e.ID, e.Kind)
+		}
+		return nil
+	}
+	for i := range entries {
+		if e := &entries[i]; opts.Period.Contains(e.Date) {
+			if err := fold(e, "entry"); err != nil {
+				return nil, fmt.Errorf("settlement: statements: %w", err)
+			}
+		}
+	}
+	for i := range opts.Late {
+		if err := fold(&opts.Late[i], "late entry"); err != nil {
+			return nil, fmt.Errorf("settlement: statements: %w", err)
 		}
 	}
 	out := make([]Statement, 0, len(accs))
@@ -193,16 +261,72 @@ func duplicateEntryAt(entries []Entry) error {
 	return nil
 }
 
-// readMinimums reads the minimum payouts, the largest per currency, through t.
+// readMinimums reads the minimum payouts, one per currency, through t: a
+// currency given two is an error (which one the contract means is the
+// host's to say, and the larger would hold back every payout between
+// them).
 func readMinimums(t *tally, ms []ensemble.Money) map[ensemble.Currency]sum {
 	out := map[ensemble.Currency]sum{}
 	for i, m := range ms {
 		u := t.units(m, func() string { return fmt.Sprintf("minimums[%d]", i) })
-		if old, ok := out[m.Currency()]; !ok || u.cmp(old) > 0 {
-			out[m.Currency()] = u
+		if _, ok := out[m.Currency()]; ok && t.err == nil {
+			t.err = fmt.Errorf("%w: minimums[%d]: a second minimum payout in %s (%s)", ErrStatementMismatch, i, m.Currency().Code(), m.AmountString())
 		}
+		out[m.Currency()] = u
 	}
 	return out
+}
+
+// countBefore counts, per party and currency, the entries dated before
+// opts.Period and the late ones (acc.before), and, given Previous, checks
+// them against what the previous statements folded (Statement.Folded): an
+// entry dated before the period that no previous statement folded and that
+// is not late was made after they were folded, and would be in no
+// statement. Late entries must be dated before the period.
+func countBefore(entries []Entry, opts StatementOptions, accs map[stKey]*acc, get func(stKey) *acc) error {
+	late := make(map[EntryID]bool, len(opts.Late))
+	lateOf := map[stKey]int{}
+	for i := range opts.Late {
+		e := &opts.Late[i]
+		if !e.Date.Before(opts.Period.Start) {
+			return fmt.Errorf("%w: late entry %q is dated %s, not before the period %s", ErrLateEntries, e.ID, e.Date.UTC().Format(time.RFC3339), opts.Period)
+		}
+		late[e.ID] = true
+		lateOf[stKey{e.Party, e.Amount.Currency()}]++
+	}
+	given := map[stKey]int{} // entries dated before the period, late ones left out
+	for i := range entries {
+		if e := &entries[i]; e.Date.Before(opts.Period.Start) && !late[e.ID] {
+			given[stKey{e.Party, e.Amount.Currency()}]++
+		}
+	}
+	keys := slices.SortedFunc(maps.Keys(given), func(a, b stKey) int {
+		return cmp.Or(cmp.Compare(a.party, b.party), cmp.Compare(a.cur.Code(), b.cur.Code()))
+	})
+	for _, k := range keys {
+		n := given[k]
+		if len(opts.Previous) == 0 {
+			get(k).before = n // the first statements: what is dated before them is before the books
+			continue
+		}
+		folded, checked := 0, true
+		if a := accs[k]; a != nil {
+			folded, checked = a.before, !a.unchecked
+		}
+		switch {
+		case !checked:
+			get(k).before = n // a statement from before Folded was kept: counted from now on
+		case n > folded:
+			return &LateEntriesError{Party: k.party, Currency: k.cur, Period: opts.Period, Count: n - folded, Folded: folded}
+		case n < folded:
+			return fmt.Errorf("%w: %d entries of %q in %s dated before %s are given, but the previous statements folded %d: give every entry, or none dated before the period",
+				ErrLateEntries, n, k.party, k.cur.Code(), opts.Period.Start.UTC().Format(time.RFC3339), folded)
+		}
+	}
+	for k, n := range lateOf {
+		get(k).before += n
+	}
+	return nil
 }
 
 func (a *acc) statement(k stKey, p ensemble.Period, mins map[ensemble.Currency]sum) Statement {
@@ -230,10 +354,12 @@ func (a *acc) statement(k stKey, p ensemble.Period, mins map[ensemble.Currency]s
 	awaiting := a.awaiting
 	awaiting.plus(a.uncollected)
 	awaiting.minus(a.collected)
+	slices.Sort(a.late)
 	return Statement{Party: k.party, Currency: k.cur, Period: p, Opening: m(a.opening), Earned: m(a.earned),
 		Reversed: m(a.reversed), Adjusted: m(a.adjusted), Reserved: m(a.reserved), Released: m(a.released),
 		PaidOut: m(a.paid), Closing: m(closing), Payable: m(payable), CarriedForward: m(carried),
-		Withheld: m(withheld), Uncollected: m(a.uncollected), Collected: m(a.collected), Awaiting: m(awaiting), Entries: a.n}
+		Withheld: m(withheld), Uncollected: m(a.uncollected), Collected: m(a.collected), Awaiting: m(awaiting), Entries: a.n,
+		Late: a.late, Folded: a.before + a.n - len(a.late)}
 }
 
 func sortStatements(out []Statement) {
@@ -316,6 +442,8 @@ func Merge(minimums []ensemble.Money, parts ...[]Statement) ([]Statement, error)
 			a.awaiting.plus(collected)
 			a.awaiting.minus(uncollected)
 			a.n += s.Entries
+			a.late = append(a.late, s.Late...)
+			a.before += s.Folded - s.Entries + len(s.Late) // so that the merged Folded is the sum
 		}
 	}
 	out := make([]Statement, 0, len(accs))
@@ -412,6 +540,10 @@ func (st Statement) Check() error {
 		return bad("no currency")
 	case st.Entries < 0:
 		return bad("%d entries", st.Entries)
+	case len(st.Late) > st.Entries:
+		return bad("%d late entries of %d", len(st.Late), st.Entries)
+	case st.Folded != 0 && st.Folded < st.Entries:
+		return bad("folded %d, fewer than its %d entries", st.Folded, st.Entries)
 	}
 	wrap := func(err error) error {
 		return fmt.Errorf("%w: statement of %q in %s: %w", ErrStatementMismatch, st.Party, st.Currency.Code(), err)
