@@ -668,44 +668,69 @@ func roleText(n *cnode) string {
 	return ""
 }
 
-// checkLevel rejects a level that could over-allocate or lose money.
+// checkLevel rejects a level that could over-allocate or lose money: its
+// ratios add up to more than the whole (ErrOverAllocation), or no child
+// takes the remaining amount while the ratios add up to less or some share
+// can vary (ErrUnallocated: what the shares leave would be lost), or the
+// remaining child is given twice or conditionally (ErrRemainingChild).
 func checkLevel(p *ensemble.Problems, path string, c *cnode, platform partner.ID) {
 	sum := ensemble.Ratio{}
-	var parts []string // "reseller 60%", for a sum that over-allocates
-	varies := false
+	var parts []string // "reseller 60%"
+	var varying []string // "referral (a condition)"
 	for i, ch := range c.children {
+		var why []string
 		switch ch.kind {
 		case shareRemaining:
 			if c.remaining >= 0 {
-				p.Addf(ensemble.Path(path, "children", i, "share"), "children %q and %q both take the remaining amount; a level has at most one",
-					c.children[c.remaining].id, ch.id)
+				p.Add(ensemble.Path(path, "children", i, "share"), fmt.Errorf("%w: children %q and %q both take the remaining amount; a level has at most one",
+					ErrRemainingChild, c.children[c.remaining].id, ch.id))
 			}
 			c.remaining = i
 			if ch.cond != "" || !ch.cap.IsZero() || !ch.floor.IsZero() {
-				p.Addf(ensemble.Path(path, "children", i), "the remaining child takes no condition, cap or floor")
+				p.Add(ensemble.Path(path, "children", i), fmt.Errorf("%w: the remaining child takes no condition, cap or floor", ErrRemainingChild))
 			}
 		case shareRatio:
 			sum = sum.Add(ch.ratio)
 			parts = append(parts, fmt.Sprintf("%s %s", ch.id, ch.ratio.Percent()))
-		default:
-			varies = true
+		case shareNone:
+			why = append(why, "no share")
+		case shareAmount:
+			why = append(why, "a fixed amount")
+		case shareRule:
+			why = append(why, "a rule")
+		case shareCumulative:
+			why = append(why, "a cumulative rate")
 		}
-		if ch.cond != "" || !ch.cap.IsZero() || !ch.floor.IsZero() {
-			varies = true
+		if ch.cond != "" {
+			why = append(why, "a condition")
+		}
+		if !ch.cap.IsZero() || !ch.floor.IsZero() {
+			why = append(why, "a cap or floor")
 		}
 		if ch.leaf && ch.fallback == FallbackRemaining && ch.kind != shareRemaining && !alwaysPaid(ch.role, platform) {
-			varies = true
+			why = append(why, "a party that may not be paid")
+		}
+		if len(why) > 0 {
+			varying = append(varying, fmt.Sprintf("%s (%s)", ch.id, strings.Join(why, ", ")))
 		}
 	}
+	ratios := func() string {
+		if len(parts) == 0 {
+			return "no ratios"
+		}
+		return fmt.Sprintf("ratios adding up to %s (%s)", sum.Percent(), strings.Join(parts, " + "))
+	}
 	if sum.Cmp(ensemble.RatioFromInt(1)) > 0 {
-		p.Addf(path+".children", "ratios add up to %s (%s), more than the whole: the level would over-allocate", sum.Percent(), strings.Join(parts, " + "))
+		p.Add(path+".children", fmt.Errorf("%w: ratios add up to %s (%s), more than the whole", ErrOverAllocation, sum.Percent(), strings.Join(parts, " + ")))
 		return
 	}
 	if c.remaining < 0 {
-		if varies {
-			p.Addf(path+".children", "shares can vary (a condition, rule, fixed amount, cumulative rate, cap, floor or a party that may not be paid) but no child takes the remaining amount")
+		if len(varying) > 0 {
+			p.Add(path+".children", fmt.Errorf("%w: %s and shares that can vary, %s, but no child takes the remaining amount: what they leave would be lost; give one child share: remaining",
+				ErrUnallocated, ratios(), strings.Join(varying, "; ")))
 		} else if sum.Cmp(ensemble.RatioFromInt(1)) != 0 {
-			p.Addf(path+".children", "ratios add up to %s and no child takes the remaining amount", sum.Percent())
+			p.Add(path+".children", fmt.Errorf("%w: %s and no child takes the remaining amount: give one child share: remaining, or make them add up to 100%%",
+				ErrUnallocated, ratios()))
 		}
 	}
 }

@@ -41,8 +41,17 @@ var (
 	// ErrAmbiguousPlan reports a line two equally specific plans match.
 	ErrAmbiguousPlan = errors.New("settlement: ambiguous plans for line")
 	// ErrOverAllocation reports a level whose evaluated fixed amounts,
-	// ratios and floors exceed what the level holds.
+	// ratios and floors exceed what the level holds, and a plan level whose
+	// ratios add up to more than the whole.
 	ErrOverAllocation = errors.New("settlement: shares exceed the amount")
+	// ErrUnallocated reports a plan level that could leave part of its
+	// amount to no one: no child takes the remaining amount while its
+	// ratios add up to less than the whole or some share can vary (a
+	// condition, a rule, a cap, a party that may not be paid).
+	ErrUnallocated = errors.New("settlement: a plan level can leave money unallocated")
+	// ErrRemainingChild reports a plan level with two children taking the
+	// remaining amount, or a remaining child with a condition, cap or floor.
+	ErrRemainingChild = errors.New("settlement: invalid remaining child")
 	// ErrOverCredit reports a credit for more than the credited line has
 	// left unreversed.
 	ErrOverCredit = errors.New("settlement: credit exceeds the unreversed amount")

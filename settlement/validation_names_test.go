@@ -15,20 +15,33 @@ import (
 func TestPlanErrorsNameTheNodes(t *testing.T) {
 	tests := []struct {
 		name, children, want string
+		is                   error
 	}{
 		{"siblings over the whole", `
         - {id: platform, party: platform, share: "60%"}
         - {id: reseller, party: reseller, share: "50%"}
         - {id: seller, party: seller, share: remaining}`,
-			"ratios add up to 110% (platform 60% + reseller 50%)"},
+			"ratios add up to 110% (platform 60% + reseller 50%)", settlement.ErrOverAllocation},
 		{"two remaining children", `
         - {id: platform, party: platform, share: remaining}
         - {id: seller, party: seller, share: remaining}`,
-			`children "platform" and "seller" both take the remaining amount`},
+			`children "platform" and "seller" both take the remaining amount`, settlement.ErrRemainingChild},
 		{"ratio dividing by zero", `
         - {id: platform, party: platform, share: "1/0"}
         - {id: seller, party: seller, share: remaining}`,
-			`node "root": node "platform": ensemble: parse ratio "1/0": zero denominator`},
+			`node "root": node "platform": ensemble: parse ratio "1/0": zero denominator`, nil},
+		// A new user's trial: 20% + 70% and no remaining child said only
+		// that shares can vary; it says the sum, and which share varies.
+		{"ratios short of the whole, a party that may not be paid", `
+        - {id: vendor, party: platform, share: "20%"}
+        - {id: reseller, party: seller, share: "70%"}`,
+			"ratios adding up to 90% (vendor 20% + reseller 70%) and shares that can vary, reseller (a party that may not be paid), but no child takes the remaining amount",
+			settlement.ErrUnallocated},
+		{"ratios short of the whole", `
+        - {id: vendor, party: platform, share: "20%"}
+        - {id: channel, party: platform, share: "70%"}`,
+			"ratios adding up to 90% (vendor 20% + channel 70%) and no child takes the remaining amount: give one child share: remaining, or make them add up to 100%",
+			settlement.ErrUnallocated},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -38,6 +51,9 @@ func TestPlanErrorsNameTheNodes(t *testing.T) {
 				_, err = settlement.New(settlement.Config{Plans: plans, Rules: loadRules(t), Network: loadNetwork(t)})
 			}
 			require.ErrorContains(t, err, tt.want)
+			if tt.is != nil {
+				require.ErrorIs(t, err, tt.is)
+			}
 		})
 	}
 }
