@@ -675,7 +675,7 @@ func roleText(n *cnode) string {
 // remaining child is given twice or conditionally (ErrRemainingChild).
 func checkLevel(p *ensemble.Problems, path string, c *cnode, platform partner.ID) {
 	sum := ensemble.Ratio{}
-	var parts []string // "reseller 60%"
+	var parts []string   // "reseller 60%"
 	var varying []string // "referral (a condition)"
 	for i, ch := range c.children {
 		var why []string
