@@ -35,7 +35,8 @@ type Consolidation struct {
 	// negative balance carries forward in its own currency.
 	Net bool `json:"net,omitempty"`
 	// Minimum is the minimum payout of a netted balance, in Currency;
-	// zero pays any positive balance.
+	// zero pays any positive balance. Without Net it would do nothing,
+	// and is refused (ErrInvalidPayout).
 	Minimum ensemble.Money `json:"minimum,omitzero"`
 }
 
@@ -103,7 +104,7 @@ type ConsolidatedPart struct {
 // Errors: no rate in force for a statement's currency (a *ensemble.RateError
 // wrapping ensemble.ErrNoRate, naming the pair and instant) or an unusable
 // one (ensemble.ErrRate), a zero At or Currency, a Minimum in another
-// currency (ErrCurrency), a statement holding amounts in another currency
+// currency (ErrCurrency) or without Net (ErrInvalidPayout), a statement holding amounts in another currency
 // than its own or given twice for its party, period and currency
 // (ErrStatementMismatch), an amount that is not whole minor units.
 func Consolidate(statements []Statement, c Consolidation) ([]Consolidated, error) {
@@ -115,6 +116,8 @@ func Consolidate(statements []Statement, c Consolidation) ([]Consolidated, error
 		return fail(fmt.Errorf("%w: no instant for the rates (Consolidation.At)", ensemble.ErrRate))
 	case !c.Minimum.IsZero() && c.Minimum.Currency() != c.Currency:
 		return fail(fmt.Errorf("%w: minimum %s is not in %s", ErrCurrency, c.Minimum, c.Currency))
+	case !c.Minimum.IsZero() && !c.Net:
+		return fail(fmt.Errorf("%w: minimum %s is the minimum payout of a netted balance, and Net is off: set Net, or give each currency's minimum to Statements (StatementOptions.Minimums)", ErrInvalidPayout, c.Minimum))
 	}
 	if err := c.Rates.Check(); err != nil {
 		return fail(err)

@@ -160,6 +160,9 @@ func TestConsolidateErrors(t *testing.T) {
 		"no currency": {func(c *settlement.Consolidation) { c.Currency = ensemble.Currency{} }, settlement.ErrCurrency},
 		"no instant":  {func(c *settlement.Consolidation) { c.At = time.Time{} }, ensemble.ErrRate},
 		"minimum":     {func(c *settlement.Consolidation) { c.Minimum = mustUSD("5.00") }, settlement.ErrCurrency},
+		// A new user's trial: a minimum without Net was ignored, and a
+		// balance below it paid.
+		"minimum without net": {func(c *settlement.Consolidation) { c.Minimum = eur("200.00") }, settlement.ErrInvalidPayout},
 	} {
 		c := ok
 		tc.bad(&c)
@@ -260,8 +263,11 @@ func TestPropertyConsolidate(t *testing.T) {
 				Rate: ensemble.MustRatio(fmt.Sprintf("%d/10000", n))})
 		}
 		c := settlement.Consolidation{Currency: ensemble.MustCurrency("EUR"), Rates: rates, At: date("2026-04-01"),
-			Net: rapid.Bool().Draw(t, "net"), Minimum: eur(rapid.SampledFrom([]string{"0.00", "25.00"}).Draw(t, "min")),
+			Net:  rapid.Bool().Draw(t, "net"),
 			Mode: rapid.SampledFrom([]ensemble.RoundingMode{ensemble.RoundHalfEven, ensemble.RoundDown, ensemble.RoundUp}).Draw(t, "mode")}
+		if c.Net { // a minimum is the netted balance's
+			c.Minimum = eur(rapid.SampledFrom([]string{"0.00", "25.00"}).Draw(t, "min"))
+		}
 		got, err := settlement.Consolidate(sts, c)
 		require.NoError(t, err)
 		for _, cs := range got {
