@@ -116,7 +116,7 @@ func (h hinter) divisionHint(id int64) string {
 	}
 	args := call.AsCall().Args()
 	a, b := decimalForm(h.operand(args[0])), decimalForm(h.operand(args[1]))
-	return fmt.Sprintf("write %s.div(%s, 4): 4 digits after the point (for money, 2: its minor unit); a rounding mode may follow, such as \"half_even\"", a, b)
+	return fmt.Sprintf("write %s.div(%s, 4): 4 digits after the point (for money, its currency's minor unit: 2 for EUR, 0 for JPY, 3 for KWD); a rounding mode may follow, such as \"half_even\"", a, b)
 }
 
 // overloadHint explains an operator or function applied to the wrong

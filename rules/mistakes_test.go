@@ -21,14 +21,14 @@ func TestAuthorMistakes(t *testing.T) {
 	}{
 		{"slash", "share", `dec("1") / dec("3")`, 1,
 			`rules.yaml:5:22: rule "r" v1 expression 1:10: there is no / in rules: divide with div, which says its scale and rounding (between ints / would truncate: 25 / 2 is 12)`,
-			`write dec("1").div(dec("3"), 4): 4 digits after the point (for money, 2: its minor unit); a rounding mode may follow, such as "half_even"`},
+			`write dec("1").div(dec("3"), 4): 4 digits after the point (for money, its currency's minor unit: 2 for EUR, 0 for JPY, 3 for KWD); a rounding mode may follow, such as "half_even"`},
 		// Between ints CEL's / truncates: percent(25 / 2) would be 12%.
 		{"slash between ints", "share", `percent(25 / 2)`, 1,
 			`rules.yaml:5:24: rule "r" v1 expression 1:12: there is no / in rules: divide with div, which says its scale and rounding (between ints / would truncate: 25 / 2 is 12)`,
-			`write dec("25").div(dec("2"), 4): 4 digits after the point (for money, 2: its minor unit); a rounding mode may follow, such as "half_even"`},
+			`write dec("25").div(dec("2"), 4): 4 digits after the point (for money, its currency's minor unit: 2 for EUR, 0 for JPY, 3 for KWD); a rounding mode may follow, such as "half_even"`},
 		{"slash on money", "amount", `line.amount / 2`, 1,
 			`rules.yaml:5:25: rule "r" v1 expression 1:13: there is no / in rules: divide with div, which says its scale and rounding (between ints / would truncate: 25 / 2 is 12)`,
-			`write line.amount.div(dec("2"), 4): 4 digits after the point (for money, 2: its minor unit); a rounding mode may follow, such as "half_even"`},
+			`write line.amount.div(dec("2"), 4): 4 digits after the point (for money, its currency's minor unit: 2 for EUR, 0 for JPY, 3 for KWD); a rounding mode may follow, such as "half_even"`},
 		{"double literal", "amount", `line.amount * 0.15`, 1,
 			`rules.yaml:5:27: rule "r" v1 expression 1:15: double literal 0.15 is not allowed: rules compute with exact decimals`,
 			`write dec("0.15")`},

@@ -51,7 +51,15 @@ type Customer struct {
 // wrapping ErrInvalidLine and an *ensemble.ValidationError whose problem
 // names the field ("amount", "tax").
 type Line struct {
-	ID   LineID    `json:"id"`
+	ID LineID `json:"id"`
+	// Date is when the line takes effect, not the date of the invoice
+	// that bills it: from FromInvoice, the instant its invoice line fell
+	// due (invoice.Line.Date): the service start of a charge billed in
+	// advance, the instant of the change a proration line bills or
+	// credits, the end of a usage period, the run's instant for late
+	// usage, the credit note's date. Rules read the partner's terms and
+	// tier as of it (and line.date), cumulative volumes window on it, and
+	// the line's entries are dated by it, which statements fold by.
 	Date time.Time `json:"date"`
 	// Amount is the line's amount net of tax. Plans split it (or, with
 	// basis gross, Amount + Tax).
