@@ -401,10 +401,22 @@ func (r *run) releaseAwaiting(lg, nl *ledger, parts []int64, by string, at time.
 		}
 		c.awaiting[i] -= d[i]
 		r.entries = append(r.entries, collectEntry(lg, i, EntryID(partID(by, lg.payee(i))+"#uncollected"), LineID(by), KindUncollected, c.awaiting[i], c.awaiting[i]+d[i], true, at,
-			note+", off what awaits the customer's payment", trace))
+			note+awaitingNote(parts[i]), trace))
 	}
 	nl.coll = c
 	return nil
+}
+
+// awaitingNote ends the note of an uncollected entry a credit or
+// write-off makes: off what awaits the customer's payment for a part it
+// reversed (reversed units of it); for another part, what awaits is cut
+// to what the customer still owes (a credit borne by a supplier: the
+// others did not bear it, and are not told they did).
+func awaitingNote(reversed int64) string {
+	if reversed == 0 {
+		return ", not borne by this party: what it awaits of the customer's payment is cut to what the customer still owes"
+	}
+	return ", off what awaits the customer's payment"
 }
 
 // Collect applies a payment of the customer: on each line it pays (of

@@ -769,6 +769,32 @@ func TestBearerCreditThenPartPayment(t *testing.T) {
 	}
 }
 
+// TestBearerCreditAfterAPartPaymentSaysWhoBoreIt: the customer pays half
+// of L1 (59.50), then a credit of 50.00 + 9.50 borne by the seller clears
+// what it still owes. The seller's clawback comes off what it awaited
+// (30.00); the platform's and referrer's halves, still awaited, are cut to
+// what the customer owes, nothing, and their entries say they did not bear
+// the credit (a new user's trial: the vendor's entry read as if it bore
+// part of a supplier's credit).
+func TestBearerCreditAfterAPartPaymentSaysWhoBoreIt(t *testing.T) {
+	s, _, st := settledCollect(t)
+	r, err := s.Collect(st, settlement.Collection{ID: "P1", Date: date("2026-03-05"), Amount: eur("59.50"), Invoice: "INV-7"})
+	require.NoError(t, err)
+	c := credit("C1", "L1", "-50.00", "2026-03-10")
+	c.Tax, c.Bearer = eur("-9.50"), settlement.Bearer{Party: "sub-utrecht"}
+	res, err := s.Settle(ctx, r.State, []settlement.Line{c})
+	require.NoError(t, err)
+	notes := map[partner.ID]string{}
+	for _, e := range res.Entries {
+		if e.Kind == settlement.KindUncollected {
+			notes[e.Party] = e.Note
+		}
+	}
+	require.Equal(t, "credit of L1 by C1, borne by party sub-utrecht, off what awaits the customer's payment", notes["sub-utrecht"])
+	require.Equal(t, "credit of L1 by C1, borne by party sub-utrecht, not borne by this party: what it awaits of the customer's payment is cut to what the customer still owes", notes["platform"])
+	require.Contains(t, notes, partner.ID("referral-ams"))
+}
+
 // TestCreditNoteAfterAWriteOff: the customer pays half of L1 (59.50 of
 // EUR 100.00 + 19.00) and the rest is written off; then a credit note is
 // issued for what was written off (50.00 + 9.50), or for all of the line,

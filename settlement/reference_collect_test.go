@@ -231,8 +231,12 @@ func (lg *refLedger) releaseAwaiting(taken []int64, by string, at time.Time, not
 			continue
 		}
 		p.awaiting -= gives[i]
+		suffix := ", off what awaits the customer's payment"
+		if taken[i] == 0 {
+			suffix = ", not borne by this party: what it awaits of the customer's payment is cut to what the customer still owes"
+		}
 		out = append(out, lg.collectEntry(*p, by+":"+p.path+"#uncollected", settlement.LineID(by), settlement.KindUncollected, -gives[i], p.awaiting+gives[i], p.awaiting, at,
-			note+", off what awaits the customer's payment", trace))
+			note+suffix, trace))
 	}
 	return out
 }
