@@ -46,6 +46,9 @@ type CreditRequest struct {
 	// credited is no longer creditable, so a Full note after them credits
 	// only the rest. Lines that are not proration credits of this invoice
 	// are skipped, so a host may pass every later line of the subscription.
+	// A proration credit of this invoice with a positive net, tax or total
+	// is refused (ErrInvalid, a *LineError naming it, at prorated[k]): it
+	// would make more creditable than the line billed.
 	// The other order, a credit note raised before the proration credit,
 	// is the run's: give the note's lines to Build in Run.Billed, with the
 	// line they credit, and the proration credit gives back only the
@@ -242,11 +245,17 @@ type Remainder struct {
 // Remaining returns, for every line of inv with a positive total, what the
 // credit notes in prior and the proration credits among prorated (lines of
 // later invoices; see CreditRequest.Prorated) leave creditable, sorted by
-// line ID. Prior notes of another invoice, or crediting lines inv lacks, are
-// an error.
+// line ID. Prior notes of another invoice, notes crediting lines inv lacks,
+// and a credit-note line or proration credit with a positive net, tax or
+// total (or a credit-note line with a positive quantity: a sign-flipped or
+// tampered record) are errors: an *ensemble.ValidationError whose problems
+// name the note's or the proration credit's path (prior[i].lines[j],
+// prorated[k]) and wrap a *LineError naming the line (ErrInvalid for a
+// wrong sign, ErrOverCredit for more credited than the line billed).
 func Remaining(inv Invoice, prior []CreditNote, prorated ...Line) ([]Remainder, error) {
-	rem, err := remaining(&inv, prior, prorated)
-	if err != nil {
+	var ps ensemble.Problems
+	rem := remaining(&inv, prior, prorated, &ps)
+	if err := ps.Err(fmt.Sprintf("remaining of invoice %q", inv.ID)); err != nil {
 		return nil, err
 	}
 	out := make([]Remainder, 0, len(rem))
@@ -258,7 +267,10 @@ func Remaining(inv Invoice, prior []CreditNote, prorated ...Line) ([]Remainder, 
 	return out, nil
 }
 
-func remaining(inv *Invoice, prior []CreditNote, prorated []Line) (map[LineID]*Remainder, error) {
+// remaining returns what remains creditable on each line of inv with a
+// positive total, recording in ps every problem of prior and prorated at
+// its path; when it records one, what it returns is meaningless.
+func remaining(inv *Invoice, prior []CreditNote, prorated []Line, ps *ensemble.Problems) map[LineID]*Remainder {
 	rem := map[LineID]*Remainder{}
 	for i := range inv.Lines {
 		l := &inv.Lines[i]
@@ -269,9 +281,18 @@ func remaining(inv *Invoice, prior []CreditNote, prorated []Line) (map[LineID]*R
 	// Proration credits of later invoices already gave back part of a line:
 	// what they credited is no longer creditable. Lines that credit another
 	// invoice's lines are not this invoice's concern and are skipped.
-	for _, pl := range prorated {
+	for k := range prorated {
+		pl := &prorated[k]
 		r, ok := rem[pl.Credits]
 		if !ok || pl.Kind != KindProrationCredit {
+			continue
+		}
+		pa := ensemble.Path("prorated", k)
+		// A positive credit would add back what it claims to credit: more
+		// would remain creditable than the line billed.
+		if what := positivePart(pl, false); what != "" {
+			ps.Add(pa, &LineError{Line: pl.ID, Err: ErrInvalid, Value: fmt.Sprintf(
+				"proration credit of line %q has a positive %s: a proration credit is never positive", pl.Credits, what)})
 			continue
 		}
 		var e1, e2, e3 error
@@ -279,35 +300,63 @@ func remaining(inv *Invoice, prior []CreditNote, prorated []Line) (map[LineID]*R
 		r.Tax, e2 = r.Tax.Add(pl.Tax)
 		r.Total, e3 = r.Total.Add(pl.Total)
 		if e1 != nil || e2 != nil || e3 != nil {
-			return nil, &LineError{Line: pl.Credits, Err: ErrCurrency, Value: pl.Total.String()}
+			ps.Add(pa, &LineError{Line: pl.Credits, Err: ErrCurrency, Value: pl.Total.String()})
+			continue
 		}
 		if r.Total.IsNegative() || r.Net.Sign()*r.Total.Sign() < 0 {
-			return nil, &LineError{Line: pl.Credits, Err: ErrOverCredit, Value: "proration credit " + quote(string(pl.ID))}
+			ps.Add(pa, &LineError{Line: pl.Credits, Err: ErrOverCredit, Value: "proration credit " + quote(string(pl.ID))})
 		}
 	}
-	for _, cn := range prior {
+	for i, cn := range prior {
 		if cn.Invoice != inv.ID {
-			return nil, bad(ErrInvalid, "credit note %q is against invoice %q, not %q", cn.ID, cn.Invoice, inv.ID)
+			ps.Add(ensemble.Path("prior", i, "invoice"), bad(ErrInvalid, "credit note %q is against invoice %q, not %q", cn.ID, cn.Invoice, inv.ID))
+			continue
 		}
-		for _, cl := range cn.Lines {
+		for j := range cn.Lines {
+			cl := &cn.Lines[j]
+			pa := ensemble.Path("prior", i, "lines", j)
 			r, ok := rem[cl.Credits]
 			if !ok {
-				return nil, &LineError{Line: cl.Credits, Err: ErrNotCreditable, Value: "credit note " + quote(string(cn.ID))}
+				ps.Add(pa, &LineError{Line: cl.Credits, Err: ErrNotCreditable, Value: "credit note " + quote(string(cn.ID))})
+				continue
+			}
+			if what := positivePart(cl, true); what != "" {
+				ps.Add(pa, &LineError{Line: cl.ID, Err: ErrInvalid, Value: fmt.Sprintf(
+					"credit note %q credits line %q with a positive %s: a credit-note line is never positive", cn.ID, cl.Credits, what)})
+				continue
 			}
 			var e1, e2, e3 error
 			r.Net, e1 = r.Net.Add(cl.Net)
 			r.Tax, e2 = r.Tax.Add(cl.Tax)
 			r.Total, e3 = r.Total.Add(cl.Total)
 			if e1 != nil || e2 != nil || e3 != nil {
-				return nil, &LineError{Line: cl.Credits, Err: ErrCurrency, Value: cl.Total.String()}
+				ps.Add(pa, &LineError{Line: cl.Credits, Err: ErrCurrency, Value: cl.Total.String()})
+				continue
 			}
 			r.Quantity = r.Quantity.Add(cl.Quantity)
 			if r.Total.IsNegative() || r.Net.Sign()*r.Total.Sign() < 0 || r.Quantity.Sign() < 0 {
-				return nil, &LineError{Line: cl.Credits, Err: ErrOverCredit, Value: "credit note " + quote(string(cn.ID))}
+				ps.Add(pa, &LineError{Line: cl.Credits, Err: ErrOverCredit, Value: "credit note " + quote(string(cn.ID))})
 			}
 		}
 	}
-	return rem, nil
+	return rem
+}
+
+// positivePart names the first of l's net, tax and total (and, with qty,
+// quantity) that is positive, with its value, or returns "": a credit
+// (a credit-note line, a proration credit) has none.
+func positivePart(l *Line, qty bool) string {
+	switch {
+	case l.Net.IsPositive():
+		return "net " + l.Net.String()
+	case l.Tax.IsPositive():
+		return "tax " + l.Tax.String()
+	case l.Total.IsPositive():
+		return "total " + l.Total.String()
+	case qty && l.Quantity.IsPositive():
+		return "quantity " + l.Quantity.String()
+	}
+	return ""
 }
 
 // NewCreditNote credits lines of an issued invoice, given the credit notes
@@ -317,7 +366,11 @@ func remaining(inv *Invoice, prior []CreditNote, prorated []Line) (map[LineID]*R
 // whole remainder credits exactly the remaining net and tax, so credit notes
 // that end up crediting every line in full return exactly the invoice's
 // subtotal, tax and total: no rounding drift, however the credits were
-// split. The invoice must be issued and reconcile (Invoice.Check). Every
+// split. The invoice must be issued and reconcile (Invoice.Check). The
+// prior notes and req.Prorated are checked as Remaining checks them: a
+// credit-note line or proration credit that is positive (a stored note
+// sign-flipped or tampered with) is ErrInvalid at its path
+// (prior[i].lines[j], prorated[k]), never counted as giving back. Every
 // problem of the request is reported at once in an
 // *ensemble.ValidationError; a failed call returns the zero CreditNote.
 func NewCreditNote(inv Invoice, prior []CreditNote, req CreditRequest) (CreditNote, error) {
@@ -356,10 +409,9 @@ func NewCreditNote(inv Invoice, prior []CreditNote, req CreditRequest) (CreditNo
 		ps.Add("at", ErrRequired)
 	}
 	req.Bearer.check(&ps, "bearer")
-	rem, err := remaining(&inv, prior, req.Prorated)
-	if err != nil {
-		ps.Add("prior", err)
-	}
+	n := ps.Len()
+	rem := remaining(&inv, prior, req.Prorated, &ps)
+	known := ps.Len() == n // else what remains is unknown, and the problems say why
 	drawn := map[PrepaidID]decimal.Decimal{}
 	for k, d := range req.Prepaid {
 		pa := ensemble.Path("prepaid", k)
@@ -380,7 +432,7 @@ func NewCreditNote(inv Invoice, prior []CreditNote, req CreditRequest) (CreditNo
 	if req.Full {
 		reqs = nil
 		for i := range inv.Lines {
-			if r, ok := rem[inv.Lines[i].ID]; ok && r.Total.IsPositive() {
+			if r, ok := rem[inv.Lines[i].ID]; ok && known && r.Total.IsPositive() {
 				reqs = append(reqs, CreditLine{Line: inv.Lines[i].ID})
 			}
 		}
@@ -403,6 +455,9 @@ func NewCreditNote(inv Invoice, prior []CreditNote, req CreditRequest) (CreditNo
 			continue
 		}
 		r := rem[cr.Line]
+		if !known {
+			continue
+		}
 		if r == nil || !r.Total.IsPositive() {
 			ps.Add(at+".line", &LineError{Line: cr.Line, Err: ErrNotCreditable, Value: "nothing remains"})
 			continue

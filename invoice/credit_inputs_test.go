@@ -1,0 +1,75 @@
+package invoice_test
+
+import (
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/ensemble-commerce/ensemble"
+	"github.com/ensemble-commerce/ensemble/invoice"
+)
+
+// problemPaths lists the paths of the problems in err, a
+// *ensemble.ValidationError.
+func problemPaths(t *testing.T, err error) []string {
+	t.Helper()
+	var ve *ensemble.ValidationError
+	require.ErrorAs(t, err, &ve)
+	var paths []string
+	for _, p := range ve.Problems {
+		paths = append(paths, p.Path)
+	}
+	return paths
+}
+
+// A stored credit note whose lines are positive (sign-flipped, tampered),
+// or a "proration credit" with a positive total, would add back what it
+// claims to credit: a full note after it credited twice the invoice. Both
+// are refused, naming the line and the note, by NewCreditNote and
+// Remaining alike.
+func TestCreditNoteRefusesPriorCreditsOfTheWrongSign(t *testing.T) {
+	inv := issuedInvoice(t, invoice.TaxPerLine)
+	at := date(2026, 4, 10)
+	first, err := invoice.NewCreditNote(inv, nil, invoice.CreditRequest{ID: "1", Reason: invoice.ReasonRefund, At: at,
+		Lines: []invoice.CreditLine{{Line: inv.Lines[1].ID, Quantity: dec("1")}}})
+	require.NoError(t, err)
+	flipped := first
+	flipped.Lines = []invoice.Line{first.Lines[0]}
+	fl := &flipped.Lines[0]
+	fl.Net, fl.Tax, fl.Total, fl.Amount, fl.Quantity = fl.Net.Neg(), fl.Tax.Neg(), fl.Total.Neg(), fl.Amount.Neg(), fl.Quantity.Neg()
+
+	src := inv.Lines[1]
+	positive := invoice.Line{ID: "later/proration", Kind: invoice.KindProrationCredit, Credits: src.ID, Currency: src.Currency,
+		Amount: src.Amount, Net: src.Net, Tax: src.Tax, Total: src.Total}
+
+	cases := []struct {
+		name     string
+		prior    []invoice.CreditNote
+		prorated []invoice.Line
+		path     string
+		line     invoice.LineID
+		says     string
+	}{
+		{"a sign-flipped credit note", []invoice.CreditNote{flipped}, nil, "prior[0].lines[0]", fl.ID,
+			`credit note "` + string(first.ID) + `" credits line "` + string(src.ID) + `" with a positive net EUR 30.00`},
+		{"a positive proration credit", nil, []invoice.Line{positive}, "prorated[0]", positive.ID,
+			`proration credit of line "` + string(src.ID) + `" has a positive net EUR 90.00`},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			cn, err := invoice.NewCreditNote(inv, c.prior, invoice.CreditRequest{ID: "2", Reason: invoice.ReasonRefund, At: at, Full: true, Prorated: c.prorated})
+			require.ErrorIs(t, err, invoice.ErrInvalid)
+			require.Empty(t, cn.Lines)
+			require.Equal(t, []string{c.path}, problemPaths(t, err))
+			var le *invoice.LineError
+			require.ErrorAs(t, err, &le)
+			require.Equal(t, c.line, le.Line)
+			require.ErrorContains(t, err, c.says)
+
+			rem, err := invoice.Remaining(inv, c.prior, c.prorated...)
+			require.ErrorIs(t, err, invoice.ErrInvalid)
+			require.Nil(t, rem)
+			require.Equal(t, []string{c.path}, problemPaths(t, err))
+		})
+	}
+}
