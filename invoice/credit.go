@@ -46,9 +46,12 @@ type CreditRequest struct {
 	// credited is no longer creditable, so a Full note after them credits
 	// only the rest. Lines that are not proration credits of this invoice
 	// are skipped, so a host may pass every later line of the subscription.
-	// A proration credit of this invoice with a positive net, tax or total
-	// is refused (ErrInvalid, a *LineError naming it, at prorated[k]): it
-	// would make more creditable than the line billed.
+	// Each line is given once: a line ID given twice is ErrDuplicate at
+	// prorated[k].id (counted twice, it made a full note credit too
+	// little); a host gathering them from overlapping queries removes the
+	// repeats. A proration credit of this invoice with a positive net, tax
+	// or total is refused (ErrInvalid, a *LineError naming it, at
+	// prorated[k]): it would make more creditable than the line billed.
 	// The other order, a credit note raised before the proration credit,
 	// is the run's: give the note's lines to Build in Run.Billed, with the
 	// line they credit, and the proration credit gives back only the
@@ -246,12 +249,15 @@ type Remainder struct {
 // credit notes in prior and the proration credits among prorated (lines of
 // later invoices; see CreditRequest.Prorated) leave creditable, sorted by
 // line ID. Prior notes of another invoice, notes crediting lines inv lacks,
-// and a credit-note line or proration credit with a positive net, tax or
-// total (or a credit-note line with a positive quantity: a sign-flipped or
+// a note (by ID) or a prorated line (by ID) given twice (ErrDuplicate, at
+// prior[i].id or prorated[k].id: each would be counted twice), and a
+// credit-note line or proration credit with a positive net, tax or total
+// (or a credit-note line with a positive quantity: a sign-flipped or
 // tampered record) are errors: an *ensemble.ValidationError whose problems
 // name the note's or the proration credit's path (prior[i].lines[j],
-// prorated[k]) and wrap a *LineError naming the line (ErrInvalid for a
-// wrong sign, ErrOverCredit for more credited than the line billed).
+// prorated[k]), the sign and over-credit ones wrapping a *LineError naming
+// the line (ErrInvalid for a wrong sign, ErrOverCredit for more credited
+// than the line billed).
 func Remaining(inv Invoice, prior []CreditNote, prorated ...Line) ([]Remainder, error) {
 	var ps ensemble.Problems
 	rem := remaining(&inv, prior, prorated, &ps)
@@ -281,13 +287,21 @@ func remaining(inv *Invoice, prior []CreditNote, prorated []Line, ps *ensemble.P
 	// Proration credits of later invoices already gave back part of a line:
 	// what they credited is no longer creditable. Lines that credit another
 	// invoice's lines are not this invoice's concern and are skipped.
+	// The same line given twice would be subtracted twice: a full note
+	// after it would credit too little, without a word.
+	given := make(map[LineID]int, len(prorated))
 	for k := range prorated {
 		pl := &prorated[k]
+		pa := ensemble.Path("prorated", k)
+		if first, dup := given[pl.ID]; dup {
+			ps.Add(pa+".id", because(ErrDuplicate, "line %q is prorated[%d] too: give each later line once", pl.ID, first))
+			continue
+		}
+		given[pl.ID] = k
 		r, ok := rem[pl.Credits]
 		if !ok || pl.Kind != KindProrationCredit {
 			continue
 		}
-		pa := ensemble.Path("prorated", k)
 		// A positive credit would add back what it claims to credit: more
 		// would remain creditable than the line billed.
 		if what := positivePart(pl, false); what != "" {
@@ -307,7 +321,14 @@ func remaining(inv *Invoice, prior []CreditNote, prorated []Line, ps *ensemble.P
 			ps.Add(pa, &LineError{Line: pl.Credits, Err: ErrOverCredit, Value: "proration credit " + quote(string(pl.ID))})
 		}
 	}
+	notes := make(map[CreditNoteID]int, len(prior))
+	noteLines := map[LineID]bool{}
 	for i, cn := range prior {
+		if first, dup := notes[cn.ID]; dup {
+			ps.Add(ensemble.Path("prior", i, "id"), because(ErrDuplicate, "credit note %q is prior[%d] too: give each note once", cn.ID, first))
+			continue
+		}
+		notes[cn.ID] = i
 		if cn.Invoice != inv.ID {
 			ps.Add(ensemble.Path("prior", i, "invoice"), bad(ErrInvalid, "credit note %q is against invoice %q, not %q", cn.ID, cn.Invoice, inv.ID))
 			continue
@@ -315,6 +336,11 @@ func remaining(inv *Invoice, prior []CreditNote, prorated []Line, ps *ensemble.P
 		for j := range cn.Lines {
 			cl := &cn.Lines[j]
 			pa := ensemble.Path("prior", i, "lines", j)
+			if noteLines[cl.ID] {
+				ps.Add(pa+".id", because(ErrDuplicate, "credit-note line %q of note %q is given twice", cl.ID, cn.ID))
+				continue
+			}
+			noteLines[cl.ID] = true
 			r, ok := rem[cl.Credits]
 			if !ok {
 				ps.Add(pa, &LineError{Line: cl.Credits, Err: ErrNotCreditable, Value: "credit note " + quote(string(cn.ID))})
@@ -367,10 +393,12 @@ func positivePart(l *Line, qty bool) string {
 // that end up crediting every line in full return exactly the invoice's
 // subtotal, tax and total: no rounding drift, however the credits were
 // split. The invoice must be issued and reconcile (Invoice.Check). The
-// prior notes and req.Prorated are checked as Remaining checks them: a
-// credit-note line or proration credit that is positive (a stored note
-// sign-flipped or tampered with) is ErrInvalid at its path
-// (prior[i].lines[j], prorated[k]), never counted as giving back. Every
+// prior notes and req.Prorated are checked as Remaining checks them: a note
+// or a prorated line given twice is ErrDuplicate (prior[i].id,
+// prorated[k].id), never counted twice; a credit-note line or proration
+// credit that is positive (a stored note sign-flipped or tampered with) is
+// ErrInvalid at its path (prior[i].lines[j], prorated[k]), never counted
+// as giving back. Every
 // problem of the request is reported at once in an
 // *ensemble.ValidationError; a failed call returns the zero CreditNote.
 func NewCreditNote(inv Invoice, prior []CreditNote, req CreditRequest) (CreditNote, error) {

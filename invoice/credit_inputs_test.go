@@ -1,7 +1,9 @@
 package invoice_test
 
 import (
+	"slices"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 
@@ -70,6 +72,59 @@ func TestCreditNoteRefusesPriorCreditsOfTheWrongSign(t *testing.T) {
 			require.ErrorIs(t, err, invoice.ErrInvalid)
 			require.Nil(t, rem)
 			require.Equal(t, []string{c.path}, problemPaths(t, err))
+		})
+	}
+}
+
+// The same proration credit given twice in CreditRequest.Prorated (from
+// two overlapping queries of later lines), or the same prior note twice,
+// was subtracted twice: a full note credited too little without a word.
+// Each is refused as a duplicate, naming it.
+func TestCreditNoteRefusesAPriorNoteOrLaterLineGivenTwice(t *testing.T) {
+	s := sub("s1", date(2026, 3, 1), item("i1",
+		seg(date(2026, 3, 1), date(2026, 3, 25), pin("basic", 1), "3"),
+		seg(date(2026, 3, 25), time.Time{}, pin("pro", 1), "3")))
+	b := builder(t, invoice.Options{Basis: 1})
+	march, err := invoice.Issue(build1(t, b, invoice.Run{At: date(2026, 3, 1)}, s), date(2026, 3, 1))
+	require.NoError(t, err)
+	// The upgrade on March 25 credits 7/31 of Basic: twice is less than
+	// the line, so nothing else would tell.
+	later := build1(t, b, invoice.Run{After: date(2026, 3, 1), At: date(2026, 3, 25)}, s)
+	var pc invoice.Line
+	for _, l := range later.Lines {
+		if l.Kind == invoice.KindProrationCredit {
+			pc = l
+		}
+	}
+	require.NotEmpty(t, pc.ID, "the upgrade credits the unused Basic seats")
+	at := date(2026, 3, 25)
+	quarter, err := invoice.NewCreditNote(march, nil, invoice.CreditRequest{ID: "q", Reason: invoice.ReasonGoodwill, At: at,
+		Lines: []invoice.CreditLine{{Line: pc.Credits, Percent: ensemble.MustRatio("25%")}}})
+	require.NoError(t, err)
+
+	cases := []struct {
+		name     string
+		prior    []invoice.CreditNote
+		prorated []invoice.Line
+		path     string
+		says     string
+	}{
+		{"a later line", nil, append(slices.Clone(later.Lines), pc), ensemble.Path("prorated", len(later.Lines), "id"),
+			`line "` + string(pc.ID) + `" is prorated[`},
+		{"a prior note", []invoice.CreditNote{quarter, quarter}, nil, "prior[1].id",
+			`credit note "` + string(quarter.ID) + `" is prior[0] too`},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			cn, err := invoice.NewCreditNote(march, c.prior, invoice.CreditRequest{ID: "all", Reason: invoice.ReasonRefund, At: at, Full: true, Prorated: c.prorated})
+			require.ErrorIs(t, err, invoice.ErrDuplicate)
+			require.Empty(t, cn.Lines)
+			require.Equal(t, []string{c.path}, problemPaths(t, err))
+			require.ErrorContains(t, err, c.says)
+
+			rem, err := invoice.Remaining(march, c.prior, c.prorated...)
+			require.ErrorIs(t, err, invoice.ErrDuplicate)
+			require.Nil(t, rem)
 		})
 	}
 }
