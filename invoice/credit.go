@@ -3,12 +3,10 @@ package invoice
 import (
 	"fmt"
 	"slices"
-	"strconv"
 	"strings"
 	"time"
 
 	"github.com/ensemble-commerce/ensemble"
-	"github.com/ensemble-commerce/ensemble/catalog"
 	"github.com/shopspring/decimal"
 )
 
@@ -72,7 +70,12 @@ type CreditRequest struct {
 // unreversed. Otherwise exactly one of Party, Node, Role and Component is
 // set.
 type Bearer struct {
-	// Party is the partner id that bears the credit.
+	// Party is the partner id that bears the credit. When the credited
+	// line has supplier costs, a party that is none of its suppliers but
+	// within a typo of one ("intelcoo" for "intelco") is refused by
+	// NewCreditNote (*BearerError, ErrBearerNotOnLine, with a did-you-mean);
+	// any other party may be a party of the order's route, which the
+	// invoice does not know, and package settlement checks it.
 	Party string `json:"party,omitempty"`
 	// Node is the plan node path whose parts bear it ("root/channel").
 	Node string `json:"node,omitempty"`
@@ -82,7 +85,8 @@ type Bearer struct {
 	// Component is the bundle component whose supplier bears it (the
 	// Component.ID of the credited line's catalog.SupplierCost,
 	// "bundle/component-offer/supplier"): the SLA credit of an outage that
-	// supplier caused.
+	// supplier caused. One the credited line has no supplier cost of is
+	// refused by NewCreditNote (*BearerError, ErrBearerNotOnLine).
 	Component string `json:"component,omitempty"`
 	// Shortfall says what settlement does when the bearer has less left
 	// than the credit: "" or "error" refuses it, "proportional" takes the
@@ -521,9 +525,8 @@ func NewCreditNote(inv Invoice, prior []CreditNote, req CreditRequest) (CreditNo
 		if cr.Bearer != (Bearer{}) {
 			l.Bearer = cr.Bearer
 		}
-		if c := l.Bearer.Component; c != "" && !slices.ContainsFunc(src.SupplierCosts, func(sc catalog.SupplierCost) bool { return sc.Component.ID == c }) {
-			ps.Add(at+".bearer.component", because(ErrBearerNotOnLine, "line %q has no supplier cost of component %q to bear the credit (its components: %s)",
-				src.ID, c, componentList(src.SupplierCosts)))
+		if field, err := bearerOnLine(&src, l.Bearer); err != nil {
+			ps.Add(at+".bearer."+field, err)
 		}
 		if err := ensemble.CheckLineID(string(l.ID)); err != nil {
 			ps.Add(at+".line", fmt.Errorf("the credit line's id (%d bytes: the invoice's id, the request's and the credited line's) cannot settle: %w", len(l.ID), err))
@@ -751,15 +754,33 @@ func sumLines(x *ensemble.Arith, lines []Line, cur ensemble.Currency) (sub, tax,
 	return sub, tax, total, taxes
 }
 
-// componentList names the components of a line's supplier costs, as a
-// bearer names them, or says there are none.
-func componentList(costs []catalog.SupplierCost) string {
-	if len(costs) == 0 {
-		return "none"
+// bearerOnLine checks what the invoice knows of the bearer of a credit of
+// src: a component must be one of its supplier costs'; a party that is not
+// one of its suppliers but within a typo of one (ensemble.Nearest) is
+// refused as misspelt. Any other party may be one of the route's, which
+// the invoice does not know: settlement checks it. It returns the
+// bearer's offending field and a *BearerError.
+func bearerOnLine(src *Line, b Bearer) (string, error) {
+	var field, name string
+	var on []string
+	switch {
+	case b.Component != "":
+		field, name = "component", b.Component
+		for _, sc := range src.SupplierCosts {
+			on = append(on, sc.Component.ID)
+		}
+	case b.Party != "":
+		field, name = "party", b.Party
+		for _, sc := range src.SupplierCosts {
+			on = append(on, sc.Supplier)
+		}
+	default:
+		return "", nil
 	}
-	names := make([]string, len(costs))
-	for i, sc := range costs {
-		names[i] = strconv.Quote(sc.Component.ID)
+	slices.Sort(on)
+	on = slices.Compact(on)
+	if slices.Contains(on, name) || (field == "party" && len(ensemble.Nearest(name, on)) == 0) {
+		return "", nil
 	}
-	return strings.Join(names, ", ")
+	return field, &BearerError{Line: src.ID, Bearer: b, OnLine: on, Err: ErrBearerNotOnLine}
 }

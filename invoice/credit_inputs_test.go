@@ -8,6 +8,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/ensemble-commerce/ensemble"
+	"github.com/ensemble-commerce/ensemble/catalog"
 	"github.com/ensemble-commerce/ensemble/invoice"
 )
 
@@ -125,6 +126,55 @@ func TestCreditNoteRefusesAPriorNoteOrLaterLineGivenTwice(t *testing.T) {
 			rem, err := invoice.Remaining(march, c.prior, c.prorated...)
 			require.ErrorIs(t, err, invoice.ErrDuplicate)
 			require.Nil(t, rem)
+		})
+	}
+}
+
+// A credit note borne by a misspelt supplier ("gpucoo" for the credited
+// line's supplier "gpuco") was accepted and reached the customer, and only
+// settlement refused it. The invoice knows the line's suppliers: a party
+// within a typo of one but none of them is refused with a did-you-mean, as
+// a misspelt component is; a party far from every supplier may be one of
+// the route's and is left to settlement.
+func TestCreditNoteRefusesABearerMisspeltFromTheLinesSupplier(t *testing.T) {
+	inv := issuedInvoice(t, invoice.TaxPerLine)
+	pro := inv.Lines[1].ID
+	inv.Lines[1].SupplierCosts = []catalog.SupplierCost{{Component: ensemble.Ref{Kind: catalog.RefComponent, ID: "suite/gpu/gpuco"},
+		Offer: "gpu", Supplier: "gpuco", Cost: ensemble.MustMoney("10.00", "EUR")}}
+	credit := func(b invoice.Bearer) (invoice.CreditNote, error) {
+		return invoice.NewCreditNote(inv, nil, invoice.CreditRequest{ID: "sla", Reason: invoice.ReasonSLA, Incident: "INC-1", At: date(2026, 4, 12),
+			Bearer: b, Lines: []invoice.CreditLine{{Line: pro, Percent: ensemble.MustRatio("10%")}}})
+	}
+	refused := []struct {
+		name   string
+		bearer invoice.Bearer
+		path   string
+		says   string
+	}{
+		{"a misspelt supplier", invoice.Bearer{Party: "gpucoo"}, "lines[0].bearer.party",
+			`party "gpucoo" is not a supplier of line "` + string(pro) + `" (its suppliers: "gpuco"); did you mean "gpuco"?`},
+		{"a misspelt component", invoice.Bearer{Component: "suite/gpu/gpucoo"}, "lines[0].bearer.component",
+			`has no supplier cost of component "suite/gpu/gpucoo" to bear the credit (its components: "suite/gpu/gpuco"); did you mean "suite/gpu/gpuco"?`},
+	}
+	for _, c := range refused {
+		t.Run(c.name, func(t *testing.T) {
+			cn, err := credit(c.bearer)
+			require.ErrorIs(t, err, invoice.ErrBearerNotOnLine)
+			require.ErrorIs(t, err, invoice.ErrInvalid)
+			require.Empty(t, cn.Lines)
+			require.Equal(t, []string{c.path}, problemPaths(t, err))
+			var be *invoice.BearerError
+			require.ErrorAs(t, err, &be)
+			require.Equal(t, pro, be.Line)
+			require.Equal(t, c.bearer, be.Bearer)
+			require.ErrorContains(t, err, c.says)
+		})
+	}
+	for _, party := range []string{"gpuco", "reseller-de"} {
+		t.Run("accepts "+party, func(t *testing.T) {
+			cn, err := credit(invoice.Bearer{Party: party})
+			require.NoError(t, err)
+			require.Equal(t, invoice.Bearer{Party: party}, cn.Lines[0].Bearer)
 		})
 	}
 }

@@ -3,6 +3,8 @@ package invoice
 import (
 	"errors"
 	"fmt"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/ensemble-commerce/ensemble"
@@ -33,8 +35,10 @@ var (
 	// ErrInvalid reports a value outside its allowed range or form.
 	ErrInvalid = errors.New("invoice: invalid value")
 	// ErrBearerNotOnLine reports a credit whose bearer names a bundle
-	// component the credited line owes no supplier cost of, so that no
-	// one could bear it. It matches ErrInvalid too.
+	// component the credited line owes no supplier cost of, or a party
+	// that is not one of the line's suppliers but within a typo of one,
+	// so that no one could bear it. A *BearerError wraps it; it matches
+	// ErrInvalid too.
 	ErrBearerNotOnLine = fmt.Errorf("%w: bearer not on the credited line", ErrInvalid)
 	// ErrNoTaxRule reports a line the non-empty tax table has no rule for.
 	ErrNoTaxRule = errors.New("invoice: no tax rule")
@@ -67,6 +71,58 @@ func (e *LineError) Error() string {
 
 // Unwrap returns the condition.
 func (e *LineError) Unwrap() error { return e.Err }
+
+// BearerError reports the bearer of a credit-note line that cannot bear
+// the credit of the line it credits (ErrBearerNotOnLine): a bundle
+// component the line owes no supplier cost of (Bearer.Component), or a
+// party that is none of the line's suppliers (catalog.SupplierCost.Supplier)
+// but within a typo of one (Bearer.Party; "intelcoo" for "intelco"). A
+// party far from every supplier is not reported: it may be the seller, a
+// referrer or another party of the order's route, which the invoice does not
+// know, and package settlement refuses it if it bears no part of the line
+// (settlement.BearerError). NewCreditNote reports it inside its
+// *ensemble.ValidationError at the bearer's field
+// (lines[k].bearer.component, lines[k].bearer.party).
+type BearerError struct {
+	// Line is the credited invoice line.
+	Line LineID
+	// Bearer is the bearer refused.
+	Bearer Bearer
+	// OnLine lists what the line could be borne by in the form the bearer
+	// is: its supplier costs' component IDs for a component, its suppliers'
+	// partner IDs for a party; sorted, without repeats.
+	OnLine []string
+	// Err is the condition: ErrBearerNotOnLine.
+	Err error
+}
+
+// Error names the line and the bearer, what the line could be borne by,
+// and the nearest of those to what the bearer names.
+func (e *BearerError) Error() string {
+	on := "none"
+	if len(e.OnLine) > 0 {
+		q := make([]string, len(e.OnLine))
+		for i, s := range e.OnLine {
+			q[i] = strconv.Quote(s)
+		}
+		on = strings.Join(q, ", ")
+	}
+	var msg, name string
+	if e.Bearer.Component != "" {
+		name = e.Bearer.Component
+		msg = fmt.Sprintf("invoice: line %q has no supplier cost of component %q to bear the credit (its components: %s)", e.Line, name, on)
+	} else {
+		name = e.Bearer.Party
+		msg = fmt.Sprintf("invoice: party %q is not a supplier of line %q (its suppliers: %s)", name, e.Line, on)
+	}
+	if near := ensemble.Nearest(name, e.OnLine); len(near) > 0 {
+		msg += fmt.Sprintf("; did you mean %q?", near[0])
+	}
+	return msg
+}
+
+// Unwrap returns the condition.
+func (e *BearerError) Unwrap() error { return e.Err }
 
 // TermError reports an item's own billing anchor or contract term, or the
 // subscription's contract term, that cannot be billed, naming the
