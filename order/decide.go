@@ -240,7 +240,11 @@ func (d *decider) quote() ([]Event, error) {
 		return nil, c.p.Err(fmt.Sprintf("order %q", d.o.ID))
 	}
 	lines := make([]Line, len(d.o.Lines))
-	var currency string
+	// The first line (by ID) whose offer resolves sets the order's
+	// currency; a line in another is refused, saying which line set it.
+	// Paths index the order's lines, which are sorted by ID, not the
+	// draft's.
+	var currency, setBy string
 	for i, l := range d.o.Lines {
 		path := ensemble.Path("lines", i)
 		pinned, off, ok := c.checkLine(path, l, d.at)
@@ -250,8 +254,10 @@ func (d *decider) quote() ([]Event, error) {
 		}
 		if currency == "" {
 			currency = off.Currency
+			setBy = fmt.Sprintf("line %q (%s, %s; the first by ID: an order's lines are sorted by ID)", l.ID, path, off.Pin())
 		} else if off.Currency != currency {
-			c.line(path+".pin", l.ID, off.Currency, fmt.Errorf("%w: %s is in %s, the order in %s", ErrCurrency, off.Pin(), off.Currency, currency))
+			c.line(path+".pin", l.ID, off.Currency, fmt.Errorf("%w: %s is in %s, but the order is in %s, set by %s",
+				ErrCurrency, off.Pin(), off.Currency, currency, setBy))
 		}
 		if ok {
 			c.checkSale(path+".pin", l, &off, d.at)

@@ -38,11 +38,15 @@
 // (who shares in the sale), may sell the offer to the customer
 // (partner.Governance.CanSell), the version is in force, the
 // quantity and each add-on's quantity lie within the catalog's bounds, each
-// add-on attaches to its offer, every line is in one currency, and a
-// discount is either within the seller's allowance
+// add-on attaches to its offer, every line is in one currency (the first
+// line by ID sets it; a line in another is ErrCurrency naming that line),
+// and a discount is either within the seller's allowance
 // (partner.Governance.DiscountAllowance) or covered by an approved price
 // exception (partner.Approval). Every problem is reported at once in an
-// *ensemble.ValidationError with paths such as lines[2].quantity. Accepting
+// *ensemble.ValidationError with paths such as lines[2].quantity, which
+// index the order's Lines, sorted by ID, and not the draft as written (a
+// draft with lines [jp, de] has them as [de, jp]); each names its line's
+// ID too. Accepting
 // checks the expiry and that the seller may still sell, and captures the
 // seller's chain (partner.Network.Chain) into the route.
 //

@@ -241,7 +241,8 @@ const (
 	CmdRevise
 	// CmdQuote: draft -> quoted until Command.ExpiresAt, after checking
 	// every line against the catalog and the seller's governance and
-	// pinning the versions in force.
+	// pinning the versions in force. Its problems' paths index the order's
+	// Lines, sorted by ID (not the draft's order), and name each line.
 	CmdQuote
 	// CmdExpireQuote: quoted -> expired, at or after the expiry.
 	CmdExpireQuote
