@@ -524,7 +524,8 @@ func TestValidationFields(t *testing.T) {
 		})
 	}
 	_, err := catalog.NewRater(ok, ensemble.Currency{})
-	require.ErrorIs(t, err, catalog.ErrUnknownCurrency)
+	require.ErrorIs(t, err, catalog.ErrRequired, "no currency is a missing one, not an unknown one")
+	require.NotErrorIs(t, err, catalog.ErrUnknownCurrency)
 }
 
 func TestSmallTypesJSON(t *testing.T) {

@@ -21,7 +21,8 @@ var (
 	// ErrDuplicate reports an ID (or offer version) declared twice.
 	ErrDuplicate = errors.New("catalog: duplicate")
 	// ErrUnknownCurrency reports a currency that is neither an ISO 4217
-	// legal-tender code nor a unit the document declares in Units.
+	// legal-tender code nor a unit the document declares in Units. An
+	// offer (or price) with no currency at all is ErrRequired instead.
 	ErrUnknownCurrency = errors.New("catalog: unknown currency")
 	// ErrNegative reports an amount, quantity or ratio below zero.
 	ErrNegative = errors.New("catalog: negative")

@@ -107,7 +107,8 @@ type Offer struct {
 	Kind OfferKind `json:"kind"`
 	// Currency is the currency every amount of the offer is in: an ISO 4217
 	// code of a legal-tender currency, or a unit the document declares in
-	// Units. New stores its key ("EUR", "GEMS:0").
+	// Units. New stores its key ("EUR", "GEMS:0"). Required (ErrRequired);
+	// one neither ISO 4217 nor declared is ErrUnknownCurrency.
 	Currency string `json:"currency"`
 	// EffectiveFrom is the first instant this version can be sold.
 	EffectiveFrom time.Time `json:"effective_from"`

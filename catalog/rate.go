@@ -154,12 +154,13 @@ type ctier struct {
 
 // NewRater validates p as a price in currency cur and compiles it. Problems
 // are reported all at once as an *ensemble.ValidationError whose paths start
-// at "price" and whose problems are *OfferError values with an empty offer.
+// at "price" and whose problems are *OfferError values with an empty offer;
+// the zero cur is ErrRequired at "currency".
 func NewRater(p Price, cur ensemble.Currency) (*Rater, error) {
 	var probs ensemble.Problems
 	rep := reporter{p: &probs, priceOnly: true}
 	if cur.IsZero() {
-		rep.add("currency", ErrUnknownCurrency, "")
+		rep.add("currency", ErrRequired, "")
 	}
 	validatePrice(&rep, "price", &p)
 	if err := probs.Err("catalog: price"); err != nil {

@@ -297,7 +297,9 @@ func validateDocument(doc *Document) (*ensemble.Units, error) {
 		if int(o.Kind) >= len(offerKindNames) {
 			r.add(at("kind"), ErrOutOfRange, o.Kind.String())
 		}
-		if _, err := units.Currency(o.Currency); err != nil {
+		if o.Currency == "" {
+			r.add(at("currency"), ErrRequired, "")
+		} else if _, err := units.Currency(o.Currency); err != nil {
 			r.add(at("currency"), ErrUnknownCurrency, o.Currency)
 		}
 		if o.EffectiveFrom.IsZero() {
