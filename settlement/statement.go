@@ -460,11 +460,26 @@ type Payout struct {
 	ID   string    `json:"id"`
 	Date time.Time `json:"date"`
 	// Currency is the currency paid in; the zero Currency pays in the
-	// statement's currency. Rate (payout units per statement unit) is
-	// required when they differ, and Mode rounds the converted amount once.
-	Currency ensemble.Currency     `json:"currency,omitzero"`
-	Rate     ensemble.Ratio        `json:"rate,omitzero"`
-	Mode     ensemble.RoundingMode `json:"mode,omitempty"`
+	// statement's currency (or, with Exchange, in Exchange.To). A rate,
+	// Exchange or Rate, is required when they differ, and Mode rounds the
+	// converted amount once.
+	Currency ensemble.Currency `json:"currency,omitzero"`
+	// Rate is the rate as a bare ratio: payout units per statement unit.
+	// Nothing says which way it was quoted, so a rate given the other way
+	// round (a USD→KWD rate for a KWD statement paid in USD) pays its
+	// inverse without a word; prefer Exchange, which is checked.
+	Rate ensemble.Ratio `json:"rate,omitzero"`
+	// Exchange is the rate as a labelled pair, as rates are given
+	// everywhere else: From the statement's currency, To the currency paid
+	// in, in force at Date (Since not after it). A pair the other way round
+	// (from the currency paid in to the statement's: USD→KWD for a KWD
+	// statement paid in USD), a pair of other currencies or a rate
+	// ExchangeRate.Check refuses is a *ensemble.RateError wrapping
+	// ensemble.ErrRate; one not yet in force at Date wraps
+	// ensemble.ErrNoRate. Set Exchange or Rate, not both (ErrInvalidPayout).
+	// PayOutConsolidated ignores it, as it does Currency and Rate.
+	Exchange *ensemble.ExchangeRate `json:"exchange,omitempty"`
+	Mode     ensemble.RoundingMode  `json:"mode,omitempty"`
 }
 
 // PayOut returns the payout entry for a statement's payable balance: kind
@@ -473,9 +488,14 @@ type Payout struct {
 // rounded once. Date it at or after the end of the statement's period: a
 // payout dated inside it is folded into that period when it is folded
 // again, which then no longer shows what was paid. Errors: an id holding
-// one of "/:#" or no date (ErrInvalidPayout, with an *ensemble.IDError for
-// the id), a statement that does not hold together (Statement.Check,
-// ErrStatementMismatch), nothing payable (ErrNothingPayable).
+// one of "/:#", no date, or both Rate and Exchange (ErrInvalidPayout, with
+// an *ensemble.IDError for the id), a statement that does not hold together
+// (Statement.Check, ErrStatementMismatch), nothing payable
+// (ErrNothingPayable), another currency without a positive rate
+// (ErrCurrency), an Exchange whose pair is not the statement's currency to
+// the one paid in, reversed or not, or that cannot be used (a
+// *ensemble.RateError: ensemble.ErrRate; ensemble.ErrNoRate when not yet in
+// force at the payout's date).
 //
 // PayOut knows only the statement it is given, not what was paid from it
 // before: pay each statement once (keep which statements were paid, by
@@ -493,16 +513,54 @@ func PayOut(st Statement, p Payout) (Entry, error) {
 	if !st.Payable.IsPositive() {
 		return Entry{}, fmt.Errorf("settlement: payout %q: %w to %q", p.ID, ErrNothingPayable, st.Party)
 	}
+	cur, rate := p.Currency, p.Rate
+	if x := p.Exchange; x != nil {
+		if !rate.IsZero() {
+			return Entry{}, fmt.Errorf("%w: payout %q sets both rate and exchange: set one", ErrInvalidPayout, p.ID)
+		}
+		if cur.IsZero() {
+			cur = x.To
+			if x.To == st.Currency {
+				cur = x.From // paid in From, at a reversed rate: refused as one
+			}
+		}
+		if err := payoutRate(*x, st.Currency, cur, p.Date); err != nil {
+			return Entry{}, fmt.Errorf("settlement: payout %q: %w", p.ID, err)
+		}
+		rate = x.Rate
+	}
 	e := Entry{ID: EntryID("payout:" + p.ID), Kind: KindPayout, Party: st.Party, Amount: st.Payable, Date: p.Date,
 		Note: "payout of statement " + st.Period.String()}
-	if !p.Currency.IsZero() && p.Currency != st.Currency {
-		if p.Rate.Sign() <= 0 {
-			return Entry{}, fmt.Errorf("%w: payout %q in %s needs a positive rate", ErrCurrency, p.ID, p.Currency)
+	if !cur.IsZero() && cur != st.Currency {
+		if rate.Sign() <= 0 {
+			return Entry{}, fmt.Errorf("%w: payout %q in %s needs a positive rate", ErrCurrency, p.ID, cur)
 		}
-		to := ensemble.MoneyFromDecimal(st.Payable.Amount(), p.Currency).MulRatio(p.Rate, p.Mode)
-		e.Conversion = &Conversion{From: st.Payable, Rate: p.Rate, Mode: p.Mode, To: to}
+		to := ensemble.MoneyFromDecimal(st.Payable.Amount(), cur).MulRatio(rate, p.Mode)
+		e.Conversion = &Conversion{From: st.Payable, Rate: rate, Mode: p.Mode, To: to}
 	}
 	return e, nil
+}
+
+// payoutRate checks a payout's labelled rate against the conversion it
+// makes, from the statement's currency into the one paid in, at the
+// payout's date: a reversed pair, another pair, a rate not above zero or
+// not yet in force is a *ensemble.RateError.
+func payoutRate(x ensemble.ExchangeRate, from, to ensemble.Currency, at time.Time) error {
+	switch {
+	case x.From == to && x.To == from && from != to:
+		return &ensemble.RateError{From: x.From, To: x.To, Value: fmt.Sprintf(
+			"reversed: the payout converts the statement's %s into %s; give the rate from %s to %s", from.Key(), to.Key(), from.Key(), to.Key()), Err: ensemble.ErrRate}
+	case x.From != from || x.To != to:
+		return &ensemble.RateError{From: x.From, To: x.To, Value: fmt.Sprintf(
+			"the payout converts the statement's %s into %s", from.Key(), to.Key()), Err: ensemble.ErrRate}
+	}
+	if err := x.Check(); err != nil {
+		return err
+	}
+	if x.Since.After(at) {
+		return &ensemble.RateError{From: x.From, To: x.To, At: at, Value: "in force only from " + x.Since.UTC().Format(time.RFC3339), Err: ensemble.ErrNoRate}
+	}
+	return nil
 }
 
 // checkPayout refuses a payout id holding a separator payout entry ids
