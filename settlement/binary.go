@@ -19,11 +19,12 @@ import (
 // The compact binary encoding of a State and of entries, for hosts that
 // move and keep many of them (a shard's state between batches, a
 // pipeline's entries between stages). A blob starts with two bytes, a
-// kind ('s' for a state, 'e' for entries) and the format version (5 for
+// kind ('s' for a state, 'e' for entries) and the format version (6 for
 // a state: version 1, whose ledger parts had no source, version 2, whose
 // lines had no fingerprint of their facts, version 3, whose collections
-// had no pending credits, and version 4, which had no unfunded credits,
-// are still read; 1 for entries);
+// had no pending credits, version 4, which had no unfunded credits, and
+// version 5, whose open disputes did not record what reserves held, are
+// still read; 1 for entries);
 // then integers as varints (amounts in minor units of the line's
 // currency for a state), instants as seconds and nanoseconds, and every
 // text once per blob: a string is written the first time with its bytes
@@ -41,7 +42,7 @@ import (
 var ErrCorruptEntries = errors.New("settlement: corrupt entries")
 
 const (
-	binaryVersion  = 5 // of states: a blob of another version than 1 to 5 is refused
+	binaryVersion  = 6 // of states: a blob of another version than 1 to 6 is refused
 	entriesVersion = 1 // of entries, whose form version 2 did not change (read as 1 or 2; 3 and 4 are refused)
 	kindState      = 's'
 	kindEntries    = 'e'
@@ -277,6 +278,9 @@ func (w *binWriter) ledgerLine(ll *LedgerLine) {
 		w.units(p.Amount, cur)
 		w.units(p.Unreversed, cur)
 		w.units(p.Held, cur)
+		if ll.Disputed { // version 6: what reserves held when the dispute opened
+			w.units(p.HeldByReserves, cur)
+		}
 		w.units(p.Awaiting, cur)
 		w.units(p.Reserve, cur)
 		w.time(p.ReserveUntil)
@@ -729,6 +733,9 @@ func (r *binReader) ledgerLine(li *ledgerLineIn) {
 				p.Entry = EntryID(string(ll.Line) + ":" + p.Node + "/" + string(p.Party))
 			}
 			p.Amount, p.Unreversed, p.Held = r.units(cur, false), r.units(cur, false), r.units(cur, true)
+			if r.version >= 6 && ll.Disputed {
+				p.HeldByReserves = r.units(cur, true)
+			}
 			p.Awaiting = r.units(cur, true)
 			p.Reserve, p.ReserveUntil = r.units(cur, true), r.time()
 			if r.version >= 2 && r.bool() {

@@ -48,9 +48,10 @@
 //	sla := settlement.Line{ID: "CN1", Credits: "L1", Date: at, Amount: minus60EUR,
 //		Bearer: settlement.Bearer{Component: "suite/gpu/gpuco"}} // the SupplierCost's Component.ID; shortfall: an error unless ShortfallProportional
 //
-// Disputes hold a line's entries; ResolveDispute releases them and claws
-// back a lost one, and ResolveDisputeWith a dispute lost in part, borne by
-// a Bearer, with a dispute fee (KindFee) charged to a chosen party. Reserves
+// Disputes hold a line's entries (what reserves hold of them already is
+// not held again); ResolveDispute releases them and claws back a lost one,
+// and ResolveDisputeWith a dispute lost in part, borne by a Bearer, with a
+// dispute fee (KindFee) charged to a chosen party. Reserves
 // hold back part of an earning until a release date: a leaf's (Node.Reserve),
 // or a party's rolling reserve (PlanDocument.Reserves), which refunds and lost
 // disputes dated before its release draw on first, so what is payable falls

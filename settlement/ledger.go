@@ -375,11 +375,25 @@ func allocateReversal(parts []int64, x int64, unreversed []int64, shares []ensem
 }
 
 // Dispute opens a dispute on a settled line at instant at (stored in UTC): every part's
-// unreversed amount is held (KindHold entries) until ResolveDispute; on a
-// line payable on collection, what of it is payable (what still awaits
-// the customer's payment is held back already, and a line not paid at
-// all holds nothing more). A line already disputed, or unknown, is an
-// error; st is left unchanged.
+// unreversed amount is held (KindHold entries) until ResolveDispute, less
+// what is withheld from it already, so that no money is withheld twice: on
+// a line payable on collection, what still awaits the customer's payment
+// (a line not paid at all holds nothing more); and what reserves still
+// hold of the part at instant at, its leaf's (Node.Reserve) and its
+// party's rolling reserve (PartyReserve), each until its release date. A
+// part whose reserves hold all it has unreversed gets no hold; the hold's
+// note names what the reserves hold ("dispute 1 opened, beside EUR 150.00
+// reserves hold"), and the State records it (LedgerPart.HeldByReserves).
+// A reserve released while the dispute is open is paid as scheduled: the
+// dispute holds only what was payable when it opened. A reseller paid
+// 300.00 of which a leaf reserve holds 150.00 for 30 days gets a hold of
+// 150.00, not 300.00, and its statement withholds the 300.00 it earned,
+// not 450.00.
+//
+// Errors, each a *LineError naming the line, with st unchanged: an
+// unknown line (ErrUnknownLine), a line already disputed (ErrDisputed),
+// and a line whose plan version the settler does not hold, whose leaves'
+// reserves it cannot know (a *PlanVersionError, ErrUnknownPlanVersion).
 func (s *Settler) Dispute(st State, line LineID, at time.Time) (Result, error) {
 	lg := st.lines.get(line)
 	if lg == nil {
@@ -392,18 +406,40 @@ func (s *Settler) Dispute(st State, line LineID, at time.Time) (Result, error) {
 		return Result{}, lineErr(line, lg.ctx.plan.ID, "", "", fmt.Errorf("%w: too many disputes", ErrDisputed))
 	}
 	at = at.UTC()
+	reserved, err := s.reservedAt(lg, at)
+	if err != nil {
+		return Result{}, lineErr(line, lg.ctx.plan.ID, "", "", err)
+	}
 	r := s.newRun(context.Background(), st, 0)
 	defer r.release()
 	nl := *lg
 	nl.disputes = &disputes{count: lg.disputeCount() + 1, open: true, held: make([]int64, lg.parts()), lost: lg.disputesLost()}
 	seq := strconv.Itoa(int(nl.disputes.count))
+	note := "dispute " + seq + " opened"
 	for i := range nl.disputes.held {
 		u := lg.unreversed(i) - lg.awaitingAt(i) // what awaits the customer's payment is held back already
+		var byRes int64
+		if reserved != nil {
+			// So is what reserves still hold (a plan with reserves is
+			// never payable on collection).
+			byRes = min(u, reserved[i])
+			if byRes > 0 {
+				if nl.disputes.byReserves == nil {
+					nl.disputes.byReserves = make([]int64, lg.parts())
+				}
+				nl.disputes.byReserves[i] = byRes
+			}
+		}
+		u -= byRes
 		nl.disputes.held[i] = u
 		if u == 0 {
 			continue
 		}
-		r.entries = append(r.entries, holdEntry(&nl, i, "#hold."+seq, KindHold, u, at, "dispute "+seq+" opened"))
+		n := note
+		if byRes > 0 {
+			n += ", beside " + ensemble.MoneyFromMinor(byRes, lg.ctx.cur).String() + " reserves hold"
+		}
+		r.entries = append(r.entries, holdEntry(&nl, i, "#hold."+seq, KindHold, u, at, n))
 	}
 	if err := duplicateEntry(r.entries); err != nil {
 		return Result{}, lineErr(line, lg.ctx.plan.ID, "", "", err)
@@ -415,7 +451,8 @@ func (s *Settler) Dispute(st State, line LineID, at time.Time) (Result, error) {
 
 // ResolveDispute closes a line's open dispute at instant at. Won: the
 // holds are released (KindRelease). Lost: the holds are released and
-// every unreversed amount is clawed back (KindClawback), so every party
+// every unreversed amount is clawed back (KindClawback), what reserves
+// still hold of it included (see ResolveDisputeWith), so every party
 // nets to zero on the line, as after a full credit note. Those clawbacks
 // are keyed by the dispute: Line "<line>#dispute.<n>" and ids
 // "<line>#dispute.<n>:node/path#clawback", n counting the line's disputes.
@@ -477,6 +514,23 @@ var ErrInvalidDispute = errors.New("settlement: invalid dispute outcome")
 // "<line>#dispute.<n>", id "<line>#dispute.<n>:fee"), whatever the outcome.
 // The entries' notes say the outcome: "dispute 2 won", "dispute 2 lost",
 // "dispute 2 partly lost".
+//
+// Reserves: the holds released are what the dispute held, which left out
+// what reserves held when it opened (see Dispute). A lost dispute claws
+// back each part's share of what was lost from all the part has
+// unreversed, what its reserves still hold included, as a credit does.
+// The party's rolling reserve meets it first (PartyReserve): up to what it
+// still holds is released at instant at, and its scheduled release is
+// lessened by as much. A leaf's reserve (Node.Reserve) is not drawn on, by
+// a dispute as by a credit: it is released at its date as scheduled, so
+// until then the party's balance is short by it (a negative balance
+// carries forward), and the release makes it whole. Either way the part
+// nets what it would without reserves, nothing held twice or released
+// twice. A reseller paid EUR 300.00, 150.00 of it in a leaf reserve until
+// March 31, whose dispute opened on March 6 (a hold of 150.00) is lost in
+// full on March 10: the 150.00 hold is released and 300.00 clawed back, so
+// it stands at -150.00, with 150.00 withheld, until the reserve's release
+// on March 31 brings it to zero.
 //
 // On a line payable on collection, a lost dispute takes what the customer
 // won back off what it owes (what it paid goes back to it, a chargeback);

@@ -131,7 +131,12 @@ type refPart struct {
 	amount     int64
 	unreversed int64
 	held       int64 // while a dispute is open
+	byReserves int64 // what reserves held of it when the open dispute opened, which the dispute does not hold
 	awaiting   int64 // what awaits the customer's payment, on collection
+	// The reserve of the part's leaf (Node.Reserve), and its release date
+	// (zero: none). Reversals never draw on it.
+	leaf      int64
+	leafUntil time.Time
 	// A rolling reserve held from the part's party: what it still holds,
 	// and its release date (zero: none).
 	reserve int64
@@ -1167,6 +1172,8 @@ func (ln *refLine) reserve(n *settlement.Node, entryPath, node string, party par
 	ln.entries = append(ln.entries,
 		ln.entry(id+"#reserve", settlement.KindReserve, party, role, node, held, ln.line.Date, "", nil, note, id),
 		ln.entry(id+"#release", settlement.KindRelease, party, role, node, held, release, "", nil, "reserve released", id))
+	p := &ln.parts[len(ln.parts)-1]
+	p.leaf, p.leafUntil = held, release
 	return held
 }
 
@@ -1712,7 +1719,9 @@ func (lg *refLedger) holdEntry(p refPart, suffix string, kind settlement.EntryKi
 		Seller: lg.seller, Reverses: id, Note: note, Conversion: conv, Trace: append(slices.Clone(lg.trace), ensemble.Ref{Kind: settlement.RefLine, ID: string(lg.line)})}
 }
 
-// Dispute holds every part's unreversed amount of a settled line.
+// Dispute holds every part's unreversed amount of a settled line, less
+// what awaits payment and what its reserves (the leaf's and the rolling
+// one) still hold at the dispute's date, which are withheld already.
 func (s *refSettler) Dispute(line settlement.LineID, at time.Time) ([]settlement.Entry, error) {
 	lg, ok := s.state.lines[line]
 	switch {
@@ -1720,6 +1729,8 @@ func (s *refSettler) Dispute(line settlement.LineID, at time.Time) ([]settlement
 		return nil, refErr(line, "", "", "", settlement.ErrUnknownLine)
 	case lg.disputed:
 		return nil, refErr(line, lg.plan.ID, "", "", settlement.ErrDisputed)
+	case !slices.ContainsFunc(s.plans, func(p settlement.PlanDocument) bool { return p.Ref() == lg.plan }):
+		return nil, refErr(line, lg.plan.ID, "", "", settlement.ErrUnknownPlanVersion) // whose leaves' reserves it cannot know
 	}
 	lg.disputes++
 	lg.disputed = true
@@ -1728,8 +1739,20 @@ func (s *refSettler) Dispute(line settlement.LineID, at time.Time) ([]settlement
 	var out []settlement.Entry
 	for i := range lg.parts {
 		p := &lg.parts[i]
-		if p.held = p.unreversed - p.awaiting; p.held != 0 { // what awaits payment is held back already
-			out = append(out, lg.holdEntry(*p, "#hold."+n, settlement.KindHold, p.held, at.UTC(), "dispute "+n+" opened"))
+		var reserved int64
+		if p.leafUntil.After(at) {
+			reserved += p.leaf
+		}
+		if p.until.After(at) {
+			reserved += p.reserve
+		}
+		p.byReserves = min(reserved, p.unreversed-p.awaiting)
+		note := "dispute " + n + " opened"
+		if p.byReserves > 0 {
+			note += ", beside " + ensemble.MoneyFromMinor(p.byReserves, lg.cur).String() + " reserves hold"
+		}
+		if p.held = p.unreversed - p.awaiting - p.byReserves; p.held != 0 { // what awaits payment is held back already
+			out = append(out, lg.holdEntry(*p, "#hold."+n, settlement.KindHold, p.held, at.UTC(), note))
 		}
 	}
 	s.state.lines[line] = lg
@@ -1778,6 +1801,7 @@ func (s *refSettler) ResolveDispute(line settlement.LineID, o settlement.Dispute
 			out = append(out, lg.holdEntry(*p, "#release."+n, settlement.KindRelease, p.held, at, "dispute "+n+" "+outcome))
 			p.held = 0
 		}
+		p.byReserves = 0
 	}
 	by := string(line) + "#dispute." + n
 	trace := append(slices.Clone(lg.trace), ensemble.Ref{Kind: settlement.RefLine, ID: string(line)})
@@ -1860,6 +1884,9 @@ func (st refState) JSON() ([]byte, error) {
 				Kind: p.kind, Amount: ensemble.MoneyFromMinor(p.amount, lg.cur), Unreversed: ensemble.MoneyFromMinor(p.unreversed, lg.cur)}
 			if lg.disputed && p.held != 0 {
 				lp.Held = ensemble.MoneyFromMinor(p.held, lg.cur)
+			}
+			if lg.disputed && p.byReserves != 0 {
+				lp.HeldByReserves = ensemble.MoneyFromMinor(p.byReserves, lg.cur)
 			}
 			if p.awaiting != 0 {
 				lp.Awaiting = ensemble.MoneyFromMinor(p.awaiting, lg.cur)

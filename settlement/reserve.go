@@ -5,6 +5,7 @@ import (
 	"math/big"
 	"math/bits"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/ensemble-commerce/ensemble"
@@ -202,4 +203,78 @@ func (r *run) drawRolling(lg, nl *ledger, taken []int64, by string, at time.Time
 		e.Note = "scheduled release of the rolling reserve less the draw, " + note
 		r.entries = append(r.entries, e)
 	}
+}
+
+// reservedAt returns what reserves still hold at instant at of each part
+// of line lg (nil when they hold nothing): the reserve of the part's leaf
+// (Node.Reserve), as the split held it, when it is released after at; and
+// the party's rolling reserve (PartyReserve), less what reversals drew on
+// it, when it is released after at. The leaf's reserve is worked out from
+// the line's plan version: one the settler does not hold is a
+// *PlanVersionError, since what its leaves reserve cannot be known.
+func (s *Settler) reservedAt(lg *ledger, at time.Time) ([]int64, error) {
+	var cp *cplan
+	for _, p := range s.plans {
+		if p.ref == *lg.ctx.plan {
+			cp = p
+			break
+		}
+	}
+	if cp == nil {
+		return nil, &PlanVersionError{Line: lg.line, Plan: *lg.ctx.plan, Basis: lg.ctx.basis, Err: ErrUnknownPlanVersion}
+	}
+	var out []int64
+	add := func(i int, u int64) {
+		if u <= 0 {
+			return
+		}
+		if out == nil {
+			out = make([]int64, lg.parts())
+		}
+		out[i] += u
+	}
+	for i := range lg.parts() {
+		pe := lg.payee(i)
+		if pe.meta.kind != KindEarning {
+			continue
+		}
+		n := cp.node(pe.meta.node)
+		switch {
+		case n == nil || !n.leaf || n.reserve == nil || n.reserve.Ratio.IsZero():
+			continue
+		case pe.meta.role == "platform" && n.role.kind != rolePlatform:
+			continue // the platform paid as the leaf's fallback: the split reserved nothing
+		case !lg.date.AddDate(0, 0, n.reserve.Days).After(at):
+			continue // released by then
+		}
+		add(i, reserveUnits(n, lg.units(i)))
+	}
+	for _, h := range lg.holds() {
+		if h.until.After(at) {
+			add(int(h.part), h.units)
+		}
+	}
+	return out, nil
+}
+
+// node returns the plan's node of path ("root/channel/reseller"), or nil.
+func (cp *cplan) node(path string) *cnode {
+	n := cp.root
+	if n == nil || !strings.HasPrefix(path, n.path) {
+		return nil
+	}
+	for n.path != path {
+		var next *cnode
+		for _, c := range n.children {
+			if c.path == path || strings.HasPrefix(path, c.path+"/") {
+				next = c
+				break
+			}
+		}
+		if next == nil {
+			return nil
+		}
+		n = next
+	}
+	return n
 }

@@ -115,7 +115,19 @@ type disputes struct {
 	count int32
 	open  bool
 	held  []int64 // per part, while a dispute is open
-	lost  int64   // what lost disputes took back, in all
+	// byReserves is, per part, what reserves held of it when the open
+	// dispute opened, which the dispute does not hold again; nil: nothing.
+	byReserves []int64
+	lost       int64 // what lost disputes took back, in all
+}
+
+// heldByReserves returns what reserves held of part i when the line's
+// open dispute opened.
+func (d *disputes) heldByReserves(i int) int64 {
+	if d == nil || !d.open || d.byReserves == nil {
+		return 0
+	}
+	return d.byReserves[i]
 }
 
 // disputesLost returns what the line's lost disputes took back.
@@ -388,6 +400,12 @@ type LedgerPart struct {
 	Amount     ensemble.Money `json:"amount"`
 	Unreversed ensemble.Money `json:"unreversed"`
 	Held       ensemble.Money `json:"held,omitzero"`
+	// HeldByReserves is, while a dispute is open, what reserves held of
+	// the part when it opened (a leaf's reserve and the party's rolling
+	// reserve, until their release dates), which the dispute does not
+	// hold again: Held + HeldByReserves is Unreversed less Awaiting (see
+	// Settler.Dispute). Omitted when zero.
+	HeldByReserves ensemble.Money `json:"held_by_reserves,omitzero"`
 	// Awaiting is what of the unreversed amount awaits the customer's
 	// payment, on a line payable on collection.
 	Awaiting ensemble.Money `json:"awaiting,omitzero"`
@@ -509,6 +527,9 @@ func (l *ledger) export(vols []lineVolume) LedgerLine {
 			Amount: ensemble.MoneyFromMinor(l.units(i), c.cur), Unreversed: ensemble.MoneyFromMinor(l.unreversed(i), c.cur)}
 		if l.disputed() && l.disputes.held[i] != 0 {
 			out.Parts[i].Held = ensemble.MoneyFromMinor(l.disputes.held[i], c.cur)
+		}
+		if x := l.disputes.heldByReserves(i); x != 0 {
+			out.Parts[i].HeldByReserves = ensemble.MoneyFromMinor(x, c.cur)
 		}
 		if a := l.awaitingAt(i); a != 0 {
 			out.Parts[i].Awaiting = ensemble.MoneyFromMinor(a, c.cur)
@@ -665,8 +686,11 @@ func (s State) exportJSON() (stateJSON, error) {
 //     line's currency within [0, unreversed] (reversals draw on it first);
 //     a reserve without its release date is refused;
 //   - an open dispute is counted (disputes >= 1, at most math.MaxInt32) and
-//     holds exactly each part's unreversed amount less what it awaits of
-//     the customer's payment; a line no dispute holds holds nothing;
+//     holds (held) with what reserves held when it opened
+//     (held_by_reserves, not negative, only on a line payable on
+//     settlement: ErrReserveOnCollection) exactly each part's unreversed
+//     amount less what it awaits of the customer's payment; a line no
+//     dispute holds holds nothing;
 //   - a part awaits (awaiting) within [0, unreversed], and only on a line
 //     payable on collection (ErrNotOnCollection), whose collection record
 //     is in the line's currency, whole minor units and not negative, with
@@ -922,6 +946,7 @@ func (r *stateReader) line(path string, ll *LedgerLine) {
 		amount, aOK := r.units(pp+".amount", id, lp.Entry, "amount", lp.Amount, cur)
 		unreversed, uOK := r.units(pp+".unreversed", id, lp.Entry, "unreversed", lp.Unreversed, cur)
 		held, hOK := r.units(pp+".held", id, lp.Entry, "held", lp.Held, cur)
+		byRes, bOK := r.units(pp+".held_by_reserves", id, lp.Entry, "held by reserves", lp.HeldByReserves, cur)
 		awaiting, wOK := r.units(pp+".awaiting", id, lp.Entry, "awaiting", lp.Awaiting, cur)
 		awaits[j] = awaiting
 		l.amounts[j], l.amounts[n+j] = amount, unreversed
@@ -943,14 +968,27 @@ func (r *stateReader) line(path string, ll *LedgerLine) {
 			collOK = false
 		}
 		switch {
-		case !hOK || !uOK || !wOK:
-		case ll.Disputed && held != unreversed-awaiting:
-			r.fail(pp+".held", id, lp.Entry, nil, "an open dispute holds %s, not the unreversed %s less the awaiting %s", lp.Held, lp.Unreversed, lp.Awaiting)
+		case !hOK || !uOK || !wOK || !bOK:
 		case !ll.Disputed && held != 0:
 			r.fail(pp+".held", id, lp.Entry, nil, "%s held on a line no dispute holds", lp.Held)
+		case !ll.Disputed && byRes != 0:
+			r.fail(pp+".held_by_reserves", id, lp.Entry, nil, "%s held by reserves on a line no dispute holds", lp.HeldByReserves)
+		case byRes < 0:
+			r.fail(pp+".held_by_reserves", id, lp.Entry, nil, "negative held by reserves %s", lp.HeldByReserves)
+		case byRes != 0 && ll.Collection != nil:
+			r.fail(pp+".held_by_reserves", id, lp.Entry, ErrReserveOnCollection, "%s held by reserves on a line payable on collection", lp.HeldByReserves)
+		case ll.Disputed && (held < 0 || held+byRes != unreversed-awaiting):
+			r.fail(pp+".held", id, lp.Entry, nil, "an open dispute holds %s, and reserves %s, not together the unreversed %s less the awaiting %s",
+				lp.Held, lp.HeldByReserves, lp.Unreversed, lp.Awaiting)
 		}
 		if l.disputed() {
 			l.disputes.held[j] = held
+			if byRes != 0 {
+				if l.disputes.byReserves == nil {
+					l.disputes.byReserves = make([]int64, n)
+				}
+				l.disputes.byReserves[j] = byRes
+			}
 		}
 		r.rollingPart(pp, l, ll, lp, j, unreversed, uOK)
 		if src, ok := r.source(pp, ll, lp, j, amount, aOK); ok {

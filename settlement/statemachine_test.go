@@ -58,6 +58,13 @@ type modelLine struct {
 	// release (the line's date + 45 days).
 	roll  int64
 	until time.Time
+	// The leaf's reserve of dev-1's part (10%, the line's date + 30
+	// days), which reversals do not draw on; and what reserves held of
+	// the part when the open dispute opened, which the dispute does not
+	// hold again.
+	leaf      int64
+	leafUntil time.Time
+	byRes     int64
 }
 
 // awaiting is what the line holds back until its customer pays.
@@ -159,8 +166,9 @@ func (m *ledgerMachine) earn(t *rapid.T) {
 	m.apply(res)
 	dev := units - cost
 	m.lines[id] = &modelLine{dev: dev, sup: cost, hasDev: dev > 0, hasSup: cost > 0, role: role, onColl: onColl, total: units}
-	if !onColl { // devPlan and devCoSellPlan hold dev-1's rolling reserve; devCollectPlan none
+	if !onColl { // devPlan and devCoSellPlan hold dev-1's reserves; devCollectPlan none
 		m.lines[id].roll, m.lines[id].until = (dev-dev/10)/5, m.now.AddDate(0, 0, 45)
+		m.lines[id].leaf, m.lines[id].leafUntil = dev/10, m.now.AddDate(0, 0, 30)
 	}
 	if role == "seller" && !onColl { // through devPlan, whose commission reads dev-1's volume
 		m.lines[id].year = m.now.Year()
@@ -356,6 +364,15 @@ func (m *ledgerMachine) dispute(t *rapid.T) {
 	require.NoError(t, err)
 	m.apply(res)
 	ml.disputed = true
+	// What reserves still hold of dev-1's part is withheld already.
+	var reserved int64
+	if ml.leafUntil.After(m.now) {
+		reserved += ml.leaf
+	}
+	if ml.until.After(m.now) {
+		reserved += ml.roll
+	}
+	ml.byRes = min(ml.dev, reserved)
 }
 
 // resolve closes a dispute: won, lost, or partly lost with a bearer, now
@@ -474,8 +491,8 @@ func (m *ledgerMachine) check(t *rapid.T) {
 		require.Equal(t, ml.onColl, ll.Collection != nil, "line %s on collection", id)
 		devAwaits += awaits[0]
 		supAwaits += awaits[1]
-		if ml.disputed { // a dispute holds what was payable
-			devHeld += ml.dev - awaits[0]
+		if ml.disputed { // a dispute holds what was payable, less what reserves hold
+			devHeld += ml.dev - awaits[0] - ml.byRes
 			supHeld += ml.sup - awaits[1]
 		}
 		require.Equal(t, ml.disputed, ll.Disputed)
