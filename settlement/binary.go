@@ -511,6 +511,12 @@ func (r *binReader) time() time.Time {
 	if loc != nil {
 		t = t.In(loc)
 	}
+	// Only instants JSON can write, as the zone has them: the years 0 to
+	// 9999 (time.Time.MarshalJSON).
+	if y := t.Year(); y < 0 || y > 9999 {
+		r.fail("instant in year %d: JSON writes the years 0 to 9999", y)
+		return time.Time{}
+	}
 	return t
 }
 

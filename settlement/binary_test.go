@@ -2,6 +2,7 @@ package settlement_test
 
 import (
 	"bytes"
+	"encoding/binary"
 	"encoding/json"
 	"fmt"
 	"reflect"
@@ -154,6 +155,8 @@ func FuzzStateBinary(f *testing.F) {
 	f.Add(b)
 	f.Add([]byte{'s', 1, 0, 0, 0, 0})
 	f.Add([]byte{})
+	// L1's date moved to year 10000, which JSON cannot write.
+	f.Add(bytes.Replace(b, binary.AppendVarint(nil, date("2026-03-02").Unix()), binary.AppendVarint(nil, time.Date(10000, 1, 1, 0, 0, 0, 0, time.UTC).Unix()), 1))
 	f.Fuzz(func(t *testing.T, blob []byte) {
 		var st settlement.State
 		if err := st.UnmarshalBinary(blob); err != nil {
@@ -169,8 +172,9 @@ func FuzzStateBinary(f *testing.F) {
 }
 
 // FuzzEntriesBinary reads arbitrary bytes as binary entries: it never
-// panics; what it refuses matches ErrCorruptEntries; what it reads
-// encodes and decodes to equal entries.
+// panics; what it refuses matches ErrCorruptEntries; what it reads writes
+// as JSON (the binary form holds nothing JSON cannot), and encodes and
+// decodes to equal entries.
 func FuzzEntriesBinary(f *testing.F) {
 	s := historySettler(f)
 	res, err := s.Settle(ctx, settlement.State{}, []settlement.Line{resold("L1", "1200.00", "USD", "2026-03-02"), chainLine("L2", "10.00", "2026-03-03")})
@@ -179,12 +183,19 @@ func FuzzEntriesBinary(f *testing.F) {
 	require.NoError(f, err)
 	f.Add(b)
 	f.Add([]byte{'e', 1, 0})
+	late := res.Entries[0]
+	late.Date = time.Date(10000, 1, 1, 0, 0, 0, 0, time.UTC) // an instant JSON cannot write
+	b, err = settlement.EncodeEntries([]settlement.Entry{late})
+	require.NoError(f, err)
+	f.Add(b)
 	f.Fuzz(func(t *testing.T, blob []byte) {
 		es, err := settlement.DecodeEntries(blob)
 		if err != nil {
 			require.ErrorIs(t, err, settlement.ErrCorruptEntries)
 			return
 		}
+		_, err = json.Marshal(es)
+		require.NoError(t, err, "entries that decode write as JSON")
 		again, err := settlement.EncodeEntries(es)
 		if err != nil {
 			return // a ratio read that does not write again

@@ -60,7 +60,8 @@ func (p *Payable) UnmarshalText(t []byte) error {
 // line.
 var (
 	// ErrInvalidCollection reports a collection or write-off that does
-	// not say what was paid: no id or date, an amount that is not
+	// not say what was paid: no id or date (or one before year 1 or after
+	// 9999, which its entries could not be written with), an amount that is not
 	// positive whole minor units of its lines' currency, neither or both
 	// of an invoice and lines, a line given twice, an invoice with no line
 	// awaiting collection, a bearer on a collection. It wraps an
@@ -833,6 +834,8 @@ func (c *Collection) check(writeOff bool) ([]LineID, error) {
 	}
 	if c.Date.IsZero() {
 		p.Addf("date", "zero date")
+	} else if err := checkInstant(c.Date); err != nil {
+		p.Add("date", err) // its entries are dated at it
 	}
 	if c.Amount.Currency().IsZero() {
 		p.Addf("amount", "no currency")

@@ -146,6 +146,11 @@ type cplan struct {
 	onCollection bool
 	// reserves are the rolling reserves it holds, by party.
 	reserves map[partner.ID]*cpartyReserve
+	// reserveDays is the most days any of its reserves (a leaf's or a
+	// rolling one) holds an earning, and lastSafe the last instant a line
+	// can be dated at and have every release recorded (checkReleases).
+	reserveDays int
+	lastSafe    time.Time
 }
 
 type cnode struct {
@@ -388,6 +393,9 @@ func (s *Settler) compilePlan(p *ensemble.Problems, path string, doc PlanDocumen
 	cp := &cplan{id: string(doc.ID), doc: doc, ref: doc.Ref(), gross: doc.Basis == BasisGross, method: doc.Method,
 		onCollection: doc.Payable == PayableOnCollection}
 	cp.reserves = compileReserves(p, path, doc.Reserves)
+	for _, r := range doc.Reserves {
+		cp.reserveDays = max(cp.reserveDays, r.Days)
+	}
 	if doc.Payable == PayableOnCollection && len(doc.Reserves) > 0 {
 		p.Add(path+".reserves", fmt.Errorf("%w: rolling reserves and the customer's payment would hold the same earnings back", ErrReserveOnCollection))
 	}
@@ -396,6 +404,9 @@ func (s *Settler) compilePlan(p *ensemble.Problems, path string, doc PlanDocumen
 	if p.Len() > n0 {
 		return nil
 	}
+	// A line dated before lastInstant less the reserves' days (and two
+	// more) releases in time; a later one is checked exactly.
+	cp.lastSafe = lastInstant.AddDate(0, 0, -cp.reserveDays-2)
 	return cp
 }
 
@@ -472,6 +483,7 @@ func (s *Settler) compileNode(p *ensemble.Problems, path string, cp *cplan, n *N
 		cp.pathsLen += len(c.path)
 		cp.leaves++
 		if n.Reserve != nil {
+			cp.reserveDays = max(cp.reserveDays, n.Reserve.Days)
 			cp.leaves += 2
 			// The reserve's entries and their ids follow the earning's.
 			cp.paths = append(cp.paths, c.path+"#reserve", c.path+"#release")

@@ -13,9 +13,11 @@ import (
 // with errors.Is and read the details with errors.As.
 var (
 	// ErrInvalidLine reports a line that cannot be settled as given: an
-	// empty id, a zero date, a negative amount or a negative tax on a line
-	// that credits nothing, an amount that is not a whole number of minor
-	// units, ...
+	// empty id, a zero date, a date or service period before year 1 or
+	// after 9999 (its State and entries could not be written as JSON; so is
+	// a sale whose plan's reserves would release after 9999), a negative
+	// amount or a negative tax on a line that credits nothing, an amount
+	// that is not a whole number of minor units, ...
 	ErrInvalidLine = errors.New("settlement: invalid line")
 	// ErrAlreadySettled reports a line id the state already holds, or a
 	// line id given twice in one call. Settling is not silently repeated.
@@ -81,7 +83,8 @@ var (
 	// *ensemble.RateError).
 	ErrCurrency = errors.New("settlement: currency mismatch")
 	// ErrInvalidAdjustment reports an adjustment without id, party, reason,
-	// approver or amount.
+	// approver or amount, or without a date settlement records (before
+	// year 1 or after 9999: its entry could not be written as JSON).
 	ErrInvalidAdjustment = errors.New("settlement: invalid adjustment")
 	// ErrInvalidPayout reports a payout without a usable id, or dated
 	// before the end of the statement it pays.

@@ -392,8 +392,10 @@ func allocateReversal(parts []int64, x int64, unreversed []int64, shares []ensem
 //
 // Errors, each a *LineError naming the line, with st unchanged: an
 // unknown line (ErrUnknownLine), a line already disputed (ErrDisputed),
-// and a line whose plan version the settler does not hold, whose leaves'
-// reserves it cannot know (a *PlanVersionError, ErrUnknownPlanVersion).
+// an instant at before year 1 or after 9999, which the State and entries
+// could not be written with (ErrInvalidDispute, naming "at"), and a line
+// whose plan version the settler does not hold, whose leaves' reserves it
+// cannot know (a *PlanVersionError, ErrUnknownPlanVersion).
 func (s *Settler) Dispute(st State, line LineID, at time.Time) (Result, error) {
 	lg := st.lines.get(line)
 	if lg == nil {
@@ -404,6 +406,9 @@ func (s *Settler) Dispute(st State, line LineID, at time.Time) (Result, error) {
 	}
 	if lg.disputeCount() == math.MaxInt32 {
 		return Result{}, lineErr(line, lg.ctx.plan.ID, "", "", fmt.Errorf("%w: too many disputes", ErrDisputed))
+	}
+	if err := checkDisputeDate(at); err != nil {
+		return Result{}, lineErr(line, lg.ctx.plan.ID, "", "", err)
 	}
 	at = at.UTC()
 	reserved, err := s.reservedAt(lg, at)
@@ -500,8 +505,11 @@ type DisputeFee struct {
 // ErrInvalidDispute reports a dispute outcome that does not say what
 // happened: a lost dispute without the amount lost, a won one that lost
 // something or names a bearer, a fee without a party or with an amount
-// that is not positive whole minor units of the line's currency. It wraps
-// an *ensemble.ValidationError naming every field at fault.
+// that is not positive whole minor units of the line's currency; and a
+// dispute opened or resolved at an instant settlement cannot record
+// (field "at": before year 1, or after 9999, which the JSON of its State
+// and entries could not write). It wraps an *ensemble.ValidationError
+// naming every field at fault.
 var ErrInvalidDispute = errors.New("settlement: invalid dispute outcome")
 
 // ResolveDisputeWith closes a line's open dispute at instant at (stored in
@@ -542,7 +550,8 @@ var ErrInvalidDispute = errors.New("settlement: invalid dispute outcome")
 // Errors, each a *LineError naming the disputed line, with st unchanged:
 // an unknown line (ErrUnknownLine), no open dispute (ErrNotDisputed), an
 // invalid outcome (ErrInvalidDispute), more lost than the line has
-// unreversed (ErrOverCredit), a bearer that cannot bear it (*BearerError).
+// unreversed (ErrOverCredit), a bearer that cannot bear it (*BearerError);
+// an instant at before year 1 or after 9999 is an invalid outcome too.
 func (s *Settler) ResolveDisputeWith(st State, line LineID, o DisputeOutcome, at time.Time) (Result, error) {
 	lg := st.lines.get(line)
 	if lg == nil {
@@ -552,7 +561,7 @@ func (s *Settler) ResolveDisputeWith(st State, line LineID, o DisputeOutcome, at
 		return Result{}, lineErr(line, lg.ctx.plan.ID, "", "", ErrNotDisputed)
 	}
 	left := lg.basis - lg.credited
-	lost, err := o.check(lg.ctx.cur, left)
+	lost, err := o.check(lg.ctx.cur, left, at)
 	if err != nil {
 		return Result{}, lineErr(line, lg.ctx.plan.ID, "", "", fmt.Errorf("%w: %w", ErrInvalidDispute, err))
 	}
@@ -631,11 +640,16 @@ func (s *Settler) ResolveDisputeWith(st State, line LineID, o DisputeOutcome, at
 	return Result{Entries: r.entries, State: r.st}, nil
 }
 
-// check returns what o loses in minor units of cur, given what the line has
-// left unreversed, or an *ensemble.ValidationError naming every field at
-// fault. More lost than left is reverse's ErrOverCredit.
-func (o *DisputeOutcome) check(cur ensemble.Currency, left int64) (int64, error) {
+// check returns what o, resolving a dispute at instant at, loses in minor
+// units of cur, given what the line has left unreversed, or an
+// *ensemble.ValidationError naming every field at fault (at among them,
+// when settlement cannot record it). More lost than left is reverse's
+// ErrOverCredit.
+func (o *DisputeOutcome) check(cur ensemble.Currency, left int64, at time.Time) (int64, error) {
 	var p ensemble.Problems
+	if err := checkInstant(at); err != nil {
+		p.Add("at", err) // its entries are dated at it
+	}
 	var lost int64
 	money := func(path string, m ensemble.Money) (int64, bool) {
 		if c := m.Currency(); !c.IsZero() && c != cur {
@@ -675,6 +689,20 @@ func (o *DisputeOutcome) check(cur ensemble.Currency, left int64) (int64, error)
 	return lost, p.Err("dispute outcome")
 }
 
+// checkDisputeDate refuses a dispute opened at an instant settlement
+// cannot record (checkInstant): ErrInvalidDispute and an
+// *ensemble.ValidationError naming "at".
+func checkDisputeDate(at time.Time) error {
+	var p ensemble.Problems
+	if err := checkInstant(at); err != nil {
+		p.Add("at", err)
+	}
+	if err := p.Err("dispute"); err != nil {
+		return fmt.Errorf("%w: %w", ErrInvalidDispute, err)
+	}
+	return nil
+}
+
 // holdEntry returns the hold or release (kind) of units of part i, with
 // id "<the part's entry id><suffix>".
 func holdEntry(lg *ledger, i int, suffix string, kind EntryKind, units int64, at time.Time, note string) Entry {
@@ -706,7 +734,8 @@ type Adjustment struct {
 // Adjust returns the entry of a manual adjustment: id "adjustment:<id>",
 // kind adjustment, the reason as note and the approver. Every missing
 // field is reported at once (ErrInvalidAdjustment); the amount must be
-// non-zero, whole minor units.
+// non-zero, whole minor units, and the date within the years 1 to 9999
+// (the entry is written as JSON, which writes no later date).
 func Adjust(a Adjustment) (Entry, error) {
 	var p ensemble.Problems
 	if err := ensemble.CheckID(a.ID, ensemble.EntrySeparators); err != nil {
@@ -720,6 +749,8 @@ func Adjust(a Adjustment) (Entry, error) {
 	}
 	if a.Date.IsZero() {
 		p.Addf("date", "zero date")
+	} else if err := checkInstant(a.Date); err != nil {
+		p.Add("date", err)
 	}
 	if a.Reason == "" {
 		p.Addf("reason", "an adjustment needs a reason")

@@ -227,6 +227,26 @@ func (s *Settler) knownSuppliers(l *Line) error {
 	return nil
 }
 
+// lastInstant is the last instant settlement records: a State and its
+// entries are written as JSON, and time.Time.MarshalJSON writes no year
+// after 9999.
+var lastInstant = time.Date(9999, 12, 31, 23, 59, 59, 999_999_999, time.UTC)
+
+// checkInstant refuses an instant settlement cannot record: after the
+// last instant of year 9999 (the State or entries it ends up in could not
+// be written as JSON), or before year 1 (before the zero time.Time, which
+// stands for no date, and before any state's window).
+func checkInstant(t time.Time) error {
+	switch {
+	case t.Before(time.Time{}):
+		return fmt.Errorf("%s is before year 1: no date settlement records", t.UTC().Format(time.RFC3339Nano))
+	case t.After(lastInstant):
+		return fmt.Errorf("%s is after year 9999: a State and its entries are written as JSON, which writes no later date",
+			t.UTC().Format(time.RFC3339Nano))
+	}
+	return nil
+}
+
 // idStrings returns ids as strings.
 func idStrings(ids []partner.ID) []string {
 	out := make([]string, len(ids))
@@ -258,12 +278,21 @@ func (l *Line) validate() error {
 	}
 	if l.Date.IsZero() {
 		p.Addf("date", "zero date")
+	} else if err := checkInstant(l.Date); err != nil {
+		p.Add("date", err)
 	}
 	if sv := l.Service; !sv.Start.IsZero() || !sv.End.IsZero() {
 		// An empty period [t, t) is a service delivered at an instant: an
 		// invoice's one-time line (an onboarding fee) has one.
 		if err := sv.Validate(); err != nil {
 			p.Add("service", err)
+		}
+		// Every entry of the line carries it.
+		if err := checkInstant(sv.Start); err != nil {
+			p.Add("service.start", err)
+		}
+		if err := checkInstant(sv.End); err != nil {
+			p.Add("service.end", err)
 		}
 	}
 	if l.Amount.Currency().IsZero() {

@@ -393,6 +393,24 @@ func (s *refSettler) settleSale(st *refState, l settlement.Line) ([]settlement.E
 	if err != nil {
 		return nil, err
 	}
+	// Every release of the plan's reserves must be a date JSON writes.
+	days := 0
+	for _, r := range plan.Reserves {
+		days = max(days, r.Days)
+	}
+	var reserveDays func(n *settlement.Node)
+	reserveDays = func(n *settlement.Node) {
+		if n.Reserve != nil && len(n.Children) == 0 {
+			days = max(days, n.Reserve.Days)
+		}
+		for i := range n.Children {
+			reserveDays(&n.Children[i])
+		}
+	}
+	reserveDays(&plan.Root)
+	if days > 0 && l.Date.UTC().AddDate(0, 0, days).Year() > 9999 {
+		return nil, refErr(l.ID, plan.ID, "", "", settlement.ErrInvalidLine)
+	}
 	ln := &refLine{s: s, st: st, line: l, plan: plan, cur: l.Amount.Currency(), basis: minorOf(l.Amount), volumes: map[string]int64{},
 		nobody: map[string]string{}}
 	if plan.Basis == settlement.BasisGross {

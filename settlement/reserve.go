@@ -205,6 +205,24 @@ func (r *run) drawRolling(lg, nl *ledger, taken []int64, by string, at time.Time
 	}
 }
 
+// checkReleases refuses sale l when one of the plan's reserves would
+// release what it holds back after the last instant settlement records
+// (year 9999): the release entry could not be written as JSON. It is an
+// ErrInvalidLine at the line's date.
+func (cp *cplan) checkReleases(l *Line) error {
+	if cp.reserveDays == 0 || !l.Date.After(cp.lastSafe) {
+		return nil
+	}
+	release := l.Date.AddDate(0, 0, cp.reserveDays)
+	if err := checkInstant(release); err == nil {
+		return nil
+	}
+	var p ensemble.Problems
+	p.Addf("date", "plan %q holds reserves for up to %d days, which would release after year 9999 (%s): a State and its entries "+
+		"are written as JSON, which writes no later date", cp.id, cp.reserveDays, release.UTC().Format(time.DateOnly))
+	return fmt.Errorf("%w: %w", ErrInvalidLine, p.Err(fmt.Sprintf("line %q", string(l.ID))))
+}
+
 // reservedAt returns what reserves still hold at instant at of each part
 // of line lg (nil when they hold nothing): the reserve of the part's leaf
 // (Node.Reserve), as the split held it, when it is released after at; and

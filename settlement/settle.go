@@ -361,6 +361,9 @@ func (r *run) settleSale(l *Line, lg *ledger) error {
 	if err != nil {
 		return err
 	}
+	if err := plan.checkReleases(l); err != nil {
+		return lineErr(l.ID, plan.id, "", "", err)
+	}
 	if plan.onCollection && l.Prepaid.Earning == EarnOnConsumption {
 		// The customer pays the purchase, whose line settles nothing on
 		// consumption; no payment funds what the commitment covers of a

@@ -336,11 +336,17 @@ func (doc stateJSON) in() stateIn {
 // lines it dropped, a line dated before the cut, a sale re-sent or a late
 // one, is refused with ErrBeforeWindow rather than settled a second time;
 // but a credit of a line it kept settles (the line's credit records were
-// kept with it), and a line it still holds is ErrAlreadySettled.
+// kept with it), and a line it still holds is ErrAlreadySettled. A cut
+// after year 9999 drops every line it may, and is recorded as the last
+// instant of 9999, which the State's JSON can write (lines dated later
+// are refused anyway: see Line).
 func (st State) Prune(before time.Time) State {
 	out := State{lines: newStateMap[LineID, *ledger](st.lines.len()), prepaid: st.prepaid, sharedPrepaid: st.prepaid != nil, volumesOf: st.volumesOf, window: st.window}
 	if before = before.UTC(); before.After(out.window) {
 		out.window = before
+		if before.After(lastInstant) {
+			out.window = lastInstant
+		}
 	}
 	pruned := map[LineID]bool{}
 	for id, l := range st.lines.all() {
