@@ -8,6 +8,7 @@ import (
 	"math/big"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/shopspring/decimal"
 
@@ -32,11 +33,13 @@ import (
 // currencies and the node part of entry ids cost a byte or two).
 //
 // Decoding refuses anything that is not such a blob, whole: a truncated
-// or garbled blob, trailing bytes, or a version this package does not
-// write, is an *ensemble.DecodeError (Subject "state" or "entries",
-// Offset the byte at fault) matching ErrCorruptState or
-// ErrCorruptEntries; a state that decodes runs every check
-// State.UnmarshalJSON runs.
+// or garbled blob, trailing bytes, a version this package does not
+// write, or a value the JSON form could not hold (an enum byte outside
+// its table, such as a basis, entry, part or route kind; an instant
+// outside the years 0 to 9999; a string that is not UTF-8), is an
+// *ensemble.DecodeError (Subject "state" or "entries", Offset the byte at
+// fault) matching ErrCorruptState or ErrCorruptEntries; a state that
+// decodes runs every check State.UnmarshalJSON runs.
 
 // ErrCorruptEntries is matched by every error DecodeEntries returns.
 var ErrCorruptEntries = errors.New("settlement: corrupt entries")
@@ -408,6 +411,29 @@ func (r *binReader) byte() uint8 {
 	return r.b[r.off-1]
 }
 
+// enum reads a byte of an enum written by its number: a value outside the
+// enum's table (valid says which are in it) is refused, as the JSON decode
+// refuses a name outside it, rather than read into a value MarshalText
+// refuses and JSON could not write. what names the field.
+func enum[T ~uint8](r *binReader, what string, valid func(T) bool) T {
+	b := r.byte()
+	if r.err == nil && !valid(T(b)) {
+		r.off--
+		r.fail("%s byte %d: no %s has it", what, b, what)
+		return 0
+	}
+	return T(b)
+}
+
+// In the tables of the enums the binary forms write by number.
+func validBasis(b Basis) bool                    { return int(b) < len(basisNames) }
+func validKind(k EntryKind) bool                 { return int(k) < len(kindNames) }
+func validWindow(w Window) bool                  { return int(w) < len(windowNames) }
+func validEarning(p PrepaidEarning) bool         { return int(p) < len(prepaidEarningNames) }
+func validShortfall(s Shortfall) bool            { return int(s) < len(shortfallNames) }
+func validRoute(k partner.RouteKind) bool        { return k.Valid() }
+func validRounding(m ensemble.RoundingMode) bool { return m.Valid() }
+
 func (r *binReader) bool() bool {
 	switch r.byte() {
 	case 0:
@@ -448,6 +474,10 @@ func (r *binReader) str() string {
 		return ""
 	}
 	s := string(r.b[r.off : r.off+int(l)])
+	if !utf8.ValidString(s) {
+		r.fail("string of %d bytes is not valid UTF-8, which JSON neither reads nor writes", l)
+		return ""
+	}
 	r.off += int(l)
 	r.strs = append(r.strs, s)
 	return s
@@ -659,7 +689,8 @@ func (s *State) UnmarshalBinary(b []byte) error {
 			v := &in.Volumes[i]
 			v.Partner = partner.ID(r.str())
 			v.Currency = r.currency()
-			v.Window, v.Year = Window(r.byte()), r.int()
+			v.Window = enum(r, "window", validWindow)
+			v.Year = r.int()
 			v.Amount = r.units(v.Currency, false)
 			if n := r.count(); n > 0 {
 				v.Points = make([]VolumePoint, n)
@@ -682,7 +713,8 @@ func (s *State) UnmarshalBinary(b []byte) error {
 	if n := r.count(); n > 0 {
 		in.Prepaid = make([]PrepaidState, n)
 		for i := range in.Prepaid {
-			in.Prepaid[i] = PrepaidState{Commitment: r.str(), Earning: PrepaidEarning(r.byte())}
+			in.Prepaid[i] = PrepaidState{Commitment: r.str()}
+			in.Prepaid[i].Earning = enum(r, "prepaid earning", validEarning)
 		}
 	}
 	in.PrunedBefore = r.time()
@@ -702,7 +734,7 @@ func (r *binReader) ledgerLine(li *ledgerLineIn) {
 	ll := &li.LedgerLine
 	ll.Line = LineID(r.str())
 	ll.Plan = r.ref()
-	ll.BasisKind = Basis(r.byte())
+	ll.BasisKind = enum(r, "basis kind", validBasis)
 	li.BasisKind = &ll.BasisKind
 	ll.Date = r.time()
 	cur := r.currency()
@@ -713,7 +745,7 @@ func (r *binReader) ledgerLine(li *ledgerLineIn) {
 	}
 	ll.Disputes, ll.Disputed = int(d>>1&math.MaxInt32), d&1 == 1
 	ll.Offer = catalog.Pin{Offer: catalog.OfferID(r.str()), Version: r.int()}
-	ll.Route = partner.RouteKind(r.byte())
+	ll.Route = enum(r, "route kind", validRoute)
 	ll.Seller = partner.ID(r.str())
 	ll.Trace = r.refs()
 	ll.Service = r.period()
@@ -731,7 +763,8 @@ func (r *binReader) ledgerLine(li *ledgerLineIn) {
 			} else if form > entryIsText {
 				r.fail("not an entry id form")
 			}
-			p.Party, p.Role, p.Node, p.Kind = partner.ID(r.str()), r.str(), r.str(), EntryKind(r.byte())
+			p.Party, p.Role, p.Node = partner.ID(r.str()), r.str(), r.str()
+			p.Kind = enum(r, "part kind", validKind)
 			switch form {
 			case entryIsBase:
 				p.Entry = EntryID(string(ll.Line) + ":" + p.Node)
@@ -755,7 +788,9 @@ func (r *binReader) ledgerLine(li *ledgerLineIn) {
 		ll.Volumes = make([]LineVolume, n)
 		for j := range ll.Volumes {
 			v := &ll.Volumes[j]
-			v.Partner, v.Window, v.Year = partner.ID(r.str()), Window(r.byte()), r.int()
+			v.Partner = partner.ID(r.str())
+			v.Window = enum(r, "window", validWindow)
+			v.Year = r.int()
 			vc := r.currency()
 			v.Amount, v.Rate, v.NetOfCredits = r.units(vc, false), r.rate(), r.bool()
 		}
@@ -838,9 +873,12 @@ func EncodeEntries(entries []Entry) ([]byte, error) {
 
 // DecodeEntries reads entries EncodeEntries wrote. A blob that does not
 // read whole (truncated, garbled, trailing bytes, another kind or
-// version) is an *ensemble.DecodeError matching ErrCorruptEntries, and no
-// entry is returned. Entries read hold what was written; DecodeEntries
-// does not check them against a ledger (a State's decode does that).
+// version, or a value JSON could not hold: an entry kind, route kind or
+// rounding mode byte outside its table, an instant outside the years 0 to
+// 9999, a string that is not UTF-8) is an *ensemble.DecodeError matching
+// ErrCorruptEntries, and no entry is returned. Entries read hold what was
+// written, and write as JSON; DecodeEntries does not check them against a
+// ledger (a State's decode does that).
 func DecodeEntries(b []byte) ([]Entry, error) {
 	r := &binReader{b: b, subject: "entries"}
 	r.header(kindEntries)
@@ -853,7 +891,7 @@ func DecodeEntries(b []byte) ([]Entry, error) {
 		var e Entry
 		e.Line = LineID(r.str())
 		e.ID = EntryID(r.id())
-		e.Kind = EntryKind(r.byte())
+		e.Kind = enum(r, "entry kind", validKind)
 		e.Party = partner.ID(r.str())
 		e.Role = r.str()
 		e.Amount = r.money()
@@ -864,14 +902,15 @@ func DecodeEntries(b []byte) ([]Entry, error) {
 		e.Rules = r.refs()
 		e.Service = r.period()
 		e.Offer = catalog.Pin{Offer: catalog.OfferID(r.str()), Version: r.int()}
-		e.Route = partner.RouteKind(r.byte())
+		e.Route = enum(r, "route kind", validRoute)
 		e.Seller = partner.ID(r.str())
 		e.Reverses = EntryID(r.id())
 		e.Note = r.str()
 		e.Approver = r.str()
 		if r.bool() {
 			c := &Conversion{From: r.money(), Rate: r.ratio()}
-			c.Mode, c.To = ensemble.RoundingMode(r.byte()), r.money()
+			c.Mode = enum(r, "rounding mode", validRounding)
+			c.To = r.money()
 			e.Conversion = c
 		}
 		e.Trace = r.refs()
@@ -894,5 +933,7 @@ func (w *binWriter) bearer(b Bearer) {
 }
 
 func (r *binReader) bearer() Bearer {
-	return Bearer{Party: partner.ID(r.str()), Node: r.str(), Role: r.str(), Component: r.str(), Shortfall: Shortfall(r.byte())}
+	b := Bearer{Party: partner.ID(r.str()), Node: r.str(), Role: r.str(), Component: r.str()}
+	b.Shortfall = enum(r, "shortfall", validShortfall)
+	return b
 }

@@ -157,6 +157,15 @@ func FuzzStateBinary(f *testing.F) {
 	f.Add([]byte{})
 	// L1's date moved to year 10000, which JSON cannot write.
 	f.Add(bytes.Replace(b, binary.AppendVarint(nil, date("2026-03-02").Unix()), binary.AppendVarint(nil, time.Date(10000, 1, 1, 0, 0, 0, 0, time.UTC).Unix()), 1))
+	// L1's basis kind byte (after its plan ref, whose version is "1")
+	// set to values no basis has.
+	ll, _ := res.State.Line("L1")
+	at := bytes.Index(b, []byte(ll.Plan.ID)) + len(ll.Plan.ID) + 3
+	for _, v := range []byte{2, 7, 255} {
+		m := bytes.Clone(b)
+		m[at] = v
+		f.Add(m)
+	}
 	f.Fuzz(func(t *testing.T, blob []byte) {
 		var st settlement.State
 		if err := st.UnmarshalBinary(blob); err != nil {
@@ -188,6 +197,16 @@ func FuzzEntriesBinary(f *testing.F) {
 	b, err = settlement.EncodeEntries([]settlement.Entry{late})
 	require.NoError(f, err)
 	f.Add(b)
+	// The first entry's kind byte (after its id's node path) set to values
+	// no entry kind has.
+	b, err = settlement.EncodeEntries(res.Entries[:1])
+	require.NoError(f, err)
+	at := bytes.Index(b, []byte(res.Entries[0].Node)) + len(res.Entries[0].Node)
+	for _, v := range []byte{20, 200, 255} {
+		m := bytes.Clone(b)
+		m[at] = v
+		f.Add(m)
+	}
 	f.Fuzz(func(t *testing.T, blob []byte) {
 		es, err := settlement.DecodeEntries(blob)
 		if err != nil {
@@ -352,4 +371,123 @@ func TestBinaryCoversEveryField(t *testing.T) {
 		}
 		require.ElementsMatch(t, names, fields, "%s: the binary form writes %v", typ, names)
 	}
+}
+
+// binaryEveryField settles a state and entries whose binary forms hold
+// every enum the forms write: basis kinds, route kinds, part and entry
+// kinds, volume windows, a bearer's shortfall and a conversion's rounding
+// mode (a supplier cost owed in dollars).
+func binaryEveryField(t *testing.T) (settlement.State, []settlement.Entry) {
+	t.Helper()
+	s := historySettler(t)
+	l3 := chainLine("L3", "100.00", "2026-03-04")
+	l3.SupplierCosts = []catalog.SupplierCost{{Supplier: "supplier-backup", Offer: "backup",
+		Component: ensemble.Ref{Kind: catalog.RefComponent, ID: "c0", Version: "1"}, Cost: eur("9.00"),
+		Source: mustUSD("10.00"), Rate: ensemble.MustRatio("0.9")}}
+	res, err := s.Settle(ctx, settlement.State{}, []settlement.Line{resold("L1", "1200.00", "USD", "2026-03-02"), chainLine("L2", "10.00", "2026-03-03"), l3})
+	require.NoError(t, err)
+	c, err := s.Settle(ctx, res.State, []settlement.Line{{ID: "C1", Credits: "L2", Date: date("2026-03-05"), Amount: eur("-1.00"),
+		Bearer: settlement.Bearer{Party: "sub-utrecht", Shortfall: settlement.ShortfallProportional}}, credit("C3", "L3", "-50.00", "2026-03-05")})
+	require.NoError(t, err)
+	d, err := s.Dispute(c.State, "L1", date("2026-03-06"))
+	require.NoError(t, err)
+	// An entry of each kind, with and without a conversion.
+	var es []settlement.Entry
+	seen := map[string]bool{}
+	for _, e := range append(append(res.Entries, c.Entries...), d.Entries...) {
+		if k := fmt.Sprint(e.Kind, e.Conversion != nil); !seen[k] {
+			seen[k] = true
+			es = append(es, e)
+		}
+	}
+	return d.State, es
+}
+
+// TestBinaryDecodeRefusesWhatJSONCannotHold changes every byte of a state
+// blob and of an entries blob, one at a time, to values enums do not
+// declare (2, 200) and to a byte that breaks UTF-8: each either is
+// refused (ErrCorruptState, ErrCorruptEntries) or reads into a value that
+// writes as JSON and reads back (entries: the same; a hostile test: a state blob whose basis
+// kind byte was 7, and entries whose kind byte was 200, decoded, and could
+// then not be written as JSON).
+func TestBinaryDecodeRefusesWhatJSONCannotHold(t *testing.T) {
+	st, entries := binaryEveryField(t)
+	sb, err := st.MarshalBinary()
+	require.NoError(t, err)
+	eb, err := settlement.EncodeEntries(entries)
+	require.NoError(t, err)
+	for i := 2; i < len(sb); i++ {
+		for _, v := range []byte{2, 200, 0xc3} {
+			if sb[i] == v {
+				continue
+			}
+			m := bytes.Clone(sb)
+			m[i] = v
+			var got settlement.State
+			if err := got.UnmarshalBinary(m); err != nil {
+				require.ErrorIs(t, err, settlement.ErrCorruptState)
+				continue
+			}
+			js, err := json.Marshal(got)
+			require.NoError(t, err, "state byte %d set to %d decodes, and does not write as JSON", i, v)
+			var back settlement.State
+			require.NoError(t, json.Unmarshal(js, &back), "state byte %d set to %d", i, v)
+		}
+	}
+	for i := 2; i < len(eb); i++ {
+		for _, v := range []byte{2, 200, 0xc3} {
+			if eb[i] == v {
+				continue
+			}
+			m := bytes.Clone(eb)
+			m[i] = v
+			got, err := settlement.DecodeEntries(m)
+			if err != nil {
+				require.ErrorIs(t, err, settlement.ErrCorruptEntries)
+				continue
+			}
+			js, err := json.Marshal(got)
+			require.NoError(t, err, "entries byte %d set to %d decode, and do not write as JSON", i, v)
+			var back []settlement.Entry
+			require.NoError(t, json.Unmarshal(js, &back), "entries byte %d set to %d", i, v)
+			if d := gocmp.Diff(got, back, cmpOpts...); d != "" {
+				t.Fatalf("entries byte %d set to %d read otherwise from their JSON:\n%s", i, v, d)
+			}
+		}
+	}
+}
+
+// TestBinaryDecodeRefusesUnknownEnumBytes: an enum byte outside its
+// table is an *ensemble.DecodeError at that byte naming the field.
+func TestBinaryDecodeRefusesUnknownEnumBytes(t *testing.T) {
+	s := newSettler(t)
+	res, err := s.Settle(ctx, settlement.State{}, []settlement.Line{chainLine("L1", "1000.00", "2026-03-01")})
+	require.NoError(t, err)
+	b, err := res.State.MarshalBinary()
+	require.NoError(t, err)
+	// 's' 6, one line: "L1", the plan ref ("plan", its id, "1"), then the basis kind.
+	ll, _ := res.State.Line("L1")
+	at := bytes.Index(b, []byte(ll.Plan.ID)) + len(ll.Plan.ID) + 3
+	require.Equal(t, byte(settlement.BasisNet), b[at])
+	b[at] = 7
+	var st settlement.State
+	err = st.UnmarshalBinary(b)
+	require.ErrorIs(t, err, settlement.ErrCorruptState)
+	var de *ensemble.DecodeError
+	require.ErrorAs(t, err, &de)
+	require.Equal(t, int64(at), de.Offset)
+	require.ErrorContains(t, err, "basis kind byte 7")
+
+	eb, err := settlement.EncodeEntries(res.Entries[:1])
+	require.NoError(t, err)
+	// 'e' 1, one entry: its line ("L1"), its id (form 1, "L1" again by
+	// number, the node path), then its kind.
+	at = bytes.Index(eb, []byte(res.Entries[0].Node)) + len(res.Entries[0].Node)
+	require.Equal(t, byte(res.Entries[0].Kind), eb[at])
+	eb[at] = 200
+	_, err = settlement.DecodeEntries(eb)
+	require.ErrorIs(t, err, settlement.ErrCorruptEntries)
+	require.ErrorAs(t, err, &de)
+	require.Equal(t, int64(at), de.Offset)
+	require.ErrorContains(t, err, "entry kind byte 200")
 }
