@@ -15,6 +15,10 @@ var (
 	// ErrNotMinorUnits reports an amount with more precision than its
 	// currency's minor unit where a whole number of minor units is required.
 	ErrNotMinorUnits = errors.New("ensemble: amount is not a whole number of minor units")
+	// ErrMinorUnitsRange reports a whole number of minor units beyond the
+	// int64 range (EUR 92233720368547758.08 and more), where minor units
+	// are counted in an int64: the amount is exact, but too large to keep.
+	ErrMinorUnitsRange = errors.New("ensemble: amount is beyond the int64 range of minor units")
 	// ErrZeroWeights reports an allocation whose weights are all zero: the
 	// amount would have nowhere to go.
 	ErrZeroWeights = errors.New("ensemble: all allocation weights are zero")

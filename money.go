@@ -483,12 +483,16 @@ func (m Money) IsRounded() bool {
 }
 
 // MinorUnits returns m as a whole number of minor units (EUR 12.30 is 1230).
-// An amount with finer precision, or one beyond the int64 range, returns an
-// error wrapping ErrNotMinorUnits.
+// An amount with finer precision returns an error wrapping
+// ErrNotMinorUnits; a whole number of minor units beyond the int64 range
+// (EUR 92233720368547758.08) one wrapping ErrMinorUnitsRange.
 func (m Money) MinorUnits() (int64, error) {
 	u, ok := m.minorUnits()
-	if !ok || u.big != nil {
+	switch {
+	case !ok:
 		return 0, fmt.Errorf("%w: %s", ErrNotMinorUnits, m)
+	case u.big != nil:
+		return 0, fmt.Errorf("%w: %s", ErrMinorUnitsRange, m)
 	}
 	return u.small, nil
 }

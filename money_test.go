@@ -197,7 +197,8 @@ func TestMinorUnits(t *testing.T) {
 	_, err = ensemble.MustMoney("0.001", "EUR").MinorUnits()
 	require.ErrorIs(t, err, ensemble.ErrNotMinorUnits)
 	_, err = ensemble.MustMoney("100000000000000000000", "EUR").MinorUnits()
-	require.ErrorIs(t, err, ensemble.ErrNotMinorUnits)
+	require.ErrorIs(t, err, ensemble.ErrMinorUnitsRange)
+	require.NotErrorIs(t, err, ensemble.ErrNotMinorUnits)
 	require.True(t, ensemble.MustMoney("1.2000", "EUR").IsRounded())
 	require.False(t, ensemble.MustMoney("1.2001", "EUR").IsRounded())
 }

@@ -839,7 +839,7 @@ func (c *Collection) check(writeOff bool) ([]LineID, error) {
 	}
 	if c.Amount.Currency().IsZero() {
 		p.Addf("amount", "no currency")
-	} else if u, err := c.Amount.MinorUnits(); err != nil {
+	} else if u, err := keptUnits(c.Amount); err != nil {
 		p.Add("amount", err)
 	} else if u <= 0 {
 		p.Addf("amount", "a collection is a positive amount, not %s", c.Amount)

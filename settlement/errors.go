@@ -17,7 +17,9 @@ var (
 	// after 9999 (its State and entries could not be written as JSON; so is
 	// a sale whose plan's reserves would release after 9999), a negative
 	// amount or a negative tax on a line that credits nothing, an amount
-	// that is not a whole number of minor units, ...
+	// that is not a whole number of minor units (ensemble.ErrNotMinorUnits)
+	// or one beyond the int64 range of minor units settlement keeps
+	// (ensemble.ErrMinorUnitsRange: EUR 92233720368547758.08), ...
 	ErrInvalidLine = errors.New("settlement: invalid line")
 	// ErrAlreadySettled reports a line id the state already holds, or a
 	// line id given twice in one call. Settling is not silently repeated.

@@ -656,7 +656,7 @@ func (o *DisputeOutcome) check(cur ensemble.Currency, left int64, at time.Time) 
 			p.Add(path, fmt.Errorf("%w: %s on a %s line", ErrCurrency, m, cur))
 			return 0, false
 		}
-		u, err := m.MinorUnits()
+		u, err := keptUnits(m)
 		if err != nil {
 			p.Add(path, err)
 			return 0, false

@@ -3,6 +3,7 @@ package settlement
 import (
 	"errors"
 	"fmt"
+	"math"
 	"strings"
 	"time"
 
@@ -247,6 +248,18 @@ func checkInstant(t time.Time) error {
 	return nil
 }
 
+// keptUnits returns m in minor units, or the error saying why settlement
+// cannot keep it: digits below the minor unit (ensemble.ErrNotMinorUnits),
+// or a whole number of them beyond the int64 range settlement keeps
+// amounts in (ensemble.ErrMinorUnitsRange, naming the range).
+func keptUnits(m ensemble.Money) (int64, error) {
+	u, err := m.MinorUnits()
+	if errors.Is(err, ensemble.ErrMinorUnitsRange) {
+		return 0, fmt.Errorf("%w: settlement keeps amounts within ±%s", err, ensemble.MoneyFromMinor(math.MaxInt64, m.Currency()))
+	}
+	return u, err
+}
+
 // idStrings returns ids as strings.
 func idStrings(ids []partner.ID) []string {
 	out := make([]string, len(ids))
@@ -299,11 +312,15 @@ func (l *Line) validate() error {
 		p.Addf("amount", "no currency")
 	} else if !l.Amount.IsRounded() {
 		p.Add("amount", ensemble.ErrNotMinorUnits)
+	} else if _, err := keptUnits(l.Amount); err != nil {
+		p.Add("amount", err)
 	}
 	if !l.Tax.IsZero() && l.Tax.Currency() != l.Amount.Currency() {
 		p.Addf("tax", "currency %s differs from the amount's %s", l.Tax.Currency(), l.Amount.Currency())
 	} else if !l.Tax.IsRounded() {
 		p.Add("tax", ensemble.ErrNotMinorUnits)
+	} else if _, err := keptUnits(l.Tax); err != nil {
+		p.Add("tax", err)
 	}
 	if l.Credits == "" {
 		if l.Amount.IsNegative() {
@@ -385,6 +402,8 @@ func (l *Line) validate() error {
 		}
 		if c.Cost.IsNegative() || !c.Cost.IsRounded() {
 			p.Addf(ensemble.Path("supplier_costs", i, "cost"), "cost must be whole, non-negative minor units")
+		} else if _, err := keptUnits(c.Cost); err != nil {
+			p.Add(ensemble.Path("supplier_costs", i, "cost"), err)
 		} else if !c.Cost.IsZero() && c.Cost.Currency() != l.Amount.Currency() {
 			p.Add(ensemble.Path("supplier_costs", i, "cost"), ErrCurrency)
 		}

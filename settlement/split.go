@@ -482,5 +482,5 @@ func minorUnits(m ensemble.Money, cur ensemble.Currency) (int64, error) {
 	if m.Currency() != cur {
 		return 0, fmt.Errorf("%w: %s on a %s line", ErrCurrency, m, cur)
 	}
-	return m.MinorUnits()
+	return keptUnits(m)
 }

@@ -833,10 +833,18 @@ func (r *stateReader) units(path string, line LineID, part EntryID, field string
 	}
 	u, err := m.MinorUnits()
 	if err != nil {
-		r.fail(path, line, part, err, "%s %s is not a whole number of minor units", field, m)
+		r.fail(path, line, part, err, "%s %s is %s", field, m, unitsProblem(err))
 		return 0, false
 	}
 	return u, true
+}
+
+// unitsProblem says what err of Money.MinorUnits finds.
+func unitsProblem(err error) string {
+	if errors.Is(err, ensemble.ErrMinorUnitsRange) {
+		return "beyond the int64 range of minor units settlement keeps"
+	}
+	return "not a whole number of minor units"
 }
 
 // line reads one settled line.
@@ -1266,7 +1274,7 @@ func (r *stateReader) volume(path string, v *VolumeState) {
 		}
 		u, err := m.MinorUnits()
 		if err != nil {
-			fail(field, err, "%s is not a whole number of minor units", m)
+			fail(field, err, "%s is %s", m, unitsProblem(err))
 			return 0, false
 		}
 		if u < 0 {
