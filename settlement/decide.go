@@ -137,14 +137,16 @@ func (dc *decider) decideLevel(d *decision, n *cnode, amount int64) (*decision, 
 			}
 			k.rule = ref
 			if ev.res.Kind == rules.Amount {
+				rn := ref.name
+				if ev.res.Money.IsNegative() {
+					// Before rounding: -0.004 is as wrong as -5.00, and
+					// would round to a silent zero.
+					return nil, lineErr(l.ID, planID, c.path, rn, fmt.Errorf("%w: negative amount %s", ErrRule, ev.res.Money))
+				}
 				m := ev.res.Money.Round(ensemble.RoundHalfAwayFromZero)
 				u, err := minorUnits(m, dc.cur)
-				rn := ref.name
 				if err != nil {
 					return nil, lineErr(l.ID, planID, c.path, rn, err)
-				}
-				if u < 0 {
-					return nil, lineErr(l.ID, planID, c.path, rn, fmt.Errorf("%w: negative amount %s", ErrRule, ev.res.Money))
 				}
 				k.fixed = u
 				var buf [96]byte // m.String(), as m is whole minor units of the line's currency

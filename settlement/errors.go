@@ -77,7 +77,9 @@ var (
 	// ErrSupplierCosts reports supplier costs above the line's basis, or in
 	// another currency.
 	ErrSupplierCosts = errors.New("settlement: supplier costs exceed the line")
-	// ErrRule reports a rule that failed to evaluate for a line.
+	// ErrRule reports a rule that failed to evaluate for a line, or whose
+	// result no line can be paid by: a negative share, level weight or
+	// amount (an amount before it is rounded: EUR -0.004 too).
 	ErrRule = errors.New("settlement: rule failed")
 	// ErrCurrency reports a fixed amount, cap or floor in a currency other
 	// than the line's, or a line in a currency its plan's cumulative tiers

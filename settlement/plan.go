@@ -257,7 +257,10 @@ type Cumulative struct {
 // currency: a result with more digits (line.amount * dec("0.03335") on EUR
 // 100.00 is EUR 3.335) is rounded half away from zero, and the entry's
 // share says from what ("EUR 3.34 (rule referral-fee@1, 3.335 rounded)").
-// Round in the rule (.round(2), .floor(2)) to choose another rounding.
+// Round in the rule (.round(2), .floor(2)) to choose another rounding. A
+// negative result is refused before it is rounded, however small (EUR
+// -0.004 as EUR -5.00, never paid as a rounded zero): ErrRule, in a
+// *LineError naming the line, node and rule.
 type Share struct {
 	Remaining bool           `json:"remaining,omitempty"`
 	Ratio     ensemble.Ratio `json:"ratio,omitzero"`

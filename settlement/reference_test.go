@@ -652,13 +652,13 @@ func (ln *refLine) decide(n *settlement.Node, path string, amount int64) ([]refK
 			}
 			k.rule = rule
 			if res.Kind == rules.Amount {
+				if res.Money.IsNegative() { // however small: not rounded to zero first
+					return nil, ln.fail(cpath, name, fmt.Errorf("%w: negative amount %s", settlement.ErrRule, res.Money))
+				}
 				m := res.Money.Round(ensemble.RoundHalfAwayFromZero)
 				u, err := ln.units(m)
 				if err != nil {
 					return nil, ln.fail(cpath, name, err)
-				}
-				if u < 0 {
-					return nil, ln.fail(cpath, name, fmt.Errorf("%w: negative amount %s", settlement.ErrRule, res.Money))
 				}
 				k.fixed, k.text = u, m.String()+" (rule "+name+")"
 				if !m.Equal(res.Money) {

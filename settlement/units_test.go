@@ -79,3 +79,38 @@ func TestAmountsBeyondTheRangeSettlementKeeps(t *testing.T) {
 		require.ErrorIs(t, fe, ensemble.ErrMinorUnitsRange)
 	})
 }
+
+// TestNegativeRuleAmountRefusedBeforeRounding: an amount rule's negative
+// result is refused however small, before it is rounded to minor units (a
+// hostile test: EUR -0.004 rounded to 0.00 and paid nothing without a
+// word, while EUR -5.00 was refused). Positive fractions still round.
+func TestNegativeRuleAmountRefusedBeforeRounding(t *testing.T) {
+	for _, tc := range []struct {
+		amount string
+		want   int64 // what the referrer is paid, in cents; -1: refused
+	}{
+		{"-0.004", -1},
+		{"-0.000000000000000001", -1},
+		{"-5.00", -1},
+		{"0.004", 0},
+		{"0.005", 1},
+	} {
+		t.Run(tc.amount, func(t *testing.T) {
+			fee := `- {id: tiny-fee, version: 1, kind: amount, env_version: 1, expression: 'money("` + tc.amount + `", line.currency)'}`
+			s := planSettler(t, `{id: p, version: 1, routes: [partner], root: {id: root, children: [
+  {id: fee, party: referrer, share: {rule: tiny-fee}}, {id: rest, party: seller, share: remaining}]}}`, loadNetwork(t), fee)
+			res, err := s.Settle(ctx, settlement.State{}, []settlement.Line{chainLine("L1", "100.00", "2026-03-01")})
+			if tc.want >= 0 {
+				require.NoError(t, err)
+				require.Equal(t, tc.want, minorOf(byParty(res.Entries, settlement.KindEarning)["referral-ams"]))
+				return
+			}
+			require.ErrorIs(t, err, settlement.ErrRule)
+			require.ErrorContains(t, err, "negative amount EUR "+tc.amount)
+			var le *settlement.LineError
+			require.ErrorAs(t, err, &le)
+			require.Equal(t, "tiny-fee@1", le.Rule)
+			require.Equal(t, "root/fee", le.Node)
+		})
+	}
+}
