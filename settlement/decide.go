@@ -97,7 +97,11 @@ func (dc *decider) decideLevel(d *decision, n *cnode, amount int64) (*decision, 
 			if v := dc.volumeOf(c); v.owner == "" {
 				if c.leaf && c.fallback == FallbackPlatform {
 					if !k.platform {
-						k.platform, k.note = true, "fallback to platform: "+v.why
+						// A leaf whose own party is the platform pays it
+						// as itself, its reserves held as ever: the
+						// ledger keeps no mark of a fallback paying the
+						// same party (see reservedAt).
+						k.platform, k.note = !alwaysPaid(c.role, dc.s.platform), "fallback to platform: "+v.why
 					}
 				} else {
 					k.active = false

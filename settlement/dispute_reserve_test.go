@@ -371,3 +371,39 @@ root:
 		}
 	})
 }
+
+// TestPlatformsOwnLeafKeepsItsReserveOnAVolumeOfNobody: a leaf paying the
+// platform itself at a cumulative rate whose volume reads nobody (a line
+// with no reseller) pays the platform as itself, holding the leaf's
+// reserve as on any other line, not as a fallback that holds none; so
+// what the leaf reserves is known from the plan alone, and a dispute
+// holds the rest (a reference-settler comparison found a dispute holding
+// 2.04 less than the part had unreversed, the reserve the ledger could not
+// tell was never held).
+func TestPlatformsOwnLeafKeepsItsReserveOnAVolumeOfNobody(t *testing.T) {
+	s := planSettler(t, `
+id: take
+version: 1
+root:
+  id: root
+  children:
+    - id: bonus
+      party: platform
+      fallback: platform
+      reserve: {ratio: "10%", days: 30}
+      share: {cumulative: {of: reseller, tiers: [{up_to: {amount: "1000.00", currency: EUR}, rate: "10%"}, {rate: "20%"}]}}
+    - {id: rest, party: seller, share: remaining}
+`, loadNetwork(t))
+	l := chainLine("L1", "1000.00", "2026-03-01")
+	l.Route = partner.Route{Kind: partner.RouteMarketplace, Chain: []partner.ID{"dev-1"}}
+	res, err := s.Settle(ctx, settlement.State{}, []settlement.Line{l})
+	require.NoError(t, err)
+	require.Equal(t, []got{
+		{"L1:root/bonus", "earning", "100.00", "2026-03-01"},
+		{"L1:root/bonus#reserve", "reserve", "10.00", "2026-03-01"},
+		{"L1:root/bonus#release", "release", "10.00", "2026-03-31"},
+	}, entriesOf(res.Entries, "platform"))
+	d, err := s.Dispute(res.State, "L1", date("2026-03-05"))
+	require.NoError(t, err)
+	require.Equal(t, []got{{"L1:root/bonus#hold.1", "hold", "90.00", "2026-03-05"}}, entriesOf(d.Entries, "platform"))
+}

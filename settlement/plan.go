@@ -224,7 +224,10 @@ type Cumulative struct {
 	// Of is the role whose volume counts (default "seller"). On a line
 	// where it names nobody who can be paid (no reseller on a direct
 	// sale, a suspended partner), no volume is read or grown and the share
-	// follows its node's fallback (Node.Fallback).
+	// follows its node's fallback (Node.Fallback). A leaf whose own party
+	// is the platform, falling back to the platform, pays it as itself:
+	// its reserve is held as on any line (the State could not tell such a
+	// part from one its reserve held, which a dispute must know).
 	//
 	// The volume is the partner's, not the node's: every line of the plan
 	// naming the partner in that role adds its basis, whether or not the

@@ -612,7 +612,10 @@ func (ln *refLine) decide(n *settlement.Node, path string, amount int64) ([]refK
 		if why, ok := ln.nobody[cpath]; ok && k.active {
 			if len(c.Children) == 0 && c.Fallback == settlement.FallbackPlatform {
 				if !k.platform {
-					k.platform, k.note = true, "fallback to platform: "+why
+					// The platform's own node pays it as itself, its
+					// reserves held.
+					own := c.Party == "platform" || c.Party == "partner:"+string(ln.s.platform)
+					k.platform, k.note = !own, "fallback to platform: "+why
 				}
 			} else {
 				k.active = false

@@ -260,7 +260,7 @@ func (s *Settler) reservedAt(lg *ledger, at time.Time) ([]int64, error) {
 		switch {
 		case n == nil || !n.leaf || n.reserve == nil || n.reserve.Ratio.IsZero():
 			continue
-		case pe.meta.role == "platform" && n.role.kind != rolePlatform:
+		case pe.meta.role == "platform" && !alwaysPaid(n.role, s.platform):
 			continue // the platform paid as the leaf's fallback: the split reserved nothing
 		case !lg.date.AddDate(0, 0, n.reserve.Days).After(at):
 			continue // released by then
