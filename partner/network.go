@@ -63,7 +63,8 @@ func (s Snapshot) CanTrade() bool { return s.Status.CanTrade() }
 // reported at once in an *ensemble.ValidationError whose paths name the
 // offending field (`partners[3].terms[1].parent`): empty or duplicate ids,
 // invalid types, tiers or territories, terms out of order, unknown parents or
-// parents that do not exist yet, parent types a constraint forbids, cycles at
+// parents that do not exist yet, parent types a constraint forbids
+// (*ParentTypeError, ErrParentType), cycles at
 // any instant, chains deeper than MaxDepth, and lifecycles that do not fold.
 // Partners are kept sorted by ID; the spec is copied, not retained.
 func NewNetwork(spec NetworkSpec) (*Network, error) {
@@ -215,6 +216,34 @@ func (n *Network) AppendChain(dst []ID, id ID, t time.Time) ([]ID, error) {
 		cur = p.Terms[k].Parent
 	}
 	return dst, nil
+}
+
+// ParentTypesOf returns the types a parent of a partner of type t has:
+// the types NetworkSpec.ParentTypes lists for t (declared), or, when it
+// does not list t, the types of the parents the network's partners of
+// type t have under any of their terms, sorted (none when no such partner
+// ever had a parent). A route captured from the network at any instant
+// puts a partner of type t under one of these types only.
+func (n *Network) ParentTypesOf(t Type) (types []Type, declared bool) {
+	if allowed, ok := n.spec.ParentTypes[t]; ok {
+		return slices.Clone(allowed), true
+	}
+	for i := range n.spec.Partners {
+		p := &n.spec.Partners[i]
+		if p.Type != t {
+			continue
+		}
+		for _, tm := range p.Terms {
+			if tm.Parent == "" {
+				continue
+			}
+			if pt := n.spec.Partners[n.index[tm.Parent]].Type; !slices.Contains(types, pt) {
+				types = append(types, pt)
+			}
+		}
+	}
+	slices.Sort(types)
+	return types, false
 }
 
 // Depth returns how many levels lie above partner id at t: 0 at the top.
@@ -400,7 +429,7 @@ func (n *Network) validatePartner(p *ensemble.Problems, i int, path string) {
 			p.Addf(tp+".parent", "parent %q is not a partner yet at %s", t.Parent, t.From.Format(time.RFC3339))
 		}
 		if constrained && !slices.Contains(allowed, parent.Type) {
-			p.Addf(tp+".parent", "a %s's parent must be one of %v, %q is a %s", pt.Type, allowed, t.Parent, parent.Type)
+			p.Add(tp+".parent", &ParentTypeError{Child: pt.ID, ChildType: pt.Type, Parent: t.Parent, ParentType: parent.Type, Allowed: allowed})
 		}
 	}
 	if len(pt.Lifecycle) > 0 {

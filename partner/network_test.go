@@ -236,3 +236,45 @@ func TestPartnerIDsRefuseEntrySeparators(t *testing.T) {
 		require.Equal(t, string(id[1]), ie.Separator)
 	}
 }
+
+// TestParentTypesOf: the types a parent of a type's partners has are the
+// declared ones (parent_types), or else those the network's terms give
+// partners of the type, over every terms (none for a type at the top);
+// a parent a constraint forbids is a *ParentTypeError matching
+// ErrParentType, with NewNetwork's message.
+func TestParentTypesOf(t *testing.T) {
+	at := time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)
+	spec := partner.NetworkSpec{
+		ParentTypes: map[partner.Type][]partner.Type{partner.TypeReseller: {partner.TypeDistributor}},
+		Partners: []partner.Partner{
+			{ID: "d", Name: "d", Type: partner.TypeDistributor, Terms: []partner.Terms{{From: at}}},
+			{ID: "r", Name: "r", Type: partner.TypeReseller, Terms: []partner.Terms{{From: at, Parent: "d"}}},
+			{ID: "m", Name: "m", Type: partner.TypeMSP, Terms: []partner.Terms{{From: at}}},
+			{ID: "s", Name: "s", Type: partner.TypeSubReseller, Terms: []partner.Terms{{From: at, Parent: "r"}, {From: at.AddDate(0, 6, 0), Parent: "m"}}},
+		}}
+	net, err := partner.NewNetwork(spec)
+	require.NoError(t, err)
+	for _, tc := range []struct {
+		typ      partner.Type
+		want     []partner.Type
+		declared bool
+	}{
+		{partner.TypeReseller, []partner.Type{partner.TypeDistributor}, true},
+		{partner.TypeSubReseller, []partner.Type{partner.TypeMSP, partner.TypeReseller}, false}, // both terms', sorted
+		{partner.TypeDistributor, nil, false},
+		{partner.TypeReferral, nil, false},
+	} {
+		got, declared := net.ParentTypesOf(tc.typ)
+		require.Equal(t, tc.want, got, tc.typ)
+		require.Equal(t, tc.declared, declared, tc.typ)
+	}
+
+	spec.Partners[1].Terms[0].Parent = "m"
+	_, err = partner.NewNetwork(spec)
+	require.ErrorIs(t, err, partner.ErrParentType)
+	var pe *partner.ParentTypeError
+	require.ErrorAs(t, err, &pe)
+	require.Equal(t, partner.ParentTypeError{Child: "r", ChildType: partner.TypeReseller, Parent: "m", ParentType: partner.TypeMSP,
+		Allowed: []partner.Type{partner.TypeDistributor}}, *pe)
+	require.ErrorContains(t, err, `partners[1].terms[0].parent: a reseller's parent must be one of [distributor], "m" is a managed_service_provider`)
+}

@@ -91,7 +91,41 @@ var (
 	ErrNotYetPartner = errors.New("partner: not a partner yet at that instant")
 	// ErrCycle reports a parent chain that comes back to where it started.
 	ErrCycle = errors.New("partner: parent chain forms a cycle")
+	// ErrParentType reports a parent whose type the network's type
+	// constraints (NetworkSpec.ParentTypes) do not allow for the child's.
+	// Every *ParentTypeError matches it.
+	ErrParentType = errors.New("partner: parent of a type not allowed")
 )
+
+// ParentTypeError reports a parent whose type the network's ParentTypes
+// do not allow for the child's type. It matches ErrParentType.
+type ParentTypeError struct {
+	Child      ID
+	ChildType  Type
+	Parent     ID
+	ParentType Type
+	Allowed    []Type // the types a parent of ChildType may have
+	// Observed says that Allowed is not declared (NetworkSpec.ParentTypes
+	// does not list ChildType) but the types the network's partners of
+	// ChildType have had as parents (Network.ParentTypesOf).
+	Observed bool
+}
+
+// Error says which types a parent may have, and which the parent has.
+func (e *ParentTypeError) Error() string {
+	if e.Observed && len(e.Allowed) == 0 {
+		return fmt.Sprintf("a %s has no parent in the network's terms (parent_types does not list %s), %q is a %s",
+			e.ChildType, e.ChildType, e.Parent, e.ParentType)
+	}
+	if e.Observed {
+		return fmt.Sprintf("a %s's parent is one of %v in the network's terms (parent_types does not list %s), %q is a %s",
+			e.ChildType, e.Allowed, e.ChildType, e.Parent, e.ParentType)
+	}
+	return fmt.Sprintf("a %s's parent must be one of %v, %q is a %s", e.ChildType, e.Allowed, e.Parent, e.ParentType)
+}
+
+// Is reports whether target is ErrParentType.
+func (e *ParentTypeError) Is(target error) bool { return target == ErrParentType }
 
 // PartnerError names the partner an error is about.
 type PartnerError struct {

@@ -86,12 +86,18 @@ type Settler struct {
 	rules     *rules.RuleSet
 	net       *partner.Network
 	timelines map[partner.ID]*timeline
-	platform  partner.ID
-	suppliers map[string]struct{} // Config.Suppliers; nil: any
-	rates     ensemble.ExchangeRates
-	env       *rules.Env
-	perLine   int // most entries a plan makes per line, for preallocation
-	nodes     int // nodes of every plan
+	// types holds every partner's type and parentTypes, for each type, the
+	// types its partners' parents may have (Network.ParentTypesOf), nil
+	// slices for types not checked: what a route's chain may put above a
+	// partner (chainLinks).
+	types       map[partner.ID]partner.Type
+	parentTypes map[partner.Type]typeRule
+	platform    partner.ID
+	suppliers   map[string]struct{} // Config.Suppliers; nil: any
+	rates       ensemble.ExchangeRates
+	env         *rules.Env
+	perLine     int // most entries a plan makes per line, for preallocation
+	nodes       int // nodes of every plan
 	// ruleVersions counts the versions of the rules plans name; each
 	// crule's versions are numbered from its index.
 	ruleVersions int
@@ -312,6 +318,9 @@ func build(cfg Config, checkVersions, reference bool) (*Settler, error) {
 			return nil, fmt.Errorf("settlement: network: %w", err)
 		}
 		s.timelines = tl
+	}
+	if s.net != nil {
+		s.types, s.parentTypes = chainTypes(s.net)
 	}
 	byID := map[string]*crule{}
 	if cfg.Rules != nil {

@@ -35,7 +35,12 @@
 //
 // Settle checks a hand-filled route as package order checks an order's
 // (partner.Route.Validate): a party once, the seller not among its
-// co-sellers, weights not negative and summing to one.
+// co-sellers, weights not negative and summing to one; and its chain
+// against the network's partner types: it may differ from the network at
+// the line's date (it was captured at the sale), but a link the network's
+// types cannot form (a referral partner as a sub-reseller's parent, a
+// distributor under a reseller) is ErrInvalidLine at route.chain[i] (see
+// Line.Route).
 //
 // Every level conserves its amount to the minor unit (largest remainder,
 // ties by node id, a zero share gets zero), so every line's entries add up to

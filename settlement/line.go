@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"slices"
 	"strings"
 	"time"
 
@@ -110,7 +111,16 @@ type Line struct {
 	// partner.Route.Validate refuses (a party twice, co-sell weights that
 	// do not sum to one ...) with ErrInvalidLine at route.<field>, and
 	// route partners holding ':' or '#', since chain[*] and co_sellers
-	// entries are named by their partner. A credit line may leave its
+	// entries are named by their partner. The chain may differ from the
+	// network at the line's date (a partner moved since the sale), but
+	// not link partners of types the network cannot link: a parent whose
+	// type the network's parent_types do not allow for the partner's
+	// type, or, for a type they do not list, a type no partner of that
+	// type has as a parent in the network's terms (Network.ParentTypesOf;
+	// none: the type is at the top) is ErrInvalidLine at route.chain[i]
+	// (i the parent's level) wrapping a *partner.ParentTypeError. A
+	// network that gives no partner a parent checks only its declared
+	// types. A credit line may leave its
 	// Route empty; a seller it names must be the credited line's (else
 	// ErrInvalidLine): a credit reverses the credited line's split as the
 	// state recorded it, and a host sharding by seller would settle a
@@ -413,6 +423,102 @@ func (l *Line) validate() error {
 	}
 	if p.Len() == 0 {
 		return nil
+	}
+	return fmt.Errorf("%w: %w", ErrInvalidLine, p.Err(fmt.Sprintf("line %q", string(l.ID))))
+}
+
+// Hand-filled chains. A route's Chain is the one captured when the sale
+// was made (package order fills it from the network then), so it may
+// differ from the network's at the line's date (a partner moved) and is
+// settled as given; but a link of it the network's partner types cannot
+// form is a data error that would pay the wrong parties without a word:
+// the levels a plan finds by type (distributor, reseller) would find
+// nobody, and their shares go to the nodes after them. (A referral
+// partner named as a sub-reseller's parent paid the distributor's and the
+// reseller's shares to the seller.)
+
+// typeRule is what types a partner of one type may have above it in a
+// chain: its parents' types (Network.ParentTypesOf), declared
+// (NetworkSpec.ParentTypes) or, when the network declares none for the
+// type, those its terms give partners of the type (none: the type is at
+// the top). checked is false for a type the network neither declares
+// nor can say anything of: it gives no partner a parent at all (a network
+// that keeps partner facts alone, whose hierarchy is the routes').
+type typeRule struct {
+	types    []partner.Type
+	declared bool
+	checked  bool
+}
+
+// chainTypes returns every partner's type in net, and the typeRule of
+// each type.
+func chainTypes(net *partner.Network) (map[partner.ID]partner.Type, map[partner.Type]typeRule) {
+	spec := net.Spec()
+	hierarchy := slices.ContainsFunc(spec.Partners, func(p partner.Partner) bool {
+		return slices.ContainsFunc(p.Terms, func(t partner.Terms) bool { return t.Parent != "" })
+	})
+	types := make(map[partner.ID]partner.Type, len(spec.Partners))
+	rules := map[partner.Type]typeRule{}
+	for _, p := range spec.Partners {
+		types[p.ID] = p.Type
+		if _, ok := rules[p.Type]; !ok {
+			ts, declared := net.ParentTypesOf(p.Type)
+			rules[p.Type] = typeRule{types: ts, declared: declared, checked: declared || hierarchy}
+		}
+	}
+	return types, rules
+}
+
+// badLink is a link of a route's chain the network's types cannot form:
+// the level of the parent, and why.
+type badLink struct {
+	level int
+	err   *partner.ParentTypeError
+}
+
+// chainLinks returns the links of chain ch the network's partner types
+// cannot form (nil: none): a partner under a parent of a type that
+// NetworkSpec.ParentTypes does not allow for the partner's type, or, for
+// a type it does not list, of a type no partner of that type has had as
+// a parent in the network's terms, at any instant (a type whose partners
+// never had one is at the top: a distributor under a reseller). Such a
+// link is in no chain the network ever held, however partners moved since
+// (a chain captured from it names the parents a partner had then, of
+// types its terms record). A network that gives no partner a parent
+// checks only the types it declares; partners it does not hold are left
+// to the route's resolution (partner.ErrUnknownPartner).
+func (s *Settler) chainLinks(ch []partner.ID) []badLink {
+	if s.types == nil {
+		return nil
+	}
+	var out []badLink
+	for i := 1; i < len(ch); i++ {
+		ct, ok := s.types[ch[i-1]]
+		if !ok {
+			continue
+		}
+		pt, ok := s.types[ch[i]]
+		if !ok {
+			continue
+		}
+		r := s.parentTypes[ct]
+		if !r.checked || slices.Contains(r.types, pt) {
+			continue
+		}
+		out = append(out, badLink{level: i, err: &partner.ParentTypeError{Child: ch[i-1], ChildType: ct, Parent: ch[i], ParentType: pt,
+			Allowed: slices.Clone(r.types), Observed: !r.declared}})
+	}
+	return out
+}
+
+// chainLinkError is the error of sale l whose chain has the links bad:
+// ErrInvalidLine, each link a problem at route.chain[i] wrapping its
+// *partner.ParentTypeError (partner.ErrParentType).
+func chainLinkError(l *Line, bad []badLink) error {
+	var p ensemble.Problems
+	for _, b := range bad {
+		p.Add(ensemble.Path("route", "chain", b.level), fmt.Errorf("the network's types put no %q under %q: %w "+
+			"(a route's chain names the parents its seller had when the sale was made)", b.err.Parent, b.err.Child, b.err))
 	}
 	return fmt.Errorf("%w: %w", ErrInvalidLine, p.Err(fmt.Sprintf("line %q", string(l.ID))))
 }

@@ -186,6 +186,7 @@ func drawRefWorld(t *rapid.T, fields []factField, net *partner.Network, wide *ru
 		if rapid.IntRange(0, 4).Draw(t, id+".abroad") == 0 { // the history plans' dollars and pounds
 			l = inCurrency(l, rapid.SampledFrom([]string{"USD", "GBP"}).Draw(t, id+".currency"))
 		}
+		l = oddParent(t, id, l)
 		if rapid.IntRange(0, 3).Draw(t, id+".service") == 0 {
 			l.Service = ensemble.Period{Start: l.Date, End: l.Date.AddDate(0, 1, 0)}
 		}
@@ -437,6 +438,7 @@ func extendRefLine(t *rapid.T, l settlement.Line) settlement.Line {
 			l.Route.Kind = partner.RouteCoSell
 		}
 	}
+	l = oddParent(t, id, l)
 	if rapid.IntRange(0, 3).Draw(t, id+".service") == 0 {
 		l.Service = ensemble.Period{Start: l.Date, End: l.Date.AddDate(0, 1, 0)}
 	}
@@ -447,6 +449,22 @@ func extendRefLine(t *rapid.T, l settlement.Line) settlement.Line {
 		l.Offer.Offer = "secure-backup"
 	}
 	l.Date = inZone(t, l.Date, id)
+	return l
+}
+
+// oddParent now and then makes a referral partner the seller's parent in
+// l's chain, a link no network whose types form a hierarchy holds
+// (refused where the network says so: its parent_types, or the parents
+// its terms give; settled by a network without a hierarchy).
+func oddParent(t *rapid.T, id string, l settlement.Line) settlement.Line {
+	if len(l.Route.Chain) > 1 && rapid.IntRange(0, 9).Draw(t, id+".odd_parent") == 0 {
+		odd := l.Route
+		odd.Chain = slices.Clone(odd.Chain)
+		odd.Chain[1] = "referral-ams"
+		if odd.Validate() == nil {
+			l.Route = odd
+		}
+	}
 	return l
 }
 
@@ -807,7 +825,7 @@ func requireSameEntries(t *rapid.T, got, want []settlement.Entry) {
 var refConditions = []error{settlement.ErrInvalidLine, settlement.ErrAlreadySettled, settlement.ErrNoPlan, settlement.ErrAmbiguousPlan,
 	settlement.ErrOverAllocation, settlement.ErrOverCredit, settlement.ErrUnknownLine, settlement.ErrDisputed, settlement.ErrNotDisputed,
 	settlement.ErrSupplierCosts, settlement.ErrRule, settlement.ErrCurrency, settlement.ErrUnknownPlanVersion, settlement.ErrBasisMismatch,
-	partner.ErrUnknownPartner, rules.ErrNotInForce, ensemble.ErrZeroWeights, settlement.ErrBearerShortfall, settlement.ErrBearerNotOnLine,
+	partner.ErrUnknownPartner, partner.ErrParentType, rules.ErrNotInForce, ensemble.ErrZeroWeights, settlement.ErrBearerShortfall, settlement.ErrBearerNotOnLine,
 	settlement.ErrInvalidDispute, ensemble.ErrNoRate}
 
 // requireSameError requires got to fail as the reference did (want), on the

@@ -443,6 +443,9 @@ func (s *refSettler) settleSale(st *refState, l settlement.Line) ([]settlement.E
 			e.Amount, e.Conversion = p.pays(u, 0, u, ln.cur)
 		}
 	}
+	if err := s.chainTypesForm(l.Route.Chain); err != nil {
+		return nil, refErr(l.ID, plan.ID, "", "", err)
+	}
 	for _, id := range l.Route.Chain {
 		sn, err := s.snapshot(id, l.Date)
 		if err != nil {
@@ -1174,6 +1177,53 @@ func (ln *refLine) cumulativeRate(c *settlement.Cumulative, before int64) (ensem
 	// makes (applied to the node's amount).
 	return rate, fmt.Sprintf("%s = %s of %s (tiers %d-%d, volume before %s)", strings.Join(took, " + "), pct(rate),
 		money(b), tiers[0], tiers[len(tiers)-1], vol), nil
+}
+
+// chainTypesForm refuses a chain with a link the network's partner types
+// cannot form: a parent of a type the network's parent_types do not allow
+// for the child's type, or, for a type they do not list, of a type no
+// partner of the child's type has as a parent in any of its terms (none:
+// the type is at the top), unless the network gives no partner a parent
+// at all. Partners the network does not hold are not checked.
+func (s *refSettler) chainTypesForm(chain []partner.ID) error {
+	if s.network == nil {
+		return nil
+	}
+	spec := s.network.Spec()
+	typeOf := map[partner.ID]partner.Type{}
+	hierarchy := false
+	for _, p := range spec.Partners {
+		typeOf[p.ID] = p.Type
+		for _, t := range p.Terms {
+			hierarchy = hierarchy || t.Parent != ""
+		}
+	}
+	for i := 1; i < len(chain); i++ {
+		ct, ok1 := typeOf[chain[i-1]]
+		pt, ok2 := typeOf[chain[i]]
+		if !ok1 || !ok2 {
+			continue
+		}
+		if allowed, declared := spec.ParentTypes[ct]; declared {
+			if !slices.Contains(allowed, pt) {
+				return fmt.Errorf("%w: %w", settlement.ErrInvalidLine, partner.ErrParentType)
+			}
+			continue
+		}
+		if !hierarchy {
+			continue
+		}
+		formed := false
+		for _, p := range spec.Partners {
+			for _, t := range p.Terms {
+				formed = formed || (p.Type == ct && t.Parent != "" && typeOf[t.Parent] == pt)
+			}
+		}
+		if !formed {
+			return fmt.Errorf("%w: %w", settlement.ErrInvalidLine, partner.ErrParentType)
+		}
+	}
+	return nil
 }
 
 // reserve holds back the node's reserve ratio of an earning (rounded down)

@@ -102,6 +102,9 @@ type chainTimelines struct {
 	// never change it (ctx and payees stay as the call that made it left
 	// them).
 	frozen bool
+	// links are the links of the chain the network's types cannot form
+	// (chainLinks), worked out when it is made; nil: none.
+	links []badLink
 }
 
 // chainSnapshots sets d.chainSn to what each partner of the line's chain
@@ -119,7 +122,13 @@ func (d *decider) chainSnapshots(l *Line) error {
 	if c == nil || !slices.Equal(c.ids, ch) {
 		c = d.chainTimelines(ch)
 	}
+	if c != nil && c.links != nil {
+		return chainLinkError(l, c.links)
+	}
 	if c == nil { // without a network, or naming the platform or an unknown partner
+		if bad := d.s.chainLinks(ch); bad != nil {
+			return chainLinkError(l, bad)
+		}
 		d.chainBuf = d.chainBuf[:0]
 		for _, id := range ch {
 			sn, err := d.snapshot(id, l.Date)
@@ -154,7 +163,7 @@ func (d *decider) chainTimelines(ch []partner.ID) *chainTimelines {
 	}
 	slices.SortFunc(bounds, time.Time.Compare)
 	bounds = slices.CompactFunc(bounds, time.Time.Equal)
-	c := &chainTimelines{ids: slices.Clone(ch), bounds: bounds, spans: make([][]*partner.Snapshot, len(bounds)+1)}
+	c := &chainTimelines{ids: slices.Clone(ch), bounds: bounds, spans: make([][]*partner.Snapshot, len(bounds)+1), links: d.s.chainLinks(ch)}
 	for i := range c.spans {
 		sns := make([]*partner.Snapshot, len(ch))
 		for j, tl := range tls {
