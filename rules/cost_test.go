@@ -234,6 +234,13 @@ func TestPropertyRuntimeCostWithinEstimate(t *testing.T) {
 		g := &exprGen{t: t}
 		expr := g.boolean()
 		r, err := env.Compile(doc(rules.Condition, expr))
+		var ee *rules.EvalError
+		if errors.As(err, &ee) {
+			// A constant that fails on every evaluation is refused when
+			// compiled (money(dec("3"), string(percent(3))): a ratio is no
+			// currency); it costs nothing at run time.
+			t.Skip("a failing constant, refused when compiled")
+		}
 		require.NoError(t, err, expr)
 		f := env.NewFacts()
 		require.NoError(t, f.Set("c", costlyGen().Draw(t, "facts")))
