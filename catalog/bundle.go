@@ -216,8 +216,12 @@ func (c *Catalog) SupplierCosts(p Pin, charge ChargeID, retail ensemble.Money, q
 				rate, err := opts.rate(bc.cur[i], e.cur)
 				if err != nil {
 					if re := (*ensemble.RateError)(nil); errors.As(err, &re) {
+						value := re.Value
+						if errors.Is(err, ErrNoRate) && slices.ContainsFunc(opts.Rates, func(r Rate) bool { return r.From == re.To && r.To == re.From }) {
+							value = "the rates hold " + re.To.Code() + " to " + re.From.Code() + ", never inverted: give " + re.From.Code() + " to " + re.To.Code()
+						}
 						err = &RateError{Offer: o.ID, Version: o.Version, Component: string(comp.Offer) + "/" + comp.Supplier,
-							From: re.From, To: re.To, At: opts.At, Value: re.Value, Err: re.Err}
+							From: re.From, To: re.To, At: opts.At, Value: value, Err: re.Err}
 					}
 					return Costs{}, err
 				}

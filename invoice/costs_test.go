@@ -164,6 +164,13 @@ func TestSupplierCostsRateInForce(t *testing.T) {
 	require.ErrorIs(t, err, catalog.ErrNoRate)
 	require.True(t, re.At.Equal(date(2026, 3, 16)))
 	require.Contains(t, err.Error(), "no exchange rate from USD to EUR in force at 2026-03-16T00:00:00Z")
+
+	// A table holding the pair the other way round says so (a new user's
+	// trial read only "no exchange rate from USD to EUR").
+	reversed := catalog.Rates{{From: eur, To: usd, Rate: ensemble.MustRatio("1.0843")}}
+	_, err = b.Build(invoice.Run{At: date(2026, 3, 16), Rates: reversed}, []invoice.Subscription{s})
+	require.ErrorIs(t, err, catalog.ErrNoRate)
+	require.ErrorContains(t, err, "no exchange rate from USD to EUR in force at 2026-03-16T00:00:00Z: the rates hold EUR to USD, never inverted: give USD to EUR")
 }
 
 // TestSupplierCostsOtherCurrency: the GPU supplier is owed USD 12.35 a seat

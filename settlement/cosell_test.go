@@ -196,6 +196,11 @@ func TestCoSellUnknownCoSeller(t *testing.T) {
 	var pe *partner.PartnerError
 	require.ErrorAs(t, err, &pe)
 	require.Equal(t, partner.ID("dev-l"), pe.ID)
+	// It names the line, the node and the field.
+	var le *settlement.LineError
+	require.ErrorAs(t, err, &le)
+	require.Equal(t, settlement.LineID("L1"), le.Line)
+	require.ErrorContains(t, err, "route.co_sellers[0].partner")
 }
 
 // For random weights summing to one, a co-sell node's entries add up to

@@ -404,7 +404,7 @@ func (dc *decider) parties(n *cnode) ([]partner.ID, []ensemble.Share, []leftOut,
 		} else {
 			out = append(out, leftOut{r.Seller, ensemble.Share{Key: string(r.Seller), Weight: weight(r.SellerWeight)}, sn})
 		}
-		for _, cs := range r.CoSellers {
+		for i, cs := range r.CoSellers {
 			sn, err := dc.snapshot(cs.Partner, l.Date)
 			switch {
 			case err == nil && sn.CanTrade():
@@ -413,7 +413,7 @@ func (dc *decider) parties(n *cnode) ([]partner.ID, []ensemble.Share, []leftOut,
 			case err == nil || errors.Is(err, errNotTrading):
 				out = append(out, leftOut{cs.Partner, ensemble.Share{Key: string(cs.Partner), Weight: weight(cs.Weight)}, sn})
 			default: // not in the network (a misspelled id): never paid to the others
-				return nil, nil, nil, err
+				return nil, nil, nil, fmt.Errorf("route.co_sellers[%d].partner: %w", i, err)
 			}
 		}
 	default:

@@ -79,6 +79,16 @@ func TestStatementsFoldLateEntries(t *testing.T) {
 	require.NoError(t, err)
 	require.Contains(t, text, "2026-02-27        800.00  late, made after its period was folded: line L1, collected")
 
+	// The same late entries given again to April, which March folded
+	// already, are refused (they would be paid twice), whether April is
+	// given every entry or only its own.
+	april0 := ensemble.MustPeriod(date("2026-04-01"), date("2026-05-01"))
+	for _, given := range [][]settlement.Entry{all, nil} {
+		_, err = settlement.Statements(given, settlement.StatementOptions{Period: april0, Previous: sts, Late: paid.Entries})
+		require.ErrorIs(t, err, settlement.ErrLateEntries)
+		require.ErrorContains(t, err, "was folded by the previous statement of")
+	}
+
 	// April, from March's statements, checks what March folded: nothing
 	// more is late.
 	april := ensemble.MustPeriod(date("2026-04-01"), date("2026-05-01"))
@@ -124,6 +134,10 @@ func TestStatementsRefuseMisgivenLateEntries(t *testing.T) {
 	_, err = settlement.Statements(sale.Entries[1:], settlement.StatementOptions{Period: march, Previous: feb})
 	require.ErrorIs(t, err, settlement.ErrLateEntries)
 	require.ErrorContains(t, err, "give every entry, or none dated before the period")
+	// A sale entry February folded, given as late, is not late.
+	_, err = settlement.Statements(sale.Entries, settlement.StatementOptions{Period: march, Previous: feb, Late: sale.Entries[:1]})
+	require.ErrorIs(t, err, settlement.ErrLateEntries)
+	require.ErrorContains(t, err, "as late only those made since the previous fold")
 
 	_, err = settlement.Statements(sale.Entries, settlement.StatementOptions{Period: march, Minimums: []ensemble.Money{eur("25.00"), eur("1000.00")}})
 	require.ErrorIs(t, err, settlement.ErrStatementMismatch)

@@ -317,7 +317,7 @@ func (sp *split) pay(n *cnode, amount int64, k *child) error {
 	// shares of those who cannot.
 	ids, weights, out, err := sp.dec.parties(n)
 	if err != nil {
-		return err
+		return sp.err(n.path, "", err)
 	}
 	toPlatform := n.fallback == FallbackPlatform && len(out) > 0
 	if toPlatform {

@@ -291,6 +291,11 @@ func countBefore(entries []Entry, opts StatementOptions, accs map[stKey]*acc, ge
 		if !e.Date.Before(opts.Period.Start) {
 			return fmt.Errorf("%w: late entry %q is dated %s, not before the period %s", ErrLateEntries, e.ID, e.Date.UTC().Format(time.RFC3339), opts.Period)
 		}
+		for _, p := range opts.Previous {
+			if _, folded := slices.BinarySearch(p.Late, e.ID); folded {
+				return fmt.Errorf("%w: late entry %q was folded by the previous statement of %q already: a late entry is one made since the previous fold", ErrLateEntries, e.ID, p.Party)
+			}
+		}
 		late[e.ID] = true
 		lateOf[stKey{e.Party, e.Amount.Currency()}]++
 	}
@@ -319,7 +324,7 @@ func countBefore(entries []Entry, opts StatementOptions, accs map[stKey]*acc, ge
 		case n > folded:
 			return &LateEntriesError{Party: k.party, Currency: k.cur, Period: opts.Period, Count: n - folded, Folded: folded}
 		case n < folded:
-			return fmt.Errorf("%w: %d entries of %q in %s dated before %s are given, but the previous statements folded %d: give every entry, or none dated before the period",
+			return fmt.Errorf("%w: %d entries of %q in %s dated before %s are given besides the late ones, but the previous statements folded %d: give every entry, or none dated before the period, and as late only those made since the previous fold",
 				ErrLateEntries, n, k.party, k.cur.Code(), opts.Period.Start.UTC().Format(time.RFC3339), folded)
 		}
 	}
@@ -467,7 +472,8 @@ type Payout struct {
 	// Rate is the rate as a bare ratio: payout units per statement unit.
 	// Nothing says which way it was quoted, so a rate given the other way
 	// round (a USD→KWD rate for a KWD statement paid in USD) pays its
-	// inverse without a word; prefer Exchange, which is checked.
+	// inverse without a word; prefer Exchange, whose pair and direction
+	// are checked.
 	Rate ensemble.Ratio `json:"rate,omitzero"`
 	// Exchange is the rate as a labelled pair, as rates are given
 	// everywhere else: From the statement's currency, To the currency paid
@@ -477,7 +483,11 @@ type Payout struct {
 	// ExchangeRate.Check refuses is a *ensemble.RateError wrapping
 	// ensemble.ErrRate; one not yet in force at Date wraps
 	// ensemble.ErrNoRate. Set Exchange or Rate, not both (ErrInvalidPayout).
-	// PayOutConsolidated ignores it, as it does Currency and Rate.
+	// The labels are checked, not the number: a JPY→USD rate typed as the
+	// quote of the other way (149.27 for 0.0067) pays 22,000 times too
+	// much, so take it from the same table the host converts with, never
+	// typed by hand. PayOutConsolidated ignores it, as it does Currency
+	// and Rate.
 	Exchange *ensemble.ExchangeRate `json:"exchange,omitempty"`
 	Mode     ensemble.RoundingMode  `json:"mode,omitempty"`
 }
