@@ -59,8 +59,22 @@ func Explain(l Line) string {
 			what = "early termination inside the term " + span(l.Cycle) + ", fee base"
 		}
 		fmt.Fprintf(&b, "  %s: %s\n", what, l.Full)
+		var x ensemble.Arith
+		tiers := ensemble.MoneyFromMinor(0, l.Full.Currency())
 		for _, t := range l.Tiers {
 			fmt.Fprintf(&b, "    tier %d: %s × %s + %s = %s\n", t.Tier, t.Quantity, t.UnitAmount.AmountString(), t.FlatAmount.AmountString(), t.Subtotal.AmountString())
+			tiers = x.Add(tiers, t.Subtotal)
+		}
+		// What a minimum spend lifted or a maximum cut, to the rating.
+		if adj := x.Sub(l.Full, tiers); l.Kind == KindUsage && len(l.Tiers) > 0 && x.Err() == nil && !adj.IsZero() {
+			bound := "minimum spend"
+			if adj.IsNegative() {
+				bound = "maximum spend"
+			}
+			if u := l.Usage; u != nil && !u.SpendShare.IsZero() {
+				bound += " (this piece's " + u.SpendShare.String() + " of it)"
+			}
+			fmt.Fprintf(&b, "    %s: %s, adjusted by %s\n", bound, l.Full.AmountString(), adj.AmountString())
 		}
 	}
 	if l.Kind == KindCommitmentTrueUp {

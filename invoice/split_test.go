@@ -319,6 +319,7 @@ func TestUsageSplitSharesTheMinimumSpend(t *testing.T) {
 	require.True(t, inv.Lines[0].Usage.SpendShare.Equal(ensemble.MustRatio("7/15")), "%s", inv.Lines[0].Usage.SpendShare)
 	require.True(t, inv.Lines[1].Usage.SpendShare.Equal(ensemble.MustRatio("8/15")), "%s", inv.Lines[1].Usage.SpendShare)
 	require.Contains(t, invoice.Explain(inv.Lines[0]), "owes 7/15 of the charge's minimum and maximum spend")
+	require.Contains(t, invoice.Explain(inv.Lines[0]), "    minimum spend (this piece's 7/15 of it): 9.33, adjusted by 4.33\n")
 
 	// Billed whole, the month owes Plus's minimum once: 50.00 + 50 GB.
 	whole := splitBuilder(t, invoice.SplitNone)
