@@ -121,24 +121,24 @@ func (o *Order) apply(ev *Event) {
 			l := &o.Lines[i]
 			l.Terms = l.Terms.activated(ev.At)
 			o.Segments = append(o.Segments, Segment{ID: segmentID(l.ID, ev.Seq), Line: l.ID, Start: ev.At, Cause: EventActivated,
-				Pin: l.Pin, Quantity: l.Quantity, AddOns: cloneAddOns(l.AddOns), Discount: l.Discount.Ratio, Terms: l.Terms})
+				Pin: l.Pin, Quantity: l.Quantity, AddOns: cloneAddOns(l.AddOns), Discount: l.Discount.Ratio, Terms: l.Terms, Recorded: ev.At})
 		}
 	case EventSuspended:
 		o.Suspensions = append(o.Suspensions, Suspension{From: ev.At, Reason: ev.Reason})
 	case EventResumed:
 		o.endSuspension(ev.At)
 	case EventChanged:
-		o.applyChange(ev.Change, ev.Seq)
+		o.applyChange(ev.Change, ev.Seq, ev.At)
 	case EventCancellationScheduled:
 		c := *ev.Cancellation
 		o.Cancellation = &c
-		o.stopSegments(c.EffectiveAt)
+		o.stopSegments(c.EffectiveAt, ev.At)
 	case EventCancellationRevoked:
 		if c := o.Cancellation; c != nil {
 			for i := range o.Segments {
 				last := i+1 == len(o.Segments) || o.Segments[i+1].Line != o.Segments[i].Line
 				if last && o.Segments[i].End.Equal(c.EffectiveAt) {
-					o.Segments[i].End = time.Time{}
+					o.Segments[i].End, o.Segments[i].EndRecorded = time.Time{}, time.Time{}
 				}
 			}
 		}
@@ -150,7 +150,7 @@ func (o *Order) apply(ev *Event) {
 		if o.ActivatedAt.IsZero() {
 			break
 		}
-		o.stopSegments(c.EffectiveAt)
+		o.stopSegments(c.EffectiveAt, ev.At)
 		o.endSuspension(c.EffectiveAt)
 	}
 	o.Status = ev.To
@@ -174,17 +174,18 @@ func (o *Order) endSuspension(at time.Time) {
 
 func segmentID(l LineID, n int) SegmentID { return SegmentID(string(l) + "/" + strconv.Itoa(n)) }
 
-// stopSegments stops every line at t: segments that start at or after t
-// (future-dated changes that never took effect) are dropped, and the one
-// holding t ends there, so no segment is ever empty.
-func (o *Order) stopSegments(t time.Time) {
+// stopSegments stops every line at t, recorded at instant at: segments
+// that start at or after t (future-dated changes that never took effect)
+// are dropped, and the one holding t ends there, so no segment is ever
+// empty.
+func (o *Order) stopSegments(t, at time.Time) {
 	kept := o.Segments[:0]
 	for _, s := range o.Segments {
 		if !s.Start.Before(t) {
 			continue
 		}
 		if s.End.IsZero() || s.End.After(t) {
-			s.End = t
+			s.End, s.EndRecorded = t, at
 		}
 		kept = append(kept, s)
 	}
@@ -196,10 +197,11 @@ func (o *Order) stopSegments(t time.Time) {
 
 // applyChange changes a line and splits its last segment at the change's
 // instant (replacing it when the segment starts then). The new segment's ID
-// carries seq, the sequence number of the change's event.
-func (o *Order) applyChange(ch *Change, seq int) {
+// carries seq, the sequence number of the change's event, and records at,
+// the event's instant.
+func (o *Order) applyChange(ch *Change, seq int, at time.Time) {
 	if ch.Kind == ChangeAddLine {
-		o.addLine(ch, seq)
+		o.addLine(ch, seq, at)
 		return
 	}
 	li := slices.IndexFunc(o.Lines, func(l Line) bool { return l.ID == ch.Line })
@@ -208,7 +210,7 @@ func (o *Order) applyChange(ch *Change, seq int) {
 	}
 	if ch.Kind == ChangeRemoveLine {
 		o.Lines = slices.Delete(o.Lines, li, li+1)
-		o.stopLine(ch.Line, ch.EffectiveAt)
+		o.stopLine(ch.Line, ch.EffectiveAt, at)
 		return
 	}
 	l := &o.Lines[li]
@@ -248,7 +250,8 @@ func (o *Order) applyChange(ch *Change, seq int) {
 		return
 	}
 	seg := Segment{ID: segmentID(l.ID, seq), Line: l.ID, Start: ch.EffectiveAt, End: o.Segments[last].End, Cause: EventChanged, Change: ch.Kind,
-		Pin: l.Pin, Quantity: l.Quantity, AddOns: cloneAddOns(l.AddOns), Discount: l.Discount.Ratio, Terms: l.Terms}
+		Pin: l.Pin, Quantity: l.Quantity, AddOns: cloneAddOns(l.AddOns), Discount: l.Discount.Ratio, Terms: l.Terms,
+		Recorded: at, EndRecorded: o.Segments[last].EndRecorded}
 	if o.Segments[last].Start.Equal(ch.EffectiveAt) {
 		if last == 0 || o.Segments[last-1].Line != ch.Line {
 			// The line's first segment: it keeps what opened the line.
@@ -257,7 +260,7 @@ func (o *Order) applyChange(ch *Change, seq int) {
 		o.Segments[last] = seg
 		return
 	}
-	o.Segments[last].End = ch.EffectiveAt
+	o.Segments[last].End, o.Segments[last].EndRecorded = ch.EffectiveAt, at
 	o.Segments = slices.Insert(o.Segments, last+1, seg)
 }
 
@@ -338,9 +341,9 @@ func eventAllowed(o *Order, ev *Event) bool {
 	return false
 }
 
-// addLine adds a line and opens its first segment, keeping lines sorted by
-// ID and segments by line then start.
-func (o *Order) addLine(ch *Change, seq int) {
+// addLine adds a line and opens its first segment, recorded at instant at,
+// keeping lines sorted by ID and segments by line then start.
+func (o *Order) addLine(ch *Change, seq int, at time.Time) {
 	l := Line{ID: ch.Line, Pin: ch.Pin, Quantity: ch.Quantity, AddOns: cloneAddOns(ch.AddOns), Terms: ch.Terms.activated(ch.EffectiveAt)}
 	if ch.Discount != nil {
 		l.Discount = *ch.Discount
@@ -348,12 +351,13 @@ func (o *Order) addLine(ch *Change, seq int) {
 	}
 	i, _ := slices.BinarySearchFunc(o.Lines, l.ID, func(x Line, id LineID) int { return strings.Compare(string(x.ID), string(id)) })
 	o.Lines = slices.Insert(o.Lines, i, l)
-	end := time.Time{}
+	var end, endRecorded time.Time
 	if o.Cancellation != nil {
-		end = o.Cancellation.EffectiveAt
+		end, endRecorded = o.Cancellation.EffectiveAt, at
 	}
 	seg := Segment{ID: segmentID(l.ID, seq), Line: l.ID, Start: ch.EffectiveAt, End: end, Cause: EventChanged, Change: ChangeAddLine,
-		Pin: l.Pin, Quantity: l.Quantity, AddOns: cloneAddOns(l.AddOns), Discount: l.Discount.Ratio, Terms: l.Terms}
+		Pin: l.Pin, Quantity: l.Quantity, AddOns: cloneAddOns(l.AddOns), Discount: l.Discount.Ratio, Terms: l.Terms,
+		Recorded: at, EndRecorded: endRecorded}
 	j := slices.IndexFunc(o.Segments, func(s Segment) bool { return s.Line > l.ID })
 	if j < 0 {
 		j = len(o.Segments)
@@ -370,12 +374,13 @@ func (t LineTerms) activated(at time.Time) LineTerms {
 	return t
 }
 
-// stopLine ends one line's segments at t, as stopSegments does for all.
-func (o *Order) stopLine(id LineID, t time.Time) {
+// stopLine ends one line's segments at t, recorded at instant at, as
+// stopSegments does for all.
+func (o *Order) stopLine(id LineID, t, at time.Time) {
 	o.Segments = slices.DeleteFunc(o.Segments, func(s Segment) bool { return s.Line == id && !s.Start.Before(t) })
 	for i := range o.Segments {
 		if s := &o.Segments[i]; s.Line == id && (s.End.IsZero() || s.End.After(t)) {
-			s.End = t
+			s.End, s.EndRecorded = t, at
 		}
 	}
 	if len(o.Segments) == 0 {

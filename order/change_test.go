@@ -406,3 +406,52 @@ func TestBackdatedChangeTakesAnApprovalDecidedSince(t *testing.T) {
 	require.ErrorIs(t, err, order.ErrDiscountNotApproved)
 	require.ErrorContains(t, err, "after the command")
 }
+
+// A segment records when the event that opened it was recorded, and the
+// one that set its end, so invoicing can tell a change recorded after a
+// billing run that already billed the time it reaches back into: a change
+// made on April 10 with effect from March 20 opens a segment starting
+// March 20 recorded April 10, and ends the one before then, recorded
+// April 10 too; a back-dated cancellation records its end the same way,
+// and a revoked one clears it with the end.
+func TestSegmentsRecordWhenChangesWereRecorded(t *testing.T) {
+	e := env(t)
+	o, evs := activeOrder(t) // activated 2026-03-05
+	o = step(t, e, o, &evs, order.Command{Kind: order.CmdChange, Change: &order.Change{
+		Kind: order.ChangeQuantity, Line: "l2", Quantity: dec("8"), EffectiveAt: day("2026-03-20")}}, day("2026-04-10"))
+	segs := o.LineSegments("l2")
+	require.Len(t, segs, 2)
+	require.Equal(t, day("2026-03-05"), segs[0].Recorded, "activation")
+	require.Equal(t, day("2026-03-20"), segs[0].End)
+	require.Equal(t, day("2026-04-10"), segs[0].EndRecorded, "ended by the change, recorded on April 10")
+	require.Equal(t, day("2026-03-20"), segs[1].Start)
+	require.Equal(t, day("2026-04-10"), segs[1].Recorded, "opened by the change")
+	require.True(t, segs[1].EndRecorded.IsZero(), "open")
+
+	t.Run("a cancellation back-dated records the ends it sets", func(t *testing.T) {
+		evs := append([]order.Event(nil), evs...)
+		c := step(t, e, o, &evs, order.Command{Kind: order.CmdCancel, Cancel: &order.CancelRequest{
+			Mode: order.Immediately, EffectiveAt: day("2026-04-01")}}, day("2026-04-15"))
+		for _, s := range c.Segments {
+			if s.End.Equal(day("2026-04-01")) {
+				require.Equal(t, day("2026-04-15"), s.EndRecorded, s.ID)
+			}
+		}
+		folded, err := order.Fold(evs)
+		require.NoError(t, err)
+		requireSame(t, folded, c)
+	})
+	t.Run("a revoked cancellation clears the end and when it was recorded", func(t *testing.T) {
+		evs := append([]order.Event(nil), evs...)
+		c := step(t, e, o, &evs, order.Command{Kind: order.CmdCancel}, day("2026-04-20"))
+		last := c.LineSegments("l2")[1]
+		require.False(t, last.End.IsZero())
+		require.Equal(t, day("2026-04-20"), last.EndRecorded)
+		c = step(t, e, c, &evs, order.Command{Kind: order.CmdRevokeCancellation}, day("2026-04-21"))
+		last = c.LineSegments("l2")[1]
+		require.True(t, last.End.IsZero() && last.EndRecorded.IsZero(), "%s recorded %s", last.End, last.EndRecorded)
+	})
+	folded, err := order.Fold(evs)
+	require.NoError(t, err)
+	requireSame(t, folded, o)
+}

@@ -90,7 +90,10 @@
 // Invoicing reads, per line, the Segments (or SegmentsIn a period): each
 // with its pin, quantity, add-ons, discount and the line's own anchor and
 // term (LineTerms: a line can be billed on its own anniversaries, its anchor
-// recorded at its activation); plus Billing (anchor, time
+// recorded at its activation), and when the events that opened and ended
+// it were recorded (Segment.Recorded, Segment.EndRecorded: a change
+// back-dated into a period a run already billed is caught up by the next
+// run); plus Billing (anchor, time
 // zone), Term (TermAt), ActivatedAt, Cancellation (mode, effective instant,
 // WithinTerm) and Suspensions. Settlement reads the Route (a
 // partner.Route: its Kind, seller, each upline level of the captured Chain,

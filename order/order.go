@@ -39,10 +39,11 @@ type TaskID string
 
 // SegmentID identifies a segment: "line/k", k the sequence number of the
 // event that opened it (activation or a change). An ID never names two
-// contents: a segment's End is the only field that changes after it is
-// opened (a later change or a stop sets it, a revoked cancellation clears
-// it); a change at the very instant a segment starts replaces that segment
-// with a new ID, so invoicing can credit what it billed under the old one.
+// contents: a segment's End (with EndRecorded) is the only field that
+// changes after it is opened (a later change or a stop sets it, a revoked
+// cancellation clears it); a change at the very instant a segment starts
+// replaces that segment with a new ID, so invoicing can credit what it
+// billed under the old one.
 type SegmentID string
 
 // Customer is who an order is for and how they are taxed.
@@ -337,6 +338,14 @@ type Segment struct {
 	// anchor recorded at the line's activation); zero for a line that
 	// follows the order's.
 	Terms LineTerms `json:"terms,omitzero"`
+	// Recorded is the instant of the event that opened the segment (the
+	// activation, or the change's command), which is after Start when the
+	// change was back-dated; EndRecorded is the instant of the event that
+	// set End (a later change, a stop), zero while End is zero. Invoicing
+	// reads them to tell a change recorded after a billing run that
+	// already billed the time it took effect in (invoice.Segment.Recorded).
+	Recorded    time.Time `json:"recorded,omitzero"`
+	EndRecorded time.Time `json:"end_recorded,omitzero"`
 }
 
 // Open reports whether the segment has no end yet.
