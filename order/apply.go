@@ -175,17 +175,22 @@ func (o *Order) endSuspension(at time.Time) {
 func segmentID(l LineID, n int) SegmentID { return SegmentID(string(l) + "/" + strconv.Itoa(n)) }
 
 // stopSegments stops every line at t, recorded at instant at: segments
-// that start at or after t (future-dated changes that never took effect)
-// are dropped, and the one holding t ends there, so no segment is ever
-// empty.
+// that start at or after t (future-dated changes that never took effect,
+// or that a back-dated stop undoes) are dropped, and the one holding t
+// ends there, so no segment is ever empty. A segment that ends at t, or
+// whose followers are dropped, records at as EndRecorded: what follows its
+// end was recorded then.
 func (o *Order) stopSegments(t, at time.Time) {
 	kept := o.Segments[:0]
-	for _, s := range o.Segments {
+	for i, s := range o.Segments {
 		if !s.Start.Before(t) {
 			continue
 		}
+		dropsNext := i+1 < len(o.Segments) && o.Segments[i+1].Line == s.Line && !o.Segments[i+1].Start.Before(t)
 		if s.End.IsZero() || s.End.After(t) {
 			s.End, s.EndRecorded = t, at
+		} else if dropsNext {
+			s.EndRecorded = at // it ends at t as it did, but what followed is gone
 		}
 		kept = append(kept, s)
 	}
@@ -377,10 +382,18 @@ func (t LineTerms) activated(at time.Time) LineTerms {
 // stopLine ends one line's segments at t, recorded at instant at, as
 // stopSegments does for all.
 func (o *Order) stopLine(id LineID, t, at time.Time) {
+	n := len(o.Segments)
 	o.Segments = slices.DeleteFunc(o.Segments, func(s Segment) bool { return s.Line == id && !s.Start.Before(t) })
+	dropped := len(o.Segments) < n
 	for i := range o.Segments {
-		if s := &o.Segments[i]; s.Line == id && (s.End.IsZero() || s.End.After(t)) {
+		s := &o.Segments[i]
+		if s.Line != id {
+			continue
+		}
+		if s.End.IsZero() || s.End.After(t) {
 			s.End, s.EndRecorded = t, at
+		} else if last := i+1 == len(o.Segments) || o.Segments[i+1].Line != id; last && dropped {
+			s.EndRecorded = at // it ends at t as it did, but what followed is gone
 		}
 	}
 	if len(o.Segments) == 0 {

@@ -413,7 +413,8 @@ func TestBackdatedChangeTakesAnApprovalDecidedSince(t *testing.T) {
 // made on April 10 with effect from March 20 opens a segment starting
 // March 20 recorded April 10, and ends the one before then, recorded
 // April 10 too; a back-dated cancellation records its end the same way,
-// and a revoked one clears it with the end.
+// even where the end stays and only what followed it is dropped, and a
+// revoked one clears it with the end.
 func TestSegmentsRecordWhenChangesWereRecorded(t *testing.T) {
 	e := env(t)
 	o, evs := activeOrder(t) // activated 2026-03-05
@@ -440,6 +441,15 @@ func TestSegmentsRecordWhenChangesWereRecorded(t *testing.T) {
 		folded, err := order.Fold(evs)
 		require.NoError(t, err)
 		requireSame(t, folded, c)
+	})
+	t.Run("a stop that drops the segments after one records its end anew", func(t *testing.T) {
+		evs := append([]order.Event(nil), evs...)
+		c := step(t, e, o, &evs, order.Command{Kind: order.CmdCancel, Cancel: &order.CancelRequest{
+			Mode: order.Immediately, EffectiveAt: day("2026-03-20")}}, day("2026-04-15"))
+		segs := c.LineSegments("l2")
+		require.Len(t, segs, 1, "the segment from March 20 is gone")
+		require.Equal(t, day("2026-03-20"), segs[0].End)
+		require.Equal(t, day("2026-04-15"), segs[0].EndRecorded, "what follows March 20 was decided on April 15")
 	})
 	t.Run("a revoked cancellation clears the end and when it was recorded", func(t *testing.T) {
 		evs := append([]order.Event(nil), evs...)

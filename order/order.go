@@ -341,9 +341,11 @@ type Segment struct {
 	// Recorded is the instant of the event that opened the segment (the
 	// activation, or the change's command), which is after Start when the
 	// change was back-dated; EndRecorded is the instant of the event that
-	// set End (a later change, a stop), zero while End is zero. Invoicing
-	// reads them to tell a change recorded after a billing run that
-	// already billed the time it took effect in (invoice.Segment.Recorded).
+	// last decided what follows End: the one that set End (a later change,
+	// a stop), or a stop that dropped the segments after it; zero while End
+	// is zero. Invoicing reads them to tell a change recorded after a
+	// billing run that already billed the time it took effect in
+	// (invoice.Segment.Recorded).
 	Recorded    time.Time `json:"recorded,omitzero"`
 	EndRecorded time.Time `json:"end_recorded,omitzero"`
 }
