@@ -25,6 +25,13 @@ import (
 // second change in a cycle credits what the first one charged, not the
 // original price) and the new state is charged from the change.
 //
+// A change recorded after run.After but effective at or before it (a
+// back-dated change: Segment.Recorded) is caught up against the lines
+// earlier runs issued, run.Billed: the run also bills what it owes that
+// fell due before After, and reverses and bills anew what it alters (see
+// Run.Billed). Without them it is a *BackdatedError wrapping
+// ErrBackdated.
+//
 // Problems of the inputs are reported all at once in an
 // *ensemble.ValidationError; a failed call returns no invoice.
 func (b *Builder) Build(run Run, subs []Subscription) ([]Invoice, error) {
@@ -82,16 +89,34 @@ func (b *Builder) build(run Run, subs []Subscription, billed *[]usage.Aggregate)
 	invID := fmtTime(run.At)
 	var billedLines map[LineID]*Line
 	var credited map[LineID][]*Line
+	var reissued map[LineID]*Line
+	var billedBySub map[SubscriptionID][]*Line
 	if len(run.Billed) > 0 {
 		billedLines = make(map[LineID]*Line, len(run.Billed))
+		billedBySub = map[SubscriptionID][]*Line{}
+		reversed := map[LineID]bool{}
 		for i := range run.Billed {
 			l := &run.Billed[i]
 			billedLines[l.ID] = l
+			billedBySub[l.Subscription] = append(billedBySub[l.Subscription], l)
 			if l.Kind == KindCreditNote && l.Credits != "" {
 				if credited == nil {
 					credited = map[LineID][]*Line{}
 				}
 				credited[l.Credits] = append(credited[l.Credits], l)
+			}
+			if l.Kind == KindReversal {
+				reversed[l.Credits] = true
+			}
+		}
+		// The lines billed anew that stand: what a later proration credit
+		// of the line they stand for credits.
+		for i := range run.Billed {
+			if l := &run.Billed[i]; l.Reissues != "" && !reversed[l.ID] {
+				if reissued == nil {
+					reissued = map[LineID]*Line{}
+				}
+				reissued[l.Reissues] = l
 			}
 		}
 	}
@@ -105,7 +130,8 @@ func (b *Builder) build(run Run, subs []Subscription, billed *[]usage.Aggregate)
 		}
 		g := &gen{b: b, run: &run, s: s, loc: loc, cur: s.Currency, mode: b.opts.Mode, cad: cadenceOf(s),
 			popts: ensemble.ProrateOptions{Basis: basis, Location: loc, Anchor: s.Anchor},
-			limit: run.At.Add(1), ps: &ps, idx: i, arena: ar, cache: cache, invID: invID, billed: billedLines, credited: credited, billedUsage: billed}
+			limit: run.At.Add(1), ps: &ps, idx: i, arena: ar, cache: cache, invID: invID, billed: billedLines, credited: credited, billedUsage: billed,
+			reissued: reissued, billedSub: billedBySub[s.ID]}
 		g.from = run.After
 		g.all = s.Commitment != nil
 		g.lines = ar.open()
@@ -114,6 +140,7 @@ func (b *Builder) build(run Run, subs []Subscription, billed *[]usage.Aggregate)
 				g.from = c.Start.UTC()
 			}
 		}
+		g.checkBackdated()
 		// Items in ID order, so that lines usually come out sorted.
 		var small [16]int
 		byID := small[:0]
@@ -156,37 +183,52 @@ func (g *gen) due(t time.Time) bool {
 	return (g.run.After.IsZero() || t.After(g.run.After)) && !t.After(g.run.At)
 }
 
+// wanted reports whether a line dated t is computed: due in the run, or,
+// while the run catches up a back-dated change, due by At.
+func (g *gen) wanted(t time.Time) bool {
+	return g.due(t) || (g.repairing && !t.After(g.run.At))
+}
+
 // invoice keeps the lines due in the run and totals them.
 func (g *gen) invoice() (Invoice, bool) {
 	// Lines were generated into the arena's open block. When every one is
 	// due and they came out sorted (the usual case), they are the
 	// invoice's lines as they stand; otherwise the due ones are copied out
-	// in order and the block is reused.
-	var small [16]int
-	idx := small[:0]
-	sorted := true
-	for i := range g.lines {
-		if g.due(g.lines[i].Date) {
-			if n := len(idx); n > 0 && g.lines[idx[n-1]].ID >= g.lines[i].ID {
-				sorted = false
-			}
-			idx = append(idx, i)
-		}
-	}
-	if len(idx) == 0 {
-		g.arena.release(g.lines)
-		return Invoice{}, false
-	}
+	// in order and the block is reused. A run catching up a back-dated
+	// change reconciles them with what was billed instead.
 	var lines []Line
-	if sorted && len(idx) == len(g.lines) {
-		lines = g.arena.keep(g.lines)
-	} else {
-		slices.SortFunc(idx, func(a, b int) int { return strings.Compare(string(g.lines[a].ID), string(g.lines[b].ID)) })
-		lines = make([]Line, len(idx))
-		for k, i := range idx {
-			lines[k] = g.lines[i]
-		}
+	if g.repairing {
+		lines = g.reconcile()
 		g.arena.release(g.lines)
+		if len(lines) == 0 || g.ps.Len() > 0 {
+			return Invoice{}, false
+		}
+	} else {
+		var small [16]int
+		idx := small[:0]
+		sorted := true
+		for i := range g.lines {
+			if g.due(g.lines[i].Date) {
+				if n := len(idx); n > 0 && g.lines[idx[n-1]].ID >= g.lines[i].ID {
+					sorted = false
+				}
+				idx = append(idx, i)
+			}
+		}
+		if len(idx) == 0 {
+			g.arena.release(g.lines)
+			return Invoice{}, false
+		}
+		if sorted && len(idx) == len(g.lines) {
+			lines = g.arena.keep(g.lines)
+		} else {
+			slices.SortFunc(idx, func(a, b int) int { return strings.Compare(string(g.lines[a].ID), string(g.lines[b].ID)) })
+			lines = make([]Line, len(idx))
+			for k, i := range idx {
+				lines[k] = g.lines[i]
+			}
+			g.arena.release(g.lines)
+		}
 	}
 	g.fixedDiscounts(lines)
 	g.itemRefs(lines)
@@ -230,8 +272,8 @@ func (g *gen) invoice() (Invoice, bool) {
 func (g *gen) itemRefs(lines []Line) {
 	for i := range lines {
 		l := &lines[i]
-		if l.Item == "" {
-			continue
+		if l.Item == "" || l.Kind == KindReversal {
+			continue // a reversal carries the references of what it reverses
 		}
 		for j := range g.s.Items {
 			it := &g.s.Items[j]
@@ -351,6 +393,9 @@ func (g *gen) tax(inv *Invoice) bool {
 	zero := ensemble.MoneyFromMinor(0, g.cur)
 	for i := range inv.Lines {
 		l := &inv.Lines[i]
+		if l.Kind == KindReversal {
+			continue // what is left of the reversed line: net, tax and total as billed (reversal)
+		}
 		gross := g.sub(l.Amount, l.Discount)
 		if l.Prepaid != nil {
 			gross = g.sub(gross, l.Prepaid.Covered)

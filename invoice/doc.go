@@ -79,6 +79,34 @@
 // every piece of a cycle and never credited (Proration.Whole). The default
 // prorates the flat amount with the units.
 //
+// # Back-dated changes
+//
+// A change can take effect before it is recorded (order.Change may be
+// back-dated to the start of the line's current segment, an immediate
+// cancellation to the activation). One recorded after a run that already
+// billed the time it reaches back into would be lost by the next run,
+// which bills only what falls due after the last: the run at March 1
+// bills March for 10 seats, and 12 seats from February 20, recorded March
+// 5, owe a proration dated February 20 and 2 more seats for March.
+// Segments therefore say when they were recorded (Segment.Recorded and
+// EndRecorded; FromOrder sets them from the order's events, and
+// Subscription.CancelRecorded and Discount.Recorded do the same for a
+// cancellation and a discount). A run whose subscription has a change
+// recorded after Run.After but effective at or before it catches up,
+// given the lines earlier runs issued (Run.Billed): it recomputes the
+// subscription's one-time, recurring, proration-credit and
+// early-termination lines from its history, bills those no run billed
+// (dated when they fell due), and reverses each billed line the
+// recomputation no longer bills as it was billed (a KindReversal line
+// crediting what is left of it), billing it anew under an ID of its own
+// (Line.Reissues names the line it stands for). Runs so billed bill in
+// total what one run over the whole span bills: the trial's 400×19/28 +
+// 480×9/28 + 480×3 = 1,865.72, where they billed 1,760.00. Without
+// Run.Billed such a run is a *BackdatedError (ErrBackdated) naming the
+// change, never a silent loss. Usage, minimum-commitment true-ups and
+// prepaid commitments are not recomputed (late usage goes through
+// Run.Late); a change with Recorded left zero bills as before.
+//
 // # Usage
 //
 // Usage aggregates (package usage) are rated through the catalog's raters;

@@ -50,6 +50,14 @@ const (
 	// rate(usage so far) - rate(billed so far), without the minimum spend,
 	// which the period's final usage line owes.
 	KindProgressiveUsage
+	// KindReversal reverses a line an earlier run billed that a change
+	// recorded after that run (a back-dated change: Segment.Recorded)
+	// alters or removes: Credits names it, and its amounts are what is left
+	// of it, negated: the line's net, tax and total, less what its proration
+	// credits and credit notes gave back already. The line as it is owed now,
+	// if it still is, follows as a new line (Line.Reissues). See
+	// Run.Billed.
+	KindReversal
 )
 
 var lineKindNames = []string{
@@ -59,6 +67,7 @@ var lineKindNames = []string{
 	KindPrepayment: "prepayment", KindPrepaidBreakage: "prepaid_breakage",
 	KindEarlyTermination: "early_termination",
 	KindProgressiveUsage: "progressive_usage",
+	KindReversal:         "reversal",
 }
 
 // TerminationRule says how an early-termination fee is computed

@@ -240,3 +240,47 @@ func (e *UsageError) Error() string {
 
 // Unwrap returns the condition.
 func (e *UsageError) Unwrap() error { return e.Err }
+
+// ErrBackdated reports a back-dated change a run cannot bill as given: a
+// change to a subscription (a segment, a segment's end, a cancellation or
+// a discount) recorded after the run's After but effective at or before
+// it, while Run.Billed holds none of the subscription's lines. The run at
+// After billed the time the change reaches back into without it; only the
+// lines it issued (Run.Billed) let this run catch up what the change owes,
+// or gives back, rather than lose it.
+var ErrBackdated = errors.New("invoice: change recorded after the last run but effective before it")
+
+// BackdatedError reports a back-dated change (see ErrBackdated), naming
+// the subscription, the item (empty for the subscription's CancelAt or
+// one of its discounts), the field, when the change takes effect and when
+// it was recorded. It arrives inside the *ensemble.ValidationError of
+// Build at the field's path, and wraps its condition (ErrBackdated).
+type BackdatedError struct {
+	// Subscription and Item name what changed; Item is empty for a change
+	// of the subscription as a whole.
+	Subscription SubscriptionID
+	Item         ItemID
+	// Field is the changed field: "segments[1].start" (a change opening
+	// the segment), "segments[0].end" (its end), "cancel_at" or
+	// "discounts[0].start".
+	Field string
+	// Effective is when the change takes effect; Recorded when it was
+	// recorded; After the run's After, which lies between them.
+	Effective, Recorded, After time.Time
+	// Err is the condition.
+	Err error
+}
+
+// Error writes `invoice: subscription "s" item "i": <field> <effective>
+// recorded at <recorded>, after the run at <after>: <condition>: ...`.
+func (e *BackdatedError) Error() string {
+	who := fmt.Sprintf("subscription %q item %q", e.Subscription, e.Item)
+	if e.Item == "" {
+		who = fmt.Sprintf("subscription %q", e.Subscription)
+	}
+	return fmt.Sprintf("invoice: %s: %s %s recorded at %s, after the run at %s: %v: pass the lines earlier runs issued for it in Run.Billed, so that this run catches up what the change owes",
+		who, e.Field, fmtRFC(e.Effective), fmtRFC(e.Recorded), fmtRFC(e.After), e.Err)
+}
+
+// Unwrap returns the condition.
+func (e *BackdatedError) Unwrap() error { return e.Err }

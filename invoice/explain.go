@@ -28,7 +28,7 @@ func Explain(l Line) string {
 		fmt.Fprintf(&b, ", item %s", l.Item)
 	}
 	when := "due"
-	if l.Kind == KindCreditNote {
+	if l.Kind == KindCreditNote || l.Kind == KindReversal {
 		when = "dated"
 	}
 	fmt.Fprintf(&b, ", customer %s, %s %s\n", l.Customer, when, day(l.Date))
@@ -44,7 +44,7 @@ func Explain(l Line) string {
 			fmt.Fprintf(&b, "  a piece of its period, cut where the usage charge changed: owes %s of the charge's minimum and maximum spend\n", u.SpendShare)
 		}
 	}
-	if l.Kind != KindCreditNote && l.Kind != KindCommitmentTrueUp {
+	if l.Kind != KindCreditNote && l.Kind != KindCommitmentTrueUp && l.Kind != KindReversal {
 		what := "full cycle " + span(l.Cycle)
 		switch l.Kind {
 		case KindOneTime:
@@ -129,6 +129,12 @@ func Explain(l Line) string {
 			fmt.Fprintf(&b, " of invoice %s", l.CreditedInvoice)
 		}
 		b.WriteString("\n")
+	}
+	if l.Kind == KindReversal {
+		fmt.Fprintf(&b, "  reverses it: a change recorded after it was billed (back-dated) alters or removes it; gives back what is left of it, less what its proration credits and credit notes gave back\n")
+	}
+	if l.Reissues != "" {
+		fmt.Fprintf(&b, "  bills line %s anew, as a change recorded after it was billed (back-dated) makes it; the line billed before is reversed\n", l.Reissues)
 	}
 	fmt.Fprintf(&b, "  amount %s\n", l.Amount)
 	for _, d := range l.Discounts {

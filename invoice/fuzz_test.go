@@ -3,8 +3,10 @@ package invoice_test
 import (
 	"encoding/json"
 	"errors"
-	"github.com/ensemble-commerce/ensemble"
 	"testing"
+	"time"
+
+	"github.com/ensemble-commerce/ensemble"
 
 	"github.com/ensemble-commerce/ensemble/invoice"
 	"github.com/stretchr/testify/require"
@@ -22,6 +24,18 @@ func FuzzDecodeAndBuild(f *testing.F) {
 	require.NoError(f, err)
 	f.Add(ex)
 	f.Add([]byte(`{"run":{"at":"2026-04-01T00:00:00Z"},"subscriptions":[{"id":"s","customer":{"id":"c"},"currency":"EUR","anchor":"2026-01-31T00:00:00Z","items":[{"id":"i","segments":[{"start":"2026-01-31T00:00:00Z","pin":{"offer":"basic","version":1},"quantity":"1e41"}]}]}]}`))
+	// A back-dated change caught up against what two runs billed.
+	bb := builder(f, invoice.Options{})
+	var billed []invoice.Line
+	for _, r := range []invoice.Run{{At: date(2026, 2, 1)}, {After: date(2026, 2, 1), At: date(2026, 3, 1)}} {
+		invs, err := bb.Build(r, []invoice.Subscription{seatsAt(time.Time{}, time.Time{}, "")})
+		require.NoError(f, err)
+		billed = append(billed, invs[0].Lines...)
+	}
+	late, err := json.Marshal(invoice.Input{Run: invoice.Run{After: date(2026, 3, 1), At: date(2026, 4, 1), Billed: billed},
+		Subscriptions: []invoice.Subscription{seatsAt(date(2026, 2, 20), date(2026, 3, 5), "12")}})
+	require.NoError(f, err)
+	f.Add(late)
 	f.Add([]byte(`{"run":{}}`))
 	f.Add([]byte(`[]`))
 	b := builder(f, invoice.Options{Taxes: taxes})

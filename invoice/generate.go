@@ -54,6 +54,21 @@ type gen struct {
 	// credited holds the credit-note lines of Run.Billed by the line they
 	// credit (see creditedBefore).
 	credited map[LineID][]*Line
+	// reissued holds the lines of Run.Billed that an earlier run billed
+	// anew and that stand (not reversed since) by the ID they stand for
+	// (Line.Reissues): a proration credit of that line credits them.
+	reissued map[LineID]*Line
+	// billedSub are the lines of Run.Billed of the subscription.
+	billedSub []*Line
+	// repairing says the subscription has a back-dated change (see
+	// checkBackdated): its lines are recomputed over its history and reconciled
+	// with billedSub, from repairFrom, the earliest instant such a change
+	// takes effect at.
+	repairing  bool
+	repairFrom time.Time
+	// unbilled are the back-dated changes of a subscription Run.Billed
+	// holds no line of (see checkBackdated).
+	unbilled []backdated
 	// billedUsage, when set, collects the usage the run bills: each
 	// usage period due in it, as given or idle (BilledUsage).
 	billedUsage *[]usage.Aggregate
@@ -572,7 +587,7 @@ func (g *gen) item(idx int, it *Item, aggs []usage.Aggregate, late []LateUsage, 
 }
 
 func (g *gen) oneTime(it *Item, p piece, at int) {
-	if !g.all && !g.due(p.start) {
+	if !g.all && !g.wanted(p.start) {
 		return
 	}
 	r, ok := g.rate(p.ch, p.qty, at)
@@ -600,7 +615,7 @@ func (g *gen) recurring(it *Item, st *stream, at int) {
 		cad = g.cad
 	}
 	start := first.start
-	if g.from.After(start) {
+	if g.from.After(start) && !g.repairing {
 		start = g.from
 	}
 	end := g.limit
@@ -643,7 +658,7 @@ func (g *gen) advance(it *Item, st *stream, c ensemble.Period, at int) {
 		due := false
 		for _, p := range st.pieces {
 			s, e, ok := clip(p, c)
-			if ok && (g.due(s) || (e.Before(c.End) && g.due(e))) {
+			if ok && (g.wanted(s) || (e.Before(c.End) && g.wanted(e))) {
 				due = true
 				break
 			}
@@ -707,7 +722,16 @@ func (g *gen) credit(it *Item, ob *billed, t time.Time, at int) {
 		return
 	}
 	full, pcts, tiers := ob.full, ob.pcts, ob.tiers
-	if bl, ok := g.billed[ob.id]; ok && bl.Kind == KindRecurring && bl.Full.Currency() == g.cur && inRange(bl.Full.Amount()) {
+	credits := ob.id
+	// A run catching up a back-dated change credits the line as it
+	// recomputes it, and reconciles the credit with what was billed (see
+	// reconcile); others credit what was billed.
+	bl, ok := g.billed[ob.id]
+	if cur, again := g.reissued[ob.id]; again && !g.repairing {
+		// Billed anew by a run that caught up a back-dated change.
+		bl, ok, credits = cur, true, cur.ID
+	}
+	if ok && !g.repairing && bl.Kind == KindRecurring && bl.Full.Currency() == g.cur && inRange(bl.Full.Amount()) {
 		// Credit what was actually billed.
 		full, pcts, tiers = bl.Full, nil, bl.Tiers
 		for _, d := range bl.Discounts {
@@ -729,8 +753,8 @@ func (g *gen) credit(it *Item, ob *billed, t time.Time, at int) {
 	part, whole := g.whole(ob.p.ch, full, tiers)
 	l.Amount = g.cumOne(part, from, ratioOne, true).Neg()
 	l.Proration = g.prorationWhole(part, whole, from, ratioOne)
-	l.Credits = ob.id
-	l.Refs = append(l.Refs, ensemble.Ref{Kind: RefLine, ID: string(ob.id)})
+	l.Credits = credits
+	l.Refs = append(l.Refs, ensemble.Ref{Kind: RefLine, ID: string(credits)})
 	g.discount(l, part, ensemble.Money{}, pcts, from, ratioOne, true)
 }
 
@@ -743,7 +767,7 @@ func (g *gen) arrears(it *Item, st *stream, c ensemble.Period, at int) {
 			due = e
 		}
 	}
-	if !g.all && !g.due(due) {
+	if !g.all && !g.wanted(due) {
 		return
 	}
 	for _, p := range st.pieces {
@@ -1240,7 +1264,7 @@ func (g *gen) earlyTermination(it *Item, segs []Segment, at int) {
 	}
 	last := segs[len(segs)-1]
 	end := last.End
-	if end.IsZero() || (!g.all && !g.due(end)) {
+	if end.IsZero() || (!g.all && !g.wanted(end)) {
 		return
 	}
 	act := it.Segments[0].Start
@@ -1299,7 +1323,7 @@ func (g *gen) subscriptionTerm() {
 		return
 	}
 	act, end, open := g.span()
-	if open || end.IsZero() || (!g.all && !g.due(end)) {
+	if open || end.IsZero() || (!g.all && !g.wanted(end)) {
 		return
 	}
 	term, ok := g.s.Term.At(act, end, g.loc)
@@ -1705,7 +1729,7 @@ func (g *gen) span() (act, stop time.Time, open bool) {
 // their period's final usage line.
 func countsTowardMinimum(k LineKind) bool {
 	switch k {
-	case KindUsageAdjustment, KindEarlyTermination, KindProgressiveUsage, KindPrepayment, KindPrepaidBreakage, KindCommitmentTrueUp, KindCreditNote:
+	case KindUsageAdjustment, KindEarlyTermination, KindProgressiveUsage, KindPrepayment, KindPrepaidBreakage, KindCommitmentTrueUp, KindCreditNote, KindReversal:
 		return false
 	}
 	return true

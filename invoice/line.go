@@ -120,6 +120,14 @@ type Line struct {
 	Bearer Bearer `json:"bearer,omitzero"`
 	// CreditedInvoice is, for a credit-note line, the invoice of Credits.
 	CreditedInvoice InvoiceID `json:"credited_invoice,omitempty"`
+	// Reissues is, on a line a run billed anew because a back-dated change
+	// altered a line an earlier run had billed (see Run.Billed), the ID the
+	// line has when billed in one run over the whole span: the ID of the
+	// line it stands for. Its own ID is that one followed by "/reissue/"
+	// and the run's instant, so it never repeats; the line it replaces is
+	// reversed first (KindReversal). A proration credit billed anew credits
+	// the line billed anew (Credits). Empty otherwise.
+	Reissues LineID `json:"reissues,omitempty"`
 	// SupplierCosts is what each supplier of a bundle is owed for a line
 	// with a positive Net (catalog.Catalog.SupplierCosts on what the line
 	// charged: Net, plus Prepaid.CoveredNet when a prepaid commitment

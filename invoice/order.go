@@ -25,7 +25,10 @@ import (
 // its term bills the fee once (see Subscription.Term). Each item's usage
 // line is
 // order.Order.LineRef, the reference usage records carry. A cancellation ends
-// the subscription where the order says its lines stop.
+// the subscription where the order says its lines stop. Each segment
+// records when the event that opened it, and the one that ended it, were
+// recorded (Segment.Recorded, Segment.EndRecorded), so a run after a change
+// back-dated into a billed period catches it up (see Run.Billed).
 //
 // An order that was never activated (no segments) or has no currency yet is
 // an error: there is nothing to bill.
@@ -74,7 +77,8 @@ func FromOrder(o order.Order) (Subscription, error) {
 			sub.Items = append(sub.Items, it)
 		}
 		item := &sub.Items[len(sub.Items)-1]
-		seg := Segment{Start: s.Start, End: s.End, Pin: s.Pin, Quantity: s.Quantity, Discount: s.Discount, Refs: []ensemble.Ref{o.SegmentRef(s.ID)}}
+		seg := Segment{Start: s.Start, End: s.End, Pin: s.Pin, Quantity: s.Quantity, Discount: s.Discount, Refs: []ensemble.Ref{o.SegmentRef(s.ID)},
+			Recorded: s.Recorded, EndRecorded: s.EndRecorded}
 		for _, a := range s.AddOns {
 			seg.AddOns = append(seg.AddOns, AddOn{Pin: a.Pin, Quantity: a.Quantity})
 		}

@@ -146,7 +146,7 @@ func (g *gen) drawEnd(c *PrepaidCommitment) time.Time {
 // at end.
 func (c *PrepaidCommitment) draws(l *Line, end time.Time) bool {
 	switch l.Kind {
-	case KindPrepayment, KindPrepaidBreakage, KindCommitmentTrueUp, KindCreditNote, KindEarlyTermination:
+	case KindPrepayment, KindPrepaidBreakage, KindCommitmentTrueUp, KindCreditNote, KindEarlyTermination, KindReversal:
 		return false
 	}
 	if s := l.Period.Start; s.Before(c.Start) || !s.Before(end) {

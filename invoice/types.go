@@ -125,6 +125,12 @@ type Subscription struct {
 	// In-advance lines billed beyond it are credited; in-arrears lines bill
 	// the last partial cycle.
 	CancelAt time.Time `json:"cancel_at,omitzero"`
+	// CancelRecorded is when the cancellation was recorded (zero: not
+	// known). A cancellation recorded after a run's After but effective at
+	// or before it is back-dated, as a segment can be (see
+	// Segment.Recorded). FromOrder leaves it zero: an order's segments end
+	// at its stop and record when (Segment.EndRecorded).
+	CancelRecorded time.Time `json:"cancel_recorded,omitzero"`
 	// Items are the subscription's lines.
 	Items []Item `json:"items"`
 	// Discounts apply to every line of the subscription, or to the lines of
@@ -298,6 +304,18 @@ type Segment struct {
 	// discount with ID "line" to every charge of the segment. A change of
 	// discount is a change like any other: prorated.
 	Discount ensemble.Ratio `json:"discount,omitzero"`
+	// Recorded is when the change that opened the segment was recorded
+	// (the order event's instant; FromOrder sets it), and EndRecorded
+	// when what follows End was last decided (the change or stop that set
+	// End, or a later stop that dropped the segments after it); zero when
+	// not known, which bills as before they existed. A segment recorded
+	// after a run's After but starting at or before it, or whose
+	// EndRecorded is after After but End at or before it, is a back-dated
+	// change: the run at After billed that time without it. Build then needs Run.Billed, the lines earlier runs
+	// issued, to catch up what the change owes (see Run.Billed); without
+	// them the run is a *BackdatedError wrapping ErrBackdated.
+	Recorded    time.Time `json:"recorded,omitzero"`
+	EndRecorded time.Time `json:"end_recorded,omitzero"`
 }
 
 // AddOn is an add-on offer attached to an item, billed like the base offer
@@ -334,6 +352,10 @@ type Discount struct {
 	Start time.Time `json:"start,omitzero"`
 	// Offer limits a subscription discount to the lines of one offer.
 	Offer catalog.OfferID `json:"offer,omitempty"`
+	// Recorded is when the discount was recorded (zero: not known). One
+	// recorded after a run's After whose first cycle starts at or before
+	// it is back-dated, as a segment can be (see Segment.Recorded).
+	Recorded time.Time `json:"recorded,omitzero"`
 }
 
 // Commitment is a minimum spend per cycle of the subscription's cadence.
@@ -415,7 +437,8 @@ type LateUsage struct {
 }
 
 // Run is one billing run: every line due in (After, At] is billed, so
-// consecutive runs bill every line exactly once. Due instants: a cycle's
+// consecutive runs bill every line exactly once; a change recorded after
+// After but effective before it is caught up (see Billed). Due instants: a cycle's
 // start for in-advance charges, its end (or the cancellation) for in-arrears
 // and usage charges (for a piece of a usage period cut at a change of its
 // charge, the piece's end: see SplitAtChange), activation for one-time
@@ -471,6 +494,36 @@ type Run struct {
 	// the line they credit here too (a *LineError otherwise). The other
 	// order, a credit note raised after a proration credit, is
 	// CreditRequest.Prorated's.
+	//
+	// A subscription with a back-dated change (a segment, segment end,
+	// cancellation or discount recorded after After but effective at or
+	// before it: Segment.Recorded) needs its billed lines here: every line
+	// earlier runs issued for it (with the reversals and credit notes) from
+	// the billing cycle the earliest such change takes effect in. The run
+	// then catches up, so that the runs bill in total what one run over the
+	// whole span bills: it recomputes the subscription's one-time,
+	// recurring, proration-credit and early-termination lines due by At
+	// from its segments, and bills each one no earlier run billed, even
+	// when dated before After (a proration at a change effective February
+	// 20, recorded March 5); a billed line the recomputation no longer
+	// bills, or bills otherwise (another amount, quantity, period or
+	// percentage discount), is reversed (a KindReversal line crediting
+	// what is left of it: its proration credits and credit notes are
+	// absorbed) and, when it is still owed, billed anew with the
+	// proration credits of it, under new IDs that name the line they stand
+	// for (Line.Reissues). Usage, minimum-commitment true-ups and
+	// prepaid commitments' lines are not recomputed: usage is billed from
+	// the aggregates given, as always, and late usage through Late. A
+	// credit note of a reversed line goes with it, as it goes with the
+	// unused part a proration credit gives back: the reversal gives back
+	// what the note left, and the line billed anew bills in full. A line
+	// a prepaid commitment covered cannot be reversed (a *LineError
+	// wrapping ErrBackdated). With no line of the subscription here, the
+	// change is a *BackdatedError wrapping ErrBackdated, unless nothing
+	// it touches could have been billed (every segment was recorded after
+	// After, or what it touches falls due after After). Without such a
+	// change, or with Recorded left zero, the run bills as before: only
+	// the lines due in (After, At].
 	Billed []Line `json:"billed,omitempty"`
 	// Rates are the exchange rates of the run: a bundle component's fixed
 	// cost in another currency than the bundle's is converted at the rate

@@ -71,6 +71,9 @@ func (b *Builder) validate(ps *ensemble.Problems, run Run, subs []Subscription) 
 		if s.Anchor.IsZero() {
 			ps.Add(at()+".anchor", ErrRequired)
 		}
+		if s.CancelAt.IsZero() && !s.CancelRecorded.IsZero() {
+			ps.Add(at()+".cancel_recorded", bad(ErrInvalid, "%s without a cancel_at", s.CancelRecorded.Format(time.RFC3339Nano)))
+		}
 		if _, err := loadZone(s.TimeZone); err != nil {
 			ps.Add(at()+".time_zone", err)
 		}
@@ -278,6 +281,9 @@ func (b *Builder) validateSegments(ps *ensemble.Problems, ia func() string, s *S
 		}
 		if !sg.End.IsZero() && !sg.End.After(sg.Start) {
 			ps.Add(sa()+".end", bad(ErrOrder, "%s is not after the start", sg.End.Format(time.RFC3339Nano)))
+		}
+		if sg.End.IsZero() && !sg.EndRecorded.IsZero() {
+			ps.Add(sa()+".end_recorded", bad(ErrInvalid, "%s: an open segment's end was never recorded", sg.EndRecorded.Format(time.RFC3339Nano)))
 		}
 		prevEnd = sg.End
 		if !sg.Discount.IsZero() && (sg.Discount.Sign() < 0 || sg.Discount.Cmp(ratioOne) > 0) {

@@ -1,0 +1,358 @@
+package invoice
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/ensemble-commerce/ensemble"
+)
+
+// checkBackdated looks for back-dated changes of the subscription: a
+// segment, a segment's end, the cancellation or a discount recorded after
+// the run's After but taking effect at or before it, which the run at
+// After billed without. With one, the run catches up (repairing, from the
+// earliest instant such a change takes effect at): see reconcile. That
+// needs the lines earlier runs issued (Run.Billed) when the subscription
+// was known at After (some segment recorded by then, or not known when):
+// without any, each change is kept as a *BackdatedError, which reconcile
+// reports if earlier runs had anything to bill that the change touches.
+func (g *gen) checkBackdated() {
+	after := g.run.After
+	if after.IsZero() {
+		return
+	}
+	known := false
+	for j := range g.s.Items {
+		for _, sg := range g.s.Items[j].Segments {
+			known = known || !sg.Recorded.After(after)
+		}
+	}
+	note := func(path string, item ItemID, field string, eff, rec time.Time, same bool) {
+		if rec.IsZero() || eff.IsZero() || !rec.After(after) || eff.After(after) {
+			return
+		}
+		if !g.repairing || eff.Before(g.repairFrom) {
+			g.repairing, g.repairFrom = true, eff
+		}
+		if known && len(g.billedSub) == 0 && !same {
+			g.unbilled = append(g.unbilled, backdated{path: path, err: &BackdatedError{Subscription: g.s.ID, Item: item, Field: field,
+				Effective: eff, Recorded: rec, After: after, Err: ErrBackdated}})
+		}
+	}
+	discounts := func(path string, item ItemID, ds []Discount) {
+		for k := range ds {
+			if d := &ds[k]; !d.Recorded.IsZero() {
+				if w, ok := g.windowOf(d); ok {
+					f := ensemble.Path("discounts", k) + ".start"
+					note(path+"."+f, item, f, w.from, d.Recorded, false)
+				}
+			}
+		}
+	}
+	for j := range g.s.Items {
+		it := &g.s.Items[j]
+		for k, sg := range it.Segments {
+			f := ensemble.Path("segments", k)
+			note(g.itemPath(j)+"."+f+".start", it.ID, f+".start", sg.Start, sg.Recorded, false)
+			// An end recorded with the start of the next segment is one
+			// change, reported once, at the start.
+			next := k+1 < len(it.Segments) && it.Segments[k+1].Start.Equal(sg.End) && it.Segments[k+1].Recorded.Equal(sg.EndRecorded)
+			note(g.itemPath(j)+"."+f+".end", it.ID, f+".end", sg.End, sg.EndRecorded, next)
+		}
+		discounts(g.itemPath(j), it.ID, it.Discounts)
+	}
+	note(g.subPath()+".cancel_at", "", "cancel_at", g.s.CancelAt, g.s.CancelRecorded, false)
+	discounts(g.subPath(), "", g.s.Discounts)
+}
+
+// backdated is a back-dated change of a subscription Run.Billed holds no
+// line of, and the problem path it is reported at.
+type backdated struct {
+	path string
+	err  *BackdatedError
+}
+
+// repairable reports whether lines of kind k are recomputed over the
+// subscription's history when a run catches up a back-dated change: what
+// the segments alone decide. Usage is billed from the aggregates given,
+// and true-ups and prepaid commitments from state the host carries.
+func repairable(k LineKind) bool {
+	switch k {
+	case KindOneTime, KindRecurring, KindProrationCredit, KindEarlyTermination:
+		return true
+	}
+	return false
+}
+
+// touched reports whether line l may be changed by a back-dated change
+// taking effect at repairFrom: its cycle ends after it, or it falls due
+// at or after it.
+func (g *gen) touched(l *Line) bool {
+	return l.Cycle.End.After(g.repairFrom) || !l.Date.Before(g.repairFrom)
+}
+
+// lineFamily is a line and the proration credits of it: as recomputed
+// (ideal, an index of g.lines, and credits) and as billed and standing
+// (billed, normally one line, and billedCredits).
+type lineFamily struct {
+	ideal         int
+	credits       []int
+	billed        []*Line
+	billedCredits []*Line
+}
+
+// reconcile returns the lines of a run catching up a back-dated change,
+// sorted by ID. Every line is recomputed from the subscription's history
+// (g.lines, generated as one run up to At would generate them); the
+// one-time, recurring, proration-credit and early-termination lines the
+// change may have touched are reconciled with what earlier runs billed
+// (billedSub), family by family (a line and its proration credits, keyed
+// by the ID the line has in one run):
+//
+//   - a family billed as recomputed bills only its recomputed lines that
+//     were not billed (a proration credit at a back-dated change);
+//   - a family never billed (or reversed since) is billed as recomputed,
+//     even when dated before After;
+//   - a family billed otherwise (its line billed for another amount,
+//     quantity, period or percentage discount, or no longer owed, or a
+//     proration credit of it billed that is no longer owed) has its billed
+//     line reversed (reversal: what is left of it once its proration
+//     credits and credit notes are counted), and is billed anew as
+//     recomputed.
+//
+// A line billed again takes a new ID when its own was issued before: its
+// ID followed by "/reissue/<run instant>", naming it in Reissues; proration
+// credits credit the line of their family that stands. The other lines are
+// kept when due in (After, At], as ever.
+func (g *gen) reconcile() []Line {
+	at := g.run.At
+	issued := make(map[LineID]*Line, len(g.billedSub))
+	reversed := map[LineID]bool{}
+	creditsOf := map[LineID][]*Line{} // proration credits and credit notes of a billed line
+	for _, l := range g.billedSub {
+		issued[l.ID] = l
+		switch l.Kind {
+		case KindReversal:
+			reversed[l.Credits] = true
+		case KindProrationCredit, KindCreditNote:
+			creditsOf[l.Credits] = append(creditsOf[l.Credits], l)
+		}
+	}
+	key := func(l *Line) LineID {
+		if l.Reissues != "" {
+			return l.Reissues
+		}
+		return l.ID
+	}
+	fams := map[LineID]*lineFamily{}
+	family := func(k LineID) *lineFamily {
+		f, ok := fams[k]
+		if !ok {
+			f = &lineFamily{ideal: -1}
+			fams[k] = f
+		}
+		return f
+	}
+	for _, l := range g.billedSub {
+		if !repairable(l.Kind) || reversed[l.ID] || !g.touched(l) {
+			continue
+		}
+		if l.Kind != KindProrationCredit {
+			f := family(key(l))
+			f.billed = append(f.billed, l)
+			continue
+		}
+		root, ok := issued[l.Credits]
+		if !ok {
+			g.ps.Add(g.subPath(), &LineError{Line: l.Credits, Err: ErrInvalid, Value: fmt.Sprintf(
+				"proration credit %q in the run's billed lines credits it, but the billed lines lack it: give every line earlier runs issued for the subscription, so a back-dated change is caught up against what was billed", l.ID)})
+			continue
+		}
+		if reversed[root.ID] {
+			continue // given back with the line when it was reversed
+		}
+		f := family(key(root))
+		f.billedCredits = append(f.billedCredits, l)
+	}
+	if len(g.unbilled) > 0 {
+		// Without the lines earlier runs issued, only a change touching
+		// nothing they could have billed can be billed.
+		for i := range g.lines {
+			if l := &g.lines[i]; repairable(l.Kind) && g.touched(l) && !l.Date.After(g.run.After) {
+				for _, u := range g.unbilled {
+					g.ps.Add(u.path, u.err)
+				}
+				return nil
+			}
+		}
+	}
+	var out []Line
+	for i := range g.lines {
+		l := &g.lines[i]
+		if !repairable(l.Kind) || l.Date.After(at) || !g.touched(l) {
+			if g.due(l.Date) {
+				out = append(out, *l)
+			}
+			continue
+		}
+		if l.Kind == KindProrationCredit {
+			f := family(l.Credits)
+			f.credits = append(f.credits, i)
+			continue
+		}
+		family(l.ID).ideal = i
+	}
+	keys := make([]LineID, 0, len(fams))
+	for k := range fams {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	// bill appends recomputed line l, crediting root when it is a
+	// proration credit, under a new ID if its own was issued before.
+	bill := func(l *Line, root LineID) LineID {
+		c := *l
+		if c.Kind == KindProrationCredit && root != c.Credits {
+			c.Refs = slices.Clone(c.Refs)
+			for k := range c.Refs {
+				if c.Refs[k].Kind == RefLine && c.Refs[k].ID == string(c.Credits) {
+					c.Refs[k].ID = string(root)
+				}
+			}
+			c.Credits = root
+		}
+		if _, was := issued[c.ID]; was {
+			c.Reissues = c.ID
+			c.ID = LineID(string(c.ID) + "/reissue/" + fmtTime(at))
+			c.Refs = append(slices.Clip(c.Refs), ensemble.Ref{Kind: RefLine, ID: string(c.Reissues)})
+		}
+		out = append(out, c)
+		return c.ID
+	}
+	for _, k := range keys {
+		f := fams[k]
+		billedAlike := len(f.billed) == 1 && f.ideal >= 0 && sameLine(f.billed[0], &g.lines[f.ideal])
+		kept := make([]bool, len(f.credits))
+		for _, bc := range f.billedCredits {
+			if !billedAlike {
+				break
+			}
+			found := false
+			for n, i := range f.credits {
+				if !kept[n] && g.lines[i].ID == key(bc) && sameLine(bc, &g.lines[i]) {
+					kept[n], found = true, true
+					break
+				}
+			}
+			billedAlike = found
+		}
+		root := k
+		if billedAlike {
+			root = f.billed[0].ID
+		} else {
+			for _, b := range f.billed {
+				if r, ok := g.reversal(b, creditsOf[b.ID]); ok {
+					out = append(out, r)
+				}
+			}
+			if f.ideal >= 0 {
+				root = bill(&g.lines[f.ideal], "")
+			}
+		}
+		for n, i := range f.credits {
+			if !billedAlike || !kept[n] {
+				bill(&g.lines[i], root)
+			}
+		}
+	}
+	slices.SortFunc(out, func(a, b Line) int { return strings.Compare(string(a.ID), string(b.ID)) })
+	return out
+}
+
+// sameLine reports whether billed line b bills what recomputed line l
+// does: the same kind, offer, charge, quantity, cycle, period, rating,
+// amount and percentage discounts. (Fixed discounts are the invoice's, and
+// a proration credit's part credited by credit notes its own: see
+// creditedBefore.)
+func sameLine(b, l *Line) bool {
+	if b.Kind != l.Kind || b.Pin != l.Pin || b.Charge != l.Charge || !b.Quantity.Equal(l.Quantity) ||
+		!b.Cycle.Equal(l.Cycle) || !b.Period.Equal(l.Period) || !b.Full.Equal(l.Full) || !b.Amount.Equal(l.Amount) {
+		return false
+	}
+	pcts := func(ds []AppliedDiscount) []AppliedDiscount {
+		var out []AppliedDiscount
+		for _, d := range ds {
+			if !d.Percent.IsZero() {
+				out = append(out, d)
+			}
+		}
+		return out
+	}
+	return slices.EqualFunc(pcts(b.Discounts), pcts(l.Discounts), func(x, y AppliedDiscount) bool {
+		return x.ID == y.ID && x.Percent.Equal(y.Percent) && x.Amount.Equal(y.Amount)
+	})
+}
+
+// reversal is the KindReversal line of billed line b, given the lines that
+// credited it (its proration credits and credit notes): what is left of
+// it, negated, due at the run's instant. It reports false, with the
+// problem added, when the credits left less than nothing, or when a
+// prepaid commitment covered part of b (a reversal gives back cash only).
+func (g *gen) reversal(b *Line, credits []*Line) (Line, bool) {
+	for _, l := range append([]*Line{b}, credits...) {
+		var y ensemble.Arith
+		if !l.Net.IsRounded() || !l.Tax.IsRounded() || l.Net.Currency() != g.cur || !l.Total.Equal(y.Add(l.Net, l.Tax)) {
+			g.ps.Add(g.subPath(), &LineError{Line: l.ID, Err: ErrInvalid, Value: fmt.Sprintf(
+				"a line of the run's billed lines does not reconcile in %s (net %s + tax %s, total %s): it cannot be reversed", g.cur, l.Net, l.Tax, l.Total)})
+			return Line{}, false
+		}
+	}
+	x := &g.arith
+	net, tax := b.Net, b.Tax
+	for _, c := range credits {
+		net, tax = x.Add(net, c.Net), x.Add(tax, c.Tax)
+	}
+	total := x.Add(net, tax)
+	switch {
+	case b.Prepaid != nil && !b.Prepaid.Covered.IsZero():
+		g.ps.Add(g.subPath(), &LineError{Line: b.ID, Err: ErrBackdated, Value: fmt.Sprintf(
+			"a back-dated change alters it, but prepaid commitment %q covered %s of it, which a reversal cannot give back: credit it with a credit note (CreditRequest) and bill the change as a new line", b.Prepaid.Commitment, b.Prepaid.Covered)})
+		return Line{}, false
+	case total.IsNegative() || net.IsNegative() || tax.IsNegative():
+		g.ps.Add(g.subPath(), &LineError{Line: b.ID, Err: ErrOverCredit, Value: fmt.Sprintf(
+			"its credits in the run's billed lines leave %s (net %s, tax %s) of the %s it billed", total, net, tax, b.Total)})
+		return Line{}, false
+	}
+	amount := net
+	if b.TaxRule.Inclusive {
+		amount = x.Add(net, tax)
+	}
+	refs := make([]ensemble.Ref, 0, len(b.Refs)+1)
+	refs = append(append(refs, b.Refs...), ensemble.Ref{Kind: RefLine, ID: string(b.ID)})
+	return Line{
+		ID:           LineID(string(b.ID) + "/reversal"),
+		Kind:         KindReversal,
+		Subscription: b.Subscription,
+		Item:         b.Item,
+		Customer:     b.Customer,
+		Date:         g.run.At,
+		Description:  "Reversed, changed since billed: " + b.Description,
+		Pin:          b.Pin,
+		Charge:       b.Charge,
+		Model:        b.Model,
+		Cycle:        b.Cycle,
+		Period:       b.Period,
+		Quantity:     b.Quantity.Neg(),
+		Full:         b.Full,
+		Currency:     g.cur,
+		Amount:       amount.Neg(),
+		Discount:     ensemble.MoneyFromMinor(0, g.cur),
+		Net:          net.Neg(),
+		Tax:          tax.Neg(),
+		TaxRule:      b.TaxRule,
+		Total:        total.Neg(),
+		Credits:      b.ID,
+		Refs:         refs,
+	}, true
+}

@@ -1,0 +1,276 @@
+package invoice_test
+
+import (
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/ensemble-commerce/ensemble"
+	"github.com/ensemble-commerce/ensemble/invoice"
+)
+
+// seatsAt is 10 Basic seats from February 1 2026 (anchor February 1),
+// recorded then; from, when set, changes them to qty from that instant,
+// recorded at rec.
+func seatsAt(from, rec time.Time, qty string) invoice.Subscription {
+	first := seg(date(2026, 2, 1), time.Time{}, pin("basic", 1), "10")
+	first.Recorded = date(2026, 2, 1)
+	it := item("i1", first)
+	if !from.IsZero() {
+		it.Segments[0].End, it.Segments[0].EndRecorded = from, rec
+		next := seg(from, time.Time{}, pin("basic", 1), qty)
+		next.Recorded = rec
+		it.Segments = append(it.Segments, next)
+	}
+	return sub("s1", date(2026, 2, 1), it)
+}
+
+// runs bills s (as known before the change, then after it) in monthly
+// runs from February 1, the runs from change on given the lines earlier
+// runs issued; it returns their invoices.
+func runs(t *testing.T, b *invoice.Builder, before, after invoice.Subscription, change time.Time, until time.Time) []invoice.Invoice {
+	t.Helper()
+	var out []invoice.Invoice
+	var issued []invoice.Line
+	var prev time.Time
+	for at := date(2026, 2, 1); !at.After(until); at = at.AddDate(0, 1, 0) {
+		s := before
+		if at.After(change) {
+			s = after
+		}
+		invs, err := b.Build(invoice.Run{After: prev, At: at, Billed: issued}, []invoice.Subscription{s})
+		require.NoError(t, err, "run at %s", at.Format(time.DateOnly))
+		for _, inv := range invs {
+			require.NoError(t, inv.Check())
+			out = append(out, inv)
+			issued = append(issued, inv.Lines...)
+		}
+		prev = at
+	}
+	return out
+}
+
+// A back-dated change without the lines earlier runs issued is a
+// *BackdatedError wrapping ErrBackdated, naming the subscription, item,
+// field and instants, never a run that bills without it: 12 seats from
+// February 20, recorded March 5, after the run at March 1 billed February
+// and March for 10. So are a cancellation and a discount recorded late.
+// Left zero, Recorded bills as before it existed.
+func TestBackdatedChangeWithoutBilledIsTypedError(t *testing.T) {
+	b := builder(t, invoice.Options{Basis: ensemble.ProrateDaysEndExclusive})
+	run := invoice.Run{After: date(2026, 3, 1), At: date(2026, 4, 1)}
+	tests := []struct {
+		name  string
+		edit  func(*invoice.Subscription)
+		item  invoice.ItemID
+		field string
+		eff   time.Time
+	}{
+		{"a quantity change", func(s *invoice.Subscription) { *s = seatsAt(date(2026, 2, 20), date(2026, 3, 5), "12") }, "i1", "segments[1].start", date(2026, 2, 20)},
+		{"a cancellation", func(s *invoice.Subscription) { s.CancelAt, s.CancelRecorded = date(2026, 2, 10), date(2026, 3, 5) }, "", "cancel_at", date(2026, 2, 10)},
+		{"a discount", func(s *invoice.Subscription) {
+			s.Discounts = []invoice.Discount{{ID: "promo", Percent: ensemble.MustRatio("10%"), Start: date(2026, 2, 15), Recorded: date(2026, 3, 5)}}
+		}, "", "discounts[0].start", date(2026, 2, 1)},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			s := seatsAt(time.Time{}, time.Time{}, "")
+			tc.edit(&s)
+			_, err := b.Build(run, []invoice.Subscription{s})
+			require.ErrorIs(t, err, invoice.ErrBackdated)
+			var ve *ensemble.ValidationError
+			require.ErrorAs(t, err, &ve)
+			var be *invoice.BackdatedError
+			require.ErrorAs(t, err, &be)
+			require.Equal(t, invoice.SubscriptionID("s1"), be.Subscription)
+			require.Equal(t, tc.item, be.Item)
+			require.Equal(t, tc.field, be.Field)
+			require.True(t, tc.eff.Equal(be.Effective), "effective %s", be.Effective)
+			require.True(t, date(2026, 3, 5).Equal(be.Recorded))
+			require.True(t, run.After.Equal(be.After))
+			require.Contains(t, err.Error(), "Run.Billed")
+
+			// Given what was billed, the run catches up.
+			first := build1(t, b, invoice.Run{At: date(2026, 2, 1)}, seatsAt(time.Time{}, time.Time{}, ""))
+			second := build1(t, b, invoice.Run{After: date(2026, 2, 1), At: date(2026, 3, 1)}, seatsAt(time.Time{}, time.Time{}, ""))
+			run := run
+			run.Billed = append(slices.Clone(first.Lines), second.Lines...)
+			build1(t, b, run, s)
+		})
+	}
+
+	t.Run("an end recorded without an end is invalid", func(t *testing.T) {
+		s := seatsAt(time.Time{}, time.Time{}, "")
+		s.Items[0].Segments[0].EndRecorded = date(2026, 3, 5)
+		s.CancelRecorded = date(2026, 3, 5)
+		err := b.Validate(run, []invoice.Subscription{s})
+		require.ErrorIs(t, err, invoice.ErrInvalid)
+		require.ErrorContains(t, err, "subscriptions[0].items[0].segments[0].end_recorded")
+		require.ErrorContains(t, err, "subscriptions[0].cancel_recorded")
+	})
+	t.Run("recorded left zero bills as before", func(t *testing.T) {
+		s := seatsAt(date(2026, 2, 20), date(2026, 3, 5), "12")
+		s.Items[0].Segments[0].EndRecorded, s.Items[0].Segments[1].Recorded = time.Time{}, time.Time{}
+		inv := build1(t, b, run, s)
+		require.Equal(t, []string{"recurring seats 120.00"}, amounts(inv), "April only, as before")
+	})
+}
+
+// A back-dated change into a period earlier runs billed nothing of needs
+// no lines: Support is billed in arrears, so the run at January 20 billed
+// nothing of January, and 3 hours from January 15, recorded January 25,
+// are billed at February 1 as one run bills them.
+func TestBackdatedChangeNothingBilledNeedsNoBilled(t *testing.T) {
+	b := builder(t, invoice.Options{Basis: ensemble.ProrateDaysEndExclusive})
+	first := seg(date(2026, 1, 10), date(2026, 1, 15), pin("support", 1), "2")
+	first.Recorded, first.EndRecorded = date(2026, 1, 10), date(2026, 1, 25)
+	next := seg(date(2026, 1, 15), time.Time{}, pin("support", 1), "3")
+	next.Recorded = date(2026, 1, 25)
+	s := sub("s1", date(2026, 1, 1), item("i1", first, next))
+	invs, err := b.Build(invoice.Run{After: date(2026, 1, 20), At: date(2026, 2, 1)}, []invoice.Subscription{s})
+	require.NoError(t, err)
+	require.Len(t, invs, 1)
+	one := build1(t, b, invoice.Run{At: date(2026, 2, 1)}, s)
+	require.Equal(t, amounts(one), amounts(invs[0]))
+	require.Equal(t, []string{"recurring hours 6.45", "recurring hours 32.90"}, amounts(invs[0]), "2 × 20 × 5/31 and 3 × 20 × 17/31")
+}
+
+// Billed in arrears, a line whose service a back-dated change cuts is
+// reversed and billed anew under an ID of its own: 2 Support hours billed
+// for February (40.00) at March 1; on March 10 the host records 3 hours
+// from February 15. The run at April 1 reverses February's 40.00, bills
+// February 1 to 15 anew (2 × 20 × 14/28 = 20.00, Reissues naming the
+// line it stands for) and February 15 to March 1 for 3 hours (30.00).
+func TestBackdatedChangeReissuesAnArrearsLine(t *testing.T) {
+	b := builder(t, invoice.Options{Basis: ensemble.ProrateDaysEndExclusive})
+	support := func(from time.Time) invoice.Subscription {
+		s := seatsAt(from, date(2026, 3, 10), "3")
+		for k := range s.Items[0].Segments {
+			s.Items[0].Segments[k].Pin = pin("support", 1)
+		}
+		s.Items[0].Segments[0].Quantity = dec("2")
+		return s
+	}
+	invs := runs(t, b, support(time.Time{}), support(date(2026, 2, 15)), date(2026, 3, 10), date(2026, 4, 1))
+	require.Len(t, invs, 2)
+	feb := invs[0].Lines[0]
+	require.Equal(t, "40.00", feb.Net.AmountString())
+	apr := invs[1]
+	require.Equal(t, []string{"recurring hours 20.00", "reversal hours -40.00", "recurring hours 30.00", "recurring hours 60.00"}, amounts(apr))
+	again, reversal := apr.Lines[0], apr.Lines[1]
+	require.Equal(t, feb.ID, again.Reissues)
+	require.Equal(t, invoice.LineID(string(feb.ID)+"/reissue/20260401T000000Z"), again.ID)
+	require.Equal(t, feb.ID, reversal.Credits)
+	require.True(t, date(2026, 4, 1).Equal(reversal.Date), "a reversal is dated at the run")
+	require.Contains(t, invoice.Explain(again), "bills line "+string(feb.ID)+" anew")
+	require.Contains(t, invoice.Explain(reversal), "reverses it")
+	roundTrip(t, apr)
+	one := build1(t, b, invoice.Run{At: date(2026, 4, 1)}, support(date(2026, 2, 15)))
+	total, err := feb.Net.Add(apr.Subtotal)
+	require.NoError(t, err)
+	require.True(t, one.Subtotal.Equal(total), "one run %s, the runs %s", one.Subtotal, total)
+}
+
+// A reversal gives back only what credit notes left of the line, so the
+// two never give back more than it billed: a 10% goodwill credit of
+// March's 100.00 (10.00) before the host records, on March 5, 12 seats
+// from February 20; the run at April 1 reverses 90.00 of March and bills
+// 120.00 anew. As a proration credit after a credit note gives back the
+// unused part of what the note left, the note goes with the line it
+// credited: the runs and the note bill what one run bills.
+func TestBackdatedReversalGivesBackWhatCreditNotesLeft(t *testing.T) {
+	b := builder(t, invoice.Options{Basis: ensemble.ProrateDaysEndExclusive})
+	before := seatsAt(time.Time{}, time.Time{}, "")
+	feb := build1(t, b, invoice.Run{At: date(2026, 2, 1)}, before)
+	mar := build1(t, b, invoice.Run{After: date(2026, 2, 1), At: date(2026, 3, 1)}, before)
+	mar, err := invoice.Issue(mar, date(2026, 3, 1))
+	require.NoError(t, err)
+	cn, err := invoice.NewCreditNote(mar, nil, invoice.CreditRequest{ID: "sla", Reason: invoice.ReasonGoodwill, At: date(2026, 3, 3),
+		Lines: []invoice.CreditLine{{Line: mar.Lines[0].ID, Percent: ensemble.MustRatio("10%")}}})
+	require.NoError(t, err)
+	billed := append(append(slices.Clone(feb.Lines), mar.Lines...), cn.Lines...)
+	after := seatsAt(date(2026, 2, 20), date(2026, 3, 5), "12")
+	apr := build1(t, b, invoice.Run{After: date(2026, 3, 1), At: date(2026, 4, 1), Billed: billed}, after)
+	require.Equal(t, []string{"proration_credit seats -32.14", "recurring seats 38.57", "recurring seats 120.00", "reversal seats -90.00", "recurring seats 120.00"}, amounts(apr))
+
+	one := build1(t, b, invoice.Run{At: date(2026, 4, 1)}, after)
+	got := money("0")
+	for _, m := range []ensemble.Money{feb.Subtotal, mar.Subtotal, cn.Subtotal, apr.Subtotal} {
+		got, err = got.Add(m)
+		require.NoError(t, err)
+	}
+	require.True(t, one.Subtotal.Equal(got), "one run %s, the runs and the note %s", one.Subtotal, got)
+	require.Equal(t, "-90.00", apr.Lines[3].Total.AmountString())
+}
+
+// A proration credit of a line billed anew credits the line billed anew,
+// what it billed: a run on March 10 catches up 12 seats from February 20
+// (recorded March 5), billing March anew for 12; a change to 15 seats on
+// March 20, recorded then, is billed at April 1 as usual, and its credit
+// of March's unused part credits the line billed anew (120.00 × 12/31).
+func TestCreditOfAReissuedLineCreditsIt(t *testing.T) {
+	b := builder(t, invoice.Options{Basis: ensemble.ProrateDaysEndExclusive})
+	before := seatsAt(time.Time{}, time.Time{}, "")
+	feb := build1(t, b, invoice.Run{At: date(2026, 2, 1)}, before)
+	mar := build1(t, b, invoice.Run{After: date(2026, 2, 1), At: date(2026, 3, 1)}, before)
+	billed := append(slices.Clone(feb.Lines), mar.Lines...)
+	after := seatsAt(date(2026, 2, 20), date(2026, 3, 5), "12")
+	mid := build1(t, b, invoice.Run{After: date(2026, 3, 1), At: date(2026, 3, 10), Billed: billed}, after)
+	var again invoice.Line
+	for _, l := range mid.Lines {
+		if l.Reissues != "" {
+			again = l
+		}
+	}
+	require.Equal(t, mar.Lines[0].ID, again.Reissues)
+	billed = append(billed, mid.Lines...)
+
+	later := after
+	later.Items[0].Segments[1].End, later.Items[0].Segments[1].EndRecorded = date(2026, 3, 20), date(2026, 3, 20)
+	third := seg(date(2026, 3, 20), time.Time{}, pin("basic", 1), "15")
+	third.Recorded = date(2026, 3, 20)
+	later.Items[0].Segments = append(later.Items[0].Segments, third)
+	apr := build1(t, b, invoice.Run{After: date(2026, 3, 10), At: date(2026, 4, 1), Billed: billed}, later)
+	var credit invoice.Line
+	for _, l := range apr.Lines {
+		if l.Kind == invoice.KindProrationCredit {
+			credit = l
+		}
+	}
+	require.Equal(t, again.ID, credit.Credits, "credits the line that stands")
+	require.Equal(t, "-46.45", credit.Amount.AmountString(), "120.00 × 12/31")
+	require.Contains(t, credit.Refs, ensemble.Ref{Kind: invoice.RefLine, ID: string(again.ID)})
+}
+
+// A line no change touches is never reversed: the catch-up of a change
+// on February 20 leaves January's lines of an item activated in January
+// as they were billed, even passed in Run.Billed with the rest.
+func TestBackdatedChangeLeavesEarlierCyclesAlone(t *testing.T) {
+	b := builder(t, invoice.Options{Basis: ensemble.ProrateDaysEndExclusive})
+	s := func(changed bool) invoice.Subscription {
+		x := seatsAt(time.Time{}, time.Time{}, "")
+		if changed {
+			x = seatsAt(date(2026, 2, 20), date(2026, 3, 5), "12")
+		}
+		x.Anchor = date(2026, 1, 1)
+		x.Items[0].Segments[0].Start, x.Items[0].Segments[0].Recorded = date(2026, 1, 10), date(2026, 1, 10)
+		return x
+	}
+	var issued []invoice.Line
+	prev := time.Time{}
+	for _, at := range []time.Time{date(2026, 1, 10), date(2026, 2, 1), date(2026, 3, 1)} {
+		inv := build1(t, b, invoice.Run{After: prev, At: at, Billed: issued}, s(false))
+		issued = append(issued, inv.Lines...)
+		prev = at
+	}
+	apr := build1(t, b, invoice.Run{After: prev, At: date(2026, 4, 1), Billed: issued}, s(true))
+	for _, l := range apr.Lines {
+		require.False(t, l.Cycle.Start.Before(date(2026, 2, 1)), "line %s of January", l.ID)
+		if l.Kind == invoice.KindReversal {
+			require.True(t, strings.Contains(string(l.Credits), "20260301"), "only March is reversed: %s", l.Credits)
+		}
+	}
+}
