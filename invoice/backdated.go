@@ -14,20 +14,16 @@ import (
 // the run's After but taking effect at or before it, which the run at
 // After billed without. With one, the run catches up (repairing, from the
 // earliest instant such a change takes effect at): see reconcile. That
-// needs the lines earlier runs issued (Run.Billed) when the subscription
-// was known at After (some segment recorded by then, or not known when):
-// without any, each change is kept as a *BackdatedError, which reconcile
-// reports if earlier runs had anything to bill that the change touches.
+// needs the lines earlier runs issued (Run.Billed): with none of the
+// subscription's, each change is kept as a *BackdatedError, which
+// reconcile reports if earlier runs had anything to bill that the change
+// touches. (Whether the subscription was known at After cannot be told
+// from its segments: a change at the instant the first segment starts
+// replaces it.)
 func (g *gen) checkBackdated() {
 	after := g.run.After
 	if after.IsZero() {
 		return
-	}
-	known := false
-	for j := range g.s.Items {
-		for _, sg := range g.s.Items[j].Segments {
-			known = known || !sg.Recorded.After(after)
-		}
 	}
 	note := func(path string, item ItemID, field string, eff, rec time.Time, same bool) {
 		if rec.IsZero() || eff.IsZero() || !rec.After(after) || eff.After(after) {
@@ -36,7 +32,7 @@ func (g *gen) checkBackdated() {
 		if !g.repairing || eff.Before(g.repairFrom) {
 			g.repairing, g.repairFrom = true, eff
 		}
-		if known && len(g.billedSub) == 0 && !same {
+		if len(g.billedSub) == 0 && !same {
 			g.unbilled = append(g.unbilled, backdated{path: path, err: &BackdatedError{Subscription: g.s.ID, Item: item, Field: field,
 				Effective: eff, Recorded: rec, After: after, Err: ErrBackdated}})
 		}

@@ -247,7 +247,8 @@ func (e *UsageError) Unwrap() error { return e.Err }
 // it, while Run.Billed holds none of the subscription's lines. The run at
 // After billed the time the change reaches back into without it; only the
 // lines it issued (Run.Billed) let this run catch up what the change owes,
-// or gives back, rather than lose it.
+// or gives back, rather than lose it. A subscription no run has billed
+// yet is billed from the beginning: a run with After zero.
 var ErrBackdated = errors.New("invoice: change recorded after the last run but effective before it")
 
 // BackdatedError reports a back-dated change (see ErrBackdated), naming

@@ -520,8 +520,8 @@ type Run struct {
 	// a prepaid commitment covered cannot be reversed (a *LineError
 	// wrapping ErrBackdated). With no line of the subscription here, the
 	// change is a *BackdatedError wrapping ErrBackdated, unless nothing
-	// it touches could have been billed (every segment was recorded after
-	// After, or what it touches falls due after After). Without such a
+	// it touches falls due by After (a subscription no run has billed yet
+	// is billed from the beginning: After zero). Without such a
 	// change, or with Recorded left zero, the run bills as before: only
 	// the lines due in (After, At].
 	Billed []Line `json:"billed,omitempty"`
