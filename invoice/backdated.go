@@ -25,42 +25,50 @@ func (g *gen) checkBackdated() {
 	if after.IsZero() {
 		return
 	}
-	note := func(path string, item ItemID, field string, eff, rec time.Time, same bool) {
+	// note records a change of field (under the problem path at gives)
+	// taking effect at eff, recorded at rec, if it is back-dated; quiet
+	// when it is reported with another (an end with the next start).
+	note := func(at func() string, item ItemID, field func() string, eff, rec time.Time, quiet bool) {
 		if rec.IsZero() || eff.IsZero() || !rec.After(after) || eff.After(after) {
 			return
 		}
 		if !g.repairing || eff.Before(g.repairFrom) {
 			g.repairing, g.repairFrom = true, eff
 		}
-		if len(g.billedSub) == 0 && !same {
-			g.unbilled = append(g.unbilled, backdated{path: path, err: &BackdatedError{Subscription: g.s.ID, Item: item, Field: field,
+		if len(g.billedSub) == 0 && !quiet {
+			f := field()
+			g.unbilled = append(g.unbilled, backdated{path: at() + "." + f, err: &BackdatedError{Subscription: g.s.ID, Item: item, Field: f,
 				Effective: eff, Recorded: rec, After: after, Err: ErrBackdated}})
 		}
 	}
-	discounts := func(path string, item ItemID, ds []Discount) {
+	discounts := func(at func() string, item ItemID, ds []Discount) {
 		for k := range ds {
-			if d := &ds[k]; !d.Recorded.IsZero() {
+			if d := &ds[k]; d.Recorded.After(after) {
 				if w, ok := g.windowOf(d); ok {
-					f := ensemble.Path("discounts", k) + ".start"
-					note(path+"."+f, item, f, w.from, d.Recorded, false)
+					note(at, item, func() string { return ensemble.Path("discounts", k) + ".start" }, w.from, d.Recorded, false)
 				}
 			}
 		}
 	}
 	for j := range g.s.Items {
 		it := &g.s.Items[j]
+		at := func() string { return g.itemPath(j) }
 		for k, sg := range it.Segments {
-			f := ensemble.Path("segments", k)
-			note(g.itemPath(j)+"."+f+".start", it.ID, f+".start", sg.Start, sg.Recorded, false)
+			if !sg.Recorded.After(after) && !sg.EndRecorded.After(after) {
+				continue
+			}
+			f := func(end string) func() string { return func() string { return ensemble.Path("segments", k) + end } }
+			note(at, it.ID, f(".start"), sg.Start, sg.Recorded, false)
 			// An end recorded with the start of the next segment is one
 			// change, reported once, at the start.
 			next := k+1 < len(it.Segments) && it.Segments[k+1].Start.Equal(sg.End) && it.Segments[k+1].Recorded.Equal(sg.EndRecorded)
-			note(g.itemPath(j)+"."+f+".end", it.ID, f+".end", sg.End, sg.EndRecorded, next)
+			note(at, it.ID, f(".end"), sg.End, sg.EndRecorded, next)
 		}
-		discounts(g.itemPath(j), it.ID, it.Discounts)
+		discounts(at, it.ID, it.Discounts)
 	}
-	note(g.subPath()+".cancel_at", "", "cancel_at", g.s.CancelAt, g.s.CancelRecorded, false)
-	discounts(g.subPath(), "", g.s.Discounts)
+	sub := func() string { return g.subPath() }
+	note(sub, "", func() string { return "cancel_at" }, g.s.CancelAt, g.s.CancelRecorded, false)
+	discounts(sub, "", g.s.Discounts)
 }
 
 // backdated is a back-dated change of a subscription Run.Billed holds no
