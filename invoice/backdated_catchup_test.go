@@ -204,6 +204,16 @@ func TestBackdatedReversalGivesBackWhatCreditNotesLeft(t *testing.T) {
 	}
 	require.True(t, one.Subtotal.Equal(got), "one run %s, the runs and the note %s", one.Subtotal, got)
 	require.Equal(t, "-90.00", apr.Lines[3].Total.AmountString())
+
+	// Told of the reversal, a later credit note finds nothing left of the
+	// line to credit.
+	rem, err := invoice.Remaining(mar, []invoice.CreditNote{cn}, apr.Lines...)
+	require.NoError(t, err)
+	require.Len(t, rem, 1)
+	require.True(t, rem[0].Total.IsZero(), "%s left", rem[0].Total)
+	_, err = invoice.NewCreditNote(mar, []invoice.CreditNote{cn}, invoice.CreditRequest{ID: "again", Reason: invoice.ReasonRefund, At: date(2026, 4, 2),
+		Lines: []invoice.CreditLine{{Line: mar.Lines[0].ID}}, Prorated: apr.Lines})
+	require.ErrorIs(t, err, invoice.ErrNotCreditable)
 }
 
 // A proration credit of a line billed anew credits the line billed anew,

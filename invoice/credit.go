@@ -40,10 +40,11 @@ type CreditRequest struct {
 	Prepaid []PrepaidDrawn `json:"prepaid,omitempty"`
 	// Prorated are lines of later invoices that may hold proration credits
 	// of this invoice's lines (an immediate cancellation or a downgrade
-	// credits the unused part of what was billed in advance). What they
-	// credited is no longer creditable, so a Full note after them credits
-	// only the rest. Lines that are not proration credits of this invoice
-	// are skipped, so a host may pass every later line of the subscription.
+	// credits the unused part of what was billed in advance), or reversals
+	// of them (a back-dated change: KindReversal). What they credited is no
+	// longer creditable, so a Full note after them credits only the rest.
+	// Lines that are neither, of this invoice's lines, are skipped, so a
+	// host may pass every later line of the subscription.
 	// Each line is given once: a line ID given twice is ErrDuplicate at
 	// prorated[k].id (counted twice, it made a full note credit too
 	// little); a host gathering them from overlapping queries removes the
@@ -250,9 +251,9 @@ type Remainder struct {
 }
 
 // Remaining returns, for every line of inv with a positive total, what the
-// credit notes in prior and the proration credits among prorated (lines of
-// later invoices; see CreditRequest.Prorated) leave creditable, sorted by
-// line ID. Prior notes of another invoice, notes crediting lines inv lacks,
+// credit notes in prior and the proration credits and reversals among
+// prorated (lines of later invoices; see CreditRequest.Prorated) leave
+// creditable, sorted by line ID. Prior notes of another invoice, notes crediting lines inv lacks,
 // a note (by ID) or a prorated line (by ID) given twice (ErrDuplicate, at
 // prior[i].id or prorated[k].id: each would be counted twice), and a
 // credit-note line or proration credit with a positive net, tax or total
@@ -288,9 +289,10 @@ func remaining(inv *Invoice, prior []CreditNote, prorated []Line, ps *ensemble.P
 			rem[l.ID] = &Remainder{Line: l.ID, Net: l.Net, Tax: l.Tax, Total: l.Total, Quantity: l.Quantity}
 		}
 	}
-	// Proration credits of later invoices already gave back part of a line:
-	// what they credited is no longer creditable. Lines that credit another
-	// invoice's lines are not this invoice's concern and are skipped.
+	// Proration credits and reversals of later invoices already gave back
+	// part or all of a line: what they credited is no longer creditable.
+	// Lines that credit another invoice's lines are not this invoice's
+	// concern and are skipped.
 	// The same line given twice would be subtracted twice: a full note
 	// after it would credit too little, without a word.
 	given := make(map[LineID]int, len(prorated))
@@ -303,14 +305,18 @@ func remaining(inv *Invoice, prior []CreditNote, prorated []Line, ps *ensemble.P
 		}
 		given[pl.ID] = k
 		r, ok := rem[pl.Credits]
-		if !ok || pl.Kind != KindProrationCredit {
+		if !ok || (pl.Kind != KindProrationCredit && pl.Kind != KindReversal) {
 			continue
 		}
 		// A positive credit would add back what it claims to credit: more
 		// would remain creditable than the line billed.
 		if what := positivePart(pl, false); what != "" {
+			kind := "proration credit"
+			if pl.Kind == KindReversal {
+				kind = "reversal"
+			}
 			ps.Add(pa, &LineError{Line: pl.ID, Err: ErrInvalid, Value: fmt.Sprintf(
-				"proration credit of line %q has a positive %s: a proration credit is never positive", pl.Credits, what)})
+				"%s of line %q has a positive %s: a %s is never positive", kind, pl.Credits, what, kind)})
 			continue
 		}
 		var e1, e2, e3 error
