@@ -91,10 +91,16 @@ func repairable(k LineKind) bool {
 }
 
 // touched reports whether line l may be changed by a back-dated change
-// taking effect at repairFrom: its cycle ends after it, or it falls due
-// at or after it.
+// taking effect at repairFrom: its cycle ends after it, or, for a one-time
+// fee (a cycle of one instant), is it or after it. The cycle, not the due
+// instant, decides, since one line has one cycle as billed and as
+// recomputed: an in-arrears line is due when its charge ends in the cycle,
+// which a change can move (billed due February 1, recomputed due January
+// 15 after a stop from January 15), and a line touched as billed but not as
+// recomputed would be reversed for nothing.
 func (g *gen) touched(l *Line) bool {
-	return l.Cycle.End.After(g.repairFrom) || !l.Date.Before(g.repairFrom)
+	c := l.Cycle
+	return c.End.After(g.repairFrom) || (c.Start.Equal(c.End) && !c.End.Before(g.repairFrom))
 }
 
 // lineFamily is a line and the proration credits of it: as recomputed

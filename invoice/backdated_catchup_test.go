@@ -284,3 +284,38 @@ func TestBackdatedChangeLeavesEarlierCyclesAlone(t *testing.T) {
 		}
 	}
 }
+
+// A line billed in arrears is due when its charge ends in the cycle, which
+// a back-dated stop can move before the change a later run catches up;
+// the line is no less billed: 1 Support hour from January 10 to 15, paused
+// to January 20, billed at February 1 (both January lines due then); on
+// February 10 the host records the stop from January 15, and the run at
+// March 1 reverses the line from January 20 and keeps the other, now due
+// January 15; on March 5 a 10% discount from February is recorded, and
+// the run at April 1 has nothing to bill or reverse. (It reversed the
+// line from January 10, due February 1 as billed but January 15 as
+// recomputed: a case rapid found, kept in testdata/rapid.)
+func TestBackdatedChangeLeavesALineNowDueEarlierAlone(t *testing.T) {
+	b := builder(t, invoice.Options{Basis: ensemble.ProrateDaysEndExclusive})
+	a := seg(date(2026, 1, 10), date(2026, 1, 15), pin("support", 1), "1")
+	a.Recorded, a.EndRecorded = date(2026, 1, 10), date(2026, 1, 10)
+	later := seg(date(2026, 1, 20), time.Time{}, pin("support", 1), "1")
+	later.Recorded = date(2026, 1, 10)
+	s := sub("s1", date(2026, 1, 1), item("i1", a, later))
+	feb := build1(t, b, invoice.Run{At: date(2026, 2, 1)}, s)
+	require.Equal(t, []string{"recurring hours 3.22", "recurring hours 7.74"}, amounts(feb))
+
+	s.Items[0].Segments = s.Items[0].Segments[:1]
+	s.Items[0].Segments[0].EndRecorded = date(2026, 2, 10)
+	mar := build1(t, b, invoice.Run{After: date(2026, 2, 1), At: date(2026, 3, 1), Billed: feb.Lines}, s)
+	require.Equal(t, []string{"reversal hours -7.74"}, amounts(mar))
+
+	s.Discounts = []invoice.Discount{{ID: "promo", Percent: ensemble.MustRatio("10%"), Start: date(2026, 2, 3), Recorded: date(2026, 3, 5)}}
+	apr, err := b.Build(invoice.Run{After: date(2026, 3, 1), At: date(2026, 4, 1), Billed: append(slices.Clone(feb.Lines), mar.Lines...)}, []invoice.Subscription{s})
+	require.NoError(t, err)
+	require.Empty(t, apr, "nothing to bill, nothing to reverse")
+	one := build1(t, b, invoice.Run{At: date(2026, 4, 1)}, s)
+	got, err := feb.Subtotal.Add(mar.Subtotal)
+	require.NoError(t, err)
+	require.True(t, one.Subtotal.Equal(got), "one run %s, the runs %s", one.Subtotal, got)
+}
