@@ -15,11 +15,10 @@ import (
 // After billed without. With one, the run catches up (repairing, from the
 // earliest instant such a change takes effect at): see reconcile. That
 // needs the lines earlier runs issued (Run.Billed): with none of the
-// subscription's, each change is kept as a *BackdatedError, which
-// reconcile reports if earlier runs had anything to bill that the change
-// touches. (Whether the subscription was known at After cannot be told
-// from its segments: a change at the instant the first segment starts
-// replaces it.)
+// subscription's, each change is a *BackdatedError. (What an earlier run
+// billed cannot be told from the segments as they stand: a change at the
+// instant the first segment starts replaces it, and a stop at a cycle's
+// start leaves no line of the cycle the run billed in advance.)
 func (g *gen) checkBackdated() {
 	after := g.run.After
 	if after.IsZero() {
@@ -37,8 +36,8 @@ func (g *gen) checkBackdated() {
 		}
 		if len(g.billedSub) == 0 && !quiet {
 			f := field()
-			g.unbilled = append(g.unbilled, backdated{path: at() + "." + f, err: &BackdatedError{Subscription: g.s.ID, Item: item, Field: f,
-				Effective: eff, Recorded: rec, After: after, Err: ErrBackdated}})
+			g.ps.Add(at()+"."+f, &BackdatedError{Subscription: g.s.ID, Item: item, Field: f,
+				Effective: eff, Recorded: rec, After: after, Err: ErrBackdated})
 		}
 	}
 	discounts := func(at func() string, item ItemID, ds []Discount) {
@@ -69,13 +68,6 @@ func (g *gen) checkBackdated() {
 	sub := func() string { return g.subPath() }
 	note(sub, "", func() string { return "cancel_at" }, g.s.CancelAt, g.s.CancelRecorded, false)
 	discounts(sub, "", g.s.Discounts)
-}
-
-// backdated is a back-dated change of a subscription Run.Billed holds no
-// line of, and the problem path it is reported at.
-type backdated struct {
-	path string
-	err  *BackdatedError
 }
 
 // repairable reports whether lines of kind k are recomputed over the
@@ -185,18 +177,6 @@ func (g *gen) reconcile() []Line {
 		}
 		f := family(key(root))
 		f.billedCredits = append(f.billedCredits, l)
-	}
-	if len(g.unbilled) > 0 {
-		// Without the lines earlier runs issued, only a change touching
-		// nothing they could have billed can be billed.
-		for i := range g.lines {
-			if l := &g.lines[i]; repairable(l.Kind) && g.touched(l) && !l.Date.After(g.run.After) {
-				for _, u := range g.unbilled {
-					g.ps.Add(u.path, u.err)
-				}
-				return nil
-			}
-		}
 	}
 	var out []Line
 	for i := range g.lines {

@@ -71,6 +71,8 @@ func TestBackdatedChangeWithoutBilledIsTypedError(t *testing.T) {
 	}{
 		{"a quantity change", func(s *invoice.Subscription) { *s = seatsAt(date(2026, 2, 20), date(2026, 3, 5), "12") }, "i1", "segments[1].start", date(2026, 2, 20)},
 		{"a cancellation", func(s *invoice.Subscription) { s.CancelAt, s.CancelRecorded = date(2026, 2, 10), date(2026, 3, 5) }, "", "cancel_at", date(2026, 2, 10)},
+		// Nothing of March is left to recompute, yet March was billed.
+		{"a cancellation where March starts", func(s *invoice.Subscription) { s.CancelAt, s.CancelRecorded = date(2026, 3, 1), date(2026, 3, 5) }, "", "cancel_at", date(2026, 3, 1)},
 		{"a discount", func(s *invoice.Subscription) {
 			s.Discounts = []invoice.Discount{{ID: "promo", Percent: ensemble.MustRatio("10%"), Start: date(2026, 2, 15), Recorded: date(2026, 3, 5)}}
 		}, "", "discounts[0].start", date(2026, 2, 1)},
@@ -119,23 +121,23 @@ func TestBackdatedChangeWithoutBilledIsTypedError(t *testing.T) {
 	})
 }
 
-// A back-dated change into a period earlier runs billed nothing of needs
-// no lines: Support is billed in arrears, so the run at January 20 billed
-// nothing of January, and 3 hours from January 15, recorded January 25,
-// are billed at February 1 as one run bills them.
-func TestBackdatedChangeNothingBilledNeedsNoBilled(t *testing.T) {
+// A run cannot tell from the segments whether an earlier run billed
+// anything a back-dated change touches, so without Run.Billed it is the
+// error even when none did: Support is billed in arrears, the run at
+// January 20 billed nothing, and 3 hours from January 15, recorded January
+// 25, are ErrBackdated at February 1. A subscription no run has billed yet
+// is billed from the beginning (Run.After zero), as one run bills it.
+func TestBackdatedChangeOfASubscriptionNeverBilledBillsFromTheBeginning(t *testing.T) {
 	b := builder(t, invoice.Options{Basis: ensemble.ProrateDaysEndExclusive})
 	first := seg(date(2026, 1, 10), date(2026, 1, 15), pin("support", 1), "2")
 	first.Recorded, first.EndRecorded = date(2026, 1, 10), date(2026, 1, 25)
 	next := seg(date(2026, 1, 15), time.Time{}, pin("support", 1), "3")
 	next.Recorded = date(2026, 1, 25)
 	s := sub("s1", date(2026, 1, 1), item("i1", first, next))
-	invs, err := b.Build(invoice.Run{After: date(2026, 1, 20), At: date(2026, 2, 1)}, []invoice.Subscription{s})
-	require.NoError(t, err)
-	require.Len(t, invs, 1)
-	one := build1(t, b, invoice.Run{At: date(2026, 2, 1)}, s)
-	require.Equal(t, amounts(one), amounts(invs[0]))
-	require.Equal(t, []string{"recurring hours 6.45", "recurring hours 32.90"}, amounts(invs[0]), "2 × 20 × 5/31 and 3 × 20 × 17/31")
+	_, err := b.Build(invoice.Run{After: date(2026, 1, 20), At: date(2026, 2, 1)}, []invoice.Subscription{s})
+	require.ErrorIs(t, err, invoice.ErrBackdated)
+	inv := build1(t, b, invoice.Run{At: date(2026, 2, 1)}, s)
+	require.Equal(t, []string{"recurring hours 6.45", "recurring hours 32.90"}, amounts(inv), "2 × 20 × 5/31 and 3 × 20 × 17/31")
 }
 
 // Billed in arrears, a line whose service a back-dated change cuts is
@@ -294,7 +296,7 @@ func TestBackdatedChangeLeavesEarlierCyclesAlone(t *testing.T) {
 // January 15; on March 5 a 10% discount from February is recorded, and
 // the run at April 1 has nothing to bill or reverse. (It reversed the
 // line from January 10, due February 1 as billed but January 15 as
-// recomputed: a case rapid found, kept in testdata/rapid.)
+// recomputed: a case rapid found.)
 func TestBackdatedChangeLeavesALineNowDueEarlierAlone(t *testing.T) {
 	b := builder(t, invoice.Options{Basis: ensemble.ProrateDaysEndExclusive})
 	a := seg(date(2026, 1, 10), date(2026, 1, 15), pin("support", 1), "1")

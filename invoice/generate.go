@@ -66,9 +66,6 @@ type gen struct {
 	// takes effect at.
 	repairing  bool
 	repairFrom time.Time
-	// unbilled are the back-dated changes of a subscription Run.Billed
-	// holds no line of (see checkBackdated).
-	unbilled []backdated
 	// billedUsage, when set, collects the usage the run bills: each
 	// usage period due in it, as given or idle (BilledUsage).
 	billedUsage *[]usage.Aggregate

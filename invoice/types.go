@@ -519,9 +519,9 @@ type Run struct {
 	// what the note left, and the line billed anew bills in full. A line
 	// a prepaid commitment covered cannot be reversed (a *LineError
 	// wrapping ErrBackdated). With no line of the subscription here, the
-	// change is a *BackdatedError wrapping ErrBackdated, unless nothing
-	// it touches falls due by After (a subscription no run has billed yet
-	// is billed from the beginning: After zero). Without such a
+	// change is a *BackdatedError wrapping ErrBackdated (a subscription no
+	// run has billed yet is billed from the beginning: After zero, in a
+	// run of its own if need be). Without such a
 	// change, or with Recorded left zero, the run bills as before: only
 	// the lines due in (After, At].
 	Billed []Line `json:"billed,omitempty"`
