@@ -298,6 +298,11 @@ func PayOutConsolidated(c Consolidated, p Payout) ([]Entry, error) {
 // before PayOutConsolidated pays it.
 func (c Consolidated) Check() error {
 	cons := Consolidation{Currency: c.Currency, At: c.At, Mode: c.Mode, Net: c.Net, Minimum: c.Minimum}
+	if !c.Net {
+		// Consolidate refuses a minimum without Net, which it ignored
+		// before: one kept from then is checked as it was made.
+		cons.Minimum = ensemble.Money{}
+	}
 	statements := make([]Statement, len(c.Parts))
 	for i, p := range c.Parts {
 		if p.Statement.Party != c.Party || !p.Statement.Period.Equal(c.Period) {

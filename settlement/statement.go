@@ -184,8 +184,9 @@ func Statements(entries []Entry, opts StatementOptions) ([]Statement, error) {
 		a := get(stKey{p.Party, p.Currency})
 		a.before += p.Folded
 		// A statement folded before statements counted what they folded
-		// (Folded zero, entries folded) cannot be checked against.
-		a.unchecked = a.unchecked || p.Folded == 0 && p.Entries > 0
+		// (Folded zero: every statement folded since counts at least the
+		// entries that made its party's first) cannot be checked against.
+		a.unchecked = a.unchecked || p.Folded == 0
 		a.opening.plus(t.units(p.Closing, func() string { return fmt.Sprintf("previous[%d].closing", i) }))
 		a.withheld.plus(t.units(p.Withheld, func() string { return fmt.Sprintf("previous[%d].withheld", i) }))
 		a.awaiting.plus(t.units(p.Awaiting, func() string { return fmt.Sprintf("previous[%d].awaiting", i) }))
@@ -301,8 +302,15 @@ func countBefore(entries []Entry, opts StatementOptions, accs map[stKey]*acc, ge
 	}
 	given := map[stKey]int{} // entries dated before the period, late ones left out
 	for i := range entries {
-		if e := &entries[i]; e.Date.Before(opts.Period.Start) && !late[e.ID] {
-			given[stKey{e.Party, e.Amount.Currency()}]++
+		e := &entries[i]
+		if !late[e.ID] {
+			if e.Date.Before(opts.Period.Start) {
+				given[stKey{e.Party, e.Amount.Currency()}]++
+			}
+			continue
+		}
+		if !e.Date.Before(opts.Period.Start) {
+			return fmt.Errorf("%w: late entry %q is given among the entries dated %s, in or after the period", ErrLateEntries, e.ID, e.Date.UTC().Format(time.RFC3339))
 		}
 	}
 	keys := slices.SortedFunc(maps.Keys(given), func(a, b stKey) int {
@@ -390,7 +398,9 @@ func sortStatements(out []Statement) {
 // by party, currency and period. Sums beyond the int64 range of minor
 // units are exact (math/big). Merge cannot see entries, so shards that
 // share an entry count it twice: keep shards disjoint (Statements refuses
-// an id given twice within one shard). Errors: an amount in another
+// an id given twice within one shard), and give each late entry
+// (StatementOptions.Late) to one shard: an id two parts list as late is a
+// *DuplicateEntryError. Errors: an amount in another
 // currency than its statement's (ErrStatementMismatch), an amount or a
 // minimum that is not whole minor units (ensemble.ErrNotMinorUnits).
 func Merge(minimums []ensemble.Money, parts ...[]Statement) ([]Statement, error) {
@@ -406,6 +416,7 @@ func Merge(minimums []ensemble.Money, parts ...[]Statement) ([]Statement, error)
 	}
 	accs := map[key]*acc{}
 	periods := map[key]ensemble.Period{}
+	lateSeen := map[EntryID]struct{}{}
 	for _, list := range parts {
 		for _, s := range list {
 			if err := s.Check(); err != nil {
@@ -447,6 +458,12 @@ func Merge(minimums []ensemble.Money, parts ...[]Statement) ([]Statement, error)
 			a.awaiting.plus(collected)
 			a.awaiting.minus(uncollected)
 			a.n += s.Entries
+			for _, id := range s.Late {
+				if _, twice := lateSeen[id]; twice {
+					return nil, fmt.Errorf("settlement: merge: %w: late entry %q folded by two statements of %q: give each late entry to one shard", ErrDuplicateEntry, id, s.Party)
+				}
+				lateSeen[id] = struct{}{}
+			}
 			a.late = append(a.late, s.Late...)
 			a.before += s.Folded - s.Entries + len(s.Late) // so that the merged Folded is the sum
 		}
