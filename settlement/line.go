@@ -116,11 +116,11 @@ type Line struct {
 	// not link partners of types the network cannot link: a parent whose
 	// type the network's parent_types do not allow for the partner's
 	// type, or, for a type they do not list, a type no partner of that
-	// type has as a parent in the network's terms (Network.ParentTypesOf;
-	// none: the type is at the top) is ErrInvalidLine at route.chain[i]
-	// (i the parent's level) wrapping a *partner.ParentTypeError. A
-	// network that gives no partner a parent checks only its declared
-	// types. A credit line may leave its
+	// type has as a parent in the network's terms (Network.ParentTypesOf)
+	// is ErrInvalidLine at route.chain[i] (i the parent's level) wrapping
+	// a *partner.ParentTypeError. A type the network neither declares nor
+	// gives any partner of a parent is not checked. A credit line may
+	// leave its
 	// Route empty; a seller it names must be the credited line's (else
 	// ErrInvalidLine): a credit reverses the credited line's split as the
 	// state recorded it, and a host sharding by seller would settle a
@@ -440,10 +440,10 @@ func (l *Line) validate() error {
 // typeRule is what types a partner of one type may have above it in a
 // chain: its parents' types (Network.ParentTypesOf), declared
 // (NetworkSpec.ParentTypes) or, when the network declares none for the
-// type, those its terms give partners of the type (none: the type is at
-// the top). checked is false for a type the network neither declares
-// nor can say anything of: it gives no partner a parent at all (a network
-// that keeps partner facts alone, whose hierarchy is the routes').
+// type, those its terms give partners of the type. checked is false for a
+// type the network neither declares nor gives any partner of a parent:
+// its partners' parents may be kept outside the network (on the routes),
+// so nothing is known of them.
 type typeRule struct {
 	types    []partner.Type
 	declared bool
@@ -454,16 +454,13 @@ type typeRule struct {
 // each type.
 func chainTypes(net *partner.Network) (map[partner.ID]partner.Type, map[partner.Type]typeRule) {
 	spec := net.Spec()
-	hierarchy := slices.ContainsFunc(spec.Partners, func(p partner.Partner) bool {
-		return slices.ContainsFunc(p.Terms, func(t partner.Terms) bool { return t.Parent != "" })
-	})
 	types := make(map[partner.ID]partner.Type, len(spec.Partners))
 	rules := map[partner.Type]typeRule{}
 	for _, p := range spec.Partners {
 		types[p.ID] = p.Type
 		if _, ok := rules[p.Type]; !ok {
 			ts, declared := net.ParentTypesOf(p.Type)
-			rules[p.Type] = typeRule{types: ts, declared: declared, checked: declared || hierarchy}
+			rules[p.Type] = typeRule{types: ts, declared: declared, checked: declared || len(ts) > 0}
 		}
 	}
 	return types, rules
@@ -480,13 +477,14 @@ type badLink struct {
 // cannot form (nil: none): a partner under a parent of a type that
 // NetworkSpec.ParentTypes does not allow for the partner's type, or, for
 // a type it does not list, of a type no partner of that type has had as
-// a parent in the network's terms, at any instant (a type whose partners
-// never had one is at the top: a distributor under a reseller). Such a
-// link is in no chain the network ever held, however partners moved since
-// (a chain captured from it names the parents a partner had then, of
-// types its terms record). A network that gives no partner a parent
-// checks only the types it declares; partners it does not hold are left
-// to the route's resolution (partner.ErrUnknownPartner).
+// a parent in the network's terms, at any instant (a referral partner
+// above a sub-reseller whose partners all have resellers above them).
+// Such a link is in no chain the network ever held, however partners
+// moved since (a chain captured from it names the parents a partner had
+// then, of types its terms record). A type that is not declared and whose
+// partners the network gives no parent is not checked (their parents may
+// be kept on the routes alone); partners it does not hold are left to the
+// route's resolution (partner.ErrUnknownPartner).
 func (s *Settler) chainLinks(ch []partner.ID) []badLink {
 	if s.types == nil {
 		return nil

@@ -1182,21 +1182,18 @@ func (ln *refLine) cumulativeRate(c *settlement.Cumulative, before int64) (ensem
 // chainTypesForm refuses a chain with a link the network's partner types
 // cannot form: a parent of a type the network's parent_types do not allow
 // for the child's type, or, for a type they do not list, of a type no
-// partner of the child's type has as a parent in any of its terms (none:
-// the type is at the top), unless the network gives no partner a parent
-// at all. Partners the network does not hold are not checked.
+// partner of the child's type has as a parent in any of its terms, when
+// some partner of that type has a parent there (a type whose partners
+// have none keeps their parents outside the network). Partners the
+// network does not hold are not checked.
 func (s *refSettler) chainTypesForm(chain []partner.ID) error {
 	if s.network == nil {
 		return nil
 	}
 	spec := s.network.Spec()
 	typeOf := map[partner.ID]partner.Type{}
-	hierarchy := false
 	for _, p := range spec.Partners {
 		typeOf[p.ID] = p.Type
-		for _, t := range p.Terms {
-			hierarchy = hierarchy || t.Parent != ""
-		}
 	}
 	for i := 1; i < len(chain); i++ {
 		ct, ok1 := typeOf[chain[i-1]]
@@ -1210,16 +1207,16 @@ func (s *refSettler) chainTypesForm(chain []partner.ID) error {
 			}
 			continue
 		}
-		if !hierarchy {
-			continue
-		}
-		formed := false
+		observed, formed := false, false
 		for _, p := range spec.Partners {
 			for _, t := range p.Terms {
-				formed = formed || (p.Type == ct && t.Parent != "" && typeOf[t.Parent] == pt)
+				if p.Type == ct && t.Parent != "" {
+					observed = true
+					formed = formed || typeOf[t.Parent] == pt
+				}
 			}
 		}
-		if !formed {
+		if observed && !formed {
 			return fmt.Errorf("%w: %w", settlement.ErrInvalidLine, partner.ErrParentType)
 		}
 	}
