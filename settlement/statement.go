@@ -303,7 +303,7 @@ func countBefore(entries []Entry, opts StatementOptions, accs map[stKey]*acc, ge
 	given := map[stKey]int{} // entries dated before the period, late ones left out
 	for i := range entries {
 		e := &entries[i]
-		if !late[e.ID] {
+		if len(late) == 0 || !late[e.ID] {
 			if e.Date.Before(opts.Period.Start) {
 				given[stKey{e.Party, e.Amount.Currency()}]++
 			}
@@ -400,7 +400,10 @@ func sortStatements(out []Statement) {
 // share an entry count it twice: keep shards disjoint (Statements refuses
 // an id given twice within one shard), and give each late entry
 // (StatementOptions.Late) to one shard: an id two parts list as late is a
-// *DuplicateEntryError. Errors: an amount in another
+// *DuplicateEntryError. A shard folded without Previous takes what is
+// dated before the period as before the books: give such shards only
+// entries dated in the period (and their late ones in Late), so that the
+// merged statements' Folded counts what was folded. Errors: an amount in another
 // currency than its statement's (ErrStatementMismatch), an amount or a
 // minimum that is not whole minor units (ensemble.ErrNotMinorUnits).
 func Merge(minimums []ensemble.Money, parts ...[]Statement) ([]Statement, error) {
