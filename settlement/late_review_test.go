@@ -6,7 +6,6 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/ensemble-commerce/ensemble"
-	"github.com/ensemble-commerce/ensemble/partner"
 	"github.com/ensemble-commerce/ensemble/settlement"
 )
 
@@ -15,15 +14,6 @@ func foldFor(t *testing.T, es []settlement.Entry, from, to string, prev []settle
 	sts, err := settlement.Statements(es, settlement.StatementOptions{Period: ensemble.MustPeriod(date(from), date(to)), Previous: prev, Late: late})
 	require.NoError(t, err)
 	return sts
-}
-
-func partyStatement(sts []settlement.Statement, party partner.ID) settlement.Statement {
-	for _, st := range sts {
-		if st.Party == party {
-			return st
-		}
-	}
-	return settlement.Statement{}
 }
 
 // From a review: a statement stored before Folded existed (legacy: Folded zero) whose
