@@ -197,14 +197,18 @@ func Statements(entries []Entry, opts StatementOptions) ([]Statement, error) {
 	if err := countBefore(entries, opts, accs, get); err != nil {
 		return nil, fmt.Errorf("settlement: statements: %w", err)
 	}
-	fold := func(e *Entry, what string) error {
+	fold := func(e *Entry, late bool) error {
+		what := "entry"
+		if late {
+			what = "late entry"
+		}
 		u := t.units(e.Amount, func() string { return fmt.Sprintf("%s %q", what, e.ID) })
 		if t.err != nil {
 			return t.err
 		}
 		a := get(stKey{e.Party, e.Amount.Currency()})
 		a.n++
-		if what == "late entry" {
+		if late {
 			a.late = append(a.late, e.ID)
 		}
 		switch e.Kind {
@@ -231,13 +235,13 @@ func Statements(entries []Entry, opts StatementOptions) ([]Statement, error) {
 	}
 	for i := range entries {
 		if e := &entries[i]; opts.Period.Contains(e.Date) {
-			if err := fold(e, "entry"); err != nil {
+			if err := fold(e, false); err != nil {
 				return nil, fmt.Errorf("settlement: statements: %w", err)
 			}
 		}
 	}
 	for i := range opts.Late {
-		if err := fold(&opts.Late[i], "late entry"); err != nil {
+		if err := fold(&opts.Late[i], true); err != nil {
 			return nil, fmt.Errorf("settlement: statements: %w", err)
 		}
 	}
