@@ -101,10 +101,14 @@ type SupplierCost struct {
 	// Capped is the part of a fixed cost a line could not carry, in the
 	// bundle's currency: Cost + Capped is the cost before the cap. Zero
 	// unless the cost was capped. SupplierCosts never caps (its Margin may
-	// be negative); package invoice caps a line's costs at its net, so
-	// that after a large discount the costs never exceed what the line
-	// charged (see invoice.Line.SupplierCosts).
+	// be negative); package invoice caps a line's costs at its net when
+	// the component's Shortfall is ShortfallSupplier, so that after a
+	// large discount the costs never exceed what the line charged (see
+	// invoice.Line.SupplierCosts), and otherwise refuses the line.
 	Capped ensemble.Money `json:"capped,omitzero"`
+	// Shortfall is the component's WholesaleCost.Shortfall: who bears
+	// what the line cannot carry of a fixed cost.
+	Shortfall CostShortfall `json:"shortfall,omitzero"`
 }
 
 // Costs splits one bundle line's retail amount into what each supplier is
@@ -192,7 +196,7 @@ func (c *Catalog) SupplierCosts(p Pin, charge ChargeID, retail ensemble.Money, q
 	pos := make([]int, len(o.Components)) // each applying component's index in out.Costs
 	for i, comp := range o.Components {
 		sc := SupplierCost{Component: bc.refs[i], Offer: comp.Offer, Supplier: comp.Supplier, Cost: zero,
-			Ratio: comp.Cost.Ratio, Per: comp.Cost.Per, AppliesTo: comp.Cost.AppliesTo}
+			Ratio: comp.Cost.Ratio, Per: comp.Cost.Per, AppliesTo: comp.Cost.AppliesTo, Shortfall: comp.Cost.Shortfall}
 		if !comp.Cost.Fixed.IsZero() {
 			sc.Fixed = ensemble.MoneyFromDecimal(bc.fixed[i], bc.cur[i])
 		}

@@ -100,10 +100,16 @@
 // A ratio cost is a share of the retail amount SupplierCosts is given,
 // which the invoice package passes as what the line actually charged: its
 // net after every discount. A ratio cost therefore never exceeds it;
-// fixed costs may (after a large discount), and SupplierCosts reports that
-// as a negative Margin. The invoice package never lets a line owe more than
-// it charged: it cuts the fixed costs to what the net leaves after the
-// ratio costs and records the cut (SupplierCost.Capped).
+// fixed costs may (after a large discount, or on a free line), and
+// SupplierCosts reports that as a negative Margin. Who bears that
+// shortfall is the contract's to say, on the cost (WholesaleCost.Shortfall):
+// with shortfall: supplier the invoice package cuts the fixed costs to what
+// the net leaves after the ratio costs and records the cut
+// (SupplierCost.Capped); without it, billing such a line is an error
+// (invoice.ErrCostShortfall), so that no supplier is paid less than its
+// contract says without a word:
+//
+//	cost: {fixed: "10.00", shortfall: supplier}   # the supplier shares deep discounts and free months
 //
 // A fixed cost may be owed in another currency than the bundle's
 // (WholesaleCost.Currency). It is converted at the exchange rate the host

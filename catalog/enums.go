@@ -393,6 +393,51 @@ func (p *CostPer) UnmarshalText(b []byte) error {
 	return err
 }
 
+// CostShortfall says who bears a fixed cost a bundle line cannot carry
+// (WholesaleCost.Shortfall): after a large discount, or on a free trial, a
+// line may charge less than the fixed costs its suppliers are owed for it.
+// The zero value, ShortfallError, makes such a line an invoice error (no
+// contract is assumed); a bundle whose supplier agreed to share its
+// discounts says ShortfallSupplier.
+type CostShortfall uint8
+
+const (
+	// ShortfallError (the default) refuses to bill a line whose net
+	// leaves a fixed cost uncovered: the invoice run fails with a
+	// *invoice.CostShortfallError naming the line, the component, what it
+	// is owed and what the line leaves, so that no supplier is paid less
+	// than its contract says without a word. A platform that funds the
+	// discount pays the supplier the difference itself (an adjustment in
+	// package settlement) after declaring ShortfallSupplier.
+	ShortfallError CostShortfall = iota
+	// ShortfallSupplier cuts the cost to what the line leaves after its
+	// ratio costs (the fixed costs sharing it in proportion to their
+	// amounts) and records the cut (SupplierCost.Capped): the supplier
+	// bears the discount with the seller. A free line owes it nothing.
+	ShortfallSupplier
+)
+
+var costShortfallNames = []string{ShortfallError: "error", ShortfallSupplier: "supplier"}
+
+// String returns "error" or "supplier".
+func (s CostShortfall) String() string {
+	return ensemble.EnumName(s, costShortfallNames, "cost_shortfall")
+}
+
+// MarshalText writes the name; an undeclared value is an error.
+func (s CostShortfall) MarshalText() ([]byte, error) {
+	return ensemble.EnumText(s, costShortfallNames, "catalog", "cost shortfall")
+}
+
+// UnmarshalText reads a name; "" is ShortfallError.
+func (s *CostShortfall) UnmarshalText(b []byte) error {
+	v, err := ensemble.ParseEnum[CostShortfall](b, costShortfallNames, "catalog", "cost shortfall")
+	if err == nil {
+		*s = v
+	}
+	return err
+}
+
 // CostScope says which of a bundle's charges a component's wholesale cost
 // applies to (see AppliesTo). The zero value is CostRecurring, the default a
 // finance team expects: a one-time fee (onboarding, setup) carries no

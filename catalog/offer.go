@@ -296,6 +296,12 @@ type WholesaleCost struct {
 	// AppliesTo says which of the bundle's charges the cost applies to:
 	// "recurring" (the default), "all", or a list of charge ids.
 	AppliesTo AppliesTo `json:"applies_to,omitzero"`
+	// Shortfall says who bears a fixed cost a line's net cannot carry
+	// after a large discount or on a free line: by default no one, and
+	// billing such a line is an error (ShortfallError); "supplier" cuts
+	// the cost to what the line leaves (ShortfallSupplier). Not allowed on
+	// a ratio cost, which is a share of the net and always fits in it.
+	Shortfall CostShortfall `json:"shortfall,omitzero"`
 }
 
 // AppliesTo says which of a bundle's charges a component's wholesale cost

@@ -426,6 +426,12 @@ func validateCostScope(r reporter, path string, c *Component, chargeType map[Cha
 		}
 		r.notAllowed(path+".per", !fixed, "a ratio cost is a share of the line, not owed per unit or per line")
 	}
+	if c.Cost.Shortfall != ShortfallError {
+		if int(c.Cost.Shortfall) >= len(costShortfallNames) {
+			r.add(path+".shortfall", ErrOutOfRange, c.Cost.Shortfall.String())
+		}
+		r.notAllowed(path+".shortfall", !c.Cost.Ratio.IsZero(), "a ratio cost is a share of the line's net and never exceeds it")
+	}
 	switch {
 	case int(a.Scope) >= len(costScopeNames):
 		r.add(path+".applies_to", ErrOutOfRange, a.Scope.String())

@@ -494,7 +494,7 @@ func (g *gen) costs(inv *Invoice) {
 		if l.Prepaid != nil {
 			net = g.add(net, l.Prepaid.CoveredNet)
 		}
-		if !ok || oi.kind != catalog.Bundle || l.Charge == "" || !net.IsPositive() || l.Quantity.Sign() < 0 || l.Kind == KindPrepayment || l.Kind == KindPrepaidBreakage {
+		if !ok || oi.kind != catalog.Bundle || l.Charge == "" || net.IsNegative() || l.Quantity.Sign() < 0 || l.Kind == KindPrepayment || l.Kind == KindPrepaidBreakage {
 			continue
 		}
 		opts := catalog.CostOptions{Mode: g.mode, Rates: g.run.Rates, At: g.run.At}
@@ -506,9 +506,15 @@ func (g *gen) costs(inv *Invoice) {
 			g.ps.Add(g.subPath(), &LineError{Line: l.ID, Err: err})
 			continue
 		}
-		if err := g.capCosts(c.Costs, net); err != nil {
-			g.ps.Add(g.subPath(), &LineError{Line: l.ID, Err: err})
+		if err := g.capCosts(l.ID, c.Costs, net); err != nil {
+			if _, short := err.(*CostShortfallError); !short {
+				err = &LineError{Line: l.ID, Err: err}
+			}
+			g.ps.Add(g.subPath(), err)
 			continue
+		}
+		if net.IsZero() {
+			continue // a free line owes what its suppliers agreed to cut: nothing
 		}
 		l.SupplierCosts = l.SupplierCosts[:0]
 		for _, sc := range c.Costs {
@@ -522,15 +528,17 @@ func (g *gen) costs(inv *Invoice) {
 	}
 }
 
-// capCosts caps a line's supplier costs at base, what the line charged
+// capCosts caps line's supplier costs at base, what the line charged
 // (its net, and what a prepaid commitment covered of it), so that after a
 // large discount a line never owes its suppliers more than it brought in.
 // Ratio costs are shares of base already and stay as they are; when the
 // fixed costs on top of them come to more than base leaves, they share what
 // it leaves in proportion to their amounts (ensemble.Allocate: largest
 // remainder, ties by "offer/supplier"), each recording what it could not
-// carry in Capped.
-func (g *gen) capCosts(costs []catalog.SupplierCost, base ensemble.Money) error {
+// carry in Capped, provided each of them says its supplier bears the
+// shortfall (catalog.ShortfallSupplier); otherwise the line is a
+// *CostShortfallError naming the first component that does not.
+func (g *gen) capCosts(line LineID, costs []catalog.SupplierCost, base ensemble.Money) error {
 	total, ratios := ensemble.MoneyFromMinor(0, g.cur), ensemble.MoneyFromMinor(0, g.cur)
 	for _, c := range costs {
 		total = g.add(total, c.Cost)
@@ -540,6 +548,12 @@ func (g *gen) capCosts(costs []catalog.SupplierCost, base ensemble.Money) error 
 	}
 	if g.cmp(total, base) <= 0 {
 		return nil
+	}
+	for _, c := range costs {
+		if c.Ratio.IsZero() && c.Cost.IsPositive() && c.Shortfall != catalog.ShortfallSupplier {
+			return &CostShortfallError{Line: line, Component: string(c.Offer) + "/" + c.Supplier, Owed: c.Cost,
+				Fixed: g.sub(total, ratios), Leaves: g.sub(base, ratios), Err: ErrCostShortfall}
+		}
 	}
 	var idx []int
 	var shares []ensemble.Share

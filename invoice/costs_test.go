@@ -259,7 +259,7 @@ func TestPropertySupplierCostsPerLine(t *testing.T) {
 				if scope == ", applies_to: [calls]" {
 					scope = ""
 				}
-				fmt.Fprintf(&doc, "      - {offer: part, supplier: s%d, cost: {fixed: \"%s\"%s}}\n", i, decimal.New(int64(rapid.IntRange(0, 300).Draw(t, "fixed_cents")), -2), scope)
+				fmt.Fprintf(&doc, "      - {offer: part, supplier: s%d, cost: {fixed: \"%s\"%s, shortfall: supplier}}\n", i, decimal.New(int64(rapid.IntRange(0, 300).Draw(t, "fixed_cents")), -2), scope)
 			} else {
 				pct := rapid.IntRange(0, left).Draw(t, "percent")
 				left -= pct
@@ -385,8 +385,8 @@ offers:
       - {id: seats, type: recurring, cadence: {unit: monthly}, timing: in_advance, price: {model: per_unit, amount: "40.00"}}
     components:
       - {offer: compute, supplier: computeco, cost: {ratio: "30%"}}
-      - {offer: gpu, supplier: gpuco, cost: {fixed: "10.00"}}
-      - {offer: storage, supplier: storageco, cost: {fixed: "5.00"}}
+      - {offer: gpu, supplier: gpuco, cost: {fixed: "10.00", shortfall: supplier}}
+      - {offer: storage, supplier: storageco, cost: {fixed: "5.00", shortfall: supplier}}
 `
 
 // TestSupplierCostsCappedAtTheNet: a ratio cost is a share of what the line
@@ -418,7 +418,7 @@ func TestSupplierCostsCappedAtTheNet(t *testing.T) {
 		{"no discount", invoice.Discount{}, "80.00", []string{"computeco 24.00 (0)", "gpuco 20.00 (0)", "storageco 10.00 (0)"},
 			"  supplier gpuco (gpu): fixed EUR 10.00 a unit × 2 = EUR 20.00 (applies to recurring charges, the default)\n"},
 		{"90% off", invoice.Discount{ID: "deal", Percent: ensemble.MustRatio("90%")}, "8.00", []string{"computeco 2.40 (0)", "gpuco 3.73 (16.27)", "storageco 1.87 (8.13)"},
-			"  supplier gpuco (gpu): fixed EUR 10.00 a unit × 2 = EUR 20.00, capped at EUR 3.73, what the line's net leaves after ratio costs (EUR 16.27 not carried) (applies to recurring charges, the default)\n"},
+			"  supplier gpuco (gpu): fixed EUR 10.00 a unit × 2 = EUR 20.00, capped at EUR 3.73, what the line's net leaves after ratio costs (EUR 16.27 not carried, the supplier bears it: shortfall supplier) (applies to recurring charges, the default)\n"},
 		{"75.00 off", invoice.Discount{ID: "deal", Amount: dec("75.00")}, "5.00", []string{"computeco 1.50 (0)", "gpuco 2.33 (17.67)", "storageco 1.17 (8.83)"},
 			"  supplier computeco (compute): 30% of the net EUR 5.00 = EUR 1.50 (applies to recurring and usage charges, the default)\n"},
 	}
@@ -498,7 +498,7 @@ offers:
       - {id: seats, type: recurring, cadence: {unit: monthly}, timing: in_advance, price: {model: per_unit, amount: "100.00"}}
       - {id: platform, type: recurring, cadence: {unit: monthly}, timing: in_advance, price: {model: flat, amount: "500.00"}}
     components:
-      - {offer: edr, supplier: edrco, cost: {fixed: "250.00", currency: USD, applies_to: [platform]` + tc.per + `}}
+      - {offer: edr, supplier: edrco, cost: {fixed: "250.00", currency: USD, applies_to: [platform], shortfall: supplier` + tc.per + `}}
 `))
 		require.NoError(t, err)
 		jan := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)

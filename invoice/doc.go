@@ -211,9 +211,13 @@
 // prorated recurring line is prorated with it and rounded once; a fixed
 // cost in another currency is converted at the run's Run.Rates, and a
 // missing rate fails the build with a *catalog.RateError naming the pair.
-// A line's costs never exceed what it charged: after a large discount, the
-// fixed costs share what the ratio costs leave and record the rest as
-// catalog.SupplierCost.Capped, so settlement can always pay them. An
+// A line's costs never exceed what it charged: after a large discount (or
+// on a free line), fixed costs whose supplier bears the shortfall
+// (catalog.ShortfallSupplier) share what the ratio costs leave and record
+// the rest as catalog.SupplierCost.Capped, so settlement can always pay
+// them; a fixed cost that does not say who bears it makes the run fail with
+// a *CostShortfallError (ErrCostShortfall) naming the line, the component,
+// what it is owed and what the line leaves. An
 // early-termination fee is no charge of the bundle: its suppliers share
 // none of it, and its line lists them as not sharing (see
 // EarlyTermination).

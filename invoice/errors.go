@@ -124,6 +124,47 @@ func (e *BearerError) Error() string {
 // Unwrap returns the condition.
 func (e *BearerError) Unwrap() error { return e.Err }
 
+// ErrCostShortfall reports a bundle line whose net cannot carry the fixed
+// supplier costs owed for it (after a large discount, or on a free line)
+// while a component's cost does not say who bears the difference
+// (catalog.WholesaleCost.Shortfall): billing it would pay the supplier
+// less than its contract says, or pay out more than the line brought in.
+var ErrCostShortfall = errors.New("invoice: fixed supplier costs exceed what the line charged")
+
+// CostShortfallError reports a bundle line whose fixed supplier costs its
+// net cannot carry, naming the component whose cost does not say who bears
+// the shortfall (ErrCostShortfall). It arrives inside the
+// *ensemble.ValidationError of Build, at the line's invoice. Declare the
+// component cost's shortfall: supplier (catalog.ShortfallSupplier) to cut
+// the fixed costs to what the line leaves (the supplier shares the
+// discount); a platform that funds the discount declares the same and pays
+// the supplier the cut (catalog.SupplierCost.Capped) itself, as a
+// settlement adjustment.
+type CostShortfallError struct {
+	// Line is the bundle line.
+	Line LineID
+	// Component is the component whose cost declares no shortfall, as
+	// "offer/supplier".
+	Component string
+	// Owed is the component's fixed cost on the line, before any cut.
+	Owed ensemble.Money
+	// Fixed is what the line's fixed costs come to, Owed included, and
+	// Leaves what the line's net leaves for them after its ratio costs
+	// (less than Fixed, zero on a free line).
+	Fixed, Leaves ensemble.Money
+	// Err is ErrCostShortfall.
+	Err error
+}
+
+// Error names the line, the amounts and the component.
+func (e *CostShortfallError) Error() string {
+	return fmt.Sprintf("invoice: line %q: fixed supplier costs of %s, its net leaves %s for them: component %q (owed %s) does not say who bears the shortfall (shortfall: supplier cuts its cost to what the line leaves)",
+		e.Line, e.Fixed, e.Leaves, e.Component, e.Owed)
+}
+
+// Unwrap returns the condition.
+func (e *CostShortfallError) Unwrap() error { return e.Err }
+
 // TermError reports an item's own billing anchor or contract term, or the
 // subscription's contract term, that cannot be billed, naming the
 // subscription, the item (empty for the subscription's term) and the field.

@@ -253,7 +253,11 @@ func costFormula(l Line, c catalog.SupplierCost) string {
 		f += " = " + owed.String()
 	}
 	if !c.Capped.IsZero() {
-		f += fmt.Sprintf(", capped at %s, what the line's net leaves after ratio costs (%s not carried)", c.Cost, c.Capped)
+		bearer := "" // a line stored before costs said who bears a shortfall
+		if c.Shortfall == catalog.ShortfallSupplier {
+			bearer = ", the supplier bears it: shortfall supplier"
+		}
+		f += fmt.Sprintf(", capped at %s, what the line's net leaves after ratio costs (%s not carried%s)", c.Cost, c.Capped, bearer)
 	}
 	return f
 }

@@ -87,7 +87,7 @@ offers:
     effective_from: 2020-01-01T00:00:00Z
     components:
       - {offer: basic, supplier: acme, cost: {ratio: "40%"}}
-      - {offer: api, supplier: zeta, cost: {fixed: "5.00"}}
+      - {offer: api, supplier: zeta, cost: {fixed: "5.00", shortfall: supplier}}
     charges:
       - {id: plan, name: Suite plan, type: recurring, cadence: {unit: monthly}, timing: in_advance, price: {model: flat, amount: "100.00"}}
   - id: events

@@ -137,11 +137,13 @@ type Line struct {
 	// currency, the amount in that currency and the rate it was converted
 	// at. A ratio cost is a share of what the line charged, after every
 	// discount. The costs never exceed what the line charged: when fixed
-	// costs on top of the ratio costs would (a large discount), the fixed
-	// costs share what the ratio costs leave, in proportion to their
-	// amounts, each recording what it could not carry (Capped; a cost cut
-	// to zero stays listed). Credits carry none: settlement reverses the
-	// credited line's entries instead.
+	// costs on top of the ratio costs would (a large discount), and each
+	// says its supplier bears the shortfall (catalog.ShortfallSupplier),
+	// the fixed costs share what the ratio costs leave, in proportion to
+	// their amounts, each recording what it could not carry (Capped; a
+	// cost cut to zero stays listed); otherwise the run fails
+	// (ErrCostShortfall). A free line carries none. Credits carry none:
+	// settlement reverses the credited line's entries instead.
 	SupplierCosts []catalog.SupplierCost `json:"supplier_costs,omitempty"`
 	// CostsNotApplied lists the bundle's components whose cost does not
 	// apply to the line's Charge (a ratio cost on a one-time fee, by

@@ -84,6 +84,7 @@ func printFacts(l *Line) factPrint {
 		rest.money(c.Source)
 		rest.ratio(c.Rate)
 		rest.money(c.Capped)
+		rest.word(uint64(c.Shortfall))
 	}
 	rest.str(l.Prepaid.Commitment)
 	rest.word(uint64(l.Prepaid.Earning))

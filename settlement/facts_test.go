@@ -197,7 +197,7 @@ func TestLineFactsCovered(t *testing.T) {
 		names(reflect.TypeFor[partner.Route]()))
 	require.ElementsMatch(t, []string{"ID", "Country"}, names(reflect.TypeFor[settlement.Customer]()))
 	require.ElementsMatch(t, []string{"Commitment", "Earning"}, names(reflect.TypeFor[settlement.PrepaidTerms]()))
-	require.ElementsMatch(t, []string{"Component", "Offer", "Supplier", "Cost", "Ratio", "Fixed", "Per", "AppliesTo", "Source", "Rate", "Capped"},
+	require.ElementsMatch(t, []string{"Component", "Offer", "Supplier", "Cost", "Ratio", "Fixed", "Per", "AppliesTo", "Source", "Rate", "Capped", "Shortfall"},
 		names(reflect.TypeFor[catalog.SupplierCost]()))
 }
 
