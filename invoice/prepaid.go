@@ -108,8 +108,10 @@ type PrepaidCommitment struct {
 	DrawnThrough time.Time       `json:"drawn_through,omitzero"`
 	// Offer is the offer version the purchase and the breakage are
 	// attributed to: settlement picks their plan and reports them by it.
-	// Zero: the offer of the first item (by ID) with a charge that draws
-	// on the commitment during its term.
+	// Zero: the one offer, an item's or an add-on's, with a charge that
+	// draws on the commitment during its term; when the charges of several
+	// offers draw on it, or of none, Build asks for Offer (ErrRequired at
+	// prepaid[k].offer, naming the offers) rather than pick one.
 	Offer catalog.Pin `json:"offer,omitzero"`
 	// TaxCode is the tax code the purchase is taxed with.
 	TaxCode string `json:"tax_code,omitempty"`
@@ -251,7 +253,11 @@ func (g *gen) prepaidLines() {
 		ref := ensemble.Ref{Kind: RefPrepaid, ID: string(g.s.ID) + "/" + string(c.ID)}
 		amount := ensemble.MoneyFromDecimal(c.Amount, g.cur)
 		zero := ensemble.MoneyFromMinor(0, g.cur)
-		pin, attr := g.prepaidPin(c)
+		pin, attr, err := g.prepaidPin(c)
+		if err != nil {
+			g.ps.Add(ensemble.Path(g.subPath(), "prepaid", k)+".offer", err)
+			continue
+		}
 		base := Line{
 			Subscription: g.s.ID, Customer: g.s.Customer.ID, Pin: pin, Currency: g.cur,
 			Cycle: ensemble.Period{Start: c.Start, End: c.End}, Period: ensemble.Period{Start: c.Start, End: c.End},
@@ -265,16 +271,15 @@ func (g *gen) prepaidLines() {
 			*g.next() = l
 		}
 		if end := g.drawEnd(c); g.due(end) {
-			*g.next() = g.breakageLine(c, end)
+			*g.next() = g.breakageLine(c, pin, attr, end)
 		}
 	}
 }
 
 // breakageLine is the line recording that what is left of commitment c
 // expires at end, its draws' end (drawPrepaid fills in the amount).
-func (g *gen) breakageLine(c *PrepaidCommitment, end time.Time) Line {
+func (g *gen) breakageLine(c *PrepaidCommitment, pin catalog.Pin, attr []ensemble.Ref, end time.Time) Line {
 	zero := ensemble.MoneyFromMinor(0, g.cur)
-	pin, attr := g.prepaidPin(c)
 	l := Line{
 		ID: prepaidLineID(g.s.ID, c.ID, KindPrepaidBreakage), Kind: KindPrepaidBreakage, Date: end,
 		Description:  "Prepaid commitment " + string(c.ID) + " expired unused",
@@ -331,42 +336,60 @@ func prepaidLineID(s SubscriptionID, c PrepaidID, k LineKind) LineID {
 }
 
 // prepaidPin is the offer a commitment's purchase and breakage are
-// attributed to: its own, or that of the first item (by ID) whose offer has
-// a charge that draws on it during the term, or the first item's; with
-// the references of the item and segment it is attributed to (see
-// attribution): the first item (by ID) pinning the commitment's own offer
-// during the term, when it has one.
-func (g *gen) prepaidPin(c *PrepaidCommitment) (catalog.Pin, []ensemble.Ref) {
+// attributed to: its own (Offer), or else the one offer with a charge that
+// draws on it during its term, an item's or an add-on's; with the
+// references of the first item (by ID) and segment holding that offer then
+// (see attribution). Without Offer, charges of several offers drawing on
+// it, or of none, are an error naming them: attributing the purchase to
+// one of them, or to the first item, would pay it by a plan the contract
+// may not name (an add-on's usage drawing on it paid its ISV nothing).
+func (g *gen) prepaidPin(c *PrepaidCommitment) (catalog.Pin, []ensemble.Ref, error) {
 	items := make([]*Item, len(g.s.Items))
 	for j := range g.s.Items {
 		items[j] = &g.s.Items[j]
 	}
 	slices.SortFunc(items, func(a, b *Item) int { return strings.Compare(string(a.ID), string(b.ID)) })
+	var pins []catalog.Pin // the offers that draw, in the order first found
+	var attr []ensemble.Ref
+	draws := func(p catalog.Pin) bool {
+		if oi := g.b.offers[p]; oi != nil {
+			return slices.ContainsFunc(oi.charges, c.drawsCharge)
+		}
+		return false
+	}
 	for _, it := range items {
 		for _, sg := range g.segments(it) {
 			if !sg.Start.Before(g.drawEnd(c)) || (!sg.End.IsZero() && !sg.End.After(c.Start)) {
 				continue
 			}
 			if c.Offer.Offer != "" {
-				if sg.Pin == c.Offer {
-					return c.Offer, attribution(it, &sg)
+				if sg.Pin == c.Offer || slices.ContainsFunc(sg.AddOns, func(a AddOn) bool { return a.Pin == c.Offer }) {
+					return c.Offer, attribution(it, &sg), nil
 				}
 				continue
 			}
-			if oi := g.b.offers[sg.Pin]; oi != nil {
-				for _, ch := range oi.charges {
-					if c.drawsCharge(ch) {
-						return sg.Pin, attribution(it, &sg)
+			for _, p := range append([]catalog.Pin{sg.Pin}, addOnPins(sg.AddOns)...) {
+				if draws(p) && !slices.Contains(pins, p) {
+					if pins = append(pins, p); len(pins) == 1 {
+						attr = attribution(it, &sg)
 					}
 				}
 			}
 		}
 	}
-	if c.Offer.Offer != "" {
-		return c.Offer, nil
+	switch {
+	case c.Offer.Offer != "":
+		return c.Offer, nil, nil
+	case len(pins) == 1:
+		return pins[0], attr, nil
+	case len(pins) == 0:
+		return catalog.Pin{}, nil, because(ErrRequired, "no charge of the subscription's items or add-ons draws on commitment %q during its term: name the offer its purchase is attributed to (settlement pays the purchase by that offer's plan)", c.ID)
 	}
-	pin, attr, _ := g.firstPin(c.Start, g.drawEnd(c))
-	return pin, attr
+	names := make([]string, len(pins))
+	for i, p := range pins {
+		names[i] = p.String()
+	}
+	return catalog.Pin{}, nil, because(ErrRequired, "charges of offers %s draw on commitment %q: name the offer its purchase is attributed to (settlement pays the purchase by that offer's plan)", strings.Join(names, ", "), c.ID)
 }
 
 // prepaidState is a commitment while an invoice draws on it.
@@ -484,7 +507,11 @@ func (g *gen) drawPrepaid(inv *Invoice) {
 	}
 	for _, st := range states {
 		if st.lateExpired.IsPositive() {
-			l := g.breakageLine(st.c, st.end)
+			pin, attr, err := g.prepaidPin(st.c)
+			if err != nil {
+				continue // prepaidLines reported it, and the run fails
+			}
+			l := g.breakageLine(st.c, pin, attr, st.end)
 			l.ID = LineID(string(l.ID) + "/" + fmtTime(g.run.At))
 			l.Date, l.Amount, l.Full = g.run.At, st.lateExpired, st.lateExpired
 			l.Description = "Prepaid commitment " + string(st.c.ID) + ": given back by a late correction after it expired, expired unused"

@@ -11,6 +11,7 @@ import (
 	"pgregory.net/rapid"
 
 	"github.com/ensemble-commerce/ensemble"
+	"github.com/ensemble-commerce/ensemble/catalog"
 	"github.com/ensemble-commerce/ensemble/invoice"
 	"github.com/ensemble-commerce/ensemble/usage"
 )
@@ -504,4 +505,50 @@ func TestPrepaidRefundBeforeTheEnd(t *testing.T) {
 	require.Nil(t, inv.Lines[0].Prepaid, "nothing left to cover it: overage")
 	require.Equal(t, "65.00", inv.Lines[0].Net.AmountString())
 	require.Equal(t, "0.00", inv.Prepaid[0].Expired.AmountString())
+}
+
+// TestPrepaidPurchaseAttributedToTheAddOnThatDraws: a commitment drawn by
+// an add-on's charge (Extra storage on a Basic item) was attributed to the
+// item's offer, Basic, when Offer was left zero, so settlement paid the
+// purchase by Basic's plan and the add-on's partner none of it. It takes
+// the add-on's offer; drawn by the charges of two offers, or of none, it
+// names them and asks for Offer rather than pick one.
+func TestPrepaidPurchaseAttributedToTheAddOnThatDraws(t *testing.T) {
+	b := builder(t, invoice.Options{})
+	withStorage := seg(date(2026, 1, 1), time.Time{}, pin("basic", 1), "1")
+	withStorage.AddOns = []invoice.AddOn{{Pin: pin("storage", 1), Quantity: dec("2")}}
+	run := invoice.Run{After: date(2025, 12, 31), At: date(2026, 1, 1)}
+	purchase := func(c invoice.PrepaidCommitment, items ...invoice.Item) (invoice.Line, error) {
+		s := sub("s1", date(2026, 1, 1), items...)
+		c.ID, c.Amount, c.Start, c.End = "c", dec("100"), date(2026, 1, 1), date(2027, 1, 1)
+		s.Prepaid = []invoice.PrepaidCommitment{c}
+		invs, err := b.Build(run, []invoice.Subscription{s})
+		if err != nil {
+			return invoice.Line{}, err
+		}
+		for _, l := range invs[0].Lines {
+			if l.Kind == invoice.KindPrepayment {
+				return l, nil
+			}
+		}
+		t.Fatalf("no purchase line")
+		return invoice.Line{}, nil
+	}
+
+	l, err := purchase(invoice.PrepaidCommitment{Charges: []catalog.ChargeID{"tb"}}, item("a", withStorage))
+	require.NoError(t, err)
+	require.Equal(t, pin("storage", 1), l.Pin, "the add-on's charge draws: the purchase is the add-on's")
+
+	_, err = purchase(invoice.PrepaidCommitment{Charges: []catalog.ChargeID{"tb", "seats"}}, item("a", withStorage))
+	require.ErrorIs(t, err, invoice.ErrRequired)
+	require.ErrorContains(t, err, `subscriptions[0].prepaid[0].offer`)
+	require.ErrorContains(t, err, `charges of offers basic@1, storage@1 draw on commitment "c": name the offer`)
+
+	l, err = purchase(invoice.PrepaidCommitment{Charges: []catalog.ChargeID{"tb", "seats"}, Offer: pin("storage", 1)}, item("a", withStorage))
+	require.NoError(t, err)
+	require.Equal(t, pin("storage", 1), l.Pin, "Offer decides")
+
+	_, err = purchase(invoice.PrepaidCommitment{Charges: []catalog.ChargeID{"tb"}}, item("a", seg(date(2026, 1, 1), time.Time{}, pin("basic", 1), "1")))
+	require.ErrorIs(t, err, invoice.ErrRequired)
+	require.ErrorContains(t, err, `no charge of the subscription's items or add-ons draws on commitment "c" during its term`)
 }
