@@ -510,7 +510,11 @@ func (s *Settler) Collect(st State, c Collection) (Result, error) {
 // A credit of the line settled later takes back what was written off
 // before what was paid (the customer did not owe it, so it was not given
 // up): what the write-off clawed back for it is part of what the credit
-// reverses, so the parties keep what was collected for them. Limit: the
+// reverses, so the parties keep what was collected for them. That holds
+// for what a write-off gave up for the credits the line lent too (netted
+// on another invoice while it was owed on, pending there: a write-off is
+// theirs first): the cash the credit then leaves beyond the line's value
+// funds them when the line closes, and is no refund due as well. Limit: the
 // cash such a credit leaves beyond the line's value goes to the invoice's
 // lines that still owe (see spillCash), never back to a line written off,
 // which is not reinstated: the cash is then a refund due, where settling

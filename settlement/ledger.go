@@ -78,29 +78,35 @@ func (r *run) clawback(l *Line) error {
 		in.coll = lg.coll.clone()
 		// What the write-offs clawed back of the basis for what the credit
 		// now takes is part of what it reverses (written off, then
-		// credited, the parties keep what was collected for them): what
-		// it nets on another invoice is lent, and a write-off of the line
-		// is its lent credits' first (see writeOff), beyond what it lent
-		// already; and what it takes beyond what the customer owes here
-		// takes back what was written off (the customer did not owe it,
-		// so it was not given up).
+		// credited, the parties keep what was collected for them). What
+		// it takes beyond what the customer owes here takes back what was
+		// written off first (the customer did not owe it, so it was not
+		// given up), whatever it was held for: the write-off of a line is
+		// its lent credits' first (see writeOff), but the cash it leaves
+		// beyond the line's value funds them (settleLent), and a write-off
+		// kept for them would count that cash again as a refund due. What
+		// it nets on another invoice is lent, and what is left written
+		// off is its first, beyond what the line lent already.
+		// Write-offs are taken back from the last unit down: the first
+		// units lent held clawed nothing back.
 		// (A credit netted on the line that nothing funded, written off,
 		// is one the customer got: it is lent's like any write-off, but
 		// never taken back.)
 		wo, lent := in.coll.writtenOff, r.lentPending(lg)
 		take := func(from, units int64) {
-			share := min(in.coll.clawed, credit, basisShare(lg.basis, from, in.coll.total, true)-basisShare(lg.basis, from-units, in.coll.total, true))
+			from, to := max(0, from), max(0, from-units)
+			share := min(in.coll.clawed, credit, basisShare(lg.basis, from, in.coll.total, true)-basisShare(lg.basis, to, in.coll.total, true))
 			in.coll.clawed -= share
 			credit -= share
 			clawed += share
 		}
-		re := min(max(0, wo-lent), netted)
-		if re > 0 {
-			take(wo-lent, re)
-		}
-		if back := min(max(0, wo-in.coll.unfunded-lent-re), max(0, -total-netted-in.coll.owed())); back > 0 {
-			take(wo-lent-re, back)
+		back := min(max(0, wo-in.coll.unfunded), max(0, -total-netted-in.coll.owed()))
+		if back > 0 {
+			take(wo-lent, back)
 			in.coll.writtenOff -= back
+		}
+		if re := min(max(0, wo-back-lent), netted); re > 0 {
+			take(wo-back-lent, re)
 		}
 		// What the balance cannot hold moves first (spillPending), so
 		// that the reversal sees what stays pending on the line.

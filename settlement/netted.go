@@ -64,8 +64,10 @@ import (
 // A pending credit's share of its line stays held back until its credited
 // line is closed (settleLent): funded then by what the customer paid for
 // that line beyond its value (all of it when paid in full; a write-off of
-// the credited line comes off its lent credits first), written off on
-// the line for the rest. So a write-off of the later invoice keeps the
+// the credited line comes off its lent credits first, until a credit note
+// beyond what the customer owes takes it back: the cash it leaves then
+// funds them, never a refund due as well), written off on the line for
+// the rest. So a write-off of the later invoice keeps the
 // pending share for the credited line's payment, and a credited invoice
 // written off takes its credits' share back from the lines they went to.
 //
@@ -73,8 +75,8 @@ import (
 // credited on the other, both owed on) close together, and with part of
 // one written off some of the cash may go round to lines worth nothing.
 // A credit note that takes back a write-off of a line whose lent credits
-// that write-off left unfunded does not fund them afresh: the cash it
-// frees then pays no one. Spill, like netting, skips disputed lines:
+// that write-off left unfunded (settled already, the line closed) does
+// not fund them afresh: the cash it frees then pays no one. Spill, like netting, skips disputed lines:
 // what a credit leaves a line holding beyond its value, when the
 // invoice's only other lines owing are disputed, stays on that line (a
 // refund due, or a credit still pending there), and those lines keep

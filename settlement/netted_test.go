@@ -903,6 +903,101 @@ func TestPropertyNettedCreditsPayWhatWasCollected(t *testing.T) {
 	})
 }
 
+// TestCreditBeyondWhatIsOwedTakesBackAWriteOffOfLentCredits: INV-7 holds
+// L1 and L2 (each EUR 100.00 + 19.00), INV-8 holds L3 (50.00 + 9.50). The
+// customer pays 59.50 of L2, and L2 is credited in two ways: C2, 80.00 +
+// 15.20 given on INV-8 (59.50 netted on L3, lent by L2, 35.70 off L2's
+// balance), or CA, 25.00 + 4.75 netted on INV-8 then CB, 30.00 + 5.70 on
+// INV-7. The host writes off what L2 owes, before or after the credit
+// that takes 35.70 off L2's balance. Either way L2 ends worth 83.30 to the
+// customer (its 119.00 less its own credits), of which it paid 59.50:
+// 23.80 is written off, which unfunds as much of what L2 lent (the
+// write-off is its lent credits' first), the rest of the lent credits is
+// funded by L2's cash, and no refund is due. Then the customer pays what
+// INV-7 and INV-8 still ask, and the parties are paid the net of its cash.
+// Before, with the write-off first (29.75: all L2 owed then), the credit
+// found it held for the credits L2 lent and took none of it back, though
+// L2's cash then funded them: L2 recorded 29.75 written off and a refund
+// due of 5.95, the cash the parties of L3 were paid.
+func TestCreditBeyondWhatIsOwedTakesBackAWriteOffOfLentCredits(t *testing.T) {
+	s := planSettler(t, collectPlan, loadNetwork(t))
+	l1, l2, l3 := collectLine("L1"), collectLine("L2"), collectLine("L3")
+	l3.Amount, l3.Tax, l3.Invoice = eur("50.00"), eur("9.50"), "INV-8"
+	creditOn := func(id, amount, tax, inv string) settlement.Line {
+		c := credit(id, "L2", amount, "2026-04-01")
+		c.Tax, c.Invoice = eur(tax), inv
+		return c
+	}
+	c2 := creditOn("C2", "-80.00", "-15.20", "INV-8")
+	ca, cb := creditOn("CA", "-25.00", "-4.75", "INV-8"), creditOn("CB", "-30.00", "-5.70", "INV-7")
+	type step struct {
+		kind   string // "pay", "write-off" or "credit"
+		amount string // paid or written off on L2
+		credit settlement.Line
+	}
+	pay, writeOff := func(a string) step { return step{kind: "pay", amount: a} }, func(a string) step { return step{kind: "write-off", amount: a} }
+	creditStep := func(c settlement.Line) step { return step{kind: "credit", credit: c} }
+	for _, tc := range []struct {
+		name  string
+		steps []step
+		cash  string // what the customer paid in all
+	}{
+		{"netted, write-off first", []step{pay("59.50"), writeOff("29.75"), creditStep(c2)}, "178.50"},
+		{"netted, credit first", []step{pay("59.50"), creditStep(c2), writeOff("23.80")}, "178.50"},
+		{"lent, write-off first", []step{creditStep(ca), pay("59.50"), writeOff("29.75"), creditStep(cb)}, "208.25"},
+		{"lent, credit first", []step{creditStep(ca), pay("59.50"), creditStep(cb), writeOff("23.80")}, "208.25"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			res, err := s.Settle(ctx, settlement.State{}, []settlement.Line{l1, l2, l3})
+			require.NoError(t, err)
+			entries, st := res.Entries, res.State
+			apply := func(r settlement.Result, err error) {
+				t.Helper()
+				require.NoError(t, err)
+				entries, st = append(entries, r.Entries...), r.State
+			}
+			for i, x := range tc.steps {
+				if x.kind == "credit" {
+					apply(s.Settle(ctx, st, []settlement.Line{x.credit}))
+					continue
+				}
+				c := settlement.Collection{ID: fmt.Sprintf("S%d", i), Date: date("2026-04-20"), Amount: eur(x.amount), Lines: []settlement.LineID{"L2"}}
+				if x.kind == "pay" {
+					apply(s.Collect(st, c))
+				} else {
+					apply(s.WriteOff(st, c))
+				}
+			}
+			ll, _ := st.Line("L2")
+			c := ll.Collection
+			due, err := c.RefundDue()
+			require.NoError(t, err)
+			require.Equal(t, "59.50 23.80 35.70 0.00", c.Collected.AmountString()+" "+c.WrittenOff.AmountString()+" "+c.Credited.AmountString()+" "+due.AmountString(),
+				"L2 collected, written off, credited, refund due")
+			for _, inv := range []string{"INV-7", "INV-8"} {
+				var owed int64
+				for _, id := range []settlement.LineID{"L1", "L3"} {
+					if ll, _ := st.Line(id); ll.Collection.Invoice == inv {
+						o, err := ll.Collection.Owed()
+						require.NoError(t, err)
+						owed += minorOf(o)
+					}
+				}
+				if owed > 0 {
+					apply(s.Collect(st, settlement.Collection{ID: "X-" + inv, Date: date("2026-04-30"), Amount: eurMinor(owed), Invoice: inv}))
+				}
+			}
+			var paid int64
+			for p, x := range statementsOf(t, entries) {
+				require.True(t, x.Awaiting.IsZero(), "%s awaits %s", p, x.Awaiting)
+				paid += minorOf(x.Payable)
+			}
+			// The parties are paid the net (before 19% tax) of the cash.
+			require.Equal(t, minorOf(eur(tc.cash)), paid*119/100, "cash %s, paid %d", tc.cash, paid)
+		})
+	}
+}
+
 // TestCreditNoteOfALineHoldingAPendingCredit: INV-8 holds L2 and L3
 // (each EUR 100.00 + 19.00); March's L1 is credited 40.00 + 7.60 on
 // INV-8 before the customer paid it: 23.80 pending on each. The customer

@@ -1427,10 +1427,11 @@ func (s *refSettler) settleCredit(st *refState, c settlement.Line) ([]settlement
 		// share of what goes beyond what the customer owed.
 		k := -minorOf(c.Amount) - minorOf(c.Tax) - netted
 		// What write-offs clawed back for what it takes is part of what it
-		// reverses: what it nets elsewhere is lent, written off before
-		// the line's own balance (beyond what the line lent already);
-		// beyond what the customer owes, it takes back what was written
-		// off.
+		// reverses: beyond what the customer owes, it takes back what was
+		// written off, from the last unit down, even what was held for
+		// the credits the line lent (its cash beyond its value funds
+		// them); what it nets elsewhere is lent, what is left written off
+		// its first (beyond what the line lent already).
 		var lent int64
 		for _, y := range st.lines {
 			if y.coll != nil {
@@ -1442,19 +1443,19 @@ func (s *refSettler) settleCredit(st *refState, c settlement.Line) ([]settlement
 			}
 		}
 		wo := lg.coll.writtenOff
-		claw := func(from, units int64) {
-			share := min(lg.coll.clawed, credit, lg.refShare(from, true)-lg.refShare(from-units, true))
+		claw := func(from, units int64) { // the units lent clawed nothing back
+			share := min(lg.coll.clawed, credit, lg.refShare(max(0, from), true)-lg.refShare(max(0, from-units), true))
 			lg.coll.clawed -= share
 			credit -= share
 			clawed += share
 		}
-		re := min(max(0, wo-lent), netted)
-		if re > 0 {
-			claw(wo-lent, re)
-		}
-		if back := min(max(0, wo-lg.coll.unfunded-lent-re), max(0, k-lg.coll.owed())); back > 0 { // not the netted credits nothing funded: the customer got them
-			claw(wo-lent-re, back)
+		back := min(max(0, wo-lg.coll.unfunded), max(0, k-lg.coll.owed())) // not the netted credits nothing funded: the customer got them
+		if back > 0 {
+			claw(wo-lent, back)
 			lg.coll.writtenOff -= back
+		}
+		if re := min(max(0, wo-back-lent), netted); re > 0 {
+			claw(wo-back-lent, re)
 		}
 		var pending int64
 		for _, p := range lg.coll.pending {
