@@ -20,12 +20,13 @@ import (
 // The compact binary encoding of a State and of entries, for hosts that
 // move and keep many of them (a shard's state between batches, a
 // pipeline's entries between stages). A blob starts with two bytes, a
-// kind ('s' for a state, 'e' for entries) and the format version (6 for
+// kind ('s' for a state, 'e' for entries) and the format version (7 for
 // a state: version 1, whose ledger parts had no source, version 2, whose
 // lines had no fingerprint of their facts, version 3, whose collections
 // had no pending credits, version 4, which had no unfunded credits, and
-// version 5, whose open disputes did not record what reserves held, are
-// still read; 1 for entries);
+// version 5, whose open disputes did not record what reserves held, and
+// version 6, whose open disputes did not hold the reserves' releases
+// (LedgerPart.HeldAtRelease), are still read; 1 for entries);
 // then integers as varints (amounts in minor units of the line's
 // currency for a state), instants as seconds and nanoseconds, and every
 // text once per blob: a string is written the first time with its bytes
@@ -45,7 +46,7 @@ import (
 var ErrCorruptEntries = errors.New("settlement: corrupt entries")
 
 const (
-	binaryVersion  = 6 // of states: a blob of another version than 1 to 6 is refused
+	binaryVersion  = 7 // of states: a blob of another version than 1 to 7 is refused
 	entriesVersion = 1 // of entries, whose form version 2 did not change (read as 1 or 2; 3 and 4 are refused)
 	kindState      = 's'
 	kindEntries    = 'e'
@@ -283,6 +284,13 @@ func (w *binWriter) ledgerLine(ll *LedgerLine) {
 		w.units(p.Held, cur)
 		if ll.Disputed { // version 6: what reserves held when the dispute opened
 			w.units(p.HeldByReserves, cur)
+			// Version 7: what it holds from their releases on.
+			w.uvarint(uint64(len(p.HeldAtRelease)))
+			for _, h := range p.HeldAtRelease {
+				w.units(h.Amount, cur)
+				w.time(h.Date)
+				w.bool(h.Rolling)
+			}
 		}
 		w.units(p.Awaiting, cur)
 		w.units(p.Reserve, cur)
@@ -774,6 +782,14 @@ func (r *binReader) ledgerLine(li *ledgerLineIn) {
 			p.Amount, p.Unreversed, p.Held = r.units(cur, false), r.units(cur, false), r.units(cur, true)
 			if r.version >= 6 && ll.Disputed {
 				p.HeldByReserves = r.units(cur, true)
+			}
+			if r.version >= 7 && ll.Disputed {
+				if n := r.count(); n > 0 {
+					p.HeldAtRelease = make([]ReleaseHold, n)
+					for k := range p.HeldAtRelease {
+						p.HeldAtRelease[k] = ReleaseHold{Amount: r.units(cur, false), Date: r.time(), Rolling: r.bool()}
+					}
+				}
 			}
 			p.Awaiting = r.units(cur, true)
 			p.Reserve, p.ReserveUntil = r.units(cur, true), r.time()

@@ -47,10 +47,18 @@ func TestDisputeHoldsWhatReservesDoNot(t *testing.T) {
 	held, err := s.Dispute(sale.State, "L1", date("2026-03-06"))
 	require.NoError(t, err)
 	require.Equal(t, []got{{"L1:root/platform#hold.1", "hold", "200.00", "2026-03-06"}}, entriesOf(held.Entries, "platform"))
-	require.Equal(t, []got{{"L1:root/reseller#hold.1", "hold", "150.00", "2026-03-06"}}, entriesOf(held.Entries, "reseller-nl"))
-	require.Equal(t, []got{{"L1:root/seller#hold.1", "hold", "450.00", "2026-03-06"}}, entriesOf(held.Entries, "sub-utrecht"))
+	// What the reserves hold is held from their releases on (see
+	// TestDisputeHoldsAReserveReleasedWhileOpen).
+	require.Equal(t, []got{
+		{"L1:root/reseller#hold.1", "hold", "150.00", "2026-03-06"},
+		{"L1:root/reseller#hold.1.reserve", "hold", "150.00", "2026-03-31"},
+	}, entriesOf(held.Entries, "reseller-nl"))
+	require.Equal(t, []got{
+		{"L1:root/seller#hold.1", "hold", "450.00", "2026-03-06"},
+		{"L1:root/seller#hold.1.rolling", "hold", "50.00", "2026-05-30"},
+	}, entriesOf(held.Entries, "sub-utrecht"))
 	for _, e := range held.Entries {
-		if e.Party == "reseller-nl" {
+		if e.ID == "L1:root/reseller#hold.1" {
 			require.Equal(t, "dispute 1 opened, beside EUR 150.00 reserves hold", e.Note)
 		}
 	}
@@ -101,9 +109,9 @@ func TestDisputeHoldsWhatReservesDoNot(t *testing.T) {
 			return s.ResolveDispute(st, "L1", false, date("2026-03-10"))
 		}, "2026-03-11", map[string]figures{
 			"platform": {"0.00", "0.00", "0.00"}, "reseller-nl": {"-150.00", "150.00", "0.00"}, "sub-utrecht": {"0.00", "0.00", "0.00"}}},
-		// Lost on April 15, after the leaf reserve was paid on March 31
-		// (the dispute held what was payable when it opened): the
-		// clawback takes it back with the rest.
+		// Lost on April 15, after the leaf reserve was released on March
+		// 31 (and held by the dispute from then on): the clawback takes it
+		// back with the rest.
 		{"lost after the leaf reserve was released", func(st settlement.State) (settlement.Result, error) {
 			return s.ResolveDispute(st, "L1", false, date("2026-04-15"))
 		}, "2026-04-16", map[string]figures{
@@ -132,7 +140,8 @@ func TestDisputeHoldsWhatReservesDoNot(t *testing.T) {
 		require.NoError(t, err)
 		d, err := s.Dispute(c.State, "L1", date("2026-03-06"))
 		require.NoError(t, err)
-		require.Empty(t, entriesOf(d.Entries, "reseller-nl"))
+		require.Equal(t, []got{{"L1:root/reseller#hold.1.reserve", "hold", "120.00", "2026-03-31"}}, entriesOf(d.Entries, "reseller-nl"),
+			"held from the release on only")
 		ll, _ := d.State.Line("L1")
 		requireEUR(t, "120.00", ll.Parts[1].HeldByReserves, "the reseller's part held by reserves")
 		// After the release date, the dispute holds it all.
@@ -149,6 +158,98 @@ func TestDisputeHoldsWhatReservesDoNot(t *testing.T) {
 		require.ErrorAs(t, err, &pv)
 		require.Equal(t, settlement.LineID("L1"), pv.Line)
 	})
+}
+
+// TestDisputeHoldsAReserveReleasedWhileOpen: a reserve released while a
+// dispute of its line is open is held by the dispute from the release on,
+// and released or clawed back with the dispute's outcome: a disputed line
+// pays nothing until the dispute is resolved. (From a review: the
+// reseller's leaf reserve of 150.00, released on March 31 during a
+// dispute opened on March 6, was payable on April 1; the seller's rolling
+// reserve of 50.00 likewise from May 30.)
+func TestDisputeHoldsAReserveReleasedWhileOpen(t *testing.T) {
+	s := planSettler(t, leafAndRollingPlan, loadNetwork(t))
+	sale, err := s.Settle(ctx, settlement.State{}, []settlement.Line{chainLine("L1", "1000.00", "2026-03-01")})
+	require.NoError(t, err)
+	held, err := s.Dispute(sale.State, "L1", date("2026-03-06"))
+	require.NoError(t, err)
+	open := append(append([]settlement.Entry{}, sale.Entries...), held.Entries...)
+	for _, until := range []string{"2026-04-02", "2026-06-01"} {
+		for _, party := range []string{"platform", "reseller-nl", "sub-utrecht"} {
+			x := statementOf(t, open, party, "2026-03-01", until)
+			requireEUR(t, "0.00", x.Closing, party+" closing through the day before "+until)
+			requireEUR(t, "0.00", x.Payable, party+" payable through the day before "+until)
+		}
+	}
+	// The State records what the dispute holds from each release on, and
+	// reads it back.
+	ll, _ := held.State.Line("L1")
+	require.Equal(t, []settlement.ReleaseHold{{Amount: eur("150.00"), Date: date("2026-03-31")}}, ll.Parts[1].HeldAtRelease)
+	require.Equal(t, []settlement.ReleaseHold{{Amount: eur("50.00"), Date: date("2026-05-30"), Rolling: true}}, ll.Parts[2].HeldAtRelease)
+	var back settlement.State
+	blob, err := held.State.MarshalBinary()
+	require.NoError(t, err)
+	require.NoError(t, back.UnmarshalBinary(blob))
+	require.JSONEq(t, string(mustJSON(t, held.State)), string(mustJSON(t, back)))
+
+	// Closing on June 15, and for the year, by outcome and date.
+	tests := []struct {
+		name    string
+		won     bool
+		at      string
+		want    map[string]string
+		entries []got // the reseller's
+	}{
+		{"won after the releases: paid at the resolution", true, "2026-06-10",
+			map[string]string{"platform": "200.00", "reseller-nl": "300.00", "sub-utrecht": "500.00"}, []got{
+				{"L1:root/reseller#release.1", "release", "150.00", "2026-06-10"},
+				{"L1:root/reseller#release.1.reserve", "release", "150.00", "2026-06-10"},
+			}},
+		{"won before the releases: paid at the releases", true, "2026-03-20",
+			map[string]string{"platform": "200.00", "reseller-nl": "300.00", "sub-utrecht": "500.00"}, []got{
+				{"L1:root/reseller#release.1", "release", "150.00", "2026-03-20"},
+				{"L1:root/reseller#release.1.reserve", "release", "150.00", "2026-03-31"},
+			}},
+		{"lost after the releases: nothing was paid", false, "2026-06-10",
+			map[string]string{"platform": "0.00", "reseller-nl": "0.00", "sub-utrecht": "0.00"}, []got{
+				{"L1:root/reseller#release.1", "release", "150.00", "2026-06-10"},
+				{"L1:root/reseller#release.1.reserve", "release", "150.00", "2026-06-10"},
+				{"L1#dispute.1:root/reseller#clawback", "clawback", "-300.00", "2026-06-10"},
+			}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r, err := s.ResolveDispute(held.State, "L1", tt.won, date(tt.at))
+			require.NoError(t, err)
+			require.Equal(t, tt.entries, entriesOf(r.Entries, "reseller-nl"))
+			all := append(append([]settlement.Entry{}, open...), r.Entries...)
+			for party, want := range tt.want {
+				requireEUR(t, want, statementOf(t, all, party, "2026-03-01", "2026-06-15").Closing, party+" closing on June 15")
+				year := statementOf(t, all, party, "2026-01-01", "2027-01-01")
+				requireEUR(t, want, year.Closing, party+" the year's closing")
+				requireEUR(t, "0.00", year.Withheld, party+" withheld at the year's end")
+			}
+		})
+	}
+}
+
+// TestDisputeHoldsAZeroDayReserveReleasedAtTheLine: a leaf's reserve of
+// 0 days is released at the line's own date; a dispute opened before it
+// holds it from then on, and the state reads back (a reference-settler
+// comparison found the decode refusing a hold at the line's date).
+func TestDisputeHoldsAZeroDayReserveReleasedAtTheLine(t *testing.T) {
+	s := planSettler(t, strings.Replace(leafAndRollingPlan, "days: 30", "days: 0", 1), loadNetwork(t))
+	sale, err := s.Settle(ctx, settlement.State{}, []settlement.Line{chainLine("L1", "1000.00", "2026-03-01")})
+	require.NoError(t, err)
+	d, err := s.Dispute(sale.State, "L1", date("2026-02-27"))
+	require.NoError(t, err)
+	require.Equal(t, []got{
+		{"L1:root/reseller#hold.1", "hold", "150.00", "2026-02-27"},
+		{"L1:root/reseller#hold.1.reserve", "hold", "150.00", "2026-03-01"},
+	}, entriesOf(d.Entries, "reseller-nl"))
+	var back settlement.State
+	require.NoError(t, json.Unmarshal(mustJSON(t, d.State), &back))
+	require.JSONEq(t, string(mustJSON(t, d.State)), string(mustJSON(t, back)))
 }
 
 // TestStateDecodeRefusesCorruptDisputeReserves: what an open dispute
@@ -183,6 +284,35 @@ func TestStateDecodeRefusesCorruptDisputeReserves(t *testing.T) {
 				delete(p.(map[string]any), "held")
 			}
 		}, "lines[0].parts[1].held_by_reserves", "on a line no dispute holds"},
+		{"held at a release with no dispute open", func(d stateDoc) {
+			l := d.line("L1")
+			delete(l, "disputed")
+			for _, p := range l["parts"].([]any) {
+				delete(p.(map[string]any), "held")
+				delete(p.(map[string]any), "held_by_reserves")
+			}
+		}, "lines[0].parts[1].held_at_release", "on a line no dispute holds"},
+		{"more held at the release than reserves held", func(d stateDoc) {
+			h := d.part("L1", reseller)["held_at_release"].([]any)[0].(map[string]any)
+			h["amount"] = shift(h["amount"], 1)
+		}, "lines[0].parts[1].held_at_release", "not the EUR 150.00 held by reserves"},
+		{"a hold of nothing at a release", func(d stateDoc) {
+			h := d.part("L1", reseller)["held_at_release"].([]any)[0].(map[string]any)
+			h["amount"] = moneyJSON("0.00", "EUR")
+		}, "lines[0].parts[1].held_at_release[0].amount", "a hold is positive"},
+		{"the rolling reserve held at another date than its release", func(d stateDoc) {
+			h := d.part("L1", map[string]any{"party": "sub-utrecht"})["held_at_release"].([]any)[0].(map[string]any)
+			h["date"] = "2026-05-29T00:00:00Z"
+		}, "lines[0].parts[2].held_at_release[0]", "not all the part's rolling reserve"},
+		{"a hold at a release before the line", func(d stateDoc) {
+			h := d.part("L1", reseller)["held_at_release"].([]any)[0].(map[string]any)
+			h["date"] = "2026-02-28T00:00:00Z"
+		}, "lines[0].parts[1].held_at_release[0].date", "before the line's date"},
+		{"two holds at the leaf's release", func(d stateDoc) {
+			p := d.part("L1", reseller)
+			hs := p["held_at_release"].([]any)
+			p["held_at_release"] = append(hs, hs[0])
+		}, "lines[0].parts[1].held_at_release[1]", "one per reserve"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -198,7 +328,7 @@ func TestStateDecodeRefusesCorruptDisputeReserves(t *testing.T) {
 // L1 (reservePlans: 30.00 of reseller-nl's 300.00 in its rolling reserve)
 // held every part's whole unreversed amount and recorded nothing of the
 // reserves, reads as the JSON written with it; resolving the dispute
-// releases what it held, and the state is written again as version 6.
+// releases what it held, and the state is written again as version 7.
 func TestBinaryVersion5StillReads(t *testing.T) {
 	st := versionedState(t, 5)
 	ll, _ := st.Line("L1")
@@ -212,11 +342,42 @@ func TestBinaryVersion5StillReads(t *testing.T) {
 	require.NoError(t, err)
 	b, err := d.State.MarshalBinary()
 	require.NoError(t, err)
-	require.Equal(t, byte(6), b[1])
+	require.Equal(t, byte(7), b[1])
 	var again settlement.State
 	require.NoError(t, again.UnmarshalBinary(b))
 	ll, _ = again.Line("L1")
 	requireEUR(t, "30.00", ll.Parts[1].HeldByReserves, "the reseller's part held by reserves")
+}
+
+// TestBinaryVersion6StillReads: a version-6 state, whose open dispute on
+// L1 (leafAndRollingPlan, opened on March 6) recorded what the reserves
+// held but held nothing of their releases, reads as the JSON written with
+// it; resolving the dispute releases what it held and nothing of the
+// releases (which were paid as scheduled), and a dispute opened on it
+// anew holds them and is written as version 7.
+func TestBinaryVersion6StillReads(t *testing.T) {
+	st := versionedState(t, 6)
+	ll, _ := st.Line("L1")
+	require.True(t, ll.Disputed)
+	requireEUR(t, "150.00", ll.Parts[1].HeldByReserves, "the reseller's part held by reserves")
+	require.Empty(t, ll.Parts[1].HeldAtRelease)
+	s := planSettler(t, leafAndRollingPlan, loadNetwork(t))
+	r, err := s.ResolveDispute(st, "L1", true, date("2026-03-20"))
+	require.NoError(t, err)
+	require.Equal(t, []got{{"L1:root/reseller#release.1", "release", "150.00", "2026-03-20"}}, entriesOf(r.Entries, "reseller-nl"))
+	d, err := s.Dispute(r.State, "L1", date("2026-03-21"))
+	require.NoError(t, err)
+	require.Equal(t, []got{
+		{"L1:root/reseller#hold.2", "hold", "150.00", "2026-03-21"},
+		{"L1:root/reseller#hold.2.reserve", "hold", "150.00", "2026-03-31"},
+	}, entriesOf(d.Entries, "reseller-nl"))
+	b, err := d.State.MarshalBinary()
+	require.NoError(t, err)
+	require.Equal(t, byte(7), b[1])
+	var again settlement.State
+	require.NoError(t, again.UnmarshalBinary(b))
+	ll, _ = again.Line("L1")
+	require.Equal(t, []settlement.ReleaseHold{{Amount: eur("150.00"), Date: date("2026-03-31")}}, ll.Parts[1].HeldAtRelease)
 }
 
 // TestPropertyDisputeWithReservesWithholdsNothingTwice settles a line
@@ -230,7 +391,9 @@ func TestBinaryVersion5StillReads(t *testing.T) {
 //     leaf's reserve is not drawn by credits): never both; without a
 //     credit before, never more than it earned of the line;
 //   - every day while the dispute is open, what it withholds is within
-//     [0, max(what it earned, what its reserves withhold)];
+//     [0, max(what it earned, what its reserves withhold)], and at least
+//     what it earned: a reserve released meanwhile is held by the
+//     dispute, so the line pays nothing until it is resolved;
 //   - the dispute's clawbacks are those without reserves, and once every
 //     reserve is released the party has earned net what it has without
 //     reserves, with nothing withheld: it nets the same.
@@ -332,6 +495,7 @@ root:
 			for p, w := range withheld {
 				require.GreaterOrEqual(t, w, int64(0), "%s withholds %d on %s", p, w, d)
 				require.LessOrEqual(t, w, max(earned[p], reserves[p]), "%s withholds %d on %s, with %d earned and %d reserved", p, w, d, earned[p], reserves[p])
+				require.GreaterOrEqual(t, w, earned[p], "%s is paid %d of a disputed line on %s", p, earned[p]-w, d)
 			}
 		}
 		ll, _ := runs[1].st.Line("L1")
@@ -405,5 +569,8 @@ root:
 	}, entriesOf(res.Entries, "platform"))
 	d, err := s.Dispute(res.State, "L1", date("2026-03-05"))
 	require.NoError(t, err)
-	require.Equal(t, []got{{"L1:root/bonus#hold.1", "hold", "90.00", "2026-03-05"}}, entriesOf(d.Entries, "platform"))
+	require.Equal(t, []got{
+		{"L1:root/bonus#hold.1", "hold", "90.00", "2026-03-05"},
+		{"L1:root/bonus#hold.1.reserve", "hold", "10.00", "2026-03-31"},
+	}, entriesOf(d.Entries, "platform"))
 }

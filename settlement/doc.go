@@ -54,7 +54,9 @@
 //		Bearer: settlement.Bearer{Component: "suite/gpu/gpuco"}} // the SupplierCost's Component.ID; shortfall: an error unless ShortfallProportional
 //
 // Disputes hold a line's entries (what reserves hold of them already is
-// not held again); ResolveDispute releases them and claws back a lost one,
+// not held again, until a reserve releases it while the dispute is open:
+// the dispute holds it from the release on, so a disputed line pays
+// nothing); ResolveDispute releases them and claws back a lost one,
 // and ResolveDisputeWith a dispute lost in part, borne by a Bearer, with a
 // dispute fee (KindFee) charged to a chosen party. Reserves
 // hold back part of an earning until a release date: a leaf's (Node.Reserve),

@@ -390,11 +390,19 @@ func allocateReversal(parts []int64, x int64, unreversed []int64, shares []ensem
 // part whose reserves hold all it has unreversed gets no hold; the hold's
 // note names what the reserves hold ("dispute 1 opened, beside EUR 150.00
 // reserves hold"), and the State records it (LedgerPart.HeldByReserves).
-// A reserve released while the dispute is open is paid as scheduled: the
-// dispute holds only what was payable when it opened. A reseller paid
+//
+// A disputed line pays nothing until the dispute is resolved, so what the
+// reserves hold the dispute holds from their releases on: each reserve
+// still holding some of the part gets a hold dated at its release date
+// ("<part id>#hold.<n>.rolling" for the party's rolling reserve, first,
+// "...#hold.<n>.reserve" for the leaf's, together what the reserves
+// hold of the part up to what it has unreversed), which the State records
+// (LedgerPart.HeldAtRelease) and the resolution releases. A reseller paid
 // 300.00 of which a leaf reserve holds 150.00 for 30 days gets a hold of
-// 150.00, not 300.00, and its statement withholds the 300.00 it earned,
-// not 450.00.
+// 150.00, not 300.00, and one of 150.00 at the reserve's release: its
+// statement withholds the 300.00 it earned, not 450.00, before the
+// release and after it (the release was payable while the line was
+// disputed).
 //
 // Errors, each a *LineError naming the line, with st unchanged: an
 // unknown line (ErrUnknownLine), a line already disputed (ErrDisputed),
@@ -429,28 +437,40 @@ func (s *Settler) Dispute(st State, line LineID, at time.Time) (Result, error) {
 	note := "dispute " + seq + " opened"
 	for i := range nl.disputes.held {
 		u := lg.unreversed(i) - lg.awaitingAt(i) // what awaits the customer's payment is held back already
+		// So is what reserves still hold (a plan with reserves is never
+		// payable on collection), up to u: the dispute holds it from
+		// each reserve's release on, the rolling reserve's first (it
+		// never holds more than the part has unreversed).
 		var byRes int64
-		if reserved != nil {
-			// So is what reserves still hold (a plan with reserves is
-			// never payable on collection).
-			byRes = min(u, reserved[i])
-			if byRes > 0 {
-				if nl.disputes.byReserves == nil {
-					nl.disputes.byReserves = make([]int64, lg.parts())
-				}
-				nl.disputes.byReserves[i] = byRes
+		var atRelease []reserveHold
+		for _, h := range reserved {
+			if int(h.part) != i || byRes == u {
+				continue
 			}
+			h.units = min(h.units, u-byRes)
+			byRes += h.units
+			atRelease = append(atRelease, h)
+		}
+		if byRes > 0 {
+			if nl.disputes.byReserves == nil {
+				nl.disputes.byReserves = make([]int64, lg.parts())
+			}
+			nl.disputes.byReserves[i] = byRes
+			nl.disputes.atRelease = append(nl.disputes.atRelease, atRelease...)
 		}
 		u -= byRes
 		nl.disputes.held[i] = u
-		if u == 0 {
-			continue
+		if u != 0 {
+			n := note
+			if byRes > 0 {
+				n += ", beside " + ensemble.MoneyFromMinor(byRes, lg.ctx.cur).String() + " reserves hold"
+			}
+			r.entries = append(r.entries, holdEntry(&nl, i, "#hold."+seq, KindHold, u, at, n))
 		}
-		n := note
-		if byRes > 0 {
-			n += ", beside " + ensemble.MoneyFromMinor(byRes, lg.ctx.cur).String() + " reserves hold"
+		for _, h := range atRelease {
+			r.entries = append(r.entries, holdEntry(&nl, i, h.suffix("hold", seq), KindHold, h.units, h.until,
+				"dispute "+seq+" holds "+h.what()+" released while it is open"))
 		}
-		r.entries = append(r.entries, holdEntry(&nl, i, "#hold."+seq, KindHold, u, at, n))
 	}
 	if err := duplicateEntry(r.entries); err != nil {
 		return Result{}, lineErr(line, lg.ctx.plan.ID, "", "", err)
@@ -530,7 +550,12 @@ var ErrInvalidDispute = errors.New("settlement: invalid dispute outcome")
 // "dispute 2 partly lost".
 //
 // Reserves: the holds released are what the dispute held, which left out
-// what reserves held when it opened (see Dispute). A lost dispute claws
+// what reserves held when it opened (see Dispute), and its holds at the
+// reserves' releases, each released at instant at or, when the reserve is
+// released later, at the release ("<part id>#release.<n>.rolling",
+// "...#release.<n>.reserve"): so a won dispute pays the reserve at its
+// release or at the resolution, whichever is later, and a disputed line
+// pays nothing before. A lost dispute claws
 // back each part's share of what was lost from all the part has
 // unreversed, what its reserves still hold included, as a credit does.
 // The party's rolling reserve meets it first (PartyReserve): up to what it
@@ -589,6 +614,12 @@ func (s *Settler) ResolveDisputeWith(st State, line LineID, o DisputeOutcome, at
 		if h != 0 {
 			r.entries = append(r.entries, holdEntry(&nl, i, "#release."+seq, KindRelease, h, at, "dispute "+seq+" "+outcome))
 		}
+	}
+	for _, h := range lg.disputes.atRelease {
+		// What the dispute holds from a reserve's release on, released
+		// with the rest, or at the release when that is later.
+		r.entries = append(r.entries, holdEntry(&nl, int(h.part), h.suffix("release", seq), KindRelease, h.units, later(at, h.until),
+			"dispute "+seq+" "+outcome+", "+h.what()+" released"))
 	}
 	by := string(line) + "#dispute." + seq
 	if !o.Won {

@@ -132,7 +132,11 @@ type refPart struct {
 	unreversed int64
 	held       int64 // while a dispute is open
 	byReserves int64 // what reserves held of it when the open dispute opened, which the dispute does not hold
-	awaiting   int64 // what awaits the customer's payment, on collection
+	// What the open dispute holds of byReserves from the reserves'
+	// releases on: the rolling reserve's (atRolling, on until), then the
+	// leaf's (atLeaf, on leafUntil), together byReserves.
+	atRolling, atLeaf int64
+	awaiting          int64 // what awaits the customer's payment, on collection
 	// The reserve of the part's leaf (Node.Reserve), and its release date
 	// (zero: none). Reversals never draw on it.
 	leaf      int64
@@ -1790,7 +1794,8 @@ func (lg *refLedger) holdEntry(p refPart, suffix string, kind settlement.EntryKi
 
 // Dispute holds every part's unreversed amount of a settled line, less
 // what awaits payment and what its reserves (the leaf's and the rolling
-// one) still hold at the dispute's date, which are withheld already.
+// one) still hold at the dispute's date, which are withheld already, and
+// that from their releases on.
 func (s *refSettler) Dispute(line settlement.LineID, at time.Time) ([]settlement.Entry, error) {
 	lg, ok := s.state.lines[line]
 	switch {
@@ -1822,6 +1827,21 @@ func (s *refSettler) Dispute(line settlement.LineID, at time.Time) ([]settlement
 		}
 		if p.held = p.unreversed - p.awaiting - p.byReserves; p.held != 0 { // what awaits payment is held back already
 			out = append(out, lg.holdEntry(*p, "#hold."+n, settlement.KindHold, p.held, at.UTC(), note))
+		}
+		// What the reserves hold, the dispute holds from their releases
+		// on: the line pays nothing while disputed.
+		p.atRolling, p.atLeaf = 0, 0
+		if p.until.After(at) {
+			p.atRolling = min(p.reserve, p.byReserves)
+		}
+		if p.leafUntil.After(at) {
+			p.atLeaf = p.byReserves - p.atRolling
+		}
+		if p.atRolling > 0 {
+			out = append(out, lg.holdEntry(*p, "#hold."+n+".rolling", settlement.KindHold, p.atRolling, p.until, "dispute "+n+" holds the rolling reserve released while it is open"))
+		}
+		if p.atLeaf > 0 {
+			out = append(out, lg.holdEntry(*p, "#hold."+n+".reserve", settlement.KindHold, p.atLeaf, p.leafUntil, "dispute "+n+" holds the reserve released while it is open"))
 		}
 	}
 	s.state.lines[line] = lg
@@ -1871,6 +1891,20 @@ func (s *refSettler) ResolveDispute(line settlement.LineID, o settlement.Dispute
 			p.held = 0
 		}
 		p.byReserves = 0
+	}
+	// What it held from the reserves' releases on, released now, or at
+	// the release when that is later.
+	for i := range lg.parts {
+		p := &lg.parts[i]
+		if p.atRolling > 0 {
+			out = append(out, lg.holdEntry(*p, "#release."+n+".rolling", settlement.KindRelease, p.atRolling, refLater(at, p.until),
+				"dispute "+n+" "+outcome+", the rolling reserve released"))
+		}
+		if p.atLeaf > 0 {
+			out = append(out, lg.holdEntry(*p, "#release."+n+".reserve", settlement.KindRelease, p.atLeaf, refLater(at, p.leafUntil),
+				"dispute "+n+" "+outcome+", the reserve released"))
+		}
+		p.atRolling, p.atLeaf = 0, 0
 	}
 	by := string(line) + "#dispute." + n
 	trace := append(slices.Clone(lg.trace), ensemble.Ref{Kind: settlement.RefLine, ID: string(line)})
@@ -1957,6 +1991,12 @@ func (st refState) JSON() ([]byte, error) {
 			if lg.disputed && p.byReserves != 0 {
 				lp.HeldByReserves = ensemble.MoneyFromMinor(p.byReserves, lg.cur)
 			}
+			if lg.disputed && p.atRolling > 0 {
+				lp.HeldAtRelease = append(lp.HeldAtRelease, settlement.ReleaseHold{Amount: ensemble.MoneyFromMinor(p.atRolling, lg.cur), Date: p.until, Rolling: true})
+			}
+			if lg.disputed && p.atLeaf > 0 {
+				lp.HeldAtRelease = append(lp.HeldAtRelease, settlement.ReleaseHold{Amount: ensemble.MoneyFromMinor(p.atLeaf, lg.cur), Date: p.leafUntil})
+			}
 			if p.awaiting != 0 {
 				lp.Awaiting = ensemble.MoneyFromMinor(p.awaiting, lg.cur)
 			}
@@ -1991,4 +2031,12 @@ func (st refState) JSON() ([]byte, error) {
 			Amount: ensemble.MoneyFromMinor(c.amount, st.lines[c.of].cur), Bearer: c.bearer})
 	}
 	return json.Marshal(out)
+}
+
+// refLater returns the later of a and b.
+func refLater(a, b time.Time) time.Time {
+	if b.After(a) {
+		return b
+	}
+	return a
 }

@@ -223,14 +223,53 @@ func (cp *cplan) checkReleases(l *Line) error {
 	return fmt.Errorf("%w: %w", ErrInvalidLine, p.Err(fmt.Sprintf("line %q", string(l.ID))))
 }
 
-// reservedAt returns what reserves still hold at instant at of each part
-// of line lg (nil when they hold nothing): the reserve of the part's leaf
-// (Node.Reserve), as the split held it, when it is released after at; and
-// the party's rolling reserve (PartyReserve), less what reversals drew on
-// it, when it is released after at. The leaf's reserve is worked out from
-// the line's plan version: one the settler does not hold is a
-// *PlanVersionError, since what its leaves reserve cannot be known.
-func (s *Settler) reservedAt(lg *ledger, at time.Time) ([]int64, error) {
+// reserveHold is what one reserve still holds of one part of a line at
+// an instant, and when it releases it: the part's leaf's reserve
+// (Node.Reserve) or its party's rolling reserve (PartyReserve). An open
+// dispute records those it holds from their release dates on (see
+// Settler.Dispute).
+type reserveHold struct {
+	part    int32
+	rolling bool // the party's rolling reserve; else the leaf's
+	units   int64
+	until   time.Time
+}
+
+// suffix returns what the ids of the hold and release of dispute seq
+// holding h's release end with: "#hold.<seq>.reserve" or
+// "#hold.<seq>.rolling" (kind "hold" or "release").
+func (h reserveHold) suffix(kind, seq string) string {
+	if h.rolling {
+		return "#" + kind + "." + seq + ".rolling"
+	}
+	return "#" + kind + "." + seq + ".reserve"
+}
+
+// what names h's reserve in notes.
+func (h reserveHold) what() string {
+	if h.rolling {
+		return "the rolling reserve"
+	}
+	return "the reserve"
+}
+
+// later returns the later of a and b.
+func later(a, b time.Time) time.Time {
+	if b.After(a) {
+		return b
+	}
+	return a
+}
+
+// reservedAt returns what reserves still hold at instant at of the parts
+// of line lg, one reserveHold per reserve that holds something and
+// releases it after at, in part order, the party's rolling reserve before
+// the leaf's (nil when none): the reserve of the part's leaf
+// (Node.Reserve), as the split held it; and the party's rolling reserve
+// (PartyReserve), less what reversals drew on it. The leaf's reserve is
+// worked out from the line's plan version: one the settler does not hold
+// is a *PlanVersionError, since what its leaves reserve cannot be known.
+func (s *Settler) reservedAt(lg *ledger, at time.Time) ([]reserveHold, error) {
 	var cp *cplan
 	for _, p := range s.plans {
 		if p.ref == *lg.ctx.plan {
@@ -241,17 +280,14 @@ func (s *Settler) reservedAt(lg *ledger, at time.Time) ([]int64, error) {
 	if cp == nil {
 		return nil, &PlanVersionError{Line: lg.line, Plan: *lg.ctx.plan, Basis: lg.ctx.basis, Err: ErrUnknownPlanVersion}
 	}
-	var out []int64
-	add := func(i int, u int64) {
-		if u <= 0 {
-			return
-		}
-		if out == nil {
-			out = make([]int64, lg.parts())
-		}
-		out[i] += u
-	}
+	var out []reserveHold
+	rolling := lg.holds()
 	for i := range lg.parts() {
+		for _, h := range rolling {
+			if int(h.part) == i && h.units > 0 && h.until.After(at) {
+				out = append(out, reserveHold{part: int32(i), rolling: true, units: h.units, until: h.until})
+			}
+		}
 		pe := lg.payee(i)
 		if pe.meta.kind != KindEarning {
 			continue
@@ -262,14 +298,10 @@ func (s *Settler) reservedAt(lg *ledger, at time.Time) ([]int64, error) {
 			continue
 		case pe.meta.role == "platform" && !alwaysPaid(n.role, s.platform):
 			continue // the platform paid as the leaf's fallback: the split reserved nothing
-		case !lg.date.AddDate(0, 0, n.reserve.Days).After(at):
-			continue // released by then
 		}
-		add(i, reserveUnits(n, lg.units(i)))
-	}
-	for _, h := range lg.holds() {
-		if h.until.After(at) {
-			add(int(h.part), h.units)
+		until := lg.date.AddDate(0, 0, n.reserve.Days)
+		if u := reserveUnits(n, lg.units(i)); u > 0 && until.After(at) {
+			out = append(out, reserveHold{part: int32(i), units: u, until: until})
 		}
 	}
 	return out, nil

@@ -137,14 +137,19 @@ func TestRollingReserveHandWorked(t *testing.T) {
 	}
 
 	t.Run("a lost dispute draws on the reserve first", func(t *testing.T) {
-		// The dispute holds the 270.00 the reserve does not hold already.
+		// The dispute holds the 270.00 the reserve does not hold already,
+		// and the 30.00 from the reserve's release on.
 		held, err := s.Dispute(sale.State, "L1", date("2026-03-05"))
 		require.NoError(t, err)
-		require.Equal(t, []got{{"L1:root/reseller#hold.1", "hold", "270.00", "2026-03-05"}}, entriesOf(held.Entries, "reseller-nl"))
+		require.Equal(t, []got{
+			{"L1:root/reseller#hold.1", "hold", "270.00", "2026-03-05"},
+			{"L1:root/reseller#hold.1.rolling", "hold", "30.00", "2026-05-30"},
+		}, entriesOf(held.Entries, "reseller-nl"))
 		lost, err := s.ResolveDisputeWith(held.State, "L1", settlement.DisputeOutcome{Lost: eur("200.00")}, date("2026-03-25"))
 		require.NoError(t, err)
 		require.Equal(t, []got{
 			{"L1:root/reseller#release.1", "release", "270.00", "2026-03-25"},
+			{"L1:root/reseller#release.1.rolling", "release", "30.00", "2026-05-30"},
 			{"L1#dispute.1:root/reseller#clawback", "clawback", "-60.00", "2026-03-25"},
 			{"L1#dispute.1:root/reseller#rolling.draw", "release", "30.00", "2026-03-25"},
 			{"L1#dispute.1:root/reseller#rolling.draw.release", "release", "-30.00", "2026-05-30"},

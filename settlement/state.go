@@ -118,7 +118,13 @@ type disputes struct {
 	// byReserves is, per part, what reserves held of it when the open
 	// dispute opened, which the dispute does not hold again; nil: nothing.
 	byReserves []int64
-	lost       int64 // what lost disputes took back, in all
+	// atRelease is what the open dispute holds of byReserves from the
+	// reserves' release dates on, by part and reserve (its holds dated
+	// at the releases); nil: nothing, or a dispute opened before they
+	// were recorded (a State of binary version 6 or earlier), which
+	// holds nothing of the releases.
+	atRelease []reserveHold
+	lost      int64 // what lost disputes took back, in all
 }
 
 // heldByReserves returns what reserves held of part i when the line's
@@ -406,6 +412,14 @@ type LedgerPart struct {
 	// hold again: Held + HeldByReserves is Unreversed less Awaiting (see
 	// Settler.Dispute). Omitted when zero.
 	HeldByReserves ensemble.Money `json:"held_by_reserves,omitzero"`
+	// HeldAtRelease is, while a dispute is open, what it holds of
+	// HeldByReserves from each reserve's release date on, which a hold
+	// dated at the release withholds again until the dispute is resolved
+	// (see Settler.Dispute): together HeldByReserves, the rolling
+	// reserve's first. Omitted when empty, as for a dispute opened by a
+	// version that did not hold the releases (a State of binary version 6
+	// or earlier), whose releases are paid as scheduled.
+	HeldAtRelease []ReleaseHold `json:"held_at_release,omitempty"`
 	// Awaiting is what of the unreversed amount awaits the customer's
 	// payment, on a line payable on collection.
 	Awaiting ensemble.Money `json:"awaiting,omitzero"`
@@ -427,6 +441,20 @@ type LedgerPart struct {
 	// each rounded half up (see Conversion).
 	Source ensemble.Money `json:"source,omitzero"`
 	Rate   ensemble.Ratio `json:"rate,omitzero"`
+}
+
+// ReleaseHold is what an open dispute holds of a ledger part from the
+// date a reserve releases it on (LedgerPart.HeldAtRelease).
+type ReleaseHold struct {
+	// Amount is what the hold withholds: positive, in the line's
+	// currency.
+	Amount ensemble.Money `json:"amount"`
+	// Date is the reserve's release date, the hold's.
+	Date time.Time `json:"date"`
+	// Rolling says the reserve is the party's rolling reserve
+	// (PartyReserve; Date is then the part's ReserveUntil); else it is
+	// the part's leaf's reserve (Node.Reserve).
+	Rolling bool `json:"rolling,omitempty"`
 }
 
 // VolumeState is the JSON form of one cumulative volume: a partner's
@@ -536,6 +564,12 @@ func (l *ledger) export(vols []lineVolume) LedgerLine {
 		}
 		if s := l.source(i); s != nil {
 			out.Parts[i].Source, out.Parts[i].Rate = ensemble.MoneyFromMinor(s.units, s.cur), s.rate
+		}
+	}
+	if l.disputed() {
+		for _, h := range l.disputes.atRelease {
+			p := &out.Parts[h.part]
+			p.HeldAtRelease = append(p.HeldAtRelease, ReleaseHold{Amount: ensemble.MoneyFromMinor(h.units, c.cur), Date: h.until, Rolling: h.rolling})
 		}
 	}
 	if l.coll != nil {
@@ -689,7 +723,11 @@ func (s State) exportJSON() (stateJSON, error) {
 //     holds (held) with what reserves held when it opened
 //     (held_by_reserves, not negative, only on a line payable on
 //     settlement: ErrReserveOnCollection) exactly each part's unreversed
-//     amount less what it awaits of the customer's payment; a line no
+//     amount less what it awaits of the customer's payment; what it holds
+//     of the reserves from their releases on (held_at_release), if
+//     recorded, is one positive hold per reserve, the rolling reserve's
+//     first and at its reserve_until of all it holds, each released on
+//     or after the line's date, together held_by_reserves; a line no
 //     dispute holds holds nothing;
 //   - a part awaits (awaiting) within [0, unreversed], and only on a line
 //     payable on collection (ErrNotOnCollection), whose collection record
@@ -999,6 +1037,7 @@ func (r *stateReader) line(path string, ll *LedgerLine) {
 			}
 		}
 		r.rollingPart(pp, l, ll, lp, j, unreversed, uOK)
+		r.releaseHolds(pp, l, ll, lp, j, byRes, bOK)
 		if src, ok := r.source(pp, ll, lp, j, amount, aOK); ok {
 			if l.sources == nil {
 				l.sources = &[]costSource{}
@@ -1352,4 +1391,59 @@ func (r *stateReader) rollingPart(path string, l *ledger, ll *LedgerLine, lp *Le
 		l.rolling = new([]rollingHold)
 	}
 	*l.rolling = append(*l.rolling, rollingHold{part: int32(j), units: u, until: lp.ReserveUntil})
+}
+
+// releaseHolds reads what an open dispute holds of part j from its
+// reserves' release dates on (lp.HeldAtRelease, see Settler.Dispute): on a
+// disputed line only, one hold per reserve, the rolling reserve's first,
+// each a positive amount of the line's currency released on or after the
+// line's date (a leaf's reserve of 0 days, of a dispute opened before the
+// line's date, is released at it); the rolling reserve's at the part's
+// reserve_until, of all it
+// holds; and together the part's held_by_reserves (byRes, when bOK). None
+// is a dispute opened before the releases were held.
+func (r *stateReader) releaseHolds(path string, l *ledger, ll *LedgerLine, lp *LedgerPart, j int, byRes int64, bOK bool) {
+	if len(lp.HeldAtRelease) == 0 {
+		return
+	}
+	if !ll.Disputed {
+		r.fail(path+".held_at_release", ll.Line, lp.Entry, nil, "held at the release of reserves on a line no dispute holds")
+		return
+	}
+	var sum int64
+	var leaf, rolling bool
+	for k, h := range lp.HeldAtRelease {
+		hp := ensemble.Path(path, "held_at_release", k)
+		u, ok := r.units(hp+".amount", ll.Line, lp.Entry, "held at release", h.Amount, l.ctx.cur)
+		if !ok {
+			return
+		}
+		var roll *rollingHold
+		for x, rh := range l.holds() {
+			if int(rh.part) == j {
+				roll = &(*l.rolling)[x]
+			}
+		}
+		switch {
+		case u <= 0:
+			r.fail(hp+".amount", ll.Line, lp.Entry, nil, "held at release %s: a hold is positive", h.Amount)
+		case h.Rolling && (rolling || leaf), !h.Rolling && leaf:
+			r.fail(hp, ll.Line, lp.Entry, nil, "a second hold at a release, or the rolling reserve's after the leaf's: one per reserve, the rolling reserve's first")
+		case h.Date.Before(ll.Date):
+			r.fail(hp+".date", ll.Line, lp.Entry, nil, "held at a release %s, before the line's date %s", h.Date.Format(time.RFC3339), ll.Date.Format(time.RFC3339))
+		case h.Rolling && (roll == nil || !roll.until.Equal(h.Date) || roll.units != u):
+			r.fail(hp, ll.Line, lp.Entry, nil, "held at the release of the rolling reserve %s on %s, not all the part's rolling reserve (reserve, reserve_until) holds",
+				h.Amount, h.Date.Format(time.RFC3339))
+		default:
+			sum += u
+			leaf, rolling = leaf || !h.Rolling, rolling || h.Rolling
+			l.disputes.atRelease = append(l.disputes.atRelease, reserveHold{part: int32(j), rolling: h.Rolling, units: u, until: h.Date})
+			continue
+		}
+		return
+	}
+	if bOK && sum != byRes {
+		r.fail(path+".held_at_release", ll.Line, lp.Entry, nil, "holds %s at the release of reserves, not the %s held by reserves",
+			ensemble.MoneyFromMinor(sum, l.ctx.cur), lp.HeldByReserves)
+	}
 }

@@ -65,6 +65,9 @@ type modelLine struct {
 	leaf      int64
 	leafUntil time.Time
 	byRes     int64
+	// What the open dispute holds of byRes from each reserve's release
+	// on (the rolling reserve's first): withheld again once released.
+	atRelease []modelReserve
 }
 
 // awaiting is what the line holds back until its customer pays.
@@ -373,6 +376,15 @@ func (m *ledgerMachine) dispute(t *rapid.T) {
 		reserved += ml.roll
 	}
 	ml.byRes = min(ml.dev, reserved)
+	ml.atRelease = nil
+	left := ml.byRes
+	if ml.until.After(m.now) && ml.roll > 0 {
+		ml.atRelease = append(ml.atRelease, modelReserve{units: ml.roll, at: ml.until})
+		left -= ml.roll
+	}
+	if left > 0 {
+		ml.atRelease = append(ml.atRelease, modelReserve{units: left, at: ml.leafUntil})
+	}
 }
 
 // resolve closes a dispute: won, lost, or partly lost with a bearer, now
@@ -410,7 +422,7 @@ func (m *ledgerMachine) resolve(t *rapid.T) {
 	require.NoError(t, err)
 	m.apply(res)
 	ml.draw(m.now, dev)
-	ml.disputed, ml.dev, ml.sup = false, dev, sup
+	ml.disputed, ml.dev, ml.sup, ml.atRelease = false, dev, sup, nil
 	if ml.onColl && !o.Won { // what the customer won back comes off what it owes
 		ml.credited = min(ml.total, ml.credited+minorOf(o.Lost))
 	}
@@ -491,8 +503,13 @@ func (m *ledgerMachine) check(t *rapid.T) {
 		require.Equal(t, ml.onColl, ll.Collection != nil, "line %s on collection", id)
 		devAwaits += awaits[0]
 		supAwaits += awaits[1]
-		if ml.disputed { // a dispute holds what was payable, less what reserves hold
+		if ml.disputed { // a dispute holds what was payable, less what reserves hold until they release it
 			devHeld += ml.dev - awaits[0] - ml.byRes
+			for _, r := range ml.atRelease {
+				if !r.at.After(m.now) {
+					devHeld += r.units
+				}
+			}
 			supHeld += ml.sup - awaits[1]
 		}
 		require.Equal(t, ml.disputed, ll.Disputed)
