@@ -61,7 +61,9 @@ func (p *Payable) UnmarshalText(t []byte) error {
 var (
 	// ErrInvalidCollection reports a collection or write-off that does
 	// not say what was paid: no id or date (or one before year 1 or after
-	// 9999, which its entries could not be written with), an amount that is not
+	// 9999, which its entries could not be written with, or before the
+	// date of a line it applies to: the *CollectionError names the line,
+	// and the problem at "date" both dates), an amount that is not
 	// positive whole minor units of its lines' currency, neither or both
 	// of an invoice and lines, a line given twice, an invoice with no line
 	// awaiting collection, a bearer on a collection. It wraps an
@@ -121,7 +123,8 @@ type Collection struct {
 	// ids carry it.
 	ID string `json:"id"`
 	// Date is when the money was received (or written off); the entries
-	// are dated at it, in UTC.
+	// are dated at it, in UTC. It is not before the date of any line it
+	// applies to (else ErrInvalidCollection naming the line).
 	Date time.Time `json:"date"`
 	// Amount is what was paid or written off: positive whole minor units
 	// of the lines' currency, of their amount plus tax (what the customer
@@ -476,7 +479,10 @@ func awaitingNote(reversed int64) string {
 // collections section).
 //
 // Errors, each a *CollectionError with st unchanged: an invalid collection
-// (ErrInvalidCollection), an id already applied (ErrCollectionApplied), an
+// (ErrInvalidCollection; among them one dated before a line it pays,
+// named by the error, of an invoice's lines as of those named: the money
+// was not received for a line not yet billed, and its entries would land
+// before the sale), an id already applied (ErrCollectionApplied), an
 // unknown line (ErrUnknownLine), one that pays on settlement
 // (ErrNotOnCollection), a line named that is disputed, or an invoice whose
 // lines all are (ErrDisputed), a currency other than
@@ -520,7 +526,8 @@ func (s *Settler) Collect(st State, c Collection) (Result, error) {
 // which is not reinstated: the cash is then a refund due, where settling
 // the credit before the write-off would have paid the other line.
 //
-// Errors are Collect's, and a bearer that cannot bear it (*BearerError).
+// Errors are Collect's (a write-off dated before a line it writes off
+// among them), and a bearer that cannot bear it (*BearerError).
 func (s *Settler) WriteOff(st State, c Collection) (Result, error) {
 	return s.collect(st, c, true)
 }
@@ -594,6 +601,8 @@ func (s *Settler) collect(st State, c Collection, writeOff bool) (Result, error)
 			return fail(id, ErrDisputed)
 		case lg.ctx.cur != c.Amount.Currency():
 			return fail(id, fmt.Errorf("%w: %s on a %s line", ErrCurrency, c.Amount, lg.ctx.cur))
+		case c.Date.Before(lg.date):
+			return fail(id, c.beforeLine(lg, writeOff))
 		}
 		owed[i] = lg.coll.owed()
 		all += min(owed[i], math.MaxInt64-all) // more than an int64 is more than any amount
@@ -869,6 +878,20 @@ func (c *Collection) check(writeOff bool) ([]LineID, error) {
 	ids := slices.Clone(c.Lines)
 	slices.Sort(ids)
 	return ids, nil
+}
+
+// beforeLine is the error of collection (or write-off) c dated before
+// line lg it applies to: the customer pays, and the host gives up
+// collecting, what was billed, so its entries would land in a period
+// before the sale. It matches ErrInvalidCollection and names the date.
+func (c *Collection) beforeLine(lg *ledger, writeOff bool) error {
+	what, verb := "collection", "pays"
+	if writeOff {
+		what, verb = "write-off", "writes off"
+	}
+	var p ensemble.Problems
+	p.Addf("date", "the %s is dated %s, before the line it %s, %q, dated %s", what, instantText(c.Date), verb, lg.line, instantText(lg.date))
+	return invalidCollection{p.Err("invalid collection").(*ensemble.ValidationError)}
 }
 
 // invalidCollection is what is wrong with a collection's fields: it

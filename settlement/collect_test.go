@@ -849,3 +849,50 @@ func TestCreditNoteAfterAWriteOff(t *testing.T) {
 		})
 	}
 }
+
+// TestCollectionDatedBeforeItsLine: a payment, or a write-off, dated
+// before a line it applies to is refused, naming the line and both dates
+// (a payment of February 27 of a line billed on March 1 was accepted, its
+// collected entries landing in February's statements, before the sale);
+// by invoice as by lines, with the state unchanged; dated the line's own
+// instant, it is accepted.
+func TestCollectionDatedBeforeItsLine(t *testing.T) {
+	s, _, st := settledCollect(t)
+	for _, tt := range []struct {
+		name     string
+		writeOff bool
+		c        settlement.Collection
+		want     string
+	}{
+		{"a payment of the invoice", false, settlement.Collection{ID: "PAY-1", Date: date("2026-02-27"), Amount: eur("50.00"), Invoice: "INV-7"},
+			`settlement: collection "PAY-1" line "L1": invalid collection: 1 problem: date: the collection is dated 2026-02-27, before the line it pays, "L1", dated 2026-03-01`},
+		{"a payment of the line", false, settlement.Collection{ID: "PAY-1", Date: date("2026-02-28"), Amount: eur("50.00"), Lines: []settlement.LineID{"L1"}},
+			`the collection is dated 2026-02-28, before the line it pays, "L1", dated 2026-03-01`},
+		{"a write-off", true, settlement.Collection{ID: "WO-1", Date: date("2026-02-27"), Amount: eur("119.00"), Invoice: "INV-7"},
+			`the write-off is dated 2026-02-27, before the line it writes off, "L1", dated 2026-03-01`},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			apply := s.Collect
+			if tt.writeOff {
+				apply = s.WriteOff
+			}
+			res, err := apply(st, tt.c)
+			require.ErrorIs(t, err, settlement.ErrInvalidCollection)
+			require.ErrorContains(t, err, tt.want)
+			require.Empty(t, res.Entries)
+			var ce *settlement.CollectionError
+			require.ErrorAs(t, err, &ce)
+			require.Equal(t, tt.c.ID, ce.Collection)
+			require.Equal(t, settlement.LineID("L1"), ce.Line)
+			var fe *ensemble.FieldError
+			require.ErrorAs(t, err, &fe)
+			require.Equal(t, "date", fe.Path)
+			ll, _ := st.Line("L1")
+			require.Empty(t, ll.Collection.IDs, "the state is unchanged")
+
+			tt.c.Date = date("2026-03-01")
+			_, err = apply(st, tt.c)
+			require.NoError(t, err)
+		})
+	}
+}

@@ -295,6 +295,8 @@ func (s *refSettler) Collect(c settlement.Collection, writeOff bool) ([]settleme
 			return fail(id, settlement.ErrDisputed)
 		case lg.cur != c.Amount.Currency():
 			return fail(id, settlement.ErrCurrency)
+		case c.Date.Before(lg.date): // paid (or given up) before it was billed
+			return fail(id, settlement.ErrInvalidCollection)
 		}
 		owed[i] = lg.owedNow()
 		all += owed[i]
@@ -657,7 +659,8 @@ func requireKeepsWhatWasCollected(t *rapid.T, entries []settlement.Entry) {
 // drawCollection draws a payment of the lines of an invoice, or of one to
 // three lines that owe something (now and then any line, or an unknown
 // one), of what they owe, part of it, or a cent more; with a fresh id, or
-// now and then one applied before.
+// now and then one applied before; dated on or after the lines it pays, or
+// now and then at the machine's instant, which may be before them.
 func (m *refMachine) drawCollection(t *rapid.T, writeOff bool) settlement.Collection {
 	var owing []settlement.LineID
 	invoices := []string{"INV-C"} // no line's
@@ -688,12 +691,21 @@ func (m *refMachine) drawCollection(t *rapid.T, writeOff bool) settlement.Collec
 	}
 	var owed int64
 	cur := ensemble.MustCurrency("EUR")
+	var last time.Time // of the lines it pays
 	for _, id := range slices.Sorted(maps.Keys(m.ref.state.lines)) {
 		lg := m.ref.state.lines[id]
-		if lg.coll != nil && !lg.disputed && (slices.Contains(c.Lines, id) || c.Invoice != "" && lg.coll.invoice == c.Invoice) {
-			owed += lg.owedNow()
-			cur = lg.cur
+		if lg.coll != nil && (slices.Contains(c.Lines, id) || c.Invoice != "" && lg.coll.invoice == c.Invoice) {
+			last = refLater(last, lg.date)
+			if !lg.disputed {
+				owed += lg.owedNow()
+				cur = lg.cur
+			}
 		}
+	}
+	// Received once the lines were billed, or now and then at the
+	// machine's instant, before some of them (refused).
+	if rapid.IntRange(0, 9).Draw(t, "collection.now") != 0 {
+		c.Date = inZone(t, refLater(c.Date, last).AddDate(0, 0, rapid.IntRange(0, 30).Draw(t, "collection.days")), "collection.date")
 	}
 	switch k := rapid.IntRange(0, 9).Draw(t, "collection.size"); {
 	case k == 0:
