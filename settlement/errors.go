@@ -235,15 +235,27 @@ var ErrLateEntries = errors.New("settlement: entries made after their period was
 // reported after it, a line or adjustment dated back), they would be in
 // no statement. Count of them are among the entries given: the host finds
 // them among the entries it stored since its previous fold.
+//
+// With Missing, the entries dated before the period are as many as the
+// previous statements folded but not the same ones (their ids' digest
+// differs from Statement.FoldedDigest): at least one they folded is
+// missing from the entries given, and at least one given was made after
+// them, in its place; Count and Missing are then both one, the least
+// there are.
 type LateEntriesError struct {
 	Party    partner.ID
 	Currency ensemble.Currency
 	Period   ensemble.Period // the period being folded
 	Count    int             // entries dated before it that no statement folded
 	Folded   int             // what the previous statements folded (Statement.Folded)
+	Missing  int             // entries they folded that are not given (zero unless counted as one, see above)
 }
 
 func (e *LateEntriesError) Error() string {
+	if e.Missing > 0 {
+		return fmt.Sprintf("settlement: the %d entries of %q in %s dated before %s are as many as the previous statements folded, but not the same ones: at least one they folded is missing and at least one was made after they were folded: give every entry they folded, and those made since in StatementOptions.Late",
+			e.Folded, e.Party, e.Currency.Code(), e.Period.Start.UTC().Format(time.RFC3339))
+	}
 	return fmt.Sprintf("settlement: %d %s of %q in %s dated before %s %s made after the previous statements were folded (they folded %d): give %s in StatementOptions.Late to fold %s into this period, or fold the earlier periods again",
 		e.Count, plural(e.Count, "entry", "entries"), e.Party, e.Currency.Code(), e.Period.Start.UTC().Format(time.RFC3339),
 		plural(e.Count, "was", "were"), e.Folded, plural(e.Count, "it", "them"), plural(e.Count, "it", "them"))

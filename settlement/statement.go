@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"maps"
 	"slices"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/ensemble-commerce/ensemble"
@@ -71,6 +73,16 @@ type Statement struct {
 	// entries dated before it against, so none made after this statement
 	// was folded goes unnoticed (see StatementOptions.Late).
 	Folded int `json:"folded,omitempty"`
+	// FoldedDigest is a digest of the ids of the entries Folded counts,
+	// as 16 lower-case hexadecimal digits: the sum, modulo 2^64, of a
+	// 64-bit hash of each id, so that the digests of shards' statements
+	// add up to the merged one's (Merge). The next period's Statements
+	// checks the ids of the entries dated before it against it, so that
+	// an entry missing from them does not hide a late one in its place,
+	// which Folded alone would let pass. Empty when Folded is zero, and on
+	// a statement folded before digests were kept (the next fold then
+	// checks Folded alone, and digests from then on).
+	FoldedDigest string `json:"folded_digest,omitempty"`
 }
 
 // StatementOptions configures Statements.
@@ -94,9 +106,10 @@ type StatementOptions struct {
 	// the open period, and listed in Statement.Late. They may be in the
 	// entries given too (an id in both is one entry). Given Previous, an
 	// entry dated before Period that neither Previous nor Late accounts for
-	// is a *LateEntriesError (ErrLateEntries): the host keeps, with each
-	// fold, which entries it had stored, and passes those stored since
-	// that are dated before the period here.
+	// is a *LateEntriesError (ErrLateEntries), by their count and by the
+	// digest of their ids (Statement.FoldedDigest): the host keeps, with
+	// each fold, which entries it had stored, and passes those stored
+	// since that are dated before the period here.
 	Late []Entry `json:"late,omitempty"`
 }
 
@@ -116,6 +129,65 @@ type acc struct {
 	// say (see countBefore).
 	before    int
 	unchecked bool
+	// beforeDigest digests the ids of the entries before counts, and
+	// digest those folded in the period, late ones left out
+	// (Statement.FoldedDigest); noDigest marks a previous statement that
+	// folded entries without recording their digest.
+	beforeDigest, digest foldDigest
+	noDigest             bool
+}
+
+// foldDigest digests a set of entry ids, whatever their order: the sum,
+// modulo 2^64, of a 64-bit hash of each id (factHash, stable across
+// processes and machines). The digests of disjoint sets add up to their
+// union's, and a set holding another id in place of one of its own
+// differs (but by a collision of their hashes: about one chance in 2^64
+// for ids not chosen to collide).
+type foldDigest uint64
+
+// add adds id to the set.
+func (d *foldDigest) add(id EntryID) {
+	var h factHash
+	h.str(string(id))
+	*d += foldDigest(h.sum())
+}
+
+// digestTexts writes digests as Statement.FoldedDigest holds them, each
+// a substring of one buffer, so that a call folding a thousand statements
+// allocates their digests once, not a thousand times.
+type digestTexts struct{ b strings.Builder }
+
+// newDigestTexts returns a writer of n digests.
+func newDigestTexts(n int) *digestTexts {
+	t := &digestTexts{}
+	t.b.Grow(16 * n)
+	return t
+}
+
+// text returns d as 16 lower-case hexadecimal digits.
+func (t *digestTexts) text(d foldDigest) string {
+	const digits = "0123456789abcdef"
+	var b [16]byte
+	for i := len(b) - 1; i >= 0; i-- {
+		b[i] = digits[d&15]
+		d >>= 4
+	}
+	start := t.b.Len()
+	t.b.Write(b[:])
+	return t.b.String()[start:] // written bytes never change, whatever the builder writes next
+}
+
+// parseFoldDigest reads a digest as Statement.FoldedDigest holds it: 16
+// lower-case hexadecimal digits, or "" (none).
+func parseFoldDigest(s string) (foldDigest, error) {
+	if s == "" {
+		return 0, nil
+	}
+	d, err := strconv.ParseUint(s, 16, 64)
+	if err != nil || len(s) != 16 || strings.ToLower(s) != s {
+		return 0, fmt.Errorf("folded digest %q: want 16 lower-case hexadecimal digits, or nothing", s)
+	}
+	return foldDigest(d), nil
 }
 
 // Statements folds entries into one statement per party and currency over
@@ -127,12 +199,15 @@ type acc struct {
 // first statements, they are before the books and left out).
 //
 // Given Previous, the entries dated before the period are checked against
-// what the previous statements folded (Statement.Folded): one made after
-// them and not given in opts.Late (a payment received in February and
-// reported after February's statements) is a *LateEntriesError wrapping
-// ErrLateEntries, never left out of every statement. The check needs the
-// entries dated before the period; a host that gives only the period's
-// own entries gives the late ones in opts.Late, unchecked.
+// what the previous statements folded (Statement.Folded, and the digest of
+// the ids, Statement.FoldedDigest): one made after them and not given in
+// opts.Late (a payment received in February and reported after February's
+// statements) is a *LateEntriesError wrapping ErrLateEntries, never left
+// out of every statement, even where an entry they folded is missing from
+// those given and the counts agree (LateEntriesError.Missing). The check
+// needs the entries dated before the period; a host that gives only the
+// period's own entries gives the late ones in opts.Late, unchecked. It
+// costs a hash of each entry's id.
 //
 // Amounts must be whole minor units, of any size: sums beyond the int64
 // range of minor units are exact (math/big), never wrapped. Every entry id
@@ -144,8 +219,9 @@ type acc struct {
 // statement whose balance is in another currency than its own
 // (ErrStatementMismatch), an unknown entry kind, a late entry dated in or
 // after the period or given twice, entries made after the previous
-// statements and not given as late, or fewer entries dated before the
-// period than the previous statements folded (ErrLateEntries).
+// statements and not given as late, fewer entries dated before the period
+// than the previous statements folded, or as many but not the same ones
+// (ErrLateEntries).
 func Statements(entries []Entry, opts StatementOptions) ([]Statement, error) {
 	if err := opts.Period.Validate(); err != nil {
 		if opts.Period.Start.IsZero() && opts.Period.End.IsZero() {
@@ -183,6 +259,9 @@ func Statements(entries []Entry, opts StatementOptions) ([]Statement, error) {
 		}
 		a := get(stKey{p.Party, p.Currency})
 		a.before += p.Folded
+		d, _ := parseFoldDigest(p.FoldedDigest) // checked by p.Check
+		a.beforeDigest += d
+		a.noDigest = a.noDigest || p.Folded != 0 && p.FoldedDigest == ""
 		// A statement folded before statements counted what they folded
 		// (Folded zero: every statement folded since counts at least the
 		// entries that made its party's first) cannot be checked against.
@@ -209,7 +288,9 @@ func Statements(entries []Entry, opts StatementOptions) ([]Statement, error) {
 		a := get(stKey{e.Party, e.Amount.Currency()})
 		a.n++
 		if late {
-			a.late = append(a.late, e.ID)
+			a.late = append(a.late, e.ID) // digested with what is before the period
+		} else {
+			a.digest.add(e.ID)
 		}
 		switch e.Kind {
 		case KindEarning, KindSupplierCost:
@@ -246,8 +327,9 @@ func Statements(entries []Entry, opts StatementOptions) ([]Statement, error) {
 		}
 	}
 	out := make([]Statement, 0, len(accs))
+	texts := newDigestTexts(len(accs))
 	for k, a := range accs {
-		out = append(out, a.statement(k, opts.Period, mins))
+		out = append(out, a.statement(k, opts.Period, mins, texts))
 	}
 	sortStatements(out)
 	return out, nil
@@ -283,14 +365,16 @@ func readMinimums(t *tally, ms []ensemble.Money) map[ensemble.Currency]sum {
 }
 
 // countBefore counts, per party and currency, the entries dated before
-// opts.Period and the late ones (acc.before), and, given Previous, checks
-// them against what the previous statements folded (Statement.Folded): an
-// entry dated before the period that no previous statement folded and that
-// is not late was made after they were folded, and would be in no
-// statement. Late entries must be dated before the period.
+// opts.Period and the late ones, and digests their ids (acc.before,
+// acc.beforeDigest); given Previous, it checks them against what the
+// previous statements folded (Statement.Folded, FoldedDigest): an entry
+// dated before the period that no previous statement folded and that is
+// not late was made after they were folded, and would be in no
+// statement, even beside an entry they folded that is missing (the same
+// count, another digest). Late entries must be dated before the period.
 func countBefore(entries []Entry, opts StatementOptions, accs map[stKey]*acc, get func(stKey) *acc) error {
 	late := make(map[EntryID]bool, len(opts.Late))
-	lateOf := map[stKey]int{}
+	lateOf := map[stKey]*beforeSet{}
 	for i := range opts.Late {
 		e := &opts.Late[i]
 		if !e.Date.Before(opts.Period.Start) {
@@ -302,14 +386,14 @@ func countBefore(entries []Entry, opts StatementOptions, accs map[stKey]*acc, ge
 			}
 		}
 		late[e.ID] = true
-		lateOf[stKey{e.Party, e.Amount.Currency()}]++
+		addBefore(lateOf, stKey{e.Party, e.Amount.Currency()}, e.ID)
 	}
-	given := map[stKey]int{} // entries dated before the period, late ones left out
+	given := map[stKey]*beforeSet{} // entries dated before the period, late ones left out
 	for i := range entries {
 		e := &entries[i]
 		if len(late) == 0 || !late[e.ID] {
 			if e.Date.Before(opts.Period.Start) {
-				given[stKey{e.Party, e.Amount.Currency()}]++
+				addBefore(given, stKey{e.Party, e.Amount.Currency()}, e.ID)
 			}
 			continue
 		}
@@ -321,32 +405,61 @@ func countBefore(entries []Entry, opts StatementOptions, accs map[stKey]*acc, ge
 		return cmp.Or(cmp.Compare(a.party, b.party), cmp.Compare(a.cur.Code(), b.cur.Code()))
 	})
 	for _, k := range keys {
-		n := given[k]
+		g := given[k]
+		n := g.n
 		if len(opts.Previous) == 0 {
-			get(k).before = n // the first statements: what is dated before them is before the books
+			a := get(k) // the first statements: what is dated before them is before the books
+			a.before, a.beforeDigest = n, g.digest
 			continue
 		}
+		a := accs[k]
 		folded, checked := 0, true
-		if a := accs[k]; a != nil {
+		if a != nil {
 			folded, checked = a.before, !a.unchecked
 		}
 		switch {
 		case !checked:
-			get(k).before = n // a statement from before Folded was kept: counted from now on
+			a.before, a.beforeDigest, a.noDigest = n, g.digest, false // a statement from before Folded was kept: counted from now on
 		case n > folded:
 			return &LateEntriesError{Party: k.party, Currency: k.cur, Period: opts.Period, Count: n - folded, Folded: folded}
 		case n < folded:
 			return fmt.Errorf("%w: %d entries of %q in %s dated before %s are given besides the late ones, but the previous statements folded %d: give every entry, or none dated before the period, and as late only those made since the previous fold",
 				ErrLateEntries, n, k.party, k.cur.Code(), opts.Period.Start.UTC().Format(time.RFC3339), folded)
+		case !a.noDigest && g.digest != a.beforeDigest:
+			return &LateEntriesError{Party: k.party, Currency: k.cur, Period: opts.Period, Count: 1, Folded: folded, Missing: 1}
+		default:
+			a.beforeDigest, a.noDigest = g.digest, false // digested from now on, if the previous statements were not
 		}
 	}
-	for k, n := range lateOf {
-		get(k).before += n
+	for k, l := range lateOf {
+		a := get(k)
+		a.before += l.n
+		a.beforeDigest += l.digest
 	}
 	return nil
 }
 
-func (a *acc) statement(k stKey, p ensemble.Period, mins map[ensemble.Currency]sum) Statement {
+// beforeSet counts entries dated before a period and digests their ids.
+type beforeSet struct {
+	n      int
+	digest foldDigest
+}
+
+// addBefore adds entry id to m's set of key k.
+func addBefore(m map[stKey]*beforeSet, k stKey, id EntryID) {
+	b := m[k]
+	if b == nil {
+		b = &beforeSet{}
+		m[k] = b
+	}
+	b.n++
+	b.digest.add(id)
+}
+
+// statement returns the statement a holds of party and currency k over
+// period p, with the minimum payouts mins, its FoldedDigest written by
+// texts.
+func (a *acc) statement(k stKey, p ensemble.Period, mins map[ensemble.Currency]sum, texts *digestTexts) Statement {
 	m := func(u sum) ensemble.Money { return u.money(k.cur) }
 	closing := a.opening
 	for _, in := range []sum{a.earned, a.reversed, a.adjusted, a.released} {
@@ -372,11 +485,15 @@ func (a *acc) statement(k stKey, p ensemble.Period, mins map[ensemble.Currency]s
 	awaiting.plus(a.uncollected)
 	awaiting.minus(a.collected)
 	slices.Sort(a.late)
+	folded, digest := a.before+a.n-len(a.late), ""
+	if folded != 0 && !a.noDigest {
+		digest = texts.text(a.beforeDigest + a.digest)
+	}
 	return Statement{Party: k.party, Currency: k.cur, Period: p, Opening: m(a.opening), Earned: m(a.earned),
 		Reversed: m(a.reversed), Adjusted: m(a.adjusted), Reserved: m(a.reserved), Released: m(a.released),
 		PaidOut: m(a.paid), Closing: m(closing), Payable: m(payable), CarriedForward: m(carried),
 		Withheld: m(withheld), Uncollected: m(a.uncollected), Collected: m(a.collected), Awaiting: m(awaiting), Entries: a.n,
-		Late: a.late, Folded: a.before + a.n - len(a.late)}
+		Late: a.late, Folded: folded, FoldedDigest: digest}
 }
 
 func sortStatements(out []Statement) {
@@ -407,7 +524,10 @@ func sortStatements(out []Statement) {
 // *DuplicateEntryError. A shard folded without Previous takes what is
 // dated before the period as before the books: give such shards only
 // entries dated in the period (and their late ones in Late), so that the
-// merged statements' Folded counts what was folded. Errors: an amount in another
+// merged statements' Folded counts what was folded; their FoldedDigest
+// adds up the same way (a part that folded entries without one, written
+// before digests were kept, leaves the merged statement without one).
+// Errors: an amount in another
 // currency than its statement's (ErrStatementMismatch), an amount or a
 // minimum that is not whole minor units (ensemble.ErrNotMinorUnits).
 func Merge(minimums []ensemble.Money, parts ...[]Statement) ([]Statement, error) {
@@ -473,11 +593,15 @@ func Merge(minimums []ensemble.Money, parts ...[]Statement) ([]Statement, error)
 			}
 			a.late = append(a.late, s.Late...)
 			a.before += s.Folded - s.Entries + len(s.Late) // so that the merged Folded is the sum
+			d, _ := parseFoldDigest(s.FoldedDigest)        // checked by s.Check
+			a.beforeDigest += d                            // and its digest
+			a.noDigest = a.noDigest || s.FoldedDigest == "" && (s.Folded != 0 || s.Entries != 0)
 		}
 	}
 	out := make([]Statement, 0, len(accs))
+	texts := newDigestTexts(len(accs))
 	for k, a := range accs {
-		out = append(out, a.statement(stKey{k.party, k.cur}, periods[k], mins))
+		out = append(out, a.statement(stKey{k.party, k.cur}, periods[k], mins, texts))
 	}
 	sortStatements(out)
 	return out, nil
@@ -614,8 +738,9 @@ func checkPayout(p Payout) error {
 // party, a currency and a valid period; every amount in Currency (or
 // zero) and in whole minor units; Closing = Opening + Earned + Reversed +
 // Adjusted - Reserved + Released - Uncollected + Collected - PaidOut; Payable all of a positive
-// Closing or nothing; CarriedForward = Closing - Payable; and a count of
-// entries that is not negative. It cannot know the minimum payout or the
+// Closing or nothing; CarriedForward = Closing - Payable; a count of
+// entries that is not negative; and a FoldedDigest of 16 lower-case
+// hexadecimal digits, only beside a Folded count, or none. It cannot know the minimum payout or the
 // previous period, so a Payable of zero on a positive Closing passes.
 // Errors wrap ErrStatementMismatch and name the party and figure. PayOut,
 // Merge, Consolidate, ExplainStatement and Statements (for Previous) call
@@ -636,6 +761,11 @@ func (st Statement) Check() error {
 		return bad("%d late entries of %d", len(st.Late), st.Entries)
 	case st.Folded != 0 && st.Folded < st.Entries:
 		return bad("folded %d, fewer than its %d entries", st.Folded, st.Entries)
+	case st.FoldedDigest != "" && st.Folded == 0:
+		return bad("a folded digest %q of no entry folded", st.FoldedDigest)
+	}
+	if _, err := parseFoldDigest(st.FoldedDigest); err != nil {
+		return bad("%v", err)
 	}
 	wrap := func(err error) error {
 		return fmt.Errorf("%w: statement of %q in %s: %w", ErrStatementMismatch, st.Party, st.Currency.Code(), err)
