@@ -24,7 +24,7 @@
 // quantity zero (as OpenMeter bills it; Lago bills nothing at zero: see
 // below).
 //
-// Four modes come from other billing systems; each is off by default:
+// Five modes come from other billing systems; each is off by default:
 //
 //   - Tiered blocks (Kill Bill): a tier with a Tier.BlockSize bills started
 //     blocks of that many units at UnitAmount per block, a started block
@@ -44,6 +44,11 @@
 //     a tiered price bills no flat amount at a quantity of zero, the first
 //     tier's from the first unit ("no usage, no fee"); a minimum spend
 //     still applies, and an idle usage period then bills no line.
+//   - Spend prorated by service (Lago): with Price.SpendProration
+//     SpendService, a usage period the item was in service for only part
+//     of owes the minimum and maximum spend times that part of the cycle
+//     (the invoice package works the share out, RateOptions.SpendShare),
+//     not the whole.
 //
 // # Rounding
 //

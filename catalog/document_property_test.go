@@ -69,6 +69,9 @@ func genCharge(t *rapid.T, i int) catalog.Charge {
 		if rapid.Bool().Draw(t, "arrears") {
 			c.Timing = catalog.InArrears
 		}
+		if p := &c.Price; (!p.MinimumSpend.IsZero() || !p.MaximumSpend.IsZero()) && rapid.Bool().Draw(t, "spend_service") {
+			p.SpendProration = catalog.SpendService
+		}
 	}
 	return c
 }

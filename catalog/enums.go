@@ -283,6 +283,51 @@ func (s *SpendAdjustment) UnmarshalText(b []byte) error {
 	return err
 }
 
+// SpendProration says what part of its minimum and maximum spend a usage
+// charge owes for a usage period the item was in service for only part of
+// (Price.SpendProration). The zero value is SpendWhole.
+type SpendProration uint8
+
+const (
+	// SpendWhole (the default) owes the whole minimum and maximum spend for
+	// a period the item was in service for part of (a first or last
+	// period): a subscription starting on January 15 with a monthly EUR 5.00
+	// minimum owes 5.00 for January 15-31. Pieces of a period cut where the
+	// usage charge changes share it in proportion to their service.
+	SpendWhole SpendProration = iota
+	// SpendService owes the minimum and maximum spend times the item's
+	// service in the billing cycle over the whole cycle, under the run's
+	// proration basis, rounded once to the minor unit, as Lago prorates a
+	// charge's minimum for a partial period: 5.00 × 17/31 = 2.74 for
+	// January 15-31. A piece of a cycle cut where the usage charge changes
+	// owes its own service over the whole cycle; a last period owes its
+	// service up to where the item stops, when that stop was recorded by
+	// the period's end (see the invoice package).
+	SpendService
+)
+
+var spendProrationNames = []string{SpendWhole: "whole", SpendService: "service"}
+
+// String returns "whole" or "service".
+func (s SpendProration) String() string {
+	return ensemble.EnumName(s, spendProrationNames, "spend_proration")
+}
+
+// MarshalText writes "whole" or "service"; an undeclared value is an
+// error.
+func (s SpendProration) MarshalText() ([]byte, error) {
+	return ensemble.EnumText(s, spendProrationNames, "catalog", "spend proration")
+}
+
+// UnmarshalText reads "whole" or "service"; "" is SpendWhole.
+func (s *SpendProration) UnmarshalText(b []byte) error {
+	v, err := ensemble.ParseEnum[SpendProration](b, spendProrationNames, "catalog", "spend proration")
+	if err == nil {
+		*s = v
+	}
+	return err
+}
+
 // FlatProration says whether a prorated volume price prorates its tier's
 // flat amount along with its units (Rater.RateProrated, and recurring lines
 // of the invoice package that cover part of a cycle). The zero value is

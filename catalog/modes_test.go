@@ -433,6 +433,8 @@ func TestModeValidation(t *testing.T) {
 		{"unknown flat proration", catalog.Price{Model: catalog.Volume, FlatProration: 9, Tiers: tiers3(catalog.Volume).Tiers}, "price.flat_proration", catalog.ErrOutOfRange},
 		{"flat waived on a per-unit price", catalog.Price{Model: catalog.PerUnit, Amount: dec("1"), FlatAtZero: catalog.FlatAtZeroWaived}, "price.flat_at_zero", catalog.ErrFieldNotAllowed},
 		{"unknown flat at zero", catalog.Price{Model: catalog.Volume, FlatAtZero: 9, Tiers: tiers3(catalog.Volume).Tiers}, "price.flat_at_zero", catalog.ErrOutOfRange},
+		{"unknown spend proration", catalog.Price{Model: catalog.PerUnit, MinimumSpend: dec("5"), SpendProration: 7}, "price.spend_proration", catalog.ErrOutOfRange},
+		{"spend proration without a spend bound", catalog.Price{Model: catalog.PerUnit, Amount: dec("1"), SpendProration: catalog.SpendService}, "price.spend_proration", catalog.ErrFieldNotAllowed},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -469,6 +471,7 @@ func TestModeValidation(t *testing.T) {
 			`{"model":"volume","flat_proration":"Whole","tiers":[{}]}`,
 			`{"model":"volume","spend_adjustment":"spread","tiers":[{}]}`,
 			`{"model":"volume","flat_at_zero":"free","tiers":[{}]}`,
+			`{"model":"per_unit","minimum_spend":"5","spend_proration":"prorated"}`,
 		} {
 			var p catalog.Price
 			require.Error(t, json.Unmarshal([]byte(doc), &p), doc)

@@ -207,6 +207,12 @@ type Price struct {
 	// reported as Rating.Adjustment (SpendTotal, the default). Not
 	// Percentage.
 	SpendAdjustment SpendAdjustment `json:"spend_adjustment,omitempty"`
+	// SpendProration says what a usage period the item was in service for
+	// only part of (a first or last period) owes of the minimum and maximum
+	// spend: the whole (SpendWhole, the default) or the part the item was
+	// in service (SpendService, as Lago prorates a charge's minimum). Usage
+	// charges with a minimum or maximum spend only.
+	SpendProration SpendProration `json:"spend_proration,omitempty"`
 	// FlatProration says whether a prorated rating of a Volume price
 	// prorates the tier's flat amount with its units (FlatProrated, the
 	// default) or bills it whole (FlatWhole, as Lago does). See

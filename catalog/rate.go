@@ -24,7 +24,9 @@ type RateOptions struct {
 	// an item's usage charge changes (invoice.SplitAtChange) owes each
 	// charge's bounds in proportion to the piece's service, as Lago
 	// prorates a charge's minimum by the days its subscription ran, so the
-	// pieces of one period owe one minimum between them, not one each.
+	// pieces of one period owe one minimum between them, not one each; a
+	// price with Price.SpendProration SpendService owes it for a period the
+	// item was in service for only part of, too.
 	// The bounds are multiplied by it and rounded to the currency's minor
 	// unit in Mode before they apply. Zero means the whole period (1);
 	// otherwise it is in (0, 1]. Transaction bounds (Percentage) are per

@@ -165,6 +165,10 @@ func validatePrice(r *reporter, path string, p *Price) {
 		r.add(at("spend_adjustment"), ErrOutOfRange, p.SpendAdjustment.String())
 	}
 	r.notAllowed(at("spend_adjustment"), p.SpendAdjustment != SpendTotal && m == Percentage, p.SpendAdjustment.String())
+	if int(p.SpendProration) >= len(spendProrationNames) {
+		r.add(at("spend_proration"), ErrOutOfRange, p.SpendProration.String())
+	}
+	r.notAllowed(at("spend_proration"), p.SpendProration != SpendWhole && p.MinimumSpend.IsZero() && p.MaximumSpend.IsZero(), p.SpendProration.String())
 	if int(p.FlatProration) >= len(flatProrationNames) {
 		r.add(at("flat_proration"), ErrOutOfRange, p.FlatProration.String())
 	}
@@ -254,6 +258,8 @@ func validateCharge(r *reporter, path string, c *Charge) {
 		r.add(at("type"), ErrOutOfRange, c.Type.String())
 	}
 	validatePrice(r, at("price"), &c.Price)
+	// Only a usage period has a service to prorate its spend bounds by.
+	r.notAllowed(at("price.spend_proration"), c.Price.SpendProration != SpendWhole && c.Type != Usage, c.Price.SpendProration.String())
 }
 
 // validateDocument checks every offer of doc and the references between
