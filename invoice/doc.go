@@ -135,7 +135,9 @@
 // old subscription's usage at the old plan) bill it; a minimum or maximum
 // spend is the period's, shared between its pieces in proportion to their
 // service (UsageTrace.SpendShare), as Lago prorates a terminated
-// subscription's charge minimum.
+// subscription's charge minimum; a stop inside a piece shortens its share
+// only when recorded by the piece's end, so late usage re-rates a billed
+// piece at the share it was billed at.
 // 800 GB on a tiered Standard plan before an upgrade to Pro (1,000 GB
 // included) and 400 GB after bill Standard's rate(800) and Pro's
 // rate(400), not Pro's rate(1200). A piece is due when the item's service

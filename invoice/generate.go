@@ -2,7 +2,6 @@ package invoice
 
 import (
 	"fmt"
-	"math/big"
 	"slices"
 	"strings"
 	"time"
@@ -1021,63 +1020,6 @@ func (g *gen) usagePeriodOK(cad ensemble.Cadence, agg *usage.Aggregate, pd ensem
 		}
 	}
 	return fmt.Errorf("%w: usage of meter %q: %s is not a %s cycle from the item's anchor %s", ErrInvalid, m, pd, cad, fmtTime(g.anchor))
-}
-
-// spendShare returns the part of its cycle's minimum and maximum spend
-// usage period pd of meter m owes (catalog.RateOptions.SpendShare): for a
-// piece of a cycle cut where the item's usage charges change, its service
-// over the cycle from the service start of the first piece that charges
-// the meter to the cycle's end, under the run's proration basis (exact
-// time when the basis counts nothing of a piece: a piece shorter than a
-// day under a days basis), so the pieces owe one minimum between them,
-// each at its own charge, as Lago prorates a terminated subscription's
-// charge minimum; the zero Ratio (the whole) for a cycle billed whole. An
-// item in service from part way into the cycle owes the whole minimum over
-// the rest, as a partial first period does. The share does not depend on
-// when the item's service ends, so a cancellation after a piece was billed
-// leaves the share it was billed at, and late usage re-rates it alike.
-func (g *gen) spendShare(cad ensemble.Cadence, segs []Segment, m usage.MeterID, pd ensemble.Period) (ensemble.Ratio, error) {
-	c, _, err := cad.PeriodAt(g.anchor, pd.Start, g.loc)
-	if err != nil {
-		return ratioZero, err
-	}
-	c = ensemble.Period{Start: c.Start.UTC(), End: c.End.UTC()}
-	pieces := usagePieces(c, g.cuts)
-	if len(pieces) < 2 {
-		return ratioZero, nil
-	}
-	var first, own ensemble.Period
-	charged := 0
-	for _, p := range pieces {
-		if ch, end, _, _ := g.pieceCharge(segs, m, p); ch != nil {
-			sv := usageService(segs, p, end)
-			if charged == 0 {
-				first = sv
-			}
-			if p.Equal(pd) {
-				own = sv
-			}
-			charged++
-		}
-	}
-	if own.Start.IsZero() || charged < 2 {
-		return ratioZero, nil
-	}
-	span := ensemble.Period{Start: first.Start, End: c.End}
-	for _, opts := range []ensemble.ProrateOptions{g.popts, {Basis: ensemble.ProrateExactTime}} {
-		part, err := ensemble.Prorate(own, c, opts)
-		if err != nil {
-			return ratioZero, err
-		}
-		whole, err := ensemble.Prorate(span, c, opts)
-		if err != nil {
-			return ratioZero, err
-		}
-		if part.Sign() > 0 {
-			return ensemble.RatioFromRat(new(big.Rat).Quo(part.Rat(), whole.Rat())), nil
-		}
-	}
-	return ratioZero, nil // unreachable: a piece's service is never empty
 }
 
 func piecesText(ps []ensemble.Period) string {

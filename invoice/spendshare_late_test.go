@@ -45,3 +45,45 @@ func TestUsageSplitLateUsageKeepsTheShareBilled(t *testing.T) {
 	// 9.33 billed + the adjustment must be the piece's 20.00: 10.67.
 	require.Equal(t, "10.67", adj, "the late delta re-rated what was billed at a share it was not billed at")
 }
+
+// lateAdjustment returns the amount of inv's one usage adjustment line.
+func lateAdjustment(t *testing.T, inv invoice.Invoice) string {
+	t.Helper()
+	var out []string
+	for _, l := range inv.Lines {
+		if l.Kind == invoice.KindUsageAdjustment {
+			out = append(out, l.Amount.AmountString())
+		}
+	}
+	require.Len(t, out, 1, "%v", amounts(inv))
+	return out[0]
+}
+
+// TestUsageSplitStopLearntAfterThePieceKeepsItsShare: Basic (EUR 20
+// minimum) until April 15, Plus (EUR 50 minimum) after, still open at the
+// run of May 1, which bills Plus's idle piece its 8/15 of the minimum,
+// 26.67. On May 3 a cancellation on April 25 is recorded, and 600 GB
+// arrive late for April 20: the piece used EUR 30.00, so the late delta
+// is 30.00 - 26.67 = 3.33. It billed 13.33 (40.00 for 30.00 of usage): the
+// stop, learnt after the piece was billed, cut the piece's share to 10/30,
+// and the delta re-rated what was billed at a share it was not billed at.
+func TestUsageSplitStopLearntAfterThePieceKeepsItsShare(t *testing.T) {
+	apr1, apr15, apr25, may1, may3, may10 := date(2026, 4, 1), date(2026, 4, 15), date(2026, 4, 25), date(2026, 5, 1), date(2026, 5, 3), date(2026, 5, 10)
+	open := storageSub(seg(apr1, apr15, pin("basic", 1), "1"), seg(apr15, time.Time{}, pin("plus", 1), "1"))
+	b := splitBuilder(t, invoice.SplitAtChange)
+
+	rep := collect(t, b, open, may1, time.Time{}, usage.Ledger{}, gbRecord("r1", date(2026, 4, 3), "50"))
+	run := invoice.Run{After: apr1, At: may1, Usage: rep.Aggregates}
+	first := build1(t, b, run, open)
+	require.Equal(t, []string{"usage basic " + period(apr1, apr15) + " 9.33", "usage plus " + period(apr15, may1) + " 26.67"}, usageLines(first))
+	billed, err := b.BilledUsage(run, []invoice.Subscription{open}, gbMeters)
+	require.NoError(t, err)
+
+	cancelled := open
+	cancelled.CancelAt, cancelled.CancelRecorded = apr25, may3
+	rep2 := collect(t, b, cancelled, may10, may1, rep.Ledger, gbRecord("r2", date(2026, 4, 20), "600"))
+	pairs, err := invoice.LateUsageFrom(rep2.Adjustments, billed)
+	require.NoError(t, err)
+	late := build1(t, b, invoice.Run{After: may1, At: may10, Late: pairs, Billed: first.Lines}, cancelled)
+	require.Equal(t, "3.33", lateAdjustment(t, late), "26.67 billed + the delta must be the piece's 30.00")
+}

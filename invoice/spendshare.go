@@ -1,0 +1,104 @@
+package invoice
+
+import (
+	"math/big"
+	"time"
+
+	"github.com/ensemble-commerce/ensemble"
+	"github.com/ensemble-commerce/ensemble/usage"
+)
+
+// spendShare returns the part of its cycle's minimum and maximum spend
+// usage period pd of meter m owes (catalog.RateOptions.SpendShare): for a
+// piece of a cycle cut where the item's usage charges change, its service
+// over the cycle from the service start of the first piece that charges
+// the meter to the cycle's end, under the run's proration basis (exact
+// time when the basis counts nothing of a piece: a piece shorter than a
+// day under a days basis), so the pieces owe one minimum between them,
+// each at its own charge, as Lago prorates a terminated subscription's
+// charge minimum; the zero Ratio (the whole) for a cycle billed whole. An
+// item in service from part way into the cycle owes the whole minimum over
+// the rest, as a partial first period does. The share does not depend on
+// when the item's service ends unless that stop was known by the piece's
+// end (shareService), so a stop learnt after a piece may have been billed
+// leaves the share it was billed at, and late usage re-rates it alike.
+func (g *gen) spendShare(cad ensemble.Cadence, segs []Segment, m usage.MeterID, pd ensemble.Period) (ensemble.Ratio, error) {
+	c, _, err := cad.PeriodAt(g.anchor, pd.Start, g.loc)
+	if err != nil {
+		return ratioZero, err
+	}
+	c = ensemble.Period{Start: c.Start.UTC(), End: c.End.UTC()}
+	pieces := usagePieces(c, g.cuts)
+	if len(pieces) < 2 {
+		return ratioZero, nil
+	}
+	var first, own ensemble.Period
+	charged := 0
+	for _, p := range pieces {
+		if ch, end, _, _ := g.pieceCharge(segs, m, p); ch != nil {
+			sv := g.shareService(segs, p, end)
+			if charged == 0 {
+				first = sv
+			}
+			if p.Equal(pd) {
+				own = sv
+			}
+			charged++
+		}
+	}
+	if own.Start.IsZero() || charged < 2 {
+		return ratioZero, nil
+	}
+	return g.shareOf(own, ensemble.Period{Start: first.Start, End: c.End}, c)
+}
+
+// shareOf returns part over span, each measured as a part of cycle c under
+// the run's proration basis, or in exact time when the basis counts
+// nothing of part.
+func (g *gen) shareOf(part, span, c ensemble.Period) (ensemble.Ratio, error) {
+	for _, opts := range []ensemble.ProrateOptions{g.popts, {Basis: ensemble.ProrateExactTime}} {
+		p, err := ensemble.Prorate(part, c, opts)
+		if err != nil {
+			return ratioZero, err
+		}
+		w, err := ensemble.Prorate(span, c, opts)
+		if err != nil {
+			return ratioZero, err
+		}
+		if p.Sign() > 0 {
+			return ensemble.RatioFromRat(new(big.Rat).Quo(p.Rat(), w.Rat())), nil
+		}
+	}
+	return ratioZero, nil // unreachable: a service is never empty
+}
+
+// shareService is the service in usage period pd a spend share counts:
+// the usage line's (usageService) up to end, where the item's service in
+// pd stops, when that stop was known by pd's end (recorded then or
+// before, or with no record: stopRecorded); else up to pd's end, as the
+// run at pd's end billed it without the stop. The usage of pd is due at
+// the stop, or at pd's end without it, so every run that can bill pd sees
+// a stop recorded by pd's end: the share a run bills pd at, and re-rates
+// late usage of it at, is the same whenever the run is.
+func (g *gen) shareService(segs []Segment, pd ensemble.Period, end time.Time) ensemble.Period {
+	if end.Before(pd.End) && g.stopRecorded(segs, end).After(pd.End) {
+		end = pd.End
+	}
+	return usageService(segs, pd, end)
+}
+
+// stopRecorded returns when the stop of the item's service at end was
+// recorded: the cancellation's record when the subscription is cancelled
+// at end (Subscription.CancelRecorded), else the record of the end of the
+// segment ending there (Segment.EndRecorded); zero when not known.
+func (g *gen) stopRecorded(segs []Segment, end time.Time) time.Time {
+	if g.s.CancelAt.Equal(end) && !g.s.CancelRecorded.IsZero() {
+		return g.s.CancelRecorded
+	}
+	for _, sg := range segs {
+		if sg.End.Equal(end) {
+			return sg.EndRecorded
+		}
+	}
+	return time.Time{}
+}
