@@ -63,6 +63,9 @@ type chargeInfo struct {
 	desc      string
 	key       string // offer ID + "\x00" + charge ID: the stream key
 	flatWhole bool   // a volume price whose tier flat amount is never prorated (catalog.FlatWhole)
+	// spend says what a usage period the item was in service for only
+	// part of owes of the price's spend bounds (catalog.SpendProration).
+	spend catalog.SpendProration
 	// suppliers are the components of a bundle whose cost applies to the
 	// charge (catalog.RefComponent references, sorted): their suppliers
 	// are owed on what the charge bills.
@@ -155,7 +158,8 @@ func NewBuilder(cat *catalog.Catalog, opts Options) (*Builder, error) {
 				}
 				ci := &chargeInfo{offer: oi, id: c.ID, name: c.Name, typ: c.Type, cadence: c.Cadence, timing: c.Timing,
 					meter: c.Meter, model: c.Price.Model, rater: r, chargeRef: pin.ChargeRef(c.ID), priceRef: pin.PriceRef(c.ID),
-					flatWhole: c.Price.Model == catalog.Volume && c.Price.FlatProration == catalog.FlatWhole}
+					flatWhole: c.Price.Model == catalog.Volume && c.Price.FlatProration == catalog.FlatWhole,
+					spend:     c.Price.SpendProration}
 				if ci.name == "" {
 					ci.name = string(c.ID)
 				}

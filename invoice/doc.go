@@ -156,9 +156,24 @@
 // segment's charges, as under SplitNone, and the line of a meter whose
 // charge changed there says so in its Description ("not cut at
 // 2026-04-15, where another meter's charge goes on"); a kept plain
-// per-unit charge bills pieces as it bills the whole, and cuts as usual. A
-// partial first or last period owes the whole minimum spend for the part
-// of it the item was in service (Lago prorates it).
+// per-unit charge bills pieces as it bills the whole, and cuts as usual.
+//
+// A partial first or last period owes the whole minimum and maximum spend
+// for the part of it the item was in service (catalog.SpendWhole, the
+// default). A usage price with catalog.Price.SpendProration
+// catalog.SpendService owes them times the item's service over the whole
+// cycle, under the run's proration basis, rounded once, as Lago prorates
+// a partial period's charge minimum: from January 15, a monthly EUR 5.00
+// minimum owes 5.00 × 17/31 = 2.74 for January; pieces of a cycle each owe
+// their own service over the cycle (UsageTrace.SpendShare, and
+// SpendProration says which). A last period owes its service up to where
+// the item stops when that stop (a cancellation, recorded at
+// Subscription.CancelRecorded, or a segment's end, at
+// Segment.EndRecorded) was recorded by the period's end, or has no
+// record; a stop recorded later, when a run
+// may have billed the period without it, leaves the period's share as
+// that run billed it (the back-dated catch-up does not recompute usage),
+// so late usage re-rates it at the share it was billed at.
 //
 // A run's usage comes from the host's usage report in three calls:
 // Builder.UsageLines gives usage.Config the subscriptions' lines (their

@@ -40,7 +40,9 @@ func Explain(l Line) string {
 		if u.Late != nil {
 			fmt.Fprintf(&b, "  late usage: %s billed before, %s now (adjustment %s): rate(cumulative) - rate(billed)\n", u.Billed, l.Quantity, u.Late)
 		}
-		if !u.SpendShare.IsZero() {
+		if !u.SpendShare.IsZero() && u.SpendProration == catalog.SpendService {
+			fmt.Fprintf(&b, "  in service for part of its billing cycle (spend proration: service): owes %s of the charge's minimum and maximum spend\n", u.SpendShare)
+		} else if !u.SpendShare.IsZero() {
 			fmt.Fprintf(&b, "  a piece of its period, cut where the usage charge changed: owes %s of the charge's minimum and maximum spend\n", u.SpendShare)
 		}
 	}
@@ -71,7 +73,9 @@ func Explain(l Line) string {
 			if adj.IsNegative() {
 				bound = "maximum spend"
 			}
-			if u := l.Usage; u != nil && !u.SpendShare.IsZero() {
+			if u := l.Usage; u != nil && !u.SpendShare.IsZero() && u.SpendProration == catalog.SpendService {
+				bound += " (" + u.SpendShare.String() + " of it)"
+			} else if u != nil && !u.SpendShare.IsZero() {
 				bound += " (this piece's " + u.SpendShare.String() + " of it)"
 			}
 			fmt.Fprintf(&b, "    %s: %s, adjusted by %s\n", bound, l.Full.AmountString(), adj.AmountString())

@@ -1114,7 +1114,7 @@ func (g *gen) usageLine(it *Item, segs []Segment, agg *usage.Aggregate, late *us
 		return
 	}
 	ropts := catalog.RateOptions{Rounding: g.b.opts.Rating, Mode: g.mode, SpendShare: share}
-	tr := &UsageTrace{Meter: agg.Meter, Period: pd, Records: agg.Records, Digest: agg.Digest, Ref: agg.Ref(), SpendShare: share}
+	tr := &UsageTrace{Meter: agg.Meter, Period: pd, Records: agg.Records, Digest: agg.Digest, Ref: agg.Ref(), SpendShare: share, SpendProration: ch.spend}
 	var l *Line
 	if late == nil {
 		r, err := ch.rater.Rate(agg.Value, ropts)
@@ -1507,7 +1507,7 @@ func (g *gen) progressive(it *Item, segs []Segment, p *ProgressiveUsage, at int)
 			return // not yet: the host keeps what was billed
 		}
 	}
-	tr := &UsageTrace{Meter: agg.Meter, Period: pd, Records: agg.Records, Digest: agg.Digest, Ref: agg.Ref(), Billed: p.Billed.Value, SpendShare: share}
+	tr := &UsageTrace{Meter: agg.Meter, Period: pd, Records: agg.Records, Digest: agg.Digest, Ref: agg.Ref(), Billed: p.Billed.Value, SpendShare: share, SpendProration: ch.spend}
 	svc := usageService(segs, pd, end)
 	ps := g.pcts(it, ch.offer.pin.Offer, svc.Start, disc)
 	kind, id, date, period := KindUsage, usageID, end, svc

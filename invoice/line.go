@@ -273,13 +273,18 @@ type UsageTrace struct {
 	BilledNet ensemble.Money `json:"billed_net,omitzero"`
 	// Late is, for an adjustment, the late aggregate's reference.
 	Late *ensemble.Ref `json:"late,omitempty"`
-	// SpendShare is, for a piece of a period cut where the item's usage
-	// charge changed (Period is the piece), the part of its charge's
-	// minimum and maximum spend the piece owes: its share of the service
-	// of the period's pieces, so that they owe one minimum between them
-	// (catalog.RateOptions.SpendShare). Zero for a whole period, which owes
-	// the whole.
+	// SpendShare is the part of its charge's minimum and maximum spend the
+	// usage period owes (catalog.RateOptions.SpendShare), zero for the
+	// whole. Under SpendProration catalog.SpendWhole, a piece of a period
+	// cut where the item's usage charge changed (Period is the piece) owes
+	// its share of the service of the period's pieces, so that they owe one
+	// minimum between them, and a whole period the whole; under
+	// catalog.SpendService, a period or piece owes its service over the
+	// whole billing cycle (17/31 for January 15-31).
 	SpendShare ensemble.Ratio `json:"spend_share,omitzero"`
+	// SpendProration is the charge's catalog.Price.SpendProration, which
+	// SpendShare was worked out under.
+	SpendProration catalog.SpendProration `json:"spend_proration,omitempty"`
 }
 
 // AppliedDiscount is one discount taken off a line.

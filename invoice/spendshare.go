@@ -5,29 +5,49 @@ import (
 	"time"
 
 	"github.com/ensemble-commerce/ensemble"
+	"github.com/ensemble-commerce/ensemble/catalog"
 	"github.com/ensemble-commerce/ensemble/usage"
 )
 
 // spendShare returns the part of its cycle's minimum and maximum spend
-// usage period pd of meter m owes (catalog.RateOptions.SpendShare): for a
-// piece of a cycle cut where the item's usage charges change, its service
-// over the cycle from the service start of the first piece that charges
-// the meter to the cycle's end, under the run's proration basis (exact
-// time when the basis counts nothing of a piece: a piece shorter than a
-// day under a days basis), so the pieces owe one minimum between them,
-// each at its own charge, as Lago prorates a terminated subscription's
-// charge minimum; the zero Ratio (the whole) for a cycle billed whole. An
-// item in service from part way into the cycle owes the whole minimum over
-// the rest, as a partial first period does. The share does not depend on
-// when the item's service ends unless that stop was known by the piece's
-// end (shareService), so a stop learnt after a piece may have been billed
-// leaves the share it was billed at, and late usage re-rates it alike.
+// usage period pd of meter m owes (catalog.RateOptions.SpendShare), under
+// the spend proration of the charge that bills pd (catalog.SpendProration);
+// the zero Ratio is the whole.
+//
+// Under catalog.SpendWhole (the default), a period billed whole owes the
+// whole, however little of it the item was in service (a partial first or
+// last period). A piece of a cycle cut where the item's usage charges
+// change owes its service over the cycle from the service start of the
+// first piece that charges the meter to the cycle's end, so the pieces owe
+// one minimum between them, each at its own charge, as Lago prorates a
+// terminated subscription's charge minimum; an item in service from part
+// way into the cycle owes the whole minimum over the rest, as a partial
+// first period does.
+//
+// Under catalog.SpendService, a period or a piece owes its service over
+// the whole cycle, as Lago prorates the charge minimum of a partial
+// period: an item in service from January 15 owes 17/31 of January's
+// minimum, and pieces of January owe their own service each, 17/31
+// between them.
+//
+// Service is measured under the run's proration basis (in exact time when
+// the basis counts nothing of it: a piece shorter than a day under a days
+// basis), up to where the item stops in pd when that stop was known by
+// pd's end (shareService), so a stop learnt after a run may have billed pd
+// leaves the share pd was billed at, and late usage re-rates it alike.
 func (g *gen) spendShare(cad ensemble.Cadence, segs []Segment, m usage.MeterID, pd ensemble.Period) (ensemble.Ratio, error) {
 	c, _, err := cad.PeriodAt(g.anchor, pd.Start, g.loc)
 	if err != nil {
 		return ratioZero, err
 	}
 	c = ensemble.Period{Start: c.Start.UTC(), End: c.End.UTC()}
+	if ch, end, _, _ := g.pieceCharge(segs, m, pd); ch != nil && ch.spend == catalog.SpendService {
+		share, err := g.shareOf(g.shareService(segs, pd, end), c, c)
+		if err != nil || share.Cmp(ratioOne) == 0 {
+			return ratioZero, err
+		}
+		return share, nil
+	}
 	pieces := usagePieces(c, g.cuts)
 	if len(pieces) < 2 {
 		return ratioZero, nil
