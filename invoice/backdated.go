@@ -66,8 +66,28 @@ func (g *gen) checkBackdated() {
 		discounts(at, it.ID, it.Discounts)
 	}
 	sub := func() string { return g.subPath() }
+	for k, r := range g.s.Removed {
+		note(sub, r.Item, func() string { return ensemble.Path("removed", k) + ".start" }, r.Start, r.Recorded, false)
+	}
 	note(sub, "", func() string { return "cancel_at" }, g.s.CancelAt, g.s.CancelRecorded, false)
 	discounts(sub, "", g.s.Discounts)
+}
+
+// validateRemoved reports what is wrong with the subscription's removals:
+// an item ID malformed, a start or recorded instant missing.
+func validateRemoved(ps *ensemble.Problems, at func() string, s *Subscription) {
+	for k, r := range s.Removed {
+		ra := func() string { return ensemble.Path(at(), "removed", k) }
+		if err := validID(string(r.Item)); err != nil {
+			ps.Add(ra()+".item", err)
+		}
+		if r.Start.IsZero() {
+			ps.Add(ra()+".start", ErrRequired)
+		}
+		if r.Recorded.IsZero() {
+			ps.Add(ra()+".recorded", ErrRequired)
+		}
+	}
 }
 
 // repairable reports whether lines of kind k are recomputed over the

@@ -41,8 +41,9 @@ type histChange struct {
 }
 
 // at is the subscription as known at instant known: the changes recorded
-// by then, as segments that say when they were recorded. It reports false
-// when no item is known yet.
+// by then, as segments that say when they were recorded, and an item
+// removed back to its start as a removal (Subscription.Removed). It
+// reports false when no item is known yet.
 func (h *history) at(known time.Time) (invoice.Subscription, bool) {
 	s := sub(h.id, h.anchor)
 	cs := slices.Clone(h.changes)
@@ -52,6 +53,10 @@ func (h *history) at(known time.Time) (invoice.Subscription, bool) {
 		for _, c := range cs {
 			if c.item != i || c.recorded.After(known) {
 				continue
+			}
+			if len(segs) > 0 && !segs[0].Start.Before(c.eff) {
+				// Removed back to its start: no segment is left to say so.
+				s.Removed = append(s.Removed, invoice.Removal{Item: invoice.ItemID(fmt.Sprintf("i%d", i)), Start: segs[0].Start, Recorded: c.recorded})
 			}
 			kept := segs[:0]
 			for k, sg := range segs {
@@ -86,14 +91,16 @@ func (h *history) at(known time.Time) (invoice.Subscription, bool) {
 	if h.discount != nil && !h.discount.Recorded.After(known) {
 		s.Discounts = []invoice.Discount{*h.discount}
 	}
-	return s, len(s.Items) > 0
+	return s, len(s.Items) > 0 || len(s.Removed) > 0
 }
 
 // drawHistory draws a subscription anchored in January 2026 whose two
 // items change often, many changes recorded weeks after they take effect
 // (back-dated into months already billed), some before: the first
 // upgrades and downgrades between in-advance plans (Basic, with a one-time
-// setup fee, and Pro), with the storage add-on, stops and restarts; the
+// setup fee, and Pro), with the storage add-on, stops and restarts, some
+// at its activation (a change replacing the first segment, or removing
+// the item back to its start); the
 // second bills Support hours in arrears; both change quantities and line
 // discounts. Maybe a contract term with an early-termination fee on the
 // first, a cancellation and a subscription discount, each recorded late.
@@ -154,6 +161,9 @@ func drawHistory(t *rapid.T) *history {
 		h.changes = append(h.changes, histChange{item: i, eff: act, recorded: rec, state: st})
 		for k := range rapid.IntRange(0, 4).Draw(t, "changes") {
 			eff := day(act.AddDate(0, 0, 1), 150, "effective")
+			if rapid.IntRange(0, 5).Draw(t, "at the start") == 0 {
+				eff = act // replaces the first segment, or removes the item back to its start
+			}
 			label := fmt.Sprintf("change %d", k)
 			h.changes = append(h.changes, histChange{item: i, eff: eff, recorded: recorded(eff, label), state: state(label)})
 		}
@@ -177,7 +187,8 @@ func drawHistory(t *rapid.T) *history {
 // (Run.Billed), bills in total
 // exactly what one run over the whole span bills, net and tax, however
 // late its changes were recorded (back-dated quantity changes, upgrades
-// and downgrades, add-ons, discounts, stops and cancellations; in-advance
+// and downgrades, add-ons, discounts, stops and cancellations, items
+// removed back to their start; in-advance
 // and in-arrears charges; early-termination fees; per-line tax, exclusive
 // or inclusive). No line
 // ID repeats across runs; every line that credits another credits one

@@ -42,6 +42,15 @@ offers:
 // stands billed in one run (0, May 1].
 func shieldTrial(t *testing.T, change order.Command) (runs []invoice.Invoice, oneRun invoice.Invoice) {
 	t.Helper()
+	runs, one := shieldTrialWith(t, nil, change)
+	require.Len(t, one, 1)
+	return runs, one[0]
+}
+
+// shieldTrialWith is shieldTrial with the commands before, recorded on
+// February 25, before the run at March 1; the one run may bill nothing.
+func shieldTrialWith(t *testing.T, before []order.Command, change order.Command) (runs, oneRun []invoice.Invoice) {
+	t.Helper()
 	cat, err := catalog.LoadYAML([]byte(shieldYAML))
 	require.NoError(t, err)
 	env := order.Context{Catalog: cat}
@@ -76,13 +85,18 @@ func shieldTrial(t *testing.T, change order.Command) (runs []invoice.Invoice, on
 		}
 	}
 	bill(invoice.Run{At: date(2026, 2, 1)})
+	for _, cmd := range before {
+		step(cmd, date(2026, 2, 25))
+	}
 	bill(invoice.Run{After: date(2026, 2, 1), At: date(2026, 3, 1)})
 	step(change, date(2026, 3, 5))
 	bill(invoice.Run{After: date(2026, 3, 1), At: date(2026, 4, 1)})
 	bill(invoice.Run{After: date(2026, 4, 1), At: date(2026, 5, 1)})
 	sub, err := invoice.FromOrder(o)
 	require.NoError(t, err)
-	return runs, build1(t, b, invoice.Run{At: date(2026, 5, 1)}, sub)
+	oneRun, err = b.Build(invoice.Run{At: date(2026, 5, 1)}, []invoice.Subscription{sub})
+	require.NoError(t, err)
+	return runs, oneRun
 }
 
 // billedInAll is the net the invoices bill together.
@@ -166,4 +180,51 @@ func TestBackdatedUpgradeIsCaughtUp(t *testing.T) {
 		"reversal -10 03-01..04-01 -400.00",
 		"recurring 10 04-01..05-01 600.00",
 	}, lineFigures(runs[2]))
+}
+
+// A line removed back to its start keeps no segment, yet what the runs
+// billed of it is reversed: a Shield Pro seat (EUR 60) added from March 1
+// is billed with March (460.00); on March 5 the host removes it from
+// March 1, and the run at April 1 reverses its 60.00. The runs bill 1,600.00
+// in all, as one run does, where they billed 1,660.00 (the seat's March
+// stood). So with a cancellation back-dated to the activation, which
+// removes every line: the runs end billing nothing, as one run bills
+// nothing, where the order could not be billed at all (it had no segment).
+// Without the lines billed, the removal is a *BackdatedError.
+func TestBackdatedRemovalBackToTheStartIsCaughtUp(t *testing.T) {
+	addPro := order.Command{Kind: order.CmdChange, Change: &order.Change{Kind: order.ChangeAddLine, Line: "m",
+		Pin: catalog.Pin{Offer: "shield-pro"}, Quantity: decimal.NewFromInt(1), EffectiveAt: date(2026, 3, 1)}}
+	t.Run("a line removed from its start", func(t *testing.T) {
+		runs, one := shieldTrialWith(t, []order.Command{addPro}, order.Command{Kind: order.CmdChange, Change: &order.Change{
+			Kind: order.ChangeRemoveLine, Line: "m", EffectiveAt: date(2026, 3, 1)}})
+		require.Len(t, one, 1)
+		got := billedInAll(t, runs)
+		require.True(t, money("1600.00").Equal(got), "billed %s in all", got)
+		require.True(t, one[0].Subtotal.Equal(got), "one run bills %s, the runs %s", one[0].Subtotal, got)
+		require.Equal(t, []string{"recurring 10 03-01..04-01 400.00", "recurring 1 03-01..04-01 60.00"}, lineFigures(runs[1]))
+		require.Equal(t, []string{"recurring 10 04-01..05-01 400.00", "reversal -1 03-01..04-01 -60.00"}, lineFigures(runs[2]))
+	})
+	t.Run("an order cancelled back to its activation", func(t *testing.T) {
+		runs, one := shieldTrialWith(t, []order.Command{addPro}, order.Command{Kind: order.CmdCancel, Cancel: &order.CancelRequest{
+			Mode: order.Immediately, EffectiveAt: date(2026, 2, 1)}})
+		require.Empty(t, one, "one run bills nothing")
+		got := billedInAll(t, runs)
+		require.True(t, got.IsZero(), "billed %s in all", got)
+		require.Len(t, runs, 3)
+		require.Equal(t, []string{"reversal -10 02-01..03-01 -400.00", "reversal -10 03-01..04-01 -400.00", "reversal -1 03-01..04-01 -60.00"}, lineFigures(runs[2]))
+	})
+	t.Run("without the lines billed", func(t *testing.T) {
+		s := sub("s1", date(2026, 2, 1), item("i1", seg(date(2026, 2, 1), time.Time{}, pin("basic", 1), "10")))
+		s.Removed = []invoice.Removal{{Item: "i2", Start: date(2026, 3, 1), Recorded: date(2026, 3, 5)}}
+		b := builder(t, invoice.Options{})
+		_, err := b.Build(invoice.Run{After: date(2026, 3, 1), At: date(2026, 4, 1)}, []invoice.Subscription{s})
+		var be *invoice.BackdatedError
+		require.ErrorAs(t, err, &be)
+		require.Equal(t, invoice.ItemID("i2"), be.Item)
+		require.Equal(t, "removed[0].start", be.Field)
+		require.ErrorContains(t, err, "subscriptions[0].removed[0].start")
+
+		s.Removed[0].Recorded = time.Time{}
+		require.ErrorIs(t, b.Validate(invoice.Run{At: date(2026, 4, 1)}, []invoice.Subscription{s}), invoice.ErrRequired)
+	})
 }

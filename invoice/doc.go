@@ -91,7 +91,8 @@
 // Segments therefore say when they were recorded (Segment.Recorded and
 // EndRecorded; FromOrder sets them from the order's events, and
 // Subscription.CancelRecorded and Discount.Recorded do the same for a
-// cancellation and a discount). A run whose subscription has a change
+// cancellation and a discount; an item removed back to its start keeps
+// no segment, and a Removal says when that was recorded). A run whose subscription has a change
 // recorded after Run.After but effective at or before it catches up,
 // given the lines earlier runs issued (Run.Billed): it recomputes the
 // subscription's one-time, recurring, proration-credit and

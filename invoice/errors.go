@@ -283,8 +283,8 @@ func (e *UsageError) Error() string {
 func (e *UsageError) Unwrap() error { return e.Err }
 
 // ErrBackdated reports a back-dated change a run cannot bill as given: a
-// change to a subscription (a segment, a segment's end, a cancellation or
-// a discount) recorded after the run's After but effective at or before
+// change to a subscription (a segment, a segment's end, a cancellation, a
+// discount or an item's removal) recorded after the run's After but effective at or before
 // it, while Run.Billed holds none of the subscription's lines. The run at
 // After billed the time the change reaches back into without it; only the
 // lines it issued (Run.Billed) let this run catch up what the change owes,
@@ -303,8 +303,9 @@ type BackdatedError struct {
 	Subscription SubscriptionID
 	Item         ItemID
 	// Field is the changed field: "segments[1].start" (a change opening
-	// the segment), "segments[0].end" (its end), "cancel_at" or
-	// "discounts[0].start".
+	// the segment), "segments[0].end" (its end), "cancel_at",
+	// "discounts[0].start" or "removed[0].start" (an item removed back to
+	// its start: Subscription.Removed, whose item Item names).
 	Field string
 	// Effective is when the change takes effect; Recorded when it was
 	// recorded; After the run's After, which lies between them.

@@ -30,10 +30,15 @@ import (
 // recorded (Segment.Recorded, Segment.EndRecorded), so a run after a change
 // back-dated into a billed period catches it up (see Run.Billed).
 //
-// An order that was never activated (no segments) or has no currency yet is
-// an error: there is nothing to bill.
+// A line removed back to its start (order.Removal) keeps no segment: it
+// is no item, but one of the subscription's Removed, so a run reverses
+// what earlier runs billed of it; an order all of whose lines were removed
+// so (cancelled back to its activation) has Removed and no Items.
+//
+// An order that was never activated (no segments, nothing removed) or has
+// no currency yet is an error: there is nothing to bill.
 func FromOrder(o order.Order) (Subscription, error) {
-	if len(o.Segments) == 0 {
+	if len(o.Segments) == 0 && len(o.Removed) == 0 {
 		return Subscription{}, fmt.Errorf("invoice: order %q has no segments: it was never activated", o.ID)
 	}
 	cur, err := ensemble.ParseCurrency(o.Currency)
@@ -83,6 +88,9 @@ func FromOrder(o order.Order) (Subscription, error) {
 			seg.AddOns = append(seg.AddOns, AddOn{Pin: a.Pin, Quantity: a.Quantity})
 		}
 		item.Segments = append(item.Segments, seg)
+	}
+	for _, r := range o.Removed {
+		sub.Removed = append(sub.Removed, Removal{Item: ItemID(r.Line), Start: r.Start, Recorded: r.Recorded})
 	}
 	return sub, nil
 }

@@ -133,6 +133,10 @@ type Subscription struct {
 	CancelRecorded time.Time `json:"cancel_recorded,omitzero"`
 	// Items are the subscription's lines.
 	Items []Item `json:"items"`
+	// Removed are items removed back to their start, which keep no
+	// segment to say so (see Removal). A subscription needs an item or a
+	// removal.
+	Removed []Removal `json:"removed,omitempty"`
 	// Discounts apply to every line of the subscription, or to the lines of
 	// one offer when Discount.Offer is set (invoice and offer discounts).
 	Discounts []Discount `json:"discounts,omitempty"`
@@ -160,6 +164,25 @@ type Subscription struct {
 	// item's own Term is separate: where both apply, both fees are owed.
 	// Items ending earlier (a line removed) owe only their own.
 	Term Term `json:"term,omitzero"`
+}
+
+// Removal records an item a change recorded later removed back to its
+// start (an order line removed at the start of its only segment, or a
+// cancellation back-dated to before the line started: order.Removal, which
+// FromOrder carries): every segment it had is gone, so nothing else says
+// that it was ever in service, or when it stopped. A removal recorded
+// after a run's After, of an item whose service started at or before it,
+// is a back-dated change (see Segment.Recorded): the run catches up from
+// Run.Billed and reverses what earlier runs billed of the item. The item
+// may be in Items too, with segments a later change opened.
+type Removal struct {
+	// Item is the item removed; required.
+	Item ItemID `json:"item"`
+	// Start is where the item's first segment started before the removal:
+	// the service the removal takes away begins there. Required.
+	Start time.Time `json:"start"`
+	// Recorded is when the removal was recorded. Required.
+	Recorded time.Time `json:"recorded"`
 }
 
 // Item is one line of a subscription: a product (or bundle) whose pin,
@@ -496,7 +519,7 @@ type Run struct {
 	// CreditRequest.Prorated's.
 	//
 	// A subscription with a back-dated change (a segment, segment end,
-	// cancellation or discount recorded after After but effective at or
+	// cancellation, discount or removal recorded after After but effective at or
 	// before it: Segment.Recorded) needs its billed lines here: every line
 	// earlier runs issued for it (with the reversals and credit notes) from
 	// the billing cycle the earliest such change takes effect in. The run

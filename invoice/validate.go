@@ -87,9 +87,10 @@ func (b *Builder) validate(ps *ensemble.Problems, run Run, subs []Subscription) 
 			discountIDs = map[DiscountID]bool{}
 		}
 		b.validateDiscounts(ps, func() string { return at() + ".discounts" }, s, s.Discounts, discountIDs)
-		if len(s.Items) == 0 {
+		if len(s.Items) == 0 && len(s.Removed) == 0 {
 			ps.Add(at()+".items", ErrRequired)
 		}
+		validateRemoved(ps, at, s)
 		items := map[ItemID]bool{}
 		for j := range s.Items {
 			it := &s.Items[j]

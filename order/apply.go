@@ -23,6 +23,7 @@ func (o Order) clone() Order {
 	c.Lines = slices.Clone(o.Lines)
 	c.Tasks = slices.Clone(o.Tasks)
 	c.Segments = slices.Clone(o.Segments)
+	c.Removed = slices.Clone(o.Removed)
 	c.Suspensions = slices.Clone(o.Suspensions)
 	if o.Cancellation != nil {
 		cc := *o.Cancellation
@@ -184,6 +185,9 @@ func (o *Order) stopSegments(t, at time.Time) {
 	kept := o.Segments[:0]
 	for i, s := range o.Segments {
 		if !s.Start.Before(t) {
+			if i == 0 || o.Segments[i-1].Line != s.Line {
+				o.removed(s.Line, s.Start, at) // its first segment, and so all
+			}
 			continue
 		}
 		dropsNext := i+1 < len(o.Segments) && o.Segments[i+1].Line == s.Line && !o.Segments[i+1].Start.Before(t)
@@ -383,6 +387,9 @@ func (t LineTerms) activated(at time.Time) LineTerms {
 // stopSegments does for all.
 func (o *Order) stopLine(id LineID, t, at time.Time) {
 	n := len(o.Segments)
+	if i := slices.IndexFunc(o.Segments, func(s Segment) bool { return s.Line == id }); i >= 0 && !o.Segments[i].Start.Before(t) {
+		o.removed(id, o.Segments[i].Start, at)
+	}
 	o.Segments = slices.DeleteFunc(o.Segments, func(s Segment) bool { return s.Line == id && !s.Start.Before(t) })
 	dropped := len(o.Segments) < n
 	for i := range o.Segments {
@@ -399,4 +406,12 @@ func (o *Order) stopLine(id LineID, t, at time.Time) {
 	if len(o.Segments) == 0 {
 		o.Segments = nil
 	}
+}
+
+// removed records that line id, whose first segment started at start,
+// loses every segment to an event recorded at instant at (see Removal),
+// keeping Removed sorted by line.
+func (o *Order) removed(id LineID, start, at time.Time) {
+	i, _ := slices.BinarySearchFunc(o.Removed, id, func(r Removal, id LineID) int { return strings.Compare(string(r.Line), string(id)) })
+	o.Removed = slices.Insert(o.Removed, i, Removal{Line: id, Start: start, Recorded: at})
 }

@@ -465,3 +465,34 @@ func TestSegmentsRecordWhenChangesWereRecorded(t *testing.T) {
 	require.NoError(t, err)
 	requireSame(t, folded, o)
 }
+
+// A line removed back to its start keeps no segment, so the order records
+// the removal (Order.Removed: the line, where it started, when the removal
+// was recorded) for invoicing to take back what it billed of the line; its
+// ID stays taken, as a removed line's does. A cancellation back-dated to
+// the activation removes every line so.
+func TestRemovingALineBackToItsStartRecordsIt(t *testing.T) {
+	e := env(t)
+	o, evs := activeOrder(t) // lines l1 (suite), l2 (backup); activated 2026-03-05
+	o = step(t, e, o, &evs, order.Command{Kind: order.CmdChange, Change: &order.Change{Kind: order.ChangeAddLine, Line: "l0",
+		Pin: catalog.Pin{Offer: "storage"}, Quantity: dec("3"), EffectiveAt: day("2026-03-10")}}, day("2026-03-08"))
+	o = step(t, e, o, &evs, order.Command{Kind: order.CmdChange, Change: &order.Change{Kind: order.ChangeRemoveLine, Line: "l0",
+		EffectiveAt: day("2026-03-10")}}, day("2026-03-12"))
+	require.Empty(t, o.LineSegments("l0"))
+	require.Equal(t, []order.Removal{{Line: "l0", Start: day("2026-03-10"), Recorded: day("2026-03-12")}}, o.Removed)
+	_, _, err := o.Decide(ctx, e, order.Command{Kind: order.CmdChange, Change: &order.Change{Kind: order.ChangeAddLine, Line: "l0",
+		Pin: catalog.Pin{Offer: "backup"}, Quantity: dec("1")}}, day("2026-03-13"))
+	require.ErrorIs(t, err, order.ErrDuplicate, "the removed line's ID stays taken")
+
+	o = step(t, e, o, &evs, order.Command{Kind: order.CmdCancel, Cancel: &order.CancelRequest{Mode: order.Immediately,
+		EffectiveAt: day("2026-03-05")}}, day("2026-03-20"))
+	require.Empty(t, o.Segments)
+	require.Equal(t, []order.Removal{
+		{Line: "l0", Start: day("2026-03-10"), Recorded: day("2026-03-12")},
+		{Line: "l1", Start: day("2026-03-05"), Recorded: day("2026-03-20")},
+		{Line: "l2", Start: day("2026-03-05"), Recorded: day("2026-03-20")},
+	}, o.Removed)
+	folded, err := order.Fold(evs)
+	require.NoError(t, err)
+	requireSame(t, folded, o)
+}

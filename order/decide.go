@@ -512,7 +512,8 @@ func (d *decider) addLine(ch Change, subject string) ([]Event, error) {
 	if err := checkID("line id", string(ch.Line)); err != nil {
 		p.Add("change.line", err)
 	} else if slices.ContainsFunc(d.o.Lines, func(l Line) bool { return l.ID == ch.Line }) ||
-		slices.ContainsFunc(d.o.Segments, func(s Segment) bool { return s.Line == ch.Line }) {
+		slices.ContainsFunc(d.o.Segments, func(s Segment) bool { return s.Line == ch.Line }) ||
+		slices.ContainsFunc(d.o.Removed, func(r Removal) bool { return r.Line == ch.Line }) {
 		p.Add("change.line", fmt.Errorf("%w: line %q is or was on order %q", ErrDuplicate, ch.Line, d.o.ID))
 	}
 	if ch.EffectiveAt.Before(d.o.ActivatedAt) {

@@ -60,7 +60,8 @@
 // While active, a change (quantity, another offer or version, an add-on
 // attached or detached, a line added or removed) takes effect at an instant
 // and splits the line's current segment there (a line added opens its first
-// segment; a line removed leaves Lines and keeps its ended segments). Changes
+// segment; a line removed leaves Lines and keeps its ended segments, and one
+// removed back to its start, which keeps none, is recorded in Removed). Changes
 // are checked as a quote is, at their effective instant (a change that
 // sells more, another offer, a quantity increase, an add-on or a line,
 // needs sellers who may make the sale then; one that sells less, none),
@@ -93,7 +94,7 @@
 // recorded at its activation), and when the events that opened and ended
 // it were recorded (Segment.Recorded, Segment.EndRecorded: a change
 // back-dated into a period a run already billed is caught up by the next
-// run); plus Billing (anchor, time
+// run), and the lines removed back to their start (Removed); plus Billing (anchor, time
 // zone), Term (TermAt), ActivatedAt, Cancellation (mode, effective instant,
 // WithinTerm) and Suspensions. Settlement reads the Route (a
 // partner.Route: its Kind, seller, each upline level of the captured Chain,

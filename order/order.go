@@ -350,6 +350,23 @@ type Segment struct {
 	EndRecorded time.Time `json:"end_recorded,omitzero"`
 }
 
+// Removal records a line whose every segment a later event dropped: a
+// line removed back to its start (ChangeRemoveLine effective at the start
+// of its only segment), or an immediate stop back-dated to before the line
+// started (a cancellation back-dated to the activation drops every line).
+// Such a line keeps no segment to say it was ever in service, nor when it
+// stopped, so invoicing could not take back what a run billed of it before
+// the removal was recorded; this says (invoice.Removal).
+type Removal struct {
+	// Line is the line removed.
+	Line LineID `json:"line"`
+	// Start is where the line's first segment started: the service the
+	// removal takes away begins there.
+	Start time.Time `json:"start"`
+	// Recorded is the instant of the event that removed it.
+	Recorded time.Time `json:"recorded"`
+}
+
 // Open reports whether the segment has no end yet.
 func (s Segment) Open() bool { return s.End.IsZero() }
 
@@ -419,8 +436,11 @@ type Order struct {
 	// when the lines stop).
 	EndedAt time.Time `json:"ended_at,omitzero"`
 
-	Tasks        []Task        `json:"tasks,omitempty"`
-	Segments     []Segment     `json:"segments,omitempty"`
+	Tasks    []Task    `json:"tasks,omitempty"`
+	Segments []Segment `json:"segments,omitempty"`
+	// Removed are the lines removed back to their start (see Removal),
+	// sorted by line.
+	Removed      []Removal     `json:"removed,omitempty"`
 	Suspensions  []Suspension  `json:"suspensions,omitempty"`
 	Cancellation *Cancellation `json:"cancellation,omitempty"`
 
