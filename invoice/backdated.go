@@ -219,6 +219,7 @@ func (g *gen) reconcile() []Line {
 		keys = append(keys, k)
 	}
 	slices.Sort(keys)
+	g.missing(keys, fams, issued, reversed, key)
 	// bill appends recomputed line l, crediting root when it is a
 	// proration credit, under a new ID if its own was issued before.
 	bill := func(l *Line, root LineID) LineID {
@@ -278,6 +279,81 @@ func (g *gen) reconcile() []Line {
 	}
 	slices.SortFunc(out, func(a, b Line) int { return strings.Compare(string(a.ID), string(b.ID)) })
 	return out
+}
+
+// missing reports, as *BilledIncompleteError values, the lines earlier
+// runs issued that the run's billed lines lack, where the run can tell
+// (see issuedBefore): a family whose recomputed line or proration credit
+// was issued, with no line standing for it; and the reversal of a line
+// the billed lines hold with a line billed anew for it (other than a
+// proration credit, given back with the line it credits), but not
+// reversed (both would be reversed again). Reconciled without them, the family
+// would be billed a second time.
+func (g *gen) missing(keys []LineID, fams map[LineID]*lineFamily, issued map[LineID]*Line, reversed map[LineID]bool, key func(*Line) LineID) {
+	report := func(item ItemID, id LineID, due time.Time) {
+		g.ps.Add(g.subPath(), &BilledIncompleteError{Subscription: g.s.ID, Item: item, Line: id, Due: due, Effective: g.repairFrom, Err: ErrBilledIncomplete})
+	}
+	for _, l := range g.billedSub {
+		// A proration credit billed anew stands for one given back with
+		// the line it credited, which was reversed; that line is checked.
+		if x, ok := issued[l.Reissues]; ok && l.Kind != KindProrationCredit && !reversed[x.ID] && g.touched(x) {
+			report(x.Item, x.ID+"/reversal", time.Time{})
+		}
+	}
+	for _, k := range keys {
+		f := fams[k]
+		if f.ideal >= 0 && len(f.billed) == 0 && g.issuedBefore(&g.lines[f.ideal]) {
+			report(g.lines[f.ideal].Item, k, g.lines[f.ideal].Date)
+		}
+		for _, i := range f.credits {
+			c := &g.lines[i]
+			if g.issuedBefore(c) && !slices.ContainsFunc(f.billedCredits, func(b *Line) bool { return key(b) == c.ID }) {
+				report(c.Item, c.ID, c.Date)
+			}
+		}
+	}
+}
+
+// issuedBefore reports whether recomputed line l was surely issued by an
+// earlier run (as l, or as a line billed anew for it), all runs up to
+// After having billed, or caught up, what was recorded by then. It was,
+// when it fell due by After and:
+//
+//   - before repairFrom: nothing recorded after After reaches back so far,
+//     so it was computed then as now;
+//   - billed in advance, or a one-time fee, at the start of its service,
+//     where the item's segment in force was recorded by After: the
+//     segment was there then (a change recorded later could only end it
+//     sooner), and so was the one before it, and with them the line;
+//   - billed in arrears from such a segment, for a cycle over by After.
+//
+// Other lines may be new: a change recorded after After may have opened
+// the segment they bill (whatever it replaced, the run cannot tell), or
+// moved the instant they fall due at.
+func (g *gen) issuedBefore(l *Line) bool {
+	after := g.run.After
+	switch {
+	case l.Date.After(after):
+		return false
+	case l.Date.Before(g.repairFrom):
+		return true
+	case l.Kind != KindRecurring && l.Kind != KindOneTime:
+		return false
+	case !l.Date.Equal(l.Period.Start) && l.Cycle.End.After(after):
+		return false // in arrears, for a cycle not over by After
+	}
+	for j := range g.s.Items {
+		it := &g.s.Items[j]
+		if it.ID != l.Item {
+			continue
+		}
+		for _, sg := range it.Segments {
+			if !l.Period.Start.Before(sg.Start) && (sg.End.IsZero() || l.Period.Start.Before(sg.End)) {
+				return !sg.Recorded.After(after)
+			}
+		}
+	}
+	return false
 }
 
 // sameLine reports whether billed line b bills what recomputed line l

@@ -321,3 +321,91 @@ func TestBackdatedChangeLeavesALineNowDueEarlierAlone(t *testing.T) {
 	require.NoError(t, err)
 	require.True(t, one.Subtotal.Equal(got), "one run %s, the runs %s", one.Subtotal, got)
 }
+
+// A run catching up a back-dated change reconciles it with Run.Billed; a
+// line earlier runs issued that is missing there would be taken for one no
+// run billed, and billed again. Where the run can tell the line was
+// issued, it is a *BilledIncompleteError (ErrBilledIncomplete) naming the
+// line: 10 Basic seats billed for February and March, and on March 5 12
+// seats from February 20; given only March's lines, the run at April 1
+// billed February's 100.00 a second time (246.43 for 146.43).
+func TestBackdatedCatchUpRefusesAnIncompleteBilled(t *testing.T) {
+	b := builder(t, invoice.Options{Basis: ensemble.ProrateDaysEndExclusive})
+	before := seatsAt(time.Time{}, time.Time{}, "")
+	after := seatsAt(date(2026, 2, 20), date(2026, 3, 5), "12")
+	feb := build1(t, b, invoice.Run{At: date(2026, 2, 1)}, before)
+	mar := build1(t, b, invoice.Run{After: date(2026, 2, 1), At: date(2026, 3, 1)}, before)
+	apr := invoice.Run{After: date(2026, 3, 1), At: date(2026, 4, 1)}
+	requireMissing := func(t *testing.T, err error, line invoice.LineID, due time.Time) {
+		t.Helper()
+		require.ErrorIs(t, err, invoice.ErrBilledIncomplete)
+		var be *invoice.BilledIncompleteError
+		require.ErrorAs(t, err, &be)
+		require.Equal(t, invoice.SubscriptionID("s1"), be.Subscription)
+		require.Equal(t, line, be.Line)
+		require.True(t, due.Equal(be.Due), "due %s", be.Due)
+		require.Contains(t, err.Error(), "Run.Billed")
+	}
+
+	t.Run("a line of the cycle the change takes effect in", func(t *testing.T) {
+		run := apr
+		run.Billed = mar.Lines
+		_, err := b.Build(run, []invoice.Subscription{after})
+		requireMissing(t, err, feb.Lines[0].ID, date(2026, 2, 1))
+		var be *invoice.BilledIncompleteError
+		require.ErrorAs(t, err, &be)
+		require.Equal(t, invoice.ItemID("i1"), be.Item)
+		require.True(t, date(2026, 2, 20).Equal(be.Effective))
+
+		run.Billed = append(slices.Clone(feb.Lines), mar.Lines...)
+		got := build1(t, b, run, after)
+		require.Equal(t, "146.43", got.Subtotal.AmountString(), "-32.14 + 38.57 + 120.00 - 100.00 + 120.00")
+	})
+	t.Run("a line billed after the change takes effect", func(t *testing.T) {
+		// A second item, untouched, billed in advance from a segment
+		// recorded before the run: its March line was issued.
+		two := func(s invoice.Subscription) invoice.Subscription {
+			it := item("i2", seg(date(2026, 2, 1), time.Time{}, pin("pro", 1), "1"))
+			it.Segments[0].Recorded = date(2026, 2, 1)
+			s.Items = append(s.Items, it)
+			return s
+		}
+		febTwo := build1(t, b, invoice.Run{At: date(2026, 2, 1)}, two(before))
+		marTwo := build1(t, b, invoice.Run{After: date(2026, 2, 1), At: date(2026, 3, 1)}, two(before))
+		var i2 invoice.Line
+		for _, l := range marTwo.Lines {
+			if l.Item == "i2" {
+				i2 = l
+			}
+		}
+		run := apr
+		for _, l := range append(slices.Clone(febTwo.Lines), marTwo.Lines...) {
+			if l.ID != i2.ID {
+				run.Billed = append(run.Billed, l)
+			}
+		}
+		_, err := b.Build(run, []invoice.Subscription{two(after)})
+		requireMissing(t, err, i2.ID, date(2026, 3, 1))
+	})
+	t.Run("the reversal of a line billed anew", func(t *testing.T) {
+		run := apr
+		run.Billed = append(slices.Clone(feb.Lines), mar.Lines...)
+		caught := build1(t, b, run, after)
+		billed := append(slices.Clone(run.Billed), caught.Lines...)
+		var reversal invoice.LineID
+		billed = slices.DeleteFunc(billed, func(l invoice.Line) bool {
+			if l.Kind == invoice.KindReversal {
+				reversal = l.ID
+				return true
+			}
+			return false
+		})
+		// A stop from March 20, recorded April 5, catches up March again:
+		// without the reversal, the line billed for March and the one
+		// billed anew would both be reversed.
+		later := after
+		later.Items[0].Segments[1].End, later.Items[0].Segments[1].EndRecorded = date(2026, 3, 20), date(2026, 4, 5)
+		_, err := b.Build(invoice.Run{After: date(2026, 4, 1), At: date(2026, 5, 1), Billed: billed}, []invoice.Subscription{later})
+		requireMissing(t, err, reversal, time.Time{})
+	})
+}

@@ -327,3 +327,60 @@ func (e *BackdatedError) Error() string {
 
 // Unwrap returns the condition.
 func (e *BackdatedError) Unwrap() error { return e.Err }
+
+// ErrBilledIncomplete reports a run catching up a back-dated change whose
+// Run.Billed lacks a line an earlier run issued for the subscription: the
+// run would take the line for one no run billed and bill it again. See
+// BilledIncompleteError for what a run can tell was issued.
+var ErrBilledIncomplete = errors.New("invoice: a line earlier runs issued is missing from Run.Billed")
+
+// BilledIncompleteError reports a line missing from Run.Billed (see
+// ErrBilledIncomplete) while a run catches up a back-dated change: a line
+// of the subscription's history, as the run recomputes it, that earlier
+// runs surely issued (or a line billed anew for it, Line.Reissues), with
+// no such line standing in Run.Billed; or the reversal of a line that
+// Run.Billed holds together with a line billed anew for it. A run tells a
+// line was issued when it fell due by Run.After and before the earliest
+// instant a back-dated change takes effect at (Effective), or when it is
+// billed in advance (or a one-time fee) at an instant by Run.After where
+// the item's segment in force was recorded by Run.After, or billed in
+// arrears for a cycle over by Run.After from such a segment. It arrives
+// inside the *ensemble.ValidationError of Build at the subscription's
+// path, one per missing line, and wraps its condition
+// (ErrBilledIncomplete).
+type BilledIncompleteError struct {
+	// Subscription and Item name whose line is missing; Item is empty for
+	// a line of the subscription as a whole.
+	Subscription SubscriptionID
+	Item         ItemID
+	// Line is the missing line's ID: as one run over the span bills it
+	// (the line itself, or one billed anew for it: Line.Reissues), or,
+	// for a missing reversal, "<line>/reversal".
+	Line LineID
+	// Due is when the line fell due (zero for a reversal).
+	Due time.Time
+	// Effective is the earliest instant a back-dated change of the
+	// subscription takes effect at: Run.Billed must hold every line issued
+	// for the subscription whose cycle ends after it.
+	Effective time.Time
+	// Err is the condition.
+	Err error
+}
+
+// Error writes `invoice: subscription "s" item "i": line "x" due <due>
+// was issued by an earlier run but is not in Run.Billed: <condition>: ...`.
+func (e *BilledIncompleteError) Error() string {
+	who := fmt.Sprintf("subscription %q item %q", e.Subscription, e.Item)
+	if e.Item == "" {
+		who = fmt.Sprintf("subscription %q", e.Subscription)
+	}
+	what := fmt.Sprintf("line %q due %s was issued by an earlier run", e.Line, fmtRFC(e.Due))
+	if e.Due.IsZero() {
+		what = fmt.Sprintf("reversal %q was issued with the line billed anew for it", e.Line)
+	}
+	return fmt.Sprintf("invoice: %s: %s but is not in Run.Billed: %v: a back-dated change takes effect at %s; pass every line earlier runs issued for the subscription whose cycle ends after it, with their reversals and credit notes, or the run bills them again",
+		who, what, e.Err, fmtRFC(e.Effective))
+}
+
+// Unwrap returns the condition.
+func (e *BilledIncompleteError) Unwrap() error { return e.Err }

@@ -522,7 +522,15 @@ type Run struct {
 	// cancellation, discount or removal recorded after After but effective at or
 	// before it: Segment.Recorded) needs its billed lines here: every line
 	// earlier runs issued for it (with the reversals and credit notes) from
-	// the billing cycle the earliest such change takes effect in. The run
+	// the billing cycle the earliest such change takes effect in (every
+	// line whose Cycle ends after that instant; a host passing all of the
+	// subscription's lines from that cycle's start on passes them). A line
+	// missing would be taken for one no run billed, and billed again: where
+	// the run can tell an earlier run issued it (see
+	// BilledIncompleteError), the run is a *BilledIncompleteError
+	// (ErrBilledIncomplete) naming it; a line of a state the change
+	// replaced cannot be told from the segments, so nothing replaces
+	// passing them all. The run
 	// then catches up, so that the runs bill in total what one run over the
 	// whole span bills: it recomputes the subscription's one-time,
 	// recurring, proration-credit and early-termination lines due by At
