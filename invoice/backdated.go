@@ -262,13 +262,21 @@ func (g *gen) reconcile() []Line {
 		if billedAlike {
 			root = f.billed[0].ID
 		} else {
+			var gone []*Line
 			for _, b := range f.billed {
 				if r, ok := g.reversal(b, creditsOf[b.ID]); ok {
 					out = append(out, r)
+					gone = append(gone, b)
 				}
 			}
 			if f.ideal >= 0 {
 				root = bill(&g.lines[f.ideal], "")
+				if len(gone) > 0 {
+					if g.reissuedFor == nil {
+						g.reissuedFor = map[LineID][]*Line{}
+					}
+					g.reissuedFor[root] = gone
+				}
 			}
 		}
 		for n, i := range f.credits {
@@ -354,6 +362,151 @@ func (g *gen) issuedBefore(l *Line) bool {
 		}
 	}
 	return false
+}
+
+// billedEarlier reports whether line l is one a run catching up a
+// back-dated change bills for time earlier invoices billed: a line billed
+// anew (Line.Reissues), or one no run billed that fell due by After. A
+// fixed discount is not taken off it once more for this invoice (see
+// catchUpDiscount).
+func (g *gen) billedEarlier(l *Line) bool {
+	if !g.repairing || l.Kind == KindReversal {
+		return false
+	}
+	_, again := g.reissuedFor[l.ID]
+	return again || l.Reissues != "" || !l.Date.After(g.run.After)
+}
+
+// catchUpDiscount takes fixed discount d (of item it, or the
+// subscription's: nil) off the lines a run catching up a back-dated change
+// bills for time earlier invoices billed (billedEarlier), once per invoice
+// period, never once more for this invoice:
+//
+//   - a line billed anew in place of billed lines it reverses takes what
+//     they took of d, which their reversals give back, at most what is
+//     left of it;
+//   - then these lines and the others, billed late, take what is left of
+//     d for the cycle of the subscription's cadence their service starts
+//     in, after what the lines of that cycle that stand (billed and not
+//     reversed, or billed anew) took of it, split in proportion to what is
+//     left of them, as fixedDiscounts splits it.
+//
+// So a reissued March line keeps March's 5.00 off, which its reversal gave
+// back, and a proration of February 20 billed late takes nothing of a 5.00
+// that February's line took.
+func (g *gen) catchUpDiscount(lines []Line, d *Discount, it *Item) {
+	if !g.repairing {
+		return
+	}
+	w, ok := g.windowOf(d)
+	if !ok {
+		return
+	}
+	took := func(l *Line) ensemble.Money {
+		m := ensemble.MoneyFromMinor(0, g.cur)
+		for _, ad := range l.Discounts {
+			if ad.ID == d.ID && ad.Percent.IsZero() {
+				m = g.add(m, ad.Amount)
+			}
+		}
+		return m
+	}
+	cycle := func(t time.Time) (int64, bool) {
+		c, _, err := g.cad.PeriodAt(g.s.Anchor, t, g.loc)
+		if err != nil {
+			g.ps.Add(g.subPath()+".discounts", err)
+			return 0, false
+		}
+		return c.Start.UnixNano(), true
+	}
+	take := func(l *Line, m ensemble.Money) {
+		l.Discounts = append(l.Discounts, AppliedDiscount{ID: d.ID, Amount: m})
+		l.Discount = g.add(l.Discount, m)
+	}
+	taken := map[int64]ensemble.Money{}
+	gone := map[LineID]bool{}
+	for i := range lines {
+		if l := &lines[i]; l.Kind == KindReversal {
+			gone[l.Credits] = true
+		}
+	}
+	for _, b := range g.billedSub {
+		if b.Kind == KindReversal {
+			gone[b.Credits] = true
+		}
+	}
+	for _, b := range g.billedSub {
+		if m := took(b); !gone[b.ID] && !m.IsZero() && (it == nil || b.Item == it.ID) {
+			if c, ok := cycle(b.Period.Start); ok {
+				taken[c] = g.add(taken[c], m)
+			}
+		}
+	}
+	var late []int
+	for i := range lines {
+		l := &lines[i]
+		if !g.billedEarlier(l) || !fixedApplies(d, it, w, l) {
+			continue
+		}
+		left := g.sub(l.Amount, l.Discount)
+		m := ensemble.MoneyFromMinor(0, g.cur)
+		for _, b := range g.reissuedFor[l.ID] {
+			m = g.add(m, took(b))
+		}
+		if g.cmp(m, left) > 0 {
+			m = left
+		}
+		if m.IsPositive() {
+			take(l, m)
+			if c, ok := cycle(l.Period.Start); ok {
+				taken[c] = g.add(taken[c], m)
+			}
+		}
+		if g.sub(left, m).IsPositive() {
+			late = append(late, i)
+		}
+	}
+	// The lines billed late, cycle by cycle in order.
+	byCycle := map[int64][]int{}
+	var cycles []int64
+	for _, i := range late {
+		c, ok := cycle(lines[i].Period.Start)
+		if !ok {
+			return
+		}
+		if _, seen := byCycle[c]; !seen {
+			cycles = append(cycles, c)
+		}
+		byCycle[c] = append(byCycle[c], i)
+	}
+	slices.Sort(cycles)
+	for _, c := range cycles {
+		room := g.sub(ensemble.MoneyFromDecimal(d.Amount, g.cur), taken[c])
+		if !room.IsPositive() {
+			continue
+		}
+		idx := byCycle[c]
+		shares := make([]ensemble.Share, len(idx))
+		pool := ensemble.MoneyFromMinor(0, g.cur)
+		for k, i := range idx {
+			left := g.sub(lines[i].Amount, lines[i].Discount)
+			shares[k] = ensemble.Share{Key: string(lines[i].ID), Weight: ensemble.RatioFromDecimal(left.Amount())}
+			pool = g.add(pool, left)
+		}
+		if g.cmp(room, pool) > 0 {
+			room = pool
+		}
+		parts, err := ensemble.Allocate(room, shares, ensemble.AllocateOptions{})
+		if err != nil {
+			g.ps.Add(g.subPath()+".discounts", err)
+			return
+		}
+		for k, i := range idx {
+			if parts[k].IsPositive() {
+				take(&lines[i], parts[k])
+			}
+		}
+	}
 }
 
 // sameLine reports whether billed line b bills what recomputed line l

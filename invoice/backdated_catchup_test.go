@@ -409,3 +409,52 @@ func TestBackdatedCatchUpRefusesAnIncompleteBilled(t *testing.T) {
 		requireMissing(t, err, reversal, time.Time{})
 	})
 }
+
+// A fixed discount is taken once per invoice period, and a run catching up
+// a back-dated change bills lines for periods earlier invoices billed: 10
+// Basic seats with EUR 5.00 off, billed for February and March, then on
+// March 5 12 seats from February 20. For ever, the run at April 1 reversed
+// March (95.00, its 5.00 off given back) and took 5.00 once off the three
+// lines it billed (February 20's, March's anew and April's): the runs
+// billed 501.43 where 5.00 off each of four invoices is 496.43. Now March
+// billed anew keeps March's 5.00 and April takes its own. For February
+// only, it took February's 5.00 again off February 20's line (506.43 for
+// 511.43, what one run bills); now that line takes what February's line
+// left of it, nothing.
+func TestBackdatedCatchUpTakesAFixedDiscountOncePerPeriod(t *testing.T) {
+	b := builder(t, invoice.Options{Basis: ensemble.ProrateDaysEndExclusive})
+	tests := []struct {
+		name     string
+		discount invoice.Discount
+		total    string
+		april    []string
+	}{
+		{"for ever", invoice.Discount{ID: "promo", Amount: dec("5")}, "496.43",
+			[]string{"recurring seats 38.57 net 38.57", "recurring seats 120.00 net 115.00", "reversal seats -95.00 net -95.00", "recurring seats 120.00 net 115.00"}},
+		{"for February", invoice.Discount{ID: "promo", Amount: dec("5"), Duration: invoice.Once}, "511.43",
+			[]string{"recurring seats 38.57 net 38.57", "recurring seats 120.00 net 120.00", "reversal seats -100.00 net -100.00", "recurring seats 120.00 net 120.00"}},
+		// 150.00 off March, more than it bills: March billed anew takes
+		// the 100.00 its first line took and 20.00 more of what is left.
+		{"more than March bills", invoice.Discount{ID: "promo", Amount: dec("150"), Duration: invoice.Once, Start: date(2026, 3, 1)}, "396.43",
+			[]string{"recurring seats 38.57 net 38.57", "recurring seats 120.00 net 0.00", "reversal seats 0.00 net 0.00", "recurring seats 120.00 net 120.00"}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			with := func(s invoice.Subscription) invoice.Subscription {
+				s.Discounts = []invoice.Discount{tc.discount}
+				return s
+			}
+			invs := runs(t, b, with(seatsAt(time.Time{}, time.Time{}, "")), with(seatsAt(date(2026, 2, 20), date(2026, 3, 5), "12")), date(2026, 3, 5), date(2026, 5, 1))
+			got := billedInAll(t, invs)
+			require.Equal(t, tc.total, got.AmountString())
+			require.Len(t, invs, 4)
+			var april []string
+			for _, l := range invs[2].Lines {
+				if l.Kind != invoice.KindProrationCredit {
+					april = append(april, l.Kind.String()+" "+string(l.Charge)+" "+l.Amount.AmountString()+" net "+l.Net.AmountString())
+				}
+			}
+			require.Equal(t, tc.april, april)
+		})
+	}
+}

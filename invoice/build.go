@@ -305,7 +305,9 @@ func hasSegmentRefs(it *Item) bool {
 }
 
 // fixedDiscounts takes each fixed-amount discount off the positive lines
-// it applies to, split in proportion to what is left of them.
+// it applies to, split in proportion to what is left of them; a run
+// catching up a back-dated change takes it off the lines it bills for
+// time earlier invoices billed as catchUpDiscount says.
 func (g *gen) fixedDiscounts(lines []Line) {
 	apply := func(d *Discount, it *Item) {
 		w, ok := g.windowOf(d)
@@ -317,8 +319,7 @@ func (g *gen) fixedDiscounts(lines []Line) {
 		pool := ensemble.MoneyFromMinor(0, g.cur)
 		for i := range lines {
 			l := &lines[i]
-			if l.Kind == KindCommitmentTrueUp || l.Kind == KindCreditNote || l.Kind == KindPrepayment || l.Kind == KindPrepaidBreakage || l.Kind == KindEarlyTermination || (it != nil && l.Item != it.ID) ||
-				(d.Offer != "" && l.Pin.Offer != d.Offer) || !w.contains(l.Period.Start) {
+			if !fixedApplies(d, it, w, l) || g.billedEarlier(l) {
 				continue
 			}
 			left := g.sub(l.Amount, l.Discount)
@@ -367,16 +368,30 @@ func (g *gen) fixedDiscounts(lines []Line) {
 	for _, it := range items {
 		for _, d := range fixed(it.Discounts) {
 			apply(d, it)
+			g.catchUpDiscount(lines, d, it)
 		}
 	}
 	for _, d := range fixed(g.s.Discounts) {
 		apply(d, nil)
+		g.catchUpDiscount(lines, d, nil)
 	}
 	for i := range lines {
 		if len(lines[i].Discounts) > 1 {
 			slices.SortFunc(lines[i].Discounts, func(a, b AppliedDiscount) int { return strings.Compare(string(a.ID), string(b.ID)) })
 		}
 	}
+}
+
+// fixedApplies reports whether fixed discount d (of item it, or the
+// subscription's: nil), whose window is w, applies to line l: a line of
+// its item and offer whose service starts in the window, of a kind
+// discounts apply to.
+func fixedApplies(d *Discount, it *Item, w window, l *Line) bool {
+	switch l.Kind {
+	case KindCommitmentTrueUp, KindCreditNote, KindPrepayment, KindPrepaidBreakage, KindEarlyTermination:
+		return false
+	}
+	return (it == nil || l.Item == it.ID) && (d.Offer == "" || l.Pin.Offer == d.Offer) && w.contains(l.Period.Start)
 }
 
 // taxKey groups lines for the tax breakdown.

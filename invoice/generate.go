@@ -65,6 +65,9 @@ type gen struct {
 	// takes effect at.
 	repairing  bool
 	repairFrom time.Time
+	// reissuedFor holds, by ID, the lines such a run bills anew in place
+	// of billed lines it reverses, and those lines (see catchUpDiscount).
+	reissuedFor map[LineID][]*Line
 	// billedUsage, when set, collects the usage the run bills: each
 	// usage period due in it, as given or idle (BilledUsage).
 	billedUsage *[]usage.Aggregate

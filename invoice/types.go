@@ -362,7 +362,13 @@ type Discount struct {
 	// units) taken off each invoice's applicable lines (those with a positive
 	// amount whose service starts in the discount's cycles), split over them
 	// in proportion to their amounts and never more than they hold. It is
-	// taken once per invoice; proration credits do not give it back.
+	// taken once per invoice; proration credits do not give it back. A run
+	// catching up a back-dated change (see Run.Billed) takes it once per
+	// invoice period: the lines it bills for periods earlier invoices
+	// billed do not take it once more for this invoice; a line billed anew
+	// takes what the line it reverses took (the reversal gives that back),
+	// and it and a line billed late what the lines of their cycle that
+	// stand left of it.
 	Amount decimal.Decimal `json:"amount,omitzero"` // Duration says for how many cycles of the subscription's cadence the
 	// discount applies.
 	Duration DiscountDuration `json:"duration,omitempty"`
