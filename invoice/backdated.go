@@ -509,6 +509,120 @@ func (g *gen) catchUpDiscount(lines []Line, d *Discount, it *Item) {
 	}
 }
 
+// carriedCredits is a line a run catching up a back-dated change bills
+// anew, as billed, and the credits carried to it (see carryCredits).
+type carriedCredits struct {
+	line    *Line
+	credits []*Line
+}
+
+// carryCredits carries the credit notes of the lines a run catching up a
+// back-dated change reverses (a goodwill or SLA credit, and credits
+// carried to them by earlier runs) to the lines it bills anew in their
+// place: the reversal gives back only what the notes left of a line, so
+// without them the line billed anew would bill the credit back. Each note
+// line becomes a KindCreditNote line of the invoice crediting the line
+// billed anew (Credits), with the note's net and tax, bearer and incident,
+// at most what is left of that line (split as a credit note splits what
+// it credits), due at the run's instant; its ID is the line's followed by
+// "/credit/<n>". So the customer pays, and the parties earn, net what one
+// run over the span bills less the credit: 120.00 billed anew for a March
+// billed 100.00 with 10.00 credited, 110.00. Proration credits of the
+// line billed anew in the same run give back the unused part of what the
+// carried credits leave (see creditedBefore). It runs after tax.
+func (g *gen) carryCredits(inv *Invoice) {
+	if len(g.reissuedFor) == 0 {
+		return
+	}
+	notes := map[LineID][]*Line{}
+	for _, l := range g.billedSub {
+		if l.Kind == KindCreditNote {
+			notes[l.Credits] = append(notes[l.Credits], l)
+		}
+	}
+	x := &g.arith
+	zero := ensemble.MoneyFromMinor(0, g.cur)
+	n := len(inv.Lines)
+	for i := range n {
+		var ns []*Line
+		for _, b := range g.reissuedFor[inv.Lines[i].ID] {
+			ns = append(ns, notes[b.ID]...)
+		}
+		if len(ns) == 0 {
+			continue
+		}
+		slices.SortFunc(ns, func(a, b *Line) int { return strings.Compare(string(a.ID), string(b.ID)) })
+		line := inv.Lines[i].Clone()
+		net, tax, total := line.Net, line.Tax, line.Total // what is left of it
+		c := carriedCredits{line: &line}
+		for k, cn := range ns {
+			if !total.IsPositive() || !net.IsPositive() && !tax.IsPositive() {
+				break
+			}
+			cNet, cTax, cTotal := cn.Net.Neg(), cn.Tax.Neg(), cn.Total.Neg()
+			if x.Cmp(cTotal, total) >= 0 {
+				cNet, cTax, cTotal = net, tax, total
+			} else if x.Cmp(cNet, net) > 0 || x.Cmp(cTax, tax) > 0 {
+				cNet = net.MulRatio(quo(ensemble.RatioFromDecimal(cTotal.Amount()), ensemble.RatioFromDecimal(total.Amount())), g.mode)
+				cTax = x.Sub(cTotal, cNet)
+			}
+			if !cTotal.IsPositive() {
+				continue
+			}
+			net, tax, total = x.Sub(net, cNet), x.Sub(tax, cTax), x.Sub(total, cTotal)
+			amount := cNet
+			if cn.TaxRule.Inclusive {
+				amount = x.Add(cNet, cTax)
+			}
+			refs := append(slices.Clone(line.Refs), ensemble.Ref{Kind: RefLine, ID: string(line.ID)},
+				ensemble.Ref{Kind: RefLine, ID: string(cn.ID)}, ensemble.Ref{Kind: RefInvoice, ID: string(inv.ID)})
+			for _, r := range cn.Refs {
+				if r.Kind == RefIncident {
+					refs = append(refs, r)
+				}
+			}
+			inv.Lines = append(inv.Lines, Line{
+				ID:              LineID(fmt.Sprintf("%s/credit/%d", line.ID, k+1)),
+				Kind:            KindCreditNote,
+				Subscription:    line.Subscription,
+				Item:            line.Item,
+				Customer:        line.Customer,
+				Date:            g.run.At,
+				Description:     "Credit carried from " + string(cn.ID) + ", of the line billed anew: " + line.Description,
+				Pin:             line.Pin,
+				Charge:          line.Charge,
+				Model:           line.Model,
+				Cycle:           line.Cycle,
+				Period:          line.Period,
+				Quantity:        cn.Quantity,
+				Full:            line.Full,
+				Currency:        g.cur,
+				Amount:          amount.Neg(),
+				Discount:        zero,
+				Net:             cNet.Neg(),
+				Tax:             cTax.Neg(),
+				TaxRule:         cn.TaxRule,
+				Total:           cTotal.Neg(),
+				Credits:         line.ID,
+				Bearer:          cn.Bearer,
+				CreditedInvoice: inv.ID,
+				Refs:            refs,
+			})
+			cl := inv.Lines[len(inv.Lines)-1]
+			c.credits = append(c.credits, &cl)
+		}
+		if len(c.credits) > 0 {
+			if g.carried == nil {
+				g.carried = map[LineID]carriedCredits{}
+			}
+			g.carried[line.ID] = c
+		}
+	}
+	if len(inv.Lines) > n {
+		slices.SortFunc(inv.Lines, func(a, b Line) int { return strings.Compare(string(a.ID), string(b.ID)) })
+	}
+}
+
 // sameLine reports whether billed line b bills what recomputed line l
 // does: the same kind, offer, charge, quantity, cycle, period, rating,
 // amount and percentage discounts. (Fixed discounts are the invoice's, and

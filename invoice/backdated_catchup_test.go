@@ -1,6 +1,7 @@
 package invoice_test
 
 import (
+	"errors"
 	"slices"
 	"strings"
 	"testing"
@@ -180,9 +181,8 @@ func TestBackdatedChangeReissuesAnArrearsLine(t *testing.T) {
 // two never give back more than it billed: a 10% goodwill credit of
 // March's 100.00 (10.00) before the host records, on March 5, 12 seats
 // from February 20; the run at April 1 reverses 90.00 of March and bills
-// 120.00 anew. As a proration credit after a credit note gives back the
-// unused part of what the note left, the note goes with the line it
-// credited: the runs and the note bill what one run bills.
+// 120.00 anew, carrying the note's 10.00 to it: the runs and the note bill
+// what one run bills less the note.
 func TestBackdatedReversalGivesBackWhatCreditNotesLeft(t *testing.T) {
 	b := builder(t, invoice.Options{Basis: ensemble.ProrateDaysEndExclusive})
 	before := seatsAt(time.Time{}, time.Time{}, "")
@@ -196,7 +196,7 @@ func TestBackdatedReversalGivesBackWhatCreditNotesLeft(t *testing.T) {
 	billed := append(append(slices.Clone(feb.Lines), mar.Lines...), cn.Lines...)
 	after := seatsAt(date(2026, 2, 20), date(2026, 3, 5), "12")
 	apr := build1(t, b, invoice.Run{After: date(2026, 3, 1), At: date(2026, 4, 1), Billed: billed}, after)
-	require.Equal(t, []string{"proration_credit seats -32.14", "recurring seats 38.57", "recurring seats 120.00", "reversal seats -90.00", "recurring seats 120.00"}, amounts(apr))
+	require.Equal(t, []string{"proration_credit seats -32.14", "recurring seats 38.57", "recurring seats 120.00", "credit_note seats -10.00", "reversal seats -90.00", "recurring seats 120.00"}, amounts(apr))
 
 	one := build1(t, b, invoice.Run{At: date(2026, 4, 1)}, after)
 	got := money("0")
@@ -204,8 +204,10 @@ func TestBackdatedReversalGivesBackWhatCreditNotesLeft(t *testing.T) {
 		got, err = got.Add(m)
 		require.NoError(t, err)
 	}
-	require.True(t, one.Subtotal.Equal(got), "one run %s, the runs and the note %s", one.Subtotal, got)
-	require.Equal(t, "-90.00", apr.Lines[3].Total.AmountString())
+	want, err := one.Subtotal.Add(cn.Subtotal)
+	require.NoError(t, err)
+	require.True(t, want.Equal(got), "one run and the note %s, the runs and the note %s", want, got)
+	require.Equal(t, "-90.00", apr.Lines[4].Total.AmountString())
 
 	// Told of the reversal, a later credit note finds nothing left of the
 	// line to credit.
@@ -457,4 +459,134 @@ func TestBackdatedCatchUpTakesAFixedDiscountOncePerPeriod(t *testing.T) {
 			require.Equal(t, tc.april, april)
 		})
 	}
+}
+
+// A credit note of a line a back-dated change reverses is carried to the
+// line billed anew, so the customer keeps the credit: 20 Basic seats billed
+// 200.00 for March, then an SLA credit of 12.00 (10.00 and 2.00 tax),
+// borne by the seller; on March 5 the host records 24 seats from February
+// 20. The run at April 1 reverses what the note left of March (190.00)
+// and bills March anew (240.00) with the note's 10.00 carried to it, so
+// March bills 230.00 net, where it billed 240.00: the note was billed
+// back. A stop from March 20, recorded April 5, credits the unused part of
+// what the carried credit left, as a proration credit after the note does
+// when everything is recorded on time: the runs and the note bill what
+// those runs and the note bill.
+func TestBackdatedCatchUpCarriesACreditNoteToTheLineBilledAnew(t *testing.T) {
+	b := builder(t, invoice.Options{Basis: ensemble.ProrateDaysEndExclusive, Taxes: taxes})
+	twenty := func(from, rec time.Time, stop time.Time) invoice.Subscription {
+		s := seatsAt(from, rec, "24")
+		s.Items[0].Segments[0].Quantity = dec("20")
+		if !stop.IsZero() {
+			last := &s.Items[0].Segments[len(s.Items[0].Segments)-1]
+			last.End, last.EndRecorded = stop, date(2026, 4, 5)
+		}
+		return s
+	}
+	note := func(t *testing.T, mar invoice.Invoice) invoice.CreditNote {
+		t.Helper()
+		mar, err := invoice.Issue(mar, date(2026, 3, 1))
+		require.NoError(t, err)
+		var seats invoice.LineID
+		for _, l := range mar.Lines {
+			if l.Charge == "seats" {
+				seats = l.ID
+			}
+		}
+		cn, err := invoice.NewCreditNote(mar, nil, invoice.CreditRequest{ID: "sla", Reason: invoice.ReasonSLA, Incident: "inc-7", At: date(2026, 3, 3),
+			Bearer: invoice.Bearer{Role: "seller"}, Lines: []invoice.CreditLine{{Line: seats, Amount: dec("12.00")}}})
+		require.NoError(t, err)
+		return cn
+	}
+	// bill runs monthly from February to May, the subscription as known
+	// at each run, raising the note after the run at March 1, and returns
+	// the invoices and the note.
+	bill := func(t *testing.T, known func(at time.Time) invoice.Subscription) ([]invoice.Invoice, invoice.CreditNote) {
+		t.Helper()
+		var invs []invoice.Invoice
+		var cn invoice.CreditNote
+		var issued []invoice.Line
+		var prev time.Time
+		for at := date(2026, 2, 1); !at.After(date(2026, 5, 1)); at = at.AddDate(0, 1, 0) {
+			got, err := b.Build(invoice.Run{After: prev, At: at, Billed: issued}, []invoice.Subscription{known(at)})
+			require.NoError(t, err, "run at %s", at.Format(time.DateOnly))
+			for _, inv := range got {
+				require.NoError(t, inv.Check())
+				invs = append(invs, inv)
+				issued = append(issued, inv.Lines...)
+				if at.Equal(date(2026, 3, 1)) {
+					cn = note(t, inv)
+					issued = append(issued, cn.Lines...)
+				}
+			}
+			prev = at
+		}
+		return invs, cn
+	}
+	late, cn := bill(t, func(at time.Time) invoice.Subscription {
+		switch {
+		case at.Before(date(2026, 3, 5)):
+			return twenty(time.Time{}, time.Time{}, time.Time{})
+		case at.Before(date(2026, 4, 5)):
+			return twenty(date(2026, 2, 20), date(2026, 3, 5), time.Time{})
+		}
+		return twenty(date(2026, 2, 20), date(2026, 3, 5), date(2026, 3, 20))
+	})
+	require.Len(t, late, 4)
+	apr := late[2]
+	var again, carried invoice.Line
+	for _, l := range apr.Lines {
+		switch {
+		case l.Reissues != "":
+			again = l
+		case l.Kind == invoice.KindCreditNote:
+			carried = l
+		}
+	}
+	require.Equal(t, cn.Lines[0].Credits, again.Reissues, "March billed anew")
+	require.Equal(t, "240.00", again.Net.AmountString())
+	require.Equal(t, again.ID, carried.Credits, "the note's credit is carried to March billed anew")
+	require.Equal(t, []string{"-10.00", "-2.00"}, []string{carried.Net.AmountString(), carried.Tax.AmountString()})
+	require.Equal(t, invoice.Bearer{Role: "seller"}, carried.Bearer)
+	require.Contains(t, carried.Refs, ensemble.Ref{Kind: invoice.RefIncident, ID: "inc-7"})
+	require.Contains(t, carried.Refs, ensemble.Ref{Kind: invoice.RefLine, ID: string(cn.Lines[0].ID)})
+	march := money("0")
+	for _, l := range append(append(slices.Clone(late[1].Lines), cn.Lines...), apr.Lines...) {
+		if l.Cycle.Start.Equal(date(2026, 3, 1)) && l.Kind != invoice.KindProrationCredit {
+			var err error
+			march, err = march.Add(l.Net)
+			require.NoError(t, err)
+		}
+	}
+	require.Equal(t, "230.00", march.AmountString(), "March's 240.00 less the 10.00 credited")
+	apr, err := invoice.Issue(apr, date(2026, 4, 1))
+	require.NoError(t, err)
+	rem, err := invoice.Remaining(apr, nil)
+	require.NoError(t, err)
+	for _, r := range rem {
+		if r.Line == again.ID {
+			require.Equal(t, "276.00", r.Total.AmountString(), "288.00 billed anew, 12.00 carried")
+		}
+	}
+
+	// Everything recorded on time, the note raised on March as billed.
+	onTime, cnOnTime := bill(t, func(at time.Time) invoice.Subscription {
+		s := twenty(date(2026, 2, 20), time.Time{}, date(2026, 3, 20))
+		s.Items[0].Segments[0].EndRecorded, s.Items[0].Segments[1].EndRecorded = time.Time{}, time.Time{}
+		return s
+	})
+	sum := func(invs []invoice.Invoice, cn invoice.CreditNote) (ensemble.Money, ensemble.Money) {
+		net, tax := cn.Subtotal, cn.Tax
+		for _, inv := range invs {
+			var e1, e2 error
+			net, e1 = net.Add(inv.Subtotal)
+			tax, e2 = tax.Add(inv.Tax)
+			require.NoError(t, errors.Join(e1, e2))
+		}
+		return net, tax
+	}
+	gotNet, gotTax := sum(late, cn)
+	wantNet, wantTax := sum(onTime, cnOnTime)
+	require.Equal(t, []string{wantNet.AmountString(), wantTax.AmountString()}, []string{gotNet.AmountString(), gotTax.AmountString()},
+		"the runs and the note, net and tax, as on time")
 }

@@ -247,6 +247,7 @@ func (g *gen) invoice() (Invoice, bool) {
 	if !g.tax(&inv) {
 		return Invoice{}, false
 	}
+	g.carryCredits(&inv)
 	g.creditedBefore(&inv)
 	g.costs(&inv)
 	g.totals(&inv)

@@ -251,9 +251,10 @@ type Remainder struct {
 }
 
 // Remaining returns, for every line of inv with a positive total, what the
-// credit notes in prior and the proration credits and reversals among
-// prorated (lines of later invoices; see CreditRequest.Prorated) leave
-// creditable, sorted by line ID. Prior notes of another invoice, notes crediting lines inv lacks,
+// credit notes in prior, the proration credits and reversals among
+// prorated (lines of later invoices; see CreditRequest.Prorated) and the
+// credits inv carries to its own lines billed anew (KindCreditNote lines
+// of inv: see Run.Billed) leave creditable, sorted by line ID. Prior notes of another invoice, notes crediting lines inv lacks,
 // a note (by ID) or a prorated line (by ID) given twice (ErrDuplicate, at
 // prior[i].id or prorated[k].id: each would be counted twice), and a
 // credit-note line or proration credit with a positive net, tax or total
@@ -287,6 +288,18 @@ func remaining(inv *Invoice, prior []CreditNote, prorated []Line, ps *ensemble.P
 		l := &inv.Lines[i]
 		if l.Total.IsPositive() {
 			rem[l.ID] = &Remainder{Line: l.ID, Net: l.Net, Tax: l.Tax, Total: l.Total, Quantity: l.Quantity}
+		}
+	}
+	// A credit carried to a line billed anew, on the invoice itself (see
+	// Run.Billed), credited it already.
+	for i := range inv.Lines {
+		l := &inv.Lines[i]
+		if r, ok := rem[l.Credits]; ok && l.Kind == KindCreditNote {
+			var x ensemble.Arith
+			r.Net, r.Tax, r.Total, r.Quantity = x.Add(r.Net, l.Net), x.Add(r.Tax, l.Tax), x.Add(r.Total, l.Total), r.Quantity.Add(l.Quantity)
+			if err := x.Err(); err != nil {
+				ps.Add(ensemble.Path("invoice", "lines", i), &LineError{Line: l.Credits, Err: fmt.Errorf("%w: %w", ErrCurrency, err)})
+			}
 		}
 	}
 	// Proration credits and reversals of later invoices already gave back

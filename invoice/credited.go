@@ -30,7 +30,7 @@ const creditedDiscount DiscountID = "credited"
 // before: credit notes credit only what a line billed in cash. It runs
 // after tax.
 func (g *gen) creditedBefore(inv *Invoice) {
-	if len(g.credited) == 0 {
+	if len(g.credited) == 0 && len(g.carried) == 0 {
 		return
 	}
 	for i := range inv.Lines {
@@ -39,10 +39,14 @@ func (g *gen) creditedBefore(inv *Invoice) {
 			continue
 		}
 		notes := g.credited[l.Credits]
+		bl, ok := g.billed[l.Credits]
+		if c, again := g.carried[l.Credits]; again {
+			// Billed anew by this run, with credits carried to it.
+			notes, bl, ok = c.credits, c.line, true
+		}
 		if len(notes) == 0 {
 			continue
 		}
-		bl, ok := g.billed[l.Credits]
 		if !ok {
 			g.ps.Add(g.subPath(), &LineError{Line: l.Credits, Err: ErrInvalid, Value: fmt.Sprintf(
 				"credit note line %q in the run's billed lines credits it, but the billed lines lack it: give the line with its credit notes, so the proration credit %q gives back only what they left", notes[0].ID, l.ID)})

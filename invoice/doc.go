@@ -100,7 +100,8 @@
 // (dated when they fell due), and reverses each billed line the
 // recomputation no longer bills as it was billed (a KindReversal line
 // crediting what is left of it), billing it anew under an ID of its own
-// (Line.Reissues names the line it stands for). Runs so billed bill in
+// (Line.Reissues names the line it stands for), with the credit notes of
+// the line reversed carried to it. Runs so billed bill in
 // total what one run over the whole span bills: the trial's 400×19/28 +
 // 480×9/28 + 480×3 = 1,865.72, where they billed 1,760.00. Without
 // Run.Billed such a run is a *BackdatedError (ErrBackdated) naming the

@@ -33,7 +33,10 @@ const (
 	// below the subscription's minimum commitment.
 	KindCommitmentTrueUp
 	// KindCreditNote is a credit-note line: the reversal of (part of) an
-	// issued invoice line, named by Credits. Its amounts are negative.
+	// issued invoice line, named by Credits. Its amounts are negative. An
+	// invoice holds one when a run catching up a back-dated change carries
+	// the credit notes of a line it reverses to the line it bills anew
+	// (see Run.Billed); Remaining counts it.
 	KindCreditNote
 	// KindPrepayment bills the purchase of a prepaid commitment, in full,
 	// when its term starts.

@@ -66,8 +66,11 @@ type gen struct {
 	repairing  bool
 	repairFrom time.Time
 	// reissuedFor holds, by ID, the lines such a run bills anew in place
-	// of billed lines it reverses, and those lines (see catchUpDiscount).
+	// of billed lines it reverses, and those lines (see catchUpDiscount);
+	// carried, by ID, such a line as billed and the credits carried to it
+	// (see carryCredits).
 	reissuedFor map[LineID][]*Line
+	carried     map[LineID]carriedCredits
 	// billedUsage, when set, collects the usage the run bills: each
 	// usage period due in it, as given or idle (BilledUsage).
 	billedUsage *[]usage.Aggregate

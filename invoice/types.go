@@ -551,9 +551,13 @@ type Run struct {
 	// for (Line.Reissues). Usage, minimum-commitment true-ups and
 	// prepaid commitments' lines are not recomputed: usage is billed from
 	// the aggregates given, as always, and late usage through Late. A
-	// credit note of a reversed line goes with it, as it goes with the
-	// unused part a proration credit gives back: the reversal gives back
-	// what the note left, and the line billed anew bills in full. A line
+	// credit note of a reversed line (a goodwill or SLA credit) stays
+	// with the customer: the reversal gives back what the note left, and
+	// the run carries the note to the line billed anew, a KindCreditNote
+	// line of the invoice crediting it (Credits) with the note's net and
+	// tax, bearer and incident, at most what that line holds; so the runs
+	// and the notes bill what one run over the span, with the same notes,
+	// bills. A line
 	// a prepaid commitment covered cannot be reversed (a *LineError
 	// wrapping ErrBackdated). With no line of the subscription here, the
 	// change is a *BackdatedError wrapping ErrBackdated (a subscription no
