@@ -144,7 +144,8 @@ type lineFamily struct {
 //     credits and credit notes are counted), and is billed anew as
 //     recomputed.
 //
-// A line billed again takes a new ID when its own was issued before: its
+// A line billed again takes a new ID when its own was issued before (the
+// billed lines hold it, or a line billed anew for it): its
 // ID followed by "/reissue/<run instant>", naming it in Reissues; proration
 // credits credit the line of their family that stands. The other lines are
 // kept when due in (After, At], as ever.
@@ -152,9 +153,11 @@ func (g *gen) reconcile() []Line {
 	at := g.run.At
 	issued := make(map[LineID]*Line, len(g.billedSub))
 	reversed := map[LineID]bool{}
+	stoodFor := map[LineID]bool{}     // IDs a line billed anew stands for
 	creditsOf := map[LineID][]*Line{} // proration credits and credit notes of a billed line
 	for _, l := range g.billedSub {
 		issued[l.ID] = l
+		stoodFor[l.Reissues] = true
 		switch l.Kind {
 		case KindReversal:
 			reversed[l.Credits] = true
@@ -233,7 +236,7 @@ func (g *gen) reconcile() []Line {
 			}
 			c.Credits = root
 		}
-		if _, was := issued[c.ID]; was {
+		if _, was := issued[c.ID]; was || stoodFor[c.ID] {
 			c.Reissues = c.ID
 			c.ID = LineID(string(c.ID) + "/reissue/" + fmtTime(at))
 			c.Refs = append(slices.Clip(c.Refs), ensemble.Ref{Kind: RefLine, ID: string(c.Reissues)})

@@ -590,3 +590,46 @@ func TestBackdatedCatchUpCarriesACreditNoteToTheLineBilledAnew(t *testing.T) {
 	require.Equal(t, []string{wantNet.AmountString(), wantTax.AmountString()}, []string{gotNet.AmountString(), gotTax.AmountString()},
 		"the runs and the note, net and tax, as on time")
 }
+
+// A line billed anew takes an ID of its own even when Run.Billed lacks the
+// line it stands for (a host keeping only the lines that stand): March
+// billed for 10 seats, billed anew for 12 at April 1 (12 from February 20,
+// recorded March 5), then for 15 at May 1 (15 from March 1, recorded
+// April 20), given the lines without March's first. The line billed anew
+// at May 1 took the ID of March's first line, as if it were that line: a
+// line ID billed twice, which settlement takes for a line settled already.
+func TestBackdatedLineBilledAnewKeepsAnIDOfItsOwn(t *testing.T) {
+	b := builder(t, invoice.Options{Basis: ensemble.ProrateDaysEndExclusive})
+	before := seatsAt(time.Time{}, time.Time{}, "")
+	after := seatsAt(date(2026, 2, 20), date(2026, 3, 5), "12")
+	feb := build1(t, b, invoice.Run{At: date(2026, 2, 1)}, before)
+	mar := build1(t, b, invoice.Run{After: date(2026, 2, 1), At: date(2026, 3, 1)}, before)
+	apr := build1(t, b, invoice.Run{After: date(2026, 3, 1), At: date(2026, 4, 1), Billed: append(slices.Clone(feb.Lines), mar.Lines...)}, after)
+	march := mar.Lines[0].ID
+	var billed []invoice.Line
+	for _, l := range append(append(slices.Clone(feb.Lines), mar.Lines...), apr.Lines...) {
+		if l.ID != march && l.Credits != march {
+			billed = append(billed, l)
+		}
+	}
+	later := after
+	later.Items[0].Segments[1].End, later.Items[0].Segments[1].EndRecorded = date(2026, 3, 1), date(2026, 4, 20)
+	third := seg(date(2026, 3, 1), time.Time{}, pin("basic", 1), "15")
+	third.Recorded = date(2026, 4, 20)
+	later.Items[0].Segments = append(later.Items[0].Segments, third)
+	may := build1(t, b, invoice.Run{After: date(2026, 4, 1), At: date(2026, 5, 1), Billed: billed}, later)
+	ids := map[invoice.LineID]bool{}
+	for _, inv := range []invoice.Invoice{feb, mar, apr, may} {
+		for _, l := range inv.Lines {
+			require.False(t, ids[l.ID], "line %s billed twice", l.ID)
+			ids[l.ID] = true
+		}
+	}
+	var again []invoice.LineID
+	for _, l := range may.Lines {
+		if l.Reissues == march {
+			again = append(again, l.ID)
+		}
+	}
+	require.Equal(t, []invoice.LineID{march + "/reissue/20260501T000000Z"}, again)
+}
