@@ -124,6 +124,8 @@ func BenchmarkCostModel(b *testing.B) {
 		{"money", `money(c.a, "EUR")`},
 		{"percent", `percent(c.a)`},
 		{"in", `c.a in c.xs`},
+		{"months_since", `months_since(c.date, c.date)`},
+		{"months_since_zone", `months_since(c.date, c.date, "Europe/Paris")`},
 	}
 	for _, n := range []int{1, 10, 20, 40, 80} {
 		env := costEnv(rules.CostBudget(1e9), rules.CostLimit(1e9))
@@ -134,7 +136,7 @@ func BenchmarkCostModel(b *testing.B) {
 				continue // the product would have more than MaxResultDigits
 			}
 			b.Run(fmt.Sprintf("%s/digits=%d", op.name, n), func(b *testing.B) {
-				benchRule(b, env, doc(rules.Condition, repeat(op.expr, 32)), f)
+				benchRule(b, env, latestDoc(rules.Condition, repeat(op.expr, 32)), f)
 			})
 		}
 	}
@@ -171,6 +173,8 @@ var worstOps = []struct{ name, expr string }{
 	{"time_zone", `c.date.getHours(c.zone)`},
 	{"time_text", `string(c.date)`},
 	{"parse_time", `timestamp("2026-03-01T12:00:00Z")`},
+	{"months_since", `months_since(c.date, c.date, "Europe/Paris")`},
+	{"months_since_zone", `months_since(c.date, c.date, c.zone)`},
 	{"list_literal", `[c.a, c.b, c.a]`},
 	{"map_literal", `{"k": c.a}`},
 	{"select", `c.xs[3]`},

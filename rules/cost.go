@@ -285,6 +285,9 @@ func (e estimator) estimateLibraryCall(o *pricedCall, nodes []cost.AstNode) *cos
 	if len(nodes) != len(o.ops) {
 		return nil
 	}
+	if _, literal := literalText(nodes[len(nodes)-1]); literal && o.id == monthsSinceZoneID {
+		o = pricedCalls[monthsSinceLoadedID] // its zone is loaded when the program is planned (foldZone)
+	}
 	x := gather(o.ops, func(i int, op operand) uint64 {
 		n := nodes[i]
 		switch op {
@@ -480,6 +483,10 @@ var (
 	pString      = price{base: 6, wide: 1, perA: 250}
 	pStringMoney = price{base: 14, wide: 4, perA: 350}
 	pAmount      = price{base: 6, wide: 3, perA: 100}
+	// months_since steps the calendar a few times; in a zone loaded at
+	// every call (one the rule computes), it costs a zone's load too.
+	pMonths     = price{base: 12}
+	pMonthsZone = price{base: 612, perA: 100}
 )
 
 // Prices of standard functions whose time cel-go's model does not follow.
@@ -753,6 +760,9 @@ var pricedCalls = func() map[string]*pricedCall {
 		overloads.GreaterString, overloads.GreaterEqualsString} {
 		m[id] = &pricedCall{id: id, kind: callCompare}
 	}
+	// months_since with a literal zone, loaded when the rule's program is
+	// planned (monthsInZone): priced as in UTC.
+	m[monthsSinceLoadedID] = &pricedCall{id: monthsSinceLoadedID, kind: callLibrary, price: pMonths, ops: []operand{opIgnored, opIgnored, opIgnored}}
 	m[overloads.InList] = &pricedCall{id: overloads.InList, kind: callInList}
 	m[overloads.IndexMap] = &pricedCall{id: overloads.IndexMap, kind: callMapKey, price: pStringKey, key: 1}
 	m[overloads.InMap] = &pricedCall{id: overloads.InMap, kind: callMapKey, price: pStringKey, key: 0}

@@ -124,7 +124,7 @@ func repeat(expr string, k int) string {
 // false when it accepts none.
 func fill(env *rules.Env, build func(k int) string) (rules.Document, bool) {
 	ok := func(k int) bool {
-		_, err := env.Compile(doc(rules.Condition, build(k)))
+		_, err := env.Compile(latestDoc(rules.Condition, build(k)))
 		return err == nil
 	}
 	if !ok(1) {
@@ -141,7 +141,7 @@ func fill(env *rules.Env, build func(k int) string) (rules.Document, bool) {
 			hi = mid
 		}
 	}
-	return doc(rules.Condition, build(lo)), true
+	return latestDoc(rules.Condition, build(lo)), true
 }
 
 // benchRule evaluates r with facts and reports the CPU time per

@@ -28,8 +28,11 @@ const (
 	Version1 Version = 1
 	// Version2 adds abs() for decimals and money.
 	Version2 Version = 2
+	// Version3 adds months_since() for timestamps: whole calendar months
+	// from one instant to another.
+	Version3 Version = 3
 	// LatestVersion is the newest version this library knows.
-	LatestVersion = Version2
+	LatestVersion = Version3
 )
 
 // Defaults for the options of NewEnv.

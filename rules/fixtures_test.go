@@ -132,3 +132,11 @@ func must(err error) {
 func doc(kind rules.Kind, expr string) rules.Document {
 	return rules.Document{ID: "r", Version: 1, Kind: kind, EnvVersion: rules.Version1, Expression: expr}
 }
+
+// latestDoc is doc written for the latest environment version, which sees
+// every function.
+func latestDoc(kind rules.Kind, expr string) rules.Document {
+	d := doc(kind, expr)
+	d.EnvVersion = rules.LatestVersion
+	return d
+}

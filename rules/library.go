@@ -56,6 +56,7 @@ import (
 //	dec(int), percent(int)     2, 3
 //	percent(decimal)           4 + 0.04a
 //	currency, sign             1                            1
+//	months_since               12 (with a literal zone too; a computed zone 612 + 0.1 per code point)
 //
 // Fractions of a unit round up: two 80-digit decimals cost 13 units to add,
 // 41 to divide at scale 18 and 8 to compare; 1-digit ones 5, 21 and 4. A call whose arguments are all literals
@@ -254,6 +255,38 @@ import (
 //
 //	dec("-2.5").abs()              // 2.5
 //	money("-3", "EUR").abs()       // EUR 3.00
+//
+// # Months since
+//
+// Introduced at version: 3
+//
+// Returns the whole calendar months from one instant to another: the
+// largest n for which from, n months on, is at or before at; negative when
+// at is before from (-1 for the month before). Months step as monthly
+// billing cycles do (ensemble.Cadence): the day of the month and the
+// wall-clock time are kept, and a day the month lacks is its last (one
+// month from January 31 is February 28, or 29), in UTC or in the time zone
+// given: an IANA name ("Europe/Paris", "UTC") or an offset ("+01:00").
+// Name the zone the contract's calendar is kept in: a contract that
+// starts at midnight in Paris on March 31 starts its second month at
+// midnight in Paris on April 30, which is 22:00 UTC on April 29, before a
+// month in UTC is over. "Local" and "" are refused (the result would depend
+// on the machine), and so is a zone the system's database does not hold
+// (ErrTimeZone; a literal one when the rule is compiled). A zone written as
+// a literal is loaded once, when the rule is compiled, and costs as little
+// as UTC; a computed one is loaded at every call and costs as much as
+// cel-go's timestamp fields in a named zone (see Cost).
+//
+//	months_since(<timestamp>, <timestamp>) -> <int>
+//	months_since(<timestamp>, <timestamp>, <string>) -> <int>
+//
+// Examples:
+//
+//	months_since(timestamp("2026-01-31T00:00:00Z"), timestamp("2026-02-28T00:00:00Z"))   // 1
+//	months_since(timestamp("2026-01-15T00:00:00Z"), timestamp("2027-01-14T23:59:59Z"))   // 11
+//	months_since(timestamp("2026-03-01T00:00:00Z"), timestamp("2026-02-20T00:00:00Z"))   // -1
+//	months_since(timestamp("2026-03-30T22:00:00Z"), timestamp("2026-04-29T22:00:00Z"), "Europe/Paris")  // 1
+//	months_since(line.contract_start, line.service_start, "Europe/Paris") < 12   // the contract's first year
 func Library(v Version) cel.EnvOption {
 	return cel.Lib(library{version: v})
 }
@@ -325,6 +358,7 @@ var (
 	tInt   = types.IntType
 	tStr   = types.StringType
 	tBool  = types.BoolType
+	tTime  = types.TimestampType
 )
 
 func args(ts ...*types.Type) []*types.Type { return ts }
@@ -418,6 +452,10 @@ var functionTable = []function{
 	{name: "abs", overloads: []overload{
 		{id: "decimal_abs", since: 2, member: true, args: args(tDec), result: tDec, price: pNeg, size: resultA, bind: cel.UnaryBinding(absFn)},
 		{id: "money_abs", since: 2, member: true, args: args(tMoney), result: tMoney, price: pNegMoney, size: resultA, bind: cel.UnaryBinding(absFn)},
+	}},
+	{name: "months_since", overloads: []overload{
+		{id: monthsSinceID, since: 3, args: args(tTime, tTime), result: tInt, price: pMonths, bind: cel.BinaryBinding(monthsSince)},
+		{id: monthsSinceZoneID, since: 3, args: args(tTime, tTime, tStr), result: tInt, price: pMonthsZone, bind: cel.FunctionBinding(monthsSinceIn)},
 	}},
 }
 

@@ -113,7 +113,7 @@ func TestDocumentMistakes(t *testing.T) {
 		{"a money want written as text", "id: r\nversion: 1\nkind: amount\nenv_version: 1\nexpression: 'line.amount'\ntests: [{name: a, want: EUR 50.00}]\n",
 			`an amount's want is money, such as {amount: "50.00", currency: EUR}`},
 		{"validation names the rule once", "id: r\nversion: 1\nkind: condition\nenv_version: 9\nexpression: 'true'\n",
-			`rules: f.yaml:4:14: rule "r" v1: env_version: must be 1 to 2, got 9`},
+			`rules: f.yaml:4:14: rule "r" v1: env_version: must be 1 to 3, got 9`},
 		{"a folded expression is placed at its start", "id: r\nversion: 1\nkind: condition\nenv_version: 1\nexpression: >\n  line.nope\n  == 1\n",
 			`rules: f.yaml:6:3: rule "r" v1 expression 1:5: undefined field 'nope'`},
 	}

@@ -97,6 +97,14 @@ func validateCall(e ast.Expr, report reporter) {
 				}
 			}
 		}
+	case "months_since":
+		if len(args) == 3 {
+			if s, ok := literalString(args[2]); ok {
+				if _, err := loadZone(s); err != nil {
+					report(args[2].ID(), "%v", err)
+				}
+			}
+		}
 	case "div", "round":
 		if !call.IsMemberFunction() {
 			return
@@ -136,6 +144,9 @@ func foldConstants(i interpreter.Interpretable) (interpreter.Interpretable, erro
 		return i, nil
 	}
 	if m := foldMoneyAmount(call); m != nil {
+		return m, nil
+	}
+	if m := foldZone(call); m != nil {
 		return m, nil
 	}
 	for _, a := range call.Args() {
