@@ -252,8 +252,10 @@ func (g *gen) invoice() (Invoice, bool) {
 	g.costs(&inv)
 	g.totals(&inv)
 	g.prepaid(&inv)
+	started, _, _ := g.span()
 	for i := range inv.Lines {
 		l := &inv.Lines[i]
+		l.SubscriptionStart = started
 		l.Refs = append(l.Refs, g.s.Refs...)
 		for _, d := range l.Discounts {
 			l.Refs = append(l.Refs, ensemble.Ref{Kind: RefDiscount, ID: string(d.ID)})

@@ -20,7 +20,8 @@ import (
 // Proration credits and credit-note lines carry negative amounts.
 //
 // Settlement reads: ID, Date, Net (the basis, net of tax), Tax, Currency,
-// Pin, Charge, Quantity, Customer, SupplierCosts (per bundle component),
+// Pin, Charge, Quantity, Customer, SubscriptionStart (the contract's
+// start), Period (the service), SupplierCosts (per bundle component),
 // Credits (the line a credit reverses), Bearer (who bears a credit) and
 // Refs.
 //
@@ -36,6 +37,18 @@ type Line struct {
 	Kind LineKind `json:"kind"`
 	// Subscription says whose line it is.
 	Subscription SubscriptionID `json:"subscription"`
+	// SubscriptionStart is when the subscription the line bills started:
+	// its activation, the earliest start of its items' first segments
+	// (from an order, its first activation), which Subscription.Term runs
+	// from too. Build sets it on every line of the subscription, whatever
+	// item the line bills: an item added in the contract's second year
+	// carries the subscription's start, not its own. A credit-note line
+	// carries the credited line's. It may come after the line's Date (a
+	// prepaid commitment bought before the service starts).
+	// settlement.FromInvoice makes it the settlement line's ContractStart,
+	// which partner programs paying on the first months of a contract
+	// read. Zero on a line that does not say (one built before it existed).
+	SubscriptionStart time.Time `json:"subscription_start,omitzero"`
 	// Item is the subscription item (empty for a line of the subscription
 	// as a whole: a commitment true-up, the subscription term's fee, a
 	// prepaid commitment's purchase and breakage).
