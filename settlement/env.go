@@ -15,7 +15,8 @@ import (
 
 // Variables settlement rules read. Env declares them:
 //
-//	line      LineFacts      (id, date, amount (the basis), net, tax, gross, quantity, currency, customer_id, kind)
+//	line      LineFacts      (id, date, amount (the basis), net, tax, gross, quantity, currency, customer_id, kind,
+//	                          contract_start, service_start, service_end)
 //	offer     OfferFacts     (id, version, charge)
 //	route     RouteFacts     (kind, seller, seller_tier, depth, level, referrer, marketplace)
 //	customer  CustomerFacts  (country)
@@ -56,6 +57,24 @@ type LineFacts struct {
 	// Kind is the kind of invoice line (Line.Kind): "recurring", "usage",
 	// "early_termination", ...
 	Kind string `json:"kind"`
+	// ContractStart is when the contract the line bills started
+	// (Line.ContractStart): `months_since(line.contract_start,
+	// line.service_start) < 12` holds on the service of the contract's
+	// first twelve months (rules' env_version 3).
+	ContractStart time.Time `json:"contract_start"`
+	// ServiceStart and ServiceEnd bound the service the line bills
+	// (Line.Service): a usage line billed in arrears is dated at its
+	// period's end, the next period's start, so a rule about the months
+	// of service reads service_start.
+	ServiceStart time.Time `json:"service_start"`
+	ServiceEnd   time.Time `json:"service_end"`
+	// A sale whose line leaves ContractStart or Service zero does not
+	// give these facts: a rule reading them by name fails it, with
+	// ErrRule and ErrInvalidLine naming the rule, rather than reading the
+	// zero instant (year 1), which would pay every such line as a
+	// contract's first month, or none. (A rule reading the whole line,
+	// `[line].all(l, ...)`, as rules could before these facts existed,
+	// reads them as they are.)
 }
 
 // OfferFacts is what rules know of the offer and charge a line bills.

@@ -26,7 +26,7 @@ import (
 // keep whole: the high 32 bits hash its route's parties (chain, referrer,
 // marketplace, co-sellers and weights, the seller's weight), the low 32
 // bits the rest (customer, charge, quantity, tax, supplier costs, prepaid
-// terms, invoice). Zero is no print: a state written before prints were
+// terms, invoice, contract start). Zero is no print: a state written before prints were
 // kept (binary version 2, JSON without "facts"), whose lines are
 // compared by what the ledger keeps alone.
 type factPrint uint64
@@ -89,6 +89,13 @@ func printFacts(l *Line) factPrint {
 	rest.str(l.Prepaid.Commitment)
 	rest.word(uint64(l.Prepaid.Earning))
 	rest.str(l.Invoice)
+	// The contract's start, only when the sale gives one: a sale without
+	// one prints as it did before the fact existed, as states kept it.
+	if !l.ContractStart.IsZero() {
+		rest.word(contractMark)
+		rest.word(uint64(l.ContractStart.Unix()))
+		rest.word(uint64(l.ContractStart.Nanosecond()))
+	}
 
 	p := factPrint(route.sum()>>32<<32 | rest.sum()>>32)
 	if p == 0 {
@@ -96,6 +103,9 @@ func printFacts(l *Line) factPrint {
 	}
 	return p
 }
+
+// contractMark starts the words of a contract start in a print.
+const contractMark = 0xc0_47_a5_c7
 
 func byCoSeller(a, b partner.CoSeller) int {
 	return strings.Compare(string(a.Partner), string(b.Partner))
@@ -112,7 +122,7 @@ func (p factPrint) differs(q factPrint) string {
 		what = append(what, "route (chain, referrer, marketplace or co-sellers)")
 	}
 	if uint32(p) != uint32(q) {
-		what = append(what, "customer, charge, quantity, tax, supplier costs, prepaid terms or invoice")
+		what = append(what, "customer, charge, quantity, tax, supplier costs, prepaid terms, invoice or contract start")
 	}
 	return "its " + strings.Join(what, " and its ") + " differ"
 }

@@ -71,6 +71,7 @@ var factEdits = []struct {
 	{"a service period", "for service", func(l *settlement.Line) {
 		l.Service = ensemble.Period{Start: date("2026-03-01"), End: date("2026-04-01")}
 	}},
+	{"a contract start", "invoice or contract start", func(l *settlement.Line) { l.ContractStart = date("2025-03-02") }},
 }
 
 // TestResentSaleWithOtherFactsConflicts: a sale sent again under its id
@@ -180,7 +181,7 @@ func TestStateFactsChecked(t *testing.T) {
 // covers it).
 func TestLineFactsCovered(t *testing.T) {
 	kept := []string{"Date", "Amount", "Offer", "Service"} // and Route.Kind, Route.Seller
-	printed := []string{"Tax", "Charge", "Quantity", "PeriodQuantity", "Customer", "Route", "SupplierCosts", "Prepaid", "Invoice"}
+	printed := []string{"Tax", "Charge", "Quantity", "PeriodQuantity", "Customer", "Route", "SupplierCosts", "Prepaid", "Invoice", "ContractStart"}
 	notFacts := []string{"ID", "Credits", "Bearer", "Trace"} // a credit's fields; the trace decides no payout
 	// The invoice line's kind, as its id: a line sent again is the same
 	// invoice line, and its print is the one states kept before it existed.
@@ -202,8 +203,9 @@ func TestLineFactsCovered(t *testing.T) {
 }
 
 // TestPropertyFactEditsChangeThePrint: any one fact of a random sale,
-// changed, changes its print; its trace, or its quantity written with
-// more zeros, does not.
+// changed, changes its print (its contract start given, taken away or
+// moved by a second too); its trace, its quantity written with more zeros
+// or its contract start in another zone does not.
 func TestPropertyFactEditsChangeThePrint(t *testing.T) {
 	rapid.Check(t, func(t *rapid.T) {
 		ids := []partner.ID{"a", "bb", "reseller-nl", "distri-eu", "x-very-long-partner-identifier"}
@@ -216,17 +218,21 @@ func TestPropertyFactEditsChangeThePrint(t *testing.T) {
 		}
 		l.Customer.ID = rapid.StringMatching(`[a-z0-9-]{0,20}`).Draw(t, "customer")
 		l.Quantity = decimal.New(rapid.Int64Range(0, 1e6).Draw(t, "qty"), -rapid.Int32Range(0, 3).Draw(t, "qty_exp"))
+		if rapid.Bool().Draw(t, "contract") {
+			l.ContractStart = l.Date.AddDate(0, -rapid.IntRange(0, 30).Draw(t, "contract_months"), 0)
+		}
 		before := settlement.PrintFacts(&l)
 		require.Len(t, before, 16)
 
 		same := l
 		same.Trace = []ensemble.Ref{{Kind: "x", ID: rapid.String().Draw(t, "trace")}}
+		same.ContractStart = l.ContractStart.In(time.FixedZone("CET", 3600)) // the same instant
 		same.Quantity = decimal.NewFromBigInt(l.Quantity.Coefficient(), l.Quantity.Exponent()).Mul(decimal.New(100, 0)).Div(decimal.New(100, 0))
 		require.Equal(t, before, settlement.PrintFacts(&same))
 
 		edited := l
 		edited.Route.Chain = slices.Clone(l.Route.Chain)
-		switch rapid.IntRange(0, 6).Draw(t, "edit") {
+		switch rapid.IntRange(0, 8).Draw(t, "edit") {
 		case 0:
 			edited.Route.Chain[1] += "x"
 		case 1:
@@ -241,6 +247,14 @@ func TestPropertyFactEditsChangeThePrint(t *testing.T) {
 			edited.Invoice = "INV-" + rapid.StringMatching(`[0-9]{1,6}`).Draw(t, "invoice")
 		case 6:
 			edited.Route.CoSellers = []partner.CoSeller{{Partner: pick("co_seller")}}
+		case 7: // a contract start given, taken away or moved by a second
+			if l.ContractStart.IsZero() {
+				edited.ContractStart = l.Date
+			} else {
+				edited.ContractStart = time.Time{}
+			}
+		case 8:
+			edited.ContractStart = l.ContractStart.Add(time.Duration(rapid.SampledFrom([]int64{-1, 1}).Draw(t, "by")) * time.Second)
 		}
 		require.NotEqual(t, before, settlement.PrintFacts(&edited))
 	})

@@ -18,7 +18,9 @@ import (
 // FromInvoice returns the settlement lines of invoice or credit-note lines
 // of an order, in the same order: each line's id, date, net amount and tax,
 // offer pin, charge, quantity (what the line adds, for a line whose
-// invoice Quantity is cumulative: see Line.Quantity), supplier costs and the line it credits (a
+// invoice Quantity is cumulative: see Line.Quantity), service period, the
+// start of its contract (invoice.Line.SubscriptionStart, as ContractStart),
+// supplier costs and the line it credits (a
 // proration credit credits the line it reverses; a credit-note line the
 // invoice line) with who bears the credit (invoice.Line.Bearer, as a
 // Bearer: a bearer that is not one is ErrInvalidLine), the order's customer
@@ -49,7 +51,7 @@ func fromInvoice(lines []invoice.Line, o order.Order) ([]Line, error) {
 		out[i] = Line{
 			ID: LineID(l.ID), Date: l.Date, Amount: l.Net, Tax: l.Tax, Offer: l.Pin, Charge: l.Charge, Kind: l.Kind.String(),
 			Quantity: billedQuantity(&l), PeriodQuantity: periodQuantity(&l), Customer: customer, Route: route, SupplierCosts: l.SupplierCosts,
-			Credits: LineID(l.Credits), Service: l.Period, Trace: append(trace, l.Refs...),
+			Credits: LineID(l.Credits), Service: l.Period, ContractStart: l.SubscriptionStart, Trace: append(trace, l.Refs...),
 		}
 		if l.Bearer != (invoice.Bearer{}) {
 			b, err := bearerFromInvoice(l.Bearer)

@@ -29,8 +29,10 @@ func TestFromInvoice(t *testing.T) {
 	lines := []invoice.Line{
 		{ID: "inv-1/l1", Date: at, Pin: catalog.Pin{Offer: "suite", Version: 2}, Charge: "seats", Quantity: decimal.NewFromInt(3),
 			Net: ensemble.MustMoney("90.00", "EUR"), Tax: ensemble.MustMoney("18.90", "EUR"),
-			SupplierCosts: []catalog.SupplierCost{{Supplier: "s1", Offer: "backup", Component: ensemble.Ref{Kind: "bundle_component", ID: "suite/backup/s1", Version: "2"}, Cost: ensemble.MustMoney("10.00", "EUR")}},
-			Refs:          []ensemble.Ref{{Kind: "offer", ID: "suite", Version: "2"}}},
+			SupplierCosts:     []catalog.SupplierCost{{Supplier: "s1", Offer: "backup", Component: ensemble.Ref{Kind: "bundle_component", ID: "suite/backup/s1", Version: "2"}, Cost: ensemble.MustMoney("10.00", "EUR")}},
+			Period:            ensemble.Period{Start: at, End: at.AddDate(0, 1, 0)},
+			SubscriptionStart: at.AddDate(-1, 0, 0),
+			Refs:              []ensemble.Ref{{Kind: "offer", ID: "suite", Version: "2"}}},
 		{ID: "inv-1/cn/1/l1", Date: at.AddDate(0, 0, 5), Pin: catalog.Pin{Offer: "suite", Version: 2}, Charge: "seats",
 			Net: ensemble.MustMoney("-30.00", "EUR"), Tax: ensemble.MustMoney("-6.30", "EUR"), Credits: "inv-1/l1"},
 	}
@@ -47,6 +49,9 @@ func TestFromInvoice(t *testing.T) {
 	require.Equal(t, catalog.ChargeID("seats"), first.Charge)
 	require.True(t, first.Quantity.Equal(decimal.NewFromInt(3)))
 	require.Equal(t, settlement.Customer{ID: "acme", Country: "NL"}, first.Customer)
+	require.True(t, first.Service.Equal(lines[0].Period))
+	require.True(t, first.ContractStart.Equal(at.AddDate(-1, 0, 0)), "the subscription's start is the contract's")
+	require.True(t, got[1].ContractStart.IsZero())
 	// The order's route is the line's, the same type with nothing
 	// converted.
 	require.Empty(t, cmp.Diff(o.Route, first.Route))

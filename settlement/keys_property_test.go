@@ -150,8 +150,13 @@ func atom(t *rapid.T, f factField, label string) string {
 			fmt.Sprintf(`%s.amount() <= dec("%d.50")`, p, n(2000)), fmt.Sprintf(`%s.sign() > 0`, p)}[form]
 	case celTime:
 		day := time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC).AddDate(0, 0, n(700)).Format(time.RFC3339)
+		// months_since (env_version 3): from a date, from the contract's
+		// start (as a program paying on its first months reads it), in UTC
+		// or in a zone.
 		return [...]string{fmt.Sprintf(`%s >= timestamp(%q)`, p, day), fmt.Sprintf(`%s < timestamp(%q)`, p, day), fmt.Sprintf(`%s.getDayOfWeek() < %d`, p, n(6)),
-			fmt.Sprintf(`%s.getFullYear() == %d`, p, 2025+n(1)), fmt.Sprintf(`%s.getMonth() < %d`, p, n(11))}[form]
+			fmt.Sprintf(`%s.getFullYear() == %d`, p, 2025+n(1)), fmt.Sprintf(`%s.getMonth() < %d`, p, n(11)),
+			fmt.Sprintf(`months_since(timestamp(%q), %s) < %d`, day, p, n(24)-6), fmt.Sprintf(`months_since(%s, timestamp(%q), "Europe/Paris") >= %d`, p, day, n(12)-6),
+			fmt.Sprintf(`months_since(line.contract_start, %s) < %d`, p, n(14))}[rapid.IntRange(0, 7).Draw(t, label+".time_form")]
 	case celList:
 		return [...]string{p + ".exists(x, x == " + s() + ")", p + ".all(x, x != " + s() + ")", s() + " in " + p,
 			fmt.Sprintf("size(%s) == %d", p, n(2)), p + ".exists_one(x, x.startsWith(" + s() + "))"}[form]
@@ -215,15 +220,16 @@ func condExpr(t *rapid.T, fields []factField, label string) string {
 }
 
 // drawRules draws condition, share and amount rules reading random fields
-// (some with a second version from a later date), and returns the
+// (some with a second version from a later date), now and then a share
+// paid on a contract's first months, and returns the
 // documents with the ids of each kind.
 func drawRules(t *rapid.T, fields []factField) (docs []rules.Document, conds, shares, amounts []string) {
 	add := func(id string, kind rules.Kind, expr func(string) string) {
-		d := rules.Document{ID: id, Version: 1, Kind: kind, EnvVersion: rules.Version1, Expression: expr(id)}
+		d := rules.Document{ID: id, Version: 1, Kind: kind, EnvVersion: rules.LatestVersion, Expression: expr(id)}
 		if rapid.IntRange(0, 3).Draw(t, id+".versions") == 0 {
 			turn := time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC).AddDate(0, 0, rapid.IntRange(1, 699).Draw(t, id+".turn"))
 			d.EffectiveUntil = turn
-			d2 := rules.Document{ID: id, Version: 2, Kind: kind, EnvVersion: rules.Version1, EffectiveFrom: turn, Expression: expr(id + ".v2")}
+			d2 := rules.Document{ID: id, Version: 2, Kind: kind, EnvVersion: rules.LatestVersion, EffectiveFrom: turn, Expression: expr(id + ".v2")}
 			docs = append(docs, d2)
 		}
 		docs = append(docs, d)
@@ -239,6 +245,17 @@ func drawRules(t *rapid.T, fields []factField) (docs []rules.Document, conds, sh
 		add(id, rules.Share, func(l string) string {
 			return fmt.Sprintf("%s ? percent(%d) : percent(%s)", condExpr(t, fields, l),
 				rapid.IntRange(0, 25).Draw(t, l+".yes"), rapid.SampledFrom([]string{"0", "3", `"12.5"`, "1"}).Draw(t, l+".no"))
+		})
+	}
+	// A partner program paying on the contract's first months, as hosts
+	// write it: from the contract's start to the service's, in UTC or in a
+	// zone.
+	if rapid.Bool().Draw(t, "deal") {
+		shares = append(shares, "deal")
+		add("deal", rules.Share, func(l string) string {
+			zone := rapid.SampledFrom([]string{"", `, "Europe/Paris"`, `, "+05:30"`}).Draw(t, l+".zone")
+			return fmt.Sprintf(`months_since(line.contract_start, line.service_start%s) < %d ? percent(%d) : percent(0)`,
+				zone, rapid.IntRange(0, 13).Draw(t, l+".months"), rapid.IntRange(1, 10).Draw(t, l+".percent"))
 		})
 	}
 	// A level weight: route.level tells chain levels apart (it is 0

@@ -157,8 +157,28 @@ type Line struct {
 	// line's Period; empty, [t, t), for a one-time fee delivered at an
 	// instant), zero when not known. Every entry of the line keeps
 	// it, so revenue and payouts can be reported by the month the service
-	// was delivered, not the invoice date.
+	// was delivered, not the invoice date. Rules read it as
+	// line.service_start and line.service_end: a usage line billed in
+	// arrears is dated at its period's end, so a rule about the months of
+	// service a line bills reads its start, not line.date. A rule reading
+	// them fails a sale without one (see LineFacts).
 	Service ensemble.Period `json:"service,omitzero"`
+	// ContractStart is when the contract the line bills started: the
+	// subscription's activation, the order's start (FromInvoice sets it
+	// from invoice.Line.SubscriptionStart); zero when not known. Rules read
+	// it as line.contract_start, so that a partner program paying on a
+	// contract's first months is one rule for every deal rather than a
+	// date per deal: `months_since(line.contract_start,
+	// line.service_start) < 12` (rules' env_version 3; see
+	// rules.Library). It may come after Date and Service: a line can fall
+	// due before the contract's service starts (billed in advance of the
+	// go-live, a prepaid commitment bought ahead, a host dating lines by
+	// invoice), and months_since is then negative, so the first-year rule
+	// pays it. A rule reading it fails a sale without one (see LineFacts);
+	// a credit's is not read (a credit reverses the credited line's
+	// split). It is a fact of the sale: sent again with another, the sale
+	// is ErrLineConflict.
+	ContractStart time.Time `json:"contract_start,omitzero"`
 	// Invoice is the invoice the line is on (InvoiceOptions.Invoice sets
 	// it): a collection of the invoice (Collection.Invoice) pays the lines
 	// of it that a plan payable on collection settled. On a credit of
@@ -303,6 +323,11 @@ func (l *Line) validate() error {
 		p.Addf("date", "zero date")
 	} else if err := checkInstant(l.Date); err != nil {
 		p.Add("date", err)
+	}
+	if !l.ContractStart.IsZero() {
+		if err := checkInstant(l.ContractStart); err != nil {
+			p.Add("contract_start", err)
+		}
 	}
 	if sv := l.Service; !sv.Start.IsZero() || !sv.End.IsZero() {
 		// An empty period [t, t) is a service delivered at an instant: an

@@ -57,6 +57,9 @@ func (d *decider) evalRule(id string, cr *crule, sn *partner.Snapshot) (*evalRes
 		return nil, nil, nil, err
 	}
 	rule, rd, ref := cr.versions[vi], cr.reads[vi], &cr.refs[vi]
+	if err := d.line.gives(rd.needs); err != nil {
+		return nil, rule, ref, err
+	}
 	level := rd.level()
 	if d.s.reference {
 		level = memoNone
@@ -153,7 +156,8 @@ func (d *decider) lineFacts() error {
 	}
 	d.vfSet = true
 	d.lf = LineFacts{ID: string(l.ID), Date: l.Date, Amount: ensemble.MoneyFromMinor(d.rest, d.cur), Net: l.Amount,
-		Tax: l.Tax, Gross: gross, Quantity: l.Quantity, PeriodQuantity: l.periodQuantity(), Currency: d.cur.Key(), CustomerID: l.Customer.ID, Kind: l.Kind}
+		Tax: l.Tax, Gross: gross, Quantity: l.Quantity, PeriodQuantity: l.periodQuantity(), Currency: d.cur.Key(), CustomerID: l.Customer.ID, Kind: l.Kind,
+		ContractStart: l.ContractStart, ServiceStart: l.Service.Start, ServiceEnd: l.Service.End}
 	vol := d.sellerVol // read by a rate of the plan (begin)
 	if !d.sellerVolSet {
 		vol = d.st.volumeBefore(l.Route.Seller, d.volCur.Key(), WindowCalendarYear, l.Date)

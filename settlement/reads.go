@@ -1,6 +1,7 @@
 package settlement
 
 import (
+	"fmt"
 	"hash/maphash"
 	"strings"
 )
@@ -10,7 +11,9 @@ import (
 // settling reuses its results and the level decisions it takes part in:
 //
 //   - a rule reading any line or volume fact (or a variable settlement
-//     does not set) is evaluated for every line;
+//     does not set) is evaluated for every line, and one reading a line
+//     fact a line may leave unknown (its contract start, its service)
+//     fails a line that does not give it (lineNeeds);
 //   - a rule reading only the node's partner, or nothing, is memoized per
 //     rule version and partner snapshot within a call (nil when it reads no
 //     partner fact);
@@ -36,9 +39,50 @@ const (
 
 // ruleReads is what one rule version reads, as settling keys it.
 type ruleReads struct {
-	perLine bool    // reads line or volume facts: evaluated for every line
-	partner bool    // reads the node's partner: keyed by its snapshot
-	ctx     ctxMask // the offer, route and customer fields it reads
+	perLine bool      // reads line or volume facts: evaluated for every line
+	partner bool      // reads the node's partner: keyed by its snapshot
+	ctx     ctxMask   // the offer, route and customer fields it reads
+	needs   lineNeeds // the line facts it reads that a line may not give
+}
+
+// lineNeeds are the line facts a line may leave unknown (a zero
+// Line.ContractStart or Line.Service), which a rule reading them needs: a
+// sale that does not give them is refused when such a rule is evaluated
+// for it (Line.gives), never read as the zero instant.
+type lineNeeds uint8
+
+const (
+	needContract lineNeeds = 1 << iota // line.contract_start
+	needService                        // line.service_start, line.service_end
+)
+
+// lineNeedsOf returns what reading field f of the line needs. A rule
+// reading the whole line (`[line].all(l, ...)`, "" here) needs nothing:
+// such rules were written before these facts existed, and refusing every
+// line without them would break them; they read the facts as the line
+// gives them, zero when it does not.
+func lineNeedsOf(f string) lineNeeds {
+	switch f {
+	case "contract_start":
+		return needContract
+	case "service_start", "service_end":
+		return needService
+	}
+	return 0
+}
+
+// gives returns nil when l gives the facts needs names, else an error
+// wrapping ErrInvalidLine naming the first it lacks.
+func (l *Line) gives(needs lineNeeds) error {
+	switch {
+	case needs&needContract != 0 && l.ContractStart.IsZero():
+		return fmt.Errorf("%w: the rule reads line.contract_start, and the line gives no contract start "+
+			"(Line.ContractStart; FromInvoice sets it from the invoice line's SubscriptionStart)", ErrInvalidLine)
+	case needs&needService != 0 && l.Service.Start.IsZero():
+		return fmt.Errorf("%w: the rule reads line.service_start or line.service_end, and the line gives no service period "+
+			"(Line.Service; FromInvoice sets it from the invoice line's Period)", ErrInvalidLine)
+	}
+	return nil
 }
 
 // level returns how the rule's results are reused.
@@ -111,7 +155,10 @@ func readsOf(paths []string) ruleReads {
 			} else {
 				rd.ctx |= wholeVar(v)
 			}
-		default: // line, volume, or a variable settlement does not set
+		case VarLine:
+			rd.perLine = true
+			rd.needs |= lineNeedsOf(f)
+		default: // volume, or a variable settlement does not set
 			rd.perLine = true
 		}
 	}

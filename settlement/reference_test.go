@@ -9,7 +9,9 @@ package settlement_test
 // with rules.RuleSet.At and Rule.Eval at every use, divides with
 // ensemble.AllocateUnits (largest remainder, or the plan's method, ties by
 // node id), and keeps its ledger in plain maps. It has no cache, memo,
-// interning or buffer, and it never looks at what a rule reads.
+// interning or buffer, and it looks at what a rule reads only to refuse a
+// sale that does not give a line fact the rule reads (its contract start,
+// its service period).
 //
 // It covers what the property draws: plan choice (offers, route kinds, currencies,
 // effective span, the highest version of each plan, the most specific plan);
@@ -1097,6 +1099,9 @@ func (ln *refLine) eval(id string, sn *partner.Snapshot, level int) (*rules.Rule
 		return nil, rules.Result{}, err
 	}
 	l := ln.line
+	if err := refGives(rule, &l); err != nil {
+		return rule, rules.Result{}, err
+	}
 	gross, err := l.Amount.Add(l.Tax)
 	if err != nil {
 		return rule, rules.Result{}, err
@@ -1116,7 +1121,8 @@ func (ln *refLine) eval(id string, sn *partner.Snapshot, level int) (*rules.Rule
 	facts := ln.s.rules.Env().NewFacts()
 	for name, v := range map[string]any{
 		settlement.VarLine: &settlement.LineFacts{ID: string(l.ID), Date: l.Date, Amount: ensemble.MoneyFromMinor(ln.rest, ln.cur), Net: l.Amount,
-			Tax: l.Tax, Gross: gross, Quantity: l.Quantity, PeriodQuantity: periodQuantity, Currency: ln.cur.Key(), CustomerID: l.Customer.ID, Kind: l.Kind},
+			Tax: l.Tax, Gross: gross, Quantity: l.Quantity, PeriodQuantity: periodQuantity, Currency: ln.cur.Key(), CustomerID: l.Customer.ID, Kind: l.Kind,
+			ContractStart: l.ContractStart, ServiceStart: l.Service.Start, ServiceEnd: l.Service.End},
 		settlement.VarOffer: &settlement.OfferFacts{ID: string(l.Offer.Offer), Version: l.Offer.Version, Charge: string(l.Charge)},
 		settlement.VarRoute: &settlement.RouteFacts{Kind: l.Route.Kind.String(), Seller: string(seller), SellerTier: string(sellerTier), Depth: len(l.Route.Chain), Level: level,
 			Referrer: string(l.Route.Referrer), Marketplace: string(l.Route.Marketplace)},
@@ -1131,6 +1137,29 @@ func (ln *refLine) eval(id string, sn *partner.Snapshot, level int) (*rules.Rule
 	}
 	res, err := rule.Eval(context.Background(), facts)
 	return rule, res, err
+}
+
+// refGives refuses sale l when rule reads a line fact l does not give, by
+// name: its contract start or its service period, which
+// settlement.LineFacts would otherwise hold as year 1.
+func refGives(rule *rules.Rule, l *settlement.Line) error {
+	for _, p := range rule.Reads() {
+		v, f, _ := strings.Cut(p, ".")
+		if v != settlement.VarLine {
+			continue
+		}
+		switch f, _, _ = strings.Cut(f, "."); f { // a whole line ("") is read as it is
+		case "contract_start":
+			if l.ContractStart.IsZero() {
+				return fmt.Errorf("%w: the rule reads line.contract_start, which the line lacks", settlement.ErrInvalidLine)
+			}
+		case "service_start", "service_end":
+			if l.Service.Start.IsZero() {
+				return fmt.Errorf("%w: the rule reads the line's service, which it lacks", settlement.ErrInvalidLine)
+			}
+		}
+	}
+	return nil
 }
 
 // cumulativeRate returns the rate of a cumulative share for the line, given

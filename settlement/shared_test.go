@@ -201,6 +201,11 @@ func TestSettleConcurrentCalls(t *testing.T) {
 // wideRules add rules reading every context fact, a rule whose versions
 // are memoized differently, and an amount rule.
 const wideRules = sharedRules + `
+- id: first-year
+  version: 1
+  kind: share
+  env_version: 3
+  expression: 'months_since(line.contract_start, line.service_start, "Europe/Paris") < 12 ? percent(5) : percent(1)'
 - id: mkt-rule
   version: 1
   kind: share
@@ -260,7 +265,7 @@ const wideRules = sharedRules + `
 var widePool = nodePool{
 	conds: []string{"", "", "has-referrer", "gold-first", "dutch", "kind-rule", "status-rule"},
 	shareRules: []string{"distributor-share", "backup-offer", "deep-route", "seasonal", "mkt-rule", "seller-rule", "charge-rule", "ver-rule",
-		"mixed", "ctxpartner", "amt-rule"},
+		"mixed", "ctxpartner", "amt-rule", "first-year"},
 	roles: wideRoles,
 }
 
@@ -277,8 +282,8 @@ var wideChains = [][]partner.ID{
 }
 
 // genWideLine draws lines of every route kind, chains that are empty, name
-// the platform or a partner not yet trading, two currencies and dates over
-// two years.
+// the platform or a partner not yet trading, two currencies, dates over
+// two years, contract starts and service periods (or none).
 func genWideLine(t *rapid.T, id string) settlement.Line {
 	day := rapid.IntRange(0, 700).Draw(t, id+".day")
 	cur := rapid.SampledFrom([]string{"EUR", "EUR", "USD"}).Draw(t, id+".cur")
@@ -294,6 +299,24 @@ func genWideLine(t *rapid.T, id string) settlement.Line {
 	l.Route.Referrer = partner.ID(rapid.SampledFrom([]string{"", "referral-ams", "sub-utrecht", "reseller-de"}).Draw(t, id+".ref"))
 	l.Route.Marketplace = partner.ID(rapid.SampledFrom([]string{"", "distri-eu", "reseller-nl", "sub-utrecht"}).Draw(t, id+".mkt"))
 	l.Customer.Country = partner.Territory(rapid.SampledFrom([]string{"NL", "DE"}).Draw(t, id+".country"))
+	// The contract the line bills started up to 14 months before it, a
+	// month after it now and then (billed ahead of the go-live), or is not
+	// known; its service is the month before the line's date (billed in
+	// arrears), the month from it (in advance), an instant (a one-time
+	// fee), or not known. A rule reading what the line does not give
+	// fails it, in every settler.
+	if rapid.IntRange(0, 7).Draw(t, id+".contract_known") != 0 {
+		l.ContractStart = l.Date.AddDate(0, -rapid.IntRange(-1, 14).Draw(t, id+".contract_months"), -rapid.IntRange(0, 27).Draw(t, id+".contract_days"))
+	}
+	switch rapid.IntRange(0, 7).Draw(t, id+".service") {
+	case 0:
+	case 1, 2:
+		l.Service = ensemble.Period{Start: l.Date.AddDate(0, -1, 0), End: l.Date}
+	case 3:
+		l.Service = ensemble.Period{Start: l.Date, End: l.Date}
+	default:
+		l.Service = ensemble.Period{Start: l.Date, End: l.Date.AddDate(0, 1, 0)}
+	}
 	return l
 }
 
