@@ -101,7 +101,7 @@ func validateCall(e ast.Expr, report reporter) {
 		if len(args) == 3 {
 			if s, ok := literalString(args[2]); ok {
 				if _, err := loadZone(s); err != nil {
-					report(args[2].ID(), "%v", err)
+					report(args[2].ID(), "%s", strings.TrimPrefix(err.Error(), "rules: "))
 				}
 			}
 		}
