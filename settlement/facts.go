@@ -26,9 +26,9 @@ import (
 // keep whole: the high 32 bits hash its route's parties (chain, referrer,
 // marketplace, co-sellers and weights, the seller's weight), the low 32
 // bits the rest (customer, charge, quantity, tax, supplier costs, prepaid
-// terms, invoice, contract start). Zero is no print: a state written before prints were
-// kept (binary version 2, JSON without "facts"), whose lines are
-// compared by what the ledger keeps alone.
+// terms, invoice, contract start). Zero is no print: a state written
+// before prints were kept (binary version 2, JSON without "facts"), whose
+// lines are compared by what the ledger keeps alone.
 type factPrint uint64
 
 // printFacts returns the fingerprint of sale l's facts, never zero.
