@@ -13,22 +13,23 @@ import (
 // with errors.Is and read the details with errors.As.
 var (
 	// ErrInvalidLine reports a line that cannot be settled as given: an
-	// empty id, a zero date, a date, service period or contract start
-	// before year 1 or after 9999 (its State and entries could not be
-	// written as JSON; so is a sale whose plan's reserves would release
-	// after 9999), a negative amount or a negative tax on a line that
-	// credits nothing, an amount that is not a whole number of minor units
-	// (ensemble.ErrNotMinorUnits) or one beyond the int64 range of minor
-	// units settlement keeps (ensemble.ErrMinorUnitsRange: EUR
-	// 92233720368547758.08), a sale without the contract start or service
-	// a rule evaluated for it reads (with ErrRule: see LineFacts), ...
+	// empty id, a zero date, a date or service period before year 1 or
+	// after 9999 (its State and entries could not be written as JSON; so is
+	// a sale whose plan's reserves would release after 9999), a negative
+	// amount or a negative tax on a line that credits nothing, an amount
+	// that is not a whole number of minor units (ensemble.ErrNotMinorUnits)
+	// or one beyond the int64 range of minor units settlement keeps
+	// (ensemble.ErrMinorUnitsRange: EUR 92233720368547758.08), a contract
+	// start before year 1 or after 9999, a sale without the contract start
+	// or service a rule evaluated for it names (with ErrRule: see
+	// LineFacts), ...
 	ErrInvalidLine = errors.New("settlement: invalid line")
 	// ErrAlreadySettled reports a line id the state already holds, or a
 	// line id given twice in one call. Settling is not silently repeated.
 	// A line sent again as it was settled (a sale of the same facts: date,
 	// currency, basis, route, offer, customer, charge, quantity, tax,
-	// supplier costs, prepaid terms, service, invoice and contract start;
-	// a credit of the same line and amount) matches ErrAlreadySettled alone, so a retrying
+	// supplier costs, prepaid terms, service, invoice, contract start; a credit of the
+	// same line and amount) matches ErrAlreadySettled alone, so a retrying
 	// host may drop it; one that differs, or reuses a credit's id for a
 	// sale (or a sale's for a credit), matches ErrLineConflict too. (A sale
 	// settled on a state written before version 3 of the binary form, or
