@@ -24,7 +24,12 @@
 // cycle is charged from activation and the last one up to the cancellation.
 // In-advance charges fall due at the start of what they pay for, in-arrears
 // and usage charges at its end, one-time fees at activation (the first
-// instant their offer appears on the item).
+// instant their offer appears on the item). The end of what an in-arrears
+// or usage charge pays for is the cycle's end, or, where the item stops or
+// pauses inside the cycle, the stop: a restart later in the cycle bills
+// only the service after it (usage recorded after it is late usage of the
+// period), so the time before a pause is billed once, whenever the restart
+// was learnt.
 //
 // An item can have its own anchor (Item.Anchor) and contract term
 // (Item.Term): its charges are then billed on cycles stepped from its own

@@ -18,7 +18,8 @@ const (
 	KindOneTime
 	// KindRecurring is a recurring charge for the part of a billing cycle
 	// it covers: in advance from the cycle start (or from activation or a
-	// change), in arrears for each state the item held during the cycle.
+	// change), in arrears for each state the item held during the cycle,
+	// due when that stretch of service ends (see Run).
 	KindRecurring
 	// KindProrationCredit credits the unused part of a recurring line billed
 	// in advance, after a change or a cancellation. Its amounts are

@@ -760,47 +760,69 @@ func (g *gen) credit(it *Item, ob *billed, t time.Time, at int) {
 	g.discount(l, part, ensemble.Money{}, pcts, from, ratioOne, true)
 }
 
-// arrears bills each state a stream held during cycle c at its end (or at
-// the stream's end inside the cycle).
+// arrears bills each state a stream held during cycle c, in arrears. The
+// states of one stretch of service (pieces that follow one another without
+// a gap) are due together when the stretch ends: at the cycle's end, or
+// where the charge stops inside it (the item stops or pauses, or changes to
+// an offer without the charge). A stretch's due instant depends on nothing
+// after it, so a restart later in the cycle, learnt after the stretch was
+// billed, bills only its own service: each piece is billed once.
 func (g *gen) arrears(it *Item, st *stream, c ensemble.Period, at int) {
-	var due time.Time
-	for _, p := range st.pieces {
-		if _, e, ok := clip(p, c); ok {
-			due = e
-		}
-	}
-	if !g.all && !g.wanted(due) {
-		return
-	}
-	for _, p := range st.pieces {
-		s, e, ok := clip(p, c)
+	ps := st.pieces
+	for i := 0; i < len(ps); {
+		_, end, ok := clip(ps[i], c)
 		if !ok {
+			i++
 			continue
 		}
-		r, ok := g.rate(p.ch, p.qty, at)
-		if !ok {
-			return
+		j := i + 1
+		for ; j < len(ps); j++ {
+			s, e, ok := clip(ps[j], c)
+			if !ok || !s.Equal(end) {
+				break
+			}
+			end = e
 		}
-		from, ok1 := g.frac(c, s)
-		to, ok2 := g.frac(c, e)
-		if !ok1 || !ok2 {
-			return
+		if g.all || g.wanted(end) {
+			for k := i; k < j; k++ {
+				if !g.arrearsLine(it, ps[k], c, end, at) {
+					return
+				}
+			}
 		}
-		l := g.newLine(it, KindRecurring, p.ch, p.pin, p.qty)
-		l.ID = g.lineID(it, c.Start, p.ch, KindRecurring, s)
-		l.Date = due
-		l.Cycle = c
-		l.Period = ensemble.Period{Start: s, End: e}
-		l.Full = r.Amount
-		l.Tiers = r.Lines
-		toOne := !e.Before(c.End)
-		part, whole := g.whole(p.ch, r.Amount, r.Lines)
-		l.Amount = g.prorate(part, whole, from, to, toOne)
-		if !from.IsZero() || !toOne {
-			l.Proration = g.prorationWhole(part, whole, from, to)
-		}
-		g.discount(l, part, whole, g.pcts(it, p.pin.Offer, s, p.disc), from, to, false)
+		i = j
 	}
+}
+
+// arrearsLine bills piece p's part of cycle c in arrears, due at due (the
+// end of its stretch). It reports false when rating or prorating failed
+// (the problem is added).
+func (g *gen) arrearsLine(it *Item, p piece, c ensemble.Period, due time.Time, at int) bool {
+	s, e, _ := clip(p, c)
+	r, ok := g.rate(p.ch, p.qty, at)
+	if !ok {
+		return false
+	}
+	from, ok1 := g.frac(c, s)
+	to, ok2 := g.frac(c, e)
+	if !ok1 || !ok2 {
+		return false
+	}
+	l := g.newLine(it, KindRecurring, p.ch, p.pin, p.qty)
+	l.ID = g.lineID(it, c.Start, p.ch, KindRecurring, s)
+	l.Date = due
+	l.Cycle = c
+	l.Period = ensemble.Period{Start: s, End: e}
+	l.Full = r.Amount
+	l.Tiers = r.Lines
+	toOne := !e.Before(c.End)
+	part, whole := g.whole(p.ch, r.Amount, r.Lines)
+	l.Amount = g.prorate(part, whole, from, to, toOne)
+	if !from.IsZero() || !toOne {
+		l.Proration = g.prorationWhole(part, whole, from, to)
+	}
+	g.discount(l, part, whole, g.pcts(it, p.pin.Offer, s, p.disc), from, to, false)
+	return true
 }
 
 // idleUsage bills, for every cycle of a usage charge whose usage the run
@@ -868,26 +890,16 @@ func (g *gen) idlePiece(it *Item, st *stream, segs []Segment, aggs []usage.Aggre
 // change to an offer without the meter), usage recorded in it is billed at
 // the charge that priced m last before pd's end, as the whole period would
 // be under SplitNone; fallback then says so (an idle piece owes nothing
-// for it). end is when the item's service in pd ends.
+// for it). end is when the item's service in pd first stops (firstStop).
 func (g *gen) pieceCharge(segs []Segment, m usage.MeterID, pd ensemble.Period) (ch *chargeInfo, end time.Time, disc ensemble.Ratio, fallback bool) {
 	ch, end, disc = g.usageCharge(segs, m, pd)
 	if ch != nil || len(g.cuts) == 0 || len(segs) == 0 {
 		return ch, end, disc, false
 	}
-	for k := len(segs) - 1; k >= 0; k-- {
-		sg := segs[k]
-		if sg.Start.Before(pd.End) && (sg.End.IsZero() || sg.End.After(pd.Start)) {
-			end = pd.End
-			if !sg.End.IsZero() && sg.End.Before(end) {
-				end = sg.End
-			}
-			break
-		}
-	}
-	if end.IsZero() {
+	if end = firstStop(segs, pd); end.IsZero() {
 		return nil, time.Time{}, ratioZero, false
 	}
-	ch, _, disc = g.usageCharge(segs, m, ensemble.Period{Start: segs[0].Start, End: pd.End})
+	ch, disc = g.latestCharge(segs, m, pd.End)
 	return ch, end, disc, ch != nil
 }
 
@@ -1039,40 +1051,101 @@ func piecesText(ps []ensemble.Period) string {
 	return b.String()
 }
 
-// usageCharge finds the usage charge that bills meter m in period pd: the
-// one of the latest segment overlapping it. It also returns when the item's
-// service in the period ends.
+// usageCharge finds the usage charge that bills meter m in period pd and
+// when the period's usage is due. The item's service in pd runs in
+// stretches (segments following one another without a gap); the first
+// stretch with a segment pricing m bills the period, at the charge of its
+// latest such segment, due when the stretch ends: pd's end when it runs to
+// it, else where the item stops or pauses. So a restart later in pd, learnt
+// after that usage was billed, does not make it due again: usage recorded
+// after the restart is late usage of the period (Run.Late), billed as
+// rate(cumulative) - rate(billed), so the period's minimum spend, free units
+// and tiers still apply once.
 func (g *gen) usageCharge(segs []Segment, m usage.MeterID, pd ensemble.Period) (*chargeInfo, time.Time, ensemble.Ratio) {
-	for k := len(segs) - 1; k >= 0; k-- {
-		sg := segs[k]
-		if !sg.Start.Before(pd.End) || (!sg.End.IsZero() && !sg.End.After(pd.Start)) {
+	var ch *chargeInfo
+	var disc ensemble.Ratio
+	var end time.Time // the end in pd of the stretch so far; zero before it
+	for _, sg := range segs {
+		if !sg.Start.Before(pd.End) {
+			break
+		}
+		if !sg.End.IsZero() && !sg.End.After(pd.Start) {
 			continue
 		}
-		end := pd.End
+		if ch != nil && sg.Start.After(end) {
+			break // a gap: the stretch that prices m has ended
+		}
+		end = pd.End
 		if !sg.End.IsZero() && sg.End.Before(end) {
 			end = sg.End
 		}
-		pins := make([]catalog.Pin, 0, 1+len(sg.AddOns))
-		pins = append(pins, sg.Pin)
-		for _, a := range sg.AddOns {
-			pins = append(pins, a.Pin)
+		if c := g.segmentCharge(sg, m); c != nil {
+			ch, disc = c, sg.Discount
 		}
-		for _, pin := range pins {
-			for _, ch := range g.b.offers[pin].charges {
-				if ch.typ == catalog.Usage && ch.meter == string(m) {
-					return ch, end, sg.Discount
-				}
+	}
+	if ch == nil {
+		return nil, time.Time{}, ratioZero
+	}
+	return ch, end, disc
+}
+
+// latestCharge is the usage charge of meter m of the latest segment that
+// starts before instant before and prices m, with that segment's discount.
+func (g *gen) latestCharge(segs []Segment, m usage.MeterID, before time.Time) (*chargeInfo, ensemble.Ratio) {
+	for k := len(segs) - 1; k >= 0; k-- {
+		if !segs[k].Start.Before(before) {
+			continue
+		}
+		if c := g.segmentCharge(segs[k], m); c != nil {
+			return c, segs[k].Discount
+		}
+	}
+	return nil, ratioZero
+}
+
+// segmentCharge is the usage charge of meter m that segment sg prices it
+// with: its offer's, or else the first of its add-ons'; nil if none.
+func (g *gen) segmentCharge(sg Segment, m usage.MeterID) *chargeInfo {
+	for i := -1; i < len(sg.AddOns); i++ {
+		pin := sg.Pin
+		if i >= 0 {
+			pin = sg.AddOns[i].Pin
+		}
+		for _, ch := range g.b.offers[pin].charges {
+			if ch.typ == catalog.Usage && ch.meter == string(m) {
+				return ch
 			}
 		}
 	}
-	return nil, time.Time{}, ratioZero
+	return nil
+}
+
+// firstStop returns when the item's service in period pd first stops: the
+// end of the first stretch of segments (following one another without a
+// gap) that overlaps pd, or pd's end when that stretch runs to it; zero
+// when no segment overlaps pd.
+func firstStop(segs []Segment, pd ensemble.Period) time.Time {
+	var end time.Time
+	for _, sg := range segs {
+		if !sg.Start.Before(pd.End) || (!end.IsZero() && sg.Start.After(end)) {
+			break
+		}
+		if !sg.End.IsZero() && !sg.End.After(pd.Start) {
+			continue
+		}
+		end = pd.End
+		if !sg.End.IsZero() && sg.End.Before(end) {
+			end = sg.End
+		}
+	}
+	return end
 }
 
 // usageService is the service period of a usage line of period pd: the
 // part of it the item was in service, as a recurring line's is clipped to
 // its segment. It runs from the start of the first segment (segs are in
-// start order) that overlaps pd, or pd's start, to end, when the item's
-// service in pd ends (usageCharge); a pause inside pd stays inside it. An
+// start order) that overlaps pd, or pd's start, to end, when the line is
+// due (usageCharge: where that service first stops in pd, or pd's end). An
 // item activated on January 15 on a cycle anchored on the 1st uses
 // [Jan 15, Feb 1) of January's usage period: its usage line's service
 // starts there, so a prepaid commitment bought at activation covers it and

@@ -471,7 +471,14 @@ type LateUsage struct {
 // start for in-advance charges, its end (or the cancellation) for in-arrears
 // and usage charges (for a piece of a usage period cut at a change of its
 // charge, the piece's end: see SplitAtChange), activation for one-time
-// fees, and the change for proration lines.
+// fees, and the change for proration lines. Where the item's service stops
+// inside a cycle and starts again later in it (a gap between segments: a
+// pause, or a stop the item restarted from; in arrears, also a change to an
+// offer without the charge and back), what it held before the gap is due
+// at the gap: its in-arrears lines then, and the usage period's line (usage
+// recorded after the restart is late usage of the period, see Late). So
+// runs split anywhere bill each piece of service once, as one run does,
+// however late the restart was learnt.
 type Run struct {
 	// After is the previous run's instant (exclusive; zero: the beginning).
 	After time.Time `json:"after,omitzero"`
@@ -481,7 +488,8 @@ type Run struct {
 	Basis *ensemble.ProrationBasis `json:"basis,omitempty"`
 	// Usage are the aggregates (usage.Report.Aggregates) of the periods
 	// being billed; an aggregate is billed in the run its due instant, its
-	// period's end (or the item's end within it), falls in. An aggregate
+	// period's end (or where the item's service in it first stops), falls
+	// in. An aggregate
 	// due outside the run is an error (a *UsageError wrapping
 	// ErrUsageNotDue), never dropped: one due earlier holds records of a
 	// period an earlier run billed, which go in Late; one due later is

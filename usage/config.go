@@ -39,8 +39,14 @@ type Line struct {
 	Periods []ensemble.Period `json:"periods,omitempty"`
 	// ClosedBefore closes this line's billing periods that end at or
 	// before it (already invoiced), in addition to Config.ClosedBefore;
-	// the later of the two applies. Records for closed periods go to
-	// Report.Adjustments. The zero time closes nothing.
+	// the later of the two applies. A period in which the line's activity
+	// stops (an active segment ends inside it, before another resumes it
+	// or without one) closes at that first stop rather than at its end: the
+	// invoice bills the period's usage then (invoice.Run), so records of a
+	// restart later in the period are late. Records for closed periods go
+	// to Report.Adjustments. The zero time closes nothing. An active
+	// segment still running should end after ClosedBefore (the lines of
+	// invoice.Builder.UsageLines end it at the run's instant).
 	ClosedBefore time.Time `json:"closed_before,omitzero"`
 }
 
@@ -50,9 +56,10 @@ type Config struct {
 	Meters []Meter `json:"meters"`
 	Lines  []Line  `json:"lines"`
 	// ClosedBefore closes, for every line, the billing periods that end at
-	// or before it. Records for a closed period are late: they aggregate
-	// into Report.Adjustments instead of Report.Aggregates. The zero time
-	// closes nothing.
+	// or before it, or whose line's activity first stops inside them at or
+	// before it (see Line.ClosedBefore). Records for a closed period are
+	// late: they aggregate into Report.Adjustments instead of
+	// Report.Aggregates. The zero time closes nothing.
 	ClosedBefore time.Time `json:"closed_before,omitzero"`
 	// RecordIDs asks for every aggregate to list its record ids (sorted)
 	// besides their digest. It costs one id per accepted record in the
@@ -381,6 +388,28 @@ func (l *lineState) activeAt(ns int64) bool {
 	return false
 }
 
+// billedAt returns when the period [start, end) is billed: at its end, or
+// where the line's activity in it first stops, when it stops inside it
+// (the end of the first merged active segment overlapping it): the invoice
+// bills a period's usage then, and usage recorded after a restart later in
+// the period is late.
+func (l *lineState) billedAt(start, end int64) int64 {
+	i, _ := slices.BinarySearchFunc(l.active, start, func(seg [2]int64, ns int64) int {
+		if seg[0] <= ns {
+			return -1
+		}
+		return 1
+	})
+	// active[i-1] is the last segment starting at or before start.
+	if i > 0 && l.active[i-1][1] > start {
+		i--
+	}
+	if i < len(l.active) && l.active[i][0] < end && l.active[i][1] < end {
+		return l.active[i][1]
+	}
+	return end
+}
+
 // covers reports whether one active segment holds all of [start, end).
 // The segments are merged and sorted, so only the last one starting at or
 // before start can: it is found by binary search, so that a line of many
@@ -425,7 +454,7 @@ func (a *Aggregator) periodAt(l *lineState, ns int64, at time.Time) (int32, erro
 		per = ensemble.Period{Start: p.Start.UTC(), End: p.End.UTC()}
 	}
 	ps := periodState{start: nanos(per.Start), end: nanos(per.End), id: int32(len(a.periods))}
-	a.periods = append(a.periods, periodInfo{period: per, start: ps.start, end: ps.end, closed: ps.end <= l.closed, pruned: ps.end <= a.horizon})
+	a.periods = append(a.periods, periodInfo{period: per, start: ps.start, end: ps.end, closed: l.billedAt(ps.start, ps.end) <= l.closed, pruned: ps.end <= a.horizon})
 	for range a.meters {
 		a.periodSlots = append(a.periodSlots, -1)
 	}

@@ -46,7 +46,10 @@
 // # Late records
 //
 // Periods that end at or before Config.ClosedBefore (or Line.ClosedBefore)
-// are closed: they were invoiced already. Records for them aggregate into
+// are closed: they were invoiced already. So is a period in which the
+// line's activity first stops (a gap between its active segments, or their
+// end) at or before it: the invoice bills the period at that stop, and
+// records after a restart later in the period are late. Records for them aggregate into
 // Report.Adjustments, marked Late, so the next invoice can merge each with
 // what it billed (Aggregate.Merge) and bill rate(cumulative) - billed, with
 // a trace (Aggregate.Ref) to the period and its records.
