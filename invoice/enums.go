@@ -47,7 +47,10 @@ const (
 	// nothing, but settlement can recognise it (see PrepaidCommitment).
 	KindPrepaidBreakage
 	// KindEarlyTermination is the fee an item owes when it ends inside its
-	// contract term (Term.EarlyTermination), due when it ends.
+	// contract term (Term.EarlyTermination), due when it ends; or, with
+	// Credits naming that fee's line and the amount negated, its reversal,
+	// due when a restart recorded after the end made it a pause (see
+	// EarlyTermination).
 	KindEarlyTermination
 	// KindProgressiveUsage bills usage of a period still open, ahead of its
 	// end, once it crosses the item's threshold (Item.Thresholds):

@@ -134,6 +134,9 @@ func Explain(l Line) string {
 		}
 		b.WriteString("\n")
 	}
+	if l.Kind == KindEarlyTermination && l.Credits != "" {
+		fmt.Fprintf(&b, "  reverses the fee: a restart recorded after the stop it was billed at made that stop a pause, not an end\n")
+	}
 	if l.Kind == KindReversal {
 		fmt.Fprintf(&b, "  reverses it: a change recorded after it was billed (back-dated) alters or removes it; gives back what is left of it, less what its proration credits and credit notes gave back\n")
 	}

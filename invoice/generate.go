@@ -1282,50 +1282,66 @@ func (g *gen) uncutChange(segs []Segment, m usage.MeterID, pd ensemble.Period) t
 
 // earlyTermination bills the item's early-termination fee when it ends
 // (its last segment, clipped at the cancellation, ends) strictly inside a
-// term: after the term, or the renewed term, began and before it ends.
+// term: after the term, or the renewed term, began and before it ends. A
+// stop the item later restarted from (a gap between its segments) is a
+// pause and owes nothing, unless the restart was recorded after the stop
+// took effect: the stop was an end until then, so the fee is billed at it
+// and reversed at the restart (see restartUndoes).
 func (g *gen) earlyTermination(it *Item, segs []Segment, at int) {
 	et := it.Term.EarlyTermination
 	if et == nil || len(segs) == 0 {
 		return
 	}
-	last := segs[len(segs)-1]
-	end := last.End
-	if end.IsZero() || (!g.all && !g.wanted(end)) {
-		return
-	}
 	act := it.Segments[0].Start
-	term, ok := it.Term.At(act, end, g.loc)
-	if !ok || !end.After(term.Start) {
+	fee := func(sg Segment, end time.Time) (Line, bool) {
+		term, ok := it.Term.At(act, end, g.loc)
+		if !ok || !end.After(term.Start) {
+			return Line{}, false
+		}
+		f, ok := g.fee(et, term, end, g.itemPath(at), func() (ensemble.Money, bool) {
+			return g.remainingValue(it, sg, end, term.End, at)
+		})
+		if !ok {
+			return Line{}, false
+		}
+		return Line{
+			ID:           LineID(string(g.s.ID) + "/" + string(it.ID) + "/" + fmtTime(term.Start) + "/early_termination/" + fmtTime(end)),
+			Kind:         KindEarlyTermination,
+			Subscription: g.s.ID,
+			Item:         it.ID,
+			Customer:     g.s.Customer.ID,
+			Date:         end,
+			Description:  f.desc,
+			Pin:          sg.Pin,
+			Cycle:        term,
+			Period:       ensemble.Period{Start: end, End: term.End},
+			Quantity:     decimal.NewFromInt(1),
+			Full:         f.full,
+			Proration:    f.proration,
+			Currency:     g.cur,
+			Amount:       f.amount,
+			Discount:     ensemble.MoneyFromMinor(0, g.cur),
+			Refs: append(g.arena.refSlice(3), g.itemRef, sg.Pin.Ref(),
+				ensemble.Ref{Kind: RefTerm, ID: string(g.s.ID) + "/" + string(it.ID)}),
+			CostsNotApplied: g.noFeeShare(sg.Pin),
+		}, true
+	}
+	for k := 0; k+1 < len(segs); k++ {
+		stop, restart := segs[k].End, segs[k+1].Start
+		if !stop.Before(restart) || !g.restartDue(stop, restart) {
+			continue
+		}
+		sg := segs[k]
+		g.pauseFee(g.restartUndoes(stop, restart, sg.EndRecorded, segs[k+1].Recorded), func() (Line, bool) { return fee(sg, stop) },
+			restart, g.itemPath(at)+"."+ensemble.Path("segments", k+1)+".recorded")
+	}
+	last := segs[len(segs)-1]
+	if last.End.IsZero() || (!g.all && !g.wanted(last.End)) {
 		return
 	}
-	f, ok := g.fee(et, term, end, g.itemPath(at), func() (ensemble.Money, bool) {
-		return g.remainingValue(it, last, end, term.End, at)
-	})
-	if !ok {
-		return
+	if l, owed := fee(last, last.End); owed {
+		*g.next() = l
 	}
-	l := g.next()
-	*l = Line{
-		ID:           LineID(string(g.s.ID) + "/" + string(it.ID) + "/" + fmtTime(term.Start) + "/early_termination/" + fmtTime(end)),
-		Kind:         KindEarlyTermination,
-		Subscription: g.s.ID,
-		Item:         it.ID,
-		Customer:     g.s.Customer.ID,
-		Date:         end,
-		Description:  f.desc,
-		Pin:          last.Pin,
-		Cycle:        term,
-		Period:       ensemble.Period{Start: end, End: term.End},
-		Quantity:     decimal.NewFromInt(1),
-		Full:         f.full,
-		Proration:    f.proration,
-		Currency:     g.cur,
-		Amount:       f.amount,
-		Discount:     ensemble.MoneyFromMinor(0, g.cur),
-		Refs: append(g.arena.refSlice(3), g.itemRef, last.Pin.Ref(),
-			ensemble.Ref{Kind: RefTerm, ID: string(g.s.ID) + "/" + string(it.ID)}),
-	}
-	l.CostsNotApplied = g.noFeeShare(last.Pin)
 }
 
 // noFeeShare lists, for an early-termination fee attributed to bundle pin,
@@ -1342,34 +1358,55 @@ func (g *gen) noFeeShare(pin catalog.Pin) []catalog.SupplierCost {
 // (Subscription.Term) once, when the subscription ends strictly inside a
 // term: at CancelAt, or, without it, when its last item ends. Its remaining
 // value is that of every item still in service at the end, each on its own
-// cycles.
+// cycles. A time when every item had stopped, after which one restarted,
+// is a pause of the subscription and owes nothing, unless the restart was
+// recorded after the stop took effect: then the fee is billed at the stop
+// and reversed at the restart, as an item's is (see restartUndoes).
 func (g *gen) subscriptionTerm() {
 	et := g.s.Term.EarlyTermination
 	if et == nil {
 		return
 	}
 	act, end, open := g.span()
+	for _, p := range g.subscriptionPauses() {
+		if !g.restartDue(p.stop, p.restart) {
+			continue
+		}
+		g.pauseFee(g.restartUndoes(p.stop, p.restart, p.stopRecorded, p.restartRecorded), func() (Line, bool) { return g.subscriptionFee(act, p.stop) },
+			p.restart, g.itemPath(p.item)+"."+ensemble.Path("segments", p.seg)+".recorded")
+	}
 	if open || end.IsZero() || (!g.all && !g.wanted(end)) {
 		return
 	}
+	if l, owed := g.subscriptionFee(act, end); owed {
+		*g.next() = l
+	}
+}
+
+// subscriptionFee is the line of the subscription's early-termination fee
+// for an end at instant end, the subscription having started at act; false
+// when none is owed (the end is not strictly inside a term, or the fee
+// comes to nothing).
+func (g *gen) subscriptionFee(act, end time.Time) (Line, bool) {
+	et := g.s.Term.EarlyTermination
 	term, ok := g.s.Term.At(act, end, g.loc)
 	if !ok || !end.After(term.Start) {
-		return
+		return Line{}, false
 	}
 	f, ok := g.fee(et, term, end, g.subPath()+".term", func() (ensemble.Money, bool) {
 		total := ensemble.MoneyFromMinor(0, g.cur)
 		for j := range g.s.Items {
 			it := &g.s.Items[j]
-			segs := g.segments(it)
-			if len(segs) == 0 || !segs[len(segs)-1].End.Equal(end) {
-				continue // ended before: nothing left to bill
+			k := slices.IndexFunc(g.segments(it), func(sg Segment) bool { return sg.End.Equal(end) })
+			if k < 0 {
+				continue // not in service at the end: nothing left to bill
 			}
 			g.anchor = g.s.Anchor
 			if !it.Anchor.IsZero() {
 				g.anchor = it.Anchor
 			}
 			g.popts.Anchor = g.anchor
-			v, ok := g.remainingValue(it, segs[len(segs)-1], end, term.End, j)
+			v, ok := g.remainingValue(it, g.segments(it)[k], end, term.End, j)
 			if !ok {
 				return ensemble.Money{}, false
 			}
@@ -1378,32 +1415,31 @@ func (g *gen) subscriptionTerm() {
 		return total, true
 	})
 	if !ok {
-		return
+		return Line{}, false
 	}
 	pin, attr, found := g.firstPin(end.Add(-1), end)
 	if !found {
 		pin, attr, _ = g.firstPin(act, end)
 	}
-	l := g.next()
-	*l = Line{
-		ID:           LineID(string(g.s.ID) + "/early_termination/" + fmtTime(term.Start) + "/" + fmtTime(end)),
-		Kind:         KindEarlyTermination,
-		Subscription: g.s.ID,
-		Customer:     g.s.Customer.ID,
-		Date:         end,
-		Description:  f.desc,
-		Pin:          pin,
-		Cycle:        term,
-		Period:       ensemble.Period{Start: end, End: term.End},
-		Quantity:     decimal.NewFromInt(1),
-		Full:         f.full,
-		Proration:    f.proration,
-		Currency:     g.cur,
-		Amount:       f.amount,
-		Discount:     ensemble.MoneyFromMinor(0, g.cur),
-		Refs:         append([]ensemble.Ref{pin.Ref(), {Kind: RefTerm, ID: string(g.s.ID)}}, attr...),
-	}
-	l.CostsNotApplied = g.noFeeShare(pin)
+	return Line{
+		ID:              LineID(string(g.s.ID) + "/early_termination/" + fmtTime(term.Start) + "/" + fmtTime(end)),
+		Kind:            KindEarlyTermination,
+		Subscription:    g.s.ID,
+		Customer:        g.s.Customer.ID,
+		Date:            end,
+		Description:     f.desc,
+		Pin:             pin,
+		Cycle:           term,
+		Period:          ensemble.Period{Start: end, End: term.End},
+		Quantity:        decimal.NewFromInt(1),
+		Full:            f.full,
+		Proration:       f.proration,
+		Currency:        g.cur,
+		Amount:          f.amount,
+		Discount:        ensemble.MoneyFromMinor(0, g.cur),
+		Refs:            append([]ensemble.Ref{pin.Ref(), {Kind: RefTerm, ID: string(g.s.ID)}}, attr...),
+		CostsNotApplied: g.noFeeShare(pin),
+	}, true
 }
 
 // termFee is an early-termination fee as billed: its base (Full), the

@@ -162,7 +162,10 @@ type Subscription struct {
 	// TerminationRemaining counts what every item still in service at the
 	// end would have billed to the term's end, each on its own cycles. An
 	// item's own Term is separate: where both apply, both fees are owed.
-	// Items ending earlier (a line removed) owe only their own.
+	// Items ending earlier (a line removed) owe only their own. A time
+	// every item had stopped, after which one restarted, is a pause of the
+	// subscription, or an end undone, as for an item (see
+	// EarlyTermination).
 	Term Term `json:"term,omitzero"`
 }
 
@@ -192,7 +195,9 @@ type Item struct {
 	ID ItemID `json:"id"`
 	// Segments are the item's states, in time order and not overlapping:
 	// each change (upgrade, downgrade, quantity change, add-on added or
-	// removed) starts a new segment. A gap between segments is a pause.
+	// removed) starts a new segment. A gap between segments is a pause
+	// (Segment.Recorded of the segment after it says whether it was known
+	// as one when it began: see EarlyTermination).
 	// The first segment's start is the item's activation.
 	Segments []Segment `json:"segments"`
 	// TaxCode is the product tax code the tax table is looked up with;
@@ -295,6 +300,23 @@ type Term = order.Term
 // (Rule, see TerminationRule): a fixed amount, an amount that declines
 // over the term, or a share of the remaining contract value. Amount is in
 // the subscription's currency, whole minor units and positive.
+//
+// A stop the item restarts from is a pause when the restart was known when
+// the stop took effect (the next segment's Recorded at or before the stop
+// and its EndRecorded). A restart recorded only after that undoes an end,
+// which a run may have billed meanwhile: the fee is billed at the stop and
+// reversed at the restart by a KindEarlyTermination line of the negated
+// amount whose Credits names the fee's line (its ID is the fee's followed
+// by "/restart"), so that however the runs fall the fee nets to nothing,
+// as a billing system credits a cancellation fee when a cancelled
+// subscription is reactivated. The same holds for a subscription's fee
+// (Subscription.Term) when every item stopped and one restarted. A
+// restart whose Recorded is zero was known from the start, except in a run
+// that bills it after an earlier run billed the stop (stop <= Run.After <
+// restart), which cannot tell what that run billed: the lines earlier runs
+// issued (Run.Billed) say, the fee being reversed if they hold it; without
+// them the run reports an ErrRequired problem at the restart segment's
+// "recorded" field.
 //
 // A bundle's suppliers share none of the fee: their costs apply to the
 // bundle's charges, the service they deliver, and the fee is no charge of

@@ -1,0 +1,180 @@
+package invoice
+
+import (
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/ensemble-commerce/ensemble"
+)
+
+// A restart is an item's service starting again after a stop: a gap
+// between two of its segments. Where the restart was known when the stop
+// took effect, the gap was a pause all along: nothing ended, and no
+// early-termination fee is owed. Where it was recorded only after the stop
+// took effect, the stop was an end until then, and a run in between billed
+// it as one: the fee is billed at the stop and reversed at the restart,
+// whatever runs the time is split into (the cancellation undone, as a
+// billing system credits a cancellation fee when a cancelled subscription
+// is reactivated). The lines billed in arrears and the usage of the cycle
+// the stop falls in are due at the stop either way (see arrears and
+// firstStop), so a restart never bills them again.
+
+// restartKind says what a restart makes of the stop before it.
+type restartKind uint8
+
+const (
+	// restartPause: the restart was known when the stop took effect; the
+	// stop is a pause and owes nothing.
+	restartPause restartKind = iota
+	// restartUndid: the restart was recorded after the stop took effect;
+	// the stop was an end until then: its fee is billed at the stop and
+	// reversed at the restart.
+	restartUndid
+	// restartUnknown: when the restart was recorded is unknown, and the
+	// run bills the restart after an earlier run billed the stop, which it
+	// may have billed as an end.
+	restartUnknown
+)
+
+// restartUndoes says what a restart at restart, recorded at
+// restartRecorded, makes of the stop at stop, recorded at stopRecorded
+// (the stop takes effect at the later of the two). A restart whose
+// recording is unknown (zero) was known from the start, unless this run
+// bills it after an earlier run billed the stop (stop <= After < restart):
+// the earlier run's view is then unknown.
+func (g *gen) restartUndoes(stop, restart, stopRecorded, restartRecorded time.Time) restartKind {
+	if restartRecorded.IsZero() {
+		if after := g.run.After; !after.IsZero() && !after.Before(stop) && g.due(restart) {
+			return restartUnknown
+		}
+		return restartPause
+	}
+	if restartRecorded.After(stop) && restartRecorded.After(stopRecorded) {
+		return restartUndid
+	}
+	return restartPause
+}
+
+// restartDue reports whether a line of the stop at stop or of the restart
+// at restart is computed by the run.
+func (g *gen) restartDue(stop, restart time.Time) bool {
+	return g.all || g.wanted(stop) || g.wanted(restart)
+}
+
+// pauseFee bills what an early-termination fee owes at a stop that a
+// restart at restart follows, as restartUndoes classed it: nothing for a
+// pause; the fee (fee's line, when one is owed) and its reversal when the
+// restart undid an end. When that is unknown, the lines earlier runs issued
+// (Run.Billed) tell: the fee is reversed if they hold it, and nothing is
+// owed if they hold others of the subscription but not it; without them
+// the problem is reported at path (the restart's Recorded, which says it).
+func (g *gen) pauseFee(kind restartKind, fee func() (Line, bool), restart time.Time, path string) {
+	if kind == restartPause {
+		return
+	}
+	l, owed := fee()
+	if !owed {
+		return
+	}
+	if kind == restartUnknown {
+		if _, billed := g.billed[l.ID]; !billed {
+			if len(g.billedSub) == 0 {
+				g.ps.Add(path, g.unrecordedRestart(l, restart))
+			}
+			return
+		}
+	}
+	g.feeAndReversal(l, restart)
+}
+
+// feeAndReversal appends fee, an early-termination fee billed at a stop,
+// and the line reversing it at restart: the same fee negated, crediting it
+// (Credits), with the fee's cycle (the term) and period, so that a
+// back-dated change that moves the restart leaves it as billed.
+func (g *gen) feeAndReversal(fee Line, restart time.Time) {
+	*g.next() = fee
+	r := fee
+	r.ID = fee.ID + "/restart"
+	r.Description = "Early termination fee reversed: restarted on " + restart.In(g.loc).Format(time.DateOnly)
+	r.Date = restart
+	r.Amount = fee.Amount.Neg()
+	r.Credits = fee.ID
+	if fee.Proration != nil {
+		p := *fee.Proration
+		r.Proration = &p
+	}
+	r.Refs = append(slices.Clone(fee.Refs), ensemble.Ref{Kind: RefLine, ID: string(fee.ID)})
+	r.CostsNotApplied = slices.Clone(fee.CostsNotApplied)
+	*g.next() = r
+}
+
+// unrecordedRestart is the problem of a restart whose recording is
+// unknown, after a stop an earlier run billed and that owes fee if it was
+// an end.
+func (g *gen) unrecordedRestart(fee Line, restart time.Time) error {
+	who := "the subscription"
+	if fee.Item != "" {
+		who = fmt.Sprintf("item %q", fee.Item)
+	}
+	return fmt.Errorf("%w: %s restarts at %s after a stop at %s inside its term, which the run to %s billed: if it did not know of the restart then, it billed the early-termination fee %s (line %q), which the restart now reverses; give the restart's recorded instant (Segment.Recorded), or the lines earlier runs issued (Run.Billed)",
+		ErrRequired, who, fmtRFC(restart), fmtRFC(fee.Date), fmtRFC(g.run.After), fee.Amount, fee.ID)
+}
+
+// subPause is a time the subscription's service stopped (every item
+// stopped) and started again: from stop, recorded at stopRecorded (the
+// latest EndRecorded of the segments ending then), to restart, recorded at
+// restartRecorded (the earliest Recorded of the segments starting then,
+// zero if one of them is not known); item and seg index the first of those
+// segments, for problem paths.
+type subPause struct {
+	stop, restart                 time.Time
+	stopRecorded, restartRecorded time.Time
+	item, seg                     int
+}
+
+// subscriptionPauses returns the subscription's pauses, in time order:
+// the gaps in the union of its items' segments (clipped at the
+// cancellation).
+func (g *gen) subscriptionPauses() []subPause {
+	type ref struct{ item, seg int }
+	var refs []ref
+	for j := range g.s.Items {
+		for k := range g.segments(&g.s.Items[j]) {
+			refs = append(refs, ref{j, k})
+		}
+	}
+	if len(refs) < 2 {
+		return nil
+	}
+	seg := func(r ref) Segment { return g.segments(&g.s.Items[r.item])[r.seg] }
+	slices.SortStableFunc(refs, func(a, b ref) int { return seg(a).Start.Compare(seg(b).Start) })
+	var out []subPause
+	// reach is when the service so far ends, recorded at reachRecorded.
+	first := seg(refs[0])
+	if first.End.IsZero() {
+		return nil // open from the start: it never stops
+	}
+	reach, reachRecorded := first.End, first.EndRecorded
+	for i, r := range refs[1:] {
+		sg := seg(r)
+		if reach.Before(sg.Start) {
+			p := subPause{stop: reach, restart: sg.Start, stopRecorded: reachRecorded, restartRecorded: sg.Recorded, item: r.item, seg: r.seg}
+			for _, o := range refs[i+2:] {
+				if os := seg(o); os.Start.Equal(sg.Start) && (os.Recorded.IsZero() || os.Recorded.Before(p.restartRecorded)) {
+					p.restartRecorded = os.Recorded
+				}
+			}
+			out = append(out, p)
+		}
+		switch {
+		case sg.End.IsZero():
+			return out // open: it never stops again
+		case sg.End.After(reach):
+			reach, reachRecorded = sg.End, sg.EndRecorded
+		case sg.End.Equal(reach) && sg.EndRecorded.After(reachRecorded):
+			reachRecorded = sg.EndRecorded
+		}
+	}
+	return out
+}

@@ -1,0 +1,123 @@
+package invoice_test
+
+import (
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/ensemble-commerce/ensemble"
+	"github.com/ensemble-commerce/ensemble/invoice"
+)
+
+// termSub is Basic (EUR 10 a month in advance, EUR 50 set-up) from
+// February 1 2026 on a 12-month term with an item fee of EUR 100 and a
+// subscription fee of EUR 300 for ending inside it, in segs.
+func termSub(segs ...invoice.Segment) invoice.Subscription {
+	year := ensemble.Every(12, ensemble.Monthly)
+	s := sub("s1", date(2026, 2, 1), item("i", segs...))
+	s.Term = invoice.Term{Length: year, EarlyTermination: &invoice.EarlyTermination{Amount: dec("300")}}
+	s.Items[0].Term = invoice.Term{Length: year, EarlyTermination: &invoice.EarlyTermination{Amount: dec("100")}}
+	return s
+}
+
+// recordedAt is sg recorded at rec, its end at endRec.
+func recordedAt(sg invoice.Segment, rec, endRec time.Time) invoice.Segment {
+	sg.Recorded, sg.EndRecorded = rec, endRec
+	return sg
+}
+
+// A stop inside the term bills the early-termination fees (the item's EUR
+// 100, the subscription's 300: it has no other item); a restart recorded
+// after the stop turns it into a pause, so the fees are reversed at the
+// restart, crediting the lines that billed them. Whatever the runs, the
+// fees net to nothing: one run over the span bills them and their
+// reversals. The fees used to stay billed.
+func TestRestartReversesEarlyTerminationFee(t *testing.T) {
+	b := builder(t, invoice.Options{})
+	s := termSub(
+		recordedAt(seg(date(2026, 2, 1), date(2026, 2, 6), pin("basic", 1), "1"), date(2026, 2, 1), date(2026, 2, 6)),
+		recordedAt(seg(date(2026, 2, 15), time.Time{}, pin("basic", 1), "1"), date(2026, 2, 15), time.Time{}))
+	per, issued := restartRuns(t, b, s, date(2026, 2, 10), date(2026, 3, 1))
+	require.Equal(t, [][]string{
+		{"early_termination  300.00", "proration_credit seats -8.21", "recurring seats 10.00", "one_time setup 50.00", "early_termination  100.00"},
+		{"early_termination  -300.00", "recurring seats 5.00", "early_termination  -100.00", "recurring seats 10.00"},
+	}, per)
+	fees := map[invoice.LineID]invoice.Line{}
+	for _, l := range issued {
+		if l.Kind == invoice.KindEarlyTermination && l.Credits == "" {
+			fees[l.ID] = l
+		}
+	}
+	for _, l := range issued {
+		if l.Kind != invoice.KindEarlyTermination || l.Credits == "" {
+			continue
+		}
+		fee, ok := fees[l.Credits]
+		require.True(t, ok, "%s credits %s, not a fee", l.ID, l.Credits)
+		require.True(t, fee.Net.Neg().Equal(l.Net), "%s reverses %s of %s", l.ID, l.Net, fee.Net)
+		require.True(t, date(2026, 2, 15).Equal(l.Date), "due at the restart")
+		require.True(t, fee.Period.Equal(l.Period) && fee.Cycle.Equal(l.Cycle), "the fee's term and period")
+		require.Contains(t, invoice.Explain(l), "restart recorded after")
+	}
+	require.Len(t, fees, 2)
+
+	one := build1(t, b, invoice.Run{At: date(2026, 3, 1)}, s)
+	require.True(t, one.Subtotal.Equal(sumNet(t, issued)), "one run %s, the runs %s", one.Subtotal, sumNet(t, issued))
+}
+
+// A pause known before the stop took effect (the restart recorded first)
+// is no end: no fee is billed, in any run.
+func TestScheduledPauseOwesNoFee(t *testing.T) {
+	b := builder(t, invoice.Options{})
+	s := termSub(
+		recordedAt(seg(date(2026, 2, 1), date(2026, 2, 6), pin("basic", 1), "1"), date(2026, 2, 1), date(2026, 2, 3)),
+		recordedAt(seg(date(2026, 2, 15), time.Time{}, pin("basic", 1), "1"), date(2026, 2, 3), time.Time{}))
+	for _, at := range []time.Time{date(2026, 2, 10), date(2026, 3, 1)} {
+		inv := build1(t, b, invoice.Run{At: at}, s)
+		for _, l := range inv.Lines {
+			require.NotEqual(t, invoice.KindEarlyTermination, l.Kind, l.ID)
+		}
+	}
+}
+
+// When a restart does not say when it was recorded, the run that bills it
+// after a run that billed the stop cannot tell whether that run billed the
+// stop's fees: it refuses, naming the restart's Recorded (ErrRequired),
+// unless the lines earlier runs issued (Run.Billed) tell: the fees are
+// reversed if they hold them, and owe nothing if not.
+func TestUnrecordedRestartAfterABilledStop(t *testing.T) {
+	b := builder(t, invoice.Options{})
+	stop := recordedAt(seg(date(2026, 2, 1), date(2026, 2, 6), pin("basic", 1), "1"), date(2026, 2, 1), date(2026, 2, 6))
+	restart := seg(date(2026, 2, 15), time.Time{}, pin("basic", 1), "1")
+	first := build1(t, b, invoice.Run{At: date(2026, 2, 10)}, termSub(stop))
+	second := invoice.Run{After: date(2026, 2, 10), At: date(2026, 3, 1)}
+	s := termSub(stop, restart)
+
+	_, err := b.Build(second, []invoice.Subscription{s})
+	require.ErrorIs(t, err, invoice.ErrRequired)
+	var ve *ensemble.ValidationError
+	require.ErrorAs(t, err, &ve)
+	require.Len(t, ve.Problems, 2, "the item's fee and the subscription's: %v", err)
+	for _, p := range ve.Problems {
+		require.Equal(t, "subscriptions[0].items[0].segments[1].recorded", p.Path)
+	}
+
+	withFees := second
+	withFees.Billed = first.Lines
+	inv := build1(t, b, withFees, s)
+	require.Equal(t, []string{"early_termination  -300.00", "recurring seats 5.00", "early_termination  -100.00", "recurring seats 10.00"}, amounts(inv))
+
+	paused := build1(t, b, invoice.Run{At: date(2026, 2, 10)}, s) // a run that knew of the restart
+	withoutFees := second
+	withoutFees.Billed = paused.Lines
+	inv = build1(t, b, withoutFees, s)
+	require.Equal(t, []string{"recurring seats 5.00", "recurring seats 10.00"}, amounts(inv))
+
+	// Once the restart says when it was recorded, nothing else is needed.
+	s.Items[0].Segments[1].Recorded = date(2026, 2, 15)
+	inv = build1(t, b, second, s)
+	require.Len(t, inv.Lines, 4)
+	require.False(t, errors.Is(err, invoice.ErrBackdated))
+}
