@@ -1332,7 +1332,8 @@ func (g *gen) earlyTermination(it *Item, segs []Segment, at int) {
 			continue
 		}
 		sg := segs[k]
-		g.pauseFee(g.restartUndoes(stop, restart, sg.EndRecorded, segs[k+1].Recorded), func() (Line, bool) { return fee(sg, stop) },
+		earliest, unknown := recordedAfter(segs[k+1:])
+		g.pauseFee(g.restartUndoes(stop, restart, sg.EndRecorded, earliest, unknown), func() (Line, bool) { return fee(sg, stop) },
 			restart, g.itemPath(at)+"."+ensemble.Path("segments", k+1)+".recorded")
 	}
 	last := segs[len(segs)-1]
@@ -1372,7 +1373,7 @@ func (g *gen) subscriptionTerm() {
 		if !g.restartDue(p.stop, p.restart) {
 			continue
 		}
-		g.pauseFee(g.restartUndoes(p.stop, p.restart, p.stopRecorded, p.restartRecorded), func() (Line, bool) { return g.subscriptionFee(act, p.stop) },
+		g.pauseFee(g.restartUndoes(p.stop, p.restart, p.stopRecorded, p.earliest, p.unknown), func() (Line, bool) { return g.subscriptionFee(act, p.stop) },
 			p.restart, g.itemPath(p.item)+"."+ensemble.Path("segments", p.seg)+".recorded")
 	}
 	if open || end.IsZero() || (!g.all && !g.wanted(end)) {

@@ -37,23 +37,51 @@ const (
 	restartUnknown
 )
 
-// restartUndoes says what a restart at restart, recorded at
-// restartRecorded, makes of the stop at stop, recorded at stopRecorded
-// (the stop takes effect at the later of the two). A restart whose
-// recording is unknown (zero) was known from the start, unless this run
-// bills it after an earlier run billed the stop (stop <= After < restart):
-// the earlier run's view is then unknown.
-func (g *gen) restartUndoes(stop, restart, stopRecorded, restartRecorded time.Time) restartKind {
-	if restartRecorded.IsZero() {
+// restartUndoes says what a restart at restart makes of the stop at stop,
+// recorded at stopRecorded (the stop takes effect at the later of the
+// two), given when the segments after the stop were recorded: the earliest
+// Recorded among them (zero if none says), and whether one of them does
+// not say. The stop was a pause if any of them was recorded by the time
+// it took effect; an end, undone by the restart, if all were recorded
+// after. A segment whose recording is unknown was known from the start,
+// unless this run bills the restart after an earlier run billed the stop
+// (stop <= After < restart): the earlier run's view is then unknown.
+func (g *gen) restartUndoes(stop, restart, stopRecorded, earliest time.Time, unknown bool) restartKind {
+	known := stop
+	if stopRecorded.After(known) {
+		known = stopRecorded
+	}
+	switch {
+	case !earliest.IsZero() && !earliest.After(known):
+		return restartPause
+	case unknown:
 		if after := g.run.After; !after.IsZero() && !after.Before(stop) && g.due(restart) {
 			return restartUnknown
 		}
 		return restartPause
 	}
-	if restartRecorded.After(stop) && restartRecorded.After(stopRecorded) {
-		return restartUndid
+	return restartUndid
+}
+
+// recordedAfter returns the earliest Recorded of segs (zero if none says)
+// and whether one of them does not say when it was recorded.
+func recordedAfter(segs []Segment) (earliest time.Time, unknown bool) {
+	for _, sg := range segs {
+		earliest, unknown = laterRecorded(earliest, unknown, sg)
 	}
-	return restartPause
+	return earliest, unknown
+}
+
+// laterRecorded folds segment sg into recordedAfter's earliest and
+// unknown.
+func laterRecorded(earliest time.Time, unknown bool, sg Segment) (time.Time, bool) {
+	switch {
+	case sg.Recorded.IsZero():
+		return earliest, true
+	case earliest.IsZero() || sg.Recorded.Before(earliest):
+		return sg.Recorded, unknown
+	}
+	return earliest, unknown
 }
 
 // restartDue reports whether a line of the stop at stop or of the restart
@@ -123,14 +151,14 @@ func (g *gen) unrecordedRestart(fee Line, restart time.Time) error {
 
 // subPause is a time the subscription's service stopped (every item
 // stopped) and started again: from stop, recorded at stopRecorded (the
-// latest EndRecorded of the segments ending then), to restart, recorded at
-// restartRecorded (the earliest Recorded of the segments starting then,
-// zero if one of them is not known); item and seg index the first of those
-// segments, for problem paths.
+// latest EndRecorded of the segments ending then), to restart; earliest
+// and unknown say when the segments after the stop were recorded (see
+// recordedAfter); item and seg index the first segment of the restart, for
+// problem paths.
 type subPause struct {
-	stop, restart                 time.Time
-	stopRecorded, restartRecorded time.Time
-	item, seg                     int
+	stop, restart, stopRecorded, earliest time.Time
+	unknown                               bool
+	item, seg                             int
 }
 
 // subscriptionPauses returns the subscription's pauses, in time order:
@@ -139,15 +167,17 @@ type subPause struct {
 func (g *gen) subscriptionPauses() []subPause {
 	type ref struct{ item, seg int }
 	var refs []ref
+	segs := make([][]Segment, len(g.s.Items))
 	for j := range g.s.Items {
-		for k := range g.segments(&g.s.Items[j]) {
+		segs[j] = g.segments(&g.s.Items[j])
+		for k := range segs[j] {
 			refs = append(refs, ref{j, k})
 		}
 	}
 	if len(refs) < 2 {
 		return nil
 	}
-	seg := func(r ref) Segment { return g.segments(&g.s.Items[r.item])[r.seg] }
+	seg := func(r ref) Segment { return segs[r.item][r.seg] }
 	slices.SortStableFunc(refs, func(a, b ref) int { return seg(a).Start.Compare(seg(b).Start) })
 	var out []subPause
 	// reach is when the service so far ends, recorded at reachRecorded.
@@ -159,11 +189,9 @@ func (g *gen) subscriptionPauses() []subPause {
 	for i, r := range refs[1:] {
 		sg := seg(r)
 		if reach.Before(sg.Start) {
-			p := subPause{stop: reach, restart: sg.Start, stopRecorded: reachRecorded, restartRecorded: sg.Recorded, item: r.item, seg: r.seg}
-			for _, o := range refs[i+2:] {
-				if os := seg(o); os.Start.Equal(sg.Start) && (os.Recorded.IsZero() || os.Recorded.Before(p.restartRecorded)) {
-					p.restartRecorded = os.Recorded
-				}
+			p := subPause{stop: reach, restart: sg.Start, stopRecorded: reachRecorded, item: r.item, seg: r.seg}
+			for _, o := range refs[i+1:] {
+				p.earliest, p.unknown = laterRecorded(p.earliest, p.unknown, seg(o))
 			}
 			out = append(out, p)
 		}

@@ -121,3 +121,47 @@ func TestUnrecordedRestartAfterABilledStop(t *testing.T) {
 	require.Len(t, inv.Lines, 4)
 	require.False(t, errors.Is(err, invoice.ErrBackdated))
 }
+
+// A stop is a pause when any restart after it was known as it took
+// effect, not only the first: every item stops on February 6, one with its
+// restart on the 20th scheduled on February 3, the other restarting on the
+// 12th, recorded then. The subscription never ended, so its fee is owed in
+// no run; the run of March 1 used to reverse a fee no run had billed
+// (-300.00), the first restart having been recorded after the stop.
+func TestSubscriptionPauseKnownByALaterRestart(t *testing.T) {
+	b := builder(t, invoice.Options{})
+	s := sub("s1", date(2026, 2, 1),
+		item("a",
+			recordedAt(seg(date(2026, 2, 1), date(2026, 2, 6), pin("basic", 1), "1"), date(2026, 2, 1), date(2026, 2, 6)),
+			recordedAt(seg(date(2026, 2, 12), time.Time{}, pin("basic", 1), "1"), date(2026, 2, 12), time.Time{})),
+		item("b",
+			recordedAt(seg(date(2026, 2, 1), date(2026, 2, 6), pin("basic", 1), "1"), date(2026, 2, 1), date(2026, 2, 3)),
+			recordedAt(seg(date(2026, 2, 20), time.Time{}, pin("basic", 1), "1"), date(2026, 2, 3), time.Time{})))
+	s.Term = invoice.Term{Length: ensemble.Every(12, ensemble.Monthly), EarlyTermination: &invoice.EarlyTermination{Amount: dec("300")}}
+	visible := func(at time.Time) invoice.Subscription {
+		out := s
+		out.Items = nil
+		for _, it := range s.Items {
+			var segs []invoice.Segment
+			for _, sg := range it.Segments {
+				if !sg.Recorded.After(at) {
+					if sg.EndRecorded.After(at) {
+						sg.End, sg.EndRecorded = time.Time{}, time.Time{}
+					}
+					segs = append(segs, sg)
+				}
+			}
+			it.Segments = segs
+			out.Items = append(out.Items, it)
+		}
+		return out
+	}
+	var after time.Time
+	for _, at := range []time.Time{date(2026, 2, 10), date(2026, 3, 1)} {
+		inv := build1(t, b, invoice.Run{After: after, At: at}, visible(at))
+		for _, l := range inv.Lines {
+			require.NotEqual(t, invoice.KindEarlyTermination, l.Kind, "run at %s: %s %s", at.Format(time.DateOnly), l.ID, l.Amount)
+		}
+		after = at
+	}
+}

@@ -301,8 +301,8 @@ type Term = order.Term
 // over the term, or a share of the remaining contract value. Amount is in
 // the subscription's currency, whole minor units and positive.
 //
-// A stop the item restarts from is a pause when the restart was known when
-// the stop took effect (the next segment's Recorded at or before the stop
+// A stop the item restarts from is a pause when a restart was known when
+// the stop took effect (a later segment's Recorded at or before the stop
 // and its EndRecorded). A restart recorded only after that undoes an end,
 // which a run may have billed meanwhile: the fee is billed at the stop and
 // reversed at the restart by a KindEarlyTermination line of the negated
