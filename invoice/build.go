@@ -158,6 +158,7 @@ func (b *Builder) build(run Run, subs []Subscription, billed *[]usage.Aggregate)
 			g.item(j, &s.Items[j], items, lates[[2]int{i, j}], progs[[2]int{i, j}])
 		}
 		g.subscriptionTerm()
+		g.checkRestartAfterEnd()
 		g.commitment()
 		g.prepaidLines()
 		if ps.Len() > 0 {

@@ -1,8 +1,11 @@
 package invoice
 
 import (
+	"errors"
 	"fmt"
 	"slices"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/ensemble-commerce/ensemble"
@@ -205,4 +208,83 @@ func (g *gen) subscriptionPauses() []subPause {
 		}
 	}
 	return out
+}
+
+// ErrRestartAfterEnd reports a subscription with a minimum commitment or a
+// prepaid commitment restarting after a run billed its end: every item had
+// stopped, and the restart was recorded after that took effect, so the run
+// that billed the stop billed the commitment's end (the true-up of the
+// cycle up to the stop, what was left of a prepaid commitment expired as
+// breakage). Billing the restart on the same subscription would bill the
+// cycle's true-up again and leave the prepaid sum expired: bill the
+// restart as a new subscription, or credit those lines (a credit note) and
+// carry the commitment by hand. A *RestartError wraps it.
+var ErrRestartAfterEnd = errors.New("invoice: restarted after its commitments were billed to the end")
+
+// RestartError reports a restart the run cannot bill (ErrRestartAfterEnd):
+// the subscription, when it stopped and restarted, and the lines billed at
+// the stop as its end (empty when the run was not given the lines earlier
+// runs issued, Run.Billed, to tell).
+type RestartError struct {
+	Subscription  SubscriptionID
+	Stop, Restart time.Time
+	Billed        []LineID
+	Err           error
+}
+
+// Error writes `invoice: subscription "s" restarts at <restart> after every
+// item stopped at <stop>, billed as its end (<lines>): <condition>`.
+func (e *RestartError) Error() string {
+	what := "maybe its minimum commitment's true-up and prepaid breakage"
+	if len(e.Billed) > 0 {
+		q := make([]string, len(e.Billed))
+		for i, id := range e.Billed {
+			q[i] = strconv.Quote(string(id))
+		}
+		what = "lines " + strings.Join(q, ", ")
+	}
+	return fmt.Sprintf("invoice: subscription %q restarts at %s after every item stopped at %s, which a run billed as its end (%s): %v: bill the restart as a new subscription",
+		e.Subscription, fmtRFC(e.Restart), fmtRFC(e.Stop), what, e.Err)
+}
+
+// Unwrap returns the condition.
+func (e *RestartError) Unwrap() error { return e.Err }
+
+// checkRestartAfterEnd reports (ErrRestartAfterEnd), for a subscription
+// with a minimum commitment or a prepaid commitment in its term at the
+// time, a restart this run bills after an earlier run billed the
+// subscription's stop as its end: when the restart was recorded after the
+// stop took effect, or when that is unknown, and the lines earlier runs
+// issued (Run.Billed) hold a true-up or a breakage billed at the stop, or
+// were not given.
+func (g *gen) checkRestartAfterEnd() {
+	after := g.run.After
+	min := g.s.Commitment != nil && !g.s.Commitment.Minimum.IsZero()
+	if after.IsZero() || (!min && len(g.s.Prepaid) == 0) {
+		return
+	}
+	for _, p := range g.subscriptionPauses() {
+		if after.Before(p.stop) || !g.due(p.restart) ||
+			g.restartUndoes(p.stop, p.restart, p.stopRecorded, p.earliest, p.unknown) == restartPause {
+			continue
+		}
+		prepaid := slices.ContainsFunc(g.s.Prepaid, func(c PrepaidCommitment) bool {
+			return c.Start.Before(p.stop) && p.stop.Before(c.termEnd())
+		})
+		if !min && !prepaid {
+			continue
+		}
+		var billed []LineID
+		for _, l := range g.billedSub {
+			if (l.Kind == KindCommitmentTrueUp || l.Kind == KindPrepaidBreakage) && l.Date.Equal(p.stop) {
+				billed = append(billed, l.ID)
+			}
+		}
+		if len(g.billedSub) > 0 && len(billed) == 0 {
+			continue // the run that billed the stop billed nothing of the end
+		}
+		slices.Sort(billed)
+		g.ps.Add(g.itemPath(p.item)+"."+ensemble.Path("segments", p.seg)+".start", &RestartError{
+			Subscription: g.s.ID, Stop: p.stop, Restart: p.restart, Billed: billed, Err: ErrRestartAfterEnd})
+	}
 }

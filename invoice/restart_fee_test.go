@@ -8,6 +8,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/ensemble-commerce/ensemble"
+	"github.com/ensemble-commerce/ensemble/catalog"
 	"github.com/ensemble-commerce/ensemble/invoice"
 )
 
@@ -164,4 +165,74 @@ func TestSubscriptionPauseKnownByALaterRestart(t *testing.T) {
 		}
 		after = at
 	}
+}
+
+// A subscription with a minimum commitment or a prepaid commitment whose
+// every item stopped, billed as its end, then restarted: the run that
+// billed the stop billed the commitment's end (February's true-up up to the
+// stop, 1,000 × 5/28 - 51.79 = 126.78; the prepaid EUR 300 but 10.00 drawn
+// expired as breakage, 290.00), which this version cannot undo: the run of
+// the restart refuses (a *RestartError wrapping ErrRestartAfterEnd, naming
+// the lines) where it used to bill February's true-up again (943.21 more,
+// 1,069.99 for the 943.21 one run bills) or bill the restarted seats in
+// cash with the prepaid sum expired. A stop whose true-up came to nothing
+// restarts as ever.
+func TestRestartAfterTheCommitmentsEnd(t *testing.T) {
+	b := builder(t, invoice.Options{})
+	stop := recordedAt(seg(date(2026, 2, 1), date(2026, 2, 6), pin("basic", 1), "1"), date(2026, 2, 1), date(2026, 2, 6))
+	restart := recordedAt(seg(date(2026, 2, 15), time.Time{}, pin("basic", 1), "1"), date(2026, 2, 15), time.Time{})
+	second := invoice.Run{After: date(2026, 2, 10), At: date(2026, 3, 1)}
+	for _, tc := range []struct {
+		name   string
+		commit func(*invoice.Subscription)
+		billed string // the line billed at the stop as the end
+	}{
+		{"a minimum commitment", func(s *invoice.Subscription) { s.Commitment = &invoice.Commitment{Minimum: dec("1000")} },
+			"commitment_true_up  126.78"},
+		{"a prepaid commitment", func(s *invoice.Subscription) {
+			s.Prepaid = []invoice.PrepaidCommitment{{ID: "p", Amount: dec("300"), Start: date(2026, 2, 1), End: date(2027, 2, 1), Charges: []catalog.ChargeID{"seats"}}}
+		}, "prepaid_breakage  290.00"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s := sub("s1", date(2026, 2, 1), item("i", stop))
+			tc.commit(&s)
+			first := build1(t, b, invoice.Run{At: date(2026, 2, 10)}, s)
+			var end invoice.LineID
+			for _, l := range first.Lines {
+				if l.Kind == invoice.KindCommitmentTrueUp || l.Kind == invoice.KindPrepaidBreakage {
+					require.Equal(t, tc.billed, l.Kind.String()+" "+string(l.Charge)+" "+l.Amount.AmountString())
+					end = l.ID
+				}
+			}
+			require.NotEmpty(t, end)
+			s.Items[0].Segments = append(s.Items[0].Segments, restart)
+			for _, billed := range [][]invoice.Line{nil, first.Lines} {
+				run := second
+				run.Billed = billed
+				if len(s.Prepaid) > 0 && len(first.Prepaid) > 0 {
+					s.Prepaid[0].Drawn, s.Prepaid[0].DrawnThrough = first.Prepaid[0].Total, first.Prepaid[0].Through
+				}
+				_, err := b.Build(run, []invoice.Subscription{s})
+				require.ErrorIs(t, err, invoice.ErrRestartAfterEnd)
+				var re *invoice.RestartError
+				require.ErrorAs(t, err, &re)
+				require.True(t, date(2026, 2, 6).Equal(re.Stop) && date(2026, 2, 15).Equal(re.Restart))
+				if billed != nil {
+					require.Equal(t, []invoice.LineID{end}, re.Billed)
+				}
+			}
+		})
+	}
+
+	// February's true-up up to the stop came to nothing (100 × 5/28 =
+	// 17.86, short of the 51.79 billed): the restart bills the month's
+	// (100 - 56.79 = 43.21), as one run does.
+	s := sub("s1", date(2026, 2, 1), item("i", stop))
+	s.Commitment = &invoice.Commitment{Minimum: dec("100")}
+	first := build1(t, b, invoice.Run{At: date(2026, 2, 10)}, s)
+	s.Items[0].Segments = append(s.Items[0].Segments, restart)
+	run := second
+	run.Billed = first.Lines
+	inv := build1(t, b, run, s)
+	require.Contains(t, amounts(inv), "commitment_true_up  43.21")
 }
