@@ -43,7 +43,9 @@
 // An item that ends inside its term owes the term's early-termination fee
 // (Term.EarlyTermination: a fixed amount, an amount declining over the
 // term, or a share of the remaining contract value), one
-// KindEarlyTermination line at its end. A subscription can have a term of
+// KindEarlyTermination line at its end; a stop that a restart recorded
+// after it turns into a pause has its fee reversed at the restart (see
+// EarlyTermination). A subscription can have a term of
 // its own (Subscription.Term, an order's Term), whose fee is owed once when
 // the subscription as a whole ends inside it.
 //
