@@ -158,10 +158,10 @@ func (g *gen) reconcile() []Line {
 	for _, l := range g.billedSub {
 		issued[l.ID] = l
 		stoodFor[l.Reissues] = true
-		switch l.Kind {
-		case KindReversal:
+		switch {
+		case l.Kind == KindReversal:
 			reversed[l.Credits] = true
-		case KindProrationCredit, KindCreditNote:
+		case l.Kind == KindCreditNote || givesBack(l):
 			creditsOf[l.Credits] = append(creditsOf[l.Credits], l)
 		}
 	}
@@ -184,7 +184,7 @@ func (g *gen) reconcile() []Line {
 		if !repairable(l.Kind) || reversed[l.ID] || !g.touched(l) {
 			continue
 		}
-		if l.Kind != KindProrationCredit {
+		if !givesBack(l) {
 			f := family(key(l))
 			f.billed = append(f.billed, l)
 			continue
@@ -210,7 +210,7 @@ func (g *gen) reconcile() []Line {
 			}
 			continue
 		}
-		if l.Kind == KindProrationCredit {
+		if givesBack(l) {
 			f := family(l.Credits)
 			f.credits = append(f.credits, i)
 			continue
@@ -227,7 +227,7 @@ func (g *gen) reconcile() []Line {
 	// proration credit, under a new ID if its own was issued before.
 	bill := func(l *Line, root LineID) LineID {
 		c := *l
-		if c.Kind == KindProrationCredit && root != c.Credits {
+		if givesBack(&c) && root != c.Credits {
 			c.Refs = slices.Clone(c.Refs)
 			for k := range c.Refs {
 				if c.Refs[k].Kind == RefLine && c.Refs[k].ID == string(c.Credits) {
@@ -297,7 +297,8 @@ func (g *gen) reconcile() []Line {
 // (see issuedBefore): a family whose recomputed line or proration credit
 // was issued, with no line standing for it; and the reversal of a line
 // the billed lines hold with a line billed anew for it (other than a
-// proration credit, given back with the line it credits), but not
+// proration credit or a fee's reversal, given back with the line it
+// credits: givesBack), but not
 // reversed (both would be reversed again). Reconciled without them, the family
 // would be billed a second time.
 func (g *gen) missing(keys []LineID, fams map[LineID]*lineFamily, issued map[LineID]*Line, reversed map[LineID]bool, key func(*Line) LineID) {
@@ -305,9 +306,10 @@ func (g *gen) missing(keys []LineID, fams map[LineID]*lineFamily, issued map[Lin
 		g.ps.Add(g.subPath(), &BilledIncompleteError{Subscription: g.s.ID, Item: item, Line: id, Due: due, Effective: g.repairFrom, Err: ErrBilledIncomplete})
 	}
 	for _, l := range g.billedSub {
-		// A proration credit billed anew stands for one given back with
-		// the line it credited, which was reversed; that line is checked.
-		if x, ok := issued[l.Reissues]; ok && l.Kind != KindProrationCredit && !reversed[x.ID] && g.touched(x) {
+		// A proration credit (or a fee's reversal) billed anew stands for
+		// one given back with the line it credited, which was reversed;
+		// that line is checked.
+		if x, ok := issued[l.Reissues]; ok && !givesBack(l) && !reversed[x.ID] && g.touched(x) {
 			report(x.Item, x.ID+"/reversal", time.Time{})
 		}
 	}

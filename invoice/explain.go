@@ -59,6 +59,9 @@ func Explain(l Line) string {
 			what = "rating delta of the usage so far (period still open, no minimum spend yet)"
 		case KindEarlyTermination:
 			what = "early termination inside the term " + span(l.Cycle) + ", fee base"
+			if l.Credits != "" {
+				what = "early-termination fee reversed at the restart, fee base"
+			}
 		}
 		fmt.Fprintf(&b, "  %s: %s\n", what, l.Full)
 		var x ensemble.Arith

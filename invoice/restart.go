@@ -120,24 +120,44 @@ func (g *gen) pauseFee(kind restartKind, fee func() (Line, bool), restart time.T
 }
 
 // feeAndReversal appends fee, an early-termination fee billed at a stop,
-// and the line reversing it at restart: the same fee negated, crediting it
-// (Credits), with the fee's cycle (the term) and period, so that a
-// back-dated change that moves the restart leaves it as billed.
+// and the line reversing it at restart: the same fee negated, with the
+// fee's period (the rest of the term from the stop), crediting it
+// (Credits: the fee's line, or the line a run billed anew for it after a
+// back-dated change, Line.Reissues). Its cycle is the restart's instant,
+// as a one-time fee's is its own: a back-dated change taking effect by
+// then may alter it (see touched), even after the term's end. Its ID is
+// the fee's followed by "/restart/" and the restart's instant, so a fee
+// billed again after a back-dated change and reversed by a later restart
+// never takes an ID issued before.
 func (g *gen) feeAndReversal(fee Line, restart time.Time) {
 	*g.next() = fee
+	credits := fee.ID
+	if cur, again := g.reissued[fee.ID]; again && !g.repairing {
+		credits = cur.ID
+	}
 	r := fee
-	r.ID = fee.ID + "/restart"
+	r.ID = LineID(string(fee.ID) + "/restart/" + fmtTime(restart))
 	r.Description = "Early termination fee reversed: restarted on " + restart.In(g.loc).Format(time.DateOnly)
 	r.Date = restart
+	r.Cycle = ensemble.Period{Start: restart, End: restart}
 	r.Amount = fee.Amount.Neg()
-	r.Credits = fee.ID
+	r.Credits = credits
 	if fee.Proration != nil {
 		p := *fee.Proration
 		r.Proration = &p
 	}
-	r.Refs = append(slices.Clone(fee.Refs), ensemble.Ref{Kind: RefLine, ID: string(fee.ID)})
+	r.Refs = append(slices.Clone(fee.Refs), ensemble.Ref{Kind: RefLine, ID: string(credits)})
 	r.CostsNotApplied = slices.Clone(fee.CostsNotApplied)
 	*g.next() = r
+}
+
+// givesBack reports whether line l gives back (part of) the line its
+// Credits names, in that line's family when a run catches up a back-dated
+// change (see reconcile): a proration credit, or the reversal of an
+// early-termination fee at a restart. Either goes with its line: credited
+// by the line's reversal, billed again with it.
+func givesBack(l *Line) bool {
+	return l.Kind == KindProrationCredit || (l.Kind == KindEarlyTermination && l.Credits != "")
 }
 
 // unrecordedRestart is the problem of a restart whose recording is

@@ -59,7 +59,8 @@ func TestRestartReversesEarlyTerminationFee(t *testing.T) {
 		require.True(t, ok, "%s credits %s, not a fee", l.ID, l.Credits)
 		require.True(t, fee.Net.Neg().Equal(l.Net), "%s reverses %s of %s", l.ID, l.Net, fee.Net)
 		require.True(t, date(2026, 2, 15).Equal(l.Date), "due at the restart")
-		require.True(t, fee.Period.Equal(l.Period) && fee.Cycle.Equal(l.Cycle), "the fee's term and period")
+		require.True(t, fee.Period.Equal(l.Period), "the fee's period")
+		require.True(t, l.Cycle.Start.Equal(l.Date) && l.Cycle.End.Equal(l.Date), "the restart's instant")
 		require.Contains(t, invoice.Explain(l), "restart recorded after")
 	}
 	require.Len(t, fees, 2)
@@ -235,4 +236,61 @@ func TestRestartAfterTheCommitmentsEnd(t *testing.T) {
 	run.Billed = first.Lines
 	inv := build1(t, b, run, s)
 	require.Contains(t, amounts(inv), "commitment_true_up  43.21")
+}
+
+// A fee and its reversal go together when a run catches up a back-dated
+// change (Run.Billed): a stop recorded on February 2 but effective on
+// January 2 takes away the restart of January 3 that had reversed the fee
+// (its reversal is counted with the fee, as a proration credit is with its
+// line, where reversing it on its own was refused as over-crediting), and
+// a restart on April 1, the term's end, recorded on April 2 reverses the
+// fee billed on January 2 in the run that catches it up (the reversal is
+// due at the restart, which the catch-up reaches, where it was left out as
+// lying outside the term). The runs bill what one run over the history
+// bills.
+func TestBackdatedChangesAndFeeReversals(t *testing.T) {
+	b := builder(t, invoice.Options{})
+	quarter := invoice.Term{Length: ensemble.Every(3, ensemble.Monthly), EarlyTermination: &invoice.EarlyTermination{Amount: dec("100")}}
+	mk := func(segs ...invoice.Segment) invoice.Subscription {
+		s := sub("s1", date(2026, 1, 1), item("i", segs...))
+		s.Items[0].Term = quarter
+		return s
+	}
+	first := recordedAt(seg(date(2026, 1, 1), date(2026, 1, 2), pin("basic", 1), "1"), date(2026, 1, 1), date(2026, 1, 2))
+	for _, tc := range []struct {
+		name  string
+		known []invoice.Subscription // as known at each run, from February 1 on, a month apart
+	}{
+		{"a back-dated stop takes the restart away", []invoice.Subscription{
+			mk(first, recordedAt(seg(date(2026, 1, 3), time.Time{}, pin("basic", 1), "1"), date(2026, 1, 3), time.Time{})),
+			mk(recordedAt(first, date(2026, 1, 1), date(2026, 2, 2))),
+		}},
+		{"a restart at the term's end recorded late", []invoice.Subscription{
+			mk(first), mk(first), mk(first),
+			mk(first, recordedAt(seg(date(2026, 4, 1), time.Time{}, pin("basic", 1), "1"), date(2026, 4, 2), time.Time{})),
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var issued []invoice.Line
+			var after time.Time
+			at := date(2026, 2, 1)
+			for _, s := range tc.known {
+				run := invoice.Run{After: after, At: at, Billed: issued}
+				invs, err := b.Build(run, []invoice.Subscription{s})
+				require.NoError(t, err, "run at %s", at.Format(time.DateOnly))
+				for _, inv := range invs {
+					require.NoError(t, inv.Check())
+					issued = append(issued, inv.Lines...)
+				}
+				after, at = at, at.AddDate(0, 1, 0)
+			}
+			ids := map[invoice.LineID]bool{}
+			for _, l := range issued {
+				require.False(t, ids[l.ID], "line %s issued twice", l.ID)
+				ids[l.ID] = true
+			}
+			one := build1(t, b, invoice.Run{At: after}, tc.known[len(tc.known)-1])
+			require.True(t, one.Subtotal.Equal(sumNet(t, issued)), "one run bills %s, the runs %s", one.Subtotal, sumNet(t, issued))
+		})
+	}
 }

@@ -307,7 +307,8 @@ type Term = order.Term
 // which a run may have billed meanwhile: the fee is billed at the stop and
 // reversed at the restart by a KindEarlyTermination line of the negated
 // amount whose Credits names the fee's line (its ID is the fee's followed
-// by "/restart"), so that however the runs fall the fee nets to nothing,
+// by "/restart/" and the restart's instant), so that however the runs fall
+// the fee nets to nothing,
 // as a billing system credits a cancellation fee when a cancelled
 // subscription is reactivated. The same holds for a subscription's fee
 // (Subscription.Term) when every item stopped and one restarted. A
