@@ -1332,9 +1332,12 @@ func (g *gen) earlyTermination(it *Item, segs []Segment, at int) {
 			continue
 		}
 		sg := segs[k]
-		earliest, unknown := recordedAfter(segs[k+1:])
-		g.pauseFee(g.restartUndoes(stop, restart, sg.EndRecorded, earliest, unknown), func() (Line, bool) { return fee(sg, stop) },
-			restart, g.itemPath(at)+"."+ensemble.Path("segments", k+1)+".recorded")
+		if earliest, unknown := recordedAfter(segs[k+1:]); !endUndone(stop, sg.EndRecorded, earliest, unknown) {
+			continue
+		}
+		if l, owed := fee(sg, stop); owed {
+			g.feeAndReversal(l, restart)
+		}
 	}
 	last := segs[len(segs)-1]
 	if last.End.IsZero() || (!g.all && !g.wanted(last.End)) {
@@ -1373,8 +1376,12 @@ func (g *gen) subscriptionTerm() {
 		if !g.restartDue(p.stop, p.restart) {
 			continue
 		}
-		g.pauseFee(g.restartUndoes(p.stop, p.restart, p.stopRecorded, p.earliest, p.unknown), func() (Line, bool) { return g.subscriptionFee(act, p.stop) },
-			p.restart, g.itemPath(p.item)+"."+ensemble.Path("segments", p.seg)+".recorded")
+		if !endUndone(p.stop, p.stopRecorded, p.earliest, p.unknown) {
+			continue
+		}
+		if l, owed := g.subscriptionFee(act, p.stop); owed {
+			g.feeAndReversal(l, p.restart)
+		}
 	}
 	if open || end.IsZero() || (!g.all && !g.wanted(end)) {
 		return

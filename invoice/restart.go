@@ -19,51 +19,26 @@ import (
 // it as one: the fee is billed at the stop and reversed at the restart,
 // whatever runs the time is split into (the cancellation undone, as a
 // billing system credits a cancellation fee when a cancelled subscription
-// is reactivated). The lines billed in arrears and the usage of the cycle
-// the stop falls in are due at the stop either way (see arrears and
-// firstStop), so a restart never bills them again.
+// is reactivated). When the restart was recorded is the segment's Recorded
+// (zero: known from the start). The lines billed in arrears and the usage
+// of the cycle the stop falls in are due at the stop either way (see
+// arrears and firstStop), so a restart never bills them again.
 
-// restartKind says what a restart makes of the stop before it.
-type restartKind uint8
-
-const (
-	// restartPause: the restart was known when the stop took effect; the
-	// stop is a pause and owes nothing.
-	restartPause restartKind = iota
-	// restartUndid: the restart was recorded after the stop took effect;
-	// the stop was an end until then: its fee is billed at the stop and
-	// reversed at the restart.
-	restartUndid
-	// restartUnknown: when the restart was recorded is unknown, and the
-	// run bills the restart after an earlier run billed the stop, which it
-	// may have billed as an end.
-	restartUnknown
-)
-
-// restartUndoes says what a restart at restart makes of the stop at stop,
-// recorded at stopRecorded (the stop takes effect at the later of the
-// two), given when the segments after the stop were recorded: the earliest
-// Recorded among them (zero if none says), and whether one of them does
-// not say. The stop was a pause if any of them was recorded by the time
-// it took effect; an end, undone by the restart, if all were recorded
-// after. A segment whose recording is unknown was known from the start,
-// unless this run bills the restart after an earlier run billed the stop
-// (stop <= After < restart): the earlier run's view is then unknown.
-func (g *gen) restartUndoes(stop, restart, stopRecorded, earliest time.Time, unknown bool) restartKind {
+// endUndone reports whether a restart undid an end at stop, recorded at
+// stopRecorded (the stop takes effect at the later of the two), given when
+// the segments after the stop were recorded: the earliest Recorded among
+// them (zero if none says), and whether one of them does not say. The stop
+// was an end, undone by the restart, when every one of them was recorded
+// after it took effect; a pause when one was recorded by then. A segment
+// whose Recorded is zero was known from the start, as it is for a
+// back-dated change (Segment.Recorded): a host that learns a restart after
+// the stop says when.
+func endUndone(stop, stopRecorded, earliest time.Time, unknown bool) bool {
 	known := stop
 	if stopRecorded.After(known) {
 		known = stopRecorded
 	}
-	switch {
-	case !earliest.IsZero() && !earliest.After(known):
-		return restartPause
-	case unknown:
-		if after := g.run.After; !after.IsZero() && !after.Before(stop) && g.due(restart) {
-			return restartUnknown
-		}
-		return restartPause
-	}
-	return restartUndid
+	return !unknown && !earliest.IsZero() && earliest.After(known)
 }
 
 // recordedAfter returns the earliest Recorded of segs (zero if none says)
@@ -91,32 +66,6 @@ func laterRecorded(earliest time.Time, unknown bool, sg Segment) (time.Time, boo
 // at restart is computed by the run.
 func (g *gen) restartDue(stop, restart time.Time) bool {
 	return g.all || g.wanted(stop) || g.wanted(restart)
-}
-
-// pauseFee bills what an early-termination fee owes at a stop that a
-// restart at restart follows, as restartUndoes classed it: nothing for a
-// pause; the fee (fee's line, when one is owed) and its reversal when the
-// restart undid an end. When that is unknown, the lines earlier runs issued
-// (Run.Billed) tell: the fee is reversed if they hold it, and nothing is
-// owed if they hold others of the subscription but not it; without them
-// the problem is reported at path (the restart's Recorded, which says it).
-func (g *gen) pauseFee(kind restartKind, fee func() (Line, bool), restart time.Time, path string) {
-	if kind == restartPause {
-		return
-	}
-	l, owed := fee()
-	if !owed {
-		return
-	}
-	if kind == restartUnknown {
-		if _, billed := g.billed[l.ID]; !billed {
-			if len(g.billedSub) == 0 {
-				g.ps.Add(path, g.unrecordedRestart(l, restart))
-			}
-			return
-		}
-	}
-	g.feeAndReversal(l, restart)
 }
 
 // feeAndReversal appends fee, an early-termination fee billed at a stop,
@@ -158,18 +107,6 @@ func (g *gen) feeAndReversal(fee Line, restart time.Time) {
 // by the line's reversal, billed again with it.
 func givesBack(l *Line) bool {
 	return l.Kind == KindProrationCredit || (l.Kind == KindEarlyTermination && l.Credits != "")
-}
-
-// unrecordedRestart is the problem of a restart whose recording is
-// unknown, after a stop an earlier run billed and that owes fee if it was
-// an end.
-func (g *gen) unrecordedRestart(fee Line, restart time.Time) error {
-	who := "the subscription"
-	if fee.Item != "" {
-		who = fmt.Sprintf("item %q", fee.Item)
-	}
-	return fmt.Errorf("%w: %s restarts at %s after a stop at %s inside its term, which the run to %s billed: if it did not know of the restart then, it billed the early-termination fee %s (line %q), which the restart now reverses; give the restart's recorded instant (Segment.Recorded), or the lines earlier runs issued (Run.Billed)",
-		ErrRequired, who, fmtRFC(restart), fmtRFC(fee.Date), fmtRFC(g.run.After), fee.Amount, fee.ID)
 }
 
 // subPause is a time the subscription's service stopped (every item
@@ -273,10 +210,9 @@ func (e *RestartError) Unwrap() error { return e.Err }
 // checkRestartAfterEnd reports (ErrRestartAfterEnd), for a subscription
 // with a minimum commitment or a prepaid commitment in its term at the
 // time, a restart this run bills after an earlier run billed the
-// subscription's stop as its end: when the restart was recorded after the
-// stop took effect, or when that is unknown, and the lines earlier runs
-// issued (Run.Billed) hold a true-up or a breakage billed at the stop, or
-// were not given.
+// subscription's stop as its end (the restart recorded after the stop took
+// effect, see endUndone), unless the lines earlier runs issued (Run.Billed)
+// show that it billed neither a true-up nor a breakage at the stop.
 func (g *gen) checkRestartAfterEnd() {
 	after := g.run.After
 	min := g.s.Commitment != nil && !g.s.Commitment.Minimum.IsZero()
@@ -284,8 +220,7 @@ func (g *gen) checkRestartAfterEnd() {
 		return
 	}
 	for _, p := range g.subscriptionPauses() {
-		if after.Before(p.stop) || !g.due(p.restart) ||
-			g.restartUndoes(p.stop, p.restart, p.stopRecorded, p.earliest, p.unknown) == restartPause {
+		if after.Before(p.stop) || !g.due(p.restart) || !endUndone(p.stop, p.stopRecorded, p.earliest, p.unknown) {
 			continue
 		}
 		prepaid := slices.ContainsFunc(g.s.Prepaid, func(c PrepaidCommitment) bool {

@@ -1,7 +1,6 @@
 package invoice_test
 
 import (
-	"errors"
 	"testing"
 	"time"
 
@@ -84,44 +83,20 @@ func TestScheduledPauseOwesNoFee(t *testing.T) {
 	}
 }
 
-// When a restart does not say when it was recorded, the run that bills it
-// after a run that billed the stop cannot tell whether that run billed the
-// stop's fees: it refuses, naming the restart's Recorded (ErrRequired),
-// unless the lines earlier runs issued (Run.Billed) tell: the fees are
-// reversed if they hold them, and owe nothing if not.
-func TestUnrecordedRestartAfterABilledStop(t *testing.T) {
+// A restart that does not say when it was recorded (Recorded zero) was
+// known from the start, as any segment that does not say is (see
+// Segment.Recorded): its stop is a pause, no run bills a fee for it, and
+// the restart owes no reversal. A host that learns a restart after the
+// stop took effect says when (TestRestartReversesEarlyTerminationFee).
+func TestUnrecordedRestartIsAPause(t *testing.T) {
 	b := builder(t, invoice.Options{})
-	stop := recordedAt(seg(date(2026, 2, 1), date(2026, 2, 6), pin("basic", 1), "1"), date(2026, 2, 1), date(2026, 2, 6))
-	restart := seg(date(2026, 2, 15), time.Time{}, pin("basic", 1), "1")
-	first := build1(t, b, invoice.Run{At: date(2026, 2, 10)}, termSub(stop))
-	second := invoice.Run{After: date(2026, 2, 10), At: date(2026, 3, 1)}
-	s := termSub(stop, restart)
-
-	_, err := b.Build(second, []invoice.Subscription{s})
-	require.ErrorIs(t, err, invoice.ErrRequired)
-	var ve *ensemble.ValidationError
-	require.ErrorAs(t, err, &ve)
-	require.Len(t, ve.Problems, 2, "the item's fee and the subscription's: %v", err)
-	for _, p := range ve.Problems {
-		require.Equal(t, "subscriptions[0].items[0].segments[1].recorded", p.Path)
-	}
-
-	withFees := second
-	withFees.Billed = first.Lines
-	inv := build1(t, b, withFees, s)
-	require.Equal(t, []string{"early_termination  -300.00", "recurring seats 5.00", "early_termination  -100.00", "recurring seats 10.00"}, amounts(inv))
-
-	paused := build1(t, b, invoice.Run{At: date(2026, 2, 10)}, s) // a run that knew of the restart
-	withoutFees := second
-	withoutFees.Billed = paused.Lines
-	inv = build1(t, b, withoutFees, s)
-	require.Equal(t, []string{"recurring seats 5.00", "recurring seats 10.00"}, amounts(inv))
-
-	// Once the restart says when it was recorded, nothing else is needed.
-	s.Items[0].Segments[1].Recorded = date(2026, 2, 15)
-	inv = build1(t, b, second, s)
-	require.Len(t, inv.Lines, 4)
-	require.False(t, errors.Is(err, invoice.ErrBackdated))
+	s := termSub(
+		recordedAt(seg(date(2026, 2, 1), date(2026, 2, 6), pin("basic", 1), "1"), date(2026, 2, 1), date(2026, 2, 6)),
+		seg(date(2026, 2, 15), time.Time{}, pin("basic", 1), "1"))
+	first := build1(t, b, invoice.Run{At: date(2026, 2, 10)}, s)
+	second := build1(t, b, invoice.Run{After: date(2026, 2, 10), At: date(2026, 3, 1)}, s)
+	require.Equal(t, []string{"proration_credit seats -8.21", "recurring seats 10.00", "one_time setup 50.00"}, amounts(first))
+	require.Equal(t, []string{"recurring seats 5.00", "recurring seats 10.00"}, amounts(second))
 }
 
 // A stop is a pause when any restart after it was known as it took

@@ -312,12 +312,10 @@ type Term = order.Term
 // as a billing system credits a cancellation fee when a cancelled
 // subscription is reactivated. The same holds for a subscription's fee
 // (Subscription.Term) when every item stopped and one restarted. A
-// restart whose Recorded is zero was known from the start, except in a run
-// that bills it after an earlier run billed the stop (stop <= Run.After <
-// restart), which cannot tell what that run billed: the lines earlier runs
-// issued (Run.Billed) say, the fee being reversed if they hold it; without
-// them the run reports an ErrRequired problem at the restart segment's
-// "recorded" field.
+// restart whose Recorded is zero was known from the start, as any segment
+// that does not say is: its stop is a pause. So a host that learns a
+// restart after the stop says when (Recorded), or the fee a run billed at
+// the stop stays billed.
 //
 // A bundle's suppliers share none of the fee: their costs apply to the
 // bundle's charges, the service they deliver, and the fee is no charge of
