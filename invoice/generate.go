@@ -1581,6 +1581,13 @@ func (g *gen) progressive(it *Item, segs []Segment, p *ProgressiveUsage, at int)
 		g.usageLine(it, segs, agg, nil, true, at) // nothing billed ahead: the period's plain usage line
 		return
 	}
+	if !open && !g.due(end) && !g.context(usageService(segs, pd, end)) {
+		// The period's final line fell due in an earlier run (at the end
+		// of the item's service in it, a stop the item restarted from):
+		// what was recorded since is late usage.
+		g.ps.Add(g.itemPath(at), g.notDue(agg, end))
+		return
+	}
 	cad := ch.cadence
 	if cad == (ensemble.Cadence{}) {
 		cad = g.cad

@@ -227,3 +227,38 @@ func TestUsageAfterARestartIsLateUsage(t *testing.T) {
 	one := build1(t, b, invoice.Run{At: date(2026, 3, 1), Usage: rep.Aggregates}, s)
 	require.Equal(t, []string{"usage calls 35.00"}, amounts(one))
 }
+
+// A period billed progressively that the item stops in is due at the stop,
+// like any usage period: the run after the stop bills its final line (the
+// 50.00 minimum less the 25.00 billed ahead); usage after a restart later in
+// the period is late usage of it, billed through Run.Late (700 GB in all:
+// 70.00 - 50.00 = 20.00). Given again as progressive usage, it is refused
+// (ErrUsageNotDue) where the final line, due before the run, was dropped
+// without a word, leaving the 440 GB after the restart unbilled.
+func TestProgressiveUsageAcrossARestart(t *testing.T) {
+	b := termsBuilder(t, invoice.Options{})
+	s := progressiveSub("metered-min")
+	s.Items[0].Segments = []invoice.Segment{
+		seg(date(2026, 3, 1), date(2026, 3, 10), pin("metered-min", 1), "1"),
+		seg(date(2026, 3, 20), time.Time{}, pin("metered-min", 1), "1"),
+	}
+	stopped := s
+	stopped.Items = []invoice.Item{s.Items[0]}
+	stopped.Items[0].Segments = s.Items[0].Segments[:1]
+	ahead := build1(t, b, invoice.Run{After: date(2026, 3, 1), At: date(2026, 3, 8),
+		Progressive: []invoice.ProgressiveUsage{{Usage: gbUsage("250", 1)}}}, stopped)
+	require.Equal(t, []string{"progressive_usage gb 25.00"}, amounts(ahead))
+	final := build1(t, b, invoice.Run{After: date(2026, 3, 8), At: date(2026, 3, 12),
+		Progressive: []invoice.ProgressiveUsage{{Billed: gbUsage("250", 1), Usage: gbUsage("260", 2)}}}, stopped)
+	require.Equal(t, []string{"usage gb 25.00"}, amounts(final))
+
+	_, err := b.Build(invoice.Run{After: date(2026, 3, 12), At: date(2026, 4, 1),
+		Progressive: []invoice.ProgressiveUsage{{Billed: gbUsage("250", 1), Usage: gbUsage("700", 3)}}}, []invoice.Subscription{s})
+	require.ErrorIs(t, err, invoice.ErrUsageNotDue)
+
+	late := gbUsage("440", 3)
+	late.Late = true
+	inv := build1(t, b, invoice.Run{After: date(2026, 3, 12), At: date(2026, 4, 1),
+		Late: []invoice.LateUsage{{Billed: gbUsage("260", 2), Late: late}}}, s)
+	require.Equal(t, []string{"usage_adjustment gb 20.00"}, amounts(inv))
+}

@@ -274,7 +274,10 @@ type ProgressiveUsage struct {
 	// Usage is the period's aggregate so far while the period is open at
 	// the run's instant (billed if it crosses the threshold), or its final
 	// aggregate once the item's service in the period has ended (billed as
-	// the period's usage line, less what was billed progressively).
+	// the period's usage line, less what was billed progressively). A
+	// period the item stops in is due at the stop (see Run): usage after a
+	// restart later in it is late usage (Run.Late), and given here it is
+	// an ErrUsageNotDue problem.
 	Usage usage.Aggregate `json:"usage"`
 }
 
