@@ -272,6 +272,12 @@ func (g *gen) reconcile() []Line {
 					gone = append(gone, b)
 				}
 			}
+			if s, ok := g.reissued[k]; ok && f.ideal < 0 && len(f.billed) == 0 {
+				// Only a credit of the line is recomputed (a fee's reversal
+				// at a restart the change reaches, the fee before it left
+				// alone): it credits the line that stands for it.
+				root = s.ID
+			}
 			if f.ideal >= 0 {
 				root = bill(&g.lines[f.ideal], "")
 				if len(gone) > 0 {

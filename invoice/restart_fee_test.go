@@ -221,8 +221,9 @@ func TestRestartAfterTheCommitmentsEnd(t *testing.T) {
 // a restart on April 1, the term's end, recorded on April 2 reverses the
 // fee billed on January 2 in the run that catches it up (the reversal is
 // due at the restart, which the catch-up reaches, where it was left out as
-// lying outside the term). The runs bill what one run over the history
-// bills.
+// lying outside the term), crediting the fee's line that stands (billed
+// anew after a back-dated stop took an earlier restart away), not the one
+// reversed. The runs bill what one run over the history bills.
 func TestBackdatedChangesAndFeeReversals(t *testing.T) {
 	b := builder(t, invoice.Options{})
 	quarter := invoice.Term{Length: ensemble.Every(3, ensemble.Monthly), EarlyTermination: &invoice.EarlyTermination{Amount: dec("100")}}
@@ -244,6 +245,12 @@ func TestBackdatedChangesAndFeeReversals(t *testing.T) {
 			mk(first), mk(first), mk(first),
 			mk(first, recordedAt(seg(date(2026, 4, 1), time.Time{}, pin("basic", 1), "1"), date(2026, 4, 2), time.Time{})),
 		}},
+		{"a fee billed anew, then reversed by a restart recorded late", []invoice.Subscription{
+			mk(first, recordedAt(seg(date(2026, 1, 10), time.Time{}, pin("basic", 1), "1"), date(2026, 1, 10), time.Time{})),
+			mk(recordedAt(first, date(2026, 1, 1), date(2026, 2, 2))),
+			mk(recordedAt(first, date(2026, 1, 1), date(2026, 2, 2))),
+			mk(recordedAt(first, date(2026, 1, 1), date(2026, 2, 2)), recordedAt(seg(date(2026, 4, 1), time.Time{}, pin("basic", 1), "1"), date(2026, 4, 2), time.Time{})),
+		}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var issued []invoice.Line
@@ -263,6 +270,17 @@ func TestBackdatedChangesAndFeeReversals(t *testing.T) {
 			for _, l := range issued {
 				require.False(t, ids[l.ID], "line %s issued twice", l.ID)
 				ids[l.ID] = true
+			}
+			// A fee's reversal issued after the fee was reversed credits
+			// the line that stands for it.
+			reversed := map[invoice.LineID]bool{}
+			for _, l := range issued {
+				if l.Kind == invoice.KindReversal {
+					reversed[l.Credits] = true
+				}
+				if l.Kind == invoice.KindEarlyTermination && l.Credits != "" {
+					require.False(t, reversed[l.Credits], "%s credits %s, reversed before", l.ID, l.Credits)
+				}
 			}
 			one := build1(t, b, invoice.Run{At: after}, tc.known[len(tc.known)-1])
 			require.True(t, one.Subtotal.Equal(sumNet(t, issued)), "one run bills %s, the runs %s", one.Subtotal, sumNet(t, issued))
