@@ -418,7 +418,7 @@ func TestSupplierCostsCappedAtTheNet(t *testing.T) {
 		{"no discount", invoice.Discount{}, "80.00", []string{"computeco 24.00 (0)", "gpuco 20.00 (0)", "storageco 10.00 (0)"},
 			"  supplier gpuco (gpu): fixed EUR 10.00 a unit × 2 = EUR 20.00 (applies to recurring charges, the default)\n"},
 		{"90% off", invoice.Discount{ID: "deal", Percent: ensemble.MustRatio("90%")}, "8.00", []string{"computeco 2.40 (0)", "gpuco 3.73 (16.27)", "storageco 1.87 (8.13)"},
-			"  supplier gpuco (gpu): fixed EUR 10.00 a unit × 2 = EUR 20.00, capped at EUR 3.73, what the line's net leaves after ratio costs (EUR 16.27 not carried, the supplier bears it: shortfall supplier) (applies to recurring charges, the default)\n"},
+			"  supplier gpuco (gpu): fixed EUR 10.00 a unit × 2 = EUR 20.00, capped at EUR 3.73, what the line's net leaves after ratio costs (EUR 16.27 not carried by the line: shortfall supplier) (applies to recurring charges, the default)\n"},
 		{"75.00 off", invoice.Discount{ID: "deal", Amount: dec("75.00")}, "5.00", []string{"computeco 1.50 (0)", "gpuco 2.33 (17.67)", "storageco 1.17 (8.83)"},
 			"  supplier computeco (compute): 30% of the net EUR 5.00 = EUR 1.50 (applies to recurring and usage charges, the default)\n"},
 	}

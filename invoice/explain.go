@@ -265,7 +265,7 @@ func costFormula(l Line, c catalog.SupplierCost) string {
 	if !c.Capped.IsZero() {
 		bearer := "" // a line stored before costs said who bears a shortfall
 		if c.Shortfall == catalog.ShortfallSupplier {
-			bearer = ", the supplier bears it: shortfall supplier"
+			bearer = " by the line: shortfall supplier"
 		}
 		f += fmt.Sprintf(", capped at %s, what the line's net leaves after ratio costs (%s not carried%s)", c.Cost, c.Capped, bearer)
 	}

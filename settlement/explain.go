@@ -22,7 +22,8 @@ import (
 // dispute (see Bearer), and a dispute's fee after the tree. It follows the entries' references and never
 // re-derives a figure: amounts of inner nodes are the sums of the entries
 // below them (exact beyond the int64 range of minor units). entries may
-// hold other lines' entries; a line without entries is an error, and so
+// hold other lines' entries; a line without entries is an error (a line
+// settled at zero has none: State.Line says it was settled), and so
 // are an amount that is not whole minor units and an id two of the line's
 // entries share (*DuplicateEntryError).
 //
@@ -90,7 +91,7 @@ func Explain(line LineID, entries []Entry) (string, error) {
 		n.entries = append(n.entries, e)
 	}
 	if !found {
-		return "", fmt.Errorf("settlement: explain: %w: no entries for line %q", ErrUnknownLine, line)
+		return "", fmt.Errorf("settlement: explain: %w: no entries for line %q (a line settled at zero moves nothing and has none: State.Line says whether it was settled)", ErrUnknownLine, line)
 	}
 	if len(root.children) == 0 {
 		return explainCredit(line, entries)

@@ -2,6 +2,7 @@ package settlement
 
 import (
 	"cmp"
+	"errors"
 	"fmt"
 	"maps"
 	"slices"
@@ -202,7 +203,8 @@ func parseFoldDigest(s string) (foldDigest, error) {
 // what the previous statements folded (Statement.Folded, and the digest of
 // the ids, Statement.FoldedDigest): one made after them and not given in
 // opts.Late (a payment received in February and reported after February's
-// statements) is a *LateEntriesError wrapping ErrLateEntries, never left
+// statements) is a *LateEntriesError wrapping ErrLateEntries, one for
+// each party and currency concerned (joined, errors.Join), never left
 // out of every statement, even where an entry they folded is missing from
 // those given and the counts agree (LateEntriesError.Missing). The check
 // needs the entries dated before the period; a host that gives only the
@@ -404,6 +406,7 @@ func countBefore(entries []Entry, opts StatementOptions, accs map[stKey]*acc, ge
 	keys := slices.SortedFunc(maps.Keys(given), func(a, b stKey) int {
 		return cmp.Or(cmp.Compare(a.party, b.party), cmp.Compare(a.cur.Code(), b.cur.Code()))
 	})
+	var lates []error // every party's, so the host learns of them at once
 	for _, k := range keys {
 		g := given[k]
 		n := g.n
@@ -421,15 +424,18 @@ func countBefore(entries []Entry, opts StatementOptions, accs map[stKey]*acc, ge
 		case !checked:
 			a.before, a.beforeDigest, a.noDigest = n, g.digest, false // a statement from before Folded was kept: counted from now on
 		case n > folded:
-			return &LateEntriesError{Party: k.party, Currency: k.cur, Period: opts.Period, Count: n - folded, Folded: folded}
+			lates = append(lates, &LateEntriesError{Party: k.party, Currency: k.cur, Period: opts.Period, Count: n - folded, Folded: folded})
 		case n < folded:
 			return fmt.Errorf("%w: %d entries of %q in %s dated before %s are given besides the late ones, but the previous statements folded %d: give every entry, or none dated before the period, and as late only those made since the previous fold",
 				ErrLateEntries, n, k.party, k.cur.Code(), opts.Period.Start.UTC().Format(time.RFC3339), folded)
 		case !a.noDigest && g.digest != a.beforeDigest:
-			return &LateEntriesError{Party: k.party, Currency: k.cur, Period: opts.Period, Count: 1, Folded: folded, Missing: 1}
+			lates = append(lates, &LateEntriesError{Party: k.party, Currency: k.cur, Period: opts.Period, Count: 1, Folded: folded, Missing: 1})
 		default:
 			a.beforeDigest, a.noDigest = g.digest, false // digested from now on, if the previous statements were not
 		}
+	}
+	if len(lates) > 0 {
+		return errors.Join(lates...)
 	}
 	for k, l := range lateOf {
 		a := get(k)
