@@ -39,6 +39,9 @@ func TestCapsFloorsAndFixedAmounts(t *testing.T) {
 			res, err := s.Settle(ctx, settlement.State{}, []settlement.Line{chainLine("L1", tc.amount, "2026-03-01")})
 			if tc.err != nil {
 				require.ErrorIs(t, err, tc.err)
+				if tc.amount == "1.00" {
+					require.ErrorContains(t, err, "fixed amounts and amount rules' results come to EUR 1.50 with this child's EUR 1.50, more than the EUR 1.00 node")
+				}
 				return
 			}
 			require.NoError(t, err)

@@ -175,8 +175,12 @@ func (dc *decider) decideLevel(d *decision, n *cnode, amount int64) (*decision, 
 			k.unstable = !stable
 		}
 		if k.fixed > amount-fixed {
-			return nil, lineErr(l.ID, planID, c.path, ruleText(k.rule.ref()), fmt.Errorf("%w: fixed amounts exceed %s at node %q",
-				ErrOverAllocation, ensemble.MoneyFromMinor(amount, dc.cur), n.path))
+			has := ""
+			if !strings.Contains(n.path, "/") {
+				has = " (at the root: the line's basis less its supplier costs)"
+			}
+			return nil, lineErr(l.ID, planID, c.path, ruleText(k.rule.ref()), fmt.Errorf("%w: fixed amounts and amount rules' results come to %s with this child's %s, more than the %s node %q has%s",
+				ErrOverAllocation, ensemble.MoneyFromMinor(fixed+k.fixed, dc.cur), ensemble.MoneyFromMinor(k.fixed, dc.cur), ensemble.MoneyFromMinor(amount, dc.cur), n.path, has))
 		}
 		fixed += k.fixed
 	}
