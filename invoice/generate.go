@@ -619,6 +619,13 @@ func (g *gen) recurring(it *Item, st *stream, at int) {
 	start := first.start
 	if g.from.After(start) && !g.repairing {
 		start = g.from
+		if g.all && last.end.Equal(start) {
+			// The stream stops at from, a commitment cycle's start: its
+			// credit there serves from then on, so it counts toward that
+			// cycle; compute the cycle the stop falls in, as a run from
+			// before from does.
+			start = last.end.Add(-1)
+		}
 	}
 	end := g.limit
 	if !last.end.IsZero() && last.end.Before(end) {

@@ -416,3 +416,50 @@ func TestFromOrderCarriesLineTerms(t *testing.T) {
 	inv = build1(t, b, invoice.Run{After: inParis(2026, 11, 10), At: inParis(2026, 11, 25)}, s)
 	require.Equal(t, []string{"proration_credit year -384.66"}, amounts(inv))
 }
+
+// An item that stops on a cycle boundary of a minimum commitment credits its
+// unused rest there: a line whose service starts at the boundary, which
+// counts toward the cycle that starts there (the lines starting in a cycle
+// count, see Commitment). A yearly EUR 1,200 commitment on its own anchor
+// (December 1, Paris) ends on January 1, 00:00 Paris, inside a monthly
+// subscription anchored then with a EUR 100 minimum; a monthly item bills
+// the 50.00 set-up and 2 seats (20.00) from January 1. One run to February 1
+// counts the −1,098.36 credit (335 of 366 days) toward January: 70.00 −
+// 1,098.36 falls 1,128.36 short of 100. Split at January 1, 00:00 Paris (the
+// first run bills the credit, dated then), the second run, whose cycles
+// start at its After, left the ended item out and with it the credit, so it
+// billed no true-up: the customer was billed 1,128.36 less. The same in UTC.
+func TestCommitmentCycleAfterAnItemEndsOnItsBoundary(t *testing.T) {
+	b := termsBuilder(t, invoice.Options{})
+	for _, zone := range []string{"Europe/Paris", "UTC"} {
+		t.Run(zone, func(t *testing.T) {
+			loc, err := time.LoadLocation(zone)
+			require.NoError(t, err)
+			jan1, feb1 := time.Date(2028, 1, 1, 0, 0, 0, 0, loc), time.Date(2028, 2, 1, 0, 0, 0, 0, loc)
+			y := item("y", seg(time.Date(2027, 12, 1, 0, 0, 0, 0, loc), jan1, pin("commit", 1), "1"))
+			y.Anchor = y.Segments[0].Start
+			s := sub("s1", jan1, item("m", seg(jan1, time.Time{}, pin("basic", 1), "2")), y)
+			s.TimeZone = zone
+			s.Commitment = &invoice.Commitment{Minimum: dec("100")}
+			trueUp := invoice.LineID("s1/commitment/" + jan1.UTC().Format("20060102T150405Z"))
+
+			whole := build1(t, b, invoice.Run{At: feb1}, s)
+			var found bool
+			for _, l := range whole.Lines {
+				if l.ID == trueUp {
+					found = true
+					require.True(t, l.Amount.Equal(money("1128.36")), "%s", l.Amount)
+				}
+			}
+			require.True(t, found, "one run bills the true-up: %v", amounts(whole))
+
+			first := build1(t, b, invoice.Run{At: jan1}, s)
+			second := build1(t, b, invoice.Run{After: jan1, At: feb1}, s)
+			total, err := first.Total.Add(second.Total)
+			require.NoError(t, err)
+			require.True(t, total.Equal(whole.Total), "split %s + %s != %s: %v", first.Total, second.Total, whole.Total, amounts(second))
+			require.Equal(t, []string{"commitment_true_up  1128.36", "recurring seats 20.00"}, amounts(second))
+			require.Equal(t, trueUp, second.Lines[0].ID)
+		})
+	}
+}
