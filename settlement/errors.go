@@ -173,7 +173,13 @@ func (e *LineError) Error() string {
 // Unwrap returns the condition, such as ErrOverAllocation.
 func (e *LineError) Unwrap() error { return e.Err }
 
+// lineErr names line id, plan, node and rule on err, unless err names the
+// line already (a rule's error, from the call that knew the rule): a
+// second LineError around it would hide the rule from errors.As.
 func lineErr(id LineID, plan, node, rule string, err error) error {
+	if le := (*LineError)(nil); errors.As(err, &le) && le.Line == id {
+		return err // named already by the call that knew the rule, which errors.As then finds first
+	}
 	return &LineError{Line: id, Plan: plan, Node: node, Rule: rule, Err: err}
 }
 

@@ -1151,11 +1151,13 @@ func refGives(rule *rules.Rule, l *settlement.Line) error {
 		switch f, _, _ = strings.Cut(f, "."); f { // a whole line ("") is read as it is
 		case "contract_start":
 			if l.ContractStart.IsZero() {
-				return fmt.Errorf("%w: the rule reads line.contract_start, which the line lacks", settlement.ErrInvalidLine)
+				return fmt.Errorf("%w: the rule reads line.contract_start, and the line gives no contract start "+
+					"(Line.ContractStart; FromInvoice sets it from the invoice line's SubscriptionStart)", settlement.ErrInvalidLine)
 			}
 		case "service_start", "service_end":
 			if l.Service.Start.IsZero() {
-				return fmt.Errorf("%w: the rule reads the line's service, which it lacks", settlement.ErrInvalidLine)
+				return fmt.Errorf("%w: the rule reads line.service_start or line.service_end, and the line gives no service period "+
+					"(Line.Service; FromInvoice sets it from the invoice line's Period)", settlement.ErrInvalidLine)
 			}
 		}
 	}
