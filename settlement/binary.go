@@ -20,13 +20,14 @@ import (
 // The compact binary encoding of a State and of entries, for hosts that
 // move and keep many of them (a shard's state between batches, a
 // pipeline's entries between stages). A blob starts with two bytes, a
-// kind ('s' for a state, 'e' for entries) and the format version (7 for
+// kind ('s' for a state, 'e' for entries) and the format version (8 for
 // a state: version 1, whose ledger parts had no source, version 2, whose
 // lines had no fingerprint of their facts, version 3, whose collections
-// had no pending credits, version 4, which had no unfunded credits, and
-// version 5, whose open disputes did not record what reserves held, and
+// had no pending credits, version 4, which had no unfunded credits,
+// version 5, whose open disputes did not record what reserves held,
 // version 6, whose open disputes did not hold the reserves' releases
-// (LedgerPart.HeldAtRelease), are still read; 1 for entries);
+// (LedgerPart.HeldAtRelease), and version 7, whose collections had no
+// set-off, are still read; 1 for entries);
 // then integers as varints (amounts in minor units of the line's
 // currency for a state), instants as seconds and nanoseconds, and every
 // text once per blob: a string is written the first time with its bytes
@@ -46,7 +47,7 @@ import (
 var ErrCorruptEntries = errors.New("settlement: corrupt entries")
 
 const (
-	binaryVersion  = 7 // of states: a blob of another version than 1 to 7 is refused
+	binaryVersion  = 8 // of states: a blob of another version than 1 to 8 is refused
 	entriesVersion = 1 // of entries, whose form version 2 did not change (read as 1 or 2; 3 and 4 are refused)
 	kindState      = 's'
 	kindEntries    = 'e'
@@ -336,6 +337,7 @@ func (w *binWriter) ledgerLine(ll *LedgerLine) {
 			w.str(inv)
 		}
 		w.units(c.Unfunded, cur)
+		w.units(c.SetOff, cur) // version 8
 	}
 }
 
@@ -836,6 +838,9 @@ func (r *binReader) ledgerLine(li *ledgerLineIn) {
 		}
 		if r.version >= 5 {
 			c.Unfunded = r.units(cur, true)
+		}
+		if r.version >= 8 {
+			c.SetOff = r.units(cur, true)
 		}
 		ll.Collection = c
 	}

@@ -349,7 +349,7 @@ func BenchmarkEntryEncoding(b *testing.B) {
 func TestBinaryCoversEveryField(t *testing.T) {
 	written := map[reflect.Type][]string{
 		reflect.TypeFor[settlement.LedgerLine]():       {"Line", "Plan", "BasisKind", "Date", "Basis", "Credited", "Disputed", "Disputes", "Offer", "Route", "Seller", "Trace", "Parts", "Service", "Facts", "Volumes", "Collection", "Lost"},
-		reflect.TypeFor[settlement.LedgerCollection](): {"Invoice", "Total", "Collected", "WrittenOff", "Credited", "WriteOffClawback", "IDs", "Pending", "LentTo", "Unfunded"},
+		reflect.TypeFor[settlement.LedgerCollection](): {"Invoice", "Total", "Collected", "WrittenOff", "Credited", "WriteOffClawback", "IDs", "Pending", "LentTo", "Unfunded", "SetOff"},
 		reflect.TypeFor[settlement.LedgerPart]():       {"Entry", "Party", "Role", "Node", "Kind", "Amount", "Unreversed", "Held", "HeldByReserves", "HeldAtRelease", "Awaiting", "Reserve", "ReserveUntil", "Source", "Rate"},
 		reflect.TypeFor[settlement.LineVolume]():       {"Partner", "Window", "Year", "Amount", "Rate", "NetOfCredits"},
 		reflect.TypeFor[settlement.VolumeState]():      {"Partner", "Currency", "Window", "Year", "Amount", "Points"},

@@ -202,6 +202,12 @@ type collection struct {
 	// lentTo are the invoices this line's credits were netted on while the
 	// customer had not paid it in full: their lines hold them pending.
 	lentTo []string
+	// setOff is what credits netted on this line took off it (part of
+	// credited) as no payment and nothing pending: credits of lines paid
+	// on settlement, whose payment the state does not follow. Like a
+	// pending credit, it is the customer's credit, not value a credit
+	// note took off the line (netted.go).
+	setOff int64
 }
 
 // pendingCredit is what credit credit, of line from, took off what a line
@@ -297,11 +303,12 @@ func totalShare(x, basis, total int64) int64 {
 // customer owes on c and returns what of it the line's balance cannot
 // hold, which spillPending moves to the invoice's other lines: what the credits
 // would take beyond the total, and at least what the credits pending on
-// the line take beyond what the customer did not pay otherwise (a
-// pending credit is no payment: with the line's value now lower, it is
-// what comes off elsewhere first, the customer's cash after it).
+// the line and its set-off take beyond what the customer did not pay
+// otherwise (a pending credit or a set-off is no payment: with the line's
+// value now lower, it is what comes off elsewhere first, the customer's
+// cash after it).
 func (c *collection) creditOver(k int64) int64 {
-	over := max(c.credited+k-c.total, min(c.pendingSum(), c.credited+k+c.collected+c.writtenOff-c.total), 0)
+	over := max(c.credited+k-c.total, min(c.pendingSum()+c.setOff, c.credited+k+c.collected+c.writtenOff-c.total), 0)
 	c.credited += k - over
 	return over
 }
@@ -447,7 +454,8 @@ func awaitingNote(reversed int64) string {
 // credit notes (their amount plus tax) and lost disputes (the share of the
 // total their basis stands for) took off it. A credit note that leaves
 // nothing owed takes back with it what would still await payment (a unit,
-// where its tax was rounded otherwise than the line's). A credit of a line
+// where its tax was rounded otherwise than the line's), beyond what was
+// paid, is pending, or was set off (LedgerCollection.SetOff). A credit of a line
 // of another invoice given on this one (Line.Invoice: a proration credit
 // on the next invoice) is netted here: it comes off what this invoice's
 // lines owe, in proportion, and not off the credited line's balance, so
@@ -937,6 +945,15 @@ type LedgerCollection struct {
 	// the customer got them, so a later credit note of the line does not
 	// take them back as it takes back what the host wrote off.
 	Unfunded ensemble.Money `json:"unfunded,omitzero"`
+	// SetOff is the part of Credited that credits of lines paid on
+	// settlement netted on this line took off it: the customer's credit,
+	// no payment and not pending (the state does not follow what the
+	// customer paid of those lines). The line becomes payable as the
+	// customer pays the rest (all of it once it owes nothing); a write-off
+	// of the rest takes the set-off's share back with it; a credit note
+	// that leaves the line worth less than what was paid and set off moves
+	// the set-off first to the invoice's other lines that owe.
+	SetOff ensemble.Money `json:"set_off,omitzero"`
 }
 
 // Owed is what the customer still owes on the line: its total less what
@@ -1004,6 +1021,9 @@ func (c *collection) export(cur ensemble.Currency) *LedgerCollection {
 	if c.unfunded != 0 {
 		out.Unfunded = m(c.unfunded)
 	}
+	if c.setOff != 0 {
+		out.SetOff = m(c.setOff)
+	}
 	return out
 }
 
@@ -1022,10 +1042,10 @@ func (c *collection) export(cur ensemble.Currency) *LedgerCollection {
 //     invoice held beyond its value; or "#funded", for a pending credit
 //     paid) and each is applied once (ErrCollectionApplied);
 //   - pending credits name valid credit and credited line ids (not the
-//     line's own), each pair once, with positive whole amounts adding up
-//     to at most what credits took off, nor, with what was collected and
-//     written off, to more than the total; lent_to names each invoice
-//     once;
+//     line's own), each pair once, with positive whole amounts adding up,
+//     with the set-off, to at most what credits took off, nor, with what
+//     was collected and written off, to more than the total; lent_to
+//     names each invoice once;
 //   - when the parts read (sums), they await in all nothing once the
 //     customer owes nothing, else what it still owes of the basis: the
 //     unreversed basis (less what credits, lost disputes and write-offs
@@ -1056,7 +1076,8 @@ func (r *stateReader) collection(path string, ll *LedgerLine, l *ledger, awaits 
 	}
 	c := &collection{invoice: lc.Invoice, total: units("total", lc.Total), collected: units("collected", lc.Collected),
 		writtenOff: units("written_off", lc.WrittenOff), credited: optional("credited", lc.Credited),
-		clawed: optional("write_off_clawback", lc.WriteOffClawback), unfunded: optional("unfunded", lc.Unfunded), awaiting: awaits}
+		clawed: optional("write_off_clawback", lc.WriteOffClawback), unfunded: optional("unfunded", lc.Unfunded),
+		setOff: optional("set_off", lc.SetOff), awaiting: awaits}
 	if !ok {
 		return c
 	}
@@ -1118,6 +1139,12 @@ func (r *stateReader) collection(path string, ll *LedgerLine, l *ledger, awaits 
 	case c.collected+c.writtenOff+pending > c.total: // paid, they would be more than the total
 		r.fail(path+".pending", id, "", ErrOverCollection, "pending credits of %s, with %s collected and %s written off, exceed the total %s",
 			ensemble.MoneyFromMinor(pending, cur), lc.Collected, lc.WrittenOff, lc.Total)
+	case ok && pending+c.setOff > c.credited:
+		r.fail(path+".set_off", id, "", nil, "a set-off of %s, with pending credits of %s, exceeds what credits took off, %s",
+			lc.SetOff, ensemble.MoneyFromMinor(pending, cur), lc.Credited)
+	case ok && c.collected+c.writtenOff+pending+c.setOff > c.total:
+		r.fail(path+".set_off", id, "", ErrOverCollection, "a set-off of %s, with pending credits of %s, %s collected and %s written off, exceeds the total %s",
+			lc.SetOff, ensemble.MoneyFromMinor(pending, cur), lc.Collected, lc.WrittenOff, lc.Total)
 	}
 	for j, inv := range lc.LentTo {
 		if inv == "" || slices.Contains(lc.LentTo[:j], inv) {

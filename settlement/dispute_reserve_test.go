@@ -328,7 +328,8 @@ func TestStateDecodeRefusesCorruptDisputeReserves(t *testing.T) {
 // L1 (reservePlans: 30.00 of reseller-nl's 300.00 in its rolling reserve)
 // held every part's whole unreversed amount and recorded nothing of the
 // reserves, reads as the JSON written with it; resolving the dispute
-// releases what it held, and the state is written again as version 7.
+// releases what it held, and the state is written again in the current
+// version, which records it.
 func TestBinaryVersion5StillReads(t *testing.T) {
 	st := versionedState(t, 5)
 	ll, _ := st.Line("L1")
@@ -342,7 +343,7 @@ func TestBinaryVersion5StillReads(t *testing.T) {
 	require.NoError(t, err)
 	b, err := d.State.MarshalBinary()
 	require.NoError(t, err)
-	require.Equal(t, byte(7), b[1])
+	require.Equal(t, byte(settlement.BinaryVersion), b[1])
 	var again settlement.State
 	require.NoError(t, again.UnmarshalBinary(b))
 	ll, _ = again.Line("L1")
@@ -354,7 +355,7 @@ func TestBinaryVersion5StillReads(t *testing.T) {
 // held but held nothing of their releases, reads as the JSON written with
 // it; resolving the dispute releases what it held and nothing of the
 // releases (which were paid as scheduled), and a dispute opened on it
-// anew holds them and is written as version 7.
+// anew holds them and is written in the current version.
 func TestBinaryVersion6StillReads(t *testing.T) {
 	st := versionedState(t, 6)
 	ll, _ := st.Line("L1")
@@ -373,7 +374,7 @@ func TestBinaryVersion6StillReads(t *testing.T) {
 	}, entriesOf(d.Entries, "reseller-nl"))
 	b, err := d.State.MarshalBinary()
 	require.NoError(t, err)
-	require.Equal(t, byte(7), b[1])
+	require.Equal(t, byte(settlement.BinaryVersion), b[1])
 	var again settlement.State
 	require.NoError(t, again.UnmarshalBinary(b))
 	ll, _ = again.Line("L1")

@@ -14,6 +14,10 @@ import (
 	"github.com/ensemble-commerce/ensemble/partner"
 )
 
+// BinaryVersion is the version of the binary form MarshalBinary writes
+// states in.
+const BinaryVersion = binaryVersion
+
 // PrintFacts returns the fingerprint of sale l's facts, as
 // LedgerLine.Facts holds it.
 func PrintFacts(l *Line) string { return printFacts(l).String() }

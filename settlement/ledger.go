@@ -244,8 +244,15 @@ func (r *run) reverse(lg *ledger, credit int64, by string, at time.Time, note st
 		// come goes back with it, so nothing awaits forever and nothing is
 		// paid that was not collected. (A credit note whose tax rounds
 		// otherwise than the line's leaves such a unit.) Credits pending on
-		// it are payments to come.
-		rest := left - credit - basisShare(lg.basis, c.collected+c.pendingSum(), c.total, false)
+		// it are payments to come; its set-off, credits of lines paid on
+		// settlement netted on it, the customer's credit that the line's
+		// value left standing, not value taken off it (a write-off gives
+		// it up: writeOff takes its share back).
+		paid := c.collected + c.pendingSum()
+		if !awaited {
+			paid += c.setOff
+		}
+		rest := left - credit - basisShare(lg.basis, paid, c.total, false)
 		if awaited { // a write-off takes back only what awaits
 			rest = min(rest, c.awaitingSum()-credit)
 		}

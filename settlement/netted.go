@@ -54,7 +54,14 @@ import (
 //
 // A credit of a line payable on settlement, which keeps no balance, is
 // netted the same way on an invoice whose lines are on collection, as no
-// payment (nothing says the customer paid the line).
+// payment (nothing says the customer paid the line) and nothing pending:
+// each line records what it took as its set-off (LedgerCollection.SetOff),
+// released once the line owes nothing, taken back by a write-off of the
+// rest. A set-off is the customer's credit, not value taken off the line:
+// a credit note of the line takes back its own amount, never what the
+// set-off covers as if it awaited a payment that will not come, and what
+// it leaves the line holding beyond its value moves the set-off first
+// (spillPending).
 //
 // A pending credit is settled by the collection, write-off, credit or
 // lost dispute that closes its credited line, on a disputed line too
@@ -180,10 +187,11 @@ func (r *run) closedWith(l *ledger, path []LineID, paid bool) bool {
 // line whose customer owes nothing has all that awaits released
 // (KindCollected entries of the same collection). Unfunded, what each
 // line takes is recorded pending on it as credit src.credit of line
-// src.from (none when src.from is empty: a line payable on settlement
-// records no payment), which settleLent settles when src.from closes;
-// and inv among the invoices lender (this call's own ledger of src.from,
-// or nil when it holds inv already) lent to.
+// src.from, which settleLent settles when src.from closes, and inv among
+// the invoices lender (this call's own ledger of src.from, or nil when it
+// holds inv already) lent to; with src.from empty (a credit of a line
+// payable on settlement, whose payment the state does not follow), it is
+// the line's set-off: no payment, and nothing pending.
 func (r *run) takeNetted(l *Line, inv string, ids []LineID, owed []int64, amount int64, cur ensemble.Currency, funded bool, src pendingCredit, lender *ledger) error {
 	c := Collection{ID: string(l.ID) + nettedSuffix, Date: l.Date, Amount: ensemble.MoneyFromMinor(amount, cur), Invoice: inv}
 	if funded {
@@ -211,6 +219,8 @@ func (r *run) takeNetted(l *Line, inv string, ids []LineID, owed []int64, amount
 			if lender != nil && !slices.Contains(lender.coll.lentTo, inv) {
 				lender.coll.lentTo = append(lender.coll.lentTo, inv)
 			}
+		} else {
+			in.coll.setOff += taken[i]
 		}
 		nl := &in
 		if in.coll.settled() && in.coll.awaitingSum() > 0 {
@@ -231,8 +241,8 @@ func (r *run) takeNetted(l *Line, inv string, ids []LineID, owed []int64, amount
 // credit and the lines it pays are not left owing what lg holds in
 // excess: credits netted on lg from another invoice, which no longer have
 // a balance to come off here, come off theirs, as those credits did (no
-// payment, still pending; collection "<l>#netted"); what no line owes is
-// credited back to lg. It runs before the credit or dispute reverses lg's
+// payment; still pending, then lg's set-off, set off there; collection
+// "<l>#netted"); what no line owes is credited back to lg. It runs before the credit or dispute reverses lg's
 // parts, so that the reversal sees what stays pending on lg. A credit's
 // cash beyond the line's value follows after (spillCash); a lost
 // dispute's goes back to the customer.
@@ -250,12 +260,16 @@ func (r *run) spillPending(l *Line, lg *ledger, over int64) error {
 			break
 		}
 		var src pendingCredit // its credited line lent to this invoice already
-		if len(c.pending) > 0 {
+		switch {
+		case len(c.pending) > 0:
 			src = c.pending[0]
 			amount = min(amount, src.units)
 			if c.pending[0].units -= amount; c.pending[0].units == 0 {
 				c.pending = c.pending[1:]
 			}
+		case c.setOff > 0: // then its set-off, set off there
+			amount = min(amount, c.setOff)
+			c.setOff -= amount
 		}
 		if err := r.takeNetted(l, c.invoice, ids, owed, amount, lg.ctx.cur, false, src, nil); err != nil {
 			return err

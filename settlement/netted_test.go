@@ -579,7 +579,7 @@ func TestBinaryVersion4StillReads(t *testing.T) {
 	require.Equal(t, "47.60", ll.Collection.Unfunded.AmountString())
 	b, err := res.State.MarshalBinary()
 	require.NoError(t, err)
-	require.Equal(t, byte(7), b[1])
+	require.Equal(t, byte(settlement.BinaryVersion), b[1])
 }
 
 func TestBinaryVersion3StillReads(t *testing.T) {

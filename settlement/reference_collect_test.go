@@ -39,6 +39,7 @@ type refCollection struct {
 	ids        []string
 	pending    []refPending // of credited, credits netted here before their credited line was paid in full
 	lentTo     []string     // the invoices this line's credits were so netted on
+	setOff     int64        // of credited, credits of lines paid on settlement netted here: no payment, nothing pending
 }
 
 // refPending is what credit credit of line from took off a line's
@@ -123,6 +124,9 @@ func (c *refCollection) json(cur ensemble.Currency) *settlement.LedgerCollection
 	out.LentTo = slices.Clone(c.lentTo)
 	if c.unfunded != 0 {
 		out.Unfunded = m(c.unfunded)
+	}
+	if c.setOff != 0 {
+		out.SetOff = m(c.setOff)
 	}
 	return out
 }
@@ -410,6 +414,8 @@ func (st *refState) creditLines(ids []settlement.LineID, owed []int64, amount in
 		if src.from != "" {
 			cl.pending = slices.Clone(cl.pending)
 			cl.addPending(src.credit, src.from, taken[i])
+		} else {
+			cl.setOff += taken[i] // a credit of a line paid on settlement: set off, no payment
 		}
 		lg.coll = &cl
 		st.lines[lid] = lg

@@ -1497,7 +1497,7 @@ func (s *refSettler) settleCredit(st *refState, c settlement.Line) ([]settlement
 			pending += p.units
 		}
 		cl := lg.coll
-		over = max(cl.credited+k-cl.total, min(pending, cl.credited+k+cl.collected+cl.writtenOff-cl.total), 0)
+		over = max(cl.credited+k-cl.total, min(pending+cl.setOff, cl.credited+k+cl.collected+cl.writtenOff-cl.total), 0)
 		lg.coll.credited += k - over
 		// What the balance cannot hold (credits netted on it from another
 		// invoice) moves to the invoice's other lines that owe before the
@@ -1618,6 +1618,12 @@ func (st *refState) spillOver(id settlement.LineID, over int64, col string, at t
 			}
 			lg.coll = &cl
 			st.lines[id] = lg
+		} else if lg.coll.setOff > 0 { // then the line's set-off
+			amount = min(amount, lg.coll.setOff)
+			cl := *lg.coll
+			cl.setOff -= amount
+			lg.coll = &cl
+			st.lines[id] = lg
 		}
 		out = append(out, st.creditLines(ids, owed, amount, col, at, src)...)
 		over -= amount
@@ -1650,7 +1656,11 @@ func (lg *refLedger) reverse(credit int64, by string, at time.Time, note string,
 		for _, p := range lg.coll.pending {
 			pending += p.units
 		}
-		rest := lg.basis - lg.credited - credit - lg.refShare(lg.coll.collected+pending, false)
+		paid := lg.coll.collected + pending
+		if !awaited { // a set-off is the customer's credit, which a write-off gives up
+			paid += lg.coll.setOff
+		}
+		rest := lg.basis - lg.credited - credit - lg.refShare(paid, false)
 		if awaited { // a write-off takes back only what awaits
 			rest = min(rest, lg.awaitingSum()-credit)
 		}
