@@ -20,14 +20,15 @@ import (
 // The compact binary encoding of a State and of entries, for hosts that
 // move and keep many of them (a shard's state between batches, a
 // pipeline's entries between stages). A blob starts with two bytes, a
-// kind ('s' for a state, 'e' for entries) and the format version (8 for
+// kind ('s' for a state, 'e' for entries) and the format version (9 for
 // a state: version 1, whose ledger parts had no source, version 2, whose
 // lines had no fingerprint of their facts, version 3, whose collections
 // had no pending credits, version 4, which had no unfunded credits,
 // version 5, whose open disputes did not record what reserves held,
 // version 6, whose open disputes did not hold the reserves' releases
-// (LedgerPart.HeldAtRelease), and version 7, whose collections had no
-// set-off, are still read; 1 for entries);
+// (LedgerPart.HeldAtRelease), version 7, whose collections had no
+// set-off, and version 8, whose lines had no receivable, are still read;
+// 1 for entries);
 // then integers as varints (amounts in minor units of the line's
 // currency for a state), instants as seconds and nanoseconds, and every
 // text once per blob: a string is written the first time with its bytes
@@ -47,7 +48,7 @@ import (
 var ErrCorruptEntries = errors.New("settlement: corrupt entries")
 
 const (
-	binaryVersion  = 8 // of states: a blob of another version than 1 to 8 is refused
+	binaryVersion  = 9 // of states: a blob of another version than 1 to 9 is refused
 	entriesVersion = 1 // of entries, whose form version 2 did not change (read as 1 or 2; 3 and 4 are refused)
 	kindState      = 's'
 	kindEntries    = 'e'
@@ -313,7 +314,13 @@ func (w *binWriter) ledgerLine(ll *LedgerLine) {
 		w.rate(v.Rate)
 		w.bool(v.NetOfCredits)
 	}
-	c := ll.Collection
+	w.collection(ll.Collection, cur)
+	w.collection(ll.Receivable, cur) // version 9
+}
+
+// collection writes a line's collection record or receivable, or that it
+// has none.
+func (w *binWriter) collection(c *LedgerCollection, cur ensemble.Currency) {
 	w.bool(c != nil)
 	if c != nil {
 		w.str(c.Invoice)
@@ -813,6 +820,15 @@ func (r *binReader) ledgerLine(li *ledgerLineIn) {
 			v.Amount, v.Rate, v.NetOfCredits = r.units(vc, false), r.rate(), r.bool()
 		}
 	}
+	ll.Collection = r.collection(cur)
+	if r.version >= 9 {
+		ll.Receivable = r.collection(cur)
+	}
+}
+
+// collection reads a line's collection record or receivable, nil when it
+// has none.
+func (r *binReader) collection(cur ensemble.Currency) *LedgerCollection {
 	if r.bool() {
 		c := &LedgerCollection{Invoice: r.str(), Total: r.units(cur, false), Collected: r.units(cur, false), WrittenOff: r.units(cur, false),
 			Credited: r.units(cur, true), WriteOffClawback: r.units(cur, true)}
@@ -842,8 +858,9 @@ func (r *binReader) ledgerLine(li *ledgerLineIn) {
 		if r.version >= 8 {
 			c.SetOff = r.units(cur, true)
 		}
-		ll.Collection = c
+		return c
 	}
+	return nil
 }
 
 // EncodeEntries writes entries in the compact binary form (see

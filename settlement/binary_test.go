@@ -112,7 +112,7 @@ func TestBinaryDecodeRefusesBadBlobs(t *testing.T) {
 		want string
 	}{
 		{"entries as a state", eb, "not a blob of state"},
-		{"a later version", append([]byte{b[0], 9}, b[2:]...), "format version 9"},
+		{"a later version", append([]byte{b[0], settlement.BinaryVersion + 1}, b[2:]...), fmt.Sprintf("format version %d", settlement.BinaryVersion+1)},
 		{"trailing bytes", append(append([]byte{}, b...), 0), "1 bytes after the end"},
 	}
 	for _, tt := range tests {
@@ -348,7 +348,7 @@ func BenchmarkEntryEncoding(b *testing.B) {
 // silently dropped on the way through a pipeline.
 func TestBinaryCoversEveryField(t *testing.T) {
 	written := map[reflect.Type][]string{
-		reflect.TypeFor[settlement.LedgerLine]():       {"Line", "Plan", "BasisKind", "Date", "Basis", "Credited", "Disputed", "Disputes", "Offer", "Route", "Seller", "Trace", "Parts", "Service", "Facts", "Volumes", "Collection", "Lost"},
+		reflect.TypeFor[settlement.LedgerLine]():       {"Line", "Plan", "BasisKind", "Date", "Basis", "Credited", "Disputed", "Disputes", "Offer", "Route", "Seller", "Trace", "Parts", "Service", "Facts", "Volumes", "Collection", "Receivable", "Lost"},
 		reflect.TypeFor[settlement.LedgerCollection](): {"Invoice", "Total", "Collected", "WrittenOff", "Credited", "WriteOffClawback", "IDs", "Pending", "LentTo", "Unfunded", "SetOff"},
 		reflect.TypeFor[settlement.LedgerPart]():       {"Entry", "Party", "Role", "Node", "Kind", "Amount", "Unreversed", "Held", "HeldByReserves", "HeldAtRelease", "Awaiting", "Reserve", "ReserveUntil", "Source", "Rate"},
 		reflect.TypeFor[settlement.LineVolume]():       {"Partner", "Window", "Year", "Amount", "Rate", "NetOfCredits"},

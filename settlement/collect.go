@@ -65,13 +65,14 @@ var (
 	// date of a line it applies to: the *CollectionError names the line,
 	// and the problem at "date" both dates), an amount that is not
 	// positive whole minor units of its lines' currency, neither or both
-	// of an invoice and lines, a line given twice, an invoice with no line
-	// awaiting collection, a bearer on a collection. It wraps an
+	// of an invoice and lines, a line given twice, an invoice of no line
+	// the state keeps a balance of, a bearer on a collection. It wraps an
 	// *ensemble.ValidationError naming every field at fault.
 	ErrInvalidCollection = errors.New("settlement: invalid collection")
 	// ErrUnknownInvoice reports a collection or write-off of an invoice no
 	// line in the state is on (as Line.Invoice, under a plan payable on
-	// collection); it comes with ErrInvalidCollection.
+	// collection, or a receivable: see LedgerLine.Receivable); it comes
+	// with ErrInvalidCollection.
 	ErrUnknownInvoice = errors.New("settlement: unknown invoice")
 	// ErrOverCollection reports a collection or write-off of more than
 	// the customer still owes on its lines: the line's amount plus tax,
@@ -83,8 +84,10 @@ var (
 	// never applied twice (and never silently ignored, which would hide a
 	// different collection reusing an id).
 	ErrCollectionApplied = errors.New("settlement: collection already applied")
-	// ErrNotOnCollection reports a line whose plan pays on settlement:
-	// nothing on it awaits the customer's payment.
+	// ErrNotOnCollection reports a line whose plan pays on settlement and
+	// that keeps no balance (no invoice, or settled by a settler none of
+	// whose plans pays on collection: see LedgerLine.Receivable): nothing
+	// on it awaits the customer's payment, and nothing says what it owes.
 	ErrNotOnCollection = errors.New("settlement: line not payable on collection")
 	// ErrReserveOnCollection reports a plan payable on collection with a
 	// node reserve or rolling reserves: both would hold the same earnings
@@ -133,8 +136,14 @@ type Collection struct {
 	// id), never more than that.
 	Amount ensemble.Money `json:"amount"`
 	// Invoice names the invoice whose lines (Line.Invoice) the amount is
-	// for; or Lines names them. Exactly one is given. Only lines settled
-	// on collection are counted.
+	// for; or Lines names them. Exactly one is given. The invoice's lines
+	// are those on collection and, where a plan of the settler pays on
+	// collection, those paid on settlement (LedgerLine.Receivable): a
+	// payment of an invoice mixing both goes to every line in proportion
+	// to what it owes, so pass the customer's payment of the invoice as
+	// it came. On a line paid on settlement its part is recorded and
+	// releases nothing (its parties were paid on settlement); a write-off's
+	// part there claws nothing back (the loss is the host's).
 	Invoice string   `json:"invoice,omitempty"`
 	Lines   []LineID `json:"lines,omitempty"`
 	// Bearer bears a write-off, as a credit line's Bearer; zero takes it
@@ -143,18 +152,20 @@ type Collection struct {
 	Bearer Bearer `json:"bearer,omitzero"`
 }
 
-// invoiceLine is a line of an invoice on collection, and the line of the
-// invoice indexed before it: a list that a state shares with the states
+// invoiceLine is a line of an invoice that keeps what its customer owes
+// (on collection, or a receivable), and the line of the invoice indexed
+// before it: a list that a state shares with the states
 // it came from, which indexing a line prepends to (State.invoices).
 type invoiceLine struct {
 	line LineID
 	prev *invoiceLine
 }
 
-// indexCollection indexes line id, whose ledger is lg, if it is payable
-// on collection: by its invoice, and by the collections and write-offs
-// applied to it. Whatever makes a state of lines (decoding, Prune,
-// SplitByLine, MergeStates) calls it for each line it puts; a call
+// indexCollection indexes line id, whose ledger is lg, if it keeps what
+// its customer owes (payable on collection, or a receivable): by its
+// invoice, and by the collections and write-offs applied to it. Whatever
+// makes a state of lines (decoding, Prune, SplitByLine, MergeStates)
+// calls it for each line it puts; a call
 // settling a sale indexes it once settled, and a collection records its
 // id itself.
 func (s *State) indexCollection(id LineID, lg *ledger) {
@@ -184,17 +195,20 @@ func (s *State) putLine(id LineID, lg *ledger) {
 }
 
 // collection is what a line settled on collection records of what its
-// customer owes and paid.
+// customer owes and paid; or, onSettlement, what a line paid on
+// settlement records of it as a line of its invoice (keepReceivable):
+// the same balance, nothing of which awaits.
 type collection struct {
-	invoice    string
-	total      int64    // the line's amount plus tax: what the customer owes
-	collected  int64    // of total, received
-	writtenOff int64    // of total, given up
-	unfunded   int64    // of writtenOff, credits netted on the line that nothing funded (netted.go)
-	credited   int64    // of total, taken off by credit notes and lost disputes (at most total)
-	clawed     int64    // of the basis, what the write-offs clawed back
-	awaiting   []int64  // per part, what is not payable yet
-	ids        []string // the collections and write-offs applied, in order
+	onSettlement bool // a receivable: its parts were paid on settlement
+	invoice      string
+	total        int64    // the line's amount plus tax: what the customer owes
+	collected    int64    // of total, received
+	writtenOff   int64    // of total, given up
+	unfunded     int64    // of writtenOff, credits netted on the line that nothing funded (netted.go)
+	credited     int64    // of total, taken off by credit notes and lost disputes (at most total)
+	clawed       int64    // of the basis, what the write-offs clawed back
+	awaiting     []int64  // per part, what is not payable yet
+	ids          []string // the collections and write-offs applied, in order
 	// pending are the credits netted on this line, of lines the customer
 	// had not paid in full then (part of credited), whose share of the line
 	// stays held back until their credited line closes (settleLent).
@@ -255,10 +269,18 @@ func (l *ledger) awaitingAt(i int) int64 {
 
 // awaitsPayment reports whether l's customer still owes something on it,
 // or part of it still awaits payment (State.Prune keeps such a line, which
-// a payment or write-off may still name).
+// a payment or write-off may still name). A receivable awaits nothing: it
+// is kept for the lines on collection of its invoice (owedReceivable).
 func (l *ledger) awaitsPayment() bool {
-	return l.coll != nil && (l.coll.owed() > 0 || slices.ContainsFunc(l.coll.awaiting, func(a int64) bool { return a != 0 }) ||
+	return l.coll != nil && (!l.coll.onSettlement && (l.coll.owed() > 0 || slices.ContainsFunc(l.coll.awaiting, func(a int64) bool { return a != 0 })) ||
 		len(l.coll.lentTo) > 0 || len(l.coll.pending) > 0) // credits pending, to be paid on it or by it
+}
+
+// owedReceivable reports whether l is a receivable its customer still
+// owes something on: State.Prune keeps it while it keeps a line on
+// collection of its invoice, whose payments are spread over both.
+func (l *ledger) owedReceivable() bool {
+	return l.coll != nil && l.coll.onSettlement && l.coll.invoice != "" && l.coll.owed() > 0
 }
 
 // clone returns a copy of c that shares no slice with it.
@@ -323,6 +345,9 @@ func (c *collection) creditOver(k int64) int64 {
 // open dispute holds awaits what it has unreversed less what the dispute
 // holds.
 func awaitingTotal(l *ledger, c *collection) int64 {
+	if c.onSettlement {
+		return 0 // a receivable: its parts were paid on settlement
+	}
 	if l.disputed() {
 		// A dispute holds what was payable when it opened: what is paid
 		// meanwhile awaits its end (catchUp).
@@ -336,6 +361,22 @@ func awaitingTotal(l *ledger, c *collection) int64 {
 		return 0
 	}
 	return max(0, l.basis-l.credited-basisShare(l.basis, c.collected, c.total, false))
+}
+
+// keepReceivable records what the customer owes on sale line l, paid on
+// settlement into lg, as a line of its invoice (l.Invoice, not empty): its
+// amount plus tax, a balance that the invoice's payments, write-offs and
+// credits come off as they come off its lines on collection, in
+// proportion, while nothing of it awaits (its parties were paid on
+// settlement). A settler keeps it only when a plan of its pays on
+// collection.
+func keepReceivable(l *Line, lg *ledger) error {
+	total, err := basisUnits(l, true)
+	if err != nil {
+		return err
+	}
+	lg.coll = &collection{onSettlement: true, invoice: l.Invoice, total: total, awaiting: make([]int64, lg.parts())}
+	return nil
 }
 
 // awaitCollection holds back every part of sale line l, just split into
@@ -467,6 +508,27 @@ func awaitingNote(reversed int64) string {
 // A disputed line takes no payment: a collection of an invoice goes to
 // its lines no dispute holds (the customer pays what it does not dispute).
 //
+// An invoice may mix lines on collection with lines paid on settlement:
+// a settler with a plan payable on collection keeps, for each line paid
+// on settlement with Line.Invoice, what the customer owes on it
+// (LedgerLine.Receivable: its amount plus tax, less what was paid,
+// written off and credited), so that a payment of the invoice, a write-off
+// of it and a credit netted on it go to all its lines in proportion to
+// what each owes, as the customer pays the invoice as a whole: the lines
+// on collection get their share, the receivables theirs, which releases
+// and claws back nothing (their parties were paid on settlement). On an
+// invoice of EUR 484.00 paid on settlement and 605.00 on collection, a
+// payment of 544.50 pays the line on collection 302.50, not 544.50. A
+// payment naming lines may name receivables too. A credit of a
+// receivable is taken off its balance, or netted on another invoice as a
+// credit of a line on collection is: a payment of that invoice's lines
+// when the customer had paid the receivable in full, else set off on them
+// (LedgerCollection.SetOff: no payment, and nothing pending). Lines paid on
+// settlement keep no receivable when no plan of the settler pays on
+// collection, or when they have no invoice, or were settled before this
+// record was kept (a state of binary version 8 or older): their invoices
+// then count their lines on collection alone, as before.
+//
 // A credit netted while its credited line was owed on is pending on the
 // lines it went to, its share held back, until the credited line is
 // closed (it owes nothing): then what the customer paid for it beyond its
@@ -491,10 +553,10 @@ func awaitingNote(reversed int64) string {
 // named by the error, of an invoice's lines as of those named: the money
 // was not received for a line not yet billed, and its entries would land
 // before the sale), an id already applied (ErrCollectionApplied), an
-// unknown line (ErrUnknownLine), one that pays on settlement
-// (ErrNotOnCollection), a line named that is disputed, or an invoice whose
-// lines all are (ErrDisputed), a currency other than
-// the lines' (ErrCurrency), more than the customer owes on them
+// unknown line (ErrUnknownLine), one that pays on settlement and keeps no
+// receivable (ErrNotOnCollection), a line named that is disputed, or an
+// invoice whose lines all are (ErrDisputed), a currency other than the
+// lines' (ErrCurrency), more than the customer owes on them
 // (ErrOverCollection).
 func (s *Settler) Collect(st State, c Collection) (Result, error) {
 	return s.collect(st, c, false)
@@ -520,6 +582,12 @@ func (s *Settler) Collect(st State, c Collection) (Result, error) {
 //     bearer bore beyond what it awaited: negative KindUncollected
 //     entries, not KindCollected ones, since the customer did not pay it
 //     (their statements show it payable, not collected).
+//
+// A line paid on settlement (a receivable of the invoice, see Collect)
+// takes its share of the write-off as it takes its share of a payment: it
+// is recorded (LedgerLine.Receivable.WrittenOff), and nothing is clawed
+// back from its parties, whom the plan paid on settlement (the host bears
+// the loss); a bearer bears nothing there.
 //
 // A credit of the line settled later takes back what was written off
 // before what was paid (the customer did not owe it, so it was not given
@@ -561,9 +629,10 @@ func (s *Settler) collect(st State, c Collection, writeOff bool) (Result, error)
 	if byInvoice {
 		if len(ids) == 0 {
 			// The lines of an invoice are those settled with its id as
-			// Line.Invoice under a plan payable on collection.
+			// Line.Invoice under a plan payable on collection, and its
+			// receivables.
 			why := " (its lines are those settled with Line.Invoice " + strconv.Quote(c.Invoice) +
-				", which InvoiceOptions.Invoice sets, by a plan payable on collection)"
+				", which InvoiceOptions.Invoice sets, by a plan payable on collection, or by any plan of a settler with one)"
 			if !st.window.IsZero() {
 				why = " (the state was pruned: it keeps only lines still awaiting payment)"
 			}
@@ -830,6 +899,9 @@ func (r *run) writeOff(lg *ledger, lost int64, c *Collection, at time.Time) (*le
 	}
 	cl.ids = append(cl.ids, c.ID)
 	in.coll = cl
+	if cl.onSettlement {
+		return &in, nil // its parties were paid on settlement: the loss is the host's
+	}
 	by := string(lg.line) + "#writeoff." + c.ID
 	trace := append(slices.Clone(lg.trace), ensemble.Ref{Kind: RefLine, ID: string(lg.line)})
 	r.line = nil
@@ -1027,9 +1099,11 @@ func (c *collection) export(cur ensemble.Currency) *LedgerCollection {
 	return out
 }
 
-// collection reads the collection record of line l (read from ll), whose
-// parts await awaits, checking:
+// collection reads lc, the collection record of line l (read from ll),
+// whose parts await awaits, or with onSettlement its receivable, checking:
 //
+//   - a receivable names its invoice, and has no write-off clawback and
+//     no lent_to (what it lent is set off, not pending);
 //   - every amount is in the line's currency, whole minor units and not
 //     negative; the total is at least the basis (the basis of a gross
 //     line is its total); what credits took off is at most the total, and
@@ -1055,8 +1129,7 @@ func (c *collection) export(cur ensemble.Currency) *LedgerCollection {
 //     paid, but when the customer paid all it owes; a line an open
 //     dispute holds awaits what it has unreversed less what the dispute
 //     holds (what is paid meanwhile is released at its end).
-func (r *stateReader) collection(path string, ll *LedgerLine, l *ledger, awaits []int64, sums bool) *collection {
-	lc := ll.Collection
+func (r *stateReader) collection(path string, ll *LedgerLine, lc *LedgerCollection, onSettlement bool, l *ledger, awaits []int64, sums bool) *collection {
 	id, cur := ll.Line, l.ctx.cur
 	ok := true
 	units := func(field string, m ensemble.Money) int64 {
@@ -1074,7 +1147,7 @@ func (r *stateReader) collection(path string, ll *LedgerLine, l *ledger, awaits 
 		}
 		return units(field, m)
 	}
-	c := &collection{invoice: lc.Invoice, total: units("total", lc.Total), collected: units("collected", lc.Collected),
+	c := &collection{onSettlement: onSettlement, invoice: lc.Invoice, total: units("total", lc.Total), collected: units("collected", lc.Collected),
 		writtenOff: units("written_off", lc.WrittenOff), credited: optional("credited", lc.Credited),
 		clawed: optional("write_off_clawback", lc.WriteOffClawback), unfunded: optional("unfunded", lc.Unfunded),
 		setOff: optional("set_off", lc.SetOff), awaiting: awaits}
@@ -1082,6 +1155,12 @@ func (r *stateReader) collection(path string, ll *LedgerLine, l *ledger, awaits 
 		return c
 	}
 	switch {
+	case onSettlement && c.clawed != 0:
+		r.fail(path+".write_off_clawback", id, "", ErrNotOnCollection, "a write-off clawed back %s of a line paid on settlement", lc.WriteOffClawback)
+		ok = false
+	case onSettlement && lc.Invoice == "":
+		r.fail(path+".invoice", id, "", nil, "a receivable of no invoice")
+		ok = false
 	case c.unfunded > c.writtenOff:
 		r.fail(path+".unfunded", id, "", nil, "unfunded credits of %s exceed what was written off, %s", lc.Unfunded, lc.WrittenOff)
 		ok = false
@@ -1147,7 +1226,10 @@ func (r *stateReader) collection(path string, ll *LedgerLine, l *ledger, awaits 
 			lc.SetOff, ensemble.MoneyFromMinor(pending, cur), lc.Collected, lc.WrittenOff, lc.Total)
 	}
 	for j, inv := range lc.LentTo {
-		if inv == "" || slices.Contains(lc.LentTo[:j], inv) {
+		switch {
+		case onSettlement:
+			r.fail(ensemble.Path(path, "lent_to", j), id, "", nil, "a line paid on settlement lends no pending credit, to invoice %q", inv)
+		case inv == "" || slices.Contains(lc.LentTo[:j], inv):
 			r.fail(ensemble.Path(path, "lent_to", j), id, "", nil, "invoice %q empty or given twice", inv)
 		}
 	}

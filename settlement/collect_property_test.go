@@ -43,6 +43,44 @@ func drawCollectLines(t *rapid.T) []settlement.Line {
 	return out
 }
 
+// mixedCollectPlans are collectPlan and, for offer "svc", a plan paying
+// on settlement (the platform 20%, the seller the rest): lines of both on
+// one invoice.
+const mixedCollectPlans = `
+- id: marketplace
+  version: 1
+  payable: on_collection
+  root:
+    id: root
+    children:
+      - {id: platform, party: platform, share: "25%"}
+      - {id: referrer, party: referrer, share: "15%"}
+      - {id: seller, party: seller, share: remaining}
+- {id: resale, version: 1, offers: [svc], root: {id: root, children: [{id: platform, party: platform, share: "20%"}, {id: seller, party: seller, share: remaining}]}}
+`
+
+// drawMixedLines draws lines as drawCollectLines does, now and then of
+// offer "svc", which mixedCollectPlans pays on settlement: a receivable
+// of its invoice.
+func drawMixedLines(t *rapid.T) []settlement.Line {
+	lines := drawCollectLines(t)
+	for i := range lines {
+		if rapid.IntRange(0, 2).Draw(t, string(lines[i].ID)+".on_settlement") == 0 {
+			lines[i].Offer = catalog.Pin{Offer: "svc", Version: 1}
+		}
+	}
+	return lines
+}
+
+// balanceOf is what the customer owes and paid on line ll: its record
+// on collection, or its receivable.
+func balanceOf(ll settlement.LedgerLine) *settlement.LedgerCollection {
+	if ll.Collection != nil {
+		return ll.Collection
+	}
+	return ll.Receivable
+}
+
 // collectOp is a payment, write-off or credit of lines (never of an
 // invoice, so that a shard holding some of the lines applies the same ones
 // to them).
@@ -109,11 +147,12 @@ func applyCollectOps(t *rapid.T, s *settlement.Settler, st settlement.State, ops
 			// down, half up or up.
 			ll, _ := st.Line(lines[0])
 			basis := minorOf(ll.Basis)
-			exact := new(big.Rat).SetFrac64(op.amount*(minorOf(ll.Collection.Total)-basis), max(basis, 1))
+			total := minorOf(balanceOf(ll).Total)
+			exact := new(big.Rat).SetFrac64(op.amount*(total-basis), max(basis, 1))
 			tax := new(big.Int).Quo(exact.Num(), exact.Denom()).Int64() // down
 			switch {
 			case op.taxOff == 0:
-				tax = basisShare(minorOf(ll.Collection.Total)-basis, op.amount, max(basis, 1))
+				tax = basisShare(total-basis, op.amount, max(basis, 1))
 			case op.taxOff > 0 && !exact.IsInt():
 				tax++
 			}
@@ -134,12 +173,14 @@ func applyCollectOps(t *rapid.T, s *settlement.Settler, st settlement.State, ops
 }
 
 // TestPropertyCollections: with payments, write-offs and credits (by
-// bearers too) in any sequence,
+// bearers too) in any sequence, of lines on collection and lines paid on
+// settlement on the same invoices (receivables),
 //
 //   - no part awaits less than zero or more than it has unreversed, and a
 //     line's parts make payable in all (unreversed less awaiting) at most
 //     the share of the basis collected (basis × collected / total, half
-//     away from zero): never more than the customer paid;
+//     away from zero): never more than the customer paid; a receivable's
+//     parts await nothing;
 //   - a party's statement pays exactly what its parts make payable, and
 //     awaits what they await (statements agree with the ledger);
 //   - the lines settled in any order, and a payment naming its lines in any
@@ -147,9 +188,9 @@ func applyCollectOps(t *rapid.T, s *settlement.Settler, st settlement.State, ops
 //   - settled in two shards (by line), the shards' merged statements are
 //     the statements of the whole.
 func TestPropertyCollections(t *testing.T) {
-	s := planSettler(t, collectPlan, loadNetwork(t))
+	s := planSettler(t, mixedCollectPlans, loadNetwork(t))
 	rapid.Check(t, func(t *rapid.T) {
-		lines := drawCollectLines(t)
+		lines := drawMixedLines(t)
 		ops := drawCollectOps(t, lines, 3)
 		res, err := s.Settle(ctx, settlement.State{}, lines)
 		require.NoError(t, err)
@@ -165,8 +206,9 @@ func TestPropertyCollections(t *testing.T) {
 		for _, l := range lines {
 			ll, ok := st.Line(l.ID)
 			require.True(t, ok)
-			c := ll.Collection
+			c := balanceOf(ll)
 			require.NotNil(t, c)
+			require.Equal(t, l.Offer.Offer == "svc", ll.Receivable != nil, "%s: a receivable if paid on settlement", l.ID)
 			var paid int64
 			for _, p := range ll.Parts {
 				u, a := minorOf(p.Unreversed), minorOf(p.Awaiting)
@@ -178,6 +220,9 @@ func TestPropertyCollections(t *testing.T) {
 				paid += u - a
 			}
 			share := basisShare(minorOf(ll.Basis), minorOf(c.Collected), minorOf(c.Total))
+			if ll.Receivable != nil {
+				share = minorOf(ll.Basis) // paid on settlement
+			}
 			if owed := minorOf(c.Total) - minorOf(c.Collected) - minorOf(c.WrittenOff) - minorOf(c.Credited); owed > 0 || paid > 0 && minorOf(c.Collected) == 0 {
 				require.LessOrEqual(t, paid, share, "line %s makes %d payable of %d collected", l.ID, paid, share)
 			}
@@ -337,17 +382,44 @@ func TestPropertyPaymentsPayEachPartyItsShare(t *testing.T) {
 // unit is held back forever where a credit note's tax rounded otherwise
 // than the line's (a line of 0.12 + 0.03 tax, paid 0.03, credited 0.02 +
 // 0.01 tax, used to keep 0.01 awaiting once the 0.09 left was written
-// off).
+// off). Now and then the invoice also holds a line paid on settlement
+// (R, a receivable), which payments and write-offs of the invoice, or
+// naming both lines, are spread over, and which credit notes may credit
+// too: what both owe can be paid or written off in one go all the same.
 func TestPropertyPaymentsAndWriteOffsCloseTheLine(t *testing.T) {
-	s := planSettler(t, collectPlan, loadNetwork(t))
+	s := planSettler(t, mixedCollectPlans, loadNetwork(t))
 	rapid.Check(t, func(t *rapid.T) {
 		l := drawCollectLines(t)[0]
-		res, err := s.Settle(ctx, settlement.State{}, []settlement.Line{l})
+		lines := []settlement.Line{l}
+		if rapid.Bool().Draw(t, "mixed") {
+			r := collectLine("R")
+			r.Offer, r.Invoice = catalog.Pin{Offer: "svc", Version: 1}, l.Invoice
+			amount := rapid.Int64Range(0, 100_000).Draw(t, "R.amount")
+			r.Amount, r.Tax = eurMinor(amount), eurMinor(rapid.Int64Range(0, amount/4).Draw(t, "R.tax"))
+			lines = append(lines, r)
+		}
+		res, err := s.Settle(ctx, settlement.State{}, lines)
 		require.NoError(t, err)
-		basis, tax := minorOf(l.Amount), minorOf(l.Tax)
-		st, owed := res.State, basis+tax
+		st := res.State
+		owed := func() int64 { // what the customer owes on the lines
+			var o int64
+			for _, x := range lines {
+				ll, _ := st.Line(x.ID)
+				m, err := balanceOf(ll).Owed()
+				require.NoError(t, err)
+				o += minorOf(m)
+			}
+			return o
+		}
 		pay := func(name string, writeOff bool, amount int64) error {
-			c := settlement.Collection{ID: name, Date: date("2026-04-01"), Lines: []settlement.LineID{l.ID}, Amount: ensemble.MoneyFromMinor(amount, eurCur)}
+			c := settlement.Collection{ID: name, Date: date("2026-04-01"), Amount: ensemble.MoneyFromMinor(amount, eurCur)}
+			if len(lines) > 1 && rapid.Bool().Draw(t, name+".by_invoice") {
+				c.Invoice = l.Invoice
+			} else {
+				for _, x := range lines {
+					c.Lines = append(c.Lines, x.ID)
+				}
+			}
 			var r settlement.Result
 			if writeOff {
 				r, err = s.WriteOff(st, c)
@@ -355,7 +427,7 @@ func TestPropertyPaymentsAndWriteOffsCloseTheLine(t *testing.T) {
 				r, err = s.Collect(st, c)
 			}
 			if err == nil {
-				st, owed = r.State, owed-amount
+				st = r.State
 			}
 			return err
 		}
@@ -363,31 +435,32 @@ func TestPropertyPaymentsAndWriteOffsCloseTheLine(t *testing.T) {
 			name := fmt.Sprintf("S%d", i)
 			switch rapid.IntRange(0, 2).Draw(t, name) {
 			case 0, 1:
-				if owed < 2 {
-					continue
+				if o := owed(); o >= 2 {
+					require.NoError(t, pay(name, rapid.Bool().Draw(t, name+".writeOff"), rapid.Int64Range(1, o-1).Draw(t, name+".amount")))
 				}
-				require.NoError(t, pay(name, rapid.Bool().Draw(t, name+".writeOff"), rapid.Int64Range(1, owed-1).Draw(t, name+".amount")))
 			case 2:
-				ll, _ := st.Line(l.ID)
+				x := rapid.SampledFrom(lines).Draw(t, name+".line")
+				basis, tax := minorOf(x.Amount), minorOf(x.Tax)
+				ll, _ := st.Line(x.ID)
 				left := basis - minorOf(ll.Credited) // credits and write-offs took the rest
 				if left < 1 {
 					continue
 				}
-				x := rapid.Int64Range(1, left).Draw(t, name+".credit")
-				// The credit note's tax: the line's rate on x, rounded
+				a := rapid.Int64Range(1, left).Draw(t, name+".credit")
+				// The credit note's tax: the line's rate on a, rounded
 				// down, half up or up.
-				ct := new(big.Rat).SetFrac64(x*tax, max(basis, 1))
+				ct := new(big.Rat).SetFrac64(a*tax, max(basis, 1))
 				ct.Add(ct, big.NewRat(rapid.Int64Range(0, 2).Draw(t, name+".rounding"), 2))
 				ctax := min(new(big.Int).Quo(ct.Num(), ct.Denom()).Int64(), tax)
 				cn := chainLine("CN"+name, "-1.00", "2026-04-02")
-				cn.Amount, cn.Tax, cn.Credits = ensemble.MoneyFromMinor(-x, eurCur), ensemble.MoneyFromMinor(-ctax, eurCur), l.ID
+				cn.Amount, cn.Tax, cn.Credits = ensemble.MoneyFromMinor(-a, eurCur), ensemble.MoneyFromMinor(-ctax, eurCur), x.ID
 				r, err := s.Settle(ctx, st, []settlement.Line{cn})
 				require.NoError(t, err)
-				st, owed = r.State, owed-x-ctax
+				st = r.State
 			}
 		}
-		if owed > 0 {
-			require.NoError(t, pay("LAST", rapid.Bool().Draw(t, "last.writeOff"), owed), "the last %d owed", owed)
+		if o := owed(); o > 0 {
+			require.NoError(t, pay("LAST", rapid.Bool().Draw(t, "last.writeOff"), o), "the last %d owed", o)
 			require.ErrorIs(t, pay("MORE", false, 1), settlement.ErrOverCollection, "nothing is owed any more")
 		}
 		ll, ok := st.Line(l.ID)
@@ -407,9 +480,10 @@ func TestPropertyPaymentsAndWriteOffsCloseTheLine(t *testing.T) {
 // indexes (an invoice's lines, the first line a collection applied to)
 // are what a pass over its lines finds (settlement.CollectionIndexDiff),
 // and a payment by invoice does what the same payment naming the
-// invoice's lines does.
+// invoice's lines does. Now and then a line is paid on settlement: a
+// receivable of its invoice, indexed with its lines on collection.
 func TestPropertyCollectionIndexesMatchTheLines(t *testing.T) {
-	s := planSettler(t, collectPlan, loadNetwork(t))
+	s := planSettler(t, mixedCollectPlans, loadNetwork(t))
 	invoices := []string{"INV-1", "INV-2", "INV-3", ""}
 	rapid.Check(t, func(t *rapid.T) {
 		states := []settlement.State{{}}
@@ -427,6 +501,9 @@ func TestPropertyCollectionIndexesMatchTheLines(t *testing.T) {
 					id := fmt.Sprintf("L%d.%d", step, j)
 					l := collectLine(id)
 					l.Date, l.Invoice = at, rapid.SampledFrom(invoices).Draw(t, label+".invoice")
+					if rapid.IntRange(0, 2).Draw(t, id+".on_settlement") == 0 {
+						l.Offer = catalog.Pin{Offer: "svc", Version: 1}
+					}
 					lines, ids = append(lines, l), append(ids, l.ID)
 				}
 				if len(ids) > len(lines) && rapid.Bool().Draw(t, label+".again") {
@@ -457,7 +534,7 @@ func TestPropertyCollectionIndexesMatchTheLines(t *testing.T) {
 					inv := c.Invoice
 					c.Invoice = ""
 					for _, id := range ids {
-						if ll, ok := st.Line(id); ok && ll.Collection != nil && ll.Collection.Invoice == inv {
+						if ll, ok := st.Line(id); ok && balanceOf(ll) != nil && balanceOf(ll).Invoice == inv {
 							c.Lines = append(c.Lines, id)
 						}
 					}

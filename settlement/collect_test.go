@@ -481,6 +481,12 @@ func TestStateDecodeRefusesCorruptCollections(t *testing.T) {
 		}, "lines[0].collection", "the parts await EUR 57.99, not the EUR 57.98", nil},
 		{"awaiting on a line payable on settlement", func(d stateDoc) { delete(d.line("L1"), "collection") },
 			"].awaiting", "awaits collection on a line payable on settlement", settlement.ErrNotOnCollection},
+		{"awaiting on a receivable", func(d stateDoc) { d.line("L1")["receivable"] = coll(d); delete(d.line("L1"), "collection") },
+			"].awaiting", "awaits collection on a line payable on settlement", settlement.ErrNotOnCollection},
+		{"both a collection and a receivable", func(d stateDoc) { d.line("L1")["receivable"] = coll(d) },
+			"lines[0].receivable", "both on collection and a receivable", nil},
+		{"a set-off beyond what credits took off", func(d stateDoc) { coll(d)["set_off"] = moneyJSON("0.01", "EUR") },
+			"collection.set_off", "exceeds what credits took off", nil},
 		{"a dispute holding what awaits payment", func(d stateDoc) {
 			l := d.line("L1")
 			l["disputed"], l["disputes"] = true, 1
@@ -577,7 +583,7 @@ func TestCollectionOfAnInvoiceSplitsByWhatEachLineOwes(t *testing.T) {
 	_, err = s.Collect(res.State, settlement.Collection{ID: "PAY-9", Date: date("2026-03-20"), Amount: eur("1.00"), Invoice: "INV-9"})
 	require.ErrorIs(t, err, settlement.ErrInvalidCollection)
 	require.ErrorIs(t, err, settlement.ErrUnknownInvoice)
-	require.ErrorContains(t, err, `no line of invoice "INV-9" awaits collection (its lines are those settled with Line.Invoice "INV-9", which InvoiceOptions.Invoice sets, by a plan payable on collection)`)
+	require.ErrorContains(t, err, `no line of invoice "INV-9" awaits collection (its lines are those settled with Line.Invoice "INV-9", which InvoiceOptions.Invoice sets, by a plan payable on collection, or by any plan of a settler with one)`)
 
 	// Every field at fault is named at once.
 	_, err = s.Collect(res.State, settlement.Collection{ID: "PAY:2", Amount: eur("-1.00"), Invoice: "INV-7", Lines: []settlement.LineID{"L1"},

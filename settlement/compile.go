@@ -112,6 +112,10 @@ type Settler struct {
 	seed        maphash.Seed                              // hashes context facts (ctxMask.keyInto)
 	platSn      partner.Snapshot
 	pool        *sync.Pool // idle runs, each with its decider and buffers (settle.go)
+	// collects says that a plan pays on collection: the lines paid on
+	// settlement keep what the customer owes on their invoice
+	// (keepReceivable).
+	collects bool
 }
 
 type shareKind uint8
@@ -278,6 +282,7 @@ func build(cfg Config, checkVersions, reference bool) (*Settler, error) {
 		if cp != nil {
 			checkPlanRates(&p, path, cp, cfg.Rates)
 			s.plans = append(s.plans, cp)
+			s.collects = s.collects || cp.onCollection
 		}
 	}
 	if checkVersions {

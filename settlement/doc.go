@@ -79,7 +79,9 @@
 // Settler.WriteOff claws back what will never be paid from what each
 // party awaits, so each keeps to the cent what was collected for it (or
 // from a bearer, as a credit would); credits come off what awaits payment
-// first. A
+// first. A payment of an invoice that also holds lines paid on
+// settlement is spread over all its lines in proportion to what each
+// owes (LedgerLine.Receivable), those releasing nothing. A
 // collection id is applied once (ErrCollectionApplied), and more than is
 // owed is ErrOverCollection. Statements show Earned, Collected and
 // Awaiting apart, and Payable is only what can be paid. A line of

@@ -146,7 +146,7 @@ func (r *run) clawback(l *Line) error {
 	if netted > 0 {
 		var src pendingCredit
 		var lender *ledger
-		if nl.coll != nil {
+		if nl.coll != nil && !nl.coll.onSettlement { // a receivable's credit is set off there
 			src, lender = pendingCredit{credit: l.ID, from: lg.line}, nl
 		}
 		if err := r.takeNetted(l, l.Invoice, nettedIDs, nettedOwed, netted, lg.ctx.cur, funded, src, lender); err != nil {
@@ -177,10 +177,11 @@ func (r *run) clawback(l *Line) error {
 // proportion to the line's own, within a unit: |tax × basis - credit ×
 // lineTax| <= basis. A credit note's tax off that rate would move what the
 // customer owes, and what its last payment releases, by more than a
-// rounding.
+// rounding. A line paid on settlement (a receivable) releases nothing:
+// its credits' tax is not checked.
 func (lg *ledger) checkCreditTax(credit, tax int64) error {
-	if lg.ctx.basis == BasisGross || lg.basis == 0 {
-		return nil // the basis is the total: the credit's basis is its total
+	if lg.ctx.basis == BasisGross || lg.basis == 0 || lg.coll.onSettlement {
+		return nil // the credit's basis is its total, or nothing awaits release
 	}
 	lineTax := lg.coll.total - lg.basis
 	d := new(big.Int).Sub(new(big.Int).Mul(big.NewInt(tax), big.NewInt(lg.basis)), new(big.Int).Mul(big.NewInt(credit), big.NewInt(lineTax)))
@@ -238,7 +239,7 @@ func (r *run) reverse(lg *ledger, credit int64, by string, at time.Time, note st
 		return nil, fmt.Errorf("%w: %s credited, %s left unreversed on line %q", ErrOverCredit,
 			ensemble.MoneyFromMinor(credit, lg.ctx.cur), ensemble.MoneyFromMinor(left, lg.ctx.cur), lg.line)
 	}
-	if c := lg.coll; c != nil && c.owed() == 0 {
+	if c := lg.coll; c != nil && !c.onSettlement && c.owed() == 0 {
 		// The customer owes nothing any more (lg.coll counts this
 		// reversal): what would still await a payment that will never
 		// come goes back with it, so nothing awaits forever and nothing is

@@ -181,7 +181,9 @@ type Line struct {
 	ContractStart time.Time `json:"contract_start,omitzero"`
 	// Invoice is the invoice the line is on (InvoiceOptions.Invoice sets
 	// it): a collection of the invoice (Collection.Invoice) pays the lines
-	// of it that a plan payable on collection settled. On a credit of
+	// of it that a plan payable on collection settled, and, where a plan of
+	// the settler pays on collection, its lines paid on settlement too, in
+	// proportion to what each owes (see LedgerLine.Receivable). On a credit of
 	// such a line it says whose balance the credit lowers: the credited
 	// line's own invoice, or empty, lowers that line's (settle a credit
 	// note's lines with InvoiceOptions{Invoice: note.Invoice}, the invoice

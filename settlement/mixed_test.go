@@ -1,6 +1,7 @@
 package settlement_test
 
 import (
+	"encoding/json"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -179,4 +180,274 @@ func TestCreditNoteMovesTheSetOffBeforeTheCash(t *testing.T) {
 		got[e.Party] = e.Amount.AmountString()
 	}
 	require.Equal(t, map[partner.ID]string{"sub-utrecht": "73.50", "platform": "31.50"}, got, "B paid in full: all of it payable")
+}
+
+// collectedOf returns what entries make payable as collected, party by
+// party.
+func collectedOf(entries []settlement.Entry) map[partner.ID]string {
+	out := map[partner.ID]string{}
+	for _, e := range entries {
+		if e.Kind == settlement.KindCollected {
+			out[e.Party] = e.Amount.AmountString()
+		}
+	}
+	return out
+}
+
+// TestPaymentOfAMixedInvoiceGoesToEveryLineInProportion: invoice INV-1
+// holds a service line paid on settlement (EUR 400.00 + 84.00) and an
+// add-on paid on collection (500.00 + 105.00, 70% to the ISV), 1,089.00
+// in all. A payment of the invoice goes to both lines in proportion to
+// what each owes: of half the invoice, 544.50, the add-on takes 302.50, so
+// 250.00 of its basis is payable (ISV 175.00, platform 75.00), and the
+// service line's 242.00 is recorded on it (LedgerLine.Receivable) and
+// releases nothing (it was paid on settlement). 700.00 is no
+// over-collection: the add-on takes 388.89 of it. Before, the payment went
+// to the add-on alone: 544.50 paid the ISV 315.00 for its pro-rata 175.00,
+// and 700.00 was refused (ErrOverCollection: 605.00 owed).
+func TestPaymentOfAMixedInvoiceGoesToEveryLineInProportion(t *testing.T) {
+	s := planSettler(t, mixedPlans, loadNetwork(t))
+	res, err := s.Settle(ctx, settlement.State{}, []settlement.Line{
+		mixedLine("svc", "svc", "2026-03-15", "400.00", "84.00", "INV-1"),
+		mixedLine("addon", "addon", "2026-03-15", "500.00", "105.00", "INV-1"),
+	})
+	require.NoError(t, err)
+	receivable := func(t *testing.T, st settlement.State) *settlement.LedgerCollection {
+		t.Helper()
+		ll, ok := st.Line("svc")
+		require.True(t, ok)
+		require.Nil(t, ll.Collection, "a line paid on settlement")
+		require.NotNil(t, ll.Receivable)
+		return ll.Receivable
+	}
+	require.Equal(t, "484.00", receivable(t, res.State).Total.AmountString())
+
+	t.Run("half", func(t *testing.T) {
+		half, err := s.Collect(res.State, settlement.Collection{ID: "half", Date: date("2026-04-20"), Amount: eur("544.50"), Invoice: "INV-1"})
+		require.NoError(t, err)
+		require.Equal(t, map[partner.ID]string{"sub-utrecht": "175.00", "platform": "75.00"}, collectedOf(half.Entries))
+		for _, e := range half.Entries {
+			require.Equal(t, settlement.LineID("addon"), e.Line, "the service line releases nothing: %s", e.ID)
+		}
+		require.Equal(t, "242.00", receivable(t, half.State).Collected.AmountString())
+		addon, _ := half.State.Line("addon")
+		require.Equal(t, "302.50", addon.Collection.Collected.AmountString())
+
+		// The rest, by lines: the customer owes 242.00 and 302.50.
+		rest, err := s.Collect(half.State, settlement.Collection{ID: "rest", Date: date("2026-04-25"), Amount: eur("544.50"), Lines: []settlement.LineID{"svc", "addon"}})
+		require.NoError(t, err)
+		require.Equal(t, map[partner.ID]string{"sub-utrecht": "175.00", "platform": "75.00"}, collectedOf(rest.Entries))
+		_, err = s.Collect(rest.State, settlement.Collection{ID: "more", Date: date("2026-04-26"), Amount: eur("0.01"), Invoice: "INV-1"})
+		require.ErrorIs(t, err, settlement.ErrOverCollection)
+
+		// A credit note of the service line after the payment leaves the
+		// customer's cash for it beyond its value (121.00 of the 242.00)
+		// to pay the add-on, as the invoice now asks 726.00 in all.
+		cn, err := s.Settle(ctx, half.State, []settlement.Line{mixedCredit("cn", "svc", "2026-04-21", "-300.00", "-63.00", "INV-1")})
+		require.NoError(t, err)
+		require.Equal(t, map[partner.ID]string{"platform": "-300.00"}, clawbacksOf(cn.Entries))
+		require.Equal(t, map[partner.ID]string{"sub-utrecht": "70.00", "platform": "30.00"}, collectedOf(cn.Entries))
+		addon, _ = cn.State.Line("addon")
+		owed, err := addon.Collection.Owed()
+		require.NoError(t, err)
+		require.Equal(t, "181.50", owed.AmountString(), "726.00 less the 544.50 paid")
+	})
+
+	t.Run("700.00, the rest written off", func(t *testing.T) {
+		most, err := s.Collect(res.State, settlement.Collection{ID: "most", Date: date("2026-04-20"), Amount: eur("700.00"), Invoice: "INV-1"})
+		require.NoError(t, err)
+		require.Equal(t, map[partner.ID]string{"sub-utrecht": "224.98", "platform": "96.42"}, collectedOf(most.Entries))
+		require.Equal(t, "311.11", receivable(t, most.State).Collected.AmountString())
+		lost, err := s.WriteOff(most.State, settlement.Collection{ID: "lost", Date: date("2026-05-20"), Amount: eur("389.00"), Invoice: "INV-1"})
+		require.NoError(t, err)
+		require.Equal(t, map[partner.ID]string{"sub-utrecht": "-125.02", "platform": "-53.58"}, clawbacksOf(lost.Entries))
+		for _, e := range lost.Entries {
+			require.Equal(t, "addon#writeoff.lost", string(e.Line), "the service line's parties keep what they were paid: %s", e.ID)
+		}
+		require.Equal(t, "172.89", receivable(t, lost.State).WrittenOff.AmountString())
+	})
+}
+
+// TestSetOffOnAMixedInvoiceIsSpreadOverItsLines: February's service line
+// (paid on settlement, INV-FEB) is credited EUR 200.00 + 42.00 on March's
+// invoice INV-MAR, which holds March's service line (600.00 + 126.00, paid
+// on settlement) and the add-on (105.00 + 22.05, 70% to the ISV on
+// collection): the customer pays INV-MAR 853.05 less 242.00. The credit is
+// set off on both lines in proportion to what they owe: 36.04 on the
+// add-on, which then owes 91.01, and nothing of it is payable until the
+// customer pays: INV-MAR's 611.05 pays the ISV its 73.50, half of it
+// 26.33, and a write-off of all of it leaves the ISV nothing. Before, the
+// whole add-on was set off (the invoice's only line on collection): the
+// ISV's 73.50 was payable at once though the customer had paid nothing,
+// the customer's payment was then refused (ErrOverCollection: "127.05
+// paid, 0.00 owed"), and nothing was left to write off.
+func TestSetOffOnAMixedInvoiceIsSpreadOverItsLines(t *testing.T) {
+	s := planSettler(t, mixedPlans, loadNetwork(t))
+	res, err := s.Settle(ctx, settlement.State{}, []settlement.Line{
+		mixedLine("feb-svc", "svc", "2026-02-01", "400.00", "84.00", "INV-FEB"),
+		mixedLine("mar-svc", "svc", "2026-03-01", "600.00", "126.00", "INV-MAR"),
+		mixedLine("mar-addon", "addon", "2026-03-01", "105.00", "22.05", "INV-MAR"),
+		mixedCredit("mar-credit", "feb-svc", "2026-02-15", "-200.00", "-42.00", "INV-MAR"),
+	})
+	require.NoError(t, err)
+	require.Empty(t, collectedOf(res.Entries), "the customer paid nothing")
+	addon, _ := res.State.Line("mar-addon")
+	require.Equal(t, "36.04", addon.Collection.SetOff.AmountString())
+	owed, err := addon.Collection.Owed()
+	require.NoError(t, err)
+	require.Equal(t, "91.01", owed.AmountString())
+	svc, _ := res.State.Line("mar-svc")
+	require.Equal(t, "205.96", svc.Receivable.SetOff.AmountString())
+
+	for _, tc := range []struct {
+		name, amount string
+		writeOff     bool
+		want         map[partner.ID]string
+	}{
+		{"paid", "611.05", false, map[partner.ID]string{"sub-utrecht": "73.50", "platform": "31.50"}},
+		{"half paid", "305.53", false, map[partner.ID]string{"sub-utrecht": "26.33", "platform": "11.28"}},
+		{"written off", "611.05", true, map[partner.ID]string{"sub-utrecht": "-73.50", "platform": "-31.50"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c := settlement.Collection{ID: "P1", Date: date("2026-03-25"), Amount: eur(tc.amount), Invoice: "INV-MAR"}
+			var got settlement.Result
+			if tc.writeOff {
+				got, err = s.WriteOff(res.State, c)
+				require.NoError(t, err)
+				require.Equal(t, tc.want, clawbacksOf(got.Entries))
+				return
+			}
+			got, err = s.Collect(res.State, c)
+			require.NoError(t, err)
+			require.Equal(t, tc.want, collectedOf(got.Entries))
+		})
+	}
+}
+
+// TestSetOffOfAReceivablePaidInFullIsAPayment: when the customer had
+// paid February's invoice in full (reported with Collect, the service
+// line's receivable then owes nothing), the proration credit of that line
+// netted on INV-MAR is funded by that payment: a payment of INV-MAR's
+// lines in proportion to what they owe, so the add-on's 36.04 of it makes
+// 29.79 of its basis payable at once (ISV 20.85, platform 8.94), as a
+// credit of a line on collection paid in full does.
+func TestSetOffOfAReceivablePaidInFullIsAPayment(t *testing.T) {
+	s := planSettler(t, mixedPlans, loadNetwork(t))
+	feb, err := s.Settle(ctx, settlement.State{}, []settlement.Line{mixedLine("feb-svc", "svc", "2026-02-01", "400.00", "84.00", "INV-FEB")})
+	require.NoError(t, err)
+	paid, err := s.Collect(feb.State, settlement.Collection{ID: "FEB", Date: date("2026-02-20"), Amount: eur("484.00"), Invoice: "INV-FEB"})
+	require.NoError(t, err)
+	require.Empty(t, paid.Entries, "the service line was paid on settlement")
+	res, err := s.Settle(ctx, paid.State, []settlement.Line{
+		mixedLine("mar-svc", "svc", "2026-03-01", "600.00", "126.00", "INV-MAR"),
+		mixedLine("mar-addon", "addon", "2026-03-01", "105.00", "22.05", "INV-MAR"),
+		mixedCredit("mar-credit", "feb-svc", "2026-02-15", "-200.00", "-42.00", "INV-MAR"),
+	})
+	require.NoError(t, err)
+	require.Equal(t, map[partner.ID]string{"sub-utrecht": "20.85", "platform": "8.94"}, collectedOf(res.Entries))
+	addon, _ := res.State.Line("mar-addon")
+	require.Equal(t, "36.04", addon.Collection.Collected.AmountString())
+	require.True(t, addon.Collection.SetOff.IsZero())
+	rest, err := s.Collect(res.State, settlement.Collection{ID: "MAR", Date: date("2026-03-25"), Amount: eur("611.05"), Invoice: "INV-MAR"})
+	require.NoError(t, err)
+	require.Equal(t, map[partner.ID]string{"sub-utrecht": "52.65", "platform": "22.56"}, collectedOf(rest.Entries))
+}
+
+// TestPruneKeepsReceivablesWhileTheirInvoiceAwaitsPayment: Prune keeps a
+// line paid on settlement that owes something on its invoice while a line
+// on collection of that invoice is kept (a payment of the invoice is
+// spread over both), and drops it with them, or when its invoice has no
+// line on collection.
+func TestPruneKeepsReceivablesWhileTheirInvoiceAwaitsPayment(t *testing.T) {
+	s := planSettler(t, mixedPlans, loadNetwork(t))
+	res, err := s.Settle(ctx, settlement.State{}, []settlement.Line{
+		mixedLine("svc", "svc", "2026-03-15", "400.00", "84.00", "INV-1"),
+		mixedLine("addon", "addon", "2026-03-15", "500.00", "105.00", "INV-1"),
+		mixedLine("other", "svc", "2026-03-15", "100.00", "21.00", "INV-2"),
+	})
+	require.NoError(t, err)
+	cut := date("2026-06-01")
+	kept := res.State.Prune(cut)
+	require.True(t, kept.Has("svc"), "INV-1's add-on awaits payment")
+	require.True(t, kept.Has("addon"))
+	require.False(t, kept.Has("other"), "INV-2 has no line on collection")
+	require.Empty(t, settlement.CollectionIndexDiff(kept))
+	half, err := s.Collect(kept, settlement.Collection{ID: "half", Date: date("2026-06-10"), Amount: eur("544.50"), Invoice: "INV-1"})
+	require.NoError(t, err)
+	require.Equal(t, map[partner.ID]string{"sub-utrecht": "175.00", "platform": "75.00"}, collectedOf(half.Entries), "still spread over both lines")
+	addon, err := s.Collect(half.State, settlement.Collection{ID: "addon", Date: date("2026-06-11"), Amount: eur("302.50"), Lines: []settlement.LineID{"addon"}})
+	require.NoError(t, err)
+	gone := addon.State.Prune(cut)
+	require.False(t, gone.Has("addon"))
+	require.False(t, gone.Has("svc"), "its invoice keeps no line on collection")
+	require.Empty(t, settlement.CollectionIndexDiff(gone))
+}
+
+// TestBinaryVersion8StillReads: a version-8 state, whose lines kept no
+// receivable (February's service line and the add-on's set-off of 108.90
+// on INV-MAR, 10.00 of it paid), reads as the JSON written with it: the
+// service line has no receivable, so INV-MAR counts its add-on alone, as
+// before; written again, the state is the current version.
+func TestBinaryVersion8StillReads(t *testing.T) {
+	st := versionedState(t, 8)
+	ll, ok := st.Line("feb-svc")
+	require.True(t, ok)
+	require.Nil(t, ll.Receivable, "a version-8 state keeps no receivable")
+	addon, _ := st.Line("mar-addon")
+	require.Equal(t, "108.90", addon.Collection.SetOff.AmountString())
+	s := planSettler(t, mixedPlans, loadNetwork(t))
+	res, err := s.Collect(st, settlement.Collection{ID: "P2", Date: date("2026-03-25"), Amount: eur("8.15"), Invoice: "INV-MAR"})
+	require.NoError(t, err)
+	addon, _ = res.State.Line("mar-addon")
+	for _, p := range addon.Parts {
+		require.True(t, p.Awaiting.IsZero(), "paid in full, %s awaits %s", p.Entry, p.Awaiting)
+	}
+	b, err := res.State.MarshalBinary()
+	require.NoError(t, err)
+	require.Equal(t, byte(settlement.BinaryVersion), b[1])
+}
+
+// TestStateDecodeRefusesCorruptReceivables: a receivable that claims a
+// write-off clawback, lends pending credits or names no invoice is
+// refused, naming the line.
+func TestStateDecodeRefusesCorruptReceivables(t *testing.T) {
+	s := planSettler(t, mixedPlans, loadNetwork(t))
+	res, err := s.Settle(ctx, settlement.State{}, []settlement.Line{
+		mixedLine("svc", "svc", "2026-03-15", "400.00", "84.00", "INV-1"),
+		mixedLine("addon", "addon", "2026-03-15", "500.00", "105.00", "INV-1"),
+	})
+	require.NoError(t, err)
+	half, err := s.Collect(res.State, settlement.Collection{ID: "half", Date: date("2026-04-20"), Amount: eur("544.50"), Invoice: "INV-1"})
+	require.NoError(t, err)
+	valid := mustJSON(t, half.State)
+	var st settlement.State
+	require.NoError(t, json.Unmarshal(valid, &st), "the uncorrupted state reads")
+	require.JSONEq(t, string(valid), string(mustJSON(t, st)))
+	b, err := half.State.MarshalBinary()
+	require.NoError(t, err)
+	require.NoError(t, st.UnmarshalBinary(b))
+	require.JSONEq(t, string(valid), string(mustJSON(t, st)), "through the binary form")
+	rec := func(d stateDoc) map[string]any { return d.line("svc")["receivable"].(map[string]any) }
+	for _, tt := range []struct {
+		name    string
+		corrupt func(d stateDoc)
+		path    string
+		want    string
+	}{
+		{"a write-off clawback", func(d stateDoc) { rec(d)["write_off_clawback"] = moneyJSON("1.00", "EUR") },
+			"receivable.write_off_clawback", "a write-off clawed back EUR 1.00 of a line paid on settlement"},
+		{"lent credits", func(d stateDoc) { rec(d)["lent_to"] = []any{"INV-2"} },
+			"receivable.lent_to[0]", "lends no pending credit"},
+		{"no invoice", func(d stateDoc) { delete(rec(d), "invoice") },
+			"receivable.invoice", "a receivable of no invoice"},
+		{"collected beyond the total", func(d stateDoc) { rec(d)["collected"] = moneyJSON("484.01", "EUR") },
+			"receivable.collected", "exceed the total"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			var d stateDoc
+			require.NoError(t, json.Unmarshal(valid, &d))
+			tt.corrupt(d)
+			decodeProblem(t, d, tt.path, tt.want, "svc")
+		})
+	}
 }

@@ -52,9 +52,17 @@ import (
 // invoice's lines together, as FromInvoiceWith returns them, and shard by
 // customer.
 //
-// A credit of a line payable on settlement, which keeps no balance, is
-// netted the same way on an invoice whose lines are on collection, as no
-// payment (nothing says the customer paid the line) and nothing pending:
+// The lines of an invoice are its lines on collection and its
+// receivables (lines paid on settlement, whose balance a settler with a
+// plan on collection keeps: see Settler.Collect): netting, spilling and
+// payments spread over them all, a receivable's part releasing nothing.
+//
+// A credit of a line payable on settlement is netted the same way on an
+// invoice whose lines are on collection: when it is a receivable the
+// customer paid in full, as a payment (the money for it funds the
+// credit); otherwise as no payment (nothing says the customer paid the
+// line) and nothing pending (a receivable lends no pending credit: what
+// the customer pays of lines paid on settlement need not be reported):
 // each line records what it took as its set-off (LedgerCollection.SetOff),
 // released once the line owes nothing, taken back by a write-off of the
 // rest. A set-off is the customer's credit, not value taken off the line:
@@ -141,15 +149,15 @@ func (r *run) owingOn(inv string, lg *ledger) (ids []LineID, owed []int64, all i
 }
 
 // paidInFull reports whether the customer paid all line l was worth to
-// it: l is on collection, its customer owes nothing on it, nothing was
-// written off, and every credit pending on it (netted from another
-// invoice) comes from a line paid in full too (a credit of a line not
-// paid yet pays nothing yet; lines whose credits are pending on each
-// other, and that owe nothing else, are paid in full together). A credit
-// of such a line netted on another invoice is funded by what the
+// it: l is on collection (or a receivable), its customer owes nothing on
+// it, nothing was written off, and every credit pending on it (netted
+// from another invoice) comes from a line paid in full too (a credit of a
+// line not paid yet pays nothing yet; lines whose credits are pending on
+// each other, and that owe nothing else, are paid in full together). A
+// credit of such a line netted on another invoice is funded by what the
 // customer paid for it, so it pays that invoice's lines as a payment
-// would. (A line payable on settlement keeps no record of what the
-// customer paid: a credit of it is no payment.)
+// would. (A line payable on settlement that keeps no receivable keeps no
+// record of what the customer paid: a credit of it is no payment.)
 func (r *run) paidInFull(l *ledger) bool {
 	return r.closedWith(l, nil, true)
 }

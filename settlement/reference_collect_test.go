@@ -29,17 +29,18 @@ import (
 // refCollection is what a line on collection records; each part's
 // awaiting amount is on the part.
 type refCollection struct {
-	invoice    string
-	total      int64 // amount + tax
-	collected  int64
-	writtenOff int64
-	unfunded   int64 // of writtenOff, netted credits nothing funded
-	credited   int64 // of the total, what credit notes and lost disputes took off (at most the total)
-	clawed     int64 // of the basis, what write-offs clawed back
-	ids        []string
-	pending    []refPending // of credited, credits netted here before their credited line was paid in full
-	lentTo     []string     // the invoices this line's credits were so netted on
-	setOff     int64        // of credited, credits of lines paid on settlement netted here: no payment, nothing pending
+	onSettlement bool // a line paid on settlement: its balance as a line of its invoice, nothing awaiting
+	invoice      string
+	total        int64 // amount + tax
+	collected    int64
+	writtenOff   int64
+	unfunded     int64 // of writtenOff, netted credits nothing funded
+	credited     int64 // of the total, what credit notes and lost disputes took off (at most the total)
+	clawed       int64 // of the basis, what write-offs clawed back
+	ids          []string
+	pending      []refPending // of credited, credits netted here before their credited line was paid in full
+	lentTo       []string     // the invoices this line's credits were so netted on
+	setOff       int64        // of credited, credits of lines paid on settlement netted here: no payment, nothing pending
 }
 
 // refPending is what credit credit of line from took off a line's
@@ -208,6 +209,9 @@ func (lg *refLedger) releaseAwaiting(taken []int64, by string, at time.Time, not
 		}
 		want = max(0, want)
 	}
+	if c.onSettlement { // paid on settlement: nothing awaits
+		want = 0
+	}
 	drop := lg.awaitingSum() - want
 	gives := make([]int64, len(lg.parts))
 	var own int64
@@ -355,6 +359,10 @@ func (st *refState) writeOffLine(id settlement.LineID, lost int64, c string, at 
 	}
 	if cl.owed() == 0 && !lg.disputed { // nothing owed any more: nothing awaits but what pending credits will pay (a dispute's end releases what it held)
 		x = lg.awaitingSum() - min(lg.awaitingSum(), lg.refShare(cl.pendingSum(), false))
+	}
+	if cl.onSettlement { // its parties were paid on settlement: nothing to claw back
+		st.lines[id] = lg
+		return nil, nil
 	}
 	note := "write-off " + c + " of " + ensemble.MoneyFromMinor(lost, lg.cur).String()
 	if credit, ok := strings.CutSuffix(c, "#unfunded"); ok {
@@ -765,7 +773,7 @@ func (lg *refLedger) collectLine(paid int64, id string, at time.Time, trace []en
 // paid while a dispute held it), as collection id, the dispute's.
 func (lg *refLedger) catchUp(id string, at time.Time, trace []ensemble.Ref) []settlement.Entry {
 	want := max(0, lg.basis-lg.credited-lg.refShare(lg.coll.collected, false))
-	if lg.coll.done() {
+	if lg.coll.done() || lg.coll.onSettlement {
 		want = 0
 	}
 	x := lg.awaitingSum() - want

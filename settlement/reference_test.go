@@ -532,6 +532,10 @@ func (s *refSettler) settleSale(st *refState, l settlement.Line) ([]settlement.E
 		volumes: lineVolumes}
 	if plan.Payable == settlement.PayableOnCollection {
 		ln.entries = append(ln.entries, lg.awaitCollection(l)...)
+	} else if l.Invoice != "" && slices.ContainsFunc(s.plans, func(p settlement.PlanDocument) bool { return p.Payable == settlement.PayableOnCollection }) {
+		// A line paid on settlement keeps what the customer owes on it as
+		// a line of its invoice, when a plan pays on collection.
+		lg.coll = &refCollection{onSettlement: true, invoice: l.Invoice, total: minorOf(l.Amount) + minorOf(l.Tax)}
 	}
 	st.lines[l.ID] = lg
 	return ln.entries, nil
@@ -1434,7 +1438,7 @@ func (s *refSettler) settleCredit(st *refState, c settlement.Line) ([]settlement
 	funded := st.paidInFull(lg.line)
 	if lg.coll != nil { // the credit note's amount and tax come off what the customer owes
 		// Its tax must be the line's rate on its basis, within a unit.
-		if lg.basisKind == settlement.BasisNet && lg.basis != 0 {
+		if lg.basisKind == settlement.BasisNet && lg.basis != 0 && !lg.coll.onSettlement { // a receivable releases nothing
 			lineTax, tax := lg.coll.total-lg.basis, -minorOf(c.Tax)
 			exact := new(big.Rat).SetFrac(new(big.Int).Mul(big.NewInt(credit), big.NewInt(lineTax)), big.NewInt(lg.basis))
 			if off := new(big.Rat).Sub(new(big.Rat).SetInt64(tax), exact); off.Abs(off).Cmp(big.NewRat(1, 1)) > 0 {
@@ -1536,7 +1540,7 @@ func (s *refSettler) settleCredit(st *refState, c settlement.Line) ([]settlement
 	switch {
 	case netted > 0 && funded:
 		entries = append(entries, st.payLines(nettedIDs, nettedOwed, netted, string(c.ID)+"#netted", c.Date.UTC())...)
-	case netted > 0 && lg.coll != nil: // pending until the customer pays the line in full
+	case netted > 0 && lg.coll != nil && !lg.coll.onSettlement: // pending until the customer pays the line in full
 		entries = append(entries, st.creditLines(nettedIDs, nettedOwed, netted, string(c.ID)+"#netted", c.Date.UTC(), refPending{credit: c.ID, from: lg.line})...)
 		lg = st.lines[lg.line]
 		if !slices.Contains(lg.coll.lentTo, c.Invoice) {
@@ -1651,7 +1655,7 @@ func (lg *refLedger) reverse(credit int64, by string, at time.Time, note string,
 	}
 	// A line on collection whose customer owes nothing after this: what
 	// would still await a payment that never comes is taken back too.
-	if lg.coll != nil && lg.coll.owed() == 0 {
+	if lg.coll != nil && !lg.coll.onSettlement && lg.coll.owed() == 0 {
 		pending := int64(0) // credits pending on the line are payments to come
 		for _, p := range lg.coll.pending {
 			pending += p.units
@@ -2019,7 +2023,12 @@ func (st refState) JSON() ([]byte, error) {
 		ll := settlement.LedgerLine{Line: lg.line, Plan: lg.plan, BasisKind: lg.basisKind, Date: lg.date, Service: lg.service,
 			Basis: ensemble.MoneyFromMinor(lg.basis, lg.cur), Credited: ensemble.MoneyFromMinor(lg.credited, lg.cur), Disputed: lg.disputed,
 			Disputes: lg.disputes, Offer: lg.offer, Route: lg.route, Seller: lg.seller, Facts: lg.facts, Trace: lg.trace, Parts: []settlement.LedgerPart{},
-			Volumes: lg.volumes, Collection: lg.coll.json(lg.cur)}
+			Volumes: lg.volumes}
+		if lg.coll != nil && lg.coll.onSettlement {
+			ll.Receivable = lg.coll.json(lg.cur)
+		} else {
+			ll.Collection = lg.coll.json(lg.cur)
+		}
 		if lg.lost != 0 {
 			ll.Lost = ensemble.MoneyFromMinor(lg.lost, lg.cur)
 		}

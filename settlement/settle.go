@@ -400,6 +400,10 @@ func (r *run) settleSale(l *Line, lg *ledger) error {
 		if err := r.awaitCollection(l, lg); err != nil {
 			return lineErr(l.ID, plan.id, "", "", err)
 		}
+	} else if l.Invoice != "" && r.s.collects {
+		if err := keepReceivable(l, lg); err != nil {
+			return lineErr(l.ID, plan.id, "", "", err)
+		}
 	}
 	// Accrue the basis once per volume the plan's rates read (two nodes
 	// may read one).

@@ -60,7 +60,8 @@ var (
 // the line they credit. A line payable on collection keeps its collection
 // record in its ledger, so the part also takes payments and write-offs of
 // its lines (Settler.Collect): key those of an invoice by the invoice, so
-// that its lines stay together, and a credit netted on another invoice
+// that its lines stay together (its lines paid on settlement too, whose
+// receivables share its payments: LedgerLine.Receivable), and a credit netted on another invoice
 // (Line.Invoice) by the customer, so that it finds that invoice's lines
 // (else it comes off the credited line, as a credit note would); a
 // payment of a line whose credits are pending on another invoice's lines
@@ -321,8 +322,11 @@ func (doc stateJSON) in() stateIn {
 // Prune returns st without the ledger lines dated before before (the
 // start of the credit window: the host settles no credit of an older
 // line), and without the credit records of their credits. A line an open
-// dispute holds is kept until the dispute is resolved, and a line payable
-// on collection until its customer owes nothing on it. Cumulative volumes
+// dispute holds is kept until the dispute is resolved, a line payable
+// on collection until its customer owes nothing on it, and a line paid on
+// settlement that keeps a balance (LedgerLine.Receivable) while it owes
+// something and a line on collection of its invoice is kept (a payment of
+// the invoice is spread over both). Cumulative volumes
 // are kept, since the windows of later lines read them, but for the
 // points of a rolling window no line dated from the cut on reads (dated
 // twelve months or more before it) and no kept line's credit takes back
@@ -349,14 +353,33 @@ func (st State) Prune(before time.Time) State {
 		}
 	}
 	pruned := map[LineID]bool{}
-	for id, l := range st.lines.all() {
-		if l.date.Before(before) && !l.disputed() && !l.awaitsPayment() {
-			pruned[id] = true
-			continue
-		}
+	keep := func(id LineID, l *ledger) {
 		out.putLine(id, l)
 		if vs, ok := st.lineVols.lookup(id); ok {
 			out.ownLineVols().put(id, vs)
+		}
+	}
+	var receivables []LineID // owed, kept with a line on collection of their invoice
+	collecting := map[string]bool{}
+	for id, l := range st.lines.all() {
+		if l.date.Before(before) && !l.disputed() && !l.awaitsPayment() {
+			if l.owedReceivable() {
+				receivables = append(receivables, id)
+			} else {
+				pruned[id] = true
+			}
+			continue
+		}
+		if l.coll != nil && !l.coll.onSettlement {
+			collecting[l.coll.invoice] = true
+		}
+		keep(id, l)
+	}
+	for _, id := range receivables {
+		if l := st.lines.get(id); collecting[l.coll.invoice] {
+			keep(id, l)
+		} else {
+			pruned[id] = true
 		}
 	}
 	for c, credited := range st.credits.all() {

@@ -393,6 +393,18 @@ type LedgerLine struct {
 	// Collection is what the customer owes and paid on a line payable on
 	// collection (PayableOnCollection); nil on one payable on settlement.
 	Collection *LedgerCollection `json:"collection,omitempty"`
+	// Receivable is what the customer owes and paid on a line payable on
+	// settlement as a line of its invoice (Line.Invoice), which a settler
+	// with a plan payable on collection keeps: payments, write-offs and
+	// credits of the invoice are spread over it with the invoice's lines
+	// on collection (see Settler.Collect). Its parts were paid on
+	// settlement: nothing awaits, and a write-off claws nothing back, so
+	// it has no WriteOffClawback, and it lends no pending credit (LentTo):
+	// its credits netted on another invoice are set off there when the
+	// customer had not paid it in full. Nil on a line on collection, one
+	// with no invoice, and one settled by a settler none of whose plans
+	// pays on collection (or before this record was kept).
+	Receivable *LedgerCollection `json:"receivable,omitempty"`
 }
 
 // LedgerPart is what one entry of a line still carries: its amount, what
@@ -572,7 +584,11 @@ func (l *ledger) export(vols []lineVolume) LedgerLine {
 			p.HeldAtRelease = append(p.HeldAtRelease, ReleaseHold{Amount: ensemble.MoneyFromMinor(h.units, c.cur), Date: h.until, Rolling: h.rolling})
 		}
 	}
-	if l.coll != nil {
+	switch {
+	case l.coll == nil:
+	case l.coll.onSettlement:
+		out.Receivable = l.coll.export(c.cur)
+	default:
 		out.Collection = l.coll.export(c.cur)
 	}
 	for _, h := range l.holds() {
@@ -1057,8 +1073,13 @@ func (r *stateReader) line(path string, ll *LedgerLine) {
 	if sumsOK && credited >= 0 && credited <= basis && left != basis-credited {
 		fail("parts", nil, "the parts leave %s unreversed, not the basis %s less the credited %s", ensemble.MoneyFromMinor(left, cur), ll.Basis, ll.Credited)
 	}
-	if ll.Collection != nil {
-		l.coll = r.collection(path+".collection", ll, l, awaits, sumsOK && collOK)
+	switch {
+	case ll.Collection != nil && ll.Receivable != nil:
+		fail("receivable", nil, "a line both on collection and a receivable")
+	case ll.Collection != nil:
+		l.coll = r.collection(path+".collection", ll, ll.Collection, false, l, awaits, sumsOK && collOK)
+	case ll.Receivable != nil:
+		l.coll = r.collection(path+".receivable", ll, ll.Receivable, true, l, awaits, sumsOK && collOK)
 	}
 	var vols []lineVolume
 	for j := range ll.Volumes {
