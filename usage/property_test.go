@@ -362,7 +362,7 @@ func model(t tb, cfg usage.Config, records []usage.Record) modelReport {
 		if l.ClosedBefore.After(closed) {
 			closed = l.ClosedBefore
 		}
-		late := !closed.IsZero() && !p.End.After(closed)
+		late := !closed.IsZero() && !modelBilledAt(l.Active, p).After(closed)
 		return place{string(r.Line) + "|" + string(r.Meter) + "|" + p.Start.UTC().Format(time.RFC3339) + "|" + strconv.FormatBool(late),
 			ensemble.Period{Start: p.Start.UTC(), End: p.End.UTC()}, late}, 0
 	}
@@ -551,4 +551,33 @@ func TestPropertyShardsMerge(t *testing.T) {
 		require.NoError(t, err)
 		requireSameReport(t, merged, collect(t, cfg, records...))
 	})
+}
+
+// modelBilledAt returns when period p is billed, by the definition: at its
+// end, or at the line's first stop inside it (the end of the first stretch
+// of activity, its segments joined where they touch or overlap, that meets
+// p and ends before p's end), after which records are late.
+func modelBilledAt(active []ensemble.Period, p ensemble.Period) time.Time {
+	segs := slices.Clone(active)
+	segs = slices.DeleteFunc(segs, func(s ensemble.Period) bool { return !s.Start.Before(s.End) })
+	slices.SortFunc(segs, func(a, b ensemble.Period) int { return a.Start.Compare(b.Start) })
+	var joined []ensemble.Period
+	for _, s := range segs {
+		if n := len(joined); n > 0 && !s.Start.After(joined[n-1].End) {
+			if s.End.After(joined[n-1].End) {
+				joined[n-1].End = s.End
+			}
+			continue
+		}
+		joined = append(joined, s)
+	}
+	for _, s := range joined {
+		if s.Start.Before(p.End) && s.End.After(p.Start) {
+			if s.End.Before(p.End) {
+				return s.End
+			}
+			return p.End
+		}
+	}
+	return p.End
 }
