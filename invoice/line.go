@@ -88,7 +88,11 @@ type Line struct {
 	// service by it; usage itself stays keyed by its usage period
 	// (Usage.Period).
 	Period ensemble.Period `json:"period"`
-	// Quantity is the quantity rated (units, or the usage value).
+	// Quantity is the quantity rated (units, or the usage value). A flat
+	// price's amount does not depend on it: a one-time flat fee of an item
+	// of 25 seats says 25 here and bills its amount once, so a host
+	// printing a unit price divides only per-unit amounts by it (the
+	// charge's price model says which: Pin, Charge).
 	Quantity decimal.Decimal `json:"quantity"`
 	// Full is the exact, unrounded rating of Quantity for a whole cycle,
 	// before proration (for usage, the rating; for adjustments, the delta).

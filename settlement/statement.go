@@ -35,7 +35,9 @@ type Statement struct {
 	Opening  ensemble.Money    `json:"opening"`
 	// Earned sums earnings and supplier costs.
 	Earned ensemble.Money `json:"earned"`
-	// Reversed sums clawbacks (zero or negative).
+	// Reversed sums clawbacks (zero or negative): those of credit notes
+	// and lost disputes, and of write-offs (Settler.WriteOff), which claw
+	// back what awaited a payment that will not come.
 	Reversed ensemble.Money `json:"reversed"`
 	// Adjusted sums manual adjustments and fees (KindFee, such as a
 	// dispute fee).
