@@ -154,6 +154,11 @@ type cplan struct {
 	modePath   string
 	// Whether its lines are payable on collection (PlanDocument.Payable).
 	onCollection bool
+	// funders are the nodes that fund discounts, by discount id, and
+	// fundsRest the one that funds the others (PlanDocument.DiscountFunding);
+	// nil when none.
+	funders   map[string]*cnode
+	fundsRest *cnode
 	// reserves are the rolling reserves it holds, by party.
 	reserves map[partner.ID]*cpartyReserve
 	// reserveDays is the most days any of its reserves (a leaf's or a
@@ -415,6 +420,10 @@ func (s *Settler) compilePlan(p *ensemble.Problems, path string, doc PlanDocumen
 	}
 	ids := map[string]bool{}
 	cp.root = s.compileNode(p, path+".root", cp, &doc.Root, "", true, ids, used, 0)
+	if p.Len() > n0 {
+		return nil
+	}
+	compileFunding(p, path, cp)
 	if p.Len() > n0 {
 		return nil
 	}
@@ -1171,4 +1180,59 @@ func (c *cnode) resolveRules(byID map[string]*crule) {
 	for _, ch := range c.children {
 		ch.resolveRules(byID)
 	}
+}
+
+// compileFunding resolves the plan's DiscountFunding to its nodes: each a
+// node of the plan other than the root, each discount named once, one
+// entry for the rest at most, under a net basis.
+func compileFunding(p *ensemble.Problems, path string, cp *cplan) {
+	funding := cp.doc.DiscountFunding
+	if len(funding) == 0 {
+		return
+	}
+	if cp.gross {
+		p.Addf(path+".discount_funding", "discounts are taken before tax: a plan that funds them splits the net (basis: net)")
+		return
+	}
+	nodes := map[NodeID]*cnode{}
+	var index func(n *cnode)
+	index = func(n *cnode) {
+		nodes[NodeID(n.id)] = n
+		for _, c := range n.children {
+			index(c)
+		}
+	}
+	index(cp.root)
+	cp.funders = map[string]*cnode{}
+	for i, f := range funding {
+		at := ensemble.Path(path, "discount_funding", i)
+		n, ok := nodes[f.Node]
+		switch {
+		case f.Node == "":
+			p.Addf(at+".node", "no node")
+		case !ok:
+			p.Addf(at+".node", "no node %q in the plan", f.Node)
+		case n == cp.root:
+			p.Addf(at+".node", "the root splits the discounted line as it is: name the node that funds the discount")
+		}
+		switch _, named := cp.funders[f.Discount]; {
+		case f.Discount == "" && cp.fundsRest != nil:
+			p.Addf(at+".discount", "a second entry for every other discount")
+		case f.Discount == "":
+			cp.fundsRest = n
+		case named:
+			p.Addf(at+".discount", "discount %q funded twice", f.Discount)
+		default:
+			cp.funders[f.Discount] = n
+		}
+	}
+}
+
+// funderOf returns the node that funds discount id, or nil when the
+// parties bear it in proportion.
+func (cp *cplan) funderOf(id string) *cnode {
+	if n, ok := cp.funders[id]; ok {
+		return n
+	}
+	return cp.fundsRest
 }

@@ -43,7 +43,9 @@ type LineFacts struct {
 	ID   string    `json:"id"`
 	Date time.Time `json:"date"`
 	// Amount is the plan's basis: net of tax by default, gross with basis
-	// gross, after supplier costs are paid.
+	// gross, after supplier costs are paid; under a plan's
+	// DiscountFunding, with the discounts its nodes fund added back (what
+	// the root splits).
 	Amount   ensemble.Money  `json:"amount"`
 	Net      ensemble.Money  `json:"net"`
 	Tax      ensemble.Money  `json:"tax"`

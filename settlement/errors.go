@@ -77,6 +77,11 @@ var (
 	ErrDisputed = errors.New("settlement: line is disputed")
 	// ErrNotDisputed reports resolving a dispute that is not open.
 	ErrNotDisputed = errors.New("settlement: line is not disputed")
+	// ErrDiscountFunding reports a line whose funded discounts its
+	// funding node cannot bear: they exceed the node's share of the line
+	// before them, or the node takes no part of the line (see
+	// PlanDocument.DiscountFunding).
+	ErrDiscountFunding = errors.New("settlement: discount exceeds what its funding node is paid")
 	// ErrSupplierCosts reports supplier costs above the line's basis, or in
 	// another currency.
 	ErrSupplierCosts = errors.New("settlement: supplier costs exceed the line")

@@ -96,6 +96,15 @@ func printFacts(l *Line) factPrint {
 		rest.word(uint64(l.ContractStart.Unix()))
 		rest.word(uint64(l.ContractStart.Nanosecond()))
 	}
+	// Its discounts likewise, only when it lists some.
+	if len(l.Discounts) > 0 {
+		rest.word(discountMark)
+		rest.word(uint64(len(l.Discounts)))
+		for _, d := range l.Discounts {
+			rest.str(d.ID)
+			rest.money(d.Amount)
+		}
+	}
 
 	p := factPrint(route.sum()>>32<<32 | rest.sum()>>32)
 	if p == 0 {
@@ -106,6 +115,9 @@ func printFacts(l *Line) factPrint {
 
 // contractMark starts the words of a contract start in a print.
 const contractMark = 0xc0_47_a5_c7
+
+// discountMark starts the words of a sale's discounts in a print.
+const discountMark = 0xd1_5c_0a_47
 
 func byCoSeller(a, b partner.CoSeller) int {
 	return strings.Compare(string(a.Partner), string(b.Partner))
@@ -122,7 +134,7 @@ func (p factPrint) differs(q factPrint) string {
 		what = append(what, "route (chain, referrer, marketplace or co-sellers)")
 	}
 	if uint32(p) != uint32(q) {
-		what = append(what, "customer, charge, quantity, tax, supplier costs, prepaid terms, invoice or contract start")
+		what = append(what, "customer, charge, quantity, tax, supplier costs, prepaid terms, invoice, contract start or discounts")
 	}
 	return "its " + strings.Join(what, " and its ") + " differ"
 }

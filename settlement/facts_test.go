@@ -71,7 +71,10 @@ var factEdits = []struct {
 	{"a service period", "for service", func(l *settlement.Line) {
 		l.Service = ensemble.Period{Start: date("2026-03-01"), End: date("2026-04-01")}
 	}},
-	{"a contract start", "invoice or contract start", func(l *settlement.Line) { l.ContractStart = date("2025-03-02") }},
+	{"a contract start", "invoice, contract start or discounts", func(l *settlement.Line) { l.ContractStart = date("2025-03-02") }},
+	{"a discount", "invoice, contract start or discounts", func(l *settlement.Line) {
+		l.Discounts = []settlement.Discount{{ID: "launch-20", Amount: eur("100.00")}}
+	}},
 }
 
 // TestResentSaleWithOtherFactsConflicts: a sale sent again under its id
@@ -181,7 +184,7 @@ func TestStateFactsChecked(t *testing.T) {
 // covers it).
 func TestLineFactsCovered(t *testing.T) {
 	kept := []string{"Date", "Amount", "Offer", "Service"} // and Route.Kind, Route.Seller
-	printed := []string{"Tax", "Charge", "Quantity", "PeriodQuantity", "Customer", "Route", "SupplierCosts", "Prepaid", "Invoice", "ContractStart"}
+	printed := []string{"Tax", "Charge", "Quantity", "PeriodQuantity", "Customer", "Route", "SupplierCosts", "Prepaid", "Invoice", "ContractStart", "Discounts"}
 	notFacts := []string{"ID", "Credits", "Bearer", "Trace"} // a credit's fields; the trace decides no payout
 	// The invoice line's kind, as its id: a line sent again is the same
 	// invoice line, and its print is the one states kept before it existed.
@@ -232,7 +235,11 @@ func TestPropertyFactEditsChangeThePrint(t *testing.T) {
 
 		edited := l
 		edited.Route.Chain = slices.Clone(l.Route.Chain)
-		switch rapid.IntRange(0, 8).Draw(t, "edit") {
+		if rapid.Bool().Draw(t, "discounted") {
+			l.Discounts = []settlement.Discount{{ID: "launch", Amount: ensemble.MustMoney("10.00", "EUR")}}
+			before = settlement.PrintFacts(&l)
+		}
+		switch rapid.IntRange(0, 10).Draw(t, "edit") {
 		case 0:
 			edited.Route.Chain[1] += "x"
 		case 1:
@@ -255,6 +262,21 @@ func TestPropertyFactEditsChangeThePrint(t *testing.T) {
 			}
 		case 8:
 			edited.ContractStart = l.ContractStart.Add(time.Duration(rapid.SampledFrom([]int64{-1, 1}).Draw(t, "by")) * time.Second)
+		case 9: // a discount given, taken away or renamed
+			switch {
+			case len(l.Discounts) == 0:
+				edited.Discounts = []settlement.Discount{{ID: "launch", Amount: ensemble.MustMoney("0.00", "EUR")}}
+			case rapid.Bool().Draw(t, "drop"):
+				edited.Discounts = nil
+			default:
+				edited.Discounts = []settlement.Discount{{ID: "partner", Amount: l.Discounts[0].Amount}}
+			}
+		case 10: // a discount of another amount
+			if len(l.Discounts) == 0 {
+				edited.Discounts = []settlement.Discount{{ID: "launch", Amount: ensemble.MustMoney("0.01", "EUR")}}
+			} else {
+				edited.Discounts = []settlement.Discount{{ID: "launch", Amount: ensemble.MustMoney("10.01", "EUR")}}
+			}
 		}
 		require.NotEqual(t, before, settlement.PrintFacts(&edited))
 	})

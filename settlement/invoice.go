@@ -53,6 +53,9 @@ func fromInvoice(lines []invoice.Line, o order.Order) ([]Line, error) {
 			Quantity: billedQuantity(&l), PeriodQuantity: periodQuantity(&l), Customer: customer, Route: route, SupplierCosts: l.SupplierCosts,
 			Credits: LineID(l.Credits), Service: l.Period, ContractStart: l.SubscriptionStart, Trace: append(trace, l.Refs...),
 		}
+		if l.Credits == "" {
+			out[i].Discounts = saleDiscounts(&l)
+		}
 		if l.Bearer != (invoice.Bearer{}) {
 			b, err := bearerFromInvoice(l.Bearer)
 			if err != nil {
@@ -62,6 +65,55 @@ func fromInvoice(lines []invoice.Line, o order.Order) ([]Line, error) {
 		}
 	}
 	return out, nil
+}
+
+// saleDiscounts returns what the discounts of sale line l took off it
+// (Line.Discounts), nil when none did.
+func saleDiscounts(l *invoice.Line) []Discount {
+	var out []Discount
+	for _, d := range l.Discounts {
+		if !d.Amount.IsZero() {
+			out = append(out, Discount{ID: string(d.ID), Amount: d.Amount})
+		}
+	}
+	return out
+}
+
+// settledDiscounts returns the discounts ds of invoice line l for the part
+// of its value that its settlement line settles, settled: all of them when
+// it settles the line's whole value (its net, and what a prepaid
+// commitment covered of it), none when it settles nothing (a line drawn on
+// a commitment whose partners earned on the purchase), and in proportion
+// between (half to even), so that a node funding them bears the discounts
+// of what its line pays.
+func settledDiscounts(ds []Discount, l *invoice.Line, settled ensemble.Money) []Discount {
+	if len(ds) == 0 {
+		return ds
+	}
+	value := l.Net
+	if l.Prepaid != nil && !l.Prepaid.CoveredNet.IsZero() {
+		var err error
+		if value, err = value.Add(l.Prepaid.CoveredNet); err != nil {
+			return ds // in the line's currency: validate names any other
+		}
+	}
+	switch {
+	case settled.Equal(value):
+		return ds
+	case settled.IsZero() || !value.IsPositive():
+		return nil
+	}
+	s, err1 := settled.MinorUnits()
+	v, err2 := value.MinorUnits()
+	share, err3 := ensemble.NewRatio(s, v)
+	if err := errors.Join(err1, err2, err3); err != nil {
+		return ds // out of range: validate names it
+	}
+	out := make([]Discount, len(ds))
+	for i, d := range ds {
+		out[i] = Discount{ID: d.ID, Amount: d.Amount.MulRatio(share, ensemble.RoundHalfEven)}
+	}
+	return out
 }
 
 // billedQuantity returns what invoice line l bills of its quantity: its
@@ -212,6 +264,7 @@ func FromInvoiceWith(lines []invoice.Line, o order.Order, opts InvoiceOptions) (
 			if err := earnPrepaid(&out[i], &lines[i], opts.Prepaid); err != nil {
 				return nil, err
 			}
+			out[i].Discounts = settledDiscounts(out[i].Discounts, &lines[i], out[i].Amount)
 		}
 	}
 	return out, nil

@@ -179,6 +179,16 @@ type Line struct {
 	// split). It is a fact of the sale: sent again with another, the sale
 	// is ErrLineConflict.
 	ContractStart time.Time `json:"contract_start,omitzero"`
+	// Discounts are the discounts the invoice took off the line before
+	// Amount, each with what it took (positive on a sale): invoice.Line's
+	// Discounts, which FromInvoice copies. A plan's DiscountFunding reads
+	// them: the discounts a node funds are added back to what the root
+	// splits, and come off that node's part alone, so the other parties
+	// are paid as if the line had not been discounted. Under any other
+	// plan they change nothing. A credit's are not read (a credit reverses
+	// the credited line's split as recorded). They are facts of the sale:
+	// sent again with others, the sale is ErrLineConflict.
+	Discounts []Discount `json:"discounts,omitempty"`
 	// Invoice is the invoice the line is on (InvoiceOptions.Invoice sets
 	// it): a collection of the invoice (Collection.Invoice) pays the lines
 	// of it that a plan payable on collection settled, and, where a plan of
@@ -375,6 +385,7 @@ func (l *Line) validate() error {
 		if !l.Bearer.IsZero() {
 			p.Addf("bearer", "a line that credits nothing has no bearer")
 		}
+		l.validateDiscounts(&p)
 	} else {
 		if l.Credits == l.ID {
 			p.Addf("credits", "a line cannot credit itself")
@@ -546,4 +557,41 @@ func chainLinkError(l *Line, bad []badLink) error {
 			"(a route's chain names the parents its seller had when the sale was made)", b.err.Parent, b.err.Child, b.err))
 	}
 	return fmt.Errorf("%w: %w", ErrInvalidLine, p.Err(fmt.Sprintf("line %q", string(l.ID))))
+}
+
+// Discount is a discount the invoice took off a sale line (see
+// Line.Discounts and PlanDocument.DiscountFunding).
+type Discount struct {
+	// ID names the discount as the invoice does (invoice.DiscountID:
+	// the subscription's discount id, "partner" for an item's partner
+	// discount, "line" for a segment's).
+	ID string `json:"id"`
+	// Amount is what it took off the line, in the line's currency: zero
+	// or positive.
+	Amount ensemble.Money `json:"amount"`
+}
+
+// validateDiscounts checks a sale's discounts: named, each once, in the
+// line's currency, in minor units, not negative.
+func (l *Line) validateDiscounts(p *ensemble.Problems) {
+	for i, d := range l.Discounts {
+		at := ensemble.Path("discounts", i)
+		if d.ID == "" {
+			p.Addf(at+".id", "empty discount id")
+		} else if slices.ContainsFunc(l.Discounts[:i], func(e Discount) bool { return e.ID == d.ID }) {
+			p.Addf(at+".id", "discount %q listed twice", d.ID)
+		}
+		switch {
+		case d.Amount.Currency() != l.Amount.Currency():
+			p.Addf(at+".amount", "currency %s differs from the amount's %s", d.Amount.Currency(), l.Amount.Currency())
+		case !d.Amount.IsRounded():
+			p.Add(at+".amount", ensemble.ErrNotMinorUnits)
+		case d.Amount.IsNegative():
+			p.Addf(at+".amount", "negative discount %s on a sale", d.Amount)
+		default:
+			if _, err := keptUnits(d.Amount); err != nil {
+				p.Add(at+".amount", err)
+			}
+		}
+	}
 }

@@ -459,7 +459,40 @@ type PlanDocument struct {
 	// of each earning it pays the party, held for some days, which credits
 	// and lost disputes draw on first (see PartyReserve).
 	Reserves []PartyReserve `json:"reserves,omitempty"`
-	Root     Node           `json:"root"`
+	// DiscountFunding says which node funds which discounts of a line
+	// (Line.Discounts): a discount funded by a node is added back to what
+	// the root splits, so every share is worked out as if the line had
+	// not been discounted, and comes off that node's part alone. A vendor
+	// that funds a launch promotion keeps its distributor's and
+	// reseller's margins on the list price; a reseller that gives the
+	// customer a discount from its own margin pays for it. Discounts no
+	// entry names are borne by every party in proportion (the split of
+	// the discounted amount), as under a plan without it.
+	DiscountFunding []DiscountFunding `json:"discount_funding,omitempty"`
+	Root            Node              `json:"root"`
+}
+
+// DiscountFunding names the node that funds a discount (see
+// PlanDocument.DiscountFunding):
+//
+//	discount_funding:
+//	  - {discount: launch-20, node: vendor}  # the vendor funds its promotion
+//	  - {discount: partner, node: reseller}  # an item's partner discount
+//	  - {node: platform}                     # every other discount
+//
+// A node other than the root, named by its id; each discount once, and
+// one entry without a discount at most. The plan's basis must be net: a
+// discount is taken before tax. A line whose funded discounts exceed
+// what the funding node's share of the undiscounted line comes to, or
+// whose funding node takes no part of it (its condition does not hold),
+// fails with ErrDiscountFunding naming the node and the discounts: the
+// other parties are never paid less to make up for it.
+type DiscountFunding struct {
+	// Discount is the discount's id (Discount.ID); empty: every discount
+	// of the line that no other entry names.
+	Discount string `json:"discount,omitempty"`
+	// Node is the id of the node whose part bears the discount.
+	Node NodeID `json:"node"`
 }
 
 // UnmarshalJSON reads a node strictly (unknown fields are errors) and names

@@ -356,6 +356,29 @@ func extendRefPlan(t *rapid.T, doc *settlement.PlanDocument, label string, refRu
 	}
 	visit(&doc.Root)
 	drawPartyReserves(t, doc, label)
+	drawDiscountFunding(t, doc, label)
+}
+
+// drawDiscountFunding now and then names nodes of a plan splitting the
+// net that fund the discounts lines list (extendRefLine): one of them, the
+// rest, or both.
+func drawDiscountFunding(t *rapid.T, doc *settlement.PlanDocument, label string) {
+	if doc.Basis == settlement.BasisGross || len(doc.Root.Children) == 0 || rapid.IntRange(0, 2).Draw(t, label+".funding") != 0 {
+		return
+	}
+	var ids []settlement.NodeID
+	var visit func(n *settlement.Node)
+	visit = func(n *settlement.Node) {
+		for i := range n.Children {
+			ids = append(ids, n.Children[i].ID)
+			visit(&n.Children[i])
+		}
+	}
+	visit(&doc.Root)
+	for _, d := range rapid.SliceOfNDistinct(rapid.SampledFrom([]string{"launch", "partner", ""}), 1, 3, rapid.ID[string]).Draw(t, label+".funding.discounts") {
+		doc.DiscountFunding = append(doc.DiscountFunding, settlement.DiscountFunding{Discount: d,
+			Node: rapid.SampledFrom(ids).Draw(t, label+".funding."+d)})
+	}
 }
 
 // drawPartyReserves draws the plan's rolling reserves: none, or some of
@@ -447,6 +470,14 @@ func extendRefLine(t *rapid.T, l settlement.Line) settlement.Line {
 	}
 	if rapid.IntRange(0, 4).Draw(t, id+".special") == 0 {
 		l.Offer.Offer = "secure-backup"
+	}
+	// Discounts the invoice took: up to the line's amount, so a node
+	// funding them can bear them or not.
+	if rapid.IntRange(0, 2).Draw(t, id+".discounts") == 0 {
+		for _, d := range rapid.SliceOfNDistinct(rapid.SampledFrom([]string{"launch", "partner", "line"}), 1, 3, rapid.ID[string]).Draw(t, id+".discounts.ids") {
+			l.Discounts = append(l.Discounts, settlement.Discount{ID: d,
+				Amount: ensemble.MoneyFromMinor(rapid.Int64Range(0, max(amount/2, 1)).Draw(t, id+".discounts."+d), cur)})
+		}
 	}
 	l.Date = inZone(t, l.Date, id)
 	return l
@@ -826,7 +857,7 @@ var refConditions = []error{settlement.ErrInvalidLine, settlement.ErrAlreadySett
 	settlement.ErrOverAllocation, settlement.ErrOverCredit, settlement.ErrUnknownLine, settlement.ErrDisputed, settlement.ErrNotDisputed,
 	settlement.ErrSupplierCosts, settlement.ErrRule, settlement.ErrCurrency, settlement.ErrUnknownPlanVersion, settlement.ErrBasisMismatch,
 	partner.ErrUnknownPartner, partner.ErrParentType, rules.ErrNotInForce, ensemble.ErrZeroWeights, settlement.ErrBearerShortfall, settlement.ErrBearerNotOnLine,
-	settlement.ErrInvalidDispute, ensemble.ErrNoRate}
+	settlement.ErrInvalidDispute, ensemble.ErrNoRate, settlement.ErrDiscountFunding}
 
 // requireSameError requires got to fail as the reference did (want), on the
 // same line, plan, node and rule with the same condition, or not at all.

@@ -387,6 +387,31 @@ type refLine struct {
 	volCur   ensemble.Currency
 	volBasis int64
 	rate     *ensemble.ExchangeRate
+
+	// funds are what each node funds of the line's discounts
+	// (PlanDocument.DiscountFunding), which rest includes.
+	funds map[settlement.NodeID]*refFund
+}
+
+// refFund is what one node funds of a line's discounts.
+type refFund struct {
+	units int64
+	ids   []string
+}
+
+// refFunder returns the node of plan that funds discount id, or false.
+func refFunder(plan settlement.PlanDocument, id string) (settlement.NodeID, bool) {
+	for _, f := range plan.DiscountFunding {
+		if f.Discount == id {
+			return f.Node, true
+		}
+	}
+	for _, f := range plan.DiscountFunding {
+		if f.Discount == "" {
+			return f.Node, true
+		}
+	}
+	return "", false
 }
 
 func (ln *refLine) fail(node, rule string, err error) error {
@@ -448,6 +473,22 @@ func (s *refSettler) settleSale(st *refState, l settlement.Line) ([]settlement.E
 			e := &ln.entries[len(ln.entries)-1]
 			e.Amount, e.Conversion = p.pays(u, 0, u, ln.cur)
 		}
+	}
+	// The discounts a node funds are added back to what the root splits.
+	ln.funds = map[settlement.NodeID]*refFund{}
+	for _, d := range l.Discounts {
+		node, ok := refFunder(plan, d.ID)
+		if !ok || d.Amount.IsZero() {
+			continue
+		}
+		f := ln.funds[node]
+		if f == nil {
+			f = &refFund{}
+			ln.funds[node] = f
+		}
+		f.units += minorOf(d.Amount)
+		f.ids = append(f.ids, d.ID)
+		ln.rest += minorOf(d.Amount)
 	}
 	if err := s.chainTypesForm(l.Route.Chain); err != nil {
 		return nil, refErr(l.ID, plan.ID, "", "", err)
@@ -794,6 +835,18 @@ func (ln *refLine) split(n *settlement.Node, path string, amount int64, refs []e
 			}
 		}
 		return ln.fail(path+"/"+string(n.Children[rem].ID), first, fmt.Errorf("%w: the level's fixed amounts and floors exceed it", settlement.ErrOverAllocation))
+	}
+	// A node funding discounts bears them alone.
+	for i, c := range n.Children {
+		f := ln.funds[c.ID]
+		if f == nil {
+			continue
+		}
+		if !kids[i].active || parts[i] < f.units {
+			return ln.fail(path+"/"+string(c.ID), "", settlement.ErrDiscountFunding)
+		}
+		parts[i] -= f.units
+		kids[i].note = noteAnd(kids[i].note, "less "+ensemble.MoneyFromMinor(f.units, ln.cur).String()+" of discount "+strings.Join(f.ids, ", ")+", which it funds")
 	}
 	for i := range n.Children {
 		c, k := &n.Children[i], kids[i]

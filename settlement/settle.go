@@ -384,6 +384,11 @@ func (r *run) settleSale(l *Line, lg *ledger) error {
 	if err != nil {
 		return err
 	}
+	// The root splits what the supplier costs leave, and the discounts
+	// its nodes fund.
+	if rest, err = sp.fundDiscounts(rest); err != nil {
+		return lineErr(l.ID, plan.id, "", "", err)
+	}
 	// Who the chain's partners were at the line's date, and the volumes
 	// its rates read.
 	if err := r.dec.begin(l, plan, basis, rest); err != nil {

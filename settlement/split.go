@@ -3,6 +3,7 @@ package settlement
 import (
 	"errors"
 	"fmt"
+	"math"
 	"math/big"
 	"math/bits"
 	"slices"
@@ -19,7 +20,10 @@ import (
 // fixed amounts are taken first, ratios of the node's amount are divided
 // by largest remainder (ties broken by node id, never by position), and
 // the remaining child takes the rest; a cap or a floor moves the excess or
-// the shortfall to and from the remaining child. A leaf pays its party
+// the shortfall to and from the remaining child. Where the plan says a
+// node funds some of the line's discounts, the root receives them too, so
+// every share is of the line as if not discounted, and they come off that
+// node's part alone (fundDiscounts). A leaf pays its party
 // (or several parties, divided by weight), and part of an earning may be
 // held back as a reserve until its release date.
 //
@@ -55,6 +59,16 @@ type split struct {
 	// above notes what the inner nodes on the path from the root to the
 	// node being split took (takesShare), which a leaf's entries carry.
 	above string
+	// funds are the discounts of the line each funding node bears
+	// (PlanDocument.DiscountFunding), which the root's amount includes.
+	funds []fund
+}
+
+// fund is what one node funds of a line's discounts.
+type fund struct {
+	node  *cnode
+	units int64
+	ids   string // the discounts' ids, ", " between them
 }
 
 // part is one payment a line made: whom it paid, and how much.
@@ -68,6 +82,7 @@ type part struct {
 func (sp *split) start(l *Line, plan *cplan, trace []ensemble.Ref) {
 	sp.line, sp.plan, sp.cur, sp.seller, sp.trace = l, plan, l.Currency(), l.Route.Seller, trace
 	sp.refs, sp.paid, sp.rolled, sp.sources, sp.above = sp.refs[:0], sp.paid[:0], sp.rolled[:0], sp.sources[:0], ""
+	sp.funds = sp.funds[:0]
 }
 
 // err is a *LineError of the line at the node at path, naming rule.
@@ -112,6 +127,51 @@ func (sp *split) supplierCosts(basis int64) (int64, error) {
 		}
 	}
 	return rest, nil
+}
+
+// fundDiscounts works out which nodes fund which of the line's discounts
+// (sp.funds) and returns the root's amount: rest, what the supplier costs
+// leave, plus the discounts funded, so that every share is of the line as
+// if those had not been taken.
+func (sp *split) fundDiscounts(rest int64) (int64, error) {
+	if sp.plan.funders == nil && sp.plan.fundsRest == nil {
+		return rest, nil
+	}
+	for _, d := range sp.line.Discounts {
+		n := sp.plan.funderOf(d.ID)
+		if n == nil || d.Amount.IsZero() {
+			continue
+		}
+		u, err := keptUnits(d.Amount) // validate checked it
+		if err != nil {
+			return 0, err
+		}
+		i := slices.IndexFunc(sp.funds, func(f fund) bool { return f.node == n })
+		if i < 0 {
+			sp.funds = append(sp.funds, fund{node: n})
+			i = len(sp.funds) - 1
+		}
+		f := &sp.funds[i]
+		if f.units += u; f.ids != "" {
+			f.ids += ", "
+		}
+		f.ids += d.ID
+		if rest > math.MaxInt64-u {
+			return 0, fmt.Errorf("%w: the line and its funded discounts exceed %s", ErrInvalidLine, ensemble.MoneyFromMinor(math.MaxInt64, sp.cur))
+		}
+		rest += u
+	}
+	return rest, nil
+}
+
+// funded returns what node n funds of the line's discounts, or nil.
+func (sp *split) funded(n *cnode) *fund {
+	for i := range sp.funds {
+		if sp.funds[i].node == n {
+			return &sp.funds[i]
+		}
+	}
+	return nil
 }
 
 // keepSources returns the line's parts owed in another currency than
@@ -214,6 +274,27 @@ func (sp *split) walk(n *cnode, amount int64, depth int) error {
 		return sp.err(n.children[rem].path, firstRule(kids), fmt.Errorf("%w: fixed amounts, ratios and floors at node %q exceed %s",
 			ErrOverAllocation, n.path, ensemble.MoneyFromMinor(amount, sp.cur)))
 	}
+	// The discounts a child funds come off its part alone: the root's
+	// amount counted them (fundDiscounts).
+	var fundBuf [8]string
+	fundNotes := fundBuf[:0]
+	if len(sp.funds) > 0 {
+		fundNotes = fundBuf[:len(kids)]
+		if len(kids) > len(fundBuf) {
+			fundNotes = make([]string, len(kids))
+		}
+		for i, c := range n.children {
+			f := sp.funded(c)
+			if f == nil {
+				continue
+			}
+			if !kids[i].active || parts[i] < f.units {
+				return sp.err(c.path, "", fundingError(c, f, parts[i], kids[i].active, sp.cur))
+			}
+			parts[i] -= f.units
+			fundNotes[i] = "less " + ensemble.MoneyFromMinor(f.units, sp.cur).String() + " of discount " + f.ids + ", which it funds"
+		}
+	}
 	// Pay each leaf, split each inner node below, with the rules that
 	// decided the child on the path.
 	for i, c := range n.children {
@@ -232,10 +313,14 @@ func (sp *split) walk(n *cnode, amount int64, depth int) error {
 			var buf [256]byte
 			note = sp.dec.keepText(appendNote(append(buf[:0], note...), moved))
 		}
+		funds := len(fundNotes) > 0 && fundNotes[i] != ""
+		if funds {
+			note = sp.dec.keepText(appendNote([]byte(note), []byte(fundNotes[i])))
+		}
 		var err error
 		if c.leaf {
 			k := &kids[i]
-			if marks[i] != 0 || i == rem && len(moved) > 0 {
+			if marks[i] != 0 || i == rem && len(moved) > 0 || funds {
 				kc := *k
 				kc.note = note
 				if marks[i]&markCapped != 0 {
@@ -483,4 +568,15 @@ func minorUnits(m ensemble.Money, cur ensemble.Currency) (int64, error) {
 		return 0, fmt.Errorf("%w: %s on a %s line", ErrCurrency, m, cur)
 	}
 	return keptUnits(m)
+}
+
+// fundingError says why node c cannot fund f: it takes no part of the
+// line, or its part of the line before the discounts (part) is less.
+func fundingError(c *cnode, f *fund, part int64, active bool, cur ensemble.Currency) error {
+	if !active {
+		return fmt.Errorf("%w: node %q funds discount %s (%s) and takes no part of this line (its condition does not hold)",
+			ErrDiscountFunding, c.id, f.ids, ensemble.MoneyFromMinor(f.units, cur))
+	}
+	return fmt.Errorf("%w: node %q funds discount %s (%s) and is paid %s of the line before it",
+		ErrDiscountFunding, c.id, f.ids, ensemble.MoneyFromMinor(f.units, cur), ensemble.MoneyFromMinor(part, cur))
 }
