@@ -797,7 +797,14 @@ func (r *run) catchUp(lg *ledger, c *Collection, at time.Time) (*ledger, error) 
 // collection record, nl.coll, updated): all that awaits once nothing is
 // left to come, else toward each part's share of after, the share of the
 // basis paid in all (see collectLine).
+//
+// The releases are dated at, or at lg's date when that is later: a credit
+// netted on lg's invoice is dated at the change it bills (a proration
+// credit), which may come before lg, and the payment that funds a credit
+// pending on lg may too; neither makes lg payable before it was sold, as
+// Collect refuses a payment dated before a line it pays.
 func (r *run) releasePaid(lg, nl *ledger, after, x int64, c *Collection, at time.Time) (*ledger, error) {
+	at = later(at, lg.date.UTC())
 	cl := nl.coll
 	n := lg.parts()
 	keys := make([]string, n)
@@ -881,7 +888,12 @@ func allocateBy(parts []int64, x int64, keys []string, weights []int64) error {
 // share of the basis it stands for, within what awaits (all of it when
 // the customer then owes nothing, but the share of the credits still
 // pending on it, which their funding pays), is reversed as a credit's.
+//
+// Its entries are dated at, or at lg's date when that is later (a credit
+// netted on lg while pending, written off there when its credited line
+// is closed unpaid: see releasePaid).
 func (r *run) writeOff(lg *ledger, lost int64, c *Collection, at time.Time) (*ledger, error) {
+	at = later(at, lg.date.UTC())
 	in := *lg
 	cl := lg.coll.clone()
 	a := cl.awaitingSum()

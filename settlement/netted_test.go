@@ -5,7 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 	"pgregory.net/rapid"
@@ -1056,4 +1058,62 @@ func TestCreditNoteOfALineHoldingAPendingCredit(t *testing.T) {
 		got[p] = x.Payable.AmountString()
 	}
 	require.Equal(t, map[partner.ID]string{"platform": "27.50", "referral-ams": "16.50", "sub-utrecht": "66.00"}, got)
+}
+
+// TestNettedCreditPaysNoLineBeforeItsDate: a proration credit is dated at
+// the change it bills (March 15), before the next invoice's lines it is
+// netted on (L2, April 1). The payments and write-offs it makes of L2 are
+// dated no earlier than L2: before, the funded credit paid L2 on March 15
+// (its own date), or on the date the customer paid L1 (March 25), so
+// March's statements paid out a line sold in April, while Collect refuses a
+// payment dated before a line it pays (the trial's April 15 downgrade
+// credit made May's license line payable in April). The amounts are
+// unchanged: 47.60 of L2's 119.00 paid, 10.00 / 6.00 / 24.00.
+func TestNettedCreditPaysNoLineBeforeItsDate(t *testing.T) {
+	s := planSettler(t, collectPlan, loadNetwork(t))
+	l2 := collectLine("L2")
+	l2.Date, l2.Invoice = date("2026-04-01"), "INV-8"
+	c1 := credit("C1", "L1", "-40.00", "2026-03-15")
+	c1.Tax, c1.Invoice = eur("-7.60"), "INV-8"
+	requireNotBefore := func(t *testing.T, entries []settlement.Entry, kind settlement.EntryKind, want []string) {
+		t.Helper()
+		var got []string
+		for _, e := range entries {
+			if e.Line != "L2" && !strings.HasPrefix(string(e.Line), "L2#") || e.Kind != kind {
+				continue // a write-off's entries are on L2#writeoff.<id>
+			}
+			require.Equal(t, "2026-04-01", e.Date.Format(time.DateOnly), "%s %s dated before L2", e.ID, e.Amount)
+			got = append(got, e.Amount.AmountString())
+		}
+		require.ElementsMatch(t, want, got)
+	}
+	paid := []string{"10.00", "6.00", "24.00"}
+
+	t.Run("funded when netted", func(t *testing.T) {
+		_, _, st := settledCollect(t)
+		res, err := s.Collect(st, settlement.Collection{ID: "P1", Date: date("2026-03-20"), Amount: eur("119.00"), Invoice: "INV-7"})
+		require.NoError(t, err)
+		res, err = s.Settle(ctx, res.State, []settlement.Line{l2, c1})
+		require.NoError(t, err)
+		requireNotBefore(t, res.Entries, settlement.KindCollected, paid)
+	})
+
+	t.Run("funded when its credited line is paid", func(t *testing.T) {
+		_, _, st := settledCollect(t)
+		res, err := s.Settle(ctx, st, []settlement.Line{l2, c1})
+		require.NoError(t, err)
+		res, err = s.Collect(res.State, settlement.Collection{ID: "P1", Date: date("2026-03-25"), Amount: eur("119.00"), Invoice: "INV-7"})
+		require.NoError(t, err)
+		requireNotBefore(t, res.Entries, settlement.KindCollected, paid)
+	})
+
+	t.Run("unfunded when its credited line is written off", func(t *testing.T) {
+		_, _, st := settledCollect(t)
+		res, err := s.Settle(ctx, st, []settlement.Line{l2, c1})
+		require.NoError(t, err)
+		res, err = s.WriteOff(res.State, settlement.Collection{ID: "W1", Date: date("2026-03-25"), Amount: eur("119.00"), Invoice: "INV-7"})
+		require.NoError(t, err)
+		requireNotBefore(t, res.Entries, settlement.KindClawback, []string{"-10.00", "-6.00", "-24.00"})
+		requireNotBefore(t, res.Entries, settlement.KindUncollected, []string{"-10.00", "-6.00", "-24.00"})
+	})
 }

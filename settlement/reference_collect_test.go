@@ -341,6 +341,7 @@ func (s *refSettler) Collect(c settlement.Collection, writeOff bool) ([]settleme
 // once nothing is owed, but the share of the credits pending on the line.
 func (st *refState) writeOffLine(id settlement.LineID, lost int64, c string, at time.Time, b settlement.Bearer) ([]settlement.Entry, error) {
 	lg, trace := st.applying(id, c)
+	at = refLater(at, lg.date.UTC()) // a credit pending on the line, unfunded, may be dated before it
 	cl := lg.coll
 	var lent int64 // what the line's credits left pending elsewhere: written off first
 	for _, y := range st.lines {
@@ -784,8 +785,11 @@ func (lg *refLedger) catchUp(id string, at time.Time, trace []ensemble.Ref) []se
 }
 
 // releasePaid releases x of what the parts await toward their shares of
-// after, the share of the basis paid (all of it once nothing is left).
+// after, the share of the basis paid (all of it once nothing is left),
+// dated at, or at the line's date when later (a netted credit dated
+// before the line it pays).
 func (lg *refLedger) releasePaid(after, x int64, id string, at time.Time, trace []ensemble.Ref) []settlement.Entry {
+	at = refLater(at, lg.date.UTC())
 	if lg.coll.done() { // paid in full: everything awaiting is released
 		x = lg.awaitingSum()
 	}
