@@ -536,7 +536,11 @@ func awaitingNote(reversed int64) string {
 // credited line comes off its lent credits first): a payment of those
 // lines (KindCollected entries "<part id>#collected.<credit>#funded"; on
 // a disputed line, released when the dispute is resolved); the rest is
-// written off there ("<line>#writeoff.<credit>#unfunded").
+// written off there ("<line>#writeoff.<credit>#unfunded"). These entries,
+// and those of a credit netted as a payment, are dated at the collection
+// (or the credit), or at the line's own date when that is later: a credit
+// dated at a change before the later invoice's lines never makes them
+// payable before they were sold.
 //
 // Limits: credits netted both ways between two invoices, with part of
 // one written off, may leave some cash to lines worth nothing; a credit
