@@ -40,10 +40,10 @@ func (g *gen) checkBackdated() {
 				Effective: eff, Recorded: rec, After: after, Err: ErrBackdated})
 		}
 	}
-	discounts := func(at func() string, item ItemID, ds []Discount) {
+	discounts := func(at func() string, item ItemID, owner *Item, ds []Discount) {
 		for k := range ds {
 			if d := &ds[k]; d.Recorded.After(after) {
-				if w, ok := g.windowOf(d); ok {
+				if w, ok := g.windowOf(d, owner); ok {
 					note(at, item, func() string { return ensemble.Path("discounts", k) + ".start" }, w.from, d.Recorded, false)
 				}
 			}
@@ -63,14 +63,14 @@ func (g *gen) checkBackdated() {
 			next := k+1 < len(it.Segments) && it.Segments[k+1].Start.Equal(sg.End) && it.Segments[k+1].Recorded.Equal(sg.EndRecorded)
 			note(at, it.ID, f(".end"), sg.End, sg.EndRecorded, next)
 		}
-		discounts(at, it.ID, it.Discounts)
+		discounts(at, it.ID, it, it.Discounts)
 	}
 	sub := func() string { return g.subPath() }
 	for k, r := range g.s.Removed {
 		note(sub, r.Item, func() string { return ensemble.Path("removed", k) + ".start" }, r.Start, r.Recorded, false)
 	}
 	note(sub, "", func() string { return "cancel_at" }, g.s.CancelAt, g.s.CancelRecorded, false)
-	discounts(sub, "", g.s.Discounts)
+	discounts(sub, "", nil, g.s.Discounts)
 }
 
 // validateRemoved reports what is wrong with the subscription's removals:
@@ -409,7 +409,7 @@ func (g *gen) catchUpDiscount(lines []Line, d *Discount, it *Item) {
 	if !g.repairing {
 		return
 	}
-	w, ok := g.windowOf(d)
+	w, ok := g.windowOf(d, it)
 	if !ok {
 		return
 	}
@@ -422,13 +422,13 @@ func (g *gen) catchUpDiscount(lines []Line, d *Discount, it *Item) {
 		}
 		return m
 	}
+	periods := map[int64]ensemble.Period{}
 	cycle := func(t time.Time) (int64, bool) {
-		c, _, err := g.cad.PeriodAt(g.s.Anchor, t, g.loc)
-		if err != nil {
-			g.ps.Add(g.subPath()+".discounts", err)
-			return 0, false
+		c, ok := g.subCycle(t)
+		if ok {
+			periods[c.Start.UnixNano()] = c
 		}
-		return c.Start.UnixNano(), true
+		return c.Start.UnixNano(), ok
 	}
 	take := func(l *Line, m ensemble.Money) {
 		l.Discounts = append(l.Discounts, AppliedDiscount{ID: d.ID, Amount: m})
@@ -492,7 +492,7 @@ func (g *gen) catchUpDiscount(lines []Line, d *Discount, it *Item) {
 	}
 	slices.Sort(cycles)
 	for _, c := range cycles {
-		room := g.sub(ensemble.MoneyFromDecimal(d.Amount, g.cur), taken[c])
+		room := g.sub(g.fixedFor(d, w, periods[c]), taken[c])
 		if !room.IsPositive() {
 			continue
 		}

@@ -314,42 +314,42 @@ func hasSegmentRefs(it *Item) bool {
 // time earlier invoices billed as catchUpDiscount says.
 func (g *gen) fixedDiscounts(lines []Line) {
 	apply := func(d *Discount, it *Item) {
-		w, ok := g.windowOf(d)
+		w, ok := g.windowOf(d, it)
 		if !ok {
 			return
 		}
 		var idx []int
-		var shares []ensemble.Share
-		pool := ensemble.MoneyFromMinor(0, g.cur)
 		for i := range lines {
 			l := &lines[i]
-			if !fixedApplies(d, it, w, l) || g.billedEarlier(l) {
-				continue
-			}
-			left := g.sub(l.Amount, l.Discount)
-			if !left.IsPositive() {
+			if !fixedApplies(d, it, w, l) || g.billedEarlier(l) || !g.sub(l.Amount, l.Discount).IsPositive() {
 				continue
 			}
 			idx = append(idx, i)
-			shares = append(shares, ensemble.Share{Key: string(l.ID), Weight: ensemble.RatioFromDecimal(left.Amount())})
-			pool = g.add(pool, left)
 		}
-		if len(idx) == 0 {
+		if !w.exact {
+			g.takeFixed(lines, idx, d, ensemble.MoneyFromDecimal(d.Amount, g.cur))
 			return
 		}
-		take := ensemble.MoneyFromDecimal(d.Amount, g.cur)
-		if g.cmp(take, pool) > 0 {
-			take = pool
+		// Counted in calendar time: each cycle's lines take the cycle's
+		// prorated amount, cycle by cycle in order.
+		byCycle := map[int64][]int{}
+		periods := map[int64]ensemble.Period{}
+		var starts []int64
+		for _, i := range idx {
+			c, ok := g.subCycle(lines[i].Period.Start)
+			if !ok {
+				return
+			}
+			k := c.Start.UnixNano()
+			if _, seen := byCycle[k]; !seen {
+				starts = append(starts, k)
+				periods[k] = c
+			}
+			byCycle[k] = append(byCycle[k], i)
 		}
-		parts, err := ensemble.Allocate(take, shares, ensemble.AllocateOptions{})
-		if err != nil {
-			g.ps.Add(g.subPath()+".discounts", err)
-			return
-		}
-		for k, i := range idx {
-			l := &lines[i]
-			l.Discounts = append(l.Discounts, AppliedDiscount{ID: d.ID, Amount: parts[k]})
-			l.Discount = g.add(l.Discount, parts[k])
+		slices.Sort(starts)
+		for _, k := range starts {
+			g.takeFixed(lines, byCycle[k], d, g.fixedFor(d, w, periods[k]))
 		}
 	}
 	// Fixed discounts apply item by item, then subscription-wide, each in
@@ -386,16 +386,54 @@ func (g *gen) fixedDiscounts(lines []Line) {
 	}
 }
 
+// takeFixed takes up to take of fixed discount d off lines[idx], split in
+// proportion to what is left of them, never more than that.
+func (g *gen) takeFixed(lines []Line, idx []int, d *Discount, take ensemble.Money) {
+	if len(idx) == 0 || !take.IsPositive() {
+		return
+	}
+	shares := make([]ensemble.Share, len(idx))
+	pool := ensemble.MoneyFromMinor(0, g.cur)
+	for k, i := range idx {
+		left := g.sub(lines[i].Amount, lines[i].Discount)
+		shares[k] = ensemble.Share{Key: string(lines[i].ID), Weight: ensemble.RatioFromDecimal(left.Amount())}
+		pool = g.add(pool, left)
+	}
+	if g.cmp(take, pool) > 0 {
+		take = pool
+	}
+	parts, err := ensemble.Allocate(take, shares, ensemble.AllocateOptions{})
+	if err != nil {
+		g.ps.Add(g.subPath()+".discounts", err)
+		return
+	}
+	for k, i := range idx {
+		l := &lines[i]
+		l.Discounts = append(l.Discounts, AppliedDiscount{ID: d.ID, Amount: parts[k]})
+		l.Discount = g.add(l.Discount, parts[k])
+	}
+}
+
+// subCycle returns the cycle of the subscription's cadence that holds t.
+func (g *gen) subCycle(t time.Time) (ensemble.Period, bool) {
+	c, _, err := g.cad.PeriodAt(g.s.Anchor, t, g.loc)
+	if err != nil {
+		g.ps.Add(g.subPath()+".discounts", err)
+		return ensemble.Period{}, false
+	}
+	return c, true
+}
+
 // fixedApplies reports whether fixed discount d (of item it, or the
 // subscription's: nil), whose window is w, applies to line l: a line of
-// its item and offer whose service starts in the window, of a kind
-// discounts apply to.
+// its item and offer whose service starts in the window (or, for an exact
+// window, overlaps it), of a kind discounts apply to.
 func fixedApplies(d *Discount, it *Item, w window, l *Line) bool {
 	switch l.Kind {
 	case KindCommitmentTrueUp, KindCreditNote, KindPrepayment, KindPrepaidBreakage, KindEarlyTermination:
 		return false
 	}
-	return (it == nil || l.Item == it.ID) && (d.Offer == "" || l.Pin.Offer == d.Offer) && w.contains(l.Period.Start)
+	return (it == nil || l.Item == it.ID) && (d.Offer == "" || l.Pin.Offer == d.Offer) && w.meets(l.Period)
 }
 
 // taxKey groups lines for the tax breakdown.

@@ -121,8 +121,9 @@ func (k *LineKind) UnmarshalText(b []byte) error {
 	return err
 }
 
-// DiscountDuration says for how many billing cycles a discount applies.
-// The zero value, Forever, is the default.
+// DiscountDuration says for how long a discount applies: in billing
+// cycles, or (Repeating with a Discount.Length) in calendar time. The zero
+// value, Forever, is the default.
 type DiscountDuration uint8
 
 const (
@@ -132,7 +133,8 @@ const (
 	// Once applies the discount to the cycle its start falls in.
 	Once
 	// Repeating applies the discount to Discount.Cycles cycles, counted
-	// from the cycle its start falls in.
+	// from the cycle its start falls in, or for Discount.Length of calendar
+	// time from its start (see Discount.Length).
 	Repeating
 )
 

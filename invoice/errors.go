@@ -40,6 +40,13 @@ var (
 	// so that no one could bear it. A *BearerError wraps it; it matches
 	// ErrInvalid too.
 	ErrBearerNotOnLine = fmt.Errorf("%w: bearer not on the credited line", ErrInvalid)
+	// ErrDiscountDuration reports a discount whose duration cannot be
+	// billed: a Repeating discount with no cycles and no length, both, a
+	// cycle count or length outside its range (zero or negative cycles, a
+	// length of no calendar unit or a negative or too large count), or
+	// cycles or a length on a discount that is not Repeating. It matches
+	// ErrInvalid too.
+	ErrDiscountDuration = fmt.Errorf("%w: discount duration", ErrInvalid)
 	// ErrNoTaxRule reports a line the non-empty tax table has no rule for.
 	ErrNoTaxRule = errors.New("invoice: no tax rule")
 	// ErrNotIssued reports a credit note against a draft invoice.

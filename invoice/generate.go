@@ -158,17 +158,24 @@ func (a *arena) refSlice(n int) []ensemble.Ref {
 }
 
 // window is the span of line starts a discount applies to; a zero to is
-// open.
-type window struct{ from, to time.Time }
+// open. An exact window (a discount with a Length) is the span of service
+// the discount covers: a line takes it for the part of its service inside
+// (see covered).
+type window struct {
+	from, to time.Time
+	exact    bool
+}
 
 func (w window) contains(t time.Time) bool {
 	return !t.Before(w.from) && (w.to.IsZero() || t.Before(w.to))
 }
 
-// pct is a percentage discount applied to a line.
+// pct is a percentage discount applied to a line, over the part of the
+// line's service its window covers when the window is exact.
 type pct struct {
 	id DiscountID
 	p  ensemble.Ratio
+	w  window
 }
 
 // piece is one state of one charge stream over [start, end) (end zero:
@@ -345,10 +352,14 @@ func (g *gen) segments(it *Item) []Segment {
 	return out
 }
 
-// windowOf returns the line starts discount d applies to.
-func (g *gen) windowOf(d *Discount) (window, bool) {
+// windowOf returns the line starts discount d (of item it, or the
+// subscription's: nil) applies to, or the service it covers (exact).
+func (g *gen) windowOf(d *Discount, it *Item) (window, bool) {
 	if w, ok := g.wins[d]; ok {
 		return w, true
+	}
+	if d.Duration == Repeating && d.Length != (ensemble.Cadence{}) {
+		return g.exactWindow(d, it)
 	}
 	start := d.Start
 	if start.IsZero() {
@@ -386,35 +397,43 @@ func (g *gen) pcts(it *Item, o catalog.OfferID, t time.Time, seg ensemble.Ratio)
 	if !it.PartnerDiscount.IsZero() {
 		out = append(out, pct{id: partnerDiscount, p: it.PartnerDiscount})
 	}
-	scan := func(ds []Discount, offerScoped bool) {
+	scan := func(ds []Discount, owner *Item, offerScoped bool) {
 		for i := range ds {
 			d := &ds[i]
 			if d.Percent.IsZero() || (offerScoped && d.Offer != "" && d.Offer != o) {
 				continue
 			}
-			if w, ok := g.windowOf(d); ok && w.contains(t) {
-				out = append(out, pct{id: d.ID, p: d.Percent})
+			if w, ok := g.windowOf(d, owner); ok && (w.exact || w.contains(t)) {
+				// An exact window is clipped to the line's service by
+				// discount, which leaves it out where they do not meet.
+				out = append(out, pct{id: d.ID, p: d.Percent, w: w})
 			}
 		}
 	}
-	scan(it.Discounts, false)
-	scan(g.s.Discounts, true)
+	scan(it.Discounts, it, false)
+	scan(g.s.Discounts, nil, true)
 	if len(out) > 1 {
 		slices.SortFunc(out, func(a, b pct) int { return strings.Compare(string(a.id), string(b.id)) })
 	}
 	return out
 }
 
-// discount sets the line's percentage discounts: each is
-// round(base × p × to) - round(base × p × from) + round(whole × p),
-// capped in total at the line's amount (whole is the part of a line billed
-// whole rather than prorated; usually zero).
-func (g *gen) discount(l *Line, base, whole ensemble.Money, ps []pct, from, to ensemble.Ratio, neg bool) {
+// discount sets the percentage discounts of a line billing [from, to) of
+// cycle c: each is round(base × p × to) - round(base × p × from) +
+// round(whole × p), capped in total at the line's amount (whole is the
+// part of a line billed whole rather than prorated; usually zero). A
+// discount with an exact window takes [from, to) clipped to it, and the
+// same share of whole; one that does not meet the line is left out.
+func (g *gen) discount(l *Line, base, whole ensemble.Money, ps []pct, c ensemble.Period, from, to ensemble.Ratio, neg bool) {
 	total := ensemble.MoneyFromMinor(0, g.cur)
 	for _, p := range ps {
-		amt := g.cum(base, from.Mul(p.p), to.Mul(p.p))
+		lo, hi, ok := g.covered(p, c, from, to)
+		if !ok {
+			continue
+		}
+		amt := g.cum(base, lo.Mul(p.p), hi.Mul(p.p))
 		if !whole.IsZero() {
-			amt = g.add(amt, whole.MulRatio(p.p, g.mode))
+			amt = g.add(amt, whole.MulRatio(p.p.Mul(wholeShare(p, from, to, lo, hi)), g.mode))
 		}
 		if neg {
 			amt = amt.Neg()
@@ -425,12 +444,17 @@ func (g *gen) discount(l *Line, base, whole ensemble.Money, ps []pct, from, to e
 	g.capDiscount(l, total)
 }
 
-// deltaDiscount sets the discounts of a usage adjustment:
-// round(cumulative × p) - round(billed × p).
-func (g *gen) deltaDiscount(l *Line, cumulative, billed ensemble.Money, ps []pct) {
+// deltaDiscount sets the discounts of a usage adjustment of service svc:
+// round(cumulative × p) - round(billed × p), each taken over the share of
+// svc an exact window covers (see usageDiscount).
+func (g *gen) deltaDiscount(l *Line, cumulative, billed ensemble.Money, ps []pct, svc ensemble.Period) {
 	total := ensemble.MoneyFromMinor(0, g.cur)
 	for _, p := range ps {
-		amt := g.sub(cumulative.MulRatio(p.p, g.mode), billed.MulRatio(p.p, g.mode))
+		lo, hi, ok := g.covered(p, svc, ratioZero, ratioOne)
+		if !ok {
+			continue
+		}
+		amt := g.sub(g.cum(cumulative, lo.Mul(p.p), hi.Mul(p.p)), g.cum(billed, lo.Mul(p.p), hi.Mul(p.p)))
 		l.Discounts = append(l.Discounts, AppliedDiscount{ID: p.id, Percent: p.p, Amount: amt})
 		total = g.add(total, amt)
 	}
@@ -604,7 +628,7 @@ func (g *gen) oneTime(it *Item, p piece, at int) {
 	l.Full = r.Amount
 	l.Tiers = r.Lines
 	l.Amount = r.Amount.Round(g.mode)
-	g.discount(l, l.Amount, ensemble.Money{}, g.pcts(it, p.pin.Offer, p.start, p.disc), ratioZero, ratioOne, false)
+	g.discount(l, l.Amount, ensemble.Money{}, g.pcts(it, p.pin.Offer, p.start, p.disc), l.Cycle, ratioZero, ratioOne, false)
 }
 
 // recurring generates the lines of a recurring stream for every cycle
@@ -718,7 +742,7 @@ func (g *gen) charge(it *Item, p piece, c ensemble.Period, s time.Time, at int) 
 		l.Proration = g.prorationWhole(part, whole, from, ratioOne)
 	}
 	ps := g.pcts(it, p.pin.Offer, s, p.disc)
-	g.discount(l, part, whole, ps, from, ratioOne, false)
+	g.discount(l, part, whole, ps, c, from, ratioOne, false)
 	return billed{id: l.ID, p: p, full: r.Amount, tiers: r.Lines, pcts: ps, cycle: c}, true
 }
 
@@ -745,7 +769,7 @@ func (g *gen) credit(it *Item, ob *billed, t time.Time, at int) {
 		full, pcts, tiers = bl.Full, nil, bl.Tiers
 		for _, d := range bl.Discounts {
 			if !d.Percent.IsZero() {
-				pcts = append(pcts, pct{id: d.ID, p: d.Percent})
+				pcts = append(pcts, pct{id: d.ID, p: d.Percent, w: g.windowNamed(it, d.ID)})
 			}
 		}
 	}
@@ -764,7 +788,7 @@ func (g *gen) credit(it *Item, ob *billed, t time.Time, at int) {
 	l.Proration = g.prorationWhole(part, whole, from, ratioOne)
 	l.Credits = credits
 	l.Refs = append(l.Refs, ensemble.Ref{Kind: RefLine, ID: string(credits)})
-	g.discount(l, part, ensemble.Money{}, pcts, from, ratioOne, true)
+	g.discount(l, part, ensemble.Money{}, pcts, c, from, ratioOne, true)
 }
 
 // arrears bills each state a stream held during cycle c, in arrears. The
@@ -828,7 +852,7 @@ func (g *gen) arrearsLine(it *Item, p piece, c ensemble.Period, due time.Time, a
 	if !from.IsZero() || !toOne {
 		l.Proration = g.prorationWhole(part, whole, from, to)
 	}
-	g.discount(l, part, whole, g.pcts(it, p.pin.Offer, s, p.disc), from, to, false)
+	g.discount(l, part, whole, g.pcts(it, p.pin.Offer, s, p.disc), c, from, to, false)
 	return true
 }
 
@@ -1217,7 +1241,7 @@ func (g *gen) usageLine(it *Item, segs []Segment, agg *usage.Aggregate, late *us
 		l.Usage = tr
 		l.Cycle, l.Period = pd, svc
 		l.Refs = append(l.Refs, tr.Ref)
-		g.discount(l, l.Amount, ensemble.Money{}, g.pcts(it, ch.offer.pin.Offer, svc.Start, disc), ratioZero, ratioOne, false)
+		g.discount(l, l.Amount, ensemble.Money{}, g.pcts(it, ch.offer.pin.Offer, svc.Start, disc), svc, ratioZero, ratioOne, false)
 		if g.billedUsage != nil && g.due(end) {
 			*g.billedUsage = append(*g.billedUsage, *agg)
 		}
@@ -1250,7 +1274,7 @@ func (g *gen) usageLine(it *Item, segs []Segment, agg *usage.Aggregate, late *us
 		l.Usage = tr
 		l.Cycle, l.Period = pd, svc
 		l.Refs = append(l.Refs, tr.Ref, lr, ensemble.Ref{Kind: RefLine, ID: string(g.lineID(it, pd.Start, ch, KindUsage, time.Time{}))})
-		g.deltaDiscount(l, cumAmt, billedAmt, g.pcts(it, ch.offer.pin.Offer, svc.Start, disc))
+		g.deltaDiscount(l, cumAmt, billedAmt, g.pcts(it, ch.offer.pin.Offer, svc.Start, disc), svc)
 	}
 	if cut := g.uncutChange(segs, agg.Meter, pd); !cut.IsZero() {
 		l.Description += " (the whole period at this charge: not cut at " + cut.UTC().Format(time.DateOnly) +
@@ -1545,7 +1569,7 @@ func (g *gen) remainingValue(it *Item, last Segment, end, termEnd time.Time, at 
 				amt := g.prorate(part, whole, from, to, !e.Before(c.End))
 				var l Line // the line the charge would have billed, for its discounts
 				l.Amount = amt
-				g.discount(&l, part, whole, g.pcts(it, pin.Offer, s, last.Discount), from, to, false)
+				g.discount(&l, part, whole, g.pcts(it, pin.Offer, s, last.Discount), c, from, to, false)
 				total = g.add(total, g.sub(amt, l.Discount))
 				return true
 			})
@@ -1655,7 +1679,9 @@ func (g *gen) progressive(it *Item, segs []Segment, p *ProgressiveUsage, at int)
 		// What the progressive lines billed, net of their discounts.
 		net := bilAmt
 		for _, x := range ps {
-			net = g.sub(net, bilAmt.MulRatio(x.p, g.mode))
+			if lo, hi, ok := g.covered(x, svc, ratioZero, ratioOne); ok {
+				net = g.sub(net, g.cum(bilAmt, lo.Mul(x.p), hi.Mul(x.p)))
+			}
 		}
 		tr.BilledNet = net
 	}
@@ -1671,7 +1697,7 @@ func (g *gen) progressive(it *Item, segs []Segment, p *ProgressiveUsage, at int)
 	l.Amount = amt
 	l.Usage = tr
 	l.Refs = append(l.Refs, tr.Ref)
-	g.deltaDiscount(l, cumAmt, bilAmt, ps)
+	g.deltaDiscount(l, cumAmt, bilAmt, ps, svc)
 	if g.billedUsage != nil && !open && g.due(end) {
 		*g.billedUsage = append(*g.billedUsage, *agg)
 	}

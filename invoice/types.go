@@ -393,15 +393,45 @@ type Discount struct {
 	// takes what the line it reverses took (the reversal gives that back),
 	// and it and a line billed late what the lines of their cycle that
 	// stand left of it.
-	Amount decimal.Decimal `json:"amount,omitzero"` // Duration says for how many cycles of the subscription's cadence the
-	// discount applies.
+	//
+	// A discount with a Length takes, for each cycle of the subscription's
+	// cadence, Amount prorated by the share of the cycle its calendar time
+	// covers (on the run's proration basis, rounded once per cycle) off the
+	// lines whose service overlaps it, split the same way: 10.00 off for
+	// three months from June 15, on cycles from the 1st, takes 5.33 in June,
+	// 10.00 in July and August and 4.67 in September.
+	Amount decimal.Decimal `json:"amount,omitzero"`
+	// Duration says for how long the discount applies: every cycle of the
+	// subscription's cadence, one, or (Repeating) a number of cycles or a
+	// Length of calendar time.
 	Duration DiscountDuration `json:"duration,omitempty"`
-	// Cycles is the number of cycles of a Repeating discount (1 to
-	// ensemble.MaxCadenceCount); zero otherwise.
+	// Cycles is the number of cycles of a Repeating discount counted in
+	// billing cycles (1 to ensemble.MaxCadenceCount); zero otherwise.
 	Cycles int `json:"cycles,omitempty"`
-	// Start is when the discount begins (zero: the subscription's anchor).
-	// A line applies when its service period starts in the discount's
-	// cycles.
+	// Length is how long a Repeating discount counted in calendar time
+	// lasts, such as ensemble.Every(3, ensemble.Monthly) for "the first
+	// three months" (days, weeks, quarters and years likewise; Count 0 is
+	// 1), stepped from Start in the subscription's time zone with month
+	// ends clamped (from January 31, one month ends on February 28). The
+	// discount covers exactly [Start, Start + Length): a line whose service
+	// straddles either end takes it for the part inside, prorated on the
+	// run's proration basis as partial cycles are (a one-time fee, at an
+	// instant, takes it whole when that instant is inside; a usage line, by
+	// the share of its service period inside, whenever in it the usage was
+	// recorded). Thirty percent off the first three months of a 600.00
+	// monthly plan from June 15, on cycles from the 1st, bills
+	// June 15-30 224.00, July and August 420.00 and September 516.00 (84.00
+	// off the first 14 days); counted in cycles (Cycles 3) the stub spends
+	// one and September bills 600.00. Exactly one of Cycles and Length is
+	// set on a Repeating discount, neither on another: otherwise the
+	// discount is refused with ErrDiscountDuration.
+	Length ensemble.Cadence `json:"length,omitzero"`
+	// Start is when the discount begins. Zero is the subscription's anchor
+	// for a discount counted in cycles, and, for one with a Length, the
+	// start of its item (its first segment) or of the subscription (the
+	// earliest start of its items, Line.SubscriptionStart). A discount
+	// counted in cycles applies to a line whose service period starts in
+	// the discount's cycles (from the cycle Start falls in), whole.
 	Start time.Time `json:"start,omitzero"`
 	// Offer limits a subscription discount to the lines of one offer.
 	Offer catalog.OfferID `json:"offer,omitempty"`

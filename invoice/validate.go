@@ -355,14 +355,30 @@ func (b *Builder) validateDiscounts(ps *ensemble.Problems, at func() string, s *
 		case hasA && inRange(d.Amount) && !ensemble.MoneyFromDecimal(d.Amount, s.Currency).IsRounded():
 			ps.Add(da()+".amount", bad(ErrInvalid, "%s is not whole minor units", d.Amount))
 		}
-		switch {
-		case d.Duration > Repeating:
-			ps.Add(da()+".duration", bad(ErrInvalid, "%d", d.Duration))
-		case d.Duration == Repeating && (d.Cycles < 1 || d.Cycles > ensemble.MaxCadenceCount):
-			ps.Add(da()+".cycles", bad(ErrInvalid, "%d", d.Cycles))
-		case d.Duration != Repeating && d.Cycles != 0:
-			ps.Add(da()+".cycles", bad(ErrInvalid, "cycles %d without a repeating duration", d.Cycles))
+		validateDuration(ps, da, d)
+	}
+}
+
+// validateDuration reports a discount's duration that cannot be billed
+// (see ErrDiscountDuration).
+func validateDuration(ps *ensemble.Problems, da func() string, d *Discount) {
+	hasLength := d.Length != (ensemble.Cadence{})
+	switch {
+	case d.Duration > Repeating:
+		ps.Add(da()+".duration", bad(ErrInvalid, "%d", d.Duration))
+	case d.Duration != Repeating && d.Cycles != 0:
+		ps.Add(da()+".cycles", bad(ErrDiscountDuration, "cycles %d without a repeating duration", d.Cycles))
+	case d.Duration != Repeating && hasLength:
+		ps.Add(da()+".length", bad(ErrDiscountDuration, "length %s without a repeating duration", d.Length))
+	case d.Duration != Repeating:
+	case hasLength && d.Cycles != 0:
+		ps.Add(da(), bad(ErrDiscountDuration, "discount %q has both cycles (%d) and a length (%s): count it one way", d.ID, d.Cycles, d.Length))
+	case hasLength:
+		if err := d.Length.Validate(); err != nil {
+			ps.Add(da()+".length", because(ErrDiscountDuration, "%v", err))
 		}
+	case d.Cycles < 1 || d.Cycles > ensemble.MaxCadenceCount:
+		ps.Add(da()+".cycles", bad(ErrDiscountDuration, "%d is outside [1, %d] and no length is set", d.Cycles, ensemble.MaxCadenceCount))
 	}
 }
 
