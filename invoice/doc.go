@@ -38,8 +38,11 @@
 // subscription anchored on the 1st, anchored at its activation, bills a
 // whole year from March 17 and renews on March 17; its upgrades are
 // prorated on that year and its end credits that year's unused part. The
-// subscription's cycles still govern its other items, discount durations and
-// the minimum commitment. Items follow the subscription's anchor by default.
+// subscription's cycles still govern its other items, discount durations
+// counted in cycles and the minimum commitment. A discount can instead last
+// calendar time from its start (Discount.Length: "the first three
+// months"), covering exactly that span: a line straddling its end takes it
+// for the part inside, prorated. Items follow the subscription's anchor by default.
 // An item that ends inside its term owes the term's early-termination fee
 // (Term.EarlyTermination: a fixed amount, an amount declining over the
 // term, or a share of the remaining contract value), one
