@@ -1,6 +1,7 @@
 package invoice_test
 
 import (
+	"fmt"
 	"slices"
 	"testing"
 	"time"
@@ -161,5 +162,54 @@ func TestPropertyDiscountLengthCoversExactlyItsSpan(t *testing.T) {
 		splitNet, splitTook := netOf(t, all, "intro")
 		require.True(t, splitTook.Equal(took), "split runs took %s, one run %s", splitTook, took)
 		require.True(t, splitNet.Equal(net), "split runs bill %s, one run %s", splitNet, net)
+	})
+}
+
+// A fixed discount lasting a Length takes, over any split of the runs,
+// what one run takes, when each cycle bills one line (a stretch of service
+// without changes, maybe cancelled), and never more than its amount for
+// each cycle it reaches.
+func TestPropertyFixedDiscountLengthSplitsLikeOneRun(t *testing.T) {
+	rapid.Check(t, func(t *rapid.T) {
+		b := termsPropBuilder(t)
+		s, from, to := drawLengthSub(t)
+		it := &s.Items[0]
+		it.Segments = it.Segments[:1]
+		it.Segments[0].End = time.Time{}
+		d := &it.Discounts[0]
+		d.Percent, d.Amount = ensemble.Ratio{}, dec(rapid.SampledFrom([]string{"0.01", "10.00", "33.33", "1000.00"}).Draw(t, "amount"))
+		horizon := s.Anchor.AddDate(0, 10, 0)
+		one, err := b.Build(invoice.Run{At: horizon}, []invoice.Subscription{s})
+		require.NoError(t, err)
+		_, took := netOf(t, one, "intro")
+		loc, err := time.LoadLocation(s.TimeZone)
+		require.NoError(t, err)
+		reached := 0
+		periods, err := ensemble.Every(1, ensemble.Monthly).Periods(s.Anchor, ensemble.Period{Start: from, End: to}, loc)
+		require.NoError(t, err)
+		for range periods {
+			reached++
+		}
+		most := ensemble.MoneyFromDecimal(d.Amount.Mul(dec(fmt.Sprint(reached))), eur)
+		c, err := took.Cmp(most)
+		require.NoError(t, err)
+		require.LessOrEqual(t, c, 0, "took %s, more than %s for %d cycles", took, most, reached)
+
+		var cuts []time.Time
+		for range rapid.IntRange(1, 6).Draw(t, "runs") {
+			cuts = append(cuts, drawInstant(t, s.Anchor.Add(-48*time.Hour), 24*300, "run_at"))
+		}
+		slices.SortFunc(cuts, time.Time.Compare)
+		cuts = slices.CompactFunc(cuts, time.Time.Equal)
+		var all []invoice.Invoice
+		after := time.Time{}
+		for _, at := range append(cuts, horizon) {
+			invs, err := b.Build(invoice.Run{After: after, At: at}, []invoice.Subscription{s})
+			require.NoError(t, err)
+			all = append(all, invs...)
+			after = at
+		}
+		_, splitTook := netOf(t, all, "intro")
+		require.True(t, splitTook.Equal(took), "split runs took %s, one run %s", splitTook, took)
 	})
 }
