@@ -198,3 +198,34 @@ func TestDiscountLengthJSON(t *testing.T) {
 	require.Equal(t, ensemble.Every(3, ensemble.Monthly), d.Length)
 	roundTrip(t, d)
 }
+
+// A discount lasting three months from June 15, recorded on August 20
+// after the runs of June, July and August billed them whole, is caught up
+// by the run of September given what was billed (Run.Billed): June to
+// August are billed anew with it, September takes its 84.00, and the five
+// invoices come to what they would have with the discount known: 224.00 +
+// 420.00 + 420.00 + 516.00 + 600.00 = 2,180.00.
+func TestDiscountLengthRecordedLateIsCaughtUp(t *testing.T) {
+	s := sub("s1", date(2026, 6, 1), item("i1", seg(date(2026, 6, 15), time.Time{}, pin("pro", 1), "20")))
+	b := builder(t, invoice.Options{})
+	var billed []invoice.Line
+	var got []string
+	total := money("0")
+	after := time.Time{}
+	for _, at := range []time.Time{date(2026, 6, 30), date(2026, 7, 1), date(2026, 8, 1), date(2026, 9, 1), date(2026, 10, 1)} {
+		if at.Equal(date(2026, 9, 1)) {
+			d := threeMonths("intro")
+			d.Recorded = date(2026, 8, 20)
+			s.Items[0].Discounts = []invoice.Discount{d}
+		}
+		inv := build1(t, b, invoice.Run{After: after, At: at, Billed: billed}, s)
+		billed = append(billed, inv.Lines...)
+		got = append(got, inv.Subtotal.AmountString())
+		var err error
+		total, err = total.Add(inv.Subtotal)
+		require.NoError(t, err)
+		after = at
+	}
+	require.Equal(t, []string{"320.00", "600.00", "600.00", "60.00", "600.00"}, got) // 60.00 = 516.00 - 96.00 - 180.00 - 180.00
+	require.Equal(t, "2180.00", total.AmountString())
+}
