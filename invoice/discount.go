@@ -121,6 +121,17 @@ func (g *gen) fixedFor(d *Discount, w window, c ensemble.Period) ensemble.Money 
 	return g.cum(full, lo, hi)
 }
 
+// partOf returns the part of service p inside exact window w.
+func partOf(p ensemble.Period, w window) ensemble.Period {
+	if w.from.After(p.Start) {
+		p.Start = w.from
+	}
+	if w.to.Before(p.End) {
+		p.End = w.to
+	}
+	return ensemble.Period{Start: p.Start.UTC(), End: p.End.UTC()}
+}
+
 // meets reports whether a line of service p is one the window applies to:
 // its service starts in it, or, for an exact window, its service (or its
 // instant) overlaps it.

@@ -229,3 +229,22 @@ func TestDiscountLengthRecordedLateIsCaughtUp(t *testing.T) {
 	require.Equal(t, []string{"320.00", "600.00", "600.00", "60.00", "600.00"}, got) // 60.00 = 516.00 - 96.00 - 180.00 - 180.00
 	require.Equal(t, "2180.00", total.AmountString())
 }
+
+// A line the discount covers in part says which part (AppliedDiscount.
+// Service), and Explain shows it.
+func TestDiscountLengthSaysWhatItCovered(t *testing.T) {
+	it := item("i1", seg(date(2026, 6, 15), time.Time{}, pin("pro", 1), "20"))
+	it.Discounts = []invoice.Discount{threeMonths("intro")}
+	s := sub("s1", date(2026, 6, 1), it)
+	b := builder(t, invoice.Options{})
+	inv := build1(t, b, invoice.Run{After: date(2026, 8, 31), At: date(2026, 9, 1)}, s)
+	require.Len(t, inv.Lines, 1)
+	d := inv.Lines[0].Discounts[0]
+	require.Equal(t, "84.00", d.Amount.AmountString())
+	require.True(t, ensemble.MustPeriod(date(2026, 9, 1), date(2026, 9, 15)).Equal(d.Service), "%s", d.Service)
+	require.Contains(t, invoice.Explain(inv.Lines[0]), "discount intro 30% of the service in [2026-09-01, 2026-09-15), where it runs: -EUR 84.00")
+	roundTrip(t, inv)
+
+	whole := build1(t, b, invoice.Run{After: date(2026, 7, 31), At: date(2026, 8, 1)}, s)
+	require.True(t, whole.Lines[0].Discounts[0].Service.Start.IsZero(), "August is covered whole")
+}

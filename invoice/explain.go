@@ -154,6 +154,8 @@ func Explain(l Line) string {
 		}
 		if d.Percent.IsZero() {
 			fmt.Fprintf(&b, "  discount %s (fixed, shared over the invoice's lines): -%s\n", d.ID, d.Amount)
+		} else if !d.Service.Start.IsZero() {
+			fmt.Fprintf(&b, "  discount %s %s of the service in %s, where it runs: -%s\n", d.ID, d.Percent.Percent(), span(d.Service), d.Amount)
 		} else {
 			fmt.Fprintf(&b, "  discount %s %s: -%s\n", d.ID, d.Percent.Percent(), d.Amount)
 		}

@@ -438,7 +438,11 @@ func (g *gen) discount(l *Line, base, whole ensemble.Money, ps []pct, c ensemble
 		if neg {
 			amt = amt.Neg()
 		}
-		l.Discounts = append(l.Discounts, AppliedDiscount{ID: p.id, Percent: p.p, Amount: amt})
+		ad := AppliedDiscount{ID: p.id, Percent: p.p, Amount: amt}
+		if lo.Cmp(from) != 0 || hi.Cmp(to) != 0 {
+			ad.Service = partOf(l.Period, p.w)
+		}
+		l.Discounts = append(l.Discounts, ad)
 		total = g.add(total, amt)
 	}
 	g.capDiscount(l, total)
@@ -455,7 +459,11 @@ func (g *gen) deltaDiscount(l *Line, cumulative, billed ensemble.Money, ps []pct
 			continue
 		}
 		amt := g.sub(g.cum(cumulative, lo.Mul(p.p), hi.Mul(p.p)), g.cum(billed, lo.Mul(p.p), hi.Mul(p.p)))
-		l.Discounts = append(l.Discounts, AppliedDiscount{ID: p.id, Percent: p.p, Amount: amt})
+		ad := AppliedDiscount{ID: p.id, Percent: p.p, Amount: amt}
+		if lo.Sign() != 0 || hi.Cmp(ratioOne) != 0 {
+			ad.Service = partOf(svc, p.w)
+		}
+		l.Discounts = append(l.Discounts, ad)
 		total = g.add(total, amt)
 	}
 	g.capDiscount(l, total)

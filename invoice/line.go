@@ -315,6 +315,11 @@ type AppliedDiscount struct {
 	Percent ensemble.Ratio `json:"percent,omitzero"`
 	// Amount is what it took off (same sign as the line's Amount).
 	Amount ensemble.Money `json:"amount"`
+	// Service is the part of the line's service a percentage discount
+	// lasting calendar time (Discount.Length) covered, when it covered
+	// only part of it (the line straddles its start or end); zero
+	// otherwise. Amount is for that part, prorated.
+	Service ensemble.Period `json:"service,omitzero"`
 }
 
 // TaxTrace is the tax rule a line was taxed under.
