@@ -248,3 +248,15 @@ func TestDiscountLengthSaysWhatItCovered(t *testing.T) {
 	whole := build1(t, b, invoice.Run{After: date(2026, 7, 31), At: date(2026, 8, 1)}, s)
 	require.True(t, whole.Lines[0].Discounts[0].Service.Start.IsZero(), "August is covered whole")
 }
+
+// A yearly fee billed in advance takes three months' discount for the
+// three months it covers, not for the year: 30% of 1,200.00 × 90/365 =
+// 88.77 off the year from January 1, 2027.
+func TestDiscountLengthOnAYearlyFee(t *testing.T) {
+	it := item("y", seg(date(2027, 1, 1), time.Time{}, pin("commit", 1), "1"))
+	it.Discounts = []invoice.Discount{threeMonths("intro")}
+	inv := build1(t, termsBuilder(t, invoice.Options{}), invoice.Run{At: date(2027, 1, 1)}, sub("s1", date(2027, 1, 1), it))
+	require.Len(t, inv.Lines, 1)
+	require.Equal(t, "1200.00", inv.Lines[0].Amount.AmountString())
+	require.Equal(t, "88.77", inv.Lines[0].Discount.AmountString())
+}
