@@ -44,7 +44,11 @@ func (g *gen) checkBackdated() {
 		for k := range ds {
 			if d := &ds[k]; d.Recorded.After(after) {
 				if w, ok := g.windowOf(d, owner); ok {
-					note(at, item, func() string { return ensemble.Path("discounts", k) + ".start" }, w.from, d.Recorded, false)
+					eff := w.from
+					if w.exact {
+						eff = g.exactEffective(w, owner)
+					}
+					note(at, item, func() string { return ensemble.Path("discounts", k) + ".start" }, eff, d.Recorded, false)
 				}
 			}
 		}

@@ -177,6 +177,10 @@ func drawHistory(t *rapid.T) *history {
 		h.discount = &invoice.Discount{ID: "promo", Percent: ensemble.MustRatio("15%"), Start: start, Recorded: recorded(start, "promo")}
 		if rapid.Bool().Draw(t, "promo repeats") {
 			h.discount.Duration, h.discount.Cycles = invoice.Repeating, 2
+			if rapid.Bool().Draw(t, "promo lasts calendar time") {
+				h.discount.Cycles = 0
+				h.discount.Length = rapid.SampledFrom([]ensemble.Cadence{ensemble.Every(2, ensemble.Monthly), ensemble.Every(45, ensemble.Daily)}).Draw(t, "promo length")
+			}
 		}
 	}
 	return h

@@ -2,8 +2,10 @@ package invoice
 
 import (
 	"math/big"
+	"time"
 
 	"github.com/ensemble-commerce/ensemble"
+	"github.com/ensemble-commerce/ensemble/catalog"
 )
 
 // Discounts counted in calendar time (Discount.Length) cover exactly
@@ -37,6 +39,56 @@ func (g *gen) exactWindow(d *Discount, it *Item) (window, bool) {
 	}
 	g.wins[d] = w
 	return w, true
+}
+
+// exactEffective returns when exact window w (of a discount of item
+// owner, or the subscription's: nil) first changes what was billed: the
+// start of the cycle holding its start of each recurring charge of the
+// items it discounts, billed in advance at that start (or later, at the
+// item's activation), or of the subscription's cycle, whichever is
+// earliest. A discount recorded after a run that billed such a line is
+// back-dated though it starts after that run.
+func (g *gen) exactEffective(w window, owner *Item) time.Time {
+	eff := w.from
+	earliest := func(cad ensemble.Cadence, anchor time.Time) {
+		if c, _, err := cad.PeriodAt(anchor, w.from, g.loc); err == nil && c.Start.Before(eff) {
+			eff = c.Start
+		}
+	}
+	earliest(g.cad, g.s.Anchor)
+	for j := range g.s.Items {
+		it := &g.s.Items[j]
+		if owner != nil && it != owner {
+			continue
+		}
+		anchor := g.s.Anchor
+		if !it.Anchor.IsZero() {
+			anchor = it.Anchor
+		}
+		pins := func(p catalog.Pin) {
+			o := g.b.offers[p]
+			if o == nil {
+				return // reported by validation
+			}
+			for _, ch := range o.charges {
+				if ch.typ != catalog.Recurring || ch.timing == catalog.InArrears {
+					continue
+				}
+				cad := ch.cadence
+				if cad == (ensemble.Cadence{}) {
+					cad = g.cad
+				}
+				earliest(cad, anchor)
+			}
+		}
+		for _, sg := range it.Segments {
+			pins(sg.Pin)
+			for _, a := range sg.AddOns {
+				pins(a.Pin)
+			}
+		}
+	}
+	return eff
 }
 
 // windowNamed returns the exact window of the percentage discount named

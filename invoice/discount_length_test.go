@@ -260,3 +260,33 @@ func TestDiscountLengthOnAYearlyFee(t *testing.T) {
 	require.Equal(t, "1200.00", inv.Lines[0].Amount.AmountString())
 	require.Equal(t, "88.77", inv.Lines[0].Discount.AmountString())
 }
+
+// A discount starting inside a cycle already billed in advance, recorded
+// after that run, changes a line billed: it is back-dated to the cycle's
+// start (a *BackdatedError without Run.Billed), and given what was billed
+// the run bills June anew with 96.00 off (504.00) and July at 420.00.
+// Found by TestPropertyBackdatedRunsBillAsOneRun, where the runs billed
+// 0.06 more than one run: a discount from February 2 recorded then was
+// never given to February 2 and 3 of a line billed on February 1.
+func TestDiscountLengthStartingInABilledCycleIsBackdated(t *testing.T) {
+	s := sub("s1", date(2026, 6, 1), item("i1", seg(date(2026, 6, 1), time.Time{}, pin("pro", 1), "20")))
+	b := builder(t, invoice.Options{})
+	june := build1(t, b, invoice.Run{At: date(2026, 6, 1)}, s)
+	require.Equal(t, "600.00", june.Subtotal.AmountString())
+
+	d := threeMonths("intro")
+	d.Start, d.Recorded = date(2026, 6, 15), date(2026, 6, 15)
+	s.Discounts = []invoice.Discount{d}
+	run := invoice.Run{After: date(2026, 6, 1), At: date(2026, 7, 1)}
+	_, err := b.Build(run, []invoice.Subscription{s})
+	var be *invoice.BackdatedError
+	require.ErrorAs(t, err, &be)
+	require.Equal(t, "discounts[0].start", be.Field)
+	require.True(t, date(2026, 6, 1).Equal(be.Effective), "effective %s", be.Effective)
+
+	run.Billed = june.Lines
+	july := build1(t, b, run, s)
+	total, err := june.Subtotal.Add(july.Subtotal)
+	require.NoError(t, err)
+	require.Equal(t, "924.00", total.AmountString()) // 504.00 + 420.00
+}
