@@ -90,6 +90,9 @@ func drawSub(t *rapid.T, id string) invoice.Subscription {
 		}
 		if rapid.Bool().Draw(t, id+"_item_discount") {
 			it.Discounts = []invoice.Discount{{ID: "item", Percent: ensemble.MustRatio("15%"), Duration: invoice.Repeating, Cycles: 2}}
+			if rapid.Bool().Draw(t, id+"_item_discount_months") {
+				it.Discounts[0].Cycles, it.Discounts[0].Length = 0, ensemble.Every(2, ensemble.Monthly)
+			}
 		}
 		s.Items = append(s.Items, it)
 	}

@@ -124,6 +124,18 @@ func drawTermsSub(t *rapid.T, until time.Time) (invoice.Subscription, []usage.Ag
 				Digest: usage.DigestOf(usage.RecordID(p.Start.String()))})
 		}
 	}
+	if rapid.Bool().Draw(t, "intro") {
+		// A percentage discount lasting calendar time, from the
+		// subscription's start or its own.
+		d := invoice.Discount{ID: "intro", Percent: drawRatio(t, "intro_percent"), Duration: invoice.Repeating, Length: drawLength(t)}
+		if d.Percent.IsZero() {
+			d.Percent = ensemble.MustRatio("30%")
+		}
+		if rapid.Bool().Draw(t, "intro_own_start") {
+			d.Start = drawInstant(t, anchor, 24*400, "intro_start")
+		}
+		s.Discounts = append(s.Discounts, d)
+	}
 	return s, aggs
 }
 
