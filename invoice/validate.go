@@ -17,7 +17,8 @@ import (
 // subscriptions[2].items[0].segments[1].quantity: IDs empty, malformed or
 // duplicated; segments out of order or overlapping; pins the catalog lacks
 // or in another currency; negative quantities; add-ons that do not attach;
-// discounts with neither or both of percent and amount, or out of range;
+// discounts with neither or both of percent and amount, or out of range,
+// or whose duration cannot be billed (ErrDiscountDuration);
 // unknown time zones; usage for unknown lines. Build calls it first.
 func (b *Builder) Validate(run Run, subs []Subscription) error {
 	var ps ensemble.Problems
