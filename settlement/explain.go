@@ -21,7 +21,14 @@ import (
 // entry they act on, a clawback's note saying who bore the credit or lost
 // dispute (see Bearer), and a dispute's fee after the tree. It follows the entries' references and never
 // re-derives a figure: amounts of inner nodes are the sums of the entries
-// below them (exact beyond the int64 range of minor units). entries may
+// below them (exact beyond the int64 range of minor units). A line that
+// earned nothing itself (a credit-note or proration-credit line, a write-off
+// "<line>#writeoff.<id>", a lost dispute "<line>#dispute.<n>") is rendered
+// as the entries it made, headed by the value they moved: their clawbacks
+// and fees, not the uncollected, reserve, release or hold entries beside
+// them, which move none (on a plan payable on collection each clawback has an
+// uncollected twin, which the header once added: a credit of 500.00 read
+// -1000.00). entries may
 // hold other lines' entries; a line without entries is an error (a line
 // settled at zero has none: State.Line says it was settled), and so
 // are an amount that is not whole minor units and an id two of the line's
@@ -171,8 +178,13 @@ func Explain(line LineID, entries []Entry) (string, error) {
 }
 
 // explainCredit renders a line that earned nothing itself — a credit-note
-// or proration-credit line — as what it did: the entries of the credited
-// line it clawed back (or held, or released), one per party, in entry order.
+// or proration-credit line, a write-off, a lost dispute — as what it did:
+// the entries of the credited line it clawed back (or held, released, took
+// off what awaits payment), one per party, in entry order, under a header
+// giving the value it moved: its clawbacks and fees (movesValue). The other
+// entries move no value (an uncollected entry taking a clawback's amount off
+// what awaits the customer's payment, a reserve drawn to meet it), so adding
+// them would count the credit twice on a plan payable on collection.
 func explainCredit(line LineID, entries []Entry) (string, error) {
 	var b strings.Builder
 	var total ensemble.Money
@@ -183,11 +195,16 @@ func explainCredit(line LineID, entries []Entry) (string, error) {
 		if e.Line != line {
 			continue
 		}
-		sum, err := total.Add(e.LineAmount())
-		if err != nil {
-			return "", fmt.Errorf("settlement: explain: entry %q: %w", e.ID, err)
+		if total.Currency().Code() == "" {
+			total = ensemble.MoneyFromMinor(0, e.LineAmount().Currency()) // zero in the line's currency until something moves value
 		}
-		total = sum
+		if movesValue(e.Kind) {
+			sum, err := total.Add(e.LineAmount())
+			if err != nil {
+				return "", fmt.Errorf("settlement: explain: entry %q: %w", e.ID, err)
+			}
+			total = sum
+		}
 		if c := actsOn(e); c != line && credited == "" {
 			credited = string(c)
 		}
@@ -218,6 +235,19 @@ func explainCredit(line LineID, entries []Entry) (string, error) {
 		b.WriteString(branch + l + "\n")
 	}
 	return b.String(), nil
+}
+
+// movesValue reports whether entries of kind k move value between the
+// parties of a line, as ComputeMetrics counts them: earnings, supplier
+// costs, clawbacks, adjustments and fees. Reserves, releases, holds, what
+// awaits or was collected of a line payable on collection, and payouts only
+// say when the value is payable.
+func movesValue(k EntryKind) bool {
+	switch k {
+	case KindEarning, KindSupplierCost, KindClawback, KindAdjustment, KindFee:
+		return true
+	}
+	return false
 }
 
 // actsOn returns the settled line e belongs to or acts on: the last
