@@ -33,34 +33,38 @@ func (d *decider) chunk(def, perLine int) int {
 
 // writeIDs writes the entry ids of the plan's leaves for line l,
 // "line:path" each, one after the other into the call's id chunk; the ids
-// (entryID) are substrings of it.
+// (entryID) are substrings of it. A leaf with a reserve writes its
+// reserve's ids, "line:path#reserve" and "line:path#release", the first
+// of which begins with the earning's.
 func (d *decider) writeIDs(l *Line, plan *cplan) {
 	need := len(plan.paths)*(len(l.ID)+1) + plan.pathsLen
-	if d.idChunk.Cap()-d.idChunk.Len() < need {
-		// A fresh chunk: strings taken from the old one stay valid, since
-		// a Builder never rewrites what it holds.
-		d.idChunk = strings.Builder{}
-		d.idChunk.Grow(max(d.chunk(idChunkSize, need), need))
+	var buf [512]byte
+	b := buf[:0]
+	if need > len(buf) {
+		b = make([]byte, 0, need)
 	}
-	start := d.idChunk.Len()
 	d.idOff = d.idOff[:0]
 	for _, p := range plan.paths {
-		d.idOff = append(d.idOff, d.idChunk.Len()-start)
-		d.idChunk.WriteString(string(l.ID))
-		d.idChunk.WriteByte(':')
-		d.idChunk.WriteString(p)
+		d.idOff = append(d.idOff, len(b))
+		b = append(append(append(b, l.ID...), ':'), p...)
 	}
-	d.idOff = append(d.idOff, d.idChunk.Len()-start)
-	d.ids = d.idChunk.String()[start:]
+	d.idOff = append(d.idOff, len(b))
+	d.idLine = len(l.ID) + 1
+	d.ids = d.keepChunked(b, need)
 }
 
 // keepText returns b as a string kept in the call's chunk of text, where
 // entry ids are written: the texts of entries that vary per line (a
 // reserve's note, a computed share) cost no allocation of their own.
-func (d *decider) keepText(b []byte) string {
+func (d *decider) keepText(b []byte) string { return d.keepChunked(b, 64) }
+
+// keepChunked keeps b in the call's chunk of text, taking a fresh chunk
+// sized for perLine bytes a line when b does not fit: strings taken from
+// the old one stay valid, since a Builder never rewrites what it holds.
+func (d *decider) keepChunked(b []byte, perLine int) string {
 	if d.idChunk.Cap()-d.idChunk.Len() < len(b) {
 		d.idChunk = strings.Builder{}
-		d.idChunk.Grow(max(d.chunk(idChunkSize, 64), len(b)))
+		d.idChunk.Grow(max(d.chunk(idChunkSize, perLine), len(b)))
 	}
 	start := d.idChunk.Len()
 	d.idChunk.Write(b)
@@ -83,9 +87,13 @@ func (d *decider) keepNote(b []byte) string {
 }
 
 // entryID returns the id of leaf n's entry for the current line,
-// "line:node/path".
+// "line:node/path": the beginning of its reserve's id when it keeps one.
 func (d *decider) entryID(n *cnode) string {
-	return d.ids[d.idOff[n.leafIdx]:d.idOff[n.leafIdx+1]]
+	i := n.leafIdx
+	if n.reserve != nil {
+		return d.ids[d.idOff[i] : d.idOff[i]+d.idLine+len(n.path)]
+	}
+	return d.ids[d.idOff[i]:d.idOff[i+1]]
 }
 
 // reserveIDs returns the ids of the reserve and its release held back
@@ -93,7 +101,7 @@ func (d *decider) entryID(n *cnode) string {
 func (d *decider) reserveIDs(n *cnode, of EntryID) (EntryID, EntryID) {
 	if n.reserve != nil && !n.role.multi() {
 		i := n.leafIdx
-		return EntryID(d.ids[d.idOff[i+1]:d.idOff[i+2]]), EntryID(d.ids[d.idOff[i+2]:d.idOff[i+3]])
+		return EntryID(d.ids[d.idOff[i]:d.idOff[i+1]]), EntryID(d.ids[d.idOff[i+1]:d.idOff[i+2]])
 	}
 	return of + "#reserve", of + "#release"
 }

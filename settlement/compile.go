@@ -138,7 +138,7 @@ type cplan struct {
 	method   ensemble.AllocationMethod
 	cums     []*cnode // nodes with cumulative shares
 	leaves   int      // entries a line usually makes, for preallocation
-	paths    []string // leaf paths in tree order, each followed by its reserve's ("path#reserve", "path#release"); entry ids are built from them
+	paths    []string // leaf paths in tree order, a leaf with a reserve's as its reserve's ("path#reserve", "path#release"); entry ids are built from them
 	pathsLen int
 	depth    int
 
@@ -502,13 +502,15 @@ func (s *Settler) compileNode(p *ensemble.Problems, path string, cp *cplan, n *N
 	c.leaf = len(n.Children) == 0
 	if c.leaf {
 		c.leafIdx = len(cp.paths)
-		cp.paths = append(cp.paths, c.path)
-		cp.pathsLen += len(c.path)
 		cp.leaves++
-		if n.Reserve != nil {
+		if n.Reserve == nil {
+			cp.paths = append(cp.paths, c.path)
+			cp.pathsLen += len(c.path)
+		} else {
 			cp.reserveDays = max(cp.reserveDays, n.Reserve.Days)
 			cp.leaves += 2
-			// The reserve's entries and their ids follow the earning's.
+			// The reserve's ids, of which the earning's is the beginning
+			// of the first (entryID).
 			cp.paths = append(cp.paths, c.path+"#reserve", c.path+"#release")
 			cp.pathsLen += 2*len(c.path) + len("#reserve#release")
 		}

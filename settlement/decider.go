@@ -124,6 +124,7 @@ type decider struct {
 	ids        string          // the current line's entry ids, back to back
 	idChunk    strings.Builder // backs ids: one allocation per idChunkSize bytes
 	idOff      []int
+	idLine     int // the length of the current line's id and ':', which begin each id
 	arena      []ensemble.Ref
 	ruleRefs   [][]ensemble.Ref // by node index: the rule refs its last entry carried
 	ledgers    []ledger
