@@ -72,3 +72,41 @@ func TestAppendSettleReusesABufferWhole(t *testing.T) {
 	require.Same(t, &again[0], &got[0])
 	require.Zero(t, st.Len())
 }
+
+// TestSettleReturnsEntriesOfTheirOwn settles one line per Settle call, as
+// a host settling each invoice line as it is issued does (whose entries
+// are windows of a chunk the settler fills call after call), and a call
+// failing in between: each call's entries stay what they were when it
+// returned, whatever later calls, or a host appending to or writing over
+// an earlier call's entries, do.
+func TestSettleReturnsEntriesOfTheirOwn(t *testing.T) {
+	s := planSettler(t, benchPlanRealistic, benchNetwork(t), benchRules, benchRealisticRules)
+	lines := benchLines(40) // about 330 entries: several chunks
+	var results [][]settlement.Entry
+	var copies [][]settlement.Entry
+	for i := range lines {
+		res, err := s.Settle(ctx, settlement.State{}, lines[i:i+1])
+		require.NoError(t, err)
+		require.Equal(t, len(res.Entries), cap(res.Entries), "appending to a call's entries copies them")
+		results = append(results, res.Entries)
+		c := make([]settlement.Entry, len(res.Entries))
+		for j := range res.Entries {
+			c[j] = res.Entries[j].Clone()
+		}
+		copies = append(copies, c)
+		// The host appends to and writes over the entries of the call
+		// before; a failing call (the line again, in the state that holds
+		// it) writes entries it does not return.
+		if i > 0 {
+			prev := results[i-1]
+			_ = append(prev, dirtyEntry(t), dirtyEntry(t))
+			prev[0].Note = "written by the host"
+			copies[i-1][0].Note = "written by the host"
+		}
+		_, err = s.Settle(ctx, res.State, lines[i:i+1])
+		require.ErrorIs(t, err, settlement.ErrAlreadySettled)
+	}
+	for i := range results {
+		requireSameEntriesT(t, results[i], copies[i])
+	}
+}

@@ -190,7 +190,9 @@ type Conversion struct {
 // entry: the entries of a line share one Trace slice, entries of one leaf
 // whose rules agree share one Rules slice, and ids (ID, Reverses) are
 // substrings of chunks of up to 16 KiB that hold the ids of many lines, of
-// one call and of later calls of the same Settler. None of it is ever
+// one call and of later calls of the same Settler; the entries Settle
+// returns for a call of a few lines are themselves a window of a chunk of
+// up to 32 KiB holding the entries of later calls too. None of it is ever
 // written again: treat an entry's slices as read-only. A host that changes
 // an entry's slices, or keeps a few entries (or ids) long after dropping
 // the rest, keeps Clone's copy, which shares nothing, so the chunks can be

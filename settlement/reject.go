@@ -64,7 +64,7 @@ func (r Rejection) MarshalJSON() ([]byte, error) {
 // A cancelled context, and a state that turns out to be corrupt
 // (ErrCorruptState), are still the call's error: nothing is returned then.
 func (s *Settler) SettleWhatYouCan(ctx context.Context, st State, lines []Line) (Result, error) {
-	entries, nst, rejected, err := s.appendSettle(ctx, nil, st, lines, true)
+	entries, nst, rejected, err := s.appendSettle(ctx, nil, st, lines, true, true)
 	if err != nil {
 		return Result{}, err
 	}
