@@ -397,6 +397,21 @@ type refLine struct {
 type refFund struct {
 	units int64
 	ids   []string
+	taken bool // the node's part bore them
+}
+
+// refNodePath returns the path of the node id below n (at path), or "".
+func refNodePath(n *settlement.Node, path string, id settlement.NodeID) string {
+	for i := range n.Children {
+		c := &n.Children[i]
+		if c.ID == id {
+			return path + "/" + string(id)
+		}
+		if p := refNodePath(c, path+"/"+string(c.ID), id); p != "" {
+			return p
+		}
+	}
+	return ""
 }
 
 // refFunder returns the node of plan that funds discount id, or false.
@@ -534,6 +549,13 @@ func (s *refSettler) settleSale(st *refState, l settlement.Line) ([]settlement.E
 	}
 	if err := ln.split(&plan.Root, string(plan.Root.ID), ln.rest, nil, ""); err != nil {
 		return nil, err
+	}
+	// A funding node no level reached (a node above it took nothing)
+	// bore nothing: the line fails.
+	for _, d := range l.Discounts { // in the order the line lists them
+		if node, ok := refFunder(plan, d.ID); ok && ln.funds[node] != nil && !ln.funds[node].taken {
+			return nil, ln.fail(refNodePath(&plan.Root, string(plan.Root.ID), node), "", settlement.ErrDiscountFunding)
+		}
 	}
 	// The line's basis adds to each volume read, once per line; with
 	// volume net_of_credits (which the plan's shares agree on) its credits
@@ -846,6 +868,7 @@ func (ln *refLine) split(n *settlement.Node, path string, amount int64, refs []e
 			return ln.fail(path+"/"+string(c.ID), "", settlement.ErrDiscountFunding)
 		}
 		parts[i] -= f.units
+		f.taken = true
 		kids[i].note = noteAnd(kids[i].note, "less "+ensemble.MoneyFromMinor(f.units, ln.cur).String()+" of discount "+strings.Join(f.ids, ", ")+", which it funds")
 	}
 	for i := range n.Children {

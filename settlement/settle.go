@@ -444,6 +444,9 @@ func (r *run) settleSale(l *Line, lg *ledger) error {
 	if err := sp.walk(plan.root, rest, 0); err != nil {
 		return err
 	}
+	if err := sp.checkFunded(); err != nil {
+		return err
+	}
 	lg.payees, lg.amounts = r.dec.keepParts(sp.paid)
 	lg.rolling = sp.keepRolling()
 	lg.sources = sp.keepSources()

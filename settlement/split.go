@@ -69,6 +69,7 @@ type fund struct {
 	node  *cnode
 	units int64
 	ids   string // the discounts' ids, ", " between them
+	taken bool   // the node's part bore them (walk)
 }
 
 // part is one payment a line made: whom it paid, and how much.
@@ -162,6 +163,19 @@ func (sp *split) fundDiscounts(rest int64) (int64, error) {
 		rest += u
 	}
 	return rest, nil
+}
+
+// checkFunded fails the line when a node that funds some of its
+// discounts was never reached: a node above it took no part of the line
+// (its condition does not hold, or its part was zero), so nothing bore
+// them.
+func (sp *split) checkFunded() error {
+	for i := range sp.funds {
+		if f := &sp.funds[i]; !f.taken {
+			return sp.err(f.node.path, "", fundingError(f.node, f, 0, false, sp.cur))
+		}
+	}
+	return nil
 }
 
 // funded returns what node n funds of the line's discounts, or nil.
@@ -292,6 +306,7 @@ func (sp *split) walk(n *cnode, amount int64, depth int) error {
 				return sp.err(c.path, "", fundingError(c, f, parts[i], kids[i].active, sp.cur))
 			}
 			parts[i] -= f.units
+			f.taken = true
 			fundNotes[i] = "less " + ensemble.MoneyFromMinor(f.units, sp.cur).String() + " of discount " + f.ids + ", which it funds"
 		}
 	}
@@ -574,7 +589,7 @@ func minorUnits(m ensemble.Money, cur ensemble.Currency) (int64, error) {
 // line, or its part of the line before the discounts (part) is less.
 func fundingError(c *cnode, f *fund, part int64, active bool, cur ensemble.Currency) error {
 	if !active {
-		return fmt.Errorf("%w: node %q funds discount %s (%s) and takes no part of this line (its condition does not hold)",
+		return fmt.Errorf("%w: node %q funds discount %s (%s) and takes no part of this line (its condition, or a condition above it, does not hold, or a node above it takes nothing)",
 			ErrDiscountFunding, c.id, f.ids, ensemble.MoneyFromMinor(f.units, cur))
 	}
 	return fmt.Errorf("%w: node %q funds discount %s (%s) and is paid %s of the line before it",
