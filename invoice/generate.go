@@ -606,6 +606,7 @@ func (g *gen) item(idx int, it *Item, aggs []usage.Aggregate, late []LateUsage, 
 			g.recurring(it, st, at)
 		case catalog.Usage:
 			g.idleUsage(it, st, segs, aggs, progs, at)
+			g.spendTopUps(it, st, segs, aggs, late, at)
 		}
 	}
 	g.earlyTermination(it, segs, at)
@@ -1227,6 +1228,11 @@ func (g *gen) usageLine(it *Item, segs []Segment, agg *usage.Aggregate, late *us
 		return
 	}
 	share, err := g.spendShare(cad, segs, agg.Meter, pd)
+	if err == nil && late != nil {
+		// Late usage re-rates the period at the share it is billed at by
+		// now: its first stretch's and the later ones' due by the run.
+		share, err = g.spendShareAt(cad, pd, share, g.laterStretches(ch, segs, agg.Meter, pd, end), g.run.At)
+	}
 	if err != nil {
 		g.ps.Add(g.itemPath(at), err)
 		return

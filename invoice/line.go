@@ -299,6 +299,12 @@ type UsageTrace struct {
 	// catalog.SpendService, a period or piece owes its service over the
 	// whole billing cycle (17/31 for January 15-31).
 	SpendShare ensemble.Ratio `json:"spend_share,omitzero"`
+	// SpendShareBilled is, on the line billing a later stretch of service
+	// in the usage period (the item restarted in it after a stop, under
+	// catalog.SpendService), the share the period was billed at before it;
+	// SpendShare is then the share with the stretch, and Billed the usage
+	// both are rated with. Zero on other lines.
+	SpendShareBilled ensemble.Ratio `json:"spend_share_billed,omitzero"`
 	// SpendProration is the charge's catalog.Price.SpendProration, which
 	// SpendShare was worked out under.
 	SpendProration catalog.SpendProration `json:"spend_proration,omitempty"`

@@ -122,3 +122,125 @@ func (g *gen) stopRecorded(segs []Segment, end time.Time) time.Time {
 	}
 	return time.Time{}
 }
+
+// stretch is a stretch of an item's service inside a usage period after
+// the first, the one its usage is due at the end of (usageCharge): segments
+// following one another without a gap, one of them pricing the period's
+// meter. Under catalog.SpendService it owes its own share of the period's
+// minimum and maximum spend, billed when it ends (spendTopUp).
+type stretch struct {
+	// svc is the service the share counts: from the restart to where the
+	// stretch stops in the period when that stop was recorded by the
+	// period's end, else to the period's end (as shareService counts the
+	// first stretch's), never over service counted before it.
+	svc ensemble.Period
+	// due is when its share is billed: its stop, or when that stop was
+	// recorded if later, or the period's end when the stop was recorded
+	// after it (a run at the end billed it without the stop). Every run
+	// that can bill the share sees the stretch as it is billed.
+	due time.Time
+}
+
+// laterStretches returns the stretches of the item's service in usage
+// period pd after the first, which ends at first (where pd's usage is
+// due), that have a segment pricing meter m, in order; nil when pd's charge
+// does not prorate its spend bounds by service, or its rating has none.
+// Segments over pd that price m by another charge than the one billing pd
+// (under SplitNone) count as service of that charge, whose rating bills
+// the period's usage.
+func (g *gen) laterStretches(ch *chargeInfo, segs []Segment, m usage.MeterID, pd ensemble.Period, first time.Time) []stretch {
+	if ch.spend != catalog.SpendService || !first.Before(pd.End) {
+		return nil
+	}
+	if p := ch.rater.Price(); p.MinimumSpend.IsZero() && p.MaximumSpend.IsZero() {
+		return nil
+	}
+	var out []stretch
+	var start, end time.Time // the stretch so far; start zero before one
+	priced := false
+	counted := first // the service counted so far ends there
+	flush := func() {
+		if !priced {
+			return
+		}
+		due, to := end, end
+		if end.Before(pd.End) {
+			if rec := g.stopRecorded(segs, end); rec.After(pd.End) {
+				due, to = pd.End, pd.End
+			} else if rec.After(due) {
+				due = rec
+			}
+		}
+		from := maxTime(start, counted)
+		if from.Before(to) {
+			out = append(out, stretch{svc: ensemble.Period{Start: from.UTC(), End: to.UTC()}, due: due.UTC()})
+			counted = to
+		}
+	}
+	for _, sg := range segs {
+		if !sg.Start.Before(pd.End) {
+			break
+		}
+		if !sg.Start.After(first) {
+			continue
+		}
+		if !start.IsZero() && sg.Start.After(end) {
+			flush()
+			start, priced = time.Time{}, false
+		}
+		if start.IsZero() {
+			start = sg.Start
+		}
+		end = pd.End
+		if !sg.End.IsZero() && sg.End.Before(end) {
+			end = sg.End
+		}
+		priced = priced || g.segmentCharge(sg, m) != nil
+	}
+	if !start.IsZero() {
+		flush()
+	}
+	return out
+}
+
+// spendSharePlus returns, under catalog.SpendService, the share of its
+// cycle's minimum and maximum spend usage period pd owes once the first
+// k stretches of later (laterStretches) are billed too: base, the share of
+// the stretch pd's usage line bills (spendShare; zero for the whole), plus
+// each stretch's service over the cycle, at most the whole, which is the
+// zero Ratio.
+func (g *gen) spendSharePlus(cad ensemble.Cadence, pd ensemble.Period, base ensemble.Ratio, later []stretch, k int) (ensemble.Ratio, error) {
+	if k == 0 {
+		return base, nil
+	}
+	c, _, err := cad.PeriodAt(g.anchor, pd.Start, g.loc)
+	if err != nil {
+		return ratioZero, err
+	}
+	c = ensemble.Period{Start: c.Start.UTC(), End: c.End.UTC()}
+	sum := ratioOne.Rat()
+	if !base.IsZero() {
+		sum = base.Rat()
+	}
+	for _, st := range later[:k] {
+		share, err := g.shareOf(st.svc, c, c)
+		if err != nil {
+			return ratioZero, err
+		}
+		sum.Add(sum, share.Rat())
+	}
+	if sum.Cmp(ratioOne.Rat()) >= 0 {
+		return ratioZero, nil
+	}
+	return ensemble.RatioFromRat(sum), nil
+}
+
+// spendShareAt is the share usage period pd owes as billed by instant t:
+// base (spendShare) and the share of every later stretch due by t.
+func (g *gen) spendShareAt(cad ensemble.Cadence, pd ensemble.Period, base ensemble.Ratio, later []stretch, t time.Time) (ensemble.Ratio, error) {
+	k := 0
+	for k < len(later) && !later[k].due.After(t) {
+		k++
+	}
+	return g.spendSharePlus(cad, pd, base, later, k)
+}
