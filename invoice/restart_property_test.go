@@ -3,15 +3,18 @@ package invoice_test
 import (
 	"errors"
 	"fmt"
+	"math/big"
 	"slices"
 	"strconv"
 	"testing"
 	"time"
 
+	"github.com/shopspring/decimal"
 	"github.com/stretchr/testify/require"
 	"pgregory.net/rapid"
 
 	"github.com/ensemble-commerce/ensemble"
+	"github.com/ensemble-commerce/ensemble/catalog"
 	"github.com/ensemble-commerce/ensemble/invoice"
 	"github.com/ensemble-commerce/ensemble/usage"
 )
@@ -49,10 +52,23 @@ func (p *pausing) visibleAt(t time.Time) invoice.Subscription {
 	return out
 }
 
+// pausingYAML adds to the test catalog Events at EUR 0.02 an event with
+// its EUR 20 minimum spend prorated by service (spend_proration: service).
+const pausingYAML = `
+  - id: events-s
+    version: 1
+    name: Events by service
+    currency: EUR
+    effective_from: 2020-01-01T00:00:00Z
+    charges:
+      - {id: events, name: Events, type: usage, meter: events, price: {model: per_unit, amount: "0.02", minimum_spend: "20", spend_proration: service}}
+`
+
 // drawPausing draws the subscription: Support in arrears (help), Basic in
 // advance on a three-month term with a fee of EUR 100 (seats), Events with
-// its EUR 20 minimum spend and no usage (ev), API calls (api); maybe a
-// subscription term with a fee of EUR 300.
+// its EUR 20 minimum spend owed whole and no usage (ev), API calls (api),
+// Events by service (evs: the minimum prorated by service, with usage);
+// maybe a subscription term with a fee of EUR 300.
 func drawPausing(t *rapid.T) *pausing {
 	anchor := date(2026, 2, rapid.SampledFrom([]int{1, 15}).Draw(t, "anchor day"))
 	end := date(2026, 6, 1)
@@ -62,7 +78,7 @@ func drawPausing(t *rapid.T) *pausing {
 		s.Term = invoice.Term{Length: quarter, EarlyTermination: &invoice.EarlyTermination{Amount: dec("300")}}
 	}
 	p := &pausing{}
-	for _, kind := range []struct{ id, offer string }{{"api", "api"}, {"ev", "events"}, {"help", "support"}, {"seats", "basic"}} {
+	for _, kind := range []struct{ id, offer string }{{"api", "api"}, {"ev", "events"}, {"help", "support"}, {"seats", "basic"}, {"evs", "events-s"}} {
 		day := func(from time.Time, lo, hi int, label string) time.Time {
 			return from.Add(time.Duration(rapid.IntRange(lo*24, hi*24).Draw(t, kind.id+" "+label)) * time.Hour)
 		}
@@ -121,9 +137,11 @@ func drawPausing(t *rapid.T) *pausing {
 	}
 	for i := range rapid.IntRange(0, 12).Draw(t, "records") {
 		at := anchor.Add(time.Duration(rapid.IntRange(0, int(until.Sub(anchor)/time.Hour)-1).Draw(t, "record at")) * time.Hour)
-		for _, sg := range s.Items[0].Segments {
+		k := rapid.SampledFrom([]int{0, 4}).Draw(t, "record item")
+		meter := []usage.MeterID{0: "api_calls", 4: "events"}[k]
+		for _, sg := range s.Items[k].Segments {
 			if !at.Before(sg.Start) && (sg.End.IsZero() || at.Before(sg.End)) {
-				p.records = append(p.records, usage.Record{ID: usage.RecordID("r" + strconv.Itoa(i)), Line: "s1/api", Meter: "api_calls",
+				p.records = append(p.records, usage.Record{ID: usage.RecordID("r" + strconv.Itoa(i)), Line: usage.LineRef("s1/" + s.Items[k].ID), Meter: meter,
 					At: at, Quantity: dec(strconv.Itoa(rapid.IntRange(1, 600).Draw(t, "calls")))})
 			}
 		}
@@ -209,8 +227,11 @@ func maxTime(a, b time.Time) time.Time {
 // 100 only when the item's last stop falls inside its term: a stop
 // restarted from is reversed, a scheduled pause owes nothing.
 func TestPropertyPausesBillEachPieceOnce(t *testing.T) {
-	b := builder(t, invoice.Options{})
-	meters := []usage.Meter{{ID: "api_calls", Unit: "call", Aggregation: usage.Sum}}
+	cat, err := catalog.LoadYAML([]byte(catalogYAML + pausingYAML))
+	require.NoError(t, err)
+	b, err := invoice.NewBuilder(cat, invoice.Options{})
+	require.NoError(t, err)
+	meters := []usage.Meter{{ID: "api_calls", Unit: "call", Aggregation: usage.Sum}, {ID: "events", Unit: "event", Aggregation: usage.Sum}}
 	rapid.Check(t, func(t *rapid.T) {
 		p := drawPausing(t)
 		last := date(2026, 6, 1)
@@ -250,12 +271,19 @@ func TestPropertyPausesBillEachPieceOnce(t *testing.T) {
 			// The usage of a period the item is still in service in is not
 			// due yet: the host keeps it for the run it falls due in.
 			aggs := mergeUsage(t, append(pending, rep.Aggregates...))
-			run := invoice.Run{After: after, At: at, Usage: aggs, Late: late}
+			// Every line earlier runs issued: a stretch of service after a
+			// restart in a usage period billed earlier owes its share of
+			// the minimum spend rated with the usage billed.
+			var issued []invoice.Line
+			for _, inv := range got {
+				issued = append(issued, inv.Lines...)
+			}
+			run := invoice.Run{After: after, At: at, Usage: aggs, Late: late, Billed: issued}
 			invs, err := b.Build(run, subs)
 			if later := notDueYet(err, at); len(later) > 0 {
 				pending, run.Usage = nil, nil
 				for _, g := range aggs {
-					if later[g.Period.Start] {
+					if later[usageKey(g.Line, g.Period)] {
 						pending = append(pending, g)
 					} else {
 						run.Usage = append(run.Usage, g)
@@ -312,14 +340,81 @@ func TestPropertyPausesBillEachPieceOnce(t *testing.T) {
 			fee = money("100")
 		}
 		require.True(t, fee.Equal(of("seats", invoice.KindEarlyTermination)), "the item's fee nets %s, owed %s", of("seats", invoice.KindEarlyTermination), fee)
+		for n := 0; !p.s.Anchor.AddDate(0, n+1, 0).After(last); n++ {
+			c := ensemble.Period{Start: p.s.Anchor.AddDate(0, n, 0), End: p.s.Anchor.AddDate(0, n+1, 0)}
+			// Owed whole, Events bills its minimum once for a period
+			// it was in service in, however it stopped and restarted.
+			ev := money("0")
+			if served(p.s.Items[1].Segments, c) > 0 {
+				ev = money("20")
+			}
+			require.Equal(t, ev.AmountString(), periodNet(t, got, "ev", c), "Events, %s", c)
+			// By service, Events by service bills its events, or 20 ×
+			// its service over the period when more: every stretch of
+			// service owes its share of the minimum, once.
+			require.Equal(t, spendOwed(t, p, c).AmountString(), periodNet(t, got, "evs", c), "Events by service, %s", c)
+		}
 	})
 }
 
-// mergeUsage merges the aggregates of one period (the API's only meter).
+// served returns how long segs are in service inside period c.
+func served(segs []invoice.Segment, c ensemble.Period) time.Duration {
+	var d time.Duration
+	for _, sg := range segs {
+		from, to := maxTime(sg.Start, c.Start), c.End
+		if !sg.End.IsZero() && sg.End.Before(to) {
+			to = sg.End
+		}
+		if from.Before(to) {
+			d += to.Sub(from)
+		}
+	}
+	return d
+}
+
+// spendOwed is what the contract says Events by service (evs) owes for
+// period c, computed apart: EUR 0.02 an event recorded in c, at least 20 ×
+// the item's service in c over c's length, rounded once.
+func spendOwed(t *rapid.T, p *pausing, c ensemble.Period) ensemble.Money {
+	events := decimal.Zero
+	for _, r := range p.records {
+		if r.Line == "s1/evs" && !r.At.Before(c.Start) && r.At.Before(c.End) {
+			events = events.Add(r.Quantity)
+		}
+	}
+	served := served(p.s.Items[4].Segments, c)
+	if served == 0 {
+		return money("0")
+	}
+	owed := new(big.Rat).Mul(events.Rat(), big.NewRat(2, 100))
+	minimum := new(big.Rat).Mul(big.NewRat(20, 1), big.NewRat(int64(served/time.Second), int64(c.End.Sub(c.Start)/time.Second)))
+	if owed.Cmp(minimum) < 0 {
+		owed = minimum
+	}
+	return money("1").MulRatio(ensemble.RatioFromRat(owed), ensemble.RoundHalfAwayFromZero)
+}
+
+// periodNet adds up the net of item's lines of usage period c.
+func periodNet(t *rapid.T, invs []invoice.Invoice, item invoice.ItemID, c ensemble.Period) string {
+	sum := money("0")
+	for _, inv := range invs {
+		for _, l := range inv.Lines {
+			if l.Item == item && l.Usage != nil && l.Cycle.Equal(c) {
+				var err error
+				sum, err = sum.Add(l.Net)
+				require.NoError(t, err)
+			}
+		}
+	}
+	return sum.AmountString()
+}
+
+// mergeUsage merges the aggregates of one line and period (each line has
+// one meter).
 func mergeUsage(t *rapid.T, aggs []usage.Aggregate) []usage.Aggregate {
 	var out []usage.Aggregate
 	for _, g := range aggs {
-		k := slices.IndexFunc(out, func(o usage.Aggregate) bool { return o.Period.Equal(g.Period) })
+		k := slices.IndexFunc(out, func(o usage.Aggregate) bool { return o.Line == g.Line && o.Period.Equal(g.Period) })
 		if k < 0 {
 			out = append(out, g)
 			continue
@@ -331,20 +426,23 @@ func mergeUsage(t *rapid.T, aggs []usage.Aggregate) []usage.Aggregate {
 	return out
 }
 
-// notDueYet returns the starts of the usage periods err says are due after
+// usageKey names a usage period of a line.
+func usageKey(l usage.LineRef, pd ensemble.Period) string { return string(l) + " " + pd.Start.UTC().String() }
+
+// notDueYet returns the usage periods (usageKey) err says are due after
 // at, when those are all it reports.
-func notDueYet(err error, at time.Time) map[time.Time]bool {
+func notDueYet(err error, at time.Time) map[string]bool {
 	var ve *ensemble.ValidationError
 	if !errors.As(err, &ve) {
 		return nil
 	}
-	out := map[time.Time]bool{}
+	out := map[string]bool{}
 	for _, p := range ve.Problems {
 		var ue *invoice.UsageError
 		if !errors.As(p, &ue) || !errors.Is(ue, invoice.ErrUsageNotDue) || !ue.Due.After(at) {
 			return nil
 		}
-		out[ue.Period.Start] = true
+		out[usageKey(ue.Line, ue.Period)] = true
 	}
 	return out
 }
