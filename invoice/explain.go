@@ -40,7 +40,14 @@ func Explain(l Line) string {
 		if u.Late != nil {
 			fmt.Fprintf(&b, "  late usage: %s billed before, %s now (adjustment %s): rate(cumulative) - rate(billed)\n", u.Billed, l.Quantity, u.Late)
 		}
-		if !u.SpendShare.IsZero() && u.SpendProration == catalog.SpendService {
+		if !u.SpendShareBilled.IsZero() {
+			owes := "all"
+			if !u.SpendShare.IsZero() {
+				owes = u.SpendShare.String()
+			}
+			fmt.Fprintf(&b, "  service from %s, after a restart in the period (spend proration: service): the period owes %s of the charge's minimum and maximum spend, %s billed before; usage billed %s: rate(at %s) - rate(at %s)\n",
+				day(l.Period.Start), owes, u.SpendShareBilled, u.Billed, owes, u.SpendShareBilled)
+		} else if !u.SpendShare.IsZero() && u.SpendProration == catalog.SpendService {
 			fmt.Fprintf(&b, "  in service for part of its billing cycle (spend proration: service): owes %s of the charge's minimum and maximum spend\n", u.SpendShare)
 		} else if !u.SpendShare.IsZero() {
 			fmt.Fprintf(&b, "  a piece of its period, cut where the usage charge changed: owes %s of the charge's minimum and maximum spend\n", u.SpendShare)

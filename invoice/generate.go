@@ -606,7 +606,7 @@ func (g *gen) item(idx int, it *Item, aggs []usage.Aggregate, late []LateUsage, 
 			g.recurring(it, st, at)
 		case catalog.Usage:
 			g.idleUsage(it, st, segs, aggs, progs, at)
-			g.spendTopUps(it, st, segs, aggs, late, at)
+			g.spendTopUps(it, st, segs, aggs, late, progs, at)
 		}
 	}
 	g.earlyTermination(it, segs, at)

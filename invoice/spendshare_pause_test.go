@@ -1,11 +1,13 @@
 package invoice_test
 
 import (
+	"errors"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/ensemble-commerce/ensemble"
 	"github.com/ensemble-commerce/ensemble/invoice"
 	"github.com/ensemble-commerce/ensemble/usage"
 )
@@ -34,7 +36,10 @@ func januaryNet(t *testing.T, lines []invoice.Line) string {
 // restart learnt at the stop or after a run billed it; 400 GB recorded
 // after the restart (late usage of the period) and 10 GB before it bill
 // 4.10 in all, the minimum once. Owed whole (security), the pause bills
-// the whole minimum once: 5.00, and 4.10 of usage stays under it.
+// the whole minimum once: 5.00, and 4.10 of usage stays under it. The
+// stretch's line says what it owes; a run billing it after the period's
+// usage line needs that line in Run.Billed (the usage it is rated with),
+// or fails with a *UsageError wrapping ErrBilledIncomplete.
 func TestSpendProrationServiceAcrossAPause(t *testing.T) {
 	jan1, jan3, jan10, jan12, jan20, jan25, feb1 := date(2026, 1, 1), date(2026, 1, 3), date(2026, 1, 10), date(2026, 1, 12), date(2026, 1, 20), date(2026, 1, 25), date(2026, 2, 1)
 	b := prorationBuilder(t, invoice.Options{})
@@ -101,4 +106,30 @@ func TestSpendProrationServiceAcrossAPause(t *testing.T) {
 			}
 		})
 	}
+
+	t.Run("the stretch's line", func(t *testing.T) {
+		inv := build1(t, b, invoice.Run{At: feb1}, paused("security-s"))
+		require.Equal(t, []string{"usage security-s " + period(jan1, jan10) + " 1.45", "usage_adjustment security-s " + period(jan20, feb1) + " 1.94"}, usageLines(inv))
+		l := inv.Lines[1]
+		require.Equal(t, invoice.LineID("s1/storage/20260101T000000Z/security-s/gb/usage_adjustment/20260201T000000Z"), l.ID)
+		require.True(t, l.Date.Equal(feb1))
+		require.Equal(t, period(jan1, feb1), l.Cycle.String())
+		require.True(t, l.Usage.SpendShare.Equal(ensemble.MustRatio("21/31")), "%s", l.Usage.SpendShare)
+		require.True(t, l.Usage.SpendShareBilled.Equal(ensemble.MustRatio("9/31")), "%s", l.Usage.SpendShareBilled)
+		require.True(t, inv.Lines[0].Usage.SpendShareBilled.IsZero())
+		require.Contains(t, invoice.Explain(l), "service from 2026-01-20, after a restart in the period (spend proration: service): the period owes 21/31 of the charge's minimum and maximum spend, 9/31 billed before")
+		roundTrip(t, l)
+	})
+
+	t.Run("without Run.Billed", func(t *testing.T) {
+		_, err := b.Build(invoice.Run{After: jan12, At: feb1}, []invoice.Subscription{paused("security-s")})
+		require.ErrorIs(t, err, invoice.ErrBilledIncomplete)
+		var ue *invoice.UsageError
+		require.True(t, errors.As(err, &ue), "%v", err)
+		require.Equal(t, usage.LineRef("s1/storage"), ue.Line)
+		require.True(t, ue.Due.Equal(jan10), "%s", ue.Due)
+		// Owed whole, the restart owes nothing more: no billed lines needed.
+		_, err = b.Build(invoice.Run{After: jan12, At: feb1}, []invoice.Subscription{paused("security")})
+		require.NoError(t, err)
+	})
 }

@@ -19,7 +19,7 @@ import (
 // stop, and late usage re-rates at the share of the stretches due by the
 // run (spendShareAt), so the lines of the period add up to rate(all its
 // usage, its whole service), however the runs are split.
-func (g *gen) spendTopUps(it *Item, st *stream, segs []Segment, aggs []usage.Aggregate, late []LateUsage, at int) {
+func (g *gen) spendTopUps(it *Item, st *stream, segs []Segment, aggs []usage.Aggregate, late []LateUsage, progs []ProgressiveUsage, at int) {
 	first, last := st.pieces[0], st.pieces[len(st.pieces)-1]
 	if first.ch.spend != catalog.SpendService {
 		return
@@ -41,7 +41,7 @@ func (g *gen) spendTopUps(it *Item, st *stream, segs []Segment, aggs []usage.Agg
 	meter := usage.MeterID(first.ch.meter)
 	err := cycles(cad, g.anchor, start, end, g.loc, func(c ensemble.Period) bool {
 		for _, pd := range usagePieces(c, g.cuts) {
-			g.spendTopUpsOf(it, st, segs, aggs, late, meter, pd, cad, at)
+			g.spendTopUpsOf(it, st, segs, aggs, late, progs, meter, pd, cad, at)
 		}
 		return true
 	})
@@ -52,7 +52,7 @@ func (g *gen) spendTopUps(it *Item, st *stream, segs []Segment, aggs []usage.Agg
 
 // spendTopUpsOf bills the shares of usage period pd's later stretches due
 // in the run, when stream st's charge bills pd.
-func (g *gen) spendTopUpsOf(it *Item, st *stream, segs []Segment, aggs []usage.Aggregate, late []LateUsage, m usage.MeterID, pd ensemble.Period, cad ensemble.Cadence, at int) {
+func (g *gen) spendTopUpsOf(it *Item, st *stream, segs []Segment, aggs []usage.Aggregate, late []LateUsage, progs []ProgressiveUsage, m usage.MeterID, pd ensemble.Period, cad ensemble.Cadence, at int) {
 	pd = ensemble.Period{Start: pd.Start.UTC(), End: pd.End.UTC()}
 	ch, firstEnd, disc, fallback := g.pieceCharge(segs, m, pd)
 	if ch == nil || fallback || ch.key != st.key {
@@ -74,7 +74,7 @@ func (g *gen) spendTopUpsOf(it *Item, st *stream, segs []Segment, aggs []usage.A
 		g.ps.Add(g.itemPath(at), err)
 		return
 	}
-	u, ok := g.spendTopUpUsage(it, ch, aggs, late, m, pd, firstEnd, base, at)
+	u, ok := g.spendTopUpUsage(it, ch, aggs, late, progs, m, pd, firstEnd, base, at)
 	if !ok {
 		return
 	}
@@ -133,15 +133,15 @@ func (g *gen) spendTopUp(it *Item, ch *chargeInfo, u usage.Aggregate, pd ensembl
 
 // spendTopUpUsage returns the usage of period pd as billed before the
 // run's late usage, which a stretch's share is rated with: the aggregate
-// of pd in the run (its usage line billed now, or given for a minimum
-// commitment), the billed side of its late usage (Run.Late), zero when
+// of pd in the run (its usage line billed now, from Run.Usage or
+// Run.Progressive, or given for a minimum commitment), the billed side of its late usage (Run.Late), zero when
 // its usage line is billed idle in the run, else what the usage line and
 // late adjustments of pd in Run.Billed billed last (the most records).
 // With none of these, it records a *UsageError wrapping
 // ErrBilledIncomplete and reports false, unless Run.Billed holds lines of
 // the subscription and zero usage rated at share base rounds to nothing
 // (an idle period's line is then left out, so none is expected).
-func (g *gen) spendTopUpUsage(it *Item, ch *chargeInfo, aggs []usage.Aggregate, late []LateUsage, m usage.MeterID, pd ensemble.Period, firstEnd time.Time, base ensemble.Ratio, at int) (usage.Aggregate, bool) {
+func (g *gen) spendTopUpUsage(it *Item, ch *chargeInfo, aggs []usage.Aggregate, late []LateUsage, progs []ProgressiveUsage, m usage.MeterID, pd ensemble.Period, firstEnd time.Time, base ensemble.Ratio, at int) (usage.Aggregate, bool) {
 	for k := range late {
 		if b := &late[k].Billed; b.Meter == m && b.Period.Start.Equal(pd.Start) {
 			return *b, true
@@ -150,6 +150,11 @@ func (g *gen) spendTopUpUsage(it *Item, ch *chargeInfo, aggs []usage.Aggregate, 
 	for k := range aggs {
 		if aggs[k].Meter == m && aggs[k].Period.Start.Equal(pd.Start) {
 			return aggs[k], true
+		}
+	}
+	for k := range progs {
+		if u := &progs[k].Usage; u.Meter == m && u.Period.Start.Equal(pd.Start) {
+			return *u, true
 		}
 	}
 	idle := usage.Aggregate{Line: usageRef(g.s, it), Meter: m, Period: pd}
