@@ -185,7 +185,22 @@
 // record; a stop recorded later, when a run
 // may have billed the period without it, leaves the period's share as
 // that run billed it (the back-dated catch-up does not recompute usage),
-// so late usage re-rates it at the share it was billed at.
+// so late usage re-rates it at the share it was billed at. A pause inside
+// a period (the item stops and restarts in it) owes, under SpendService,
+// the share of every stretch of service in it: the period's usage line,
+// due at the first stop, bills the first stretch's share, and each later
+// stretch's share is billed when it ends (at its stop, or the period's
+// end), a KindUsageAdjustment line rating the period's usage as billed by
+// then at the share with the stretch less the share without it
+// (UsageTrace.SpendShare and SpendShareBilled); late usage re-rates at
+// the share of the stretches billed by the run. Stopped on January 10 and
+// restarted on the 20th, a monthly EUR 5.00 minimum bills 5.00 × 9/31 =
+// 1.45 at the stop and 3.39 - 1.45 = 1.94 at January's end: 21/31 in all.
+// A run billing a later stretch after the period's usage line rates it
+// with the usage billed, from its late usage of the period (Run.Late) or
+// the period's lines in Run.Billed; without them it fails with a
+// *UsageError wrapping ErrBilledIncomplete. Under SpendWhole a pause owes
+// the whole minimum once, billed at the first stop.
 //
 // A run's usage comes from the host's usage report in three calls:
 // Builder.UsageLines gives usage.Config the subscriptions' lines (their

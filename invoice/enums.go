@@ -28,7 +28,12 @@ const (
 	// KindUsage rates the usage aggregate of one meter and period.
 	KindUsage
 	// KindUsageAdjustment bills late usage for a period already billed:
-	// rate(cumulative) - rate(billed). It may be negative.
+	// rate(cumulative) - rate(billed). It may be negative. It also bills,
+	// under catalog.SpendService, the share of the spend bounds a stretch
+	// of service after a restart in a usage period owes (its ID ends with
+	// the instant the stretch's share falls due, UsageTrace.SpendShareBilled
+	// is set): rate(usage billed, share with it) - rate(usage billed, share
+	// before it).
 	KindUsageAdjustment
 	// KindCommitmentTrueUp bills the shortfall of a cycle's net charges
 	// below the subscription's minimum commitment.

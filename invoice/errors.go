@@ -261,7 +261,11 @@ var (
 
 // UsageError reports the usage of one line, meter and period that cannot
 // be billed as given. It wraps its condition (ErrUsageNotDue,
-// ErrNothingBilled, ErrSpansChange, ErrDuplicate, ErrInvalid); Build reports it inside its
+// ErrNothingBilled, ErrSpansChange, ErrDuplicate, ErrInvalid, or
+// ErrBilledIncomplete: a stretch of service after a restart in a period
+// billed by an earlier run owes its share of the spend bounds, rated with
+// the usage billed, and Run.Billed lacks the period's usage line, whose
+// due instant Due is); Build reports it inside its
 // *ensemble.ValidationError at the item's path, LateUsageFrom on its own.
 type UsageError struct {
 	// Line, Meter and Period name the aggregate (the period in UTC).
@@ -269,7 +273,8 @@ type UsageError struct {
 	Meter  usage.MeterID
 	Period ensemble.Period
 	// Due is, for ErrUsageNotDue, the instant the usage is billed at: the
-	// end of its period, or of the item's service in it.
+	// end of its period, or of the item's service in it; for
+	// ErrBilledIncomplete, when the period's usage line fell due.
 	Due time.Time
 	// Detail says what happened and what to do; it may be empty.
 	Detail string
@@ -338,7 +343,9 @@ func (e *BackdatedError) Unwrap() error { return e.Err }
 // ErrBilledIncomplete reports a run catching up a back-dated change whose
 // Run.Billed lacks a line an earlier run issued for the subscription: the
 // run would take the line for one no run billed and bill it again. See
-// BilledIncompleteError for what a run can tell was issued.
+// BilledIncompleteError for what a run can tell was issued. A *UsageError
+// wraps it too, for a usage period whose later stretch of service owes its
+// spend share and whose usage line Run.Billed lacks (see Run).
 var ErrBilledIncomplete = errors.New("invoice: a line earlier runs issued is missing from Run.Billed")
 
 // BilledIncompleteError reports a line missing from Run.Billed (see

@@ -427,7 +427,9 @@ func mergeUsage(t *rapid.T, aggs []usage.Aggregate) []usage.Aggregate {
 }
 
 // usageKey names a usage period of a line.
-func usageKey(l usage.LineRef, pd ensemble.Period) string { return string(l) + " " + pd.Start.UTC().String() }
+func usageKey(l usage.LineRef, pd ensemble.Period) string {
+	return string(l) + " " + pd.Start.UTC().String()
+}
 
 // notDueYet returns the usage periods (usageKey) err says are due after
 // at, when those are all it reports.

@@ -530,7 +530,12 @@ type LateUsage struct {
 // pause, or a stop the item restarted from; in arrears, also a change to an
 // offer without the charge and back), what it held before the gap is due
 // at the gap: its in-arrears lines then, and the usage period's line (usage
-// recorded after the restart is late usage of the period, see Late). So
+// recorded after the restart is late usage of the period, see Late; under
+// catalog.SpendService, each stretch of service after the restart owes its
+// share of the minimum and maximum spend when it ends, rated with the
+// period's usage as billed: a run billing it after the period's usage line
+// needs that line, with the period's late adjustments, in Billed, unless
+// it is given the period's late usage). So
 // runs split anywhere bill each piece of service once, as one run does,
 // however late the restart was learnt.
 type Run struct {
