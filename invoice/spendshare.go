@@ -204,13 +204,13 @@ func (g *gen) laterStretches(ch *chargeInfo, segs []Segment, m usage.MeterID, pd
 }
 
 // spendSharePlus returns, under catalog.SpendService, the share of its
-// cycle's minimum and maximum spend usage period pd owes once the first
-// k stretches of later (laterStretches) are billed too: base, the share of
-// the stretch pd's usage line bills (spendShare; zero for the whole), plus
-// each stretch's service over the cycle, at most the whole, which is the
-// zero Ratio.
-func (g *gen) spendSharePlus(cad ensemble.Cadence, pd ensemble.Period, base ensemble.Ratio, later []stretch, k int) (ensemble.Ratio, error) {
-	if k == 0 {
+// cycle's minimum and maximum spend usage period pd owes once the later
+// stretches in with (laterStretches) are billed too: base, the share of the
+// stretch pd's usage line bills (spendShare; zero for the whole), plus each
+// stretch's service over the cycle, at most the whole, which is the zero
+// Ratio.
+func (g *gen) spendSharePlus(cad ensemble.Cadence, pd ensemble.Period, base ensemble.Ratio, with []stretch) (ensemble.Ratio, error) {
+	if len(with) == 0 {
 		return base, nil
 	}
 	c, _, err := cad.PeriodAt(g.anchor, pd.Start, g.loc)
@@ -222,7 +222,7 @@ func (g *gen) spendSharePlus(cad ensemble.Cadence, pd ensemble.Period, base ense
 	if !base.IsZero() {
 		sum = base.Rat()
 	}
-	for _, st := range later[:k] {
+	for _, st := range with {
 		share, err := g.shareOf(st.svc, c, c)
 		if err != nil {
 			return ratioZero, err
@@ -236,11 +236,13 @@ func (g *gen) spendSharePlus(cad ensemble.Cadence, pd ensemble.Period, base ense
 }
 
 // spendShareAt is the share usage period pd owes as billed by instant t:
-// base (spendShare) and the share of every later stretch due by t.
+// base (spendShare) and the share of every later stretch due by t, which
+// the runs up to t billed (a stretch a back-dated change reveals, due
+// before the run catching it up, is billed by that run: spendTopUpsOf).
 func (g *gen) spendShareAt(cad ensemble.Cadence, pd ensemble.Period, base ensemble.Ratio, later []stretch, t time.Time) (ensemble.Ratio, error) {
 	k := 0
 	for k < len(later) && !later[k].due.After(t) {
 		k++
 	}
-	return g.spendSharePlus(cad, pd, base, later, k)
+	return g.spendSharePlus(cad, pd, base, later[:k])
 }

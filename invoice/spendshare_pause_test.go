@@ -132,4 +132,41 @@ func TestSpendProrationServiceAcrossAPause(t *testing.T) {
 		_, err = b.Build(invoice.Run{After: jan12, At: feb1}, []invoice.Subscription{paused("security")})
 		require.NoError(t, err)
 	})
+
+	t.Run("restart recorded after a run passed it", func(t *testing.T) {
+		feb5, feb10 := date(2026, 2, 5), date(2026, 2, 10)
+		late := paused("security-s")
+		late.Items[0].Segments[1].Recorded = feb5 // back-dated: after the run of February 1
+		for _, records := range []bool{false, true} {
+			var recs []usage.Record
+			if records {
+				recs = []usage.Record{before}
+			}
+			rep := collect(t, b, stopped("security-s"), jan12, time.Time{}, usage.Ledger{}, recs...)
+			run := invoice.Run{At: jan12, Usage: rep.Aggregates}
+			first := build1(t, b, run, stopped("security-s"))
+			billed, err := b.BilledUsage(run, []invoice.Subscription{stopped("security-s")}, gbMeters)
+			require.NoError(t, err)
+			invs, err := b.Build(invoice.Run{After: jan12, At: feb1}, []invoice.Subscription{stopped("security-s")})
+			require.NoError(t, err)
+			require.Empty(t, invs)
+
+			third := invoice.Run{After: feb1, At: feb10, Billed: first.Lines}
+			if records {
+				rep3 := collect(t, b, late, feb10, feb1, rep.Ledger, after)
+				third.Late, err = invoice.LateUsageFrom(rep3.Adjustments, billed)
+				require.NoError(t, err)
+			}
+			inv := build1(t, b, third, late)
+			lines := append(first.Lines, inv.Lines...)
+			want := "3.39"
+			if records {
+				want = "4.10"
+			}
+			require.Equal(t, want, januaryNet(t, lines), "records %v: %v", records, usageLines(inv))
+			for _, l := range inv.Lines {
+				require.True(t, l.Date.Equal(feb10), "%s dated %s", l.ID, l.Date)
+			}
+		}
+	})
 }

@@ -28,9 +28,13 @@ func (g *gen) spendTopUps(it *Item, st *stream, segs []Segment, aggs []usage.Agg
 	if cad == (ensemble.Cadence{}) {
 		cad = g.cad
 	}
+	from := g.from
+	if g.repairing && g.repairFrom.Before(from) {
+		from = g.repairFrom // catching up: see spendTopUpsOf
+	}
 	start, end := first.start, g.limit
-	if g.from.After(start) {
-		start = g.from
+	if from.After(start) {
+		start = from
 	}
 	if !last.end.IsZero() && last.end.Before(end) {
 		end = last.end
@@ -51,7 +55,13 @@ func (g *gen) spendTopUps(it *Item, st *stream, segs []Segment, aggs []usage.Agg
 }
 
 // spendTopUpsOf bills the shares of usage period pd's later stretches due
-// in the run, when stream st's charge bills pd.
+// in the run, when stream st's charge bills pd, each from the share billed
+// before it: the period's first stretch's and the later stretches' earlier
+// runs billed. A run catching up a back-dated change (see Run.Billed) also
+// bills, dated at the run, the share of a stretch due by Run.After whose
+// line Run.Billed lacks, in a period that ends after the change takes
+// effect (Run.Billed holds its lines): a restart recorded after a run
+// passed it.
 func (g *gen) spendTopUpsOf(it *Item, st *stream, segs []Segment, aggs []usage.Aggregate, late []LateUsage, progs []ProgressiveUsage, m usage.MeterID, pd ensemble.Period, cad ensemble.Cadence, at int) {
 	pd = ensemble.Period{Start: pd.Start.UTC(), End: pd.End.UTC()}
 	ch, firstEnd, disc, fallback := g.pieceCharge(segs, m, pd)
@@ -59,14 +69,23 @@ func (g *gen) spendTopUpsOf(it *Item, st *stream, segs []Segment, aggs []usage.A
 		return
 	}
 	later := g.laterStretches(ch, segs, m, pd, firstEnd)
-	due := -1
-	for k := range later {
-		if g.due(later[k].due) {
-			due = k
-			break
+	// The stretches earlier runs billed (due by After; while catching up a
+	// back-dated change, those Run.Billed holds the line of) and those
+	// this run bills: due in it, or, catching up, due by After and not
+	// billed (a restart recorded after a run passed it).
+	var billed, now []stretch
+	for _, sr := range later {
+		switch {
+		case g.due(sr.due):
+			now = append(now, sr)
+		case sr.due.After(g.run.At):
+		case !g.repairing || !pd.End.After(g.repairFrom) || g.billed[g.lineID(it, pd.Start, ch, KindUsageAdjustment, sr.due)] != nil:
+			billed = append(billed, sr)
+		default:
+			now = append(now, sr)
 		}
 	}
-	if due < 0 {
+	if len(now) == 0 {
 		return
 	}
 	base, err := g.spendShare(cad, segs, m, pd)
@@ -80,18 +99,19 @@ func (g *gen) spendTopUpsOf(it *Item, st *stream, segs []Segment, aggs []usage.A
 	}
 	svc := usageService(segs, pd, firstEnd)
 	ps := g.pcts(it, ch.offer.pin.Offer, svc.Start, disc)
-	for k := due; k < len(later) && g.due(later[k].due); k++ {
-		from, err := g.spendSharePlus(cad, pd, base, later, k)
+	for _, sr := range now {
+		from, err := g.spendSharePlus(cad, pd, base, billed)
 		if err != nil {
 			g.ps.Add(g.itemPath(at), err)
 			return
 		}
-		to, err := g.spendSharePlus(cad, pd, base, later, k+1)
+		billed = append(billed, sr)
+		to, err := g.spendSharePlus(cad, pd, base, billed)
 		if err != nil {
 			g.ps.Add(g.itemPath(at), err)
 			return
 		}
-		if !g.spendTopUp(it, ch, u, pd, later[k], from, to, ps, at) {
+		if !g.spendTopUp(it, ch, u, pd, sr, from, to, ps, at) {
 			return
 		}
 	}
@@ -117,6 +137,9 @@ func (g *gen) spendTopUp(it *Item, ch *chargeInfo, u usage.Aggregate, pd ensembl
 	l.ID = g.lineID(it, pd.Start, ch, KindUsageAdjustment, s.due)
 	l.Description = "Service from " + s.svc.Start.Format(time.DateOnly) + " (spend proration: service): " + l.Description
 	l.Date = s.due
+	if !g.due(s.due) {
+		l.Date = g.run.At // caught up: a back-dated restart revealed the stretch
+	}
 	l.Full = d.Amount
 	l.Tiers = d.Cumulative.Lines
 	l.Amount = g.sub(afterAmt, beforeAmt)
