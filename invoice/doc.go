@@ -199,7 +199,11 @@
 // A run billing a later stretch after the period's usage line rates it
 // with the usage billed, from its late usage of the period (Run.Late) or
 // the period's lines in Run.Billed; without them it fails with a
-// *UsageError wrapping ErrBilledIncomplete. Under SpendWhole a pause owes
+// *UsageError wrapping ErrBilledIncomplete. A restart recorded after a
+// run passed the stretch's end is caught up by the run that learns it (a
+// back-dated change, see Run.Billed), dated at that run. A stretch's stop
+// counts when recorded by the period's end (or by the restart's record,
+// if later), as a first stretch's does. Under SpendWhole a pause owes
 // the whole minimum once, billed at the first stop.
 //
 // A run's usage comes from the host's usage report in three calls:

@@ -31,8 +31,7 @@ const (
 	// rate(cumulative) - rate(billed). It may be negative. It also bills,
 	// under catalog.SpendService, the share of the spend bounds a stretch
 	// of service after a restart in a usage period owes (its ID ends with
-	// the instant the stretch's share falls due, UsageTrace.SpendShareBilled
-	// is set): rate(usage billed, share with it) - rate(usage billed, share
+	// the restart's instant, UsageTrace.SpendShareBilled is set): rate(usage billed, share with it) - rate(usage billed, share
 	// before it).
 	KindUsageAdjustment
 	// KindCommitmentTrueUp bills the shortfall of a cycle's net charges

@@ -131,14 +131,19 @@ func (g *gen) stopRecorded(segs []Segment, end time.Time) time.Time {
 type stretch struct {
 	// svc is the service the share counts: from the restart to where the
 	// stretch stops in the period when that stop was recorded by the
-	// period's end, else to the period's end (as shareService counts the
-	// first stretch's), never over service counted before it.
+	// period's end (or by the restart's record, when later: no run billed
+	// the stretch before it), else to the period's end (as shareService
+	// counts the first stretch's), never over service counted before it.
 	svc ensemble.Period
 	// due is when its share is billed: its stop, or when that stop was
-	// recorded if later, or the period's end when the stop was recorded
-	// after it (a run at the end billed it without the stop). Every run
-	// that can bill the share sees the stretch as it is billed.
+	// recorded if later, or the period's end when the stop counts not (a
+	// run at the end billed the stretch without it). Every run that can
+	// bill the share sees the stretch as it is billed.
 	due time.Time
+	// restart is where the stretch starts, which names its line; known is
+	// when that restart was recorded (its first segment's
+	// Segment.Recorded; zero when not known).
+	restart, known time.Time
 }
 
 // laterStretches returns the stretches of the item's service in usage
@@ -156,7 +161,7 @@ func (g *gen) laterStretches(ch *chargeInfo, segs []Segment, m usage.MeterID, pd
 		return nil
 	}
 	var out []stretch
-	var start, end time.Time // the stretch so far; start zero before one
+	var start, end, known time.Time // the stretch so far; start zero before one
 	priced := false
 	counted := first // the service counted so far ends there
 	flush := func() {
@@ -165,7 +170,7 @@ func (g *gen) laterStretches(ch *chargeInfo, segs []Segment, m usage.MeterID, pd
 		}
 		due, to := end, end
 		if end.Before(pd.End) {
-			if rec := g.stopRecorded(segs, end); rec.After(pd.End) {
+			if rec := g.stopRecorded(segs, end); rec.After(maxTime(pd.End, known)) {
 				due, to = pd.End, pd.End
 			} else if rec.After(due) {
 				due = rec
@@ -173,7 +178,7 @@ func (g *gen) laterStretches(ch *chargeInfo, segs []Segment, m usage.MeterID, pd
 		}
 		from := maxTime(start, counted)
 		if from.Before(to) {
-			out = append(out, stretch{svc: ensemble.Period{Start: from.UTC(), End: to.UTC()}, due: due.UTC()})
+			out = append(out, stretch{svc: ensemble.Period{Start: from.UTC(), End: to.UTC()}, due: due.UTC(), restart: start.UTC(), known: known})
 			counted = to
 		}
 	}
@@ -189,7 +194,7 @@ func (g *gen) laterStretches(ch *chargeInfo, segs []Segment, m usage.MeterID, pd
 			start, priced = time.Time{}, false
 		}
 		if start.IsZero() {
-			start = sg.Start
+			start, known = sg.Start, sg.Recorded
 		}
 		end = pd.End
 		if !sg.End.IsZero() && sg.End.Before(end) {

@@ -111,7 +111,7 @@ func TestSpendProrationServiceAcrossAPause(t *testing.T) {
 		inv := build1(t, b, invoice.Run{At: feb1}, paused("security-s"))
 		require.Equal(t, []string{"usage security-s " + period(jan1, jan10) + " 1.45", "usage_adjustment security-s " + period(jan20, feb1) + " 1.94"}, usageLines(inv))
 		l := inv.Lines[1]
-		require.Equal(t, invoice.LineID("s1/storage/20260101T000000Z/security-s/gb/usage_adjustment/20260201T000000Z"), l.ID)
+		require.Equal(t, invoice.LineID("s1/storage/20260101T000000Z/security-s/gb/usage_adjustment/20260120T000000Z"), l.ID)
 		require.True(t, l.Date.Equal(feb1))
 		require.Equal(t, period(jan1, feb1), l.Cycle.String())
 		require.True(t, l.Usage.SpendShare.Equal(ensemble.MustRatio("21/31")), "%s", l.Usage.SpendShare)

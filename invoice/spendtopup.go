@@ -59,9 +59,7 @@ func (g *gen) spendTopUps(it *Item, st *stream, segs []Segment, aggs []usage.Agg
 // before it: the period's first stretch's and the later stretches' earlier
 // runs billed. A run catching up a back-dated change (see Run.Billed) also
 // bills, dated at the run, the share of a stretch due by Run.After whose
-// line Run.Billed lacks, in a period that ends after the change takes
-// effect (Run.Billed holds its lines): a restart recorded after a run
-// passed it.
+// restart was recorded after it: no earlier run knew the stretch.
 func (g *gen) spendTopUpsOf(it *Item, st *stream, segs []Segment, aggs []usage.Aggregate, late []LateUsage, progs []ProgressiveUsage, m usage.MeterID, pd ensemble.Period, cad ensemble.Cadence, at int) {
 	pd = ensemble.Period{Start: pd.Start.UTC(), End: pd.End.UTC()}
 	ch, firstEnd, disc, fallback := g.pieceCharge(segs, m, pd)
@@ -69,17 +67,17 @@ func (g *gen) spendTopUpsOf(it *Item, st *stream, segs []Segment, aggs []usage.A
 		return
 	}
 	later := g.laterStretches(ch, segs, m, pd, firstEnd)
-	// The stretches earlier runs billed (due by After; while catching up a
-	// back-dated change, those Run.Billed holds the line of) and those
-	// this run bills: due in it, or, catching up, due by After and not
-	// billed (a restart recorded after a run passed it).
+	// The stretches earlier runs billed (due by After, and known then: a
+	// share that rounds to nothing more leaves no line) and those this
+	// run bills: due in it, or, catching up a back-dated change, due by
+	// After but restarted by a change recorded after it.
 	var billed, now []stretch
 	for _, sr := range later {
 		switch {
 		case g.due(sr.due):
 			now = append(now, sr)
 		case sr.due.After(g.run.At):
-		case !g.repairing || !pd.End.After(g.repairFrom) || g.billed[g.lineID(it, pd.Start, ch, KindUsageAdjustment, sr.due)] != nil:
+		case !g.repairing || !sr.known.After(g.run.After):
 			billed = append(billed, sr)
 		default:
 			now = append(now, sr)
@@ -134,7 +132,7 @@ func (g *gen) spendTopUp(it *Item, ch *chargeInfo, u usage.Aggregate, pd ensembl
 	}
 	usageID := g.lineID(it, pd.Start, ch, KindUsage, time.Time{})
 	l := g.newLine(it, KindUsageAdjustment, ch, ch.offer.pin, u.Value)
-	l.ID = g.lineID(it, pd.Start, ch, KindUsageAdjustment, s.due)
+	l.ID = g.lineID(it, pd.Start, ch, KindUsageAdjustment, s.restart)
 	l.Description = "Service from " + s.svc.Start.Format(time.DateOnly) + " (spend proration: service): " + l.Description
 	l.Date = s.due
 	if !g.due(s.due) {
