@@ -121,6 +121,19 @@ func TestSpendProrationServiceAcrossAPause(t *testing.T) {
 		roundTrip(t, l)
 	})
 
+	t.Run("a line discount", func(t *testing.T) {
+		s := paused("security-s")
+		for k := range s.Items[0].Segments {
+			s.Items[0].Segments[k].Discount = ensemble.MustRatio("10%")
+		}
+		// 10% of the period's 3.39, taken cumulatively: 0.15 of the
+		// first stretch's 1.45, then 0.34 - 0.15 = 0.19 of the 1.94.
+		inv := build1(t, b, invoice.Run{At: feb1}, s)
+		require.Equal(t, "3.05", januaryNet(t, inv.Lines), "%v", usageLines(inv))
+		require.Len(t, inv.Lines[1].Discounts, 1)
+		require.Equal(t, "0.19", inv.Lines[1].Discounts[0].Amount.AmountString())
+	})
+
 	t.Run("without Run.Billed", func(t *testing.T) {
 		_, err := b.Build(invoice.Run{After: jan12, At: feb1}, []invoice.Subscription{paused("security-s")})
 		require.ErrorIs(t, err, invoice.ErrBilledIncomplete)
