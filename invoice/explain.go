@@ -32,7 +32,7 @@ func Explain(l Line) string {
 		when = "dated"
 	}
 	fmt.Fprintf(&b, ", customer %s, %s %s\n", l.Customer, when, day(l.Date))
-	if l.Charge != "" {
+	if l.Charge != "" && l.Kind != KindCommitmentTrueUp { // a true-up says its attribution below
 		fmt.Fprintf(&b, "  offer %s, charge %s (%s), quantity %s\n", l.Pin, l.Charge, l.Model, l.Quantity)
 	}
 	if u := l.Usage; u != nil {
@@ -101,10 +101,16 @@ func Explain(l Line) string {
 		if err := x.Err(); err != nil {
 			fmt.Fprintf(&b, "  minimum commitment %s per cycle %s: %v\n", l.Full, span(l.Cycle), err)
 		} else {
-			fmt.Fprintf(&b, "  minimum commitment %s per cycle %s: %s owed for %s, the lines starting in it net %s\n",
-				l.Full, span(l.Cycle), owed, span(l.Period), spent)
+			counted := "the lines starting in it"
+			if l.CommitmentScope != nil {
+				counted = "the lines of " + l.CommitmentScope.String() + " starting in it"
+			}
+			fmt.Fprintf(&b, "  minimum commitment %s per cycle %s: %s owed for %s, %s net %s\n",
+				l.Full, span(l.Cycle), owed, span(l.Period), counted, spent)
 		}
-		if l.Pin.Offer != "" {
+		if l.Pin.Offer != "" && l.Charge != "" {
+			fmt.Fprintf(&b, "  attributed to offer %s, charge %s\n", l.Pin, l.Charge)
+		} else if l.Pin.Offer != "" {
 			fmt.Fprintf(&b, "  attributed to offer %s\n", l.Pin)
 		}
 	}

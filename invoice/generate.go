@@ -1742,9 +1742,10 @@ func (g *gen) commitment() {
 	min := ensemble.MoneyFromDecimal(cm.Minimum, g.cur)
 	// Sweep the lines in service-start order alongside the cycles, so the
 	// cost is linear in cycles plus lines.
+	scope := cm.Scope.clone() // nil: the whole subscription
 	order := make([]int, 0, len(g.lines))
 	for i := range g.lines {
-		if countsTowardMinimum(g.lines[i].Kind) {
+		if countsTowardMinimum(g.lines[i].Kind) && (scope == nil || scope.counts(&g.lines[i])) {
 			order = append(order, i)
 		}
 	}
@@ -1799,8 +1800,12 @@ func (g *gen) commitment() {
 			Discount:     ensemble.MoneyFromMinor(0, g.cur),
 			Refs:         []ensemble.Ref{{Kind: RefCommitment, ID: string(g.s.ID)}},
 		}
-		if p, attr, ok := g.firstPin(s, e); ok {
-			l.Pin = p
+		if scope != nil {
+			l.Description += " (" + scope.String() + ")"
+			l.CommitmentScope = cm.Scope.clone()
+		}
+		if p, ch, attr, ok := g.trueUpPin(scope, s, e); ok {
+			l.Pin, l.Charge = p, ch
 			l.Refs = append(append(l.Refs, p.Ref()), attr...)
 		} else if p, attr, ok := g.firstPin(act, stop.Add(1)); ok || open {
 			// Every item paused through the cycle: the first item's offer.

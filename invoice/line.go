@@ -62,14 +62,23 @@ type Line struct {
 	// Pin and Charge name the catalog offer version and charge billed. A
 	// line of the subscription as a whole has no charge and is attributed
 	// to an item's offer: a commitment true-up to the subscription's first
-	// item (by ID) in service in the cycle, the subscription term's fee to
+	// item (by ID) in service in the cycle (of a scoped commitment, the
+	// first holding its scope, with the scope's charge: see
+	// CommitmentScope), the subscription term's fee to
 	// the first in service at the end, a prepaid commitment's purchase and
 	// breakage to the first whose charge draws on it (or its own Offer).
 	// Such a line carries the references of that item and of its segment
 	// then (from an order, its order line and segment).
 	Pin catalog.Pin `json:"pin,omitzero"`
-	// Charge is the charge of Pin's offer the line bills.
+	// Charge is the charge of Pin's offer the line bills. A true-up of a
+	// scoped minimum commitment carries the scope's one charge of Pin's
+	// offer, when it has one (see CommitmentScope).
 	Charge catalog.ChargeID `json:"charge,omitempty"`
+	// CommitmentScope is, on the true-up of a minimum commitment limited
+	// to part of the subscription (Commitment.Scope), the scope it tops
+	// up; nil on every other line, and on a true-up of the whole
+	// subscription.
+	CommitmentScope *CommitmentScope `json:"commitment_scope,omitempty"`
 	// Model is the charge's price model.
 	Model catalog.Model `json:"model,omitempty"`
 	// Cycle is the billing cycle the line belongs to (for a usage line, its
@@ -178,7 +187,7 @@ type Line struct {
 // Clone returns a copy of l that shares no memory with l, other lines or
 // the catalog: its own slices (Tiers, Discounts, SupplierCosts with their
 // AppliesTo.Charges, CostsNotApplied, Refs) and its own Proration, Usage
-// (with its Late) and Prepaid (with its Refund).
+// (with its Late), Prepaid (with its Refund) and CommitmentScope.
 func (l Line) Clone() Line {
 	l.Tiers = slices.Clone(l.Tiers)
 	l.Discounts = slices.Clone(l.Discounts)
@@ -193,6 +202,9 @@ func (l Line) Clone() Line {
 	l.Prepaid = clonePtr(l.Prepaid)
 	if l.Prepaid != nil {
 		l.Prepaid.Refund = clonePtr(l.Prepaid.Refund)
+	}
+	if l.CommitmentScope != nil {
+		l.CommitmentScope = l.CommitmentScope.clone()
 	}
 	return l
 }

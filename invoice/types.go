@@ -459,10 +459,21 @@ type Discount struct {
 // 225.00, covered by a EUR 1,200 prepayment bought that month, falls 275.00
 // short of a 500.00 minimum. The true-up is billed, never drawn from the
 // prepaid commitment.
+//
+// Scope limits the commitment to part of the subscription (see
+// CommitmentScope): only the lines it names count, and the true-up is
+// attributed to them, so settlement pays it as it pays them. A monthly
+// minimum of 500.00 on engineering hours at 95.00, beside a managed-desktop
+// plan of 1,000.00, tops up a month of 5 hours by 25.00 and one of 3 hours
+// by 215.00, where an unscoped minimum counts the desktop's 1,000.00 and
+// is always met. The zero Scope is the whole subscription.
 type Commitment struct {
 	// Minimum is the least net a cycle bills, in the subscription's
 	// currency.
 	Minimum decimal.Decimal `json:"minimum"`
+	// Scope says which lines count toward the minimum (zero: every line
+	// of the subscription).
+	Scope CommitmentScope `json:"scope,omitzero"`
 }
 
 // PrepaidCredit is a balance the customer paid for in advance, applied to

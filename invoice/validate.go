@@ -124,6 +124,7 @@ func (b *Builder) validate(ps *ensemble.Problems, run Run, subs []Subscription) 
 		if s.Commitment != nil && s.Commitment.Minimum.Sign() < 0 {
 			ps.Add(at()+".commitment.minimum", bad(ErrNegative, "%s", s.Commitment.Minimum))
 		}
+		b.validateScope(ps, at, s)
 		b.validatePrepaid(ps, at, s, run)
 		credits := map[CreditID]bool{}
 		if len(s.Credits) == 0 {

@@ -1,0 +1,275 @@
+package invoice
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/ensemble-commerce/ensemble"
+	"github.com/ensemble-commerce/ensemble/catalog"
+)
+
+// CommitmentScope limits a minimum commitment (Commitment.Scope) to part of
+// its subscription, in the identifiers its lines carry: the offers, items
+// and charges whose lines count toward the minimum. Each list given
+// narrows the lines counted; a line counts when it matches every list
+// given (its offer is one of Offers, its item one of Items, its charge one
+// of Charges). The zero scope counts every line, as a commitment without a
+// scope does. So a monthly minimum spend on engineering is Offers:
+// ["engineering"] (Lago's and Kill Bill's minimums are the plan's, or one
+// charge's; Stripe scopes its billing credits to prices the same way, a
+// list of what applies).
+//
+// A true-up of a scoped commitment is attributed to what it tops up: the
+// offer (Line.Pin) of the first item, by ID, holding the scope in the
+// cycle (an item's offer or an add-on's; when none does, the first to hold
+// it at all), and, when that offer has one charge in the scope, that
+// charge (Line.Charge), so that a settlement plan paying the scope's lines
+// (by offer, or by a rule on line.charge) pays the true-up too; the line
+// says the scope it tops up (Line.CommitmentScope) and its description
+// names it. A scope over several offers is attributed to the first item's:
+// name one offer to be sure of the plan.
+//
+// Each entry must name something the subscription holds: an offer one of
+// its items (of Items, when given) pins or adds on in some segment, one of
+// its items, a charge of such an offer (of Offers, when given). One that
+// does not is a *ScopeError wrapping ErrScopeUnmatched at
+// subscriptions[i].commitment.scope.<field>[k], from Validate and Build,
+// rather than a minimum no line can meet; an empty or repeated entry is
+// ErrRequired or ErrDuplicate.
+type CommitmentScope struct {
+	// Offers limits the lines counted to those of these offers (an
+	// item's or an add-on's: Line.Pin.Offer).
+	Offers []catalog.OfferID `json:"offers,omitempty"`
+	// Items limits them to the lines of these items (Line.Item).
+	Items []ItemID `json:"items,omitempty"`
+	// Charges limits them to the lines of these charges (Line.Charge).
+	Charges []catalog.ChargeID `json:"charges,omitempty"`
+}
+
+// IsZero reports whether the scope is the whole subscription.
+func (sc CommitmentScope) IsZero() bool {
+	return len(sc.Offers) == 0 && len(sc.Items) == 0 && len(sc.Charges) == 0
+}
+
+// String names the scope as its lists give it, such as "offers
+// engineering; charges hours", or "subscription" for the zero scope.
+func (sc CommitmentScope) String() string {
+	var parts []string
+	add := func(field string, n int, at func(int) string) {
+		if n == 0 {
+			return
+		}
+		names := make([]string, n)
+		for k := range n {
+			names[k] = at(k)
+		}
+		parts = append(parts, field+" "+strings.Join(names, ", "))
+	}
+	add("offers", len(sc.Offers), func(k int) string { return string(sc.Offers[k]) })
+	add("items", len(sc.Items), func(k int) string { return string(sc.Items[k]) })
+	add("charges", len(sc.Charges), func(k int) string { return string(sc.Charges[k]) })
+	if len(parts) == 0 {
+		return "subscription"
+	}
+	return strings.Join(parts, "; ")
+}
+
+// clone returns a copy of the scope that shares nothing with it, or nil
+// for the zero scope.
+func (sc CommitmentScope) clone() *CommitmentScope {
+	if sc.IsZero() {
+		return nil
+	}
+	return &CommitmentScope{Offers: slices.Clone(sc.Offers), Items: slices.Clone(sc.Items), Charges: slices.Clone(sc.Charges)}
+}
+
+// counts reports whether line l counts toward a commitment of this scope.
+func (sc *CommitmentScope) counts(l *Line) bool {
+	return (len(sc.Offers) == 0 || slices.Contains(sc.Offers, l.Pin.Offer)) &&
+		(len(sc.Items) == 0 || slices.Contains(sc.Items, l.Item)) &&
+		(len(sc.Charges) == 0 || slices.Contains(sc.Charges, l.Charge))
+}
+
+// holds reports whether item it holding offer p holds the scope: p and it
+// are in its lists, and p's offer has a charge in it (oi nil: the catalog
+// lacks p, reported elsewhere).
+func (sc *CommitmentScope) holds(it *Item, p catalog.Pin, oi *offerInfo) bool {
+	if (len(sc.Offers) > 0 && !slices.Contains(sc.Offers, p.Offer)) || (len(sc.Items) > 0 && !slices.Contains(sc.Items, it.ID)) {
+		return false
+	}
+	return len(sc.Charges) == 0 || (oi != nil && slices.ContainsFunc(oi.charges, func(c *chargeInfo) bool { return slices.Contains(sc.Charges, c.id) }))
+}
+
+// charge returns the one charge of offer oi in the scope, or "" when it has
+// none or several.
+func (sc *CommitmentScope) charge(oi *offerInfo) catalog.ChargeID {
+	if oi == nil {
+		return ""
+	}
+	var one catalog.ChargeID
+	for _, c := range oi.charges {
+		if len(sc.Charges) > 0 && !slices.Contains(sc.Charges, c.id) {
+			continue
+		}
+		if one != "" {
+			return ""
+		}
+		one = c.id
+	}
+	return one
+}
+
+// ErrScopeUnmatched reports a minimum commitment's scope entry naming
+// nothing the subscription holds (see CommitmentScope): an offer no item
+// pins or adds on, an item it lacks, a charge of none of its offers. A
+// *ScopeError wraps it; it matches ErrUnknown too.
+var ErrScopeUnmatched = fmt.Errorf("%w: commitment scope names nothing the subscription holds", ErrUnknown)
+
+// ScopeError reports an entry of a minimum commitment's scope that cannot
+// be billed, naming the subscription, the field and the entry. It arrives
+// inside the *ensemble.ValidationError of Build and Validate, at
+// subscriptions[i].commitment.scope.<field>[k], and wraps its condition
+// (ErrScopeUnmatched).
+type ScopeError struct {
+	// Subscription names the subscription.
+	Subscription SubscriptionID
+	// Field is the offending field: "offers[k]", "items[k]" or
+	// "charges[k]" of commitment.scope.
+	Field string
+	// Value is the entry, cut to 64 bytes.
+	Value string
+	// Detail says what the subscription holds instead; it may be empty.
+	Detail string
+	// Err is the condition.
+	Err error
+}
+
+// Error writes `invoice: subscription "s": commitment.scope.<field>:
+// <condition>: "<value>" (<detail>)`.
+func (e *ScopeError) Error() string {
+	v := e.Value
+	if len(v) > 64 {
+		v = v[:64] + "..."
+	}
+	msg := fmt.Sprintf("invoice: subscription %q: commitment.scope.%s: %v: %q", e.Subscription, e.Field, e.Err, v)
+	if e.Detail != "" {
+		msg += " (" + e.Detail + ")"
+	}
+	return msg
+}
+
+// Unwrap returns the condition.
+func (e *ScopeError) Unwrap() error { return e.Err }
+
+// validateScope checks that every entry of the subscription's commitment
+// scope names something it holds (see CommitmentScope).
+func (b *Builder) validateScope(ps *ensemble.Problems, at func() string, s *Subscription) {
+	if s.Commitment == nil || s.Commitment.Scope.IsZero() {
+		return
+	}
+	sc := &s.Commitment.Scope
+	path := func(field string, k int) string { return ensemble.Path(at()+".commitment.scope."+field, k) }
+	unmatched := func(field string, k int, v, detail string) {
+		ps.Add(path(field, k), &ScopeError{Subscription: s.ID, Field: ensemble.Path(field, k), Value: v, Detail: detail, Err: ErrScopeUnmatched})
+	}
+	// What the subscription holds, of the items and offers the scope
+	// allows: offers pinned or added on, and their charges.
+	var offers []string
+	holdsOffer := map[catalog.OfferID]bool{}
+	holdsCharge := map[catalog.ChargeID]bool{}
+	for j := range s.Items {
+		it := &s.Items[j]
+		if len(sc.Items) > 0 && !slices.Contains(sc.Items, it.ID) {
+			continue
+		}
+		for _, sg := range it.Segments {
+			for _, p := range append([]catalog.Pin{sg.Pin}, addOnPins(sg.AddOns)...) {
+				if !holdsOffer[p.Offer] {
+					offers = append(offers, string(p.Offer))
+				}
+				holdsOffer[p.Offer] = true
+				if oi := b.offers[p]; oi != nil && (len(sc.Offers) == 0 || slices.Contains(sc.Offers, p.Offer)) {
+					for _, c := range oi.charges {
+						holdsCharge[c.id] = true
+					}
+				}
+			}
+		}
+	}
+	entries := func(field string, n int, at func(int) string, held func(int) bool, detail string) {
+		seen := make(map[string]bool, n)
+		for k := range n {
+			v := at(k)
+			switch {
+			case v == "":
+				ps.Add(path(field, k), ErrRequired)
+			case seen[v]:
+				ps.Add(path(field, k), bad(ErrDuplicate, "%q", v))
+			case !held(k):
+				unmatched(field, k, v, detail)
+			}
+			seen[v] = true
+		}
+	}
+	held := "its items hold offers " + strings.Join(offers, ", ")
+	if len(sc.Items) > 0 {
+		held = "the items of the scope hold offers " + strings.Join(offers, ", ")
+	}
+	entries("offers", len(sc.Offers), func(k int) string { return string(sc.Offers[k]) },
+		func(k int) bool { return holdsOffer[sc.Offers[k]] }, held)
+	entries("items", len(sc.Items), func(k int) string { return string(sc.Items[k]) },
+		func(k int) bool { return slices.ContainsFunc(s.Items, func(it Item) bool { return it.ID == sc.Items[k] }) }, "not an item of the subscription")
+	entries("charges", len(sc.Charges), func(k int) string { return string(sc.Charges[k]) },
+		func(k int) bool { return holdsCharge[sc.Charges[k]] }, "no offer of the scope has it")
+}
+
+// trueUpPin returns what a true-up of cycle piece [s, e) is attributed to:
+// for the whole subscription, the first item (by ID) in service then (see
+// firstPin); for a scope, the first item holding it then (else the first
+// holding it at all), its offer and the one charge of the offer in the
+// scope, if one. ok is false when nothing is found.
+func (g *gen) trueUpPin(sc *CommitmentScope, s, e time.Time) (p catalog.Pin, ch catalog.ChargeID, attr []ensemble.Ref, ok bool) {
+	if sc == nil {
+		p, attr, ok = g.firstPin(s, e)
+		return p, "", attr, ok
+	}
+	for _, anyTime := range []bool{false, true} {
+		var best *Item
+		var found Segment
+		for j := range g.s.Items {
+			it := &g.s.Items[j]
+			if best != nil && it.ID >= best.ID {
+				continue
+			}
+			for _, sg := range g.segments(it) {
+				if !anyTime && (!sg.Start.Before(e) || (!sg.End.IsZero() && !sg.End.After(s))) {
+					continue
+				}
+				if hp, held := g.scopePin(sc, it, &sg); held {
+					best, found, p = it, sg, hp
+					break
+				}
+			}
+		}
+		if best != nil {
+			return p, sc.charge(g.b.offers[p]), attribution(best, &found), true
+		}
+	}
+	return catalog.Pin{}, "", nil, false
+}
+
+// scopePin returns the pin of segment sg of item it that holds the scope:
+// its own, else its first add-on's that does.
+func (g *gen) scopePin(sc *CommitmentScope, it *Item, sg *Segment) (catalog.Pin, bool) {
+	if sc.holds(it, sg.Pin, g.b.offers[sg.Pin]) {
+		return sg.Pin, true
+	}
+	for _, a := range sg.AddOns {
+		if sc.holds(it, a.Pin, g.b.offers[a.Pin]) {
+			return a.Pin, true
+		}
+	}
+	return catalog.Pin{}, false
+}
