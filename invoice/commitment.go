@@ -220,7 +220,9 @@ func (b *Builder) validateScope(ps *ensemble.Problems, at func() string, s *Subs
 	entries("offers", len(sc.Offers), func(k int) string { return string(sc.Offers[k]) },
 		func(k int) bool { return holdsOffer[sc.Offers[k]] }, held)
 	entries("items", len(sc.Items), func(k int) string { return string(sc.Items[k]) },
-		func(k int) bool { return slices.ContainsFunc(s.Items, func(it Item) bool { return it.ID == sc.Items[k] }) }, "not an item of the subscription")
+		func(k int) bool {
+			return slices.ContainsFunc(s.Items, func(it Item) bool { return it.ID == sc.Items[k] })
+		}, "not an item of the subscription")
 	entries("charges", len(sc.Charges), func(k int) string { return string(sc.Charges[k]) },
 		func(k int) bool { return holdsCharge[sc.Charges[k]] }, "no offer of the scope has it")
 }

@@ -204,7 +204,10 @@ func TestScopedCommitmentNamingNothing(t *testing.T) {
 	} {
 		s := trialSub(&c.scope)
 		for _, err := range []error{b.Validate(invoice.Run{At: date(2026, 4, 1)}, []invoice.Subscription{s}),
-			func() error { _, err := b.Build(invoice.Run{At: date(2026, 4, 1)}, []invoice.Subscription{s}); return err }()} {
+			func() error {
+				_, err := b.Build(invoice.Run{At: date(2026, 4, 1)}, []invoice.Subscription{s})
+				return err
+			}()} {
 			require.ErrorIs(t, err, c.cond, c.scope.String())
 			var fe *ensemble.FieldError
 			require.True(t, errors.As(err, &fe))
