@@ -230,7 +230,7 @@ func (b *Builder) validateScope(ps *ensemble.Problems, at func() string, s *Subs
 // trueUpPin returns what a true-up of cycle piece [s, e) is attributed to:
 // for the whole subscription, the first item (by ID) in service then (see
 // firstPin); for a scope, the first item holding it then (else the first
-// holding it at all), its offer and the one charge of the offer in the
+// holding it in any segment, one a cancellation cut off too), its offer and the one charge of the offer in the
 // scope, if one. ok is false when nothing is found.
 func (g *gen) trueUpPin(sc *CommitmentScope, s, e time.Time) (p catalog.Pin, ch catalog.ChargeID, attr []ensemble.Ref, ok bool) {
 	if sc == nil {
@@ -245,7 +245,11 @@ func (g *gen) trueUpPin(sc *CommitmentScope, s, e time.Time) (p catalog.Pin, ch 
 			if best != nil && it.ID >= best.ID {
 				continue
 			}
-			for _, sg := range g.segments(it) {
+			segs := it.Segments // at any time: those the cancellation cut off too
+			if !anyTime {
+				segs = g.segments(it)
+			}
+			for _, sg := range segs {
 				if !anyTime && (!sg.Start.Before(e) || (!sg.End.IsZero() && !sg.End.After(s))) {
 					continue
 				}

@@ -104,6 +104,14 @@ func drawSub(t *rapid.T, id string) invoice.Subscription {
 	}
 	if rapid.Bool().Draw(t, id+"_commit") {
 		s.Commitment = &invoice.Commitment{Minimum: decimal.NewFromInt(rapid.Int64Range(0, 300).Draw(t, id+"_minimum"))}
+		if rapid.Bool().Draw(t, id+"_scoped") {
+			it := rapid.SampledFrom(s.Items).Draw(t, id+"_scope_item")
+			if rapid.Bool().Draw(t, id+"_scope_by_item") {
+				s.Commitment.Scope.Items = []invoice.ItemID{it.ID}
+			} else {
+				s.Commitment.Scope.Offers = []catalog.OfferID{rapid.SampledFrom(it.Segments).Draw(t, id+"_scope_segment").Pin.Offer}
+			}
+		}
 	}
 	if rapid.Bool().Draw(t, id+"_cancel") {
 		s.CancelAt = drawInstant(t, anchor, 24*150, id+"_cancel_at")

@@ -92,6 +92,9 @@ func drawTermsSub(t *rapid.T, until time.Time) (invoice.Subscription, []usage.Ag
 	}
 	if rapid.Bool().Draw(t, "commit") {
 		s.Commitment = &invoice.Commitment{Minimum: dec(fmt.Sprint(rapid.IntRange(0, 300).Draw(t, "minimum")))}
+		if rapid.Bool().Draw(t, "scoped") {
+			s.Commitment.Scope = drawScope(t, s)
+		}
 	}
 	if rapid.Bool().Draw(t, "cancel") {
 		s.CancelAt = drawInstant(t, anchor, 24*700, "cancel_at")
@@ -137,6 +140,30 @@ func drawTermsSub(t *rapid.T, until time.Time) (invoice.Subscription, []usage.Ag
 		s.Discounts = append(s.Discounts, d)
 	}
 	return s, aggs
+}
+
+// termCharges are the charges of the offers drawTermsSub pins.
+var termCharges = map[catalog.OfferID][]catalog.ChargeID{
+	"basic": {"seats", "setup"}, "pro": {"seats"}, "support": {"hours"},
+	"commit": {"year"}, "commit-plus": {"year"}, "metered": {"gb"},
+}
+
+// drawScope draws a minimum commitment's scope naming what the
+// subscription holds: an item, an offer one of its segments pins, a charge
+// of it, or both.
+func drawScope(t *rapid.T, s invoice.Subscription) invoice.CommitmentScope {
+	it := rapid.SampledFrom(s.Items).Draw(t, "scope_item")
+	p := rapid.SampledFrom(it.Segments).Draw(t, "scope_segment").Pin
+	ch := rapid.SampledFrom(termCharges[p.Offer]).Draw(t, "scope_charge")
+	switch rapid.IntRange(0, 3).Draw(t, "scope_kind") {
+	case 0:
+		return invoice.CommitmentScope{Items: []invoice.ItemID{it.ID}}
+	case 1:
+		return invoice.CommitmentScope{Offers: []catalog.OfferID{p.Offer}}
+	case 2:
+		return invoice.CommitmentScope{Charges: []catalog.ChargeID{ch}}
+	}
+	return invoice.CommitmentScope{Offers: []catalog.OfferID{p.Offer}, Charges: []catalog.ChargeID{ch}}
 }
 
 // runUsage returns the usage a run over (after, at] is given: the
@@ -185,14 +212,17 @@ func runUsage(t *rapid.T, s invoice.Subscription, aggs []usage.Aggregate, after,
 
 // lineKey is what a line bills, to compare lines across runs.
 func lineKey(l invoice.Line) string {
-	return fmt.Sprintf("%s %s amount=%s discount=%s net=%s tax=%s", l.Date.UTC().Format(time.RFC3339), l.Kind, l.Amount, l.Discount, l.Net, l.Tax)
+	return fmt.Sprintf("%s %s amount=%s discount=%s net=%s tax=%s pin=%s charge=%s scope=%v", l.Date.UTC().Format(time.RFC3339), l.Kind, l.Amount, l.Discount, l.Net, l.Tax,
+		l.Pin, l.Charge, l.CommitmentScope)
 }
 
 // Per-item terms split and rejoined: billing a subscription whose items
 // have their own anchors and terms (early-termination fees included) in any
 // split of runs gives exactly the lines (IDs, dates, amounts, discounts,
-// tax) and the totals of billing it in one run, and an item with its own
-// anchor bills only on its own cycles.
+// tax, the offer, charge and scope a true-up is attributed to) and the
+// totals of billing it in one run, with a minimum commitment of the whole
+// subscription or of part of it (an item, an offer, a charge), and an item
+// with its own anchor bills only on its own cycles.
 func TestPropertyItemTermsRunsSplitAndRejoined(t *testing.T) {
 	rapid.Check(t, func(t *rapid.T) {
 		b := termsPropBuilder(t)
@@ -236,6 +266,23 @@ func TestPropertyItemTermsRunsSplitAndRejoined(t *testing.T) {
 		}
 		require.Equal(t, want, got)
 		require.True(t, wantTotal.Equal(gotTotal), "%s != %s", gotTotal, wantTotal)
+
+		// A true-up says the scope it tops up and is attributed to it.
+		for _, inv := range whole {
+			for _, l := range inv.Lines {
+				if l.Kind != invoice.KindCommitmentTrueUp {
+					continue
+				}
+				require.NotEmpty(t, l.Pin.Offer, l.ID)
+				if sc := s.Commitment.Scope; sc.IsZero() {
+					require.Nil(t, l.CommitmentScope, l.ID)
+				} else {
+					require.Equal(t, &sc, l.CommitmentScope, l.ID)
+					require.True(t, len(sc.Offers) == 0 || l.Pin.Offer == sc.Offers[0], "%s: attributed to %s, not the scope's offer", l.ID, l.Pin)
+					require.True(t, len(sc.Charges) == 0 || l.Charge == sc.Charges[0], "%s: attributed to charge %q, not the scope's", l.ID, l.Charge)
+				}
+			}
+		}
 
 		// Lines of an item on its own anchor lie on its own cycles.
 		loc, _ := time.LoadLocation(s.TimeZone)
