@@ -26,7 +26,7 @@ import (
 // cycle (an item's offer or an add-on's; when none does, the first to hold
 // it at all), and, when that offer has one charge in the scope, that
 // charge (Line.Charge), so that a settlement plan paying the scope's lines
-// (by offer, or by a rule on line.charge) pays the true-up too; the line
+// (by offer, or by a rule on offer.charge) pays the true-up too; the line
 // says the scope it tops up (Line.CommitmentScope) and its description
 // names it. A scope over several offers is attributed to the first item's:
 // name one offer to be sure of the plan.

@@ -1,0 +1,88 @@
+package settlement_test
+
+import (
+	"testing"
+	"time"
+
+	"github.com/shopspring/decimal"
+	"github.com/stretchr/testify/require"
+
+	"github.com/ensemble-commerce/ensemble"
+	"github.com/ensemble-commerce/ensemble/catalog"
+	"github.com/ensemble-commerce/ensemble/invoice"
+	"github.com/ensemble-commerce/ensemble/order"
+	"github.com/ensemble-commerce/ensemble/partner"
+	"github.com/ensemble-commerce/ensemble/settlement"
+	"github.com/ensemble-commerce/ensemble/usage"
+)
+
+// TestScopedTrueUpPaidLikeTheScope: a UK IT-services firm (a new user's
+// trial) bills 25 managed desktops at GBP 40.00 and engineering hours at
+// 95.00 on one invoice, with a monthly minimum spend of 500.00 on
+// engineering, and pays the engineers' firm (sub-utrecht here) 30% of
+// engineering. March's 5 hours (475.00) are topped up by 25.00: the
+// true-up is attributed to the engineering offer and its hours charge, so
+// the plan paying engineering pays it, by offer (the engineers get 150.00,
+// 30% of the 500.00 minimum) or by a rule on offer.charge. Unscoped, the
+// true-up went to the first item's offer, the desktops', whose plan paid
+// the engineers none of it.
+func TestScopedTrueUpPaidLikeTheScope(t *testing.T) {
+	d := func(m time.Month) time.Time { return time.Date(2026, m, 1, 0, 0, 0, 0, time.UTC) }
+	cat, err := catalog.LoadYAML([]byte(`
+offers:
+  - {id: desktop, version: 1, name: Managed desktop, currency: GBP, effective_from: 2020-01-01T00:00:00Z,
+     charges: [{id: seats, name: Desktop seats, type: recurring, cadence: {unit: monthly}, timing: in_advance, price: {model: per_unit, amount: "40.00"}}]}
+  - {id: engineering, version: 1, name: Engineering, currency: GBP, effective_from: 2020-01-01T00:00:00Z,
+     charges: [{id: hours, name: Engineering hours, type: usage, meter: hours, price: {model: per_unit, amount: "95.00"}}]}
+`))
+	require.NoError(t, err)
+	b, err := invoice.NewBuilder(cat, invoice.Options{})
+	require.NoError(t, err)
+	sub := invoice.Subscription{ID: "acme", Customer: invoice.Customer{ID: "acme-ltd"}, Currency: ensemble.MustCurrency("GBP"), Anchor: d(3),
+		Items: []invoice.Item{
+			{ID: "desktop", Segments: []invoice.Segment{{Start: d(3), Pin: catalog.Pin{Offer: "desktop", Version: 1}, Quantity: decimal.NewFromInt(25)}}},
+			{ID: "engineering", Segments: []invoice.Segment{{Start: d(3), Pin: catalog.Pin{Offer: "engineering", Version: 1}, Quantity: decimal.NewFromInt(1)}}},
+		},
+		Commitment: &invoice.Commitment{Minimum: decimal.NewFromInt(500), Scope: invoice.CommitmentScope{Offers: []catalog.OfferID{"engineering"}}}}
+	march := usage.Aggregate{Line: "acme/engineering", Meter: "hours", Aggregation: usage.Sum, Period: ensemble.Period{Start: d(3), End: d(4)},
+		Value: decimal.NewFromInt(5), Records: 1, Digest: usage.DigestOf("march")}
+	invs, err := b.Build(invoice.Run{After: d(3), At: d(4), Usage: []usage.Aggregate{march}}, []invoice.Subscription{sub})
+	require.NoError(t, err)
+	lines, err := settlement.FromInvoice(invs[0].Lines, order.Order{ID: "acme", Customer: order.Customer{ID: "acme-ltd", Country: "GB"},
+		Route: partner.Route{Kind: partner.RouteDirect}})
+	require.NoError(t, err)
+	var trueUp settlement.Line
+	for _, l := range lines {
+		if l.Kind == "commitment_true_up" {
+			trueUp = l
+		}
+	}
+	require.Equal(t, "25.00", trueUp.Amount.AmountString())
+	require.Equal(t, catalog.Pin{Offer: "engineering", Version: 1}, trueUp.Offer)
+	require.Equal(t, catalog.ChargeID("hours"), trueUp.Charge)
+
+	engineers := func(s *settlement.Settler) map[string]string {
+		t.Helper()
+		res, err := s.Settle(ctx, settlement.State{}, lines)
+		require.NoError(t, err)
+		paid := map[string]string{}
+		for _, e := range res.Entries {
+			if e.Party == "sub-utrecht" {
+				paid[string(e.Line)] = e.Amount.AmountString()
+			}
+		}
+		return paid
+	}
+	want := map[string]string{"acme/commitment/20260301T000000Z": "7.50", "acme/engineering/20260301T000000Z/engineering/hours/usage": "142.50"}
+	// By offer: the engineering plan.
+	require.Equal(t, want, engineers(planSettler(t, `
+- {id: desk, version: 1, offers: [desktop], root: {id: root, children: [{id: platform, party: platform, share: remaining}]}}
+- {id: eng, version: 1, offers: [engineering], root: {id: root, children: [
+    {id: engineers, party: "partner:sub-utrecht", share: "30%"}, {id: platform, party: platform, share: remaining}]}}
+`, loadNetwork(t))))
+	// By charge: one plan, a rule on offer.charge.
+	require.Equal(t, want, engineers(planSettler(t, `
+{id: all, version: 1, root: {id: root, children: [
+  {id: engineers, party: "partner:sub-utrecht", condition: engineering-hours, share: "30%"}, {id: platform, party: platform, share: remaining}]}}
+`, loadNetwork(t), "id: engineering-hours\nversion: 1\nkind: condition\nenv_version: 1\nexpression: 'offer.charge == \"hours\"'\n")))
+}
