@@ -2,6 +2,7 @@ package invoice_test
 
 import (
 	"errors"
+	"slices"
 	"testing"
 	"time"
 
@@ -233,4 +234,111 @@ func TestScopedCommitmentNamingNothing(t *testing.T) {
 	require.Equal(t, "offers[0]", se.Field)
 	require.Equal(t, "enginering", se.Value)
 	require.Contains(t, se.Error(), "its items hold offers engineering")
+}
+
+// With a prepaid commitment on the engineering hours, the scoped minimum
+// counts the hours consumed in full, covered or not, and not the purchase:
+// March's 5 hours, all covered by a GBP 1,000 prepayment bought that
+// month, are topped up by 25.00, billed and never drawn from the
+// prepayment.
+func TestScopedCommitmentWithPrepaidHours(t *testing.T) {
+	b := scopeBuilder(t)
+	s := trialSub(&invoice.CommitmentScope{Offers: []catalog.OfferID{"engineering"}})
+	s.Prepaid = []invoice.PrepaidCommitment{{ID: "eng-2026", Amount: dec("1000"), Start: date(2026, 3, 1), End: date(2027, 3, 1), Charges: []catalog.ChargeID{"hours"}}}
+	inv := build1(t, b, invoice.Run{At: date(2026, 4, 1), Usage: []usage.Aggregate{hoursIn(date(2026, 3, 1), "5")}}, s)
+	l := trueUp(inv)
+	require.NotNil(t, l)
+	require.Equal(t, "25.00", l.Amount.AmountString())
+	require.Equal(t, "25.00", l.Net.AmountString(), "billed, not drawn")
+	require.Nil(t, l.Prepaid)
+	for _, x := range inv.Lines {
+		if x.Kind == invoice.KindUsage {
+			require.Equal(t, "475.00", x.Prepaid.Covered.AmountString())
+			require.True(t, x.Net.IsZero())
+		}
+	}
+}
+
+// A scoped commitment runs, as an unscoped one does, over the
+// subscription's service, not the scope's: engineering stopped on April
+// 15 while the desktops go on still owes April's whole minimum (2 hours,
+// 190.00, topped up by 310.00), and the subscription cancelled on April
+// 16 owes 15/30 of it (250.00 less 190.00), at the cancellation.
+func TestScopedCommitmentWhenTheScopeStops(t *testing.T) {
+	b := scopeBuilder(t)
+	s := trialSub(&invoice.CommitmentScope{Offers: []catalog.OfferID{"engineering"}})
+	s.Items[1].Segments[0].End = date(2026, 4, 15)
+	april := hoursIn(date(2026, 4, 1), "2")
+	inv := build1(t, b, invoice.Run{After: date(2026, 4, 1), At: date(2026, 5, 1), Usage: []usage.Aggregate{april}}, s)
+	require.Equal(t, "310.00", trueUp(inv).Amount.AmountString())
+	require.Equal(t, "engineering hours", string(trueUp(inv).Pin.Offer)+" "+string(trueUp(inv).Charge), "attributed to the scope, stopped in the cycle")
+
+	s = trialSub(&invoice.CommitmentScope{Offers: []catalog.OfferID{"engineering"}})
+	s.CancelAt = date(2026, 4, 16)
+	inv = build1(t, b, invoice.Run{After: date(2026, 4, 1), At: date(2026, 5, 1), Usage: []usage.Aggregate{april}}, s)
+	l := trueUp(inv)
+	require.Equal(t, "60.00", l.Amount.AmountString())
+	require.True(t, l.Date.Equal(date(2026, 4, 16)))
+}
+
+// Runs split anywhere bill the trial's true-ups as one run does (25.00 for
+// March, 215.00 for May), given each run the usage due in it; a change to
+// the desktops back-dated into a billed month, caught up from Run.Billed,
+// leaves the engineering true-up as it was.
+func TestScopedCommitmentSplitAndBackdated(t *testing.T) {
+	b := scopeBuilder(t)
+	s := trialSub(&invoice.CommitmentScope{Offers: []catalog.OfferID{"engineering"}})
+	usageOf := map[time.Month]usage.Aggregate{time.March: hoursIn(date(2026, 3, 1), "5"), time.April: hoursIn(date(2026, 4, 1), "6"), time.May: hoursIn(date(2026, 5, 1), "3")}
+	trueUps := func(invs []invoice.Invoice) map[invoice.LineID]string {
+		out := map[invoice.LineID]string{}
+		for _, inv := range invs {
+			for _, l := range inv.Lines {
+				if l.Kind == invoice.KindCommitmentTrueUp {
+					out[l.ID] = l.Date.Format("2006-01-02") + " " + l.Amount.AmountString() + " " + string(l.Pin.Offer)
+				}
+			}
+		}
+		return out
+	}
+	want := map[invoice.LineID]string{"acme/commitment/20260301T000000Z": "2026-04-01 25.00 engineering", "acme/commitment/20260501T000000Z": "2026-06-01 215.00 engineering"}
+	whole, err := b.Build(invoice.Run{At: date(2026, 6, 1), Usage: []usage.Aggregate{usageOf[time.March], usageOf[time.April], usageOf[time.May]}}, []invoice.Subscription{s})
+	require.NoError(t, err)
+	require.Equal(t, want, trueUps(whole))
+	var split []invoice.Invoice
+	var after time.Time
+	for _, at := range []time.Time{date(2026, 3, 10), date(2026, 3, 31), date(2026, 4, 1), date(2026, 5, 20), date(2026, 6, 1)} {
+		var agg []usage.Aggregate
+		for _, u := range usageOf {
+			if u.Period.End.After(after) && !u.Period.End.After(at) {
+				agg = append(agg, u)
+			}
+		}
+		invs, err := b.Build(invoice.Run{After: after, At: at, Usage: agg}, []invoice.Subscription{s})
+		require.NoError(t, err)
+		split = append(split, invs...)
+		after = at
+	}
+	require.Equal(t, want, trueUps(split))
+
+	// Runs to May 1, then 30 desktops from April 10, recorded on May 5.
+	var billed []invoice.Line
+	after = time.Time{}
+	for _, at := range []time.Time{date(2026, 3, 1), date(2026, 4, 1), date(2026, 5, 1)} {
+		var agg []usage.Aggregate
+		if m := at.Month() - 1; at.Month() > 3 {
+			agg = []usage.Aggregate{usageOf[m]}
+		}
+		inv := build1(t, b, invoice.Run{After: after, At: at, Usage: agg}, s)
+		billed = append(billed, inv.Lines...)
+		after = at
+	}
+	changed := s
+	changed.Items = slices.Clone(s.Items)
+	desk := changed.Items[0]
+	desk.Segments = []invoice.Segment{seg(date(2026, 3, 1), date(2026, 4, 10), pin("desktop", 1), "25"), seg(date(2026, 4, 10), time.Time{}, pin("desktop", 1), "30")}
+	desk.Segments[0].EndRecorded, desk.Segments[1].Recorded = date(2026, 5, 5), date(2026, 5, 5)
+	changed.Items[0] = desk
+	inv := build1(t, b, invoice.Run{After: date(2026, 5, 1), At: date(2026, 6, 1), Usage: []usage.Aggregate{usageOf[time.May]}, Billed: billed}, changed)
+	require.Equal(t, map[invoice.LineID]string{"acme/commitment/20260501T000000Z": "2026-06-01 215.00 engineering"}, trueUps([]invoice.Invoice{inv}))
+	require.Contains(t, gbpAmounts(inv), "reversal desktop seats -1000.00", "the run caught up the desktops")
 }
