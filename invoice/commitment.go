@@ -21,6 +21,15 @@ import (
 // charge's; Stripe scopes its billing credits to prices the same way, a
 // list of what applies).
 //
+// The scope chooses the lines counted, nothing else: a scoped commitment
+// runs, as an unscoped one does, from the subscription's activation to its
+// end (its cycles, proration, the usage runs are given, restarts after the
+// end and back-dated changes are the same), so a cycle the scope bills
+// nothing in (engineering stopped, the desktops going on) owes the whole
+// minimum. A contract whose minimum ends with the scope drops the
+// commitment from the subscription before the next run (true-ups already
+// billed are not recomputed).
+//
 // A true-up of a scoped commitment is attributed to what it tops up: the
 // offer (Line.Pin) of the first item, by ID, holding the scope in the
 // cycle (an item's offer or an add-on's; when none does, the first to hold

@@ -5,7 +5,8 @@
 // them without the order package: a Subscription (customer, currency,
 // billing anchor and time zone) holds Items whose dated Segments record
 // the catalog pin, quantity and add-ons in force; discounts, a minimum
-// commitment and prepaid credits ride along. A Builder compiles a catalog
+// commitment (of the whole subscription, or of part of it: see
+// CommitmentScope) and prepaid credits ride along. A Builder compiles a catalog
 // once; Build bills one Run, every line due in (Run.After, Run.At]:
 //
 //	b, err := invoice.NewBuilder(cat, invoice.Options{Basis: ensemble.ProrateDaysEndExclusive, Taxes: table})
