@@ -94,7 +94,8 @@ func TestLineCloneSharesNothing(t *testing.T) {
 			AppliesTo: catalog.AppliesTo{Scope: catalog.CostCharges, Charges: []catalog.ChargeID{"seats"}}}},
 		CostsNotApplied: []catalog.SupplierCost{{Component: ref, Offer: "o", Supplier: "s",
 			AppliesTo: catalog.AppliesTo{Scope: catalog.CostCharges, Charges: []catalog.ChargeID{"setup"}}}},
-		Refs: []ensemble.Ref{ref}}
+		CommitmentScope: &invoice.CommitmentScope{Offers: []catalog.OfferID{"o"}, Items: []invoice.ItemID{"i"}, Charges: []catalog.ChargeID{"seats"}},
+		Refs:            []ensemble.Ref{ref}}
 	orig := map[string]uintptr{}
 	references(reflect.ValueOf(l), "Line", orig)
 	want := map[string]bool{}

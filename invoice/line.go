@@ -203,8 +203,8 @@ func (l Line) Clone() Line {
 	if l.Prepaid != nil {
 		l.Prepaid.Refund = clonePtr(l.Prepaid.Refund)
 	}
-	if l.CommitmentScope != nil {
-		l.CommitmentScope = l.CommitmentScope.clone()
+	if sc := l.CommitmentScope; sc != nil {
+		l.CommitmentScope = &CommitmentScope{Offers: slices.Clone(sc.Offers), Items: slices.Clone(sc.Items), Charges: slices.Clone(sc.Charges)}
 	}
 	return l
 }
