@@ -1742,7 +1742,10 @@ func (g *gen) commitment() {
 	min := ensemble.MoneyFromDecimal(cm.Minimum, g.cur)
 	// Sweep the lines in service-start order alongside the cycles, so the
 	// cost is linear in cycles plus lines.
-	scope := cm.Scope.clone() // nil: the whole subscription
+	var scope *CommitmentScope // nil: the whole subscription
+	if !cm.Scope.IsZero() {
+		scope = &cm.Scope
+	}
 	order := make([]int, 0, len(g.lines))
 	for i := range g.lines {
 		if countsTowardMinimum(g.lines[i].Kind) && (scope == nil || scope.counts(&g.lines[i])) {
