@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/ensemble-commerce/ensemble"
+	"github.com/ensemble-commerce/ensemble/catalog"
 	"github.com/ensemble-commerce/ensemble/invoice"
 	"github.com/ensemble-commerce/ensemble/usage"
 	"github.com/stretchr/testify/require"
@@ -70,7 +71,8 @@ func fullSubscription() invoice.Subscription {
 	s.CancelAt = time.Date(2026, 9, 1, 0, 0, 0, 0, time.UTC)
 	s.Customer.ReverseCharge = true
 	s.Discounts = []invoice.Discount{{ID: "d", Amount: dec("5.00"), Duration: invoice.Repeating, Cycles: 3, Start: date(2026, 4, 1), Offer: "pro"}}
-	s.Commitment = &invoice.Commitment{Minimum: dec("100")}
+	s.Commitment = &invoice.Commitment{Minimum: dec("100"),
+		Scope: invoice.CommitmentScope{Offers: []catalog.OfferID{"pro"}, Items: []invoice.ItemID{"plan"}, Charges: []catalog.ChargeID{"seats"}}}
 	s.Credits = []invoice.PrepaidCredit{{ID: "w", Balance: dec("12.50"), ExpiresAt: date(2027, 1, 1), Priority: 2}}
 	s.Items[0].TaxCode = "saas"
 	s.Items[0].UsageLine = "custom"
