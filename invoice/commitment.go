@@ -17,9 +17,10 @@ import (
 // given (its offer is one of Offers, its item one of Items, its charge one
 // of Charges). The zero scope counts every line, as a commitment without a
 // scope does. So a monthly minimum spend on engineering is Offers:
-// ["engineering"] (Lago's and Kill Bill's minimums are the plan's, or one
-// charge's; Stripe scopes its billing credits to prices the same way, a
-// list of what applies).
+// ["engineering"]. (Lago's minimum commitment is the whole plan's and its
+// spending minimum one charge's; Stripe scopes a billing credit to a list
+// of prices, applicability_config.scope.prices; a scope here lists
+// offers, items or charges, the identifiers an invoice line carries.)
 //
 // The scope chooses the lines counted, nothing else: a scoped commitment
 // runs, as an unscoped one does, from the subscription's activation to its
