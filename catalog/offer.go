@@ -160,6 +160,19 @@ type Charge struct {
 	// Meter names the usage meter (a key of the usage package) that feeds a
 	// usage charge.
 	Meter string `json:"meter,omitempty"`
+	// AttributeTo names the usage record attribute that says whose usage a
+	// record is (such as "contractor": the partner who did the hours), on
+	// a usage charge only; empty: the usage is nobody's in particular. The
+	// meter must keep its quantity per value of that attribute
+	// (usage.Meter.AttributeTo, the same name). The charge is rated on the
+	// period's whole quantity, as the customer's contract prices it (tiers,
+	// free units, minimum and maximum spend apply to the charge as a
+	// whole), and the amount is then allocated over the attribute's values
+	// in proportion to their quantities: the invoice bills one line per
+	// value (invoice.Line.Attribution), which settlement can pay to the
+	// partner the value names (a plan node's party "attributed"). It
+	// follows the id grammar of the root package doc.
+	AttributeTo string `json:"attribute_to,omitempty"`
 	// Price is how the charge turns a quantity into an amount.
 	Price Price `json:"price"`
 }

@@ -240,15 +240,20 @@ func validateCharge(r *reporter, path string, c *Charge) {
 		r.notAllowed(at("cadence"), cadenceSet, c.Cadence.String())
 		r.notAllowed(at("timing"), c.Timing != TimingUnspecified, c.Timing.String())
 		r.notAllowed(at("meter"), c.Meter != "", c.Meter)
+		r.notAllowed(at("attribute_to"), c.AttributeTo != "", c.AttributeTo)
 	case Recurring:
 		checkCadence()
 		if c.Timing == TimingUnspecified {
 			r.add(at("timing"), ErrRequired, "")
 		}
 		r.notAllowed(at("meter"), c.Meter != "", c.Meter)
+		r.notAllowed(at("attribute_to"), c.AttributeTo != "", c.AttributeTo)
 	case Usage:
 		if cadenceSet {
 			checkCadence()
+		}
+		if c.AttributeTo != "" {
+			r.id(at("attribute_to"), c.AttributeTo)
 		}
 		r.notAllowed(at("timing"), c.Timing == InAdvance, c.Timing.String())
 		if c.Meter == "" {
