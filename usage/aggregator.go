@@ -610,6 +610,15 @@ func (a *Aggregator) classify(r *Record, li int32) (f fields, reason Reason, det
 		}
 		f.value = v
 	}
+	if m.AttributeTo != "" {
+		v, ok := r.Attributes[m.AttributeTo]
+		if !ok || v == "" {
+			return f, ReasonMissingAttribute, "meter " + quote(string(m.ID)) + " attributes its usage to attribute " + quote(m.AttributeTo) + ", which the record lacks"
+		}
+		if err := ensemble.CheckID(v, ensemble.RefSeparators); err != nil {
+			return f, ReasonInvalidRecord, "meter " + quote(string(m.ID)) + " attributes its usage to attribute " + quote(m.AttributeTo) + ", whose value names whose usage it is: " + err.Error()
+		}
+	}
 	if h := &a.hot[li]; f.ns >= h.start && f.ns < h.end {
 		f.period = h.period // active: the period lies inside a segment
 		return f, ReasonUnspecified, ""

@@ -247,6 +247,13 @@ func (c Config) compile() ([]Meter, []lineState, error) {
 		case m.Aggregation != CountUnique && m.UniqueAttribute != "":
 			p.Add(path+".unique_attribute", fmt.Errorf("%w: meter %q: unique attribute %q needs count_unique, not %s", ErrBadAggregation, m.ID, m.UniqueAttribute, m.Aggregation))
 		}
+		if m.AttributeTo != "" {
+			if err := ensemble.CheckID(m.AttributeTo, ensemble.RefSeparators); err != nil {
+				p.Add(path+".attribute_to", fmt.Errorf("meter %q: %w", m.ID, err))
+			} else if m.Aggregation != Sum && m.Aggregation != Count {
+				p.Add(path+".attribute_to", fmt.Errorf("%w: meter %q: usage attributed to %q needs sum or count, whose quantities add up over its values, not %s", ErrBadAggregation, m.ID, m.AttributeTo, m.Aggregation))
+			}
+		}
 	}
 	lines := make([]lineState, len(c.Lines))
 	seenL := make(map[LineRef]bool, len(c.Lines))

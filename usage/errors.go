@@ -26,7 +26,8 @@ var (
 	// line's active segments.
 	ErrOutsideActive = errors.New("usage: outside active segments")
 	// ErrMissingAttribute reports a record for a CountUnique meter without
-	// the attribute the meter counts.
+	// the attribute the meter counts, or for a meter that attributes its
+	// usage (Meter.AttributeTo) without a value for that attribute.
 	ErrMissingAttribute = errors.New("usage: missing attribute")
 	// ErrNoPeriod reports a record whose instant the line's billing cycle
 	// cannot place in a period (too many cycles from the anchor).

@@ -97,6 +97,20 @@ type Meter struct {
 	// empty for every other aggregation. A record without the attribute is
 	// rejected with ErrMissingAttribute.
 	UniqueAttribute string `json:"unique_attribute,omitempty"`
+	// AttributeTo names the record attribute that says whose usage a
+	// record is (such as "contractor"), for a usage charge that attributes
+	// its usage (catalog.Charge.AttributeTo, the same name): every
+	// Aggregate of the meter then keeps its quantity per value of the
+	// attribute (Aggregate.Parts). Only a Sum or Count meter can be
+	// attributed, since only their quantities add up over the values. A
+	// record without the attribute, or with an empty value, is rejected
+	// with ErrMissingAttribute (the usage would be nobody's, and whoever
+	// did it unpaid): fix it and send it again, and it is billed then, once.
+	// A value outside the id grammar of the root package doc (it names a
+	// partner, and goes into invoice line ids) is rejected with
+	// ErrInvalidRecord.
+	// Empty: not attributed.
+	AttributeTo string `json:"attribute_to,omitempty"`
 	// AllowNegative lets records carry negative quantities (corrections,
 	// returns). When false, the default, a negative quantity is rejected
 	// with ErrNegativeQuantity.

@@ -119,6 +119,47 @@ type Aggregate struct {
 	Uniques []string `json:"uniques,omitempty"`
 	// RecordIDs lists the record ids, sorted, when Config.RecordIDs asks.
 	RecordIDs []RecordID `json:"record_ids,omitempty"`
+	// AttributeTo is the meter's Meter.AttributeTo: the record attribute
+	// the usage is attributed to; empty when it is not.
+	AttributeTo string `json:"attribute_to,omitempty"`
+	// Parts is, for a meter that attributes its usage, the quantity of
+	// each value of the attribute, sorted by value: their quantities add
+	// up to Value and their records to Records.
+	Parts []Part `json:"parts,omitempty"`
+}
+
+// Part is the usage of one value of an attributed meter's attribute in an
+// Aggregate: the quantity of the records naming that value (the sum of
+// their quantities, or their count) and how many they are.
+type Part struct {
+	Value    string          `json:"value"`
+	Quantity decimal.Decimal `json:"quantity"`
+	Records  int64           `json:"records"`
+}
+
+// mergeParts adds the parts of two aggregates value by value, sorted by
+// value; neither input is modified.
+func mergeParts(a, b []Part) []Part {
+	if len(a) == 0 && len(b) == 0 {
+		return nil
+	}
+	out := make([]Part, 0, len(a)+len(b))
+	i, j := 0, 0
+	for i < len(a) || j < len(b) {
+		switch {
+		case j == len(b) || i < len(a) && a[i].Value < b[j].Value:
+			out = append(out, a[i])
+			i++
+		case i == len(a) || b[j].Value < a[i].Value:
+			out = append(out, b[j])
+			j++
+		default:
+			out = append(out, Part{Value: a[i].Value, Quantity: canonicalDecimal(a[i].Quantity.Add(b[j].Quantity)), Records: a[i].Records + b[j].Records})
+			i++
+			j++
+		}
+	}
+	return out
 }
 
 // Ref returns the trace reference of the aggregate: kind usage_aggregate
@@ -177,6 +218,18 @@ func (g Aggregate) mergeCounts(o Aggregate) (Aggregate, error) {
 		return Aggregate{}, fmt.Errorf("%w: %s and %s", ErrMergeMismatch, g.Ref(), o.Ref())
 	}
 	out := g
+	// An aggregate of no records (an idle period billed) may omit the
+	// attribute; aggregates holding records must agree on it, or their
+	// parts would not add up to their value.
+	switch {
+	case g.AttributeTo == o.AttributeTo:
+	case g.AttributeTo == "" && g.Records == 0:
+		out.AttributeTo = o.AttributeTo
+	case o.AttributeTo == "" && o.Records == 0:
+	default:
+		return Aggregate{}, fmt.Errorf("%w: %s attributed to %q and %s to %q", ErrMergeMismatch, g.Ref(), g.AttributeTo, o.Ref(), o.AttributeTo)
+	}
+	out.Parts = mergeParts(g.Parts, o.Parts)
 	out.Records = g.Records + o.Records
 	out.Digest = g.Digest.Add(o.Digest)
 	switch g.Aggregation {
@@ -347,6 +400,7 @@ func (a *Aggregator) Report() *Report {
 			}
 		}
 	}
+	parts := a.parts()
 	order := make([]int32, 0, a.nslots)
 	open := 0
 	for si := range a.nslots {
@@ -409,6 +463,9 @@ func (a *Aggregator) Report() *Report {
 		if ids != nil {
 			g.RecordIDs = ids[si]
 			slices.Sort(g.RecordIDs)
+		}
+		if m.AttributeTo != "" {
+			g.AttributeTo, g.Parts = m.AttributeTo, parts[si]
 		}
 		if g.Late {
 			rep.Adjustments = append(rep.Adjustments, g)
@@ -549,3 +606,53 @@ func (p *pending) build(d *ledgerData) {
 }
 
 func quote(s string) string { return strconv.Quote(clip(s)) }
+
+// parts returns, per slot of a meter that attributes its usage, the
+// quantity of each value of its attribute over the slot's accepted
+// records, sorted by value (nil when no meter attributes its usage).
+func (a *Aggregator) parts() [][]Part {
+	attributed := false
+	for i := range a.meters {
+		attributed = attributed || a.meters[i].AttributeTo != ""
+	}
+	if !attributed {
+		return nil
+	}
+	type key struct {
+		slot  int32
+		value string
+	}
+	sums := map[key]*Part{}
+	for ei := range a.n {
+		e := a.entry(ei)
+		if e.state&^stBigQty != stAccepted || e.attrs == 0 {
+			continue
+		}
+		m := &a.meters[a.slot(e.ref).meter]
+		if m.AttributeTo == "" {
+			continue
+		}
+		v := decodeAttrs(a.attrSets[e.attrs-1])[m.AttributeTo]
+		k := key{e.ref, v}
+		p := sums[k]
+		if p == nil {
+			p = &Part{Value: v, Quantity: decimal.Zero}
+			sums[k] = p
+		}
+		p.Records++
+		if m.Aggregation == Count {
+			p.Quantity = p.Quantity.Add(decimal.NewFromInt(1))
+		} else {
+			p.Quantity = p.Quantity.Add(a.numOf(e).decimal())
+		}
+	}
+	out := make([][]Part, a.nslots)
+	for k, p := range sums {
+		p.Quantity = canonicalDecimal(p.Quantity)
+		out[k.slot] = append(out[k.slot], *p)
+	}
+	for _, ps := range out {
+		slices.SortFunc(ps, func(x, y Part) int { return strings.Compare(x.Value, y.Value) })
+	}
+	return out
+}
