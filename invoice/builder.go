@@ -66,6 +66,9 @@ type chargeInfo struct {
 	// spend says what a usage period the item was in service for only
 	// part of owes of the price's spend bounds (catalog.SpendProration).
 	spend catalog.SpendProration
+	// attributeTo is the record attribute the charge's usage is
+	// attributed to (catalog.Charge.AttributeTo), empty for none.
+	attributeTo string
 	// suppliers are the components of a bundle whose cost applies to the
 	// charge (catalog.RefComponent references, sorted): their suppliers
 	// are owed on what the charge bills.
@@ -159,7 +162,7 @@ func NewBuilder(cat *catalog.Catalog, opts Options) (*Builder, error) {
 				ci := &chargeInfo{offer: oi, id: c.ID, name: c.Name, typ: c.Type, cadence: c.Cadence, timing: c.Timing,
 					meter: c.Meter, model: c.Price.Model, rater: r, chargeRef: pin.ChargeRef(c.ID), priceRef: pin.PriceRef(c.ID),
 					flatWhole: c.Price.Model == catalog.Volume && c.Price.FlatProration == catalog.FlatWhole,
-					spend:     c.Price.SpendProration}
+					spend:     c.Price.SpendProration, attributeTo: c.AttributeTo}
 				if ci.name == "" {
 					ci.name = string(c.ID)
 				}

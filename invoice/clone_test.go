@@ -85,11 +85,12 @@ func TestLineCloneSharesNothing(t *testing.T) {
 	eurM := func(s string) ensemble.Money { return ensemble.MustMoney(s, "EUR") }
 	ref := ensemble.Ref{Kind: "k", ID: "x", Version: "1"}
 	l := invoice.Line{ID: "L1", Quantity: decimal.NewFromInt(3), Amount: eurM("30"), Currency: ensemble.MustCurrency("EUR"),
-		Tiers:     []catalog.Line{{Tier: 1, Quantity: decimal.NewFromInt(3), UnitAmount: eurM("10"), Subtotal: eurM("30")}},
-		Proration: &invoice.Proration{From: ensemble.RatioFromInt(0), To: ensemble.RatioFromInt(1)},
-		Usage:     &invoice.UsageTrace{Meter: "api", Records: 3, Ref: ref, Late: &ref},
-		Discounts: []invoice.AppliedDiscount{{ID: "d", Amount: eurM("1")}},
-		Prepaid:   &invoice.PrepaidDraw{Commitment: "c", Covered: eurM("2"), Refund: &invoice.PrepaidRefund{Unused: eurM("1")}},
+		Tiers:       []catalog.Line{{Tier: 1, Quantity: decimal.NewFromInt(3), UnitAmount: eurM("10"), Subtotal: eurM("30")}},
+		Proration:   &invoice.Proration{From: ensemble.RatioFromInt(0), To: ensemble.RatioFromInt(1)},
+		Usage:       &invoice.UsageTrace{Meter: "api", Records: 3, Ref: ref, Late: &ref},
+		Attribution: &invoice.Attribution{Attribute: "contractor", Value: "C1", Quantity: decimal.NewFromInt(10), Amount: eurM("95")},
+		Discounts:   []invoice.AppliedDiscount{{ID: "d", Amount: eurM("1")}},
+		Prepaid:     &invoice.PrepaidDraw{Commitment: "c", Covered: eurM("2"), Refund: &invoice.PrepaidRefund{Unused: eurM("1")}},
 		SupplierCosts: []catalog.SupplierCost{{Component: ref, Offer: "o", Supplier: "s", Cost: eurM("5"),
 			AppliesTo: catalog.AppliesTo{Scope: catalog.CostCharges, Charges: []catalog.ChargeID{"seats"}}}},
 		CostsNotApplied: []catalog.SupplierCost{{Component: ref, Offer: "o", Supplier: "s",

@@ -671,6 +671,7 @@ func creditLine(inv *Invoice, src *Line, r *Remainder, cr CreditLine, before ens
 		Refs:            slices.Clone(src.Refs),
 	}
 	l.SubscriptionStart = src.SubscriptionStart
+	l.Attribution = clonePtr(src.Attribution) // whose usage it credits
 	l.Refs = append(l.Refs, ensemble.Ref{Kind: RefLine, ID: string(src.ID)}, ensemble.Ref{Kind: RefInvoice, ID: string(inv.ID)})
 	slices.SortFunc(l.Refs, ensemble.Ref.Compare)
 	l.Refs = slices.Compact(l.Refs)

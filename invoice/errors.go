@@ -34,6 +34,13 @@ var (
 	ErrUnknown = errors.New("invoice: unknown")
 	// ErrInvalid reports a value outside its allowed range or form.
 	ErrInvalid = errors.New("invoice: invalid value")
+	// ErrAttribution reports usage whose attribution does not fit its
+	// charge (catalog.Charge.AttributeTo): an aggregate of records not
+	// attributed to the attribute the charge names (usage.Meter.AttributeTo
+	// differs, or is empty), an attributed aggregate for a charge that
+	// attributes nothing, a value whose quantity is negative, or an
+	// attributed charge billed progressively. A *UsageError wraps it.
+	ErrAttribution = errors.New("invoice: usage attribution")
 	// ErrBearerNotOnLine reports a credit whose bearer names a bundle
 	// component the credited line owes no supplier cost of, or a party
 	// that is not one of the line's suppliers but within a typo of one,

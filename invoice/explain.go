@@ -53,6 +53,10 @@ func Explain(l Line) string {
 			fmt.Fprintf(&b, "  a piece of its period, cut where the usage charge changed: owes %s of the charge's minimum and maximum spend\n", u.SpendShare)
 		}
 	}
+	if a := l.Attribution; a != nil {
+		fmt.Fprintf(&b, "  attributed to %s %s: %s of the charge's %s, so %s of its %s (in proportion to quantity, largest remainder)\n",
+			a.Attribute, a.Value, l.Quantity, a.Quantity, l.Amount, a.Amount)
+	}
 	if l.Kind != KindCreditNote && l.Kind != KindCommitmentTrueUp && l.Kind != KindReversal {
 		what := "full cycle " + span(l.Cycle)
 		switch l.Kind {

@@ -1239,60 +1239,95 @@ func (g *gen) usageLine(it *Item, segs []Segment, agg *usage.Aggregate, late *us
 	}
 	ropts := catalog.RateOptions{Rounding: g.b.opts.Rating, Mode: g.mode, SpendShare: share}
 	tr := &UsageTrace{Meter: agg.Meter, Period: pd, Records: agg.Records, Digest: agg.Digest, Ref: agg.Ref(), SpendShare: share, SpendProration: ch.spend}
-	var l *Line
+	cut := g.uncutChange(segs, agg.Meter, pd)
+	describe := func(l *Line) {
+		if !cut.IsZero() {
+			l.Description += " (the whole period at this charge: not cut at " + cut.UTC().Format(time.DateOnly) +
+				", where another meter's charge goes on; see invoice.SplitAtChange)"
+		}
+	}
+	usageID := g.lineID(it, pd.Start, ch, KindUsage, time.Time{})
 	if late == nil {
 		r, err := ch.rater.Rate(agg.Value, ropts)
 		if err != nil {
 			g.ps.Add(g.itemPath(at), err)
 			return
 		}
-		l = g.newLine(it, KindUsage, ch, ch.offer.pin, agg.Value)
-		l.ID = g.lineID(it, pd.Start, ch, KindUsage, time.Time{})
-		l.Date = end
-		l.Full = r.Amount
-		l.Tiers = r.Lines
-		l.Amount = r.Amount.Round(g.mode)
-		l.Usage = tr
-		l.Cycle, l.Period = pd, svc
-		l.Refs = append(l.Refs, tr.Ref)
-		g.discount(l, l.Amount, ensemble.Money{}, g.pcts(it, ch.offer.pin.Offer, svc.Start, disc), svc, ratioZero, ratioOne, false)
+		amount := r.Amount.Round(g.mode)
+		shares, err := usageShares(ch, agg, amount)
+		if err != nil {
+			g.ps.Add(g.itemPath(at), err)
+			return
+		}
+		for _, sh := range shares {
+			l := g.newLine(it, KindUsage, ch, ch.offer.pin, sh.qty)
+			l.ID = attributedID(usageID, sh.value)
+			l.Date = end
+			l.Full = r.Amount
+			l.Tiers = r.Lines
+			l.Amount = sh.amount
+			l.Usage = tr
+			l.Cycle, l.Period = pd, svc
+			l.Refs = append(l.Refs, tr.Ref)
+			if sh.value != "" {
+				l.Full = sh.amount
+				l.Usage = clonePtr(tr)
+				l.Attribution = &Attribution{Attribute: ch.attributeTo, Value: sh.value, Quantity: agg.Value, Amount: amount}
+				l.Description += " (" + ch.attributeTo + " " + sh.value + ")"
+			}
+			g.discount(l, l.Amount, ensemble.Money{}, g.pcts(it, ch.offer.pin.Offer, svc.Start, disc), svc, ratioZero, ratioOne, false)
+			describe(l)
+		}
 		if g.billedUsage != nil && g.due(end) {
 			*g.billedUsage = append(*g.billedUsage, *agg)
 		}
-	} else {
-		cum, err := agg.Merge(*late)
-		if err != nil {
-			g.ps.Add(g.itemPath(at), err)
-			return
-		}
-		d, err := ch.rater.RateDelta(agg.Value, cum.Value, ropts, ropts)
-		if err != nil {
-			g.ps.Add(g.itemPath(at), err)
-			return
-		}
-		lr := late.Ref()
-		tr.Records, tr.Digest, tr.Ref = cum.Records, cum.Digest, cum.Ref()
-		tr.Billed = agg.Value
-		tr.Late = &lr
-		l = g.newLine(it, KindUsageAdjustment, ch, ch.offer.pin, cum.Value)
-		l.ID = LineID(string(g.lineID(it, pd.Start, ch, KindUsageAdjustment, time.Time{})) + "/" + late.Digest.String())
+		return
+	}
+	cum, err := agg.Merge(*late)
+	if err != nil {
+		g.ps.Add(g.itemPath(at), err)
+		return
+	}
+	d, err := ch.rater.RateDelta(agg.Value, cum.Value, ropts, ropts)
+	if err != nil {
+		g.ps.Add(g.itemPath(at), err)
+		return
+	}
+	cumAmt, billedAmt := d.Cumulative.Amount.Round(g.mode), d.Billed.Amount.Round(g.mode)
+	deltas, err := g.lateShares(ch, agg, &cum, billedAmt, cumAmt)
+	if err != nil {
+		g.ps.Add(g.itemPath(at), err)
+		return
+	}
+	lr := late.Ref()
+	tr.Records, tr.Digest, tr.Ref = cum.Records, cum.Digest, cum.Ref()
+	tr.Billed = agg.Value
+	tr.Late = &lr
+	lateID := LineID(string(g.lineID(it, pd.Start, ch, KindUsageAdjustment, time.Time{})) + "/" + late.Digest.String())
+	for _, dl := range deltas {
+		l := g.newLine(it, KindUsageAdjustment, ch, ch.offer.pin, cum.Value)
+		l.ID = attributedID(lateID, dl.value)
 		l.Description = "Late usage: " + l.Description
 		l.Date = g.run.At
 		l.Full = d.Amount
 		l.Tiers = d.Cumulative.Lines
-		cumAmt, billedAmt := d.Cumulative.Amount.Round(g.mode), d.Billed.Amount.Round(g.mode)
-		l.Amount = g.sub(cumAmt, billedAmt)
+		l.Amount = g.sub(dl.cum, dl.billed)
+		credited := attributedID(usageID, dl.value)
 		if l.Amount.IsNegative() {
-			l.Credits = g.lineID(it, pd.Start, ch, KindUsage, time.Time{})
+			l.Credits = credited
 		}
 		l.Usage = tr
 		l.Cycle, l.Period = pd, svc
-		l.Refs = append(l.Refs, tr.Ref, lr, ensemble.Ref{Kind: RefLine, ID: string(g.lineID(it, pd.Start, ch, KindUsage, time.Time{}))})
-		g.deltaDiscount(l, cumAmt, billedAmt, g.pcts(it, ch.offer.pin.Offer, svc.Start, disc), svc)
-	}
-	if cut := g.uncutChange(segs, agg.Meter, pd); !cut.IsZero() {
-		l.Description += " (the whole period at this charge: not cut at " + cut.UTC().Format(time.DateOnly) +
-			", where another meter's charge goes on; see invoice.SplitAtChange)"
+		l.Refs = append(l.Refs, tr.Ref, lr, ensemble.Ref{Kind: RefLine, ID: string(credited)})
+		if dl.value != "" {
+			l.Quantity, l.Full = dl.qty, l.Amount
+			l.Usage = clonePtr(tr)
+			l.Usage.Billed = dl.billedQty
+			l.Attribution = &Attribution{Attribute: ch.attributeTo, Value: dl.value, Quantity: cum.Value, Amount: g.sub(cumAmt, billedAmt)}
+			l.Description += " (" + ch.attributeTo + " " + dl.value + ")"
+		}
+		g.deltaDiscount(l, dl.cum, dl.billed, g.pcts(it, ch.offer.pin.Offer, svc.Start, disc), svc)
+		describe(l)
 	}
 }
 
@@ -1619,6 +1654,10 @@ func (g *gen) progressive(it *Item, segs []Segment, p *ProgressiveUsage, at int)
 	ch, end, disc, _ := g.pieceCharge(segs, agg.Meter, pd)
 	if ch == nil {
 		g.ps.Add(g.itemPath(at), bad(ErrUnknown, "no usage charge for meter %q in %s", agg.Meter, pd))
+		return
+	}
+	if ch.attributeTo != "" {
+		g.ps.Add(g.itemPath(at), usageErr(*agg, ErrAttribution, "charge "+string(ch.id)+" attributes its usage to "+ch.attributeTo+": billing it progressively is not supported"))
 		return
 	}
 	open := end.After(g.run.At)

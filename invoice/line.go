@@ -113,6 +113,12 @@ type Line struct {
 	Proration *Proration `json:"proration,omitempty"`
 	// Usage is the usage aggregate the line rated (nil for other kinds).
 	Usage *UsageTrace `json:"usage,omitempty"`
+	// Attribution is, on a usage line of a charge that attributes its
+	// usage (catalog.Charge.AttributeTo), whose usage the line bills: the
+	// attribute, its value and the whole charge the line is a part of; on
+	// a credit-note line, the credited line's (nil for other lines). See
+	// Attribution.
+	Attribution *Attribution `json:"attribution,omitempty"`
 	// Currency is the line's currency.
 	Currency ensemble.Currency `json:"currency"`
 	// Amount is the line's amount before discounts, rounded once.
@@ -196,6 +202,7 @@ func (l Line) Clone() Line {
 	l.Refs = slices.Clone(l.Refs)
 	l.Proration = clonePtr(l.Proration)
 	l.Usage = clonePtr(l.Usage)
+	l.Attribution = clonePtr(l.Attribution)
 	if l.Usage != nil {
 		l.Usage.Late = clonePtr(l.Usage.Late)
 	}
@@ -320,6 +327,42 @@ type UsageTrace struct {
 	// SpendProration is the charge's catalog.Price.SpendProration, which
 	// SpendShare was worked out under.
 	SpendProration catalog.SpendProration `json:"spend_proration,omitempty"`
+}
+
+// Attribution says whose usage an attributed usage line bills. A charge
+// that attributes its usage (catalog.Charge.AttributeTo) is rated on the
+// period's whole quantity, as the customer's contract prices it: tiers,
+// free units and minimum and maximum spend apply to the charge as a whole.
+// Its amount, rounded once, is then allocated over the attribute's values
+// in proportion to their quantities (usage.Aggregate.Parts), by largest
+// remainder with ties broken by value, and billed as one line per value:
+// its ID is the charge's usage line ID followed by "/" and the value, its
+// Quantity the value's, its Amount (and Full) the value's part, and its
+// percentage discounts are taken off that part as off any line. The
+// parts add up to the whole charge's amount exactly. Each line is
+// credited, disputed and settled on its own (settlement.FromInvoice
+// carries the value to the settlement line, whose plan can pay the partner
+// it names). A period whose values have no quantity at all (an idle
+// period owing a minimum spend) bills one line with no attribution, under
+// the charge's usage line ID.
+//
+// Late usage of an attributed charge bills, per value, what the value's
+// part of rate(cumulative) comes to less its part of rate(billed): so the
+// late lines of a value add up, over any split of runs, to the part one
+// run over every record gives it, and a value whose part shrinks (a tier
+// or a minimum shared out anew) gets a negative line crediting its usage
+// line.
+type Attribution struct {
+	// Attribute is the record attribute (catalog.Charge.AttributeTo).
+	Attribute string `json:"attribute"`
+	// Value is the attribute's value whose usage the line bills.
+	Value string `json:"value"`
+	// Quantity is the whole charge's quantity in the period (cumulative
+	// for a late usage line), of which the line's Quantity is the value's.
+	Quantity decimal.Decimal `json:"quantity"`
+	// Amount is the whole charge's amount the line's Amount is a part of
+	// (for a late usage line, the whole adjustment).
+	Amount ensemble.Money `json:"amount"`
 }
 
 // AppliedDiscount is one discount taken off a line.

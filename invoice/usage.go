@@ -179,7 +179,7 @@ func (b *Builder) BilledUsage(run Run, subs []Subscription, meters []usage.Meter
 			if !ok {
 				continue
 			}
-			g.Aggregation, g.Unit = m.Aggregation, m.Unit
+			g.Aggregation, g.Unit, g.AttributeTo = m.Aggregation, m.Unit, m.AttributeTo
 		}
 		kept = append(kept, g)
 	}
