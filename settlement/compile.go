@@ -701,6 +701,8 @@ func roleText(n *cnode) string {
 		return "co_sellers"
 	case rolePartner:
 		return "partner:" + string(n.role.id)
+	case roleAttributed:
+		return "attributed"
 	}
 	return ""
 }
@@ -869,7 +871,7 @@ func (s *Settler) checkCumulative(p *ensemble.Problems, path string, cu *Cumulat
 	r, err := parseRole(of)
 	if err != nil {
 		p.Add(path+".of", err)
-	} else if r.multi() || r.kind == rolePlatform {
+	} else if r.multi() || r.kind == rolePlatform || r.kind == roleAttributed {
 		p.Addf(path+".of", "volume is read for one partner; %q is not one", of)
 	}
 	c.cumOf = r

@@ -7,6 +7,7 @@ import (
 	"math/big"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/ensemble-commerce/ensemble"
 	"github.com/ensemble-commerce/ensemble/partner"
@@ -60,13 +61,17 @@ func (dc *decider) decideLevel(d *decision, n *cnode, amount int64) (*decision, 
 		k := &kids[i]
 		*k = child{active: true, text: c.shareText}
 		sn := (*partner.Snapshot)(nil)
+		var unpaid error // an attributed party that cannot be paid: an error once the node is active
 		if c.leaf && !c.role.multi() {
 			id, s, why, err := dc.resolveOne(c.role)
+			if err != nil && c.role.kind == roleAttributed {
+				unpaid, err = err, nil
+			}
 			if err != nil {
 				return nil, lineErr(l.ID, planID, c.path, "", err)
 			}
 			k.id = id
-			if id == "" {
+			if id == "" && unpaid == nil {
 				if c.fallback == FallbackPlatform || c.kind == shareRemaining {
 					k.platform, k.note = true, "fallback to platform: "+why
 				} else {
@@ -124,6 +129,9 @@ func (dc *decider) decideLevel(d *decision, n *cnode, amount int64) (*decision, 
 		}
 		if !k.active {
 			continue
+		}
+		if unpaid != nil {
+			return nil, lineErr(l.ID, planID, c.path, "", unpaid)
 		}
 		switch c.kind {
 		case shareRatio:
@@ -313,6 +321,8 @@ func (dc *decider) resolveOne(ro role) (partner.ID, *partner.Snapshot, string, e
 		id = l.Route.Marketplace
 	case rolePartner:
 		id = ro.id
+	case roleAttributed:
+		return dc.attributed()
 	default:
 		return "", nil, "", fmt.Errorf("role has no single party")
 	}
@@ -328,6 +338,27 @@ func (dc *decider) resolveOne(ro role) (partner.ID, *partner.Snapshot, string, e
 	}
 	if !sn.CanTrade() {
 		return "", nil, "partner " + string(id) + " cannot trade (" + sn.Status.String() + ")", nil
+	}
+	return id, sn, "", nil
+}
+
+// attributed resolves party "attributed": the partner the line's usage is
+// attributed to, who must be one who can trade at the line's date; any
+// other answer is an error wrapping ErrAttributedParty, never a fallback.
+func (dc *decider) attributed() (partner.ID, *partner.Snapshot, string, error) {
+	l := dc.line
+	if l.Attributed == "" {
+		return "", nil, "", fmt.Errorf("%w: the line's usage is attributed to no one (Line.Attributed)", ErrAttributedParty)
+	}
+	id := partner.ID(l.Attributed)
+	sn, err := dc.snapshot(id, l.Date)
+	switch {
+	case errors.Is(err, errNotTrading):
+		return "", nil, "", fmt.Errorf("%w: %q is not a partner yet at %s", ErrAttributedParty, id, l.Date.UTC().Format(time.RFC3339))
+	case err != nil:
+		return "", nil, "", fmt.Errorf("%w: %q: %w", ErrAttributedParty, id, err)
+	case !sn.CanTrade():
+		return "", nil, "", fmt.Errorf("%w: %q cannot trade at %s (%s)", ErrAttributedParty, id, l.Date.UTC().Format(time.RFC3339), sn.Status)
 	}
 	return id, sn, "", nil
 }

@@ -487,7 +487,7 @@ func setDecisionDeps(n *cnode) {
 	n.shared = true
 	for _, c := range n.children {
 		setDecisionDeps(c)
-		if c.kind == shareCumulative || c.role.kind == roleCoSellers {
+		if c.kind == shareCumulative || c.role.kind == roleCoSellers || c.role.kind == roleAttributed {
 			n.shared = false
 		}
 		// The partner facts a child's rules see: its party's, or the

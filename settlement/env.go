@@ -16,7 +16,7 @@ import (
 // Variables settlement rules read. Env declares them:
 //
 //	line      LineFacts      (id, date, amount (the basis), net, tax, gross, quantity, currency, customer_id, kind,
-//	                          contract_start, service_start, service_end)
+//	                          contract_start, service_start, service_end, attributed)
 //	offer     OfferFacts     (id, version, charge)
 //	route     RouteFacts     (kind, seller, seller_tier, depth, level, referrer, marketplace)
 //	customer  CustomerFacts  (country)
@@ -70,6 +70,11 @@ type LineFacts struct {
 	// of service reads service_start.
 	ServiceStart time.Time `json:"service_start"`
 	ServiceEnd   time.Time `json:"service_end"`
+	// Attributed is whose usage the line bills (Line.Attributed), "" when
+	// the line is not attributed: a node paying party "attributed" on
+	// lines some of which are not attributed (a period's minimum owed with
+	// no usage) takes the condition `line.attributed != ""`.
+	Attributed string `json:"attributed"`
 	// A sale whose line leaves ContractStart or Service zero does not
 	// give these facts: a rule reading them by name fails it, with
 	// ErrRule and ErrInvalidLine naming the rule, rather than reading the

@@ -202,6 +202,15 @@ func trimPrefix(s string) string {
 // mistyped effective_from, say). A *PlanConflictError wraps it.
 var ErrShadowedPlan = errors.New("settlement: plan version hidden by higher versions")
 
+// ErrAttributedParty reports a line settled by a plan node paying party
+// "attributed" when the line's usage is attributed to no one
+// (Line.Attributed empty), or to a value that names no partner of the
+// network, or one who cannot trade at the line's date (not a partner yet,
+// suspended, offboarded). A *LineError naming the line, plan and node
+// wraps it: whose usage it is decides who is paid, so it is never paid to
+// anyone else.
+var ErrAttributedParty = errors.New("settlement: attributed usage names no partner to pay")
+
 // ErrUnknownParty reports a plan naming partner:<id> for a partner the
 // network does not have.
 var ErrUnknownParty = errors.New("settlement: unknown party")

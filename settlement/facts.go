@@ -106,6 +106,13 @@ func printFacts(l *Line) factPrint {
 		}
 	}
 
+	// Whose usage the line bills, only when it says: an unattributed sale
+	// prints as it did before the fact existed.
+	if l.Attributed != "" {
+		rest.word(attributedMark)
+		rest.str(l.Attributed)
+	}
+
 	p := factPrint(route.sum()>>32<<32 | rest.sum()>>32)
 	if p == 0 {
 		p = 1
@@ -118,6 +125,9 @@ const contractMark = 0xc0_47_a5_c7
 
 // discountMark starts the words of a sale's discounts in a print.
 const discountMark = 0xd1_5c_0a_47
+
+// attributedMark starts the words of a line's attributed value in a print.
+const attributedMark = 0xa7_7b_1b_ed
 
 func byCoSeller(a, b partner.CoSeller) int {
 	return strings.Compare(string(a.Partner), string(b.Partner))

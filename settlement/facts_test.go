@@ -184,7 +184,7 @@ func TestStateFactsChecked(t *testing.T) {
 // covers it).
 func TestLineFactsCovered(t *testing.T) {
 	kept := []string{"Date", "Amount", "Offer", "Service"} // and Route.Kind, Route.Seller
-	printed := []string{"Tax", "Charge", "Quantity", "PeriodQuantity", "Customer", "Route", "SupplierCosts", "Prepaid", "Invoice", "ContractStart", "Discounts"}
+	printed := []string{"Tax", "Charge", "Quantity", "PeriodQuantity", "Customer", "Route", "SupplierCosts", "Prepaid", "Invoice", "ContractStart", "Discounts", "Attributed"}
 	notFacts := []string{"ID", "Credits", "Bearer", "Trace"} // a credit's fields; the trace decides no payout
 	// The invoice line's kind, as its id: a line sent again is the same
 	// invoice line, and its print is the one states kept before it existed.
@@ -224,6 +224,9 @@ func TestPropertyFactEditsChangeThePrint(t *testing.T) {
 		if rapid.Bool().Draw(t, "contract") {
 			l.ContractStart = l.Date.AddDate(0, -rapid.IntRange(0, 30).Draw(t, "contract_months"), 0)
 		}
+		if rapid.Bool().Draw(t, "attributed") {
+			l.Attributed = string(pick("contractor"))
+		}
 		before := settlement.PrintFacts(&l)
 		require.Len(t, before, 16)
 
@@ -239,7 +242,7 @@ func TestPropertyFactEditsChangeThePrint(t *testing.T) {
 			l.Discounts = []settlement.Discount{{ID: "launch", Amount: ensemble.MustMoney("10.00", "EUR")}}
 			before = settlement.PrintFacts(&l)
 		}
-		switch rapid.IntRange(0, 10).Draw(t, "edit") {
+		switch rapid.IntRange(0, 11).Draw(t, "edit") {
 		case 0:
 			edited.Route.Chain[1] += "x"
 		case 1:
@@ -277,6 +280,8 @@ func TestPropertyFactEditsChangeThePrint(t *testing.T) {
 			} else {
 				edited.Discounts = []settlement.Discount{{ID: "launch", Amount: ensemble.MustMoney("10.01", "EUR")}}
 			}
+		case 11: // whose usage the line bills, given or another
+			edited.Attributed = l.Attributed + "c" + string(pick("attributed"))
 		}
 		require.NotEqual(t, before, settlement.PrintFacts(&edited))
 	})

@@ -56,6 +56,9 @@ func fromInvoice(lines []invoice.Line, o order.Order) ([]Line, error) {
 		if l.Credits == "" {
 			out[i].Discounts = saleDiscounts(&l)
 		}
+		if l.Attribution != nil {
+			out[i].Attributed = l.Attribution.Value
+		}
 		if l.Bearer != (invoice.Bearer{}) {
 			b, err := bearerFromInvoice(l.Bearer)
 			if err != nil {

@@ -203,6 +203,15 @@ type Line struct {
 	// README's "Which balance a credit comes off"). Any text; empty when
 	// not known.
 	Invoice string `json:"invoice,omitempty"`
+	// Attributed is, on a line billing usage attributed to a record
+	// attribute (catalog.Charge.AttributeTo; FromInvoice copies
+	// invoice.Line.Attribution's value), the attribute's value: whose usage
+	// the line bills, such as the contractor who did the hours. A plan node
+	// whose party is "attributed" pays the partner it names; rules read it
+	// as line.attributed. Empty when the line is not attributed. It is a
+	// fact of the sale: sent again with another, the sale is
+	// ErrLineConflict.
+	Attributed string `json:"attributed,omitempty"`
 	// Trace says where the line came from: invoice line, order line, usage
 	// aggregate... Every entry of the line carries it.
 	Trace []ensemble.Ref `json:"trace,omitempty"`

@@ -369,7 +369,13 @@ type Node struct {
 	// referrer, marketplace, co_sellers (the seller and its
 	// co-sellers, by the route's co-sell weights, equally when it gives
 	// none: see partner.Route; a route without co-sellers has no one to
-	// pay, and the node's fallback applies) or partner:<id>.
+	// pay, and the node's fallback applies), partner:<id>, or attributed:
+	// the partner the line's usage is attributed to (Line.Attributed: the
+	// contractor a usage record names, see catalog.Charge.AttributeTo). A
+	// line that names none, or a value that names no partner of the network
+	// who can trade at the line's date, fails with a *LineError wrapping
+	// ErrAttributedParty, never paid to anyone else: give such a node the
+	// condition `line.attributed != ""` where lines may not be attributed.
 	Party string `json:"party,omitempty"`
 	// Share is what the node takes of its parent; the root has none.
 	Share Share `json:"share,omitzero"`
@@ -590,6 +596,7 @@ const (
 	roleMarketplace
 	roleCoSellers
 	rolePartner
+	roleAttributed // the partner the line's attributed usage names (Line.Attributed)
 )
 
 type role struct {
@@ -627,6 +634,8 @@ func parseRole(s string) (role, error) {
 		return role{kind: roleMarketplace}, nil
 	case "co_sellers":
 		return role{kind: roleCoSellers}, nil
+	case "attributed":
+		return role{kind: roleAttributed}, nil
 	case "supplier":
 		return role{}, fmt.Errorf("role %q: supplier costs are paid before the plan splits the margin; no node pays them", s)
 	}
@@ -655,7 +664,7 @@ func parseRole(s string) (role, error) {
 }
 
 // roleNames are the roles a party names by a word, for "did you mean".
-var roleNames = []string{"platform", "seller", "top", "chain[*]", "referrer", "marketplace", "co_sellers",
+var roleNames = []string{"platform", "seller", "top", "chain[*]", "referrer", "marketplace", "co_sellers", "attributed",
 	string(partner.TypeDistributor), string(partner.TypeReseller), string(partner.TypeSubReseller), string(partner.TypeMSP),
 	string(partner.TypeISV), string(partner.TypeTechnology), string(partner.TypeSystemsIntegrator)}
 

@@ -462,6 +462,10 @@ func extendRefLine(t *rapid.T, l settlement.Line) settlement.Line {
 		}
 	}
 	l = oddParent(t, id, l)
+	// Usage attributed to a partner (or to someone the network lacks).
+	if rapid.IntRange(0, 2).Draw(t, id+".attributed") > 0 {
+		l.Attributed = rapid.SampledFrom([]string{"reseller-de", "sub-utrecht", "distri-eu", "reseller-nl", "nobody"}).Draw(t, id+".attributed.value")
+	}
 	if rapid.IntRange(0, 3).Draw(t, id+".service") == 0 {
 		l.Service = ensemble.Period{Start: l.Date, End: l.Date.AddDate(0, 1, 0)}
 	}
@@ -857,7 +861,8 @@ var refConditions = []error{settlement.ErrInvalidLine, settlement.ErrAlreadySett
 	settlement.ErrOverAllocation, settlement.ErrOverCredit, settlement.ErrUnknownLine, settlement.ErrDisputed, settlement.ErrNotDisputed,
 	settlement.ErrSupplierCosts, settlement.ErrRule, settlement.ErrCurrency, settlement.ErrUnknownPlanVersion, settlement.ErrBasisMismatch,
 	partner.ErrUnknownPartner, partner.ErrParentType, rules.ErrNotInForce, ensemble.ErrZeroWeights, settlement.ErrBearerShortfall, settlement.ErrBearerNotOnLine,
-	settlement.ErrInvalidDispute, ensemble.ErrNoRate, settlement.ErrDiscountFunding}
+	settlement.ErrInvalidDispute, ensemble.ErrNoRate, settlement.ErrDiscountFunding,
+	settlement.ErrAttributedParty}
 
 // requireSameError requires got to fail as the reference did (want), on the
 // same line, plan, node and rule with the same condition, or not at all.

@@ -660,6 +660,7 @@ func (ln *refLine) decide(n *settlement.Node, path string, amount int64) ([]refK
 		k := refKid{active: true, text: shareText(c.Share)}
 		// The partner the child's rules see: its party, else the seller.
 		var sn *partner.Snapshot
+		var unpaid error // an attributed party that cannot be paid: an error once the child is active
 		if len(c.Children) == 0 {
 			var ok bool
 			var why string
@@ -669,6 +670,9 @@ func (ln *refLine) decide(n *settlement.Node, path string, amount int64) ([]refK
 			} else {
 				k.party, sn, why, err = ln.resolve(c.Party)
 				ok = k.party != ""
+			}
+			if err != nil && c.Party == "attributed" {
+				unpaid, err, ok = err, nil, true
 			}
 			if err != nil {
 				return nil, ln.fail(cpath, "", err)
@@ -713,6 +717,9 @@ func (ln *refLine) decide(n *settlement.Node, path string, amount int64) ([]refK
 		if !k.active {
 			kids[i] = k
 			continue
+		}
+		if unpaid != nil {
+			return nil, ln.fail(cpath, "", unpaid)
 		}
 		switch sh := c.Share; {
 		case sh.HasRatio:
@@ -1150,6 +1157,8 @@ func (ln *refLine) resolve(party string) (partner.ID, *partner.Snapshot, string,
 		}
 	case strings.HasPrefix(party, "partner:"):
 		id = partner.ID(strings.TrimPrefix(party, "partner:"))
+	case party == "attributed":
+		return ln.attributed()
 	default: // a partner type: the nearest partner of that type up from the seller
 		typ := partner.Type(strings.TrimPrefix(party, "type:"))
 		i := slices.IndexFunc(ln.chain, func(sn *partner.Snapshot) bool { return sn != nil && sn.Type == typ })
@@ -1166,6 +1175,26 @@ func (ln *refLine) resolve(party string) (partner.ID, *partner.Snapshot, string,
 		return "", nil, "partner " + string(id) + " is not a partner yet", nil
 	case !sn.CanTrade():
 		return "", nil, "partner " + string(id) + " cannot trade (" + sn.Status.String() + ")", nil
+	}
+	return id, sn, "", nil
+}
+
+// attributed resolves party "attributed": the partner the line's usage
+// names, who can trade at the line's date, or an error.
+func (ln *refLine) attributed() (partner.ID, *partner.Snapshot, string, error) {
+	l := ln.line
+	if l.Attributed == "" {
+		return "", nil, "", fmt.Errorf("%w: the line's usage is attributed to no one (Line.Attributed)", settlement.ErrAttributedParty)
+	}
+	id := partner.ID(l.Attributed)
+	sn, err := ln.s.snapshot(id, l.Date)
+	switch {
+	case err != nil:
+		return "", nil, "", fmt.Errorf("%w: %q: %w", settlement.ErrAttributedParty, id, err)
+	case sn == nil:
+		return "", nil, "", fmt.Errorf("%w: %q is not a partner yet at %s", settlement.ErrAttributedParty, id, l.Date.UTC().Format(time.RFC3339))
+	case !sn.CanTrade():
+		return "", nil, "", fmt.Errorf("%w: %q cannot trade at %s (%s)", settlement.ErrAttributedParty, id, l.Date.UTC().Format(time.RFC3339), sn.Status)
 	}
 	return id, sn, "", nil
 }
@@ -1202,7 +1231,7 @@ func (ln *refLine) eval(id string, sn *partner.Snapshot, level int) (*rules.Rule
 	for name, v := range map[string]any{
 		settlement.VarLine: &settlement.LineFacts{ID: string(l.ID), Date: l.Date, Amount: ensemble.MoneyFromMinor(ln.rest, ln.cur), Net: l.Amount,
 			Tax: l.Tax, Gross: gross, Quantity: l.Quantity, PeriodQuantity: periodQuantity, Currency: ln.cur.Key(), CustomerID: l.Customer.ID, Kind: l.Kind,
-			ContractStart: l.ContractStart, ServiceStart: l.Service.Start, ServiceEnd: l.Service.End},
+			ContractStart: l.ContractStart, ServiceStart: l.Service.Start, ServiceEnd: l.Service.End, Attributed: l.Attributed},
 		settlement.VarOffer: &settlement.OfferFacts{ID: string(l.Offer.Offer), Version: l.Offer.Version, Charge: string(l.Charge)},
 		settlement.VarRoute: &settlement.RouteFacts{Kind: l.Route.Kind.String(), Seller: string(seller), SellerTier: string(sellerTier), Depth: len(l.Route.Chain), Level: level,
 			Referrer: string(l.Route.Referrer), Marketplace: string(l.Route.Marketplace)},

@@ -269,7 +269,7 @@ var widePool = nodePool{
 	roles: wideRoles,
 }
 
-var wideRoles = []string{"platform", "seller", "chain[1]", "chain[2]", "top", "referrer", "marketplace", "chain[*]", "reseller", "distributor", "sub_reseller", "partner:reseller-de", "partner:sub-utrecht", "partner:reseller-nl"}
+var wideRoles = []string{"platform", "seller", "chain[1]", "chain[2]", "top", "referrer", "marketplace", "chain[*]", "reseller", "distributor", "sub_reseller", "partner:reseller-de", "partner:sub-utrecht", "partner:reseller-nl", "attributed"}
 
 var wideChains = [][]partner.ID{
 	{"sub-utrecht", "reseller-nl", "distri-eu"},
