@@ -207,3 +207,18 @@ func TestPropertyPartsAddUpWhateverTheSplit(t *testing.T) {
 }
 
 func twoDigits(d int) string { return string(rune('0'+d/10)) + string(rune('0'+d%10)) }
+
+// Shards routed by record id merge their parts value by value, and the
+// merged report shares no parts with the shards'.
+func TestMergeReportsAddsParts(t *testing.T) {
+	a := collect(t, attributedConfig(), rec("h1", "L1", "hours", "4", "2026-03-02T09:00:00Z", "contractor", "C1"))
+	b := collect(t, attributedConfig(), rec("h2", "L1", "hours", "2", "2026-03-02T09:00:00Z", "contractor", "C2"),
+		rec("h3", "L1", "hours", "1", "2026-03-02T09:00:00Z", "contractor", "C1"))
+	m, err := usage.MergeReports(a, b)
+	require.NoError(t, err)
+	requireParts(t, find(t, m, "L1", "hours", "2026-03-01T00:00:00Z").Parts, "C1", "5", 2, "C2", "2", 1)
+	one, err := usage.MergeReports(a)
+	require.NoError(t, err)
+	one.Aggregates[0].Parts[0].Value = "changed"
+	require.Equal(t, "C1", a.Aggregates[0].Parts[0].Value)
+}

@@ -117,7 +117,7 @@ func foldKey(group []Aggregate) (Aggregate, error) {
 		ids = ids && o.RecordIDs != nil
 	}
 	if len(group) == 1 {
-		g.Uniques, g.RecordIDs = slices.Clone(first.Uniques), slices.Clone(first.RecordIDs)
+		g.Uniques, g.RecordIDs, g.Parts = slices.Clone(first.Uniques), slices.Clone(first.RecordIDs), slices.Clone(first.Parts)
 		return g, nil
 	}
 	// Merge keeps the first aggregate's values for other aggregations, and
