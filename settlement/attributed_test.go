@@ -1,6 +1,7 @@
 package settlement_test
 
 import (
+	"encoding/json"
 	"slices"
 	"testing"
 	"time"
@@ -206,4 +207,29 @@ func TestAttributedIsAFactOfTheSale(t *testing.T) {
 	l.Attributed = "C2"
 	_, err = s.Settle(ctx, res.State, []settlement.Line{l})
 	require.ErrorIs(t, err, settlement.ErrLineConflict)
+}
+
+// A state holding parts paid to an attributed party on a line without a
+// seller (a direct sale) reads back, from JSON and from its binary form
+// (the state's reader took "attributed" for a partner type and refused the
+// line for having no seller).
+func TestStateWithAttributedPartsReadsBack(t *testing.T) {
+	s := contractorSettler(t, hoursPlan)
+	l := settlement.Line{ID: "L1", Date: date("2026-04-30"), Amount: gbp("95.00"), Offer: catalog.Pin{Offer: "engineering", Version: 1},
+		Charge: "hours", Attributed: "C1", Route: partner.Route{Kind: partner.RouteDirect}}
+	res, err := s.Settle(ctx, settlement.State{}, []settlement.Line{l})
+	require.NoError(t, err)
+	js, err := json.Marshal(res.State)
+	require.NoError(t, err)
+	var fromJSON settlement.State
+	require.NoError(t, json.Unmarshal(js, &fromJSON))
+	bin, err := res.State.MarshalBinary()
+	require.NoError(t, err)
+	var fromBin settlement.State
+	require.NoError(t, fromBin.UnmarshalBinary(bin))
+	for _, st := range []settlement.State{fromJSON, fromBin} {
+		back, err := s.Settle(ctx, st, []settlement.Line{{ID: "C1", Credits: "L1", Date: date("2026-05-10"), Amount: gbp("-95.00")}})
+		require.NoError(t, err)
+		requireMoney(t, byParty(back.Entries)["C1"], gbp("-76.00"))
+	}
 }

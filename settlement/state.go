@@ -1204,8 +1204,8 @@ func partRole(role string, kind EntryKind) (form entryForm, chain, known bool) {
 		return entryBase, false, role == "supplier"
 	}
 	switch role {
-	case "platform", "referrer", "marketplace", "supplier":
-		return entryBase, false, true
+	case "platform", "referrer", "marketplace", "supplier", "attributed":
+		return entryBase, false, true // attributed: whoever the line's usage names (Line.Attributed)
 	case "co_sellers":
 		return entryEither, false, true
 	case "chain[*]":
