@@ -337,8 +337,10 @@ type UsageTrace struct {
 // in proportion to their quantities (usage.Aggregate.Parts), by largest
 // remainder with ties broken by value, and billed as one line per value:
 // its ID is the charge's usage line ID followed by "/" and the value, its
-// Quantity the value's, its Amount (and Full) the value's part, and its
-// percentage discounts are taken off that part as off any line. The
+// Quantity the value's, its Amount (and Full) the value's part, its Tiers
+// the whole charge's breakdown, and its percentage discounts and tax are
+// taken off that part as off any line (each rounded on the line, so they
+// may differ by a minor unit from the whole's). The
 // parts add up to the whole charge's amount exactly. Each line is
 // credited, disputed and settled on its own (settlement.FromInvoice
 // carries the value to the settlement line, whose plan can pay the partner

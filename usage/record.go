@@ -41,7 +41,9 @@ type Record struct {
 	Quantity decimal.Decimal `json:"quantity"`
 	At       time.Time       `json:"at"`
 	// Attributes are dimensions of the event (region, model, user). A
-	// CountUnique meter counts the distinct values of one of them.
+	// CountUnique meter counts the distinct values of one of them; a meter
+	// that attributes its usage (Meter.AttributeTo) keeps its quantity per
+	// value of one of them (the contractor who did the hours).
 	Attributes map[string]string `json:"attributes,omitempty"`
 }
 
