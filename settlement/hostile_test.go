@@ -507,3 +507,51 @@ func merge(ms ...map[string]int64) map[string]bool {
 	}
 	return out
 }
+
+// TestStateDecodeRefusesAPendingCreditOfAnotherLender: L1 and L4
+// (100.00 each, INV-7) lend credits C1 (40.00) and C4 (10.00) to L2
+// (INV-8), pending there until each lender is paid. A hand moves C1's
+// pending to L4: before, the state read, and the customer's 100.00 for
+// L4 funded both credits, making payable to the parties 140.00 of the
+// 100.00 paid (L2's 40.00 of C1, whose line L1 was never paid, created).
+// A pending credit must be a credit the state holds of the line it names
+// (when it holds that line), which is on collection.
+func TestStateDecodeRefusesAPendingCreditOfAnotherLender(t *testing.T) {
+	r := newRV(t)
+	r.settle(rvLine("L1", "100.00", "INV-7"), rvLine("L4", "100.00", "INV-7"), rvLine("L2", "100.00", "INV-8"))
+	r.settle(netted("C1", "L1", "-40.00", "INV-8"), netted("C4", "L4", "-10.00", "INV-8"))
+	valid := mustJSON(t, r.st)
+	pending := func(d stateDoc, credit string) map[string]any {
+		for _, p := range d.line("L2")["collection"].(map[string]any)["pending"].([]any) {
+			if p := p.(map[string]any); p["credit"] == credit {
+				return p
+			}
+		}
+		panic("no pending credit " + credit)
+	}
+	for _, tc := range []struct {
+		name, path, want string
+		edit             func(d stateDoc)
+	}{
+		{"lent by another line", "pending[0].line", `it credits line "L1"`, func(d stateDoc) { pending(d, "C1")["line"] = "L4" }},
+		{"another credit", "pending[0].line", `it credits line "L4"`, func(d stateDoc) { pending(d, "C1")["credit"] = "C4" }},
+		{"a credit the state does not hold", "pending[0].credit", `holds no credit "C9"`, func(d stateDoc) { pending(d, "C1")["credit"] = "C9" }},
+		{"lent by a line paid on settlement", "pending[0].line", "not on collection", func(d stateDoc) {
+			l1 := d.line("L1")
+			l1["receivable"] = l1["collection"]
+			delete(l1, "collection")
+			delete(l1["receivable"].(map[string]any), "lent_to")
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var d stateDoc
+			require.NoError(t, json.Unmarshal(valid, &d))
+			tc.edit(d)
+			decodeProblem(t, d, tc.path, tc.want, "L2")
+		})
+	}
+
+	// Unedited, the 100.00 paid for L4 funds C4 alone: 100.00 payable.
+	r.pay("P4", "100.00", "", "L4")
+	require.Equal(t, "100.00", r.total())
+}

@@ -571,6 +571,38 @@ func (r *run) settlePending(id LineID, y *ledger, from LineID, funded map[LineID
 	return nil
 }
 
+// pendingLenders checks, after the lines and credits are read, that each
+// credit pending on a line is a credit of the line it names as its
+// lender, when the state holds that line (a part of a split state may
+// not): the lender is on collection (a line paid on settlement lends
+// none), and the state holds the credit (it keeps a line's credits as
+// long as the line) crediting it. Else the lender's payment would fund,
+// as a payment of the line holding it, a credit no one paid for.
+func (r *stateReader) pendingLenders(in *stateIn) {
+	for i := range in.Lines {
+		ll := &in.Lines[i].LedgerLine
+		if ll.Collection == nil || r.out.lines.get(ll.Line) == nil {
+			continue
+		}
+		for j, p := range ll.Collection.Pending {
+			pp := ensemble.Path("lines", i, "collection", "pending", j)
+			lender := r.out.lines.get(p.Line)
+			if lender == nil {
+				continue
+			}
+			rec, credit := r.out.credits.lookup(p.Credit)
+			switch {
+			case lender.coll == nil || lender.coll.onSettlement:
+				r.fail(pp+".line", ll.Line, "", nil, "credit %q pending of line %q, which is not on collection: it lends no pending credit", p.Credit, p.Line)
+			case !credit:
+				r.fail(pp+".credit", ll.Line, "", nil, "credit %q pending of line %q, but the state holds no credit %q of it", p.Credit, p.Line, p.Credit)
+			case rec.of != p.Line:
+				r.fail(pp+".line", ll.Line, "", nil, "credit %q pending of line %q, but it credits line %q", p.Credit, p.Line, rec.of)
+			}
+		}
+	}
+}
+
 // collectionName is how entries' notes name collection c: "collection
 // P1", "credit C1 netted on invoice INV-2", or "credit C1 netted on
 // invoice INV-2, funded".

@@ -754,7 +754,9 @@ func (s State) exportJSON() (stateJSON, error) {
 //     back within the basis, valid collection ids each applied once
 //     (ErrCollectionApplied), pending credits of valid ids, each once, and
 //     positive amounts within what credits took off and, with what was
-//     collected and written off, the total, and parts awaiting in all nothing once the
+//     collected and written off, the total, each a credit the state holds
+//     of the line it names as its lender, on collection, when the state
+//     holds that line, and parts awaiting in all nothing once the
 //     customer owes nothing, else what the unreversed basis exceeds the
 //     share of the basis collected by (basis × collected / total, half
 //     up), or nothing;
@@ -847,6 +849,7 @@ func readState(in stateIn) (State, error) {
 		}
 	}
 	r.creditsAddUp(&in)
+	r.pendingLenders(&in)
 	r.out.window = in.PrunedBefore.UTC()
 	for i := range in.Volumes {
 		r.volume(ensemble.Path("volumes", i), &in.Volumes[i])
