@@ -1126,6 +1126,8 @@ func (c *collection) export(cur ensemble.Currency) *LedgerCollection {
 //     what write-offs clawed back at most the basis;
 //   - what was collected and written off adds up to at most the total
 //     (ErrOverCollection);
+//   - something collected or written off names the collections and
+//     write-offs applied (ids): none is no payment;
 //   - the ids are valid (ensemble.CheckID, without ':' or '#'; or a
 //     credit line's id and "#netted", for a line a credit paid, or left
 //     owing nothing: a netted credit, or what a credited line of its
@@ -1202,6 +1204,12 @@ func (r *stateReader) collection(path string, ll *LedgerLine, lc *LedgerCollecti
 		} else if slices.Contains(lc.IDs[:j], cid) {
 			r.fail(ensemble.Path(path, "ids", j), id, "", ErrCollectionApplied, "collection %q applied twice", cid)
 		}
+	}
+	if ok && len(lc.IDs) == 0 && c.collected+c.writtenOff > 0 {
+		// Every payment and write-off records its id: a record of money
+		// paid by none is an edit (a receivable paid so would fund its
+		// credits netted on other invoices as a payment).
+		r.fail(path+".ids", id, "", nil, "collected %s and written off %s, but no collection or write-off was applied", lc.Collected, lc.WrittenOff)
 	}
 	c.ids = slices.Clone(lc.IDs)
 	var pending int64

@@ -600,3 +600,38 @@ func TestStateDecodeRefusesAPendingCreditOfAnotherLender(t *testing.T) {
 	r.pay("P4", "100.00", "", "L4")
 	require.Equal(t, "100.00", r.total())
 }
+
+// TestStateDecodeRefusesAPaymentNoCollectionMade: February's service
+// line (400.00 + 84.00 on INV-FEB, paid on settlement: a receivable) is
+// not paid, and a hand records it paid in full (collected 484.00, no
+// collection id). Before, the state read, and a proration credit of it
+// (200.00 + 42.00) netted on March's invoice was a payment of the add-on
+// there, making 29.79 payable to its parties (sub-utrecht 20.85, platform
+// 8.94) of a payment the customer never made. A record collected or
+// written off names the collections and write-offs applied; on a line on
+// collection too.
+func TestStateDecodeRefusesAPaymentNoCollectionMade(t *testing.T) {
+	s := planSettler(t, mixedPlans, loadNetwork(t))
+	feb, err := s.Settle(ctx, settlement.State{}, []settlement.Line{mixedLine("feb-svc", "svc", "2026-02-01", "400.00", "84.00", "INV-FEB")})
+	require.NoError(t, err)
+	var d stateDoc
+	require.NoError(t, json.Unmarshal(mustJSON(t, feb.State), &d))
+	d.line("feb-svc")["receivable"].(map[string]any)["collected"] = moneyJSON("484.00", "EUR")
+	decodeProblem(t, d, "lines[0].receivable.ids", "no collection or write-off was applied", "feb-svc")
+
+	r := newRV(t)
+	r.settle(rvLine("L1", "100.00", "INV-7"))
+	require.NoError(t, json.Unmarshal(mustJSON(t, r.st), &d))
+	d.line("L1")["collection"].(map[string]any)["written_off"] = moneyJSON("100.00", "EUR")
+	decodeProblem(t, d, "lines[0].collection.ids", "no collection or write-off was applied", "L1")
+
+	// Unedited, the credit of the unpaid line is the add-on's set-off:
+	// nothing payable.
+	res, err := s.Settle(ctx, feb.State, []settlement.Line{
+		mixedLine("mar-svc", "svc", "2026-03-01", "600.00", "126.00", "INV-MAR"),
+		mixedLine("mar-addon", "addon", "2026-03-01", "105.00", "22.05", "INV-MAR"),
+		mixedCredit("mar-credit", "feb-svc", "2026-02-15", "-200.00", "-42.00", "INV-MAR"),
+	})
+	require.NoError(t, err)
+	require.Empty(t, collectedOf(res.Entries))
+}

@@ -752,7 +752,8 @@ func (s State) exportJSON() (stateJSON, error) {
 //     collected plus written off within the total (ErrOverCollection),
 //     what credits took off within the total and what write-offs clawed
 //     back within the basis, valid collection ids each applied once
-//     (ErrCollectionApplied), pending credits of valid ids, each once, and
+//     (ErrCollectionApplied) and one at least when something was
+//     collected or written off, pending credits of valid ids, each once, and
 //     positive amounts within what credits took off and, with what was
 //     collected and written off, the total, each a credit the state holds
 //     of the line it names as its lender, on collection, when the state
