@@ -1267,3 +1267,37 @@ func (r *stateReader) collection(path string, ll *LedgerLine, lc *LedgerCollecti
 	}
 	return c
 }
+
+// receivableCredits checks, after the lines and credits are read, that
+// what credits took off a receivable beyond the credits of other lines
+// netted on it (pending, set off) is of a credit of its line the state
+// holds, or of a dispute of it: a receivable owing nothing is paid in
+// full, so a credit of it netted on another invoice pays that invoice's
+// lines as cash would. (A line on collection is held to what its parts
+// await; a state written before set-offs were kept, version 7 or
+// earlier, holds no receivable.)
+func (r *stateReader) receivableCredits(in *stateIn) {
+	var credited map[LineID]bool
+	for i := range in.Lines {
+		ll := &in.Lines[i].LedgerLine
+		lg := r.out.lines.get(ll.Line)
+		if ll.Receivable == nil || lg == nil || lg.coll == nil || lg.disputes != nil {
+			continue
+		}
+		c := lg.coll
+		if own := c.credited - c.pendingSum() - c.setOff; own <= 0 {
+			continue
+		}
+		if credited == nil {
+			credited = map[LineID]bool{}
+			for _, rec := range r.out.credits.all() {
+				credited[rec.of] = true
+			}
+		}
+		if !credited[ll.Line] {
+			r.fail(ensemble.Path("lines", i, "receivable", "credited"), ll.Line, "", nil,
+				"credited %s, of which %s is no other line's credit netted on it, but the state holds no credit of the line and it was never disputed",
+				ll.Receivable.Credited, ensemble.MoneyFromMinor(c.credited-c.pendingSum()-c.setOff, lg.ctx.cur))
+		}
+	}
+}

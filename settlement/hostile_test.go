@@ -635,3 +635,41 @@ func TestStateDecodeRefusesAPaymentNoCollectionMade(t *testing.T) {
 	require.NoError(t, err)
 	require.Empty(t, collectedOf(res.Entries))
 }
+
+// TestStateDecodeRefusesAReceivableCreditedByNoCredit: February's service
+// line (400.00 + 84.00 on INV-FEB, paid on settlement) is paid half
+// (242.00), and a hand records credit notes of 242.00 on its receivable
+// (credited), which no credit of the line took. Before, the state read,
+// the receivable owed nothing, so was paid in full, and a proration
+// credit of the line (200.00 + 42.00) netted on March's invoice was a
+// payment of the add-on there: 29.79 payable (sub-utrecht 20.85,
+// platform 8.94) of cash never paid; unedited, nothing. What credits
+// took off a receivable, beyond other lines' credits netted on it, needs
+// a credit of the line or a dispute of it (a tax-only credit note of it
+// takes 5.00 off it and nothing off the basis: it reads).
+func TestStateDecodeRefusesAReceivableCreditedByNoCredit(t *testing.T) {
+	s := planSettler(t, mixedPlans, loadNetwork(t))
+	feb, err := s.Settle(ctx, settlement.State{}, []settlement.Line{mixedLine("feb-svc", "svc", "2026-02-01", "400.00", "84.00", "INV-FEB")})
+	require.NoError(t, err)
+	paid, err := s.Collect(feb.State, settlement.Collection{ID: "FEB", Date: date("2026-02-20"), Amount: eur("242.00"), Invoice: "INV-FEB"})
+	require.NoError(t, err)
+	var d stateDoc
+	require.NoError(t, json.Unmarshal(mustJSON(t, paid.State), &d))
+	d.line("feb-svc")["receivable"].(map[string]any)["credited"] = moneyJSON("242.00", "EUR")
+	decodeProblem(t, d, "lines[0].receivable.credited", "the state holds no credit of the line", "feb-svc")
+
+	taxOnly, err := s.Settle(ctx, paid.State, []settlement.Line{mixedCredit("tax", "feb-svc", "2026-02-15", "0.00", "-5.00", "")})
+	require.NoError(t, err)
+	ll, _ := taxOnly.State.Line("feb-svc")
+	requireEUR(t, "5.00", ll.Receivable.Credited, "a tax-only credit note's")
+	var back settlement.State
+	require.NoError(t, json.Unmarshal(mustJSON(t, taxOnly.State), &back))
+
+	res, err := s.Settle(ctx, paid.State, []settlement.Line{
+		mixedLine("mar-svc", "svc", "2026-03-01", "600.00", "126.00", "INV-MAR"),
+		mixedLine("mar-addon", "addon", "2026-03-01", "105.00", "22.05", "INV-MAR"),
+		mixedCredit("mar-credit", "feb-svc", "2026-02-15", "-200.00", "-42.00", "INV-MAR"),
+	})
+	require.NoError(t, err)
+	require.Empty(t, collectedOf(res.Entries))
+}

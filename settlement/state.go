@@ -757,7 +757,8 @@ func (s State) exportJSON() (stateJSON, error) {
 //     positive amounts within what credits took off and, with what was
 //     collected and written off, the total, each a credit the state holds
 //     of the line it names as its lender, on collection, when the state
-//     holds that line, and parts awaiting in all nothing once the
+//     holds that line; a receivable's credited beyond its pending credits
+//     and set-off needs a credit of the line or a dispute; and parts awaiting in all nothing once the
 //     customer owes nothing, else what the unreversed basis exceeds the
 //     share of the basis collected by (basis × collected / total, half
 //     up), or nothing;
@@ -851,6 +852,7 @@ func readState(in stateIn) (State, error) {
 	}
 	r.creditsAddUp(&in)
 	r.pendingLenders(&in)
+	r.receivableCredits(&in)
 	r.out.window = in.PrunedBefore.UTC()
 	for i := range in.Volumes {
 		r.volume(ensemble.Path("volumes", i), &in.Volumes[i])
