@@ -389,9 +389,7 @@ func requireStateHolds(t *rapid.T, st settlement.State, what string) {
 // id; nothing panics.
 func TestPropertyHostileEditsAreRefusedOrBehave(t *testing.T) {
 	s := planSettler(t, hostilePlans, loadNetwork(t))
-	defer hostileReport()
 	rapid.Check(t, func(t *rapid.T) {
-		hostileStat(0)
 		var entries []settlement.Entry
 		st := settlement.State{}
 		at := date("2026-03-01")
@@ -410,7 +408,6 @@ func TestPropertyHostileEditsAreRefusedOrBehave(t *testing.T) {
 				requireTypedRefusal(t, err, "history")
 				continue
 			}
-			hostileStat(4)
 			entries, st = append(entries, res.Entries...), res.State
 		}
 		requireStateHolds(t, st, "the history")
@@ -419,7 +416,6 @@ func TestPropertyHostileEditsAreRefusedOrBehave(t *testing.T) {
 			return
 		}
 		t.Logf("edit read: %s", how)
-		hostileStat(1)
 		requireStateHolds(t, got, how)
 		seen, known := map[settlement.EntryID]bool{}, map[settlement.LineID]bool{}
 		for _, e := range entries {
@@ -444,10 +440,8 @@ func TestPropertyHostileEditsAreRefusedOrBehave(t *testing.T) {
 			}()
 			if err != nil {
 				requireTypedRefusal(t, err, how+", "+label)
-				hostileStat(3)
 				continue
 			}
-			hostileStat(2)
 			what := fmt.Sprintf("after %s, op %s", how, label)
 			requireStateHolds(t, res.State, what)
 			for _, e := range res.Entries {
