@@ -144,7 +144,7 @@ func (p factPrint) differs(q factPrint) string {
 		what = append(what, "route (chain, referrer, marketplace or co-sellers)")
 	}
 	if uint32(p) != uint32(q) {
-		what = append(what, "customer, charge, quantity, tax, supplier costs, prepaid terms, invoice, contract start or discounts")
+		what = append(what, "customer, charge, quantity, tax, supplier costs, prepaid terms, invoice, contract start, discounts or attributed party")
 	}
 	return "its " + strings.Join(what, " and its ") + " differ"
 }

@@ -71,8 +71,8 @@ var factEdits = []struct {
 	{"a service period", "for service", func(l *settlement.Line) {
 		l.Service = ensemble.Period{Start: date("2026-03-01"), End: date("2026-04-01")}
 	}},
-	{"a contract start", "invoice, contract start or discounts", func(l *settlement.Line) { l.ContractStart = date("2025-03-02") }},
-	{"a discount", "invoice, contract start or discounts", func(l *settlement.Line) {
+	{"a contract start", "invoice, contract start, discounts or attributed party", func(l *settlement.Line) { l.ContractStart = date("2025-03-02") }},
+	{"a discount", "invoice, contract start, discounts or attributed party", func(l *settlement.Line) {
 		l.Discounts = []settlement.Discount{{ID: "launch-20", Amount: eur("100.00")}}
 	}},
 }
