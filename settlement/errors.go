@@ -332,3 +332,29 @@ func (e *DuplicateEntryError) Error() string {
 
 // Is reports whether target is ErrDuplicateEntry.
 func (e *DuplicateEntryError) Is(target error) bool { return target == ErrDuplicateEntry }
+
+// ChainError reports consolidation inputs that do not chain: a previous
+// consolidated statement (Consolidation.Previous) of another reporting
+// currency, one that does not end where the period starts, given twice
+// for a party, or whose closing in a currency is not the opening of the
+// party's statement in that currency; or payouts (Consolidation.Payouts)
+// that do not add up to what the statement paid out. It matches
+// ErrStatementMismatch with errors.Is.
+type ChainError struct {
+	Party    partner.ID
+	Period   ensemble.Period   // the period being consolidated
+	Currency ensemble.Currency // the statement's currency, when the problem is one statement's
+	Problem  string
+}
+
+// Error names the party, period, currency and what does not chain.
+func (e *ChainError) Error() string {
+	cur := ""
+	if !e.Currency.IsZero() {
+		cur = " in " + e.Currency.Code()
+	}
+	return fmt.Sprintf("settlement: statement of %q%s for %s does not chain: %s", e.Party, cur, e.Period, e.Problem)
+}
+
+// Unwrap returns ErrStatementMismatch.
+func (e *ChainError) Unwrap() error { return ErrStatementMismatch }
