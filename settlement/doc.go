@@ -122,7 +122,10 @@
 // statements of disjoint shards, so settlement shards across machines.
 // Consolidate reports a partner's statements of several currencies in one,
 // through the host's dated exchange rates, netting its balances across
-// currencies when asked, and PayOutConsolidated pays the result.
+// currencies when asked, and PayOutConsolidated pays the result; given the
+// previous period's consolidation and the payouts, each opening is carried
+// at the rate it was reported at, each payout counts at what it paid, and
+// the difference to the period's rate is the period's Revaluation.
 // ComputeMetrics, Density and PartnerRetention give ecosystem figures;
 // Explain renders a line's settlement as a tree, ExplainEntry an entry's
 // path back to its line and rules, and ExplainStatement a statement as the
