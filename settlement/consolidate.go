@@ -43,8 +43,9 @@ type Consolidation struct {
 	// one: each part's Opening is then its previous Converted.Closing, the
 	// balance carried at the rate it was reported at, not the balance
 	// converted again at this period's rate (see Consolidated.Revaluation).
-	// A party without one opens at this period's rate. Inconsistent ones
-	// are a *ChainError.
+	// A party without one opens at this period's rate; one of a party
+	// with no statement here is not read. Inconsistent ones are a
+	// *ChainError.
 	Previous []Consolidated `json:"previous,omitempty"`
 	// Payouts are the payout entries the statements folded (entries of
 	// other kinds are ignored, so the host may pass every entry). A payout

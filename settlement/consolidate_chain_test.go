@@ -166,7 +166,8 @@ func TestConsolidateRefusesInputsThatDoNotChain(t *testing.T) {
 
 // Property: a party paid in EUR and USD, reported in USD over several
 // months at changing rates, sometimes paid (at the month's rate or
-// another), sometimes carrying its balance. Chained, each consolidated
+// another, or netted across currencies by PayOutConsolidated), sometimes
+// carrying its balance. Chained, each consolidated
 // opening is the previous closing, each statement holds together, and
 // over the months the converted flows, payouts and revaluations add up to
 // the last closing less the first opening, to the cent.
@@ -174,6 +175,7 @@ func TestPropertyConsolidatedStatementsChain(t *testing.T) {
 	eurC, usdC := ensemble.MustCurrency("EUR"), ensemble.MustCurrency("USD")
 	rapid.Check(t, func(t *rapid.T) {
 		months := rapid.IntRange(2, 6).Draw(t, "months")
+		net := rapid.Bool().Draw(t, "net")
 		start := date("2026-01-01")
 		var entries []settlement.Entry
 		var rates ensemble.ExchangeRates
@@ -188,8 +190,18 @@ func TestPropertyConsolidatedStatementsChain(t *testing.T) {
 				Rate: ensemble.MustRatio(rapid.SampledFrom([]string{"0.97", "1.0834", "1.10", "1.1171", "1.25"}).Draw(t, "rate"))}
 			rates = append(rates, rate)
 			// Pay last month's statements on the 1st, at last month's rate
-			// or this month's.
+			// or this month's; netted, their consolidation at last month's.
+			if net && len(prevCons) > 0 && prevCons[0].Payable.IsPositive() && rapid.Bool().Draw(t, "pay netted") {
+				pay, err := settlement.PayOutConsolidated(prevCons[0], settlement.Payout{ID: "n" + from.Format("200601"), Date: from})
+				if err != nil {
+					t.Fatal(err)
+				}
+				entries = append(entries, pay...)
+			}
 			for _, s := range prevSt {
+				if net {
+					break
+				}
 				if !s.Payable.IsPositive() || !rapid.Bool().Draw(t, "pay") {
 					continue
 				}
@@ -219,7 +231,7 @@ func TestPropertyConsolidatedStatementsChain(t *testing.T) {
 				t.Fatal(err)
 			}
 			cs, err := settlement.Consolidate(sts, settlement.Consolidation{Currency: usdC, Rates: rates, At: from, Mode: ensemble.RoundHalfEven,
-				Previous: prevCons, Payouts: entries})
+				Net: net, Previous: prevCons, Payouts: entries})
 			if err != nil {
 				t.Fatal(err)
 			}
