@@ -92,7 +92,7 @@ func TestConsolidateChainsAtHistoricalRates(t *testing.T) {
 	requireMoney(t, pay[0].Conversion.To, mustUSD("275.00"))
 
 	// January's balance left unpaid: carried at 1.08, revalued at 1.10.
-	entries, js, fs, _ = secureScanMonths(t, false)
+	entries, _, fs, _ = secureScanMonths(t, false)
 	c.Previous, c.Payouts = jc, entries
 	got, err = settlement.Consolidate([]settlement.Statement{fs}, c)
 	require.NoError(t, err)
