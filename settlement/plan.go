@@ -473,7 +473,11 @@ type PlanDocument struct {
 	// reseller's margins on the list price; a reseller that gives the
 	// customer a discount from its own margin pays for it. Discounts no
 	// entry names are borne by every party in proportion (the split of
-	// the discounted amount), as under a plan without it.
+	// the discounted amount), as under a plan without it. A credit of the
+	// line reverses each part in proportion to what it was paid, as every
+	// credit does: exact when it gives back the same share of the list
+	// price and of each funded discount, not a re-split of the list price
+	// when it gives back one discount and not another (see the README).
 	DiscountFunding []DiscountFunding `json:"discount_funding,omitempty"`
 	Root            Node              `json:"root"`
 }
