@@ -494,7 +494,8 @@ type PlanDocument struct {
 // one entry without a discount at most. The plan's basis must be net: a
 // discount is taken before tax. A line whose funded discounts exceed
 // what the funding node's share of the undiscounted line comes to, or
-// whose funding node takes no part of it (its condition does not hold),
+// whose funding node takes no part of it (its condition, or that of a
+// node above it, does not hold),
 // fails with ErrDiscountFunding naming the node and the discounts: the
 // other parties are never paid less to make up for it.
 type DiscountFunding struct {
