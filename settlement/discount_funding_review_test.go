@@ -5,6 +5,10 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/ensemble-commerce/ensemble"
+	"github.com/ensemble-commerce/ensemble/catalog"
+	"github.com/ensemble-commerce/ensemble/invoice"
+	"github.com/ensemble-commerce/ensemble/partner"
 	"github.com/ensemble-commerce/ensemble/settlement"
 )
 
@@ -47,4 +51,29 @@ func TestDiscountFundedBelowAnInactiveNodeIsNotPaidOut(t *testing.T) {
 	var le *settlement.LineError
 	require.ErrorAs(t, err, &le)
 	require.Equal(t, "root/resale/reseller", le.Node)
+}
+
+// TestFromInvoiceFundsDiscountsNetOfInclusiveTax: under prices that
+// include tax a discount takes tax off with the price, but the line
+// settles its net: FromInvoice carries what the discount took of the net
+// (120.00 off a licence of 600.00 with 20% VAT included is 100.00 of the
+// 500.00 list price net of tax), so the channel keeps 12% and 18% of
+// 500.00, 60.00 and 90.00, and the vendor funds 100.00. (It carried the
+// 120.00 with its tax: the root split 520.00, the distributor paid 62.40,
+// the reseller 93.60, the vendor 244.00.)
+func TestFromInvoiceFundsDiscountsNetOfInclusiveTax(t *testing.T) {
+	at := date("2026-06-01")
+	l := invoice.Line{ID: "s1/licence/jun", Kind: invoice.KindUsage, Date: at, Pin: catalog.Pin{Offer: "cloud-backup", Version: 1}, Charge: "seat",
+		Currency: eur("0").Currency(), Amount: eur("600.00"), Discount: eur("120.00"), Net: eur("400.00"), Tax: eur("80.00"), Total: eur("480.00"),
+		TaxRule:   invoice.TaxTrace{ID: "nl-vat", Rate: ensemble.MustRatio("20%"), Inclusive: true},
+		Discounts: []invoice.AppliedDiscount{{ID: "launch-20", Percent: ensemble.MustRatio("20%"), Amount: eur("120.00")}}}
+	sl, err := settlement.FromInvoice([]invoice.Line{l}, prepaidOrder)
+	require.NoError(t, err)
+	require.Len(t, sl[0].Discounts, 1)
+	requireMoney(t, sl[0].Discounts[0].Amount, eur("100.00"))
+
+	s := planSettler(t, fundingPlan, loadNetwork(t))
+	res, err := s.Settle(ctx, settlement.State{}, sl)
+	require.NoError(t, err)
+	requireParties(t, res.Entries, map[partner.ID]string{"distri-eu": "60.00", "sub-utrecht": "90.00", "platform": "250.00"})
 }

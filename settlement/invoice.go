@@ -3,6 +3,7 @@ package settlement
 import (
 	"errors"
 	"fmt"
+	"math/big"
 	"slices"
 	"strings"
 
@@ -70,14 +71,26 @@ func fromInvoice(lines []invoice.Line, o order.Order) ([]Line, error) {
 	return out, nil
 }
 
-// saleDiscounts returns what the discounts of sale line l took off it
-// (Line.Discounts), nil when none did.
+// saleDiscounts returns what the discounts of sale line l took off its
+// net (Line.Discounts), nil when none did. Under prices that include tax
+// a discount took the tax with the price: what it took of the net is its
+// amount over one plus the rate charged (half to even), as the line's net
+// is its gross less the tax.
 func saleDiscounts(l *invoice.Line) []Discount {
 	var out []Discount
+	var net ensemble.Ratio // 1 / (1 + rate), when the prices include tax
+	if l.TaxRule.Inclusive && l.TaxRule.Rate.Sign() > 0 {
+		net = ensemble.RatioFromRat(new(big.Rat).Inv(new(big.Rat).Add(big.NewRat(1, 1), l.TaxRule.Rate.Rat())))
+	}
 	for _, d := range l.Discounts {
-		if !d.Amount.IsZero() {
-			out = append(out, Discount{ID: string(d.ID), Amount: d.Amount})
+		if d.Amount.IsZero() {
+			continue
 		}
+		m := d.Amount
+		if net.Sign() > 0 {
+			m = m.MulRatio(net, ensemble.RoundHalfEven)
+		}
+		out = append(out, Discount{ID: string(d.ID), Amount: m})
 	}
 	return out
 }

@@ -180,8 +180,9 @@ type Line struct {
 	// is ErrLineConflict.
 	ContractStart time.Time `json:"contract_start,omitzero"`
 	// Discounts are the discounts the invoice took off the line before
-	// Amount, each with what it took (positive on a sale): invoice.Line's
-	// Discounts, which FromInvoice copies. A plan's DiscountFunding reads
+	// Amount, each with what it took of the net (positive on a sale):
+	// invoice.Line's Discounts, which FromInvoice copies (under prices
+	// that include tax, less the tax they took with the price). A plan's DiscountFunding reads
 	// them: the discounts a node funds are added back to what the root
 	// splits, and come off that node's part alone, so the other parties
 	// are paid as if the line had not been discounted. Under any other
