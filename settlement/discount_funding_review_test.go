@@ -77,3 +77,28 @@ func TestFromInvoiceFundsDiscountsNetOfInclusiveTax(t *testing.T) {
 	require.NoError(t, err)
 	requireParties(t, res.Entries, map[partner.ID]string{"distri-eu": "60.00", "sub-utrecht": "90.00", "platform": "250.00"})
 }
+
+// TestDiscountFundedByANodeThatCannotBePaidSaysSo: a funding node whose
+// party the line's route lacks (no referrer) takes no part of the line,
+// its share left to the remaining sibling: the line fails with
+// ErrDiscountFunding saying why, not that a condition does not hold (the
+// node has none).
+func TestDiscountFundedByANodeThatCannotBePaidSaysSo(t *testing.T) {
+	const plan = `
+- id: channel
+  version: 1
+  discount_funding:
+    - {discount: partner, node: referral}
+  root:
+    id: root
+    children:
+      - {id: referral, party: referrer, share: "10%"}
+      - {id: vendor, party: platform, share: remaining}
+`
+	s := planSettler(t, plan, loadNetwork(t))
+	l := discounted("L1", "470.00", settlement.Discount{ID: "partner", Amount: eur("30.00")})
+	require.Empty(t, l.Route.Referrer)
+	_, err := s.Settle(ctx, settlement.State{}, []settlement.Line{l})
+	require.ErrorIs(t, err, settlement.ErrDiscountFunding)
+	require.ErrorContains(t, err, `node "referral" funds discount partner (EUR 30.00) and takes no part of this line (its party cannot be paid: the route has no referrer)`)
+}

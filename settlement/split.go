@@ -172,7 +172,7 @@ func (sp *split) fundDiscounts(rest int64) (int64, error) {
 func (sp *split) checkFunded() error {
 	for i := range sp.funds {
 		if f := &sp.funds[i]; !f.taken {
-			return sp.err(f.node.path, "", fundingError(f.node, f, 0, false, sp.cur))
+			return sp.err(f.node.path, "", sp.fundingError(f.node, f, 0, nil))
 		}
 	}
 	return nil
@@ -303,7 +303,7 @@ func (sp *split) walk(n *cnode, amount int64, depth int) error {
 				continue
 			}
 			if !kids[i].active || parts[i] < f.units {
-				return sp.err(c.path, "", fundingError(c, f, parts[i], kids[i].active, sp.cur))
+				return sp.err(c.path, "", sp.fundingError(c, f, parts[i], &kids[i]))
 			}
 			parts[i] -= f.units
 			f.taken = true
@@ -585,13 +585,39 @@ func minorUnits(m ensemble.Money, cur ensemble.Currency) (int64, error) {
 	return keptUnits(m)
 }
 
-// fundingError says why node c cannot fund f: it takes no part of the
-// line, or its part of the line before the discounts (part) is less.
-func fundingError(c *cnode, f *fund, part int64, active bool, cur ensemble.Currency) error {
-	if !active {
-		return fmt.Errorf("%w: node %q funds discount %s (%s) and takes no part of this line (its condition, or a condition above it, does not hold, or a node above it takes nothing)",
-			ErrDiscountFunding, c.id, f.ids, ensemble.MoneyFromMinor(f.units, cur))
+// fundingError says why node c, decided as k, cannot fund f: it takes no
+// part of the line (k nil: a node above it took none), or its part of the
+// line before the discounts (part) is less.
+func (sp *split) fundingError(c *cnode, f *fund, part int64, k *child) error {
+	cur := sp.cur
+	if k == nil || !k.active {
+		why := "a node above it takes no part of it"
+		if k != nil {
+			why = sp.whyInactive(c, k)
+		}
+		return fmt.Errorf("%w: node %q funds discount %s (%s) and takes no part of this line (%s)",
+			ErrDiscountFunding, c.id, f.ids, ensemble.MoneyFromMinor(f.units, cur), why)
 	}
 	return fmt.Errorf("%w: node %q funds discount %s (%s) and is paid %s of the line before it",
 		ErrDiscountFunding, c.id, f.ids, ensemble.MoneyFromMinor(f.units, cur), ensemble.MoneyFromMinor(part, cur))
+}
+
+// whyInactive says why child c, decided as k, takes no part of the line:
+// its condition does not hold, its party cannot be paid, or its rate reads
+// the volume of nobody (decideLevel).
+func (sp *split) whyInactive(c *cnode, k *child) string {
+	if k.cond != nil {
+		return "its condition does not hold"
+	}
+	if c.leaf && !c.role.multi() {
+		if id, _, why, err := sp.dec.resolveOne(c.role); err == nil && id == "" {
+			return "its party cannot be paid: " + why
+		}
+	}
+	if c.kind == shareCumulative {
+		if v := sp.dec.volumeOf(c); v.owner == "" {
+			return "its rate has no volume to read: " + v.why
+		}
+	}
+	return "none of its parties can be paid"
 }
