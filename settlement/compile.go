@@ -1232,6 +1232,9 @@ func compileFunding(p *ensemble.Problems, path string, cp *cplan) {
 	}
 }
 
+// fundsDiscounts reports whether a node of the plan funds discounts.
+func (cp *cplan) fundsDiscounts() bool { return cp.funders != nil || cp.fundsRest != nil }
+
 // funderOf returns the node that funds discount id, or nil when the
 // parties bear it in proportion.
 func (cp *cplan) funderOf(id string) *cnode {

@@ -225,3 +225,24 @@ func TestFromInvoiceCarriesDiscounts(t *testing.T) {
 	require.NoError(t, err)
 	require.Empty(t, sl[0].Discounts)
 }
+
+// TestDiscountsAreFactsOnlyUnderAFundingPlan: under a plan that funds no
+// discount, a line's discounts change no payout, so a line settled
+// without them (as FromInvoice made lines before it carried them) sent
+// again with them is the same sale, ErrAlreadySettled, not a conflict;
+// under a funding plan they are facts of the sale (see
+// TestDiscountFundingRefusesWhatTheFunderCannotBear).
+func TestDiscountsAreFactsOnlyUnderAFundingPlan(t *testing.T) {
+	s := planSettler(t, bundlePlan, loadNetwork(t))
+	res, err := s.Settle(ctx, settlement.State{}, []settlement.Line{discounted("L1", "400.00")})
+	require.NoError(t, err)
+	_, err = s.Settle(ctx, res.State, []settlement.Line{discounted("L1", "400.00", settlement.Discount{ID: "launch-20", Amount: eur("100.00")})})
+	require.ErrorIs(t, err, settlement.ErrAlreadySettled)
+	require.NotErrorIs(t, err, settlement.ErrLineConflict)
+
+	f := planSettler(t, fundingPlan, loadNetwork(t))
+	res, err = f.Settle(ctx, settlement.State{}, []settlement.Line{discounted("L1", "400.00")})
+	require.NoError(t, err)
+	_, err = f.Settle(ctx, res.State, []settlement.Line{discounted("L1", "400.00", settlement.Discount{ID: "launch-20", Amount: eur("100.00")})})
+	require.ErrorIs(t, err, settlement.ErrLineConflict)
+}

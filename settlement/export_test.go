@@ -20,7 +20,10 @@ const BinaryVersion = binaryVersion
 
 // PrintFacts returns the fingerprint of sale l's facts, as
 // LedgerLine.Facts holds it.
-func PrintFacts(l *Line) string { return printFacts(l).String() }
+func PrintFacts(l *Line) string { return printFacts(l, false).String() }
+
+// PrintFundedFacts is PrintFacts under a plan funding discounts.
+func PrintFundedFacts(l *Line) string { return printFacts(l, true).String() }
 
 // Fresh returns a copy of s that decides every level per line, sharing
 // nothing between lines: tests compare it with s.

@@ -31,8 +31,12 @@ import (
 // lines are compared by what the ledger keeps alone.
 type factPrint uint64
 
-// printFacts returns the fingerprint of sale l's facts, never zero.
-func printFacts(l *Line) factPrint {
+// printFacts returns the fingerprint of sale l's facts, never zero. Its
+// discounts are facts of the sale only under a plan that funds some
+// (funded, PlanDocument.DiscountFunding): elsewhere they change no payout,
+// so a line settled before they were carried, sent again with them, is the
+// same sale.
+func printFacts(l *Line, funded bool) factPrint {
 	r := &l.Route
 	var route factHash
 	route.str(string(r.Marketplace))
@@ -96,8 +100,9 @@ func printFacts(l *Line) factPrint {
 		rest.word(uint64(l.ContractStart.Unix()))
 		rest.word(uint64(l.ContractStart.Nanosecond()))
 	}
-	// Its discounts likewise, only when it lists some.
-	if len(l.Discounts) > 0 {
+	// Its discounts, under a plan that funds some: marked even when it has
+	// none, so that no print without them can match it.
+	if funded {
 		rest.word(discountMark)
 		rest.word(uint64(len(l.Discounts)))
 		for _, d := range l.Discounts {

@@ -72,9 +72,6 @@ var factEdits = []struct {
 		l.Service = ensemble.Period{Start: date("2026-03-01"), End: date("2026-04-01")}
 	}},
 	{"a contract start", "invoice, contract start, discounts or attributed party", func(l *settlement.Line) { l.ContractStart = date("2025-03-02") }},
-	{"a discount", "invoice, contract start, discounts or attributed party", func(l *settlement.Line) {
-		l.Discounts = []settlement.Discount{{ID: "launch-20", Amount: eur("100.00")}}
-	}},
 }
 
 // TestResentSaleWithOtherFactsConflicts: a sale sent again under its id
@@ -227,21 +224,27 @@ func TestPropertyFactEditsChangeThePrint(t *testing.T) {
 		if rapid.Bool().Draw(t, "attributed") {
 			l.Attributed = string(pick("contractor"))
 		}
-		before := settlement.PrintFacts(&l)
+		before := settlement.PrintFundedFacts(&l)
 		require.Len(t, before, 16)
 
 		same := l
 		same.Trace = []ensemble.Ref{{Kind: "x", ID: rapid.String().Draw(t, "trace")}}
 		same.ContractStart = l.ContractStart.In(time.FixedZone("CET", 3600)) // the same instant
 		same.Quantity = decimal.NewFromBigInt(l.Quantity.Coefficient(), l.Quantity.Exponent()).Mul(decimal.New(100, 0)).Div(decimal.New(100, 0))
-		require.Equal(t, before, settlement.PrintFacts(&same))
+		require.Equal(t, before, settlement.PrintFundedFacts(&same))
+
+		if rapid.Bool().Draw(t, "discounted") {
+			l.Discounts = []settlement.Discount{{ID: "launch", Amount: ensemble.MustMoney("10.00", "EUR")}}
+			before = settlement.PrintFundedFacts(&l)
+		}
+		// Under a plan funding no discount, its discounts are no fact.
+		bare := l
+		bare.Discounts = nil
+		require.Equal(t, settlement.PrintFacts(&bare), settlement.PrintFacts(&l))
+		require.NotEqual(t, settlement.PrintFacts(&l), before, "a funded print is marked")
 
 		edited := l
 		edited.Route.Chain = slices.Clone(l.Route.Chain)
-		if rapid.Bool().Draw(t, "discounted") {
-			l.Discounts = []settlement.Discount{{ID: "launch", Amount: ensemble.MustMoney("10.00", "EUR")}}
-			before = settlement.PrintFacts(&l)
-		}
 		switch rapid.IntRange(0, 11).Draw(t, "edit") {
 		case 0:
 			edited.Route.Chain[1] += "x"
@@ -283,7 +286,7 @@ func TestPropertyFactEditsChangeThePrint(t *testing.T) {
 		case 11: // whose usage the line bills, given or another
 			edited.Attributed = l.Attributed + "c" + string(pick("attributed"))
 		}
-		require.NotEqual(t, before, settlement.PrintFacts(&edited))
+		require.NotEqual(t, before, settlement.PrintFundedFacts(&edited))
 	})
 }
 

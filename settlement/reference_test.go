@@ -400,6 +400,15 @@ type refFund struct {
 	taken bool // the node's part bore them
 }
 
+// refPrint is the fingerprint of sale l settled by plan: its discounts are
+// facts of the sale under a plan funding some.
+func refPrint(plan settlement.PlanDocument, l *settlement.Line) string {
+	if len(plan.DiscountFunding) > 0 {
+		return settlement.PrintFundedFacts(l)
+	}
+	return settlement.PrintFacts(l)
+}
+
 // refNodePath returns the path of the node id below n (at path), or "".
 func refNodePath(n *settlement.Node, path string, id settlement.NodeID) string {
 	for i := range n.Children {
@@ -591,7 +600,7 @@ func (s *refSettler) settleSale(st *refState, l settlement.Line) ([]settlement.E
 		}
 	}
 	lg := refLedger{line: l.ID, plan: plan.Ref(), basisKind: plan.Basis, date: l.Date, cur: ln.cur, basis: ln.basis,
-		offer: l.Offer, route: l.Route.Kind, seller: l.Route.Seller, facts: settlement.PrintFacts(&l), service: l.Service, trace: append(slices.Clone(l.Trace), l.Ref()), parts: ln.parts,
+		offer: l.Offer, route: l.Route.Kind, seller: l.Route.Seller, facts: refPrint(plan, &l), service: l.Service, trace: append(slices.Clone(l.Trace), l.Ref()), parts: ln.parts,
 		volumes: lineVolumes}
 	if plan.Payable == settlement.PayableOnCollection {
 		ln.entries = append(ln.entries, lg.awaitCollection(l)...)

@@ -277,7 +277,9 @@ func resent(l *Line, was *ledger) error {
 	case !l.Service.Start.Equal(c.service.Start) || !l.Service.End.Equal(c.service.End):
 		return lineConflict(fmt.Sprintf("line already settled with other facts: for service %s, not %s", c.service, l.Service))
 	}
-	if what := was.facts.differs(printFacts(l)); what != "" {
+	// Under a plan funding discounts the print holds them; under another
+	// it does not (which the sale's plan was, the print says).
+	if what := was.facts.differs(printFacts(l, false)); what != "" && was.facts.differs(printFacts(l, true)) != "" {
 		return lineConflict("line already settled with other facts: " + what)
 	}
 	return ErrAlreadySettled
@@ -425,7 +427,7 @@ func (r *run) settleSale(l *Line, lg *ledger) error {
 	}
 	sp := &r.sp
 	sp.start(l, plan, r.dec.keepRefs(l.Trace, l.Ref()))
-	*lg = ledger{line: l.ID, date: l.Date, basis: basis, facts: printFacts(l), trace: sp.trace}
+	*lg = ledger{line: l.ID, date: l.Date, basis: basis, facts: printFacts(l, plan.fundsDiscounts()), trace: sp.trace}
 	rest, err := sp.supplierCosts(basis)
 	if err != nil {
 		return err

@@ -135,7 +135,7 @@ func (sp *split) supplierCosts(basis int64) (int64, error) {
 // leave, plus the discounts funded, so that every share is of the line as
 // if those had not been taken.
 func (sp *split) fundDiscounts(rest int64) (int64, error) {
-	if sp.plan.funders == nil && sp.plan.fundsRest == nil {
+	if !sp.plan.fundsDiscounts() {
 		return rest, nil
 	}
 	for _, d := range sp.line.Discounts {
