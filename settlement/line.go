@@ -187,8 +187,10 @@ type Line struct {
 	// splits, and come off that node's part alone, so the other parties
 	// are paid as if the line had not been discounted. Under any other
 	// plan they change nothing. A credit's are not read (a credit reverses
-	// the credited line's split as recorded). They are facts of the sale:
-	// sent again with others, the sale is ErrLineConflict.
+	// the credited line's split as recorded). Under a plan funding some,
+	// they are facts of the sale: sent again with others, the sale is
+	// ErrLineConflict; elsewhere they change no payout and are not
+	// compared.
 	Discounts []Discount `json:"discounts,omitempty"`
 	// Invoice is the invoice the line is on (InvoiceOptions.Invoice sets
 	// it): a collection of the invoice (Collection.Invoice) pays the lines
