@@ -140,6 +140,28 @@ func TestAttributedUsageBillsOneLinePerValue(t *testing.T) {
 	require.Equal(t, "On-site engineering: Hours (contractor C1)", april.Description)
 	require.True(t, april.Net.Equal(ensemble.MustMoney("570.00", "GBP")))
 	require.Contains(t, invoice.Explain(april), "attributed to contractor C1: 6 of the charge's 10, so GBP 570.00 of its GBP 950.00")
+	// Its tiers are the whole charge's: Explain rates the whole charge,
+	// and finds no minimum or maximum spend where there is none (it said
+	// "maximum spend: 570.00, adjusted by -380.00").
+	ex := invoice.Explain(april)
+	require.Contains(t, ex, "usage rating of the whole charge: GBP 950.00")
+	require.Contains(t, ex, "3 records of the whole charge")
+	require.NotContains(t, ex, "spend")
+}
+
+// TestAttributedExplainSaysTheChargesMinimum: a minimum spend lifting the
+// whole charge is explained on each attributed line as the charge's (the
+// new user's trial read "maximum spend: 360.00, adjusted by -20.00" on a
+// line of a charge lifted by 220.00).
+func TestAttributedExplainSaysTheChargesMinimum(t *testing.T) {
+	lines, err := billRuns(engBuilder(t, `{model: per_unit, amount: "95.00", minimum_spend: "500.00"}`), []time.Time{engDay(4, 1)},
+		[][]usage.Record{{hours("a1", "C1", "2", engDay(3, 7)), hours("a2", "C2", "1", engDay(3, 8))}})
+	require.NoError(t, err)
+	for _, l := range lines {
+		ex := invoice.Explain(l)
+		require.Contains(t, ex, "minimum spend: 500.00, adjusted by 215.00", l.ID)
+		require.NotContains(t, ex, "maximum spend", l.ID)
+	}
 }
 
 // Tiers and a minimum spend apply to the charge as the customer's contract

@@ -36,7 +36,11 @@ func Explain(l Line) string {
 		fmt.Fprintf(&b, "  offer %s, charge %s (%s), quantity %s\n", l.Pin, l.Charge, l.Model, l.Quantity)
 	}
 	if u := l.Usage; u != nil {
-		fmt.Fprintf(&b, "  usage: meter %s over %s, %d records, digest %s\n", u.Meter, span(u.Period), u.Records, u.Digest)
+		whose := ""
+		if l.Attribution != nil { // the trace is the whole charge's
+			whose = " of the whole charge"
+		}
+		fmt.Fprintf(&b, "  usage: meter %s over %s, %d records%s, digest %s\n", u.Meter, span(u.Period), u.Records, whose, u.Digest)
 		if u.Late != nil {
 			fmt.Fprintf(&b, "  late usage: %s billed before, %s now (adjustment %s): rate(cumulative) - rate(billed)\n", u.Billed, l.Quantity, u.Late)
 		}
@@ -74,7 +78,13 @@ func Explain(l Line) string {
 				what = "early-termination fee reversed at the restart, fee base"
 			}
 		}
-		fmt.Fprintf(&b, "  %s: %s\n", what, l.Full)
+		// An attributed usage line's tiers are the whole charge's: it
+		// explains the charge's rating, of which it bills a part (above).
+		full := l.Full
+		if a := l.Attribution; a != nil && l.Kind == KindUsage {
+			full, what = a.Amount, what+" of the whole charge"
+		}
+		fmt.Fprintf(&b, "  %s: %s\n", what, full)
 		var x ensemble.Arith
 		tiers := ensemble.MoneyFromMinor(0, l.Full.Currency())
 		for _, t := range l.Tiers {
@@ -82,7 +92,11 @@ func Explain(l Line) string {
 			tiers = x.Add(tiers, t.Subtotal)
 		}
 		// What a minimum spend lifted or a maximum cut, to the rating.
-		if adj := x.Sub(l.Full, tiers); l.Kind == KindUsage && len(l.Tiers) > 0 && x.Err() == nil && !adj.IsZero() {
+		adj := x.Sub(full, tiers)
+		if l.Attribution != nil && adj.Round(ensemble.RoundHalfAwayFromZero).IsZero() {
+			adj = ensemble.Money{} // the whole charge's amount is rounded, its tiers are not
+		}
+		if l.Kind == KindUsage && len(l.Tiers) > 0 && x.Err() == nil && !adj.IsZero() {
 			bound := "minimum spend"
 			if adj.IsNegative() {
 				bound = "maximum spend"
@@ -92,7 +106,7 @@ func Explain(l Line) string {
 			} else if u != nil && !u.SpendShare.IsZero() {
 				bound += " (this piece's " + u.SpendShare.String() + " of it)"
 			}
-			fmt.Fprintf(&b, "    %s: %s, adjusted by %s\n", bound, l.Full.AmountString(), adj.AmountString())
+			fmt.Fprintf(&b, "    %s: %s, adjusted by %s\n", bound, full.AmountString(), adj.AmountString())
 		}
 	}
 	if l.Kind == KindCommitmentTrueUp {
