@@ -133,9 +133,9 @@ func (b *Builder) build(run Run, subs []Subscription, billed *[]usage.Aggregate)
 			limit: run.At.Add(1), ps: &ps, idx: i, arena: ar, cache: cache, invID: invID, billed: billedLines, credited: credited, billedUsage: billed,
 			reissued: reissued, billedSub: billedBySub[s.ID]}
 		g.from = run.After
-		g.all = s.Commitment != nil
+		g.all = s.Commitment != nil || hasFixedDiscount(s)
 		g.lines = ar.open()
-		if s.Commitment != nil && !run.After.IsZero() {
+		if g.all && !run.After.IsZero() {
 			if c, _, err := g.cad.PeriodAt(s.Anchor, run.After, loc); err == nil {
 				g.from = c.Start.UTC()
 			}
@@ -179,6 +179,30 @@ func (b *Builder) build(run Run, subs []Subscription, billed *[]usage.Aggregate)
 	return out, nil
 }
 
+// hasFixedDiscount reports whether s or one of its items has a
+// fixed-amount discount: its lines of the cycle a run's After falls in
+// that earlier runs billed are computed for what they took of it (see
+// fixedDiscounts).
+func hasFixedDiscount(s *Subscription) bool {
+	fixed := func(ds []Discount) bool {
+		for k := range ds {
+			if !ds[k].Amount.IsZero() {
+				return true
+			}
+		}
+		return false
+	}
+	if fixed(s.Discounts) {
+		return true
+	}
+	for j := range s.Items {
+		if fixed(s.Items[j].Discounts) {
+			return true
+		}
+	}
+	return false
+}
+
 // due reports whether t lies in (After, At].
 func (g *gen) due(t time.Time) bool {
 	return (g.run.After.IsZero() || t.After(g.run.After)) && !t.After(g.run.At)
@@ -204,7 +228,11 @@ func (g *gen) invoice() (Invoice, bool) {
 		if len(lines) == 0 || g.ps.Len() > 0 {
 			return Invoice{}, false
 		}
+		g.fixedDiscounts(lines)
 	} else {
+		// Fixed discounts first, so that the lines earlier runs billed of
+		// the cycle After falls in take their part (see fixedDiscounts).
+		g.fixedDiscounts(g.lines)
 		var small [16]int
 		idx := small[:0]
 		sorted := true
@@ -231,7 +259,6 @@ func (g *gen) invoice() (Invoice, bool) {
 			g.arena.release(g.lines)
 		}
 	}
-	g.fixedDiscounts(lines)
 	g.itemRefs(lines)
 	inv := Invoice{
 		ID:           InvoiceID(string(g.s.ID) + "/" + g.invID),
@@ -309,34 +336,32 @@ func hasSegmentRefs(it *Item) bool {
 }
 
 // fixedDiscounts takes each fixed-amount discount off the positive lines
-// it applies to, split in proportion to what is left of them; a run
-// catching up a back-dated change takes it off the lines it bills for
-// time earlier invoices billed as catchUpDiscount says.
+// it applies to, at most its amount per cycle of the subscription's
+// cadence (fixedFor) over every invoice: the lines of a cycle take it in
+// the order they are due, the lines due at one instant (on one invoice)
+// together, split in proportion to what is left of them, and a later
+// line takes only what the earlier ones left. So a line re-charging a
+// cycle after a change takes nothing of an amount the cycle's first line
+// took, whichever run bills it: lines holds, besides the run's lines, the
+// lines earlier runs billed of the cycle the run's After falls in
+// (recomputed: gen.all), which take their part first and are then
+// dropped. A run catching up a back-dated change takes it off the lines
+// it bills for time earlier invoices billed as catchUpDiscount says.
 func (g *gen) fixedDiscounts(lines []Line) {
 	apply := func(d *Discount, it *Item) {
 		w, ok := g.windowOf(d, it)
 		if !ok {
 			return
 		}
-		var idx []int
+		byCycle := map[int64][]int{}
+		periods := map[int64]ensemble.Period{}
+		var starts []int64
 		for i := range lines {
 			l := &lines[i]
 			if !fixedApplies(d, it, w, l) || g.billedEarlier(l) || !g.sub(l.Amount, l.Discount).IsPositive() {
 				continue
 			}
-			idx = append(idx, i)
-		}
-		if !w.exact {
-			g.takeFixed(lines, idx, d, ensemble.MoneyFromDecimal(d.Amount, g.cur))
-			return
-		}
-		// Counted in calendar time: each cycle's lines take the cycle's
-		// prorated amount, cycle by cycle in order.
-		byCycle := map[int64][]int{}
-		periods := map[int64]ensemble.Period{}
-		var starts []int64
-		for _, i := range idx {
-			c, ok := g.subCycle(lines[i].Period.Start)
+			c, ok := g.subCycle(l.Period.Start)
 			if !ok {
 				return
 			}
@@ -349,7 +374,17 @@ func (g *gen) fixedDiscounts(lines []Line) {
 		}
 		slices.Sort(starts)
 		for _, k := range starts {
-			g.takeFixed(lines, byCycle[k], d, g.fixedFor(d, w, periods[k]))
+			idx := byCycle[k]
+			slices.SortStableFunc(idx, func(a, b int) int { return lines[a].Date.Compare(lines[b].Date) })
+			room := g.fixedFor(d, w, periods[k])
+			for from := 0; from < len(idx) && room.IsPositive(); {
+				to := from + 1
+				for to < len(idx) && lines[idx[to]].Date.Equal(lines[idx[from]].Date) {
+					to++
+				}
+				room = g.sub(room, g.takeFixed(lines, idx[from:to], d, room))
+				from = to
+			}
 		}
 	}
 	// Fixed discounts apply item by item, then subscription-wide, each in
@@ -387,10 +422,11 @@ func (g *gen) fixedDiscounts(lines []Line) {
 }
 
 // takeFixed takes up to take of fixed discount d off lines[idx], split in
-// proportion to what is left of them, never more than that.
-func (g *gen) takeFixed(lines []Line, idx []int, d *Discount, take ensemble.Money) {
+// proportion to what is left of them, never more than that, and returns
+// what it took.
+func (g *gen) takeFixed(lines []Line, idx []int, d *Discount, take ensemble.Money) ensemble.Money {
 	if len(idx) == 0 || !take.IsPositive() {
-		return
+		return ensemble.MoneyFromMinor(0, g.cur)
 	}
 	shares := make([]ensemble.Share, len(idx))
 	pool := ensemble.MoneyFromMinor(0, g.cur)
@@ -405,13 +441,14 @@ func (g *gen) takeFixed(lines []Line, idx []int, d *Discount, take ensemble.Mone
 	parts, err := ensemble.Allocate(take, shares, ensemble.AllocateOptions{})
 	if err != nil {
 		g.ps.Add(g.subPath()+".discounts", err)
-		return
+		return ensemble.MoneyFromMinor(0, g.cur)
 	}
 	for k, i := range idx {
 		l := &lines[i]
 		l.Discounts = append(l.Discounts, AppliedDiscount{ID: d.ID, Amount: parts[k]})
 		l.Discount = g.add(l.Discount, parts[k])
 	}
+	return take
 }
 
 // subCycle returns the cycle of the subscription's cadence that holds t.

@@ -43,7 +43,8 @@ type gen struct {
 	lines  []Line
 	wins   map[*Discount]window
 	// all keeps lines due outside the run (a commitment needs every line
-	// of its cycles); otherwise they are not computed.
+	// of its cycles, a fixed discount those of the cycle After falls in:
+	// see fixedDiscounts); otherwise they are not computed.
 	all     bool
 	itemRef ensemble.Ref
 	arena   *arena
@@ -1958,7 +1959,7 @@ func (g *gen) itemPath(i int) string { return ensemble.Path("subscriptions", g.i
 // the start of its service: a period that starts before the cycle, of an
 // item activated inside the cycle, counts toward the cycle.
 func (g *gen) context(svc ensemble.Period) bool {
-	return g.all && !svc.Start.Before(g.from)
+	return g.all && g.s.Commitment != nil && !svc.Start.Before(g.from)
 }
 
 // notDue is the error of usage given in a run that does not bill it.
