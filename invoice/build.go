@@ -139,6 +139,10 @@ func (b *Builder) build(run Run, subs []Subscription, billed *[]usage.Aggregate)
 			if c, _, err := g.cad.PeriodAt(s.Anchor, run.After, loc); err == nil {
 				g.from = c.Start.UTC()
 			}
+			g.commitFrom = g.from
+			if hasFixedDiscount(s) {
+				g.from = g.billedFrom()
+			}
 		}
 		g.checkBackdated()
 		// Items in ID order, so that lines usually come out sorted.
@@ -201,6 +205,54 @@ func hasFixedDiscount(s *Subscription) bool {
 		}
 	}
 	return false
+}
+
+// billedFrom returns where the lines earlier runs billed of the cycles
+// the run's lines start in begin: the start of the subscription's cycle
+// holding After, or of an earlier one, where a line billed in arrears (a
+// usage line, a recurring charge in arrears) due after After serves from
+// (the start of its period holding After).
+func (g *gen) billedFrom() time.Time {
+	from := g.from
+	earliest := func(cad ensemble.Cadence, anchor time.Time) {
+		p, _, err := cad.PeriodAt(anchor, g.run.After, g.loc)
+		if err != nil || !p.Start.Before(from) {
+			return
+		}
+		if c, ok := g.subCycle(p.Start); ok && c.Start.Before(from) {
+			from = c.Start.UTC()
+		}
+	}
+	for j := range g.s.Items {
+		it := &g.s.Items[j]
+		anchor := g.s.Anchor
+		if !it.Anchor.IsZero() {
+			anchor = it.Anchor
+		}
+		pins := func(p catalog.Pin) {
+			o := g.b.offers[p]
+			if o == nil {
+				return // reported by validation
+			}
+			for _, ch := range o.charges {
+				if ch.typ != catalog.Usage && (ch.typ != catalog.Recurring || ch.timing != catalog.InArrears) {
+					continue
+				}
+				cad := ch.cadence
+				if cad == (ensemble.Cadence{}) {
+					cad = g.cad
+				}
+				earliest(cad, anchor)
+			}
+		}
+		for _, sg := range it.Segments {
+			pins(sg.Pin)
+			for _, a := range sg.AddOns {
+				pins(a.Pin)
+			}
+		}
+	}
+	return from
 }
 
 // due reports whether t lies in (After, At].

@@ -37,11 +37,14 @@ type gen struct {
 	// or the subscription's.
 	anchor time.Time
 	from   time.Time // cycles overlapping [from, At] are computed
-	limit  time.Time // At + 1ns
-	ps     *ensemble.Problems
-	idx    int // the subscription's index, for problem paths
-	lines  []Line
-	wins   map[*Discount]window
+	// commitFrom is the start of the commitment cycle holding After (zero
+	// without one, or After): its usage may be given (see context).
+	commitFrom time.Time
+	limit      time.Time // At + 1ns
+	ps         *ensemble.Problems
+	idx        int // the subscription's index, for problem paths
+	lines      []Line
+	wins       map[*Discount]window
 	// all keeps lines due outside the run (a commitment needs every line
 	// of its cycles, a fixed discount those of the cycle After falls in:
 	// see fixedDiscounts); otherwise they are not computed.
@@ -1769,7 +1772,7 @@ func (g *gen) commitment() {
 	// The commitment runs from the first activation to the cancellation,
 	// or to the end of the last item when every item has ended.
 	act, stop, open := g.span()
-	start, end := g.from, g.limit
+	start, end := g.commitFrom, g.limit
 	if act.After(start) {
 		start = act
 	}
@@ -1959,7 +1962,7 @@ func (g *gen) itemPath(i int) string { return ensemble.Path("subscriptions", g.i
 // the start of its service: a period that starts before the cycle, of an
 // item activated inside the cycle, counts toward the cycle.
 func (g *gen) context(svc ensemble.Period) bool {
-	return g.all && g.s.Commitment != nil && !svc.Start.Before(g.from)
+	return g.s.Commitment != nil && !svc.Start.Before(g.commitFrom)
 }
 
 // notDue is the error of usage given in a run that does not bill it.

@@ -13,6 +13,7 @@ import (
 	"github.com/ensemble-commerce/ensemble/catalog"
 	"github.com/ensemble-commerce/ensemble/invoice"
 	"github.com/ensemble-commerce/ensemble/usage"
+	"github.com/shopspring/decimal"
 )
 
 var termsPropCatalog = func() *catalog.Catalog {
@@ -136,6 +137,23 @@ func drawTermsSub(t *rapid.T, until time.Time) (invoice.Subscription, []usage.Ag
 		}
 		if rapid.Bool().Draw(t, "intro_own_start") {
 			d.Start = drawInstant(t, anchor, 24*400, "intro_start")
+		}
+		s.Discounts = append(s.Discounts, d)
+	}
+	if rapid.Bool().Draw(t, "fixed") {
+		// A fixed amount off each cycle (for ever, for some cycles or for
+		// calendar time): any split of the runs takes it at most once per
+		// cycle, as one run does, even from a cycle's re-charge after a
+		// change billed on a later invoice.
+		d := invoice.Discount{ID: "fixed", Amount: decimal.New(rapid.Int64Range(1, 20000).Draw(t, "fixed_amount"), -2)}
+		switch rapid.IntRange(0, 2).Draw(t, "fixed_duration") {
+		case 1:
+			d.Duration, d.Cycles = invoice.Repeating, rapid.IntRange(1, 4).Draw(t, "fixed_cycles")
+		case 2:
+			d.Duration, d.Length = invoice.Repeating, drawLength(t)
+			if rapid.Bool().Draw(t, "fixed_own_start") {
+				d.Start = drawInstant(t, anchor, 24*400, "fixed_start")
+			}
 		}
 		s.Discounts = append(s.Discounts, d)
 	}
