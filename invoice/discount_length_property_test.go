@@ -165,30 +165,36 @@ func TestPropertyDiscountLengthCoversExactlyItsSpan(t *testing.T) {
 	})
 }
 
-// A fixed discount lasting a Length takes, over any split of the runs,
-// what one run takes, when each cycle bills one line (a stretch of service
-// without changes, maybe cancelled), and never more than its amount for
-// each cycle it reaches.
+// A fixed discount lasting a Length (or counted in cycles) takes, over any
+// split of the runs, what one run takes, line by line, even when changes
+// re-charge a cycle after its first line was billed (each run given what
+// the earlier ones issued, as a host keeps it), and never more than its
+// amount for each cycle it reaches.
 func TestPropertyFixedDiscountLengthSplitsLikeOneRun(t *testing.T) {
 	rapid.Check(t, func(t *rapid.T) {
 		b := termsPropBuilder(t)
 		s, from, to := drawLengthSub(t)
 		it := &s.Items[0]
-		it.Segments = it.Segments[:1]
-		it.Segments[0].End = time.Time{}
 		d := &it.Discounts[0]
 		d.Percent, d.Amount = ensemble.Ratio{}, dec(rapid.SampledFrom([]string{"0.01", "10.00", "33.33", "1000.00"}).Draw(t, "amount"))
+		cycles := rapid.Bool().Draw(t, "counted_in_cycles")
+		if cycles {
+			d.Length, d.Cycles = ensemble.Cadence{}, rapid.IntRange(1, 4).Draw(t, "cycles")
+		}
 		horizon := s.Anchor.AddDate(0, 10, 0)
 		one, err := b.Build(invoice.Run{At: horizon}, []invoice.Subscription{s})
 		require.NoError(t, err)
 		_, took := netOf(t, one, "intro")
 		loc, err := time.LoadLocation(s.TimeZone)
 		require.NoError(t, err)
-		reached := 0
-		periods, err := ensemble.Every(1, ensemble.Monthly).Periods(s.Anchor, ensemble.Period{Start: from, End: to}, loc)
-		require.NoError(t, err)
-		for range periods {
-			reached++
+		reached := d.Cycles
+		if !cycles {
+			periods, err := ensemble.Every(1, ensemble.Monthly).Periods(s.Anchor, ensemble.Period{Start: from, End: to}, loc)
+			require.NoError(t, err)
+			reached = 0
+			for range periods {
+				reached++
+			}
 		}
 		most := ensemble.MoneyFromDecimal(d.Amount.Mul(dec(fmt.Sprint(reached))), eur)
 		c, err := took.Cmp(most)
@@ -202,14 +208,28 @@ func TestPropertyFixedDiscountLengthSplitsLikeOneRun(t *testing.T) {
 		slices.SortFunc(cuts, time.Time.Compare)
 		cuts = slices.CompactFunc(cuts, time.Time.Equal)
 		var all []invoice.Invoice
+		var billed []invoice.Line
 		after := time.Time{}
 		for _, at := range append(cuts, horizon) {
-			invs, err := b.Build(invoice.Run{After: after, At: at}, []invoice.Subscription{s})
+			invs, err := b.Build(invoice.Run{After: after, At: at, Billed: billed}, []invoice.Subscription{s})
 			require.NoError(t, err)
 			all = append(all, invs...)
+			for _, inv := range invs {
+				billed = append(billed, inv.Lines...)
+			}
 			after = at
 		}
 		_, splitTook := netOf(t, all, "intro")
 		require.True(t, splitTook.Equal(took), "split runs took %s, one run %s", splitTook, took)
+		lines := func(invs []invoice.Invoice) map[invoice.LineID]string {
+			out := map[invoice.LineID]string{}
+			for _, inv := range invs {
+				for _, l := range inv.Lines {
+					out[l.ID] = lineKey(l)
+				}
+			}
+			return out
+		}
+		require.Equal(t, lines(one), lines(all))
 	})
 }
