@@ -383,23 +383,32 @@ type Discount struct {
 	// Percent is the share taken off each line, in (0, 100%].
 	Percent ensemble.Ratio `json:"percent,omitzero"`
 	// Amount is a fixed amount (in the subscription's currency, whole minor
-	// units) taken off each invoice's applicable lines (those with a positive
-	// amount whose service starts in the discount's cycles), split over them
-	// in proportion to their amounts and never more than they hold. It is
-	// taken once per invoice; proration credits do not give it back. A run
-	// catching up a back-dated change (see Run.Billed) takes it once per
-	// invoice period: the lines it bills for periods earlier invoices
-	// billed do not take it once more for this invoice; a line billed anew
-	// takes what the line it reverses took (the reversal gives that back),
-	// and it and a line billed late what the lines of their cycle that
-	// stand left of it.
+	// units) taken off the applicable lines (those with a positive amount
+	// whose service starts in the discount's cycles) at most once per cycle
+	// of the subscription's cadence over every invoice, never more than
+	// they hold: a cycle's lines take it in the order they are due, the
+	// lines due at one instant (on one invoice) split it in proportion to
+	// their amounts, and a later line of the cycle takes only what the
+	// earlier ones left. So a quantity change re-charging a cycle on a later
+	// invoice takes nothing of an amount the cycle's first line took, and
+	// any split of the runs bills what one run bills (a run computes the
+	// lines earlier runs billed of the cycles its lines serve). Proration
+	// credits do not give it back. A run catching up a back-dated change
+	// (see Run.Billed) does not take it once more for the lines it bills
+	// for periods earlier invoices billed: a line billed anew takes what
+	// the line it reverses took (the reversal gives that back), and it and
+	// a line billed late what the lines of their cycle that stand left of
+	// it.
 	//
 	// A discount with a Length takes, for each cycle of the subscription's
 	// cadence, Amount prorated by the share of the cycle its calendar time
 	// covers (on the run's proration basis, rounded once per cycle) off the
-	// lines whose service overlaps it, split the same way: 10.00 off for
+	// lines whose service overlaps it, taken the same way: 10.00 off for
 	// three months from June 15, on cycles from the 1st, takes 5.33 in June,
-	// 10.00 in July and August and 4.67 in September.
+	// 10.00 in July and August and 4.67 in September. EUR 50.00 off a month
+	// for three months from March 10 on 40 seats at 30.00, cut to 30 on
+	// April 20, takes April's 50.00 off April's 1,200.00 line and nothing
+	// off the 330.00 re-charge of April 20 to May 1 on May's invoice.
 	Amount decimal.Decimal `json:"amount,omitzero"`
 	// Duration says for how long the discount applies: every cycle of the
 	// subscription's cadence, one, or (Repeating) a number of cycles or a
