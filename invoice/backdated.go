@@ -394,8 +394,8 @@ func (g *gen) billedEarlier(l *Line) bool {
 
 // catchUpDiscount takes fixed discount d (of item it, or the
 // subscription's: nil) off the lines a run catching up a back-dated change
-// bills for time earlier invoices billed (billedEarlier), once per cycle
-// period, never once more for this invoice:
+// bills for time earlier invoices billed (billedEarlier), once per cycle,
+// never once more for this invoice:
 //
 //   - a line billed anew in place of billed lines it reverses takes what
 //     they took of d, which their reversals give back, at most what is
