@@ -408,14 +408,16 @@ func (g *gen) billedEarlier(l *Line) bool {
 //
 // So a reissued March line keeps March's 5.00 off, which its reversal gave
 // back, and a proration of February 20 billed late takes nothing of a 5.00
-// that February's line took.
-func (g *gen) catchUpDiscount(lines []Line, d *Discount, it *Item) {
+// that February's line took. It returns what each cycle's lines took of d
+// so far (by the cycle's start), billed and standing or billed late: the
+// lines of the run due after After take only what is left (fixedDiscounts).
+func (g *gen) catchUpDiscount(lines []Line, d *Discount, it *Item) map[int64]ensemble.Money {
 	if !g.repairing {
-		return
+		return nil
 	}
 	w, ok := g.windowOf(d, it)
 	if !ok {
-		return
+		return nil
 	}
 	took := func(l *Line) ensemble.Money {
 		m := ensemble.MoneyFromMinor(0, g.cur)
@@ -487,7 +489,7 @@ func (g *gen) catchUpDiscount(lines []Line, d *Discount, it *Item) {
 	for _, i := range late {
 		c, ok := cycle(lines[i].Period.Start)
 		if !ok {
-			return
+			return taken
 		}
 		if _, seen := byCycle[c]; !seen {
 			cycles = append(cycles, c)
@@ -514,14 +516,16 @@ func (g *gen) catchUpDiscount(lines []Line, d *Discount, it *Item) {
 		parts, err := ensemble.Allocate(room, shares, ensemble.AllocateOptions{})
 		if err != nil {
 			g.ps.Add(g.subPath()+".discounts", err)
-			return
+			return taken
 		}
 		for k, i := range idx {
 			if parts[k].IsPositive() {
 				take(&lines[i], parts[k])
+				taken[c] = g.add(taken[c], parts[k])
 			}
 		}
 	}
+	return taken
 }
 
 // carriedCredits is a line a run catching up a back-dated change bills

@@ -397,10 +397,12 @@ func hasSegmentRefs(it *Item) bool {
 // took, whichever run bills it: lines holds, besides the run's lines, the
 // lines earlier runs billed of the cycle the run's After falls in
 // (recomputed: gen.all), which take their part first and are then
-// dropped. A run catching up a back-dated change takes it off the lines
-// it bills for time earlier invoices billed as catchUpDiscount says.
+// dropped. A run catching up a back-dated change takes it first off the
+// lines it bills for time earlier invoices billed, as catchUpDiscount
+// says, and its other lines take what the cycle's lines billed and
+// standing or billed late left.
 func (g *gen) fixedDiscounts(lines []Line) {
-	apply := func(d *Discount, it *Item) {
+	apply := func(d *Discount, it *Item, before map[int64]ensemble.Money) {
 		w, ok := g.windowOf(d, it)
 		if !ok {
 			return
@@ -429,6 +431,9 @@ func (g *gen) fixedDiscounts(lines []Line) {
 			idx := byCycle[k]
 			slices.SortStableFunc(idx, func(a, b int) int { return lines[a].Date.Compare(lines[b].Date) })
 			room := g.fixedFor(d, w, periods[k])
+			if m, ok := before[k]; ok {
+				room = g.sub(room, m)
+			}
 			for from := 0; from < len(idx) && room.IsPositive(); {
 				to := from + 1
 				for to < len(idx) && lines[idx[to]].Date.Equal(lines[idx[from]].Date) {
@@ -458,13 +463,11 @@ func (g *gen) fixedDiscounts(lines []Line) {
 	}
 	for _, it := range items {
 		for _, d := range fixed(it.Discounts) {
-			apply(d, it)
-			g.catchUpDiscount(lines, d, it)
+			apply(d, it, g.catchUpDiscount(lines, d, it))
 		}
 	}
 	for _, d := range fixed(g.s.Discounts) {
-		apply(d, nil)
-		g.catchUpDiscount(lines, d, nil)
+		apply(d, nil, g.catchUpDiscount(lines, d, nil))
 	}
 	for i := range lines {
 		if len(lines[i].Discounts) > 1 {

@@ -168,3 +168,42 @@ func TestFixedCyclesDiscountSpreadOnlyOverItsCycle(t *testing.T) {
 			c.start.Format(time.DateOnly), took(invs, "acme-50", c.start), c.want)
 	}
 }
+
+// A run catching up a back-dated change takes a cycle's fixed amount once
+// too: 45 seats from March 20 recorded on April 5 (after April's line was
+// billed), with the cut to 30 seats on April 20, bills April anew at May's
+// run with the 50.00 April's line took, and the April 20 re-charge, due
+// after the run's After, takes nothing more of it (it took 50.00 again).
+func TestFixedDiscountTakenOncePerCycleCatchingUp(t *testing.T) {
+	s := promoSub(promoAcme)
+	p := s.Items[0].Segments[0].Pin
+	s.Items[0].Segments = []invoice.Segment{
+		{Start: promoDay(3, 10), End: promoDay(3, 20), Pin: p, Quantity: decimal.NewFromInt(40), Recorded: promoDay(3, 10), EndRecorded: promoDay(4, 5)},
+		{Start: promoDay(3, 20), End: promoDay(4, 20), Pin: p, Quantity: decimal.NewFromInt(45), Recorded: promoDay(4, 5), EndRecorded: promoDay(4, 5)},
+		{Start: promoDay(4, 20), Pin: p, Quantity: decimal.NewFromInt(30), Recorded: promoDay(4, 5)},
+	}
+	known := s
+	known.Items = []invoice.Item{{ID: "seats", Segments: []invoice.Segment{{Start: promoDay(3, 10), Pin: p, Quantity: decimal.NewFromInt(40), Recorded: promoDay(3, 10)}}}}
+	cat, err := catalog.LoadYAML([]byte(promoCatalog))
+	require.NoError(t, err)
+	b, err := invoice.NewBuilder(cat, invoice.Options{Basis: ensemble.ProrateDaysEndExclusive})
+	require.NoError(t, err)
+	var billed []invoice.Line
+	var invs []invoice.Invoice
+	after := time.Time{}
+	for _, r := range []struct {
+		at time.Time
+		s  invoice.Subscription
+	}{{promoDay(3, 10), known}, {promoDay(4, 1), known}, {promoDay(5, 1), s}} {
+		out, err := b.Build(invoice.Run{After: after, At: r.at, Billed: billed}, []invoice.Subscription{r.s})
+		require.NoError(t, err)
+		require.Len(t, out, 1)
+		inv, err := invoice.Issue(out[0], r.at)
+		require.NoError(t, err)
+		billed = append(billed, inv.Lines...)
+		invs = append(invs, inv)
+		after = r.at
+	}
+	require.True(t, took(invs[2:], "acme-50", promoDay(4, 1)).Equal(dec("50.00")), "May's run took %s of acme-50 for April, want 50.00 (April billed anew)",
+		took(invs[2:], "acme-50", promoDay(4, 1)))
+}
