@@ -223,8 +223,22 @@ func (g *gen) billedFrom() time.Time {
 			from = c.Start.UTC()
 		}
 	}
+	g.chargeCadences(nil, func(ch *chargeInfo) bool {
+		return ch.typ == catalog.Usage || ch.typ == catalog.Recurring && ch.timing == catalog.InArrears
+	}, earliest)
+	return from
+}
+
+// chargeCadences calls f with the cadence and anchor of every charge keep
+// accepts of the offers and add-ons the subscription's items (of owner
+// alone, when not nil) hold in any segment; a charge without a cadence of
+// its own steps on the subscription's.
+func (g *gen) chargeCadences(owner *Item, keep func(*chargeInfo) bool, f func(cad ensemble.Cadence, anchor time.Time)) {
 	for j := range g.s.Items {
 		it := &g.s.Items[j]
+		if owner != nil && it != owner {
+			continue
+		}
 		anchor := g.s.Anchor
 		if !it.Anchor.IsZero() {
 			anchor = it.Anchor
@@ -235,14 +249,14 @@ func (g *gen) billedFrom() time.Time {
 				return // reported by validation
 			}
 			for _, ch := range o.charges {
-				if ch.typ != catalog.Usage && (ch.typ != catalog.Recurring || ch.timing != catalog.InArrears) {
+				if !keep(ch) {
 					continue
 				}
 				cad := ch.cadence
 				if cad == (ensemble.Cadence{}) {
 					cad = g.cad
 				}
-				earliest(cad, anchor)
+				f(cad, anchor)
 			}
 		}
 		for _, sg := range it.Segments {
@@ -252,7 +266,6 @@ func (g *gen) billedFrom() time.Time {
 			}
 		}
 	}
-	return from
 }
 
 // due reports whether t lies in (After, At].

@@ -56,38 +56,9 @@ func (g *gen) exactEffective(w window, owner *Item) time.Time {
 		}
 	}
 	earliest(g.cad, g.s.Anchor)
-	for j := range g.s.Items {
-		it := &g.s.Items[j]
-		if owner != nil && it != owner {
-			continue
-		}
-		anchor := g.s.Anchor
-		if !it.Anchor.IsZero() {
-			anchor = it.Anchor
-		}
-		pins := func(p catalog.Pin) {
-			o := g.b.offers[p]
-			if o == nil {
-				return // reported by validation
-			}
-			for _, ch := range o.charges {
-				if ch.typ != catalog.Recurring || ch.timing == catalog.InArrears {
-					continue
-				}
-				cad := ch.cadence
-				if cad == (ensemble.Cadence{}) {
-					cad = g.cad
-				}
-				earliest(cad, anchor)
-			}
-		}
-		for _, sg := range it.Segments {
-			pins(sg.Pin)
-			for _, a := range sg.AddOns {
-				pins(a.Pin)
-			}
-		}
-	}
+	g.chargeCadences(owner, func(ch *chargeInfo) bool {
+		return ch.typ == catalog.Recurring && ch.timing != catalog.InArrears
+	}, earliest)
 	return eff
 }
 
