@@ -728,3 +728,31 @@ func (g *gen) reversal(b *Line, credits []*Line) (Line, bool) {
 		Refs:         refs,
 	}, true
 }
+
+// usageCaughtUp reports whether a run catching up a back-dated change bills
+// the usage line of usage period pd of item it (charge ch), due at end by
+// After: the item's service in pd was recorded after After (the first
+// segment overlapping pd), so no earlier run knew the period's usage was
+// due, and Run.Billed holds no line of pd's usage of the meter (at any
+// charge: a segment the change replaced may have priced it). The line is
+// then dated at the run, as a stretch's spend share revealed by such a
+// change is (spendTopUp).
+func (g *gen) usageCaughtUp(it *Item, segs []Segment, ch *chargeInfo, pd ensemble.Period, end time.Time) bool {
+	if !g.repairing || g.due(end) || end.After(g.run.At) {
+		return false
+	}
+	for _, sg := range segs {
+		if sg.Start.Before(pd.End) && (sg.End.IsZero() || sg.End.After(pd.Start)) {
+			if !sg.Recorded.After(g.run.After) {
+				return false
+			}
+			break
+		}
+	}
+	for _, l := range g.billedSub {
+		if l.Item == it.ID && l.Usage != nil && string(l.Usage.Meter) == ch.meter && l.Cycle.Equal(pd) {
+			return false // billed, at this charge or another
+		}
+	}
+	return true
+}

@@ -879,9 +879,13 @@ func (g *gen) idleUsage(it *Item, st *stream, segs []Segment, aggs []usage.Aggre
 	if cad == (ensemble.Cadence{}) {
 		cad = g.cad
 	}
+	from := g.from
+	if g.repairing && g.repairFrom.Before(from) {
+		from = g.repairFrom // catching up: see usageCaughtUp
+	}
 	start, end := first.start, g.limit
-	if g.from.After(start) {
-		start = g.from
+	if from.After(start) {
+		start = from
 	}
 	if !last.end.IsZero() && last.end.Before(end) {
 		end = last.end
@@ -917,7 +921,7 @@ func (g *gen) idlePiece(it *Item, st *stream, segs []Segment, aggs []usage.Aggre
 		}
 	}
 	ch, due, _, fallback := g.pieceCharge(segs, meter, pc)
-	if ch == nil || fallback || ch.key != st.key || (!g.all && !g.due(due)) {
+	if ch == nil || fallback || ch.key != st.key || (!g.all && !g.due(due) && !g.usageCaughtUp(it, segs, ch, pc, due)) {
 		return
 	}
 	idle := usage.Aggregate{Line: usageRef(g.s, it), Meter: meter, Period: pc}
@@ -1227,7 +1231,12 @@ func (g *gen) usageLine(it *Item, segs []Segment, agg *usage.Aggregate, late *us
 		return
 	}
 	svc := usageService(segs, pd, end)
-	if given && !g.due(end) && !g.context(svc) {
+	date := end
+	caught := late == nil && g.usageCaughtUp(it, segs, ch, pd, end)
+	if caught {
+		date = g.run.At // caught up: a back-dated change revealed the period's service
+	}
+	if given && !g.due(end) && !caught && !g.context(svc) {
 		g.ps.Add(g.itemPath(at), g.notDue(agg, end))
 		return
 	}
@@ -1266,7 +1275,7 @@ func (g *gen) usageLine(it *Item, segs []Segment, agg *usage.Aggregate, late *us
 		for _, sh := range shares {
 			l := g.newLine(it, KindUsage, ch, ch.offer.pin, sh.qty)
 			l.ID = attributedID(usageID, sh.value)
-			l.Date = end
+			l.Date = date
 			l.Full = r.Amount
 			l.Tiers = r.Lines
 			l.Amount = sh.amount
@@ -1282,7 +1291,7 @@ func (g *gen) usageLine(it *Item, segs []Segment, agg *usage.Aggregate, late *us
 			g.discount(l, l.Amount, ensemble.Money{}, g.pcts(it, ch.offer.pin.Offer, svc.Start, disc), svc, ratioZero, ratioOne, false)
 			describe(l)
 		}
-		if g.billedUsage != nil && g.due(end) {
+		if g.billedUsage != nil && g.due(date) {
 			*g.billedUsage = append(*g.billedUsage, *agg)
 		}
 		return

@@ -91,7 +91,7 @@ func (g *gen) spendTopUpsOf(it *Item, st *stream, segs []Segment, aggs []usage.A
 		g.ps.Add(g.itemPath(at), err)
 		return
 	}
-	u, ok := g.spendTopUpUsage(it, ch, aggs, late, progs, m, pd, firstEnd, base, at)
+	u, ok := g.spendTopUpUsage(it, segs, ch, aggs, late, progs, m, pd, firstEnd, base, at)
 	if !ok {
 		return
 	}
@@ -162,7 +162,7 @@ func (g *gen) spendTopUp(it *Item, ch *chargeInfo, u usage.Aggregate, pd ensembl
 // ErrBilledIncomplete and reports false, unless Run.Billed holds lines of
 // the subscription and zero usage rated at share base rounds to nothing
 // (an idle period's line is then left out, so none is expected).
-func (g *gen) spendTopUpUsage(it *Item, ch *chargeInfo, aggs []usage.Aggregate, late []LateUsage, progs []ProgressiveUsage, m usage.MeterID, pd ensemble.Period, firstEnd time.Time, base ensemble.Ratio, at int) (usage.Aggregate, bool) {
+func (g *gen) spendTopUpUsage(it *Item, segs []Segment, ch *chargeInfo, aggs []usage.Aggregate, late []LateUsage, progs []ProgressiveUsage, m usage.MeterID, pd ensemble.Period, firstEnd time.Time, base ensemble.Ratio, at int) (usage.Aggregate, bool) {
 	for k := range late {
 		if b := &late[k].Billed; b.Meter == m && b.Period.Start.Equal(pd.Start) {
 			return *b, true
@@ -179,7 +179,7 @@ func (g *gen) spendTopUpUsage(it *Item, ch *chargeInfo, aggs []usage.Aggregate, 
 		}
 	}
 	idle := usage.Aggregate{Line: usageRef(g.s, it), Meter: m, Period: pd}
-	if g.due(firstEnd) {
+	if g.due(firstEnd) || g.usageCaughtUp(it, segs, ch, pd, firstEnd) {
 		return idle, true
 	}
 	usageID := g.lineID(it, pd.Start, ch, KindUsage, time.Time{})
