@@ -81,7 +81,7 @@ var (
 	// funding node cannot bear: they exceed the node's share of the line
 	// before them, or the node takes no part of the line (see
 	// PlanDocument.DiscountFunding).
-	ErrDiscountFunding = errors.New("settlement: discount exceeds what its funding node is paid")
+	ErrDiscountFunding = errors.New("settlement: a discount its funding node cannot bear")
 	// ErrSupplierCosts reports supplier costs above the line's basis, or in
 	// another currency.
 	ErrSupplierCosts = errors.New("settlement: supplier costs exceed the line")
