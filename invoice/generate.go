@@ -874,6 +874,17 @@ func (g *gen) arrearsLine(it *Item, p piece, c ensemble.Period, due time.Time, a
 // tier's flat amount or the minimum spend is owed even when nothing was
 // used. (Periods with usage are billed from their aggregates.)
 func (g *gen) idleUsage(it *Item, st *stream, segs []Segment, aggs []usage.Aggregate, progs []ProgressiveUsage, at int) {
+	g.usagePeriods(st, at, func(meter usage.MeterID, pc ensemble.Period, _ ensemble.Cadence) {
+		g.idlePiece(it, st, segs, aggs, progs, meter, pc, at)
+	})
+}
+
+// usagePeriods calls f with the meter, each usage period and the cadence
+// of stream st's usage charge, over the periods of its service the run
+// bills (from its From, or where a catch-up repairs from): each piece of a
+// cycle, cut where the item's usage charges change, is a usage period of
+// its own (SplitAtChange).
+func (g *gen) usagePeriods(st *stream, at int, f func(meter usage.MeterID, pd ensemble.Period, cad ensemble.Cadence)) {
 	first, last := st.pieces[0], st.pieces[len(st.pieces)-1]
 	cad := first.ch.cadence
 	if cad == (ensemble.Cadence{}) {
@@ -881,7 +892,7 @@ func (g *gen) idleUsage(it *Item, st *stream, segs []Segment, aggs []usage.Aggre
 	}
 	from := g.from
 	if g.repairing && g.repairFrom.Before(from) {
-		from = g.repairFrom // catching up: see usageCaughtUp
+		from = g.repairFrom // catching up: see usageCaughtUp and spendTopUpsOf
 	}
 	start, end := first.start, g.limit
 	if from.After(start) {
@@ -895,10 +906,8 @@ func (g *gen) idleUsage(it *Item, st *stream, segs []Segment, aggs []usage.Aggre
 	}
 	meter := usage.MeterID(first.ch.meter)
 	err := cycles(cad, g.anchor, start, end, g.loc, func(c ensemble.Period) bool {
-		// Each piece of the cycle, cut where the item's usage charges
-		// change, is a usage period of its own (SplitAtChange).
-		for _, pc := range usagePieces(c, g.cuts) {
-			g.idlePiece(it, st, segs, aggs, progs, meter, pc, at)
+		for _, pd := range usagePieces(c, g.cuts) {
+			f(meter, pd, cad)
 		}
 		return true
 	})

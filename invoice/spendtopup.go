@@ -20,38 +20,12 @@ import (
 // run (spendShareAt), so the lines of the period add up to rate(all its
 // usage, its whole service), however the runs are split.
 func (g *gen) spendTopUps(it *Item, st *stream, segs []Segment, aggs []usage.Aggregate, late []LateUsage, progs []ProgressiveUsage, at int) {
-	first, last := st.pieces[0], st.pieces[len(st.pieces)-1]
-	if first.ch.spend != catalog.SpendService {
+	if st.pieces[0].ch.spend != catalog.SpendService {
 		return
 	}
-	cad := first.ch.cadence
-	if cad == (ensemble.Cadence{}) {
-		cad = g.cad
-	}
-	from := g.from
-	if g.repairing && g.repairFrom.Before(from) {
-		from = g.repairFrom // catching up: see spendTopUpsOf
-	}
-	start, end := first.start, g.limit
-	if from.After(start) {
-		start = from
-	}
-	if !last.end.IsZero() && last.end.Before(end) {
-		end = last.end
-	}
-	if !start.Before(end) {
-		return
-	}
-	meter := usage.MeterID(first.ch.meter)
-	err := cycles(cad, g.anchor, start, end, g.loc, func(c ensemble.Period) bool {
-		for _, pd := range usagePieces(c, g.cuts) {
-			g.spendTopUpsOf(it, st, segs, aggs, late, progs, meter, pd, cad, at)
-		}
-		return true
+	g.usagePeriods(st, at, func(meter usage.MeterID, pd ensemble.Period, cad ensemble.Cadence) {
+		g.spendTopUpsOf(it, st, segs, aggs, late, progs, meter, pd, cad, at)
 	})
-	if err != nil {
-		g.ps.Add(g.itemPath(at), err)
-	}
 }
 
 // spendTopUpsOf bills the shares of usage period pd's later stretches due
