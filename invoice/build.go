@@ -425,7 +425,7 @@ func (g *gen) fixedDiscounts(lines []Line) {
 		var starts []int64
 		for i := range lines {
 			l := &lines[i]
-			if !fixedApplies(d, it, w, l) || g.billedEarlier(l) || !g.sub(l.Amount, l.Discount).IsPositive() {
+			if !fixedApplies(d, it, w, l) || g.billedEarlier(l) || g.readBilled(l) || !g.sub(l.Amount, l.Discount).IsPositive() {
 				continue
 			}
 			c, ok := g.subCycle(l.Period.Start)
@@ -474,19 +474,143 @@ func (g *gen) fixedDiscounts(lines []Line) {
 		slices.SortFunc(out, func(a, b *Discount) int { return strings.Compare(string(a.ID), string(b.ID)) })
 		return out
 	}
+	before := func(d *Discount, it *Item) map[int64]ensemble.Money {
+		if g.repairing {
+			return g.catchUpDiscount(lines, d, it)
+		}
+		return g.billedTaken(lines, d, it)
+	}
 	for _, it := range items {
 		for _, d := range fixed(it.Discounts) {
-			apply(d, it, g.catchUpDiscount(lines, d, it))
+			apply(d, it, before(d, it))
 		}
 	}
 	for _, d := range fixed(g.s.Discounts) {
-		apply(d, nil, g.catchUpDiscount(lines, d, nil))
+		apply(d, nil, before(d, nil))
 	}
 	for i := range lines {
 		if len(lines[i].Discounts) > 1 {
 			slices.SortFunc(lines[i].Discounts, func(a, b AppliedDiscount) int { return strings.Compare(string(a.ID), string(b.ID)) })
 		}
 	}
+}
+
+// readBilled reports whether line l, computed by a run not catching up a
+// back-dated change, is one an earlier run billed (due by After) whose
+// part of a fixed discount is read from Run.Billed (billedTaken) rather
+// than taken again: it is there (by ID), or it is a usage line computed
+// idle, without the usage it was billed with.
+func (g *gen) readBilled(l *Line) bool {
+	if g.repairing || g.run.After.IsZero() || l.Date.After(g.run.After) {
+		return false
+	}
+	if b, ok := g.billed[l.ID]; ok && b.Subscription == g.s.ID {
+		return true
+	}
+	for k := range g.earlier {
+		if g.earlier[k].idle == l.ID {
+			return true
+		}
+	}
+	return false
+}
+
+// billedTaken returns, for a run not catching up a back-dated change, what
+// the lines earlier runs billed took of fixed discount d (of item it, or
+// the subscription's: nil) by cycle of the subscription's cadence (by the
+// cycle's start), as Run.Billed says: the applied discounts of its lines
+// of the subscription (not reversed). The run's lines due after After take
+// only what is left (fixedDiscounts); the lines earlier runs billed that
+// the run computes take their part as computed only when Run.Billed lacks
+// them and they can be computed again (not usage: readBilled).
+//
+// A usage line cannot be computed again without its usage: where a cycle
+// holding a line of the run that d applies to holds a usage period an
+// earlier run billed (gen.earlier) that d applies to too, Run.Billed must
+// hold its usage line (any line of the period's usage), or, when idle usage
+// bills nothing and Run.Billed holds lines of the subscription, the period
+// was idle; otherwise the run cannot tell what it took and records a
+// *UsageError wrapping ErrBilledIncomplete naming the period.
+func (g *gen) billedTaken(lines []Line, d *Discount, it *Item) map[int64]ensemble.Money {
+	if g.run.After.IsZero() || len(g.billedSub) == 0 && len(g.earlier) == 0 {
+		return nil
+	}
+	w, ok := g.windowOf(d, it)
+	if !ok {
+		return nil
+	}
+	taken := map[int64]ensemble.Money{}
+	gone := map[LineID]bool{}
+	for _, b := range g.billedSub {
+		if b.Kind == KindReversal {
+			gone[b.Credits] = true
+		}
+	}
+	for _, b := range g.billedSub {
+		if gone[b.ID] || b.Date.After(g.run.After) || it != nil && b.Item != it.ID {
+			continue
+		}
+		m := ensemble.MoneyFromMinor(0, g.cur)
+		for _, ad := range b.Discounts {
+			if ad.ID == d.ID && ad.Percent.IsZero() {
+				m = g.add(m, ad.Amount)
+			}
+		}
+		if m.IsZero() {
+			continue
+		}
+		c, ok := g.subCycle(b.Period.Start)
+		if !ok {
+			return taken
+		}
+		taken[c.Start.UnixNano()] = g.add(taken[c.Start.UnixNano()], m)
+	}
+	if len(g.earlier) == 0 {
+		return taken
+	}
+	// The cycles holding a line of the run d applies to.
+	due := map[int64]bool{}
+	for i := range lines {
+		l := &lines[i]
+		if !g.due(l.Date) || !fixedApplies(d, it, w, l) || !g.sub(l.Amount, l.Discount).IsPositive() {
+			continue
+		}
+		if c, ok := g.subCycle(l.Period.Start); ok {
+			due[c.Start.UnixNano()] = true
+		}
+	}
+	for k := range g.earlier {
+		e := &g.earlier[k]
+		c, ok := g.subCycle(e.svc.Start)
+		if !ok || !due[c.Start.UnixNano()] || !fixedApplies(d, it, w, &Line{Kind: KindUsage, Item: e.item.ID, Pin: e.pin, Period: e.svc}) {
+			continue
+		}
+		if e.idle == "" && len(g.billedSub) > 0 || g.billedPeriod(e) {
+			continue
+		}
+		if g.reported == nil {
+			g.reported = map[*earlierUsage]bool{}
+		}
+		if g.reported[e] {
+			continue
+		}
+		g.reported[e] = true
+		g.ps.Add(g.itemPath(e.at), &UsageError{Line: e.line, Meter: e.meter, Period: e.pd, Due: e.due, Err: ErrBilledIncomplete,
+			Detail: "an earlier run billed the period's usage at " + fmtRFC(e.due) + ", and what its line took of fixed discount " + quote(string(d.ID)) +
+				" for the cycle from " + fmtRFC(c.Start) + " bounds what this run's lines of the cycle take: pass the period's usage line in Run.Billed"})
+	}
+	return taken
+}
+
+// billedPeriod reports whether Run.Billed holds a line of usage period e
+// (its usage line, or a progressive or late-usage line of it).
+func (g *gen) billedPeriod(e *earlierUsage) bool {
+	for _, b := range g.billedSub {
+		if b.Item == e.item.ID && b.Usage != nil && b.Usage.Meter == e.meter && b.Cycle.Equal(e.pd) {
+			return true
+		}
+	}
+	return false
 }
 
 // takeFixed takes up to take of fixed discount d off lines[idx], split in

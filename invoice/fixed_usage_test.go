@@ -1,6 +1,7 @@
 package invoice_test
 
 import (
+	"errors"
 	"testing"
 	"time"
 
@@ -100,4 +101,33 @@ func TestFixedDiscountUsageBilledEarlierAndQuarterInArrears(t *testing.T) {
 	one := build1(t, b, invoice.Run{At: date(2026, 7, 1),
 		Usage: []usage.Aggregate{fixedUsageCalls(4), fixedUsageCalls(5), fixedUsageCalls(6)}}, s)
 	require.Equal(t, want, fixedUsageTook([]invoice.Invoice{one}, date(2026, 4, 1)), "one run")
+}
+
+// The July 1 run needs April's usage line in Run.Billed to tell what it
+// took of April's 50.00: without it, the run is refused with a
+// *UsageError wrapping ErrBilledIncomplete naming April's usage period
+// (it billed the platform fee 50.00 off, taking April's usage for idle).
+// With Run.Billed holding the subscription's lines but none of April's
+// usage, whose idle usage bills nothing, April was idle: the platform fee
+// takes the whole 50.00, as one run given no April usage does.
+func TestFixedDiscountUsageBilledEarlierNeedsItsLine(t *testing.T) {
+	b := fixedUsageBuilder(t)
+	s := fixedUsageSub()
+	june := []usage.Aggregate{fixedUsageCalls(6)}
+	_, err := b.Build(invoice.Run{After: date(2026, 6, 1), At: date(2026, 7, 1), Usage: june}, []invoice.Subscription{s})
+	require.ErrorIs(t, err, invoice.ErrBilledIncomplete)
+	var ue *invoice.UsageError
+	require.True(t, errors.As(err, &ue), "%v", err)
+	require.Equal(t, usage.MeterID("calls"), ue.Meter)
+	require.True(t, ue.Period.Start.Equal(date(2026, 4, 1)), "%v", ue.Period)
+	require.True(t, ue.Due.Equal(date(2026, 5, 1)), "%v", ue.Due)
+
+	// April idle: only May's usage was billed (on June 1).
+	may := build1(t, b, invoice.Run{After: date(2026, 5, 1), At: date(2026, 6, 1), Usage: []usage.Aggregate{fixedUsageCalls(5)}}, s)
+	may, err = invoice.Issue(may, date(2026, 6, 1))
+	require.NoError(t, err)
+	july := build1(t, b, invoice.Run{After: date(2026, 6, 1), At: date(2026, 7, 1), Usage: june, Billed: may.Lines}, s)
+	require.Equal(t, map[catalog.ChargeID]string{"platform": "50.00"}, fixedUsageTook([]invoice.Invoice{july}, date(2026, 4, 1)))
+	one := build1(t, b, invoice.Run{At: date(2026, 7, 1), Usage: []usage.Aggregate{fixedUsageCalls(5), fixedUsageCalls(6)}}, s)
+	require.Equal(t, map[catalog.ChargeID]string{"platform": "50.00"}, fixedUsageTook([]invoice.Invoice{one}, date(2026, 4, 1)))
 }

@@ -89,6 +89,30 @@ type gen struct {
 	// cuts are the instants the item being built changes a usage charge
 	// at (usageCuts), in order: its usage periods are cut there.
 	cuts []time.Time
+	// earlier are the usage periods an earlier run billed (due by After)
+	// that the run computes without their usage, as idle (see idlePiece):
+	// what their lines took of a fixed discount is read from Run.Billed
+	// (see billedTaken).
+	earlier []earlierUsage
+	// reported holds the periods of earlier a *UsageError was recorded
+	// for (see billedTaken), so each is reported once.
+	reported map[*earlierUsage]bool
+}
+
+// earlierUsage is a usage period of item (at its index at) billed by an
+// earlier run, at due, that a run computes idle: its meter, period pd,
+// the item's service in it svc, the offer pricing it, its usage line ref,
+// and the ID of the idle line computed, if one was kept (a minimum spend:
+// empty when idle usage bills nothing).
+type earlierUsage struct {
+	item    *Item
+	at      int
+	pin     catalog.Pin
+	line    usage.LineRef
+	meter   usage.MeterID
+	pd, svc ensemble.Period
+	due     time.Time
+	idle    LineID
 }
 
 // arena hands out slices carved from larger blocks, so that a build of many
@@ -939,6 +963,14 @@ func (g *gen) idlePiece(it *Item, st *stream, segs []Segment, aggs []usage.Aggre
 	if len(g.lines) > n && g.lines[n].Amount.IsZero() {
 		clear(g.lines[n:])
 		g.lines = g.lines[:n]
+	}
+	if !g.repairing && !g.run.After.IsZero() && !due.After(g.run.After) {
+		e := earlierUsage{item: it, at: at, pin: ch.offer.pin, line: idle.Line, meter: meter, pd: pc,
+			svc: usageService(segs, pc, due), due: due}
+		if len(g.lines) > n {
+			e.idle = g.lines[n].ID
+		}
+		g.earlier = append(g.earlier, e)
 	}
 }
 
