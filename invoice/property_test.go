@@ -29,7 +29,10 @@ var (
 	bases = []ensemble.ProrationBasis{ensemble.ProrateExactTime, ensemble.ProrateDaysEndExclusive, ensemble.ProrateDaysEndInclusive, ensemble.ProrateThirtyDayMonth, ensemble.ProrateThirtyDayCalendarMonth}
 )
 
-func propBuilder(t *rapid.T) *invoice.Builder {
+func propBuilder(t *rapid.T) *invoice.Builder { return propBuilderOf(t, propCatalog) }
+
+// propBuilderOf draws a builder of cat.
+func propBuilderOf(t *rapid.T, cat *catalog.Catalog) *invoice.Builder {
 	opts := invoice.Options{
 		Basis:       rapid.SampledFrom(bases).Draw(t, "basis"),
 		Mode:        rapid.SampledFrom([]ensemble.RoundingMode{ensemble.RoundHalfAwayFromZero, ensemble.RoundHalfEven, ensemble.RoundDown}).Draw(t, "mode"),
@@ -38,7 +41,7 @@ func propBuilder(t *rapid.T) *invoice.Builder {
 	if rapid.Bool().Draw(t, "taxed") {
 		opts.Taxes = invoice.TaxTable{Rules: append(slices.Clone(taxes.Rules), invoice.TaxRule{ID: "other", Rate: ensemble.MustRatio("7.7%")})}
 	}
-	b, err := invoice.NewBuilder(propCatalog, opts)
+	b, err := invoice.NewBuilder(cat, opts)
 	require.NoError(t, err)
 	return b
 }
@@ -477,16 +480,88 @@ func TestPropertyTogetherEqualsApart(t *testing.T) {
 	})
 }
 
+// relayOffers adds an offer billing monthly usage beside a quarterly fee
+// in arrears: a quarter's line, due at its end, serves from a cycle whose
+// usage earlier runs billed.
+const relayOffers = `
+  - id: relay
+    version: 1
+    name: Relay
+    currency: EUR
+    effective_from: 2020-01-01T00:00:00Z
+    charges:
+      - {id: calls, name: Calls, type: usage, meter: calls, cadence: {unit: monthly}, price: {model: per_unit, amount: "0.10"}}
+      - {id: platform, name: Platform, type: recurring, cadence: {unit: quarterly}, timing: in_arrears, price: {model: per_unit, amount: "45.00"}}
+`
+
+var relayPropCatalog = func() *catalog.Catalog {
+	c, err := catalog.LoadYAML([]byte(catalogYAML + relayOffers))
+	if err != nil {
+		panic(err)
+	}
+	return c
+}()
+
+// drawRelay adds to s an item "q" of the relay offer (quantity changes,
+// maybe an end), and a fixed discount of the subscription if it has none,
+// and returns it with the usage of each of the item's months that ends by
+// until while it is in service.
+func drawRelay(t *rapid.T, s invoice.Subscription, until time.Time) (invoice.Subscription, []usage.Aggregate) {
+	it := invoice.Item{ID: "q"}
+	at := drawInstant(t, s.Anchor.Add(-24*time.Hour), 24*100, "relay_start")
+	n := rapid.IntRange(1, 3).Draw(t, "relay_segments")
+	for k := range n {
+		sg := invoice.Segment{Start: at, Pin: pin("relay", 1), Quantity: drawQty(t, "relay_qty")}
+		at = drawInstant(t, at, 24*100, "relay_end")
+		if k+1 < n || rapid.Bool().Draw(t, "relay_ends") {
+			sg.End = at
+		}
+		it.Segments = append(it.Segments, sg)
+	}
+	s.Items = append(s.Items, it)
+	if !slices.ContainsFunc(s.Discounts, func(d invoice.Discount) bool { return d.ID == "fixed" }) {
+		s.Discounts = append(s.Discounts, invoice.Discount{ID: "fixed", Amount: decimal.New(rapid.Int64Range(1, 20000).Draw(t, "relay_fixed_amount"), -2)})
+	}
+	loc, err := time.LoadLocation(s.TimeZone)
+	require.NoError(t, err)
+	start, end := it.Segments[0].Start, it.Segments[len(it.Segments)-1].End
+	if !s.CancelAt.IsZero() && (end.IsZero() || s.CancelAt.Before(end)) {
+		end = s.CancelAt
+	}
+	var aggs []usage.Aggregate
+	if !start.Before(until) || (!end.IsZero() && !start.Before(end)) {
+		return s, nil // never in service before until
+	}
+	seq, err := ensemble.Every(1, ensemble.Monthly).Periods(s.Anchor, ensemble.Period{Start: start, End: until}, loc)
+	require.NoError(t, err)
+	for p := range seq {
+		if p.End.After(until) || (!end.IsZero() && !p.Start.Before(end)) {
+			break
+		}
+		aggs = append(aggs, usage.Aggregate{Line: usage.LineRef(string(s.ID) + "/q"), Meter: "calls", Aggregation: usage.Sum,
+			Period: ensemble.Period{Start: p.Start.UTC(), End: p.End.UTC()}, Value: drawQty(t, "calls"), Records: 1,
+			Digest: usage.DigestOf(usage.RecordID(p.Start.String()))})
+	}
+	return s, aggs
+}
+
 // A fixed discount (the subscription's for ever, for some cycles or for
 // calendar time, and an item's) takes at most its amount per cycle over
 // every invoice: any split of the runs (each given what the earlier ones
-// issued) bills the lines one run bills, with the same discounts, though
-// changes re-charge a cycle on a later invoice than its first line.
+// issued, and the usage due in it) bills the lines one run bills, with the
+// same discounts, though changes re-charge a cycle on a later invoice than
+// its first line, and a quarter's line in arrears is billed after the
+// usage of its first month (the relay item: what that usage line took is
+// read from Run.Billed, as it cannot be billed again without its usage).
 func TestPropertyFixedDiscountRunsSplitLikeOneRun(t *testing.T) {
 	rapid.Check(t, func(t *rapid.T) {
-		b := propBuilder(t)
+		b := propBuilderOf(t, relayPropCatalog)
 		s := drawSub(t, "s")
 		horizon := s.Anchor.AddDate(0, 8, 0)
+		var aggs []usage.Aggregate
+		if rapid.Bool().Draw(t, "relay") {
+			s, aggs = drawRelay(t, s, horizon)
+		}
 		lines := func(invs []invoice.Invoice) map[invoice.LineID]string {
 			out := map[invoice.LineID]string{}
 			for _, inv := range invs {
@@ -498,7 +573,7 @@ func TestPropertyFixedDiscountRunsSplitLikeOneRun(t *testing.T) {
 			}
 			return out
 		}
-		one, err := b.Build(invoice.Run{At: horizon}, []invoice.Subscription{s})
+		one, err := b.Build(invoice.Run{At: horizon, Usage: aggs}, []invoice.Subscription{s})
 		require.NoError(t, err)
 		var cuts []time.Time
 		for range rapid.IntRange(1, 8).Draw(t, "runs") {
@@ -510,7 +585,7 @@ func TestPropertyFixedDiscountRunsSplitLikeOneRun(t *testing.T) {
 		var billed []invoice.Line
 		after := time.Time{}
 		for _, at := range append(cuts, horizon) {
-			invs, err := b.Build(invoice.Run{After: after, At: at, Billed: billed}, []invoice.Subscription{s})
+			invs, err := b.Build(invoice.Run{After: after, At: at, Billed: billed, Usage: runUsage(t, s, aggs, after, at)}, []invoice.Subscription{s})
 			require.NoError(t, err)
 			all = append(all, invs...)
 			for _, inv := range invs {

@@ -17,7 +17,7 @@ import (
 )
 
 var termsPropCatalog = func() *catalog.Catalog {
-	c, err := catalog.LoadYAML([]byte(catalogYAML + termOffers))
+	c, err := catalog.LoadYAML([]byte(catalogYAML + termOffers + relayOffers))
 	if err != nil {
 		panic(err)
 	}
@@ -41,7 +41,9 @@ func termsPropBuilder(t *rapid.T) *invoice.Builder {
 
 // drawTermsSub draws a subscription of a monthly item on the subscription's
 // anchor and a yearly item and a metered item, each maybe on its own anchor
-// (its activation, or any instant within a year of it), with upgrades and
+// (its activation, or any instant within a year of it), and a relay item
+// (monthly usage beside a quarterly fee in arrears) on the subscription's
+// anchor, with upgrades and
 // downgrades, line discounts, maybe an item's end, a cancellation and a
 // minimum commitment. It returns the usage of every item's own cycle that
 // ends by until.
@@ -59,13 +61,14 @@ func drawTermsSub(t *rapid.T, until time.Time) (invoice.Subscription, []usage.Ag
 		{"m", []catalog.Pin{pin("basic", 1), pin("pro", 1), pin("support", 1)}},
 		{"y", []catalog.Pin{pin("commit", 1), pin("commit-plus", 1)}},
 		{"u", []catalog.Pin{pin("metered", 1)}},
+		{"k", []catalog.Pin{pin("relay", 1)}},
 	} {
 		if kind.id != "m" && !rapid.Bool().Draw(t, string(kind.id)+"_present") {
 			continue
 		}
 		it := invoice.Item{ID: kind.id}
 		at := drawInstant(t, anchor.Add(-24*time.Hour), 24*60, "start")
-		if kind.id != "m" && rapid.Bool().Draw(t, "own_anchor") {
+		if kind.id != "m" && kind.id != "k" && rapid.Bool().Draw(t, "own_anchor") {
 			it.Anchor = at
 			if rapid.Bool().Draw(t, "anchor_elsewhere") {
 				it.Anchor = at.Add(time.Duration(rapid.IntRange(-24*365, 24*365).Draw(t, "anchor_shift")) * time.Hour)
@@ -100,10 +103,11 @@ func drawTermsSub(t *rapid.T, until time.Time) (invoice.Subscription, []usage.Ag
 	if rapid.Bool().Draw(t, "cancel") {
 		s.CancelAt = drawInstant(t, anchor, 24*700, "cancel_at")
 	}
-	// Usage of the metered item, for each of its own months that ends by
-	// until while it is in service.
+	// Usage of the metered and relay items, for each of their own months
+	// that ends by until while they are in service.
 	for _, it := range s.Items {
-		if it.ID != "u" {
+		meter := map[invoice.ItemID]usage.MeterID{"u": "gb", "k": "calls"}[it.ID]
+		if meter == "" {
 			continue
 		}
 		a := it.Anchor
@@ -123,9 +127,9 @@ func drawTermsSub(t *rapid.T, until time.Time) (invoice.Subscription, []usage.Ag
 			if p.End.After(until) || (!end.IsZero() && !p.Start.Before(end)) {
 				break
 			}
-			aggs = append(aggs, usage.Aggregate{Line: "s/u", Meter: "gb", Aggregation: usage.Sum,
-				Period: ensemble.Period{Start: p.Start.UTC(), End: p.End.UTC()}, Value: drawQty(t, "gb"), Records: 1,
-				Digest: usage.DigestOf(usage.RecordID(p.Start.String()))})
+			aggs = append(aggs, usage.Aggregate{Line: usage.LineRef("s/" + string(it.ID)), Meter: meter, Aggregation: usage.Sum,
+				Period: ensemble.Period{Start: p.Start.UTC(), End: p.End.UTC()}, Value: drawQty(t, string(meter)), Records: 1,
+				Digest: usage.DigestOf(usage.RecordID(string(it.ID) + p.Start.String()))})
 		}
 	}
 	if rapid.Bool().Draw(t, "intro") {
@@ -146,6 +150,9 @@ func drawTermsSub(t *rapid.T, until time.Time) (invoice.Subscription, []usage.Ag
 		// cycle, as one run does, even from a cycle's re-charge after a
 		// change billed on a later invoice.
 		d := invoice.Discount{ID: "fixed", Amount: decimal.New(rapid.Int64Range(1, 20000).Draw(t, "fixed_amount"), -2)}
+		if rapid.Bool().Draw(t, "fixed_relay") {
+			d.Offer = "relay" // the relay item's usage and quarterly fee alone
+		}
 		switch rapid.IntRange(0, 2).Draw(t, "fixed_duration") {
 		case 1:
 			d.Duration, d.Cycles = invoice.Repeating, rapid.IntRange(1, 4).Draw(t, "fixed_cycles")
@@ -163,7 +170,7 @@ func drawTermsSub(t *rapid.T, until time.Time) (invoice.Subscription, []usage.Ag
 // termCharges are the charges of the offers drawTermsSub pins.
 var termCharges = map[catalog.OfferID][]catalog.ChargeID{
 	"basic": {"seats", "setup"}, "pro": {"seats"}, "support": {"hours"},
-	"commit": {"year"}, "commit-plus": {"year"}, "metered": {"gb"},
+	"commit": {"year"}, "commit-plus": {"year"}, "metered": {"gb"}, "relay": {"calls", "platform"},
 }
 
 // drawScope draws a minimum commitment's scope naming what the
@@ -238,7 +245,9 @@ func lineKey(l invoice.Line) string {
 // have their own anchors and terms (early-termination fees included) in any
 // split of runs gives exactly the lines (IDs, dates, amounts, discounts,
 // tax, the offer, charge and scope a true-up is attributed to) and the
-// totals of billing it in one run, with a minimum commitment of the whole
+// totals of billing it in one run (each run given what the earlier ones
+// issued), with a fixed discount beside usage and a quarterly fee in
+// arrears, with a minimum commitment of the whole
 // subscription or of part of it (an item, an offer, a charge), and an item
 // with its own anchor bills only on its own cycles.
 func TestPropertyItemTermsRunsSplitAndRejoined(t *testing.T) {
@@ -266,13 +275,17 @@ func TestPropertyItemTermsRunsSplitAndRejoined(t *testing.T) {
 		got := map[invoice.LineID]string{}
 		gotTotal := money("0")
 		var after time.Time
+		var billed []invoice.Line
 		for _, at := range append(cuts, until) {
 			if !at.After(after) {
 				continue
 			}
-			invs, err := b.Build(invoice.Run{After: after, At: at, Usage: runUsage(t, s, aggs, after, at)}, subs)
+			// Each run is given what the earlier ones issued: what a
+			// usage line took of a fixed discount is read from it.
+			invs, err := b.Build(invoice.Run{After: after, At: at, Usage: runUsage(t, s, aggs, after, at), Billed: billed}, subs)
 			require.NoError(t, err)
 			for _, inv := range invs {
+				billed = append(billed, inv.Lines...)
 				for _, l := range inv.Lines {
 					_, dup := got[l.ID]
 					require.False(t, dup, "line %s billed twice", l.ID)
