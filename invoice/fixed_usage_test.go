@@ -131,3 +131,37 @@ func TestFixedDiscountUsageBilledEarlierNeedsItsLine(t *testing.T) {
 	one := build1(t, b, invoice.Run{At: date(2026, 7, 1), Usage: []usage.Aggregate{fixedUsageCalls(5), fixedUsageCalls(6)}}, s)
 	require.Equal(t, map[catalog.ChargeID]string{"platform": "50.00"}, fixedUsageTook([]invoice.Invoice{one}, date(2026, 4, 1)))
 }
+
+// Late usage of April billed on May 20 (70 calls more, 100 in all) takes
+// what April's 30 calls left of its 50.00, 20.00, as one run billing April's
+// 100 calls takes 50.00 off them (it took 50.00 again: 80.00 for April).
+// Without April's usage line in Run.Billed the run cannot tell, and is
+// refused with a *UsageError wrapping ErrBilledIncomplete.
+func TestFixedDiscountLateUsageTakesWhatTheCycleLeft(t *testing.T) {
+	b := fixedUsageBuilder(t)
+	s := fixedUsageSub()
+	apr := fixedUsageCalls(4)
+	may := build1(t, b, invoice.Run{At: date(2026, 5, 1), Usage: []usage.Aggregate{apr}}, s)
+	may, err := invoice.Issue(may, date(2026, 5, 1))
+	require.NoError(t, err)
+	late := apr
+	late.Value, late.Records, late.Late, late.Digest = dec("70"), 1, true, usage.DigestOf("rLate")
+	run := invoice.Run{After: date(2026, 5, 1), At: date(2026, 5, 20), Late: []invoice.LateUsage{{Billed: apr, Late: late}}}
+	_, err = b.Build(run, []invoice.Subscription{s})
+	var ue *invoice.UsageError
+	require.ErrorAs(t, err, &ue)
+	require.ErrorIs(t, err, invoice.ErrBilledIncomplete)
+	require.True(t, ue.Period.Start.Equal(date(2026, 4, 1)), "%v", ue.Period)
+
+	run.Billed = may.Lines
+	adj := build1(t, b, run, s)
+	require.Len(t, adj.Lines, 1)
+	require.Equal(t, invoice.KindUsageAdjustment, adj.Lines[0].Kind)
+	require.Equal(t, "70.00", adj.Lines[0].Amount.AmountString())
+	require.Equal(t, "20.00", adj.Lines[0].Discount.AmountString())
+
+	all := apr
+	all.Value = dec("100")
+	one := build1(t, b, invoice.Run{At: date(2026, 5, 1), Usage: []usage.Aggregate{all}}, s)
+	require.Equal(t, map[catalog.ChargeID]string{"calls": "50.00"}, fixedUsageTook([]invoice.Invoice{one}, date(2026, 4, 1)))
+}
