@@ -271,7 +271,9 @@ var (
 // ErrNothingBilled, ErrSpansChange, ErrDuplicate, ErrInvalid, or
 // ErrBilledIncomplete: a stretch of service after a restart in a period
 // billed by an earlier run owes its share of the spend bounds, rated with
-// the usage billed, and Run.Billed lacks the period's usage line, whose
+// the usage billed, or a line of the run takes a fixed discount
+// (Discount.Amount) of a cycle holding the period, which an earlier run
+// billed, and Run.Billed lacks the period's usage line, whose
 // due instant Due is); Build reports it inside its
 // *ensemble.ValidationError at the item's path, LateUsageFrom on its own.
 type UsageError struct {
@@ -352,7 +354,10 @@ func (e *BackdatedError) Unwrap() error { return e.Err }
 // run would take the line for one no run billed and bill it again. See
 // BilledIncompleteError for what a run can tell was issued. A *UsageError
 // wraps it too, for a usage period whose later stretch of service owes its
-// spend share and whose usage line Run.Billed lacks (see Run).
+// spend share and whose usage line Run.Billed lacks (see Run), and for a
+// usage period an earlier run billed in a cycle a line of the run takes a
+// fixed discount of, whose usage line Run.Billed lacks (see
+// Discount.Amount).
 var ErrBilledIncomplete = errors.New("invoice: a line earlier runs issued is missing from Run.Billed")
 
 // BilledIncompleteError reports a line missing from Run.Billed (see

@@ -391,9 +391,20 @@ type Discount struct {
 	// their amounts, and a later line of the cycle takes only what the
 	// earlier ones left. So a quantity change re-charging a cycle on a later
 	// invoice takes nothing of an amount the cycle's first line took, and
-	// any split of the runs bills what one run bills (a run computes the
-	// lines earlier runs billed of the cycles its lines serve). Proration
-	// credits do not give it back. A run catching up a back-dated change
+	// any split of the runs bills what one run bills. What earlier runs
+	// took of a cycle is read from what they billed (Run.Billed: the
+	// applied discounts of its lines, not reversed); a line Run.Billed
+	// lacks is computed again from the segments, except a usage line,
+	// which cannot be without its usage: a run billing a line of a cycle
+	// (a quarter's line in arrears, late usage) that holds a usage period
+	// an earlier run billed needs the period's usage line in Run.Billed,
+	// or is refused with a *UsageError wrapping ErrBilledIncomplete naming
+	// the period (a period whose idle usage bills nothing is taken for
+	// idle when Run.Billed holds lines of the subscription but none of
+	// it, since an idle period's line is left out). 50.00 off a month
+	// takes 30.00 off April's 30.00 of usage billed May 1, and 20.00 off
+	// the quarter's 300.00 fee in arrears billed July 1, as one run does.
+	// Proration credits do not give it back. A run catching up a back-dated change
 	// (see Run.Billed) does not take it once more for the lines it bills
 	// for periods earlier invoices billed: a line billed anew takes what
 	// the line it reverses took (the reversal gives that back), and it and
@@ -652,6 +663,12 @@ type Run struct {
 	// run of its own if need be). Without such a
 	// change, or with Recorded left zero, the run bills as before: only
 	// the lines due in (After, At].
+	//
+	// A subscription with a fixed-amount discount (Discount.Amount) needs
+	// here the usage lines earlier runs billed of a cycle the run bills a
+	// line of (a quarter's line in arrears beside monthly usage, late
+	// usage): what they took of the cycle's amount is read from them, and
+	// a run lacking one is a *UsageError wrapping ErrBilledIncomplete.
 	Billed []Line `json:"billed,omitempty"`
 	// Rates are the exchange rates of the run: a bundle component's fixed
 	// cost in another currency than the bundle's is converted at the rate
