@@ -184,9 +184,9 @@ func (b *Builder) build(run Run, subs []Subscription, billed *[]usage.Aggregate)
 }
 
 // hasFixedDiscount reports whether s or one of its items has a
-// fixed-amount discount: its lines of the cycle a run's After falls in
-// that earlier runs billed are computed for what they took of it (see
-// fixedDiscounts).
+// fixed-amount discount: its lines of the cycles a run's lines serve that
+// earlier runs billed are computed, for what they took of it when
+// Run.Billed lacks them (see fixedDiscounts).
 func hasFixedDiscount(s *Subscription) bool {
 	fixed := func(ds []Discount) bool {
 		for k := range ds {
@@ -407,10 +407,12 @@ func hasSegmentRefs(it *Item) bool {
 // together, split in proportion to what is left of them, and a later
 // line takes only what the earlier ones left. So a line re-charging a
 // cycle after a change takes nothing of an amount the cycle's first line
-// took, whichever run bills it: lines holds, besides the run's lines, the
-// lines earlier runs billed of the cycle the run's After falls in
-// (recomputed: gen.all), which take their part first and are then
-// dropped. A run catching up a back-dated change takes it first off the
+// took, whichever run bills it: what the lines earlier runs billed took is
+// read from Run.Billed (billedTaken); lines holds, besides the run's lines,
+// the lines earlier runs billed of the cycles the run's lines serve
+// (computed again: gen.all), and those Run.Billed lacks take their part
+// first as computed (but a usage line, computed without its usage: see
+// billedTaken) and are then dropped. A run catching up a back-dated change takes it first off the
 // lines it bills for time earlier invoices billed, as catchUpDiscount
 // says, and its other lines take what the cycle's lines billed and
 // standing or billed late left.
