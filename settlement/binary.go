@@ -27,7 +27,10 @@ import (
 // version 5, whose open disputes did not record what reserves held,
 // version 6, whose open disputes did not hold the reserves' releases
 // (LedgerPart.HeldAtRelease), version 7, whose collections had no
-// set-off, and version 8, whose lines had no receivable, are still read;
+// set-off, version 8, whose lines had no receivable, and version 9, whose
+// parts had not what they funded of the line's discounts (LedgerPart.Funded:
+// its credits reverse each part in proportion to what it has unreversed,
+// as they did), are still read;
 // 1 for entries);
 // then integers as varints (amounts in minor units of the line's
 // currency for a state), instants as seconds and nanoseconds, and every
@@ -48,7 +51,7 @@ import (
 var ErrCorruptEntries = errors.New("settlement: corrupt entries")
 
 const (
-	binaryVersion  = 9 // of states: a blob of another version than 1 to 9 is refused
+	binaryVersion  = 10 // of states: a blob of another version than 1 to 10 is refused
 	entriesVersion = 1 // of entries, whose form version 2 did not change (read as 1 or 2; 3 and 4 are refused)
 	kindState      = 's'
 	kindEntries    = 'e'
@@ -302,6 +305,7 @@ func (w *binWriter) ledgerLine(ll *LedgerLine) {
 			w.money(p.Source)
 			w.ratio(p.Rate)
 		}
+		w.units(p.Funded, cur) // version 10
 	}
 	w.uvarint(uint64(len(ll.Volumes)))
 	for _, v := range ll.Volumes {
@@ -316,6 +320,7 @@ func (w *binWriter) ledgerLine(ll *LedgerLine) {
 	}
 	w.collection(ll.Collection, cur)
 	w.collection(ll.Receivable, cur) // version 9
+	w.units(ll.FundedDiscounts, cur) // version 10
 }
 
 // collection writes a line's collection record or receivable, or that it
@@ -805,6 +810,9 @@ func (r *binReader) ledgerLine(li *ledgerLineIn) {
 			if r.version >= 2 && r.bool() {
 				p.Source, p.Rate = r.money(), r.ratio()
 			}
+			if r.version >= 10 {
+				p.Funded = r.units(cur, true)
+			}
 		}
 	} else {
 		ll.Parts = []LedgerPart{}
@@ -823,6 +831,9 @@ func (r *binReader) ledgerLine(li *ledgerLineIn) {
 	ll.Collection = r.collection(cur)
 	if r.version >= 9 {
 		ll.Receivable = r.collection(cur)
+	}
+	if r.version >= 10 {
+		ll.FundedDiscounts = r.units(cur, true)
 	}
 }
 

@@ -54,9 +54,7 @@ func fromInvoice(lines []invoice.Line, o order.Order) ([]Line, error) {
 			Quantity: billedQuantity(&l), PeriodQuantity: periodQuantity(&l), Customer: customer, Route: route, SupplierCosts: l.SupplierCosts,
 			Credits: LineID(l.Credits), Service: l.Period, ContractStart: l.SubscriptionStart, Trace: append(trace, l.Refs...),
 		}
-		if l.Credits == "" {
-			out[i].Discounts = saleDiscounts(&l)
-		}
+		out[i].Discounts = saleDiscounts(&l)
 		if l.Attribution != nil {
 			out[i].Attributed = l.Attribution.Value
 		}
@@ -71,8 +69,10 @@ func fromInvoice(lines []invoice.Line, o order.Order) ([]Line, error) {
 	return out, nil
 }
 
-// saleDiscounts returns what the discounts of sale line l took off its
-// net (Line.Discounts), nil when none did. Under prices that include tax
+// saleDiscounts returns what the discounts of invoice line l took off its
+// net (Line.Discounts), nil when none did; on a credit, what it gives back
+// of them (negative), less invoice's "credited", the part of a proration
+// credit that credit notes took before, which is no discount. Under prices that include tax
 // a discount took the tax with the price: what it took of the net is its
 // amount over one plus the rate charged (half to even), as the line's net
 // is its gross less the tax.
@@ -83,7 +83,7 @@ func saleDiscounts(l *invoice.Line) []Discount {
 		net = ensemble.RatioFromRat(new(big.Rat).Inv(new(big.Rat).Add(big.NewRat(1, 1), l.TaxRule.Rate.Rat())))
 	}
 	for _, d := range l.Discounts {
-		if d.Amount.IsZero() {
+		if d.Amount.IsZero() || l.Credits != "" && d.ID == creditedByNotes {
 			continue
 		}
 		m := d.Amount
@@ -94,6 +94,10 @@ func saleDiscounts(l *invoice.Line) []Discount {
 	}
 	return out
 }
+
+// creditedByNotes is the id invoice gives the part of a proration credit
+// that credit notes credited before (invoice's creditedDiscount).
+const creditedByNotes = "credited"
 
 // settledDiscounts returns the discounts ds of invoice line l for the part
 // of its value that its settlement line settles, settled: all of them when

@@ -53,6 +53,7 @@ func (r *run) clawback(l *Line) error {
 		return lineErr(l.ID, lg.ctx.plan.ID, "", "", err)
 	}
 	credit = -credit
+	asSold := credit // the credit line's: a credit re-split as the sale was takes it whole (creditSplit)
 	var nettedIDs []LineID // the lines of another invoice the credit is netted on,
 	var nettedOwed []int64 // what they owe,
 	var netted int64       // and what of the credit comes off that
@@ -132,7 +133,11 @@ func (r *run) clawback(l *Line) error {
 	if clawed > 0 {
 		note += " (" + ensemble.MoneyFromMinor(clawed, lg.ctx.cur).String() + " of it clawed back by write-offs before)"
 	}
+	if credit == asSold {
+		r.resplit = r.creditSplit(l, lg, credit)
+	}
 	nl, err := r.reverse(lg, credit, string(l.ID), l.Date, note, trace, &l.Bearer, false)
+	r.resplit = nil
 	if err != nil {
 		return lineErr(l.ID, lg.ctx.plan.ID, "", "", err)
 	}
@@ -325,11 +330,18 @@ func (r *run) reverse(lg *ledger, credit int64, by string, at time.Time, note st
 		weights = lg.coll.awaiting // writeOff keeps the write-off within their sum
 	}
 	parts := make([]int64, n)
-	if err := allocateReversal(parts, take, weights, shares, bears, true); err != nil {
-		return nil, err
-	}
-	if err := allocateReversal(parts, rest, weights, shares, bears, false); err != nil {
-		return nil, err
+	if rs := r.resplit; rs != nil && bears == nil && !awaited && rest == 0 && splitFits(rs, take, unreversed) {
+		// A credit of a line whose discounts nodes funded, re-split as
+		// the sale was (creditSplit).
+		copy(parts, rs)
+		note += ", re-split on the list price it credits, the discounts it gives back to the parts that funded them"
+	} else {
+		if err := allocateReversal(parts, take, weights, shares, bears, true); err != nil {
+			return nil, err
+		}
+		if err := allocateReversal(parts, rest, weights, shares, bears, false); err != nil {
+			return nil, err
+		}
 	}
 	for i := range n {
 		if parts[i] == 0 {
@@ -354,6 +366,19 @@ func (r *run) reverse(lg *ledger, credit int64, by string, at time.Time, note st
 	// clawbacks first.
 	r.drawRolling(lg, &nl, parts, by, at, note, service, trace)
 	return &nl, nil
+}
+
+// splitFits reports whether parts, a credit's re-split, take x in all,
+// none more than it has unreversed.
+func splitFits(parts []int64, x int64, unreversed []int64) bool {
+	var sum int64
+	for i, p := range parts {
+		if p < 0 || p > unreversed[i] {
+			return false
+		}
+		sum += p
+	}
+	return sum == x
 }
 
 // allocateReversal adds to parts x (>= 0) split over the parts whose bears

@@ -186,11 +186,30 @@ type Line struct {
 	// them: the discounts a node funds are added back to what the root
 	// splits, and come off that node's part alone, so the other parties
 	// are paid as if the line had not been discounted. Under any other
-	// plan they change nothing. A credit's are not read (a credit reverses
-	// the credited line's split as recorded). Under a plan funding some,
+	// plan they change nothing. Under a plan funding some,
 	// they are facts of the sale: sent again with others, the sale is
 	// ErrLineConflict; elsewhere they change no payout and are not
 	// compared.
+	//
+	// A credit's are what it gives back of the credited line's discounts
+	// (negative: FromInvoice copies a credit note's or a proration
+	// credit's, less invoice's "credited", the part earlier credit notes
+	// took, which is no discount). Of a line whose discounts a node funded,
+	// a credit that takes less than all the line has left is re-split as
+	// the sale was: each part gives back its share of the list price the
+	// credit gives back (its amount plus the funded discounts it gives
+	// back), less its share of the funded discounts it gives back, which
+	// come back to the parts that funded them (see LedgerPart.Funded). A
+	// credit listing no discount is read as giving back every discount in
+	// the share of the list price it credits (each part gives back in
+	// proportion to what it was paid), unless it is a proration credit
+	// (Kind "proration_credit"), which lists every discount it gives back:
+	// none listed, it gives back none. Where the re-split cannot hold (a
+	// bearer named, a discount given back beyond what was funded, a part
+	// that would give back less than nothing or more than it has left after
+	// earlier credits) the credit reverses each part in proportion to what
+	// it has unreversed, as before. A credit of all the line has left takes
+	// from every part what it has left.
 	Discounts []Discount `json:"discounts,omitempty"`
 	// Invoice is the invoice the line is on (InvoiceOptions.Invoice sets
 	// it): a collection of the invoice (Collection.Invoice) pays the lines
@@ -409,6 +428,7 @@ func (l *Line) validate() error {
 			p.Addf("tax", "a credit line's tax must not be positive")
 		}
 		l.Bearer.validate(&p, "bearer")
+		l.validateDiscounts(&p)
 	}
 	// The route's rules are partner.Route's, which an order follows too:
 	// the seller first in its chain, no partner twice in the chain or
@@ -583,8 +603,10 @@ type Discount struct {
 	Amount ensemble.Money `json:"amount"`
 }
 
-// validateDiscounts checks a sale's discounts: named, each once, in the
-// line's currency, in minor units, not negative.
+// validateDiscounts checks a line's discounts: named, each once, in the
+// line's currency, in minor units, and on a sale not negative (a credit's
+// are what it gives back, negative; one it does not give back, positive,
+// makes it reverse the line in proportion, see creditSplit).
 func (l *Line) validateDiscounts(p *ensemble.Problems) {
 	for i, d := range l.Discounts {
 		at := ensemble.Path("discounts", i)
@@ -598,7 +620,7 @@ func (l *Line) validateDiscounts(p *ensemble.Problems) {
 			p.Addf(at+".amount", "currency %s differs from the amount's %s", d.Amount.Currency(), l.Amount.Currency())
 		case !d.Amount.IsRounded():
 			p.Add(at+".amount", ensemble.ErrNotMinorUnits)
-		case d.Amount.IsNegative():
+		case d.Amount.IsNegative() && l.Credits == "":
 			p.Addf(at+".amount", "negative discount %s on a sale", d.Amount)
 		default:
 			if _, err := keptUnits(d.Amount); err != nil {

@@ -369,6 +369,10 @@ type run struct {
 	// the lines it took back.
 	undo     *undoLog
 	rejected []Rejection
+	// resplit is what the credit being settled takes from each part of
+	// the line it credits, re-split as the sale was (creditSplit); nil:
+	// in proportion to what each has unreversed.
+	resplit []int64
 }
 
 // newRun returns a run of the settler's pool (or a new one) for a call
@@ -450,6 +454,9 @@ func (r *run) settleSale(l *Line, lg *ledger) error {
 		return err
 	}
 	lg.payees, lg.amounts = r.dec.keepParts(sp.paid)
+	if lg.funded, err = sp.keepFunded(); err != nil {
+		return err
+	}
 	lg.rolling = sp.keepRolling()
 	lg.sources = sp.keepSources()
 	if plan.onCollection {

@@ -70,6 +70,10 @@ type fund struct {
 	units int64
 	ids   string // the discounts' ids, ", " between them
 	taken bool   // the node's part bore them (walk)
+	// from and to are the line's parts (split.paid) the node's part made,
+	// which bore them (keepFunded); placed says the walk made them.
+	from, to int
+	placed   bool
 }
 
 // part is one payment a line made: whom it paid, and how much.
@@ -186,6 +190,48 @@ func (sp *split) funded(n *cnode) *fund {
 		}
 	}
 	return nil
+}
+
+// keepFunded returns what each of the line's parts funded of its
+// discounts (LedgerPart.Funded), or nil when no node funded any. A funding
+// node's discounts are spread over the parts its part of the line made (a
+// leaf's one part, or those of the parties it pays or of the nodes below
+// it) in proportion to what each was paid, by largest remainder keyed by
+// entry id: what each would have been paid beyond it had the discounts
+// not been taken, exactly so for a leaf paying one party and for shares
+// of a node's amount, up to a minor unit. Nil too, so that a credit
+// reverses the parts in proportion to what they were paid, as before,
+// when what each funded is not the part's alone: a node whose discounts
+// took its whole part (it made no part to bear them), or a funding node
+// below another (their parts bore both).
+func (sp *split) keepFunded() (*[]int64, error) {
+	if len(sp.funds) == 0 {
+		return nil, nil
+	}
+	for i := range sp.funds {
+		f := &sp.funds[i]
+		if !f.placed || f.from == f.to {
+			return nil, nil
+		}
+		for _, g := range sp.funds[:i] {
+			if f.from < g.to && g.from < f.to {
+				return nil, nil
+			}
+		}
+	}
+	out := make([]int64, len(sp.paid))
+	for i := range sp.funds {
+		f := &sp.funds[i]
+		paid := sp.paid[f.from:f.to]
+		shares := make([]ensemble.Share, len(paid))
+		for k := range paid {
+			shares[k] = ensemble.Share{Key: partID(string(sp.line.ID), &paid[k].payee), Weight: ensemble.RatioFromInt(paid[k].units)}
+		}
+		if err := ensemble.AllocateUnits(out[f.from:f.to], f.units, shares, ensemble.AllocateOptions{}); err != nil {
+			return nil, sp.err(f.node.path, "", err)
+		}
+	}
+	return &out, nil
 }
 
 // keepSources returns the line's parts owed in another currency than
@@ -332,6 +378,12 @@ func (sp *split) walk(n *cnode, amount int64, depth int) error {
 		if funds {
 			note = sp.dec.keepText(appendNote([]byte(note), []byte(fundNotes[i])))
 		}
+		var f *fund
+		if funds {
+			if f = sp.funded(c); f != nil {
+				f.from = len(sp.paid)
+			}
+		}
 		var err error
 		if c.leaf {
 			k := &kids[i]
@@ -355,6 +407,9 @@ func (sp *split) walk(n *cnode, amount int64, depth int) error {
 			}
 			err = sp.walk(c, parts[i], depth+1)
 			sp.above = above
+		}
+		if f != nil {
+			f.to, f.placed = len(sp.paid), true
 		}
 		sp.refs = sp.refs[:mark]
 		if err != nil {

@@ -83,6 +83,10 @@ type ledger struct {
 	coll     *collection    // nil: payable on settlement (collect.go)
 	rolling  *[]rollingHold // what rolling reserves hold of its parts; nil: none (a pointer: most lines have none)
 	sources  *[]costSource  // its parts owed in another currency than its own; nil: none (costsource.go)
+	// funded is what each part funded of the line's discounts
+	// (LedgerPart.Funded), which a credit re-splits by (creditSplit);
+	// nil: none, or not known (read-only, shared by the ledger's copies).
+	funded *[]int64
 }
 
 // lineCtx is what a ledger line shares with every line of the same plan
@@ -189,6 +193,18 @@ func (l *ledger) unreversed(i int) int64 {
 		return l.amounts[n+i]
 	}
 	return l.amounts[i]
+}
+
+// fundedSum returns what the line's parts funded of its discounts.
+func (l *ledger) fundedSum() int64 {
+	if l.funded == nil {
+		return 0
+	}
+	var sum int64
+	for _, f := range *l.funded {
+		sum += f
+	}
+	return sum
 }
 
 // withUnreversed returns a copy of the line's amounts that holds each
@@ -405,6 +421,13 @@ type LedgerLine struct {
 	// with no invoice, and one settled by a settler none of whose plans
 	// pays on collection (or before this record was kept).
 	Receivable *LedgerCollection `json:"receivable,omitempty"`
+	// FundedDiscounts is what the nodes of a plan funding discounts
+	// (PlanDocument.DiscountFunding) funded of the line's: what the root
+	// split beyond the basis, which the parts' Funded amounts add up to.
+	// Omitted when zero: no node funded any, or the state does not know
+	// what each part funded (see LedgerPart.Funded), and credits of the
+	// line reverse each part in proportion to what it has unreversed.
+	FundedDiscounts ensemble.Money `json:"funded_discounts,omitzero"`
 }
 
 // LedgerPart is what one entry of a line still carries: its amount, what
@@ -453,6 +476,21 @@ type LedgerPart struct {
 	// each rounded half up (see Conversion).
 	Source ensemble.Money `json:"source,omitzero"`
 	Rate   ensemble.Ratio `json:"rate,omitzero"`
+	// Funded is what the part bore of the line's discounts that its node,
+	// or a node above it, funds (PlanDocument.DiscountFunding): the part
+	// was paid that much less than its share of the line as if not
+	// discounted, so a credit re-splits the list price it credits by
+	// Amount + Funded and gives the discounts it credits back to the
+	// parts that funded them (see Line.Discounts). Zero or more, on
+	// earnings only, adding up to the line's FundedDiscounts. A
+	// funding node's discounts are spread over the parts it made in
+	// proportion to their amounts (largest remainder by entry id). Omitted
+	// when zero, and on every part of a line settled before it was kept
+	// (a State of binary version 9 or earlier) or whose split kept no
+	// record (a funding node whose discounts took its whole part, or one
+	// below another funding node): its credits reverse each part in
+	// proportion to what it has unreversed.
+	Funded ensemble.Money `json:"funded,omitzero"`
 }
 
 // ReleaseHold is what an open dispute holds of a ledger part from the
@@ -577,6 +615,12 @@ func (l *ledger) export(vols []lineVolume) LedgerLine {
 		if s := l.source(i); s != nil {
 			out.Parts[i].Source, out.Parts[i].Rate = ensemble.MoneyFromMinor(s.units, s.cur), s.rate
 		}
+		if l.funded != nil && (*l.funded)[i] != 0 {
+			out.Parts[i].Funded = ensemble.MoneyFromMinor((*l.funded)[i], c.cur)
+		}
+	}
+	if f := l.fundedSum(); f != 0 {
+		out.FundedDiscounts = ensemble.MoneyFromMinor(f, c.cur)
 	}
 	if l.disputed() {
 		for _, h := range l.disputes.atRelease {
@@ -1005,6 +1049,8 @@ func (r *stateReader) line(path string, ll *LedgerLine) {
 	l.payees, l.amounts = &pays, make([]int64, 2*n)
 	var sum, left int64 // of the amounts and the unreversed amounts
 	sumsOK := basisOK && creditedOK
+	funded, fundedOK := make([]int64, n), true
+	var fundedSum int64
 	awaits, collOK := make([]int64, n), true
 	for j := range ll.Parts {
 		lp := &ll.Parts[j]
@@ -1066,6 +1112,23 @@ func (r *stateReader) line(path string, ll *LedgerLine) {
 			}
 			*l.sources = append(*l.sources, src)
 		}
+		if f, ok := r.units(pp+".funded", id, lp.Entry, "funded", lp.Funded, cur); !ok {
+			fundedOK = false
+		} else if f != 0 {
+			switch {
+			case f < 0:
+				r.fail(pp+".funded", id, lp.Entry, nil, "negative funded %s: a part bears zero or more of the line's discounts", lp.Funded)
+				fundedOK = false
+			case lp.Kind != KindEarning:
+				r.fail(pp+".funded", id, lp.Entry, nil, "a %s funded %s of the line's discounts, which only an earning bears", lp.Kind, lp.Funded)
+				fundedOK = false
+			case fundedSum > math.MaxInt64-f || aOK && amount > math.MaxInt64-f:
+				r.fail(pp+".funded", id, lp.Entry, nil, "funded %s is beyond the int64 range of minor units with the line's", lp.Funded)
+				fundedOK = false
+			default:
+				funded[j], fundedSum = f, fundedSum+f
+			}
+		}
 		sumsOK = sumsOK && aOK && uOK && unreversed >= 0
 		if sumsOK && (sum > math.MaxInt64-amount || left > math.MaxInt64-unreversed) {
 			fail("parts", nil, "the parts add up beyond the int64 range of minor units")
@@ -1078,6 +1141,16 @@ func (r *stateReader) line(path string, ll *LedgerLine) {
 	}
 	if sumsOK && credited >= 0 && credited <= basis && left != basis-credited {
 		fail("parts", nil, "the parts leave %s unreversed, not the basis %s less the credited %s", ensemble.MoneyFromMinor(left, cur), ll.Basis, ll.Credited)
+	}
+	if fd, ok := r.units(path+".funded_discounts", id, "", "funded discounts", ll.FundedDiscounts, cur); ok && fundedOK {
+		switch {
+		case fd != fundedSum:
+			fail("funded_discounts", nil, "the line's funded discounts are %s, but its parts funded %s", ll.FundedDiscounts, ensemble.MoneyFromMinor(fundedSum, cur))
+		case basisOK && fd > math.MaxInt64-basis:
+			fail("funded_discounts", nil, "funded discounts %s and the basis %s add up beyond the int64 range of minor units", ll.FundedDiscounts, ll.Basis)
+		case fd != 0:
+			l.funded = &funded
+		}
 	}
 	switch {
 	case ll.Collection != nil && ll.Receivable != nil:

@@ -1,0 +1,192 @@
+package settlement
+
+import (
+	"math/big"
+	"strings"
+
+	"github.com/ensemble-commerce/ensemble"
+)
+
+// A credit of a line whose discounts a node funded
+// (PlanDocument.DiscountFunding) gives back part of the list price and
+// part of each discount, not always in the same proportion: a proration
+// credit gives back the prorated share of a percentage discount and none
+// of a fixed one, which a cycle takes once. Reversing each part in
+// proportion to what it was paid would then take from each party its
+// share of the discounted line, not of the list price it credits: the
+// funder of the fixed discount would give back less than its share of the
+// list price less nothing, the others more. So the credit is re-split as
+// the sale was: each part gives back its share of the list price the
+// credit gives back (the credit's amount plus the funded discounts it
+// gives back), in proportion to what it was paid plus what it funded
+// (LedgerPart.Funded), less its share of the discounts it funded that the
+// credit gives back, in proportion to what it funded of them. The parts'
+// shares add up to the credit's amount exactly (the discounts given back
+// are the funders' alone), and the shares are rounded by largest
+// remainder keyed by entry id.
+//
+// The re-split is linear in what the credit gives back: credits of the
+// same line, each re-split on the sale's parts, take from each part what
+// one credit of their sum would, up to rounding, and a credit of all the
+// line has left takes from each part exactly what it has left, as always,
+// so every part ends at zero.
+
+// creditSplit returns what a credit of credit (of the basis; > 0) by
+// credit line l takes from each part of lg, re-split as the sale was, or
+// nil when it is reversed in proportion to what each part has unreversed:
+//   - the line's parts funded nothing, or the state does not know what
+//     each funded (LedgerPart.Funded), or the credit names a bearer;
+//   - the credit takes all the line has left (the proportional reversal
+//     takes exactly what each part has left);
+//   - the credit carries no discounts and is no proration credit: read as
+//     giving back every funded discount in the share of the list price it
+//     credits, which is the proportional reversal (a credit note of part of
+//     a line: the host lists what it gives back in Line.Discounts);
+//   - what it gives back of a node's discounts is not between zero and
+//     what the line's parts funded of them, or a node funding discounts it
+//     gives back funded none of the line's;
+//   - the re-split would take from a part less than nothing or more than
+//     it has unreversed (after earlier credits that gave back discounts
+//     otherwise than this one), which a reversal never does.
+func (r *run) creditSplit(l *Line, lg *ledger, credit int64) []int64 {
+	if lg.funded == nil || credit <= 0 || credit >= lg.basis-lg.credited || !l.Bearer.IsZero() {
+		return nil
+	}
+	if len(l.Discounts) == 0 && l.Kind != prorationCredit {
+		return nil
+	}
+	var cp *cplan
+	for _, p := range r.s.plans {
+		if p.ref == *lg.ctx.plan {
+			cp = p
+			break
+		}
+	}
+	if cp == nil || !cp.fundsDiscounts() {
+		return nil
+	}
+	// What the line's parts funded, and what the credit gives back, by
+	// funding node.
+	type node struct {
+		n             *cnode
+		funded, given int64
+	}
+	var nodes []node
+	at := func(n *cnode) *node {
+		for i := range nodes {
+			if nodes[i].n == n {
+				return &nodes[i]
+			}
+		}
+		nodes = append(nodes, node{n: n})
+		return &nodes[len(nodes)-1]
+	}
+	n := lg.parts()
+	funded := *lg.funded
+	of := make([]int, n) // the funding node of each part that funded some
+	var sum int64        // of the parts' amounts
+	for i := range n {
+		sum += lg.units(i)
+		of[i] = -1
+		if funded[i] == 0 {
+			continue
+		}
+		node := lg.payee(i).meta.node
+		var fn *cnode
+		for _, c := range fundingNodes(cp) {
+			if node == c.path || strings.HasPrefix(node, c.path+"/") {
+				if fn != nil {
+					return nil // below two funding nodes: not recorded so
+				}
+				fn = c
+			}
+		}
+		if fn == nil {
+			return nil
+		}
+		at(fn).funded += funded[i]
+		for k := range nodes {
+			if nodes[k].n == fn {
+				of[i] = k
+			}
+		}
+	}
+	if sum != lg.basis {
+		return nil
+	}
+	for _, d := range l.Discounts {
+		fn := cp.funderOf(d.ID)
+		if fn == nil || d.Amount.IsZero() {
+			continue
+		}
+		u, err := d.Amount.MinorUnits()
+		if err != nil || u > 0 {
+			return nil // a credit's discounts are negative: it gives them back
+		}
+		x := at(fn)
+		if -u > x.funded-x.given {
+			return nil
+		}
+		x.given -= u
+	}
+	var given, fundedAll int64 // at most what the parts funded, whose sum the ledger keeps within int64
+	for _, x := range nodes {
+		if x.given < 0 || x.given > x.funded {
+			return nil
+		}
+		given += x.given
+		fundedAll += x.funded
+	}
+	// x_i = (amount_i + funded_i) × (credit + given) / (basis + funded)
+	//       − funded_i × given_n / funded_n.
+	list := new(big.Rat).SetFrac(new(big.Int).Add(big.NewInt(credit), big.NewInt(given)), new(big.Int).Add(big.NewInt(lg.basis), big.NewInt(fundedAll)))
+	shares := make([]ensemble.Share, n)
+	for i := range n {
+		x := new(big.Rat).Mul(list, new(big.Rat).SetInt(new(big.Int).Add(big.NewInt(lg.units(i)), big.NewInt(funded[i]))))
+		if k := of[i]; k >= 0 && nodes[k].given != 0 {
+			x.Sub(x, new(big.Rat).SetFrac(new(big.Int).Mul(big.NewInt(funded[i]), big.NewInt(nodes[k].given)), big.NewInt(nodes[k].funded)))
+		}
+		if x.Sign() < 0 {
+			return nil
+		}
+		shares[i] = ensemble.Share{Key: string(lg.entryID(i)), Weight: ensemble.RatioFromRat(x)}
+	}
+	out := make([]int64, n)
+	if err := ensemble.AllocateUnits(out, credit, shares, ensemble.AllocateOptions{}); err != nil {
+		return nil
+	}
+	for i := range n {
+		if out[i] > lg.unreversed(i) {
+			return nil
+		}
+	}
+	return out
+}
+
+// prorationCredit is the kind of a proration credit's line (Line.Kind, as
+// invoice.KindProrationCredit names it), which lists every discount it
+// gives back, none when it gives back none.
+const prorationCredit = "proration_credit"
+
+// fundingNodes returns the nodes of plan cp that fund discounts.
+func fundingNodes(cp *cplan) []*cnode {
+	var out []*cnode
+	for _, n := range cp.funders {
+		if !containsNode(out, n) {
+			out = append(out, n)
+		}
+	}
+	if cp.fundsRest != nil && !containsNode(out, cp.fundsRest) {
+		out = append(out, cp.fundsRest)
+	}
+	return out
+}
+
+func containsNode(ns []*cnode, n *cnode) bool {
+	for _, m := range ns {
+		if m == n {
+			return true
+		}
+	}
+	return false
+}
