@@ -197,7 +197,8 @@ func TestDiscountFundingRefusedPlans(t *testing.T) {
 // them on consumption (the covered part is settled), on prepayment those
 // of the overage alone, in proportion (the March line: 275.00 of 425.00
 // settled, so 55.00 of a 85.00 discount); none on a line settling nothing.
-// A credit's are not carried.
+// A credit's are what it gives back, negative, less invoice's "credited"
+// (what credit notes took before, no discount).
 func TestFromInvoiceCarriesDiscounts(t *testing.T) {
 	lines := prepaidLines()
 	lines[3].Discounts = []invoice.AppliedDiscount{{ID: "launch-20", Amount: eur("85.00")}, {ID: "nothing", Amount: eur("0.00")}}
@@ -220,10 +221,12 @@ func TestFromInvoiceCarriesDiscounts(t *testing.T) {
 		}
 	}
 	note := invoice.Line{ID: "cn/1", Kind: invoice.KindCreditNote, Date: date("2026-03-05"), Pin: lines[3].Pin, Currency: eur("0").Currency(),
-		Net: eur("-10.00"), Credits: "s1/api/mar", Discounts: []invoice.AppliedDiscount{{ID: "launch-20", Amount: eur("-2.00")}}}
+		Net: eur("-10.00"), Credits: "s1/api/mar", Discounts: []invoice.AppliedDiscount{{ID: "credited", Amount: eur("-1.00")}, {ID: "launch-20", Amount: eur("-2.00")}}}
 	sl, err := settlement.FromInvoice([]invoice.Line{note}, prepaidOrder)
 	require.NoError(t, err)
-	require.Empty(t, sl[0].Discounts)
+	require.Len(t, sl[0].Discounts, 1)
+	require.Equal(t, "launch-20", sl[0].Discounts[0].ID)
+	requireMoney(t, sl[0].Discounts[0].Amount, eur("-2.00"))
 }
 
 // TestDiscountsAreFactsOnlyUnderAFundingPlan: under a plan that funds no

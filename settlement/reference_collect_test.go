@@ -371,7 +371,7 @@ func (st *refState) writeOffLine(id settlement.LineID, lost int64, c string, at 
 			ensemble.MoneyFromMinor(lost, lg.cur).String() + " written off"
 	}
 	credited := lg.credited
-	back, err := lg.reverse(x, string(id)+"#writeoff."+c, at, note, trace, lg.service, b, true)
+	back, err := lg.reverse(x, string(id)+"#writeoff."+c, at, note, trace, lg.service, b, true, nil)
 	if err != nil {
 		return nil, err
 	}

@@ -592,7 +592,32 @@ func (m *refMachine) drawCredit(t *rapid.T, label string) (settlement.Line, bool
 	}
 	c := m.creditOf(t, lg, x, label)
 	c.Bearer = drawBearer(t, lg, label)
+	drawCreditDiscounts(t, lg, &c, label)
 	return c, true
+}
+
+// drawCreditDiscounts now and then lists what credit c of lg gives back
+// of the line's discounts, when nodes funded some: each of the ids lines
+// list, at most what the parts funded in all (beyond what one node funded
+// now and then, which the credit reverses in proportion), and now and then
+// none at all on a proration credit (it gives back none), so partial
+// credits are re-split as the sale was, or not, and several of them
+// before a full one.
+func drawCreditDiscounts(t *rapid.T, lg refLedger, c *settlement.Line, label string) {
+	var funded int64
+	for _, p := range lg.parts {
+		funded += p.funded
+	}
+	if funded == 0 || rapid.IntRange(0, 3).Draw(t, label+".discounts") == 0 {
+		return
+	}
+	if rapid.Bool().Draw(t, label+".proration") {
+		c.Kind = "proration_credit"
+	}
+	for _, d := range rapid.SliceOfNDistinct(rapid.SampledFrom([]string{"launch", "partner", "line"}), 0, 3, rapid.ID[string]).Draw(t, label+".discounts.ids") {
+		c.Discounts = append(c.Discounts, settlement.Discount{ID: d,
+			Amount: ensemble.MoneyFromMinor(-rapid.Int64Range(0, funded).Draw(t, label+".discounts."+d), lg.cur)})
+	}
 }
 
 // drawBearer draws who bears a credit or a lost dispute of lg: half the

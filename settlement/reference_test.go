@@ -150,6 +150,9 @@ type refPart struct {
 	// src is what a supplier cost owes in another currency than the
 	// line's; zero units: none.
 	src refSource
+	// funded is what the part bore of the discounts its node or one above
+	// it funds (LedgerPart.Funded).
+	funded int64
 }
 
 // refSource is a supplier cost owed in another currency than its line's,
@@ -398,6 +401,125 @@ type refFund struct {
 	units int64
 	ids   []string
 	taken bool // the node's part bore them
+	// from and to are the parts the node's part made (placed: it made
+	// some), which bore them.
+	from, to int
+	placed   bool
+}
+
+// spreadFunded records what each part funded of the line's discounts: a
+// funding node's spread over the parts its part made, in proportion to
+// their amounts (largest remainder by entry id); nothing when a funding
+// node made no part, or one's parts are another's too (nested funders).
+func (ln *refLine) spreadFunded() error {
+	var fs []*refFund
+	for _, f := range ln.funds {
+		if !f.placed || f.from == f.to {
+			return nil
+		}
+		for _, g := range fs {
+			if f.from < g.to && g.from < f.to {
+				return nil
+			}
+		}
+		fs = append(fs, f)
+	}
+	for _, f := range fs {
+		shares := make([]ensemble.Share, f.to-f.from)
+		for k := range shares {
+			p := ln.parts[f.from+k]
+			shares[k] = ensemble.Share{Key: string(ln.line.ID) + ":" + p.path, Weight: ensemble.RatioFromInt(p.amount)}
+		}
+		got := make([]int64, len(shares))
+		if err := ensemble.AllocateUnits(got, f.units, shares, ensemble.AllocateOptions{}); err != nil {
+			return err
+		}
+		for k, u := range got {
+			ln.parts[f.from+k].funded = u
+		}
+	}
+	return nil
+}
+
+// refCreditSplit returns what credit c (of credit, > 0) takes from each
+// part of lg re-split as the sale was, or nil to reverse in proportion:
+// each part gives back (amount + funded) × (credit + given) / (basis +
+// funded) less funded × given_n / funded_n, given_n being what c gives back
+// of the discounts of the part's funding node n (see Line.Discounts).
+func (s *refSettler) refCreditSplit(lg refLedger, c settlement.Line, credit int64) []int64 {
+	var fundedAll, sum int64
+	for _, p := range lg.parts {
+		fundedAll += p.funded
+		sum += p.amount
+	}
+	if fundedAll == 0 || credit <= 0 || credit >= lg.basis-lg.credited || !c.Bearer.IsZero() || sum != lg.basis {
+		return nil
+	}
+	if len(c.Discounts) == 0 && c.Kind != "proration_credit" {
+		return nil
+	}
+	plan := s.plans[slices.IndexFunc(s.plans, func(p settlement.PlanDocument) bool { return p.Ref() == lg.plan })]
+	funders := map[string]bool{} // their paths
+	for _, f := range plan.DiscountFunding {
+		funders[refNodePath(&plan.Root, string(plan.Root.ID), f.Node)] = true
+	}
+	fundedBy, given := map[string]int64{}, map[string]int64{}
+	of := make([]string, len(lg.parts))
+	for i, p := range lg.parts {
+		if p.funded == 0 {
+			continue
+		}
+		for f := range funders {
+			if p.node == f || strings.HasPrefix(p.node, f+"/") {
+				if of[i] != "" {
+					return nil
+				}
+				of[i] = f
+			}
+		}
+		if of[i] == "" {
+			return nil
+		}
+		fundedBy[of[i]] += p.funded
+	}
+	for _, d := range c.Discounts {
+		node, ok := refFunder(plan, d.ID)
+		if !ok || d.Amount.IsZero() {
+			continue
+		}
+		f := refNodePath(&plan.Root, string(plan.Root.ID), node)
+		if u := minorOf(d.Amount); u > 0 || given[f]-u > fundedBy[f] {
+			return nil
+		} else {
+			given[f] -= u
+		}
+	}
+	var all int64
+	for _, g := range given {
+		all += g
+	}
+	list := new(big.Rat).SetFrac(big.NewInt(credit+all), big.NewInt(lg.basis+fundedAll))
+	shares := make([]ensemble.Share, len(lg.parts))
+	for i, p := range lg.parts {
+		x := new(big.Rat).Mul(list, big.NewRat(p.amount+p.funded, 1))
+		if of[i] != "" {
+			x.Sub(x, new(big.Rat).SetFrac(new(big.Int).Mul(big.NewInt(p.funded), big.NewInt(given[of[i]])), big.NewInt(fundedBy[of[i]])))
+		}
+		if x.Sign() < 0 {
+			return nil
+		}
+		shares[i] = ensemble.Share{Key: string(lg.line) + ":" + p.path, Weight: ensemble.RatioFromRat(x)}
+	}
+	out := make([]int64, len(lg.parts))
+	if err := ensemble.AllocateUnits(out, credit, shares, ensemble.AllocateOptions{}); err != nil {
+		return nil
+	}
+	for i, p := range lg.parts {
+		if out[i] > p.unreversed {
+			return nil
+		}
+	}
+	return out
 }
 
 // refPrint is the fingerprint of sale l settled by plan: its discounts are
@@ -565,6 +687,9 @@ func (s *refSettler) settleSale(st *refState, l settlement.Line) ([]settlement.E
 		if node, ok := refFunder(plan, d.ID); ok && ln.funds[node] != nil && !ln.funds[node].taken {
 			return nil, ln.fail(refNodePath(&plan.Root, string(plan.Root.ID), node), "", settlement.ErrDiscountFunding)
 		}
+	}
+	if err := ln.spreadFunded(); err != nil {
+		return nil, err
 	}
 	// The line's basis adds to each volume read, once per line; with
 	// volume net_of_credits (which the plan's shares agree on) its credits
@@ -899,6 +1024,8 @@ func (ln *refLine) split(n *settlement.Node, path string, amount int64, refs []e
 			}
 		}
 		cpath := path + "/" + string(c.ID)
+		f := ln.funds[c.ID]
+		from := len(ln.parts)
 		if len(c.Children) > 0 {
 			below := above
 			if k.note != "" {
@@ -910,6 +1037,9 @@ func (ln *refLine) split(n *settlement.Node, path string, amount int64, refs []e
 		}
 		if err != nil {
 			return err
+		}
+		if f != nil {
+			f.from, f.to, f.placed = from, len(ln.parts), true
 		}
 	}
 	return nil
@@ -1643,7 +1773,11 @@ func (s *refSettler) settleCredit(st *refState, c settlement.Line) ([]settlement
 	if clawed > 0 {
 		note += " (" + ensemble.MoneyFromMinor(clawed, lg.cur).String() + " of it clawed back by write-offs before)"
 	}
-	reversed, err := lg.reverse(credit, string(c.ID), c.Date, note, trace, c.Service, c.Bearer, false)
+	var split []int64
+	if clawed == 0 {
+		split = s.refCreditSplit(lg, c, credit)
+	}
+	reversed, err := lg.reverse(credit, string(c.ID), c.Date, note, trace, c.Service, c.Bearer, false, split)
 	if err != nil {
 		return nil, fail(err)
 	}
@@ -1763,7 +1897,7 @@ func (st *refState) spillOver(id settlement.LineID, over int64, col string, at t
 // and no bearer (a write-off), in proportion to what each part awaits
 // instead. Clawbacks get ids "<by>:<part path>#clawback" and carry service
 // (a credit line's, or the disputed line's for a lost dispute).
-func (lg *refLedger) reverse(credit int64, by string, at time.Time, note string, trace []ensemble.Ref, service ensemble.Period, b settlement.Bearer, awaited bool) ([]settlement.Entry, error) {
+func (lg *refLedger) reverse(credit int64, by string, at time.Time, note string, trace []ensemble.Ref, service ensemble.Period, b settlement.Bearer, awaited bool, split []int64) ([]settlement.Entry, error) {
 	if left := lg.basis - lg.credited; credit > left {
 		return nil, fmt.Errorf("%w: %d credited, %d left", settlement.ErrOverCredit, credit, left)
 	}
@@ -1827,6 +1961,21 @@ func (lg *refLedger) reverse(credit int64, by string, at time.Time, note string,
 	lg.credited += credit
 	lg.parts = slices.Clone(lg.parts)
 	taken := make([]int64, len(lg.parts))
+	if split != nil && b.IsZero() && !awaited {
+		var sum int64
+		for i, u := range split {
+			if u > lg.parts[i].unreversed {
+				sum = -1
+				break
+			}
+			sum += u
+		}
+		if sum == credit {
+			copy(taken, split)
+			take = 0 // taken
+			note += ", re-split on the list price it credits, the discounts it gives back to the parts that funded them"
+		}
+	}
 	for _, group := range []struct {
 		parts  []int
 		amount int64
@@ -2089,7 +2238,7 @@ func (s *refSettler) ResolveDispute(line settlement.LineID, o settlement.Dispute
 			}
 		}
 		before := lg.credited
-		back, err := lg.reverse(lost, by, at, "dispute "+n+" "+outcome, trace, lg.service, o.Bearer, false)
+		back, err := lg.reverse(lost, by, at, "dispute "+n+" "+outcome, trace, lg.service, o.Bearer, false, nil)
 		if err != nil {
 			s.state = saved // what the spill moved, undone
 			return nil, refErr(line, lg.plan.ID, "", "", err)
@@ -2166,6 +2315,10 @@ func (st refState) JSON() ([]byte, error) {
 			}
 			if p.src.units != 0 {
 				lp.Source, lp.Rate = ensemble.MoneyFromMinor(p.src.units, p.src.cur), p.src.rate
+			}
+			if p.funded != 0 {
+				lp.Funded = ensemble.MoneyFromMinor(p.funded, lg.cur)
+				ll.FundedDiscounts = ensemble.MoneyFromMinor(minorOf(ll.FundedDiscounts)+p.funded, lg.cur)
 			}
 			if !p.until.IsZero() {
 				lp.ReserveUntil = p.until
