@@ -1,6 +1,7 @@
 package settlement_test
 
 import (
+	"encoding/json"
 	"testing"
 	"time"
 
@@ -132,5 +133,79 @@ func TestFundedDiscountProrationCreditReSplitsTheListPrice(t *testing.T) {
 	ll, _ = all.State.Line(sale[0].ID)
 	for _, p := range ll.Parts {
 		requireMoney(t, p.Unreversed, eur("0.00"), string(p.Party))
+	}
+}
+
+// TestFundedPartsSurviveEncodingAndOlderStatesCreditAsBefore: what each
+// part funded survives JSON and the binary form (version 10), so the
+// trial's proration credit settled on a state read back is re-split; a
+// state of binary version 9, written before parts kept what they funded,
+// reads with none, and the same credit reverses each part in proportion
+// to what it was paid, as it did.
+func TestFundedPartsSurviveEncodingAndOlderStatesCreditAsBefore(t *testing.T) {
+	s := planSettler(t, trialFundingPlan, loadNetwork(t))
+	sale, credit := trialCancellation(t)
+	res, err := s.Settle(ctx, settlement.State{}, sale)
+	require.NoError(t, err)
+	bin, err := res.State.MarshalBinary()
+	require.NoError(t, err)
+	require.Equal(t, byte(10), bin[1])
+	var fromBin, fromJSON settlement.State
+	require.NoError(t, fromBin.UnmarshalBinary(bin))
+	require.NoError(t, json.Unmarshal(mustJSON(t, res.State), &fromJSON))
+	for _, st := range []settlement.State{fromBin, fromJSON} {
+		require.JSONEq(t, string(mustJSON(t, res.State)), string(mustJSON(t, st)))
+		cr, err := s.Settle(ctx, st, credit)
+		require.NoError(t, err)
+		requireParties(t, cr.Entries, map[partner.ID]string{"distri-eu": "-44.00", "reseller-nl": "-88.00", "platform": "-198.00"})
+	}
+
+	old := versionedState(t, 9)
+	ll, ok := old.Line(sale[0].ID)
+	require.True(t, ok)
+	require.True(t, ll.FundedDiscounts.IsZero())
+	cr, err := s.Settle(ctx, old, credit)
+	require.NoError(t, err)
+	requireParties(t, cr.Entries, map[partner.ID]string{"distri-eu": "-46.59", "reseller-nl": "-73.76", "platform": "-209.65"})
+}
+
+// TestStateDecodeRefusesWrongFunding: what a state says the parts of a
+// line funded must be zero or more, on earnings, and add up to the line's
+// funded discounts: anything else is refused with a *StateError matching
+// ErrCorruptState, naming the line and the part.
+func TestStateDecodeRefusesWrongFunding(t *testing.T) {
+	s := planSettler(t, trialFundingPlan, loadNetwork(t))
+	sale, _ := trialCancellation(t)
+	res, err := s.Settle(ctx, settlement.State{}, sale)
+	require.NoError(t, err)
+	id := string(sale[0].ID)
+	reseller := map[string]any{"party": "reseller-nl"}
+	for _, c := range []struct {
+		name, field, want string
+		corrupt           func(d stateDoc)
+	}{
+		{"a part funding less than nothing", "parts[0].funded", "negative funded EUR -1.00", func(d stateDoc) {
+			d.part(id, map[string]any{"party": "distri-eu"})["funded"] = moneyJSON("-1.00", "EUR")
+		}},
+		{"parts funding more than the line's", "funded_discounts", "the line's funded discounts are EUR 175.00, but its parts funded EUR 175.01", func(d stateDoc) {
+			p := d.part(id, reseller)
+			p["funded"] = shift(p["funded"], 1)
+		}},
+		{"a line's funded discounts the parts do not add up to", "funded_discounts", "but its parts funded EUR 175.00", func(d stateDoc) {
+			d.line(id)["funded_discounts"] = moneyJSON("174.99", "EUR")
+		}},
+		{"parts funding without the line's", "funded_discounts", "the line's funded discounts are 0", func(d stateDoc) {
+			delete(d.line(id), "funded_discounts")
+		}},
+		{"a funded part in another currency", "parts[0].funded", "not in the line's currency", func(d stateDoc) {
+			d.part(id, map[string]any{"party": "distri-eu"})["funded"] = moneyJSON("1.00", "USD")
+		}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			var d stateDoc
+			require.NoError(t, json.Unmarshal(mustJSON(t, res.State), &d))
+			c.corrupt(d)
+			decodeProblem(t, d, c.field, c.want, sale[0].ID)
+		})
 	}
 }
