@@ -46,9 +46,13 @@
 // ties by node id, a zero share gets zero), so every line's entries add up to
 // exactly its basis. A credit line (Line.Credits) reverses the credited
 // line's entries in proportion to what each party still has unreversed, so a
-// full credit nets every party to exactly zero, unless it names a Bearer (a
-// party, plan node, role or bundle component) that bears it alone, as the
-// supplier whose outage an SLA credit compensates does:
+// full credit nets every party to exactly zero; a credit of part of a line
+// whose discounts nodes funded (PlanDocument.DiscountFunding) is re-split
+// as the sale was, each part giving back its share of the list price the
+// credit gives back and the funded discounts it gives back coming back to
+// their funders (Line.Discounts, LedgerPart.Funded); unless it names a
+// Bearer (a party, plan node, role or bundle component) that bears it
+// alone, as the supplier whose outage an SLA credit compensates does:
 //
 //	sla := settlement.Line{ID: "CN1", Credits: "L1", Date: at, Amount: minus60EUR,
 //		Bearer: settlement.Bearer{Component: "suite/gpu/gpuco"}} // the SupplierCost's Component.ID; shortfall: an error unless ShortfallProportional

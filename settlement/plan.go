@@ -473,11 +473,15 @@ type PlanDocument struct {
 	// reseller's margins on the list price; a reseller that gives the
 	// customer a discount from its own margin pays for it. Discounts no
 	// entry names are borne by every party in proportion (the split of
-	// the discounted amount), as under a plan without it. A credit of the
-	// line reverses each part in proportion to what it was paid, as every
-	// credit does: exact when it gives back the same share of the list
-	// price and of each funded discount, not a re-split of the list price
-	// when it gives back one discount and not another (see the README).
+	// the discounted amount), as under a plan without it. The state keeps
+	// what each part funded (LedgerPart.Funded), so a credit of part of
+	// the line is re-split as the sale was: each part gives back its share
+	// of the list price the credit gives back, and the funded discounts the
+	// credit gives back (its Line.Discounts) come back to the parts that
+	// funded them. A proration credit giving back a percentage discount
+	// the vendor funds and none of a fixed one the reseller funds takes
+	// from the reseller its whole share of the credited list price (see
+	// Line.Discounts for what falls back to a reversal in proportion).
 	DiscountFunding []DiscountFunding `json:"discount_funding,omitempty"`
 	Root            Node              `json:"root"`
 }
