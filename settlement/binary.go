@@ -52,7 +52,7 @@ var ErrCorruptEntries = errors.New("settlement: corrupt entries")
 
 const (
 	binaryVersion  = 10 // of states: a blob of another version than 1 to 10 is refused
-	entriesVersion = 1 // of entries, whose form version 2 did not change (read as 1 or 2; 3 and 4 are refused)
+	entriesVersion = 1  // of entries, whose form version 2 did not change (read as 1 or 2; 3 and 4 are refused)
 	kindState      = 's'
 	kindEntries    = 'e'
 )

@@ -53,7 +53,7 @@ func (r *run) clawback(l *Line) error {
 		return lineErr(l.ID, lg.ctx.plan.ID, "", "", err)
 	}
 	credit = -credit
-	asSold := credit // the credit line's: a credit re-split as the sale was takes it whole (creditSplit)
+	asSold := credit       // the credit line's: a credit re-split as the sale was takes it whole (creditSplit)
 	var nettedIDs []LineID // the lines of another invoice the credit is netted on,
 	var nettedOwed []int64 // what they owe,
 	var netted int64       // and what of the credit comes off that
