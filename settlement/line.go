@@ -85,7 +85,9 @@ type Line struct {
 	// fee: an early-termination fee bills no catalog charge (its Charge is
 	// empty), and `line.kind != "early_termination"` keeps a node off it.
 	// It is the invoice line's, as the id is, so a line sent again is not
-	// compared by it (see State).
+	// compared by it (see State). On a credit, "proration_credit" says its
+	// Discounts list every discount it gives back, none when it lists none
+	// (see Discounts).
 	Kind string `json:"kind,omitempty"`
 	// Quantity is how many units the line bills (zero when not relevant):
 	// of a late-usage adjustment or a progressive bill, what it adds to
