@@ -30,6 +30,11 @@ type DecodeError struct {
 	Path    string // the offending key or value, such as offers[3].charges[1].id; "" at the top
 	Msg     string // what is wrong
 	Err     error  // the underlying error, if any
+
+	// input is the value a type's UnmarshalJSON was given, when the error
+	// is its own decoder's (Money's), so that DecodeJSON can tell where in
+	// the document the value is (see typeErrorPlace).
+	input []byte
 }
 
 func (e *DecodeError) Error() string {
@@ -317,6 +322,12 @@ func DecodeDocument(subject string, data []byte, v any) error {
 // library's values sees it; DecodeJSON types that too. Every failure is a
 // *DecodeError naming subject, the line and column, and the path where it
 // is known; a value's own error (a *ParseError of an amount, say) is its Err.
+// A value of the wrong JSON type is placed where it is written even inside a
+// value that decodes itself (a plan's node and share, a Money: a fixed share
+// written `amount: "2500.00"` is reported at root.children[0].share.amount,
+// where encoding/json's offset, counted from the share's own bytes, named
+// the plan's id); where two values spelled alike could be it, the error has
+// no place (Line 0, Path "") rather than a wrong one.
 func DecodeJSON(subject string, data []byte, v any) error {
 	if err := CheckJSON(subject, data); err != nil {
 		return err
@@ -332,12 +343,33 @@ func DecodeJSON(subject string, data []byte, v any) error {
 		switch {
 		case errors.As(err, &te):
 			// encoding/json's Field drops list indexes and its Offset is
-			// past the value: find the value that ends there.
-			at, path := valueBefore(data, te.Offset)
-			if path == "" {
-				path = te.Field
+			// past the value, counted from the bytes of the decoder that
+			// failed: find the value it names (see typeErrorPlace).
+			_, own := err.(*json.UnmarshalTypeError)
+			var input []byte // the bytes of the value whose decoder failed, when it says
+			for e := err; e != nil; e = errors.Unwrap(e) {
+				if d, ok := e.(*DecodeError); ok && d.input != nil {
+					input = d.input
+				}
 			}
-			return decodeError(subject, data, at, path, fmt.Sprintf("%s where %s belongs", te.Value, te.Type), err)
+			at, path, ok := typeErrorPlace(data, te, !own, input)
+			switch {
+			case !ok && own:
+				// As before: the value that ends at the offset.
+				if at, path = valueBefore(data, te.Offset); path == "" {
+					path = te.Field
+				}
+			case !ok:
+				// A wrapped error's offset is not the document's: no
+				// place rather than a wrong one.
+				at, path = -1, ""
+			}
+			want := te.Type.String()
+			if te.Type == reflect.TypeOf(moneyJSON{}) {
+				// Not the name of a type a host can see.
+				want = `money, an object such as {"amount": "12.30", "currency": "EUR"}`
+			}
+			return decodeError(subject, data, at, path, fmt.Sprintf("%s where %s belongs", te.Value, want), err)
 		case errors.As(err, &se):
 			return syntaxError(subject, data, se.Offset, err)
 		case strings.HasPrefix(err.Error(), "json: unknown field "):
@@ -427,6 +459,157 @@ func valueBefore(data []byte, offset int64) (int64, string) {
 			at, path = start, pathOf(w.stack)
 		}
 	}
+}
+
+// placedValue is one value of a document: where it starts and ends, its
+// JSON kind, its path, the object keys on the way to it (list indexes left
+// out, as encoding/json's UnmarshalTypeError.Field names it) and the value
+// it is in (-1 for the document itself).
+type placedValue struct {
+	start, end int64
+	kind       string
+	path       string
+	keys       []string
+	parent     int
+}
+
+// placedValues lists every value of a well-formed document in order.
+func placedValues(data []byte) []placedValue {
+	w := newWalker(data)
+	var vs []placedValue
+	var open []int
+	for {
+		start, tok, key, err := w.next()
+		if err != nil {
+			return vs
+		}
+		if key {
+			continue
+		}
+		parent := -1
+		if len(open) > 0 {
+			parent = open[len(open)-1]
+		}
+		switch tok {
+		case json.Delim('}'), json.Delim(']'):
+			vs[parent].end = w.dec.InputOffset()
+			open = open[:len(open)-1]
+		case json.Delim('{'), json.Delim('['):
+			outer := w.stack[:len(w.stack)-1]
+			kind := "object"
+			if tok == json.Delim('[') {
+				kind = "array"
+			}
+			vs = append(vs, placedValue{start: start, kind: kind, path: pathOf(outer), keys: keysOf(outer), parent: parent})
+			open = append(open, len(vs)-1)
+		default:
+			kind := "null"
+			switch tok.(type) {
+			case string:
+				kind = "string"
+			case json.Number:
+				kind = "number"
+			case bool:
+				kind = "bool"
+			}
+			vs = append(vs, placedValue{start: start, end: w.dec.InputOffset(), kind: kind, path: pathOf(w.stack), keys: keysOf(w.stack), parent: parent})
+		}
+	}
+}
+
+// keysOf returns the object keys of a scanner position, list indexes left
+// out.
+func keysOf(stack []frame) []string {
+	var keys []string
+	for _, f := range stack {
+		if f.object && f.key != "" {
+			keys = append(keys, f.key)
+		}
+	}
+	return keys
+}
+
+// typeErrorPlace returns where the value a *json.UnmarshalTypeError is
+// about starts, and its path. encoding/json counts the error's Offset from
+// the start of the bytes the failing decoder was given: the document, for
+// DecodeJSON's own decoder, but a value's own bytes when a type's
+// UnmarshalJSON decodes them with a decoder of its own (a plan's node and
+// share, Money), so taken from the document's start it named another value
+// (a plan's share amount written as a string was reported at the plan's id,
+// line 1). A value matches when it is of the kind the error names, it ends
+// (a scalar) or opens (an object or list) at the offset counted from its own
+// start or from an enclosing value's, and its keys are the error's Field:
+// the whole of them for an error encoding/json returned as it is (it
+// prefixes each decoder's fields), their end for one a value's
+// UnmarshalJSON wrapped (inner: Money in a *DecodeError, a plan's node with
+// its id), whose Field starts where that decoder did. Among several, an
+// error returned as it is is placed from the document's start first, then,
+// as a wrapped one, from the nearest base: the value itself, then each
+// enclosing value outwards. A wrapped error whose *DecodeError kept the bytes
+// its decoder was given (input: Money's does) is placed from a value spelled
+// so, where a string of the same length elsewhere matched as well. Ties go
+// to the first value for the document's own decoder (it stops at the first
+// error); a wrapped error that two values match equally (two amounts spelled
+// alike) has no place, rather than a wrong one: false, as when no value
+// matches.
+func typeErrorPlace(data []byte, te *json.UnmarshalTypeError, inner bool, input []byte) (int64, string, bool) {
+	kind, _, _ := strings.Cut(te.Value, " ")
+	var field []string
+	if te.Field != "" {
+		field = strings.Split(te.Field, ".")
+	}
+	vs := placedValues(data)
+	best, bestRank, tied := -1, 0, false
+	for i, v := range vs {
+		if v.kind != kind || !keysMatch(v.keys, field, inner) {
+			continue
+		}
+		at := v.end
+		if kind == "object" || kind == "array" {
+			at = v.start + 1
+		}
+		// Rank the bases: the document's start first for the document's
+		// own decoder, then the value itself and each enclosing value
+		// outwards, as decoders nest.
+		rank := 1
+		for b := i; b >= 0; b, rank = vs[b].parent, rank+1 {
+			if vs[b].start+te.Offset != at || (input != nil && !bytes.Equal(data[vs[b].start:vs[b].end], input)) {
+				continue
+			}
+			r := rank
+			if !inner && vs[b].parent < 0 {
+				r = 0
+			}
+			switch {
+			case best < 0 || r < bestRank:
+				best, bestRank, tied = i, r, false
+			case r == bestRank && i != best:
+				tied = true
+			}
+		}
+	}
+	if best < 0 || (tied && inner) {
+		return -1, "", false
+	}
+	return vs[best].start, vs[best].path, true
+}
+
+// keysMatch reports whether a value's keys are field (all of them), or end
+// with it when suffix is set; no field matches any keys.
+func keysMatch(keys, field []string, suffix bool) bool {
+	if len(field) == 0 {
+		return true
+	}
+	if len(keys) < len(field) || (!suffix && len(keys) != len(field)) {
+		return false
+	}
+	keys = keys[len(keys)-len(field):]
+	for i := range field {
+		if !strings.EqualFold(keys[i], field[i]) {
+			return false
+		}
+	}
+	return true
 }
 
 // keyOffset returns the offset of the first object key spelled name, or -1.

@@ -626,7 +626,7 @@ func (m *Money) UnmarshalJSON(b []byte) error {
 	dec := json.NewDecoder(bytes.NewReader(b))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&v); err != nil {
-		return &DecodeError{Subject: "money", Offset: -1, Msg: err.Error(), Err: err}
+		return &DecodeError{Subject: "money", Offset: -1, Msg: err.Error(), Err: err, input: bytes.Clone(b)}
 	}
 	text := string(v.Amount)
 	if len(text) > 0 && text[0] == '"' {
