@@ -599,7 +599,7 @@ func (g *gen) billedTaken(lines []Line, d *Discount, it *Item) map[int64]ensembl
 		g.reported[e] = true
 		g.ps.Add(g.itemPath(e.at), &UsageError{Line: e.line, Meter: e.meter, Period: e.pd, Due: e.due, Err: ErrBilledIncomplete,
 			Detail: "an earlier run billed the period's usage at " + fmtRFC(e.due) + ", and what its line took of fixed discount " + quote(string(d.ID)) +
-				" for the cycle from " + fmtRFC(c.Start) + " bounds what this run's lines of the cycle take: pass the period's usage line in Run.Billed"})
+				" for the cycle from " + fmtRFC(c.Start) + " bounds what this run's lines of the cycle take: pass the period's usage line in Run.Billed (a subscription no run has billed a line of yet is billed from the beginning, After zero)"})
 	}
 	return taken
 }

@@ -669,6 +669,9 @@ type Run struct {
 	// line of (a quarter's line in arrears beside monthly usage, late
 	// usage): what they took of the cycle's amount is read from them, and
 	// a run lacking one is a *UsageError wrapping ErrBilledIncomplete.
+	// Where earlier runs issued no line of the subscription at all (its
+	// first months' usage idle), there is nothing to pass: bill it from
+	// the beginning (After zero), as for a back-dated change.
 	Billed []Line `json:"billed,omitempty"`
 	// Rates are the exchange rates of the run: a bundle component's fixed
 	// cost in another currency than the bundle's is converted at the rate
