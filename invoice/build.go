@@ -164,6 +164,7 @@ func (b *Builder) build(run Run, subs []Subscription, billed *[]usage.Aggregate)
 		g.subscriptionTerm()
 		g.checkRestartAfterEnd()
 		g.commitment()
+		g.lateTrueUps()
 		g.prepaidLines()
 		if ps.Len() > 0 {
 			ps.Add(g.subPath(), g.mismatch())

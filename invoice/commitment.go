@@ -8,6 +8,7 @@ import (
 
 	"github.com/ensemble-commerce/ensemble"
 	"github.com/ensemble-commerce/ensemble/catalog"
+	"github.com/shopspring/decimal"
 )
 
 // CommitmentScope limits a minimum commitment (Commitment.Scope) to part of
@@ -288,4 +289,285 @@ func (g *gen) scopePin(sc *CommitmentScope, it *Item, sg *Segment) (catalog.Pin,
 		}
 	}
 	return catalog.Pin{}, false
+}
+
+// trueUpLine returns the true-up of amount for cycle c of the minimum
+// commitment min, over the piece [s, e) of it the subscription is in
+// service (from and to its fractions of c), dated e; act, stop and open
+// are the subscription's span (see span).
+func (g *gen) trueUpLine(c ensemble.Period, s, e time.Time, from, to ensemble.Ratio, min, amount ensemble.Money, scope *CommitmentScope, act, stop time.Time, open bool) Line {
+	l := Line{
+		ID:           trueUpID(g.s.ID, c),
+		Kind:         KindCommitmentTrueUp,
+		Subscription: g.s.ID,
+		Customer:     g.s.Customer.ID,
+		Date:         e,
+		Description:  "Minimum commitment true-up",
+		Cycle:        c,
+		Period:       ensemble.Period{Start: s, End: e},
+		Quantity:     decimal.NewFromInt(1),
+		Full:         min,
+		Currency:     g.cur,
+		Amount:       amount,
+		Discount:     ensemble.MoneyFromMinor(0, g.cur),
+		Refs:         []ensemble.Ref{{Kind: RefCommitment, ID: string(g.s.ID)}},
+	}
+	if scope != nil {
+		l.Description += " (" + scope.String() + ")"
+		l.CommitmentScope = g.s.Commitment.Scope.clone()
+	}
+	if p, ch, attr, ok := g.trueUpPin(scope, s, e); ok {
+		l.Pin, l.Charge = p, ch
+		l.Refs = append(append(l.Refs, p.Ref()), attr...)
+	} else if p, attr, ok := g.firstPin(act, stop.Add(1)); ok || open {
+		// Every item paused through the cycle: the first item's offer.
+		if !ok {
+			p, attr, _ = g.firstPin(act, g.limit)
+		}
+		l.Pin = p
+		l.Refs = append(append(l.Refs, p.Ref()), attr...)
+	}
+	if !from.IsZero() || !to.Equal(ratioOne) {
+		l.Proration = g.proration(min, from, to)
+	}
+	return l
+}
+
+// trueUpID is the ID of the true-up of cycle c of subscription s; an
+// adjustment of it is "<that>/<run instant>".
+func trueUpID(s SubscriptionID, c ensemble.Period) LineID {
+	return LineID(string(s) + "/commitment/" + fmtTime(c.Start))
+}
+
+// isTrueUpAdjustment reports whether true-up line l adjusts a cycle's
+// true-up an earlier run billed (see lateTrueUps).
+func isTrueUpAdjustment(l *Line) bool {
+	if l.Kind != KindCommitmentTrueUp {
+		return false
+	}
+	i := strings.LastIndex(string(l.ID), "/commitment/")
+	return i >= 0 && strings.Contains(string(l.ID[i+len("/commitment/"):]), "/")
+}
+
+// isLate reports whether l bills late usage of a period an earlier run
+// billed (Run.Late): a delta that counts toward the minimum commitment
+// of the cycle its usage line counts toward, as the usage line does.
+func isLate(l *Line) bool {
+	return l.Kind == KindUsageAdjustment && l.Usage != nil && l.Usage.Late != nil
+}
+
+// fixedDiscountIDs returns the IDs of s's fixed-amount discounts (its own
+// and its items'): a line earlier runs billed took them at the invoice,
+// after the minimum commitment counted it.
+func fixedDiscountIDs(s *Subscription) map[DiscountID]bool {
+	var out map[DiscountID]bool
+	add := func(ds []Discount) {
+		for k := range ds {
+			if !ds[k].Amount.IsZero() {
+				if out == nil {
+					out = map[DiscountID]bool{}
+				}
+				out[ds[k].ID] = true
+			}
+		}
+	}
+	add(s.Discounts)
+	for j := range s.Items {
+		add(s.Items[j].Discounts)
+	}
+	return out
+}
+
+// countedNet is what line l, as a run billed it, counted toward its
+// cycle's minimum commitment: its amount less its discounts but fixed
+// ones (taken after the commitment counted it), plus what was billed of
+// it progressively.
+func (g *gen) countedNet(l *Line, fixed map[DiscountID]bool) ensemble.Money {
+	net := l.Amount
+	for _, d := range l.Discounts {
+		if d.Percent.IsZero() && fixed[d.ID] {
+			continue
+		}
+		net = g.sub(net, d.Amount)
+	}
+	if l.Usage != nil && !l.Usage.BilledNet.IsZero() {
+		net = g.add(net, l.Usage.BilledNet)
+	}
+	return net
+}
+
+// billedSpend returns what the lines of Run.Billed whose service starts in
+// cycle c count toward its minimum commitment (of scope, nil: the whole
+// subscription): only the late usage adjustments when lateOnly, the other
+// lines of the cycle being recomputed by the run. A line a reversal in
+// Run.Billed reverses does not count (the line billed anew for it does).
+func (g *gen) billedSpend(c ensemble.Period, scope *CommitmentScope, fixed map[DiscountID]bool, lateOnly bool) ensemble.Money {
+	spent := ensemble.MoneyFromMinor(0, g.cur)
+	var reversed map[LineID]bool
+	for _, l := range g.billedSub {
+		if l.Kind == KindReversal {
+			if reversed == nil {
+				reversed = map[LineID]bool{}
+			}
+			reversed[l.Credits] = true
+		}
+	}
+	for _, l := range g.billedSub {
+		if !c.Contains(l.Period.Start) || reversed[l.ID] || (scope != nil && !scope.counts(l)) {
+			continue
+		}
+		if isLate(l) || (!lateOnly && countsTowardMinimum(l.Kind)) {
+			spent = g.add(spent, g.countedNet(l, fixed))
+		}
+	}
+	return spent
+}
+
+// lateTrueUps recomputes the true-up of every cycle of the minimum
+// commitment whose true-up fell due by Run.After (an earlier run billed
+// it, or found the minimum met) and whose spend the run changes: late
+// usage of a period counting toward the cycle (Run.Late; a correction
+// lowers it). The cycle's spend known before the run is what the lines of
+// Run.Billed whose service starts in it count (late adjustments
+// included), its true-up billed the sum of its true-up lines there; the
+// run bills the difference between the true-up the cycle owes with the
+// run's late usage and the one billed, dated at the run: a credit of the
+// excess (crediting the true-up, Line.Credits) or the true-up a
+// correction makes owed. Run.Billed must hold the cycle's lines: with
+// none of them, or with a true-up that is not what its lines leave short
+// (a line or a true-up missing), the run fails with a *UsageError
+// wrapping ErrBilledIncomplete rather than guess.
+func (g *gen) lateTrueUps() {
+	cm := g.s.Commitment
+	if cm == nil || cm.Minimum.IsZero() {
+		return
+	}
+	var scope *CommitmentScope
+	if !cm.Scope.IsZero() {
+		scope = &cm.Scope
+	}
+	act, stop, open := g.span()
+	type cycleLate struct {
+		c     ensemble.Period
+		s, e  time.Time
+		delta ensemble.Money
+		lines []int
+	}
+	var cs []*cycleLate
+	for i := range g.lines {
+		l := &g.lines[i]
+		if !isLate(l) || (scope != nil && !scope.counts(l)) {
+			continue
+		}
+		c, _, err := g.cad.PeriodAt(g.s.Anchor, l.Period.Start, g.loc)
+		if err != nil {
+			g.ps.Add(g.subPath()+".commitment", err)
+			return
+		}
+		c = ensemble.Period{Start: c.Start.UTC(), End: c.End.UTC()}
+		s, e := c.Start, c.End
+		if act.After(s) {
+			s = act
+		}
+		if !open && stop.Before(e) {
+			e = stop
+		}
+		if !s.Before(e) || e.After(g.run.After) {
+			continue // the run's true-up of the cycle counts it (commitment)
+		}
+		k := slices.IndexFunc(cs, func(x *cycleLate) bool { return x.c.Start.Equal(c.Start) })
+		if k < 0 {
+			cs = append(cs, &cycleLate{c: c, s: s, e: e, delta: ensemble.MoneyFromMinor(0, g.cur)})
+			k = len(cs) - 1
+		}
+		cs[k].delta = g.add(cs[k].delta, g.sub(l.Amount, l.Discount))
+		cs[k].lines = append(cs[k].lines, i)
+	}
+	slices.SortFunc(cs, func(a, b *cycleLate) int { return a.c.Start.Compare(b.c.Start) })
+	min := ensemble.MoneyFromDecimal(cm.Minimum, g.cur)
+	fixed := fixedDiscountIDs(g.s)
+	zero := ensemble.MoneyFromMinor(0, g.cur)
+	for _, cl := range cs {
+		from, ok1 := g.frac(cl.c, cl.s)
+		to, ok2 := g.frac(cl.c, cl.e)
+		if !ok1 || !ok2 {
+			return
+		}
+		owed := g.cum(min, from, to)
+		id := trueUpID(g.s.ID, cl.c)
+		var orig *Line
+		has := false
+		billedTrueUp := zero
+		for _, l := range g.billedSub {
+			switch {
+			case l.Kind == KindCommitmentTrueUp && l.Cycle.Start.Equal(cl.c.Start):
+				billedTrueUp = g.add(billedTrueUp, l.Amount)
+				if l.ID == id {
+					orig = l
+				}
+				has = true
+			case cl.c.Contains(l.Period.Start) && (countsTowardMinimum(l.Kind) || isLate(l)):
+				has = true
+			}
+		}
+		spent := g.billedSpend(cl.c, scope, fixed, false)
+		first := &g.lines[cl.lines[0]]
+		fail := func(detail string) {
+			it := g.s.Items[slices.IndexFunc(g.s.Items, func(it Item) bool { return it.ID == first.Item })]
+			g.ps.Add(g.subPath()+".commitment", &UsageError{Line: usageRef(g.s, &it), Meter: first.Usage.Meter, Period: first.Usage.Period,
+				Due: cl.e, Err: ErrBilledIncomplete, Detail: detail})
+		}
+		if !has {
+			fail(fmt.Sprintf("its late usage changes what the minimum commitment's cycle %s counts, whose true-up fell due at %s, and Run.Billed holds no line of the cycle: pass every line earlier runs issued for the cycle (its true-up %q and the lines starting in it, with their late adjustments and reversals)",
+				cl.c, fmtRFC(cl.e), id))
+			continue
+		}
+		short := g.sub(owed, spent)
+		if short.IsNegative() {
+			short = zero
+		}
+		if g.cmp(short, billedTrueUp) != 0 {
+			fail(fmt.Sprintf("the lines of Run.Billed starting in the minimum commitment's cycle %s count %s toward its %s, which leaves %s of true-up owed, but its true-up lines there bill %s: pass every line earlier runs issued for the cycle (its true-up %q and the lines starting in it, with their late adjustments and reversals)",
+				cl.c, spent, owed, short, billedTrueUp, id))
+			continue
+		}
+		now := g.add(spent, cl.delta)
+		want := g.sub(owed, now)
+		if want.IsNegative() {
+			want = zero
+		}
+		diff := g.sub(want, billedTrueUp)
+		if diff.IsZero() {
+			continue
+		}
+		l := g.trueUpLine(cl.c, cl.s, cl.e, from, to, min, diff, scope, act, stop, open)
+		if orig != nil { // as the true-up it adjusts was attributed
+			l.Pin, l.Charge = orig.Pin, orig.Charge
+			l.Refs = append(slices.Clone(orig.Refs), ensemble.Ref{Kind: RefLine, ID: string(orig.ID)})
+			if diff.IsNegative() {
+				l.Credits = orig.ID
+			}
+		}
+		l.ID = LineID(string(id) + "/" + fmtTime(g.run.At))
+		l.Date = g.run.At
+		what := "late usage"
+		if cl.delta.IsNegative() {
+			what = "a usage correction"
+		}
+		l.Description = fmt.Sprintf("Minimum commitment true-up adjustment (%s): the cycle's lines now net %s (%s before), %s of true-up billed, %s owed",
+			what, now, spent, billedTrueUp, want)
+		if scope != nil {
+			l.Description += " (" + scope.String() + ")"
+		}
+		for _, i := range cl.lines {
+			ll := &g.lines[i]
+			l.Refs = append(l.Refs, ensemble.Ref{Kind: RefLine, ID: string(ll.ID)}, ll.Usage.Ref)
+			if ll.Usage.Late != nil {
+				l.Refs = append(l.Refs, *ll.Usage.Late)
+			}
+		}
+		slices.SortFunc(l.Refs, ensemble.Ref.Compare)
+		l.Refs = slices.Compact(l.Refs)
+		*g.next() = l
+	}
 }

@@ -118,6 +118,9 @@ func Explain(l Line) string {
 		spent := x.Sub(owed, l.Amount)
 		if err := x.Err(); err != nil {
 			fmt.Fprintf(&b, "  minimum commitment %s per cycle %s: %v\n", l.Full, span(l.Cycle), err)
+		} else if isTrueUpAdjustment(&l) {
+			fmt.Fprintf(&b, "  minimum commitment %s per cycle %s: %s owed for %s; adjusts the true-up earlier runs billed by %s, as the description says\n",
+				l.Full, span(l.Cycle), owed, span(l.Period), l.Amount)
 		} else {
 			counted := "the lines starting in it"
 			if l.CommitmentScope != nil {

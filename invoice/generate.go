@@ -1841,14 +1841,17 @@ func (g *gen) commitment() {
 	}
 	order := make([]int, 0, len(g.lines))
 	for i := range g.lines {
-		if countsTowardMinimum(g.lines[i].Kind) && (scope == nil || scope.counts(&g.lines[i])) {
+		if (countsTowardMinimum(g.lines[i].Kind) || isLate(&g.lines[i])) && (scope == nil || scope.counts(&g.lines[i])) {
 			order = append(order, i)
 		}
 	}
+	fixed := fixedDiscountIDs(g.s)
 	slices.SortFunc(order, func(a, b int) int { return g.lines[a].Period.Start.Compare(g.lines[b].Period.Start) })
 	next := 0
 	err := cycles(g.cad, g.s.Anchor, start, end, g.loc, func(c ensemble.Period) bool {
-		spent := ensemble.MoneyFromMinor(0, g.cur)
+		// Late usage earlier runs billed of the cycle counts too (this
+		// run's is among the lines).
+		spent := g.billedSpend(c, scope, fixed, true)
 		for next < len(order) && g.lines[order[next]].Period.Start.Before(c.Start) {
 			next++
 		}
@@ -1880,40 +1883,7 @@ func (g *gen) commitment() {
 		if !short.IsPositive() {
 			return true
 		}
-		l := Line{
-			ID:           LineID(string(g.s.ID) + "/commitment/" + fmtTime(c.Start)),
-			Kind:         KindCommitmentTrueUp,
-			Subscription: g.s.ID,
-			Customer:     g.s.Customer.ID,
-			Date:         e,
-			Description:  "Minimum commitment true-up",
-			Cycle:        c,
-			Period:       ensemble.Period{Start: s, End: e},
-			Quantity:     decimal.NewFromInt(1),
-			Full:         min,
-			Currency:     g.cur,
-			Amount:       short,
-			Discount:     ensemble.MoneyFromMinor(0, g.cur),
-			Refs:         []ensemble.Ref{{Kind: RefCommitment, ID: string(g.s.ID)}},
-		}
-		if scope != nil {
-			l.Description += " (" + scope.String() + ")"
-			l.CommitmentScope = cm.Scope.clone()
-		}
-		if p, ch, attr, ok := g.trueUpPin(scope, s, e); ok {
-			l.Pin, l.Charge = p, ch
-			l.Refs = append(append(l.Refs, p.Ref()), attr...)
-		} else if p, attr, ok := g.firstPin(act, stop.Add(1)); ok || open {
-			// Every item paused through the cycle: the first item's offer.
-			if !ok {
-				p, attr, _ = g.firstPin(act, g.limit)
-			}
-			l.Pin = p
-			l.Refs = append(append(l.Refs, p.Ref()), attr...)
-		}
-		if !from.IsZero() || !to.Equal(ratioOne) {
-			l.Proration = g.proration(min, from, to)
-		}
+		l := g.trueUpLine(c, s, e, from, to, min, short, scope, act, stop, open)
 		*g.next() = l
 		return true
 	})

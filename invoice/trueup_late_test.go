@@ -1,0 +1,104 @@
+package invoice_test
+
+import (
+	"errors"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/ensemble-commerce/ensemble"
+	"github.com/ensemble-commerce/ensemble/catalog"
+	"github.com/ensemble-commerce/ensemble/invoice"
+	"github.com/ensemble-commerce/ensemble/usage"
+)
+
+// lateHours is hours of March's engineering that arrived after March was
+// billed with billed hours.
+func lateHours(billed, late string) invoice.LateUsage {
+	b := hoursIn(date(2026, 3, 1), billed)
+	l := hoursIn(date(2026, 3, 1), late)
+	l.Digest = usage.DigestOf(usage.RecordID("late " + late))
+	return invoice.LateUsage{Billed: b, Late: l}
+}
+
+// marchSum is what the lines of the invoices bill for March's engineering
+// (usage, late usage and true-ups of the cycle starting March 1).
+func marchSum(t *testing.T, invs ...invoice.Invoice) ensemble.Money {
+	t.Helper()
+	sum := ensemble.MoneyFromMinor(0, gbp)
+	for _, inv := range invs {
+		for _, l := range inv.Lines {
+			if l.Pin.Offer == "engineering" && l.Cycle.Start.Equal(date(2026, 3, 1)) {
+				var err error
+				sum, err = sum.Add(l.Amount)
+				require.NoError(t, err)
+			}
+		}
+	}
+	return sum
+}
+
+// TestLateUsageRecomputesTrueUp is the trial's case: a GBP 500.00 monthly
+// minimum on engineering, March billed with 5 hours (475.00) and a 25.00
+// true-up; one more hour (95.00) of March arrives late. The run billing it
+// credits the 25.00 true-up the cycle no longer owes, so March comes to
+// max(570.00, 500.00) = 570.00, where the runs billed 595.00. A usage
+// correction lowering March to 4 hours (380.00) bills the 95.00 more of
+// true-up it now owes (500.00 in all).
+func TestLateUsageRecomputesTrueUp(t *testing.T) {
+	b := scopeBuilder(t)
+	s := trialSub(&invoice.CommitmentScope{Offers: []catalog.OfferID{"engineering"}})
+	first := build1(t, b, invoice.Run{At: date(2026, 3, 1)}, s)
+	march := build1(t, b, invoice.Run{After: date(2026, 3, 1), At: date(2026, 4, 1), Usage: []usage.Aggregate{hoursIn(date(2026, 3, 1), "5")}}, s)
+	require.Equal(t, "25.00", trueUp(march).Amount.AmountString())
+	billed := append(append([]invoice.Line(nil), first.Lines...), march.Lines...)
+
+	april := build1(t, b, invoice.Run{After: date(2026, 4, 1), At: date(2026, 5, 1), Usage: []usage.Aggregate{hoursIn(date(2026, 4, 1), "6")},
+		Late: []invoice.LateUsage{lateHours("5", "1")}, Billed: billed}, s)
+	require.Equal(t, "570.00", marchSum(t, march, april).AmountString(), "max(570.00, 500.00)")
+	adj := trueUp(april)
+	require.NotNil(t, adj)
+	require.Equal(t, "-25.00", adj.Amount.AmountString())
+	require.Equal(t, trueUp(march).ID, adj.Credits)
+	require.True(t, adj.Date.Equal(date(2026, 5, 1)))
+	require.True(t, adj.Cycle.Start.Equal(date(2026, 3, 1)))
+	require.Equal(t, "engineering hours", string(adj.Pin.Offer)+" "+string(adj.Charge))
+	require.Contains(t, invoice.Explain(*adj), "GBP 570.00")
+
+	// A correction taking an hour back bills the true-up March now owes.
+	corr := lateHours("5", "-1")
+	april2 := build1(t, b, invoice.Run{After: date(2026, 4, 1), At: date(2026, 5, 1), Usage: []usage.Aggregate{hoursIn(date(2026, 4, 1), "6")},
+		Late: []invoice.LateUsage{corr}, Billed: billed}, s)
+	require.Equal(t, "500.00", marchSum(t, march, april2).AmountString())
+	require.Equal(t, "95.00", trueUp(april2).Amount.AmountString())
+
+	// Both, in two runs: +1 hour, then -2 (4 hours in all: 380.00).
+	billed2 := append(append([]invoice.Line(nil), billed...), april.Lines...)
+	both := lateHours("6", "-2")
+	both.Billed.Records = 2
+	may := build1(t, b, invoice.Run{After: date(2026, 5, 1), At: date(2026, 6, 1), Usage: []usage.Aggregate{hoursIn(date(2026, 5, 1), "6")},
+		Late: []invoice.LateUsage{both}, Billed: billed2}, s)
+	require.Equal(t, "500.00", marchSum(t, march, april, may).AmountString())
+
+	// Without what earlier runs billed, the run cannot tell what March's
+	// true-up was: a typed error, never a guess.
+	_, err := b.Build(invoice.Run{After: date(2026, 4, 1), At: date(2026, 5, 1), Usage: []usage.Aggregate{hoursIn(date(2026, 4, 1), "6")},
+		Late: []invoice.LateUsage{lateHours("5", "1")}}, []invoice.Subscription{s})
+	require.True(t, errors.Is(err, invoice.ErrBilledIncomplete), "%v", err)
+	// Nor without the true-up line itself.
+	noTrueUp := append(append([]invoice.Line(nil), first.Lines...), march.Lines...)
+	noTrueUp = deleteKind(noTrueUp, invoice.KindCommitmentTrueUp)
+	_, err = b.Build(invoice.Run{After: date(2026, 4, 1), At: date(2026, 5, 1), Usage: []usage.Aggregate{hoursIn(date(2026, 4, 1), "6")},
+		Late: []invoice.LateUsage{lateHours("5", "1")}, Billed: noTrueUp}, []invoice.Subscription{s})
+	require.True(t, errors.Is(err, invoice.ErrBilledIncomplete), "%v", err)
+}
+
+func deleteKind(ls []invoice.Line, k invoice.LineKind) []invoice.Line {
+	out := ls[:0]
+	for _, l := range ls {
+		if l.Kind != k {
+			out = append(out, l)
+		}
+	}
+	return out
+}
