@@ -26,7 +26,11 @@ import (
 // over every record bills. Graduated, volume and minimum-spend prices,
 // every aggregation but count_unique, partner discounts, both rating
 // roundings, an item that may end mid-period and may change offer
-// mid-period (billed per piece) are drawn; the customer is
+// mid-period (billed per piece) are drawn, and corrections (negative
+// records taking back part of one, delivered with it or later) and a
+// monthly minimum commitment, of the whole subscription or of one item,
+// whose true-ups the late usage recomputes (each run given what the
+// earlier ones issued, Run.Billed); the customer is
 // tax exempt, since tax rounded per line is not additive over deltas.
 func TestPropertyDeliveriesBillAsOneRun(t *testing.T) {
 	rapid.Check(t, func(t *rapid.T) {
@@ -59,9 +63,18 @@ func TestPropertyDeliveriesBillAsOneRun(t *testing.T) {
 		}
 		ev := invoice.Item{ID: "ev", Segments: []invoice.Segment{{Start: start, Pin: pin("events", 1), Quantity: dec("1")}}}
 		s := invoice.Subscription{ID: "s", Customer: invoice.Customer{ID: "c", TaxExempt: true}, Currency: eur, Anchor: start, Items: []invoice.Item{api, ev}}
+		if rapid.Bool().Draw(t, "commitment") {
+			// A monthly minimum, of the whole subscription or of one item:
+			// late usage (and corrections) lands in cycles whose true-up
+			// an earlier run billed.
+			s.Commitment = &invoice.Commitment{Minimum: decimal.New(rapid.Int64Range(1, 40000).Draw(t, "minimum_cents"), -2)}
+			if it := rapid.SampledFrom([]invoice.ItemID{"", "api", "ev"}).Draw(t, "scope"); it != "" {
+				s.Commitment.Scope = invoice.CommitmentScope{Items: []invoice.ItemID{it}}
+			}
+		}
 		subs := []invoice.Subscription{s}
 		meters := []usage.Meter{
-			{ID: "api_calls", Aggregation: usage.Sum},
+			{ID: "api_calls", Aggregation: usage.Sum, AllowNegative: true},
 			{ID: "events", Aggregation: rapid.SampledFrom([]usage.Aggregation{usage.Sum, usage.Max, usage.Count, usage.Latest}).Draw(t, "events_aggregation")},
 		}
 
@@ -89,6 +102,17 @@ func TestPropertyDeliveriesBillAsOneRun(t *testing.T) {
 				j := rapid.IntRange(k, len(runs)-1).Draw(t, "delivered_again")
 				deliveries[j] = append(deliveries[j], r)
 			}
+			if r.Meter == "api_calls" && r.Quantity.IsPositive() && rapid.IntRange(0, 3).Draw(t, "corrected") == 0 {
+				// A correction taking back part of the record, delivered
+				// with it or later: the period's usage never goes below
+				// zero.
+				c := r
+				c.ID += "-correction"
+				c.Quantity = r.Quantity.Mul(decimal.New(-int64(rapid.IntRange(1, 10).Draw(t, "corrected_tenths")), -1))
+				j := rapid.IntRange(k, len(runs)-1).Draw(t, "corrected_in")
+				deliveries[j] = append(deliveries[j], c)
+				all = append(all, c)
+			}
 		}
 
 		// The runs, as a host makes them.
@@ -96,6 +120,7 @@ func TestPropertyDeliveriesBillAsOneRun(t *testing.T) {
 		var billed []usage.Aggregate
 		var after time.Time
 		var got []invoice.Invoice
+		var issued []invoice.Line // what the runs issued: Run.Billed
 		for k, at := range runs {
 			lines, err := b.UsageLines(at, subs...)
 			require.NoError(t, err)
@@ -105,10 +130,13 @@ func TestPropertyDeliveriesBillAsOneRun(t *testing.T) {
 			require.NoError(t, rep.Err())
 			late, err := invoice.LateUsageFrom(rep.Adjustments, billed)
 			require.NoError(t, err)
-			run := invoice.Run{After: after, At: at, Usage: rep.Aggregates, Late: late}
+			run := invoice.Run{After: after, At: at, Usage: rep.Aggregates, Late: late, Billed: issued}
 			invs, err := b.Build(run, subs)
 			require.NoError(t, err)
 			got = append(got, invs...)
+			for _, inv := range invs {
+				issued = append(issued, inv.Lines...)
+			}
 			done, err := b.BilledUsage(run, subs, meters)
 			require.NoError(t, err)
 			billed = append(billed, done...)
