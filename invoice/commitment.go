@@ -349,13 +349,6 @@ func isTrueUpAdjustment(l *Line) bool {
 	return i >= 0 && strings.Contains(string(l.ID[i+len("/commitment/"):]), "/")
 }
 
-// isLate reports whether l bills late usage of a period an earlier run
-// billed (Run.Late): a delta that counts toward the minimum commitment
-// of the cycle its usage line counts toward, as the usage line does.
-func isLate(l *Line) bool {
-	return l.Kind == KindUsageAdjustment && l.Usage != nil && l.Usage.Late != nil
-}
-
 // fixedDiscountIDs returns the IDs of s's fixed-amount discounts (its own
 // and its items'): a line earlier runs billed took them at the invoice,
 // after the minimum commitment counted it.
@@ -398,10 +391,10 @@ func (g *gen) countedNet(l *Line, fixed map[DiscountID]bool) ensemble.Money {
 
 // billedSpend returns what the lines of Run.Billed whose service starts in
 // cycle c count toward its minimum commitment (of scope, nil: the whole
-// subscription): only the late usage adjustments when lateOnly, the other
+// subscription): only the usage adjustments when adjustOnly, the other
 // lines of the cycle being recomputed by the run. A line a reversal in
 // Run.Billed reverses does not count (the line billed anew for it does).
-func (g *gen) billedSpend(c ensemble.Period, scope *CommitmentScope, fixed map[DiscountID]bool, lateOnly bool) ensemble.Money {
+func (g *gen) billedSpend(c ensemble.Period, scope *CommitmentScope, fixed map[DiscountID]bool, adjustOnly bool) ensemble.Money {
 	spent := ensemble.MoneyFromMinor(0, g.cur)
 	var reversed map[LineID]bool
 	for _, l := range g.billedSub {
@@ -416,7 +409,7 @@ func (g *gen) billedSpend(c ensemble.Period, scope *CommitmentScope, fixed map[D
 		if !c.Contains(l.Period.Start) || reversed[l.ID] || (scope != nil && !scope.counts(l)) {
 			continue
 		}
-		if isLate(l) || (!lateOnly && countsTowardMinimum(l.Kind)) {
+		if l.Kind == KindUsageAdjustment || (!adjustOnly && countsTowardMinimum(l.Kind)) {
 			spent = g.add(spent, g.countedNet(l, fixed))
 		}
 	}
@@ -456,7 +449,7 @@ func (g *gen) lateTrueUps() {
 	var cs []*cycleLate
 	for i := range g.lines {
 		l := &g.lines[i]
-		if !isLate(l) || (scope != nil && !scope.counts(l)) {
+		if l.Kind != KindUsageAdjustment || (scope != nil && !scope.counts(l)) {
 			continue
 		}
 		c, _, err := g.cad.PeriodAt(g.s.Anchor, l.Period.Start, g.loc)
@@ -506,7 +499,7 @@ func (g *gen) lateTrueUps() {
 					orig = l
 				}
 				has = true
-			case cl.c.Contains(l.Period.Start) && (countsTowardMinimum(l.Kind) || isLate(l)):
+			case cl.c.Contains(l.Period.Start) && countsTowardMinimum(l.Kind):
 				has = true
 			}
 		}
@@ -553,6 +546,9 @@ func (g *gen) lateTrueUps() {
 		what := "late usage"
 		if cl.delta.IsNegative() {
 			what = "a usage correction"
+		}
+		if slices.ContainsFunc(cl.lines, func(i int) bool { return g.lines[i].Usage.Late == nil }) {
+			what = "usage adjusted" // a stretch's share of the spend bounds, caught up
 		}
 		l.Description = fmt.Sprintf("Minimum commitment true-up adjustment (%s): the cycle's lines now net %s (%s before), %s of true-up billed, %s owed",
 			what, now, spent, billedTrueUp, want)

@@ -1841,7 +1841,7 @@ func (g *gen) commitment() {
 	}
 	order := make([]int, 0, len(g.lines))
 	for i := range g.lines {
-		if (countsTowardMinimum(g.lines[i].Kind) || isLate(&g.lines[i])) && (scope == nil || scope.counts(&g.lines[i])) {
+		if countsTowardMinimum(g.lines[i].Kind) && (scope == nil || scope.counts(&g.lines[i])) {
 			order = append(order, i)
 		}
 	}
@@ -1849,8 +1849,8 @@ func (g *gen) commitment() {
 	slices.SortFunc(order, func(a, b int) int { return g.lines[a].Period.Start.Compare(g.lines[b].Period.Start) })
 	next := 0
 	err := cycles(g.cad, g.s.Anchor, start, end, g.loc, func(c ensemble.Period) bool {
-		// Late usage earlier runs billed of the cycle counts too (this
-		// run's is among the lines).
+		// The usage adjustments earlier runs billed of the cycle count
+		// too (this run's are among the lines).
 		spent := g.billedSpend(c, scope, fixed, true)
 		for next < len(order) && g.lines[order[next]].Period.Start.Before(c.Start) {
 			next++
@@ -1918,13 +1918,15 @@ func (g *gen) span() (act, stop time.Time, open bool) {
 
 // countsTowardMinimum reports whether lines of kind k count toward the
 // minimum commitment (see Commitment): what is charged for service, covered
-// by a prepaid commitment or not. A prepaid commitment's purchase and
-// breakage do not (the consumption they pay for counts, once), nor do late
-// adjustments and early-termination fees; progressive bills count through
-// their period's final usage line.
+// by a prepaid commitment or not, usage adjustments included (late usage
+// and corrections, Run.Late, and a stretch's share of the spend bounds
+// after a restart, spendTopUps: the period's usage lines add up to what
+// its usage costs). A prepaid commitment's purchase and breakage do not
+// (the consumption they pay for counts, once), nor do early-termination
+// fees; progressive bills count through their period's final usage line.
 func countsTowardMinimum(k LineKind) bool {
 	switch k {
-	case KindUsageAdjustment, KindEarlyTermination, KindProgressiveUsage, KindPrepayment, KindPrepaidBreakage, KindCommitmentTrueUp, KindCreditNote, KindReversal:
+	case KindEarlyTermination, KindProgressiveUsage, KindPrepayment, KindPrepaidBreakage, KindCommitmentTrueUp, KindCreditNote, KindReversal:
 		return false
 	}
 	return true

@@ -129,9 +129,11 @@ func (g *gen) spendTopUp(it *Item, ch *chargeInfo, u usage.Aggregate, pd ensembl
 // spendTopUpUsage returns the usage of period pd as billed before the
 // run's late usage, which a stretch's share is rated with: the aggregate
 // of pd in the run (its usage line billed now, from Run.Usage or
-// Run.Progressive, or given for a minimum commitment), the billed side of its late usage (Run.Late), zero when
+// Run.Progressive), the billed side of its late usage (Run.Late), zero when
 // its usage line is billed idle in the run, else what the usage line and
-// late adjustments of pd in Run.Billed billed last (the most records).
+// late adjustments of pd in Run.Billed billed last (the most records), or
+// the aggregate given for a minimum commitment (Run.Usage, as its usage
+// line billed it) when Run.Billed holds no more records.
 // With none of these, it records a *UsageError wrapping
 // ErrBilledIncomplete and reports false, unless Run.Billed holds lines of
 // the subscription and zero usage rated at share base rounds to nothing
@@ -142,9 +144,16 @@ func (g *gen) spendTopUpUsage(it *Item, segs []Segment, ch *chargeInfo, aggs []u
 			return *b, true
 		}
 	}
+	// An aggregate given for a minimum commitment only (its usage line
+	// billed earlier) is the usage as that line billed it: late usage
+	// billed since, in Run.Billed, holds more records.
+	var context *usage.Aggregate
 	for k := range aggs {
 		if aggs[k].Meter == m && aggs[k].Period.Start.Equal(pd.Start) {
-			return aggs[k], true
+			if g.due(firstEnd) {
+				return aggs[k], true
+			}
+			context = &aggs[k]
 		}
 	}
 	for k := range progs {
@@ -153,7 +162,7 @@ func (g *gen) spendTopUpUsage(it *Item, segs []Segment, ch *chargeInfo, aggs []u
 		}
 	}
 	idle := usage.Aggregate{Line: usageRef(g.s, it), Meter: m, Period: pd}
-	if g.due(firstEnd) || g.usageCaughtUp(it, segs, ch, pd, firstEnd) {
+	if context == nil && (g.due(firstEnd) || g.usageCaughtUp(it, segs, ch, pd, firstEnd)) {
 		return idle, true
 	}
 	usageID := g.lineID(it, pd.Start, ch, KindUsage, time.Time{})
@@ -166,6 +175,9 @@ func (g *gen) spendTopUpUsage(it *Item, segs []Segment, ch *chargeInfo, aggs []u
 		if found == nil || l.Usage.Records > found.Usage.Records {
 			found = l
 		}
+	}
+	if context != nil && (found == nil || found.Usage.Records <= context.Records) {
+		return *context, true
 	}
 	if found != nil {
 		idle.Value, idle.Records, idle.Digest = found.Quantity, found.Usage.Records, found.Usage.Digest
