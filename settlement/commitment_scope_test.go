@@ -86,3 +86,79 @@ offers:
   {id: engineers, party: "partner:sub-utrecht", condition: engineering-hours, share: "30%"}, {id: platform, party: platform, share: remaining}]}}
 `, loadNetwork(t), "id: engineering-hours\nversion: 1\nkind: condition\nenv_version: 1\nexpression: 'offer.charge == \"hours\"'\n")))
 }
+
+// TestLateUsageTrueUpCreditClawsBack: March's 25.00 true-up of the
+// engineering minimum (500.00), paid 30% to the engineers' firm (7.50),
+// then one more hour of March (95.00) arrives late: the run billing it
+// credits the true-up the cycle no longer owes (-25.00, crediting it), and
+// settlement claws back the 7.50 as it paid it, while the late hour pays
+// 28.50. The engineers get 30% of 570.00 for March, 171.00, where they got
+// 178.50 of the 595.00 the customer paid. A correction taking 1 hour back
+// instead bills 95.00 more true-up, a sale paid as the true-up (28.50).
+func TestLateUsageTrueUpCreditClawsBack(t *testing.T) {
+	d := func(m time.Month) time.Time { return time.Date(2026, m, 1, 0, 0, 0, 0, time.UTC) }
+	cat, err := catalog.LoadYAML([]byte(`
+offers:
+  - {id: engineering, version: 1, name: Engineering, currency: GBP, effective_from: 2020-01-01T00:00:00Z,
+     charges: [{id: hours, name: Engineering hours, type: usage, meter: hours, price: {model: per_unit, amount: "95.00"}}]}
+`))
+	require.NoError(t, err)
+	b, err := invoice.NewBuilder(cat, invoice.Options{})
+	require.NoError(t, err)
+	sub := invoice.Subscription{ID: "acme", Customer: invoice.Customer{ID: "acme-ltd"}, Currency: ensemble.MustCurrency("GBP"), Anchor: d(3),
+		Items: []invoice.Item{
+			{ID: "engineering", Segments: []invoice.Segment{{Start: d(3), Pin: catalog.Pin{Offer: "engineering", Version: 1}, Quantity: decimal.NewFromInt(1)}}},
+		},
+		Commitment: &invoice.Commitment{Minimum: decimal.NewFromInt(500)}}
+	hours := func(v int64, digest string) usage.Aggregate {
+		return usage.Aggregate{Line: "acme/engineering", Meter: "hours", Aggregation: usage.Sum, Period: ensemble.Period{Start: d(3), End: d(4)},
+			Value: decimal.NewFromInt(v), Records: 1, Digest: usage.DigestOf(usage.RecordID(digest))}
+	}
+	march, err := b.Build(invoice.Run{After: d(3), At: d(4), Usage: []usage.Aggregate{hours(5, "march")}}, []invoice.Subscription{sub})
+	require.NoError(t, err)
+	o := order.Order{ID: "acme", Customer: order.Customer{ID: "acme-ltd", Country: "GB"}, Route: partner.Route{Kind: partner.RouteDirect}}
+	s := planSettler(t, `
+- {id: eng, version: 1, offers: [engineering], root: {id: root, children: [
+    {id: engineers, party: "partner:sub-utrecht", share: "30%"}, {id: platform, party: platform, share: remaining}]}}
+`, loadNetwork(t))
+	engineers := func(res settlement.Result) map[string]string {
+		paid := map[string]string{}
+		for _, e := range res.Entries {
+			if e.Party == "sub-utrecht" {
+				paid[string(e.Line)] = e.Amount.AmountString()
+			}
+		}
+		return paid
+	}
+	lines, err := settlement.FromInvoice(march[0].Lines, o)
+	require.NoError(t, err)
+	first, err := s.Settle(ctx, settlement.State{}, lines)
+	require.NoError(t, err)
+	require.Equal(t, map[string]string{"acme/commitment/20260301T000000Z": "7.50", "acme/engineering/20260301T000000Z/engineering/hours/usage": "142.50"}, engineers(first))
+
+	for _, c := range []struct {
+		late int64
+		want map[string]string
+	}{
+		{1, map[string]string{"acme/commitment/20260301T000000Z/20260501T000000Z": "-7.50"}},
+		{-1, map[string]string{"acme/commitment/20260301T000000Z/20260501T000000Z": "28.50"}},
+	} {
+		late := hours(c.late, "late")
+		late.Late = true
+		april, err := b.Build(invoice.Run{After: d(4), At: d(5), Usage: []usage.Aggregate{{Line: "acme/engineering", Meter: "hours", Aggregation: usage.Sum,
+			Period: ensemble.Period{Start: d(4), End: d(5)}, Value: decimal.NewFromInt(6), Records: 1, Digest: usage.DigestOf("april")}},
+			Late: []invoice.LateUsage{{Billed: hours(5, "march"), Late: late}}, Billed: march[0].Lines}, []invoice.Subscription{sub})
+		require.NoError(t, err)
+		lines, err := settlement.FromInvoice(april[0].Lines, o)
+		require.NoError(t, err)
+		res, err := s.Settle(ctx, first.State, lines)
+		require.NoError(t, err)
+		got := engineers(res)
+		for id := range got {
+			if id != "acme/commitment/20260301T000000Z/20260501T000000Z" {
+				delete(got, id) // the late hour and April's hours
+			}
+		}
+		require.Equal(t, c.want, got, "late %d", c.late)
+	}
+}
