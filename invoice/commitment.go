@@ -418,17 +418,19 @@ func (g *gen) billedSpend(c ensemble.Period, scope *CommitmentScope, fixed map[D
 
 // lateTrueUps recomputes the true-up of every cycle of the minimum
 // commitment whose true-up fell due by Run.After (an earlier run billed
-// it, or found the minimum met) and whose spend the run changes: late
-// usage of a period counting toward the cycle (Run.Late; a correction
-// lowers it). The cycle's spend known before the run is what the lines of
-// Run.Billed whose service starts in it count (late adjustments
-// included), its true-up billed the sum of its true-up lines there; the
-// run bills the difference between the true-up the cycle owes with the
-// run's late usage and the one billed, dated at the run: a credit of the
-// excess (crediting the true-up, Line.Credits) or the true-up a
-// correction makes owed. Run.Billed must hold the cycle's lines: with
-// none of them, or with a true-up that is not what its lines leave short
-// (a line or a true-up missing), the run fails with a *UsageError
+// it, or found the minimum met) and whose spend the run changes: a usage
+// adjustment the run bills counting toward the cycle (late usage of its
+// periods, Run.Late, which a correction makes negative; a stretch's share
+// of the spend bounds a back-dated restart revealed). The true-up billed
+// is the sum of the cycle's true-up lines in Run.Billed; the spend it was
+// billed against is the minimum less it when it is positive, else what
+// the cycle's lines in Run.Billed count (usage adjustments included, lines
+// reversed left out), which must then meet the minimum. The run bills,
+// dated at the run, the true-up the cycle owes with the run's adjustments
+// less the one billed: a credit of the excess (crediting the cycle's
+// true-up, Line.Credits, and attributed as it was) or the true-up a
+// correction makes owed. Run.Billed holding no line of the cycle, or lines
+// short of the minimum and no true-up, fails the run with a *UsageError
 // wrapping ErrBilledIncomplete rather than guess.
 func (g *gen) lateTrueUps() {
 	cm := g.s.Commitment
@@ -511,17 +513,20 @@ func (g *gen) lateTrueUps() {
 				Due: cl.e, Err: ErrBilledIncomplete, Detail: detail})
 		}
 		if !has {
-			fail(fmt.Sprintf("its late usage changes what the minimum commitment's cycle %s counts, whose true-up fell due at %s, and Run.Billed holds no line of the cycle: pass every line earlier runs issued for the cycle (its true-up %q and the lines starting in it, with their late adjustments and reversals)",
+			fail(fmt.Sprintf("its usage adjustment changes what the minimum commitment's cycle %s counts, whose true-up fell due at %s, and Run.Billed holds no line of the cycle: pass every line earlier runs issued for the cycle (its true-up %q and the lines starting in it, with their usage adjustments and reversals)",
 				cl.c, fmtRFC(cl.e), id))
 			continue
 		}
-		short := g.sub(owed, spent)
-		if short.IsNegative() {
-			short = zero
-		}
-		if g.cmp(short, billedTrueUp) != 0 {
-			fail(fmt.Sprintf("the lines of Run.Billed starting in the minimum commitment's cycle %s count %s toward its %s, which leaves %s of true-up owed, but its true-up lines there bill %s: pass every line earlier runs issued for the cycle (its true-up %q and the lines starting in it, with their late adjustments and reversals)",
-				cl.c, spent, owed, short, billedTrueUp, id))
+		// What the cycle counted when its true-up was last billed: the
+		// minimum less the true-up, when one stands (the true-up billed is
+		// the authority, whatever changed since, such as a back-dated
+		// change, whose catch-up does not recompute it); else what its
+		// lines in Run.Billed count, which must meet the minimum.
+		if billedTrueUp.IsPositive() {
+			spent = g.sub(owed, billedTrueUp)
+		} else if g.cmp(spent, owed) < 0 {
+			fail(fmt.Sprintf("the lines of Run.Billed starting in the minimum commitment's cycle %s count %s toward its %s, and Run.Billed holds no true-up of it: pass every line earlier runs issued for the cycle (its true-up %q and the lines starting in it, with their usage adjustments and reversals)",
+				cl.c, spent, owed, id))
 			continue
 		}
 		now := g.add(spent, cl.delta)
