@@ -393,7 +393,8 @@ func (g *gen) countedNet(l *Line, fixed map[DiscountID]bool) ensemble.Money {
 // cycle c count toward its minimum commitment (of scope, nil: the whole
 // subscription): only the usage adjustments when adjustOnly, the other
 // lines of the cycle being recomputed by the run. A line a reversal in
-// Run.Billed reverses does not count (the line billed anew for it does).
+// Run.Billed reverses does not count, nor do its proration credits (the
+// line billed anew for it does).
 func (g *gen) billedSpend(c ensemble.Period, scope *CommitmentScope, fixed map[DiscountID]bool, adjustOnly bool) ensemble.Money {
 	spent := ensemble.MoneyFromMinor(0, g.cur)
 	var reversed map[LineID]bool
@@ -406,7 +407,7 @@ func (g *gen) billedSpend(c ensemble.Period, scope *CommitmentScope, fixed map[D
 		}
 	}
 	for _, l := range g.billedSub {
-		if !c.Contains(l.Period.Start) || reversed[l.ID] || (scope != nil && !scope.counts(l)) {
+		if !c.Contains(l.Period.Start) || reversed[l.ID] || (l.Kind == KindProrationCredit && reversed[l.Credits]) || (scope != nil && !scope.counts(l)) {
 			continue
 		}
 		if l.Kind == KindUsageAdjustment || (!adjustOnly && countsTowardMinimum(l.Kind)) {

@@ -117,8 +117,9 @@
 // 480×9/28 + 480×3 = 1,865.72, where they billed 1,760.00. Without
 // Run.Billed such a run is a *BackdatedError (ErrBackdated) naming the
 // change, never a silent loss. Usage, minimum-commitment true-ups and
-// prepaid commitments are not recomputed (late usage goes through
-// Run.Late); a change with Recorded left zero bills as before.
+// prepaid commitments are not recomputed by a back-dated change (late
+// usage goes through Run.Late, which does recompute the true-ups of the
+// cycles it changes); a change with Recorded left zero bills as before.
 //
 // # Usage
 //
@@ -137,7 +138,13 @@
 // so the bills add up to one bill at the period's end.
 // Late usage for a billed period is billed as rate(cumulative) - rate(billed)
 // (catalog.Rater.RateDelta), tracing to the period and records it corrects;
-// several deltas add up to billing everything at once.
+// several deltas add up to billing everything at once. A delta counts
+// toward the minimum commitment as its usage line does: when the cycle's
+// true-up was billed by an earlier run, the run bills the true-up's
+// difference (a credit of what the cycle no longer owes, or the true-up a
+// correction makes owed), from the true-up lines in Run.Billed (see
+// Run.Late), so March at a 500.00 minimum, billed 475.00 and a 25.00
+// true-up, then 95.00 late, comes to 570.00, not 595.00.
 //
 // A usage period over which an item's segments change the charge that
 // prices a meter (an upgrade or downgrade to another offer, offer version

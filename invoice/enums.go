@@ -35,7 +35,12 @@ const (
 	// before it).
 	KindUsageAdjustment
 	// KindCommitmentTrueUp bills the shortfall of a cycle's net charges
-	// below the subscription's minimum commitment.
+	// below the subscription's minimum commitment. A run whose usage
+	// adjustments change the spend of a cycle an earlier run billed the
+	// true-up of bills the difference as a true-up adjustment of the same
+	// kind, dated at the run, with ID "<the cycle's true-up>/<run
+	// instant>": negative (crediting the cycle's true-up, Credits) when the
+	// cycle owes less, positive when a correction makes it owe more.
 	KindCommitmentTrueUp
 	// KindCreditNote is a credit-note line: the reversal of (part of) an
 	// issued invoice line, named by Credits. Its amounts are negative. An

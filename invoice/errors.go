@@ -274,8 +274,11 @@ var (
 // the usage billed, or a line of the run takes a fixed discount
 // (Discount.Amount) of a cycle holding the period, which an earlier run
 // billed, and Run.Billed lacks the period's usage line, whose
-// due instant Due is); Build reports it inside its
-// *ensemble.ValidationError at the item's path, LateUsageFrom on its own.
+// due instant Due is; or the usage adjusted belongs to a minimum
+// commitment's cycle whose true-up fell due at Due and Run.Billed lacks
+// what it was billed against, see Run.Late); Build reports it inside its
+// *ensemble.ValidationError at the item's path (at
+// subscriptions[i].commitment for a true-up), LateUsageFrom on its own.
 type UsageError struct {
 	// Line, Meter and Period name the aggregate (the period in UTC).
 	Line   usage.LineRef
@@ -354,10 +357,13 @@ func (e *BackdatedError) Unwrap() error { return e.Err }
 // run would take the line for one no run billed and bill it again. See
 // BilledIncompleteError for what a run can tell was issued. A *UsageError
 // wraps it too, for a usage period whose later stretch of service owes its
-// spend share and whose usage line Run.Billed lacks (see Run), and for a
+// spend share and whose usage line Run.Billed lacks (see Run), for a
 // usage period an earlier run billed in a cycle a line of the run takes a
 // fixed discount of, whose usage line Run.Billed lacks (see
-// Discount.Amount).
+// Discount.Amount), and for usage adjustments of a minimum commitment's
+// cycle whose true-up fell due by Run.After when Run.Billed holds no line
+// of the cycle, or lines short of the minimum and no true-up (see
+// Run.Late).
 var ErrBilledIncomplete = errors.New("invoice: a line earlier runs issued is missing from Run.Billed")
 
 // BilledIncompleteError reports a line missing from Run.Billed (see

@@ -468,9 +468,16 @@ type Discount struct {
 // line's service starts at its period's start, or at the item's activation
 // inside the period: the usage of an item on its own anchor activated on
 // January 10, in its period from December 15, counts toward January (a
-// later run of January needs its aggregate; see Run.Usage). Late usage
-// adjustments do not count. A cycle the subscription covers only in part
-// owes the prorated minimum, rounded as recurring lines are.
+// later run of January needs its aggregate; see Run.Usage). Usage
+// adjustments count as their usage line does: late usage and corrections
+// (Run.Late), and a stretch's share of the spend bounds after a restart.
+// Late usage of a cycle whose true-up an earlier run billed recomputes it:
+// the run bills the difference, dated at the run (see Run.Late), so a
+// 500.00 minimum billed 475.00 of usage and a 25.00 true-up, then 95.00
+// of late usage, credits the 25.00 (570.00 in all, not 595.00), and a
+// correction down to 380.00 bills 95.00 more true-up (500.00). A cycle
+// the subscription covers only in part owes the prorated minimum, rounded
+// as recurring lines are.
 //
 // With a prepaid commitment (PrepaidCommitment), spend is consumption: a
 // line counts in full whether the prepaid commitment covers it or it is
@@ -590,11 +597,29 @@ type Run struct {
 	// true-up, which counts a line by the start of its service: a period
 	// that starts before the cycle, of an item activated inside it, counts
 	// toward the cycle. The run they are due in bills them; a run of the
-	// cycle not given one counts its period as idle.
+	// cycle not given one counts its period as idle. Such an aggregate is
+	// the usage as its usage line billed it (the host's
+	// Builder.BilledUsage, not merged with the period's late usage): the
+	// late adjustments of the cycle earlier runs billed count through
+	// their lines in Billed, the run's own through Late.
 	Usage []usage.Aggregate `json:"usage,omitempty"`
 	// Late is late usage for periods already billed (LateUsageFrom pairs
 	// a usage report's adjustments with what was billed); it is billed in
-	// this run whatever its period.
+	// this run whatever its period. With a minimum commitment its delta
+	// counts toward the cycle its usage line counts toward: a cycle whose
+	// true-up this run bills counts it (and, from Billed, the cycle's
+	// earlier late adjustments); a cycle whose true-up fell due by After
+	// has it recomputed. The true-up billed is the sum of the cycle's
+	// KindCommitmentTrueUp lines in Billed, the spend it was billed
+	// against the minimum less it (when none stands, what the cycle's
+	// lines in Billed count); the run bills the true-up the cycle owes
+	// with the late usage less the one billed, a true-up adjustment dated
+	// at the run: a credit of the excess, crediting the true-up (Line.Credits)
+	// and attributed as it was, so settlement claws back what it paid of
+	// it; or, after a correction, the true-up now owed. So Billed must
+	// hold the cycle's lines: with none of them, or with lines short of
+	// the minimum and no true-up, the run is a *UsageError wrapping
+	// ErrBilledIncomplete, never a guess.
 	Late []LateUsage `json:"late,omitempty"`
 	// Progressive is the usage of periods billed progressively (see
 	// UsageThreshold): an open period's usage so far is billed in this run
@@ -648,7 +673,9 @@ type Run struct {
 	// proration credits of it, under new IDs that name the line they stand
 	// for (Line.Reissues). Usage, minimum-commitment true-ups and
 	// prepaid commitments' lines are not recomputed: usage is billed from
-	// the aggregates given, as always, and late usage through Late. A
+	// the aggregates given, as always, and late usage through Late (which
+	// recomputes the true-ups of the cycles it changes; a back-dated
+	// change does not). A
 	// credit note of a reversed line (a goodwill or SLA credit) stays
 	// with the customer: the reversal gives back what the note left, and
 	// the run carries the note to the line billed anew, a KindCreditNote
