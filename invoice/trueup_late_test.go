@@ -2,7 +2,9 @@ package invoice_test
 
 import (
 	"errors"
+	"slices"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 
@@ -101,4 +103,35 @@ func deleteKind(ls []invoice.Line, k invoice.LineKind) []invoice.Line {
 		}
 	}
 	return out
+}
+
+// TestLateUsageTrueUpWithPrepaid: a EUR 500.00 monthly minimum beside EUR
+// 1,200 prepaid for the year. January's 10,000 calls (225.00) are covered
+// and fall 275.00 short; 10,000 more calls of January arrive late (200.00
+// more, covered too): covered consumption counts, so the late run credits
+// 200.00 of the true-up (75.00 left), never drawn from the commitment.
+func TestLateUsageTrueUpWithPrepaid(t *testing.T) {
+	b := builder(t, invoice.Options{Taxes: taxes})
+	s := sub("s1", date(2026, 1, 1), item("api", seg(date(2026, 1, 1), time.Time{}, pin("api", 1), "1")))
+	s.Commitment = &invoice.Commitment{Minimum: dec("500")}
+	s.Prepaid = []invoice.PrepaidCommitment{{ID: "c", Amount: dec("1200"), Start: date(2026, 1, 1), End: date(2027, 1, 1)}}
+	jan := build1(t, b, invoice.Run{After: date(2025, 12, 31), At: date(2026, 2, 1), Usage: []usage.Aggregate{monthUsage("s1/api", time.January, "10000")}}, s)
+	require.Equal(t, "275.00", trueUp(jan).Amount.AmountString())
+	s.Prepaid[0].Drawn, s.Prepaid[0].DrawnThrough = dec("225"), date(2026, 2, 1)
+	late := monthUsage("s1/api", time.January, "10000")
+	late.Digest, late.Late = usage.DigestOf("late"), true
+	feb := build1(t, b, invoice.Run{After: date(2026, 2, 1), At: date(2026, 3, 1), Usage: []usage.Aggregate{monthUsage("s1/api", time.February, "25000")},
+		Late: []invoice.LateUsage{{Billed: monthUsage("s1/api", time.January, "10000"), Late: late}}, Billed: jan.Lines}, s)
+	var got []string
+	for _, l := range feb.Lines {
+		if l.Cycle.Start.Equal(date(2026, 1, 1)) {
+			cov := "-"
+			if l.Prepaid != nil {
+				cov = l.Prepaid.Covered.AmountString()
+			}
+			got = append(got, l.Kind.String()+" "+l.Amount.AmountString()+" "+cov)
+		}
+	}
+	slices.Sort(got)
+	require.Equal(t, []string{"commitment_true_up -200.00 -", "usage_adjustment 200.00 200.00"}, got)
 }
