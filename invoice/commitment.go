@@ -1,8 +1,10 @@
 package invoice
 
 import (
+	"cmp"
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -539,16 +541,6 @@ func (g *gen) lateTrueUps() {
 		if diff.IsZero() {
 			continue
 		}
-		l := g.trueUpLine(cl.c, cl.s, cl.e, from, to, min, diff, scope, act, stop, open)
-		if orig != nil { // as the true-up it adjusts was attributed
-			l.Pin, l.Charge = orig.Pin, orig.Charge
-			l.Refs = append(slices.Clone(orig.Refs), ensemble.Ref{Kind: RefLine, ID: string(orig.ID)})
-			if diff.IsNegative() {
-				l.Credits = orig.ID
-			}
-		}
-		l.ID = LineID(string(id) + "/" + fmtTime(g.run.At))
-		l.Date = g.run.At
 		what := "late usage"
 		if cl.delta.IsNegative() {
 			what = "a usage correction"
@@ -556,20 +548,77 @@ func (g *gen) lateTrueUps() {
 		if slices.ContainsFunc(cl.lines, func(i int) bool { return g.lines[i].Usage.Late == nil }) {
 			what = "usage adjusted" // a stretch's share of the spend bounds, caught up
 		}
-		l.Description = fmt.Sprintf("Minimum commitment true-up adjustment (%s): the cycle's lines now net %s (%s before), %s of true-up billed, %s owed",
-			what, now, spent, billedTrueUp, want)
-		if scope != nil {
-			l.Description += " (" + scope.String() + ")"
+		// A credit credits the cycle's true-up lines that stand, the
+		// latest first, each at most what is left of it (its credits in
+		// Run.Billed taken off), so settlement never credits a line more
+		// than it paid; an increase is a sale attributed as the true-up.
+		type part struct {
+			of     *Line
+			amount ensemble.Money
 		}
-		for _, i := range cl.lines {
-			ll := &g.lines[i]
-			l.Refs = append(l.Refs, ensemble.Ref{Kind: RefLine, ID: string(ll.ID)}, ll.Usage.Ref)
-			if ll.Usage.Late != nil {
-				l.Refs = append(l.Refs, *ll.Usage.Late)
+		var parts []part
+		if diff.IsNegative() {
+			var ups []*Line
+			for _, l := range g.billedSub {
+				if l.Kind == KindCommitmentTrueUp && l.Cycle.Start.Equal(cl.c.Start) && l.Amount.IsPositive() {
+					ups = append(ups, l)
+				}
 			}
+			slices.SortFunc(ups, func(a, b *Line) int {
+				return cmp.Or(b.Date.Compare(a.Date), strings.Compare(string(b.ID), string(a.ID)))
+			})
+			credit := g.sub(zero, diff)
+			for _, u := range ups {
+				left := u.Amount
+				for _, c := range g.billedSub {
+					if c.Credits == u.ID && c.Amount.IsNegative() {
+						left = g.add(left, c.Amount)
+					}
+				}
+				if !left.IsPositive() {
+					continue
+				}
+				take := left
+				if g.cmp(credit, take) < 0 {
+					take = credit
+				}
+				parts = append(parts, part{u, g.sub(zero, take)})
+				if credit = g.sub(credit, take); !credit.IsPositive() {
+					break
+				}
+			}
+		} else {
+			parts = []part{{orig, diff}}
 		}
-		slices.SortFunc(l.Refs, ensemble.Ref.Compare)
-		l.Refs = slices.Compact(l.Refs)
-		*g.next() = l
+		for k, pt := range parts {
+			l := g.trueUpLine(cl.c, cl.s, cl.e, from, to, min, pt.amount, scope, act, stop, open)
+			if of := cmp.Or(pt.of, orig); of != nil { // as the true-up it adjusts was attributed
+				l.Pin, l.Charge = of.Pin, of.Charge
+				l.Refs = append(slices.Clone(of.Refs), ensemble.Ref{Kind: RefLine, ID: string(of.ID)})
+				if pt.amount.IsNegative() {
+					l.Credits = of.ID
+				}
+			}
+			l.ID = LineID(string(id) + "/" + fmtTime(g.run.At))
+			if k > 0 {
+				l.ID += LineID("/" + strconv.Itoa(k+1))
+			}
+			l.Date = g.run.At
+			l.Description = fmt.Sprintf("Minimum commitment true-up adjustment (%s): the cycle's lines now net %s (%s before), %s of true-up billed, %s owed",
+				what, now, spent, billedTrueUp, want)
+			if scope != nil {
+				l.Description += " (" + scope.String() + ")"
+			}
+			for _, i := range cl.lines {
+				ll := &g.lines[i]
+				l.Refs = append(l.Refs, ensemble.Ref{Kind: RefLine, ID: string(ll.ID)}, ll.Usage.Ref)
+				if ll.Usage.Late != nil {
+					l.Refs = append(l.Refs, *ll.Usage.Late)
+				}
+			}
+			slices.SortFunc(l.Refs, ensemble.Ref.Compare)
+			l.Refs = slices.Compact(l.Refs)
+			*g.next() = l
+		}
 	}
 }

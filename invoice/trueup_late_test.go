@@ -82,6 +82,25 @@ func TestLateUsageRecomputesTrueUp(t *testing.T) {
 		Late: []invoice.LateUsage{both}, Billed: billed2}, s)
 	require.Equal(t, "500.00", marchSum(t, march, april, may).AmountString())
 
+	// The correction's true-up, then 2 hours late (570.00): the 120.00 of
+	// true-up billed is credited line by line, the latest first, each at
+	// most what it billed, so settlement never over-credits one.
+	billed3 := append(append([]invoice.Line(nil), billed...), april2.Lines...)
+	two := lateHours("4", "2")
+	may2 := build1(t, b, invoice.Run{After: date(2026, 5, 1), At: date(2026, 6, 1), Usage: []usage.Aggregate{hoursIn(date(2026, 5, 1), "6")},
+		Late: []invoice.LateUsage{two}, Billed: billed3}, s)
+	require.Equal(t, "570.00", marchSum(t, march, april2, may2).AmountString())
+	var credits []string
+	for _, l := range may2.Lines {
+		if l.Kind == invoice.KindCommitmentTrueUp {
+			credits = append(credits, string(l.ID)+" "+l.Amount.AmountString()+" credits "+string(l.Credits))
+		}
+	}
+	require.Equal(t, []string{
+		"acme/commitment/20260301T000000Z/20260601T000000Z -95.00 credits acme/commitment/20260301T000000Z/20260501T000000Z",
+		"acme/commitment/20260301T000000Z/20260601T000000Z/2 -25.00 credits acme/commitment/20260301T000000Z",
+	}, credits)
+
 	// Without what earlier runs billed, the run cannot tell what March's
 	// true-up was: a typed error, never a guess.
 	_, err := b.Build(invoice.Run{After: date(2026, 4, 1), At: date(2026, 5, 1), Usage: []usage.Aggregate{hoursIn(date(2026, 4, 1), "6")},
