@@ -160,5 +160,25 @@ offers:
 			}
 		}
 		require.Equal(t, c.want, got, "late %d", c.late)
+		if c.late > 0 {
+			continue
+		}
+		// After the correction's 95.00, 2 hours of March arrive late
+		// (570.00): the 120.00 of true-up is credited on its two lines,
+		// each clawed back as it was paid (-28.50, -7.50), none over.
+		late2 := hours(2, "late2")
+		late2.Late = true
+		billed := append(append([]invoice.Line(nil), march[0].Lines...), april[0].Lines...)
+		may, err := b.Build(invoice.Run{After: d(5), At: d(6), Late: []invoice.LateUsage{{Billed: hours(4, "march"), Late: late2}}, Billed: billed},
+			[]invoice.Subscription{sub})
+		require.NoError(t, err)
+		mayLines, err := settlement.FromInvoice(may[0].Lines, o)
+		require.NoError(t, err)
+		res2, err := s.Settle(ctx, res.State, mayLines)
+		require.NoError(t, err)
+		got = engineers(res2)
+		delete(got, "acme/engineering/20260301T000000Z/engineering/hours/usage_adjustment/"+late2.Digest.String())
+		delete(got, "acme/commitment/20260501T000000Z") // May, given no hours
+		require.Equal(t, map[string]string{"acme/commitment/20260301T000000Z/20260601T000000Z": "-28.50", "acme/commitment/20260301T000000Z/20260601T000000Z/2": "-7.50"}, got)
 	}
 }
