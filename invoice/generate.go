@@ -1559,7 +1559,15 @@ func (g *gen) subscriptionFee(act, end time.Time) (Line, bool) {
 	if !ok {
 		return Line{}, false
 	}
-	pin, attr, found := g.firstPin(end.Add(-1), end)
+	// The fee is the term's, which recurring charges bill: it is attributed
+	// to the first item in service at the end that has one, so a one-time
+	// service sold on the same order (a deployment whose item id sorts
+	// first) never takes it, and settlement splits it as the service it
+	// was worked out from. Without such an item, the first item by ID.
+	pin, attr, found := g.firstPinWhere(end.Add(-1), end, g.recurringSegment)
+	if !found {
+		pin, attr, found = g.firstPin(end.Add(-1), end)
+	}
 	if !found {
 		pin, attr, _ = g.firstPin(act, end)
 	}
@@ -1937,6 +1945,36 @@ func countsTowardMinimum(k LineKind) bool {
 // a whole attributed to it carries: the item's and those of its first
 // segment in service then (from FromOrder, its order line and segment).
 func (g *gen) firstPin(s, e time.Time) (catalog.Pin, []ensemble.Ref, bool) {
+	return g.firstPinWhere(s, e, nil)
+}
+
+// recurringSegment reports whether segment sg bills a recurring charge: its
+// offer's or one of its add-ons'.
+func (g *gen) recurringSegment(sg Segment) bool {
+	has := func(p catalog.Pin) bool {
+		if oi := g.b.offers[p]; oi != nil {
+			for _, ch := range oi.charges {
+				if ch.typ == catalog.Recurring {
+					return true
+				}
+			}
+		}
+		return false
+	}
+	if has(sg.Pin) {
+		return true
+	}
+	for _, a := range sg.AddOns {
+		if has(a.Pin) {
+			return true
+		}
+	}
+	return false
+}
+
+// firstPinWhere is firstPin among the segments keep accepts (every segment
+// when keep is nil).
+func (g *gen) firstPinWhere(s, e time.Time, keep func(Segment) bool) (catalog.Pin, []ensemble.Ref, bool) {
 	var best *Item
 	var found Segment
 	for j := range g.s.Items {
@@ -1945,6 +1983,9 @@ func (g *gen) firstPin(s, e time.Time) (catalog.Pin, []ensemble.Ref, bool) {
 			continue
 		}
 		for _, sg := range g.segments(it) {
+			if keep != nil && !keep(sg) {
+				continue
+			}
 			if sg.Start.Before(e) && (sg.End.IsZero() || sg.End.After(s)) {
 				best, found = it, sg
 				break

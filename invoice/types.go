@@ -158,7 +158,12 @@ type Subscription struct {
 	// when every item has ended (at the last end); ending strictly inside a
 	// term (or a renewed term) owes Term.EarlyTermination once, one
 	// KindEarlyTermination line with no item, due at the end and attributed
-	// to the offer of the first item (by ID) in service just before it:
+	// to the offer of the first item (by ID) in service just before it
+	// that bills a recurring charge (its offer's or an add-on's), the
+	// service the term commits to, so that a one-time service sold on the
+	// same order (a deployment whose item ID sorts first) never takes the
+	// fee and settlement splits it by the plan of the service (with no such
+	// item, the first item in service):
 	// TerminationRemaining counts what every item still in service at the
 	// end would have billed to the term's end, each on its own cycles. An
 	// item's own Term is separate: where both apply, both fees are owed.
