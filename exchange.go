@@ -63,8 +63,10 @@ type ExchangeRates []ExchangeRate
 
 // At returns the rate from → to in force at t: of the pair's rates, the one
 // with the latest Since not after t. No such rate is a *RateError wrapping
-// ErrNoRate; the pair given twice with one Since, or a rate Check refuses, a
-// *RateError wrapping ErrRate.
+// ErrNoRate, whose Value says when the pair's first rate starts or that
+// the table holds the pair the other way round (never inverted); the pair
+// given twice with one Since, or a rate Check refuses, a *RateError
+// wrapping ErrRate.
 func (rs ExchangeRates) At(from, to Currency, t time.Time) (ExchangeRate, error) {
 	found, twice := -1, false
 	for i := range rs {
@@ -80,7 +82,7 @@ func (rs ExchangeRates) At(from, to Currency, t time.Time) (ExchangeRate, error)
 		}
 	}
 	if found < 0 {
-		return ExchangeRate{}, &RateError{From: from, To: to, At: t, Err: ErrNoRate}
+		return ExchangeRate{}, &RateError{From: from, To: to, At: t, Value: rs.noRateHint(from, to), Err: ErrNoRate}
 	}
 	if twice {
 		return ExchangeRate{}, &RateError{From: from, To: to, At: rs[found].Since, Value: "given twice", Err: ErrRate}
@@ -107,12 +109,37 @@ func (rs ExchangeRates) Find(from, to Currency) (Ratio, error) {
 		found = i
 	}
 	if found < 0 {
-		return Ratio{}, &RateError{From: from, To: to, Err: ErrNoRate}
+		return Ratio{}, &RateError{From: from, To: to, Value: rs.noRateHint(from, to), Err: ErrNoRate}
 	}
 	if err := rs[found].Check(); err != nil {
 		return Ratio{}, err
 	}
 	return rs[found].Rate, nil
+}
+
+// noRateHint says what the table holds when it has no rate from → to
+// where asked: the pair's first rate when it comes later (At), or the
+// pair the other way round, which is never inverted; "" when neither.
+func (rs ExchangeRates) noRateHint(from, to Currency) string {
+	first := -1
+	reversed := false
+	for i := range rs {
+		switch r := &rs[i]; {
+		case r.From == from && r.To == to:
+			if first < 0 || r.Since.Before(rs[first].Since) {
+				first = i
+			}
+		case r.From == to && r.To == from:
+			reversed = true
+		}
+	}
+	switch {
+	case first >= 0:
+		return "the pair's first rate is in force from " + rs[first].Since.UTC().Format(time.RFC3339)
+	case reversed:
+		return "the rates hold " + to.keyOrNone() + " to " + from.keyOrNone() + ", never inverted: give " + from.keyOrNone() + " to " + to.keyOrNone()
+	}
+	return ""
 }
 
 // Check reports every rate Check refuses and every pair given twice with
@@ -147,7 +174,7 @@ func (rs ExchangeRates) Check() error {
 type RateError struct {
 	From, To Currency
 	At       time.Time // zero when no instant applies
-	Value    string    // what is wrong with the rate given; empty for ErrNoRate
+	Value    string    // what is wrong with the rate given; for ErrNoRate, what the table holds instead (the pair reversed, a later first rate), if anything
 	Err      error
 }
 

@@ -46,7 +46,7 @@ func TestExchangeRatesAt(t *testing.T) {
 		at       time.Time
 		msg      string
 	}{
-		{usd, eur, day(2025, 12, 31), "ensemble: no exchange rate from USD to EUR at 2025-12-31T00:00:00Z"},
+		{usd, eur, day(2025, 12, 31), "ensemble: no exchange rate from USD to EUR at 2025-12-31T00:00:00Z: the pair's first rate is in force from 2026-01-01T00:00:00Z"},
 		{gbp, eur, day(2026, 2, 1), "ensemble: no exchange rate from GBP to EUR at 2026-02-01T00:00:00Z"},
 	} {
 		_, err := rates.At(c.from, c.to, c.at)
