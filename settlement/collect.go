@@ -33,8 +33,20 @@ const (
 	// KindUncollected entry of its whole amount) until the customer pays
 	// it: Settler.Collect makes the collected fraction payable
 	// (KindCollected), Settler.WriteOff claws back what will never be
-	// paid as a credit would. A plan on collection keeps no reserves (New
-	// refuses them: both would hold the same money back).
+	// paid as a credit would.
+	//
+	// A leaf's reserve (Node.Reserve) on such a plan holds back its ratio
+	// of what each payment makes payable, when it does: with each
+	// KindCollected entry of a leaf with a reserve (rounded down, as on
+	// settlement), a KindReserve entry "<collected id>#reserve" dated at
+	// the collection and its release "<collected id>#release" (KindRelease)
+	// dated the reserve's Days after the collection, not after the line.
+	// Credits, write-offs and lost disputes take back from what awaits the
+	// customer's payment first, then from what was made payable, and never
+	// draw on the reserve, which is released on its date as on a plan
+	// payable on settlement (the party's balance is short by it until
+	// then). Rolling reserves (PlanDocument.Reserves) are refused on it
+	// (ErrReserveOnCollection).
 	PayableOnCollection
 )
 
@@ -89,10 +101,14 @@ var (
 	// whose plans pays on collection: see LedgerLine.Receivable): nothing
 	// on it awaits the customer's payment, and nothing says what it owes.
 	ErrNotOnCollection = errors.New("settlement: line not payable on collection")
-	// ErrReserveOnCollection reports a plan payable on collection with a
-	// node reserve or rolling reserves: both would hold the same earnings
-	// back. New reports it as a problem of the plan's *ValidationError.
-	ErrReserveOnCollection = errors.New("settlement: a plan payable on collection keeps no reserve")
+	// ErrReserveOnCollection reports a plan payable on collection with
+	// rolling reserves (PlanDocument.Reserves): a rolling reserve holds,
+	// at the line's date, a share of all the party earns, and credits draw
+	// on it, while on collection nothing is payable until the customer
+	// pays. A leaf's reserve (Node.Reserve) is what such a plan keeps: it
+	// holds a share of each collection (see PayableOnCollection). New
+	// reports it as a problem of the plan's *ValidationError.
+	ErrReserveOnCollection = errors.New("settlement: a plan payable on collection keeps no rolling reserve")
 )
 
 // CollectionError is the error of a collection or write-off: its id, the
@@ -836,6 +852,10 @@ func (r *run) releasePaid(lg, nl *ledger, after, x int64, c *Collection, at time
 	if x == 0 {
 		return nl, nil
 	}
+	cp, err := r.s.collectPlan(lg)
+	if err != nil {
+		return nil, err
+	}
 	switch {
 	case got > x:
 		cut := make([]int64, n)
@@ -869,9 +889,72 @@ func (r *run) releasePaid(lg, nl *ledger, after, x int64, c *Collection, at time
 			continue
 		}
 		cl.awaiting[i] -= release[i]
-		r.entries = append(r.entries, collectEntry(lg, i, lg.entryID(i)+EntryID("#collected."+c.ID), lg.line, KindCollected, cl.awaiting[i], cl.awaiting[i]+release[i], false, at, note, trace))
+		id := lg.entryID(i) + EntryID("#collected."+c.ID)
+		r.entries = append(r.entries, collectEntry(lg, i, id, lg.line, KindCollected, cl.awaiting[i], cl.awaiting[i]+release[i], false, at, note, trace))
+		if cp != nil {
+			if err := r.collectReserve(cp, lg, i, id, release[i], at, trace); err != nil {
+				return nil, err
+			}
+		}
 	}
 	return nl, nil
+}
+
+// collectPlan returns the plan version lg was settled under when it may
+// keep a reserve of what its customer pays (a plan payable on collection
+// with a leaf reserve), else nil; an error when the settler does not hold
+// the version and so cannot know what its leaves reserve (a
+// *PlanVersionError, ErrUnknownPlanVersion).
+func (s *Settler) collectPlan(lg *ledger) (*cplan, error) {
+	if !s.collectReserves || lg.coll == nil || lg.coll.onSettlement {
+		return nil, nil
+	}
+	for _, p := range s.plans {
+		if p.ref == *lg.ctx.plan {
+			if !p.leafReserves {
+				return nil, nil
+			}
+			return p, nil
+		}
+	}
+	return nil, &PlanVersionError{Line: lg.line, Plan: *lg.ctx.plan, Basis: lg.ctx.basis, Err: ErrUnknownPlanVersion}
+}
+
+// collectReserve holds back the reserve of part i of lg (a line payable on
+// collection under plan cp) on released, what collected entry id just
+// made payable, if the part's leaf keeps one: its ratio of released,
+// rounded down, a KindReserve entry "<id>#reserve" dated at (the
+// collection's date) and its release "<id>#release" dated the reserve's
+// days after it.
+func (r *run) collectReserve(cp *cplan, lg *ledger, i int, id EntryID, released int64, at time.Time, trace []ensemble.Ref) error {
+	pe := lg.payee(i)
+	if pe.meta.kind != KindEarning || released <= 0 {
+		return nil
+	}
+	n := cp.node(pe.meta.node)
+	switch {
+	case n == nil || !n.leaf || n.reserve == nil || n.reserve.Ratio.IsZero():
+		return nil
+	case pe.meta.role == "platform" && !alwaysPaid(n.role, r.s.platform):
+		return nil // the platform paid as the leaf's fallback: the split reserves nothing
+	}
+	u := reserveUnits(n, released)
+	if u <= 0 {
+		return nil
+	}
+	until := at.AddDate(0, 0, n.reserve.Days)
+	if until.Year() > 9999 {
+		return fmt.Errorf("%w: date: the reserve of %s would be released on %s, after year 9999", ErrInvalidCollection, lg.entryID(i), until.Format(time.DateOnly))
+	}
+	c := lg.ctx
+	e := Entry{Line: lg.line, Kind: KindReserve, Party: pe.party, Role: pe.meta.role, Amount: ensemble.MoneyFromMinor(u, c.cur),
+		Date: at, Plan: *c.plan, Node: pe.meta.node, Service: c.service, Offer: c.offer, Route: c.route, Seller: c.seller,
+		Reverses: lg.entryID(i), Trace: trace}
+	e.ID, e.Note = id+"#reserve", string(appendDate([]byte(n.reserveText), until.UTC()))
+	r.entries = append(r.entries, e)
+	e.ID, e.Kind, e.Date, e.Note = id+"#release", KindRelease, until, "reserve released"
+	r.entries = append(r.entries, e)
+	return nil
 }
 
 // allocateBy splits x (>= 0, at most the weights' sum) into parts in

@@ -509,13 +509,14 @@ func TestStateDecodeRefusesCorruptCollections(t *testing.T) {
 	}
 }
 
-// A plan payable on collection keeps no reserve, and the option has two
-// values.
+// A plan payable on collection keeps no rolling reserve (a leaf's
+// reserve it keeps: TestCollectReserveHoldsEachPayment), and the option
+// has two values.
 func TestPayableOnCollectionPlansAreChecked(t *testing.T) {
 	for name, tc := range map[string]struct{ yaml, want string }{
-		"reserve": {`{id: p, version: 1, payable: on_collection, root: {id: root, children: [
-			{id: platform, party: platform, share: "25%", reserve: {ratio: "10%", days: 30}}, {id: seller, party: seller, share: remaining}]}}`,
-			"plans[0].root.children[0].reserve"},
+		"rolling reserve": {`{id: p, version: 1, payable: on_collection, reserves: [{party: reseller-nl, ratio: "10%", days: 90}], root: {id: root, children: [
+			{id: platform, party: platform, share: "25%"}, {id: seller, party: seller, share: remaining}]}}`,
+			"plans[0].reserves"},
 	} {
 		t.Run(name, func(t *testing.T) {
 			plans, err := settlement.ParsePlans([]byte(tc.yaml))

@@ -116,6 +116,10 @@ type Settler struct {
 	// settlement keep what the customer owes on their invoice
 	// (keepReceivable).
 	collects bool
+	// collectReserves says that a plan payable on collection has a leaf
+	// with a reserve: collections then look their lines' plans up
+	// (collectReserve).
+	collectReserves bool
 }
 
 type shareKind uint8
@@ -154,6 +158,8 @@ type cplan struct {
 	modePath   string
 	// Whether its lines are payable on collection (PlanDocument.Payable).
 	onCollection bool
+	// Whether a leaf of it keeps a reserve of a ratio other than zero.
+	leafReserves bool
 	// funders are the nodes that fund discounts, by discount id, and
 	// fundsRest the one that funds the others (PlanDocument.DiscountFunding);
 	// nil when none.
@@ -288,6 +294,7 @@ func build(cfg Config, checkVersions, reference bool) (*Settler, error) {
 			checkPlanRates(&p, path, cp, cfg.Rates)
 			s.plans = append(s.plans, cp)
 			s.collects = s.collects || cp.onCollection
+			s.collectReserves = s.collectReserves || cp.onCollection && cp.leafReserves
 		}
 	}
 	if checkVersions {
@@ -416,7 +423,8 @@ func (s *Settler) compilePlan(p *ensemble.Problems, path string, doc PlanDocumen
 		cp.reserveDays = max(cp.reserveDays, r.Days)
 	}
 	if doc.Payable == PayableOnCollection && len(doc.Reserves) > 0 {
-		p.Add(path+".reserves", fmt.Errorf("%w: rolling reserves and the customer's payment would hold the same earnings back", ErrReserveOnCollection))
+		p.Add(path+".reserves", fmt.Errorf("%w: a rolling reserve is held at the line's date of all the party earns and drawn on by credits; "+
+			"on collection nothing is payable then: hold back part of what each collection makes payable with a leaf's reserve instead", ErrReserveOnCollection))
 	}
 	ids := map[string]bool{}
 	cp.root = s.compileNode(p, path+".root", cp, &doc.Root, "", true, ids, used, 0)
@@ -508,6 +516,7 @@ func (s *Settler) compileNode(p *ensemble.Problems, path string, cp *cplan, n *N
 			cp.pathsLen += len(c.path)
 		} else {
 			cp.reserveDays = max(cp.reserveDays, n.Reserve.Days)
+			cp.leafReserves = cp.leafReserves || n.Reserve.Ratio.Sign() != 0
 			cp.leaves += 2
 			// The reserve's ids, of which the earning's is the beginning
 			// of the first (entryID).
@@ -548,9 +557,6 @@ func (s *Settler) compileNode(p *ensemble.Problems, path string, cp *cplan, n *N
 		}
 		if n.Reserve.Days < 0 || n.Reserve.Days > 36600 {
 			p.Addf(path+".reserve.days", "reserve days must be within [0, 36600]")
-		}
-		if cp.doc.Payable == PayableOnCollection && n.Reserve.Ratio.Sign() != 0 {
-			p.Add(path+".reserve", fmt.Errorf("%w: a node reserve and the customer's payment would hold the same earnings back", ErrReserveOnCollection))
 		}
 	}
 	for _, b := range []struct {

@@ -289,7 +289,11 @@ func (s *Settler) reservedAt(lg *ledger, at time.Time) ([]reserveHold, error) {
 			}
 		}
 		pe := lg.payee(i)
-		if pe.meta.kind != KindEarning {
+		if pe.meta.kind != KindEarning || lg.coll != nil && !lg.coll.onSettlement {
+			// On collection a leaf's reserve holds a share of each
+			// payment, which the state does not record: the dispute holds
+			// what was made payable, the reserves' share included (see
+			// Dispute).
 			continue
 		}
 		n := cp.node(pe.meta.node)

@@ -572,7 +572,7 @@ func (sp *split) payLeftOut(n *cnode, base string, k *child, refs []ensemble.Ref
 // line's date and its release at the release date. It returns what it
 // held.
 func (sp *split) reserve(n *cnode, of EntryID, id partner.ID, amount int64) int64 {
-	if n.reserve == nil || n.reserve.Ratio.IsZero() {
+	if n.reserve == nil || n.reserve.Ratio.IsZero() || sp.plan.onCollection { // held of each payment instead (collectReserve)
 		return 0
 	}
 	u := reserveUnits(n, amount)
