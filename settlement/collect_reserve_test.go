@@ -208,4 +208,6 @@ func TestCollectReserveReleaseAfterYear9999(t *testing.T) {
 	require.Equal(t, settlement.LineID("L1"), ce.Line)
 }
 
-func cloneEntries(e []settlement.Entry) []settlement.Entry { return append([]settlement.Entry(nil), e...) }
+func cloneEntries(e []settlement.Entry) []settlement.Entry {
+	return append([]settlement.Entry(nil), e...)
+}

@@ -852,26 +852,36 @@ func (lg *refLedger) releasePaid(after, x int64, id string, at time.Time, trace 
 			continue
 		}
 		p.awaiting -= release[i]
-		out = append(out, lg.collectEntry(*p, string(lg.line)+":"+p.path+"#collected."+id, lg.line, settlement.KindCollected, release[i], p.awaiting+release[i], p.awaiting, at, note, trace))
-	}
-	return out
-}
-
-// onCollection returns plans with the plans that keep no reserve made
-// payable on collection.
-func onCollection(plans []settlement.PlanDocument) []settlement.PlanDocument {
-	out := slices.Clone(plans)
-	for i := range out {
-		if !hasReserve(&out[i].Root) && len(out[i].Reserves) == 0 {
-			out[i].Payable = settlement.PayableOnCollection
+		cid := string(lg.line) + ":" + p.path + "#collected." + id
+		out = append(out, lg.collectEntry(*p, cid, lg.line, settlement.KindCollected, release[i], p.awaiting+release[i], p.awaiting, at, note, trace))
+		// The leaf's reserve holds its ratio of the release, rounded down,
+		// from the collection until its days after it.
+		if p.onPay != nil && p.kind == settlement.KindEarning && release[i] > 0 {
+			r := new(big.Rat).Mul(big.NewRat(release[i], 1), p.onPay.Ratio.Rat())
+			if held := new(big.Int).Quo(r.Num(), r.Denom()).Int64(); held > 0 {
+				until := at.AddDate(0, 0, p.onPay.Days)
+				e := settlement.Entry{ID: settlement.EntryID(cid + "#reserve"), Line: lg.line, Kind: settlement.KindReserve, Party: p.party, Role: p.role,
+					Amount: ensemble.MoneyFromMinor(held, lg.cur), Date: at, Plan: lg.plan, Node: p.node, Service: lg.service, Offer: lg.offer,
+					Route: lg.route, Seller: lg.seller, Reverses: settlement.EntryID(string(lg.line) + ":" + p.path), Trace: trace,
+					Note: fmt.Sprintf("reserve %s until %s", p.onPay.Ratio.Percent(), until.Format(time.DateOnly))}
+				out = append(out, e)
+				e.ID, e.Kind, e.Date, e.Note = settlement.EntryID(cid+"#release"), settlement.KindRelease, until, "reserve released"
+				out = append(out, e)
+			}
 		}
 	}
 	return out
 }
 
-func hasReserve(n *settlement.Node) bool {
-	if n.Reserve != nil && n.Reserve.Ratio.Sign() != 0 {
-		return true
+// onCollection returns plans with the plans that keep no rolling reserve
+// made payable on collection (their leaves' reserves hold a share of each
+// payment).
+func onCollection(plans []settlement.PlanDocument) []settlement.PlanDocument {
+	out := slices.Clone(plans)
+	for i := range out {
+		if len(out[i].Reserves) == 0 {
+			out[i].Payable = settlement.PayableOnCollection
+		}
 	}
-	return slices.ContainsFunc(n.Children, func(c settlement.Node) bool { return hasReserve(&c) })
+	return out
 }

@@ -295,7 +295,8 @@ func extendRefPlan(t *rapid.T, doc *settlement.PlanDocument, label string, refRu
 		ensemble.FirstInOrder, ensemble.NumscriptOrder}).Draw(t, label+".method")
 	// Volumes net of credits or not, for all the plan's cumulative shares.
 	volume := rapid.SampledFrom([]settlement.VolumeMode{settlement.VolumeOfSales, settlement.VolumeNetOfCredits}).Draw(t, label+".volume")
-	// Payable on collection now and then (such a plan keeps no reserve).
+	// Payable on collection now and then (such a plan keeps no rolling
+	// reserve; its leaves' reserves hold a share of each payment).
 	if rapid.Bool().Draw(t, label+".on_collection") {
 		doc.Payable = settlement.PayableOnCollection
 	}
@@ -333,7 +334,7 @@ func extendRefPlan(t *rapid.T, doc *settlement.PlanDocument, label string, refRu
 			return
 		}
 		l := label + "." + string(n.ID)
-		if doc.Payable != settlement.PayableOnCollection && rapid.IntRange(0, 5).Draw(t, l+".reserve") == 0 {
+		if rapid.IntRange(0, 5).Draw(t, l+".reserve") == 0 { // on collection, held of each payment
 			n.Reserve = &settlement.Reserve{Ratio: ensemble.MustRatio(rapid.SampledFrom([]string{"10%", "1/3", "0", "100%"}).Draw(t, l+".reserve.ratio")),
 				Days: rapid.IntRange(0, 90).Draw(t, l+".reserve.days")}
 		}
@@ -387,7 +388,7 @@ func drawDiscountFunding(t *rapid.T, doc *settlement.PlanDocument, label string)
 // come before and after it.
 func drawPartyReserves(t *rapid.T, doc *settlement.PlanDocument, label string) {
 	if doc.Payable == settlement.PayableOnCollection || rapid.IntRange(0, 2).Draw(t, label+".party_reserves") != 0 {
-		return // a plan on collection keeps no reserve
+		return // a plan on collection keeps no rolling reserve
 	}
 	ids := make([]partner.ID, len(keyPartners))
 	for i, kp := range keyPartners {

@@ -143,6 +143,9 @@ type refPart struct {
 	// (zero: none). Reversals never draw on it.
 	leaf      int64
 	leafUntil time.Time
+	// onPay is the part's leaf's reserve on a plan payable on collection,
+	// which holds its ratio of each payment's release (nil: none).
+	onPay *settlement.Reserve
 	// A rolling reserve held from the part's party: what it still holds,
 	// and its release date (zero: none).
 	reserve int64
@@ -1510,6 +1513,13 @@ func (s *refSettler) chainTypesForm(chain []partner.ID) error {
 // until its release date, and returns what it held.
 func (ln *refLine) reserve(n *settlement.Node, entryPath, node string, party partner.ID, role string, amount int64) int64 {
 	if n.Reserve == nil {
+		return 0
+	}
+	if ln.plan.Payable == settlement.PayableOnCollection {
+		// Held of each payment instead (refLedger.releasePaid).
+		if n.Reserve.Ratio.Sign() != 0 {
+			ln.parts[len(ln.parts)-1].onPay = n.Reserve
+		}
 		return 0
 	}
 	r := new(big.Rat).Mul(big.NewRat(amount, 1), n.Reserve.Ratio.Rat())
