@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math/big"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -58,6 +59,59 @@ const mixedCollectPlans = `
       - {id: seller, party: seller, share: remaining}
 - {id: resale, version: 1, offers: [svc], root: {id: root, children: [{id: platform, party: platform, share: "20%"}, {id: seller, party: seller, share: remaining}]}}
 `
+
+// reservedCollectPlans are mixedCollectPlans with reserves of each
+// payment: 10% of the seller's for 90 days, a third of the referrer's
+// released the same day.
+const reservedCollectPlans = `
+- id: marketplace
+  version: 1
+  payable: on_collection
+  root:
+    id: root
+    children:
+      - {id: platform, party: platform, share: "25%"}
+      - {id: referrer, party: referrer, share: "15%", reserve: {ratio: "1/3", days: 0}}
+      - {id: seller, party: seller, share: remaining, reserve: {ratio: "10%", days: 90}}
+- {id: resale, version: 1, offers: [svc], root: {id: root, children: [{id: platform, party: platform, share: "20%"}, {id: seller, party: seller, share: remaining}]}}
+`
+
+// requireCollectReserves checks the reserves of payments among entries
+// (with reserves, of reservedCollectPlans; else there are none):
+// each "<collected id>#reserve" holds, at the collection's date, the
+// ratio of what its collected entry made payable, rounded down (ratios by
+// node: the seller 10%, the referrer a third), and its "#release" returns
+// as much the reserve's days later.
+func requireCollectReserves(t *rapid.T, entries []settlement.Entry, reserves bool) {
+	byID := map[settlement.EntryID]settlement.Entry{}
+	for _, e := range entries {
+		byID[e.ID] = e
+	}
+	ratio := map[string]struct{ num, den int64 }{"root/seller": {1, 10}, "root/referrer": {1, 3}}
+	days := map[string]int{"root/seller": 90, "root/referrer": 0}
+	for _, e := range entries {
+		if e.Kind != settlement.KindReserve {
+			continue
+		}
+		cid, ok := strings.CutSuffix(string(e.ID), "#reserve")
+		require.True(t, ok, e.ID)
+		c, ok := byID[settlement.EntryID(cid)]
+		require.True(t, ok && c.Kind == settlement.KindCollected, "%s: no collected entry %s", e.ID, cid)
+		r := ratio[e.Node]
+		require.Equal(t, minorOf(c.Amount)*r.num/r.den, minorOf(e.Amount), "%s: the ratio of %s", e.ID, c.Amount)
+		require.True(t, e.Date.Equal(c.Date), e.ID)
+		rel, ok := byID[settlement.EntryID(cid+"#release")]
+		require.True(t, ok && rel.Kind == settlement.KindRelease, "%s: no release", e.ID)
+		require.True(t, rel.Amount.Equal(e.Amount), e.ID)
+		require.True(t, rel.Date.Equal(c.Date.AddDate(0, 0, days[e.Node])), "%s released on %s", e.ID, rel.Date)
+	}
+	for _, e := range entries {
+		if reserves && e.Kind == settlement.KindCollected && (e.Node == "root/seller" && minorOf(e.Amount) >= 10 || e.Node == "root/referrer" && minorOf(e.Amount) >= 3) {
+			_, ok := byID[e.ID+"#reserve"]
+			require.True(t, ok, "%s of %s keeps no reserve", e.ID, e.Amount)
+		}
+	}
+}
 
 // drawMixedLines draws lines as drawCollectLines does, now and then of
 // offer "svc", which mixedCollectPlans pays on settlement: a receivable
@@ -174,8 +228,13 @@ func applyCollectOps(t *rapid.T, s *settlement.Settler, st settlement.State, ops
 
 // TestPropertyCollections: with payments, write-offs and credits (by
 // bearers too) in any sequence, of lines on collection and lines paid on
-// settlement on the same invoices (receivables),
+// settlement on the same invoices (receivables), with leaf reserves of
+// each payment or without,
 //
+//   - each payment's reserve is its ratio of what the payment made
+//     payable, released its days after the payment, and statements
+//     closing after every release (at the year's end) close at what the
+//     parts make payable, reserves or not;
 //   - no part awaits less than zero or more than it has unreversed, and a
 //     line's parts make payable in all (unreversed less awaiting) at most
 //     the share of the basis collected (basis × collected / total, half
@@ -188,14 +247,20 @@ func applyCollectOps(t *rapid.T, s *settlement.Settler, st settlement.State, ops
 //   - settled in two shards (by line), the shards' merged statements are
 //     the statements of the whole.
 func TestPropertyCollections(t *testing.T) {
-	s := planSettler(t, mixedCollectPlans, loadNetwork(t))
+	plain := planSettler(t, mixedCollectPlans, loadNetwork(t))
+	reserved := planSettler(t, reservedCollectPlans, loadNetwork(t))
 	rapid.Check(t, func(t *rapid.T) {
+		s, reserves := plain, rapid.Bool().Draw(t, "reserves")
+		if reserves {
+			s = reserved
+		}
 		lines := drawMixedLines(t)
 		ops := drawCollectOps(t, lines, 3)
 		res, err := s.Settle(ctx, settlement.State{}, lines)
 		require.NoError(t, err)
 		more, st := applyCollectOps(t, s, res.State, ops)
 		entries := append(res.Entries, more...)
+		requireCollectReserves(t, entries, reserves)
 
 		// The ledger: within bounds, and no more payable than was paid.
 		payable, awaiting := map[string]ensemble.Money{}, map[string]ensemble.Money{}
