@@ -577,7 +577,17 @@ func awaitingNote(reversed int64) string {
 // receivable (ErrNotOnCollection), a line named that is disputed, or an
 // invoice whose lines all are (ErrDisputed), a currency other than the
 // lines' (ErrCurrency), more than the customer owes on them
-// (ErrOverCollection).
+// (ErrOverCollection); a payment of a line whose plan version the settler
+// does not hold, when a plan of it payable on collection keeps a leaf
+// reserve (a *PlanVersionError, ErrUnknownPlanVersion: it cannot know what
+// the leaves reserve), and one whose reserve would be released after year
+// 9999 (ErrInvalidCollection).
+//
+// Reserves: on a plan whose leaf keeps a reserve (Node.Reserve), each
+// KindCollected entry of the leaf's parts comes with the reserve of what
+// it made payable, "<collected id>#reserve" at its date and its release
+// "<collected id>#release" the reserve's days later (see
+// PayableOnCollection).
 func (s *Settler) Collect(st State, c Collection) (Result, error) {
 	return s.collect(st, c, false)
 }

@@ -85,7 +85,13 @@
 // from a bearer, as a credit would); credits come off what awaits payment
 // first. A payment of an invoice that also holds lines paid on
 // settlement is spread over all its lines in proportion to what each
-// owes (LedgerLine.Receivable), those releasing nothing. A
+// owes (LedgerLine.Receivable), those releasing nothing. A leaf's
+// reserve on such a plan holds its ratio of what each payment makes
+// payable, from the payment until its days after it (a reseller paid
+// 20% of 1,000.00 with a 10% reserve for 90 days, paid 600.00 on March
+// 10: 108.00 payable, 12.00 reserved until June 8); credits and
+// write-offs never draw on it (see PayableOnCollection). Rolling reserves
+// are refused on such a plan (ErrReserveOnCollection). A
 // collection id is applied once (ErrCollectionApplied), and more than is
 // owed is ErrOverCollection. Statements show Earned, Collected and
 // Awaiting apart, and Payable is only what can be paid. A line of

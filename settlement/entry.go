@@ -28,6 +28,7 @@ import (
 //	awaiting collection     <part id>#uncollected, <part id>#collected.<collection>
 //	                        <part id>#collected.<credit line>#netted (a credit netted on the line's invoice)
 //	                        <credit line or reversal>:<part path>#uncollected (a credit's, write-off's or lost dispute's)
+//	payment's reserve       <part id>#collected.<collection>#reserve, ...#release (a leaf's reserve, on collection)
 //	write-off clawback      <line>#writeoff.<id>:<part path>#clawback
 //	adjustment, payout      adjustment:<id>, payout:<id>
 //
@@ -36,7 +37,9 @@ import (
 // hold neither (ensemble.CheckID), and "adjustment" and "payout" are not
 // line ids; node ids hold neither, and no root is named supplier_costs; route
 // partners and supplier-cost components hold no '#', and a route names a
-// partner once in its chain and once among its co-sellers. The settler
+// partner once in its chain and once among its co-sellers; no collection
+// id ends in "#reserve" or "#release" (a host's holds no '#', and the
+// settler's end in "#netted", "#funded" or "#dispute.<n>"). The settler
 // also refuses any id it would emit twice in a call (a host-built line
 // listing one component's cost twice, say) with a *DuplicateEntryError.
 // Ids are keys, not data: readers follow Line, Reverses and Trace, never

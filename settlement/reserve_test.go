@@ -188,7 +188,7 @@ func TestRollingReservesAreCheckedAtLoad(t *testing.T) {
 		"party twice":    {`[{party: reseller-nl, ratio: "10%", days: 9}, {party: reseller-nl, ratio: "5%", days: 9}]`, "two rolling reserves"},
 		"no party":       {`[{ratio: "10%", days: 90}]`, "reserves[0].party"},
 		"negative ratio": {`[{party: reseller-nl, ratio: "-1%", days: 90}]`, "reserve ratio"},
-		"on collection":  {`[{party: reseller-nl, ratio: "10%", days: 90}]` + "\n  payable: on_collection", "rolling reserves and the customer's payment"},
+		"on collection":  {`[{party: reseller-nl, ratio: "10%", days: 90}]` + "\n  payable: on_collection", "keeps no rolling reserve: a rolling reserve is held at the line's date"},
 	} {
 		t.Run(name, func(t *testing.T) {
 			plans, err := settlement.ParsePlans([]byte(strings.Replace(reservePlans, `[{party: reseller-nl, ratio: "10%", days: 90}]`, tc.reserves, 1)))
