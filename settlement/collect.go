@@ -902,7 +902,7 @@ func (r *run) releasePaid(lg, nl *ledger, after, x int64, c *Collection, at time
 		id := lg.entryID(i) + EntryID("#collected."+c.ID)
 		r.entries = append(r.entries, collectEntry(lg, i, id, lg.line, KindCollected, cl.awaiting[i], cl.awaiting[i]+release[i], false, at, note, trace))
 		if cp != nil {
-			if err := r.collectReserve(cp, lg, i, id, release[i], at, trace); err != nil {
+			if err := r.collectReserve(cp, lg, i, id, release[i], c, at, trace); err != nil {
 				return nil, err
 			}
 		}
@@ -932,11 +932,12 @@ func (s *Settler) collectPlan(lg *ledger) (*cplan, error) {
 
 // collectReserve holds back the reserve of part i of lg (a line payable on
 // collection under plan cp) on released, what collected entry id just
-// made payable, if the part's leaf keeps one: its ratio of released,
-// rounded down, a KindReserve entry "<id>#reserve" dated at (the
-// collection's date) and its release "<id>#release" dated the reserve's
+// made payable by collection c, if the part's leaf keeps one: its ratio
+// of released, rounded down, a KindReserve entry "<id>#reserve" dated at
+// (the collection's date; its note "reserve 10% until 2026-06-08, of
+// collection PAY-1") and its release "<id>#release" dated the reserve's
 // days after it.
-func (r *run) collectReserve(cp *cplan, lg *ledger, i int, id EntryID, released int64, at time.Time, trace []ensemble.Ref) error {
+func (r *run) collectReserve(cp *cplan, lg *ledger, i int, id EntryID, released int64, c *Collection, at time.Time, trace []ensemble.Ref) error {
 	pe := lg.payee(i)
 	if pe.meta.kind != KindEarning || released <= 0 {
 		return nil
@@ -956,11 +957,11 @@ func (r *run) collectReserve(cp *cplan, lg *ledger, i int, id EntryID, released 
 	if until.Year() > 9999 {
 		return fmt.Errorf("%w: date: the reserve of %s would be released on %s, after year 9999", ErrInvalidCollection, lg.entryID(i), until.Format(time.DateOnly))
 	}
-	c := lg.ctx
-	e := Entry{Line: lg.line, Kind: KindReserve, Party: pe.party, Role: pe.meta.role, Amount: ensemble.MoneyFromMinor(u, c.cur),
-		Date: at, Plan: *c.plan, Node: pe.meta.node, Service: c.service, Offer: c.offer, Route: c.route, Seller: c.seller,
+	x := lg.ctx
+	e := Entry{Line: lg.line, Kind: KindReserve, Party: pe.party, Role: pe.meta.role, Amount: ensemble.MoneyFromMinor(u, x.cur),
+		Date: at, Plan: *x.plan, Node: pe.meta.node, Service: x.service, Offer: x.offer, Route: x.route, Seller: x.seller,
 		Reverses: lg.entryID(i), Trace: trace}
-	e.ID, e.Note = id+"#reserve", string(appendDate([]byte(n.reserveText), until.UTC()))
+	e.ID, e.Note = id+"#reserve", string(appendDate([]byte(n.reserveText), until.UTC()))+", of "+collectionName(c)
 	r.entries = append(r.entries, e)
 	e.ID, e.Kind, e.Date, e.Note = id+"#release", KindRelease, until, "reserve released"
 	r.entries = append(r.entries, e)

@@ -103,7 +103,7 @@ func TestCollectReserveHoldsEachPayment(t *testing.T) {
 	requireEntry(t, mine, "L1:root/reseller#collected.PAY-1#reserve", settlement.KindReserve, "12.00", "2026-03-10")
 	requireEntry(t, mine, "L1:root/reseller#collected.PAY-1#release", settlement.KindRelease, "12.00", "2026-06-08")
 	require.Equal(t, settlement.EntryID("L1:root/reseller"), mine["L1:root/reseller#collected.PAY-1#reserve"].Reverses)
-	require.Equal(t, "reserve 10% until 2026-06-08", mine["L1:root/reseller#collected.PAY-1#reserve"].Note)
+	require.Equal(t, "reserve 10% until 2026-06-08, of collection PAY-1", mine["L1:root/reseller#collected.PAY-1#reserve"].Note)
 	// The platform keeps no reserve.
 	for _, e := range paid.Entries {
 		if e.Party != "reseller-nl" {
@@ -210,4 +210,37 @@ func TestCollectReserveReleaseAfterYear9999(t *testing.T) {
 
 func cloneEntries(e []settlement.Entry) []settlement.Entry {
 	return append([]settlement.Entry(nil), e...)
+}
+
+// Explain shows a payment's reserve under the earning it holds back, and
+// ExplainStatement lists it under reserved; a dispute of the line after
+// the first payment holds what the payment made payable, the reserve's
+// share included (the state does not record it apart), and a won dispute
+// releases it all: the reseller ends with its 200.00.
+func TestCollectReserveExplainedAndDisputed(t *testing.T) {
+	s, entries, st := resellerCollect(t)
+	paid, err := s.Collect(st, settlement.Collection{ID: "PAY-1", Date: date("2026-03-10"), Amount: eur("600.00"), Invoice: "INV-R"})
+	require.NoError(t, err)
+	entries = append(entries, paid.Entries...)
+	tree, err := settlement.Explain("L1", entries)
+	require.NoError(t, err)
+	require.Contains(t, tree, "12.00")
+	march := resellerStatement(t, entries, "2026-03-01", "2026-04-01")
+	text, err := settlement.ExplainStatement(march, entries)
+	require.NoError(t, err)
+	require.Contains(t, text, "reserve 10% until 2026-06-08, of collection PAY-1")
+
+	d, err := s.Dispute(paid.State, "L1", date("2026-03-15"))
+	require.NoError(t, err)
+	held := partyEntries(d.Entries, "reseller-nl")
+	requireEntry(t, held, "L1:root/reseller#hold.1", settlement.KindHold, "120.00", "2026-03-15")
+	entries = append(entries, d.Entries...)
+	won, err := s.ResolveDispute(d.State, "L1", true, date("2026-03-25"))
+	require.NoError(t, err)
+	entries = append(entries, won.Entries...)
+	paid, err = s.Collect(won.State, settlement.Collection{ID: "PAY-2", Date: date("2026-04-02"), Amount: eur("400.00"), Invoice: "INV-R"})
+	require.NoError(t, err)
+	entries = append(entries, paid.Entries...)
+	all := resellerStatement(t, entries, "2026-03-01", "2026-07-02")
+	requireCollectEUR(t, all.Payable, "200.00", "payable once everything is released")
 }

@@ -863,7 +863,7 @@ func (lg *refLedger) releasePaid(after, x int64, id string, at time.Time, trace 
 				e := settlement.Entry{ID: settlement.EntryID(cid + "#reserve"), Line: lg.line, Kind: settlement.KindReserve, Party: p.party, Role: p.role,
 					Amount: ensemble.MoneyFromMinor(held, lg.cur), Date: at, Plan: lg.plan, Node: p.node, Service: lg.service, Offer: lg.offer,
 					Route: lg.route, Seller: lg.seller, Reverses: settlement.EntryID(string(lg.line) + ":" + p.path), Trace: trace,
-					Note: fmt.Sprintf("reserve %s until %s", p.onPay.Ratio.Percent(), until.Format(time.DateOnly))}
+					Note: fmt.Sprintf("reserve %s until %s, of %s", p.onPay.Ratio.Percent(), until.Format(time.DateOnly), name)}
 				out = append(out, e)
 				e.ID, e.Kind, e.Date, e.Note = settlement.EntryID(cid+"#release"), settlement.KindRelease, until, "reserve released"
 				out = append(out, e)
