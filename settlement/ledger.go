@@ -437,6 +437,12 @@ func allocateReversal(parts []int64, x int64, unreversed []int64, shares []ensem
 // release and after it (the release was payable while the line was
 // disputed).
 //
+// Limit: on a line payable on collection, the reserves of its payments
+// (see PayableOnCollection) are not counted, the State not recording
+// them: the dispute holds all the payments made payable, their reserves'
+// share included, so the party is withheld that share twice until the
+// dispute is resolved or the reserve released, never paid early.
+//
 // Errors, each a *LineError naming the line, with st unchanged: an
 // unknown line (ErrUnknownLine), a line already disputed (ErrDisputed),
 // an instant at before year 1 or after 9999, which the State and entries
