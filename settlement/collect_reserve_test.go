@@ -1,6 +1,7 @@
 package settlement_test
 
 import (
+	"strings"
 	"testing"
 	"time"
 
@@ -243,4 +244,18 @@ func TestCollectReserveExplainedAndDisputed(t *testing.T) {
 	entries = append(entries, paid.Entries...)
 	all := resellerStatement(t, entries, "2026-03-01", "2026-07-02")
 	requireCollectEUR(t, all.Payable, "200.00", "payable once everything is released")
+}
+
+// A settler holding a plan on collection with a reserve, but not the
+// version a line was settled under, cannot know what its leaves reserve:
+// a payment of the line is refused (ErrUnknownPlanVersion), the state
+// unchanged.
+func TestCollectReserveUnknownPlanVersion(t *testing.T) {
+	_, _, st := resellerCollect(t)
+	v2 := planSettler(t, strings.Replace(resellerCollectPlan, "version: 1", "version: 2", 1), loadNetwork(t))
+	_, err := v2.Collect(st, settlement.Collection{ID: "PAY-1", Date: date("2026-03-10"), Amount: eur("600.00"), Invoice: "INV-R"})
+	require.ErrorIs(t, err, settlement.ErrUnknownPlanVersion)
+	var ce *settlement.CollectionError
+	require.ErrorAs(t, err, &ce)
+	require.Equal(t, settlement.LineID("L1"), ce.Line)
 }
