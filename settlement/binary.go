@@ -20,7 +20,7 @@ import (
 // The compact binary encoding of a State and of entries, for hosts that
 // move and keep many of them (a shard's state between batches, a
 // pipeline's entries between stages). A blob starts with two bytes, a
-// kind ('s' for a state, 'e' for entries) and the format version (9 for
+// kind ('s' for a state, 'e' for entries) and the format version (11 for
 // a state: version 1, whose ledger parts had no source, version 2, whose
 // lines had no fingerprint of their facts, version 3, whose collections
 // had no pending credits, version 4, which had no unfunded credits,
@@ -30,7 +30,9 @@ import (
 // set-off, version 8, whose lines had no receivable, and version 9, whose
 // parts had not what they funded of the line's discounts (LedgerPart.Funded:
 // its credits reverse each part in proportion to what it has unreversed,
-// as they did), are still read;
+// as they did), and version 10, whose lines had not what credits
+// documented of their lost disputes (LedgerLine.Documented: all they lost
+// reads as undocumented) nor their last lost dispute, are still read;
 // 1 for entries);
 // then integers as varints (amounts in minor units of the line's
 // currency for a state), instants as seconds and nanoseconds, and every
@@ -51,7 +53,7 @@ import (
 var ErrCorruptEntries = errors.New("settlement: corrupt entries")
 
 const (
-	binaryVersion  = 10 // of states: a blob of another version than 1 to 10 is refused
+	binaryVersion  = 11 // of states: a blob of another version than 1 to 11 is refused
 	entriesVersion = 1  // of entries, whose form version 2 did not change (read as 1 or 2; 3 and 4 are refused)
 	kindState      = 's'
 	kindEntries    = 'e'
@@ -222,6 +224,7 @@ func (s State) MarshalBinary() ([]byte, error) {
 		w.str(c.Amount.Currency().Key())
 		w.units(c.Amount, c.Amount.Currency())
 		w.bearer(c.Bearer)
+		w.units(c.Documented, c.Amount.Currency()) // version 11
 	}
 	w.uvarint(uint64(len(doc.Prepaid)))
 	for _, p := range doc.Prepaid {
@@ -321,6 +324,8 @@ func (w *binWriter) ledgerLine(ll *LedgerLine) {
 	w.collection(ll.Collection, cur)
 	w.collection(ll.Receivable, cur) // version 9
 	w.units(ll.FundedDiscounts, cur) // version 10
+	w.units(ll.Documented, cur)      // version 11
+	w.uvarint(uint64(max(ll.LostDispute, 0)))
 }
 
 // collection writes a line's collection record or receivable, or that it
@@ -727,9 +732,13 @@ func (s *State) UnmarshalBinary(b []byte) error {
 		for i := range in.Credits {
 			c := &in.Credits[i]
 			c.Line, c.Credits = LineID(r.str()), LineID(r.str())
-			c.CreditState.Amount = r.units(r.currency(), false)
+			cur := r.currency()
+			c.CreditState.Amount = r.units(cur, false)
 			c.Amount = &c.CreditState.Amount
 			c.Bearer = r.bearer()
+			if r.version >= 11 {
+				c.Documented = r.units(cur, true)
+			}
 		}
 	}
 	if n := r.count(); n > 0 {
@@ -834,6 +843,14 @@ func (r *binReader) ledgerLine(li *ledgerLineIn) {
 	}
 	if r.version >= 10 {
 		ll.FundedDiscounts = r.units(cur, true)
+	}
+	if r.version >= 11 {
+		ll.Documented = r.units(cur, true)
+		n := r.uvarint()
+		if n > math.MaxInt32 {
+			r.fail("last lost dispute %d out of range", n)
+		}
+		ll.LostDispute = int(n & math.MaxInt32)
 	}
 }
 

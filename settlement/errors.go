@@ -62,6 +62,17 @@ var (
 	// ErrOverCredit reports a credit for more than the credited line has
 	// left unreversed.
 	ErrOverCredit = errors.New("settlement: credit exceeds the unreversed amount")
+	// ErrUndocumentedDispute reports a credit of a line whose lost
+	// disputes reversed what no credit documents yet, that does not say
+	// whether it documents them (Line.Dispute): settled as a credit, the
+	// credit note of a dispute lost in part would claw the lost part back
+	// a second time. The error names the credited line, its last lost
+	// dispute and what is undocumented.
+	ErrUndocumentedDispute = errors.New("settlement: credit of a line with an undocumented lost dispute")
+	// ErrOverDocumented reports a credit documenting a lost dispute
+	// (DisputeDocuments) for more than the credited line's lost disputes
+	// reversed and no credit documented yet.
+	ErrOverDocumented = errors.New("settlement: credit documents more than its line's lost disputes reversed")
 	// ErrBeforeWindow reports a line dated before the state's window: the
 	// state was pruned (State.Prune) before that date, so it no longer
 	// knows whether the line was settled, nor what older lines it would

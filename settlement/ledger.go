@@ -53,6 +53,9 @@ func (r *run) clawback(l *Line) error {
 		return lineErr(l.ID, lg.ctx.plan.ID, "", "", err)
 	}
 	credit = -credit
+	if undoc := lg.undocumented(); l.Dispute == DisputeDocuments || undoc > 0 && l.Dispute == DisputeUnstated {
+		return r.documentDispute(l, lg, credit, undoc)
+	}
 	asSold := credit       // the credit line's: a credit re-split as the sale was takes it whole (creditSplit)
 	var nettedIDs []LineID // the lines of another invoice the credit is netted on,
 	var nettedOwed []int64 // what they owe,
@@ -174,6 +177,37 @@ func (r *run) clawback(l *Line) error {
 	if err := r.settleInvoices(r.st.lines.get(lg.line), l.Date.UTC(), invs...); err != nil {
 		return lineErr(l.ID, lg.ctx.plan.ID, "", "", err)
 	}
+	return nil
+}
+
+// documentDispute settles credit l of lg (credit units of its basis)
+// against what lg's lost disputes took back that no credit documents yet
+// (undoc): a credit documenting them (DisputeDocuments) records that it
+// did, reversing nothing (the lost dispute took it back, and off what the
+// customer owes); a credit that does not say is ErrUndocumentedDispute,
+// naming the line and its last lost dispute; one documenting more than
+// undoc is ErrOverDocumented.
+func (r *run) documentDispute(l *Line, lg *ledger, credit, undoc int64) error {
+	cur := lg.ctx.cur
+	lost := "lost disputes"
+	if n := lg.disputes.lastLost; n > 0 {
+		lost = "lost dispute " + strconv.Itoa(int(n)) + " (" + string(lg.line) + "#dispute." + strconv.Itoa(int(n)) + ")"
+	}
+	switch {
+	case l.Dispute == DisputeUnstated:
+		return lineErr(l.ID, lg.ctx.plan.ID, "", "", fmt.Errorf("%w: credits %q, whose %s took back %s that no credit documents yet: "+
+			"say whether the credit is the dispute's credit note (Line.Dispute %q: it reverses nothing more) or a credit besides it (%q)",
+			ErrUndocumentedDispute, lg.line, lost, ensemble.MoneyFromMinor(undoc, cur), DisputeDocuments, DisputeSeparate))
+	case credit > undoc:
+		return lineErr(l.ID, lg.ctx.plan.ID, "", "", fmt.Errorf("%w: documents %s of %q, whose lost disputes took back %s that no credit documents yet",
+			ErrOverDocumented, ensemble.MoneyFromMinor(credit, cur), lg.line, ensemble.MoneyFromMinor(undoc, cur)))
+	}
+	nl := *lg
+	d := lg.disputes.carried()
+	d.documented += credit
+	nl.disputes = &d
+	r.st.lines.put(lg.line, &nl)
+	r.st.ownCredits().put(l.ID, creditRec{of: lg.line, documented: credit})
 	return nil
 }
 
@@ -471,7 +505,9 @@ func (s *Settler) Dispute(st State, line LineID, at time.Time) (Result, error) {
 	r := s.newRun(context.Background(), st, 0)
 	defer r.release()
 	nl := *lg
-	nl.disputes = &disputes{count: lg.disputeCount() + 1, open: true, held: make([]int64, lg.parts()), lost: lg.disputesLost()}
+	d := lg.disputes.carried()
+	d.count, d.open, d.held = d.count+1, true, make([]int64, lg.parts())
+	nl.disputes = &d
 	seq := strconv.Itoa(int(nl.disputes.count))
 	note := "dispute " + seq + " opened"
 	for i := range nl.disputes.held {
@@ -640,7 +676,8 @@ func (s *Settler) ResolveDisputeWith(st State, line LineID, o DisputeOutcome, at
 	r := s.newRun(context.Background(), st, 0)
 	defer r.release()
 	nl := *lg
-	nl.disputes = &disputes{count: lg.disputeCount(), lost: lg.disputesLost()}
+	d := lg.disputes.carried()
+	nl.disputes = &d
 	seq := strconv.Itoa(int(nl.disputes.count))
 	outcome := "won"
 	switch {
@@ -685,6 +722,9 @@ func (s *Settler) ResolveDisputeWith(st State, line LineID, o DisputeOutcome, at
 			return Result{}, lineErr(line, nl.ctx.plan.ID, "", "", err)
 		}
 		nl.disputes.lost += out.credited - nl.credited // what it took back (see reverse)
+		if out.credited > nl.credited {
+			nl.disputes.lastLost = nl.disputes.count // what a credit note of it documents (Line.Dispute)
+		}
 		nl = *out
 	}
 	if nl.coll != nil { // what was paid while the dispute held the line

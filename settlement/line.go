@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -150,6 +151,16 @@ type Line struct {
 	// whole credit from its parts alone (see Bearer). A sale line has
 	// none.
 	Bearer Bearer `json:"bearer,omitzero"`
+	// Dispute says, on a credit-note line, whether the credit documents
+	// what lost disputes of the credited line reversed already (the
+	// customer's credit note for a dispute lost in part or in full) or is
+	// a credit besides them (a goodwill credit after a lost chargeback). A
+	// lost dispute is the partners' clawback: a credit documenting it
+	// reverses nothing more (DisputeDocuments). A credit of a line whose
+	// lost disputes some of what they lost no credit documents yet, that
+	// leaves it unstated, is refused (ErrUndocumentedDispute) rather than
+	// clawing the lost part back twice. A sale line has none.
+	Dispute DisputeLink `json:"dispute,omitempty"`
 	// Prepaid names the prepaid commitment the line buys, draws on or lets
 	// expire, and how its partners earn on it (FromInvoiceWith sets it):
 	// the State keeps the first line's mode and refuses a later line of
@@ -239,6 +250,60 @@ type Line struct {
 	// Trace says where the line came from: invoice line, order line, usage
 	// aggregate... Every entry of the line carries it.
 	Trace []ensemble.Ref `json:"trace,omitempty"`
+}
+
+// DisputeLink says how a credit line relates to the lost disputes of the
+// line it credits (Line.Dispute). Its JSON is its name: "" (unstated),
+// "documents" or "separate".
+type DisputeLink uint8
+
+const (
+	// DisputeUnstated is the zero value: the credit does not say. It
+	// settles as any credit while every lost dispute of the credited line
+	// is documented (or none was lost); otherwise it is refused with
+	// ErrUndocumentedDispute, since settlement cannot tell the credit
+	// note of a dispute lost in part from a later credit of what is left.
+	DisputeUnstated DisputeLink = iota
+	// DisputeDocuments: the credit is the customer's document of what the
+	// credited line's lost disputes reversed already: it reverses nothing
+	// and moves no money (the lost dispute clawed it back, and took it off
+	// what the customer owes on a line payable on collection); the State
+	// records it (CreditState.Documented, LedgerLine.Documented), so that
+	// the loss is documented once. A credit documenting more than the lost
+	// disputes left undocumented is ErrOverDocumented; it names no Bearer
+	// (the dispute's outcome said who bore it) and is not netted on
+	// another invoice (its Invoice is not read: the customer got the money
+	// back through the dispute).
+	DisputeDocuments
+	// DisputeSeparate: the credit is not a lost dispute's document: it
+	// reverses as any credit (a goodwill credit after a lost chargeback),
+	// and what the disputes lost stays undocumented.
+	DisputeSeparate
+)
+
+var disputeLinkNames = [...]string{DisputeUnstated: "", DisputeDocuments: "documents", DisputeSeparate: "separate"}
+
+// String returns the link's name ("unstated" for the zero value).
+func (d DisputeLink) String() string {
+	if d == DisputeUnstated {
+		return "unstated"
+	}
+	if int(d) < len(disputeLinkNames) {
+		return disputeLinkNames[d]
+	}
+	return "DisputeLink(" + strconv.Itoa(int(d)) + ")"
+}
+
+// MarshalText writes the link's name ("" for DisputeUnstated).
+func (d DisputeLink) MarshalText() ([]byte, error) {
+	return ensemble.EnumText(uint8(d), disputeLinkNames[:], "settlement", "dispute link")
+}
+
+// UnmarshalText reads a link's name; "" is DisputeUnstated.
+func (d *DisputeLink) UnmarshalText(t []byte) error {
+	v, err := ensemble.ParseEnum[uint8](t, disputeLinkNames[:], "settlement", "dispute link")
+	*d = DisputeLink(v)
+	return err
 }
 
 // periodQuantity returns the usage period's quantity with the line's: its
@@ -418,6 +483,9 @@ func (l *Line) validate() error {
 		if !l.Bearer.IsZero() {
 			p.Addf("bearer", "a line that credits nothing has no bearer")
 		}
+		if l.Dispute != DisputeUnstated {
+			p.Addf("dispute", "a line that credits nothing documents no dispute")
+		}
 		l.validateDiscounts(&p)
 	} else {
 		if l.Credits == l.ID {
@@ -431,6 +499,12 @@ func (l *Line) validate() error {
 		}
 		l.Bearer.validate(&p, "bearer")
 		l.validateDiscounts(&p)
+		switch {
+		case l.Dispute > DisputeSeparate:
+			p.Addf("dispute", "unknown dispute link %d", l.Dispute)
+		case l.Dispute == DisputeDocuments && !l.Bearer.IsZero():
+			p.Addf("bearer", "a credit documenting a lost dispute reverses nothing, so nobody bears it (the dispute's outcome named its bearer)")
+		}
 	}
 	// The route's rules are partner.Route's, which an order follows too:
 	// the seller first in its chain, no partner twice in the chain or

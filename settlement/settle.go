@@ -301,9 +301,9 @@ func (st *State) resentCredit(l *Line, sale *ledger, rec creditRec) error {
 		return ErrAlreadySettled
 	}
 	u, err := basisUnits(l, credited.ctx.basis == BasisGross)
-	if err != nil || -u != rec.units {
+	if err != nil || -u != rec.units+rec.documented {
 		return lineConflict(fmt.Sprintf("line already settled with other figures: a credit of %s, not %s",
-			ensemble.MoneyFromMinor(rec.units, credited.ctx.cur), ensemble.MoneyFromMinor(-u, l.Currency())))
+			ensemble.MoneyFromMinor(rec.units+rec.documented, credited.ctx.cur), ensemble.MoneyFromMinor(-u, l.Currency())))
 	}
 	return ErrAlreadySettled
 }

@@ -108,9 +108,10 @@ type lineCtx struct {
 // amount, which decoding checks: a credit deleted from a persisted state
 // would otherwise re-open its id and let it settle twice.
 type creditRec struct {
-	of     LineID
-	units  int64
-	bearer *Bearer // nil: proportional
+	of         LineID
+	units      int64
+	documented int64   // of the line's lost disputes, what it documented (Line.Dispute DisputeDocuments); it took back nothing
+	bearer     *Bearer // nil: proportional
 }
 
 // disputes is a disputed line's record: how many disputes were opened on
@@ -129,6 +130,32 @@ type disputes struct {
 	// holds nothing of the releases.
 	atRelease []reserveHold
 	lost      int64 // what lost disputes took back, in all
+	// documented is what credits documenting the lost disputes
+	// (DisputeDocuments) recorded of lost: lost - documented is what no
+	// credit documents yet, which an unstated credit may not take again.
+	// Zero in a state written before credits documented disputes (binary
+	// version 10 or earlier, JSON without "documented"): all it lost is
+	// then undocumented, never guessed documented.
+	documented int64
+	lastLost   int32 // the number of the last dispute lost; 0: none, or not recorded (a state written before)
+}
+
+// carried returns the record of d a resolved line keeps: its count and
+// what its lost disputes took back and credits documented.
+func (d *disputes) carried() disputes {
+	if d == nil {
+		return disputes{}
+	}
+	return disputes{count: d.count, lost: d.lost, documented: d.documented, lastLost: d.lastLost}
+}
+
+// undocumented returns what the line's lost disputes took back that no
+// credit documents yet.
+func (l *ledger) undocumented() int64 {
+	if l.disputes == nil {
+		return 0
+	}
+	return l.disputes.lost - l.disputes.documented
 }
 
 // heldByReserves returns what reserves held of part i when the line's
@@ -391,6 +418,20 @@ type LedgerLine struct {
 	// amounts of the credits of the line (CreditState.Amount), the line's
 	// Credited amount. Omitted when zero.
 	Lost ensemble.Money `json:"lost,omitzero"`
+	// Documented is what credits documenting the line's lost disputes
+	// (Line.Dispute DisputeDocuments) recorded of Lost, the amounts of
+	// those credits (CreditState.Documented); at most Lost. Lost less
+	// Documented is what no credit documents yet: a credit of the line
+	// that does not say whether it documents it is refused
+	// (ErrUndocumentedDispute). Omitted when zero; a state written before
+	// credits documented disputes has none, so all its lines lost is
+	// undocumented.
+	Documented ensemble.Money `json:"documented,omitzero"`
+	// LostDispute is the number of the line's last lost dispute (its
+	// clawbacks' Line is "<line>#dispute.<n>"), which ErrUndocumentedDispute
+	// names; 0 when none was lost, or in a state written before it was
+	// recorded.
+	LostDispute int `json:"lost_dispute,omitempty"`
 	// Service is the line's service period (Line.Service), which the
 	// holds, releases and clawbacks of its disputes carry; omitted when
 	// the line had none.
@@ -582,6 +623,11 @@ type CreditState struct {
 	// Bearer is who bore the credit (Line.Bearer); omitted when
 	// proportional.
 	Bearer Bearer `json:"bearer,omitzero"`
+	// Documented is, of a credit documenting the credited line's lost
+	// disputes (Line.Dispute DisputeDocuments), what it documented: its
+	// amount, which the disputes took back (its Amount is then zero).
+	// Omitted when zero.
+	Documented ensemble.Money `json:"documented,omitzero"`
 }
 
 // Line returns the ledger of a settled line.
@@ -598,6 +644,7 @@ func (l *ledger) export(vols []lineVolume) LedgerLine {
 	c := l.ctx
 	out := LedgerLine{Line: l.line, Plan: *c.plan, BasisKind: c.basis, Date: l.date, Service: c.service, Basis: ensemble.MoneyFromMinor(l.basis, c.cur),
 		Credited: ensemble.MoneyFromMinor(l.credited, c.cur), Disputed: l.disputed(), Disputes: int(l.disputeCount()), Lost: lostMoney(l),
+		Documented: documentedMoney(l), LostDispute: int(lastLost(l)),
 		Offer: c.offer, Route: c.route, Seller: c.seller, Facts: l.facts.String(), Trace: slices.Clone(l.trace), Parts: make([]LedgerPart, l.parts())}
 	for i := range out.Parts {
 		pe := l.payee(i)
@@ -716,6 +763,9 @@ func (s State) exportJSON() (stateJSON, error) {
 		cs := CreditState{Line: id, Credits: c.of}
 		if lg := s.lines.get(c.of); lg != nil {
 			cs.Amount = ensemble.MoneyFromMinor(c.units, lg.ctx.cur)
+			if c.documented != 0 {
+				cs.Documented = ensemble.MoneyFromMinor(c.documented, lg.ctx.cur)
+			}
 		}
 		if c.bearer != nil {
 			cs.Bearer = *c.bearer
@@ -918,8 +968,9 @@ type stateReader struct {
 	entries map[EntryID]int // the entry ids of the current line's parts, for long lines
 	// amounts sums, per credited line, what its credits took back;
 	// badLines are the lines whose basis or credited amount did not read.
-	amounts  map[LineID]int64
-	badLines map[LineID]bool
+	amounts    map[LineID]int64
+	documented map[LineID]int64 // per line, what its credits documented of its lost disputes
+	badLines   map[LineID]bool
 }
 
 // fail records a *StateError about line and part at path.
@@ -1019,7 +1070,21 @@ func (r *stateReader) line(path string, ll *LedgerLine) {
 	case lost > 0 && ll.Disputes <= 0:
 		fail("lost", nil, "lost disputes took back %s, but no dispute was ever opened", ll.Lost)
 	}
-	if !basisOK || !creditedOK || !lostOK {
+	documented, documentedOK := r.units(path+".documented", id, "", "documented", ll.Documented, cur)
+	switch {
+	case !documentedOK:
+	case documented < 0:
+		fail("documented", nil, "negative documented %s", ll.Documented)
+	case lostOK && documented > lost:
+		fail("documented", nil, "credits documented %s of lost disputes that took back %s", ll.Documented, ll.Lost)
+	}
+	switch {
+	case ll.LostDispute < 0 || ll.LostDispute > ll.Disputes:
+		fail("lost_dispute", nil, "last lost dispute %d of %d disputes", ll.LostDispute, ll.Disputes)
+	case ll.LostDispute > 0 && lostOK && lost == 0:
+		fail("lost_dispute", nil, "dispute %d lost, but lost disputes took back nothing", ll.LostDispute)
+	}
+	if !basisOK || !creditedOK || !lostOK || !documentedOK {
 		if r.badLines == nil {
 			r.badLines = map[LineID]bool{}
 		}
@@ -1039,7 +1104,8 @@ func (r *stateReader) line(path string, ll *LedgerLine) {
 	}
 	l := &ledger{line: id, ctx: lc, date: ll.Date, basis: basis, credited: credited, facts: facts, trace: ll.Trace}
 	if ll.Disputes != 0 || ll.Disputed {
-		l.disputes = &disputes{count: int32(min(max(ll.Disputes, 0), math.MaxInt32)), lost: lost}
+		l.disputes = &disputes{count: int32(min(max(ll.Disputes, 0), math.MaxInt32)), lost: lost, documented: documented,
+			lastLost: int32(min(max(ll.LostDispute, 0), math.MaxInt32))}
 	}
 	if ll.Disputed {
 		l.disputes.open, l.disputes.held = true, make([]int64, len(ll.Parts))
@@ -1338,6 +1404,15 @@ func (r *stateReader) credit(path string, in *creditStateIn) {
 			}
 			rec.units = u
 		}
+		if u, ok := r.units(path+".documented", c.Line, "", "documented", c.Documented, lg.ctx.cur); ok {
+			switch {
+			case u < 0:
+				r.fail(path+".documented", c.Line, "", nil, "negative documented %s", c.Documented)
+			case u > 0 && rec.units != 0:
+				r.fail(path+".documented", c.Line, "", nil, "a credit documenting a lost dispute takes back nothing, not %s", *in.Amount)
+			}
+			rec.documented = u
+		}
 	}
 	if !c.Bearer.IsZero() {
 		var p ensemble.Problems
@@ -1352,6 +1427,12 @@ func (r *stateReader) credit(path string, in *creditStateIn) {
 		r.amounts = map[LineID]int64{}
 	}
 	r.amounts[c.Credits] += rec.units // overflow shows as a sum that differs
+	if rec.documented != 0 {
+		if r.documented == nil {
+			r.documented = map[LineID]int64{}
+		}
+		r.documented[c.Credits] += rec.documented
+	}
 	r.out.ownCredits().put(c.Line, rec)
 }
 
@@ -1381,7 +1462,29 @@ func (r *stateReader) creditsAddUp(in *stateIn) {
 				"credited %s, but the line's credits, lost disputes and write-offs add up to %s: the state misses or adds a credit",
 				ll.Credited, ensemble.MoneyFromMinor(got, lg.ctx.cur))
 		}
+		if got, want := r.documented[ll.Line], lg.disputes.carried().documented; got != want {
+			r.fail(ensemble.Path("lines", i)+".documented", ll.Line, "", nil,
+				"documented %s, but the credits documenting the line's lost disputes add up to %s: the state misses or adds a credit",
+				ensemble.MoneyFromMinor(want, lg.ctx.cur), ensemble.MoneyFromMinor(got, lg.ctx.cur))
+		}
 	}
+}
+
+// documentedMoney returns what credits documented of l's lost disputes.
+func documentedMoney(l *ledger) ensemble.Money {
+	if l.disputes != nil && l.disputes.documented != 0 {
+		return ensemble.MoneyFromMinor(l.disputes.documented, l.ctx.cur)
+	}
+	return ensemble.Money{}
+}
+
+// lastLost returns the number of l's last lost dispute (0: none, or not
+// recorded).
+func lastLost(l *ledger) int32 {
+	if l.disputes == nil {
+		return 0
+	}
+	return l.disputes.lastLost
 }
 
 // lostMoney returns what l's lost disputes took back.
