@@ -174,6 +174,28 @@ func TestStateWithoutDocumentedReadsLossesUndocumented(t *testing.T) {
 	require.NoError(t, err)
 }
 
+// A state of binary version 10, written before credits documented lost
+// disputes, holding L1 of partlyLostBundle: its 400.00 lost reads as
+// undocumented, so the credit note must say it documents it, and then
+// reverses nothing.
+func TestVersion10StateDocumentsItsLostDisputeOnce(t *testing.T) {
+	s := planSettler(t, bundlePlan, loadNetwork(t))
+	st := versionedState(t, 10)
+	ll, ok := st.Line("L1")
+	require.True(t, ok)
+	requireMoney(t, ll.Lost, eur("400.00"))
+	require.True(t, ll.Documented.IsZero())
+	require.Zero(t, ll.LostDispute)
+	note := credit("CN1", "L1", "-400.00", "2026-03-26")
+	_, err := s.Settle(ctx, st, []settlement.Line{note})
+	require.ErrorIs(t, err, settlement.ErrUndocumentedDispute)
+	note.Dispute = settlement.DisputeDocuments
+	n, err := s.Settle(ctx, st, []settlement.Line{note})
+	require.NoError(t, err)
+	require.Empty(t, n.Entries)
+	requireBothRoundTrips(t, n.State)
+}
+
 // requireBothRoundTrips requires st to read back from its JSON and its
 // binary form as the same bytes.
 func requireBothRoundTrips(t *testing.T, st settlement.State) {

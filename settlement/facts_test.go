@@ -182,7 +182,7 @@ func TestStateFactsChecked(t *testing.T) {
 func TestLineFactsCovered(t *testing.T) {
 	kept := []string{"Date", "Amount", "Offer", "Service"} // and Route.Kind, Route.Seller
 	printed := []string{"Tax", "Charge", "Quantity", "PeriodQuantity", "Customer", "Route", "SupplierCosts", "Prepaid", "Invoice", "ContractStart", "Discounts", "Attributed"}
-	notFacts := []string{"ID", "Credits", "Bearer", "Trace"} // a credit's fields; the trace decides no payout
+	notFacts := []string{"ID", "Credits", "Bearer", "Dispute", "Trace"} // a credit's fields; the trace decides no payout
 	// The invoice line's kind, as its id: a line sent again is the same
 	// invoice line, and its print is the one states kept before it existed.
 	notFacts = append(notFacts, "Kind")

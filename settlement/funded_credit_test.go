@@ -149,7 +149,7 @@ func TestFundedPartsSurviveEncodingAndOlderStatesCreditAsBefore(t *testing.T) {
 	require.NoError(t, err)
 	bin, err := res.State.MarshalBinary()
 	require.NoError(t, err)
-	require.Equal(t, byte(10), bin[1])
+	require.Equal(t, byte(settlement.BinaryVersion), bin[1])
 	var fromBin, fromJSON settlement.State
 	require.NoError(t, fromBin.UnmarshalBinary(bin))
 	require.NoError(t, json.Unmarshal(mustJSON(t, res.State), &fromJSON))

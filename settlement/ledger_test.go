@@ -107,7 +107,13 @@ func TestDisputes(t *testing.T) {
 				}
 			}
 			if !won {
-				_, err = s.Settle(ctx, r.State, []settlement.Line{credit("C1", "L1", "-0.01", "2026-04-02")})
+				// A credit besides the lost dispute finds nothing left; one
+				// that does not say whether it documents it is refused.
+				c := credit("C1", "L1", "-0.01", "2026-04-02")
+				_, err = s.Settle(ctx, r.State, []settlement.Line{c})
+				require.ErrorIs(t, err, settlement.ErrUndocumentedDispute)
+				c.Dispute = settlement.DisputeSeparate
+				_, err = s.Settle(ctx, r.State, []settlement.Line{c})
 				require.ErrorIs(t, err, settlement.ErrOverCredit)
 			}
 			_, err = s.ResolveDispute(r.State, "L1", won, date("2026-04-02"))
