@@ -190,7 +190,7 @@ func (r *run) clawback(l *Line) error {
 func (r *run) documentDispute(l *Line, lg *ledger, credit, undoc int64) error {
 	cur := lg.ctx.cur
 	lost := "lost disputes"
-	if n := lg.disputes.lastLost; n > 0 {
+	if n := lastLost(lg); n > 0 {
 		lost = "lost dispute " + strconv.Itoa(int(n)) + " (" + string(lg.line) + "#dispute." + strconv.Itoa(int(n)) + ")"
 	}
 	switch {

@@ -581,6 +581,9 @@ func (m *refMachine) drawCredit(t *rapid.T, label string) (settlement.Line, bool
 		return settlement.Line{}, false
 	}
 	lg := m.ref.state.lines[rapid.SampledFrom(ids).Draw(t, label+".line")]
+	if c, ok := m.drawDisputeCredit(t, lg, label); ok {
+		return c, true
+	}
 	left := lg.basis - lg.credited
 	var x int64
 	switch k := rapid.IntRange(0, 19).Draw(t, label+".size"); {
@@ -594,6 +597,38 @@ func (m *refMachine) drawCredit(t *rapid.T, label string) (settlement.Line, bool
 	c := m.creditOf(t, lg, x, label)
 	c.Bearer = drawBearer(t, lg, label)
 	drawCreditDiscounts(t, lg, &c, label)
+	// A credit besides the line's lost disputes says so, now and then
+	// without need; one that does not say is refused while they lost what
+	// no credit documents.
+	if rapid.IntRange(0, 3).Draw(t, label+".separate") > 0 || lg.lost == lg.documented {
+		if rapid.IntRange(0, 3).Draw(t, label+".separate.said") == 0 || lg.lost != lg.documented {
+			c.Dispute = settlement.DisputeSeparate
+		}
+	}
+	return c, true
+}
+
+// drawDisputeCredit draws, mostly when lg lost a dispute in part or in full
+// that no credit documents yet, the credit note documenting it: of all it
+// left undocumented, of part of it, or (rarely) of a cent more, and now
+// and then of a line that has nothing to document (ErrOverDocumented). It
+// names no bearer: the dispute's outcome did.
+func (m *refMachine) drawDisputeCredit(t *rapid.T, lg refLedger, label string) (settlement.Line, bool) {
+	undoc := lg.lost - lg.documented
+	if k := rapid.IntRange(0, 9).Draw(t, label+".documents"); undoc == 0 && k != 0 || undoc > 0 && k > 6 {
+		return settlement.Line{}, false
+	}
+	var x int64
+	switch k := rapid.IntRange(0, 9).Draw(t, label+".documents.size"); {
+	case k == 0:
+		x = undoc + 1
+	case k < 6:
+		x = undoc
+	default:
+		x = rapid.Int64Range(0, undoc).Draw(t, label+".documents.amount")
+	}
+	c := m.creditOf(t, lg, x, label)
+	c.Dispute = settlement.DisputeDocuments
 	return c, true
 }
 

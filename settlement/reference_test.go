@@ -95,9 +95,10 @@ type refState struct {
 // refCredit is a settled credit: the line it credited, what it took back
 // and who bore it.
 type refCredit struct {
-	of     settlement.LineID
-	amount int64
-	bearer settlement.Bearer
+	of         settlement.LineID
+	amount     int64
+	documented int64 // what it documented of the line's lost disputes (it took back nothing)
+	bearer     settlement.Bearer
 }
 
 // refLedger is a settled line: what each of its parts (earnings and
@@ -113,15 +114,20 @@ type refLedger struct {
 	disputes  int   // disputes ever opened
 	disputed  bool  // one is open
 	lost      int64 // what lost disputes took back
-	offer     catalog.Pin
-	route     partner.RouteKind
-	seller    partner.ID
-	facts     string          // settlement.PrintFacts of the sale
-	service   ensemble.Period // the line's, which its disputes' entries carry
-	trace     []ensemble.Ref
-	parts     []refPart
-	volumes   []settlement.LineVolume // the volumes it added to in another currency, at their rates
-	coll      *refCollection          // on collection only (reference_collect_test.go)
+	// documented is what credits documenting the lost disputes
+	// (DisputeDocuments) recorded of lost, which took back nothing more;
+	// lastLost the number of the last dispute lost.
+	documented int64
+	lastLost   int
+	offer      catalog.Pin
+	route      partner.RouteKind
+	seller     partner.ID
+	facts      string          // settlement.PrintFacts of the sale
+	service    ensemble.Period // the line's, which its disputes' entries carry
+	trace      []ensemble.Ref
+	parts      []refPart
+	volumes    []settlement.LineVolume // the volumes it added to in another currency, at their rates
+	coll       *refCollection          // on collection only (reference_collect_test.go)
 }
 
 type refPart struct {
@@ -1680,6 +1686,21 @@ func (s *refSettler) settleCredit(st *refState, c settlement.Line) ([]settlement
 	if lg.basisKind == settlement.BasisGross {
 		credit -= minorOf(c.Tax)
 	}
+	// A lost dispute is the partners' clawback: the credit documenting it
+	// reverses nothing; one that does not say, while the disputes lost
+	// what no credit documents, is refused.
+	if undoc := lg.lost - lg.documented; c.Dispute == settlement.DisputeDocuments || undoc > 0 && c.Dispute == settlement.DisputeUnstated {
+		switch {
+		case c.Dispute == settlement.DisputeUnstated:
+			return nil, fail(settlement.ErrUndocumentedDispute)
+		case credit > undoc:
+			return nil, fail(settlement.ErrOverDocumented)
+		}
+		lg.documented += credit
+		st.lines[lg.line] = lg
+		st.credits[c.ID] = refCredit{of: lg.line, documented: credit}
+		return nil, nil
+	}
 	var clawed int64 // of the credit, what write-offs clawed back already
 	var nettedInv string
 	var nettedIDs []settlement.LineID
@@ -2255,6 +2276,9 @@ func (s *refSettler) ResolveDispute(line settlement.LineID, o settlement.Dispute
 		}
 		out = append(out, back...)
 		lg.lost += lg.credited - before
+		if lg.credited > before {
+			lg.lastLost = lg.disputes
+		}
 		s.state.takeBack(lg, before)
 	}
 	if lg.coll != nil { // what was paid while the dispute held it
@@ -2305,6 +2329,10 @@ func (st refState) JSON() ([]byte, error) {
 		if lg.lost != 0 {
 			ll.Lost = ensemble.MoneyFromMinor(lg.lost, lg.cur)
 		}
+		if lg.documented != 0 {
+			ll.Documented = ensemble.MoneyFromMinor(lg.documented, lg.cur)
+		}
+		ll.LostDispute = lg.lastLost
 		for _, p := range lg.parts {
 			lp := settlement.LedgerPart{Entry: settlement.EntryID(string(lg.line) + ":" + p.path), Party: p.party, Role: p.role, Node: p.node,
 				Kind: p.kind, Amount: ensemble.MoneyFromMinor(p.amount, lg.cur), Unreversed: ensemble.MoneyFromMinor(p.unreversed, lg.cur)}
@@ -2354,8 +2382,11 @@ func (st refState) JSON() ([]byte, error) {
 	}
 	for _, id := range slices.Sorted(maps.Keys(st.credits)) {
 		c := st.credits[id]
-		out.Credits = append(out.Credits, settlement.CreditState{Line: id, Credits: c.of,
-			Amount: ensemble.MoneyFromMinor(c.amount, st.lines[c.of].cur), Bearer: c.bearer})
+		cs := settlement.CreditState{Line: id, Credits: c.of, Amount: ensemble.MoneyFromMinor(c.amount, st.lines[c.of].cur), Bearer: c.bearer}
+		if c.documented != 0 {
+			cs.Documented = ensemble.MoneyFromMinor(c.documented, st.lines[c.of].cur)
+		}
+		out.Credits = append(out.Credits, cs)
 	}
 	return json.Marshal(out)
 }
