@@ -113,10 +113,19 @@ func TestPropertyHandEditedStatesAreRefusedOrBehave(t *testing.T) {
 				res, err = s.ResolveDisputeWith(st, id, o, at)
 			case rapid.Bool().Draw(t, fmt.Sprintf("op%d.dispute", op)):
 				res, err = s.Dispute(st, id, at)
+			case minorOf(ll.Lost) > minorOf(ll.Documented) && rapid.Bool().Draw(t, fmt.Sprintf("op%d.documents", op)):
+				// The lost dispute's credit note, which takes back nothing.
+				x := rapid.Int64Range(0, minorOf(ll.Lost)-minorOf(ll.Documented)).Draw(t, fmt.Sprintf("op%d.documented", op))
+				c := settlement.Line{ID: settlement.LineID(fmt.Sprintf("C%d", op)), Date: at, Credits: id,
+					Amount: ensemble.MoneyFromMinor(-x, ll.Basis.Currency()), Dispute: settlement.DisputeDocuments}
+				res, err = s.Settle(ctx, st, []settlement.Line{c})
+				if x != 0 {
+					credits = append(credits, c.ID)
+				}
 			default:
 				x := rapid.Int64Range(0, left).Draw(t, fmt.Sprintf("op%d.credit", op))
 				c := settlement.Line{ID: settlement.LineID(fmt.Sprintf("C%d", op)), Date: at, Credits: id,
-					Amount: ensemble.MoneyFromMinor(-x, ll.Basis.Currency())}
+					Amount: ensemble.MoneyFromMinor(-x, ll.Basis.Currency()), Dispute: settlement.DisputeSeparate}
 				res, err = s.Settle(ctx, st, []settlement.Line{c})
 				if x != 0 {
 					credits = append(credits, c.ID)
@@ -132,7 +141,13 @@ func TestPropertyHandEditedStatesAreRefusedOrBehave(t *testing.T) {
 		cs, _ := d["credits"].([]any)
 		lns := d["lines"].([]any)
 		delta := rapid.SampledFrom([]int64{-100, -1, 1, 100}).Draw(t, "delta")
-		switch edit := rapid.IntRange(0, 4).Draw(t, "edit"); {
+		switch edit := rapid.IntRange(0, 5).Draw(t, "edit"); {
+		case edit == 5: // a line's documented moved
+			l := lns[rapid.IntRange(0, len(lns)-1).Draw(t, "line")].(map[string]any)
+			if l["documented"] == nil {
+				l["documented"] = moneyJSON("0.00", l["basis"].(map[string]any)["currency"].(string))
+			}
+			l["documented"] = shift(l["documented"], delta)
 		case edit == 0 && len(cs) > 0: // a credit deleted
 			k := rapid.IntRange(0, len(cs)-1).Draw(t, "credit")
 			d["credits"] = slices.Delete(cs, k, k+1)
@@ -169,12 +184,15 @@ func TestPropertyHandEditedStatesAreRefusedOrBehave(t *testing.T) {
 			Credits []settlement.CreditState `json:"credits"`
 		}
 		require.NoError(t, json.Unmarshal(out, &read))
-		sums := map[settlement.LineID]int64{}
+		sums, documented := map[settlement.LineID]int64{}, map[settlement.LineID]int64{}
 		for _, c := range read.Credits {
 			sums[c.Credits] += minorOf(c.Amount)
+			documented[c.Credits] += minorOf(c.Documented)
 		}
 		for _, ll := range read.Lines {
 			require.Equal(t, minorOf(ll.Credited), sums[ll.Line]+minorOf(ll.Lost), "line %s", ll.Line)
+			require.Equal(t, minorOf(ll.Documented), documented[ll.Line], "line %s", ll.Line)
+			require.LessOrEqual(t, minorOf(ll.Documented), minorOf(ll.Lost), "line %s", ll.Line)
 		}
 	})
 }

@@ -163,7 +163,17 @@ func (m *historyMachine) credit(t *rapid.T) {
 	x := rapid.OneOf(rapid.Just(left), rapid.Int64Range(1, left)).Draw(t, "credit")
 	m.n++
 	c := settlement.Line{ID: settlement.LineID(fmt.Sprintf("C%d", m.n)), Date: m.now, Credits: ll.Line,
-		Amount: ensemble.MoneyFromMinor(-x, ll.Basis.Currency()), Bearer: drawLedgerBearer(t, ll, "credit")}
+		Amount: ensemble.MoneyFromMinor(-x, ll.Basis.Currency()), Bearer: drawLedgerBearer(t, ll, "credit"), Dispute: settlement.DisputeSeparate}
+	if undoc := minorOf(ll.Lost) - minorOf(ll.Documented); undoc > 0 && rapid.Bool().Draw(t, "documents") {
+		// The credit note of a lost dispute: it takes nothing back.
+		x = rapid.OneOf(rapid.Just(undoc), rapid.Int64Range(1, undoc)).Draw(t, "documented")
+		c.Amount, c.Bearer, c.Dispute = ensemble.MoneyFromMinor(-x, ll.Basis.Currency()), settlement.Bearer{}, settlement.DisputeDocuments
+		res, err := m.s.Settle(ctx, m.st, []settlement.Line{c})
+		require.NoError(t, err)
+		require.Empty(t, res.Entries)
+		m.keep(t, res)
+		return
+	}
 	res, err := m.s.Settle(ctx, m.st, []settlement.Line{c})
 	if !bearerRefused(t, err) {
 		m.keep(t, res)

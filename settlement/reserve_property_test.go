@@ -155,7 +155,8 @@ func TestPropertyRollingReservesDrawFirst(t *testing.T) {
 					b.Shortfall = settlement.ShortfallProportional
 				}
 				c := settlement.Line{ID: settlement.LineID("C" + label), Date: at, Credits: l.ID, Bearer: b,
-					Amount: ensemble.MoneyFromMinor(-rapid.Int64Range(0, rest).Draw(t, label+".amount"), ll.Basis.Currency())}
+					Amount:  ensemble.MoneyFromMinor(-rapid.Int64Range(0, rest).Draw(t, label+".amount"), ll.Basis.Currency()),
+					Dispute: settlement.DisputeSeparate}
 				r, err = s.Settle(ctx, st, []settlement.Line{c})
 			}
 			if err != nil {
@@ -175,7 +176,8 @@ func TestPropertyRollingReservesDrawFirst(t *testing.T) {
 			}
 			ll, _ := st.Line(l.ID)
 			if rest := minorOf(ll.Basis) - minorOf(ll.Credited); rest > 0 {
-				r, err := s.Settle(ctx, st, []settlement.Line{{ID: "C-" + l.ID, Date: at, Credits: l.ID, Amount: ensemble.MoneyFromMinor(-rest, ll.Basis.Currency())}})
+				r, err := s.Settle(ctx, st, []settlement.Line{{ID: "C-" + l.ID, Date: at, Credits: l.ID, Amount: ensemble.MoneyFromMinor(-rest, ll.Basis.Currency()),
+					Dispute: settlement.DisputeSeparate}})
 				require.NoError(t, err)
 				st, all = r.State, append(all, r.Entries...)
 				check(r.Entries, at)

@@ -214,7 +214,12 @@ func TestPropertyStateRoundTrips(t *testing.T) {
 				units, err := left.MinorUnits()
 				require.NoError(t, err)
 				take := rapid.Int64Range(0, units).Draw(t, fmt.Sprintf("op%d.credit", op))
-				c := settlement.Line{ID: settlement.LineID(fmt.Sprintf("C%d", op)), Date: at, Amount: ensemble.MoneyFromMinor(-take, ll.Basis.Currency()), Credits: id}
+				c := settlement.Line{ID: settlement.LineID(fmt.Sprintf("C%d", op)), Date: at, Amount: ensemble.MoneyFromMinor(-take, ll.Basis.Currency()), Credits: id,
+					Dispute: settlement.DisputeSeparate}
+				if undoc := minorOf(ll.Lost) - minorOf(ll.Documented); undoc > 0 && rapid.Bool().Draw(t, fmt.Sprintf("op%d.documents", op)) {
+					// The lost dispute's credit note.
+					c.Amount, c.Dispute = ensemble.MoneyFromMinor(-min(take, undoc), ll.Basis.Currency()), settlement.DisputeDocuments
+				}
 				res, err = s.Settle(ctx, st, []settlement.Line{c})
 				require.NoError(t, err)
 				ids = append(ids, c.ID)
@@ -242,7 +247,7 @@ func TestPropertyStateRoundTrips(t *testing.T) {
 		}
 		left, err := ll.Basis.Sub(ll.Credited)
 		require.NoError(t, err)
-		full := settlement.Line{ID: "C-last", Date: at, Amount: left.Neg(), Credits: id}
+		full := settlement.Line{ID: "C-last", Date: at, Amount: left.Neg(), Credits: id, Dispute: settlement.DisputeSeparate}
 		want, err := s.Settle(ctx, st, []settlement.Line{full})
 		require.NoError(t, err)
 		got, err := s.Settle(ctx, back, []settlement.Line{full})

@@ -271,7 +271,7 @@ func (m *ledgerMachine) clawBack(t *rapid.T) {
 	b := m.drawBearer(t, ml)
 	m.n++
 	c := settlement.Line{ID: settlement.LineID(fmt.Sprintf("C%03d", m.n)), Date: m.now,
-		Amount: ensemble.MoneyFromMinor(-x, ensemble.MustCurrency("EUR")), Credits: id, Bearer: b}
+		Amount: ensemble.MoneyFromMinor(-x, ensemble.MustCurrency("EUR")), Credits: id, Bearer: b, Dispute: settlement.DisputeSeparate}
 	res, err := m.s.Settle(ctx, m.st, []settlement.Line{c})
 	// On collection, a credit of more than the customer owes takes back
 	// what was written off first, which the write-offs clawed back already
@@ -291,6 +291,40 @@ func (m *ledgerMachine) clawBack(t *rapid.T) {
 	ml.dev, ml.sup = dev, sup
 	ml.writtenOff -= back
 	ml.credited = min(ml.total, ml.credited+x)
+}
+
+// document settles the credit note of what a line's lost disputes took
+// back (DisputeDocuments): of all no credit documents yet, part of it, or
+// a cent more (ErrOverDocumented). It moves nothing, so the model does
+// not change.
+func (m *ledgerMachine) document(t *rapid.T) {
+	var ids []settlement.LineID
+	for _, id := range m.order {
+		ll, _ := m.st.Line(id)
+		if !m.lines[id].disputed && minorOf(ll.Lost) > minorOf(ll.Documented) {
+			ids = append(ids, id)
+		}
+	}
+	if len(ids) == 0 {
+		t.Skip("no lost dispute to document")
+	}
+	id := rapid.SampledFrom(ids).Draw(t, "line")
+	ll, _ := m.st.Line(id)
+	undoc := minorOf(ll.Lost) - minorOf(ll.Documented)
+	x := rapid.OneOf(rapid.Just(undoc), rapid.Int64Range(0, undoc+1)).Draw(t, "documented")
+	m.n++
+	c := settlement.Line{ID: settlement.LineID(fmt.Sprintf("C%03d", m.n)), Date: m.now,
+		Amount: ensemble.MoneyFromMinor(-x, ensemble.MustCurrency("EUR")), Credits: id, Dispute: settlement.DisputeDocuments}
+	res, err := m.s.Settle(ctx, m.st, []settlement.Line{c})
+	if x > undoc {
+		require.ErrorIs(t, err, settlement.ErrOverDocumented)
+		return
+	}
+	require.NoError(t, err)
+	require.Empty(t, res.Entries)
+	m.apply(res)
+	after, _ := m.st.Line(id)
+	requireMoney(t, after.Credited, ll.Credited)
 }
 
 // collect applies a payment of a line payable on collection: of what it
@@ -569,6 +603,7 @@ func TestLedgerStateMachine(t *testing.T) {
 		t.Repeat(map[string]func(*rapid.T){
 			"earn":     m.earn,
 			"clawBack": m.clawBack,
+			"document": m.document,
 			"dispute":  m.dispute,
 			"resolve":  m.resolve,
 			"wait":     m.wait,
