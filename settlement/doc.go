@@ -62,7 +62,11 @@
 // the dispute holds it from the release on, so a disputed line pays
 // nothing); ResolveDispute releases them and claws back a lost one,
 // and ResolveDisputeWith a dispute lost in part, borne by a Bearer, with a
-// dispute fee (KindFee) charged to a chosen party. Reserves
+// dispute fee (KindFee) charged to a chosen party. A lost dispute is the
+// partners' clawback: the customer's credit note for it says so
+// (Line.Dispute DisputeDocuments) and reverses nothing more, and a credit
+// of a line whose lost disputes no credit documents yet, that does not say
+// whether it documents them, is ErrUndocumentedDispute. Reserves
 // hold back part of an earning until a release date: a leaf's (Node.Reserve),
 // or a party's rolling reserve (PlanDocument.Reserves), which refunds and lost
 // disputes dated before its release draw on first, so what is payable falls

@@ -625,6 +625,13 @@ var ErrInvalidDispute = errors.New("settlement: invalid dispute outcome")
 // The entries' notes say the outcome: "dispute 2 won", "dispute 2 lost",
 // "dispute 2 partly lost".
 //
+// The customer's credit note for what a dispute lost documents it: settle
+// its lines with Line.Dispute DisputeDocuments and they reverse nothing
+// more (the State records what they documented, LedgerLine.Documented). A
+// credit of the line that does not say whether it documents the loss is
+// ErrUndocumentedDispute until credits document all the disputes lost; a
+// credit besides them (DisputeSeparate) reverses as any credit.
+//
 // Reserves: the holds released are what the dispute held, which left out
 // what reserves held when it opened (see Dispute), and its holds at the
 // reserves' releases, each released at instant at or, when the reserve is

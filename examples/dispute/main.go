@@ -263,17 +263,28 @@ func run(w io.Writer) error {
 	}
 	p.Block(tree[strings.Index(tree, "\n└")+1:]) // the line and its trace were shown above
 
-	// The lost dispute has already reversed the line: settling the credit
-	// note's line on top would reverse it twice, and settlement refuses.
+	// The lost dispute has already reversed the line: the credit note's
+	// line documents it (Line.Dispute) and reverses nothing more. Sent
+	// without saying so, it is refused rather than clawing back twice.
 	credits, err := settlementLines(cn.Lines, names, o)
 	if err != nil {
 		return err
 	}
-	if _, err := eco.settler.Settle(ctx, state, credits); errors.Is(err, settlement.ErrOverCredit) {
-		p.Line("  CN-1/1 is not settled again: the lost dispute already clawed the line back (ErrOverCredit)")
-	} else {
-		return fmt.Errorf("settling CN-1/1 after the lost dispute: want ErrOverCredit, got %v", err)
+	if _, err := eco.settler.Settle(ctx, state, credits); !errors.Is(err, settlement.ErrUndocumentedDispute) {
+		return fmt.Errorf("settling CN-1/1 after the lost dispute without saying it documents it: want ErrUndocumentedDispute, got %v", err)
 	}
+	p.Line("  CN-1/1 sent as a plain credit: refused (ErrUndocumentedDispute), it would claw the line back twice")
+	for i := range credits {
+		credits[i].Dispute = settlement.DisputeDocuments
+	}
+	res, err = eco.settler.Settle(ctx, state, credits)
+	if err != nil {
+		return err
+	}
+	state = res.State
+	ll, _ := state.Line(storageID)
+	p.Line("  CN-1/1 settled as the lost dispute's document: %d entries, %s documented of %s lost", len(res.Entries),
+		ll.Documented.AmountString(), ll.Lost.AmountString())
 
 	// 5. The seats dispute is won: the holds are released.
 	p.Title("Mar 24: seats dispute won: Acme ordered and accepted 10 seats")
