@@ -257,6 +257,14 @@ type InvoiceOptions struct {
 	// line's Invoice, so that a collection of the invoice pays them
 	// (Collection.Invoice); empty leaves it unset.
 	Invoice invoice.InvoiceID
+	// Dispute is copied to each credit line (one that credits another;
+	// sales keep none): DisputeDocuments when the lines are a credit
+	// note documenting what lost disputes reversed already, so they
+	// reverse nothing more; DisputeSeparate for a credit besides them
+	// (see Line.Dispute). It is not read from the note's reason: a credit
+	// note for a dispute may follow a dispute won in part, which reversed
+	// nothing.
+	Dispute DisputeLink
 }
 
 // FromInvoiceWith is FromInvoice with options: see PrepaidEarning for the
@@ -273,6 +281,9 @@ func FromInvoiceWith(lines []invoice.Line, o order.Order, opts InvoiceOptions) (
 	}
 	for i := range out {
 		out[i].Invoice = string(opts.Invoice)
+		if out[i].Credits != "" {
+			out[i].Dispute = opts.Dispute
+		}
 	}
 	// Purchases first: a purchase refused for its bundles names the
 	// commitment's problem before any line it covers does.

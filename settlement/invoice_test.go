@@ -61,6 +61,15 @@ func TestFromInvoice(t *testing.T) {
 	require.Empty(t, first.Credits)
 	require.Equal(t, settlement.LineID("inv-1/l1"), got[1].Credits, "a credit-note line credits the invoice line")
 
+	require.Equal(t, settlement.DisputeUnstated, got[1].Dispute)
+
+	// A credit note documenting a lost dispute says so on its credit
+	// lines; the sale documents nothing.
+	doc, err := settlement.FromInvoiceWith(lines, o, settlement.InvoiceOptions{Dispute: settlement.DisputeDocuments})
+	require.NoError(t, err)
+	require.Equal(t, settlement.DisputeUnstated, doc[0].Dispute)
+	require.Equal(t, settlement.DisputeDocuments, doc[1].Dispute)
+
 	// The route is a copy: changing the order afterwards moves nothing.
 	o.Route.Chain[0] = "someone-else"
 	require.Equal(t, partner.ID("r1"), first.Route.Chain[0])
