@@ -573,6 +573,7 @@ func (g *gen) carryCredits(inv *Invoice) {
 		slices.SortFunc(ns, func(a, b *Line) int { return strings.Compare(string(a.ID), string(b.ID)) })
 		line := inv.Lines[i].Clone()
 		net, tax, total := line.Net, line.Tax, line.Total // what is left of it
+		taxes := cloneTaxes(line.Taxes)
 		c := carriedCredits{line: &line}
 		for k, cn := range ns {
 			if !total.IsPositive() || !net.IsPositive() && !tax.IsPositive() {
@@ -587,6 +588,11 @@ func (g *gen) carryCredits(inv *Invoice) {
 			}
 			if !cTotal.IsPositive() {
 				continue
+			}
+			var cTaxes []TaxAmount
+			if len(taxes) > 0 {
+				cTaxes = splitTax(x, cTax, taxes)
+				taxes = addTaxes(x, taxes, negTaxes(cTaxes))
 			}
 			net, tax, total = x.Sub(net, cNet), x.Sub(tax, cTax), x.Sub(total, cTotal)
 			amount := cNet
@@ -621,6 +627,7 @@ func (g *gen) carryCredits(inv *Invoice) {
 				Net:             cNet.Neg(),
 				Tax:             cTax.Neg(),
 				TaxRule:         cn.TaxRule,
+				Taxes:           negTaxes(cTaxes),
 				Total:           cTotal.Neg(),
 				Credits:         line.ID,
 				Bearer:          cn.Bearer,
@@ -682,8 +689,10 @@ func (g *gen) reversal(b *Line, credits []*Line) (Line, bool) {
 	}
 	x := &g.arith
 	net, tax := b.Net, b.Tax
+	taxes := cloneTaxes(b.Taxes)
 	for _, c := range credits {
 		net, tax = x.Add(net, c.Net), x.Add(tax, c.Tax)
+		taxes = addTaxes(x, taxes, c.Taxes)
 	}
 	total := x.Add(net, tax)
 	switch {
@@ -723,6 +732,7 @@ func (g *gen) reversal(b *Line, credits []*Line) (Line, bool) {
 		Net:          net.Neg(),
 		Tax:          tax.Neg(),
 		TaxRule:      b.TaxRule,
+		Taxes:        negTaxes(splitTax(x, tax, taxes)),
 		Total:        total.Neg(),
 		Credits:      b.ID,
 		Refs:         refs,

@@ -679,6 +679,10 @@ func (g *gen) tax(inv *Invoice) bool {
 	cust := g.s.Customer
 	perInvoice := g.b.opts.TaxRounding == TaxPerInvoice
 	running := map[taxKey]ensemble.Money{}
+	var compRunning map[string]ensemble.Money
+	if perInvoice {
+		compRunning = map[string]ensemble.Money{}
+	}
 	zero := ensemble.MoneyFromMinor(0, g.cur)
 	for i := range inv.Lines {
 		l := &inv.Lines[i]
@@ -690,6 +694,7 @@ func (g *gen) tax(inv *Invoice) bool {
 			gross = g.sub(gross, l.Prepaid.Covered)
 		}
 		var tr TaxTrace
+		var comps []TaxComponent
 		switch {
 		case len(g.b.taxes) == 0:
 			tr = TaxTrace{Treatment: TaxNone}
@@ -700,7 +705,8 @@ func (g *gen) tax(inv *Invoice) bool {
 				g.ps.Add(g.subPath(), &LineError{Line: l.ID, Err: ErrNoTaxRule, Value: "region " + quote(cust.Region) + " tax code " + quote(code)})
 				return false
 			}
-			tr = TaxTrace{ID: r.ID, Rate: r.Rate, Inclusive: r.Inclusive}
+			tr = TaxTrace{ID: r.ID, Rate: g.b.taxR[r.ID], Inclusive: r.Inclusive}
+			comps = r.Components
 			switch {
 			case cust.ReverseCharge:
 				tr.Treatment, tr.Rate = TaxReverseCharge, ratioZero
@@ -710,6 +716,22 @@ func (g *gen) tax(inv *Invoice) bool {
 			}
 		}
 		l.TaxRule = tr
+		l.Taxes = nil
+		if len(comps) > 0 {
+			tax := zero
+			if tr.Treatment == TaxStandard {
+				tax, l.Taxes = g.taxComponents(g.b.taxC[tr.ID], tr.Inclusive, gross, compRunning, string(tr.ID))
+			} else {
+				l.Taxes = zeroComponents(comps, g.cur)
+			}
+			l.Tax = tax
+			l.Net = gross
+			if tr.Inclusive {
+				l.Net = g.sub(gross, tax)
+			}
+			l.Total = g.add(l.Net, tax)
+			continue
+		}
 		k := tr.Rate
 		if tr.Treatment == TaxStandard && tr.ID != "" {
 			k = g.b.taxK[tr.ID]

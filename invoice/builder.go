@@ -25,6 +25,11 @@ type Builder struct {
 	// taxD holds the multiplier as a decimal when it terminates, for the
 	// fixed-point fast path.
 	taxD map[TaxRuleID]taxDec
+	// taxC holds the compiled components of each rule that has some.
+	taxC map[TaxRuleID][]compiledComp
+	// taxR holds each rule's rate as a line's TaxTrace gives it: its
+	// Rate, or the effective rate of its components.
+	taxR map[TaxRuleID]ensemble.Ratio
 }
 
 type taxDec struct {
@@ -77,7 +82,7 @@ type chargeInfo struct {
 
 // NewBuilder compiles the catalog's charges and checks opts: a tax table
 // with empty, duplicate or invalid rules, two rules for the same region and
-// code, a negative rate, or an unknown rounding mode or basis is an
+// code, a negative rate, wrong components (ErrTaxComponents), or an unknown rounding mode or basis is an
 // *ensemble.ValidationError listing every problem.
 func NewBuilder(cat *catalog.Catalog, opts Options) (*Builder, error) {
 	var ps ensemble.Problems
@@ -105,6 +110,9 @@ func NewBuilder(cat *catalog.Catalog, opts Options) (*Builder, error) {
 	rules := make([]TaxRule, len(opts.Taxes.Rules))
 	copy(rules, opts.Taxes.Rules)
 	for i := range rules {
+		rules[i].Components = slices.Clone(rules[i].Components)
+	}
+	for i := range rules {
 		r := &rules[i]
 		at := ensemble.Path("taxes", "rules", i)
 		switch {
@@ -117,6 +125,7 @@ func NewBuilder(cat *catalog.Catalog, opts Options) (*Builder, error) {
 		if r.Rate.Sign() < 0 {
 			ps.Add(at+".rate", bad(ErrNegative, "%s", r.Rate))
 		}
+		validateComponents(&ps, at, r)
 		key := r.Region + "\x00" + r.TaxCode
 		if _, dup := b.taxes[key]; dup {
 			ps.Add(at, bad(ErrDuplicate, "region %q tax code %q", r.Region, r.TaxCode))
@@ -127,7 +136,16 @@ func NewBuilder(cat *catalog.Catalog, opts Options) (*Builder, error) {
 	b.opts = opts
 	b.taxK = map[TaxRuleID]ensemble.Ratio{}
 	b.taxD = map[TaxRuleID]taxDec{}
-	for _, r := range rules {
+	b.taxC = map[TaxRuleID][]compiledComp{}
+	b.taxR = map[TaxRuleID]ensemble.Ratio{}
+	for i := range rules {
+		r := &rules[i]
+		b.taxR[r.ID] = r.Rate
+		if len(r.Components) > 0 {
+			cs, eff := compileComponents(r)
+			b.taxC[r.ID], b.taxR[r.ID] = cs, eff
+			continue
+		}
 		k := r.Rate
 		if r.Inclusive && r.Rate.Sign() > 0 {
 			k = quo(r.Rate, ratioOne.Add(r.Rate))
@@ -209,6 +227,9 @@ func NewBuilder(cat *catalog.Catalog, opts Options) (*Builder, error) {
 func (b *Builder) Options() Options {
 	o := b.opts
 	o.Taxes.Rules = slices.Clone(o.Taxes.Rules)
+	for i := range o.Taxes.Rules {
+		o.Taxes.Rules[i].Components = slices.Clone(o.Taxes.Rules[i].Components)
+	}
 	return o
 }
 

@@ -244,6 +244,9 @@ type Remainder struct {
 	Net ensemble.Money `json:"net"`
 	// Tax is the tax still creditable.
 	Tax ensemble.Money `json:"tax"`
+	// Taxes is, for a line taxed with components, the tax still
+	// creditable of each component.
+	Taxes []TaxAmount `json:"taxes,omitempty"`
 	// Total is Net + Tax.
 	Total ensemble.Money `json:"total"`
 	// Quantity is the quantity not yet credited by quantity.
@@ -287,7 +290,7 @@ func remaining(inv *Invoice, prior []CreditNote, prorated []Line, ps *ensemble.P
 	for i := range inv.Lines {
 		l := &inv.Lines[i]
 		if l.Total.IsPositive() {
-			rem[l.ID] = &Remainder{Line: l.ID, Net: l.Net, Tax: l.Tax, Total: l.Total, Quantity: l.Quantity}
+			rem[l.ID] = &Remainder{Line: l.ID, Net: l.Net, Tax: l.Tax, Taxes: cloneTaxes(l.Taxes), Total: l.Total, Quantity: l.Quantity}
 		}
 	}
 	// A credit carried to a line billed anew, on the invoice itself (see
@@ -297,6 +300,7 @@ func remaining(inv *Invoice, prior []CreditNote, prorated []Line, ps *ensemble.P
 		if r, ok := rem[l.Credits]; ok && l.Kind == KindCreditNote {
 			var x ensemble.Arith
 			r.Net, r.Tax, r.Total, r.Quantity = x.Add(r.Net, l.Net), x.Add(r.Tax, l.Tax), x.Add(r.Total, l.Total), r.Quantity.Add(l.Quantity)
+			r.Taxes = addTaxes(&x, r.Taxes, l.Taxes)
 			if err := x.Err(); err != nil {
 				ps.Add(ensemble.Path("invoice", "lines", i), &LineError{Line: l.Credits, Err: fmt.Errorf("%w: %w", ErrCurrency, err)})
 			}
@@ -336,7 +340,9 @@ func remaining(inv *Invoice, prior []CreditNote, prorated []Line, ps *ensemble.P
 		r.Net, e1 = r.Net.Add(pl.Net)
 		r.Tax, e2 = r.Tax.Add(pl.Tax)
 		r.Total, e3 = r.Total.Add(pl.Total)
-		if e1 != nil || e2 != nil || e3 != nil {
+		var xt ensemble.Arith
+		r.Taxes = addTaxes(&xt, r.Taxes, pl.Taxes)
+		if e1 != nil || e2 != nil || e3 != nil || xt.Err() != nil {
 			ps.Add(pa, &LineError{Line: pl.Credits, Err: ErrCurrency, Value: pl.Total.String()})
 			continue
 		}
@@ -378,7 +384,9 @@ func remaining(inv *Invoice, prior []CreditNote, prorated []Line, ps *ensemble.P
 			r.Net, e1 = r.Net.Add(cl.Net)
 			r.Tax, e2 = r.Tax.Add(cl.Tax)
 			r.Total, e3 = r.Total.Add(cl.Total)
-			if e1 != nil || e2 != nil || e3 != nil {
+			var xt ensemble.Arith
+			r.Taxes = addTaxes(&xt, r.Taxes, cl.Taxes)
+			if e1 != nil || e2 != nil || e3 != nil || xt.Err() != nil {
 				ps.Add(pa, &LineError{Line: cl.Credits, Err: ErrCurrency, Value: cl.Total.String()})
 				continue
 			}
@@ -640,6 +648,9 @@ func creditLine(inv *Invoice, src *Line, r *Remainder, cr CreditLine, before ens
 	if src.TaxRule.Inclusive {
 		amount = x.Add(net, tax)
 	}
+	// Each component gives back its share of what is left of it, never
+	// more (splitTax); all of the line gives back each one's rest.
+	taxes := negTaxes(splitTax(&x, tax, r.Taxes))
 	if x.Err() != nil {
 		return mismatch()
 	}
@@ -665,6 +676,7 @@ func creditLine(inv *Invoice, src *Line, r *Remainder, cr CreditLine, before ens
 		Net:             net.Neg(),
 		Tax:             tax.Neg(),
 		TaxRule:         src.TaxRule,
+		Taxes:           taxes,
 		Total:           total.Neg(),
 		Credits:         src.ID,
 		CreditedInvoice: inv.ID,
@@ -765,6 +777,9 @@ func sumLines(x *ensemble.Arith, lines []Line, cur ensemble.Currency) (sub, tax,
 		}
 		taxes[j].Base = x.Add(taxes[j].Base, l.Net)
 		taxes[j].Tax = x.Add(taxes[j].Tax, l.Tax)
+		if len(l.Taxes) > 0 {
+			taxes[j].Components = addTaxes(x, taxes[j].Components, l.Taxes)
+		}
 	}
 	slices.SortFunc(taxes, func(a, b TaxLine) int {
 		if c := strings.Compare(string(a.Rule.ID), string(b.Rule.ID)); c != 0 {

@@ -55,8 +55,10 @@ func (g *gen) creditedBefore(inv *Invoice) {
 		x := &g.arith
 		billed := bl.Total
 		left, net, tax := bl.Total, bl.Net, bl.Tax
+		taxes := cloneTaxes(bl.Taxes)
 		for _, cn := range notes {
 			left, net, tax = x.Add(left, cn.Total), x.Add(net, cn.Net), x.Add(tax, cn.Tax)
+			taxes = addTaxes(x, taxes, cn.Taxes)
 		}
 		if left.IsNegative() || net.IsNegative() || tax.IsNegative() || g.cmp(left, billed) > 0 {
 			g.ps.Add(g.subPath(), &LineError{Line: l.Credits, Err: ErrOverCredit, Value: fmt.Sprintf(
@@ -83,6 +85,11 @@ func (g *gen) creditedBefore(inv *Invoice) {
 			ctax = tax
 		}
 		l.Net, l.Tax, l.Total = cnet.Neg(), ctax.Neg(), t.Neg()
+		if len(l.Taxes) > 0 {
+			// Each component gives back its share of what the credit
+			// notes left of it, never more.
+			l.Taxes = negTaxes(splitTax(x, ctax, taxes))
+		}
 		// Net = Amount - Discount - Covered (- Tax): the discount takes
 		// what is not credited again.
 		d := x.Sub(l.Amount, l.Net)

@@ -229,6 +229,9 @@ func Explain(l Line) string {
 	default:
 		fmt.Fprintf(&b, "  no tax: %s\n", l.Tax)
 	}
+	for _, c := range l.Taxes {
+		fmt.Fprintf(&b, "    %s %s: %s\n", c.Name, c.Rate.Percent(), c.Amount)
+	}
 	fmt.Fprintf(&b, "  net %s + tax %s = total %s\n", l.Net, l.Tax, l.Total)
 	for _, c := range l.SupplierCosts {
 		fmt.Fprintf(&b, "  supplier %s (%s): %s (applies to %s)\n", c.Supplier, c.Offer, costFormula(l, c), scopeText(c))

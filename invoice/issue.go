@@ -30,7 +30,8 @@ func Issue(inv Invoice, at time.Time) (Invoice, error) {
 // amount is whole minor units in the invoice's currency; each line has
 // Net = Amount - Discount (- Tax when inclusive), Discount = Σ Discounts and
 // Total = Net + Tax; Subtotal, Tax and Total are the sums of the lines';
-// the tax breakdown adds up to them; AmountDue = Total - Σ Credits; every
+// the tax breakdown adds up to them, and a line's tax components
+// (Line.Taxes) to its Tax; AmountDue = Total - Σ Credits; every
 // line id is one settlement accepts (ensemble.CheckLineID: the ids it is
 // composed of fit in ensemble.MaxLineIDBytes). It reports every
 // discrepancy at once.
@@ -79,6 +80,14 @@ func (inv *Invoice) Check() error {
 		eq(at+".net", l.Net, net)
 		tot := x.Add(l.Net, l.Tax)
 		eq(at+".total", l.Total, tot)
+		if len(l.Taxes) > 0 {
+			ct := zero
+			for j, t := range l.Taxes {
+				ok(ensemble.Path(at, "taxes", j, "amount"), t.Amount)
+				ct = x.Add(ct, t.Amount)
+			}
+			eq(at+".taxes", ct, l.Tax)
+		}
 	}
 	sub, tax, total, taxes := sumLines(&x, inv.Lines, cur)
 	eq("subtotal", inv.Subtotal, sub)
@@ -90,6 +99,17 @@ func (inv *Invoice) Check() error {
 		for i := range taxes {
 			eq(ensemble.Path("taxes", i, "base"), inv.Taxes[i].Base, taxes[i].Base)
 			eq(ensemble.Path("taxes", i, "tax"), inv.Taxes[i].Tax, taxes[i].Tax)
+			if len(inv.Taxes[i].Components) != len(taxes[i].Components) {
+				ps.Add(ensemble.Path("taxes", i, "components"), bad(ErrInvalid, "%d components, want %d", len(inv.Taxes[i].Components), len(taxes[i].Components)))
+				continue
+			}
+			for j, c := range taxes[i].Components {
+				got := inv.Taxes[i].Components[j]
+				if got.Name != c.Name {
+					ps.Add(ensemble.Path("taxes", i, "components", j, "name"), bad(ErrInvalid, "%q, want %q", got.Name, c.Name))
+				}
+				eq(ensemble.Path("taxes", i, "components", j, "amount"), got.Amount, c.Amount)
+			}
 		}
 	}
 	st := x.Add(inv.Subtotal, inv.Tax)

@@ -137,6 +137,11 @@ type Line struct {
 	Tax ensemble.Money `json:"tax"`
 	// TaxRule is the rule (and treatment) the tax was computed under.
 	TaxRule TaxTrace `json:"tax_rule"`
+	// Taxes is, for a rule with components (TaxRule.Components), each
+	// component's tax, in the rule's order; they add up to Tax. Nil for a
+	// rule with a single rate. A credit's components are negative and
+	// never give back more of a component than the line billed.
+	Taxes []TaxAmount `json:"taxes,omitempty"`
 	// Total is Net + Tax.
 	Total ensemble.Money `json:"total"`
 	// Credits is, for a proration credit, the line whose unused part it
@@ -197,6 +202,7 @@ type Line struct {
 func (l Line) Clone() Line {
 	l.Tiers = slices.Clone(l.Tiers)
 	l.Discounts = slices.Clone(l.Discounts)
+	l.Taxes = slices.Clone(l.Taxes)
 	l.SupplierCosts = cloneCosts(l.SupplierCosts)
 	l.CostsNotApplied = cloneCosts(l.CostsNotApplied)
 	l.Refs = slices.Clone(l.Refs)
@@ -407,6 +413,9 @@ type TaxLine struct {
 	Base ensemble.Money `json:"base"`
 	// Tax is the sum of the lines' Tax.
 	Tax ensemble.Money `json:"tax"`
+	// Components is, for a rule with components, the sum of the lines'
+	// Taxes per component, in the rule's order; they add up to Tax.
+	Components []TaxAmount `json:"components,omitempty"`
 }
 
 // AppliedCredit is the part of a prepaid credit an invoice consumed.

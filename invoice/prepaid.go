@@ -569,6 +569,10 @@ func (g *gen) purchaseTax(c *PrepaidCommitment, amount ensemble.Money) (ensemble
 	if !ok {
 		return zero, false
 	}
+	if cs := g.b.taxC[r.ID]; len(cs) > 0 {
+		tax, _ := g.taxComponents(cs, r.Inclusive, amount, nil, "")
+		return tax, r.Inclusive
+	}
 	if d := g.b.taxD[r.ID]; d.ok {
 		return amount.Mul(d.d).Round(g.mode), r.Inclusive
 	}

@@ -532,10 +532,26 @@ type TaxRule struct {
 	Region string `json:"region,omitempty"`
 	// TaxCode is the product tax code it applies to; empty matches any.
 	TaxCode string `json:"tax_code,omitempty"`
-	// Rate is the tax rate, such as "20%"; zero or more.
+	// Rate is the tax rate, such as "20%"; zero or more. A rule with
+	// Components leaves it zero.
 	Rate ensemble.Ratio `json:"rate"`
+	// Components, when set, are the taxes the rule stacks (Canada's GST
+	// and Quebec's QST, a US state, county and city sales tax, India's CGST
+	// and SGST), in order: each is computed and rounded on its own under
+	// Options.TaxRounding, and the line's Tax is their sum (Line.Taxes
+	// lists them). A compound component is computed on the amount plus
+	// the components before it. The rule's effective rate (TaxTrace.Rate)
+	// is the tax on an amount of 1. Setting both Rate and Components, a
+	// component without a name or a name given twice, or a compound first
+	// component is an error wrapping ErrTaxComponents; a negative rate,
+	// ErrNegative.
+	Components []TaxComponent `json:"components,omitempty"`
 	// Inclusive says catalog prices already include the tax: the tax is
-	// amount × rate / (1 + rate) and the net is the rest.
+	// amount × rate / (1 + rate) and the net is the rest. With
+	// Components, each component is its exact share of the amount
+	// (effective rate_i / (1 + R), R the rule's effective rate), rounded on
+	// its own; the tax is their sum and the net the rest, so net + tax is
+	// the tax-inclusive amount to the cent.
 	Inclusive bool `json:"inclusive,omitempty"`
 }
 
@@ -547,7 +563,8 @@ type TaxRule struct {
 // An empty table charges no tax; a non-empty one with no rule for a line is
 // an error (ErrNoTaxRule).
 type TaxTable struct {
-	// Rules are the table's rows; at most one per region and tax code.
+	// Rules are the table's rows; at most one per region and tax code
+	// (a rule stacks several taxes with Components).
 	Rules []TaxRule `json:"rules"`
 }
 
