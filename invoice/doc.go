@@ -252,6 +252,16 @@
 // proportion, the last credit taking exactly the rest, so crediting every
 // line in full returns exactly the invoice's tax.
 //
+// A rule may stack several taxes (TaxRule.Components: Quebec's GST 5% and
+// QST 9.975%, a US state, county and city tax): each is computed and
+// rounded on its own under the table's TaxRounding (GST + QST on 10.10 is
+// 0.51 + 1.01 = 1.52; one 14.975% rate would round to 1.51), a compound
+// one on the amount plus the earlier ones; an inclusive price splits into
+// each component's exact share, rounded on its own, the net taking the
+// rest. Line.Taxes lists them and TaxLine.Components totals them; credits
+// give back each in proportion to what is left of it, never more than
+// billed.
+//
 // # Bundle supplier costs
 //
 // A bundle line with a positive net records what each supplier is owed
