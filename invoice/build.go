@@ -684,6 +684,12 @@ func (g *gen) tax(inv *Invoice) bool {
 		compRunning = map[string]ensemble.Money{}
 	}
 	zero := ensemble.MoneyFromMinor(0, g.cur)
+	var deferred []int
+	defer func() {
+		for _, i := range deferred {
+			g.prorationTax(inv, &inv.Lines[i])
+		}
+	}()
 	for i := range inv.Lines {
 		l := &inv.Lines[i]
 		if l.Kind == KindReversal {
@@ -717,6 +723,10 @@ func (g *gen) tax(inv *Invoice) bool {
 		}
 		l.TaxRule = tr
 		l.Taxes = nil
+		if len(comps) > 0 && !perInvoice && tr.Treatment == TaxStandard && l.Kind == KindProrationCredit && l.Credits != "" {
+			deferred = append(deferred, i) // after the line it credits (prorationTax)
+			continue
+		}
 		if len(comps) > 0 {
 			tax := zero
 			if tr.Treatment == TaxStandard {
@@ -763,6 +773,61 @@ func (g *gen) tax(inv *Invoice) bool {
 		l.Total = g.add(l.Net, tax)
 	}
 	return true
+}
+
+// prorationTax taxes l, a proration credit under a rule with components
+// rounded per line, given its tax rule: its tax is the credited line's tax
+// in proportion to the part credited (round(gross × tax / gross billed)),
+// split among the components in proportion to what the line billed of
+// each (splitTax), so that it never gives back more of a component than
+// was billed, and its tax stays within a unit of the credited line's rate,
+// as settlement requires of a credit (rounding each component on its own
+// could be a unit off per component: 0.96 of a 1.03 line taxed GST 0.05 +
+// QST 0.10 gave back 0.05 + 0.10). Without the credited line (in the
+// invoice, Run.Billed or the lines billed anew), each component is rounded
+// on its own.
+func (g *gen) prorationTax(inv *Invoice, l *Line) {
+	gross := g.sub(l.Amount, l.Discount)
+	if l.Prepaid != nil {
+		gross = g.sub(gross, l.Prepaid.Covered)
+	}
+	var bl *Line
+	if c, ok := g.carried[l.Credits]; ok {
+		bl = c.line
+	} else if b, ok := g.billed[l.Credits]; ok {
+		bl = b
+	} else {
+		for j := range inv.Lines {
+			if inv.Lines[j].ID == l.Credits {
+				bl = &inv.Lines[j]
+			}
+		}
+	}
+	var tax ensemble.Money
+	var taxes []TaxAmount
+	billedGross := ensemble.Money{}
+	if bl != nil {
+		billedGross = bl.Net
+		if bl.TaxRule.Inclusive {
+			billedGross = g.add(bl.Net, bl.Tax)
+		}
+	}
+	credit := gross.Neg()
+	switch {
+	case bl != nil && bl.TaxRule.ID == l.TaxRule.ID && bl.TaxRule.Treatment == TaxStandard && len(bl.Taxes) > 0 &&
+		billedGross.IsPositive() && !credit.IsNegative() && g.cmp(credit, billedGross) <= 0 && !bl.Tax.IsNegative():
+		t := credit.MulRatio(quo(ensemble.RatioFromDecimal(bl.Tax.Amount()), ensemble.RatioFromDecimal(billedGross.Amount())), g.mode)
+		taxes = negTaxes(splitTax(&g.arith, t, bl.Taxes))
+		tax = t.Neg()
+	default:
+		tax, taxes = g.taxComponents(g.b.taxC[l.TaxRule.ID], l.TaxRule.Inclusive, gross, nil, "")
+	}
+	l.Tax, l.Taxes = tax, taxes
+	l.Net = gross
+	if l.TaxRule.Inclusive {
+		l.Net = g.sub(gross, tax)
+	}
+	l.Total = g.add(l.Net, tax)
 }
 
 // taxCode is the item's tax code, or the offer's "tax_code" attribute; a

@@ -320,3 +320,37 @@ func TestTaxComponentsProperty(t *testing.T) {
 		}
 	})
 }
+
+// Property: a proration credit of a line taxed with components, cancelled
+// on any day, bills tax within a unit of the credited line's (settlement
+// refuses a credit further off its line's rate) and never gives back more
+// of a component than the line billed. Rounding each component of the
+// credit on its own was 1.02 units off: 0.96 of a 1.03 line taxed GST 0.05
+// + QST 0.10 gave back 0.05 + 0.10.
+func TestTaxComponentsProrationCreditInProportion(t *testing.T) {
+	for _, inclusive := range []bool{false, true} {
+		b := qcBuilder(t, invoice.TaxPerLine, qcRule(inclusive))
+		rapid.Check(t, func(rt *rapid.T) {
+			cents := rapid.Int64Range(1, 1_000_000).Draw(rt, "cents")
+			day := rapid.IntRange(2, 31).Draw(rt, "day")
+			jan := build1(rt, b, invoice.Run{At: date(2026, 1, 1)}, qcSub(cents, time.Time{}, "CA-QC", 1))
+			inv := build1(rt, b, invoice.Run{After: date(2026, 1, 1), At: date(2026, 1, day), Billed: jan.Lines}, qcSub(cents, date(2026, 1, day), "CA-QC", 1))
+			bl := jan.Lines[0]
+			for _, l := range inv.Lines {
+				if l.Kind != invoice.KindProrationCredit {
+					continue
+				}
+				units := func(m ensemble.Money) decimal.Decimal { return m.Amount().Shift(2) }
+				base, c := units(bl.Net), units(l.Net).Neg()
+				lt, tx := units(bl.Tax), units(l.Tax).Neg()
+				d := tx.Mul(base).Sub(c.Mul(lt)).Abs()
+				require.True(rt, d.LessThanOrEqual(base), "credit %s tax %s of line %s tax %s: %s units off", c, tx, base, lt, d.Div(base).StringFixed(3))
+				require.Len(rt, l.Taxes, 2)
+				for j, comp := range l.Taxes {
+					require.True(rt, comp.Amount.Sign() <= 0 && comp.Amount.Neg().Amount().LessThanOrEqual(bl.Taxes[j].Amount.Amount()),
+						"credit %s gives back %s, billed %s", l.ID, comps(l.Taxes), comps(bl.Taxes))
+				}
+			}
+		})
+	}
+}
