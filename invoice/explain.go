@@ -14,7 +14,8 @@ import (
 // came from (subscription, item, offer version, charge, price model), the
 // quantity and usage aggregate it rated, the full-cycle rating by tier, the
 // proration (basis, fractions and the two rounded cumulative amounts it is
-// the difference of), each discount, the tax rule, and the totals; for a
+// the difference of), each discount, the tax rule (and each of its
+// components, TaxRule.Components, with its rate and tax), and the totals; for a
 // bundle line, each supplier cost that applied (its ratio, or its fixed
 // amount, quantity, proration and any conversion, and the scope that made
 // it apply) and each that did not, with the scope that left it out. A

@@ -31,8 +31,6 @@ offers:
 
 var cad = ensemble.MustCurrency("CAD")
 
-func cadMoney(s string) ensemble.Money { return ensemble.MustMoney(s, "CAD") }
-
 // qcRule is Quebec's GST 5% + QST 9.975%, each on the amount.
 func qcRule(inclusive bool) invoice.TaxRule {
 	return invoice.TaxRule{ID: "ca-qc", Region: "CA-QC", Inclusive: inclusive, Components: []invoice.TaxComponent{
