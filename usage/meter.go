@@ -31,6 +31,21 @@ const (
 	// records with the same instant are ordered by record id, so the
 	// byte-wise greatest id wins.
 	Latest
+	// WeightedAverage is the time-weighted average level over the
+	// period: each record is an absolute reading ("the level is now X",
+	// such as the TB protected or the seats held), the level holds from
+	// the reading's instant until the next reading, and the aggregate is
+	// ∫ level dt / period length, so that a reading of 100 every day of
+	// January is 100 (TB-months, seat-months) and 100 for 10 days then
+	// 200 for 21 is (100×10 + 200×21)/31. See Aggregate.Levels for the
+	// level before a period's first reading, the arithmetic and its
+	// rounding (WeightedScale). Readings, not deltas: a host meters a
+	// stock by reading it, a reading re-sent or lost does not shift every
+	// later level, and a late reading changes only the stretch up to the
+	// next one. Quantities may be negative only with AllowNegative; a
+	// weighted meter cannot attribute its usage (Meter.AttributeTo), since
+	// averages of parts do not add up to the whole's.
+	WeightedAverage
 )
 
 var aggregationNames = [...]string{
@@ -40,6 +55,7 @@ var aggregationNames = [...]string{
 	Count:                  "count",
 	CountUnique:            "count_unique",
 	Latest:                 "latest",
+	WeightedAverage:        "weighted_average",
 }
 
 // String returns the aggregation's lowercase name, such as "count_unique".
@@ -61,7 +77,7 @@ func ParseAggregation(s string) (Aggregation, error) {
 			return Aggregation(i), nil
 		}
 	}
-	return 0, &ParseError{Kind: "aggregation", Input: clip(s), Want: "sum, max, count, count_unique or latest"}
+	return 0, &ParseError{Kind: "aggregation", Input: clip(s), Want: "sum, max, count, count_unique, latest or weighted_average"}
 }
 
 // MarshalText writes the aggregation's name; an unknown value is an error.

@@ -103,7 +103,8 @@ type Aggregate struct {
 	// period already closed.
 	Late bool `json:"late,omitempty"`
 	// Value is the aggregated quantity, exact: the sum, the max, the
-	// count, the count of unique values or the latest quantity.
+	// count, the count of unique values or the latest quantity; or the
+	// time-weighted average level, rounded once (see Levels).
 	Value decimal.Decimal `json:"value"`
 	// Records is how many distinct records were folded in.
 	Records int64 `json:"records"`
@@ -117,6 +118,18 @@ type Aggregate struct {
 	// Uniques lists, sorted, the distinct values a CountUnique aggregate
 	// counted, so that merging two aggregates stays exact.
 	Uniques []string `json:"uniques,omitempty"`
+	// Levels lists, for a WeightedAverage aggregate, the steps of the
+	// level over the period, sorted by instant then record id (of readings
+	// at one instant, the greatest id holds): its readings and, first, the
+	// level carried from before the period (Level.Carried), so that
+	// merging two aggregates of one period (what was billed and late
+	// readings) recomputes the average exactly. Value is
+	// Σ level × nanoseconds it held within the period / the period's
+	// nanoseconds, rounded once to WeightedScale digits, half away from
+	// zero; before the first level the level is zero. The period is
+	// Period: a period cut into pieces (Line.Periods) averages each piece
+	// over the piece.
+	Levels []Level `json:"levels,omitempty"`
 	// RecordIDs lists the record ids, sorted, when Config.RecordIDs asks.
 	RecordIDs []RecordID `json:"record_ids,omitempty"`
 	// AttributeTo is the meter's Meter.AttributeTo: the record attribute
@@ -186,7 +199,11 @@ var ErrMergeMismatch = errors.New("usage: merge of different aggregates")
 // they hold different records (as an aggregate billed earlier and the
 // adjustment of late records for the same period do): Sum and Count add,
 // Max keeps the greater (the greater source id on a tie), Latest the later
-// (instant, source id), CountUnique the union of the values. Records and
+// (instant, source id), CountUnique the union of the values,
+// WeightedAverage the average over the union of their Levels (of two
+// carried levels, the later), so that late readings change the stretch of
+// the period up to the next reading, exactly; levels outside the period
+// wrap ErrBadLevels. Records and
 // digests add; record ids are merged when both list them. The result has
 // g's Late flag. Aggregates of different keys wrap ErrMergeMismatch.
 func (g Aggregate) Merge(o Aggregate) (Aggregate, error) {
@@ -245,6 +262,13 @@ func (g Aggregate) mergeCounts(o Aggregate) (Aggregate, error) {
 		if c := o.SourceAt.Compare(g.SourceAt); g.Records == 0 || o.Records > 0 && (c > 0 || c == 0 && o.Source > g.Source) {
 			out.Value, out.Source, out.SourceAt = o.Value, o.Source, o.SourceAt
 		}
+	case WeightedAverage:
+		out.Levels = mergeLevels(g.Levels, o.Levels)
+		v, err := weightedValue(g.Period.Start, g.Period.End, out.Levels)
+		if err != nil {
+			return Aggregate{}, fmt.Errorf("%s: %w", g.Ref(), err)
+		}
+		out.Value = v
 	}
 	return out, nil
 }
@@ -439,6 +463,9 @@ func (a *Aggregator) Report() *Report {
 		Adjustments: make([]Aggregate, 0, len(order)-open),
 		Stats:       a.Stats(),
 	}
+	all := make([]Aggregate, 0, len(order))
+	var wgs []*Aggregate
+	var wslots []int32
 	for _, si := range order {
 		s := a.slot(si)
 		m := &a.meters[s.meter]
@@ -467,6 +494,20 @@ func (a *Aggregator) Report() *Report {
 		if m.AttributeTo != "" {
 			g.AttributeTo, g.Parts = m.AttributeTo, parts[si]
 		}
+		all = append(all, g)
+		if m.Aggregation == WeightedAverage {
+			wslots = append(wslots, si)
+		}
+	}
+	for i := range all {
+		if all[i].Aggregation == WeightedAverage {
+			wgs = append(wgs, &all[i])
+		}
+	}
+	if len(wgs) > 0 {
+		a.weighted(wgs, wslots)
+	}
+	for _, g := range all {
 		if g.Late {
 			rep.Adjustments = append(rep.Adjustments, g)
 		} else {

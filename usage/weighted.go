@@ -1,0 +1,124 @@
+package usage
+
+import (
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/shopspring/decimal"
+)
+
+// WeightedScale is the number of digits after the point a WeightedAverage
+// aggregate is rounded to, once, half away from zero: ∫ level dt is
+// exact (each level times its duration in integer nanoseconds) and so is
+// the period's length, so the one rounding is the division. An average
+// that is exact in fewer digits (100 for a reading of 100 all month) is
+// exact; (100×10 + 200×21)/31 is 167.741935483871.
+const WeightedScale = 12
+
+// Level is one step of a WeightedAverage aggregate's level: from At the
+// level is Quantity, until the next Level. Record is the reading that set
+// it.
+type Level struct {
+	At       time.Time       `json:"at"` // UTC
+	Quantity decimal.Decimal `json:"quantity"`
+	Record   RecordID        `json:"record"`
+	// Carried marks the level before the period's first reading: the
+	// latest reading of the same line and meter in an earlier period that
+	// the aggregator accepted (At is that reading's instant, before the
+	// period; it counts from the period's start). With none, the level
+	// before the first reading is zero, and no Level is carried: nothing
+	// was metered yet (a line that starts inside the period averages its
+	// readings over the whole period, which prorates it).
+	Carried bool `json:"carried,omitempty"`
+}
+
+// ErrBadLevels reports a WeightedAverage aggregate whose Levels cannot
+// give its value: a reading outside the period, or a carried level at or
+// after its start.
+var ErrBadLevels = errors.New("usage: bad levels of a weighted average")
+
+// compareLevels orders levels by instant, then record id: of levels at
+// one instant, the last in this order holds.
+func compareLevels(x, y Level) int {
+	if c := x.At.Compare(y.At); c != 0 {
+		return c
+	}
+	return strings.Compare(string(x.Record), string(y.Record))
+}
+
+// weightedValue returns ∫ level dt / period length over [start, end) for
+// levels sorted by compareLevels, rounded once to WeightedScale digits.
+// The level is zero before the first level; carried levels count from
+// start.
+func weightedValue(start, end time.Time, levels []Level) (decimal.Decimal, error) {
+	s, e := start.UnixNano(), end.UnixNano()
+	if e <= s {
+		return decimal.Decimal{}, fmt.Errorf("%w: empty period [%s, %s)", ErrBadLevels, start.UTC().Format(time.RFC3339Nano), end.UTC().Format(time.RFC3339Nano))
+	}
+	integral := decimal.Zero
+	for i, l := range levels {
+		at := l.At.UnixNano()
+		if l.Carried != (at < s) || at >= e {
+			return decimal.Decimal{}, fmt.Errorf("%w: level of record %q at %s (carried %t) in period [%s, %s)", ErrBadLevels,
+				l.Record, l.At.UTC().Format(time.RFC3339Nano), l.Carried, start.UTC().Format(time.RFC3339Nano), end.UTC().Format(time.RFC3339Nano))
+		}
+		from, to := max(at, s), e
+		if i+1 < len(levels) {
+			to = max(levels[i+1].At.UnixNano(), s)
+		}
+		if to > from {
+			integral = integral.Add(l.Quantity.Mul(decimal.NewFromInt(to - from)))
+		}
+	}
+	return canonicalDecimal(integral.DivRound(decimal.NewFromInt(e-s), WeightedScale)), nil
+}
+
+// mergeLevels returns the levels of a and b together, sorted, with one
+// carried level at most (the later).
+func mergeLevels(a, b []Level) []Level {
+	out := make([]Level, 0, len(a)+len(b))
+	out = append(append(out, a...), b...)
+	slices.SortFunc(out, compareLevels)
+	out = slices.CompactFunc(out, func(x, y Level) bool { return compareLevels(x, y) == 0 })
+	last := -1
+	for i, l := range out {
+		if l.Carried {
+			last = i
+		}
+	}
+	if last > 0 {
+		out = out[last:] // carried levels sort first: keep the latest
+	}
+	return out
+}
+
+// weighted fills the Levels and Value of the WeightedAverage aggregates
+// among gs (sorted by line, meter and period start): each from its slot's
+// accepted readings and, before the first, the last reading of the
+// nearest earlier aggregate of the same line and meter.
+func (a *Aggregator) weighted(gs []*Aggregate, slots []int32) {
+	a.indexMembers()
+	var prev *Aggregate
+	for i, g := range gs {
+		levels := []Level{}
+		for _, ei := range a.members[slots[i]] {
+			e := a.entry(ei)
+			if e.state&^stBigQty != stAccepted {
+				continue // withdrawn by a conflict
+			}
+			levels = append(levels, Level{At: time.Unix(0, e.ns).UTC(), Quantity: a.numOf(e).decimal(), Record: RecordID(a.idOf(ei))})
+		}
+		slices.SortFunc(levels, compareLevels)
+		if prev != nil && prev.Line == g.Line && prev.Meter == g.Meter && len(prev.Levels) > 0 {
+			c := prev.Levels[len(prev.Levels)-1]
+			c.Carried = true
+			levels = append([]Level{c}, levels...)
+		}
+		g.Levels = levels
+		g.Value, _ = weightedValue(g.Period.Start, g.Period.End, levels) // levels lie in the period
+		prev = g
+	}
+}
