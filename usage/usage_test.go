@@ -562,7 +562,7 @@ func TestEnumsText(t *testing.T) {
 	var pe *usage.ParseError
 	_, err = usage.ParseAggregation("average")
 	require.ErrorAs(t, err, &pe)
-	require.Equal(t, `usage: parse aggregation "average": want sum, max, count, count_unique or latest`, err.Error())
+	require.Equal(t, `usage: parse aggregation "average": want sum, max, count, count_unique, latest or weighted_average`, err.Error())
 	for r := usage.ReasonUnspecified; r <= usage.ReasonNoPeriod; r++ {
 		b, err := r.MarshalText()
 		require.NoError(t, err)

@@ -71,7 +71,7 @@ func TestWeightedAverageCarriesLevelAcrossPeriods(t *testing.T) {
 	jan := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 	cfg := usage.Config{Meters: []usage.Meter{tbMeter}, Lines: []usage.Line{tbLine(jan)}}
 	rs := []usage.Record{
-		reading("a", time.Date(2026, 1, 22, 0, 0, 0, 0, time.UTC), "31"),  // 10 days of January
+		reading("a", time.Date(2026, 1, 22, 0, 0, 0, 0, time.UTC), "31"), // 10 days of January
 		reading("b", time.Date(2026, 2, 15, 0, 0, 0, 0, time.UTC), "56"), // Feb 1-14 at 31, 15-28 at 56
 	}
 	rep := collectTB(t, cfg, rs)
