@@ -42,7 +42,7 @@ offers:
 // USD 1,080.00. The trial's workaround, a sum meter fed 100/31 rounded to
 // 3.23 a day, summed to 100.13 and crossed into the volume tier: 811.17.
 // Late readings (200 TB from January 21, re-read after the month was
-// billed) is billed as the difference of the re-averaged month.
+// billed) are billed as the difference of the re-averaged month.
 func TestWeightedAverageBillsTBMonths(t *testing.T) {
 	cat, err := catalog.LoadYAML([]byte(backupCatalog))
 	require.NoError(t, err)

@@ -125,6 +125,10 @@ type Aggregator struct {
 	members [][]int32
 	indexed int32
 
+	// carry holds, per line and WeightedAverage meter, the last level of
+	// each aggregate of Config.Billed, with its period's end.
+	carry map[carryKey][]carried
+
 	keys []string // scratch for canonical attribute sets
 	buf  []byte
 	ckey []byte // scratch for content keys
@@ -234,6 +238,7 @@ func New(cfg Config) (*Aggregator, error) {
 		hot:       make([]lineHot, len(lines)),
 	}
 	a.init()
+	a.carry = carryOf(cfg.Billed, meters)
 	a.horizon = cfg.Ledger.horizon()
 	if d := cfg.Ledger.d; d != nil && d.n > 0 {
 		// One hash of each id finds it in both tables.

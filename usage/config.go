@@ -74,6 +74,16 @@ type Config struct {
 	// its own with its MarshalBinary or MarshalJSON): a config read back
 	// from JSON has the zero Ledger.
 	Ledger Ledger `json:"-"`
+	// Billed is the usage earlier runs billed (invoice.Builder.BilledUsage
+	// keeps it for invoice.LateUsageFrom): its WeightedAverage aggregates
+	// carry their last level into the periods of this run, so that the
+	// level before a period's first reading is the latest reading before
+	// the period (see Level), whether an earlier run or this one read it.
+	// Aggregates of other aggregations, or of meters that are not a
+	// WeightedAverage meter of the config, carry nothing and are ignored;
+	// a WeightedAverage one whose Levels do not lie in its period is an
+	// error (ErrBadLevels).
+	Billed []Aggregate `json:"billed,omitempty"`
 	// ExpectedRecords is how many distinct record ids the host expects,
 	// a capacity hint: the dedup set is sized for it up front instead of
 	// growing (and rehashing) as records arrive. Zero means no hint; it is
@@ -90,7 +100,9 @@ const MaxExpectedRecords = 1 << 26
 // references (ErrEmptyID, ErrDuplicateID), an unspecified aggregation or a
 // unique attribute that does not fit it (ErrBadAggregation), an invalid
 // cadence, a zero anchor, an unknown time zone, invalid segments, invalid
-// or overlapping periods, and periods given together with a cadence.
+// or overlapping periods, periods given together with a cadence, and
+// billed weighted averages whose levels do not fit their period
+// (ErrBadLevels).
 func (c Config) Validate() error {
 	_, _, err := c.compile()
 	return err
@@ -319,6 +331,16 @@ func (c Config) compile() ([]Meter, []lineState, error) {
 		}
 		ls.active = mergeSegments(ls.active)
 		lines[i] = ls
+	}
+	for i, g := range c.Billed {
+		if g.Aggregation != WeightedAverage || len(g.Levels) == 0 {
+			continue
+		}
+		if !slices.IsSortedFunc(g.Levels, compareLevels) {
+			p.Add(ensemble.Path("billed", i)+".levels", fmt.Errorf("%w: %s: not sorted by instant, then record id", ErrBadLevels, g.Ref()))
+		} else if _, err := weightedValue(g.Period.Start, g.Period.End, g.Levels); err != nil {
+			p.Add(ensemble.Path("billed", i)+".levels", fmt.Errorf("%s: %w", g.Ref(), err))
+		}
 	}
 	if err := p.Err("usage config"); err != nil {
 		return nil, nil, err

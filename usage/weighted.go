@@ -112,8 +112,18 @@ func (a *Aggregator) weighted(gs []*Aggregate, slots []int32) {
 			levels = append(levels, Level{At: time.Unix(0, e.ns).UTC(), Quantity: a.numOf(e).decimal(), Record: RecordID(a.idOf(ei))})
 		}
 		slices.SortFunc(levels, compareLevels)
+		var open *Level
 		if prev != nil && prev.Line == g.Line && prev.Meter == g.Meter && len(prev.Levels) > 0 {
-			c := prev.Levels[len(prev.Levels)-1]
+			open = &prev.Levels[len(prev.Levels)-1]
+		}
+		start := g.Period.Start.UnixNano()
+		for _, c := range a.carry[carryKey{g.Line, g.Meter}] {
+			if c.end <= start && (open == nil || compareLevels(c.level, *open) > 0) {
+				open = &c.level
+			}
+		}
+		if open != nil {
+			c := *open
 			c.Carried = true
 			levels = append([]Level{c}, levels...)
 		}
@@ -121,4 +131,35 @@ func (a *Aggregator) weighted(gs []*Aggregate, slots []int32) {
 		g.Value, _ = weightedValue(g.Period.Start, g.Period.End, levels) // levels lie in the period
 		prev = g
 	}
+}
+
+type carryKey struct {
+	line  LineRef
+	meter MeterID
+}
+
+type carried struct {
+	end   int64 // the end of the aggregate's period, Unix nanoseconds
+	level Level // its last level
+}
+
+// carryOf indexes the last level of each WeightedAverage aggregate of
+// billed whose meter is a WeightedAverage meter of meters.
+func carryOf(billed []Aggregate, meters []Meter) map[carryKey][]carried {
+	var out map[carryKey][]carried
+	for _, g := range billed {
+		if g.Aggregation != WeightedAverage || len(g.Levels) == 0 || !slices.ContainsFunc(meters, func(m Meter) bool {
+			return m.ID == g.Meter && m.Aggregation == WeightedAverage
+		}) {
+			continue
+		}
+		if out == nil {
+			out = map[carryKey][]carried{}
+		}
+		k := carryKey{g.Line, g.Meter}
+		l := g.Levels[len(g.Levels)-1]
+		l.At = l.At.UTC()
+		out[k] = append(out[k], carried{end: g.Period.End.UnixNano(), level: l})
+	}
+	return out
 }

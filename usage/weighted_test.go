@@ -201,3 +201,47 @@ func TestWeightedAverageProperty(t *testing.T) {
 		require.EqualValues(t, n, acc.Records)
 	})
 }
+
+// Across runs, the level before February's first reading (02:00 on
+// February 1) is January's last reading, carried from what January billed
+// (Config.Billed): February is exactly 100 TB-months, not 100 less two
+// hours of zero.
+func TestWeightedAverageCarriesLevelAcrossRuns(t *testing.T) {
+	jan, feb, mar := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC), time.Date(2026, 2, 1, 0, 0, 0, 0, time.UTC), time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC)
+	var janRs, febRs []usage.Record
+	for d := jan; d.Before(mar); d = d.AddDate(0, 0, 1) {
+		r := reading(d.Format("day-2006-01-02"), d.Add(2*time.Hour), "100")
+		if d.Before(feb) {
+			janRs = append(janRs, r)
+		} else {
+			febRs = append(febRs, r)
+		}
+	}
+	cfg := usage.Config{Meters: []usage.Meter{tbMeter}, Lines: []usage.Line{tbLine(jan)}}
+	first := collectTB(t, cfg, janRs)
+	require.Equal(t, "99.731182795699", first.Aggregates[0].Value.String()) // zero before the first reading ever
+
+	cfg.ClosedBefore, cfg.Ledger = feb, first.Ledger
+	alone := collectTB(t, cfg, febRs)
+	require.Equal(t, "99.702380952381", alone.Aggregates[0].Value.String()) // nothing carried: two hours of zero
+
+	cfg.Billed = first.Aggregates
+	second := collectTB(t, cfg, febRs)
+	require.Len(t, second.Aggregates, 1)
+	g := second.Aggregates[0]
+	require.Equal(t, "100", g.Value.String())
+	require.True(t, g.Levels[0].Carried)
+	require.Equal(t, usage.RecordID("day-2026-01-31"), g.Levels[0].Record)
+
+	// One run over both months carries the same level.
+	cfg.ClosedBefore, cfg.Ledger, cfg.Billed = time.Time{}, usage.Ledger{}, nil
+	both := collectTB(t, cfg, append(janRs, febRs...))
+	require.True(t, both.Aggregates[1].Value.Equal(g.Value))
+
+	// Billed levels outside their period are refused.
+	bad := first.Aggregates[0]
+	bad.Levels = slices.Clone(bad.Levels)
+	bad.Levels[0].At = feb
+	_, err := usage.New(usage.Config{Meters: []usage.Meter{tbMeter}, Lines: []usage.Line{tbLine(jan)}, Billed: []usage.Aggregate{bad}})
+	require.ErrorIs(t, err, usage.ErrBadLevels)
+}
