@@ -166,7 +166,10 @@
 // over (a quantity change, a discount, an add-on without usage) is billed
 // whole. Options.UsageSplit set to SplitNone bills a period whole at the
 // charge of its latest segment instead. Under SplitAtChange an aggregate
-// of a whole period over a change is an error wrapping ErrSpansChange;
+// of a whole period over a change is an error wrapping ErrSpansChange,
+// and one of a usage.WeightedAverage meter over a piece one wrapping
+// ErrAveragePiece (an average level over half a month is not a quantity
+// of the month: such a meter's period is billed whole under SplitNone);
 // one usage line has one set of periods, shared by the item's meters, so a
 // change that keeps some meter's charge with a minimum or maximum spend,
 // free units or tiers (an add-on's, while the base offer changes) cuts

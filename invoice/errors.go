@@ -264,11 +264,20 @@ var (
 	// it, cut at the change, is billed on its own and needs its own
 	// aggregate (Builder.UsageLines lists the pieces as usage periods).
 	ErrSpansChange = errors.New("invoice: usage period spans a change of its usage charge")
+	// ErrAveragePiece reports the usage of a usage.WeightedAverage meter
+	// over a piece of a period (cut where the item's usage charge
+	// changes): its value is the average level over the piece, which
+	// rated as a quantity of the whole cycle (TB-months, seat-months)
+	// would bill the piece as if it lasted the cycle. Such pieces are
+	// refused until the invoice weighs them by their share of the cycle;
+	// Options.UsageSplit SplitNone bills the cycle whole at its latest
+	// charge.
+	ErrAveragePiece = errors.New("invoice: time-weighted average usage over a piece of a period")
 )
 
 // UsageError reports the usage of one line, meter and period that cannot
 // be billed as given. It wraps its condition (ErrUsageNotDue,
-// ErrNothingBilled, ErrSpansChange, ErrDuplicate, ErrInvalid, or
+// ErrNothingBilled, ErrSpansChange, ErrAveragePiece, ErrDuplicate, ErrInvalid, or
 // ErrBilledIncomplete: a stretch of service after a restart in a period
 // billed by an earlier run owes its share of the spend bounds, rated with
 // the usage billed, or a line of the run takes a fixed discount

@@ -1114,6 +1114,10 @@ func (g *gen) usagePeriodOK(cad ensemble.Cadence, agg *usage.Aggregate, pd ensem
 		pieces := usagePieces(c, g.cuts)
 		for _, p := range pieces {
 			if p.Equal(pd) {
+				if len(pieces) > 1 && agg.Aggregation == usage.WeightedAverage {
+					return usageErr(*agg, ErrAveragePiece,
+						fmt.Sprintf("the item's usage charge changes at %s: the average level over the piece %s is not a quantity of the %s cycle; set Options.UsageSplit to SplitNone to bill the cycle whole", fmtRFC(pieces[1].Start), pd, c))
+				}
 				return nil
 			}
 		}

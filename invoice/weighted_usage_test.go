@@ -123,3 +123,34 @@ func TestWeightedAverageBillsTBMonths(t *testing.T) {
 	}
 	require.Equal(t, []string{"usage_adjustment USD 49.35"}, amounts)
 }
+
+// TestWeightedAveragePieceRefused: an upgrade cuts April into pieces, each
+// billed at its own price; a weighted average over a piece is the average
+// level over the piece, which would bill 1,000 GB for half of April as
+// 1,000 GB-months. It is refused with a typed error naming the piece;
+// SplitNone bills April whole.
+func TestWeightedAveragePieceRefused(t *testing.T) {
+	apr1, apr15, may1 := date(2026, 4, 1), date(2026, 4, 15), date(2026, 5, 1)
+	s := storageSub(seg(apr1, apr15, pin("standard", 1), "1"), seg(apr15, time.Time{}, pin("pro", 1), "1"))
+	meters := []usage.Meter{{ID: "gb", Unit: "GB", Aggregation: usage.WeightedAverage}}
+	recs := []usage.Record{gbRecord("r1", apr1, "1000"), gbRecord("r2", apr15, "1000")}
+	for _, split := range []invoice.UsageSplit{invoice.SplitAtChange, invoice.SplitNone} {
+		b := splitBuilder(t, split)
+		lines, err := b.UsageLines(may1, s)
+		require.NoError(t, err)
+		rep, err := usage.Collect(usage.Config{Meters: meters, Lines: lines}, slices.Values(recs))
+		require.NoError(t, err)
+		require.NoError(t, rep.Err())
+		_, err = b.Build(invoice.Run{After: apr1, At: may1, Usage: rep.Aggregates}, []invoice.Subscription{s})
+		if split == invoice.SplitNone {
+			require.NoError(t, err)
+			require.Len(t, rep.Aggregates, 1)
+			require.Equal(t, "1000", rep.Aggregates[0].Value.String())
+			continue
+		}
+		require.ErrorIs(t, err, invoice.ErrAveragePiece)
+		var ue *invoice.UsageError
+		require.ErrorAs(t, err, &ue)
+		require.Equal(t, "s1/storage", string(ue.Line))
+	}
+}
