@@ -3,7 +3,7 @@
 // package to rate.
 //
 // A host declares its meters (sum, max, count, count of unique values of an
-// attribute, latest value) and, for every order line, when it was active and
+// attribute, latest value, time-weighted average level) and, for every order line, when it was active and
 // how its billing periods fall (an ensemble.Cadence from an anchor in a time
 // zone, or an explicit list of periods). The order package owns lines; usage
 // knows them only by a plain LineRef, so it does not import order. The first
@@ -53,6 +53,18 @@
 // Report.Adjustments, marked Late, so the next invoice can merge each with
 // what it billed (Aggregate.Merge) and bill rate(cumulative) - billed, with
 // a trace (Aggregate.Ref) to the period and its records.
+//
+// # Stocks: time-weighted averages
+//
+// A WeightedAverage meter bills a level held over time (TB protected,
+// seats, nodes) as its average over the period, ∫ level dt / period
+// length: each record is an absolute reading, holding until the next;
+// the arithmetic is exact (integer nanoseconds, decimals) and rounded
+// once to WeightedScale digits. Before a period's first reading the level
+// is the latest reading before the period, of this run or of the
+// aggregates earlier runs billed (Config.Billed); with none, zero. The
+// aggregate lists its steps (Aggregate.Levels), so that Merge re-averages
+// a period exactly with its late readings.
 //
 // # Across runs: billed once, ever
 //

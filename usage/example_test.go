@@ -282,3 +282,32 @@ func ExampleRecord_ContentDigest() {
 	// Output:
 	// true false
 }
+
+// A weighted_average meter bills a stock: the TB a backup protects, read
+// daily, averaged over the month. 100 TB for 10 days then 200 for 21 is
+// (100×10 + 200×21)/31 TB-months, rounded once to usage.WeightedScale
+// digits; a reading of 100 every day would be exactly 100.
+func ExampleWeightedAverage() {
+	jan := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	var records []usage.Record
+	for d := range 31 {
+		tb := int64(100)
+		if d >= 10 {
+			tb = 200
+		}
+		records = append(records, usage.Record{ID: usage.RecordID(fmt.Sprintf("read-%02d", d+1)), Line: "backup-1", Meter: "tb_protected",
+			Quantity: decimal.NewFromInt(tb), At: jan.AddDate(0, 0, d)})
+	}
+	rep, err := usage.Collect(usage.Config{
+		Meters: []usage.Meter{{ID: "tb_protected", Unit: "TB", Aggregation: usage.WeightedAverage}},
+		Lines: []usage.Line{{Ref: "backup-1", Active: []ensemble.Period{ensemble.MustPeriod(jan, jan.AddDate(1, 0, 0))},
+			Cadence: ensemble.Every(1, ensemble.Monthly), Anchor: jan}},
+	}, slices.Values(records))
+	if err != nil {
+		panic(err)
+	}
+	g := rep.Aggregates[0]
+	fmt.Println(g.Aggregation, g.Value, g.Unit, "from", g.Records, "readings,", len(g.Levels), "levels")
+	// Output:
+	// weighted_average 167.741935483871 TB from 31 readings, 31 levels
+}
