@@ -54,7 +54,7 @@ func TestWeightedAverageBillsTBMonths(t *testing.T) {
 	lines, err := b.UsageLines(feb1, subs...)
 	require.NoError(t, err)
 
-	bill := func(meter usage.Meter, perDay string) (*usage.Report, invoice.Run, string) {
+	bill := func(meter usage.Meter, perDay string) (*usage.Report, string) {
 		var rs []usage.Record
 		for d := 1; d <= 31; d++ {
 			rs = append(rs, usage.Record{ID: usage.RecordID(fmt.Sprintf("jan-%02d", d)), Line: "acme/backup", Meter: "tb_protected",
@@ -68,15 +68,15 @@ func TestWeightedAverageBillsTBMonths(t *testing.T) {
 		require.NoError(t, err)
 		require.Len(t, invs, 1)
 		require.Len(t, invs[0].Lines, 1)
-		return rep, run, invs[0].Lines[0].Amount.String()
+		return rep, invs[0].Lines[0].Amount.String()
 	}
 	weighted := usage.Meter{ID: "tb_protected", Unit: "TB", Aggregation: usage.WeightedAverage}
-	_, _, workaround := bill(usage.Meter{ID: "tb_protected", Unit: "TB", Aggregation: usage.Sum}, "3.23")
+	_, workaround := bill(usage.Meter{ID: "tb_protected", Unit: "TB", Aggregation: usage.Sum}, "3.23")
 	require.Equal(t, "USD 811.17", workaround)
 	// The first reading is at 02:00 on January 1: before it, nothing was
 	// read, so the level is zero for two hours. Read at midnight, or
 	// carried from December's last reading, the month is exactly 100.
-	rep, run, got := bill(weighted, "100")
+	rep, got := bill(weighted, "100")
 	require.Equal(t, "99.731182795699", rep.Aggregates[0].Value.String()) // 100 × (31 days - 2 h) / 31 days
 	require.Equal(t, "USD 1076.77", got)
 
@@ -90,7 +90,7 @@ func TestWeightedAverageBillsTBMonths(t *testing.T) {
 	rep, err = usage.Collect(usage.Config{Meters: []usage.Meter{weighted}, Lines: lines, ClosedBefore: jan1}, slices.Values(rs))
 	require.NoError(t, err)
 	require.Equal(t, "100", rep.Aggregates[0].Value.String())
-	run = invoice.Run{After: jan1, At: feb1, Usage: rep.Aggregates}
+	run := invoice.Run{After: jan1, At: feb1, Usage: rep.Aggregates}
 	invs, err := b.Build(run, subs)
 	require.NoError(t, err)
 	require.Equal(t, "USD 1080.00", invs[0].Lines[0].Amount.String())
