@@ -29,6 +29,11 @@ import (
 // over all their records would have made (a period's aggregate, billed
 // and late, adds up across runs).
 //
+// A WeightedAverage aggregate's level before its first reading is carried
+// again from the merged aggregate of the line and meter before it, since
+// the shard that aggregated a period may not have held the reading before
+// it.
+//
 // A Merge error (aggregates of one key but different aggregations, when
 // shards ran different configs), or a *LedgerConflictError (ledgers that
 // billed one id as different records, when records were not routed by id),
@@ -66,6 +71,9 @@ func MergeReports(reports ...*Report) (*Report, error) {
 		return nil, err
 	}
 	if out.Adjustments, err = foldAggregates(out.Adjustments); err != nil {
+		return nil, err
+	}
+	if err = recarry(out.Aggregates, out.Adjustments); err != nil {
 		return nil, err
 	}
 	slices.SortFunc(out.Rejections, compareRejections)

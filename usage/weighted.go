@@ -163,3 +163,38 @@ func carryOf(billed []Aggregate, meters []Meter) map[carryKey][]carried {
 	}
 	return out
 }
+
+// recarry carries, in merged reports, the last level of each
+// WeightedAverage aggregate into the next aggregate of the same line and
+// meter (over aggs and adjs together) when it is later than the level that
+// aggregate carries, and recomputes its value: what one aggregator over
+// every shard's records would have carried.
+func recarry(aggs, adjs []Aggregate) error {
+	var gs []*Aggregate
+	for _, list := range [][]Aggregate{aggs, adjs} {
+		for i := range list {
+			if list[i].Aggregation == WeightedAverage {
+				gs = append(gs, &list[i])
+			}
+		}
+	}
+	slices.SortStableFunc(gs, func(x, y *Aggregate) int { return compareAggregates(*x, *y) })
+	for i := 1; i < len(gs); i++ {
+		prev, g := gs[i-1], gs[i]
+		if prev.Line != g.Line || prev.Meter != g.Meter || len(prev.Levels) == 0 || prev.Period.End.After(g.Period.Start) {
+			continue
+		}
+		c := prev.Levels[len(prev.Levels)-1]
+		c.Carried = true
+		if len(g.Levels) > 0 && g.Levels[0].Carried && compareLevels(g.Levels[0], c) >= 0 {
+			continue
+		}
+		g.Levels = mergeLevels([]Level{c}, g.Levels)
+		v, err := weightedValue(g.Period.Start, g.Period.End, g.Levels)
+		if err != nil {
+			return fmt.Errorf("usage: merge reports: %s: %w", g.Ref(), err)
+		}
+		g.Value = v
+	}
+	return nil
+}

@@ -1,6 +1,7 @@
 package usage_test
 
 import (
+	"encoding/json"
 	"fmt"
 	"slices"
 	"testing"
@@ -244,4 +245,61 @@ func TestWeightedAverageCarriesLevelAcrossRuns(t *testing.T) {
 	bad.Levels[0].At = feb
 	_, err := usage.New(usage.Config{Meters: []usage.Meter{tbMeter}, Lines: []usage.Line{tbLine(jan)}, Billed: []usage.Aggregate{bad}})
 	require.ErrorIs(t, err, usage.ErrBadLevels)
+}
+
+// Property: a weighted average's report is the same, byte for byte in
+// JSON, whatever the order and batching of the readings, their duplicates
+// and conflicting re-sends, and however they are sharded by id and the
+// shards' reports merged (MergeReports carries the level across the
+// shards' periods as one aggregator would).
+func TestWeightedAverageOrderAndShardsProperty(t *testing.T) {
+	jan := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	end := jan.AddDate(0, 3, 0)
+	cfg := usage.Config{Meters: []usage.Meter{tbMeter}, Lines: []usage.Line{tbLine(jan)}, ClosedBefore: jan.AddDate(0, 1, 0)}
+	rapid.Check(t, func(t *rapid.T) {
+		n := rapid.IntRange(1, 30).Draw(t, "readings")
+		var rs []usage.Record
+		for range n {
+			at := jan.Add(time.Duration(rapid.Int64Range(0, int64(end.Sub(jan)/time.Hour)-1).Draw(t, "hour")) * time.Hour)
+			r := reading(fmt.Sprintf("r%02d", rapid.IntRange(0, n).Draw(t, "id")), at, fmt.Sprint(rapid.IntRange(0, 500).Draw(t, "tb")))
+			rs = append(rs, r)
+			if rapid.Bool().Draw(t, "dup") {
+				rs = append(rs, r)
+			}
+		}
+		want, err := usage.Collect(cfg, slices.Values(rs))
+		require.NoError(t, err)
+		wantJSON, err := json.Marshal(want)
+		require.NoError(t, err)
+
+		shuffled := rapid.Permutation(rs).Draw(t, "order")
+		a, err := usage.New(cfg)
+		require.NoError(t, err)
+		for lo := 0; lo < len(shuffled); {
+			hi := rapid.IntRange(lo+1, len(shuffled)).Draw(t, "batch")
+			a.Add(slices.Values(shuffled[lo:hi]))
+			lo = hi
+		}
+		got, err := json.Marshal(a.Report())
+		require.NoError(t, err)
+		require.JSONEq(t, string(wantJSON), string(got))
+
+		shards := rapid.IntRange(1, 4).Draw(t, "shards")
+		parts := make([][]usage.Record, shards)
+		for _, r := range shuffled {
+			k := int(r.ID[len(r.ID)-1]) % shards
+			parts[k] = append(parts[k], r)
+		}
+		var reps []*usage.Report
+		for _, p := range parts {
+			rep, err := usage.Collect(cfg, slices.Values(p))
+			require.NoError(t, err)
+			reps = append(reps, rep)
+		}
+		merged, err := usage.MergeReports(reps...)
+		require.NoError(t, err)
+		got, err = json.Marshal(merged)
+		require.NoError(t, err)
+		require.JSONEq(t, string(wantJSON), string(got))
+	})
 }
