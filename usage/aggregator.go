@@ -38,7 +38,11 @@ import (
 // exponent, or when the aggregate counts unique values, is the aggregate
 // rebuilt from its own records, once at the next Report however many it
 // lost; the first such rebuild indexes the accepted records by aggregate
-// (4 bytes each), so that no Report reads every record again. One Aggregator holds up to 4 GiB of
+// (4 bytes each), so that no Report reads every record again. A
+// WeightedAverage aggregate is computed at each Report from its slot's
+// accepted readings (their instants and quantities are in the dedup
+// entries already), through the same index, in O(k log k) for k
+// readings. One Aggregator holds up to 4 GiB of
 // record ids; beyond that, new ids are rejected with ErrInvalidRecord.
 //
 // Make one with New. The zero Aggregator knows no meter and no line: it

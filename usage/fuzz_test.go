@@ -6,10 +6,12 @@ import (
 	"errors"
 	"slices"
 	"testing"
+	"time"
 
 	"github.com/ensemble-commerce/ensemble"
 
 	"github.com/ensemble-commerce/ensemble/usage"
+	"github.com/shopspring/decimal"
 	"github.com/stretchr/testify/require"
 )
 
@@ -142,5 +144,39 @@ func FuzzLedgerDecode(f *testing.F) {
 		var fromBin usage.Ledger
 		require.NoError(t, fromBin.UnmarshalBinary(b))
 		require.True(t, fromBin.Equal(lj))
+	})
+}
+
+// FuzzWeightedMerge: merging a weighted average with aggregates read from
+// any JSON never panics, and either fails with a typed error or gives an
+// average within the least (and zero) and the greatest level, give or
+// take the rounding to usage.WeightedScale digits.
+func FuzzWeightedMerge(f *testing.F) {
+	f.Add([]byte(`{"line":"backup-1","meter":"tb_protected","aggregation":"weighted_average","period":{"start":"2026-01-01T00:00:00Z","end":"2026-02-01T00:00:00Z"},"value":"0","records":1,"digest":"00000000000000000000000000000000","levels":[{"at":"2026-01-21T00:00:00Z","quantity":"200","record":"x"}]}`))
+	f.Add([]byte(`{"aggregation":"weighted_average","period":{"start":"2026-01-01T00:00:00Z","end":"2026-02-01T00:00:00Z"},"levels":[{"at":"2025-12-31T00:00:00Z","quantity":"1e99999","record":"x","carried":true}]}`))
+	jan := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	g := usage.Aggregate{Line: "backup-1", Meter: "tb_protected", Aggregation: usage.WeightedAverage, Period: ensemble.MustPeriod(jan, jan.AddDate(0, 1, 0)),
+		Records: 1, Levels: []usage.Level{{At: jan.AddDate(0, 0, 3), Quantity: decimal.NewFromInt(100), Record: "a"}}}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		var o usage.Aggregate
+		if json.Unmarshal(b, &o) != nil {
+			return
+		}
+		o.Line, o.Meter = g.Line, g.Meter
+		m, err := g.Merge(o)
+		if err != nil {
+			if !errors.Is(err, usage.ErrBadLevels) && !errors.Is(err, usage.ErrMergeMismatch) {
+				t.Fatalf("untyped error %v", err)
+			}
+			return
+		}
+		lo, hi := decimal.Zero, decimal.Zero
+		for _, l := range m.Levels {
+			lo, hi = decimal.Min(lo, l.Quantity), decimal.Max(hi, l.Quantity)
+		}
+		ulp := decimal.New(1, -usage.WeightedScale)
+		if m.Value.LessThan(lo.Sub(ulp)) || m.Value.GreaterThan(hi.Add(ulp)) {
+			t.Fatalf("average %s outside [%s, %s]", m.Value, lo, hi)
+		}
 	})
 }

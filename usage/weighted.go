@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/ensemble-commerce/ensemble"
 	"github.com/shopspring/decimal"
 )
 
@@ -36,8 +37,9 @@ type Level struct {
 }
 
 // ErrBadLevels reports a WeightedAverage aggregate whose Levels cannot
-// give its value: a reading outside the period, or a carried level at or
-// after its start.
+// give its value: a reading outside the period (or the years 1678-2262),
+// a carried level at or after its start, or a quantity of more than
+// ensemble.MaxAmountDigits digits.
 var ErrBadLevels = errors.New("usage: bad levels of a weighted average")
 
 // compareLevels orders levels by instant, then record id: of levels at
@@ -60,8 +62,11 @@ func weightedValue(start, end time.Time, levels []Level) (decimal.Decimal, error
 	}
 	integral := decimal.Zero
 	for i, l := range levels {
+		if !numOf(l.Quantity).readable() {
+			return decimal.Decimal{}, fmt.Errorf("%w: level of record %q: quantity of more than %d digits", ErrBadLevels, l.Record, ensemble.MaxAmountDigits)
+		}
 		at := l.At.UnixNano()
-		if l.Carried != (at < s) || at >= e {
+		if sec := l.At.Unix(); sec < minUnixSec || sec > maxUnixSec || l.Carried != (at < s) || at >= e {
 			return decimal.Decimal{}, fmt.Errorf("%w: level of record %q at %s (carried %t) in period [%s, %s)", ErrBadLevels,
 				l.Record, l.At.UTC().Format(time.RFC3339Nano), l.Carried, start.UTC().Format(time.RFC3339Nano), end.UTC().Format(time.RFC3339Nano))
 		}

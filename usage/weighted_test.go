@@ -303,3 +303,34 @@ func TestWeightedAverageOrderAndShardsProperty(t *testing.T) {
 		require.JSONEq(t, string(wantJSON), string(got))
 	})
 }
+
+// A meter is declared weighted_average by name in a config's JSON (and
+// YAML, through the same text unmarshalling); billed aggregates persisted
+// as JSON keep their levels, so they carry and merge after a round trip.
+func TestWeightedAverageJSON(t *testing.T) {
+	var cfg usage.Config
+	require.NoError(t, json.Unmarshal([]byte(`{"meters": [{"id": "tb_protected", "unit": "TB", "aggregation": "weighted_average"}], "lines": []}`), &cfg))
+	require.Equal(t, usage.WeightedAverage, cfg.Meters[0].Aggregation)
+	var pe *usage.ParseError
+	require.ErrorAs(t, json.Unmarshal([]byte(`{"meters": [{"id": "tb", "aggregation": "weighted_sum"}]}`), &cfg), &pe)
+
+	jan := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	cfg = usage.Config{Meters: []usage.Meter{tbMeter}, Lines: []usage.Line{tbLine(jan)}}
+	rep := collectTB(t, cfg, append(daily(1, 10, "100"), daily(11, 31, "200.50")...))
+	b, err := json.Marshal(rep.Aggregates)
+	require.NoError(t, err)
+	var back []usage.Aggregate
+	require.NoError(t, json.Unmarshal(b, &back))
+	require.Len(t, back[0].Levels, 31)
+	require.True(t, back[0].Levels[30].Quantity.Equal(decimal.RequireFromString("200.5")))
+	require.True(t, back[0].Value.Equal(rep.Aggregates[0].Value))
+	late := collectTB(t, usage.Config{Meters: []usage.Meter{tbMeter}, Lines: []usage.Line{tbLine(jan)}, ClosedBefore: jan.AddDate(0, 1, 0)},
+		[]usage.Record{reading("jan-31-reread", time.Date(2026, 1, 31, 0, 0, 0, 0, time.UTC), "100")})
+	merged, err := back[0].Merge(late.Adjustments[0])
+	require.NoError(t, err)
+	// 100 for 10 days, 200.50 for 20, 100 for the last: (1000 + 4010 + 100)/31.
+	require.Equal(t, "164.838709677419", merged.Value.String())
+	cfg.Billed = back
+	_, err = usage.New(cfg)
+	require.NoError(t, err)
+}
