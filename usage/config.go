@@ -338,7 +338,7 @@ func (c Config) compile() ([]Meter, []lineState, error) {
 		}
 		if !slices.IsSortedFunc(g.Levels, compareLevels) {
 			p.Add(ensemble.Path("billed", i)+".levels", fmt.Errorf("%w: %s: not sorted by instant, then record id", ErrBadLevels, g.Ref()))
-		} else if _, err := weightedValue(g.Period.Start, g.Period.End, g.Levels); err != nil {
+		} else if _, err := weightedValue(g.Period.Start, g.Period.End, g.Levels, g.Inactive); err != nil {
 			p.Add(ensemble.Path("billed", i)+".levels", fmt.Errorf("%s: %w", g.Ref(), err))
 		}
 	}

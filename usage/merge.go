@@ -126,7 +126,7 @@ func foldKey(group []Aggregate) (Aggregate, error) {
 	}
 	if len(group) == 1 {
 		g.Uniques, g.RecordIDs, g.Parts = slices.Clone(first.Uniques), slices.Clone(first.RecordIDs), slices.Clone(first.Parts)
-		g.Levels = slices.Clone(first.Levels)
+		g.Levels, g.Inactive = slices.Clone(first.Levels), slices.Clone(first.Inactive)
 		return g, nil
 	}
 	// Merge keeps the first aggregate's values for other aggregations, and

@@ -130,6 +130,13 @@ type Aggregate struct {
 	// Period: a period cut into pieces (Line.Periods) averages each piece
 	// over the piece.
 	Levels []Level `json:"levels,omitempty"`
+	// Inactive lists, for a WeightedAverage aggregate, the stretches of
+	// the period in which the line was not active (before it started,
+	// paused, after it stopped), sorted: the level counts zero in them,
+	// so a period the line was active for part of averages its levels
+	// over the whole period, which prorates it. Merge takes the union of
+	// the two aggregates' stretches.
+	Inactive []ensemble.Period `json:"inactive,omitempty"`
 	// RecordIDs lists the record ids, sorted, when Config.RecordIDs asks.
 	RecordIDs []RecordID `json:"record_ids,omitempty"`
 	// AttributeTo is the meter's Meter.AttributeTo: the record attribute
@@ -264,7 +271,8 @@ func (g Aggregate) mergeCounts(o Aggregate) (Aggregate, error) {
 		}
 	case WeightedAverage:
 		out.Levels = mergeLevels(g.Levels, o.Levels)
-		v, err := weightedValue(g.Period.Start, g.Period.End, out.Levels)
+		out.Inactive = mergeStretches(g.Inactive, o.Inactive)
+		v, err := weightedValue(g.Period.Start, g.Period.End, out.Levels, out.Inactive)
 		if err != nil {
 			return Aggregate{}, fmt.Errorf("%s: %w", g.Ref(), err)
 		}

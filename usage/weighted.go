@@ -1,6 +1,7 @@
 package usage
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"slices"
@@ -53,9 +54,9 @@ func compareLevels(x, y Level) int {
 
 // weightedValue returns ∫ level dt / period length over [start, end) for
 // levels sorted by compareLevels, rounded once to WeightedScale digits.
-// The level is zero before the first level; carried levels count from
-// start.
-func weightedValue(start, end time.Time, levels []Level) (decimal.Decimal, error) {
+// The level is zero before the first level and within the inactive
+// stretches; carried levels count from start.
+func weightedValue(start, end time.Time, levels []Level, inactive []ensemble.Period) (decimal.Decimal, error) {
 	s, e := start.UnixNano(), end.UnixNano()
 	if e <= s {
 		return decimal.Decimal{}, fmt.Errorf("%w: empty period [%s, %s)", ErrBadLevels, start.UTC().Format(time.RFC3339Nano), end.UTC().Format(time.RFC3339Nano))
@@ -74,11 +75,69 @@ func weightedValue(start, end time.Time, levels []Level) (decimal.Decimal, error
 		if i+1 < len(levels) {
 			to = max(levels[i+1].At.UnixNano(), s)
 		}
-		if to > from {
-			integral = integral.Add(l.Quantity.Mul(decimal.NewFromInt(to - from)))
+		if d := to - from - overlap(from, to, inactive); d > 0 {
+			integral = integral.Add(l.Quantity.Mul(decimal.NewFromInt(d)))
 		}
 	}
 	return canonicalDecimal(integral.DivRound(decimal.NewFromInt(e-s), WeightedScale)), nil
+}
+
+// overlap returns the nanoseconds of [from, to) within the stretches,
+// which do not overlap one another.
+func overlap(from, to int64, stretches []ensemble.Period) int64 {
+	var n int64
+	for _, p := range stretches {
+		if a, b := max(from, p.Start.UnixNano()), min(to, p.End.UnixNano()); b > a {
+			n += b - a
+		}
+	}
+	return n
+}
+
+// gapsOf returns the stretches of [s, e) outside the merged, sorted
+// active segments, in UTC.
+func gapsOf(s, e int64, active [][2]int64) []ensemble.Period {
+	var out []ensemble.Period
+	at := s
+	for _, seg := range active {
+		if seg[1] <= at || seg[0] >= e {
+			continue
+		}
+		if seg[0] > at {
+			out = append(out, ensemble.Period{Start: time.Unix(0, at).UTC(), End: time.Unix(0, seg[0]).UTC()})
+		}
+		at = max(at, seg[1])
+	}
+	if at < e {
+		out = append(out, ensemble.Period{Start: time.Unix(0, at).UTC(), End: time.Unix(0, e).UTC()})
+	}
+	return out
+}
+
+// mergeStretches returns the union of two lists of stretches, sorted and
+// merged.
+func mergeStretches(a, b []ensemble.Period) []ensemble.Period {
+	if len(a)+len(b) == 0 {
+		return nil
+	}
+	all := make([][2]int64, 0, len(a)+len(b))
+	for _, p := range append(slices.Clone(a), b...) {
+		if p.End.After(p.Start) {
+			all = append(all, [2]int64{p.Start.UnixNano(), p.End.UnixNano()})
+		}
+	}
+	slices.SortFunc(all, func(x, y [2]int64) int { return cmp.Compare(x[0], y[0]) })
+	var out []ensemble.Period
+	for _, x := range all {
+		if n := len(out); n > 0 && x[0] <= out[n-1].End.UnixNano() {
+			if x[1] > out[n-1].End.UnixNano() {
+				out[n-1].End = time.Unix(0, x[1]).UTC()
+			}
+			continue
+		}
+		out = append(out, ensemble.Period{Start: time.Unix(0, x[0]).UTC(), End: time.Unix(0, x[1]).UTC()})
+	}
+	return out
 }
 
 // mergeLevels returns the levels of a and b together, sorted, with one
@@ -133,7 +192,8 @@ func (a *Aggregator) weighted(gs []*Aggregate, slots []int32) {
 			levels = append([]Level{c}, levels...)
 		}
 		g.Levels = levels
-		g.Value, _ = weightedValue(g.Period.Start, g.Period.End, levels) // levels lie in the period
+		g.Inactive = gapsOf(g.Period.Start.UnixNano(), g.Period.End.UnixNano(), a.lines[a.lineOf(g.Line)].active)
+		g.Value, _ = weightedValue(g.Period.Start, g.Period.End, levels, g.Inactive) // levels lie in the period
 		prev = g
 	}
 }
@@ -195,7 +255,7 @@ func recarry(aggs, adjs []Aggregate) error {
 			continue
 		}
 		g.Levels = mergeLevels([]Level{c}, g.Levels)
-		v, err := weightedValue(g.Period.Start, g.Period.End, g.Levels)
+		v, err := weightedValue(g.Period.Start, g.Period.End, g.Levels, g.Inactive)
 		if err != nil {
 			return fmt.Errorf("usage: merge reports: %s: %w", g.Ref(), err)
 		}

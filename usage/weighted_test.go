@@ -334,3 +334,41 @@ func TestWeightedAverageJSON(t *testing.T) {
 	_, err = usage.New(cfg)
 	require.NoError(t, err)
 }
+
+// A line cancelled on January 21, or paused January 11-20, holds its level
+// only while active: the period's average prorates it, where carrying the
+// last reading to the period's end would bill 100 TB-months.
+func TestWeightedAverageInactiveStretchesCountZero(t *testing.T) {
+	jan := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	day := func(d int) time.Time { return time.Date(2026, 1, d, 0, 0, 0, 0, time.UTC) }
+	for _, tc := range []struct {
+		name   string
+		active []ensemble.Period
+		want   string
+	}{
+		{"cancelled", []ensemble.Period{ensemble.MustPeriod(jan, day(21))}, "64.516129032258"},                                                  // 100 × 20/31
+		{"paused", []ensemble.Period{ensemble.MustPeriod(jan, day(11)), ensemble.MustPeriod(day(21), jan.AddDate(1, 0, 0))}, "67.741935483871"}, // 100 × 21/31
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			l := tbLine(jan)
+			l.Active = tc.active
+			var rs []usage.Record
+			for _, r := range daily(1, 31, "100") {
+				for _, p := range tc.active {
+					if p.Contains(r.At) {
+						rs = append(rs, r)
+					}
+				}
+			}
+			rep := collectTB(t, usage.Config{Meters: []usage.Meter{tbMeter}, Lines: []usage.Line{l}}, rs)
+			require.Len(t, rep.Aggregates, 1)
+			g := rep.Aggregates[0]
+			require.Equal(t, tc.want, g.Value.String())
+			require.NotEmpty(t, g.Inactive)
+			// Merging with an empty late aggregate keeps the stretches.
+			m, err := g.Merge(usage.Aggregate{Line: g.Line, Meter: g.Meter, Aggregation: g.Aggregation, Period: g.Period})
+			require.NoError(t, err)
+			require.True(t, m.Value.Equal(g.Value))
+		})
+	}
+}
