@@ -28,12 +28,13 @@ type Level struct {
 	Quantity decimal.Decimal `json:"quantity"`
 	Record   RecordID        `json:"record"`
 	// Carried marks the level before the period's first reading: the
-	// latest reading of the same line and meter in an earlier period that
-	// the aggregator accepted (At is that reading's instant, before the
-	// period; it counts from the period's start). With none, the level
-	// before the first reading is zero, and no Level is carried: nothing
-	// was metered yet (a line that starts inside the period averages its
-	// readings over the whole period, which prorates it).
+	// latest reading of the same line and meter in an earlier period,
+	// that the aggregator accepted or that an aggregate of Config.Billed
+	// holds (At is that reading's instant, before the period; it counts
+	// from the period's start). With none, the level before the first
+	// reading is zero, and no Level is carried: nothing was metered yet (a
+	// line that starts inside the period averages its readings over the
+	// whole period, which prorates it).
 	Carried bool `json:"carried,omitempty"`
 }
 
