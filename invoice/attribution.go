@@ -63,6 +63,9 @@ func attributionOK(ch *chargeInfo, agg *usage.Aggregate) error {
 	if ch.attributeTo == "" {
 		return usageErr(*agg, ErrAttribution, "the usage is attributed to "+agg.AttributeTo+" (usage.Meter.AttributeTo), but charge "+string(ch.id)+" attributes nothing (catalog.Charge.AttributeTo)")
 	}
+	if agg.Aggregation == usage.WeightedAverage {
+		return usageErr(*agg, ErrAttribution, "charge "+string(ch.id)+" attributes its usage to "+ch.attributeTo+" (catalog.Charge.AttributeTo), but meter "+string(agg.Meter)+" is a weighted_average, which cannot be attributed: the averages of the parts do not add up to the whole's")
+	}
 	return usageErr(*agg, ErrAttribution, "charge "+string(ch.id)+" attributes its usage to "+ch.attributeTo+" (catalog.Charge.AttributeTo), but the aggregate is attributed to "+quoteOr(agg.AttributeTo, "nothing")+": set usage.Meter.AttributeTo to "+ch.attributeTo)
 }
 

@@ -3,6 +3,7 @@ package invoice_test
 import (
 	"fmt"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -153,4 +154,28 @@ func TestWeightedAveragePieceRefused(t *testing.T) {
 		require.ErrorAs(t, err, &ue)
 		require.Equal(t, "s1/storage", string(ue.Line))
 	}
+}
+
+// TestWeightedAverageAttributionRefused: a charge that attributes its
+// usage (attribute_to) cannot bill a weighted average, which usage refuses
+// to attribute (usage.ErrBadAggregation): the invoice says so with
+// ErrAttribution instead of billing it unattributed.
+func TestWeightedAverageAttributionRefused(t *testing.T) {
+	cat, err := catalog.LoadYAML([]byte(strings.Replace(backupCatalog, "meter: tb_protected", "meter: tb_protected\n        attribute_to: partner", 1)))
+	require.NoError(t, err)
+	b, err := invoice.NewBuilder(cat, invoice.Options{})
+	require.NoError(t, err)
+	jan1, feb1 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC), time.Date(2026, 2, 1, 0, 0, 0, 0, time.UTC)
+	subs := []invoice.Subscription{{ID: "acme", Customer: invoice.Customer{ID: "acme", TaxExempt: true}, Currency: ensemble.MustCurrency("USD"), Anchor: jan1,
+		Items: []invoice.Item{{ID: "backup", Segments: []invoice.Segment{{Start: jan1, Pin: catalog.Pin{Offer: "backup", Version: 1}, Quantity: decimal.NewFromInt(1)}}}}}}
+	lines, err := b.UsageLines(feb1, subs...)
+	require.NoError(t, err)
+	_, err = usage.New(usage.Config{Meters: []usage.Meter{{ID: "tb_protected", Aggregation: usage.WeightedAverage, AttributeTo: "partner"}}, Lines: lines})
+	require.ErrorIs(t, err, usage.ErrBadAggregation)
+	rep, err := usage.Collect(usage.Config{Meters: []usage.Meter{{ID: "tb_protected", Aggregation: usage.WeightedAverage}}, Lines: lines},
+		slices.Values([]usage.Record{{ID: "r1", Line: "acme/backup", Meter: "tb_protected", Quantity: decimal.NewFromInt(100), At: jan1}}))
+	require.NoError(t, err)
+	_, err = b.Build(invoice.Run{After: jan1, At: feb1, Usage: rep.Aggregates}, subs)
+	require.ErrorIs(t, err, invoice.ErrAttribution)
+	require.ErrorContains(t, err, "weighted_average, which cannot be attributed")
 }
