@@ -128,7 +128,9 @@ type Aggregate struct {
 	// nanoseconds, rounded once to WeightedScale digits, half away from
 	// zero; before the first level the level is zero. The period is
 	// Period: a period cut into pieces (Line.Periods) averages each piece
-	// over the piece.
+	// over the piece. An adjustment (Late) averages its late readings
+	// alone, which means nothing by itself: merged with what the period
+	// billed, it is the period's average.
 	Levels []Level `json:"levels,omitempty"`
 	// Inactive lists, for a WeightedAverage aggregate, the stretches of
 	// the period in which the line was not active (before it started,
