@@ -91,6 +91,7 @@ func TestLineCloneSharesNothing(t *testing.T) {
 		Attribution: &invoice.Attribution{Attribute: "contractor", Value: "C1", Quantity: decimal.NewFromInt(10), Amount: eurM("95")},
 		Discounts:   []invoice.AppliedDiscount{{ID: "d", Amount: eurM("1")}},
 		Taxes:       []invoice.TaxAmount{{Name: "GST", Rate: ensemble.MustRatio("5%"), Amount: eurM("1.50")}},
+		Recouped:    []invoice.AppliedDiscount{{ID: "d", Amount: eurM("1")}},
 		Prepaid:     &invoice.PrepaidDraw{Commitment: "c", Covered: eurM("2"), Refund: &invoice.PrepaidRefund{Unused: eurM("1")}},
 		SupplierCosts: []catalog.SupplierCost{{Component: ref, Offer: "o", Supplier: "s", Cost: eurM("5"),
 			AppliesTo: catalog.AppliesTo{Scope: catalog.CostCharges, Charges: []catalog.ChargeID{"seats"}}}},

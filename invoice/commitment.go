@@ -3,6 +3,7 @@ package invoice
 import (
 	"cmp"
 	"fmt"
+	"math/big"
 	"slices"
 	"strconv"
 	"strings"
@@ -397,7 +398,7 @@ func (g *gen) countedNet(l *Line, fixed map[DiscountID]bool) ensemble.Money {
 // lines of the cycle being recomputed by the run. A line a reversal in
 // Run.Billed reverses does not count, nor do its proration credits (the
 // line billed anew for it does).
-func (g *gen) billedSpend(c ensemble.Period, scope *CommitmentScope, fixed map[DiscountID]bool, adjustOnly bool) ensemble.Money {
+func (g *gen) billedSpend(c ensemble.Period, scope *CommitmentScope, fixed map[DiscountID]bool, adjustOnly bool, took *discountSums) ensemble.Money {
 	spent := ensemble.MoneyFromMinor(0, g.cur)
 	var reversed map[LineID]bool
 	for _, l := range g.billedSub {
@@ -414,9 +415,77 @@ func (g *gen) billedSpend(c ensemble.Period, scope *CommitmentScope, fixed map[D
 		}
 		if l.Kind == KindUsageAdjustment || (!adjustOnly && countsTowardMinimum(l.Kind)) {
 			spent = g.add(spent, g.countedNet(l, fixed))
+			if took != nil {
+				took.add(g, l, fixed)
+			}
 		}
 	}
 	return spent
+}
+
+// discountSums are the discounts the lines a cycle counts toward its
+// minimum commitment took, by discount id, in the order first met.
+type discountSums []AppliedDiscount
+
+// add adds the discounts line l took before the commitment counted it
+// (fixed ones, taken at the invoice after it, left out: see countedNet).
+func (ds *discountSums) add(g *gen, l *Line, fixed map[DiscountID]bool) {
+	for _, d := range l.Discounts {
+		if d.Amount.IsZero() || d.Percent.IsZero() && fixed[d.ID] {
+			continue
+		}
+		if i := slices.IndexFunc(*ds, func(x AppliedDiscount) bool { return x.ID == d.ID }); i >= 0 {
+			(*ds)[i].Amount = g.add((*ds)[i].Amount, d.Amount)
+		} else {
+			*ds = append(*ds, AppliedDiscount{ID: d.ID, Amount: d.Amount})
+		}
+	}
+}
+
+// recouped returns what a true-up of amount bills back of the discounts
+// ds (Line.Recouped): min(amount, Σ ds) allocated over the discounts in
+// proportion to what each took, by largest remainder keyed by discount
+// id, listed by discount id; nil when they took nothing.
+func (ds discountSums) recouped(g *gen, amount ensemble.Money) []AppliedDiscount {
+	sum := ensemble.MoneyFromMinor(0, g.cur)
+	var pos []AppliedDiscount
+	for _, d := range ds {
+		if d.Amount.IsPositive() { // given back on balance by corrections: nothing to bill back
+			sum = g.add(sum, d.Amount)
+			pos = append(pos, d)
+		}
+	}
+	if !sum.IsPositive() || !amount.IsPositive() {
+		return nil
+	}
+	total := sum
+	if g.cmp(amount, total) < 0 {
+		total = amount
+	}
+	slices.SortFunc(pos, func(a, b AppliedDiscount) int { return strings.Compare(string(a.ID), string(b.ID)) })
+	return g.allocateRecouped(total, pos)
+}
+
+// allocateRecouped allocates total over the discounts ds in proportion to
+// their amounts (all of one sign), by largest remainder keyed by discount
+// id, leaving out zero parts.
+func (g *gen) allocateRecouped(total ensemble.Money, ds []AppliedDiscount) []AppliedDiscount {
+	shares := make([]ensemble.Share, len(ds))
+	for i, d := range ds {
+		shares[i] = ensemble.Share{Key: string(d.ID), Weight: ensemble.RatioFromDecimal(d.Amount.Abs().Amount())}
+	}
+	parts, err := ensemble.Allocate(total, shares, ensemble.AllocateOptions{})
+	if err != nil {
+		g.ps.Add(g.subPath()+".commitment", err)
+		return nil
+	}
+	var out []AppliedDiscount
+	for i, d := range ds {
+		if !parts[i].IsZero() {
+			out = append(out, AppliedDiscount{ID: d.ID, Amount: parts[i]})
+		}
+	}
+	return out
 }
 
 // lateTrueUps recomputes the true-up of every cycle of the minimum
@@ -508,7 +577,7 @@ func (g *gen) lateTrueUps() {
 				has = true
 			}
 		}
-		spent := g.billedSpend(cl.c, scope, fixed, false)
+		spent := g.billedSpend(cl.c, scope, fixed, false, nil)
 		first := &g.lines[cl.lines[0]]
 		fail := func(detail string) {
 			it := g.s.Items[slices.IndexFunc(g.s.Items, func(it Item) bool { return it.ID == first.Item })]
@@ -597,6 +666,7 @@ func (g *gen) lateTrueUps() {
 				l.Refs = append(slices.Clone(of.Refs), ensemble.Ref{Kind: RefLine, ID: string(of.ID)})
 				if pt.amount.IsNegative() {
 					l.Credits = of.ID
+					l.Recouped = g.creditRecouped(of, pt.amount)
 				}
 			}
 			l.ID = LineID(string(id) + "/" + fmtTime(g.run.At))
@@ -621,4 +691,24 @@ func (g *gen) lateTrueUps() {
 			*g.next() = l
 		}
 	}
+}
+
+// creditRecouped returns what a credit of amount (negative) of true-up of
+// gives back of what of bills back of the cycle's discounts
+// (Line.Recouped): their sum in proportion, amount / of.Amount (half to
+// even), allocated over them as of recouped them (negative), nil when of
+// recoups none.
+func (g *gen) creditRecouped(of *Line, amount ensemble.Money) []AppliedDiscount {
+	if len(of.Recouped) == 0 || !of.Amount.IsPositive() {
+		return nil
+	}
+	sum := ensemble.MoneyFromMinor(0, g.cur)
+	for _, d := range of.Recouped {
+		sum = g.add(sum, d.Amount)
+	}
+	total := sum.MulRatio(ensemble.RatioFromRat(new(big.Rat).Quo(amount.Amount().Rat(), of.Amount.Amount().Rat())), ensemble.RoundHalfEven)
+	if total.IsZero() {
+		return nil
+	}
+	return g.allocateRecouped(total, of.Recouped)
 }

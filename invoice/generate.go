@@ -1863,13 +1863,15 @@ func (g *gen) commitment() {
 	err := cycles(g.cad, g.s.Anchor, start, end, g.loc, func(c ensemble.Period) bool {
 		// The usage adjustments earlier runs billed of the cycle count
 		// too (this run's are among the lines).
-		spent := g.billedSpend(c, scope, fixed, true)
+		var took discountSums
+		spent := g.billedSpend(c, scope, fixed, true, &took)
 		for next < len(order) && g.lines[order[next]].Period.Start.Before(c.Start) {
 			next++
 		}
 		for next < len(order) && c.Contains(g.lines[order[next]].Period.Start) {
 			l := &g.lines[order[next]]
 			spent = g.add(spent, g.sub(l.Amount, l.Discount))
+			took.add(g, l, nil)
 			if l.Usage != nil && !l.Usage.BilledNet.IsZero() {
 				spent = g.add(spent, l.Usage.BilledNet) // billed progressively before
 			}
@@ -1896,6 +1898,7 @@ func (g *gen) commitment() {
 			return true
 		}
 		l := g.trueUpLine(c, s, e, from, to, min, short, scope, act, stop, open)
+		l.Recouped = took.recouped(g, short)
 		*g.next() = l
 		return true
 	})

@@ -127,6 +127,23 @@ type Line struct {
 	Discounts []AppliedDiscount `json:"discounts,omitempty"`
 	// Discount is the sum of Discounts, in whole minor units.
 	Discount ensemble.Money `json:"discount"`
+	// Recouped, on a minimum commitment's true-up (KindCommitmentTrueUp),
+	// is what the true-up bills back of the discounts the cycle's counted
+	// lines took (their Discounts, but fixed ones the invoice takes after
+	// the commitment counted the line), by discount id: a true-up T
+	// against discounts D bills back R = min(T, ΣD), allocated over the
+	// discounts in proportion to what each took, by largest remainder
+	// keyed by discount id and listed by it; nil when the cycle's lines
+	// took no discount.
+	// It changes nothing the customer is billed (the true-up takes no
+	// discount: Discounts stays empty); settlement reads it to pay what it
+	// bills back to the node that funded each discount (settlement's
+	// Line.Recouped). A true-up credit (late usage: Line.Credits names the
+	// true-up) gives back the true-up's recouped part in proportion to
+	// what it credits of it (negative, half to even, allocated as the
+	// true-up recouped it); a true-up a correction makes owed recoups
+	// nothing.
+	Recouped []AppliedDiscount `json:"recouped,omitempty"`
 	// Prepaid says how much of the line a prepaid commitment covered (nil:
 	// none). The covered part is not billed again: Net and Tax are of
 	// Amount - Discount - Prepaid.Covered.
@@ -196,13 +213,14 @@ type Line struct {
 }
 
 // Clone returns a copy of l that shares no memory with l, other lines or
-// the catalog: its own slices (Tiers, Discounts, SupplierCosts with their
+// the catalog: its own slices (Tiers, Discounts, Recouped, SupplierCosts with their
 // AppliesTo.Charges, CostsNotApplied, Refs) and its own Proration, Usage
 // (with its Late), Prepaid (with its Refund) and CommitmentScope.
 func (l Line) Clone() Line {
 	l.Tiers = slices.Clone(l.Tiers)
 	l.Discounts = slices.Clone(l.Discounts)
 	l.Taxes = slices.Clone(l.Taxes)
+	l.Recouped = slices.Clone(l.Recouped)
 	l.SupplierCosts = cloneCosts(l.SupplierCosts)
 	l.CostsNotApplied = cloneCosts(l.CostsNotApplied)
 	l.Refs = slices.Clone(l.Refs)
