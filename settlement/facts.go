@@ -109,6 +109,16 @@ func printFacts(l *Line, funded bool) factPrint {
 			rest.str(d.ID)
 			rest.money(d.Amount)
 		}
+		// What it bills back of them, only when it does: a line billing
+		// back none prints as it did before the fact existed.
+		if len(l.Recouped) > 0 {
+			rest.word(recoupedMark)
+			rest.word(uint64(len(l.Recouped)))
+			for _, d := range l.Recouped {
+				rest.str(d.ID)
+				rest.money(d.Amount)
+			}
+		}
 	}
 
 	// Whose usage the line bills, only when it says: an unattributed sale
@@ -130,6 +140,10 @@ const contractMark = 0xc0_47_a5_c7
 
 // discountMark starts the words of a sale's discounts in a print.
 const discountMark = 0xd1_5c_0a_47
+
+// recoupedMark starts the words of what a true-up bills back of a
+// cycle's discounts (Line.Recouped) in a print.
+const recoupedMark = 0x4e_c0_0b_ed
 
 // attributedMark starts the words of a line's attributed value in a print.
 const attributedMark = 0xa7_7b_1b_ed

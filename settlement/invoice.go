@@ -55,6 +55,7 @@ func fromInvoice(lines []invoice.Line, o order.Order) ([]Line, error) {
 			Credits: LineID(l.Credits), Service: l.Period, ContractStart: l.SubscriptionStart, Trace: append(trace, l.Refs...),
 		}
 		out[i].Discounts = saleDiscounts(&l)
+		out[i].Recouped = netDiscounts(&l, l.Recouped)
 		if l.Attribution != nil {
 			out[i].Attributed = l.Attribution.Value
 		}
@@ -76,13 +77,17 @@ func fromInvoice(lines []invoice.Line, o order.Order) ([]Line, error) {
 // a discount took the tax with the price: what it took of the net is its
 // amount over one plus the rate charged (half to even), as the line's net
 // is its gross less the tax.
-func saleDiscounts(l *invoice.Line) []Discount {
+func saleDiscounts(l *invoice.Line) []Discount { return netDiscounts(l, l.Discounts) }
+
+// netDiscounts returns what discounts ds of invoice line l (its Discounts,
+// or its Recouped) are of its net, as saleDiscounts says, nil when none.
+func netDiscounts(l *invoice.Line, ds []invoice.AppliedDiscount) []Discount {
 	var out []Discount
 	var net ensemble.Ratio // 1 / (1 + rate), when the prices include tax
 	if l.TaxRule.Inclusive && l.TaxRule.Rate.Sign() > 0 {
 		net = ensemble.RatioFromRat(new(big.Rat).Inv(new(big.Rat).Add(big.NewRat(1, 1), l.TaxRule.Rate.Rat())))
 	}
-	for _, d := range l.Discounts {
+	for _, d := range ds {
 		if d.Amount.IsZero() || l.Credits != "" && d.ID == creditedByNotes {
 			continue
 		}

@@ -224,6 +224,27 @@ type Line struct {
 	// it has unreversed, as before. A credit of all the line has left takes
 	// from every part what it has left.
 	Discounts []Discount `json:"discounts,omitempty"`
+	// Recouped is, on a minimum commitment's true-up (Kind
+	// "commitment_true_up"), what the true-up bills back of the discounts
+	// the cycle's lines took, by discount (positive, adding up to at most
+	// Amount): invoice.Line's Recouped, which FromInvoice copies (under
+	// prices that include tax, less the tax, as Discounts). The customer
+	// paid them after all, so a node funding a discount
+	// (PlanDocument.DiscountFunding) gets back what the true-up bills back
+	// of it: the root splits Amount less Recouped's funded discounts as
+	// usual, and each funding node's part gets what it bills back of the
+	// discounts it funds on top ("includes EUR 93.60 of discount
+	// private-offer, which the true-up bills back"). A funding node that
+	// takes no part of the line fails it with ErrDiscountFunding, as a
+	// funded discount does; a discount no node funds is split as billed.
+	// Under a plan funding none it changes nothing. Under a plan funding
+	// some, it is a fact of the sale (ErrLineConflict sent again with
+	// another). A line with Recouped lists no Discounts (the true-up is
+	// not discounted). A credit's (a true-up credit: what it gives back of
+	// the credited true-up's, negative) is not read: the credit reverses
+	// each part of the true-up in proportion to what it has unreversed,
+	// the part it paid back to the funder included.
+	Recouped []Discount `json:"recouped,omitempty"`
 	// Invoice is the invoice the line is on (InvoiceOptions.Invoice sets
 	// it): a collection of the invoice (Collection.Invoice) pays the lines
 	// of it that a plan payable on collection settled, and, where a plan of
@@ -487,6 +508,7 @@ func (l *Line) validate() error {
 			p.Addf("dispute", "a line that credits nothing documents no dispute")
 		}
 		l.validateDiscounts(&p)
+		l.validateRecouped(&p)
 	} else {
 		if l.Credits == l.ID {
 			p.Addf("credits", "a line cannot credit itself")
@@ -677,6 +699,51 @@ type Discount struct {
 	// Amount is what it took off the line, in the line's currency: zero
 	// or positive.
 	Amount ensemble.Money `json:"amount"`
+}
+
+// validateRecouped checks what a sale line bills back of discounts
+// (Line.Recouped): named, each once, in the line's currency, in minor
+// units, not negative, adding up to at most the line's amount, on a line
+// that lists no discounts.
+func (l *Line) validateRecouped(p *ensemble.Problems) {
+	if len(l.Recouped) == 0 {
+		return
+	}
+	if len(l.Discounts) > 0 {
+		p.Addf("recouped", "a line that bills back discounts (a true-up) is not discounted: it lists no discounts")
+	}
+	var sum int64
+	ok := true
+	for i, d := range l.Recouped {
+		at := ensemble.Path("recouped", i)
+		if d.ID == "" {
+			p.Addf(at+".id", "empty discount id")
+		} else if slices.ContainsFunc(l.Recouped[:i], func(e Discount) bool { return e.ID == d.ID }) {
+			p.Addf(at+".id", "discount %q listed twice", d.ID)
+		}
+		switch {
+		case d.Amount.Currency() != l.Amount.Currency():
+			p.Addf(at+".amount", "currency %s differs from the amount's %s", d.Amount.Currency(), l.Amount.Currency())
+			ok = false
+		case !d.Amount.IsRounded():
+			p.Add(at+".amount", ensemble.ErrNotMinorUnits)
+			ok = false
+		case d.Amount.IsNegative():
+			p.Addf(at+".amount", "negative %s billed back on a sale", d.Amount)
+			ok = false
+		default:
+			u, err := keptUnits(d.Amount)
+			if err != nil || sum > math.MaxInt64-u {
+				p.Addf(at+".amount", "%s out of range", d.Amount)
+				ok = false
+			} else {
+				sum += u
+			}
+		}
+	}
+	if amt, err := keptUnits(l.Amount); ok && err == nil && sum > amt {
+		p.Addf("recouped", "bills back %s of discounts, more than the line's %s", ensemble.MoneyFromMinor(sum, l.Amount.Currency()), l.Amount)
+	}
 }
 
 // validateDiscounts checks a line's discounts: named, each once, in the

@@ -69,6 +69,10 @@ type fund struct {
 	node  *cnode
 	units int64
 	ids   string // the discounts' ids, ", " between them
+	// back is what a true-up bills back of the discounts the node funds
+	// (Line.Recouped), which the node's part gets on top; the root's
+	// amount leaves it out.
+	back int64
 	taken bool   // the node's part bore them (walk)
 	// from and to are the line's parts (split.paid) the node's part made,
 	// which bore them (keepFunded); placed says the walk made them.
@@ -166,6 +170,33 @@ func (sp *split) fundDiscounts(rest int64) (int64, error) {
 		}
 		rest += u
 	}
+	// What a true-up bills back of the discounts the nodes fund goes to
+	// them: the root splits the rest.
+	for _, d := range sp.line.Recouped {
+		n := sp.plan.funderOf(d.ID)
+		if n == nil || d.Amount.IsZero() {
+			continue
+		}
+		u, err := keptUnits(d.Amount) // validate checked it
+		if err != nil {
+			return 0, err
+		}
+		i := slices.IndexFunc(sp.funds, func(f fund) bool { return f.node == n })
+		if i < 0 {
+			sp.funds = append(sp.funds, fund{node: n})
+			i = len(sp.funds) - 1
+		}
+		f := &sp.funds[i]
+		if f.back += u; f.ids != "" {
+			f.ids += ", "
+		}
+		f.ids += d.ID
+		if rest < u {
+			return 0, fmt.Errorf("%w: node %q funds discount %s, of which the line bills back %s, more than the %s its supplier costs leave",
+				ErrDiscountFunding, n.id, d.ID, d.Amount, ensemble.MoneyFromMinor(rest, sp.cur))
+		}
+		rest -= u
+	}
 	return rest, nil
 }
 
@@ -210,8 +241,8 @@ func (sp *split) keepFunded() (*[]int64, error) {
 	}
 	for i := range sp.funds {
 		f := &sp.funds[i]
-		if !f.placed || f.from == f.to {
-			return nil, nil
+		if !f.placed || f.from == f.to || f.back != 0 {
+			return nil, nil // a true-up's credits reverse in proportion
 		}
 		for _, g := range sp.funds[:i] {
 			if f.from < g.to && g.from < f.to {
@@ -351,9 +382,13 @@ func (sp *split) walk(n *cnode, amount int64, depth int) error {
 			if !kids[i].active || parts[i] < f.units {
 				return sp.err(c.path, "", sp.fundingError(c, f, parts[i], &kids[i]))
 			}
-			parts[i] -= f.units
+			parts[i] += f.back - f.units
 			f.taken = true
-			fundNotes[i] = "less " + ensemble.MoneyFromMinor(f.units, sp.cur).String() + " of discount " + f.ids + ", which it funds"
+			if f.back != 0 {
+				fundNotes[i] = "includes " + ensemble.MoneyFromMinor(f.back, sp.cur).String() + " of discount " + f.ids + ", which it funds and the true-up bills back"
+			} else {
+				fundNotes[i] = "less " + ensemble.MoneyFromMinor(f.units, sp.cur).String() + " of discount " + f.ids + ", which it funds"
+			}
 		}
 	}
 	// Pay each leaf, split each inner node below, with the rules that
@@ -645,6 +680,14 @@ func minorUnits(m ensemble.Money, cur ensemble.Currency) (int64, error) {
 // line before the discounts (part) is less.
 func (sp *split) fundingError(c *cnode, f *fund, part int64, k *child) error {
 	cur := sp.cur
+	if f.back != 0 {
+		why := "a node above it takes no part of it"
+		if k != nil && !k.active {
+			why = sp.whyInactive(c, k)
+		}
+		return fmt.Errorf("%w: node %q funds discount %s, of which the line bills back %s, and takes no part of this line (%s)",
+			ErrDiscountFunding, c.id, f.ids, ensemble.MoneyFromMinor(f.back, cur), why)
+	}
 	if k == nil || !k.active {
 		why := "a node above it takes no part of it"
 		if k != nil {
