@@ -483,6 +483,15 @@ func extendRefLine(t *rapid.T, l settlement.Line) settlement.Line {
 			l.Discounts = append(l.Discounts, settlement.Discount{ID: d,
 				Amount: ensemble.MoneyFromMinor(rapid.Int64Range(0, max(amount/2, 1)).Draw(t, id+".discounts."+d), cur)})
 		}
+	} else if rapid.IntRange(0, 3).Draw(t, id+".recouped") == 0 {
+		// A true-up billing back discounts (none listed): at most its
+		// amount in all, so the supplier costs may leave less.
+		left := amount
+		for _, d := range rapid.SliceOfNDistinct(rapid.SampledFrom([]string{"launch", "partner", "line"}), 1, 3, rapid.ID[string]).Draw(t, id+".recouped.ids") {
+			u := rapid.Int64Range(0, max(left, 0)).Draw(t, id+".recouped."+d)
+			left -= u
+			l.Recouped = append(l.Recouped, settlement.Discount{ID: d, Amount: ensemble.MoneyFromMinor(u, cur)})
+		}
 	}
 	l.Date = inZone(t, l.Date, id)
 	return l

@@ -408,6 +408,7 @@ type refLine struct {
 // refFund is what one node funds of a line's discounts.
 type refFund struct {
 	units int64
+	back  int64 // what a true-up bills back of them (Line.Recouped): the node's part gets it on top
 	ids   []string
 	taken bool // the node's part bore them
 	// from and to are the parts the node's part made (placed: it made
@@ -423,8 +424,8 @@ type refFund struct {
 func (ln *refLine) spreadFunded() error {
 	var fs []*refFund
 	for _, f := range ln.funds {
-		if !f.placed || f.from == f.to {
-			return nil
+		if !f.placed || f.from == f.to || f.back != 0 {
+			return nil // a true-up's credits reverse in proportion
 		}
 		for _, g := range fs {
 			if f.from < g.to && g.from < f.to {
@@ -645,6 +646,24 @@ func (s *refSettler) settleSale(st *refState, l settlement.Line) ([]settlement.E
 		f.ids = append(f.ids, d.ID)
 		ln.rest += minorOf(d.Amount)
 	}
+	// What a true-up bills back of them goes to the funding node: the
+	// root splits the rest.
+	for _, d := range l.Recouped {
+		node, ok := refFunder(plan, d.ID)
+		if !ok || d.Amount.IsZero() {
+			continue
+		}
+		f := ln.funds[node]
+		if f == nil {
+			f = &refFund{}
+			ln.funds[node] = f
+		}
+		f.back += minorOf(d.Amount)
+		f.ids = append(f.ids, d.ID)
+		if ln.rest -= minorOf(d.Amount); ln.rest < 0 {
+			return nil, ln.fail("", "", settlement.ErrDiscountFunding)
+		}
+	}
 	if err := s.chainTypesForm(l.Route.Chain); err != nil {
 		return nil, refErr(l.ID, plan.ID, "", "", err)
 	}
@@ -692,7 +711,7 @@ func (s *refSettler) settleSale(st *refState, l settlement.Line) ([]settlement.E
 	}
 	// A funding node no level reached (a node above it took nothing)
 	// bore nothing: the line fails.
-	for _, d := range l.Discounts { // in the order the line lists them
+	for _, d := range slices.Concat(l.Discounts, l.Recouped) { // in the order the line lists them
 		if node, ok := refFunder(plan, d.ID); ok && ln.funds[node] != nil && !ln.funds[node].taken {
 			return nil, ln.fail(refNodePath(&plan.Root, string(plan.Root.ID), node), "", settlement.ErrDiscountFunding)
 		}
@@ -1017,9 +1036,13 @@ func (ln *refLine) split(n *settlement.Node, path string, amount int64, refs []e
 		if !kids[i].active || parts[i] < f.units {
 			return ln.fail(path+"/"+string(c.ID), "", settlement.ErrDiscountFunding)
 		}
-		parts[i] -= f.units
+		parts[i] += f.back - f.units
 		f.taken = true
-		kids[i].note = noteAnd(kids[i].note, "less "+ensemble.MoneyFromMinor(f.units, ln.cur).String()+" of discount "+strings.Join(f.ids, ", ")+", which it funds")
+		if f.back != 0 {
+			kids[i].note = noteAnd(kids[i].note, "includes "+ensemble.MoneyFromMinor(f.back, ln.cur).String()+" of discount "+strings.Join(f.ids, ", ")+", which it funds and the true-up bills back")
+		} else {
+			kids[i].note = noteAnd(kids[i].note, "less "+ensemble.MoneyFromMinor(f.units, ln.cur).String()+" of discount "+strings.Join(f.ids, ", ")+", which it funds")
+		}
 	}
 	for i := range n.Children {
 		c, k := &n.Children[i], kids[i]

@@ -72,8 +72,8 @@ type fund struct {
 	// back is what a true-up bills back of the discounts the node funds
 	// (Line.Recouped), which the node's part gets on top; the root's
 	// amount leaves it out.
-	back int64
-	taken bool   // the node's part bore them (walk)
+	back  int64
+	taken bool // the node's part bore them (walk)
 	// from and to are the line's parts (split.paid) the node's part made,
 	// which bore them (keepFunded); placed says the walk made them.
 	from, to int
