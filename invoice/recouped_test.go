@@ -1,9 +1,11 @@
 package invoice_test
 
 import (
+	"strconv"
 	"testing"
 
 	"github.com/stretchr/testify/require"
+	"pgregory.net/rapid"
 
 	"github.com/ensemble-commerce/ensemble"
 	"github.com/ensemble-commerce/ensemble/catalog"
@@ -85,4 +87,53 @@ func TestLateUsageTrueUpCreditGivesBackRecoupedInProportion(t *testing.T) {
 	require.Equal(t, trueUp(march).ID, adj.Credits)
 	require.Equal(t, []string{"private-offer -59.78"}, recoupedAmounts(adj))
 	require.Empty(t, adj.Discounts)
+}
+
+// TestPropertyTrueUpRecoupsMinOfTrueUpAndDiscounts: whatever the hours
+// and the discounts, a cycle's true-up T bills back R = min(T, ΣD) of the
+// discounts D its engineering line took, each discount's part between
+// zero and what it took (largest remainder), listed by id; none without a
+// true-up.
+func TestPropertyTrueUpRecoupsMinOfTrueUpAndDiscounts(t *testing.T) {
+	b := scopeBuilder(t)
+	rapid.Check(t, func(t *rapid.T) {
+		s := trialSub(&invoice.CommitmentScope{Offers: []catalog.OfferID{"engineering"}})
+		for _, id := range rapid.SliceOfNDistinct(rapid.SampledFrom([]string{"a", "b", "c"}), 0, 3, rapid.ID[string]).Draw(t, "discounts") {
+			pct := rapid.IntRange(1, 40).Draw(t, "pct."+id)
+			s.Items[1].Discounts = append(s.Items[1].Discounts, invoice.Discount{ID: invoice.DiscountID(id), Percent: ensemble.MustRatio(strconv.Itoa(pct) + "%")})
+		}
+		hours := rapid.IntRange(0, 9).Draw(t, "hours")
+		invs, err := b.Build(invoice.Run{After: date(2026, 3, 1), At: date(2026, 4, 1), Usage: []usage.Aggregate{hoursIn(date(2026, 3, 1), strconv.Itoa(hours))}}, []invoice.Subscription{s})
+		require.NoError(t, err)
+		took := map[invoice.DiscountID]ensemble.Money{}
+		sumD := ensemble.MoneyFromMinor(0, gbp)
+		for _, l := range invs[0].Lines {
+			for _, d := range l.Discounts {
+				took[d.ID] = d.Amount
+				sumD, err = sumD.Add(d.Amount)
+				require.NoError(t, err)
+			}
+		}
+		tu := trueUp(invs[0])
+		if tu == nil {
+			return
+		}
+		want := sumD
+		if c, _ := tu.Amount.Cmp(sumD); c < 0 {
+			want = tu.Amount
+		}
+		sum := ensemble.MoneyFromMinor(0, gbp)
+		for i, d := range tu.Recouped {
+			require.True(t, d.Amount.IsPositive(), "%s", d.ID)
+			c, _ := d.Amount.Cmp(took[d.ID])
+			require.LessOrEqual(t, c, 0, "%s: %s of %s", d.ID, d.Amount, took[d.ID])
+			if i > 0 {
+				require.Less(t, string(tu.Recouped[i-1].ID), string(d.ID))
+			}
+			sum, err = sum.Add(d.Amount)
+			require.NoError(t, err)
+		}
+		require.True(t, sum.Equal(want), "recouped %s, want min(%s, %s)", sum, tu.Amount, sumD)
+		require.Empty(t, tu.Discounts)
+	})
 }
