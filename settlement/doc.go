@@ -42,6 +42,12 @@
 // distributor under a reseller) is ErrInvalidLine at route.chain[i] (see
 // Line.Route).
 //
+// A minimum commitment's true-up that bills back discounts a node funds
+// (Line.Recouped, which FromInvoice copies from invoice.Line.Recouped)
+// pays what it bills back to that node: the root splits the rest, so the
+// others are paid their shares of what the customer paid, as if the
+// discounts had not been taken.
+//
 // Every level conserves its amount to the minor unit (largest remainder,
 // ties by node id, a zero share gets zero), so every line's entries add up to
 // exactly its basis. A credit line (Line.Credits) reverses the credited

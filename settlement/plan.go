@@ -482,6 +482,9 @@ type PlanDocument struct {
 	// the vendor funds and none of a fixed one the reseller funds takes
 	// from the reseller its whole share of the credited list price (see
 	// Line.Discounts for what falls back to a reversal in proportion).
+	// What a minimum commitment's true-up bills back of a funded discount
+	// (Line.Recouped) goes back to the node funding it, the root splitting
+	// the rest: the customer paid it after all.
 	DiscountFunding []DiscountFunding `json:"discount_funding,omitempty"`
 	Root            Node              `json:"root"`
 }
