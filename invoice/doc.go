@@ -144,7 +144,11 @@
 // difference (a credit of what the cycle no longer owes, or the true-up a
 // correction makes owed), from the true-up lines in Run.Billed (see
 // Run.Late), so March at a 500.00 minimum, billed 475.00 and a 25.00
-// true-up, then 95.00 late, comes to 570.00, not 595.00.
+// true-up, then 95.00 late, comes to 570.00, not 595.00. A true-up says
+// what it bills back of the discounts the cycle's lines took
+// (Line.Recouped: min(true-up, their sum), by discount), for settlement to
+// pay back to the node funding each; a true-up credit gives back that part
+// in proportion to what it credits.
 //
 // A usage period over which an item's segments change the charge that
 // prices a meter (an upgrade or downgrade to another offer, offer version
