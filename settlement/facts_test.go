@@ -181,7 +181,7 @@ func TestStateFactsChecked(t *testing.T) {
 // covers it).
 func TestLineFactsCovered(t *testing.T) {
 	kept := []string{"Date", "Amount", "Offer", "Service"} // and Route.Kind, Route.Seller
-	printed := []string{"Tax", "Charge", "Quantity", "PeriodQuantity", "Customer", "Route", "SupplierCosts", "Prepaid", "Invoice", "ContractStart", "Discounts", "Attributed"}
+	printed := []string{"Tax", "Charge", "Quantity", "PeriodQuantity", "Customer", "Route", "SupplierCosts", "Prepaid", "Invoice", "ContractStart", "Discounts", "Recouped", "Attributed"}
 	notFacts := []string{"ID", "Credits", "Bearer", "Dispute", "Trace"} // a credit's fields; the trace decides no payout
 	// The invoice line's kind, as its id: a line sent again is the same
 	// invoice line, and its print is the one states kept before it existed.
@@ -202,8 +202,8 @@ func TestLineFactsCovered(t *testing.T) {
 		names(reflect.TypeFor[catalog.SupplierCost]()))
 }
 
-// TestPropertyFactEditsChangeThePrint: any one fact of a random sale,
-// changed, changes its print (its contract start given, taken away or
+// TestPropertyFactEditsChangeThePrint: any one fact of a random sale
+// (what a true-up bills back of discounts too), changed, changes its print (its contract start given, taken away or
 // moved by a second too); its trace, its quantity written with more zeros
 // or its contract start in another zone does not.
 func TestPropertyFactEditsChangeThePrint(t *testing.T) {
@@ -236,16 +236,19 @@ func TestPropertyFactEditsChangeThePrint(t *testing.T) {
 		if rapid.Bool().Draw(t, "discounted") {
 			l.Discounts = []settlement.Discount{{ID: "launch", Amount: ensemble.MustMoney("10.00", "EUR")}}
 			before = settlement.PrintFundedFacts(&l)
+		} else if rapid.Bool().Draw(t, "recouped") {
+			l.Recouped = []settlement.Discount{{ID: "launch", Amount: ensemble.MustMoney("10.00", "EUR")}}
+			before = settlement.PrintFundedFacts(&l)
 		}
 		// Under a plan funding no discount, its discounts are no fact.
 		bare := l
-		bare.Discounts = nil
+		bare.Discounts, bare.Recouped = nil, nil
 		require.Equal(t, settlement.PrintFacts(&bare), settlement.PrintFacts(&l))
 		require.NotEqual(t, settlement.PrintFacts(&l), before, "a funded print is marked")
 
 		edited := l
 		edited.Route.Chain = slices.Clone(l.Route.Chain)
-		switch rapid.IntRange(0, 11).Draw(t, "edit") {
+		switch rapid.IntRange(0, 13).Draw(t, "edit") {
 		case 0:
 			edited.Route.Chain[1] += "x"
 		case 1:
@@ -285,6 +288,18 @@ func TestPropertyFactEditsChangeThePrint(t *testing.T) {
 			}
 		case 11: // whose usage the line bills, given or another
 			edited.Attributed = l.Attributed + "c" + string(pick("attributed"))
+		case 12: // what a true-up bills back of discounts, given or taken away
+			if len(l.Recouped) == 0 {
+				edited.Recouped = []settlement.Discount{{ID: "launch", Amount: ensemble.MustMoney("0.00", "EUR")}}
+			} else {
+				edited.Recouped = nil
+			}
+		case 13: // billing back another amount, or another discount
+			if rapid.Bool().Draw(t, "rename") {
+				edited.Recouped = []settlement.Discount{{ID: "partner", Amount: ensemble.MustMoney("10.00", "EUR")}}
+			} else {
+				edited.Recouped = []settlement.Discount{{ID: "launch", Amount: ensemble.MustMoney("10.01", "EUR")}}
+			}
 		}
 		require.NotEqual(t, before, settlement.PrintFundedFacts(&edited))
 	})
