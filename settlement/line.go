@@ -234,9 +234,10 @@ type Line struct {
 	// of it: the root splits Amount less Recouped's funded discounts as
 	// usual, and each funding node's part gets what it bills back of the
 	// discounts it funds on top ("includes EUR 93.60 of discount
-	// private-offer, which the true-up bills back"). A funding node that
-	// takes no part of the line fails it with ErrDiscountFunding, as a
-	// funded discount does; a discount no node funds is split as billed.
+	// private-offer, which it funds and the true-up bills back"). A
+	// funding node that takes no part of the line fails it with
+	// ErrDiscountFunding, as a funded discount does; a discount no node
+	// funds is split as billed.
 	// Under a plan funding none it changes nothing. Under a plan funding
 	// some, it is a fact of the sale (ErrLineConflict sent again with
 	// another). A line with Recouped lists no Discounts (the true-up is
