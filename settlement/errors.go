@@ -24,6 +24,14 @@ var (
 	// or service a rule evaluated for it names (with ErrRule: see
 	// LineFacts), ...
 	ErrInvalidLine = errors.New("settlement: invalid line")
+	// ErrOrderMismatch reports invoice lines given to FromInvoice (or
+	// FromInvoiceWith) with an order they do not bill: a line whose
+	// Customer is not the order's customer, or whose trace names another
+	// order (order.RefOrder) than the order's ID. Converted, they would be
+	// settled under the other order's route and customer, paying its
+	// seller, chain and referrer. It comes wrapped with ErrInvalidLine in a
+	// *LineError naming the line.
+	ErrOrderMismatch = errors.New("settlement: invoice line of another order")
 	// ErrAlreadySettled reports a line id the state already holds, or a
 	// line id given twice in one call. Settling is not silently repeated.
 	// A line sent again as it was settled (a sale of the same facts: date,

@@ -31,10 +31,17 @@ import (
 // so they serve as settlement line ids. Lines of prepaid commitments need
 // FromInvoiceWith, which says when partners earn on them.
 //
-// Of o only the customer (ID and Country) and the route are read: a host
-// that bills subscriptions it keeps itself (invoice.Subscription), without
-// package order, passes order.Order{Customer: ..., Route: ...} with the
-// route the sale was made under.
+// Of o only the customer (ID and Country) and the route are read, and its
+// ID checked: a host that bills subscriptions it keeps itself
+// (invoice.Subscription), without package order, passes
+// order.Order{Customer: ..., Route: ...} with the route the sale was made
+// under. The lines must bill o: a line whose Customer is not o's customer,
+// or whose trace names another order than o's ID (order.RefOrder, which
+// invoice.FromOrder puts on every line), is refused with ErrOrderMismatch
+// (and ErrInvalidLine, in a *LineError naming the line), and no line is
+// converted; otherwise another order's seller, chain and referrer would be
+// paid for it. A line naming no customer or order, and an order naming no
+// customer or ID, are not checked on what they leave out.
 func FromInvoice(lines []invoice.Line, o order.Order) ([]Line, error) {
 	return FromInvoiceWith(lines, o, InvoiceOptions{})
 }
@@ -47,6 +54,9 @@ func fromInvoice(lines []invoice.Line, o order.Order) ([]Line, error) {
 	customer := Customer{ID: string(o.Customer.ID), Country: partner.Territory(o.Customer.Country)}
 	out := make([]Line, len(lines))
 	for i, l := range lines {
+		if err := sameOrder(&l, &o); err != nil {
+			return nil, lineErr(LineID(l.ID), "", "", "", err)
+		}
 		trace := make([]ensemble.Ref, 0, len(l.Refs)+1)
 		trace = append(trace, ensemble.Ref{Kind: invoice.RefLine, ID: string(l.ID)})
 		out[i] = Line{
@@ -68,6 +78,27 @@ func fromInvoice(lines []invoice.Line, o order.Order) ([]Line, error) {
 		}
 	}
 	return out, nil
+}
+
+// sameOrder checks that invoice line l bills order o: its customer, when
+// both name one, is o's, and the order its trace names (order.RefOrder), when o
+// has an ID, is o. Else the line would be settled under another order's
+// route and customer (ErrOrderMismatch).
+func sameOrder(l *invoice.Line, o *order.Order) error {
+	if l.Customer != "" && o.Customer.ID != "" && string(l.Customer) != string(o.Customer.ID) {
+		return fmt.Errorf("%w: %w: the line bills customer %q, not customer %q of the order given: pass the order the line bills",
+			ErrInvalidLine, ErrOrderMismatch, l.Customer, o.Customer.ID)
+	}
+	if o.ID == "" {
+		return nil
+	}
+	for _, r := range l.Refs {
+		if r.Kind == order.RefOrder && r.ID != string(o.ID) {
+			return fmt.Errorf("%w: %w: the line bills order %q, not order %q: pass the order the line bills",
+				ErrInvalidLine, ErrOrderMismatch, r.ID, o.ID)
+		}
+	}
+	return nil
 }
 
 // saleDiscounts returns what the discounts of invoice line l took off its
