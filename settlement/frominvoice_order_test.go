@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
+	"pgregory.net/rapid"
 
 	"github.com/ensemble-commerce/ensemble"
 	"github.com/ensemble-commerce/ensemble/catalog"
@@ -71,4 +72,35 @@ func TestFromInvoiceRefusesAnotherOrdersLines(t *testing.T) {
 	bare.Customer, bare.Refs = "", nil
 	_, err = settlement.FromInvoice([]invoice.Line{bare}, order.Order{ID: "ord-2", Customer: order.Customer{ID: "x"}})
 	require.NoError(t, err)
+}
+
+// TestPropertyFromInvoiceConvertsOnlyTheOrdersLines: whatever customer and
+// order a line names and an order holds, FromInvoice converts the line
+// exactly when each name both give agrees, and otherwise refuses it with
+// ErrOrderMismatch, converting nothing.
+func TestPropertyFromInvoiceConvertsOnlyTheOrdersLines(t *testing.T) {
+	rapid.Check(t, func(t *rapid.T) {
+		name := rapid.SampledFrom([]string{"", "a", "b"})
+		lineCustomer, lineOrder := name.Draw(t, "lineCustomer"), name.Draw(t, "lineOrder")
+		orderCustomer, orderID := name.Draw(t, "orderCustomer"), name.Draw(t, "orderID")
+		at := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+		l := invoice.Line{ID: "l1", Date: at, Customer: invoice.CustomerID(lineCustomer), Net: ensemble.MustMoney("10.00", "PLN"),
+			Tax: ensemble.MustMoney("0.00", "PLN"), Period: ensemble.Period{Start: at, End: at.AddDate(0, 1, 0)}}
+		if lineOrder != "" {
+			l.Refs = []ensemble.Ref{order.ID(lineOrder).Ref()}
+		}
+		o := order.Order{ID: order.ID(orderID), Customer: order.Customer{ID: order.CustomerID(orderCustomer)}}
+		agree := (lineCustomer == "" || orderCustomer == "" || lineCustomer == orderCustomer) &&
+			(lineOrder == "" || orderID == "" || lineOrder == orderID)
+		out, err := settlement.FromInvoice([]invoice.Line{l, l}, o)
+		if agree {
+			if err != nil || len(out) != 2 {
+				t.Fatalf("refused lines of the order: %v", err)
+			}
+			return
+		}
+		if !errors.Is(err, settlement.ErrOrderMismatch) || !errors.Is(err, settlement.ErrInvalidLine) || out != nil {
+			t.Fatalf("converted lines of another order: %v, %d lines", err, len(out))
+		}
+	})
 }
