@@ -14,7 +14,8 @@ const (
 	KindUnspecified LineKind = iota
 	// KindOneTime is a one-time fee, billed once at activation: the base
 	// offer's when the item starts, an add-on's when it is first attached
-	// (an upgrade does not bill the new plan's one-time fees).
+	// (an upgrade does not bill the new plan's one-time fees, nor a quantity
+	// increase the fee of the units it adds: see order.ChangeQuantity).
 	KindOneTime
 	// KindRecurring is a recurring charge for the part of a billing cycle
 	// it covers: in advance from the cycle start (or from activation or a

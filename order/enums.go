@@ -193,7 +193,12 @@ type ChangeKind uint8
 const (
 	// ChangeUnspecified is the zero value and is never valid.
 	ChangeUnspecified ChangeKind = iota
-	// ChangeQuantity sets the line's quantity.
+	// ChangeQuantity sets the line's quantity. It bills no one-time fee for
+	// the units it adds: a line's one-time fees are billed once, when it
+	// starts, for its quantity then (invoice.KindOneTime). A fee owed per
+	// unit added (the installation of sites added later) is billed by
+	// adding the units as a line of their own (ChangeAddLine), whose
+	// one-time fees are billed when it starts.
 	ChangeQuantity
 	// ChangeOffer moves the line to another offer or version (an upgrade or
 	// a downgrade).
