@@ -20,7 +20,7 @@ import (
 // The compact binary encoding of a State and of entries, for hosts that
 // move and keep many of them (a shard's state between batches, a
 // pipeline's entries between stages). A blob starts with two bytes, a
-// kind ('s' for a state, 'e' for entries) and the format version (11 for
+// kind ('s' for a state, 'e' for entries) and the format version (12 for
 // a state: version 1, whose ledger parts had no source, version 2, whose
 // lines had no fingerprint of their facts, version 3, whose collections
 // had no pending credits, version 4, which had no unfunded credits,
@@ -32,7 +32,10 @@ import (
 // its credits reverse each part in proportion to what it has unreversed,
 // as they did), and version 10, whose lines had not what credits
 // documented of their lost disputes (LedgerLine.Documented: all they lost
-// reads as undocumented) nor their last lost dispute, are still read;
+// reads as undocumented) nor their last lost dispute, and version 11,
+// which had no calendar_quarter or calendar_month windows (version 12
+// writes a volume's Month after its Year for those windows only), are
+// still read;
 // 1 for entries);
 // then integers as varints (amounts in minor units of the line's
 // currency for a state), instants as seconds and nanoseconds, and every
@@ -53,7 +56,7 @@ import (
 var ErrCorruptEntries = errors.New("settlement: corrupt entries")
 
 const (
-	binaryVersion  = 11 // of states: a blob of another version than 1 to 11 is refused
+	binaryVersion  = 12 // of states: a blob of another version than 1 to 12 is refused
 	entriesVersion = 1  // of entries, whose form version 2 did not change (read as 1 or 2; 3 and 4 are refused)
 	kindState      = 's'
 	kindEntries    = 'e'
@@ -209,6 +212,9 @@ func (s State) MarshalBinary() ([]byte, error) {
 		w.str(v.Currency.Key())
 		w.byte(uint8(v.Window))
 		w.varint(int64(v.Year))
+		if v.Window.hasMonth() {
+			w.varint(int64(v.Month)) // version 12
+		}
 		w.units(v.Amount, v.Currency)
 		w.uvarint(uint64(len(v.Points)))
 		for _, p := range v.Points {
@@ -315,6 +321,9 @@ func (w *binWriter) ledgerLine(ll *LedgerLine) {
 		w.str(string(v.Partner))
 		w.byte(uint8(v.Window))
 		w.varint(int64(v.Year))
+		if v.Window.hasMonth() {
+			w.varint(int64(v.Month)) // version 12
+		}
 		vc := v.Amount.Currency()
 		w.str(vc.Key())
 		w.units(v.Amount, vc)
@@ -456,6 +465,18 @@ func enum[T ~uint8](r *binReader, what string, valid func(T) bool) T {
 func validBasis(b Basis) bool                    { return int(b) < len(basisNames) }
 func validKind(k EntryKind) bool                 { return int(k) < len(kindNames) }
 func validWindow(w Window) bool                  { return int(w) < len(windowNames) }
+
+// window reads a window's byte: before version 12, only calendar_year and
+// rolling_12_months were written.
+func (r *binReader) window() Window {
+	w := enum(r, "window", validWindow)
+	if r.err == nil && r.version < 12 && w.hasMonth() {
+		r.off--
+		r.fail("window byte %d: version %d has no %s", w, r.version, w)
+		return 0
+	}
+	return w
+}
 func validEarning(p PrepaidEarning) bool         { return int(p) < len(prepaidEarningNames) }
 func validShortfall(s Shortfall) bool            { return int(s) < len(shortfallNames) }
 func validRoute(k partner.RouteKind) bool        { return k.Valid() }
@@ -716,8 +737,11 @@ func (s *State) UnmarshalBinary(b []byte) error {
 			v := &in.Volumes[i]
 			v.Partner = partner.ID(r.str())
 			v.Currency = r.currency()
-			v.Window = enum(r, "window", validWindow)
+			v.Window = r.window()
 			v.Year = r.int()
+			if v.Window.hasMonth() {
+				v.Month = r.int()
+			}
 			v.Amount = r.units(v.Currency, false)
 			if n := r.count(); n > 0 {
 				v.Points = make([]VolumePoint, n)
@@ -831,8 +855,11 @@ func (r *binReader) ledgerLine(li *ledgerLineIn) {
 		for j := range ll.Volumes {
 			v := &ll.Volumes[j]
 			v.Partner = partner.ID(r.str())
-			v.Window = enum(r, "window", validWindow)
+			v.Window = r.window()
 			v.Year = r.int()
+			if v.Window.hasMonth() {
+				v.Month = r.int()
+			}
 			vc := r.currency()
 			v.Amount, v.Rate, v.NetOfCredits = r.units(vc, false), r.rate(), r.bool()
 		}

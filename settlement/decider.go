@@ -236,7 +236,6 @@ func (d *decider) begin(l *Line, plan *cplan, basis, rest int64) error {
 	}
 	d.volume = d.volume[:0]
 	d.sellerVolSet = false
-	year := 0 // the calendar year of the line's date, for calendar-year windows
 	for _, n := range plan.cums {
 		id, sn, why, err := d.resolveOne(n.cumOf)
 		if err != nil {
@@ -254,12 +253,7 @@ func (d *decider) begin(l *Line, plan *cplan, basis, rest int64) error {
 		}
 		if id != "" { // nobody's volume is zero, and the share follows its fallback (decideLevel)
 			v.key = volKey{partner: id, cur: d.volCur.Key(), window: n.cum.Window}
-			if v.key.window == WindowCalendarYear {
-				if year == 0 {
-					year = l.Date.UTC().Year()
-				}
-				v.key.year = year
-			}
+			v.key.year, v.key.month = n.cum.Window.period(l.Date)
 			v.before, v.held = d.st.volumeAt(v.key, l.Date)
 			if n.cum.Window == WindowCalendarYear && id == l.Route.Seller {
 				d.sellerVol, d.sellerVolSet = v.before, true

@@ -99,7 +99,11 @@ func (f *Fallback) UnmarshalText(b []byte) error {
 }
 
 // Window is the span of time a cumulative volume adds up over; in plan
-// documents, "calendar_year" or "rolling_12_months".
+// documents, "calendar_year", "rolling_12_months", "calendar_quarter" or
+// "calendar_month". Any other name is refused when the plan is read
+// (UnmarshalText: an error matching ensemble.ErrInvalidEnum) or compiled
+// (a Window value outside the table: an *ensemble.PlanError naming the
+// node's window).
 //
 // A line reads the volume of the lines settled before it (in this call or
 // earlier ones) that share its window, whatever their dates: a line
@@ -120,9 +124,54 @@ const (
 	// line exactly twelve months earlier has left the window) up to t,
 	// and, settled late, those dated less than twelve months after t.
 	WindowRolling12Months
+	// WindowCalendarQuarter adds up each calendar quarter (UTC) from
+	// January 1, April 1, July 1 and October 1: one figure per partner
+	// and quarter, as a calendar year is one per partner and year. A line
+	// reads what its quarter's lines settled before it added, and the
+	// next quarter starts again from zero (a cliff rate reached in March
+	// is not paid in April until April's quarter reaches it).
+	WindowCalendarQuarter
+	// WindowCalendarMonth adds up each calendar month (UTC) from its
+	// first day: one figure per partner and month.
+	WindowCalendarMonth
 )
 
-var windowNames = [...]string{"calendar_year", "rolling_12_months"}
+var windowNames = [...]string{"calendar_year", "rolling_12_months", "calendar_quarter", "calendar_month"}
+
+// windowMonths is how many months each calendar window spans; 0 for the
+// rolling window, which is not a calendar period.
+var windowMonths = [...]int{12, 0, 3, 1}
+
+// calendar says whether w adds up calendar periods (one figure per partner
+// and period, no points) rather than rolling.
+func (w Window) calendar() bool { return w != WindowRolling12Months }
+
+// period returns the key of the calendar period of w that instant t (UTC)
+// falls in: its year, and for a quarter or month the number of its first
+// month (1 to 12; 0 for a year). Zero for the rolling window.
+func (w Window) period(t time.Time) (year, month int) {
+	if !w.calendar() || int(w) >= len(windowMonths) {
+		return 0, 0
+	}
+	t = t.UTC()
+	if n := windowMonths[w]; n < 12 {
+		return t.Year(), (int(t.Month())-1)/n*n + 1
+	}
+	return t.Year(), 0
+}
+
+// hasMonth says whether w's periods are keyed by a month as well as a
+// year (a quarter or a month).
+func (w Window) hasMonth() bool { return int(w) < len(windowMonths) && windowMonths[w] > 0 && windowMonths[w] < 12 }
+
+// validMonth says whether month is the first month of a period of w (0 for
+// a year or the rolling window, which have none).
+func (w Window) validMonth(month int) bool {
+	if int(w) >= len(windowMonths) || windowMonths[w] == 12 || windowMonths[w] == 0 {
+		return month == 0
+	}
+	return month >= 1 && month <= 12 && (month-1)%windowMonths[w] == 0
+}
 
 // String returns the window's lowercase name.
 func (w Window) String() string { return ensemble.EnumName(uint8(w), windowNames[:], "window") }

@@ -278,7 +278,7 @@ func overlapOf(parts []State) error {
 		}
 		for _, k := range p.vols.sorted(compareVolKeys) {
 			if j, dup := vols[k]; dup {
-				return overlap("the volume of %q in %s (%s %d) is held by parts %d and %d", k.partner, k.cur, k.window, k.year, j, i)
+				return overlap("the volume of %q in %s (%s %s) is held by parts %d and %d", k.partner, k.cur, k.window, periodName(k.year, k.month), j, i)
 			}
 			vols[k] = i
 		}

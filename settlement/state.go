@@ -274,10 +274,12 @@ type volKey struct {
 	partner partner.ID
 	cur     string
 	window  Window
-	year    int
+	year    int // the calendar period's year (Window.period); 0 for the rolling window
+	month   int // the first month of a quarter's or month's period; 0 for a year
 }
 
-// compareVolKeys orders volume keys by partner, currency, window and year.
+// compareVolKeys orders volume keys by partner, currency, window and
+// period (year, then month).
 func compareVolKeys(a, b volKey) int {
 	if c := strings.Compare(string(a.partner), string(b.partner)); c != 0 {
 		return c
@@ -288,7 +290,10 @@ func compareVolKeys(a, b volKey) int {
 	if a.window != b.window {
 		return int(a.window) - int(b.window)
 	}
-	return a.year - b.year
+	if a.year != b.year {
+		return a.year - b.year
+	}
+	return a.month - b.month
 }
 
 type volState struct {
@@ -549,13 +554,16 @@ type ReleaseHold struct {
 }
 
 // VolumeState is the JSON form of one cumulative volume: a partner's
-// basis in a currency and window (Year for calendar years; Points, one per
-// line, for rolling windows).
+// basis in a currency and window (Year for calendar windows, with Month
+// for a quarter or month; Points, one per line, for rolling windows).
 type VolumeState struct {
 	Partner  partner.ID        `json:"partner"`
 	Currency ensemble.Currency `json:"currency"`
 	Window   Window            `json:"window"`
 	Year     int               `json:"year,omitempty"`
+	// Month is the first month (1 to 12) of a calendar_quarter's period
+	// (1, 4, 7 or 10) or a calendar_month's; absent for other windows.
+	Month  int            `json:"month,omitempty"`
 	Amount   ensemble.Money    `json:"amount"`
 	Points   []VolumePoint     `json:"points,omitempty"`
 }
@@ -703,15 +711,13 @@ func (s State) Volume(p partner.ID, cur ensemble.Currency, w Window, at time.Tim
 
 func (s State) volumeBefore(p partner.ID, cur string, w Window, at time.Time) int64 {
 	k := volKey{partner: p, cur: cur, window: w}
-	if w == WindowCalendarYear {
-		k.year = at.UTC().Year()
-	}
+	k.year, k.month = w.period(at)
 	units, _ := s.volumeAt(k, at)
 	return units
 }
 
 // volumeAt returns volume k as a rate reads it before a line dated at (a
-// calendar year's, k.year being at's year, whole; a rolling window's
+// calendar period's, k being at's period, whole; a rolling window's
 // points in the twelve months up to at, and those dated after at that
 // read a volume without it: see WindowRolling12Months), and the volume
 // held (nil: none).
@@ -720,7 +726,7 @@ func (s State) volumeAt(k volKey, at time.Time) (int64, *volState) {
 	if v == nil {
 		return 0, nil
 	}
-	if k.window == WindowCalendarYear {
+	if k.window.calendar() {
 		return v.units, v
 	}
 	return v.byDate.sum(v.points, at.AddDate(-1, 0, 0), at) + v.byDate.later(v.points, at), v
@@ -748,7 +754,7 @@ func (s State) exportJSON() (stateJSON, error) {
 		if err != nil {
 			return stateJSON{}, err
 		}
-		vs := VolumeState{Partner: k.partner, Currency: cur, Window: k.window, Year: k.year,
+		vs := VolumeState{Partner: k.partner, Currency: cur, Window: k.window, Year: k.year, Month: k.month,
 			Amount: ensemble.MoneyFromMinor(v.units, cur)}
 		for _, pt := range v.points {
 			vs.Points = append(vs.Points, VolumePoint{Date: pt.date, Amount: ensemble.MoneyFromMinor(pt.units, cur), Line: pt.line})
@@ -1498,7 +1504,7 @@ func lostMoney(l *ledger) ensemble.Money {
 // volume reads one cumulative volume.
 func (r *stateReader) volume(path string, v *VolumeState) {
 	fail := func(field string, err error, format string, args ...any) {
-		r.fail(path+field, "", "", err, "volume of %q in %s (%s %d): "+format, append([]any{v.Partner, v.Currency.Key(), v.Window, v.Year}, args...)...)
+		r.fail(path+field, "", "", err, "volume of %q in %s (%s %s): "+format, append([]any{v.Partner, v.Currency.Key(), v.Window, periodName(v.Year, v.Month)}, args...)...)
 	}
 	if v.Partner == "" {
 		fail(".partner", nil, "empty partner")
@@ -1554,14 +1560,16 @@ func (r *stateReader) volume(path string, v *VolumeState) {
 		vs.indexPoints()
 	}
 	switch {
-	case v.Window == WindowCalendarYear && len(v.Points) > 0:
-		fail(".points", nil, "a calendar year keeps no points")
+	case v.Window.calendar() && len(v.Points) > 0:
+		fail(".points", nil, "a calendar %s keeps no points", v.Window)
 	case v.Window == WindowRolling12Months && v.Year != 0:
 		fail(".year", nil, "a rolling window has no year")
+	case int(v.Window) < len(windowNames) && !v.Window.validMonth(v.Month):
+		fail(".month", nil, "month %d is not the first month of a %s", v.Month, v.Window)
 	case v.Window == WindowRolling12Months && ok && sum != u:
 		fail(".amount", nil, "%s is not the sum of its points, %s", v.Amount, ensemble.MoneyFromMinor(sum, v.Currency))
 	}
-	k := volKey{partner: v.Partner, cur: v.Currency.Key(), window: v.Window, year: v.Year}
+	k := volKey{partner: v.Partner, cur: v.Currency.Key(), window: v.Window, year: v.Year, month: v.Month}
 	if _, twice := r.out.ownVols().put(k, vs); twice {
 		fail("", nil, "the volume is held twice")
 	}

@@ -48,6 +48,10 @@ type LineVolume struct {
 	Partner partner.ID `json:"partner"`
 	Window  Window     `json:"window"`
 	Year    int        `json:"year,omitempty"`
+	// Month is the first month of the calendar_quarter's or
+	// calendar_month's period of the line's date; absent for other
+	// windows.
+	Month int `json:"month,omitempty"`
 	// Amount is what the line added, in the volume's currency: its basis,
 	// or with a Rate its basis times Rate.Rate, rounded half away from
 	// zero to that currency's minor unit (Rate.Convert).
@@ -106,7 +110,7 @@ func (d *decider) convertVolume(l *Line, plan *cplan, basis int64) error {
 // export returns the JSON form of v.
 func (v *lineVolume) export() LineVolume {
 	cur, _ := ensemble.ParseCurrency(v.key.cur) // a key the settler wrote
-	out := LineVolume{Partner: v.key.partner, Window: v.key.window, Year: v.key.year, Amount: ensemble.MoneyFromMinor(v.units, cur), NetOfCredits: v.net}
+	out := LineVolume{Partner: v.key.partner, Window: v.key.window, Year: v.key.year, Month: v.key.month, Amount: ensemble.MoneyFromMinor(v.units, cur), NetOfCredits: v.net}
 	if v.rate != nil {
 		out.Rate = *v.rate
 	}
@@ -135,10 +139,14 @@ func (r *stateReader) lineVolume(path string, ll *LedgerLine, j int, basis int64
 	switch {
 	case int(v.Window) >= len(windowNames):
 		fail(".window", nil, "unknown window")
-	case v.Window == WindowCalendarYear && v.Year != ll.Date.UTC().Year():
-		fail(".year", nil, "year %d: the line added to the volume of its date's year, %d", v.Year, ll.Date.UTC().Year())
 	case v.Window == WindowRolling12Months && v.Year != 0:
 		fail(".year", nil, "a rolling window has no year")
+	case !v.Window.validMonth(v.Month):
+		fail(".month", nil, "month %d is not the first month of a %s", v.Month, v.Window)
+	case v.Window.calendar():
+		if y, m := v.Window.period(ll.Date); v.Year != y || v.Month != m {
+			fail(".year", nil, "%s: the line added to the volume of its date's %s, %s", periodName(v.Year, v.Month), v.Window, periodName(y, m))
+		}
 	}
 	line, cur := ll.Basis.Currency(), v.Amount.Currency()
 	units, err := v.Amount.MinorUnits()
@@ -172,10 +180,10 @@ func (r *stateReader) lineVolume(path string, ll *LedgerLine, j int, basis int64
 			fail(".amount", nil, "%s is not the basis %s at %s (%s)", v.Amount, ll.Basis, rate.Rate, want)
 		}
 	}
-	k := volKey{partner: v.Partner, cur: cur.Key(), window: v.Window, year: v.Year}
+	k := volKey{partner: v.Partner, cur: cur.Key(), window: v.Window, year: v.Year, month: v.Month}
 	for i := range ll.Volumes[:j] {
 		w := &ll.Volumes[i]
-		if w.Partner == v.Partner && w.Window == v.Window && w.Year == v.Year && w.Amount.Currency() == cur {
+		if w.Partner == v.Partner && w.Window == v.Window && w.Year == v.Year && w.Month == v.Month && w.Amount.Currency() == cur {
 			fail("", nil, "the volume of %q in %s (%s) is also volumes[%d]", v.Partner, cur.Key(), v.Window, i)
 			break
 		}
@@ -200,7 +208,7 @@ func (r *stateReader) lineVolume(path string, ll *LedgerLine, j int, basis int64
 func (r *stateReader) netVolumes(in stateIn) {
 	at := make(map[volKey]int, len(in.Volumes)) // the index of each volume read
 	for i, v := range in.Volumes {
-		k := volKey{partner: v.Partner, cur: v.Currency.Key(), window: v.Window, year: v.Year}
+		k := volKey{partner: v.Partner, cur: v.Currency.Key(), window: v.Window, year: v.Year, month: v.Month}
 		if _, dup := at[k]; !dup {
 			at[k] = i
 		}
@@ -240,7 +248,7 @@ func (r *stateReader) netVolumes(in stateIn) {
 			}
 			left := v.units - creditedShare(v.units, l.credited, l.basis)
 			cur, _ := ensemble.ParseCurrency(v.key.cur) // a currency read from the state
-			if v.key.window == WindowCalendarYear {
+			if v.key.window.calendar() {
 				if still[v.key] <= math.MaxInt64-left {
 					still[v.key] += left
 				}
@@ -278,8 +286,8 @@ func (r *stateReader) netVolumes(in stateIn) {
 		}
 		cur, _ := ensemble.ParseCurrency(k.cur)
 		if n := still[k]; vs.units < n {
-			r.fail(path+".amount", "", "", nil, "volume of %q in %s (%s %d): %s is less than the %s lines still add to it net of credits",
-				k.partner, k.cur, k.window, k.year, ensemble.MoneyFromMinor(vs.units, cur), ensemble.MoneyFromMinor(n, cur))
+			r.fail(path+".amount", "", "", nil, "volume of %q in %s (%s %s): %s is less than the %s lines still add to it net of credits",
+				k.partner, k.cur, k.window, periodName(k.year, k.month), ensemble.MoneyFromMinor(vs.units, cur), ensemble.MoneyFromMinor(n, cur))
 		}
 		for j, p := range vs.points {
 			// A point of a line the state does not hold is of a ledger
@@ -360,4 +368,13 @@ func creditedShare(added, credited, basis int64) int64 {
 	n := new(big.Int).Mul(big.NewInt(added), big.NewInt(credited))
 	n.Lsh(n, 1).Add(n, big.NewInt(basis)) // (2·added·credited + basis) / (2·basis)
 	return n.Quo(n, new(big.Int).Lsh(big.NewInt(basis), 1)).Int64()
+}
+
+// periodName writes a calendar period's key for messages: "2026", or
+// "2026-04" for a quarter's or month's period starting in April.
+func periodName(year, month int) string {
+	if month == 0 {
+		return fmt.Sprint(year)
+	}
+	return fmt.Sprintf("%d-%02d", year, month)
 }
