@@ -101,9 +101,10 @@ func (f *Fallback) UnmarshalText(b []byte) error {
 // Window is the span of time a cumulative volume adds up over; in plan
 // documents, "calendar_year", "rolling_12_months", "calendar_quarter" or
 // "calendar_month". Any other name is refused when the plan is read
-// (UnmarshalText: an error matching ensemble.ErrInvalidEnum) or compiled
-// (a Window value outside the table: an *ensemble.PlanError naming the
-// node's window).
+// (UnmarshalText: an *ensemble.EnumError matching ensemble.ErrUnknownEnum,
+// naming the text) or compiled (New: a Window value outside the table is
+// an *ensemble.ValidationError whose problem names the node's
+// share.cumulative.window).
 //
 // A line reads the volume of the lines settled before it (in this call or
 // earlier ones) that share its window, whatever their dates: a line
