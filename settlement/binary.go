@@ -462,9 +462,9 @@ func enum[T ~uint8](r *binReader, what string, valid func(T) bool) T {
 }
 
 // In the tables of the enums the binary forms write by number.
-func validBasis(b Basis) bool                    { return int(b) < len(basisNames) }
-func validKind(k EntryKind) bool                 { return int(k) < len(kindNames) }
-func validWindow(w Window) bool                  { return int(w) < len(windowNames) }
+func validBasis(b Basis) bool    { return int(b) < len(basisNames) }
+func validKind(k EntryKind) bool { return int(k) < len(kindNames) }
+func validWindow(w Window) bool  { return int(w) < len(windowNames) }
 
 // window reads a window's byte: before version 12, only calendar_year and
 // rolling_12_months were written.

@@ -163,7 +163,9 @@ func (w Window) period(t time.Time) (year, month int) {
 
 // hasMonth says whether w's periods are keyed by a month as well as a
 // year (a quarter or a month).
-func (w Window) hasMonth() bool { return int(w) < len(windowMonths) && windowMonths[w] > 0 && windowMonths[w] < 12 }
+func (w Window) hasMonth() bool {
+	return int(w) < len(windowMonths) && windowMonths[w] > 0 && windowMonths[w] < 12
+}
 
 // validMonth says whether month is the first month of a period of w (0 for
 // a year or the rolling window, which have none).

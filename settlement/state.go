@@ -564,8 +564,8 @@ type VolumeState struct {
 	// Month is the first month (1 to 12) of a calendar_quarter's period
 	// (1, 4, 7 or 10) or a calendar_month's; absent for other windows.
 	Month  int            `json:"month,omitempty"`
-	Amount   ensemble.Money    `json:"amount"`
-	Points   []VolumePoint     `json:"points,omitempty"`
+	Amount ensemble.Money `json:"amount"`
+	Points []VolumePoint  `json:"points,omitempty"`
 }
 
 // VolumePoint is one line's contribution to a rolling volume.
