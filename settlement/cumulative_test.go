@@ -334,6 +334,8 @@ func TestRefundsReduceVolume(t *testing.T) {
 	}{
 		{"net_of_credits", "calendar_year", "5.00", "50.00", [3]string{"800.00", "100.00", "1050.00"}},
 		{"net_of_credits", "rolling_12_months", "5.00", "50.00", [3]string{"800.00", "100.00", "1050.00"}},
+		{"net_of_credits", "calendar_quarter", "5.00", "50.00", [3]string{"800.00", "100.00", "1050.00"}},
+		{"net_of_credits", "calendar_month", "5.00", "50.00", [3]string{"800.00", "100.00", "1050.00"}},
 		{"sales", "calendar_year", "10.00", "95.00", [3]string{"1200.00", "1300.00", "2250.00"}},
 	}
 	for _, tc := range tests {
@@ -351,7 +353,7 @@ func TestRefundsReduceVolume(t *testing.T) {
 			volume := func(st settlement.State) ensemble.Money {
 				// The state read back from JSON says the same.
 				st = requireStateRoundTrips(t, st, nil)
-				return st.Volume("reseller-nl", ensemble.MustCurrency("EUR"), settlement.Window(map[string]int{"calendar_year": 0, "rolling_12_months": 1}[tc.window]), date("2026-03-31"))
+				return st.Volume("reseller-nl", ensemble.MustCurrency("EUR"), volumeWindow(tc.window), date("2026-03-31"))
 			}
 			res, err := s.Settle(ctx, settlement.State{}, []settlement.Line{resold("L1", "1200.00", "EUR", "2026-03-02")})
 			require.NoError(t, err)
@@ -579,20 +581,34 @@ root:
 // window, and was charged the lower tier again.)
 func TestPropertyMarginalTiersAreUsedOnceWhateverTheCallOrder(t *testing.T) {
 	settlers := map[string]*settlement.Settler{}
-	for _, w := range []string{"calendar_year", "rolling_12_months"} {
+	windows := []string{"calendar_year", "rolling_12_months", "calendar_quarter", "calendar_month"}
+	for _, w := range windows {
 		settlers[w] = planSettler(t, strings.NewReplacer("WINDOW", w, "MODE", "marginal").Replace(appStorePlan), loadNetwork(t))
 	}
 	rapid.Check(t, func(t *rapid.T) {
-		s := settlers[rapid.SampledFrom([]string{"calendar_year", "rolling_12_months"}).Draw(t, "window")]
+		window := rapid.SampledFrom(windows).Draw(t, "window")
+		s := settlers[window]
 		lines := make([]settlement.Line, rapid.IntRange(1, 10).Draw(t, "lines"))
 		var total int64
+		totals := map[int]int64{} // per window: the year's (and the twelve months'), each quarter's, each month's
 		for i := range lines {
 			cents := 20 * rapid.Int64Range(1, 3_000).Draw(t, fmt.Sprintf("L%d.amount", i))
 			day := date("2026-01-01").AddDate(0, 0, rapid.IntRange(0, 300).Draw(t, fmt.Sprintf("L%d.day", i)))
 			lines[i] = appLine(fmt.Sprintf("L%d", i), ensemble.MoneyFromMinor(cents, eurCur).AmountString(), day.Format(time.DateOnly))
 			total += cents
+			switch window {
+			case "calendar_quarter":
+				totals[(int(day.Month())-1)/3] += cents
+			case "calendar_month":
+				totals[int(day.Month())] += cents
+			default:
+				totals[0] += cents
+			}
 		}
-		want := (15*min(total, 100_000) + 30*max(0, total-100_000)) / 100
+		var want int64
+		for _, w := range totals {
+			want += (15*min(w, 100_000) + 30*max(0, w-100_000)) / 100
+		}
 		order := rapid.Permutation(lines).Draw(t, "order")
 		var st settlement.State
 		var got int64

@@ -161,6 +161,17 @@ func (w Window) period(t time.Time) (year, month int) {
 	return t.Year(), 0
 }
 
+// noun names a calendar window's period: "year", "quarter" or "month".
+func (w Window) noun() string {
+	switch w {
+	case WindowCalendarQuarter:
+		return "quarter"
+	case WindowCalendarMonth:
+		return "month"
+	}
+	return "year"
+}
+
 // hasMonth says whether w's periods are keyed by a month as well as a
 // year (a quarter or a month).
 func (w Window) hasMonth() bool {

@@ -342,7 +342,8 @@ func extendRefPlan(t *rapid.T, doc *settlement.PlanDocument, label string, refRu
 			n.Party, n.LevelWeight = "co_sellers", ""
 		}
 		if c := n.Share.Cumulative; c != nil {
-			c.Window = rapid.SampledFrom([]settlement.Window{settlement.WindowCalendarYear, settlement.WindowRolling12Months}).Draw(t, l+".window")
+			c.Window = rapid.SampledFrom([]settlement.Window{settlement.WindowCalendarYear, settlement.WindowRolling12Months,
+				settlement.WindowCalendarQuarter, settlement.WindowCalendarMonth}).Draw(t, l+".window")
 			c.Of = rapid.SampledFrom([]string{"", "seller", "top", "chain[1]", "partner:distri-eu"}).Draw(t, l+".of")
 			c.Volume = volume
 			// Tiers in dollars now and then: euro lines convert.

@@ -201,7 +201,23 @@ type refVolumeKey struct {
 	partner partner.ID
 	cur     string
 	window  settlement.Window
-	year    int // calendar years only
+	year    int // calendar windows only
+	month   int // quarters (1, 4, 7, 10) and months (1 to 12) only
+}
+
+// refPeriod is the calendar period of window w that a line dated at adds
+// to and reads: the year, and the first month of the quarter or month.
+func refPeriod(w settlement.Window, at time.Time) (year, month int) {
+	at = at.UTC()
+	switch w {
+	case settlement.WindowCalendarYear:
+		return at.Year(), 0
+	case settlement.WindowCalendarQuarter:
+		return at.Year(), []int{1, 1, 1, 4, 4, 4, 7, 7, 7, 10, 10, 10}[at.Month()-1]
+	case settlement.WindowCalendarMonth:
+		return at.Year(), int(at.Month())
+	}
+	return 0, 0
 }
 
 type refVolume struct {
@@ -238,8 +254,9 @@ func (st refState) clone() refState {
 // volumeBefore is a partner's volume as a line dated at reads it: its
 // calendar year's, or the sum of the points of the twelve months up to at.
 func (st refState) volumeBefore(p partner.ID, cur ensemble.Currency, w settlement.Window, at time.Time) int64 {
-	if w == settlement.WindowCalendarYear {
-		return st.volumes[refVolumeKey{partner: p, cur: cur.Key(), window: w, year: at.UTC().Year()}].units
+	if w != settlement.WindowRolling12Months {
+		y, m := refPeriod(w, at)
+		return st.volumes[refVolumeKey{partner: p, cur: cur.Key(), window: w, year: y, month: m}].units
 	}
 	// The twelve months up to at, and the points dated after at (settled
 	// before a late line) whose own twelve months hold at.
@@ -727,9 +744,7 @@ func (s *refSettler) settleSale(st *refState, l settlement.Line) ([]settlement.E
 	var lineVolumes []settlement.LineVolume
 	for i, c := range cums {
 		k := refVolumeKey{partner: owners[i], cur: ln.volCur.Key(), window: c.node.Share.Cumulative.Window}
-		if k.window == settlement.WindowCalendarYear {
-			k.year = l.Date.Year()
-		}
+		k.year, k.month = refPeriod(k.window, l.Date)
 		if owners[i] == "" || grown[k] {
 			continue
 		}
@@ -745,7 +760,7 @@ func (s *refSettler) settleSale(st *refState, l settlement.Line) ([]settlement.E
 		}
 		st.volumes[k] = v
 		if ln.rate != nil || net { // the ledger records the conversion, and what its credits take back from
-			lv := settlement.LineVolume{Partner: k.partner, Window: k.window, Year: k.year, Amount: ensemble.MoneyFromMinor(ln.volBasis, ln.volCur), NetOfCredits: net}
+			lv := settlement.LineVolume{Partner: k.partner, Window: k.window, Year: k.year, Month: k.month, Amount: ensemble.MoneyFromMinor(ln.volBasis, ln.volCur), NetOfCredits: net}
 			if ln.rate != nil {
 				lv.Rate = *ln.rate
 			}
@@ -2130,7 +2145,7 @@ func (st *refState) takeBack(lg refLedger, before int64) {
 		}
 		added := minorOf(v.Amount)
 		d := share(added, lg.credited) - share(added, before)
-		k := refVolumeKey{partner: v.Partner, cur: v.Amount.Currency().Key(), window: v.Window, year: v.Year}
+		k := refVolumeKey{partner: v.Partner, cur: v.Amount.Currency().Key(), window: v.Window, year: v.Year, month: v.Month}
 		vol := st.volumes[k]
 		vol.units -= d
 		vol.points = slices.Clone(vol.points)
@@ -2393,11 +2408,11 @@ func (st refState) JSON() ([]byte, error) {
 	}
 	keys := slices.SortedFunc(maps.Keys(st.volumes), func(a, b refVolumeKey) int {
 		return cmp.Or(strings.Compare(string(a.partner), string(b.partner)), strings.Compare(a.cur, b.cur),
-			cmp.Compare(a.window, b.window), cmp.Compare(a.year, b.year))
+			cmp.Compare(a.window, b.window), cmp.Compare(a.year, b.year), cmp.Compare(a.month, b.month))
 	})
 	for _, k := range keys {
 		v := st.volumes[k]
-		vs := settlement.VolumeState{Partner: k.partner, Currency: v.cur, Window: k.window, Year: k.year, Amount: ensemble.MoneyFromMinor(v.units, v.cur)}
+		vs := settlement.VolumeState{Partner: k.partner, Currency: v.cur, Window: k.window, Year: k.year, Month: k.month, Amount: ensemble.MoneyFromMinor(v.units, v.cur)}
 		for _, pt := range v.points {
 			vs.Points = append(vs.Points, settlement.VolumePoint{Date: pt.date, Amount: ensemble.MoneyFromMinor(pt.units, v.cur), Line: pt.line})
 		}

@@ -51,7 +51,7 @@ func binaryDecoded(t testing.TB, st settlement.State) settlement.State {
 // partner each decode, hold what their key keeps, and merge back into
 // the state byte for byte, in any order.
 func TestSplitThenMergeIsTheState(t *testing.T) {
-	for _, window := range []string{"calendar_year", "rolling_12_months"} {
+	for _, window := range []string{"calendar_year", "rolling_12_months", "calendar_quarter", "calendar_month"} {
 		t.Run(window, func(t *testing.T) {
 			_, st := netState(t, window)
 			l1 := func(id settlement.LineID) bool { return id == "L1" }
@@ -76,10 +76,11 @@ func TestSplitThenMergeIsTheState(t *testing.T) {
 }
 
 func volumeWindow(name string) settlement.Window {
-	if name == "rolling_12_months" {
-		return settlement.WindowRolling12Months
+	var w settlement.Window
+	if err := w.UnmarshalText([]byte(name)); err != nil {
+		panic(err)
 	}
-	return settlement.WindowCalendarYear
+	return w
 }
 
 // TestMergeStatesRefusesOverlaps: a record held by two parts is an

@@ -1561,7 +1561,7 @@ func (r *stateReader) volume(path string, v *VolumeState) {
 	}
 	switch {
 	case v.Window.calendar() && len(v.Points) > 0:
-		fail(".points", nil, "a calendar %s keeps no points", v.Window)
+		fail(".points", nil, "a calendar %s keeps no points", v.Window.noun())
 	case v.Window == WindowRolling12Months && v.Year != 0:
 		fail(".year", nil, "a rolling window has no year")
 	case int(v.Window) < len(windowNames) && !v.Window.validMonth(v.Month):

@@ -145,7 +145,7 @@ func (r *stateReader) lineVolume(path string, ll *LedgerLine, j int, basis int64
 		fail(".month", nil, "month %d is not the first month of a %s", v.Month, v.Window)
 	case v.Window.calendar():
 		if y, m := v.Window.period(ll.Date); v.Year != y || v.Month != m {
-			fail(".year", nil, "%s: the line added to the volume of its date's %s, %s", periodName(v.Year, v.Month), v.Window, periodName(y, m))
+			fail(".year", nil, "%s %s: the line added to the volume of its date's %s, %s", v.Window.noun(), periodName(v.Year, v.Month), v.Window.noun(), periodName(y, m))
 		}
 	}
 	line, cur := ll.Basis.Currency(), v.Amount.Currency()

@@ -57,14 +57,14 @@ var volumeRates = ensemble.ExchangeRates{
 var volumeChains = [][]partner.ID{{"reseller-nl", "distri-eu"}, {"reseller-de", "distri-eu"}}
 
 func volumeSettler(t *rapid.T, net *partner.Network) (*settlement.Settler, settlement.Window, bool) {
-	window := rapid.SampledFrom([]string{"calendar_year", "rolling_12_months"}).Draw(t, "window")
+	window := rapid.SampledFrom([]string{"calendar_year", "rolling_12_months", "calendar_quarter", "calendar_month"}).Draw(t, "window")
 	volume := rapid.SampledFrom([]string{"sales", "net_of_credits"}).Draw(t, "volume")
 	mode := rapid.SampledFrom([]string{"marginal", "cliff"}).Draw(t, "mode")
 	plans, err := settlement.ParsePlans([]byte(strings.NewReplacer("WINDOW", window, "VOLUME", volume, "MODE", mode).Replace(volumePlan)))
 	require.NoError(t, err)
 	s, err := settlement.New(settlement.Config{Plans: plans, Network: net, Rates: volumeRates})
 	require.NoError(t, err)
-	return s, settlement.Window(map[string]int{"calendar_year": 0, "rolling_12_months": 1}[window]), volume == "net_of_credits"
+	return s, volumeWindow(window), volume == "net_of_credits"
 }
 
 // drawVolumeLine draws a sale in euros, dollars or pounds of either
@@ -138,13 +138,19 @@ func TestPropertyVolumesNetOfCredits(t *testing.T) {
 			st = requireStateRoundTrips(t, res.State, nil)
 			// The volume of each reseller at a few instants, as a plain sum.
 			for _, p := range []partner.ID{"reseller-nl", "reseller-de"} {
-				for _, at := range []time.Time{date("2025-12-31"), date("2026-03-20"), date("2026-09-30"), date("2027-03-10")} {
+				for _, at := range []time.Time{date("2025-12-31"), date("2026-03-20"), date("2026-04-01"), date("2026-09-30"), date("2027-03-10")} {
 					want := new(big.Int)
 					for _, l := range sales {
 						if l.Route.Chain[0] != p || (p == "reseller-de" && !l.Date.Before(date("2026-04-01"))) {
 							continue // suspended: no volume
 						}
+						// A quarter is three months from January, April, July
+						// or October; a month is the same year and month.
+						sameQuarter := l.Date.Year() == at.Year() && (l.Date.Month()-1)/3 == (at.Month()-1)/3
+						sameMonth := l.Date.Year() == at.Year() && l.Date.Month() == at.Month()
 						if window == settlement.WindowCalendarYear && l.Date.Year() != at.Year() ||
+							window == settlement.WindowCalendarQuarter && !sameQuarter ||
+							window == settlement.WindowCalendarMonth && !sameMonth ||
 							window == settlement.WindowRolling12Months && !(l.Date.After(at.AddDate(-1, 0, 0)) && l.Date.AddDate(-1, 0, 0).Before(at)) {
 							continue
 						}

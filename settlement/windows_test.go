@@ -194,9 +194,9 @@ func TestStateDecodeRefusesAWindowKeyThatIsNoPeriodStart(t *testing.T) {
 		{"a year with a month", "calendar_year", func(d stateDoc) { volume(d)["month"] = 1 }, "volumes[0].month", "month 1 is not the first month of a calendar_year"},
 		{"a rolling window with a month", "rolling_12_months", func(d stateDoc) { volume(d)["month"] = 4 }, "volumes[0].month", "month 4 is not the first month of a rolling_12_months"},
 		{"a line's volume of another quarter", "calendar_quarter", func(d stateDoc) { lineVolume(d)["month"] = 7 }, "lines[0].volumes[0].year",
-			"2026-07: the line added to the volume of its date's calendar_quarter, 2026-04"},
+			"quarter 2026-07: the line added to the volume of its date's quarter, 2026-04"},
 		{"a line's volume of another month", "calendar_month", func(d stateDoc) { lineVolume(d)["month"] = 4 }, "lines[0].volumes[0].year",
-			"2026-04: the line added to the volume of its date's calendar_month, 2026-05"},
+			"month 2026-04: the line added to the volume of its date's month, 2026-05"},
 		{"a line's quarter from June", "calendar_quarter", func(d stateDoc) { lineVolume(d)["month"] = 6 }, "lines[0].volumes[0].month",
 			"month 6 is not the first month of a calendar_quarter"},
 	}
