@@ -155,10 +155,19 @@ func TestQuarterLateLineAndCreditReadTheirQuarter(t *testing.T) {
 	require.Len(t, l2.Volumes, 1)
 	require.Equal(t, settlement.LineVolume{Partner: "distri-eu", Window: settlement.WindowCalendarQuarter, Year: 2026, Month: 1}, settlement.LineVolume{
 		Partner: l2.Volumes[0].Partner, Window: l2.Volumes[0].Window, Year: l2.Volumes[0].Year, Month: l2.Volumes[0].Month})
-	res, err = s.Settle(ctx, st, []settlement.Line{channelSale("L4", "10000.00", "2026-04-25"), channelSale("L5", "15000.00", "2026-03-20")})
+	// Pruned of January's and February's lines, the state keeps each
+	// quarter whole, which later lines read: the same margins.
+	pruned := requireStateRoundTrips(t, st.Prune(date("2026-03-01")), nil)
+	require.False(t, pruned.Has("L1"))
+	requireMoney(t, pruned.Volume("distri-eu", ensemble.MustCurrency("CAD"), settlement.WindowCalendarQuarter, date("2026-03-31")), cad("30000.00"), "Q1 pruned")
+	later := []settlement.Line{channelSale("L4", "10000.00", "2026-04-25"), channelSale("L5", "15000.00", "2026-03-20")}
+	fromPruned, err := s.Settle(ctx, pruned, later)
+	require.NoError(t, err)
+	res, err = s.Settle(ctx, st, later)
 	require.NoError(t, err)
 	requireMoney(t, marginOf(t, res.Entries, "L4"), cad("1000.00"))
 	requireMoney(t, marginOf(t, res.Entries, "L5"), cad("1200.00"))
+	requireEntries(t, fromPruned.Entries, res.Entries)
 
 	// The quarters are one figure each in the state's JSON, keyed by the
 	// first month of the quarter.
