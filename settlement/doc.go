@@ -113,7 +113,9 @@
 //	lost, _ := s.WriteOff(paid.State, settlement.Collection{ID: "WO-1", Date: later, Amount: eur69, Lines: []settlement.LineID{"L1"}})
 //	// the other 57.98 clawed back: 14.49, 8.70, 34.79; nothing awaits any more
 //
-// Cumulative-volume rates read a partner's volume in the currency of the
+// Cumulative-volume rates read a partner's volume over a window (a UTC
+// calendar year, quarter or month, one figure per partner and period, or
+// the rolling twelve months: see Window) in the currency of the
 // plan's tiers: a line in another converts at the host's rate in force at
 // its date (Config.Rates), which its share text and the State record, and
 // a line that finds none is refused (ErrCurrency), never read as a volume

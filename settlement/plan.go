@@ -213,7 +213,11 @@ const (
 	Marginal RateMode = iota
 	// Cliff (Apple style) applies the rate of the tier the cumulative
 	// volume reaches with the line to the whole line, and to every later
-	// line of the window.
+	// line of the window. It is not retroactive: the window's lines
+	// settled before the crossing keep the rate they were paid at (a
+	// contract paying the higher rate on all of a quarter's sales is paid
+	// by the host at the quarter's end with Adjust, which later credits
+	// of the lines do not reverse: see README, "Cumulative-volume rates").
 	Cliff
 )
 
