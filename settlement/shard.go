@@ -331,8 +331,8 @@ func (doc stateJSON) in() stateIn {
 // points of a rolling window no line dated from the cut on reads (dated
 // twelve months or more before it) and no kept line's credit takes back
 // from; its points of pruned lines no longer name them (a credit could no
-// longer take back from them). A calendar year is one figure per partner
-// and is kept whole.
+// longer take back from them). A calendar year, quarter or month is one
+// figure per partner and period and is kept whole.
 //
 // A credit of a pruned line is then refused with ErrUnknownLine, never
 // settled as zero. The state remembers where it was cut (PrunedBefore, the

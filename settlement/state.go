@@ -825,8 +825,9 @@ func (s State) exportJSON() (stateJSON, error) {
 //     disputes took back);
 //   - a line's volumes (the cumulative volumes it added to in another
 //     currency, or net of credits) name a valid partner id and a window,
-//     the calendar year of the line's date (none for a rolling window),
-//     each volume once; each amount is whole minor units and not negative:
+//     the calendar period of the line's date (a year; a quarter's or
+//     month's year and first month; none for a rolling window), each
+//     volume once; each amount is whole minor units and not negative:
 //     with a rate (one ensemble.ExchangeRate.Check accepts, from the
 //     line's currency to the amount's, another), the line's basis
 //     converted at it, to the cent; without one, net of credits, the
@@ -876,12 +877,14 @@ func (s State) exportJSON() (stateJSON, error) {
 //     it settle twice) or added to it is refused, naming the line;
 //   - a volume has a partner and a currency its amounts are in, whole
 //     minor units and not negative, is held once, and for rolling windows
-//     adds up its dated points (calendar years have none);
+//     adds up its dated points (calendar periods have none); a
+//     calendar_quarter's month is 1, 4, 7 or 10, a calendar_month's 1 to
+//     12, and other windows have none (else ErrCorruptState at .month);
 //   - a volume a line adds to net of credits is held: in a rolling window
 //     with one point of the line, dated at it, holding what the line added
 //     less the share its credits took back (what it has credited times
 //     what it added over its basis, half away from zero); a calendar
-//     year holds at least what such lines still add to it; and a point
+//     period holds at least what such lines still add to it; and a point
 //     names a line (valid, once) only when the line adds to that volume
 //     net of credits.
 //

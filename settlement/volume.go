@@ -41,7 +41,7 @@ func (s *State) addLineVolume(line LineID, v lineVolume) {
 // LineVolume is the JSON form of a cumulative volume a settled line added
 // to, which the State keeps on the line's ledger when the line's basis was
 // converted into the volume's currency, or when its credits take back from
-// the volume: which volume (the partner, window and calendar year, in
+// the volume: which volume (the partner, window and calendar period, in
 // Amount's currency), what the line added to it, the rate, and whether
 // credits take back from it.
 type LineVolume struct {
@@ -119,8 +119,8 @@ func (v *lineVolume) export() LineVolume {
 
 // lineVolume reads volume j of ledger line ll, whose basis is basis minor
 // units (basisOK false: unreadable), checking it as the settler writes it:
-// a partner, a window and the calendar year of the line's date (none for
-// a rolling window), held once; an amount in whole minor units and not
+// a partner, a window and the calendar period of the line's date (none
+// for a rolling window), held once; an amount in whole minor units and not
 // negative; with a rate, the amount in a currency other than the line's, a
 // rate from the line's currency to the amount's that the host's table
 // could hold (ExchangeRate.Check), and the amount the line's basis
@@ -201,7 +201,7 @@ func (r *stateReader) lineVolume(path string, ll *LedgerLine, j int, basis int64
 // netVolumes checks the volumes lines add to net of credits against the
 // volumes the state holds: each is held; a rolling window holds the line's
 // point, dated at the line, with what the line added less what its credits
-// took back (creditedShare of what it has credited); a calendar year holds
+// took back (creditedShare of what it has credited); a calendar period holds
 // at least what such lines still add to it; and a point naming a line is
 // of a line that adds to that volume net of credits. So no credit can take
 // a volume below zero, nor from a point that is not its line's.
