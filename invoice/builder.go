@@ -5,6 +5,7 @@ import (
 	"slices"
 	"strings"
 	"time"
+	"unicode"
 
 	"github.com/ensemble-commerce/ensemble"
 	"github.com/ensemble-commerce/ensemble/catalog"
@@ -131,6 +132,11 @@ func NewBuilder(cat *catalog.Catalog, opts Options) (*Builder, error) {
 			ps.Add(at, bad(ErrDuplicate, "region %q tax code %q", r.Region, r.TaxCode))
 		}
 		b.taxes[key] = r
+	}
+	if seller := opts.Taxes.Seller; seller != "" {
+		if country, _, _ := strings.Cut(seller, "-"); country == "" || strings.ContainsFunc(seller, unicode.IsSpace) {
+			ps.Add("taxes.seller", bad(ErrInvalid, "%q: give the country or region the seller is established in, such as \"PL\" or \"CA-ON\"", seller))
+		}
 	}
 	opts.Taxes.Rules = rules
 	b.opts = opts

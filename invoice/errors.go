@@ -54,6 +54,14 @@ var (
 	// cycles or a length on a discount that is not Repeating. It matches
 	// ErrInvalid too.
 	ErrDiscountDuration = fmt.Errorf("%w: discount duration", ErrInvalid)
+	// ErrReverseChargeDomestic reports a reverse-charge customer whose
+	// region is in the country where the seller is established
+	// (TaxTable.Seller): reverse charge applies to cross-border supplies
+	// only (EU VAT Directive art. 196), so billing it no tax would
+	// under-bill the seller's VAT. Reported at the subscription's
+	// customer, naming the customer and the country; it matches
+	// ErrInvalid too. Never reported when the table declares no Seller.
+	ErrReverseChargeDomestic = fmt.Errorf("%w: reverse charge for a customer in the seller's country", ErrInvalid)
 	// ErrNoTaxRule reports a line the non-empty tax table has no rule for.
 	ErrNoTaxRule = errors.New("invoice: no tax rule")
 	// ErrNotIssued reports a credit note against a draft invoice.

@@ -96,7 +96,11 @@ type Customer struct {
 	// TaxExempt charges the customer no tax.
 	TaxExempt bool `json:"tax_exempt,omitempty"`
 	// ReverseCharge charges no tax and marks the invoice as reverse charge
-	// (the customer self-assesses, as EU B2B customers do).
+	// (the customer self-assesses, as EU B2B customers of a supplier
+	// established in another member state do). Reverse charge is for
+	// cross-border supplies only: declare TaxTable.Seller to have a
+	// customer in the seller's own country refused
+	// (ErrReverseChargeDomestic); without it this is not checked.
 	ReverseCharge bool `json:"reverse_charge,omitempty"`
 }
 
@@ -562,7 +566,25 @@ type TaxRule struct {
 // then the catch-all.
 // An empty table charges no tax; a non-empty one with no rule for a line is
 // an error (ErrNoTaxRule).
+//
+// Reverse charge (Customer.ReverseCharge) applies only to cross-border
+// supplies: under EU VAT Directive art. 196 the customer accounts for the
+// VAT when the supplier is not established in the customer's member state.
+// The library checks that only when told where the seller is established
+// (Seller): a reverse-charge customer whose region is in the seller's
+// country is then refused (ErrReverseChargeDomestic) instead of being
+// billed no tax. Without Seller a reverse-charge customer is never
+// checked, wherever it is: a domestic business customer marked for reverse
+// charge by mistake is silently billed no tax.
 type TaxTable struct {
+	// Seller is where the seller is established, in the region codes of
+	// the rules: a country ("PL") or a region of it ("CA-ON"), whose
+	// country is the part before the dash. Optional; when set, Build and
+	// Validate refuse a reverse-charge customer whose region (or the
+	// region's country) is in the seller's country, compared without
+	// regard to case (ErrReverseChargeDomestic, at the subscription's
+	// customer). A customer with no region is not checked.
+	Seller string `json:"seller,omitempty"`
 	// Rules are the table's rows; at most one per region and tax code
 	// (a rule stacks several taxes with Components).
 	Rules []TaxRule `json:"rules"`

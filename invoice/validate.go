@@ -66,6 +66,7 @@ func (b *Builder) validate(ps *ensemble.Problems, run Run, subs []Subscription) 
 		if s.Customer.ID == "" {
 			ps.Add(at()+".customer.id", ErrRequired)
 		}
+		b.checkReverseCharge(ps, at, &s.Customer)
 		if s.Currency.IsZero() {
 			ps.Add(at()+".currency", ErrRequired)
 		}
@@ -529,4 +530,22 @@ func validateTerm(ps *ensemble.Problems, at func() string, s *Subscription, item
 			termErr(f+".rule", ErrInvalid, "%s", et.Rule)
 		}
 	}
+}
+
+// checkReverseCharge refuses a reverse-charge customer whose region is in
+// the country the seller is established in (TaxTable.Seller), when the
+// table declares it: reverse charge is for cross-border supplies only.
+func (b *Builder) checkReverseCharge(ps *ensemble.Problems, at func() string, c *Customer) {
+	seller := b.opts.Taxes.Seller
+	if seller == "" || !c.ReverseCharge || c.Region == "" {
+		return
+	}
+	sellerCountry, _, _ := strings.Cut(seller, "-")
+	country, _, _ := strings.Cut(c.Region, "-")
+	if !strings.EqualFold(country, sellerCountry) {
+		return
+	}
+	ps.Add(at()+".customer", because(ErrReverseChargeDomestic,
+		"customer %q (region %q) is in %q, the country the seller is established in (taxes.seller %q): reverse charge applies to cross-border supplies only; charge the customer's tax (clear reverse_charge) or correct its region",
+		c.ID, c.Region, strings.ToUpper(country), seller))
 }
