@@ -2,11 +2,13 @@ package invoice_test
 
 import (
 	"errors"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/shopspring/decimal"
 	"github.com/stretchr/testify/require"
+	"pgregory.net/rapid"
 
 	"github.com/ensemble-commerce/ensemble"
 	"github.com/ensemble-commerce/ensemble/catalog"
@@ -36,24 +38,30 @@ offers:
         price: {model: per_unit, amount: "100.00"}
 `
 
+var rcJan = time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+
+var rcRules = []invoice.TaxRule{
+	{ID: "vat-pl", Region: "PL", Rate: ensemble.MustRatio("23%")},
+	{ID: "vat-de", Region: "DE", Rate: ensemble.MustRatio("19%")},
+	{ID: "vat-fr", Region: "FR", Rate: ensemble.MustRatio("20%")},
+}
+
+func rcSub(id, region string, rc bool) invoice.Subscription {
+	return invoice.Subscription{ID: invoice.SubscriptionID(id),
+		Customer: invoice.Customer{ID: invoice.CustomerID(id), Region: region, ReverseCharge: rc},
+		Currency: ensemble.MustCurrency("PLN"), Anchor: rcJan,
+		Items: []invoice.Item{{ID: "sites", Segments: []invoice.Segment{
+			{Start: rcJan, Pin: catalog.Pin{Offer: "link", Version: 1}, Quantity: decimal.NewFromInt(10)}}}}}
+}
+
 func TestReverseChargeRefusedForCustomerInSellersCountry(t *testing.T) {
 	cat, err := catalog.LoadYAML([]byte(telcoRCCatalog))
 	require.NoError(t, err)
-	jan := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
-	table := invoice.TaxTable{Seller: "PL", Rules: []invoice.TaxRule{
-		{ID: "vat-pl", Region: "PL", Rate: ensemble.MustRatio("23%")},
-		{ID: "vat-de", Region: "DE", Rate: ensemble.MustRatio("19%")},
-	}}
+	table := invoice.TaxTable{Seller: "PL", Rules: rcRules}
 	b, err := invoice.NewBuilder(cat, invoice.Options{Taxes: table})
 	require.NoError(t, err)
-	sub := func(id, region string, rc bool) invoice.Subscription {
-		return invoice.Subscription{ID: invoice.SubscriptionID(id),
-			Customer: invoice.Customer{ID: invoice.CustomerID(id), Region: region, ReverseCharge: rc},
-			Currency: ensemble.MustCurrency("PLN"), Anchor: jan,
-			Items: []invoice.Item{{ID: "sites", Segments: []invoice.Segment{
-				{Start: jan, Pin: catalog.Pin{Offer: "link", Version: 1}, Quantity: decimal.NewFromInt(10)}}}}}
-	}
-	run := invoice.Run{At: jan}
+	sub := rcSub
+	run := invoice.Run{At: rcJan}
 
 	t.Run("PL customer with reverse charge is refused", func(t *testing.T) {
 		for _, region := range []string{"PL", "PL-14", "pl"} {
@@ -103,6 +111,71 @@ func TestReverseChargeRefusedForCustomerInSellersCountry(t *testing.T) {
 		for _, seller := range []string{"-ON", " PL", "P L"} {
 			_, err := invoice.NewBuilder(cat, invoice.Options{Taxes: invoice.TaxTable{Seller: seller, Rules: table.Rules}})
 			require.ErrorIs(t, err, invoice.ErrInvalid, seller)
+		}
+	})
+}
+
+// Declaring the seller changes nothing but refusing reverse-charge
+// customers in its country: every other run bills exactly what the same
+// table without a seller bills, and no invoice reverse charges a customer
+// in the seller's country.
+func TestPropertyReverseChargeSellerOnlyRefusesDomestic(t *testing.T) {
+	cat, err := catalog.LoadYAML([]byte(telcoRCCatalog))
+	require.NoError(t, err)
+	plain, err := invoice.NewBuilder(cat, invoice.Options{Taxes: invoice.TaxTable{Rules: rcRules}})
+	require.NoError(t, err)
+	regions := []string{"PL", "PL-14", "pl", "DE", "DE-BY", "de", "FR", ""}
+	builders := map[string]*invoice.Builder{}
+	for _, seller := range []string{"PL", "PL-MZ", "DE", "fr"} {
+		b, err := invoice.NewBuilder(cat, invoice.Options{Taxes: invoice.TaxTable{Seller: seller, Rules: rcRules}})
+		require.NoError(t, err)
+		builders[seller] = b
+	}
+	rapid.Check(t, func(t *rapid.T) {
+		seller := rapid.SampledFrom([]string{"PL", "PL-MZ", "DE", "fr"}).Draw(t, "seller")
+		n := rapid.IntRange(1, 4).Draw(t, "subs")
+		var subs []invoice.Subscription
+		domestic := false
+		for i := range n {
+			region := rapid.SampledFrom(regions).Draw(t, "region")
+			rc := rapid.Bool().Draw(t, "reverse_charge")
+			if region == "" {
+				region = "FR" // the table has no catch-all rule
+				if rapid.Bool().Draw(t, "no region") {
+					region = ""
+				}
+			}
+			subs = append(subs, rcSub(string(rune('a'+i)), region, rc))
+			sc, _, _ := strings.Cut(seller, "-")
+			cc, _, _ := strings.Cut(region, "-")
+			domestic = domestic || rc && region != "" && strings.EqualFold(sc, cc)
+		}
+		run := invoice.Run{At: rcJan}
+		got, err := builders[seller].Build(run, subs)
+		want, werr := plain.Build(run, subs)
+		if domestic {
+			if !errors.Is(err, invoice.ErrReverseChargeDomestic) || got != nil {
+				t.Fatalf("domestic reverse charge under seller %q: got %d invoices, err %v", seller, len(got), err)
+			}
+			return
+		}
+		if errors.Is(err, invoice.ErrReverseChargeDomestic) {
+			t.Fatalf("refused a cross-border customer under seller %q: %v", seller, err)
+		}
+		if (err == nil) != (werr == nil) {
+			t.Fatalf("seller changed the outcome: %v vs %v", err, werr)
+		}
+		if err != nil {
+			return // a region with no rule: the same error either way
+		}
+		if len(got) != len(want) {
+			t.Fatalf("%d invoices, want %d", len(got), len(want))
+		}
+		for i := range got {
+			g, w := got[i], want[i]
+			if !g.Total.Equal(w.Total) || !g.Tax.Equal(w.Tax) || g.ReverseCharge != w.ReverseCharge || g.Customer != w.Customer {
+				t.Fatalf("invoice %d differs with a seller: total %s tax %s rc %v, want %s %s %v", i, g.Total, g.Tax, g.ReverseCharge, w.Total, w.Tax, w.ReverseCharge)
+			}
 		}
 	})
 }
