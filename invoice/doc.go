@@ -252,8 +252,12 @@
 // # Taxes and credit notes
 //
 // A host-given TaxTable picks a rule per line by customer region and tax
-// code; exempt and reverse-charge customers pay none. The invoice states its
-// subtotal, tax per rule and total, reconciling to the minor unit (Check).
+// code; exempt and reverse-charge customers pay none. Reverse charge is for
+// cross-border supplies only: a table declaring where the seller is
+// established (TaxTable.Seller) refuses a reverse-charge customer in the
+// seller's country (ErrReverseChargeDomestic); without it, that is not
+// checked. The invoice states its subtotal, tax per rule and total,
+// reconciling to the minor unit (Check).
 // Credit notes (NewCreditNote) credit lines in full or in part; each line's
 // credit never exceeds what remains, and its tax is the remaining tax in
 // proportion, the last credit taking exactly the rest, so crediting every

@@ -19,7 +19,9 @@ import (
 // or in another currency; negative quantities; add-ons that do not attach;
 // discounts with neither or both of percent and amount, or out of range,
 // or whose duration cannot be billed (ErrDiscountDuration);
-// unknown time zones; usage for unknown lines. Build calls it first.
+// unknown time zones; usage for unknown lines; a reverse-charge customer
+// in the country the tax table's Seller is established in
+// (ErrReverseChargeDomestic). Build calls it first.
 func (b *Builder) Validate(run Run, subs []Subscription) error {
 	var ps ensemble.Problems
 	b.validate(&ps, run, subs)

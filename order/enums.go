@@ -70,8 +70,10 @@ const (
 	Taxable TaxStatus = iota
 	// TaxExempt: the customer is exempt (a certificate, a charity ...).
 	TaxExempt
-	// ReverseCharge: the customer accounts for the tax (EU B2B); a tax id
-	// is required.
+	// ReverseCharge: the customer accounts for the tax (EU B2B across
+	// borders); a tax id is required. The order does not know where the
+	// seller is established: invoice.TaxTable.Seller makes billing refuse
+	// a reverse-charge customer in the seller's own country.
 	ReverseCharge
 )
 
