@@ -1517,83 +1517,204 @@ func (g *gen) subscriptionTerm() {
 		if !endUndone(p.stop, p.stopRecorded, p.earliest, p.unknown) {
 			continue
 		}
-		if l, owed := g.subscriptionFee(act, p.stop); owed {
-			g.feeAndReversal(l, p.restart)
+		if ls, owed := g.subscriptionFee(act, p.stop); owed {
+			for _, l := range ls {
+				g.feeAndReversal(l, p.restart)
+			}
 		}
 	}
 	if open || end.IsZero() || (!g.all && !g.wanted(end)) {
 		return
 	}
-	if l, owed := g.subscriptionFee(act, end); owed {
-		*g.next() = l
+	if ls, owed := g.subscriptionFee(act, end); owed {
+		for _, l := range ls {
+			*g.next() = l
+		}
 	}
 }
 
-// subscriptionFee is the line of the subscription's early-termination fee
+// subscriptionFee is the lines of the subscription's early-termination fee
 // for an end at instant end, the subscription having started at act; false
 // when none is owed (the end is not strictly inside a term, or the fee
 // comes to nothing).
-func (g *gen) subscriptionFee(act, end time.Time) (Line, bool) {
+//
+// The fee is allocated over the parts of the remaining value (feeParts:
+// each item in service at the end, its offer's recurring charges and each
+// add-on's apart) in proportion to each part's remaining value, by largest
+// remainder keyed by the part's key, so the lines sum to the fee exactly:
+// one line per part with a positive share, attributed to its item and
+// offer (Line.Item, Line.Pin), so settlement splits each by the plan of
+// the service it was worked out from. A fee with one such part is one line
+// with the fee's own ID ("sub/early_termination/term start/end") and no
+// item, as before parts were split; with several, each line's ID adds the
+// part's key ("/item", or "/item/add_on/offer" for an add-on). A fixed or
+// declining fee is allocated the same way; when no part has a remaining
+// value, it is one line attributed to the first item (by ID) in service
+// at the end that bills a recurring charge, else to the first item.
+func (g *gen) subscriptionFee(act, end time.Time) ([]Line, bool) {
 	et := g.s.Term.EarlyTermination
 	term, ok := g.s.Term.At(act, end, g.loc)
 	if !ok || !end.After(term.Start) {
-		return Line{}, false
+		return nil, false
 	}
+	var parts []feePart
+	partsOK := false
 	f, ok := g.fee(et, term, end, g.subPath()+".term", func() (ensemble.Money, bool) {
+		parts, partsOK = g.feeParts(term, end)
+		if !partsOK {
+			return ensemble.Money{}, false
+		}
 		total := ensemble.MoneyFromMinor(0, g.cur)
-		for j := range g.s.Items {
-			it := &g.s.Items[j]
-			k := slices.IndexFunc(g.segments(it), func(sg Segment) bool { return sg.End.Equal(end) })
-			if k < 0 {
-				continue // not in service at the end: nothing left to bill
-			}
-			g.anchor = g.s.Anchor
-			if !it.Anchor.IsZero() {
-				g.anchor = it.Anchor
-			}
-			g.popts.Anchor = g.anchor
-			v, ok := g.remainingValue(it, g.segments(it)[k], end, term.End, j)
-			if !ok {
-				return ensemble.Money{}, false
-			}
-			total = g.add(total, v)
+		for _, p := range parts {
+			total = g.add(total, p.value)
 		}
 		return total, true
 	})
 	if !ok {
-		return Line{}, false
+		return nil, false
 	}
-	// The fee is the term's, which recurring charges bill: it is attributed
-	// to the first item in service at the end that has one, so a one-time
-	// service sold on the same order (a deployment whose item id sorts
-	// first) never takes it, and settlement splits it as the service it
-	// was worked out from. Without such an item, the first item by ID.
-	pin, attr, found := g.firstPinWhere(end.Add(-1), end, g.recurringSegment)
-	if !found {
-		pin, attr, found = g.firstPin(end.Add(-1), end)
+	if et.Rule != TerminationRemaining {
+		if parts, partsOK = g.feeParts(term, end); !partsOK {
+			return nil, false
+		}
 	}
-	if !found {
-		pin, attr, _ = g.firstPin(act, end)
+	parts = slices.DeleteFunc(parts, func(p feePart) bool { return !p.value.IsPositive() })
+	id := string(g.s.ID) + "/early_termination/" + fmtTime(term.Start) + "/" + fmtTime(end)
+	line := func(pin catalog.Pin) Line {
+		return Line{
+			ID:              LineID(id),
+			Kind:            KindEarlyTermination,
+			Subscription:    g.s.ID,
+			Customer:        g.s.Customer.ID,
+			Date:            end,
+			Description:     f.desc,
+			Pin:             pin,
+			Cycle:           term,
+			Period:          ensemble.Period{Start: end, End: term.End},
+			Quantity:        decimal.NewFromInt(1),
+			Full:            f.full,
+			Proration:       f.proration,
+			Currency:        g.cur,
+			Amount:          f.amount,
+			Discount:        ensemble.MoneyFromMinor(0, g.cur),
+			Refs:            []ensemble.Ref{pin.Ref(), {Kind: RefTerm, ID: string(g.s.ID)}},
+			CostsNotApplied: g.noFeeShare(pin),
+		}
 	}
-	return Line{
-		ID:              LineID(string(g.s.ID) + "/early_termination/" + fmtTime(term.Start) + "/" + fmtTime(end)),
-		Kind:            KindEarlyTermination,
-		Subscription:    g.s.ID,
-		Customer:        g.s.Customer.ID,
-		Date:            end,
-		Description:     f.desc,
-		Pin:             pin,
-		Cycle:           term,
-		Period:          ensemble.Period{Start: end, End: term.End},
-		Quantity:        decimal.NewFromInt(1),
-		Full:            f.full,
-		Proration:       f.proration,
-		Currency:        g.cur,
-		Amount:          f.amount,
-		Discount:        ensemble.MoneyFromMinor(0, g.cur),
-		Refs:            append([]ensemble.Ref{pin.Ref(), {Kind: RefTerm, ID: string(g.s.ID)}}, attr...),
-		CostsNotApplied: g.noFeeShare(pin),
-	}, true
+	if len(parts) == 1 {
+		p := parts[0]
+		l := line(p.pin)
+		l.Refs = append(l.Refs, attribution(p.item, &p.sg)...)
+		return []Line{l}, true
+	}
+	if len(parts) == 0 {
+		// No part has a remaining value (a fixed or declining fee): the
+		// first item in service at the end that bills a recurring charge,
+		// else the first item, takes it whole.
+		pin, attr, found := g.firstPinWhere(end.Add(-1), end, g.recurringSegment)
+		if !found {
+			pin, attr, found = g.firstPin(end.Add(-1), end)
+		}
+		if !found {
+			pin, attr, _ = g.firstPin(act, end)
+		}
+		l := line(pin)
+		l.Refs = append(l.Refs, attr...)
+		return []Line{l}, true
+	}
+	shares := make([]ensemble.Share, len(parts))
+	for i, p := range parts {
+		shares[i] = ensemble.Share{Key: p.key, Weight: ensemble.RatioFromDecimal(p.value.Amount())}
+	}
+	amounts, err := ensemble.Allocate(f.amount, shares, ensemble.AllocateOptions{})
+	if err != nil {
+		g.ps.Add(g.subPath()+".term", err)
+		return nil, false
+	}
+	fulls := make([]ensemble.Money, len(parts))
+	for i, p := range parts {
+		fulls[i] = p.value
+	}
+	if et.Rule != TerminationRemaining {
+		if fulls, err = ensemble.Allocate(f.full.Round(g.mode), shares, ensemble.AllocateOptions{}); err != nil {
+			g.ps.Add(g.subPath()+".term", err)
+			return nil, false
+		}
+	}
+	out := make([]Line, 0, len(parts))
+	for i, p := range parts {
+		if amounts[i].IsZero() {
+			continue
+		}
+		l := line(p.pin)
+		l.ID = LineID(id + "/" + p.key)
+		l.Item = p.item.ID
+		l.Description = f.desc + ", the share of item " + string(p.item.ID)
+		if p.addOn {
+			l.Description += "'s add-on " + string(p.pin.Offer)
+		}
+		l.Full = fulls[i]
+		l.Amount = amounts[i]
+		if f.proration != nil {
+			pr := *f.proration
+			pr.AtTo = amounts[i]
+			l.Proration = &pr
+		}
+		l.Refs = append(l.Refs, ensemble.Ref{Kind: RefItem, ID: string(g.s.ID) + "/" + string(p.item.ID)})
+		out = append(out, l)
+	}
+	return out, true
+}
+
+// feePart is a part of a subscription's remaining contract value: what
+// the recurring charges of one offer of an item in service at the end
+// (its own, or one add-on's) would still have billed to the term's end.
+// Its key is unique in the subscription: the item's ID, or "item/add_on/
+// offer" for an add-on.
+type feePart struct {
+	key   string
+	item  *Item
+	sg    Segment
+	pin   catalog.Pin
+	addOn bool
+	value ensemble.Money
+}
+
+// feeParts returns the parts of the subscription's remaining value at an
+// end at instant end inside term: the items in service at the end, in
+// order of ID, each on its own cycles; false when one cannot be valued
+// (a problem is reported).
+func (g *gen) feeParts(term ensemble.Period, end time.Time) ([]feePart, bool) {
+	var parts []feePart
+	for j := range g.s.Items {
+		it := &g.s.Items[j]
+		segs := g.segments(it)
+		k := slices.IndexFunc(segs, func(sg Segment) bool { return sg.End.Equal(end) })
+		if k < 0 {
+			continue // not in service at the end: nothing left to bill
+		}
+		g.anchor = g.s.Anchor
+		if !it.Anchor.IsZero() {
+			g.anchor = it.Anchor
+		}
+		g.popts.Anchor = g.anchor
+		sg := segs[k]
+		vs, ok := g.remainingParts(it, sg, end, term.End, j)
+		if !ok {
+			return nil, false
+		}
+		for i, v := range vs {
+			p := feePart{key: string(it.ID), item: it, sg: sg, pin: sg.Pin, value: v}
+			if i > 0 {
+				a := sg.AddOns[i-1]
+				p.pin, p.addOn = a.Pin, true
+				p.key += "/add_on/" + string(a.Pin.Offer)
+			}
+			parts = append(parts, p)
+		}
+	}
+	slices.SortStableFunc(parts, func(a, b feePart) int { return strings.Compare(string(a.item.ID), string(b.item.ID)) })
+	return parts, true
 }
 
 // termFee is an early-termination fee as billed: its base (Full), the
@@ -1651,6 +1772,20 @@ func (g *gen) fee(et *EarlyTermination, term ensemble.Period, end time.Time, pat
 // for each of their cycles in that span, the line amount less its
 // discounts, rounded as those lines would have been.
 func (g *gen) remainingValue(it *Item, last Segment, end, termEnd time.Time, at int) (ensemble.Money, bool) {
+	vals, ok := g.remainingParts(it, last, end, termEnd, at)
+	if !ok {
+		return ensemble.Money{}, false
+	}
+	total := ensemble.MoneyFromMinor(0, g.cur)
+	for _, v := range vals {
+		total = g.add(total, v)
+	}
+	return total, true
+}
+
+// remainingParts is remainingValue by offer: the value of the last
+// state's offer first, then that of each of its add-ons, in order.
+func (g *gen) remainingParts(it *Item, last Segment, end, termEnd time.Time, at int) ([]ensemble.Money, bool) {
 	total := ensemble.MoneyFromMinor(0, g.cur)
 	state := func(pin catalog.Pin, qty decimal.Decimal) bool {
 		for _, ch := range g.b.offers[pin].charges {
@@ -1698,15 +1833,19 @@ func (g *gen) remainingValue(it *Item, last Segment, end, termEnd time.Time, at 
 		}
 		return true
 	}
+	vals := make([]ensemble.Money, 0, 1+len(last.AddOns))
 	if !state(last.Pin, last.Quantity) {
-		return ensemble.Money{}, false
+		return nil, false
 	}
+	vals = append(vals, total)
 	for _, a := range last.AddOns {
+		total = ensemble.MoneyFromMinor(0, g.cur)
 		if !state(a.Pin, a.Quantity.Mul(last.Quantity)) {
-			return ensemble.Money{}, false
+			return nil, false
 		}
+		vals = append(vals, total)
 	}
-	return total, true
+	return vals, true
 }
 
 // progressive bills usage given in Run.Progressive: while the item's
