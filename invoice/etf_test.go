@@ -3,6 +3,7 @@ package invoice_test
 import (
 	"context"
 	"encoding/json"
+	"strings"
 	"testing"
 	"time"
 
@@ -224,10 +225,13 @@ func TestFromOrderBillsTheOrderTermFee(t *testing.T) {
 		name string
 		fee  *order.EarlyTermination
 		want string
+		// seats, yearly: the fee's shares, in proportion to each line's
+		// remaining value (160.00 and 798.90), by largest remainder.
+		seats, yearly string
 	}{
-		{"fixed", &order.EarlyTermination{Rule: order.TerminationFixed, Amount: dec("300.00")}, "300.00"},
-		{"declining", &order.EarlyTermination{Rule: order.TerminationDeclining, Amount: dec("600.00")}, "399.45"},
-		{"half the remaining value", &order.EarlyTermination{Rule: order.TerminationRemaining, Percent: ensemble.MustRatio("50%")}, "479.45"},
+		{"fixed", &order.EarlyTermination{Rule: order.TerminationFixed, Amount: dec("300.00")}, "300.00", "50.06", "249.94"},
+		{"declining", &order.EarlyTermination{Rule: order.TerminationDeclining, Amount: dec("600.00")}, "399.45", "66.65", "332.80"},
+		{"half the remaining value", &order.EarlyTermination{Rule: order.TerminationRemaining, Percent: ensemble.MustRatio("50%")}, "479.45", "80.00", "399.45"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -240,29 +244,41 @@ func TestFromOrderBillsTheOrderTermFee(t *testing.T) {
 			roundTrip(t, s)
 
 			inv := build1(t, b, invoice.Run{After: inParis(2026, 6, 15), At: inParis(2026, 7, 15)}, s)
+			// The order's fee, one line per line in service at the end (its
+			// share of the remaining value), sorted first
+			// ("ord-5/early_termination/.../item").
 			require.Equal(t, []string{
-				"early_termination  " + tc.want, // the order's, sorted first ("ord-5/early_termination/...")
+				"early_termination  " + tc.seats,
+				"early_termination  " + tc.yearly,
 				"proration_credit year -798.90",
 				"early_termination  250.00", // the yearly line's own
 			}, amounts(inv))
-			fee := inv.Lines[0]
-			require.Empty(t, fee.Item, "the order's fee is no item's")
-			require.True(t, fee.Date.Equal(inParis(2026, 7, 1)))
-			require.True(t, fee.Cycle.Equal(ensemble.Period{Start: inParis(2026, 3, 1).UTC(), End: inParis(2027, 3, 1).UTC()}), "the order's term")
-			require.Equal(t, catalog.Pin{Offer: "basic", Version: 1}, fee.Pin, "the first line in service at the end")
-			require.Contains(t, fee.Refs, ensemble.Ref{Kind: invoice.RefTerm, ID: "ord-5"})
-			require.Contains(t, invoice.Explain(fee), "early termination inside the term [2026-02-28T23:00:00Z, 2027-02-28T23:00:00Z)") // March 1, Paris
+			total, err := inv.Lines[0].Amount.Add(inv.Lines[1].Amount)
+			require.NoError(t, err)
+			require.Equal(t, tc.want, total.AmountString(), "the shares sum to the fee")
+			for k, want := range []struct {
+				item invoice.ItemID
+				pin  catalog.Pin
+			}{{"seats", catalog.Pin{Offer: "basic", Version: 1}}, {"yearly", catalog.Pin{Offer: "commit", Version: 1}}} {
+				fee := inv.Lines[k]
+				require.Equal(t, want.item, fee.Item, "the share of the line's remaining value is its item's")
+				require.Equal(t, want.pin, fee.Pin)
+				require.True(t, strings.HasPrefix(string(fee.ID), "ord-5/early_termination/") && strings.HasSuffix(string(fee.ID), "/"+string(want.item)), "%s", fee.ID)
+				require.True(t, fee.Date.Equal(inParis(2026, 7, 1)))
+				require.True(t, fee.Cycle.Equal(ensemble.Period{Start: inParis(2026, 3, 1).UTC(), End: inParis(2027, 3, 1).UTC()}), "the order's term")
+				require.Contains(t, fee.Refs, ensemble.Ref{Kind: invoice.RefTerm, ID: "ord-5"})
+				require.Contains(t, invoice.Explain(fee), "early termination inside the term [2026-02-28T23:00:00Z, 2027-02-28T23:00:00Z)") // March 1, Paris
+			}
 
 			// One run over the whole history bills it once too.
 			all := build1(t, b, invoice.Run{At: inParis(2026, 7, 15)}, s)
-			n := 0
+			var got []string
 			for _, l := range all.Lines {
-				if l.Kind == invoice.KindEarlyTermination && l.Item == "" {
-					n++
-					require.Equal(t, tc.want, l.Amount.AmountString())
+				if l.Kind == invoice.KindEarlyTermination && strings.HasPrefix(string(l.ID), "ord-5/early_termination/") {
+					got = append(got, l.Amount.AmountString())
 				}
 			}
-			require.Equal(t, 1, n)
+			require.Equal(t, []string{tc.seats, tc.yearly}, got)
 		})
 	}
 
