@@ -55,6 +55,10 @@ func TestOrderTermFeeIsAttributedToAnItemWithARecurringCharge(t *testing.T) {
 			require.Equal(t, "80.00", fee.Amount.AmountString())
 			require.Equal(t, catalog.Pin{Offer: "basic", Version: 1}, fee.Pin, "the fee is the seats' remaining value, not the service's")
 			require.True(t, fee.Date.Equal(stop.In(time.UTC)))
+			// The seats alone have a remaining value: one line, with the
+			// fee's own ID and no item, as before fees were split by item.
+			require.Equal(t, invoice.LineID("s1/early_termination/20260228T230000Z/20260630T220000Z"), fee.ID)
+			require.Empty(t, fee.Item)
 		})
 	}
 }

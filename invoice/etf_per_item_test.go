@@ -1,0 +1,76 @@
+package invoice_test
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/ensemble-commerce/ensemble"
+	"github.com/ensemble-commerce/ensemble/catalog"
+	"github.com/ensemble-commerce/ensemble/invoice"
+)
+
+// A subscription's fixed EUR 100.00 fee over an item whose seats carry an
+// add-on of another offer is allocated over the two offers by their
+// remaining value, one line each, attributed to its offer: 2 Basic seats
+// (EUR 10.00) with 3 TB of Extra storage per seat (EUR 2.00 a TB), March 1
+// to July 1 (UTC) under a 12-month term, leave 8 × 20.00 = 160.00 and
+// 8 × 12.00 = 96.00, so 100 × 160/256 = 62.50 and 37.50. A subscription none of whose items has a
+// remaining value (a one-time deployment alone) bills its fixed fee as one
+// line with the fee's own ID and no item, attributed to the first item.
+func TestOrderTermFixedFeeIsAllocatedByRemainingValue(t *testing.T) {
+	cat, err := catalog.LoadYAML([]byte(catalogYAML + termOffers + `
+  - id: deployment
+    version: 1
+    name: Deployment service
+    currency: EUR
+    effective_from: 2020-01-01T00:00:00Z
+    charges:
+      - {id: deploy, name: Deployment, type: one_time, price: {model: flat, amount: "500.00"}}
+`))
+	require.NoError(t, err)
+	b, err := invoice.NewBuilder(cat, invoice.Options{Basis: ensemble.ProrateDaysEndExclusive})
+	require.NoError(t, err)
+	start, stop := time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC), time.Date(2026, 7, 1, 0, 0, 0, 0, time.UTC)
+	term := invoice.Term{Length: ensemble.Every(12, ensemble.Monthly), EarlyTermination: &invoice.EarlyTermination{
+		Rule: invoice.TerminationFixed, Amount: dec("100.00")}}
+	feeID := "s1/early_termination/20260301T000000Z/20260701T000000Z"
+	fees := func(inv invoice.Invoice) []invoice.Line {
+		var out []invoice.Line
+		for _, l := range inv.Lines {
+			if l.Kind == invoice.KindEarlyTermination {
+				out = append(out, l)
+			}
+		}
+		return out
+	}
+
+	sg := seg(start, stop, pin("basic", 1), "2")
+	sg.AddOns = []invoice.AddOn{{Pin: pin("storage", 1), Quantity: dec("3")}}
+	s := sub("s1", start, item("seats", sg))
+	s.CancelAt, s.Term = stop, term
+	got := fees(build1(t, b, invoice.Run{After: time.Date(2026, 6, 15, 0, 0, 0, 0, time.UTC), At: time.Date(2026, 7, 15, 0, 0, 0, 0, time.UTC)}, s))
+	require.Len(t, got, 2)
+	for k, want := range []struct {
+		id, amount, full string
+		pin              catalog.Pin
+	}{{feeID + "/seats", "62.50", "62.50", pin("basic", 1)}, {feeID + "/seats/add_on/storage", "37.50", "37.50", pin("storage", 1)}} {
+		require.Equal(t, invoice.LineID(want.id), got[k].ID)
+		require.Equal(t, want.amount, got[k].Amount.AmountString())
+		require.Equal(t, want.full, got[k].Full.AmountString())
+		require.Equal(t, want.pin, got[k].Pin)
+		require.Equal(t, invoice.ItemID("seats"), got[k].Item)
+		require.True(t, strings.HasPrefix(got[k].Description, "Early termination fee"))
+	}
+
+	s = sub("s1", start, item("deploy", seg(start, stop, pin("deployment", 1), "1")))
+	s.CancelAt, s.Term = stop, term
+	got = fees(build1(t, b, invoice.Run{After: time.Date(2026, 6, 15, 0, 0, 0, 0, time.UTC), At: time.Date(2026, 7, 15, 0, 0, 0, 0, time.UTC)}, s))
+	require.Len(t, got, 1)
+	require.Equal(t, invoice.LineID(feeID), got[0].ID)
+	require.Equal(t, "100.00", got[0].Amount.AmountString())
+	require.Equal(t, pin("deployment", 1), got[0].Pin)
+	require.Empty(t, got[0].Item)
+}
