@@ -74,3 +74,52 @@ func TestOrderTermFixedFeeIsAllocatedByRemainingValue(t *testing.T) {
 	require.Equal(t, pin("deployment", 1), got[0].Pin)
 	require.Empty(t, got[0].Item)
 }
+
+// A subscription's fee split over its items is reversed line by line by a
+// restart recorded after the stop: both items (Basic and Pro seats, EUR
+// 10.00 and 30.00 a month) stop on February 6, which the run of February 10
+// bills as the end (the fixed EUR 300.00 fee, 75.00 and 225.00 by their
+// remaining value), and restart on the 20th, recorded on the 25th: the run
+// of March 1 reverses each line (-75.00 crediting the first, -225.00 the
+// second), and the runs bill what one run over the history bills.
+func TestOrderTermFeePerItemReversedByALateRestart(t *testing.T) {
+	b := builder(t, invoice.Options{})
+	stopped := func(p catalog.Pin) invoice.Segment {
+		return recordedAt(seg(date(2026, 2, 1), date(2026, 2, 6), p, "1"), date(2026, 2, 1), date(2026, 2, 6))
+	}
+	restarted := func(p catalog.Pin) invoice.Segment {
+		return recordedAt(seg(date(2026, 2, 20), time.Time{}, p, "1"), date(2026, 2, 25), time.Time{})
+	}
+	term := invoice.Term{Length: ensemble.Every(12, ensemble.Monthly), EarlyTermination: &invoice.EarlyTermination{Amount: dec("300")}}
+	before := sub("s1", date(2026, 2, 1), item("a", stopped(pin("basic", 1))), item("b", stopped(pin("pro", 1))))
+	before.Term = term
+	after := sub("s1", date(2026, 2, 1), item("a", stopped(pin("basic", 1)), restarted(pin("basic", 1))),
+		item("b", stopped(pin("pro", 1)), restarted(pin("pro", 1))))
+	after.Term = term
+
+	var issued []invoice.Line
+	var fees []string
+	var last time.Time
+	for k, at := range []time.Time{date(2026, 2, 10), date(2026, 3, 1)} {
+		s := []invoice.Subscription{before, after}[k]
+		invs, err := b.Build(invoice.Run{After: last, At: at, Billed: issued}, []invoice.Subscription{s})
+		require.NoError(t, err)
+		for _, inv := range invs {
+			require.NoError(t, inv.Check())
+			for _, l := range inv.Lines {
+				if l.Kind == invoice.KindEarlyTermination {
+					fees = append(fees, string(l.Item)+" "+l.Amount.AmountString()+" "+strings.TrimPrefix(string(l.Credits), "s1/early_termination/"))
+				}
+			}
+			issued = append(issued, inv.Lines...)
+		}
+		last = at
+	}
+	feeAt := "20260201T000000Z/20260206T000000Z/"
+	require.Equal(t, []string{
+		"a 75.00 ", "b 225.00 ",
+		"a -75.00 " + feeAt + "a", "b -225.00 " + feeAt + "b",
+	}, fees)
+	one := build1(t, b, invoice.Run{At: last}, after)
+	require.True(t, one.Subtotal.Equal(sumNet(t, issued)), "one run bills %s, the runs %s", one.Subtotal, sumNet(t, issued))
+}
