@@ -51,7 +51,9 @@
 // after it turns into a pause has its fee reversed at the restart (see
 // EarlyTermination). A subscription can have a term of
 // its own (Subscription.Term, an order's Term), whose fee is owed once when
-// the subscription as a whole ends inside it.
+// the subscription as a whole ends inside it, billed as one line per item
+// (and add-on) in service at the end, its share of the fee by its
+// remaining value, each attributed to its offer and settled by its plan.
 //
 // # Rounding
 //

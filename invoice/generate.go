@@ -1660,7 +1660,10 @@ func (g *gen) subscriptionFee(act, end time.Time) ([]Line, bool) {
 			pr.AtTo = amounts[i]
 			l.Proration = &pr
 		}
-		l.Refs = append(l.Refs, ensemble.Ref{Kind: RefItem, ID: string(g.s.ID) + "/" + string(p.item.ID)})
+		// The item's own references are added with every item line's
+		// (itemRefs); the segment ending at the end is not in force after
+		// it, so its references are added here.
+		l.Refs = append(append(l.Refs, ensemble.Ref{Kind: RefItem, ID: string(g.s.ID) + "/" + string(p.item.ID)}), p.sg.Refs...)
 		out = append(out, l)
 	}
 	return out, true

@@ -44,7 +44,9 @@ type InvoiceID string
 // line it credits. Lines of the subscription as a whole, which have no
 // item, are "sub/prepaid/commitment/prepayment" and
 // "sub/prepaid/commitment/prepaid_breakage" (a prepaid commitment),
-// "sub/early_termination/term start/end" (the subscription's term) and
+// "sub/early_termination/term start/end" (the subscription's term; its
+// share of one item, "sub/early_termination/term start/end/item" or
+// ".../item/add_on/offer", when the fee is split over several) and
 // "sub/commitment/cycle start" (a minimum commitment's true-up): shorter
 // than an item's, so they never meet one, and no segment of an ID is ever
 // empty.
@@ -160,16 +162,23 @@ type Subscription struct {
 	// earliest start of its items' first segments, stepped in TimeZone like
 	// an item's Term. The subscription ends at CancelAt, or, without it,
 	// when every item has ended (at the last end); ending strictly inside a
-	// term (or a renewed term) owes Term.EarlyTermination once, one
-	// KindEarlyTermination line with no item, due at the end and attributed
-	// to the offer of the first item (by ID) in service just before it
-	// that bills a recurring charge (its offer's or an add-on's), the
-	// service the term commits to, so that a one-time service sold on the
-	// same order (a deployment whose item ID sorts first) never takes the
-	// fee and settlement splits it by the plan of the service (with no such
-	// item, the first item in service):
-	// TerminationRemaining counts what every item still in service at the
-	// end would have billed to the term's end, each on its own cycles. An
+	// term (or a renewed term) owes Term.EarlyTermination once, due at the
+	// end. TerminationRemaining counts what every item still in service at
+	// the end would have billed to the term's end, each on its own cycles.
+	// The fee is billed as one KindEarlyTermination line per part of that
+	// remaining value (an item's offer, and each of its add-ons apart),
+	// its share of the fee in proportion to the part's remaining value
+	// (largest remainder keyed by the part, so the lines sum to the fee),
+	// attributed to its item and offer (Line.Item, Line.Pin): settlement
+	// splits each share by the plan of the service it was worked out from,
+	// and a one-time service sold on the same order (a deployment) never
+	// takes any. A fixed or declining fee is allocated the same way. A fee
+	// with one part is one line with no item and the ID
+	// "sub/early_termination/term start/end"; with several, each line's ID
+	// adds "/item" (or "/item/add_on/offer"). When no item has a remaining
+	// value (a fixed fee over one-time services alone), the fee is one line
+	// with no item attributed to the first item (by ID) in service just
+	// before the end that bills a recurring charge, else to the first. An
 	// item's own Term is separate: where both apply, both fees are owed.
 	// Items ending earlier (a line removed) owe only their own. A time
 	// every item had stopped, after which one restarted, is a pause of the
