@@ -268,7 +268,9 @@ func TestFromOrderBillsTheOrderTermFee(t *testing.T) {
 				require.True(t, fee.Date.Equal(inParis(2026, 7, 1)))
 				require.True(t, fee.Cycle.Equal(ensemble.Period{Start: inParis(2026, 3, 1).UTC(), End: inParis(2027, 3, 1).UTC()}), "the order's term")
 				require.Contains(t, fee.Refs, ensemble.Ref{Kind: invoice.RefTerm, ID: "ord-5"})
-				require.True(t, slices.ContainsFunc(fee.Refs, func(r ensemble.Ref) bool { return r.Kind == order.RefOrderLine && strings.HasSuffix(r.ID, string(want.item)) }), "the share traces to its order line: %v", fee.Refs)
+				require.True(t, slices.ContainsFunc(fee.Refs, func(r ensemble.Ref) bool {
+					return r.Kind == order.RefOrderLine && strings.HasSuffix(r.ID, string(want.item))
+				}), "the share traces to its order line: %v", fee.Refs)
 				require.True(t, slices.ContainsFunc(fee.Refs, func(r ensemble.Ref) bool { return r.Kind == order.RefSegment }), "and its segment: %v", fee.Refs)
 				require.Contains(t, invoice.Explain(fee), "early termination inside the term [2026-02-28T23:00:00Z, 2027-02-28T23:00:00Z)") // March 1, Paris
 			}
