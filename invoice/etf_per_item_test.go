@@ -1,11 +1,15 @@
 package invoice_test
 
 import (
+	"fmt"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/shopspring/decimal"
 	"github.com/stretchr/testify/require"
+	"pgregory.net/rapid"
 
 	"github.com/ensemble-commerce/ensemble"
 	"github.com/ensemble-commerce/ensemble/catalog"
@@ -122,4 +126,105 @@ func TestOrderTermFeePerItemReversedByALateRestart(t *testing.T) {
 	}, fees)
 	one := build1(t, b, invoice.Run{At: last}, after)
 	require.True(t, one.Subtotal.Equal(sumNet(t, issued)), "one run bills %s, the runs %s", one.Subtotal, sumNet(t, issued))
+}
+
+// TestPropertyOrderTermFeeLinesSumToTheFee: whatever the items (Basic or
+// Pro seats, some with Extra storage, a one-time deployment), the fee
+// (fixed, or a share of the remaining value) and the end, an order term's
+// fee lines have distinct IDs, sum to the fee exactly (the fixed amount;
+// the share of the items' remaining value, as their own terms' fees of
+// 100% count it), each
+// within a cent of its own part's share, attributed to an offer its item
+// bills at the end; a line with no item is the fee whole.
+func TestPropertyOrderTermFeeLinesSumToTheFee(t *testing.T) {
+	cat, err := catalog.LoadYAML([]byte(catalogYAML + termOffers + `
+  - id: deployment
+    version: 1
+    name: Deployment service
+    currency: EUR
+    effective_from: 2020-01-01T00:00:00Z
+    charges:
+      - {id: deploy, name: Deployment, type: one_time, price: {model: flat, amount: "500.00"}}
+`))
+	require.NoError(t, err)
+	b, err := invoice.NewBuilder(cat, invoice.Options{Basis: ensemble.ProrateDaysEndExclusive})
+	require.NoError(t, err)
+	rapid.Check(t, func(t *rapid.T) {
+		start := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+		stop := start.AddDate(0, 0, rapid.IntRange(1, 360).Draw(t, "days"))
+		n := rapid.IntRange(1, 4).Draw(t, "items")
+		var items []invoice.Item
+		offers := map[invoice.ItemID][]catalog.Pin{}
+		for i := range n {
+			id := invoice.ItemID(fmt.Sprintf("i%d", i))
+			o := rapid.SampledFrom([]string{"basic", "pro", "deployment"}).Draw(t, "offer")
+			sg := seg(start, stop, pin(o, 1), fmt.Sprint(rapid.IntRange(1, 7).Draw(t, "qty")))
+			offers[id] = []catalog.Pin{pin(o, 1)}
+			if o != "deployment" && rapid.Bool().Draw(t, "storage") {
+				sg.AddOns = []invoice.AddOn{{Pin: pin("storage", 1), Quantity: dec(fmt.Sprint(rapid.IntRange(1, 5).Draw(t, "tb")))}}
+				offers[id] = append(offers[id], pin("storage", 1))
+			}
+			items = append(items, item(string(id), sg))
+		}
+		s := sub("s1", start, items...)
+		s.CancelAt = stop
+		fixed := rapid.Bool().Draw(t, "fixed")
+		et := &invoice.EarlyTermination{Rule: invoice.TerminationRemaining, Percent: ensemble.MustRatio(fmt.Sprintf("%d%%", rapid.IntRange(1, 100).Draw(t, "percent")))}
+		if fixed {
+			et = &invoice.EarlyTermination{Rule: invoice.TerminationFixed, Amount: decimal.New(int64(rapid.IntRange(1, 100000).Draw(t, "cents")), -2)}
+		}
+		s.Term = invoice.Term{Length: ensemble.Every(12, ensemble.Monthly), EarlyTermination: et}
+		invs, err := b.Build(invoice.Run{At: stop.AddDate(0, 0, 1)}, []invoice.Subscription{s})
+		require.NoError(t, err)
+		var fees []invoice.Line
+		for _, l := range invs[0].Lines {
+			if l.Kind == invoice.KindEarlyTermination {
+				fees = append(fees, l)
+			}
+		}
+		sum := ensemble.MoneyFromMinor(0, eur)
+			ids := map[invoice.LineID]bool{}
+		for _, l := range fees {
+			require.False(t, ids[l.ID], "line %s twice", l.ID)
+			ids[l.ID] = true
+			sum, _ = sum.Add(l.Amount)
+			if l.Item == "" {
+				require.Len(t, fees, 1, "a line with no item is the fee whole")
+				continue
+			}
+			require.Contains(t, offers[l.Item], l.Pin)
+			if !fixed {
+				d, _ := l.Amount.Sub(l.Full.MulRatio(et.Percent, ensemble.RoundHalfAwayFromZero))
+				c, _ := d.Abs().Cmp(ensemble.MustMoney("0.01", "EUR"))
+				require.LessOrEqual(t, c, 0, "%s: %s for %s of %s", l.ID, l.Amount, et.Percent, l.Full)
+			}
+		}
+		want := ensemble.MoneyFromDecimal(et.Amount, eur)
+		if !fixed {
+			// The remaining value, from a twin whose items each have the
+			// term with a fee of 100% of their own remaining value (a
+			// part whose share comes to nothing has no line to count).
+			twin := s
+			twin.Term = invoice.Term{}
+			twin.Items = slices.Clone(s.Items)
+			for i := range twin.Items {
+				twin.Items[i].Term = invoice.Term{Length: s.Term.Length, EarlyTermination: &invoice.EarlyTermination{Rule: invoice.TerminationRemaining}}
+			}
+			invs, err := b.Build(invoice.Run{At: stop.AddDate(0, 0, 1)}, []invoice.Subscription{twin})
+			require.NoError(t, err)
+			remaining := ensemble.MoneyFromMinor(0, eur)
+			for _, l := range invs[0].Lines {
+				if l.Kind == invoice.KindEarlyTermination {
+					remaining, _ = remaining.Add(l.Amount)
+				}
+			}
+			want = remaining.MulRatio(et.Percent, ensemble.RoundHalfAwayFromZero)
+		}
+		if len(fees) == 0 {
+			require.False(t, fixed, "a fixed fee is owed inside the term")
+			require.False(t, want.IsPositive())
+			return
+		}
+		require.True(t, want.Equal(sum), "the lines sum to %s, the fee is %s", sum, want)
+	})
 }
