@@ -183,7 +183,7 @@ func TestPropertyOrderTermFeeLinesSumToTheFee(t *testing.T) {
 			}
 		}
 		sum := ensemble.MoneyFromMinor(0, eur)
-			ids := map[invoice.LineID]bool{}
+		ids := map[invoice.LineID]bool{}
 		for _, l := range fees {
 			require.False(t, ids[l.ID], "line %s twice", l.ID)
 			ids[l.ID] = true
