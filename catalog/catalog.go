@@ -318,9 +318,12 @@ func (c *Catalog) Retire(p Pin, at time.Time) (*Catalog, error) {
 }
 
 // CheckQuantity reports whether qty is within the pinned offer's minimum
-// and maximum quantity. A quantity outside them is an *OfferError wrapping
-// ErrQuantity; a negative one wraps ErrNegativeQuantity, one with more than
-// 40 digits or an exponent beyond ±40 ErrOutOfRange.
+// and maximum quantity and, for an offer counting whole units
+// (QuantityWhole), an integer. A quantity outside them is an *OfferError
+// wrapping ErrQuantity, a fraction of a whole-unit offer one wrapping
+// ErrFractionalQuantity (Value: the quantity); a negative one wraps
+// ErrNegativeQuantity, one with more than 40 digits or an exponent beyond
+// ±40 ErrOutOfRange.
 func (c *Catalog) CheckQuantity(p Pin, qty decimal.Decimal) error {
 	e, err := c.entry(p)
 	if err != nil {
@@ -346,14 +349,19 @@ func (e *entry) checkQuantity(qty decimal.Decimal) error {
 		}
 		return &OfferError{Offer: o.ID, Version: o.Version, Value: qty.String() + " not in " + bounds, Err: ErrQuantity}
 	}
+	if o.Quantity == QuantityWhole && !qty.IsInteger() {
+		return &OfferError{Offer: o.ID, Version: o.Version, Value: qty.String(), Err: ErrFractionalQuantity}
+	}
 	return nil
 }
 
 // CheckAttach reports whether qty units of the pinned add-on may be
 // attached to the pinned base offer version: the add-on must be an AddOn
 // naming the base offer in AttachesTo, and qty must be within the add-on's
-// minimum and maximum quantity per base. Errors are *OfferError values
-// wrapping ErrNotAttachable or ErrQuantity, or a *LookupError.
+// minimum and maximum quantity per base (and an integer if the add-on
+// counts whole units). Errors are *OfferError values wrapping
+// ErrNotAttachable, ErrQuantity or ErrFractionalQuantity, or a
+// *LookupError.
 func (c *Catalog) CheckAttach(addOn, base Pin, qty decimal.Decimal) error {
 	a, err := c.entry(addOn)
 	if err != nil {

@@ -522,3 +522,43 @@ func (s *CostScope) UnmarshalText(b []byte) error {
 	}
 	return err
 }
+
+// QuantityKind says which quantities an order line of an offer may hold
+// (Offer.Quantity). The zero value, QuantityAny, accepts any non-negative
+// decimal within the offer's bounds, as catalogs always have: an offer
+// counting things that only come whole (sites, seats, devices, licences)
+// declares QuantityWhole, and a fractional quantity on its lines (12.5
+// sites, from a typo or a CSV "12,5") is then refused instead of billed,
+// and its suppliers paid, 12.5 times.
+type QuantityKind uint8
+
+const (
+	// QuantityAny (the default) accepts fractional quantities (GB, hours).
+	QuantityAny QuantityKind = iota
+	// QuantityWhole accepts integers only ("12" or "12.00", not "12.5"):
+	// Catalog.CheckQuantity and CheckAttach refuse a fraction with
+	// ErrFractionalQuantity.
+	QuantityWhole
+)
+
+var quantityKindNames = []string{QuantityAny: "any", QuantityWhole: "whole"}
+
+// String returns "any" or "whole".
+func (k QuantityKind) String() string {
+	return ensemble.EnumName(k, quantityKindNames, "quantity_kind")
+}
+
+// MarshalText writes the name; an undeclared value is an error.
+func (k QuantityKind) MarshalText() ([]byte, error) {
+	return ensemble.EnumText(k, quantityKindNames, "catalog", "quantity kind")
+}
+
+// UnmarshalText reads a name; "" is QuantityAny. Another name is an
+// *ensemble.EnumError.
+func (k *QuantityKind) UnmarshalText(b []byte) error {
+	v, err := ensemble.ParseEnum[QuantityKind](b, quantityKindNames, "catalog", "quantity kind")
+	if err == nil {
+		*k = v
+	}
+	return err
+}

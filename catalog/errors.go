@@ -81,6 +81,9 @@ var (
 	// ErrQuantity reports a quantity outside an offer's minimum and
 	// maximum.
 	ErrQuantity = errors.New("catalog: quantity outside the offer's bounds")
+	// ErrFractionalQuantity reports a quantity with a fraction (12.5) for
+	// an offer that counts whole units (Offer.Quantity QuantityWhole).
+	ErrFractionalQuantity = errors.New("catalog: quantity must be a whole number")
 	// ErrCurrency reports an amount in a currency other than the offer's.
 	ErrCurrency = errors.New("catalog: currency differs from the offer's")
 	// ErrModel reports a rating the price's model does not offer, such as

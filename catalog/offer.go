@@ -125,6 +125,12 @@ type Offer struct {
 	// MaxQuantity is the greatest quantity an order line may hold (0: no
 	// maximum). For an add-on it is the greatest quantity per base offer.
 	MaxQuantity decimal.Decimal `json:"max_quantity,omitzero"`
+	// Quantity says which quantities a line may hold: QuantityAny (the
+	// default, "any" or absent) any decimal within the bounds, QuantityWhole
+	// ("whole") integers only, for things that only come whole (sites,
+	// seats, devices, licences). It bounds the order line's quantity (and
+	// an add-on's per base offer), never a usage charge's metered quantity.
+	Quantity QuantityKind `json:"quantity,omitempty"`
 	// Charges are what the offer bills. A bundle may have its own charges;
 	// its components are priced by the bundle, not by their own offers.
 	Charges []Charge `json:"charges,omitempty"`

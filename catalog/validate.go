@@ -329,6 +329,9 @@ func validateDocument(doc *Document) (*ensemble.Units, error) {
 		r.amount(at("min_quantity"), o.MinQuantity)
 		r.amount(at("max_quantity"), o.MaxQuantity)
 		r.bounds(at("min_quantity"), o.MinQuantity, o.MaxQuantity)
+		if int(o.Quantity) >= len(quantityKindNames) {
+			r.add(at("quantity"), ErrOutOfRange, o.Quantity.String())
+		}
 
 		seen := make(map[ChargeID]bool, len(o.Charges))
 		for j := range o.Charges {
