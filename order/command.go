@@ -158,6 +158,12 @@ var (
 	// ErrQuantity reports a quantity outside the offer's (or add-on's)
 	// minimum and maximum, or not above zero.
 	ErrQuantity = errors.New("order: quantity out of bounds")
+	// ErrFractionalQuantity reports a fractional quantity (12.5) on a line
+	// or add-on whose offer counts whole units (catalog.QuantityWhole),
+	// refused at the quote and by every change setting one; it wraps
+	// ErrInvalid and arrives in a *LineError naming the line and the
+	// quantity.
+	ErrFractionalQuantity = fmt.Errorf("%w: fractional quantity of whole units", ErrInvalid)
 	// ErrNotAttachable reports an add-on the base offer does not accept, or
 	// an add-on offer sold as a line of its own.
 	ErrNotAttachable = errors.New("order: add-on not attachable")

@@ -366,6 +366,8 @@ func catalogErr(err error) error {
 		return nil
 	case errors.Is(err, catalog.ErrNotAttachable):
 		return fmt.Errorf("%w: %w", ErrNotAttachable, err)
+	case errors.Is(err, catalog.ErrFractionalQuantity):
+		return fmt.Errorf("%w: %w", ErrFractionalQuantity, err)
 	case errors.Is(err, catalog.ErrQuantity), errors.Is(err, catalog.ErrNegativeQuantity):
 		return fmt.Errorf("%w: %w", ErrQuantity, err)
 	case errors.Is(err, catalog.ErrNotFound):
@@ -452,7 +454,7 @@ func (c *checker) checkLine(path string, l Line, t time.Time) (Line, catalog.Off
 		}
 		if err := c.env.Catalog.CheckAttach(l.AddOns[j].Pin, l.Pin, a.Quantity); err != nil {
 			sub := ".pin"
-			if errors.Is(err, catalog.ErrQuantity) {
+			if errors.Is(err, catalog.ErrQuantity) || errors.Is(err, catalog.ErrFractionalQuantity) {
 				sub = ".quantity"
 			}
 			c.line(ap+sub, l.ID, l.AddOns[j].Pin.String()+" x "+a.Quantity.String(), catalogErr(err))
