@@ -37,7 +37,9 @@
 // version in force, whose price then holds: the seller, and each co-seller
 // (who shares in the sale), may sell the offer to the customer
 // (partner.Governance.CanSell), the version is in force, the
-// quantity and each add-on's quantity lie within the catalog's bounds, each
+// quantity and each add-on's quantity lie within the catalog's bounds (and
+// are integers for an offer declaring catalog.QuantityWhole, else
+// ErrFractionalQuantity), each
 // add-on attaches to its offer, every line is in one currency (the first
 // line by ID sets it; a line in another is ErrCurrency naming that line),
 // and a discount is either within the seller's allowance

@@ -200,7 +200,9 @@ const (
 	// starts, for its quantity then (invoice.KindOneTime). A fee owed per
 	// unit added (the installation of sites added later) is billed by
 	// adding the units as a line of their own (ChangeAddLine), whose
-	// one-time fees are billed when it starts.
+	// one-time fees are billed when it starts. The quantity is checked as
+	// a quote checks it: within the offer's bounds, and an integer if the
+	// offer counts whole units (ErrFractionalQuantity).
 	ChangeQuantity
 	// ChangeOffer moves the line to another offer or version (an upgrade or
 	// a downgrade).

@@ -96,7 +96,8 @@ type AddOn struct {
 	// Pin is the add-on offer version; a draft may leave Version 0 for
 	// "the version in force when quoted" (or when the change takes effect).
 	Pin catalog.Pin `json:"pin"`
-	// Quantity is the add-on quantity (0 in a draft means 1).
+	// Quantity is the add-on quantity (0 in a draft means 1); an integer
+	// if the add-on counts whole units (catalog.QuantityWhole).
 	Quantity decimal.Decimal `json:"quantity"`
 }
 
@@ -133,7 +134,9 @@ type Line struct {
 	// price holds until the quote expires and for the life of the order.
 	Pin catalog.Pin `json:"pin"`
 	// Quantity is the number of units (seats, licences, bundles); it must
-	// lie within the offer's minimum and maximum.
+	// lie within the offer's minimum and maximum, and be an integer if the
+	// offer counts whole units (catalog.QuantityWhole: else
+	// ErrFractionalQuantity). Other offers accept fractions.
 	Quantity decimal.Decimal `json:"quantity"`
 	// AddOns are sorted by offer ID; one per add-on offer.
 	AddOns []AddOn `json:"add_ons,omitempty"`
