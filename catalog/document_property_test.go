@@ -101,6 +101,7 @@ func genDocument(t *rapid.T) catalog.Document {
 			if rapid.Bool().Draw(t, "has_quantity_bounds") {
 				o.MinQuantity = decimal.New(rapid.Int64Range(0, 10).Draw(t, "min_qty"), 0)
 				o.MaxQuantity = o.MinQuantity.Add(decimal.New(rapid.Int64Range(1, 100).Draw(t, "qty_span"), 0))
+				o.Quantity = rapid.SampledFrom([]catalog.QuantityKind{catalog.QuantityAny, catalog.QuantityWhole}).Draw(t, "quantity_kind")
 			}
 			for i := range rapid.IntRange(0, 3).Draw(t, "charges") {
 				o.Charges = append(o.Charges, genCharge(t, i))
