@@ -155,16 +155,8 @@ func (sp *split) fundDiscounts(rest int64) (int64, error) {
 		if err != nil {
 			return 0, err
 		}
-		i := slices.IndexFunc(sp.funds, func(f fund) bool { return f.node == n })
-		if i < 0 {
-			sp.funds = append(sp.funds, fund{node: n})
-			i = len(sp.funds) - 1
-		}
-		f := &sp.funds[i]
-		if f.units += u; f.ids != "" {
-			f.ids += ", "
-		}
-		f.ids += d.ID
+		f := sp.fundOf(n, d.ID)
+		f.units += u
 		if rest > math.MaxInt64-u {
 			return 0, fmt.Errorf("%w: the line and its funded discounts exceed %s", ErrInvalidLine, ensemble.MoneyFromMinor(math.MaxInt64, sp.cur))
 		}
@@ -181,16 +173,7 @@ func (sp *split) fundDiscounts(rest int64) (int64, error) {
 		if err != nil {
 			return 0, err
 		}
-		i := slices.IndexFunc(sp.funds, func(f fund) bool { return f.node == n })
-		if i < 0 {
-			sp.funds = append(sp.funds, fund{node: n})
-			i = len(sp.funds) - 1
-		}
-		f := &sp.funds[i]
-		if f.back += u; f.ids != "" {
-			f.ids += ", "
-		}
-		f.ids += d.ID
+		sp.fundOf(n, d.ID).back += u
 		if rest < u {
 			return 0, fmt.Errorf("%w: node %q funds discount %s, of which the line bills back %s, more than the %s its supplier costs leave",
 				ErrDiscountFunding, n.id, d.ID, d.Amount, ensemble.MoneyFromMinor(rest, sp.cur))
@@ -198,6 +181,22 @@ func (sp *split) fundDiscounts(rest int64) (int64, error) {
 		rest -= u
 	}
 	return rest, nil
+}
+
+// fundOf returns what node n funds of the line, added to sp.funds when it
+// funds nothing yet, with discount id named among its discounts.
+func (sp *split) fundOf(n *cnode, id string) *fund {
+	i := slices.IndexFunc(sp.funds, func(f fund) bool { return f.node == n })
+	if i < 0 {
+		sp.funds = append(sp.funds, fund{node: n})
+		i = len(sp.funds) - 1
+	}
+	f := &sp.funds[i]
+	if f.ids != "" {
+		f.ids += ", "
+	}
+	f.ids += id
+	return f
 }
 
 // checkFunded fails the line when a node that funds some of its
