@@ -232,7 +232,8 @@ func compareAggs(a, b usage.Aggregate) int {
 	return cmp.Or(slices.Compare(a.Digest[:], b.Digest[:]), cmp.Compare(a.Records, b.Records), a.Value.Cmp(b.Value))
 }
 
-// UsageLines returns the usage lines of subscriptions, for usage.Config:
+// UsageLines returns the usage lines of subscriptions, for usage.Config,
+// sorted by reference (not in the order of subs):
 // one per item (its reference Item.UsageLine, or "subscription/item", the
 // reference FromOrder gives an order line: order.Order.LineRef), active
 // over the item's segments (cut at the subscription's CancelAt; an open

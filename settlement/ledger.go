@@ -583,7 +583,13 @@ type DisputeOutcome struct {
 	// line reverses): positive, at most what the line has unreversed
 	// (more is ErrOverCredit). All of it is a lost dispute, as
 	// ResolveDispute's; less is a partly lost one. There is no default: a
-	// lost dispute that does not say what it lost is refused.
+	// lost dispute that does not say what it lost is refused. On a line
+	// payable on collection it takes what the customer won back off what
+	// the customer owes: total × Lost / basis of the line's total, tax
+	// included, rounded half up (100.00 of a 167.74 line billed 192.86
+	// takes 114.98 off). The credit note documenting it (DisputeDocuments)
+	// moves nothing, its own total included: issue it for that total, or
+	// paying the invoice less the note is ErrOverCollection by the cent.
 	Lost ensemble.Money `json:"lost,omitzero"`
 	// Bearer bears what was lost, as a credit line's Bearer: zero reverses
 	// every part in proportion to what it has unreversed.

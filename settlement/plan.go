@@ -203,7 +203,8 @@ func (w *Window) UnmarshalText(b []byte) error {
 }
 
 // RateMode says how a cumulative rate treats the line that crosses a tier
-// boundary.
+// boundary; in plan documents, "marginal" (the default when the mode is
+// left out) or "cliff" (share: {cumulative: {mode: cliff, ...}}).
 type RateMode uint8
 
 const (
@@ -217,7 +218,8 @@ const (
 	// settled before the crossing keep the rate they were paid at (a
 	// contract paying the higher rate on all of a quarter's sales is paid
 	// by the host at the quarter's end with Adjust, which later credits
-	// of the lines do not reverse: see README, "Cumulative-volume rates").
+	// of the lines do not reverse: see README, "Retroactive tiers are not
+	// built").
 	Cliff
 )
 
@@ -231,7 +233,7 @@ func (m RateMode) MarshalText() ([]byte, error) {
 	return ensemble.EnumText(uint8(m), modeNames[:], "settlement", "rate mode")
 }
 
-// UnmarshalText reads a mode's name; "" is Marginal.
+// UnmarshalText reads a mode's name, "marginal" or "cliff"; "" is Marginal.
 func (m *RateMode) UnmarshalText(b []byte) error {
 	v, err := ensemble.ParseEnum[uint8](b, modeNames[:], "settlement", "rate mode")
 	*m = RateMode(v)
