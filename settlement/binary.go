@@ -20,7 +20,7 @@ import (
 // The compact binary encoding of a State and of entries, for hosts that
 // move and keep many of them (a shard's state between batches, a
 // pipeline's entries between stages). A blob starts with two bytes, a
-// kind ('s' for a state, 'e' for entries) and the format version (12 for
+// kind ('s' for a state, 'e' for entries) and the format version (13 for
 // a state: version 1, whose ledger parts had no source, version 2, whose
 // lines had no fingerprint of their facts, version 3, whose collections
 // had no pending credits, version 4, which had no unfunded credits,
@@ -34,8 +34,11 @@ import (
 // documented of their lost disputes (LedgerLine.Documented: all they lost
 // reads as undocumented) nor their last lost dispute, and version 11,
 // which had no calendar_quarter or calendar_month windows (version 12
-// writes a volume's Month after its Year for those windows only), are
-// still read;
+// writes a volume's Month after its Year for those windows only), and
+// version 12, whose lines had not what their lost disputes took off what
+// the customer owes that no credit note documents yet
+// (LedgerLine.UndocumentedOwed: their documenting notes then leave what is
+// owed as the disputes set it), are still read;
 // 1 for entries);
 // then integers as varints (amounts in minor units of the line's
 // currency for a state), instants as seconds and nanoseconds, and every
@@ -56,7 +59,7 @@ import (
 var ErrCorruptEntries = errors.New("settlement: corrupt entries")
 
 const (
-	binaryVersion  = 12 // of states: a blob of another version than 1 to 12 is refused
+	binaryVersion  = 13 // of states: a blob of another version than 1 to 13 is refused
 	entriesVersion = 1  // of entries, whose form version 2 did not change (read as 1 or 2; 3 and 4 are refused)
 	kindState      = 's'
 	kindEntries    = 'e'
@@ -335,6 +338,7 @@ func (w *binWriter) ledgerLine(ll *LedgerLine) {
 	w.units(ll.FundedDiscounts, cur) // version 10
 	w.units(ll.Documented, cur)      // version 11
 	w.uvarint(uint64(max(ll.LostDispute, 0)))
+	w.units(ll.UndocumentedOwed, cur) // version 13
 }
 
 // collection writes a line's collection record or receivable, or that it
@@ -878,6 +882,9 @@ func (r *binReader) ledgerLine(li *ledgerLineIn) {
 			r.fail("last lost dispute %d out of range", n)
 		}
 		ll.LostDispute = int(n & math.MaxInt32)
+	}
+	if r.version >= 13 {
+		ll.UndocumentedOwed = r.units(cur, true)
 	}
 }
 

@@ -81,6 +81,11 @@ var (
 	// (DisputeDocuments) for more than the credited line's lost disputes
 	// reversed and no credit documented yet.
 	ErrOverDocumented = errors.New("settlement: credit documents more than its line's lost disputes reversed")
+	// ErrDocumentedTotal reports a credit documenting a lost dispute
+	// (DisputeDocuments) of a line payable on collection whose total (net
+	// plus tax) differs from what the lost dispute took off what the
+	// customer owes by more than MaxNoteRounding: the error names both.
+	ErrDocumentedTotal = errors.New("settlement: documenting credit note's total differs from what the lost dispute took off what is owed")
 	// ErrBeforeWindow reports a line dated before the state's window: the
 	// state was pruned (State.Prune) before that date, so it no longer
 	// knows whether the line was settled, nor what older lines it would

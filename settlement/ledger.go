@@ -180,6 +180,20 @@ func (r *run) clawback(l *Line) error {
 	return nil
 }
 
+// MaxNoteRounding is, in minor units, by how much a documenting credit
+// note's total (net plus tax, Line.Dispute DisputeDocuments) may differ
+// from the share of the line's total its lost disputes took off what the
+// customer owes for the net it documents, on a line payable on
+// collection. The share is the line's total × net / basis, rounded half
+// up once; a note computes its tax per component on the net, each rounded
+// on its own; and the line's tax was itself rounded per component. For n
+// tax components the two differ by at most n minor units; MaxNoteRounding
+// allows two components (GST and QST, a state and a county tax) plus one.
+// A Line carries one tax, so settlement cannot count its components: a
+// note of more components drifting further is ErrDocumentedTotal, naming
+// both amounts.
+const MaxNoteRounding = 3
+
 // documentDispute settles credit l of lg (credit units of its basis)
 // against what lg's lost disputes took back that no credit documents yet
 // (undoc): a credit documenting them (DisputeDocuments) records that it
@@ -204,6 +218,36 @@ func (r *run) documentDispute(l *Line, lg *ledger, credit, undoc int64) error {
 	}
 	nl := *lg
 	d := lg.disputes.carried()
+	if d.undocOwed > 0 && lg.coll != nil && !lg.coll.onSettlement {
+		// The note is the customer's document of what it won back: its
+		// own total (net plus tax, tax per component) replaces the share
+		// of the line's total the lost disputes took off what is owed for
+		// the net it documents, within MaxNoteRounding. The parties'
+		// entries were split on the net, which agrees: they do not change.
+		total, err := basisUnits(l, true)
+		if err != nil {
+			return lineErr(l.ID, lg.ctx.plan.ID, "", "", err)
+		}
+		share := d.undocOwed
+		if credit < undoc {
+			share = basisShare(d.undocOwed, credit, undoc, false)
+		}
+		delta := -total - share
+		if delta > MaxNoteRounding || delta < -MaxNoteRounding {
+			return lineErr(l.ID, lg.ctx.plan.ID, "", "", fmt.Errorf("%w: the note's total %s (net %s) against %s its lost disputes took off what the customer owes on %q for that net; "+
+				"they may differ by at most %s (MaxNoteRounding)", ErrDocumentedTotal, ensemble.MoneyFromMinor(-total, cur), ensemble.MoneyFromMinor(credit, cur),
+				ensemble.MoneyFromMinor(share, cur), lg.line, ensemble.MoneyFromMinor(MaxNoteRounding, cur)))
+		}
+		d.undocOwed -= share
+		// A line the customer has paid in full (owes nothing) is closed:
+		// what it paid stands, and the note changes nothing of it.
+		if owed := lg.coll.owed(); owed > 0 && delta != 0 {
+			delta = min(delta, owed)
+			c := lg.coll.clone()
+			c.credited += delta
+			nl.coll = c
+		}
+	}
 	d.documented += credit
 	nl.disputes = &d
 	r.st.lines.put(lg.line, &nl)
@@ -719,7 +763,12 @@ func (s *Settler) ResolveDisputeWith(st State, line LineID, o DisputeOutcome, at
 			nl.coll = nl.coll.clone()
 			won := totalShare(lost, nl.basis, nl.coll.total)
 			over := max(0, nl.coll.credited+won-nl.coll.total)
+			before := nl.coll.credited
 			nl.coll.creditTotal(won)
+			if !nl.coll.onSettlement {
+				// What a documenting credit note's own total replaces.
+				nl.disputes.undocOwed += nl.coll.credited - before
+			}
 			// What the customer won back beyond the line's total (credits
 			// netted on it from another invoice) goes to the invoice's
 			// other lines that owe, as a credit's excess does, before the

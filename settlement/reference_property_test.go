@@ -639,6 +639,20 @@ func (m *refMachine) drawDisputeCredit(t *rapid.T, lg refLedger, label string) (
 	}
 	c := m.creditOf(t, lg, x, label)
 	c.Dispute = settlement.DisputeDocuments
+	if lg.undocOwed > 0 && lg.basisKind == settlement.BasisNet && lg.coll != nil && x > 0 && x <= undoc && rapid.IntRange(0, 2).Draw(t, label+".documents.drift") > 0 {
+		// The customer's note computes its tax per component: its total
+		// differs from the share the lost disputes took off what is owed
+		// by a cent or so (its own total then replaces the share), now
+		// and then by more than MaxNoteRounding (ErrDocumentedTotal).
+		share := lg.undocOwed
+		if x < undoc {
+			r := new(big.Rat).SetFrac(new(big.Int).Mul(big.NewInt(lg.undocOwed), big.NewInt(x)), big.NewInt(undoc))
+			r.Add(r, big.NewRat(1, 2))
+			share = new(big.Int).Quo(r.Num(), r.Denom()).Int64()
+		}
+		drift := rapid.SampledFrom([]int64{-1, 1, -1, 1, 0, -settlement.MaxNoteRounding, settlement.MaxNoteRounding, settlement.MaxNoteRounding + 1}).Draw(t, label+".documents.drift.units")
+		c.Tax = ensemble.MoneyFromMinor(-max(0, share-x+drift), lg.cur)
+	}
 	return c, true
 }
 

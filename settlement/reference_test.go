@@ -118,16 +118,20 @@ type refLedger struct {
 	// (DisputeDocuments) recorded of lost, which took back nothing more;
 	// lastLost the number of the last dispute lost.
 	documented int64
-	lastLost   int
-	offer      catalog.Pin
-	route      partner.RouteKind
-	seller     partner.ID
-	facts      string          // settlement.PrintFacts of the sale
-	service    ensemble.Period // the line's, which its disputes' entries carry
-	trace      []ensemble.Ref
-	parts      []refPart
-	volumes    []settlement.LineVolume // the volumes it added to in another currency, at their rates
-	coll       *refCollection          // on collection only (reference_collect_test.go)
+	// undocOwed is, of what the lost disputes took off what the customer
+	// owes (a line on collection), what no documenting note's own total
+	// has replaced yet.
+	undocOwed int64
+	lastLost  int
+	offer     catalog.Pin
+	route     partner.RouteKind
+	seller    partner.ID
+	facts     string          // settlement.PrintFacts of the sale
+	service   ensemble.Period // the line's, which its disputes' entries carry
+	trace     []ensemble.Ref
+	parts     []refPart
+	volumes   []settlement.LineVolume // the volumes it added to in another currency, at their rates
+	coll      *refCollection          // on collection only (reference_collect_test.go)
 }
 
 type refPart struct {
@@ -1734,6 +1738,28 @@ func (s *refSettler) settleCredit(st *refState, c settlement.Line) ([]settlement
 		case credit > undoc:
 			return nil, fail(settlement.ErrOverDocumented)
 		}
+		if lg.undocOwed > 0 && lg.coll != nil && !lg.coll.onSettlement {
+			// The note's own total replaces the share of the line's total
+			// the lost disputes took for its net (pro rata of what is
+			// undocumented, half up), within MaxNoteRounding; a line paid
+			// in full keeps what was paid.
+			share := lg.undocOwed
+			if credit < undoc {
+				x := new(big.Rat).SetFrac(new(big.Int).Mul(big.NewInt(lg.undocOwed), big.NewInt(credit)), big.NewInt(undoc))
+				x.Add(x, big.NewRat(1, 2))
+				share = new(big.Int).Quo(x.Num(), x.Denom()).Int64()
+			}
+			delta := -minorOf(c.Amount) - minorOf(c.Tax) - share
+			if delta > settlement.MaxNoteRounding || delta < -settlement.MaxNoteRounding {
+				return nil, fail(settlement.ErrDocumentedTotal)
+			}
+			lg.undocOwed -= share
+			if owed := lg.coll.owed(); owed > 0 && delta != 0 {
+				cl := *lg.coll
+				cl.credited += min(delta, owed)
+				lg.coll = &cl
+			}
+		}
 		lg.documented += credit
 		st.lines[lg.line] = lg
 		st.credits[c.ID] = refCredit{of: lg.line, documented: credit}
@@ -2295,7 +2321,11 @@ func (s *refSettler) ResolveDispute(line settlement.LineID, o settlement.Dispute
 			}
 			c := *lg.coll // the state's own until the dispute resolves
 			over := max(0, c.credited+won-c.total)
+			before := c.credited
 			c.credited = min(c.total, c.credited+won)
+			if !c.onSettlement {
+				lg.undocOwed += c.credited - before
+			}
 			lg.coll = &c
 			// What it won back beyond the line's total goes to the
 			// invoice's other lines that owe, before the reversal; its
@@ -2369,6 +2399,9 @@ func (st refState) JSON() ([]byte, error) {
 		}
 		if lg.documented != 0 {
 			ll.Documented = ensemble.MoneyFromMinor(lg.documented, lg.cur)
+		}
+		if lg.undocOwed != 0 {
+			ll.UndocumentedOwed = ensemble.MoneyFromMinor(lg.undocOwed, lg.cur)
 		}
 		ll.LostDispute = lg.lastLost
 		for _, p := range lg.parts {

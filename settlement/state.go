@@ -137,7 +137,15 @@ type disputes struct {
 	// version 10 or earlier, JSON without "documented"): all it lost is
 	// then undocumented, never guessed documented.
 	documented int64
-	lastLost   int32 // the number of the last dispute lost; 0: none, or not recorded (a state written before)
+	// undocOwed is, of what the lost disputes took off what the customer
+	// owes on a line payable on collection (the share of the total each
+	// lost basis stands for), what no documenting credit note has set yet:
+	// the note's own total replaces its share (documentDispute). Zero in
+	// a state written before it was recorded (binary version 12 or
+	// earlier, JSON without "undocumented_owed"): a note then changes
+	// nothing of what is owed, as before.
+	undocOwed int64
+	lastLost  int32 // the number of the last dispute lost; 0: none, or not recorded (a state written before)
 }
 
 // carried returns the record of d a resolved line keeps: its count and
@@ -146,7 +154,7 @@ func (d *disputes) carried() disputes {
 	if d == nil {
 		return disputes{}
 	}
-	return disputes{count: d.count, lost: d.lost, documented: d.documented, lastLost: d.lastLost}
+	return disputes{count: d.count, lost: d.lost, documented: d.documented, undocOwed: d.undocOwed, lastLost: d.lastLost}
 }
 
 // undocumented returns what the line's lost disputes took back that no
@@ -432,6 +440,14 @@ type LedgerLine struct {
 	// credits documented disputes has none, so all its lines lost is
 	// undocumented.
 	Documented ensemble.Money `json:"documented,omitzero"`
+	// UndocumentedOwed is, on a line payable on collection, what the
+	// line's lost disputes took off what the customer owes (tax included:
+	// the share of the total each lost basis stands for) that no
+	// documenting credit note has replaced yet with its own total; at
+	// most the collection's Credited. Omitted when zero; a state written
+	// before it was recorded has none, and its notes then leave what is
+	// owed as the disputes set it.
+	UndocumentedOwed ensemble.Money `json:"undocumented_owed,omitzero"`
 	// LostDispute is the number of the line's last lost dispute (its
 	// clawbacks' Line is "<line>#dispute.<n>"), which ErrUndocumentedDispute
 	// names; 0 when none was lost, or in a state written before it was
@@ -652,7 +668,7 @@ func (l *ledger) export(vols []lineVolume) LedgerLine {
 	c := l.ctx
 	out := LedgerLine{Line: l.line, Plan: *c.plan, BasisKind: c.basis, Date: l.date, Service: c.service, Basis: ensemble.MoneyFromMinor(l.basis, c.cur),
 		Credited: ensemble.MoneyFromMinor(l.credited, c.cur), Disputed: l.disputed(), Disputes: int(l.disputeCount()), Lost: lostMoney(l),
-		Documented: documentedMoney(l), LostDispute: int(lastLost(l)),
+		Documented: documentedMoney(l), UndocumentedOwed: undocOwedMoney(l), LostDispute: int(lastLost(l)),
 		Offer: c.offer, Route: c.route, Seller: c.seller, Facts: l.facts.String(), Trace: slices.Clone(l.trace), Parts: make([]LedgerPart, l.parts())}
 	for i := range out.Parts {
 		pe := l.payee(i)
@@ -1087,13 +1103,25 @@ func (r *stateReader) line(path string, ll *LedgerLine) {
 	case lostOK && documented > lost:
 		fail("documented", nil, "credits documented %s of lost disputes that took back %s", ll.Documented, ll.Lost)
 	}
+	undocOwed, undocOwedOK := r.units(path+".undocumented_owed", id, "", "undocumented_owed", ll.UndocumentedOwed, cur)
+	switch {
+	case !undocOwedOK:
+	case undocOwed < 0:
+		fail("undocumented_owed", nil, "negative undocumented_owed %s", ll.UndocumentedOwed)
+	case undocOwed > 0 && (ll.Collection == nil || lostOK && documentedOK && lost == documented):
+		fail("undocumented_owed", nil, "lost disputes took %s off what the customer owes that no credit note documents, but the line has no collection or nothing undocumented", ll.UndocumentedOwed)
+	case ll.Collection != nil && undocOwed > 0:
+		if c, ok := r.units(path+".collection.credited", id, "", "credited", ll.Collection.Credited, cur); ok && undocOwed > c {
+			fail("undocumented_owed", nil, "undocumented_owed %s exceeds the collection's credited %s", ll.UndocumentedOwed, ll.Collection.Credited)
+		}
+	}
 	switch {
 	case ll.LostDispute < 0 || ll.LostDispute > ll.Disputes:
 		fail("lost_dispute", nil, "last lost dispute %d of %d disputes", ll.LostDispute, ll.Disputes)
 	case ll.LostDispute > 0 && lostOK && lost == 0:
 		fail("lost_dispute", nil, "dispute %d lost, but lost disputes took back nothing", ll.LostDispute)
 	}
-	if !basisOK || !creditedOK || !lostOK || !documentedOK {
+	if !basisOK || !creditedOK || !lostOK || !documentedOK || !undocOwedOK {
 		if r.badLines == nil {
 			r.badLines = map[LineID]bool{}
 		}
@@ -1113,7 +1141,7 @@ func (r *stateReader) line(path string, ll *LedgerLine) {
 	}
 	l := &ledger{line: id, ctx: lc, date: ll.Date, basis: basis, credited: credited, facts: facts, trace: ll.Trace}
 	if ll.Disputes != 0 || ll.Disputed {
-		l.disputes = &disputes{count: int32(min(max(ll.Disputes, 0), math.MaxInt32)), lost: lost, documented: documented,
+		l.disputes = &disputes{count: int32(min(max(ll.Disputes, 0), math.MaxInt32)), lost: lost, documented: documented, undocOwed: max(undocOwed, 0),
 			lastLost: int32(min(max(ll.LostDispute, 0), math.MaxInt32))}
 	}
 	if ll.Disputed {
@@ -1477,6 +1505,15 @@ func (r *stateReader) creditsAddUp(in *stateIn) {
 				ensemble.MoneyFromMinor(want, lg.ctx.cur), ensemble.MoneyFromMinor(got, lg.ctx.cur))
 		}
 	}
+}
+
+// undocOwedMoney returns what l's lost disputes took off what the customer
+// owes that no documenting credit note has set yet.
+func undocOwedMoney(l *ledger) ensemble.Money {
+	if l.disputes != nil && l.disputes.undocOwed != 0 {
+		return ensemble.MoneyFromMinor(l.disputes.undocOwed, l.ctx.cur)
+	}
+	return ensemble.Money{}
 }
 
 // documentedMoney returns what credits documented of l's lost disputes.
