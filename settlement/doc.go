@@ -70,7 +70,10 @@
 // and ResolveDisputeWith a dispute lost in part, borne by a Bearer, with a
 // dispute fee (KindFee) charged to a chosen party. A lost dispute is the
 // partners' clawback: the customer's credit note for it says so
-// (Line.Dispute DisputeDocuments) and reverses nothing more, and a credit
+// (Line.Dispute DisputeDocuments) and reverses nothing more (on a line
+// payable on collection, its own total replaces the share of the total the
+// lost dispute took off what the customer owes, within MaxNoteRounding,
+// else ErrDocumentedTotal), and a credit
 // of a line whose lost disputes no credit documents yet, that does not say
 // whether it documents them, is ErrUndocumentedDispute. Reserves
 // hold back part of an earning until a release date: a leaf's (Node.Reserve),

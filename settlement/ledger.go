@@ -631,9 +631,12 @@ type DisputeOutcome struct {
 	// payable on collection it takes what the customer won back off what
 	// the customer owes: total × Lost / basis of the line's total, tax
 	// included, rounded half up (100.00 of a 167.74 line billed 192.86
-	// takes 114.98 off). The credit note documenting it (DisputeDocuments)
-	// moves nothing, its own total included: issue it for that total, or
-	// paying the invoice less the note is ErrOverCollection by the cent.
+	// takes 114.98 off, LedgerLine.UndocumentedOwed). The credit note
+	// documenting it (DisputeDocuments) moves no money, but its own total
+	// (net plus tax, its tax computed per component) then replaces that
+	// share, within MaxNoteRounding: a note of 100.00 + 14.97 leaves the
+	// customer owing the invoice less 114.97; further off, it is
+	// ErrDocumentedTotal, naming both amounts.
 	Lost ensemble.Money `json:"lost,omitzero"`
 	// Bearer bears what was lost, as a credit line's Bearer: zero reverses
 	// every part in proportion to what it has unreversed.

@@ -295,7 +295,14 @@ const (
 	// disputes left undocumented is ErrOverDocumented; it names no Bearer
 	// (the dispute's outcome said who bore it) and is not netted on
 	// another invoice (its Invoice is not read: the customer got the money
-	// back through the dispute).
+	// back through the dispute). On a line payable on collection its own
+	// total (Amount plus Tax) replaces the share of the line's total the
+	// lost disputes took off what the customer owes for the net it
+	// documents, when the two differ by at most MaxNoteRounding (the
+	// customer's document is the authority; the parties' entries, split
+	// on the net, do not change); beyond it the credit is
+	// ErrDocumentedTotal. A line the customer paid in full keeps what it
+	// paid: the note then changes nothing of it.
 	DisputeDocuments
 	// DisputeSeparate: the credit is not a lost dispute's document: it
 	// reverses as any credit (a goodwill credit after a lost chargeback),
