@@ -22,18 +22,7 @@ import (
 // 2 Basic seats at EUR 10.00 a month from 2026-03-01, cancelled 2026-07-01
 // (days end exclusive): 8 months left, 8 × 20.00 = 160.00, half of it 80.00.
 func TestOrderTermFeeIsAttributedToAnItemWithARecurringCharge(t *testing.T) {
-	cat, err := catalog.LoadYAML([]byte(catalogYAML + termOffers + `
-  - id: deployment
-    version: 1
-    name: Deployment service
-    currency: EUR
-    effective_from: 2020-01-01T00:00:00Z
-    charges:
-      - {id: deploy, name: Deployment, type: one_time, price: {model: flat, amount: "500.00"}}
-`))
-	require.NoError(t, err)
-	b, err := invoice.NewBuilder(cat, invoice.Options{Basis: ensemble.ProrateDaysEndExclusive})
-	require.NoError(t, err)
+	b := deploymentBuilder(t)
 	for _, deployID := range []string{"a-deploy", "z-deploy"} {
 		t.Run(deployID, func(t *testing.T) {
 			start, stop := inParis(2026, 3, 1), inParis(2026, 7, 1)
@@ -61,4 +50,22 @@ func TestOrderTermFeeIsAttributedToAnItemWithARecurringCharge(t *testing.T) {
 			require.Empty(t, fee.Item)
 		})
 	}
+}
+
+// deploymentBuilder bills the term offers (termOffers) and a one-time
+// deployment service of EUR 500.00, prorating by days, end exclusive.
+func deploymentBuilder(t *testing.T) *invoice.Builder {
+	cat, err := catalog.LoadYAML([]byte(catalogYAML + termOffers + `
+  - id: deployment
+    version: 1
+    name: Deployment service
+    currency: EUR
+    effective_from: 2020-01-01T00:00:00Z
+    charges:
+      - {id: deploy, name: Deployment, type: one_time, price: {model: flat, amount: "500.00"}}
+`))
+	require.NoError(t, err)
+	b, err := invoice.NewBuilder(cat, invoice.Options{Basis: ensemble.ProrateDaysEndExclusive})
+	require.NoError(t, err)
+	return b
 }

@@ -25,18 +25,7 @@ import (
 // remaining value (a one-time deployment alone) bills its fixed fee as one
 // line with the fee's own ID and no item, attributed to the first item.
 func TestOrderTermFixedFeeIsAllocatedByRemainingValue(t *testing.T) {
-	cat, err := catalog.LoadYAML([]byte(catalogYAML + termOffers + `
-  - id: deployment
-    version: 1
-    name: Deployment service
-    currency: EUR
-    effective_from: 2020-01-01T00:00:00Z
-    charges:
-      - {id: deploy, name: Deployment, type: one_time, price: {model: flat, amount: "500.00"}}
-`))
-	require.NoError(t, err)
-	b, err := invoice.NewBuilder(cat, invoice.Options{Basis: ensemble.ProrateDaysEndExclusive})
-	require.NoError(t, err)
+	b := deploymentBuilder(t)
 	start, stop := time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC), time.Date(2026, 7, 1, 0, 0, 0, 0, time.UTC)
 	term := invoice.Term{Length: ensemble.Every(12, ensemble.Monthly), EarlyTermination: &invoice.EarlyTermination{
 		Rule: invoice.TerminationFixed, Amount: dec("100.00")}}
@@ -137,18 +126,7 @@ func TestOrderTermFeePerItemReversedByALateRestart(t *testing.T) {
 // within a cent of its own part's share, attributed to an offer its item
 // bills at the end; a line with no item is the fee whole.
 func TestPropertyOrderTermFeeLinesSumToTheFee(t *testing.T) {
-	cat, err := catalog.LoadYAML([]byte(catalogYAML + termOffers + `
-  - id: deployment
-    version: 1
-    name: Deployment service
-    currency: EUR
-    effective_from: 2020-01-01T00:00:00Z
-    charges:
-      - {id: deploy, name: Deployment, type: one_time, price: {model: flat, amount: "500.00"}}
-`))
-	require.NoError(t, err)
-	b, err := invoice.NewBuilder(cat, invoice.Options{Basis: ensemble.ProrateDaysEndExclusive})
-	require.NoError(t, err)
+	b := deploymentBuilder(t)
 	rapid.Check(t, func(t *rapid.T) {
 		start := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 		stop := start.AddDate(0, 0, rapid.IntRange(1, 360).Draw(t, "days"))
