@@ -919,13 +919,11 @@ func (s *Settler) collectPlan(lg *ledger) (*cplan, error) {
 	if !s.collectReserves || lg.coll == nil || lg.coll.onSettlement {
 		return nil, nil
 	}
-	for _, p := range s.plans {
-		if p.ref == *lg.ctx.plan {
-			if !p.leafReserves {
-				return nil, nil
-			}
-			return p, nil
+	if p := s.planOf(lg); p != nil {
+		if !p.leafReserves {
+			return nil, nil
 		}
+		return p, nil
 	}
 	return nil, &PlanVersionError{Line: lg.line, Plan: *lg.ctx.plan, Basis: lg.ctx.basis, Err: ErrUnknownPlanVersion}
 }

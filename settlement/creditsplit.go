@@ -55,13 +55,7 @@ func (r *run) creditSplit(l *Line, lg *ledger, credit int64) []int64 {
 	if len(l.Discounts) == 0 && l.Kind != prorationCredit {
 		return nil
 	}
-	var cp *cplan
-	for _, p := range r.s.plans {
-		if p.ref == *lg.ctx.plan {
-			cp = p
-			break
-		}
-	}
+	cp := r.s.planOf(lg)
 	if cp == nil || !cp.fundsDiscounts() {
 		return nil
 	}

@@ -270,13 +270,7 @@ func later(a, b time.Time) time.Time {
 // worked out from the line's plan version: one the settler does not hold
 // is a *PlanVersionError, since what its leaves reserve cannot be known.
 func (s *Settler) reservedAt(lg *ledger, at time.Time) ([]reserveHold, error) {
-	var cp *cplan
-	for _, p := range s.plans {
-		if p.ref == *lg.ctx.plan {
-			cp = p
-			break
-		}
-	}
+	cp := s.planOf(lg)
 	if cp == nil {
 		return nil, &PlanVersionError{Line: lg.line, Plan: *lg.ctx.plan, Basis: lg.ctx.basis, Err: ErrUnknownPlanVersion}
 	}
@@ -331,4 +325,15 @@ func (cp *cplan) node(path string) *cnode {
 		n = next
 	}
 	return n
+}
+
+// planOf returns the plan version line lg was settled under, or nil when
+// the settler does not hold it.
+func (s *Settler) planOf(lg *ledger) *cplan {
+	for _, p := range s.plans {
+		if p.ref == *lg.ctx.plan {
+			return p
+		}
+	}
+	return nil
 }
