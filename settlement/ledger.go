@@ -284,10 +284,7 @@ func (lg *ledger) checkCreditTax(credit, tax int64) error {
 // other basis, is a *PlanVersionError, never a guess.
 func (s *Settler) checkBasis(lg *ledger) error {
 	c := lg.ctx
-	for _, cp := range s.plans {
-		if cp.ref != *c.plan {
-			continue
-		}
+	if cp := s.planOf(lg); cp != nil {
 		if cp.doc.Basis != c.basis {
 			return &PlanVersionError{Line: lg.line, Plan: *c.plan, Basis: c.basis, Err: ErrBasisMismatch}
 		}
