@@ -52,8 +52,12 @@ type Customer struct {
 	ID CustomerID `json:"id"`
 	// Country is the billing country, an ISO 3166-1 alpha-2 code ("DE").
 	Country string `json:"country"`
-	// Region is the billing region inside the country (a state, province
-	// or ISO 3166-2 subdivision such as "US-CA"); empty when none applies.
+	// Region is the billing region inside the country, as an ISO 3166-2
+	// subdivision code of Country ("US-CA", "CA-ON", "CA-QC"); empty when
+	// none applies. Invoicing looks the customer's tax rule up by it
+	// (invoice.TaxRule.Region), so a draft whose region is not a code of
+	// its country ("ON" for Ontario) is refused with ErrInvalid at
+	// customer.region, saying the code to write.
 	Region string `json:"region,omitempty"`
 	// Segment is the customer segment partner rules read ("smb").
 	Segment string `json:"segment,omitempty"`

@@ -72,6 +72,34 @@ func checkCountry(c string) error {
 	return nil
 }
 
+// checkRegion reports a region that is not an ISO 3166-2 subdivision code
+// of country: the country, a hyphen and one to three letters or digits
+// ("CA-ON", "US-CA", "DE-BY"). The region keys the tax table invoicing
+// looks the customer's rule up in, so a region written as the province
+// alone ("ON") would find no rule at the first run, after the contract
+// was signed: it is refused at the draft, with the code to write.
+func checkRegion(country, region string) error {
+	if region == "" {
+		return nil
+	}
+	sub, ok := strings.CutPrefix(region, country+"-")
+	if ok && len(sub) >= 1 && len(sub) <= 3 && strings.IndexFunc(sub, notUpperAlnum) < 0 {
+		return nil
+	}
+	var hint string
+	switch {
+	case region == country:
+		hint = "a region names a subdivision: leave it empty for the whole country"
+	case !ok && len(region) <= 3 && strings.IndexFunc(region, notUpperAlnum) < 0:
+		hint = fmt.Sprintf("write %q", country+"-"+region)
+	default:
+		hint = country + "-, then one to three capital letters or digits, as in \"CA-ON\" or \"US-CA\""
+	}
+	return fmt.Errorf("%w: region %q is not an ISO 3166-2 subdivision code of %s (%s)", ErrInvalid, cut(region), country, hint)
+}
+
+func notUpperAlnum(r rune) bool { return (r < 'A' || r > 'Z') && (r < '0' || r > '9') }
+
 // checkDraft validates a draft's structure (no catalog needed) and returns
 // it normalised: kind derived, collections sorted, add-on quantities
 // defaulted, instants in UTC, quote-only fields cleared. Paths index the
@@ -83,6 +111,8 @@ func checkDraft(p *ensemble.Problems, d *Draft) Draft {
 	}
 	if err := checkCountry(c.Country); err != nil {
 		p.Add("customer.country", err)
+	} else if err := checkRegion(c.Country, c.Region); err != nil {
+		p.Add("customer.region", err)
 	}
 	if int(c.TaxStatus) >= len(taxStatusNames) {
 		p.Add("customer.tax_status", fmt.Errorf("%w: tax status %d", ErrInvalid, c.TaxStatus))
