@@ -112,7 +112,49 @@ const (
 	// rounded to the minor unit, and the percentage of it is rounded once:
 	// 50% of a remaining 585.21 is 292.61 (Explain shows the base).
 	TerminationRemaining = order.TerminationRemaining
+	// TerminationPeriods bills EarlyTermination.Periods of the recurring
+	// charges in force when the item ends: "three months of the monthly
+	// fee" is Periods ensemble.Every(3, ensemble.Monthly). It is counted
+	// from the state the item ended in (its quantity, its pinned offer
+	// version and so that version's price, its add-ons), after the
+	// percentage discounts in force at the end (the segment's, the
+	// partner's, and the item's and subscription's percentage discounts
+	// whose window holds the end), as TerminationRemaining counts each
+	// cycle; usage is not counted. So a fee written as periods follows the
+	// contract: 10 seats at EUR 50.00 raised to 15 owe 3 × 15 × 50.00 =
+	// 2,250.00 for three months, where a fixed Amount written at signing
+	// still said 1,500.00.
+	//
+	// "A month of charges" of a charge billed on another cadence is its
+	// cycle's amount in proportion to the calendar span, exactly: a
+	// quarterly EUR 300.00 owes 300.00 × 3/3 for three months, 100.00 for
+	// one; a yearly EUR 1,200.00 owes 1,200.00 × 3/12 = 300.00 for three
+	// months. That is what such a clause means (three months' worth of the
+	// fee, whatever the invoicing rhythm), not three of the charge's own
+	// cycles (three years of a yearly fee). The proportion is of calendar
+	// units, never of days: months against months (a quarter is three, a
+	// year twelve) or days against days (a week is seven); a fee in
+	// months over a charge billed daily or weekly, or the other way round,
+	// has no exact proportion and is a problem (*TermError) rather than a
+	// guess. A charge's flat amount that a partial cycle bills whole
+	// (catalog.FlatWhole) counts in proportion like the rest.
+	//
+	// Each offer's part (the item's offer, each add-on apart) sums its
+	// charges exactly and is rounded once, in the builder's mode; the fee
+	// is the sum of the parts, and an order term's fee bills each part as
+	// its own line (see Subscription.Term), so the lines add up to the fee
+	// with nothing to allocate. With EarlyTermination.CapAtRemaining the
+	// fee is the lesser of that and the remaining value (what
+	// TerminationRemaining at 100% bills, from the same state), compared as
+	// totals: whichever is less is billed, part by part (near the term's
+	// end, 1½ months left of 15 seats at EUR 50.00 owe 1,125.00 rather than
+	// three months' 2,250.00). The description says which was billed.
+	TerminationPeriods = order.TerminationPeriods
 )
+
+// MaxTerminationPeriods bounds EarlyTermination.Periods.Count
+// (order.MaxTerminationPeriods).
+const MaxTerminationPeriods = order.MaxTerminationPeriods
 
 // String returns the kind's lowercase name, such as "proration_credit".
 func (k LineKind) String() string { return ensemble.EnumName(k, lineKindNames, "line_kind") }

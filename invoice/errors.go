@@ -198,8 +198,9 @@ type TermError struct {
 	// subscription's Term.
 	Subscription SubscriptionID
 	Item         ItemID
-	// Field is the offending field: "anchor", "term.length" or
-	// "term.auto_renew".
+	// Field is the offending field: "anchor", "term.length",
+	// "term.auto_renew", or one of the fee's
+	// ("term.early_termination.amount", ".percent", ".periods", ...).
 	Field string
 	// Value is the offending value, cut to 64 bytes; it may be empty.
 	Value string

@@ -1438,6 +1438,9 @@ func (g *gen) earlyTermination(it *Item, segs []Segment, at int) {
 		}
 		f, ok := g.fee(et, term, end, g.itemPath(at), func() (ensemble.Money, bool) {
 			return g.remainingValue(it, sg, end, term.End, at)
+		}, func() (ensemble.Money, bool) {
+			vals, ok := g.periodsParts(it, sg, end, et.Periods, g.itemPath(at)+".term.early_termination.periods", it.ID, at)
+			return g.sum(vals), ok
 		})
 		if !ok {
 			return Line{}, false
@@ -1557,24 +1560,32 @@ func (g *gen) subscriptionFee(act, end time.Time) ([]Line, bool) {
 	if !ok || !end.After(term.Start) {
 		return nil, false
 	}
-	var parts []feePart
+	var parts, periodParts []feePart
 	partsOK := false
+	remaining := func(it *Item, sg Segment, j int) ([]ensemble.Money, bool) {
+		return g.remainingParts(it, sg, end, term.End, j)
+	}
 	f, ok := g.fee(et, term, end, g.subPath()+".term", func() (ensemble.Money, bool) {
-		parts, partsOK = g.feeParts(term, end)
-		if !partsOK {
-			return ensemble.Money{}, false
-		}
-		total := ensemble.MoneyFromMinor(0, g.cur)
-		for _, p := range parts {
-			total = g.add(total, p.value)
-		}
-		return total, true
+		parts, partsOK = g.feeParts(end, remaining)
+		return g.partsTotal(parts), partsOK
+	}, func() (ensemble.Money, bool) {
+		var ok bool
+		periodParts, ok = g.feeParts(end, func(it *Item, sg Segment, j int) ([]ensemble.Money, bool) {
+			return g.periodsParts(it, sg, end, et.Periods, g.subPath()+".term.early_termination.periods", "", j)
+		})
+		return g.partsTotal(periodParts), ok
 	})
 	if !ok {
 		return nil, false
 	}
-	if et.Rule != TerminationRemaining {
-		if parts, partsOK = g.feeParts(term, end); !partsOK {
+	// A periods fee bills each part's own value (rounded once per part):
+	// its periods of charges, or, capped, its remaining value.
+	exact := et.Rule == TerminationPeriods
+	if exact && !f.capped {
+		parts = periodParts
+	}
+	if et.Rule != TerminationRemaining && !exact {
+		if parts, partsOK = g.feeParts(end, remaining); !partsOK {
 			return nil, false
 		}
 	}
@@ -1622,23 +1633,26 @@ func (g *gen) subscriptionFee(act, end time.Time) ([]Line, bool) {
 		l.Refs = append(l.Refs, attr...)
 		return []Line{l}, true
 	}
-	shares := make([]ensemble.Share, len(parts))
-	for i, p := range parts {
-		shares[i] = ensemble.Share{Key: p.key, Weight: ensemble.RatioFromDecimal(p.value.Amount())}
-	}
-	amounts, err := ensemble.Allocate(f.amount, shares, ensemble.AllocateOptions{})
-	if err != nil {
-		g.ps.Add(g.subPath()+".term", err)
-		return nil, false
-	}
 	fulls := make([]ensemble.Money, len(parts))
 	for i, p := range parts {
 		fulls[i] = p.value
 	}
-	if et.Rule != TerminationRemaining {
-		if fulls, err = ensemble.Allocate(f.full.Round(g.mode), shares, ensemble.AllocateOptions{}); err != nil {
+	amounts := fulls
+	if !exact {
+		shares := make([]ensemble.Share, len(parts))
+		for i, p := range parts {
+			shares[i] = ensemble.Share{Key: p.key, Weight: ensemble.RatioFromDecimal(p.value.Amount())}
+		}
+		var err error
+		if amounts, err = ensemble.Allocate(f.amount, shares, ensemble.AllocateOptions{}); err != nil {
 			g.ps.Add(g.subPath()+".term", err)
 			return nil, false
+		}
+		if et.Rule != TerminationRemaining {
+			if fulls, err = ensemble.Allocate(f.full.Round(g.mode), shares, ensemble.AllocateOptions{}); err != nil {
+				g.ps.Add(g.subPath()+".term", err)
+				return nil, false
+			}
 		}
 	}
 	out := make([]Line, 0, len(parts))
@@ -1683,11 +1697,12 @@ type feePart struct {
 	value ensemble.Money
 }
 
-// feeParts returns the parts of the subscription's remaining value at an
-// end at instant end inside term: the items in service at the end, in
-// order of ID, each on its own cycles; false when one cannot be valued
-// (a problem is reported).
-func (g *gen) feeParts(term ensemble.Period, end time.Time) ([]feePart, bool) {
+// feeParts returns the parts of the subscription's fee at an end at
+// instant end, each item in service at the end valued by value (its
+// remaining value to the term's end, or its periods of charges: one value
+// for the item's offer, then one per add-on), in order of item ID; false
+// when one cannot be valued (a problem is reported).
+func (g *gen) feeParts(end time.Time, value func(it *Item, sg Segment, j int) ([]ensemble.Money, bool)) ([]feePart, bool) {
 	var parts []feePart
 	for j := range g.s.Items {
 		it := &g.s.Items[j]
@@ -1702,7 +1717,7 @@ func (g *gen) feeParts(term ensemble.Period, end time.Time) ([]feePart, bool) {
 		}
 		g.popts.Anchor = g.anchor
 		sg := segs[k]
-		vs, ok := g.remainingParts(it, sg, end, term.End, j)
+		vs, ok := value(it, sg, j)
 		if !ok {
 			return nil, false
 		}
@@ -1721,17 +1736,22 @@ func (g *gen) feeParts(term ensemble.Period, end time.Time) ([]feePart, bool) {
 }
 
 // termFee is an early-termination fee as billed: its base (Full), the
-// amount owed, how a declining fee was prorated, and its description.
+// amount owed, how a declining fee was prorated, its description, and
+// whether a periods fee capped at the remaining value billed the
+// remaining value (capped).
 type termFee struct {
 	full, amount ensemble.Money
 	proration    *Proration
 	desc         string
+	capped       bool
 }
 
 // fee computes fee et for an end at instant end strictly inside term;
-// remaining is the remaining contract value (TerminationRemaining). A fee
-// that comes to nothing is not owed (false); problems are reported at path.
-func (g *gen) fee(et *EarlyTermination, term ensemble.Period, end time.Time, path string, remaining func() (ensemble.Money, bool)) (termFee, bool) {
+// remaining is the remaining contract value (TerminationRemaining, and the
+// cap of TerminationPeriods), periods the value of the periods of charges
+// in force at the end (TerminationPeriods). A fee that comes to nothing is
+// not owed (false); problems are reported at path.
+func (g *gen) fee(et *EarlyTermination, term ensemble.Period, end time.Time, path string, remaining, periods func() (ensemble.Money, bool)) (termFee, bool) {
 	f := termFee{desc: "Early termination fee"}
 	switch et.Rule {
 	case TerminationFixed:
@@ -1766,8 +1786,160 @@ func (g *gen) fee(et *EarlyTermination, term ensemble.Period, end time.Time, pat
 		}
 		f.amount = f.full.MulRatio(p, g.mode)
 		f.desc += ": " + p.Percent() + " of the remaining value"
+	case TerminationPeriods:
+		var ok bool
+		if f.full, ok = periods(); !ok {
+			return termFee{}, false
+		}
+		span := periodsText(et.Periods)
+		f.desc += ": " + span + " of charges"
+		if et.CapAtRemaining {
+			left, ok := remaining()
+			if !ok {
+				return termFee{}, false
+			}
+			if g.cmp(left, f.full) < 0 {
+				f.full, f.capped = left, true
+				f.desc = "Early termination fee: the remaining value, less than " + span + " of charges"
+			} else {
+				f.desc += ", no more than the remaining value"
+			}
+		}
+		f.amount = f.full
 	}
 	return f, f.amount.IsPositive()
+}
+
+// periodsText writes a fee's periods as a contract does: "3 months",
+// "1 quarter".
+func periodsText(c ensemble.Cadence) string {
+	unit := map[ensemble.CadenceUnit]string{ensemble.Daily: "day", ensemble.Weekly: "week",
+		ensemble.Monthly: "month", ensemble.Quarterly: "quarter", ensemble.Yearly: "year"}[c.Unit]
+	if c.Count != 1 {
+		unit += "s"
+	}
+	return fmt.Sprintf("%d %s", c.Count, unit)
+}
+
+// calendarSpan is a cadence's cycle as a whole number of months, or of
+// days (daily and weekly cadences); the other is zero.
+func calendarSpan(c ensemble.Cadence) (months, days int64) {
+	n := int64(max(c.Count, 1))
+	switch c.Unit {
+	case ensemble.Daily:
+		return 0, n
+	case ensemble.Weekly:
+		return 0, 7 * n
+	case ensemble.Monthly:
+		return n, 0
+	case ensemble.Quarterly:
+		return 3 * n, 0
+	case ensemble.Yearly:
+		return 12 * n, 0
+	}
+	return 0, 0
+}
+
+// cyclesIn is how many cycles of cadence cycle a fee's periods span,
+// exactly (3 months of a yearly charge: 1/4); false when one counts months
+// and the other days, which have no exact proportion.
+func cyclesIn(span, cycle ensemble.Cadence) (ensemble.Ratio, bool) {
+	sm, sd := calendarSpan(span)
+	cm, cd := calendarSpan(cycle)
+	var r ensemble.Ratio
+	var err error
+	switch {
+	case sm > 0 && cm > 0:
+		r, err = ensemble.NewRatio(sm, cm)
+	case sd > 0 && cd > 0:
+		r, err = ensemble.NewRatio(sd, cd)
+	default:
+		return ensemble.Ratio{}, false
+	}
+	return r, err == nil
+}
+
+// sum adds vals up (zero in the run's currency for none).
+func (g *gen) sum(vals []ensemble.Money) ensemble.Money {
+	total := ensemble.MoneyFromMinor(0, g.cur)
+	for _, v := range vals {
+		total = g.add(total, v)
+	}
+	return total
+}
+
+// partsTotal adds the parts' values up.
+func (g *gen) partsTotal(parts []feePart) ensemble.Money {
+	total := ensemble.MoneyFromMinor(0, g.cur)
+	for _, p := range parts {
+		total = g.add(total, p.value)
+	}
+	return total
+}
+
+// periodsParts is what span of the recurring charges of the item's last
+// state comes to at an end at instant end (TerminationPeriods), by offer
+// as remainingParts: the last state's offer first, then each add-on. Each
+// charge owes its whole-cycle rating at the state's quantity times the
+// cycles the span holds (cyclesIn), less the percentage discounts in force
+// at the end (as a line starting at the end would take them, their sum
+// capped at the whole); a part sums its charges exactly and is rounded
+// once. A span with no exact proportion to a charge's cadence is a
+// *TermError of owner (the item, or empty for the subscription's term)
+// reported at path.
+func (g *gen) periodsParts(it *Item, last Segment, end time.Time, span ensemble.Cadence, path string, owner ItemID, at int) ([]ensemble.Money, bool) {
+	one := ensemble.MoneyFromDecimal(decimal.NewFromInt(1), g.cur)
+	state := func(pin catalog.Pin, qty decimal.Decimal) (ensemble.Money, bool) {
+		total := ratioZero
+		var off *ensemble.Ratio
+		for _, ch := range g.b.offers[pin].charges {
+			if ch.typ != catalog.Recurring {
+				continue
+			}
+			r, ok := g.rate(ch, qty, at)
+			if !ok {
+				return ensemble.Money{}, false
+			}
+			cad := ch.cadence
+			if cad == (ensemble.Cadence{}) {
+				cad = g.cad
+			}
+			k, ok := cyclesIn(span, cad)
+			if !ok {
+				g.ps.Add(path, &TermError{Subscription: g.s.ID, Item: owner, Field: "term.early_termination.periods", Err: ErrInvalid,
+					Value: fmt.Sprintf("%s of charges has no exact proportion to charge %s of offer %s, billed %s", periodsText(span), ch.id, pin.Offer, cad)})
+				return ensemble.Money{}, false
+			}
+			if off == nil {
+				sum := ratioZero
+				for _, p := range g.pcts(it, pin.Offer, end, last.Discount) {
+					if p.w.exact && !p.w.contains(end) {
+						continue // an exact window that ended before, or starts after, the end
+					}
+					sum = sum.Add(p.p)
+				}
+				if sum.Cmp(ratioOne) > 0 {
+					sum = ratioOne
+				}
+				off = &sum
+			}
+			total = total.Add(ensemble.RatioFromDecimal(r.Amount.Amount()).Mul(k).Mul(off.Complement()))
+		}
+		return one.MulRatio(total, g.mode), true
+	}
+	vals := make([]ensemble.Money, 0, 1+len(last.AddOns))
+	v, ok := state(last.Pin, last.Quantity)
+	if !ok {
+		return nil, false
+	}
+	vals = append(vals, v)
+	for _, a := range last.AddOns {
+		if v, ok = state(a.Pin, a.Quantity.Mul(last.Quantity)); !ok {
+			return nil, false
+		}
+		vals = append(vals, v)
+	}
+	return vals, true
 }
 
 // remainingValue is what the recurring charges of the item's last state

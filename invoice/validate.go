@@ -8,6 +8,7 @@ import (
 
 	"github.com/ensemble-commerce/ensemble"
 	"github.com/ensemble-commerce/ensemble/catalog"
+	"github.com/ensemble-commerce/ensemble/order"
 	"github.com/ensemble-commerce/ensemble/usage"
 	"github.com/shopspring/decimal"
 )
@@ -495,8 +496,9 @@ func (b *Builder) validateThresholds(ps *ensemble.Problems, ia func() string, s 
 // validateTerm checks a contract term, an item's (item set) or the
 // subscription's, under the path at gives: a term needs a valid length (a
 // renewal or a fee alone is no term), and its early-termination fee a
-// positive amount in whole minor units (fixed, declining) or a percent in
-// (0, 100%] (remaining value).
+// positive amount in whole minor units (fixed, declining), a percent in
+// (0, 100%] (remaining value) or periods (order.CheckTerminationPeriods),
+// and nothing a rule does not read.
 func validateTerm(ps *ensemble.Problems, at func() string, s *Subscription, item ItemID, t Term) {
 	termErr := func(field string, err error, format string, args ...any) {
 		ps.Add(at()+"."+field, &TermError{Subscription: s.ID, Item: item, Field: field, Value: fmt.Sprintf(format, args...), Err: err})
@@ -528,8 +530,26 @@ func validateTerm(ps *ensemble.Problems, at func() string, s *Subscription, item
 			if et.Percent.Sign() < 0 || et.Percent.Cmp(ratioOne) > 0 {
 				termErr(f+".percent", ErrInvalid, "%s is outside (0, 100%%]", et.Percent)
 			}
+		case TerminationPeriods:
+			if !et.Amount.IsZero() {
+				termErr(f+".amount", ErrInvalid, "a periods fee takes no amount, only periods")
+			}
+			if !et.Percent.IsZero() {
+				termErr(f+".percent", ErrInvalid, "a periods fee takes no percent")
+			}
+			if err := order.CheckTerminationPeriods(et.Periods); err != nil {
+				termErr(f+".periods", ErrInvalid, "%v", err)
+			}
 		default:
 			termErr(f+".rule", ErrInvalid, "%s", et.Rule)
+		}
+		if et.Rule != TerminationPeriods {
+			if et.Periods != (ensemble.Cadence{}) {
+				termErr(f+".periods", ErrInvalid, "a %s fee takes no periods", et.Rule)
+			}
+			if et.CapAtRemaining {
+				termErr(f+".cap_at_remaining", ErrInvalid, "only a periods fee is capped at the remaining value")
+			}
 		}
 	}
 }

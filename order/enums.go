@@ -386,9 +386,14 @@ const (
 	// what the recurring charges would still have billed to the term's
 	// end.
 	TerminationRemaining
+	// TerminationPeriods owes EarlyTermination.Periods of the recurring
+	// charges in force at the end ("three months of the monthly fee"),
+	// with EarlyTermination.CapAtRemaining at most the remaining value
+	// ("the lesser of the remaining charges and three months").
+	TerminationPeriods
 )
 
-var terminationRuleNames = []string{TerminationFixed: "fixed", TerminationDeclining: "declining", TerminationRemaining: "remaining"}
+var terminationRuleNames = []string{TerminationFixed: "fixed", TerminationDeclining: "declining", TerminationRemaining: "remaining", TerminationPeriods: "periods"}
 
 // String returns the rule's lowercase name.
 func (r TerminationRule) String() string {

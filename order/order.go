@@ -202,12 +202,19 @@ type Term struct {
 }
 
 // EarlyTermination is the fee a contract term states for ending inside it,
-// one of three ways (Rule): a fixed amount, an amount declining over the
-// term, or a share of the remaining contract value. Package invoice bills
+// one of four ways (Rule): a fixed amount, an amount declining over the
+// term, a share of the remaining contract value, or a number of periods of
+// the recurring charges in force at the end ("three months of the monthly
+// fee"), optionally capped at the remaining value. Package invoice bills
 // it (invoice.EarlyTermination, which says how each is computed and
-// rounded) as one early_termination line at the end, with no discount; a
+// rounded) as early_termination lines at the end, with no discount; a
 // fee that rounds to zero (a declining fee at the term's very end) bills
 // no line.
+//
+// A fixed Amount states the fee in money at signing, so it does not follow
+// the contract: after seats are added, an upgrade or a price change it
+// still bills what was written. A fee the contract states as "N months of
+// charges" is TerminationPeriods, which reads the charges at the end.
 type EarlyTermination struct {
 	// Rule says how the fee is computed.
 	Rule TerminationRule `json:"rule"`
@@ -220,7 +227,24 @@ type EarlyTermination struct {
 	// TerminationRemaining, in (0, 100%]; zero means 100%. Zero under the
 	// other rules.
 	Percent ensemble.Ratio `json:"percent,omitzero"`
+	// Periods is how much of the recurring charges a TerminationPeriods
+	// fee owes, as a calendar span: ensemble.Every(3, ensemble.Monthly) is
+	// "three months of charges", ensemble.Every(1, ensemble.Quarterly) the
+	// same span. Its Count is required, in [1, MaxTerminationPeriods]
+	// (zero does not mean one here). A charge billed on another cadence
+	// counts in proportion to its own cycle (see invoice.TerminationPeriods).
+	// Zero under the other rules.
+	Periods ensemble.Cadence `json:"periods,omitzero"`
+	// CapAtRemaining caps a TerminationPeriods fee at the remaining
+	// contract value (what TerminationRemaining at 100% owes): "the lesser
+	// of N months' charges and the charges for the rest of the term".
+	// False under the other rules.
+	CapAtRemaining bool `json:"cap_at_remaining,omitempty"`
 }
+
+// MaxTerminationPeriods bounds EarlyTermination.Periods.Count: ten years of
+// months, which no early-termination clause exceeds.
+const MaxTerminationPeriods = 120
 
 // IsZero reports whether t is no term.
 func (t Term) IsZero() bool { return t == Term{} }

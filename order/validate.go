@@ -240,7 +240,9 @@ func checkLineTerms(p *ensemble.Problems, path string, line LineID, t LineTerms)
 // checkFee checks an early-termination fee at path (the term's) for the
 // order's term (line empty) or a line's: a fixed or declining fee has a
 // positive amount and no percent, a remaining-value fee a percent in
-// [0, 100%] (zero: all) and no amount. Whole minor units are checked once
+// [0, 100%] (zero: all) and no amount, a periods fee valid periods
+// (CheckTerminationPeriods) and neither; only a periods fee has periods or
+// is capped at the remaining value. Whole minor units are checked once
 // the quote knows the currency (checkFeeUnits).
 func checkFee(p *ensemble.Problems, path string, line LineID, et *EarlyTermination) {
 	if et == nil {
@@ -268,9 +270,44 @@ func checkFee(p *ensemble.Problems, path string, line LineID, et *EarlyTerminati
 		if et.Percent.Sign() < 0 || et.Percent.Cmp(ensemble.RatioFromInt(1)) > 0 {
 			bad(f+".percent", ErrInvalid, "%s is outside (0, 100%%]", et.Percent)
 		}
+	case TerminationPeriods:
+		if !et.Amount.IsZero() {
+			bad(f+".amount", ErrInvalid, "a periods fee takes no amount, only periods")
+		}
+		if !et.Percent.IsZero() {
+			bad(f+".percent", ErrInvalid, "a periods fee takes no percent")
+		}
+		if err := CheckTerminationPeriods(et.Periods); err != nil {
+			bad(f+".periods", ErrInvalid, "%v", err)
+		}
 	default:
 		bad(f+".rule", ErrInvalid, "%d", et.Rule)
 	}
+	if et.Rule != TerminationPeriods {
+		if et.Periods != (ensemble.Cadence{}) {
+			bad(f+".periods", ErrInvalid, "a %s fee takes no periods", et.Rule)
+		}
+		if et.CapAtRemaining {
+			bad(f+".cap_at_remaining", ErrInvalid, "only a periods fee is capped at the remaining value")
+		}
+	}
+}
+
+// CheckTerminationPeriods checks the span a TerminationPeriods fee owes
+// (EarlyTermination.Periods): a declared unit and a count in [1,
+// MaxTerminationPeriods]. Package invoice checks a subscription's fee with
+// it too.
+func CheckTerminationPeriods(c ensemble.Cadence) error {
+	if c.Unit == ensemble.CadenceUnspecified {
+		return errors.New("a periods fee needs periods with a unit (such as monthly)")
+	}
+	if err := c.Validate(); err != nil {
+		return err
+	}
+	if c.Count < 1 || c.Count > MaxTerminationPeriods {
+		return fmt.Errorf("count %d is outside [1, %d]", c.Count, MaxTerminationPeriods)
+	}
+	return nil
 }
 
 // checkFeeUnits checks that a fee's amount is whole minor units of the
