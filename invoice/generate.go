@@ -1907,7 +1907,7 @@ func (g *gen) periodsParts(it *Item, last Segment, end time.Time, span ensemble.
 			k, ok := cyclesIn(span, cad)
 			if !ok {
 				g.ps.Add(path, &TermError{Subscription: g.s.ID, Item: owner, Field: "term.early_termination.periods", Err: ErrInvalid,
-					Value: fmt.Sprintf("%s of charges has no exact proportion to charge %s of offer %s, billed %s", periodsText(span), ch.id, pin.Offer, cad)})
+					Value: fmt.Sprintf("no exact proportion of %s to %s/%s, billed %s", periodsText(span), pin.Offer, ch.id, cad)})
 				return ensemble.Money{}, false
 			}
 			if off == nil {

@@ -229,3 +229,69 @@ func TestTermFeeValidation(t *testing.T) {
 	require.ErrorIs(t, err, order.ErrInvalid)
 	require.ErrorContains(t, err, "1.005 is not whole minor units of EUR")
 }
+
+// A periods fee ("three months of charges", optionally capped at the
+// remaining value) is checked like the others, each problem a
+// *order.TermError naming the field: periods need a unit and a count in
+// [1, MaxTerminationPeriods] (zero is not one), and take no amount and no
+// percent; no other rule has periods or a cap. A good one survives Fold
+// and JSON as {"rule":"periods","periods":{...},"cap_at_remaining":true}.
+func TestTermFeePeriods(t *testing.T) {
+	e := env(t)
+	yearly := ensemble.Every(1, ensemble.Yearly)
+	months := func(n int) ensemble.Cadence { return ensemble.Every(n, ensemble.Monthly) }
+	cases := map[string]struct {
+		et    order.EarlyTermination
+		field string
+	}{
+		"no periods":                   {order.EarlyTermination{Rule: order.TerminationPeriods}, "early_termination.periods"},
+		"a zero count":                 {order.EarlyTermination{Rule: order.TerminationPeriods, Periods: ensemble.Cadence{Unit: ensemble.Monthly}}, "early_termination.periods"},
+		"a negative count":             {order.EarlyTermination{Rule: order.TerminationPeriods, Periods: months(-1)}, "early_termination.periods"},
+		"more than the most":           {order.EarlyTermination{Rule: order.TerminationPeriods, Periods: months(order.MaxTerminationPeriods + 1)}, "early_termination.periods"},
+		"an unknown unit":              {order.EarlyTermination{Rule: order.TerminationPeriods, Periods: ensemble.Cadence{Unit: 42, Count: 3}}, "early_termination.periods"},
+		"periods and an amount":        {order.EarlyTermination{Rule: order.TerminationPeriods, Periods: months(3), Amount: dec("100")}, "early_termination.amount"},
+		"periods and a percent":        {order.EarlyTermination{Rule: order.TerminationPeriods, Periods: months(3), Percent: ensemble.MustRatio("50%")}, "early_termination.percent"},
+		"a fixed fee with periods":     {order.EarlyTermination{Rule: order.TerminationFixed, Amount: dec("100"), Periods: months(3)}, "early_termination.periods"},
+		"a capped remaining-value fee": {order.EarlyTermination{Rule: order.TerminationRemaining, CapAtRemaining: true}, "early_termination.cap_at_remaining"},
+	}
+	for name, c := range cases {
+		t.Run(name, func(t *testing.T) {
+			et := c.et
+			d := nlDraft()
+			d.Term = order.Term{Length: yearly, EarlyTermination: &et}
+			_, _, err := order.Order{}.Decide(ctx, e, order.Command{Kind: order.CmdCreate, Order: "ord-1", Draft: d}, day("2026-03-01"))
+			require.ErrorIs(t, err, order.ErrInvalid)
+			var ve *ensemble.ValidationError
+			require.ErrorAs(t, err, &ve)
+			require.Len(t, ve.Problems, 1)
+			require.Equal(t, "term."+c.field, ve.Problems[0].Path)
+			var te *order.TermError
+			require.ErrorAs(t, err, &te)
+			require.Equal(t, c.field, te.Field)
+
+			d = nlDraft()
+			d.Lines[0].Terms = order.LineTerms{Term: order.Term{Length: yearly, EarlyTermination: &et}}
+			_, _, err = order.Order{}.Decide(ctx, e, order.Command{Kind: order.CmdCreate, Order: "ord-1", Draft: d}, day("2026-03-01"))
+			require.ErrorAs(t, err, &te)
+			require.Equal(t, order.LineID("l2"), te.Line)
+			require.Equal(t, c.field, te.Field)
+		})
+	}
+
+	d := nlDraft()
+	d.Term = order.Term{Length: ensemble.Every(24, ensemble.Monthly), EarlyTermination: &order.EarlyTermination{
+		Rule: order.TerminationPeriods, Periods: months(3), CapAtRemaining: true}}
+	o, evs := activeOrderOf(t, "ord-1", d)
+	require.Equal(t, order.TerminationPeriods, o.Term.EarlyTermination.Rule)
+	require.Equal(t, months(3), o.Term.EarlyTermination.Periods)
+	require.True(t, o.Term.EarlyTermination.CapAtRemaining)
+	folded, err := order.Fold(evs)
+	require.NoError(t, err)
+	requireSame(t, folded, o)
+	b, err := json.Marshal(o)
+	require.NoError(t, err)
+	require.Contains(t, string(b), `"early_termination":{"rule":"periods","periods":{"unit":"monthly","count":3},"cap_at_remaining":true}`)
+	back, err := order.DecodeOrder(b)
+	require.NoError(t, err)
+	requireSame(t, back, o)
+}
