@@ -46,14 +46,17 @@
 // for the part inside, prorated. Items follow the subscription's anchor by default.
 // An item that ends inside its term owes the term's early-termination fee
 // (Term.EarlyTermination: a fixed amount, an amount declining over the
-// term, or a share of the remaining contract value), one
-// KindEarlyTermination line at its end; a stop that a restart recorded
+// term, a share of the remaining contract value, or N periods of the
+// recurring charges in force at the end, optionally capped at the
+// remaining value: see TerminationPeriods), one KindEarlyTermination line
+// at its end; a stop that a restart recorded
 // after it turns into a pause has its fee reversed at the restart (see
 // EarlyTermination). A subscription can have a term of
 // its own (Subscription.Term, an order's Term), whose fee is owed once when
 // the subscription as a whole ends inside it, billed as one line per item
 // (and add-on) in service at the end, its share of the fee by its
-// remaining value, each attributed to its offer and settled by its plan.
+// remaining value (a periods fee: its own periods of charges), each
+// attributed to its offer and settled by its plan.
 //
 // # Rounding
 //

@@ -172,7 +172,10 @@ type Subscription struct {
 	// attributed to its item and offer (Line.Item, Line.Pin): settlement
 	// splits each share by the plan of the service it was worked out from,
 	// and a one-time service sold on the same order (a deployment) never
-	// takes any. A fixed or declining fee is allocated the same way. A fee
+	// takes any. A fixed or declining fee is allocated the same way. A
+	// TerminationPeriods fee is not allocated: each part's line is that
+	// part's own periods of charges, rounded once (capped and less, its
+	// own remaining value), so the lines add up to the fee. A fee
 	// with one part is one line with no item and the ID
 	// "sub/early_termination/term start/end"; with several, each line's ID
 	// adds "/item" (or "/item/add_on/offer"). When no item has a remaining

@@ -10,7 +10,9 @@
 // volume); a few orders, for customers taxed, exempt or reverse-charged,
 // taken to active with random quantities, perhaps bound by a contract term
 // (one, two or twelve months, perhaps renewing) with an early-termination
-// fee (fixed, declining, or a share of the remaining contract value), and
+// fee (fixed, declining, a share of the remaining contract value, or one to
+// three months of the seats in force at the end, perhaps capped at the
+// remaining value), and
 // random mid-period changes; for about half of them a cancellation
 // (order.CmdCancel) at a random hour between Feb 1 and Mar 31, before,
 // between or after the changes, taking effect at once or at the billing

@@ -368,14 +368,15 @@ func drawOrder(t *rapid.T, eco *ecosystem, n int, seller, referrer partner.ID) o
 
 // drawTerm draws an order's contract term from its activation on Feb 1:
 // none, or one, two or twelve months, perhaps renewing, perhaps with an
-// early-termination fee of each rule.
+// early-termination fee of each rule (periods: one to three months, perhaps
+// capped at the remaining value).
 func drawTerm(t *rapid.T, id order.ID) order.Term {
 	months := rapid.SampledFrom([]int{0, 1, 2, 12}).Draw(t, fmt.Sprintf("%s_term_months", id))
 	if months == 0 {
 		return order.Term{}
 	}
 	term := order.Term{Length: ensemble.Every(months, ensemble.Monthly), AutoRenew: rapid.Bool().Draw(t, fmt.Sprintf("%s_term_renews", id))}
-	switch rapid.SampledFrom([]string{"none", "fixed", "declining", "remaining"}).Draw(t, fmt.Sprintf("%s_term_fee", id)) {
+	switch rapid.SampledFrom([]string{"none", "fixed", "declining", "remaining", "periods"}).Draw(t, fmt.Sprintf("%s_term_fee", id)) {
 	case "fixed":
 		term.EarlyTermination = &order.EarlyTermination{Rule: order.TerminationFixed, Amount: decimal.RequireFromString(cents(t, 1, 50000, fmt.Sprintf("%s_term_fee_amount", id)))}
 	case "declining":
@@ -383,6 +384,10 @@ func drawTerm(t *rapid.T, id order.ID) order.Term {
 	case "remaining":
 		term.EarlyTermination = &order.EarlyTermination{Rule: order.TerminationRemaining,
 			Percent: ensemble.RatioFromDecimal(decimal.New(int64(rapid.IntRange(1, 100).Draw(t, fmt.Sprintf("%s_term_fee_percent", id))), -2))}
+	case "periods":
+		term.EarlyTermination = &order.EarlyTermination{Rule: order.TerminationPeriods,
+			Periods:        ensemble.Every(rapid.IntRange(1, 3).Draw(t, fmt.Sprintf("%s_term_fee_months", id)), ensemble.Monthly),
+			CapAtRemaining: rapid.Bool().Draw(t, fmt.Sprintf("%s_term_fee_capped", id))}
 	}
 	return term
 }
@@ -1045,7 +1050,9 @@ func checkStatementsAdd(t *rapid.T, bk *books) {
 // round(percent × what the seats would still have billed in the state they
 // ended in, to the term's end): the rest of the month holding the stop, as
 // its proration credit counts it (whole − round(whole × days elapsed /
-// days)), and every whole month after it. Amounts are in cents, rounded
+// days)), and every whole month after it; periods owe N months of the
+// seats in force at the end (N × whole), capped, no more than that
+// remaining value. Amounts are in cents, rounded
 // half away from zero.
 func termFee(t *rapid.T, eco *ecosystem, o order.Order, end ending) (ensemble.Money, ensemble.Period, bool) {
 	fee := o.Term.EarlyTermination
@@ -1074,13 +1081,22 @@ func termFee(t *rapid.T, eco *ecosystem, o order.Order, end ending) (ensemble.Mo
 	case order.TerminationDeclining:
 		total := days(start, stop)
 		owed = round(fee.Amount.Shift(2).IntPart()*(total-days(start, end.Stop)), total)
-	case order.TerminationRemaining:
+	case order.TerminationRemaining, order.TerminationPeriods:
 		whole := eco.seatPrice[end.Edition].Shift(2).IntPart() * end.Quantity // a month of seats, in cents
 		month := time.Date(end.Stop.Year(), end.Stop.Month(), 1, 0, 0, 0, 0, time.UTC)
 		next := month.AddDate(0, 1, 0)
 		value := whole - round(whole*days(month, end.Stop), days(month, next))
 		for m := next; m.Before(stop); m = m.AddDate(0, 1, 0) {
 			value += whole
+		}
+		if fee.Rule == order.TerminationPeriods {
+			// N months of the seats in force at the end; capped, no more
+			// than the remaining value.
+			owed = whole * int64(fee.Periods.Count)
+			if fee.CapAtRemaining && value < owed {
+				owed = value
+			}
+			break
 		}
 		owed = round(value*fee.Percent.Decimal(4, ensemble.RoundHalfAwayFromZero).Shift(2).IntPart(), 100)
 	default:
