@@ -74,13 +74,16 @@ func drawTermsSub(t *rapid.T, until time.Time) (invoice.Subscription, []usage.Ag
 				it.Anchor = at.Add(time.Duration(rapid.IntRange(-24*365, 24*365).Draw(t, "anchor_shift")) * time.Hour)
 			}
 			it.Term = invoice.Term{Length: ensemble.Every(1, ensemble.Yearly), AutoRenew: rapid.Bool().Draw(t, "renew")}
-			switch rapid.IntRange(0, 3).Draw(t, "early_termination") {
+			switch rapid.IntRange(0, 4).Draw(t, "early_termination") {
 			case 1:
 				it.Term.EarlyTermination = &invoice.EarlyTermination{Amount: dec("300")}
 			case 2:
 				it.Term.EarlyTermination = &invoice.EarlyTermination{Rule: invoice.TerminationDeclining, Amount: dec("500")}
 			case 3:
 				it.Term.EarlyTermination = &invoice.EarlyTermination{Rule: invoice.TerminationRemaining, Percent: drawRatio(t, "etf_percent")}
+			case 4:
+				it.Term.EarlyTermination = &invoice.EarlyTermination{Rule: invoice.TerminationPeriods,
+					Periods: ensemble.Every(rapid.IntRange(1, 6).Draw(t, "etf_months"), ensemble.Monthly), CapAtRemaining: rapid.Bool().Draw(t, "etf_capped")}
 			}
 		}
 		n := rapid.IntRange(1, 4).Draw(t, "segments")
