@@ -221,7 +221,7 @@ type EarlyTermination struct {
 	// Amount is the fee (TerminationFixed) or the fee at the term's start
 	// (TerminationDeclining), in the order's currency: positive, in whole
 	// minor units (checked once the quote knows the currency). Zero under
-	// TerminationRemaining.
+	// TerminationRemaining and TerminationPeriods.
 	Amount decimal.Decimal `json:"amount,omitzero"`
 	// Percent is the share of the remaining contract value owed under
 	// TerminationRemaining, in (0, 100%]; zero means 100%. Zero under the
