@@ -42,7 +42,13 @@ type Config struct {
 	// share would go elsewhere on every line. New copies what it needs of
 	// the network: a Settler never sees later changes to it (see New).
 	Network *partner.Network
-	// Platform is the platform's party id (DefaultPlatform when empty).
+	// Platform is the platform's party id (DefaultPlatform when empty):
+	// the party of its entries, and of every remaining or fallback share
+	// paid to the platform. With a Network that holds partners of type
+	// platform it must be one of them, and a partner of the network with
+	// that id must be of type platform (else ErrPlatformParty), so that a
+	// host whose network names its platform "itfirm" is not paid under
+	// "platform" without a word.
 	Platform partner.ID
 	// Rates is the host's table of exchange rates. A plan's cumulative
 	// tiers are in one currency; a line in another adds its basis to (and
@@ -224,8 +230,9 @@ type cnode struct {
 // every line alike) whose result no line could be paid by (a share below
 // zero or above the whole, a negative amount), bad cumulative tiers and
 // reserves, supplier ids (Suppliers) that are not ids; with a network, a
-// partner:<id> it does not hold (ErrUnknownParty); without one, a party
-// found by partner type (ErrNoNetwork).
+// partner:<id> it does not hold (ErrUnknownParty), and a platform id
+// (Config.Platform) that is not its platform (ErrPlatformParty); without
+// one, a party found by partner type (ErrNoNetwork).
 //
 // New also checks the plans' versions together, as ParsePlans does for
 // one document, so plans built in code or read from several documents are
@@ -317,6 +324,9 @@ func build(cfg Config, checkVersions, reference bool) (*Settler, error) {
 			}
 			s.suppliers[string(id)] = struct{}{}
 		}
+	}
+	if cfg.Network != nil {
+		checkPlatform(&p, cfg.Network, s.platform)
 	}
 	for i := range cfg.Plans {
 		if cfg.Network != nil {
@@ -454,6 +464,35 @@ func checkParties(p *ensemble.Problems, path string, n *Node, net *partner.Netwo
 			p.Add(at, fmt.Errorf("%w: party %q names no partner of the network", ErrUnknownParty, text))
 		}
 	})
+}
+
+// checkPlatform refuses a platform party id (Config.Platform, or
+// DefaultPlatform) that is not the network's platform: a network holding
+// partners of type platform none of which is that id (the platform's
+// shares would be paid to a party the network does not hold, every
+// statement of the platform under another id than the host's), or a
+// partner of that id of another type (the platform's shares would be
+// paid to that partner's balance). A network with no partner of type
+// platform is not checked: the platform need not be in it.
+func checkPlatform(p *ensemble.Problems, net *partner.Network, platform partner.ID) {
+	var platforms []string
+	for _, pt := range net.Spec().Partners {
+		if pt.ID == platform && pt.Type != partner.TypePlatform {
+			p.Add("platform", fmt.Errorf("%w: the platform's party id %q (Config.Platform, %q when empty) is a partner of the network of type %q, not %q: its shares would be paid to that partner",
+				ErrPlatformParty, platform, DefaultPlatform, pt.Type, partner.TypePlatform))
+			return
+		}
+		if pt.Type == partner.TypePlatform {
+			if pt.ID == platform {
+				return
+			}
+			platforms = append(platforms, strconv.Quote(string(pt.ID)))
+		}
+	}
+	if len(platforms) > 0 {
+		p.Add("platform", fmt.Errorf("%w: the platform's party id %q (Config.Platform, %q when empty) is not a partner of the network, whose partners of type platform are %s: set Config.Platform to the one the platform's shares are paid to",
+			ErrPlatformParty, platform, DefaultPlatform, strings.Join(platforms, ", ")))
+	}
 }
 
 // checkTypeRoles refuses, for a settler without a network, a node whose

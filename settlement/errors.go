@@ -239,6 +239,14 @@ var ErrAttributedParty = errors.New("settlement: attributed usage names no partn
 // network does not have.
 var ErrUnknownParty = errors.New("settlement: unknown party")
 
+// ErrPlatformParty reports a settler whose platform party id
+// (Config.Platform, DefaultPlatform when empty) is not its network's
+// platform: the network holds partners of type platform and none has that
+// id, or the partner with that id is of another type. New refuses it
+// rather than pay the platform's shares under an id the host does not
+// know as its own (or to a partner's balance).
+var ErrPlatformParty = errors.New("settlement: platform party is not the network's platform")
+
 // ErrNoNetwork reports a plan paying a party found by partner type
 // (distributor, reseller, type:<name>) to a settler built without a
 // network (Config.Network), which knows no partner's type.

@@ -345,3 +345,15 @@ func FuzzPlace(f *testing.F) {
 		_ = d.scalar(i, key)
 	})
 }
+
+// TestHostPlatformNotReported: settlement.New refuses a settler whose
+// platform id is not the network's platform (ErrPlatformParty), but that
+// id is the host's Config.Platform, which rulecheck does not know: the
+// telco network's platform is "orbit", and its plans pass.
+func TestHostPlatformNotReported(t *testing.T) {
+	var stdout, stderr bytes.Buffer
+	got := run(context.Background(), []string{"-plans", "../telco/data/plans.yaml", "-network", "../telco/data/network.yaml",
+		"../telco/data/settlement-rules.yaml"}, &stdout, &stderr)
+	require.Equal(t, exitOK, got, "%s%s", stdout.String(), stderr.String())
+	require.NotContains(t, stdout.String(), "platform party")
+}

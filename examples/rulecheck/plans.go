@@ -98,6 +98,9 @@ func checkPlans(res *result, files []file, netFile, ratesFile *file, set *rules.
 		if strings.HasPrefix(p.path, "rates[") {
 			continue // reported in the rates file
 		}
+		if errors.Is(p.err, settlement.ErrPlatformParty) {
+			continue // the host's Config.Platform, which rulecheck does not know, decides it
+		}
 		k, rest := planPath(p.path)
 		if k < 0 || k >= len(all) {
 			d := rules.Diagnostic{Severity: "error", Message: p.msg}
