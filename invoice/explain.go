@@ -58,7 +58,13 @@ func Explain(l Line) string {
 			fmt.Fprintf(&b, "  a piece of its period, cut where the usage charge changed: owes %s of the charge's minimum and maximum spend\n", u.SpendShare)
 		}
 	}
-	if a := l.Attribution; a != nil {
+	if a := l.Attribution; a != nil && l.Kind == KindUsageAdjustment && l.Usage != nil {
+		// A late line bills the value's part of rate(cumulative) less its
+		// part of rate(billed), not its share of the adjustment by the
+		// cumulative quantities (45 of 78 is not 600.00 of 960.00).
+		fmt.Fprintf(&b, "  attributed to %s %s: %s of the charge's %s now, %s billed before; its part of rate(cumulative) less its part of rate(billed): %s of the adjustment's %s (each part in proportion to quantity, largest remainder)\n",
+			a.Attribute, a.Value, l.Quantity, a.Quantity, l.Usage.Billed, l.Amount, a.Amount)
+	} else if a != nil {
 		fmt.Fprintf(&b, "  attributed to %s %s: %s of the charge's %s, so %s of its %s (in proportion to quantity, largest remainder)\n",
 			a.Attribute, a.Value, l.Quantity, a.Quantity, l.Amount, a.Amount)
 	}

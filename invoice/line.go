@@ -101,7 +101,11 @@ type Line struct {
 	// price's amount does not depend on it: a one-time flat fee of an item
 	// of 25 seats says 25 here and bills its amount once, so a host
 	// printing a unit price divides only per-unit amounts by it (the
-	// charge's price model says which: Pin, Charge).
+	// charge's price model says which: Pin, Charge). On a late usage
+	// adjustment (KindUsageAdjustment) and a progressive bill it is the
+	// period's cumulative quantity, not what the line adds: 5 late hours of
+	// a month billed 40 say 45, and Usage.Billed says 40, so a host printing
+	// the hours a line bills prints Quantity less Usage.Billed.
 	Quantity decimal.Decimal `json:"quantity"`
 	// Full is the exact, unrounded rating of Quantity for a whole cycle,
 	// before proration (for usage, the rating; for adjustments, the delta).
