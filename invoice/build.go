@@ -585,7 +585,7 @@ func (g *gen) billedTaken(lines []Line, d *Discount, it *Item) map[int64]ensembl
 	for k := range g.earlier {
 		e := &g.earlier[k]
 		c, ok := g.subCycle(e.svc.Start)
-		if !ok || !due[c.Start.UnixNano()] || !fixedApplies(d, it, w, &Line{Kind: KindUsage, Item: e.item.ID, Pin: e.pin, Period: e.svc}) {
+		if !ok || !due[c.Start.UnixNano()] || !fixedApplies(d, it, w, &Line{Kind: KindUsage, Item: e.item.ID, Pin: e.pin, Charge: e.charge, Period: e.svc}) {
 			continue
 		}
 		if e.idle == "" && len(g.billedSub) > 0 || g.billedPeriod(e) {
@@ -658,14 +658,15 @@ func (g *gen) subCycle(t time.Time) (ensemble.Period, bool) {
 
 // fixedApplies reports whether fixed discount d (of item it, or the
 // subscription's: nil), whose window is w, applies to line l: a line of
-// its item and offer whose service starts in the window (or, for an exact
-// window, overlaps it), of a kind discounts apply to.
+// its item, offer and charges (Discount.Charges) whose service starts in
+// the window (or, for an exact window, overlaps it), of a kind discounts
+// apply to.
 func fixedApplies(d *Discount, it *Item, w window, l *Line) bool {
 	switch l.Kind {
 	case KindCommitmentTrueUp, KindCreditNote, KindPrepayment, KindPrepaidBreakage, KindEarlyTermination:
 		return false
 	}
-	return (it == nil || l.Item == it.ID) && (d.Offer == "" || l.Pin.Offer == d.Offer) && w.meets(l.Period)
+	return (it == nil || l.Item == it.ID) && (d.Offer == "" || l.Pin.Offer == d.Offer) && d.scoped(l.Charge) && w.meets(l.Period)
 }
 
 // taxKey groups lines for the tax breakdown.

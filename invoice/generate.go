@@ -108,6 +108,7 @@ type earlierUsage struct {
 	item    *Item
 	at      int
 	pin     catalog.Pin
+	charge  catalog.ChargeID
 	line    usage.LineRef
 	meter   usage.MeterID
 	pd, svc ensemble.Period
@@ -328,9 +329,9 @@ func (g *gen) streams(it *Item) []stream {
 	}
 	out := make([]stream, 0, len(g.b.offers[segs[0].Pin].charges)+len(segs[0].AddOns))
 	for _, sg := range segs {
-		segDisc := sg.Discount
 		addPin := func(pin catalog.Pin, qty decimal.Decimal, addOn bool) {
 			for _, ch := range g.b.offers[pin].charges {
+				segDisc := segmentDiscount(&sg, ch.id)
 				k := -1
 				for i := range out {
 					if out[i].key == ch.key {
@@ -415,9 +416,25 @@ func (g *gen) windowOf(d *Discount, it *Item) (window, bool) {
 	return w, true
 }
 
-// pcts returns the percentage discounts that apply to a line of offer o
-// on item it whose service starts at t, sorted by ID.
-func (g *gen) pcts(it *Item, o catalog.OfferID, t time.Time, seg ensemble.Ratio) []pct {
+// segmentDiscount returns segment sg's line discount as it applies to the
+// lines of charge ch: Discount, or zero when DiscountCharges leaves ch out.
+func segmentDiscount(sg *Segment, ch catalog.ChargeID) ensemble.Ratio {
+	if len(sg.DiscountCharges) > 0 && !slices.Contains(sg.DiscountCharges, ch) {
+		return ratioZero
+	}
+	return sg.Discount
+}
+
+// scoped reports whether discount d reaches the lines of charge ch: it
+// names no charges (Discount.Charges), or names ch.
+func (d *Discount) scoped(ch catalog.ChargeID) bool {
+	return len(d.Charges) == 0 || slices.Contains(d.Charges, ch)
+}
+
+// pcts returns the percentage discounts that apply to a line of charge ch
+// of offer o on item it whose service starts at t, sorted by ID; seg is
+// the segment's line discount as it applies to ch (segmentDiscount).
+func (g *gen) pcts(it *Item, o catalog.OfferID, ch catalog.ChargeID, t time.Time, seg ensemble.Ratio) []pct {
 	var out []pct
 	if !seg.IsZero() {
 		out = append(out, pct{id: lineDiscount, p: seg})
@@ -428,7 +445,7 @@ func (g *gen) pcts(it *Item, o catalog.OfferID, t time.Time, seg ensemble.Ratio)
 	scan := func(ds []Discount, owner *Item, offerScoped bool) {
 		for i := range ds {
 			d := &ds[i]
-			if d.Percent.IsZero() || (offerScoped && d.Offer != "" && d.Offer != o) {
+			if d.Percent.IsZero() || (offerScoped && d.Offer != "" && d.Offer != o) || !d.scoped(ch) {
 				continue
 			}
 			if w, ok := g.windowOf(d, owner); ok && (w.exact || w.contains(t)) {
@@ -665,7 +682,7 @@ func (g *gen) oneTime(it *Item, p piece, at int) {
 	l.Full = r.Amount
 	l.Tiers = r.Lines
 	l.Amount = r.Amount.Round(g.mode)
-	g.discount(l, l.Amount, ensemble.Money{}, g.pcts(it, p.pin.Offer, p.start, p.disc), l.Cycle, ratioZero, ratioOne, false)
+	g.discount(l, l.Amount, ensemble.Money{}, g.pcts(it, p.pin.Offer, p.ch.id, p.start, p.disc), l.Cycle, ratioZero, ratioOne, false)
 }
 
 // recurring generates the lines of a recurring stream for every cycle
@@ -778,7 +795,7 @@ func (g *gen) charge(it *Item, p piece, c ensemble.Period, s time.Time, at int) 
 	if !from.IsZero() {
 		l.Proration = g.prorationWhole(part, whole, from, ratioOne)
 	}
-	ps := g.pcts(it, p.pin.Offer, s, p.disc)
+	ps := g.pcts(it, p.pin.Offer, p.ch.id, s, p.disc)
 	g.discount(l, part, whole, ps, c, from, ratioOne, false)
 	return billed{id: l.ID, p: p, full: r.Amount, tiers: r.Lines, pcts: ps, cycle: c}, true
 }
@@ -889,7 +906,7 @@ func (g *gen) arrearsLine(it *Item, p piece, c ensemble.Period, due time.Time, a
 	if !from.IsZero() || !toOne {
 		l.Proration = g.prorationWhole(part, whole, from, to)
 	}
-	g.discount(l, part, whole, g.pcts(it, p.pin.Offer, s, p.disc), c, from, to, false)
+	g.discount(l, part, whole, g.pcts(it, p.pin.Offer, p.ch.id, s, p.disc), c, from, to, false)
 	return true
 }
 
@@ -965,7 +982,7 @@ func (g *gen) idlePiece(it *Item, st *stream, segs []Segment, aggs []usage.Aggre
 		g.lines = g.lines[:n]
 	}
 	if !g.repairing && !g.run.After.IsZero() && !due.After(g.run.After) {
-		e := earlierUsage{item: it, at: at, pin: ch.offer.pin, line: idle.Line, meter: meter, pd: pc,
+		e := earlierUsage{item: it, at: at, pin: ch.offer.pin, charge: ch.id, line: idle.Line, meter: meter, pd: pc,
 			svc: usageService(segs, pc, due), due: due}
 		if len(g.lines) > n {
 			e.idle = g.lines[n].ID
@@ -1173,7 +1190,7 @@ func (g *gen) usageCharge(segs []Segment, m usage.MeterID, pd ensemble.Period) (
 			end = sg.End
 		}
 		if c := g.segmentCharge(sg, m); c != nil {
-			ch, disc = c, sg.Discount
+			ch, disc = c, segmentDiscount(&sg, c.id)
 		}
 	}
 	if ch == nil {
@@ -1190,7 +1207,7 @@ func (g *gen) latestCharge(segs []Segment, m usage.MeterID, before time.Time) (*
 			continue
 		}
 		if c := g.segmentCharge(segs[k], m); c != nil {
-			return c, segs[k].Discount
+			return c, segmentDiscount(&segs[k], c.id)
 		}
 	}
 	return nil, ratioZero
@@ -1333,7 +1350,7 @@ func (g *gen) usageLine(it *Item, segs []Segment, agg *usage.Aggregate, late *us
 				l.Attribution = &Attribution{Attribute: ch.attributeTo, Value: sh.value, Quantity: agg.Value, Amount: amount}
 				l.Description += " (" + ch.attributeTo + " " + sh.value + ")"
 			}
-			g.discount(l, l.Amount, ensemble.Money{}, g.pcts(it, ch.offer.pin.Offer, svc.Start, disc), svc, ratioZero, ratioOne, false)
+			g.discount(l, l.Amount, ensemble.Money{}, g.pcts(it, ch.offer.pin.Offer, ch.id, svc.Start, disc), svc, ratioZero, ratioOne, false)
 			describe(l)
 		}
 		if g.billedUsage != nil && g.due(date) {
@@ -1384,7 +1401,7 @@ func (g *gen) usageLine(it *Item, segs []Segment, agg *usage.Aggregate, late *us
 			l.Attribution = &Attribution{Attribute: ch.attributeTo, Value: dl.value, Quantity: cum.Value, Amount: g.sub(cumAmt, billedAmt)}
 			l.Description += " (" + ch.attributeTo + " " + dl.value + ")"
 		}
-		g.deltaDiscount(l, dl.cum, dl.billed, g.pcts(it, ch.offer.pin.Offer, svc.Start, disc), svc)
+		g.deltaDiscount(l, dl.cum, dl.billed, g.pcts(it, ch.offer.pin.Offer, ch.id, svc.Start, disc), svc)
 		describe(l)
 	}
 }
@@ -1994,7 +2011,7 @@ func (g *gen) remainingParts(it *Item, last Segment, end, termEnd time.Time, at 
 				amt := g.prorate(part, whole, from, to, !e.Before(c.End))
 				var l Line // the line the charge would have billed, for its discounts
 				l.Amount = amt
-				g.discount(&l, part, whole, g.pcts(it, pin.Offer, s, last.Discount), c, from, to, false)
+				g.discount(&l, part, whole, g.pcts(it, pin.Offer, ch.id, s, segmentDiscount(&last, ch.id)), c, from, to, false)
 				total = g.add(total, g.sub(amt, l.Discount))
 				return true
 			})
@@ -2103,7 +2120,7 @@ func (g *gen) progressive(it *Item, segs []Segment, p *ProgressiveUsage, at int)
 	}
 	tr := &UsageTrace{Meter: agg.Meter, Period: pd, Records: agg.Records, Digest: agg.Digest, Ref: agg.Ref(), Billed: p.Billed.Value, SpendShare: share, SpendProration: ch.spend}
 	svc := usageService(segs, pd, end)
-	ps := g.pcts(it, ch.offer.pin.Offer, svc.Start, disc)
+	ps := g.pcts(it, ch.offer.pin.Offer, ch.id, svc.Start, disc)
 	kind, id, date, period := KindUsage, usageID, end, svc
 	if open {
 		kind, date, period = KindProgressiveUsage, g.run.At, ensemble.Period{Start: svc.Start, End: g.run.At}

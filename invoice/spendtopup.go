@@ -70,7 +70,7 @@ func (g *gen) spendTopUpsOf(it *Item, st *stream, segs []Segment, aggs []usage.A
 		return
 	}
 	svc := usageService(segs, pd, firstEnd)
-	ps := g.pcts(it, ch.offer.pin.Offer, svc.Start, disc)
+	ps := g.pcts(it, ch.offer.pin.Offer, ch.id, svc.Start, disc)
 	for _, sr := range now {
 		from, err := g.spendSharePlus(cad, pd, base, billed)
 		if err != nil {

@@ -369,9 +369,19 @@ type Segment struct {
 	Refs []ensemble.Ref `json:"refs,omitempty"`
 	// Discount is the line's discount during the segment (such as "15%",
 	// the discount an order line carries), applied as a percentage
-	// discount with ID "line" to every charge of the segment. A change of
-	// discount is a change like any other: prorated.
+	// discount with ID "line" to every charge of the segment (or to the
+	// charges DiscountCharges names). A change of discount is a change
+	// like any other: prorated.
 	Discount ensemble.Ratio `json:"discount,omitzero"`
+	// DiscountCharges limits Discount to the lines of these charges (of
+	// the segment's offer or add-ons: Line.Charge), such as ["usage"] for
+	// an order line's "15% off usage" (order.Discount.Charges, which
+	// FromOrder carries); empty is every charge. Each entry must be a
+	// charge of an offer the item holds in some segment, else a
+	// *DiscountScopeError wrapping ErrDiscountCharge at
+	// ...segments[n].discount_charges[m]; entries without a Discount are
+	// ErrInvalid.
+	DiscountCharges []catalog.ChargeID `json:"discount_charges,omitempty"`
 	// Recorded is when the change that opened the segment was recorded
 	// (the order event's instant; FromOrder sets it), and EndRecorded
 	// when what follows End was last decided (the change or stop that set
@@ -476,6 +486,25 @@ type Discount struct {
 	Start time.Time `json:"start,omitzero"`
 	// Offer limits a subscription discount to the lines of one offer.
 	Offer catalog.OfferID `json:"offer,omitempty"`
+	// Charges limits the discount to the lines of these charges of its
+	// offers (Line.Charge, as CommitmentScope.Charges limits a minimum
+	// commitment): "15% off usage" on an offer with a one-time onboarding
+	// fee, a recurring platform fee and a usage charge is Charges
+	// ["usage"]. Empty is every charge. A percentage discount takes its
+	// share off those lines only; a fixed amount is taken off those lines
+	// only, by the rules above (at most once per cycle, in the order due,
+	// in proportion at one instant), so the lines it does not name bill as
+	// if it did not exist. Durations, Length, Start, Recorded, Run.Billed,
+	// credit notes and true-ups (Line.Recouped) read the lines it took, as
+	// for an unscoped discount. Each entry must be a charge of an offer the
+	// discount reaches: for a subscription discount, of Offer when set, else
+	// of an offer (or add-on) one of the subscription's items holds in some
+	// segment; for an item's discount, of an offer the item holds. One that
+	// is not is a *DiscountScopeError wrapping ErrDiscountCharge at
+	// ...discounts[k].charges[m], from Validate and Build, rather than a
+	// discount that silently takes nothing; an empty or repeated entry is
+	// ErrRequired or ErrDuplicate.
+	Charges []catalog.ChargeID `json:"charges,omitempty"`
 	// Recorded is when the discount was recorded (zero: not known). One
 	// recorded after a run's After whose first cycle starts at or before
 	// it is back-dated, as a segment can be (see Segment.Recorded).

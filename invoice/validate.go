@@ -20,6 +20,8 @@ import (
 // or in another currency; negative quantities; add-ons that do not attach;
 // discounts with neither or both of percent and amount, or out of range,
 // or whose duration cannot be billed (ErrDiscountDuration);
+// discounts limited to charges the offers they reach lack
+// (*DiscountScopeError wrapping ErrDiscountCharge);
 // unknown time zones; usage for unknown lines; a reverse-charge customer
 // in the country the tax table's Seller is established in
 // (ErrReverseChargeDomestic). Build calls it first.
@@ -92,6 +94,7 @@ func (b *Builder) validate(ps *ensemble.Problems, run Run, subs []Subscription) 
 			discountIDs = map[DiscountID]bool{}
 		}
 		b.validateDiscounts(ps, func() string { return at() + ".discounts" }, s, s.Discounts, discountIDs)
+		b.validateDiscountCharges(ps, func() string { return at() + ".discounts" }, s, nil, s.Discounts)
 		if len(s.Items) == 0 && len(s.Removed) == 0 {
 			ps.Add(at()+".items", ErrRequired)
 		}
@@ -120,6 +123,8 @@ func (b *Builder) validate(ps *ensemble.Problems, run Run, subs []Subscription) 
 				}
 			}
 			b.validateDiscounts(ps, func() string { return ia() + ".discounts" }, s, it.Discounts, itemIDs)
+			b.validateDiscountCharges(ps, func() string { return ia() + ".discounts" }, s, it, it.Discounts)
+			b.validateSegmentCharges(ps, ia, s, it)
 			b.validateSegments(ps, ia, s, it)
 			b.validateTerms(ps, ia, s, it)
 			b.validateThresholds(ps, ia, s, it)

@@ -1,0 +1,159 @@
+package invoice
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/ensemble-commerce/ensemble"
+	"github.com/ensemble-commerce/ensemble/catalog"
+)
+
+// ErrDiscountCharge reports a discount limited to a charge (Discount.Charges,
+// Segment.DiscountCharges) that none of the offers it reaches has, which
+// would take nothing. A *DiscountScopeError wraps it; it matches ErrUnknown
+// too.
+var ErrDiscountCharge = fmt.Errorf("%w: discount names a charge its offers lack", ErrUnknown)
+
+// DiscountScopeError reports a charge a discount is limited to that the
+// offers it reaches lack, naming the subscription, the item (for an item's
+// or a segment's discount), the discount and the charge. It arrives inside
+// the *ensemble.ValidationError of Build and Validate, at
+// ...discounts[k].charges[m] or ...segments[n].discount_charges[m], and
+// wraps its condition (ErrDiscountCharge).
+type DiscountScopeError struct {
+	// Subscription names the subscription.
+	Subscription SubscriptionID
+	// Item names the item whose discount (or segment's discount) it is;
+	// empty for a subscription's discount.
+	Item ItemID
+	// Discount names the discount ("line" for a segment's).
+	Discount DiscountID
+	// Charge is the charge named, cut to 64 bytes.
+	Charge string
+	// Detail says what the offers it reaches have instead; it may be
+	// empty.
+	Detail string
+	// Err is the condition.
+	Err error
+}
+
+// Error writes `invoice: subscription "s"[, item "i"]: discount "d":
+// <condition>: "<charge>" (<detail>)`.
+func (e *DiscountScopeError) Error() string {
+	v := e.Charge
+	if len(v) > 64 {
+		v = v[:64] + "..."
+	}
+	msg := fmt.Sprintf("invoice: subscription %q", e.Subscription)
+	if e.Item != "" {
+		msg += fmt.Sprintf(", item %q", e.Item)
+	}
+	msg += fmt.Sprintf(": discount %q: %v: %q", e.Discount, e.Err, v)
+	if e.Detail != "" {
+		msg += " (" + e.Detail + ")"
+	}
+	return msg
+}
+
+// Unwrap returns the condition.
+func (e *DiscountScopeError) Unwrap() error { return e.Err }
+
+// heldCharges returns the charges of the offers (base offers and add-ons)
+// the items hold in some segment, of offer o when o is set, and the IDs
+// of those charges in the order first met (for an error's detail).
+func (b *Builder) heldCharges(items []Item, o catalog.OfferID) (map[catalog.ChargeID]bool, []string) {
+	held := map[catalog.ChargeID]bool{}
+	var names []string
+	for j := range items {
+		for _, sg := range items[j].Segments {
+			for _, p := range append([]catalog.Pin{sg.Pin}, addOnPins(sg.AddOns)...) {
+				oi := b.offers[p]
+				if oi == nil || (o != "" && p.Offer != o) {
+					continue // an unknown pin is reported with its segment
+				}
+				for _, c := range oi.charges {
+					if !held[c.id] {
+						names = append(names, string(c.id))
+					}
+					held[c.id] = true
+				}
+			}
+		}
+	}
+	return held, names
+}
+
+// validateCharges checks the charges a discount is limited to: none empty
+// or repeated, and each one of held (see Discount.Charges).
+func validateCharges(ps *ensemble.Problems, at func() string, s *Subscription, it ItemID, id DiscountID, cs []catalog.ChargeID,
+	held map[catalog.ChargeID]bool, names []string, reach string) {
+	seen := make(map[catalog.ChargeID]bool, len(cs))
+	for m, c := range cs {
+		switch {
+		case c == "":
+			ps.Add(ensemble.Path(at(), m), ErrRequired)
+		case seen[c]:
+			ps.Add(ensemble.Path(at(), m), bad(ErrDuplicate, "%q", c))
+		case !held[c]:
+			detail := reach + " has no charge " + quote(string(c))
+			if len(names) > 0 {
+				detail = reach + " has charges " + strings.Join(names, ", ")
+			}
+			ps.Add(ensemble.Path(at(), m), &DiscountScopeError{Subscription: s.ID, Item: it, Discount: id, Charge: string(c), Detail: detail, Err: ErrDiscountCharge})
+		}
+		seen[c] = true
+	}
+}
+
+// validateDiscountCharges checks the charges the discounts ds (of item it,
+// or the subscription's: nil) are limited to (Discount.Charges).
+func (b *Builder) validateDiscountCharges(ps *ensemble.Problems, at func() string, s *Subscription, it *Item, ds []Discount) {
+	for k := range ds {
+		d := &ds[k]
+		if len(d.Charges) == 0 {
+			continue
+		}
+		items, item, reach := s.Items, ItemID(""), "the subscription's offers"
+		var offer catalog.OfferID
+		switch {
+		case it != nil:
+			items, item, reach = []Item{*it}, it.ID, "the item's offers"
+		case d.Offer != "":
+			offer, reach = d.Offer, "offer "+quote(string(d.Offer))
+		}
+		held, names := b.heldCharges(items, offer)
+		validateCharges(ps, func() string { return ensemble.Path(at(), k) + ".charges" }, s, item, d.ID, d.Charges, held, names, reach)
+	}
+}
+
+// validateSegmentCharges checks the charges the segments' line discounts
+// are limited to (Segment.DiscountCharges): each a charge of an offer the
+// item holds in some segment (a segment after an add-on was removed keeps
+// the line's discount as the order agreed it), and only with a discount.
+func (b *Builder) validateSegmentCharges(ps *ensemble.Problems, ia func() string, s *Subscription, it *Item) {
+	var held map[catalog.ChargeID]bool
+	var names []string
+	for n := range it.Segments {
+		sg := &it.Segments[n]
+		if len(sg.DiscountCharges) == 0 {
+			continue
+		}
+		at := func() string { return ensemble.Path(ia(), "segments", n) + ".discount_charges" }
+		if sg.Discount.IsZero() {
+			ps.Add(at(), bad(ErrInvalid, "charges %s without a discount", joinCharges(sg.DiscountCharges)))
+			continue
+		}
+		if held == nil {
+			held, names = b.heldCharges([]Item{*it}, "")
+		}
+		validateCharges(ps, at, s, it.ID, lineDiscount, sg.DiscountCharges, held, names, "the item's offers")
+	}
+}
+
+func joinCharges(cs []catalog.ChargeID) string {
+	out := make([]string, len(cs))
+	for i, c := range cs {
+		out[i] = quote(string(c))
+	}
+	return strings.Join(out, ", ")
+}
