@@ -95,9 +95,9 @@ func validateCharges(ps *ensemble.Problems, at func() string, s *Subscription, i
 		case seen[c]:
 			ps.Add(ensemble.Path(at(), m), bad(ErrDuplicate, "%q", c))
 		case !held[c]:
-			detail := reach + " has no charge " + quote(string(c))
+			detail := "charges of " + reach + ": none"
 			if len(names) > 0 {
-				detail = reach + " has charges " + strings.Join(names, ", ")
+				detail = "charges of " + reach + ": " + strings.Join(names, ", ")
 			}
 			ps.Add(ensemble.Path(at(), m), &DiscountScopeError{Subscription: s.ID, Item: it, Discount: id, Charge: string(c), Detail: detail, Err: ErrDiscountCharge})
 		}
