@@ -2,6 +2,7 @@ package invoice
 
 import (
 	"fmt"
+	"slices"
 
 	"github.com/ensemble-commerce/ensemble"
 	"github.com/ensemble-commerce/ensemble/order"
@@ -82,7 +83,7 @@ func FromOrder(o order.Order) (Subscription, error) {
 			sub.Items = append(sub.Items, it)
 		}
 		item := &sub.Items[len(sub.Items)-1]
-		seg := Segment{Start: s.Start, End: s.End, Pin: s.Pin, Quantity: s.Quantity, Discount: s.Discount, Refs: []ensemble.Ref{o.SegmentRef(s.ID)},
+		seg := Segment{Start: s.Start, End: s.End, Pin: s.Pin, Quantity: s.Quantity, Discount: s.Discount, DiscountCharges: slices.Clone(s.DiscountCharges), Refs: []ensemble.Ref{o.SegmentRef(s.ID)},
 			Recorded: s.Recorded, EndRecorded: s.EndRecorded}
 		for _, a := range s.AddOns {
 			seg.AddOns = append(seg.AddOns, AddOn{Pin: a.Pin, Quantity: a.Quantity})

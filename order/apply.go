@@ -39,7 +39,7 @@ func cloneLines(ls []Line) []Line {
 	c := make([]Line, len(ls))
 	for i, l := range ls {
 		l.AddOns = cloneAddOns(l.AddOns)
-		l.Discount.Approval = cloneApproval(l.Discount.Approval)
+		l.Discount = cloneDiscount(l.Discount)
 		c[i] = l
 	}
 	return c
@@ -122,7 +122,7 @@ func (o *Order) apply(ev *Event) {
 			l := &o.Lines[i]
 			l.Terms = l.Terms.activated(ev.At)
 			o.Segments = append(o.Segments, Segment{ID: segmentID(l.ID, ev.Seq), Line: l.ID, Start: ev.At, Cause: EventActivated,
-				Pin: l.Pin, Quantity: l.Quantity, AddOns: cloneAddOns(l.AddOns), Discount: l.Discount.Ratio, Terms: l.Terms, Recorded: ev.At})
+				Pin: l.Pin, Quantity: l.Quantity, AddOns: cloneAddOns(l.AddOns), Discount: l.Discount.Ratio, DiscountCharges: slices.Clone(l.Discount.Charges), Terms: l.Terms, Recorded: ev.At})
 		}
 	case EventSuspended:
 		o.Suspensions = append(o.Suspensions, Suspension{From: ev.At, Reason: ev.Reason})
@@ -230,8 +230,7 @@ func (o *Order) applyChange(ch *Change, seq int, at time.Time) {
 	case ChangeOffer:
 		l.Pin = ch.Pin
 		if ch.Discount != nil {
-			l.Discount = *ch.Discount
-			l.Discount.Approval = cloneApproval(ch.Discount.Approval)
+			l.Discount = cloneDiscount(*ch.Discount)
 		}
 	case ChangeAddAddOn:
 		a := AddOn{Pin: ch.Pin, Quantity: ch.Quantity}
@@ -259,7 +258,7 @@ func (o *Order) applyChange(ch *Change, seq int, at time.Time) {
 		return
 	}
 	seg := Segment{ID: segmentID(l.ID, seq), Line: l.ID, Start: ch.EffectiveAt, End: o.Segments[last].End, Cause: EventChanged, Change: ch.Kind,
-		Pin: l.Pin, Quantity: l.Quantity, AddOns: cloneAddOns(l.AddOns), Discount: l.Discount.Ratio, Terms: l.Terms,
+		Pin: l.Pin, Quantity: l.Quantity, AddOns: cloneAddOns(l.AddOns), Discount: l.Discount.Ratio, DiscountCharges: slices.Clone(l.Discount.Charges), Terms: l.Terms,
 		Recorded: at, EndRecorded: o.Segments[last].EndRecorded}
 	if o.Segments[last].Start.Equal(ch.EffectiveAt) {
 		if last == 0 || o.Segments[last-1].Line != ch.Line {
@@ -355,8 +354,7 @@ func eventAllowed(o *Order, ev *Event) bool {
 func (o *Order) addLine(ch *Change, seq int, at time.Time) {
 	l := Line{ID: ch.Line, Pin: ch.Pin, Quantity: ch.Quantity, AddOns: cloneAddOns(ch.AddOns), Terms: ch.Terms.activated(ch.EffectiveAt)}
 	if ch.Discount != nil {
-		l.Discount = *ch.Discount
-		l.Discount.Approval = cloneApproval(ch.Discount.Approval)
+		l.Discount = cloneDiscount(*ch.Discount)
 	}
 	i, _ := slices.BinarySearchFunc(o.Lines, l.ID, func(x Line, id LineID) int { return strings.Compare(string(x.ID), string(id)) })
 	o.Lines = slices.Insert(o.Lines, i, l)
@@ -365,7 +363,7 @@ func (o *Order) addLine(ch *Change, seq int, at time.Time) {
 		end, endRecorded = o.Cancellation.EffectiveAt, at
 	}
 	seg := Segment{ID: segmentID(l.ID, seq), Line: l.ID, Start: ch.EffectiveAt, End: end, Cause: EventChanged, Change: ChangeAddLine,
-		Pin: l.Pin, Quantity: l.Quantity, AddOns: cloneAddOns(l.AddOns), Discount: l.Discount.Ratio, Terms: l.Terms,
+		Pin: l.Pin, Quantity: l.Quantity, AddOns: cloneAddOns(l.AddOns), Discount: l.Discount.Ratio, DiscountCharges: slices.Clone(l.Discount.Charges), Terms: l.Terms,
 		Recorded: at, EndRecorded: endRecorded}
 	j := slices.IndexFunc(o.Segments, func(s Segment) bool { return s.Line > l.ID })
 	if j < 0 {

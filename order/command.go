@@ -175,6 +175,10 @@ var (
 	// ErrUnknown reports an offer, partner, line, add-on or task that
 	// cannot be found.
 	ErrUnknown = errors.New("order: unknown")
+	// ErrDiscountCharge reports a line's discount limited to a charge
+	// (Discount.Charges) its offer and add-ons lack. It matches ErrUnknown
+	// too.
+	ErrDiscountCharge = fmt.Errorf("%w: discount charge the line's offers lack", ErrUnknown)
 	// ErrMissingContext reports a check that needs the catalog or the
 	// governance in Context and found none.
 	ErrMissingContext = errors.New("order: context lacks the catalog or governance")

@@ -445,6 +445,7 @@ func (d *decider) change() ([]Event, error) {
 		checkPin(&c.p, "change.pin", ch.Pin)
 		if ch.Discount != nil {
 			checkDiscountRatio(&c.p, "change.discount.ratio", l.ID, ch.Discount.Ratio)
+			checkDiscountEntries(&c.p, "change.discount", l.ID, *ch.Discount)
 		}
 		if c.p.Len() > 0 {
 			break
@@ -528,7 +529,7 @@ func (d *decider) addLine(ch Change, subject string) ([]Event, error) {
 	}
 	l := Line{ID: ch.Line, Pin: ch.Pin, Quantity: ch.Quantity, AddOns: ch.AddOns, Terms: ch.Terms}
 	if ch.Discount != nil {
-		l.Discount = Discount{Ratio: ch.Discount.Ratio, Approval: ch.Discount.Approval}
+		l.Discount = Discount{Ratio: ch.Discount.Ratio, Approval: ch.Discount.Approval, Charges: ch.Discount.Charges}
 	}
 	// The structural checks of a draft line, with paths under "change".
 	var dp ensemble.Problems

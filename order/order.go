@@ -121,6 +121,17 @@ type Discount struct {
 	// with partner.FoldApproval from the audit events), never from the
 	// party it favours, such as a reseller portal's request.
 	Approval *partner.Approval `json:"approval,omitempty"`
+	// Charges limits the discount to the lines of these charges of the
+	// line's offer and add-ons (catalog charge IDs), such as ["usage"] for
+	// "15% off usage" on an offer with an onboarding fee, a platform fee
+	// and a usage charge; empty is every charge. The segments carry it
+	// (Segment.DiscountCharges) and invoicing takes the discount off those
+	// lines only (invoice.Segment.DiscountCharges). The quote (and a change
+	// that sets or keeps the discount) refuses a charge the line's offer
+	// and add-ons lack with a *LineError wrapping ErrDiscountCharge, an
+	// empty or repeated entry with ErrInvalid or ErrDuplicate, and charges
+	// without a Ratio with ErrInvalid.
+	Charges []catalog.ChargeID `json:"charges,omitempty"`
 	// Basis is why the discount is allowed; the quote sets it.
 	Basis DiscountBasis `json:"basis,omitempty"`
 	// Allowance is the seller's allowance the quote found (a ratio of the
@@ -365,6 +376,9 @@ type Segment struct {
 	Quantity decimal.Decimal `json:"quantity"`
 	AddOns   []AddOn         `json:"add_ons,omitempty"`
 	Discount ensemble.Ratio  `json:"discount,omitzero"`
+	// DiscountCharges are the charges Discount is limited to (the line's
+	// Discount.Charges); empty is every charge.
+	DiscountCharges []catalog.ChargeID `json:"discount_charges,omitempty"`
 	// Terms are the line's own anchor and term (Line.Terms, with the
 	// anchor recorded at the line's activation); zero for a line that
 	// follows the order's.

@@ -195,6 +195,7 @@ func checkDraft(p *ensemble.Problems, d *Draft) Draft {
 			}
 		}
 		checkDiscountRatio(p, path+".discount.ratio", l.ID, l.Discount.Ratio)
+		checkDiscountEntries(p, path+".discount", l.ID, l.Discount)
 		checkLineTerms(p, path+".terms", l.ID, l.Terms)
 	}
 
@@ -372,7 +373,7 @@ func normalise(d *Draft) Draft {
 			}
 		}
 		sortAddOns(l.AddOns)
-		l.Discount = Discount{Ratio: l.Discount.Ratio, Approval: cloneApproval(l.Discount.Approval)}
+		l.Discount = Discount{Ratio: l.Discount.Ratio, Approval: cloneApproval(l.Discount.Approval), Charges: slices.Clone(l.Discount.Charges)}
 		if !l.Terms.Anchor.IsZero() {
 			l.Terms.Anchor = l.Terms.Anchor.UTC()
 		}
@@ -565,11 +566,12 @@ func (c *checker) checkSale(path string, l Line, off *catalog.Offer, t time.Time
 // checkDiscount decides the basis of a line's discount at t and returns
 // the discount with it.
 func (c *checker) checkDiscount(path string, l Line, off *catalog.Offer, t time.Time) Discount {
-	d := Discount{Ratio: l.Discount.Ratio, Approval: cloneApproval(l.Discount.Approval)}
+	d := Discount{Ratio: l.Discount.Ratio, Approval: cloneApproval(l.Discount.Approval), Charges: slices.Clone(l.Discount.Charges)}
 	if d.Ratio.IsZero() {
-		d.Approval = nil
+		d.Approval, d.Charges = nil, nil
 		return d
 	}
+	c.checkDiscountCharges(path+".charges", l, off, t)
 	seller := sellingPartner(c.order.Route)
 	if seller == "" {
 		d.Basis = BasisPlatform
@@ -707,6 +709,13 @@ func cloneAddOns(as []AddOn) []AddOn {
 	return slices.Clone(as)
 }
 
+// cloneDiscount returns a copy of d that shares nothing with it.
+func cloneDiscount(d Discount) Discount {
+	d.Approval = cloneApproval(d.Approval)
+	d.Charges = slices.Clone(d.Charges)
+	return d
+}
+
 func cloneApproval(a *partner.Approval) *partner.Approval {
 	if a == nil {
 		return nil
@@ -727,4 +736,54 @@ func cloneMap(m map[string]string) map[string]string {
 		c[k] = v
 	}
 	return c
+}
+
+// checkDiscountEntries checks the charges a line's discount is limited to
+// (Discount.Charges) as written: none empty or repeated, and none without
+// a ratio.
+func checkDiscountEntries(p *ensemble.Problems, path string, line LineID, d Discount) {
+	if len(d.Charges) > 0 && d.Ratio.IsZero() {
+		p.Add(path+".charges", &LineError{Line: line, Value: fmt.Sprint(d.Charges), Err: fmt.Errorf("%w: discount charges without a discount ratio", ErrInvalid)})
+	}
+	seen := make(map[catalog.ChargeID]bool, len(d.Charges))
+	for m, c := range d.Charges {
+		switch {
+		case c == "":
+			p.Add(ensemble.Path(path+".charges", m), &LineError{Line: line, Err: fmt.Errorf("%w: empty discount charge", ErrInvalid)})
+		case seen[c]:
+			p.Add(ensemble.Path(path+".charges", m), &LineError{Line: line, Value: string(c), Err: fmt.Errorf("%w: discount charge named twice", ErrDuplicate)})
+		}
+		seen[c] = true
+	}
+}
+
+// checkDiscountCharges checks that each charge line l's discount is
+// limited to (Discount.Charges) is a charge of its offer off, or of one of
+// its add-ons in force at t (ErrDiscountCharge otherwise).
+func (c *checker) checkDiscountCharges(path string, l Line, off *catalog.Offer, t time.Time) {
+	if len(l.Discount.Charges) == 0 {
+		return
+	}
+	held := map[catalog.ChargeID]bool{}
+	var names []string
+	add := func(o *catalog.Offer) {
+		for _, ch := range o.Charges {
+			if !held[ch.ID] {
+				names = append(names, string(ch.ID))
+			}
+			held[ch.ID] = true
+		}
+	}
+	add(off)
+	for _, a := range l.AddOns {
+		if ao, err := resolvePin(c.env.Catalog, a.Pin, t); err == nil {
+			add(&ao)
+		} // an unknown add-on is reported with the line
+	}
+	for m, ch := range l.Discount.Charges {
+		if ch != "" && !held[ch] {
+			c.line(ensemble.Path(path, m), l.ID, string(ch), fmt.Errorf("%w: discount charge %q is none of %s's or its add-ons' charges (%s)",
+				ErrDiscountCharge, ch, off.Pin(), strings.Join(names, ", ")))
+		}
+	}
 }
