@@ -193,3 +193,51 @@ func TestDiscountChargesUnknownChargeIsRefused(t *testing.T) {
 	require.NoError(t, b.Validate(invoice.Run{At: date(2026, 6, 1)}, []invoice.Subscription{chargesSub(
 		invoice.Discount{ID: "ok", Percent: ensemble.MustRatio("15%"), Offer: "trialbox", Charges: []catalog.ChargeID{"events", "onboarding"}})}))
 }
+
+// A minimum commitment of 1,200.00 a month counts June's lines net of
+// "15% off usage": 500.00 + 200.00 + 340.00 = 1,040.00, and tops it up by
+// 160.00 on July 1, billing back the 60.00 the usage line took
+// (Line.Recouped) and nothing of the fees, which took none.
+func TestDiscountChargesTrueUpRecoupsWhatTheScopeTook(t *testing.T) {
+	b := chargesBuilder(t)
+	s := chargesSub(invoice.Discount{ID: "usage-15", Percent: ensemble.MustRatio("15%"), Charges: []catalog.ChargeID{"events"}})
+	s.Commitment = &invoice.Commitment{Minimum: dec("1200.00")}
+	_, jul := chargesMonthly(t, b, s, "4000")
+	var up *invoice.Line
+	for i := range jul.Lines {
+		if jul.Lines[i].Kind == invoice.KindCommitmentTrueUp {
+			up = &jul.Lines[i]
+		}
+	}
+	require.NotNil(t, up)
+	require.Equal(t, "160.00", up.Amount.AmountString())
+	require.Len(t, up.Recouped, 1)
+	require.Equal(t, invoice.DiscountID("usage-15"), up.Recouped[0].ID)
+	require.Equal(t, "60.00", up.Recouped[0].Amount.AmountString())
+}
+
+// "15% off the platform fee" from June 1, recorded on July 10 (after the
+// runs of June 1 and July 1 billed the fees in full): the August 1 run
+// catches up the platform lines alone, reversing June's and July's 200.00
+// and billing them again 30.00 off, and bills August's 170.00; the
+// onboarding fee and the usage stand as billed. Unscoped, the onboarding
+// was reissued 75.00 off too. (Usage already billed is not recomputed by a
+// back-dated change, scoped or not: see Run.Billed.)
+func TestDiscountChargesBackdatedCatchesUpTheScopeAlone(t *testing.T) {
+	b := chargesBuilder(t)
+	s := chargesSub()
+	jun, jul := chargesMonthly(t, b, s, "4000")
+	s.Discounts = []invoice.Discount{{ID: "platform-15", Percent: ensemble.MustRatio("15%"), Charges: []catalog.ChargeID{"platform"}, Recorded: date(2026, 7, 10)}}
+	aug := build1(t, b, invoice.Run{After: date(2026, 7, 1), At: date(2026, 8, 1), Usage: []usage.Aggregate{eventsIn(time.July, "1000")},
+		Billed: append(jun.Lines, jul.Lines...)}, s)
+	var got []string
+	for _, l := range aug.Lines {
+		got = append(got, l.Kind.String()+" "+string(l.Charge)+" "+l.Period.Start.Format("01")+" "+l.Net.AmountString())
+	}
+	require.Equal(t, []string{
+		"recurring platform 06 170.00", "reversal platform 06 -200.00",
+		"usage events 07 100.00",
+		"recurring platform 07 170.00", "reversal platform 07 -200.00",
+		"recurring platform 08 170.00",
+	}, got)
+}
