@@ -43,7 +43,9 @@
 // counted in cycles and the minimum commitment. A discount can instead last
 // calendar time from its start (Discount.Length: "the first three
 // months"), covering exactly that span: a line straddling its end takes it
-// for the part inside, prorated. Items follow the subscription's anchor by default.
+// for the part inside, prorated. A discount can be limited to named charges
+// of its offers (Discount.Charges, Segment.DiscountCharges: "15% off
+// usage"), taken off those lines alone. Items follow the subscription's anchor by default.
 // An item that ends inside its term owes the term's early-termination fee
 // (Term.EarlyTermination: a fixed amount, an amount declining over the
 // term, a share of the remaining contract value, or N periods of the

@@ -44,7 +44,8 @@
 // line by ID sets it; a line in another is ErrCurrency naming that line),
 // and a discount is either within the seller's allowance
 // (partner.Governance.DiscountAllowance) or covered by an approved price
-// exception (partner.Approval). Every problem is reported at once in an
+// exception (partner.Approval), and names only charges of its line's offer
+// and add-ons when limited to some (Discount.Charges, ErrDiscountCharge). Every problem is reported at once in an
 // *ensemble.ValidationError with paths such as lines[2].quantity, which
 // index the order's Lines, sorted by ID, and not the draft as written (a
 // draft with lines [jp, de] has them as [de, jp]); each names its line's
