@@ -45,7 +45,7 @@ offers:
 	b, err := invoice.NewBuilder(cat, invoice.Options{})
 	require.NoError(t, err)
 	sub := invoice.Subscription{ID: "mkt", Customer: invoice.Customer{ID: "acme", Region: "NL", TaxExempt: true}, Currency: ensemble.MustCurrency("EUR"), Anchor: d(6),
-		Items: []invoice.Item{{ID: "box", Segments: []invoice.Segment{{Start: d(6), Pin: catalog.Pin{Offer: "trialbox", Version: 1}, Quantity: decimal.NewFromInt(1)}}}},
+		Items:     []invoice.Item{{ID: "box", Segments: []invoice.Segment{{Start: d(6), Pin: catalog.Pin{Offer: "trialbox", Version: 1}, Quantity: decimal.NewFromInt(1)}}}},
 		Discounts: []invoice.Discount{{ID: "usage-15", Percent: ensemble.MustRatio("15%"), Charges: []catalog.ChargeID{"events"}}}}
 	jun, err := b.Build(invoice.Run{At: d(6)}, []invoice.Subscription{sub})
 	require.NoError(t, err)
