@@ -17,8 +17,8 @@ import (
 var trialboxCharges = []catalog.ChargeID{"events", "onboarding", "platform"}
 
 // drawChargesSub draws a trialbox subscription from June 1, 2026 (one to
-// three segments of drawn quantities, maybe a line discount, maybe an
-// "other" item and a cancellation) with drawn percentage discounts, and
+// three segments of drawn quantities, maybe a line discount and a partner
+// discount, each maybe scoped, maybe an "other" item and a cancellation) with drawn percentage discounts, and
 // the discount under test d: percent or fixed, of the subscription or the
 // trialbox item, for a drawn duration, limited to drawn charges.
 func drawChargesSub(t *rapid.T) (invoice.Subscription, invoice.Discount, bool) {
@@ -36,6 +36,9 @@ func drawChargesSub(t *rapid.T) (invoice.Subscription, invoice.Discount, bool) {
 			sg.End = at
 		}
 		it.Segments = append(it.Segments, sg)
+	}
+	if it.PartnerDiscount = drawRatio(t, "partner"); !it.PartnerDiscount.IsZero() && rapid.Bool().Draw(t, "partner_scoped") {
+		it.PartnerDiscountCharges = []catalog.ChargeID{rapid.SampledFrom(trialboxCharges).Draw(t, "partner_charge")}
 	}
 	s.Items = []invoice.Item{it}
 	if rapid.Bool().Draw(t, "other") {

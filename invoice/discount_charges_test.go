@@ -241,3 +241,24 @@ func TestDiscountChargesBackdatedCatchesUpTheScopeAlone(t *testing.T) {
 		"recurring platform 08 170.00",
 	}, got)
 }
+
+// An item's partner discount limited to the platform fee takes 10% off
+// it alone (20.00 a month, ID "partner"); limited to a charge the item's
+// offers lack, or given without a partner discount, it is refused.
+func TestDiscountChargesPartnerDiscount(t *testing.T) {
+	b := chargesBuilder(t)
+	s := chargesSub()
+	s.Items[0].PartnerDiscount = ensemble.MustRatio("10%")
+	s.Items[0].PartnerDiscountCharges = []catalog.ChargeID{"platform"}
+	jun, jul := chargesMonthly(t, b, s, "4000")
+	require.Equal(t, []string{"platform 06 partner 20.00", "platform 07 partner 20.00"}, discountsBy(jun, jul))
+
+	s.Items[0].PartnerDiscountCharges = []catalog.ChargeID{"seats"}
+	_, err := b.Build(invoice.Run{At: date(2026, 6, 1)}, []invoice.Subscription{s})
+	require.ErrorIs(t, err, invoice.ErrDiscountCharge)
+	require.ErrorContains(t, err, `subscriptions[0].items[0].partner_discount_charges[0]: invoice: subscription "mkt", item "box": discount "partner"`)
+	s.Items[0].PartnerDiscount = ensemble.Ratio{}
+	_, err = b.Build(invoice.Run{At: date(2026, 6, 1)}, []invoice.Subscription{s})
+	require.ErrorIs(t, err, invoice.ErrInvalid)
+	require.ErrorContains(t, err, "without a partner discount")
+}

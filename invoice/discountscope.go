@@ -126,13 +126,24 @@ func (b *Builder) validateDiscountCharges(ps *ensemble.Problems, at func() strin
 	}
 }
 
-// validateSegmentCharges checks the charges the segments' line discounts
-// are limited to (Segment.DiscountCharges): each a charge of an offer the
-// item holds in some segment (a segment after an add-on was removed keeps
-// the line's discount as the order agreed it), and only with a discount.
+// validateSegmentCharges checks the charges the item's partner discount
+// and its segments' line discounts are limited to
+// (Item.PartnerDiscountCharges, Segment.DiscountCharges): each a charge of
+// an offer the item holds in some segment (a segment after an add-on was
+// removed keeps the line's discount as the order agreed it), and only with
+// a discount.
 func (b *Builder) validateSegmentCharges(ps *ensemble.Problems, ia func() string, s *Subscription, it *Item) {
 	var held map[catalog.ChargeID]bool
 	var names []string
+	if len(it.PartnerDiscountCharges) > 0 {
+		at := func() string { return ia() + ".partner_discount_charges" }
+		if it.PartnerDiscount.IsZero() {
+			ps.Add(at(), bad(ErrInvalid, "charges %s without a partner discount", joinCharges(it.PartnerDiscountCharges)))
+		} else {
+			held, names = b.heldCharges([]Item{*it}, "")
+			validateCharges(ps, at, s, it.ID, partnerDiscount, it.PartnerDiscountCharges, held, names, "the item's offers")
+		}
+	}
 	for n := range it.Segments {
 		sg := &it.Segments[n]
 		if len(sg.DiscountCharges) == 0 {

@@ -439,7 +439,7 @@ func (g *gen) pcts(it *Item, o catalog.OfferID, ch catalog.ChargeID, t time.Time
 	if !seg.IsZero() {
 		out = append(out, pct{id: lineDiscount, p: seg})
 	}
-	if !it.PartnerDiscount.IsZero() {
+	if !it.PartnerDiscount.IsZero() && (len(it.PartnerDiscountCharges) == 0 || slices.Contains(it.PartnerDiscountCharges, ch)) {
 		out = append(out, pct{id: partnerDiscount, p: it.PartnerDiscount})
 	}
 	scan := func(ds []Discount, owner *Item, offerScoped bool) {

@@ -228,6 +228,14 @@ type Item struct {
 	// line (such as "10%"), applied as a percentage discount with ID
 	// "partner" for ever.
 	PartnerDiscount ensemble.Ratio `json:"partner_discount,omitzero"`
+	// PartnerDiscountCharges limits PartnerDiscount to the lines of these
+	// charges of the item's offers (Line.Charge), as Discount.Charges
+	// limits a discount; empty is every charge. Each entry must be a
+	// charge of an offer the item holds in some segment, else a
+	// *DiscountScopeError wrapping ErrDiscountCharge at
+	// ...items[j].partner_discount_charges[m]; entries without a
+	// PartnerDiscount are ErrInvalid.
+	PartnerDiscountCharges []catalog.ChargeID `json:"partner_discount_charges,omitempty"`
 	// Discounts apply to this item's lines only.
 	Discounts []Discount `json:"discounts,omitempty"`
 	// UsageLine is the line reference its usage records carry (usage.LineRef);
