@@ -401,3 +401,26 @@ func TestPropertyTerminationPeriods(t *testing.T) {
 		}
 	})
 }
+
+// A periods fee takes a discount naming charges off those charges alone:
+// one month of two quarterly charges of EUR 100.00, 50% off charge a, is
+// 100.00/3 × 50% + 100.00/3 = 50.00 (the whole discount off both was
+// 33.33; none, 66.67).
+func TestTerminationPeriodsTakesAChargeScopedDiscountOffItsCharge(t *testing.T) {
+	b := periodsBuilder(t)
+	start, stop := date(2026, 1, 1), date(2026, 5, 10)
+	fee := func(d invoice.Discount) string {
+		s := sub("s1", start, item("i", seg(start, stop, pin("twin-quarterly", 1), "1")))
+		s.Items[0].Discounts = []invoice.Discount{d}
+		s.CancelAt = stop
+		s.Term = invoice.Term{Length: ensemble.Every(12, ensemble.Monthly), EarlyTermination: &invoice.EarlyTermination{
+			Rule: invoice.TerminationPeriods, Periods: ensemble.Every(1, ensemble.Monthly)}}
+		got := feeLines(build1(t, b, invoice.Run{At: stop.AddDate(0, 0, 1)}, s))
+		require.Len(t, got, 1)
+		return got[0].Amount.AmountString()
+	}
+	half := invoice.Discount{ID: "half", Percent: ensemble.MustRatio("50%"), Duration: invoice.Forever}
+	require.Equal(t, "33.33", fee(half))
+	half.Charges = []catalog.ChargeID{"a"}
+	require.Equal(t, "50.00", fee(half))
+}

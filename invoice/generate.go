@@ -1899,7 +1899,8 @@ func (g *gen) partsTotal(parts []feePart) ensemble.Money {
 // as remainingParts: the last state's offer first, then each add-on. Each
 // charge owes its whole-cycle rating at the state's quantity times the
 // cycles the span holds (cyclesIn), less the percentage discounts in force
-// at the end (as a line starting at the end would take them, their sum
+// at the end on that charge (as a line of it starting at the end would
+// take them, those naming other charges left out; their sum
 // capped at the whole); a part sums its charges exactly and is rounded
 // once. A span with no exact proportion to a charge's cadence is a
 // *TermError of owner (the item, or empty for the subscription's term)
@@ -1908,7 +1909,6 @@ func (g *gen) periodsParts(it *Item, last Segment, end time.Time, span ensemble.
 	one := ensemble.MoneyFromDecimal(decimal.NewFromInt(1), g.cur)
 	state := func(pin catalog.Pin, qty decimal.Decimal) (ensemble.Money, bool) {
 		total := ratioZero
-		var off *ensemble.Ratio
 		for _, ch := range g.b.offers[pin].charges {
 			if ch.typ != catalog.Recurring {
 				continue
@@ -1927,18 +1927,17 @@ func (g *gen) periodsParts(it *Item, last Segment, end time.Time, span ensemble.
 					Value: fmt.Sprintf("no exact proportion of %s to %s/%s, billed %s", periodsText(span), pin.Offer, ch.id, cad)})
 				return ensemble.Money{}, false
 			}
-			if off == nil {
-				sum := ratioZero
-				for _, p := range g.pcts(it, pin.Offer, end, last.Discount) {
-					if p.w.exact && !p.w.contains(end) {
-						continue // an exact window that ended before, or starts after, the end
-					}
-					sum = sum.Add(p.p)
+			// The charge's own discounts: a discount may name charges
+			// (Discount.Charges, Segment.DiscountCharges).
+			off := ratioZero
+			for _, p := range g.pcts(it, pin.Offer, ch.id, end, segmentDiscount(&last, ch.id)) {
+				if p.w.exact && !p.w.contains(end) {
+					continue // an exact window that ended before, or starts after, the end
 				}
-				if sum.Cmp(ratioOne) > 0 {
-					sum = ratioOne
-				}
-				off = &sum
+				off = off.Add(p.p)
+			}
+			if off.Cmp(ratioOne) > 0 {
+				off = ratioOne
 			}
 			total = total.Add(ensemble.RatioFromDecimal(r.Amount.Amount()).Mul(k).Mul(off.Complement()))
 		}
