@@ -24,19 +24,35 @@ import (
 // component: its supplier cost gives back the whole credit, and the
 // platform, the resellers and the other suppliers keep theirs.
 //
-// A reversal never exceeds what a part has unreversed. When the bearer has
-// less unreversed on the line than the credit takes, Shortfall says what
-// happens: by default the credit is refused with a *BearerError
-// (ErrBearerShortfall) naming the line, the bearer and the shortfall;
-// ShortfallProportional takes all the bearer has left and the rest from
-// the other parts in proportion. A bearer with no part on the line is
+// A reversal never exceeds what a part has unreversed, unless its bearer
+// owes the excess. When the bearer has less unreversed on the line than
+// the credit takes, Shortfall says what happens: by default the credit is
+// refused with a *BearerError (ErrBearerShortfall) naming the line, the
+// bearer and the shortfall; ShortfallProportional takes all the bearer
+// has left and the rest from the other parts in proportion;
+// ShortfallBearerOwes takes the whole credit from the bearer, beyond its
+// part of the line (an SLA credit of 800.00 borne by a lead contractor
+// whose part of the line is 400.00 takes 800.00 from it: its part's
+// unreversed amount is -400.00, and its clawback's share and note say the
+// credit was borne beyond its part). A bearer with no part on the line is
 // always refused (ErrBearerNotOnLine): a mistyped party never spreads a
 // credit over the others.
+//
+// A part whose bearer owed beyond it has a negative unreversed amount. A
+// later credit without a bearer reverses every part in proportion to what
+// it has unreversed, that part too: it gets back its share of what it
+// owes (the negative parts' share of the credit, credit × owed / what the
+// line has left, half up, split over them by largest remainder; the
+// positive parts give back the credit plus that), so a credit of all the
+// line has left nets every party to zero, the bearer getting its excess
+// back. A dispute holds nothing of a negative part, and a bearer of a
+// later credit gives back what it has left, zero for a negative part.
 //
 // In YAML or JSON:
 //
 //	bearer: {component: suite/gpu/gpuco}              # the supplier of bundle suite's gpu component
 //	bearer: {party: reseller-nl, shortfall: proportional}
+//	bearer: {party: anna, shortfall: bearer_owes}     # anna gives back the whole credit, beyond its part
 //	bearer: {node: root/channel}                      # every part decided under the channel node
 //	bearer: {role: seller}
 type Bearer struct {
@@ -58,8 +74,9 @@ type Bearer struct {
 	// "bundle/component-offer/supplier").
 	Component string `json:"component,omitempty"`
 	// Shortfall says what happens when the bearer has less unreversed on
-	// the line than the credit takes: an error (the zero value) or the
-	// rest from the others in proportion. Only with a bearer named.
+	// the line than the credit takes: an error (the zero value), the rest
+	// from the others in proportion, or the rest from the bearer, beyond
+	// its part (ShortfallBearerOwes). Only with a bearer named.
 	Shortfall Shortfall `json:"shortfall,omitempty"`
 }
 
@@ -76,11 +93,29 @@ const (
 	// rest from the line's other parts, in proportion to what each has
 	// unreversed.
 	ShortfallProportional
+	// ShortfallBearerOwes makes the bearer give back the whole credit
+	// even beyond its part of the line ("bearer_owes"): its parts give
+	// back all they have unreversed and the rest (the excess) on top, in
+	// proportion to their amounts, so that their unreversed amounts go
+	// negative by the excess, which the ledger records; the other parts
+	// give nothing. The line's parts still leave its basis less what was
+	// credited unreversed, so a later credit of all the line has left
+	// takes from every part exactly what it has left and gives the bearer
+	// its excess back: every party ends at zero on a line credited in
+	// full, as the customer got back all it paid and nobody earned on it.
+	// A later credit of part of the line reverses every part in
+	// proportion to what it has unreversed, a negative part too (it gets
+	// back its share of the excess: see Bearer). Only on a credit line of
+	// a line payable on settlement whose bearer's parts are owed in the
+	// line's currency (else a *BearerError, ErrBearerOwes); a write-off or
+	// a lost dispute cannot name it.
+	ShortfallBearerOwes
 )
 
-var shortfallNames = [...]string{"error", "proportional"}
+var shortfallNames = [...]string{"error", "proportional", "bearer_owes"}
 
-// String returns the option's name: "error" or "proportional".
+// String returns the option's name: "error", "proportional" or
+// "bearer_owes".
 func (s Shortfall) String() string {
 	return ensemble.EnumName(uint8(s), shortfallNames[:], "shortfall")
 }
@@ -199,6 +234,15 @@ func (b Bearer) bearable(pe *payee) string {
 // *BearerError wraps it.
 var ErrBearerShortfall = errors.New("settlement: bearer has too little unreversed on the line")
 
+// ErrBearerOwes reports a bearer that cannot give back beyond its part of
+// the line (ShortfallBearerOwes) there: the line is payable on collection
+// (what awaits the customer's payment is kept per part, never below
+// zero), or a part of the bearer's is a supplier cost owed in another
+// currency (its conversion is kept within the part). A *BearerError wraps
+// it; shortfall proportional, or the bearer's own Adjust, settle such a
+// credit instead.
+var ErrBearerOwes = errors.New("settlement: the bearer cannot owe beyond its part of this line")
+
 // ErrBearerNotOnLine reports a bearer with no part on the credited line. A
 // *BearerError wraps it.
 var ErrBearerNotOnLine = errors.New("settlement: bearer has no part on the line")
@@ -216,7 +260,10 @@ type BearerError struct {
 	// borne by in the form the bearer is (its parties, nodes, roles or
 	// supplier components), sorted, so that a mistyped one can be told.
 	OnLine []string
-	Err    error // ErrBearerShortfall or ErrBearerNotOnLine
+	Err    error // ErrBearerShortfall, ErrBearerNotOnLine or ErrBearerOwes
+	// Why says, with ErrBearerOwes, why the bearer cannot owe beyond its
+	// part here.
+	Why string
 }
 
 // Error names the line, the bearer and the shortfall; for a bearer with no
@@ -232,6 +279,10 @@ func (e *BearerError) Error() string {
 			msg += fmt.Sprintf("; did you mean %q?", near[0])
 		}
 		return msg
+	}
+	if errors.Is(e.Err, ErrBearerOwes) {
+		return fmt.Sprintf("settlement: %s has %s unreversed on line %q, the credit takes %s: it cannot owe the %s beyond its part (shortfall: bearer_owes): %s",
+			e.Bearer, e.Unreversed, string(e.Line), e.Credit, e.Shortfall, e.Why)
 	}
 	return fmt.Sprintf("settlement: %s has %s unreversed on line %q, the credit takes %s: %s short "+
 		"(shortfall: proportional takes the rest from the other parts)", e.Bearer, e.Unreversed, string(e.Line), e.Credit, e.Shortfall)

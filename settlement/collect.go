@@ -1059,6 +1059,9 @@ func (c *Collection) check(writeOff bool) ([]LineID, error) {
 	if !writeOff && !c.Bearer.IsZero() {
 		p.Addf("bearer", "a collection reverses nothing, so nobody bears it")
 	}
+	if c.Bearer.Shortfall == ShortfallBearerOwes {
+		p.Addf("bearer.shortfall", "a write-off gives up what the customer will not pay: its bearer gives back at most what it has (shortfall error or proportional), not bearer_owes")
+	}
 	c.Bearer.validate(&p, "bearer")
 	if err := p.Err("invalid collection"); err != nil {
 		return nil, invalidCollection{err.(*ensemble.ValidationError)}

@@ -346,10 +346,11 @@ func (r *run) reverse(lg *ledger, credit int64, by string, at time.Time, note st
 	// bears[i] says whether part i bears the credit; nil: every part does.
 	var bears []bool
 	take, rest := credit, int64(0)
+	owes := false            // the bearer gives back the whole credit, beyond what it has (ShortfallBearerOwes)
 	var borne, makeUp string // the shares of the bearer's clawbacks and of the others'
+	var has int64            // what the bearer has unreversed
 	if !b.IsZero() {
 		bears = make([]bool, n)
-		var has int64
 		named := false
 		for i := range n {
 			if b.bears(lg.payee(i)) {
@@ -357,10 +358,10 @@ func (r *run) reverse(lg *ledger, credit int64, by string, at time.Time, note st
 				has += lg.unreversed(i)
 			}
 		}
-		fail := func(err error, onLine []string) (*ledger, error) {
+		fail := func(err error, onLine []string, why string) (*ledger, error) {
 			cur := lg.ctx.cur
 			return nil, &BearerError{Line: lg.line, Bearer: *b, Credit: ensemble.MoneyFromMinor(credit, cur), Unreversed: ensemble.MoneyFromMinor(has, cur),
-				Shortfall: ensemble.MoneyFromMinor(max(credit-has, 0), cur), OnLine: onLine, Err: err}
+				Shortfall: ensemble.MoneyFromMinor(max(credit-has, 0), cur), OnLine: onLine, Err: err, Why: why}
 		}
 		switch {
 		case !named:
@@ -371,19 +372,31 @@ func (r *run) reverse(lg *ledger, credit int64, by string, at time.Time, note st
 				}
 			}
 			slices.Sort(on)
-			return fail(ErrBearerNotOnLine, on)
-		case credit > has && b.Shortfall != ShortfallProportional:
-			return fail(ErrBearerShortfall, nil)
+			return fail(ErrBearerNotOnLine, on, "")
+		case credit > has && b.Shortfall == ShortfallError:
+			return fail(ErrBearerShortfall, nil, "")
+		case credit > has && b.Shortfall == ShortfallBearerOwes:
+			if why := lg.cannotOwe(bears); why != "" {
+				return fail(ErrBearerOwes, nil, why)
+			}
+			owes = true
 		}
 		who := b.String()
 		borne = "borne by " + who
-		if credit > has {
-			take, rest = has, credit-has
-			makeUp = "in proportion, for the shortfall of " + who
-			note += ", " + borne + " up to its " + ensemble.MoneyFromMinor(has, lg.ctx.cur).String() +
-				" unreversed, the other " + ensemble.MoneyFromMinor(rest, lg.ctx.cur).String() + " in proportion"
-		} else {
+		cur := lg.ctx.cur
+		switch {
+		case credit <= has:
 			note += ", " + borne
+		case owes:
+			note += ", " + borne + " beyond its part of the line: " + ensemble.MoneyFromMinor(credit-has, cur).String() +
+				" more than its " + ensemble.MoneyFromMinor(has, cur).String() + " unreversed"
+			borne += ", beyond its part of the line"
+		default:
+			take = max(has, 0)
+			rest = credit - take
+			makeUp = "in proportion, for the shortfall of " + who
+			note += ", " + borne + " up to its " + ensemble.MoneyFromMinor(take, cur).String() +
+				" unreversed, the other " + ensemble.MoneyFromMinor(rest, cur).String() + " in proportion"
 		}
 	}
 	nl := *lg
@@ -405,12 +418,19 @@ func (r *run) reverse(lg *ledger, credit int64, by string, at time.Time, note st
 		weights = lg.coll.awaiting // writeOff keeps the write-off within their sum
 	}
 	parts := make([]int64, n)
-	if rs := r.resplit; rs != nil && bears == nil && !awaited && rest == 0 && splitFits(rs, take, unreversed) {
+	switch rs := r.resplit; {
+	case owes:
+		// The bearer's parts give back all they have and the excess on
+		// top, in proportion to their amounts.
+		if err := owedBeyond(parts, credit-has, lg.amounts[:n], unreversed, shares, bears); err != nil {
+			return nil, err
+		}
+	case rs != nil && bears == nil && !awaited && rest == 0 && splitFits(rs, take, unreversed):
 		// A credit of a line whose discounts nodes funded, re-split as
 		// the sale was (creditSplit).
 		copy(parts, rs)
 		note += ", re-split on the list price it credits, the discounts it gives back to the parts that funded them"
-	} else {
+	default:
 		if err := allocateReversal(parts, take, weights, shares, bears, true); err != nil {
 			return nil, err
 		}
@@ -464,8 +484,60 @@ func splitFits(parts []int64, x int64, unreversed []int64) bool {
 // exactly what is left, so a full credit nets every party to zero; a fresh
 // allocation of the credited amount would not (largest remainder is not
 // monotone in the total).
+//
+// A part whose bearer owed beyond it (ShortfallBearerOwes) has a negative
+// unreversed amount: when the parts split over have some, their share of
+// x, T = x × owed / U half up (owed what they have below zero in all, U
+// what all the parts split over have unreversed), is split over them by
+// largest remainder in proportion to what each owes and given back to
+// them, and the other parts give back x + T in proportion to what they
+// have. T is at most owed and x + T at most what the others have, so no
+// part passes zero either way, and x = U takes from each part exactly what
+// it has unreversed, giving each owing part back what it owes.
 func allocateReversal(parts []int64, x int64, unreversed []int64, shares []ensemble.Share, bears []bool, in bool) error {
 	if x == 0 {
+		return nil
+	}
+	var owed, left int64
+	for i, u := range unreversed {
+		if bears != nil && bears[i] != in {
+			continue
+		}
+		left += u
+		if u < 0 {
+			owed -= u
+		}
+	}
+	if owed != 0 {
+		back := basisShare(owed, x, left, false)
+		neg := make([]bool, len(parts))
+		for i, u := range unreversed {
+			neg[i] = u < 0 && (bears == nil || bears[i] == in)
+		}
+		w := make([]int64, len(parts))
+		for i, u := range unreversed {
+			if neg[i] {
+				w[i] = -u
+			}
+		}
+		got := make([]int64, len(parts))
+		if err := allocateOver(got, back, w, shares, neg); err != nil {
+			return err
+		}
+		for i, g := range got {
+			parts[i] -= g
+		}
+		pos := make([]bool, len(parts))
+		for i, u := range unreversed {
+			pos[i] = u >= 0 && (bears == nil || bears[i] == in)
+		}
+		clear(got)
+		if err := allocateOver(got, x+back, unreversed, shares, pos); err != nil {
+			return err
+		}
+		for i, g := range got {
+			parts[i] += g
+		}
 		return nil
 	}
 	for i := range shares {
@@ -486,6 +558,71 @@ func allocateReversal(parts []int64, x int64, unreversed []int64, shares []ensem
 		parts[i] += g
 	}
 	return nil
+}
+
+// allocateOver sets out to x split over the parts flagged in, in
+// proportion to weights w, by largest remainder keyed by the shares' keys.
+func allocateOver(out []int64, x int64, w []int64, shares []ensemble.Share, in []bool) error {
+	if x == 0 {
+		return nil
+	}
+	for i := range shares {
+		var wi int64
+		if in[i] {
+			wi = w[i]
+		}
+		shares[i].Weight = ensemble.RatioFromInt(wi)
+	}
+	return ensemble.AllocateUnits(out, x, shares, ensemble.AllocateOptions{})
+}
+
+// owedBeyond sets parts, for a credit its bearer owes beyond what it has
+// (ShortfallBearerOwes), to what each of the bearer's parts gives back:
+// all it has unreversed, and its share of the excess (what the credit
+// takes beyond that) in proportion to its amount (equally, by largest
+// remainder keyed by entry id, when the bearer's parts all have none).
+func owedBeyond(parts []int64, excess int64, amounts, unreversed []int64, shares []ensemble.Share, bears []bool) error {
+	w := make([]int64, len(parts))
+	var sum int64
+	for i := range parts {
+		if bears[i] {
+			w[i] = amounts[i]
+			sum += amounts[i]
+		}
+	}
+	if sum == 0 {
+		for i := range parts {
+			if bears[i] {
+				w[i] = 1
+			}
+		}
+	}
+	if err := allocateOver(parts, excess, w, shares, bears); err != nil {
+		return err
+	}
+	for i := range parts {
+		if bears[i] {
+			parts[i] += unreversed[i]
+		}
+	}
+	return nil
+}
+
+// cannotOwe says why the parts bears flags cannot give back beyond what
+// they have unreversed on lg (ShortfallBearerOwes), "" when they can: not
+// on a line with a balance on collection, whose parts' awaiting amounts
+// stay within [0, unreversed], nor on a supplier cost owed in another
+// currency, whose conversion is kept within the part's amount.
+func (lg *ledger) cannotOwe(bears []bool) string {
+	if lg.coll != nil {
+		return "the line has a balance on collection, whose parts await the customer's payment within what they have unreversed"
+	}
+	for i, ok := range bears {
+		if ok && lg.source(i) != nil {
+			return fmt.Sprintf("its part %q is a supplier cost owed in %s, converted within the part's amount", string(lg.entryID(i)), lg.source(i).cur)
+		}
+	}
+	return ""
 }
 
 // Dispute opens a dispute on a settled line at instant at (stored in UTC): every part's
@@ -552,7 +689,9 @@ func (s *Settler) Dispute(st State, line LineID, at time.Time) (Result, error) {
 	seq := strconv.Itoa(int(nl.disputes.count))
 	note := "dispute " + seq + " opened"
 	for i := range nl.disputes.held {
-		u := lg.unreversed(i) - lg.awaitingAt(i) // what awaits the customer's payment is held back already
+		// What awaits the customer's payment is held back already; a part
+		// whose bearer owed beyond it has nothing to hold.
+		u := max(0, lg.unreversed(i)-lg.awaitingAt(i))
 		// So is what reserves still hold (of a line on collection, none
 		// is counted: the state does not record what each payment's
 		// reserve holds), up to u: the dispute holds it from
@@ -855,6 +994,10 @@ func (o *DisputeOutcome) check(cur ensemble.Currency, left int64, at time.Time) 
 	}
 	if o.Won && !o.Bearer.IsZero() {
 		p.Addf("bearer", "a won dispute reverses nothing, so nobody bears it")
+	}
+	if o.Bearer.Shortfall == ShortfallBearerOwes {
+		p.Addf("bearer.shortfall", "a lost dispute's bearer gives back at most what it has (shortfall error or proportional), not bearer_owes: "+
+			"a credit line can name it")
 	}
 	o.Bearer.validate(&p, "bearer")
 	if f := o.Fee; f != (DisputeFee{}) {

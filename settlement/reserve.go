@@ -182,7 +182,7 @@ func (r *run) drawRolling(lg, nl *ledger, taken []int64, by string, at time.Time
 	for k := range hs {
 		h := &hs[k]
 		i := int(h.part)
-		if taken[i] == 0 || h.units == 0 {
+		if taken[i] <= 0 || h.units == 0 { // a part given back what it owed holds no reserve
 			continue
 		}
 		if !h.until.After(at) { // released already: nothing left to draw on

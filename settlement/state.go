@@ -836,7 +836,11 @@ func (s State) exportJSON() (stateJSON, error) {
 //     supplier_costs, the root of supplier costs' nodes, and no line or
 //     credit is named "adjustment" or "payout" (see EntryID);
 //   - a part's amount is not negative and its unreversed amount is within
-//     [0, amount]; the amounts add up to the basis, and the unreversed
+//     [0, amount], or below zero (by at most amount less the basis) for a
+//     part a credit of the line whose bearer owed beyond its part
+//     (Bearer.Shortfall ShortfallBearerOwes, CreditState.Bearer) bears, on
+//     a line with no collection and a part with no source; an open
+//     dispute holds nothing of such a part; the amounts add up to the basis, and the unreversed
 //     amounts to the basis less what was credited (what credits and lost
 //     disputes took back);
 //   - a line's volumes (the cumulative volumes it added to in another
@@ -970,6 +974,7 @@ func readState(in stateIn) (State, error) {
 		}
 	}
 	r.creditsAddUp(&in)
+	r.owingParts(&in)
 	r.pendingLenders(&in)
 	r.receivableCredits(&in)
 	r.out.window = in.PrunedBefore.UTC()
@@ -996,6 +1001,39 @@ type stateReader struct {
 	amounts    map[LineID]int64
 	documented map[LineID]int64 // per line, what its credits documented of its lost disputes
 	badLines   map[LineID]bool
+	owing      []owingPart // the parts with a negative unreversed amount
+}
+
+// owingPart is a part of a line read with a negative unreversed amount,
+// and its path in the input.
+type owingPart struct {
+	line LineID
+	part int
+	path string
+}
+
+// owingParts checks that each part with a negative unreversed amount is
+// borne by a credit of its line whose bearer owes beyond its part
+// (ShortfallBearerOwes): no other reversal takes a part below zero.
+func (r *stateReader) owingParts(in *stateIn) {
+	for _, o := range r.owing {
+		lg := r.out.lines.get(o.line)
+		if lg == nil {
+			continue
+		}
+		ok := false
+		for i := range in.Credits {
+			c := &in.Credits[i]
+			if c.Credits == o.line && c.Bearer.Shortfall == ShortfallBearerOwes && !c.Bearer.IsZero() && c.Bearer.bears(lg.payee(o.part)) {
+				ok = true
+				break
+			}
+		}
+		if !ok {
+			r.fail(o.path, o.line, lg.entryID(o.part), nil, "unreversed %s is below zero, but no credit of the line whose bearer owes beyond its part (shortfall bearer_owes) bears it",
+				ensemble.MoneyFromMinor(lg.unreversed(o.part), lg.ctx.cur))
+		}
+	}
 }
 
 // fail records a *StateError about line and part at path.
@@ -1171,13 +1209,23 @@ func (r *stateReader) line(path string, ll *LedgerLine) {
 			r.fail(pp+".amount", id, lp.Entry, nil, "negative amount %s: a sale's parts are zero or more", lp.Amount)
 			aOK = false
 		}
-		if aOK && uOK && (unreversed < 0 || unreversed > amount) {
+		switch {
+		case !aOK || !uOK:
+		case unreversed > amount:
 			r.fail(pp+".unreversed", id, lp.Entry, nil, "unreversed %s is outside [0, amount %s]", lp.Unreversed, lp.Amount)
+		case unreversed < 0 && (ll.Collection != nil || !lp.Source.IsZero() || basisOK && unreversed < amount-basis):
+			r.fail(pp+".unreversed", id, lp.Entry, nil, "unreversed %s is outside [0, amount %s]: only a bearer owing beyond its part "+
+				"(shortfall bearer_owes) goes below zero, by at most the basis, on a line payable on settlement and in the line's currency", lp.Unreversed, lp.Amount)
+			uOK = false
+		case unreversed < 0:
+			// A credit of the line whose bearer owes beyond its part must
+			// bear this part (checked once the credits are read).
+			r.owing = append(r.owing, owingPart{line: id, part: j, path: pp + ".unreversed"})
 		}
 		switch {
 		case !wOK:
 			collOK = false
-		case awaiting < 0 || (uOK && awaiting > unreversed):
+		case awaiting < 0 || (uOK && awaiting > max(unreversed, 0)):
 			r.fail(pp+".awaiting", id, lp.Entry, nil, "awaiting %s is outside [0, unreversed %s]", lp.Awaiting, lp.Unreversed)
 			collOK = false
 		case awaiting != 0 && ll.Collection == nil:
@@ -1194,7 +1242,7 @@ func (r *stateReader) line(path string, ll *LedgerLine) {
 			r.fail(pp+".held_by_reserves", id, lp.Entry, nil, "negative held by reserves %s", lp.HeldByReserves)
 		case byRes != 0 && ll.Collection != nil:
 			r.fail(pp+".held_by_reserves", id, lp.Entry, ErrReserveOnCollection, "%s held by reserves on a line payable on collection", lp.HeldByReserves)
-		case ll.Disputed && (held < 0 || held+byRes != unreversed-awaiting):
+		case ll.Disputed && (held < 0 || held+byRes != max(0, unreversed-awaiting)):
 			r.fail(pp+".held", id, lp.Entry, nil, "an open dispute holds %s, and reserves %s, not together the unreversed %s less the awaiting %s",
 				lp.Held, lp.HeldByReserves, lp.Unreversed, lp.Awaiting)
 		}
@@ -1232,8 +1280,8 @@ func (r *stateReader) line(path string, ll *LedgerLine) {
 				funded[j], fundedSum = f, fundedSum+f
 			}
 		}
-		sumsOK = sumsOK && aOK && uOK && unreversed >= 0
-		if sumsOK && (sum > math.MaxInt64-amount || left > math.MaxInt64-unreversed) {
+		sumsOK = sumsOK && aOK && uOK
+		if sumsOK && (sum > math.MaxInt64-amount || unreversed >= 0 && left > math.MaxInt64-unreversed || unreversed < 0 && left < math.MinInt64-unreversed) {
 			fail("parts", nil, "the parts add up beyond the int64 range of minor units")
 			sumsOK = false
 		}
