@@ -605,7 +605,7 @@ func (m *refMachine) drawCredit(t *rapid.T, label string) (settlement.Line, bool
 		x = rapid.Int64Range(0, left).Draw(t, label+".amount")
 	}
 	c := m.creditOf(t, lg, x, label)
-	c.Bearer = drawBearer(t, lg, label)
+	c.Bearer = drawBearer(t, lg, label, true)
 	drawCreditDiscounts(t, lg, &c, label)
 	// A credit besides the line's lost disputes says so, now and then
 	// without need; one that does not say is refused while they lost what
@@ -683,8 +683,9 @@ func drawCreditDiscounts(t *rapid.T, lg refLedger, c *settlement.Line, label str
 // drawBearer draws who bears a credit or a lost dispute of lg: half the
 // time the proportional default, else the party, the node (or an ancestor
 // of it), the role or the component of one of its parts, or now and then a
-// party not on the line, with either shortfall option.
-func drawBearer(t *rapid.T, lg refLedger, label string) settlement.Bearer {
+// party not on the line, with either shortfall option, or with owes (a
+// credit line's bearer) bearer_owes too.
+func drawBearer(t *rapid.T, lg refLedger, label string, owes ...bool) settlement.Bearer {
 	if len(lg.parts) == 0 || rapid.Bool().Draw(t, label+".proportional") {
 		return settlement.Bearer{}
 	}
@@ -707,8 +708,11 @@ func drawBearer(t *rapid.T, lg refLedger, label string) settlement.Bearer {
 	default:
 		b.Party = "nobody"
 	}
-	if rapid.Bool().Draw(t, label+".shortfall") {
+	switch last := 1 + min(len(owes), 1); rapid.IntRange(0, last).Draw(t, label+".shortfall") {
+	case 1:
 		b.Shortfall = settlement.ShortfallProportional
+	case 2:
+		b.Shortfall = settlement.ShortfallBearerOwes
 	}
 	return b
 }

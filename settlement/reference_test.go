@@ -2029,10 +2029,12 @@ func (lg *refLedger) reverse(credit int64, by string, at time.Time, note string,
 		has += lg.parts[i].unreversed
 	}
 	take, rest := credit, int64(0)
+	owes := false               // the bearer owes the credit beyond its part
 	shareOf := map[int]string{} // the share text of each part's clawback
 	if !b.IsZero() {
 		money := func(u int64) ensemble.Money { return ensemble.MoneyFromMinor(u, lg.cur) }
 		bearerErr := &settlement.BearerError{Line: lg.line, Bearer: b, Credit: money(credit), Unreversed: money(has), Shortfall: money(max(credit-has, 0))}
+		borne := "borne by " + b.String()
 		switch {
 		case len(bearers) == 0:
 			bearerErr.Err = settlement.ErrBearerNotOnLine
@@ -2040,14 +2042,30 @@ func (lg *refLedger) reverse(credit int64, by string, at time.Time, note string,
 		case credit > has && b.Shortfall == settlement.ShortfallError:
 			bearerErr.Err = settlement.ErrBearerShortfall
 			return nil, bearerErr
+		case credit > has && b.Shortfall == settlement.ShortfallBearerOwes:
+			bearerErr.Err = settlement.ErrBearerOwes
+			if lg.coll != nil {
+				bearerErr.Why = "the line has a balance on collection, whose parts await the customer's payment within what they have unreversed"
+				return nil, bearerErr
+			}
+			for _, i := range bearers {
+				if p := lg.parts[i]; p.src.units != 0 {
+					bearerErr.Why = fmt.Sprintf("its part %q is a supplier cost owed in %s, converted within the part's amount", string(lg.line)+":"+p.path, p.src.cur)
+					return nil, bearerErr
+				}
+			}
+			owes = true
+			note = fmt.Sprintf("%s, %s beyond its part of the line: %s more than its %s unreversed", note, borne, money(credit-has), money(has))
+			borne += ", beyond its part of the line"
 		case credit > has:
-			take, rest = has, credit-has
-			note = fmt.Sprintf("%s, borne by %s up to its %s unreversed, the other %s in proportion", note, b, money(has), money(rest))
+			take = max(has, 0)
+			rest = credit - take
+			note = fmt.Sprintf("%s, %s up to its %s unreversed, the other %s in proportion", note, borne, money(take), money(rest))
 		default:
-			note = fmt.Sprintf("%s, borne by %s", note, b)
+			note = fmt.Sprintf("%s, %s", note, borne)
 		}
 		for _, i := range bearers {
-			shareOf[i] = "borne by " + b.String()
+			shareOf[i] = borne
 		}
 		for _, i := range others {
 			shareOf[i] = "in proportion, for the shortfall of " + b.String()
@@ -2071,6 +2089,29 @@ func (lg *refLedger) reverse(credit int64, by string, at time.Time, note string,
 			note += ", re-split on the list price it credits, the discounts it gives back to the parts that funded them"
 		}
 	}
+	if owes {
+		// Each of the bearer's parts gives back all it has, and its share
+		// of the excess by its amount (equally when none has any).
+		weights := make([]int64, len(bearers))
+		var sum int64
+		for k, i := range bearers {
+			weights[k] = lg.parts[i].amount
+			sum += weights[k]
+		}
+		if sum == 0 {
+			for k := range weights {
+				weights[k] = 1
+			}
+		}
+		got, err := lg.refAllocate(bearers, credit-has, weights)
+		if err != nil {
+			return nil, err
+		}
+		for k, i := range bearers {
+			taken[i] = lg.parts[i].unreversed + got[k]
+		}
+		take = 0
+	}
 	for _, group := range []struct {
 		parts  []int
 		amount int64
@@ -2078,20 +2119,55 @@ func (lg *refLedger) reverse(credit int64, by string, at time.Time, note string,
 		if group.amount == 0 {
 			continue
 		}
-		shares := make([]ensemble.Share, len(group.parts))
+		weights := make([]int64, len(group.parts))
+		var neg, pos []int // indexes into group.parts of the parts owing (below zero) and the others
+		var owed, left int64
 		for k, i := range group.parts {
-			w := lg.parts[i].unreversed
+			weights[k] = lg.parts[i].unreversed
 			if awaited && b.IsZero() {
-				w = lg.parts[i].awaiting
+				weights[k] = lg.parts[i].awaiting
 			}
-			shares[k] = ensemble.Share{Key: string(lg.line) + ":" + lg.parts[i].path, Weight: ensemble.RatioFromInt(w)}
+			left += weights[k]
+			if weights[k] < 0 {
+				neg = append(neg, k)
+				owed -= weights[k]
+			} else {
+				pos = append(pos, k)
+			}
 		}
-		got := make([]int64, len(group.parts))
-		if err := ensemble.AllocateUnits(got, group.amount, shares, ensemble.AllocateOptions{}); err != nil {
-			return nil, err
+		if owed == 0 {
+			got, err := lg.refAllocate(group.parts, group.amount, weights)
+			if err != nil {
+				return nil, err
+			}
+			for k, i := range group.parts {
+				taken[i] = got[k]
+			}
+			continue
 		}
-		for k, i := range group.parts {
-			taken[i] = got[k]
+		// Parts owing beyond theirs get back their share of the credit,
+		// amount × owed / left, half up; the others give back the
+		// amount plus that, each in proportion to what it has (owes).
+		back := new(big.Rat).SetFrac(new(big.Int).Mul(big.NewInt(group.amount), big.NewInt(owed)), big.NewInt(left))
+		back.Add(back, big.NewRat(1, 2))
+		gave := new(big.Int).Quo(back.Num(), back.Denom()).Int64() // floor: both positive
+		for _, set := range []struct {
+			ks   []int
+			x    int64
+			sign int64
+		}{{neg, gave, -1}, {pos, group.amount + gave, 1}} {
+			idx := make([]int, len(set.ks))
+			w := make([]int64, len(set.ks))
+			for j, k := range set.ks {
+				idx[j], w[j] = group.parts[k], weights[k]*set.sign
+			}
+			got, err := lg.refAllocate(idx, set.x, w)
+			if err != nil {
+				return nil, err
+			}
+			for j, i := range idx {
+				taken[i] = got[j] * set.sign
+			}
 		}
 	}
 	var out []settlement.Entry
@@ -2112,7 +2188,7 @@ func (lg *refLedger) reverse(credit int64, by string, at time.Time, note string,
 	// first: released now by as much, and its scheduled release less that.
 	for i := range lg.parts {
 		p := &lg.parts[i]
-		if taken[i] == 0 || p.reserve == 0 {
+		if taken[i] <= 0 || p.reserve == 0 {
 			continue
 		}
 		if !p.until.After(at) {
@@ -2131,6 +2207,21 @@ func (lg *refLedger) reverse(credit int64, by string, at time.Time, note string,
 		out = append(out, draw, less)
 	}
 	return out, nil
+}
+
+// refAllocate splits x over the parts idx in proportion to weights, by
+// largest remainder keyed by their entry ids.
+func (lg *refLedger) refAllocate(idx []int, x int64, weights []int64) ([]int64, error) {
+	got := make([]int64, len(idx))
+	if x == 0 {
+		return got, nil
+	}
+	shares := make([]ensemble.Share, len(idx))
+	for k, i := range idx {
+		shares[k] = ensemble.Share{Key: string(lg.line) + ":" + lg.parts[i].path, Weight: ensemble.RatioFromInt(weights[k])}
+	}
+	err := ensemble.AllocateUnits(got, x, shares, ensemble.AllocateOptions{})
+	return got, err
 }
 
 // refBears reports whether bearer b (not proportional) bears part p: the
@@ -2223,12 +2314,13 @@ func (s *refSettler) Dispute(line settlement.LineID, at time.Time) ([]settlement
 		if p.until.After(at) {
 			reserved += p.reserve
 		}
-		p.byReserves = min(reserved, p.unreversed-p.awaiting)
+		u := max(0, p.unreversed-p.awaiting) // a part its bearer owed beyond has nothing to hold
+		p.byReserves = min(reserved, u)
 		note := "dispute " + n + " opened"
 		if p.byReserves > 0 {
 			note += ", beside " + ensemble.MoneyFromMinor(p.byReserves, lg.cur).String() + " reserves hold"
 		}
-		if p.held = p.unreversed - p.awaiting - p.byReserves; p.held != 0 { // what awaits payment is held back already
+		if p.held = u - p.byReserves; p.held != 0 { // what awaits payment is held back already
 			out = append(out, lg.holdEntry(*p, "#hold."+n, settlement.KindHold, p.held, at.UTC(), note))
 		}
 		// What the reserves hold, the dispute holds from their releases

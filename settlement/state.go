@@ -1030,8 +1030,8 @@ func (r *stateReader) owingParts(in *stateIn) {
 			}
 		}
 		if !ok {
-			r.fail(o.path, o.line, lg.entryID(o.part), nil, "unreversed %s is below zero, but no credit of the line whose bearer owes beyond its part (shortfall bearer_owes) bears it",
-				ensemble.MoneyFromMinor(lg.unreversed(o.part), lg.ctx.cur))
+			r.fail(o.path, o.line, lg.entryID(o.part), nil, "unreversed %s is outside [0, amount %s], and no credit of the line whose bearer owes beyond its part "+
+				"(shortfall bearer_owes) bears it", ensemble.MoneyFromMinor(lg.unreversed(o.part), lg.ctx.cur), ensemble.MoneyFromMinor(lg.units(o.part), lg.ctx.cur))
 		}
 	}
 }
@@ -1683,7 +1683,7 @@ func (r *stateReader) rollingPart(path string, l *ledger, ll *LedgerLine, lp *Le
 	case !ok:
 	case u < 0:
 		r.fail(path+".reserve", ll.Line, lp.Entry, nil, "negative rolling reserve %s", lp.Reserve)
-	case uOK && u > unreversed:
+	case uOK && u > max(unreversed, 0):
 		r.fail(path+".reserve", ll.Line, lp.Entry, nil, "rolling reserve %s exceeds the unreversed %s: reversals draw on it first", lp.Reserve, lp.Unreversed)
 	}
 	if l.rolling == nil {
