@@ -91,7 +91,9 @@ type Bearer struct {
 	Component string `json:"component,omitempty"`
 	// Shortfall says what settlement does when the bearer has less left
 	// than the credit: "" or "error" refuses it, "proportional" takes the
-	// rest from the other parties in proportion.
+	// rest from the other parties in proportion, "bearer_owes" takes the
+	// whole credit from the bearer, beyond its part of the line (see
+	// settlement.ShortfallBearerOwes).
 	Shortfall string `json:"shortfall,omitempty"`
 }
 
@@ -107,8 +109,8 @@ func (b Bearer) check(ps *ensemble.Problems, path string) {
 	switch {
 	case named > 1:
 		ps.Add(path, bad(ErrInvalid, "a bearer names one of party, node, role and component, not %d", named))
-	case b.Shortfall != "" && b.Shortfall != "error" && b.Shortfall != "proportional":
-		ps.Add(path+".shortfall", bad(ErrInvalid, "shortfall %q: want error or proportional", b.Shortfall))
+	case b.Shortfall != "" && b.Shortfall != "error" && b.Shortfall != "proportional" && b.Shortfall != "bearer_owes":
+		ps.Add(path+".shortfall", bad(ErrInvalid, "shortfall %q: want error, proportional or bearer_owes", b.Shortfall))
 	case named == 0 && b.Shortfall != "":
 		ps.Add(path+".shortfall", bad(ErrInvalid, "a proportional credit has no shortfall: name a party, node, role or component"))
 	}

@@ -2,7 +2,8 @@ package settlement_test
 
 import (
 	"encoding/json"
-	"errors"
+	"slices"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -122,4 +123,157 @@ func stateRoundTrip(t *testing.T, st settlement.State) settlement.State {
 	return back
 }
 
-var _ = errors.Is
+// owedState credits the retainer's SLA credit, 800.00 borne by anna beyond
+// her 400.00, and returns the settler, the entries so far and the state.
+func owedState(t *testing.T) (*settlement.Settler, []settlement.Entry, settlement.State) {
+	t.Helper()
+	s, res := retainerSettled(t)
+	c1, err := s.Settle(ctx, res.State, []settlement.Line{bearerCredit("C1", "-800.00", "2026-03-20",
+		settlement.Bearer{Party: "anna", Shortfall: settlement.ShortfallBearerOwes})})
+	require.NoError(t, err)
+	return s, append(slices.Clone(res.Entries), c1.Entries...), c1.State
+}
+
+// After anna owed 400.00 beyond her part (unreversed: anna -400.00, refco
+// 640.00, firm 6,960.00, 7,200.00 in all), later credits:
+//   - 720.00 in proportion: the owing part gets back its share, 720 ×
+//     400/7,200 = 40.00, and the others give back 760.00 by what they
+//     have: refco 64.00, firm 696.00;
+//   - 100.00 borne by refco: refco alone;
+//   - 100.00 more borne by anna, bearer_owes: anna gives it all (her part
+//     goes to -500.00); with the default shortfall it is refused (she has
+//     -400.00), and with shortfall proportional the others give it all,
+//     by what they have: refco 100 × 640/7,600 = 8.42, firm 91.58;
+//   - a credit of all that is left zeroes every party.
+func TestBearerOwesLaterCredits(t *testing.T) {
+	s, entries, st := owedState(t)
+	for _, tc := range []struct {
+		name   string
+		line   settlement.Line
+		want   map[partner.ID]string
+		refuse error
+	}{
+		{"proportional", credit("C2", "L1", "-720.00", "2026-03-25"), map[partner.ID]string{"anna": "40.00", "refco": "-64.00", "firm": "-696.00"}, nil},
+		{"borne by refco", bearerCredit("C2", "-100.00", "2026-03-25", settlement.Bearer{Party: "refco"}), map[partner.ID]string{"refco": "-100.00"}, nil},
+		{"anna owes more", bearerCredit("C2", "-100.00", "2026-03-25", settlement.Bearer{Party: "anna", Shortfall: settlement.ShortfallBearerOwes}),
+			map[partner.ID]string{"anna": "-100.00"}, nil},
+		{"anna has nothing", bearerCredit("C2", "-100.00", "2026-03-25", settlement.Bearer{Party: "anna"}), nil, settlement.ErrBearerShortfall},
+		{"anna has nothing, the others make it up", bearerCredit("C2", "-100.00", "2026-03-25", settlement.Bearer{Party: "anna", Shortfall: settlement.ShortfallProportional}),
+			map[partner.ID]string{"refco": "-8.42", "firm": "-91.58"}, nil},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got, err := s.Settle(ctx, st, []settlement.Line{tc.line})
+			if tc.refuse != nil {
+				require.ErrorIs(t, err, tc.refuse)
+				return
+			}
+			require.NoError(t, err)
+			requireParties(t, got.Entries, tc.want)
+			next := stateRoundTrip(t, got.State)
+			all := append(slices.Clone(entries), got.Entries...)
+			ll, _ := next.Line("L1")
+			rest, err := ll.Credited.Sub(ll.Basis)
+			require.NoError(t, err)
+			end, err := s.Settle(ctx, next, []settlement.Line{credit("C3", "L1", rest.AmountString(), "2026-03-28")})
+			require.NoError(t, err)
+			all = append(all, end.Entries...)
+			requireParties(t, all, map[partner.ID]string{"anna": "0.00", "refco": "0.00", "firm": "0.00"})
+		})
+	}
+}
+
+// A dispute of a line whose bearer owed beyond its part holds nothing of
+// that part; lost in full, it zeroes every party as a full credit does.
+func TestBearerOwesThenDispute(t *testing.T) {
+	s, entries, st := owedState(t)
+	d, err := s.Dispute(st, "L1", date("2026-03-22"))
+	require.NoError(t, err)
+	held := byParty(d.Entries, settlement.KindHold)
+	require.NotContains(t, held, partner.ID("anna"))
+	requireMoney(t, held["refco"], eur("640.00"))
+	stateRoundTrip(t, d.State)
+	r, err := s.ResolveDispute(d.State, "L1", false, date("2026-03-30"))
+	require.NoError(t, err)
+	all := append(append(entries, d.Entries...), r.Entries...)
+	requireParties(t, all, map[partner.ID]string{"anna": "0.00", "refco": "0.00", "firm": "0.00"})
+
+	// A lost dispute or a write-off cannot make its bearer owe beyond
+	// its part.
+	d, err = s.Dispute(st, "L1", date("2026-03-22"))
+	require.NoError(t, err)
+	_, err = s.ResolveDisputeWith(d.State, "L1", settlement.DisputeOutcome{Lost: eur("100.00"),
+		Bearer: settlement.Bearer{Party: "anna", Shortfall: settlement.ShortfallBearerOwes}}, date("2026-03-30"))
+	require.ErrorIs(t, err, settlement.ErrInvalidDispute)
+}
+
+// On a line payable on collection the bearer cannot owe beyond its part:
+// what each part awaits of the customer's payment stays within what it
+// has. The credit is refused (ErrBearerOwes) and changes nothing; a
+// write-off cannot name bearer_owes at all.
+func TestBearerOwesRefusedOnCollection(t *testing.T) {
+	s, _, st := settledCollect(t)
+	c := bearerCredit("C1", "-20.00", "2026-03-20", settlement.Bearer{Role: "referrer", Shortfall: settlement.ShortfallBearerOwes})
+	c.Tax = eur("-3.80")
+	got, err := s.Settle(ctx, st, []settlement.Line{c})
+	require.ErrorIs(t, err, settlement.ErrBearerOwes)
+	var be *settlement.BearerError
+	require.ErrorAs(t, err, &be)
+	require.Contains(t, err.Error(), "balance on collection")
+	require.Empty(t, got.Entries)
+	c.Amount, c.Tax = eur("-10.00"), eur("-1.90") // within the referrer's 15.00
+	_, err = s.Settle(ctx, st, []settlement.Line{c})
+	require.NoError(t, err)
+	_, err = s.WriteOff(st, settlement.Collection{ID: "WO-1", Date: date("2026-04-30"), Amount: eur("10.00"), Lines: []settlement.LineID{"L1"},
+		Bearer: settlement.Bearer{Role: "referrer", Shortfall: settlement.ShortfallBearerOwes}})
+	require.ErrorIs(t, err, settlement.ErrInvalidCollection)
+}
+
+// A hand-edited state cannot put a part below zero: only a part a credit
+// of its line whose bearer owed beyond its part bears goes there.
+func TestBearerOwesStateRefusesHandEdits(t *testing.T) {
+	_, _, st := owedState(t)
+	b, err := json.Marshal(st)
+	require.NoError(t, err)
+	for _, tc := range []struct {
+		name, from, to, want string
+	}{
+		// refco below zero, the firm making up the sum: no credit bears refco.
+		{"another party below zero", `"unreversed":{"amount":"640.00"`, `"unreversed":{"amount":"-1.00"`, "no credit of the line whose bearer owes"},
+		// The credit no longer says bearer_owes.
+		{"the credit does not owe", `"shortfall":"bearer_owes"`, `"shortfall":"proportional"`, "no credit of the line whose bearer owes"},
+		// Beyond the basis.
+		{"below amount less basis", `"unreversed":{"amount":"-400.00"`, `"unreversed":{"amount":"-7700.00"`, "outside [0, amount"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			edited := strings.Replace(string(b), tc.from, tc.to, 1)
+			require.NotEqual(t, string(b), edited)
+			var back settlement.State
+			err := json.Unmarshal([]byte(edited), &back)
+			require.ErrorIs(t, err, settlement.ErrCorruptState)
+			require.Contains(t, err.Error(), tc.want)
+		})
+	}
+}
+
+// The clawback's note says the credit was borne beyond the bearer's part,
+// and Explain shows it under the credited line; anna's statement shows
+// the 400.00 she earned and the 800.00 clawed back.
+func TestBearerOwesExplained(t *testing.T) {
+	_, entries, _ := owedState(t)
+	text, err := settlement.Explain("L1", entries)
+	require.NoError(t, err)
+	require.Contains(t, text, "borne by party anna beyond its part of the line: EUR 400.00 more than its EUR 400.00 unreversed")
+	sts, err := settlement.Statements(entries, settlement.StatementOptions{Period: ensemble.MustPeriod(date("2026-03-01"), date("2026-04-01"))})
+	require.NoError(t, err)
+	found := false
+	for _, st := range sts {
+		if st.Party == "anna" {
+			found = true
+			requireMoney(t, st.Closing, eur("-400.00"))
+		}
+	}
+	require.True(t, found)
+	b, err := json.Marshal(bearerCredit("C1", "-1.00", "2026-03-20", settlement.Bearer{Party: "anna", Shortfall: settlement.ShortfallBearerOwes}))
+	require.NoError(t, err)
+	require.Contains(t, string(b), `"bearer":{"party":"anna","shortfall":"bearer_owes"}`)
+}
