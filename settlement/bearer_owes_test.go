@@ -2,11 +2,14 @@ package settlement_test
 
 import (
 	"encoding/json"
+	"errors"
+	"fmt"
 	"slices"
 	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/require"
+	"pgregory.net/rapid"
 
 	"github.com/ensemble-commerce/ensemble"
 	"github.com/ensemble-commerce/ensemble/catalog"
@@ -102,10 +105,33 @@ func TestBearerOwesTheSLACreditBeyondItsPart(t *testing.T) {
 	stateRoundTrip(t, c2.State)
 }
 
+// In the other order, the month refunded first (7,200.00 in proportion:
+// anna 360.00, refco 576.00, the firm 6,264.00) and the SLA credit last,
+// 800.00 borne by anna, bearer_owes, takes all the line has left: every
+// part gives back what it has (anna 40.00, refco 64.00, the firm 696.00)
+// and every party ends at zero, as in the trial's order. A credit of all
+// a line has left undoes it, whoever bears it: the customer got back all
+// it paid, so nobody keeps anything of the line.
+func TestBearerOwesLastCreditTakesWhatIsLeft(t *testing.T) {
+	s, res := retainerSettled(t)
+	c1, err := s.Settle(ctx, res.State, []settlement.Line{credit("C1", "L1", "-7200.00", "2026-03-20")})
+	require.NoError(t, err)
+	requireParties(t, c1.Entries, map[partner.ID]string{"anna": "-360.00", "refco": "-576.00", "firm": "-6264.00"})
+	c2, err := s.Settle(ctx, c1.State, []settlement.Line{bearerCredit("C2", "-800.00", "2026-03-25",
+		settlement.Bearer{Party: "anna", Shortfall: settlement.ShortfallBearerOwes})})
+	require.NoError(t, err)
+	requireParties(t, c2.Entries, map[partner.ID]string{"anna": "-40.00", "refco": "-64.00", "firm": "-696.00"})
+	for _, e := range c2.Entries {
+		require.Equal(t, "credit of L1 by C2, borne by party anna, which takes all the line has left: every part gives back what it has unreversed", e.Note)
+	}
+}
+
 // stateRoundTrip requires st to read back from its JSON and binary forms, each
 // writing the same JSON again, and returns the JSON one.
-func stateRoundTrip(t *testing.T, st settlement.State) settlement.State {
-	t.Helper()
+func stateRoundTrip(t require.TestingT, st settlement.State) settlement.State {
+	if h, ok := t.(interface{ Helper() }); ok {
+		h.Helper()
+	}
 	b, err := json.Marshal(st)
 	require.NoError(t, err)
 	var back settlement.State
@@ -276,4 +302,87 @@ func TestBearerOwesExplained(t *testing.T) {
 	b, err := json.Marshal(bearerCredit("C1", "-1.00", "2026-03-20", settlement.Bearer{Party: "anna", Shortfall: settlement.ShortfallBearerOwes}))
 	require.NoError(t, err)
 	require.Contains(t, string(b), `"bearer":{"party":"anna","shortfall":"bearer_owes"}`)
+}
+
+// Property: on the retainer line of a random basis, credits of random
+// sizes borne by random parties, bearer_owes among them, conserve money
+// (each credit's clawbacks add up to it, the parts' unreversed amounts to
+// the basis less what was credited), the state reads back, and a credit
+// of all that is left nets every party to zero.
+func TestPropertyBearerOwesConservesAndZeroes(t *testing.T) {
+	net, err := partner.LoadNetwork([]byte(`
+partners:
+  - {id: anna, name: Anna, type: contractor, terms: [{from: 2026-01-01T00:00:00Z}]}
+  - {id: refco, name: Referral partner, type: referral, terms: [{from: 2026-01-01T00:00:00Z}]}
+`))
+	require.NoError(t, err)
+	plans, err := settlement.ParsePlans([]byte(retainerPlan))
+	require.NoError(t, err)
+	s, err := settlement.New(settlement.Config{Plans: plans, Rules: loadRules(t), Network: net, Platform: "firm"})
+	require.NoError(t, err)
+	rapid.Check(t, func(t *rapid.T) {
+		basis := rapid.Int64Range(1, 10_000_000).Draw(t, "basis")
+		l := settlement.Line{ID: "L1", Date: date("2026-03-01"), Amount: ensemble.MoneyFromMinor(basis, ensemble.MustCurrency("EUR")), Tax: eur("0"),
+			Offer: catalog.Pin{Offer: "retainer", Version: 1}, Charge: "monthly",
+			Route: partner.Route{Kind: partner.RouteDirect, Referrer: "refco"}}
+		res, err := s.Settle(ctx, settlement.State{}, []settlement.Line{l})
+		require.NoError(t, err)
+		st, all := res.State, slices.Clone(res.Entries)
+		left := basis
+		for k := range rapid.IntRange(0, 5).Draw(t, "credits") {
+			if left == 0 {
+				break
+			}
+			x := rapid.Int64Range(1, left).Draw(t, "credit")
+			var b settlement.Bearer
+			if p := rapid.SampledFrom([]partner.ID{"", "anna", "refco", "firm"}).Draw(t, "bearer"); p != "" {
+				b = settlement.Bearer{Party: p, Shortfall: settlement.Shortfall(rapid.IntRange(0, 2).Draw(t, "shortfall"))}
+			}
+			c := bearerCredit(fmt.Sprintf("C%d", k), ensemble.MoneyFromMinor(-x, ensemble.MustCurrency("EUR")).AmountString(), "2026-03-20", b)
+			got, err := s.Settle(ctx, st, []settlement.Line{c})
+			if errors.Is(err, settlement.ErrBearerShortfall) || errors.Is(err, settlement.ErrBearerNotOnLine) { // a party paid nothing has no part
+				continue
+			}
+			require.NoError(t, err)
+			var sum int64
+			for _, e := range got.Entries {
+				require.Equal(t, settlement.KindClawback, e.Kind)
+				u, err := e.Amount.MinorUnits()
+				require.NoError(t, err)
+				sum += u
+			}
+			require.Equal(t, -x, sum, "the clawbacks add up to the credit")
+			if b.Shortfall != settlement.ShortfallBearerOwes {
+				// Only a bearer owing beyond its part gives back more
+				// than it has.
+				ll, _ := st.Line("L1")
+				for _, e := range got.Entries {
+					for _, p := range ll.Parts {
+						if p.Entry == e.Reverses {
+							after, err := p.Unreversed.Add(e.Amount)
+							require.NoError(t, err)
+							require.False(t, after.IsNegative() && !p.Unreversed.IsNegative(), "%s passes zero", p.Entry)
+						}
+					}
+				}
+			}
+			st, all, left = stateRoundTrip(t, got.State), append(all, got.Entries...), left-x
+			ll, _ := st.Line("L1")
+			var unrev int64
+			for _, p := range ll.Parts {
+				u, err := p.Unreversed.MinorUnits()
+				require.NoError(t, err)
+				unrev += u
+			}
+			require.Equal(t, left, unrev, "the parts leave the basis less what was credited")
+		}
+		if left > 0 {
+			got, err := s.Settle(ctx, st, []settlement.Line{credit("CZ", "L1", ensemble.MoneyFromMinor(-left, ensemble.MustCurrency("EUR")).AmountString(), "2026-03-28")})
+			require.NoError(t, err)
+			all = append(all, got.Entries...)
+		}
+		for p, m := range byParty(all, settlement.KindEarning, settlement.KindClawback) {
+			require.True(t, m.IsZero(), "%s ends at %s", p, m)
+		}
+	})
 }

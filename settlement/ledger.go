@@ -349,6 +349,10 @@ func (r *run) reverse(lg *ledger, credit int64, by string, at time.Time, note st
 	owes := false            // the bearer gives back the whole credit, beyond what it has (ShortfallBearerOwes)
 	var borne, makeUp string // the shares of the bearer's clawbacks and of the others'
 	var has int64            // what the bearer has unreversed
+	// whole: the credit takes all the line has left after a bearer owed
+	// beyond its part (or makes one owe), so every part gives back exactly
+	// what it has.
+	whole := credit == left && lg.owing()
 	if !b.IsZero() {
 		bears = make([]bool, n)
 		named := false
@@ -385,6 +389,10 @@ func (r *run) reverse(lg *ledger, credit int64, by string, at time.Time, note st
 		borne = "borne by " + who
 		cur := lg.ctx.cur
 		switch {
+		case credit == left && (owes || whole):
+			whole, owes = true, false
+			note += ", " + borne
+			makeUp = "the line credited in full"
 		case credit <= has:
 			note += ", " + borne
 		case owes:
@@ -419,6 +427,14 @@ func (r *run) reverse(lg *ledger, credit int64, by string, at time.Time, note st
 	}
 	parts := make([]int64, n)
 	switch rs := r.resplit; {
+	case whole:
+		// A credit of all the line has left, after a bearer owed beyond
+		// its part: every part gives back exactly what it has unreversed
+		// (the owing parts get back what they owe), whoever bears it, so
+		// that every party ends at zero on a line credited in full, in
+		// whatever order its credits came.
+		copy(parts, unreversed)
+		note += ", which takes all the line has left: every part gives back what it has unreversed"
 	case owes:
 		// The bearer's parts give back all they have and the excess on
 		// top, in proportion to their amounts.
@@ -606,6 +622,17 @@ func owedBeyond(parts []int64, excess int64, amounts, unreversed []int64, shares
 		}
 	}
 	return nil
+}
+
+// owing reports whether a part of lg has a negative unreversed amount:
+// its bearer owed a credit beyond it (ShortfallBearerOwes).
+func (lg *ledger) owing() bool {
+	for i := range lg.parts() {
+		if lg.unreversed(i) < 0 {
+			return true
+		}
+	}
+	return false
 }
 
 // cannotOwe says why the parts bears flags cannot give back beyond what

@@ -2029,6 +2029,14 @@ func (lg *refLedger) reverse(credit int64, by string, at time.Time, note string,
 		has += lg.parts[i].unreversed
 	}
 	take, rest := credit, int64(0)
+	// A credit of all the line has left once a part is below zero (or
+	// making one go there) takes from each part exactly what it has.
+	whole := false
+	if credit == lg.basis-lg.credited {
+		for _, p := range lg.parts {
+			whole = whole || p.unreversed < 0
+		}
+	}
 	owes := false               // the bearer owes the credit beyond its part
 	shareOf := map[int]string{} // the share text of each part's clawback
 	if !b.IsZero() {
@@ -2054,9 +2062,16 @@ func (lg *refLedger) reverse(credit int64, by string, at time.Time, note string,
 					return nil, bearerErr
 				}
 			}
+			if credit == lg.basis-lg.credited {
+				whole = true
+				note = fmt.Sprintf("%s, %s", note, borne)
+				break
+			}
 			owes = true
 			note = fmt.Sprintf("%s, %s beyond its part of the line: %s more than its %s unreversed", note, borne, money(credit-has), money(has))
 			borne += ", beyond its part of the line"
+		case whole:
+			note = fmt.Sprintf("%s, %s", note, borne)
 		case credit > has:
 			take = max(has, 0)
 			rest = credit - take
@@ -2069,6 +2084,9 @@ func (lg *refLedger) reverse(credit int64, by string, at time.Time, note string,
 		}
 		for _, i := range others {
 			shareOf[i] = "in proportion, for the shortfall of " + b.String()
+			if whole {
+				shareOf[i] = "the line credited in full"
+			}
 		}
 	}
 	lg.credited += credit
@@ -2088,6 +2106,13 @@ func (lg *refLedger) reverse(credit int64, by string, at time.Time, note string,
 			take = 0 // taken
 			note += ", re-split on the list price it credits, the discounts it gives back to the parts that funded them"
 		}
+	}
+	if whole {
+		for i := range lg.parts {
+			taken[i] = lg.parts[i].unreversed
+		}
+		take, rest = 0, 0
+		note += ", which takes all the line has left: every part gives back what it has unreversed"
 	}
 	if owes {
 		// Each of the bearer's parts gives back all it has, and its share
