@@ -23,13 +23,13 @@ func TestCreditNoteBearer(t *testing.T) {
 	gpu := invoice.Bearer{Component: "suite/gpu/gpuco"}
 	cn, err := invoice.NewCreditNote(inv, nil, invoice.CreditRequest{ID: "sla-1", Reason: invoice.ReasonSLA, Incident: "INC-42", At: date(2026, 4, 12),
 		Bearer: gpu, Lines: []invoice.CreditLine{{Line: pro, Percent: ensemble.MustRatio("10%")},
-			{Line: storage, Percent: ensemble.MustRatio("25%"), Bearer: invoice.Bearer{Party: "storeco", Shortfall: "proportional"}}}})
+			{Line: storage, Percent: ensemble.MustRatio("25%"), Bearer: invoice.Bearer{Party: "storeco", Shortfall: "bearer_owes"}}}})
 	require.NoError(t, err)
 	got := map[invoice.LineID]invoice.Bearer{}
 	for _, l := range cn.Lines {
 		got[l.Credits] = l.Bearer
 	}
-	require.Equal(t, map[invoice.LineID]invoice.Bearer{pro: gpu, storage: {Party: "storeco", Shortfall: "proportional"}}, got)
+	require.Equal(t, map[invoice.LineID]invoice.Bearer{pro: gpu, storage: {Party: "storeco", Shortfall: "bearer_owes"}}, got)
 	roundTrip(t, cn)
 	b, err := json.Marshal(cn.Lines[0])
 	require.NoError(t, err)

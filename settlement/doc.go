@@ -63,6 +63,13 @@
 //	sla := settlement.Line{ID: "CN1", Credits: "L1", Date: at, Amount: minus60EUR,
 //		Bearer: settlement.Bearer{Component: "suite/gpu/gpuco"}} // the SupplierCost's Component.ID; shortfall: an error unless ShortfallProportional
 //
+// or ShortfallBearerOwes, when the contract makes the bearer give back the
+// whole credit even beyond its part of the line (an SLA credit of 800.00
+// borne by a lead contractor paid 400.00 of the line): its part's
+// unreversed amount goes negative in the ledger, and a credit of all the
+// line has left gives it back, so every party ends at zero on a line
+// credited in full.
+//
 // Disputes hold a line's entries (what reserves hold of them already is
 // not held again, until a reserve releases it while the dispute is open:
 // the dispute holds it from the release on, so a disputed line pays

@@ -500,7 +500,12 @@ type LedgerPart struct {
 	Role       string         `json:"role,omitempty"`
 	Node       string         `json:"node,omitempty"`
 	Kind       EntryKind      `json:"kind"`
-	Amount     ensemble.Money `json:"amount"`
+	Amount ensemble.Money `json:"amount"`
+	// Unreversed is what the part still carries: its amount less what
+	// credits, lost disputes and write-offs took back. Below zero for a
+	// part whose bearer gave back a credit beyond it (Bearer.Shortfall
+	// ShortfallBearerOwes): what it owes on the line, which a credit of all
+	// the line has left gives back.
 	Unreversed ensemble.Money `json:"unreversed"`
 	Held       ensemble.Money `json:"held,omitzero"`
 	// HeldByReserves is, while a dispute is open, what reserves held of
