@@ -495,11 +495,11 @@ type LedgerLine struct {
 // LedgerPart is what one entry of a line still carries: its amount, what
 // is left unreversed, and what a dispute holds.
 type LedgerPart struct {
-	Entry      EntryID        `json:"entry"`
-	Party      partner.ID     `json:"party"`
-	Role       string         `json:"role,omitempty"`
-	Node       string         `json:"node,omitempty"`
-	Kind       EntryKind      `json:"kind"`
+	Entry  EntryID        `json:"entry"`
+	Party  partner.ID     `json:"party"`
+	Role   string         `json:"role,omitempty"`
+	Node   string         `json:"node,omitempty"`
+	Kind   EntryKind      `json:"kind"`
 	Amount ensemble.Money `json:"amount"`
 	// Unreversed is what the part still carries: its amount less what
 	// credits, lost disputes and write-offs took back. Below zero for a
