@@ -43,10 +43,14 @@ import (
 // it has unreversed, that part too: it gets back its share of what it
 // owes (the negative parts' share of the credit, credit × owed / what the
 // line has left, half up, split over them by largest remainder; the
-// positive parts give back the credit plus that), so a credit of all the
-// line has left nets every party to zero, the bearer getting its excess
-// back. A dispute holds nothing of a negative part, and a bearer of a
-// later credit gives back what it has left, zero for a negative part.
+// positive parts give back the credit plus that). A credit of all the
+// line has left takes from each part exactly what it has, whoever bears
+// it, so every party ends at zero on a line credited in full, in whatever
+// order its credits came, the bearer getting back what it owed. A later
+// credit borne by a party below zero finds it with less than nothing:
+// refused by default, made up by the others with ShortfallProportional,
+// owed on top with ShortfallBearerOwes. A dispute holds nothing of a
+// negative part.
 //
 // In YAML or JSON:
 //
@@ -105,10 +109,11 @@ const (
 	// full, as the customer got back all it paid and nobody earned on it.
 	// A later credit of part of the line reverses every part in
 	// proportion to what it has unreversed, a negative part too (it gets
-	// back its share of the excess: see Bearer). Only on a credit line of
-	// a line payable on settlement whose bearer's parts are owed in the
-	// line's currency (else a *BearerError, ErrBearerOwes); a write-off or
-	// a lost dispute cannot name it.
+	// back its share of the excess: see Bearer). A credit it bears that
+	// takes all the line has left takes from each part what it has.
+	// Only on a credit line of a line payable on settlement whose bearer's
+	// parts are owed in the line's currency (else a *BearerError,
+	// ErrBearerOwes); a write-off or a lost dispute cannot name it.
 	ShortfallBearerOwes
 )
 

@@ -289,6 +289,9 @@ func TestBearerOwesExplained(t *testing.T) {
 	text, err := settlement.Explain("L1", entries)
 	require.NoError(t, err)
 	require.Contains(t, text, "borne by party anna beyond its part of the line: EUR 400.00 more than its EUR 400.00 unreversed")
+	text, err = settlement.Explain("C1", entries)
+	require.NoError(t, err)
+	require.Contains(t, text, "clawback EUR -800.00 -> anna (of entry L1:root/lead), borne by party anna, beyond its part of the line")
 	sts, err := settlement.Statements(entries, settlement.StatementOptions{Period: ensemble.MustPeriod(date("2026-03-01"), date("2026-04-01"))})
 	require.NoError(t, err)
 	found := false
