@@ -383,6 +383,9 @@ func (r *run) reverse(lg *ledger, credit int64, by string, at time.Time, note st
 			if why := lg.cannotOwe(bears); why != "" {
 				return fail(ErrBearerOwes, nil, why)
 			}
+			if has < 0 && credit > math.MaxInt64+has {
+				return fail(ErrBearerOwes, nil, "what it would owe is beyond the int64 range of minor units")
+			}
 			owes = true
 		}
 		who := b.String()

@@ -2062,6 +2062,10 @@ func (lg *refLedger) reverse(credit int64, by string, at time.Time, note string,
 					return nil, bearerErr
 				}
 			}
+			if has < 0 && credit > math.MaxInt64+has {
+				bearerErr.Why = "what it would owe is beyond the int64 range of minor units"
+				return nil, bearerErr
+			}
 			if credit == lg.basis-lg.credited {
 				whole = true
 				note = fmt.Sprintf("%s, %s", note, borne)
