@@ -114,7 +114,16 @@ type Line struct {
 	// partner.Route.Validate refuses (a party twice, co-sell weights that
 	// do not sum to one ...) with ErrInvalidLine at route.<field>, and
 	// route partners holding ':' or '#', since chain[*] and co_sellers
-	// entries are named by their partner. The chain may differ from the
+	// entries are named by their partner. With a network (Config.Network),
+	// every co-seller, the referrer and the marketplace a sale's route names
+	// must be partners of it, whatever the plan pays: one it does not know
+	// (a misspelt id) is ErrInvalidLine at route.co_sellers[i].partner,
+	// route.referrer or route.marketplace, wrapping a *partner.PartnerError
+	// (partner.ErrUnknownPartner) with the nearest id, where a plan paying
+	// the co-sell fee to a named partner (partner:<id>) settled it and
+	// recorded the sale as co-sold by nobody the network knows. A partner
+	// the network knows who is not one yet at the line's date is the plan's
+	// to handle (its share falls back). The chain may differ from the
 	// network at the line's date (a partner moved since the sale), but
 	// not link partners of types the network cannot link: a parent whose
 	// type the network's parent_types do not allow for the partner's
@@ -375,6 +384,51 @@ func (s *Settler) chainGiven(l *Line) error {
 		"(chain %s): give the chain the sale was made under (package order fills it when an order is quoted), or the seller "+
 		"alone ([%s]) for a sale made without them", r.Seller, strings.Join(idStrings(chain), " > "), r.Seller)
 	return fmt.Errorf("%w: %w", ErrInvalidLine, p.Err(fmt.Sprintf("line %q", string(l.ID))))
+}
+
+// routeParties refuses sale l when its route names a co-seller, referrer
+// or marketplace the settler's network does not know, whichever nodes its
+// plan has: the route is the record of who took part in the sale, and a
+// misspelt co-seller under a plan paying the co-sell fee to a named partner
+// (partner:<id>) settled without a word, recorded as co-sold by a partner
+// that does not exist. A partner the network knows but who is not one yet
+// at the line's date is the plan's to handle (its share falls back). The
+// seller and its chain are checked where the route is resolved (chainGiven,
+// chainLinks); a settler without a network checks nothing.
+func (s *Settler) routeParties(l *Line) error {
+	r := &l.Route
+	if s.net == nil || l.Credits != "" {
+		return nil
+	}
+	var p ensemble.Problems
+	check := func(path string, id partner.ID) {
+		if id == "" || id == s.platform {
+			return
+		}
+		if _, ok := s.net.Partner(id); ok {
+			return
+		}
+		hint := ""
+		spec := s.net.Spec()
+		ids := make([]string, len(spec.Partners))
+		for i := range spec.Partners {
+			ids[i] = string(spec.Partners[i].ID)
+		}
+		if near := ensemble.Nearest(string(id), ids); len(near) > 0 {
+			hint = fmt.Sprintf(" (did you mean %q?)", near[0])
+		}
+		p.Add(path, fmt.Errorf("%w%s: the route names every partner that took part in the sale, and the network has no such partner",
+			&partner.PartnerError{ID: id, Err: partner.ErrUnknownPartner}, hint))
+	}
+	for i := range r.CoSellers {
+		check(ensemble.Path("route", "co_sellers", i, "partner"), r.CoSellers[i].Partner)
+	}
+	check("route.referrer", r.Referrer)
+	check("route.marketplace", r.Marketplace)
+	if err := p.Err(fmt.Sprintf("line %q", string(l.ID))); err != nil {
+		return fmt.Errorf("%w: %w", ErrInvalidLine, err)
+	}
+	return nil
 }
 
 // knownSuppliers refuses sale l when its supplier costs name a supplier

@@ -597,6 +597,20 @@ func (ln *refLine) fail(node, rule string, err error) error {
 
 // settleSale splits a sale line through its plan.
 func (s *refSettler) settleSale(st *refState, l settlement.Line) ([]settlement.Entry, error) {
+	// Every partner the route names beside the seller and its chain (its
+	// co-sellers, referrer and marketplace) must be one the network knows,
+	// whatever the plan pays.
+	if s.network != nil {
+		named := []partner.ID{l.Route.Referrer, l.Route.Marketplace}
+		for _, cs := range l.Route.CoSellers {
+			named = append(named, cs.Partner)
+		}
+		for _, id := range named {
+			if _, ok := s.network.Partner(id); id != "" && id != s.platform && !ok {
+				return nil, refErr(l.ID, "", "", "", fmt.Errorf("%w: %w", settlement.ErrInvalidLine, partner.ErrUnknownPartner))
+			}
+		}
+	}
 	plan, err := s.pick(l)
 	if err != nil {
 		return nil, err

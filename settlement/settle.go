@@ -126,6 +126,9 @@ func (s *Settler) appendSettle(ctx context.Context, dst []Entry, st State, lines
 			err = s.chainGiven(l)
 		}
 		if err == nil {
+			err = s.routeParties(l)
+		}
+		if err == nil {
 			err = s.knownSuppliers(l)
 		}
 		if err == nil && l.Date.Before(st.window) && !st.knows(l) {
