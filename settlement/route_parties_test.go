@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
+	"pgregory.net/rapid"
 
 	"github.com/ensemble-commerce/ensemble"
 	"github.com/ensemble-commerce/ensemble/catalog"
@@ -104,4 +105,65 @@ root:
 	require.NoError(t, err)
 	_, err = bare.Settle(context.Background(), settlement.State{}, []settlement.Line{sale(partner.Route{CoSellers: []partner.CoSeller{{Partner: "acct-eats"}}})})
 	require.NoError(t, err)
+}
+
+// TestPropertyRouteNamesOnlyPartnersTheNetworkKnows: whatever co-sellers,
+// referrer and marketplace a co-sold route names, from ids the network
+// knows and misspelt ones, and whichever plan settles it (one paying the
+// co_sellers party, one paying a named partner), the sale is refused with
+// ErrInvalidLine and partner.ErrUnknownPartner exactly when the route names
+// an id the network lacks, paying nothing, and settles otherwise.
+func TestPropertyRouteNamesOnlyPartnersTheNetworkKnows(t *testing.T) {
+	net, err := partner.LoadNetwork([]byte(routePartiesNetwork))
+	require.NoError(t, err)
+	var settlers []*settlement.Settler
+	for _, doc := range []string{`
+id: cosell
+version: 1
+routes: [co_sell]
+root: {id: root, children: [{id: fee, party: platform, share: "3%"}, {id: cosell, party: co_sellers, share: "2%"}, {id: isv, party: seller, share: remaining}]}
+`, `
+id: cosell-named
+version: 1
+routes: [co_sell]
+root: {id: root, children: [{id: fee, party: platform, share: "3%"}, {id: east, party: "partner:acct-east", share: "2%"}, {id: isv, party: seller, share: remaining}]}
+`} {
+		plans, err := settlement.ParsePlans([]byte(doc))
+		require.NoError(t, err)
+		s, err := settlement.New(settlement.Config{Plans: plans, Network: net})
+		require.NoError(t, err)
+		settlers = append(settlers, s)
+	}
+	known := map[partner.ID]bool{"acct-east": true, "acct-west": true, "hyperscaler": true, "agent-1": true}
+	rapid.Check(t, func(t *rapid.T) {
+		pool := []partner.ID{"acct-east", "acct-west", "acct-eats", "hyperscaler", "hyperscalr", "agent-1", "agent-9"}
+		r := partner.Route{Kind: partner.RouteCoSell, Seller: "isv-obs"}
+		for _, id := range rapid.SliceOfNDistinct(rapid.SampledFrom(pool), 1, 3, rapid.ID[partner.ID]).Draw(t, "co_sellers") {
+			r.CoSellers = append(r.CoSellers, partner.CoSeller{Partner: id})
+		}
+		r.Referrer = rapid.SampledFrom(append([]partner.ID{""}, pool...)).Draw(t, "referrer")
+		r.Marketplace = rapid.SampledFrom(append([]partner.ID{""}, pool...)).Draw(t, "marketplace")
+		unknown := false
+		for _, id := range append([]partner.ID{r.Referrer, r.Marketplace}, func() []partner.ID {
+			var ids []partner.ID
+			for _, c := range r.CoSellers {
+				ids = append(ids, c.Partner)
+			}
+			return ids
+		}()...) {
+			unknown = unknown || (id != "" && !known[id])
+		}
+		s := rapid.SampledFrom(settlers).Draw(t, "plan")
+		l := settlement.Line{ID: "L1", Date: time.Date(2026, 4, 1, 0, 0, 0, 0, time.UTC), Amount: ensemble.MustMoney("1000.00", "USD"),
+			Tax: ensemble.MustMoney("0.00", "USD"), Offer: catalog.Pin{Offer: "observe", Version: 1}, Route: r}
+		res, err := s.Settle(context.Background(), settlement.State{}, []settlement.Line{l})
+		if !unknown {
+			require.NoError(t, err)
+			return
+		}
+		require.Error(t, err)
+		require.ErrorIs(t, err, settlement.ErrInvalidLine)
+		require.ErrorIs(t, err, partner.ErrUnknownPartner)
+		require.Empty(t, res.Entries)
+	})
 }
