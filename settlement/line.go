@@ -103,8 +103,10 @@ type Line struct {
 	PeriodQuantity decimal.Decimal `json:"period_quantity,omitzero"`
 	Customer       Customer        `json:"customer,omitzero"`
 	// Route is who took part in the sale, captured when it was made (see
-	// partner.Route; FromInvoice copies the order's). A sale line names
-	// its Kind. Its Seller is its Chain's first partner: a route that gives
+	// partner.Route; FromInvoice copies the order's, with the kind its
+	// parties make when the order gives none). A sale line names its Kind:
+	// one left unspecified is ErrInvalidLine at route.kind, saying the kind
+	// its parties make. Its Seller is its Chain's first partner: a route that gives
 	// only the chain names Chain[0] the seller, one that gives only the
 	// seller is a seller without parents (refused with ErrInvalidLine at
 	// route.chain when the settler's network gives the seller parents at
@@ -557,8 +559,16 @@ func (l *Line) validate() error {
 		if l.Tax.IsNegative() {
 			p.Addf("tax", "negative tax %s on a line that credits nothing", l.Tax)
 		}
-		if l.Route.Kind == partner.RouteUnspecified || !l.Route.Kind.Valid() {
+		switch k := impliedKind(&l.Route); {
+		case l.Route.Kind != partner.RouteUnspecified && !l.Route.Kind.Valid():
 			p.Addf("route.kind", "unspecified route kind")
+		case l.Route.Kind != partner.RouteUnspecified:
+		case k == partner.RouteUnspecified:
+			p.Addf("route.kind", "unspecified route kind: the route names no party; a sale the platform made itself is %s",
+				partner.RouteDirect)
+		default:
+			p.Addf("route.kind", "unspecified route kind: its parties make it %s (FromInvoice gives an order's route that kind, "+
+				"as package order does a draft's)", k)
 		}
 		if l.Offer.Offer == "" {
 			p.Addf("offer.offer", "empty offer id")
