@@ -167,3 +167,41 @@ root: {id: root, children: [{id: fee, party: platform, share: "3%"}, {id: east, 
 		require.Empty(t, res.Entries)
 	})
 }
+
+// TestCoSellFeePaidToTheCoSellersAlone: the cosell trial's ISV sells on the
+// marketplace itself and pays the hyperscaler's account teams a 2% co-sell
+// fee, split 60/40. A co_sellers node pays the seller too, by its weight: the
+// route names the ISV the seller with weight zero beside its co-sellers'
+// (a zero weight gets zero), so the fee goes to the co-sellers alone. With
+// no weights at all the split is equal and the ISV would pay itself a third.
+func TestCoSellFeePaidToTheCoSellersAlone(t *testing.T) {
+	net, err := partner.LoadNetwork([]byte(routePartiesNetwork))
+	require.NoError(t, err)
+	plans, err := settlement.ParsePlans([]byte(`
+id: cosell
+version: 1
+routes: [co_sell]
+root: {id: root, children: [{id: fee, party: platform, share: "3%"}, {id: cosell, party: co_sellers, share: "2%"}, {id: isv, party: seller, share: remaining}]}
+`))
+	require.NoError(t, err)
+	s, err := settlement.New(settlement.Config{Plans: plans, Network: net})
+	require.NoError(t, err)
+	at := time.Date(2026, 4, 1, 0, 0, 0, 0, time.UTC)
+	paid := func(r partner.Route) map[string]string {
+		l := settlement.Line{ID: "L1", Date: at, Amount: ensemble.MustMoney("120000.00", "USD"), Tax: ensemble.MustMoney("0.00", "USD"),
+			Offer: catalog.Pin{Offer: "observe", Version: 1}, Route: r}
+		res, err := s.Settle(context.Background(), settlement.State{}, []settlement.Line{l})
+		require.NoError(t, err)
+		got := map[string]string{}
+		for _, e := range res.Entries {
+			got[e.Node+" "+string(e.Party)] = e.Amount.AmountString()
+		}
+		return got
+	}
+	require.Equal(t, map[string]string{"root/fee platform": "3600.00", "root/cosell acct-east": "1440.00", "root/cosell acct-west": "960.00",
+		"root/isv isv-obs": "114000.00"}, paid(partner.Route{Kind: partner.RouteCoSell, Seller: "isv-obs", SellerWeight: ensemble.MustRatio("0"),
+		CoSellers: []partner.CoSeller{{Partner: "acct-east", Weight: ensemble.MustRatio("0.6")}, {Partner: "acct-west", Weight: ensemble.MustRatio("0.4")}}}))
+	require.Equal(t, map[string]string{"root/fee platform": "3600.00", "root/cosell isv-obs": "800.00", "root/cosell acct-east": "800.00",
+		"root/cosell acct-west": "800.00", "root/isv isv-obs": "114000.00"}, paid(partner.Route{Kind: partner.RouteCoSell, Seller: "isv-obs",
+		CoSellers: []partner.CoSeller{{Partner: "acct-east"}, {Partner: "acct-west"}}}))
+}
