@@ -407,7 +407,7 @@ func (s *Settler) routeParties(l *Line) error {
 		if id == "" || id == s.platform {
 			return
 		}
-		if _, ok := s.net.Partner(id); ok {
+		if s.knowsPartner(id) {
 			return
 		}
 		hint := ""
@@ -431,6 +431,18 @@ func (s *Settler) routeParties(l *Line) error {
 		return fmt.Errorf("%w: %w", ErrInvalidLine, err)
 	}
 	return nil
+}
+
+// knowsPartner reports whether the settler's network holds partner id:
+// a lookup in the timelines New built of every partner, without copying
+// the partner as Network.Partner does (a line names its referrer and
+// co-sellers on every call).
+func (s *Settler) knowsPartner(id partner.ID) bool {
+	if s.timelines != nil {
+		return s.timelines[id] != nil
+	}
+	_, ok := s.net.Partner(id)
+	return ok
 }
 
 // knownSuppliers refuses sale l when its supplier costs name a supplier
