@@ -402,20 +402,24 @@ func (s *Settler) routeParties(l *Line) error {
 	if s.net == nil || l.Credits != "" {
 		return nil
 	}
+	unknown := func(id partner.ID) bool { return id != "" && id != s.platform && !s.knowsPartner(id) }
+	bad := unknown(r.Referrer) || unknown(r.Marketplace)
+	for i := range r.CoSellers {
+		bad = bad || unknown(r.CoSellers[i].Partner)
+	}
+	if !bad { // every line but a refused one: nothing to write
+		return nil
+	}
+	var ids []string
+	for _, p := range s.net.Spec().Partners {
+		ids = append(ids, string(p.ID))
+	}
 	var p ensemble.Problems
 	check := func(path string, id partner.ID) {
-		if id == "" || id == s.platform {
-			return
-		}
-		if s.knowsPartner(id) {
+		if !unknown(id) {
 			return
 		}
 		hint := ""
-		spec := s.net.Spec()
-		ids := make([]string, len(spec.Partners))
-		for i := range spec.Partners {
-			ids[i] = string(spec.Partners[i].ID)
-		}
 		if near := ensemble.Nearest(string(id), ids); len(near) > 0 {
 			hint = fmt.Sprintf(" (did you mean %q?)", near[0])
 		}
@@ -427,10 +431,7 @@ func (s *Settler) routeParties(l *Line) error {
 	}
 	check("route.referrer", r.Referrer)
 	check("route.marketplace", r.Marketplace)
-	if err := p.Err(fmt.Sprintf("line %q", string(l.ID))); err != nil {
-		return fmt.Errorf("%w: %w", ErrInvalidLine, err)
-	}
-	return nil
+	return fmt.Errorf("%w: %w", ErrInvalidLine, p.Err(fmt.Sprintf("line %q", string(l.ID))))
 }
 
 // knowsPartner reports whether the settler's network holds partner id:
