@@ -84,6 +84,20 @@ type Config struct {
 	// a WeightedAverage one whose Levels do not lie in its period is an
 	// error (ErrBadLevels).
 	Billed []Aggregate `json:"billed,omitempty"`
+	// Through is the instant the run bills usage through (the run's
+	// instant, invoice.Run.At): a WeightedAverage meter's level holds
+	// from its last reading on, so every billing period of a line and
+	// such a meter that holds no reading of the run, that starts after a
+	// period holding a level (a reading of this run, or of Config.Billed)
+	// and that the line is active in, is reported with the level carried
+	// into it (an aggregate of no records, see Report.Aggregates) when it
+	// is billed by Through: at its end, or where the line's activity in it
+	// first stops. The zero time means the end of the line's last active
+	// segment (invoice.Builder.UsageLines ends a running one at the run's
+	// instant); set it when a line's segments run past the run, or the
+	// periods after the run are reported too, each holding the level
+	// carried into it. Other aggregations ignore it.
+	Through time.Time `json:"through,omitzero"`
 	// ExpectedRecords is how many distinct record ids the host expects,
 	// a capacity hint: the dedup set is sized for it up front instead of
 	// growing (and rehashing) as records arrive. Zero means no hint; it is
@@ -117,6 +131,7 @@ type lineState struct {
 	anchor  time.Time
 	loc     *time.Location
 	closed  int64 // a period is closed when its end <= closed
+	through int64 // Config.Through, MaxInt64 for none
 	periods periodRuns
 	last    periodState       // the period used last (none at first: start == end)
 	listed  []ensemble.Period // Line.Periods, sorted, or nil for the cadence
@@ -273,6 +288,10 @@ func (c Config) compile() ([]Meter, []lineState, error) {
 	if !c.ClosedBefore.IsZero() {
 		closedAll = nanos(c.ClosedBefore)
 	}
+	through := int64(math.MaxInt64)
+	if !c.Through.IsZero() {
+		through = nanos(c.Through)
+	}
 	type zone struct {
 		loc *time.Location
 		err error
@@ -316,7 +335,7 @@ func (c Config) compile() ([]Meter, []lineState, error) {
 			p.Add(path+".time_zone", fmt.Errorf("usage: line %q: time zone %q: %w", l.Ref, l.TimeZone, z.err))
 			loc = time.UTC
 		}
-		ls := lineState{ref: l.Ref, cadence: l.Cadence, anchor: l.Anchor, loc: loc, closed: closedAll, listed: listed}
+		ls := lineState{ref: l.Ref, cadence: l.Cadence, anchor: l.Anchor, loc: loc, closed: closedAll, listed: listed, through: through}
 		if !l.ClosedBefore.IsZero() {
 			ls.closed = max(ls.closed, nanos(l.ClosedBefore))
 		}

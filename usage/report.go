@@ -509,15 +509,26 @@ func (a *Aggregator) Report() *Report {
 			wslots = append(wslots, si)
 		}
 	}
+	if len(wslots) > 0 || len(a.carry) > 0 {
+		all, wslots = a.withCarried(all, wslots)
+	}
 	for i := range all {
 		if all[i].Aggregation == WeightedAverage {
 			wgs = append(wgs, &all[i])
 		}
 	}
+	var drop []bool
 	if len(wgs) > 0 {
-		a.weighted(wgs, wslots)
+		drop = a.weighted(wgs, wslots)
 	}
+	w := 0
 	for _, g := range all {
+		if g.Aggregation == WeightedAverage {
+			w++
+			if drop[w-1] {
+				continue // a carried period whose level nothing changes
+			}
+		}
 		if g.Late {
 			rep.Adjustments = append(rep.Adjustments, g)
 		} else {
