@@ -1378,7 +1378,13 @@ func (g *gen) usageLine(it *Item, segs []Segment, agg *usage.Aggregate, late *us
 	tr.Records, tr.Digest, tr.Ref = cum.Records, cum.Digest, cum.Ref()
 	tr.Billed = agg.Value
 	tr.Late = &lr
-	lateID := LineID(string(g.lineID(it, pd.Start, ch, KindUsageAdjustment, time.Time{})) + "/" + late.Digest.String())
+	suffix := late.Digest.String()
+	if late.Records == 0 && len(late.Levels) > 0 && late.Levels[0].Carried {
+		// A weighted level carried in anew (usage.Config.Billed): no record
+		// of the period, so its id is the carried reading's.
+		suffix = "carried-" + usage.DigestOf(late.Levels[0].Record).String()
+	}
+	lateID := LineID(string(g.lineID(it, pd.Start, ch, KindUsageAdjustment, time.Time{})) + "/" + suffix)
 	for _, dl := range deltas {
 		l := g.newLine(it, KindUsageAdjustment, ch, ch.offer.pin, cum.Value)
 		l.ID = attributedID(lateID, dl.value)

@@ -122,7 +122,9 @@ func TestWeightedAverageBillsTBMonths(t *testing.T) {
 	for _, l := range invs[0].Lines {
 		amounts = append(amounts, l.Kind.String()+" "+l.Amount.String())
 	}
-	require.Equal(t, []string{"usage_adjustment USD 49.35"}, amounts)
+	// February, read nowhere, bills the level carried from January's last
+	// reading: the re-read of 200 TB on January 31 (190 billable at 9.00).
+	require.Equal(t, []string{"usage_adjustment USD 49.35", "usage USD 1710.00"}, amounts)
 }
 
 // TestWeightedAveragePieceRefused: an upgrade cuts April into pieces, each
@@ -178,4 +180,76 @@ func TestWeightedAverageAttributionRefused(t *testing.T) {
 	_, err = b.Build(invoice.Run{After: jan1, At: feb1, Usage: rep.Aggregates}, subs)
 	require.ErrorIs(t, err, invoice.ErrAttribution)
 	require.ErrorContains(t, err, "weighted_average, which cannot be attributed")
+}
+
+// TestWeightedAverageCarriedLevelBilled: 100 TB read on January 10 and
+// nothing read in February. The run of March 1 bills February the level
+// carried from January, 100 TB-months (USD 1,080.00), where it billed
+// February as idle (nothing). A reading of 200 TB on January 20, late,
+// re-averages January and changes the level carried into February, which
+// the run of April 1 adjusts too (200 TB-months: 1,710.00, so 630.00
+// more), and bills March at 200. Figures: January billed 100 × 22/31 =
+// 70.967741935484 TB-months, billable 60.967741935484 at 12.00 = 731.61;
+// re-averaged (100 × 10 + 200 × 12)/31 = 109.677419354839, billable
+// 99.677419354839 at the volume tier's 9.00 = 897.10, so 165.49 more.
+func TestWeightedAverageCarriedLevelBilled(t *testing.T) {
+	cat, err := catalog.LoadYAML([]byte(backupCatalog))
+	require.NoError(t, err)
+	b, err := invoice.NewBuilder(cat, invoice.Options{})
+	require.NoError(t, err)
+	at := func(m, d int) time.Time { return time.Date(2026, time.Month(m), d, 0, 0, 0, 0, time.UTC) }
+	subs := []invoice.Subscription{{ID: "acme", Customer: invoice.Customer{ID: "acme", TaxExempt: true}, Currency: ensemble.MustCurrency("USD"), Anchor: at(1, 1),
+		Items: []invoice.Item{{ID: "backup", Segments: []invoice.Segment{{Start: at(1, 1), Pin: catalog.Pin{Offer: "backup", Version: 1}, Quantity: decimal.NewFromInt(1)}}}}}}
+	meters := []usage.Meter{{ID: "tb_protected", Unit: "TB", Aggregation: usage.WeightedAverage}}
+	read := func(id string, t time.Time, q int64) usage.Record {
+		return usage.Record{ID: usage.RecordID(id), Line: "acme/backup", Meter: "tb_protected", Quantity: decimal.NewFromInt(q), At: t}
+	}
+	var billed []usage.Aggregate
+	var ledger usage.Ledger
+	ids := map[invoice.LineID]bool{}
+	run := func(after, runAt time.Time, rs ...usage.Record) []string {
+		lines, err := b.UsageLines(runAt, subs...)
+		require.NoError(t, err)
+		cfg := usage.Config{Meters: meters, Lines: lines, Ledger: ledger, Billed: billed, Through: runAt}
+		if !after.Equal(at(1, 1)) {
+			cfg.ClosedBefore = after
+		}
+		rep, err := usage.Collect(cfg, slices.Values(rs))
+		require.NoError(t, err)
+		require.NoError(t, rep.Err())
+		late, err := invoice.LateUsageFrom(rep.Adjustments, billed)
+		require.NoError(t, err)
+		r := invoice.Run{After: after, At: runAt, Usage: rep.Aggregates, Late: late}
+		invs, err := b.Build(r, subs)
+		require.NoError(t, err)
+		done, err := b.BilledUsage(r, subs, meters)
+		require.NoError(t, err)
+		billed, ledger = append(billed, done...), rep.Ledger
+		var out []string
+		for _, inv := range invs {
+			for _, l := range inv.Lines {
+				require.False(t, ids[l.ID], "line id %s issued twice", l.ID)
+				ids[l.ID] = true
+				out = append(out, l.Kind.String()+" "+l.Cycle.Start.Format("Jan")+" "+l.Quantity.String()+" "+l.Amount.String())
+			}
+		}
+		return out
+	}
+	require.Equal(t, []string{"usage Jan 70.967741935484 USD 731.61"}, run(at(1, 1), at(2, 1), read("jan-10", at(1, 10), 100)))
+	require.Equal(t, []string{"usage Feb 100 USD 1080.00"}, run(at(2, 1), at(3, 1)))
+	require.Equal(t, []string{
+		"usage_adjustment Jan 109.677419354839 USD 165.49",
+		"usage_adjustment Feb 200 USD 630.00",
+		"usage Mar 200 USD 1710.00",
+	}, run(at(3, 1), at(4, 1), read("jan-20", at(1, 20), 200)))
+	// A later reading of January (100 TB on January 25) changes the level
+	// carried into February and March again: their adjustments have ids of
+	// their own (the carried reading's), not the first adjustment's.
+	got := run(at(4, 1), at(5, 1), read("jan-25", at(1, 25), 100))
+	require.Equal(t, []string{
+		"usage_adjustment Jan 87.096774193548 USD 28.06", // (100×10 + 200×5 + 100×7)/31, billable 77.096774193548 at 12.00 = 925.16, less 897.10
+		"usage_adjustment Feb 100 USD -630.00",
+		"usage_adjustment Mar 100 USD -630.00",
+		"usage Apr 100 USD 1080.00",
+	}, got)
 }
