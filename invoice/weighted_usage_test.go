@@ -193,27 +193,66 @@ func TestWeightedAverageAttributionRefused(t *testing.T) {
 // re-averaged (100 × 10 + 200 × 12)/31 = 109.677419354839, billable
 // 99.677419354839 at the volume tier's 9.00 = 897.10, so 165.49 more.
 func TestWeightedAverageCarriedLevelBilled(t *testing.T) {
-	cat, err := catalog.LoadYAML([]byte(backupCatalog))
+	b, subs, at := backupRuns(t, backupCatalog)
+	run := weightedRuns(t, b, subs)
+	require.Equal(t, []string{"usage Jan 70.967741935484 USD 731.61"}, run(at(1, 1), at(2, 1), tbRead("jan-10", at(1, 10), 100)))
+	require.Equal(t, []string{"usage Feb 100 USD 1080.00"}, run(at(2, 1), at(3, 1)))
+	require.Equal(t, []string{
+		"usage_adjustment Jan 109.677419354839 USD 165.49",
+		"usage_adjustment Feb 200 USD 630.00",
+		"usage Mar 200 USD 1710.00",
+	}, run(at(3, 1), at(4, 1), tbRead("jan-20", at(1, 20), 200)))
+	// A later reading of January (100 TB on January 25) changes the level
+	// carried into February and March again: their adjustments have ids of
+	// their own (the carried reading's), not the first adjustment's.
+	require.Equal(t, []string{
+		"usage_adjustment Jan 87.096774193548 USD 28.06", // (100×10 + 200×5 + 100×7)/31, billable 77.096774193548 at 12.00 = 925.16, less 897.10
+		"usage_adjustment Feb 100 USD -630.00",
+		"usage_adjustment Mar 100 USD -630.00",
+		"usage Apr 100 USD 1080.00",
+	}, run(at(4, 1), at(5, 1), tbRead("jan-25", at(1, 25), 100)))
+}
+
+// backupRuns returns a builder over the catalog yaml (offer backup
+// version 1, meter tb_protected), the subscription acme to it from
+// January 1, 2026, and a shorthand for instants of 2026.
+func backupRuns(t *testing.T, yaml string) (*invoice.Builder, []invoice.Subscription, func(m, d int) time.Time) {
+	t.Helper()
+	cat, err := catalog.LoadYAML([]byte(yaml))
 	require.NoError(t, err)
 	b, err := invoice.NewBuilder(cat, invoice.Options{})
 	require.NoError(t, err)
 	at := func(m, d int) time.Time { return time.Date(2026, time.Month(m), d, 0, 0, 0, 0, time.UTC) }
 	subs := []invoice.Subscription{{ID: "acme", Customer: invoice.Customer{ID: "acme", TaxExempt: true}, Currency: ensemble.MustCurrency("USD"), Anchor: at(1, 1),
 		Items: []invoice.Item{{ID: "backup", Segments: []invoice.Segment{{Start: at(1, 1), Pin: catalog.Pin{Offer: "backup", Version: 1}, Quantity: decimal.NewFromInt(1)}}}}}}
+	return b, subs, at
+}
+
+func tbRead(id string, at time.Time, q int64) usage.Record {
+	return usage.Record{ID: usage.RecordID(id), Line: "acme/backup", Meter: "tb_protected", Quantity: decimal.NewFromInt(q), At: at}
+}
+
+// weightedRuns returns a host's run, as the README runs it: the usage
+// lines up to the run, the records collected with the ledger and the
+// usage billed before (usage.Config.Billed, through the run's instant),
+// late usage paired with what was billed, the run built and its usage
+// kept. It returns each line as "kind cycle quantity amount", and
+// fails on a line id issued twice over the runs.
+func weightedRuns(t *testing.T, b *invoice.Builder, subs []invoice.Subscription) func(after, runAt time.Time, rs ...usage.Record) []string {
 	meters := []usage.Meter{{ID: "tb_protected", Unit: "TB", Aggregation: usage.WeightedAverage}}
-	read := func(id string, t time.Time, q int64) usage.Record {
-		return usage.Record{ID: usage.RecordID(id), Line: "acme/backup", Meter: "tb_protected", Quantity: decimal.NewFromInt(q), At: t}
-	}
 	var billed []usage.Aggregate
 	var ledger usage.Ledger
 	ids := map[invoice.LineID]bool{}
-	run := func(after, runAt time.Time, rs ...usage.Record) []string {
+	first := true
+	return func(after, runAt time.Time, rs ...usage.Record) []string {
+		t.Helper()
 		lines, err := b.UsageLines(runAt, subs...)
 		require.NoError(t, err)
 		cfg := usage.Config{Meters: meters, Lines: lines, Ledger: ledger, Billed: billed, Through: runAt}
-		if !after.Equal(at(1, 1)) {
+		if !first {
 			cfg.ClosedBefore = after
 		}
+		first = false
 		rep, err := usage.Collect(cfg, slices.Values(rs))
 		require.NoError(t, err)
 		require.NoError(t, rep.Err())
@@ -235,21 +274,67 @@ func TestWeightedAverageCarriedLevelBilled(t *testing.T) {
 		}
 		return out
 	}
-	require.Equal(t, []string{"usage Jan 70.967741935484 USD 731.61"}, run(at(1, 1), at(2, 1), read("jan-10", at(1, 10), 100)))
-	require.Equal(t, []string{"usage Feb 100 USD 1080.00"}, run(at(2, 1), at(3, 1)))
+}
+
+// A graduated price over a weighted_average meter: USD 12.00 per TB-month
+// up to 50, 9.00 up to 150 with a flat 25.00 once the average reaches
+// that tier, 6.00 beyond.
+const backupGraduated = `
+offers:
+  - id: backup
+    version: 1
+    name: Backup
+    currency: USD
+    effective_from: 2026-01-01T00:00:00Z
+    charges:
+      - id: protected
+        name: Protected TB-months
+        type: usage
+        meter: tb_protected
+        price:
+          model: graduated
+          tiers:
+            - {up_to: 50, unit_amount: "12.00"}
+            - {up_to: 150, unit_amount: "9.00", flat_amount: "25.00"}
+            - {unit_amount: "6.00"}
+`
+
+// TestWeightedAverageGraduatedTiers rates time-weighted averages on a
+// graduated price, each figure by hand:
+//   - January, 100 TB from the 1st, 200 from the 11th: (100×10 + 200×21)/31
+//     = 167.741935483871 TB-months: 50 × 12.00 = 600.00, 100 × 9.00 + 25.00
+//     = 925.00, 17.741935483871 × 6.00 = 106.451612903226; 1,631.45;
+//   - February, read nowhere: 200 carried, 600.00 + 925.00 + 50 × 6.00 =
+//     1,825.00;
+//   - a late re-read of 100 on January 21: (100×10 + 200×10 + 100×11)/31 =
+//     132.258064516129: 600.00 + 82.258064516129 × 9.00 + 25.00 =
+//     1,365.32, so -266.13; February now carries 100: 600.00 + 450.00 +
+//     25.00 = 1,075.00, so -750.00; March at 100: 1,075.00.
+func TestWeightedAverageGraduatedTiers(t *testing.T) {
+	b, subs, at := backupRuns(t, backupGraduated)
+	run := weightedRuns(t, b, subs)
+	require.Equal(t, []string{"usage Jan 167.741935483871 USD 1631.45"}, run(at(1, 1), at(2, 1), tbRead("jan-01", at(1, 1), 100), tbRead("jan-11", at(1, 11), 200)))
+	require.Equal(t, []string{"usage Feb 200 USD 1825.00"}, run(at(2, 1), at(3, 1)))
 	require.Equal(t, []string{
-		"usage_adjustment Jan 109.677419354839 USD 165.49",
-		"usage_adjustment Feb 200 USD 630.00",
-		"usage Mar 200 USD 1710.00",
-	}, run(at(3, 1), at(4, 1), read("jan-20", at(1, 20), 200)))
-	// A later reading of January (100 TB on January 25) changes the level
-	// carried into February and March again: their adjustments have ids of
-	// their own (the carried reading's), not the first adjustment's.
-	got := run(at(4, 1), at(5, 1), read("jan-25", at(1, 25), 100))
-	require.Equal(t, []string{
-		"usage_adjustment Jan 87.096774193548 USD 28.06", // (100×10 + 200×5 + 100×7)/31, billable 77.096774193548 at 12.00 = 925.16, less 897.10
-		"usage_adjustment Feb 100 USD -630.00",
-		"usage_adjustment Mar 100 USD -630.00",
-		"usage Apr 100 USD 1080.00",
-	}, got)
+		"usage_adjustment Jan 132.258064516129 USD -266.13",
+		"usage_adjustment Feb 100 USD -750.00",
+		"usage Mar 100 USD 1075.00",
+	}, run(at(3, 1), at(4, 1), tbRead("jan-21", at(1, 21), 100)))
+
+	// The flat amount of the second tier applies once the average passes
+	// 50 (up_to is inclusive): 50 all month is 600.00; one more TB for one
+	// day of 31 is 50.032258064516, 600.00 + 0.29 + 25.00 = 625.29.
+	for _, tc := range []struct {
+		name string
+		rs   []usage.Record
+		want string
+	}{
+		{"at the boundary", []usage.Record{tbRead("a", at(1, 1), 50)}, "usage Jan 50 USD 600.00"},
+		{"a day above it", []usage.Record{tbRead("a", at(1, 1), 50), tbRead("b", at(1, 31), 51)}, "usage Jan 50.032258064516 USD 625.29"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			b, subs, at := backupRuns(t, backupGraduated)
+			require.Equal(t, []string{tc.want}, weightedRuns(t, b, subs)(at(1, 1), at(2, 1), tc.rs...))
+		})
+	}
 }
