@@ -178,9 +178,12 @@
 // whole. Options.UsageSplit set to SplitNone bills a period whole at the
 // charge of its latest segment instead. Under SplitAtChange an aggregate
 // of a whole period over a change is an error wrapping ErrSpansChange,
-// and one of a usage.WeightedAverage meter over a piece one wrapping
-// ErrAveragePiece (an average level over half a month is not a quantity
-// of the month: such a meter's period is billed whole under SplitNone);
+// and one of a usage.WeightedAverage meter over a piece is billed at the
+// piece's charge as its level times the fraction of the cycle in the
+// piece (usage.Aggregate.Cycle, from the usage.Line.Cycles that
+// UsageLines lists), so the pieces add up to the cycle's average; one
+// averaged over the piece alone wraps ErrAveragePiece (an average level
+// over half a month is not a quantity of the month);
 // one usage line has one set of periods, shared by the item's meters, so a
 // change that keeps some meter's charge with a minimum or maximum spend,
 // free units or tiers (an add-on's, while the base offer changes) cuts

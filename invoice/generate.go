@@ -1131,9 +1131,10 @@ func (g *gen) usagePeriodOK(cad ensemble.Cadence, agg *usage.Aggregate, pd ensem
 		pieces := usagePieces(c, g.cuts)
 		for _, p := range pieces {
 			if p.Equal(pd) {
-				if len(pieces) > 1 && agg.Aggregation == usage.WeightedAverage {
+				if len(pieces) > 1 && agg.Aggregation == usage.WeightedAverage && !agg.Cycle.Equal(c) {
 					return usageErr(*agg, ErrAveragePiece,
-						fmt.Sprintf("the item's usage charge changes at %s: the average level over the piece %s is not a quantity of the %s cycle; set Options.UsageSplit to SplitNone to bill the cycle whole", fmtRFC(pieces[1].Start), pd, c))
+						fmt.Sprintf("the item's usage charge changes at %s: the piece %s is averaged over %s, not over its cycle %s; collect it on the lines of Builder.UsageLines (usage.Line.Cycles), which average each piece over its cycle, or set Options.UsageSplit to SplitNone to bill the cycle whole",
+							fmtRFC(pieces[1].Start), pd, averagedOver(agg), c))
 				}
 				return nil
 			}
@@ -1148,6 +1149,15 @@ func (g *gen) usagePeriodOK(cad ensemble.Cadence, agg *usage.Aggregate, pd ensem
 		}
 	}
 	return fmt.Errorf("%w: usage of meter %q: %s is not a %s cycle from the item's anchor %s", ErrInvalid, m, pd, cad, fmtTime(g.anchor))
+}
+
+// averagedOver is the period a weighted average's value is averaged
+// over: its cycle, or its own period.
+func averagedOver(agg *usage.Aggregate) ensemble.Period {
+	if agg.Cycle != (ensemble.Period{}) {
+		return agg.Cycle
+	}
+	return agg.Period
 }
 
 func piecesText(ps []ensemble.Period) string {

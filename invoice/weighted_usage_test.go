@@ -127,35 +127,73 @@ func TestWeightedAverageBillsTBMonths(t *testing.T) {
 	require.Equal(t, []string{"usage_adjustment USD 49.35", "usage USD 1710.00"}, amounts)
 }
 
-// TestWeightedAveragePieceRefused: an upgrade cuts April into pieces, each
-// billed at its own price; a weighted average over a piece is the average
-// level over the piece, which would bill 1,000 GB for half of April as
-// 1,000 GB-months. It is refused with a typed error naming the piece;
-// SplitNone bills April whole.
-func TestWeightedAveragePieceRefused(t *testing.T) {
-	apr1, apr15, may1 := date(2026, 4, 1), date(2026, 4, 15), date(2026, 5, 1)
+// TestWeightedAveragePiecesBillTheirShare: an upgrade from Standard to
+// Pro on April 15 cuts April into pieces, each billed at its own price.
+// A weighted average of a piece is the level times the fraction of April
+// in the piece (usage.Aggregate.Cycle, from the usage.Line.Cycles that
+// UsageLines lists), where it used to be refused (ErrAveragePiece): 1,000
+// GB from April 1 and 3,000 from April 20 are, over Standard's 14 days,
+// 1,000 × 14/30 = 466.666666666667 GB-months (at 0.05: 23.33), and over
+// Pro's 16, (1,000 × 5 + 3,000 × 11)/30 = 1,266.666666666667 (1,000
+// included, 266.666666666667 at 0.08: 21.33). With no reading after the
+// upgrade, Pro's piece carries 1,000 GB: 533.333333333333, included. Under
+// SplitNone April is billed whole at Pro: 1,733.333333333333, 58.67. A
+// piece averaged over itself (lines without their Cycles) is still
+// refused, with a typed error saying how to collect it.
+func TestWeightedAveragePiecesBillTheirShare(t *testing.T) {
+	apr1, apr15, apr20, may1 := date(2026, 4, 1), date(2026, 4, 15), date(2026, 4, 20), date(2026, 5, 1)
 	s := storageSub(seg(apr1, apr15, pin("standard", 1), "1"), seg(apr15, time.Time{}, pin("pro", 1), "1"))
 	meters := []usage.Meter{{ID: "gb", Unit: "GB", Aggregation: usage.WeightedAverage}}
-	recs := []usage.Record{gbRecord("r1", apr1, "1000"), gbRecord("r2", apr15, "1000")}
-	for _, split := range []invoice.UsageSplit{invoice.SplitAtChange, invoice.SplitNone} {
+	bill := func(split invoice.UsageSplit, strip bool, recs ...usage.Record) ([]string, error) {
 		b := splitBuilder(t, split)
 		lines, err := b.UsageLines(may1, s)
 		require.NoError(t, err)
+		if strip {
+			for i := range lines {
+				lines[i].Cycles = nil
+			}
+		}
 		rep, err := usage.Collect(usage.Config{Meters: meters, Lines: lines}, slices.Values(recs))
 		require.NoError(t, err)
 		require.NoError(t, rep.Err())
-		_, err = b.Build(invoice.Run{After: apr1, At: may1, Usage: rep.Aggregates}, []invoice.Subscription{s})
-		if split == invoice.SplitNone {
-			require.NoError(t, err)
-			require.Len(t, rep.Aggregates, 1)
-			require.Equal(t, "1000", rep.Aggregates[0].Value.String())
-			continue
+		invs, err := b.Build(invoice.Run{After: apr1, At: may1, Usage: rep.Aggregates}, []invoice.Subscription{s})
+		if err != nil {
+			return nil, err
 		}
-		require.ErrorIs(t, err, invoice.ErrAveragePiece)
-		var ue *invoice.UsageError
-		require.ErrorAs(t, err, &ue)
-		require.Equal(t, "s1/storage", string(ue.Line))
+		var out []string
+		for _, inv := range invs {
+			for _, l := range inv.Lines {
+				if l.Usage != nil {
+					out = append(out, string(l.Pin.Offer)+" "+l.Cycle.String()+" "+l.Quantity.String()+" "+l.Amount.AmountString())
+				}
+			}
+		}
+		return out, nil
 	}
+	got, err := bill(invoice.SplitAtChange, false, gbRecord("r1", apr1, "1000"), gbRecord("r2", apr20, "3000"))
+	require.NoError(t, err)
+	require.Equal(t, []string{
+		"standard [2026-04-01T00:00:00Z, 2026-04-15T00:00:00Z) 466.666666666667 23.33",
+		"pro [2026-04-15T00:00:00Z, 2026-05-01T00:00:00Z) 1266.666666666667 21.33",
+	}, got)
+
+	got, err = bill(invoice.SplitAtChange, false, gbRecord("r1", apr1, "1000"))
+	require.NoError(t, err)
+	require.Equal(t, []string{
+		"standard [2026-04-01T00:00:00Z, 2026-04-15T00:00:00Z) 466.666666666667 23.33",
+		"pro [2026-04-15T00:00:00Z, 2026-05-01T00:00:00Z) 533.333333333333 0.00",
+	}, got)
+
+	got, err = bill(invoice.SplitNone, false, gbRecord("r1", apr1, "1000"), gbRecord("r2", apr20, "3000"))
+	require.NoError(t, err)
+	require.Equal(t, []string{"pro [2026-04-01T00:00:00Z, 2026-05-01T00:00:00Z) 1733.333333333333 58.67"}, got)
+
+	_, err = bill(invoice.SplitAtChange, true, gbRecord("r1", apr1, "1000"), gbRecord("r2", apr20, "3000"))
+	require.ErrorIs(t, err, invoice.ErrAveragePiece)
+	var ue *invoice.UsageError
+	require.ErrorAs(t, err, &ue)
+	require.Equal(t, "s1/storage", string(ue.Line))
+	require.ErrorContains(t, err, "usage.Line.Cycles")
 }
 
 // TestWeightedAverageAttributionRefused: a charge that attributes its

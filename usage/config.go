@@ -37,6 +37,17 @@ type Line struct {
 	// change, say). They must not overlap; a record in none of them is
 	// rejected with ErrNoPeriod. Set either Periods or Cadence and Anchor.
 	Periods []ensemble.Period `json:"periods,omitempty"`
+	// Cycles lists, with Periods, the billing cycles that some of them are
+	// pieces of: a cycle cut where the line's price changes inside it (an
+	// upgrade or a downgrade; invoice.Builder.UsageLines lists both). A
+	// WeightedAverage aggregate of such a piece averages its level over
+	// the cycle, not the piece (Aggregate.Cycle): the level times the
+	// fraction of the cycle in the piece, so that the pieces of a cycle add
+	// up to its average and each is rated at its own price. Cycles must
+	// not overlap, nor cut a period: each period lies in one cycle or in
+	// none (a period that is a cycle, or in none, averages over itself).
+	// Other aggregations ignore them.
+	Cycles []ensemble.Period `json:"cycles,omitempty"`
 	// ClosedBefore closes this line's billing periods that end at or
 	// before it (already invoiced), in addition to Config.ClosedBefore;
 	// the later of the two applies. A period in which the line's activity
@@ -135,6 +146,7 @@ type lineState struct {
 	periods periodRuns
 	last    periodState       // the period used last (none at first: start == end)
 	listed  []ensemble.Period // Line.Periods, sorted, or nil for the cadence
+	cycles  []ensemble.Period // Line.Cycles, sorted, in UTC
 }
 
 // periodState is one billing period of one line that holds records.
@@ -306,13 +318,17 @@ func (c Config) compile() ([]Meter, []lineState, error) {
 			p.Add(path+".ref", fmt.Errorf("%w: line %q", ErrDuplicateID, l.Ref))
 		}
 		seenL[l.Ref] = true
-		var listed []ensemble.Period
+		var listed, cycles []ensemble.Period
+		if len(l.Cycles) > 0 && len(l.Periods) == 0 {
+			p.Add(path+".cycles", fmt.Errorf("usage: line %q: cycles without periods: the cycles of a cadence are its periods", l.Ref))
+		}
 		switch {
 		case len(l.Periods) > 0:
 			if l.Cadence != (ensemble.Cadence{}) || !l.Anchor.IsZero() {
 				p.Add(path+".periods", fmt.Errorf("usage: line %q: periods and a cadence: set one", l.Ref))
 			}
 			listed = listPeriods(&p, path, l)
+			cycles = listCycles(&p, path, l, listed)
 		default:
 			if err := l.Cadence.Validate(); err != nil {
 				p.Add(path+".cadence", fmt.Errorf("line %q: %w", l.Ref, err))
@@ -335,7 +351,7 @@ func (c Config) compile() ([]Meter, []lineState, error) {
 			p.Add(path+".time_zone", fmt.Errorf("usage: line %q: time zone %q: %w", l.Ref, l.TimeZone, z.err))
 			loc = time.UTC
 		}
-		ls := lineState{ref: l.Ref, cadence: l.Cadence, anchor: l.Anchor, loc: loc, closed: closedAll, listed: listed, through: through}
+		ls := lineState{ref: l.Ref, cadence: l.Cadence, anchor: l.Anchor, loc: loc, closed: closedAll, listed: listed, cycles: cycles, through: through}
 		if !l.ClosedBefore.IsZero() {
 			ls.closed = max(ls.closed, nanos(l.ClosedBefore))
 		}
@@ -357,7 +373,7 @@ func (c Config) compile() ([]Meter, []lineState, error) {
 		}
 		if !slices.IsSortedFunc(g.Levels, compareLevels) {
 			p.Add(ensemble.Path("billed", i)+".levels", fmt.Errorf("%w: %s: not sorted by instant, then record id", ErrBadLevels, g.Ref()))
-		} else if _, err := weightedValue(g.Period.Start, g.Period.End, g.Levels, g.Inactive); err != nil {
+		} else if _, err := weightedValue(g.Period, g.Cycle, g.Levels, g.Inactive); err != nil {
 			p.Add(ensemble.Path("billed", i)+".levels", fmt.Errorf("%s: %w", g.Ref(), err))
 		}
 	}
@@ -385,6 +401,36 @@ func listPeriods(p *ensemble.Problems, path string, l Line) []ensemble.Period {
 	for j := 1; j < len(out); j++ {
 		if out[j].Start.Before(out[j-1].End) {
 			p.Add(path+".periods", fmt.Errorf("usage: line %q: periods %s and %s overlap", l.Ref, out[j-1], out[j]))
+		}
+	}
+	return out
+}
+
+// listCycles validates a line's cycles against its listed periods
+// (sorted) and returns them sorted by start, in UTC.
+func listCycles(p *ensemble.Problems, path string, l Line, listed []ensemble.Period) []ensemble.Period {
+	out := make([]ensemble.Period, 0, len(l.Cycles))
+	for j, c := range l.Cycles {
+		switch err := c.Validate(); {
+		case err != nil:
+			p.Add(ensemble.Path(path, "cycles", j), fmt.Errorf("line %q: %w", l.Ref, err))
+		case c.IsEmpty():
+			p.Add(ensemble.Path(path, "cycles", j), fmt.Errorf("usage: line %q: empty cycle %s", l.Ref, c))
+		default:
+			out = append(out, ensemble.Period{Start: c.Start.UTC(), End: c.End.UTC()})
+		}
+	}
+	slices.SortFunc(out, func(a, b ensemble.Period) int { return a.Start.Compare(b.Start) })
+	for j := 1; j < len(out); j++ {
+		if out[j].Start.Before(out[j-1].End) {
+			p.Add(path+".cycles", fmt.Errorf("usage: line %q: cycles %s and %s overlap", l.Ref, out[j-1], out[j]))
+		}
+	}
+	for _, per := range listed {
+		for _, c := range out {
+			if ov, ok := per.Overlap(c); ok && !ov.Equal(per) {
+				p.Add(path+".cycles", fmt.Errorf("usage: line %q: cycle %s cuts period %s", l.Ref, c, per))
+			}
 		}
 	}
 	return out

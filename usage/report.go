@@ -128,10 +128,18 @@ type Aggregate struct {
 	// nanoseconds, rounded once to WeightedScale digits, half away from
 	// zero; before the first level the level is zero. The period is
 	// Period: a period cut into pieces (Line.Periods) averages each piece
-	// over the piece. An adjustment (Late) averages its late readings
+	// over its cycle (see Cycle). An adjustment (Late) averages its late readings
 	// alone, which means nothing by itself: merged with what the period
 	// billed, it is the period's average.
 	Levels []Level `json:"levels,omitempty"`
+	// Cycle is, for a WeightedAverage aggregate of a piece of a billing
+	// cycle (Line.Cycles: the cycle cut where the line's price changes, an
+	// upgrade or a downgrade), that cycle: Value is then the level's
+	// integral over the piece divided by the cycle's length (the level
+	// times the fraction of the cycle in the piece), so that the pieces'
+	// values add up to the cycle's average, each rated at its own price.
+	// It is the zero Period otherwise (the period is its own base).
+	Cycle ensemble.Period `json:"cycle,omitzero"`
 	// Inactive lists, for a WeightedAverage aggregate, the stretches of
 	// the period in which the line was not active (before it started,
 	// paused, after it stopped), sorted: the level counts zero in them,
@@ -240,7 +248,7 @@ func (g Aggregate) Merge(o Aggregate) (Aggregate, error) {
 // records, digests and the values of Sum, Count, Max and Latest, and
 // leaves g's Uniques, RecordIDs and CountUnique value as they are.
 func (g Aggregate) mergeCounts(o Aggregate) (Aggregate, error) {
-	if g.Line != o.Line || g.Meter != o.Meter || g.Aggregation != o.Aggregation || !g.Period.Equal(o.Period) {
+	if g.Line != o.Line || g.Meter != o.Meter || g.Aggregation != o.Aggregation || !g.Period.Equal(o.Period) || !g.Cycle.Equal(o.Cycle) {
 		return Aggregate{}, fmt.Errorf("%w: %s and %s", ErrMergeMismatch, g.Ref(), o.Ref())
 	}
 	out := g
@@ -274,7 +282,7 @@ func (g Aggregate) mergeCounts(o Aggregate) (Aggregate, error) {
 	case WeightedAverage:
 		out.Levels = mergeLevels(g.Levels, o.Levels)
 		out.Inactive = mergeStretches(g.Inactive, o.Inactive)
-		v, err := weightedValue(g.Period.Start, g.Period.End, out.Levels, out.Inactive)
+		v, err := weightedValue(g.Period, g.Cycle, out.Levels, out.Inactive)
 		if err != nil {
 			return Aggregate{}, fmt.Errorf("%s: %w", g.Ref(), err)
 		}
@@ -503,6 +511,9 @@ func (a *Aggregator) Report() *Report {
 		}
 		if m.AttributeTo != "" {
 			g.AttributeTo, g.Parts = m.AttributeTo, parts[si]
+		}
+		if m.Aggregation == WeightedAverage {
+			g.Cycle = a.lines[s.line].cycleOf(g.Period)
 		}
 		all = append(all, g)
 		if m.Aggregation == WeightedAverage {

@@ -54,14 +54,23 @@ func compareLevels(x, y Level) int {
 	return strings.Compare(string(x.Record), string(y.Record))
 }
 
-// weightedValue returns ∫ level dt / period length over [start, end) for
-// levels sorted by compareLevels, rounded once to WeightedScale digits.
-// The level is zero before the first level and within the inactive
-// stretches; carried levels count from start.
-func weightedValue(start, end time.Time, levels []Level, inactive []ensemble.Period) (decimal.Decimal, error) {
+// weightedValue returns ∫ level dt over period / the length of cycle
+// (period itself when cycle is zero: see Aggregate.Cycle), for levels
+// sorted by compareLevels, rounded once to WeightedScale digits. The level
+// is zero before the first level and within the inactive stretches;
+// carried levels count from the period's start.
+func weightedValue(period, cycle ensemble.Period, levels []Level, inactive []ensemble.Period) (decimal.Decimal, error) {
+	start, end := period.Start, period.End
 	s, e := start.UnixNano(), end.UnixNano()
 	if e <= s {
 		return decimal.Decimal{}, fmt.Errorf("%w: empty period [%s, %s)", ErrBadLevels, start.UTC().Format(time.RFC3339Nano), end.UTC().Format(time.RFC3339Nano))
+	}
+	base := e - s
+	if cycle != (ensemble.Period{}) {
+		if cycle.Start.Unix() < minUnixSec || cycle.End.Unix() > maxUnixSec || cycle.Start.After(start) || cycle.End.Before(end) {
+			return decimal.Decimal{}, fmt.Errorf("%w: period %s is not within its cycle %s", ErrBadLevels, period, cycle)
+		}
+		base = cycle.End.UnixNano() - cycle.Start.UnixNano()
 	}
 	integral := decimal.Zero
 	for i, l := range levels {
@@ -81,7 +90,7 @@ func weightedValue(start, end time.Time, levels []Level, inactive []ensemble.Per
 			integral = integral.Add(l.Quantity.Mul(decimal.NewFromInt(d)))
 		}
 	}
-	return canonicalDecimal(integral.DivRound(decimal.NewFromInt(e-s), WeightedScale)), nil
+	return canonicalDecimal(integral.DivRound(decimal.NewFromInt(base), WeightedScale)), nil
 }
 
 // overlap returns the nanoseconds of [from, to) within the stretches,
@@ -211,7 +220,7 @@ func (a *Aggregator) weighted(gs []*Aggregate, slots []int32) []bool {
 		}
 		g.Levels = levels
 		g.Inactive = gapsOf(g.Period.Start.UnixNano(), g.Period.End.UnixNano(), a.lines[a.lineOf(g.Line)].active)
-		g.Value, _ = weightedValue(g.Period.Start, g.Period.End, levels, g.Inactive) // levels lie in the period
+		g.Value, _ = weightedValue(g.Period, g.Cycle, levels, g.Inactive) // levels lie in the period, the period in its cycle
 		prev = g
 	}
 	return drop
@@ -287,7 +296,7 @@ func (a *Aggregator) withCarried(all []Aggregate, wslots []int32) ([]Aggregate, 
 				return
 			}
 			added = append(added, Aggregate{Line: l.ref, Meter: m.ID, Unit: m.Unit, Aggregation: m.Aggregation,
-				Period: p, Late: billed <= l.closed})
+				Period: p, Cycle: l.cycleOf(p), Late: billed <= l.closed})
 		})
 	}
 	if len(added) == 0 {
@@ -323,6 +332,17 @@ func (a *Aggregator) withCarried(all []Aggregate, wslots []int32) ([]Aggregate, 
 		}
 	}
 	return all, wslots
+}
+
+// cycleOf returns the cycle of Line.Cycles that period p is a piece of,
+// or the zero Period when p is a cycle itself or lies in none.
+func (l *lineState) cycleOf(p ensemble.Period) ensemble.Period {
+	for _, c := range l.cycles {
+		if !c.Start.After(p.Start) && !c.End.Before(p.End) && !c.Equal(p) {
+			return c
+		}
+	}
+	return ensemble.Period{}
 }
 
 // activeIn reports whether the line is active at some instant of
@@ -425,7 +445,7 @@ func recarry(aggs, adjs []Aggregate) error {
 			continue
 		}
 		g.Levels = mergeLevels([]Level{c}, g.Levels)
-		v, err := weightedValue(g.Period.Start, g.Period.End, g.Levels, g.Inactive)
+		v, err := weightedValue(g.Period, g.Cycle, g.Levels, g.Inactive)
 		if err != nil {
 			return fmt.Errorf("usage: merge reports: %s: %w", g.Ref(), err)
 		}

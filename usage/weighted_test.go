@@ -37,7 +37,7 @@ func daily(from, to int, q string) []usage.Record {
 	return rs
 }
 
-func collectTB(t *testing.T, cfg usage.Config, rs []usage.Record) *usage.Report {
+func collectTB(t tb, cfg usage.Config, rs []usage.Record) *usage.Report {
 	t.Helper()
 	rep, err := usage.Collect(cfg, slices.Values(rs))
 	require.NoError(t, err)
