@@ -31,13 +31,22 @@ const (
 // batching and their duplicates.
 type Report struct {
 	// Aggregates holds one aggregate per line, meter and open billing
-	// period that accepted records, sorted by line, meter and period start.
+	// period that accepted records, sorted by line, meter and period start;
+	// and, for a WeightedAverage meter, one of no records (Records 0, its
+	// Levels the carried level alone) per open period with no reading that
+	// a level is carried into (see Config.Through): the level holds
+	// through it.
 	Aggregates []Aggregate `json:"aggregates"`
 	// Adjustments holds, in the same order, the aggregates of late records:
 	// records for periods that were closed (Config.ClosedBefore,
 	// Line.ClosedBefore). Each is marked Late and covers only the late
 	// records; the invoice merges it with what it billed (Aggregate.Merge)
-	// and bills rate(cumulative) - billed, tracing to the period.
+	// and bills rate(cumulative) - billed, tracing to the period. For a
+	// WeightedAverage meter it also holds one of no records per closed
+	// period with no reading of the run whose carried level a late
+	// reading changed (a reading of the run later than every level
+	// Config.Billed carries into it): merged with what the period billed,
+	// it re-averages the period with the new carried level.
 	Adjustments []Aggregate `json:"adjustments"`
 	// Rejections lists every rejected record with its reason, sorted by
 	// record id, then reason, then content.

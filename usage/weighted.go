@@ -35,7 +35,8 @@ type Level struct {
 	// from the period's start). With none, the level before the first
 	// reading is zero, and no Level is carried: nothing was metered yet (a
 	// line that starts inside the period averages its readings over the
-	// whole period, which prorates it).
+	// whole period, which prorates it). A period with no reading at all
+	// holds its carried level alone (see Report.Aggregates).
 	Carried bool `json:"carried,omitempty"`
 }
 
