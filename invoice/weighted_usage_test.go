@@ -13,6 +13,7 @@ import (
 	"github.com/ensemble-commerce/ensemble/usage"
 	"github.com/shopspring/decimal"
 	"github.com/stretchr/testify/require"
+	"pgregory.net/rapid"
 )
 
 // The backup SaaS of the trial: USD 12.00 per protected TB-month, the
@@ -254,7 +255,7 @@ func TestWeightedAverageCarriedLevelBilled(t *testing.T) {
 // backupRuns returns a builder over the catalog yaml (offer backup
 // version 1, meter tb_protected), the subscription acme to it from
 // January 1, 2026, and a shorthand for instants of 2026.
-func backupRuns(t *testing.T, yaml string) (*invoice.Builder, []invoice.Subscription, func(m, d int) time.Time) {
+func backupRuns(t tb, yaml string) (*invoice.Builder, []invoice.Subscription, func(m, d int) time.Time) {
 	t.Helper()
 	cat, err := catalog.LoadYAML([]byte(yaml))
 	require.NoError(t, err)
@@ -276,13 +277,25 @@ func tbRead(id string, at time.Time, q int64) usage.Record {
 // late usage paired with what was billed, the run built and its usage
 // kept. It returns each line as "kind cycle quantity amount", and
 // fails on a line id issued twice over the runs.
-func weightedRuns(t *testing.T, b *invoice.Builder, subs []invoice.Subscription) func(after, runAt time.Time, rs ...usage.Record) []string {
+func weightedRuns(t tb, b *invoice.Builder, subs []invoice.Subscription) func(after, runAt time.Time, rs ...usage.Record) []string {
+	run := weightedLines(t, b, subs)
+	return func(after, runAt time.Time, rs ...usage.Record) []string {
+		var out []string
+		for _, l := range run(after, runAt, rs...) {
+			out = append(out, l.Kind.String()+" "+l.Cycle.Start.Format("Jan")+" "+l.Quantity.String()+" "+l.Amount.String())
+		}
+		return out
+	}
+}
+
+// weightedLines is weightedRuns returning the lines.
+func weightedLines(t tb, b *invoice.Builder, subs []invoice.Subscription) func(after, runAt time.Time, rs ...usage.Record) []invoice.Line {
 	meters := []usage.Meter{{ID: "tb_protected", Unit: "TB", Aggregation: usage.WeightedAverage}}
 	var billed []usage.Aggregate
 	var ledger usage.Ledger
 	ids := map[invoice.LineID]bool{}
 	first := true
-	return func(after, runAt time.Time, rs ...usage.Record) []string {
+	return func(after, runAt time.Time, rs ...usage.Record) []invoice.Line {
 		t.Helper()
 		lines, err := b.UsageLines(runAt, subs...)
 		require.NoError(t, err)
@@ -302,16 +315,58 @@ func weightedRuns(t *testing.T, b *invoice.Builder, subs []invoice.Subscription)
 		done, err := b.BilledUsage(r, subs, meters)
 		require.NoError(t, err)
 		billed, ledger = append(billed, done...), rep.Ledger
-		var out []string
+		var out []invoice.Line
 		for _, inv := range invs {
 			for _, l := range inv.Lines {
 				require.False(t, ids[l.ID], "line id %s issued twice", l.ID)
 				ids[l.ID] = true
-				out = append(out, l.Kind.String()+" "+l.Cycle.Start.Format("Jan")+" "+l.Quantity.String()+" "+l.Amount.String())
+				out = append(out, l)
 			}
 		}
 		return out
 	}
+}
+
+// Property: TB readings delivered over monthly runs (a reading in its own
+// month's run or any later one), each run given the ledger and the usage
+// billed before, bill each month, its late deltas added up, what one run
+// over every reading bills it: a month with no reading the level carried
+// into it, a late reading re-billing the months it changes the carried
+// level of.
+func TestWeightedAverageRunsBillOneRunProperty(t *testing.T) {
+	rapid.Check(t, func(t *rapid.T) {
+		b, subs, at := backupRuns(t, backupCatalog)
+		months := rapid.IntRange(1, 4).Draw(t, "months")
+		n := rapid.IntRange(0, 8).Draw(t, "readings")
+		byRun := make([][]usage.Record, months+1)
+		var all []usage.Record
+		for i := range n {
+			m := rapid.IntRange(1, months).Draw(t, "month")
+			r := tbRead(fmt.Sprintf("r%02d", i), at(m, 1).Add(time.Duration(rapid.IntRange(0, 27*24).Draw(t, "hour"))*time.Hour), int64(rapid.IntRange(0, 300).Draw(t, "tb")))
+			all = append(all, r)
+			k := rapid.IntRange(m, months).Draw(t, "run")
+			byRun[k] = append(byRun[k], r)
+		}
+		sums := func(lines []invoice.Line, into map[string]ensemble.Money) {
+			for _, l := range lines {
+				k := l.Cycle.Start.Format("Jan")
+				sum, err := into[k].Add(l.Amount)
+				require.NoError(t, err)
+				into[k] = sum
+			}
+		}
+		runs := map[string]ensemble.Money{}
+		run := weightedLines(t, b, subs)
+		for k := 1; k <= months; k++ {
+			sums(run(at(k, 1), at(k+1, 1), byRun[k]...), runs)
+		}
+		one := map[string]ensemble.Money{}
+		sums(weightedLines(t, b, subs)(at(1, 1), at(months+1, 1), all...), one)
+		for m := 1; m <= months; m++ {
+			k := at(m, 1).Format("Jan")
+			require.True(t, runs[k].Equal(one[k]), "%s: the runs bill %s, one run %s", k, runs[k], one[k])
+		}
+	})
 }
 
 // A graduated price over a weighted_average meter: USD 12.00 per TB-month
