@@ -125,9 +125,10 @@ const MaxExpectedRecords = 1 << 26
 // references (ErrEmptyID, ErrDuplicateID), an unspecified aggregation or a
 // unique attribute that does not fit it (ErrBadAggregation), an invalid
 // cadence, a zero anchor, an unknown time zone, invalid segments, invalid
-// or overlapping periods, periods given together with a cadence, and
-// billed weighted averages whose levels do not fit their period
-// (ErrBadLevels).
+// or overlapping periods, periods given together with a cadence, invalid
+// or overlapping cycles, cycles that cut a period or come without periods,
+// and billed weighted averages whose levels do not fit their period (or
+// their cycle: ErrBadLevels).
 func (c Config) Validate() error {
 	_, _, err := c.compile()
 	return err
@@ -427,9 +428,17 @@ func listCycles(p *ensemble.Problems, path string, l Line, listed []ensemble.Per
 		}
 	}
 	for _, per := range listed {
-		for _, c := range out {
-			if ov, ok := per.Overlap(c); ok && !ov.Equal(per) {
-				p.Add(path+".cycles", fmt.Errorf("usage: line %q: cycle %s cuts period %s", l.Ref, c, per))
+		// The cycles overlapping per follow one another from the first
+		// that ends after its start.
+		j, _ := slices.BinarySearchFunc(out, per.Start, func(c ensemble.Period, t time.Time) int {
+			if c.End.After(t) {
+				return 1
+			}
+			return -1
+		})
+		for ; j < len(out) && out[j].Start.Before(per.End); j++ {
+			if ov, ok := per.Overlap(out[j]); ok && !ov.Equal(per) {
+				p.Add(path+".cycles", fmt.Errorf("usage: line %q: cycle %s cuts period %s", l.Ref, out[j], per))
 			}
 		}
 	}

@@ -233,8 +233,9 @@ func (a *Aggregator) weighted(gs []*Aggregate, slots []int32) []bool {
 // and WeightedAverage meter that has none, that the line is active in
 // some of, that starts at or after the end of a period holding a level
 // of the same line and meter (an aggregate of this run, or one of
-// Config.Billed) and before the end of the line's last active segment:
-// the level carried into it holds through it. An open period's is an
+// Config.Billed), and that is billed (at its end, or where the line's
+// activity in it stops) by the end of the line's last active segment and
+// by Config.Through: the level carried into it holds through it. An open period's is an
 // aggregate; a closed period's (already billed) an adjustment, which
 // weighted keeps only when a reading of this run changes the level
 // carried into it. It returns all and wslots with them, sorted, the slot
@@ -338,8 +339,15 @@ func (a *Aggregator) withCarried(all []Aggregate, wslots []int32) ([]Aggregate, 
 // cycleOf returns the cycle of Line.Cycles that period p is a piece of,
 // or the zero Period when p is a cycle itself or lies in none.
 func (l *lineState) cycleOf(p ensemble.Period) ensemble.Period {
-	for _, c := range l.cycles {
-		if !c.Start.After(p.Start) && !c.End.Before(p.End) && !c.Equal(p) {
+	// The last cycle starting at or before p is the only candidate.
+	i, _ := slices.BinarySearchFunc(l.cycles, p.Start, func(c ensemble.Period, t time.Time) int {
+		if c.Start.After(t) {
+			return 1
+		}
+		return -1
+	})
+	if i > 0 {
+		if c := l.cycles[i-1]; !c.End.Before(p.End) && !c.Equal(p) {
 			return c
 		}
 	}

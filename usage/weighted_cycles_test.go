@@ -1,6 +1,7 @@
 package usage_test
 
 import (
+	"encoding/json"
 	"fmt"
 	"slices"
 	"testing"
@@ -126,4 +127,34 @@ func TestWeightedAveragePiecesAddUpProperty(t *testing.T) {
 		tol := decimal.New(5, -usage.WeightedScale-1).Mul(decimal.NewFromInt(int64(len(periods) + 1)))
 		require.True(t, sum.Sub(want).Abs().LessThanOrEqual(tol), "pieces add up to %s, the cycle is %s", sum, want)
 	})
+}
+
+// Line.Cycles, Config.Through and Aggregate.Cycle round-trip through JSON:
+// a config read back reports the same aggregates, and a billed piece read
+// back merges with its late readings.
+func TestWeightedAverageCyclesJSON(t *testing.T) {
+	jan11 := time.Date(2026, 1, 11, 0, 0, 0, 0, time.UTC)
+	cfg := usage.Config{Meters: []usage.Meter{tbMeter}, Lines: []usage.Line{piecesLine(jan11)}, Through: mon(2)}
+	b, err := json.Marshal(cfg)
+	require.NoError(t, err)
+	require.Contains(t, string(b), `"cycles":[{"start":"2026-01-01T00:00:00Z","end":"2026-02-01T00:00:00Z"}]`)
+	require.Contains(t, string(b), `"through":"2026-02-01T00:00:00Z"`)
+	var back usage.Config
+	require.NoError(t, json.Unmarshal(b, &back))
+	rs := []usage.Record{reading("a", mon(1), "100")}
+	want, err := json.Marshal(collectTB(t, cfg, rs))
+	require.NoError(t, err)
+	got, err := json.Marshal(collectTB(t, back, rs))
+	require.NoError(t, err)
+	require.JSONEq(t, string(want), string(got))
+
+	var aggs []usage.Aggregate
+	require.NoError(t, json.Unmarshal(got, &struct {
+		Aggregates *[]usage.Aggregate `json:"aggregates"`
+	}{&aggs}))
+	require.True(t, aggs[1].Cycle.Equal(ensemble.MustPeriod(mon(1), mon(2))))
+	require.Equal(t, "67.741935483871", aggs[1].Value.String()) // 100 × 21/31, carried
+	cfg.ClosedBefore, cfg.Billed = mon(2), aggs
+	_, err = usage.New(cfg)
+	require.NoError(t, err)
 }
