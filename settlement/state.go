@@ -57,7 +57,9 @@ type State struct {
 	applied  *stateMap[string, LineID]       // collection or write-off id -> the first line, in id order, it applied to; nil: none
 	// volumesOf says whose cumulative volumes a state split by partner or
 	// line holds (shard.go): a sale reading another partner's volume is
-	// refused. nil: every partner's (a whole state, or one decoded).
+	// refused. nil: every partner's (a whole state, or one decoded that
+	// holds a volume of every partner whose lines add to one net of
+	// credits: see stateReader.netVolumes).
 	volumesOf func(partner.ID) bool
 	// window is where Prune cut the state (UTC): a line dated before it is
 	// refused (ErrBeforeWindow). Zero: never pruned.

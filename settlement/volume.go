@@ -204,7 +204,10 @@ func (r *stateReader) lineVolume(path string, ll *LedgerLine, j int, basis int64
 // took back (creditedShare of what it has credited); a calendar period holds
 // at least what such lines still add to it; and a point naming a line is
 // of a line that adds to that volume net of credits. So no credit can take
-// a volume below zero, nor from a point that is not its line's.
+// a volume below zero, nor from a point that is not its line's. A state
+// holding none of a partner's volumes while lines add to one (a part split
+// by line, read back) refuses sales reading that partner's volume
+// (State.volumesOf), as the part did in memory.
 func (r *stateReader) netVolumes(in stateIn) {
 	at := make(map[volKey]int, len(in.Volumes)) // the index of each volume read
 	for i, v := range in.Volumes {
@@ -217,6 +220,16 @@ func (r *stateReader) netVolumes(in stateIn) {
 	for k := range r.out.vols.all() {
 		held[k.partner] = true
 	}
+	lacks := map[partner.ID]bool{} // the partners lines add to a volume of, none of which the state holds
+	defer func() {
+		// A state read back holds every partner's volumes (volumesOf nil)
+		// but those: a sale reading one is refused, as the part split by
+		// line it is (or a state whose volume was lost) refuses it in
+		// memory, rather than settled at a volume of zero.
+		if len(lacks) > 0 {
+			r.out.volumesOf = func(p partner.ID) bool { return !lacks[p] }
+		}
+	}()
 	still := map[volKey]int64{} // what lines still add to a calendar year, net of credits
 	claimed := map[volKey]map[LineID]bool{}
 	pointOf := map[volKey]map[LineID]int{} // the point naming each line, per rolling volume
@@ -240,9 +253,12 @@ func (r *stateReader) netVolumes(in stateIn) {
 			if vs == nil {
 				// A part of a state split by line (SplitByLine) holds no
 				// volume of the partner: its shard settles no credit of
-				// the line (ErrVolumeNotHeld).
+				// the line, nor a sale reading the partner's volume
+				// (ErrVolumeNotHeld), which it would read as zero.
 				if held[v.key.partner] {
 					fail("the line adds to it net of credits, but the state holds no such volume")
+				} else {
+					lacks[v.key.partner] = true
 				}
 				continue
 			}
