@@ -777,13 +777,14 @@ func (s *refSettler) settleSale(st *refState, l settlement.Line) ([]settlement.E
 			v.points = append(v.points, p)
 		}
 		st.volumes[k] = v
-		if ln.rate != nil || net { // the ledger records the conversion, and what its credits take back from
-			lv := settlement.LineVolume{Partner: k.partner, Window: k.window, Year: k.year, Month: k.month, Amount: ensemble.MoneyFromMinor(ln.volBasis, ln.volCur), NetOfCredits: net}
-			if ln.rate != nil {
-				lv.Rate = *ln.rate
-			}
-			lineVolumes = append(lineVolumes, lv)
+		// The ledger records what the line added (a state read back is
+		// checked against it), the conversion, and what its credits take
+		// back from.
+		lv := settlement.LineVolume{Partner: k.partner, Window: k.window, Year: k.year, Month: k.month, Amount: ensemble.MoneyFromMinor(ln.volBasis, ln.volCur), NetOfCredits: net}
+		if ln.rate != nil {
+			lv.Rate = *ln.rate
 		}
+		lineVolumes = append(lineVolumes, lv)
 	}
 	lg := refLedger{line: l.ID, plan: plan.Ref(), basisKind: plan.Basis, date: l.Date, cur: ln.cur, basis: ln.basis,
 		offer: l.Offer, route: l.Route.Kind, seller: l.Route.Seller, facts: refPrint(plan, &l), service: l.Service, trace: append(slices.Clone(l.Trace), l.Ref()), parts: ln.parts,

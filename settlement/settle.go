@@ -492,9 +492,9 @@ func (r *run) settleSale(l *Line, lg *ledger) error {
 		if err := r.accrue(k, v.held, r.dec.volBasis, by); err != nil {
 			return lineErr(l.ID, plan.id, n.path, "", err)
 		}
-		if r.dec.fx != nil || plan.netVolumes { // the state remembers the rate, and what credits take back from
-			r.st.addLineVolume(l.ID, lineVolume{key: k, units: r.dec.volBasis, rate: r.dec.fx, net: plan.netVolumes})
-		}
+		// The state remembers what the line added (a decoded state is
+		// checked against it), the rate, and what credits take back from.
+		r.st.addLineVolume(l.ID, lineVolume{key: k, units: r.dec.volBasis, rate: r.dec.fx, net: plan.netVolumes})
 	}
 	return nil
 }

@@ -14,7 +14,7 @@ import (
 // one thing:
 //
 //   - ledger lines, keyed by line id, each with the volumes the line added
-//     to at a rate or net of credits (LedgerLine.Volumes), its parts,
+//     to (LedgerLine.Volumes), its parts,
 //     unreversed amounts and dispute;
 //   - credit records (which credit line credited which line), keyed by
 //     the credited line: they travel with its ledger line;
@@ -43,8 +43,8 @@ var (
 	// from: a sale whose plan reads the volume of a partner the part was
 	// not split for (SplitByPartner, SplitByLine), or, in a state read
 	// back from JSON or the binary form, of a partner whose ledger lines
-	// add to a volume net of credits of which it holds none (a part split
-	// by line, or a state that lost the volume), or a credit of a line
+	// add to a volume of which it holds none (a part split by line, or a
+	// state that lost the volume), or a credit of a line
 	// whose plan's volume is net of credits (Cumulative.Volume) against a
 	// state holding none of the partner's volumes. The line was keyed to
 	// the wrong shard: it is refused, never settled at a volume of zero.
@@ -78,9 +78,9 @@ var (
 // The part holds no partner's volumes: a sale whose plan reads one is
 // refused (ErrVolumeNotHeld) until the part is merged with the partner's.
 // Read back from JSON or the binary form, it still refuses a sale reading
-// the volume of a partner that its lines add to net of credits (they
-// record it: LedgerLine.Volumes), since it holds none of that partner's;
-// other partners' volumes it reads as a whole state does, from zero.
+// the volume of a partner that its lines add to (they record it:
+// LedgerLine.Volumes), since it holds none of that partner's; other
+// partners' volumes it reads as a whole state does, from zero.
 //
 // A part knows only the lines it holds: a line another part holds, sent
 // to this one (a retried batch keyed to the wrong shard), is settled
@@ -117,8 +117,8 @@ func (st State) SplitByLine(keep func(LineID) bool) State {
 // while it is a value in memory, through Settle and MergeStates; a part
 // read back from JSON or the binary form holds every partner's volumes
 // it was given, and no longer refuses, but for partners whose ledger lines
-// it holds add to a volume net of credits of which it holds none (see
-// SplitByLine): split it again where it is settled.) st is left unchanged; the part shares nothing it could
+// it holds add to a volume of which it holds none (see SplitByLine): split
+// it again where it is settled.) st is left unchanged; the part shares nothing it could
 // change.
 func (st State) SplitByPartner(keep func(partner.ID) bool) State {
 	out := State{prepaid: st.prepaid, sharedPrepaid: st.prepaid != nil, volumesOf: keep, window: st.window}

@@ -467,8 +467,10 @@ type LedgerLine struct {
 	// Omitted in a state written before fingerprints were kept, whose
 	// lines are compared by the fields above alone.
 	Facts string `json:"facts,omitempty"`
-	// Volumes are the cumulative volumes the line added to in another
-	// currency than its own, each with the rate its basis converted at.
+	// Volumes are the cumulative volumes the line added to, each with
+	// what it added, the rate its basis converted at when in another
+	// currency than its own, and whether its credits take back from it:
+	// a state read back is checked against them (see LineVolume).
 	Volumes []LineVolume `json:"volumes,omitempty"`
 	// Collection is what the customer owes and paid on a line payable on
 	// collection (PayableOnCollection); nil on one payable on settlement.

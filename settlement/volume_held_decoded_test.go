@@ -156,3 +156,61 @@ func TestPropertyDecodedStateNeverReadsALostVolumeAsZero(t *testing.T) {
 		})
 	}
 }
+
+// TestDecodedStateRefusesAVolumeOfSalesBelowItsLines: under the default
+// volume (sales, not net of credits) the ledger records what each line
+// added, as it does net of credits, so a State whose volume was lowered,
+// removed or moved to another period is refused when read back, rather
+// than settling the next line at a lower volume. A trial's MDF accrual,
+// 2% of a partner's year up to EUR 1,000,000.00 (a EUR 20,000.00 cap), paid
+// EUR 200.00 beyond the cap on the next EUR 10,000.00 line of a partner at
+// 1,115,500.00 whose persisted volume had been set to zero. By hand, with
+// the plan's 5% up to 1,000.00 and 10% beyond:
+//
+//	L1 Mar 2   EUR 1,200.00  5% of 1,000 + 10% of 200 = EUR 70.00   volume 1,200
+//	C1 Mar 10  credits EUR 400.00 of L1 (a volume of sales keeps 1,200)
+//	L2 Mar 15  EUR 100.00    10% (volume 1,200)       = EUR 10.00
+//	           on a state whose volume reads 1,199.99:   ErrCorruptState
+//	           (before: decoded, and L2 paid the same; at 0.00, 5.00)
+func TestDecodedStateRefusesAVolumeOfSalesBelowItsLines(t *testing.T) {
+	for _, window := range []string{"calendar_year", "calendar_quarter", "calendar_month", "rolling_12_months"} {
+		t.Run(window, func(t *testing.T) {
+			s := planSettler(t, strings.NewReplacer("WINDOW", window, "VOLUME", "sales").Replace(netPlan), loadNetwork(t))
+			res, err := s.Settle(ctx, settlement.State{}, []settlement.Line{resold("L1", "1200.00", "EUR", "2026-03-02")})
+			require.NoError(t, err)
+			res, err = s.Settle(ctx, res.State, []settlement.Line{credit("C1", "L1", "-400.00", "2026-03-10")})
+			require.NoError(t, err)
+			l1, _ := res.State.Line("L1")
+			require.Len(t, l1.Volumes, 1, "what L1 added to the volume of sales")
+			require.False(t, l1.Volumes[0].NetOfCredits)
+			requireMoney(t, l1.Volumes[0].Amount, eur("1200.00"))
+			whole, err := json.Marshal(res.State)
+			require.NoError(t, err)
+			l2 := resold("L2", "100.00", "EUR", "2026-03-15")
+			var st settlement.State
+			require.NoError(t, json.Unmarshal(whole, &st))
+			got, err := s.Settle(ctx, st, []settlement.Line{l2})
+			require.NoError(t, err)
+			requireMoney(t, bonusOf(t, got, "L2"), eur("10.00"))
+
+			volume := func(d stateDoc) map[string]any { return d["volumes"].([]any)[0].(map[string]any) }
+			if window != "rolling_12_months" {
+				var d stateDoc
+				require.NoError(t, json.Unmarshal(whole, &d))
+				volume(d)["amount"] = moneyJSON("1199.99", "EUR")
+				decodeProblem(t, d, "volumes[0].amount", "EUR 1199.99 is less than the EUR 1200.00 lines still add to it", "")
+				require.NoError(t, json.Unmarshal(whole, &d))
+				volume(d)["year"] = 2025
+				decodeProblem(t, d, "lines[0].volumes[0]", "the state holds no such volume", "L1")
+			}
+			// Removed: read as a part split by line, which refuses L2.
+			var d stateDoc
+			require.NoError(t, json.Unmarshal(whole, &d))
+			delete(d, "volumes")
+			var lost settlement.State
+			require.NoError(t, json.Unmarshal(must(json.Marshal(d)), &lost))
+			_, err = s.Settle(ctx, lost, []settlement.Line{l2})
+			require.ErrorIs(t, err, settlement.ErrVolumeNotHeld)
+		})
+	}
+}
