@@ -107,13 +107,16 @@ func TestDecodedStateRefusesSalesOfAVolumeItsLinesAddToButItLacks(t *testing.T) 
 }
 
 // TestPropertyDecodedStateNeverReadsALostVolumeAsZero: whatever volumes of a
-// settled state's JSON are removed, the state read back settles the next
-// sale of each partner as the whole state does, or refuses it
-// (ErrVolumeNotHeld); never at another volume.
+// settled state's JSON are removed, the state read back is refused
+// (ErrCorruptState), or settles the next sale of the partner as the whole
+// state does, or refuses it (ErrVolumeNotHeld); never at another volume.
+// Net of credits or a volume of sales alike.
 func TestPropertyDecodedStateNeverReadsALostVolumeAsZero(t *testing.T) {
-	for _, window := range []string{"calendar_year", "calendar_quarter", "rolling_12_months"} {
-		s := planSettler(t, strings.NewReplacer("WINDOW", window, "VOLUME", "net_of_credits").Replace(netPlan), loadNetwork(t))
-		t.Run(window, func(t *testing.T) {
+	for _, c := range [][2]string{{"calendar_year", "net_of_credits"}, {"calendar_quarter", "net_of_credits"}, {"rolling_12_months", "net_of_credits"},
+		{"calendar_year", "sales"}, {"calendar_month", "sales"}, {"rolling_12_months", "sales"}} {
+		window, volume := c[0], c[1]
+		s := planSettler(t, strings.NewReplacer("WINDOW", window, "VOLUME", volume).Replace(netPlan), loadNetwork(t))
+		t.Run(window+" "+volume, func(t *testing.T) {
 			rapid.Check(t, func(rt *rapid.T) {
 				n := rapid.IntRange(1, 6).Draw(rt, "lines")
 				var lines []settlement.Line
