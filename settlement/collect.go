@@ -293,8 +293,9 @@ func (l *ledger) awaitsPayment() bool {
 }
 
 // owedReceivable reports whether l is a receivable its customer still
-// owes something on: State.Prune keeps it while it keeps a line on
-// collection of its invoice, whose payments are spread over both.
+// owes something on: State.Prune keeps it, since a later payment of its
+// invoice is spread over it and the invoice's lines on collection (those
+// billed after the cut included).
 func (l *ledger) owedReceivable() bool {
 	return l.coll != nil && l.coll.onSettlement && l.coll.invoice != "" && l.coll.owed() > 0
 }

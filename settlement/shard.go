@@ -332,9 +332,18 @@ func (doc stateJSON) in() stateIn {
 // line), and without the credit records of their credits. A line an open
 // dispute holds is kept until the dispute is resolved, a line payable
 // on collection until its customer owes nothing on it, and a line paid on
-// settlement that keeps a balance (LedgerLine.Receivable) while it owes
-// something and a line on collection of its invoice is kept (a payment of
-// the invoice is spread over both). Cumulative volumes
+// settlement that keeps a balance (LedgerLine.Receivable) until its
+// customer owes nothing on it either, whether or not a line on collection
+// of its invoice is left: a later payment, write-off or netted credit of
+// the invoice is spread over every line of it that owes (a line on
+// collection billed on it later included), so pruning never changes what
+// a later Collect or WriteOff does. (A receivable the customer will never
+// be reported to pay stays until written off: Settler.WriteOff of the
+// invoice, or of the line, records the loss, the host's, and lets it go.)
+// A line dropped owes nothing, is not disputed and lends or holds no
+// pending credit: its share of a later payment of its invoice is nothing.
+// The ids of the collections applied only to dropped lines are dropped
+// with them (Collection.ID). Cumulative volumes
 // are kept, since the windows of later lines read them, but for the
 // points of a rolling window no line dated from the cut on reads (dated
 // twelve months or more before it) and no kept line's credit takes back
@@ -367,28 +376,12 @@ func (st State) Prune(before time.Time) State {
 			out.ownLineVols().put(id, vs)
 		}
 	}
-	var receivables []LineID // owed, kept with a line on collection of their invoice
-	collecting := map[string]bool{}
 	for id, l := range st.lines.all() {
-		if l.date.Before(before) && !l.disputed() && !l.awaitsPayment() {
-			if l.owedReceivable() {
-				receivables = append(receivables, id)
-			} else {
-				pruned[id] = true
-			}
+		if l.date.Before(before) && !l.disputed() && !l.awaitsPayment() && !l.owedReceivable() {
+			pruned[id] = true
 			continue
 		}
-		if l.coll != nil && !l.coll.onSettlement {
-			collecting[l.coll.invoice] = true
-		}
 		keep(id, l)
-	}
-	for _, id := range receivables {
-		if l := st.lines.get(id); collecting[l.coll.invoice] {
-			keep(id, l)
-		} else {
-			pruned[id] = true
-		}
 	}
 	for c, credited := range st.credits.all() {
 		if !pruned[credited.of] {
