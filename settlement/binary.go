@@ -41,7 +41,10 @@ import (
 // owed as the disputes set it), and version 13, which wrote every volume
 // a line added to whole (version 14 tags each: one of the line's seller
 // in the line's currency, adding its basis to its date's period, is the
-// tag and its window), are still read;
+// tag and its window) and whose parts had not what the leaves' reserves
+// hold of each payment on collection (LedgerPart.CollectReserves: a
+// dispute of such a line holds all that was made payable, as it did), are
+// still read;
 // 1 for entries);
 // then integers as varints (amounts in minor units of the line's
 // currency for a state), instants as seconds and nanoseconds, and every
@@ -356,6 +359,15 @@ func (w *binWriter) ledgerLine(ll *LedgerLine) {
 	w.units(ll.Documented, cur)      // version 11
 	w.uvarint(uint64(max(ll.LostDispute, 0)))
 	w.units(ll.UndocumentedOwed, cur) // version 13
+	// Version 14: per part, what the leaf's reserve holds of each payment
+	// on collection.
+	for _, p := range ll.Parts {
+		w.uvarint(uint64(len(p.CollectReserves)))
+		for _, h := range p.CollectReserves {
+			w.units(h.Amount, cur)
+			w.time(h.Date)
+		}
+	}
 }
 
 // collection writes a line's collection record or receivable, or that it
@@ -891,6 +903,7 @@ func (r *binReader) ledgerLine(li *ledgerLineIn) {
 			if r.version >= 10 {
 				p.Funded = r.units(cur, true)
 			}
+
 		}
 	} else {
 		ll.Parts = []LedgerPart{}
@@ -941,6 +954,17 @@ func (r *binReader) ledgerLine(li *ledgerLineIn) {
 	}
 	if r.version >= 13 {
 		ll.UndocumentedOwed = r.units(cur, true)
+	}
+	if r.version >= 14 {
+		for j := range ll.Parts {
+			if n := r.count(); n > 0 {
+				p := &ll.Parts[j]
+				p.CollectReserves = make([]ReleaseHold, n)
+				for k := range p.CollectReserves {
+					p.CollectReserves[k] = ReleaseHold{Amount: r.units(cur, false), Date: r.time()}
+				}
+			}
+		}
 	}
 }
 

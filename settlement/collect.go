@@ -47,7 +47,9 @@ const (
 	// payable (a negative KindUncollected entry), and its reserve is
 	// "<uncollected id>#reserve" and "#release", dated at the reversal and
 	// the reserve's Days after it. So every amount the leaf receives as
-	// payable holds the reserve's ratio.
+	// payable holds the reserve's ratio. The State records each reserve
+	// and its release date (LedgerPart.CollectReserves), which a dispute
+	// of the line does not hold again (see Settler.Dispute).
 	// Credits, write-offs and lost disputes take back from what awaits the
 	// customer's payment first, then from what was made payable, and never
 	// draw on the reserve, which is released on its date as on a plan
@@ -377,7 +379,7 @@ func awaitingTotal(l *ledger, c *collection) int64 {
 		// meanwhile awaits its end (catchUp).
 		var u int64
 		for i := range l.parts() {
-			u += l.unreversed(i) - l.disputes.held[i]
+			u += l.unreversed(i) - l.disputes.held[i] - l.disputes.heldByReserves(i) // what was payable, reserved or not
 		}
 		return max(0, u)
 	}
@@ -493,7 +495,7 @@ func (r *run) releaseAwaiting(lg, nl *ledger, parts []int64, by string, at time.
 					continue
 				}
 			}
-			if err := r.collectReserve(cp, lg, i, id, LineID(by), paid, note, at, trace); err != nil {
+			if err := r.collectReserve(cp, lg, nl, i, id, LineID(by), paid, note, at, trace); err != nil {
 				return err
 			}
 		}
@@ -933,7 +935,7 @@ func (r *run) releasePaid(lg, nl *ledger, after, x int64, c *Collection, at time
 		id := lg.entryID(i) + EntryID("#collected."+c.ID)
 		r.entries = append(r.entries, collectEntry(lg, i, id, lg.line, KindCollected, cl.awaiting[i], cl.awaiting[i]+release[i], false, at, note, trace))
 		if cp != nil {
-			if err := r.collectReserve(cp, lg, i, id, lg.line, release[i], collectionName(c), at, trace); err != nil {
+			if err := r.collectReserve(cp, lg, nl, i, id, lg.line, release[i], collectionName(c), at, trace); err != nil {
 				return nil, err
 			}
 		}
@@ -965,8 +967,9 @@ func (s *Settler) collectPlan(lg *ledger) (*cplan, error) {
 // the part's leaf keeps one: its ratio of released, rounded down, a
 // KindReserve entry "<id>#reserve" dated at (the collection's date; its
 // note "reserve 10% until 2026-06-08, of collection PAY-1") and its
-// release "<id>#release" dated the reserve's days after it.
-func (r *run) collectReserve(cp *cplan, lg *ledger, i int, id EntryID, line LineID, released int64, what string, at time.Time, trace []ensemble.Ref) error {
+// release "<id>#release" dated the reserve's days after it. nl, lg's new
+// ledger, records it (ledger.onPay), for a dispute not to hold it again.
+func (r *run) collectReserve(cp *cplan, lg, nl *ledger, i int, id EntryID, line LineID, released int64, what string, at time.Time, trace []ensemble.Ref) error {
 	pe := lg.payee(i)
 	if pe.meta.kind != KindEarning || released <= 0 {
 		return nil
@@ -994,6 +997,8 @@ func (r *run) collectReserve(cp *cplan, lg *ledger, i int, id EntryID, line Line
 	r.entries = append(r.entries, e)
 	e.ID, e.Kind, e.Date, e.Note = id+"#release", KindRelease, until, "reserve released"
 	r.entries = append(r.entries, e)
+	hs := append(slices.Clone(nl.collectReserves()), rollingHold{part: int32(i), units: u, until: until})
+	nl.onPay = &hs
 	return nil
 }
 

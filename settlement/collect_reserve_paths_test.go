@@ -1,6 +1,7 @@
 package settlement_test
 
 import (
+	"encoding/json"
 	"fmt"
 	"strings"
 	"testing"
@@ -64,20 +65,27 @@ func TestCollectReserveHoldsWhatACreditNotBorneMakesPayable(t *testing.T) {
 }
 
 // TestPropertyCollectReserveHoldsAllThatBecomesPayable settles a line on
-// collection whose reseller's leaf reserves 100% of what becomes payable
-// for a year, and the same line under the plan without the reserve, then
+// collection whose reseller's leaf reserves 100%, 10% or a third of what
+// becomes payable for a year, and the same line under the plan without the reserve, then
 // applies to both a random history: payments, write-offs and credits, each
 // borne by nobody, the platform or the reseller, and disputes won or lost.
-// Until the reserves are released the reseller is never paid a cent of the
-// line (its payable balance is never positive: all that becomes payable,
+// Reserving 100%, until the reserves are released the reseller is never
+// paid a cent of the line (its payable balance is never positive: all that becomes payable,
 // whether a payment, a write-off or a credit made it so, is reserved);
-// once they are, it has what it has without the reserve, and the reserves
-// released all they held.
+// a dispute opened withholds, with the reserves, what was made payable,
+// or what the reserves hold when that is more, never both (it held both);
+// once the reserves are released the reseller has what it has without the
+// reserve, and the reserves released all they held.
 func TestPropertyCollectReserveHoldsAllThatBecomesPayable(t *testing.T) {
 	net := loadNetwork(t)
-	with := planSettler(t, strings.Replace(resellerCollectPlan, `ratio: "10%", days: 90`, `ratio: "100%", days: 365`, 1), net)
+	withs := map[string]*settlement.Settler{}
+	for _, ratio := range []string{"100%", "10%", "1/3"} {
+		withs[ratio] = planSettler(t, strings.Replace(resellerCollectPlan, `ratio: "10%", days: 90`, `ratio: "`+ratio+`", days: 365`, 1), net)
+	}
 	without := planSettler(t, strings.Replace(resellerCollectPlan, `, reserve: {ratio: "10%", days: 90}`, "", 1), net)
 	rapid.Check(t, func(t *rapid.T) {
+		ratio := rapid.SampledFrom([]string{"100%", "10%", "1/3"}).Draw(t, "ratio")
+		with := withs[ratio]
 		l := chainLine("L1", ensemble.MoneyFromMinor(rapid.Int64Range(1, 200_000).Draw(t, "amount"), eurCur).AmountString(), "2026-03-01")
 		l.Tax, l.Invoice = ensemble.MoneyFromMinor(rapid.Int64Range(0, 40_000).Draw(t, "tax"), eurCur), "INV-R"
 		type run struct {
@@ -152,8 +160,40 @@ func TestPropertyCollectReserveHoldsAllThatBecomesPayable(t *testing.T) {
 				step(func(r *run) (settlement.Result, error) { return r.s.Settle(ctx, r.st, []settlement.Line{cr}) })
 			default:
 				disputed = step(func(r *run) (settlement.Result, error) { return r.s.Dispute(r.st, "L1", at) })
+				if disputed {
+					// Held once: the dispute withholds, with the reserves,
+					// what was made payable, or what the reserves hold when
+					// that is more; never both.
+					var earned, awaiting, reserves, withheld int64
+					for _, e := range runs[0].entries {
+						if e.Party != "reseller-nl" || e.Date.After(at) {
+							continue
+						}
+						switch a := minorOf(e.Amount); e.Kind {
+						case settlement.KindEarning, settlement.KindClawback:
+							earned += a
+						case settlement.KindUncollected:
+							awaiting += a
+						case settlement.KindCollected:
+							awaiting -= a
+						case settlement.KindReserve:
+							reserves += a
+							withheld += a
+						case settlement.KindHold:
+							withheld += a
+						case settlement.KindRelease:
+							withheld -= a
+							if strings.HasSuffix(string(e.ID), "#release") {
+								reserves -= a
+							}
+						}
+					}
+					require.Equal(t, max(earned-awaiting, reserves), withheld, "withheld with %d made payable and %d reserved", earned-awaiting, reserves)
+				}
 			}
-			require.LessOrEqual(t, payable(runs[0].entries, at), int64(0), "the reseller is paid before its reserves' release, after %s", label)
+			if ratio == "100%" {
+				require.LessOrEqual(t, payable(runs[0].entries, at), int64(0), "the reseller is paid before its reserves' release, after %s", label)
+			}
 		}
 		end := at.AddDate(2, 0, 0)
 		require.Equal(t, payable(runs[1].entries, end), payable(runs[0].entries, end), "the reseller's balance once the reserves are released")
@@ -168,4 +208,100 @@ func TestPropertyCollectReserveHoldsAllThatBecomesPayable(t *testing.T) {
 		}
 		require.Equal(t, reserved, released, "the reserves release what they hold")
 	})
+}
+
+// TestCollectReserveLostDisputeHoldsTheReserveOnce: the customer pays
+// 600.00 of the reseller's EUR 1,000.00 line on March 10 (120.00 payable,
+// 12.00 of it reserved until June 8), disputes the line on March 15 and
+// wins it back on March 25. The dispute used to hold all 120.00, the
+// reserve's 12.00 again (132.00 withheld of 120.00 made payable: the
+// reseller stood at -12.00 while it was open); it now holds the 108.00
+// the reserve does not, and the 12.00 from the reserve's release on (as on
+// a line paid on settlement). Lost, the reseller stands at -12.00 from
+// March 25 until the reserve's release makes it zero on June 8, as a lost
+// dispute of a reserved line paid on settlement leaves it; and ends where
+// it ends without the reserve.
+func TestCollectReserveLostDisputeHoldsTheReserveOnce(t *testing.T) {
+	net := loadNetwork(t)
+	balance := func(es []settlement.Entry, through string) string {
+		var u int64
+		for _, e := range es {
+			if e.Party != "reseller-nl" || e.Date.After(date(through)) {
+				continue
+			}
+			switch a := minorOf(e.Amount); e.Kind {
+			case settlement.KindEarning, settlement.KindClawback, settlement.KindRelease, settlement.KindCollected:
+				u += a
+			case settlement.KindReserve, settlement.KindHold, settlement.KindUncollected:
+				u -= a
+			}
+		}
+		return ensemble.MoneyFromMinor(u, eurCur).AmountString()
+	}
+	history := func(s *settlement.Settler) []settlement.Entry {
+		l := chainLine("L1", "1000.00", "2026-03-01")
+		l.Invoice = "INV-R"
+		res, err := s.Settle(ctx, settlement.State{}, []settlement.Line{l})
+		require.NoError(t, err)
+		entries := res.Entries
+		paid, err := s.Collect(res.State, settlement.Collection{ID: "PAY-1", Date: date("2026-03-10"), Amount: eur("600.00"), Invoice: "INV-R"})
+		require.NoError(t, err)
+		entries = append(entries, paid.Entries...)
+		d, err := s.Dispute(paid.State, "L1", date("2026-03-15"))
+		require.NoError(t, err)
+		entries = append(entries, d.Entries...)
+		lost, err := s.ResolveDispute(d.State, "L1", false, date("2026-03-25"))
+		require.NoError(t, err)
+		return append(entries, lost.Entries...)
+	}
+	with := history(planSettler(t, resellerCollectPlan, net))
+	without := history(planSettler(t, strings.Replace(resellerCollectPlan, `, reserve: {ratio: "10%", days: 90}`, "", 1), net))
+	mine := partyEntries(with, "reseller-nl")
+	requireEntry(t, mine, "L1:root/reseller#hold.1", settlement.KindHold, "108.00", "2026-03-15")
+	requireEntry(t, mine, "L1:root/reseller#hold.1.reserve", settlement.KindHold, "12.00", "2026-06-08")
+	requireEntry(t, mine, "L1:root/reseller#release.1.reserve", settlement.KindRelease, "12.00", "2026-06-08")
+	require.Equal(t, "0.00", balance(with, "2026-03-20"), "while the dispute is open: nothing withheld twice")
+	require.Equal(t, "0.00", balance(without, "2026-03-20"))
+	require.Equal(t, "-12.00", balance(with, "2026-03-26"), "lost: short by the reserve until its release")
+	require.Equal(t, "0.00", balance(with, "2026-06-08"))
+	require.Equal(t, balance(without, "2027-01-01"), balance(with, "2027-01-01"), "ends where it ends without the reserve")
+}
+
+// TestCollectReservesRoundTripAndAreChecked: the reserves of a payment on
+// collection (LedgerPart.CollectReserves) are written and read back by the
+// JSON and binary forms, and a state that puts one on a line payable on
+// settlement, or a negative one, is refused.
+func TestCollectReservesRoundTripAndAreChecked(t *testing.T) {
+	s, _, st := resellerCollect(t)
+	paid, err := s.Collect(st, settlement.Collection{ID: "PAY-1", Date: date("2026-03-10"), Amount: eur("600.00"), Invoice: "INV-R"})
+	require.NoError(t, err)
+	ll, _ := paid.State.Line("L1")
+	require.Len(t, ll.Parts[0].CollectReserves, 1)
+	requireCollectEUR(t, ll.Parts[0].CollectReserves[0].Amount, "12.00", "reserved")
+	require.True(t, ll.Parts[0].CollectReserves[0].Date.Equal(date("2026-06-08")))
+	j := mustJSON(t, paid.State)
+	var back settlement.State
+	require.NoError(t, json.Unmarshal(j, &back))
+	require.Equal(t, string(j), string(mustJSON(t, back)))
+	b, err := paid.State.MarshalBinary()
+	require.NoError(t, err)
+	back = settlement.State{}
+	require.NoError(t, back.UnmarshalBinary(b))
+	require.Equal(t, string(j), string(mustJSON(t, back)))
+
+	for name, edit := range map[string]func(string) string{
+		"negative": func(s string) string {
+			return strings.Replace(s, `"collect_reserves":[{"amount":{"amount":"12.00"`, `"collect_reserves":[{"amount":{"amount":"-12.00"`, 1)
+		},
+		"on settlement": func(s string) string {
+			return strings.Replace(strings.Replace(s, `"collection":{`, `"receivable":{`, 1), `"awaiting":{"amount":"80.00","currency":"EUR"},`, "", 1)
+		},
+	} {
+		bad := edit(string(j))
+		require.NotEqual(t, string(j), bad, name)
+		var st settlement.State
+		err := json.Unmarshal([]byte(bad), &st)
+		require.ErrorIs(t, err, settlement.ErrCorruptState, name)
+		require.ErrorContains(t, err, "collect_reserves", name)
+	}
 }

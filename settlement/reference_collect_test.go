@@ -205,7 +205,7 @@ func (lg *refLedger) releaseAwaiting(taken []int64, by string, at time.Time, not
 	if lg.disputed { // a dispute holds what was payable: what is paid meanwhile awaits its end
 		want = 0
 		for _, p := range lg.parts {
-			want += p.unreversed - p.held
+			want += p.unreversed - p.held - p.byReserves
 		}
 		want = max(0, want)
 	}
@@ -248,7 +248,7 @@ func (lg *refLedger) releaseAwaiting(taken []int64, by string, at time.Time, not
 			note+suffix, trace))
 		// What the release makes payable beyond the part's own reversal
 		// (a credit or write-off others bore) is reserved as a payment is.
-		out = append(out, lg.onPayReserve(*p, id, settlement.LineID(by), gives[i]-taken[i], note, at, trace)...)
+		out = append(out, lg.onPayReserve(p, id, settlement.LineID(by), gives[i]-taken[i], note, at, trace)...)
 	}
 	return out
 }
@@ -858,7 +858,7 @@ func (lg *refLedger) releasePaid(after, x int64, id string, at time.Time, trace 
 		p.awaiting -= release[i]
 		cid := string(lg.line) + ":" + p.path + "#collected." + id
 		out = append(out, lg.collectEntry(*p, cid, lg.line, settlement.KindCollected, release[i], p.awaiting+release[i], p.awaiting, at, note, trace))
-		out = append(out, lg.onPayReserve(*p, cid, lg.line, release[i], name, at, trace)...)
+		out = append(out, lg.onPayReserve(p, cid, lg.line, release[i], name, at, trace)...)
 	}
 	return out
 }
@@ -866,8 +866,8 @@ func (lg *refLedger) releasePaid(after, x int64, id string, at time.Time, trace 
 // onPayReserve is what the leaf's reserve of part p holds of released,
 // what entry id (of line line) made payable on collection, by a payment or
 // a reversal that what names: its ratio, rounded down, from at until its
-// days after it.
-func (lg *refLedger) onPayReserve(p refPart, id string, line settlement.LineID, released int64, what string, at time.Time, trace []ensemble.Ref) []settlement.Entry {
+// days after it, which the part records (p.paid).
+func (lg *refLedger) onPayReserve(p *refPart, id string, line settlement.LineID, released int64, what string, at time.Time, trace []ensemble.Ref) []settlement.Entry {
 	if p.onPay == nil || p.kind != settlement.KindEarning || released <= 0 {
 		return nil
 	}
@@ -883,6 +883,7 @@ func (lg *refLedger) onPayReserve(p refPart, id string, line settlement.LineID, 
 		Note: fmt.Sprintf("reserve %s until %s, of %s", p.onPay.Ratio.Percent(), until.Format(time.DateOnly), what)}
 	out := []settlement.Entry{e}
 	e.ID, e.Kind, e.Date, e.Note = settlement.EntryID(id+"#release"), settlement.KindRelease, until, "reserve released"
+	p.paid = append(slices.Clone(p.paid), refHold{units: held, until: until})
 	return append(out, e)
 }
 

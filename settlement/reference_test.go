@@ -134,6 +134,12 @@ type refLedger struct {
 	coll      *refCollection          // on collection only (reference_collect_test.go)
 }
 
+// refHold is what a reserve holds until a date.
+type refHold struct {
+	units int64
+	until time.Time
+}
+
 type refPart struct {
 	path       string // the entry id after "<line>:": the node path, and "/<party>" for leaves paying several parties
 	node       string
@@ -154,8 +160,14 @@ type refPart struct {
 	leaf      int64
 	leafUntil time.Time
 	// onPay is the part's leaf's reserve on a plan payable on collection,
-	// which holds its ratio of each payment's release (nil: none).
+	// which holds its ratio of each payment's release (nil: none); paid,
+	// what it held of each, in order (shared by the part's copies: append
+	// to a clone).
 	onPay *settlement.Reserve
+	paid  []refHold
+	// What the open dispute holds of the reserves of paid from their
+	// releases on, in order.
+	atPaid []refHold
 	// A rolling reserve held from the part's party: what it still holds,
 	// and its release date (zero: none).
 	reserve int64
@@ -2210,6 +2222,15 @@ func (lg *refLedger) holdEntry(p refPart, suffix string, kind settlement.EntryKi
 		Seller: lg.seller, Reverses: id, Note: note, Conversion: conv, Trace: append(slices.Clone(lg.trace), ensemble.Ref{Kind: settlement.RefLine, ID: string(lg.line)})}
 }
 
+// refReserveSuffix is what the id of the k-th hold of a leaf's reserve of
+// a part ends with after ".reserve": nothing for the first, ".<k>" after.
+func refReserveSuffix(k int) string {
+	if k == 1 {
+		return ""
+	}
+	return "." + strconv.Itoa(k)
+}
+
 // Dispute holds every part's unreversed amount of a settled line, less
 // what awaits payment and what its reserves (the leaf's and the rolling
 // one) still hold at the dispute's date, which are withheld already, and
@@ -2238,6 +2259,11 @@ func (s *refSettler) Dispute(line settlement.LineID, at time.Time) ([]settlement
 		if p.until.After(at) {
 			reserved += p.reserve
 		}
+		for _, h := range p.paid { // the reserves of payments on collection
+			if h.until.After(at) {
+				reserved += h.units
+			}
+		}
 		p.byReserves = min(reserved, p.unreversed-p.awaiting)
 		note := "dispute " + n + " opened"
 		if p.byReserves > 0 {
@@ -2260,6 +2286,20 @@ func (s *refSettler) Dispute(line settlement.LineID, at time.Time) ([]settlement
 		}
 		if p.atLeaf > 0 {
 			out = append(out, lg.holdEntry(*p, "#hold."+n+".reserve", settlement.KindHold, p.atLeaf, p.leafUntil, "dispute "+n+" holds the reserve released while it is open"))
+		}
+		// Of a line on collection, each payment's reserve in turn, up to
+		// byReserves: "#hold.<n>.reserve", then ".reserve.2"...
+		p.atPaid = nil
+		left := p.byReserves
+		for _, h := range p.paid {
+			if !h.until.After(at) || left == 0 {
+				continue
+			}
+			u := min(h.units, left)
+			left -= u
+			p.atPaid = append(p.atPaid, refHold{units: u, until: h.until})
+			out = append(out, lg.holdEntry(*p, "#hold."+n+".reserve"+refReserveSuffix(len(p.atPaid)), settlement.KindHold, u, h.until,
+				"dispute "+n+" holds the reserve released while it is open"))
 		}
 	}
 	s.state.lines[line] = lg
@@ -2322,7 +2362,11 @@ func (s *refSettler) ResolveDispute(line settlement.LineID, o settlement.Dispute
 			out = append(out, lg.holdEntry(*p, "#release."+n+".reserve", settlement.KindRelease, p.atLeaf, refLater(at, p.leafUntil),
 				"dispute "+n+" "+outcome+", the reserve released"))
 		}
-		p.atRolling, p.atLeaf = 0, 0
+		for k, h := range p.atPaid {
+			out = append(out, lg.holdEntry(*p, "#release."+n+".reserve"+refReserveSuffix(k+1), settlement.KindRelease, h.units, refLater(at, h.until),
+				"dispute "+n+" "+outcome+", the reserve released"))
+		}
+		p.atRolling, p.atLeaf, p.atPaid = 0, 0, nil
 	}
 	by := string(line) + "#dispute." + n
 	trace := append(slices.Clone(lg.trace), ensemble.Ref{Kind: settlement.RefLine, ID: string(line)})
@@ -2433,6 +2477,14 @@ func (st refState) JSON() ([]byte, error) {
 			}
 			if lg.disputed && p.atLeaf > 0 {
 				lp.HeldAtRelease = append(lp.HeldAtRelease, settlement.ReleaseHold{Amount: ensemble.MoneyFromMinor(p.atLeaf, lg.cur), Date: p.leafUntil})
+			}
+			for _, h := range p.atPaid {
+				if lg.disputed {
+					lp.HeldAtRelease = append(lp.HeldAtRelease, settlement.ReleaseHold{Amount: ensemble.MoneyFromMinor(h.units, lg.cur), Date: h.until})
+				}
+			}
+			for _, h := range p.paid {
+				lp.CollectReserves = append(lp.CollectReserves, settlement.ReleaseHold{Amount: ensemble.MoneyFromMinor(h.units, lg.cur), Date: h.until})
 			}
 			if p.awaiting != 0 {
 				lp.Awaiting = ensemble.MoneyFromMinor(p.awaiting, lg.cur)

@@ -228,7 +228,7 @@ func TestStateDecodeRefusesAWindowKeyThatIsNoPeriodStart(t *testing.T) {
 }
 
 // TestBinaryStateOfAQuarterWindow: a state with quarter volumes is written
-// as binary version 14 and read back the same; a version 11 blob cannot
+// as the current binary version and read back the same; a version 11 blob cannot
 // hold such a window.
 func TestBinaryStateOfAQuarterWindow(t *testing.T) {
 	s := planSettler(t, strings.NewReplacer("WINDOW", "calendar_quarter", "VOLUME", "net_of_credits").Replace(distributorPlan), loadNetwork(t))
