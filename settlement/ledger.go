@@ -559,9 +559,8 @@ func (s *Settler) Dispute(st State, line LineID, at time.Time) (Result, error) {
 	note := "dispute " + seq + " opened"
 	for i := range nl.disputes.held {
 		u := lg.unreversed(i) - lg.awaitingAt(i) // what awaits the customer's payment is held back already
-		// So is what reserves still hold (of a line on collection, none
-		// is counted: the state does not record what each payment's
-		// reserve holds), up to u: the dispute holds it from
+		// So is what reserves still hold (of a line on collection, those
+		// of its payments, ledger.onPay), up to u: the dispute holds it from
 		// each reserve's release on, the rolling reserve's first (it
 		// never holds more than the part has unreversed).
 		var byRes int64
