@@ -305,3 +305,23 @@ func TestCollectReservesRoundTripAndAreChecked(t *testing.T) {
 		require.ErrorContains(t, err, "collect_reserves", name)
 	}
 }
+
+// TestCollectReserveOfAReversalUnknownPlanVersion: after a payment of
+// 600.00, a write-off of the rest borne by the platform would make the
+// reseller's awaited share payable, and so reserve it; a settler not holding the line's plan version cannot know
+// the reserve, and refuses it (ErrUnknownPlanVersion), as it refuses a
+// payment. One borne by every part in proportion makes nothing payable,
+// and is applied.
+func TestCollectReserveOfAReversalUnknownPlanVersion(t *testing.T) {
+	s, _, st := resellerCollect(t)
+	paid, err := s.Collect(st, settlement.Collection{ID: "PAY-1", Date: date("2026-03-10"), Amount: eur("600.00"), Invoice: "INV-R"})
+	require.NoError(t, err)
+	st = paid.State
+	v2 := planSettler(t, strings.Replace(resellerCollectPlan, "version: 1", "version: 2", 1), loadNetwork(t))
+	wo := settlement.Collection{ID: "WO-1", Date: date("2026-03-20"), Amount: eur("400.00"), Invoice: "INV-R", Bearer: settlement.Bearer{Role: "platform"}}
+	_, err = v2.WriteOff(st, wo)
+	require.ErrorIs(t, err, settlement.ErrUnknownPlanVersion)
+	wo.Bearer = settlement.Bearer{}
+	_, err = v2.WriteOff(st, wo)
+	require.NoError(t, err)
+}
