@@ -20,11 +20,13 @@ import (
 // state is pruned on June 1: the add-on owes nothing and goes, and the
 // service line, still owed 484.00, used to go with it, as its invoice kept
 // no line on collection. An add-on of 100.00 + 21.00 billed on INV-1 on
-// June 5 then took all of a payment of 121.00 of INV-1 (84.70 to the ISV)
-// where, unpruned, the payment is spread over both lines (of 605.00 owed,
-// 96.80 to the service line, 24.20 to the add-on: 16.94 to the ISV); and a
-// payment of INV-1 before it was refused (ErrUnknownInvoice). Prune keeps
-// the receivable while it is owed: both states pay the same.
+// June 5 then took all of a payment of 121.00 of INV-1 (its basis 100.00
+// made payable: 70.00 to the ISV, 30.00 to the platform) where, unpruned,
+// the payment is spread over both lines (of 605.00 owed, 96.80 to the
+// service line, 24.20 to the add-on: 14.00 to the ISV, 6.00 to the
+// platform); and a payment of INV-1 before it was refused
+// (ErrUnknownInvoice). Prune keeps the receivable while it is owed: both
+// states pay the same.
 func TestPruneKeepsAnOwedReceivableWhoseInvoiceIsPaidOnCollection(t *testing.T) {
 	s := planSettler(t, mixedPlans, loadNetwork(t))
 	res, err := s.Settle(ctx, settlement.State{}, []settlement.Line{
