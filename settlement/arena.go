@@ -151,6 +151,22 @@ func (d *decider) newLedger() *ledger {
 	return &d.ledgers[len(d.ledgers)-1]
 }
 
+// keepVols returns vs, what a line added to cumulative volumes, as its
+// ledger keeps them: in the call's chunk of line volumes (one allocation
+// for many lines, as ledgers), capped so that appending copies; nil for
+// none.
+func (d *decider) keepVols(vs []lineVolume) []lineVolume {
+	if len(vs) == 0 {
+		return nil
+	}
+	if cap(d.lineVols)-len(d.lineVols) < len(vs) {
+		d.lineVols = make([]lineVolume, 0, max(d.chunk(256, 1), len(vs)))
+	}
+	start := len(d.lineVols)
+	d.lineVols = append(d.lineVols, vs...)
+	return d.lineVols[start:len(d.lineVols):len(d.lineVols)]
+}
+
 // keepParts returns the payees and the amounts of a line's parts, as its
 // ledger keeps them.
 func (d *decider) keepParts(paid []part) (*[]payee, []int64) {

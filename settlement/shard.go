@@ -95,9 +95,6 @@ func (st State) SplitByLine(keep func(LineID) bool) State {
 			continue
 		}
 		out.putLine(id, l)
-		if vs, ok := st.lineVols.lookup(id); ok {
-			out.ownLineVols().put(id, vs)
-		}
 	}
 	for c, credited := range st.credits.all() {
 		if keep(credited.of) {
@@ -209,9 +206,6 @@ func MergeStates(parts ...State) (State, error) {
 			}
 			taken[id] = struct{}{}
 			out.putLine(id, l)
-		}
-		for id, vs := range p.lineVols.all() {
-			out.ownLineVols().put(id, vs)
 		}
 		for c, credited := range p.credits.all() {
 			if _, dup := taken[c]; dup {
@@ -370,12 +364,7 @@ func (st State) Prune(before time.Time) State {
 		}
 	}
 	pruned := map[LineID]bool{}
-	keep := func(id LineID, l *ledger) {
-		out.putLine(id, l)
-		if vs, ok := st.lineVols.lookup(id); ok {
-			out.ownLineVols().put(id, vs)
-		}
-	}
+	keep := func(id LineID, l *ledger) { out.putLine(id, l) }
 	for id, l := range st.lines.all() {
 		if l.date.Before(before) && !l.disputed() && !l.awaitsPayment() && !l.owedReceivable() {
 			pruned[id] = true

@@ -44,10 +44,6 @@ type State struct {
 	vols    *stateMap[volKey, *volState]      // nil: none
 	credits *stateMap[LineID, creditRec]      // credit line -> what it credited; nil: none
 	prepaid *stateMap[string, PrepaidEarning] // prepaid commitment -> how its lines were settled; nil: none
-	// The volumes lines added to that the state remembers per line
-	// (lineVolume), kept apart from the ledgers, which most lines fill
-	// alone.
-	lineVols *stateMap[LineID, []lineVolume] // nil: none
 	// The lines payable on collection by invoice, and the collections and
 	// write-offs applied by id: what a collection reads instead of every
 	// line the state holds (collect.go). Derived from the ledgers: kept by
@@ -68,7 +64,7 @@ type State struct {
 	// this one was cloned from: a call copies each on its first write to
 	// it (ownVols, ownCredits...), so that a call writing none copies
 	// none.
-	sharedVols, sharedCredits, sharedLineVols, sharedPrepaid, sharedInvoices, sharedApplied bool
+	sharedVols, sharedCredits, sharedPrepaid, sharedInvoices, sharedApplied bool
 }
 
 type ledger struct {
@@ -94,6 +90,11 @@ type ledger struct {
 	// (LedgerPart.Funded), which a credit re-splits by (creditSplit);
 	// nil: none, or not known (read-only, shared by the ledger's copies).
 	funded *[]int64
+	// vols is what the line added to each cumulative volume its plan's
+	// rates read (LedgerLine.Volumes): a decoded state is checked against
+	// it, and credits take back from those net of credits. Read-only,
+	// shared by the ledger's copies.
+	vols []lineVolume
 }
 
 // lineCtx is what a ledger line shares with every line of the same plan
@@ -343,16 +344,16 @@ func (s State) Has(id LineID) bool {
 
 // clone returns the state a call starts from and writes: its lines on
 // top of s's (stateMap.clone: O(a few)), with room for extra more lines;
-// s's cumulative volumes, credit records, line volumes and prepaid
-// commitments, shared until the call first writes one of them (ownVols,
-// ownCredits, ownLineVols, ownPrepaid: then on top of s's, likewise). What
+// s's cumulative volumes, credit records and prepaid commitments, shared
+// until the call first writes one of them (ownVols, ownCredits,
+// ownPrepaid: then on top of s's, likewise). What
 // the maps point to is never changed within what s holds (a call writes a
 // rolling volume's arrays only past s's points: rollingpoints.go), so this
 // copies the state.
 func (s State) clone(extra int) State {
 	c := s
 	c.lines = s.lines.clone(extra)
-	c.sharedVols, c.sharedCredits, c.sharedLineVols = s.vols != nil, s.credits != nil, s.lineVols != nil
+	c.sharedVols, c.sharedCredits = s.vols != nil, s.credits != nil
 	c.sharedPrepaid, c.sharedInvoices, c.sharedApplied = s.prepaid != nil, s.invoices != nil, s.applied != nil
 	return c
 }
@@ -368,12 +369,6 @@ func (s *State) ownPrepaid() *stateMap[string, PrepaidEarning] {
 // ownCredits returns the state's credit records for writing.
 func (s *State) ownCredits() *stateMap[LineID, creditRec] {
 	return ownShared(&s.credits, &s.sharedCredits)
-}
-
-// ownLineVols returns the volumes the state's lines added to, for
-// writing.
-func (s *State) ownLineVols() *stateMap[LineID, []lineVolume] {
-	return ownShared(&s.lineVols, &s.sharedLineVols)
 }
 
 // ownInvoices and ownApplied return the state's collection indexes for
@@ -403,7 +398,6 @@ func (s *State) seal() {
 	s.lines.seal()
 	sealOwn(s.vols, s.sharedVols)
 	sealOwn(s.credits, s.sharedCredits)
-	sealOwn(s.lineVols, s.sharedLineVols)
 	sealOwn(s.prepaid, s.sharedPrepaid)
 	sealOwn(s.invoices, s.sharedInvoices)
 	sealOwn(s.applied, s.sharedApplied)
@@ -683,11 +677,11 @@ func (s State) Line(id LineID) (LedgerLine, bool) {
 	if l == nil {
 		return LedgerLine{}, false
 	}
-	return l.export(s.lineVols.get(id)), true
+	return l.export(), true
 }
 
-// export returns the JSON form of the line, which added to vols.
-func (l *ledger) export(vols []lineVolume) LedgerLine {
+// export returns the JSON form of the line.
+func (l *ledger) export() LedgerLine {
 	c := l.ctx
 	out := LedgerLine{Line: l.line, Plan: *c.plan, BasisKind: c.basis, Date: l.date, Service: c.service, Basis: ensemble.MoneyFromMinor(l.basis, c.cur),
 		Credited: ensemble.MoneyFromMinor(l.credited, c.cur), Disputed: l.disputed(), Disputes: int(l.disputeCount()), Lost: lostMoney(l),
@@ -740,7 +734,7 @@ func (l *ledger) export(vols []lineVolume) LedgerLine {
 			p.Reserve = ensemble.MoneyFromMinor(h.units, c.cur)
 		}
 	}
-	for _, v := range vols {
+	for _, v := range l.vols {
 		out.Volumes = append(out.Volumes, v.export())
 	}
 	return out
@@ -789,7 +783,7 @@ func (s State) MarshalJSON() ([]byte, error) {
 func (s State) exportJSON() (stateJSON, error) {
 	out := stateJSON{Lines: make([]LedgerLine, 0, s.lines.len()), Volumes: make([]VolumeState, 0, s.vols.len()), PrunedBefore: s.window}
 	for _, id := range s.lines.sorted(cmp.Compare) {
-		out.Lines = append(out.Lines, s.lines.get(id).export(s.lineVols.get(id)))
+		out.Lines = append(out.Lines, s.lines.get(id).export())
 	}
 	for _, k := range s.vols.sorted(compareVolKeys) {
 		v := s.vols.get(k)
@@ -1304,10 +1298,8 @@ func (r *stateReader) line(path string, ll *LedgerLine) {
 		}
 	}
 	if r.out.lines.get(id) == nil {
+		l.vols = vols
 		r.out.putLine(id, l)
-		for _, v := range vols {
-			r.out.addLineVolume(id, v)
-		}
 	}
 }
 

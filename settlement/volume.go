@@ -20,23 +20,15 @@ import (
 // texts and kept on the line's ledger, so that finance can redo every cent
 // and a State records how each of its volumes grew.
 
-// lineVolume is a cumulative volume a line added to, which the state
-// remembers per line (State.lineVols): what it added, the rate when the
-// line's basis was converted into the volume's currency, and whether its
-// credits take back from it; the line's ledger says it in JSON.
+// lineVolume is a cumulative volume a line added to, which the line's
+// ledger keeps (ledger.vols; LedgerLine.Volumes in JSON): what it added,
+// the rate when the line's basis was converted into the volume's
+// currency, and whether its credits take back from it.
 type lineVolume struct {
 	key   volKey
 	units int64                  // what the line added, in the volume's currency
 	rate  *ensemble.ExchangeRate // the conversion from the line's currency, or nil; read-only, shared by the lines converted at it
 	net   bool                   // credits and lost disputes of the line take back from it (VolumeNetOfCredits)
-}
-
-// addLineVolume records that line added to v. The slices are never
-// changed once the call that made them returns: a state's copy shares
-// them.
-func (s *State) addLineVolume(line LineID, v lineVolume) {
-	vs := s.lineVols.get(line)
-	s.ownLineVols().put(line, append(vs[:len(vs):len(vs)], v))
 }
 
 // LineVolume is the JSON form of a cumulative volume a settled line added
@@ -244,7 +236,7 @@ func (r *stateReader) netVolumes(in stateIn) {
 			continue
 		}
 		done[id] = true
-		for j, v := range r.out.lineVols.get(id) {
+		for j, v := range l.vols {
 			how := ""
 			if v.net {
 				how = " net of credits"
@@ -339,7 +331,7 @@ func (r *stateReader) netVolumes(in stateIn) {
 // rolling window takes it from the line's own point, which leaves the
 // window with the sale. Every line settled after reads the reduced volume.
 func (r *run) takeBackVolumes(lg *ledger, credited int64) error {
-	for _, v := range r.st.lineVols.get(lg.line) {
+	for _, v := range lg.vols {
 		if !v.net {
 			continue
 		}
