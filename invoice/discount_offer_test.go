@@ -110,7 +110,16 @@ func TestDiscountOfferUnknownSubscriptionOfferIsRefused(t *testing.T) {
 		invoice.Discount{ID: "far", Percent: ensemble.MustRatio("5%"), Offer: "crm"},
 	)
 	_, err := b.Build(invoice.Run{At: date(2026, 6, 1)}, []invoice.Subscription{s})
+	require.ErrorIs(t, err, invoice.ErrDiscountOffer)
 	require.ErrorIs(t, err, invoice.ErrUnknown)
+	var de *invoice.DiscountScopeError
+	require.True(t, errors.As(err, &de), "%v", err)
+	require.Equal(t, invoice.SubscriptionID("acme"), de.Subscription)
+	require.Equal(t, invoice.ItemID(""), de.Item)
+	require.Equal(t, invoice.DiscountID("backup-20"), de.Discount)
+	require.Equal(t, catalog.OfferID("bakup"), de.Offer)
+	require.Equal(t, []catalog.OfferID{"backup", "workspace"}, de.Held)
+	require.Empty(t, de.Charge)
 	got := offerProblems(t, err)
 	require.Len(t, got, 3, "%v", got)
 	require.Equal(t, `invoice: subscription "acme": discount "backup-20": invoice: unknown: discount names an offer it does not reach: "bakup" (offers the subscription holds: "backup", "workspace"; did you mean "backup"?)`,
@@ -193,7 +202,13 @@ func TestDiscountOfferItemNeverHeldIsRefused(t *testing.T) {
 		{ID: "case", Percent: ensemble.MustRatio("5%"), Offer: "BACKUP"},
 	}
 	_, err := b.Build(invoice.Run{At: date(2026, 6, 1)}, []invoice.Subscription{s})
-	require.ErrorIs(t, err, invoice.ErrUnknown)
+	require.ErrorIs(t, err, invoice.ErrDiscountOffer)
+	require.ErrorIs(t, err, invoice.ErrDiscountCharge)
+	var de *invoice.DiscountScopeError
+	require.True(t, errors.As(err, &de), "%v", err)
+	require.Equal(t, invoice.ItemID("ws"), de.Item)
+	require.Equal(t, catalog.OfferID("analytics"), de.Offer)
+	require.Equal(t, []catalog.OfferID{"backup", "workspace"}, de.Held)
 	got := offerProblems(t, err)
 	require.Len(t, got, 4, "%v", got)
 	require.Equal(t, `invoice: subscription "acme", item "ws": discount "bi-20": invoice: unknown: discount names an offer it does not reach: "analytics" (offers the item holds: "backup", "workspace")`,

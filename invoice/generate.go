@@ -442,10 +442,12 @@ func (g *gen) pcts(it *Item, o catalog.OfferID, ch catalog.ChargeID, t time.Time
 	if !it.PartnerDiscount.IsZero() && (len(it.PartnerDiscountCharges) == 0 || slices.Contains(it.PartnerDiscountCharges, ch)) {
 		out = append(out, pct{id: partnerDiscount, p: it.PartnerDiscount})
 	}
-	scan := func(ds []Discount, owner *Item, offerScoped bool) {
+	scan := func(ds []Discount, owner *Item) {
 		for i := range ds {
 			d := &ds[i]
-			if d.Percent.IsZero() || (offerScoped && d.Offer != "" && d.Offer != o) || !d.scoped(ch) {
+			// Offer limits an item's discount as it does a subscription's
+			// (and as fixedApplies does a fixed amount).
+			if d.Percent.IsZero() || (d.Offer != "" && d.Offer != o) || !d.scoped(ch) {
 				continue
 			}
 			if w, ok := g.windowOf(d, owner); ok && (w.exact || w.contains(t)) {
@@ -455,8 +457,8 @@ func (g *gen) pcts(it *Item, o catalog.OfferID, ch catalog.ChargeID, t time.Time
 			}
 		}
 	}
-	scan(it.Discounts, it, false)
-	scan(g.s.Discounts, nil, true)
+	scan(it.Discounts, it)
+	scan(g.s.Discounts, nil)
 	if len(out) > 1 {
 		slices.SortFunc(out, func(a, b pct) int { return strings.Compare(string(a.id), string(b.id)) })
 	}
