@@ -45,7 +45,10 @@
 // months"), covering exactly that span: a line straddling its end takes it
 // for the part inside, prorated. A discount can be limited to named charges
 // of its offers (Discount.Charges, Segment.DiscountCharges: "15% off
-// usage"), taken off those lines alone. Items follow the subscription's anchor by default.
+// usage"), taken off those lines alone, or to one offer
+// (Discount.Offer: an offer discount of the subscription, or an item's
+// "20% off the backup add-on"), which must be one its subscription or item
+// holds in some segment (ErrDiscountOffer). Items follow the subscription's anchor by default.
 // An item that ends inside its term owes the term's early-termination fee
 // (Term.EarlyTermination: a fixed amount, an amount declining over the
 // term, a share of the remaining contract value, or N periods of the
