@@ -182,7 +182,7 @@ func (b *Builder) validateDiscountCharges(ps *ensemble.Problems, at func() strin
 			}
 			if _, ok := slices.BinarySearch(offers, d.Offer); !ok {
 				ps.Add(ensemble.Path(at(), k)+".offer", &DiscountScopeError{Subscription: s.ID, Item: item, Discount: d.ID,
-					Offer: d.Offer, Held: offers, Err: ErrDiscountOffer})
+					Offer: d.Offer, Held: slices.Clone(offers), Err: ErrDiscountOffer})
 				continue // its charges cannot be told apart from a typo
 			}
 			reach = "offer " + quote(string(d.Offer))
