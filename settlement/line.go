@@ -410,21 +410,13 @@ func (s *Settler) routeParties(l *Line) error {
 	if !bad { // every line but a refused one: nothing to write
 		return nil
 	}
-	var ids []string
-	for _, p := range s.net.Spec().Partners {
-		ids = append(ids, string(p.ID))
-	}
 	var p ensemble.Problems
 	check := func(path string, id partner.ID) {
 		if !unknown(id) {
 			return
 		}
-		hint := ""
-		if near := ensemble.Nearest(string(id), ids); len(near) > 0 {
-			hint = fmt.Sprintf(" (did you mean %q?)", near[0])
-		}
 		p.Add(path, fmt.Errorf("%w%s: the route names every partner that took part in the sale, and the network has no such partner",
-			&partner.PartnerError{ID: id, Err: partner.ErrUnknownPartner}, hint))
+			&partner.PartnerError{ID: id, Err: partner.ErrUnknownPartner}, s.didYouMean(id)))
 	}
 	for i := range r.CoSellers {
 		check(ensemble.Path("route", "co_sellers", i, "partner"), r.CoSellers[i].Partner)
@@ -432,6 +424,23 @@ func (s *Settler) routeParties(l *Line) error {
 	check("route.referrer", r.Referrer)
 	check("route.marketplace", r.Marketplace)
 	return fmt.Errorf("%w: %w", ErrInvalidLine, p.Err(fmt.Sprintf("line %q", string(l.ID))))
+}
+
+// didYouMean returns " (did you mean "<id>"?)" naming the partner of the
+// settler's network whose id is nearest unknown id (ensemble.Nearest:
+// "Anna" for "anna"), or "" when none is near or there is no network.
+func (s *Settler) didYouMean(id partner.ID) string {
+	if s.net == nil {
+		return ""
+	}
+	var ids []string
+	for _, p := range s.net.Spec().Partners {
+		ids = append(ids, string(p.ID))
+	}
+	if near := ensemble.Nearest(string(id), ids); len(near) > 0 {
+		return fmt.Sprintf(" (did you mean %q?)", near[0])
+	}
+	return ""
 }
 
 // knowsPartner reports whether the settler's network holds partner id:
