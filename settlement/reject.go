@@ -75,11 +75,11 @@ func (s *Settler) SettleWhatYouCan(ctx context.Context, st State, lines []Line) 
 // ledger line it added or replaced, the credit it recorded, the volumes it
 // added to or took back from, the prepaid commitment it recorded.
 type undoLog struct {
-	line     LineID  // the sale line added, or the credited line replaced; "": none
-	ledger   *ledger // what the state held for line before (nil: nothing)
-	credit   LineID // the credit line recorded; "": none
-	vols     []volUndo
-	prepaid  string // a commitment the line recorded first; "": none
+	line    LineID  // the sale line added, or the credited line replaced; "": none
+	ledger  *ledger // what the state held for line before (nil: nothing)
+	credit  LineID  // the credit line recorded; "": none
+	vols    []volUndo
+	prepaid string // a commitment the line recorded first; "": none
 	// others are the lines other than its own that a credit changed
 	// (netted.go), as they were, and applied the collections it recorded
 	// on them, with what the state held of each before.
