@@ -79,7 +79,10 @@ var isoTable = sync.OnceValues(func() ([]isoUnit, map[string]int) {
 // XUA, the fund codes), withdrawn currencies (DEM, FRF), XXX and other
 // three-letter codes are a *ParseError matching ErrUndeclaredUnit: declare
 // such a unit in a Units registry and resolve its bare code with
-// Units.Currency. Malformed text is a *ParseError.
+// Units.Currency, and where no registry is given (a settlement plan's
+// currencies and amounts, an exchange rate, a stored amount) write it
+// with its digits, "CLF:4", which the error says. Malformed text is a
+// *ParseError.
 func ParseCurrency(code string) (Currency, error) {
 	if name, digits, ok := strings.Cut(code, ":"); ok {
 		return parseDeclared(code, name, digits)
@@ -89,7 +92,8 @@ func ParseCurrency(code string) (Currency, error) {
 	}
 	i, ok := isoIndex(strings.ToUpper(code))
 	if !ok {
-		pe := parseError("currency", code, "not an ISO 4217 currency that is legal tender today; declare it as a unit")
+		pe := parseError("currency", code, `not an ISO 4217 currency that is legal tender today; declare it as a unit, and where no registry is given (plans, rates, stored amounts) write it with its minor digits, "`+
+			strings.ToUpper(code)+`:DIGITS"`)
 		pe.Err = ErrUndeclaredUnit
 		return Currency{}, pe
 	}

@@ -250,7 +250,7 @@ func ExampleParseCurrency() {
 	// EUR minor digits: 2
 	// JPY minor digits: 0
 	// KWD minor digits: 3
-	// ensemble: parse currency "ZZZ": not an ISO 4217 currency that is legal tender today; declare it as a unit
+	// ensemble: parse currency "ZZZ": not an ISO 4217 currency that is legal tender today; declare it as a unit, and where no registry is given (plans, rates, stored amounts) write it with its minor digits, "ZZZ:DIGITS"
 }
 
 func ExampleMoneyFromMinor() {

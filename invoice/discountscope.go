@@ -2,6 +2,7 @@ package invoice
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/ensemble-commerce/ensemble"
@@ -14,12 +15,23 @@ import (
 // too.
 var ErrDiscountCharge = fmt.Errorf("%w: discount names a charge its offers lack", ErrUnknown)
 
-// DiscountScopeError reports a charge a discount is limited to that the
-// offers it reaches lack, naming the subscription, the item (for an item's
-// or a segment's discount), the discount and the charge. It arrives inside
-// the *ensemble.ValidationError of Build and Validate, at
-// ...discounts[k].charges[m] or ...segments[n].discount_charges[m], and
-// wraps its condition (ErrDiscountCharge).
+// ErrDiscountOffer reports a discount limited to an offer (Discount.Offer)
+// that it does not reach: for a subscription's discount, an offer none of
+// the subscription's items holds in any segment, as its base offer or as
+// an add-on; for an item's, one the item never holds. Such a discount
+// would take nothing (a misspelt offer billed the customer in full,
+// without a word). A *DiscountScopeError wraps it; it matches ErrUnknown
+// too.
+var ErrDiscountOffer = fmt.Errorf("%w: discount names an offer it does not reach", ErrUnknown)
+
+// DiscountScopeError reports what a discount is limited to that it does
+// not reach: a charge the offers it reaches lack (ErrDiscountCharge), or
+// an offer its subscription or item never holds (ErrDiscountOffer). It
+// names the subscription, the item (for an item's or a segment's
+// discount), the discount and the charge or offer. It arrives inside the
+// *ensemble.ValidationError of Build and Validate, at
+// ...discounts[k].charges[m], ...segments[n].discount_charges[m] or
+// ...discounts[k].offer, and wraps its condition.
 type DiscountScopeError struct {
 	// Subscription names the subscription.
 	Subscription SubscriptionID
@@ -28,8 +40,16 @@ type DiscountScopeError struct {
 	Item ItemID
 	// Discount names the discount ("line" for a segment's).
 	Discount DiscountID
-	// Charge is the charge named, cut to 64 bytes.
+	// Charge is the charge named, cut to 64 bytes (ErrDiscountCharge);
+	// empty for an offer.
 	Charge string
+	// Offer is the offer named (ErrDiscountOffer); empty for a charge.
+	Offer catalog.OfferID
+	// Held lists, for an offer, the offers the discount reaches (those
+	// its subscription's items, or its item, hold in some segment, base
+	// offers and add-ons), sorted; Error suggests the nearest of them
+	// (differing only by case, or within a typo: ensemble.Nearest).
+	Held []catalog.OfferID
 	// Detail says what the offers it reaches have instead; it may be
 	// empty.
 	Detail string
@@ -38,9 +58,13 @@ type DiscountScopeError struct {
 }
 
 // Error writes `invoice: subscription "s"[, item "i"]: discount "d":
-// <condition>: "<charge>" (<detail>)`.
+// <condition>: "<charge or offer>" (<detail>)`; for an offer, the detail
+// lists the offers held and the one probably meant ("did you mean").
 func (e *DiscountScopeError) Error() string {
 	v := e.Charge
+	if e.Offer != "" {
+		v = string(e.Offer)
+	}
 	if len(v) > 64 {
 		v = v[:64] + "..."
 	}
@@ -49,8 +73,27 @@ func (e *DiscountScopeError) Error() string {
 		msg += fmt.Sprintf(", item %q", e.Item)
 	}
 	msg += fmt.Sprintf(": discount %q: %v: %q", e.Discount, e.Err, v)
-	if e.Detail != "" {
-		msg += " (" + e.Detail + ")"
+	detail := e.Detail
+	if e.Offer != "" {
+		held := make([]string, len(e.Held))
+		quoted := make([]string, len(e.Held))
+		for i, o := range e.Held {
+			held[i], quoted[i] = string(o), quote(string(o))
+		}
+		whose := "the subscription"
+		if e.Item != "" {
+			whose = "the item"
+		}
+		detail = "offers " + whose + " holds: none"
+		if len(held) > 0 {
+			detail = "offers " + whose + " holds: " + strings.Join(quoted, ", ")
+		}
+		if near := ensemble.Nearest(string(e.Offer), held); len(near) > 0 {
+			detail += fmt.Sprintf("; did you mean %q?", near[0])
+		}
+	}
+	if detail != "" {
+		msg += " (" + detail + ")"
 	}
 	return msg
 }
@@ -105,23 +148,52 @@ func validateCharges(ps *ensemble.Problems, at func() string, s *Subscription, i
 	}
 }
 
-// validateDiscountCharges checks the charges the discounts ds (of item it,
-// or the subscription's: nil) are limited to (Discount.Charges).
+// heldOffers returns the offers the items hold in some segment, as base
+// offers or add-ons, sorted.
+func heldOffers(items []Item) []catalog.OfferID {
+	var out []catalog.OfferID
+	for j := range items {
+		for _, sg := range items[j].Segments {
+			out = append(out, sg.Pin.Offer)
+			for _, a := range sg.AddOns {
+				out = append(out, a.Pin.Offer)
+			}
+		}
+	}
+	slices.Sort(out)
+	return slices.Compact(out)
+}
+
+// validateDiscountCharges checks what the discounts ds (of item it, or the
+// subscription's: nil) are limited to: the offer (Discount.Offer), one the
+// subscription's items (or the item) hold in some segment, and the
+// charges (Discount.Charges), of the offers the discount reaches.
 func (b *Builder) validateDiscountCharges(ps *ensemble.Problems, at func() string, s *Subscription, it *Item, ds []Discount) {
+	var offers []catalog.OfferID
 	for k := range ds {
 		d := &ds[k]
+		items, item, reach := s.Items, ItemID(""), "the subscription's offers"
+		if it != nil {
+			items, item, reach = []Item{*it}, it.ID, "the item's offers"
+		}
+		if d.Offer != "" {
+			if offers == nil {
+				offers = heldOffers(items)
+			}
+			if _, ok := slices.BinarySearch(offers, d.Offer); !ok {
+				ps.Add(ensemble.Path(at(), k)+".offer", &DiscountScopeError{Subscription: s.ID, Item: item, Discount: d.ID,
+					Offer: d.Offer, Held: slices.Clone(offers), Err: ErrDiscountOffer})
+				continue // its charges cannot be told apart from a typo
+			}
+			reach = "offer " + quote(string(d.Offer))
+			if it != nil {
+				reach += " of the item"
+			}
+		}
 		if len(d.Charges) == 0 {
 			continue
 		}
-		items, item, reach := s.Items, ItemID(""), "the subscription's offers"
-		var offer catalog.OfferID
-		switch {
-		case it != nil:
-			items, item, reach = []Item{*it}, it.ID, "the item's offers"
-		case d.Offer != "":
-			offer, reach = d.Offer, "offer "+quote(string(d.Offer))
-		}
-		held, names := b.heldCharges(items, offer)
+		held, names := b.heldCharges(items, d.Offer)
 		validateCharges(ps, func() string { return ensemble.Path(at(), k) + ".charges" }, s, item, d.ID, d.Charges, held, names, reach)
 	}
 }

@@ -45,7 +45,10 @@
 // months"), covering exactly that span: a line straddling its end takes it
 // for the part inside, prorated. A discount can be limited to named charges
 // of its offers (Discount.Charges, Segment.DiscountCharges: "15% off
-// usage"), taken off those lines alone. Items follow the subscription's anchor by default.
+// usage"), taken off those lines alone, or to one offer
+// (Discount.Offer: an offer discount of the subscription, or an item's
+// "20% off the backup add-on"), which must be one its subscription or item
+// holds in some segment (ErrDiscountOffer). Items follow the subscription's anchor by default.
 // An item that ends inside its term owes the term's early-termination fee
 // (Term.EarlyTermination: a fixed amount, an amount declining over the
 // term, a share of the remaining contract value, or N periods of the
@@ -178,9 +181,12 @@
 // whole. Options.UsageSplit set to SplitNone bills a period whole at the
 // charge of its latest segment instead. Under SplitAtChange an aggregate
 // of a whole period over a change is an error wrapping ErrSpansChange,
-// and one of a usage.WeightedAverage meter over a piece one wrapping
-// ErrAveragePiece (an average level over half a month is not a quantity
-// of the month: such a meter's period is billed whole under SplitNone);
+// and one of a usage.WeightedAverage meter over a piece is billed at the
+// piece's charge as its level times the fraction of the cycle in the
+// piece (usage.Aggregate.Cycle, from the usage.Line.Cycles that
+// UsageLines lists), so the pieces add up to the cycle's average; one
+// averaged over the piece alone wraps ErrAveragePiece (an average level
+// over half a month is not a quantity of the month);
 // one usage line has one set of periods, shared by the item's meters, so a
 // change that keeps some meter's charge with a minimum or maximum spend,
 // free units or tiers (an add-on's, while the base offer changes) cuts

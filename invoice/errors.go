@@ -275,12 +275,14 @@ var (
 	ErrSpansChange = errors.New("invoice: usage period spans a change of its usage charge")
 	// ErrAveragePiece reports the usage of a usage.WeightedAverage meter
 	// over a piece of a period (cut where the item's usage charge
-	// changes): its value is the average level over the piece, which
-	// rated as a quantity of the whole cycle (TB-months, seat-months)
-	// would bill the piece as if it lasted the cycle. Such pieces are
-	// refused until the invoice weighs them by their share of the cycle;
-	// Options.UsageSplit SplitNone bills the cycle whole at its latest
-	// charge.
+	// changes) averaged over the piece rather than over its cycle
+	// (usage.Aggregate.Cycle is not the cycle): rated as a quantity of the
+	// whole cycle (TB-months, seat-months) it would bill the piece as if
+	// it lasted the cycle. Collect the usage on the lines of
+	// Builder.UsageLines, whose usage.Line.Cycles average each piece over
+	// its cycle (the level times the fraction of the cycle in the piece),
+	// or bill the cycle whole at its latest charge (Options.UsageSplit
+	// SplitNone).
 	ErrAveragePiece = errors.New("invoice: time-weighted average usage over a piece of a period")
 )
 

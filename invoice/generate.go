@@ -442,10 +442,12 @@ func (g *gen) pcts(it *Item, o catalog.OfferID, ch catalog.ChargeID, t time.Time
 	if !it.PartnerDiscount.IsZero() && (len(it.PartnerDiscountCharges) == 0 || slices.Contains(it.PartnerDiscountCharges, ch)) {
 		out = append(out, pct{id: partnerDiscount, p: it.PartnerDiscount})
 	}
-	scan := func(ds []Discount, owner *Item, offerScoped bool) {
+	scan := func(ds []Discount, owner *Item) {
 		for i := range ds {
 			d := &ds[i]
-			if d.Percent.IsZero() || (offerScoped && d.Offer != "" && d.Offer != o) || !d.scoped(ch) {
+			// Offer limits an item's discount as it does a subscription's
+			// (and as fixedApplies does a fixed amount).
+			if d.Percent.IsZero() || (d.Offer != "" && d.Offer != o) || !d.scoped(ch) {
 				continue
 			}
 			if w, ok := g.windowOf(d, owner); ok && (w.exact || w.contains(t)) {
@@ -455,8 +457,8 @@ func (g *gen) pcts(it *Item, o catalog.OfferID, ch catalog.ChargeID, t time.Time
 			}
 		}
 	}
-	scan(it.Discounts, it, false)
-	scan(g.s.Discounts, nil, true)
+	scan(it.Discounts, it)
+	scan(g.s.Discounts, nil)
 	if len(out) > 1 {
 		slices.SortFunc(out, func(a, b pct) int { return strings.Compare(string(a.id), string(b.id)) })
 	}
@@ -1131,9 +1133,10 @@ func (g *gen) usagePeriodOK(cad ensemble.Cadence, agg *usage.Aggregate, pd ensem
 		pieces := usagePieces(c, g.cuts)
 		for _, p := range pieces {
 			if p.Equal(pd) {
-				if len(pieces) > 1 && agg.Aggregation == usage.WeightedAverage {
+				if len(pieces) > 1 && agg.Aggregation == usage.WeightedAverage && !agg.Cycle.Equal(c) {
 					return usageErr(*agg, ErrAveragePiece,
-						fmt.Sprintf("the item's usage charge changes at %s: the average level over the piece %s is not a quantity of the %s cycle; set Options.UsageSplit to SplitNone to bill the cycle whole", fmtRFC(pieces[1].Start), pd, c))
+						fmt.Sprintf("the item's usage charge changes at %s: the piece %s is averaged over %s, not over its cycle %s; collect it on the lines of Builder.UsageLines (usage.Line.Cycles), which average each piece over its cycle, or set Options.UsageSplit to SplitNone to bill the cycle whole",
+							fmtRFC(pieces[1].Start), pd, averagedOver(agg), c))
 				}
 				return nil
 			}
@@ -1148,6 +1151,15 @@ func (g *gen) usagePeriodOK(cad ensemble.Cadence, agg *usage.Aggregate, pd ensem
 		}
 	}
 	return fmt.Errorf("%w: usage of meter %q: %s is not a %s cycle from the item's anchor %s", ErrInvalid, m, pd, cad, fmtTime(g.anchor))
+}
+
+// averagedOver is the period a weighted average's value is averaged
+// over: its cycle, or its own period.
+func averagedOver(agg *usage.Aggregate) ensemble.Period {
+	if agg.Cycle != (ensemble.Period{}) {
+		return agg.Cycle
+	}
+	return agg.Period
 }
 
 func piecesText(ps []ensemble.Period) string {
@@ -1378,7 +1390,13 @@ func (g *gen) usageLine(it *Item, segs []Segment, agg *usage.Aggregate, late *us
 	tr.Records, tr.Digest, tr.Ref = cum.Records, cum.Digest, cum.Ref()
 	tr.Billed = agg.Value
 	tr.Late = &lr
-	lateID := LineID(string(g.lineID(it, pd.Start, ch, KindUsageAdjustment, time.Time{})) + "/" + late.Digest.String())
+	suffix := late.Digest.String()
+	if late.Records == 0 && len(late.Levels) > 0 && late.Levels[0].Carried {
+		// A weighted level carried in anew (usage.Config.Billed): no record
+		// of the period, so its id is the carried reading's.
+		suffix = "carried-" + usage.DigestOf(late.Levels[0].Record).String()
+	}
+	lateID := LineID(string(g.lineID(it, pd.Start, ch, KindUsageAdjustment, time.Time{})) + "/" + suffix)
 	for _, dl := range deltas {
 		l := g.newLine(it, KindUsageAdjustment, ch, ch.offer.pin, cum.Value)
 		l.ID = attributedID(lateID, dl.value)

@@ -58,6 +58,19 @@ func drawRatio(t *rapid.T, label string) ensemble.Ratio {
 	return rapid.SampledFrom([]ensemble.Ratio{{}, ensemble.MustRatio("5%"), ensemble.MustRatio("12.5%"), ensemble.MustRatio("1/3"), ensemble.MustRatio("100%")}).Draw(t, label)
 }
 
+// holdsOffer reports whether an item of s holds offer o in some segment,
+// as its base offer or an add-on.
+func holdsOffer(s invoice.Subscription, o catalog.OfferID) bool {
+	for _, it := range s.Items {
+		for _, sg := range it.Segments {
+			if sg.Pin.Offer == o || slices.ContainsFunc(sg.AddOns, func(a invoice.AddOn) bool { return a.Pin.Offer == o }) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
 // drawSub draws a valid subscription with changes, add-ons, discounts and
 // maybe a cancellation, starting in January 2028 (a leap year).
 func drawSub(t *rapid.T, id string) invoice.Subscription {
@@ -113,7 +126,14 @@ func drawSub(t *rapid.T, id string) invoice.Subscription {
 		s.Items[0].Discounts = append(s.Items[0].Discounts, invoice.Discount{ID: "item-fixed", Amount: decimal.New(rapid.Int64Range(1, 2000).Draw(t, id+"_item_fixed_amount"), -2)})
 	}
 	if rapid.Bool().Draw(t, id+"_pct") {
-		s.Discounts = append(s.Discounts, invoice.Discount{ID: "pct", Percent: ensemble.MustRatio("10%"), Offer: "pro", Duration: invoice.Once})
+		// Limited to pro, or, when no item holds it (an offer the
+		// subscription never holds is refused: ErrDiscountOffer), to the
+		// first item's first offer.
+		offer := catalog.OfferID("pro")
+		if !holdsOffer(s, offer) {
+			offer = s.Items[0].Segments[0].Pin.Offer
+		}
+		s.Discounts = append(s.Discounts, invoice.Discount{ID: "pct", Percent: ensemble.MustRatio("10%"), Offer: offer, Duration: invoice.Once})
 	}
 	if rapid.Bool().Draw(t, id+"_commit") {
 		s.Commitment = &invoice.Commitment{Minimum: decimal.NewFromInt(rapid.Int64Range(0, 300).Draw(t, id+"_minimum"))}

@@ -153,7 +153,7 @@ func drawTermsSub(t *rapid.T, until time.Time) (invoice.Subscription, []usage.Ag
 		// cycle, as one run does, even from a cycle's re-charge after a
 		// change billed on a later invoice.
 		d := invoice.Discount{ID: "fixed", Amount: decimal.New(rapid.Int64Range(1, 20000).Draw(t, "fixed_amount"), -2)}
-		if rapid.Bool().Draw(t, "fixed_relay") {
+		if holdsOffer(s, "relay") && rapid.Bool().Draw(t, "fixed_relay") {
 			d.Offer = "relay" // the relay item's usage and quarterly fee alone
 		}
 		switch rapid.IntRange(0, 2).Draw(t, "fixed_duration") {

@@ -144,7 +144,8 @@ type Subscription struct {
 	// removal.
 	Removed []Removal `json:"removed,omitempty"`
 	// Discounts apply to every line of the subscription, or to the lines of
-	// one offer when Discount.Offer is set (invoice and offer discounts).
+	// one offer when Discount.Offer is set (invoice and offer discounts;
+	// the offer must be one an item holds in some segment).
 	Discounts []Discount `json:"discounts,omitempty"`
 	// Commitment is a minimum spend per cycle (nil: none).
 	Commitment *Commitment `json:"commitment,omitempty"`
@@ -236,7 +237,8 @@ type Item struct {
 	// ...items[j].partner_discount_charges[m]; entries without a
 	// PartnerDiscount are ErrInvalid.
 	PartnerDiscountCharges []catalog.ChargeID `json:"partner_discount_charges,omitempty"`
-	// Discounts apply to this item's lines only.
+	// Discounts apply to this item's lines only: every one, or those of
+	// one of its offers (base or add-on) when Discount.Offer is set.
 	Discounts []Discount `json:"discounts,omitempty"`
 	// UsageLine is the line reference its usage records carry (usage.LineRef);
 	// empty means "subscription/item".
@@ -492,7 +494,24 @@ type Discount struct {
 	// counted in cycles applies to a line whose service period starts in
 	// the discount's cycles (from the cycle Start falls in), whole.
 	Start time.Time `json:"start,omitzero"`
-	// Offer limits a subscription discount to the lines of one offer.
+	// Offer limits the discount to the lines of one offer (Line.Pin): a
+	// base offer or an add-on, percent and fixed alike. On a subscription's
+	// discount it is an offer discount: the lines of that offer on every
+	// item. On an item's discount it limits the discount to the item's
+	// lines of that offer: "20% off the backup add-on" is the item's
+	// discount with Offer "backup", which takes 20% off the add-on's lines
+	// and nothing off the item's base offer (Offer naming the base offer
+	// takes it off the base offer's lines alone, not the add-ons'). Empty
+	// is every line the discount reaches. The offer must be one the
+	// discount reaches: for a subscription's discount, one some item holds
+	// in some segment, base offer or add-on, whenever (an add-on dropped
+	// in June or an offer bought in August is fine in any run); for an
+	// item's, one the item holds in some segment. Another (a misspelt
+	// offer, which would silently discount nothing, or another item's) is
+	// refused by Validate and Build with a *DiscountScopeError wrapping
+	// ErrDiscountOffer at ...discounts[k].offer, naming the subscription,
+	// item, discount and offer, listing the offers held and suggesting the
+	// one probably meant (differing only by case, or within a typo).
 	Offer catalog.OfferID `json:"offer,omitempty"`
 	// Charges limits the discount to the lines of these charges of its
 	// offers (Line.Charge, as CommitmentScope.Charges limits a minimum
@@ -505,9 +524,10 @@ type Discount struct {
 	// if it did not exist. Durations, Length, Start, Recorded, Run.Billed,
 	// credit notes and true-ups (Line.Recouped) read the lines it took, as
 	// for an unscoped discount. Each entry must be a charge of an offer the
-	// discount reaches: for a subscription discount, of Offer when set, else
-	// of an offer (or add-on) one of the subscription's items holds in some
-	// segment; for an item's discount, of an offer the item holds. One that
+	// discount reaches: of Offer when set; else, for a subscription
+	// discount, of an offer (or add-on) one of the subscription's items
+	// holds in some segment, for an item's discount, of an offer the item
+	// holds. One that
 	// is not is a *DiscountScopeError wrapping ErrDiscountCharge at
 	// ...discounts[k].charges[m], from Validate and Build, rather than a
 	// discount that silently takes nothing; an empty or repeated entry is

@@ -341,7 +341,8 @@ func (b *Builder) UsageLines(until time.Time, subs ...Subscription) ([]usage.Lin
 // they step, from the one holding its first active instant to the one
 // holding its last, each cut at the instants in cuts inside it (the item's
 // usage charge changes there: see SplitAtChange), so that the aggregator
-// gives one aggregate per piece.
+// gives one aggregate per piece; the cycles cut are its Cycles, over
+// which a weighted average of a piece averages its level (usage.Aggregate.Cycle).
 func listUsagePeriods(l *usage.Line, cuts []time.Time, zone string) error {
 	loc, err := loadZone(zone)
 	if err != nil {
@@ -351,15 +352,19 @@ func listUsagePeriods(l *usage.Line, cuts []time.Time, zone string) error {
 	for _, a := range l.Active[1:] {
 		start, end = minTime(start, a.Start), maxTime(end, a.End)
 	}
-	var periods []ensemble.Period
+	var periods, cut []ensemble.Period
 	err = cycles(l.Cadence, l.Anchor, start, end, loc, func(c ensemble.Period) bool {
-		periods = append(periods, usagePieces(c, cuts)...)
+		pieces := usagePieces(c, cuts)
+		periods = append(periods, pieces...)
+		if len(pieces) > 1 {
+			cut = append(cut, c)
+		}
 		return true
 	})
 	if err != nil {
 		return err
 	}
-	l.Periods, l.Cadence, l.Anchor = periods, ensemble.Cadence{}, time.Time{}
+	l.Periods, l.Cycles, l.Cadence, l.Anchor = periods, cut, ensemble.Cadence{}, time.Time{}
 	return nil
 }
 

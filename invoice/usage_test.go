@@ -378,7 +378,10 @@ func TestUsageLines(t *testing.T) {
 					ensemble.MustPeriod(date(2026, 3, 10), date(2026, 3, 31).Add(23*time.Hour)),
 					ensemble.MustPeriod(date(2026, 3, 31).Add(23*time.Hour), date(2026, 4, 30).Add(23*time.Hour)),
 					ensemble.MustPeriod(date(2026, 4, 30).Add(23*time.Hour), date(2026, 5, 31).Add(23*time.Hour)),
-				}},
+				},
+				// March is cut: a weighted average of a piece averages its
+				// level over March.
+				Cycles: []ensemble.Period{ensemble.MustPeriod(date(2026, 3, 1), date(2026, 3, 31).Add(23*time.Hour))}},
 			{Ref: "s1/seats", Active: []ensemble.Period{ensemble.MustPeriod(date(2026, 2, 1), until)}, Cadence: monthly, Anchor: date(2026, 2, 1), TimeZone: paris},
 		}},
 		{"a cancellation ends them", date(2026, 3, 5), []usage.Line{

@@ -91,8 +91,11 @@ type Route struct {
 	// distributor selling itself); empty for direct and referral routes.
 	Seller ID `json:"seller,omitempty"`
 	// SellerWeight is the seller's own weight in the co-sell split, beside
-	// its co-sellers'; zero without co-sellers (or, with them, when no
-	// weights were agreed).
+	// its co-sellers'; zero without co-sellers. With co-sellers whose
+	// weights sum to one it is zero too, and then the seller takes none of
+	// the split (a co-sell fee the seller pays its co-sellers alone); when
+	// every weight is zero no weights were agreed, and the seller and its
+	// co-sellers share equally.
 	SellerWeight ensemble.Ratio `json:"seller_weight,omitzero"`
 	// Chain is the seller first, then its parent, up to the top of its
 	// hierarchy, at the sale's instant; empty without a seller.

@@ -98,6 +98,15 @@ func (e *CompileError) Error() string {
 // (Runtime false, found when the rule is compiled) or whose evaluation
 // exceeded the runtime cost limit (Runtime true). It matches ErrCostLimit.
 //
+// A runtime error names the field evaluated, gives the rule's estimate
+// when compiled (Estimate) and says in Hint (and its text) what to look at:
+// the facts the rule reads (Rule.Reads), one of which was larger than the
+// size the estimate assumed ("rules: rule "bad" v1 exceeded the runtime
+// cost limit 1000: estimated at most 603 when compiled, for every list, map
+// and string no larger than its size hint ...: an input of this evaluation
+// is larger than its size hint; it reads partner.attributes"). Its Line
+// and Column are 0: the limit stops the evaluation as a whole.
+//
 // A budget error found when compiling points at the costliest part of the
 // expression (the outermost comprehension, else the expression's start):
 // Line and Column within the expression, DocLine and DocColumn in the file
@@ -108,7 +117,7 @@ type CostError struct {
 	Version   int
 	Field     string // "expression" or "reason_expression"
 	Runtime   bool
-	Estimate  uint64 // the static worst case; 0 for a runtime error
+	Estimate  uint64 // the static worst case (of a runtime error, the rule's when compiled)
 	Limit     uint64
 	Line      int
 	Column    int
@@ -121,7 +130,11 @@ type CostError struct {
 // Error renders the problem, naming the rule where there is one.
 func (e *CostError) Error() string {
 	if e.Runtime {
-		return fmt.Sprintf("rules: %s exceeded the runtime cost limit %d", ruleName(e.RuleID, e.Version), e.Limit)
+		msg := fmt.Sprintf("rules: %s exceeded the runtime cost limit %d", ruleName(e.RuleID, e.Version), e.Limit)
+		if e.Hint != "" {
+			msg += ": " + e.Hint
+		}
+		return msg
 	}
 	var b strings.Builder
 	b.WriteString("rules: " + where(e.Source, e.DocLine, e.DocColumn) + ruleName(e.RuleID, e.Version))

@@ -150,6 +150,26 @@ func (e *Env) compile(doc Document, m *sourceMap, ts *tableSet) (*Rule, error) {
 	return r, nil
 }
 
+// runtimeCostError is the *CostError of an evaluation of field stopped by
+// the runtime cost limit, saying why: the rule's estimate when compiled,
+// and the facts it reads, one of which must have been larger than the
+// estimate assumed (unless the estimate itself is over the limit, which a
+// budget above the limit lets through).
+func (r *Rule) runtimeCostError(field string) *CostError {
+	limit := r.env.cfg.costLimit
+	e := &CostError{RuleID: r.doc.ID, Version: r.doc.Version, Field: field, Runtime: true, Estimate: r.estimate, Limit: limit}
+	reads := ""
+	if rs := r.Reads(); len(rs) > 0 {
+		reads = "; it reads " + strings.Join(rs, ", ")
+	}
+	if r.estimate > limit {
+		e.Hint = fmt.Sprintf("estimated at most %d when compiled, over the limit %d (the cost budget let it through): lower the budget to the limit, or raise the limit%s", r.estimate, limit, reads)
+		return e
+	}
+	e.Hint = fmt.Sprintf("estimated at most %d when compiled, for every list, map and string no larger than its size hint (1,000 without one) and every decimal or money fact of at most 80 digits: an input of this evaluation is larger than its size hint%s", r.estimate, reads)
+	return e
+}
+
 // checkConstant evaluates a rule that reads no fact and no table (of set
 // ts, nil: none), whose
 // result is the same on every evaluation: one that fails (a division by
@@ -478,7 +498,7 @@ func (r *Rule) run(ctx context.Context, p *program, facts *Facts) (ref.Val, erro
 	}
 	var cancelled interpreter.EvalCancelledError
 	if errors.As(err, &cancelled) && cancelled.Cause == interpreter.CostLimitExceeded {
-		return nil, &CostError{RuleID: r.doc.ID, Version: r.doc.Version, Runtime: true, Limit: r.env.cfg.costLimit}
+		return nil, r.runtimeCostError(p.field)
 	}
 	ee := &EvalError{RuleID: r.doc.ID, Version: r.doc.Version, Field: p.field, Err: err}
 	if ctx != nil && ctx.Err() != nil {

@@ -141,14 +141,30 @@ func (d *decider) keepRefs(refs []ensemble.Ref, more ...ensemble.Ref) []ensemble
 }
 
 // newLedger returns a ledger from the call's chunk of ledgers: one
-// allocation per 215 lines instead of one per line. 215 ledgers of 152
-// bytes fit the 32 KiB size class; 256 would be rounded up to 40 KiB.
+// allocation per 163 lines instead of one per line. 163 ledgers of 200
+// bytes fit the 32 KiB size class; more would be rounded up to 40 KiB.
 func (d *decider) newLedger() *ledger {
 	if len(d.ledgers) == cap(d.ledgers) {
-		d.ledgers = make([]ledger, 0, d.chunk(215, 1))
+		d.ledgers = make([]ledger, 0, d.chunk(163, 1))
 	}
 	d.ledgers = d.ledgers[:len(d.ledgers)+1]
 	return &d.ledgers[len(d.ledgers)-1]
+}
+
+// keepVols returns vs, what a line added to cumulative volumes, as its
+// ledger keeps them: in the call's chunk of line volumes (one allocation
+// for many lines, as ledgers), capped so that appending copies; nil for
+// none.
+func (d *decider) keepVols(vs []lineVolume) []lineVolume {
+	if len(vs) == 0 {
+		return nil
+	}
+	if cap(d.lineVols)-len(d.lineVols) < len(vs) {
+		d.lineVols = make([]lineVolume, 0, max(d.chunk(256, 1), len(vs)))
+	}
+	start := len(d.lineVols)
+	d.lineVols = append(d.lineVols, vs...)
+	return d.lineVols[start:len(d.lineVols):len(d.lineVols)]
 }
 
 // keepParts returns the payees and the amounts of a line's parts, as its

@@ -147,7 +147,8 @@ offers:
 
 // Whose usage a line bills decides who is paid, so a value that names no
 // partner who can trade at the line's date is refused with
-// ErrAttributedParty naming the line and node, never paid to anyone else;
+// ErrAttributedParty naming the line and node (and the partner whose id is
+// nearest: a timesheet naming "c1" for C1), never paid to anyone else;
 // a line no one is named on is refused by a node that pays "attributed"
 // without a condition, and paid to ServiceCo under hoursPlan.
 func TestAttributedPartyRefused(t *testing.T) {
@@ -173,6 +174,7 @@ func TestAttributedPartyRefused(t *testing.T) {
 		want string
 	}{
 		{"unknown partner", s, line("C9", "2026-04-30"), `"C9"`},
+		{"a partner's id in another case", s, line("c1", "2026-04-30"), `"c1" (did you mean "C1"?)`},
 		{"suspended at the line's date", s, line("C3", "2026-04-30"), `"C3" cannot trade at 2026-04-30T00:00:00Z (suspended)`},
 		{"attributed to no one, no condition", unguarded, line("", "2026-04-30"), "attributed to no one"},
 	} {

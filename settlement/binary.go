@@ -20,7 +20,7 @@ import (
 // The compact binary encoding of a State and of entries, for hosts that
 // move and keep many of them (a shard's state between batches, a
 // pipeline's entries between stages). A blob starts with two bytes, a
-// kind ('s' for a state, 'e' for entries) and the format version (13 for
+// kind ('s' for a state, 'e' for entries) and the format version (14 for
 // a state: version 1, whose ledger parts had no source, version 2, whose
 // lines had no fingerprint of their facts, version 3, whose collections
 // had no pending credits, version 4, which had no unfunded credits,
@@ -38,7 +38,13 @@ import (
 // version 12, whose lines had not what their lost disputes took off what
 // the customer owes that no credit note documents yet
 // (LedgerLine.UndocumentedOwed: their documenting notes then leave what is
-// owed as the disputes set it), are still read;
+// owed as the disputes set it), and version 13, which wrote every volume
+// a line added to whole (version 14 tags each: one of the line's seller
+// in the line's currency, adding its basis to its date's period, is the
+// tag and its window) and whose parts had not what the leaves' reserves
+// hold of each payment on collection (LedgerPart.CollectReserves: a
+// dispute of such a line holds all that was made payable, as it did), are
+// still read;
 // 1 for entries);
 // then integers as varints (amounts in minor units of the line's
 // currency for a state), instants as seconds and nanoseconds, and every
@@ -59,7 +65,7 @@ import (
 var ErrCorruptEntries = errors.New("settlement: corrupt entries")
 
 const (
-	binaryVersion  = 13 // of states: a blob of another version than 1 to 13 is refused
+	binaryVersion  = 14 // of states: a blob of another version than 1 to 14 is refused
 	entriesVersion = 1  // of entries, whose form version 2 did not change (read as 1 or 2; 3 and 4 are refused)
 	kindState      = 's'
 	kindEntries    = 'e'
@@ -321,6 +327,20 @@ func (w *binWriter) ledgerLine(ll *LedgerLine) {
 	}
 	w.uvarint(uint64(len(ll.Volumes)))
 	for _, v := range ll.Volumes {
+		// Version 14: a tag first. A volume of the line's seller, in the
+		// line's currency, adding the line's basis to its date's period
+		// (every line of a plan with a volume of sales writes one) is the
+		// tag and the window: the rest reads from the line.
+		if plainVolume(ll, &v) {
+			tag := volumePlain
+			if v.NetOfCredits {
+				tag |= volumeNet
+			}
+			w.byte(tag)
+			w.byte(uint8(v.Window))
+			continue
+		}
+		w.byte(volumeWhole)
 		w.str(string(v.Partner))
 		w.byte(uint8(v.Window))
 		w.varint(int64(v.Year))
@@ -339,6 +359,15 @@ func (w *binWriter) ledgerLine(ll *LedgerLine) {
 	w.units(ll.Documented, cur)      // version 11
 	w.uvarint(uint64(max(ll.LostDispute, 0)))
 	w.units(ll.UndocumentedOwed, cur) // version 13
+	// Version 14: per part, what the leaf's reserve holds of each payment
+	// on collection.
+	for _, p := range ll.Parts {
+		w.uvarint(uint64(len(p.CollectReserves)))
+		for _, h := range p.CollectReserves {
+			w.units(h.Amount, cur)
+			w.time(h.Date)
+		}
+	}
 }
 
 // collection writes a line's collection record or receivable, or that it
@@ -789,6 +818,30 @@ func (s *State) UnmarshalBinary(b []byte) error {
 	return nil
 }
 
+// The tags of a ledger line's volume (version 14): written whole, or plain
+// (see plainVolume), net of credits or not.
+const (
+	volumeWhole uint8 = 0
+	volumePlain uint8 = 2
+	volumeNet   uint8 = 1
+)
+
+// plainVolume reports whether v, a volume ledger line ll added to, is what
+// a line adds in its own currency to its seller's volume: the seller's, of
+// the period of the line's date, the line's basis, at no rate. Its binary
+// form is its tag and window.
+func plainVolume(ll *LedgerLine, v *LineVolume) bool {
+	if !validWindow(v.Window) || v.Rate != (ensemble.ExchangeRate{}) || v.Partner != ll.Seller ||
+		v.Amount.Currency() != ll.Basis.Currency() || !v.Amount.Equal(ll.Basis) {
+		return false
+	}
+	y, m := 0, 0
+	if v.Window.calendar() {
+		y, m = v.Window.period(ll.Date)
+	}
+	return v.Year == y && v.Month == m
+}
+
 func (r *binReader) ledgerLine(li *ledgerLineIn) {
 	ll := &li.LedgerLine
 	ll.Line = LineID(r.str())
@@ -850,6 +903,7 @@ func (r *binReader) ledgerLine(li *ledgerLineIn) {
 			if r.version >= 10 {
 				p.Funded = r.units(cur, true)
 			}
+
 		}
 	} else {
 		ll.Parts = []LedgerPart{}
@@ -858,6 +912,21 @@ func (r *binReader) ledgerLine(li *ledgerLineIn) {
 		ll.Volumes = make([]LineVolume, n)
 		for j := range ll.Volumes {
 			v := &ll.Volumes[j]
+			if r.version >= 14 {
+				tag := r.byte()
+				if r.err == nil && tag&^volumeNet == volumePlain {
+					v.Partner, v.Window, v.Amount, v.NetOfCredits = ll.Seller, r.window(), ll.Basis, tag&volumeNet != 0
+					if validWindow(v.Window) && v.Window.calendar() {
+						v.Year, v.Month = v.Window.period(ll.Date)
+					}
+					continue
+				}
+				if r.err == nil && tag != volumeWhole {
+					r.off--
+					r.fail("volume tag %d", tag)
+					break
+				}
+			}
 			v.Partner = partner.ID(r.str())
 			v.Window = r.window()
 			v.Year = r.int()
@@ -885,6 +954,17 @@ func (r *binReader) ledgerLine(li *ledgerLineIn) {
 	}
 	if r.version >= 13 {
 		ll.UndocumentedOwed = r.units(cur, true)
+	}
+	if r.version >= 14 {
+		for j := range ll.Parts {
+			if n := r.count(); n > 0 {
+				p := &ll.Parts[j]
+				p.CollectReserves = make([]ReleaseHold, n)
+				for k := range p.CollectReserves {
+					p.CollectReserves[k] = ReleaseHold{Amount: r.units(cur, false), Date: r.time()}
+				}
+			}
+		}
 	}
 }
 

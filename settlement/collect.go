@@ -41,6 +41,15 @@ const (
 	// settlement), a KindReserve entry "<collected id>#reserve" dated at
 	// the collection and its release "<collected id>#release" (KindRelease)
 	// dated the reserve's Days after the collection, not after the line.
+	// What becomes payable to the leaf without a payment is reserved
+	// alike: a credit, write-off or lost dispute borne by other parts
+	// that leaves the customer owing less makes what the leaf awaited
+	// payable (a negative KindUncollected entry), and its reserve is
+	// "<uncollected id>#reserve" and "#release", dated at the reversal and
+	// the reserve's Days after it. So every amount the leaf receives as
+	// payable holds the reserve's ratio. The State records each reserve
+	// and its release date (LedgerPart.CollectReserves), which a dispute
+	// of the line does not hold again (see Settler.Dispute).
 	// Credits, write-offs and lost disputes take back from what awaits the
 	// customer's payment first, then from what was made payable, and never
 	// draw on the reserve, which is released on its date as on a plan
@@ -293,8 +302,9 @@ func (l *ledger) awaitsPayment() bool {
 }
 
 // owedReceivable reports whether l is a receivable its customer still
-// owes something on: State.Prune keeps it while it keeps a line on
-// collection of its invoice, whose payments are spread over both.
+// owes something on: State.Prune keeps it, since a later payment of its
+// invoice is spread over it and the invoice's lines on collection (those
+// billed after the cut included).
 func (l *ledger) owedReceivable() bool {
 	return l.coll != nil && l.coll.onSettlement && l.coll.invoice != "" && l.coll.owed() > 0
 }
@@ -369,7 +379,7 @@ func awaitingTotal(l *ledger, c *collection) int64 {
 		// meanwhile awaits its end (catchUp).
 		var u int64
 		for i := range l.parts() {
-			u += l.unreversed(i) - l.disputes.held[i]
+			u += l.unreversed(i) - l.disputes.held[i] - l.disputes.heldByReserves(i) // what was payable, reserved or not
 		}
 		return max(0, u)
 	}
@@ -463,13 +473,32 @@ func (r *run) releaseAwaiting(lg, nl *ledger, parts []int64, by string, at time.
 			d[i] += more[i]
 		}
 	}
+	var cp *cplan
 	for i := range n {
 		if d[i] == 0 {
 			continue
 		}
 		c.awaiting[i] -= d[i]
-		r.entries = append(r.entries, collectEntry(lg, i, EntryID(partID(by, lg.payee(i))+"#uncollected"), LineID(by), KindUncollected, c.awaiting[i], c.awaiting[i]+d[i], true, at,
+		id := EntryID(partID(by, lg.payee(i)) + "#uncollected")
+		r.entries = append(r.entries, collectEntry(lg, i, id, LineID(by), KindUncollected, c.awaiting[i], c.awaiting[i]+d[i], true, at,
 			note+awaitingNote(parts[i]), trace))
+		// Beyond what the part's own reversal took of what it awaited, the
+		// release makes it payable without a payment (a credit or
+		// write-off borne by others): the leaf's reserve holds its ratio
+		// of that as of a payment's.
+		if paid := d[i] - parts[i]; paid > 0 {
+			if cp == nil {
+				var err error
+				if cp, err = r.s.collectPlan(lg); err != nil {
+					return err
+				} else if cp == nil {
+					continue
+				}
+			}
+			if err := r.collectReserve(cp, lg, nl, i, id, LineID(by), paid, note, at, trace); err != nil {
+				return err
+			}
+		}
 	}
 	nl.coll = c
 	return nil
@@ -586,8 +615,11 @@ func awaitingNote(reversed int64) string {
 // Reserves: on a plan whose leaf keeps a reserve (Node.Reserve), each
 // KindCollected entry of the leaf's parts comes with the reserve of what
 // it made payable, "<collected id>#reserve" at its date and its release
-// "<collected id>#release" the reserve's days later (see
-// PayableOnCollection).
+// "<collected id>#release" the reserve's days later; so does what a
+// credit, write-off or lost dispute borne by others makes payable (see
+// PayableOnCollection). A credit or write-off that would make a leaf's
+// share payable on a line whose plan version the settler does not hold
+// is refused as a payment is (ErrUnknownPlanVersion).
 func (s *Settler) Collect(st State, c Collection) (Result, error) {
 	return s.collect(st, c, false)
 }
@@ -611,7 +643,8 @@ func (s *Settler) Collect(st State, c Collection) (Result, error) {
 //     and the others' awaited money becomes payable by as much as the
 //     bearer bore beyond what it awaited: negative KindUncollected
 //     entries, not KindCollected ones, since the customer did not pay it
-//     (their statements show it payable, not collected).
+//     (their statements show it payable, not collected); a leaf's reserve
+//     holds its ratio of it as of a payment (PayableOnCollection).
 //
 // A line paid on settlement (a receivable of the invoice, see Collect)
 // takes its share of the write-off as it takes its share of a payment: it
@@ -902,7 +935,7 @@ func (r *run) releasePaid(lg, nl *ledger, after, x int64, c *Collection, at time
 		id := lg.entryID(i) + EntryID("#collected."+c.ID)
 		r.entries = append(r.entries, collectEntry(lg, i, id, lg.line, KindCollected, cl.awaiting[i], cl.awaiting[i]+release[i], false, at, note, trace))
 		if cp != nil {
-			if err := r.collectReserve(cp, lg, i, id, release[i], c, at, trace); err != nil {
+			if err := r.collectReserve(cp, lg, nl, i, id, lg.line, release[i], collectionName(c), at, trace); err != nil {
 				return nil, err
 			}
 		}
@@ -929,13 +962,14 @@ func (s *Settler) collectPlan(lg *ledger) (*cplan, error) {
 }
 
 // collectReserve holds back the reserve of part i of lg (a line payable on
-// collection under plan cp) on released, what collected entry id just
-// made payable by collection c, if the part's leaf keeps one: its ratio
-// of released, rounded down, a KindReserve entry "<id>#reserve" dated at
-// (the collection's date; its note "reserve 10% until 2026-06-08, of
-// collection PAY-1") and its release "<id>#release" dated the reserve's
-// days after it.
-func (r *run) collectReserve(cp *cplan, lg *ledger, i int, id EntryID, released int64, c *Collection, at time.Time, trace []ensemble.Ref) error {
+// collection under plan cp) on released, what entry id (of line line)
+// just made payable, by a collection or a reversal that what names, if
+// the part's leaf keeps one: its ratio of released, rounded down, a
+// KindReserve entry "<id>#reserve" dated at (the collection's date; its
+// note "reserve 10% until 2026-06-08, of collection PAY-1") and its
+// release "<id>#release" dated the reserve's days after it. nl, lg's new
+// ledger, records it (ledger.onPay), for a dispute not to hold it again.
+func (r *run) collectReserve(cp *cplan, lg, nl *ledger, i int, id EntryID, line LineID, released int64, what string, at time.Time, trace []ensemble.Ref) error {
 	pe := lg.payee(i)
 	if pe.meta.kind != KindEarning || released <= 0 {
 		return nil
@@ -956,13 +990,15 @@ func (r *run) collectReserve(cp *cplan, lg *ledger, i int, id EntryID, released 
 		return fmt.Errorf("%w: date: the reserve of %s would be released on %s, after year 9999", ErrInvalidCollection, lg.entryID(i), until.Format(time.DateOnly))
 	}
 	x := lg.ctx
-	e := Entry{Line: lg.line, Kind: KindReserve, Party: pe.party, Role: pe.meta.role, Amount: ensemble.MoneyFromMinor(u, x.cur),
+	e := Entry{Line: line, Kind: KindReserve, Party: pe.party, Role: pe.meta.role, Amount: ensemble.MoneyFromMinor(u, x.cur),
 		Date: at, Plan: *x.plan, Node: pe.meta.node, Service: x.service, Offer: x.offer, Route: x.route, Seller: x.seller,
 		Reverses: lg.entryID(i), Trace: trace}
-	e.ID, e.Note = id+"#reserve", string(appendDate([]byte(n.reserveText), until.UTC()))+", of "+collectionName(c)
+	e.ID, e.Note = id+"#reserve", string(appendDate([]byte(n.reserveText), until.UTC()))+", of "+what
 	r.entries = append(r.entries, e)
 	e.ID, e.Kind, e.Date, e.Note = id+"#release", KindRelease, until, "reserve released"
 	r.entries = append(r.entries, e)
+	hs := append(slices.Clone(nl.collectReserves()), rollingHold{part: int32(i), units: u, until: until})
+	nl.onPay = &hs
 	return nil
 }
 

@@ -215,9 +215,11 @@ func cloneEntries(e []settlement.Entry) []settlement.Entry {
 
 // Explain shows a payment's reserve under the earning it holds back, and
 // ExplainStatement lists it under reserved; a dispute of the line after
-// the first payment holds what the payment made payable, the reserve's
-// share included (the state does not record it apart), and a won dispute
-// releases it all: the reseller ends with its 200.00.
+// the first payment holds what the payment made payable less what its
+// reserve holds (108.00 of 120.00: the state records the reserve,
+// LedgerPart.CollectReserves), and the 12.00 from the reserve's release
+// on June 8 (before, it held all 120.00, the reserve's 12.00 twice); a
+// won dispute releases it all: the reseller ends with its 200.00.
 func TestCollectReserveExplainedAndDisputed(t *testing.T) {
 	s, entries, st := resellerCollect(t)
 	paid, err := s.Collect(st, settlement.Collection{ID: "PAY-1", Date: date("2026-03-10"), Amount: eur("600.00"), Invoice: "INV-R"})
@@ -234,7 +236,11 @@ func TestCollectReserveExplainedAndDisputed(t *testing.T) {
 	d, err := s.Dispute(paid.State, "L1", date("2026-03-15"))
 	require.NoError(t, err)
 	held := partyEntries(d.Entries, "reseller-nl")
-	requireEntry(t, held, "L1:root/reseller#hold.1", settlement.KindHold, "120.00", "2026-03-15")
+	requireEntry(t, held, "L1:root/reseller#hold.1", settlement.KindHold, "108.00", "2026-03-15")
+	requireEntry(t, held, "L1:root/reseller#hold.1.reserve", settlement.KindHold, "12.00", "2026-06-08")
+	ll, _ := d.State.Line("L1")
+	require.Len(t, ll.Parts[0].CollectReserves, 1)
+	requireCollectEUR(t, ll.Parts[0].HeldByReserves, "12.00", "held by the reserve")
 	entries = append(entries, d.Entries...)
 	won, err := s.ResolveDispute(d.State, "L1", true, date("2026-03-25"))
 	require.NoError(t, err)

@@ -517,9 +517,16 @@ func checkConversion(cv Conversion, from ensemble.Money) error {
 //
 // Entry ids are "payout:<p.ID>/<currency code>"; p.ID holds none of
 // "/:#". p.Currency, p.Rate and p.Mode are unused: the consolidation's
-// apply. Errors: a bad id or no date (ErrInvalidPayout), a consolidated
+// apply. The payout converts at the rates in force at c.At, whatever its
+// date: to pay at the rates of the payout's date, as a contract paying "at
+// the payout date's rate" says, consolidate At that date. A rate not yet
+// in force at p.Date (its Since after it: a payout dated before the rate
+// it would pay at) is refused, as PayOut refuses such an Exchange.
+// Errors: a bad id or no date (ErrInvalidPayout), a consolidated
 // statement its parts do not prove (Consolidated.Check), nothing payable
-// (ErrNothingPayable).
+// (ErrNothingPayable), the rate of a part it pays not yet in force at p.Date (a
+// *ensemble.RateError wrapping ensemble.ErrNoRate, naming the pair, the
+// payout's date and the rate's Since).
 func PayOutConsolidated(c Consolidated, p Payout) ([]Entry, error) {
 	if err := checkPayout(p); err != nil {
 		return nil, err
@@ -542,6 +549,10 @@ func PayOutConsolidated(c Consolidated, p Payout) ([]Entry, error) {
 		e := Entry{ID: EntryID("payout:" + p.ID + "/" + part.Statement.Currency.Code()), Kind: KindPayout, Party: c.Party,
 			Amount: amount, Date: p.Date, Note: "consolidated payout of statement " + c.Period.String() + " in " + c.Currency.Code()}
 		if part.Statement.Currency != c.Currency {
+			if x := part.Rate; x.Since.After(p.Date) {
+				return nil, fmt.Errorf("settlement: payout %q: %w", p.ID, &ensemble.RateError{From: x.From, To: x.To, At: p.Date,
+					Value: "in force only from " + x.Since.UTC().Format(time.RFC3339), Err: ensemble.ErrNoRate})
+			}
 			e.Conversion = &Conversion{From: amount, Rate: part.Rate.Rate, Mode: c.Mode, To: to}
 		}
 		out = append(out, e)

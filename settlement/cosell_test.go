@@ -196,7 +196,8 @@ func TestCoSellUnknownCoSeller(t *testing.T) {
 	var pe *partner.PartnerError
 	require.ErrorAs(t, err, &pe)
 	require.Equal(t, partner.ID("dev-l"), pe.ID)
-	// It names the line, the node and the field.
+	// It names the line and the field, whatever the plan's nodes (see
+	// TestRouteNamingAnUnknownPartnerIsRefusedWhateverThePlan).
 	var le *settlement.LineError
 	require.ErrorAs(t, err, &le)
 	require.Equal(t, settlement.LineID("L1"), le.Line)

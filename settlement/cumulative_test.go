@@ -379,7 +379,9 @@ func TestRefundsReduceVolume(t *testing.T) {
 				require.True(t, l1.Volumes[0].NetOfCredits)
 				requireMoney(t, l1.Volumes[0].Amount, eur("1200.00"), "what L1 added, which its credits take back from")
 			} else {
-				require.Empty(t, l1.Volumes, "nothing to remember of a volume of sales in the line's currency")
+				require.Len(t, l1.Volumes, 1)
+				require.False(t, l1.Volumes[0].NetOfCredits)
+				requireMoney(t, l1.Volumes[0].Amount, eur("1200.00"), "what L1 added, which a state read back is checked against")
 			}
 		})
 	}
@@ -426,7 +428,9 @@ func TestStateDecodeRefusesCorruptNetVolumes(t *testing.T) {
 		// A state holding none of the partner's volumes is a part split by
 		// line (State.SplitByLine); one holding some holds them all.
 		{"no such volume", calendar, func(d stateDoc) { volume(d)["year"] = 2025 }, "lines[0].volumes[0]", "the state holds no such volume"},
-		{"not net and not converted", calendar, func(d stateDoc) { delete(lineVolume(d), "net_of_credits") }, "lines[0].volumes[0]", "the state keeps none such"},
+		// Read as a volume of sales, the credited line adds all of it.
+		{"not net and not converted", calendar, func(d stateDoc) { delete(lineVolume(d), "net_of_credits") }, "volumes[0].amount",
+			"EUR 900.00 is less than the EUR 1300.00 lines still add to it"},
 		{"not the line's basis", calendar, func(d stateDoc) { lineVolume(d)["amount"] = moneyJSON("1100.00", "EUR") }, "lines[0].volumes[0].amount",
 			"EUR 1100.00 is not the line's basis EUR 1200.00"},
 	}

@@ -116,7 +116,9 @@ func TestCumulativeVolumeAcrossCurrencies(t *testing.T) {
 	require.True(t, v.Rate.Rate.Equal(ensemble.MustRatio("0.8")))
 	require.True(t, v.Rate.Since.Equal(date("2026-03-16")))
 	l1, _ := res.State.Line("L1")
-	require.Empty(t, l1.Volumes, "a line in the volume's currency converts nothing")
+	require.Len(t, l1.Volumes, 1, "what the line added")
+	require.True(t, l1.Volumes[0].Rate.Rate.IsZero(), "a line in the volume's currency converts nothing")
+	requireMoney(t, l1.Volumes[0].Amount, eur("500.00"))
 	b, err := json.Marshal(res.State)
 	require.NoError(t, err)
 	var back settlement.State

@@ -356,7 +356,7 @@ func (dc *decider) attributed() (partner.ID, *partner.Snapshot, string, error) {
 	case errors.Is(err, errNotTrading):
 		return "", nil, "", fmt.Errorf("%w: %q is not a partner yet at %s", ErrAttributedParty, id, l.Date.UTC().Format(time.RFC3339))
 	case err != nil:
-		return "", nil, "", fmt.Errorf("%w: %q: %w", ErrAttributedParty, id, err)
+		return "", nil, "", fmt.Errorf("%w: %q%s: %w", ErrAttributedParty, id, dc.s.didYouMean(id), err)
 	case !sn.CanTrade():
 		return "", nil, "", fmt.Errorf("%w: %q cannot trade at %s (%s)", ErrAttributedParty, id, l.Date.UTC().Format(time.RFC3339), sn.Status)
 	}

@@ -129,6 +129,7 @@ type decider struct {
 	ruleRefs   [][]ensemble.Ref // by node index: the rule refs its last entry carried
 	ledgers    []ledger
 	amounts    []int64              // the chunk ledgers keep their parts' amounts in
+	lineVols   []lineVolume         // the chunk ledgers keep what their lines added to volumes in
 	payeeChunk []payee              // the chunk payee lists are kept in
 	lists      [][]payee            // the chunk of the lists ledgers point to
 	payees     [8]*[]payee          // recent payee lists of lines without chain timelines

@@ -109,8 +109,10 @@
 // reserve on such a plan holds its ratio of what each payment makes
 // payable, from the payment until its days after it (a reseller paid
 // 20% of 1,000.00 with a 10% reserve for 90 days, paid 600.00 on March
-// 10: 108.00 payable, 12.00 reserved until June 8); credits and
-// write-offs never draw on it (see PayableOnCollection). Rolling reserves
+// 10: 108.00 payable, 12.00 reserved until June 8), and of what a
+// credit or write-off borne by others makes payable; credits and
+// write-offs never draw on it, and a dispute does not hold it again
+// (see PayableOnCollection). Rolling reserves
 // are refused on such a plan (ErrReserveOnCollection). A
 // collection id is applied once (ErrCollectionApplied), and more than is
 // owed is ErrOverCollection. Statements show Earned, Collected and

@@ -23,12 +23,15 @@ import (
 //	rolling reserve         <earning id>#rolling, <earning id>#rolling.release
 //	its draw by a reversal  <credit line>:<part path>#rolling.draw, ...#rolling.draw.release (or <line>#dispute.<n>:...)
 //	hold, release (dispute) <part id>#hold.<n>, <part id>#release.<n>
+//	  of a reserve's release <part id>#hold.<n>.rolling, #hold.<n>.reserve, #hold.<n>.reserve.<k> (the part's k-th
+//	                        reserve of a payment on collection, from the second on); #release.<n>... alike
 //	clawback                <credit line>:<part path>#clawback, or <line>#dispute.<n>:<part path>#clawback
 //	dispute fee             <line>#dispute.<n>:fee (the dispute's only id without a '#' suffix)
 //	awaiting collection     <part id>#uncollected, <part id>#collected.<collection>
 //	                        <part id>#collected.<credit line>#netted (a credit netted on the line's invoice)
 //	                        <credit line or reversal>:<part path>#uncollected (a credit's, write-off's or lost dispute's)
 //	payment's reserve       <part id>#collected.<collection>#reserve, ...#release (a leaf's reserve, on collection)
+//	                        <credit line or reversal>:<part path>#uncollected#reserve, ...#release (of what it made payable)
 //	write-off clawback      <line>#writeoff.<id>:<part path>#clawback
 //	adjustment, payout      adjustment:<id>, payout:<id>
 //

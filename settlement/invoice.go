@@ -42,6 +42,14 @@ import (
 // converted; otherwise another order's seller, chain and referrer would be
 // paid for it. A line naming no customer or order, and an order naming no
 // customer or ID, are not checked on what they leave out.
+//
+// A route without a kind (a hand-filled order's, written as an order.Draft's
+// is) is given the kind its parties make, as package order derives a
+// draft's: marketplace when it names a marketplace, else co_sell with
+// co-sellers, else partner with a seller (or a chain), else referral with a
+// referrer; a kind given is kept. A route naming no party keeps no kind, and
+// Settle refuses its sale lines (ErrInvalidLine at route.kind), rather than
+// settle an order whose route was forgotten as a direct sale.
 func FromInvoice(lines []invoice.Line, o order.Order) ([]Line, error) {
 	return FromInvoiceWith(lines, o, InvoiceOptions{})
 }
@@ -51,6 +59,9 @@ func fromInvoice(lines []invoice.Line, o order.Order) ([]Line, error) {
 	// The order's route, copied once: the lines share it.
 	route := o.Route
 	route.Chain, route.CoSellers = slices.Clone(route.Chain), slices.Clone(route.CoSellers)
+	if route.Kind == partner.RouteUnspecified {
+		route.Kind = impliedKind(&route)
+	}
 	customer := Customer{ID: string(o.Customer.ID), Country: partner.Territory(o.Customer.Country)}
 	out := make([]Line, len(lines))
 	for i, l := range lines {
@@ -78,6 +89,26 @@ func fromInvoice(lines []invoice.Line, o order.Order) ([]Line, error) {
 		}
 	}
 	return out, nil
+}
+
+// impliedKind is the kind route r's parties make, as package order
+// derives it for a draft (order.Draft.Route): marketplace when r names a
+// marketplace, else co_sell when it has co-sellers, else partner when it
+// has a seller (Seller, or Chain[0]), else referral when it names a
+// referrer; RouteUnspecified when it names no party, since a route
+// forgotten is no direct sale.
+func impliedKind(r *partner.Route) partner.RouteKind {
+	switch {
+	case r.Marketplace != "":
+		return partner.RouteMarketplace
+	case len(r.CoSellers) > 0:
+		return partner.RouteCoSell
+	case r.Seller != "" || len(r.Chain) > 0:
+		return partner.RoutePartner
+	case r.Referrer != "":
+		return partner.RouteReferral
+	}
+	return partner.RouteUnspecified
 }
 
 // sameOrder checks that invoice line l bills order o: its customer, when

@@ -679,11 +679,17 @@ func (lg *ledger) cannotOwe(bears []bool) string {
 // release and after it (the release was payable while the line was
 // disputed).
 //
-// Limit: on a line payable on collection, the reserves of its payments
-// (see PayableOnCollection) are not counted, the State not recording
-// them: the dispute holds all the payments made payable, their reserves'
-// share included, so the party is withheld that share twice until the
-// dispute is resolved or the reserve released, never paid early.
+// On a line payable on collection, the leaf's reserves are those of what
+// each payment (or reversal borne by others) made payable, which the
+// State records (LedgerPart.CollectReserves; see PayableOnCollection):
+// the dispute holds what was made payable less what they still hold, and
+// each from its release on, in the order they were held
+// ("...#hold.<n>.reserve", then "...#hold.<n>.reserve.2" and on, released
+// as "...#release.<n>.reserve.2"). A line of a State written before they
+// were recorded (binary version 13 or earlier) has none: its dispute
+// holds all that was made payable, their reserves' share included, which
+// is withheld twice until the dispute is resolved or the reserve
+// released, never paid early.
 //
 // Errors, each a *LineError naming the line, with st unchanged: an
 // unknown line (ErrUnknownLine), a line already disputed (ErrDisputed),
@@ -722,9 +728,8 @@ func (s *Settler) Dispute(st State, line LineID, at time.Time) (Result, error) {
 		// What awaits the customer's payment is held back already; a part
 		// whose bearer owed beyond it has nothing to hold.
 		u := max(0, lg.unreversed(i)-lg.awaitingAt(i))
-		// So is what reserves still hold (of a line on collection, none
-		// is counted: the state does not record what each payment's
-		// reserve holds), up to u: the dispute holds it from
+		// So is what reserves still hold (of a line on collection, those
+		// of its payments, ledger.onPay), up to u: the dispute holds it from
 		// each reserve's release on, the rolling reserve's first (it
 		// never holds more than the part has unreversed).
 		var byRes int64
@@ -753,8 +758,8 @@ func (s *Settler) Dispute(st State, line LineID, at time.Time) (Result, error) {
 			}
 			r.entries = append(r.entries, holdEntry(&nl, i, "#hold."+seq, KindHold, u, at, n))
 		}
-		for _, h := range atRelease {
-			r.entries = append(r.entries, holdEntry(&nl, i, h.suffix("hold", seq), KindHold, h.units, h.until,
+		for k, h := range atRelease {
+			r.entries = append(r.entries, holdEntry(&nl, i, h.suffix("hold", seq, leafCounts(atRelease)[k]), KindHold, h.units, h.until,
 				"dispute "+seq+" holds "+h.what()+" released while it is open"))
 		}
 	}
@@ -918,10 +923,11 @@ func (s *Settler) ResolveDisputeWith(st State, line LineID, o DisputeOutcome, at
 			r.entries = append(r.entries, holdEntry(&nl, i, "#release."+seq, KindRelease, h, at, "dispute "+seq+" "+outcome))
 		}
 	}
-	for _, h := range lg.disputes.atRelease {
+	ks := leafCounts(lg.disputes.atRelease)
+	for k, h := range lg.disputes.atRelease {
 		// What the dispute holds from a reserve's release on, released
 		// with the rest, or at the release when that is later.
-		r.entries = append(r.entries, holdEntry(&nl, int(h.part), h.suffix("release", seq), KindRelease, h.units, later(at, h.until),
+		r.entries = append(r.entries, holdEntry(&nl, int(h.part), h.suffix("release", seq, ks[k]), KindRelease, h.units, later(at, h.until),
 			"dispute "+seq+" "+outcome+", "+h.what()+" released"))
 	}
 	by := string(line) + "#dispute." + seq

@@ -103,8 +103,10 @@ type Line struct {
 	PeriodQuantity decimal.Decimal `json:"period_quantity,omitzero"`
 	Customer       Customer        `json:"customer,omitzero"`
 	// Route is who took part in the sale, captured when it was made (see
-	// partner.Route; FromInvoice copies the order's). A sale line names
-	// its Kind. Its Seller is its Chain's first partner: a route that gives
+	// partner.Route; FromInvoice copies the order's, with the kind its
+	// parties make when the order gives none). A sale line names its Kind:
+	// one left unspecified is ErrInvalidLine at route.kind, saying the kind
+	// its parties make. Its Seller is its Chain's first partner: a route that gives
 	// only the chain names Chain[0] the seller, one that gives only the
 	// seller is a seller without parents (refused with ErrInvalidLine at
 	// route.chain when the settler's network gives the seller parents at
@@ -114,7 +116,16 @@ type Line struct {
 	// partner.Route.Validate refuses (a party twice, co-sell weights that
 	// do not sum to one ...) with ErrInvalidLine at route.<field>, and
 	// route partners holding ':' or '#', since chain[*] and co_sellers
-	// entries are named by their partner. The chain may differ from the
+	// entries are named by their partner. With a network (Config.Network),
+	// every co-seller, the referrer and the marketplace a sale's route names
+	// must be partners of it, whatever the plan pays: one it does not know
+	// (a misspelt id) is ErrInvalidLine at route.co_sellers[i].partner,
+	// route.referrer or route.marketplace, wrapping a *partner.PartnerError
+	// (partner.ErrUnknownPartner) with the nearest id, where a plan paying
+	// the co-sell fee to a named partner (partner:<id>) settled it and
+	// recorded the sale as co-sold by nobody the network knows. A partner
+	// the network knows who is not one yet at the line's date is the plan's
+	// to handle (its share falls back). The chain may differ from the
 	// network at the line's date (a partner moved since the sale), but
 	// not link partners of types the network cannot link: a parent whose
 	// type the network's parent_types do not allow for the partner's
@@ -377,6 +388,73 @@ func (s *Settler) chainGiven(l *Line) error {
 	return fmt.Errorf("%w: %w", ErrInvalidLine, p.Err(fmt.Sprintf("line %q", string(l.ID))))
 }
 
+// routeParties refuses sale l when its route names a co-seller, referrer
+// or marketplace the settler's network does not know, whichever nodes its
+// plan has: the route is the record of who took part in the sale, and a
+// misspelt co-seller under a plan paying the co-sell fee to a named partner
+// (partner:<id>) settled without a word, recorded as co-sold by a partner
+// that does not exist. A partner the network knows but who is not one yet
+// at the line's date is the plan's to handle (its share falls back). The
+// seller and its chain are checked where the route is resolved (chainGiven,
+// chainLinks); a settler without a network checks nothing.
+func (s *Settler) routeParties(l *Line) error {
+	r := &l.Route
+	if s.net == nil || l.Credits != "" {
+		return nil
+	}
+	unknown := func(id partner.ID) bool { return id != "" && id != s.platform && !s.knowsPartner(id) }
+	bad := unknown(r.Referrer) || unknown(r.Marketplace)
+	for i := range r.CoSellers {
+		bad = bad || unknown(r.CoSellers[i].Partner)
+	}
+	if !bad { // every line but a refused one: nothing to write
+		return nil
+	}
+	var p ensemble.Problems
+	check := func(path string, id partner.ID) {
+		if !unknown(id) {
+			return
+		}
+		p.Add(path, fmt.Errorf("%w%s: the route names every partner that took part in the sale, and the network has no such partner",
+			&partner.PartnerError{ID: id, Err: partner.ErrUnknownPartner}, s.didYouMean(id)))
+	}
+	for i := range r.CoSellers {
+		check(ensemble.Path("route", "co_sellers", i, "partner"), r.CoSellers[i].Partner)
+	}
+	check("route.referrer", r.Referrer)
+	check("route.marketplace", r.Marketplace)
+	return fmt.Errorf("%w: %w", ErrInvalidLine, p.Err(fmt.Sprintf("line %q", string(l.ID))))
+}
+
+// didYouMean returns " (did you mean "<id>"?)" naming the partner of the
+// settler's network whose id is nearest unknown id (ensemble.Nearest:
+// "Anna" for "anna"), or "" when none is near or there is no network.
+func (s *Settler) didYouMean(id partner.ID) string {
+	if s.net == nil {
+		return ""
+	}
+	var ids []string
+	for _, p := range s.net.Spec().Partners {
+		ids = append(ids, string(p.ID))
+	}
+	if near := ensemble.Nearest(string(id), ids); len(near) > 0 {
+		return fmt.Sprintf(" (did you mean %q?)", near[0])
+	}
+	return ""
+}
+
+// knowsPartner reports whether the settler's network holds partner id:
+// a lookup in the timelines New built of every partner, without copying
+// the partner as Network.Partner does (a line names its referrer and
+// co-sellers on every call).
+func (s *Settler) knowsPartner(id partner.ID) bool {
+	if s.timelines != nil {
+		return s.timelines[id] != nil
+	}
+	_, ok := s.net.Partner(id)
+	return ok
+}
+
 // knownSuppliers refuses sale l when its supplier costs name a supplier
 // the settler was not given (Config.Suppliers), when it was given some.
 func (s *Settler) knownSuppliers(l *Line) error {
@@ -503,8 +581,16 @@ func (l *Line) validate() error {
 		if l.Tax.IsNegative() {
 			p.Addf("tax", "negative tax %s on a line that credits nothing", l.Tax)
 		}
-		if l.Route.Kind == partner.RouteUnspecified || !l.Route.Kind.Valid() {
+		switch k := impliedKind(&l.Route); {
+		case l.Route.Kind != partner.RouteUnspecified && !l.Route.Kind.Valid():
 			p.Addf("route.kind", "unspecified route kind")
+		case l.Route.Kind != partner.RouteUnspecified:
+		case k == partner.RouteUnspecified:
+			p.Addf("route.kind", "unspecified route kind: the route names no party; a sale the platform made itself is %s",
+				partner.RouteDirect)
+		default:
+			p.Addf("route.kind", "unspecified route kind: its parties make it %s (FromInvoice gives an order's route that kind, "+
+				"as package order does a draft's)", k)
 		}
 		if l.Offer.Offer == "" {
 			p.Addf("offer.offer", "empty offer id")

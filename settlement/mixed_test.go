@@ -354,10 +354,10 @@ func TestSetOffOfAReceivablePaidInFullIsAPayment(t *testing.T) {
 }
 
 // TestPruneKeepsReceivablesWhileTheirInvoiceAwaitsPayment: Prune keeps a
-// line paid on settlement that owes something on its invoice while a line
-// on collection of that invoice is kept (a payment of the invoice is
-// spread over both), and drops it with them, or when its invoice has no
-// line on collection.
+// line paid on settlement that owes something on its invoice (a payment of
+// the invoice is spread over it and the invoice's lines on collection,
+// those billed later included), whether or not a line on collection of
+// its invoice is kept, and drops it once it owes nothing.
 func TestPruneKeepsReceivablesWhileTheirInvoiceAwaitsPayment(t *testing.T) {
 	s := planSettler(t, mixedPlans, loadNetwork(t))
 	res, err := s.Settle(ctx, settlement.State{}, []settlement.Line{
@@ -370,7 +370,7 @@ func TestPruneKeepsReceivablesWhileTheirInvoiceAwaitsPayment(t *testing.T) {
 	kept := res.State.Prune(cut)
 	require.True(t, kept.Has("svc"), "INV-1's add-on awaits payment")
 	require.True(t, kept.Has("addon"))
-	require.False(t, kept.Has("other"), "INV-2 has no line on collection")
+	require.True(t, kept.Has("other"), "INV-2 has no line on collection, but its service line is owed")
 	require.Empty(t, settlement.CollectionIndexDiff(kept))
 	half, err := s.Collect(kept, settlement.Collection{ID: "half", Date: date("2026-06-10"), Amount: eur("544.50"), Invoice: "INV-1"})
 	require.NoError(t, err)
@@ -379,8 +379,17 @@ func TestPruneKeepsReceivablesWhileTheirInvoiceAwaitsPayment(t *testing.T) {
 	require.NoError(t, err)
 	gone := addon.State.Prune(cut)
 	require.False(t, gone.Has("addon"))
-	require.False(t, gone.Has("svc"), "its invoice keeps no line on collection")
+	require.True(t, gone.Has("svc"), "still owed 242.00")
 	require.Empty(t, settlement.CollectionIndexDiff(gone))
+	svc, err := s.Collect(gone, settlement.Collection{ID: "svc", Date: date("2026-06-12"), Amount: eur("242.00"), Invoice: "INV-1"})
+	require.NoError(t, err)
+	other, err := s.WriteOff(svc.State, settlement.Collection{ID: "lost", Date: date("2026-06-12"), Amount: eur("121.00"), Invoice: "INV-2"})
+	require.NoError(t, err)
+	require.Empty(t, other.Entries, "the loss of a line paid on settlement is the host's")
+	none := other.State.Prune(cut)
+	require.False(t, none.Has("svc"), "paid")
+	require.False(t, none.Has("other"), "written off")
+	require.Empty(t, settlement.CollectionIndexDiff(none))
 }
 
 // TestBinaryVersion8StillReads: a version-8 state, whose lines kept no

@@ -205,7 +205,7 @@ func (lg *refLedger) releaseAwaiting(taken []int64, by string, at time.Time, not
 	if lg.disputed { // a dispute holds what was payable: what is paid meanwhile awaits its end
 		want = 0
 		for _, p := range lg.parts {
-			want += p.unreversed - p.held
+			want += p.unreversed - p.held - p.byReserves
 		}
 		want = max(0, want)
 	}
@@ -243,8 +243,12 @@ func (lg *refLedger) releaseAwaiting(taken []int64, by string, at time.Time, not
 		if taken[i] == 0 {
 			suffix = ", not borne by this party: what it awaits of the customer's payment is cut to what the customer still owes"
 		}
-		out = append(out, lg.collectEntry(*p, by+":"+p.path+"#uncollected", settlement.LineID(by), settlement.KindUncollected, -gives[i], p.awaiting+gives[i], p.awaiting, at,
+		id := by + ":" + p.path + "#uncollected"
+		out = append(out, lg.collectEntry(*p, id, settlement.LineID(by), settlement.KindUncollected, -gives[i], p.awaiting+gives[i], p.awaiting, at,
 			note+suffix, trace))
+		// What the release makes payable beyond the part's own reversal
+		// (a credit or write-off others bore) is reserved as a payment is.
+		out = append(out, lg.onPayReserve(p, id, settlement.LineID(by), gives[i]-taken[i], note, at, trace)...)
 	}
 	return out
 }
@@ -854,23 +858,33 @@ func (lg *refLedger) releasePaid(after, x int64, id string, at time.Time, trace 
 		p.awaiting -= release[i]
 		cid := string(lg.line) + ":" + p.path + "#collected." + id
 		out = append(out, lg.collectEntry(*p, cid, lg.line, settlement.KindCollected, release[i], p.awaiting+release[i], p.awaiting, at, note, trace))
-		// The leaf's reserve holds its ratio of the release, rounded down,
-		// from the collection until its days after it.
-		if p.onPay != nil && p.kind == settlement.KindEarning && release[i] > 0 {
-			r := new(big.Rat).Mul(big.NewRat(release[i], 1), p.onPay.Ratio.Rat())
-			if held := new(big.Int).Quo(r.Num(), r.Denom()).Int64(); held > 0 {
-				until := at.AddDate(0, 0, p.onPay.Days)
-				e := settlement.Entry{ID: settlement.EntryID(cid + "#reserve"), Line: lg.line, Kind: settlement.KindReserve, Party: p.party, Role: p.role,
-					Amount: ensemble.MoneyFromMinor(held, lg.cur), Date: at, Plan: lg.plan, Node: p.node, Service: lg.service, Offer: lg.offer,
-					Route: lg.route, Seller: lg.seller, Reverses: settlement.EntryID(string(lg.line) + ":" + p.path), Trace: trace,
-					Note: fmt.Sprintf("reserve %s until %s, of %s", p.onPay.Ratio.Percent(), until.Format(time.DateOnly), name)}
-				out = append(out, e)
-				e.ID, e.Kind, e.Date, e.Note = settlement.EntryID(cid+"#release"), settlement.KindRelease, until, "reserve released"
-				out = append(out, e)
-			}
-		}
+		out = append(out, lg.onPayReserve(p, cid, lg.line, release[i], name, at, trace)...)
 	}
 	return out
+}
+
+// onPayReserve is what the leaf's reserve of part p holds of released,
+// what entry id (of line line) made payable on collection, by a payment or
+// a reversal that what names: its ratio, rounded down, from at until its
+// days after it, which the part records (p.paid).
+func (lg *refLedger) onPayReserve(p *refPart, id string, line settlement.LineID, released int64, what string, at time.Time, trace []ensemble.Ref) []settlement.Entry {
+	if p.onPay == nil || p.kind != settlement.KindEarning || released <= 0 {
+		return nil
+	}
+	r := new(big.Rat).Mul(big.NewRat(released, 1), p.onPay.Ratio.Rat())
+	held := new(big.Int).Quo(r.Num(), r.Denom()).Int64()
+	if held <= 0 {
+		return nil
+	}
+	until := at.AddDate(0, 0, p.onPay.Days)
+	e := settlement.Entry{ID: settlement.EntryID(id + "#reserve"), Line: line, Kind: settlement.KindReserve, Party: p.party, Role: p.role,
+		Amount: ensemble.MoneyFromMinor(held, lg.cur), Date: at, Plan: lg.plan, Node: p.node, Service: lg.service, Offer: lg.offer,
+		Route: lg.route, Seller: lg.seller, Reverses: settlement.EntryID(string(lg.line) + ":" + p.path), Trace: trace,
+		Note: fmt.Sprintf("reserve %s until %s, of %s", p.onPay.Ratio.Percent(), until.Format(time.DateOnly), what)}
+	out := []settlement.Entry{e}
+	e.ID, e.Kind, e.Date, e.Note = settlement.EntryID(id+"#release"), settlement.KindRelease, until, "reserve released"
+	p.paid = append(slices.Clone(p.paid), refHold{units: held, until: until})
+	return append(out, e)
 }
 
 // onCollection returns plans with the plans that keep no rolling reserve

@@ -134,6 +134,12 @@ type refLedger struct {
 	coll      *refCollection          // on collection only (reference_collect_test.go)
 }
 
+// refHold is what a reserve holds until a date.
+type refHold struct {
+	units int64
+	until time.Time
+}
+
 type refPart struct {
 	path       string // the entry id after "<line>:": the node path, and "/<party>" for leaves paying several parties
 	node       string
@@ -154,8 +160,14 @@ type refPart struct {
 	leaf      int64
 	leafUntil time.Time
 	// onPay is the part's leaf's reserve on a plan payable on collection,
-	// which holds its ratio of each payment's release (nil: none).
+	// which holds its ratio of each payment's release (nil: none); paid,
+	// what it held of each, in order (shared by the part's copies: append
+	// to a clone).
 	onPay *settlement.Reserve
+	paid  []refHold
+	// What the open dispute holds of the reserves of paid from their
+	// releases on, in order.
+	atPaid []refHold
 	// A rolling reserve held from the part's party: what it still holds,
 	// and its release date (zero: none).
 	reserve int64
@@ -597,6 +609,20 @@ func (ln *refLine) fail(node, rule string, err error) error {
 
 // settleSale splits a sale line through its plan.
 func (s *refSettler) settleSale(st *refState, l settlement.Line) ([]settlement.Entry, error) {
+	// Every partner the route names beside the seller and its chain (its
+	// co-sellers, referrer and marketplace) must be one the network knows,
+	// whatever the plan pays.
+	if s.network != nil {
+		named := []partner.ID{l.Route.Referrer, l.Route.Marketplace}
+		for _, cs := range l.Route.CoSellers {
+			named = append(named, cs.Partner)
+		}
+		for _, id := range named {
+			if _, ok := s.network.Partner(id); id != "" && id != s.platform && !ok {
+				return nil, refErr(l.ID, "", "", "", fmt.Errorf("%w: %w", settlement.ErrInvalidLine, partner.ErrUnknownPartner))
+			}
+		}
+	}
 	plan, err := s.pick(l)
 	if err != nil {
 		return nil, err
@@ -763,13 +789,14 @@ func (s *refSettler) settleSale(st *refState, l settlement.Line) ([]settlement.E
 			v.points = append(v.points, p)
 		}
 		st.volumes[k] = v
-		if ln.rate != nil || net { // the ledger records the conversion, and what its credits take back from
-			lv := settlement.LineVolume{Partner: k.partner, Window: k.window, Year: k.year, Month: k.month, Amount: ensemble.MoneyFromMinor(ln.volBasis, ln.volCur), NetOfCredits: net}
-			if ln.rate != nil {
-				lv.Rate = *ln.rate
-			}
-			lineVolumes = append(lineVolumes, lv)
+		// The ledger records what the line added (a state read back is
+		// checked against it), the conversion, and what its credits take
+		// back from.
+		lv := settlement.LineVolume{Partner: k.partner, Window: k.window, Year: k.year, Month: k.month, Amount: ensemble.MoneyFromMinor(ln.volBasis, ln.volCur), NetOfCredits: net}
+		if ln.rate != nil {
+			lv.Rate = *ln.rate
 		}
+		lineVolumes = append(lineVolumes, lv)
 	}
 	lg := refLedger{line: l.ID, plan: plan.Ref(), basisKind: plan.Basis, date: l.Date, cur: ln.cur, basis: ln.basis,
 		offer: l.Offer, route: l.Route.Kind, seller: l.Route.Seller, facts: refPrint(plan, &l), service: l.Service, trace: append(slices.Clone(l.Trace), l.Ref()), parts: ln.parts,
@@ -2315,6 +2342,15 @@ func (lg *refLedger) holdEntry(p refPart, suffix string, kind settlement.EntryKi
 		Seller: lg.seller, Reverses: id, Note: note, Conversion: conv, Trace: append(slices.Clone(lg.trace), ensemble.Ref{Kind: settlement.RefLine, ID: string(lg.line)})}
 }
 
+// refReserveSuffix is what the id of the k-th hold of a leaf's reserve of
+// a part ends with after ".reserve": nothing for the first, ".<k>" after.
+func refReserveSuffix(k int) string {
+	if k == 1 {
+		return ""
+	}
+	return "." + strconv.Itoa(k)
+}
+
 // Dispute holds every part's unreversed amount of a settled line, less
 // what awaits payment and what its reserves (the leaf's and the rolling
 // one) still hold at the dispute's date, which are withheld already, and
@@ -2343,6 +2379,11 @@ func (s *refSettler) Dispute(line settlement.LineID, at time.Time) ([]settlement
 		if p.until.After(at) {
 			reserved += p.reserve
 		}
+		for _, h := range p.paid { // the reserves of payments on collection
+			if h.until.After(at) {
+				reserved += h.units
+			}
+		}
 		u := max(0, p.unreversed-p.awaiting) // a part its bearer owed beyond has nothing to hold
 		p.byReserves = min(reserved, u)
 		note := "dispute " + n + " opened"
@@ -2366,6 +2407,20 @@ func (s *refSettler) Dispute(line settlement.LineID, at time.Time) ([]settlement
 		}
 		if p.atLeaf > 0 {
 			out = append(out, lg.holdEntry(*p, "#hold."+n+".reserve", settlement.KindHold, p.atLeaf, p.leafUntil, "dispute "+n+" holds the reserve released while it is open"))
+		}
+		// Of a line on collection, each payment's reserve in turn, up to
+		// byReserves: "#hold.<n>.reserve", then ".reserve.2"...
+		p.atPaid = nil
+		left := p.byReserves
+		for _, h := range p.paid {
+			if !h.until.After(at) || left == 0 {
+				continue
+			}
+			u := min(h.units, left)
+			left -= u
+			p.atPaid = append(p.atPaid, refHold{units: u, until: h.until})
+			out = append(out, lg.holdEntry(*p, "#hold."+n+".reserve"+refReserveSuffix(len(p.atPaid)), settlement.KindHold, u, h.until,
+				"dispute "+n+" holds the reserve released while it is open"))
 		}
 	}
 	s.state.lines[line] = lg
@@ -2428,7 +2483,11 @@ func (s *refSettler) ResolveDispute(line settlement.LineID, o settlement.Dispute
 			out = append(out, lg.holdEntry(*p, "#release."+n+".reserve", settlement.KindRelease, p.atLeaf, refLater(at, p.leafUntil),
 				"dispute "+n+" "+outcome+", the reserve released"))
 		}
-		p.atRolling, p.atLeaf = 0, 0
+		for k, h := range p.atPaid {
+			out = append(out, lg.holdEntry(*p, "#release."+n+".reserve"+refReserveSuffix(k+1), settlement.KindRelease, h.units, refLater(at, h.until),
+				"dispute "+n+" "+outcome+", the reserve released"))
+		}
+		p.atRolling, p.atLeaf, p.atPaid = 0, 0, nil
 	}
 	by := string(line) + "#dispute." + n
 	trace := append(slices.Clone(lg.trace), ensemble.Ref{Kind: settlement.RefLine, ID: string(line)})
@@ -2539,6 +2598,14 @@ func (st refState) JSON() ([]byte, error) {
 			}
 			if lg.disputed && p.atLeaf > 0 {
 				lp.HeldAtRelease = append(lp.HeldAtRelease, settlement.ReleaseHold{Amount: ensemble.MoneyFromMinor(p.atLeaf, lg.cur), Date: p.leafUntil})
+			}
+			for _, h := range p.atPaid {
+				if lg.disputed {
+					lp.HeldAtRelease = append(lp.HeldAtRelease, settlement.ReleaseHold{Amount: ensemble.MoneyFromMinor(h.units, lg.cur), Date: h.until})
+				}
+			}
+			for _, h := range p.paid {
+				lp.CollectReserves = append(lp.CollectReserves, settlement.ReleaseHold{Amount: ensemble.MoneyFromMinor(h.units, lg.cur), Date: h.until})
 			}
 			if p.awaiting != 0 {
 				lp.Awaiting = ensemble.MoneyFromMinor(p.awaiting, lg.cur)

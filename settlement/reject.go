@@ -75,13 +75,11 @@ func (s *Settler) SettleWhatYouCan(ctx context.Context, st State, lines []Line) 
 // ledger line it added or replaced, the credit it recorded, the volumes it
 // added to or took back from, the prepaid commitment it recorded.
 type undoLog struct {
-	line     LineID  // the sale line added, or the credited line replaced; "": none
-	ledger   *ledger // what the state held for line before (nil: nothing)
-	lineVols []lineVolume
-	hadVols  bool
-	credit   LineID // the credit line recorded; "": none
-	vols     []volUndo
-	prepaid  string // a commitment the line recorded first; "": none
+	line    LineID  // the sale line added, or the credited line replaced; "": none
+	ledger  *ledger // what the state held for line before (nil: nothing)
+	credit  LineID  // the credit line recorded; "": none
+	vols    []volUndo
+	prepaid string // a commitment the line recorded first; "": none
 	// others are the lines other than its own that a credit changed
 	// (netted.go), as they were, and applied the collections it recorded
 	// on them, with what the state held of each before.
@@ -116,7 +114,7 @@ type volUndo struct {
 // undoStart starts the undo log of a new line.
 func (r *run) undoStart() {
 	if u := r.undo; u != nil {
-		*u = undoLog{vols: u.vols[:0], lineVols: nil, others: u.others[:0], applied: u.applied[:0]}
+		*u = undoLog{vols: u.vols[:0], others: u.others[:0], applied: u.applied[:0]}
 	}
 }
 
@@ -126,7 +124,6 @@ func (r *run) undoStart() {
 func (r *run) undoLine(id, credit LineID) {
 	if u := r.undo; u != nil {
 		u.line, u.ledger, u.credit = id, r.st.lines.get(id), credit
-		u.lineVols, u.hadVols = r.st.lineVols.lookup(id)
 	}
 }
 
@@ -205,11 +202,6 @@ func (r *run) reject(id LineID, mark int, err error) bool {
 			r.st.lines.del(u.line)
 		} else {
 			r.st.lines.put(u.line, u.ledger)
-		}
-		if u.hadVols {
-			r.st.ownLineVols().put(u.line, u.lineVols)
-		} else if r.st.lineVols.has(u.line) {
-			r.st.ownLineVols().del(u.line)
 		}
 	}
 	if u.credit != "" {

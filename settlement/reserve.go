@@ -5,6 +5,7 @@ import (
 	"math/big"
 	"math/bits"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -160,6 +161,15 @@ func (sp *split) keepRolling() *[]rollingHold {
 	return &hs
 }
 
+// collectReserves returns what the leaves' reserves hold of the payments
+// of a line on collection (ledger.onPay), in the order they were held.
+func (l *ledger) collectReserves() []rollingHold {
+	if l.onPay == nil {
+		return nil
+	}
+	return *l.onPay
+}
+
 // holds returns what rolling reserves hold of the line's parts.
 func (l *ledger) holds() []rollingHold {
 	if l.rolling == nil {
@@ -237,12 +247,32 @@ type reserveHold struct {
 
 // suffix returns what the ids of the hold and release of dispute seq
 // holding h's release end with: "#hold.<seq>.reserve" or
-// "#hold.<seq>.rolling" (kind "hold" or "release").
-func (h reserveHold) suffix(kind, seq string) string {
+// "#hold.<seq>.rolling" (kind "hold" or "release"); k counts the leaf's
+// reserves of the part the dispute holds (one on a line paid on
+// settlement; one per payment on collection): the k-th, from the second
+// on, ends ".reserve.<k>".
+func (h reserveHold) suffix(kind, seq string, k int) string {
 	if h.rolling {
 		return "#" + kind + "." + seq + ".rolling"
 	}
+	if k > 1 {
+		return "#" + kind + "." + seq + ".reserve." + strconv.Itoa(k)
+	}
 	return "#" + kind + "." + seq + ".reserve"
+}
+
+// leafCounts returns, for each of hs in turn, how many leaf reserves of
+// its part hs holds up to it (1 for the first; 0 for a rolling one).
+func leafCounts(hs []reserveHold) []int {
+	out := make([]int, len(hs))
+	seen := map[int32]int{}
+	for i, h := range hs {
+		if !h.rolling {
+			seen[h.part]++
+			out[i] = seen[h.part]
+		}
+	}
+	return out
 }
 
 // what names h's reserve in notes.
@@ -283,11 +313,19 @@ func (s *Settler) reservedAt(lg *ledger, at time.Time) ([]reserveHold, error) {
 			}
 		}
 		pe := lg.payee(i)
-		if pe.meta.kind != KindEarning || lg.coll != nil && !lg.coll.onSettlement {
+		if lg.coll != nil && !lg.coll.onSettlement {
 			// On collection a leaf's reserve holds a share of each
-			// payment, which the state does not record: the dispute holds
-			// what was made payable, the reserves' share included (see
-			// Dispute).
+			// payment, released its days after it (ledger.onPay; none in
+			// a state written before it was kept: the dispute then holds
+			// what was made payable, the reserves' share included).
+			for _, h := range lg.collectReserves() {
+				if int(h.part) == i && h.units > 0 && h.until.After(at) {
+					out = append(out, reserveHold{part: int32(i), units: h.units, until: h.until})
+				}
+			}
+			continue
+		}
+		if pe.meta.kind != KindEarning {
 			continue
 		}
 		n := cp.node(pe.meta.node)

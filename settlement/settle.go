@@ -126,6 +126,9 @@ func (s *Settler) appendSettle(ctx context.Context, dst []Entry, st State, lines
 			err = s.chainGiven(l)
 		}
 		if err == nil {
+			err = s.routeParties(l)
+		}
+		if err == nil {
 			err = s.knownSuppliers(l)
 		}
 		if err == nil && l.Date.Before(st.window) && !st.knows(l) {
@@ -356,6 +359,7 @@ type run struct {
 	owned   map[volKey]*volState // the volumes the call copied, and so may change
 	mark    *callMark            // the call's, which the volumes it copied carry; made by its first copy
 	accrued []volKey             // the volumes the current line accrued
+	vols    []lineVolume         // what the current line added to them, which its ledger keeps
 	entries []Entry
 	chunk   []Entry  // the chunk the entries of small calls of Settle are windows of; entries up to len taken
 	order   []int    // the call's lines in canonical order
@@ -470,7 +474,7 @@ func (r *run) settleSale(l *Line, lg *ledger) error {
 	}
 	// Accrue the basis once per volume the plan's rates read (two nodes
 	// may read one).
-	r.accrued = r.accrued[:0]
+	r.accrued, r.vols = r.accrued[:0], r.vols[:0]
 	for i := range r.dec.volume {
 		v := &r.dec.volume[i] // one per node of plan.cums
 		if v.owner == "" {
@@ -489,10 +493,11 @@ func (r *run) settleSale(l *Line, lg *ledger) error {
 		if err := r.accrue(k, v.held, r.dec.volBasis, by); err != nil {
 			return lineErr(l.ID, plan.id, n.path, "", err)
 		}
-		if r.dec.fx != nil || plan.netVolumes { // the state remembers the rate, and what credits take back from
-			r.st.addLineVolume(l.ID, lineVolume{key: k, units: r.dec.volBasis, rate: r.dec.fx, net: plan.netVolumes})
-		}
+		r.vols = append(r.vols, lineVolume{key: k, units: r.dec.volBasis, rate: r.dec.fx, net: plan.netVolumes})
 	}
+	// The ledger remembers what the line added (a decoded state is checked
+	// against it), the rate, and what credits take back from.
+	lg.vols = r.dec.keepVols(r.vols)
 	return nil
 }
 

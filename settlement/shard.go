@@ -14,7 +14,7 @@ import (
 // one thing:
 //
 //   - ledger lines, keyed by line id, each with the volumes the line added
-//     to at a rate or net of credits (LedgerLine.Volumes), its parts,
+//     to (LedgerLine.Volumes), its parts,
 //     unreversed amounts and dispute;
 //   - credit records (which credit line credited which line), keyed by
 //     the credited line: they travel with its ledger line;
@@ -41,7 +41,10 @@ var (
 	// ErrVolumeNotHeld reports a line settled against a part of a state
 	// that does not hold a cumulative volume the line reads or takes back
 	// from: a sale whose plan reads the volume of a partner the part was
-	// not split for (SplitByPartner, SplitByLine), or a credit of a line
+	// not split for (SplitByPartner, SplitByLine), or, in a state read
+	// back from JSON or the binary form, of a partner whose ledger lines
+	// add to a volume of which it holds none (a part split by line, or a
+	// state that lost the volume), or a credit of a line
 	// whose plan's volume is net of credits (Cumulative.Volume) against a
 	// state holding none of the partner's volumes. The line was keyed to
 	// the wrong shard: it is refused, never settled at a volume of zero.
@@ -74,6 +77,10 @@ var (
 // (SplitByPartner); against this part alone it is ErrVolumeNotHeld.
 // The part holds no partner's volumes: a sale whose plan reads one is
 // refused (ErrVolumeNotHeld) until the part is merged with the partner's.
+// Read back from JSON or the binary form, it still refuses a sale reading
+// the volume of a partner that its lines add to (they record it:
+// LedgerLine.Volumes), since it holds none of that partner's; other
+// partners' volumes it reads as a whole state does, from zero.
 //
 // A part knows only the lines it holds: a line another part holds, sent
 // to this one (a retried batch keyed to the wrong shard), is settled
@@ -88,9 +95,6 @@ func (st State) SplitByLine(keep func(LineID) bool) State {
 			continue
 		}
 		out.putLine(id, l)
-		if vs, ok := st.lineVols.lookup(id); ok {
-			out.ownLineVols().put(id, vs)
-		}
 	}
 	for c, credited := range st.credits.all() {
 		if keep(credited.of) {
@@ -109,8 +113,9 @@ func (st State) SplitByLine(keep func(LineID) bool) State {
 // shard fail rather than read a volume of zero. (The part remembers keep
 // while it is a value in memory, through Settle and MergeStates; a part
 // read back from JSON or the binary form holds every partner's volumes
-// it was given, and no longer refuses: split it again where it is
-// settled.) st is left unchanged; the part shares nothing it could
+// it was given, and no longer refuses, but for partners whose ledger lines
+// it holds add to a volume of which it holds none (see SplitByLine): split
+// it again where it is settled.) st is left unchanged; the part shares nothing it could
 // change.
 func (st State) SplitByPartner(keep func(partner.ID) bool) State {
 	out := State{prepaid: st.prepaid, sharedPrepaid: st.prepaid != nil, volumesOf: keep, window: st.window}
@@ -201,9 +206,6 @@ func MergeStates(parts ...State) (State, error) {
 			}
 			taken[id] = struct{}{}
 			out.putLine(id, l)
-		}
-		for id, vs := range p.lineVols.all() {
-			out.ownLineVols().put(id, vs)
 		}
 		for c, credited := range p.credits.all() {
 			if _, dup := taken[c]; dup {
@@ -324,9 +326,18 @@ func (doc stateJSON) in() stateIn {
 // line), and without the credit records of their credits. A line an open
 // dispute holds is kept until the dispute is resolved, a line payable
 // on collection until its customer owes nothing on it, and a line paid on
-// settlement that keeps a balance (LedgerLine.Receivable) while it owes
-// something and a line on collection of its invoice is kept (a payment of
-// the invoice is spread over both). Cumulative volumes
+// settlement that keeps a balance (LedgerLine.Receivable) until its
+// customer owes nothing on it either, whether or not a line on collection
+// of its invoice is left: a later payment, write-off or netted credit of
+// the invoice is spread over every line of it that owes (a line on
+// collection billed on it later included), so pruning never changes what
+// a later Collect or WriteOff does. (A receivable the customer will never
+// be reported to pay stays until written off: Settler.WriteOff of the
+// invoice, or of the line, records the loss, the host's, and lets it go.)
+// A line dropped owes nothing, is not disputed and lends or holds no
+// pending credit: its share of a later payment of its invoice is nothing.
+// The ids of the collections applied only to dropped lines are dropped
+// with them (Collection.ID). Cumulative volumes
 // are kept, since the windows of later lines read them, but for the
 // points of a rolling window no line dated from the cut on reads (dated
 // twelve months or more before it) and no kept line's credit takes back
@@ -353,34 +364,13 @@ func (st State) Prune(before time.Time) State {
 		}
 	}
 	pruned := map[LineID]bool{}
-	keep := func(id LineID, l *ledger) {
-		out.putLine(id, l)
-		if vs, ok := st.lineVols.lookup(id); ok {
-			out.ownLineVols().put(id, vs)
-		}
-	}
-	var receivables []LineID // owed, kept with a line on collection of their invoice
-	collecting := map[string]bool{}
+	keep := func(id LineID, l *ledger) { out.putLine(id, l) }
 	for id, l := range st.lines.all() {
-		if l.date.Before(before) && !l.disputed() && !l.awaitsPayment() {
-			if l.owedReceivable() {
-				receivables = append(receivables, id)
-			} else {
-				pruned[id] = true
-			}
+		if l.date.Before(before) && !l.disputed() && !l.awaitsPayment() && !l.owedReceivable() {
+			pruned[id] = true
 			continue
 		}
-		if l.coll != nil && !l.coll.onSettlement {
-			collecting[l.coll.invoice] = true
-		}
 		keep(id, l)
-	}
-	for _, id := range receivables {
-		if l := st.lines.get(id); collecting[l.coll.invoice] {
-			keep(id, l)
-		} else {
-			pruned[id] = true
-		}
 	}
 	for c, credited := range st.credits.all() {
 		if !pruned[credited.of] {

@@ -44,10 +44,6 @@ type State struct {
 	vols    *stateMap[volKey, *volState]      // nil: none
 	credits *stateMap[LineID, creditRec]      // credit line -> what it credited; nil: none
 	prepaid *stateMap[string, PrepaidEarning] // prepaid commitment -> how its lines were settled; nil: none
-	// The volumes lines added to that the state remembers per line
-	// (lineVolume), kept apart from the ledgers, which most lines fill
-	// alone.
-	lineVols *stateMap[LineID, []lineVolume] // nil: none
 	// The lines payable on collection by invoice, and the collections and
 	// write-offs applied by id: what a collection reads instead of every
 	// line the state holds (collect.go). Derived from the ledgers: kept by
@@ -57,7 +53,9 @@ type State struct {
 	applied  *stateMap[string, LineID]       // collection or write-off id -> the first line, in id order, it applied to; nil: none
 	// volumesOf says whose cumulative volumes a state split by partner or
 	// line holds (shard.go): a sale reading another partner's volume is
-	// refused. nil: every partner's (a whole state, or one decoded).
+	// refused. nil: every partner's (a whole state, or one decoded that
+	// holds a volume of every partner whose lines add to one net of
+	// credits: see stateReader.netVolumes).
 	volumesOf func(partner.ID) bool
 	// window is where Prune cut the state (UTC): a line dated before it is
 	// refused (ErrBeforeWindow). Zero: never pruned.
@@ -66,7 +64,7 @@ type State struct {
 	// this one was cloned from: a call copies each on its first write to
 	// it (ownVols, ownCredits...), so that a call writing none copies
 	// none.
-	sharedVols, sharedCredits, sharedLineVols, sharedPrepaid, sharedInvoices, sharedApplied bool
+	sharedVols, sharedCredits, sharedPrepaid, sharedInvoices, sharedApplied bool
 }
 
 type ledger struct {
@@ -82,11 +80,21 @@ type ledger struct {
 	disputes *disputes      // nil: never disputed
 	coll     *collection    // nil: payable on settlement (collect.go)
 	rolling  *[]rollingHold // what rolling reserves hold of its parts; nil: none (a pointer: most lines have none)
-	sources  *[]costSource  // its parts owed in another currency than its own; nil: none (costsource.go)
+	// onPay is what the leaves' reserves hold of what each payment (or
+	// reversal borne by others) made payable on a line on collection, in
+	// the order they were held (LedgerPart.CollectReserves); nil: none.
+	// Read-only, shared by the ledger's copies.
+	onPay   *[]rollingHold
+	sources *[]costSource // its parts owed in another currency than its own; nil: none (costsource.go)
 	// funded is what each part funded of the line's discounts
 	// (LedgerPart.Funded), which a credit re-splits by (creditSplit);
 	// nil: none, or not known (read-only, shared by the ledger's copies).
 	funded *[]int64
+	// vols is what the line added to each cumulative volume its plan's
+	// rates read (LedgerLine.Volumes): a decoded state is checked against
+	// it, and credits take back from those net of credits. Read-only,
+	// shared by the ledger's copies.
+	vols []lineVolume
 }
 
 // lineCtx is what a ledger line shares with every line of the same plan
@@ -336,16 +344,16 @@ func (s State) Has(id LineID) bool {
 
 // clone returns the state a call starts from and writes: its lines on
 // top of s's (stateMap.clone: O(a few)), with room for extra more lines;
-// s's cumulative volumes, credit records, line volumes and prepaid
-// commitments, shared until the call first writes one of them (ownVols,
-// ownCredits, ownLineVols, ownPrepaid: then on top of s's, likewise). What
+// s's cumulative volumes, credit records and prepaid commitments, shared
+// until the call first writes one of them (ownVols, ownCredits,
+// ownPrepaid: then on top of s's, likewise). What
 // the maps point to is never changed within what s holds (a call writes a
 // rolling volume's arrays only past s's points: rollingpoints.go), so this
 // copies the state.
 func (s State) clone(extra int) State {
 	c := s
 	c.lines = s.lines.clone(extra)
-	c.sharedVols, c.sharedCredits, c.sharedLineVols = s.vols != nil, s.credits != nil, s.lineVols != nil
+	c.sharedVols, c.sharedCredits = s.vols != nil, s.credits != nil
 	c.sharedPrepaid, c.sharedInvoices, c.sharedApplied = s.prepaid != nil, s.invoices != nil, s.applied != nil
 	return c
 }
@@ -361,12 +369,6 @@ func (s *State) ownPrepaid() *stateMap[string, PrepaidEarning] {
 // ownCredits returns the state's credit records for writing.
 func (s *State) ownCredits() *stateMap[LineID, creditRec] {
 	return ownShared(&s.credits, &s.sharedCredits)
-}
-
-// ownLineVols returns the volumes the state's lines added to, for
-// writing.
-func (s *State) ownLineVols() *stateMap[LineID, []lineVolume] {
-	return ownShared(&s.lineVols, &s.sharedLineVols)
 }
 
 // ownInvoices and ownApplied return the state's collection indexes for
@@ -396,7 +398,6 @@ func (s *State) seal() {
 	s.lines.seal()
 	sealOwn(s.vols, s.sharedVols)
 	sealOwn(s.credits, s.sharedCredits)
-	sealOwn(s.lineVols, s.sharedLineVols)
 	sealOwn(s.prepaid, s.sharedPrepaid)
 	sealOwn(s.invoices, s.sharedInvoices)
 	sealOwn(s.applied, s.sharedApplied)
@@ -465,8 +466,10 @@ type LedgerLine struct {
 	// Omitted in a state written before fingerprints were kept, whose
 	// lines are compared by the fields above alone.
 	Facts string `json:"facts,omitempty"`
-	// Volumes are the cumulative volumes the line added to in another
-	// currency than its own, each with the rate its basis converted at.
+	// Volumes are the cumulative volumes the line added to, each with
+	// what it added, the rate its basis converted at when in another
+	// currency than its own, and whether its credits take back from it:
+	// a state read back is checked against them (see LineVolume).
 	Volumes []LineVolume `json:"volumes,omitempty"`
 	// Collection is what the customer owes and paid on a line payable on
 	// collection (PayableOnCollection); nil on one payable on settlement.
@@ -510,8 +513,9 @@ type LedgerPart struct {
 	Held       ensemble.Money `json:"held,omitzero"`
 	// HeldByReserves is, while a dispute is open, what reserves held of
 	// the part when it opened (a leaf's reserve and the party's rolling
-	// reserve, until their release dates), which the dispute does not
-	// hold again: Held + HeldByReserves is Unreversed less Awaiting (see
+	// reserve, until their release dates; on a line payable on
+	// collection, the leaf's reserves of its payments, CollectReserves),
+	// which the dispute does not hold again: Held + HeldByReserves is Unreversed less Awaiting (see
 	// Settler.Dispute). Omitted when zero.
 	HeldByReserves ensemble.Money `json:"held_by_reserves,omitzero"`
 	// HeldAtRelease is, while a dispute is open, what it holds of
@@ -558,10 +562,23 @@ type LedgerPart struct {
 	// below another funding node): its credits reverse each part in
 	// proportion to what it has unreversed.
 	Funded ensemble.Money `json:"funded,omitzero"`
+	// CollectReserves is, on a line payable on collection, what the
+	// part's leaf's reserve (Node.Reserve) held of each amount a payment,
+	// or a reversal borne by other parts, made payable (its KindReserve
+	// entries), and when each is released, in the order they were held:
+	// what a dispute of the line does not hold again (see Settler.Dispute).
+	// Never drawn on (a credit takes back from what was made payable, not
+	// from the reserve), so it keeps those released too. Omitted when
+	// empty, as in a State written before it was kept (binary version 13
+	// or earlier): a dispute of such a line holds all that was made
+	// payable, the reserves' share included.
+	CollectReserves []ReleaseHold `json:"collect_reserves,omitempty"`
 }
 
 // ReleaseHold is what an open dispute holds of a ledger part from the
-// date a reserve releases it on (LedgerPart.HeldAtRelease).
+// date a reserve releases it on (LedgerPart.HeldAtRelease), or what a
+// leaf's reserve holds of a payment on collection until its release
+// (LedgerPart.CollectReserves, never Rolling).
 type ReleaseHold struct {
 	// Amount is what the hold withholds: positive, in the line's
 	// currency.
@@ -665,11 +682,11 @@ func (s State) Line(id LineID) (LedgerLine, bool) {
 	if l == nil {
 		return LedgerLine{}, false
 	}
-	return l.export(s.lineVols.get(id)), true
+	return l.export(), true
 }
 
-// export returns the JSON form of the line, which added to vols.
-func (l *ledger) export(vols []lineVolume) LedgerLine {
+// export returns the JSON form of the line.
+func (l *ledger) export() LedgerLine {
 	c := l.ctx
 	out := LedgerLine{Line: l.line, Plan: *c.plan, BasisKind: c.basis, Date: l.date, Service: c.service, Basis: ensemble.MoneyFromMinor(l.basis, c.cur),
 		Credited: ensemble.MoneyFromMinor(l.credited, c.cur), Disputed: l.disputed(), Disputes: int(l.disputeCount()), Lost: lostMoney(l),
@@ -698,6 +715,10 @@ func (l *ledger) export(vols []lineVolume) LedgerLine {
 	if f := l.fundedSum(); f != 0 {
 		out.FundedDiscounts = ensemble.MoneyFromMinor(f, c.cur)
 	}
+	for _, h := range l.collectReserves() {
+		p := &out.Parts[h.part]
+		p.CollectReserves = append(p.CollectReserves, ReleaseHold{Amount: ensemble.MoneyFromMinor(h.units, c.cur), Date: h.until})
+	}
 	if l.disputed() {
 		for _, h := range l.disputes.atRelease {
 			p := &out.Parts[h.part]
@@ -718,7 +739,7 @@ func (l *ledger) export(vols []lineVolume) LedgerLine {
 			p.Reserve = ensemble.MoneyFromMinor(h.units, c.cur)
 		}
 	}
-	for _, v := range vols {
+	for _, v := range l.vols {
 		out.Volumes = append(out.Volumes, v.export())
 	}
 	return out
@@ -767,7 +788,7 @@ func (s State) MarshalJSON() ([]byte, error) {
 func (s State) exportJSON() (stateJSON, error) {
 	out := stateJSON{Lines: make([]LedgerLine, 0, s.lines.len()), Volumes: make([]VolumeState, 0, s.vols.len()), PrunedBefore: s.window}
 	for _, id := range s.lines.sorted(cmp.Compare) {
-		out.Lines = append(out.Lines, s.lines.get(id).export(s.lineVols.get(id)))
+		out.Lines = append(out.Lines, s.lines.get(id).export())
 	}
 	for _, k := range s.vols.sorted(compareVolKeys) {
 		v := s.vols.get(k)
@@ -861,13 +882,19 @@ func (s State) exportJSON() (stateJSON, error) {
 //     released after the line's date, and holds whole minor units of the
 //     line's currency within [0, unreversed] (reversals draw on it first);
 //     a reserve without its release date is refused;
+//   - a part's reserves of payments on collection (collect_reserves) are
+//     an earning's, of a line payable on collection (else
+//     ErrNotOnCollection), positive whole minor units of the line's
+//     currency, released on or after the line's date, none rolling;
 //   - an open dispute is counted (disputes >= 1, at most math.MaxInt32) and
 //     holds (held) with what reserves held when it opened
-//     (held_by_reserves, not negative, only on a line payable on
-//     settlement: ErrReserveOnCollection) exactly each part's unreversed
-//     amount less what it awaits of the customer's payment; what it holds
-//     of the reserves from their releases on (held_at_release), if
-//     recorded, is one positive hold per reserve, the rolling reserve's
+//     (held_by_reserves, not negative, on a line payable on collection
+//     only of a part with collect_reserves: else ErrReserveOnCollection)
+//     exactly each part's unreversed amount less what it awaits of the
+//     customer's payment; what it holds of the reserves from their
+//     releases on (held_at_release), if recorded, is one positive hold per
+//     reserve (on a line payable on collection, one per reserve of a
+//     payment, each at the release date of one of them), the rolling reserve's
 //     first and at its reserve_until of all it holds, each released on
 //     or after the line's date, together held_by_reserves; a line no
 //     dispute holds holds nothing;
@@ -1245,8 +1272,8 @@ func (r *stateReader) line(path string, ll *LedgerLine) {
 			r.fail(pp+".held_by_reserves", id, lp.Entry, nil, "%s held by reserves on a line no dispute holds", lp.HeldByReserves)
 		case byRes < 0:
 			r.fail(pp+".held_by_reserves", id, lp.Entry, nil, "negative held by reserves %s", lp.HeldByReserves)
-		case byRes != 0 && ll.Collection != nil:
-			r.fail(pp+".held_by_reserves", id, lp.Entry, ErrReserveOnCollection, "%s held by reserves on a line payable on collection", lp.HeldByReserves)
+		case byRes != 0 && ll.Collection != nil && len(lp.CollectReserves) == 0:
+			r.fail(pp+".held_by_reserves", id, lp.Entry, ErrReserveOnCollection, "%s held by reserves on a line payable on collection, of no reserve of a payment", lp.HeldByReserves)
 		case ll.Disputed && (held < 0 || held+byRes != max(0, unreversed-awaiting)):
 			r.fail(pp+".held", id, lp.Entry, nil, "an open dispute holds %s, and reserves %s, not together the unreversed %s less the awaiting %s",
 				lp.Held, lp.HeldByReserves, lp.Unreversed, lp.Awaiting)
@@ -1261,6 +1288,7 @@ func (r *stateReader) line(path string, ll *LedgerLine) {
 			}
 		}
 		r.rollingPart(pp, l, ll, lp, j, unreversed, uOK)
+		r.collectReservesOf(pp, l, ll, lp, j)
 		r.releaseHolds(pp, l, ll, lp, j, byRes, bOK)
 		if src, ok := r.source(pp, ll, lp, j, amount, aOK); ok {
 			if l.sources == nil {
@@ -1323,10 +1351,8 @@ func (r *stateReader) line(path string, ll *LedgerLine) {
 		}
 	}
 	if r.out.lines.get(id) == nil {
+		l.vols = vols
 		r.out.putLine(id, l)
-		for _, v := range vols {
-			r.out.addLineVolume(id, v)
-		}
 	}
 }
 
@@ -1697,6 +1723,40 @@ func (r *stateReader) rollingPart(path string, l *ledger, ll *LedgerLine, lp *Le
 	*l.rolling = append(*l.rolling, rollingHold{part: int32(j), units: u, until: lp.ReserveUntil})
 }
 
+// collectReservesOf reads what the leaf's reserve of part j of line l, on
+// collection, holds of each amount made payable (lp.CollectReserves): on
+// an earning of a line on collection only, each a positive amount of the
+// line's currency released on or after the line's date, never rolling.
+func (r *stateReader) collectReservesOf(path string, l *ledger, ll *LedgerLine, lp *LedgerPart, j int) {
+	if len(lp.CollectReserves) == 0 {
+		return
+	}
+	if ll.Collection == nil || lp.Kind != KindEarning {
+		r.fail(path+".collect_reserves", ll.Line, lp.Entry, ErrNotOnCollection, "reserves of payments on a %s of a line not payable on collection", lp.Kind)
+		return
+	}
+	hs := slices.Clone(l.collectReserves())
+	for k, h := range lp.CollectReserves {
+		hp := ensemble.Path(path, "collect_reserves", k)
+		u, ok := r.units(hp+".amount", ll.Line, lp.Entry, "reserve", h.Amount, l.ctx.cur)
+		switch {
+		case !ok:
+			return
+		case u <= 0:
+			r.fail(hp+".amount", ll.Line, lp.Entry, nil, "a reserve of a payment of %s: a reserve is positive", h.Amount)
+			return
+		case h.Rolling:
+			r.fail(hp+".rolling", ll.Line, lp.Entry, ErrReserveOnCollection, "a rolling reserve of a payment on collection")
+			return
+		case h.Date.Before(ll.Date):
+			r.fail(hp+".date", ll.Line, lp.Entry, nil, "a reserve of a payment released %s, before the line's date %s", h.Date.Format(time.RFC3339), ll.Date.Format(time.RFC3339))
+			return
+		}
+		hs = append(hs, rollingHold{part: int32(j), units: u, until: h.Date})
+	}
+	l.onPay = &hs
+}
+
 // releaseHolds reads what an open dispute holds of part j from its
 // reserves' release dates on (lp.HeldAtRelease, see Settler.Dispute): on a
 // disputed line only, one hold per reserve, the rolling reserve's first,
@@ -1728,10 +1788,13 @@ func (r *stateReader) releaseHolds(path string, l *ledger, ll *LedgerLine, lp *L
 				roll = &(*l.rolling)[x]
 			}
 		}
+		onPay := ll.Collection != nil && len(lp.CollectReserves) > 0 // one hold per reserve of a payment
 		switch {
 		case u <= 0:
 			r.fail(hp+".amount", ll.Line, lp.Entry, nil, "held at release %s: a hold is positive", h.Amount)
-		case h.Rolling && (rolling || leaf), !h.Rolling && leaf:
+		case onPay && (h.Rolling || !slices.ContainsFunc(lp.CollectReserves, func(c ReleaseHold) bool { return c.Date.Equal(h.Date) })):
+			r.fail(hp, ll.Line, lp.Entry, nil, "held at a release on %s, of no reserve of a payment the part records", h.Date.Format(time.RFC3339))
+		case !onPay && (h.Rolling && (rolling || leaf) || !h.Rolling && leaf):
 			r.fail(hp, ll.Line, lp.Entry, nil, "a second hold at a release, or the rolling reserve's after the leaf's: one per reserve, the rolling reserve's first")
 		case h.Date.Before(ll.Date):
 			r.fail(hp+".date", ll.Line, lp.Entry, nil, "held at a release %s, before the line's date %s", h.Date.Format(time.RFC3339), ll.Date.Format(time.RFC3339))

@@ -20,9 +20,10 @@ import (
 // texts and kept on the line's ledger, so that finance can redo every cent
 // and a State records how each of its volumes grew.
 
-// lineVolume is a cumulative volume a line added to, which the state
-// remembers per line (State.lineVols) when the line's basis was converted
-// into the volume's currency (rate); the line's ledger says it in JSON.
+// lineVolume is a cumulative volume a line added to, which the line's
+// ledger keeps (ledger.vols; LedgerLine.Volumes in JSON): what it added,
+// the rate when the line's basis was converted into the volume's
+// currency, and whether its credits take back from it.
 type lineVolume struct {
 	key   volKey
 	units int64                  // what the line added, in the volume's currency
@@ -30,20 +31,15 @@ type lineVolume struct {
 	net   bool                   // credits and lost disputes of the line take back from it (VolumeNetOfCredits)
 }
 
-// addLineVolume records that line added to v. The slices are never
-// changed once the call that made them returns: a state's copy shares
-// them.
-func (s *State) addLineVolume(line LineID, v lineVolume) {
-	vs := s.lineVols.get(line)
-	s.ownLineVols().put(line, append(vs[:len(vs):len(vs)], v))
-}
-
 // LineVolume is the JSON form of a cumulative volume a settled line added
-// to, which the State keeps on the line's ledger when the line's basis was
-// converted into the volume's currency, or when its credits take back from
-// the volume: which volume (the partner, window and calendar period, in
-// Amount's currency), what the line added to it, the rate, and whether
-// credits take back from it.
+// to, which the State keeps on the line's ledger: which volume (the
+// partner, window and calendar period, in Amount's currency), what the
+// line added to it, the rate, and whether credits take back from it. A
+// state read back is checked against them: a calendar period's volume
+// holds at least what its lines still add to it. (A state written before
+// they were kept for a volume of sales in the line's own currency, binary
+// version 13 or earlier, has them only for lines converted or net of
+// credits; its other volumes are not checked.)
 type LineVolume struct {
 	Partner partner.ID `json:"partner"`
 	Window  Window     `json:"window"`
@@ -124,8 +120,7 @@ func (v *lineVolume) export() LineVolume {
 // negative; with a rate, the amount in a currency other than the line's, a
 // rate from the line's currency to the amount's that the host's table
 // could hold (ExchangeRate.Check), and the amount the line's basis
-// converts to at it, to the cent; without one, net of credits (else the
-// state would not keep it), and the line's basis itself.
+// converts to at it, to the cent; without one, the line's basis itself.
 func (r *stateReader) lineVolume(path string, ll *LedgerLine, j int, basis int64, basisOK bool) (lineVolume, bool) {
 	v := &ll.Volumes[j]
 	ok := true
@@ -163,8 +158,6 @@ func (r *stateReader) lineVolume(path string, ll *LedgerLine, j int, basis int64
 	}
 	rate := v.Rate
 	switch err := rate.Check(); {
-	case !converted && !v.NetOfCredits:
-		fail("", nil, "a volume the line added to in its own currency, not net of credits: the state keeps none such")
 	case !converted && cur != line && !cur.IsZero():
 		fail(".amount", ErrCurrency, "amount %s is not in the line's currency %s, and no rate converts it", v.Amount, line.Key())
 	case !converted:
@@ -198,13 +191,17 @@ func (r *stateReader) lineVolume(path string, ll *LedgerLine, j int, basis int64
 	return out, true
 }
 
-// netVolumes checks the volumes lines add to net of credits against the
-// volumes the state holds: each is held; a rolling window holds the line's
-// point, dated at the line, with what the line added less what its credits
-// took back (creditedShare of what it has credited); a calendar period holds
-// at least what such lines still add to it; and a point naming a line is
-// of a line that adds to that volume net of credits. So no credit can take
-// a volume below zero, nor from a point that is not its line's.
+// netVolumes checks the volumes lines add to against the volumes the state
+// holds: each is held; a calendar period holds at least what its lines
+// still add to it (what a line added, less, net of credits, what its
+// credits took back: creditedShare of what it has credited); net of
+// credits, a rolling window holds the line's point, dated at the line,
+// with what the line added less what its credits took back, and a point
+// naming a line is of a line that adds to that volume net of credits. So no credit can take
+// a volume below zero, nor from a point that is not its line's. A state
+// holding none of a partner's volumes while lines add to one (a part split
+// by line, read back) refuses sales reading that partner's volume
+// (State.volumesOf), as the part did in memory.
 func (r *stateReader) netVolumes(in stateIn) {
 	at := make(map[volKey]int, len(in.Volumes)) // the index of each volume read
 	for i, v := range in.Volumes {
@@ -217,7 +214,18 @@ func (r *stateReader) netVolumes(in stateIn) {
 	for k := range r.out.vols.all() {
 		held[k.partner] = true
 	}
-	still := map[volKey]int64{} // what lines still add to a calendar year, net of credits
+	lacks := map[partner.ID]bool{} // the partners lines add to a volume of, none of which the state holds
+	defer func() {
+		// A state read back holds every partner's volumes (volumesOf nil)
+		// but those: a sale reading one is refused, as the part split by
+		// line it is (or a state whose volume was lost) refuses it in
+		// memory, rather than settled at a volume of zero.
+		if len(lacks) > 0 {
+			r.out.volumesOf = func(p partner.ID) bool { return !lacks[p] }
+		}
+	}()
+	still := map[volKey]int64{} // what lines still add to a calendar period (net of credits where they say so)
+	netOf := map[volKey]bool{}  // the volumes some line adds to net of credits
 	claimed := map[volKey]map[LineID]bool{}
 	pointOf := map[volKey]map[LineID]int{} // the point naming each line, per rolling volume
 	done := map[LineID]bool{}              // a line held twice is checked once
@@ -228,9 +236,10 @@ func (r *stateReader) netVolumes(in stateIn) {
 			continue
 		}
 		done[id] = true
-		for j, v := range r.out.lineVols.get(id) {
-			if !v.net {
-				continue
+		for j, v := range l.vols {
+			how := ""
+			if v.net {
+				how = " net of credits"
 			}
 			path := ensemble.Path("lines", i, "volumes", j)
 			fail := func(format string, args ...any) {
@@ -240,19 +249,29 @@ func (r *stateReader) netVolumes(in stateIn) {
 			if vs == nil {
 				// A part of a state split by line (SplitByLine) holds no
 				// volume of the partner: its shard settles no credit of
-				// the line (ErrVolumeNotHeld).
+				// the line, nor a sale reading the partner's volume
+				// (ErrVolumeNotHeld), which it would read as zero.
 				if held[v.key.partner] {
-					fail("the line adds to it net of credits, but the state holds no such volume")
+					fail("the line adds to it%s, but the state holds no such volume", how)
+				} else {
+					lacks[v.key.partner] = true
 				}
 				continue
 			}
-			left := v.units - creditedShare(v.units, l.credited, l.basis)
+			left := v.units // a volume of sales keeps what the line added
+			if v.net {
+				left -= creditedShare(v.units, l.credited, l.basis)
+				netOf[v.key] = true
+			}
 			cur, _ := ensemble.ParseCurrency(v.key.cur) // a currency read from the state
 			if v.key.window.calendar() {
 				if still[v.key] <= math.MaxInt64-left {
 					still[v.key] += left
 				}
 				continue
+			}
+			if !v.net {
+				continue // a rolling window's points name only lines net of credits
 			}
 			if claimed[v.key] == nil {
 				claimed[v.key] = map[LineID]bool{}
@@ -286,8 +305,12 @@ func (r *stateReader) netVolumes(in stateIn) {
 		}
 		cur, _ := ensemble.ParseCurrency(k.cur)
 		if n := still[k]; vs.units < n {
-			r.fail(path+".amount", "", "", nil, "volume of %q in %s (%s %s): %s is less than the %s lines still add to it net of credits",
-				k.partner, k.cur, k.window, periodName(k.year, k.month), ensemble.MoneyFromMinor(vs.units, cur), ensemble.MoneyFromMinor(n, cur))
+			how := ""
+			if netOf[k] {
+				how = " net of credits"
+			}
+			r.fail(path+".amount", "", "", nil, "volume of %q in %s (%s %s): %s is less than the %s lines still add to it%s",
+				k.partner, k.cur, k.window, periodName(k.year, k.month), ensemble.MoneyFromMinor(vs.units, cur), ensemble.MoneyFromMinor(n, cur), how)
 		}
 		for j, p := range vs.points {
 			// A point of a line the state does not hold is of a ledger
@@ -308,7 +331,7 @@ func (r *stateReader) netVolumes(in stateIn) {
 // rolling window takes it from the line's own point, which leaves the
 // window with the sale. Every line settled after reads the reduced volume.
 func (r *run) takeBackVolumes(lg *ledger, credited int64) error {
-	for _, v := range r.st.lineVols.get(lg.line) {
+	for _, v := range lg.vols {
 		if !v.net {
 			continue
 		}

@@ -42,7 +42,9 @@ import (
 // WeightedAverage aggregate is computed at each Report from its slot's
 // accepted readings (their instants and quantities are in the dedup
 // entries already), through the same index, in O(k log k) for k
-// readings. One Aggregator holds up to 4 GiB of
+// readings; the periods a level is carried into without a reading cost
+// one aggregate each, so a line's active span (or Config.Through) bounds
+// them. One Aggregator holds up to 4 GiB of
 // record ids; beyond that, new ids are rejected with ErrInvalidRecord.
 //
 // Make one with New. The zero Aggregator knows no meter and no line: it

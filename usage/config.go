@@ -37,6 +37,17 @@ type Line struct {
 	// change, say). They must not overlap; a record in none of them is
 	// rejected with ErrNoPeriod. Set either Periods or Cadence and Anchor.
 	Periods []ensemble.Period `json:"periods,omitempty"`
+	// Cycles lists, with Periods, the billing cycles that some of them are
+	// pieces of: a cycle cut where the line's price changes inside it (an
+	// upgrade or a downgrade; invoice.Builder.UsageLines lists both). A
+	// WeightedAverage aggregate of such a piece averages its level over
+	// the cycle, not the piece (Aggregate.Cycle): the level times the
+	// fraction of the cycle in the piece, so that the pieces of a cycle add
+	// up to its average and each is rated at its own price. Cycles must
+	// not overlap, nor cut a period: each period lies in one cycle or in
+	// none (a period that is a cycle, or in none, averages over itself).
+	// Other aggregations ignore them.
+	Cycles []ensemble.Period `json:"cycles,omitempty"`
 	// ClosedBefore closes this line's billing periods that end at or
 	// before it (already invoiced), in addition to Config.ClosedBefore;
 	// the later of the two applies. A period in which the line's activity
@@ -84,6 +95,20 @@ type Config struct {
 	// a WeightedAverage one whose Levels do not lie in its period is an
 	// error (ErrBadLevels).
 	Billed []Aggregate `json:"billed,omitempty"`
+	// Through is the instant the run bills usage through (the run's
+	// instant, invoice.Run.At): a WeightedAverage meter's level holds
+	// from its last reading on, so every billing period of a line and
+	// such a meter that holds no reading of the run, that starts after a
+	// period holding a level (a reading of this run, or of Config.Billed)
+	// and that the line is active in, is reported with the level carried
+	// into it (an aggregate of no records, see Report.Aggregates) when it
+	// is billed by Through: at its end, or where the line's activity in it
+	// first stops. The zero time means the end of the line's last active
+	// segment (invoice.Builder.UsageLines ends a running one at the run's
+	// instant); set it when a line's segments run past the run, or the
+	// periods after the run are reported too, each holding the level
+	// carried into it. Other aggregations ignore it.
+	Through time.Time `json:"through,omitzero"`
 	// ExpectedRecords is how many distinct record ids the host expects,
 	// a capacity hint: the dedup set is sized for it up front instead of
 	// growing (and rehashing) as records arrive. Zero means no hint; it is
@@ -100,9 +125,10 @@ const MaxExpectedRecords = 1 << 26
 // references (ErrEmptyID, ErrDuplicateID), an unspecified aggregation or a
 // unique attribute that does not fit it (ErrBadAggregation), an invalid
 // cadence, a zero anchor, an unknown time zone, invalid segments, invalid
-// or overlapping periods, periods given together with a cadence, and
-// billed weighted averages whose levels do not fit their period
-// (ErrBadLevels).
+// or overlapping periods, periods given together with a cadence, invalid
+// or overlapping cycles, cycles that cut a period or come without periods,
+// and billed weighted averages whose levels do not fit their period (or
+// their cycle: ErrBadLevels).
 func (c Config) Validate() error {
 	_, _, err := c.compile()
 	return err
@@ -117,9 +143,11 @@ type lineState struct {
 	anchor  time.Time
 	loc     *time.Location
 	closed  int64 // a period is closed when its end <= closed
+	through int64 // Config.Through, MaxInt64 for none
 	periods periodRuns
 	last    periodState       // the period used last (none at first: start == end)
 	listed  []ensemble.Period // Line.Periods, sorted, or nil for the cadence
+	cycles  []ensemble.Period // Line.Cycles, sorted, in UTC
 }
 
 // periodState is one billing period of one line that holds records.
@@ -273,6 +301,10 @@ func (c Config) compile() ([]Meter, []lineState, error) {
 	if !c.ClosedBefore.IsZero() {
 		closedAll = nanos(c.ClosedBefore)
 	}
+	through := int64(math.MaxInt64)
+	if !c.Through.IsZero() {
+		through = nanos(c.Through)
+	}
 	type zone struct {
 		loc *time.Location
 		err error
@@ -287,13 +319,17 @@ func (c Config) compile() ([]Meter, []lineState, error) {
 			p.Add(path+".ref", fmt.Errorf("%w: line %q", ErrDuplicateID, l.Ref))
 		}
 		seenL[l.Ref] = true
-		var listed []ensemble.Period
+		var listed, cycles []ensemble.Period
+		if len(l.Cycles) > 0 && len(l.Periods) == 0 {
+			p.Add(path+".cycles", fmt.Errorf("usage: line %q: cycles without periods: the cycles of a cadence are its periods", l.Ref))
+		}
 		switch {
 		case len(l.Periods) > 0:
 			if l.Cadence != (ensemble.Cadence{}) || !l.Anchor.IsZero() {
 				p.Add(path+".periods", fmt.Errorf("usage: line %q: periods and a cadence: set one", l.Ref))
 			}
 			listed = listPeriods(&p, path, l)
+			cycles = listCycles(&p, path, l, listed)
 		default:
 			if err := l.Cadence.Validate(); err != nil {
 				p.Add(path+".cadence", fmt.Errorf("line %q: %w", l.Ref, err))
@@ -316,7 +352,7 @@ func (c Config) compile() ([]Meter, []lineState, error) {
 			p.Add(path+".time_zone", fmt.Errorf("usage: line %q: time zone %q: %w", l.Ref, l.TimeZone, z.err))
 			loc = time.UTC
 		}
-		ls := lineState{ref: l.Ref, cadence: l.Cadence, anchor: l.Anchor, loc: loc, closed: closedAll, listed: listed}
+		ls := lineState{ref: l.Ref, cadence: l.Cadence, anchor: l.Anchor, loc: loc, closed: closedAll, listed: listed, cycles: cycles, through: through}
 		if !l.ClosedBefore.IsZero() {
 			ls.closed = max(ls.closed, nanos(l.ClosedBefore))
 		}
@@ -338,7 +374,7 @@ func (c Config) compile() ([]Meter, []lineState, error) {
 		}
 		if !slices.IsSortedFunc(g.Levels, compareLevels) {
 			p.Add(ensemble.Path("billed", i)+".levels", fmt.Errorf("%w: %s: not sorted by instant, then record id", ErrBadLevels, g.Ref()))
-		} else if _, err := weightedValue(g.Period.Start, g.Period.End, g.Levels, g.Inactive); err != nil {
+		} else if _, err := weightedValue(g.Period, g.Cycle, g.Levels, g.Inactive); err != nil {
 			p.Add(ensemble.Path("billed", i)+".levels", fmt.Errorf("%s: %w", g.Ref(), err))
 		}
 	}
@@ -366,6 +402,44 @@ func listPeriods(p *ensemble.Problems, path string, l Line) []ensemble.Period {
 	for j := 1; j < len(out); j++ {
 		if out[j].Start.Before(out[j-1].End) {
 			p.Add(path+".periods", fmt.Errorf("usage: line %q: periods %s and %s overlap", l.Ref, out[j-1], out[j]))
+		}
+	}
+	return out
+}
+
+// listCycles validates a line's cycles against its listed periods
+// (sorted) and returns them sorted by start, in UTC.
+func listCycles(p *ensemble.Problems, path string, l Line, listed []ensemble.Period) []ensemble.Period {
+	out := make([]ensemble.Period, 0, len(l.Cycles))
+	for j, c := range l.Cycles {
+		switch err := c.Validate(); {
+		case err != nil:
+			p.Add(ensemble.Path(path, "cycles", j), fmt.Errorf("line %q: %w", l.Ref, err))
+		case c.IsEmpty():
+			p.Add(ensemble.Path(path, "cycles", j), fmt.Errorf("usage: line %q: empty cycle %s", l.Ref, c))
+		default:
+			out = append(out, ensemble.Period{Start: c.Start.UTC(), End: c.End.UTC()})
+		}
+	}
+	slices.SortFunc(out, func(a, b ensemble.Period) int { return a.Start.Compare(b.Start) })
+	for j := 1; j < len(out); j++ {
+		if out[j].Start.Before(out[j-1].End) {
+			p.Add(path+".cycles", fmt.Errorf("usage: line %q: cycles %s and %s overlap", l.Ref, out[j-1], out[j]))
+		}
+	}
+	for _, per := range listed {
+		// The cycles overlapping per follow one another from the first
+		// that ends after its start.
+		j, _ := slices.BinarySearchFunc(out, per.Start, func(c ensemble.Period, t time.Time) int {
+			if c.End.After(t) {
+				return 1
+			}
+			return -1
+		})
+		for ; j < len(out) && out[j].Start.Before(per.End); j++ {
+			if ov, ok := per.Overlap(out[j]); ok && !ov.Equal(per) {
+				p.Add(path+".cycles", fmt.Errorf("usage: line %q: cycle %s cuts period %s", l.Ref, out[j], per))
+			}
 		}
 	}
 	return out

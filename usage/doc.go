@@ -62,9 +62,15 @@
 // the arithmetic is exact (integer nanoseconds, decimals) and rounded
 // once to WeightedScale digits. Before a period's first reading the level
 // is the latest reading before the period, of this run or of the
-// aggregates earlier runs billed (Config.Billed); with none, zero. The
-// aggregate lists its steps (Aggregate.Levels), so that Merge re-averages
-// a period exactly with its late readings.
+// aggregates earlier runs billed (Config.Billed); with none, zero. A
+// period with no reading holds the carried level throughout: it is
+// reported as an aggregate of no records (up to Config.Through), and a
+// late reading that changes the level carried into closed periods adjusts
+// them too (adjustments of no records). The aggregate lists its steps
+// (Aggregate.Levels), so that Merge re-averages a period exactly with its
+// late readings. A piece of a cycle cut by a price change (Line.Cycles)
+// averages its level over the cycle (Aggregate.Cycle), so the pieces add
+// up to the cycle's average.
 //
 // # Across runs: billed once, ever
 //

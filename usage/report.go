@@ -31,13 +31,22 @@ const (
 // batching and their duplicates.
 type Report struct {
 	// Aggregates holds one aggregate per line, meter and open billing
-	// period that accepted records, sorted by line, meter and period start.
+	// period that accepted records, sorted by line, meter and period start;
+	// and, for a WeightedAverage meter, one of no records (Records 0, its
+	// Levels the carried level alone) per open period with no reading that
+	// a level is carried into (see Config.Through): the level holds
+	// through it.
 	Aggregates []Aggregate `json:"aggregates"`
 	// Adjustments holds, in the same order, the aggregates of late records:
 	// records for periods that were closed (Config.ClosedBefore,
 	// Line.ClosedBefore). Each is marked Late and covers only the late
 	// records; the invoice merges it with what it billed (Aggregate.Merge)
-	// and bills rate(cumulative) - billed, tracing to the period.
+	// and bills rate(cumulative) - billed, tracing to the period. For a
+	// WeightedAverage meter it also holds one of no records per closed
+	// period with no reading of the run whose carried level a late
+	// reading changed (a reading of the run later than every level
+	// Config.Billed carries into it): merged with what the period billed,
+	// it re-averages the period with the new carried level.
 	Adjustments []Aggregate `json:"adjustments"`
 	// Rejections lists every rejected record with its reason, sorted by
 	// record id, then reason, then content.
@@ -128,10 +137,18 @@ type Aggregate struct {
 	// nanoseconds, rounded once to WeightedScale digits, half away from
 	// zero; before the first level the level is zero. The period is
 	// Period: a period cut into pieces (Line.Periods) averages each piece
-	// over the piece. An adjustment (Late) averages its late readings
+	// over its cycle (see Cycle). An adjustment (Late) averages its late readings
 	// alone, which means nothing by itself: merged with what the period
 	// billed, it is the period's average.
 	Levels []Level `json:"levels,omitempty"`
+	// Cycle is, for a WeightedAverage aggregate of a piece of a billing
+	// cycle (Line.Cycles: the cycle cut where the line's price changes, an
+	// upgrade or a downgrade), that cycle: Value is then the level's
+	// integral over the piece divided by the cycle's length (the level
+	// times the fraction of the cycle in the piece), so that the pieces'
+	// values add up to the cycle's average, each rated at its own price.
+	// It is the zero Period otherwise (the period is its own base).
+	Cycle ensemble.Period `json:"cycle,omitzero"`
 	// Inactive lists, for a WeightedAverage aggregate, the stretches of
 	// the period in which the line was not active (before it started,
 	// paused, after it stopped), sorted: the level counts zero in them,
@@ -240,7 +257,7 @@ func (g Aggregate) Merge(o Aggregate) (Aggregate, error) {
 // records, digests and the values of Sum, Count, Max and Latest, and
 // leaves g's Uniques, RecordIDs and CountUnique value as they are.
 func (g Aggregate) mergeCounts(o Aggregate) (Aggregate, error) {
-	if g.Line != o.Line || g.Meter != o.Meter || g.Aggregation != o.Aggregation || !g.Period.Equal(o.Period) {
+	if g.Line != o.Line || g.Meter != o.Meter || g.Aggregation != o.Aggregation || !g.Period.Equal(o.Period) || !g.Cycle.Equal(o.Cycle) {
 		return Aggregate{}, fmt.Errorf("%w: %s and %s", ErrMergeMismatch, g.Ref(), o.Ref())
 	}
 	out := g
@@ -274,7 +291,7 @@ func (g Aggregate) mergeCounts(o Aggregate) (Aggregate, error) {
 	case WeightedAverage:
 		out.Levels = mergeLevels(g.Levels, o.Levels)
 		out.Inactive = mergeStretches(g.Inactive, o.Inactive)
-		v, err := weightedValue(g.Period.Start, g.Period.End, out.Levels, out.Inactive)
+		v, err := weightedValue(g.Period, g.Cycle, out.Levels, out.Inactive)
 		if err != nil {
 			return Aggregate{}, fmt.Errorf("%s: %w", g.Ref(), err)
 		}
@@ -504,20 +521,34 @@ func (a *Aggregator) Report() *Report {
 		if m.AttributeTo != "" {
 			g.AttributeTo, g.Parts = m.AttributeTo, parts[si]
 		}
+		if m.Aggregation == WeightedAverage {
+			g.Cycle = a.lines[s.line].cycleOf(g.Period)
+		}
 		all = append(all, g)
 		if m.Aggregation == WeightedAverage {
 			wslots = append(wslots, si)
 		}
+	}
+	if len(wslots) > 0 || len(a.carry) > 0 {
+		all, wslots = a.withCarried(all, wslots)
 	}
 	for i := range all {
 		if all[i].Aggregation == WeightedAverage {
 			wgs = append(wgs, &all[i])
 		}
 	}
+	var drop []bool
 	if len(wgs) > 0 {
-		a.weighted(wgs, wslots)
+		drop = a.weighted(wgs, wslots)
 	}
+	w := 0
 	for _, g := range all {
+		if g.Aggregation == WeightedAverage {
+			w++
+			if drop[w-1] {
+				continue // a carried period whose level nothing changes
+			}
+		}
 		if g.Late {
 			rep.Adjustments = append(rep.Adjustments, g)
 		} else {

@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"errors"
 	"fmt"
+	"math"
 	"slices"
 	"strings"
 	"time"
@@ -34,7 +35,8 @@ type Level struct {
 	// from the period's start). With none, the level before the first
 	// reading is zero, and no Level is carried: nothing was metered yet (a
 	// line that starts inside the period averages its readings over the
-	// whole period, which prorates it).
+	// whole period, which prorates it). A period with no reading at all
+	// holds its carried level alone (see Report.Aggregates).
 	Carried bool `json:"carried,omitempty"`
 }
 
@@ -53,14 +55,23 @@ func compareLevels(x, y Level) int {
 	return strings.Compare(string(x.Record), string(y.Record))
 }
 
-// weightedValue returns ∫ level dt / period length over [start, end) for
-// levels sorted by compareLevels, rounded once to WeightedScale digits.
-// The level is zero before the first level and within the inactive
-// stretches; carried levels count from start.
-func weightedValue(start, end time.Time, levels []Level, inactive []ensemble.Period) (decimal.Decimal, error) {
+// weightedValue returns ∫ level dt over period / the length of cycle
+// (period itself when cycle is zero: see Aggregate.Cycle), for levels
+// sorted by compareLevels, rounded once to WeightedScale digits. The level
+// is zero before the first level and within the inactive stretches;
+// carried levels count from the period's start.
+func weightedValue(period, cycle ensemble.Period, levels []Level, inactive []ensemble.Period) (decimal.Decimal, error) {
+	start, end := period.Start, period.End
 	s, e := start.UnixNano(), end.UnixNano()
 	if e <= s {
 		return decimal.Decimal{}, fmt.Errorf("%w: empty period [%s, %s)", ErrBadLevels, start.UTC().Format(time.RFC3339Nano), end.UTC().Format(time.RFC3339Nano))
+	}
+	base := e - s
+	if cycle != (ensemble.Period{}) {
+		if cycle.Start.Unix() < minUnixSec || cycle.End.Unix() > maxUnixSec || cycle.Start.After(start) || cycle.End.Before(end) {
+			return decimal.Decimal{}, fmt.Errorf("%w: period %s is not within its cycle %s", ErrBadLevels, period, cycle)
+		}
+		base = cycle.End.UnixNano() - cycle.Start.UnixNano()
 	}
 	integral := decimal.Zero
 	for i, l := range levels {
@@ -80,7 +91,7 @@ func weightedValue(start, end time.Time, levels []Level, inactive []ensemble.Per
 			integral = integral.Add(l.Quantity.Mul(decimal.NewFromInt(d)))
 		}
 	}
-	return canonicalDecimal(integral.DivRound(decimal.NewFromInt(e-s), WeightedScale)), nil
+	return canonicalDecimal(integral.DivRound(decimal.NewFromInt(base), WeightedScale)), nil
 }
 
 // overlap returns the nanoseconds of [from, to) within the stretches,
@@ -162,30 +173,46 @@ func mergeLevels(a, b []Level) []Level {
 
 // weighted fills the Levels and Value of the WeightedAverage aggregates
 // among gs (sorted by line, meter and period start): each from its slot's
-// accepted readings and, before the first, the last reading of the
-// nearest earlier aggregate of the same line and meter.
-func (a *Aggregator) weighted(gs []*Aggregate, slots []int32) {
+// accepted readings (none for a carried period, slot -1) and, before the
+// first, the latest of the last level of the nearest earlier aggregate of
+// the same line and meter and the last levels Config.Billed holds of
+// earlier periods. It returns, per aggregate, whether to leave it out: a
+// carried period (see withCarried) with no level to carry, or a closed one
+// whose carried level is the one it was billed with (no reading of this
+// run is later than what Config.Billed carries into it).
+func (a *Aggregator) weighted(gs []*Aggregate, slots []int32) []bool {
 	a.indexMembers()
+	drop := make([]bool, len(gs))
 	var prev *Aggregate
 	for i, g := range gs {
 		levels := []Level{}
-		for _, ei := range a.members[slots[i]] {
-			e := a.entry(ei)
-			if e.state&^stBigQty != stAccepted {
-				continue // withdrawn by a conflict
+		if slots[i] >= 0 {
+			for _, ei := range a.members[slots[i]] {
+				e := a.entry(ei)
+				if e.state&^stBigQty != stAccepted {
+					continue // withdrawn by a conflict
+				}
+				levels = append(levels, Level{At: time.Unix(0, e.ns).UTC(), Quantity: a.numOf(e).decimal(), Record: RecordID(a.idOf(ei))})
 			}
-			levels = append(levels, Level{At: time.Unix(0, e.ns).UTC(), Quantity: a.numOf(e).decimal(), Record: RecordID(a.idOf(ei))})
 		}
 		slices.SortFunc(levels, compareLevels)
-		var open *Level
+		var run, billed *Level
 		if prev != nil && prev.Line == g.Line && prev.Meter == g.Meter && len(prev.Levels) > 0 {
-			open = &prev.Levels[len(prev.Levels)-1]
+			run = &prev.Levels[len(prev.Levels)-1]
 		}
 		start := g.Period.Start.UnixNano()
 		for _, c := range a.carry[carryKey{g.Line, g.Meter}] {
-			if c.end <= start && (open == nil || compareLevels(c.level, *open) > 0) {
-				open = &c.level
+			if c.end <= start && (billed == nil || compareLevels(c.level, *billed) > 0) {
+				billed = &c.level
 			}
+		}
+		open := run
+		if open == nil || billed != nil && compareLevels(*billed, *open) >= 0 {
+			open = billed
+		}
+		if slots[i] < 0 && (open == nil || g.Late && open != run) {
+			drop[i] = true
+			continue
 		}
 		if open != nil {
 			c := *open
@@ -194,8 +221,179 @@ func (a *Aggregator) weighted(gs []*Aggregate, slots []int32) {
 		}
 		g.Levels = levels
 		g.Inactive = gapsOf(g.Period.Start.UnixNano(), g.Period.End.UnixNano(), a.lines[a.lineOf(g.Line)].active)
-		g.Value, _ = weightedValue(g.Period.Start, g.Period.End, levels, g.Inactive) // levels lie in the period
+		g.Value, _ = weightedValue(g.Period, g.Cycle, levels, g.Inactive) // levels lie in the period, the period in its cycle
 		prev = g
+	}
+	return drop
+}
+
+// withCarried adds to all (the report's aggregates, sorted by line, meter
+// and period start, with wslots the slots of its WeightedAverage ones in
+// order) an aggregate of no records for every billing period of a line
+// and WeightedAverage meter that has none, that the line is active in
+// some of, that starts at or after the end of a period holding a level
+// of the same line and meter (an aggregate of this run, or one of
+// Config.Billed), and that is billed (at its end, or where the line's
+// activity in it stops) by the end of the line's last active segment and
+// by Config.Through: the level carried into it holds through it. An open period's is an
+// aggregate; a closed period's (already billed) an adjustment, which
+// weighted keeps only when a reading of this run changes the level
+// carried into it. It returns all and wslots with them, sorted, the slot
+// of an added aggregate being -1.
+func (a *Aggregator) withCarried(all []Aggregate, wslots []int32) ([]Aggregate, []int32) {
+	type key struct{ line, meter int32 }
+	type span struct {
+		from   int64 // the earliest end of a period holding a level
+		run    bool  // whether this run holds one
+		starts map[int64]bool
+	}
+	spans := map[key]*span{}
+	get := func(k key) *span {
+		sp := spans[k]
+		if sp == nil {
+			sp = &span{from: math.MaxInt64, starts: map[int64]bool{}}
+			spans[k] = sp
+		}
+		return sp
+	}
+	for _, g := range all {
+		if g.Aggregation != WeightedAverage {
+			continue
+		}
+		sp := get(key{a.lineIdx[g.Line], a.meterIdx[g.Meter]})
+		sp.from = min(sp.from, g.Period.End.UnixNano())
+		sp.run = true
+		sp.starts[g.Period.Start.UnixNano()] = true
+	}
+	for k, cs := range a.carry {
+		li, ok := a.lineIdx[k.line]
+		if !ok {
+			continue
+		}
+		sp := get(key{li, a.meterIdx[k.meter]})
+		for _, c := range cs {
+			sp.from = min(sp.from, c.end)
+		}
+	}
+	keys := make([]key, 0, len(spans))
+	for k := range spans {
+		keys = append(keys, k)
+	}
+	slices.SortFunc(keys, func(x, y key) int {
+		return cmp.Or(cmp.Compare(a.lineRank[x.line], a.lineRank[y.line]), cmp.Compare(a.meterRank[x.meter], a.meterRank[y.meter]))
+	})
+	var added []Aggregate
+	for _, k := range keys {
+		sp, l, m := spans[k], &a.lines[k.line], &a.meters[k.meter]
+		if len(l.active) == 0 {
+			continue
+		}
+		from, to := max(sp.from, l.active[0][0]), min(l.active[len(l.active)-1][1], l.through)
+		if !sp.run {
+			from = max(from, l.closed) // only open periods can change
+		}
+		l.eachPeriod(from, to, func(p ensemble.Period, s, e int64) {
+			billed := l.billedAt(s, e)
+			if sp.starts[s] || e <= a.horizon || billed > l.through || !l.activeIn(s, e) {
+				return
+			}
+			added = append(added, Aggregate{Line: l.ref, Meter: m.ID, Unit: m.Unit, Aggregation: m.Aggregation,
+				Period: p, Cycle: l.cycleOf(p), Late: billed <= l.closed})
+		})
+	}
+	if len(added) == 0 {
+		return all, wslots
+	}
+	type item struct {
+		g    Aggregate
+		slot int32
+	}
+	items := make([]item, 0, len(all)+len(added))
+	w := 0
+	for _, g := range all {
+		it := item{g: g, slot: -1}
+		if g.Aggregation == WeightedAverage {
+			it.slot = wslots[w]
+			w++
+		}
+		items = append(items, it)
+	}
+	for _, g := range added {
+		items = append(items, item{g: g, slot: -1})
+	}
+	slices.SortStableFunc(items, func(x, y item) int {
+		return cmp.Or(cmp.Compare(a.lineRank[a.lineIdx[x.g.Line]], a.lineRank[a.lineIdx[y.g.Line]]),
+			cmp.Compare(a.meterRank[a.meterIdx[x.g.Meter]], a.meterRank[a.meterIdx[y.g.Meter]]),
+			x.g.Period.Start.Compare(y.g.Period.Start))
+	})
+	all, wslots = make([]Aggregate, 0, len(items)), make([]int32, 0, len(wslots)+len(added))
+	for _, it := range items {
+		all = append(all, it.g)
+		if it.g.Aggregation == WeightedAverage {
+			wslots = append(wslots, it.slot)
+		}
+	}
+	return all, wslots
+}
+
+// cycleOf returns the cycle of Line.Cycles that period p is a piece of,
+// or the zero Period when p is a cycle itself or lies in none.
+func (l *lineState) cycleOf(p ensemble.Period) ensemble.Period {
+	// The last cycle starting at or before p is the only candidate.
+	i, _ := slices.BinarySearchFunc(l.cycles, p.Start, func(c ensemble.Period, t time.Time) int {
+		if c.Start.After(t) {
+			return 1
+		}
+		return -1
+	})
+	if i > 0 {
+		if c := l.cycles[i-1]; !c.End.Before(p.End) && !c.Equal(p) {
+			return c
+		}
+	}
+	return ensemble.Period{}
+}
+
+// activeIn reports whether the line is active at some instant of
+// [s, e).
+func (l *lineState) activeIn(s, e int64) bool {
+	for _, seg := range l.active {
+		if seg[0] < e && seg[1] > s {
+			return true
+		}
+	}
+	return false
+}
+
+// eachPeriod calls f with each billing period of the line that ends after
+// from and starts before to, in order, with its bounds in Unix
+// nanoseconds.
+func (l *lineState) eachPeriod(from, to int64, f func(p ensemble.Period, s, e int64)) {
+	if from >= to {
+		return
+	}
+	if l.listed != nil {
+		for _, p := range l.listed {
+			if s, e := nanos(p.Start), nanos(p.End); e > from && s < to {
+				f(p, s, e)
+			}
+		}
+		return
+	}
+	for t := from; t < to; {
+		p, _, err := l.cadence.PeriodAt(l.anchor, time.Unix(0, t).UTC(), l.loc)
+		if err != nil {
+			return
+		}
+		p = ensemble.Period{Start: p.Start.UTC(), End: p.End.UTC()}
+		s, e := nanos(p.Start), nanos(p.End)
+		if e <= t {
+			return
+		}
+		if s < to {
+			f(p, s, e)
+		}
+		t = e
 	}
 }
 
@@ -256,7 +454,7 @@ func recarry(aggs, adjs []Aggregate) error {
 			continue
 		}
 		g.Levels = mergeLevels([]Level{c}, g.Levels)
-		v, err := weightedValue(g.Period.Start, g.Period.End, g.Levels, g.Inactive)
+		v, err := weightedValue(g.Period, g.Cycle, g.Levels, g.Inactive)
 		if err != nil {
 			return fmt.Errorf("usage: merge reports: %s: %w", g.Ref(), err)
 		}

@@ -37,7 +37,7 @@ func daily(from, to int, q string) []usage.Record {
 	return rs
 }
 
-func collectTB(t *testing.T, cfg usage.Config, rs []usage.Record) *usage.Report {
+func collectTB(t tb, cfg usage.Config, rs []usage.Record) *usage.Report {
 	t.Helper()
 	rep, err := usage.Collect(cfg, slices.Values(rs))
 	require.NoError(t, err)
@@ -50,7 +50,7 @@ func collectTB(t *testing.T, cfg usage.Config, rs []usage.Record) *usage.Report 
 // summed) gave 100.13 and crossed a tier boundary.
 func TestWeightedAverageDailyReadingsAreExact(t *testing.T) {
 	jan := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
-	cfg := usage.Config{Meters: []usage.Meter{tbMeter}, Lines: []usage.Line{tbLine(jan)}}
+	cfg := usage.Config{Meters: []usage.Meter{tbMeter}, Lines: []usage.Line{tbLine(jan)}, Through: jan.AddDate(0, 1, 0)}
 	rep := collectTB(t, cfg, daily(1, 31, "100"))
 	require.Len(t, rep.Aggregates, 1)
 	g := rep.Aggregates[0]
@@ -70,7 +70,7 @@ func TestWeightedAverageDailyReadingsAreExact(t *testing.T) {
 // zero before it.
 func TestWeightedAverageCarriesLevelAcrossPeriods(t *testing.T) {
 	jan := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
-	cfg := usage.Config{Meters: []usage.Meter{tbMeter}, Lines: []usage.Line{tbLine(jan)}}
+	cfg := usage.Config{Meters: []usage.Meter{tbMeter}, Lines: []usage.Line{tbLine(jan)}, Through: jan.AddDate(0, 2, 0)}
 	rs := []usage.Record{
 		reading("a", time.Date(2026, 1, 22, 0, 0, 0, 0, time.UTC), "31"), // 10 days of January
 		reading("b", time.Date(2026, 2, 15, 0, 0, 0, 0, time.UTC), "56"), // Feb 1-14 at 31, 15-28 at 56
@@ -172,7 +172,7 @@ func TestWeightedAverageProperty(t *testing.T) {
 		}
 		want := total.DivRound(decimal.NewFromInt(secs), usage.WeightedScale)
 
-		cfg := usage.Config{Meters: []usage.Meter{tbMeter}, Lines: []usage.Line{tbLine(jan)}}
+		cfg := usage.Config{Meters: []usage.Meter{tbMeter}, Lines: []usage.Line{tbLine(jan)}, Through: feb}
 		shuffled := rapid.Permutation(rs).Draw(t, "order")
 		rep, err := usage.Collect(cfg, slices.Values(shuffled))
 		require.NoError(t, err)
@@ -218,11 +218,11 @@ func TestWeightedAverageCarriesLevelAcrossRuns(t *testing.T) {
 			febRs = append(febRs, r)
 		}
 	}
-	cfg := usage.Config{Meters: []usage.Meter{tbMeter}, Lines: []usage.Line{tbLine(jan)}}
+	cfg := usage.Config{Meters: []usage.Meter{tbMeter}, Lines: []usage.Line{tbLine(jan)}, Through: feb}
 	first := collectTB(t, cfg, janRs)
 	require.Equal(t, "99.731182795699", first.Aggregates[0].Value.String()) // zero before the first reading ever
 
-	cfg.ClosedBefore, cfg.Ledger = feb, first.Ledger
+	cfg.ClosedBefore, cfg.Ledger, cfg.Through = feb, first.Ledger, mar
 	alone := collectTB(t, cfg, febRs)
 	require.Equal(t, "99.702380952381", alone.Aggregates[0].Value.String()) // nothing carried: two hours of zero
 
@@ -360,7 +360,7 @@ func TestWeightedAverageInactiveStretchesCountZero(t *testing.T) {
 					}
 				}
 			}
-			rep := collectTB(t, usage.Config{Meters: []usage.Meter{tbMeter}, Lines: []usage.Line{l}}, rs)
+			rep := collectTB(t, usage.Config{Meters: []usage.Meter{tbMeter}, Lines: []usage.Line{l}, Through: jan.AddDate(0, 1, 0)}, rs)
 			require.Len(t, rep.Aggregates, 1)
 			g := rep.Aggregates[0]
 			require.Equal(t, tc.want, g.Value.String())

@@ -1,0 +1,5 @@
+//go:build !race
+
+package settlement_test
+
+const raceEnabled = false
