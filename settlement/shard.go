@@ -342,7 +342,9 @@ func (doc stateJSON) in() stateIn {
 // points of a rolling window no line dated from the cut on reads (dated
 // twelve months or more before it) and no kept line's credit takes back
 // from; its points of pruned lines no longer name them (a credit could no
-// longer take back from them). A calendar year, quarter or month is one
+// longer take back from them), and a line it keeps from a year before the cut
+// (disputed, awaiting payment, owed) no longer records what it added to a
+// rolling volume of sales it drops, so the state reads back. A calendar year, quarter or month is one
 // figure per partner and period and is kept whole.
 //
 // A credit of a pruned line is then refused with ErrUnknownLine, never
@@ -387,6 +389,22 @@ func (st State) Prune(before time.Time) State {
 		} else if len(nv.points) > 0 {
 			out.ownVols().put(k, nv)
 		}
+	}
+	// A line kept from oldest back (disputed, awaiting payment, owed) no
+	// longer records what it added to a rolling volume of sales whose
+	// points were all dropped as old: nothing reads them, and a state
+	// recording it would say the volume went missing (ErrVolumeNotHeld,
+	// or ErrCorruptState beside the partner's other volumes).
+	dropped := func(v lineVolume) bool { return !v.net && !v.key.window.calendar() && out.vols.get(v.key) == nil }
+	for id, l := range out.lines.all() {
+		if l.date.After(oldest) || !slices.ContainsFunc(l.vols, dropped) {
+			continue
+		}
+		nl := *l
+		if nl.vols = slices.DeleteFunc(slices.Clone(l.vols), dropped); len(nl.vols) == 0 {
+			nl.vols = nil
+		}
+		out.lines.put(id, &nl)
 	}
 	return out
 }
