@@ -164,23 +164,50 @@ func heldOffers(items []Item) []catalog.OfferID {
 	return slices.Compact(out)
 }
 
+// billedOffers returns the offers, with their charges, of the lines of
+// subscription s (of item it, when set) that billed holds (Run.Billed):
+// a discount may name an offer, or a charge, no item holds any more, once
+// an item was removed (a Removal records no pin) or a segment was
+// replaced back to its start, and the run bills its reversal.
+func billedOffers(billed []Line, s *Subscription, it *Item) map[catalog.OfferID]map[catalog.ChargeID]bool {
+	var out map[catalog.OfferID]map[catalog.ChargeID]bool
+	for i := range billed {
+		l := &billed[i]
+		if l.Subscription != s.ID || l.Pin.Offer == "" || (it != nil && l.Item != it.ID) {
+			continue
+		}
+		if out == nil {
+			out = map[catalog.OfferID]map[catalog.ChargeID]bool{}
+		}
+		if out[l.Pin.Offer] == nil {
+			out[l.Pin.Offer] = map[catalog.ChargeID]bool{}
+		}
+		if l.Charge != "" {
+			out[l.Pin.Offer][l.Charge] = true
+		}
+	}
+	return out
+}
+
 // validateDiscountCharges checks what the discounts ds (of item it, or the
 // subscription's: nil) are limited to: the offer (Discount.Offer), one the
-// subscription's items (or the item) hold in some segment, and the
-// charges (Discount.Charges), of the offers the discount reaches.
-func (b *Builder) validateDiscountCharges(ps *ensemble.Problems, at func() string, s *Subscription, it *Item, ds []Discount) {
+// subscription's items (or the item) hold in some segment or billed before
+// (billed, Run.Billed), and the charges (Discount.Charges), of the offers
+// the discount reaches, held or billed likewise.
+func (b *Builder) validateDiscountCharges(ps *ensemble.Problems, at func() string, s *Subscription, it *Item, ds []Discount, billed []Line) {
 	var offers []catalog.OfferID
+	var before map[catalog.OfferID]map[catalog.ChargeID]bool
 	for k := range ds {
 		d := &ds[k]
 		items, item, reach := s.Items, ItemID(""), "the subscription's offers"
 		if it != nil {
 			items, item, reach = []Item{*it}, it.ID, "the item's offers"
 		}
+		if offers == nil {
+			offers, before = heldOffers(items), billedOffers(billed, s, it)
+		}
 		if d.Offer != "" {
-			if offers == nil {
-				offers = heldOffers(items)
-			}
-			if _, ok := slices.BinarySearch(offers, d.Offer); !ok {
+			if _, ok := slices.BinarySearch(offers, d.Offer); !ok && before[d.Offer] == nil {
 				ps.Add(ensemble.Path(at(), k)+".offer", &DiscountScopeError{Subscription: s.ID, Item: item, Discount: d.ID,
 					Offer: d.Offer, Held: slices.Clone(offers), Err: ErrDiscountOffer})
 				continue // its charges cannot be told apart from a typo
@@ -194,6 +221,13 @@ func (b *Builder) validateDiscountCharges(ps *ensemble.Problems, at func() strin
 			continue
 		}
 		held, names := b.heldCharges(items, d.Offer)
+		for o, cs := range before {
+			if d.Offer == "" || o == d.Offer {
+				for c := range cs {
+					held[c] = true
+				}
+			}
+		}
 		validateCharges(ps, func() string { return ensemble.Path(at(), k) + ".charges" }, s, item, d.ID, d.Charges, held, names, reach)
 	}
 }

@@ -506,7 +506,10 @@ type Discount struct {
 	// discount reaches: for a subscription's discount, one some item holds
 	// in some segment, base offer or add-on, whenever (an add-on dropped
 	// in June or an offer bought in August is fine in any run); for an
-	// item's, one the item holds in some segment. Another (a misspelt
+	// item's, one the item holds in some segment; or one the run's
+	// Run.Billed holds lines of for the subscription (the item), as after
+	// an item is removed back to its start (a Removal records no pin) and
+	// the run bills its reversal. Another (a misspelt
 	// offer, which would silently discount nothing, or another item's) is
 	// refused by Validate and Build with a *DiscountScopeError wrapping
 	// ErrDiscountOffer at ...discounts[k].offer, naming the subscription,

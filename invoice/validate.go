@@ -94,7 +94,7 @@ func (b *Builder) validate(ps *ensemble.Problems, run Run, subs []Subscription) 
 			discountIDs = map[DiscountID]bool{}
 		}
 		b.validateDiscounts(ps, func() string { return at() + ".discounts" }, s, s.Discounts, discountIDs)
-		b.validateDiscountCharges(ps, func() string { return at() + ".discounts" }, s, nil, s.Discounts)
+		b.validateDiscountCharges(ps, func() string { return at() + ".discounts" }, s, nil, s.Discounts, run.Billed)
 		if len(s.Items) == 0 && len(s.Removed) == 0 {
 			ps.Add(at()+".items", ErrRequired)
 		}
@@ -123,7 +123,7 @@ func (b *Builder) validate(ps *ensemble.Problems, run Run, subs []Subscription) 
 				}
 			}
 			b.validateDiscounts(ps, func() string { return ia() + ".discounts" }, s, it.Discounts, itemIDs)
-			b.validateDiscountCharges(ps, func() string { return ia() + ".discounts" }, s, it, it.Discounts)
+			b.validateDiscountCharges(ps, func() string { return ia() + ".discounts" }, s, it, it.Discounts, run.Billed)
 			b.validateSegmentCharges(ps, ia, s, it)
 			b.validateSegments(ps, ia, s, it)
 			b.validateTerms(ps, ia, s, it)
