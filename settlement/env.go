@@ -16,7 +16,8 @@ import (
 // Variables settlement rules read. Env declares them:
 //
 //	line      LineFacts      (id, date, amount (the basis), net, tax, gross, quantity, currency, customer_id, kind,
-//	                          contract_start, service_start, service_end, attributed)
+//	                          contract_start, service_start, service_end, attributed,
+//	                          attributes (map of strings: the host's own facts of the sale, Line.Attributes))
 //	offer     OfferFacts     (id, version, charge)
 //	route     RouteFacts     (kind, seller, seller_tier, depth, level, referrer, marketplace)
 //	customer  CustomerFacts  (country)
@@ -75,6 +76,13 @@ type LineFacts struct {
 	// lines some of which are not attributed (a period's minimum owed with
 	// no usage) takes the condition `line.attributed != ""`.
 	Attributed string `json:"attributed"`
+	// Attributes are the host's own facts of the sale (Line.Attributes),
+	// nil when it gives none: `has(line.attributes.first_order)`,
+	// `line.attributes["registered_by"] == partner.id` (guard an index
+	// with has(): a key the line does not set fails it with ErrRule). A
+	// rule reading them runs for every line, so nothing decided from
+	// them is shared between lines.
+	Attributes map[string]string `json:"attributes"`
 	// A sale whose line leaves ContractStart or Service zero does not
 	// give these facts: a rule reading them by name fails it, with
 	// ErrRule and ErrInvalidLine naming the rule, rather than reading the
@@ -151,6 +159,7 @@ func Env(opts ...rules.Option) (*rules.Env, error) {
 		rules.Var[VolumeFacts](VarVolume),
 	}
 	o = append(o, partner.SizeHints(VarPartner)...)
+	o = append(o, rules.SizeHint(VarLine+".attributes", MaxLineAttributes))
 	return rules.NewEnv(append(o, opts...)...)
 }
 

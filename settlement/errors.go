@@ -390,3 +390,27 @@ func (e *ChainError) Error() string {
 
 // Unwrap returns ErrStatementMismatch.
 func (e *ChainError) Unwrap() error { return ErrStatementMismatch }
+
+// ErrLineAttribute reports a line attribute (Line.Attributes) Settle
+// refuses: too many, an empty or overlong key or value, invalid UTF-8 or
+// a control character. An *AttributeError matches it; the line's error
+// wraps ErrInvalidLine too.
+var ErrLineAttribute = errors.New("settlement: invalid line attribute")
+
+// AttributeError names a line attribute Settle refuses and why. It is a
+// problem of the line's *ensemble.ValidationError at attributes["<key>"],
+// inside a *LineError naming the line. It matches ErrLineAttribute. (A
+// line holding more than MaxLineAttributes is refused at attributes with
+// ErrLineAttribute alone.)
+type AttributeError struct {
+	Key     string
+	Problem string
+}
+
+// Error names the key and the problem.
+func (e *AttributeError) Error() string {
+	return fmt.Sprintf("attribute %q: %s", e.Key, e.Problem)
+}
+
+// Is reports whether target is ErrLineAttribute.
+func (e *AttributeError) Is(target error) bool { return target == ErrLineAttribute }

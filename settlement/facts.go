@@ -26,7 +26,9 @@ import (
 // keep whole: the high 32 bits hash its route's parties (chain, referrer,
 // marketplace, co-sellers and weights, the seller's weight), the low 32
 // bits the rest (customer, charge, quantity, tax, supplier costs, prepaid
-// terms, invoice, contract start). Zero is no print: a state written
+// terms, invoice, contract start, discounts under a plan funding some,
+// what a true-up bills back, the attributed party, the host's attributes).
+// Zero is no print: a state written
 // before prints were kept (binary version 2, JSON without "facts"), whose
 // lines are compared by what the ledger keeps alone.
 type factPrint uint64
@@ -128,6 +130,22 @@ func printFacts(l *Line, funded bool) factPrint {
 		rest.str(l.Attributed)
 	}
 
+	// The host's attributes, only when it gives some: a sale without
+	// prints as it did before the fact existed. In no order (a map has
+	// none): each key and value hashed apart, the hashes added up.
+	if len(l.Attributes) > 0 {
+		rest.word(attributesMark)
+		rest.word(uint64(len(l.Attributes)))
+		var sum uint64
+		for k, v := range l.Attributes {
+			var kv factHash
+			kv.str(k)
+			kv.str(v)
+			sum += kv.sum()
+		}
+		rest.word(sum)
+	}
+
 	p := factPrint(route.sum()>>32<<32 | rest.sum()>>32)
 	if p == 0 {
 		p = 1
@@ -144,6 +162,9 @@ const discountMark = 0xd1_5c_0a_47
 // recoupedMark starts the words of what a true-up bills back of a
 // cycle's discounts (Line.Recouped) in a print.
 const recoupedMark = 0x4e_c0_0b_ed
+
+// attributesMark starts the words of a line's attributes in a print.
+const attributesMark = 0xa7_7b_5e_75
 
 // attributedMark starts the words of a line's attributed value in a print.
 const attributedMark = 0xa7_7b_1b_ed
@@ -163,7 +184,7 @@ func (p factPrint) differs(q factPrint) string {
 		what = append(what, "route (chain, referrer, marketplace or co-sellers)")
 	}
 	if uint32(p) != uint32(q) {
-		what = append(what, "customer, charge, quantity, tax, supplier costs, prepaid terms, invoice, contract start, discounts or attributed party")
+		what = append(what, "customer, charge, quantity, tax, supplier costs, prepaid terms, invoice, contract start, discounts, attributed party or attributes")
 	}
 	return "its " + strings.Join(what, " and its ") + " differ"
 }

@@ -3,6 +3,7 @@ package settlement
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"math/big"
 	"slices"
 	"strings"
@@ -332,6 +333,19 @@ type InvoiceOptions struct {
 	// note for a dispute may follow a dispute won in part, which reversed
 	// nothing.
 	Dispute DisputeLink
+	// Attributes are the host's own facts of the sale the lines bill,
+	// copied to every line (Line.Attributes, which rules read as
+	// line.attributes): who registered the deal, whether it is the
+	// customer's first order. They are the host's, decided from its own
+	// records when it settles an order's invoice, and they are facts of
+	// the deal rather than of one invoice line, so they are given once
+	// per call, as the order's route is; a host whose lines of one order
+	// differ sets Line.Attributes on the lines returned. Neither the
+	// order nor the invoice line carries them: package order records
+	// what was sold and invoice what was billed, not what a partner
+	// program pays on. The lines share one copy, which the call makes;
+	// nil leaves them none. Settle checks them (see Line.Attributes).
+	Attributes map[string]string
 }
 
 // FromInvoiceWith is FromInvoice with options: see PrepaidEarning for the
@@ -346,8 +360,10 @@ func FromInvoiceWith(lines []invoice.Line, o order.Order, opts InvoiceOptions) (
 	if err != nil {
 		return nil, err
 	}
+	attrs := maps.Clone(opts.Attributes) // one copy, which the lines share, as they share the route
 	for i := range out {
 		out[i].Invoice = string(opts.Invoice)
+		out[i].Attributes = attrs
 		if out[i].Credits != "" {
 			out[i].Dispute = opts.Dispute
 		}

@@ -8,6 +8,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/shopspring/decimal"
 
@@ -280,6 +282,35 @@ type Line struct {
 	// fact of the sale: sent again with another, the sale is
 	// ErrLineConflict.
 	Attributed string `json:"attributed,omitempty"`
+	// Attributes are the host's own facts of the sale, which rules read
+	// as line.attributes, a map of strings: what settlement cannot know
+	// and a partner program pays on, such as who registered the deal
+	// before the order (`line.attributes["registered_by"] ==
+	// partner.id`) or the customer's first order (`has(line.attributes.
+	// first_order)`). The host decides them from its own records (its
+	// CRM's deal registrations, its order history); FromInvoiceWith
+	// copies InvoiceOptions.Attributes to every line it converts. Nil
+	// means none: a rule reading an attribute the line does not set sees
+	// no key (`has()` false, `"k" in line.attributes` false; indexing it
+	// fails the line with ErrRule, so guard with has()).
+	//
+	// At most MaxLineAttributes of them; each key non-empty and at most
+	// MaxAttributeKey bytes, each value non-empty (leave out an attribute
+	// the sale does not have) and at most MaxAttributeValue bytes, both
+	// valid UTF-8 without control characters: else Settle refuses the
+	// line with ErrInvalidLine and an *AttributeError (ErrLineAttribute)
+	// naming the key, at attributes["<key>"]. Values are strings: a rule
+	// reads a date with timestamp(line.attributes["registered_at"])
+	// (RFC 3339) and a number with dec(...).
+	//
+	// They are facts of the sale: sent again with others, the sale is
+	// ErrLineConflict (a line without them prints as it did before they
+	// existed). Rules reading them run for every line, as every rule
+	// reading the line does, so no decision is shared between lines
+	// whose attributes differ; a plan whose rules read none pays nothing
+	// for them. A credit's are not read (a credit reverses the credited
+	// line's split).
+	Attributes map[string]string `json:"attributes,omitempty"`
 	// Trace says where the line came from: invoice line, order line, usage
 	// aggregate... Every entry of the line carries it.
 	Trace []ensemble.Ref `json:"trace,omitempty"`
@@ -683,10 +714,75 @@ func (l *Line) validate() error {
 			p.Add(ensemble.Path("supplier_costs", i, "source"), err)
 		}
 	}
+	if len(l.Attributes) > 0 {
+		l.validateAttributes(&p)
+	}
 	if p.Len() == 0 {
 		return nil
 	}
 	return fmt.Errorf("%w: %w", ErrInvalidLine, p.Err(fmt.Sprintf("line %q", string(l.ID))))
+}
+
+// Bounds of a line's attributes (Line.Attributes).
+const (
+	// MaxLineAttributes is how many attributes a line holds at most.
+	MaxLineAttributes = 32
+	// MaxAttributeKey is the longest key of a line attribute, in bytes.
+	MaxAttributeKey = 64
+	// MaxAttributeValue is the longest value of a line attribute, in
+	// bytes.
+	MaxAttributeValue = 256
+)
+
+// validateAttributes checks the line's attributes (Line.Attributes): at
+// most MaxLineAttributes, keys and values non-empty, bounded, valid UTF-8
+// without control characters. Each problem is an *AttributeError at
+// attributes["<key>"], in key order.
+func (l *Line) validateAttributes(p *ensemble.Problems) {
+	if len(l.Attributes) > MaxLineAttributes {
+		p.Add("attributes", fmt.Errorf("%w: %d attributes, more than the %d a line holds (MaxLineAttributes)",
+			ErrLineAttribute, len(l.Attributes), MaxLineAttributes))
+		return
+	}
+	var bad []*AttributeError
+	for k, v := range l.Attributes {
+		var why string
+		switch {
+		case k == "":
+			why = "empty key"
+		case len(k) > MaxAttributeKey:
+			why = fmt.Sprintf("key of %d bytes, longer than %d (MaxAttributeKey)", len(k), MaxAttributeKey)
+		case !plainText(k):
+			why = "key is not valid UTF-8 without control characters"
+		case v == "":
+			why = "empty value: leave out an attribute the sale does not have"
+		case len(v) > MaxAttributeValue:
+			why = fmt.Sprintf("value of %d bytes, longer than %d (MaxAttributeValue)", len(v), MaxAttributeValue)
+		case !plainText(v):
+			why = fmt.Sprintf("value %q is not valid UTF-8 without control characters", v)
+		default:
+			continue
+		}
+		bad = append(bad, &AttributeError{Key: k, Problem: why})
+	}
+	slices.SortFunc(bad, func(a, b *AttributeError) int { return strings.Compare(a.Key, b.Key) })
+	for _, e := range bad {
+		p.Add(fmt.Sprintf("attributes[%q]", e.Key), e)
+	}
+}
+
+// plainText reports whether s is valid UTF-8 holding no control
+// character (C0, DEL, C1).
+func plainText(s string) bool {
+	if !utf8.ValidString(s) {
+		return false
+	}
+	for _, r := range s {
+		if unicode.IsControl(r) {
+			return false
+		}
+	}
+	return true
 }
 
 // Hand-filled chains. A route's Chain is the one captured when the sale

@@ -157,7 +157,8 @@ func (d *decider) lineFacts() error {
 	d.vfSet = true
 	d.lf = LineFacts{ID: string(l.ID), Date: l.Date, Amount: ensemble.MoneyFromMinor(d.rest, d.cur), Net: l.Amount,
 		Tax: l.Tax, Gross: gross, Quantity: l.Quantity, PeriodQuantity: l.periodQuantity(), Currency: d.cur.Key(), CustomerID: l.Customer.ID, Kind: l.Kind,
-		ContractStart: l.ContractStart, ServiceStart: l.Service.Start, ServiceEnd: l.Service.End, Attributed: l.Attributed}
+		ContractStart: l.ContractStart, ServiceStart: l.Service.Start, ServiceEnd: l.Service.End, Attributed: l.Attributed,
+		Attributes: l.Attributes}
 	vol := d.sellerVol // read by a rate of the plan (begin)
 	if !d.sellerVolSet {
 		vol = d.st.volumeBefore(l.Route.Seller, d.volCur.Key(), WindowCalendarYear, l.Date)
