@@ -2,6 +2,7 @@ package settlement_test
 
 import (
 	"encoding/json"
+	"maps"
 	"reflect"
 	"slices"
 	"testing"
@@ -182,7 +183,7 @@ func TestStateFactsChecked(t *testing.T) {
 // covers it).
 func TestLineFactsCovered(t *testing.T) {
 	kept := []string{"Date", "Amount", "Offer", "Service"} // and Route.Kind, Route.Seller
-	printed := []string{"Tax", "Charge", "Quantity", "PeriodQuantity", "Customer", "Route", "SupplierCosts", "Prepaid", "Invoice", "ContractStart", "Discounts", "Recouped", "Attributed"}
+	printed := []string{"Tax", "Charge", "Quantity", "PeriodQuantity", "Customer", "Route", "SupplierCosts", "Prepaid", "Invoice", "ContractStart", "Discounts", "Recouped", "Attributed", "Attributes"}
 	notFacts := []string{"ID", "Credits", "Bearer", "Dispute", "Trace"} // a credit's fields; the trace decides no payout
 	// The invoice line's kind, as its id: a line sent again is the same
 	// invoice line, and its print is the one states kept before it existed.
@@ -225,6 +226,13 @@ func TestPropertyFactEditsChangeThePrint(t *testing.T) {
 		if rapid.Bool().Draw(t, "attributed") {
 			l.Attributed = string(pick("contractor"))
 		}
+		attrKeys := []string{"registered_by", "first_order", "campaign", "registered_at"}
+		if rapid.Bool().Draw(t, "attributes") {
+			l.Attributes = map[string]string{}
+			for _, k := range rapid.SliceOfNDistinct(rapid.SampledFrom(attrKeys), 1, 4, rapid.ID[string]).Draw(t, "attribute_keys") {
+				l.Attributes[k] = string(pick("attribute." + k))
+			}
+		}
 		before := settlement.PrintFundedFacts(&l)
 		require.Len(t, before, 16)
 
@@ -232,6 +240,14 @@ func TestPropertyFactEditsChangeThePrint(t *testing.T) {
 		same.Trace = []ensemble.Ref{{Kind: "x", ID: rapid.String().Draw(t, "trace")}}
 		same.ContractStart = l.ContractStart.In(time.FixedZone("CET", 3600)) // the same instant
 		same.Quantity = decimal.NewFromBigInt(l.Quantity.Coefficient(), l.Quantity.Exponent()).Mul(decimal.New(100, 0)).Div(decimal.New(100, 0))
+		if l.Attributes != nil { // the same attributes in another map: a map has no order
+			same.Attributes = map[string]string{}
+			for _, k := range slices.Backward(slices.Sorted(maps.Keys(l.Attributes))) {
+				same.Attributes[k] = l.Attributes[k]
+			}
+		} else if rapid.Bool().Draw(t, "empty_attributes") { // none, empty or nil
+			same.Attributes = map[string]string{}
+		}
 		require.Equal(t, before, settlement.PrintFundedFacts(&same))
 
 		if rapid.Bool().Draw(t, "discounted") {
@@ -249,7 +265,25 @@ func TestPropertyFactEditsChangeThePrint(t *testing.T) {
 
 		edited := l
 		edited.Route.Chain = slices.Clone(l.Route.Chain)
-		switch rapid.IntRange(0, 13).Draw(t, "edit") {
+		switch rapid.IntRange(0, 14).Draw(t, "edit") {
+		case 14: // attributes given or taken away, a value or a key changed, a key and its value swapped
+			switch k := rapid.SampledFrom(attrKeys).Draw(t, "attribute_edit"); {
+			case l.Attributes == nil:
+				edited.Attributes = map[string]string{k: string(pick("attribute_edit.v"))}
+			case rapid.IntRange(0, 3).Draw(t, "attribute_how") == 0:
+				edited.Attributes = nil
+			default:
+				edited.Attributes = maps.Clone(l.Attributes)
+				switch v, ok := l.Attributes[k]; {
+				case !ok:
+					edited.Attributes[k] = string(pick("attribute_edit.v"))
+				case rapid.Bool().Draw(t, "attribute_swap") && v != k:
+					delete(edited.Attributes, k)
+					edited.Attributes[v] = k
+				default:
+					edited.Attributes[k] = v + "x"
+				}
+			}
 		case 0:
 			edited.Route.Chain[1] += "x"
 		case 1:

@@ -110,6 +110,7 @@ var keyStrings = map[string][]string{
 	"line.id":                {"L000", "L001", "L002"},
 	"line.currency":          {"EUR", "USD"},
 	"line.customer_id":       {"", "cust-1", "cust-2"},
+	"line.attributes":        {"a", "reseller-nl", "sub-utrecht", "distri-eu"},
 	"volume.partner":         {"", "sub-utrecht", "reseller-nl", "reseller-de", "distri-eu"},
 }
 
@@ -168,7 +169,27 @@ func atom(t *rapid.T, f factField, label string) string {
 	}
 }
 
-var attrKeys = []string{"segment", "region", "uplift"}
+var attrKeys = []string{"segment", "region", "uplift", "registered_by"}
+
+// drawAttributes draws a line's attributes (Line.Attributes): none, or
+// some of attrKeys, valued from keyStrings["line.attributes"], so that
+// has(), in and a key's value compared with a partner's id are true as
+// often as not.
+func drawAttributes(t *rapid.T, id string) map[string]string {
+	switch rapid.IntRange(0, 3).Draw(t, id+".attrs") {
+	case 0:
+		return nil
+	case 1:
+		return map[string]string{}
+	}
+	out := map[string]string{}
+	for _, k := range attrKeys {
+		if k == "registered_by" && rapid.IntRange(0, 3).Draw(t, id+".attr."+k) != 0 || rapid.Bool().Draw(t, id+".attr."+k+".set") {
+			out[k] = rapid.SampledFrom(keyStrings["line.attributes"]).Draw(t, id+".attr."+k+".v")
+		}
+	}
+	return out
+}
 
 // wholeAtom draws an expression that reads a variable whole.
 func wholeAtom(t *rapid.T, label string) string {
@@ -256,6 +277,15 @@ func drawRules(t *rapid.T, fields []factField) (docs []rules.Document, conds, sh
 			zone := rapid.SampledFrom([]string{"", `, "Europe/Paris"`, `, "+05:30"`}).Draw(t, l+".zone")
 			return fmt.Sprintf(`months_since(line.contract_start, line.service_start%s) < %d ? percent(%d) : percent(0)`,
 				zone, rapid.IntRange(0, 13).Draw(t, l+".months"), rapid.IntRange(1, 10).Draw(t, l+".percent"))
+		})
+	}
+	// A deal-registration bonus: the host's fact of who registered the
+	// deal, compared with the node's partner.
+	if rapid.IntRange(0, 3).Draw(t, "dealreg") != 0 {
+		shares = append(shares, "dealreg", "dealreg") // drawn as often as two other shares
+		add("dealreg", rules.Share, func(l string) string {
+			guard := rapid.SampledFrom([]string{`has(line.attributes.registered_by) && `, `"registered_by" in line.attributes && `}).Draw(t, l+".guard")
+			return fmt.Sprintf(`%sline.attributes["registered_by"] == partner.id ? percent(%d) : percent(0)`, guard, rapid.IntRange(1, 15).Draw(t, l+".percent"))
 		})
 	}
 	// A level weight: route.level tells chain levels apart (it is 0
@@ -418,6 +448,7 @@ func drawKeyLine(t *rapid.T, id string, eur, seller bool) settlement.Line {
 	l.Quantity = decimal.NewFromInt(int64(rapid.IntRange(0, 4).Draw(t, id+".qty")))
 	l.Customer.ID = rapid.SampledFrom([]string{"", "cust-1", "cust-2"}).Draw(t, id+".customer")
 	l.Customer.Country = partner.Territory(rapid.SampledFrom([]string{"", "NL", "DE", "BE"}).Draw(t, id+".country"))
+	l.Attributes = drawAttributes(t, id)
 	return l
 }
 

@@ -1449,7 +1449,7 @@ func (ln *refLine) eval(id string, sn *partner.Snapshot, level int) (*rules.Rule
 		settlement.VarLine: &settlement.LineFacts{ID: string(l.ID), Date: l.Date, Amount: ensemble.MoneyFromMinor(ln.rest, ln.cur), Net: l.Amount,
 			Tax: l.Tax, Gross: gross, Quantity: l.Quantity, PeriodQuantity: periodQuantity, Currency: ln.cur.Key(), CustomerID: l.Customer.ID, Kind: l.Kind,
 			ContractStart: l.ContractStart, ServiceStart: l.Service.Start, ServiceEnd: l.Service.End, Attributed: l.Attributed,
-		Attributes: l.Attributes},
+			Attributes: l.Attributes},
 		settlement.VarOffer: &settlement.OfferFacts{ID: string(l.Offer.Offer), Version: l.Offer.Version, Charge: string(l.Charge)},
 		settlement.VarRoute: &settlement.RouteFacts{Kind: l.Route.Kind.String(), Seller: string(seller), SellerTier: string(sellerTier), Depth: len(l.Route.Chain), Level: level,
 			Referrer: string(l.Route.Referrer), Marketplace: string(l.Route.Marketplace)},
