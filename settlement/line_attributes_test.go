@@ -268,3 +268,36 @@ func TestFromInvoiceWithAttributes(t *testing.T) {
 		require.Nil(t, l.Attributes)
 	}
 }
+
+// TestLineAttributesTypedByRules: attribute values are strings, which a
+// rule reads as a date (timestamp, RFC 3339) or a decimal (dec): the
+// bonus is paid when the deal was registered before the line's date, by a
+// partner scoring at least 0.8.
+func TestLineAttributesTypedByRules(t *testing.T) {
+	const rule = `
+- id: deal-registration
+  version: 1
+  kind: amount
+  env_version: 1
+  expression: >-
+    has(line.attributes.registered_at) && timestamp(line.attributes["registered_at"]) < line.date &&
+    has(line.attributes.score) && dec(line.attributes["score"]) >= dec("0.8") ? money("30000.00", "EUR") : money("0.00", "EUR")
+- id: first-order
+  version: 1
+  kind: condition
+  env_version: 1
+  expression: 'false'
+`
+	s := planSettler(t, dealPlan, loadNetwork(t), rule)
+	for _, tc := range []struct {
+		at, score, want string
+	}{
+		{"2026-02-10T09:00:00Z", "0.9", "30000.00"},
+		{"2026-03-05T09:00:00Z", "0.9", "0.00"}, // registered after the order
+		{"2026-02-10T09:00:00Z", "0.75", "0.00"},
+	} {
+		res, err := s.Settle(ctx, settlement.State{}, []settlement.Line{dealLine("L1", map[string]string{"registered_at": tc.at, "score": tc.score})})
+		require.NoError(t, err)
+		requireMoney(t, byParty(res.Entries, settlement.KindEarning)["reseller-nl"], eur(tc.want), tc.at+" "+tc.score)
+	}
+}
