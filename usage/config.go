@@ -387,13 +387,20 @@ func (c Config) compile() ([]Meter, []lineState, error) {
 // listPeriods validates a line's explicit periods and returns them sorted
 // by start, in UTC.
 func listPeriods(p *ensemble.Problems, path string, l Line) []ensemble.Period {
-	out := make([]ensemble.Period, 0, len(l.Periods))
-	for j, per := range l.Periods {
+	return sortedSpans(p, path, l.Ref, "periods", "period", l.Periods)
+}
+
+// sortedSpans validates spans, a line's periods or cycles (field, each a
+// what), and returns them sorted by start, in UTC: each valid and not
+// empty, none overlapping the next.
+func sortedSpans(p *ensemble.Problems, path string, ref LineRef, field, what string, spans []ensemble.Period) []ensemble.Period {
+	out := make([]ensemble.Period, 0, len(spans))
+	for j, per := range spans {
 		switch err := per.Validate(); {
 		case err != nil:
-			p.Add(ensemble.Path(path, "periods", j), fmt.Errorf("line %q: %w", l.Ref, err))
+			p.Add(ensemble.Path(path, field, j), fmt.Errorf("usage: line %q: %w", ref, err))
 		case per.IsEmpty():
-			p.Add(ensemble.Path(path, "periods", j), fmt.Errorf("usage: line %q: empty period %s", l.Ref, per))
+			p.Add(ensemble.Path(path, field, j), fmt.Errorf("usage: line %q: empty %s %s", ref, what, per))
 		default:
 			out = append(out, ensemble.Period{Start: per.Start.UTC(), End: per.End.UTC()})
 		}
@@ -401,7 +408,7 @@ func listPeriods(p *ensemble.Problems, path string, l Line) []ensemble.Period {
 	slices.SortFunc(out, func(a, b ensemble.Period) int { return a.Start.Compare(b.Start) })
 	for j := 1; j < len(out); j++ {
 		if out[j].Start.Before(out[j-1].End) {
-			p.Add(path+".periods", fmt.Errorf("usage: line %q: periods %s and %s overlap", l.Ref, out[j-1], out[j]))
+			p.Add(path+"."+field, fmt.Errorf("usage: line %q: %s %s and %s overlap", ref, field, out[j-1], out[j]))
 		}
 	}
 	return out
@@ -410,23 +417,7 @@ func listPeriods(p *ensemble.Problems, path string, l Line) []ensemble.Period {
 // listCycles validates a line's cycles against its listed periods
 // (sorted) and returns them sorted by start, in UTC.
 func listCycles(p *ensemble.Problems, path string, l Line, listed []ensemble.Period) []ensemble.Period {
-	out := make([]ensemble.Period, 0, len(l.Cycles))
-	for j, c := range l.Cycles {
-		switch err := c.Validate(); {
-		case err != nil:
-			p.Add(ensemble.Path(path, "cycles", j), fmt.Errorf("line %q: %w", l.Ref, err))
-		case c.IsEmpty():
-			p.Add(ensemble.Path(path, "cycles", j), fmt.Errorf("usage: line %q: empty cycle %s", l.Ref, c))
-		default:
-			out = append(out, ensemble.Period{Start: c.Start.UTC(), End: c.End.UTC()})
-		}
-	}
-	slices.SortFunc(out, func(a, b ensemble.Period) int { return a.Start.Compare(b.Start) })
-	for j := 1; j < len(out); j++ {
-		if out[j].Start.Before(out[j-1].End) {
-			p.Add(path+".cycles", fmt.Errorf("usage: line %q: cycles %s and %s overlap", l.Ref, out[j-1], out[j]))
-		}
-	}
+	out := sortedSpans(p, path, l.Ref, "cycles", "cycle", l.Cycles)
 	for _, per := range listed {
 		// The cycles overlapping per follow one another from the first
 		// that ends after its start.
