@@ -77,23 +77,6 @@ func sellingPartner(r partner.Route) partner.ID {
 	return r.Marketplace
 }
 
-// derivedKind is the kind route r's parties imply: marketplace when
-// Marketplace is set, else co_sell when there are co-sellers, else partner
-// when Seller is set, else referral when Referrer is set, else direct.
-func derivedKind(r partner.Route) partner.RouteKind {
-	switch {
-	case r.Marketplace != "":
-		return partner.RouteMarketplace
-	case len(r.CoSellers) > 0:
-		return partner.RouteCoSell
-	case r.Seller != "":
-		return partner.RoutePartner
-	case r.Referrer != "":
-		return partner.RouteReferral
-	}
-	return partner.RouteDirect
-}
-
 // AddOn is an add-on attached to a line, in a quantity per base unit
 // bounded by the add-on offer's minimum and maximum.
 type AddOn struct {

@@ -235,6 +235,26 @@ func (r Route) weightsText() string {
 	return b.String()
 }
 
+// PartiesKind is the kind route r's parties make, whatever its Kind says:
+// marketplace when it names a marketplace, else co_sell when it has
+// co-sellers, else partner when it has a seller (Seller, or Chain[0]),
+// else referral when it names a referrer, else direct (it names no party).
+// Package order gives a draft's route without a Kind this kind, and
+// settlement.FromInvoice an order's.
+func (r Route) PartiesKind() RouteKind {
+	switch {
+	case r.Marketplace != "":
+		return RouteMarketplace
+	case len(r.CoSellers) > 0:
+		return RouteCoSell
+	case r.seller() != "":
+		return RoutePartner
+	case r.Referrer != "":
+		return RouteReferral
+	}
+	return RouteDirect
+}
+
 // seller is the Seller, else Chain[0], else "".
 func (r Route) seller() ID {
 	if r.Seller != "" || len(r.Chain) == 0 {

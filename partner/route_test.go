@@ -212,3 +212,25 @@ func TestPropertyRouteWeightsSumToOne(t *testing.T) {
 		require.Contains(t, got, "co_sellers")
 	})
 }
+
+// TestRoutePartiesKind: the kind a route's parties make, which package
+// order gives a draft's route without a kind and settlement.FromInvoice an
+// order's: a marketplace first, then co-sellers, a seller (or a chain
+// alone), a referrer, else direct.
+func TestRoutePartiesKind(t *testing.T) {
+	for _, c := range []struct {
+		r    partner.Route
+		want partner.RouteKind
+	}{
+		{partner.Route{Marketplace: "m", Seller: "s", CoSellers: []partner.CoSeller{{Partner: "c"}}}, partner.RouteMarketplace},
+		{partner.Route{Seller: "s", CoSellers: []partner.CoSeller{{Partner: "c"}}}, partner.RouteCoSell},
+		{partner.Route{Seller: "s", Referrer: "f"}, partner.RoutePartner},
+		{partner.Route{Chain: []partner.ID{"s", "d"}}, partner.RoutePartner},
+		{partner.Route{Referrer: "f"}, partner.RouteReferral},
+		{partner.Route{}, partner.RouteDirect},
+	} {
+		if got := c.r.PartiesKind(); got != c.want {
+			t.Errorf("%+v: %s, want %s", c.r, got, c.want)
+		}
+	}
+}

@@ -92,22 +92,12 @@ func fromInvoice(lines []invoice.Line, o order.Order) ([]Line, error) {
 	return out, nil
 }
 
-// impliedKind is the kind route r's parties make, as package order
-// derives it for a draft (order.Draft.Route): marketplace when r names a
-// marketplace, else co_sell when it has co-sellers, else partner when it
-// has a seller (Seller, or Chain[0]), else referral when it names a
-// referrer; RouteUnspecified when it names no party, since a route
-// forgotten is no direct sale.
+// impliedKind is the kind route r's parties make (partner.Route.PartiesKind),
+// as package order derives a draft's; RouteUnspecified when it names no
+// party, since a route forgotten is no direct sale.
 func impliedKind(r *partner.Route) partner.RouteKind {
-	switch {
-	case r.Marketplace != "":
-		return partner.RouteMarketplace
-	case len(r.CoSellers) > 0:
-		return partner.RouteCoSell
-	case r.Seller != "" || len(r.Chain) > 0:
-		return partner.RoutePartner
-	case r.Referrer != "":
-		return partner.RouteReferral
+	if k := r.PartiesKind(); k != partner.RouteDirect {
+		return k
 	}
 	return partner.RouteUnspecified
 }
