@@ -20,7 +20,7 @@ import (
 // The compact binary encoding of a State and of entries, for hosts that
 // move and keep many of them (a shard's state between batches, a
 // pipeline's entries between stages). A blob starts with two bytes, a
-// kind ('s' for a state, 'e' for entries) and the format version (14 for
+// kind ('s' for a state, 'e' for entries) and the format version (15 for
 // a state: version 1, whose ledger parts had no source, version 2, whose
 // lines had no fingerprint of their facts, version 3, whose collections
 // had no pending credits, version 4, which had no unfunded credits,
@@ -43,8 +43,10 @@ import (
 // in the line's currency, adding its basis to its date's period, is the
 // tag and its window) and whose parts had not what the leaves' reserves
 // hold of each payment on collection (LedgerPart.CollectReserves: a
-// dispute of such a line holds all that was made payable, as it did), are
-// still read;
+// dispute of such a line holds all that was made payable, as it did), and
+// version 14, whose open disputes had not what they dispute
+// (LedgerLine.DisputedAmount: each disputes all its line has unreversed,
+// as it did), are still read;
 // 1 for entries);
 // then integers as varints (amounts in minor units of the line's
 // currency for a state), instants as seconds and nanoseconds, and every
@@ -65,7 +67,7 @@ import (
 var ErrCorruptEntries = errors.New("settlement: corrupt entries")
 
 const (
-	binaryVersion  = 14 // of states: a blob of another version than 1 to 14 is refused
+	binaryVersion  = 15 // of states: a blob of another version than 1 to 15 is refused
 	entriesVersion = 1  // of entries, whose form version 2 did not change (read as 1 or 2; 3 and 4 are refused)
 	kindState      = 's'
 	kindEntries    = 'e'
@@ -367,6 +369,9 @@ func (w *binWriter) ledgerLine(ll *LedgerLine) {
 			w.units(h.Amount, cur)
 			w.time(h.Date)
 		}
+	}
+	if ll.Disputed {
+		w.units(ll.DisputedAmount, cur) // version 15
 	}
 }
 
@@ -965,6 +970,9 @@ func (r *binReader) ledgerLine(li *ledgerLineIn) {
 				}
 			}
 		}
+	}
+	if r.version >= 15 && ll.Disputed {
+		ll.DisputedAmount = r.units(cur, true)
 	}
 }
 

@@ -348,7 +348,7 @@ func BenchmarkEntryEncoding(b *testing.B) {
 // silently dropped on the way through a pipeline.
 func TestBinaryCoversEveryField(t *testing.T) {
 	written := map[reflect.Type][]string{
-		reflect.TypeFor[settlement.LedgerLine]():       {"Line", "Plan", "BasisKind", "Date", "Basis", "Credited", "Disputed", "Disputes", "Offer", "Route", "Seller", "Trace", "Parts", "Service", "Facts", "Volumes", "Collection", "Receivable", "Lost", "FundedDiscounts", "Documented", "LostDispute", "UndocumentedOwed"},
+		reflect.TypeFor[settlement.LedgerLine]():       {"Line", "Plan", "BasisKind", "Date", "Basis", "Credited", "Disputed", "Disputes", "Offer", "Route", "Seller", "Trace", "Parts", "Service", "Facts", "Volumes", "Collection", "Receivable", "Lost", "FundedDiscounts", "Documented", "LostDispute", "UndocumentedOwed", "DisputedAmount"},
 		reflect.TypeFor[settlement.LedgerCollection](): {"Invoice", "Total", "Collected", "WrittenOff", "Credited", "WriteOffClawback", "IDs", "Pending", "LentTo", "Unfunded", "SetOff"},
 		reflect.TypeFor[settlement.LedgerPart]():       {"Entry", "Party", "Role", "Node", "Kind", "Amount", "Unreversed", "Held", "HeldByReserves", "HeldAtRelease", "Awaiting", "Reserve", "ReserveUntil", "Source", "Rate", "Funded", "CollectReserves"},
 		reflect.TypeFor[settlement.LineVolume]():       {"Partner", "Window", "Year", "Month", "Amount", "Rate", "NetOfCredits"},

@@ -369,10 +369,14 @@ func (c *collection) creditOver(k int64) int64 {
 // takes from what was paid). A credit pending on the line is no payment
 // yet: its share stays held back until it is funded (netted.go). A line an
 // open dispute holds awaits what it has unreversed less what the dispute
-// holds.
+// holds; one a dispute of part of it holds (Settler.DisputeAmount) awaits
+// what it awaited when the dispute opened, as its parts still do.
 func awaitingTotal(l *ledger, c *collection) int64 {
 	if c.onSettlement {
 		return 0 // a receivable: its parts were paid on settlement
+	}
+	if l.disputed() && !l.wholeDispute() {
+		return c.awaitingSum() // what is paid meanwhile awaits the dispute's end (catchUp)
 	}
 	if l.disputed() {
 		// A dispute holds what was payable when it opened: what is paid

@@ -698,6 +698,52 @@ func (lg *ledger) cannotOwe(bears []bool) string {
 // whose plan version the settler does not hold, whose leaves' reserves it
 // cannot know (a *PlanVersionError, ErrUnknownPlanVersion).
 func (s *Settler) Dispute(st State, line LineID, at time.Time) (Result, error) {
+	return s.dispute(st, line, nil, at)
+}
+
+// DisputeAmount opens a dispute of amount, part of what a settled line has
+// unreversed (of its basis: net of tax, or gross under a gross plan, as a
+// credit of the line reverses), at instant at, as a customer disputes 40%
+// of a usage line or a card dispute carries an amount less than the
+// charge. Each part's hold is its share of amount, in proportion to what
+// it has unreversed and exact by largest remainder keyed by the parts'
+// entry ids (as a credit of amount splits it), less what is withheld of
+// that share already: what awaits the customer's payment of it (a line
+// payable on collection), then what reserves still hold of the part, up
+// to the share, which the dispute holds from their releases on (see
+// Dispute). The rest of each part stays payable: a EUR 1,000.00 line paid
+// 20% / 30% / 50% to the platform, a reseller and a vendor, 400.00 of it
+// disputed, holds 80.00 / 120.00 / 200.00 and leaves 120.00 / 180.00 /
+// 300.00 earned. The holds sum to amount less what is withheld of the
+// shares already; the State records amount (LedgerLine.DisputedAmount)
+// and the holds' notes say it ("dispute 1 of EUR 400.00 of EUR 1,000.00
+// unreversed opened").
+//
+// A dispute of all the line has unreversed is Dispute's, entry for entry.
+// Resolving it (ResolveDispute, ResolveDisputeWith): won, the holds are
+// released; lost, ResolveDispute claws back amount, each part its share,
+// and the line keeps the rest; ResolveDisputeWith may lose up to amount
+// (more, up to what the line has unreversed, is ErrInvalidDispute naming
+// both). While it is open the line is disputed as under Dispute: a credit
+// of it is ErrDisputed, and a collection takes nothing of it (of an
+// invoice, its other lines; the line named, ErrDisputed), the undisputed
+// part included: a payment on a plan payable on collection awaits the
+// resolution, which releases what was paid meanwhile (the undisputed part
+// of a line payable on settlement is paid, the hold being only the
+// share).
+//
+// Errors, each a *LineError naming the line, with st unchanged: those of
+// Dispute, and an amount that is zero, negative, not whole minor units,
+// in another currency than the line's, or more than the line has
+// unreversed (ErrInvalidDispute wrapping an *ensemble.ValidationError
+// naming "amount" and the amount unreversed).
+func (s *Settler) DisputeAmount(st State, line LineID, amount ensemble.Money, at time.Time) (Result, error) {
+	return s.dispute(st, line, &amount, at)
+}
+
+// dispute opens a dispute of line of amount (nil: all it has
+// unreversed) at instant at.
+func (s *Settler) dispute(st State, line LineID, amount *ensemble.Money, at time.Time) (Result, error) {
 	lg := st.lines.get(line)
 	if lg == nil {
 		return Result{}, lineErr(line, "", "", "", ErrUnknownLine)
@@ -708,7 +754,19 @@ func (s *Settler) Dispute(st State, line LineID, at time.Time) (Result, error) {
 	if lg.disputeCount() == math.MaxInt32 {
 		return Result{}, lineErr(line, lg.ctx.plan.ID, "", "", fmt.Errorf("%w: too many disputes", ErrDisputed))
 	}
-	if err := checkDisputeDate(at); err != nil {
+	left := lg.basis - lg.credited
+	disputed := left
+	if amount != nil {
+		u, err := checkDisputed(*amount, lg.ctx.cur, left, at)
+		if err != nil {
+			return Result{}, lineErr(line, lg.ctx.plan.ID, "", "", err)
+		}
+		disputed = u
+	} else if err := checkDisputeDate(at); err != nil {
+		return Result{}, lineErr(line, lg.ctx.plan.ID, "", "", err)
+	}
+	shares, err := disputeShares(lg, disputed)
+	if err != nil {
 		return Result{}, lineErr(line, lg.ctx.plan.ID, "", "", err)
 	}
 	at = at.UTC()
@@ -721,13 +779,22 @@ func (s *Settler) Dispute(st State, line LineID, at time.Time) (Result, error) {
 	nl := *lg
 	d := lg.disputes.carried()
 	d.count, d.open, d.held = d.count+1, true, make([]int64, lg.parts())
+	if disputed != left {
+		d.amount = disputed // part of it: a whole dispute records none
+	}
 	nl.disputes = &d
 	seq := strconv.Itoa(int(nl.disputes.count))
 	note := "dispute " + seq + " opened"
+	if disputed != left {
+		note = "dispute " + seq + " of " + ensemble.MoneyFromMinor(disputed, lg.ctx.cur).String() + " of " +
+			ensemble.MoneyFromMinor(left, lg.ctx.cur).String() + " unreversed opened"
+	}
 	for i := range nl.disputes.held {
-		// What awaits the customer's payment is held back already; a part
-		// whose bearer owed beyond it has nothing to hold.
-		u := max(0, lg.unreversed(i)-lg.awaitingAt(i))
+		// The part's share of what is disputed (all it has unreversed, of
+		// a whole dispute), less what awaits the customer's payment of it,
+		// which is held back already; a part whose bearer owed beyond it
+		// (its share zero or less) has nothing to hold.
+		u := shares[i] - min(shares[i], lg.awaitingAt(i))
 		// So is what reserves still hold (of a line on collection, those
 		// of its payments, ledger.onPay), up to u: the dispute holds it from
 		// each reserve's release on, the rolling reserve's first (it
@@ -783,6 +850,9 @@ func (s *Settler) ResolveDispute(st State, line LineID, won bool, at time.Time) 
 	o := DisputeOutcome{Won: won}
 	if lg := st.lines.get(line); !won && lg != nil {
 		o.Lost = ensemble.MoneyFromMinor(lg.basis-lg.credited, lg.ctx.cur)
+		if lg.disputed() {
+			o.Lost = ensemble.MoneyFromMinor(lg.disputedUnits(), lg.ctx.cur) // what it disputes
+		}
 	}
 	return s.ResolveDisputeWith(st, line, o, at)
 }
@@ -899,7 +969,7 @@ func (s *Settler) ResolveDisputeWith(st State, line LineID, o DisputeOutcome, at
 		return Result{}, lineErr(line, lg.ctx.plan.ID, "", "", ErrNotDisputed)
 	}
 	left := lg.basis - lg.credited
-	lost, err := o.check(lg.ctx.cur, left, at)
+	lost, err := o.check(lg.ctx.cur, lg.disputedUnits(), left, at)
 	if err != nil {
 		return Result{}, lineErr(line, lg.ctx.plan.ID, "", "", fmt.Errorf("%w: %w", ErrInvalidDispute, err))
 	}
@@ -913,7 +983,7 @@ func (s *Settler) ResolveDisputeWith(st State, line LineID, o DisputeOutcome, at
 	outcome := "won"
 	switch {
 	case o.Won:
-	case lost < left:
+	case lost < lg.disputedUnits():
 		outcome = "partly lost"
 	default:
 		outcome = "lost"
@@ -994,12 +1064,12 @@ func (s *Settler) ResolveDisputeWith(st State, line LineID, o DisputeOutcome, at
 	return Result{Entries: r.entries, State: r.st}, nil
 }
 
-// check returns what o, resolving a dispute at instant at, loses in minor
-// units of cur, given what the line has left unreversed, or an
-// *ensemble.ValidationError naming every field at fault (at among them,
-// when settlement cannot record it). More lost than left is reverse's
-// ErrOverCredit.
-func (o *DisputeOutcome) check(cur ensemble.Currency, left int64, at time.Time) (int64, error) {
+// check returns what o, resolving a dispute of disputed at instant at,
+// loses in minor units of cur, given what the line has left unreversed, or
+// an *ensemble.ValidationError naming every field at fault (at among them,
+// when settlement cannot record it). More lost than disputed, up to left,
+// is at fault; more than left is reverse's ErrOverCredit.
+func (o *DisputeOutcome) check(cur ensemble.Currency, disputed, left int64, at time.Time) (int64, error) {
 	var p ensemble.Problems
 	if err := checkInstant(at); err != nil {
 		p.Add("at", err) // its entries are dated at it
@@ -1024,8 +1094,12 @@ func (o *DisputeOutcome) check(cur ensemble.Currency, left int64, at time.Time) 
 			p.Addf("lost", "a won dispute loses nothing, not %s", o.Lost)
 		case u < 0:
 			p.Addf("lost", "negative amount lost %s", o.Lost)
-		case !o.Won && u == 0 && left > 0:
+		case !o.Won && u == 0 && left > 0 && disputed == left:
 			p.Addf("lost", "a lost dispute says what it lost: up to the %s the line has unreversed", ensemble.MoneyFromMinor(left, cur))
+		case !o.Won && u == 0 && disputed > 0:
+			p.Addf("lost", "a lost dispute says what it lost: up to the %s disputed", ensemble.MoneyFromMinor(disputed, cur))
+		case u > disputed && u <= left:
+			p.Addf("lost", "lost %s, more than the %s disputed (of %s unreversed)", o.Lost, ensemble.MoneyFromMinor(disputed, cur), ensemble.MoneyFromMinor(left, cur))
 		}
 	}
 	if o.Won && !o.Bearer.IsZero() {
@@ -1045,6 +1119,35 @@ func (o *DisputeOutcome) check(cur ensemble.Currency, left int64, at time.Time) 
 		}
 	}
 	return lost, p.Err("dispute outcome")
+}
+
+// checkDisputed returns amount, a dispute of a line of currency cur with
+// left unreversed opened at instant at, in minor units, or
+// ErrInvalidDispute and an *ensemble.ValidationError naming "amount" (not
+// positive whole minor units of cur, or more than left) and "at".
+func checkDisputed(amount ensemble.Money, cur ensemble.Currency, left int64, at time.Time) (int64, error) {
+	var p ensemble.Problems
+	var u int64
+	if c := amount.Currency(); !c.IsZero() && c != cur {
+		p.Add("amount", fmt.Errorf("%w: %s on a %s line", ErrCurrency, amount, cur))
+	} else if k, err := keptUnits(amount); err != nil {
+		p.Add("amount", err)
+	} else {
+		u = k
+		switch {
+		case k <= 0:
+			p.Addf("amount", "a dispute disputes a positive amount, up to the %s the line has unreversed, not %s", ensemble.MoneyFromMinor(left, cur), amount)
+		case k > left:
+			p.Addf("amount", "disputed %s, more than the %s the line has unreversed", amount, ensemble.MoneyFromMinor(left, cur))
+		}
+	}
+	if err := checkInstant(at); err != nil {
+		p.Add("at", err)
+	}
+	if err := p.Err("dispute"); err != nil {
+		return 0, fmt.Errorf("%w: %w", ErrInvalidDispute, err)
+	}
+	return u, nil
 }
 
 // checkDisputeDate refuses a dispute opened at an instant settlement

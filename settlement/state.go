@@ -127,7 +127,12 @@ type creditRec struct {
 type disputes struct {
 	count int32
 	open  bool
-	held  []int64 // per part, while a dispute is open
+	// amount is what the open dispute disputes of the line's basis when
+	// it disputes part of what the line had unreversed when it opened
+	// (Settler.DisputeAmount); 0: all of it, whatever the line has
+	// unreversed (Settler.Dispute's).
+	amount int64
+	held   []int64 // per part, while a dispute is open
 	// byReserves is, per part, what reserves held of it when the open
 	// dispute opened, which the dispute does not hold again; nil: nothing.
 	byReserves []int64
@@ -193,6 +198,57 @@ func (l *ledger) disputesLost() int64 {
 
 // disputed reports whether a dispute holds the line.
 func (l *ledger) disputed() bool { return l.disputes != nil && l.disputes.open }
+
+// wholeDispute reports whether the line's open dispute disputes all the
+// line has unreversed (Settler.Dispute's, or one of an amount that is all
+// of it), whose holds and the parts' awaiting amounts make up what each
+// part has unreversed.
+func (l *ledger) wholeDispute() bool {
+	return l.disputed() && l.disputes.amount == 0
+}
+
+// disputedUnits returns what the line's open dispute disputes now: all
+// the line has unreversed for a whole dispute, else its amount, never more
+// than the line has unreversed (a credit pending on the line and left
+// unfunded may reverse some of it while the dispute is open).
+func (l *ledger) disputedUnits() int64 {
+	left := l.basis - l.credited
+	if l.wholeDispute() {
+		return left
+	}
+	return min(l.disputes.amount, left)
+}
+
+// disputedMoney returns what the line's open dispute of part of it
+// disputes (LedgerLine.DisputedAmount); zero when none is open or it
+// disputes all the line has unreversed.
+func disputedMoney(l *ledger) ensemble.Money {
+	if !l.disputed() || l.disputes.amount == 0 {
+		return ensemble.Money{}
+	}
+	return ensemble.MoneyFromMinor(l.disputes.amount, l.ctx.cur)
+}
+
+// disputeShares returns each part's share of amount, a dispute of line
+// l (at most what it has unreversed): in proportion to what each part
+// has unreversed, by largest remainder keyed by the parts' entry ids, as
+// a lost dispute's clawbacks of amount split it (allocateReversal), so a
+// dispute lost in full claws back exactly the shares its holds were of.
+// A dispute of all the line has unreversed shares it as the parts have it.
+func disputeShares(l *ledger, amount int64) ([]int64, error) {
+	n := l.parts()
+	shares := make([]ensemble.Share, n)
+	unreversed := make([]int64, n)
+	for i := range n {
+		shares[i].Key = string(l.entryID(i))
+		unreversed[i] = l.unreversed(i)
+	}
+	out := make([]int64, n)
+	if err := allocateReversal(out, amount, unreversed, shares, nil, true); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
 
 // disputeCount returns how many disputes were opened on the line.
 func (l *ledger) disputeCount() int32 {
@@ -423,6 +479,14 @@ type LedgerLine struct {
 	Credited  ensemble.Money    `json:"credited"`
 	Disputed  bool              `json:"disputed,omitempty"`
 	Disputes  int               `json:"disputes,omitempty"`
+	// DisputedAmount is, while a dispute of part of what the line had
+	// unreversed is open (Settler.DisputeAmount), what it disputes of the
+	// line's basis: positive, less than what the line had unreversed when
+	// it opened. Omitted when no dispute is open or it disputes all the
+	// line has unreversed (Settler.Dispute's, or DisputeAmount's of all of
+	// it), as in a state written before disputes of an amount (binary
+	// version 14 or earlier).
+	DisputedAmount ensemble.Money `json:"disputed_amount,omitzero"`
 	Offer     catalog.Pin       `json:"offer"`
 	Route     partner.RouteKind `json:"route"`
 	Seller    partner.ID        `json:"seller,omitempty"`
@@ -691,7 +755,7 @@ func (l *ledger) export() LedgerLine {
 	out := LedgerLine{Line: l.line, Plan: *c.plan, BasisKind: c.basis, Date: l.date, Service: c.service, Basis: ensemble.MoneyFromMinor(l.basis, c.cur),
 		Credited: ensemble.MoneyFromMinor(l.credited, c.cur), Disputed: l.disputed(), Disputes: int(l.disputeCount()), Lost: lostMoney(l),
 		Documented: documentedMoney(l), UndocumentedOwed: undocOwedMoney(l), LostDispute: int(lastLost(l)),
-		Offer: c.offer, Route: c.route, Seller: c.seller, Facts: l.facts.String(), Trace: slices.Clone(l.trace), Parts: make([]LedgerPart, l.parts())}
+		DisputedAmount: disputedMoney(l), Offer: c.offer, Route: c.route, Seller: c.seller, Facts: l.facts.String(), Trace: slices.Clone(l.trace), Parts: make([]LedgerPart, l.parts())}
 	for i := range out.Parts {
 		pe := l.payee(i)
 		out.Parts[i] = LedgerPart{Entry: l.entryID(i), Party: pe.party, Role: pe.meta.role, Node: pe.meta.node, Kind: pe.meta.kind,
@@ -1185,6 +1249,21 @@ func (r *stateReader) line(path string, ll *LedgerLine) {
 			fail("undocumented_owed", nil, "undocumented_owed %s exceeds the collection's credited %s", ll.UndocumentedOwed, ll.Collection.Credited)
 		}
 	}
+	disputedAmt, disputedOK := r.units(path+".disputed_amount", id, "", "disputed amount", ll.DisputedAmount, cur)
+	switch {
+	case !disputedOK:
+	case !ll.Disputed && disputedAmt != 0:
+		fail("disputed_amount", nil, "%s disputed on a line no dispute holds", ll.DisputedAmount)
+	case disputedAmt < 0:
+		fail("disputed_amount", nil, "negative disputed amount %s", ll.DisputedAmount)
+		disputedOK = false
+	case basisOK && disputedAmt >= basis && disputedAmt != 0:
+		// (A credit pending on the line and left unfunded may reverse
+		// some of it while the dispute is open: less than what the line
+		// had unreversed, it is at most what it has now.)
+		fail("disputed_amount", nil, "disputed %s of a line whose basis is %s: a dispute of all of it records none", ll.DisputedAmount, ll.Basis)
+		disputedOK = false
+	}
 	switch {
 	case ll.LostDispute < 0 || ll.LostDispute > ll.Disputes:
 		fail("lost_dispute", nil, "last lost dispute %d of %d disputes", ll.LostDispute, ll.Disputes)
@@ -1215,8 +1294,13 @@ func (r *stateReader) line(path string, ll *LedgerLine) {
 			lastLost: int32(min(max(ll.LostDispute, 0), math.MaxInt32))}
 	}
 	if ll.Disputed {
-		l.disputes.open, l.disputes.held = true, make([]int64, len(ll.Parts))
+		l.disputes.open, l.disputes.held, l.disputes.amount = true, make([]int64, len(ll.Parts)), disputedAmt
 	}
+	// A dispute of part of what the line has unreversed holds each part's
+	// share of it less what awaits payment of that share and what
+	// reserves hold of it: checked once every part is read (disputeParts).
+	partial := ll.Disputed && disputedAmt > 0
+	partialOK := true
 	n := len(ll.Parts)
 	pays := make([]payee, n)
 	l.payees, l.amounts = &pays, make([]int64, 2*n)
@@ -1274,10 +1358,14 @@ func (r *stateReader) line(path string, ll *LedgerLine) {
 			r.fail(pp+".held_by_reserves", id, lp.Entry, nil, "negative held by reserves %s", lp.HeldByReserves)
 		case byRes != 0 && ll.Collection != nil && len(lp.CollectReserves) == 0:
 			r.fail(pp+".held_by_reserves", id, lp.Entry, ErrReserveOnCollection, "%s held by reserves on a line payable on collection, of no reserve of a payment", lp.HeldByReserves)
-		case ll.Disputed && (held < 0 || held+byRes != max(0, unreversed-awaiting)):
+		case ll.Disputed && held < 0:
+			r.fail(pp+".held", id, lp.Entry, nil, "an open dispute holds a negative %s", lp.Held)
+		case partial:
+		case ll.Disputed && held+byRes != max(0, unreversed-awaiting):
 			r.fail(pp+".held", id, lp.Entry, nil, "an open dispute holds %s, and reserves %s, not together the unreversed %s less the awaiting %s",
 				lp.Held, lp.HeldByReserves, lp.Unreversed, lp.Awaiting)
 		}
+		partialOK = partialOK && hOK && uOK && wOK && bOK && held >= 0 && byRes >= 0
 		if l.disputed() {
 			l.disputes.held[j] = held
 			if byRes != 0 {
@@ -1319,6 +1407,9 @@ func (r *stateReader) line(path string, ll *LedgerLine) {
 			sumsOK = false
 		}
 		sum, left = sum+amount, left+unreversed
+	}
+	if partial && partialOK && disputedOK {
+		r.disputeParts(path, ll, l, awaits)
 	}
 	if sumsOK && sum != basis {
 		fail("parts", nil, "the parts add up to %s, not the basis %s", ensemble.MoneyFromMinor(sum, cur), ll.Basis)
@@ -1812,5 +1903,32 @@ func (r *stateReader) releaseHolds(path string, l *ledger, ll *LedgerLine, lp *L
 	if bOK && sum != byRes {
 		r.fail(path+".held_at_release", ll.Line, lp.Entry, nil, "holds %s at the release of reserves, not the %s held by reserves",
 			ensemble.MoneyFromMinor(sum, l.ctx.cur), lp.HeldByReserves)
+	}
+}
+
+// disputeParts checks, of line l (read from ll) whose open dispute
+// disputes part of what it had unreversed, that each part holds, with
+// what reserves held of it when the dispute opened
+// (LedgerPart.HeldByReserves), at most what it has unreversed less what
+// awaits payment, and all parts at most the disputed amount (each its
+// share of it less what awaited payment of that share, when it opened:
+// credits pending on the line left unfunded may since reverse some of
+// what awaited, as they do on a line disputed whole).
+func (r *stateReader) disputeParts(path string, ll *LedgerLine, l *ledger, awaits []int64) {
+	var sum int64
+	for j := range ll.Parts {
+		lp := &ll.Parts[j]
+		h := l.disputes.held[j] + l.disputes.heldByReserves(j)
+		if h > max(0, l.unreversed(j)-awaits[j]) {
+			r.fail(ensemble.Path(path, "parts", j)+".held", l.line, lp.Entry, nil,
+				"an open dispute of %s holds %s, and reserves %s, more together than the unreversed %s less the awaiting %s",
+				ll.DisputedAmount, lp.Held, lp.HeldByReserves, lp.Unreversed, lp.Awaiting)
+			return
+		}
+		sum += h
+	}
+	if sum > l.disputes.amount {
+		r.fail(path+".disputed_amount", l.line, "", nil, "an open dispute of %s holds %s, with what reserves hold, more than it disputes",
+			ll.DisputedAmount, ensemble.MoneyFromMinor(sum, l.ctx.cur))
 	}
 }
