@@ -1,0 +1,277 @@
+package settlement_test
+
+// Disputes of part of a line (Settler.DisputeAmount), with hand figures:
+// a EUR 1,000.00 line split platform 20% / reseller 30% / vendor 50%,
+// 400.00 of it disputed.
+
+import (
+	"encoding/json"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/ensemble-commerce/ensemble"
+	"github.com/ensemble-commerce/ensemble/partner"
+	"github.com/ensemble-commerce/ensemble/settlement"
+)
+
+// partialPlan pays the platform 20%, the reseller 30% (reserve: a leaf
+// reserve of the reseller's part, when given) and the seller the rest.
+func partialPlan(reserve string) string {
+	r := ""
+	if reserve != "" {
+		r = ", reserve: {ratio: " + `"` + reserve + `"` + ", days: 30}"
+	}
+	return `
+id: partial
+version: 1
+root:
+  id: root
+  children:
+    - {id: platform, party: platform, share: "20%"}
+    - {id: reseller, party: reseller, share: "30%"` + r + `}
+    - {id: vendor, party: seller, share: remaining}
+`
+}
+
+// settledPartial settles a EUR 1,000.00 line L1 on March 4, 2026 under
+// partialPlan: platform 200.00, reseller-nl 300.00, sub-utrecht 500.00.
+func settledPartial(t *testing.T, reserve string) (*settlement.Settler, settlement.Result) {
+	t.Helper()
+	s := planSettler(t, partialPlan(reserve), loadNetwork(t))
+	res, err := s.Settle(ctx, settlement.State{}, []settlement.Line{chainLine("L1", "1000.00", "2026-03-04")})
+	require.NoError(t, err)
+	requireParties(t, res.Entries, map[partner.ID]string{"platform": "200.00", "reseller-nl": "300.00", "sub-utrecht": "500.00"})
+	return s, res
+}
+
+// requireKind requires the entries of kind to add up by party as want.
+func requireKind(t *testing.T, entries []settlement.Entry, kind settlement.EntryKind, want map[partner.ID]string) {
+	t.Helper()
+	got := byParty(entries, kind)
+	require.Len(t, got, len(want), "%v", got)
+	for p, w := range want {
+		requireMoney(t, got[p], eur(w), p, kind)
+	}
+}
+
+// stateRoundTrip requires st to read back from JSON and binary as it was.
+func stateRoundTrip(t *testing.T, st settlement.State) {
+	t.Helper()
+	js, err := json.Marshal(st)
+	require.NoError(t, err)
+	var back settlement.State
+	require.NoError(t, json.Unmarshal(js, &back))
+	js2, err := json.Marshal(back)
+	require.NoError(t, err)
+	require.JSONEq(t, string(js), string(js2))
+	b, err := st.MarshalBinary()
+	require.NoError(t, err)
+	var bin settlement.State
+	require.NoError(t, bin.UnmarshalBinary(b))
+	js3, err := json.Marshal(bin)
+	require.NoError(t, err)
+	require.JSONEq(t, string(js), string(js3))
+}
+
+// A dispute of 400.00 of the 1,000.00 line holds each party's share of
+// it, in proportion to what it earned: 80.00 / 120.00 / 200.00; the rest
+// (120.00 / 180.00 / 300.00) stays payable. Before, a host could only
+// hold the whole 1,000.00 (Dispute).
+func TestDisputeAmountHoldsEachPartysShare(t *testing.T) {
+	s, res := settledPartial(t, "")
+	d, err := s.DisputeAmount(res.State, "L1", eur("400.00"), date("2026-03-10"))
+	require.NoError(t, err)
+	requireKind(t, d.Entries, settlement.KindHold, map[partner.ID]string{"platform": "80.00", "reseller-nl": "120.00", "sub-utrecht": "200.00"})
+	for _, e := range d.Entries {
+		require.Equal(t, "dispute 1 of EUR 400.00 of EUR 1000.00 unreversed opened", e.Note)
+	}
+	ll, ok := d.State.Line("L1")
+	require.True(t, ok)
+	require.True(t, ll.Disputed)
+	requireMoney(t, ll.DisputedAmount, eur("400.00"))
+	stateRoundTrip(t, d.State)
+
+	all := append(append([]settlement.Entry{}, res.Entries...), d.Entries...)
+	sts := statementsOf(t, all)
+	for p, w := range map[partner.ID][2]string{"platform": {"80.00", "120.00"}, "reseller-nl": {"120.00", "180.00"}, "sub-utrecht": {"200.00", "300.00"}} {
+		requireMoney(t, sts[p].Withheld, eur(w[0]), p, "withheld")
+		requireMoney(t, sts[p].Closing, eur(w[1]), p, "closing")
+	}
+
+	// Explain renders each hold as the share it is.
+	x, err := settlement.Explain("L1", all)
+	require.NoError(t, err)
+	require.Contains(t, x, "dispute 1 of EUR 400.00 of EUR 1000.00 unreversed opened")
+
+	// While it is open the line takes no credit.
+	_, err = s.Settle(ctx, d.State, []settlement.Line{credit("C1", "L1", "-10.00", "2026-03-12")})
+	require.ErrorIs(t, err, settlement.ErrDisputed)
+}
+
+// Won, the holds are released: every party is paid all it earned.
+// Lost in full (ResolveDispute), the shares are clawed back (80.00 /
+// 120.00 / 200.00) and the rest stays earned; partly lost (100.00), 20.00
+// / 30.00 / 50.00 are; more than the 400.00 disputed is ErrInvalidDispute
+// naming both.
+func TestDisputeAmountResolved(t *testing.T) {
+	holds := map[partner.ID]string{"platform": "80.00", "reseller-nl": "120.00", "sub-utrecht": "200.00"}
+	for _, tc := range []struct {
+		name    string
+		resolve func(*settlement.Settler, settlement.State) (settlement.Result, error)
+		back    map[partner.ID]string
+		closing map[partner.ID]string
+		note    string
+	}{
+		{"won", func(s *settlement.Settler, st settlement.State) (settlement.Result, error) {
+			return s.ResolveDispute(st, "L1", true, date("2026-04-01"))
+		}, map[partner.ID]string{}, map[partner.ID]string{"platform": "200.00", "reseller-nl": "300.00", "sub-utrecht": "500.00"}, "dispute 1 won"},
+		{"lost in full", func(s *settlement.Settler, st settlement.State) (settlement.Result, error) {
+			return s.ResolveDispute(st, "L1", false, date("2026-04-01"))
+		}, map[partner.ID]string{"platform": "-80.00", "reseller-nl": "-120.00", "sub-utrecht": "-200.00"},
+			map[partner.ID]string{"platform": "120.00", "reseller-nl": "180.00", "sub-utrecht": "300.00"}, "dispute 1 lost"},
+		{"lost 400.00 with", func(s *settlement.Settler, st settlement.State) (settlement.Result, error) {
+			return s.ResolveDisputeWith(st, "L1", settlement.DisputeOutcome{Lost: eur("400.00")}, date("2026-04-01"))
+		}, map[partner.ID]string{"platform": "-80.00", "reseller-nl": "-120.00", "sub-utrecht": "-200.00"},
+			map[partner.ID]string{"platform": "120.00", "reseller-nl": "180.00", "sub-utrecht": "300.00"}, "dispute 1 lost"},
+		{"partly lost", func(s *settlement.Settler, st settlement.State) (settlement.Result, error) {
+			return s.ResolveDisputeWith(st, "L1", settlement.DisputeOutcome{Lost: eur("100.00")}, date("2026-04-01"))
+		}, map[partner.ID]string{"platform": "-20.00", "reseller-nl": "-30.00", "sub-utrecht": "-50.00"},
+			map[partner.ID]string{"platform": "180.00", "reseller-nl": "270.00", "sub-utrecht": "450.00"}, "dispute 1 partly lost"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s, res := settledPartial(t, "")
+			d, err := s.DisputeAmount(res.State, "L1", eur("400.00"), date("2026-03-10"))
+			require.NoError(t, err)
+			r, err := tc.resolve(s, d.State)
+			require.NoError(t, err)
+			requireKind(t, r.Entries, settlement.KindRelease, holds)
+			requireKind(t, r.Entries, settlement.KindClawback, tc.back)
+			for _, e := range r.Entries {
+				if e.Kind == settlement.KindRelease {
+					require.Equal(t, tc.note, e.Note)
+				}
+			}
+			ll, _ := r.State.Line("L1")
+			require.False(t, ll.Disputed)
+			require.True(t, ll.DisputedAmount.IsZero())
+			stateRoundTrip(t, r.State)
+			all := append(append(append([]settlement.Entry{}, res.Entries...), d.Entries...), r.Entries...)
+			sts := statementsOf(t, all)
+			for p, w := range tc.closing {
+				requireMoney(t, sts[p].Closing, eur(w), p)
+				require.True(t, sts[p].Withheld.IsZero(), p)
+			}
+		})
+	}
+
+	s, res := settledPartial(t, "")
+	d, err := s.DisputeAmount(res.State, "L1", eur("400.00"), date("2026-03-10"))
+	require.NoError(t, err)
+	_, err = s.ResolveDisputeWith(d.State, "L1", settlement.DisputeOutcome{Lost: eur("400.01")}, date("2026-04-01"))
+	require.ErrorIs(t, err, settlement.ErrInvalidDispute)
+	require.ErrorContains(t, err, "400.01")
+	require.ErrorContains(t, err, "400.00 disputed")
+	_, err = s.ResolveDisputeWith(d.State, "L1", settlement.DisputeOutcome{Lost: eur("1000.01")}, date("2026-04-01"))
+	require.ErrorIs(t, err, settlement.ErrOverCredit)
+	_, err = s.ResolveDisputeWith(d.State, "L1", settlement.DisputeOutcome{}, date("2026-04-01"))
+	require.ErrorIs(t, err, settlement.ErrInvalidDispute)
+	require.ErrorContains(t, err, "up to the EUR 400.00 disputed")
+}
+
+// A dispute of an amount that is not positive whole minor units of the
+// line's currency, at most what the line has unreversed, is refused.
+func TestDisputeAmountInvalid(t *testing.T) {
+	s, res := settledPartial(t, "")
+	for _, amount := range []ensemble.Money{eur("0"), {}, eur("-1.00"), eur("1000.01"), mustUSD("400.00"), eur("400.001")} {
+		_, err := s.DisputeAmount(res.State, "L1", amount, date("2026-03-10"))
+		require.ErrorIs(t, err, settlement.ErrInvalidDispute, amount)
+		var le *settlement.LineError
+		require.ErrorAs(t, err, &le)
+		require.Equal(t, settlement.LineID("L1"), le.Line)
+		var ve *ensemble.ValidationError
+		require.ErrorAs(t, err, &ve)
+		require.Contains(t, err.Error(), "amount", amount)
+	}
+	_, err := s.DisputeAmount(res.State, "L1", eur("400.00"), date("0000-12-31"))
+	require.ErrorIs(t, err, settlement.ErrInvalidDispute)
+}
+
+// A dispute of all the line has unreversed is Dispute's: the same
+// entries and the same state, byte for byte.
+func TestDisputeAmountOfAllIsDispute(t *testing.T) {
+	s, res := settledPartial(t, "50%")
+	a, err := s.DisputeAmount(res.State, "L1", eur("1000.00"), date("2026-03-10"))
+	require.NoError(t, err)
+	b, err := s.Dispute(res.State, "L1", date("2026-03-10"))
+	require.NoError(t, err)
+	ja, _ := json.Marshal(a)
+	jb, _ := json.Marshal(b)
+	require.Equal(t, string(jb), string(ja))
+}
+
+// Reserves: the reseller's leaf reserve holds 50% of its 300.00 (150.00)
+// for 30 days. Its share of the 400.00 disputed, 120.00, is withheld by
+// the reserve already: the dispute holds nothing of it now, and 120.00
+// from the reserve's release on (April 3), so it is never withheld twice
+// and never paid while disputed. The platform and the vendor hold 80.00
+// and 200.00. Won on April 10, after the release, the 120.00 is released
+// then.
+func TestDisputeAmountBesideReserve(t *testing.T) {
+	s, res := settledPartial(t, "50%")
+	d, err := s.DisputeAmount(res.State, "L1", eur("400.00"), date("2026-03-10"))
+	require.NoError(t, err)
+	var now, later []settlement.Entry
+	for _, e := range d.Entries {
+		if e.Date.Equal(date("2026-03-10")) {
+			now = append(now, e)
+		} else {
+			later = append(later, e)
+		}
+	}
+	requireKind(t, now, settlement.KindHold, map[partner.ID]string{"platform": "80.00", "sub-utrecht": "200.00"})
+	requireKind(t, later, settlement.KindHold, map[partner.ID]string{"reseller-nl": "120.00"})
+	require.True(t, later[0].Date.Equal(date("2026-04-03")), later[0].Date)
+	ll, _ := d.State.Line("L1")
+	for _, p := range ll.Parts {
+		if p.Party == "reseller-nl" {
+			requireMoney(t, p.HeldByReserves, eur("120.00"))
+			require.True(t, p.Held.IsZero())
+		}
+	}
+	stateRoundTrip(t, d.State)
+	r, err := s.ResolveDispute(d.State, "L1", true, date("2026-04-10"))
+	require.NoError(t, err)
+	requireKind(t, r.Entries, settlement.KindRelease, map[partner.ID]string{"platform": "80.00", "reseller-nl": "120.00", "sub-utrecht": "200.00"})
+	all := append(append(append([]settlement.Entry{}, res.Entries...), d.Entries...), r.Entries...)
+	sts := statementsOf(t, all)
+	requireMoney(t, sts["reseller-nl"].Closing, eur("300.00"))
+	require.True(t, sts["reseller-nl"].Withheld.IsZero())
+}
+
+// On collection: L1 bills 100.00 + 19.00 tax under collectPlan (25.00 /
+// 15.00 / 60.00). The customer pays 59.50 (half): 12.50 / 7.50 / 30.00
+// still await payment. A dispute of 40.00 (shares 10.00 / 6.00 / 24.00)
+// is all awaiting payment already: it holds nothing. One of 80.00 (shares
+// 20.00 / 12.00 / 48.00) holds what exceeds the awaiting: 7.50 / 4.50 /
+// 18.00 (30.00 = 80.00 less the 50.00 awaiting). The line takes no payment
+// while disputed (ErrDisputed), as under Dispute.
+func TestDisputeAmountOnCollection(t *testing.T) {
+	s, _, st := settledCollect(t)
+	c, err := s.Collect(st, settlement.Collection{ID: "PAY-1", Date: date("2026-03-20"), Amount: eur("59.50"), Invoice: "INV-7"})
+	require.NoError(t, err)
+	d, err := s.DisputeAmount(c.State, "L1", eur("40.00"), date("2026-03-22"))
+	require.NoError(t, err)
+	require.Empty(t, d.Entries)
+	stateRoundTrip(t, d.State)
+	d, err = s.DisputeAmount(c.State, "L1", eur("80.00"), date("2026-03-22"))
+	require.NoError(t, err)
+	requireKind(t, d.Entries, settlement.KindHold, map[partner.ID]string{"platform": "7.50", "referral-ams": "4.50", "sub-utrecht": "18.00"})
+	stateRoundTrip(t, d.State)
+	_, err = s.Collect(d.State, settlement.Collection{ID: "PAY-2", Date: date("2026-03-25"), Amount: eur("59.50"), Lines: []settlement.LineID{"L1"}})
+	require.ErrorIs(t, err, settlement.ErrDisputed)
+	r, err := s.ResolveDispute(d.State, "L1", false, date("2026-04-01"))
+	require.NoError(t, err)
+	requireKind(t, r.Entries, settlement.KindClawback, map[partner.ID]string{"platform": "-20.00", "referral-ams": "-12.00", "sub-utrecht": "-48.00"})
+	stateRoundTrip(t, r.State)
+}
