@@ -473,12 +473,12 @@ type LedgerLine struct {
 	// BasisKind is the amount of the line the plan version split (net or
 	// gross of tax): a credit of the line reverses the same amount of the
 	// credit line. Always written; a state without it is refused.
-	BasisKind Basis             `json:"basis_kind"`
-	Date      time.Time         `json:"date"`
-	Basis     ensemble.Money    `json:"basis"`
-	Credited  ensemble.Money    `json:"credited"`
-	Disputed  bool              `json:"disputed,omitempty"`
-	Disputes  int               `json:"disputes,omitempty"`
+	BasisKind Basis          `json:"basis_kind"`
+	Date      time.Time      `json:"date"`
+	Basis     ensemble.Money `json:"basis"`
+	Credited  ensemble.Money `json:"credited"`
+	Disputed  bool           `json:"disputed,omitempty"`
+	Disputes  int            `json:"disputes,omitempty"`
 	// DisputedAmount is, while a dispute of part of what the line had
 	// unreversed is open (Settler.DisputeAmount), what it disputes of the
 	// line's basis: positive, less than what the line had unreversed when
@@ -486,12 +486,12 @@ type LedgerLine struct {
 	// line has unreversed (Settler.Dispute's, or DisputeAmount's of all of
 	// it), as in a state written before disputes of an amount (binary
 	// version 14 or earlier).
-	DisputedAmount ensemble.Money `json:"disputed_amount,omitzero"`
-	Offer     catalog.Pin       `json:"offer"`
-	Route     partner.RouteKind `json:"route"`
-	Seller    partner.ID        `json:"seller,omitempty"`
-	Trace     []ensemble.Ref    `json:"trace,omitempty"`
-	Parts     []LedgerPart      `json:"parts"`
+	DisputedAmount ensemble.Money    `json:"disputed_amount,omitzero"`
+	Offer          catalog.Pin       `json:"offer"`
+	Route          partner.RouteKind `json:"route"`
+	Seller         partner.ID        `json:"seller,omitempty"`
+	Trace          []ensemble.Ref    `json:"trace,omitempty"`
+	Parts          []LedgerPart      `json:"parts"`
 	// Lost is what the line's lost disputes took back, in all: with the
 	// amounts of the credits of the line (CreditState.Amount), the line's
 	// Credited amount. Omitted when zero.
