@@ -202,7 +202,9 @@ func (lg *refLedger) releaseAwaiting(taken []int64, by string, at time.Time, not
 	if c.done() {
 		want = 0
 	}
-	if lg.disputed { // a dispute holds what was payable: what is paid meanwhile awaits its end
+	if lg.disputed && lg.disputedAmt != 0 { // a dispute of part of it: what awaited when it opened still does
+		want = lg.awaitingSum()
+	} else if lg.disputed { // a dispute holds what was payable: what is paid meanwhile awaits its end
 		want = 0
 		for _, p := range lg.parts {
 			want += p.unreversed - p.held - p.byReserves

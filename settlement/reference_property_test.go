@@ -795,10 +795,36 @@ func (m *refMachine) run(t *rapid.T, batch []settlement.Line) {
 }
 
 // dispute opens a dispute on a settled line (one already disputed, or now
-// and then an unknown one, is refused).
+// and then an unknown one, is refused): of all it has unreversed
+// (Dispute), or of an amount (DisputeAmount: part of it, all of it, or
+// now and then nothing or a cent more than it has, which are refused).
 func (m *refMachine) dispute(t *rapid.T) {
 	m.wait(t)
 	id := m.pickLine(t, func(lg refLedger) bool { return true })
+	if lg, known := m.ref.state.lines[id]; rapid.Bool().Draw(t, "of an amount") {
+		cur := ensemble.MustCurrency("EUR")
+		if known {
+			cur = lg.cur
+		}
+		left := lg.basis - lg.credited
+		var amount ensemble.Money
+		switch rapid.IntRange(0, 4).Draw(t, "disputed") {
+		case 0:
+			amount = ensemble.MoneyFromMinor(left, cur)
+		case 1:
+			amount = ensemble.MoneyFromMinor(rapid.SampledFrom([]int64{0, left + 1}).Draw(t, "invalid amount"), cur)
+		default:
+			amount = ensemble.MoneyFromMinor(rapid.Int64Range(1, max(1, left)).Draw(t, "amount"), cur)
+		}
+		want, wantErr := m.ref.DisputeAmount(id, &amount, m.now)
+		res, err := m.real.DisputeAmount(m.st, id, amount, m.now)
+		requireSameError(t, err, wantErr)
+		if err == nil {
+			requireSameEntries(t, res.Entries, want)
+			m.st = res.State
+		}
+		return
+	}
 	want, wantErr := m.ref.Dispute(id, m.now)
 	res, err := m.real.Dispute(m.st, id, m.now)
 	requireSameError(t, err, wantErr)
@@ -824,7 +850,10 @@ func (m *refMachine) resolve(t *rapid.T) {
 	switch left := lg.basis - lg.credited; rapid.IntRange(0, 3).Draw(t, "outcome") {
 	case 0:
 		o.Won = true
-	case 1:
+	case 1: // all it disputes
+		if lg.disputedAmt != 0 {
+			left = min(left, lg.disputedAmt)
+		}
 		o.Lost = ensemble.MoneyFromMinor(left, cur)
 	default:
 		o.Lost = ensemble.MoneyFromMinor(rapid.Int64Range(0, left+1).Draw(t, "lost"), cur)

@@ -111,9 +111,12 @@ type refLedger struct {
 	cur       ensemble.Currency
 	basis     int64
 	credited  int64
-	disputes  int   // disputes ever opened
-	disputed  bool  // one is open
-	lost      int64 // what lost disputes took back
+	disputes  int  // disputes ever opened
+	disputed  bool // one is open
+	// disputedAmt is what the open dispute disputes when it is part of
+	// what the line had unreversed (DisputeAmount); 0: all of it.
+	disputedAmt int64
+	lost        int64 // what lost disputes took back
 	// documented is what credits documenting the lost disputes
 	// (DisputeDocuments) recorded of lost, which took back nothing more;
 	// lastLost the number of the last dispute lost.
@@ -2332,12 +2335,14 @@ func (st *refState) takeBack(lg refLedger, before int64) {
 	}
 }
 
-// holdEntry is a dispute's hold or release of part p, carrying the line's
-// service period: what the part has unreversed and awaits no payment, in
-// its party's currency owed(unreversed) − owed(awaiting).
+// holdEntry is a dispute's hold or release of units of part p, carrying
+// the line's service period: the top units of what the part has
+// unreversed, in its party's currency owed(unreversed) − owed(unreversed −
+// units) (of a whole dispute, what it has unreversed and awaits no
+// payment: owed(unreversed) − owed(awaiting)).
 func (lg *refLedger) holdEntry(p refPart, suffix string, kind settlement.EntryKind, units int64, at time.Time, note string) settlement.Entry {
 	id := settlement.EntryID(string(lg.line) + ":" + p.path)
-	amount, conv := p.pays(units, p.unreversed, p.awaiting, lg.cur)
+	amount, conv := p.pays(units, p.unreversed, p.unreversed-units, lg.cur)
 	return settlement.Entry{ID: id + settlement.EntryID(suffix), Line: lg.line, Kind: kind, Party: p.party, Role: p.role,
 		Amount: amount, Date: at, Plan: lg.plan, Node: p.node, Service: lg.service, Offer: lg.offer, Route: lg.route,
 		Seller: lg.seller, Reverses: id, Note: note, Conversion: conv, Trace: append(slices.Clone(lg.trace), ensemble.Ref{Kind: settlement.RefLine, ID: string(lg.line)})}
@@ -2357,18 +2362,56 @@ func refReserveSuffix(k int) string {
 // one) still hold at the dispute's date, which are withheld already, and
 // that from their releases on.
 func (s *refSettler) Dispute(line settlement.LineID, at time.Time) ([]settlement.Entry, error) {
+	return s.DisputeAmount(line, nil, at)
+}
+
+// DisputeAmount holds each part's share of amount (nil: all the line has
+// unreversed), in proportion to what it has unreversed by largest
+// remainder, less what awaits payment of the share and what its reserves
+// still hold, up to the share, which it holds from their releases on.
+func (s *refSettler) DisputeAmount(line settlement.LineID, amount *ensemble.Money, at time.Time) ([]settlement.Entry, error) {
 	lg, ok := s.state.lines[line]
 	switch {
 	case !ok:
 		return nil, refErr(line, "", "", "", settlement.ErrUnknownLine)
 	case lg.disputed:
 		return nil, refErr(line, lg.plan.ID, "", "", settlement.ErrDisputed)
-	case !slices.ContainsFunc(s.plans, func(p settlement.PlanDocument) bool { return p.Ref() == lg.plan }):
+	}
+	left := lg.basis - lg.credited
+	disputed := left
+	if amount != nil {
+		disputed = minorOf(*amount)
+		if c := amount.Currency(); !c.IsZero() && c != lg.cur || !amount.IsRounded() || disputed <= 0 || disputed > left || at.Year() < 1 || at.Year() > 9999 {
+			return nil, refErr(line, lg.plan.ID, "", "", settlement.ErrInvalidDispute)
+		}
+	}
+	if !slices.ContainsFunc(s.plans, func(p settlement.PlanDocument) bool { return p.Ref() == lg.plan }) {
 		return nil, refErr(line, lg.plan.ID, "", "", settlement.ErrUnknownPlanVersion) // whose leaves' reserves it cannot know
+	}
+	// Each part's share of what is disputed: what a lost dispute of it
+	// would take from each part (in proportion to what it has unreversed,
+	// by largest remainder keyed by the parts' entry ids; a part its
+	// bearer owed beyond gets its share back), reversed on a copy.
+	share := make([]int64, len(lg.parts))
+	if disputed > 0 {
+		dry := *lg
+		dry.coll, dry.parts = nil, slices.Clone(lg.parts)
+		if _, err := dry.reverse(disputed, string(line)+"#share", at.UTC(), "", nil, lg.service, settlement.Bearer{}, false, nil); err != nil {
+			return nil, refErr(line, lg.plan.ID, "", "", err)
+		}
+		for i := range share {
+			share[i] = lg.parts[i].unreversed - dry.parts[i].unreversed
+		}
 	}
 	lg.disputes++
 	lg.disputed = true
+	lg.disputedAmt = 0
 	n := strconv.Itoa(lg.disputes)
+	opened := "dispute " + n + " opened"
+	if disputed != left {
+		lg.disputedAmt = disputed
+		opened = "dispute " + n + " of " + ensemble.MoneyFromMinor(disputed, lg.cur).String() + " of " + ensemble.MoneyFromMinor(left, lg.cur).String() + " unreversed opened"
+	}
 	lg.parts = slices.Clone(lg.parts)
 	var out []settlement.Entry
 	for i := range lg.parts {
@@ -2385,13 +2428,13 @@ func (s *refSettler) Dispute(line settlement.LineID, at time.Time) ([]settlement
 				reserved += h.units
 			}
 		}
-		u := max(0, p.unreversed-p.awaiting) // a part its bearer owed beyond has nothing to hold
+		u := share[i] - min(share[i], p.awaiting) // what awaits payment of the share is held back already; a part its bearer owed beyond (its share zero or less) has nothing to hold
 		p.byReserves = min(reserved, u)
-		note := "dispute " + n + " opened"
+		note := opened
 		if p.byReserves > 0 {
 			note += ", beside " + ensemble.MoneyFromMinor(p.byReserves, lg.cur).String() + " reserves hold"
 		}
-		if p.held = u - p.byReserves; p.held != 0 { // what awaits payment is held back already
+		if p.held = u - p.byReserves; p.held != 0 {
 			out = append(out, lg.holdEntry(*p, "#hold."+n, settlement.KindHold, p.held, at.UTC(), note))
 		}
 		// What the reserves hold, the dispute holds from their releases
@@ -2441,13 +2484,18 @@ func (s *refSettler) ResolveDispute(line settlement.LineID, o settlement.Dispute
 		return nil, refErr(line, lg.plan.ID, "", "", settlement.ErrNotDisputed)
 	}
 	left := lg.basis - lg.credited
+	disputed := left
+	if lg.disputedAmt != 0 {
+		disputed = min(lg.disputedAmt, left)
+	}
 	lost := minorOf(o.Lost)
 	inCur := func(m ensemble.Money) bool { return m.Currency().IsZero() || m.Currency() == lg.cur }
 	feeParty := ensemble.CheckID(string(o.Fee.Party), ensemble.EntrySeparators) == nil
 	switch {
 	case !inCur(o.Lost) || !inCur(o.Fee.Amount),
 		o.Won && (lost != 0 || !o.Bearer.IsZero()),
-		!o.Won && (lost < 0 || lost == 0 && left > 0),
+		!o.Won && (lost < 0 || lost == 0 && disputed > 0),
+		lost > disputed && lost <= left,
 		o.Fee != (settlement.DisputeFee{}) && (!feeParty || minorOf(o.Fee.Amount) <= 0):
 		return nil, refErr(line, lg.plan.ID, "", "", settlement.ErrInvalidDispute)
 	}
@@ -2457,11 +2505,11 @@ func (s *refSettler) ResolveDispute(line settlement.LineID, o settlement.Dispute
 	outcome := "won"
 	if !o.Won {
 		outcome = "lost"
-		if lost < left {
+		if lost < disputed {
 			outcome = "partly lost"
 		}
 	}
-	lg.disputed = false
+	lg.disputed, lg.disputedAmt = false, 0
 	lg.parts = slices.Clone(lg.parts)
 	var out []settlement.Entry
 	for i := range lg.parts {
@@ -2585,6 +2633,9 @@ func (st refState) JSON() ([]byte, error) {
 			ll.UndocumentedOwed = ensemble.MoneyFromMinor(lg.undocOwed, lg.cur)
 		}
 		ll.LostDispute = lg.lastLost
+		if lg.disputed && lg.disputedAmt != 0 {
+			ll.DisputedAmount = ensemble.MoneyFromMinor(lg.disputedAmt, lg.cur)
+		}
 		for _, p := range lg.parts {
 			lp := settlement.LedgerPart{Entry: settlement.EntryID(string(lg.line) + ":" + p.path), Party: p.party, Role: p.role, Node: p.node,
 				Kind: p.kind, Amount: ensemble.MoneyFromMinor(p.amount, lg.cur), Unreversed: ensemble.MoneyFromMinor(p.unreversed, lg.cur)}

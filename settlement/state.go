@@ -1889,7 +1889,9 @@ func (r *stateReader) releaseHolds(path string, l *ledger, ll *LedgerLine, lp *L
 			r.fail(hp, ll.Line, lp.Entry, nil, "a second hold at a release, or the rolling reserve's after the leaf's: one per reserve, the rolling reserve's first")
 		case h.Date.Before(ll.Date):
 			r.fail(hp+".date", ll.Line, lp.Entry, nil, "held at a release %s, before the line's date %s", h.Date.Format(time.RFC3339), ll.Date.Format(time.RFC3339))
-		case h.Rolling && (roll == nil || !roll.until.Equal(h.Date) || roll.units != u):
+		case h.Rolling && (roll == nil || !roll.until.Equal(h.Date) || roll.units != u && (ll.DisputedAmount.IsZero() || roll.units < u)):
+			// (A dispute of part of the line holds up to the part's
+			// share of it: some of the rolling reserve.)
 			r.fail(hp, ll.Line, lp.Entry, nil, "held at the release of the rolling reserve %s on %s, not all the part's rolling reserve (reserve, reserve_until) holds",
 				h.Amount, h.Date.Format(time.RFC3339))
 		default:
