@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/stretchr/testify/require"
+	"pgregory.net/rapid"
 
 	"github.com/ensemble-commerce/ensemble"
 	"github.com/ensemble-commerce/ensemble/partner"
@@ -274,4 +275,105 @@ func TestDisputeAmountOnCollection(t *testing.T) {
 	require.NoError(t, err)
 	requireKind(t, r.Entries, settlement.KindClawback, map[partner.ID]string{"platform": "-20.00", "referral-ams": "-12.00", "sub-utrecht": "-48.00"})
 	stateRoundTrip(t, r.State)
+}
+
+// Property: a dispute of all a line has unreversed is Dispute's (the same
+// entries and state); a dispute of an amount holds, in all (its holds at
+// the reserves' releases included), the amount less what awaits payment
+// of each part's share of it, each part at most its share; the state
+// reads back; won, it releases all it held; lost in full, it claws back
+// each part's share (the amount in all) and every party keeps the rest.
+// Lines on settlement (the reseller's leaf reserve drawn) and on
+// collection (part of the invoice paid first).
+func TestPropertyDisputeAmount(t *testing.T) {
+	net := loadNetwork(t)
+	var onSettlement []*settlement.Settler
+	for _, r := range []string{"", "10%", "50%", "100%"} {
+		onSettlement = append(onSettlement, planSettler(t, partialPlan(r), net))
+	}
+	onCollection := planSettler(t, collectPlan, net)
+	rapid.Check(t, func(t *rapid.T) {
+		coll := rapid.Bool().Draw(t, "on collection")
+		s := onCollection
+		if !coll {
+			s = rapid.SampledFrom(onSettlement).Draw(t, "plan")
+		}
+		l := chainLine("L1", "0", "2026-03-04")
+		l.Amount = ensemble.MoneyFromMinor(rapid.Int64Range(1, 1_000_000).Draw(t, "amount"), eurCur)
+		if coll {
+			l.Invoice = "INV-1"
+			l.Tax = ensemble.MoneyFromMinor(rapid.Int64Range(0, minorOf(l.Amount)/4).Draw(t, "tax"), eurCur)
+		}
+		res, err := s.Settle(ctx, settlement.State{}, []settlement.Line{l})
+		require.NoError(t, err)
+		st := res.State
+		if coll {
+			total := minorOf(l.Amount) + minorOf(l.Tax)
+			if paid := rapid.Int64Range(0, total).Draw(t, "paid"); paid > 0 {
+				c, err := s.Collect(st, settlement.Collection{ID: "P1", Date: date("2026-03-06"), Amount: ensemble.MoneyFromMinor(paid, eurCur), Invoice: "INV-1"})
+				require.NoError(t, err)
+				st = c.State
+			}
+		}
+		at := date("2026-03-04").AddDate(0, 0, rapid.IntRange(1, 60).Draw(t, "days"))
+		left := minorOf(l.Amount)
+
+		whole, err := s.DisputeAmount(st, "L1", l.Amount, at)
+		require.NoError(t, err)
+		plain, err := s.Dispute(st, "L1", at)
+		require.NoError(t, err)
+		jw, _ := json.Marshal(whole)
+		jp, _ := json.Marshal(plain)
+		require.Equal(t, string(jp), string(jw), "a dispute of all it has unreversed is Dispute's")
+
+		amount := rapid.Int64Range(1, left).Draw(t, "disputed")
+		d, err := s.DisputeAmount(st, "L1", ensemble.MoneyFromMinor(amount, eurCur), at)
+		require.NoError(t, err)
+		ll, _ := st.Line("L1")
+		shares := make([]int64, len(ll.Parts))
+		weights := make([]ensemble.Share, len(ll.Parts))
+		for i, p := range ll.Parts {
+			weights[i] = ensemble.Share{Key: string(p.Entry), Weight: ensemble.RatioFromInt(minorOf(p.Unreversed))}
+		}
+		require.NoError(t, ensemble.AllocateUnits(shares, amount, weights, ensemble.AllocateOptions{}))
+		var want int64
+		held := map[settlement.EntryID]int64{}
+		for _, e := range d.Entries {
+			require.Equal(t, settlement.KindHold, e.Kind)
+			held[e.Reverses] += minorOf(e.Amount)
+		}
+		for i, p := range ll.Parts {
+			withheld := min(shares[i], minorOf(p.Awaiting))
+			want += shares[i] - withheld
+			require.LessOrEqual(t, held[p.Entry], shares[i]-withheld, p.Entry)
+		}
+		requireMoney(t, sumEntries(d.Entries, settlement.KindHold), ensemble.MoneyFromMinor(want, eurCur),
+			"the holds are the disputed amount less what awaits payment of the shares")
+		js, err := json.Marshal(d.State)
+		require.NoError(t, err)
+		var back settlement.State
+		require.NoError(t, json.Unmarshal(js, &back))
+		b, err := d.State.MarshalBinary()
+		require.NoError(t, err)
+		require.NoError(t, back.UnmarshalBinary(b))
+
+		won, err := s.ResolveDispute(d.State, "L1", true, at.AddDate(0, 0, 10))
+		require.NoError(t, err)
+		requireMoney(t, sumEntries(won.Entries, settlement.KindRelease), sumEntries(d.Entries, settlement.KindHold))
+		lost, err := s.ResolveDispute(d.State, "L1", false, at.AddDate(0, 0, 10))
+		require.NoError(t, err)
+		back2 := map[settlement.EntryID]int64{}
+		for _, e := range lost.Entries {
+			if e.Kind == settlement.KindClawback {
+				back2[e.Reverses] -= minorOf(e.Amount)
+			}
+		}
+		if !coll { // (on collection, a line left owing nothing gives back what would await for ever too)
+			for i, p := range ll.Parts {
+				require.Equal(t, shares[i], back2[p.Entry], p.Entry)
+			}
+		}
+		after, _ := lost.State.Line("L1")
+		require.GreaterOrEqual(t, minorOf(after.Credited), amount)
+	})
 }
