@@ -73,7 +73,9 @@
 // Disputes hold a line's entries (what reserves hold of them already is
 // not held again, until a reserve releases it while the dispute is open:
 // the dispute holds it from the release on, so a disputed line pays
-// nothing); ResolveDispute releases them and claws back a lost one,
+// nothing more), or each part's share of an amount disputed
+// (Settler.DisputeAmount: the rest of the line stays payable);
+// ResolveDispute releases them and claws back a lost one,
 // and ResolveDisputeWith a dispute lost in part, borne by a Bearer, with a
 // dispute fee (KindFee) charged to a chosen party. A lost dispute is the
 // partners' clawback: the customer's credit note for it says so

@@ -842,7 +842,10 @@ func (s *Settler) dispute(st State, line LineID, amount *ensemble.Money, at time
 // holds are released (KindRelease). Lost: the holds are released and
 // every unreversed amount is clawed back (KindClawback), what reserves
 // still hold of it included (see ResolveDisputeWith), so every party
-// nets to zero on the line, as after a full credit note. Those clawbacks
+// nets to zero on the line, as after a full credit note; a lost dispute
+// of an amount (DisputeAmount) claws back that amount, each part its
+// share (what it held, what awaits payment of it and what reserves hold of
+// it), and the line keeps the rest. Those clawbacks
 // are keyed by the dispute: Line "<line>#dispute.<n>" and ids
 // "<line>#dispute.<n>:node/path#clawback", n counting the line's disputes.
 // ResolveDisputeWith says what was lost, who bears it, and a fee.
@@ -865,8 +868,10 @@ type DisputeOutcome struct {
 	Won bool `json:"won,omitempty"`
 	// Lost is what a lost dispute lost, in the line's currency and of its
 	// basis (net of tax, or gross under a gross plan, as a credit of the
-	// line reverses): positive, at most what the line has unreversed
-	// (more is ErrOverCredit). All of it is a lost dispute, as
+	// line reverses): positive, at most what the dispute disputes (all the
+	// line has unreversed, or DisputeAmount's amount: more, up to what the
+	// line has unreversed, is ErrInvalidDispute naming both; more than
+	// that is ErrOverCredit). All it disputes is a lost dispute, as
 	// ResolveDispute's; less is a partly lost one. There is no default: a
 	// lost dispute that does not say what it lost is refused. On a line
 	// payable on collection it takes what the customer won back off what
@@ -898,8 +903,11 @@ type DisputeFee struct {
 	Amount ensemble.Money `json:"amount"`
 }
 
-// ErrInvalidDispute reports a dispute outcome that does not say what
-// happened: a lost dispute without the amount lost, a won one that lost
+// ErrInvalidDispute reports a dispute of an amount that is not positive
+// whole minor units of the line's currency, at most what it has
+// unreversed (Settler.DisputeAmount), and a dispute outcome that does not
+// say what happened: a lost dispute without the amount lost or losing
+// more than it disputed, a won one that lost
 // something or names a bearer, a fee without a party or with an amount
 // that is not positive whole minor units of the line's currency; and a
 // dispute opened or resolved at an instant settlement cannot record
