@@ -6,6 +6,7 @@ package settlement_test
 
 import (
 	"encoding/json"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -376,4 +377,55 @@ func TestPropertyDisputeAmount(t *testing.T) {
 		after, _ := lost.State.Line("L1")
 		require.GreaterOrEqual(t, minorOf(after.Credited), amount)
 	})
+}
+
+// TestBinaryVersion14StillReads: a version-14 state (testdata/state-v14,
+// written by the library before disputes of an amount), whose open
+// dispute of L1 under partialPlan("50%") holds all it has unreversed,
+// reads as the JSON written with it, with no disputed amount: lost, it
+// claws back all 1,000.00, as it would have; written again, it is version
+// 15, and a dispute of an amount of L2 reads back.
+func TestBinaryVersion14StillReads(t *testing.T) {
+	st := versionedState(t, 14)
+	ll, _ := st.Line("L1")
+	require.True(t, ll.Disputed)
+	require.True(t, ll.DisputedAmount.IsZero())
+	s := planSettler(t, partialPlan("50%"), loadNetwork(t))
+	r, err := s.ResolveDispute(st, "L1", false, date("2026-04-10"))
+	require.NoError(t, err)
+	requireKind(t, r.Entries, settlement.KindClawback, map[partner.ID]string{"platform": "-200.00", "reseller-nl": "-300.00", "sub-utrecht": "-500.00"})
+	d, err := s.DisputeAmount(st, "L2", eur("10.00"), date("2026-03-11"))
+	require.NoError(t, err)
+	b, err := d.State.MarshalBinary()
+	require.NoError(t, err)
+	require.Equal(t, byte(15), b[1])
+	var again settlement.State
+	require.NoError(t, again.UnmarshalBinary(b))
+	ll, _ = again.Line("L2")
+	requireMoney(t, ll.DisputedAmount, eur("10.00"))
+	ll, _ = again.Line("L1")
+	require.True(t, ll.DisputedAmount.IsZero())
+}
+
+// A state whose disputed amount is edited is refused: on a line no
+// dispute holds, of the whole basis or more, or holding more than it
+// disputes.
+func TestDisputedAmountDecodeRefusesEdits(t *testing.T) {
+	s, res := settledPartial(t, "")
+	d, err := s.DisputeAmount(res.State, "L1", eur("400.00"), date("2026-03-10"))
+	require.NoError(t, err)
+	js, err := json.Marshal(d.State)
+	require.NoError(t, err)
+	for _, edit := range []struct{ from, to string }{
+		{`"disputed_amount":{"amount":"400.00","currency":"EUR"}`, `"disputed_amount":{"amount":"1000.00","currency":"EUR"}`},
+		{`"disputed_amount":{"amount":"400.00","currency":"EUR"}`, `"disputed_amount":{"amount":"-1.00","currency":"EUR"}`},
+		{`"disputed_amount":{"amount":"400.00","currency":"EUR"}`, `"disputed_amount":{"amount":"399.99","currency":"EUR"}`},
+		{`"disputed":true,`, ``},
+	} {
+		bad := strings.Replace(string(js), edit.from, edit.to, 1)
+		require.NotEqual(t, string(js), bad, edit.from)
+		var back settlement.State
+		err := json.Unmarshal([]byte(bad), &back)
+		require.ErrorIs(t, err, settlement.ErrCorruptState, edit.to)
+	}
 }
