@@ -57,8 +57,8 @@ func requireKind(t *testing.T, entries []settlement.Entry, kind settlement.Entry
 	}
 }
 
-// stateRoundTrip requires st to read back from JSON and binary as it was.
-func stateRoundTrip(t *testing.T, st settlement.State) {
+// disputeRoundTrip requires st to read back from JSON and binary as it was.
+func disputeRoundTrip(t *testing.T, st settlement.State) {
 	t.Helper()
 	js, err := json.Marshal(st)
 	require.NoError(t, err)
@@ -92,7 +92,7 @@ func TestDisputeAmountHoldsEachPartysShare(t *testing.T) {
 	require.True(t, ok)
 	require.True(t, ll.Disputed)
 	requireMoney(t, ll.DisputedAmount, eur("400.00"))
-	stateRoundTrip(t, d.State)
+	disputeRoundTrip(t, d.State)
 
 	all := append(append([]settlement.Entry{}, res.Entries...), d.Entries...)
 	sts := statementsOf(t, all)
@@ -157,7 +157,7 @@ func TestDisputeAmountResolved(t *testing.T) {
 			ll, _ := r.State.Line("L1")
 			require.False(t, ll.Disputed)
 			require.True(t, ll.DisputedAmount.IsZero())
-			stateRoundTrip(t, r.State)
+			disputeRoundTrip(t, r.State)
 			all := append(append(append([]settlement.Entry{}, res.Entries...), d.Entries...), r.Entries...)
 			sts := statementsOf(t, all)
 			for p, w := range tc.closing {
@@ -241,7 +241,7 @@ func TestDisputeAmountBesideReserve(t *testing.T) {
 			require.True(t, p.Held.IsZero())
 		}
 	}
-	stateRoundTrip(t, d.State)
+	disputeRoundTrip(t, d.State)
 	r, err := s.ResolveDispute(d.State, "L1", true, date("2026-04-10"))
 	require.NoError(t, err)
 	requireKind(t, r.Entries, settlement.KindRelease, map[partner.ID]string{"platform": "80.00", "reseller-nl": "120.00", "sub-utrecht": "200.00"})
@@ -265,17 +265,17 @@ func TestDisputeAmountOnCollection(t *testing.T) {
 	d, err := s.DisputeAmount(c.State, "L1", eur("40.00"), date("2026-03-22"))
 	require.NoError(t, err)
 	require.Empty(t, d.Entries)
-	stateRoundTrip(t, d.State)
+	disputeRoundTrip(t, d.State)
 	d, err = s.DisputeAmount(c.State, "L1", eur("80.00"), date("2026-03-22"))
 	require.NoError(t, err)
 	requireKind(t, d.Entries, settlement.KindHold, map[partner.ID]string{"platform": "7.50", "referral-ams": "4.50", "sub-utrecht": "18.00"})
-	stateRoundTrip(t, d.State)
+	disputeRoundTrip(t, d.State)
 	_, err = s.Collect(d.State, settlement.Collection{ID: "PAY-2", Date: date("2026-03-25"), Amount: eur("59.50"), Lines: []settlement.LineID{"L1"}})
 	require.ErrorIs(t, err, settlement.ErrDisputed)
 	r, err := s.ResolveDispute(d.State, "L1", false, date("2026-04-01"))
 	require.NoError(t, err)
 	requireKind(t, r.Entries, settlement.KindClawback, map[partner.ID]string{"platform": "-20.00", "referral-ams": "-12.00", "sub-utrecht": "-48.00"})
-	stateRoundTrip(t, r.State)
+	disputeRoundTrip(t, r.State)
 }
 
 // Property: a dispute of all a line has unreversed is Dispute's (the same

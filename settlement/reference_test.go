@@ -2394,7 +2394,7 @@ func (s *refSettler) DisputeAmount(line settlement.LineID, amount *ensemble.Mone
 	// bearer owed beyond gets its share back), reversed on a copy.
 	share := make([]int64, len(lg.parts))
 	if disputed > 0 {
-		dry := *lg
+		dry := lg
 		dry.coll, dry.parts = nil, slices.Clone(lg.parts)
 		if _, err := dry.reverse(disputed, string(line)+"#share", at.UTC(), "", nil, lg.service, settlement.Bearer{}, false, nil); err != nil {
 			return nil, refErr(line, lg.plan.ID, "", "", err)
