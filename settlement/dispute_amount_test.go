@@ -429,3 +429,26 @@ func TestDisputedAmountDecodeRefusesEdits(t *testing.T) {
 		require.ErrorIs(t, err, settlement.ErrCorruptState, edit.to)
 	}
 }
+
+// A dispute of part of a line whose bearer owed beyond its part
+// (ShortfallBearerOwes): after anna bore an 800.00 credit of her 400.00
+// part (-400.00 unreversed; refco 640.00, the firm 6,960.00: 7,200.00
+// left), a dispute of 3,600.00 shares it as a lost dispute of it would
+// reverse: anna gets back 3,600 × 400 / 7,200 = 200.00, and refco and the
+// firm give back 3,800.00 in proportion, 320.00 and 3,480.00, which the
+// dispute holds (anna's part holds nothing). Lost in full, those are
+// clawed back and anna gets her 200.00.
+func TestDisputeAmountOfALineItsBearerOwedBeyond(t *testing.T) {
+	s, res := retainerSettled(t)
+	c1, err := s.Settle(ctx, res.State, []settlement.Line{bearerCredit("C1", "-800.00", "2026-03-20",
+		settlement.Bearer{Party: "anna", Shortfall: settlement.ShortfallBearerOwes})})
+	require.NoError(t, err)
+	d, err := s.DisputeAmount(c1.State, "L1", eur("3600.00"), date("2026-03-22"))
+	require.NoError(t, err)
+	requireKind(t, d.Entries, settlement.KindHold, map[partner.ID]string{"refco": "320.00", "firm": "3480.00"})
+	disputeRoundTrip(t, d.State)
+	r, err := s.ResolveDispute(d.State, "L1", false, date("2026-04-01"))
+	require.NoError(t, err)
+	requireKind(t, r.Entries, settlement.KindClawback, map[partner.ID]string{"anna": "200.00", "refco": "-320.00", "firm": "-3480.00"})
+	requireKind(t, r.Entries, settlement.KindRelease, map[partner.ID]string{"refco": "320.00", "firm": "3480.00"})
+}

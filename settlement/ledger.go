@@ -714,8 +714,11 @@ func (s *Settler) Dispute(st State, line LineID, at time.Time) (Result, error) {
 // Dispute). The rest of each part stays payable: a EUR 1,000.00 line paid
 // 20% / 30% / 50% to the platform, a reseller and a vendor, 400.00 of it
 // disputed, holds 80.00 / 120.00 / 200.00 and leaves 120.00 / 180.00 /
-// 300.00 earned. The holds sum to amount less what is withheld of the
-// shares already; the State records amount (LedgerLine.DisputedAmount)
+// 300.00 earned. A part its bearer owed beyond (ShortfallBearerOwes,
+// below zero) gets its share back, as from a lost dispute of amount: it
+// holds nothing, and the others' shares add up to amount and that
+// (TestDisputeAmountOfALineItsBearerOwedBeyond). The holds sum to the
+// shares above zero less what is withheld of them already; the State records amount (LedgerLine.DisputedAmount)
 // and the holds' notes say it ("dispute 1 of EUR 400.00 of EUR 1,000.00
 // unreversed opened").
 //

@@ -1912,7 +1912,8 @@ func (r *stateReader) releaseHolds(path string, l *ledger, ll *LedgerLine, lp *L
 // disputes part of what it had unreversed, that each part holds, with
 // what reserves held of it when the dispute opened
 // (LedgerPart.HeldByReserves), at most what it has unreversed less what
-// awaits payment, and all parts at most the disputed amount (each its
+// awaits payment, and all parts at most the disputed amount, and what the
+// parts a bearer owed beyond owe (each its
 // share of it less what awaited payment of that share, when it opened:
 // credits pending on the line left unfunded may since reverse some of
 // what awaited, as they do on a line disputed whole).
@@ -1929,7 +1930,13 @@ func (r *stateReader) disputeParts(path string, ll *LedgerLine, l *ledger, await
 		}
 		sum += h
 	}
-	if sum > l.disputes.amount {
+	// (Parts a bearer owed beyond get back their share of it: the others'
+	// shares add up to the amount and that, at most what they owe.)
+	var owed int64
+	for j := range ll.Parts {
+		owed += max(0, -l.unreversed(j))
+	}
+	if sum > l.disputes.amount+owed {
 		r.fail(path+".disputed_amount", l.line, "", nil, "an open dispute of %s holds %s, with what reserves hold, more than it disputes",
 			ll.DisputedAmount, ensemble.MoneyFromMinor(sum, l.ctx.cur))
 	}
