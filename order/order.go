@@ -77,6 +77,14 @@ func sellingPartner(r partner.Route) partner.ID {
 	return r.Marketplace
 }
 
+// derivedKind is the kind a draft's route r implies (partner.Route.PartiesKind
+// of its parties but its chain): a draft's route names its seller, whose
+// chain quoting looks up, so a chain alone makes no seller.
+func derivedKind(r partner.Route) partner.RouteKind {
+	r.Chain = nil
+	return r.PartiesKind()
+}
+
 // AddOn is an add-on attached to a line, in a quantity per base unit
 // bounded by the add-on offer's minimum and maximum.
 type AddOn struct {

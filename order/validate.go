@@ -124,8 +124,8 @@ func checkDraft(p *ensemble.Problems, d *Draft) Draft {
 	r := d.Route
 	if !r.Kind.Valid() {
 		p.Add("route.kind", fmt.Errorf("%w: route kind %d", ErrInvalid, r.Kind))
-	} else if r.Kind != partner.RouteUnspecified && r.Kind != r.PartiesKind() {
-		p.Add("route.kind", fmt.Errorf("%w: route kind %s, but its parties make it %s", ErrInvalid, r.Kind, r.PartiesKind()))
+	} else if r.Kind != partner.RouteUnspecified && r.Kind != derivedKind(r) {
+		p.Add("route.kind", fmt.Errorf("%w: route kind %s, but its parties make it %s", ErrInvalid, r.Kind, derivedKind(r)))
 	}
 	// The route's own rules (the seller first in its chain, a co-sold
 	// route with a seller, no partner twice among the co-sellers nor the
@@ -353,7 +353,7 @@ func normalise(d *Draft) Draft {
 	n := Draft{Customer: d.Customer, Route: d.Route, Term: d.Term, Billing: d.Billing}
 	n.Term.EarlyTermination = cloneFee(d.Term.EarlyTermination)
 	if n.Route.Kind == partner.RouteUnspecified {
-		n.Route.Kind = n.Route.PartiesKind()
+		n.Route.Kind = derivedKind(n.Route)
 	}
 	n.Route.Chain = nil
 	n.Route.CoSellers = slices.Clone(d.Route.CoSellers)
