@@ -204,10 +204,21 @@ func (b *Builder) validateDiscountCharges(ps *ensemble.Problems, at func() strin
 			items, item, reach = []Item{*it}, it.ID, "the item's offers"
 		}
 		if offers == nil {
-			offers, before = heldOffers(items), billedOffers(billed, s, it)
+			offers = heldOffers(items)
+		}
+		// What Run.Billed holds of the subscription is read only when the
+		// items do not hold what a discount names (a scan of every billed
+		// line: rare, as after a removal).
+		billedBefore := func() map[catalog.OfferID]map[catalog.ChargeID]bool {
+			if before == nil {
+				if before = billedOffers(billed, s, it); before == nil {
+					before = map[catalog.OfferID]map[catalog.ChargeID]bool{}
+				}
+			}
+			return before
 		}
 		if d.Offer != "" {
-			if _, ok := slices.BinarySearch(offers, d.Offer); !ok && before[d.Offer] == nil {
+			if _, ok := slices.BinarySearch(offers, d.Offer); !ok && billedBefore()[d.Offer] == nil {
 				ps.Add(ensemble.Path(at(), k)+".offer", &DiscountScopeError{Subscription: s.ID, Item: item, Discount: d.ID,
 					Offer: d.Offer, Held: slices.Clone(offers), Err: ErrDiscountOffer})
 				continue // its charges cannot be told apart from a typo
@@ -221,10 +232,12 @@ func (b *Builder) validateDiscountCharges(ps *ensemble.Problems, at func() strin
 			continue
 		}
 		held, names := b.heldCharges(items, d.Offer)
-		for o, cs := range before {
-			if d.Offer == "" || o == d.Offer {
-				for c := range cs {
-					held[c] = true
+		if slices.ContainsFunc(d.Charges, func(c catalog.ChargeID) bool { return !held[c] }) {
+			for o, cs := range billedBefore() {
+				if d.Offer == "" || o == d.Offer {
+					for c := range cs {
+						held[c] = true
+					}
 				}
 			}
 		}
