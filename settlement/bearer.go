@@ -111,9 +111,12 @@ const (
 	// proportion to what it has unreversed, a negative part too (it gets
 	// back its share of the excess: see Bearer). A credit it bears that
 	// takes all the line has left takes from each part what it has.
-	// Only on a credit line of a line payable on settlement whose bearer's
-	// parts are owed in the line's currency (else a *BearerError,
-	// ErrBearerOwes); a write-off or a lost dispute cannot name it.
+	// Only on a credit line of a line payable on settlement that is no
+	// receivable of its invoice (a settler with a plan payable on
+	// collection keeps the balance of every invoice line: see
+	// LedgerLine.Receivable) and whose bearer's parts are owed in the
+	// line's currency (else a *BearerError, ErrBearerOwes); a write-off or
+	// a lost dispute cannot name it.
 	ShortfallBearerOwes
 )
 
@@ -242,7 +245,9 @@ var ErrBearerShortfall = errors.New("settlement: bearer has too little unreverse
 // ErrBearerOwes reports a bearer that cannot give back beyond its part of
 // the line (ShortfallBearerOwes) there: the line is payable on collection
 // (what awaits the customer's payment is kept per part, never below
-// zero), or a part of the bearer's is a supplier cost owed in another
+// zero) or is a receivable of its invoice (a line paid on settlement
+// naming an invoice, under a settler with a plan payable on collection),
+// or a part of the bearer's is a supplier cost owed in another
 // currency (its conversion is kept within the part). A *BearerError wraps
 // it; shortfall proportional, or the bearer's own Adjust, settle such a
 // credit instead.

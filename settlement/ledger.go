@@ -644,7 +644,10 @@ func (lg *ledger) owing() bool {
 // stay within [0, unreversed], nor on a supplier cost owed in another
 // currency, whose conversion is kept within the part's amount.
 func (lg *ledger) cannotOwe(bears []bool) string {
-	if lg.coll != nil {
+	switch {
+	case lg.coll != nil && lg.coll.onSettlement:
+		return "the line is a receivable of its invoice (a settler with a plan payable on collection spreads the invoice's payments over its lines), whose balance is kept within what its parts have unreversed"
+	case lg.coll != nil:
 		return "the line has a balance on collection, whose parts await the customer's payment within what they have unreversed"
 	}
 	for i, ok := range bears {
