@@ -1911,8 +1911,9 @@ func (r *stateReader) releaseHolds(path string, l *ledger, ll *LedgerLine, lp *L
 // disputeParts checks, of line l (read from ll) whose open dispute
 // disputes part of what it had unreversed, that each part holds, with
 // what reserves held of it when the dispute opened
-// (LedgerPart.HeldByReserves), at most what it has unreversed less what
-// awaits payment, and all parts at most the disputed amount, and what the
+// (LedgerPart.HeldByReserves), exactly its share of the amount on a line
+// with no balance on collection; else at most what it has unreversed less
+// what awaits payment, and all parts at most the disputed amount, and what the
 // parts a bearer owed beyond owe (each its
 // share of it less what awaited payment of that share, when it opened:
 // credits pending on the line left unfunded may since reverse some of
@@ -1939,5 +1940,28 @@ func (r *stateReader) disputeParts(path string, ll *LedgerLine, l *ledger, await
 	if sum > l.disputes.amount+owed {
 		r.fail(path+".disputed_amount", l.line, "", nil, "an open dispute of %s holds %s, with what reserves hold, more than it disputes",
 			ll.DisputedAmount, ensemble.MoneyFromMinor(sum, l.ctx.cur))
+		return
+	}
+	// A line with no balance on collection awaits nothing and takes no
+	// credit while disputed: each part holds, with what its reserves
+	// hold, exactly its share of the amount (none when it owes), so a
+	// disputed amount or a hold edited by hand is refused, never clawed
+	// back as lost.
+	if ll.Collection != nil || ll.Receivable != nil {
+		return
+	}
+	shares, err := disputeShares(l, l.disputes.amount)
+	if err != nil {
+		r.fail(path+".disputed_amount", l.line, "", err, "an open dispute of %s cannot be shared over the parts", ll.DisputedAmount)
+		return
+	}
+	for j := range ll.Parts {
+		if h := l.disputes.held[j] + l.disputes.heldByReserves(j); h != max(0, shares[j]) {
+			lp := &ll.Parts[j]
+			r.fail(ensemble.Path(path, "parts", j)+".held", l.line, lp.Entry, nil,
+				"an open dispute of %s holds %s, and reserves %s, where the part's share of it is %s",
+				ll.DisputedAmount, lp.Held, lp.HeldByReserves, ensemble.MoneyFromMinor(max(0, shares[j]), l.ctx.cur))
+			return
+		}
 	}
 }
