@@ -49,8 +49,11 @@ import (
 // order its credits came, the bearer getting back what it owed. A later
 // credit borne by a party below zero finds it with less than nothing:
 // refused by default, made up by the others with ShortfallProportional,
-// owed on top with ShortfallBearerOwes. A dispute holds nothing of a
-// negative part.
+// owed on top with ShortfallBearerOwes. A bearer of several parts (a
+// node, a role, a component) bears with those of them that have
+// something: one below zero neither gets back a share of what the others
+// give nor counts against what the bearer has. A dispute holds nothing of
+// a negative part.
 //
 // In YAML or JSON:
 //

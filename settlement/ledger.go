@@ -356,9 +356,22 @@ func (r *run) reverse(lg *ledger, credit int64, by string, at time.Time, note st
 	if !b.IsZero() {
 		bears = make([]bool, n)
 		named := false
+		positive := false
 		for i := range n {
 			if b.bears(lg.payee(i)) {
 				bears[i], named = true, true
+				positive = positive || lg.unreversed(i) > 0
+			}
+		}
+		// A bearer of several parts (a node, a role, a component) bears
+		// with those that have something: one below zero (its party owed
+		// beyond it on an earlier credit) neither takes back a share of
+		// what the others give nor counts against what the bearer has.
+		for i := range n {
+			if bears[i] && positive && lg.unreversed(i) < 0 {
+				bears[i] = false
+			}
+			if bears[i] {
 				has += lg.unreversed(i)
 			}
 		}

@@ -2055,6 +2055,22 @@ func (lg *refLedger) reverse(credit int64, by string, at time.Time, note string,
 			others = append(others, i)
 		}
 	}
+	// A bearer of several parts (a node, a role, a component) bears with
+	// those that have something: one below zero (its party owed beyond it
+	// on an earlier credit) neither takes back a share of what the others
+	// give nor counts against what the bearer has.
+	if !b.IsZero() && slices.ContainsFunc(bearers, func(i int) bool { return lg.parts[i].unreversed > 0 }) {
+		var kept []int
+		for _, i := range bearers {
+			if lg.parts[i].unreversed < 0 {
+				others = append(others, i)
+			} else {
+				kept = append(kept, i)
+			}
+		}
+		bearers = kept
+		slices.Sort(others)
+	}
 	var has int64 // what the bearers have unreversed
 	for _, i := range bearers {
 		has += lg.parts[i].unreversed
@@ -2083,6 +2099,10 @@ func (lg *refLedger) reverse(credit int64, by string, at time.Time, note string,
 			return nil, bearerErr
 		case credit > has && b.Shortfall == settlement.ShortfallBearerOwes:
 			bearerErr.Err = settlement.ErrBearerOwes
+			if lg.coll != nil && lg.coll.onSettlement {
+				bearerErr.Why = "the line is a receivable of its invoice (a settler with a plan payable on collection spreads the invoice's payments over its lines), whose balance is kept within what its parts have unreversed"
+				return nil, bearerErr
+			}
 			if lg.coll != nil {
 				bearerErr.Why = "the line has a balance on collection, whose parts await the customer's payment within what they have unreversed"
 				return nil, bearerErr
