@@ -298,7 +298,7 @@ func (e *BearerError) Error() string {
 			e.Bearer, e.Unreversed, string(e.Line), e.Credit, e.Shortfall, e.Why)
 	}
 	return fmt.Sprintf("settlement: %s has %s unreversed on line %q, the credit takes %s: %s short "+
-		"(shortfall: proportional takes the rest from the other parts)", e.Bearer, e.Unreversed, string(e.Line), e.Credit, e.Shortfall)
+		"(shortfall: proportional takes the rest from the other parts; bearer_owes takes it all from the bearer, beyond its part)", e.Bearer, e.Unreversed, string(e.Line), e.Credit, e.Shortfall)
 }
 
 // Unwrap returns the condition.

@@ -46,7 +46,7 @@ func ExampleBearer() {
 	fmt.Println(err)
 	// Output:
 	// CN1:supplier_costs/gpu#clawback gpuco EUR -60.00 | credit of L1 by CN1, borne by supplier of component gpu
-	// settlement: line "CN2" plan "channel": supplier of component storage has EUR 200.00 unreversed on line "L1", the credit takes EUR 250.00: EUR 50.00 short (shortfall: proportional takes the rest from the other parts)
+	// settlement: line "CN2" plan "channel": supplier of component storage has EUR 200.00 unreversed on line "L1", the credit takes EUR 250.00: EUR 50.00 short (shortfall: proportional takes the rest from the other parts; bearer_owes takes it all from the bearer, beyond its part)
 }
 
 // A dispute partly lost: 100.00 of the line is lost, borne by the seller,

@@ -933,7 +933,7 @@ type DisputeFee struct {
 // (field "at": before year 1, or after 9999, which the JSON of its State
 // and entries could not write). It wraps an *ensemble.ValidationError
 // naming every field at fault.
-var ErrInvalidDispute = errors.New("settlement: invalid dispute outcome")
+var ErrInvalidDispute = errors.New("settlement: invalid dispute")
 
 // ResolveDisputeWith closes a line's open dispute at instant at (stored in
 // UTC) as o says. Every hold is released (KindRelease). A lost dispute
