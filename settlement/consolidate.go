@@ -164,6 +164,12 @@ type ConsolidatedPayout struct {
 // that a party's consolidated statements chain (each Opening is the
 // previous Closing) and tie to its payouts.
 //
+// A rate's labels are checked (the pair from each statement's currency to
+// c.Currency), not its number: a JPY→AED rate
+// typed as the quote of the other way (40.80 for 0.0245) converts 1,665
+// times too much. Take the rates from the table the host's treasury
+// keeps, never typed by hand.
+//
 // Errors: no rate in force for a statement's currency (a *ensemble.RateError
 // wrapping ensemble.ErrNoRate, naming the pair and instant) or an unusable
 // one (ensemble.ErrRate), a zero At or Currency, a Minimum in another
