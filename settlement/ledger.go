@@ -844,8 +844,9 @@ func (s *Settler) dispute(st State, line LineID, amount *ensemble.Money, at time
 			}
 			r.entries = append(r.entries, holdEntry(&nl, i, "#hold."+seq, KindHold, u, at, n))
 		}
+		ks := leafCounts(atRelease)
 		for k, h := range atRelease {
-			r.entries = append(r.entries, holdEntry(&nl, i, h.suffix("hold", seq, leafCounts(atRelease)[k]), KindHold, h.units, h.until,
+			r.entries = append(r.entries, holdEntry(&nl, i, h.suffix("hold", seq, ks[k]), KindHold, h.units, h.until,
 				"dispute "+seq+" holds "+h.what()+" released while it is open"))
 		}
 	}
