@@ -2,6 +2,7 @@ package order_test
 
 import (
 	"encoding/json"
+	"errors"
 	"testing"
 	"time"
 
@@ -294,4 +295,19 @@ func TestTermFeePeriods(t *testing.T) {
 	back, err := order.DecodeOrder(b)
 	require.NoError(t, err)
 	requireSame(t, back, o)
+}
+
+// TestCheckTerminationPeriodsIsTyped: the check package invoice shares
+// says what is wrong with an error wrapping ErrInvalid (it returned
+// untyped errors).
+func TestCheckTerminationPeriodsIsTyped(t *testing.T) {
+	for _, c := range []ensemble.Cadence{{}, {Unit: ensemble.Monthly, Count: 0}, {Unit: ensemble.Monthly, Count: order.MaxTerminationPeriods + 1}, {Unit: ensemble.CadenceUnit(99), Count: 3}} {
+		err := order.CheckTerminationPeriods(c)
+		if !errors.Is(err, order.ErrInvalid) {
+			t.Errorf("%+v: %v, want ErrInvalid", c, err)
+		}
+	}
+	if err := order.CheckTerminationPeriods(ensemble.Every(3, ensemble.Monthly)); err != nil {
+		t.Errorf("three months: %v", err)
+	}
 }

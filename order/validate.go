@@ -279,7 +279,7 @@ func checkFee(p *ensemble.Problems, path string, line LineID, et *EarlyTerminati
 			bad(f+".percent", ErrInvalid, "a periods fee takes no percent")
 		}
 		if err := CheckTerminationPeriods(et.Periods); err != nil {
-			bad(f+".periods", ErrInvalid, "%v", err)
+			p.Add(path+"."+f+".periods", &TermError{Line: line, Field: f + ".periods", Err: err})
 		}
 	default:
 		bad(f+".rule", ErrInvalid, "%d", et.Rule)
@@ -296,17 +296,17 @@ func checkFee(p *ensemble.Problems, path string, line LineID, et *EarlyTerminati
 
 // CheckTerminationPeriods checks the span a TerminationPeriods fee owes
 // (EarlyTermination.Periods): a declared unit and a count in [1,
-// MaxTerminationPeriods]. Package invoice checks a subscription's fee with
-// it too.
+// MaxTerminationPeriods]; else an error wrapping ErrInvalid that says
+// which. Package invoice checks a subscription's fee with it too.
 func CheckTerminationPeriods(c ensemble.Cadence) error {
 	if c.Unit == ensemble.CadenceUnspecified {
-		return errors.New("a periods fee needs periods with a unit (such as monthly)")
+		return fmt.Errorf("%w: a periods fee needs periods with a unit (such as monthly)", ErrInvalid)
 	}
 	if err := c.Validate(); err != nil {
-		return err
+		return fmt.Errorf("%w: %w", ErrInvalid, err)
 	}
 	if c.Count < 1 || c.Count > MaxTerminationPeriods {
-		return fmt.Errorf("count %d is outside [1, %d]", c.Count, MaxTerminationPeriods)
+		return fmt.Errorf("%w: periods count %d is outside [1, %d]", ErrInvalid, c.Count, MaxTerminationPeriods)
 	}
 	return nil
 }
