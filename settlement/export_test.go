@@ -20,10 +20,10 @@ const BinaryVersion = binaryVersion
 
 // PrintFacts returns the fingerprint of sale l's facts, as
 // LedgerLine.Facts holds it.
-func PrintFacts(l *Line) string { return printFacts(l, false).String() }
+func PrintFacts(l *Line) string { return printFacts(l, false, true).String() }
 
 // PrintFundedFacts is PrintFacts under a plan funding discounts.
-func PrintFundedFacts(l *Line) string { return printFacts(l, true).String() }
+func PrintFundedFacts(l *Line) string { return printFacts(l, true, true).String() }
 
 // Fresh returns a copy of s that decides every level per line, sharing
 // nothing between lines: tests compare it with s.
@@ -126,3 +126,7 @@ func CollectionIndexDiff(st State) string {
 	}
 	return strings.Join(diff, "; ")
 }
+
+// PrintFactsWithoutKind is the print of sale l as states kept it before a
+// sale's kind was printed.
+func PrintFactsWithoutKind(l *Line) string { return printFacts(l, false, false).String() }

@@ -27,7 +27,8 @@ import (
 // marketplace, co-sellers and weights, the seller's weight), the low 32
 // bits the rest (customer, charge, quantity, tax, supplier costs, prepaid
 // terms, invoice, contract start, discounts under a plan funding some,
-// what a true-up bills back, the attributed party, the host's attributes).
+// what a true-up bills back, the attributed party, the host's attributes,
+// the line's kind).
 // Zero is no print: a state written
 // before prints were kept (binary version 2, JSON without "facts"), whose
 // lines are compared by what the ledger keeps alone.
@@ -38,7 +39,12 @@ type factPrint uint64
 // (funded, PlanDocument.DiscountFunding): elsewhere they change no payout,
 // so a line settled before they were carried, sent again with them, is the
 // same sale.
-func printFacts(l *Line, funded bool) factPrint {
+//
+// With kind, the print holds the line's kind (Line.Kind, which rules read
+// as line.kind) when it has one: every sale is printed so; a state's
+// sales settled before were printed without it, and a re-send is
+// compared with both (resent).
+func printFacts(l *Line, funded, kind bool) factPrint {
 	r := &l.Route
 	var route factHash
 	route.str(string(r.Marketplace))
@@ -102,6 +108,10 @@ func printFacts(l *Line, funded bool) factPrint {
 		rest.word(uint64(l.ContractStart.Unix()))
 		rest.word(uint64(l.ContractStart.Nanosecond()))
 	}
+	if kind && l.Kind != "" {
+		rest.word(kindMark)
+		rest.str(l.Kind)
+	}
 	// Its discounts, under a plan that funds some: marked even when it has
 	// none, so that no print without them can match it.
 	if funded {
@@ -155,6 +165,9 @@ func printFacts(l *Line, funded bool) factPrint {
 
 // contractMark starts the words of a contract start in a print.
 const contractMark = 0xc0_47_a5_c7
+
+// kindMark starts the words of a sale's kind (Line.Kind) in a print.
+const kindMark = 0x4b_1d_0f_5a
 
 // discountMark starts the words of a sale's discounts in a print.
 const discountMark = 0xd1_5c_0a_47

@@ -34,7 +34,7 @@ func TestPropertyRatTextIsRatString(t *testing.T) {
 func TestPrintFactsQuantityAllocatesNothing(t *testing.T) {
 	l := &Line{Quantity: decimal.RequireFromString("12.50"), PeriodQuantity: decimal.New(3, 0)}
 	var p factPrint
-	if n := testing.AllocsPerRun(100, func() { p = printFacts(l, true) }); n != 0 {
+	if n := testing.AllocsPerRun(100, func() { p = printFacts(l, true, true) }); n != 0 {
 		t.Fatalf("printFacts allocates %v times", n)
 	}
 	var h factHash

@@ -87,8 +87,10 @@ type Line struct {
 	// line.kind, so a plan can pay partners on the service and not on a
 	// fee: an early-termination fee bills no catalog charge (its Charge is
 	// empty), and `line.kind != "early_termination"` keeps a node off it.
-	// It is the invoice line's, as the id is, so a line sent again is not
-	// compared by it (see State). On a credit, "proration_credit" says its
+	// Since a rule may pay by it, it is a fact of a sale: sent again under
+	// its id with another kind, a sale is ErrLineConflict, not a retry (a
+	// sale a state settled before kinds were compared is compared without
+	// it; see State). On a credit, "proration_credit" says its
 	// Discounts list every discount it gives back, none when it lists none
 	// (see Discounts).
 	Kind string `json:"kind,omitempty"`

@@ -281,8 +281,19 @@ func resent(l *Line, was *ledger) error {
 		return lineConflict(fmt.Sprintf("line already settled with other facts: for service %s, not %s", c.service, l.Service))
 	}
 	// Under a plan funding discounts the print holds them; under another
-	// it does not (which the sale's plan was, the print says).
-	if what := was.facts.differs(printFacts(l, false)); what != "" && was.facts.differs(printFacts(l, true)) != "" {
+	// it does not (which the sale's plan was, the print says). A sale is
+	// printed with its kind; one a state settled before kinds were printed
+	// is compared without it.
+	what := was.facts.differs(printFacts(l, false, true))
+	for _, p := range [...]factPrint{printFacts(l, true, true), printFacts(l, false, false), printFacts(l, true, false)} {
+		if what == "" {
+			break
+		}
+		if was.facts.differs(p) == "" {
+			what = ""
+		}
+	}
+	if what != "" {
 		return lineConflict("line already settled with other facts: " + what)
 	}
 	return ErrAlreadySettled
@@ -435,7 +446,7 @@ func (r *run) settleSale(l *Line, lg *ledger) error {
 	}
 	sp := &r.sp
 	sp.start(l, plan, r.dec.keepRefs(l.Trace, l.Ref()))
-	*lg = ledger{line: l.ID, date: l.Date, basis: basis, facts: printFacts(l, plan.fundsDiscounts()), trace: sp.trace}
+	*lg = ledger{line: l.ID, date: l.Date, basis: basis, facts: printFacts(l, plan.fundsDiscounts(), true), trace: sp.trace}
 	rest, err := sp.supplierCosts(basis)
 	if err != nil {
 		return err
