@@ -197,7 +197,7 @@ func (p factPrint) differs(q factPrint) string {
 		what = append(what, "route (chain, referrer, marketplace or co-sellers)")
 	}
 	if uint32(p) != uint32(q) {
-		what = append(what, "customer, charge, quantity, tax, supplier costs, prepaid terms, invoice, contract start, discounts, attributed party or attributes")
+		what = append(what, "customer, charge, quantity, tax, supplier costs, prepaid terms, invoice, contract start, discounts, attributed party, attributes or kind")
 	}
 	return "its " + strings.Join(what, " and its ") + " differ"
 }

@@ -72,8 +72,8 @@ var factEdits = []struct {
 	{"a service period", "for service", func(l *settlement.Line) {
 		l.Service = ensemble.Period{Start: date("2026-03-01"), End: date("2026-04-01")}
 	}},
-	{"a contract start", "invoice, contract start, discounts, attributed party or attributes", func(l *settlement.Line) { l.ContractStart = date("2025-03-02") }},
-	{"attributes", "attributed party or attributes", func(l *settlement.Line) { l.Attributes = map[string]string{"registered_by": "reseller-nl"} }},
+	{"a contract start", "invoice, contract start, discounts, attributed party, attributes or kind", func(l *settlement.Line) { l.ContractStart = date("2025-03-02") }},
+	{"attributes", "attributed party, attributes or kind", func(l *settlement.Line) { l.Attributes = map[string]string{"registered_by": "reseller-nl"} }},
 }
 
 // TestResentSaleWithOtherFactsConflicts: a sale sent again under its id

@@ -89,8 +89,8 @@ type Line struct {
 	// empty), and `line.kind != "early_termination"` keeps a node off it.
 	// Since a rule may pay by it, it is a fact of a sale: sent again under
 	// its id with another kind, a sale is ErrLineConflict, not a retry (a
-	// sale a state settled before kinds were compared is compared without
-	// it; see State). On a credit, "proration_credit" says its
+	// sale a state settled before kinds were compared, or settled with no
+	// kind, is compared without it; see State). On a credit, "proration_credit" says its
 	// Discounts list every discount it gives back, none when it lists none
 	// (see Discounts).
 	Kind string `json:"kind,omitempty"`
