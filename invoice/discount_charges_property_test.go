@@ -50,22 +50,7 @@ func drawChargesSub(t *rapid.T) (invoice.Subscription, invoice.Discount, bool) {
 	if p := drawRatio(t, "other_percent"); !p.IsZero() {
 		s.Discounts = append(s.Discounts, invoice.Discount{ID: "base", Percent: p, Duration: invoice.Forever})
 	}
-	d := invoice.Discount{ID: "scoped", Duration: invoice.Forever}
-	if rapid.Bool().Draw(t, "fixed") {
-		d.Amount = dec(rapid.SampledFrom([]string{"0.01", "15.00", "50.00", "1000.00"}).Draw(t, "amount"))
-	} else {
-		d.Percent = rapid.SampledFrom([]ensemble.Ratio{ensemble.MustRatio("15%"), ensemble.MustRatio("1/3"), ensemble.MustRatio("100%")}).Draw(t, "percent")
-	}
-	switch rapid.IntRange(0, 3).Draw(t, "duration") {
-	case 1:
-		d.Duration = invoice.Once
-		d.Start = drawInstant(t, date(2026, 5, 20), 24*60, "start")
-	case 2:
-		d.Duration, d.Cycles = invoice.Repeating, rapid.IntRange(1, 3).Draw(t, "cycles")
-	case 3:
-		d.Duration, d.Length = invoice.Repeating, ensemble.Every(rapid.IntRange(1, 6).Draw(t, "weeks"), ensemble.Weekly)
-		d.Start = drawInstant(t, date(2026, 5, 20), 24*60, "start")
-	}
+	d := drawScopedDiscount(t)
 	d.Charges = rapid.SliceOfNDistinct(rapid.SampledFrom(trialboxCharges), 1, 3, rapid.ID).Draw(t, "charges")
 	onItem := rapid.Bool().Draw(t, "on_item")
 	return s, d, onItem
@@ -172,4 +157,27 @@ func TestPropertyDiscountChargesLeaveOtherLinesAlone(t *testing.T) {
 			require.True(t, u[i].Net.Equal(a[i].Net), "%s", u[i].ID)
 		}
 	})
+}
+
+// drawScopedDiscount draws the discount the scope properties test, "scoped":
+// a percentage or a fixed amount, forever, once from a drawn start, for a
+// number of cycles or for some weeks.
+func drawScopedDiscount(t *rapid.T) invoice.Discount {
+	d := invoice.Discount{ID: "scoped", Duration: invoice.Forever}
+	if rapid.Bool().Draw(t, "fixed") {
+		d.Amount = dec(rapid.SampledFrom([]string{"0.01", "15.00", "50.00", "1000.00"}).Draw(t, "amount"))
+	} else {
+		d.Percent = rapid.SampledFrom([]ensemble.Ratio{ensemble.MustRatio("15%"), ensemble.MustRatio("1/3"), ensemble.MustRatio("100%")}).Draw(t, "percent")
+	}
+	switch rapid.IntRange(0, 3).Draw(t, "duration") {
+	case 1:
+		d.Duration = invoice.Once
+		d.Start = drawInstant(t, date(2026, 5, 20), 24*60, "start")
+	case 2:
+		d.Duration, d.Cycles = invoice.Repeating, rapid.IntRange(1, 3).Draw(t, "cycles")
+	case 3:
+		d.Duration, d.Length = invoice.Repeating, ensemble.Every(rapid.IntRange(1, 6).Draw(t, "weeks"), ensemble.Weekly)
+		d.Start = drawInstant(t, date(2026, 5, 20), 24*60, "start")
+	}
+	return d
 }

@@ -8,7 +8,6 @@ import (
 	"github.com/stretchr/testify/require"
 	"pgregory.net/rapid"
 
-	"github.com/ensemble-commerce/ensemble"
 	"github.com/ensemble-commerce/ensemble/catalog"
 	"github.com/ensemble-commerce/ensemble/invoice"
 )
@@ -48,22 +47,7 @@ func drawOfferSub(t *rapid.T) (invoice.Subscription, invoice.Discount, bool) {
 	if p := drawRatio(t, "base_percent"); !p.IsZero() {
 		s.Discounts = append(s.Discounts, invoice.Discount{ID: "base", Percent: p, Duration: invoice.Forever})
 	}
-	d := invoice.Discount{ID: "scoped", Duration: invoice.Forever}
-	if rapid.Bool().Draw(t, "fixed") {
-		d.Amount = dec(rapid.SampledFrom([]string{"0.01", "15.00", "50.00", "1000.00"}).Draw(t, "amount"))
-	} else {
-		d.Percent = rapid.SampledFrom([]ensemble.Ratio{ensemble.MustRatio("15%"), ensemble.MustRatio("1/3"), ensemble.MustRatio("100%")}).Draw(t, "percent")
-	}
-	switch rapid.IntRange(0, 3).Draw(t, "duration") {
-	case 1:
-		d.Duration = invoice.Once
-		d.Start = drawInstant(t, date(2026, 5, 20), 24*60, "start")
-	case 2:
-		d.Duration, d.Cycles = invoice.Repeating, rapid.IntRange(1, 3).Draw(t, "cycles")
-	case 3:
-		d.Duration, d.Length = invoice.Repeating, ensemble.Every(rapid.IntRange(1, 6).Draw(t, "weeks"), ensemble.Weekly)
-		d.Start = drawInstant(t, date(2026, 5, 20), 24*60, "start")
-	}
+	d := drawScopedDiscount(t)
 	onItem := rapid.Bool().Draw(t, "on_item")
 	owner := s.Items
 	if onItem {
