@@ -1,6 +1,7 @@
 package invoice
 
 import (
+	"fmt"
 	"math/big"
 	"slices"
 	"strings"
@@ -27,7 +28,19 @@ import (
 //     from one commitment: the first with a balance, by earlier End, then
 //     ID. A negative line of a charge it names (a usage adjustment that
 //     lowers a covered period) gives back to the commitment what was drawn
-//     before it gives back cash. Given back after what was left expired
+//     before it gives back cash, but never more than its usage period drew
+//     on it (the lines of the period's item, charge, meter and attribution
+//     value, net of what earlier corrections gave back): the rest lowers
+//     the overage the period billed, in cash. A period billed wholly as
+//     overage gives everything back in cash: USD 420.00 of images billed
+//     after the commitment was spent, corrected to 360.00, credit the
+//     customer 60.00 (they gave the 60.00 back to the spent commitment,
+//     where it expired unused at the term's end). What a period drew is
+//     read from Run.Billed, so a run given a negative late adjustment of a
+//     period drawn on a commitment needs the lines earlier runs issued
+//     (the period's usage line and its adjustments): without them it fails
+//     with a *UsageError wrapping ErrBilledIncomplete naming the period.
+//     Given back after what was left expired
 //     (in an earlier run: the term ended, or the subscription), it expires
 //     too, on a breakage line of the run that bills it, dated at the run
 //     ("<subscription>/prepaid/<id>/prepaid_breakage/<run's At>"), so a
@@ -455,7 +468,9 @@ func (g *gen) drawPrepaid(inv *Invoice) {
 		}
 		return strings.Compare(string(inv.Lines[a].ID), string(inv.Lines[b].ID))
 	})
+	seen := make([]bool, len(inv.Lines))
 	for _, i := range order {
+		seen[i] = true
 		l := &inv.Lines[i]
 		if l.Kind == KindPrepaidBreakage {
 			for _, st := range states {
@@ -469,6 +484,7 @@ func (g *gen) drawPrepaid(inv *Invoice) {
 			continue
 		}
 		gross := g.sub(l.Amount, l.Discount)
+	draw:
 		for _, st := range states {
 			if !st.c.draws(l, st.end) {
 				continue
@@ -491,6 +507,22 @@ func (g *gen) drawPrepaid(inv *Invoice) {
 				take = gross
 				if g.cmp(take.Neg(), st.drawn) > 0 {
 					take = st.drawn.Neg()
+				}
+				if l.Usage != nil {
+					// A usage line gives back at most what its usage
+					// period drew on this commitment; the rest lowers
+					// the overage it billed, in cash.
+					drew, known := g.periodDrew(inv, seen, l, st.c.ID)
+					if !known {
+						g.periodDrawUnknown(l, st.c.ID)
+						break draw
+					}
+					if !drew.IsPositive() {
+						continue
+					}
+					if g.cmp(take.Neg(), drew) > 0 {
+						take = drew.Neg()
+					}
 				}
 				if g.expiredBefore(st) {
 					// Given back to a commitment whose rest expired in an
@@ -530,6 +562,54 @@ func (g *gen) drawPrepaid(inv *Invoice) {
 	// A commitment spent before it expired leaves nothing to record.
 	inv.Lines = slices.DeleteFunc(inv.Lines, func(l Line) bool { return l.Kind == KindPrepaidBreakage && l.Amount.IsZero() })
 	slices.SortFunc(inv.Prepaid, func(a, b PrepaidUse) int { return strings.Compare(string(a.Commitment), string(b.Commitment)) })
+}
+
+// periodDrew returns what the lines of l's usage period (its item, charge,
+// meter, period and attribution value) drew on commitment id, net of what
+// they gave back: the lines of Run.Billed and those of the invoice drawn
+// before l (seen). known is false when l is a usage adjustment and neither
+// holds a line of its period: what the period drew cannot be told.
+func (g *gen) periodDrew(inv *Invoice, seen []bool, l *Line, id PrepaidID) (drew ensemble.Money, known bool) {
+	drew = ensemble.MoneyFromMinor(0, g.cur)
+	known = l.Kind != KindUsageAdjustment
+	match := func(o *Line) {
+		if o == l || o.Usage == nil || o.Item != l.Item || o.Charge != l.Charge || o.Usage.Meter != l.Usage.Meter ||
+			!o.Usage.Period.Start.Equal(l.Usage.Period.Start) || !o.Usage.Period.End.Equal(l.Usage.Period.End) ||
+			attributedTo(o) != attributedTo(l) {
+			return
+		}
+		known = true
+		if o.Prepaid != nil && o.Prepaid.Commitment == id {
+			drew = g.add(drew, o.Prepaid.Covered)
+		}
+	}
+	for _, o := range g.billedSub {
+		match(o)
+	}
+	for i := range inv.Lines {
+		if seen[i] {
+			match(&inv.Lines[i])
+		}
+	}
+	return drew, known
+}
+
+func attributedTo(l *Line) string {
+	if l.Attribution == nil {
+		return ""
+	}
+	return l.Attribution.Value
+}
+
+// periodDrawUnknown reports a usage adjustment that would give back to
+// commitment id when Run.Billed holds no line of its period.
+func (g *gen) periodDrawUnknown(l *Line, id PrepaidID) {
+	ref := usage.LineRef(string(g.s.ID) + "/" + string(l.Item))
+	if k := slices.IndexFunc(g.s.Items, func(it Item) bool { return it.ID == l.Item }); k >= 0 {
+		ref = usageRef(g.s, &g.s.Items[k])
+	}
+	g.ps.Add(g.subPath()+".prepaid", &UsageError{Line: ref, Meter: l.Usage.Meter, Period: l.Usage.Period, Due: l.Usage.Period.End, Err: ErrBilledIncomplete,
+		Detail: fmt.Sprintf("its usage adjustment lowers the period, and a prepaid commitment (%q) gives back at most what the period drew on it, the rest in cash; Run.Billed holds no line of the period: pass every line earlier runs issued for the subscription (the period's usage line and its adjustments)", id)})
 }
 
 // cover records that st covers take of line l: the part of the purchase's

@@ -815,6 +815,13 @@ type Run struct {
 	// Where earlier runs issued no line of the subscription at all (its
 	// first months' usage idle), there is nothing to pass: bill it from
 	// the beginning (After zero), as for a back-dated change.
+	//
+	// A subscription with a prepaid commitment needs here the lines of a
+	// usage period a negative late adjustment in Late lowers (its usage
+	// line and earlier adjustments): the adjustment gives back to the
+	// commitment at most what they drew on it, and the rest in cash (see
+	// PrepaidCommitment); a run lacking them is a *UsageError wrapping
+	// ErrBilledIncomplete.
 	Billed []Line `json:"billed,omitempty"`
 	// Rates are the exchange rates of the run: a bundle component's fixed
 	// cost in another currency than the bundle's is converted at the rate

@@ -358,7 +358,8 @@ func prepaidGivenBackAfterItExpired(t *testing.T, cancel bool) {
 	sub.Prepaid[0].Drawn, sub.Prepaid[0].DrawnThrough = use.Total, use.Through
 	late := usage.Aggregate{Line: "s1/api", Meter: "calls", Aggregation: usage.Sum, Period: feb, Late: true,
 		Value: decimal.NewFromInt(1), Records: 1, Digest: usage.DigestOf("r2")}
-	invs, err = b.Build(invoice.Run{After: mar1, At: apr1, Late: []invoice.LateUsage{{Billed: billed, Late: late}}}, []invoice.Subscription{sub})
+	// The run needs what February drew, from the lines Mar 1 issued.
+	invs, err = b.Build(invoice.Run{After: mar1, At: apr1, Billed: invs[0].Lines, Late: []invoice.LateUsage{{Billed: billed, Late: late}}}, []invoice.Subscription{sub})
 	if err != nil {
 		t.Fatal(err)
 	}

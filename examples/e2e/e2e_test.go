@@ -481,6 +481,7 @@ func bill(t *rapid.T, eco *ecosystem) *books {
 	var after time.Time
 	var ledger usage.Ledger      // the records billed, carried from run to run
 	var billed []usage.Aggregate // the usage billed, carried from run to run
+	var issued []invoice.Line    // the lines earlier runs issued (a correction of a prepaid period reads what it drew)
 	for _, at := range []time.Time{day(2, 1, 0), day(3, 1, 0), day(4, 1, 0)} {
 		lines, err := b.UsageLines(at, subs...)
 		if err != nil {
@@ -503,7 +504,7 @@ func bill(t *rapid.T, eco *ecosystem) *books {
 		if err != nil {
 			t.Fatalf("late usage of %s: %v", at.Format("Jan 2"), err)
 		}
-		run := invoice.Run{After: after, At: at, Usage: rep.Aggregates, Late: late, Rates: eco.rates}
+		run := invoice.Run{After: after, At: at, Usage: rep.Aggregates, Late: late, Rates: eco.rates, Billed: issued}
 		invs, err := b.Build(run, subs)
 		if err != nil {
 			t.Fatalf("build %s: %v", at.Format("Jan 2"), err)
@@ -529,17 +530,18 @@ func bill(t *rapid.T, eco *ecosystem) *books {
 		}
 		billed, ledger = append(billed, done...), rep.Ledger
 		for _, inv := range invs {
-			issued, err := invoice.Issue(inv, at)
+			iss, err := invoice.Issue(inv, at)
 			if err != nil {
 				t.Fatal(err)
 			}
-			bk.invoices = append(bk.invoices, issued)
-			sl, err := settlement.FromInvoiceWith(issued.Lines, bk.orders[issued.Subscription], settlement.InvoiceOptions{Prepaid: eco.earning})
+			issued = append(issued, iss.Lines...)
+			bk.invoices = append(bk.invoices, iss)
+			sl, err := settlement.FromInvoiceWith(iss.Lines, bk.orders[iss.Subscription], settlement.InvoiceOptions{Prepaid: eco.earning})
 			if err != nil {
-				t.Fatalf("settlement.FromInvoice(%s): %v", issued.ID, err)
+				t.Fatalf("settlement.FromInvoice(%s): %v", iss.ID, err)
 			}
 			bk.settled = append(bk.settled, sl...)
-			for _, l := range issued.Lines {
+			for _, l := range iss.Lines {
 				bk.lines[l.ID] = l
 			}
 		}
