@@ -296,9 +296,15 @@ var (
 // billed, and Run.Billed lacks the period's usage line, whose
 // due instant Due is; or the usage adjusted belongs to a minimum
 // commitment's cycle whose true-up fell due at Due and Run.Billed lacks
-// what it was billed against, see Run.Late); Build reports it inside its
+// what it was billed against, see Run.Late; or a negative late adjustment
+// of a period drawn on a prepaid commitment, and Run.Billed lacks the
+// period's lines, which say what it drew: see PrepaidCommitment), or the
+// catalog's error when the charge cannot rate the period's usage (such as
+// catalog.ErrNegativeQuantity: corrections that bring the period below
+// zero; Detail says so); Build reports it inside its
 // *ensemble.ValidationError at the item's path (at
-// subscriptions[i].commitment for a true-up), LateUsageFrom on its own.
+// subscriptions[i].commitment for a true-up, subscriptions[i].prepaid for a
+// prepaid give-back), LateUsageFrom on its own.
 type UsageError struct {
 	// Line, Meter and Period name the aggregate (the period in UTC).
 	Line   usage.LineRef

@@ -1,6 +1,7 @@
 package invoice
 
 import (
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -1334,10 +1335,19 @@ func (g *gen) usageLine(it *Item, segs []Segment, agg *usage.Aggregate, late *us
 		}
 	}
 	usageID := g.lineID(it, pd.Start, ch, KindUsage, time.Time{})
+	// rateFailed reports a period's usage the charge cannot rate, naming
+	// the usage line, meter and period it is of.
+	rateFailed := func(err error, qty decimal.Decimal) {
+		ue := &UsageError{Line: usageRef(g.s, it), Meter: agg.Meter, Period: pd, Err: err}
+		if errors.Is(err, catalog.ErrNegativeQuantity) {
+			ue.Detail = "the period's usage comes to " + qty.String() + ", below zero (a negative correction larger than the usage it corrects): fix or drop the records that take it there"
+		}
+		g.ps.Add(g.itemPath(at), ue)
+	}
 	if late == nil {
 		r, err := ch.rater.Rate(agg.Value, ropts)
 		if err != nil {
-			g.ps.Add(g.itemPath(at), err)
+			rateFailed(err, agg.Value)
 			return
 		}
 		amount := r.Amount.Round(g.mode)
@@ -1377,7 +1387,7 @@ func (g *gen) usageLine(it *Item, segs []Segment, agg *usage.Aggregate, late *us
 	}
 	d, err := ch.rater.RateDelta(agg.Value, cum.Value, ropts, ropts)
 	if err != nil {
-		g.ps.Add(g.itemPath(at), err)
+		rateFailed(err, cum.Value)
 		return
 	}
 	cumAmt, billedAmt := d.Cumulative.Amount.Round(g.mode), d.Billed.Amount.Round(g.mode)
