@@ -121,13 +121,17 @@ type Line struct {
 	// do not sum to one ...) with ErrInvalidLine at route.<field>, and
 	// route partners holding ':' or '#', since chain[*] and co_sellers
 	// entries are named by their partner. With a network (Config.Network),
-	// every co-seller, the referrer and the marketplace a sale's route names
-	// must be partners of it, whatever the plan pays: one it does not know
-	// (a misspelt id) is ErrInvalidLine at route.co_sellers[i].partner,
-	// route.referrer or route.marketplace, wrapping a *partner.PartnerError
-	// (partner.ErrUnknownPartner) with the nearest id, where a plan paying
-	// the co-sell fee to a named partner (partner:<id>) settled it and
-	// recorded the sale as co-sold by nobody the network knows. A partner
+	// the seller, every partner of its chain, every co-seller, the referrer
+	// and the marketplace a sale's route names must be partners of it,
+	// whatever the plan pays: one it does not know (a misspelt id) is
+	// ErrInvalidLine at route.seller (the seller, also when the route gives
+	// it only as its chain's first), route.chain[i],
+	// route.co_sellers[i].partner, route.referrer or route.marketplace,
+	// wrapping a *partner.PartnerError (partner.ErrUnknownPartner) with the
+	// nearest id, where a plan paying the co-sell fee to a named partner
+	// (partner:<id>) settled it and recorded the sale as co-sold by nobody
+	// the network knows, and a misspelt seller was refused with no path,
+	// no hint and not as an invalid line. A partner
 	// the network knows who is not one yet at the line's date is the plan's
 	// to handle (its share falls back). The chain may differ from the
 	// network at the line's date (a partner moved since the sale), but
@@ -428,35 +432,75 @@ func (s *Settler) chainGiven(l *Line) error {
 // (partner:<id>) settled without a word, recorded as co-sold by a partner
 // that does not exist. A partner the network knows but who is not one yet
 // at the line's date is the plan's to handle (its share falls back). The
-// seller and its chain are checked where the route is resolved (chainGiven,
-// chainLinks); a settler without a network checks nothing.
+// seller and its chain are checked as each sale is settled (sellerParties),
+// how the chain links where the route is resolved (chainGiven, chainLinks);
+// a settler without a network checks nothing.
 func (s *Settler) routeParties(l *Line) error {
 	r := &l.Route
 	if s.net == nil || l.Credits != "" {
 		return nil
 	}
-	unknown := func(id partner.ID) bool { return id != "" && id != s.platform && !s.knowsPartner(id) }
-	bad := unknown(r.Referrer) || unknown(r.Marketplace)
+	bad := s.unknown(r.Referrer) || s.unknown(r.Marketplace)
 	for i := range r.CoSellers {
-		bad = bad || unknown(r.CoSellers[i].Partner)
+		bad = bad || s.unknown(r.CoSellers[i].Partner)
 	}
 	if !bad { // every line but a refused one: nothing to write
 		return nil
 	}
 	var p ensemble.Problems
-	check := func(path string, id partner.ID) {
-		if !unknown(id) {
-			return
-		}
-		p.Add(path, fmt.Errorf("%w%s: the route names every partner that took part in the sale, and the network has no such partner",
-			&partner.PartnerError{ID: id, Err: partner.ErrUnknownPartner}, s.didYouMean(id)))
-	}
 	for i := range r.CoSellers {
-		check(ensemble.Path("route", "co_sellers", i, "partner"), r.CoSellers[i].Partner)
+		s.checkParty(&p, ensemble.Path("route", "co_sellers", i, "partner"), r.CoSellers[i].Partner)
 	}
-	check("route.referrer", r.Referrer)
-	check("route.marketplace", r.Marketplace)
+	s.checkParty(&p, "route.referrer", r.Referrer)
+	s.checkParty(&p, "route.marketplace", r.Marketplace)
 	return fmt.Errorf("%w: %w", ErrInvalidLine, p.Err(fmt.Sprintf("line %q", string(l.ID))))
+}
+
+// sellerParties refuses sale l, as it is settled and before its plan is
+// picked, when its route names a seller or a partner of its chain the
+// settler's network does not know, whatever its plan pays: ErrInvalidLine
+// at route.seller (the seller, also when the route gives it only as its
+// chain's first) or route.chain[i], wrapping partner.ErrUnknownPartner,
+// with the nearest id. Before, a misspelt affiliate (the seller) was refused only
+// where the route was resolved, as no invalid line, at no path and with no
+// hint ("partner "aff-0O1": partner: unknown partner"). l's route has its
+// seller first in its chain (withSellerFirst), so the chain is checked
+// from its second partner on.
+func (s *Settler) sellerParties(l *Line) error {
+	r := &l.Route
+	if s.net == nil {
+		return nil
+	}
+	bad := s.unknown(r.Seller)
+	for i := range r.Chain {
+		bad = bad || s.unknown(r.Chain[i])
+	}
+	if !bad {
+		return nil
+	}
+	var p ensemble.Problems
+	s.checkParty(&p, "route.seller", r.Seller)
+	for i := 1; i < len(r.Chain); i++ {
+		s.checkParty(&p, ensemble.Path("route", "chain", i), r.Chain[i])
+	}
+	return lineErr(l.ID, "", "", "", fmt.Errorf("%w: %w", ErrInvalidLine, p.Err(fmt.Sprintf("line %q", string(l.ID)))))
+}
+
+// unknown reports whether partner id, named on a route, is one the
+// settler's network (which it has) does not know: not empty, not the
+// platform, and not a partner of it.
+func (s *Settler) unknown(id partner.ID) bool {
+	return id != "" && id != s.platform && !s.knowsPartner(id)
+}
+
+// checkParty adds to p, at path, that the route names partner id the
+// network does not know, with the nearest id, when it is unknown.
+func (s *Settler) checkParty(p *ensemble.Problems, path string, id partner.ID) {
+	if !s.unknown(id) {
+		return
+	}
+	p.Add(path, fmt.Errorf("%w%s: the route names every partner that took part in the sale, and the network has no such partner",
+		&partner.PartnerError{ID: id, Err: partner.ErrUnknownPartner}, s.didYouMean(id)))
 }
 
 // didYouMean returns " (did you mean "<id>"?)" naming the partner of the

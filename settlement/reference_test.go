@@ -612,11 +612,11 @@ func (ln *refLine) fail(node, rule string, err error) error {
 
 // settleSale splits a sale line through its plan.
 func (s *refSettler) settleSale(st *refState, l settlement.Line) ([]settlement.Entry, error) {
-	// Every partner the route names beside the seller and its chain (its
-	// co-sellers, referrer and marketplace) must be one the network knows,
-	// whatever the plan pays.
+	// Every partner the route names (its seller and chain, co-sellers,
+	// referrer and marketplace) must be one the network knows, whatever
+	// the plan pays.
 	if s.network != nil {
-		named := []partner.ID{l.Route.Referrer, l.Route.Marketplace}
+		named := append([]partner.ID{l.Route.Seller, l.Route.Referrer, l.Route.Marketplace}, l.Route.Chain...)
 		for _, cs := range l.Route.CoSellers {
 			named = append(named, cs.Partner)
 		}
