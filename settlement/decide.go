@@ -267,15 +267,6 @@ func (dc *decider) levelWeights(n *cnode, kids []child) ([]ensemble.Share, error
 
 var one = ensemble.RatioFromInt(1)
 
-func firstRule(kids []child) string {
-	for _, k := range kids {
-		if k.rule != nil {
-			return ruleText(k.rule.ref())
-		}
-	}
-	return ""
-}
-
 // resolveOne resolves a single-party role at the line's date. It returns
 // "" and a reason when the role names nobody or a partner who cannot
 // trade.

@@ -56,8 +56,10 @@ var (
 	// ErrAmbiguousPlan reports a line two equally specific plans match.
 	ErrAmbiguousPlan = errors.New("settlement: ambiguous plans for line")
 	// ErrOverAllocation reports a level whose evaluated fixed amounts,
-	// ratios and floors exceed what the level holds, and a plan level whose
-	// ratios add up to more than the whole.
+	// ratios and floors exceed what the level holds (a *LineError naming
+	// the level's node, no rule, its message listing what each child takes
+	// and the rule that decided it), and a plan level whose ratios add up
+	// to more than the whole.
 	ErrOverAllocation = errors.New("settlement: shares exceed the amount")
 	// ErrUnallocated reports a plan level that could leave part of its
 	// amount to no one: no child takes the remaining amount while its

@@ -1067,14 +1067,8 @@ func (ln *refLine) split(n *settlement.Node, path string, amount int64, refs []e
 		}
 	}
 	if rem >= 0 && parts[rem] < 0 {
-		first := ""
-		for _, k := range kids {
-			if k.rule != nil {
-				first = ruleName(k.rule, "")
-				break
-			}
-		}
-		return ln.fail(path+"/"+string(n.Children[rem].ID), first, fmt.Errorf("%w: the level's fixed amounts and floors exceed it", settlement.ErrOverAllocation))
+		// The level is named, no one child or rule: none overflows it alone.
+		return ln.fail(path, "", fmt.Errorf("%w: the level's fixed amounts and floors exceed it", settlement.ErrOverAllocation))
 	}
 	// A node funding discounts bears them alone.
 	for i, c := range n.Children {

@@ -7,6 +7,7 @@ import (
 	"math/big"
 	"math/bits"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/ensemble-commerce/ensemble"
@@ -290,6 +291,32 @@ func (sp *split) note(a, b string) string {
 	return sp.dec.keepNote(appendNote(appendNote(appendNote(buf[:0], a), b), sp.above))
 }
 
+// overAllocated is the error of level n, holding amount, whose children
+// other than its remaining child rem took parts (after caps and floors),
+// more than amount: it lists what each took and the rule that decided it
+// ("bounty EUR 100.00, commission EUR 24.00 (rule commission-rate@1)"),
+// and what that leaves the remaining child. The error names the level, not
+// the remaining child nor any one rule: no one child overflows it alone.
+func (sp *split) overAllocated(n *cnode, kids []child, parts []int64, rem int, amount int64) error {
+	var took []string
+	var sum int64
+	for i, c := range n.children {
+		if i == rem || parts[i] == 0 {
+			continue
+		}
+		sum += parts[i]
+		t := string(c.id) + " " + ensemble.MoneyFromMinor(parts[i], sp.cur).String()
+		if kids[i].rule != nil {
+			t += " (rule " + ruleText(kids[i].rule.ref()) + ")"
+		}
+		took = append(took, t)
+	}
+	return fmt.Errorf("%w: the children of node %q take %s (%s), %s more than its %s, which would leave its remaining child %q %s: "+
+		"fixed amounts, ratios and floors at one level cannot exceed what the level has",
+		ErrOverAllocation, n.path, ensemble.MoneyFromMinor(sum, sp.cur), strings.Join(took, ", "), ensemble.MoneyFromMinor(sum-amount, sp.cur),
+		ensemble.MoneyFromMinor(amount, sp.cur), string(n.children[rem].id), ensemble.MoneyFromMinor(parts[rem], sp.cur))
+}
+
 // walk splits amount (>= 0) at node n, depth levels below the root.
 func (sp *split) walk(n *cnode, amount int64, depth int) error {
 	if n.leaf {
@@ -361,8 +388,7 @@ func (sp *split) walk(n *cnode, amount int64, depth int) error {
 		}
 	}
 	if rem >= 0 && parts[rem] < 0 {
-		return sp.err(n.children[rem].path, firstRule(kids), fmt.Errorf("%w: fixed amounts, ratios and floors at node %q exceed %s",
-			ErrOverAllocation, n.path, ensemble.MoneyFromMinor(amount, sp.cur)))
+		return sp.err(n.path, "", sp.overAllocated(n, kids, parts, rem, amount))
 	}
 	// The discounts a child funds come off its part alone: the root's
 	// amount counted them (fundDiscounts).
