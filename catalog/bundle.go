@@ -171,13 +171,18 @@ func (c *Catalog) SupplierCosts(p Pin, charge ChargeID, retail ensemble.Money, q
 	if o.Kind != Bundle {
 		return fail(ErrFieldNotAllowed, "supplier costs of a "+o.Kind.String())
 	}
-	bc := e.costs
+	bk := &e.book
+	if !retail.Currency().IsZero() {
+		var ok bool
+		if bk, ok = e.in(retail.Currency()); !ok {
+			return Costs{}, e.currencyError(retail.Currency().Key())
+		}
+	}
+	bc := bk.costs
 	cc, ok := bc.charges[charge]
 	switch {
 	case !ok:
 		return Costs{}, &LookupError{Offer: o.ID, Version: o.Version, Charge: charge, Err: ErrNotFound}
-	case retail.Currency() != e.cur && !(retail.IsZero() && retail.Currency().IsZero()):
-		return fail(ErrCurrency, retail.String())
 	case retail.IsNegative():
 		return fail(ErrNegative, retail.String())
 	case !retail.IsRounded():
@@ -190,8 +195,8 @@ func (c *Catalog) SupplierCosts(p Pin, charge ChargeID, retail ensemble.Money, q
 	if err := checkQuantity(quantity); err != nil {
 		return Costs{}, err
 	}
-	retail = ensemble.MoneyFromDecimal(retail.Amount(), e.cur)
-	zero := ensemble.MoneyFromMinor(0, e.cur)
+	retail = ensemble.MoneyFromDecimal(retail.Amount(), bk.cur)
+	zero := ensemble.MoneyFromMinor(0, bk.cur)
 	out := Costs{Bundle: p, Charge: charge, Quantity: quantity, Retail: retail, Costs: make([]SupplierCost, 0, len(o.Components))}
 	pos := make([]int, len(o.Components)) // each applying component's index in out.Costs
 	for i, comp := range o.Components {
@@ -214,10 +219,10 @@ func (c *Catalog) SupplierCosts(p Pin, charge ChargeID, retail ensemble.Money, q
 			} else {
 				owed = owed.Round(opts.Mode)
 			}
-			if bc.cur[i] == e.cur {
+			if bc.cur[i] == bk.cur {
 				sc.Cost = owed
 			} else {
-				rate, err := opts.rate(bc.cur[i], e.cur)
+				rate, err := opts.rate(bc.cur[i], bk.cur)
 				if err != nil {
 					if re := (*ensemble.RateError)(nil); errors.As(err, &re) {
 						value := re.Value
@@ -230,7 +235,7 @@ func (c *Catalog) SupplierCosts(p Pin, charge ChargeID, retail ensemble.Money, q
 					return Costs{}, err
 				}
 				sc.Source, sc.Rate = owed, rate
-				sc.Cost = ensemble.MoneyFromDecimal(owed.Amount(), e.cur).MulRatio(rate, opts.Mode)
+				sc.Cost = ensemble.MoneyFromDecimal(owed.Amount(), bk.cur).MulRatio(rate, opts.Mode)
 			}
 		}
 		pos[i] = len(out.Costs)
@@ -283,7 +288,10 @@ type chargeCosts struct {
 // compileCosts compiles the costs of bundle o, whose currency is cur and
 // whose components' cost currencies units resolves (validated: an error is
 // a bug in validation, returned rather than dropped).
-func compileCosts(o *Offer, cur ensemble.Currency, units *ensemble.Units) (*bundleCosts, error) {
+//
+// key is empty for the bundle's Currency, or the further currency cur is,
+// whose fixed costs in the bundle's currency are their FixedIn amounts.
+func compileCosts(o *Offer, cur ensemble.Currency, key string, units *ensemble.Units) (*bundleCosts, error) {
 	n := len(o.Components)
 	bc := &bundleCosts{refs: make([]ensemble.Ref, n), fixed: make([]decimal.Decimal, n), cur: make([]ensemble.Currency, n),
 		charges: make(map[ChargeID]*chargeCosts, len(o.Charges))}
@@ -294,7 +302,11 @@ func compileCosts(o *Offer, cur ensemble.Currency, units *ensemble.Units) (*bund
 		if cq.IsZero() {
 			cq = decimal.NewFromInt(1)
 		}
-		bc.fixed[i] = comp.Cost.Fixed.Mul(cq)
+		fixed := comp.Cost.Fixed
+		if key != "" && comp.Cost.Currency == "" && !fixed.IsZero() {
+			fixed = comp.Cost.FixedIn[key]
+		}
+		bc.fixed[i] = fixed.Mul(cq)
 		bc.cur[i] = cur
 		if comp.Cost.Currency != "" {
 			c, err := units.Currency(comp.Cost.Currency)

@@ -22,12 +22,34 @@ type Catalog struct {
 	units  []ensemble.Unit      // as declared
 }
 
-// entry is one compiled offer version.
+// entry is one compiled offer version: its price book in its Currency,
+// and one per further currency.
 type entry struct {
-	offer  Offer
+	offer Offer
+	book
+	books map[string]*book // by currency key: the further currencies
+}
+
+// book is an offer version compiled in one of its currencies.
+type book struct {
 	cur    ensemble.Currency
 	raters map[ChargeID]*Rater
 	costs  *bundleCosts // bundles only
+}
+
+// in returns the offer's book in cur, if it is priced in it.
+func (e *entry) in(cur ensemble.Currency) (*book, bool) {
+	if cur == e.cur {
+		return &e.book, true
+	}
+	b, ok := e.books[cur.Key()]
+	return b, ok
+}
+
+// currencyError is the *CurrencyError of code, which e does not price.
+func (e *entry) currencyError(code string) error {
+	return &CurrencyError{Offer: e.offer.ID, Version: e.offer.Version, Currency: code,
+		Currencies: append([]string{e.offer.Currency}, e.offer.Currencies...)}
 }
 
 // New validates doc and compiles it: every offer version, charge, price,
@@ -66,15 +88,61 @@ func New(doc Document) (*Catalog, error) {
 				o.Components[j].Cost.Currency = cc.Key()
 			}
 		}
-		e := &entry{offer: o, cur: cur, raters: make(map[ChargeID]*Rater, len(o.Charges))}
-		pin := o.Pin()
-		for _, ch := range o.Charges {
-			e.raters[ch.ID] = compilePrice(ch.Price, cur, pin.PriceRef(ch.ID))
+		for j, code := range o.Currencies {
+			bc, err := units.Currency(code)
+			if err != nil {
+				return nil, fmt.Errorf("catalog: offer %q@%d: %w", o.ID, o.Version, err)
+			}
+			o.Currencies[j] = bc.Key()
 		}
-		if o.Kind == Bundle {
-			if e.costs, err = compileCosts(&o, cur, units); err != nil {
+		slices.Sort(o.Currencies)
+		for j := range o.Charges {
+			ch := &o.Charges[j]
+			if ch.Prices == nil {
+				continue
+			}
+			prices := make(map[string]Price, len(ch.Prices))
+			for code, p := range ch.Prices {
+				bc, err := units.Currency(code)
+				if err != nil {
+					return nil, fmt.Errorf("catalog: offer %q@%d: %w", o.ID, o.Version, err)
+				}
+				if p.Model == ModelUnspecified {
+					p.Model = ch.Price.Model
+				}
+				prices[bc.Key()] = p
+			}
+			ch.Prices = prices
+		}
+		for j := range o.Components {
+			cost := &o.Components[j].Cost
+			if cost.FixedIn == nil {
+				continue
+			}
+			fixed := make(map[string]decimal.Decimal, len(cost.FixedIn))
+			for code, d := range cost.FixedIn {
+				bc, err := units.Currency(code)
+				if err != nil {
+					return nil, fmt.Errorf("catalog: offer %q@%d: %w", o.ID, o.Version, err)
+				}
+				fixed[bc.Key()] = d
+			}
+			cost.FixedIn = fixed
+		}
+		e := &entry{offer: o}
+		if e.book, err = compileBook(&o, cur, "", units); err != nil {
+			return nil, err
+		}
+		for _, key := range o.Currencies {
+			bc, _ := units.Currency(key) // resolved above
+			b, err := compileBook(&o, bc, key, units)
+			if err != nil {
 				return nil, err
 			}
+			if e.books == nil {
+				e.books = make(map[string]*book, len(o.Currencies))
+			}
+			e.books[key] = &b
 		}
 		c.offers = append(c.offers, e)
 		c.byID[o.ID] = append(c.byID[o.ID], e)
@@ -88,6 +156,28 @@ func New(doc Document) (*Catalog, error) {
 	}
 	c.ids = slices.Sorted(maps.Keys(c.byID))
 	return c, nil
+}
+
+// compileBook compiles validated offer o in currency cur: its Currency
+// (key empty) or the further currency key, whose prices are the charges'
+// Prices and the costs' FixedIn.
+func compileBook(o *Offer, cur ensemble.Currency, key string, units *ensemble.Units) (book, error) {
+	b := book{cur: cur, raters: make(map[ChargeID]*Rater, len(o.Charges))}
+	pin := o.Pin()
+	for _, ch := range o.Charges {
+		p := ch.Price
+		if key != "" {
+			p = ch.Prices[key]
+		}
+		b.raters[ch.ID] = compilePrice(p, cur, pin.PriceRef(ch.ID))
+	}
+	if o.Kind == Bundle {
+		var err error
+		if b.costs, err = compileCosts(o, cur, key, units); err != nil {
+			return book{}, err
+		}
+	}
+	return b, nil
 }
 
 // sortOffer puts the collections of o in their canonical order: charges by
@@ -112,15 +202,31 @@ func cloneOffer(o *Offer) Offer {
 	for j := range c.Components {
 		c.Components[j].Cost.AppliesTo.Charges = slices.Clone(c.Components[j].Cost.AppliesTo.Charges)
 	}
+	for j := range c.Components {
+		c.Components[j].Cost.FixedIn = maps.Clone(c.Components[j].Cost.FixedIn)
+	}
 	c.AttachesTo = slices.Clone(o.AttachesTo)
+	c.Currencies = slices.Clone(o.Currencies)
 	if o.Charges != nil {
 		c.Charges = make([]Charge, len(o.Charges))
 		for i, ch := range o.Charges {
-			ch.Price = clonePrice(ch.Price)
-			c.Charges[i] = ch
+			c.Charges[i] = cloneCharge(ch)
 		}
 	}
 	return c
+}
+
+// cloneCharge deep-copies ch's prices.
+func cloneCharge(ch Charge) Charge {
+	ch.Price = clonePrice(ch.Price)
+	if ch.Prices != nil {
+		prices := make(map[string]Price, len(ch.Prices))
+		for k, p := range ch.Prices {
+			prices[k] = clonePrice(p)
+		}
+		ch.Prices = prices
+	}
+	return ch
 }
 
 // Load reads a catalog Document from JSON strictly (ensemble.DecodeJSON:
@@ -236,7 +342,8 @@ func (c *Catalog) PinAt(id OfferID, at time.Time) (Pin, error) {
 	return Pin{}, &LookupError{Offer: id, At: at, Err: ErrNotInForce}
 }
 
-// Currency returns the currency of the pinned offer version.
+// Currency returns the currency of the pinned offer version (its
+// Currency; Currencies lists the further ones it is priced in).
 func (c *Catalog) Currency(p Pin) (ensemble.Currency, error) {
 	e, err := c.entry(p)
 	if err != nil {
@@ -245,8 +352,68 @@ func (c *Catalog) Currency(p Pin) (ensemble.Currency, error) {
 	return e.cur, nil
 }
 
+// Currencies returns every currency the pinned offer version is priced in:
+// its Currency first, then its further Currencies sorted by key.
+func (c *Catalog) Currencies(p Pin) ([]ensemble.Currency, error) {
+	e, err := c.entry(p)
+	if err != nil {
+		return nil, err
+	}
+	out := []ensemble.Currency{e.cur}
+	for _, k := range e.offer.Currencies {
+		out = append(out, e.books[k].cur)
+	}
+	return out, nil
+}
+
+// PricedIn returns the currency code names (an ISO 4217 code, or a unit the
+// catalog declares, by its bare code or its key "GEMS:0") when the pinned
+// offer version is priced in it. A currency it does not price, or a code
+// that names none, is a *CurrencyError (wrapping ErrCurrency) naming the
+// offer and its currencies; a pin the catalog lacks is a *LookupError.
+func (c *Catalog) PricedIn(p Pin, code string) (ensemble.Currency, error) {
+	e, err := c.entry(p)
+	if err != nil {
+		return ensemble.Currency{}, err
+	}
+	units, err := ensemble.NewUnits(c.units...)
+	if err != nil {
+		return ensemble.Currency{}, err // validated by New: not reached
+	}
+	cur, err := units.Currency(code)
+	if err != nil {
+		return ensemble.Currency{}, e.currencyError(code)
+	}
+	if _, ok := e.in(cur); !ok {
+		return ensemble.Currency{}, e.currencyError(code)
+	}
+	return cur, nil
+}
+
+// RaterIn returns the compiled price of charge ch of the pinned offer
+// version in currency cur: its Price in the offer's Currency, its Prices
+// entry in a further one. A currency the offer does not price is a
+// *CurrencyError; missing pins and charges are a *LookupError wrapping
+// ErrNotFound.
+func (c *Catalog) RaterIn(p Pin, ch ChargeID, cur ensemble.Currency) (*Rater, error) {
+	e, err := c.entry(p)
+	if err != nil {
+		return nil, err
+	}
+	b, ok := e.in(cur)
+	if !ok {
+		return nil, e.currencyError(cur.Key())
+	}
+	r, ok := b.raters[ch]
+	if !ok {
+		return nil, chargeNotFound(p, ch)
+	}
+	return r, nil
+}
+
 // Rater returns the compiled price of charge ch in the pinned offer
-// version; its Ratings carry the price's Ref. Missing pins and charges are
+// version, in the offer's Currency (RaterIn rates in a further one); its
+// Ratings carry the price's Ref. Missing pins and charges are
 // a *LookupError wrapping ErrNotFound.
 func (c *Catalog) Rater(p Pin, ch ChargeID) (*Rater, error) {
 	e, err := c.entry(p)
@@ -282,9 +449,7 @@ func (c *Catalog) Charge(p Pin, ch ChargeID) (Charge, error) {
 	if !ok {
 		return Charge{}, chargeNotFound(p, ch)
 	}
-	out := e.offer.Charges[i]
-	out.Price = clonePrice(out.Price)
-	return out, nil
+	return cloneCharge(e.offer.Charges[i]), nil
 }
 
 // With returns a new catalog holding c's offers and the given ones (new

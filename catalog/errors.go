@@ -84,8 +84,15 @@ var (
 	// ErrFractionalQuantity reports a quantity with a fraction (12.5) for
 	// an offer that counts whole units (Offer.Quantity QuantityWhole).
 	ErrFractionalQuantity = errors.New("catalog: quantity must be a whole number")
-	// ErrCurrency reports an amount in a currency other than the offer's.
+	// ErrCurrency reports an amount in a currency other than the offer's,
+	// or a currency the offer is not priced in (a *CurrencyError names the
+	// offer and its currencies).
 	ErrCurrency = errors.New("catalog: currency differs from the offer's")
+	// ErrMissingPrice reports a charge (or a bundle component's fixed
+	// cost) with no price in one of the currencies its offer lists
+	// (Offer.Currencies); the problem names the charge or component and
+	// the currency.
+	ErrMissingPrice = errors.New("catalog: no price in a currency the offer lists")
 	// ErrModel reports a rating the price's model does not offer, such as
 	// RateProrated on a price that is not Volume.
 	ErrModel = errors.New("catalog: not offered by the price model")
@@ -227,3 +234,28 @@ func (e *LookupError) Error() string {
 
 // Unwrap returns the condition.
 func (e *LookupError) Unwrap() error { return e.Err }
+
+// CurrencyError reports a currency an offer version is not priced in: an
+// order line, a subscription or a supplier cost's retail amount in it. It
+// wraps ErrCurrency and names the currencies the offer has, so the caller
+// can pick one.
+type CurrencyError struct {
+	Offer      OfferID
+	Version    int
+	Currency   string   // the currency asked for, as given
+	Currencies []string // the offer's: its Currency, then its further Currencies by key
+}
+
+// Error writes `catalog: offer "saas"@1 is not priced in USD: its
+// currencies are EUR, BHD, JPY`.
+func (e *CurrencyError) Error() string {
+	cur := e.Currency
+	if cur == "" {
+		cur = `""`
+	}
+	return "catalog: offer " + strconv.Quote(string(e.Offer)) + "@" + strconv.Itoa(e.Version) + " is not priced in " + cut(cur) +
+		": its currencies are " + strings.Join(e.Currencies, ", ")
+}
+
+// Unwrap returns ErrCurrency.
+func (e *CurrencyError) Unwrap() error { return ErrCurrency }

@@ -96,6 +96,15 @@ type Document struct {
 // Amounts inside an offer (prices, fees, spend bounds, wholesale costs) are
 // decimals in the offer's Currency; they may carry more digits than its
 // minor unit (a unit price of 0.00013 per GB is legal).
+//
+// An offer may be priced in further currencies (a price book per currency,
+// as Stripe's currency_options on a price): Currencies lists them, and each
+// charge gives its price in each of them (Charge.Prices), each amount
+// written in that currency as it is billed, never converted. A fixed
+// wholesale cost in the bundle's currency gives its amount in each too
+// (WholesaleCost.FixedIn). An order or subscription in one of the offer's
+// currencies bills that currency's prices; one in a currency the offer
+// does not price is a *CurrencyError.
 type Offer struct {
 	// ID names the offer across its versions.
 	ID OfferID `json:"id"`
@@ -110,6 +119,15 @@ type Offer struct {
 	// Units. New stores its key ("EUR", "GEMS:0"). Required (ErrRequired);
 	// one neither ISO 4217 nor declared is ErrUnknownCurrency.
 	Currency string `json:"currency"`
+	// Currencies are the further currencies the offer is priced in, beyond
+	// Currency (empty: Currency only, as before price books): ISO 4217
+	// codes or units the document declares, none twice nor Currency
+	// itself. Every charge gives its price in each (Charge.Prices), and
+	// every fixed wholesale cost in the bundle's currency its amount in
+	// each (WholesaleCost.FixedIn); one missing is ErrMissingPrice naming
+	// the charge (or component) and the currency. New stores their keys,
+	// sorted.
+	Currencies []string `json:"currencies,omitempty"`
 	// EffectiveFrom is the first instant this version can be sold.
 	EffectiveFrom time.Time `json:"effective_from"`
 	// EffectiveUntil ends the effective period (exclusive); zero means open.
@@ -179,8 +197,24 @@ type Charge struct {
 	// partner the value names (a plan node's party "attributed"). It
 	// follows the id grammar of the root package doc.
 	AttributeTo string `json:"attribute_to,omitempty"`
-	// Price is how the charge turns a quantity into an amount.
+	// Price is how the charge turns a quantity into an amount, in the
+	// offer's Currency.
 	Price Price `json:"price"`
+	// Prices are the charge's price in each of the offer's further
+	// Currencies, keyed by currency: every amount (unit and package
+	// amounts, tiers and their flat amounts, fixed fees, transaction and
+	// spend bounds) written in that currency, in its own minor units (a
+	// JPY price in yen, a BHD one with three decimals), billed as written.
+	// A price's tiers, free units and package size may differ from
+	// Price's; its model may be left out and is Price's (a different one
+	// is ErrFieldNotAllowed). A key the offer does not list is
+	// ErrFieldNotAllowed; a currency it lists with no price here is
+	// ErrMissingPrice. New stores the keys as currency keys ("JPY",
+	// "GEMS:0") and fills in the model.
+	//
+	//	price:  {model: per_unit, amount: "100.00"}
+	//	prices: {JPY: {amount: "16000"}, BHD: {amount: "38.500"}}
+	Prices map[string]Price `json:"prices,omitempty"`
 }
 
 // Price is a price model with its parameters. Which fields apply depends on
@@ -304,6 +338,15 @@ type WholesaleCost struct {
 	// currency when Currency is empty): owed per bundle unit a line bills,
 	// or once per line (Per).
 	Fixed decimal.Decimal `json:"fixed,omitzero"`
+	// FixedIn is a fixed cost in the bundle's currency (Currency empty)
+	// in each of the bundle's further currencies (Offer.Currencies),
+	// keyed by currency: a line billed in one of them owes the supplier
+	// that amount, in that currency, never a conversion of Fixed. Required
+	// for each further currency (ErrMissingPrice); not allowed on a ratio
+	// cost, on a cost with its own Currency (owed in that currency and
+	// converted at the run's rate to the line's, whatever the line's
+	// currency) or on a bundle priced in one currency.
+	FixedIn map[string]decimal.Decimal `json:"fixed_in,omitempty"`
 	// Per says what a fixed cost is owed for: each bundle unit a line
 	// bills (CostPerUnit, the default: a per-seat license on a line of 10
 	// seats is owed 10 times), or each line, whatever its quantity

@@ -308,11 +308,15 @@ func validateDocument(doc *Document) (*ensemble.Units, error) {
 		if int(o.Kind) >= len(offerKindNames) {
 			r.add(at("kind"), ErrOutOfRange, o.Kind.String())
 		}
+		primary := ""
 		if o.Currency == "" {
 			r.add(at("currency"), ErrRequired, "")
-		} else if _, err := units.Currency(o.Currency); err != nil {
+		} else if cur, err := units.Currency(o.Currency); err != nil {
 			r.add(at("currency"), ErrUnknownCurrency, o.Currency)
+		} else {
+			primary = cur.Key()
 		}
+		books := validateCurrencies(r, at("currencies"), o.Currencies, primary, units)
 		if o.EffectiveFrom.IsZero() {
 			r.add(at("effective_from"), ErrRequired, "")
 		} else if !o.EffectiveUntil.IsZero() && !o.EffectiveUntil.After(o.EffectiveFrom) {
@@ -340,6 +344,7 @@ func validateDocument(doc *Document) (*ensemble.Units, error) {
 			cr := r
 			cr.charge = c.ID
 			validateCharge(&cr, cp, c)
+			validatePrices(&cr, cp, c, books, units)
 			if seen[c.ID] && c.ID != "" {
 				cr.add(cp+".id", ErrDuplicate, string(c.ID))
 			}
@@ -390,6 +395,7 @@ func validateDocument(doc *Document) (*ensemble.Units, error) {
 				r.add(cp+".cost", ErrFieldNotAllowed, "both fixed and ratio")
 			}
 			validateCostScope(r, cp+".cost", c, chargeType, units)
+			validateFixedIn(r, cp+".cost", c, books, units)
 		}
 		validateRatioSums(r, at("components"), o)
 
@@ -416,6 +422,108 @@ func validateDocument(doc *Document) (*ensemble.Units, error) {
 	}
 	findCycles(doc, ids, &probs)
 	return units, probs.Err("catalog")
+}
+
+// validateCurrencies checks an offer's further currencies (at path): each
+// one units knows, none twice and none the offer's own (primary, its key;
+// empty when it did not resolve). It returns the keys that resolved, a
+// set.
+func validateCurrencies(r reporter, path string, codes []string, primary string, units *ensemble.Units) map[string]bool {
+	books := make(map[string]bool, len(codes))
+	for j, code := range codes {
+		cp := ensemble.Path(path, j)
+		cur, err := units.Currency(code)
+		switch {
+		case code == "":
+			r.add(cp, ErrRequired, "")
+		case err != nil:
+			r.add(cp, ErrUnknownCurrency, code)
+		case cur.Key() == primary:
+			r.add(cp, ErrDuplicate, code+" is the offer's currency")
+		case books[cur.Key()]:
+			r.add(cp, ErrDuplicate, code)
+		default:
+			books[cur.Key()] = true
+		}
+	}
+	return books
+}
+
+// bookKeys resolves the keys of a map keyed by currency (a charge's
+// Prices, a cost's FixedIn) at path: each must name one of the offer's
+// further currencies (books), once. It returns, by currency key, the
+// map's key for it.
+func bookKeys[V any](r *reporter, path string, m map[string]V, books map[string]bool, units *ensemble.Units) map[string]string {
+	found := make(map[string]string, len(m))
+	for _, code := range slices.Sorted(maps.Keys(m)) {
+		kp := path + "." + code
+		cur, err := units.Currency(code)
+		switch {
+		case err != nil:
+			r.add(kp, ErrUnknownCurrency, code)
+		case !books[cur.Key()]:
+			r.add(kp, fmt.Errorf("%w: %s is not among the offer's further currencies (currencies)", ErrFieldNotAllowed, cur.Key()), code)
+		case found[cur.Key()] != "":
+			r.add(kp, ErrDuplicate, found[cur.Key()]+" and "+code)
+		default:
+			found[cur.Key()] = code
+		}
+	}
+	return found
+}
+
+// validatePrices checks a charge's prices in the offer's further
+// currencies (books): one per currency, each a valid price of the charge's
+// model (or none, which is the charge's).
+func validatePrices(r *reporter, path string, c *Charge, books map[string]bool, units *ensemble.Units) {
+	found := bookKeys(r, path+".prices", c.Prices, books, units)
+	for _, key := range slices.Sorted(maps.Keys(books)) {
+		code, ok := found[key]
+		if !ok {
+			r.add(path+".prices", ErrMissingPrice, key)
+			continue
+		}
+		pp := path + ".prices." + code
+		p := c.Prices[code]
+		if p.Model == ModelUnspecified {
+			p.Model = c.Price.Model
+		} else if p.Model != c.Price.Model {
+			r.add(pp+".model", fmt.Errorf("%w: a charge has one price model in every currency, here %s", ErrFieldNotAllowed, c.Price.Model), p.Model.String())
+			continue
+		}
+		validatePrice(r, pp, &p)
+		r.notAllowed(pp+".spend_proration", p.SpendProration != SpendWhole && c.Type != Usage, p.SpendProration.String())
+	}
+}
+
+// validateFixedIn checks a component's fixed cost in the bundle's further
+// currencies (books): required in each for a fixed cost in the bundle's
+// currency, allowed on no other cost.
+func validateFixedIn(r reporter, path string, c *Component, books map[string]bool, units *ensemble.Units) {
+	r.component = string(c.Offer) + "/" + c.Supplier
+	mine := !c.Cost.Fixed.IsZero() && c.Cost.Currency == ""
+	if !mine || len(books) == 0 {
+		if len(c.Cost.FixedIn) > 0 {
+			why := "a ratio cost has no amount"
+			switch {
+			case c.Cost.Currency != "":
+				why = "a cost in " + c.Cost.Currency + " is owed in it whatever the line's currency"
+			case len(books) == 0:
+				why = "the bundle is priced in its currency only"
+			}
+			r.add(path+".fixed_in", ErrFieldNotAllowed, why)
+		}
+		return
+	}
+	found := bookKeys(&r, path+".fixed_in", c.Cost.FixedIn, books, units)
+	for _, key := range slices.Sorted(maps.Keys(books)) {
+		code, ok := found[key]
+		if !ok {
+			r.add(path+".fixed_in", ErrMissingPrice, key)
+			continue
+		}
+		r.amount(path+".fixed_in."+code, c.Cost.FixedIn[code])
+	}
 }
 
 // validateCostScope checks the currency of component c's cost and the
