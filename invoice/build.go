@@ -245,7 +245,7 @@ func (g *gen) chargeCadences(owner *Item, keep func(*chargeInfo) bool, f func(ca
 			anchor = it.Anchor
 		}
 		pins := func(p catalog.Pin) {
-			o := g.b.offers[p]
+			o := g.b.offerIn(p, g.cur)
 			if o == nil {
 				return // reported by validation
 			}
@@ -842,7 +842,7 @@ func (g *gen) taxCode(l *Line) string {
 			return g.s.Items[j].TaxCode
 		}
 	}
-	if oi, ok := g.b.offers[l.Pin]; ok {
+	if oi := g.b.offerIn(l.Pin, g.cur); oi != nil {
 		return oi.taxCode
 	}
 	return ""
@@ -864,7 +864,8 @@ func (g *gen) taxCode(l *Line) string {
 func (g *gen) costs(inv *Invoice) {
 	for i := range inv.Lines {
 		l := &inv.Lines[i]
-		oi, ok := g.b.offers[l.Pin]
+		oi := g.b.offerIn(l.Pin, g.cur)
+		ok := oi != nil
 		// A part a prepaid commitment covered was consumed all the same:
 		// suppliers are owed on it.
 		net := l.Net

@@ -47,10 +47,24 @@ type offerInfo struct {
 	taxCode  string
 	charges  []*chargeInfo // sorted by ID
 	refs     ensemble.Ref
+	// books are the offer compiled in each of its further currencies
+	// (catalog.Offer.Currencies), each with no books of its own; nil for
+	// an offer priced in one currency.
+	books map[ensemble.Currency]*offerInfo
 	// components are a bundle's components as an early-termination fee
 	// lists them (none of them shares it: see EarlyTermination), with a
 	// zero cost, sorted by supplier, then offer.
 	components []catalog.SupplierCost
+}
+
+// offerIn returns the offer version pinned compiled for billing in cur,
+// or nil when the catalog lacks the pin or the offer is not priced in cur.
+func (b *Builder) offerIn(p catalog.Pin, cur ensemble.Currency) *offerInfo {
+	oi := b.offers[p]
+	if oi == nil || oi.currency == cur {
+		return oi
+	}
+	return oi.books[cur]
 }
 
 // chargeInfo is a charge compiled for billing, with its trace references.
@@ -168,58 +182,29 @@ func NewBuilder(cat *catalog.Catalog, opts Options) (*Builder, error) {
 				ps.Add(ensemble.Path("catalog", pin.String()), err)
 				continue
 			}
-			cur, err := cat.Currency(pin)
+			curs, err := cat.Currencies(pin)
 			if err != nil {
 				ps.Add(ensemble.Path("catalog", pin.String()), err)
 				continue
 			}
-			oi := &offerInfo{pin: pin, name: o.Name, kind: o.Kind, currency: cur, taxCode: o.Attributes["tax_code"], refs: pin.Ref()}
-			if oi.name == "" {
-				oi.name = string(o.ID)
-			}
-			for _, c := range o.Charges {
-				r, err := cat.Rater(pin, c.ID)
-				if err != nil {
-					ps.Add(ensemble.Path("catalog", pin.String(), string(c.ID)), err)
+			var oi *offerInfo
+			for k, cur := range curs {
+				book, ok := newOfferInfo(cat, pin, &o, cur, &ps)
+				if !ok {
+					break
+				}
+				if k == 0 {
+					oi = book
 					continue
 				}
-				ci := &chargeInfo{offer: oi, id: c.ID, name: c.Name, typ: c.Type, cadence: c.Cadence, timing: c.Timing,
-					meter: c.Meter, model: c.Price.Model, rater: r, chargeRef: pin.ChargeRef(c.ID), priceRef: pin.PriceRef(c.ID),
-					flatWhole: c.Price.Model == catalog.Volume && c.Price.FlatProration == catalog.FlatWhole,
-					spend:     c.Price.SpendProration, attributeTo: c.AttributeTo}
-				if ci.name == "" {
-					ci.name = string(c.ID)
+				if oi.books == nil {
+					oi.books = make(map[ensemble.Currency]*offerInfo, len(curs)-1)
 				}
-				ci.desc = oi.name + ": " + ci.name
-				ci.key = string(pin.Offer) + "\x00" + string(c.ID)
-				for _, comp := range o.Components {
-					fixed := !comp.Cost.Fixed.IsZero()
-					if (fixed || !comp.Cost.Ratio.IsZero()) && comp.Cost.AppliesTo.Includes(c.ID, c.Type, fixed) {
-						ci.suppliers = append(ci.suppliers, pin.ComponentRef(comp.Offer, comp.Supplier))
-					}
-				}
-				slices.SortFunc(ci.suppliers, ensemble.Ref.Compare)
-				oi.charges = append(oi.charges, ci)
+				oi.books[cur] = book
 			}
-			slices.SortFunc(oi.charges, func(a, b *chargeInfo) int { return strings.Compare(string(a.id), string(b.id)) })
-			for _, comp := range o.Components {
-				sc := catalog.SupplierCost{Component: pin.ComponentRef(comp.Offer, comp.Supplier), Offer: comp.Offer, Supplier: comp.Supplier,
-					Cost: ensemble.MoneyFromMinor(0, cur), Ratio: comp.Cost.Ratio, Per: comp.Cost.Per, AppliesTo: comp.Cost.AppliesTo}
-				if !comp.Cost.Fixed.IsZero() && comp.Cost.Currency == "" {
-					q := comp.Quantity
-					if q.IsZero() {
-						q = decimal.NewFromInt(1)
-					}
-					sc.Fixed = ensemble.MoneyFromDecimal(comp.Cost.Fixed.Mul(q), cur)
-				}
-				oi.components = append(oi.components, sc)
+			if oi == nil {
+				continue
 			}
-			slices.SortStableFunc(oi.components, func(a, b catalog.SupplierCost) int {
-				if c := strings.Compare(a.Supplier, b.Supplier); c != 0 {
-					return c
-				}
-				return strings.Compare(string(a.Offer), string(b.Offer))
-			})
 			b.offers[pin] = oi
 		}
 	}
@@ -227,6 +212,63 @@ func NewBuilder(cat *catalog.Catalog, opts Options) (*Builder, error) {
 		return nil, err
 	}
 	return b, nil
+}
+
+// newOfferInfo compiles offer version o (pinned pin) for billing in cur,
+// one of its currencies, reporting problems to ps.
+func newOfferInfo(cat *catalog.Catalog, pin catalog.Pin, o *catalog.Offer, cur ensemble.Currency, ps *ensemble.Problems) (*offerInfo, bool) {
+	oi := &offerInfo{pin: pin, name: o.Name, kind: o.Kind, currency: cur, taxCode: o.Attributes["tax_code"], refs: pin.Ref()}
+	if oi.name == "" {
+		oi.name = string(o.ID)
+	}
+	for _, c := range o.Charges {
+		r, err := cat.RaterIn(pin, c.ID, cur)
+		if err != nil {
+			ps.Add(ensemble.Path("catalog", pin.String(), string(c.ID)), err)
+			continue
+		}
+		ci := &chargeInfo{offer: oi, id: c.ID, name: c.Name, typ: c.Type, cadence: c.Cadence, timing: c.Timing,
+			meter: c.Meter, model: r.Price().Model, rater: r, chargeRef: pin.ChargeRef(c.ID), priceRef: pin.PriceRef(c.ID),
+			flatWhole: r.Price().Model == catalog.Volume && r.Price().FlatProration == catalog.FlatWhole,
+			spend:     r.Price().SpendProration, attributeTo: c.AttributeTo}
+		if ci.name == "" {
+			ci.name = string(c.ID)
+		}
+		ci.desc = oi.name + ": " + ci.name
+		ci.key = string(pin.Offer) + "\x00" + string(c.ID)
+		for _, comp := range o.Components {
+			fixed := !comp.Cost.Fixed.IsZero()
+			if (fixed || !comp.Cost.Ratio.IsZero()) && comp.Cost.AppliesTo.Includes(c.ID, c.Type, fixed) {
+				ci.suppliers = append(ci.suppliers, pin.ComponentRef(comp.Offer, comp.Supplier))
+			}
+		}
+		slices.SortFunc(ci.suppliers, ensemble.Ref.Compare)
+		oi.charges = append(oi.charges, ci)
+	}
+	slices.SortFunc(oi.charges, func(a, b *chargeInfo) int { return strings.Compare(string(a.id), string(b.id)) })
+	for _, comp := range o.Components {
+		sc := catalog.SupplierCost{Component: pin.ComponentRef(comp.Offer, comp.Supplier), Offer: comp.Offer, Supplier: comp.Supplier,
+			Cost: ensemble.MoneyFromMinor(0, cur), Ratio: comp.Cost.Ratio, Per: comp.Cost.Per, AppliesTo: comp.Cost.AppliesTo}
+		if !comp.Cost.Fixed.IsZero() && comp.Cost.Currency == "" {
+			q := comp.Quantity
+			if q.IsZero() {
+				q = decimal.NewFromInt(1)
+			}
+			fixed := comp.Cost.Fixed
+			if cur.Key() != o.Currency {
+				fixed = comp.Cost.FixedIn[cur.Key()] // a further currency's
+			}
+			sc.Fixed = ensemble.MoneyFromDecimal(fixed.Mul(q), cur)
+		}
+		oi.components = append(oi.components, sc)
+	}
+	slices.SortStableFunc(oi.components, func(a, b catalog.SupplierCost) int {
+		if c := strings.Compare(a.Supplier, b.Supplier); c != 0 {
+			return c
+		}
+		return strings.Compare(string(a.Offer), string(b.Offer))
+	})
+	return oi, true
 }
 
 // Options returns the options the builder was made with.

@@ -274,7 +274,7 @@ func (g *gen) trueUpPin(sc *CommitmentScope, s, e time.Time) (p catalog.Pin, ch 
 			}
 		}
 		if best != nil {
-			return p, sc.charge(g.b.offers[p]), attribution(best, &found), true
+			return p, sc.charge(g.b.offerIn(p, g.cur)), attribution(best, &found), true
 		}
 	}
 	return catalog.Pin{}, "", nil, false
@@ -283,11 +283,11 @@ func (g *gen) trueUpPin(sc *CommitmentScope, s, e time.Time) (p catalog.Pin, ch 
 // scopePin returns the pin of segment sg of item it that holds the scope:
 // its own, else its first add-on's that does.
 func (g *gen) scopePin(sc *CommitmentScope, it *Item, sg *Segment) (catalog.Pin, bool) {
-	if sc.holds(it, sg.Pin, g.b.offers[sg.Pin]) {
+	if sc.holds(it, sg.Pin, g.b.offerIn(sg.Pin, g.cur)) {
 		return sg.Pin, true
 	}
 	for _, a := range sg.AddOns {
-		if sc.holds(it, a.Pin, g.b.offers[a.Pin]) {
+		if sc.holds(it, a.Pin, g.b.offerIn(a.Pin, g.cur)) {
 			return a.Pin, true
 		}
 	}

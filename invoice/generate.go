@@ -328,10 +328,10 @@ func (g *gen) streams(it *Item) []stream {
 	if len(segs) == 0 {
 		return nil
 	}
-	out := make([]stream, 0, len(g.b.offers[segs[0].Pin].charges)+len(segs[0].AddOns))
+	out := make([]stream, 0, len(g.b.offerIn(segs[0].Pin, g.cur).charges)+len(segs[0].AddOns))
 	for _, sg := range segs {
 		addPin := func(pin catalog.Pin, qty decimal.Decimal, addOn bool) {
-			for _, ch := range g.b.offers[pin].charges {
+			for _, ch := range g.b.offerIn(pin, g.cur).charges {
 				segDisc := segmentDiscount(&sg, ch.id)
 				k := -1
 				for i := range out {
@@ -636,7 +636,7 @@ func (g *gen) item(idx int, it *Item, aggs []usage.Aggregate, late []LateUsage, 
 	}
 	g.popts.Anchor = g.anchor
 	segs := g.segments(it)
-	g.cuts = g.b.usageCuts(segs)
+	g.cuts = g.b.usageCuts(segs, g.cur)
 	g.arena.resetPieces()
 	sts := g.streams(it)
 	for k := range sts {
@@ -1029,21 +1029,21 @@ func (g *gen) pieceCharge(segs []Segment, m usage.MeterID, pd ensemble.Period) (
 // charge) than the segment before it did. A segment without a charge for
 // the meter, or after one without, cuts nothing: its usage is billed with
 // the piece it falls in, as a whole period is under SplitNone.
-func (b *Builder) usageCuts(segs []Segment) []time.Time {
+func (b *Builder) usageCuts(segs []Segment, cur ensemble.Currency) []time.Time {
 	if b.opts.UsageSplit != SplitAtChange || len(segs) < 2 {
 		return nil
 	}
 	var cuts []time.Time
-	prev := b.meterCharges(segs[0], nil)
-	var cur []*chargeInfo
+	prev := b.meterCharges(segs[0], cur, nil)
+	var now []*chargeInfo
 	for _, sg := range segs[1:] {
-		cur = b.meterCharges(sg, cur[:0])
+		now = b.meterCharges(sg, cur, now[:0])
 		// Cut where a meter's charge changes and no meter keeps its
 		// charge across: one usage line has one set of periods, and a
 		// meter whose charge goes on (an add-on's) would get its included
 		// units once per piece, or meet its spend bounds piece by piece.
 		changed, kept := false, false
-		for _, ch := range cur {
+		for _, ch := range now {
 			for _, p := range prev {
 				if p.meter == ch.meter {
 					changed = changed || p != ch
@@ -1055,7 +1055,7 @@ func (b *Builder) usageCuts(segs []Segment) []time.Time {
 		if cut && (len(cuts) == 0 || sg.Start.After(cuts[len(cuts)-1])) {
 			cuts = append(cuts, sg.Start.UTC())
 		}
-		prev, cur = cur, prev
+		prev, now = now, prev
 	}
 	return cuts
 }
@@ -1075,13 +1075,13 @@ func splitsAlike(ch *chargeInfo) bool {
 
 // meterCharges appends to dst the usage charge pricing each meter in
 // segment sg: its offer's, or else the first of its add-ons'.
-func (b *Builder) meterCharges(sg Segment, dst []*chargeInfo) []*chargeInfo {
+func (b *Builder) meterCharges(sg Segment, cur ensemble.Currency, dst []*chargeInfo) []*chargeInfo {
 	for i := -1; i < len(sg.AddOns); i++ {
 		pin := sg.Pin
 		if i >= 0 {
 			pin = sg.AddOns[i].Pin
 		}
-		oi := b.offers[pin]
+		oi := b.offerIn(pin, cur)
 		if oi == nil {
 			continue
 		}
@@ -1234,7 +1234,7 @@ func (g *gen) segmentCharge(sg Segment, m usage.MeterID) *chargeInfo {
 		if i >= 0 {
 			pin = sg.AddOns[i].Pin
 		}
-		for _, ch := range g.b.offers[pin].charges {
+		for _, ch := range g.b.offerIn(pin, g.cur).charges {
 			if ch.typ == catalog.Usage && ch.meter == string(m) {
 				return ch
 			}
@@ -1449,7 +1449,7 @@ func (g *gen) uncutChange(segs []Segment, m usage.MeterID, pd ensemble.Period) t
 		if !sg.Start.Before(pd.End) || (!sg.End.IsZero() && !sg.End.After(pd.Start)) {
 			continue
 		}
-		buf = g.b.meterCharges(sg, buf[:0])
+		buf = g.b.meterCharges(sg, g.cur, buf[:0])
 		for _, ch := range buf {
 			if ch.meter != string(m) {
 				continue
@@ -1538,7 +1538,7 @@ func (g *gen) earlyTermination(it *Item, segs []Segment, at int) {
 // the bundle's components: none of their suppliers shares the fee (see
 // EarlyTermination), and the line's trace says so (CostsNotApplied).
 func (g *gen) noFeeShare(pin catalog.Pin) []catalog.SupplierCost {
-	if oi := g.b.offers[pin]; oi != nil && len(oi.components) > 0 {
+	if oi := g.b.offerIn(pin, g.cur); oi != nil && len(oi.components) > 0 {
 		return slices.Clone(oi.components)
 	}
 	return nil
@@ -1937,7 +1937,7 @@ func (g *gen) periodsParts(it *Item, last Segment, end time.Time, span ensemble.
 	one := ensemble.MoneyFromDecimal(decimal.NewFromInt(1), g.cur)
 	state := func(pin catalog.Pin, qty decimal.Decimal) (ensemble.Money, bool) {
 		total := ratioZero
-		for _, ch := range g.b.offers[pin].charges {
+		for _, ch := range g.b.offerIn(pin, g.cur).charges {
 			if ch.typ != catalog.Recurring {
 				continue
 			}
@@ -2007,7 +2007,7 @@ func (g *gen) remainingValue(it *Item, last Segment, end, termEnd time.Time, at 
 func (g *gen) remainingParts(it *Item, last Segment, end, termEnd time.Time, at int) ([]ensemble.Money, bool) {
 	total := ensemble.MoneyFromMinor(0, g.cur)
 	state := func(pin catalog.Pin, qty decimal.Decimal) bool {
-		for _, ch := range g.b.offers[pin].charges {
+		for _, ch := range g.b.offerIn(pin, g.cur).charges {
 			if ch.typ != catalog.Recurring {
 				continue
 			}
@@ -2317,7 +2317,7 @@ func (g *gen) firstPin(s, e time.Time) (catalog.Pin, []ensemble.Ref, bool) {
 // offer's or one of its add-ons'.
 func (g *gen) recurringSegment(sg Segment) bool {
 	has := func(p catalog.Pin) bool {
-		if oi := g.b.offers[p]; oi != nil {
+		if oi := g.b.offerIn(p, g.cur); oi != nil {
 			for _, ch := range oi.charges {
 				if ch.typ == catalog.Recurring {
 					return true

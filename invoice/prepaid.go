@@ -326,7 +326,7 @@ func (g *gen) owedOnConsumption(c *PrepaidCommitment) []ensemble.Ref {
 				continue
 			}
 			for _, pin := range append(addOnPins(sg.AddOns), sg.Pin) {
-				oi := g.b.offers[pin]
+				oi := g.b.offerIn(pin, g.cur)
 				if oi == nil || oi.kind != catalog.Bundle {
 					continue
 				}
@@ -365,7 +365,7 @@ func (g *gen) prepaidPin(c *PrepaidCommitment) (catalog.Pin, []ensemble.Ref, err
 	var pins []catalog.Pin // the offers that draw, in the order first found
 	var attr []ensemble.Ref
 	draws := func(p catalog.Pin) bool {
-		if oi := g.b.offers[p]; oi != nil {
+		if oi := g.b.offerIn(p, g.cur); oi != nil {
 			return slices.ContainsFunc(oi.charges, c.drawsCharge)
 		}
 		return false

@@ -322,7 +322,7 @@ func (b *Builder) UsageLines(until time.Time, subs ...Subscription) ([]usage.Lin
 				ps.Add(ensemble.Path("subscriptions", i, "items", j), bad(ErrInvalid,
 					"usage charges of meters %q and %q bill on different cadences (%s, %s): one usage line has one set of periods", meters[0], meters[1], cads[0], cads[1]))
 			}
-			if cuts := b.usageCuts(segs); len(cuts) > 0 && len(l.Active) > 0 && len(cads) == 1 {
+			if cuts := b.usageCuts(segs, s.Currency); len(cuts) > 0 && len(l.Active) > 0 && len(cads) == 1 {
 				if err := listUsagePeriods(&l, cuts, s.TimeZone); err != nil {
 					ps.Add(ensemble.Path("subscriptions", i, "items", j), err)
 				}

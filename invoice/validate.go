@@ -311,11 +311,11 @@ func (b *Builder) validateSegments(ps *ensemble.Problems, ia func() string, s *S
 			}
 			return true
 		}
-		oi, ok := b.offers[sg.Pin]
+		_, ok := b.offers[sg.Pin]
 		if !ok {
 			ps.Add(sa()+".pin", bad(ErrUnknown, "offer %s", sg.Pin))
-		} else if oi.currency != s.Currency {
-			ps.Add(sa()+".pin", bad(ErrCurrency, "offer %s is in %s", sg.Pin, oi.currency))
+		} else if err := b.pricedIn(sg.Pin, s.Currency); err != nil {
+			ps.Add(sa()+".pin", err)
 		}
 		if checkQty(sa, sg.Quantity) && ok {
 			if err := b.cat.CheckQuantity(sg.Pin, sg.Quantity); err != nil {
@@ -325,12 +325,12 @@ func (b *Builder) validateSegments(ps *ensemble.Problems, ia func() string, s *S
 		addOns := map[string]bool{}
 		for m, a := range sg.AddOns {
 			aa := func() string { return ensemble.Path(sa(), "add_ons", m) }
-			ao, aok := b.offers[a.Pin]
+			_, aok := b.offers[a.Pin]
 			switch {
 			case !aok:
 				ps.Add(aa()+".pin", bad(ErrUnknown, "offer %s", a.Pin))
-			case ao.currency != s.Currency:
-				ps.Add(aa()+".pin", bad(ErrCurrency, "offer %s is in %s", a.Pin, ao.currency))
+			case b.pricedIn(a.Pin, s.Currency) != nil:
+				ps.Add(aa()+".pin", b.pricedIn(a.Pin, s.Currency))
 			case addOns[string(a.Pin.Offer)] || (ok && a.Pin.Offer == sg.Pin.Offer):
 				ps.Add(aa()+".pin", bad(ErrDuplicate, "offer %q", a.Pin.Offer))
 			}
@@ -575,4 +575,20 @@ func (b *Builder) checkReverseCharge(ps *ensemble.Problems, at func() string, c 
 	ps.Add(at()+".customer", because(ErrReverseChargeDomestic,
 		"customer %q (region %q) is in %q, the country the seller is established in (taxes.seller %q): reverse charge applies to cross-border supplies only; charge the customer's tax (clear reverse_charge) or correct its region",
 		c.ID, c.Region, strings.ToUpper(country), seller))
+}
+
+// pricedIn reports whether the offer pinned (which the catalog holds) is
+// priced in cur: nil if so. An offer priced in one currency says which, as
+// before price books; one with further currencies wraps the catalog's
+// *CurrencyError, which names them all. Both wrap ErrCurrency.
+func (b *Builder) pricedIn(p catalog.Pin, cur ensemble.Currency) error {
+	oi := b.offers[p]
+	if b.offerIn(p, cur) != nil {
+		return nil
+	}
+	if len(oi.books) == 0 {
+		return bad(ErrCurrency, "offer %s is in %s", p, oi.currency)
+	}
+	_, err := b.cat.PricedIn(p, cur.Key())
+	return fmt.Errorf("%w: %w", ErrCurrency, err)
 }
