@@ -164,7 +164,7 @@ func (o *Order) setDraft(d *Draft) {
 		return
 	}
 	n := normalise(d)
-	o.Customer, o.Route, o.Lines, o.Term, o.Billing = n.Customer, n.Route, n.Lines, n.Term, n.Billing
+	o.Customer, o.Route, o.Lines, o.Term, o.Billing, o.Currency = n.Customer, n.Route, n.Lines, n.Term, n.Billing, n.Currency
 }
 
 func (o *Order) endSuspension(at time.Time) {

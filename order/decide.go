@@ -244,10 +244,11 @@ func (d *decider) quote() ([]Event, error) {
 	// currency; a line in another is refused, saying which line set it.
 	// Paths index the order's lines, which are sorted by ID, not the
 	// draft's.
-	var currency, setBy string
+	// A draft that names its currency sets it instead.
+	currency, setBy := d.o.Currency, "the draft"
 	for i, l := range d.o.Lines {
 		path := ensemble.Path("lines", i)
-		pinned, off, ok := c.checkLine(path, l, d.at)
+		pinned, off, ok := c.checkLine(path, l, d.at, currency)
 		lines[i] = pinned
 		if off.ID == "" {
 			continue
@@ -255,9 +256,15 @@ func (d *decider) quote() ([]Event, error) {
 		if currency == "" {
 			currency = off.Currency
 			setBy = fmt.Sprintf("line %q (%s, %s; the first by ID: an order's lines are sorted by ID)", l.ID, path, off.Pin())
-		} else if off.Currency != currency {
-			c.line(path+".pin", l.ID, off.Currency, fmt.Errorf("%w: %s is in %s, but the order is in %s, set by %s",
-				ErrCurrency, off.Pin(), off.Currency, currency, setBy))
+		} else if key, err := c.pricedIn(&off, currency); err != nil {
+			if len(off.Currencies) == 0 {
+				err = fmt.Errorf("%w: %s is in %s, but the order is in %s, set by %s", ErrCurrency, off.Pin(), off.Currency, currency, setBy)
+			} else {
+				err = fmt.Errorf("%w: %w, but the order is in %s, set by %s", ErrCurrency, err, currency, setBy)
+			}
+			c.line(path+".pin", l.ID, off.Currency, err)
+		} else {
+			currency = key
 		}
 		if ok {
 			c.checkSale(path+".pin", l, &off, d.at)
@@ -455,13 +462,11 @@ func (d *decider) change() ([]Event, error) {
 		if ch.Discount != nil {
 			next.Discount = *ch.Discount
 		}
-		pinned, off, ok := c.checkLine("change", next, ch.EffectiveAt)
+		pinned, off, ok := c.checkLine("change", next, ch.EffectiveAt, d.o.Currency)
 		if off.ID == "" {
 			break
 		}
-		if off.Currency != d.o.Currency {
-			c.line("change.pin", l.ID, off.Currency, fmt.Errorf("%w: %s is in %s, the order in %s", ErrCurrency, off.Pin(), off.Currency, d.o.Currency))
-		}
+		c.checkOrderCurrency(l.ID, &off)
 		if pinned.Pin == l.Pin {
 			c.line("change.pin", l.ID, l.Pin.String(), fmt.Errorf("%w: the line is already on %s", ErrInvalid, l.Pin))
 		}
@@ -488,8 +493,13 @@ func (d *decider) change() ([]Event, error) {
 			break
 		}
 		ch.Pin = ao.Pin()
-		if ao.Currency != d.o.Currency {
-			c.line("change.pin", l.ID, ao.Currency, fmt.Errorf("%w: add-on %s in %s, the order in %s", ErrCurrency, ao.Pin(), ao.Currency, d.o.Currency))
+		if _, err := c.pricedIn(&ao, d.o.Currency); err != nil {
+			if len(ao.Currencies) == 0 {
+				err = fmt.Errorf("%w: add-on %s in %s, the order in %s", ErrCurrency, ao.Pin(), ao.Currency, d.o.Currency)
+			} else {
+				err = fmt.Errorf("%w: add-on: %w, the order in %s", ErrCurrency, err, d.o.Currency)
+			}
+			c.line("change.pin", l.ID, ao.Currency, err)
 		}
 		if err := d.env.Catalog.CheckAttach(ch.Pin, l.Pin, ch.Quantity); err != nil {
 			c.line("change.pin", l.ID, ch.Pin.String()+" x "+ch.Quantity.String(), catalogErr(err))
@@ -548,12 +558,10 @@ func (d *decider) addLine(ch Change, subject string) ([]Event, error) {
 	if !c.needCatalog() {
 		return nil, c.p.Err(subject)
 	}
-	pinned, off, ok := c.checkLine("change", l, ch.EffectiveAt)
+	pinned, off, ok := c.checkLine("change", l, ch.EffectiveAt, d.o.Currency)
 	c.checkFeeUnits("change.terms.term", l.ID, l.Terms.Term.EarlyTermination, d.o.Currency)
 	if off.ID != "" {
-		if off.Currency != d.o.Currency {
-			c.line("change.pin", l.ID, off.Currency, fmt.Errorf("%w: %s is in %s, the order in %s", ErrCurrency, off.Pin(), off.Currency, d.o.Currency))
-		}
+		c.checkOrderCurrency(l.ID, &off)
 		if ok {
 			c.checkSale("change.pin", l, &off, ch.EffectiveAt)
 		}
@@ -669,4 +677,20 @@ func (d *decider) terminate() ([]Event, error) {
 	}
 	c.ByPlatform = true
 	return []Event{{Kind: EventTerminated, To: StatusTerminated, Cancellation: c}}, nil
+}
+
+// checkOrderCurrency reports, at change.pin, a line's offer that is not
+// priced in the order's currency.
+func (c *checker) checkOrderCurrency(id LineID, off *catalog.Offer) {
+	cur := c.order.Currency
+	_, err := c.pricedIn(off, cur)
+	switch {
+	case err == nil:
+		return
+	case len(off.Currencies) == 0:
+		err = fmt.Errorf("%w: %s is in %s, the order in %s", ErrCurrency, off.Pin(), off.Currency, cur)
+	default:
+		err = fmt.Errorf("%w: %w, the order in %s", ErrCurrency, err, cur)
+	}
+	c.line("change.pin", id, off.Currency, err)
 }

@@ -316,6 +316,14 @@ type Draft struct {
 	Lines   []Line        `json:"lines"`
 	Term    Term          `json:"term,omitzero"`
 	Billing Billing       `json:"billing,omitzero"`
+	// Currency is the currency the customer is billed in: an ISO 4217
+	// code, or a unit the catalog declares. Every line's offer, and each
+	// add-on, must be priced in it (its catalog.Offer.Currency or one of
+	// its further Currencies, a price book); one that is not is
+	// ErrCurrency wrapping the catalog's *catalog.CurrencyError, which
+	// names the offer and the currencies it has. Empty: the currency of
+	// the first line's offer (by ID), as before price books.
+	Currency string `json:"currency,omitempty"`
 }
 
 // Exception records one failed attempt of an activation task; it stays open
@@ -458,8 +466,10 @@ type Order struct {
 	Lines   []Line  `json:"lines,omitempty"`
 	Term    Term    `json:"term,omitzero"`
 	Billing Billing `json:"billing,omitzero"`
-	// Currency is the currency every line's offer is priced in, set by the
-	// quote.
+	// Currency is the currency the order is billed in, which every line's
+	// offer is priced in: the Draft's until the quote, which sets it (to
+	// the currency's key, "GEMS:0" for a declared unit; the first line's
+	// offer's currency when the Draft gave none).
 	Currency string `json:"currency,omitempty"`
 
 	CreatedAt   time.Time `json:"created_at,omitzero"`

@@ -350,7 +350,7 @@ func checkDiscountRatio(p *ensemble.Problems, path string, line LineID, r ensemb
 
 // normalise returns a deep copy of d in canonical form.
 func normalise(d *Draft) Draft {
-	n := Draft{Customer: d.Customer, Route: d.Route, Term: d.Term, Billing: d.Billing}
+	n := Draft{Customer: d.Customer, Route: d.Route, Term: d.Term, Billing: d.Billing, Currency: d.Currency}
 	n.Term.EarlyTermination = cloneFee(d.Term.EarlyTermination)
 	if n.Route.Kind == partner.RouteUnspecified {
 		n.Route.Kind = derivedKind(n.Route)
@@ -490,7 +490,11 @@ func needGovernance(r partner.Route) bool {
 // checkLine resolves and checks one line at t: the offer version in force,
 // not an add-on, its quantity, its add-ons. It returns the line pinned, the
 // offer and its currency.
-func (c *checker) checkLine(path string, l Line, t time.Time) (Line, catalog.Offer, bool) {
+//
+// currency is the order's; empty, it is the currency of the line's offer
+// (the first line of a quote sets the order's): each add-on must be priced
+// in it.
+func (c *checker) checkLine(path string, l Line, t time.Time, currency string) (Line, catalog.Offer, bool) {
 	ok := true
 	off, err := resolvePin(c.env.Catalog, l.Pin, t)
 	if err != nil {
@@ -516,8 +520,17 @@ func (c *checker) checkLine(path string, l Line, t time.Time) (Line, catalog.Off
 			continue
 		}
 		l.AddOns[j].Pin = ao.Pin()
-		if ao.Currency != off.Currency {
-			c.line(ap+".pin", l.ID, ao.Currency, fmt.Errorf("%w: add-on %s in %s, line in %s", ErrCurrency, ao.Pin(), ao.Currency, off.Currency))
+		cur := currency
+		if cur == "" {
+			cur = off.Currency
+		}
+		if _, err := c.pricedIn(&ao, cur); err != nil {
+			if len(ao.Currencies) == 0 && cur == off.Currency {
+				err = fmt.Errorf("%w: add-on %s in %s, line in %s", ErrCurrency, ao.Pin(), ao.Currency, off.Currency)
+			} else {
+				err = fmt.Errorf("%w: add-on: %w, the order in %s", ErrCurrency, err, cur)
+			}
+			c.line(ap+".pin", l.ID, ao.Currency, err)
 			ok = false
 		}
 		if err := c.env.Catalog.CheckAttach(l.AddOns[j].Pin, l.Pin, a.Quantity); err != nil {
@@ -786,4 +799,19 @@ func (c *checker) checkDiscountCharges(path string, l Line, off *catalog.Offer, 
 				ErrDiscountCharge, ch, off.Pin(), strings.Join(names, ", ")))
 		}
 	}
+}
+
+// pricedIn returns the key of currency (an order's, as a draft gives it or
+// as the quote set it) when off is priced in it: its Currency or one of
+// its further Currencies (a price book). Otherwise the catalog's
+// *catalog.CurrencyError, naming the offer and its currencies.
+func (c *checker) pricedIn(off *catalog.Offer, currency string) (string, error) {
+	if off.Currency == currency {
+		return currency, nil
+	}
+	cur, err := c.env.Catalog.PricedIn(off.Pin(), currency)
+	if err != nil {
+		return "", err
+	}
+	return cur.Key(), nil
 }
