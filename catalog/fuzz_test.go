@@ -38,26 +38,38 @@ func checkLoaded(t *testing.T, c *catalog.Catalog) {
 			if o.Kind == catalog.Bundle {
 				checkBundleCosts(t, c, o)
 			}
+			curs, err := c.Currencies(pin)
+			if err != nil || len(curs) != 1+len(o.Currencies) {
+				t.Fatalf("currencies of %s: %v %v", pin, curs, err)
+			}
 			for _, ch := range o.Charges {
-				r, err := c.Rater(pin, ch.ID)
-				if err != nil {
-					t.Fatal(err)
+				for _, cur := range curs {
+					checkRater(t, c, pin, ch.ID, cur)
 				}
-				for _, q := range []decimal.Decimal{decimal.Zero, decimal.New(15, -1), decimal.New(123456789, -2)} {
-					for _, opts := range []catalog.RateOptions{{}, {Rounding: catalog.RoundPerTier}, {Rounding: catalog.RoundNone, Interim: true}} {
-						rt, err := r.Rate(q, opts)
-						if errors.Is(err, catalog.ErrOutOfRange) {
-							continue
-						}
-						if err != nil {
-							t.Fatalf("rate %s at %s: %v", pin, q, err)
-						}
-						a, err := r.Amount(q, opts)
-						if err != nil || !a.Equal(rt.Amount) {
-							t.Fatalf("Amount %s (%v) != Rate %s for %s at %s", a, err, rt.Amount, pin, q)
-						}
-					}
-				}
+			}
+		}
+	}
+}
+
+// checkRater rates charge ch of the pinned offer in currency cur (one of
+// its price books): the Rater bills in cur, and Amount agrees with Rate.
+func checkRater(t *testing.T, c *catalog.Catalog, pin catalog.Pin, ch catalog.ChargeID, cur ensemble.Currency) {
+	r, err := c.RaterIn(pin, ch, cur)
+	if err != nil || r.Currency() != cur {
+		t.Fatalf("rater of %s %s in %s: %v", pin, ch, cur, err)
+	}
+	for _, q := range []decimal.Decimal{decimal.Zero, decimal.New(15, -1), decimal.New(123456789, -2)} {
+		for _, opts := range []catalog.RateOptions{{}, {Rounding: catalog.RoundPerTier}, {Rounding: catalog.RoundNone, Interim: true}} {
+			rt, err := r.Rate(q, opts)
+			if errors.Is(err, catalog.ErrOutOfRange) {
+				continue
+			}
+			if err != nil {
+				t.Fatalf("rate %s at %s: %v", pin, q, err)
+			}
+			a, err := r.Amount(q, opts)
+			if err != nil || !a.Equal(rt.Amount) {
+				t.Fatalf("Amount %s (%v) != Rate %s for %s at %s", a, err, rt.Amount, pin, q)
 			}
 		}
 	}
@@ -68,10 +80,17 @@ func checkLoaded(t *testing.T, c *catalog.Catalog) {
 // retail amount into costs and a margin that add back to it, listing every
 // component once.
 func checkBundleCosts(t *testing.T, c *catalog.Catalog, o catalog.Offer) {
-	cur, err := c.Currency(o.Pin())
+	curs, err := c.Currencies(o.Pin())
 	if err != nil {
 		t.Fatal(err)
 	}
+	for _, cur := range curs {
+		checkBundleCostsIn(t, c, o, cur)
+	}
+}
+
+// checkBundleCostsIn is checkBundleCosts in one of the bundle's currencies.
+func checkBundleCostsIn(t *testing.T, c *catalog.Catalog, o catalog.Offer, cur ensemble.Currency) {
 	retail := ensemble.MoneyFromMinor(12345, cur)
 	for _, ch := range o.Charges {
 		costs, err := c.SupplierCosts(o.Pin(), ch.ID, retail, decimal.New(3, 0), catalog.CostOptions{})
@@ -113,6 +132,17 @@ func FuzzLoad(f *testing.F) {
 		`{"id":"fee","type":"one_time","price":{"model":"flat","amount":"500"}},{"id":"m","type":"recurring","cadence":{"unit":"monthly"},"timing":"in_advance","price":{"model":"flat","amount":"9.99"}}],` +
 		`"components":[{"offer":"p","supplier":"s","cost":{"ratio":"55%","applies_to":"all"}},{"offer":"p","supplier":"t","cost":{"fixed":"1.5","currency":"USD","applies_to":["fee"]}},` +
 		`{"offer":"p","supplier":"u","cost":{"ratio":"1/3"}}]}]}`))
+	// Price books: an offer priced in further currencies, with tiers of
+	// their own, and a bundle whose fixed cost is given in each.
+	f.Add([]byte(`{"offers":[{"id":"s","version":1,"currency":"EUR","currencies":["JPY","BHD"],"effective_from":"2026-01-01T00:00:00Z","charges":[` +
+		`{"id":"seat","type":"recurring","cadence":{"unit":"monthly"},"timing":"in_advance","price":{"model":"per_unit","amount":"100.00"},"prices":{"JPY":{"amount":"16000"},"BHD":{"model":"per_unit","amount":"38.500"}}},` +
+		`{"id":"g","type":"usage","meter":"gb","price":{"model":"graduated","tiers":[{"up_to":"10","unit_amount":"0.1"},{"unit_amount":"0.05"}]},` +
+		`"prices":{"JPY":{"tiers":[{"up_to":"5","flat_amount":"100"},{"unit_amount":"15"}],"minimum_spend":"500"},"BHD":{"tiers":[{"unit_amount":"0.040"}]}}}]},` +
+		`{"id":"b","version":1,"kind":"bundle","currency":"EUR","currencies":["JPY"],"effective_from":"2026-01-01T00:00:00Z","charges":[` +
+		`{"id":"m","type":"recurring","cadence":{"unit":"monthly"},"timing":"in_advance","price":{"model":"flat","amount":"9.99"},"prices":{"JPY":{"amount":"1600"}}}],` +
+		`"components":[{"offer":"s","supplier":"v","cost":{"fixed":"1.5","fixed_in":{"JPY":"240"}}},{"offer":"s","supplier":"w","cost":{"ratio":"1/3"}}]}]}`))
+	f.Add([]byte(`{"units":[{"code":"GEMS","digits":0}],"offers":[{"id":"g","version":1,"currency":"EUR","currencies":["GEMS"],"effective_from":"2026-01-01T00:00:00Z","charges":[` +
+		`{"id":"p","type":"one_time","price":{"model":"percentage","rate":"2.9%","fixed_fee":"0.30"},"prices":{"GEMS:0":{"rate":"3%","fixed_fee":"25"}}}]}]}`))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		c, err := catalog.Load(data)
 		if err != nil {
@@ -135,6 +165,9 @@ func FuzzLoadYAML(f *testing.F) {
 		"   charges: [{id: v, type: recurring, cadence: {unit: monthly}, timing: in_advance, price: {model: volume, tiers: [{up_to: 5, unit_amount: 100}, {unit_amount: 80}]}}]}\n" +
 		"- {id: b, version: 1, kind: bundle, currency: JPY, effective_from: 2026-01-01T00:00:00Z, components: [{offer: s, supplier: p, cost: {ratio: 40%}}]}\n"))
 	f.Add([]byte("offers:\n  - id: a\n    version: 1\n    currency: EUR\n    effective_from: 2026-01-01T00:00:00Z\n    charges:\n      - {id: c, type: one_time, price: {model: percentage, rate: 2.9%, fixed_fee: 0.30}}\n"))
+	f.Add([]byte("offers:\n  - id: a\n    version: 1\n    currency: EUR\n    currencies: [JPY, BHD]\n    effective_from: 2026-01-01T00:00:00Z\n    charges:\n" +
+		"      - id: c\n        type: recurring\n        cadence: {unit: monthly}\n        timing: in_advance\n        price: {model: per_unit, amount: \"100.00\"}\n" +
+		"        prices: {JPY: {amount: \"16000\"}, BHD: {amount: \"38.500\"}}\n"))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		c, err := catalog.LoadYAML(data)
 		if err != nil {
