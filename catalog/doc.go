@@ -128,6 +128,32 @@
 // Package settlement takes Cost off the line and pays the supplier Source,
 // in its own currency, as its contract says.
 //
+// # Price books
+//
+// An offer is priced in its Currency and, optionally, in further
+// currencies (Offer.Currencies), as Stripe prices a price in several
+// currencies (currency_options): each charge gives its price in each
+// (Charge.Prices), every amount written in that currency and billed as
+// written, in its own minor units, never converted; tiers may differ per
+// currency, the model may not. A fixed wholesale cost in the bundle's
+// currency gives its amount in each further currency (WholesaleCost.FixedIn).
+// A charge or fixed cost missing one of the offer's currencies is
+// ErrMissingPrice, naming the charge (or component) and the currency:
+//
+//	currency: EUR
+//	currencies: [JPY, BHD]
+//	charges:
+//	  - id: seat
+//	    price:  {model: per_unit, amount: "100.00"}
+//	    prices: {JPY: {amount: "16000"}, BHD: {amount: "38.500"}}
+//
+// RaterIn rates a charge in one of the offer's currencies (Rater, in its
+// Currency), PricedIn checks one, Currencies lists them, and SupplierCosts
+// computes a line's costs in its retail amount's currency. A currency the
+// offer does not price is a *CurrencyError (wrapping ErrCurrency) naming
+// the offer and the currencies it has. An offer with no further currencies
+// is priced in one, as before price books.
+//
 // # Versions
 //
 // An offer has versions with non-overlapping effective periods. PinAt finds

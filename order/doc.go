@@ -40,8 +40,11 @@
 // quantity and each add-on's quantity lie within the catalog's bounds (and
 // are integers for an offer declaring catalog.QuantityWhole, else
 // ErrFractionalQuantity), each
-// add-on attaches to its offer, every line is in one currency (the first
-// line by ID sets it; a line in another is ErrCurrency naming that line),
+// add-on attaches to its offer, every line and add-on is priced in the
+// order's currency (Draft.Currency; when empty the first line by ID sets
+// it, its offer's Currency; a line in another is ErrCurrency naming that
+// line, wrapping a *catalog.CurrencyError that lists the currencies of an
+// offer priced in several, catalog price books),
 // and a discount is either within the seller's allowance
 // (partner.Governance.DiscountAllowance) or covered by an approved price
 // exception (partner.Approval), and names only charges of its line's offer
