@@ -115,7 +115,12 @@ type Subscription struct {
 	ID SubscriptionID `json:"id"`
 	// Customer is who is billed.
 	Customer Customer `json:"customer"`
-	// Currency is the currency of every offer the items pin.
+	// Currency is the currency the subscription is billed in: every offer
+	// the items pin must be priced in it, its catalog.Offer.Currency or one
+	// of its further Currencies (a price book), whose prices it bills
+	// (catalog.Catalog.RaterIn). An offer not priced in it is ErrCurrency,
+	// wrapping the catalog's *catalog.CurrencyError for an offer priced in
+	// several.
 	Currency ensemble.Currency `json:"currency"`
 	// Anchor is the billing anchor: cycles of every charge are stepped
 	// from it (ensemble.Cadence, clamping month ends). Required.
