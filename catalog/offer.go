@@ -207,7 +207,11 @@ type Charge struct {
 	// JPY price in yen, a BHD one with three decimals), billed as written.
 	// A price's tiers, free units and package size may differ from
 	// Price's; its model may be left out and is Price's (a different one
-	// is ErrFieldNotAllowed). A key the offer does not list is
+	// is ErrFieldNotAllowed). The amounts billed as written (a flat
+	// price's amount, tiers' flat amounts, fixed fees, transaction and
+	// spend bounds) must be whole minor units of the currency
+	// (ensemble.ErrNotMinorUnits); unit and package amounts may carry more
+	// digits. A key the offer does not list is
 	// ErrFieldNotAllowed; a currency it lists with no price here is
 	// ErrMissingPrice. New stores the keys as currency keys ("JPY",
 	// "GEMS:0") and fills in the model.

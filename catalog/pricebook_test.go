@@ -185,6 +185,11 @@ func TestPriceBookMissingPriceRefused(t *testing.T) {
 	require.Contains(t, err.Error(), `offers[0].charges[0].prices`)
 	require.Contains(t, err.Error(), `offer "saas"@1 charge "seat": no price in a currency the offer lists: "BHD"`)
 
+	// Unit amounts may carry more digits than the currency has (a BHD
+	// call at 0.0195), as in the offer's Currency.
+	_, err = catalog.LoadYAML([]byte(strings.Replace(priceBookYAML, `unit_amount: "0.019"`, `unit_amount: "0.0195"`, 1)))
+	require.NoError(t, err)
+
 	for _, tc := range []struct {
 		name, from, to string
 		cond           error
@@ -198,6 +203,8 @@ func TestPriceBookMissingPriceRefused(t *testing.T) {
 		{"the offer's own currency listed again", `currencies: [JPY, BHD]`, `currencies: [JPY, BHD, EUR]`, catalog.ErrDuplicate, "offers[0].currencies[2]"},
 		{"an unknown currency", `currencies: [JPY, BHD]`, `currencies: [JPY, BHD, XXQ]`, catalog.ErrUnknownCurrency, "offers[0].currencies[2]"},
 		{"a currency listed twice", `currencies: [JPY, BHD]`, `currencies: [JPY, BHD, JPY]`, catalog.ErrDuplicate, "offers[0].currencies[2]"},
+		{"a JPY minimum spend in fractions of a yen", `JPY: {tiers: [`, `JPY: {minimum_spend: "100.5", tiers: [`, ensemble.ErrNotMinorUnits, "offers[0].charges[1].prices.JPY.minimum_spend"},
+		{"a BHD tier flat amount below the fils", `{unit_amount: "0.015"}`, `{unit_amount: "0.015", flat_amount: "1.0005"}`, ensemble.ErrNotMinorUnits, "offers[0].charges[1].prices.BHD.tiers[1].flat_amount"},
 		{"fixed_in on a ratio cost", `{fixed: "10.00", fixed_in: {JPY: "1500"}}`, `{ratio: "10%", fixed_in: {JPY: "1500"}}`, catalog.ErrFieldNotAllowed, "offers[1].components[0].cost.fixed_in"},
 		{"fixed_in on a cost in its own currency", `{fixed: "10.00", fixed_in: {JPY: "1500"}}`, `{fixed: "10.00", currency: USD, fixed_in: {JPY: "1500"}}`, catalog.ErrFieldNotAllowed, "offers[1].components[0].cost.fixed_in"},
 	} {

@@ -493,6 +493,35 @@ func validatePrices(r *reporter, path string, c *Charge, books map[string]bool, 
 		}
 		validatePrice(r, pp, &p)
 		r.notAllowed(pp+".spend_proration", p.SpendProration != SpendWhole && c.Type != Usage, p.SpendProration.String())
+		if cur, err := units.Currency(key); err == nil {
+			checkMinorUnits(r, pp, &p, cur)
+		}
+	}
+}
+
+// checkMinorUnits checks that the amounts of p billed as written (a flat
+// price's amount, tiers' flat amounts, the fixed fee, transaction and
+// spend bounds) are whole minor units of cur, the further currency p is
+// in: 1500.5 yen or 38.5005 dinars is refused (ensemble.ErrNotMinorUnits).
+// Amounts per unit (unit and package amounts, which a quantity multiplies
+// before the line is rounded) may carry more digits, as in the offer's
+// Currency, whose prices keep the rules they had before price books.
+func checkMinorUnits(r *reporter, path string, p *Price, cur ensemble.Currency) {
+	check := func(field string, d decimal.Decimal) {
+		if decimalInRange(d) && !d.Equal(d.Truncate(cur.Digits())) {
+			r.add(path+"."+field, fmt.Errorf("%w of %s", ensemble.ErrNotMinorUnits, cur.Code()), d.String())
+		}
+	}
+	if p.Model == Flat {
+		check("amount", p.Amount)
+	}
+	check("fixed_fee", p.FixedFee)
+	check("transaction_minimum", p.TransactionMinimum)
+	check("transaction_maximum", p.TransactionMaximum)
+	check("minimum_spend", p.MinimumSpend)
+	check("maximum_spend", p.MaximumSpend)
+	for i, t := range p.Tiers {
+		check("tiers["+strconv.Itoa(i)+"].flat_amount", t.FlatAmount)
 	}
 }
 
