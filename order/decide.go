@@ -244,7 +244,8 @@ func (d *decider) quote() ([]Event, error) {
 	// currency; a line in another is refused, saying which line set it.
 	// Paths index the order's lines, which are sorted by ID, not the
 	// draft's.
-	// A draft that names its currency sets it instead.
+	// A draft that names its currency (Draft.Currency) sets it instead,
+	// and every line's offer must be priced in it (a price book).
 	currency, setBy := d.o.Currency, "the draft"
 	for i, l := range d.o.Lines {
 		path := ensemble.Path("lines", i)
