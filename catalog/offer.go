@@ -223,8 +223,9 @@ type Charge struct {
 
 // Price is a price model with its parameters. Which fields apply depends on
 // Model; validation rejects a field set for a model that does not use it.
-// All amounts are in the offer's currency, per unit of quantity unless said
-// otherwise.
+// All amounts are in the currency of the price (the offer's Currency for
+// Charge.Price, the key's for an entry of Charge.Prices), per unit of
+// quantity unless said otherwise.
 type Price struct {
 	// Model is the price model.
 	Model Model `json:"model"`
