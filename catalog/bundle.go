@@ -136,12 +136,14 @@ type Costs struct {
 // SupplierCosts computes the wholesale cost of every component of the
 // pinned bundle whose cost applies to charge (WholesaleCost.AppliesTo), for
 // a line billing quantity bundles of that charge for retail (net of tax, in
-// whole minor units of the bundle's currency):
+// whole minor units of one of the bundle's currencies: its Currency, or a
+// further one whose price book, FixedIn amounts included, then applies):
 //
 //   - a fixed cost is fixed × component quantity × quantity × opts.Fraction
 //     (without × quantity when it is owed per line, CostPerLine), rounded once to the minor unit of its currency in opts.Mode; in
-//     another currency than the bundle's, that amount (Source) is converted
-//     at opts.Rates and rounded once more, to the bundle's minor unit:
+//     another currency than the line's (its own Currency), that amount
+//     (Source) is converted at opts.Rates and rounded once more, to the
+//     minor unit of the line's currency:
 //     Cost = round(Source × Rate);
 //   - ratio costs come from one ensemble.Allocate of retail over the
 //     ratios of the components that apply and the rest (1 − Σ those
@@ -154,8 +156,8 @@ type Costs struct {
 //
 // Errors: a pin that is not a bundle (*OfferError wrapping
 // ErrFieldNotAllowed), is missing or lacks charge (*LookupError); retail in
-// another currency (ErrCurrency), negative (ErrNegative) or with digits
-// below the minor unit (ensemble.ErrNotMinorUnits); a negative or
+// a currency the bundle is not priced in (a *CurrencyError wrapping
+// ErrCurrency), negative (ErrNegative) or with digits below the minor unit (ensemble.ErrNotMinorUnits); a negative or
 // out-of-range quantity; a Fraction outside [0, 1] (ErrOutOfRange); a
 // fixed cost in another currency whose rate is missing or unusable
 // (*RateError). A failed call returns the zero Costs.
