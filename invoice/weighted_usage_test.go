@@ -431,3 +431,137 @@ func TestWeightedAverageGraduatedTiers(t *testing.T) {
 		})
 	}
 }
+
+// weightedRunsAnyInstant returns a host's run at any instant, a run
+// inside a period included: as weightedLines, and the aggregates of
+// periods still open at the run (not due yet) are kept and merged with the
+// next run's (in the order swap draws: either order merges alike), given
+// to the next run's usage.Config.Billed so that it reports their periods
+// with its view of the line's activity (usage.Aggregate.Through).
+func weightedRunsAnyInstant(t *rapid.T, b *invoice.Builder, subs []invoice.Subscription) func(after, runAt time.Time, first bool, rs ...usage.Record) []invoice.Line {
+	meters := []usage.Meter{{ID: "tb_protected", Unit: "TB", Aggregation: usage.WeightedAverage}}
+	var billed, pending []usage.Aggregate
+	var ledger usage.Ledger
+	return func(after, runAt time.Time, first bool, rs ...usage.Record) []invoice.Line {
+		lines, err := b.UsageLines(runAt, subs...)
+		require.NoError(t, err)
+		cfg := usage.Config{Meters: meters, Lines: lines, Ledger: ledger, Billed: append(slices.Clone(billed), pending...), Through: runAt}
+		if !first {
+			cfg.ClosedBefore = after
+		}
+		rep, err := usage.Collect(cfg, slices.Values(rs))
+		require.NoError(t, err)
+		require.NoError(t, rep.Err())
+		all := slices.Clone(rep.Aggregates)
+		for _, p := range pending {
+			k := slices.IndexFunc(all, func(g usage.Aggregate) bool { return g.Line == p.Line && g.Meter == p.Meter && g.Period.Equal(p.Period) })
+			if k < 0 {
+				all = append(all, p)
+				continue
+			}
+			x, y := all[k], p
+			if rapid.Bool().Draw(t, "swap") {
+				x, y = y, x
+			}
+			all[k], err = x.Merge(y)
+			require.NoError(t, err)
+		}
+		var due []usage.Aggregate
+		pending = nil
+		for _, g := range all {
+			if g.Period.End.After(runAt) {
+				pending = append(pending, g)
+			} else {
+				due = append(due, g)
+			}
+		}
+		late, err := invoice.LateUsageFrom(rep.Adjustments, billed)
+		require.NoError(t, err)
+		r := invoice.Run{After: after, At: runAt, Usage: due, Late: late}
+		invs, err := b.Build(r, subs)
+		require.NoError(t, err)
+		done, err := b.BilledUsage(r, subs, meters)
+		require.NoError(t, err)
+		billed, ledger = append(billed, done...), rep.Ledger
+		var out []invoice.Line
+		for _, inv := range invs {
+			out = append(out, inv.Lines...)
+		}
+		return out
+	}
+}
+
+// A storage meter weighted by time, read on January 1 (100 TB) and
+// January 20 (300 TB): a run on January 15 reports January so far (not
+// due: it is kept and merged with the next run's), the run on February 1
+// bills the month: (100 × 19 + 300 × 12)/31 = 177.41935483871 TB-months,
+// billable 167.41935483871 at 9.00 = USD 1,506.77, what one run on
+// February 1 bills. Before, the merged January took the first run's view
+// of the line (stopped at the run: January 15 on counted zero) and billed
+// 100 × 14/31 = 45.161290322581, USD 421.94.
+func TestWeightedAverageRunInsidePeriodBillsTheMonth(t *testing.T) {
+	rapid.Check(t, func(t *rapid.T) {
+		b, subs, at := backupRuns(t, backupCatalog)
+		run := weightedRunsAnyInstant(t, b, subs)
+		require.Empty(t, run(at(1, 1), at(1, 15), true, tbRead("jan-01", at(1, 1), 100)))
+		got := run(at(1, 15), at(2, 1), false, tbRead("jan-20", at(1, 20), 300))
+		require.Len(t, got, 1)
+		require.Equal(t, "177.41935483871", got[0].Quantity.String())
+		require.Equal(t, "1506.77", got[0].Amount.AmountString())
+		one := weightedLines(t, b, subs)(at(1, 1), at(2, 1), tbRead("jan-01", at(1, 1), 100), tbRead("jan-20", at(1, 20), 300))
+		require.Len(t, one, 1)
+		require.True(t, one[0].Amount.Equal(got[0].Amount))
+	})
+}
+
+// Property: TB readings delivered over runs at random instants, inside
+// periods as well as at their ends (a reading in any run at or after its
+// instant), each run given the ledger, the usage billed before and the
+// aggregates of periods still open, bill each month, its late deltas
+// added up, what one run at the end bills it, to the cent.
+func TestWeightedAverageRunsAtAnyInstantBillOneRunProperty(t *testing.T) {
+	rapid.Check(t, func(t *rapid.T) {
+		b, subs, at := backupRuns(t, backupCatalog)
+		months := rapid.IntRange(1, 3).Draw(t, "months")
+		end := at(months+1, 1)
+		// Run instants: some hours of the months, sorted, then the end.
+		var runs []time.Time
+		for range rapid.IntRange(0, 4).Draw(t, "runs") {
+			runs = append(runs, at(1, 1).Add(time.Duration(rapid.IntRange(1, int(end.Sub(at(1, 1))/time.Hour)-1).Draw(t, "run hour"))*time.Hour))
+		}
+		slices.SortFunc(runs, func(x, y time.Time) int { return x.Compare(y) })
+		runs = append(slices.Compact(runs), end)
+		n := rapid.IntRange(0, 8).Draw(t, "readings")
+		byRun := make([][]usage.Record, len(runs))
+		var all []usage.Record
+		for i := range n {
+			m := rapid.IntRange(1, months).Draw(t, "month")
+			r := tbRead(fmt.Sprintf("r%02d", i), at(m, 1).Add(time.Duration(rapid.IntRange(0, 27*24).Draw(t, "hour"))*time.Hour), int64(rapid.IntRange(0, 300).Draw(t, "tb")))
+			all = append(all, r)
+			k := slices.IndexFunc(runs, func(x time.Time) bool { return x.After(r.At) })
+			k = rapid.IntRange(k, len(runs)-1).Draw(t, "run")
+			byRun[k] = append(byRun[k], r)
+		}
+		sums := func(lines []invoice.Line, into map[string]ensemble.Money) {
+			for _, l := range lines {
+				k := l.Cycle.Start.Format("Jan")
+				sum, err := into[k].Add(l.Amount)
+				require.NoError(t, err)
+				into[k] = sum
+			}
+		}
+		got := map[string]ensemble.Money{}
+		run := weightedRunsAnyInstant(t, b, subs)
+		after := at(1, 1)
+		for k, runAt := range runs {
+			sums(run(after, runAt, k == 0, byRun[k]...), got)
+			after = runAt
+		}
+		one := map[string]ensemble.Money{}
+		sums(weightedLines(t, b, subs)(at(1, 1), end, all...), one)
+		for m := 1; m <= months; m++ {
+			k := at(m, 1).Format("Jan")
+			require.True(t, got[k].Equal(one[k]), "%s: the runs bill %s, one run %s", k, got[k], one[k])
+		}
+	})
+}

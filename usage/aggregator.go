@@ -134,6 +134,12 @@ type Aggregator struct {
 	// carry holds, per line and WeightedAverage meter, the last level of
 	// each aggregate of Config.Billed, with its period's end.
 	carry map[carryKey][]carried
+	// open holds, per line and WeightedAverage meter, the periods of
+	// Config.Billed aggregates an earlier run reported open (seen through
+	// an instant before their end), and reopened those withCarried reports
+	// again for them.
+	open     map[carryKey][]openBilled
+	reopened map[reopenKey]bool
 
 	keys []string // scratch for canonical attribute sets
 	buf  []byte
@@ -245,6 +251,7 @@ func New(cfg Config) (*Aggregator, error) {
 	}
 	a.init()
 	a.carry = carryOf(cfg.Billed, meters)
+	a.open = openOf(cfg.Billed, meters)
 	a.horizon = cfg.Ledger.horizon()
 	if d := cfg.Ledger.d; d != nil && d.n > 0 {
 		// One hash of each id finds it in both tables.

@@ -94,6 +94,16 @@ type Config struct {
 	// WeightedAverage meter of the config, carry nothing and are ignored;
 	// a WeightedAverage one whose Levels do not lie in its period is an
 	// error (ErrBadLevels).
+	//
+	// After a run inside a billing period, add to it (for this run only,
+	// not to the usage kept for invoice.LateUsageFrom) the aggregates of
+	// the periods that run left open, which the host keeps to merge with
+	// this run's: a WeightedAverage one seen through an instant before its
+	// period's end (Aggregate.Through), of a period this run does not
+	// close, is reported again by this run, as an aggregate of no records
+	// when the run has no reading of it, seen through this run's instant,
+	// so that the merge takes this run's view of the line's activity
+	// rather than the earlier run's stop at its own instant.
 	Billed []Aggregate `json:"billed,omitempty"`
 	// Through is the instant the run bills usage through (the run's
 	// instant, invoice.Run.At): a WeightedAverage meter's level holds

@@ -68,7 +68,12 @@
 // late reading that changes the level carried into closed periods adjusts
 // them too (adjustments of no records). The aggregate lists its steps
 // (Aggregate.Levels), so that Merge re-averages a period exactly with its
-// late readings. A piece of a cycle cut by a price change (Line.Cycles)
+// late readings. An aggregate records the instant its run saw the line
+// through (Aggregate.Through): a run inside a period sees the line stop at
+// the run, and merging it with a later run's aggregate of the period takes
+// the later run's view, so that runs split anywhere merge to one run's
+// month (give the later run the open aggregates in Config.Billed, so that it
+// reports their periods even with no reading of them). A piece of a cycle cut by a price change (Line.Cycles)
 // averages its level over the cycle (Aggregate.Cycle), so the pieces add
 // up to the cycle's average.
 //

@@ -32,7 +32,9 @@ import (
 // A WeightedAverage aggregate's level before its first reading is carried
 // again from the merged aggregate of the line and meter before it, since
 // the shard that aggregated a period may not have held the reading before
-// it.
+// it; its inactive stretches are those of the aggregate seen through the
+// later instant (Aggregate.Through), so that a run inside the period and
+// the run after it merge, in either order, to one run's aggregate.
 //
 // A Merge error (aggregates of one key but different aggregations, when
 // shards ran different configs), or a *LedgerConflictError (ledgers that

@@ -156,6 +156,20 @@ type Aggregate struct {
 	// over the whole period, which prorates it. Merge takes the union of
 	// the two aggregates' stretches.
 	Inactive []ensemble.Period `json:"inactive,omitempty"`
+	// Through is, for a WeightedAverage aggregate, the instant its run saw
+	// the line's activity through (UTC): Config.Through, or with none the
+	// end of the line's last active segment. A run inside the period sees
+	// the line's segment end at the run (invoice.Builder.UsageLines ends a
+	// running one there), so the rest of the period is Inactive in its
+	// view only because the run had not got there yet: Merge takes the
+	// Inactive stretches of the aggregate seen through the later instant,
+	// and the later Through, so that the runs of one period merge, in any
+	// order, to what one run after them reports. Of aggregates seen
+	// through one instant (shards of one run), or when either has none (an
+	// aggregate stored before Through was), Merge takes the union of their
+	// stretches, as it always did. It is the zero time for other
+	// aggregations.
+	Through time.Time `json:"through,omitzero"`
 	// RecordIDs lists the record ids, sorted, when Config.RecordIDs asks.
 	RecordIDs []RecordID `json:"record_ids,omitempty"`
 	// AttributeTo is the meter's Meter.AttributeTo: the record attribute
@@ -290,7 +304,7 @@ func (g Aggregate) mergeCounts(o Aggregate) (Aggregate, error) {
 		}
 	case WeightedAverage:
 		out.Levels = mergeLevels(g.Levels, o.Levels)
-		out.Inactive = mergeStretches(g.Inactive, o.Inactive)
+		out.Inactive, out.Through = mergeViews(g, o)
 		v, err := weightedValue(g.Period, g.Cycle, out.Levels, out.Inactive)
 		if err != nil {
 			return Aggregate{}, fmt.Errorf("%s: %w", g.Ref(), err)
@@ -529,7 +543,7 @@ func (a *Aggregator) Report() *Report {
 			wslots = append(wslots, si)
 		}
 	}
-	if len(wslots) > 0 || len(a.carry) > 0 {
+	if len(wslots) > 0 || len(a.carry) > 0 || len(a.open) > 0 {
 		all, wslots = a.withCarried(all, wslots)
 	}
 	for i := range all {

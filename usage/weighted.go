@@ -152,6 +152,28 @@ func mergeStretches(a, b []ensemble.Period) []ensemble.Period {
 	return out
 }
 
+// mergeViews returns the Inactive stretches and the Through of the merge
+// of two WeightedAverage aggregates of one period: those of the one seen
+// through the later instant, which saw the line's activity further (an
+// earlier run inside the period saw it stop at the run); the union of
+// both when they were seen through the same instant or either has no
+// Through.
+func mergeViews(g, o Aggregate) ([]ensemble.Period, time.Time) {
+	switch {
+	case g.Through.IsZero() || o.Through.IsZero():
+		t := g.Through
+		if o.Through.After(t) {
+			t = o.Through
+		}
+		return mergeStretches(g.Inactive, o.Inactive), t
+	case g.Through.Before(o.Through):
+		return mergeStretches(nil, o.Inactive), o.Through
+	case o.Through.Before(g.Through):
+		return mergeStretches(nil, g.Inactive), g.Through
+	}
+	return mergeStretches(g.Inactive, o.Inactive), g.Through
+}
+
 // mergeLevels returns the levels of a and b together, sorted, with one
 // carried level at most (the later).
 func mergeLevels(a, b []Level) []Level {
@@ -210,7 +232,7 @@ func (a *Aggregator) weighted(gs []*Aggregate, slots []int32) []bool {
 		if open == nil || billed != nil && compareLevels(*billed, *open) >= 0 {
 			open = billed
 		}
-		if slots[i] < 0 && (open == nil || g.Late && open != run) {
+		if slots[i] < 0 && !a.reopened[reopenKey{g.Line, g.Meter, start}] && (open == nil || g.Late && open != run) {
 			drop[i] = true
 			continue
 		}
@@ -220,7 +242,11 @@ func (a *Aggregator) weighted(gs []*Aggregate, slots []int32) []bool {
 			levels = append([]Level{c}, levels...)
 		}
 		g.Levels = levels
-		g.Inactive = gapsOf(g.Period.Start.UnixNano(), g.Period.End.UnixNano(), a.lines[a.lineOf(g.Line)].active)
+		l := &a.lines[a.lineOf(g.Line)]
+		g.Inactive = gapsOf(g.Period.Start.UnixNano(), g.Period.End.UnixNano(), l.active)
+		if v := l.view(); v > 0 {
+			g.Through = time.Unix(0, v).UTC()
+		}
 		g.Value, _ = weightedValue(g.Period, g.Cycle, levels, g.Inactive) // levels lie in the period, the period in its cycle
 		prev = g
 	}
@@ -246,6 +272,7 @@ func (a *Aggregator) withCarried(all []Aggregate, wslots []int32) ([]Aggregate, 
 		from   int64 // the earliest end of a period holding a level
 		run    bool  // whether this run holds one
 		starts map[int64]bool
+		reopen []openBilled // open periods of Config.Billed seen through an earlier instant
 	}
 	spans := map[key]*span{}
 	get := func(k key) *span {
@@ -275,6 +302,13 @@ func (a *Aggregator) withCarried(all []Aggregate, wslots []int32) ([]Aggregate, 
 			sp.from = min(sp.from, c.end)
 		}
 	}
+	for k, os := range a.open {
+		li, ok := a.lineIdx[k.line]
+		if !ok {
+			continue
+		}
+		get(key{li, a.meterIdx[k.meter]}).reopen = os
+	}
 	keys := make([]key, 0, len(spans))
 	for k := range spans {
 		keys = append(keys, k)
@@ -285,7 +319,24 @@ func (a *Aggregator) withCarried(all []Aggregate, wslots []int32) ([]Aggregate, 
 	var added []Aggregate
 	for _, k := range keys {
 		sp, l, m := spans[k], &a.lines[k.line], &a.meters[k.meter]
-		if len(l.active) == 0 {
+		// A period an earlier run reported open, seen through an instant
+		// before this run's: reported again (an aggregate of no records
+		// when it has no reading here) so that merging the two takes this
+		// run's view of the line's activity (Aggregate.Through).
+		view := l.view()
+		for _, o := range sp.reopen {
+			if sp.starts[o.start] || o.through >= view || l.billedAt(o.start, o.end) <= l.closed || o.end <= a.horizon {
+				continue
+			}
+			sp.starts[o.start] = true
+			p := ensemble.Period{Start: time.Unix(0, o.start).UTC(), End: time.Unix(0, o.end).UTC()}
+			if a.reopened == nil {
+				a.reopened = map[reopenKey]bool{}
+			}
+			a.reopened[reopenKey{l.ref, m.ID, o.start}] = true
+			added = append(added, Aggregate{Line: l.ref, Meter: m.ID, Unit: m.Unit, Aggregation: m.Aggregation, Period: p, Cycle: l.cycleOf(p)})
+		}
+		if len(l.active) == 0 || sp.from == math.MaxInt64 {
 			continue
 		}
 		from, to := max(sp.from, l.active[0][0]), min(l.active[len(l.active)-1][1], l.through)
@@ -400,6 +451,54 @@ func (l *lineState) eachPeriod(from, to int64, f func(p ensemble.Period, s, e in
 type carryKey struct {
 	line  LineRef
 	meter MeterID
+}
+
+// reopenKey names a period of a line and meter that withCarried reports
+// again for an earlier run's open aggregate (Config.Billed).
+type reopenKey struct {
+	line  LineRef
+	meter MeterID
+	start int64
+}
+
+// openBilled is a WeightedAverage aggregate of Config.Billed seen through
+// an instant before its period's end: a period an earlier run reported
+// while it was open.
+type openBilled struct {
+	start, end, through int64 // Unix nanoseconds
+}
+
+// openOf indexes the WeightedAverage aggregates of billed, of a
+// WeightedAverage meter of meters, whose Through is before their period's
+// end.
+func openOf(billed []Aggregate, meters []Meter) map[carryKey][]openBilled {
+	var out map[carryKey][]openBilled
+	for _, g := range billed {
+		if g.Aggregation != WeightedAverage || g.Through.IsZero() || !g.Through.Before(g.Period.End) || !slices.ContainsFunc(meters, func(m Meter) bool {
+			return m.ID == g.Meter && m.Aggregation == WeightedAverage
+		}) {
+			continue
+		}
+		if out == nil {
+			out = map[carryKey][]openBilled{}
+		}
+		k := carryKey{g.Line, g.Meter}
+		out[k] = append(out[k], openBilled{start: g.Period.Start.UnixNano(), end: g.Period.End.UnixNano(), through: g.Through.UnixNano()})
+	}
+	return out
+}
+
+// view returns the instant the run sees the line through (see
+// Aggregate.Through): Config.Through, or with none the end of its last
+// active segment; 0 for a line with no segment and no Through.
+func (l *lineState) view() int64 {
+	if l.through != math.MaxInt64 {
+		return l.through
+	}
+	if len(l.active) == 0 {
+		return 0
+	}
+	return l.active[len(l.active)-1][1]
 }
 
 type carried struct {

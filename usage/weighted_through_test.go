@@ -1,0 +1,63 @@
+package usage_test
+
+import (
+	"testing"
+	"time"
+
+	"github.com/ensemble-commerce/ensemble/usage"
+	"github.com/stretchr/testify/require"
+)
+
+// A storage meter weighted by time: 100 TB read on January 1 and 300 TB
+// on January 20. A run on January 15 (Through January 15, the line's
+// segment ended at the run as invoice.Builder.UsageLines ends it) reports
+// the month so far; the run on February 1 reads the January 20 reading.
+// Merged, in either order, the two reports are the month one run on
+// February 1 reports: (100 × 19 + 300 × 12)/31 = 177.419354838710
+// TB-months. Before, the merge took the union of the two runs' inactive
+// stretches, so January 15 to February 1, inactive only in the first
+// run's view (it had not got there yet), counted zero: 100 × 14/31 =
+// 45.161290322581.
+func TestWeightedAverageMidPeriodRunMergesToTheMonth(t *testing.T) {
+	jan15 := time.Date(2026, 1, 15, 0, 0, 0, 0, time.UTC)
+	jan20 := time.Date(2026, 1, 20, 0, 0, 0, 0, time.UTC)
+	r1 := []usage.Record{reading("jan-01", mon(1), "100")}
+	r2 := []usage.Record{reading("jan-20", jan20, "300")}
+	const want = "177.41935483871" // canonical: no trailing zero
+
+	one := collectTB(t, usage.Config{Meters: []usage.Meter{tbMeter}, Lines: []usage.Line{tbLineUntil(mon(2))}, Through: mon(2)}, append(r1, r2...))
+	require.Len(t, one.Aggregates, 1)
+	require.Equal(t, want, one.Aggregates[0].Value.String())
+
+	first := collectTB(t, usage.Config{Meters: []usage.Meter{tbMeter}, Lines: []usage.Line{tbLineUntil(jan15)}, Through: jan15}, r1)
+	require.Len(t, first.Aggregates, 1)
+	second := collectTB(t, usage.Config{Meters: []usage.Meter{tbMeter}, Lines: []usage.Line{tbLineUntil(mon(2))}, Through: mon(2),
+		ClosedBefore: jan15, Ledger: first.Ledger, Billed: first.Aggregates}, r2)
+	require.Len(t, second.Aggregates, 1)
+
+	for _, order := range [][]*usage.Report{{first, second}, {second, first}} {
+		merged, err := usage.MergeReports(order...)
+		require.NoError(t, err)
+		require.Len(t, merged.Aggregates, 1)
+		require.Equal(t, want, merged.Aggregates[0].Value.String())
+		require.Equal(t, int64(2), merged.Aggregates[0].Records)
+	}
+	for _, pair := range [][2]usage.Aggregate{{first.Aggregates[0], second.Aggregates[0]}, {second.Aggregates[0], first.Aggregates[0]}} {
+		g, err := pair[0].Merge(pair[1])
+		require.NoError(t, err)
+		require.Equal(t, want, g.Value.String())
+	}
+
+	// The run on February 1 reads nothing of January: it still reports
+	// January (an aggregate of no records, its view of the line's activity
+	// through February 1), since the first run's open aggregate, given in
+	// Config.Billed, was computed through January 15 only. Merged, the
+	// month holds 100 TB: 100 TB-months, not 100 × 14/31.
+	idle := collectTB(t, usage.Config{Meters: []usage.Meter{tbMeter}, Lines: []usage.Line{tbLineUntil(mon(2))}, Through: mon(2),
+		ClosedBefore: jan15, Ledger: first.Ledger, Billed: first.Aggregates}, nil)
+	merged, err := usage.MergeReports(first, idle)
+	require.NoError(t, err)
+	require.Len(t, merged.Aggregates, 1)
+	require.Equal(t, "100", merged.Aggregates[0].Value.String())
+	require.Equal(t, int64(1), merged.Aggregates[0].Records)
+}
