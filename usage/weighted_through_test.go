@@ -1,6 +1,8 @@
 package usage_test
 
 import (
+	"encoding/json"
+	"strings"
 	"testing"
 	"time"
 
@@ -60,4 +62,35 @@ func TestWeightedAverageMidPeriodRunMergesToTheMonth(t *testing.T) {
 	require.Len(t, merged.Aggregates, 1)
 	require.Equal(t, "100", merged.Aggregates[0].Value.String())
 	require.Equal(t, int64(1), merged.Aggregates[0].Records)
+}
+
+// Aggregate.Through round-trips through JSON, and an aggregate stored
+// before it was (no "through") decodes with the zero time, which Merge
+// treats as before: the union of the inactive stretches.
+func TestWeightedAverageThroughJSON(t *testing.T) {
+	jan15 := time.Date(2026, 1, 15, 0, 0, 0, 0, time.UTC)
+	first := collectTB(t, usage.Config{Meters: []usage.Meter{tbMeter}, Lines: []usage.Line{tbLineUntil(jan15)}, Through: jan15},
+		[]usage.Record{reading("jan-01", mon(1), "100")})
+	g := first.Aggregates[0]
+	require.True(t, g.Through.Equal(jan15))
+	b, err := json.Marshal(g)
+	require.NoError(t, err)
+	require.Contains(t, string(b), `"through":"2026-01-15T00:00:00Z"`)
+	var back usage.Aggregate
+	require.NoError(t, json.Unmarshal(b, &back))
+	require.True(t, back.Through.Equal(jan15))
+	require.Equal(t, g.Inactive, back.Inactive)
+
+	old := strings.Replace(string(b), `,"through":"2026-01-15T00:00:00Z"`, "", 1)
+	require.NotEqual(t, string(b), old)
+	var stored usage.Aggregate
+	require.NoError(t, json.Unmarshal([]byte(old), &stored))
+	require.True(t, stored.Through.IsZero())
+	later := collectTB(t, usage.Config{Meters: []usage.Meter{tbMeter}, Lines: []usage.Line{tbLineUntil(mon(2))}, Through: mon(2),
+		ClosedBefore: jan15, Ledger: first.Ledger, Billed: []usage.Aggregate{g}}, nil)
+	require.Len(t, later.Aggregates, 1)
+	m, err := stored.Merge(later.Aggregates[0])
+	require.NoError(t, err)
+	require.Equal(t, "45.161290322581", m.Value.String()) // the union: January 15 on inactive
+	require.True(t, m.Through.Equal(mon(2)))
 }
