@@ -454,7 +454,9 @@ func weightedRunsAnyInstant(t *rapid.T, b *invoice.Builder, subs []invoice.Subsc
 		require.NoError(t, rep.Err())
 		all := slices.Clone(rep.Aggregates)
 		for _, p := range pending {
-			k := slices.IndexFunc(all, func(g usage.Aggregate) bool { return g.Line == p.Line && g.Meter == p.Meter && g.Period.Equal(p.Period) })
+			k := slices.IndexFunc(all, func(g usage.Aggregate) bool {
+				return g.Line == p.Line && g.Meter == p.Meter && g.Period.Equal(p.Period)
+			})
 			if k < 0 {
 				all = append(all, p)
 				continue
