@@ -291,6 +291,10 @@ func (g *gen) invoice() (Invoice, bool) {
 	if g.repairing {
 		lines = g.reconcile()
 		g.arena.release(g.lines)
+		if credits := g.lateDiscountCredits(); len(credits) > 0 {
+			lines = append(lines, credits...)
+			slices.SortFunc(lines, func(a, b Line) int { return strings.Compare(string(a.ID), string(b.ID)) })
+		}
 		if len(lines) == 0 || g.ps.Len() > 0 {
 			return Invoice{}, false
 		}

@@ -442,3 +442,47 @@ func (e *BilledIncompleteError) Error() string {
 
 // Unwrap returns the condition.
 func (e *BilledIncompleteError) Unwrap() error { return e.Err }
+
+// ErrLateDiscount reports a discount recorded after a run billed usage it
+// covers (a back-dated discount: see Discount.Recorded) that the run
+// catching it up cannot credit exactly: a fixed amount (which the lines of
+// a cycle take in the order they are due, so what each billed line would
+// have taken depends on lines no run recomputes), a subscription with a
+// minimum or prepaid commitment (whose true-up or drawdown the credit
+// would change, and which are not recomputed), or a usage period whose
+// usage line Run.Billed lacks. See LateDiscountError.
+var ErrLateDiscount = errors.New("invoice: a discount recorded late cannot be credited exactly on the usage billed before it")
+
+// LateDiscountError reports a discount recorded late that cannot be
+// credited exactly on usage an earlier run billed (see ErrLateDiscount),
+// naming the subscription, the item, the discount, the billed line and
+// its usage period, and why. It arrives inside the
+// *ensemble.ValidationError of Build at the discount's path, and wraps its
+// condition (ErrLateDiscount). Credit the usage with a credit note
+// (NewCreditNote), or record the discount from the next period on.
+type LateDiscountError struct {
+	Subscription SubscriptionID
+	Item         ItemID
+	Discount     DiscountID
+	// Line is the billed usage line the discount reaches, and Period its
+	// usage period (UTC).
+	Line   LineID
+	Period ensemble.Period
+	// Recorded is when the discount was recorded.
+	Recorded time.Time
+	// Detail says why the credit cannot be exact.
+	Detail string
+	// Err is the condition.
+	Err error
+}
+
+// Error writes `invoice: subscription "s" item "i": discount "d" recorded
+// at <recorded> reaches usage line "l" of [start, end), billed before it:
+// <condition>: <detail>`.
+func (e *LateDiscountError) Error() string {
+	return fmt.Sprintf("invoice: subscription %q item %q: discount %q recorded at %s reaches usage line %q of %s, billed before it: %v: %s",
+		e.Subscription, e.Item, e.Discount, fmtRFC(e.Recorded), e.Line, e.Period, e.Err, e.Detail)
+}
+
+// Unwrap returns the condition.
+func (e *LateDiscountError) Unwrap() error { return e.Err }

@@ -1,0 +1,234 @@
+package invoice
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/ensemble-commerce/ensemble"
+	"github.com/shopspring/decimal"
+)
+
+// A discount recorded after a run billed usage it covers (a back-dated
+// discount: Discount.Recorded after Run.After, reaching lines billed by
+// then) is caught up by the run, as Kill Bill repairs an invoice already
+// issued with an adjustment item rather than leave it (Lago applies a
+// coupon to the next invoices only). Recurring and one-time lines are
+// billed anew (see reconcile); usage is billed from its aggregates, which
+// the run does not have again, so the run credits instead what the
+// discount would have taken off the usage already billed: one
+// KindCreditNote line per usage line it reaches (see lateDiscountCredits).
+
+// usageGroup is the usage billed for one usage period of one item and
+// charge (and one value of an attributed charge): its usage line and the
+// adjustments and credits of it that earlier runs billed.
+type usageGroup struct {
+	root  *Line   // the period's usage (or progressive) line
+	lines []*Line // root and its adjustments, in ID order
+}
+
+// usageGroupKey names a usage period's lines: item, offer, charge, usage
+// period start and the attributed value.
+func usageGroupKey(l *Line) string {
+	v := ""
+	if l.Attribution != nil {
+		v = l.Attribution.Value
+	}
+	return string(l.Item) + "\x00" + string(l.Pin.Offer) + "\x00" + string(l.Charge) + "\x00" + l.Cycle.Start.UTC().Format("20060102T150405.999999999") + "\x00" + v
+}
+
+// lateDiscountCredits returns the credits of a run catching up discounts
+// recorded after Run.After (back-dated: see Discount.Recorded) on the
+// usage earlier runs billed without them (the usage lines of Run.Billed,
+// with their adjustments). For each percentage discount so recorded and
+// each usage period of Run.Billed it reaches (its item, offer, charges,
+// and its window holding the usage line's service start, or for a window
+// in calendar time the share of the service inside it), the credit is
+// what one run billing the period with the discount would have taken of
+// it, round(S × p) over that share, where S is what the period's lines
+// billed before discounts (usage line and adjustments: they add up to
+// rate(cumulative)), less what those lines took of it already and what
+// earlier credits of it gave back, and capped at what the lines have left
+// after their discounts. It is a KindCreditNote line crediting the
+// period's usage line (Credits), with the amount negated and no discount,
+// dated at the run, with ID "<usage line>/discount/<discount>/<run
+// instant>", traced to the usage line and the discount (Refs), so that a
+// later run given it in Run.Billed credits nothing more and settlement
+// reverses it from the usage line's entries. A fixed discount so
+// recorded, a subscription with a minimum commitment, a period's line
+// drawn on a prepaid commitment, and adjustments whose usage line
+// Run.Billed lacks are refused, a *LateDiscountError at the discount's
+// path, rather than credited inexactly or left.
+func (g *gen) lateDiscountCredits() []Line {
+	after := g.run.After
+	if after.IsZero() || len(g.billedSub) == 0 {
+		return nil
+	}
+	groups := map[string]*usageGroup{}
+	var keys []string
+	for _, l := range g.billedSub {
+		if l.Usage == nil || (l.Kind != KindUsage && l.Kind != KindUsageAdjustment && l.Kind != KindProgressiveUsage) {
+			continue
+		}
+		k := usageGroupKey(l)
+		gr := groups[k]
+		if gr == nil {
+			gr = &usageGroup{}
+			groups[k] = gr
+			keys = append(keys, k)
+		}
+		gr.lines = append(gr.lines, l)
+		if l.Kind == KindUsage && (gr.root == nil || l.ID < gr.root.ID) {
+			gr.root = l
+		}
+	}
+	if len(groups) == 0 {
+		return nil
+	}
+	slices.Sort(keys)
+	for _, gr := range groups {
+		slices.SortFunc(gr.lines, func(a, b *Line) int { return strings.Compare(string(a.ID), string(b.ID)) })
+		if gr.root == nil {
+			for _, l := range gr.lines {
+				if l.Kind == KindProgressiveUsage {
+					gr.root = l
+					break
+				}
+			}
+		}
+	}
+	var out []Line
+	scan := func(ds []Discount, owner *Item, path string) {
+		for k := range ds {
+			d := &ds[k]
+			if !d.Recorded.After(after) {
+				continue
+			}
+			w, ok := g.windowOf(d, owner)
+			if !ok {
+				continue
+			}
+			at := ensemble.Path(path, "discounts", k)
+			for _, key := range keys {
+				gr := groups[key]
+				first := gr.lines[0]
+				if owner != nil && first.Item != owner.ID || d.Offer != "" && first.Pin.Offer != d.Offer || !d.scoped(first.Charge) {
+					continue
+				}
+				svc := first.Period
+				if gr.root != nil {
+					svc = gr.root.Period
+				}
+				if !w.exact && !w.contains(svc.Start) || w.exact && !w.meets(svc) {
+					continue
+				}
+				if c, ok := g.lateCredit(d, w, gr, at); ok {
+					out = append(out, c)
+				}
+			}
+		}
+	}
+	for j := range g.s.Items {
+		scan(g.s.Items[j].Discounts, &g.s.Items[j], g.itemPath(j))
+	}
+	scan(g.s.Discounts, nil, g.subPath())
+	return out
+}
+
+// lateCredit returns the credit of back-dated discount d (window w) on the
+// usage billed of group gr (see lateDiscountCredits), or false when there
+// is nothing to credit or the credit is refused (the problem added at
+// path at).
+func (g *gen) lateCredit(d *Discount, w window, gr *usageGroup, at string) (Line, bool) {
+	first := gr.lines[0]
+	refuse := func(l *Line, detail string) (Line, bool) {
+		g.ps.Add(at, &LateDiscountError{Subscription: g.s.ID, Item: l.Item, Discount: d.ID, Line: l.ID, Period: l.Cycle,
+			Recorded: d.Recorded, Detail: detail, Err: ErrLateDiscount})
+		return Line{}, false
+	}
+	zero := ensemble.MoneyFromMinor(0, g.cur)
+	billed, discounts, taken := zero, zero, zero
+	for _, l := range gr.lines {
+		billed = g.add(billed, l.Amount)
+		discounts = g.add(discounts, l.Discount)
+		for _, ad := range l.Discounts {
+			if ad.ID == d.ID {
+				taken = g.add(taken, ad.Amount)
+			}
+		}
+	}
+	// What earlier runs credited of it (their credits of d on this group).
+	credited := zero
+	if gr.root != nil {
+		prefix := string(gr.root.ID) + "/discount/" + string(d.ID) + "/"
+		for _, l := range g.billedSub {
+			if l.Kind == KindCreditNote && l.Credits == gr.root.ID && strings.HasPrefix(string(l.ID), prefix) {
+				credited = g.sub(credited, l.Amount)
+			}
+		}
+	}
+	if d.Percent.IsZero() {
+		if taken.IsZero() && credited.IsZero() && billed.IsPositive() {
+			return refuse(first, "a fixed discount is taken off the lines of a cycle in the order they are due, so what the usage billed would have taken of it cannot be told from the lines billed: credit it with a credit note")
+		}
+		return Line{}, false
+	}
+	var owed ensemble.Money
+	p := pct{id: d.ID, p: d.Percent, w: w}
+	svc := first.Period
+	if gr.root != nil {
+		svc = gr.root.Period
+	}
+	lo, hi, ok := g.covered(p, svc, ratioZero, ratioOne)
+	if !ok {
+		return Line{}, false
+	}
+	owed = g.cum(billed, lo.Mul(p.p), hi.Mul(p.p))
+	credit := g.sub(g.sub(owed, taken), credited)
+	if left := g.sub(g.sub(billed, discounts), credited); g.cmp(credit, left) > 0 {
+		credit = left // discounts never take more than the lines hold
+	}
+	if !credit.IsPositive() {
+		return Line{}, false
+	}
+	switch {
+	case gr.root == nil:
+		return refuse(first, "Run.Billed holds adjustments of the period but not its usage line, which the credit would credit: give every line earlier runs issued for the subscription")
+	case g.s.Commitment != nil:
+		return refuse(gr.root, "the subscription has a minimum commitment, whose true-up of the period's cycle counts the usage net of percentage discounts and is not recomputed")
+	}
+	for _, l := range gr.lines {
+		if l.Prepaid != nil {
+			return refuse(l, fmt.Sprintf("prepaid commitment %q covered part of the period's usage, and its drawdown is not recomputed", l.Prepaid.Commitment))
+		}
+	}
+	root := gr.root
+	pctText := d.Percent.Percent()
+	line := Line{
+		ID:           LineID(string(root.ID) + "/discount/" + string(d.ID) + "/" + fmtTime(g.run.At)),
+		Kind:         KindCreditNote,
+		Subscription: root.Subscription,
+		Item:         root.Item,
+		Customer:     root.Customer,
+		Date:         g.run.At,
+		Description: fmt.Sprintf("Discount %s (%s) recorded %s, after this usage was billed: %s of %s billed, credited: %s",
+			d.ID, pctText, fmtRFC(d.Recorded), credit, billed, root.Description),
+		Pin:      root.Pin,
+		Charge:   root.Charge,
+		Model:    root.Model,
+		Cycle:    root.Cycle,
+		Period:   root.Period,
+		Quantity: decimal.Zero,
+		Full:     credit.Neg(),
+		Currency: g.cur,
+		Amount:   credit.Neg(),
+		Discount: zero,
+		Credits:  root.ID,
+		Refs:     []ensemble.Ref{{Kind: RefLine, ID: string(root.ID)}, {Kind: RefDiscount, ID: string(d.ID)}},
+	}
+	if root.Attribution != nil {
+		a := *root.Attribution
+		line.Attribution = &a
+	}
+	return line, true
+}
