@@ -1,6 +1,9 @@
 package invoice_test
 
 import (
+	"fmt"
+	"pgregory.net/rapid"
+	"slices"
 	"testing"
 	"time"
 
@@ -61,4 +64,131 @@ func TestLateUsageDiscountCreditsBilledUsage(t *testing.T) {
 	sep := build1(t, b, invoice.Run{After: date(2026, 8, 1), At: date(2026, 9, 1), Usage: []usage.Aggregate{eventsIn(time.August, "1000")},
 		Billed: append(billed, aug.Lines...)}, s)
 	require.Equal(t, []string{"usage events 08 85.00 ", "recurring platform 09 200.00 "}, kindsOf(sep))
+}
+
+// A fixed amount off usage recorded late (10.00 off the events of every
+// month, recorded on July 10 after June's usage was billed) cannot be
+// credited exactly (a cycle's lines take it in the order they are due):
+// the run is refused with a *LateDiscountError naming the discount and
+// June's usage line and period, where it left June's usage undiscounted
+// without a word. So is a percentage discount on a subscription with a
+// minimum commitment, whose true-up is not recomputed.
+func TestLateUsageDiscountRefusedWhenNotExact(t *testing.T) {
+	b := chargesBuilder(t)
+	s := chargesSub()
+	jun, jul := chargesMonthly(t, b, s, "4000")
+	billed := append(jun.Lines, jul.Lines...)
+	run := invoice.Run{After: date(2026, 7, 1), At: date(2026, 8, 1), Usage: []usage.Aggregate{eventsIn(time.July, "1000")}, Billed: billed}
+	juneUsage := ensemble.MustPeriod(date(2026, 6, 1), date(2026, 7, 1))
+
+	for name, c := range map[string]struct {
+		d          invoice.Discount
+		commitment *invoice.Commitment
+	}{
+		"fixed":      {d: invoice.Discount{ID: "usage-10off", Amount: dec("10.00"), Charges: []catalog.ChargeID{"events"}, Recorded: date(2026, 7, 10)}},
+		"commitment": {d: invoice.Discount{ID: "usage-15", Percent: ensemble.MustRatio("15%"), Charges: []catalog.ChargeID{"events"}, Recorded: date(2026, 7, 10)}, commitment: &invoice.Commitment{Minimum: dec("100.00")}},
+	} {
+		t.Run(name, func(t *testing.T) {
+			s := s
+			s.Discounts = []invoice.Discount{c.d}
+			s.Commitment = c.commitment
+			_, err := b.Build(run, []invoice.Subscription{s})
+			require.ErrorIs(t, err, invoice.ErrLateDiscount)
+			var le *invoice.LateDiscountError
+			require.ErrorAs(t, err, &le)
+			require.Equal(t, c.d.ID, le.Discount)
+			require.Equal(t, invoice.ItemID("box"), le.Item)
+			require.True(t, le.Period.Equal(juneUsage), "period %s", le.Period)
+			require.Contains(t, string(le.Line), "20260601")
+		})
+	}
+}
+
+// Property: a percentage discount (scoped to usage or not, from a drawn
+// month, for ever, once or a few cycles) recorded at a drawn instant
+// after some runs billed usage it covers: the monthly runs, each given the
+// lines issued before and the discount once it is recorded, bill every
+// usage period net what one run knowing the discount from the start
+// bills it, to the cent: the late credits make up the discount on the
+// usage billed before it was known, once.
+func TestLateUsageDiscountRunsBillOneRunProperty(t *testing.T) {
+	b := chargesBuilder(t)
+	rapid.Check(t, func(t *rapid.T) {
+		months := rapid.IntRange(2, 4).Draw(t, "months")
+		events := make([]string, months)
+		for m := range events {
+			events[m] = fmt.Sprint(rapid.IntRange(0, 5000).Draw(t, "events"))
+		}
+		d := invoice.Discount{ID: "late", Percent: ensemble.MustRatio(fmt.Sprintf("%d%%", rapid.IntRange(1, 100).Draw(t, "percent")))}
+		if rapid.Bool().Draw(t, "scoped") {
+			d.Charges = []catalog.ChargeID{"events"}
+		}
+		if from := rapid.IntRange(0, months-1).Draw(t, "from"); from > 0 {
+			d.Start = date(2026, time.June+time.Month(from), 1)
+		}
+		switch rapid.IntRange(0, 2).Draw(t, "duration") {
+		case 1:
+			d.Duration = invoice.Once
+		case 2:
+			d.Duration, d.Cycles = invoice.Repeating, rapid.IntRange(1, 3).Draw(t, "cycles")
+		}
+		// Recorded inside month k (after the run of its start).
+		k := rapid.IntRange(1, months).Draw(t, "recorded in")
+		d.Recorded = date(2026, time.June+time.Month(k-1), 1).Add(time.Duration(rapid.IntRange(1, 27*24).Draw(t, "hour")) * time.Hour)
+
+		agg := func(m int) usage.Aggregate { return eventsIn(time.June+time.Month(m), events[m]) }
+		byCycle := func(invs []invoice.Invoice, into map[string]ensemble.Money) {
+			for _, inv := range invs {
+				for _, l := range inv.Lines {
+					if l.Charge != "events" {
+						continue
+					}
+					key := l.Cycle.Start.Format("01")
+					sum, err := into[key].Add(l.Net)
+					require.NoError(t, err)
+					into[key] = sum
+				}
+			}
+		}
+		got := map[string]ensemble.Money{}
+		var billed []invoice.Line
+		var after time.Time
+		for m := 0; m <= months; m++ {
+			at := date(2026, time.June+time.Month(m), 1)
+			s := chargesSub()
+			if !d.Recorded.After(at) {
+				s.Discounts = []invoice.Discount{d}
+			}
+			run := invoice.Run{After: after, At: at, Billed: slices.Clone(billed)}
+			if m > 0 {
+				run.Usage = []usage.Aggregate{agg(m - 1)}
+			}
+			invs, err := b.Build(run, []invoice.Subscription{s})
+			require.NoError(t, err)
+			for i := range invs {
+				inv, err := invoice.Issue(invs[i], at)
+				require.NoError(t, err)
+				billed = append(billed, inv.Lines...)
+				invs[i] = inv
+			}
+			byCycle(invs, got)
+			after = at
+		}
+		s := chargesSub()
+		known := d
+		known.Recorded = time.Time{}
+		s.Discounts = []invoice.Discount{known}
+		var all []usage.Aggregate
+		for m := range months {
+			all = append(all, agg(m))
+		}
+		one, err := b.Build(invoice.Run{At: date(2026, time.June+time.Month(months), 1), Usage: all}, []invoice.Subscription{s})
+		require.NoError(t, err)
+		want := map[string]ensemble.Money{}
+		byCycle(one, want)
+		for m := range months {
+			key := date(2026, time.June+time.Month(m), 1).Format("01")
+			require.True(t, got[key].Equal(want[key]), "usage of month %s: the runs bill net %s, one run %s", key, got[key], want[key])
+		}
+	})
 }
