@@ -345,6 +345,7 @@ func (g *gen) invoice() (Invoice, bool) {
 	if !g.tax(&inv) {
 		return Invoice{}, false
 	}
+	g.lateCreditTax(&inv)
 	g.carryCredits(&inv)
 	g.creditedBefore(&inv)
 	g.costs(&inv)

@@ -76,6 +76,10 @@ type gen struct {
 	// (see carryCredits).
 	reissuedFor map[LineID][]*Line
 	carried     map[LineID]carriedCredits
+	// lateRoots holds, by ID, the credits of a discount recorded late on
+	// usage billed before it (lateDiscountCredits) and the usage line
+	// each credits (see lateCreditTax).
+	lateRoots map[LineID]*Line
 	// billedUsage, when set, collects the usage the run bills: each
 	// usage period due in it, as given or idle (BilledUsage).
 	billedUsage *[]usage.Aggregate

@@ -108,12 +108,26 @@ func TestLateUsageDiscountRefusedWhenNotExact(t *testing.T) {
 // month, for ever, once or a few cycles) recorded at a drawn instant
 // after some runs billed usage it covers: the monthly runs, each given the
 // lines issued before and the discount once it is recorded, bill every
-// usage period net what one run knowing the discount from the start
-// bills it, to the cent: the late credits make up the discount on the
-// usage billed before it was known, once.
+// usage period what one run knowing the discount from the start
+// bills it, tax included (taxed or exempt), to the cent: the late credits
+// make up the discount on the usage billed before it was known, once.
 func TestLateUsageDiscountRunsBillOneRunProperty(t *testing.T) {
-	b := chargesBuilder(t)
+	cat, err := catalog.LoadYAML([]byte(chargesCatalog))
+	require.NoError(t, err)
+	exempt, err := invoice.NewBuilder(cat, invoice.Options{})
+	require.NoError(t, err)
+	taxed, err := invoice.NewBuilder(cat, invoice.Options{Taxes: invoice.TaxTable{Rules: []invoice.TaxRule{{ID: "vat-fr", Region: "FR", Rate: ensemble.MustRatio("19.6%")}}}})
+	require.NoError(t, err)
 	rapid.Check(t, func(t *rapid.T) {
+		b, tax := exempt, rapid.Bool().Draw(t, "taxed")
+		if tax {
+			b = taxed
+		}
+		sub := func() invoice.Subscription {
+			s := chargesSub()
+			s.Customer.TaxExempt = !tax
+			return s
+		}
 		months := rapid.IntRange(2, 4).Draw(t, "months")
 		events := make([]string, months)
 		for m := range events {
@@ -144,7 +158,7 @@ func TestLateUsageDiscountRunsBillOneRunProperty(t *testing.T) {
 						continue
 					}
 					key := l.Cycle.Start.Format("01")
-					sum, err := into[key].Add(l.Net)
+					sum, err := into[key].Add(l.Total)
 					require.NoError(t, err)
 					into[key] = sum
 				}
@@ -155,7 +169,7 @@ func TestLateUsageDiscountRunsBillOneRunProperty(t *testing.T) {
 		var after time.Time
 		for m := 0; m <= months; m++ {
 			at := date(2026, time.June+time.Month(m), 1)
-			s := chargesSub()
+			s := sub()
 			if !d.Recorded.After(at) {
 				s.Discounts = []invoice.Discount{d}
 			}
@@ -174,7 +188,7 @@ func TestLateUsageDiscountRunsBillOneRunProperty(t *testing.T) {
 			byCycle(invs, got)
 			after = at
 		}
-		s := chargesSub()
+		s := sub()
 		known := d
 		known.Recorded = time.Time{}
 		s.Discounts = []invoice.Discount{known}
@@ -188,7 +202,7 @@ func TestLateUsageDiscountRunsBillOneRunProperty(t *testing.T) {
 		byCycle(one, want)
 		for m := range months {
 			key := date(2026, time.June+time.Month(m), 1).Format("01")
-			require.True(t, got[key].Equal(want[key]), "usage of month %s: the runs bill net %s, one run %s", key, got[key], want[key])
+			require.True(t, got[key].Equal(want[key]), "usage of month %s: the runs bill %s with tax, one run %s", key, got[key], want[key])
 		}
 	})
 }

@@ -230,5 +230,77 @@ func (g *gen) lateCredit(d *Discount, w window, gr *usageGroup, at string) (Line
 		a := *root.Attribution
 		line.Attribution = &a
 	}
+	if g.lateRoots == nil {
+		g.lateRoots = map[LineID]*Line{}
+	}
+	g.lateRoots[line.ID] = root
 	return line, true
+}
+
+// lateCreditTax taxes the credits of discounts recorded late (see
+// lateDiscountCredits) so that the usage line and its credit carry the tax
+// one run would have billed on the line discounted: the credit's tax is
+// tax(G - C) - the tax the line billed (of each component alike), where G
+// is what the line billed before tax and C what the credit gives back,
+// rather than the tax of -C rounded on its own, a minor unit off (0.30 of
+// usage 5% off at 19.6%: 0.05 of tax on 0.28, where 0.06 and -0.00 made
+// 0.06). It keeps the tax the credit was given when the line was taxed
+// under another rule or treatment, when tax is rounded per invoice, or
+// when the difference would give back more than the line billed of a
+// component, or add tax.
+func (g *gen) lateCreditTax(inv *Invoice) {
+	if len(g.lateRoots) == 0 || g.b.opts.TaxRounding == TaxPerInvoice {
+		return
+	}
+	x := &g.arith
+	for i := range inv.Lines {
+		l := &inv.Lines[i]
+		bl, ok := g.lateRoots[l.ID]
+		if !ok || l.TaxRule.Treatment != TaxStandard || bl.TaxRule.Treatment != TaxStandard || l.TaxRule.ID != bl.TaxRule.ID ||
+			l.TaxRule.Inclusive != bl.TaxRule.Inclusive || l.TaxRule.ID == "" || bl.Prepaid != nil {
+			continue
+		}
+		billedGross := bl.Net
+		if bl.TaxRule.Inclusive {
+			billedGross = x.Add(bl.Net, bl.Tax)
+		}
+		gross := x.Sub(l.Amount, l.Discount) // negative
+		after := x.Add(billedGross, gross)
+		var tax ensemble.Money
+		var taxes []TaxAmount
+		if comps := g.b.taxC[l.TaxRule.ID]; len(comps) > 0 {
+			if len(bl.Taxes) != len(comps) {
+				continue
+			}
+			t, ts := g.taxComponents(comps, l.TaxRule.Inclusive, after, nil, "")
+			tax, taxes = x.Sub(t, bl.Tax), addTaxes(x, ts, negTaxes(bl.Taxes))
+			bad := false
+			for k, c := range taxes {
+				if c.Amount.IsPositive() || x.Cmp(c.Amount.Neg(), bl.Taxes[k].Amount) > 0 {
+					bad = true
+				}
+			}
+			if bad {
+				continue
+			}
+		} else {
+			k := g.b.taxK[l.TaxRule.ID]
+			var t ensemble.Money
+			if d := g.b.taxD[l.TaxRule.ID]; d.ok {
+				t = after.Mul(d.d).Round(g.mode)
+			} else {
+				t = after.MulRatio(k, g.mode)
+			}
+			tax = x.Sub(t, bl.Tax)
+		}
+		if x.Err() != nil || tax.IsPositive() || x.Cmp(tax.Neg(), bl.Tax) > 0 {
+			continue
+		}
+		l.Tax, l.Taxes = tax, taxes
+		l.Net = gross
+		if l.TaxRule.Inclusive {
+			l.Net = x.Sub(gross, tax)
+		}
+		l.Total = x.Add(l.Net, tax)
+	}
 }
