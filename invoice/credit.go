@@ -41,8 +41,10 @@ type CreditRequest struct {
 	// Prorated are lines of later invoices that may hold proration credits
 	// of this invoice's lines (an immediate cancellation or a downgrade
 	// credits the unused part of what was billed in advance), or reversals
-	// of them (a back-dated change: KindReversal). What they credited is no
-	// longer creditable, so a Full note after them credits only the rest.
+	// of them (a back-dated change: KindReversal), or credit-note lines
+	// crediting them (a discount recorded after their usage was billed:
+	// see Run.Billed). What they credited is no longer creditable, so a
+	// Full note after them credits only the rest.
 	// Lines that are neither, of this invoice's lines, are skipped, so a
 	// host may pass every later line of the subscription.
 	// Each line is given once: a line ID given twice is ErrDuplicate at
@@ -256,8 +258,9 @@ type Remainder struct {
 }
 
 // Remaining returns, for every line of inv with a positive total, what the
-// credit notes in prior, the proration credits and reversals among
-// prorated (lines of later invoices; see CreditRequest.Prorated) and the
+// credit notes in prior, the proration credits, reversals and credit-note
+// lines among prorated (lines of later invoices; see
+// CreditRequest.Prorated) and the
 // credits inv carries to its own lines billed anew (KindCreditNote lines
 // of inv: see Run.Billed) leave creditable, sorted by line ID. Prior notes of another invoice, notes crediting lines inv lacks,
 // a note (by ID) or a prorated line (by ID) given twice (ErrDuplicate, at
@@ -314,6 +317,13 @@ func remaining(inv *Invoice, prior []CreditNote, prorated []Line, ps *ensemble.P
 	// concern and are skipped.
 	// The same line given twice would be subtracted twice: a full note
 	// after it would credit too little, without a word.
+	// A credit-note line of a later invoice (a discount recorded late,
+	// credited on usage billed before it: see Run.Billed) credited its
+	// line too; inv's own credit-note lines were counted above.
+	own := make(map[LineID]bool, len(inv.Lines))
+	for i := range inv.Lines {
+		own[inv.Lines[i].ID] = true
+	}
 	given := make(map[LineID]int, len(prorated))
 	for k := range prorated {
 		pl := &prorated[k]
@@ -324,15 +334,18 @@ func remaining(inv *Invoice, prior []CreditNote, prorated []Line, ps *ensemble.P
 		}
 		given[pl.ID] = k
 		r, ok := rem[pl.Credits]
-		if !ok || (pl.Kind != KindProrationCredit && pl.Kind != KindReversal) {
+		if !ok || (pl.Kind != KindProrationCredit && pl.Kind != KindReversal && pl.Kind != KindCreditNote) || pl.Kind == KindCreditNote && own[pl.ID] {
 			continue
 		}
 		// A positive credit would add back what it claims to credit: more
 		// would remain creditable than the line billed.
 		if what := positivePart(pl, false); what != "" {
 			kind := "proration credit"
-			if pl.Kind == KindReversal {
+			switch pl.Kind {
+			case KindReversal:
 				kind = "reversal"
+			case KindCreditNote:
+				kind = "credit"
 			}
 			ps.Add(pa, &LineError{Line: pl.ID, Err: ErrInvalid, Value: fmt.Sprintf(
 				"%s of line %q has a positive %s: a %s is never positive", kind, pl.Credits, what, kind)})

@@ -206,3 +206,32 @@ func TestLateUsageDiscountRunsBillOneRunProperty(t *testing.T) {
 		}
 	})
 }
+
+// The late discount's credit counts, given among the later lines
+// (CreditRequest.Prorated), in what remains creditable of June's usage
+// line: 340.00 of its 400.00, so a full credit note of it gives back
+// 340.00, not the 60.00 twice.
+func TestLateUsageDiscountCreditCountsInRemaining(t *testing.T) {
+	b := chargesBuilder(t)
+	s := chargesSub()
+	jun, jul := chargesMonthly(t, b, s, "4000")
+	s.Discounts = []invoice.Discount{{ID: "usage-15", Percent: ensemble.MustRatio("15%"), Charges: []catalog.ChargeID{"events"}, Recorded: date(2026, 7, 10)}}
+	aug := build1(t, b, invoice.Run{After: date(2026, 7, 1), At: date(2026, 8, 1), Usage: []usage.Aggregate{eventsIn(time.July, "1000")},
+		Billed: append(jun.Lines, jul.Lines...)}, s)
+	aug, err := invoice.Issue(aug, date(2026, 8, 1))
+	require.NoError(t, err)
+	rem, err := invoice.Remaining(jul, nil, aug.Lines...)
+	require.NoError(t, err)
+	var usageLeft string
+	for _, r := range rem {
+		for _, l := range jul.Lines {
+			if l.ID == r.Line && l.Kind == invoice.KindUsage {
+				usageLeft = r.Total.AmountString()
+			}
+		}
+	}
+	require.Equal(t, "340.00", usageLeft)
+	// An invoice's own carried credits are not counted twice when given too.
+	_, err = invoice.Remaining(aug, nil, aug.Lines...)
+	require.NoError(t, err)
+}
