@@ -105,7 +105,8 @@ func TestLateUsageDiscountRefusedWhenNotExact(t *testing.T) {
 }
 
 // Property: a percentage discount (scoped to usage or not, from a drawn
-// month, for ever, once or a few cycles) recorded at a drawn instant
+// month, for ever, once, a few cycles or a few months of calendar time
+// from a drawn day) recorded at a drawn instant
 // after some runs billed usage it covers: the monthly runs, each given the
 // lines issued before and the discount once it is recorded, bill every
 // usage period what one run knowing the discount from the start
@@ -140,11 +141,14 @@ func TestLateUsageDiscountRunsBillOneRunProperty(t *testing.T) {
 		if from := rapid.IntRange(0, months-1).Draw(t, "from"); from > 0 {
 			d.Start = date(2026, time.June+time.Month(from), 1)
 		}
-		switch rapid.IntRange(0, 2).Draw(t, "duration") {
+		switch rapid.IntRange(0, 3).Draw(t, "duration") {
 		case 1:
 			d.Duration = invoice.Once
 		case 2:
 			d.Duration, d.Cycles = invoice.Repeating, rapid.IntRange(1, 3).Draw(t, "cycles")
+		case 3: // calendar time from a day inside a month: usage periods it covers in part
+			d.Duration, d.Length = invoice.Repeating, ensemble.Every(rapid.IntRange(1, 3).Draw(t, "length"), ensemble.Monthly)
+			d.Start = date(2026, time.June+time.Month(rapid.IntRange(0, months-1).Draw(t, "from month")), rapid.IntRange(1, 28).Draw(t, "from day"))
 		}
 		// Recorded inside month k (after the run of its start).
 		k := rapid.IntRange(1, months).Draw(t, "recorded in")
