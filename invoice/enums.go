@@ -47,7 +47,11 @@ const (
 	// issued invoice line, named by Credits. Its amounts are negative. An
 	// invoice holds one when a run catching up a back-dated change carries
 	// the credit notes of a line it reverses to the line it bills anew
-	// (see Run.Billed); Remaining counts it.
+	// (see Run.Billed); Remaining counts it. So does one whose run
+	// credits the usage earlier runs billed without a discount recorded
+	// late (see Discount.Recorded), crediting a line of an earlier
+	// invoice (CreditedInvoice empty; Remaining counts it given among a
+	// credit note's Prorated lines).
 	KindCreditNote
 	// KindPrepayment bills the purchase of a prepaid commitment, in full,
 	// when its term starts.

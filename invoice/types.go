@@ -543,7 +543,34 @@ type Discount struct {
 	Charges []catalog.ChargeID `json:"charges,omitempty"`
 	// Recorded is when the discount was recorded (zero: not known). One
 	// recorded after a run's After whose first cycle starts at or before
-	// it is back-dated, as a segment can be (see Segment.Recorded).
+	// it is back-dated, as a segment can be (see Segment.Recorded): the
+	// run bills anew the recurring and one-time lines it changes (see
+	// Run.Billed), and credits the usage earlier runs billed without it,
+	// which it does not rate again. "10% off usage from January 1"
+	// recorded on February 10, after the run of February 1 billed
+	// January's usage, makes the next run bill a KindCreditNote line
+	// crediting January's usage line (Credits) of 10% of what it billed:
+	// round(S × p) over the share of the usage line's service the
+	// discount covers, where S is what the period's usage line and its
+	// adjustments in Run.Billed billed before discounts, less what they
+	// took of the discount and what earlier credits of it gave back,
+	// capped at what they hold after their discounts. Its ID is
+	// "<usage line>/discount/<discount>/<run instant>", it is dated at the
+	// run, traced to the usage line and the discount (Refs), and taxed so
+	// that the line and its credit carry the tax of the line discounted
+	// (rounded per line); a later run given it in Run.Billed credits
+	// nothing more, Remaining counts it among a credit note's Prorated
+	// lines, and settlement claws it back from the usage line's entries
+	// as it claws back any credit of that line. This is what Kill Bill
+	// does, repairing an invoice already issued with an adjustment item,
+	// where Lago applies a coupon to the invoices after it only. A fixed
+	// discount so recorded that reaches usage billed without it, a
+	// percentage one on a subscription with a minimum commitment (whose
+	// true-up is not recomputed) or on usage a prepaid commitment covered,
+	// and adjustments whose usage line Run.Billed lacks are refused with a
+	// *LateDiscountError (ErrLateDiscount) naming the usage line and its
+	// period, rather than left: credit them with a credit note, or record
+	// the discount from the next period.
 	Recorded time.Time `json:"recorded,omitzero"`
 }
 
@@ -796,7 +823,12 @@ type Run struct {
 	// prepaid commitments' lines are not recomputed: usage is billed from
 	// the aggregates given, as always, and late usage through Late (which
 	// recomputes the true-ups of the cycles it changes; a back-dated
-	// change does not). A
+	// change does not). A percentage discount recorded late that reaches
+	// usage lines Run.Billed holds, billed without it, is credited on them
+	// instead: a KindCreditNote line per usage period, crediting its usage
+	// line, of what one run would have taken (see Discount.Recorded); a
+	// fixed one, or one under a minimum commitment, is refused with a
+	// *LateDiscountError. A
 	// credit note of a reversed line (a goodwill or SLA credit) stays
 	// with the customer: the reversal gives back what the note left, and
 	// the run carries the note to the line billed anew, a KindCreditNote
