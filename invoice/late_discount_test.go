@@ -239,3 +239,46 @@ func TestLateUsageDiscountCreditCountsInRemaining(t *testing.T) {
 	_, err = invoice.Remaining(aug, nil, aug.Lines...)
 	require.NoError(t, err)
 }
+
+// Late usage billed before the discount was recorded counts: June's 4,000
+// events billed 400.00 on July 1 and 1,000 more, late, 100.00 on August 1
+// (a usage adjustment); "15% off usage" recorded on August 10 makes the
+// run of September 1 credit 15% of the 500.00 June billed, 75.00, split
+// over the lines it credits in proportion to what they billed: 60.00 of
+// the usage line and 15.00 of the adjustment, so that no credit gives
+// back more than its line billed (the whole 75.00 against the usage line
+// would overdraw a small usage line beside a large adjustment); and 15.00
+// of July's usage, billed on August 1 too.
+func TestLateUsageDiscountCreditsLateUsageToo(t *testing.T) {
+	b := chargesBuilder(t)
+	s := chargesSub()
+	jun, jul := chargesMonthly(t, b, s, "4000")
+	late := eventsIn(time.June, "1000")
+	late.Late, late.Digest = true, usage.DigestOf("eJuneLate")
+	aug := build1(t, b, invoice.Run{After: date(2026, 7, 1), At: date(2026, 8, 1), Usage: []usage.Aggregate{eventsIn(time.July, "1000")},
+		Late: []invoice.LateUsage{{Billed: eventsIn(time.June, "4000"), Late: late}}, Billed: append(jun.Lines, jul.Lines...)}, s)
+	aug, err := invoice.Issue(aug, date(2026, 8, 1))
+	require.NoError(t, err)
+	var adj invoice.Line
+	for _, l := range aug.Lines {
+		if l.Kind == invoice.KindUsageAdjustment {
+			adj = l
+		}
+	}
+	require.Equal(t, "100.00", adj.Net.AmountString())
+
+	s.Discounts = []invoice.Discount{{ID: "usage-15", Percent: ensemble.MustRatio("15%"), Charges: []catalog.ChargeID{"events"}, Recorded: date(2026, 8, 10)}}
+	sep := build1(t, b, invoice.Run{After: date(2026, 8, 1), At: date(2026, 9, 1), Usage: []usage.Aggregate{eventsIn(time.August, "1000")},
+		Billed: append(append(jun.Lines, jul.Lines...), aug.Lines...)}, s)
+	var credits []string
+	for _, l := range sep.Lines {
+		if l.Kind == invoice.KindCreditNote {
+			credits = append(credits, string(l.Credits)+" "+l.Net.AmountString())
+		}
+	}
+	require.ElementsMatch(t, []string{
+		"mkt/box/20260601T000000Z/trialbox/events/usage -60.00",
+		string(adj.ID) + " -15.00",
+		"mkt/box/20260701T000000Z/trialbox/events/usage -15.00", // July's 100.00, billed August 1
+	}, credits)
+}

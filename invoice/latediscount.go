@@ -49,12 +49,13 @@ func usageGroupKey(l *Line) string {
 // billed before discounts (usage line and adjustments: they add up to
 // rate(cumulative)), less what those lines took of it already and what
 // earlier credits of it gave back, and capped at what the lines have left
-// after their discounts. It is a KindCreditNote line crediting the
-// period's usage line (Credits), with the amount negated and no discount,
-// dated at the run, with ID "<usage line>/discount/<discount>/<run
-// instant>", traced to the usage line and the discount (Refs), so that a
-// later run given it in Run.Billed credits nothing more and settlement
-// reverses it from the usage line's entries. A fixed discount so
+// after their discounts. It is split over the lines it credits (see
+// lateCredit), one KindCreditNote line each, crediting that line
+// (Credits), with the amount negated and no discount, dated at the run,
+// with ID "<credited line>/discount/<discount>/<run instant>", traced to
+// the line and the discount (Refs), so that a later run given it in
+// Run.Billed credits nothing more and settlement reverses it from the
+// credited line's entries. A fixed discount so
 // recorded, a subscription with a minimum commitment, a period's line
 // drawn on a prepaid commitment, and adjustments whose usage line
 // Run.Billed lacks are refused, a *LateDiscountError at the discount's
@@ -122,9 +123,7 @@ func (g *gen) lateDiscountCredits() []Line {
 				if !w.exact && !w.contains(svc.Start) || w.exact && !w.meets(svc) {
 					continue
 				}
-				if c, ok := g.lateCredit(d, w, gr, at); ok {
-					out = append(out, c)
-				}
+				out = append(out, g.lateCredit(d, w, gr, at)...)
 			}
 		}
 	}
@@ -135,65 +134,72 @@ func (g *gen) lateDiscountCredits() []Line {
 	return out
 }
 
-// lateCredit returns the credit of back-dated discount d (window w) on the
-// usage billed of group gr (see lateDiscountCredits), or false when there
-// is nothing to credit or the credit is refused (the problem added at
-// path at).
-func (g *gen) lateCredit(d *Discount, w window, gr *usageGroup, at string) (Line, bool) {
+// lateCredit returns the credits of back-dated discount d (window w) on
+// the usage billed of group gr (see lateDiscountCredits): what one run
+// would have taken of the period, less what its lines took and earlier
+// credits gave back, split over the lines it credits (the usage line and
+// its adjustments billing more) in proportion to what each has left after
+// its discounts and those credits (largest remainder by line ID), so that
+// no credit gives back more than its line holds. It returns none when
+// there is nothing to credit or the credit is refused (the problem added
+// at path at).
+func (g *gen) lateCredit(d *Discount, w window, gr *usageGroup, at string) []Line {
 	first := gr.lines[0]
-	refuse := func(l *Line, detail string) (Line, bool) {
+	refuse := func(l *Line, detail string) []Line {
 		g.ps.Add(at, &LateDiscountError{Subscription: g.s.ID, Item: l.Item, Discount: d.ID, Line: l.ID, Period: l.Cycle,
 			Recorded: d.Recorded, Detail: detail, Err: ErrLateDiscount})
-		return Line{}, false
+		return nil
 	}
 	zero := ensemble.MoneyFromMinor(0, g.cur)
-	billed, discounts, taken := zero, zero, zero
+	// What earlier runs credited of d on each line of the group.
+	creditedOn := map[LineID]ensemble.Money{}
+	for _, l := range g.billedSub {
+		if l.Kind != KindCreditNote || !strings.HasPrefix(string(l.ID), string(l.Credits)+"/discount/"+string(d.ID)+"/") {
+			continue
+		}
+		for _, gl := range gr.lines {
+			if gl.ID == l.Credits {
+				creditedOn[gl.ID] = g.sub(creditedOn[gl.ID], l.Amount)
+			}
+		}
+	}
+	billed, left, taken, credited := zero, zero, zero, zero
 	for _, l := range gr.lines {
 		billed = g.add(billed, l.Amount)
-		discounts = g.add(discounts, l.Discount)
+		left = g.add(left, g.sub(l.Amount, l.Discount))
 		for _, ad := range l.Discounts {
 			if ad.ID == d.ID {
 				taken = g.add(taken, ad.Amount)
 			}
 		}
+		credited = g.add(credited, creditedOn[l.ID])
 	}
-	// What earlier runs credited of it (their credits of d on this group).
-	credited := zero
-	if gr.root != nil {
-		prefix := string(gr.root.ID) + "/discount/" + string(d.ID) + "/"
-		for _, l := range g.billedSub {
-			if l.Kind == KindCreditNote && l.Credits == gr.root.ID && strings.HasPrefix(string(l.ID), prefix) {
-				credited = g.sub(credited, l.Amount)
-			}
-		}
-	}
+	left = g.sub(left, credited)
 	if d.Percent.IsZero() {
 		if taken.IsZero() && credited.IsZero() && billed.IsPositive() {
 			return refuse(first, "a fixed discount is taken off the lines of a cycle in the order they are due, so what the usage billed would have taken of it cannot be told from the lines billed: credit it with a credit note")
 		}
-		return Line{}, false
+		return nil
 	}
-	var owed ensemble.Money
-	p := pct{id: d.ID, p: d.Percent, w: w}
 	svc := first.Period
 	if gr.root != nil {
 		svc = gr.root.Period
 	}
+	p := pct{id: d.ID, p: d.Percent, w: w}
 	lo, hi, ok := g.covered(p, svc, ratioZero, ratioOne)
 	if !ok {
-		return Line{}, false
+		return nil
 	}
-	owed = g.cum(billed, lo.Mul(p.p), hi.Mul(p.p))
-	credit := g.sub(g.sub(owed, taken), credited)
-	if left := g.sub(g.sub(billed, discounts), credited); g.cmp(credit, left) > 0 {
+	credit := g.sub(g.sub(g.cum(billed, lo.Mul(p.p), hi.Mul(p.p)), taken), credited)
+	if g.cmp(credit, left) > 0 {
 		credit = left // discounts never take more than the lines hold
 	}
 	if !credit.IsPositive() {
-		return Line{}, false
+		return nil
 	}
 	switch {
 	case gr.root == nil:
-		return refuse(first, "Run.Billed holds adjustments of the period but not its usage line, which the credit would credit: give every line earlier runs issued for the subscription")
+		return refuse(first, "Run.Billed holds adjustments of the period but not its usage line, whose usage the credit is computed from: give every line earlier runs issued for the subscription")
 	case g.s.Commitment != nil:
 		return refuse(gr.root, "the subscription has a minimum commitment, whose true-up of the period's cycle counts the usage net of percentage discounts and is not recomputed")
 	}
@@ -202,39 +208,66 @@ func (g *gen) lateCredit(d *Discount, w window, gr *usageGroup, at string) (Line
 			return refuse(l, fmt.Sprintf("prepaid commitment %q covered part of the period's usage, and its drawdown is not recomputed", l.Prepaid.Commitment))
 		}
 	}
-	root := gr.root
-	pctText := d.Percent.Percent()
-	line := Line{
-		ID:           LineID(string(root.ID) + "/discount/" + string(d.ID) + "/" + fmtTime(g.run.At)),
-		Kind:         KindCreditNote,
-		Subscription: root.Subscription,
-		Item:         root.Item,
-		Customer:     root.Customer,
-		Date:         g.run.At,
-		Description: fmt.Sprintf("Discount %s (%s) recorded %s, after this usage was billed: %s of %s billed, credited: %s",
-			d.ID, pctText, fmtRFC(d.Recorded), credit, billed, root.Description),
-		Pin:      root.Pin,
-		Charge:   root.Charge,
-		Model:    root.Model,
-		Cycle:    root.Cycle,
-		Period:   root.Period,
-		Quantity: decimal.Zero,
-		Full:     credit.Neg(),
-		Currency: g.cur,
-		Amount:   credit.Neg(),
-		Discount: zero,
-		Credits:  root.ID,
-		Refs:     []ensemble.Ref{{Kind: RefLine, ID: string(root.ID)}, {Kind: RefDiscount, ID: string(d.ID)}},
+	var shares []ensemble.Share
+	var onto []*Line
+	pool := zero
+	for _, l := range gr.lines {
+		if room := g.sub(g.sub(l.Amount, l.Discount), creditedOn[l.ID]); room.IsPositive() {
+			shares = append(shares, ensemble.Share{Key: string(l.ID), Weight: ensemble.RatioFromDecimal(room.Amount())})
+			onto = append(onto, l)
+			pool = g.add(pool, room)
+		}
 	}
-	if root.Attribution != nil {
-		a := *root.Attribution
-		line.Attribution = &a
+	if g.cmp(credit, pool) > 0 {
+		credit = pool
 	}
-	if g.lateRoots == nil {
-		g.lateRoots = map[LineID]*Line{}
+	if !credit.IsPositive() {
+		return nil
 	}
-	g.lateRoots[line.ID] = root
-	return line, true
+	parts, err := ensemble.Allocate(credit, shares, ensemble.AllocateOptions{})
+	if err != nil {
+		g.ps.Add(at, err)
+		return nil
+	}
+	var out []Line
+	for k, l := range onto {
+		c := parts[k]
+		if !c.IsPositive() {
+			continue
+		}
+		line := Line{
+			ID:           LineID(string(l.ID) + "/discount/" + string(d.ID) + "/" + fmtTime(g.run.At)),
+			Kind:         KindCreditNote,
+			Subscription: l.Subscription,
+			Item:         l.Item,
+			Customer:     l.Customer,
+			Date:         g.run.At,
+			Description: fmt.Sprintf("Discount %s (%s) recorded %s, after this usage was billed: %s credited of the period's %s billed: %s",
+				d.ID, d.Percent.Percent(), fmtRFC(d.Recorded), credit, billed, l.Description),
+			Pin:      l.Pin,
+			Charge:   l.Charge,
+			Model:    l.Model,
+			Cycle:    l.Cycle,
+			Period:   l.Period,
+			Quantity: decimal.Zero,
+			Full:     c.Neg(),
+			Currency: g.cur,
+			Amount:   c.Neg(),
+			Discount: zero,
+			Credits:  l.ID,
+			Refs:     []ensemble.Ref{{Kind: RefLine, ID: string(l.ID)}, {Kind: RefDiscount, ID: string(d.ID)}},
+		}
+		if l.Attribution != nil {
+			a := *l.Attribution
+			line.Attribution = &a
+		}
+		if g.lateRoots == nil {
+			g.lateRoots = map[LineID]*Line{}
+		}
+		g.lateRoots[line.ID] = l
+		out = append(out, line)
+	}
+	return out
 }
 
 // lateCreditTax taxes the credits of discounts recorded late (see

@@ -548,15 +548,17 @@ type Discount struct {
 	// Run.Billed), and credits the usage earlier runs billed without it,
 	// which it does not rate again. "10% off usage from January 1"
 	// recorded on February 10, after the run of February 1 billed
-	// January's usage, makes the next run bill a KindCreditNote line
-	// crediting January's usage line (Credits) of 10% of what it billed:
+	// January's usage, makes the next run credit 10% of what it billed:
 	// round(S × p) over the share of the usage line's service the
 	// discount covers, where S is what the period's usage line and its
 	// adjustments in Run.Billed billed before discounts, less what they
 	// took of the discount and what earlier credits of it gave back,
-	// capped at what they hold after their discounts. Its ID is
-	// "<usage line>/discount/<discount>/<run instant>", it is dated at the
-	// run, traced to the usage line and the discount (Refs), and taxed so
+	// capped at what they hold after their discounts; split over those
+	// lines in proportion to what each has left (largest remainder by
+	// line ID), a KindCreditNote line crediting each (Credits), so that
+	// none gives back more than its line billed. Its ID is
+	// "<credited line>/discount/<discount>/<run instant>", it is dated at
+	// the run, traced to the line and the discount (Refs), and taxed so
 	// that the line and its credit carry the tax of the line discounted
 	// (rounded per line); a later run given it in Run.Billed credits
 	// nothing more, Remaining counts it among a credit note's Prorated
@@ -825,8 +827,9 @@ type Run struct {
 	// recomputes the true-ups of the cycles it changes; a back-dated
 	// change does not). A percentage discount recorded late that reaches
 	// usage lines Run.Billed holds, billed without it, is credited on them
-	// instead: a KindCreditNote line per usage period, crediting its usage
-	// line, of what one run would have taken (see Discount.Recorded); a
+	// instead: KindCreditNote lines crediting the period's usage line and
+	// adjustments of what one run would have taken (see
+	// Discount.Recorded); a
 	// fixed one, or one under a minimum commitment, is refused with a
 	// *LateDiscountError. A
 	// credit note of a reversed line (a goodwill or SLA credit) stays
