@@ -2,6 +2,9 @@ package usage_test
 
 import (
 	"encoding/json"
+	"fmt"
+	"pgregory.net/rapid"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -93,4 +96,58 @@ func TestWeightedAverageThroughJSON(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, "45.161290322581", m.Value.String()) // the union: January 15 on inactive
 	require.True(t, m.Through.Equal(mon(2)))
+}
+
+// Property: readings of a weighted meter over three months, delivered by
+// runs at random instants (each reading in a run after it), each run
+// collecting up to its instant (the line's segment ending there) and given
+// the aggregates the runs before it reported: their reports, merged in
+// any order, hold for every period the aggregate one run at the end
+// reports.
+func TestWeightedAverageRunsMergeToOneRunProperty(t *testing.T) {
+	rapid.Check(t, func(t *rapid.T) {
+		end := mon(4)
+		var runs []time.Time
+		for range rapid.IntRange(0, 4).Draw(t, "runs") {
+			runs = append(runs, mon(1).Add(time.Duration(rapid.IntRange(1, int(end.Sub(mon(1))/time.Hour)-1).Draw(t, "run hour"))*time.Hour))
+		}
+		slices.SortFunc(runs, func(x, y time.Time) int { return x.Compare(y) })
+		runs = append(slices.Compact(runs), end)
+		byRun := make([][]usage.Record, len(runs))
+		var all []usage.Record
+		for i := range rapid.IntRange(0, 8).Draw(t, "readings") {
+			at := mon(1).Add(time.Duration(rapid.IntRange(0, int(end.Sub(mon(1))/time.Hour)-1).Draw(t, "hour")) * time.Hour)
+			r := reading(fmt.Sprintf("r%02d", i), at, fmt.Sprint(rapid.IntRange(0, 300).Draw(t, "tb")))
+			all = append(all, r)
+			k := slices.IndexFunc(runs, func(x time.Time) bool { return x.After(at) })
+			k = rapid.IntRange(k, len(runs)-1).Draw(t, "run")
+			byRun[k] = append(byRun[k], r)
+		}
+		var reps []*usage.Report
+		var ledger usage.Ledger
+		var seen []usage.Aggregate
+		for k, at := range runs {
+			rep := collectTB(t, usage.Config{Meters: []usage.Meter{tbMeter}, Lines: []usage.Line{tbLineUntil(at)}, Through: at,
+				Ledger: ledger, Billed: seen}, byRun[k])
+			reps, ledger = append(reps, rep), rep.Ledger
+			merged, err := usage.MergeReports(reps...)
+			require.NoError(t, err)
+			seen = merged.Aggregates
+		}
+		perm := rapid.Permutation(reps).Draw(t, "order")
+		merged, err := usage.MergeReports(perm...)
+		require.NoError(t, err)
+		one := collectTB(t, usage.Config{Meters: []usage.Meter{tbMeter}, Lines: []usage.Line{tbLineUntil(end)}, Through: end}, all)
+		for _, g := range one.Aggregates {
+			m, ok := aggregateAt(merged.Aggregates, g.Period.Start)
+			require.True(t, ok, "period %s: one run reports %s, the runs nothing", g.Period, g.Value)
+			require.True(t, m.Value.Equal(g.Value), "period %s: the runs merge to %s, one run %s", g.Period, m.Value, g.Value)
+			require.Equal(t, g.Records, m.Records)
+		}
+		for _, m := range merged.Aggregates {
+			if _, ok := aggregateAt(one.Aggregates, m.Period.Start); !ok {
+				require.True(t, m.Value.IsZero(), "period %s: the runs report %s, one run nothing", m.Period, m.Value)
+			}
+		}
+	})
 }
