@@ -314,7 +314,12 @@ func BenchmarkSettleRolling(b *testing.B) {
 // for the static plan, 4 KB for the realistic one) and its share of
 // the collector's work; invoice_lines: lines as invoices make them
 // (invoiceLines), whose quantity cost 0.5 us and 8 allocations a line to
-// fingerprint before it was hashed without big.Rat.
+// fingerprint before it was hashed without big.Rat. The collector's
+// pace moves these figures more than the others: with GOGC=400, a Settle
+// call cost about a fifth less CPU in alternating runs at load average
+// 15-21 (static 2.74/3.09 us min/median against 3.52/4.25 at the default
+// GOGC=100; realistic 5.66/5.94 against 6.94/7.59), a reused buffer's
+// 4-15% less (see README, Performance).
 func BenchmarkSettleOneLine(b *testing.B) {
 	net := benchNetwork(b)
 	for _, bc := range []struct {
