@@ -293,6 +293,10 @@ func (e *BearerError) Error() string {
 		}
 		return msg
 	}
+	if errors.Is(e.Err, ErrClawbackBearer) {
+		return fmt.Sprintf("settlement: %s bears what parts of line %q keep past their clawback window, %s, and has %s left: it cannot owe the %s beyond its part: %s "+
+			"(name a bearer on the reversal to settle it otherwise)", e.Bearer, string(e.Line), e.Credit, e.Unreversed, e.Shortfall, e.Why)
+	}
 	if errors.Is(e.Err, ErrBearerOwes) {
 		return fmt.Sprintf("settlement: %s has %s unreversed on line %q, the credit takes %s: it cannot owe the %s beyond its part (shortfall: bearer_owes): %s",
 			e.Bearer, e.Unreversed, string(e.Line), e.Credit, e.Shortfall, e.Why)

@@ -205,6 +205,7 @@ type cnode struct {
 	idx                   int       // index among all the settler's nodes, for per-call caches
 	meta                  *partMeta // ledger metadata of the leaf's parts
 	platMeta              *partMeta // the same for parts paid to the platform as a fallback
+	clawback              *Clawback // the node's own clawback window (Node.Clawback); nil: none
 	shareText             string
 	// What lines read of the reserve and the cumulative rate, worked out
 	// once (see compileSplit).
@@ -438,6 +439,7 @@ func (s *Settler) compilePlan(p *ensemble.Problems, path string, doc PlanDocumen
 	}
 	ids := map[string]bool{}
 	cp.root = s.compileNode(p, path+".root", cp, &doc.Root, "", true, ids, used, 0)
+	clawbackWindows(cp.root, nil)
 	if p.Len() > n0 {
 		return nil
 	}
@@ -672,12 +674,36 @@ func (s *Settler) compileNode(p *ensemble.Problems, path string, cp *cplan, n *N
 	if len(c.children) == len(n.Children) && len(n.Children) > 0 {
 		checkLevel(p, path, c, s.platform)
 	}
+	if n.Clawback != nil {
+		n.Clawback.validate(p, path+".clawback")
+		cw := *n.Clawback
+		c.clawback = &cw
+	}
 	if c.leaf {
 		c.meta = &partMeta{role: roleText(c), node: c.path, kind: KindEarning, multi: c.role.multi()}
 		c.platMeta = &partMeta{role: "platform", node: c.path, kind: KindEarning}
 	}
 	c.compileSplit()
 	return c
+}
+
+// clawbackWindows gives the earnings of the leaves at or below c the
+// clawback window of the nearest node at or above them that has one (w
+// above c): their part meta keeps it (partMeta.window). A leaf's parts
+// paid to the platform as its fallback have none.
+func clawbackWindows(c *cnode, w *Clawback) {
+	if c == nil {
+		return
+	}
+	if c.clawback != nil {
+		w = c.clawback
+	}
+	if c.leaf && c.meta != nil {
+		c.meta.window = w
+	}
+	for _, ch := range c.children {
+		clawbackWindows(ch, w)
+	}
 }
 
 // compileSplit works out what every line reads of the node's reserve and

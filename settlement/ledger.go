@@ -470,6 +470,17 @@ func (r *run) reverse(lg *ledger, credit int64, by string, at time.Time, note st
 			return nil, err
 		}
 	}
+	// A reversal in proportion after a part's clawback window leaves the
+	// part what it has, and its window's bearer gives back its share
+	// (Clawback); one naming a bearer takes it from the bearer alone.
+	var keptShare []string
+	if bears == nil {
+		more, err := "", error(nil)
+		if keptShare, more, err = lg.keepWindows(parts, unreversed, at, shares); err != nil {
+			return nil, err
+		}
+		note += more
+	}
 	for i := range n {
 		if parts[i] == 0 {
 			continue
@@ -479,6 +490,9 @@ func (r *run) reverse(lg *ledger, credit int64, by string, at time.Time, note st
 		share := makeUp
 		if bears == nil || bears[i] {
 			share = borne
+		}
+		if keptShare != nil && keptShare[i] != "" {
+			share = keptShare[i]
 		}
 		amount, conv := lg.span(i, unreversed[i], unreversed[i]+parts[i], true)
 		r.entries = append(r.entries, Entry{ID: EntryID(partID(by, pe) + "#clawback"), Line: LineID(by), Kind: KindClawback,

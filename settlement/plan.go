@@ -468,8 +468,117 @@ type Node struct {
 	// Fallback says where the share goes when the party cannot be paid.
 	Fallback Fallback `json:"fallback,omitempty"`
 	// Reserve holds back part of a leaf's earnings.
-	Reserve  *Reserve `json:"reserve,omitempty"`
-	Children []Node   `json:"children,omitempty"`
+	Reserve *Reserve `json:"reserve,omitempty"`
+	// Clawback, when set, is the node's clawback window: the earnings of
+	// the leaves at or below it (a node below with its own window uses
+	// that one) are clawed back only by reversals dated within
+	// WithinDays of the line's date; later, they keep them, and what
+	// they would have given back is borne by Clawback.BorneBy (the
+	// platform by default). See Clawback.
+	Clawback *Clawback `json:"clawback,omitempty"`
+	Children []Node    `json:"children,omitempty"`
+}
+
+// Clawback is a plan node's clawback window (Node.Clawback), the contract
+// term of referral and reseller programs that a bonus or commission is
+// reversed only when the customer is credited (refunds, churns) within so
+// many days of the sale, and kept after that ("commissions are reversed
+// for refunds within 90 days of the sale"):
+//
+//	- {id: dealreg, party: seller, share: "3%", clawback: {within_days: 90}}
+//	- {id: newlogo, party: seller, share: {amount: "500.00"}, clawback: {within_days: 90, borne_by: {node: root/vendor}}}
+//
+// The window counts whole days, UTC, from the line's date (Line.Date) to
+// the reversal's: the credit line's date, a lost dispute's resolution
+// instant, a write-off's date; the calendar day of each in UTC, so a
+// reversal on day WithinDays is within the window (a line dated March 3
+// and a credit dated June 1 are 90 days apart: the credit claws back)
+// and one on day WithinDays+1 is not.
+//
+// A reversal in proportion (a credit, lost dispute or write-off naming
+// no Bearer) within the window reverses the node's parts as before, in
+// proportion with every other part. After it, it works out every part's
+// proportional share as before, leaves the node's parts untouched, and
+// takes their shares from BorneBy's parts on top of their own, in
+// proportion to what those have left after their own (largest remainder,
+// ties by entry id): the clawbacks still add up to the reversal exactly,
+// and the other parts give back what they would have. BorneBy's
+// clawback entries say so in their share ("bears what root/dealreg keeps
+// past its clawback window") and every entry's note names the kept
+// parts and what they keep.
+//
+// When BorneBy has less left than it takes (a credit of all or nearly
+// all the line after the window: the customer gets all it paid back, the
+// partner keeps its bonus, so the platform pays it), it gives back beyond
+// its part of the line, as a bearer owing beyond its part does
+// (ShortfallBearerOwes): its unreversed amount goes below zero, by what
+// the kept parts keep of what was credited. Where a part cannot owe (a
+// line payable on collection, a receivable of its invoice, a supplier cost
+// in another currency) the reversal is refused with a *BearerError
+// wrapping ErrClawbackBearer, naming the bearer and the shortfall; the
+// host can then name a Bearer on the credit, which wins over the window.
+//
+// A reversal naming a Bearer (Line.Bearer, DisputeOutcome.Bearer,
+// Collection.Bearer) takes it from the bearer as before, whatever the
+// windows say: the bearer wins (a host naming one decides who gives
+// back, kept bonuses included). A part paid to the platform as the
+// node's fallback has no window. A part that owes on the line (its
+// unreversed amount below zero) is never kept. A dispute opened after the
+// window holds each part's share as before: the window decides what is
+// taken when it is lost.
+//
+// The state keeps each part's window (LedgerPart.Clawback), so a Settler
+// without the plan version decides the same.
+type Clawback struct {
+	// WithinDays is the window's length in days, 1 or more (New refuses
+	// less, or more than 36500).
+	WithinDays int `json:"within_days"`
+	// BorneBy names who bears what the node's parts keep after the
+	// window: a party, node, role or component, as a Bearer (without a
+	// shortfall). The zero value is the platform (role "platform": its
+	// node's part and the parts paid to it as a fallback).
+	BorneBy Bearer `json:"borne_by,omitzero"`
+}
+
+// MaxClawbackDays is the longest clawback window a plan may give: 100
+// years of days.
+const MaxClawbackDays = 36500
+
+// bearer returns who bears what c's parts keep: BorneBy, or the platform.
+func (c *Clawback) bearer() Bearer {
+	if c.BorneBy.IsZero() {
+		return Bearer{Role: "platform"}
+	}
+	return c.BorneBy
+}
+
+// validate records what is wrong with c under path.
+func (c *Clawback) validate(p *ensemble.Problems, path string) {
+	if c.WithinDays < 1 || c.WithinDays > MaxClawbackDays {
+		p.Addf(path+".within_days", "within_days %d is not between 1 and %d", c.WithinDays, MaxClawbackDays)
+	}
+	if c.BorneBy.Shortfall != ShortfallError {
+		p.Addf(path+".borne_by.shortfall", "a clawback window's bearer has no shortfall: it bears beyond its part where the line allows it")
+		return
+	}
+	c.BorneBy.validate(p, path+".borne_by")
+}
+
+// keptAfter reports whether a reversal at instant at of a line dated
+// date is after a window of days days: more than days whole days apart,
+// counting UTC calendar days.
+func keptAfter(days int, date, at time.Time) bool {
+	return dayNumber(at)-dayNumber(date) > int64(days)
+}
+
+// dayNumber returns t's UTC calendar day as days since the Unix epoch.
+func dayNumber(t time.Time) int64 {
+	s := t.Unix()
+	d := s / 86400
+	if s%86400 < 0 {
+		d--
+	}
+	return d
 }
 
 // PlanID identifies a plan across its versions. The empty ID is invalid,

@@ -325,6 +325,9 @@ type partMeta struct {
 	node  string
 	kind  EntryKind
 	multi bool
+	// window is the part's clawback window (Node.Clawback,
+	// LedgerPart.Clawback); nil: none. Read-only.
+	window *Clawback
 }
 
 // entryID returns the id of the entry part i of the line recorded:
@@ -637,6 +640,16 @@ type LedgerPart struct {
 	// or earlier): a dispute of such a line holds all that was made
 	// payable, the reserves' share included.
 	CollectReserves []ReleaseHold `json:"collect_reserves,omitempty"`
+	// Clawback is the clawback window of the part's plan node
+	// (Node.Clawback), which reversals of the line decide by whether or
+	// not the settler holds the plan version: a reversal in proportion
+	// dated more than WithinDays after the line leaves the part what it
+	// has, and BorneBy (the platform by default) gives back its share.
+	// Omitted when the part has none, and on every part of a line
+	// settled before windows were kept (a State of binary version 15 or
+	// earlier). A part BorneBy bears may have a negative Unreversed: what
+	// it gave back beyond its part for the kept parts.
+	Clawback *Clawback `json:"clawback,omitempty"`
 }
 
 // ReleaseHold is what an open dispute holds of a ledger part from the
@@ -774,6 +787,10 @@ func (l *ledger) export() LedgerLine {
 		}
 		if l.funded != nil && (*l.funded)[i] != 0 {
 			out.Parts[i].Funded = ensemble.MoneyFromMinor((*l.funded)[i], c.cur)
+		}
+		if w := pe.meta.window; w != nil {
+			cw := *w
+			out.Parts[i].Clawback = &cw
 		}
 	}
 	if f := l.fundedSum(); f != 0 {
@@ -1125,9 +1142,18 @@ func (r *stateReader) owingParts(in *stateIn) {
 				break
 			}
 		}
+		// Or it bears what a part of the line keeps past its clawback
+		// window (Clawback), which a reversal after the window may take
+		// beyond its part.
+		for i := range lg.parts() {
+			if w := lg.payee(i).meta.window; !ok && i != o.part && w != nil {
+				b := w.bearer()
+				ok = b.bears(lg.payee(o.part))
+			}
+		}
 		if !ok {
 			r.fail(o.path, o.line, lg.entryID(o.part), nil, "unreversed %s is outside [0, amount %s], and no credit of the line whose bearer owes beyond its part "+
-				"(shortfall bearer_owes) bears it", ensemble.MoneyFromMinor(lg.unreversed(o.part), lg.ctx.cur), ensemble.MoneyFromMinor(lg.units(o.part), lg.ctx.cur))
+				"(shortfall bearer_owes) nor any clawback window of its parts bears it", ensemble.MoneyFromMinor(lg.unreversed(o.part), lg.ctx.cur), ensemble.MoneyFromMinor(lg.units(o.part), lg.ctx.cur))
 		}
 	}
 }
@@ -1314,6 +1340,20 @@ func (r *stateReader) line(path string, ll *LedgerLine) {
 		pp := ensemble.Path(path, "parts", j)
 		multi := r.part(pp, ll, lp, ll.Parts[:j])
 		pays[j] = payee{party: lp.Party, meta: &partMeta{role: lp.Role, node: lp.Node, kind: lp.Kind, multi: multi}}
+		if w := lp.Clawback; w != nil {
+			var p ensemble.Problems
+			w.validate(&p, "clawback")
+			err := p.Err("clawback window")
+			switch {
+			case err != nil:
+				r.fail(pp+".clawback", id, lp.Entry, err, "invalid clawback window: %v", err)
+			case lp.Kind != KindEarning:
+				r.fail(pp+".clawback", id, lp.Entry, nil, "a %s has a clawback window, which only an earning has", lp.Kind)
+			default:
+				cw := *w
+				pays[j].meta.window = &cw
+			}
+		}
 		amount, aOK := r.units(pp+".amount", id, lp.Entry, "amount", lp.Amount, cur)
 		unreversed, uOK := r.units(pp+".unreversed", id, lp.Entry, "unreversed", lp.Unreversed, cur)
 		held, hOK := r.units(pp+".held", id, lp.Entry, "held", lp.Held, cur)
@@ -1331,7 +1371,7 @@ func (r *stateReader) line(path string, ll *LedgerLine) {
 			r.fail(pp+".unreversed", id, lp.Entry, nil, "unreversed %s is outside [0, amount %s]", lp.Unreversed, lp.Amount)
 		case unreversed < 0 && (ll.Collection != nil || !lp.Source.IsZero() || basisOK && unreversed < amount-basis):
 			r.fail(pp+".unreversed", id, lp.Entry, nil, "unreversed %s is outside [0, amount %s]: only a bearer owing beyond its part "+
-				"(shortfall bearer_owes) goes below zero, by at most the basis, on a line payable on settlement and in the line's currency", lp.Unreversed, lp.Amount)
+				"(shortfall bearer_owes, or a clawback window's bearer) goes below zero, by at most the basis, on a line payable on settlement and in the line's currency", lp.Unreversed, lp.Amount)
 			uOK = false
 		case unreversed < 0:
 			// A credit of the line whose bearer owes beyond its part must
