@@ -20,7 +20,7 @@ import (
 // The compact binary encoding of a State and of entries, for hosts that
 // move and keep many of them (a shard's state between batches, a
 // pipeline's entries between stages). A blob starts with two bytes, a
-// kind ('s' for a state, 'e' for entries) and the format version (15 for
+// kind ('s' for a state, 'e' for entries) and the format version (16 for
 // a state: version 1, whose ledger parts had no source, version 2, whose
 // lines had no fingerprint of their facts, version 3, whose collections
 // had no pending credits, version 4, which had no unfunded credits,
@@ -46,7 +46,9 @@ import (
 // dispute of such a line holds all that was made payable, as it did), and
 // version 14, whose open disputes had not what they dispute
 // (LedgerLine.DisputedAmount: each disputes all its line has unreversed,
-// as it did), are still read;
+// as it did), and version 15, whose parts had no clawback window
+// (LedgerPart.Clawback: reversed in proportion whatever their date, as
+// they were), are still read;
 // 1 for entries);
 // then integers as varints (amounts in minor units of the line's
 // currency for a state), instants as seconds and nanoseconds, and every
@@ -67,7 +69,7 @@ import (
 var ErrCorruptEntries = errors.New("settlement: corrupt entries")
 
 const (
-	binaryVersion  = 15 // of states: a blob of another version than 1 to 15 is refused
+	binaryVersion  = 16 // of states: a blob of another version than 1 to 16 is refused
 	entriesVersion = 1  // of entries, whose form version 2 did not change (read as 1 or 2; 3 and 4 are refused)
 	kindState      = 's'
 	kindEntries    = 'e'
@@ -372,6 +374,20 @@ func (w *binWriter) ledgerLine(ll *LedgerLine) {
 	}
 	if ll.Disputed {
 		w.units(ll.DisputedAmount, cur) // version 15
+	}
+	// Version 16: per part, its clawback window's days (0: none), then
+	// its bearer.
+	for _, p := range ll.Parts {
+		if p.Clawback == nil {
+			w.uvarint(0)
+			continue
+		}
+		w.uvarint(uint64(max(p.Clawback.WithinDays, 0)))
+		b := p.Clawback.BorneBy
+		w.str(string(b.Party))
+		w.str(b.Node)
+		w.str(b.Role)
+		w.str(b.Component)
 	}
 }
 
@@ -973,6 +989,19 @@ func (r *binReader) ledgerLine(li *ledgerLineIn) {
 	}
 	if r.version >= 15 && ll.Disputed {
 		ll.DisputedAmount = r.units(cur, true)
+	}
+	if r.version >= 16 {
+		for j := range ll.Parts {
+			d := r.uvarint()
+			if d == 0 {
+				continue
+			}
+			if d > math.MaxInt32 {
+				r.fail("clawback window of %d days out of range", d)
+			}
+			ll.Parts[j].Clawback = &Clawback{WithinDays: int(d & math.MaxInt32),
+				BorneBy: Bearer{Party: partner.ID(r.str()), Node: r.str(), Role: r.str(), Component: r.str()}}
+		}
 	}
 }
 

@@ -350,7 +350,7 @@ func TestBinaryCoversEveryField(t *testing.T) {
 	written := map[reflect.Type][]string{
 		reflect.TypeFor[settlement.LedgerLine]():       {"Line", "Plan", "BasisKind", "Date", "Basis", "Credited", "Disputed", "Disputes", "Offer", "Route", "Seller", "Trace", "Parts", "Service", "Facts", "Volumes", "Collection", "Receivable", "Lost", "FundedDiscounts", "Documented", "LostDispute", "UndocumentedOwed", "DisputedAmount"},
 		reflect.TypeFor[settlement.LedgerCollection](): {"Invoice", "Total", "Collected", "WrittenOff", "Credited", "WriteOffClawback", "IDs", "Pending", "LentTo", "Unfunded", "SetOff"},
-		reflect.TypeFor[settlement.LedgerPart]():       {"Entry", "Party", "Role", "Node", "Kind", "Amount", "Unreversed", "Held", "HeldByReserves", "HeldAtRelease", "Awaiting", "Reserve", "ReserveUntil", "Source", "Rate", "Funded", "CollectReserves"},
+		reflect.TypeFor[settlement.LedgerPart]():       {"Entry", "Party", "Role", "Node", "Kind", "Amount", "Unreversed", "Held", "HeldByReserves", "HeldAtRelease", "Awaiting", "Reserve", "ReserveUntil", "Source", "Rate", "Funded", "CollectReserves", "Clawback"},
 		reflect.TypeFor[settlement.LineVolume]():       {"Partner", "Window", "Year", "Month", "Amount", "Rate", "NetOfCredits"},
 		reflect.TypeFor[settlement.VolumeState]():      {"Partner", "Currency", "Window", "Year", "Month", "Amount", "Points"},
 		reflect.TypeFor[settlement.VolumePoint]():      {"Date", "Amount", "Line"},

@@ -485,8 +485,8 @@ type Node struct {
 // many days of the sale, and kept after that ("commissions are reversed
 // for refunds within 90 days of the sale"):
 //
-//	- {id: dealreg, party: seller, share: "3%", clawback: {within_days: 90}}
-//	- {id: newlogo, party: seller, share: {amount: "500.00"}, clawback: {within_days: 90, borne_by: {node: root/vendor}}}
+//   - {id: dealreg, party: seller, share: "3%", clawback: {within_days: 90}}
+//   - {id: newlogo, party: seller, share: {amount: "500.00"}, clawback: {within_days: 90, borne_by: {node: root/vendor}}}
 //
 // The window counts whole days, UTC, from the line's date (Line.Date) to
 // the reversal's: the credit line's date, a lost dispute's resolution

@@ -1,0 +1,358 @@
+package settlement_test
+
+import (
+	"encoding/json"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/ensemble-commerce/ensemble"
+	"github.com/ensemble-commerce/ensemble/settlement"
+)
+
+// programPlan is the rules trial's contract (findings-rules F4): of a
+// line, the seller earns a tier commission of 15%, a deal-registration
+// bonus of 3%, a new-logo bonus of 500.00 and 1.2% of market development
+// funds; the platform the rest. windows gives the two bonuses' nodes
+// their clawback (YAML after "clawback: "; "" for none).
+func programPlan(payable, window string) string {
+	cb := ""
+	if window != "" {
+		cb = ", clawback: " + window
+	}
+	return fmt.Sprintf(`
+id: program
+version: 1
+currencies: [EUR]
+payable: %s
+root:
+  id: root
+  children:
+    - {id: tier, party: seller, share: "15%%"}
+    - {id: dealreg, party: seller, share: "3%%"%s}
+    - {id: newlogo, party: seller, share: {amount: {amount: "500.00", currency: EUR}}%s}
+    - {id: mdf, party: seller, share: "1.2%%"}
+    - {id: platform, party: platform, share: remaining}
+`, payable, cb, cb)
+}
+
+// programSettled settles the trial's line L1 of 100,000.00, dated
+// 2026-03-03, under programPlan: tier 15,000.00, deal-reg 3,000.00,
+// new-logo 500.00, MDF 1,200.00, the platform 80,300.00.
+func programSettled(t *testing.T, payable, window string) (*settlement.Settler, settlement.State) {
+	t.Helper()
+	s := planSettler(t, programPlan(payable, window), loadNetwork(t))
+	l := chainLine("L1", "100000.00", "2026-03-03")
+	if payable == "on_collection" {
+		l.Invoice = "INV-1"
+	}
+	res, err := s.Settle(ctx, settlement.State{}, []settlement.Line{l})
+	require.NoError(t, err)
+	requireNodes(t, res.Entries, settlement.KindEarning, map[string]string{"root/tier": "15000.00", "root/dealreg": "3000.00",
+		"root/newlogo": "500.00", "root/mdf": "1200.00", "root/platform": "80300.00"})
+	return s, res.State
+}
+
+// requireNodes requires the entries of kind to add up, by node, to want
+// (and no other node to have any).
+func requireNodes(t *testing.T, entries []settlement.Entry, kind settlement.EntryKind, want map[string]string) {
+	t.Helper()
+	got := map[string]ensemble.Money{}
+	for _, e := range entries {
+		if e.Kind != kind {
+			continue
+		}
+		s, err := got[e.Node].Add(e.Amount)
+		require.NoError(t, err)
+		got[e.Node] = s
+	}
+	require.Len(t, got, len(want), "%v", got)
+	for n, w := range want {
+		requireMoney(t, got[n], eur(w), n)
+	}
+}
+
+// partsOf returns the line's parts' unreversed amounts by node.
+func partsOf(t *testing.T, st settlement.State, line settlement.LineID) map[string]string {
+	t.Helper()
+	ll, ok := st.Line(line)
+	require.True(t, ok)
+	out := map[string]string{}
+	for _, p := range ll.Parts {
+		out[p.Node] = p.Unreversed.AmountString()
+	}
+	return out
+}
+
+// The rules trial's F4: "the deal-registration bonus and new-logo bonus are
+// clawed back only if the customer is credited within 90 days of the
+// sale; after 90 days the partner keeps them". Before clawback windows, a
+// 10% credit on day 151 took back 300.00 of the deal-reg bonus and 50.00
+// of the new-logo bonus with the rest in proportion, whatever its date
+// (as the same plan without windows still does). With the two bonuses'
+// window of 90 days, the same credit on day 151 leaves both bonuses
+// untouched, takes back 1,500.00 of the tier commission and 120.00 of
+// MDF as before, and the platform gives back its own 8,030.00 and the
+// 350.00 the bonuses keep: 8,380.00, 10,000.00 in all. On day 30 the
+// credit is within the window: all in proportion, as before.
+func TestClawbackWindowTrialContract(t *testing.T) {
+	before := map[string]string{"root/tier": "-1500.00", "root/dealreg": "-300.00", "root/newlogo": "-50.00", "root/mdf": "-120.00", "root/platform": "-8030.00"}
+	t.Run("no window: in proportion whatever the date", func(t *testing.T) {
+		s, st := programSettled(t, "on_settlement", "")
+		r, err := s.Settle(ctx, st, []settlement.Line{credit("C1", "L1", "-10000.00", "2026-08-01")})
+		require.NoError(t, err)
+		requireNodes(t, r.Entries, settlement.KindClawback, before)
+	})
+	t.Run("day 151: the bonuses are kept, the platform bears them", func(t *testing.T) {
+		s, st := programSettled(t, "on_settlement", "{within_days: 90}")
+		r, err := s.Settle(ctx, st, []settlement.Line{credit("C1", "L1", "-10000.00", "2026-08-01")})
+		require.NoError(t, err)
+		requireNodes(t, r.Entries, settlement.KindClawback, map[string]string{"root/tier": "-1500.00", "root/mdf": "-120.00", "root/platform": "-8380.00"})
+		requireMoney(t, sumEntries(r.Entries, settlement.KindClawback), eur("-10000.00"))
+		for _, e := range r.Entries {
+			require.Contains(t, e.Note, "root/dealreg, root/newlogo past the clawback window: EUR 350.00 kept, borne by role platform")
+			if e.Node == "root/platform" {
+				require.Equal(t, "bears what root/dealreg, root/newlogo keep past their clawback windows", e.Share)
+			}
+		}
+		require.Equal(t, map[string]string{"root/tier": "13500.00", "root/dealreg": "3000.00", "root/newlogo": "500.00", "root/mdf": "1080.00",
+			"root/platform": "71920.00"}, partsOf(t, r.State, "L1"))
+		ll, _ := r.State.Line("L1")
+		for _, p := range ll.Parts {
+			if p.Node == "root/dealreg" || p.Node == "root/newlogo" {
+				require.Equal(t, &settlement.Clawback{WithinDays: 90}, p.Clawback, p.Node)
+			} else {
+				require.Nil(t, p.Clawback, p.Node)
+			}
+		}
+	})
+	t.Run("day 30: within the window, all in proportion", func(t *testing.T) {
+		s, st := programSettled(t, "on_settlement", "{within_days: 90}")
+		r, err := s.Settle(ctx, st, []settlement.Line{credit("C1", "L1", "-10000.00", "2026-04-02")})
+		require.NoError(t, err)
+		requireNodes(t, r.Entries, settlement.KindClawback, before)
+		for _, e := range r.Entries {
+			require.NotContains(t, e.Note, "clawback window")
+			require.Empty(t, e.Share)
+		}
+	})
+}
+
+// Day 90 is within the window, day 91 after it: the window counts UTC
+// calendar days from the line's date (2026-03-03) to the credit's.
+// 2026-06-01 is day 90, so a credit dated 2026-06-01T23:30 UTC claws the
+// bonuses back; one dated 2026-06-01T23:30-02:00 is 2026-06-02T01:30 UTC,
+// day 91, and keeps them, as does one dated 2026-06-02T00:00 UTC.
+func TestClawbackWindowDay90Inclusive(t *testing.T) {
+	s, st := programSettled(t, "on_settlement", "{within_days: 90}")
+	for _, c := range []struct {
+		name, at string
+		kept     bool
+	}{
+		{"day 90, midnight", "2026-06-01T00:00:00Z", false},
+		{"day 90, late", "2026-06-01T23:30:00Z", false},
+		{"day 90 there, day 91 in UTC", "2026-06-01T23:30:00-02:00", true},
+		{"day 91", "2026-06-02T00:00:00Z", true},
+		{"the sale's day", "2026-03-03T10:00:00Z", false},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			cr := credit("C1", "L1", "-10000.00", "2026-03-03")
+			at, err := time.Parse(time.RFC3339, c.at)
+			require.NoError(t, err)
+			cr.Date = at
+			r, err := s.Settle(ctx, st, []settlement.Line{cr})
+			require.NoError(t, err)
+			want := map[string]string{"root/tier": "-1500.00", "root/dealreg": "-300.00", "root/newlogo": "-50.00", "root/mdf": "-120.00", "root/platform": "-8030.00"}
+			if c.kept {
+				want = map[string]string{"root/tier": "-1500.00", "root/mdf": "-120.00", "root/platform": "-8380.00"}
+			}
+			requireNodes(t, r.Entries, settlement.KindClawback, want)
+		})
+	}
+}
+
+// A full credit after the window: the customer gets all 100,000.00 back,
+// the seller keeps its 3,500.00 of bonuses and gives back the tier
+// commission and MDF, and the platform gives back its 80,300.00 and the
+// 3,500.00 beyond its part: it is at -3,500.00 on the line, which the
+// State records and reads back (JSON and binary), and the line has
+// nothing left to credit.
+func TestClawbackWindowFullCreditPlatformBeyondItsPart(t *testing.T) {
+	s, st := programSettled(t, "on_settlement", "{within_days: 90}")
+	r, err := s.Settle(ctx, st, []settlement.Line{credit("C1", "L1", "-100000.00", "2026-08-01")})
+	require.NoError(t, err)
+	requireNodes(t, r.Entries, settlement.KindClawback, map[string]string{"root/tier": "-15000.00", "root/mdf": "-1200.00", "root/platform": "-83800.00"})
+	require.Equal(t, map[string]string{"root/tier": "0.00", "root/dealreg": "3000.00", "root/newlogo": "500.00", "root/mdf": "0.00",
+		"root/platform": "-3500.00"}, partsOf(t, r.State, "L1"))
+	for _, e := range r.Entries {
+		require.Contains(t, e.Note, "borne by role platform beyond its part of the line: EUR 3500.00 more than its EUR 0.00 left")
+	}
+	js, err := json.Marshal(r.State)
+	require.NoError(t, err)
+	var back settlement.State
+	require.NoError(t, json.Unmarshal(js, &back))
+	bin, err := r.State.MarshalBinary()
+	require.NoError(t, err)
+	require.Equal(t, byte(16), bin[1])
+	var fromBin settlement.State
+	require.NoError(t, fromBin.UnmarshalBinary(bin))
+	require.JSONEq(t, string(js), string(mustJSON(t, fromBin)))
+	_, err = s.Settle(ctx, back, []settlement.Line{credit("C2", "L1", "-0.01", "2026-08-02")})
+	require.ErrorIs(t, err, settlement.ErrOverCredit)
+
+	// A negative part no window's bearer nor bearer_owes credit bears is
+	// refused: the platform's -3,500.00 moved to the MDF part.
+	var raw map[string]any
+	require.NoError(t, json.Unmarshal(js, &raw))
+	lines := raw["lines"].([]any)
+	parts := lines[0].(map[string]any)["parts"].([]any)
+	for _, p := range parts {
+		pm := p.(map[string]any)
+		switch pm["node"] {
+		case "root/mdf":
+			pm["unreversed"] = map[string]any{"amount": "-3500.00", "currency": "EUR"}
+		case "root/platform":
+			pm["unreversed"] = map[string]any{"amount": "0.00", "currency": "EUR"}
+		}
+	}
+	bad, err := json.Marshal(raw)
+	require.NoError(t, err)
+	var refused settlement.State
+	err = json.Unmarshal(bad, &refused)
+	require.ErrorIs(t, err, settlement.ErrCorruptState)
+	require.ErrorContains(t, err, "nor any clawback window of its parts bears it")
+}
+
+// A credit naming a bearer takes it from the bearer, whatever the
+// windows: after the window, a credit borne by the deal-reg node (made up
+// in proportion) takes its 3,000.00 and the other 7,000.00 from every
+// part in proportion, the new-logo bonus included; one borne by the
+// seller takes all 10,000.00 from its four parts.
+func TestClawbackWindowNamedBearerWins(t *testing.T) {
+	s, st := programSettled(t, "on_settlement", "{within_days: 90}")
+	c := credit("C1", "L1", "-10000.00", "2026-08-01")
+	c.Bearer = settlement.Bearer{Node: "root/dealreg", Shortfall: settlement.ShortfallProportional}
+	r, err := s.Settle(ctx, st, []settlement.Line{c})
+	require.NoError(t, err)
+	requireNodes(t, r.Entries, settlement.KindClawback, map[string]string{"root/dealreg": "-3000.00", "root/tier": "-1082.47",
+		"root/newlogo": "-36.08", "root/mdf": "-86.60", "root/platform": "-5794.85"})
+	c.Bearer = settlement.Bearer{Role: "seller"}
+	r, err = s.Settle(ctx, st, []settlement.Line{c})
+	require.NoError(t, err)
+	requireMoney(t, byParty(r.Entries, settlement.KindClawback)["sub-utrecht"], eur("-10000.00"))
+	requireNodes(t, r.Entries, settlement.KindClawback, map[string]string{"root/tier": "-7614.21", "root/dealreg": "-1522.84",
+		"root/newlogo": "-253.81", "root/mdf": "-609.14"})
+}
+
+// A lost dispute after the window is decided as a credit on its
+// resolution's date: opened on day 80, lost on day 151, the bonuses are
+// kept and the platform gives back their share; lost on day 85, all in
+// proportion. The dispute holds every part's share while open, the
+// bonuses' too: released when it is resolved.
+func TestClawbackWindowLostDispute(t *testing.T) {
+	s, st := programSettled(t, "on_settlement", "{within_days: 90}")
+	d, err := s.DisputeAmount(st, "L1", eur("10000.00"), date("2026-05-22"))
+	require.NoError(t, err)
+	requireNodes(t, d.Entries, settlement.KindHold, map[string]string{"root/tier": "1500.00", "root/dealreg": "300.00", "root/newlogo": "50.00",
+		"root/mdf": "120.00", "root/platform": "8030.00"})
+	lost, err := s.ResolveDispute(d.State, "L1", false, date("2026-08-01"))
+	require.NoError(t, err)
+	requireNodes(t, lost.Entries, settlement.KindClawback, map[string]string{"root/tier": "-1500.00", "root/mdf": "-120.00", "root/platform": "-8380.00"})
+	early, err := s.ResolveDispute(d.State, "L1", false, date("2026-05-27"))
+	require.NoError(t, err)
+	requireNodes(t, early.Entries, settlement.KindClawback, map[string]string{"root/tier": "-1500.00", "root/dealreg": "-300.00", "root/newlogo": "-50.00",
+		"root/mdf": "-120.00", "root/platform": "-8030.00"})
+}
+
+// The state keeps each part's window: a settler whose plan (the same id
+// and version, edited by the host to have no windows) no longer says so
+// still keeps the bonuses after the window; and one whose plan says so
+// settles a line of a State without windows (settled before the host
+// added them) in proportion.
+func TestClawbackWindowTheStateDecides(t *testing.T) {
+	_, st := programSettled(t, "on_settlement", "{within_days: 90}")
+	plain := planSettler(t, programPlan("on_settlement", ""), loadNetwork(t))
+	r, err := plain.Settle(ctx, st, []settlement.Line{credit("C1", "L1", "-10000.00", "2026-08-01")})
+	require.NoError(t, err)
+	requireNodes(t, r.Entries, settlement.KindClawback, map[string]string{"root/tier": "-1500.00", "root/mdf": "-120.00", "root/platform": "-8380.00"})
+
+	_, st = programSettled(t, "on_settlement", "")
+	windowed := planSettler(t, programPlan("on_settlement", "{within_days: 90}"), loadNetwork(t))
+	r, err = windowed.Settle(ctx, st, []settlement.Line{credit("C1", "L1", "-10000.00", "2026-08-01")})
+	require.NoError(t, err)
+	requireNodes(t, r.Entries, settlement.KindClawback, map[string]string{"root/tier": "-1500.00", "root/dealreg": "-300.00", "root/newlogo": "-50.00",
+		"root/mdf": "-120.00", "root/platform": "-8030.00"})
+}
+
+// A window may name its bearer: borne by the MDF node, the 350.00 the
+// bonuses keep on day 151 come off the MDF part (120.00 + 350.00), the
+// platform giving back its own 8,030.00. A bearer with no part on the
+// line is refused when the reversal needs it (a *BearerError wrapping
+// ErrClawbackBearer and ErrBearerNotOnLine), and a window of 0 days by
+// New.
+func TestClawbackWindowNamedWindowBearer(t *testing.T) {
+	s, st := programSettled(t, "on_settlement", "{within_days: 90, borne_by: {node: root/mdf}}")
+	r, err := s.Settle(ctx, st, []settlement.Line{credit("C1", "L1", "-10000.00", "2026-08-01")})
+	require.NoError(t, err)
+	requireNodes(t, r.Entries, settlement.KindClawback, map[string]string{"root/tier": "-1500.00", "root/mdf": "-470.00", "root/platform": "-8030.00"})
+
+	s, st = programSettled(t, "on_settlement", "{within_days: 90, borne_by: {party: nobody}}")
+	_, err = s.Settle(ctx, st, []settlement.Line{credit("C1", "L1", "-10000.00", "2026-08-01")})
+	var be *settlement.BearerError
+	require.ErrorAs(t, err, &be)
+	require.ErrorIs(t, err, settlement.ErrClawbackBearer)
+	require.ErrorIs(t, err, settlement.ErrBearerNotOnLine)
+	_, err = s.Settle(ctx, st, []settlement.Line{credit("C1", "L1", "-10000.00", "2026-05-01")})
+	require.NoError(t, err, "within the window nobody bears anything kept")
+
+	for _, bad := range []string{"{within_days: 0}", "{within_days: 36501}", "{within_days: 90, borne_by: {role: platform, shortfall: proportional}}",
+		"{within_days: 90, borne_by: {party: a, node: b}}"} {
+		plans, err := settlement.ParsePlans([]byte(programPlan("on_settlement", bad)))
+		if err == nil {
+			_, err = settlement.New(settlement.Config{Plans: plans, Rules: loadRules(t), Network: loadNetwork(t)})
+		}
+		require.Error(t, err, bad)
+		require.ErrorContains(t, err, "clawback", bad)
+	}
+}
+
+// On a line payable on collection the platform cannot owe beyond its
+// part (what awaits the customer's payment is kept per part, never below
+// zero): a 10% credit after the window is settled as on settlement (the
+// bonuses keep what they await, which the credit makes payable as one
+// borne by others does), but a full one is refused with a *BearerError
+// wrapping ErrClawbackBearer naming the 3,500.00 short; naming a bearer
+// on the credit settles it.
+func TestClawbackWindowOnCollection(t *testing.T) {
+	s, st := programSettled(t, "on_collection", "{within_days: 90}")
+	c := credit("C1", "L1", "-10000.00", "2026-08-01")
+	c.Tax, c.Invoice = eur("0"), "INV-1"
+	r, err := s.Settle(ctx, st, []settlement.Line{c})
+	require.NoError(t, err)
+	requireNodes(t, r.Entries, settlement.KindClawback, map[string]string{"root/tier": "-1500.00", "root/mdf": "-120.00", "root/platform": "-8380.00"})
+
+	full := credit("C1", "L1", "-100000.00", "2026-08-01")
+	full.Tax, full.Invoice = eur("0"), "INV-1"
+	_, err = s.Settle(ctx, st, []settlement.Line{full})
+	var be *settlement.BearerError
+	require.ErrorAs(t, err, &be)
+	require.ErrorIs(t, err, settlement.ErrClawbackBearer)
+	requireMoney(t, be.Shortfall, eur("3500.00"))
+	require.ErrorContains(t, err, "balance on collection")
+	full.Bearer = settlement.Bearer{Role: "platform", Shortfall: settlement.ShortfallProportional}
+	r, err = s.Settle(ctx, st, []settlement.Line{full})
+	require.NoError(t, err)
+	requireMoney(t, sumEntries(r.Entries, settlement.KindClawback), eur("-100000.00"))
+
+	// Paid half, then half written off on day 151: the write-off's share
+	// of the bonuses is kept, the platform gives it back.
+	p, err := s.Collect(st, settlement.Collection{ID: "PAY-1", Date: date("2026-04-01"), Amount: eur("50000.00"), Lines: []settlement.LineID{"L1"}})
+	require.NoError(t, err)
+	w, err := s.WriteOff(p.State, settlement.Collection{ID: "WO-1", Date: date("2026-08-01"), Amount: eur("50000.00"), Lines: []settlement.LineID{"L1"}})
+	require.NoError(t, err)
+	requireNodes(t, w.Entries, settlement.KindClawback, map[string]string{"root/tier": "-7500.00", "root/mdf": "-600.00", "root/platform": "-41900.00"})
+	require.Equal(t, map[string]string{"root/tier": "7500.00", "root/dealreg": "3000.00", "root/newlogo": "500.00", "root/mdf": "600.00",
+		"root/platform": "38400.00"}, partsOf(t, w.State, "L1"))
+}
