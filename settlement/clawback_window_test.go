@@ -356,3 +356,28 @@ func TestClawbackWindowOnCollection(t *testing.T) {
 	require.Equal(t, map[string]string{"root/tier": "7500.00", "root/dealreg": "3000.00", "root/newlogo": "500.00", "root/mdf": "600.00",
 		"root/platform": "38400.00"}, partsOf(t, w.State, "L1"))
 }
+
+// A version-15 state (testdata/state-v15, written by the library before
+// clawback windows: L1 settled under programPlan without them) reads as
+// the JSON written with it, its parts without windows: a settler whose
+// plan now gives the bonuses a window of 90 days credits it on day 151 in
+// proportion, as it would have (the state decides); written again it is
+// version 16.
+func TestBinaryVersion15StillReads(t *testing.T) {
+	st := versionedState(t, 15)
+	ll, _ := st.Line("L1")
+	for _, p := range ll.Parts {
+		require.Nil(t, p.Clawback)
+	}
+	s := planSettler(t, programPlan("on_settlement", "{within_days: 90}"), loadNetwork(t))
+	r, err := s.Settle(ctx, st, []settlement.Line{credit("C1", "L1", "-10000.00", "2026-08-01")})
+	require.NoError(t, err)
+	requireNodes(t, r.Entries, settlement.KindClawback, map[string]string{"root/tier": "-1500.00", "root/dealreg": "-300.00", "root/newlogo": "-50.00",
+		"root/mdf": "-120.00", "root/platform": "-8030.00"})
+	b, err := r.State.MarshalBinary()
+	require.NoError(t, err)
+	require.Equal(t, byte(16), b[1])
+	var again settlement.State
+	require.NoError(t, again.UnmarshalBinary(b))
+	require.JSONEq(t, string(mustJSON(t, r.State)), string(mustJSON(t, again)))
+}
