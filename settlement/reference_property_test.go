@@ -328,6 +328,14 @@ func extendRefPlan(t *rapid.T, doc *settlement.PlanDocument, label string, refRu
 			if refRules && c.Share.Rule != "" && rapid.IntRange(0, 2).Draw(t, l+".ref_share") == 0 {
 				c.Share.Rule = rapid.SampledFrom([]string{"ref-table-share", "ref-negative"}).Draw(t, l+".ref_share.rule")
 			}
+			// A clawback window now and then, of the node's leaves, short
+			// enough that credits, disputes and write-offs come before
+			// and after it, borne by the platform or another.
+			if rapid.IntRange(0, 3).Draw(t, l+".clawback") == 0 {
+				c.Clawback = &settlement.Clawback{WithinDays: rapid.IntRange(1, 60).Draw(t, l+".clawback.days"),
+					BorneBy: rapid.SampledFrom([]settlement.Bearer{{}, {}, {Node: "root"}, {Node: "root"}, {Role: "platform"}, {Role: "seller"}, {Party: "distri-eu"},
+						{Node: "root/" + string(n.Children[0].ID)}, {Role: "supplier"}}).Draw(t, l+".clawback.borne_by")}
+			}
 			visit(c)
 		}
 		if len(n.Children) > 0 {
@@ -980,7 +988,7 @@ var refConditions = []error{settlement.ErrInvalidLine, settlement.ErrAlreadySett
 	settlement.ErrSupplierCosts, settlement.ErrRule, settlement.ErrCurrency, settlement.ErrUnknownPlanVersion, settlement.ErrBasisMismatch,
 	partner.ErrUnknownPartner, partner.ErrParentType, rules.ErrNotInForce, ensemble.ErrZeroWeights, settlement.ErrBearerShortfall, settlement.ErrBearerNotOnLine,
 	settlement.ErrInvalidDispute, ensemble.ErrNoRate, settlement.ErrDiscountFunding,
-	settlement.ErrAttributedParty}
+	settlement.ErrAttributedParty, settlement.ErrClawbackBearer, settlement.ErrBearerOwes}
 
 // requireSameError requires got to fail as the reference did (want), on the
 // same line, plan, node and rule with the same condition, or not at all.

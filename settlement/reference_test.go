@@ -181,6 +181,10 @@ type refPart struct {
 	// funded is what the part bore of the discounts its node or one above
 	// it funds (LedgerPart.Funded).
 	funded int64
+	// window is the clawback window of the nearest node at or above the
+	// part's leaf that has one (Node.Clawback); nil for none and for the
+	// platform's fallback parts.
+	window *settlement.Clawback
 }
 
 // refSource is a supplier cost owed in another currency than its line's,
@@ -1145,6 +1149,7 @@ func (ln *refLine) pay(n *settlement.Node, path string, amount int64, k *refKid,
 		ln.earn(path, path, ln.s.platform, "platform", settlement.KindEarning, amount, k.text, refs, note)
 	case !paysSeveral(n.Party):
 		ln.earn(path, path, k.party, role, settlement.KindEarning, amount, k.text, refs, note)
+		ln.parts[len(ln.parts)-1].window = refWindow(&ln.plan.Root, path)
 		held := ln.reserve(n, path, path, k.party, role, amount)
 		ln.rolling(path, path, k.party, role, amount-held)
 	default:
@@ -1202,6 +1207,7 @@ func (ln *refLine) pay(n *settlement.Node, path string, amount int64, k *refKid,
 				}
 			}
 			ln.earn(path+"/"+string(p), path, p, role, settlement.KindEarning, parts[i], text, refs, note)
+			ln.parts[len(ln.parts)-1].window = refWindow(&ln.plan.Root, path)
 			held := ln.reserve(n, path+"/"+string(p), path, p, role, parts[i])
 			ln.rolling(path+"/"+string(p), path, p, role, parts[i]-held)
 		}
@@ -2244,6 +2250,14 @@ func (lg *refLedger) reverse(credit int64, by string, at time.Time, note string,
 			}
 		}
 	}
+	if b.IsZero() {
+		// lg.parts are the clone, still unreversed as before.
+		more, err := lg.keepWindows(taken, at, shareOf)
+		if err != nil {
+			return nil, err
+		}
+		note += more
+	}
 	var out []settlement.Entry
 	for i := range lg.parts {
 		p := &lg.parts[i]
@@ -2296,6 +2310,165 @@ func (lg *refLedger) refAllocate(idx []int, x int64, weights []int64) ([]int64, 
 	}
 	err := ensemble.AllocateUnits(got, x, shares, ensemble.AllocateOptions{})
 	return got, err
+}
+
+// refWindow returns the clawback window of the node at path (ids joined
+// by '/', from the root) or of the nearest node above it that has one.
+func refWindow(root *settlement.Node, path string) *settlement.Clawback {
+	ids := strings.Split(path, "/")
+	n := root
+	var w *settlement.Clawback
+	for k, id := range ids {
+		if k > 0 {
+			i := slices.IndexFunc(n.Children, func(c settlement.Node) bool { return string(c.ID) == id })
+			if i < 0 {
+				return nil
+			}
+			n = &n.Children[i]
+		}
+		if n.Clawback != nil {
+			w = n.Clawback
+		}
+	}
+	return w
+}
+
+// refDays returns the whole UTC calendar days from a to b.
+func refDays(a, b time.Time) int {
+	a, b = a.UTC(), b.UTC()
+	da := time.Date(a.Year(), a.Month(), a.Day(), 0, 0, 0, 0, time.UTC)
+	db := time.Date(b.Year(), b.Month(), b.Day(), 0, 0, 0, 0, time.UTC)
+	return int(db.Sub(da).Round(time.Hour).Hours()) / 24
+}
+
+// keepWindows leaves, of a reversal in proportion at at, the parts past
+// their clawback window (with something unreversed) what they have, and
+// takes their shares from their window's bearer's other parts (the
+// platform's by default) on top of theirs, in proportion to what those
+// have left after it (their amounts when none has; equally when none has
+// any); beyond what they have only where a part may owe. It returns what
+// to add to the note.
+func (lg *refLedger) keepWindows(taken []int64, at time.Time, shareOf map[int]string) (string, error) {
+	kept := make([]bool, len(lg.parts))
+	for i, p := range lg.parts {
+		kept[i] = p.window != nil && p.unreversed > 0 && refDays(lg.date, at) > p.window.WithinDays
+	}
+	done := make([]bool, len(lg.parts))
+	var note string
+	money := func(u int64) ensemble.Money { return ensemble.MoneyFromMinor(u, lg.cur) }
+	for k := range lg.parts {
+		if !kept[k] || done[k] {
+			continue
+		}
+		b := lg.parts[k].window.BorneBy
+		if b.IsZero() {
+			b = settlement.Bearer{Role: "platform"}
+		}
+		var x int64
+		var who []string
+		for i := k; i < len(lg.parts); i++ {
+			bi := lg.parts[i].window
+			if !kept[i] || done[i] || !(bi.BorneBy == b || bi.BorneBy.IsZero() && b == settlement.Bearer{Role: "platform"}) {
+				continue
+			}
+			done[i] = true
+			if taken[i] != 0 {
+				x += taken[i]
+				who = append(who, lg.parts[i].path)
+				taken[i] = 0
+			}
+		}
+		if x == 0 {
+			continue
+		}
+		var idx []int
+		for i, p := range lg.parts {
+			if !kept[i] && refBears(b, p) {
+				idx = append(idx, i)
+			}
+		}
+		if len(idx) == 0 {
+			var on []string
+			for i, p := range lg.parts {
+				var v string
+				switch {
+				case b.Party != "":
+					v = string(p.party)
+				case b.Node != "":
+					v = p.node
+				case b.Role != "" && p.kind == settlement.KindSupplierCost:
+					v = "supplier"
+				case b.Role != "":
+					v = p.role
+				case p.kind == settlement.KindSupplierCost:
+					v = strings.TrimPrefix(p.node, "supplier_costs/")
+				}
+				if v != "" && !kept[i] && !slices.Contains(on, v) {
+					on = append(on, v)
+				}
+			}
+			slices.Sort(on)
+			return "", &settlement.BearerError{Line: lg.line, Bearer: b, Credit: money(x), Unreversed: money(0), Shortfall: money(x), OnLine: on,
+				Err: errors.Join(settlement.ErrClawbackBearer, settlement.ErrBearerNotOnLine)}
+		}
+		w := make([]int64, len(idx))
+		var has int64
+		for j, i := range idx {
+			w[j] = max(0, lg.parts[i].unreversed-taken[i])
+			has += w[j]
+		}
+		if has == 0 {
+			var sum int64
+			for j, i := range idx {
+				w[j] = lg.parts[i].amount
+				sum += w[j]
+			}
+			if sum == 0 {
+				for j := range w {
+					w[j] = 1
+				}
+			}
+		}
+		if x > has {
+			why := ""
+			switch {
+			case lg.coll != nil && lg.coll.onSettlement:
+				why = "the line is a receivable of its invoice (a settler with a plan payable on collection spreads the invoice's payments over its lines), whose balance is kept within what its parts have unreversed"
+			case lg.coll != nil:
+				why = "the line has a balance on collection, whose parts await the customer's payment within what they have unreversed"
+			default:
+				for _, i := range idx {
+					if p := lg.parts[i]; p.src.units != 0 {
+						why = fmt.Sprintf("its part %q is a supplier cost owed in %s, converted within the part's amount", string(lg.line)+":"+p.path, p.src.cur)
+						break
+					}
+				}
+			}
+			if why != "" {
+				return "", &settlement.BearerError{Line: lg.line, Bearer: b, Credit: money(x), Unreversed: money(has), Shortfall: money(x - has),
+					Err: settlement.ErrClawbackBearer, Why: why}
+			}
+		}
+		got, err := lg.refAllocate(idx, x, w)
+		if err != nil {
+			return "", err
+		}
+		text := "bears what " + strings.Join(who, ", ") + " keeps past its clawback window"
+		if len(who) > 1 {
+			text = "bears what " + strings.Join(who, ", ") + " keep past their clawback windows"
+		}
+		for j, i := range idx {
+			if got[j] != 0 {
+				taken[i] += got[j]
+				shareOf[i] = text
+			}
+		}
+		note += fmt.Sprintf(", %s past the clawback window: %s kept, borne by %s", strings.Join(who, ", "), money(x), b)
+		if x > has {
+			note += fmt.Sprintf(" beyond its part of the line: %s more than its %s left", money(x-has), money(has))
+		}
+	}
+	return note, nil
 }
 
 // refBears reports whether bearer b (not proportional) bears part p: the
@@ -2410,6 +2583,9 @@ func (s *refSettler) DisputeAmount(line settlement.LineID, amount *ensemble.Mone
 	if disputed > 0 {
 		dry := lg
 		dry.coll, dry.parts = nil, slices.Clone(lg.parts)
+		for i := range dry.parts {
+			dry.parts[i].window = nil // a dispute holds each part's share, whatever the windows say
+		}
 		if _, err := dry.reverse(disputed, string(line)+"#share", at.UTC(), "", nil, lg.service, settlement.Bearer{}, false, nil); err != nil {
 			return nil, refErr(line, lg.plan.ID, "", "", err)
 		}
@@ -2678,6 +2854,10 @@ func (st refState) JSON() ([]byte, error) {
 			}
 			if p.src.units != 0 {
 				lp.Source, lp.Rate = ensemble.MoneyFromMinor(p.src.units, p.src.cur), p.src.rate
+			}
+			if p.window != nil {
+				w := *p.window
+				lp.Clawback = &w
 			}
 			if p.funded != 0 {
 				lp.Funded = ensemble.MoneyFromMinor(p.funded, lg.cur)
