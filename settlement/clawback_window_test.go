@@ -2,11 +2,14 @@ package settlement_test
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/require"
+	"pgregory.net/rapid"
 
 	"github.com/ensemble-commerce/ensemble"
 	"github.com/ensemble-commerce/ensemble/settlement"
@@ -380,4 +383,133 @@ func TestBinaryVersion15StillReads(t *testing.T) {
 	var again settlement.State
 	require.NoError(t, again.UnmarshalBinary(b))
 	require.JSONEq(t, string(mustJSON(t, r.State)), string(mustJSON(t, again)))
+}
+
+// windowPlan is programPlan with the shares drawn: a tier commission, a
+// deal-reg bonus and a flat new-logo bonus (the two with a clawback
+// window when window is not ""), MDF and the platform the rest.
+func windowPlan(payable string, tier, dealreg, mdf int, newlogo string, window string) string {
+	cb := ""
+	if window != "" {
+		cb = ", clawback: " + window
+	}
+	return fmt.Sprintf(`
+id: program
+version: 1
+currencies: [EUR]
+payable: %s
+root:
+  id: root
+  children:
+    - {id: tier, party: seller, share: "%d%%"}
+    - {id: dealreg, party: seller, share: "%d%%"%s}
+    - {id: newlogo, party: seller, share: {amount: {amount: %q, currency: EUR}}%s}
+    - {id: mdf, party: seller, share: "%d%%"}
+    - {id: platform, party: platform, share: remaining}
+`, payable, tier, dealreg, cb, newlogo, cb, mdf)
+}
+
+// Properties of clawback windows, over drawn shares, windows, bearers,
+// line amounts and credits (amounts and dates, in any order of dates):
+// every credit's clawbacks add up to what it credited, exactly; a credit
+// within the window (while every credit before it was too) gives the
+// entries and state the same plan without windows gives, byte for byte;
+// a credit after the window leaves the kept parts (the bonuses) as they
+// were, with no entry; and no part but the window's bearer's goes below
+// zero.
+func TestPropertyClawbackWindows(t *testing.T) {
+	net, rs := loadNetwork(t), loadRules(t)
+	rapid.Check(t, func(t *rapid.T) {
+		payable := rapid.SampledFrom([]string{"on_settlement", "on_settlement", "on_collection"}).Draw(t, "payable")
+		tier, dealreg, mdf := rapid.IntRange(0, 30).Draw(t, "tier"), rapid.IntRange(0, 10).Draw(t, "dealreg"), rapid.IntRange(0, 5).Draw(t, "mdf")
+		newlogo := rapid.SampledFrom([]string{"0.01", "1.00", "5.00", "500.00"}).Draw(t, "newlogo")
+		days := rapid.IntRange(1, 120).Draw(t, "days")
+		borne := rapid.SampledFrom([]string{"", "", ", borne_by: {node: root/mdf}", ", borne_by: {role: seller}", ", borne_by: {node: root}"}).Draw(t, "borne_by")
+		window := fmt.Sprintf("{within_days: %d%s}", days, borne)
+		plans := func(w string) *settlement.Settler {
+			ps, err := settlement.ParsePlans([]byte(windowPlan(payable, tier, dealreg, mdf, newlogo, w)))
+			require.NoError(t, err)
+			s, err := settlement.New(settlement.Config{Plans: ps, Rules: rs, Network: net})
+			require.NoError(t, err)
+			return s
+		}
+		ws, ps := plans(window), plans("")
+		amount := rapid.Int64Range(1000, 20_000_000).Draw(t, "amount")
+		l := chainLine("L1", ensemble.MoneyFromMinor(amount, eurCur).AmountString(), "2026-03-03")
+		if payable == "on_collection" {
+			l.Invoice = "INV-1"
+		}
+		res, err := ws.Settle(ctx, settlement.State{}, []settlement.Line{l})
+		if err != nil {
+			require.ErrorIs(t, err, settlement.ErrOverAllocation) // the flat bonus beyond a small line
+			return
+		}
+		pres, err := ps.Settle(ctx, settlement.State{}, []settlement.Line{l})
+		require.NoError(t, err)
+		wst, pst := res.State, pres.State
+		same := true // every credit so far was within the window
+		for i := range rapid.IntRange(1, 4).Draw(t, "credits") {
+			ll, _ := wst.Line("L1")
+			left := minorOf(ll.Basis) - minorOf(ll.Credited)
+			if left == 0 {
+				break
+			}
+			x := rapid.Int64Range(1, left).Draw(t, fmt.Sprintf("c%d.amount", i))
+			if rapid.IntRange(0, 3).Draw(t, fmt.Sprintf("c%d.all", i)) == 0 {
+				x = left
+			}
+			day := rapid.IntRange(0, 2*days).Draw(t, fmt.Sprintf("c%d.day", i))
+			c := credit(fmt.Sprintf("C%d", i), "L1", ensemble.MoneyFromMinor(-x, eurCur).AmountString(), "2026-03-03")
+			c.Date = c.Date.AddDate(0, 0, day).Add(time.Duration(rapid.IntRange(0, 23).Draw(t, fmt.Sprintf("c%d.hour", i))) * time.Hour)
+			if payable == "on_collection" {
+				c.Tax, c.Invoice = eur("0"), "INV-1"
+			}
+			after := day > days
+			r, err := ws.Settle(ctx, wst, []settlement.Line{c})
+			if err != nil {
+				// Refused only after the window: a bearer with no part
+				// left (a share of zero), or one that cannot owe beyond
+				// its part on collection.
+				require.True(t, after, "%v", err)
+				require.ErrorIs(t, err, settlement.ErrClawbackBearer)
+				require.True(t, errors.Is(err, settlement.ErrBearerNotOnLine) || payable == "on_collection", "%v", err)
+				return
+			}
+			nl, _ := r.State.Line("L1")
+			credited := minorOf(nl.Credited) - minorOf(ll.Credited)
+			requireMoney(t, sumEntries(r.Entries, settlement.KindClawback), ensemble.MoneyFromMinor(-credited, eurCur))
+			if payable == "on_settlement" {
+				require.Equal(t, x, credited)
+			}
+			for j, p := range nl.Parts {
+				kept := after && ll.Parts[j].Clawback != nil && ll.Parts[j].Unreversed.IsPositive()
+				if kept {
+					requireMoney(t, p.Unreversed, ll.Parts[j].Unreversed, p.Node)
+					for _, e := range r.Entries {
+						require.NotEqual(t, p.Node, e.Node, "a kept part has no entry")
+					}
+				}
+				if p.Unreversed.IsNegative() {
+					b := settlement.Bearer{Role: "platform"}
+					if p.Clawback == nil && strings.Contains(borne, "mdf") {
+						b = settlement.Bearer{Node: "root/mdf"}
+					}
+					require.True(t, borne == "" && p.Role == "platform" || strings.Contains(borne, "mdf") && p.Node == "root/mdf" ||
+						strings.Contains(borne, "seller") && p.Role == "seller" || strings.Contains(borne, "node: root}"),
+						"%s below zero, not the window's bearer (%v)", p.Node, b)
+				}
+			}
+			if same = same && !after; same {
+				pr, err := ps.Settle(ctx, pst, []settlement.Line{c})
+				require.NoError(t, err)
+				require.Equal(t, string(mustJSON(t, pr.Entries)), string(mustJSON(t, r.Entries)), "within the window, as without windows")
+				pl, _ := pr.State.Line("L1")
+				for j := range pl.Parts {
+					requireMoney(t, nl.Parts[j].Unreversed, pl.Parts[j].Unreversed, pl.Parts[j].Node)
+				}
+				pst = pr.State
+			}
+			wst = r.State
+		}
+	})
 }
