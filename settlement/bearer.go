@@ -16,7 +16,10 @@ import (
 //
 // The zero Bearer is proportional, the default (Stripe reverses transfers
 // and application fees this way): every part of the line gives back in
-// proportion to what it has unreversed. Otherwise exactly one of Party,
+// proportion to what it has unreversed, but for the parts a reversal
+// comes after the clawback window of (Node.Clawback), whose share their
+// window's bearer gives back instead (see Clawback). A named bearer wins
+// over the windows. Otherwise exactly one of Party,
 // Node, Role and Component names the bearer, and the credit is taken from
 // the bearer's parts alone, in proportion to what each of them has
 // unreversed (largest remainder, ties by entry id); the other parts give
@@ -273,7 +276,12 @@ type BearerError struct {
 	// borne by in the form the bearer is (its parties, nodes, roles or
 	// supplier components), sorted, so that a mistyped one can be told.
 	OnLine []string
-	Err    error // ErrBearerShortfall, ErrBearerNotOnLine or ErrBearerOwes
+	// Err is ErrBearerShortfall, ErrBearerNotOnLine or ErrBearerOwes;
+	// for the bearer of a clawback window (Clawback.BorneBy, Bearer then
+	// the window's bearer and Credit what the kept parts would have given
+	// back), ErrClawbackBearer, joined with ErrBearerNotOnLine when it has
+	// no part on the line that is not kept.
+	Err error
 	// Why says, with ErrBearerOwes, why the bearer cannot owe beyond its
 	// part here.
 	Why string

@@ -70,6 +70,14 @@
 // line has left gives it back, so every party ends at zero on a line
 // credited in full.
 //
+// A plan node may keep its earnings after a clawback window
+// (Node.Clawback, `clawback: {within_days: 90}`): a reversal in
+// proportion dated more than that many days (UTC calendar days) after the
+// line leaves the node's parts untouched, and the window's bearer (the
+// platform by default) gives back their share on top of its own, beyond
+// its part if need be; a reversal naming a Bearer takes it from the
+// bearer, whatever the windows say.
+//
 // Disputes hold a line's entries (what reserves hold of them already is
 // not held again, until a reserve releases it while the dispute is open:
 // the dispute holds it from the release on, so a disputed line pays

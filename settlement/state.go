@@ -575,7 +575,9 @@ type LedgerPart struct {
 	// credits, lost disputes and write-offs took back. Below zero for a
 	// part whose bearer gave back a credit beyond it (Bearer.Shortfall
 	// ShortfallBearerOwes): what it owes on the line, which a credit of all
-	// the line has left gives back.
+	// the line has left gives back; or for a part of the bearer of a
+	// clawback window that gave back, after the window, the share of parts
+	// that keep theirs (Clawback).
 	Unreversed ensemble.Money `json:"unreversed"`
 	Held       ensemble.Money `json:"held,omitzero"`
 	// HeldByReserves is, while a dispute is open, what reserves held of
@@ -945,8 +947,11 @@ func (s State) exportJSON() (stateJSON, error) {
 //   - a part's amount is not negative and its unreversed amount is within
 //     [0, amount], or below zero (by at most amount less the basis) for a
 //     part a credit of the line whose bearer owed beyond its part
-//     (Bearer.Shortfall ShortfallBearerOwes, CreditState.Bearer) bears, on
-//     a line with no collection and a part with no source; an open
+//     (Bearer.Shortfall ShortfallBearerOwes, CreditState.Bearer) bears,
+//     or that the bearer of another part's clawback window
+//     (LedgerPart.Clawback) bears, on a line with no collection and a
+//     part with no source; a part's clawback window is 1 to
+//     MaxClawbackDays days with a valid bearer, on an earning; an open
 //     dispute holds nothing of such a part; the amounts add up to the basis, and the unreversed
 //     amounts to the basis less what was credited (what credits and lost
 //     disputes took back);
