@@ -20,6 +20,12 @@ import (
 // instead, as the host decides.
 var ErrClawbackBearer = errors.New("settlement: the bearer of a clawback window cannot bear what the kept parts keep")
 
+// bearerOf reports whether c's bearer bears part pe.
+func (c *Clawback) bearerOf(pe *payee) bool {
+	b := c.bearer()
+	return b.bears(pe)
+}
+
 // keepWindows applies the parts' clawback windows (Clawback) to parts, a
 // reversal in proportion dated at that takes parts[i] from part i of lg,
 // which has unreversed[i] left before it: each part with a window the
@@ -33,7 +39,9 @@ func (lg *ledger) keepWindows(parts, unreversed []int64, at time.Time, shares []
 	n := lg.parts()
 	var kept []bool
 	for i := range n {
-		if w := lg.payee(i).meta.window; w != nil && unreversed[i] > 0 && keptAfter(w.WithinDays, lg.date, at) {
+		// A part its own window's bearer bears (the platform's leaf under
+		// a window on the root) bears, never keeps.
+		if w := lg.payee(i).meta.window; w != nil && unreversed[i] > 0 && keptAfter(w.WithinDays, lg.date, at) && !w.bearerOf(lg.payee(i)) {
 			if kept == nil {
 				kept = make([]bool, n)
 			}

@@ -335,6 +335,10 @@ func TestClawbackWindowOnCollection(t *testing.T) {
 	r, err := s.Settle(ctx, st, []settlement.Line{c})
 	require.NoError(t, err)
 	requireNodes(t, r.Entries, settlement.KindClawback, map[string]string{"root/tier": "-1500.00", "root/mdf": "-120.00", "root/platform": "-8380.00"})
+	// The customer owes 90,000.00, which is what awaits its payment: the
+	// bonuses await theirs whole, the platform 8,380.00 less.
+	require.Equal(t, map[string]string{"root/tier": "13500.00", "root/dealreg": "3000.00", "root/newlogo": "500.00", "root/mdf": "1080.00",
+		"root/platform": "71920.00"}, awaitingOf(t, r.State, "L1"))
 
 	full := credit("C1", "L1", "-100000.00", "2026-08-01")
 	full.Tax, full.Invoice = eur("0"), "INV-1"
@@ -358,6 +362,26 @@ func TestClawbackWindowOnCollection(t *testing.T) {
 	requireNodes(t, w.Entries, settlement.KindClawback, map[string]string{"root/tier": "-7500.00", "root/mdf": "-600.00", "root/platform": "-41900.00"})
 	require.Equal(t, map[string]string{"root/tier": "7500.00", "root/dealreg": "3000.00", "root/newlogo": "500.00", "root/mdf": "600.00",
 		"root/platform": "38400.00"}, partsOf(t, w.State, "L1"))
+	// Nothing awaits any more: the bonuses' 1,750.00 that awaited the
+	// payment written off is made payable, which the platform gave back
+	// beyond what it awaited; each party's payable is what it keeps.
+	require.Equal(t, map[string]string{"root/tier": "0.00", "root/dealreg": "0.00", "root/newlogo": "0.00", "root/mdf": "0.00",
+		"root/platform": "0.00"}, awaitingOf(t, w.State, "L1"))
+	requireNodes(t, w.Entries, settlement.KindUncollected, map[string]string{"root/tier": "-7500.00", "root/dealreg": "-1500.00",
+		"root/newlogo": "-250.00", "root/mdf": "-600.00", "root/platform": "-40150.00"})
+}
+
+// awaitingOf returns what the line's parts await of the customer's
+// payment, by node.
+func awaitingOf(t *testing.T, st settlement.State, line settlement.LineID) map[string]string {
+	t.Helper()
+	ll, ok := st.Line(line)
+	require.True(t, ok)
+	out := map[string]string{}
+	for _, p := range ll.Parts {
+		out[p.Node] = ensemble.MoneyFromMinor(minorOf(p.Awaiting), eurCur).AmountString()
+	}
+	return out
 }
 
 // A version-15 state (testdata/state-v15, written by the library before
@@ -482,7 +506,10 @@ func TestPropertyClawbackWindows(t *testing.T) {
 				require.Equal(t, x, credited)
 			}
 			for j, p := range nl.Parts {
-				kept := after && ll.Parts[j].Clawback != nil && ll.Parts[j].Unreversed.IsPositive()
+				// The bonuses are the seller's: a window the seller (or the
+				// root) bears keeps nothing, as its bearer bears them.
+				keeps := borne == "" || strings.Contains(borne, "mdf")
+				kept := after && keeps && ll.Parts[j].Clawback != nil && ll.Parts[j].Unreversed.IsPositive()
 				if kept {
 					requireMoney(t, p.Unreversed, ll.Parts[j].Unreversed, p.Node)
 					for _, e := range r.Entries {
@@ -512,4 +539,22 @@ func TestPropertyClawbackWindows(t *testing.T) {
 			wst = r.State
 		}
 	})
+}
+
+// A window on the root keeps every partner's earnings after it: its
+// bearer, the platform, has a part under the root too, which bears and
+// never keeps. A 10% credit on day 151 of the trial's line takes all
+// 10,000.00 from the platform; on day 90, in proportion.
+func TestClawbackWindowOnTheRoot(t *testing.T) {
+	plan := strings.Replace(programPlan("on_settlement", ""), "  id: root\n", "  id: root\n  clawback: {within_days: 90}\n", 1)
+	s := planSettler(t, plan, loadNetwork(t))
+	res, err := s.Settle(ctx, settlement.State{}, []settlement.Line{chainLine("L1", "100000.00", "2026-03-03")})
+	require.NoError(t, err)
+	r, err := s.Settle(ctx, res.State, []settlement.Line{credit("C1", "L1", "-10000.00", "2026-08-01")})
+	require.NoError(t, err)
+	requireNodes(t, r.Entries, settlement.KindClawback, map[string]string{"root/platform": "-10000.00"})
+	r, err = s.Settle(ctx, res.State, []settlement.Line{credit("C1", "L1", "-10000.00", "2026-06-01")})
+	require.NoError(t, err)
+	requireNodes(t, r.Entries, settlement.KindClawback, map[string]string{"root/tier": "-1500.00", "root/dealreg": "-300.00", "root/newlogo": "-50.00",
+		"root/mdf": "-120.00", "root/platform": "-8030.00"})
 }

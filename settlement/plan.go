@@ -486,7 +486,7 @@ type Node struct {
 // for refunds within 90 days of the sale"):
 //
 //   - {id: dealreg, party: seller, share: "3%", clawback: {within_days: 90}}
-//   - {id: newlogo, party: seller, share: {amount: "500.00"}, clawback: {within_days: 90, borne_by: {node: root/vendor}}}
+//   - {id: newlogo, party: seller, share: {amount: {amount: "500.00", currency: EUR}}, clawback: {within_days: 90, borne_by: {node: root/vendor}}}
 //
 // The window counts whole days, UTC, from the line's date (Line.Date) to
 // the reversal's: the credit line's date, a lost dispute's resolution
@@ -522,7 +522,9 @@ type Node struct {
 // Collection.Bearer) takes it from the bearer as before, whatever the
 // windows say: the bearer wins (a host naming one decides who gives
 // back, kept bonuses included). A part paid to the platform as the
-// node's fallback has no window. A part that owes on the line (its
+// node's fallback has no window, and a part its own window's bearer
+// bears is never kept (a window on the root keeps every partner's
+// earnings after it, and the platform's own leaf bears them). A part that owes on the line (its
 // unreversed amount below zero) is never kept. A dispute opened after the
 // window holds each part's share as before: the window decides what is
 // taken when it is lost.

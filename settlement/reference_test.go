@@ -2333,6 +2333,15 @@ func refWindow(root *settlement.Node, path string) *settlement.Clawback {
 	return w
 }
 
+// refWindowBearer returns who bears what w's parts keep: its BorneBy, or
+// the platform's parts.
+func refWindowBearer(w *settlement.Clawback) settlement.Bearer {
+	if w.BorneBy.IsZero() {
+		return settlement.Bearer{Role: "platform"}
+	}
+	return w.BorneBy
+}
+
 // refDays returns the whole UTC calendar days from a to b.
 func refDays(a, b time.Time) int {
 	a, b = a.UTC(), b.UTC()
@@ -2351,7 +2360,7 @@ func refDays(a, b time.Time) int {
 func (lg *refLedger) keepWindows(taken []int64, at time.Time, shareOf map[int]string) (string, error) {
 	kept := make([]bool, len(lg.parts))
 	for i, p := range lg.parts {
-		kept[i] = p.window != nil && p.unreversed > 0 && refDays(lg.date, at) > p.window.WithinDays
+		kept[i] = p.window != nil && p.unreversed > 0 && refDays(lg.date, at) > p.window.WithinDays && !refBears(refWindowBearer(p.window), p)
 	}
 	done := make([]bool, len(lg.parts))
 	var note string
@@ -2360,10 +2369,7 @@ func (lg *refLedger) keepWindows(taken []int64, at time.Time, shareOf map[int]st
 		if !kept[k] || done[k] {
 			continue
 		}
-		b := lg.parts[k].window.BorneBy
-		if b.IsZero() {
-			b = settlement.Bearer{Role: "platform"}
-		}
+		b := refWindowBearer(lg.parts[k].window)
 		var x int64
 		var who []string
 		for i := k; i < len(lg.parts); i++ {
