@@ -558,3 +558,24 @@ func TestClawbackWindowOnTheRoot(t *testing.T) {
 	requireNodes(t, r.Entries, settlement.KindClawback, map[string]string{"root/tier": "-1500.00", "root/dealreg": "-300.00", "root/newlogo": "-50.00",
 		"root/mdf": "-120.00", "root/platform": "-8030.00"})
 }
+
+// A state whose part's clawback window is out of range, or names a
+// bearer with a shortfall, is refused when read (ErrCorruptState), naming
+// the part.
+func TestClawbackWindowInvalidInState(t *testing.T) {
+	_, st := programSettled(t, "on_settlement", "{within_days: 90}")
+	js, err := json.Marshal(st)
+	require.NoError(t, err)
+	for _, c := range []struct{ from, to, want string }{
+		{`"clawback":{"within_days":90}`, `"clawback":{"within_days":0}`, "within_days 0"},
+		{`"clawback":{"within_days":90}`, `"clawback":{"within_days":90,"borne_by":{"role":"platform","shortfall":"proportional"}}`, "shortfall"},
+	} {
+		bad := strings.Replace(string(js), c.from, c.to, 1)
+		require.NotEqual(t, string(js), bad)
+		var back settlement.State
+		err := json.Unmarshal([]byte(bad), &back)
+		require.ErrorIs(t, err, settlement.ErrCorruptState)
+		require.ErrorContains(t, err, c.want)
+		require.ErrorContains(t, err, "L1:root/dealreg")
+	}
+}
