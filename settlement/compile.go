@@ -199,6 +199,7 @@ type cnode struct {
 	reserve               *Reserve
 	cum                   *Cumulative
 	cumOf                 role
+	retro                 bool // a child's share is cumulative and retroactive: the level pays true-ups (split.trueUps)
 	children              []*cnode
 	remaining             int       // index of the remaining child, -1 for none
 	leafIdx               int       // index in cplan.paths of a leaf
@@ -652,6 +653,20 @@ func (s *Settler) compileNode(p *ensemble.Problems, path string, cp *cplan, n *N
 		c.kind, c.cum = shareCumulative, sh.Cumulative
 		c.shareText = "cumulative"
 		s.checkCumulative(p, path+".share.cumulative", sh.Cumulative, c, cp)
+		if sh.Cumulative.Mode == Retroactive {
+			// A true-up pays the node's one party and re-rates what its
+			// rate applied to; a cap or floor would move part of it back.
+			switch {
+			case !c.leaf || c.role.multi():
+				p.Addf(path+".share.cumulative.mode", "a retroactive share is a leaf paying one party: its true-ups pay that party")
+			case !n.Cap.IsZero() || !n.Floor.IsZero():
+				p.Addf(path+".share.cumulative.mode", "a retroactive share has no cap or floor: its true-ups re-rate what its rate applied to")
+			case !sh.Cumulative.Window.calendar():
+				p.Addf(path+".share.cumulative.window", "a retroactive share adds up a calendar window: the lines of a rolling window leave it, and what they were paid is not re-rated")
+			case cp.onCollection:
+				p.Addf(path+".share.cumulative.mode", "a retroactive share's true-ups are payable when settled; the plan pays on collection")
+			}
+		}
 		cp.cums = append(cp.cums, c)
 	}
 	switch {
@@ -669,6 +684,7 @@ func (s *Settler) compileNode(p *ensemble.Problems, path string, cp *cplan, n *N
 		ch := s.compileNode(p, ensemble.Path(path, "children", i), cp, &n.Children[i], c.path, false, ids, used, depth+1)
 		if ch != nil {
 			c.children = append(c.children, ch)
+			c.retro = c.retro || ch.cum != nil && ch.cum.Mode == Retroactive
 		}
 	}
 	if len(c.children) == len(n.Children) && len(n.Children) > 0 {

@@ -642,6 +642,18 @@ func (dc *decider) cumulative(c *cnode) (eff ensemble.Ratio, text string, stable
 	}
 	after := before + b
 	var buf [128]byte
+	if c.cum.Mode == Retroactive {
+		i, rec, _, err := dc.retroTier(c)
+		if err != nil {
+			return ensemble.Ratio{}, "", false, err
+		}
+		t := append(append(append(buf[:0], c.tierText[i]...), " (retroactive, tier "...), strconv.Itoa(i+1)...)
+		if rec.tier > 0 && rec.tier == i {
+			t = append(t, ", reached earlier in the window"...)
+		}
+		t = append(append(appendMoney(append(t, ", volume before "...), before, cur), dc.fxNote...), ')')
+		return tiers[i].Rate, dc.keepText(t), true, nil
+	}
 	if c.cum.Mode == Cliff || b == 0 {
 		at := after
 		if b == 0 {
@@ -689,6 +701,42 @@ func (dc *decider) cumulative(c *cnode) (eff ensemble.Ratio, text string, stable
 	t = strconv.AppendInt(append(t, '-'), int64(last+1), 10)
 	t = append(append(appendMoney(append(t, ", volume before "...), before, cur), dc.fxNote...), ')')
 	return eff, dc.keepText(t), false, nil
+}
+
+// retroTier returns the tier retroactive share c pays the current line at:
+// the higher of the tier the window's volume reaches with the line (as a
+// cliff reads it) and the tier the window's lines were paid at (rec, the
+// state's record of the node, or a zero record at tier 1 with nothing
+// paid; at is its index in the volume's records, or -1). A line in
+// another currency than the tiers' is refused: what the window's lines
+// were paid cannot be added up across currencies.
+func (dc *decider) retroTier(c *cnode) (tier int, rec retroPaid, at int, err error) {
+	v := dc.volumeOf(c)
+	if dc.fx != nil || dc.volCur != dc.cur {
+		return 0, retroPaid{}, -1, fmt.Errorf("%w: a %s line through retroactive tiers in %s: the true-ups of a retroactive share re-rate its window's lines in one currency, its tiers'",
+			ErrCurrency, dc.cur.Key(), dc.volCur.Key())
+	}
+	bounds := c.tierBounds
+	if bounds == nil || (len(c.cum.Tiers) > 1 && c.tierCur != dc.volCur) {
+		if bounds, err = tierBounds(c.cum.Tiers, dc.volCur); err != nil {
+			return 0, retroPaid{}, -1, err
+		}
+	}
+	reach := v.before
+	if reach > math.MaxInt64-dc.volBasis {
+		return 0, retroPaid{}, -1, fmt.Errorf("%w: cumulative volume overflows", ErrInvalidLine)
+	}
+	reach += dc.volBasis
+	for tier < len(bounds)-1 && reach > bounds[tier] {
+		tier++
+	}
+	rec, at = retroPaid{plan: dc.plan.id, node: c.path}, v.held.retroAt(dc.plan.id, c.path)
+	if at >= 0 {
+		rec = v.held.retro[at]
+	}
+	// A record of a tier the plan no longer has (a new version with fewer
+	// tiers) pays its last.
+	return min(max(tier, rec.tier), len(bounds)-1), rec, at, nil
 }
 
 // tierBounds returns each tier's up_to in minor units of cur (the last

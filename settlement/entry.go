@@ -33,6 +33,8 @@ import (
 //	payment's reserve       <part id>#collected.<collection>#reserve, ...#release (a leaf's reserve, on collection)
 //	                        <credit line or reversal>:<part path>#uncollected#reserve, ...#release (of what it made payable)
 //	write-off clawback      <line>#writeoff.<id>:<part path>#clawback
+//	retroactive true-up     <line>:<node path>#trueup.<tier> (paid), <line>:<node path>#trueup.<tier>.funding
+//	                        (its funding, by the remaining sibling or the platform); <tier> the tier crossed into
 //	adjustment, payout      adjustment:<id>, payout:<id>
 //
 // The first ':' ends the line part (a line id, <line>#dispute.<n> or
@@ -143,10 +145,20 @@ const (
 	// KindCollected makes payable what the customer paid (positive):
 	// Settler.Collect. Statements fold it into Collected.
 	KindCollected
+	// KindTrueUp re-rates a window's earlier lines when a line takes a
+	// retroactive cumulative share across a tier boundary (Retroactive):
+	// positive to the share's party, the difference between the new
+	// tier's rate and the rate the earlier lines were paid at on what the
+	// rate applied to, and the same amount negative to the party funding
+	// it (the share's remaining sibling, or the platform). Entries of the
+	// crossing line, they move value between its parties and add none:
+	// statements fold them into Earned, and metrics count them as earnings
+	// that add nothing to the gross value.
+	KindTrueUp
 )
 
 var kindNames = [...]string{"unspecified", "earning", "supplier_cost", "clawback", "reserve", "release", "hold", "adjustment", "payout", "fee",
-	"uncollected", "collected"}
+	"uncollected", "collected", "true_up"}
 
 // String returns the kind's lowercase name.
 func (k EntryKind) String() string { return ensemble.EnumName(uint8(k), kindNames[:], "entry_kind") }

@@ -204,7 +204,8 @@ func (w *Window) UnmarshalText(b []byte) error {
 
 // RateMode says how a cumulative rate treats the line that crosses a tier
 // boundary; in plan documents, "marginal" (the default when the mode is
-// left out) or "cliff" (share: {cumulative: {mode: cliff, ...}}).
+// left out), "cliff" or "retroactive" (share: {cumulative: {mode: cliff,
+// ...}}).
 type RateMode uint8
 
 const (
@@ -215,15 +216,38 @@ const (
 	// Cliff (Apple style) applies the rate of the tier the cumulative
 	// volume reaches with the line to the whole line, and to every later
 	// line of the window. It is not retroactive: the window's lines
-	// settled before the crossing keep the rate they were paid at (a
-	// contract paying the higher rate on all of a quarter's sales is paid
-	// by the host at the quarter's end with Adjust, which later credits
-	// of the lines do not reverse: see README, "Retroactive tiers are not
-	// built").
+	// settled before the crossing keep the rate they were paid at
+	// (Retroactive re-rates them).
 	Cliff
+	// Retroactive (an "all units" volume tier, as distributor and
+	// reseller programs pay it: "once this year's sales pass EUR
+	// 1,000,000, 30% on all of this year's sales") pays the whole line at
+	// the rate of the tier the window's volume reaches with it, as Cliff
+	// does, and re-rates the window's lines settled before: the line that
+	// takes the volume across a tier boundary carries, besides its
+	// earning, a true-up (KindTrueUp) of (new rate − rate paid) × what the
+	// node's rate applied to on the window's earlier lines, exact, rounded
+	// half away from zero once, paid to the node's party and funded by the
+	// node's remaining sibling when that is a leaf paying one party (the
+	// part the share is taken from), else by the platform: two entries of
+	// opposite amounts, so the true-up moves money within the tree and
+	// creates none. The State keeps, with the volume (VolumeState.Retroactive),
+	// the tier the window's lines are paid at and what the rate applied
+	// to, so no true-up is paid twice.
+	//
+	// A tier reached is kept for the window: a line pays the higher of the
+	// tier its volume reaches and the tier already paid, and a credit
+	// (even with volume net_of_credits taking the volume back below the
+	// boundary) claws back the credited line's own entries, at the rate
+	// they were paid at, never the true-up. A retroactive share is a leaf
+	// paying one party, over a calendar window (not rolling_12_months),
+	// and its lines are in the tiers' currency (a line in another is
+	// refused, ErrCurrency: what its earlier lines were paid cannot be
+	// added up across currencies).
+	Retroactive
 )
 
-var modeNames = [...]string{"marginal", "cliff"}
+var modeNames = [...]string{"marginal", "cliff", "retroactive"}
 
 // String returns the mode's lowercase name.
 func (m RateMode) String() string { return ensemble.EnumName(uint8(m), modeNames[:], "rate mode") }
@@ -233,7 +257,8 @@ func (m RateMode) MarshalText() ([]byte, error) {
 	return ensemble.EnumText(uint8(m), modeNames[:], "settlement", "rate mode")
 }
 
-// UnmarshalText reads a mode's name, "marginal" or "cliff"; "" is Marginal.
+// UnmarshalText reads a mode's name, "marginal", "cliff" or
+// "retroactive"; "" is Marginal.
 func (m *RateMode) UnmarshalText(b []byte) error {
 	v, err := ensemble.ParseEnum[uint8](b, modeNames[:], "settlement", "rate mode")
 	*m = RateMode(v)

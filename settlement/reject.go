@@ -109,6 +109,7 @@ type volUndo struct {
 	points  int   // its number of points
 	point   int   // the point the line took back from, or -1
 	ptUnits int64 // that point's amount
+	retro   []retroPaid // its retroactive shares' records (read-only)
 }
 
 // undoStart starts the undo log of a new line.
@@ -156,7 +157,7 @@ func (r *run) undoVolume(k volKey, existed bool, point int) {
 	}
 	x := volUndo{key: k, existed: existed, point: point}
 	if v := r.st.vols.get(k); existed && v != nil {
-		x.units, x.points = v.units, len(v.points)
+		x.units, x.points, x.retro = v.units, len(v.points), v.retro
 		if point >= 0 {
 			x.ptUnits = v.points[point].units
 		}
@@ -192,7 +193,7 @@ func (r *run) reject(id LineID, mark int, err error) bool {
 		for len(v.points) > x.points { // the points the line added
 			v.dropLastPoint()
 		}
-		v.units = x.units
+		v.units, v.retro = x.units, x.retro
 		if x.point >= 0 { // the point the line took back from
 			v.adjustPoint(x.point, x.ptUnits-v.points[x.point].units)
 		}

@@ -38,7 +38,7 @@ type tailClaim struct{ n atomic.Int64 }
 // index (O(1), not a copy): v may append to them in date order
 // (addPoint); anything else copies them first.
 func (v *volState) borrow(was *volState) {
-	v.units, v.points, v.byDate, v.tail, v.borrowed = was.units, was.points, was.byDate, was.tail, true
+	v.units, v.points, v.byDate, v.tail, v.borrowed, v.retro = was.units, was.points, was.byDate, was.tail, true, was.retro
 }
 
 // indexPoints indexes the points of v, a rolling volume just built (read

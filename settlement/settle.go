@@ -509,6 +509,12 @@ func (r *run) settleSale(l *Line, lg *ledger) error {
 		}
 		r.vols = append(r.vols, lineVolume{key: k, units: r.dec.volBasis, rate: r.dec.fx, net: plan.netVolumes})
 	}
+	// Its retroactive shares' records, in the volumes the line added to
+	// (accrue recorded them for the undo log): the tier the window's lines
+	// are now paid at, and what the rates applied to.
+	for _, u := range sp.retros {
+		r.own(u.key).setRetro(u.rec)
+	}
 	// The ledger remembers what the line added (a decoded state is checked
 	// against it), the rate, and what credits take back from.
 	lg.vols = r.dec.keepVols(r.vols)

@@ -7,6 +7,7 @@ import (
 	"math/big"
 	"math/bits"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -63,6 +64,9 @@ type split struct {
 	// funds are the discounts of the line each funding node bears
 	// (PlanDocument.DiscountFunding), which the root's amount includes.
 	funds []fund
+	// retros are the records the line's retroactive shares leave in the
+	// volumes they read (trueUps).
+	retros []retroUpdate
 }
 
 // fund is what one node funds of a line's discounts.
@@ -92,7 +96,7 @@ type part struct {
 func (sp *split) start(l *Line, plan *cplan, trace []ensemble.Ref) {
 	sp.line, sp.plan, sp.cur, sp.seller, sp.trace = l, plan, l.Currency(), l.Route.Seller, trace
 	sp.refs, sp.paid, sp.rolled, sp.sources, sp.above = sp.refs[:0], sp.paid[:0], sp.rolled[:0], sp.sources[:0], ""
-	sp.funds = sp.funds[:0]
+	sp.funds, sp.retros = sp.funds[:0], sp.retros[:0]
 }
 
 // err is a *LineError of the line at the node at path, naming rule.
@@ -475,6 +479,80 @@ func (sp *split) walk(n *cnode, amount int64, depth int) error {
 		if err != nil {
 			return err
 		}
+	}
+	if n.retro {
+		return sp.trueUps(n, amount, kids, parts)
+	}
+	return nil
+}
+
+// retroUpdate is the record of a retroactive share the line leaves in the
+// volume it reads (settleSale writes it once the line is split).
+type retroUpdate struct {
+	key volKey
+	rec retroPaid
+}
+
+// trueUps pays the true-ups of level n's retroactive children (Retroactive)
+// whose tier the line raised, and records what their rate applied to:
+// amount, the level's, which the ratios divide. A true-up is (rate now −
+// rate paid) × what the rate applied to on the window's earlier lines,
+// exact, rounded half away from zero once: to the child's party, and the
+// same amount off the remaining sibling when it is a leaf paying one party
+// (the part a share of the level is taken from), else off the platform.
+// A child paid to the platform as a fallback, or paid nothing, pays no
+// true-up and adds nothing to what its rate applied to.
+func (sp *split) trueUps(n *cnode, amount int64, kids []child, parts []int64) error {
+	for i, c := range n.children {
+		k := &kids[i]
+		if c.kind != shareCumulative || c.cum.Mode != Retroactive || !k.active || k.platform || parts[i] == 0 {
+			continue
+		}
+		tier, rec, _, err := sp.dec.retroTier(c)
+		if err != nil {
+			return sp.err(c.path, "", err)
+		}
+		next := retroPaid{plan: rec.plan, node: rec.node, tier: tier, base: rec.base}
+		if next.base > math.MaxInt64-amount {
+			return sp.err(c.path, "", fmt.Errorf("%w: what the retroactive rate applied to overflows", ErrInvalidLine))
+		}
+		next.base += amount
+		sp.retros = append(sp.retros, retroUpdate{key: sp.dec.volumeOf(c).key, rec: next})
+		paid := min(rec.tier, len(c.cum.Tiers)-1)
+		if tier <= paid || rec.base == 0 {
+			continue
+		}
+		from, to := c.cum.Tiers[paid].Rate, c.cum.Tiers[tier].Rate
+		d := to.Sub(from)
+		x := new(big.Rat).Mul(d.Rat(), new(big.Rat).SetInt64(rec.base))
+		dec := ensemble.RatioFromRat(x).Decimal(0, ensemble.RoundHalfAwayFromZero)
+		if !dec.BigInt().IsInt64() {
+			return sp.err(c.path, "", fmt.Errorf("%w: the true-up of %s overflows", ErrInvalidLine, c.path))
+		}
+		units := dec.IntPart()
+		if units == 0 {
+			continue
+		}
+		var buf [160]byte
+		t := appendPercent(append(appendPercent(append(appendPercent(buf[:0], to), " - "...), from), " = "...), d)
+		t = appendMoney(append(t, " of "...), rec.base, sp.cur)
+		share := sp.dec.keepText(append(t, " (true-up)"...))
+		note := fmt.Sprintf("true-up for crossing tier %d on line %s: the window's earlier lines were paid %s (tier %d) on %s; %s (tier %d) applies to all of them",
+			tier+1, sp.line.ID, sharePercent(from), paid+1, ensemble.MoneyFromMinor(rec.base, sp.cur), sharePercent(to), tier+1)
+		base := sp.dec.entryID(c) + "#trueup." + strconv.Itoa(tier+1)
+		refs := sp.dec.keptRules(c, sp.refs)
+		sp.entry(EntryID(base), KindTrueUp, k.id, c.meta.role, c.path, units, sp.line.Date, share, refs, note, "")
+		// Its funding: the remaining sibling's one party, else the platform.
+		payer, role, node := sp.platform, "platform", c.path
+		if r := n.remaining; r >= 0 && r != i && kids[r].active && n.children[r].leaf && !n.children[r].role.multi() {
+			rc := n.children[r]
+			node, role, payer = rc.path, rc.meta.role, kids[r].id
+			if kids[r].platform || payer == "" {
+				payer, role = sp.platform, "platform"
+			}
+		}
+		sp.entry(EntryID(base+".funding"), KindTrueUp, payer, role, node, -units, sp.line.Date, share, refs,
+			fmt.Sprintf("funds the true-up of %s for crossing tier %d on line %s", c.id, tier+1, sp.line.ID), "")
 	}
 	return nil
 }

@@ -380,6 +380,54 @@ type volState struct {
 	// the state's and appends to them in place (rollingpoints.go).
 	tail     *tailClaim // how far the volumes sharing the arrays reach; nil: none may append in place
 	borrowed bool       // the arrays are the state's the call copied v from
+	// retro is what the retroactive cumulative shares reading the volume
+	// paid in its window (a calendar period), one per plan and node, in
+	// plan then node order. Read-only: a call replaces the slice.
+	retro []retroPaid
+}
+
+// retroPaid is what a retroactive cumulative share (Retroactive) paid on
+// the lines of one window: the tier they are all paid at (0-based), and
+// the sum of what its rate applied to on them, in the volume's currency,
+// which the next crossing's true-up re-rates.
+type retroPaid struct {
+	plan, node string // the plan's id and the node's path
+	tier       int
+	base       int64
+}
+
+// retroAt returns the index of the record of plan's node in v's, or -1.
+func (v *volState) retroAt(plan, node string) int {
+	if v == nil {
+		return -1
+	}
+	for i := range v.retro {
+		if v.retro[i].plan == plan && v.retro[i].node == node {
+			return i
+		}
+	}
+	return -1
+}
+
+// setRetro records r in v, replacing the record of its plan's node: a
+// new slice, since v's may be shared with the state the call copied it
+// from.
+func (v *volState) setRetro(r retroPaid) {
+	out := make([]retroPaid, 0, len(v.retro)+1)
+	done := false
+	for _, x := range v.retro {
+		switch c := cmp.Or(strings.Compare(x.plan, r.plan), strings.Compare(x.node, r.node)); {
+		case c == 0:
+			x, done = r, true
+		case c > 0 && !done:
+			out, done = append(out, r), true
+		}
+		out = append(out, x)
+	}
+	if !done {
+		out = append(out, r)
+	}
+	v.retro = out
 }
 
 // callMark identifies a call (run.mark): the volumes it copied carry it.
@@ -683,6 +731,25 @@ type VolumeState struct {
 	Month  int            `json:"month,omitempty"`
 	Amount ensemble.Money `json:"amount"`
 	Points []VolumePoint  `json:"points,omitempty"`
+	// Retroactive is what each retroactive cumulative share reading the
+	// volume (RateMode Retroactive) paid on the window's lines, one per
+	// plan and node, in plan then node order (binary version 16; absent
+	// before).
+	Retroactive []RetroactivePaid `json:"retroactive,omitempty"`
+}
+
+// RetroactivePaid is what a retroactive cumulative share paid on the lines
+// of a calendar window: every one of them at Tier (1-based: the window's
+// true-ups re-rated the lines settled before each crossing to it), on
+// Base, the sum of what the node's rate applied to on them, in the
+// volume's currency. The next line that takes the volume into a higher
+// tier pays the true-up (new rate − Tier's rate) × Base, which no later
+// line pays again.
+type RetroactivePaid struct {
+	Plan string         `json:"plan"`
+	Node string         `json:"node"`
+	Tier int            `json:"tier"`
+	Base ensemble.Money `json:"base"`
 }
 
 // VolumePoint is one line's contribution to a rolling volume.
@@ -883,6 +950,9 @@ func (s State) exportJSON() (stateJSON, error) {
 			Amount: ensemble.MoneyFromMinor(v.units, cur)}
 		for _, pt := range v.points {
 			vs.Points = append(vs.Points, VolumePoint{Date: pt.date, Amount: ensemble.MoneyFromMinor(pt.units, cur), Line: pt.line})
+		}
+		for _, x := range v.retro {
+			vs.Retroactive = append(vs.Retroactive, RetroactivePaid{Plan: x.plan, Node: x.node, Tier: x.tier + 1, Base: ensemble.MoneyFromMinor(x.base, cur)})
 		}
 		out.Volumes = append(out.Volumes, vs)
 	}
@@ -1823,6 +1893,22 @@ func (r *stateReader) volume(path string, v *VolumeState) {
 		fail(".month", nil, "month %d is not the first month of a %s", v.Month, v.Window)
 	case v.Window == WindowRolling12Months && ok && sum != u:
 		fail(".amount", nil, "%s is not the sum of its points, %s", v.Amount, ensemble.MoneyFromMinor(sum, v.Currency))
+	}
+	for j, x := range v.Retroactive {
+		pp := "." + ensemble.Path("", "retroactive", j)
+		b, bOK := amount(pp+".base", x.Base)
+		switch {
+		case !v.Window.calendar():
+			fail(pp, nil, "a rolling window pays no retroactive tiers")
+		case x.Plan == "" || x.Node == "":
+			fail(pp, nil, "a retroactive record names its plan and node")
+		case x.Tier < 1:
+			fail(pp+".tier", nil, "tier %d: tiers count from 1", x.Tier)
+		case j > 0 && cmp.Or(strings.Compare(v.Retroactive[j-1].Plan, x.Plan), strings.Compare(v.Retroactive[j-1].Node, x.Node)) >= 0:
+			fail(pp, nil, "plan %q node %q: records are in plan then node order, each once", x.Plan, x.Node)
+		case bOK:
+			vs.retro = append(vs.retro, retroPaid{plan: x.Plan, node: x.Node, tier: x.Tier - 1, base: b})
+		}
 	}
 	k := volKey{partner: v.Partner, cur: v.Currency.Key(), window: v.Window, year: v.Year, month: v.Month}
 	if _, twice := r.out.ownVols().put(k, vs); twice {

@@ -1,0 +1,190 @@
+package settlement_test
+
+import (
+	"encoding/json"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/ensemble-commerce/ensemble"
+	"github.com/ensemble-commerce/ensemble/partner"
+	"github.com/ensemble-commerce/ensemble/settlement"
+)
+
+// retroPlan is a reseller program: the reseller (the route's seller) is
+// paid 20% of the year's sales up to EUR 1,000,000.00 and, once they pass
+// it, 30% on all of them, retroactively; the platform keeps the rest.
+const retroPlan = `
+id: program
+version: 1
+routes: [partner]
+currencies: [EUR]
+root:
+  id: root
+  children:
+    - id: reseller
+      party: seller
+      share:
+        cumulative:
+          of: seller
+          window: WINDOW
+          mode: retroactive
+          tiers: TIERS
+    - {id: platform, party: platform, share: remaining}
+`
+
+const retroTiers = `
+            - {up_to: {amount: "1000000.00", currency: EUR}, rate: "20%"}
+            - {rate: "30%"}`
+
+func retroSettler(t testing.TB, window, tiers string) *settlement.Settler {
+	t.Helper()
+	return planSettler(t, strings.NewReplacer("WINDOW", window, "TIERS", tiers).Replace(retroPlan), loadNetwork(t))
+}
+
+// retroEntries returns the entries of line id, as "party kind amount".
+func retroEntries(es []settlement.Entry, id settlement.LineID) []string {
+	var out []string
+	for _, e := range es {
+		if e.Line == id {
+			out = append(out, string(e.ID)+" "+string(e.Party)+" "+e.Kind.String()+" "+e.Amount.AmountString())
+		}
+	}
+	return out
+}
+
+// TestRetroactiveTierTrueUp: lines of 400,000.00, 400,000.00 and
+// 300,000.00. The first two pay the reseller 20% (80,000.00 each); the
+// third takes the year's sales to 1,100,000.00, past the 1,000,000.00
+// boundary, so it pays 30% of itself (90,000.00) and a true-up of 10% of
+// the 800,000.00 the earlier lines were paid 20% on (80,000.00), which the
+// platform (the remaining sibling) funds: 330,000.00 in all, 30% of the
+// year. Before, a cliff paid the third line 90,000.00 and never re-rated
+// the first two (250,000.00), the README sending hosts to Adjust.
+func TestRetroactiveTierTrueUp(t *testing.T) {
+	s := retroSettler(t, "calendar_year", retroTiers)
+	lines := []settlement.Line{chainLine("L1", "400000.00", "2026-02-01"), chainLine("L2", "400000.00", "2026-03-01"), chainLine("L3", "300000.00", "2026-04-01")}
+	res, err := s.Settle(ctx, settlement.State{}, lines)
+	require.NoError(t, err)
+	require.Equal(t, []string{"L1:root/reseller sub-utrecht earning 80000.00", "L1:root/platform platform earning 320000.00"}, retroEntries(res.Entries, "L1"))
+	require.Equal(t, []string{"L3:root/reseller sub-utrecht earning 90000.00", "L3:root/platform platform earning 210000.00",
+		"L3:root/reseller#trueup.2 sub-utrecht true_up 80000.00", "L3:root/reseller#trueup.2.funding platform true_up -80000.00"}, retroEntries(res.Entries, "L3"))
+	var up settlement.Entry
+	for _, e := range res.Entries {
+		if e.ID == "L3:root/reseller#trueup.2" {
+			up = e
+		}
+	}
+	require.Equal(t, "30% - 20% = 10% of EUR 800000.00 (true-up)", up.Share)
+	require.Contains(t, up.Note, "true-up for crossing tier 2 on line L3")
+	got := byParty(res.Entries, settlement.KindEarning, settlement.KindTrueUp)
+	requireMoney(t, got["sub-utrecht"], eur("330000.00"))
+	requireMoney(t, got["platform"], eur("770000.00"))
+	requireMoney(t, sumEntries(res.Entries), eur("1100000.00")) // money conserved
+
+	// The state keeps the tier and what it applied to, through JSON and
+	// binary, so the next line pays 30% and no true-up again.
+	b, err := json.Marshal(res.State)
+	require.NoError(t, err)
+	require.Contains(t, string(b), `"retroactive":[{"plan":"program","node":"root/reseller","tier":2,"base":{"amount":"1100000.00","currency":"EUR"}}]`)
+	var st settlement.State
+	require.NoError(t, json.Unmarshal(b, &st))
+	bin, err := res.State.MarshalBinary()
+	require.NoError(t, err)
+	var st2 settlement.State
+	require.NoError(t, st2.UnmarshalBinary(bin))
+	for _, from := range []settlement.State{res.State, st, st2} {
+		next, err := s.Settle(ctx, from, []settlement.Line{chainLine("L4", "100000.00", "2026-05-01")})
+		require.NoError(t, err)
+		require.Equal(t, []string{"L4:root/reseller sub-utrecht earning 30000.00", "L4:root/platform platform earning 70000.00"}, retroEntries(next.Entries, "L4"))
+		// Re-sent, the crossing line is a retry: nothing is paid twice.
+		_, err = s.Settle(ctx, next.State, []settlement.Line{lines[2]})
+		require.ErrorIs(t, err, settlement.ErrAlreadySettled)
+		require.NotErrorIs(t, err, settlement.ErrLineConflict)
+	}
+}
+
+// TestRetroactiveTierEdges: a year's sales exactly at the boundary stay
+// in its tier (up_to is inclusive), and the next cent crosses; one line
+// crossing two boundaries pays one true-up from the tier paid to the tier
+// reached; a new year starts again at tier 1 with nothing to re-rate.
+func TestRetroactiveTierEdges(t *testing.T) {
+	t.Run("exactly at the boundary", func(t *testing.T) {
+		s := retroSettler(t, "calendar_year", retroTiers)
+		res, err := s.Settle(ctx, settlement.State{}, []settlement.Line{chainLine("L1", "600000.00", "2026-02-01"), chainLine("L2", "400000.00", "2026-03-01"),
+			chainLine("L3", "0.10", "2026-04-01")})
+		require.NoError(t, err)
+		require.Equal(t, []string{"L2:root/reseller sub-utrecht earning 80000.00", "L2:root/platform platform earning 320000.00"}, retroEntries(res.Entries, "L2"))
+		require.Equal(t, []string{"L3:root/reseller sub-utrecht earning 0.03", "L3:root/platform platform earning 0.07",
+			"L3:root/reseller#trueup.2 sub-utrecht true_up 100000.00", "L3:root/reseller#trueup.2.funding platform true_up -100000.00"}, retroEntries(res.Entries, "L3"))
+	})
+	t.Run("two boundaries in one line", func(t *testing.T) {
+		s := retroSettler(t, "calendar_year", `
+            - {up_to: {amount: "1000.00", currency: EUR}, rate: "10%"}
+            - {up_to: {amount: "2000.00", currency: EUR}, rate: "15%"}
+            - {rate: "25%"}`)
+		res, err := s.Settle(ctx, settlement.State{}, []settlement.Line{chainLine("L1", "333.33", "2026-02-01"), chainLine("L2", "2000.00", "2026-03-01")})
+		require.NoError(t, err)
+		// 25% of 2,000.00, and (25% − 10%) × 333.33 = 49.9995, rounded once.
+		require.Equal(t, []string{"L2:root/reseller sub-utrecht earning 500.00", "L2:root/platform platform earning 1500.00",
+			"L2:root/reseller#trueup.3 sub-utrecht true_up 50.00", "L2:root/reseller#trueup.3.funding platform true_up -50.00"}, retroEntries(res.Entries, "L2"))
+		got := byParty(res.Entries, settlement.KindEarning, settlement.KindTrueUp)
+		requireMoney(t, got["sub-utrecht"], eur("583.33")) // 33.33 + 500.00 + 50.00 (25% of 2,333.33 is 583.3325)
+	})
+	t.Run("a new window starts fresh", func(t *testing.T) {
+		s := retroSettler(t, "calendar_quarter", retroTiers)
+		res, err := s.Settle(ctx, settlement.State{}, []settlement.Line{chainLine("L1", "900000.00", "2026-02-01"), chainLine("L2", "200000.00", "2026-03-01"),
+			chainLine("L3", "900000.00", "2026-04-01"), chainLine("L4", "200000.00", "2026-05-01")})
+		require.NoError(t, err)
+		require.Len(t, retroEntries(res.Entries, "L2"), 4) // Q1's crossing: a true-up of 90,000.00
+		require.Equal(t, []string{"L3:root/reseller sub-utrecht earning 180000.00", "L3:root/platform platform earning 720000.00"}, retroEntries(res.Entries, "L3"))
+		require.Equal(t, []string{"L4:root/reseller sub-utrecht earning 60000.00", "L4:root/platform platform earning 140000.00",
+			"L4:root/reseller#trueup.2 sub-utrecht true_up 90000.00", "L4:root/reseller#trueup.2.funding platform true_up -90000.00"}, retroEntries(res.Entries, "L4"))
+	})
+	t.Run("lines in a call and across calls agree", func(t *testing.T) {
+		s := retroSettler(t, "calendar_year", retroTiers)
+		var st settlement.State
+		var all []settlement.Entry
+		for _, l := range []settlement.Line{chainLine("L1", "400000.00", "2026-02-01"), chainLine("L2", "400000.00", "2026-03-01"), chainLine("L3", "300000.00", "2026-04-01")} {
+			res, err := s.Settle(ctx, st, []settlement.Line{l})
+			require.NoError(t, err)
+			st, all = res.State, append(all, res.Entries...)
+		}
+		requireMoney(t, byParty(all, settlement.KindEarning, settlement.KindTrueUp)["sub-utrecht"], eur("330000.00"))
+	})
+}
+
+// TestRetroactiveTierCreditKeepsTheTier: a credit of an earlier line after
+// the true-up claws back that line's own earning at the rate it was paid
+// (20%), not the true-up, and the tier reached is kept: with volume
+// net_of_credits taking the year back below the boundary, a later line
+// still pays 30% and no true-up is paid again.
+func TestRetroactiveTierCreditKeepsTheTier(t *testing.T) {
+	s := planSettler(t, strings.NewReplacer("WINDOW", "calendar_year\n          volume: net_of_credits", "TIERS", retroTiers).Replace(retroPlan), loadNetwork(t))
+	res, err := s.Settle(ctx, settlement.State{}, []settlement.Line{chainLine("L1", "400000.00", "2026-02-01"), chainLine("L2", "400000.00", "2026-03-01"),
+		chainLine("L3", "300000.00", "2026-04-01")})
+	require.NoError(t, err)
+	cr := chainLine("C1", "-400000.00", "2026-05-01")
+	cr.Credits = "L1"
+	res, err = s.Settle(ctx, res.State, []settlement.Line{cr})
+	require.NoError(t, err)
+	requireMoney(t, byParty(res.Entries, settlement.KindClawback)["sub-utrecht"], eur("-80000.00"))
+	res, err = s.Settle(ctx, res.State, []settlement.Line{chainLine("L4", "100000.00", "2026-06-01")})
+	require.NoError(t, err)
+	require.Equal(t, []string{"L4:root/reseller sub-utrecht earning 30000.00", "L4:root/platform platform earning 70000.00"}, retroEntries(res.Entries, "L4"))
+}
+
+// TestRetroactiveTierRefusals: a retroactive share is a leaf paying one
+// party over a calendar window, without cap or floor.
+func TestRetroactiveTierRefusals(t *testing.T) {
+	plans, err := settlement.ParsePlans([]byte(strings.NewReplacer("WINDOW", "rolling_12_months", "TIERS", retroTiers).Replace(retroPlan)))
+	require.NoError(t, err)
+	_, err = settlement.New(settlement.Config{Plans: plans, Rules: loadRules(t), Network: loadNetwork(t)})
+	require.ErrorContains(t, err, "a retroactive share adds up a calendar window")
+	var m settlement.RateMode
+	require.NoError(t, m.UnmarshalText([]byte("retroactive")))
+	require.Equal(t, settlement.Retroactive, m)
+	_ = partner.ID("")
+	_ = ensemble.Money{}
+}
