@@ -48,7 +48,10 @@ import (
 // (LedgerLine.DisputedAmount: each disputes all its line has unreversed,
 // as it did), and version 15, whose parts had no clawback window
 // (LedgerPart.Clawback: reversed in proportion whatever their date, as
-// they were), are still read;
+// they were), and version 16, whose volumes had not what retroactive
+// shares paid on their window (VolumeState.Retroactive: written after a
+// volume's points; a state of version 16 or before had no retroactive
+// share), are still read;
 // 1 for entries);
 // then integers as varints (amounts in minor units of the line's
 // currency for a state), instants as seconds and nanoseconds, and every
@@ -69,7 +72,7 @@ import (
 var ErrCorruptEntries = errors.New("settlement: corrupt entries")
 
 const (
-	binaryVersion  = 16 // of states: a blob of another version than 1 to 16 is refused
+	binaryVersion  = 17 // of states: a blob of another version than 1 to 17 is refused
 	entriesVersion = 1  // of entries, whose form version 2 did not change (read as 1 or 2; 3 and 4 are refused)
 	kindState      = 's'
 	kindEntries    = 'e'
@@ -234,6 +237,13 @@ func (s State) MarshalBinary() ([]byte, error) {
 			w.time(p.Date)
 			w.units(p.Amount, v.Currency)
 			w.str(string(p.Line))
+		}
+		w.uvarint(uint64(len(v.Retroactive))) // version 17
+		for _, x := range v.Retroactive {
+			w.str(x.Plan)
+			w.str(x.Node)
+			w.varint(int64(x.Tier))
+			w.units(x.Base, v.Currency)
 		}
 	}
 	w.uvarint(uint64(len(doc.Credits)))
@@ -801,6 +811,14 @@ func (s *State) UnmarshalBinary(b []byte) error {
 				v.Points = make([]VolumePoint, n)
 				for j := range v.Points {
 					v.Points[j] = VolumePoint{Date: r.time(), Amount: r.units(v.Currency, false), Line: LineID(r.str())}
+				}
+			}
+			if r.version >= 17 {
+				if n := r.count(); n > 0 {
+					v.Retroactive = make([]RetroactivePaid, n)
+					for j := range v.Retroactive {
+						v.Retroactive[j] = RetroactivePaid{Plan: r.str(), Node: r.str(), Tier: r.int(), Base: r.units(v.Currency, false)}
+					}
 				}
 			}
 		}

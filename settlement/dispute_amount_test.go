@@ -384,7 +384,7 @@ func TestPropertyDisputeAmount(t *testing.T) {
 // dispute of L1 under partialPlan("50%") holds all it has unreversed,
 // reads as the JSON written with it, with no disputed amount: lost, it
 // claws back all 1,000.00, as it would have; written again, it is the
-// current version (16), and a dispute of an amount of L2 reads back.
+// current version (17), and a dispute of an amount of L2 reads back.
 func TestBinaryVersion14StillReads(t *testing.T) {
 	st := versionedState(t, 14)
 	ll, _ := st.Line("L1")

@@ -104,11 +104,11 @@ type lineUndo struct {
 // volUndo is a volume as it was before the current line changed it.
 type volUndo struct {
 	key     volKey
-	existed bool  // false: the line made it, and taking it back removes it
-	units   int64 // its amount
-	points  int   // its number of points
-	point   int   // the point the line took back from, or -1
-	ptUnits int64 // that point's amount
+	existed bool        // false: the line made it, and taking it back removes it
+	units   int64       // its amount
+	points  int         // its number of points
+	point   int         // the point the line took back from, or -1
+	ptUnits int64       // that point's amount
 	retro   []retroPaid // its retroactive shares' records (read-only)
 }
 

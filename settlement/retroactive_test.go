@@ -94,6 +94,8 @@ func TestRetroactiveTierTrueUp(t *testing.T) {
 	require.NoError(t, err)
 	var st2 settlement.State
 	require.NoError(t, st2.UnmarshalBinary(bin))
+	require.Equal(t, byte(17), bin[1])
+	require.JSONEq(t, string(b), string(mustJSON(t, st2)))
 	for _, from := range []settlement.State{res.State, st, st2} {
 		next, err := s.Settle(ctx, from, []settlement.Line{chainLine("L4", "100000.00", "2026-05-01")})
 		require.NoError(t, err)
@@ -187,4 +189,24 @@ func TestRetroactiveTierRefusals(t *testing.T) {
 	require.Equal(t, settlement.Retroactive, m)
 	_ = partner.ID("")
 	_ = ensemble.Money{}
+}
+
+// TestBinaryVersion16StillReads: a version-16 state (testdata/state-v16,
+// written by the library before retroactive tiers: a cliff's calendar
+// year of 1,100.00 for dev-1) reads as the JSON written with it, with no
+// retroactive record; a retroactive plan reading its volume pays the tier
+// it reaches (30%) and re-rates nothing it has no record of, and the state
+// written again is version 17 and keeps the record.
+func TestBinaryVersion16StillReads(t *testing.T) {
+	st := versionedState(t, 16)
+	s := planSettler(t, strings.NewReplacer("WINDOW", "calendar_year", "MODE", "retroactive").Replace(appStorePlan), loadNetwork(t))
+	res, err := s.Settle(ctx, st, []settlement.Line{appLine("L3", "100.00", "2026-03-10")})
+	require.NoError(t, err)
+	require.Equal(t, []string{"L3:root/commission platform earning 30.00", "L3:root/developer dev-1 earning 70.00"}, retroEntries(res.Entries, "L3"))
+	b, err := res.State.MarshalBinary()
+	require.NoError(t, err)
+	require.Equal(t, byte(17), b[1])
+	var again settlement.State
+	require.NoError(t, again.UnmarshalBinary(b))
+	require.Contains(t, string(mustJSON(t, again)), `"retroactive":[{"plan":"appstore","node":"root/commission","tier":2,"base":{"amount":"100.00","currency":"EUR"}}]`)
 }
