@@ -69,7 +69,7 @@ func Explain(line LineID, entries []Entry) (string, error) {
 		}
 		seen[e.ID] = i
 		found = true
-		if e.Kind != KindEarning && e.Kind != KindSupplierCost || about != line {
+		if e.Kind != KindEarning && e.Kind != KindSupplierCost && e.Kind != KindTrueUp || about != line {
 			followers[e.Reverses] = append(followers[e.Reverses], e)
 			continue
 		}
@@ -239,12 +239,12 @@ func explainCredit(line LineID, entries []Entry) (string, error) {
 
 // movesValue reports whether entries of kind k move value between the
 // parties of a line, as ComputeMetrics counts them: earnings, supplier
-// costs, clawbacks, adjustments and fees. Reserves, releases, holds, what
+// costs, clawbacks, adjustments, fees and true-ups. Reserves, releases, holds, what
 // awaits or was collected of a line payable on collection, and payouts only
 // say when the value is payable.
 func movesValue(k EntryKind) bool {
 	switch k {
-	case KindEarning, KindSupplierCost, KindClawback, KindAdjustment, KindFee:
+	case KindEarning, KindSupplierCost, KindClawback, KindAdjustment, KindFee, KindTrueUp:
 		return true
 	}
 	return false
@@ -388,7 +388,7 @@ func ExplainStatement(st Statement, entries []Entry) (string, error) {
 		want     ensemble.Money
 		optional bool
 	}{
-		{"earned", []EntryKind{KindEarning, KindSupplierCost}, st.Earned, false},
+		{"earned", []EntryKind{KindEarning, KindSupplierCost, KindTrueUp}, st.Earned, false},
 		{"reversed", []EntryKind{KindClawback}, st.Reversed, false},
 		{"adjusted", []EntryKind{KindAdjustment, KindFee}, st.Adjusted, false},
 		{"reserved", []EntryKind{KindReserve, KindHold}, st.Reserved, false},

@@ -29,7 +29,9 @@ type Margin struct {
 // Metrics are the ecosystem figures of one currency, computed from
 // entries: earnings, supplier costs and clawbacks, which split what lines
 // were worth, and adjustments, which the platform pays or takes back, and
-// fees (KindFee), which the platform charges a party for what it paid.
+// fees (KindFee), which the platform charges a party for what it paid,
+// and the true-ups of retroactive tiers (KindTrueUp), which move value
+// between the parties of their line and add none to GrossValue.
 // Reserves, holds, releases and payouts move no value between parties and
 // are left out.
 //
@@ -139,6 +141,17 @@ func ComputeMetrics(entries []Entry, period ensemble.Period, platform partner.ID
 			}
 			continue
 		}
+		if e.Kind == KindTrueUp {
+			// A true-up moves value from the party funding it to the
+			// party of the retroactive share, within the line: no sale is
+			// worth more.
+			if isPlat {
+				c.plat.plus(u)
+			} else {
+				c.partners.plus(u)
+			}
+			continue
+		}
 		c.gross.plus(u)
 		switch {
 		case isPlat:
@@ -187,9 +200,9 @@ func ComputeMetrics(entries []Entry, period ensemble.Period, platform partner.ID
 
 // valueMoving reports whether entries of kind k move value between
 // parties (so metrics count them): earnings, supplier costs, clawbacks,
-// adjustments and fees.
+// adjustments, fees and true-ups.
 func valueMoving(k EntryKind) bool {
-	return k == KindEarning || k == KindSupplierCost || k == KindClawback || k == KindAdjustment || k == KindFee
+	return k == KindEarning || k == KindSupplierCost || k == KindClawback || k == KindAdjustment || k == KindFee || k == KindTrueUp
 }
 
 // reversesSupplierCost reports whether e is a clawback of a supplier cost,
@@ -255,7 +268,7 @@ type Retention struct {
 
 // PartnerRetention compares the parties (other than the platform) with a
 // positive net in before and in after: earnings, supplier costs, clawbacks,
-// adjustments and fees, as their statements fold them. Sums
+// adjustments, fees and true-ups, as their statements fold them. Sums
 // beyond the int64 range of minor units are exact. An amount that is not
 // whole minor units is an error (ensemble.ErrNotMinorUnits, naming the
 // entry), never skipped, and so is an entry id given twice

@@ -210,3 +210,40 @@ func TestBinaryVersion16StillReads(t *testing.T) {
 	require.NoError(t, again.UnmarshalBinary(b))
 	require.Contains(t, string(mustJSON(t, again)), `"retroactive":[{"plan":"appstore","node":"root/commission","tier":2,"base":{"amount":"100.00","currency":"EUR"}}]`)
 }
+
+// TestRetroactiveTierStatementsMetricsExplain: statements fold the
+// true-ups into what each party earned (the reseller 330,000.00, the
+// platform 770,000.00, payable alike), metrics count them as value moved
+// between the line's parties (gross 1,100,000.00, the platform's revenue
+// 770,000.00), and Explain shows them under their nodes with why.
+func TestRetroactiveTierStatementsMetricsExplain(t *testing.T) {
+	s := retroSettler(t, "calendar_year", retroTiers)
+	res, err := s.Settle(ctx, settlement.State{}, []settlement.Line{chainLine("L1", "400000.00", "2026-02-01"), chainLine("L2", "400000.00", "2026-03-01"),
+		chainLine("L3", "300000.00", "2026-04-01")})
+	require.NoError(t, err)
+	year := ensemble.MustPeriod(date("2026-01-01"), date("2027-01-01"))
+	sts, err := settlement.Statements(res.Entries, settlement.StatementOptions{Period: year})
+	require.NoError(t, err)
+	want := map[partner.ID]string{"sub-utrecht": "330000.00", "platform": "770000.00"}
+	require.Len(t, sts, 2)
+	for _, st := range sts {
+		require.NoError(t, st.Check())
+		requireMoney(t, st.Earned, eur(want[st.Party]), string(st.Party))
+		requireMoney(t, st.Payable, eur(want[st.Party]), string(st.Party))
+		x, err := settlement.ExplainStatement(st, res.Entries)
+		require.NoError(t, err)
+		require.Contains(t, x, "for crossing tier 2 on line L3")
+	}
+	ms, err := settlement.ComputeMetrics(res.Entries, year, "platform")
+	require.NoError(t, err)
+	require.Len(t, ms, 1)
+	requireMoney(t, ms[0].GrossValue, eur("1100000.00"))
+	requireMoney(t, ms[0].PlatformRevenue, eur("770000.00"))
+	requireMoney(t, ms[0].PartnerEarnings, eur("330000.00"))
+	x, err := settlement.Explain("L3", res.Entries)
+	require.NoError(t, err)
+	require.Contains(t, x, "line L3  EUR 300000.00")
+	require.Contains(t, x, "true-up for crossing tier 2 on line L3: the window's earlier lines were paid 20% (tier 1) on EUR 800000.00; 30% (tier 2) applies to all of them")
+	require.Contains(t, x, "funds the true-up of reseller for crossing tier 2 on line L3")
+	t.Log(x)
+}

@@ -33,7 +33,9 @@ type Statement struct {
 	Currency ensemble.Currency `json:"currency"`
 	Period   ensemble.Period   `json:"period"`
 	Opening  ensemble.Money    `json:"opening"`
-	// Earned sums earnings and supplier costs.
+	// Earned sums earnings, supplier costs and the true-ups of
+	// retroactive tiers (KindTrueUp: what the party was paid, or funded,
+	// of the re-rating of a window's earlier lines).
 	Earned ensemble.Money `json:"earned"`
 	// Reversed sums clawbacks (zero or negative): those of credit notes
 	// and lost disputes, and of write-offs (Settler.WriteOff), which claw
@@ -297,7 +299,7 @@ func Statements(entries []Entry, opts StatementOptions) ([]Statement, error) {
 			a.digest.add(e.ID)
 		}
 		switch e.Kind {
-		case KindEarning, KindSupplierCost:
+		case KindEarning, KindSupplierCost, KindTrueUp:
 			a.earned.plus(u)
 		case KindClawback:
 			a.reversed.plus(u)
