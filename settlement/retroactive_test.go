@@ -2,10 +2,13 @@ package settlement_test
 
 import (
 	"encoding/json"
+	"fmt"
+	"slices"
 	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/require"
+	"pgregory.net/rapid"
 
 	"github.com/ensemble-commerce/ensemble"
 	"github.com/ensemble-commerce/ensemble/partner"
@@ -187,8 +190,6 @@ func TestRetroactiveTierRefusals(t *testing.T) {
 	var m settlement.RateMode
 	require.NoError(t, m.UnmarshalText([]byte("retroactive")))
 	require.Equal(t, settlement.Retroactive, m)
-	_ = partner.ID("")
-	_ = ensemble.Money{}
 }
 
 // TestBinaryVersion16StillReads: a version-16 state (testdata/state-v16,
@@ -246,4 +247,80 @@ func TestRetroactiveTierStatementsMetricsExplain(t *testing.T) {
 	require.Contains(t, x, "true-up for crossing tier 2 on line L3: the window's earlier lines were paid 20% (tier 1) on EUR 800000.00; 30% (tier 2) applies to all of them")
 	require.Contains(t, x, "funds the true-up of reseller for crossing tier 2 on line L3")
 	t.Log(x)
+}
+
+// TestPropertyRetroactiveTiersPayTheFinalRateOnTheWholeWindow: whatever
+// the tiers, the lines and how they are cut into calls, once a year's
+// lines are settled with no credit, the reseller's earnings and true-ups
+// add up to the rate of the tier the year's volume reached times the
+// year's volume (whole euros at whole percents: exact); every line's
+// entries add up to its basis (a true-up moves money, it creates none);
+// each boundary crossed is paid once, and a reseller's true-up is never
+// negative.
+func TestPropertyRetroactiveTiersPayTheFinalRateOnTheWholeWindow(t *testing.T) {
+	rs, net := loadRules(t), loadNetwork(t)
+	rapid.Check(t, func(t *rapid.T) {
+		n := rapid.IntRange(1, 4).Draw(t, "tiers")
+		var tiers strings.Builder
+		bound, rate := int64(0), 0
+		rates := make([]int, n)
+		bounds := make([]int64, n)
+		for i := range n {
+			rate += rapid.IntRange(0, 10).Draw(t, "rate step")
+			rates[i] = rate
+			if i == n-1 {
+				fmt.Fprintf(&tiers, "\n            - {rate: \"%d%%\"}", rate)
+				continue
+			}
+			bound += rapid.Int64Range(1, 3000).Draw(t, "bound step")
+			bounds[i] = bound * 100
+			fmt.Fprintf(&tiers, "\n            - {up_to: {amount: \"%d.00\", currency: EUR}, rate: \"%d%%\"}", bound, rate)
+		}
+		plans, err := settlement.ParsePlans([]byte(strings.NewReplacer("WINDOW", "calendar_year", "TIERS", tiers.String()).Replace(retroPlan)))
+		require.NoError(t, err)
+		s, err := settlement.New(settlement.Config{Plans: plans, Rules: rs, Network: net})
+		require.NoError(t, err)
+		var lines []settlement.Line
+		var total int64
+		for i := range rapid.IntRange(1, 12).Draw(t, "lines") {
+			eurs := rapid.Int64Range(0, 4000).Draw(t, "euros")
+			total += eurs * 100
+			lines = append(lines, chainLine(fmt.Sprintf("L%02d", i), fmt.Sprintf("%d.00", eurs), fmt.Sprintf("2026-%02d-01", 1+i%12)))
+		}
+		var st settlement.State
+		var all []settlement.Entry
+		for rest := lines; len(rest) > 0; {
+			k := rapid.IntRange(1, len(rest)).Draw(t, "call")
+			res, err := s.Settle(ctx, st, rest[:k])
+			require.NoError(t, err)
+			st, all, rest = res.State, append(all, slices.Clone(res.Entries)...), rest[k:]
+		}
+		final := 0
+		for final < n-1 && total > bounds[final] {
+			final++
+		}
+		var got int64
+		ups := map[settlement.EntryID]bool{}
+		for _, e := range all {
+			if e.Party == "sub-utrecht" {
+				got += minorOf(e.Amount)
+			}
+			if e.Kind == settlement.KindTrueUp && e.Party == "sub-utrecht" {
+				require.True(t, e.Amount.IsPositive(), "%s", e.ID)
+				id := string(e.ID[strings.Index(string(e.ID), "#"):])
+				require.False(t, ups[settlement.EntryID(id)], "tier paid twice: %s", e.ID)
+				ups[settlement.EntryID(id)] = true
+			}
+		}
+		require.Equal(t, int64(rates[final])*total/100, got, "reseller paid %d, the final rate %d%% of %d", got, rates[final], total)
+		for _, l := range lines {
+			var sum int64
+			for _, e := range all {
+				if e.Line == l.ID {
+					sum += minorOf(e.Amount)
+				}
+			}
+			require.Equal(t, minorOf(l.Amount), sum, "line %s", l.ID)
+		}
+	})
 }

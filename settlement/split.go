@@ -481,7 +481,7 @@ func (sp *split) walk(n *cnode, amount int64, depth int) error {
 		}
 	}
 	if n.retro {
-		return sp.trueUps(n, amount, kids, parts)
+		return sp.trueUps(n, amount, kids)
 	}
 	return nil
 }
@@ -500,12 +500,14 @@ type retroUpdate struct {
 // exact, rounded half away from zero once: to the child's party, and the
 // same amount off the remaining sibling when it is a leaf paying one party
 // (the part a share of the level is taken from), else off the platform.
-// A child paid to the platform as a fallback, or paid nothing, pays no
-// true-up and adds nothing to what its rate applied to.
-func (sp *split) trueUps(n *cnode, amount int64, kids []child, parts []int64) error {
+// A child that takes no part of the line (its condition does not hold,
+// its party cannot be paid) or is paid to the platform as a fallback pays
+// no true-up and adds nothing to what its rate applied to; one whose rate
+// is zero does.
+func (sp *split) trueUps(n *cnode, amount int64, kids []child) error {
 	for i, c := range n.children {
 		k := &kids[i]
-		if c.kind != shareCumulative || c.cum.Mode != Retroactive || !k.active || k.platform || parts[i] == 0 {
+		if c.kind != shareCumulative || c.cum.Mode != Retroactive || !k.active || k.platform {
 			continue
 		}
 		tier, rec, _, err := sp.dec.retroTier(c)
