@@ -308,7 +308,7 @@ func extendRefPlan(t *rapid.T, doc *settlement.PlanDocument, label string, refRu
 			Party:    rapid.SampledFrom([]string{"seller", "reseller", "platform", "top", "referrer"}).Draw(t, l+".party"),
 			Fallback: rapid.SampledFrom([]settlement.Fallback{settlement.FallbackRemaining, settlement.FallbackPlatform}).Draw(t, l+".fallback"),
 			Share: settlement.Share{Cumulative: &settlement.Cumulative{
-				Mode: rapid.SampledFrom([]settlement.RateMode{settlement.Marginal, settlement.Cliff}).Draw(t, l+".mode"),
+				Mode: rapid.SampledFrom([]settlement.RateMode{settlement.Marginal, settlement.Cliff, settlement.Retroactive}).Draw(t, l+".mode"),
 				Tiers: []settlement.Tier{{UpTo: eur(rapid.SampledFrom([]string{"40", "2000"}).Draw(t, l+".up_to")), Rate: ensemble.MustRatio("3%")},
 					{UpTo: eur("5000"), Rate: ensemble.MustRatio("1/7")}, {Rate: ensemble.MustRatio("10%")}}}}})
 	}
@@ -365,6 +365,24 @@ func extendRefPlan(t *rapid.T, doc *settlement.PlanDocument, label string, refRu
 		}
 	}
 	visit(&doc.Root)
+	// A retroactive share is a leaf paying one party over a calendar
+	// window, with no cap or floor, in a plan paid on settlement (New
+	// refuses the others): what the draws above made otherwise is undone.
+	for i := range doc.Root.Children {
+		c := &doc.Root.Children[i]
+		if cu := c.Share.Cumulative; c.ID == "vol" && cu != nil && cu.Mode == settlement.Retroactive {
+			c.Floor, c.Cap = ensemble.Money{}, ensemble.Money{}
+			if c.Party == "co_sellers" {
+				c.Party = "seller"
+			}
+			if cu.Window == settlement.WindowRolling12Months {
+				cu.Window = settlement.WindowCalendarYear
+			}
+			if doc.Payable == settlement.PayableOnCollection {
+				cu.Mode = settlement.Cliff
+			}
+		}
+	}
 	drawPartyReserves(t, doc, label)
 	drawDiscountFunding(t, doc, label)
 }

@@ -247,6 +247,15 @@ type refVolume struct {
 	cur    ensemble.Currency
 	units  int64
 	points []refPoint // rolling windows only: one per line
+	retro  []refRetro // what retroactive shares paid on the window, by plan then node
+}
+
+// refRetro is what a retroactive share paid on a window's lines: every one
+// at tier (0-based), on base, the sum of what its rate applied to.
+type refRetro struct {
+	plan, node string
+	tier       int
+	base       int64
 }
 
 type refPoint struct {
@@ -268,7 +277,7 @@ func (st refState) clone() refState {
 		out.lines[id] = lg
 	}
 	for k, v := range st.volumes {
-		v.points = slices.Clone(v.points)
+		v.points, v.retro = slices.Clone(v.points), slices.Clone(v.retro)
 		out.volumes[k] = v
 	}
 	return out
@@ -430,6 +439,8 @@ type refLine struct {
 	rest    int64               // the basis after supplier costs: what the root splits
 	chain   []*partner.Snapshot // each chain level at the line's date (nil: not a partner yet)
 	volumes map[string]int64    // by cumulative node path: the volume before the line
+	volKeys map[string]refVolumeKey // by cumulative node path: the volume read, when someone's
+	retros  []refRetroUpdate        // the records the line's retroactive shares leave
 	nobody  map[string]string   // by cumulative node path: why its volume is nobody's
 	entries []settlement.Entry  // made so far
 	parts   []refPart           // the ledger parts made so far
@@ -759,6 +770,12 @@ func (s *refSettler) settleSale(st *refState, l settlement.Line) ([]settlement.E
 			continue
 		}
 		ln.volumes[c.path] = st.volumeBefore(id, ln.volCur, c.node.Share.Cumulative.Window, l.Date)
+		k := refVolumeKey{partner: id, cur: ln.volCur.Key(), window: c.node.Share.Cumulative.Window}
+		k.year, k.month = refPeriod(k.window, l.Date)
+		if ln.volKeys == nil {
+			ln.volKeys = map[string]refVolumeKey{}
+		}
+		ln.volKeys[c.path] = k
 	}
 	if err := ln.split(&plan.Root, string(plan.Root.ID), ln.rest, nil, ""); err != nil {
 		return nil, err
@@ -804,6 +821,19 @@ func (s *refSettler) settleSale(st *refState, l settlement.Line) ([]settlement.E
 			lv.Rate = *ln.rate
 		}
 		lineVolumes = append(lineVolumes, lv)
+	}
+	// The records of its retroactive shares: the tier the window's lines
+	// are paid at now, and what the rates applied to.
+	for _, u := range ln.retros {
+		v := st.volumes[u.key]
+		i := slices.IndexFunc(v.retro, func(x refRetro) bool { return x.plan == u.rec.plan && x.node == u.rec.node })
+		if i >= 0 {
+			v.retro[i] = u.rec
+		} else {
+			v.retro = append(v.retro, u.rec)
+			slices.SortFunc(v.retro, func(a, b refRetro) int { return cmp.Or(strings.Compare(a.plan, b.plan), strings.Compare(a.node, b.node)) })
+		}
+		st.volumes[u.key] = v
 	}
 	lg := refLedger{line: l.ID, plan: plan.Ref(), basisKind: plan.Basis, date: l.Date, cur: ln.cur, basis: ln.basis,
 		offer: l.Offer, route: l.Route.Kind, seller: l.Route.Seller, facts: refPrint(plan, &l), service: l.Service, trace: append(slices.Clone(l.Trace), l.Ref()), parts: ln.parts,
@@ -972,6 +1002,17 @@ func (ln *refLine) decide(n *settlement.Node, path string, amount int64) ([]refK
 				k.weight = ensemble.RatioFromDecimal(res.Decimal)
 				k.text = k.weight.Percent() + " (rule " + name + ")"
 			}
+		case sh.Cumulative != nil && sh.Cumulative.Mode == settlement.Retroactive:
+			tier, rec, err := ln.retroTier(sh.Cumulative, cpath)
+			if err != nil {
+				return nil, ln.fail(cpath, "", err)
+			}
+			k.weight = sh.Cumulative.Tiers[tier].Rate
+			k.text = fmt.Sprintf("%s (retroactive, tier %d", pct(k.weight), tier+1)
+			if rec.tier > 0 && rec.tier == tier {
+				k.text += ", reached earlier in the window"
+			}
+			k.text += ", volume before " + ensemble.MoneyFromMinor(ln.volumes[cpath], ln.volCur).String() + ")"
 		case sh.Cumulative != nil:
 			w, text, err := ln.cumulativeRate(sh.Cumulative, ln.volumes[cpath])
 			if err != nil {
@@ -1120,6 +1161,88 @@ func (ln *refLine) split(n *settlement.Node, path string, amount int64, refs []e
 		if f != nil {
 			f.from, f.to, f.placed = from, len(ln.parts), true
 		}
+	}
+	return ln.trueUps(n, path, amount, kids, refs)
+}
+
+// refRetroUpdate is a record a line's retroactive share leaves in the
+// volume it read.
+type refRetroUpdate struct {
+	key refVolumeKey
+	rec refRetro
+}
+
+// retroTier returns the tier retroactive share c (at cpath) pays the line
+// at, the higher of the tier the volume reaches with the line and the tier
+// the window's record says its lines are paid at, and that record (tier 1,
+// nothing paid, when there is none). A line in another currency than the
+// tiers' is refused.
+func (ln *refLine) retroTier(c *settlement.Cumulative, cpath string) (int, refRetro, error) {
+	if ln.rate != nil || ln.volCur != ln.cur {
+		return 0, refRetro{}, fmt.Errorf("%w: a %s line through retroactive tiers in %s", settlement.ErrCurrency, ln.cur, ln.volCur)
+	}
+	reach := ln.volumes[cpath] + ln.volBasis
+	tier := 0
+	for tier < len(c.Tiers)-1 && reach > minorOf(c.Tiers[tier].UpTo) {
+		tier++
+	}
+	rec := refRetro{plan: string(ln.plan.ID), node: cpath}
+	for _, x := range ln.st.volumes[ln.volKeys[cpath]].retro {
+		if x.plan == rec.plan && x.node == cpath {
+			rec = x
+		}
+	}
+	return min(max(tier, rec.tier), len(c.Tiers)-1), rec, nil
+}
+
+// trueUps pays the true-ups of level n's retroactive children whose tier
+// the line raised: (rate now − rate paid) × what the rate applied to on the
+// window's earlier lines, rounded half away from zero once, to the child's
+// party, and its negative to the remaining sibling when it is a leaf paying
+// one party, else to the platform; each adds amount, the level's, to what
+// its rate applied to.
+func (ln *refLine) trueUps(n *settlement.Node, path string, amount int64, kids []refKid, refs []ensemble.Ref) error {
+	rem := slices.IndexFunc(n.Children, func(c settlement.Node) bool { return c.Share.Remaining })
+	for i := range n.Children {
+		c, k := &n.Children[i], kids[i]
+		cu := c.Share.Cumulative
+		if cu == nil || cu.Mode != settlement.Retroactive || !k.active || k.platform {
+			continue
+		}
+		cpath := path + "/" + string(c.ID)
+		tier, rec, err := ln.retroTier(cu, cpath)
+		if err != nil {
+			return ln.fail(cpath, "", err)
+		}
+		ln.retros = append(ln.retros, refRetroUpdate{key: ln.volKeys[cpath], rec: refRetro{plan: rec.plan, node: rec.node, tier: tier, base: rec.base + amount}})
+		paid := min(rec.tier, len(cu.Tiers)-1)
+		if tier <= paid || rec.base == 0 {
+			continue
+		}
+		from, to := cu.Tiers[paid].Rate, cu.Tiers[tier].Rate
+		d := to.Sub(from)
+		units := d.Mul(ensemble.RatioFromInt(rec.base)).Decimal(0, ensemble.RoundHalfAwayFromZero).IntPart()
+		if units == 0 {
+			continue
+		}
+		down := slices.Clone(refs)
+		if k.cond != nil {
+			down = append(append(down, k.cond.Ref()), k.cond.Tables()...)
+		}
+		share := fmt.Sprintf("%s - %s = %s of %s (true-up)", pct(to), pct(from), pct(d), ensemble.MoneyFromMinor(rec.base, ln.cur))
+		id := settlement.EntryID(string(ln.line.ID) + ":" + cpath + "#trueup." + strconv.Itoa(tier+1))
+		ln.entries = append(ln.entries, ln.entry(id, settlement.KindTrueUp, k.party, roleName(c.Party), cpath, units, ln.line.Date, share, down,
+			fmt.Sprintf("true-up for crossing tier %d on line %s: the window's earlier lines were paid %s (tier %d) on %s; %s (tier %d) applies to all of them",
+				tier+1, ln.line.ID, pct(from), paid+1, ensemble.MoneyFromMinor(rec.base, ln.cur), pct(to), tier+1), ""))
+		payer, role, node := ln.s.platform, "platform", cpath
+		if rem >= 0 && rem != i && kids[rem].active && len(n.Children[rem].Children) == 0 && !paysSeveral(n.Children[rem].Party) {
+			node, role, payer = path+"/"+string(n.Children[rem].ID), roleName(n.Children[rem].Party), kids[rem].party
+			if kids[rem].platform || payer == "" {
+				payer, role = ln.s.platform, "platform"
+			}
+		}
+		ln.entries = append(ln.entries, ln.entry(id+".funding", settlement.KindTrueUp, payer, role, node, -units, ln.line.Date, share, down,
+			fmt.Sprintf("funds the true-up of %s for crossing tier %d on line %s", c.ID, tier+1, ln.line.ID), ""))
 	}
 	return nil
 }
@@ -2888,6 +3011,9 @@ func (st refState) JSON() ([]byte, error) {
 		vs := settlement.VolumeState{Partner: k.partner, Currency: v.cur, Window: k.window, Year: k.year, Month: k.month, Amount: ensemble.MoneyFromMinor(v.units, v.cur)}
 		for _, pt := range v.points {
 			vs.Points = append(vs.Points, settlement.VolumePoint{Date: pt.date, Amount: ensemble.MoneyFromMinor(pt.units, v.cur), Line: pt.line})
+		}
+		for _, x := range v.retro {
+			vs.Retroactive = append(vs.Retroactive, settlement.RetroactivePaid{Plan: x.plan, Node: x.node, Tier: x.tier + 1, Base: ensemble.MoneyFromMinor(x.base, v.cur)})
 		}
 		out.Volumes = append(out.Volumes, vs)
 	}

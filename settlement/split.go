@@ -542,7 +542,14 @@ func (sp *split) trueUps(n *cnode, amount int64, kids []child) error {
 		note := fmt.Sprintf("true-up for crossing tier %d on line %s: the window's earlier lines were paid %s (tier %d) on %s; %s (tier %d) applies to all of them",
 			tier+1, sp.line.ID, sharePercent(from), paid+1, ensemble.MoneyFromMinor(rec.base, sp.cur), sharePercent(to), tier+1)
 		base := sp.dec.entryID(c) + "#trueup." + strconv.Itoa(tier+1)
+		// The rules of the share's earnings: its condition's, and those
+		// that decided the path to it.
+		mark := len(sp.refs)
+		if ref := k.cond; ref != nil {
+			sp.refs = append(append(sp.refs, ref.Ref), ref.tables...)
+		}
 		refs := sp.dec.keptRules(c, sp.refs)
+		sp.refs = sp.refs[:mark]
 		sp.entry(EntryID(base), KindTrueUp, k.id, c.meta.role, c.path, units, sp.line.Date, share, refs, note, "")
 		// Its funding: the remaining sibling's one party, else the platform.
 		payer, role, node := sp.platform, "platform", c.path
