@@ -435,15 +435,15 @@ type refLine struct {
 	line    settlement.Line
 	plan    settlement.PlanDocument
 	cur     ensemble.Currency
-	basis   int64               // what the plan splits: net, or net plus tax
-	rest    int64               // the basis after supplier costs: what the root splits
-	chain   []*partner.Snapshot // each chain level at the line's date (nil: not a partner yet)
-	volumes map[string]int64    // by cumulative node path: the volume before the line
+	basis   int64                   // what the plan splits: net, or net plus tax
+	rest    int64                   // the basis after supplier costs: what the root splits
+	chain   []*partner.Snapshot     // each chain level at the line's date (nil: not a partner yet)
+	volumes map[string]int64        // by cumulative node path: the volume before the line
 	volKeys map[string]refVolumeKey // by cumulative node path: the volume read, when someone's
 	retros  []refRetroUpdate        // the records the line's retroactive shares leave
-	nobody  map[string]string   // by cumulative node path: why its volume is nobody's
-	entries []settlement.Entry  // made so far
-	parts   []refPart           // the ledger parts made so far
+	nobody  map[string]string       // by cumulative node path: why its volume is nobody's
+	entries []settlement.Entry      // made so far
+	parts   []refPart               // the ledger parts made so far
 
 	// The line's volumes are in the plan's tiers' currency (volCur), into
 	// which its basis converts (volBasis) at rate when it is in another.
@@ -831,7 +831,9 @@ func (s *refSettler) settleSale(st *refState, l settlement.Line) ([]settlement.E
 			v.retro[i] = u.rec
 		} else {
 			v.retro = append(v.retro, u.rec)
-			slices.SortFunc(v.retro, func(a, b refRetro) int { return cmp.Or(strings.Compare(a.plan, b.plan), strings.Compare(a.node, b.node)) })
+			slices.SortFunc(v.retro, func(a, b refRetro) int {
+				return cmp.Or(strings.Compare(a.plan, b.plan), strings.Compare(a.node, b.node))
+			})
 		}
 		st.volumes[u.key] = v
 	}
