@@ -406,3 +406,32 @@ root:
 		})
 	})
 }
+
+// TestRetroactiveTierShardsAndRejections: a state split by partner carries
+// the record with the partner's volume, so the part settles the crossing
+// with its true-up as the whole state does; a line SettleWhatYouCan
+// rejects leaves no record, so the crossing line after it still re-rates
+// the year from tier 1.
+func TestRetroactiveTierShardsAndRejections(t *testing.T) {
+	s := retroSettler(t, "calendar_year", retroTiers)
+	res, err := s.Settle(ctx, settlement.State{}, []settlement.Line{chainLine("L1", "400000.00", "2026-02-01"), chainLine("L2", "400000.00", "2026-03-01")})
+	require.NoError(t, err)
+	part := res.State.SplitByPartner(func(p partner.ID) bool { return p == "sub-utrecht" })
+	crossing := chainLine("L3", "300000.00", "2026-04-01")
+	whole, err := s.Settle(ctx, res.State, []settlement.Line{crossing})
+	require.NoError(t, err)
+	split, err := s.Settle(ctx, part, []settlement.Line{crossing})
+	require.NoError(t, err)
+	require.Equal(t, retroEntries(whole.Entries, "L3"), retroEntries(split.Entries, "L3"))
+	require.Len(t, retroEntries(split.Entries, "L3"), 4)
+
+	// A crossing line rejected (its chain names an unknown partner) pays
+	// and records nothing: the next line crosses and re-rates the year.
+	bad := chainLine("L3", "300000.00", "2026-04-01")
+	bad.Route.Chain = []partner.ID{"sub-utrecht", "reseller-nl", "nobody-known"}
+	rej, err := s.SettleWhatYouCan(ctx, res.State, []settlement.Line{bad, chainLine("L4", "300000.00", "2026-05-01")})
+	require.NoError(t, err)
+	require.Len(t, rej.Rejections, 1)
+	require.Equal(t, []string{"L4:root/reseller sub-utrecht earning 90000.00", "L4:root/platform platform earning 210000.00",
+		"L4:root/reseller#trueup.2 sub-utrecht true_up 80000.00", "L4:root/reseller#trueup.2.funding platform true_up -80000.00"}, retroEntries(rej.Entries, "L4"))
+}
