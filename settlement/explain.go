@@ -16,7 +16,10 @@ import (
 // something, with its amount (a node paid nothing, whose share went to
 // its remaining sibling, has no entry and is not shown: the sibling's
 // entries note a share that fell back to it, see FallbackRemaining), and
-// at each leaf the party, role, share, rules and entry kind;
+// at each leaf the party, role, share, rules and entry kind (a
+// retroactive tier's true-ups, KindTrueUp, at the leaves they pay and
+// fund, their share and note saying which tier the line crossed and what
+// the window's earlier lines were paid);
 // reserves, releases, holds and clawbacks of the line appear under the
 // entry they act on, a clawback's note saying who bore the credit or lost
 // dispute (see Bearer), and a dispute's fee after the tree. It follows the entries' references and never
