@@ -145,11 +145,17 @@ func ComputeMetrics(entries []Entry, period ensemble.Period, platform partner.ID
 			// A true-up moves value from the party funding it to the
 			// party of the retroactive share, within the line: no sale is
 			// worth more.
-			if isPlat {
-				c.plat.plus(u)
-			} else {
+			if !isPlat {
 				c.partners.plus(u)
+				continue
 			}
+			c.plat.plus(u)
+			seller := string(e.Seller)
+			if seller == "" {
+				seller = e.Route.String()
+			}
+			at(c.seller, seller)[1].plus(u)
+			at(c.offer, string(e.Offer.Offer))[1].plus(u)
 			continue
 		}
 		c.gross.plus(u)

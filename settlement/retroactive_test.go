@@ -242,6 +242,9 @@ func TestRetroactiveTierStatementsMetricsExplain(t *testing.T) {
 	requireMoney(t, ms[0].GrossValue, eur("1100000.00"))
 	requireMoney(t, ms[0].PlatformRevenue, eur("770000.00"))
 	requireMoney(t, ms[0].PartnerEarnings, eur("330000.00"))
+	require.Len(t, ms[0].BySeller, 1) // the seller's margin: what the platform kept of its sales
+	requireMoney(t, ms[0].BySeller[0].Gross, eur("1100000.00"))
+	requireMoney(t, ms[0].BySeller[0].Platform, eur("770000.00"))
 	x, err := settlement.Explain("L3", res.Entries)
 	require.NoError(t, err)
 	require.Contains(t, x, "line L3  EUR 300000.00")
