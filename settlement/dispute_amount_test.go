@@ -398,7 +398,7 @@ func TestBinaryVersion14StillReads(t *testing.T) {
 	require.NoError(t, err)
 	b, err := d.State.MarshalBinary()
 	require.NoError(t, err)
-	require.Equal(t, byte(16), b[1])
+	require.Equal(t, byte(17), b[1])
 	var again settlement.State
 	require.NoError(t, again.UnmarshalBinary(b))
 	ll, _ = again.Line("L2")

@@ -733,7 +733,7 @@ type VolumeState struct {
 	Points []VolumePoint  `json:"points,omitempty"`
 	// Retroactive is what each retroactive cumulative share reading the
 	// volume (RateMode Retroactive) paid on the window's lines, one per
-	// plan and node, in plan then node order (binary version 16; absent
+	// plan and node, in plan then node order (binary version 17; absent
 	// before).
 	Retroactive []RetroactivePaid `json:"retroactive,omitempty"`
 }
