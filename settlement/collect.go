@@ -376,7 +376,12 @@ func awaitingTotal(l *ledger, c *collection) int64 {
 		return 0 // a receivable: its parts were paid on settlement
 	}
 	if l.disputed() && !l.wholeDispute() {
-		return c.awaitingSum() // what is paid meanwhile awaits the dispute's end (catchUp)
+		// What it awaited when the dispute opened, less what payments of
+		// the undisputed part released since (as on a line not disputed)
+		// and what credits of it took off what awaits; what credits
+		// netted on it and funded meanwhile paid awaits the dispute's end
+		// (catchUp).
+		return c.awaitingSum()
 	}
 	if l.disputed() {
 		// A dispute holds what was payable when it opened: what is paid
@@ -387,6 +392,16 @@ func awaitingTotal(l *ledger, c *collection) int64 {
 		}
 		return max(0, u)
 	}
+	return owedAwaiting(l, c)
+}
+
+// owedAwaiting is what line l on collection, whose record is c, holds
+// back when no dispute holds it: nothing once the customer owes nothing
+// and no credit is pending on it, else what it has unreversed less the
+// share of its basis the customer paid, never below zero. A line an open
+// dispute of an amount holds awaits at least as much (what was paid while
+// it held the line by credits netted on it and funded awaits its end).
+func owedAwaiting(l *ledger, c *collection) int64 {
 	if c.settled() {
 		return 0
 	}
@@ -712,11 +727,13 @@ func (s *Settler) collect(st State, c Collection, writeOff bool) (Result, error)
 	}
 	if byInvoice {
 		// A disputed line takes no payment: one of the invoice goes to its
-		// other lines (the customer pays what it does not dispute).
+		// other lines (the customer pays what it does not dispute); a line
+		// a dispute of an amount holds takes, as they do, a payment of
+		// what it does not dispute, and no write-off.
 		var disputed LineID
 		ids = slices.DeleteFunc(ids, func(id LineID) bool {
 			lg := st.lines.get(id)
-			if lg == nil || !lg.disputed() {
+			if lg == nil || !lg.disputed() || !writeOff && !lg.wholeDispute() {
 				return false
 			}
 			if disputed == "" {
@@ -733,7 +750,8 @@ func (s *Settler) collect(st State, c Collection, writeOff bool) (Result, error)
 		return fail("", fmt.Errorf("%w: amount: %w", ErrInvalidCollection, err))
 	}
 	owed := make([]int64, len(ids))
-	var all int64
+	var all, allOwed int64
+	var short LineID // the first line a dispute of an amount holds that owes more than it may be paid
 	for i, id := range ids {
 		lg := st.lines.get(id)
 		switch {
@@ -741,7 +759,7 @@ func (s *Settler) collect(st State, c Collection, writeOff bool) (Result, error)
 			return fail(id, ErrUnknownLine)
 		case lg.coll == nil:
 			return fail(id, ErrNotOnCollection)
-		case lg.disputed():
+		case lg.disputed() && (writeOff || lg.wholeDispute()):
 			return fail(id, ErrDisputed)
 		case lg.ctx.cur != c.Amount.Currency():
 			return fail(id, fmt.Errorf("%w: %s on a %s line", ErrCurrency, c.Amount, lg.ctx.cur))
@@ -749,7 +767,26 @@ func (s *Settler) collect(st State, c Collection, writeOff bool) (Result, error)
 			return fail(id, c.beforeLine(lg, writeOff))
 		}
 		owed[i] = lg.coll.owed()
+		allOwed += min(owed[i], math.MaxInt64-allOwed)
+		if lg.disputed() {
+			// A dispute of an amount: the line takes a payment of what
+			// the customer does not dispute, what it owes beyond the
+			// disputed amount's share of its total.
+			if _, u := lg.disputedOwed(); u < owed[i] {
+				owed[i] = u
+				if short == "" {
+					short = id
+				}
+			}
+		}
 		all += min(owed[i], math.MaxInt64-all) // more than an int64 is more than any amount
+	}
+	if amount > all && short != "" && amount <= allOwed {
+		lg := st.lines.get(short)
+		d, u := lg.disputedOwed()
+		cur := lg.ctx.cur
+		return fail(short, &DisputedAmountError{Line: short, Payment: true, Disputed: ensemble.MoneyFromMinor(d, cur),
+			Undisputed: ensemble.MoneyFromMinor(u, cur), Asked: c.Amount})
 	}
 	if amount > all {
 		verb := "paid"
@@ -1395,6 +1432,11 @@ func (r *stateReader) collection(path string, ll *LedgerLine, lc *LedgerCollecti
 	c.lentTo = slices.Clone(lc.LentTo)
 	if ok && sums {
 		switch got, want := c.awaitingSum(), awaitingTotal(l, c); {
+		case l.disputed() && !l.wholeDispute() && !c.onSettlement && got < owedAwaiting(l, c):
+			// Paid while a dispute of an amount held it, the line releases
+			// what a payment releases, never more.
+			r.fail(path, id, "", nil, "the parts await %s, less than the %s the customer still owes of the basis",
+				ensemble.MoneyFromMinor(got, cur), ensemble.MoneyFromMinor(owedAwaiting(l, c), cur))
 		case got != want:
 			r.fail(path, id, "", nil, "the parts await %s, not the %s the customer still owes of the basis",
 				ensemble.MoneyFromMinor(got, cur), ensemble.MoneyFromMinor(want, cur))

@@ -99,7 +99,10 @@ var (
 	// ErrUnknownSupplier reports a sale whose supplier costs name a
 	// supplier the settler was not given (Config.Suppliers).
 	ErrUnknownSupplier = errors.New("settlement: unknown supplier")
-	// ErrDisputed reports a credit of a line whose dispute is open.
+	// ErrDisputed reports a credit, payment or write-off of a line whose
+	// dispute is open: of a whole dispute (Settler.Dispute), any; of an
+	// amount (Settler.DisputeAmount), one reaching into the amount
+	// disputed, reported by a *DisputedAmountError, which matches it.
 	ErrDisputed = errors.New("settlement: line is disputed")
 	// ErrNotDisputed reports resolving a dispute that is not open.
 	ErrNotDisputed = errors.New("settlement: line is not disputed")
@@ -175,6 +178,48 @@ func (e *StateError) Is(target error) bool { return target == ErrCorruptState }
 
 // Unwrap returns the condition, or nil.
 func (e *StateError) Unwrap() error { return e.Err }
+
+// DisputedAmountError reports a payment (Settler.Collect) or a credit of
+// a line an open dispute of an amount holds (Settler.DisputeAmount) that
+// reaches into the amount disputed: while it is open, a payment is
+// accepted up to what the customer owes beyond the disputed amount's share
+// of the line's total (the undisputed amount unpaid), a credit up to what
+// the line has unreversed beyond the disputed amount (the undisputed
+// amount uncredited). It matches ErrDisputed. A collection's
+// *CollectionError, or the credit line's *LineError, wraps it.
+type DisputedAmountError struct {
+	// Line is the disputed line.
+	Line LineID
+	// Payment: the payment's figures, of the line's total (amount plus
+	// tax, what the customer owes); else the credit's, of its basis.
+	Payment bool
+	// Disputed is what the open dispute disputes: of a payment, the share
+	// of the line's total the disputed amount stands for (total ×
+	// disputed / basis, half up, what a lost dispute takes off what the
+	// customer owes); of a credit, the amount disputed.
+	Disputed ensemble.Money
+	// Undisputed is what is left undisputed: unpaid (what the customer
+	// owes less Disputed, never below zero), or uncredited (what the line
+	// has unreversed less Disputed).
+	Undisputed ensemble.Money
+	// Asked is what the payment pays the line (of a payment of an
+	// invoice, the payment: its lines take at most their undisputed
+	// amounts unpaid in all), or what the credit takes back.
+	Asked ensemble.Money
+}
+
+// Error names the line, what is disputed and what is left undisputed.
+func (e *DisputedAmountError) Error() string {
+	what, left := "a credit of", "uncredited"
+	if e.Payment {
+		what, left = "a payment of", "unpaid"
+	}
+	return fmt.Sprintf("settlement: line is disputed: %s %s reaches into the %s disputed on line %q, which has %s undisputed %s",
+		what, e.Asked, e.Disputed, string(e.Line), e.Undisputed, left)
+}
+
+// Is reports whether target is ErrDisputed.
+func (e *DisputedAmountError) Is(target error) bool { return target == ErrDisputed }
 
 // LineError names the line, plan node and rule a settlement error is
 // about. Node and Rule are empty when the error is not about one.

@@ -26,7 +26,7 @@ func (r *run) clawback(l *Line) error {
 		}
 		return lineErr(l.ID, "", "", "", fmt.Errorf("%w: credits %q", ErrUnknownLine, l.Credits))
 	}
-	if lg.disputed() {
+	if lg.wholeDispute() {
 		return lineErr(l.ID, lg.ctx.plan.ID, "", "", fmt.Errorf("%w: credits %q", ErrDisputed, l.Credits))
 	}
 	if l.Currency() != lg.ctx.cur {
@@ -53,6 +53,14 @@ func (r *run) clawback(l *Line) error {
 		return lineErr(l.ID, lg.ctx.plan.ID, "", "", err)
 	}
 	credit = -credit
+	var keep []int64 // of a line a dispute of an amount holds, each part's share of it, which the credit leaves
+	if lg.disputed() {
+		if k, err := creditDisputed(l, lg, credit); err != nil {
+			return lineErr(l.ID, lg.ctx.plan.ID, "", "", err)
+		} else {
+			keep = k
+		}
+	}
 	if undoc := lg.undocumented(); l.Dispute == DisputeDocuments || undoc > 0 && l.Dispute == DisputeUnstated {
 		return r.documentDispute(l, lg, credit, undoc)
 	}
@@ -139,8 +147,9 @@ func (r *run) clawback(l *Line) error {
 	if credit == asSold {
 		r.resplit = r.creditSplit(l, lg, credit)
 	}
+	r.keep = keep
 	nl, err := r.reverse(lg, credit, string(l.ID), l.Date, note, trace, &l.Bearer, false)
-	r.resplit = nil
+	r.resplit, r.keep = nil, nil
 	if err != nil {
 		return lineErr(l.ID, lg.ctx.plan.ID, "", "", err)
 	}
@@ -178,6 +187,33 @@ func (r *run) clawback(l *Line) error {
 		return lineErr(l.ID, lg.ctx.plan.ID, "", "", err)
 	}
 	return nil
+}
+
+// creditDisputed returns, for credit l of credit units of lg's basis, a
+// line an open dispute of an amount holds (Settler.DisputeAmount), each
+// part's share of the amount disputed, which the credit reverses nothing
+// of (see reverse); or why it is refused: a credit documenting lost
+// disputes (Line.Dispute DisputeDocuments, or one not saying while
+// disputes lost are undocumented) waits for the open dispute's end, as
+// does one of a line a bearer owed beyond (ShortfallBearerOwes), whose
+// shares move with what the others have; a credit of more than the line
+// has unreversed beyond the amount disputed reaches into it (a
+// *DisputedAmountError).
+func creditDisputed(l *Line, lg *ledger, credit int64) ([]int64, error) {
+	undoc := lg.undocumented()
+	switch {
+	case l.Dispute == DisputeDocuments || undoc > 0 && l.Dispute == DisputeUnstated:
+		return nil, fmt.Errorf("%w: credits %q, whose lost disputes it documents (or would be asked to) while a dispute is open", ErrDisputed, l.Credits)
+	case lg.owing():
+		return nil, fmt.Errorf("%w: credits %q, a part of which its bearer owed beyond (shortfall bearer_owes), while a dispute is open", ErrDisputed, l.Credits)
+	}
+	disputed := lg.disputedUnits()
+	if undisputed := lg.basis - lg.credited - disputed; credit > undisputed {
+		cur := lg.ctx.cur
+		return nil, &DisputedAmountError{Line: lg.line, Disputed: ensemble.MoneyFromMinor(disputed, cur),
+			Undisputed: ensemble.MoneyFromMinor(max(0, undisputed), cur), Asked: ensemble.MoneyFromMinor(credit, cur)}
+	}
+	return disputeShares(lg, disputed)
 }
 
 // MaxNoteRounding is, in minor units, by how much a documenting credit
@@ -319,7 +355,9 @@ func (r *run) reverse(lg *ledger, credit int64, by string, at time.Time, note st
 		return nil, fmt.Errorf("%w: %s credited, %s left unreversed on line %q", ErrOverCredit,
 			ensemble.MoneyFromMinor(credit, lg.ctx.cur), ensemble.MoneyFromMinor(left, lg.ctx.cur), lg.line)
 	}
-	if c := lg.coll; c != nil && !c.onSettlement && c.owed() == 0 {
+	if c := lg.coll; c != nil && !c.onSettlement && c.owed() == 0 && r.keep == nil {
+		// (Of a line an open dispute of an amount holds, what awaits is
+		// the dispute's end's: catchUp or the lost dispute's reversal.)
 		// The customer owes nothing any more (lg.coll counts this
 		// reversal): what would still await a payment that will never
 		// come goes back with it, so nothing awaits forever and nothing is
@@ -373,6 +411,9 @@ func (r *run) reverse(lg *ledger, credit int64, by string, at time.Time, note st
 			}
 			if bears[i] {
 				has += lg.unreversed(i)
+				if r.keep != nil {
+					has -= r.keep[i] // what the part has beyond its share of the open dispute
+				}
 			}
 		}
 		fail := func(err error, onLine []string, why string) (*ledger, error) {
@@ -441,6 +482,16 @@ func (r *run) reverse(lg *ledger, credit int64, by string, at time.Time, note st
 	if awaited && bears == nil {
 		weights = lg.coll.awaiting // writeOff keeps the write-off within their sum
 	}
+	if r.keep != nil {
+		// A credit of a line an open dispute of an amount holds reverses
+		// what each part has beyond its share of it, in proportion: by
+		// largest remainder, no part more than that (the credit is at
+		// most their sum, creditDisputed).
+		weights = make([]int64, n)
+		for i := range n {
+			weights[i] = unreversed[i] - r.keep[i]
+		}
+	}
 	parts := make([]int64, n)
 	switch rs := r.resplit; {
 	case whole:
@@ -457,7 +508,7 @@ func (r *run) reverse(lg *ledger, credit int64, by string, at time.Time, note st
 		if err := owedBeyond(parts, credit-has, lg.amounts[:n], unreversed, shares, bears); err != nil {
 			return nil, err
 		}
-	case rs != nil && bears == nil && !awaited && rest == 0 && splitFits(rs, take, unreversed):
+	case rs != nil && bears == nil && !awaited && rest == 0 && splitFits(rs, take, weights):
 		// A credit of a line whose discounts nodes funded, re-split as
 		// the sale was (creditSplit).
 		copy(parts, rs)
@@ -669,9 +720,13 @@ func (lg *ledger) owing() bool {
 // they have unreversed on lg (ShortfallBearerOwes), "" when they can: not
 // on a line with a balance on collection, whose parts' awaiting amounts
 // stay within [0, unreversed], nor on a supplier cost owed in another
-// currency, whose conversion is kept within the part's amount.
+// currency, whose conversion is kept within the part's amount, nor on a
+// line an open dispute of an amount holds, whose parts keep their shares
+// of it.
 func (lg *ledger) cannotOwe(bears []bool) string {
 	switch {
+	case lg.disputed():
+		return "an open dispute of part of the line holds each part's share of the amount disputed, which a credit while it is open leaves to the part"
 	case lg.coll != nil && lg.coll.onSettlement:
 		return "the line is a receivable of its invoice (a settler with a plan payable on collection spreads the invoice's payments over its lines), whose balance is kept within what its parts have unreversed"
 	case lg.coll != nil:

@@ -388,6 +388,10 @@ type run struct {
 	// the line it credits, re-split as the sale was (creditSplit); nil:
 	// in proportion to what each has unreversed.
 	resplit []int64
+	// keep is, for a credit of a line an open dispute of an amount holds,
+	// each part's share of the amount disputed, which the credit takes
+	// nothing of (reverse); nil: none.
+	keep []int64
 }
 
 // newRun returns a run of the settler's pool (or a new one) for a call

@@ -250,6 +250,17 @@ func disputeShares(l *ledger, amount int64) ([]int64, error) {
 	return out, nil
 }
 
+// disputedOwed returns, of a line with a balance (lg.coll) its open
+// dispute of an amount holds, the share of the line's total the disputed
+// amount stands for (total × disputed / basis, half up: what losing it
+// takes off what the customer owes) and what the customer owes beyond it,
+// the undisputed amount unpaid, which a payment may take while the dispute
+// is open (never below zero).
+func (l *ledger) disputedOwed() (disputed, undisputed int64) {
+	disputed = totalShare(l.disputedUnits(), l.basis, l.coll.total)
+	return disputed, max(0, l.coll.owed()-disputed)
+}
+
 // disputeCount returns how many disputes were opened on the line.
 func (l *ledger) disputeCount() int32 {
 	if l.disputes == nil {
@@ -2073,12 +2084,23 @@ func (r *stateReader) disputeParts(path string, ll *LedgerLine, l *ledger, await
 			ll.DisputedAmount, ensemble.MoneyFromMinor(sum, l.ctx.cur))
 		return
 	}
-	// A line with no balance on collection awaits nothing and takes no
-	// credit while disputed: each part holds, with what its reserves
-	// hold, exactly its share of the amount (none when it owes), so a
-	// disputed amount or a hold edited by hand is refused, never clawed
-	// back as lost.
+	// A line with no balance on collection awaits nothing: its parts
+	// hold, with what their reserves hold, the amount in all, each its
+	// share of it (none when it owes) as the parts had it unreversed when
+	// the dispute opened. A credit of the undisputed part while it is open
+	// (reversed from what each part has beyond its share) leaves the holds
+	// as they were, so the shares are checked against what the parts have
+	// now only on a line a bearer owed beyond, which takes no credit while
+	// disputed: a disputed amount or a hold sum edited by hand is refused,
+	// never clawed back as lost.
 	if ll.Collection != nil || ll.Receivable != nil {
+		return
+	}
+	if owed == 0 {
+		if sum != l.disputes.amount {
+			r.fail(path+".disputed_amount", l.line, "", nil, "an open dispute of %s holds %s, with what reserves hold, not the amount it disputes",
+				ll.DisputedAmount, ensemble.MoneyFromMinor(sum, l.ctx.cur))
+		}
 		return
 	}
 	shares, err := disputeShares(l, l.disputes.amount)
