@@ -106,8 +106,9 @@ func TestDisputeAmountHoldsEachPartysShare(t *testing.T) {
 	require.NoError(t, err)
 	require.Contains(t, x, "dispute 1 of EUR 400.00 of EUR 1000.00 unreversed opened")
 
-	// While it is open the line takes no credit.
-	_, err = s.Settle(ctx, d.State, []settlement.Line{credit("C1", "L1", "-10.00", "2026-03-12")})
+	// While it is open the line takes no credit of the amount disputed:
+	// of more than the 600.00 left undisputed.
+	_, err = s.Settle(ctx, d.State, []settlement.Line{credit("C1", "L1", "-600.01", "2026-03-12")})
 	require.ErrorIs(t, err, settlement.ErrDisputed)
 }
 

@@ -160,6 +160,19 @@ func (lg *refLedger) awaitingSum() int64 {
 	return a
 }
 
+// undisputedOwed returns, of a line an open dispute of an amount holds,
+// the share of its total the amount stands for (total × amount / basis,
+// half up) and what the customer owes beyond it (never below zero).
+func (lg *refLedger) undisputedOwed() (disputed, undisputed int64) {
+	disputed = lg.coll.total
+	if lg.basis != 0 {
+		x := new(big.Rat).SetFrac(new(big.Int).Mul(big.NewInt(lg.coll.total), big.NewInt(min(lg.disputedAmt, lg.basis-lg.credited))), big.NewInt(lg.basis))
+		x.Add(x, big.NewRat(1, 2))
+		disputed = new(big.Int).Quo(x.Num(), x.Denom()).Int64()
+	}
+	return disputed, max(0, lg.owedNow()-disputed)
+}
+
 // owedNow is the most the customer can still pay on the line, or the
 // host write off: what it still owes.
 func (lg *refLedger) owedNow() int64 { return lg.coll.owed() }
@@ -289,15 +302,20 @@ func (s *refSettler) Collect(c settlement.Collection, writeOff bool) ([]settleme
 			return fail(id, settlement.ErrCollectionApplied)
 		}
 	}
-	if c.Invoice != "" { // an invoice's disputed lines take none of it
-		undisputed := slices.DeleteFunc(slices.Clone(ids), func(id settlement.LineID) bool { return s.state.lines[id].disputed })
+	if c.Invoice != "" { // an invoice's disputed lines take none of it (those disputed in part, of a payment, what they do not dispute)
+		undisputed := slices.DeleteFunc(slices.Clone(ids), func(id settlement.LineID) bool {
+			lg := s.state.lines[id]
+			return lg.disputed && (writeOff || lg.disputedAmt == 0)
+		})
 		if len(undisputed) == 0 {
 			return fail(ids[0], settlement.ErrDisputed)
 		}
 		ids = undisputed
 	}
 	owed := make([]int64, len(ids))
-	var all int64
+	var all, allOwed int64
+	var short settlement.LineID
+	var shortErr error
 	for i, id := range ids {
 		lg, ok := s.state.lines[id]
 		switch {
@@ -305,7 +323,7 @@ func (s *refSettler) Collect(c settlement.Collection, writeOff bool) ([]settleme
 			return fail(id, settlement.ErrUnknownLine)
 		case lg.coll == nil:
 			return fail(id, settlement.ErrNotOnCollection)
-		case lg.disputed:
+		case lg.disputed && (writeOff || lg.disputedAmt == 0):
 			return fail(id, settlement.ErrDisputed)
 		case lg.cur != c.Amount.Currency():
 			return fail(id, settlement.ErrCurrency)
@@ -313,7 +331,22 @@ func (s *refSettler) Collect(c settlement.Collection, writeOff bool) ([]settleme
 			return fail(id, settlement.ErrInvalidCollection)
 		}
 		owed[i] = lg.owedNow()
+		allOwed += owed[i]
+		if lg.disputed { // a dispute of an amount: what it owes beyond the share of its total disputed
+			disputed, u := lg.undisputedOwed()
+			if u < owed[i] {
+				owed[i] = u
+				if short == "" {
+					short = id
+					shortErr = &settlement.DisputedAmountError{Line: id, Payment: true, Disputed: ensemble.MoneyFromMinor(disputed, lg.cur),
+						Undisputed: ensemble.MoneyFromMinor(u, lg.cur), Asked: c.Amount}
+				}
+			}
+		}
 		all += owed[i]
+	}
+	if amount > all && short != "" && amount <= allOwed {
+		return fail(short, shortErr)
 	}
 	if amount > all {
 		return fail("", settlement.ErrOverCollection)
@@ -686,7 +719,7 @@ func (m *refMachine) drawCollection(t *rapid.T, writeOff bool) settlement.Collec
 	var owing []settlement.LineID
 	invoices := []string{"INV-C"} // no line's
 	for _, id := range slices.Sorted(maps.Keys(m.ref.state.lines)) {
-		if lg := m.ref.state.lines[id]; lg.coll != nil && !lg.disputed && lg.owedNow() > 0 {
+		if lg := m.ref.state.lines[id]; lg.coll != nil && (!lg.disputed || !writeOff && lg.disputedAmt != 0) && lg.owedNow() > 0 {
 			owing = append(owing, id)
 			if lg.coll.invoice != "" && !slices.Contains(invoices, lg.coll.invoice) {
 				invoices = append(invoices, lg.coll.invoice)
@@ -717,8 +750,13 @@ func (m *refMachine) drawCollection(t *rapid.T, writeOff bool) settlement.Collec
 		lg := m.ref.state.lines[id]
 		if lg.coll != nil && (slices.Contains(c.Lines, id) || c.Invoice != "" && lg.coll.invoice == c.Invoice) {
 			last = refLater(last, lg.date)
-			if !lg.disputed {
+			switch {
+			case !lg.disputed:
 				owed += lg.owedNow()
+				cur = lg.cur
+			case !writeOff && lg.disputedAmt != 0: // a payment of what is not disputed
+				_, u := lg.undisputedOwed()
+				owed += u
 				cur = lg.cur
 			}
 		}
@@ -744,6 +782,19 @@ func (m *refMachine) drawCollection(t *rapid.T, writeOff bool) settlement.Collec
 	return c
 }
 
+// requireSameDisputedAmount requires got to report the figures of a
+// payment or credit reaching into a disputed amount the reference did,
+// when it did.
+func requireSameDisputedAmount(t *rapid.T, got, want error) {
+	var w *settlement.DisputedAmountError
+	if !errors.As(want, &w) {
+		return
+	}
+	var g *settlement.DisputedAmountError
+	require.ErrorAs(t, got, &g, "%v", got)
+	require.Equal(t, w.Error(), g.Error())
+}
+
 // requireSameCollectionError requires got to fail as the reference did
 // (want): on the same collection and line, with the same condition.
 func requireSameCollectionError(t *rapid.T, got, want error) {
@@ -757,6 +808,7 @@ func requireSameCollectionError(t *rapid.T, got, want error) {
 	require.ErrorAs(t, got, &g, "%v", got)
 	require.Equal(t, w.Collection, g.Collection)
 	require.Equal(t, w.Line, g.Line, "got %v, want %v", got, want)
+	requireSameDisputedAmount(t, got, want)
 	for _, c := range append(slices.Clone(refConditions), settlement.ErrInvalidCollection, settlement.ErrOverCollection,
 		settlement.ErrCollectionApplied, settlement.ErrNotOnCollection) {
 		require.Equal(t, errors.Is(want, c), errors.Is(got, c), "%v: got %v, want %v", c, got, want)

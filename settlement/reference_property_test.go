@@ -621,6 +621,11 @@ func (m *refMachine) drawCredit(t *rapid.T, label string) (settlement.Line, bool
 		return c, true
 	}
 	left := lg.basis - lg.credited
+	if lg.disputed && lg.disputedAmt != 0 && rapid.IntRange(0, 3).Draw(t, label+".undisputed") > 0 {
+		// While a dispute of an amount is open, mostly of what it left
+		// undisputed (a cent more reaches into the amount disputed).
+		left = max(0, left-min(lg.disputedAmt, left))
+	}
 	var x int64
 	switch k := rapid.IntRange(0, 19).Draw(t, label+".size"); {
 	case k == 0:
@@ -1021,6 +1026,7 @@ func requireSameError(t *rapid.T, got, want error) {
 	require.ErrorAs(t, got, &g, "%v", got)
 	require.Equal(t, []string{string(w.Line), w.Plan, w.Node, w.Rule}, []string{string(g.Line), g.Plan, g.Node, g.Rule},
 		"line, plan, node, rule: got %v, want %v", got, want)
+	requireSameDisputedAmount(t, got, want)
 	for _, c := range refConditions {
 		require.Equal(t, errors.Is(want, c), errors.Is(got, c), "%v: got %v, want %v", c, got, want)
 	}

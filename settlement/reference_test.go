@@ -116,6 +116,10 @@ type refLedger struct {
 	// disputedAmt is what the open dispute disputes when it is part of
 	// what the line had unreversed (DisputeAmount); 0: all of it.
 	disputedAmt int64
+	// keep is, while a credit of a line an open dispute of an amount
+	// holds is reversed, each part's share of the amount, which the
+	// credit takes nothing of; nil otherwise.
+	keep        []int64
 	lost        int64 // what lost disputes took back
 	// documented is what credits documenting the lost disputes
 	// (DisputeDocuments) recorded of lost, which took back nothing more;
@@ -1864,7 +1868,7 @@ func (s *refSettler) settleCredit(st *refState, c settlement.Line) ([]settlement
 	}
 	fail := func(err error) error { return refErr(c.ID, lg.plan.ID, "", "", err) }
 	switch {
-	case lg.disputed:
+	case lg.disputed && lg.disputedAmt == 0: // a whole dispute takes no credit
 		return nil, fail(settlement.ErrDisputed)
 	case c.Amount.Currency() != lg.cur:
 		return nil, fail(settlement.ErrCurrency)
@@ -1883,6 +1887,23 @@ func (s *refSettler) settleCredit(st *refState, c settlement.Line) ([]settlement
 	credit := -minorOf(c.Amount)
 	if lg.basisKind == settlement.BasisGross {
 		credit -= minorOf(c.Tax)
+	}
+	// While a dispute of an amount is open, a credit takes what is not
+	// disputed, each part's share of the amount left to it; a credit of
+	// lost disputes' waits for its end, as one of a line a bearer owed
+	// beyond does.
+	var keep []int64
+	if lg.disputed {
+		owing := slices.ContainsFunc(lg.parts, func(p refPart) bool { return p.unreversed < 0 })
+		disputed := min(lg.disputedAmt, lg.basis-lg.credited)
+		switch {
+		case c.Dispute == settlement.DisputeDocuments || lg.lost-lg.documented > 0 && c.Dispute == settlement.DisputeUnstated, owing:
+			return nil, fail(settlement.ErrDisputed)
+		case credit > lg.basis-lg.credited-disputed:
+			return nil, fail(&settlement.DisputedAmountError{Line: lg.line, Disputed: ensemble.MoneyFromMinor(disputed, lg.cur),
+				Undisputed: ensemble.MoneyFromMinor(max(0, lg.basis-lg.credited-disputed), lg.cur), Asked: ensemble.MoneyFromMinor(credit, lg.cur)})
+		}
+		keep = lg.shares(disputed)
 	}
 	// A lost dispute is the partners' clawback: the credit documenting it
 	// reverses nothing; one that does not say, while the disputes lost
@@ -2028,7 +2049,9 @@ func (s *refSettler) settleCredit(st *refState, c settlement.Line) ([]settlement
 	if clawed == 0 {
 		split = s.refCreditSplit(lg, c, credit)
 	}
+	lg.keep = keep
 	reversed, err := lg.reverse(credit, string(c.ID), c.Date, note, trace, c.Service, c.Bearer, false, split)
+	lg.keep = nil
 	if err != nil {
 		return nil, fail(err)
 	}
@@ -2154,7 +2177,7 @@ func (lg *refLedger) reverse(credit int64, by string, at time.Time, note string,
 	}
 	// A line on collection whose customer owes nothing after this: what
 	// would still await a payment that never comes is taken back too.
-	if lg.coll != nil && !lg.coll.onSettlement && lg.coll.owed() == 0 {
+	if lg.coll != nil && !lg.coll.onSettlement && lg.coll.owed() == 0 && lg.keep == nil { // (an open dispute's end takes what awaits)
 		pending := int64(0) // credits pending on the line are payments to come
 		for _, p := range lg.coll.pending {
 			pending += p.units
@@ -2196,9 +2219,12 @@ func (lg *refLedger) reverse(credit int64, by string, at time.Time, note string,
 		bearers = kept
 		slices.Sort(others)
 	}
-	var has int64 // what the bearers have unreversed
+	var has int64 // what the bearers have unreversed (beyond their shares of an open dispute)
 	for _, i := range bearers {
 		has += lg.parts[i].unreversed
+		if lg.keep != nil {
+			has -= lg.keep[i]
+		}
 	}
 	take, rest := credit, int64(0)
 	// A credit of all the line has left once a part is below zero (or
@@ -2224,6 +2250,10 @@ func (lg *refLedger) reverse(credit int64, by string, at time.Time, note string,
 			return nil, bearerErr
 		case credit > has && b.Shortfall == settlement.ShortfallBearerOwes:
 			bearerErr.Err = settlement.ErrBearerOwes
+			if lg.disputed {
+				bearerErr.Why = "an open dispute of part of the line holds each part's share of the amount disputed, which a credit while it is open leaves to the part"
+				return nil, bearerErr
+			}
 			if lg.coll != nil && lg.coll.onSettlement {
 				bearerErr.Why = "the line is a receivable of its invoice (a settler with a plan payable on collection spreads the invoice's payments over its lines), whose balance is kept within what its parts have unreversed"
 				return nil, bearerErr
@@ -2275,7 +2305,7 @@ func (lg *refLedger) reverse(credit int64, by string, at time.Time, note string,
 	if split != nil && b.IsZero() && !awaited {
 		var sum int64
 		for i, u := range split {
-			if u > lg.parts[i].unreversed {
+			if u > lg.parts[i].unreversed-lg.keepOf(i) {
 				sum = -1
 				break
 			}
@@ -2332,6 +2362,7 @@ func (lg *refLedger) reverse(credit int64, by string, at time.Time, note string,
 			if awaited && b.IsZero() {
 				weights[k] = lg.parts[i].awaiting
 			}
+			weights[k] -= lg.keepOf(i) // a credit while a dispute of an amount is open: what the part has beyond its share
 			left += weights[k]
 			if weights[k] < 0 {
 				neg = append(neg, k)
@@ -2681,6 +2712,32 @@ func refReserveSuffix(k int) string {
 // that from their releases on.
 func (s *refSettler) Dispute(line settlement.LineID, at time.Time) ([]settlement.Entry, error) {
 	return s.DisputeAmount(line, nil, at)
+}
+
+// keepOf is part i's share of the open dispute a credit is reversed
+// beside (refLedger.keep), 0 when none.
+func (lg *refLedger) keepOf(i int) int64 {
+	if lg.keep == nil {
+		return 0
+	}
+	return lg.keep[i]
+}
+
+// shares returns each part's share of disputed: what a lost dispute of it
+// would take from each part, reversed on a copy.
+func (lg refLedger) shares(disputed int64) []int64 {
+	share := make([]int64, len(lg.parts))
+	if disputed > 0 {
+		dry := lg
+		dry.coll, dry.parts, dry.keep = nil, slices.Clone(lg.parts), nil
+		if _, err := dry.reverse(disputed, string(lg.line)+"#share", lg.date, "", nil, lg.service, settlement.Bearer{}, false, nil); err != nil {
+			panic(err) // at most what it has unreversed
+		}
+		for i := range share {
+			share[i] = lg.parts[i].unreversed - dry.parts[i].unreversed
+		}
+	}
+	return share
 }
 
 // DisputeAmount holds each part's share of amount (nil: all the line has
