@@ -370,7 +370,8 @@ func (c *collection) creditOver(k int64) int64 {
 // yet: its share stays held back until it is funded (netted.go). A line an
 // open dispute holds awaits what it has unreversed less what the dispute
 // holds; one a dispute of part of it holds (Settler.DisputeAmount) awaits
-// what it awaited when the dispute opened, as its parts still do.
+// what its parts await: what they awaited when the dispute opened, less
+// what payments and credits of its undisputed part took off it since.
 func awaitingTotal(l *ledger, c *collection) int64 {
 	if c.onSettlement {
 		return 0 // a receivable: its parts were paid on settlement
@@ -570,7 +571,9 @@ func awaitingNote(reversed int64) string {
 // paid (at once for a line it leaves owing nothing).
 //
 // A disputed line takes no payment: a collection of an invoice goes to
-// its lines no dispute holds (the customer pays what it does not dispute).
+// its lines no dispute holds (the customer pays what it does not dispute);
+// a line a dispute of an amount holds takes a payment of its undisputed
+// amount unpaid, in proportion to it (see Settler.DisputeAmount).
 //
 // An invoice may mix lines on collection with lines paid on settlement:
 // a settler with a plan payable on collection keeps, for each line paid
@@ -623,7 +626,10 @@ func awaitingNote(reversed int64) string {
 // before the sale), an id already applied (ErrCollectionApplied), an
 // unknown line (ErrUnknownLine), one that pays on settlement and keeps no
 // receivable (ErrNotOnCollection), a line named that is disputed, or an
-// invoice whose lines all are (ErrDisputed), a currency other than the
+// invoice whose lines all are (ErrDisputed; a payment beyond what a
+// dispute of an amount leaves undisputed, of a line named or of an
+// invoice whose lines owe no more in all, is a *DisputedAmountError naming
+// the first such line), a currency other than the
 // lines' (ErrCurrency), more than the customer owes on them
 // (ErrOverCollection); a payment of a line whose plan version the settler
 // does not hold, when a plan of it payable on collection keeps a leaf
@@ -1318,7 +1324,9 @@ func (c *collection) export(cur ensemble.Currency) *LedgerCollection {
 //     (unreversed less awaiting) never add up beyond the share of what was
 //     paid, but when the customer paid all it owes; a line an open
 //     dispute holds awaits what it has unreversed less what the dispute
-//     holds (what is paid meanwhile is released at its end).
+//     holds (what is paid meanwhile is released at its end), one a
+//     dispute of an amount holds at least what it would not disputed
+//     (a payment of its undisputed part releases what it would).
 func (r *stateReader) collection(path string, ll *LedgerLine, lc *LedgerCollection, onSettlement bool, l *ledger, awaits []int64, sums bool) *collection {
 	id, cur := ll.Line, l.ctx.cur
 	ok := true

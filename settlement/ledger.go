@@ -812,13 +812,32 @@ func (s *Settler) Dispute(st State, line LineID, at time.Time) (Result, error) {
 // released; lost, ResolveDispute claws back amount, each part its share,
 // and the line keeps the rest; ResolveDisputeWith may lose up to amount
 // (more, up to what the line has unreversed, is ErrInvalidDispute naming
-// both). While it is open the line is disputed as under Dispute: a credit
-// of it is ErrDisputed, and a collection takes nothing of it (of an
-// invoice, its other lines; the line named, ErrDisputed), the undisputed
-// part included: a payment on a plan payable on collection awaits the
-// resolution, which releases what was paid meanwhile (the undisputed part
-// of a line payable on settlement is paid, the hold being only the
-// share).
+// both).
+//
+// While it is open the customer pays, and may be credited, what it does
+// not dispute. A payment (Settler.Collect, of a line payable on collection
+// or a receivable) takes up to the undisputed amount unpaid: what the
+// customer owes on the line less the share of its total the amount
+// stands for (total × amount / basis, half up, what losing it takes off
+// what is owed); it is made payable to the parties as any payment, by
+// their shares, less their leaves' reserves (a payment of the line's
+// invoice goes to it in proportion to that amount). A credit of the line
+// takes up to the undisputed amount uncredited, what the line has
+// unreversed less the amount, and is reversed as any credit from what
+// each part has beyond its share of the amount (a bearer's parts count
+// that much; its shares, holds and what awaits payment of them stay). A
+// payment or credit reaching into the amount is a *DisputedAmountError
+// (ErrDisputed) naming the line, the amount disputed and what is left
+// undisputed. A EUR 1,000.00 line payable on collection, 400.00 of it
+// disputed, takes the customer's 600.00 and a credit note of 100.00; lost,
+// the 400.00 is clawed back and each party nets its share of the 500.00
+// the customer paid in the end, a refund of 100.00 being due to it
+// (TestDisputeAmountOpenTakesPaymentAndCredit). A whole dispute (Dispute)
+// is that rule with everything disputed: nothing is left undisputed, and
+// a payment or a credit of the line is ErrDisputed. A write-off of the
+// line waits for the end of any dispute (ErrDisputed; one of its invoice
+// skips it), as do a credit documenting lost disputes (Line.Dispute) and
+// a credit of a line whose bearer owed beyond its part (ShortfallBearerOwes).
 //
 // Errors, each a *LineError naming the line, with st unchanged: those of
 // Dispute, and an amount that is zero, negative, not whole minor units,
@@ -1267,7 +1286,9 @@ func holdEntry(lg *ledger, i int, suffix string, kind EntryKind, units int64, at
 	id, pe := lg.entryID(i), lg.payee(i)
 	// A hold takes what the part has unreversed and no payment awaits,
 	// off the top of what it has unreversed (which a release finds as the
-	// hold left it: an open dispute refuses credits and payments).
+	// hold left it: an open dispute refuses credits and payments, but, of
+	// a dispute of an amount, a credit of what the part has beyond its
+	// share, in the line's currency alike).
 	u := lg.unreversed(i)
 	amount, conv := lg.span(i, u-units, u, false)
 	return Entry{ID: id + EntryID(suffix), Line: lg.line, Kind: kind, Party: pe.party, Role: pe.meta.role, Amount: amount,

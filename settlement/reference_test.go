@@ -119,8 +119,8 @@ type refLedger struct {
 	// keep is, while a credit of a line an open dispute of an amount
 	// holds is reversed, each part's share of the amount, which the
 	// credit takes nothing of; nil otherwise.
-	keep        []int64
-	lost        int64 // what lost disputes took back
+	keep []int64
+	lost int64 // what lost disputes took back
 	// documented is what credits documenting the lost disputes
 	// (DisputeDocuments) recorded of lost, which took back nothing more;
 	// lastLost the number of the last dispute lost.
