@@ -58,7 +58,10 @@ func requireKind(t *testing.T, entries []settlement.Entry, kind settlement.Entry
 }
 
 // disputeRoundTrip requires st to read back from JSON and binary as it was.
-func disputeRoundTrip(t *testing.T, st settlement.State) {
+func disputeRoundTrip(t interface {
+	require.TestingT
+	Helper()
+}, st settlement.State) {
 	t.Helper()
 	js, err := json.Marshal(st)
 	require.NoError(t, err)

@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/stretchr/testify/require"
+	"pgregory.net/rapid"
 
 	"github.com/ensemble-commerce/ensemble"
 	"github.com/ensemble-commerce/ensemble/partner"
@@ -96,6 +97,7 @@ func TestDisputeAmountOpenTakesPaymentAndCredit(t *testing.T) {
 	entries = append(entries, p.Entries...)
 	_, err = pay(p.State, "PAY-2", "0.01", "2026-03-11")
 	requireDisputedAmount(t, err, true, "400.00", "0.00", "0.01")
+	require.EqualError(t, err, `settlement: collection "PAY-2" line "L1": line is disputed: a payment of EUR 0.01 reaches into the EUR 400.00 disputed on line "L1", which has EUR 0.00 undisputed unpaid`)
 
 	_, err = s.Settle(ctx, p.State, []settlement.Line{credit("C0", "L1", "-600.01", "2026-03-15")})
 	requireDisputedAmount(t, err, false, "400.00", "600.00", "600.01")
@@ -223,4 +225,109 @@ func mustAdd(t *testing.T, a, b ensemble.Money) ensemble.Money {
 	s, err := a.Add(b)
 	require.NoError(t, err)
 	return s
+}
+
+// Property: on a line payable on collection (no tax) a dispute of an
+// amount is opened, the customer pays part of what it does not dispute
+// (before or after a credit of part of the undisputed amount), a cent
+// beyond is refused as reaching into the amount, and the dispute is won
+// or lost: the payments make payable exactly what was paid, the state
+// reads back, and in the end the parties' balances (every reserve
+// released) add up to what the customer paid less the refund due to it.
+func TestPropertyDisputeAmountOpenAddsUp(t *testing.T) {
+	net := loadNetwork(t)
+	s := planSettler(t, disputeOpenPlan("on_collection"), net)
+	rapid.Check(t, func(t *rapid.T) {
+		basis := rapid.Int64Range(2, 500_000).Draw(t, "basis")
+		l := chainLine("L1", cents(basis).AmountString(), "2026-03-01")
+		l.Invoice = "INV-D"
+		res, err := s.Settle(ctx, settlement.State{}, []settlement.Line{l})
+		require.NoError(t, err)
+		entries := res.Entries
+		st := res.State
+		if pre := rapid.Int64Range(0, basis-1).Draw(t, "paid.before"); pre > 0 {
+			p, err := s.Collect(st, settlement.Collection{ID: "PAY-0", Date: date("2026-03-02"), Amount: cents(pre), Invoice: "INV-D"})
+			require.NoError(t, err)
+			entries, st = append(entries, p.Entries...), p.State
+		}
+		disputed := rapid.Int64Range(1, basis-1).Draw(t, "disputed")
+		d, err := s.DisputeAmount(st, "L1", cents(disputed), date("2026-03-05"))
+		require.NoError(t, err)
+		entries, st = append(entries, d.Entries...), d.State
+		pay := func(day string, id string) {
+			ll, _ := st.Line("L1")
+			owed, err := ll.Collection.Owed()
+			require.NoError(t, err)
+			undisputed := max(0, minorOf(owed)-disputed)
+			_, err = s.Collect(st, settlement.Collection{ID: id + "-over", Date: date(day), Amount: cents(undisputed + 1), Lines: []settlement.LineID{"L1"}})
+			if undisputed+1 > minorOf(owed) { // beyond what is owed at all
+				require.ErrorIs(t, err, settlement.ErrOverCollection)
+			} else {
+				var de *settlement.DisputedAmountError
+				require.ErrorAs(t, err, &de)
+				requireMoney(t, de.Undisputed, cents(undisputed), "undisputed")
+			}
+			if undisputed == 0 {
+				return
+			}
+			x := rapid.Int64Range(1, undisputed).Draw(t, id)
+			p, err := s.Collect(st, settlement.Collection{ID: id, Date: date(day), Amount: cents(x), Invoice: "INV-D"})
+			require.NoError(t, err)
+			requireMoney(t, sumEntries(p.Entries, settlement.KindCollected), cents(x), "made payable")
+			disputeRoundTrip(t, p.State)
+			entries, st = append(entries, p.Entries...), p.State
+		}
+		credit := func(day string, id string) {
+			ll, _ := st.Line("L1")
+			left := minorOf(ll.Basis) - minorOf(ll.Credited) - disputed
+			_, err := s.Settle(ctx, st, []settlement.Line{creditOf(id+"-over", left+1, day)})
+			require.ErrorIs(t, err, settlement.ErrDisputed)
+			if left == 0 {
+				return
+			}
+			c, err := s.Settle(ctx, st, []settlement.Line{creditOf(id, rapid.Int64Range(1, left).Draw(t, id), day)})
+			require.NoError(t, err)
+			disputeRoundTrip(t, c.State)
+			entries, st = append(entries, c.Entries...), c.State
+		}
+		if rapid.Bool().Draw(t, "credit.first") {
+			credit("2026-03-08", "C1")
+			pay("2026-03-10", "PAY-1")
+		} else {
+			pay("2026-03-10", "PAY-1")
+			credit("2026-03-12", "C1")
+		}
+		r, err := s.ResolveDispute(st, "L1", rapid.Bool().Draw(t, "won"), date("2026-03-20"))
+		require.NoError(t, err)
+		disputeRoundTrip(t, r.State)
+		entries = append(entries, r.Entries...)
+		ll, _ := r.State.Line("L1")
+		refund, err := ll.Collection.RefundDue()
+		require.NoError(t, err)
+		var sum int64
+		for _, m := range closingsThroughRapid(t, entries, "2026-12-31") {
+			sum += minorOf(m)
+		}
+		require.Equal(t, minorOf(ll.Collection.Collected)-minorOf(refund), sum, "the parties' balances against what the customer paid less its refund")
+	})
+}
+
+// cents is n cents of EUR.
+func cents(n int64) ensemble.Money { return ensemble.MoneyFromMinor(n, eur("0").Currency()) }
+
+// creditOf is a credit note of n cents of L1.
+func creditOf(id string, n int64, day string) settlement.Line {
+	return credit(id, "L1", cents(-n).AmountString(), day)
+}
+
+// closingsThroughRapid is closingsThrough under rapid.
+func closingsThroughRapid(t *rapid.T, entries []settlement.Entry, day string) map[partner.ID]ensemble.Money {
+	sts, err := settlement.Statements(entries, settlement.StatementOptions{Period: ensemble.MustPeriod(date("2026-03-01"), date(day))})
+	require.NoError(t, err)
+	out := map[partner.ID]ensemble.Money{}
+	for _, st := range sts {
+		require.NoError(t, st.Check())
+		out[st.Party] = st.Closing
+	}
+	return out
 }
