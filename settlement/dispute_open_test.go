@@ -6,7 +6,9 @@ package settlement_test
 // days), platform 50%; 400.00 of it disputed.
 
 import (
+	"encoding/json"
 	"errors"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -330,4 +332,41 @@ func closingsThroughRapid(t *rapid.T, entries []settlement.Entry, day string) ma
 		out[st.Party] = st.Closing
 	}
 	return out
+}
+
+// A state of a line a dispute of an amount holds, paid while it was open,
+// is refused when edited by hand: a part awaiting less than what the
+// customer still owes of the basis (parties paid before the customer
+// paid), a hold moved to a part beyond what it has, or holds not adding up
+// to the amount after a credit of the undisputed part. Before, a line so
+// disputed on collection was not checked at all against what it awaits.
+func TestDisputeAmountOpenDecodeRefusesEdits(t *testing.T) {
+	s, _, st := disputedOpen(t, "on_collection")
+	p, err := s.Collect(st, settlement.Collection{ID: "PAY-1", Date: date("2026-03-10"), Amount: eur("300.00"), Lines: []settlement.LineID{"L1"}})
+	require.NoError(t, err)
+	js, err := json.Marshal(p.State)
+	require.NoError(t, err)
+	// The reseller awaits 140.00 (200.00 less the 60.00 paid): 100.00
+	// would make 40.00 payable that the customer did not pay.
+	from := `"awaiting":{"amount":"140.00","currency":"EUR"}`
+	require.Contains(t, string(js), from)
+	bad := strings.Replace(string(js), from, `"awaiting":{"amount":"100.00","currency":"EUR"}`, 1)
+	var back settlement.State
+	require.ErrorIs(t, json.Unmarshal([]byte(bad), &back), settlement.ErrCorruptState)
+
+	s, _, st = disputedOpen(t, "on_settlement")
+	c, err := s.Settle(ctx, st, []settlement.Line{credit("C1", "L1", "-100.00", "2026-03-15")})
+	require.NoError(t, err)
+	js, err = json.Marshal(c.State)
+	require.NoError(t, err)
+	for _, edit := range []struct{ from, to string }{
+		{`"held":{"amount":"80.00","currency":"EUR"}`, `"held":{"amount":"79.00","currency":"EUR"}`},
+		{`"disputed_amount":{"amount":"400.00","currency":"EUR"}`, `"disputed_amount":{"amount":"401.00","currency":"EUR"}`},
+	} {
+		require.Contains(t, string(js), edit.from)
+		bad := strings.Replace(string(js), edit.from, edit.to, 1)
+		var back settlement.State
+		require.ErrorIs(t, json.Unmarshal([]byte(bad), &back), settlement.ErrCorruptState, edit.to)
+	}
+	disputeRoundTrip(t, c.State)
 }
