@@ -82,7 +82,9 @@
 // not held again, until a reserve releases it while the dispute is open:
 // the dispute holds it from the release on, so a disputed line pays
 // nothing more), or each part's share of an amount disputed
-// (Settler.DisputeAmount: the rest of the line stays payable);
+// (Settler.DisputeAmount: the rest of the line stays payable, and while
+// it is open the customer may pay, and be credited, what it does not
+// dispute; beyond it, a *DisputedAmountError);
 // ResolveDispute releases them and claws back a lost one,
 // and ResolveDisputeWith a dispute lost in part, borne by a Bearer, with a
 // dispute fee (KindFee) charged to a chosen party. A lost dispute is the
