@@ -2435,11 +2435,18 @@ func (lg *refLedger) reverse(credit int64, by string, at time.Time, note string,
 		if taken[i] <= 0 || p.reserve == 0 {
 			continue
 		}
+		claimed := int64(0) // what an open dispute of an amount holds of it from its release on stays
+		if lg.disputed {
+			claimed = p.atRolling
+		}
 		if !p.until.After(at) {
-			p.reserve = 0 // released already
+			p.reserve = min(p.reserve, claimed) // released already
 			continue
 		}
-		d := min(taken[i], p.reserve)
+		d := min(taken[i], p.reserve-claimed)
+		if d <= 0 {
+			continue
+		}
 		p.reserve -= d
 		draw := settlement.Entry{ID: settlement.EntryID(by + ":" + p.path + "#rolling.draw"), Line: settlement.LineID(by), Kind: settlement.KindRelease,
 			Party: p.party, Role: p.role, Amount: ensemble.MoneyFromMinor(d, lg.cur), Date: at, Plan: lg.plan, Node: p.node, Service: service,

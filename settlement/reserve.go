@@ -195,11 +195,18 @@ func (r *run) drawRolling(lg, nl *ledger, taken []int64, by string, at time.Time
 		if taken[i] <= 0 || h.units == 0 { // a part given back what it owed holds no reserve
 			continue
 		}
+		// An open dispute of an amount (a credit of what it does not
+		// dispute) holds some of the reserve from its release on: that
+		// stays, for the dispute's hold and release at the reserve's date.
+		claimed := lg.disputeHoldsRolling(i)
 		if !h.until.After(at) { // released already: nothing left to draw on
-			h.units = 0
+			h.units = min(h.units, claimed)
 			continue
 		}
-		d := min(taken[i], h.units)
+		d := min(taken[i], h.units-claimed)
+		if d <= 0 {
+			continue
+		}
 		h.units -= d
 		pe := lg.payee(i)
 		id := partID(by, pe)
@@ -213,6 +220,21 @@ func (r *run) drawRolling(lg, nl *ledger, taken []int64, by string, at time.Time
 		e.Note = "scheduled release of the rolling reserve less the draw, " + note
 		r.entries = append(r.entries, e)
 	}
+}
+
+// disputeHoldsRolling returns what lg's open dispute holds of part i's
+// rolling reserve from its release on (0 when none is open).
+func (lg *ledger) disputeHoldsRolling(i int) int64 {
+	if !lg.disputed() {
+		return 0
+	}
+	var u int64
+	for _, h := range lg.disputes.atRelease {
+		if int(h.part) == i && h.rolling {
+			u += h.units
+		}
+	}
+	return u
 }
 
 // checkReleases refuses sale l when one of the plan's reserves would
