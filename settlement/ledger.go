@@ -825,7 +825,9 @@ func (s *Settler) Dispute(st State, line LineID, at time.Time) (Result, error) {
 // takes up to the undisputed amount uncredited, what the line has
 // unreversed less the amount, and is reversed as any credit from what
 // each part has beyond its share of the amount (a bearer's parts count
-// that much; its shares, holds and what awaits payment of them stay). A
+// that much; its shares, holds and what awaits payment of them stay, and
+// a party's rolling reserve meets the clawback only beyond what the
+// dispute holds of it from its release on). A
 // payment or credit reaching into the amount is a *DisputedAmountError
 // (ErrDisputed) naming the line, the amount disputed and what is left
 // undisputed. A EUR 1,000.00 line payable on collection, 400.00 of it
