@@ -198,7 +198,10 @@ func (r *run) clawback(l *Line) error {
 // does one of a line a bearer owed beyond (ShortfallBearerOwes), whose
 // shares move with what the others have; a credit of more than the line
 // has unreversed beyond the amount disputed reaches into it (a
-// *DisputedAmountError).
+// *DisputedAmountError): beyond each part's share of it as the parts have
+// it now, and at least what the dispute holds of the part (after a credit
+// while it is open, the shares may differ from the holds by a unit of
+// rounding, which is then left undisputed no more).
 func creditDisputed(l *Line, lg *ledger, credit int64) ([]int64, error) {
 	undoc := lg.undocumented()
 	switch {
@@ -208,12 +211,25 @@ func creditDisputed(l *Line, lg *ledger, credit int64) ([]int64, error) {
 		return nil, fmt.Errorf("%w: credits %q, a part of which its bearer owed beyond (shortfall bearer_owes), while a dispute is open", ErrDisputed, l.Credits)
 	}
 	disputed := lg.disputedUnits()
-	if undisputed := lg.basis - lg.credited - disputed; credit > undisputed {
+	keep, err := disputeShares(lg, disputed)
+	if err != nil {
+		return nil, err
+	}
+	// Each part keeps its share of the amount as the parts have it now,
+	// and at least what the dispute holds of it (its share when the
+	// dispute opened, less what awaited payment: a credit before may have
+	// moved the shares by a unit of rounding).
+	undisputed := lg.basis - lg.credited
+	for i := range keep {
+		keep[i] = max(keep[i], lg.disputes.held[i]+lg.disputes.heldByReserves(i))
+		undisputed -= keep[i]
+	}
+	if credit > undisputed {
 		cur := lg.ctx.cur
 		return nil, &DisputedAmountError{Line: lg.line, Disputed: ensemble.MoneyFromMinor(disputed, cur),
 			Undisputed: ensemble.MoneyFromMinor(max(0, undisputed), cur), Asked: ensemble.MoneyFromMinor(credit, cur)}
 	}
-	return disputeShares(lg, disputed)
+	return keep, nil
 }
 
 // MaxNoteRounding is, in minor units, by how much a documenting credit

@@ -1899,11 +1899,18 @@ func (s *refSettler) settleCredit(st *refState, c settlement.Line) ([]settlement
 		switch {
 		case c.Dispute == settlement.DisputeDocuments || lg.lost-lg.documented > 0 && c.Dispute == settlement.DisputeUnstated, owing:
 			return nil, fail(settlement.ErrDisputed)
-		case credit > lg.basis-lg.credited-disputed:
-			return nil, fail(&settlement.DisputedAmountError{Line: lg.line, Disputed: ensemble.MoneyFromMinor(disputed, lg.cur),
-				Undisputed: ensemble.MoneyFromMinor(max(0, lg.basis-lg.credited-disputed), lg.cur), Asked: ensemble.MoneyFromMinor(credit, lg.cur)})
 		}
+		// Each part keeps its share, and at least what the dispute holds.
 		keep = lg.shares(disputed)
+		undisputed := lg.basis - lg.credited
+		for i, p := range lg.parts {
+			keep[i] = max(keep[i], p.held+p.byReserves)
+			undisputed -= keep[i]
+		}
+		if credit > undisputed {
+			return nil, fail(&settlement.DisputedAmountError{Line: lg.line, Disputed: ensemble.MoneyFromMinor(disputed, lg.cur),
+				Undisputed: ensemble.MoneyFromMinor(max(0, undisputed), lg.cur), Asked: ensemble.MoneyFromMinor(credit, lg.cur)})
+		}
 	}
 	// A lost dispute is the partners' clawback: the credit documenting it
 	// reverses nothing; one that does not say, while the disputes lost
