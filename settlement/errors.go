@@ -200,7 +200,9 @@ type DisputedAmountError struct {
 	Disputed ensemble.Money
 	// Undisputed is what is left undisputed: unpaid (what the customer
 	// owes less Disputed, never below zero), or uncredited (what the line
-	// has unreversed less Disputed).
+	// has unreversed less each part's share of Disputed, or what the
+	// dispute holds of the part when that is more: after a credit while
+	// the dispute is open, a unit of rounding).
 	Undisputed ensemble.Money
 	// Asked is what the payment pays the line (of a payment of an
 	// invoice, the payment: its lines take at most their undisputed
