@@ -97,6 +97,14 @@ type PrepaidCommitment struct {
 	// Amount is the sum bought, in the subscription's currency (whole minor
 	// units, positive).
 	Amount decimal.Decimal `json:"amount"`
+	// Currency is, when set, the currency Amount is said in, which Build
+	// checks against the subscription's: a commitment of "USD 50,000"
+	// copied onto a subscription billed in EUR is refused (a problem at
+	// prepaid[k].currency wrapping ErrCurrency and an
+	// *ensemble.CurrencyMismatchError) rather than billed as EUR 50,000.00.
+	// Zero: Amount is in the subscription's currency, unchecked. It
+	// converts nothing.
+	Currency ensemble.Currency `json:"currency,omitzero"`
 	// Start and End are the term, [Start, End); both required.
 	Start time.Time `json:"start"`
 	End   time.Time `json:"end"`
@@ -687,6 +695,7 @@ func (b *Builder) validatePrepaid(ps *ensemble.Problems, at func() string, s *Su
 			ps.Add(pa()+".id", bad(ErrDuplicate, "%q", c.ID))
 		}
 		seen[c.ID] = true
+		checkAmountCurrency(ps, pa()+".currency", "prepaid commitment", c.Currency, s.Currency)
 		switch {
 		case !c.Amount.IsPositive():
 			ps.Add(pa()+".amount", because(ErrInvalid, "%s: a prepaid commitment buys a positive sum", c.Amount))
@@ -767,4 +776,16 @@ func (b *Builder) knownMeter(m usage.MeterID) bool {
 		}
 	}
 	return false
+}
+
+// checkAmountCurrency reports at path an amount's currency (said) that is
+// set and not the subscription's (sub): the amount of what (a prepaid
+// commitment, a minimum, a discount) would be billed in another currency
+// than the contract says.
+func checkAmountCurrency(ps *ensemble.Problems, path, what string, said, sub ensemble.Currency) {
+	if said.IsZero() || said == sub {
+		return
+	}
+	ps.Add(path, fmt.Errorf("%w: the %s's amount is in %s, the subscription bills in %s: %w",
+		ErrCurrency, what, said, sub, &ensemble.CurrencyMismatchError{Op: "amount", A: said, B: sub}))
 }

@@ -467,6 +467,11 @@ type Discount struct {
 	// April 20, takes April's 50.00 off April's 1,200.00 line and nothing
 	// off the 330.00 re-charge of April 20 to May 1 on May's invoice.
 	Amount decimal.Decimal `json:"amount,omitzero"`
+	// Currency is, when set, the currency Amount is said in, checked
+	// against the subscription's (a problem at discounts[k].currency
+	// wrapping ErrCurrency and an *ensemble.CurrencyMismatchError); zero
+	// leaves it unchecked. It converts nothing.
+	Currency ensemble.Currency `json:"currency,omitzero"`
 	// Duration says for how long the discount applies: every cycle of the
 	// subscription's cadence, one, or (Repeating) a number of cycles or a
 	// Length of calendar time.
@@ -613,6 +618,11 @@ type Commitment struct {
 	// Minimum is the least net a cycle bills, in the subscription's
 	// currency.
 	Minimum decimal.Decimal `json:"minimum"`
+	// Currency is, when set, the currency Minimum is said in, checked
+	// against the subscription's (a problem at commitment.currency
+	// wrapping ErrCurrency and an *ensemble.CurrencyMismatchError); zero
+	// leaves it unchecked. It converts nothing.
+	Currency ensemble.Currency `json:"currency,omitzero"`
 	// Scope says which lines count toward the minimum (zero: every line
 	// of the subscription).
 	Scope CommitmentScope `json:"scope,omitzero"`

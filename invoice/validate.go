@@ -133,6 +133,9 @@ func (b *Builder) validate(ps *ensemble.Problems, run Run, subs []Subscription) 
 		if s.Commitment != nil && s.Commitment.Minimum.Sign() < 0 {
 			ps.Add(at()+".commitment.minimum", bad(ErrNegative, "%s", s.Commitment.Minimum))
 		}
+		if s.Commitment != nil {
+			checkAmountCurrency(ps, at()+".commitment.currency", "minimum", s.Commitment.Currency, s.Currency)
+		}
 		b.validateScope(ps, at, s)
 		b.validatePrepaid(ps, at, s, run)
 		credits := map[CreditID]bool{}
@@ -366,6 +369,7 @@ func (b *Builder) validateDiscounts(ps *ensemble.Problems, at func() string, s *
 		case hasA && inRange(d.Amount) && !ensemble.MoneyFromDecimal(d.Amount, s.Currency).IsRounded():
 			ps.Add(da()+".amount", bad(ErrInvalid, "%s is not whole minor units", d.Amount))
 		}
+		checkAmountCurrency(ps, da()+".currency", "discount", d.Currency, s.Currency)
 		validateDuration(ps, da, d)
 	}
 }
