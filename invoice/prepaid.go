@@ -48,7 +48,8 @@ import (
 //   - What is left when the term ends expires (Breakage, the default): a
 //     KindPrepaidBreakage line records it, covered in full, billing
 //     nothing. With Rollover it stays drawable until RolloverEnd, then
-//     expires.
+//     expires; with a RolloverShare only that share of it does (rounded
+//     down to the minor unit), the rest expiring at End.
 //   - When the subscription ends inside the term (at CancelAt, or when its
 //     last item ends), what is left expires then, not at the term's end:
 //     the breakage line is due at the end, in the run that bills it, after
@@ -118,6 +119,24 @@ type PrepaidCommitment struct {
 	// RolloverEnd is, with Rollover, when what is left finally expires;
 	// after End. Required with Rollover, refused without.
 	RolloverEnd time.Time `json:"rollover_end,omitzero"`
+	// RolloverShare is, with Rollover, the share of what is left at End
+	// that rolls over, in (0, 100%]; zero rolls all of it. "10% of the
+	// unused commitment rolls into the renewal, the rest expires": at End
+	// the share of what is left, rounded once to the minor unit and down
+	// (toward zero: never more than the share rolls), stays drawable
+	// until RolloverEnd; the rest expires at End on a KindPrepaidBreakage
+	// line of its own ("<subscription>/prepaid/<id>/prepaid_breakage/<End>",
+	// dated End), and what the rolled part leaves expires at RolloverEnd
+	// as before. With EUR 200.05 left, 10% rolls 20.00 (20.005 exact) and
+	// 180.05 expires at End. A late correction, billed after End, that
+	// gives back to the commitment what a period before End drew is split
+	// the same way, once per correction: the rolled share of it goes back
+	// to the rolled balance, the rest expires on a breakage line of the
+	// run that bills it (dated at the run). When the subscription ends
+	// before End, everything left expires then (nothing rolls). Settled
+	// on consumption, partners earn on the part that expires at End when
+	// it expires, and on the rolled part as it is drawn or expires.
+	RolloverShare ensemble.Ratio `json:"rollover_share,omitzero"`
 	// Drawn is what runs before this one drew and let expire, and
 	// DrawnThrough the At of the last of them: the Total and Through of
 	// the PrepaidUse the last invoice reported. Zero at first. Once a run
@@ -201,7 +220,9 @@ type PrepaidExpiry uint8
 const (
 	// Breakage (the default) lets what is left expire at End.
 	Breakage PrepaidExpiry = iota
-	// Rollover keeps what is left drawable until RolloverEnd.
+	// Rollover keeps what is left drawable until RolloverEnd, or only a
+	// share of it (PrepaidCommitment.RolloverShare), the rest expiring at
+	// End.
 	Rollover
 )
 
@@ -294,7 +315,31 @@ func (g *gen) prepaidLines() {
 		if end := g.drawEnd(c); g.due(end) {
 			*g.next() = g.breakageLine(c, pin, attr, end)
 		}
+		if c.partialRollover() && g.drawEnd(c).After(c.End) && g.due(c.End) {
+			l := g.breakageLine(c, pin, attr, c.End)
+			l.ID = partialExpiryID(g.s.ID, c)
+			l.Description = "Prepaid commitment " + string(c.ID) + " expired unused at the term's end, less the " + c.RolloverShare.String() + " that rolls over"
+			*g.next() = l
+		}
 	}
+}
+
+// partialRollover reports whether only a share of what is left of c at
+// End rolls over (RolloverShare below 100%).
+func (c *PrepaidCommitment) partialRollover() bool {
+	return c.Expiry == Rollover && !c.RolloverShare.IsZero() && c.RolloverShare.Cmp(ensemble.MustRatio("1")) < 0
+}
+
+// partialExpiryID is the id of the line on which what does not roll over
+// of c expires at End.
+func partialExpiryID(s SubscriptionID, c *PrepaidCommitment) LineID {
+	return LineID(string(prepaidLineID(s, c.ID, KindPrepaidBreakage)) + "/" + fmtTime(c.End))
+}
+
+// rolled is the share of left that rolls over at c's End: rounded down,
+// to the minor unit, once.
+func (c *PrepaidCommitment) rolled(left ensemble.Money) ensemble.Money {
+	return left.MulRatio(c.RolloverShare, ensemble.RoundDown)
 }
 
 // breakageLine is the line recording that what is left of commitment c
@@ -434,6 +479,12 @@ func (g *gen) expiredBefore(st *prepaidState) bool {
 	return !g.run.After.IsZero() && !st.end.After(g.run.After)
 }
 
+// partlyExpiredBefore reports whether st's term ended, and what did not
+// roll over of it expired, in a run before this one.
+func (g *gen) partlyExpiredBefore(st *prepaidState) bool {
+	return !g.run.After.IsZero() && !st.c.End.After(g.run.After) && st.end.After(st.c.End)
+}
+
 // drawPrepaid lets the invoice's lines draw on the subscription's prepaid
 // commitments (see PrepaidCommitment) and fills in the breakage lines. It
 // runs after discounts and before tax.
@@ -459,7 +510,8 @@ func (g *gen) drawPrepaid(inv *Invoice) {
 		return strings.Compare(string(a.c.ID), string(b.c.ID))
 	})
 	// Lines draw in service-start order; a breakage line comes when its
-	// draws end, after every line that starts before.
+	// draws end, after every line that starts before and before those
+	// that start then.
 	at := func(i int) time.Time {
 		if inv.Lines[i].Kind == KindPrepaidBreakage {
 			return inv.Lines[i].Period.End
@@ -474,6 +526,15 @@ func (g *gen) drawPrepaid(inv *Invoice) {
 		if c := at(a).Compare(at(b)); c != 0 {
 			return c
 		}
+		// A breakage comes before the lines starting when it expires:
+		// they cannot draw on the commitment whose draws end then, but
+		// may on what rolled over of it at End (RolloverShare).
+		if ka, kb := inv.Lines[a].Kind == KindPrepaidBreakage, inv.Lines[b].Kind == KindPrepaidBreakage; ka != kb {
+			if ka {
+				return -1
+			}
+			return 1
+		}
 		return strings.Compare(string(inv.Lines[a].ID), string(inv.Lines[b].ID))
 	})
 	seen := make([]bool, len(inv.Lines))
@@ -482,11 +543,18 @@ func (g *gen) drawPrepaid(inv *Invoice) {
 		l := &inv.Lines[i]
 		if l.Kind == KindPrepaidBreakage {
 			for _, st := range states {
-				if l.ID == prepaidLineID(g.s.ID, st.c.ID, KindPrepaidBreakage) {
+				switch {
+				case l.ID == prepaidLineID(g.s.ID, st.c.ID, KindPrepaidBreakage):
 					left := g.sub(st.amount, st.drawn)
 					l.Amount, l.Full = left, left
-					st.use.Expired = left
+					st.use.Expired = g.add(st.use.Expired, left)
 					g.cover(l, st, left)
+				case st.c.partialRollover() && l.ID == partialExpiryID(g.s.ID, st.c):
+					left := g.sub(st.amount, st.drawn)
+					expire := g.sub(left, st.c.rolled(left))
+					l.Amount, l.Full = expire, expire
+					st.use.Expired = g.add(st.use.Expired, expire)
+					g.cover(l, st, expire)
 				}
 			}
 			continue
@@ -532,10 +600,17 @@ func (g *gen) drawPrepaid(inv *Invoice) {
 						take = drew.Neg()
 					}
 				}
-				if g.expiredBefore(st) {
+				switch {
+				case g.expiredBefore(st):
 					// Given back to a commitment whose rest expired in an
 					// earlier run: it expires too, in this run.
 					st.lateExpired = g.sub(st.lateExpired, take)
+				case st.c.partialRollover() && l.Period.Start.Before(st.c.End) && g.partlyExpiredBefore(st):
+					// Given back, for a period before the term's end, to a
+					// commitment of which only a share rolled over at the
+					// end (in an earlier run): only that share of it rolls.
+					back := take.Neg()
+					st.lateExpired = g.add(st.lateExpired, g.sub(back, st.c.rolled(back)))
 				}
 			default:
 				continue
@@ -717,6 +792,13 @@ func (b *Builder) validatePrepaid(ps *ensemble.Problems, at func() string, s *Su
 			ps.Add(pa()+".rollover_end", because(ErrInvalid, "only a rollover has a rollover_end"))
 		case c.Expiry > Rollover:
 			ps.Add(pa()+".expiry", bad(ErrInvalid, "%d", c.Expiry))
+		}
+		switch one := ensemble.MustRatio("1"); {
+		case c.RolloverShare.IsZero():
+		case c.Expiry != Rollover:
+			ps.Add(pa()+".rollover_share", because(ErrInvalid, "only a rollover has a rollover_share"))
+		case c.RolloverShare.Sign() <= 0 || c.RolloverShare.Cmp(one) > 0:
+			ps.Add(pa()+".rollover_share", bad(ErrInvalid, "%s is outside (0, 100%%]", c.RolloverShare))
 		}
 		if c.Offer.Offer != "" {
 			if _, ok := b.offers[c.Offer]; !ok {
