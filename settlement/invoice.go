@@ -252,6 +252,22 @@ func bearerFromInvoice(b invoice.Bearer) (Bearer, error) {
 // bought and 400 drawn, refunding all 1,200 leaves partners earning on 400
 // either way (1,200 less the 800 unused, or the 400 drawn), and the host
 // lowers the commitment to 400, so nothing is left to expire.
+//
+// The mode is one for every party the commitment's lines pay: a contract
+// where the marketplace and a reseller take their fee on the cash billed
+// (the purchase) while technology partners earn on the usage they brought,
+// covered or not, cannot be settled under one plan yet. On consumption the
+// marketplace is paid as the commitment is drawn, not when it bills the
+// purchase; on prepayment the technology partners are paid nothing on
+// covered usage. Over the term each party earns the same in both modes;
+// only when differs.
+//
+// What expires unused (the breakage, at the term's end, at the
+// subscription's end, or, with invoice.PrepaidCommitment.RolloverShare,
+// the part that does not roll over at End and the rolled part at
+// RolloverEnd) is earned on consumption when it expires, by every party
+// in the share the plan gives it of the breakage line; on prepayment it
+// earns nothing, having been earned with the purchase.
 type PrepaidEarning uint8
 
 const (
