@@ -1,6 +1,8 @@
 package invoice_test
 
 import (
+	"encoding/json"
+	"slices"
 	"strconv"
 	"testing"
 	"time"
@@ -161,4 +163,68 @@ func TestPrepaidRolloverShareOfALateGiveBack(t *testing.T) {
 	require.Equal(t, []string{"usage_adjustment -100.00 net 0.00", "prepaid_breakage 90.00 net 0.00"}, got)
 	require.Equal(t, "90.00", late.Prepaid[0].Expired.AmountString())
 	require.Equal(t, "17.50", late.Prepaid[0].Remaining.AmountString())
+}
+
+// TestPropertyPrepaidRolloverShareSplitRuns: monthly runs from March to
+// August, the host carrying what was drawn, bill what one run over them
+// bills: the same breakage lines, the same cover of April's usage.
+func TestPropertyPrepaidRolloverShareSplitRuns(t *testing.T) {
+	b := builder(t, invoice.Options{})
+	rapid.Check(t, func(t *rapid.T) {
+		amount := rapid.Int64Range(1, 100000).Draw(t, "amount_cents")
+		drawn := rapid.Int64Range(0, amount).Draw(t, "drawn_cents")
+		pct := rapid.Int64Range(1, 100).Draw(t, "share_percent")
+		calls := []int{rapid.IntRange(0, 20000).Draw(t, "march_calls"), rapid.IntRange(0, 20000).Draw(t, "april_calls")}
+		s := sub("s1", date(2026, 1, 1), item("api", seg(date(2026, 1, 1), time.Time{}, pin("api", 1), "1")))
+		s.Prepaid = []invoice.PrepaidCommitment{{ID: "q1", Amount: ensemble.MoneyFromMinor(amount, eur).Amount(), Start: date(2026, 1, 1), End: date(2026, 4, 1),
+			Expiry: invoice.Rollover, RolloverEnd: date(2026, 7, 1), RolloverShare: ensemble.MustRatio(strconv.FormatInt(pct, 10) + "%"),
+			Drawn: ensemble.MoneyFromMinor(drawn, eur).Amount(), DrawnThrough: date(2026, 3, 1)}}
+		usageOf := map[time.Month]usage.Aggregate{time.March: monthUsage("s1/api", time.March, strconv.Itoa(calls[0])),
+			time.April: monthUsage("s1/api", time.April, strconv.Itoa(calls[1]))}
+		one := build1(t, b, invoice.Run{After: date(2026, 3, 1), At: date(2026, 8, 1), Usage: []usage.Aggregate{usageOf[time.March], usageOf[time.April]}}, s)
+		summary := func(lines []invoice.Line) []string {
+			var out []string
+			for _, l := range lines {
+				cov := "-"
+				if l.Prepaid != nil {
+					cov = l.Prepaid.Covered.AmountString()
+				}
+				out = append(out, string(l.ID)+" "+l.Amount.AmountString()+" "+cov+" "+l.Net.AmountString())
+			}
+			slices.Sort(out)
+			return out
+		}
+		var split []invoice.Line
+		for m := time.March; m < time.August; m++ {
+			run := invoice.Run{After: date(2026, m, 1), At: date(2026, m+1, 1)}
+			if a, ok := usageOf[m]; ok {
+				run.Usage = []usage.Aggregate{a}
+			}
+			invs, err := b.Build(run, []invoice.Subscription{s})
+			require.NoError(t, err)
+			if len(invs) == 0 {
+				s.Prepaid[0].DrawnThrough = run.At
+				continue
+			}
+			split = append(split, invs[0].Lines...)
+			for _, u := range invs[0].Prepaid {
+				s.Prepaid[0].Drawn, s.Prepaid[0].DrawnThrough = u.Total, u.Through
+			}
+		}
+		require.Equal(t, summary(one.Lines), summary(split))
+	})
+}
+
+// TestPrepaidRolloverShareJSON: the share is optional in a document and
+// round-trips.
+func TestPrepaidRolloverShareJSON(t *testing.T) {
+	var c invoice.PrepaidCommitment
+	require.NoError(t, json.Unmarshal([]byte(`{"id":"q1","amount":"300","start":"2026-01-01T00:00:00Z","end":"2026-04-01T00:00:00Z",`+
+		`"expiry":"rollover","rollover_end":"2026-07-01T00:00:00Z","rollover_share":"10%"}`), &c))
+	require.Equal(t, 0, c.RolloverShare.Cmp(ensemble.MustRatio("0.1")))
+	roundTrip(t, c)
+	c.RolloverShare = ensemble.Ratio{}
+	out, err := json.Marshal(c)
+	require.NoError(t, err)
+	require.NotContains(t, string(out), "rollover_share")
 }
