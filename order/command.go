@@ -170,8 +170,10 @@ var (
 	// ErrDiscountNotApproved reports a discount above the seller's
 	// allowance without an approved price exception covering it.
 	ErrDiscountNotApproved = errors.New("order: discount above the allowance without approval")
-	// ErrCurrency reports lines priced in different currencies.
-	ErrCurrency = errors.New("order: lines in different currencies")
+	// ErrCurrency reports a line or add-on not priced in the order's
+	// currency (the draft's, or else the first line's offer's): its error
+	// names the offer, its currencies and the order's.
+	ErrCurrency = errors.New("order: not priced in the order's currency")
 	// ErrUnknown reports an offer, partner, line, add-on or task that
 	// cannot be found.
 	ErrUnknown = errors.New("order: unknown")

@@ -263,7 +263,7 @@ func (d *decider) quote() ([]Event, error) {
 			} else {
 				err = fmt.Errorf("%w: %w, but the order is in %s, set by %s", ErrCurrency, err, currency, setBy)
 			}
-			c.line(path+".pin", l.ID, off.Currency, err)
+			c.line(path+".pin", l.ID, "", err) // the error names the currencies
 		} else {
 			currency = key
 		}
@@ -500,7 +500,7 @@ func (d *decider) change() ([]Event, error) {
 			} else {
 				err = fmt.Errorf("%w: add-on: %w, the order in %s", ErrCurrency, err, d.o.Currency)
 			}
-			c.line("change.pin", l.ID, ao.Currency, err)
+			c.line("change.pin", l.ID, "", err) // the error names the currencies
 		}
 		if err := d.env.Catalog.CheckAttach(ch.Pin, l.Pin, ch.Quantity); err != nil {
 			c.line("change.pin", l.ID, ch.Pin.String()+" x "+ch.Quantity.String(), catalogErr(err))
@@ -693,5 +693,5 @@ func (c *checker) checkOrderCurrency(id LineID, off *catalog.Offer) {
 	default:
 		err = fmt.Errorf("%w: %w, the order in %s", ErrCurrency, err, cur)
 	}
-	c.line("change.pin", id, off.Currency, err)
+	c.line("change.pin", id, "", err) // the error names the currencies
 }

@@ -108,3 +108,38 @@ func TestPriceBookOrderCurrency(t *testing.T) {
 	var ce *catalog.CurrencyError
 	require.False(t, errors.As(err, &ce), "an offer priced in one currency is refused as before")
 }
+
+// TestCurrencyErrorSaysWhatWasWrong: a trial's order in NOK of one line
+// priced in SEK, EUR and USD was refused with "order: lines in different
+// currencies: ... but the order is in NOK, set by the draft: SEK": one line
+// cannot be in different currencies, and the trailing ": SEK" read as if
+// the draft had set SEK. The refusal names the offer's currencies and the
+// order's, and nothing after who set it; the change of offer and the
+// add-on alike end with the order's currency.
+func TestCurrencyErrorSaysWhatWasWrong(t *testing.T) {
+	e := order.Context{Catalog: pbCatalog(t)}
+	at := day("2026-02-20")
+	q, _, err := order.Order{}.Decide(ctx, e, order.Command{Kind: order.CmdCreate, Order: "ord-no", Draft: &order.Draft{
+		Customer: order.Customer{ID: "equinor", Country: "NO"},
+		Lines:    []order.Line{{ID: "l1", Pin: catalog.Pin{Offer: "saas"}, Quantity: dec("3")}},
+		Billing:  order.Billing{Anchor: day("2026-03-01")},
+		Currency: "NOK",
+	}}, at)
+	require.NoError(t, err)
+	_, _, err = q.Decide(ctx, e, order.Command{Kind: order.CmdQuote, ExpiresAt: at.AddDate(0, 0, 7)}, at)
+	require.ErrorIs(t, err, order.ErrCurrency)
+	require.NotContains(t, err.Error(), "different currencies")
+	require.ErrorContains(t, err, `order: not priced in the order's currency: catalog: offer "saas"@1 is not priced in NOK: its currencies are EUR, JPY, but the order is in NOK, set by the draft`)
+	require.NotContains(t, err.Error(), "set by the draft: ")
+
+	q, _, err = order.Order{}.Decide(ctx, e, order.Command{Kind: order.CmdCreate, Order: "ord-mix", Draft: &order.Draft{
+		Customer: order.Customer{ID: "equinor", Country: "NO"},
+		Lines: []order.Line{{ID: "l1", Pin: catalog.Pin{Offer: "plain"}, Quantity: dec("3")},
+			{ID: "l2", Pin: catalog.Pin{Offer: "jp-support"}, Quantity: dec("1")}},
+		Billing: order.Billing{Anchor: day("2026-03-01")},
+	}}, at)
+	require.NoError(t, err)
+	_, _, err = q.Decide(ctx, e, order.Command{Kind: order.CmdQuote, ExpiresAt: at.AddDate(0, 0, 7)}, at)
+	require.ErrorIs(t, err, order.ErrCurrency)
+	require.NotContains(t, err.Error(), "(lines[0], plain@1; the first by ID: an order's lines are sorted by ID): JPY")
+}

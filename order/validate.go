@@ -530,7 +530,7 @@ func (c *checker) checkLine(path string, l Line, t time.Time, currency string) (
 			} else {
 				err = fmt.Errorf("%w: add-on: %w, the order in %s", ErrCurrency, err, cur)
 			}
-			c.line(ap+".pin", l.ID, ao.Currency, err)
+			c.line(ap+".pin", l.ID, "", err) // the error names the currencies
 			ok = false
 		}
 		if err := c.env.Catalog.CheckAttach(l.AddOns[j].Pin, l.Pin, a.Quantity); err != nil {
