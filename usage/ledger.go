@@ -7,6 +7,7 @@ import (
 	"errors"
 	"hash/maphash"
 	"iter"
+	"maps"
 	"math"
 	"math/big"
 	"slices"
@@ -16,6 +17,7 @@ import (
 	"time"
 
 	"github.com/ensemble-commerce/ensemble"
+	"github.com/shopspring/decimal"
 )
 
 // Ledger is what the usage package remembers between runs: every record id
@@ -99,6 +101,12 @@ type ledgerData struct {
 	// n, horizon and seed are set.
 	built sync.Once
 	pend  *pending
+
+	// qty holds, by id, the quantity a record was billed with, for the
+	// records collected under ResendCorrects (canonical spelling); nil
+	// when none is held. Written before the ledger is shared, read-only
+	// afterwards.
+	qty map[string]decimal.Decimal
 }
 
 // materialize builds a report's ledger, once; every other method reads d
@@ -214,6 +222,20 @@ func (l Ledger) Lookup(id RecordID) (LedgerEntry, bool) {
 	return l.d.entryAt(off), true
 }
 
+// BilledQuantity returns the quantity record id was billed with, when the
+// ledger holds it: it does for the records collected under ResendCorrects
+// (Config.Resend), in their canonical spelling (no trailing zeros), and
+// after a correction the quantity of the version billed last. A record
+// collected under the default policy has a digest only.
+func (l Ledger) BilledQuantity(id RecordID) (decimal.Decimal, bool) {
+	d := l.data()
+	if d == nil || d.qty == nil {
+		return decimal.Decimal{}, false
+	}
+	q, ok := d.qty[string(id)]
+	return q, ok
+}
+
 // All returns the ledger's entries sorted by line, meter, period (start,
 // then end) and id: the order MarshalJSON writes them in.
 func (l Ledger) All() iter.Seq[LedgerEntry] {
@@ -287,6 +309,12 @@ func (l Ledger) rebuild(horizon int64, keep func(LedgerEntry) bool) *ledgerData 
 				id, digest, next := d.recAt(off)
 				if keep == nil || keep(LedgerEntry{ID: RecordID(id), Line: b.line, Meter: b.meter, Period: b.period(), Digest: ContentDigest(digest)}) {
 					bld.add(b, id, digest)
+					if q, ok := d.qty[string(id)]; ok {
+						if out.qty == nil {
+							out.qty = map[string]decimal.Decimal{}
+						}
+						out.qty[string(id)] = q
+					}
 				}
 				off = next
 			}
@@ -306,6 +334,10 @@ func (l Ledger) Equal(o Ledger) bool {
 	}
 	d, od := l.d, o.d
 	d.materialize()
+	od.materialize()
+	if !maps.EqualFunc(d.qty, od.qty, decimal.Decimal.Equal) {
+		return false
+	}
 	for si, s := range d.spans {
 		b := d.buckets[s.bucket]
 		for off, end := s.off, d.spanEnd(si); off < end; {
@@ -432,6 +464,14 @@ func MergeLedgers(ls ...Ledger) (Ledger, error) {
 					id, digest, next := d.recAt(off)
 					off = next
 					found, ok := probe(out, id, maphash.Bytes(out.seed, id))
+					if q, has := d.qty[string(id)]; has {
+						if _, held := out.qty[string(id)]; !held {
+							if out.qty == nil {
+								out.qty = map[string]decimal.Decimal{}
+							}
+							out.qty[string(id)] = q
+						}
+					}
 					if !ok {
 						bld.add(b, id, digest)
 						continue
@@ -485,6 +525,7 @@ func (d *ledgerData) clone(extra int) *ledgerData {
 	out.n = d.n
 	out.spans = slices.Clone(d.spans)
 	out.buckets = slices.Clone(d.buckets)
+	out.qty = maps.Clone(d.qty)
 	return out
 }
 

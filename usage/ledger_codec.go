@@ -7,12 +7,15 @@ import (
 	"errors"
 	"fmt"
 	"hash/maphash"
+	"maps"
 	"math/bits"
+	"slices"
 	"strconv"
 	"time"
 	"unicode/utf8"
 
 	"github.com/ensemble-commerce/ensemble"
+	"github.com/shopspring/decimal"
 )
 
 // ErrInvalidLedger is matched by every error decoding a Ledger, from JSON
@@ -66,6 +69,9 @@ type ledgerPeriodJSON struct {
 type ledgerRecordJSON struct {
 	ID     RecordID      `json:"id"`
 	Digest ContentDigest `json:"digest"`
+	// Quantity is the quantity billed, held for records collected under
+	// ResendCorrects; empty otherwise.
+	Quantity string `json:"quantity,omitempty"`
 }
 
 // MarshalJSON writes the ledger as
@@ -97,7 +103,11 @@ func (l Ledger) MarshalJSON() ([]byte, error) {
 			p := ledgerPeriodJSON{Start: per.Start, End: per.End}
 			for _, off := range d.sortedOffsets(g) {
 				id, digest, _ := d.recAt(off)
-				p.Records = append(p.Records, ledgerRecordJSON{ID: RecordID(id), Digest: ContentDigest(digest)})
+				rec := ledgerRecordJSON{ID: RecordID(id), Digest: ContentDigest(digest)}
+				if q, ok := d.qty[string(id)]; ok {
+					rec.Quantity = q.String()
+				}
+				p.Records = append(p.Records, rec)
 			}
 			ln.Periods = append(ln.Periods, p)
 		}
@@ -195,6 +205,17 @@ func (l *Ledger) UnmarshalJSON(b []byte) error {
 					p.Addf(rp+".id", "usage: id %q is held twice", rec.ID)
 					continue
 				}
+				if rec.Quantity != "" {
+					q, err := readQuantity(rec.Quantity)
+					if err != nil {
+						p.Add(rp+".quantity", err)
+						continue
+					}
+					if d.qty == nil {
+						d.qty = map[string]decimal.Decimal{}
+					}
+					d.qty[string(rec.ID)] = q
+				}
 				off := uint32(len(d.arena))
 				bld.add(k, []byte(rec.ID), uint64(rec.Digest))
 				if bld.full {
@@ -248,13 +269,18 @@ func (l Ledger) AppendBinary(b []byte) ([]byte, error) {
 	b = append(b, ledgerMagic...)
 	b = append(b, ledgerVersion)
 	h := l.horizon()
-	if h == noHorizon {
-		b = append(b, 0)
-	} else {
-		b = append(b, 1)
+	d := l.data()
+	var flags byte
+	if h != noHorizon {
+		flags |= 1
+	}
+	if d != nil && len(d.qty) > 0 {
+		flags |= 2
+	}
+	b = append(b, flags)
+	if h != noHorizon {
 		b = binary.AppendVarint(b, h)
 	}
-	d := l.data()
 	if d == nil || d.n == 0 {
 		return binary.AppendUvarint(b, 0), nil
 	}
@@ -294,6 +320,14 @@ func (l Ledger) AppendBinary(b []byte) ([]byte, error) {
 		}
 		i = j
 	}
+	if len(d.qty) > 0 {
+		ids := slices.Sorted(maps.Keys(d.qty))
+		b = binary.AppendUvarint(b, uint64(len(ids)))
+		for _, id := range ids {
+			b = appendString(b, id)
+			b = appendString(b, d.qty[id].String())
+		}
+	}
 	return b, nil
 }
 
@@ -327,9 +361,9 @@ func (l *Ledger) UnmarshalBinary(data []byte) error {
 	switch {
 	case !ok:
 		return r.err
-	case flags > 1:
+	case flags > 3:
 		return r.fail(r.pos-1, "unknown flags "+strconv.Itoa(int(flags)))
-	case flags == 1:
+	case flags&1 == 1:
 		at := r.pos
 		h, ok := r.varint()
 		if !ok {
@@ -435,6 +469,11 @@ func (l *Ledger) UnmarshalBinary(data []byte) error {
 			}
 		}
 	}
+	if flags&2 != 0 {
+		if err := r.quantities(d); err != nil {
+			return err
+		}
+	}
 	if r.pos != len(r.data) {
 		return r.fail(r.pos, "trailing data")
 	}
@@ -443,6 +482,11 @@ func (l *Ledger) UnmarshalBinary(data []byte) error {
 	d.table = make([]uint64, tableSize(d.n))
 	if dup := d.fill(true); dup != nil {
 		return &LedgerFormatError{Offset: -1, Msg: "id " + strconv.Quote(string(dup)) + " is held twice"}
+	}
+	for id := range d.qty {
+		if _, ok := probe(d, id, maphash.String(d.seed, id)); !ok {
+			return &LedgerFormatError{Offset: -1, Msg: "quantity of id " + strconv.Quote(id) + ", which the ledger does not hold"}
+		}
 	}
 	l.d = d.finish()
 	return nil
@@ -531,4 +575,46 @@ func (r *binReader) str() (string, bool) {
 	s := string(r.data[r.pos : r.pos+int(n)])
 	r.pos += int(n)
 	return s, true
+}
+
+// quantities reads the quantity table of the binary form into d: the
+// number of ids, then each id (sorted) and its quantity's canonical text.
+func (r *binReader) quantities(d *ledgerData) error {
+	n, ok := r.uvarint()
+	if !ok {
+		return r.err
+	}
+	if n == 0 {
+		return r.fail(r.pos-1, "empty quantity table: write flags without bit 2")
+	}
+	d.qty = make(map[string]decimal.Decimal, min(n, 1<<16))
+	prev := ""
+	for i := uint64(0); i < n; i++ {
+		at := r.pos
+		id, ok1 := r.str()
+		text, ok2 := r.str()
+		if !ok1 || !ok2 {
+			return r.err
+		}
+		if i > 0 && id <= prev {
+			return r.fail(at, "quantity ids out of order")
+		}
+		prev = id
+		q, err := readQuantity(text)
+		if err != nil {
+			return r.fail(at, err.Error())
+		}
+		d.qty[id] = q
+	}
+	return nil
+}
+
+// readQuantity reads a billed quantity of a ledger: its canonical text
+// (no trailing zeros, no exponent).
+func readQuantity(text string) (decimal.Decimal, error) {
+	q, err := decimal.NewFromString(text)
+	if err != nil || !numOf(q).readable() || canonicalDecimal(q).String() != text {
+		return decimal.Decimal{}, fmt.Errorf("%w: quantity %q is not a decimal in canonical form", ErrInvalidLedger, clip(text))
+	}
+	return q, nil
 }
