@@ -97,6 +97,11 @@ type Aggregator struct {
 	prev        *ledgerData
 	horizon     int64
 	ledgerBytes int64
+	// correct is Config.Resend == ResendCorrects; deltas holds, per entry
+	// accepted as the correction of a billed record (its quantity the
+	// difference, new − billed), the record's new version, canonical.
+	correct bool
+	deltas  map[int32]Record
 	// Digest words of lines, meters and attribute sets, interned with
 	// them (FNV-1a 64 of their bytes).
 	lineHash, meterHash, attrHash []uint64
@@ -250,6 +255,7 @@ func New(cfg Config) (*Aggregator, error) {
 		hot:       make([]lineHot, len(lines)),
 	}
 	a.init()
+	a.correct = cfg.Resend == ResendCorrects
 	a.carry = carryOf(cfg.Billed, meters)
 	a.open = openOf(cfg.Billed, meters)
 	a.horizon = cfg.Ledger.horizon()
@@ -460,6 +466,13 @@ func (a *Aggregator) add(r *Record, h uint64, li int32, fh sum128) {
 		return
 	}
 	a.ledgerBytes += int64(1 + len(id) + 8)
+	a.accept(ei, r, f, fh)
+}
+
+// accept folds entry ei, of record r checked and located as f (f.q the
+// quantity to aggregate), into its slot, recording its content digest.
+func (a *Aggregator) accept(ei int32, r *Record, f fields, fh sum128) {
+	e := a.entry(ei)
 	e.state, e.ns = stAccepted, f.ns
 	e.attrs = a.internAttrs(r.Attributes, a.meters[f.meter].UniqueAttribute)
 	if f.q.big || f.q.e < math.MinInt8 || f.q.e > math.MaxInt8 {
@@ -708,6 +721,12 @@ func (a *Aggregator) again(ei int32, r *Record) {
 	e := a.entry(ei)
 	switch e.state &^ stBigQty {
 	case stAccepted:
+		if c, ok := a.deltas[ei]; ok {
+			if a.againCorrected(ei, c, r) {
+				return
+			}
+			break
+		}
 		if a.sameAsEntry(e, r) {
 			a.duplicates++
 			a.respell(ei, r)
@@ -790,9 +809,15 @@ func (a *Aggregator) billedAgain(ei int32, r *Record) {
 		a.resent++
 		return
 	}
+	why := ""
+	if a.correct {
+		if why = a.correction(ei, r, off); why == "" {
+			return
+		}
+	}
 	billed := a.prev.entryAt(off)
 	e.state, e.q, e.ref = stConflict, 0, int32(len(a.conflicts))
-	a.conflicts = append(a.conflicts, Conflict{ID: r.ID, Records: []Record{canonical(*r)}, Billed: &billed})
+	a.conflicts = append(a.conflicts, Conflict{ID: r.ID, Records: []Record{canonical(*r)}, Billed: &billed, Uncorrectable: why})
 	if a.contents == nil {
 		a.contents = map[string]struct{}{}
 	}
@@ -800,6 +825,82 @@ func (a *Aggregator) billedAgain(ei int32, r *Record) {
 	if _, reason, detail := a.classify(r, a.lineOf(r.Line)); reason != ReasonUnspecified {
 		a.reject(r, reason, detail)
 	}
+}
+
+// correction takes r, a new version of the record billed at offset off of
+// the ledger of earlier runs (entry ei, in state stBilled), as its
+// correction under ResendCorrects: the difference between its quantity and
+// the one billed is accepted into its period, and the entry remembers r.
+// It returns why r cannot be one, or "" when it was taken. A record the
+// config rejects is not a correction: the caller reports the conflict and
+// the rejection.
+func (a *Aggregator) correction(ei int32, r *Record, off uint32) string {
+	id := RecordID(a.idOf(ei))
+	billedQty, ok := a.prev.qty[string(id)]
+	if !ok {
+		return "the ledger holds no quantity for it (it was billed without ResendCorrects)"
+	}
+	f, reason, _ := a.classify(r, a.lineOf(r.Line))
+	if reason != ReasonUnspecified {
+		return "it is rejected (" + reason.String() + ")"
+	}
+	m := &a.meters[f.meter]
+	b := a.prev.buckets[a.prev.bucketAt(off)]
+	p := &a.periods[f.period]
+	switch {
+	case b.line != a.lines[f.line].ref:
+		return "it moves the record to line " + quote(string(r.Line)) + " from " + quote(string(b.line))
+	case b.meter != m.ID:
+		return "it moves the record to meter " + quote(string(r.Meter)) + " from " + quote(string(b.meter))
+	case b.start != p.start || b.end != p.end:
+		return "it moves the record to billing period " + p.period.String() + " from " + b.period().String()
+	case m.Aggregation != Sum:
+		return "meter " + quote(string(m.ID)) + " is a " + m.Aggregation.String() + " meter, not a sum"
+	}
+	_, digest, _ := a.prev.recAt(off)
+	q1, q2 := quantityWords(numOf(billedQty))
+	attrs := fnv64(a.canonicalAttrs(r.Attributes, ""))
+	if uint64(contentDigest(a.lineHash[f.line], a.meterHash[f.meter], q1, q2, r.At.Unix(), r.At.Nanosecond(), attrs)) != digest {
+		return "it changes more than the quantity (its instant or attributes)"
+	}
+	newVersion := canonical(*r)
+	f.q = numOf(newVersion.Quantity.Sub(billedQty))
+	a.accept(ei, r, f, idHash(id))
+	// The entry's digest is the new version's, which the ledger will hold.
+	a.digests[ei>>entryShift][ei&(entryChunk-1)] = uint64(a.recordDigest(r))
+	if a.deltas == nil {
+		a.deltas = map[int32]Record{}
+	}
+	a.deltas[ei] = newVersion
+	return ""
+}
+
+// againCorrected handles a record whose id was taken as a correction in
+// this run (entry ei, of new version c): c again, or the version billed
+// before, is a duplicate; another content withdraws the correction and
+// turns the id into a Conflict naming the entry billed, and is reported
+// false for again to finish.
+func (a *Aggregator) againCorrected(ei int32, c Record, r *Record) bool {
+	if c.SameContent(*r) {
+		a.duplicates++
+		return true
+	}
+	off, _ := a.prev.lookup(string(c.ID), maphash.String(a.prev.seed, string(c.ID)))
+	if _, digest, _ := a.prev.recAt(off); ContentDigest(digest) == a.recordDigest(r) {
+		a.duplicates++
+		a.resent++
+		return true
+	}
+	e := a.entry(ei)
+	a.withdraw(ei)
+	a.withdrawn = append(a.withdrawn, ei)
+	a.accepted--
+	delete(a.deltas, ei)
+	a.conflict(e, c, r)
+	billed := a.prev.entryAt(off)
+	a.conflicts[e.ref].Billed = &billed
+	a.conflicts[e.ref].Uncorrectable = "two new versions in one run: which is the last is not known"
+	return false
 }
 
 // recordDigest returns r.ContentDigest(), from the digest words of its

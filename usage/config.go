@@ -6,6 +6,7 @@ import (
 	"math"
 	"math/bits"
 	"slices"
+	"strconv"
 	"time"
 
 	"github.com/ensemble-commerce/ensemble"
@@ -85,6 +86,14 @@ type Config struct {
 	// its own with its MarshalBinary or MarshalJSON): a config read back
 	// from JSON has the zero Ledger.
 	Ledger Ledger `json:"-"`
+	// Resend says what a record re-sent under an id Config.Ledger holds,
+	// with another content than the one billed, is: ResendConflict (the
+	// default) reports it as a Conflict and bills nothing; ResendCorrects
+	// takes a re-send that changes only the quantity of a Sum meter's
+	// record as its correction, billing the difference (see
+	// ResendPolicy). A run under ResendCorrects keeps each record's
+	// quantity in Report.Ledger, which a later correction needs.
+	Resend ResendPolicy `json:"resend,omitzero"`
 	// Billed is the usage earlier runs billed (invoice.Builder.BilledUsage
 	// keeps it for invoice.LateUsageFrom): its WeightedAverage aggregates
 	// carry their last level into the periods of this run, so that the
@@ -304,6 +313,9 @@ func (c Config) compile() ([]Meter, []lineState, error) {
 				p.Add(path+".attribute_to", fmt.Errorf("%w: meter %q: usage attributed to %q needs sum or count, whose quantities add up over its values, not %s", ErrBadAggregation, m.ID, m.AttributeTo, m.Aggregation))
 			}
 		}
+	}
+	if c.Resend > ResendCorrects {
+		p.Add("resend", fmt.Errorf("usage: unknown resend policy %s", c.Resend))
 	}
 	lines := make([]lineState, len(c.Lines))
 	seenL := make(map[LineRef]bool, len(c.Lines))
@@ -565,4 +577,70 @@ func (a *Aggregator) periodAt(l *lineState, ns int64, at time.Time) (int32, erro
 	l.periods.add(ps)
 	l.last = ps
 	return ps.id, nil
+}
+
+// ResendPolicy says what a record re-sent under a billed id (one
+// Config.Ledger holds) with another content is. A record's id is its
+// idempotency key; usage pipelines differ on an id re-sent with other
+// values: some drop it as a duplicate, some take it as a replacement of
+// the event. Both policies bill the content billed, re-sent, zero more.
+type ResendPolicy uint8
+
+const (
+	// ResendConflict, the default, reports the re-send as a Conflict
+	// naming the entry billed (Conflict.Billed) and bills nothing more: a
+	// changed re-send may be a bug of the sender. To correct a billed
+	// record, send a record of the difference under a new id.
+	ResendConflict ResendPolicy = iota
+	// ResendCorrects takes a re-send as the record's new version when it
+	// changes only the quantity (same line, meter, instant and
+	// attributes) of a Sum meter's record whose billed quantity the
+	// ledger holds (Ledger.BilledQuantity: the record was collected
+	// under ResendCorrects): it supersedes the version billed, and the
+	// run aggregates the difference, new − billed, into the record's
+	// period, so a closed period gets a late adjustment (Aggregate.Late)
+	// of the difference, billed once; the ledger then holds the new
+	// version (its digest and quantity), so a third version is billed
+	// against the second. Any number of versions, billed over any number
+	// of runs, bill in total what their last versions bill in one run.
+	//
+	// A re-send that changes anything but the quantity (it would move the
+	// usage to another line, meter, period or attribution, or re-date it),
+	// one of another aggregation than Sum, and one of a record billed
+	// without its quantity, is still a Conflict, whose Uncorrectable says
+	// why and which matches ErrUncorrectable. Two different new versions
+	// of one id in one run are a Conflict too (neither is known to be the
+	// last), and so is a new id seen with two contents in one run.
+	ResendCorrects
+)
+
+var resendNames = [...]string{ResendConflict: "conflict", ResendCorrects: "correct"}
+
+// String returns the policy's name: "conflict" or "correct".
+func (p ResendPolicy) String() string {
+	if int(p) < len(resendNames) {
+		return resendNames[p]
+	}
+	return "resend(" + strconv.Itoa(int(p)) + ")"
+}
+
+// MarshalText writes the policy's name; an unknown value is an error.
+func (p ResendPolicy) MarshalText() ([]byte, error) {
+	if int(p) >= len(resendNames) {
+		return nil, &ParseError{Kind: "resend policy", Input: p.String(), Want: "conflict or correct"}
+	}
+	return []byte(resendNames[p]), nil
+}
+
+// UnmarshalText reads "conflict" or "correct" (empty: conflict).
+func (p *ResendPolicy) UnmarshalText(b []byte) error {
+	switch string(b) {
+	case "", "conflict":
+		*p = ResendConflict
+	case "correct":
+		*p = ResendCorrects
+	default:
+		return &ParseError{Kind: "resend policy", Input: clip(string(b)), Want: "conflict or correct"}
+	}
+	return nil
 }

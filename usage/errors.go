@@ -37,6 +37,10 @@ var (
 	// with another content than the one Config.Ledger says was billed);
 	// and by a *LedgerConflictError.
 	ErrConflict = errors.New("usage: conflicting records")
+	// ErrUncorrectable is matched, besides ErrConflict, by a Conflict of
+	// a record re-sent under a billed id that ResendCorrects could not take
+	// as a correction (Conflict.Uncorrectable says why).
+	ErrUncorrectable = errors.New("usage: re-sent record is not a correction")
 	// ErrPrunedPeriod reports a record of a billing period that ended at
 	// or before the cutoff Config.Ledger was pruned at (see Ledger.Prune):
 	// the ledger no longer knows whether it was billed, so it is refused.
@@ -180,6 +184,11 @@ type Conflict struct {
 	// Billed is the entry of Config.Ledger for ID, when an earlier run
 	// billed it; nil for a conflict within this run's records.
 	Billed *LedgerEntry `json:"billed,omitempty"`
+	// Uncorrectable says, under ResendCorrects (Config.Resend), why the
+	// re-sent record was not taken as a correction of the one billed,
+	// such as "it moves the record to another billing period"; empty
+	// otherwise. When set, the conflict matches ErrUncorrectable.
+	Uncorrectable string `json:"uncorrectable,omitempty"`
 }
 
 // Error names the record id and how many contents it was seen with.
@@ -191,6 +200,9 @@ func (c Conflict) Error() string {
 		if len(c.Records) != 1 {
 			msg += "s"
 		}
+		if c.Uncorrectable != "" {
+			msg += ", not a correction: " + c.Uncorrectable
+		}
 		return msg
 	}
 	return msg + strconv.Itoa(len(c.Records)) + " different contents for one id"
@@ -198,3 +210,7 @@ func (c Conflict) Error() string {
 
 // Unwrap returns ErrConflict.
 func (c Conflict) Unwrap() error { return ErrConflict }
+
+// Is reports whether target is ErrUncorrectable and the conflict says
+// why the re-send is not a correction (Uncorrectable).
+func (c Conflict) Is(target error) bool { return target == ErrUncorrectable && c.Uncorrectable != "" }

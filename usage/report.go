@@ -6,6 +6,8 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"hash/maphash"
+	"maps"
 	"math/bits"
 	"slices"
 	"strconv"
@@ -582,7 +584,7 @@ func (a *Aggregator) Report() *Report {
 			recs[j] = cloneRecord(r) // canonical already
 		}
 		slices.SortFunc(recs, compareContent)
-		rep.Conflicts[i] = Conflict{ID: c.ID, Records: recs, Billed: cloneEntry(c.Billed)}
+		rep.Conflicts[i] = Conflict{ID: c.ID, Records: recs, Billed: cloneEntry(c.Billed), Uncorrectable: c.Uncorrectable}
 	}
 	slices.SortFunc(rep.Conflicts, func(x, y Conflict) int { return strings.Compare(string(x.ID), string(y.ID)) })
 	rep.Ledger = a.snapshot()
@@ -612,12 +614,21 @@ func (a *Aggregator) snapshot() Ledger {
 		return Ledger{a.prev}
 	}
 	d := newLedgerData(a.horizon)
-	d.n = int(a.accepted)
+	d.n = int(a.accepted) - len(a.deltas) // a correction replaces its id's entry
 	if a.prev != nil {
 		d.n += a.prev.n
 		d.seed = a.prev.seed // the table copied from it is placed by this seed
 	}
+	d.qty = a.ledgerQuantities()
+	var deltas map[int32]bool
+	if len(a.deltas) > 0 {
+		deltas = make(map[int32]bool, len(a.deltas))
+		for ei := range a.deltas {
+			deltas[ei] = true
+		}
+	}
 	d.pend = &pending{
+		deltas:    deltas,
 		prev:      a.prev,
 		n:         a.n,
 		chunks:    slices.Clone(a.chunks),
@@ -637,13 +648,45 @@ func (a *Aggregator) snapshot() Ledger {
 // quantity later (the digest does not change with the spelling).
 type pending struct {
 	prev      *ledgerData
-	n         int32      // entries read
-	chunks    [][]entry  // entry chunk headers
-	acc       [][]uint32 // per entry: slot+1 when accepted, 0 otherwise
-	digests   [][]uint64 // per accepted entry: its content digest
-	arena     [][]byte   // id chunk headers
-	buckets   []bucket   // per slot
-	withdrawn []int32    // entries accepted, then withdrawn by a conflict
+	n         int32          // entries read
+	chunks    [][]entry      // entry chunk headers
+	acc       [][]uint32     // per entry: slot+1 when accepted, 0 otherwise
+	digests   [][]uint64     // per accepted entry: its content digest
+	arena     [][]byte       // id chunk headers
+	buckets   []bucket       // per slot
+	withdrawn []int32        // entries accepted, then withdrawn by a conflict
+	deltas    map[int32]bool // entries accepted as corrections: their id is prev's
+}
+
+// ledgerQuantities returns the quantities a report's ledger holds: those
+// of the ledger of earlier runs and, under ResendCorrects, those of the
+// records accepted (a correction's: its new version's), canonical.
+func (a *Aggregator) ledgerQuantities() map[string]decimal.Decimal {
+	var q map[string]decimal.Decimal
+	if a.prev != nil {
+		q = maps.Clone(a.prev.qty)
+	}
+	if !a.correct {
+		return q
+	}
+	if q == nil {
+		q = make(map[string]decimal.Decimal, a.accepted)
+	}
+	for ei := range a.n {
+		e := a.entry(ei)
+		if e.state&^stBigQty != stAccepted {
+			continue
+		}
+		if c, ok := a.deltas[ei]; ok {
+			q[string(c.ID)] = c.Quantity
+			continue
+		}
+		q[string(a.idOf(ei))] = canonicalDecimal(a.numOf(e).decimal())
+	}
+	if len(q) == 0 {
+		return nil
+	}
+	return q
 }
 
 // build writes into d the earlier ledger's entries and then the accepted
@@ -661,7 +704,7 @@ func (p *pending) build(d *ledgerData) {
 	first := make([]int32, len(p.buckets)+1) // slot s's entries go at first[s]...
 	extra := 0
 	for ei := range p.n {
-		if v := acc(ei); v != 0 && !out[ei] {
+		if v := acc(ei); v != 0 && !out[ei] && !p.deltas[ei] {
 			first[v]++
 			extra += 1 + int(ent(ei).n) + 8
 		}
@@ -678,10 +721,22 @@ func (p *pending) build(d *ledgerData) {
 	}
 	order := make([]int32, first[len(p.buckets)])
 	for ei := range p.n {
-		if v := acc(ei); v != 0 && !out[ei] {
+		if v := acc(ei); v != 0 && !out[ei] && !p.deltas[ei] {
 			order[first[v-1]] = ei
 			first[v-1]++
 		}
+	}
+	// A correction's id is held by the earlier ledger, in the same
+	// bucket: its digest becomes the new version's.
+	for ei := range p.deltas {
+		if out[ei] {
+			continue
+		}
+		e := ent(ei)
+		off := int(e.off & 0xffff)
+		id := p.arena[e.off>>16][off : off+int(e.n)]
+		at, _ := probe(tmp, id, maphash.Bytes(tmp.seed, id))
+		binary.BigEndian.PutUint64(tmp.arena[at+1+uint32(len(id)):], p.digests[ei>>entryShift][ei&(entryChunk-1)])
 	}
 	var bld ledgerBuilder
 	bld.init(tmp)

@@ -1,0 +1,289 @@
+package usage_test
+
+import (
+	"errors"
+	"slices"
+	"testing"
+
+	"github.com/ensemble-commerce/ensemble"
+	"github.com/ensemble-commerce/ensemble/usage"
+	"github.com/shopspring/decimal"
+	"github.com/stretchr/testify/require"
+	"pgregory.net/rapid"
+)
+
+// tokenConfig is the aiapi trial's output-token meter (attributed to the
+// integration that generated the tokens) on one line billed monthly from
+// February 1, under ResendCorrects.
+func tokenConfig() usage.Config {
+	return usage.Config{
+		Meters: []usage.Meter{
+			{ID: "output", Unit: "token", Aggregation: usage.Sum, AttributeTo: "integration"},
+			{ID: "peak", Unit: "GB", Aggregation: usage.Max},
+		},
+		Lines: []usage.Line{{
+			Ref: "o-beta/tokens", Cadence: ensemble.Every(1, ensemble.Monthly), Anchor: utc("2026-02-01T00:00:00Z"),
+			Active: []ensemble.Period{period("2026-02-01T00:00:00Z", "2026-07-01T00:00:00Z")},
+		}},
+		Resend: usage.ResendCorrects,
+	}
+}
+
+// TestResendCorrectsBillsTheDifference is the aiapi trial's finding A4:
+// eu-b-out-2, 333,333,333 output tokens on March 9, billed by the April 1
+// run (200.00 at 0.0000006), is re-sent under its id at 300,000,000 after
+// March was invoiced. Under ResendCorrects the May 1 run bills the
+// difference, -33,333,333 tokens (-20.00), as a late adjustment of March,
+// once; a third version (310,000,000) is billed against the second
+// (+10,000,000). On main the re-send is a Conflict and nothing is billed.
+func TestResendCorrectsBillsTheDifference(t *testing.T) {
+	cfg := tokenConfig()
+	cfg.ClosedBefore = utc("2026-03-01T00:00:00Z")
+	v1 := rec("eu-b-out-2", "o-beta/tokens", "output", "333333333", "2026-03-09T12:00:00Z", "integration", "tp-vector")
+	apr1 := run(t, cfg, usage.Ledger{}, v1)
+	march := find(t, apr1, "o-beta/tokens", "output", "2026-03-01T00:00:00Z")
+	require.Equal(t, "333333333", march.Value.String())
+	q, ok := apr1.Ledger.BilledQuantity("eu-b-out-2")
+	require.True(t, ok)
+	require.Equal(t, "333333333", q.String())
+	rate := func(v decimal.Decimal) decimal.Decimal { return v.Mul(dec("0.0000006")).Round(2) }
+	require.Equal(t, "200", rate(march.Value).String())
+
+	// The ledger goes through its binary form, as a host persists it.
+	ledger := roundTrip(t, apr1.Ledger)
+
+	cfg.ClosedBefore = utc("2026-04-01T00:00:00Z")
+	v2 := rec("eu-b-out-2", "o-beta/tokens", "output", "300000000.0", "2026-03-09T12:00:00Z", "integration", "tp-vector")
+	may1 := run(t, cfg, ledger, v2, v2, v1) // the new version twice, the billed one re-sent
+	require.Empty(t, may1.Conflicts)
+	require.Empty(t, may1.Rejections)
+	require.Empty(t, may1.Aggregates)
+	require.Len(t, may1.Adjustments, 1)
+	adj := may1.Adjustments[0]
+	require.True(t, adj.Late)
+	require.Equal(t, "-33333333", adj.Value.String())
+	require.Equal(t, []usage.Part{{Value: "tp-vector", Quantity: dec("-33333333"), Records: 1}}, adj.Parts)
+	cum, err := march.Merge(adj)
+	require.NoError(t, err)
+	require.Equal(t, "300000000", cum.Value.String())
+	// The invoice bills rate(cumulative) - billed: 180.00 - 200.00.
+	require.Equal(t, "-20", rate(cum.Value).Sub(rate(march.Value)).String())
+	q, _ = may1.Ledger.BilledQuantity("eu-b-out-2")
+	require.Equal(t, "300000000", q.String())
+	e, _ := may1.Ledger.Lookup("eu-b-out-2")
+	require.Equal(t, v2.ContentDigest(), e.Digest)
+	require.Equal(t, 1, may1.Ledger.Len())
+
+	// Re-sent again: billed zero more; a third version is billed against
+	// the second.
+	cfg.ClosedBefore = utc("2026-05-01T00:00:00Z")
+	jun1 := run(t, cfg, roundTrip(t, may1.Ledger), v2)
+	require.Empty(t, jun1.Adjustments)
+	require.Empty(t, jun1.Conflicts)
+	v3 := rec("eu-b-out-2", "o-beta/tokens", "output", "310000000", "2026-03-09T12:00:00Z", "integration", "tp-vector")
+	jun1 = run(t, cfg, may1.Ledger, v3, v1) // the first version is a correction back only when sent alone
+	require.Len(t, jun1.Conflicts, 1)
+	require.ErrorIs(t, jun1.Conflicts[0], usage.ErrUncorrectable)
+	require.Empty(t, jun1.Adjustments)
+	jun1 = run(t, cfg, may1.Ledger, v3)
+	require.Len(t, jun1.Adjustments, 1)
+	require.Equal(t, "10000000", jun1.Adjustments[0].Value.String())
+
+	// Under the default policy the re-send stays a conflict, billed nothing.
+	cfg.Resend = usage.ResendConflict
+	def := run(t, cfg, ledger, v2)
+	require.Len(t, def.Conflicts, 1)
+	require.ErrorIs(t, def.Conflicts[0], usage.ErrConflict)
+	require.NotErrorIs(t, def.Conflicts[0], usage.ErrUncorrectable)
+	require.Empty(t, def.Adjustments)
+}
+
+// TestResendCorrectsRefusesAMove: a re-send that would move the usage to
+// another period, attribution or line, or changes a Max meter's record, or
+// one billed without its quantity, stays a Conflict naming why
+// (ErrUncorrectable), billing nothing.
+func TestResendCorrectsRefusesAMove(t *testing.T) {
+	cfg := tokenConfig()
+	cfg.ClosedBefore = utc("2026-03-01T00:00:00Z")
+	billed := run(t, cfg, usage.Ledger{},
+		rec("t1", "o-beta/tokens", "output", "100", "2026-03-09T12:00:00Z", "integration", "tp-vector"),
+		rec("p1", "o-beta/tokens", "peak", "7", "2026-03-09T12:00:00Z"),
+	)
+	cfg.ClosedBefore = utc("2026-04-01T00:00:00Z")
+	for name, tc := range map[string]struct {
+		r    usage.Record
+		want string
+	}{
+		"period":      {rec("t1", "o-beta/tokens", "output", "90", "2026-04-02T12:00:00Z", "integration", "tp-vector"), "it moves the record to billing period"},
+		"attribution": {rec("t1", "o-beta/tokens", "output", "90", "2026-03-09T12:00:00Z", "integration", "tp-orbit"), "it changes more than the quantity"},
+		"instant":     {rec("t1", "o-beta/tokens", "output", "90", "2026-03-10T12:00:00Z", "integration", "tp-vector"), "it changes more than the quantity"},
+		"meter":       {rec("t1", "o-beta/tokens", "peak", "90", "2026-03-09T12:00:00Z"), "it moves the record to meter"},
+		"max":         {rec("p1", "o-beta/tokens", "peak", "9", "2026-03-09T12:00:00Z"), "is a max meter, not a sum"},
+		"rejected":    {rec("t1", "o-beta/tokens", "output", "90", "2026-03-09T12:00:00Z"), "it is rejected (missing_attribute)"},
+	} {
+		t.Run(name, func(t *testing.T) {
+			rep := run(t, cfg, billed.Ledger, tc.r)
+			require.Len(t, rep.Conflicts, 1)
+			c := rep.Conflicts[0]
+			require.ErrorIs(t, c, usage.ErrUncorrectable)
+			require.Contains(t, c.Uncorrectable, tc.want)
+			require.NotNil(t, c.Billed)
+			require.Empty(t, rep.Adjustments)
+			require.Empty(t, rep.Aggregates)
+		})
+	}
+	// Billed under the default policy: the ledger holds no quantity.
+	cfg.Resend = usage.ResendConflict
+	cfg.ClosedBefore = utc("2026-03-01T00:00:00Z")
+	old := run(t, cfg, usage.Ledger{}, rec("t1", "o-beta/tokens", "output", "100", "2026-03-09T12:00:00Z", "integration", "tp-vector"))
+	_, ok := old.Ledger.BilledQuantity("t1")
+	require.False(t, ok)
+	cfg.Resend = usage.ResendCorrects
+	cfg.ClosedBefore = utc("2026-04-01T00:00:00Z")
+	rep := run(t, cfg, old.Ledger, rec("t1", "o-beta/tokens", "output", "90", "2026-03-09T12:00:00Z", "integration", "tp-vector"))
+	require.Len(t, rep.Conflicts, 1)
+	require.Contains(t, rep.Conflicts[0].Uncorrectable, "holds no quantity")
+}
+
+// TestLedgerQuantityEncodings: a ledger holding quantities goes through
+// both encodings unchanged; one without writes the bytes it always did
+// (flags 0), and an old ledger decodes.
+func TestLedgerQuantityEncodings(t *testing.T) {
+	cfg := tokenConfig()
+	rep := run(t, cfg, usage.Ledger{},
+		rec("t1", "o-beta/tokens", "output", "100.50", "2026-03-09T12:00:00Z", "integration", "tp-vector"),
+		rec("t2", "o-beta/tokens", "output", "7", "2026-03-10T12:00:00Z", "integration", "tp-orbit"),
+	)
+	b, err := rep.Ledger.MarshalBinary()
+	require.NoError(t, err)
+	require.Equal(t, byte(2), b[5]) // flags: a quantity table follows
+	var back usage.Ledger
+	require.NoError(t, back.UnmarshalBinary(b))
+	require.True(t, back.Equal(rep.Ledger))
+	q, _ := back.BilledQuantity("t1")
+	require.Equal(t, "100.5", q.String())
+	j, err := rep.Ledger.MarshalJSON()
+	require.NoError(t, err)
+	require.Contains(t, string(j), `"quantity":"100.5"`)
+	var jback usage.Ledger
+	require.NoError(t, jback.UnmarshalJSON(j))
+	require.True(t, jback.Equal(rep.Ledger))
+
+	cfg.Resend = usage.ResendConflict
+	plain := run(t, cfg, usage.Ledger{}, rec("t1", "o-beta/tokens", "output", "100.50", "2026-03-09T12:00:00Z", "integration", "tp-vector"))
+	pb, err := plain.Ledger.MarshalBinary()
+	require.NoError(t, err)
+	require.Equal(t, byte(0), pb[5])
+	require.False(t, plain.Ledger.Equal(back.Filter(func(e usage.LedgerEntry) bool { return e.ID == "t1" })))
+
+	// A quantity of an id the ledger does not hold, or not canonical, is refused.
+	bad := slices.Clone(b)
+	i := slices.Index(bad, '5') // "100.5" -> "100.0" is not canonical
+	for k := len(bad) - 1; k >= 0; k-- {
+		if bad[k] == '5' {
+			i = k
+			break
+		}
+	}
+	bad[i] = '0'
+	var l usage.Ledger
+	err = l.UnmarshalBinary(bad)
+	require.ErrorIs(t, err, usage.ErrInvalidLedger)
+}
+
+func roundTrip(t tb, l usage.Ledger) usage.Ledger {
+	t.Helper()
+	b, err := l.MarshalBinary()
+	require.NoError(t, err)
+	var out usage.Ledger
+	require.NoError(t, out.UnmarshalBinary(b))
+	return out
+}
+
+// TestPropertyCorrectionsBillTheLastVersions: records re-sent in versions
+// of other quantities over several runs (each run closing the periods
+// before it, the ledger persisted in its binary form between runs, copies
+// repeated within a run), under ResendCorrects, bill in total — every
+// run's aggregates and adjustments — what one run over the versions sent
+// last bills, per period and per attribution value.
+func TestPropertyCorrectionsBillTheLastVersions(t *testing.T) {
+	rapid.Check(t, func(t *rapid.T) {
+		cfg := tokenConfig()
+		months := []string{"2026-02-01T00:00:00Z", "2026-03-01T00:00:00Z", "2026-04-01T00:00:00Z", "2026-05-01T00:00:00Z", "2026-06-01T00:00:00Z"}
+		ids := rapid.IntRange(1, 6).Draw(t, "ids")
+		type base struct {
+			at, who string
+		}
+		bases := make([]base, ids)
+		for i := range bases {
+			bases[i] = base{
+				at:  months[rapid.IntRange(0, 3).Draw(t, "month")][:8] + rapid.SampledFrom([]string{"05", "17", "28"}).Draw(t, "day") + "T10:00:00Z",
+				who: rapid.SampledFrom([]string{"tp-orbit", "tp-vector"}).Draw(t, "who"),
+			}
+		}
+		qty := rapid.SampledFrom([]string{"0", "1", "2.5", "2.50", "10", "333333333", "300000000", "0.000001"})
+		runs := rapid.IntRange(1, 4).Draw(t, "runs")
+		last := map[int]string{}
+		total := map[string]decimal.Decimal{} // period start / who -> quantity billed
+		ledger := usage.Ledger{}
+		for k := range runs {
+			cfg.ClosedBefore = utc(months[k])
+			var batch []usage.Record
+			for i, b := range bases {
+				if !rapid.Bool().Draw(t, "send") {
+					continue
+				}
+				q := qty.Draw(t, "qty")
+				r := rec("r"+string(rune('a'+i)), "o-beta/tokens", "output", q, b.at, "integration", b.who)
+				for range rapid.IntRange(1, 2).Draw(t, "copies") {
+					batch = append(batch, r)
+				}
+				last[i] = q
+			}
+			rapidShuffle(t, batch)
+			rep := run(t, cfg, ledger, batch...)
+			if len(rep.Conflicts) > 0 || len(rep.Rejections) > 0 {
+				t.Fatalf("run %d: conflicts %v rejections %v", k, rep.Conflicts, rep.Rejections)
+			}
+			for _, g := range slices.Concat(rep.Aggregates, rep.Adjustments) {
+				for _, p := range g.Parts {
+					key := g.Period.Start.String() + "/" + p.Value
+					total[key] = total[key].Add(p.Quantity)
+				}
+			}
+			ledger = roundTrip(t, rep.Ledger)
+		}
+		var finals []usage.Record
+		for i, q := range last {
+			finals = append(finals, rec("r"+string(rune('a'+i)), "o-beta/tokens", "output", q, bases[i].at, "integration", bases[i].who))
+		}
+		cfg.ClosedBefore = utc(months[0])
+		one := run(t, cfg, usage.Ledger{}, finals...)
+		want := map[string]decimal.Decimal{}
+		for _, g := range slices.Concat(one.Aggregates, one.Adjustments) {
+			for _, p := range g.Parts {
+				key := g.Period.Start.String() + "/" + p.Value
+				want[key] = want[key].Add(p.Quantity)
+			}
+		}
+		for k, v := range total {
+			if !v.Equal(want[k]) {
+				t.Fatalf("%s: billed %s over %d runs, one run of the last versions bills %s", k, v, runs, want[k])
+			}
+		}
+		for k, v := range want {
+			if !v.Equal(total[k]) {
+				t.Fatalf("%s: one run bills %s, the runs billed %s", k, v, total[k])
+			}
+		}
+	})
+}
+
+func rapidShuffle(t *rapid.T, rs []usage.Record) {
+	for i := len(rs) - 1; i > 0; i-- {
+		j := rapid.IntRange(0, i).Draw(t, "swap")
+		rs[i], rs[j] = rs[j], rs[i]
+	}
+}
+
+var _ = errors.Is
