@@ -92,6 +92,13 @@
 // (Ledger.Prune: their records are then refused with ErrPrunedPeriod), and
 // merged across shards (MergeLedgers).
 //
+// A record re-sent with another content is a Conflict by default
+// (ResendConflict): it may be a sender's bug. Under ResendCorrects
+// (Config.Resend) the ledger keeps each record's quantity, and a re-send
+// that changes only a Sum record's quantity is its correction: the run
+// bills the difference, new − billed, into the record's period (late when
+// the period is closed), once, and the ledger holds the new version.
+//
 //	rep, err := usage.Collect(usage.Config{Meters: meters, Lines: lines,
 //		ClosedBefore: lastInvoiced, Ledger: billed}, records)
 //	stored, err := rep.Ledger.Prune(runAt.AddDate(0, -2, 0)).MarshalBinary()

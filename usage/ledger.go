@@ -41,7 +41,11 @@ import (
 // index once, on first use.
 //
 // Records the report rejected or put in conflict are not remembered: they
-// were not billed, so once fixed they may be sent again. Every aggregate a
+// were not billed, so once fixed they may be sent again. A conflict with
+// the ledger itself (a billed id re-sent with another content) is not
+// fixed by sending again: the id stays billed as the ledger holds it, so
+// send the difference under a new id, or collect under ResendCorrects
+// (Config.Resend), under which a new quantity is a correction. Every aggregate a
 // report returns counts as billed: an aggregate of a period the host does
 // not invoice yet (records that arrived before their period ended) is
 // merged (Aggregate.Merge, or MergeReports) with the next run's aggregate of
