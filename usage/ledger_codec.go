@@ -81,6 +81,9 @@ type ledgerRecordJSON struct {
 //	   {"start": "2026-01-01T00:00:00Z", "end": "2026-02-01T00:00:00Z",
 //	    "records": [{"id": "e1", "digest": "5be2c35a0c7d3e21"}]}]}]}
 //
+// A record collected under ResendCorrects also carries its billed
+// quantity, in canonical text ("quantity": "2.5").
+//
 // with lines sorted by line and meter, periods by start and end (in UTC),
 // records by id, byte-wise; pruned_before is left out when the ledger was
 // never pruned. The same ledger always gives the same bytes. A line
@@ -264,7 +267,12 @@ func (l Ledger) MarshalBinary() ([]byte, error) { return l.AppendBinary(nil) }
 // (uvarints), and for each record the length of the prefix it shares with
 // the id before it in the period, the length and bytes of the rest, and
 // the 8-byte digest, big-endian. Groups, periods and ids are in the order
-// MarshalJSON writes them, so a ledger has exactly one binary form.
+// MarshalJSON writes them, so a ledger has exactly one binary form. A
+// ledger holding billed quantities (see Ledger.BilledQuantity) sets flag
+// bit 2 (value 2) and ends with its quantity table: the number of ids, and
+// for each, sorted byte-wise, the id and the quantity's canonical text
+// (each a uvarint length and the bytes). A ledger without quantities is
+// written as before the table existed, and such ledgers decode unchanged.
 func (l Ledger) AppendBinary(b []byte) ([]byte, error) {
 	b = append(b, ledgerMagic...)
 	b = append(b, ledgerVersion)
