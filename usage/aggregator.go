@@ -643,11 +643,15 @@ func (a *Aggregator) classify(r *Record, li int32) (f fields, reason Reason, det
 	}
 	if m.AttributeTo != "" {
 		v, ok := r.Attributes[m.AttributeTo]
-		if !ok || v == "" {
+		switch {
+		case (!ok || v == "") && m.AllowUnattributed:
+			// Usage of nobody: the part of the empty value.
+		case !ok || v == "":
 			return f, ReasonMissingAttribute, "meter " + quote(string(m.ID)) + " attributes its usage to attribute " + quote(m.AttributeTo) + ", which the record lacks"
-		}
-		if err := ensemble.CheckID(v, ensemble.RefSeparators); err != nil {
-			return f, ReasonInvalidRecord, "meter " + quote(string(m.ID)) + " attributes its usage to attribute " + quote(m.AttributeTo) + ", whose value names whose usage it is: " + err.Error()
+		default:
+			if err := ensemble.CheckID(v, ensemble.RefSeparators); err != nil {
+				return f, ReasonInvalidRecord, "meter " + quote(string(m.ID)) + " attributes its usage to attribute " + quote(m.AttributeTo) + ", whose value names whose usage it is: " + err.Error()
+			}
 		}
 	}
 	if h := &a.hot[li]; f.ns >= h.start && f.ns < h.end {

@@ -306,6 +306,9 @@ func (c Config) compile() ([]Meter, []lineState, error) {
 		case m.Aggregation != CountUnique && m.UniqueAttribute != "":
 			p.Add(path+".unique_attribute", fmt.Errorf("%w: meter %q: unique attribute %q needs count_unique, not %s", ErrBadAggregation, m.ID, m.UniqueAttribute, m.Aggregation))
 		}
+		if m.AllowUnattributed && m.AttributeTo == "" {
+			p.Add(path+".allow_unattributed", fmt.Errorf("%w: meter %q: allow_unattributed needs attribute_to", ErrBadAggregation, m.ID))
+		}
 		if m.AttributeTo != "" {
 			if err := ensemble.CheckID(m.AttributeTo, ensemble.RefSeparators); err != nil {
 				p.Add(path+".attribute_to", fmt.Errorf("meter %q: %w", m.ID, err))

@@ -287,3 +287,38 @@ func rapidShuffle(t *rapid.T, rs []usage.Record) {
 }
 
 var _ = errors.Is
+
+// TestUnattributedRecordsArePartOfNobody is the aiapi trial's finding A6:
+// with Meter.AllowUnattributed, gamma's March input tokens, 1,100,000,000
+// direct (no integration), 600,000,000 through tp-orbit and 300,000,000
+// through tp-vector, aggregate to 2,000,000,000 with the direct ones in
+// the part of the empty value; without it the direct record is rejected
+// (ErrMissingAttribute), and the option without AttributeTo is a config
+// error.
+func TestUnattributedRecordsArePartOfNobody(t *testing.T) {
+	cfg := tokenConfig()
+	cfg.Meters[0].AllowUnattributed = true
+	records := []usage.Record{
+		rec("g-direct", "o-beta/tokens", "output", "1000000000", "2026-03-05T10:00:00Z"),
+		rec("g-direct-2", "o-beta/tokens", "output", "100000000", "2026-03-06T10:00:00Z", "integration", ""),
+		rec("g-orbit", "o-beta/tokens", "output", "600000000", "2026-03-07T10:00:00Z", "integration", "tp-orbit"),
+		rec("g-vector", "o-beta/tokens", "output", "300000000", "2026-03-08T10:00:00Z", "integration", "tp-vector"),
+	}
+	rep := run(t, cfg, usage.Ledger{}, records...)
+	require.Empty(t, rep.Rejections)
+	g := find(t, rep, "o-beta/tokens", "output", "2026-03-01T00:00:00Z")
+	require.Equal(t, "2000000000", g.Value.String())
+	require.Equal(t, []usage.Part{
+		{Value: "", Quantity: dec("1100000000"), Records: 2},
+		{Value: "tp-orbit", Quantity: dec("600000000"), Records: 1},
+		{Value: "tp-vector", Quantity: dec("300000000"), Records: 1},
+	}, g.Parts)
+
+	cfg.Meters[0].AllowUnattributed = false
+	rep = run(t, cfg, usage.Ledger{}, records...)
+	require.Len(t, rep.Rejections, 2)
+	require.ErrorIs(t, rep.Rejections[0], usage.ErrMissingAttribute)
+
+	cfg.Meters[1].AllowUnattributed = true
+	require.ErrorIs(t, cfg.Validate(), usage.ErrBadAggregation)
+}

@@ -127,6 +127,19 @@ type Meter struct {
 	// ErrInvalidRecord.
 	// Empty: not attributed.
 	AttributeTo string `json:"attribute_to,omitempty"`
+	// AllowUnattributed, with AttributeTo, accepts a record without the
+	// attribute (or with an empty value) as usage attributed to nobody —
+	// direct usage, through no partner's integration — instead of
+	// rejecting it: its quantity goes to the aggregate's Part of the empty
+	// value, "", which the invoice bills on a line of its own with no
+	// Attribution (the charge's plain line ID and description), so that
+	// settlement sees the line attributed to no one (settlement
+	// Line.Attributed empty) and a node paying `attributed` guarded by
+	// `line.attributed != ""` pays nobody on it. No value need be invented
+	// for such usage ("direct"), printed on the customer's invoice and
+	// guarded against in plans. False, the default, rejects such a record
+	// with ErrMissingAttribute. It needs AttributeTo.
+	AllowUnattributed bool `json:"allow_unattributed,omitempty"`
 	// AllowNegative lets records carry negative quantities (corrections,
 	// returns). When false, the default, a negative quantity is rejected
 	// with ErrNegativeQuantity.

@@ -179,7 +179,8 @@ type Aggregate struct {
 	AttributeTo string `json:"attribute_to,omitempty"`
 	// Parts is, for a meter that attributes its usage, the quantity of
 	// each value of the attribute, sorted by value: their quantities add
-	// up to Value and their records to Records.
+	// up to Value and their records to Records. The records of nobody
+	// (Meter.AllowUnattributed) are the part of the empty value, first.
 	Parts []Part `json:"parts,omitempty"`
 }
 
@@ -776,14 +777,17 @@ func (a *Aggregator) parts() [][]Part {
 	sums := map[key]*Part{}
 	for ei := range a.n {
 		e := a.entry(ei)
-		if e.state&^stBigQty != stAccepted || e.attrs == 0 {
+		if e.state&^stBigQty != stAccepted {
 			continue
 		}
 		m := &a.meters[a.slot(e.ref).meter]
 		if m.AttributeTo == "" {
 			continue
 		}
-		v := decodeAttrs(a.attrSets[e.attrs-1])[m.AttributeTo]
+		v := "" // attributed to nobody (Meter.AllowUnattributed)
+		if e.attrs > 0 {
+			v = decodeAttrs(a.attrSets[e.attrs-1])[m.AttributeTo]
+		}
 		k := key{e.ref, v}
 		p := sums[k]
 		if p == nil {
