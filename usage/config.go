@@ -614,6 +614,13 @@ const (
 	// why and which matches ErrUncorrectable. Two different new versions
 	// of one id in one run are a Conflict too (neither is known to be the
 	// last), and so is a new id seen with two contents in one run.
+	//
+	// A correction counts in Stats.Accepted and in its aggregate's Records
+	// (and RecordIDs): the aggregate is the difference, of one record.
+	// Sharded runs give each shard only the ledger's ids it owns
+	// (Ledger.Filter): a shard given the whole ledger still holds a
+	// corrected id's billed version, and MergeLedgers reports the two
+	// versions as a *LedgerConflictError.
 	ResendCorrects
 )
 
