@@ -286,7 +286,6 @@ func rapidShuffle(t *rapid.T, rs []usage.Record) {
 	}
 }
 
-var _ = errors.Is
 
 // TestUnattributedRecordsArePartOfNobody is the aiapi trial's finding A6:
 // with Meter.AllowUnattributed, gamma's March input tokens, 1,100,000,000
@@ -321,4 +320,28 @@ func TestUnattributedRecordsArePartOfNobody(t *testing.T) {
 
 	cfg.Meters[1].AllowUnattributed = true
 	require.ErrorIs(t, cfg.Validate(), usage.ErrBadAggregation)
+}
+
+// TestResendCorrectsShards: a run sharded by record id, each shard given
+// only its ids of the ledger (Filter), merges to the unsharded run's
+// correction; shards given the whole ledger are a *LedgerConflictError.
+func TestResendCorrectsShards(t *testing.T) {
+	cfg := tokenConfig()
+	cfg.ClosedBefore = utc("2026-03-01T00:00:00Z")
+	a1 := rec("a", "o-beta/tokens", "output", "10", "2026-03-09T12:00:00Z", "integration", "tp-vector")
+	b1 := rec("b", "o-beta/tokens", "output", "20", "2026-03-09T12:00:00Z", "integration", "tp-orbit")
+	first := run(t, cfg, usage.Ledger{}, a1, b1)
+	cfg.ClosedBefore = utc("2026-04-01T00:00:00Z")
+	a2 := rec("a", "o-beta/tokens", "output", "4", "2026-03-09T12:00:00Z", "integration", "tp-vector")
+	own := func(id usage.RecordID) usage.Ledger {
+		return first.Ledger.Filter(func(e usage.LedgerEntry) bool { return e.ID == id })
+	}
+	merged, err := usage.MergeReports(run(t, cfg, own("a"), a2), run(t, cfg, own("b"), b1))
+	require.NoError(t, err)
+	whole := run(t, cfg, first.Ledger, a2, b1)
+	require.Equal(t, "-6", merged.Adjustments[0].Value.String())
+	require.True(t, merged.Ledger.Equal(whole.Ledger))
+	_, err = usage.MergeReports(run(t, cfg, first.Ledger, a2), run(t, cfg, first.Ledger, b1))
+	var lce *usage.LedgerConflictError
+	require.True(t, errors.As(err, &lce), "%v", err)
 }
