@@ -155,7 +155,7 @@ func fold(ps *ensemble.Problems, list []usage.Aggregate, idx []int, field string
 // the run, the aggregate given in Run.Usage (or Run.Progressive's usage of
 // a period that ended), or, when none was given (an idle period, billed as
 // zero usage), an aggregate of no records and a zero value with the
-// meter's aggregation and unit from meters (usage.Config.Meters; the idle
+// meter's aggregation, unit (and level-hours) from meters (usage.Config.Meters; the idle
 // periods of a meter it lacks, which collects no usage, are left out); and
 // the Late aggregate of each Run.Late. They are sorted by line, meter,
 // period start, then not late before late, then digest.
@@ -180,6 +180,7 @@ func (b *Builder) BilledUsage(run Run, subs []Subscription, meters []usage.Meter
 				continue
 			}
 			g.Aggregation, g.Unit, g.AttributeTo = m.Aggregation, m.Unit, m.AttributeTo
+			g.LevelHours = m.LevelHours && m.Aggregation == usage.WeightedAverage
 		}
 		kept = append(kept, g)
 	}

@@ -306,6 +306,9 @@ func (c Config) compile() ([]Meter, []lineState, error) {
 		case m.Aggregation != CountUnique && m.UniqueAttribute != "":
 			p.Add(path+".unique_attribute", fmt.Errorf("%w: meter %q: unique attribute %q needs count_unique, not %s", ErrBadAggregation, m.ID, m.UniqueAttribute, m.Aggregation))
 		}
+		if m.LevelHours && m.Aggregation != WeightedAverage {
+			p.Add(path+".level_hours", fmt.Errorf("%w: meter %q: level_hours needs weighted_average, not %s", ErrBadAggregation, m.ID, m.Aggregation))
+		}
 		if m.AllowUnattributed && m.AttributeTo == "" {
 			p.Add(path+".allow_unattributed", fmt.Errorf("%w: meter %q: allow_unattributed needs attribute_to", ErrBadAggregation, m.ID))
 		}
@@ -399,7 +402,7 @@ func (c Config) compile() ([]Meter, []lineState, error) {
 		}
 		if !slices.IsSortedFunc(g.Levels, compareLevels) {
 			p.Add(ensemble.Path("billed", i)+".levels", fmt.Errorf("%w: %s: not sorted by instant, then record id", ErrBadLevels, g.Ref()))
-		} else if _, err := weightedValue(g.Period, g.Cycle, g.Levels, g.Inactive); err != nil {
+		} else if _, err := weightedValue(g.Period, g.Cycle, g.Levels, g.Inactive, g.LevelHours); err != nil {
 			p.Add(ensemble.Path("billed", i)+".levels", fmt.Errorf("%s: %w", g.Ref(), err))
 		}
 	}

@@ -286,7 +286,6 @@ func rapidShuffle(t *rapid.T, rs []usage.Record) {
 	}
 }
 
-
 // TestUnattributedRecordsArePartOfNobody is the aiapi trial's finding A6:
 // with Meter.AllowUnattributed, gamma's March input tokens, 1,100,000,000
 // direct (no integration), 600,000,000 through tp-orbit and 300,000,000

@@ -75,7 +75,8 @@
 // month (give the later run the open aggregates in Config.Billed, so that it
 // reports their periods even with no reading of them). A piece of a cycle cut by a price change (Line.Cycles)
 // averages its level over the cycle (Aggregate.Cycle), so the pieces add
-// up to the cycle's average.
+// up to the cycle's average. A meter with LevelHours bills ∫ level dt in
+// hours instead (GPU-hours of reserved GPUs), from the same readings.
 //
 // # Across runs: billed once, ever
 //

@@ -144,6 +144,16 @@ type Meter struct {
 	// returns). When false, the default, a negative quantity is rejected
 	// with ErrNegativeQuantity.
 	AllowNegative bool `json:"allow_negative,omitempty"`
+	// LevelHours, on a WeightedAverage meter, makes the period's value the
+	// level's integral over the period in hours — ∫ level dt / 1 h, the
+	// level times the hours it was held (inactive stretches counting
+	// zero), rounded once to WeightedScale digits — instead of its average
+	// over the period: instance-hours, GPU-hours, priced per hour of a
+	// level (2 GPUs reserved all February are 1,344 GPU-hours, 2 × 672,
+	// where the average is 2 GPU-months whatever the month's length). A
+	// piece of a cycle (Line.Cycles) counts its own hours, so the pieces
+	// add up to the cycle's. It needs WeightedAverage.
+	LevelHours bool `json:"level_hours,omitempty"`
 }
 
 // Errors about a Config, reported inside an *ensemble.ValidationError at the

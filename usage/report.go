@@ -151,6 +151,12 @@ type Aggregate struct {
 	// values add up to the cycle's average, each rated at its own price.
 	// It is the zero Period otherwise (the period is its own base).
 	Cycle ensemble.Period `json:"cycle,omitzero"`
+	// LevelHours is, for a WeightedAverage aggregate, the meter's
+	// Meter.LevelHours: Value is then the level's integral over the period
+	// in hours (level-hours: instance-hours, GPU-hours), not its average;
+	// Cycle does not divide it. Merge refuses aggregates that differ in it,
+	// but for one of no level (an idle period), which takes the other's.
+	LevelHours bool `json:"level_hours,omitempty"`
 	// Inactive lists, for a WeightedAverage aggregate, the stretches of
 	// the period in which the line was not active (before it started,
 	// paused, after it stopped), sorted: the level counts zero in them,
@@ -289,6 +295,16 @@ func (g Aggregate) mergeCounts(o Aggregate) (Aggregate, error) {
 	default:
 		return Aggregate{}, fmt.Errorf("%w: %s attributed to %q and %s to %q", ErrMergeMismatch, g.Ref(), g.AttributeTo, o.Ref(), o.AttributeTo)
 	}
+	// Level-hours and an average differ but for an aggregate of no level
+	// (an idle period billed), zero either way.
+	switch {
+	case g.LevelHours == o.LevelHours:
+	case len(g.Levels) == 0 && g.Records == 0:
+		out.LevelHours = o.LevelHours
+	case len(o.Levels) == 0 && o.Records == 0:
+	default:
+		return Aggregate{}, fmt.Errorf("%w: %s in level-hours (usage.Meter.LevelHours) and %s not, or the other way round", ErrMergeMismatch, g.Ref(), o.Ref())
+	}
 	out.Parts = mergeParts(g.Parts, o.Parts)
 	out.Records = g.Records + o.Records
 	out.Digest = g.Digest.Add(o.Digest)
@@ -308,7 +324,7 @@ func (g Aggregate) mergeCounts(o Aggregate) (Aggregate, error) {
 	case WeightedAverage:
 		out.Levels = mergeLevels(g.Levels, o.Levels)
 		out.Inactive, out.Through = mergeViews(g, o)
-		v, err := weightedValue(g.Period, g.Cycle, out.Levels, out.Inactive)
+		v, err := weightedValue(g.Period, g.Cycle, out.Levels, out.Inactive, g.LevelHours)
 		if err != nil {
 			return Aggregate{}, fmt.Errorf("%s: %w", g.Ref(), err)
 		}
@@ -540,6 +556,7 @@ func (a *Aggregator) Report() *Report {
 		}
 		if m.Aggregation == WeightedAverage {
 			g.Cycle = a.lines[s.line].cycleOf(g.Period)
+			g.LevelHours = m.LevelHours
 		}
 		all = append(all, g)
 		if m.Aggregation == WeightedAverage {

@@ -59,8 +59,10 @@ func compareLevels(x, y Level) int {
 // (period itself when cycle is zero: see Aggregate.Cycle), for levels
 // sorted by compareLevels, rounded once to WeightedScale digits. The level
 // is zero before the first level and within the inactive stretches;
-// carried levels count from the period's start.
-func weightedValue(period, cycle ensemble.Period, levels []Level, inactive []ensemble.Period) (decimal.Decimal, error) {
+// carried levels count from the period's start. With hours
+// (Meter.LevelHours) it returns ∫ level dt in hours instead, whatever the
+// cycle.
+func weightedValue(period, cycle ensemble.Period, levels []Level, inactive []ensemble.Period, hours bool) (decimal.Decimal, error) {
 	start, end := period.Start, period.End
 	s, e := start.UnixNano(), end.UnixNano()
 	if e <= s {
@@ -72,6 +74,9 @@ func weightedValue(period, cycle ensemble.Period, levels []Level, inactive []ens
 			return decimal.Decimal{}, fmt.Errorf("%w: period %s is not within its cycle %s", ErrBadLevels, period, cycle)
 		}
 		base = cycle.End.UnixNano() - cycle.Start.UnixNano()
+	}
+	if hours {
+		base = int64(time.Hour)
 	}
 	integral := decimal.Zero
 	for i, l := range levels {
@@ -247,7 +252,7 @@ func (a *Aggregator) weighted(gs []*Aggregate, slots []int32) []bool {
 		if v := l.view(); v > 0 {
 			g.Through = time.Unix(0, v).UTC()
 		}
-		g.Value, _ = weightedValue(g.Period, g.Cycle, levels, g.Inactive) // levels lie in the period, the period in its cycle
+		g.Value, _ = weightedValue(g.Period, g.Cycle, levels, g.Inactive, g.LevelHours) // levels lie in the period, the period in its cycle
 		prev = g
 	}
 	return drop
@@ -334,7 +339,7 @@ func (a *Aggregator) withCarried(all []Aggregate, wslots []int32) ([]Aggregate, 
 				a.reopened = map[reopenKey]bool{}
 			}
 			a.reopened[reopenKey{l.ref, m.ID, o.start}] = true
-			added = append(added, Aggregate{Line: l.ref, Meter: m.ID, Unit: m.Unit, Aggregation: m.Aggregation, Period: p, Cycle: l.cycleOf(p)})
+			added = append(added, Aggregate{Line: l.ref, Meter: m.ID, Unit: m.Unit, Aggregation: m.Aggregation, Period: p, Cycle: l.cycleOf(p), LevelHours: m.LevelHours})
 		}
 		if len(l.active) == 0 || sp.from == math.MaxInt64 {
 			continue
@@ -349,7 +354,7 @@ func (a *Aggregator) withCarried(all []Aggregate, wslots []int32) ([]Aggregate, 
 				return
 			}
 			added = append(added, Aggregate{Line: l.ref, Meter: m.ID, Unit: m.Unit, Aggregation: m.Aggregation,
-				Period: p, Cycle: l.cycleOf(p), Late: billed <= l.closed})
+				Period: p, Cycle: l.cycleOf(p), Late: billed <= l.closed, LevelHours: m.LevelHours})
 		})
 	}
 	if len(added) == 0 {
@@ -553,7 +558,7 @@ func recarry(aggs, adjs []Aggregate) error {
 			continue
 		}
 		g.Levels = mergeLevels([]Level{c}, g.Levels)
-		v, err := weightedValue(g.Period, g.Cycle, g.Levels, g.Inactive)
+		v, err := weightedValue(g.Period, g.Cycle, g.Levels, g.Inactive, g.LevelHours)
 		if err != nil {
 			return fmt.Errorf("usage: merge reports: %s: %w", g.Ref(), err)
 		}
