@@ -56,7 +56,10 @@ import (
 // slots at most 70% full, 11.4 bytes per id), plus a few dozen bytes per
 // line, meter and period. The binary encoding writes ids sorted, each
 // sharing its prefix with the one before, in about 11 bytes per id for
-// sequential ids (evt-10000001, evt-10000002, ...).
+// sequential ids (evt-10000001, evt-10000002, ...). A ledger of records
+// collected under ResendCorrects also holds each one's quantity: a map
+// entry per id in memory (about a hundred bytes), and the id and the
+// quantity's text again in the binary form's quantity table.
 //
 // # Pruning
 //
