@@ -101,7 +101,12 @@ func FuzzLedgerDecode(f *testing.F) {
 		rec("e2", "L1", "peak", "7", "2026-02-03T00:00:00Z"),
 		rec("x", "L2", "calls", "1", "2026-02-03T00:00:00Z"),
 	)
-	for _, l := range []usage.Ledger{{}, first.Ledger, first.Ledger.Prune(utc("2026-02-01T00:00:00Z")), first.Ledger.Prune(utc("2027-01-01T00:00:00Z"))} {
+	cfg.Resend = usage.ResendCorrects
+	withQty := collect(f, cfg,
+		rec("e1", "L1", "gpu", "1.50", "2026-01-02T00:00:00Z"),
+		rec("e2", "L1", "gpu", "-0.000001", "2026-01-03T00:00:00Z"),
+	)
+	for _, l := range []usage.Ledger{{}, first.Ledger, first.Ledger.Prune(utc("2026-02-01T00:00:00Z")), first.Ledger.Prune(utc("2027-01-01T00:00:00Z")), withQty.Ledger} {
 		b, err := l.MarshalBinary()
 		require.NoError(f, err)
 		f.Add(b)
