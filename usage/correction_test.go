@@ -1,6 +1,7 @@
 package usage_test
 
 import (
+	"encoding/json"
 	"errors"
 	"slices"
 	"testing"
@@ -343,4 +344,18 @@ func TestResendCorrectsShards(t *testing.T) {
 	_, err = usage.MergeReports(run(t, cfg, first.Ledger, a2), run(t, cfg, first.Ledger, b1))
 	var lce *usage.LedgerConflictError
 	require.True(t, errors.As(err, &lce), "%v", err)
+}
+
+// TestResendPolicyJSON: the policy reads and writes by name in a config.
+func TestResendPolicyJSON(t *testing.T) {
+	cfg := tokenConfig()
+	b, err := json.Marshal(cfg)
+	require.NoError(t, err)
+	require.Contains(t, string(b), `"resend":"correct"`)
+	var back usage.Config
+	require.NoError(t, json.Unmarshal(b, &back))
+	require.Equal(t, usage.ResendCorrects, back.Resend)
+	require.Error(t, json.Unmarshal([]byte(`{"resend":"replace"}`), &back))
+	cfg.Resend = 7
+	require.Error(t, cfg.Validate())
 }
