@@ -20,7 +20,7 @@ import (
 // The compact binary encoding of a State and of entries, for hosts that
 // move and keep many of them (a shard's state between batches, a
 // pipeline's entries between stages). A blob starts with two bytes, a
-// kind ('s' for a state, 'e' for entries) and the format version (16 for
+// kind ('s' for a state, 'e' for entries) and the format version (18 for
 // a state: version 1, whose ledger parts had no source, version 2, whose
 // lines had no fingerprint of their facts, version 3, whose collections
 // had no pending credits, version 4, which had no unfunded credits,
@@ -51,7 +51,8 @@ import (
 // they were), and version 16, whose volumes had not what retroactive
 // shares paid on their window (VolumeState.Retroactive: written after a
 // volume's points; a state of version 16 or before had no retroactive
-// share), are still read;
+// share), and version 17, which had no record of nodes paid once per
+// customer (State.OncePaid: none), are still read;
 // 1 for entries);
 // then integers as varints (amounts in minor units of the line's
 // currency for a state), instants as seconds and nanoseconds, and every
@@ -72,7 +73,7 @@ import (
 var ErrCorruptEntries = errors.New("settlement: corrupt entries")
 
 const (
-	binaryVersion  = 17 // of states: a blob of another version than 1 to 17 is refused
+	binaryVersion  = 18 // of states: a blob of another version than 1 to 18 is refused
 	entriesVersion = 1  // of entries, whose form version 2 did not change (read as 1 or 2; 3 and 4 are refused)
 	kindState      = 's'
 	kindEntries    = 'e'
@@ -259,6 +260,13 @@ func (s State) MarshalBinary() ([]byte, error) {
 	for _, p := range doc.Prepaid {
 		w.str(p.Commitment)
 		w.byte(uint8(p.Earning))
+	}
+	w.uvarint(uint64(len(doc.Once))) // version 18
+	for _, o := range doc.Once {
+		w.str(string(o.Plan))
+		w.str(o.Node)
+		w.str(o.Customer)
+		w.str(string(o.Line))
 	}
 	w.time(doc.PrunedBefore)
 	if w.err != nil {
@@ -842,6 +850,14 @@ func (s *State) UnmarshalBinary(b []byte) error {
 		for i := range in.Prepaid {
 			in.Prepaid[i] = PrepaidState{Commitment: r.str()}
 			in.Prepaid[i].Earning = enum(r, "prepaid earning", validEarning)
+		}
+	}
+	if r.version >= 18 {
+		if n := r.count(); n > 0 {
+			in.Once = make([]OnceState, n)
+			for i := range in.Once {
+				in.Once[i] = OnceState{Plan: PlanID(r.str()), Node: r.str(), Customer: r.str(), Line: LineID(r.str())}
+			}
 		}
 	}
 	in.PrunedBefore = r.time()

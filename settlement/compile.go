@@ -162,6 +162,9 @@ type cplan struct {
 	// the first share that says so or not.
 	netVolumes bool
 	modePath   string
+	// The path of its first node paid once per customer (Once); "":
+	// none. Its lines must name their customer.
+	once string
 	// Whether its lines are payable on collection (PlanDocument.Payable).
 	onCollection bool
 	// Whether a leaf of it keeps a reserve of a ratio other than zero.
@@ -190,6 +193,7 @@ type cnode struct {
 	amount    ensemble.Money
 	shareRule string
 	cond      string
+	once      bool // Once: OncePerCustomer
 	levelRule string
 	// The same rules resolved to their versions when the settler is
 	// built, so settling a line never looks a rule up by id.
@@ -534,7 +538,7 @@ func (s *Settler) compileNode(p *ensemble.Problems, path string, cp *cplan, n *N
 		cp.depth = depth
 	}
 	c := &cnode{id: string(n.ID), cond: n.Condition, levelRule: n.LevelWeight, cap: n.Cap, floor: n.Floor,
-		fallback: n.Fallback, reserve: n.Reserve, remaining: -1, idx: s.nodes}
+		fallback: n.Fallback, reserve: n.Reserve, remaining: -1, idx: s.nodes, once: n.Once == OncePerCustomer}
 	s.nodes++
 	if err := checkNodeID(string(n.ID)); err != nil {
 		p.Add(path+".id", err)
@@ -549,6 +553,9 @@ func (s *Settler) compileNode(p *ensemble.Problems, path string, cp *cplan, n *N
 		c.path = parent + "/" + string(n.ID)
 	}
 	c.ref = ensemble.Ref{Kind: RefPlanNode, ID: string(cp.doc.ID) + "/" + c.path, Version: strconv.Itoa(cp.doc.Version)}
+	if c.once && cp.once == "" {
+		cp.once = c.path
+	}
 	c.leaf = len(n.Children) == 0
 	if c.leaf {
 		c.leafIdx = len(cp.paths)
@@ -679,6 +686,12 @@ func (s *Settler) compileNode(p *ensemble.Problems, path string, cp *cplan, n *N
 	}
 	if root && n.Condition != "" {
 		p.Addf(path+".condition", "the root has no condition")
+	}
+	switch {
+	case n.Once > OncePerCustomer:
+		p.Addf(path+".once", "unknown once option %s: the option is \"customer\" or none", n.Once)
+	case root && n.Once != OnceUnlimited:
+		p.Addf(path+".once", "the root is paid on every line; it has no once option")
 	}
 	for i := range n.Children {
 		ch := s.compileNode(p, ensemble.Path(path, "children", i), cp, &n.Children[i], c.path, false, ids, used, depth+1)
@@ -812,8 +825,8 @@ func checkLevel(p *ensemble.Problems, path string, c *cnode, platform partner.ID
 					ErrRemainingChild, c.children[c.remaining].id, ch.id))
 			}
 			c.remaining = i
-			if ch.cond != "" || !ch.cap.IsZero() || !ch.floor.IsZero() {
-				p.Add(ensemble.Path(path, "children", i), fmt.Errorf("%w: the remaining child takes no condition, cap or floor", ErrRemainingChild))
+			if ch.cond != "" || ch.once || !ch.cap.IsZero() || !ch.floor.IsZero() {
+				p.Add(ensemble.Path(path, "children", i), fmt.Errorf("%w: the remaining child takes no condition, once option, cap or floor", ErrRemainingChild))
 			}
 		case shareRatio:
 			sum = sum.Add(ch.ratio)
@@ -829,6 +842,9 @@ func checkLevel(p *ensemble.Problems, path string, c *cnode, platform partner.ID
 		}
 		if ch.cond != "" {
 			why = append(why, "a condition")
+		}
+		if ch.once {
+			why = append(why, "once per customer")
 		}
 		if !ch.cap.IsZero() || !ch.floor.IsZero() {
 			why = append(why, "a cap or floor")

@@ -127,6 +127,11 @@ func (dc *decider) decideLevel(d *decision, n *cnode, amount int64) (*decision, 
 				k.active = false
 			}
 		}
+		if c.once && k.active && dc.st.once.has(onceKey{plan: planID, node: c.path, customer: l.Customer.ID}) {
+			// Paid for the customer on an earlier line (Once): exactly as
+			// a condition that does not hold.
+			k.active = false
+		}
 		if !k.active {
 			continue
 		}

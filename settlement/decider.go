@@ -482,8 +482,8 @@ func setDecisionDeps(n *cnode) {
 	n.shared = true
 	for _, c := range n.children {
 		setDecisionDeps(c)
-		if c.kind == shareCumulative || c.role.kind == roleCoSellers || c.role.kind == roleAttributed {
-			n.shared = false
+		if c.kind == shareCumulative || c.role.kind == roleCoSellers || c.role.kind == roleAttributed || c.once {
+			n.shared = false // decided per line (a node paid once per customer reads the state)
 		}
 		// The partner facts a child's rules see: its party's, or the
 		// seller's when it pays no single party or its party is absent and

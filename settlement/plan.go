@@ -98,6 +98,61 @@ func (f *Fallback) UnmarshalText(b []byte) error {
 	return err
 }
 
+// Once says how often a node pays; in plan documents, `once: customer`.
+//
+// OncePerCustomer pays the node at most once per plan id, node path and
+// customer (Line.Customer.ID) across the State: the first sale line on
+// which the node takes a part (its condition, and those of the nodes above
+// it, hold and its part is not zero) pays it, and the State records that
+// line (State.OncePaid). On every later line of the same customer the node
+// is exactly as a node whose condition does not hold: it takes nothing,
+// its share stays with its level's remaining sibling, and no entry names
+// it. This is what makes "a bounty of EUR 100.00 once per new customer" a
+// term of the plan rather than a host attribute on the line: an invoice
+// re-issued under new line ids (a corrected invoice) with the attribute
+// that the condition reads set again pays no second bounty.
+//
+// The record is made when the line is settled and is never taken back: a
+// credit of the line that paid it (a refund, in full or in part, a lost
+// dispute, a write-off) claws the node's entries back like any other's,
+// and the customer does not earn it again on a later line. A host that
+// re-bills a customer's first order after crediting it in full (a
+// corrected invoice) and wants the bounty on the new invoice pays it with
+// Adjust. Records are kept by Prune (they are small: one per customer and
+// node) and by Shards (every part holds every record); Merge refuses two
+// parts that recorded the same customer and node on different lines
+// (ErrStateOverlap, naming both): shard lines by customer where a plan
+// has such a node.
+//
+// A sale line settled by a plan with such a node must name its customer:
+// a line without Customer.ID is ErrInvalidLine at customer.id. The node's
+// level must have a remaining child, as for a condition.
+type Once uint8
+
+const (
+	// OnceUnlimited (the default, "") pays the node on every line.
+	OnceUnlimited Once = iota
+	// OncePerCustomer ("customer") pays the node once per customer.
+	OncePerCustomer
+)
+
+var onceNames = [...]string{"", "customer"}
+
+// String returns the option's name ("" for OnceUnlimited).
+func (o Once) String() string { return ensemble.EnumName(uint8(o), onceNames[:], "once") }
+
+// MarshalText writes the option's name.
+func (o Once) MarshalText() ([]byte, error) {
+	return ensemble.EnumText(uint8(o), onceNames[:], "settlement", "once")
+}
+
+// UnmarshalText reads an option's name; "" is OnceUnlimited.
+func (o *Once) UnmarshalText(b []byte) error {
+	v, err := ensemble.ParseEnum[uint8](b, onceNames[:], "settlement", "once")
+	*o = Once(v)
+	return err
+}
+
 // Window is the span of time a cumulative volume adds up over; in plan
 // documents, "calendar_year", "rolling_12_months", "calendar_quarter" or
 // "calendar_month". Any other name is refused when the plan is read
@@ -492,6 +547,10 @@ type Node struct {
 	Floor ensemble.Money `json:"floor,omitzero"`
 	// Fallback says where the share goes when the party cannot be paid.
 	Fallback Fallback `json:"fallback,omitempty"`
+	// Once limits how often the node pays: "customer" (OncePerCustomer)
+	// pays it at most once per customer, as a referral bounty paid on a
+	// customer's first order is. See Once.
+	Once Once `json:"once,omitempty"`
 	// Reserve holds back part of a leaf's earnings.
 	Reserve *Reserve `json:"reserve,omitempty"`
 	// Clawback, when set, is the node's clawback window: the earnings of

@@ -325,6 +325,11 @@ func extendRefPlan(t *rapid.T, doc *settlement.PlanDocument, label string, refRu
 			if refRules && !c.Share.Remaining && rapid.IntRange(0, 7).Draw(t, l+".ref_condition") == 0 {
 				c.Condition = "ref-missing-key"
 			}
+			// Paid once per customer now and then (a level without a
+			// remaining child is refused: the plan is drawn again).
+			if !c.Share.Remaining && rapid.IntRange(0, 5).Draw(t, l+".once") == 0 {
+				c.Once = settlement.OncePerCustomer
+			}
 			if refRules && c.Share.Rule != "" && rapid.IntRange(0, 2).Draw(t, l+".ref_share") == 0 {
 				c.Share.Rule = rapid.SampledFrom([]string{"ref-table-share", "ref-negative"}).Draw(t, l+".ref_share.rule")
 			}
@@ -520,6 +525,10 @@ func extendRefLine(t *rapid.T, l settlement.Line) settlement.Line {
 			l.Recouped = append(l.Recouped, settlement.Discount{ID: d, Amount: ensemble.MoneyFromMinor(u, cur)})
 		}
 	}
+	// A few customers, so that nodes paid once per customer pay on a
+	// customer's first line only; now and then none (refused by a plan
+	// with such a node).
+	l.Customer.ID = rapid.SampledFrom([]string{"cust-1", "cust-2", "cust-3", "cust-1", "cust-2", ""}).Draw(t, id+".customer")
 	l.Date = inZone(t, l.Date, id)
 	return l
 }

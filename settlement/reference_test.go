@@ -90,6 +90,17 @@ type refState struct {
 	lines   map[settlement.LineID]refLedger
 	credits map[settlement.LineID]refCredit // credit line -> what it credited
 	volumes map[refVolumeKey]refVolume
+	// once is, per node paid once per customer (settlement.Once) and
+	// customer, the sale line that paid it.
+	once map[refOnceKey]settlement.LineID
+}
+
+// refOnceKey is a node paid once per customer, by plan id and node path,
+// and the customer.
+type refOnceKey struct {
+	plan     string
+	node     string
+	customer string
 }
 
 // refCredit is a settled credit: the line it credited, what it took back
@@ -270,7 +281,7 @@ type refPoint struct {
 
 // clone copies the state deeply, so that a failed call leaves it as it was.
 func (st refState) clone() refState {
-	out := refState{lines: map[settlement.LineID]refLedger{}, credits: maps.Clone(st.credits), volumes: map[refVolumeKey]refVolume{}}
+	out := refState{lines: map[settlement.LineID]refLedger{}, credits: maps.Clone(st.credits), volumes: map[refVolumeKey]refVolume{}, once: maps.Clone(st.once)}
 	for id, lg := range st.lines {
 		lg.parts = slices.Clone(lg.parts)
 		if lg.coll != nil {
@@ -446,6 +457,7 @@ type refLine struct {
 	volKeys map[string]refVolumeKey // by cumulative node path: the volume read, when someone's
 	retros  []refRetroUpdate        // the records the line's retroactive shares leave
 	nobody  map[string]string       // by cumulative node path: why its volume is nobody's
+	once    []string                // the paths of the nodes paid once per customer the line paid
 	entries []settlement.Entry      // made so far
 	parts   []refPart               // the ledger parts made so far
 
@@ -667,6 +679,11 @@ func (s *refSettler) settleSale(st *refState, l settlement.Line) ([]settlement.E
 	if days > 0 && l.Date.UTC().AddDate(0, 0, days).Year() > 9999 {
 		return nil, refErr(l.ID, plan.ID, "", "", settlement.ErrInvalidLine)
 	}
+	// A plan with a node paid once per customer needs the customer: the
+	// first such node (depth first) is named.
+	if node := refFirstOnce(&plan.Root, string(plan.Root.ID)); node != "" && l.Customer.ID == "" {
+		return nil, refErr(l.ID, plan.ID, node, "", settlement.ErrInvalidLine)
+	}
 	ln := &refLine{s: s, st: st, line: l, plan: plan, cur: l.Amount.Currency(), basis: minorOf(l.Amount), volumes: map[string]int64{},
 		nobody: map[string]string{}}
 	if plan.Basis == settlement.BasisGross {
@@ -852,7 +869,29 @@ func (s *refSettler) settleSale(st *refState, l settlement.Line) ([]settlement.E
 		lg.coll = &refCollection{onSettlement: true, invoice: l.Invoice, total: minorOf(l.Amount) + minorOf(l.Tax)}
 	}
 	st.lines[l.ID] = lg
+	// The nodes paid once per customer the line paid are paid for its
+	// customer.
+	for _, node := range ln.once {
+		if st.once == nil {
+			st.once = map[refOnceKey]settlement.LineID{}
+		}
+		st.once[refOnceKey{plan: plan.ID, node: node, customer: l.Customer.ID}] = l.ID
+	}
 	return ln.entries, nil
+}
+
+// refFirstOnce returns the path of the first node paid once per customer
+// under n (at path), depth first; "" for none.
+func refFirstOnce(n *settlement.Node, path string) string {
+	if n.Once == settlement.OncePerCustomer {
+		return path
+	}
+	for i := range n.Children {
+		if p := refFirstOnce(&n.Children[i], path+"/"+string(n.Children[i].ID)); p != "" {
+			return p
+		}
+	}
+	return ""
 }
 
 type pathNode struct {
@@ -964,6 +1003,11 @@ func (ln *refLine) decide(n *settlement.Node, path string, amount int64) ([]refK
 				return nil, ln.fail(cpath, ruleName(rule, c.Condition), fmt.Errorf("%w: %w", settlement.ErrRule, err))
 			}
 			k.cond, k.active = rule, res.Bool
+		}
+		// A node paid once per customer that an earlier line paid for the
+		// line's customer is as if its condition did not hold.
+		if _, paid := ln.st.once[refOnceKey{plan: ln.plan.ID, node: cpath, customer: ln.line.Customer.ID}]; paid && c.Once == settlement.OncePerCustomer && k.active {
+			k.active = false
 		}
 		if !k.active {
 			kids[i] = k
@@ -1150,6 +1194,9 @@ func (ln *refLine) split(n *settlement.Node, path string, amount int64, refs []e
 			}
 		}
 		cpath := path + "/" + string(c.ID)
+		if c.Once == settlement.OncePerCustomer {
+			ln.once = append(ln.once, cpath)
+		}
 		f := ln.funds[c.ID]
 		from := len(ln.parts)
 		if len(c.Children) > 0 {
@@ -2998,6 +3045,7 @@ type refStateJSON struct {
 	Volumes []settlement.VolumeState  `json:"volumes"`
 	Credits []settlement.CreditState  `json:"credits,omitempty"`
 	Prepaid []settlement.PrepaidState `json:"prepaid,omitempty"`
+	Once    []settlement.OnceState    `json:"once,omitempty"`
 }
 
 // JSON writes the state as a State writes itself: lines by id, volumes by
@@ -3097,6 +3145,12 @@ func (st refState) JSON() ([]byte, error) {
 			cs.Documented = ensemble.MoneyFromMinor(c.documented, st.lines[c.of].cur)
 		}
 		out.Credits = append(out.Credits, cs)
+	}
+	onceKeys := slices.SortedFunc(maps.Keys(st.once), func(a, b refOnceKey) int {
+		return cmp.Or(strings.Compare(string(a.plan), string(b.plan)), strings.Compare(a.node, b.node), strings.Compare(a.customer, b.customer))
+	})
+	for _, k := range onceKeys {
+		out.Once = append(out.Once, settlement.OnceState{Plan: settlement.PlanID(k.plan), Node: k.node, Customer: k.customer, Line: st.once[k]})
 	}
 	return json.Marshal(out)
 }

@@ -80,6 +80,7 @@ type undoLog struct {
 	credit  LineID  // the credit line recorded; "": none
 	vols    []volUndo
 	prepaid string // a commitment the line recorded first; "": none
+	once    []onceKey // the nodes paid once per customer the line recorded
 	// others are the lines other than its own that a credit changed
 	// (netted.go), as they were, and applied the collections it recorded
 	// on them, with what the state held of each before.
@@ -115,7 +116,7 @@ type volUndo struct {
 // undoStart starts the undo log of a new line.
 func (r *run) undoStart() {
 	if u := r.undo; u != nil {
-		*u = undoLog{vols: u.vols[:0], others: u.others[:0], applied: u.applied[:0]}
+		*u = undoLog{vols: u.vols[:0], others: u.others[:0], applied: u.applied[:0], once: u.once[:0]}
 	}
 }
 
@@ -172,6 +173,14 @@ func (r *run) undoPrepaid(c string) {
 	}
 }
 
+// undoOnce records that the current line recorded k, a node paid once
+// per customer.
+func (r *run) undoOnce(k onceKey) {
+	if u := r.undo; u != nil {
+		u.once = append(u.once, k)
+	}
+}
+
 // reject takes back what line id changed since its entries began at mark
 // and lists it as rejected with err, when the call settles what it can
 // and err is the line's (not a cancelled context, not a corrupt state);
@@ -222,6 +231,9 @@ func (r *run) reject(id LineID, mark int, err error) bool {
 	}
 	if u.prepaid != "" {
 		r.st.ownPrepaid().del(u.prepaid)
+	}
+	for _, k := range u.once {
+		r.st.ownOnce().del(k)
 	}
 	r.undoStart()
 	r.rejected = append(r.rejected, Rejection{Line: id, Err: err})

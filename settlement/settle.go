@@ -447,6 +447,11 @@ func (r *run) settleSale(l *Line, lg *ledger) error {
 			"settle the commitment with settlement.EarnOnPrepayment, or its lines under a plan paid on settlement",
 			ErrPrepaidEarning, l.Prepaid.Commitment))
 	}
+	if plan.once != "" && l.Customer.ID == "" {
+		var p ensemble.Problems
+		p.Addf("customer.id", "no customer: node %q is paid once per customer", plan.once)
+		return lineErr(l.ID, plan.id, plan.once, "", fmt.Errorf("%w: %w", ErrInvalidLine, p.Err(fmt.Sprintf("line %q", string(l.ID)))))
+	}
 	basis, err := basisUnits(l, plan.gross)
 	if err != nil {
 		return lineErr(l.ID, plan.id, "", "", err)
@@ -522,6 +527,13 @@ func (r *run) settleSale(l *Line, lg *ledger) error {
 	// The ledger remembers what the line added (a decoded state is checked
 	// against it), the rate, and what credits take back from.
 	lg.vols = r.dec.keepVols(r.vols)
+	// The nodes paid once per customer that the line paid are paid for
+	// its customer.
+	for _, n := range sp.once {
+		k := onceKey{plan: plan.id, node: n.path, customer: l.Customer.ID}
+		r.undoOnce(k)
+		r.st.ownOnce().put(k, l.ID)
+	}
 	return nil
 }
 

@@ -22,10 +22,17 @@ import (
 //     their points (which may name the line they are of,
 //     VolumePoint.Line, when its credits take back from them);
 //   - prepaid commitments (how their lines were settled), keyed by
-//     commitment: a few bytes each, they travel with every part.
+//     commitment: a few bytes each, they travel with every part;
+//   - nodes paid once per customer (Once), keyed by plan, node and
+//     customer, with the line that paid each: they travel with every part
+//     too.
 //
 // SplitByLine keeps ledger lines and credit records, SplitByPartner keeps
-// volumes; both keep every prepaid commitment. So the parts of a state
+// volumes; both keep every prepaid commitment and once record. A plan
+// with a node paid once per customer needs its lines sharded by customer
+// (every line of a customer settled by the same shard): two shards that
+// pay the same customer's node on different lines do not merge
+// (ErrStateOverlap names the customer and the node). So the parts of a state
 // split by line, plus its parts split by partner, merge back into the
 // state (MergeStates), byte for byte. A point of a volume naming a line
 // names it across parts: the point stays with its volume, the line's
@@ -35,8 +42,10 @@ var (
 	// ErrStateOverlap reports parts of a state that MergeStates cannot
 	// merge: two parts hold the same ledger line, credit or volume, a
 	// credit and a line share an id, or two parts disagree on how a
-	// prepaid commitment's lines are settled. Merging never adds up two
-	// copies of a record.
+	// prepaid commitment's lines are settled, or two parts paid a node
+	// once per customer (Once) for the same customer on different lines
+	// (shard such lines by customer). Merging never adds up two copies of
+	// a record.
 	ErrStateOverlap = errors.New("settlement: state parts overlap")
 	// ErrVolumeNotHeld reports a line settled against a part of a state
 	// that does not hold a cumulative volume the line reads or takes back
@@ -89,7 +98,7 @@ var (
 // ErrStateOverlap) and their entries' statements (Statements:
 // ErrDuplicateEntry) refuse the duplicate, but only then.
 func (st State) SplitByLine(keep func(LineID) bool) State {
-	out := State{prepaid: st.prepaid, sharedPrepaid: st.prepaid != nil, volumesOf: noPartner, window: st.window}
+	out := State{prepaid: st.prepaid, sharedPrepaid: st.prepaid != nil, once: st.once, sharedOnce: st.once != nil, volumesOf: noPartner, window: st.window}
 	for id, l := range st.lines.all() {
 		if !keep(id) {
 			continue
@@ -118,7 +127,7 @@ func (st State) SplitByLine(keep func(LineID) bool) State {
 // it again where it is settled.) st is left unchanged; the part shares nothing it could
 // change.
 func (st State) SplitByPartner(keep func(partner.ID) bool) State {
-	out := State{prepaid: st.prepaid, sharedPrepaid: st.prepaid != nil, volumesOf: keep, window: st.window}
+	out := State{prepaid: st.prepaid, sharedPrepaid: st.prepaid != nil, once: st.once, sharedOnce: st.once != nil, volumesOf: keep, window: st.window}
 	if was := st.volumesOf; was != nil {
 		out.volumesOf = func(p partner.ID) bool { return was(p) && keep(p) }
 	}
@@ -228,6 +237,12 @@ func MergeStates(parts ...State) (State, error) {
 			}
 			out.ownPrepaid().put(c, e)
 		}
+		for k, line := range p.once.all() {
+			if was, ok := out.once.lookup(k); ok && was != line {
+				return State{}, overlapOf(parts)
+			}
+			out.ownOnce().put(k, line)
+		}
 	}
 	if err := out.check(); err != nil {
 		return State{}, err
@@ -265,6 +280,7 @@ func overlapOf(parts []State) error {
 	from := map[LineID]int{} // the part of each line and credit
 	vols := map[volKey]int{}
 	prepaid := map[string]PrepaidEarning{}
+	once := map[onceKey]LineID{}
 	for i, p := range parts {
 		for _, id := range p.lines.sorted(cmp.Compare) {
 			if j, dup := from[id]; dup {
@@ -291,6 +307,14 @@ func overlapOf(parts []State) error {
 			}
 			prepaid[c] = e
 		}
+		for _, k := range p.once.sorted(compareOnce) {
+			line := p.once.get(k)
+			if was, ok := once[k]; ok && was != line {
+				return overlap("node %q of plan %q, paid once per customer, was paid for customer %q on line %q in one part and on line %q in part %d: shard lines of such a plan by customer",
+					k.node, k.plan, k.customer, was, line, i)
+			}
+			once[k] = line
+		}
 	}
 	return overlap("the parts overlap") // not reached: MergeStates found an overlap
 }
@@ -308,7 +332,7 @@ func (st State) check() error {
 
 // in returns the state's JSON form as UnmarshalJSON reads it.
 func (doc stateJSON) in() stateIn {
-	in := stateIn{Lines: make([]ledgerLineIn, len(doc.Lines)), Volumes: doc.Volumes, Credits: make([]creditStateIn, len(doc.Credits)), Prepaid: doc.Prepaid,
+	in := stateIn{Lines: make([]ledgerLineIn, len(doc.Lines)), Volumes: doc.Volumes, Credits: make([]creditStateIn, len(doc.Credits)), Prepaid: doc.Prepaid, Once: doc.Once,
 		PrunedBefore: doc.PrunedBefore}
 	for i := range doc.Lines {
 		in.Lines[i].LedgerLine = doc.Lines[i]
@@ -337,7 +361,10 @@ func (doc stateJSON) in() stateIn {
 // A line dropped owes nothing, is not disputed and lends or holds no
 // pending credit: its share of a later payment of its invoice is nothing.
 // The ids of the collections applied only to dropped lines are dropped
-// with them (Collection.ID). Cumulative volumes
+// with them (Collection.ID). The records of nodes paid once per customer
+// (Once) are all kept, whatever the date of the line that paid each: a
+// few bytes per customer, and dropping one would let a later line of the
+// customer pay the node again. Cumulative volumes
 // are kept, since the windows of later lines read them, but for the
 // points of a rolling window no line dated from the cut on reads (dated
 // twelve months or more before it) and no kept line's credit takes back
@@ -358,7 +385,8 @@ func (doc stateJSON) in() stateIn {
 // instant of 9999, which the State's JSON can write (lines dated later
 // are refused anyway: see Line).
 func (st State) Prune(before time.Time) State {
-	out := State{lines: newStateMap[LineID, *ledger](st.lines.len()), prepaid: st.prepaid, sharedPrepaid: st.prepaid != nil, volumesOf: st.volumesOf, window: st.window}
+	out := State{lines: newStateMap[LineID, *ledger](st.lines.len()), prepaid: st.prepaid, sharedPrepaid: st.prepaid != nil,
+		once: st.once, sharedOnce: st.once != nil, volumesOf: st.volumesOf, window: st.window}
 	if before = before.UTC(); before.After(out.window) {
 		out.window = before
 		if before.After(lastInstant) {

@@ -61,6 +61,9 @@ type split struct {
 	// above notes what the inner nodes on the path from the root to the
 	// node being split took (takesShare), which a leaf's entries carry.
 	above string
+	// once are the nodes paid once per customer (Once) that the line
+	// paid, which the state records when it is settled.
+	once []*cnode
 	// funds are the discounts of the line each funding node bears
 	// (PlanDocument.DiscountFunding), which the root's amount includes.
 	funds []fund
@@ -97,6 +100,7 @@ func (sp *split) start(l *Line, plan *cplan, trace []ensemble.Ref) {
 	sp.line, sp.plan, sp.cur, sp.seller, sp.trace = l, plan, l.Currency(), l.Route.Seller, trace
 	sp.refs, sp.paid, sp.rolled, sp.sources, sp.above = sp.refs[:0], sp.paid[:0], sp.rolled[:0], sp.sources[:0], ""
 	sp.funds, sp.retros = sp.funds[:0], sp.retros[:0]
+	sp.once = sp.once[:0]
 }
 
 // err is a *LineError of the line at the node at path, naming rule.
@@ -425,6 +429,9 @@ func (sp *split) walk(n *cnode, amount int64, depth int) error {
 	for i, c := range n.children {
 		if !kids[i].active || parts[i] == 0 {
 			continue
+		}
+		if c.once {
+			sp.once = append(sp.once, c)
 		}
 		mark := len(sp.refs)
 		if ref := kids[i].cond; ref != nil {

@@ -44,6 +44,7 @@ type State struct {
 	vols    *stateMap[volKey, *volState]      // nil: none
 	credits *stateMap[LineID, creditRec]      // credit line -> what it credited; nil: none
 	prepaid *stateMap[string, PrepaidEarning] // prepaid commitment -> how its lines were settled; nil: none
+	once    *stateMap[onceKey, LineID]        // node paid once per customer -> the line that paid it (Once); nil: none
 	// The lines payable on collection by invoice, and the collections and
 	// write-offs applied by id: what a collection reads instead of every
 	// line the state holds (collect.go). Derived from the ledgers: kept by
@@ -64,7 +65,27 @@ type State struct {
 	// this one was cloned from: a call copies each on its first write to
 	// it (ownVols, ownCredits...), so that a call writing none copies
 	// none.
-	sharedVols, sharedCredits, sharedPrepaid, sharedInvoices, sharedApplied bool
+	sharedVols, sharedCredits, sharedPrepaid, sharedInvoices, sharedApplied, sharedOnce bool
+}
+
+// onceKey names a node paid once per customer (OncePerCustomer) and the
+// customer it was paid for.
+type onceKey struct {
+	plan     string
+	node     string // the node's path
+	customer string
+}
+
+// compareOnce orders once records by plan, node and customer.
+func compareOnce(a, b onceKey) int {
+	return cmp.Or(cmp.Compare(a.plan, b.plan), cmp.Compare(a.node, b.node), cmp.Compare(a.customer, b.customer))
+}
+
+// OncePaid returns the sale line that paid node (its path, as entry ids
+// name it: "root/bounty") of plan once for customer (see Once), and
+// whether one did.
+func (s State) OncePaid(plan PlanID, node, customer string) (LineID, bool) {
+	return s.once.lookup(onceKey{plan: string(plan), node: node, customer: customer})
 }
 
 type ledger struct {
@@ -473,6 +494,7 @@ func (s State) clone(extra int) State {
 	c.lines = s.lines.clone(extra)
 	c.sharedVols, c.sharedCredits = s.vols != nil, s.credits != nil
 	c.sharedPrepaid, c.sharedInvoices, c.sharedApplied = s.prepaid != nil, s.invoices != nil, s.applied != nil
+	c.sharedOnce = s.once != nil
 	return c
 }
 
@@ -483,6 +505,9 @@ func (s *State) ownVols() *stateMap[volKey, *volState] { return ownShared(&s.vol
 func (s *State) ownPrepaid() *stateMap[string, PrepaidEarning] {
 	return ownShared(&s.prepaid, &s.sharedPrepaid)
 }
+
+// ownOnce returns the state's once-per-customer records for writing.
+func (s *State) ownOnce() *stateMap[onceKey, LineID] { return ownShared(&s.once, &s.sharedOnce) }
 
 // ownCredits returns the state's credit records for writing.
 func (s *State) ownCredits() *stateMap[LineID, creditRec] {
@@ -517,6 +542,7 @@ func (s *State) seal() {
 	sealOwn(s.vols, s.sharedVols)
 	sealOwn(s.credits, s.sharedCredits)
 	sealOwn(s.prepaid, s.sharedPrepaid)
+	sealOwn(s.once, s.sharedOnce)
 	sealOwn(s.invoices, s.sharedInvoices)
 	sealOwn(s.applied, s.sharedApplied)
 }
@@ -778,6 +804,7 @@ type stateJSON struct {
 	Volumes []VolumeState  `json:"volumes"`
 	Credits []CreditState  `json:"credits,omitempty"`
 	Prepaid []PrepaidState `json:"prepaid,omitempty"`
+	Once    []OnceState    `json:"once,omitempty"`
 	// PrunedBefore is State.PrunedBefore.
 	PrunedBefore time.Time `json:"pruned_before,omitzero"`
 }
@@ -790,6 +817,16 @@ type PrepaidState struct {
 	Earning    PrepaidEarning `json:"earning"`
 }
 
+// OnceState is the JSON form of a node paid once per customer (Once):
+// the plan, the node's path, the customer and the sale line that paid it,
+// kept so that no later line of the customer pays it again.
+type OnceState struct {
+	Plan     PlanID `json:"plan"`
+	Node     string `json:"node"`
+	Customer string `json:"customer"`
+	Line     LineID `json:"line"`
+}
+
 // stateIn is what UnmarshalJSON reads: stateJSON, telling a line without
 // a basis kind from one on the net basis.
 type stateIn struct {
@@ -797,6 +834,7 @@ type stateIn struct {
 	Volumes      []VolumeState   `json:"volumes"`
 	Credits      []creditStateIn `json:"credits,omitempty"`
 	Prepaid      []PrepaidState  `json:"prepaid,omitempty"`
+	Once         []OnceState     `json:"once,omitempty"`
 	PrunedBefore time.Time       `json:"pruned_before,omitzero"`
 }
 
@@ -970,6 +1008,9 @@ func (s State) exportJSON() (stateJSON, error) {
 	for _, c := range s.prepaid.sorted(cmp.Compare) {
 		out.Prepaid = append(out.Prepaid, PrepaidState{Commitment: c, Earning: s.prepaid.get(c)})
 	}
+	for _, k := range s.once.sorted(compareOnce) {
+		out.Once = append(out.Once, OnceState{Plan: PlanID(k.plan), Node: k.node, Customer: k.customer, Line: s.once.get(k)})
+	}
 	for _, id := range s.credits.sorted(cmp.Compare) {
 		c := s.credits.get(id)
 		cs := CreditState{Line: id, Credits: c.of}
@@ -1134,6 +1175,32 @@ func (s *State) UnmarshalJSON(b []byte) error {
 
 // readState builds a State from its decoded form, checking every
 // invariant UnmarshalJSON lists; every error matches ErrCorruptState.
+// once reads a record of a node paid once per customer: every field
+// given, no record twice, and a line the state holds a sale of the plan.
+func (r *stateReader) once(path string, o OnceState) {
+	k := onceKey{plan: string(o.Plan), node: o.Node, customer: o.Customer}
+	switch {
+	case o.Plan == "":
+		r.fail(path+".plan", o.Line, "", nil, "no plan")
+	case o.Node == "":
+		r.fail(path+".node", o.Line, "", nil, "no node")
+	case o.Customer == "":
+		r.fail(path+".customer", o.Line, "", nil, "no customer")
+	case o.Line == "":
+		r.fail(path+".line", "", "", nil, "node %q of plan %q paid once for customer %q names no line", o.Node, o.Plan, o.Customer)
+	case r.out.once.has(k):
+		r.fail(path, o.Line, "", nil, "node %q of plan %q paid once for customer %q given twice", o.Node, o.Plan, o.Customer)
+	case r.out.credits.has(o.Line):
+		r.fail(path+".line", o.Line, "", nil, "node %q of plan %q paid once for customer %q by a credit line", o.Node, o.Plan, o.Customer)
+	default:
+		if lg := r.out.lines.get(o.Line); lg != nil && lg.ctx != nil && lg.ctx.plan != nil && lg.ctx.plan.ID != string(o.Plan) {
+			r.fail(path+".plan", o.Line, "", nil, "node %q paid once for customer %q by a line of plan %q, not %q", o.Node, o.Customer, lg.ctx.plan.ID, o.Plan)
+			return
+		}
+		r.out.ownOnce().put(k, o.Line)
+	}
+}
+
 func readState(in stateIn) (State, error) {
 	r := stateReader{
 		out:   State{lines: newStateMap[LineID, *ledger](len(in.Lines))},
@@ -1166,6 +1233,9 @@ func readState(in stateIn) (State, error) {
 		default:
 			r.out.ownPrepaid().put(p.Commitment, p.Earning)
 		}
+	}
+	for i, o := range in.Once {
+		r.once(ensemble.Path("once", i), o)
 	}
 	for i, c := range in.Credits {
 		if credit := r.out.credits.has(c.Credits); credit && c.Credits != c.Line {
