@@ -198,7 +198,7 @@ func TestClawbackWindowFullCreditPlatformBeyondItsPart(t *testing.T) {
 	require.NoError(t, json.Unmarshal(js, &back))
 	bin, err := r.State.MarshalBinary()
 	require.NoError(t, err)
-	require.Equal(t, byte(17), bin[1])
+	require.Equal(t, byte(settlement.BinaryVersion), bin[1])
 	var fromBin settlement.State
 	require.NoError(t, fromBin.UnmarshalBinary(bin))
 	require.JSONEq(t, string(js), string(mustJSON(t, fromBin)))
@@ -403,7 +403,7 @@ func TestBinaryVersion15StillReads(t *testing.T) {
 		"root/mdf": "-120.00", "root/platform": "-8030.00"})
 	b, err := r.State.MarshalBinary()
 	require.NoError(t, err)
-	require.Equal(t, byte(17), b[1])
+	require.Equal(t, byte(settlement.BinaryVersion), b[1])
 	var again settlement.State
 	require.NoError(t, again.UnmarshalBinary(b))
 	require.JSONEq(t, string(mustJSON(t, r.State)), string(mustJSON(t, again)))

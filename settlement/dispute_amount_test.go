@@ -388,7 +388,7 @@ func TestPropertyDisputeAmount(t *testing.T) {
 // dispute of L1 under partialPlan("50%") holds all it has unreversed,
 // reads as the JSON written with it, with no disputed amount: lost, it
 // claws back all 1,000.00, as it would have; written again, it is the
-// current version (17), and a dispute of an amount of L2 reads back.
+// latest version (BinaryVersion), and a dispute of an amount of L2 reads back.
 func TestBinaryVersion14StillReads(t *testing.T) {
 	st := versionedState(t, 14)
 	ll, _ := st.Line("L1")
@@ -402,7 +402,7 @@ func TestBinaryVersion14StillReads(t *testing.T) {
 	require.NoError(t, err)
 	b, err := d.State.MarshalBinary()
 	require.NoError(t, err)
-	require.Equal(t, byte(17), b[1])
+	require.Equal(t, byte(settlement.BinaryVersion), b[1])
 	var again settlement.State
 	require.NoError(t, again.UnmarshalBinary(b))
 	ll, _ = again.Line("L2")

@@ -79,7 +79,7 @@ type undoLog struct {
 	ledger  *ledger // what the state held for line before (nil: nothing)
 	credit  LineID  // the credit line recorded; "": none
 	vols    []volUndo
-	prepaid string // a commitment the line recorded first; "": none
+	prepaid string    // a commitment the line recorded first; "": none
 	once    []onceKey // the nodes paid once per customer the line recorded
 	// others are the lines other than its own that a credit changed
 	// (netted.go), as they were, and applied the collections it recorded

@@ -98,7 +98,7 @@ func TestRetroactiveTierTrueUp(t *testing.T) {
 	require.NoError(t, err)
 	var st2 settlement.State
 	require.NoError(t, st2.UnmarshalBinary(bin))
-	require.Equal(t, byte(17), bin[1])
+	require.Equal(t, byte(settlement.BinaryVersion), bin[1])
 	require.JSONEq(t, string(b), string(mustJSON(t, st2)))
 	for _, from := range []settlement.State{res.State, st, st2} {
 		next, err := s.Settle(ctx, from, []settlement.Line{chainLine("L4", "100000.00", "2026-05-01")})
@@ -207,7 +207,7 @@ func TestBinaryVersion16StillReads(t *testing.T) {
 	require.Equal(t, []string{"L3:root/commission platform earning 30.00", "L3:root/developer dev-1 earning 70.00"}, retroEntries(res.Entries, "L3"))
 	b, err := res.State.MarshalBinary()
 	require.NoError(t, err)
-	require.Equal(t, byte(17), b[1])
+	require.Equal(t, byte(settlement.BinaryVersion), b[1])
 	var again settlement.State
 	require.NoError(t, again.UnmarshalBinary(b))
 	require.Contains(t, string(mustJSON(t, again)), `"retroactive":[{"plan":"appstore","node":"root/commission","tier":2,"base":{"amount":"100.00","currency":"EUR"}}]`)
