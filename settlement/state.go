@@ -18,15 +18,16 @@ import (
 
 // State is the explicit memory of settlement between calls: for every
 // settled line, what each party earned and still has unreversed (the
-// clawback ledger), whether a dispute holds it; and the cumulative volumes
-// rates read. It is a value: every call takes one and returns a new one,
+// clawback ledger), whether a dispute holds it; the cumulative volumes
+// rates read; and which line paid each node paid once per customer
+// (Once, OncePaid). It is a value: every call takes one and returns a new one,
 // leaving the one given unchanged; the host persists it (it round-trips
 // through JSON). The zero State is empty and ready to use.
 //
 // A call copies only what it changes. What a state keeps per line (its
 // ledgers, credit records and the volumes each line added to), its
-// cumulative volumes (one per partner and window) and its prepaid
-// commitments are shared with the states it came from, in layers never written again (stateMap), so
+// cumulative volumes (one per partner and window), its prepaid
+// commitments and its once-per-customer records are shared with the states it came from, in layers never written again (stateMap), so
 // settling one line per call from the state the previous call returned
 // costs a few microseconds whether it holds a thousand lines or a hundred
 // thousand, and a thousand partners' volumes or none
