@@ -78,6 +78,14 @@
 // its part if need be; a reversal naming a Bearer takes it from the
 // bearer, whatever the windows say.
 //
+// A plan node may be paid once per customer (Node.Once, `once: customer`),
+// as a referral bounty on a customer's first order is: the first sale line
+// of a customer (Line.Customer.ID) on which it takes a part pays it, the
+// State records that line (State.OncePaid), and on the customer's later
+// lines the node is exactly as a node whose condition does not hold. An
+// invoice re-issued under new line ids pays no second bounty; a credit of
+// the line that paid it claws it back and the record stays.
+//
 // Disputes hold a line's entries (what reserves hold of them already is
 // not held again, until a reserve releases it while the dispute is open:
 // the dispute holds it from the release on, so a disputed line pays

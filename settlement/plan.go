@@ -103,8 +103,11 @@ func (f *Fallback) UnmarshalText(b []byte) error {
 // OncePerCustomer pays the node at most once per plan id, node path and
 // customer (Line.Customer.ID) across the State: the first sale line on
 // which the node takes a part (its condition, and those of the nodes above
-// it, hold and its part is not zero) pays it, and the State records that
-// line (State.OncePaid). On every later line of the same customer the node
+// it, hold, and its part is not zero: paid to its party, or to the
+// platform as its fallback) pays it, and the State records that line
+// (State.OncePaid). Lines of one call are taken in canonical order (date,
+// then id). A level with such a child is decided per line, as one whose
+// rules read the line is. On every later line of the same customer the node
 // is exactly as a node whose condition does not hold: it takes nothing,
 // its share stays with its level's remaining sibling, and no entry names
 // it. This is what makes "a bounty of EUR 100.00 once per new customer" a
