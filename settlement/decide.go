@@ -42,6 +42,7 @@ type child struct {
 	active   bool
 	platform bool // paid to the platform as a fallback
 	unstable bool // weight computed for this line only
+	paidOnce bool // paid once per customer on an earlier line (Once): inactive
 }
 
 // decideLevel makes level n's decision for the current line, whose node
@@ -130,7 +131,7 @@ func (dc *decider) decideLevel(d *decision, n *cnode, amount int64) (*decision, 
 		if c.once && k.active && dc.st.once.has(onceKey{plan: planID, node: c.path, customer: l.Customer.ID}) {
 			// Paid for the customer on an earlier line (Once): exactly as
 			// a condition that does not hold.
-			k.active = false
+			k.active, k.paidOnce = false, true
 		}
 		if !k.active {
 			continue

@@ -311,3 +311,24 @@ func TestOnceStateRefusesBadRecords(t *testing.T) {
 		require.ErrorIs(t, err, settlement.ErrCorruptState, name)
 	}
 }
+
+// TestOncePerCustomerFundingNodeSaysWhy: a bounty that funds the
+// customer's welcome discount, paid on the customer's first line, takes no
+// part of a second line giving the discount: the line is refused
+// (ErrDiscountFunding), saying the bounty was paid once for the customer
+// on the first line, not that its condition does not hold.
+func TestOncePerCustomerFundingNodeSaysWhy(t *testing.T) {
+	plan := strings.Replace(affiliatePlan, "  currencies: [EUR]\n", "  currencies: [EUR]\n  discount_funding:\n    - {discount: welcome, node: bounty}\n", 1)
+	s := planSettler(t, plan, loadNetwork(t), affiliateRules)
+	ctx := context.Background()
+	welcome := func(id string) settlement.Line {
+		l := affiliateLine(id, "client-lyon", "300.00", "2026-05-05", true)
+		l.Discounts = []settlement.Discount{{ID: "welcome", Amount: eur("10.00")}}
+		return l
+	}
+	first, err := s.Settle(ctx, settlement.State{}, []settlement.Line{welcome("INV-1/1")})
+	require.NoError(t, err)
+	_, err = s.Settle(ctx, first.State, []settlement.Line{welcome("INV-1-R/1")})
+	require.ErrorIs(t, err, settlement.ErrDiscountFunding)
+	require.ErrorContains(t, err, `it is paid once per customer, and line "INV-1/1" paid it for customer "client-lyon"`)
+}

@@ -820,9 +820,14 @@ func (sp *split) fundingError(c *cnode, f *fund, part int64, k *child) error {
 }
 
 // whyInactive says why child c, decided as k, takes no part of the line:
-// its condition does not hold, its party cannot be paid, or its rate reads
-// the volume of nobody (decideLevel).
+// it was paid once for the customer, its condition does not hold, its
+// party cannot be paid, or its rate reads the volume of nobody
+// (decideLevel).
 func (sp *split) whyInactive(c *cnode, k *child) string {
+	if k.paidOnce {
+		by, _ := sp.dec.st.once.lookup(onceKey{plan: sp.plan.id, node: c.path, customer: sp.line.Customer.ID})
+		return fmt.Sprintf("it is paid once per customer, and line %q paid it for customer %q", by, sp.line.Customer.ID)
+	}
 	if k.cond != nil {
 		return "its condition does not hold"
 	}
