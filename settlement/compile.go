@@ -305,6 +305,7 @@ func build(cfg Config, checkVersions, reference bool) (*Settler, error) {
 		cp := s.compilePlan(&p, path, doc, used)
 		if cp != nil {
 			checkPlanRates(&p, path, cp, cfg.Rates)
+			checkRetroactiveCurrencies(&p, path, cp)
 			s.plans = append(s.plans, cp)
 			s.collects = s.collects || cp.onCollection
 			s.collectReserves = s.collectReserves || cp.onCollection && cp.leafReserves
@@ -1083,6 +1084,33 @@ func checkPlanRates(p *ensemble.Problems, path string, cp *cplan, rates ensemble
 		}
 		p.Add(ensemble.Path(path, "currencies", i), fmt.Errorf("%w: the plan settles %s lines but its cumulative tiers are in %s (%s), and the exchange rates hold none from %s to %s%s: %w",
 			ErrCurrency, c.Key(), to.Key(), cp.volPath, c.Key(), to.Key(), when, &ensemble.RateError{From: c, To: to, Err: ensemble.ErrNoRate}))
+	}
+}
+
+// checkRetroactiveCurrencies refuses a plan with a retroactive share that
+// lists currencies other than its cumulative tiers': a true-up re-rates
+// what the window's lines were paid in the tiers' currency, and lines in
+// another currency are not converted into it (decider.retroTier refuses
+// them), so every such line would fail when settled. A plan that lists no
+// currencies is left alone: its lines in the tiers' currency settle, and
+// a line in another is refused when it is settled.
+func checkRetroactiveCurrencies(p *ensemble.Problems, path string, cp *cplan) {
+	to := cp.volCur
+	if to.IsZero() || len(cp.doc.Currencies) == 0 {
+		return
+	}
+	i := slices.IndexFunc(cp.cums, func(c *cnode) bool { return c.cum.Mode == Retroactive })
+	if i < 0 {
+		return
+	}
+	var others []ensemble.Currency
+	for j, c := range cp.doc.Currencies {
+		if !c.IsZero() && c != to && !slices.Contains(cp.doc.Currencies[:j], c) {
+			others = append(others, c)
+		}
+	}
+	if len(others) > 0 {
+		p.Add(path+".currencies", &RetroactiveCurrencyError{Plan: PlanVersion{cp.doc.ID, cp.doc.Version}, Node: cp.cums[i].path, Tiers: to, Currencies: others})
 	}
 }
 

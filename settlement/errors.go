@@ -3,6 +3,7 @@ package settlement
 import (
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/ensemble-commerce/ensemble"
@@ -463,3 +464,42 @@ func (e *AttributeError) Error() string {
 
 // Is reports whether target is ErrLineAttribute.
 func (e *AttributeError) Is(target error) bool { return target == ErrLineAttribute }
+
+// RetroactiveCurrencyError reports a plan that lists currencies other
+// than its cumulative tiers' while a node of it pays retroactive tiers
+// (RateMode Retroactive): a true-up re-rates what the window's earlier
+// lines were paid, added up in the tiers' currency, and lines in another
+// currency are not converted into it (marginal and cliff tiers count them
+// converted at Config.Rates; a retroactive share does not yet), so every
+// line in Currencies would be refused when settled. New refuses the plan
+// instead; it matches ErrCurrency with errors.Is, under the path of the
+// plan's currencies in a *ensemble.ValidationError. The way out: list the
+// tiers' currency only, and give lines in others a plan of their own (its
+// tiers in their currency).
+type RetroactiveCurrencyError struct {
+	Plan PlanVersion // the plan version
+	Node string      // the path of its first retroactive node, "root/reseller"
+	// Tiers is the currency of the plan's cumulative tiers; Currencies
+	// the plan's listed currencies other than it, in the order listed.
+	Tiers      ensemble.Currency
+	Currencies []ensemble.Currency
+}
+
+// Error names the plan, the node, the tiers' currency, the other
+// currencies and the way out.
+func (e *RetroactiveCurrencyError) Error() string {
+	others := make([]string, len(e.Currencies))
+	for i, c := range e.Currencies {
+		others[i] = c.Key()
+	}
+	list := strings.Join(others, ", ")
+	if n := len(others); n > 1 {
+		list = strings.Join(others[:n-1], ", ") + " and " + others[n-1]
+	}
+	return fmt.Sprintf("%v: plan %s node %q pays retroactive tiers in %s, but the plan settles %s lines: a true-up re-rates what the window's "+
+		"earlier lines were paid in the tiers' currency, and lines in others are not converted into it; list currencies: [%s] and give %s "+
+		"lines a plan of their own", ErrCurrency, e.Plan, e.Node, e.Tiers.Key(), list, e.Tiers.Key(), list)
+}
+
+// Is reports ErrCurrency.
+func (e *RetroactiveCurrencyError) Is(target error) bool { return target == ErrCurrency }
