@@ -299,9 +299,14 @@ const (
 	// boundary) claws back the credited line's own entries, at the rate
 	// they were paid at, never the true-up. A retroactive share is a leaf
 	// paying one party, over a calendar window (not rolling_12_months),
-	// and its lines are in the tiers' currency (a line in another is
-	// refused, ErrCurrency: what its earlier lines were paid cannot be
-	// added up across currencies).
+	// and its lines are in the tiers' currency: unlike Marginal and Cliff,
+	// it does not count lines in other currencies converted at
+	// Config.Rates (what the window's earlier lines were paid is added up
+	// in the tiers' currency). New refuses a plan with a retroactive share
+	// that lists a currency other than its tiers'
+	// (*RetroactiveCurrencyError, ErrCurrency); a line of a plan listing
+	// no currencies, in another currency than the tiers', is refused when
+	// it is settled (ErrCurrency).
 	Retroactive
 )
 

@@ -54,4 +54,17 @@ func TestRetroactivePlanInOtherCurrenciesRefusedAtNew(t *testing.T) {
 	res, err := s.Settle(ctx, settlement.State{}, []settlement.Line{l})
 	require.NoError(t, err)
 	require.Equal(t, []string{"S1:root/reseller sub-utrecht earning 100.00", "S1:root/platform platform earning 900.00"}, retroEntries(res.Entries, "S1"))
+
+	// Listing no currencies, the plan is accepted too; its SEK lines settle
+	// and a EUR line is refused when settled, naming the node.
+	plans, err = settlement.ParsePlans([]byte(strings.Replace(doc, "currencies: [EUR]\n", "", 1)))
+	require.NoError(t, err)
+	s, err = settlement.New(settlement.Config{Plans: plans, Rules: loadRules(t), Network: loadNetwork(t), Rates: rates})
+	require.NoError(t, err)
+	_, err = s.Settle(ctx, settlement.State{}, []settlement.Line{l})
+	require.NoError(t, err)
+	_, err = s.Settle(ctx, settlement.State{}, []settlement.Line{chainLine("E1", "100.00", "2026-02-01")})
+	require.ErrorIs(t, err, settlement.ErrCurrency)
+	require.ErrorContains(t, err, `node "root/reseller"`)
+	require.ErrorContains(t, err, "a EUR line through retroactive tiers in SEK")
 }

@@ -336,7 +336,10 @@ func TestPropertyRetroactiveTiersPayTheFinalRateOnTheWholeWindow(t *testing.T) {
 // funded by a remaining leaf (the platform or the top of the chain) or by
 // the platform when the remaining sibling splits further. Entries, errors
 // and states agree byte for byte with the reference's, through credits,
-// disputes, collections and reloads.
+// disputes, collections and reloads. The plan lists EUR, any currency
+// (a SEK line, which the tiers in EUR do not count converted, is refused
+// by both when settled) or EUR and SEK, which New refuses
+// (*RetroactiveCurrencyError).
 func TestPropertyReferenceRetroactive(t *testing.T) {
 	net := loadNetwork(t)
 	wide := loadRules(t, wideRules, refRules)
@@ -366,11 +369,15 @@ func TestPropertyReferenceRetroactive(t *testing.T) {
 			"    - {id: referral, party: referrer, share: \"5%\"}\n    - {id: top, party: top, share: remaining}",
 			"    - id: rest\n      share: remaining\n      children:\n        - {id: platform, party: platform, share: \"50%\"}\n        - {id: top, party: top, share: remaining}",
 		}).Draw(t, "funder")
+		// The plan's currencies: EUR, its tiers', only; any (a SEK line
+		// is refused when settled, by both); or EUR and SEK, which New
+		// refuses up front (a retroactive share converts no line).
+		currencies := rapid.SampledFrom([]string{"[EUR]", "[]", "[EUR, SEK]"}).Draw(t, "currencies")
 		plan := `
 id: program
 version: 1
 routes: [partner]
-currencies: [EUR]
+currencies: ` + currencies + `
 root:
   id: root
   children:
@@ -385,13 +392,24 @@ root:
           tiers: ` + tiers.String() + "\n" + funder + "\n"
 		plans, err := settlement.ParsePlans([]byte(plan))
 		require.NoError(t, err)
-		cfg := settlement.Config{Plans: plans, Rules: wide, Network: net}
+		sekEUR := ensemble.ExchangeRates{{From: ensemble.MustCurrency("SEK"), To: ensemble.MustCurrency("EUR"), Rate: ensemble.MustRatio("1/11")}}
+		cfg := settlement.Config{Plans: plans, Rules: wide, Network: net, Rates: sekEUR}
 		s, err := settlement.New(cfg)
+		if currencies == "[EUR, SEK]" {
+			var re *settlement.RetroactiveCurrencyError
+			require.ErrorAs(t, err, &re)
+			require.Equal(t, "root/reseller", re.Node)
+			require.Equal(t, []ensemble.Currency{ensemble.MustCurrency("SEK")}, re.Currencies)
+			return
+		}
 		require.NoError(t, err)
 		sellers := []string{"sub-utrecht", "reseller-nl"}
 		w := refWorld{cfg: cfg, line: func(t *rapid.T, id string) settlement.Line {
 			l := chainLine(id, fmt.Sprintf("%d.%02d", rapid.Int64Range(0, 700).Draw(t, id+".euros"), rapid.IntRange(0, 99).Draw(t, id+".cents")),
 				fmt.Sprintf("2026-%02d-%02d", rapid.IntRange(1, 6).Draw(t, id+".month"), rapid.IntRange(1, 28).Draw(t, id+".day")))
+			if currencies == "[]" && rapid.IntRange(0, 5).Draw(t, id+".sek") == 0 {
+				l.Amount, l.Tax = ensemble.MoneyFromMinor(minorOf(l.Amount), ensemble.MustCurrency("SEK")), ensemble.MustMoney("0", "SEK")
+			}
 			if rapid.SampledFrom(sellers).Draw(t, id+".seller") == "reseller-nl" {
 				l.Route = partner.Route{Kind: partner.RoutePartner, Seller: "reseller-nl", Chain: []partner.ID{"reseller-nl", "distri-eu"}}
 			}
