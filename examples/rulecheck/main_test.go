@@ -48,6 +48,7 @@ func TestRulecheck(t *testing.T) {
 		{"a currency the tiers cannot read", []string{"-plans", "testdata/fx-plans.yaml", "-rates", "testdata/fx-rates.yaml"}, exitFail, "fx"},
 		{"currencies without rates", []string{"-plans", "testdata/fx-plans.yaml"}, exitFail, "fx-no-rates"},
 		{"rates a settler refuses", []string{"-plans", "testdata/fx-plans.yaml", "-rates", "testdata/fx-bad-rates.yaml"}, exitFail, "fx-bad-rates"},
+		{"retroactive tiers and other currencies", []string{"-plans", "testdata/retro-fx-plans.yaml", "-rates", "testdata/retro-fx-rates.yaml"}, exitFail, "retro-fx"},
 		{"warnings fail with -strict", []string{"-strict", "-env", "partner", "../../partner/testdata/rules.yaml"}, exitFail, "strict"},
 	}
 	for _, tt := range tests {

@@ -275,10 +275,19 @@ func unknownPartners(doc settlement.PlanDocument, net *partner.Network, netName 
 // line in another converts at the host's rates; settlement.New refuses a
 // plan listing a currency with no rate at all, but a plan for any currency
 // cannot be checked, and a rate that starts after the plan does leaves the
-// lines before it to be refused when they are settled.
+// lines before it to be refused when they are settled. A plan with a
+// retroactive share converts no line (settlement.New refuses one that
+// lists another currency than its tiers'): one for any currency is told
+// that lines in others are refused.
 func currencyBoundTiers(doc settlement.PlanDocument, rates ensemble.ExchangeRates, haveRates bool) []problem {
 	var out []problem
 	var cur ensemble.Currency
+	retro := ""
+	walkNodes(&doc.Root, "root", string(doc.Root.ID), func(n *settlement.Node, path, nodePath string) {
+		if c := n.Share.Cumulative; c != nil && c.Mode == settlement.Retroactive && retro == "" {
+			retro = nodePath
+		}
+	})
 	walkNodes(&doc.Root, "root", string(doc.Root.ID), func(n *settlement.Node, path, nodePath string) {
 		c := n.Share.Cumulative
 		if c == nil || !cur.IsZero() {
@@ -293,6 +302,17 @@ func currencyBoundTiers(doc settlement.PlanDocument, rates ensemble.ExchangeRate
 				return
 			}
 			code := cur.Code()
+			if retro != "" {
+				// A retroactive share converts no line: settlement.New
+				// refuses the plan once it lists another currency.
+				out = append(out, problem{
+					path: ensemble.Path(path+".share.cumulative.tiers", i) + ".up_to",
+					msg: fmt.Sprintf("node %s: the cumulative tiers are in %s and the plan settles lines in any currency, but node %s pays retroactive tiers, which convert no line: a line in another currency than %s is refused when it is settled",
+						nodePath, code, retro, code),
+					hint: fmt.Sprintf("list the tiers' currency (currencies: [%s]) and give lines in others a plan of their own", code),
+				})
+				return
+			}
 			out = append(out, problem{
 				path: ensemble.Path(path+".share.cumulative.tiers", i) + ".up_to",
 				msg: fmt.Sprintf("node %s: the cumulative tiers are in %s and the plan settles lines in any currency: a line in another currency converts into %s at the host's exchange rates, and is refused when it is settled if none is in force",
