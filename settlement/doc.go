@@ -100,7 +100,9 @@
 // (Line.Dispute DisputeDocuments) and reverses nothing more (on a line
 // payable on collection, its own total replaces the share of the total the
 // lost dispute took off what the customer owes, within MaxNoteRounding,
-// else ErrDocumentedTotal), and a credit
+// else ErrDocumentedTotal; a note leaving the customer owing nothing takes
+// back what still awaited its payment, as a credit closing the line does),
+// and a credit
 // of a line whose lost disputes no credit documents yet, that does not say
 // whether it documents them, is ErrUndocumentedDispute. Reserves
 // hold back part of an earning until a release date: a leaf's (Node.Reserve),

@@ -250,7 +250,10 @@ const MaxNoteRounding = 3
 // against what lg's lost disputes took back that no credit documents yet
 // (undoc): a credit documenting them (DisputeDocuments) records that it
 // did, reversing nothing (the lost dispute took it back, and off what the
-// customer owes); a credit that does not say is ErrUndocumentedDispute,
+// customer owes) but, when its total leaves the customer owing nothing on
+// a line payable on collection, what still awaited a payment that will
+// never come (as reverse does for a credit closing the line); a credit
+// that does not say is ErrUndocumentedDispute,
 // naming the line and its last lost dispute; one documenting more than
 // undoc is ErrOverDocumented.
 func (r *run) documentDispute(l *Line, lg *ledger, credit, undoc int64) error {
@@ -302,8 +305,38 @@ func (r *run) documentDispute(l *Line, lg *ledger, credit, undoc int64) error {
 	}
 	d.documented += credit
 	nl.disputes = &d
+	var took int64 // what the note took back of what awaited a payment no longer owed
+	if nl.coll != lg.coll && nl.coll.settled() {
+		// The note's total (a few units more than the share, by its
+		// rounding) leaves the customer owing nothing: what still awaited
+		// its payment will never be paid, and goes back as it does with a
+		// credit note that closes the line (reverse), in proportion to
+		// what the parts have unreversed; what the share of a set-off
+		// stands for is released. So nothing awaits on a line owing
+		// nothing (awaitingTotal).
+		r.line = l
+		trace := append(slices.Clone(l.Trace), l.Ref(), ensemble.Ref{Kind: RefLine, ID: string(lg.line)})
+		note := "credit of " + string(lg.line) + " by " + string(l.ID) + " documenting its lost disputes"
+		out, err := r.reverse(&nl, 0, string(l.ID), l.Date, note, trace, &Bearer{}, false)
+		if err != nil {
+			return lineErr(l.ID, lg.ctx.plan.ID, "", "", err)
+		}
+		took = out.credited - nl.credited
+		if out.coll.awaitingSum() != awaitingTotal(out, out.coll) {
+			if err := r.releaseAwaiting(out, out, make([]int64, out.parts()), string(l.ID), l.Date, note, trace); err != nil {
+				return lineErr(l.ID, lg.ctx.plan.ID, "", "", err)
+			}
+		}
+		nl = *out
+	}
 	r.st.lines.put(lg.line, &nl)
-	r.st.ownCredits().put(l.ID, creditRec{of: lg.line, documented: credit})
+	r.st.ownCredits().put(l.ID, creditRec{of: lg.line, units: took, documented: credit})
+	if nl.coll != lg.coll && nl.coll.settled() {
+		// A line the note closed settles the credits it lent.
+		if err := r.settleInvoices(r.st.lines.get(lg.line), l.Date.UTC(), nl.coll.invoice); err != nil {
+			return lineErr(l.ID, lg.ctx.plan.ID, "", "", err)
+		}
+	}
 	return nil
 }
 

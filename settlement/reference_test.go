@@ -108,7 +108,7 @@ type refOnceKey struct {
 type refCredit struct {
 	of         settlement.LineID
 	amount     int64
-	documented int64 // what it documented of the line's lost disputes (it took back nothing)
+	documented int64 // what it documented of the line's lost disputes (its amount: what it took back of what awaited a payment its note left no longer owed)
 	bearer     settlement.Bearer
 }
 
@@ -1969,6 +1969,7 @@ func (s *refSettler) settleCredit(st *refState, c settlement.Line) ([]settlement
 		case credit > undoc:
 			return nil, fail(settlement.ErrOverDocumented)
 		}
+		closed := false // the note closed the line: the customer owes nothing on it any more
 		if lg.undocOwed > 0 && lg.coll != nil && !lg.coll.onSettlement {
 			// The note's own total replaces the share of the line's total
 			// the lost disputes took for its net (pro rata of what is
@@ -1989,12 +1990,34 @@ func (s *refSettler) settleCredit(st *refState, c settlement.Line) ([]settlement
 				cl := *lg.coll
 				cl.credited += min(delta, owed)
 				lg.coll = &cl
+				closed = cl.done()
 			}
 		}
 		lg.documented += credit
+		var entries []settlement.Entry
+		var took int64
+		if closed {
+			// The note leaves the customer owing nothing: what still
+			// awaited its payment goes back, as with a credit closing the
+			// line (in proportion to what the parts have unreversed), and
+			// nothing awaits any more.
+			before := lg.credited
+			trace := append(slices.Clone(c.Trace), c.Ref(), ensemble.Ref{Kind: settlement.RefLine, ID: string(lg.line)})
+			out, err := lg.reverse(0, string(c.ID), c.Date, "credit of "+string(lg.line)+" by "+string(c.ID)+" documenting its lost disputes",
+				trace, c.Service, settlement.Bearer{}, false, nil)
+			if err != nil {
+				return nil, fail(err)
+			}
+			entries = out
+			took = lg.credited - before
+			st.takeBack(lg, before)
+		}
 		st.lines[lg.line] = lg
-		st.credits[c.ID] = refCredit{of: lg.line, documented: credit}
-		return nil, nil
+		st.credits[c.ID] = refCredit{of: lg.line, amount: took, documented: credit}
+		if closed { // a line the note closed settles the credits it lent
+			entries = append(entries, st.settleInvoices(lg.line, c.Date.UTC(), lg.coll.invoice)...)
+		}
+		return entries, nil
 	}
 	var clawed int64 // of the credit, what write-offs clawed back already
 	var nettedInv string

@@ -314,10 +314,17 @@ func (st *State) resentCredit(l *Line, sale *ledger, rec creditRec) error {
 	if credited == nil || credited.ctx == nil { // pruned: the credited line is gone
 		return ErrAlreadySettled
 	}
+	// A documenting credit's amount is what it documented (what it took
+	// back besides, it took of what awaited a payment its note left no
+	// longer owed).
+	want := rec.units
+	if rec.documented != 0 {
+		want = rec.documented
+	}
 	u, err := basisUnits(l, credited.ctx.basis == BasisGross)
-	if err != nil || -u != rec.units+rec.documented {
+	if err != nil || -u != want {
 		return lineConflict(fmt.Sprintf("line already settled with other figures: a credit of %s, not %s",
-			ensemble.MoneyFromMinor(rec.units+rec.documented, credited.ctx.cur), ensemble.MoneyFromMinor(-u, l.Currency())))
+			ensemble.MoneyFromMinor(want, credited.ctx.cur), ensemble.MoneyFromMinor(-u, l.Currency())))
 	}
 	return ErrAlreadySettled
 }

@@ -140,7 +140,7 @@ type lineCtx struct {
 type creditRec struct {
 	of         LineID
 	units      int64
-	documented int64   // of the line's lost disputes, what it documented (Line.Dispute DisputeDocuments); it took back nothing
+	documented int64   // of the line's lost disputes, what it documented (Line.Dispute DisputeDocuments); it took back only what awaited a payment its note left no longer owed (units)
 	bearer     *Bearer // nil: proportional
 }
 
@@ -867,7 +867,9 @@ type CreditState struct {
 	Bearer Bearer `json:"bearer,omitzero"`
 	// Documented is, of a credit documenting the credited line's lost
 	// disputes (Line.Dispute DisputeDocuments), what it documented: its
-	// amount, which the disputes took back (its Amount is then zero).
+	// amount, which the disputes took back. Its Amount is then zero, or,
+	// when its note left the customer owing nothing on a line payable on
+	// collection, what it took back of what still awaited that payment.
 	// Omitted when zero.
 	Documented ensemble.Money `json:"documented,omitzero"`
 }
@@ -1809,11 +1811,8 @@ func (r *stateReader) credit(path string, in *creditStateIn) {
 			rec.units = u
 		}
 		if u, ok := r.units(path+".documented", c.Line, "", "documented", c.Documented, lg.ctx.cur); ok {
-			switch {
-			case u < 0:
+			if u < 0 {
 				r.fail(path+".documented", c.Line, "", nil, "negative documented %s", c.Documented)
-			case u > 0 && rec.units != 0:
-				r.fail(path+".documented", c.Line, "", nil, "a credit documenting a lost dispute takes back nothing, not %s", *in.Amount)
 			}
 			rec.documented = u
 		}
