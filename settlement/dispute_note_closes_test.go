@@ -38,7 +38,7 @@ func TestDocumentingNoteThatClosesTheLineTakesBackWhatAwaited(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, "0.01", o.AmountString())
 	require.Equal(t, "1.61", ll.UndocumentedOwed.AmountString())
-	require.Equal(t, "0.01", awaitingOf(ll).AmountString())
+	require.Equal(t, "0.01", partsAwaiting(ll).AmountString())
 
 	note := credit("CN1", "L1", "-1.48", "2026-03-02")
 	note.Tax, note.Invoice, note.Dispute = eur("-0.14"), "INV-2", settlement.DisputeDocuments
@@ -49,7 +49,7 @@ func TestDocumentingNoteThatClosesTheLineTakesBackWhatAwaited(t *testing.T) {
 	o, err = nl.Collection.Owed()
 	require.NoError(t, err)
 	require.Equal(t, "0.00", o.AmountString(), "the note's 1.62 came off, not the 1.61 share")
-	require.Equal(t, "0.00", awaitingOf(nl).AmountString(), "nothing awaits a payment no longer owed")
+	require.Equal(t, "0.00", partsAwaiting(nl).AmountString(), "nothing awaits a payment no longer owed")
 	require.Equal(t, "1.49", nl.Credited.AmountString(), "1.48 lost, 0.01 taken back by the note")
 	require.Equal(t, "1.48", nl.Documented.AmountString())
 	var clawed, uncollected int64
@@ -77,8 +77,8 @@ func TestDocumentingNoteThatClosesTheLineTakesBackWhatAwaited(t *testing.T) {
 	require.NotErrorIs(t, err, settlement.ErrLineConflict)
 }
 
-// awaitingOf is what the parts of ll await of the customer's payment.
-func awaitingOf(ll settlement.LedgerLine) ensemble.Money {
+// partsAwaiting is what the parts of ll await of the customer's payment.
+func partsAwaiting(ll settlement.LedgerLine) ensemble.Money {
 	sum := ensemble.MoneyFromMinor(0, ll.Basis.Currency())
 	for _, p := range ll.Parts {
 		if !p.Awaiting.IsZero() {
