@@ -2377,6 +2377,13 @@ func (lg *refLedger) reverse(credit int64, by string, at time.Time, note string,
 		}
 	}
 	lg.credited += credit
+	if credit == 0 {
+		// A credit of nothing (of a line credited in full already, say)
+		// takes nothing back: it is no credit of all the line has left
+		// that moves what a part kept past its clawback window to the
+		// window's bearer, whatever its date.
+		return nil, nil
+	}
 	lg.parts = slices.Clone(lg.parts)
 	taken := make([]int64, len(lg.parts))
 	if split != nil && b.IsZero() && !awaited {
