@@ -89,3 +89,36 @@ func TestClawbackWindowPartialCreditInsideAfterOnePast(t *testing.T) {
 	require.Equal(t, map[string]string{"root/tier": "16.00", "root/dealreg": "25.00", "root/newlogo": "0.50", "root/mdf": "2.00",
 		"root/platform": "-3.50"}, partsOf(t, r.State, "L1"))
 }
+
+// The reference settler agrees with the settler on F5's history, both
+// orders: a zero credit inside the window, after or before a full credit
+// past it, gives no clawback (the reference gave the bonuses' 51.00 to
+// the platform when it came after).
+func TestReferenceSettlerZeroCreditAfterFullCreditPast(t *testing.T) {
+	plans, err := settlement.ParsePlans([]byte(windowPlan("on_settlement", 40, 50, 5, "1.00", "{within_days: 2}")))
+	require.NoError(t, err)
+	cfg := settlement.Config{Plans: plans, Rules: loadRules(t), Network: loadNetwork(t)}
+	for _, order := range [][]settlement.Line{
+		{credit("C1", "L1", "-100.00", "2026-03-24"), credit("C2", "L1", "0.00", "2026-03-05")},
+		{credit("C2", "L1", "0.00", "2026-03-05"), credit("C1", "L1", "-100.00", "2026-03-24")},
+	} {
+		s, err := settlement.New(cfg)
+		require.NoError(t, err)
+		ref := newRefSettler(cfg)
+		st := settlement.State{}
+		for _, batch := range [][]settlement.Line{{chainLine("L1", "100.00", "2026-03-03")}, order[:1], order[1:]} {
+			want, err := ref.Settle(batch)
+			require.NoError(t, err)
+			res, err := s.Settle(ctx, st, batch)
+			require.NoError(t, err)
+			if len(want) == 0 {
+				require.Empty(t, res.Entries)
+			} else {
+				requireSameEntriesT(t, res.Entries, want)
+			}
+			st = res.State
+		}
+		require.Equal(t, map[string]string{"root/tier": "0.00", "root/dealreg": "50.00", "root/newlogo": "1.00", "root/mdf": "0.00",
+			"root/platform": "-51.00"}, partsOf(t, st, "L1"))
+	}
+}
