@@ -122,3 +122,42 @@ func TestReferenceSettlerZeroCreditAfterFullCreditPast(t *testing.T) {
 			"root/platform": "-51.00"}, partsOf(t, st, "L1"))
 	}
 }
+
+// The same two credits settled in date order: the one inside the window
+// first takes its 80% of every part in proportion, the bonuses' 40.80
+// included; the one past it, of the 20.00 left, leaves the bonuses their
+// 10.20, which the platform bears beyond its 0.80 (-10.20). Settled the
+// other way round (TestClawbackWindowFullCreditInsideAfterOnePast) the
+// credit inside the window, of all the line has left, takes the bonuses'
+// 10.20 too: a host that wants each credit decided on its own date
+// settles a line's credits in date order.
+func TestClawbackWindowCreditsInDateOrder(t *testing.T) {
+	s, st := smallWindowSettled(t)
+	r, err := s.Settle(ctx, st, []settlement.Line{credit("C2", "L1", "-80.00", "2026-03-05")}) // day 2
+	require.NoError(t, err)
+	requireNodes(t, r.Entries, settlement.KindClawback, map[string]string{"root/tier": "-32.00", "root/dealreg": "-40.00", "root/newlogo": "-0.80",
+		"root/mdf": "-4.00", "root/platform": "-3.20"})
+	r, err = s.Settle(ctx, r.State, []settlement.Line{credit("C1", "L1", "-20.00", "2026-03-24")}) // day 21
+	require.NoError(t, err)
+	requireNodes(t, r.Entries, settlement.KindClawback, map[string]string{"root/tier": "-8.00", "root/mdf": "-1.00", "root/platform": "-11.00"})
+	require.Equal(t, map[string]string{"root/tier": "0.00", "root/dealreg": "10.00", "root/newlogo": "0.20", "root/mdf": "0.00",
+		"root/platform": "-10.20"}, partsOf(t, r.State, "L1"))
+}
+
+// A lost dispute of all the line has left, decided inside the window
+// after a credit past it took the platform below zero, is a reversal of
+// all the line has left like a credit: every part gives back what it has
+// (the platform its 7.00 back), every party ends at zero.
+func TestClawbackWindowLostDisputeInsideAfterCreditPast(t *testing.T) {
+	s, st := smallWindowSettled(t)
+	r, err := s.Settle(ctx, st, []settlement.Line{credit("C1", "L1", "-20.00", "2026-03-24")})
+	require.NoError(t, err)
+	d, err := s.Dispute(r.State, "L1", date("2026-03-04"))
+	require.NoError(t, err)
+	lost, err := s.ResolveDispute(d.State, "L1", false, date("2026-03-05"))
+	require.NoError(t, err)
+	requireNodes(t, lost.Entries, settlement.KindClawback, map[string]string{"root/tier": "-32.00", "root/dealreg": "-50.00", "root/newlogo": "-1.00",
+		"root/mdf": "-4.00", "root/platform": "7.00"})
+	require.Equal(t, map[string]string{"root/tier": "0.00", "root/dealreg": "0.00", "root/newlogo": "0.00", "root/mdf": "0.00",
+		"root/platform": "0.00"}, partsOf(t, lost.State, "L1"))
+}
