@@ -1,6 +1,7 @@
 package settlement
 
 import (
+	"fmt"
 	"math/big"
 	"strings"
 
@@ -48,16 +49,36 @@ import (
 //   - the re-split would take from a part less than nothing or more than
 //     it has unreversed (after earlier credits that gave back discounts
 //     otherwise than this one), which a reversal never does.
-func (r *run) creditSplit(l *Line, lg *ledger, credit int64) []int64 {
-	if lg.funded == nil || credit <= 0 || credit >= lg.basis-lg.credited || !l.Bearer.IsZero() {
-		return nil
+func (r *run) creditSplit(l *Line, lg *ledger, credit int64) ([]int64, error) {
+	if credit <= 0 || credit >= lg.basis-lg.credited || !l.Bearer.IsZero() {
+		return nil, nil
 	}
 	if len(l.Discounts) == 0 && l.Kind != prorationCredit {
-		return nil
+		return nil, nil
 	}
 	cp := r.s.planOf(lg)
 	if cp == nil || !cp.fundsDiscounts() {
-		return nil
+		return nil, nil
+	}
+	// A credit taking a funded discount (a discount recorded late, see
+	// takenSplit) is re-split whatever the state knows of what the parts
+	// funded, and one that cannot be is refused rather than reversed in
+	// proportion, which would charge the discount to every party.
+	takes := false
+	for _, d := range l.Discounts {
+		if d.Amount.IsPositive() && cp.funderOf(d.ID) != nil {
+			takes = true
+		}
+	}
+	if lg.funded == nil && !takes {
+		return nil, nil
+	}
+	cannot := func(format string, args ...any) ([]int64, error) {
+		if !takes {
+			return nil, nil
+		}
+		return nil, fmt.Errorf("%w: credit %q takes discounts a node funds, and cannot be re-split so that they come off the funding node's parts alone: %s",
+			ErrDiscountFunding, l.ID, fmt.Sprintf(format, args...))
 	}
 	// What the line's parts funded, and what the credit gives back, by
 	// funding node.
@@ -76,7 +97,10 @@ func (r *run) creditSplit(l *Line, lg *ledger, credit int64) []int64 {
 		return &nodes[len(nodes)-1]
 	}
 	n := lg.parts()
-	funded := *lg.funded
+	funded := make([]int64, n) // none known: the line's parts funded nothing the state recorded
+	if lg.funded != nil {
+		funded = *lg.funded
+	}
 	of := make([]int, n) // the funding node of each part that funded some
 	var sum int64        // of the parts' amounts
 	for i := range n {
@@ -88,15 +112,15 @@ func (r *run) creditSplit(l *Line, lg *ledger, credit int64) []int64 {
 		node := lg.payee(i).meta.node
 		var fn *cnode
 		for _, c := range fundingNodes(cp) {
-			if node == c.path || strings.HasPrefix(node, c.path+"/") {
+			if under(node, c) {
 				if fn != nil {
-					return nil // below two funding nodes: not recorded so
+					return cannot("a part of the line is below two funding nodes") // not recorded so
 				}
 				fn = c
 			}
 		}
 		if fn == nil {
-			return nil
+			return cannot("a part funded discounts below no funding node")
 		}
 		at(fn).funded += funded[i]
 		for k := range nodes {
@@ -106,56 +130,94 @@ func (r *run) creditSplit(l *Line, lg *ledger, credit int64) []int64 {
 		}
 	}
 	if sum != lg.basis {
-		return nil
+		return cannot("the line's parts do not add up to its basis")
 	}
+	// What the credit takes of funded discounts, by part: each discount
+	// spread over the parts of its funding node in proportion to what each
+	// was paid, as a sale spreads what a node funds (keepFunded).
+	takenOf := make([]*big.Rat, n)
+	var taken int64
 	for _, d := range l.Discounts {
 		fn := cp.funderOf(d.ID)
 		if fn == nil || d.Amount.IsZero() {
 			continue
 		}
 		u, err := d.Amount.MinorUnits()
-		if err != nil || u > 0 {
-			return nil // a credit's discounts are negative: it gives them back
+		if err != nil {
+			return cannot("discount %s: %v", d.ID, err)
+		}
+		if u > 0 {
+			// Taken: it comes off the funder's parts alone.
+			if !takes || u > credit-taken {
+				return cannot("it takes more of discounts than it credits")
+			}
+			var paid int64
+			for i := range n {
+				if under(lg.payee(i).meta.node, fn) {
+					paid += lg.units(i)
+				}
+			}
+			if paid <= 0 {
+				return cannot("node %q, which funds discount %s, was paid nothing of line %q to bear it", fn.id, d.ID, lg.line)
+			}
+			for i := range n {
+				if under(lg.payee(i).meta.node, fn) && lg.units(i) != 0 {
+					x := new(big.Rat).SetFrac(new(big.Int).Mul(big.NewInt(u), big.NewInt(lg.units(i))), big.NewInt(paid))
+					if takenOf[i] != nil {
+						x.Add(x, takenOf[i])
+					}
+					takenOf[i] = x
+				}
+			}
+			taken += u
+			continue
 		}
 		x := at(fn)
 		if -u > x.funded-x.given {
-			return nil
+			return cannot("it gives back more of discount %s than node %q funded", d.ID, fn.id)
 		}
 		x.given -= u
 	}
 	var given, fundedAll int64 // at most what the parts funded, whose sum the ledger keeps within int64
 	for _, x := range nodes {
 		if x.given < 0 || x.given > x.funded {
-			return nil
+			return cannot("it gives back more than node %q funded", x.n.id)
 		}
 		given += x.given
 		fundedAll += x.funded
 	}
-	// x_i = (amount_i + funded_i) × (credit + given) / (basis + funded)
-	//       − funded_i × given_n / funded_n.
-	list := new(big.Rat).SetFrac(new(big.Int).Add(big.NewInt(credit), big.NewInt(given)), new(big.Int).Add(big.NewInt(lg.basis), big.NewInt(fundedAll)))
+	// x_i = (amount_i + funded_i) × (credit − taken + given) / (basis + funded)
+	//       − funded_i × given_n / funded_n + taken_i.
+	list := new(big.Rat).SetFrac(new(big.Int).Add(big.NewInt(credit-taken), big.NewInt(given)), new(big.Int).Add(big.NewInt(lg.basis), big.NewInt(fundedAll)))
 	shares := make([]ensemble.Share, n)
 	for i := range n {
 		x := new(big.Rat).Mul(list, new(big.Rat).SetInt(new(big.Int).Add(big.NewInt(lg.units(i)), big.NewInt(funded[i]))))
 		if k := of[i]; k >= 0 && nodes[k].given != 0 {
 			x.Sub(x, new(big.Rat).SetFrac(new(big.Int).Mul(big.NewInt(funded[i]), big.NewInt(nodes[k].given)), big.NewInt(nodes[k].funded)))
 		}
+		if takenOf[i] != nil {
+			x.Add(x, takenOf[i])
+		}
 		if x.Sign() < 0 {
-			return nil
+			return cannot("part %q would give back less than nothing", lg.entryID(i))
 		}
 		shares[i] = ensemble.Share{Key: string(lg.entryID(i)), Weight: ensemble.RatioFromRat(x)}
 	}
 	out := make([]int64, n)
 	if err := ensemble.AllocateUnits(out, credit, shares, ensemble.AllocateOptions{}); err != nil {
-		return nil
+		return cannot("%v", err)
 	}
 	for i := range n {
 		if out[i] > lg.unreversed(i) {
-			return nil
+			return cannot("part %q would give back %s, more than the %s it has left", lg.entryID(i),
+				ensemble.MoneyFromMinor(out[i], lg.ctx.cur), ensemble.MoneyFromMinor(lg.unreversed(i), lg.ctx.cur))
 		}
 	}
-	return out
+	return out, nil
 }
+
+// under reports whether the node at path is funding node c or below it.
+func under(path string, c *cnode) bool { return path == c.path || strings.HasPrefix(path, c.path+"/") }
 
 // prorationCredit is the kind of a proration credit's line (Line.Kind, as
 // invoice.KindProrationCredit names it), which lists every discount it

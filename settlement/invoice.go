@@ -77,6 +77,9 @@ func fromInvoice(lines []invoice.Line, o order.Order) ([]Line, error) {
 			Credits: LineID(l.Credits), Service: l.Period, ContractStart: l.SubscriptionStart, Trace: append(trace, l.Refs...),
 		}
 		out[i].Discounts = saleDiscounts(&l)
+		if id, ok := lateDiscount(&l); ok {
+			out[i].Discounts = []Discount{{ID: id, Amount: l.Net.Neg()}}
+		}
 		out[i].Recouped = netDiscounts(&l, l.Recouped)
 		if l.Attribution != nil {
 			out[i].Attributed = l.Attribution.Value
@@ -151,6 +154,32 @@ func netDiscounts(l *invoice.Line, ds []invoice.AppliedDiscount) []Discount {
 		out = append(out, Discount{ID: string(d.ID), Amount: m})
 	}
 	return out
+}
+
+// lateDiscount returns the discount that invoice line l credits, when l
+// is the credit of a percentage discount recorded late on usage billed
+// before it (invoice.Discount.Recorded): a credit-note line crediting a
+// usage line, listing no discounts, whose Refs name the credited line
+// and the discount (invoice.RefDiscount). Such a credit gives back none
+// of the list price: all it credits is the discount taken, which
+// FromInvoice lists positive in the settlement line's Discounts (a credit
+// taking a discount, not giving it back), so that a node funding the
+// discount bears it alone, as it would have had the discount been known
+// when the usage was billed.
+func lateDiscount(l *invoice.Line) (string, bool) {
+	if l.Kind != invoice.KindCreditNote || l.Credits == "" || len(l.Discounts) > 0 || !l.Net.IsNegative() {
+		return "", false
+	}
+	id := ""
+	for _, r := range l.Refs {
+		if r.Kind == invoice.RefDiscount {
+			if id != "" {
+				return "", false
+			}
+			id = r.ID
+		}
+	}
+	return id, id != ""
 }
 
 // creditedByNotes is the id invoice gives the part of a proration credit

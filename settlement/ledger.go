@@ -145,7 +145,11 @@ func (r *run) clawback(l *Line) error {
 		note += " (" + ensemble.MoneyFromMinor(clawed, lg.ctx.cur).String() + " of it clawed back by write-offs before)"
 	}
 	if credit == asSold {
-		r.resplit = r.creditSplit(l, lg, credit)
+		resplit, err := r.creditSplit(l, lg, credit)
+		if err != nil {
+			return lineErr(l.ID, lg.ctx.plan.ID, "", "", err)
+		}
+		r.resplit = resplit
 	}
 	r.keep = keep
 	nl, err := r.reverse(lg, credit, string(l.ID), l.Date, note, trace, &l.Bearer, false)
