@@ -1,11 +1,13 @@
 package settlement_test
 
 import (
+	"fmt"
 	"testing"
 	"time"
 
 	"github.com/shopspring/decimal"
 	"github.com/stretchr/testify/require"
+	"pgregory.net/rapid"
 
 	"github.com/ensemble-commerce/ensemble"
 	"github.com/ensemble-commerce/ensemble/catalog"
@@ -15,6 +17,13 @@ import (
 	"github.com/ensemble-commerce/ensemble/settlement"
 	"github.com/ensemble-commerce/ensemble/usage"
 )
+
+// lateT is what lateDiscountRuns needs of a test: a *testing.T or a
+// *rapid.T.
+type lateT interface {
+	require.TestingT
+	Helper()
+}
 
 // storeFunded is the store's plan (the platform 30%, the developer the
 // rest) where the developer funds its "usage-15" promotion: the platform
@@ -28,8 +37,8 @@ const storeFunded = `{id: store, version: 1, routes: [marketplace],
 // recorded on d.Recorded, known to the runs at or after it, and settles
 // every invoice under plan; it returns the entries of the runs, those of
 // the late discount's credit lines, and those of one run billing both
-// months knowing the discount.
-func lateDiscountRuns(t *testing.T, plan string, d invoice.Discount, june, july int64) (runs, credit, one []settlement.Entry) {
+// months knowing the discount, settled by s.
+func lateDiscountRuns(t lateT, s *settlement.Settler, d invoice.Discount, june, july int64) (runs, credit, one []settlement.Entry) {
 	t.Helper()
 	cat, err := catalog.LoadYAML([]byte(`
 offers:
@@ -54,7 +63,6 @@ offers:
 	}
 	o := order.Order{ID: "s1", Customer: order.Customer{ID: "c1", Country: "NL"},
 		Route: partner.Route{Kind: partner.RouteMarketplace, Chain: []partner.ID{"dev-1"}}}
-	s := planSettler(t, "["+plan+"]", loadNetwork(t))
 
 	var issued []invoice.Line
 	var st settlement.State
@@ -104,7 +112,7 @@ offers:
 // developer -42.00 (293.00).
 func TestLateFundedDiscountCreditComesOffTheFunder(t *testing.T) {
 	d := invoice.Discount{ID: "usage-15", Percent: ensemble.MustRatio("15%"), Recorded: time.Date(2026, 7, 10, 0, 0, 0, 0, time.UTC)}
-	runs, credit, one := lateDiscountRuns(t, storeFunded, d, 4000, 1000)
+	runs, credit, one := lateDiscountRuns(t, planSettler(t, "["+storeFunded+"]", loadNetwork(t)), d, 4000, 1000)
 	byCredit := byParty(credit, settlement.KindClawback)
 	requireMoney(t, byCredit["dev-1"], eur("-60.00"), "the funder bears the late discount")
 	requireMoney(t, byCredit["platform"], eur("0.00"), "the platform keeps its margin on the list price")
@@ -115,4 +123,39 @@ func TestLateFundedDiscountCreditComesOffTheFunder(t *testing.T) {
 	for p, m := range want {
 		requireMoney(t, got[p], m, "party %s", p)
 	}
+}
+
+// Property: a percentage discount recorded after the usage it covers was
+// billed, credited by the next run, settles so that every party is paid
+// what one run knowing the discount pays: exactly when a node funds the
+// discount (its credit comes off the funder alone, the others keep their
+// margin on the list price), and within a minor unit each when none does
+// (the credit is reversed from every party in proportion to what it was
+// paid, where one run splits the discounted line: rounded apart), the
+// parties' total exactly.
+func TestPropertyLateDiscountSettlesAsOneRun(t *testing.T) {
+	net := loadNetwork(t)
+	settlers := map[bool]*settlement.Settler{true: planSettler(t, "["+storeFunded+"]", net), false: planSettler(t, "["+storeGross+"]", net)}
+	rapid.Check(t, func(t *rapid.T) {
+		funded := rapid.Bool().Draw(t, "funded")
+		bp := rapid.IntRange(1, 6000).Draw(t, "basis_points")
+		d := invoice.Discount{ID: "usage-15", Percent: ensemble.MustRatio(fmt.Sprintf("%d.%02d%%", bp/100, bp%100)),
+			Recorded: time.Date(2026, 7, rapid.IntRange(2, 31).Draw(t, "recorded"), 0, 0, 0, 0, time.UTC)}
+		june, july := rapid.Int64Range(1, 200000).Draw(t, "june"), rapid.Int64Range(1, 200000).Draw(t, "july")
+		runs, _, one := lateDiscountRuns(t, settlers[funded], d, june, july)
+		got, want := byParty(runs, settlement.KindEarning, settlement.KindClawback), byParty(one, settlement.KindEarning, settlement.KindClawback)
+		require.Len(t, got, len(want))
+		for p, m := range want {
+			off, err := got[p].Sub(m)
+			require.NoError(t, err)
+			if funded {
+				requireMoney(t, got[p], m, "party %s", p)
+			} else {
+				c, err := off.Abs().Cmp(ensemble.MustMoney("0.01", "EUR"))
+				require.NoError(t, err)
+				require.LessOrEqual(t, c, 0, "party %s: got %s, want %s", p, got[p], m)
+			}
+		}
+		requireMoney(t, sumEntries(runs, settlement.KindEarning, settlement.KindClawback), sumEntries(one, settlement.KindEarning, settlement.KindClawback), "the parties share what was billed")
+	})
 }

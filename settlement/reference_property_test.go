@@ -696,14 +696,23 @@ func (m *refMachine) drawDisputeCredit(t *rapid.T, lg refLedger, label string) (
 	return c, true
 }
 
-// drawCreditDiscounts now and then lists what credit c of lg gives back
-// of the line's discounts, when nodes funded some: each of the ids lines
-// list, at most what the parts funded in all (beyond what one node funded
-// now and then, which the credit reverses in proportion), and now and then
-// none at all on a proration credit (it gives back none), so partial
-// credits are re-split as the sale was, or not, and several of them
-// before a full one.
+// drawCreditDiscounts now and then lists the one discount credit c takes
+// (a discount recorded late: all it credits, listed positive), or what it
+// gives back of the line's discounts, when nodes funded some: each of the
+// ids lines list, at most what the parts funded in all (beyond what one
+// node funded now and then, which the credit reverses in proportion), and
+// now and then none at all on a proration credit (it gives back none), so
+// partial credits are re-split as the sale was, or not, and several of
+// them before a full one.
 func drawCreditDiscounts(t *rapid.T, lg refLedger, c *settlement.Line, label string) {
+	// Now and then the credit of a discount recorded late: all it credits
+	// is one discount it takes (listed positive), which a node funding it
+	// bears alone.
+	if c.Amount.IsNegative() && rapid.IntRange(0, 5).Draw(t, label+".late") == 0 {
+		d := rapid.SampledFrom([]string{"launch", "partner", "line"}).Draw(t, label+".late.id")
+		c.Discounts = []settlement.Discount{{ID: d, Amount: c.Amount.Neg()}}
+		return
+	}
 	var funded int64
 	for _, p := range lg.parts {
 		funded += p.funded

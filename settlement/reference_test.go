@@ -520,22 +520,47 @@ func (ln *refLine) spreadFunded() error {
 
 // refCreditSplit returns what credit c (of credit, > 0) takes from each
 // part of lg re-split as the sale was, or nil to reverse in proportion:
-// each part gives back (amount + funded) × (credit + given) / (basis +
-// funded) less funded × given_n / funded_n, given_n being what c gives back
-// of the discounts of the part's funding node n (see Line.Discounts).
-func (s *refSettler) refCreditSplit(lg refLedger, c settlement.Line, credit int64) []int64 {
+// each part gives back (amount + funded) × (credit − taken + given) /
+// (basis + funded) less funded × given_n / funded_n, given_n being what c
+// gives back of the discounts of the part's funding node n (see
+// Line.Discounts), plus its share of the funded discounts c takes (a
+// discount recorded late), spread over their funder's parts in proportion
+// to what each was paid. A credit taking funded discounts that cannot be
+// so re-split is ErrDiscountFunding.
+func (s *refSettler) refCreditSplit(lg refLedger, c settlement.Line, credit int64) ([]int64, error) {
+	if credit <= 0 || credit >= lg.basis-lg.credited || !c.Bearer.IsZero() {
+		return nil, nil
+	}
+	if len(c.Discounts) == 0 && c.Kind != "proration_credit" {
+		return nil, nil
+	}
+	plan := s.plans[slices.IndexFunc(s.plans, func(p settlement.PlanDocument) bool { return p.Ref() == lg.plan })]
+	if len(plan.DiscountFunding) == 0 {
+		return nil, nil
+	}
+	takes := false
+	for _, d := range c.Discounts {
+		if _, ok := refFunder(plan, d.ID); ok && d.Amount.IsPositive() {
+			takes = true
+		}
+	}
 	var fundedAll, sum int64
 	for _, p := range lg.parts {
 		fundedAll += p.funded
 		sum += p.amount
 	}
-	if fundedAll == 0 || credit <= 0 || credit >= lg.basis-lg.credited || !c.Bearer.IsZero() || sum != lg.basis {
-		return nil
+	cannot := func() ([]int64, error) {
+		if takes {
+			return nil, settlement.ErrDiscountFunding
+		}
+		return nil, nil
 	}
-	if len(c.Discounts) == 0 && c.Kind != "proration_credit" {
-		return nil
+	if fundedAll == 0 && !takes {
+		return nil, nil
 	}
-	plan := s.plans[slices.IndexFunc(s.plans, func(p settlement.PlanDocument) bool { return p.Ref() == lg.plan })]
+	if sum != lg.basis {
+		return cannot()
+	}
 	funders := map[string]bool{} // their paths
 	for _, f := range plan.DiscountFunding {
 		funders[refNodePath(&plan.Root, string(plan.Root.ID), f.Node)] = true
@@ -549,54 +574,84 @@ func (s *refSettler) refCreditSplit(lg refLedger, c settlement.Line, credit int6
 		for f := range funders {
 			if p.node == f || strings.HasPrefix(p.node, f+"/") {
 				if of[i] != "" {
-					return nil
+					return cannot()
 				}
 				of[i] = f
 			}
 		}
 		if of[i] == "" {
-			return nil
+			return cannot()
 		}
 		fundedBy[of[i]] += p.funded
 	}
+	takenOf := make([]*big.Rat, len(lg.parts))
+	var taken int64
 	for _, d := range c.Discounts {
 		node, ok := refFunder(plan, d.ID)
 		if !ok || d.Amount.IsZero() {
 			continue
 		}
 		f := refNodePath(&plan.Root, string(plan.Root.ID), node)
-		if u := minorOf(d.Amount); u > 0 || given[f]-u > fundedBy[f] {
-			return nil
-		} else {
-			given[f] -= u
+		u := minorOf(d.Amount)
+		if u > 0 {
+			if u > credit-taken {
+				return cannot()
+			}
+			var paid int64
+			for _, p := range lg.parts {
+				if p.node == f || strings.HasPrefix(p.node, f+"/") {
+					paid += p.amount
+				}
+			}
+			if paid <= 0 {
+				return cannot()
+			}
+			for i, p := range lg.parts {
+				if (p.node == f || strings.HasPrefix(p.node, f+"/")) && p.amount != 0 {
+					x := new(big.Rat).SetFrac(new(big.Int).Mul(big.NewInt(u), big.NewInt(p.amount)), big.NewInt(paid))
+					if takenOf[i] != nil {
+						x.Add(x, takenOf[i])
+					}
+					takenOf[i] = x
+				}
+			}
+			taken += u
+			continue
 		}
+		if given[f]-u > fundedBy[f] {
+			return cannot()
+		}
+		given[f] -= u
 	}
 	var all int64
 	for _, g := range given {
 		all += g
 	}
-	list := new(big.Rat).SetFrac(big.NewInt(credit+all), big.NewInt(lg.basis+fundedAll))
+	list := new(big.Rat).SetFrac(big.NewInt(credit-taken+all), big.NewInt(lg.basis+fundedAll))
 	shares := make([]ensemble.Share, len(lg.parts))
 	for i, p := range lg.parts {
 		x := new(big.Rat).Mul(list, big.NewRat(p.amount+p.funded, 1))
-		if of[i] != "" {
+		if of[i] != "" && given[of[i]] != 0 {
 			x.Sub(x, new(big.Rat).SetFrac(new(big.Int).Mul(big.NewInt(p.funded), big.NewInt(given[of[i]])), big.NewInt(fundedBy[of[i]])))
 		}
+		if takenOf[i] != nil {
+			x.Add(x, takenOf[i])
+		}
 		if x.Sign() < 0 {
-			return nil
+			return cannot()
 		}
 		shares[i] = ensemble.Share{Key: string(lg.line) + ":" + p.path, Weight: ensemble.RatioFromRat(x)}
 	}
 	out := make([]int64, len(lg.parts))
 	if err := ensemble.AllocateUnits(out, credit, shares, ensemble.AllocateOptions{}); err != nil {
-		return nil
+		return cannot()
 	}
 	for i, p := range lg.parts {
 		if out[i] > p.unreversed {
-			return nil
+			return cannot()
 		}
 	}
-	return out
+	return out, nil
 }
 
 // refPrint is the fingerprint of sale l settled by plan: its discounts are
@@ -2124,7 +2179,10 @@ func (s *refSettler) settleCredit(st *refState, c settlement.Line) ([]settlement
 	}
 	var split []int64
 	if clawed == 0 {
-		split = s.refCreditSplit(lg, c, credit)
+		var err error
+		if split, err = s.refCreditSplit(lg, c, credit); err != nil {
+			return nil, fail(err)
+		}
 	}
 	lg.keep = keep
 	reversed, err := lg.reverse(credit, string(c.ID), c.Date, note, trace, c.Service, c.Bearer, false, split)
