@@ -131,6 +131,50 @@ func (g *gen) lateDiscountCredits() []Line {
 		scan(g.s.Items[j].Discounts, &g.s.Items[j], g.itemPath(j))
 	}
 	scan(g.s.Discounts, nil, g.subPath())
+	for j := range g.s.Items {
+		out = append(out, g.lateLineDiscountCredits(&g.s.Items[j], g.itemPath(j), groups, keys)...)
+	}
+	return out
+}
+
+// lateLineDiscountCredits returns the credits of the line discounts
+// (Segment.Discount, ID "line") of item it's segments recorded after
+// Run.After (back-dated: Segment.Recorded) on the usage billed of groups,
+// as lateDiscountCredits credits a discount recorded late: a segment's
+// line discount is a percentage discount like any other, recorded with
+// the segment. It reaches the usage periods whose usage one run prices by
+// the segment (the last of the item's segments that overlaps the period:
+// see usageCharge), of the charges it is scoped to (DiscountCharges), the
+// credit being what one run would have taken of the period at the
+// segment's rate less what the period's lines took of "line" already (a
+// back-dated segment keeping the discount credits nothing).
+func (g *gen) lateLineDiscountCredits(it *Item, path string, groups map[string]*usageGroup, keys []string) []Line {
+	var out []Line
+	for k := range it.Segments {
+		sg := &it.Segments[k]
+		if sg.Discount.IsZero() || !sg.Recorded.After(g.run.After) {
+			continue
+		}
+		d := Discount{ID: lineDiscount, Percent: sg.Discount, Charges: sg.DiscountCharges, Recorded: sg.Recorded}
+		at := ensemble.Path(path, "segments", k) + ".discount"
+		for _, key := range keys {
+			gr := groups[key]
+			first := gr.lines[0]
+			if first.Item != it.ID || !d.scoped(first.Charge) {
+				continue
+			}
+			svc := first.Period
+			if gr.root != nil {
+				svc = gr.root.Period
+			}
+			// The last segment overlapping the period prices its usage.
+			if !sg.Start.Before(svc.End) || !sg.End.IsZero() && !sg.End.After(svc.Start) ||
+				k+1 < len(it.Segments) && it.Segments[k+1].Start.Before(svc.End) {
+				continue
+			}
+			out = append(out, g.lateCredit(&d, window{from: svc.Start, to: svc.End}, gr, at)...)
+		}
+	}
 	return out
 }
 
