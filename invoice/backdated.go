@@ -68,6 +68,10 @@ func (g *gen) checkBackdated() {
 			note(at, it.ID, f(".end"), sg.End, sg.EndRecorded, next)
 		}
 		discounts(at, it.ID, it, it.Discounts)
+		if !it.PartnerDiscount.IsZero() && len(it.Segments) > 0 {
+			// The partner discount applies from the item's activation.
+			note(at, it.ID, func() string { return "partner_discount_recorded" }, it.Segments[0].Start, it.PartnerDiscountRecorded, false)
+		}
 	}
 	sub := func() string { return g.subPath() }
 	for k, r := range g.s.Removed {

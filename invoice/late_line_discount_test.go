@@ -105,3 +105,40 @@ func TestPropertyLateLineDiscountBillsAsOneRun(t *testing.T) {
 		require.True(rt, got.Equal(want), "June's usage billed %s and credited %s, one run %s", june(jul.Lines, invoice.KindUsage), credit, want)
 	})
 }
+
+// A partner discount of 10% granted on July 10 for ever
+// (Item.PartnerDiscountRecorded), after the runs of June 1 and July 1
+// billed the 500.00 onboarding, June's and July's 200.00 platform fees and
+// June's 4,000 events (400.00) without it: the run of August 1 credits
+// June's usage 40.00, traced to the "partner" discount, and bills the
+// fixed lines anew with it (reversals of 500.00 and 2 × 200.00, rebilled
+// at 450.00 and 2 × 180.00), beside July's usage and August's fee 10% off
+// (90.00, 180.00). Before, the partner discount had no instant: the run
+// discounted July's usage and August's fee only, and what was billed
+// before stood undiscounted, silently.
+func TestLatePartnerDiscountCreditsBilledUsage(t *testing.T) {
+	b := chargesBuilder(t)
+	s := chargesSub()
+	jun, jul := chargesMonthly(t, b, s, "4000")
+	it := &s.Items[0]
+	it.PartnerDiscount, it.PartnerDiscountRecorded = ensemble.MustRatio("10%"), date(2026, 7, 10)
+	billed := append(jun.Lines, jul.Lines...)
+	aug := build1(t, b, invoice.Run{After: date(2026, 7, 1), At: date(2026, 8, 1), Usage: []usage.Aggregate{eventsIn(time.July, "1000")}, Billed: billed}, s)
+	june := "mkt/box/20260601T000000Z/trialbox/"
+	require.Equal(t, []string{
+		"credit_note events 06 -40.00 " + june + "events/usage",
+		"one_time onboarding 06 450.00 ", "reversal onboarding 06 -500.00 " + june + "onboarding/one_time",
+		"recurring platform 06 180.00 ", "reversal platform 06 -200.00 " + june + "platform/recurring/20260601T000000Z",
+		"usage events 07 90.00 ",
+		"recurring platform 07 180.00 ", "reversal platform 07 -200.00 mkt/box/20260701T000000Z/trialbox/platform/recurring/20260701T000000Z",
+		"recurring platform 08 180.00 ",
+	}, kindsOf(aug))
+	var credit ensemble.Money
+	for _, l := range aug.Lines {
+		if l.Kind == invoice.KindCreditNote && l.Charge == "events" {
+			require.Contains(t, l.Refs, ensemble.Ref{Kind: invoice.RefDiscount, ID: "partner"})
+			credit = l.Net
+		}
+	}
+	require.Equal(t, "-40.00", credit.AmountString())
+}

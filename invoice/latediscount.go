@@ -132,7 +132,21 @@ func (g *gen) lateDiscountCredits() []Line {
 	}
 	scan(g.s.Discounts, nil, g.subPath())
 	for j := range g.s.Items {
-		out = append(out, g.lateLineDiscountCredits(&g.s.Items[j], g.itemPath(j), groups, keys)...)
+		it := &g.s.Items[j]
+		if !it.PartnerDiscount.IsZero() {
+			// The partner discount, for ever: a discount of the item with
+			// ID "partner" recorded with it.
+			d := Discount{ID: partnerDiscount, Percent: it.PartnerDiscount, Charges: it.PartnerDiscountCharges, Recorded: it.PartnerDiscountRecorded}
+			if d.Recorded.After(after) {
+				for _, key := range keys {
+					gr := groups[key]
+					if first := gr.lines[0]; first.Item == it.ID && d.scoped(first.Charge) {
+						out = append(out, g.lateCredit(&d, window{}, gr, g.itemPath(j)+".partner_discount")...)
+					}
+				}
+			}
+		}
+		out = append(out, g.lateLineDiscountCredits(it, g.itemPath(j), groups, keys)...)
 	}
 	return out
 }

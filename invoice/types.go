@@ -242,6 +242,13 @@ type Item struct {
 	// ...items[j].partner_discount_charges[m]; entries without a
 	// PartnerDiscount are ErrInvalid.
 	PartnerDiscountCharges []catalog.ChargeID `json:"partner_discount_charges,omitempty"`
+	// PartnerDiscountRecorded is when PartnerDiscount was recorded (zero:
+	// known from the start). Recorded after Run.After (a partner discount
+	// granted late, for ever as it is), the run credits what it would have
+	// taken off the usage earlier runs billed without it, as it does a
+	// Discount recorded late (see Discount.Recorded): recurring and
+	// one-time lines are billed anew with it already.
+	PartnerDiscountRecorded time.Time `json:"partner_discount_recorded,omitzero"`
 	// Discounts apply to this item's lines only: every one, or those of
 	// one of its offers (base or add-on) when Discount.Offer is set.
 	Discounts []Discount `json:"discounts,omitempty"`
