@@ -18,6 +18,10 @@ import (
 // the run does not have again, so the run credits instead what the
 // discount would have taken off the usage already billed: one
 // KindCreditNote line per usage line it reaches (see lateDiscountCredits).
+// A segment's line discount back-dated with its segment (Segment.Recorded)
+// and an item's partner discount granted late
+// (Item.PartnerDiscountRecorded) are percentage discounts recorded late
+// like any other, credited by the same path (lateLineDiscountCredits).
 
 // usageGroup is the usage billed for one usage period of one item and
 // charge (and one value of an attributed charge): its usage line and the

@@ -49,6 +49,15 @@ import (
 //   - the re-split would take from a part less than nothing or more than
 //     it has unreversed (after earlier credits that gave back discounts
 //     otherwise than this one), which a reversal never does.
+//
+// A credit taking funded discounts (listing them positive: a discount
+// recorded late, see FromInvoice) gives back list price its amount less
+// what it takes, and each discount it takes comes off the parts of its
+// funding node alone, in proportion to what each was paid (as keepFunded
+// spreads what a node funds), whether or not the state knows what the
+// parts funded; where that cannot hold (the conditions above but the
+// first three) it is ErrDiscountFunding rather than reversed in
+// proportion, which would charge every party the discount.
 func (r *run) creditSplit(l *Line, lg *ledger, credit int64) ([]int64, error) {
 	if credit <= 0 || credit >= lg.basis-lg.credited || !l.Bearer.IsZero() {
 		return nil, nil

@@ -28,7 +28,11 @@ import (
 // Bearer: a bearer that is not one is ErrInvalidLine), the order's customer
 // and route, and a trace that starts with
 // the invoice line itself (invoice.RefLine) followed by the line's own
-// references. Invoice line ids are unique across invoices and credit notes,
+// references. The credit of a discount recorded late (a credit-note line
+// whose Refs name the discount: see invoice.Discount.Recorded) lists that
+// discount in Discounts, positive: it takes it rather than giving it
+// back, so that a node funding it bears it alone (see Line.Discounts).
+// Invoice line ids are unique across invoices and credit notes,
 // so they serve as settlement line ids. Lines of prepaid commitments need
 // FromInvoiceWith, which says when partners earn on them.
 //

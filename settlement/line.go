@@ -236,7 +236,13 @@ type Line struct {
 	// the share of the list price it credits (each part gives back in
 	// proportion to what it was paid), unless it is a proration credit
 	// (Kind "proration_credit"), which lists every discount it gives back:
-	// none listed, it gives back none. Where the re-split cannot hold (a
+	// none listed, it gives back none. A funded discount listed positive
+	// on a credit is one it takes (the credit of a discount recorded late,
+	// which FromInvoice lists so): its share of the list price is its
+	// amount less what it takes, and what it takes comes off the funding
+	// node's parts alone, in proportion to what each was paid, as one
+	// sale knowing the discount would have split the line; where they
+	// cannot bear it the credit is ErrDiscountFunding. Where the re-split cannot hold (a
 	// bearer named, a discount given back beyond what was funded, a part
 	// that would give back less than nothing or more than it has left after
 	// earlier credits) the credit reverses each part in proportion to what
