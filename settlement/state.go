@@ -1485,6 +1485,7 @@ func (r *stateReader) line(path string, ll *LedgerLine) {
 	// share of it less what awaits payment of that share and what
 	// reserves hold of it: checked once every part is read (disputeParts).
 	partial := ll.Disputed && disputedAmt > 0
+	nothingLeft := basisOK && creditedOK && basis == credited
 	partialOK := true
 	n := len(ll.Parts)
 	pays := make([]payee, n)
@@ -1560,7 +1561,14 @@ func (r *stateReader) line(path string, ll *LedgerLine) {
 		case ll.Disputed && held < 0:
 			r.fail(pp+".held", id, lp.Entry, nil, "an open dispute holds a negative %s", lp.Held)
 		case partial:
-		case ll.Disputed && held+byRes != max(0, unreversed-awaiting):
+		case ll.Disputed && nothingLeft && held+byRes != 0:
+			// A whole dispute holds each part's share of what the line has
+			// left unreversed: of a line with nothing left (credited in
+			// full past a clawback window, the bonuses kept and the
+			// window's bearer below zero), none.
+			r.fail(pp+".held", id, lp.Entry, nil, "an open dispute of a line with nothing left unreversed holds %s, and reserves %s, not nothing",
+				lp.Held, lp.HeldByReserves)
+		case ll.Disputed && !nothingLeft && held+byRes != max(0, unreversed-awaiting):
 			r.fail(pp+".held", id, lp.Entry, nil, "an open dispute holds %s, and reserves %s, not together the unreversed %s less the awaiting %s",
 				lp.Held, lp.HeldByReserves, lp.Unreversed, lp.Awaiting)
 		}
