@@ -449,6 +449,10 @@ func (s *Settler) compilePlan(p *ensemble.Problems, path string, doc PlanDocumen
 	if p.Len() > n0 {
 		return nil
 	}
+	checkWindowBearers(p, path+".root", &doc.Root, string(doc.Root.ID), nodePaths(&doc.Root, string(doc.Root.ID), nil))
+	if p.Len() > n0 {
+		return nil
+	}
 	compileFunding(p, path, cp)
 	if p.Len() > n0 {
 		return nil
@@ -715,6 +719,36 @@ func (s *Settler) compileNode(p *ensemble.Problems, path string, cp *cplan, n *N
 	}
 	c.compileSplit()
 	return c
+}
+
+// nodePaths adds to paths the path of n (at) and of every node below it.
+func nodePaths(n *Node, at string, paths map[string]bool) map[string]bool {
+	if paths == nil {
+		paths = map[string]bool{}
+	}
+	paths[at] = true
+	for i := range n.Children {
+		nodePaths(&n.Children[i], at+"/"+string(n.Children[i].ID), paths)
+	}
+	return paths
+}
+
+// checkWindowBearers records a clawback window at or below n (at path,
+// its node path at) whose bearer names a node that is none of the plan's
+// (paths) nor a supplier cost's ("supplier_costs" or below): it could bear
+// no part of any line, so every reversal after the window would be
+// refused (ErrBearerNotOnLine) instead of decided.
+func checkWindowBearers(p *ensemble.Problems, path string, n *Node, at string, paths map[string]bool) {
+	if w := n.Clawback; w != nil && w.BorneBy.Node != "" {
+		b := w.BorneBy.Node
+		if !paths[b] && b != string(supplierCosts) && !strings.HasPrefix(b, string(supplierCosts)+"/") {
+			p.Add(path+".clawback.borne_by.node", fmt.Errorf("%w: node %q is no node of the plan (its root is %q) nor a supplier cost (%q): it would bear no part of any line",
+				ErrBearerNotOnLine, b, at[:strings.IndexByte(at+"/", '/')], string(supplierCosts)+"/<component>"))
+		}
+	}
+	for i := range n.Children {
+		checkWindowBearers(p, ensemble.Path(path, "children", i), &n.Children[i], at+"/"+string(n.Children[i].ID), paths)
+	}
 }
 
 // clawbackWindows gives the earnings of the leaves at or below c the

@@ -369,7 +369,11 @@ func (s *refSettler) Collect(c settlement.Collection, writeOff bool) ([]settleme
 		out = append(out, back...)
 	}
 	for _, id := range ids { // a line now owing nothing settles the credits it lent
-		out = append(out, st.settleLent(id, at)...)
+		back, err := st.settleLent(id, at)
+		if err != nil {
+			return fail(id, err)
+		}
+		out = append(out, back...)
 	}
 	s.state = st
 	return out, nil
@@ -485,7 +489,7 @@ func (st *refState) creditLines(ids []settlement.LineID, owed []int64, amount in
 // part moves from credited to collected, as collection "<credit>#funded";
 // the rest is written off there, as write-off "<credit>#unfunded". Each
 // line so settled then settles what it lent; a disputed line too.
-func (st *refState) settleLent(id settlement.LineID, at time.Time) []settlement.Entry {
+func (st *refState) settleLent(id settlement.LineID, at time.Time) ([]settlement.Entry, error) {
 	var out []settlement.Entry
 	for work := []settlement.LineID{id}; len(work) > 0; work = work[1:] {
 		id := work[0]
@@ -551,7 +555,11 @@ func (st *refState) settleLent(id settlement.LineID, at time.Time) []settlement.
 					funded[p.credit], k = parts[k], k+1
 				}
 			}
-			out = append(out, st.settleLine(yid, id, funded, at)...)
+			back, err := st.settleLine(yid, id, funded, at)
+			if err != nil {
+				return nil, err
+			}
+			out = append(out, back...)
 			work = append(work, yid)
 		}
 		lg = st.lines[id]
@@ -560,7 +568,7 @@ func (st *refState) settleLent(id settlement.LineID, at time.Time) []settlement.
 		lg.coll = &cl
 		st.lines[id] = lg
 	}
-	return out
+	return out, nil
 }
 
 // lendsTo reports whether a credit of line from is pending on line to or
@@ -581,22 +589,29 @@ func (st *refState) lendsTo(from, to settlement.LineID, seen map[settlement.Line
 
 // settleInvoices settles what line id lent, then what each line of
 // invoices invs lent, in line id order.
-func (st *refState) settleInvoices(id settlement.LineID, at time.Time, invs ...string) []settlement.Entry {
-	out := st.settleLent(id, at)
+func (st *refState) settleInvoices(id settlement.LineID, at time.Time, invs ...string) ([]settlement.Entry, error) {
+	out, err := st.settleLent(id, at)
+	if err != nil {
+		return nil, err
+	}
 	for _, inv := range invs {
 		for _, yid := range slices.Sorted(maps.Keys(st.lines)) {
 			if y := st.lines[yid]; inv != "" && y.coll != nil && y.coll.invoice == inv {
-				out = append(out, st.settleLent(yid, at)...)
+				back, err := st.settleLent(yid, at)
+				if err != nil {
+					return nil, err
+				}
+				out = append(out, back...)
 			}
 		}
 	}
-	return out
+	return out, nil
 }
 
 // settleLine settles on line yid each credit of line from it holds
 // pending: funded[credit] of it is paid ("<credit>#funded"), the rest
 // written off ("<credit>#unfunded"), on a disputed line too.
-func (st *refState) settleLine(yid, from settlement.LineID, funded map[settlement.LineID]int64, at time.Time) (out []settlement.Entry) {
+func (st *refState) settleLine(yid, from settlement.LineID, funded map[settlement.LineID]int64, at time.Time) (out []settlement.Entry, _ error) {
 	for _, p := range slices.Clone(st.lines[yid].coll.pending) {
 		if p.from != from {
 			continue
@@ -612,9 +627,12 @@ func (st *refState) settleLine(yid, from settlement.LineID, funded map[settlemen
 			}
 			y.coll = &cl
 			st.lines[yid] = y
+			// A write-off without a bearer reverses what awaits, but a
+			// clawback window's bearer may have no part of the line (a
+			// party it does not pay): refused, as the settler refuses it.
 			back, err := st.writeOffLine(yid, u, string(p.credit)+"#unfunded", at, settlement.Bearer{})
 			if err != nil {
-				panic(err) // a write-off without a bearer reverses what awaits
+				return nil, err
 			}
 			out = append(out, back...)
 		}
@@ -635,7 +653,7 @@ func (st *refState) settleLine(yid, from settlement.LineID, funded map[settlemen
 		out = append(out, y.collectLine(f, string(p.credit)+"#funded", at, trace)...)
 		st.lines[yid] = y
 	}
-	return out
+	return out, nil
 }
 
 // payLines pays amount of collection id, at most what the lines ids owe

@@ -312,8 +312,11 @@ func extendRefPlan(t *rapid.T, doc *settlement.PlanDocument, label string, refRu
 				Tiers: []settlement.Tier{{UpTo: eur(rapid.SampledFrom([]string{"40", "2000"}).Draw(t, l+".up_to")), Rate: ensemble.MustRatio("3%")},
 					{UpTo: eur("5000"), Rate: ensemble.MustRatio("1/7")}, {Rate: ensemble.MustRatio("10%")}}}}})
 	}
-	var visit func(n *settlement.Node)
-	visit = func(n *settlement.Node) {
+	// A window's bearer names a node of the plan (New refuses one that
+	// names none): the root, or the first child of the window's parent.
+	rootID := string(doc.Root.ID)
+	var visit func(n *settlement.Node, nodePath string)
+	visit = func(n *settlement.Node, nodePath string) {
 		for i := range n.Children {
 			c := &n.Children[i]
 			l := label + "." + string(c.ID)
@@ -338,10 +341,10 @@ func extendRefPlan(t *rapid.T, doc *settlement.PlanDocument, label string, refRu
 			// and after it, borne by the platform or another.
 			if rapid.IntRange(0, 3).Draw(t, l+".clawback") == 0 {
 				c.Clawback = &settlement.Clawback{WithinDays: rapid.IntRange(1, 60).Draw(t, l+".clawback.days"),
-					BorneBy: rapid.SampledFrom([]settlement.Bearer{{}, {}, {Node: "root"}, {Node: "root"}, {Role: "platform"}, {Role: "seller"}, {Party: "distri-eu"},
-						{Node: "root/" + string(n.Children[0].ID)}, {Role: "supplier"}}).Draw(t, l+".clawback.borne_by")}
+					BorneBy: rapid.SampledFrom([]settlement.Bearer{{}, {}, {Node: rootID}, {Node: rootID}, {Role: "platform"}, {Role: "seller"}, {Party: "distri-eu"},
+						{Node: nodePath + "/" + string(n.Children[0].ID)}, {Role: "supplier"}}).Draw(t, l+".clawback.borne_by")}
 			}
-			visit(c)
+			visit(c, nodePath+"/"+string(c.ID))
 		}
 		if len(n.Children) > 0 {
 			return
@@ -369,7 +372,7 @@ func extendRefPlan(t *rapid.T, doc *settlement.PlanDocument, label string, refRu
 			}
 		}
 	}
-	visit(&doc.Root)
+	visit(&doc.Root, rootID)
 	// A retroactive share is a leaf paying one party over a calendar
 	// window, with no cap or floor, in a plan paid on settlement (New
 	// refuses the others): what the draws above made otherwise is undone.

@@ -2242,8 +2242,11 @@ func (s *refSettler) settleCredit(st *refState, c settlement.Line) ([]settlement
 	if netted > 0 {
 		invs = append(invs, nettedInv)
 	}
-	entries = append(entries, st.settleInvoices(lg.line, c.Date.UTC(), invs...)...)
-	return entries, nil
+	back, err := st.settleInvoices(lg.line, c.Date.UTC(), invs...)
+	if err != nil {
+		return nil, fail(err)
+	}
+	return append(entries, back...), nil
 }
 
 // spillOver moves over, what a credit or a lost dispute took off line
@@ -3123,8 +3126,12 @@ func (s *refSettler) ResolveDispute(line settlement.LineID, o settlement.Dispute
 	if lg.coll != nil {
 		invs = append(invs, lg.coll.invoice)
 	}
-	out = append(out, s.state.settleInvoices(line, at.UTC(), invs...)...)
-	return out, nil
+	back, err := s.state.settleInvoices(line, at.UTC(), invs...)
+	if err != nil {
+		s.state = saved
+		return nil, refErr(line, lg.plan.ID, "", "", err)
+	}
+	return append(out, back...), nil
 }
 
 // refStateJSON has the shape of a State's JSON.
