@@ -619,7 +619,9 @@ type Node struct {
 // earnings after it, and the platform's own leaf bears them). A part that owes on the line (its
 // unreversed amount below zero) is never kept. A dispute opened after the
 // window holds each part's share as before: the window decides what is
-// taken when it is lost.
+// taken when it is lost. A line credited in full after the window (its
+// bonuses kept, the bearer below zero) has nothing left unreversed: a
+// dispute of it disputes nothing and holds nothing.
 //
 // The state keeps each part's window (LedgerPart.Clawback), so a Settler
 // without the plan version decides the same.
@@ -630,7 +632,12 @@ type Clawback struct {
 	// BorneBy names who bears what the node's parts keep after the
 	// window: a party, node, role or component, as a Bearer (without a
 	// shortfall). The zero value is the platform (role "platform": its
-	// node's part and the parts paid to it as a fallback).
+	// node's part and the parts paid to it as a fallback). A node must be
+	// one of the plan's (its path from the root, "root/vendor") or a
+	// supplier cost's ("supplier_costs/<component>"): New refuses a plan
+	// whose window's bearer names another, which could bear no part of any
+	// line (a *ensemble.ValidationError wrapping ErrBearerNotOnLine, naming
+	// the path).
 	BorneBy Bearer `json:"borne_by,omitzero"`
 }
 
