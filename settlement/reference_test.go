@@ -2070,7 +2070,11 @@ func (s *refSettler) settleCredit(st *refState, c settlement.Line) ([]settlement
 		st.lines[lg.line] = lg
 		st.credits[c.ID] = refCredit{of: lg.line, amount: took, documented: credit}
 		if closed { // a line the note closed settles the credits it lent
-			entries = append(entries, st.settleInvoices(lg.line, c.Date.UTC(), lg.coll.invoice)...)
+			back, err := st.settleInvoices(lg.line, c.Date.UTC(), lg.coll.invoice)
+			if err != nil {
+				return nil, fail(err)
+			}
+			entries = append(entries, back...)
 		}
 		return entries, nil
 	}
