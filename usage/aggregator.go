@@ -143,7 +143,9 @@ type Aggregator struct {
 	// Config.Billed aggregates an earlier run reported open (seen through
 	// an instant before their end), and reopened those withCarried reports
 	// again for them.
-	open     map[carryKey][]openBilled
+	open map[carryKey][]openBilled
+	// kept is Config.Open: the aggregates Report merges into its own.
+	kept     []Aggregate
 	reopened map[reopenKey]bool
 
 	keys []string // scratch for canonical attribute sets
@@ -256,8 +258,13 @@ func New(cfg Config) (*Aggregator, error) {
 	}
 	a.init()
 	a.correct = cfg.Resend == ResendCorrects
-	a.carry = carryOf(cfg.Billed, meters)
-	a.open = openOf(cfg.Billed, meters)
+	billed := cfg.Billed
+	if len(cfg.Open) > 0 {
+		billed = append(slices.Clip(cfg.Billed), cfg.Open...)
+		a.kept = slices.Clone(cfg.Open)
+	}
+	a.carry = carryOf(billed, meters)
+	a.open = openOf(billed, meters)
 	a.horizon = cfg.Ledger.horizon()
 	if d := cfg.Ledger.d; d != nil && d.n > 0 {
 		// One hash of each id finds it in both tables.

@@ -114,6 +114,33 @@ type Config struct {
 	// so that the merge takes this run's view of the line's activity
 	// rather than the earlier run's stop at its own instant.
 	Billed []Aggregate `json:"billed,omitempty"`
+	// Open is the aggregates an earlier run reported of periods it left
+	// open (periods that end after that run: Report.Aggregates the invoice
+	// run did not bill, invoice.ErrUsageNotDue), which this run merges
+	// itself: each is merged (Aggregate.Merge) with this run's aggregate
+	// of the same line, meter and period, or reported as it is when this
+	// run has none, so that Report.Aggregates holds each period's
+	// aggregate over every run so far, to bill as it is, and never the
+	// later run's records alone. Their WeightedAverage levels carry as
+	// Config.Billed's do, so an open aggregate need not also be in Billed
+	// (it may be: it is carried once). Keep the aggregates this run leaves
+	// open (of periods ending after it) and pass them in Open to the next
+	// run; the ones it closes are billed, and go to Billed as usual.
+	//
+	// Each must be of a line and a meter of this config, with the meter's
+	// aggregation, of a period this run has not closed (ClosedBefore,
+	// Line.ClosedBefore) nor the ledger pruned, not Late, and at most one
+	// per line, meter and period; a WeightedAverage one must be seen
+	// through an instant before its period's end (Aggregate.Through) with
+	// valid levels. Anything else is an error matching ErrOpenAggregate: a
+	// period the run cannot merge is refused rather than billed short.
+	// With Open set, do not merge the report's aggregates with the kept
+	// ones again (that would count the earlier run's records twice); the
+	// old way, open aggregates in Billed and Aggregate.Merge by the host,
+	// still works for a config without Open. Shards of one run merged with
+	// MergeReports run without Open (MergeReports refuses a report that
+	// merged an open aggregate beside another holding its period).
+	Open []Aggregate `json:"open,omitempty"`
 	// Through is the instant the run bills usage through (the run's
 	// instant, invoice.Run.At): a WeightedAverage meter's level holds
 	// from its last reading on, so every billing period of a line and
@@ -406,6 +433,7 @@ func (c Config) compile() ([]Meter, []lineState, error) {
 			p.Add(ensemble.Path("billed", i)+".levels", fmt.Errorf("%s: %w", g.Ref(), err))
 		}
 	}
+	c.checkOpen(&p, meters, lines)
 	if err := p.Err("usage config"); err != nil {
 		return nil, nil, err
 	}
@@ -656,4 +684,81 @@ func (p *ResendPolicy) UnmarshalText(b []byte) error {
 		return &ParseError{Kind: "resend policy", Input: clip(string(b)), Want: "conflict or correct"}
 	}
 	return nil
+}
+
+// checkOpen validates Config.Open against the compiled meters and lines
+// (see Config.Open).
+func (c *Config) checkOpen(p *ensemble.Problems, meters []Meter, lines []lineState) {
+	seen := make(map[openKey]bool, len(c.Open))
+	horizon := c.Ledger.horizon()
+	for i, g := range c.Open {
+		path := ensemble.Path("open", i)
+		fail := func(format string, args ...any) {
+			p.Add(path, fmt.Errorf("%w: %s: %s", ErrOpenAggregate, g.Ref(), fmt.Sprintf(format, args...)))
+		}
+		mi := slices.IndexFunc(meters, func(m Meter) bool { return m.ID == g.Meter })
+		li := slices.IndexFunc(lines, func(l lineState) bool { return l.ref == g.Line })
+		switch {
+		case li < 0:
+			fail("line %q is not a line of this run's config", g.Line)
+			continue
+		case mi < 0:
+			fail("meter %q is not a meter of this run's config", g.Meter)
+			continue
+		case meters[mi].Aggregation != g.Aggregation:
+			fail("aggregated as %s, but the meter is %s", g.Aggregation, meters[mi].Aggregation)
+			continue
+		case g.Period.Validate() != nil || g.Period.IsEmpty():
+			fail("not a billing period: %s", g.Period)
+			continue
+		case g.Late:
+			fail("a late adjustment, not an open period's aggregate")
+			continue
+		case g.AttributeTo != meters[mi].AttributeTo && (g.AttributeTo != "" || g.Records > 0):
+			fail("attributed to %q, but the meter to %q", g.AttributeTo, meters[mi].AttributeTo)
+			continue
+		}
+		end := g.Period.End.UnixNano()
+		switch {
+		case end <= lines[li].closed:
+			fail("the period is closed for this run (ClosedBefore): it was billed; pass its aggregate in Billed, not Open")
+			continue
+		case end <= horizon:
+			fail("the period ends at or before the ledger's pruning cutoff")
+			continue
+		}
+		if g.Aggregation == WeightedAverage {
+			switch {
+			case g.Through.IsZero() || !g.Through.Before(g.Period.End):
+				fail("seen through %s, not before the period's end: a closed period's aggregate, billed already; pass it in Billed, not Open", g.Through.Format(time.RFC3339Nano))
+				continue
+			case g.LevelHours != meters[mi].LevelHours && len(g.Levels) > 0:
+				fail("level_hours differs from the meter's")
+				continue
+			case !g.Cycle.Equal(lines[li].cycleOf(g.Period)):
+				fail("cycle %s, but this run's line has %s", g.Cycle, lines[li].cycleOf(g.Period))
+				continue
+			case !slices.IsSortedFunc(g.Levels, compareLevels):
+				fail("levels not sorted by instant, then record id")
+				continue
+			}
+			if _, err := weightedValue(g.Period, g.Cycle, g.Levels, g.Inactive, g.LevelHours); err != nil {
+				fail("%v", err)
+				continue
+			}
+		}
+		k := openKey{g.Line, g.Meter, g.Period.Start.UnixNano(), end}
+		if seen[k] {
+			fail("the period is given twice in Open")
+			continue
+		}
+		seen[k] = true
+	}
+}
+
+// openKey identifies an open aggregate's line, meter and period.
+type openKey struct {
+	line       LineRef
+	meter      MeterID
+	start, end int64
 }

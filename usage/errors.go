@@ -45,6 +45,11 @@ var (
 	// or before the cutoff Config.Ledger was pruned at (see Ledger.Prune):
 	// the ledger no longer knows whether it was billed, so it is refused.
 	ErrPrunedPeriod = errors.New("usage: period pruned from the ledger")
+	// ErrOpenAggregate reports an aggregate of Config.Open the run cannot
+	// merge (of a line or meter the config does not hold, a closed or
+	// pruned period, a period given twice, see Config.Open), or, from
+	// MergeReports, one open aggregate merged by two of the reports.
+	ErrOpenAggregate = errors.New("usage: open aggregate the run cannot merge")
 )
 
 // Reason says why a record was rejected.

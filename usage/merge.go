@@ -1,6 +1,7 @@
 package usage
 
 import (
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -36,6 +37,14 @@ import (
 // later instant (Aggregate.Through), so that a run inside the period and
 // the run after it merge, in either order, to one run's aggregate.
 //
+// A report that merged an aggregate of Config.Open already holds the
+// earlier run's records of that period: merging it with another report
+// holding an aggregate of that period (the earlier run's, or a shard's
+// that was given Open too or read records of it) would count them twice
+// or could not tell, so MergeReports refuses it with an error matching
+// ErrOpenAggregate. Shards run without Config.Open; the host then merges
+// the kept aggregates (Aggregate.Merge) into the merged report.
+//
 // A Merge error (aggregates of one key but different aggregations, when
 // shards ran different configs), or a *LedgerConflictError (ledgers that
 // billed one id as different records, when records were not routed by id),
@@ -44,9 +53,28 @@ func MergeReports(reports ...*Report) (*Report, error) {
 	out := &Report{Aggregates: []Aggregate{}, Adjustments: []Aggregate{}, Rejections: []Rejection{}, Conflicts: []Conflict{}}
 	var err error
 	ledgers := make([]Ledger, 0, len(reports))
-	for _, r := range reports {
+	opened := map[openKey]int{}
+	for i, r := range reports {
 		if r == nil {
 			continue
+		}
+		for _, k := range r.opened {
+			opened[k] = i
+		}
+	}
+	for i, r := range reports {
+		if r == nil {
+			continue
+		}
+		for _, g := range r.Aggregates {
+			k := openKey{g.Line, g.Meter, g.Period.Start.UnixNano(), g.Period.End.UnixNano()}
+			if j, ok := opened[k]; ok && j != i {
+				return nil, fmt.Errorf("%w: %s: report %d merged the aggregate of Config.Open and report %d holds one of the same period, which would count the open aggregate twice: merge shards run without Config.Open (then merge the kept aggregates, Aggregate.Merge), and never a run's report with the one of the run that left the period open", ErrOpenAggregate, g.Ref(), j, i)
+			}
+		}
+		out.opened = append(out.opened, r.opened...)
+		if r.openErr != nil {
+			out.openErr = errors.Join(out.openErr, r.openErr)
 		}
 		out.Aggregates = append(out.Aggregates, r.Aggregates...)
 		out.Adjustments = append(out.Adjustments, r.Adjustments...)

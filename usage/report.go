@@ -65,6 +65,12 @@ type Report struct {
 	// report's JSON: persist it on its own (Ledger.MarshalBinary). A report
 	// read back from JSON has the zero Ledger.
 	Ledger Ledger `json:"-"`
+	// opened is the Config.Open aggregates merged into Aggregates, for
+	// MergeReports to refuse two reports that both merged one.
+	opened []openKey
+	// openErr is a merge of a Config.Open aggregate that failed (Config
+	// validation rules it out); Err returns it.
+	openErr error
 }
 
 // Stats counts records. Read = Accepted + Duplicates + the records of
@@ -90,9 +96,14 @@ type Stats struct {
 
 // Err returns the rejections and conflicts of the report as one error
 // (errors.Join, which errors.Is and errors.As look into), or nil when every
-// record was aggregated or dropped as a duplicate.
+// record was aggregated or dropped as a duplicate. It also holds an
+// aggregate of Config.Open that could not be merged (ErrOpenAggregate),
+// which Config's validation rules out.
 func (r *Report) Err() error {
-	errs := make([]error, 0, len(r.Rejections)+len(r.Conflicts))
+	errs := make([]error, 0, len(r.Rejections)+len(r.Conflicts)+1)
+	if r.openErr != nil {
+		errs = append(errs, r.openErr)
+	}
 	for _, x := range r.Rejections {
 		errs = append(errs, x)
 	}
@@ -589,6 +600,9 @@ func (a *Aggregator) Report() *Report {
 			rep.Aggregates = append(rep.Aggregates, g)
 		}
 	}
+	if len(a.kept) > 0 {
+		a.mergeKept(rep)
+	}
 	rep.Rejections = make([]Rejection, len(a.rejections))
 	for i, x := range a.rejections {
 		x.Record = cloneRecord(x.Record) // canonical already
@@ -827,4 +841,49 @@ func (a *Aggregator) parts() [][]Part {
 		slices.SortFunc(ps, func(x, y Part) int { return strings.Compare(x.Value, y.Value) })
 	}
 	return out
+}
+
+// mergeKept merges each aggregate of Config.Open into rep's aggregate of
+// the same line, meter and period, or adds it to rep.Aggregates when rep
+// has none, keeping them sorted by line, meter and period start.
+func (a *Aggregator) mergeKept(rep *Report) {
+	at := make(map[openKey]int, len(rep.Aggregates))
+	for i, g := range rep.Aggregates {
+		at[openKey{g.Line, g.Meter, g.Period.Start.UnixNano(), g.Period.End.UnixNano()}] = i
+	}
+	added := false
+	for _, k := range a.kept {
+		key := openKey{k.Line, k.Meter, k.Period.Start.UnixNano(), k.Period.End.UnixNano()}
+		rep.opened = append(rep.opened, key)
+		i, ok := at[key]
+		if !ok {
+			rep.Aggregates = append(rep.Aggregates, cloneAggregate(k))
+			added = true
+			continue
+		}
+		m, err := k.Merge(rep.Aggregates[i])
+		if err != nil {
+			rep.openErr = errors.Join(rep.openErr, fmt.Errorf("%w: %w", ErrOpenAggregate, err))
+			continue
+		}
+		rep.Aggregates[i] = m
+	}
+	if added {
+		slices.SortStableFunc(rep.Aggregates, func(x, y Aggregate) int {
+			xl, xm := a.lineRank[a.lineIdx[x.Line]], a.meterRank[a.meterIdx[x.Meter]]
+			yl, ym := a.lineRank[a.lineIdx[y.Line]], a.meterRank[a.meterIdx[y.Meter]]
+			return cmp.Or(cmp.Compare(xl, yl), cmp.Compare(xm, ym), x.Period.Start.Compare(y.Period.Start))
+		})
+	}
+}
+
+// cloneAggregate copies g's slices, so that a report shares no memory with
+// the config it was given.
+func cloneAggregate(g Aggregate) Aggregate {
+	g.Uniques = slices.Clone(g.Uniques)
+	g.Levels = slices.Clone(g.Levels)
+	g.Inactive = slices.Clone(g.Inactive)
+	g.RecordIDs = slices.Clone(g.RecordIDs)
+	g.Parts = slices.Clone(g.Parts)
+	return g
 }
