@@ -595,7 +595,14 @@ func (r *binReader) quantities(d *ledgerData) error {
 	if n == 0 {
 		return r.fail(r.pos-1, "empty quantity table: write flags without bit 2")
 	}
-	d.qty = make(map[string]decimal.Decimal, min(n, 1<<16))
+	// Each quantity takes at least 4 bytes (an id of one byte and a text
+	// of one, each after its length): a count the bytes left cannot hold
+	// is refused before the table is sized by it, so that a hostile blob
+	// of a few bytes cannot make the decoder allocate megabytes.
+	if left := uint64(len(r.data) - r.pos); n > left/4 {
+		return r.fail(r.pos, "quantity count "+strconv.FormatUint(n, 10)+" is more than the "+strconv.FormatUint(left, 10)+" bytes left can hold")
+	}
+	d.qty = make(map[string]decimal.Decimal, n)
 	prev := ""
 	for i := uint64(0); i < n; i++ {
 		at := r.pos
