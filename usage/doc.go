@@ -72,8 +72,12 @@
 // through (Aggregate.Through): a run inside a period sees the line stop at
 // the run, and merging it with a later run's aggregate of the period takes
 // the later run's view, so that runs split anywhere merge to one run's
-// month (give the later run the open aggregates in Config.Billed, so that it
-// reports their periods even with no reading of them). A piece of a cycle cut by a price change (Line.Cycles)
+// month. Give the later run the open aggregates in Config.Open: it
+// reports their periods even with no reading of them, already merged with
+// the kept aggregates, so that Report.Aggregates is what to bill (an open
+// aggregate it cannot merge is an error matching ErrOpenAggregate). This
+// holds for every aggregation: a run inside a period leaves it open, and
+// the next run given Config.Open returns the period over both runs. A piece of a cycle cut by a price change (Line.Cycles)
 // averages its level over the cycle (Aggregate.Cycle), so the pieces add
 // up to the cycle's average. A meter with LevelHours bills ∫ level dt in
 // hours instead (GPU-hours of reserved GPUs), from the same readings.
