@@ -104,10 +104,13 @@ type Config struct {
 	// a WeightedAverage one whose Levels do not lie in its period is an
 	// error (ErrBadLevels).
 	//
-	// After a run inside a billing period, add to it (for this run only,
-	// not to the usage kept for invoice.LateUsageFrom) the aggregates of
-	// the periods that run left open, which the host keeps to merge with
-	// this run's: a WeightedAverage one seen through an instant before its
+	// After a run inside a billing period, pass the aggregates of the
+	// periods that run left open in Config.Open, which merges them for
+	// the host. (The old way, still accepted for a config without Open:
+	// add them to Billed for this run only, not to the usage kept for
+	// invoice.LateUsageFrom, and merge each with this run's aggregate of
+	// the period, Aggregate.Merge, before billing it; billed unmerged, the
+	// period loses the earlier run's records.) A WeightedAverage one seen through an instant before its
 	// period's end (Aggregate.Through), of a period this run does not
 	// close, is reported again by this run, as an aggregate of no records
 	// when the run has no reading of it, seen through this run's instant,
