@@ -145,7 +145,10 @@ type Aggregator struct {
 	// again for them.
 	open map[carryKey][]openBilled
 	// kept is Config.Open: the aggregates Report merges into its own.
-	kept     []Aggregate
+	kept []Aggregate
+	// openErr is a failed merge of a Config.Open aggregate in the last
+	// Report (Config validation rules it out); Collect returns it.
+	openErr  error
 	reopened map[reopenKey]bool
 
 	keys []string // scratch for canonical attribute sets
@@ -328,7 +331,11 @@ func Collect(cfg Config, records iter.Seq[Record]) (*Report, error) {
 		return nil, err
 	}
 	a.Add(records)
-	return a.Report(), nil
+	rep := a.Report()
+	if a.openErr != nil {
+		return nil, a.openErr
+	}
+	return rep, nil
 }
 
 // Add folds every record of the stream into the aggregator. Bad records do

@@ -1,7 +1,6 @@
 package usage
 
 import (
-	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -58,8 +57,8 @@ func MergeReports(reports ...*Report) (*Report, error) {
 		if r == nil {
 			continue
 		}
-		for _, k := range r.opened {
-			opened[k] = i
+		for _, g := range r.Open {
+			opened[openKey{g.Line, g.Meter, g.Period.Start.UnixNano(), g.Period.End.UnixNano()}] = i
 		}
 	}
 	for i, r := range reports {
@@ -72,10 +71,7 @@ func MergeReports(reports ...*Report) (*Report, error) {
 				return nil, fmt.Errorf("%w: %s: report %d merged the aggregate of Config.Open and report %d holds one of the same period, which would count the open aggregate twice: merge shards run without Config.Open (then merge the kept aggregates, Aggregate.Merge), and never a run's report with the one of the run that left the period open", ErrOpenAggregate, g.Ref(), j, i)
 			}
 		}
-		out.opened = append(out.opened, r.opened...)
-		if r.openErr != nil {
-			out.openErr = errors.Join(out.openErr, r.openErr)
-		}
+		out.Open = append(out.Open, r.Open...)
 		out.Aggregates = append(out.Aggregates, r.Aggregates...)
 		out.Adjustments = append(out.Adjustments, r.Adjustments...)
 		for _, x := range r.Rejections {

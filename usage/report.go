@@ -65,12 +65,10 @@ type Report struct {
 	// report's JSON: persist it on its own (Ledger.MarshalBinary). A report
 	// read back from JSON has the zero Ledger.
 	Ledger Ledger `json:"-"`
-	// opened is the Config.Open aggregates merged into Aggregates, for
-	// MergeReports to refuse two reports that both merged one.
-	opened []openKey
-	// openErr is a merge of a Config.Open aggregate that failed (Config
-	// validation rules it out); Err returns it.
-	openErr error
+	// Open lists the aggregates of Config.Open this report merged into
+	// Aggregates (or reported as they were), as given: MergeReports reads
+	// it to refuse counting one twice. Do not merge them again.
+	Open []Aggregate `json:"open,omitempty"`
 }
 
 // Stats counts records. Read = Accepted + Duplicates + the records of
@@ -96,14 +94,9 @@ type Stats struct {
 
 // Err returns the rejections and conflicts of the report as one error
 // (errors.Join, which errors.Is and errors.As look into), or nil when every
-// record was aggregated or dropped as a duplicate. It also holds an
-// aggregate of Config.Open that could not be merged (ErrOpenAggregate),
-// which Config's validation rules out.
+// record was aggregated or dropped as a duplicate.
 func (r *Report) Err() error {
-	errs := make([]error, 0, len(r.Rejections)+len(r.Conflicts)+1)
-	if r.openErr != nil {
-		errs = append(errs, r.openErr)
-	}
+	errs := make([]error, 0, len(r.Rejections)+len(r.Conflicts))
 	for _, x := range r.Rejections {
 		errs = append(errs, x)
 	}
@@ -601,6 +594,7 @@ func (a *Aggregator) Report() *Report {
 		}
 	}
 	if len(a.kept) > 0 {
+		a.openErr = nil
 		a.mergeKept(rep)
 	}
 	rep.Rejections = make([]Rejection, len(a.rejections))
@@ -854,7 +848,6 @@ func (a *Aggregator) mergeKept(rep *Report) {
 	added := false
 	for _, k := range a.kept {
 		key := openKey{k.Line, k.Meter, k.Period.Start.UnixNano(), k.Period.End.UnixNano()}
-		rep.opened = append(rep.opened, key)
 		i, ok := at[key]
 		if !ok {
 			rep.Aggregates = append(rep.Aggregates, cloneAggregate(k))
@@ -863,10 +856,13 @@ func (a *Aggregator) mergeKept(rep *Report) {
 		}
 		m, err := k.Merge(rep.Aggregates[i])
 		if err != nil {
-			rep.openErr = errors.Join(rep.openErr, fmt.Errorf("%w: %w", ErrOpenAggregate, err))
+			a.openErr = errors.Join(a.openErr, fmt.Errorf("%w: %w", ErrOpenAggregate, err))
 			continue
 		}
 		rep.Aggregates[i] = m
+	}
+	for _, k := range a.kept {
+		rep.Open = append(rep.Open, cloneAggregate(k))
 	}
 	if added {
 		slices.SortStableFunc(rep.Aggregates, func(x, y Aggregate) int {
