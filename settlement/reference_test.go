@@ -1314,10 +1314,10 @@ func (ln *refLine) trueUps(n *settlement.Node, path string, amount int64, kids [
 	for i := range n.Children {
 		c, k := &n.Children[i], kids[i]
 		cu := c.Share.Cumulative
-		if cu == nil || cu.Mode != settlement.Retroactive || !k.active || k.platform {
-			continue
-		}
 		cpath := path + "/" + string(c.ID)
+		if _, read := ln.volKeys[cpath]; cu == nil || cu.Mode != settlement.Retroactive || !k.active || k.platform || !read {
+			continue // the volume of nobody keeps no record
+		}
 		tier, rec, err := ln.retroTier(cu, cpath)
 		if err != nil {
 			return ln.fail(cpath, "", err)

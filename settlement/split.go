@@ -508,13 +508,20 @@ type retroUpdate struct {
 // same amount off the remaining sibling when it is a leaf paying one party
 // (the part a share of the level is taken from), else off the platform.
 // A child that takes no part of the line (its condition does not hold,
-// its party cannot be paid) or is paid to the platform as a fallback pays
-// no true-up and adds nothing to what its rate applied to; one whose rate
-// is zero does.
+// its party cannot be paid), is paid to the platform as a fallback or
+// reads the volume of nobody (a platform leaf whose volume's owner is not
+// on the route) pays no true-up and adds nothing to what its rate applied
+// to; one whose rate is zero does.
 func (sp *split) trueUps(n *cnode, amount int64, kids []child) error {
 	for i, c := range n.children {
 		k := &kids[i]
 		if c.kind != shareCumulative || c.cum.Mode != Retroactive || !k.active || k.platform {
+			continue
+		}
+		if sp.dec.volumeOf(c).owner == "" {
+			// The volume of nobody (zero for every line) keeps no record
+			// and re-rates nothing: the share pays the tier the line
+			// reaches alone.
 			continue
 		}
 		tier, rec, _, err := sp.dec.retroTier(c)
