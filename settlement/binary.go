@@ -52,7 +52,10 @@ import (
 // shares paid on their window (VolumeState.Retroactive: written after a
 // volume's points; a state of version 16 or before had no retroactive
 // share), and version 17, which had no record of nodes paid once per
-// customer (State.OncePaid: none), are still read;
+// customer (State.OncePaid: none), and version 18, whose retroactive
+// records had not the rate their lines were paid (RetroactivePaid.Rate:
+// written after Base, "" for none; nil: a true-up reads the tier's rate
+// in the plan version settling the crossing line), are still read;
 // 1 for entries);
 // then integers as varints (amounts in minor units of the line's
 // currency for a state), instants as seconds and nanoseconds, and every
@@ -73,7 +76,7 @@ import (
 var ErrCorruptEntries = errors.New("settlement: corrupt entries")
 
 const (
-	binaryVersion  = 18 // of states: a blob of another version than 1 to 18 is refused
+	binaryVersion  = 19 // of states: a blob of another version than 1 to 19 is refused
 	entriesVersion = 1  // of entries, whose form version 2 did not change (read as 1 or 2; 3 and 4 are refused)
 	kindState      = 's'
 	kindEntries    = 'e'
@@ -245,6 +248,11 @@ func (s State) MarshalBinary() ([]byte, error) {
 			w.str(x.Node)
 			w.varint(int64(x.Tier))
 			w.units(x.Base, v.Currency)
+			if x.Rate == nil { // version 19
+				w.str("")
+			} else {
+				w.ratio(*x.Rate)
+			}
 		}
 	}
 	w.uvarint(uint64(len(doc.Credits)))
@@ -750,6 +758,20 @@ func (r *binReader) rate() ensemble.ExchangeRate {
 	return ensemble.ExchangeRate{}
 }
 
+// optRatio reads a ratio written by ratio, or "" for none (nil).
+func (r *binReader) optRatio() *ensemble.Ratio {
+	s := r.str()
+	if s == "" || r.err != nil {
+		return nil
+	}
+	var q ensemble.Ratio
+	if err := q.UnmarshalText([]byte(s)); err != nil {
+		r.fail("ratio %q: %v", s, err)
+		return nil
+	}
+	return &q
+}
+
 func (r *binReader) ratio() ensemble.Ratio {
 	s := r.str()
 	var q ensemble.Ratio
@@ -826,6 +848,11 @@ func (s *State) UnmarshalBinary(b []byte) error {
 					v.Retroactive = make([]RetroactivePaid, n)
 					for j := range v.Retroactive {
 						v.Retroactive[j] = RetroactivePaid{Plan: r.str(), Node: r.str(), Tier: r.int(), Base: r.units(v.Currency, false)}
+						if r.version >= 19 {
+							if rate := r.optRatio(); rate != nil {
+								v.Retroactive[j].Rate = rate
+							}
+						}
 					}
 				}
 			}

@@ -354,7 +354,7 @@ func TestBinaryCoversEveryField(t *testing.T) {
 		reflect.TypeFor[settlement.LineVolume]():       {"Partner", "Window", "Year", "Month", "Amount", "Rate", "NetOfCredits"},
 		reflect.TypeFor[settlement.VolumeState]():      {"Partner", "Currency", "Window", "Year", "Month", "Amount", "Points", "Retroactive"},
 		reflect.TypeFor[settlement.VolumePoint]():      {"Date", "Amount", "Line"},
-		reflect.TypeFor[settlement.RetroactivePaid]():  {"Plan", "Node", "Tier", "Base"},
+		reflect.TypeFor[settlement.RetroactivePaid]():  {"Plan", "Node", "Tier", "Base", "Rate"},
 		reflect.TypeFor[settlement.CreditState]():      {"Line", "Credits", "Amount", "Bearer", "Documented"},
 		reflect.TypeFor[settlement.PrepaidState]():     {"Commitment", "Earning"},
 		reflect.TypeFor[settlement.PendingCredit]():    {"Credit", "Line", "Amount"},

@@ -270,7 +270,7 @@ func TestOncePerCustomerPlanChecks(t *testing.T) {
 
 // TestBinaryVersion17StillReads: a version-17 state (testdata/state-v17,
 // written before nodes paid once per customer) reads as the JSON written
-// with it, with no once record; written again it is version 18, and a
+// with it, with no once record; written again it is version 19, and a
 // plan paying a bounty once per customer settles on it.
 func TestBinaryVersion17StillReads(t *testing.T) {
 	st := versionedState(t, 17)
@@ -279,7 +279,7 @@ func TestBinaryVersion17StillReads(t *testing.T) {
 	b, err := st.MarshalBinary()
 	require.NoError(t, err)
 	require.Equal(t, byte(settlement.BinaryVersion), b[1])
-	require.Equal(t, byte(18), b[1])
+	require.Equal(t, byte(19), b[1])
 	r, err := affiliateSettler(t).Settle(context.Background(), st, []settlement.Line{affiliateLine("INV-1/1", "client-lyon", "300.00", "2026-05-05", true)})
 	require.NoError(t, err)
 	requirePaid(t, r.Entries, map[partner.ID]string{"referral-ams": "160.00", "platform": "140.00"})

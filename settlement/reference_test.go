@@ -271,6 +271,7 @@ type refRetro struct {
 	plan, node string
 	tier       int
 	base       int64
+	rate       *ensemble.Ratio // the rate they were paid on base; nil: read the tier's
 }
 
 type refPoint struct {
@@ -1322,12 +1323,23 @@ func (ln *refLine) trueUps(n *settlement.Node, path string, amount int64, kids [
 		if err != nil {
 			return ln.fail(cpath, "", err)
 		}
-		ln.retros = append(ln.retros, refRetroUpdate{key: ln.volKeys[cpath], rec: refRetro{plan: rec.plan, node: rec.node, tier: tier, base: rec.base + amount}})
 		paid := min(rec.tier, len(cu.Tiers)-1)
-		if tier <= paid || rec.base == 0 {
+		// The rate the window's lines were paid, as recorded (a record
+		// without one, from an older state, reads the tier's).
+		from, to := cu.Tiers[paid].Rate, cu.Tiers[tier].Rate
+		if rec.rate != nil {
+			from = *rec.rate
+		}
+		up := tier > paid && rec.base != 0 && to.Cmp(from) > 0
+		rate := to
+		if !up && rec.base != 0 {
+			// What was paid, weighted by what each rate applied to.
+			rate = from.Mul(ensemble.RatioFromInt(rec.base)).Add(to.Mul(ensemble.RatioFromInt(amount))).Mul(ensemble.RatioFromRat(new(big.Rat).SetFrac64(1, rec.base+amount)))
+		}
+		ln.retros = append(ln.retros, refRetroUpdate{key: ln.volKeys[cpath], rec: refRetro{plan: rec.plan, node: rec.node, tier: tier, base: rec.base + amount, rate: &rate}})
+		if !up {
 			continue
 		}
-		from, to := cu.Tiers[paid].Rate, cu.Tiers[tier].Rate
 		d := to.Sub(from)
 		units := d.Mul(ensemble.RatioFromInt(rec.base)).Decimal(0, ensemble.RoundHalfAwayFromZero).IntPart()
 		if units == 0 {
@@ -3233,7 +3245,7 @@ func (st refState) JSON() ([]byte, error) {
 			vs.Points = append(vs.Points, settlement.VolumePoint{Date: pt.date, Amount: ensemble.MoneyFromMinor(pt.units, v.cur), Line: pt.line})
 		}
 		for _, x := range v.retro {
-			vs.Retroactive = append(vs.Retroactive, settlement.RetroactivePaid{Plan: x.plan, Node: x.node, Tier: x.tier + 1, Base: ensemble.MoneyFromMinor(x.base, v.cur)})
+			vs.Retroactive = append(vs.Retroactive, settlement.RetroactivePaid{Plan: x.plan, Node: x.node, Tier: x.tier + 1, Base: ensemble.MoneyFromMinor(x.base, v.cur), Rate: x.rate})
 		}
 		out.Volumes = append(out.Volumes, vs)
 	}

@@ -159,6 +159,9 @@ func (r *run) undoVolume(k volKey, existed bool, point int) {
 	x := volUndo{key: k, existed: existed, point: point}
 	if v := r.st.vols.get(k); existed && v != nil {
 		x.units, x.points, x.retro = v.units, len(v.points), v.retro
+		if v.call != nil && v.call == r.mark {
+			v.retroMine = false // the log shares the slice: the next change copies it
+		}
 		if point >= 0 {
 			x.ptUnits = v.points[point].units
 		}
@@ -202,7 +205,7 @@ func (r *run) reject(id LineID, mark int, err error) bool {
 		for len(v.points) > x.points { // the points the line added
 			v.dropLastPoint()
 		}
-		v.units, v.retro = x.units, x.retro
+		v.units, v.retro, v.retroMine = x.units, x.retro, false
 		if x.point >= 0 { // the point the line took back from
 			v.adjustPoint(x.point, x.ptUnits-v.points[x.point].units)
 		}

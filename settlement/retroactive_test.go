@@ -91,7 +91,7 @@ func TestRetroactiveTierTrueUp(t *testing.T) {
 	// binary, so the next line pays 30% and no true-up again.
 	b, err := json.Marshal(res.State)
 	require.NoError(t, err)
-	require.Contains(t, string(b), `"retroactive":[{"plan":"program","node":"root/reseller","tier":2,"base":{"amount":"1100000.00","currency":"EUR"}}]`)
+	require.Contains(t, string(b), `"retroactive":[{"plan":"program","node":"root/reseller","tier":2,"base":{"amount":"1100000.00","currency":"EUR"},"rate":"0.3"}]`)
 	var st settlement.State
 	require.NoError(t, json.Unmarshal(b, &st))
 	bin, err := res.State.MarshalBinary()
@@ -198,7 +198,7 @@ func TestRetroactiveTierRefusals(t *testing.T) {
 // year of 1,100.00 for dev-1) reads as the JSON written with it, with no
 // retroactive record; a retroactive plan reading its volume pays the tier
 // it reaches (30%) and re-rates nothing it has no record of, and the state
-// written again is version 17 and keeps the record.
+// written again is version 19 and keeps the record, with the rate paid.
 func TestBinaryVersion16StillReads(t *testing.T) {
 	st := versionedState(t, 16)
 	s := planSettler(t, strings.NewReplacer("WINDOW", "calendar_year", "MODE", "retroactive").Replace(appStorePlan), loadNetwork(t))
@@ -210,7 +210,7 @@ func TestBinaryVersion16StillReads(t *testing.T) {
 	require.Equal(t, byte(settlement.BinaryVersion), b[1])
 	var again settlement.State
 	require.NoError(t, again.UnmarshalBinary(b))
-	require.Contains(t, string(mustJSON(t, again)), `"retroactive":[{"plan":"appstore","node":"root/commission","tier":2,"base":{"amount":"100.00","currency":"EUR"}}]`)
+	require.Contains(t, string(mustJSON(t, again)), `"retroactive":[{"plan":"appstore","node":"root/commission","tier":2,"base":{"amount":"100.00","currency":"EUR"},"rate":"0.3"}]`)
 }
 
 // TestRetroactiveTierStatementsMetricsExplain: statements fold the

@@ -533,12 +533,25 @@ func (sp *split) trueUps(n *cnode, amount int64, kids []child) error {
 			return sp.err(c.path, "", fmt.Errorf("%w: what the retroactive rate applied to overflows", ErrInvalidLine))
 		}
 		next.base += amount
-		sp.retros = append(sp.retros, retroUpdate{key: sp.dec.volumeOf(c).key, rec: next})
 		paid := min(rec.tier, len(c.cum.Tiers)-1)
-		if tier <= paid || rec.base == 0 {
+		// The rate the window's earlier lines were paid (recorded: the
+		// plan version settling this line may pay its tiers other rates),
+		// and the rate the line is paid.
+		from, to := c.cum.Tiers[paid].Rate, c.cum.Tiers[tier].Rate
+		if rec.rated {
+			from = rec.rate
+		}
+		next.rate, next.rated = to, true
+		up := tier > paid && rec.base != 0 && to.Cmp(from) > 0
+		if !up && rec.base != 0 && !from.Equal(to) {
+			// Not re-rated (no crossing, or a version whose rate is no
+			// higher than the rate paid): what was paid, weighted.
+			next.rate = retroMix(from, rec.base, to, amount)
+		}
+		sp.retros = append(sp.retros, retroUpdate{key: sp.dec.volumeOf(c).key, rec: next})
+		if !up {
 			continue
 		}
-		from, to := c.cum.Tiers[paid].Rate, c.cum.Tiers[tier].Rate
 		d := to.Sub(from)
 		x := new(big.Rat).Mul(d.Rat(), new(big.Rat).SetInt64(rec.base))
 		dec := ensemble.RatioFromRat(x).Decimal(0, ensemble.RoundHalfAwayFromZero)
@@ -578,6 +591,16 @@ func (sp *split) trueUps(n *cnode, amount int64, kids []child) error {
 			fmt.Sprintf("funds the true-up of %s for crossing tier %d on line %s", c.id, tier+1, sp.line.ID), "")
 	}
 	return nil
+}
+
+// retroMix returns the rate paid on a + b units: rate ra on a, rb on b.
+func retroMix(ra ensemble.Ratio, a int64, rb ensemble.Ratio, b int64) ensemble.Ratio {
+	x := new(big.Rat).Mul(ra.Rat(), new(big.Rat).SetInt64(a))
+	x.Add(x, new(big.Rat).Mul(rb.Rat(), new(big.Rat).SetInt64(b)))
+	if a+b == 0 {
+		return rb
+	}
+	return ensemble.RatioFromRat(x.Quo(x, new(big.Rat).SetInt64(a+b)))
 }
 
 const (

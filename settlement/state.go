@@ -415,18 +415,25 @@ type volState struct {
 	borrowed bool       // the arrays are the state's the call copied v from
 	// retro is what the retroactive cumulative shares reading the volume
 	// paid in its window (a calendar period), one per plan and node, in
-	// plan then node order. Read-only: a call replaces the slice.
-	retro []retroPaid
+	// plan then node order. A call replaces the slice the first time it
+	// changes it (retroMine), and may then change it in place.
+	retro     []retroPaid
+	retroMine bool // retro is a slice of the call's own: no state, no undo log shares it
 }
 
 // retroPaid is what a retroactive cumulative share (Retroactive) paid on
-// the lines of one window: the tier they are all paid at (0-based), and
-// the sum of what its rate applied to on them, in the volume's currency,
-// which the next crossing's true-up re-rates.
+// the lines of one window: the tier they are all paid at (0-based), the
+// sum of what its rate applied to on them, in the volume's currency,
+// which the next crossing's true-up re-rates, and the rate they were paid
+// on it (rated; a record read from a state of binary version 18 or
+// before, or JSON without it, has none: its tier's rate in the plan
+// version settling the line is read instead).
 type retroPaid struct {
 	plan, node string // the plan's id and the node's path
 	tier       int
 	base       int64
+	rate       ensemble.Ratio
+	rated      bool
 }
 
 // retroAt returns the index of the record of plan's node in v's, or -1.
@@ -442,10 +449,17 @@ func (v *volState) retroAt(plan, node string) int {
 	return -1
 }
 
-// setRetro records r in v, replacing the record of its plan's node: a
-// new slice, since v's may be shared with the state the call copied it
-// from.
+// setRetro records r in v, replacing the record of its plan's node: in
+// place when the call made v's slice, else in a new slice, since v's may
+// be shared with the state the call copied it from or its undo log.
 func (v *volState) setRetro(r retroPaid) {
+	if v.retroMine {
+		if i := v.retroAt(r.plan, r.node); i >= 0 {
+			v.retro[i] = r
+			return
+		}
+	}
+	v.retroMine = true
 	out := make([]retroPaid, 0, len(v.retro)+1)
 	done := false
 	for _, x := range v.retro {
@@ -780,14 +794,24 @@ type VolumeState struct {
 // of a calendar window: every one of them at Tier (1-based: the window's
 // true-ups re-rated the lines settled before each crossing to it), on
 // Base, the sum of what the node's rate applied to on them, in the
-// volume's currency. The next line that takes the volume into a higher
-// tier pays the true-up (new rate − Tier's rate) × Base, which no later
+// volume's currency, at Rate. The next line that takes the volume into a
+// higher tier pays the true-up (new rate − Rate) × Base, which no later
 // line pays again.
+//
+// Rate is the rate the lines were paid, whatever version of the plan
+// settled them: Tier's rate while one version settles the window; after a
+// version change with other rates, the rate each line was paid weighted
+// by what it applied to (v1 paid 20% on EUR 800000.00, v2 25% on EUR
+// 200000.00: 21%), so a v2 crossing pays v2's rate less what was paid, not
+// less v2's rate of the tier. It is absent (nil) from records written
+// before binary version 19: their true-up reads Tier's rate in the plan
+// version settling the crossing line, as it did.
 type RetroactivePaid struct {
-	Plan string         `json:"plan"`
-	Node string         `json:"node"`
-	Tier int            `json:"tier"`
-	Base ensemble.Money `json:"base"`
+	Plan string          `json:"plan"`
+	Node string          `json:"node"`
+	Tier int             `json:"tier"`
+	Base ensemble.Money  `json:"base"`
+	Rate *ensemble.Ratio `json:"rate,omitempty"`
 }
 
 // VolumePoint is one line's contribution to a rolling volume.
@@ -1004,7 +1028,12 @@ func (s State) exportJSON() (stateJSON, error) {
 			vs.Points = append(vs.Points, VolumePoint{Date: pt.date, Amount: ensemble.MoneyFromMinor(pt.units, cur), Line: pt.line})
 		}
 		for _, x := range v.retro {
-			vs.Retroactive = append(vs.Retroactive, RetroactivePaid{Plan: x.plan, Node: x.node, Tier: x.tier + 1, Base: ensemble.MoneyFromMinor(x.base, cur)})
+			rp := RetroactivePaid{Plan: x.plan, Node: x.node, Tier: x.tier + 1, Base: ensemble.MoneyFromMinor(x.base, cur)}
+			if x.rated {
+				rate := x.rate
+				rp.Rate = &rate
+			}
+			vs.Retroactive = append(vs.Retroactive, rp)
 		}
 		out.Volumes = append(out.Volumes, vs)
 	}
@@ -1995,8 +2024,14 @@ func (r *stateReader) volume(path string, v *VolumeState) {
 			fail(pp+".tier", nil, "tier %d: tiers count from 1", x.Tier)
 		case j > 0 && cmp.Or(strings.Compare(v.Retroactive[j-1].Plan, x.Plan), strings.Compare(v.Retroactive[j-1].Node, x.Node)) >= 0:
 			fail(pp, nil, "plan %q node %q: records are in plan then node order, each once", x.Plan, x.Node)
+		case x.Rate != nil && x.Rate.Sign() < 0:
+			fail(pp+".rate", nil, "negative rate %s", x.Rate)
 		case bOK:
-			vs.retro = append(vs.retro, retroPaid{plan: x.Plan, node: x.Node, tier: x.Tier - 1, base: b})
+			rp := retroPaid{plan: x.Plan, node: x.Node, tier: x.Tier - 1, base: b}
+			if x.Rate != nil {
+				rp.rate, rp.rated = *x.Rate, true
+			}
+			vs.retro = append(vs.retro, rp)
 		}
 	}
 	k := volKey{partner: v.Partner, cur: v.Currency.Key(), window: v.Window, year: v.Year, month: v.Month}
