@@ -290,8 +290,14 @@ const (
 	// part the share is taken from), else by the platform: two entries of
 	// opposite amounts, so the true-up moves money within the tree and
 	// creates none. The State keeps, with the volume (VolumeState.Retroactive),
-	// the tier the window's lines are paid at and what the rate applied
-	// to, so no true-up is paid twice.
+	// the tier the window's lines are paid at, what the rate applied to
+	// and the rate they were paid on it, so no true-up is paid twice and a
+	// new plan version inside the window re-rates from the rate actually
+	// paid, not its own tier's. What the rate applied to is the lines' as
+	// settled: credits and lost disputes do not reduce it, with volume
+	// net_of_credits too (which takes back the volume only), so a true-up
+	// re-rates gross sales, refunded revenue included. A share reading the
+	// volume of nobody keeps no record and pays no true-up.
 	//
 	// A tier reached is kept for the window: a line pays the higher of the
 	// tier its volume reaches and the tier already paid, and a credit
