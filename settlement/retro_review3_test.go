@@ -106,3 +106,28 @@ func TestBinaryVersion18StillReads(t *testing.T) {
 	require.NoError(t, back.UnmarshalBinary(b))
 	require.Contains(t, string(mustJSON(t, back)), `"tier":2,"base":{"amount":"1100000.00","currency":"EUR"},"rate":"0.3"}]`)
 }
+
+// TestRetroactiveTrueUpReratesGrossSales documents what the true-up
+// re-rates (README, RateMode): what the rate applied to as the lines were
+// settled, which credits do not reduce, with volume net_of_credits too.
+// L1 and L2 of 400,000.00, L1 credited 200,000.00 (the reseller gives
+// back 40,000.00), L3 of 500,000.00 crosses (net volume 1,100,000.00):
+// the true-up is 10% of 800,000.00, 80,000.00, not the 60,000.00 of all
+// units on net sales.
+func TestRetroactiveTrueUpReratesGrossSales(t *testing.T) {
+	for _, window := range []string{"calendar_year", "calendar_year\n          volume: net_of_credits"} {
+		s := planSettler(t, strings.NewReplacer("WINDOW", window, "TIERS", retroTiers).Replace(retroPlan), loadNetwork(t))
+		res, err := s.Settle(ctx, settlement.State{}, []settlement.Line{chainLine("L1", "400000.00", "2026-02-01"), chainLine("L2", "400000.00", "2026-03-01")})
+		require.NoError(t, err)
+		cr := chainLine("C1", "-200000.00", "2026-03-15")
+		cr.Credits = "L1"
+		res, err = s.Settle(ctx, res.State, []settlement.Line{cr})
+		require.NoError(t, err)
+		requireMoney(t, byParty(res.Entries, settlement.KindClawback)["sub-utrecht"], eur("-40000.00"))
+		res, err = s.Settle(ctx, res.State, []settlement.Line{chainLine("L3", "500000.00", "2026-04-01")})
+		require.NoError(t, err, window)
+		require.Equal(t, []string{"L3:root/reseller sub-utrecht earning 150000.00", "L3:root/platform platform earning 350000.00",
+			"L3:root/reseller#trueup.2 sub-utrecht true_up 80000.00", "L3:root/reseller#trueup.2.funding platform true_up -80000.00"}, retroEntries(res.Entries, "L3"), window)
+		require.Contains(t, string(mustJSON(t, res.State)), `"base":{"amount":"1300000.00","currency":"EUR"},"rate":"0.3"`)
+	}
+}
