@@ -339,22 +339,34 @@ func TestPropertyRetroactiveTiersPayTheFinalRateOnTheWholeWindow(t *testing.T) {
 // disputes, collections and reloads. The plan lists EUR, any currency
 // (a SEK line, which the tiers in EUR do not count converted, is refused
 // by both when settled) or EUR and SEK, which New refuses
-// (*RetroactiveCurrencyError).
+// (*RetroactiveCurrencyError). A third of the programs have a second
+// version from April 1 with tiers of its own.
 func TestPropertyReferenceRetroactive(t *testing.T) {
 	net := loadNetwork(t)
 	wide := loadRules(t, wideRules, refRules)
 	rapid.Check(t, func(t *rapid.T) {
-		var tiers strings.Builder
-		bound := int64(0)
-		n := rapid.IntRange(2, 4).Draw(t, "tiers")
-		for i := range n {
-			rate := rapid.SampledFrom([]string{"0%", "5%", "1/7", "20%", "30%"}).Draw(t, "rate")
-			if i == n-1 {
-				fmt.Fprintf(&tiers, "\n            - {rate: %q}", rate)
-				continue
+		drawTiers := func() string {
+			var tiers strings.Builder
+			bound := int64(0)
+			n := rapid.IntRange(2, 4).Draw(t, "tiers")
+			for i := range n {
+				rate := rapid.SampledFrom([]string{"0%", "5%", "1/7", "20%", "30%"}).Draw(t, "rate")
+				if i == n-1 {
+					fmt.Fprintf(&tiers, "\n            - {rate: %q}", rate)
+					continue
+				}
+				bound += rapid.Int64Range(1, 900).Draw(t, "bound step")
+				fmt.Fprintf(&tiers, "\n            - {up_to: {amount: \"%d.%02d\", currency: EUR}, rate: %q}", bound, rapid.IntRange(0, 99).Draw(t, "cents"), rate)
 			}
-			bound += rapid.Int64Range(1, 900).Draw(t, "bound step")
-			fmt.Fprintf(&tiers, "\n            - {up_to: {amount: \"%d.%02d\", currency: EUR}, rate: %q}", bound, rapid.IntRange(0, 99).Draw(t, "cents"), rate)
+			return tiers.String()
+		}
+		tiers := drawTiers()
+		// A second version from April 1, with tiers of its own (other
+		// rates, other bounds): its true-ups re-rate from the rate the
+		// window's lines were paid, whichever version paid it.
+		var tiers2 string
+		if rapid.IntRange(0, 2).Draw(t, "versions") == 0 {
+			tiers2 = drawTiers()
 		}
 		window := rapid.SampledFrom([]string{"calendar_year", "calendar_quarter", "calendar_month"}).Draw(t, "window")
 		if rapid.Bool().Draw(t, "net") {
@@ -373,9 +385,10 @@ func TestPropertyReferenceRetroactive(t *testing.T) {
 		// is refused when settled, by both); or EUR and SEK, which New
 		// refuses up front (a retroactive share converts no line).
 		currencies := rapid.SampledFrom([]string{"[EUR]", "[]", "[EUR, SEK]"}).Draw(t, "currencies")
-		plan := `
+		version := func(v int, when, tiers string) string {
+			return `
 id: program
-version: 1
+version: ` + fmt.Sprint(v) + when + `
 routes: [partner]
 currencies: ` + currencies + `
 root:
@@ -389,8 +402,16 @@ root:
           of: seller
           window: ` + window + `
           mode: retroactive
-          tiers: ` + tiers.String() + "\n" + funder + "\n"
-		plans, err := settlement.ParsePlans([]byte(plan))
+          tiers: ` + tiers + "\n" + funder + "\n"
+		}
+		plans, err := settlement.ParsePlans([]byte(version(1, "", tiers)))
+		if tiers2 != "" {
+			plans, err = settlement.ParsePlans([]byte(version(1, "\neffective_until: 2026-04-01T00:00:00Z", tiers)))
+			require.NoError(t, err)
+			v2, err2 := settlement.ParsePlans([]byte(version(2, "\neffective_from: 2026-04-01T00:00:00Z", tiers2)))
+			require.NoError(t, err2)
+			plans = append(plans, v2...)
+		}
 		require.NoError(t, err)
 		sekEUR := ensemble.ExchangeRates{{From: ensemble.MustCurrency("SEK"), To: ensemble.MustCurrency("EUR"), Rate: ensemble.MustRatio("1/11")}}
 		cfg := settlement.Config{Plans: plans, Rules: wide, Network: net, Rates: sekEUR}
