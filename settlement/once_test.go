@@ -104,7 +104,7 @@ func TestOncePerCustomerBountyAffiliateTrial(t *testing.T) {
 	require.NoError(t, json.Unmarshal(js, &fromJSON))
 	blob, err := second.State.MarshalBinary()
 	require.NoError(t, err)
-	require.Equal(t, byte(18), blob[1])
+	require.Equal(t, byte(settlement.BinaryVersion), blob[1])
 	require.NoError(t, fromBin.UnmarshalBinary(blob))
 	for name, st := range map[string]settlement.State{"state": second.State, "json": fromJSON, "binary": fromBin} {
 		again, err := s.Settle(ctx, st, []settlement.Line{reissue})
