@@ -213,28 +213,41 @@ func (g *gen) lateCredit(d *Discount, w window, gr *usageGroup, at string) []Lin
 		return nil
 	}
 	zero := ensemble.MoneyFromMinor(0, g.cur)
-	// What earlier runs credited of d on each line of the group.
-	creditedOn := map[LineID]ensemble.Money{}
+	// What earlier runs credited of d on each line of the group (own),
+	// and what everything else credited of it (gone): other discounts'
+	// late credits, the host's credit notes and reversals (notes), which
+	// the customer no longer pays for.
+	creditedOn, gone, notes := map[LineID]ensemble.Money{}, map[LineID]ensemble.Money{}, zero
 	for _, l := range g.billedSub {
-		if l.Kind != KindCreditNote || !strings.HasPrefix(string(l.ID), string(l.Credits)+"/discount/"+string(d.ID)+"/") {
+		if l.Kind != KindCreditNote && l.Kind != KindReversal || l.Credits == "" {
 			continue
 		}
 		for _, gl := range gr.lines {
-			if gl.ID == l.Credits {
+			if gl.ID != l.Credits {
+				continue
+			}
+			switch id := string(l.ID); {
+			case l.Kind == KindCreditNote && strings.HasPrefix(id, string(l.Credits)+"/discount/"+string(d.ID)+"/"):
 				creditedOn[gl.ID] = g.sub(creditedOn[gl.ID], l.Amount)
+			case l.Kind == KindCreditNote && strings.HasPrefix(id, string(l.Credits)+"/discount/"):
+				gone[gl.ID] = g.sub(gone[gl.ID], l.Amount) // another discount's: a discount, not a note
+			default:
+				gone[gl.ID] = g.sub(gone[gl.ID], l.Amount)
+				notes = g.sub(notes, l.Amount)
 			}
 		}
 	}
-	billed, left, taken, credited := zero, zero, zero, zero
+	billed, paid, left, taken, credited := zero, zero, zero, zero, zero
 	for _, l := range gr.lines {
 		billed = g.add(billed, l.Amount)
-		left = g.add(left, g.sub(l.Amount, l.Discount))
+		paid = g.add(paid, g.sub(l.Amount, l.Discount))
 		for _, ad := range l.Discounts {
 			if ad.ID == d.ID {
 				taken = g.add(taken, ad.Amount)
 			}
 		}
 		credited = g.add(credited, creditedOn[l.ID])
+		left = g.sub(g.add(left, g.sub(l.Amount, l.Discount)), gone[l.ID])
 	}
 	left = g.sub(left, credited)
 	if d.Percent.IsZero() {
@@ -252,7 +265,13 @@ func (g *gen) lateCredit(d *Discount, w window, gr *usageGroup, at string) []Lin
 	if !ok {
 		return nil
 	}
-	credit := g.sub(g.sub(g.cum(billed, lo.Mul(p.p), hi.Mul(p.p)), taken), credited)
+	due := g.sub(g.cum(billed, lo.Mul(p.p), hi.Mul(p.p)), taken)
+	if notes.IsPositive() && paid.IsPositive() && due.IsPositive() {
+		// The discount applies to what the customer still pays for: the
+		// share of what the lines billed that the host's notes left.
+		due = due.MulRatio(quo(ensemble.RatioFromDecimal(g.sub(paid, notes).Amount()), ensemble.RatioFromDecimal(paid.Amount())), g.mode)
+	}
+	credit := g.sub(due, credited)
 	if g.cmp(credit, left) > 0 {
 		credit = left // discounts never take more than the lines hold
 	}
@@ -274,7 +293,7 @@ func (g *gen) lateCredit(d *Discount, w window, gr *usageGroup, at string) []Lin
 	var onto []*Line
 	pool := zero
 	for _, l := range gr.lines {
-		if room := g.sub(g.sub(l.Amount, l.Discount), creditedOn[l.ID]); room.IsPositive() {
+		if room := g.sub(g.sub(g.sub(l.Amount, l.Discount), creditedOn[l.ID]), gone[l.ID]); room.IsPositive() {
 			shares = append(shares, ensemble.Share{Key: string(l.ID), Weight: ensemble.RatioFromDecimal(room.Amount())})
 			onto = append(onto, l)
 			pool = g.add(pool, room)

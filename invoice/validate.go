@@ -205,6 +205,21 @@ func (b *Builder) validate(ps *ensemble.Problems, run Run, subs []Subscription) 
 			}
 		}
 	}
+	// Each billed line once: a line given twice would be counted twice
+	// (its credit notes twice, a proration or late discount's credit split
+	// over it twice), and a repeat that differs cannot be told from the
+	// line.
+	if len(run.Billed) > 1 {
+		firstBilled := make(map[LineID]int, len(run.Billed))
+		for k := range run.Billed {
+			id := run.Billed[k].ID
+			if first, dup := firstBilled[id]; dup {
+				ps.Add(ensemble.Path("run", "billed", k, "id"), because(ErrDuplicate, "line %q is billed[%d] too: give each line once", id, first))
+				continue
+			}
+			firstBilled[id] = k
+		}
+	}
 	seenLate := map[aggKey]map[usage.Digest]bool{}
 	for k, l := range run.Late {
 		key := aggKey{l.Billed.Line, l.Billed.Meter, l.Billed.Period.Start.UnixNano()}
