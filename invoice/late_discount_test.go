@@ -11,6 +11,7 @@ import (
 	"github.com/ensemble-commerce/ensemble/catalog"
 	"github.com/ensemble-commerce/ensemble/invoice"
 	"github.com/ensemble-commerce/ensemble/usage"
+	"github.com/shopspring/decimal"
 	"github.com/stretchr/testify/require"
 )
 
@@ -112,6 +113,15 @@ func TestLateUsageDiscountRefusedWhenNotExact(t *testing.T) {
 // usage period what one run knowing the discount from the start
 // bills it, tax included (taxed or exempt), to the cent: the late credits
 // make up the discount on the usage billed before it was known, once.
+//
+// The host also credits some months' usage lines with credit notes of its
+// own (a drawn share of what is left of the line, after a drawn run, before
+// or after the discount is recorded or credited), given to the later runs
+// in Run.Billed: the discount then applies to what the customer still pays
+// for, so each such month bills what one run bills it, less each note's
+// share of what was left, within a minor unit per line and note; no line is
+// ever credited more than it billed (before, a late credit ignored the
+// host's notes: 60.00 credited again after a full note of 400.00).
 func TestLateUsageDiscountRunsBillOneRunProperty(t *testing.T) {
 	cat, err := catalog.LoadYAML([]byte(chargesCatalog))
 	require.NoError(t, err)
@@ -168,6 +178,21 @@ func TestLateUsageDiscountRunsBillOneRunProperty(t *testing.T) {
 				}
 			}
 		}
+		// The host's notes: on month u's usage line, raised after run
+		// noteAfter[u] (u+1 bills it), of share[u]% of what is left.
+		noteAfter, share := make([]int, months), make([]int64, months)
+		for u := range months {
+			if rapid.IntRange(0, 2).Draw(t, "note") == 0 {
+				noteAfter[u] = rapid.IntRange(u+1, months).Draw(t, "note after run")
+				share[u] = int64(rapid.IntRange(1, 100).Draw(t, "note share"))
+			}
+		}
+		kept := map[string]decimal.Decimal{} // month -> what its notes left, a fraction
+		notes := map[string]int{}            // month -> notes raised
+		runInv := make([]invoice.Invoice, months+1)
+		var runLines []invoice.Line // the runs' lines (without the notes)
+		var prior [][]invoice.CreditNote
+		prior = make([][]invoice.CreditNote, months+1)
 		got := map[string]ensemble.Money{}
 		var billed []invoice.Line
 		var after time.Time
@@ -187,10 +212,82 @@ func TestLateUsageDiscountRunsBillOneRunProperty(t *testing.T) {
 				inv, err := invoice.Issue(invs[i], at)
 				require.NoError(t, err)
 				billed = append(billed, inv.Lines...)
+				runLines = append(runLines, inv.Lines...)
 				invs[i] = inv
+			}
+			require.LessOrEqual(t, len(invs), 1)
+			if len(invs) == 1 {
+				runInv[m] = invs[0]
 			}
 			byCycle(invs, got)
 			after = at
+			for u := range months {
+				if noteAfter[u] != m || share[u] == 0 || runInv[u+1].ID == "" {
+					continue
+				}
+				inv := runInv[u+1]
+				var line invoice.Line
+				for _, l := range inv.Lines {
+					if l.Kind == invoice.KindUsage && l.Charge == "events" {
+						line = l
+					}
+				}
+				var later []invoice.Line
+				for _, l := range runLines {
+					if l.Date.After(inv.Date) {
+						later = append(later, l)
+					}
+				}
+				rem, err := invoice.Remaining(inv, prior[u+1], later...)
+				require.NoError(t, err)
+				var left ensemble.Money
+				for _, r := range rem {
+					if r.Line == line.ID {
+						left = r.Total
+					}
+				}
+				if line.ID == "" || !left.IsPositive() {
+					continue
+				}
+				amount := left.Amount().Mul(decimal.NewFromInt(share[u])).Div(decimal.NewFromInt(100)).Truncate(2)
+				if !amount.IsPositive() {
+					continue
+				}
+				cn, err := invoice.NewCreditNote(inv, prior[u+1], invoice.CreditRequest{ID: fmt.Sprintf("host%d", m), Reason: invoice.ReasonGoodwill,
+					At: at.Add(time.Hour), Lines: []invoice.CreditLine{{Line: line.ID, Amount: amount}}, Prorated: later})
+				require.NoError(t, err)
+				prior[u+1] = append(prior[u+1], cn)
+				billed = append(billed, cn.Lines...)
+				key := line.Cycle.Start.Format("01")
+				for _, l := range cn.Lines {
+					sum, err := got[key].Add(l.Total)
+					require.NoError(t, err)
+					got[key] = sum
+				}
+				k, ok := kept[key]
+				if !ok {
+					k = decimal.NewFromInt(1)
+				}
+				kept[key] = k.Mul(decimal.NewFromInt(1).Sub(amount.DivRound(left.Amount(), 24)))
+				notes[key]++
+			}
+		}
+		// No line is credited more than it billed.
+		for u := 1; u <= months; u++ {
+			if runInv[u].ID == "" {
+				continue
+			}
+			var later []invoice.Line
+			for _, l := range runLines {
+				if l.Date.After(runInv[u].Date) {
+					later = append(later, l)
+				}
+			}
+			rem, err := invoice.Remaining(runInv[u], prior[u], later...)
+			require.NoError(t, err)
+			for _, r := range rem {
+				require.False(t, r.Total.IsNegative(), "line %s of run %d: %s left", r.Line, u, r.Total)
+			}
 		}
 		s := sub()
 		known := d
@@ -206,6 +303,16 @@ func TestLateUsageDiscountRunsBillOneRunProperty(t *testing.T) {
 		byCycle(one, want)
 		for m := range months {
 			key := date(2026, time.June+time.Month(m), 1).Format("01")
+			if k, ok := kept[key]; ok {
+				// Each note gives back its share of what was left: what one
+				// run bills, less the same shares, within a minor unit per
+				// line and note (the usage line, the late credit, each note).
+				w := want[key].Amount().Mul(k)
+				off := got[key].Amount().Sub(w).Abs()
+				require.True(t, off.LessThanOrEqual(decimal.New(int64(2+notes[key]), -2)),
+					"usage of month %s with notes leaving %s: the runs bill %s with tax, one run %s less the notes' shares %s", key, k.StringFixed(6), got[key], want[key], w.StringFixed(4))
+				continue
+			}
 			require.True(t, got[key].Equal(want[key]), "usage of month %s: the runs bill %s with tax, one run %s", key, got[key], want[key])
 		}
 	})
