@@ -51,9 +51,12 @@ func usageGroupKey(l *Line) string {
 // what one run billing the period with the discount would have taken of
 // it, round(S × p) over that share, where S is what the period's lines
 // billed before discounts (usage line and adjustments: they add up to
-// rate(cumulative)), less what those lines took of it already and what
-// earlier credits of it gave back, and capped at what the lines have left
-// after their discounts. It is split over the lines it credits (see
+// rate(cumulative)), less what those lines took of it already, times the
+// share of what they billed after discounts that the host's credit notes
+// and reversals of them in Run.Billed left (the discount applies to what
+// the customer still pays for), less what earlier credits of it gave
+// back, and capped at what the lines have left after their discounts and
+// every credit of them. It is split over the lines it credits (see
 // lateCredit), one KindCreditNote line each, crediting that line
 // (Credits), with the amount negated and no discount, dated at the run,
 // with ID "<credited line>/discount/<discount>/<run instant>", traced to
@@ -198,11 +201,13 @@ func (g *gen) lateLineDiscountCredits(it *Item, path string, groups map[string]*
 
 // lateCredit returns the credits of back-dated discount d (window w) on
 // the usage billed of group gr (see lateDiscountCredits): what one run
-// would have taken of the period, less what its lines took and earlier
-// credits gave back, split over the lines it credits (the usage line and
-// its adjustments billing more) in proportion to what each has left after
-// its discounts and those credits (largest remainder by line ID), so that
-// no credit gives back more than its line holds. It returns none when
+// would have taken of the period, less what its lines took, in proportion
+// to what the host's notes and reversals of the lines left, less what
+// earlier credits of d gave back, split over the lines it credits (the
+// usage line and its adjustments billing more) in proportion to what each
+// has left after its discounts and every credit of it (d's, another
+// discount's late credit, the host's notes; largest remainder by line ID),
+// so that no credit gives back more than its line holds. It returns none when
 // there is nothing to credit or the credit is refused (the problem added
 // at path at).
 func (g *gen) lateCredit(d *Discount, w window, gr *usageGroup, at string) []Line {

@@ -564,11 +564,16 @@ type Discount struct {
 	// round(S × p) over the share of the usage line's service the
 	// discount covers, where S is what the period's usage line and its
 	// adjustments in Run.Billed billed before discounts, less what they
-	// took of the discount and what earlier credits of it gave back,
-	// capped at what they hold after their discounts; split over those
-	// lines in proportion to what each has left (largest remainder by
-	// line ID), a KindCreditNote line crediting each (Credits), so that
-	// none gives back more than its line billed. Its ID is
+	// took of the discount, times the share of what they billed after
+	// their discounts that the host's credit notes and reversals of them
+	// in Run.Billed left (the discount applies to what the customer still
+	// pays for: after a 100.00 note of a 400.00 line, 15% of 300.00,
+	// 45.00; after a full note, nothing), less what earlier credits of it
+	// gave back, capped at what they hold after their discounts and every
+	// credit of them; split over those lines in proportion to what each
+	// has left (largest remainder by line ID), a KindCreditNote line
+	// crediting each (Credits), so that none gives back more than its
+	// line billed. Its ID is
 	// "<credited line>/discount/<discount>/<run instant>", it is dated at
 	// the run, traced to the line and the discount (Refs), and taxed so
 	// that the line and its credit carry the tax of the line discounted
@@ -796,7 +801,9 @@ type Run struct {
 	Progressive []ProgressiveUsage `json:"progressive,omitempty"`
 	// Billed are lines earlier runs issued, and the lines of the credit
 	// notes raised against them, as the host stored them (optional; pass
-	// both for every line a run may credit). A proration credit of a line
+	// both for every line a run may credit). Each line is given once: a
+	// line ID given twice is ErrDuplicate at run.billed[k].id (counted
+	// twice, its credits would be). A proration credit of a line
 	// found here credits that line's full amount and percentage discounts
 	// — what was actually billed — even if the subscription's segments
 	// were edited since; without it, what was billed is recomputed from

@@ -22,7 +22,8 @@ import (
 // or whose duration cannot be billed (ErrDiscountDuration);
 // discounts limited to charges the offers they reach lack
 // (*DiscountScopeError wrapping ErrDiscountCharge);
-// unknown time zones; usage for unknown lines; a reverse-charge customer
+// unknown time zones; usage for unknown lines; a line given twice in
+// Run.Billed (ErrDuplicate at run.billed[k].id); a reverse-charge customer
 // in the country the tax table's Seller is established in
 // (ErrReverseChargeDomestic). Build calls it first.
 func (b *Builder) Validate(run Run, subs []Subscription) error {
