@@ -224,8 +224,8 @@ func (g *gen) lateCredit(d *Discount, w window, gr *usageGroup, at string) []Lin
 	// the customer no longer pays for.
 	creditedOn, gone, notes := map[LineID]ensemble.Money{}, map[LineID]ensemble.Money{}, zero
 	for _, l := range g.billedSub {
-		if l.Kind != KindCreditNote && l.Kind != KindReversal || l.Credits == "" {
-			continue
+		if l.Kind != KindCreditNote && l.Kind != KindReversal || l.Credits == "" || !l.Amount.IsNegative() {
+			continue // a credit gives back: one adding to its line is not counted
 		}
 		for _, gl := range gr.lines {
 			if gl.ID != l.Credits {
