@@ -191,8 +191,7 @@ func TestLateUsageDiscountRunsBillOneRunProperty(t *testing.T) {
 		notes := map[string]int{}            // month -> notes raised
 		runInv := make([]invoice.Invoice, months+1)
 		var runLines []invoice.Line // the runs' lines (without the notes)
-		var prior [][]invoice.CreditNote
-		prior = make([][]invoice.CreditNote, months+1)
+		prior := make([][]invoice.CreditNote, months+1)
 		got := map[string]ensemble.Money{}
 		var billed []invoice.Line
 		var after time.Time
