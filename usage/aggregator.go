@@ -121,7 +121,7 @@ type Aggregator struct {
 	// constant time, not against each content seen before.
 	contents map[string]struct{}
 
-	read, duplicates, accepted, resent int64
+	read, duplicates, accepted, resent, superseded int64
 	touched                            uint64 // sink of the batched table reads
 
 	// Slots that lost a record to a conflict in a way only their own
@@ -778,6 +778,9 @@ func (a *Aggregator) again(ei int32, r *Record) {
 			a.resent++
 			return
 		}
+		if c.Billed != nil && a.supersededAgain(string(c.ID), r) {
+			return
+		}
 		a.contents[string(key)] = struct{}{}
 		c.Records = append(c.Records, canonical(*r))
 	}
@@ -825,6 +828,9 @@ func (a *Aggregator) billedAgain(ei int32, r *Record) {
 	if _, digest, _ := a.prev.recAt(off); ContentDigest(digest) == a.recordDigest(r) {
 		a.duplicates++
 		a.resent++
+		return
+	}
+	if a.supersededAgain(string(a.idOf(ei)), r) {
 		return
 	}
 	why := ""
@@ -907,6 +913,9 @@ func (a *Aggregator) againCorrected(ei int32, c Record, r *Record) bool {
 	if _, digest, _ := a.prev.recAt(off); ContentDigest(digest) == a.recordDigest(r) {
 		a.duplicates++
 		a.resent++
+		return true
+	}
+	if a.supersededAgain(string(c.ID), r) {
 		return true
 	}
 	e := a.entry(ei)
@@ -1231,4 +1240,17 @@ func (a *Aggregator) indexMembers() {
 		}
 	}
 	a.indexed = a.n
+}
+
+// supersededAgain reports whether r re-sends a version of record id that
+// a correction of an earlier run superseded (the ledger of earlier runs
+// holds its digest): it is counted a duplicate and billed nothing.
+func (a *Aggregator) supersededAgain(id string, r *Record) bool {
+	if !a.prev.superseded(id, uint64(a.recordDigest(r))) {
+		return false
+	}
+	a.duplicates++
+	a.resent++
+	a.superseded++
+	return true
 }

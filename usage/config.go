@@ -351,7 +351,7 @@ func (c Config) compile() ([]Meter, []lineState, error) {
 		}
 	}
 	if c.Resend > ResendCorrects {
-		p.Add("resend", fmt.Errorf("usage: unknown resend policy %s", c.Resend))
+		p.Add("resend", fmt.Errorf("%w %s: want conflict or correct", ErrBadResendPolicy, c.Resend))
 	}
 	lines := make([]lineState, len(c.Lines))
 	seenL := make(map[LineRef]bool, len(c.Lines))
@@ -620,7 +620,8 @@ func (a *Aggregator) periodAt(l *lineState, ns int64, at time.Time) (int32, erro
 // Config.Ledger holds) with another content is. A record's id is its
 // idempotency key; usage pipelines differ on an id re-sent with other
 // values: some drop it as a duplicate, some take it as a replacement of
-// the event. Both policies bill the content billed, re-sent, zero more.
+// the event. Both policies bill the content billed, re-sent, zero more;
+// under ResendCorrects so is a version a correction superseded.
 type ResendPolicy uint8
 
 const (
@@ -640,6 +641,16 @@ const (
 	// version (its digest and quantity), so a third version is billed
 	// against the second. Any number of versions, billed over any number
 	// of runs, bill in total what their last versions bill in one run.
+	//
+	// The ledger also keeps the digests of the versions a correction
+	// superseded: one re-sent later, in any run (an at-least-once
+	// pipeline's redelivery of an old message), is a duplicate counted in
+	// Stats.Resent and Stats.Superseded and billed nothing, never a
+	// correction back. Records carry no version number, so versions are
+	// ordered by the run that first billed them: the last billed wins,
+	// and a content once superseded is never billed again under its id
+	// (to return to an earlier quantity, send the difference under a new
+	// id).
 	//
 	// A re-send that changes anything but the quantity (it would move the
 	// usage to another line, meter, period or attribution, or re-date it),

@@ -1,9 +1,11 @@
 package usage_test
 
 import (
+	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/ensemble-commerce/ensemble"
@@ -82,10 +84,10 @@ func TestResendCorrectsBillsTheDifference(t *testing.T) {
 	require.Empty(t, jun1.Adjustments)
 	require.Empty(t, jun1.Conflicts)
 	v3 := rec("eu-b-out-2", "o-beta/tokens", "output", "310000000", "2026-03-09T12:00:00Z", "integration", "tp-vector")
-	jun1 = run(t, cfg, may1.Ledger, v3, v1) // the first version is a correction back only when sent alone
-	require.Len(t, jun1.Conflicts, 1)
-	require.ErrorIs(t, jun1.Conflicts[0], usage.ErrUncorrectable)
-	require.Empty(t, jun1.Adjustments)
+	jun1 = run(t, cfg, may1.Ledger, v3, v1) // the first version, superseded, is a duplicate
+	require.Empty(t, jun1.Conflicts)
+	require.Len(t, jun1.Adjustments, 1)
+	require.Equal(t, int64(1), jun1.Stats.Superseded)
 	jun1 = run(t, cfg, may1.Ledger, v3)
 	require.Len(t, jun1.Adjustments, 1)
 	require.Equal(t, "10000000", jun1.Adjustments[0].Value.String())
@@ -204,9 +206,11 @@ func roundTrip(t tb, l usage.Ledger) usage.Ledger {
 // TestPropertyCorrectionsBillTheLastVersions: records re-sent in versions
 // of other quantities over several runs (each run closing the periods
 // before it, the ledger persisted in its binary form between runs, copies
-// repeated within a run), under ResendCorrects, bill in total — every
-// run's aggregates and adjustments — what one run over the versions sent
-// last bills, per period and per attribution value.
+// repeated within a run, and any version sent in an earlier run
+// redelivered in any later one, in any order), under ResendCorrects,
+// bill in total — every run's aggregates and adjustments — what one run
+// over the versions sent last bills, per period and per attribution
+// value (review3 F9: a redelivered superseded version is a duplicate).
 func TestPropertyCorrectionsBillTheLastVersions(t *testing.T) {
 	rapid.Check(t, func(t *rapid.T) {
 		cfg := tokenConfig()
@@ -225,21 +229,35 @@ func TestPropertyCorrectionsBillTheLastVersions(t *testing.T) {
 		qty := rapid.SampledFrom([]string{"0", "1", "2.5", "2.50", "10", "333333333", "300000000", "0.000001"})
 		runs := rapid.IntRange(1, 4).Draw(t, "runs")
 		last := map[int]string{}
+		sent := map[int][]string{} // versions of each id, in the order first sent
 		total := map[string]decimal.Decimal{} // period start / who -> quantity billed
 		ledger := usage.Ledger{}
 		for k := range runs {
 			cfg.ClosedBefore = utc(months[k])
 			var batch []usage.Record
 			for i, b := range bases {
+				mk := func(q string) usage.Record {
+					return rec("r"+string(rune('a'+i)), "o-beta/tokens", "output", q, b.at, "integration", b.who)
+				}
+				// Redeliveries of versions sent in earlier runs (the one
+				// billed or ones a correction superseded), in any spelling.
+				for _, q := range sent[i] {
+					if rapid.IntRange(0, 2).Draw(t, "redeliver") == 0 {
+						batch = append(batch, mk(q))
+					}
+				}
 				if !rapid.Bool().Draw(t, "send") {
 					continue
 				}
 				q := qty.Draw(t, "qty")
-				r := rec("r"+string(rune('a'+i)), "o-beta/tokens", "output", q, b.at, "integration", b.who)
+				if slices.ContainsFunc(sent[i], func(o string) bool { return dec(o).Equal(dec(q)) }) {
+					continue // an old version: a redelivery, drawn above
+				}
 				for range rapid.IntRange(1, 2).Draw(t, "copies") {
-					batch = append(batch, r)
+					batch = append(batch, mk(q))
 				}
 				last[i] = q
+				sent[i] = append(sent[i], q)
 			}
 			rapidShuffle(t, batch)
 			rep := run(t, cfg, ledger, batch...)
@@ -358,4 +376,119 @@ func TestResendPolicyJSON(t *testing.T) {
 	require.Error(t, json.Unmarshal([]byte(`{"resend":"replace"}`), &back))
 	cfg.Resend = 7
 	require.Error(t, cfg.Validate())
+}
+
+// TestResendCorrectsOldVersionRedeliveredIsADuplicate is review3's F9: an
+// at-least-once pipeline redelivers eu-b-out-2's first version
+// (333,333,333, billed April 1) after the May 1 run billed its correction
+// (300,000,000: -33,333,333). The redelivery is a duplicate of a
+// superseded version whichever run it lands in: the June 1 run bills
+// nothing for it alone, and with a third version bills only the third
+// against the second. On main the June 1 run billed +33,333,333 back (the
+// correction reverted) when v1 came alone, and a Conflict when it came
+// with v3, where the same deliveries inside May's run billed v2.
+func TestResendCorrectsOldVersionRedeliveredIsADuplicate(t *testing.T) {
+	cfg := tokenConfig()
+	cfg.ClosedBefore = utc("2026-03-01T00:00:00Z")
+	v1 := rec("eu-b-out-2", "o-beta/tokens", "output", "333333333", "2026-03-09T12:00:00Z", "integration", "tp-vector")
+	v2 := rec("eu-b-out-2", "o-beta/tokens", "output", "300000000", "2026-03-09T12:00:00Z", "integration", "tp-vector")
+	v3 := rec("eu-b-out-2", "o-beta/tokens", "output", "310000000", "2026-03-09T12:00:00Z", "integration", "tp-vector")
+	apr1 := run(t, cfg, usage.Ledger{}, v1)
+	cfg.ClosedBefore = utc("2026-04-01T00:00:00Z")
+	may1 := run(t, cfg, roundTrip(t, apr1.Ledger), v2)
+	require.Len(t, may1.Adjustments, 1)
+	require.Equal(t, "-33333333", may1.Adjustments[0].Value.String())
+
+	cfg.ClosedBefore = utc("2026-05-01T00:00:00Z")
+	for _, l := range []usage.Ledger{may1.Ledger, roundTrip(t, may1.Ledger), jsonTrip(t, may1.Ledger)} {
+		jun1 := run(t, cfg, l, v1)
+		require.Empty(t, jun1.Adjustments, "a superseded version re-sent bills nothing")
+		require.Empty(t, jun1.Aggregates)
+		require.Empty(t, jun1.Conflicts)
+		require.Equal(t, int64(1), jun1.Stats.Resent)
+		require.Equal(t, int64(1), jun1.Stats.Superseded)
+		q, _ := jun1.Ledger.BilledQuantity("eu-b-out-2")
+		require.Equal(t, "300000000", q.String())
+
+		for _, order := range [][]usage.Record{{v3, v1}, {v1, v3}, {v1, v3, v2, v1}} {
+			jun1 = run(t, cfg, l, order...)
+			require.Empty(t, jun1.Conflicts)
+			require.Len(t, jun1.Adjustments, 1)
+			require.Equal(t, "10000000", jun1.Adjustments[0].Value.String())
+			q, _ = jun1.Ledger.BilledQuantity("eu-b-out-2")
+			require.Equal(t, "310000000", q.String())
+			// Both v1 and v2 are now superseded.
+			cfg2 := cfg
+			cfg2.ClosedBefore = utc("2026-06-01T00:00:00Z")
+			jul1 := run(t, cfg2, roundTrip(t, jun1.Ledger), v2, v1, v3)
+			require.Empty(t, jul1.Adjustments)
+			require.Empty(t, jul1.Conflicts)
+			require.Equal(t, int64(3), jul1.Stats.Resent)
+			require.Equal(t, int64(2), jul1.Stats.Superseded)
+		}
+	}
+}
+
+// TestLedgerSupersededEncodings: the superseded versions a correction
+// leaves go through both encodings, Filter, Prune and MergeLedgers; a
+// superseded digest that is the record's own is refused.
+func TestLedgerSupersededEncodings(t *testing.T) {
+	cfg := tokenConfig()
+	v1 := rec("t1", "o-beta/tokens", "output", "100", "2026-03-09T12:00:00Z", "integration", "tp-vector")
+	v2 := rec("t1", "o-beta/tokens", "output", "90", "2026-03-09T12:00:00Z", "integration", "tp-vector")
+	first := run(t, cfg, usage.Ledger{}, v1, rec("t2", "o-beta/tokens", "output", "7", "2026-03-10T12:00:00Z", "integration", "tp-orbit"))
+	second := run(t, cfg, first.Ledger, v2)
+	b, err := second.Ledger.MarshalBinary()
+	require.NoError(t, err)
+	require.Equal(t, byte(6), b[5]) // flags: quantity and superseded tables
+	j, err := json.Marshal(second.Ledger)
+	require.NoError(t, err)
+	require.Contains(t, string(j), `"superseded":["`+v1.ContentDigest().String()+`"]`)
+	for name, l := range map[string]usage.Ledger{
+		"binary": roundTrip(t, second.Ledger),
+		"json":   jsonTrip(t, second.Ledger),
+		"filter": second.Ledger.Filter(func(e usage.LedgerEntry) bool { return e.ID == "t1" }),
+		"prune":  second.Ledger.Prune(utc("2026-02-01T00:00:00Z")),
+	} {
+		rep := run(t, cfg, l, v1)
+		require.Empty(t, rep.Adjustments, name)
+		require.Empty(t, rep.Aggregates, name)
+		require.Equal(t, int64(1), rep.Stats.Superseded, name)
+	}
+	shardA := second.Ledger.Filter(func(e usage.LedgerEntry) bool { return e.ID == "t1" })
+	shardB := first.Ledger.Filter(func(e usage.LedgerEntry) bool { return e.ID == "t2" })
+	merged, err := usage.MergeLedgers(shardB, shardA)
+	require.NoError(t, err)
+	require.True(t, merged.Equal(second.Ledger))
+
+	own := strings.Replace(string(j), `"superseded":["`+v1.ContentDigest().String(), `"superseded":["`+v2.ContentDigest().String(), 1)
+	var l usage.Ledger
+	require.ErrorIs(t, json.Unmarshal([]byte(own), &l), usage.ErrInvalidLedger)
+	noQty := strings.Replace(string(j), `"quantity":"90",`, ``, 1)
+	require.NotEqual(t, string(j), noQty)
+	require.ErrorIs(t, json.Unmarshal([]byte(noQty), &l), usage.ErrInvalidLedger)
+	bad := slices.Clone(b)
+	copy(bad[len(bad)-8:], binary.BigEndian.AppendUint64(nil, uint64(v2.ContentDigest())))
+	require.ErrorIs(t, l.UnmarshalBinary(bad), usage.ErrInvalidLedger)
+	require.ErrorIs(t, l.UnmarshalBinary(bad[:len(bad)-3]), usage.ErrInvalidLedger)
+}
+
+func jsonTrip(t tb, l usage.Ledger) usage.Ledger {
+	t.Helper()
+	b, err := json.Marshal(l)
+	require.NoError(t, err)
+	var out usage.Ledger
+	require.NoError(t, json.Unmarshal(b, &out))
+	return out
+}
+
+// TestUnknownResendPolicyIsTyped is review3's F7: an unknown
+// Config.Resend matches ErrBadResendPolicy (on main it wrapped no
+// sentinel).
+func TestUnknownResendPolicyIsTyped(t *testing.T) {
+	cfg := tokenConfig()
+	cfg.Resend = usage.ResendPolicy(7)
+	_, err := usage.New(cfg)
+	require.ErrorIs(t, err, usage.ErrBadResendPolicy)
+	require.ErrorContains(t, err, "resend(7)")
 }

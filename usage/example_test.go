@@ -55,7 +55,7 @@ func ExampleCollect() {
 	// ord-1/line-1 gpu_hours 2026-02-01: 4 hour from 1 records
 	// ord-1/line-1 seats 2026-01-01: 2 user from 3 records
 	// usage: record "e7": unknown meter: meter "tpu_hours" is not declared
-	// {Read:8 Accepted:6 Duplicates:1 Resent:0 Rejected:1 Conflicts:0}
+	// {Read:8 Accepted:6 Duplicates:1 Resent:0 Superseded:0 Rejected:1 Conflicts:0}
 }
 
 func ExampleAggregator() {
@@ -183,7 +183,7 @@ func ExampleLedger() {
 	fmt.Println("ledger of", mar.Ledger.Len(), "ids")
 	// Output:
 	// February: 6.5 hours, ledger of 2 ids
-	// March: 1 aggregate(s), 0 adjustment(s), {Read:3 Accepted:1 Duplicates:1 Resent:1 Rejected:0 Conflicts:1}
+	// March: 1 aggregate(s), 0 adjustment(s), {Read:3 Accepted:1 Duplicates:1 Resent:1 Superseded:0 Rejected:0 Conflicts:1}
 	// usage: record "g1": conflicting records: billed in an earlier run with content digest ead11ee81fba1220, re-sent with 1 other content
 	// billed as true in [2026-01-01T00:00:00Z, 2026-02-01T00:00:00Z)
 	// ledger of 3 ids

@@ -59,7 +59,9 @@ import (
 // sequential ids (evt-10000001, evt-10000002, ...). A ledger of records
 // collected under ResendCorrects also holds each one's quantity: a map
 // entry per id in memory (about a hundred bytes), and the id and the
-// quantity's text again in the binary form's quantity table.
+// quantity's text again in the binary form's quantity table; a corrected
+// record also holds the 8-byte digests of the versions its corrections
+// superseded (re-sent, they are duplicates).
 //
 // # Pruning
 //
@@ -114,6 +116,22 @@ type ledgerData struct {
 	// when none is held. Written before the ledger is shared, read-only
 	// afterwards.
 	qty map[string]decimal.Decimal
+	// old holds, by id, the digests of the versions of a record that a
+	// correction under ResendCorrects superseded (sorted, each once, never
+	// the digest the entry holds); nil when none. A re-send of one is a
+	// duplicate, billed nothing. Written before the ledger is shared,
+	// read-only afterwards.
+	old map[string][]uint64
+}
+
+// superseded reports whether digest is one of the versions of record id
+// a correction superseded.
+func (d *ledgerData) superseded(id string, digest uint64) bool {
+	if d == nil || d.old == nil {
+		return false
+	}
+	_, found := slices.BinarySearch(d.old[id], digest)
+	return found
 }
 
 // materialize builds a report's ledger, once; every other method reads d
@@ -322,6 +340,12 @@ func (l Ledger) rebuild(horizon int64, keep func(LedgerEntry) bool) *ledgerData 
 						}
 						out.qty[string(id)] = q
 					}
+					if o, ok := d.old[string(id)]; ok {
+						if out.old == nil {
+							out.old = map[string][]uint64{}
+						}
+						out.old[string(id)] = o
+					}
 				}
 				off = next
 			}
@@ -342,7 +366,7 @@ func (l Ledger) Equal(o Ledger) bool {
 	d, od := l.d, o.d
 	d.materialize()
 	od.materialize()
-	if !maps.EqualFunc(d.qty, od.qty, decimal.Decimal.Equal) {
+	if !maps.EqualFunc(d.qty, od.qty, decimal.Decimal.Equal) || !maps.EqualFunc(d.old, od.old, slices.Equal) {
 		return false
 	}
 	for si, s := range d.spans {
@@ -479,6 +503,14 @@ func MergeLedgers(ls ...Ledger) (Ledger, error) {
 							out.qty[string(id)] = q
 						}
 					}
+					if o, has := d.old[string(id)]; has {
+						// Superseded versions add up: one shard may
+						// know of a version another does not.
+						if out.old == nil {
+							out.old = map[string][]uint64{}
+						}
+						out.old[string(id)] = unionDigests(out.old[string(id)], o)
+					}
 					if !ok {
 						bld.add(b, id, digest)
 						continue
@@ -533,6 +565,7 @@ func (d *ledgerData) clone(extra int) *ledgerData {
 	out.spans = slices.Clone(d.spans)
 	out.buckets = slices.Clone(d.buckets)
 	out.qty = maps.Clone(d.qty)
+	out.old = maps.Clone(d.old)
 	return out
 }
 
@@ -926,4 +959,19 @@ func quantityWords(n num) (uint64, uint64) {
 		return uint64(c.Int64()), uint64(uint32(e))
 	}
 	return fnv64(c.String()), 1<<63 | uint64(uint32(e))
+}
+
+// unionDigests returns the sorted digests of a and b, each once (a new
+// slice unless one of them holds them all).
+func unionDigests(a, b []uint64) []uint64 {
+	if len(a) == 0 {
+		return b
+	}
+	out := slices.Concat(a, b)
+	slices.Sort(out)
+	out = slices.Compact(out)
+	if len(out) == len(a) {
+		return a
+	}
+	return out
 }

@@ -72,6 +72,10 @@ type ledgerRecordJSON struct {
 	// Quantity is the quantity billed, held for records collected under
 	// ResendCorrects; empty otherwise.
 	Quantity string `json:"quantity,omitempty"`
+	// Superseded lists, in ascending order, the digests of the versions
+	// of the record that corrections under ResendCorrects superseded:
+	// re-sent, they are duplicates. Empty otherwise.
+	Superseded []ContentDigest `json:"superseded,omitempty"`
 }
 
 // MarshalJSON writes the ledger as
@@ -82,7 +86,9 @@ type ledgerRecordJSON struct {
 //	    "records": [{"id": "e1", "digest": "5be2c35a0c7d3e21"}]}]}]}
 //
 // A record collected under ResendCorrects also carries its billed
-// quantity, in canonical text ("quantity": "2.5").
+// quantity, in canonical text ("quantity": "2.5"), and a corrected one
+// the digests of the versions its corrections superseded, ascending
+// ("superseded": ["0d1f...", ...]).
 //
 // with lines sorted by line and meter, periods by start and end (in UTC),
 // records by id, byte-wise; pruned_before is left out when the ledger was
@@ -110,6 +116,9 @@ func (l Ledger) MarshalJSON() ([]byte, error) {
 				if q, ok := d.qty[string(id)]; ok {
 					rec.Quantity = q.String()
 				}
+				for _, o := range d.old[string(id)] {
+					rec.Superseded = append(rec.Superseded, ContentDigest(o))
+				}
 				p.Records = append(p.Records, rec)
 			}
 			ln.Periods = append(ln.Periods, p)
@@ -126,8 +135,9 @@ func (l Ledger) MarshalJSON() ([]byte, error) {
 // meter, each once; periods non-empty, within the years 1678-2262, sorted
 // by start and end, each once, holding records, and ending after
 // pruned_before; record ids ensemble.CheckID accepts, sorted, and each in
-// one period of the whole ledger only. Every error matches
-// ErrInvalidLedger.
+// one period of the whole ledger only; superseded digests ascending, each
+// once, none the record's own, on a record holding its quantity. Every
+// error matches ErrInvalidLedger.
 func (l *Ledger) UnmarshalJSON(b []byte) error {
 	var in ledgerJSON
 	if err := ensemble.DecodeJSON("usage ledger", b, &in); err != nil {
@@ -219,6 +229,17 @@ func (l *Ledger) UnmarshalJSON(b []byte) error {
 					}
 					d.qty[string(rec.ID)] = q
 				}
+				if len(rec.Superseded) > 0 {
+					old, err := readSuperseded(rec.Superseded, uint64(rec.Digest), rec.Quantity != "")
+					if err != nil {
+						p.Add(rp+".superseded", err)
+						continue
+					}
+					if d.old == nil {
+						d.old = map[string][]uint64{}
+					}
+					d.old[string(rec.ID)] = old
+				}
 				off := uint32(len(d.arena))
 				bld.add(k, []byte(rec.ID), uint64(rec.Digest))
 				if bld.full {
@@ -273,6 +294,11 @@ func (l Ledger) MarshalBinary() ([]byte, error) { return l.AppendBinary(nil) }
 // for each, sorted byte-wise, the id and the quantity's canonical text
 // (each a uvarint length and the bytes). A ledger without quantities is
 // written as before the table existed, and such ledgers decode unchanged.
+// A ledger holding superseded versions (corrections under ResendCorrects)
+// sets flag bit 4 (value 4) and ends, after the quantity table, with the
+// number of corrected ids and for each, sorted byte-wise, the id, the
+// number of its superseded digests (a uvarint) and the digests (8 bytes
+// each, big-endian, ascending).
 func (l Ledger) AppendBinary(b []byte) ([]byte, error) {
 	b = append(b, ledgerMagic...)
 	b = append(b, ledgerVersion)
@@ -284,6 +310,9 @@ func (l Ledger) AppendBinary(b []byte) ([]byte, error) {
 	}
 	if d != nil && len(d.qty) > 0 {
 		flags |= 2
+	}
+	if d != nil && len(d.old) > 0 {
+		flags |= 4
 	}
 	b = append(b, flags)
 	if h != noHorizon {
@@ -336,6 +365,17 @@ func (l Ledger) AppendBinary(b []byte) ([]byte, error) {
 			b = appendString(b, d.qty[id].String())
 		}
 	}
+	if len(d.old) > 0 {
+		ids := slices.Sorted(maps.Keys(d.old))
+		b = binary.AppendUvarint(b, uint64(len(ids)))
+		for _, id := range ids {
+			b = appendString(b, id)
+			b = binary.AppendUvarint(b, uint64(len(d.old[id])))
+			for _, o := range d.old[id] {
+				b = binary.BigEndian.AppendUint64(b, o)
+			}
+		}
+	}
 	return b, nil
 }
 
@@ -369,7 +409,7 @@ func (l *Ledger) UnmarshalBinary(data []byte) error {
 	switch {
 	case !ok:
 		return r.err
-	case flags > 3:
+	case flags > 7:
 		return r.fail(r.pos-1, "unknown flags "+strconv.Itoa(int(flags)))
 	case flags&1 == 1:
 		at := r.pos
@@ -482,6 +522,11 @@ func (l *Ledger) UnmarshalBinary(data []byte) error {
 			return err
 		}
 	}
+	if flags&4 != 0 {
+		if err := r.superseded(d); err != nil {
+			return err
+		}
+	}
 	if r.pos != len(r.data) {
 		return r.fail(r.pos, "trailing data")
 	}
@@ -494,6 +539,18 @@ func (l *Ledger) UnmarshalBinary(data []byte) error {
 	for id := range d.qty {
 		if _, ok := probe(d, id, maphash.String(d.seed, id)); !ok {
 			return &LedgerFormatError{Offset: -1, Msg: "quantity of id " + strconv.Quote(id) + ", which the ledger does not hold"}
+		}
+	}
+	for id, old := range d.old {
+		off, ok := probe(d, id, maphash.String(d.seed, id))
+		if !ok {
+			return &LedgerFormatError{Offset: -1, Msg: "superseded versions of id " + strconv.Quote(id) + ", which the ledger does not hold"}
+		}
+		if _, has := d.qty[id]; !has {
+			return &LedgerFormatError{Offset: -1, Msg: "superseded versions of id " + strconv.Quote(id) + ", which holds no quantity"}
+		}
+		if _, digest, _ := d.recAt(off); slices.Contains(old, digest) {
+			return &LedgerFormatError{Offset: -1, Msg: "id " + strconv.Quote(id) + " superseded by its own digest"}
 		}
 	}
 	l.d = d.finish()
@@ -632,4 +689,67 @@ func readQuantity(text string) (decimal.Decimal, error) {
 		return decimal.Decimal{}, fmt.Errorf("%w: quantity %q is not a decimal in canonical form", ErrInvalidLedger, clip(text))
 	}
 	return q, nil
+}
+
+// superseded reads the superseded-versions table of the binary form into
+// d: the number of ids, then each id (sorted), its number of digests and
+// the digests (8 bytes each, big-endian, ascending).
+func (r *binReader) superseded(d *ledgerData) error {
+	n, ok := r.uvarint()
+	if !ok {
+		return r.err
+	}
+	if n == 0 {
+		return r.fail(r.pos-1, "empty superseded table: write flags without bit 4")
+	}
+	d.old = make(map[string][]uint64, min(n, 1<<16))
+	prev := ""
+	for i := uint64(0); i < n; i++ {
+		at := r.pos
+		id, ok := r.str()
+		if !ok {
+			return r.err
+		}
+		if i > 0 && id <= prev {
+			return r.fail(at, "superseded ids out of order")
+		}
+		prev = id
+		k, ok := r.uvarint()
+		if !ok {
+			return r.err
+		}
+		if k == 0 || k > uint64(len(r.data)-r.pos)/8 {
+			return r.fail(at, "bad number of superseded digests")
+		}
+		old := make([]uint64, k)
+		for j := range old {
+			old[j] = binary.BigEndian.Uint64(r.data[r.pos:])
+			r.pos += 8
+			if j > 0 && old[j] <= old[j-1] {
+				return r.fail(r.pos-8, "superseded digests out of order")
+			}
+		}
+		d.old[id] = old
+	}
+	return nil
+}
+
+// readSuperseded reads a JSON record's superseded digests: ascending,
+// each once, none its own digest, and only on a record holding its
+// quantity (one collected under ResendCorrects).
+func readSuperseded(list []ContentDigest, digest uint64, hasQty bool) ([]uint64, error) {
+	if !hasQty {
+		return nil, fmt.Errorf("%w: superseded versions of a record without its quantity", ErrInvalidLedger)
+	}
+	out := make([]uint64, len(list))
+	for i, o := range list {
+		out[i] = uint64(o)
+		switch {
+		case out[i] == digest:
+			return nil, fmt.Errorf("%w: superseded digest %s is the record's own", ErrInvalidLedger, o)
+		case i > 0 && out[i] <= out[i-1]:
+			return nil, fmt.Errorf("%w: superseded digest %s is not after %s", ErrInvalidLedger, o, list[i-1])
+		}
+	}
+	return out, nil
 }

@@ -166,6 +166,9 @@ var (
 	// ErrBadAggregation reports an unspecified or unknown aggregation, or a
 	// unique attribute that does not fit the aggregation.
 	ErrBadAggregation = errors.New("usage: bad aggregation")
+	// ErrBadResendPolicy reports a Config.Resend that is not a
+	// ResendPolicy this package defines.
+	ErrBadResendPolicy = errors.New("usage: unknown resend policy")
 )
 
 // ParseError reports text that could not be read as a value of the named

@@ -86,6 +86,11 @@ type Stats struct {
 	// Resent is how many of the Duplicates repeat a record an earlier run
 	// billed (held in Config.Ledger): billed zero more.
 	Resent int64 `json:"resent,omitempty"`
+	// Superseded is how many of the Resent repeat a version of a record
+	// that a correction under ResendCorrects superseded in an earlier
+	// run (the ledger holds its digest): a redelivered old version,
+	// billed nothing, never a correction back.
+	Superseded int64 `json:"superseded,omitempty"`
 	// Rejected is len(Rejections).
 	Rejected int64 `json:"rejected"`
 	// Conflicts is len(Conflicts).
@@ -451,7 +456,7 @@ func (d *Digest) UnmarshalText(b []byte) error {
 // without building a report.
 func (a *Aggregator) Stats() Stats {
 	return Stats{
-		Read: a.read, Accepted: a.accepted, Duplicates: a.duplicates, Resent: a.resent,
+		Read: a.read, Accepted: a.accepted, Duplicates: a.duplicates, Resent: a.resent, Superseded: a.superseded,
 		Rejected: int64(len(a.rejections)), Conflicts: int64(len(a.conflicts)),
 	}
 }
@@ -646,6 +651,7 @@ func (a *Aggregator) snapshot() Ledger {
 		d.seed = a.prev.seed // the table copied from it is placed by this seed
 	}
 	d.qty = a.ledgerQuantities()
+	d.old = a.ledgerSuperseded()
 	var deltas map[int32]bool
 	if len(a.deltas) > 0 {
 		deltas = make(map[int32]bool, len(a.deltas))
@@ -882,4 +888,28 @@ func cloneAggregate(g Aggregate) Aggregate {
 	g.RecordIDs = slices.Clone(g.RecordIDs)
 	g.Parts = slices.Clone(g.Parts)
 	return g
+}
+
+// ledgerSuperseded returns the superseded versions a report's ledger
+// holds: those of the ledger of earlier runs and, for each correction of
+// this run, the digest of the version it superseded (the one the ledger
+// of earlier runs billed).
+func (a *Aggregator) ledgerSuperseded() map[string][]uint64 {
+	var old map[string][]uint64
+	if a.prev != nil {
+		old = maps.Clone(a.prev.old)
+	}
+	for ei := range a.deltas {
+		if e := a.entry(ei); e.state&^stBigQty != stAccepted {
+			continue // withdrawn by a conflict
+		}
+		id := string(a.idOf(ei))
+		off, _ := a.prev.lookup(id, maphash.String(a.prev.seed, id))
+		_, digest, _ := a.prev.recAt(off)
+		if old == nil {
+			old = map[string][]uint64{}
+		}
+		old[id] = unionDigests(old[id], []uint64{digest})
+	}
+	return old
 }
