@@ -122,7 +122,7 @@ type Aggregator struct {
 	contents map[string]struct{}
 
 	read, duplicates, accepted, resent, superseded int64
-	touched                            uint64 // sink of the batched table reads
+	touched                                        uint64 // sink of the batched table reads
 
 	// Slots that lost a record to a conflict in a way only their own
 	// records can repair, rebuilt by the next Report (recompute), and the

@@ -229,7 +229,7 @@ func TestPropertyCorrectionsBillTheLastVersions(t *testing.T) {
 		qty := rapid.SampledFrom([]string{"0", "1", "2.5", "2.50", "10", "333333333", "300000000", "0.000001"})
 		runs := rapid.IntRange(1, 4).Draw(t, "runs")
 		last := map[int]string{}
-		sent := map[int][]string{} // versions of each id, in the order first sent
+		sent := map[int][]string{}            // versions of each id, in the order first sent
 		total := map[string]decimal.Decimal{} // period start / who -> quantity billed
 		ledger := usage.Ledger{}
 		for k := range runs {
