@@ -138,7 +138,10 @@
 // currency, the model may not. A fixed wholesale cost in the bundle's
 // currency gives its amount in each further currency (WholesaleCost.FixedIn).
 // A charge or fixed cost missing one of the offer's currencies is
-// ErrMissingPrice, naming the charge (or component) and the currency:
+// ErrMissingPrice, naming the charge (or component) and the currency; a
+// price that leaves out a spend or transaction bound, fixed fee or free
+// units the charge's Price sets is ErrMissingBound (none is inherited, as
+// amounts are per currency: each currency states its own):
 //
 //	currency: EUR
 //	currencies: [JPY, BHD]

@@ -93,6 +93,14 @@ var (
 	// (Offer.Currencies); the problem names the charge or component and
 	// the currency.
 	ErrMissingPrice = errors.New("catalog: no price in a currency the offer lists")
+	// ErrMissingBound reports a charge's price in one of the offer's
+	// further currencies (Charge.Prices) that leaves out a spend or
+	// transaction bound, a fixed fee or free units the charge's Price
+	// sets: amounts are per currency, so none is inherited, and left out
+	// it would bill that currency's customers uncapped, with no minimum,
+	// fee or free allowance. The problem names the offer and the charge,
+	// its path the currency and the field, its value the currency.
+	ErrMissingBound = errors.New("catalog: a price book entry leaves out what the charge's price sets")
 	// ErrModel reports a rating the price's model does not offer, such as
 	// RateProrated on a price that is not Volume.
 	ErrModel = errors.New("catalog: not offered by the price model")

@@ -213,7 +213,9 @@ type Charge struct {
 	// (ensemble.ErrNotMinorUnits); unit and package amounts may carry more
 	// digits. A key the offer does not list is
 	// ErrFieldNotAllowed; a currency it lists with no price here is
-	// ErrMissingPrice. New stores the keys as currency keys ("JPY",
+	// ErrMissingPrice. A spend or transaction bound, fixed fee or free
+	// units that Price sets is not inherited (amounts are per currency):
+	// each price here states its own (non-zero), or is ErrMissingBound. New stores the keys as currency keys ("JPY",
 	// "GEMS:0") and fills in the model.
 	//
 	//	price:  {model: per_unit, amount: "100.00"}

@@ -260,3 +260,65 @@ offers:
 	var pe *catalog.OfferError
 	require.True(t, errors.As(err, &pe))
 }
+
+// TestPriceBookEntryKeepsTheBaseBounds is review3's F10: a price in a
+// further currency that leaves out a spend or transaction bound, a fixed
+// fee or free units its base price sets is refused (ErrMissingBound,
+// naming the offer, the charge, the currency and the field), since the
+// amounts are per currency and cannot be inherited: on main a JPY entry
+// {tiers: ...} under a base capped at EUR 500.00 validated and JPY
+// customers were billed uncapped. Stated in the entry, it validates.
+func TestPriceBookEntryKeepsTheBaseBounds(t *testing.T) {
+	api := `price: {model: graduated, tiers: [{up_to: "1000", unit_amount: "0.05"}, {unit_amount: "0.04"}]}`
+	jpy := `JPY: {tiers: [`
+	bhd := `BHD: {model: graduated, tiers: [`
+	for _, tc := range []struct{ field, base, jpy, bhd string }{
+		{"maximum_spend", `maximum_spend: "500.00"`, `maximum_spend: "80000"`, `maximum_spend: "190.000"`},
+		{"minimum_spend", `minimum_spend: "10.00"`, `minimum_spend: "1600"`, `minimum_spend: "3.800"`},
+		{"free_units", `free_units: "100"`, `free_units: "100"`, `free_units: "50"`},
+	} {
+		t.Run(tc.field, func(t *testing.T) {
+			doc := strings.Replace(priceBookYAML, api, strings.Replace(api, `{model: graduated,`, `{model: graduated, `+tc.base+`,`, 1), 1)
+			doc = strings.Replace(doc, bhd, `BHD: {model: graduated, `+tc.bhd+`, tiers: [`, 1)
+			require.NotEqual(t, priceBookYAML, doc)
+			_, err := catalog.LoadYAML([]byte(doc))
+			require.ErrorIs(t, err, catalog.ErrMissingBound)
+			var oe *catalog.OfferError
+			require.ErrorAs(t, err, &oe)
+			require.Equal(t, catalog.ChargeID("api"), oe.Charge)
+			require.Equal(t, "JPY", oe.Value)
+			require.ErrorContains(t, err, "offers[0].charges[1].prices.JPY."+tc.field)
+			require.NotContains(t, err.Error(), "prices.BHD")
+
+			_, err = catalog.LoadYAML([]byte(strings.Replace(doc, jpy, `JPY: {`+tc.jpy+`, tiers: [`, 1)))
+			require.NoError(t, err)
+		})
+	}
+
+	pct := `
+offers:
+  - id: pay
+    version: 1
+    currency: EUR
+    currencies: [JPY]
+    effective_from: 2026-01-01T00:00:00Z
+    charges:
+      - id: fee
+        type: one_time
+        price: {model: percentage, rate: 2.9%, fixed_fee: "0.30", transaction_minimum: "0.50", transaction_maximum: "20.00"}
+        prices: {JPY: {rate: 3.6%, fixed_fee: "40", transaction_minimum: "80", transaction_maximum: "3000"}}
+`
+	_, err := catalog.LoadYAML([]byte(pct))
+	require.NoError(t, err)
+	for _, field := range []string{"fixed_fee", "transaction_minimum", "transaction_maximum"} {
+		t.Run(field, func(t *testing.T) {
+			jp := `JPY: {rate: 3.6%, fixed_fee: "40", transaction_minimum: "80", transaction_maximum: "3000"}`
+			without := strings.NewReplacer(`, `+field+`: "40"`, ``, `, `+field+`: "80"`, ``, `, `+field+`: "3000"`, ``).Replace(jp)
+			require.NotEqual(t, jp, without)
+			_, err := catalog.LoadYAML([]byte(strings.Replace(pct, jp, without, 1)))
+			require.ErrorIs(t, err, catalog.ErrMissingBound)
+			require.ErrorContains(t, err, "offers[0].charges[0].prices.JPY."+field)
+			require.ErrorContains(t, err, `charge "fee"`)
+		})
+	}
+}

@@ -492,6 +492,21 @@ func validatePrices(r *reporter, path string, c *Charge, books map[string]bool, 
 			continue
 		}
 		validatePrice(r, pp, &p)
+		for _, f := range []struct {
+			name       string
+			base, book decimal.Decimal
+		}{
+			{"fixed_fee", c.Price.FixedFee, p.FixedFee},
+			{"transaction_minimum", c.Price.TransactionMinimum, p.TransactionMinimum},
+			{"transaction_maximum", c.Price.TransactionMaximum, p.TransactionMaximum},
+			{"free_units", c.Price.FreeUnits, p.FreeUnits},
+			{"minimum_spend", c.Price.MinimumSpend, p.MinimumSpend},
+			{"maximum_spend", c.Price.MaximumSpend, p.MaximumSpend},
+		} {
+			if !f.base.IsZero() && f.book.IsZero() {
+				r.add(pp+"."+f.name, fmt.Errorf("%w: the charge's price sets %s %s; give this currency's", ErrMissingBound, f.name, f.base), key)
+			}
+		}
 		r.notAllowed(pp+".spend_proration", p.SpendProration != SpendWhole && c.Type != Usage, p.SpendProration.String())
 		if cur, err := units.Currency(key); err == nil {
 			checkMinorUnits(r, pp, &p, cur)
