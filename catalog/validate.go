@@ -504,7 +504,7 @@ func validatePrices(r *reporter, path string, c *Charge, books map[string]bool, 
 			{"maximum_spend", c.Price.MaximumSpend, p.MaximumSpend},
 		} {
 			if !f.base.IsZero() && f.book.IsZero() {
-				r.add(pp+"."+f.name, fmt.Errorf("%w: the charge's price sets %s %s; give this currency's", ErrMissingBound, f.name, f.base), key)
+				r.add(pp+"."+f.name, fmt.Errorf("%w: the charge's price (in the offer's currency) sets %s %s; state this currency's own", ErrMissingBound, f.name, f.base), key)
 			}
 		}
 		r.notAllowed(pp+".spend_proration", p.SpendProration != SpendWhole && c.Type != Usage, p.SpendProration.String())
