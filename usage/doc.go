@@ -102,7 +102,10 @@
 // (Config.Resend) the ledger keeps each record's quantity, and a re-send
 // that changes only a Sum record's quantity is its correction: the run
 // bills the difference, new − billed, into the record's period (late when
-// the period is closed), once, and the ledger holds the new version.
+// the period is closed), once, and the ledger holds the new version and
+// the digest of the one it superseded: a superseded version re-sent in any
+// later run (a redelivery) is a duplicate (Stats.Superseded), never a
+// correction back. The version billed last wins.
 //
 //	rep, err := usage.Collect(usage.Config{Meters: meters, Lines: lines,
 //		ClosedBefore: lastInvoiced, Ledger: billed}, records)
