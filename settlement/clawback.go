@@ -32,10 +32,14 @@ func (c *Clawback) bearerOf(pe *payee) bool {
 // reversal is after, and something left, gives back nothing, and what it
 // would have given back is taken from its window's bearer's other parts
 // on top of theirs, in proportion to what they have left after their own
-// (largest remainder keyed by the shares' keys, the parts' entry ids). It
-// returns, per part, the share text of its clawback (nil when no part was
-// kept) and what to add to the entries' note.
-func (lg *ledger) keepWindows(parts, unreversed []int64, at time.Time, shares []ensemble.Share) ([]string, string, error) {
+// (largest remainder keyed by the shares' keys, the parts' entry ids).
+// keep, nil but for a credit while a dispute of an amount is open, is each
+// part's share of the dispute, which the part keeps: what a bearer's part
+// has left is beyond it too, and a bearer that cannot bear the kept parts'
+// shares within that is refused (cannotOwe: the dispute holds its share).
+// It returns, per part, the share text of its clawback (nil when no part
+// was kept) and what to add to the entries' note.
+func (lg *ledger) keepWindows(parts, unreversed, keep []int64, at time.Time, shares []ensemble.Share) ([]string, string, error) {
 	n := lg.parts()
 	var kept []bool
 	for i := range n {
@@ -98,13 +102,18 @@ func (lg *ledger) keepWindows(parts, unreversed []int64, at time.Time, shares []
 			return fail(errors.Join(ErrClawbackBearer, ErrBearerNotOnLine), 0, on, "")
 		}
 		// Weights: what the bearer's parts have left after their own
-		// share; their amounts when none has anything left; equal when
-		// none has any.
+		// share (and their share of an open dispute of an amount, which
+		// they keep); their amounts when none has anything left; equal
+		// when none has any.
 		w := make([]int64, n)
 		var has, sum int64
 		for i := range n {
 			if bears[i] {
-				w[i] = max(0, unreversed[i]-parts[i])
+				w[i] = unreversed[i] - parts[i]
+				if keep != nil {
+					w[i] -= keep[i]
+				}
+				w[i] = max(0, w[i])
 				has += w[i]
 			}
 		}

@@ -579,3 +579,72 @@ func TestClawbackWindowInvalidInState(t *testing.T) {
 		require.ErrorContains(t, err, "L1:root/dealreg")
 	}
 }
+
+// A clawback window while a dispute of an amount is open (review3 F1):
+// L1's 95,000.00 disputed on 2026-08-01 holds tier 14,250.00, deal-reg
+// 2,850.00, new-logo 475.00, MDF 1,140.00 and the platform 76,285.00 of
+// their parts; a credit while it is open reverses only the 5,000.00
+// undisputed, which each part has beyond its hold. Past the bonuses'
+// window, what they would give back (175.00 of a full 5,000.00 credit)
+// falls to the platform, which has only 4,015.00 beyond its hold: a
+// credit of 5,000.00 took its 4,015.00 and the bonuses' 175.00, 4,190.00,
+// leaving it 76,110.00 unreversed under its 76,285.00 hold, a State the
+// settler then refused to read back. It is refused now (the dispute
+// holds the platform's share, it cannot give back beyond it): a
+// *BearerError wrapping ErrClawbackBearer, 175.00 kept by the bonuses,
+// none of it left to the platform. A credit of 4,000.00 fits: the
+// platform gives back its 3,212.00 and the bonuses' 140.00, keeps 76,285.00
+// + 663.00, and the State reads back; the dispute then resolves either way
+// on settlement (the platform may owe beyond its part once it is closed);
+// on collection a loss past the window needs a bearer named on the outcome.
+func TestClawbackWindowCreditDuringAmountDisputeKeepsTheHold(t *testing.T) {
+	for _, payable := range []string{"on_settlement", "on_collection"} {
+		t.Run(payable, func(t *testing.T) {
+			s, st := programSettled(t, payable, "{within_days: 90}")
+			d, err := s.DisputeAmount(st, "L1", eur("95000.00"), date("2026-08-01"))
+			require.NoError(t, err)
+			if payable == "on_settlement" {
+				requireNodes(t, d.Entries, settlement.KindHold, map[string]string{"root/tier": "14250.00", "root/dealreg": "2850.00", "root/newlogo": "475.00",
+					"root/mdf": "1140.00", "root/platform": "76285.00"})
+			}
+			cr := func(amount string) settlement.Line {
+				c := credit("C1", "L1", amount, "2026-08-02")
+				if payable == "on_collection" {
+					c.Tax, c.Invoice = eur("0"), "INV-1"
+				}
+				return c
+			}
+			_, err = s.Settle(ctx, d.State, []settlement.Line{cr("-5000.00")})
+			require.ErrorIs(t, err, settlement.ErrClawbackBearer)
+			var be *settlement.BearerError
+			require.ErrorAs(t, err, &be)
+			requireMoney(t, be.Credit, eur("175.00"), "kept")
+			requireMoney(t, be.Unreversed, eur("0.00"), "the platform's beyond its hold")
+			require.Contains(t, be.Why, "open dispute")
+
+			r, err := s.Settle(ctx, d.State, []settlement.Line{cr("-4000.00")})
+			require.NoError(t, err)
+			requireNodes(t, r.Entries, settlement.KindClawback, map[string]string{"root/tier": "-600.00", "root/mdf": "-48.00", "root/platform": "-3352.00"})
+			require.Equal(t, map[string]string{"root/tier": "14400.00", "root/dealreg": "3000.00", "root/newlogo": "500.00", "root/mdf": "1152.00",
+				"root/platform": "76948.00"}, partsOf(t, r.State, "L1"))
+			b, err := json.Marshal(r.State)
+			require.NoError(t, err)
+			var back settlement.State
+			require.NoError(t, json.Unmarshal(b, &back))
+			bin, err := r.State.MarshalBinary()
+			require.NoError(t, err)
+			require.NoError(t, back.UnmarshalBinary(bin))
+			_, err = s.ResolveDispute(r.State, "L1", true, date("2026-08-03"))
+			require.NoError(t, err)
+			_, err = s.ResolveDispute(r.State, "L1", false, date("2026-08-03"))
+			if payable == "on_settlement" {
+				require.NoError(t, err)
+			} else {
+				// On collection the platform cannot give back beyond its
+				// part: the credit took 663.00 of the room the loss needs
+				// for the bonuses' 3,325.00 disputed.
+				require.ErrorIs(t, err, settlement.ErrClawbackBearer)
+			}
+		})
+	}
+}

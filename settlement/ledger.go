@@ -580,7 +580,7 @@ func (r *run) reverse(lg *ledger, credit int64, by string, at time.Time, note st
 	var keptShare []string
 	if bears == nil {
 		more, err := "", error(nil)
-		if keptShare, more, err = lg.keepWindows(parts, unreversed, at, shares); err != nil {
+		if keptShare, more, err = lg.keepWindows(parts, unreversed, r.keep, at, shares); err != nil {
 			return nil, err
 		}
 		note += more
