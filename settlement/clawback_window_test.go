@@ -648,3 +648,60 @@ func TestClawbackWindowCreditDuringAmountDisputeKeepsTheHold(t *testing.T) {
 		})
 	}
 }
+
+// The reference settler agrees with the settler on review3 F1's history,
+// on settlement and on collection: the 5,000.00 credit past the window
+// while 95,000.00 is disputed is refused alike (a *BearerError wrapping
+// ErrClawbackBearer, 175.00 kept, nothing beyond the platform's hold),
+// and the 4,000.00 one gives the same entries (the reference took the
+// platform below its hold too).
+func TestReferenceSettlerClawbackWindowCreditDuringAmountDispute(t *testing.T) {
+	for _, payable := range []string{"on_settlement", "on_collection"} {
+		t.Run(payable, func(t *testing.T) {
+			plans, err := settlement.ParsePlans([]byte(programPlan(payable, "{within_days: 90}")))
+			require.NoError(t, err)
+			cfg := settlement.Config{Plans: plans, Rules: loadRules(t), Network: loadNetwork(t)}
+			s, err := settlement.New(cfg)
+			require.NoError(t, err)
+			ref := newRefSettler(cfg)
+			l := chainLine("L1", "100000.00", "2026-03-03")
+			if payable == "on_collection" {
+				l.Invoice = "INV-1"
+			}
+			want, err := ref.Settle([]settlement.Line{l})
+			require.NoError(t, err)
+			res, err := s.Settle(ctx, settlement.State{}, []settlement.Line{l})
+			require.NoError(t, err)
+			requireSameEntriesT(t, res.Entries, want)
+			amount := eur("95000.00")
+			want, err = ref.DisputeAmount("L1", &amount, date("2026-08-01"))
+			require.NoError(t, err)
+			d, err := s.DisputeAmount(res.State, "L1", amount, date("2026-08-01"))
+			require.NoError(t, err)
+			if len(want) > 0 {
+				requireSameEntriesT(t, d.Entries, want)
+			}
+			cr := func(amount string) settlement.Line {
+				c := credit("C1", "L1", amount, "2026-08-02")
+				if payable == "on_collection" {
+					c.Tax, c.Invoice = eur("0"), "INV-1"
+				}
+				return c
+			}
+			_, wantErr := ref.Settle([]settlement.Line{cr("-5000.00")})
+			_, err = s.Settle(ctx, d.State, []settlement.Line{cr("-5000.00")})
+			for _, e := range []error{wantErr, err} {
+				require.ErrorIs(t, e, settlement.ErrClawbackBearer)
+				var be *settlement.BearerError
+				require.ErrorAs(t, e, &be)
+				requireMoney(t, be.Credit, eur("175.00"), "kept")
+				requireMoney(t, be.Unreversed, eur("0.00"), "beyond the hold")
+			}
+			want, err = ref.Settle([]settlement.Line{cr("-4000.00")})
+			require.NoError(t, err)
+			r, err := s.Settle(ctx, d.State, []settlement.Line{cr("-4000.00")})
+			require.NoError(t, err)
+			requireSameEntriesT(t, r.Entries, want)
+		})
+	}
+}

@@ -2744,7 +2744,8 @@ func (lg *refLedger) keepWindows(taken []int64, at time.Time, shareOf map[int]st
 		w := make([]int64, len(idx))
 		var has int64
 		for j, i := range idx {
-			w[j] = max(0, lg.parts[i].unreversed-taken[i])
+			// (beyond its share of an open dispute of an amount too)
+			w[j] = max(0, lg.parts[i].unreversed-taken[i]-lg.keepOf(i))
 			has += w[j]
 		}
 		if has == 0 {
@@ -2762,6 +2763,8 @@ func (lg *refLedger) keepWindows(taken []int64, at time.Time, shareOf map[int]st
 		if x > has {
 			why := ""
 			switch {
+			case lg.disputed:
+				why = "an open dispute of part of the line holds each part's share of the amount disputed, which a credit while it is open leaves to the part"
 			case lg.coll != nil && lg.coll.onSettlement:
 				why = "the line is a receivable of its invoice (a settler with a plan payable on collection spreads the invoice's payments over its lines), whose balance is kept within what its parts have unreversed"
 			case lg.coll != nil:
