@@ -615,6 +615,12 @@ type Node struct {
 // in another currency) the reversal is refused with a *BearerError
 // wrapping ErrClawbackBearer, naming the bearer and the shortfall; the
 // host can then name a Bearer on the credit, which wins over the window.
+// So is a credit while a dispute of an amount is open whose kept parts'
+// shares BorneBy cannot give back from what it has beyond its own share
+// of the dispute (which the dispute holds, and the credit leaves it): a
+// 5,000.00 credit of a 100,000.00 line 95,000.00 of which is disputed,
+// where the platform has 4,015.00 beyond its hold and the bonuses' share
+// of the credit is 175.00 on top of its own 4,015.00; 4,000.00 fits.
 //
 // A reversal naming a Bearer (Line.Bearer, DisputeOutcome.Bearer,
 // Collection.Bearer) takes it from the bearer as before, whatever the
