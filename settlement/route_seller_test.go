@@ -3,6 +3,7 @@ package settlement_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"testing"
 	"time"
 
@@ -72,26 +73,35 @@ root: {id: line, party: platform}
 			return settlement.Line{ID: "L1", Date: may, Amount: ensemble.MustMoney("300.00", "EUR"), Tax: ensemble.MustMoney("57.00", "EUR"),
 				Offer: catalog.Pin{Offer: "seats-std", Version: 1}, Route: r}
 		}
-		for name, tc := range map[string]struct {
-			route      partner.Route
-			path, near string
-		}{
-			"seller":          {partner.Route{Seller: "aff-0O1"}, "route.seller", "aff-001"},
-			"seller in chain": {partner.Route{Chain: []partner.ID{"aff-0O4", "aff-003"}}, "route.seller", "aff-004"},
-			"recruiter":       {partner.Route{Seller: "aff-004", Chain: []partner.ID{"aff-004", "aff-0O3"}}, "route.chain[1]", "aff-003"},
-		} {
-			t.Run(plans[0].ID+"/"+name, func(t *testing.T) {
-				res, err := s.Settle(context.Background(), settlement.State{}, []settlement.Line{sale(tc.route)})
-				require.Error(t, err, "paid %v", res.Entries)
-				require.True(t, errors.Is(err, settlement.ErrInvalidLine), err.Error())
-				require.True(t, errors.Is(err, partner.ErrUnknownPartner), err.Error())
-				var le *settlement.LineError
-				require.True(t, errors.As(err, &le), err.Error())
-				require.Equal(t, settlement.LineID("L1"), le.Line)
-				require.ErrorContains(t, err, tc.path)
-				require.ErrorContains(t, err, `did you mean "`+tc.near+`"`)
-				require.Empty(t, res.Entries)
-			})
+		// Cold, then warm: once the settler holds the spelt-right route
+		// (which lets sales of it skip the partner look-ups), a route that
+		// differs from it in one partner is still checked.
+		for _, warm := range []bool{false, true} {
+			if warm {
+				_, err := s.Settle(context.Background(), settlement.State{}, []settlement.Line{sale(partner.Route{Seller: "aff-004", Chain: []partner.ID{"aff-004", "aff-003"}})})
+				require.NoError(t, err)
+			}
+			for name, tc := range map[string]struct {
+				route      partner.Route
+				path, near string
+			}{
+				"seller":          {partner.Route{Seller: "aff-0O1"}, "route.seller", "aff-001"},
+				"seller in chain": {partner.Route{Chain: []partner.ID{"aff-0O4", "aff-003"}}, "route.seller", "aff-004"},
+				"recruiter":       {partner.Route{Seller: "aff-004", Chain: []partner.ID{"aff-004", "aff-0O3"}}, "route.chain[1]", "aff-003"},
+			} {
+				t.Run(fmt.Sprintf("%s/%s/warm=%v", plans[0].ID, name, warm), func(t *testing.T) {
+					res, err := s.Settle(context.Background(), settlement.State{}, []settlement.Line{sale(tc.route)})
+					require.Error(t, err, "paid %v", res.Entries)
+					require.True(t, errors.Is(err, settlement.ErrInvalidLine), err.Error())
+					require.True(t, errors.Is(err, partner.ErrUnknownPartner), err.Error())
+					var le *settlement.LineError
+					require.True(t, errors.As(err, &le), err.Error())
+					require.Equal(t, settlement.LineID("L1"), le.Line)
+					require.ErrorContains(t, err, tc.path)
+					require.ErrorContains(t, err, `did you mean "`+tc.near+`"`)
+					require.Empty(t, res.Entries)
+				})
+			}
 		}
 		// The partners spelt right settle as before.
 		res, err := s.Settle(context.Background(), settlement.State{}, []settlement.Line{sale(partner.Route{Seller: "aff-004", Chain: []partner.ID{"aff-004", "aff-003"}})})

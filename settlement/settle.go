@@ -435,8 +435,10 @@ func (r *run) release() {
 // the cumulative volumes the plan's rates read.
 func (r *run) settleSale(l *Line, lg *ledger) error {
 	r.line = l
-	if err := r.s.sellerParties(l); err != nil {
-		return err
+	if !r.dec.knownRoute(l) {
+		if err := r.s.sellerParties(l); err != nil {
+			return err
+		}
 	}
 	plan, err := r.s.pick(l)
 	if err != nil {

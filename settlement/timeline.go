@@ -144,6 +144,23 @@ func (d *decider) chainSnapshots(l *Line) error {
 	return nil
 }
 
+// knownRoute reports whether the seller and chain of sale l are a route
+// the decider holds the timelines of (made by this call or an earlier
+// one): every partner of such a chain is one of the network's, so
+// Settler.sellerParties, which checks them one by one, has nothing to
+// refuse. A shortcut only: false sends the line to that check.
+func (d *decider) knownRoute(l *Line) bool {
+	ch := l.Route.Chain
+	if len(ch) == 0 || ch[0] != l.Route.Seller {
+		return false
+	}
+	c := d.chains[ch[0]]
+	if c == nil {
+		c = d.routes[ch[0]]
+	}
+	return c != nil && slices.Equal(c.ids, ch)
+}
+
 // chainTimelines looks the timelines of chain ch up and keeps them for the
 // chain's seller; nil when a level has none.
 func (d *decider) chainTimelines(ch []partner.ID) *chainTimelines {
