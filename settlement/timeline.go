@@ -115,11 +115,8 @@ func (d *decider) chainSnapshots(l *Line) error {
 	if len(ch) == 0 {
 		return nil
 	}
-	c := d.chains[ch[0]]
+	c := d.heldChain(ch)
 	if c == nil {
-		c = d.routes[ch[0]]
-	}
-	if c == nil || !slices.Equal(c.ids, ch) {
 		c = d.chainTimelines(ch)
 	}
 	if c != nil && c.links != nil {
@@ -151,14 +148,20 @@ func (d *decider) chainSnapshots(l *Line) error {
 // refuse. A shortcut only: false sends the line to that check.
 func (d *decider) knownRoute(l *Line) bool {
 	ch := l.Route.Chain
-	if len(ch) == 0 || ch[0] != l.Route.Seller {
-		return false
-	}
+	return len(ch) > 0 && ch[0] == l.Route.Seller && d.heldChain(ch) != nil
+}
+
+// heldChain returns the timelines of chain ch (not empty) that this call
+// or an earlier one made, or nil.
+func (d *decider) heldChain(ch []partner.ID) *chainTimelines {
 	c := d.chains[ch[0]]
 	if c == nil {
 		c = d.routes[ch[0]]
 	}
-	return c != nil && slices.Equal(c.ids, ch)
+	if c == nil || !slices.Equal(c.ids, ch) {
+		return nil
+	}
+	return c
 }
 
 // chainTimelines looks the timelines of chain ch up and keeps them for the
